@@ -1,0 +1,193 @@
+package incident
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// MaxTitleLength bounds an incident title so it fits a channel topic and a
+// notification line.
+const MaxTitleLength = 150
+
+// Role names. The Incident Commander is stored in Incident.Commander; the other
+// roles are configurable and stored in Incident.Roles.
+const (
+	RoleCommander = "commander"
+	RoleComms     = "comms"
+	RoleOps       = "ops"
+	RoleScribe    = "scribe"
+)
+
+// Incident is one incident, from declaration to close.
+type Incident struct {
+	ID int64
+	// Number is the human number, shown as INC-<Number>.
+	Number      int64
+	Title       string
+	Description string
+	Severity    Severity
+	Status      Status
+	// Service is the affected service's key from the policy file, if any.
+	Service string
+	Private bool
+
+	// DeclareKey makes declaring idempotent: a repeated command or a
+	// double-clicked submit carries the same key and declares once.
+	DeclareKey string
+
+	DeclaredBy string // Slack user id
+	Commander  string // Slack user id of the Incident Commander; "" when nobody holds the role
+	// Roles maps a role name (comms, ops, scribe ...) to a Slack user id.
+	Roles map[string]string
+
+	ChannelID   string
+	ChannelName string
+	// PanelTS is the ts of the pinned control-panel message.
+	PanelTS string
+	// BroadcastTS is the ts of the announcement in the broadcast channel.
+	BroadcastTS string
+
+	// Summary is the resolution summary.
+	Summary string
+
+	DeclaredAt     time.Time
+	AcknowledgedAt *time.Time
+	MitigatedAt    *time.Time
+	ResolvedAt     *time.Time
+	ClosedAt       *time.Time
+	UpdatedAt      time.Time
+}
+
+// Key returns the human identifier, such as "INC-42".
+func (i *Incident) Key() string { return fmt.Sprintf("INC-%d", i.Number) }
+
+// Validate checks the fields a person types.
+func (i *Incident) Validate() error {
+	title := strings.TrimSpace(i.Title)
+	switch {
+	case title == "":
+		return Errorf(EINVALID, "The incident needs a title, such as \"checkout is down\".")
+	case utf8.RuneCountInString(title) > MaxTitleLength:
+		return Errorf(EINVALID, "The title is %d characters long; keep it within %d.", utf8.RuneCountInString(title), MaxTitleLength)
+	case !i.Severity.Valid():
+		return Errorf(EINVALID, "Unknown severity: use P1, P2, P3 or P4.")
+	case i.Status != "" && !i.Status.Valid():
+		return Errorf(EINVALID, "Unknown status %q.", i.Status)
+	}
+	return nil
+}
+
+// IncidentFilter selects incidents for ListIncidents.
+type IncidentFilter struct {
+	// OpenOnly keeps incidents that are declared, investigating or mitigated.
+	OpenOnly bool
+	Limit    int
+}
+
+// EventKind names a timeline event.
+type EventKind string
+
+// Timeline event kinds written by the bot itself. Messages captured from the
+// channel use EventMessage.
+const (
+	EventDeclared        EventKind = "declared"
+	EventStatusChanged   EventKind = "status_changed"
+	EventSeverityChanged EventKind = "severity_changed"
+	EventRoleAssigned    EventKind = "role_assigned"
+	EventUpdatePosted    EventKind = "update_posted"
+	EventPaged           EventKind = "paged"
+	EventAcknowledged    EventKind = "acknowledged"
+	EventChangesShown    EventKind = "changes_shown"
+	EventRollback        EventKind = "rollback"
+	EventNote            EventKind = "note"
+	EventMessage         EventKind = "message"
+	EventProviderFailure EventKind = "provider_failure"
+)
+
+// TimelineEvent is one thing that happened during an incident.
+type TimelineEvent struct {
+	ID         int64
+	IncidentID int64
+	Kind       EventKind
+	// Actor is a Slack user id, or "bot", or a provider name.
+	Actor string
+	At    time.Time
+	Text  string
+	// Key marks an event for the postmortem timeline.
+	Key bool
+	// SourceID deduplicates captured events (a Slack event id or message ts);
+	// an event with the same IncidentID and SourceID is stored once.
+	SourceID string
+	// Data holds kind-specific details as flat strings.
+	Data map[string]string
+}
+
+// StatusUpdate is an update posted by the IC.
+type StatusUpdate struct {
+	ID         int64
+	IncidentID int64
+	Author     string
+	Status     Status
+	Text       string
+	// NextUpdateIn is the promised time to the next update; zero means the
+	// severity's cadence.
+	NextUpdateIn time.Duration
+	PostedAt     time.Time
+}
+
+// ActionItem is a follow-up recorded during or after an incident.
+type ActionItem struct {
+	ID         int64
+	IncidentID int64
+	Text       string
+	Owner      string // Slack user id; "" when nobody owns it yet
+	DueOn      *time.Time
+	Done       bool
+	CreatedBy  string
+	CreatedAt  time.Time
+	// ExternalURL links the tracker issue once exported.
+	ExternalURL string
+}
+
+// ChangeKind is what sort of change a ChangeEvent records.
+type ChangeKind string
+
+// Change kinds.
+const (
+	ChangeDeploy      ChangeKind = "deploy"
+	ChangeFlag        ChangeKind = "flag"
+	ChangePullRequest ChangeKind = "pull_request"
+	ChangeWorkflow    ChangeKind = "workflow"
+	ChangeConfig      ChangeKind = "config"
+	ChangeOther       ChangeKind = "other"
+)
+
+// ChangeEvent is a change to production (a deploy, a flag flip, a config
+// push) that may explain an incident.
+type ChangeEvent struct {
+	ID int64
+	// Source is the provider: github, launchdarkly, unleash, webhook.
+	Source string
+	// ExternalID is the provider's id; Source+ExternalID is unique.
+	ExternalID  string
+	Kind        ChangeKind
+	Service     string
+	Summary     string
+	Actor       string
+	URL         string
+	Environment string
+	// Ref is what the change points at: a commit SHA, a flag key.
+	Ref        string
+	OccurredAt time.Time
+	Data       map[string]string
+}
+
+// Delivery records an inbound delivery (a Slack event, a webhook) so that a
+// redelivery is recognised and changes nothing.
+type Delivery struct {
+	Source     string // slack, pagerduty, github ...
+	ID         string // event_id, X-Webhook-Id, X-GitHub-Delivery ...
+	ReceivedAt time.Time
+}

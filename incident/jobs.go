@@ -1,0 +1,38 @@
+package incident
+
+import (
+	"context"
+	"time"
+)
+
+// Job is a unit of durable work: a timer or an outbound call. It survives a
+// restart and runs once across replicas.
+type Job struct {
+	// Kind selects the handler.
+	Kind string
+	// Payload is the handler's input, usually JSON.
+	Payload []byte
+	// Key deduplicates: while a job with the same Kind and Key is pending,
+	// running or retrying, scheduling another one does nothing. Empty means
+	// no deduplication.
+	Key string
+	// RunAt delays the job; zero means now.
+	RunAt time.Time
+	// MaxAttempts bounds retries; zero means the engine's default.
+	MaxAttempts int
+}
+
+// Scheduler stores jobs for later execution.
+type Scheduler interface {
+	// Schedule stores the job. It reports false, with no error, when a job
+	// with the same Kind and Key is already scheduled.
+	Schedule(ctx context.Context, job Job) (scheduled bool, err error)
+}
+
+// JobHandler runs one job. A returned error retries the job with backoff; an
+// error that has a RetryAfter() time.Duration method retries after that
+// delay instead; an error wrapping ErrJobCancel stops retrying.
+type JobHandler func(ctx context.Context, payload []byte) error
+
+// ErrJobCancel, wrapped in a handler's error, means retrying cannot help.
+var ErrJobCancel = Errorf(EINVALID, "the job cannot succeed and will not be retried")

@@ -1,0 +1,73 @@
+package incident
+
+import (
+	"context"
+	"time"
+)
+
+// Store keeps incidents and everything recorded about them. Every method runs
+// in one transaction. Implementations translate their errors into *Error:
+// ENOTFOUND when a row is missing and ECONFLICT when a uniqueness rule holds.
+type Store interface {
+	// CreateIncident stores a new incident, assigning ID and Number. When an
+	// incident with the same DeclareKey exists it returns that incident and
+	// an ECONFLICT error, so a repeated declare never creates a second one.
+	CreateIncident(ctx context.Context, inc *Incident) (*Incident, error)
+	// GetIncident returns ENOTFOUND when no incident has the id.
+	GetIncident(ctx context.Context, id int64) (*Incident, error)
+	// GetIncidentByNumber returns ENOTFOUND when no incident has the number.
+	GetIncidentByNumber(ctx context.Context, number int64) (*Incident, error)
+	// GetIncidentByChannel returns ENOTFOUND when no incident owns the channel.
+	GetIncidentByChannel(ctx context.Context, channelID string) (*Incident, error)
+	// ListIncidents returns incidents, most severe first, then newest first.
+	ListIncidents(ctx context.Context, filter IncidentFilter) ([]*Incident, error)
+	// UpdateIncident reads the incident, calls fn on it and writes it back
+	// with the events fn returns, all in one transaction. fn's error aborts
+	// the update and is returned as is. ENOTFOUND when the id is unknown.
+	UpdateIncident(ctx context.Context, id int64, fn func(*Incident) ([]TimelineEvent, error)) (*Incident, error)
+
+	// AddTimelineEvent stores an event. An event whose IncidentID and
+	// non-empty SourceID are already stored returns ECONFLICT.
+	AddTimelineEvent(ctx context.Context, ev *TimelineEvent) error
+	// ListTimeline returns an incident's events, oldest first.
+	ListTimeline(ctx context.Context, incidentID int64) ([]TimelineEvent, error)
+
+	// AddStatusUpdate stores an update and its timeline event.
+	AddStatusUpdate(ctx context.Context, u *StatusUpdate) error
+	// ListStatusUpdates returns an incident's updates, oldest first.
+	ListStatusUpdates(ctx context.Context, incidentID int64) ([]StatusUpdate, error)
+
+	// AddActionItem stores a follow-up.
+	AddActionItem(ctx context.Context, a *ActionItem) error
+	// ListActionItems returns an incident's follow-ups, oldest first.
+	ListActionItems(ctx context.Context, incidentID int64) ([]ActionItem, error)
+
+	// AddChangeEvent stores a change; ECONFLICT when Source+ExternalID exists.
+	AddChangeEvent(ctx context.Context, c *ChangeEvent) error
+	// ListChangeEvents returns changes with OccurredAt in [from, to], newest
+	// first; an empty service matches every service.
+	ListChangeEvents(ctx context.Context, service string, from, to time.Time) ([]ChangeEvent, error)
+
+	// RecordDelivery stores a delivery and reports whether it is the first
+	// time this Source+ID was seen.
+	RecordDelivery(ctx context.Context, d Delivery) (first bool, err error)
+	// PurgeDeliveries removes delivery records received before the cutoff.
+	PurgeDeliveries(ctx context.Context, before time.Time) (int64, error)
+
+	// Ping checks that the store is reachable.
+	Ping(ctx context.Context) error
+}
+
+// Clock tells the time. The domain never calls time.Now directly.
+type Clock interface {
+	Now() time.Time
+}
+
+// ClockFunc adapts a function to Clock.
+type ClockFunc func() time.Time
+
+// Now calls f.
+func (f ClockFunc) Now() time.Time { return f() }
+
+// SystemClock is the wall clock, in UTC.
+var SystemClock Clock = ClockFunc(func() time.Time { return time.Now().UTC() })
