@@ -1,0 +1,403 @@
+// Package jobs runs incident.Job values durably on River, on PostgreSQL or on
+// SQLite.
+//
+// Every job is stored as one River job kind (taskKind) whose arguments carry
+// the domain kind, payload and key; a single River worker dispatches to the
+// handler registered for the domain kind. River's generics and error types
+// stay inside this package: the rest of the bot sees incident.Scheduler and
+// incident.JobHandler only.
+//
+// The River tables are not created here. Production runs the project's
+// migration set; tests use rivermigrate.
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/incidentbot/incidentbot/incident"
+)
+
+// Defaults applied by the constructors to zero Options fields.
+//
+// DefaultMaxAttempts is lower than River's 25: with its attempt^4-second
+// backoff, 10 attempts span about four hours, while 25 would retry a
+// stale incident reminder for weeks.
+const (
+	DefaultWorkers           = 10
+	DefaultFetchPollInterval = time.Second
+	DefaultMaxAttempts       = 10
+	DefaultJobTimeout        = time.Minute
+	DefaultMaxSnoozes        = 100
+	DefaultMaxSnooze         = time.Hour
+)
+
+// hardStopGrace bounds how long Stop waits for handlers to return once their
+// contexts are cancelled; a handler that ignores its context must not hang
+// the shutdown of the whole process.
+const hardStopGrace = 5 * time.Second
+
+// Options configures an Engine. The zero value of every field selects a
+// default.
+type Options struct {
+	// Queue is the River queue this engine inserts into and works. Engines
+	// sharing a database and a queue share the work. Defaults to River's
+	// "default" queue.
+	Queue string
+	// Workers is the number of jobs run at once by this engine. Defaults to
+	// DefaultWorkers.
+	Workers int
+	// Logger receives the engine's and River's logs. Defaults to slog.Default().
+	Logger *slog.Logger
+	// Registerer receives the engine's metrics. Nil registers nothing.
+	Registerer prometheus.Registerer
+	// FetchPollInterval is how often the engine polls for jobs when no
+	// notification arrives (SQLite never notifies). Defaults to
+	// DefaultFetchPollInterval; River accepts down to a millisecond.
+	FetchPollInterval time.Duration
+	// DefaultMaxAttempts bounds the attempts of a job whose MaxAttempts is
+	// zero. Defaults to DefaultMaxAttempts.
+	DefaultMaxAttempts int
+	// JobTimeout cancels a handler's context after this long. Defaults to
+	// DefaultJobTimeout.
+	JobTimeout time.Duration
+	// MaxSnoozes is how many times a job may be postponed by a RetryAfter
+	// error before further RetryAfter errors count as ordinary failures. A
+	// snooze does not consume an attempt, so without this bound a dependency
+	// that always answers "retry later" would keep a job alive forever.
+	// Defaults to DefaultMaxSnoozes.
+	MaxSnoozes int
+	// MaxSnooze caps the delay taken from a RetryAfter error, so a bogus
+	// Retry-After cannot park a job for days. Defaults to DefaultMaxSnooze.
+	MaxSnooze time.Duration
+	// RetryAfter recognises rate-limit errors that carry no RetryAfter()
+	// method, such as an SDK's own error type. Nil recognises only the
+	// method.
+	RetryAfter func(error) (time.Duration, bool)
+	// Schema is the PostgreSQL schema holding River's tables. Empty uses the
+	// connection's search_path. Ignored for SQLite.
+	Schema string
+}
+
+func (o Options) withDefaults() Options {
+	if o.Queue == "" {
+		o.Queue = river.QueueDefault
+	}
+	if o.Workers <= 0 {
+		o.Workers = DefaultWorkers
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.FetchPollInterval <= 0 {
+		o.FetchPollInterval = DefaultFetchPollInterval
+	}
+	if o.DefaultMaxAttempts <= 0 {
+		o.DefaultMaxAttempts = DefaultMaxAttempts
+	}
+	if o.JobTimeout <= 0 {
+		o.JobTimeout = DefaultJobTimeout
+	}
+	if o.MaxSnoozes <= 0 {
+		o.MaxSnoozes = DefaultMaxSnoozes
+	}
+	if o.MaxSnooze <= 0 {
+		o.MaxSnooze = DefaultMaxSnooze
+	}
+	return o
+}
+
+// riverClient is the part of river.Client the engine uses. It does not
+// mention the transaction type, so one Engine serves both drivers.
+type riverClient interface {
+	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+	StopAndCancel(ctx context.Context) error
+	Stopped() <-chan struct{}
+}
+
+// Engine stores and runs jobs. It implements incident.Scheduler. Register
+// handlers with Handle, then call Start; Schedule works before Start too.
+type Engine struct {
+	client  riverClient
+	depth   func(ctx context.Context) (int, error)
+	log     *slog.Logger
+	metrics *metrics
+	opts    Options
+
+	mu       sync.RWMutex
+	handlers map[string]incident.JobHandler
+	started  bool
+	stopped  <-chan struct{} // closed when the current run of the client ends
+}
+
+var _ incident.Scheduler = (*Engine)(nil)
+
+// NewPostgres returns an Engine on a PostgreSQL pool. River's tables must
+// already exist in opts.Schema, or in the pool's search_path when Schema is
+// empty.
+func NewPostgres(pool *pgxpool.Pool, opts Options) (*Engine, error) {
+	if pool == nil {
+		return nil, errors.New("jobs: nil postgres pool")
+	}
+	opts = opts.withDefaults()
+	table := "river_job"
+	if opts.Schema != "" {
+		table = pgx.Identifier{opts.Schema, "river_job"}.Sanitize()
+	}
+	query := "SELECT count(*) FROM " + table + " WHERE queue = $1 AND state::text = ANY($2)"
+	states := waitingStates()
+	depth := func(ctx context.Context) (int, error) {
+		var n int
+		err := pool.QueryRow(ctx, query, opts.Queue, states).Scan(&n)
+		return n, err
+	}
+	return newEngine(riverpgxv5.New(pool), opts, depth)
+}
+
+// NewSQLite returns an Engine on a SQLite database opened with the "sqlite"
+// driver of github.com/glebarez/sqlite. The pool must be limited to one open
+// connection (db.SetMaxOpenConns(1)): River runs concurrent maintenance
+// queries that would otherwise fail with SQLITE_BUSY. River's tables must
+// already exist.
+func NewSQLite(db *sql.DB, opts Options) (*Engine, error) {
+	if db == nil {
+		return nil, errors.New("jobs: nil sqlite database")
+	}
+	if n := db.Stats().MaxOpenConnections; n != 1 {
+		return nil, fmt.Errorf("jobs: sqlite database allows %d open connections, want 1 (call SetMaxOpenConns(1))", n)
+	}
+	opts = opts.withDefaults()
+	opts.Schema = ""
+	query := "SELECT count(*) FROM river_job WHERE queue = ? AND state IN (?, ?, ?)"
+	args := []any{opts.Queue}
+	for _, s := range waitingStates() {
+		args = append(args, s)
+	}
+	depth := func(ctx context.Context) (int, error) {
+		var n int
+		err := db.QueryRowContext(ctx, query, args...).Scan(&n)
+		return n, err
+	}
+	return newEngine(riversqlite.New(db), opts, depth)
+}
+
+// waitingStates are the states of a job that has yet to run (again).
+func waitingStates() []string {
+	return []string{
+		string(rivertype.JobStateAvailable),
+		string(rivertype.JobStateRetryable),
+		string(rivertype.JobStateScheduled),
+	}
+}
+
+func newEngine[TTx any](driver riverdriver.Driver[TTx], opts Options, depth func(context.Context) (int, error)) (*Engine, error) {
+	e := &Engine{
+		depth:    depth,
+		log:      opts.Logger.With("component", "jobs", "queue", opts.Queue),
+		opts:     opts,
+		handlers: make(map[string]incident.JobHandler),
+	}
+	m, err := newMetrics(opts.Registerer, opts.Queue, e.scrapeDepth)
+	if err != nil {
+		return nil, err
+	}
+	e.metrics = m
+
+	workers := river.NewWorkers()
+	if err := river.AddWorkerSafely(workers, &dispatcher{engine: e}); err != nil {
+		return nil, fmt.Errorf("jobs: register worker: %w", err)
+	}
+	// River rejects a poll interval shorter than the fetch cooldown, whose
+	// default (100ms) is longer than the intervals tests use.
+	cooldown := min(opts.FetchPollInterval, river.FetchCooldownDefault)
+	client, err := river.NewClient(driver, &river.Config{
+		FetchCooldown:     cooldown,
+		FetchPollInterval: opts.FetchPollInterval,
+		JobTimeout:        opts.JobTimeout,
+		Logger:            opts.Logger,
+		MaxAttempts:       opts.DefaultMaxAttempts,
+		Queues:            map[string]river.QueueConfig{opts.Queue: {MaxWorkers: opts.Workers}},
+		Schema:            opts.Schema,
+		Workers:           workers,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("jobs: new river client: %w", err)
+	}
+	e.client = client
+	return e, nil
+}
+
+// Handle registers the handler for a job kind. It must be called before
+// Start, since a job fetched before its handler exists would be cancelled.
+// It panics on an empty kind, a nil handler, a duplicate kind, or a call after
+// Start: all are wiring bugs, best found at boot.
+func (e *Engine) Handle(kind string, h incident.JobHandler) {
+	if kind == "" || h == nil {
+		panic("jobs: Handle needs a kind and a handler")
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.started {
+		panic(fmt.Sprintf("jobs: Handle(%q) called after Start", kind))
+	}
+	if _, dup := e.handlers[kind]; dup {
+		panic(fmt.Sprintf("jobs: duplicate handler for kind %q", kind))
+	}
+	e.handlers[kind] = h
+}
+
+func (e *Engine) handler(kind string) (incident.JobHandler, bool) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	h, ok := e.handlers[kind]
+	return h, ok
+}
+
+// QueueDepth reports how many jobs of the engine's queue wait to run:
+// available, scheduled, or retryable.
+func (e *Engine) QueueDepth(ctx context.Context) (int, error) {
+	n, err := e.depth(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("jobs: queue depth: %w", err)
+	}
+	return n, nil
+}
+
+// scrapeDepth feeds the queue depth gauge; a failed query reports -1 so the
+// gap is visible on a dashboard instead of a plausible zero.
+func (e *Engine) scrapeDepth() float64 {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	n, err := e.QueueDepth(ctx)
+	if err != nil {
+		e.log.Warn("queue depth scrape failed", "error", err)
+		return -1
+	}
+	return float64(n)
+}
+
+// Running reports whether the engine is working jobs: Start succeeded and
+// the engine has not stopped since.
+func (e *Engine) Running() bool {
+	e.mu.RLock()
+	stopped := e.stopped
+	e.mu.RUnlock()
+	if stopped == nil {
+		return false
+	}
+	select {
+	case <-stopped:
+		return false
+	default:
+		return true
+	}
+}
+
+// Schedule stores the job. When job.Key is set and a job with the same Kind
+// and Key is still pending, scheduled, available, running or retryable, it
+// stores nothing and reports false. It returns an EINVALID error for an
+// empty kind or a kind without a registered handler, which is almost always
+// a typo that would otherwise surface only when the job is cancelled.
+func (e *Engine) Schedule(ctx context.Context, job incident.Job) (bool, error) {
+	if job.Kind == "" {
+		return false, incident.Errorf(incident.EINVALID, "A job needs a kind.")
+	}
+	if _, ok := e.handler(job.Kind); !ok {
+		return false, incident.Errorf(incident.EINVALID, "No handler is registered for job kind %q.", job.Kind)
+	}
+	if job.MaxAttempts < 0 {
+		return false, incident.Errorf(incident.EINVALID, "A job's maximum attempts cannot be negative.")
+	}
+	args := taskArgs{JobKind: job.Kind, Key: job.Key, Payload: job.Payload}
+	opts := &river.InsertOpts{
+		MaxAttempts: job.MaxAttempts,
+		Queue:       e.opts.Queue,
+		ScheduledAt: job.RunAt,
+	}
+	if job.Key != "" {
+		opts.UniqueOpts = river.UniqueOpts{
+			ByArgs: true,
+			// Completed jobs count, so a redelivery arriving after the
+			// first delivery was processed is still absorbed (River keeps
+			// completed jobs for a day). Cancelled and discarded jobs are
+			// left out so that a failed job's key can be scheduled again.
+			ByState: []rivertype.JobState{
+				rivertype.JobStateAvailable,
+				rivertype.JobStateCompleted,
+				rivertype.JobStatePending,
+				rivertype.JobStateRetryable,
+				rivertype.JobStateRunning,
+				rivertype.JobStateScheduled,
+			},
+		}
+	}
+	res, err := e.client.Insert(ctx, args, opts)
+	if err != nil {
+		return false, fmt.Errorf("jobs: schedule %s: %w", job.Kind, err)
+	}
+	if res.UniqueSkippedAsDuplicate {
+		e.log.DebugContext(ctx, "job already scheduled", "kind", job.Kind, "job_id", res.Job.ID)
+		return false, nil
+	}
+	e.log.DebugContext(ctx, "job scheduled", "kind", job.Kind, "job_id", res.Job.ID, "run_at", res.Job.ScheduledAt)
+	return true, nil
+}
+
+// Start begins fetching and running jobs in the background. Cancelling ctx
+// stops the engine abruptly, cancelling running handlers; use Stop for a
+// graceful shutdown. Starting a running engine is an error.
+func (e *Engine) Start(ctx context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.stopped != nil {
+		select {
+		case <-e.stopped:
+		default:
+			return errors.New("jobs: engine already started")
+		}
+	}
+	if err := e.client.Start(ctx); err != nil {
+		return fmt.Errorf("jobs: start: %w", err)
+	}
+	e.started = true
+	e.stopped = e.client.Stopped()
+	e.log.InfoContext(ctx, "job engine started", "workers", e.opts.Workers)
+	return nil
+}
+
+// Stop stops fetching jobs and waits for running handlers to finish. If ctx
+// ends first, it cancels the handlers' contexts (their jobs will be retried),
+// waits briefly for them to return, and returns ctx's error.
+func (e *Engine) Stop(ctx context.Context) error {
+	err := e.client.Stop(ctx)
+	if err == nil {
+		e.log.InfoContext(ctx, "job engine stopped")
+		return nil
+	}
+	if ctx.Err() == nil {
+		return fmt.Errorf("jobs: stop: %w", err)
+	}
+	e.log.WarnContext(ctx, "job engine stop timed out; cancelling running jobs")
+	hardCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), hardStopGrace)
+	defer cancel()
+	if hardErr := e.client.StopAndCancel(hardCtx); hardErr != nil {
+		return fmt.Errorf("jobs: stop: %w", errors.Join(err, hardErr))
+	}
+	return fmt.Errorf("jobs: stop: %w", err)
+}

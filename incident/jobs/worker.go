@@ -1,0 +1,139 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/tidwall/gjson"
+
+	"github.com/incidentbot/incidentbot/incident"
+)
+
+// taskKind is the one River job kind every incident.Job is stored under.
+const taskKind = "incidentbot_task"
+
+// Outcomes of one run of a job, used as a metric label.
+const (
+	outcomeCancelled = "cancelled"
+	outcomeCompleted = "completed"
+	outcomeDiscarded = "discarded"
+	outcomeRetried   = "retried"
+	outcomeSnoozed   = "snoozed"
+)
+
+// unknownKindLabel replaces an unregistered kind in metric labels, so a
+// stray job cannot create unbounded label values.
+const unknownKindLabel = "unknown"
+
+// taskArgs are the River arguments of an incident.Job. JobKind and Key carry
+// the unique tag: with UniqueOpts.ByArgs only they form the dedupe key, and
+// the payload is free to differ.
+type taskArgs struct {
+	JobKind string `json:"kind" river:"unique"`
+	Key     string `json:"key,omitempty" river:"unique"`
+	Payload []byte `json:"payload,omitempty"`
+}
+
+// Kind implements river.JobArgs.
+func (taskArgs) Kind() string { return taskKind }
+
+// retryAfter is the method an error offers to say when a retry may succeed,
+// as a rate-limited HTTP call does with Retry-After.
+type retryAfter interface {
+	RetryAfter() time.Duration
+}
+
+// dispatcher is the single River worker; it routes each job to the handler
+// registered for its domain kind.
+type dispatcher struct {
+	river.WorkerDefaults[taskArgs]
+	engine *Engine
+}
+
+// Work implements river.Worker.
+func (d *dispatcher) Work(ctx context.Context, job *river.Job[taskArgs]) error {
+	e := d.engine
+	kind := job.Args.JobKind
+	log := e.log.With("kind", kind, "job_id", job.ID, "attempt", job.Attempt)
+
+	h, ok := e.handler(kind)
+	if !ok {
+		log.ErrorContext(ctx, "no handler for job kind; cancelling job")
+		e.metrics.observe(unknownKindLabel, outcomeCancelled, 0)
+		return river.JobCancel(fmt.Errorf("jobs: no handler for kind %q", kind))
+	}
+
+	log.DebugContext(ctx, "job started", "payload_bytes", len(job.Args.Payload))
+	start := time.Now()
+	err := runHandler(incident.WithJobAttempt(ctx, job.Attempt, job.MaxAttempts), h, job.Args.Payload)
+	elapsed := time.Since(start)
+
+	outcome, riverErr := d.classify(job, err)
+	e.metrics.observe(kind, outcome, elapsed)
+	switch outcome {
+	case outcomeCompleted:
+		log.InfoContext(ctx, "job completed", "duration", elapsed)
+	case outcomeSnoozed:
+		log.InfoContext(ctx, "job postponed by its handler", "error", err, "snooze", snoozeOf(riverErr))
+	case outcomeRetried:
+		log.WarnContext(ctx, "job failed; will retry", "error", err, "max_attempts", job.MaxAttempts)
+	case outcomeDiscarded:
+		log.ErrorContext(ctx, "job failed on its last attempt; discarding", "error", err, "max_attempts", job.MaxAttempts)
+	case outcomeCancelled:
+		log.ErrorContext(ctx, "job cancelled by its handler", "error", err)
+	}
+	return riverErr
+}
+
+// classify maps a handler's result to an outcome and to the error River
+// needs to act on it.
+func (d *dispatcher) classify(job *river.Job[taskArgs], err error) (string, error) {
+	if err == nil {
+		return outcomeCompleted, nil
+	}
+	if errors.Is(err, incident.ErrJobCancel) {
+		return outcomeCancelled, river.JobCancel(err)
+	}
+	wait, limited := time.Duration(0), false
+	var ra retryAfter
+	if errors.As(err, &ra) {
+		wait, limited = ra.RetryAfter(), true
+	} else if d.engine.opts.RetryAfter != nil {
+		wait, limited = d.engine.opts.RetryAfter(err)
+	}
+	if limited {
+		snoozes := gjson.GetBytes(job.Metadata, "snoozes").Int()
+		// A non-positive delay gives no guidance, and past MaxSnoozes the
+		// job must start consuming attempts so it cannot live forever.
+		if wait > 0 && snoozes < int64(d.engine.opts.MaxSnoozes) {
+			return outcomeSnoozed, river.JobSnooze(min(wait, d.engine.opts.MaxSnooze))
+		}
+	}
+	if job.Attempt >= job.MaxAttempts {
+		return outcomeDiscarded, err
+	}
+	return outcomeRetried, err
+}
+
+func snoozeOf(err error) time.Duration {
+	var s *river.JobSnoozeError
+	if errors.As(err, &s) {
+		return s.Duration
+	}
+	return 0
+}
+
+// runHandler turns a panic into an error so that it is counted, logged with
+// the job's attributes, and retried like any other failure.
+func runHandler(ctx context.Context, h func(context.Context, []byte) error, payload []byte) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("jobs: handler panicked: %v\n%s", r, debug.Stack())
+		}
+	}()
+	return h(ctx, payload)
+}
