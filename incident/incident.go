@@ -46,8 +46,10 @@ type Incident struct {
 	ChannelName string
 	// PanelTS is the ts of the pinned control-panel message.
 	PanelTS string
-	// BroadcastTS is the ts of the announcement in the broadcast channel.
-	BroadcastTS string
+	// BroadcastChannel and BroadcastTS locate the announcement in the
+	// broadcast channel.
+	BroadcastChannel string
+	BroadcastTS      string
 
 	// Summary is the resolution summary.
 	Summary string
@@ -104,6 +106,8 @@ const (
 	EventNote            EventKind = "note"
 	EventMessage         EventKind = "message"
 	EventProviderFailure EventKind = "provider_failure"
+	// EventSetup records a completed step of opening the war room.
+	EventSetup EventKind = "setup"
 )
 
 // TimelineEvent is one thing that happened during an incident.

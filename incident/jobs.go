@@ -13,8 +13,9 @@ type Job struct {
 	// Payload is the handler's input, usually JSON.
 	Payload []byte
 	// Key deduplicates: while a job with the same Kind and Key is pending,
-	// running or retrying, scheduling another one does nothing. Empty means
-	// no deduplication.
+	// running, retrying or completed (the engine keeps completed jobs for a
+	// day), scheduling another one does nothing. A failed job's key is free
+	// again. Empty means no deduplication.
 	Key string
 	// RunAt delays the job; zero means now.
 	RunAt time.Time
@@ -36,3 +37,21 @@ type JobHandler func(ctx context.Context, payload []byte) error
 
 // ErrJobCancel, wrapped in a handler's error, means retrying cannot help.
 var ErrJobCancel = Errorf(EINVALID, "the job cannot succeed and will not be retried")
+
+type jobAttemptKey struct{}
+
+type jobAttempt struct{ attempt, max int }
+
+// WithJobAttempt tells a handler which attempt it is running; the job engine
+// sets it.
+func WithJobAttempt(ctx context.Context, attempt, max int) context.Context {
+	return context.WithValue(ctx, jobAttemptKey{}, jobAttempt{attempt, max})
+}
+
+// JobAttempt returns the attempt being run (1 for the first) and the
+// maximum, or zeros outside a job. A handler uses it to act once when its
+// last attempt fails, such as telling a person what did not happen.
+func JobAttempt(ctx context.Context) (attempt, max int) {
+	a, _ := ctx.Value(jobAttemptKey{}).(jobAttempt)
+	return a.attempt, a.max
+}

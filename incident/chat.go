@@ -1,0 +1,55 @@
+package incident
+
+import "context"
+
+// Chat is what the service needs from the chat platform. The Slack
+// implementation renders every message itself; the domain passes facts.
+// Methods return *Error values: ECONFLICT for a taken channel name,
+// ENOTFOUND for a missing channel or message, EUNAVAILABLE when the platform
+// is down, so the caller can decide what to retry.
+type Chat interface {
+	// CreateChannel creates a channel and joins the bot to it. A taken name
+	// is ECONFLICT.
+	CreateChannel(ctx context.Context, name string, private bool) (channelID string, err error)
+	// FindChannel returns the id of the channel with this name if the bot
+	// created it, and ENOTFOUND otherwise. It lets a retried declare adopt
+	// the channel an interrupted attempt created.
+	FindChannel(ctx context.Context, name string, private bool) (channelID string, err error)
+	// SetTopic sets the channel topic; the implementation enforces the
+	// platform's length limit.
+	SetTopic(ctx context.Context, channelID, topic string) error
+	// AddBookmark adds a link to the channel's bookmarks.
+	AddBookmark(ctx context.Context, channelID, title, link string) error
+	// ResolveUsers turns user ids, user-group ids and e-mail addresses into
+	// user ids. References that match nobody are returned in missing.
+	ResolveUsers(ctx context.Context, refs []string) (userIDs, missing []string, err error)
+	// Invite adds users to a channel, in batches the platform accepts;
+	// users already in the channel are not an error.
+	Invite(ctx context.Context, channelID string, userIDs []string) error
+
+	// PostPanel posts the incident's control panel in its channel.
+	PostPanel(ctx context.Context, inc *Incident) (ts string, err error)
+	// UpdatePanel edits the control panel in place.
+	UpdatePanel(ctx context.Context, inc *Incident) error
+	// Pin pins a message.
+	Pin(ctx context.Context, channelID, ts string) error
+	// Announce posts the incident in the broadcast channel and returns the
+	// message's channel id and ts.
+	Announce(ctx context.Context, channel string, inc *Incident) (channelID, ts string, err error)
+	// UpdateAnnouncement edits the announcement in place.
+	UpdateAnnouncement(ctx context.Context, channelID, ts string, inc *Incident) error
+
+	// Post posts a line of text in a channel.
+	Post(ctx context.Context, channelID, text string) (ts string, err error)
+	// Reply answers the person who asked for something, privately.
+	Reply(ctx context.Context, to ReplyTarget, text string) error
+}
+
+// ReplyTarget says how to reach the person who asked: through the
+// slash command's response URL when there is one, else privately in a
+// channel, else in a direct message.
+type ReplyTarget struct {
+	ResponseURL string `json:"response_url,omitempty"`
+	ChannelID   string `json:"channel_id,omitempty"`
+	UserID      string `json:"user_id,omitempty"`
+}

@@ -1,0 +1,272 @@
+package incident
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// syncPayload is the JobSync input: lines to post in the incident channel
+// and users to invite, before the panel, topic and announcement are
+// refreshed from the stored incident.
+type syncPayload struct {
+	IncidentID int64    `json:"incident_id"`
+	Lines      []string `json:"lines,omitempty"`
+	Invite     []string `json:"invite,omitempty"`
+	Broadcast  []string `json:"broadcast,omitempty"`
+}
+
+// Get returns an incident by id.
+func (s *Service) Get(ctx context.Context, id int64) (*Incident, error) {
+	return s.store.GetIncident(ctx, id)
+}
+
+// ByChannel returns the incident that owns a channel, or ENOTFOUND with a
+// sentence saying the command only works in an incident channel.
+func (s *Service) ByChannel(ctx context.Context, channelID string) (*Incident, error) {
+	inc, err := s.store.GetIncidentByChannel(ctx, channelID)
+	if ErrorCode(err) == ENOTFOUND {
+		return nil, Errorf(ENOTFOUND, "This is not an incident channel; run the command in the incident's channel.")
+	}
+	return inc, err
+}
+
+// List returns open incidents, most severe first.
+func (s *Service) List(ctx context.Context) ([]*Incident, error) {
+	return s.store.ListIncidents(ctx, IncidentFilter{OpenOnly: true, Limit: 50})
+}
+
+// change applies fn to an incident in one transaction and schedules the
+// Slack side of the change.
+func (s *Service) change(ctx context.Context, id int64, fn func(*Incident) ([]TimelineEvent, *syncPayload, error)) (*Incident, error) {
+	var sync *syncPayload
+	inc, err := s.store.UpdateIncident(ctx, id, func(i *Incident) ([]TimelineEvent, error) {
+		if i.Status == StatusClosed {
+			return nil, Errorf(ECONFLICT, "%s is closed; a closed incident cannot change.", i.Key())
+		}
+		events, sp, err := fn(i)
+		sync = sp
+		return events, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if sync == nil {
+		sync = &syncPayload{}
+	}
+	sync.IncidentID = inc.ID
+	if err := s.scheduleSync(ctx, inc, *sync); err != nil {
+		return inc, err
+	}
+	return inc, nil
+}
+
+func (s *Service) scheduleSync(ctx context.Context, inc *Incident, p syncPayload) error {
+	payload, _ := json.Marshal(p)
+	key := fmt.Sprintf("sync:%d:%d", inc.ID, inc.UpdatedAt.UnixNano())
+	if _, err := s.sched.Schedule(ctx, Job{Kind: JobSync, Key: key, Payload: payload}); err != nil {
+		return fmt.Errorf("schedule update of %s in Slack: %w", inc.Key(), err)
+	}
+	return nil
+}
+
+// AssignRole gives a role to a user. The IC role has exactly one holder; a
+// change of IC posts a handover line in the channel.
+func (s *Service) AssignRole(ctx context.Context, id int64, role, user, actor string) (*Incident, error) {
+	role = strings.ToLower(strings.TrimSpace(role))
+	switch role {
+	case "ic", "incident-commander", "incident_commander":
+		role = RoleCommander
+	}
+	if !s.policy.HasRole(role) {
+		return nil, Errorf(EINVALID, "Unknown role %q. Roles: ic, %s.", role, strings.Join(s.policy.Roles, ", "))
+	}
+	if user == "" {
+		return nil, Errorf(EINVALID, "Say who takes the role, such as @jane.")
+	}
+	now := s.clock.Now()
+	return s.change(ctx, id, func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
+		var line string
+		if role == RoleCommander {
+			prev := i.Commander
+			if prev == user {
+				return nil, nil, Errorf(ECONFLICT, "%s is already the Incident Commander.", mention(user))
+			}
+			i.Commander = user
+			if prev == "" {
+				line = fmt.Sprintf(":large_green_circle: %s is now the Incident Commander.", mention(user))
+			} else {
+				line = fmt.Sprintf(":arrows_counterclockwise: Incident Commander handover: %s → %s (by %s).", mention(prev), mention(user), mention(actor))
+			}
+			if i.AcknowledgedAt == nil && actor == user {
+				// Someone claiming the IC role is the human acknowledgement.
+				t := now
+				i.AcknowledgedAt = &t
+			}
+		} else {
+			if i.Roles == nil {
+				i.Roles = map[string]string{}
+			}
+			if i.Roles[role] == user {
+				return nil, nil, Errorf(ECONFLICT, "%s already holds the %s role.", mention(user), role)
+			}
+			i.Roles[role] = user
+			line = fmt.Sprintf(":bust_in_silhouette: %s is now the %s lead (by %s).", mention(user), roleLabel(role), mention(actor))
+		}
+		ev := TimelineEvent{Kind: EventRoleAssigned, Actor: actor, At: now, Key: role == RoleCommander, Text: line,
+			Data: map[string]string{"role": role, "user": user}}
+		return []TimelineEvent{ev}, &syncPayload{Lines: []string{line}, Invite: []string{user}}, nil
+	})
+}
+
+func roleLabel(role string) string {
+	if role == RoleScribe {
+		return "scribe"
+	}
+	return role
+}
+
+// SetSeverity changes the severity. The new severity's invitees are invited.
+func (s *Service) SetSeverity(ctx context.Context, id int64, sev Severity, actor string) (*Incident, error) {
+	if !sev.Valid() {
+		return nil, Errorf(EINVALID, "Unknown severity: use P1, P2, P3 or P4.")
+	}
+	now := s.clock.Now()
+	return s.change(ctx, id, func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
+		if i.Severity == sev {
+			return nil, nil, Errorf(ECONFLICT, "%s is already %s.", i.Key(), sev)
+		}
+		prev := i.Severity
+		i.Severity = sev
+		verb := "lowered"
+		if sev < prev {
+			verb = "raised"
+		}
+		sp := s.policy.Severity(sev)
+		line := fmt.Sprintf(":rotating_light: Severity %s from %s to %s (%s) by %s.", verb, prev, sev, sp.Label, mention(actor))
+		ev := TimelineEvent{Kind: EventSeverityChanged, Actor: actor, At: now, Key: true, Text: line,
+			Data: map[string]string{"from": prev.String(), "to": sev.String()}}
+		return []TimelineEvent{ev}, &syncPayload{Lines: []string{line}, Invite: sp.Invite, Broadcast: []string{line}}, nil
+	})
+}
+
+// SetStatus moves the incident through its lifecycle. summary is kept for
+// a resolve. The rules are CheckTransition's.
+func (s *Service) SetStatus(ctx context.Context, id int64, to Status, actor, summary string) (*Incident, error) {
+	summary = strings.TrimSpace(summary)
+	if utf8.RuneCountInString(summary) > 3000 {
+		return nil, Errorf(EINVALID, "The summary is too long; keep it within 3000 characters.")
+	}
+	now := s.clock.Now()
+	update := func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
+		from := i.Status
+		if err := CheckTransition(from, to); err != nil {
+			return nil, nil, err
+		}
+		i.Status = to
+		t := now
+		var line string
+		switch {
+		case to == StatusMitigated:
+			i.MitigatedAt = &t
+			line = fmt.Sprintf(":large_yellow_circle: %s marked the incident mitigated.", mention(actor))
+		case to == StatusResolved:
+			i.ResolvedAt = &t
+			if summary != "" {
+				i.Summary = summary
+			}
+			line = fmt.Sprintf(":white_check_mark: %s resolved the incident after %s.", mention(actor), Since(i.DeclaredAt, now))
+			if summary != "" {
+				line += "\n>" + summary
+			}
+		case to == StatusClosed:
+			i.ClosedAt = &t
+			line = fmt.Sprintf(":lock: %s closed the incident.", mention(actor))
+		case from == StatusResolved && to == StatusInvestigating:
+			i.ResolvedAt = nil
+			line = fmt.Sprintf(":warning: %s reopened the incident.", mention(actor))
+		default:
+			line = fmt.Sprintf(":mag: %s set the status to %s.", mention(actor), to.Label())
+		}
+		ev := TimelineEvent{Kind: EventStatusChanged, Actor: actor, At: now, Key: true, Text: line,
+			Data: map[string]string{"from": string(from), "to": string(to)}}
+		return []TimelineEvent{ev}, &syncPayload{Lines: []string{line}, Broadcast: []string{line}}, nil
+	}
+	if to == StatusClosed {
+		// change refuses closed incidents; closing is the one move into it.
+		var sync *syncPayload
+		inc, err := s.store.UpdateIncident(ctx, id, func(i *Incident) ([]TimelineEvent, error) {
+			events, sp, err := update(i)
+			sync = sp
+			return events, err
+		})
+		if err != nil {
+			return nil, err
+		}
+		sync.IncidentID = inc.ID
+		return inc, s.scheduleSync(ctx, inc, *sync)
+	}
+	return s.change(ctx, id, update)
+}
+
+// runSync is the JobSync handler. The overwrites (invites, panel, topic,
+// announcement) come first and the new lines last, so a retry after a
+// failure repeats only idempotent calls, never a line already posted.
+func (s *Service) runSync(ctx context.Context, payload []byte) error {
+	var p syncPayload
+	if err := json.Unmarshal(payload, &p); err != nil {
+		return fmt.Errorf("decode sync payload: %w: %w", err, ErrJobCancel)
+	}
+	inc, err := s.store.GetIncident(ctx, p.IncidentID)
+	if ErrorCode(err) == ENOTFOUND {
+		return fmt.Errorf("sync: %w: %w", err, ErrJobCancel)
+	} else if err != nil {
+		return fmt.Errorf("sync: %w", err)
+	}
+	if inc.ChannelID == "" {
+		// The setup job has not created the channel yet; retry so the
+		// lines are not lost.
+		return Errorf(EUNAVAILABLE, "%s has no channel yet", inc.Key())
+	}
+	if len(p.Invite) > 0 {
+		ids, _, err := s.chat.ResolveUsers(ctx, p.Invite)
+		if err != nil {
+			return fmt.Errorf("sync %s: resolve invitees: %w", inc.Key(), err)
+		}
+		if err := s.chat.Invite(ctx, inc.ChannelID, ids); err != nil {
+			return fmt.Errorf("sync %s: invite: %w", inc.Key(), err)
+		}
+	}
+	if inc.PanelTS != "" {
+		if err := s.chat.UpdatePanel(ctx, inc); err != nil {
+			return fmt.Errorf("sync %s: update panel: %w", inc.Key(), err)
+		}
+	}
+	if err := s.chat.SetTopic(ctx, inc.ChannelID, s.Topic(inc)); err != nil {
+		return fmt.Errorf("sync %s: set topic: %w", inc.Key(), err)
+	}
+	if inc.BroadcastTS != "" {
+		if err := s.chat.UpdateAnnouncement(ctx, inc.BroadcastChannel, inc.BroadcastTS, inc); err != nil {
+			return fmt.Errorf("sync %s: update announcement: %w", inc.Key(), err)
+		}
+	}
+	for i, line := range p.Lines {
+		if _, err := s.chat.Post(ctx, inc.ChannelID, line); err != nil {
+			if i == 0 {
+				return fmt.Errorf("sync %s: post: %w", inc.Key(), err)
+			}
+			// Earlier lines are out; retrying would repeat them.
+			s.log.ErrorContext(ctx, "could not post a line in the incident channel", "incident", inc.Key(), "err", err)
+		}
+	}
+	if inc.BroadcastTS != "" {
+		for _, line := range p.Broadcast {
+			if _, err := s.chat.Post(ctx, inc.BroadcastChannel, fmt.Sprintf("*%s* %s", inc.Key(), line)); err != nil {
+				s.log.WarnContext(ctx, "could not mirror to the broadcast channel", "incident", inc.Key(), "err", err)
+			}
+		}
+	}
+	return nil
+}

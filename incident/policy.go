@@ -1,0 +1,162 @@
+package incident
+
+import (
+	"fmt"
+	"sort"
+	"time"
+)
+
+// Policy is what a team decides before anything breaks: what each severity
+// means, which roles exist, which services there are and who responds.
+type Policy struct {
+	Severities map[Severity]SeverityPolicy
+	// Roles lists the roles besides the Incident Commander, in display order.
+	Roles []string
+	// Services maps a service key to its responders and integrations.
+	Services map[string]ServicePolicy
+	// BroadcastChannel is where incidents are announced, such as "#incidents"
+	// or a channel id; empty turns announcements off.
+	BroadcastChannel string
+	// CommanderGroup is a Slack user group of people who can take the IC
+	// role; it is the escalation backup for unanswered nags.
+	CommanderGroup string
+	// ChannelPrefix starts every incident channel name (default "inc").
+	ChannelPrefix string
+	// Location is the time zone for channel dates (default UTC).
+	Location *time.Location
+	// DashboardURL is bookmarked in every incident channel when set.
+	DashboardURL string
+}
+
+// ServicePolicy is one service from the policy file.
+type ServicePolicy struct {
+	Key  string
+	Name string
+	// Responders are Slack user ids (U...), user-group ids (S...) or e-mails.
+	Responders []string
+	Runbook    string
+	Dashboard  string
+	PagerDuty  PagerDutyService
+	GitHub     GitHubService
+	Flags      []FlagRef
+}
+
+// PagerDutyService links a service to PagerDuty.
+type PagerDutyService struct {
+	ServiceID        string
+	EscalationPolicy string
+	// RoutingKey is an Events API v2 integration key, for teams without a
+	// REST API token.
+	RoutingKey string
+}
+
+// GitHubService links a service to its repositories and deploy workflow.
+type GitHubService struct {
+	Repos          []string // owner/name
+	Environments   []string
+	DeployWorkflow string // file name of the workflow dispatched for rollback
+	// Rollback is "workflow" or "deployment".
+	Rollback string
+}
+
+// FlagRef is a feature flag owned by a service.
+type FlagRef struct {
+	Provider    string // launchdarkly or unleash
+	Project     string
+	Key         string
+	Environment string
+}
+
+// DefaultPolicy returns the defaults: the four severities of the incident
+// practice, the comms, ops and scribe roles, and no services.
+func DefaultPolicy() Policy {
+	return Policy{
+		Severities:    DefaultSeverityPolicies(),
+		Roles:         []string{RoleComms, RoleOps, RoleScribe},
+		Services:      map[string]ServicePolicy{},
+		ChannelPrefix: "inc",
+		Location:      time.UTC,
+	}
+}
+
+// Severity returns the policy for s; it falls back to the default for a
+// severity the policy file left out.
+func (p Policy) Severity(s Severity) SeverityPolicy {
+	if sp, ok := p.Severities[s]; ok {
+		return sp
+	}
+	return DefaultSeverityPolicies()[s]
+}
+
+// ServiceKeys returns the service keys in sorted order.
+func (p Policy) ServiceKeys() []string {
+	keys := make([]string, 0, len(p.Services))
+	for k := range p.Services {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// HasRole reports whether name is the IC role or a configured role.
+func (p Policy) HasRole(name string) bool {
+	if name == RoleCommander {
+		return true
+	}
+	for _, r := range p.Roles {
+		if r == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Validate checks the policy and names the first problem found.
+func (p Policy) Validate() error {
+	for s, sp := range p.Severities {
+		if !s.Valid() {
+			return fmt.Errorf("severities: %v is not one of P1-P4", s)
+		}
+		if sp.Label == "" || sp.Meaning == "" {
+			return fmt.Errorf("severities.%s: label and meaning are required", s)
+		}
+		if !sp.Paging.Valid() {
+			return fmt.Errorf("severities.%s.paging: %q is not none, oncall or oncall_and_backup", s, sp.Paging)
+		}
+		if sp.RespondWithin < 0 || sp.UpdateEvery < 0 {
+			return fmt.Errorf("severities.%s: durations must not be negative", s)
+		}
+		if sp.UpdateEvery > 0 && sp.UpdateEvery < time.Minute {
+			return fmt.Errorf("severities.%s.update_every: %s is shorter than a minute", s, sp.UpdateEvery)
+		}
+	}
+	seen := map[string]bool{}
+	for _, r := range p.Roles {
+		if r == "" || r == RoleCommander {
+			return fmt.Errorf("roles: %q is reserved or empty", r)
+		}
+		if seen[r] {
+			return fmt.Errorf("roles: %q is listed twice", r)
+		}
+		seen[r] = true
+	}
+	for k, svc := range p.Services {
+		if k == "" {
+			return fmt.Errorf("services: a service has an empty key")
+		}
+		switch svc.GitHub.Rollback {
+		case "", "workflow", "deployment":
+		default:
+			return fmt.Errorf("services.%s.github.rollback: %q is not workflow or deployment", k, svc.GitHub.Rollback)
+		}
+		for _, f := range svc.Flags {
+			if f.Provider != "launchdarkly" && f.Provider != "unleash" {
+				return fmt.Errorf("services.%s.flags: provider %q is not launchdarkly or unleash", k, f.Provider)
+			}
+			if f.Key == "" {
+				return fmt.Errorf("services.%s.flags: a flag has no key", k)
+			}
+		}
+	}
+	return nil
+}
