@@ -64,9 +64,10 @@ func (s *Service) change(ctx context.Context, id int64, fn func(*Incident) ([]Ti
 }
 
 func (s *Service) scheduleSync(ctx context.Context, inc *Incident, p syncPayload) error {
+	// No key: every change schedules its own sync exactly once, and two
+	// changes in the same instant must both reach Slack.
 	payload, _ := json.Marshal(p)
-	key := fmt.Sprintf("sync:%d:%d", inc.ID, inc.UpdatedAt.UnixNano())
-	if _, err := s.sched.Schedule(ctx, Job{Kind: JobSync, Key: key, Payload: payload}); err != nil {
+	if _, err := s.sched.Schedule(ctx, Job{Kind: JobSync, Payload: payload}); err != nil {
 		return fmt.Errorf("schedule update of %s in Slack: %w", inc.Key(), err)
 	}
 	return nil

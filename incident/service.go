@@ -248,6 +248,21 @@ func (s *Service) setup(ctx context.Context, p setupPayload) error {
 	if err := s.markStep(ctx, inc, stepChannel, fmt.Sprintf("Channel #%s created", inc.ChannelName)); err != nil {
 		return err
 	}
+	// The war room exists: investigation begins, and everything rendered
+	// from here on says so.
+	if inc.Status == StatusDeclared {
+		inc, err = s.store.UpdateIncident(ctx, inc.ID, func(i *Incident) ([]TimelineEvent, error) {
+			if i.Status != StatusDeclared {
+				return nil, nil
+			}
+			i.Status = StatusInvestigating
+			return []TimelineEvent{{Kind: EventStatusChanged, Actor: "bot", At: s.clock.Now(), Text: "Investigating",
+				Data: map[string]string{"from": string(StatusDeclared), "to": string(StatusInvestigating)}}}, nil
+		})
+		if err != nil {
+			return fmt.Errorf("setup: %w", err)
+		}
+	}
 
 	// Everything else needs only the channel: run it concurrently.
 	var (
@@ -332,21 +347,6 @@ func (s *Service) setup(ctx context.Context, p setupPayload) error {
 		return fmt.Errorf("setup of %s: %w", inc.Key(), errors.Join(errs...))
 	}
 
-	// The war room is open: investigation begins.
-	inc, err = s.store.UpdateIncident(ctx, inc.ID, func(i *Incident) ([]TimelineEvent, error) {
-		if i.Status != StatusDeclared {
-			return nil, nil
-		}
-		i.Status = StatusInvestigating
-		return []TimelineEvent{{Kind: EventStatusChanged, Actor: "bot", At: s.clock.Now(), Text: "Investigating",
-			Data: map[string]string{"from": string(StatusDeclared), "to": string(StatusInvestigating)}}}, nil
-	})
-	if err != nil {
-		return fmt.Errorf("setup of %s: %w", inc.Key(), err)
-	}
-	if err := s.chat.UpdatePanel(ctx, inc); err != nil {
-		return fmt.Errorf("setup of %s: refresh panel: %w", inc.Key(), err)
-	}
 	if p.ReplyTo != (ReplyTarget{}) {
 		if err := s.chat.Reply(ctx, p.ReplyTo, fmt.Sprintf("%s is open: <#%s>", inc.Key(), inc.ChannelID)); err != nil {
 			s.log.WarnContext(ctx, "could not tell the declarer", "incident", inc.Key(), "err", err)

@@ -1,0 +1,583 @@
+package incident_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/incidentbot/incidentbot/incident"
+	"github.com/incidentbot/incidentbot/incident/incidenttest"
+)
+
+// queue is a Scheduler that keeps jobs until the test runs them, with the
+// engine's key deduplication.
+type queue struct {
+	mu       sync.Mutex
+	handlers map[string]incident.JobHandler
+	jobs     []incident.Job
+	keys     map[string]bool
+}
+
+func newQueue() *queue {
+	return &queue{handlers: map[string]incident.JobHandler{}, keys: map[string]bool{}}
+}
+
+func (q *queue) Handle(kind string, h incident.JobHandler) { q.handlers[kind] = h }
+
+func (q *queue) Schedule(_ context.Context, job incident.Job) (bool, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if job.Key != "" {
+		k := job.Kind + "/" + job.Key
+		if q.keys[k] {
+			return false, nil
+		}
+		q.keys[k] = true
+	}
+	q.jobs = append(q.jobs, job)
+	return true, nil
+}
+
+// runAll runs queued jobs until none is left, each up to its max attempts,
+// and returns the errors of jobs that failed for good.
+func (q *queue) runAll(t *testing.T) []error {
+	t.Helper()
+	var failed []error
+	for {
+		q.mu.Lock()
+		if len(q.jobs) == 0 {
+			q.mu.Unlock()
+			return failed
+		}
+		job := q.jobs[0]
+		q.jobs = q.jobs[1:]
+		q.mu.Unlock()
+		max := job.MaxAttempts
+		if max == 0 {
+			max = 3
+		}
+		var err error
+		for attempt := 1; attempt <= max; attempt++ {
+			ctx := incident.WithJobAttempt(context.Background(), attempt, max)
+			if err = q.handlers[job.Kind](ctx, job.Payload); err == nil {
+				break
+			}
+		}
+		if err != nil {
+			failed = append(failed, err)
+		}
+	}
+}
+
+// chat is a Chat that records what it was asked and can fail on demand.
+type chat struct {
+	mu        sync.Mutex
+	channels  map[string]string // name -> id
+	own       map[string]bool   // ids the bot created
+	topics    map[string]string
+	bookmarks map[string][]string
+	members   map[string][]string
+	posts     map[string][]string
+	panels    map[string]int // ts -> updates
+	pins      []string
+	announced []string
+	replies   []string
+	calls     []string
+	// fail makes the named method fail this many more times.
+	fail map[string]int
+	// createdButFailed makes CreateChannel create the channel and then
+	// report a failure, as a timeout after Slack acted does.
+	createdButFailed int
+	users            map[string][]string // ref -> ids
+}
+
+func newChat() *chat {
+	return &chat{channels: map[string]string{}, own: map[string]bool{}, topics: map[string]string{}, bookmarks: map[string][]string{},
+		members: map[string][]string{}, posts: map[string][]string{}, panels: map[string]int{}, fail: map[string]int{},
+		users: map[string][]string{}}
+}
+
+func (c *chat) failing(method string) error {
+	c.calls = append(c.calls, method)
+	if c.fail[method] > 0 {
+		c.fail[method]--
+		return incident.Errorf(incident.EUNAVAILABLE, "Slack is not responding (%s)", method)
+	}
+	return nil
+}
+
+func (c *chat) CreateChannel(_ context.Context, name string, _ bool) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.failing("create"); err != nil {
+		return "", err
+	}
+	if _, ok := c.channels[name]; ok {
+		return "", incident.Errorf(incident.ECONFLICT, "name_taken")
+	}
+	id := fmt.Sprintf("C%03d", len(c.channels)+1)
+	c.channels[name] = id
+	c.own[id] = true
+	if c.createdButFailed > 0 {
+		c.createdButFailed--
+		return "", incident.Errorf(incident.EUNAVAILABLE, "timeout")
+	}
+	return id, nil
+}
+
+func (c *chat) FindChannel(_ context.Context, name string, _ bool) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if id, ok := c.channels[name]; ok && c.own[id] {
+		return id, nil
+	}
+	return "", incident.Errorf(incident.ENOTFOUND, "no such channel")
+}
+
+func (c *chat) SetTopic(_ context.Context, ch, topic string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.failing("topic"); err != nil {
+		return err
+	}
+	c.topics[ch] = topic
+	return nil
+}
+
+func (c *chat) AddBookmark(_ context.Context, ch, title, link string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.failing("bookmark"); err != nil {
+		return err
+	}
+	c.bookmarks[ch] = append(c.bookmarks[ch], title+" "+link)
+	return nil
+}
+
+func (c *chat) ResolveUsers(_ context.Context, refs []string) ([]string, []string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var ids, missing []string
+	for _, r := range refs {
+		switch {
+		case c.users[r] != nil:
+			ids = append(ids, c.users[r]...)
+		case strings.HasPrefix(r, "U"):
+			ids = append(ids, r)
+		default:
+			missing = append(missing, r)
+		}
+	}
+	return ids, missing, nil
+}
+
+func (c *chat) Invite(_ context.Context, ch string, users []string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.failing("invite"); err != nil {
+		return err
+	}
+	for _, u := range users {
+		if !slices.Contains(c.members[ch], u) {
+			c.members[ch] = append(c.members[ch], u)
+		}
+	}
+	return nil
+}
+
+func (c *chat) PostPanel(_ context.Context, inc *incident.Incident) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.failing("panel"); err != nil {
+		return "", err
+	}
+	ts := fmt.Sprintf("panel-%d-%d", inc.ID, len(c.panels)+1)
+	c.panels[ts] = 0
+	return ts, nil
+}
+
+func (c *chat) UpdatePanel(_ context.Context, inc *incident.Incident) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.failing("update_panel"); err != nil {
+		return err
+	}
+	c.panels[inc.PanelTS]++
+	return nil
+}
+
+func (c *chat) Pin(_ context.Context, _, ts string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.failing("pin"); err != nil {
+		return err
+	}
+	if !slices.Contains(c.pins, ts) {
+		c.pins = append(c.pins, ts)
+	}
+	return nil
+}
+
+func (c *chat) Announce(_ context.Context, channel string, inc *incident.Incident) (string, string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.failing("announce"); err != nil {
+		return "", "", err
+	}
+	c.announced = append(c.announced, inc.Key())
+	return "CBROADCAST", "ann-" + inc.Key(), nil
+}
+
+func (c *chat) UpdateAnnouncement(_ context.Context, channelID, ts string, _ *incident.Incident) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.failing("update_announcement")
+}
+
+func (c *chat) Post(_ context.Context, ch, text string) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.failing("post"); err != nil {
+		return "", err
+	}
+	c.posts[ch] = append(c.posts[ch], text)
+	return fmt.Sprint(len(c.posts[ch])), nil
+}
+
+func (c *chat) Reply(_ context.Context, to incident.ReplyTarget, text string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.replies = append(c.replies, to.UserID+": "+text)
+	return nil
+}
+
+type bundle struct {
+	svc   *incident.Service
+	store *incidenttest.MemStore
+	chat  *chat
+	queue *queue
+	clock *incidenttest.Clock
+}
+
+func setup(t *testing.T, mutate ...func(*incident.Policy)) bundle {
+	t.Helper()
+	clock := incidenttest.NewClock(time.Date(2026, 8, 7, 14, 23, 0, 0, time.UTC))
+	store := incidenttest.NewMemStore(clock)
+	policy := incident.DefaultPolicy()
+	policy.BroadcastChannel = "#incidents"
+	policy.Services = map[string]incident.ServicePolicy{"checkout": {Key: "checkout", Name: "Checkout",
+		Responders: []string{"U0ALICE", "S0TEAM", "bob@example.com"}, Runbook: "https://runbooks/checkout"}}
+	for _, m := range mutate {
+		m(&policy)
+	}
+	c := newChat()
+	c.users["S0TEAM"] = []string{"U0CAROL", "U0DAVE"}
+	c.users["bob@example.com"] = []string{"U0BOB"}
+	q := newQueue()
+	svc := incident.NewService(incident.ServiceConfig{Store: store, Scheduler: q, Chat: c, Policy: policy, Clock: clock})
+	svc.RegisterJobs(q)
+	return bundle{svc: svc, store: store, chat: c, queue: q, clock: clock}
+}
+
+func declare(t *testing.T, b bundle, title string, sev incident.Severity, key string) *incident.Incident {
+	t.Helper()
+	inc, existed, err := b.svc.Declare(context.Background(), incident.DeclareInput{Title: title, Severity: sev, ServiceKey: "checkout",
+		DeclaredBy: "U0DECL", Key: key, ReplyTo: incident.ReplyTarget{UserID: "U0DECL", ChannelID: "CORIGIN"}})
+	require.NoError(t, err)
+	require.False(t, existed)
+	return inc
+}
+
+func TestDeclareOpensTheWarRoom(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	inc := declare(t, b, "  checkout   is down ", incident.P1, "cmd:T1")
+	require.Equal(t, "checkout is down", inc.Title)
+	require.Equal(t, incident.StatusDeclared, inc.Status)
+	require.Equal(t, "U0DECL", inc.Commander, "the declarer is IC by default")
+	require.Empty(t, b.queue.runAll(t))
+
+	inc, err := b.store.GetIncident(ctx, inc.ID)
+	require.NoError(t, err)
+	require.Equal(t, "inc-2026-08-07-checkout-is-down", inc.ChannelName)
+	require.Equal(t, "C001", inc.ChannelID)
+	require.Equal(t, incident.StatusInvestigating, inc.Status)
+	require.NotEmpty(t, inc.PanelTS)
+	require.Equal(t, []string{inc.PanelTS}, b.chat.pins)
+	require.Equal(t, "CBROADCAST", inc.BroadcastChannel)
+	require.Equal(t, "ann-"+inc.Key(), inc.BroadcastTS)
+	require.Contains(t, b.chat.topics["C001"], "P1 | Investigating | IC <@U0DECL> | checkout is down")
+	require.Equal(t, []string{"Runbook: Checkout https://runbooks/checkout"}, b.chat.bookmarks["C001"])
+	require.ElementsMatch(t, []string{"U0DECL", "U0ALICE", "U0CAROL", "U0DAVE", "U0BOB"}, b.chat.members["C001"])
+	require.Zero(t, b.chat.panels[inc.PanelTS], "the panel is posted already investigating: no edit needed")
+	require.Len(t, b.chat.replies, 1)
+	require.Contains(t, b.chat.replies[0], "<#C001>")
+
+	events, err := b.store.ListTimeline(ctx, inc.ID)
+	require.NoError(t, err)
+	var kinds []string
+	for _, ev := range events {
+		kinds = append(kinds, string(ev.Kind)+":"+ev.SourceID)
+	}
+	require.Contains(t, kinds, "declared:")
+	require.Contains(t, kinds, "role_assigned:")
+	require.Contains(t, kinds, "status_changed:")
+	for _, step := range []string{"channel", "topic", "bookmarks", "invites", "panel", "announce"} {
+		require.Contains(t, kinds, "setup:setup:"+step)
+	}
+}
+
+func TestDeclareIsIdempotent(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	first := declare(t, b, "checkout is down", incident.P1, "view:V1")
+	again, existed, err := b.svc.Declare(ctx, incident.DeclareInput{Title: "checkout is down", Severity: incident.P1, DeclaredBy: "U0DECL", Key: "view:V1"})
+	require.NoError(t, err)
+	require.True(t, existed)
+	require.Equal(t, first.ID, again.ID)
+	require.Empty(t, b.queue.runAll(t))
+	all, err := b.store.ListIncidents(ctx, incident.IncidentFilter{})
+	require.NoError(t, err)
+	require.Len(t, all, 1)
+	require.Len(t, b.chat.channels, 1)
+}
+
+func TestDeclareRejectsBadInput(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	for name, in := range map[string]incident.DeclareInput{
+		"empty title":     {Title: "  ", Severity: incident.P1, DeclaredBy: "U1"},
+		"long title":      {Title: strings.Repeat("x", 1000), Severity: incident.P1, DeclaredBy: "U1"},
+		"no severity":     {Title: "x", DeclaredBy: "U1"},
+		"unknown service": {Title: "x", Severity: incident.P2, ServiceKey: "billing", DeclaredBy: "U1"},
+	} {
+		_, _, err := b.svc.Declare(ctx, in)
+		require.Error(t, err, name)
+		require.Equal(t, incident.EINVALID, incident.ErrorCode(err), name)
+	}
+	all, err := b.store.ListIncidents(ctx, incident.IncidentFilter{})
+	require.NoError(t, err)
+	require.Empty(t, all)
+	require.Empty(t, b.queue.jobs)
+}
+
+func TestDeclareTakenNameGetsSuffix(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.chat.channels["inc-2026-08-07-checkout-is-down"] = "CSOMEONE" // not the bot's
+	b.chat.channels["inc-2026-08-07-checkout-is-down-2"] = "CSOMEONE2"
+	inc := declare(t, b, "checkout is down", incident.P2, "")
+	require.Empty(t, b.queue.runAll(t))
+	inc, err := b.store.GetIncident(context.Background(), inc.ID)
+	require.NoError(t, err)
+	require.Equal(t, "inc-2026-08-07-checkout-is-down-3", inc.ChannelName)
+}
+
+func TestDeclareSecondIncidentSameTitle(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	first := declare(t, b, "checkout is down", incident.P2, "a")
+	require.Empty(t, b.queue.runAll(t))
+	second := declare(t, b, "checkout is down", incident.P2, "b")
+	require.Empty(t, b.queue.runAll(t))
+	ctx := context.Background()
+	first, _ = b.store.GetIncident(ctx, first.ID)
+	second, _ = b.store.GetIncident(ctx, second.ID)
+	require.Equal(t, "inc-2026-08-07-checkout-is-down", first.ChannelName)
+	require.Equal(t, "inc-2026-08-07-checkout-is-down-2", second.ChannelName, "the bot's own channel owned by another incident is not adopted")
+}
+
+func TestSetupResumesAfterFailures(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.chat.createdButFailed = 1 // Slack created the channel but the call timed out
+	b.chat.fail["pin"] = 1
+	b.chat.fail["invite"] = 1
+	inc := declare(t, b, "checkout is down", incident.P1, "")
+	require.Empty(t, b.queue.runAll(t))
+
+	inc, err := b.store.GetIncident(context.Background(), inc.ID)
+	require.NoError(t, err)
+	require.Len(t, b.chat.channels, 1, "the channel the interrupted attempt created is adopted, not duplicated")
+	require.Equal(t, "C001", inc.ChannelID)
+	require.Len(t, b.chat.panels, 1, "one panel, although pinning failed once")
+	require.Len(t, b.chat.bookmarks["C001"], 1, "bookmarks added once, although the first attempt failed elsewhere")
+	require.Equal(t, 1, countOf(b.chat.calls, "topic"), "a completed step is not repeated")
+	require.Equal(t, 1, countOf(b.chat.calls, "announce"))
+	require.Equal(t, incident.StatusInvestigating, inc.Status)
+}
+
+func TestSetupFailingForGoodTellsTheDeclarer(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.chat.fail["invite"] = 100
+	b.chat.fail["announce"] = 100
+	inc := declare(t, b, "checkout is down", incident.P1, "")
+	failed := b.queue.runAll(t)
+	require.Len(t, failed, 1)
+
+	require.Len(t, b.chat.replies, 1)
+	reply := b.chat.replies[0]
+	require.Contains(t, reply, inc.Key()+" was declared and is recorded")
+	require.Contains(t, reply, "invite the responders")
+	require.Contains(t, reply, "announce the incident in the broadcast channel")
+	require.NotContains(t, reply, "create the incident channel")
+	require.NotContains(t, reply, "control panel")
+}
+
+func countOf(xs []string, x string) int {
+	n := 0
+	for _, v := range xs {
+		if v == x {
+			n++
+		}
+	}
+	return n
+}
+
+func ready(t *testing.T, b bundle) *incident.Incident {
+	t.Helper()
+	inc := declare(t, b, "checkout is down", incident.P2, "")
+	require.Empty(t, b.queue.runAll(t))
+	inc, err := b.store.GetIncident(context.Background(), inc.ID)
+	require.NoError(t, err)
+	return inc
+}
+
+func TestAssignRoles(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	inc := ready(t, b)
+
+	inc, err := b.svc.AssignRole(ctx, inc.ID, "ic", "U0JANE", "U0DECL")
+	require.NoError(t, err)
+	require.Equal(t, "U0JANE", inc.Commander)
+	inc, err = b.svc.AssignRole(ctx, inc.ID, "comms", "U0KIM", "U0JANE")
+	require.NoError(t, err)
+	require.Equal(t, "U0KIM", inc.Roles["comms"])
+	require.Empty(t, b.queue.runAll(t))
+	posts := b.chat.posts[inc.ChannelID]
+	require.Contains(t, posts[0], "Incident Commander handover: <@U0DECL> → <@U0JANE>")
+	require.Contains(t, posts[1], "<@U0KIM> is now the comms lead")
+	require.Contains(t, b.chat.members[inc.ChannelID], "U0JANE")
+	require.Contains(t, b.chat.members[inc.ChannelID], "U0KIM")
+	require.Contains(t, b.chat.topics[inc.ChannelID], "IC <@U0JANE>")
+
+	_, err = b.svc.AssignRole(ctx, inc.ID, "ic", "U0JANE", "U0JANE")
+	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(err))
+	_, err = b.svc.AssignRole(ctx, inc.ID, "janitor", "U0JANE", "U0JANE")
+	require.Equal(t, incident.EINVALID, incident.ErrorCode(err))
+	require.Contains(t, incident.ErrorMessage(err), "Roles: ic, comms, ops, scribe")
+}
+
+func TestClaimingICAcknowledges(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	inc := ready(t, b)
+	_, err := b.svc.AssignRole(ctx, inc.ID, incident.RoleCommander, "U0OTHER", "U0DECL")
+	require.NoError(t, err)
+	inc, _ = b.store.GetIncident(ctx, inc.ID)
+	require.Nil(t, inc.AcknowledgedAt, "being assigned by someone else is not an acknowledgement")
+	b.clock.Advance(3 * time.Minute)
+	inc, err = b.svc.AssignRole(ctx, inc.ID, incident.RoleCommander, "U0JANE", "U0JANE")
+	require.NoError(t, err)
+	require.NotNil(t, inc.AcknowledgedAt)
+}
+
+func TestSeverityChange(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(p *incident.Policy) {
+		sp := p.Severities[incident.P1]
+		sp.Invite = []string{"U0HEAD"}
+		p.Severities[incident.P1] = sp
+	})
+	ctx := context.Background()
+	inc := ready(t, b)
+	inc, err := b.svc.SetSeverity(ctx, inc.ID, incident.P1, "U0DECL")
+	require.NoError(t, err)
+	require.Equal(t, incident.P1, inc.Severity)
+	require.Empty(t, b.queue.runAll(t))
+	require.Contains(t, b.chat.posts[inc.ChannelID][0], "Severity raised from P2 to P1 (critical)")
+	require.Contains(t, b.chat.members[inc.ChannelID], "U0HEAD", "the new severity's invitees join")
+	require.Contains(t, strings.Join(b.chat.posts["CBROADCAST"], "\n"), "Severity raised")
+
+	_, err = b.svc.SetSeverity(ctx, inc.ID, incident.P1, "U0DECL")
+	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(err))
+	_, err = b.svc.SetSeverity(ctx, inc.ID, incident.Severity(9), "U0DECL")
+	require.Equal(t, incident.EINVALID, incident.ErrorCode(err))
+}
+
+func TestLifecycle(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	inc := ready(t, b)
+
+	_, err := b.svc.SetStatus(ctx, inc.ID, incident.StatusClosed, "U0DECL", "")
+	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(err))
+	require.Contains(t, incident.ErrorMessage(err), "resolve it first")
+
+	b.clock.Advance(20 * time.Minute)
+	inc, err = b.svc.SetStatus(ctx, inc.ID, incident.StatusMitigated, "U0DECL", "")
+	require.NoError(t, err)
+	require.NotNil(t, inc.MitigatedAt)
+	b.clock.Advance(25 * time.Minute)
+	inc, err = b.svc.SetStatus(ctx, inc.ID, incident.StatusResolved, "U0DECL", "rolled back the deploy")
+	require.NoError(t, err)
+	require.Equal(t, "rolled back the deploy", inc.Summary)
+	require.NotNil(t, inc.ResolvedAt)
+	inc, err = b.svc.SetStatus(ctx, inc.ID, incident.StatusInvestigating, "U0DECL", "")
+	require.NoError(t, err, "reopen")
+	require.Nil(t, inc.ResolvedAt)
+	_, err = b.svc.SetStatus(ctx, inc.ID, incident.StatusResolved, "U0DECL", "")
+	require.NoError(t, err)
+	inc, err = b.svc.SetStatus(ctx, inc.ID, incident.StatusClosed, "U0DECL", "")
+	require.NoError(t, err)
+	require.NotNil(t, inc.ClosedAt)
+
+	_, err = b.svc.AssignRole(ctx, inc.ID, "ic", "U0X", "U0X")
+	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(err))
+	require.Contains(t, incident.ErrorMessage(err), "closed")
+
+	require.Empty(t, b.queue.runAll(t))
+	posts := strings.Join(b.chat.posts[inc.ChannelID], "\n")
+	require.Contains(t, posts, "marked the incident mitigated")
+	require.Contains(t, posts, "resolved the incident after 45m00s")
+	require.Contains(t, posts, "reopened the incident")
+	require.Contains(t, posts, "closed the incident")
+
+	events, err := b.store.ListTimeline(ctx, inc.ID)
+	require.NoError(t, err)
+	var statusEvents []string
+	for _, ev := range events {
+		if ev.Kind == incident.EventStatusChanged {
+			require.NotEmpty(t, ev.Actor)
+			require.False(t, ev.At.IsZero())
+			statusEvents = append(statusEvents, ev.Data["to"])
+		}
+	}
+	require.Equal(t, []string{"investigating", "mitigated", "resolved", "investigating", "resolved", "closed"}, statusEvents)
+}
+
+func TestSyncWaitsForTheChannel(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	b.chat.fail["create"] = 100
+	inc := declare(t, b, "checkout is down", incident.P1, "")
+	_, err := b.svc.AssignRole(ctx, inc.ID, "comms", "U0KIM", "U0DECL")
+	require.NoError(t, err)
+	failed := b.queue.runAll(t)
+	require.Len(t, failed, 2, "setup and the sync both fail while Slack is down, to be retried")
+}
