@@ -1,0 +1,304 @@
+package slackfake
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"unicode/utf8"
+)
+
+// Block Kit and message limits, from Slack's Block Kit reference (see
+// shared/reference/platform-facts.md 1.8). Lengths count characters, not bytes.
+const (
+	MaxMessageText        = 40000
+	MaxMessageBlocks      = 50
+	MaxModalBlocks        = 100
+	MaxSectionText        = 3000
+	MaxSectionFields      = 10
+	MaxSectionFieldText   = 2000
+	MaxHeaderText         = 150
+	MaxButtonText         = 75
+	MaxButtonValue        = 2000
+	MaxURL                = 3000
+	MaxActionID           = 255
+	MaxBlockID            = 255
+	MaxActionsElements    = 25
+	MaxContextElements    = 10
+	MaxInputLabel         = 2000
+	MaxImageText          = 2000
+	MaxOptionText         = 75
+	MaxOptionValue        = 75
+	MaxSelectOptions      = 100
+	MaxOverflowOptions    = 5
+	MaxCheckboxOptions    = 10
+	MaxTextInputMinLength = 3000
+	MaxModalTitle         = 24
+	MaxPrivateMetadata    = 3000
+	MaxCallbackID         = 255
+	MaxExternalID         = 255
+	MaxViewBytes          = 250 * 1024
+)
+
+// validator collects Slack-style error messages: "[ERROR] <what> [json-pointer:<where>]".
+type validator struct{ msgs []string }
+
+func (v *validator) errf(ptr, format string, args ...any) {
+	v.msgs = append(v.msgs, fmt.Sprintf("[ERROR] "+format+" [json-pointer:%s]", append(args, ptr)...))
+}
+
+func (v *validator) maxLen(ptr, s string, limit int) {
+	if utf8.RuneCountInString(s) > limit {
+		v.errf(ptr, "must be less than %d characters", limit+1)
+	}
+}
+
+func (v *validator) maxItems(ptr string, n, limit int) {
+	if n > limit {
+		v.errf(ptr, "no more than %d items allowed", limit)
+	}
+}
+
+func isJSONNull(raw json.RawMessage) bool {
+	t := bytes.TrimSpace(raw)
+	return len(t) == 0 || bytes.Equal(t, []byte("null"))
+}
+
+func str(m map[string]any, key string) string { s, _ := m[key].(string); return s }
+
+func obj(m map[string]any, key string) map[string]any { o, _ := m[key].(map[string]any); return o }
+
+func arr(m map[string]any, key string) []any { a, _ := m[key].([]any); return a }
+
+// textOf returns the "text" of a text object field, e.g. section.text.text.
+func textOf(m map[string]any, key string) (string, bool) {
+	o := obj(m, key)
+	if o == nil {
+		return "", false
+	}
+	return str(o, "text"), true
+}
+
+// validateMessage checks a message's text and blocks as chat.postMessage, chat.update
+// and response_url do. It returns the Slack error code and, for invalid_blocks, the
+// explanatory messages Slack puts in response_metadata.messages.
+func validateMessage(text string, blocks, attachments json.RawMessage) (string, []string) {
+	if utf8.RuneCountInString(text) > MaxMessageText {
+		return "msg_too_long", nil
+	}
+	if isJSONNull(blocks) {
+		if text == "" && isJSONNull(attachments) {
+			return "no_text", nil
+		}
+		return "", nil
+	}
+	var list []any
+	if err := json.Unmarshal(blocks, &list); err != nil {
+		return "invalid_blocks_format", nil
+	}
+	if len(list) == 0 && text == "" && isJSONNull(attachments) {
+		return "no_text", nil
+	}
+	var v validator
+	v.blocks("/blocks", list, MaxMessageBlocks)
+	if len(v.msgs) > 0 {
+		return "invalid_blocks", v.msgs
+	}
+	return "", nil
+}
+
+// validateView checks a modal view object as views.open/push/update do. Slack answers
+// invalid_arguments (not invalid_blocks) for a bad view, with the details in
+// response_metadata.messages.
+func validateView(raw json.RawMessage) (map[string]any, string, []string) {
+	if len(raw) > MaxViewBytes {
+		return nil, "view_too_large", nil
+	}
+	var view map[string]any
+	if isJSONNull(raw) || json.Unmarshal(raw, &view) != nil || view == nil {
+		return nil, "invalid_arguments", []string{"[ERROR] must provide an object [json-pointer:/view]"}
+	}
+	var v validator
+	if t := str(view, "type"); t != "modal" {
+		v.errf("/view/type", "must be one of the following: modal")
+	}
+	title, hasTitle := textOf(view, "title")
+	if !hasTitle {
+		v.errf("/view", "missing required field: title")
+	} else {
+		v.maxLen("/view/title/text", title, MaxModalTitle)
+	}
+	if s, ok := textOf(view, "submit"); ok {
+		v.maxLen("/view/submit/text", s, MaxModalTitle)
+	}
+	if s, ok := textOf(view, "close"); ok {
+		v.maxLen("/view/close/text", s, MaxModalTitle)
+	}
+	v.maxLen("/view/private_metadata", str(view, "private_metadata"), MaxPrivateMetadata)
+	v.maxLen("/view/callback_id", str(view, "callback_id"), MaxCallbackID)
+	v.maxLen("/view/external_id", str(view, "external_id"), MaxExternalID)
+	blocks := arr(view, "blocks")
+	v.blocks("/view/blocks", blocks, MaxModalBlocks)
+	if obj(view, "submit") == nil {
+		for _, b := range blocks {
+			if bm, _ := b.(map[string]any); str(bm, "type") == "input" {
+				v.errf("/view", "must provide submit when using input blocks")
+				break
+			}
+		}
+	}
+	if len(v.msgs) > 0 {
+		return nil, "invalid_arguments", v.msgs
+	}
+	return view, "", nil
+}
+
+func (v *validator) blocks(ptr string, list []any, limit int) {
+	v.maxItems(ptr, len(list), limit)
+	seen := map[string]bool{}
+	for i, b := range list {
+		bp := fmt.Sprintf("%s/%d", ptr, i)
+		bm, ok := b.(map[string]any)
+		if !ok {
+			v.errf(bp, "must provide an object")
+			continue
+		}
+		if id := str(bm, "block_id"); id != "" {
+			v.maxLen(bp+"/block_id", id, MaxBlockID)
+			if seen[id] {
+				v.errf(bp+"/block_id", "duplicate block_id")
+			}
+			seen[id] = true
+		}
+		v.block(bp, bm)
+	}
+}
+
+func (v *validator) block(ptr string, b map[string]any) {
+	switch str(b, "type") {
+	case "section":
+		text, hasText := textOf(b, "text")
+		fields := arr(b, "fields")
+		if !hasText && fields == nil {
+			v.errf(ptr, "must provide either text or fields")
+		}
+		if hasText {
+			if text == "" {
+				v.errf(ptr+"/text/text", "must be more than 0 characters")
+			}
+			v.maxLen(ptr+"/text/text", text, MaxSectionText)
+		}
+		v.maxItems(ptr+"/fields", len(fields), MaxSectionFields)
+		for i, f := range fields {
+			fm, _ := f.(map[string]any)
+			v.maxLen(fmt.Sprintf("%s/fields/%d/text", ptr, i), str(fm, "text"), MaxSectionFieldText)
+		}
+		if acc := obj(b, "accessory"); acc != nil {
+			v.element(ptr+"/accessory", acc)
+		}
+	case "header":
+		text, ok := textOf(b, "text")
+		if !ok {
+			v.errf(ptr, "missing required field: text")
+		}
+		if t := obj(b, "text"); t != nil && str(t, "type") != "plain_text" {
+			v.errf(ptr+"/text/type", "must be one of the following: plain_text")
+		}
+		v.maxLen(ptr+"/text/text", text, MaxHeaderText)
+	case "actions":
+		els := arr(b, "elements")
+		v.maxItems(ptr+"/elements", len(els), MaxActionsElements)
+		v.elements(ptr+"/elements", els)
+	case "context":
+		els := arr(b, "elements")
+		v.maxItems(ptr+"/elements", len(els), MaxContextElements)
+		for i, e := range els {
+			if em, ok := e.(map[string]any); ok && str(em, "type") == "image" {
+				v.maxLen(fmt.Sprintf("%s/elements/%d/alt_text", ptr, i), str(em, "alt_text"), MaxImageText)
+			}
+		}
+	case "input":
+		label, ok := textOf(b, "label")
+		if !ok {
+			v.errf(ptr, "missing required field: label")
+		}
+		v.maxLen(ptr+"/label/text", label, MaxInputLabel)
+		if hint, ok := textOf(b, "hint"); ok {
+			v.maxLen(ptr+"/hint/text", hint, MaxInputLabel)
+		}
+		if el := obj(b, "element"); el != nil {
+			v.element(ptr+"/element", el)
+		} else {
+			v.errf(ptr, "missing required field: element")
+		}
+	case "image":
+		v.maxLen(ptr+"/alt_text", str(b, "alt_text"), MaxImageText)
+		if t, ok := textOf(b, "title"); ok {
+			v.maxLen(ptr+"/title/text", t, MaxImageText)
+		}
+	case "":
+		v.errf(ptr, "missing required field: type")
+	}
+}
+
+func (v *validator) elements(ptr string, els []any) {
+	seen := map[string]bool{}
+	for i, e := range els {
+		ep := fmt.Sprintf("%s/%d", ptr, i)
+		em, ok := e.(map[string]any)
+		if !ok {
+			v.errf(ep, "must provide an object")
+			continue
+		}
+		if id := str(em, "action_id"); id != "" {
+			if seen[id] {
+				v.errf(ep+"/action_id", "duplicate action_id")
+			}
+			seen[id] = true
+		}
+		v.element(ep, em)
+	}
+}
+
+func (v *validator) element(ptr string, e map[string]any) {
+	v.maxLen(ptr+"/action_id", str(e, "action_id"), MaxActionID)
+	switch str(e, "type") {
+	case "button":
+		text, _ := textOf(e, "text")
+		v.maxLen(ptr+"/text/text", text, MaxButtonText)
+		v.maxLen(ptr+"/value", str(e, "value"), MaxButtonValue)
+		v.maxLen(ptr+"/url", str(e, "url"), MaxURL)
+	case "static_select", "multi_static_select":
+		v.options(ptr+"/options", arr(e, "options"), MaxSelectOptions)
+		groups := arr(e, "option_groups")
+		v.maxItems(ptr+"/option_groups", len(groups), MaxSelectOptions)
+		for i, g := range groups {
+			gm, _ := g.(map[string]any)
+			gp := fmt.Sprintf("%s/option_groups/%d", ptr, i)
+			label, _ := textOf(gm, "label")
+			v.maxLen(gp+"/label/text", label, MaxOptionText)
+			v.options(gp+"/options", arr(gm, "options"), MaxSelectOptions)
+		}
+	case "overflow":
+		v.options(ptr+"/options", arr(e, "options"), MaxOverflowOptions)
+	case "checkboxes", "radio_buttons":
+		v.options(ptr+"/options", arr(e, "options"), MaxCheckboxOptions)
+	case "plain_text_input":
+		if n, ok := e["min_length"].(float64); ok && n > MaxTextInputMinLength {
+			v.errf(ptr+"/min_length", "must be less than %d", MaxTextInputMinLength+1)
+		}
+	}
+}
+
+func (v *validator) options(ptr string, opts []any, limit int) {
+	v.maxItems(ptr, len(opts), limit)
+	for i, o := range opts {
+		om, _ := o.(map[string]any)
+		op := fmt.Sprintf("%s/%d", ptr, i)
+		text, _ := textOf(om, "text")
+		v.maxLen(op+"/text/text", text, MaxOptionText)
+		v.maxLen(op+"/value", str(om, "value"), MaxOptionValue)
+		if d, ok := textOf(om, "description"); ok {
+			v.maxLen(op+"/description/text", d, MaxOptionText)
+		}
+	}
+}
