@@ -1,0 +1,176 @@
+// Package gormstore implements incident.Store with gorm on SQLite (pure Go,
+// embedded) and PostgreSQL. It is the only package that imports gorm: rows are
+// private structs mapped to and from the domain types, driver errors are
+// translated to domain error kinds at the edge, and the schema comes from the
+// reviewed SQL in package migrations, never from AutoMigrate.
+package gormstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/incidentbot/incidentbot/migrations"
+)
+
+// DefaultSQLitePath is the database file Open uses for an empty URL.
+const DefaultSQLitePath = "incidentbot.db"
+
+// sqliteBusyTimeout is how long a SQLite statement waits for another process
+// (such as "incidentbot migrate") holding the write lock before failing.
+const sqliteBusyTimeout = 10 * time.Second
+
+// DB is an open database: the gorm handle the Store uses, the database/sql
+// pool underneath it (for migrations and for River's drivers), and the
+// dialect, which selects the migration set.
+type DB struct {
+	gorm    *gorm.DB
+	sql     *sql.DB
+	dialect migrations.Dialect
+}
+
+// Open connects to the database a URL names and checks that it answers.
+//
+// "postgres://..." and "postgresql://..." open PostgreSQL. Anything else is
+// SQLite: "sqlite:PATH", "sqlite://PATH", a bare file path, ":memory:" (a
+// private in-memory database, for tests), or "" for DefaultSQLitePath. The
+// SQLite file uses WAL journaling (readers do not block the writer), a busy
+// timeout, enforced foreign keys and IMMEDIATE transactions (a transaction
+// takes the write lock when it starts, so one that reads and then writes can
+// never fail to upgrade its lock halfway).
+//
+// A SQLite DB has exactly one connection (SetMaxOpenConns(1)). River's SQLite
+// driver requires that: SQLite allows one writer at a time, and River's
+// producers and maintenance services would otherwise fight over the write lock
+// and fail with SQLITE_BUSY. The cost is that every statement of the process,
+// the Store's and River's alike, takes turns on that connection; so code
+// holding a transaction must never wait on another query through the same DB.
+func Open(ctx context.Context, databaseURL string) (*DB, error) {
+	if strings.HasPrefix(databaseURL, "postgres://") || strings.HasPrefix(databaseURL, "postgresql://") {
+		return openPostgres(ctx, databaseURL)
+	}
+	path, err := sqlitePath(databaseURL)
+	if err != nil {
+		return nil, err
+	}
+	return openSQLite(ctx, path)
+}
+
+// sqlitePath extracts the file path from a SQLite database URL.
+func sqlitePath(databaseURL string) (string, error) {
+	p := databaseURL
+	if rest, ok := strings.CutPrefix(p, "sqlite:"); ok {
+		p = strings.TrimPrefix(rest, "//")
+	}
+	if p == "" {
+		p = DefaultSQLitePath
+	}
+	if strings.ContainsRune(p, '?') {
+		// The driver reads everything after '?' as its own options; ours are
+		// fixed, so refuse rather than silently drop or duplicate them.
+		return "", fmt.Errorf("sqlite database path %q must not contain '?'", p)
+	}
+	return p, nil
+}
+
+func openSQLite(ctx context.Context, path string) (*DB, error) {
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", sqliteBusyTimeout.Milliseconds()))
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Set("_txlock", "immediate")
+	// Without the "file:" prefix the driver strips the query before opening,
+	// so the path needs no URI escaping.
+	sqlDB, err := sql.Open(sqlite.DriverName, path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	sqlDB.SetMaxOpenConns(1)
+	// An in-memory database lives as long as its connection: keep it.
+	sqlDB.SetConnMaxLifetime(0)
+	sqlDB.SetConnMaxIdleTime(0)
+	return finishOpen(ctx, sqlDB, sqlite.Dialector{Conn: sqlDB}, migrations.SQLite)
+}
+
+func openPostgres(ctx context.Context, databaseURL string) (*DB, error) {
+	cfg := postgres.Config{DSN: databaseURL}
+	dialector := postgres.New(cfg)
+	gdb, err := gorm.Open(dialector, gormConfig())
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	sqlDB, err := gdb.DB()
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	sqlDB.SetMaxOpenConns(20)
+	sqlDB.SetMaxIdleConns(5)
+	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	db := &DB{gorm: gdb, sql: sqlDB, dialect: migrations.Postgres}
+	if err := db.ping(ctx); err != nil {
+		_ = sqlDB.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func finishOpen(ctx context.Context, sqlDB *sql.DB, dialector gorm.Dialector, d migrations.Dialect) (*DB, error) {
+	gdb, err := gorm.Open(dialector, gormConfig())
+	if err != nil {
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("open %s: %w", d, err)
+	}
+	db := &DB{gorm: gdb, sql: sqlDB, dialect: d}
+	if err := db.ping(ctx); err != nil {
+		_ = sqlDB.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func gormConfig() *gorm.Config {
+	return &gorm.Config{
+		// Every Store method opens its own transaction.
+		SkipDefaultTransaction: true,
+		// Errors are returned, translated, to callers, who log them once.
+		Logger: logger.Discard,
+	}
+}
+
+func (db *DB) ping(ctx context.Context) error {
+	if err := db.sql.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping %s: %w", db.dialect, err)
+	}
+	return nil
+}
+
+// Gorm returns the gorm handle.
+func (db *DB) Gorm() *gorm.DB { return db.gorm }
+
+// SQL returns the database/sql pool, for migrations and River's drivers.
+func (db *DB) SQL() *sql.DB { return db.sql }
+
+// Dialect returns which migration set the database needs.
+func (db *DB) Dialect() migrations.Dialect { return db.dialect }
+
+// Migrate applies every pending migration.
+func (db *DB) Migrate(ctx context.Context) error {
+	return migrations.Up(ctx, db.sql, db.dialect)
+}
+
+// Close closes the pool.
+func (db *DB) Close() error {
+	if err := db.sql.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", db.dialect, err)
+	}
+	return nil
+}

@@ -1,0 +1,128 @@
+package gormstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+
+	gosqlite "github.com/glebarez/go-sqlite"
+	"github.com/jackc/pgx/v5/pgconn"
+	"gorm.io/gorm"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/incidentbot/incidentbot/incident"
+)
+
+// errorKind classifies a database error as a domain error code, or "" when
+// the error means nothing to the domain (a bug, a broken connection ...).
+func errorKind(err error) string {
+	if err == nil {
+		return ""
+	}
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return incident.ENOTFOUND
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "23505": // unique_violation
+			return incident.ECONFLICT
+		case "23503": // foreign_key_violation: the parent incident is missing
+			return incident.ENOTFOUND
+		case "23514", "23502", "22001", "22003", "22P02": // check, not null, too long, out of range, bad text
+			return incident.EINVALID
+		case "40001", "40P01", "57P01", "57P03", "53300": // serialization, deadlock, shutdown, starting, too many connections
+			return incident.EUNAVAILABLE
+		}
+		return ""
+	}
+	var sqErr *gosqlite.Error
+	if errors.As(err, &sqErr) {
+		return sqliteKind(sqErr.Code(), sqErr.Error())
+	}
+	var netErr net.Error
+	var connectErr *pgconn.ConnectError
+	if errors.As(err, &connectErr) || errors.As(err, &netErr) {
+		return incident.EUNAVAILABLE
+	}
+	return ""
+}
+
+// sqliteKind classifies by extended result code, falling back on the
+// message for drivers that report only the primary code.
+func sqliteKind(code int, msg string) string {
+	switch code {
+	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+		return incident.ECONFLICT
+	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+		return incident.ENOTFOUND
+	case sqlite3.SQLITE_CONSTRAINT_CHECK, sqlite3.SQLITE_CONSTRAINT_NOTNULL:
+		return incident.EINVALID
+	}
+	switch code & 0xff {
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+		return incident.EUNAVAILABLE
+	case sqlite3.SQLITE_CONSTRAINT:
+		switch {
+		case strings.Contains(msg, "UNIQUE constraint failed"), strings.Contains(msg, "PRIMARY KEY constraint failed"):
+			return incident.ECONFLICT
+		case strings.Contains(msg, "FOREIGN KEY constraint failed"):
+			return incident.ENOTFOUND
+		case strings.Contains(msg, "CHECK constraint failed"), strings.Contains(msg, "NOT NULL constraint failed"):
+			return incident.EINVALID
+		}
+	}
+	return ""
+}
+
+// storeError is a failed store operation: op says what was attempted (for
+// logs), domain is what callers act on, cause is the database's own error,
+// kept as text so that driver types never leak past this package.
+func storeError(op string, domain *incident.Error, cause error) error {
+	if cause == nil {
+		return fmt.Errorf("%s: %w", op, domain)
+	}
+	return fmt.Errorf("%s: %w: %v", op, domain, cause)
+}
+
+// translate turns a database error into a domain error with a user-safe
+// message chosen by the caller for the kinds it expects; unexpected kinds get
+// generic messages and unknown errors are only wrapped.
+func translate(op string, err error, messages map[string]string) error {
+	if err == nil {
+		return nil
+	}
+	var domain *incident.Error
+	if errors.As(err, &domain) {
+		// Already translated (and given its context) inside the transaction.
+		return err
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	kind := errorKind(err)
+	if kind == "" {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	msg, ok := messages[kind]
+	if !ok {
+		msg = genericMessage(kind)
+	}
+	return storeError(op, incident.Errorf(kind, "%s", msg), err)
+}
+
+func genericMessage(kind string) string {
+	switch kind {
+	case incident.ENOTFOUND:
+		return "That record was not found."
+	case incident.ECONFLICT:
+		return "That record already exists."
+	case incident.EINVALID:
+		return "That value is not allowed."
+	case incident.EUNAVAILABLE:
+		return "The database is busy or unreachable; try again in a moment."
+	}
+	return "Something went wrong on our side."
+}

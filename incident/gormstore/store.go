@@ -1,0 +1,569 @@
+package gormstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/incidentbot/incidentbot/incident"
+	"github.com/incidentbot/incidentbot/migrations"
+)
+
+// counterIncidentNumber is the incident_counters row that numbers incidents.
+const counterIncidentNumber = "incident_number"
+
+// Store implements incident.Store on a migrated database.
+//
+// Beyond the interface's contract: CreateIncident defaults an empty Status to
+// declared and a zero DeclaredAt to the clock's now, always sets UpdatedAt,
+// and leaves its argument untouched; the Add methods set the stored ID and
+// any defaulted time (At, PostedAt, CreatedAt, OccurredAt) on their argument.
+// Times are stored in UTC to the microsecond and read back in UTC. Empty
+// Roles and Data maps read back as nil. A row that breaks a schema rule
+// (unknown severity or status, empty title, empty kind ...) is EINVALID, and
+// an event, update or follow-up for an unknown incident is ENOTFOUND.
+type Store struct {
+	db      *gorm.DB
+	dialect migrations.Dialect
+	clock   incident.Clock
+}
+
+var _ incident.Store = (*Store)(nil)
+
+// New returns a Store on db, which must be migrated, telling the time with clock.
+func New(db *DB, clock incident.Clock) *Store {
+	return &Store{db: db.gorm, dialect: db.dialect, clock: clock}
+}
+
+func (s *Store) now() time.Time { return dbTime(s.clock.Now()) }
+
+// tx runs fn in one transaction. On Postgres it runs at READ COMMITTED, with
+// explicit row locks where an update must see the latest row.
+func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return s.db.WithContext(ctx).Transaction(fn)
+}
+
+func invalid(op, format string, args ...any) error {
+	return storeError(op, incident.Errorf(incident.EINVALID, format, args...), nil)
+}
+
+func notFound(op, format string, args ...any) error {
+	return storeError(op, incident.Errorf(incident.ENOTFOUND, format, args...), nil)
+}
+
+// checkIncident enforces the schema's rules before the database does, so the
+// message can say what is wrong.
+func checkIncident(op string, inc *incident.Incident) error {
+	switch {
+	case inc.Title == "":
+		return invalid(op, "The incident needs a title.")
+	case !inc.Severity.Valid():
+		return invalid(op, "Unknown severity %d: use P1, P2, P3 or P4.", int(inc.Severity))
+	case !inc.Status.Valid():
+		return invalid(op, "Unknown status %q.", inc.Status)
+	}
+	return nil
+}
+
+// User-safe messages for the conflicts the schema can report.
+const (
+	msgChannelTaken   = "Another incident already uses this channel."
+	msgEventDuplicate = "That event is already on the timeline."
+)
+
+// CreateIncident implements incident.Store.
+func (s *Store) CreateIncident(ctx context.Context, inc *incident.Incident) (*incident.Incident, error) {
+	const op = "create incident"
+	if inc == nil {
+		return nil, invalid(op, "No incident to create.")
+	}
+	in := *inc
+	now := s.now()
+	if in.Status == "" {
+		in.Status = incident.StatusDeclared
+	}
+	if in.DeclaredAt.IsZero() {
+		in.DeclaredAt = now
+	}
+	in.UpdatedAt = now
+	if err := checkIncident(op, &in); err != nil {
+		return nil, err
+	}
+	row, err := toIncidentRow(&in)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	row.ID, row.Number = 0, 0
+
+	var existing *incidentRow
+	err = s.tx(ctx, func(tx *gorm.DB) error {
+		if row.DeclareKey != nil {
+			var found incidentRow
+			err := tx.Where("declare_key = ?", *row.DeclareKey).Take(&found).Error
+			if err == nil {
+				existing = &found
+				return nil
+			}
+			if !errors.Is(err, gorm.ErrRecordNotFound) {
+				return err
+			}
+		}
+		// The counter row stays locked until commit: concurrent declares
+		// queue here and each gets the next number.
+		var number int64
+		if err := tx.Raw("UPDATE incident_counters SET value = value + 1 WHERE name = ? RETURNING value", counterIncidentNumber).
+			Scan(&number).Error; err != nil {
+			return err
+		}
+		if number == 0 {
+			return errors.New("incident_counters has no incident_number row; is the database migrated?")
+		}
+		row.Number = number
+		return tx.Create(&row).Error
+	})
+	if err != nil && row.DeclareKey != nil && errorKind(err) == incident.ECONFLICT {
+		// A concurrent declare with the same key committed between our
+		// check and our insert; the unique index caught it.
+		if found, ferr := s.incidentBy(ctx, "declare_key = ?", *row.DeclareKey); ferr == nil {
+			existing, err = found, nil
+		}
+	}
+	if err != nil {
+		return nil, translate(op, err, map[string]string{incident.ECONFLICT: msgChannelTaken})
+	}
+	if existing != nil {
+		out, err := existing.toDomain()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		return out, storeError(op, incident.Errorf(incident.ECONFLICT, "This incident was already declared as %s.", out.Key()), nil)
+	}
+	out, err := row.toDomain()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return out, nil
+}
+
+// incidentBy reads one incident row in its own transaction.
+func (s *Store) incidentBy(ctx context.Context, where string, arg any) (*incidentRow, error) {
+	var row incidentRow
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		return tx.Where(where, arg).Take(&row).Error
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &row, nil
+}
+
+func (s *Store) getIncident(ctx context.Context, op, where string, arg any, missing string) (*incident.Incident, error) {
+	row, err := s.incidentBy(ctx, where, arg)
+	if err != nil {
+		return nil, translate(op, err, map[string]string{incident.ENOTFOUND: missing})
+	}
+	out, err := row.toDomain()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return out, nil
+}
+
+// GetIncident implements incident.Store.
+func (s *Store) GetIncident(ctx context.Context, id int64) (*incident.Incident, error) {
+	return s.getIncident(ctx, "get incident", "id = ?", id, fmt.Sprintf("Incident %d was not found.", id))
+}
+
+// GetIncidentByNumber implements incident.Store.
+func (s *Store) GetIncidentByNumber(ctx context.Context, number int64) (*incident.Incident, error) {
+	return s.getIncident(ctx, "get incident by number", "number = ?", number, fmt.Sprintf("INC-%d was not found.", number))
+}
+
+// GetIncidentByChannel implements incident.Store.
+func (s *Store) GetIncidentByChannel(ctx context.Context, channelID string) (*incident.Incident, error) {
+	const op, missing = "get incident by channel", "This channel does not belong to an incident."
+	if channelID == "" {
+		return nil, notFound(op, missing)
+	}
+	return s.getIncident(ctx, op, "channel_id = ?", channelID, missing)
+}
+
+// ListIncidents implements incident.Store. A Limit of zero or less means no
+// limit.
+func (s *Store) ListIncidents(ctx context.Context, filter incident.IncidentFilter) ([]*incident.Incident, error) {
+	const op = "list incidents"
+	var rows []incidentRow
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		q := tx.Order("severity ASC, declared_at DESC, id DESC")
+		if filter.OpenOnly {
+			q = q.Where("status IN ?", []string{
+				string(incident.StatusDeclared), string(incident.StatusInvestigating), string(incident.StatusMitigated),
+			})
+		}
+		if filter.Limit > 0 {
+			q = q.Limit(filter.Limit)
+		}
+		return q.Find(&rows).Error
+	})
+	if err != nil {
+		return nil, translate(op, err, nil)
+	}
+	out := make([]*incident.Incident, 0, len(rows))
+	for i := range rows {
+		inc, err := rows[i].toDomain()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		out = append(out, inc)
+	}
+	return out, nil
+}
+
+// UpdateIncident implements incident.Store. On Postgres the row is read with
+// SELECT ... FOR UPDATE, so concurrent updates of one incident (from several
+// replicas) run one after another, each seeing the previous one's result.
+// ID and Number cannot be changed; UpdatedAt is set from the clock; events
+// get the incident's ID and, when their At is zero, the clock's now. An
+// event whose SourceID is already stored aborts the update with ECONFLICT.
+func (s *Store) UpdateIncident(ctx context.Context, id int64, fn func(*incident.Incident) ([]incident.TimelineEvent, error)) (*incident.Incident, error) {
+	const op = "update incident"
+	var (
+		fnErr  error
+		result *incident.Incident
+	)
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		var row incidentRow
+		if err := tx.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).
+			Where("id = ?", id).Take(&row).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return notFound(op, "Incident %d was not found.", id)
+			}
+			return err
+		}
+		inc, err := row.toDomain()
+		if err != nil {
+			return err
+		}
+		events, err := fn(inc)
+		if err != nil {
+			fnErr = err
+			return err
+		}
+		now := s.now()
+		inc.ID, inc.Number, inc.UpdatedAt = row.ID, row.Number, now
+		if err := checkIncident(op, inc); err != nil {
+			return err
+		}
+		updated, err := toIncidentRow(inc)
+		if err != nil {
+			return err
+		}
+		res := tx.Model(&updated).Select("*").Omit("id", "number").Updates(&updated)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return fmt.Errorf("updated %d rows for incident %d", res.RowsAffected, id)
+		}
+		for i := range events {
+			ev := events[i]
+			ev.ID, ev.IncidentID = 0, id
+			if ev.At.IsZero() {
+				ev.At = now
+			}
+			if err := insertEvent(tx, &ev); err != nil {
+				return err
+			}
+		}
+		result, err = updated.toDomain()
+		return err
+	})
+	if fnErr != nil {
+		return nil, fnErr
+	}
+	if err != nil {
+		msg := msgEventDuplicate
+		if strings.Contains(err.Error(), "channel_id") {
+			msg = msgChannelTaken
+		}
+		return nil, translate(op, err, map[string]string{incident.ECONFLICT: msg})
+	}
+	return result, nil
+}
+
+func insertEvent(tx *gorm.DB, ev *incident.TimelineEvent) error {
+	if ev.Kind == "" {
+		return invalid("add timeline event", "A timeline event needs a kind.")
+	}
+	row, err := toTimelineEventRow(ev)
+	if err != nil {
+		return err
+	}
+	if err := tx.Create(&row).Error; err != nil {
+		return err
+	}
+	ev.ID, ev.At = row.ID, row.At
+	return nil
+}
+
+// AddTimelineEvent implements incident.Store. A zero At becomes the clock's now.
+func (s *Store) AddTimelineEvent(ctx context.Context, ev *incident.TimelineEvent) error {
+	const op = "add timeline event"
+	if ev == nil {
+		return invalid(op, "No event to add.")
+	}
+	in := *ev
+	if in.At.IsZero() {
+		in.At = s.now()
+	}
+	err := s.tx(ctx, func(tx *gorm.DB) error { return insertEvent(tx, &in) })
+	if err != nil {
+		return translate(op, err, map[string]string{
+			incident.ECONFLICT: msgEventDuplicate,
+			incident.ENOTFOUND: fmt.Sprintf("Incident %d was not found.", ev.IncidentID),
+		})
+	}
+	ev.ID, ev.At = in.ID, in.At
+	return nil
+}
+
+// ListTimeline implements incident.Store.
+func (s *Store) ListTimeline(ctx context.Context, incidentID int64) ([]incident.TimelineEvent, error) {
+	const op = "list timeline"
+	var rows []timelineEventRow
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		return tx.Where("incident_id = ?", incidentID).Order("at ASC, id ASC").Find(&rows).Error
+	})
+	if err != nil {
+		return nil, translate(op, err, nil)
+	}
+	out := make([]incident.TimelineEvent, 0, len(rows))
+	for i := range rows {
+		ev, err := rows[i].toDomain()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		out = append(out, ev)
+	}
+	return out, nil
+}
+
+// AddStatusUpdate implements incident.Store. The timeline event it adds is
+// an EventUpdatePosted by the update's author, at its PostedAt (a zero
+// PostedAt becomes the clock's now), with the update's text and Data
+// {"status": the update's status}.
+func (s *Store) AddStatusUpdate(ctx context.Context, u *incident.StatusUpdate) error {
+	const op = "add status update"
+	if u == nil {
+		return invalid(op, "No status update to add.")
+	}
+	switch {
+	case !u.Status.Valid():
+		return invalid(op, "Unknown status %q.", u.Status)
+	case u.NextUpdateIn < 0:
+		return invalid(op, "The time to the next update cannot be negative.")
+	}
+	in := *u
+	if in.PostedAt.IsZero() {
+		in.PostedAt = s.now()
+	}
+	row := toStatusUpdateRow(&in)
+	row.ID = 0
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		return insertEvent(tx, &incident.TimelineEvent{
+			IncidentID: row.IncidentID,
+			Kind:       incident.EventUpdatePosted,
+			Actor:      row.Author,
+			At:         row.PostedAt,
+			Text:       row.Text,
+			Data:       map[string]string{"status": row.Status},
+		})
+	})
+	if err != nil {
+		return translate(op, err, map[string]string{
+			incident.ENOTFOUND: fmt.Sprintf("Incident %d was not found.", u.IncidentID),
+		})
+	}
+	u.ID, u.PostedAt = row.ID, row.PostedAt
+	return nil
+}
+
+// ListStatusUpdates implements incident.Store.
+func (s *Store) ListStatusUpdates(ctx context.Context, incidentID int64) ([]incident.StatusUpdate, error) {
+	const op = "list status updates"
+	var rows []statusUpdateRow
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		return tx.Where("incident_id = ?", incidentID).Order("posted_at ASC, id ASC").Find(&rows).Error
+	})
+	if err != nil {
+		return nil, translate(op, err, nil)
+	}
+	out := make([]incident.StatusUpdate, 0, len(rows))
+	for i := range rows {
+		out = append(out, rows[i].toDomain())
+	}
+	return out, nil
+}
+
+// AddActionItem implements incident.Store. A zero CreatedAt becomes the
+// clock's now.
+func (s *Store) AddActionItem(ctx context.Context, a *incident.ActionItem) error {
+	const op = "add action item"
+	if a == nil {
+		return invalid(op, "No follow-up to add.")
+	}
+	if a.Text == "" {
+		return invalid(op, "A follow-up needs a description.")
+	}
+	in := *a
+	if in.CreatedAt.IsZero() {
+		in.CreatedAt = s.now()
+	}
+	row := toActionItemRow(&in)
+	row.ID = 0
+	err := s.tx(ctx, func(tx *gorm.DB) error { return tx.Create(&row).Error })
+	if err != nil {
+		return translate(op, err, map[string]string{
+			incident.ENOTFOUND: fmt.Sprintf("Incident %d was not found.", a.IncidentID),
+		})
+	}
+	a.ID, a.CreatedAt = row.ID, row.CreatedAt
+	return nil
+}
+
+// ListActionItems implements incident.Store.
+func (s *Store) ListActionItems(ctx context.Context, incidentID int64) ([]incident.ActionItem, error) {
+	const op = "list action items"
+	var rows []actionItemRow
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		return tx.Where("incident_id = ?", incidentID).Order("created_at ASC, id ASC").Find(&rows).Error
+	})
+	if err != nil {
+		return nil, translate(op, err, nil)
+	}
+	out := make([]incident.ActionItem, 0, len(rows))
+	for i := range rows {
+		out = append(out, rows[i].toDomain())
+	}
+	return out, nil
+}
+
+// AddChangeEvent implements incident.Store. A zero OccurredAt becomes the
+// clock's now; Source, ExternalID and Kind are required (EINVALID).
+func (s *Store) AddChangeEvent(ctx context.Context, c *incident.ChangeEvent) error {
+	const op = "add change event"
+	if c == nil {
+		return invalid(op, "No change to add.")
+	}
+	if c.Source == "" || c.ExternalID == "" || c.Kind == "" {
+		return invalid(op, "A change needs a source, an id and a kind.")
+	}
+	in := *c
+	if in.OccurredAt.IsZero() {
+		in.OccurredAt = s.now()
+	}
+	row, err := toChangeEventRow(&in)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	row.ID = 0
+	err = s.tx(ctx, func(tx *gorm.DB) error { return tx.Create(&row).Error })
+	if err != nil {
+		return translate(op, err, map[string]string{
+			incident.ECONFLICT: fmt.Sprintf("The %s change %s is already recorded.", c.Source, c.ExternalID),
+		})
+	}
+	c.ID, c.OccurredAt = row.ID, row.OccurredAt
+	return nil
+}
+
+// ListChangeEvents implements incident.Store.
+func (s *Store) ListChangeEvents(ctx context.Context, service string, from, to time.Time) ([]incident.ChangeEvent, error) {
+	const op = "list change events"
+	// Stored times are whole microseconds, so rounding from up and to down
+	// keeps the window exact on both dialects.
+	lo, hi := ceilMicro(from.UTC()), dbTime(to)
+	var rows []changeEventRow
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		q := tx.Where("occurred_at >= ? AND occurred_at <= ?", lo, hi)
+		if service != "" {
+			q = q.Where("service = ?", service)
+		}
+		return q.Order("occurred_at DESC, id DESC").Find(&rows).Error
+	})
+	if err != nil {
+		return nil, translate(op, err, nil)
+	}
+	out := make([]incident.ChangeEvent, 0, len(rows))
+	for i := range rows {
+		c, err := rows[i].toDomain()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+func ceilMicro(t time.Time) time.Time {
+	if r := t.Sub(t.Truncate(time.Microsecond)); r > 0 {
+		return t.Truncate(time.Microsecond).Add(time.Microsecond)
+	}
+	return t
+}
+
+// RecordDelivery implements incident.Store. A zero ReceivedAt becomes the
+// clock's now; Source and ID are required (EINVALID).
+func (s *Store) RecordDelivery(ctx context.Context, d incident.Delivery) (bool, error) {
+	const op = "record delivery"
+	if d.Source == "" || d.ID == "" {
+		return false, invalid(op, "A delivery needs a source and an id.")
+	}
+	if d.ReceivedAt.IsZero() {
+		d.ReceivedAt = s.now()
+	}
+	row := deliveryRow{Source: d.Source, ID: d.ID, ReceivedAt: dbTime(d.ReceivedAt)}
+	var first bool
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
+		first = res.RowsAffected == 1
+		return res.Error
+	})
+	if err != nil {
+		return false, translate(op, err, nil)
+	}
+	return first, nil
+}
+
+// PurgeDeliveries implements incident.Store.
+func (s *Store) PurgeDeliveries(ctx context.Context, before time.Time) (int64, error) {
+	const op = "purge deliveries"
+	var n int64
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		res := tx.Where("received_at < ?", ceilMicro(before.UTC())).Delete(&deliveryRow{})
+		n = res.RowsAffected
+		return res.Error
+	})
+	if err != nil {
+		return 0, translate(op, err, nil)
+	}
+	return n, nil
+}
+
+// Ping implements incident.Store: EUNAVAILABLE when the database does not
+// answer.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.db.WithContext(ctx).Raw("SELECT 1").Scan(&one).Error; err != nil {
+		return storeError("ping", incident.Errorf(incident.EUNAVAILABLE, "The database is unreachable."), err)
+	}
+	return nil
+}

@@ -1,0 +1,96 @@
+package gormstore_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/incidentbot/incidentbot/incident"
+	"github.com/incidentbot/incidentbot/incident/gormstore"
+	"github.com/incidentbot/incidentbot/incident/incidenttest"
+	"github.com/incidentbot/incidentbot/incident/pgtest"
+)
+
+// testClock stands after every time the conformance suite writes explicitly, so
+// defaulted times sort last.
+func testClock() *incidenttest.Clock {
+	return incidenttest.NewClock(incidenttest.Epoch().Add(24 * time.Hour))
+}
+
+// openDB opens and migrates a fresh database of the named dialect.
+func openDB(t *testing.T, dialect string) *gormstore.DB {
+	t.Helper()
+	ctx := context.Background()
+	var url string
+	switch dialect {
+	case "sqlite":
+		url = "sqlite:" + filepath.Join(t.TempDir(), "incidentbot.db")
+	case "postgres":
+		url = pgtest.DSN(t)
+	default:
+		t.Fatalf("unknown dialect %q", dialect)
+	}
+	db, err := gormstore.Open(ctx, url)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, db.Close()) })
+	require.NoError(t, db.Migrate(ctx))
+	return db
+}
+
+func TestStoreSQLite(t *testing.T) {
+	t.Parallel()
+	incidenttest.RunStoreTests(t, func(t *testing.T) incident.Store {
+		return gormstore.New(openDB(t, "sqlite"), testClock())
+	})
+}
+
+func TestStorePostgres(t *testing.T) {
+	t.Parallel()
+	incidenttest.RunStoreTests(t, func(t *testing.T) incident.Store {
+		return gormstore.New(openDB(t, "postgres"), testClock())
+	})
+}
+
+// TestStoreUsesClock pins what the shared suite cannot see: defaulted and
+// updated times come from the injected clock, on both dialects.
+func TestStoreUsesClock(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			clock := incidenttest.NewClock(time.Time{})
+			s := gormstore.New(openDB(t, dialect), clock)
+			inc, err := s.CreateIncident(ctx, &incident.Incident{Title: "t", Severity: incident.P2})
+			require.NoError(t, err)
+			require.Equal(t, incidenttest.Epoch(), inc.DeclaredAt)
+			require.Equal(t, incidenttest.Epoch(), inc.UpdatedAt)
+
+			later := clock.Advance(90 * time.Minute)
+			updated, err := s.UpdateIncident(ctx, inc.ID, func(i *incident.Incident) ([]incident.TimelineEvent, error) {
+				i.Status = incident.StatusInvestigating
+				return []incident.TimelineEvent{{Kind: incident.EventStatusChanged}}, nil
+			})
+			require.NoError(t, err)
+			require.Equal(t, later, updated.UpdatedAt)
+			require.Equal(t, incidenttest.Epoch(), updated.DeclaredAt)
+			events, err := s.ListTimeline(ctx, inc.ID)
+			require.NoError(t, err)
+			require.Len(t, events, 1)
+			require.Equal(t, later, events[0].At)
+
+			first, err := s.RecordDelivery(ctx, incident.Delivery{Source: "slack", ID: "Ev1"})
+			require.NoError(t, err)
+			require.True(t, first)
+			n, err := s.PurgeDeliveries(ctx, later)
+			require.NoError(t, err)
+			require.Zero(t, n, "received at the clock's now, not before it")
+			n, err = s.PurgeDeliveries(ctx, later.Add(time.Microsecond))
+			require.NoError(t, err)
+			require.Equal(t, int64(1), n)
+		})
+	}
+}

@@ -1,0 +1,76 @@
+package incidenttest_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/incidentbot/incidentbot/incident"
+	"github.com/incidentbot/incidentbot/incident/incidenttest"
+)
+
+func TestNewIncident(t *testing.T) {
+	t.Parallel()
+	inc := incidenttest.NewIncident()
+	require.NoError(t, inc.Validate(), "the defaults are a valid incident")
+	require.Zero(t, inc.ID)
+	require.Zero(t, inc.Number)
+	require.Equal(t, incidenttest.Epoch(), inc.DeclaredAt)
+
+	inc = incidenttest.NewIncident(
+		func(i *incident.Incident) { i.Severity = incident.P1 },
+		func(i *incident.Incident) { i.Title = "search is slow" },
+	)
+	require.Equal(t, incident.P1, inc.Severity)
+	require.Equal(t, "search is slow", inc.Title)
+
+	require.NotSame(t, incidenttest.NewIncident(), incidenttest.NewIncident())
+}
+
+func TestOtherFactories(t *testing.T) {
+	t.Parallel()
+	ev := incidenttest.NewTimelineEvent(7, func(e *incident.TimelineEvent) { e.SourceID = "Ev1" })
+	require.Equal(t, int64(7), ev.IncidentID)
+	require.Equal(t, incident.EventNote, ev.Kind)
+	require.Equal(t, "Ev1", ev.SourceID)
+
+	c := incidenttest.NewChangeEvent("d1")
+	require.Equal(t, "d1", c.ExternalID)
+	require.Equal(t, incident.ChangeDeploy, c.Kind)
+	require.NotEmpty(t, c.Source)
+}
+
+func TestClock(t *testing.T) {
+	t.Parallel()
+	c := incidenttest.NewClock(time.Time{})
+	require.Equal(t, incidenttest.Epoch(), c.Now())
+	require.Equal(t, incidenttest.Epoch().Add(time.Minute), c.Advance(time.Minute))
+	require.Equal(t, incidenttest.Epoch().Add(time.Minute), c.Now())
+	later := incidenttest.Epoch().Add(time.Hour)
+	c.Set(later)
+	require.Equal(t, later, c.Now())
+	var _ incident.Clock = c
+}
+
+// TestMemStoreUsesClock pins what the shared suite cannot see: defaulted
+// times come from the injected clock.
+func TestMemStoreUsesClock(t *testing.T) {
+	t.Parallel()
+	clock := incidenttest.NewClock(time.Time{})
+	s := incidenttest.NewMemStore(clock)
+	inc, err := s.CreateIncident(t.Context(), &incident.Incident{Title: "t", Severity: incident.P2})
+	require.NoError(t, err)
+	require.Equal(t, incidenttest.Epoch(), inc.DeclaredAt)
+	require.Equal(t, incidenttest.Epoch(), inc.UpdatedAt)
+
+	clock.Advance(time.Hour)
+	updated, err := s.UpdateIncident(t.Context(), inc.ID, func(*incident.Incident) ([]incident.TimelineEvent, error) {
+		return []incident.TimelineEvent{{Kind: incident.EventNote}}, nil
+	})
+	require.NoError(t, err)
+	require.Equal(t, incidenttest.Epoch().Add(time.Hour), updated.UpdatedAt)
+	events, err := s.ListTimeline(t.Context(), inc.ID)
+	require.NoError(t, err)
+	require.Equal(t, incidenttest.Epoch().Add(time.Hour), events[0].At)
+}

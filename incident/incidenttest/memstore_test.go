@@ -1,0 +1,16 @@
+package incidenttest_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/incidentbot/incidentbot/incident"
+	"github.com/incidentbot/incidentbot/incident/incidenttest"
+)
+
+func TestMemStore(t *testing.T) {
+	t.Parallel()
+	incidenttest.RunStoreTests(t, func(*testing.T) incident.Store {
+		return incidenttest.NewMemStore(incidenttest.NewClock(incidenttest.Epoch().Add(24 * time.Hour)))
+	})
+}

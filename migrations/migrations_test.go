@@ -1,0 +1,283 @@
+package migrations_test
+
+import (
+	"context"
+	"database/sql"
+	"io/fs"
+	"path/filepath"
+	"sort"
+	"sync"
+	"testing"
+
+	_ "github.com/glebarez/go-sqlite" // registers the "sqlite" database/sql driver
+	"github.com/jackc/pgx/v5/pgxpool"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"github.com/stretchr/testify/require"
+
+	"github.com/incidentbot/incidentbot/incident/pgtest"
+	"github.com/incidentbot/incidentbot/migrations"
+)
+
+// ourTables are the tables 00001 creates.
+var ourTables = []string{"action_items", "change_events", "deliveries", "incident_counters", "incidents", "status_updates", "timeline_events"}
+
+// riverTables are River's tables at its latest main-line version.
+var riverTables = []string{"river_job", "river_leader", "river_migration", "river_notification", "river_queue"}
+
+type dialectDB struct {
+	dialect migrations.Dialect
+	db      *sql.DB
+	dsn     string
+}
+
+func openSQLite(t *testing.T) dialectDB {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "test.db")
+	dsn := "file:" + path + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)"
+	db, err := sql.Open("sqlite", dsn)
+	require.NoError(t, err)
+	// The same single connection the application uses for River's sake.
+	db.SetMaxOpenConns(1)
+	t.Cleanup(func() { _ = db.Close() })
+	return dialectDB{dialect: migrations.SQLite, db: db, dsn: dsn}
+}
+
+func openPostgres(t *testing.T) dialectDB {
+	t.Helper()
+	dsn := pgtest.DSN(t)
+	db, err := sql.Open("pgx", dsn)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	return dialectDB{dialect: migrations.Postgres, db: db, dsn: dsn}
+}
+
+func dialects() []struct {
+	name string
+	open func(*testing.T) dialectDB
+} {
+	return []struct {
+		name string
+		open func(*testing.T) dialectDB
+	}{
+		{"sqlite", openSQLite},
+		{"postgres", openPostgres},
+	}
+}
+
+func tables(t *testing.T, d dialectDB) []string {
+	t.Helper()
+	q := `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()`
+	if d.dialect == migrations.SQLite {
+		q = `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`
+	}
+	rows, err := d.db.QueryContext(context.Background(), q)
+	require.NoError(t, err)
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var name string
+		require.NoError(t, rows.Scan(&name))
+		out = append(out, name)
+	}
+	require.NoError(t, rows.Err())
+	sort.Strings(out)
+	return out
+}
+
+// otherObjects lists what Postgres keeps outside tables (River's enum type and
+// functions), which a full rollback must remove too.
+func otherObjects(t *testing.T, d dialectDB) []string {
+	t.Helper()
+	if d.dialect != migrations.Postgres {
+		return nil
+	}
+	rows, err := d.db.QueryContext(context.Background(), `
+		SELECT 'type ' || t.typname FROM pg_type t
+		JOIN pg_namespace n ON n.oid = t.typnamespace
+		WHERE n.nspname = current_schema() AND t.typtype = 'e'
+		UNION ALL
+		SELECT 'function ' || p.proname FROM pg_proc p
+		JOIN pg_namespace n ON n.oid = p.pronamespace
+		WHERE n.nspname = current_schema()`)
+	require.NoError(t, err)
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var name string
+		require.NoError(t, rows.Scan(&name))
+		out = append(out, name)
+	}
+	require.NoError(t, rows.Err())
+	return out
+}
+
+func migrationCount(t *testing.T, d migrations.Dialect) int {
+	t.Helper()
+	fsys, err := migrations.FS(d)
+	require.NoError(t, err)
+	names, err := fs.Glob(fsys, "*.sql")
+	require.NoError(t, err)
+	require.NotEmpty(t, names)
+	return len(names)
+}
+
+// riverVersions asks River itself which of its versions are applied and
+// whether it considers the schema complete.
+func riverVersions(t *testing.T, d dialectDB) (versions []int, ok bool) {
+	t.Helper()
+	ctx := context.Background()
+	collect := func(existing []rivermigrate.Migration, res *rivermigrate.ValidateResult) {
+		for _, m := range existing {
+			versions = append(versions, m.Version)
+		}
+		ok = res.OK
+	}
+	switch d.dialect {
+	case migrations.Postgres:
+		pool, err := pgxpool.New(ctx, d.dsn)
+		require.NoError(t, err)
+		defer pool.Close()
+		m, err := rivermigrate.New(riverpgxv5.New(pool), nil)
+		require.NoError(t, err)
+		existing, err := m.ExistingVersions(ctx)
+		require.NoError(t, err)
+		res, err := m.Validate(ctx, nil)
+		require.NoError(t, err)
+		collect(existing, res)
+	case migrations.SQLite:
+		m, err := rivermigrate.New(riversqlite.New(d.db), nil)
+		require.NoError(t, err)
+		existing, err := m.ExistingVersions(ctx)
+		require.NoError(t, err)
+		res, err := m.Validate(ctx, nil)
+		require.NoError(t, err)
+		collect(existing, res)
+	}
+	return versions, ok
+}
+
+func TestUpDownUp(t *testing.T) {
+	t.Parallel()
+	for _, tc := range dialects() {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			d := tc.open(t)
+			total := migrationCount(t, d.dialect)
+
+			st, err := migrations.Status(ctx, d.db, d.dialect)
+			require.NoError(t, err)
+			require.Len(t, st, total)
+			for i, s := range st {
+				require.False(t, s.Applied, "%s applied before Up", s.Name)
+				require.True(t, s.AppliedAt.IsZero())
+				require.Equal(t, int64(i+1), s.Version)
+			}
+			require.Equal(t, "00001_incidents.sql", st[0].Name)
+			require.ErrorIs(t, migrations.Down(ctx, d.db, d.dialect), migrations.ErrNothingToRollBack)
+
+			require.NoError(t, migrations.Up(ctx, d.db, d.dialect))
+			st, err = migrations.Status(ctx, d.db, d.dialect)
+			require.NoError(t, err)
+			for _, s := range st {
+				require.True(t, s.Applied, "%s pending after Up", s.Name)
+				require.False(t, s.AppliedAt.IsZero())
+			}
+			got := tables(t, d)
+			for _, name := range append(append([]string{}, ourTables...), riverTables...) {
+				require.Contains(t, got, name)
+			}
+			versions, ok := riverVersions(t, d)
+			require.Equal(t, []int{1, 2, 3, 4, 5, 6, 7, 8}, versions)
+			require.True(t, ok, "River considers its schema incomplete")
+
+			// Up again is a no-op.
+			require.NoError(t, migrations.Up(ctx, d.db, d.dialect))
+
+			// Down rolls back exactly the newest migration.
+			require.NoError(t, migrations.Down(ctx, d.db, d.dialect))
+			st, err = migrations.Status(ctx, d.db, d.dialect)
+			require.NoError(t, err)
+			require.False(t, st[total-1].Applied)
+			require.True(t, st[total-2].Applied)
+			versions, ok = riverVersions(t, d)
+			require.Equal(t, []int{1, 2, 3, 4, 5, 6, 7}, versions)
+			require.False(t, ok)
+
+			// All the way down leaves only goose's version table.
+			require.NoError(t, migrations.DownTo(ctx, d.db, d.dialect, 0))
+			require.Equal(t, []string{"goose_db_version"}, tables(t, d))
+			require.Empty(t, otherObjects(t, d))
+			st, err = migrations.Status(ctx, d.db, d.dialect)
+			require.NoError(t, err)
+			for _, s := range st {
+				require.False(t, s.Applied, "%s applied after DownTo(0)", s.Name)
+			}
+
+			// And up again from scratch.
+			require.NoError(t, migrations.Up(ctx, d.db, d.dialect))
+			versions, ok = riverVersions(t, d)
+			require.Len(t, versions, 8)
+			require.True(t, ok)
+			require.Subset(t, tables(t, d), ourTables)
+		})
+	}
+}
+
+func TestDownToKeepsLowerVersions(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	d := openSQLite(t)
+	require.NoError(t, migrations.Up(ctx, d.db, d.dialect))
+	require.NoError(t, migrations.DownTo(ctx, d.db, d.dialect, 1))
+	st, err := migrations.Status(ctx, d.db, d.dialect)
+	require.NoError(t, err)
+	require.True(t, st[0].Applied)
+	for _, s := range st[1:] {
+		require.False(t, s.Applied)
+	}
+	got := tables(t, d)
+	require.Subset(t, got, ourTables)
+	require.NotContains(t, got, "river_job")
+}
+
+// TestConcurrentUpPostgres starts several "replicas" at once; the advisory
+// lock makes them take turns, so each one succeeds and the schema is applied
+// once.
+func TestConcurrentUpPostgres(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	d := openPostgres(t)
+	const replicas = 4
+	errs := make([]error, replicas)
+	var wg sync.WaitGroup
+	for i := range replicas {
+		db, err := sql.Open("pgx", d.dsn)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = db.Close() })
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = migrations.Up(ctx, db, migrations.Postgres)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		require.NoError(t, err, "replica %d", i)
+	}
+	var applied int
+	require.NoError(t, d.db.QueryRowContext(ctx, `SELECT count(*) FROM goose_db_version WHERE version_id > 0`).Scan(&applied))
+	require.Equal(t, migrationCount(t, migrations.Postgres), applied)
+}
+
+func TestUnknownDialect(t *testing.T) {
+	t.Parallel()
+	d := openSQLite(t)
+	err := migrations.Up(context.Background(), d.db, migrations.Dialect("mysql"))
+	require.ErrorContains(t, err, "unknown dialect")
+	require.False(t, migrations.Dialect("mysql").Valid())
+	require.True(t, migrations.SQLite.Valid())
+}
