@@ -55,3 +55,20 @@ func JobAttempt(ctx context.Context) (attempt, max int) {
 	a, _ := ctx.Value(jobAttemptKey{}).(jobAttempt)
 	return a.attempt, a.max
 }
+
+// retryLater is an error that postpones a job without counting a failure.
+type retryLater struct {
+	err  *Error
+	wait time.Duration
+}
+
+func (r *retryLater) Error() string             { return r.err.Error() }
+func (r *retryLater) Unwrap() error             { return r.err }
+func (r *retryLater) RetryAfter() time.Duration { return r.wait }
+
+// RetryLater returns an EUNAVAILABLE error that asks the job engine to run
+// the job again after d, without counting the attempt as failed: for work
+// that waits on another job, such as a sync waiting for the channel.
+func RetryLater(d time.Duration, format string, args ...any) error {
+	return &retryLater{err: Errorf(EUNAVAILABLE, format, args...), wait: d}
+}

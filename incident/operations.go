@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -229,7 +230,7 @@ func (s *Service) runSync(ctx context.Context, payload []byte) error {
 	if inc.ChannelID == "" {
 		// The setup job has not created the channel yet; retry so the
 		// lines are not lost.
-		return Errorf(EUNAVAILABLE, "%s has no channel yet", inc.Key())
+		return RetryLater(time.Second, "%s has no channel yet", inc.Key())
 	}
 	if len(p.Invite) > 0 {
 		ids, _, err := s.chat.ResolveUsers(ctx, p.Invite)
@@ -240,18 +241,8 @@ func (s *Service) runSync(ctx context.Context, payload []byte) error {
 			return fmt.Errorf("sync %s: invite: %w", inc.Key(), err)
 		}
 	}
-	if inc.PanelTS != "" {
-		if err := s.chat.UpdatePanel(ctx, inc); err != nil {
-			return fmt.Errorf("sync %s: update panel: %w", inc.Key(), err)
-		}
-	}
-	if err := s.chat.SetTopic(ctx, inc.ChannelID, s.Topic(inc)); err != nil {
-		return fmt.Errorf("sync %s: set topic: %w", inc.Key(), err)
-	}
-	if inc.BroadcastTS != "" {
-		if err := s.chat.UpdateAnnouncement(ctx, inc.BroadcastChannel, inc.BroadcastTS, inc); err != nil {
-			return fmt.Errorf("sync %s: update announcement: %w", inc.Key(), err)
-		}
+	if err := s.render(ctx, inc); err != nil {
+		return err
 	}
 	for i, line := range p.Lines {
 		if _, err := s.chat.Post(ctx, inc.ChannelID, line); err != nil {
@@ -268,6 +259,38 @@ func (s *Service) runSync(ctx context.Context, payload []byte) error {
 				s.log.WarnContext(ctx, "could not mirror to the broadcast channel", "incident", inc.Key(), "err", err)
 			}
 		}
+	}
+	return nil
+}
+
+// render brings the panel, topic and announcement in line with the stored
+// incident. Syncs of quick successive changes run concurrently, so an edit
+// rendered from an older state can land last; reading the incident again
+// after the edits and rendering once more when it moved on makes the last
+// word always the newest state.
+func (s *Service) render(ctx context.Context, inc *Incident) error {
+	for range 3 {
+		if inc.PanelTS != "" {
+			if err := s.chat.UpdatePanel(ctx, inc); err != nil {
+				return fmt.Errorf("sync %s: update panel: %w", inc.Key(), err)
+			}
+		}
+		if err := s.chat.SetTopic(ctx, inc.ChannelID, s.Topic(inc)); err != nil {
+			return fmt.Errorf("sync %s: set topic: %w", inc.Key(), err)
+		}
+		if inc.BroadcastTS != "" {
+			if err := s.chat.UpdateAnnouncement(ctx, inc.BroadcastChannel, inc.BroadcastTS, inc); err != nil {
+				return fmt.Errorf("sync %s: update announcement: %w", inc.Key(), err)
+			}
+		}
+		now, err := s.store.GetIncident(ctx, inc.ID)
+		if err != nil {
+			return fmt.Errorf("sync %s: %w", inc.Key(), err)
+		}
+		if now.UpdatedAt.Equal(inc.UpdatedAt) {
+			return nil
+		}
+		inc = now
 	}
 	return nil
 }
