@@ -1,0 +1,289 @@
+package bot
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/slack-go/slack"
+
+	"github.com/incidentbot/incidentbot/incident"
+)
+
+// Action ids of the control panel's buttons. Every button's value is the
+// incident's id in decimal, so a click names its incident without a lookup
+// by channel.
+const (
+	ActionClaimIC        = "ic_claim"
+	ActionAssignRoles    = "roles_open"
+	ActionPostUpdate     = "update_open"
+	ActionChangeSeverity = "severity_open"
+	ActionPage           = "page_oncall"
+	ActionWhatChanged    = "what_changed"
+	ActionResolve        = "resolve"
+)
+
+// PanelActionsBlockID is the block_id of the panel's row of buttons.
+const PanelActionsBlockID = "incident_panel_actions"
+
+// Block Kit limits the renderers respect (platform-facts 1.8). Lengths are
+// in characters.
+const (
+	maxMessageBlocks  = 50
+	maxSectionFields  = 10
+	maxFieldText      = 2000
+	maxTextObject     = 3000
+	maxHeaderText     = 150
+	maxButtonText     = 75
+	maxConfirmTitle   = 100
+	maxMessageText    = 40000
+	maxRoleLabelRunes = 200
+)
+
+const unassignedText = "_unassigned_"
+
+// PanelBlocks renders the incident's control panel: a header, the facts
+// (severity, status, roles, declared time, service), the channel and
+// response target, and the buttons that drive the incident. A resolved
+// incident has no Resolve button and a closed one has no buttons at all.
+// now only feeds the fallback text of the live "time since" token.
+func PanelBlocks(inc *incident.Incident, policy incident.Policy, now time.Time) []slack.Block {
+	loc := policy.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+
+	fields := []string{
+		panelField("Severity", incidentSeverityText(inc, policy)),
+		panelField("Status", incidentStatusText(inc)),
+		panelField("Incident Commander", slackUserRef(inc.Commander)),
+	}
+	for _, role := range policy.Roles {
+		fields = append(fields, panelField(policyRoleLabel(role), slackUserRef(inc.Roles[role])))
+	}
+	declared := slackDateToken(inc.DeclaredAt, loc) + " · " + slackAgoToken(inc.DeclaredAt, now)
+	fields = append(fields, panelField("Declared", declared))
+	if svc := incidentServiceName(inc, policy); svc != "" {
+		fields = append(fields, panelField("Service", svc))
+	}
+
+	header := slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType,
+		clipRunes(fmt.Sprintf("%s %s: %s", incidentStatusEmoji(inc.Status), inc.Key(), inc.Title), maxHeaderText), true, false))
+
+	var tail []slack.Block
+	if inc.Summary != "" && !inc.Status.Open() {
+		tail = append(tail, slack.NewSectionBlock(mrkdwnText(clipRunes("*Summary*\n"+escapeMrkdwn(inc.Summary), maxTextObject)), nil, nil))
+	}
+	if ctx := panelContext(inc, policy); ctx != "" {
+		tail = append(tail, slack.NewContextBlock("", mrkdwnText(clipRunes(ctx, maxTextObject))))
+	}
+	if inc.Status != incident.StatusClosed {
+		tail = append(tail, panelActions(inc))
+	}
+
+	blocks := []slack.Block{header}
+	blocks = append(blocks, fieldSections(fields, maxMessageBlocks-1-len(tail))...)
+	return append(blocks, tail...)
+}
+
+// AnnouncementBlocks renders the incident's message in the broadcast
+// channel: one line that says what is burning, and the status, the IC, the
+// channel to join and when it was declared. The bot edits it in place as the
+// incident changes.
+func AnnouncementBlocks(inc *incident.Incident, policy incident.Policy) []slack.Block {
+	loc := policy.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	headline := fmt.Sprintf("%s *%s* (%s) %s", incidentStatusEmoji(inc.Status), inc.Key(), incidentSeverityText(inc, policy), escapeMrkdwn(inc.Title))
+	channel := "_not created yet_"
+	if inc.ChannelID != "" {
+		channel = "<#" + inc.ChannelID + ">"
+	}
+	fields := []*slack.TextBlockObject{
+		mrkdwnText(panelField("Status", incidentStatusText(inc))),
+		mrkdwnText(panelField("Incident Commander", slackUserRef(inc.Commander))),
+		mrkdwnText(panelField("Channel", channel)),
+		mrkdwnText(panelField("Declared", slackDateToken(inc.DeclaredAt, loc))),
+	}
+	return []slack.Block{slack.NewSectionBlock(mrkdwnText(clipRunes(headline, maxTextObject)), fields, nil)}
+}
+
+// panelFallback is the plain text shown in notifications and by clients
+// that cannot render blocks. It mentions nobody so that editing the panel
+// never pings anyone.
+func panelFallback(inc *incident.Incident, policy incident.Policy) string {
+	return clipRunes(fmt.Sprintf("%s %s (%s): %s. Status: %s.", incidentStatusEmoji(inc.Status), inc.Key(),
+		incidentSeverityText(inc, policy), inc.Title, incidentStatusText(inc)), maxMessageText)
+}
+
+func panelActions(inc *incident.Incident) slack.Block {
+	value := strconv.FormatInt(inc.ID, 10)
+	button := func(actionID, text string) *slack.ButtonBlockElement {
+		return slack.NewButtonBlockElement(actionID, value,
+			slack.NewTextBlockObject(slack.PlainTextType, clipRunes(text, maxButtonText), true, false))
+	}
+	elements := []slack.BlockElement{
+		button(ActionClaimIC, "I'm the IC"),
+		button(ActionAssignRoles, "Assign roles"),
+		button(ActionPostUpdate, "Post update"),
+		button(ActionChangeSeverity, "Change severity"),
+		button(ActionPage, "Page on-call"),
+		button(ActionWhatChanged, "What changed?"),
+	}
+	if inc.Status != incident.StatusResolved {
+		confirm := slack.NewConfirmationBlockObject(
+			slack.NewTextBlockObject(slack.PlainTextType, clipRunes("Resolve "+inc.Key()+"?", maxConfirmTitle), false, false),
+			mrkdwnText(fmt.Sprintf("This marks *%s* resolved. It can be reopened if the problem comes back.", inc.Key())),
+			slack.NewTextBlockObject(slack.PlainTextType, "Resolve", false, false),
+			slack.NewTextBlockObject(slack.PlainTextType, "Cancel", false, false),
+		).WithStyle(slack.StyleDanger)
+		elements = append(elements, button(ActionResolve, "Resolve").WithStyle(slack.StyleDanger).WithConfirm(confirm))
+	}
+	return slack.NewActionBlock(PanelActionsBlockID, elements...)
+}
+
+// fieldSections packs fields into sections of at most ten, using no more
+// than maxSections blocks; fields that do not fit are summed up in a last
+// field rather than breaking the message.
+func fieldSections(fields []string, maxSections int) []slack.Block {
+	maxSections = max(maxSections, 1)
+	if capacity := maxSections * maxSectionFields; len(fields) > capacity {
+		dropped := len(fields) - capacity + 1
+		fields = append(fields[:capacity-1:capacity-1], fmt.Sprintf("_…and %d more_", dropped))
+	}
+	var out []slack.Block
+	for start := 0; start < len(fields); start += maxSectionFields {
+		chunk := fields[start:min(start+maxSectionFields, len(fields))]
+		objs := make([]*slack.TextBlockObject, len(chunk))
+		for i, f := range chunk {
+			objs[i] = mrkdwnText(f)
+		}
+		out = append(out, slack.NewSectionBlock(nil, objs, nil))
+	}
+	return out
+}
+
+// panelContext renders the channel and the severity's response target.
+func panelContext(inc *incident.Incident, policy incident.Policy) string {
+	var parts []string
+	if inc.ChannelID != "" {
+		parts = append(parts, "<#"+inc.ChannelID+">")
+	}
+	if inc.Status.Open() {
+		if t := responseTargetText(policy.Severity(inc.Severity)); t != "" {
+			parts = append(parts, t)
+		}
+	}
+	return strings.Join(parts, " · ")
+}
+
+func responseTargetText(sp incident.SeverityPolicy) string {
+	target := escapeMrkdwn(sp.TargetText)
+	switch {
+	case sp.RespondWithin > 0 && target == "":
+		return "Respond within " + sp.RespondWithin.String()
+	case sp.RespondWithin > 0:
+		return "Respond within " + target
+	case target != "":
+		return "Response target: " + target
+	}
+	return ""
+}
+
+// panelField renders one section field: a bold label over its value, within the
+// field limit whatever the policy file calls its roles.
+func panelField(label, value string) string {
+	return clipRunes("*"+clipRunes(escapeMrkdwn(label), maxRoleLabelRunes)+"*\n"+value, maxFieldText)
+}
+
+func mrkdwnText(text string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.MarkdownType, text, false, false)
+}
+
+func incidentSeverityText(inc *incident.Incident, policy incident.Policy) string {
+	if label := policy.Severity(inc.Severity).Label; label != "" {
+		return inc.Severity.String() + " · " + escapeMrkdwn(label)
+	}
+	return inc.Severity.String()
+}
+
+// incidentStatusText is the status label; once resolved it also says how long the
+// incident lasted.
+func incidentStatusText(inc *incident.Incident) string {
+	switch {
+	case inc.Status == incident.StatusResolved && inc.ResolvedAt != nil:
+		return "Resolved after " + incident.Since(inc.DeclaredAt, *inc.ResolvedAt)
+	case inc.Status == incident.StatusClosed && inc.ResolvedAt != nil:
+		return "Closed · resolved after " + incident.Since(inc.DeclaredAt, *inc.ResolvedAt)
+	}
+	return inc.Status.Label()
+}
+
+func incidentStatusEmoji(s incident.Status) string {
+	if s == incident.StatusResolved || s == incident.StatusClosed {
+		return "✅"
+	}
+	return "🚨"
+}
+
+func incidentServiceName(inc *incident.Incident, policy incident.Policy) string {
+	if inc.Service == "" {
+		return ""
+	}
+	if svc, ok := policy.Services[inc.Service]; ok && svc.Name != "" {
+		return escapeMrkdwn(svc.Name)
+	}
+	return escapeMrkdwn(inc.Service)
+}
+
+func slackUserRef(id string) string {
+	if id == "" {
+		return unassignedText
+	}
+	return "<@" + id + ">"
+}
+
+// policyRoleLabel turns a policy role key ("incident_scribe") into a label
+// ("Incident scribe").
+func policyRoleLabel(role string) string {
+	label := strings.NewReplacer("_", " ", "-", " ").Replace(role)
+	r, size := utf8.DecodeRuneInString(label)
+	if r == utf8.RuneError {
+		return label
+	}
+	return string(unicode.ToUpper(r)) + label[size:]
+}
+
+// slackDateToken renders t with Slack's date formatting, so every reader sees it
+// in their own time zone; the fallback uses the policy's zone.
+func slackDateToken(t time.Time, loc *time.Location) string {
+	return fmt.Sprintf("<!date^%d^{date_short_pretty} {time}|%s>", t.Unix(), t.In(loc).Format("2006-01-02 15:04 MST"))
+}
+
+// slackAgoToken renders the time since t with Slack's {ago} token, which clients
+// keep current, so the panel needs no edit to stay right.
+func slackAgoToken(t, now time.Time) string {
+	return fmt.Sprintf("<!date^%d^{ago}|%s ago>", t.Unix(), incident.Since(t, now))
+}
+
+// escapeMrkdwn escapes the three characters Slack's mrkdwn treats as markup
+// (a title like "p99 > 2s" would otherwise break the message).
+func escapeMrkdwn(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+// clipRunes shortens s to at most n characters, ending with "…" when cut.
+func clipRunes(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	if n <= 0 {
+		return ""
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}

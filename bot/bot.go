@@ -1,0 +1,122 @@
+// Package bot is the Slack transport. It verifies and decodes what Slack sends
+// (slash commands, interactivity payloads and Events API deliveries, over
+// HTTP or Socket Mode), calls the domain, and renders the answer. It never
+// imports the store or an integration.
+package bot
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/slack-go/slack"
+
+	"github.com/incidentbot/incidentbot/incident"
+)
+
+// Job kinds the transport schedules and handles.
+const (
+	JobSlackEvent = "slack.event"
+)
+
+// Deliveries records inbound deliveries so a redelivery is recognised.
+type Deliveries interface {
+	RecordDelivery(ctx context.Context, d incident.Delivery) (first bool, err error)
+}
+
+// JobRegistrar registers job handlers with the job engine.
+type JobRegistrar interface {
+	Handle(kind string, h incident.JobHandler)
+}
+
+// EventHandler processes one Events API inner event, already deduplicated.
+// eventType is the inner event's "type" field; raw is the whole envelope.
+type EventHandler func(ctx context.Context, eventType string, raw []byte) error
+
+// Config holds the transport's dependencies.
+type Config struct {
+	// Command is the slash command the app registers, "/incident" by default.
+	Command string
+	// SigningSecret verifies HTTP requests; unused in Socket Mode.
+	SigningSecret string
+	// Slack is the Web API client.
+	Slack *slack.Client
+	// Service runs incidents.
+	Service *incident.Service
+	// Scheduler takes the work that must not run on the 3-second path.
+	Scheduler incident.Scheduler
+	// Deliveries records deliveries and signatures already seen.
+	Deliveries Deliveries
+	Clock      incident.Clock
+	Logger     *slog.Logger
+	// Registerer receives the transport's metrics; nil means none.
+	Registerer prometheus.Registerer
+	// MaxBodyBytes bounds an inbound request body (default 1 MiB).
+	MaxBodyBytes int64
+}
+
+// Handler turns Slack requests into domain calls. Both transports (HTTP and
+// Socket Mode) feed the same Handler.
+type Handler struct {
+	cfg     Config
+	log     *slog.Logger
+	metrics *metrics
+	events  map[string]EventHandler
+	actions map[string]ActionHandler
+	views   map[string]ViewHandler
+}
+
+// New returns a Handler. Slack, Scheduler and Deliveries are required.
+func New(cfg Config) *Handler {
+	if cfg.Command == "" {
+		cfg.Command = "/incident"
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = incident.SystemClock
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 1 << 20
+	}
+	h := &Handler{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		metrics: newMetrics(cfg.Registerer),
+		events:  map[string]EventHandler{},
+		actions: map[string]ActionHandler{},
+		views:   map[string]ViewHandler{},
+	}
+	if cfg.Service != nil {
+		h.OnView(ViewDeclare, h.submitDeclare)
+		h.OnView(ViewRoles, h.submitRoles)
+		h.OnView(ViewSeverity, h.submitSeverity)
+		h.OnAction(ActionClaimIC, h.actionClaimIC)
+		h.OnAction(ActionAssignRoles, h.actionRoles)
+		h.OnAction(ActionChangeSeverity, h.actionSeverity)
+		h.OnAction(ActionResolve, h.actionResolve)
+		h.OnAction(ActionPage, h.notConfigured("Paging is not configured: set PAGERDUTY_TOKEN, or a routing key for the service in the policy file."))
+		h.OnAction(ActionWhatChanged, h.notConfigured("No change sources are configured: set GITHUB_TOKEN or a feature-flag integration."))
+		h.OnAction(ActionPostUpdate, h.notConfigured("Post an update with `/incident update <what we know, what we are doing>`."))
+	}
+	return h
+}
+
+// notConfigured answers a button whose integration is not set up.
+func (h *Handler) notConfigured(text string) ActionHandler {
+	return func(context.Context, slack.InteractionCallback, *slack.BlockAction) error {
+		return incident.Errorf(incident.EINVALID, "%s", text)
+	}
+}
+
+// OnEvent routes Events API events of one type (such as "message") to fn.
+// Events of types nobody registered are acknowledged and dropped.
+func (h *Handler) OnEvent(eventType string, fn EventHandler) {
+	h.events[eventType] = fn
+}
+
+// RegisterJobs registers the transport's job handlers.
+func (h *Handler) RegisterJobs(r JobRegistrar) {
+	r.Handle(JobSlackEvent, h.runEventJob)
+}

@@ -1,0 +1,166 @@
+package bot
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/slack-go/slack"
+
+	"github.com/incidentbot/incidentbot/incident"
+)
+
+// Routes mounts the Slack endpoints for HTTP mode on r:
+//
+//	POST /slack/commands      slash commands
+//	POST /slack/interactions  buttons, modals
+//	POST /slack/events        Events API
+//
+// Every request's signature is checked on the raw body before anything is
+// parsed.
+func (h *Handler) Routes(r chi.Router) {
+	r.Group(func(r chi.Router) {
+		r.Use(h.verify)
+		r.Post("/slack/commands", h.serveCommand)
+		r.Post("/slack/interactions", h.serveInteraction)
+		r.Post("/slack/events", h.serveEvent)
+	})
+}
+
+// verify rejects, with 401 and before any parsing or storage, a request whose
+// signature is missing or wrong, whose timestamp is more than five minutes
+// off, or whose exact signature was already accepted (a replay).
+func (h *Handler) verify(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes))
+		if err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				h.metrics.requests.WithLabelValues(kindOf(r), "too_large").Inc()
+				http.Error(w, fmt.Sprintf("request body exceeds %d bytes", h.cfg.MaxBodyBytes), http.StatusRequestEntityTooLarge)
+				return
+			}
+			http.Error(w, "could not read request body", http.StatusBadRequest)
+			return
+		}
+		sv, err := slack.NewSecretsVerifier(r.Header, h.cfg.SigningSecret)
+		if err == nil {
+			_, _ = sv.Write(body)
+			err = sv.Ensure()
+		}
+		if err != nil {
+			h.metrics.requests.WithLabelValues(kindOf(r), "unauthorized").Inc()
+			reason := "invalid signature"
+			if errors.Is(err, slack.ErrExpiredTimestamp) {
+				reason = "stale timestamp"
+			}
+			h.log.WarnContext(r.Context(), "rejected Slack request", "route", r.URL.Path, "reason", reason)
+			http.Error(w, reason, http.StatusUnauthorized)
+			return
+		}
+		// Events are deduplicated on their event_id, which also absorbs a
+		// replay; commands and interactions carry no id, so their exact
+		// signature is remembered for the five minutes it stays valid.
+		if r.URL.Path != "/slack/events" {
+			first, err := h.cfg.Deliveries.RecordDelivery(r.Context(), incident.Delivery{
+				Source: "slack-signature", ID: r.Header.Get("X-Slack-Signature"), ReceivedAt: h.cfg.Clock.Now(),
+			})
+			if err != nil {
+				h.log.ErrorContext(r.Context(), "record request signature", "err", err, "route", r.URL.Path)
+				http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
+				return
+			}
+			if !first {
+				h.metrics.requests.WithLabelValues(kindOf(r), "replayed").Inc()
+				h.log.WarnContext(r.Context(), "rejected Slack request", "route", r.URL.Path, "reason", "replayed")
+				http.Error(w, "replayed request", http.StatusUnauthorized)
+				return
+			}
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		next.ServeHTTP(w, r)
+	})
+}
+
+func kindOf(r *http.Request) string {
+	switch r.URL.Path {
+	case "/slack/commands":
+		return "command"
+	case "/slack/interactions":
+		return "interaction"
+	default:
+		return "event"
+	}
+}
+
+func (h *Handler) serveCommand(w http.ResponseWriter, r *http.Request) {
+	cmd, err := slack.SlashCommandParse(r)
+	if err != nil {
+		writeJSON(w, http.StatusOK, ephemeral("The command could not be read: it is not a valid form."))
+		return
+	}
+	writeJSON(w, http.StatusOK, h.Command(r.Context(), cmd))
+}
+
+func (h *Handler) serveInteraction(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "not a valid form", http.StatusBadRequest)
+		return
+	}
+	var cb slack.InteractionCallback
+	if err := json.Unmarshal([]byte(r.PostForm.Get("payload")), &cb); err != nil {
+		http.Error(w, "the payload field is not valid JSON", http.StatusBadRequest)
+		return
+	}
+	if resp := h.Interaction(r.Context(), cb); resp != nil {
+		writeJSON(w, http.StatusOK, resp)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+func (h *Handler) serveEvent(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body) // already read and bounded by verify
+	challenge, _, err := h.Event(r.Context(), body)
+	switch {
+	case err != nil && incident.ErrorCode(err) == incident.EINVALID:
+		// Slack retrying a malformed event cannot help.
+		w.Header().Set("X-Slack-No-Retry", "1")
+		http.Error(w, incident.ErrorMessage(err), http.StatusBadRequest)
+	case err != nil:
+		h.log.ErrorContext(r.Context(), "accept event", "err", err)
+		http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
+	case challenge != "":
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = io.WriteString(w, challenge)
+	default:
+		w.WriteHeader(http.StatusOK)
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// responseURLPost sends a follow-up to a response_url, for work that finished
+// after the acknowledgement.
+func (h *Handler) responseURLPost(ctx context.Context, responseURL string, reply Reply) error {
+	if _, err := url.Parse(responseURL); err != nil || responseURL == "" {
+		return incident.Errorf(incident.EINVALID, "no response_url to reply to")
+	}
+	opts := []slack.MsgOption{slack.MsgOptionResponseURL(responseURL, reply.ResponseType), slack.MsgOptionText(reply.Text, false)}
+	if len(reply.Blocks) > 0 {
+		opts = append(opts, slack.MsgOptionBlocks(reply.Blocks...))
+	}
+	_, _, err := h.cfg.Slack.PostMessageContext(ctx, "", opts...)
+	return err
+}

@@ -1,0 +1,79 @@
+package bot
+
+import (
+	"context"
+
+	"github.com/slack-go/slack"
+)
+
+// ActionHandler answers a block_actions interaction for one action_id. It
+// runs on the 3-second path, so it schedules anything slow.
+type ActionHandler func(ctx context.Context, cb slack.InteractionCallback, action *slack.BlockAction) error
+
+// ViewHandler answers a view_submission for one callback_id. A non-nil
+// response (such as errors on a field) is sent back to Slack as is.
+type ViewHandler func(ctx context.Context, cb slack.InteractionCallback) (*slack.ViewSubmissionResponse, error)
+
+// Interaction answers an interactivity payload. The returned value is the
+// acknowledgement body: nil for an empty 200, or a view_submission response.
+func (h *Handler) Interaction(ctx context.Context, cb slack.InteractionCallback) any {
+	switch cb.Type {
+	case slack.InteractionTypeBlockActions:
+		for _, a := range cb.ActionCallback.BlockActions {
+			fn, ok := h.actions[a.ActionID]
+			if !ok {
+				h.log.WarnContext(ctx, "unknown action", "action_id", a.ActionID, "user", cb.User.ID)
+				h.metrics.requests.WithLabelValues("interaction", "unknown").Inc()
+				continue
+			}
+			if err := fn(ctx, cb, a); err != nil {
+				h.metrics.requests.WithLabelValues("interaction", "error").Inc()
+				h.tellUser(ctx, cb, err)
+				continue
+			}
+			h.metrics.requests.WithLabelValues("interaction", "ok").Inc()
+		}
+		return nil
+	case slack.InteractionTypeViewSubmission:
+		fn, ok := h.views[cb.View.CallbackID]
+		if !ok {
+			h.log.WarnContext(ctx, "unknown view", "callback_id", cb.View.CallbackID)
+			h.metrics.requests.WithLabelValues("interaction", "unknown").Inc()
+			return nil
+		}
+		resp, err := fn(ctx, cb)
+		if err != nil {
+			h.metrics.requests.WithLabelValues("interaction", "error").Inc()
+			h.tellUser(ctx, cb, err)
+			return nil
+		}
+		h.metrics.requests.WithLabelValues("interaction", "ok").Inc()
+		if resp == nil {
+			return nil
+		}
+		return resp
+	default:
+		h.metrics.requests.WithLabelValues("interaction", "ignored").Inc()
+		return nil
+	}
+}
+
+// OnAction routes block_actions with the given action_id to fn.
+func (h *Handler) OnAction(actionID string, fn ActionHandler) { h.actions[actionID] = fn }
+
+// OnView routes view_submission payloads with the given callback_id to fn.
+func (h *Handler) OnView(callbackID string, fn ViewHandler) { h.views[callbackID] = fn }
+
+// tellUser shows an interaction's failure to the person who clicked, as an
+// ephemeral message in the channel where they clicked; it never blocks the
+// acknowledgement for long because the message is best effort.
+func (h *Handler) tellUser(ctx context.Context, cb slack.InteractionCallback, err error) {
+	reply := h.errorReply(ctx, err, "")
+	channel := cb.Channel.ID
+	if channel == "" || h.cfg.Slack == nil {
+		return
+	}
+	if _, perr := h.cfg.Slack.PostEphemeralContext(ctx, channel, cb.User.ID, slack.MsgOptionText(reply.Text, false)); perr != nil {
+		h.log.WarnContext(ctx, "could not tell the user about a failed interaction", "err", perr, "channel", channel)
+	}
+}

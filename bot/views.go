@@ -1,0 +1,351 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/slack-go/slack"
+
+	"github.com/incidentbot/incidentbot/incident"
+)
+
+// Modal callback ids.
+const (
+	ViewDeclare  = "declare"
+	ViewRoles    = "roles"
+	ViewSeverity = "severity"
+)
+
+// Block and action ids of the declare modal; an error on submit is keyed by
+// the block id of the input at fault.
+const (
+	blockTitle       = "title"
+	blockSeverity    = "severity"
+	blockCommander   = "commander"
+	blockService     = "service"
+	blockDescription = "description"
+	blockPage        = "page"
+	blockPrivate     = "private"
+)
+
+// modalMeta round-trips through a modal's private_metadata (3000 chars).
+type modalMeta struct {
+	ChannelID  string `json:"c,omitempty"`
+	IncidentID int64  `json:"i,omitempty"`
+}
+
+func plain(s string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.PlainTextType, s, false, false)
+}
+
+func clip(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n-1]) + "…"
+}
+
+func severityOption(sp incident.SeverityPolicy) *slack.OptionBlockObject {
+	return slack.NewOptionBlockObject(sp.Severity.String(),
+		plain(clip(fmt.Sprintf("%s · %s", sp.Severity, sp.Label), 75)),
+		plain(clip(sp.Meaning, 75)))
+}
+
+func severityOptions(p incident.Policy) []*slack.OptionBlockObject {
+	opts := make([]*slack.OptionBlockObject, 0, 4)
+	for _, s := range incident.Severities {
+		opts = append(opts, severityOption(p.Severity(s)))
+	}
+	return opts
+}
+
+// DeclareModal builds the declare modal, pre-filled with what the command said.
+func DeclareModal(p incident.Policy, declarer, channelID string, d declareArgs) slack.ModalViewRequest {
+	title := slack.NewPlainTextInputBlockElement(plain("checkout is down"), blockTitle)
+	title.InitialValue = d.title
+	title.MaxLength = incident.MaxTitleLength
+
+	sev := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plain("Choose a severity"), blockSeverity, severityOptions(p)...)
+	if d.severity.Valid() {
+		sev.InitialOption = severityOption(p.Severity(d.severity))
+	}
+	ic := slack.NewOptionsSelectBlockElement(slack.OptTypeUser, plain("Incident Commander"), blockCommander)
+	ic.InitialUser = declarer
+
+	desc := slack.NewPlainTextInputBlockElement(plain("What is happening, who is affected"), blockDescription)
+	desc.Multiline = true
+	desc.MaxLength = 3000
+
+	var paging []string
+	for _, s := range incident.Severities {
+		sp := p.Severity(s)
+		switch sp.Paging {
+		case incident.PageOnCallAndBackup:
+			paging = append(paging, s.String()+": on-call and backup")
+		case incident.PageOnCall:
+			paging = append(paging, s.String()+": on-call")
+		}
+	}
+	auto := slack.NewOptionBlockObject("auto", plain("As the severity says"), plain(clip(strings.Join(paging, "; "), 75)))
+	page := slack.NewRadioButtonsBlockElement(blockPage, auto,
+		slack.NewOptionBlockObject("yes", plain("Page on-call now"), nil),
+		slack.NewOptionBlockObject("no", plain("Do not page"), nil))
+	page.InitialOption = auto
+
+	private := slack.NewCheckboxGroupsBlockElement(blockPrivate,
+		slack.NewOptionBlockObject("private", plain("Private channel (security incident)"), nil))
+	if d.private {
+		private.InitialOptions = private.Options
+	}
+
+	blocks := []slack.Block{
+		slack.NewInputBlock(blockTitle, plain("Title"), nil, title),
+		slack.NewInputBlock(blockSeverity, plain("Severity"), nil, sev),
+		slack.NewInputBlock(blockCommander, plain("Incident Commander"), nil, ic),
+	}
+	if keys := p.ServiceKeys(); len(keys) > 0 {
+		opts := make([]*slack.OptionBlockObject, 0, len(keys))
+		var initial *slack.OptionBlockObject
+		for _, k := range keys {
+			o := slack.NewOptionBlockObject(k, plain(clip(p.Services[k].Name, 75)), nil)
+			if k == d.service {
+				initial = o
+			}
+			opts = append(opts, o)
+		}
+		svc := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plain("Affected service"), blockService, opts...)
+		svc.InitialOption = initial
+		in := slack.NewInputBlock(blockService, plain("Affected service"), nil, svc)
+		in.Optional = true
+		blocks = append(blocks, in)
+	}
+	for _, b := range []*slack.InputBlock{
+		slack.NewInputBlock(blockDescription, plain("Description"), nil, desc),
+		slack.NewInputBlock(blockPage, plain("Page on-call"), nil, page),
+		slack.NewInputBlock(blockPrivate, plain("Visibility"), nil, private),
+	} {
+		b.Optional = true
+		blocks = append(blocks, b)
+	}
+	meta, _ := json.Marshal(modalMeta{ChannelID: channelID})
+	return slack.ModalViewRequest{
+		Type:            slack.VTModal,
+		CallbackID:      ViewDeclare,
+		Title:           plain("Declare an incident"),
+		Submit:          plain("Declare"),
+		Close:           plain("Cancel"),
+		Blocks:          slack.Blocks{BlockSet: blocks},
+		PrivateMetadata: string(meta),
+	}
+}
+
+func (h *Handler) openDeclareModal(ctx context.Context, triggerID, user, channel string, d declareArgs) error {
+	if triggerID == "" {
+		return incident.Errorf(incident.EINVALID, "Say the severity and a title, such as `declare P1 checkout is down`.")
+	}
+	ctx, cancel := context.WithTimeout(ctx, viewsTimeout)
+	defer cancel()
+	if _, err := h.cfg.Slack.OpenViewContext(ctx, triggerID, DeclareModal(h.cfg.Service.Policy(), user, channel, d)); err != nil {
+		h.log.WarnContext(ctx, "could not open the declare modal", "err", err)
+		return incident.Errorf(incident.EUNAVAILABLE, "Slack did not open the declare form. Declare directly instead: `%s declare P1 checkout is down`.", h.cfg.Command)
+	}
+	return nil
+}
+
+// stateValue reads one input of a submitted view.
+func stateValue(cb slack.InteractionCallback, block string) slack.BlockAction {
+	if cb.View.State == nil {
+		return slack.BlockAction{}
+	}
+	return cb.View.State.Values[block][block]
+}
+
+// submitDeclare validates the declare modal; errors go back on the field at
+// fault and nothing is created. The view id is the idempotency key, so a
+// double-clicked submit declares once.
+func (h *Handler) submitDeclare(ctx context.Context, cb slack.InteractionCallback) (*slack.ViewSubmissionResponse, error) {
+	p := h.cfg.Service.Policy()
+	errs := map[string]string{}
+	title := strings.TrimSpace(stateValue(cb, blockTitle).Value)
+	sev, err := incident.ParseSeverity(stateValue(cb, blockSeverity).SelectedOption.Value)
+	if err != nil {
+		errs[blockSeverity] = "Choose a severity."
+	}
+	switch {
+	case title == "":
+		errs[blockTitle] = "Give the incident a title."
+	case utf8.RuneCountInString(title) > incident.MaxTitleLength:
+		errs[blockTitle] = fmt.Sprintf("Keep the title within %d characters.", incident.MaxTitleLength)
+	}
+	service := stateValue(cb, blockService).SelectedOption.Value
+	if _, ok := p.Services[service]; service != "" && !ok {
+		errs[blockService] = "Unknown service."
+	}
+	if len(errs) > 0 {
+		return slack.NewErrorsViewSubmissionResponse(errs), nil
+	}
+	var meta modalMeta
+	_ = json.Unmarshal([]byte(cb.View.PrivateMetadata), &meta)
+	private := len(stateValue(cb, blockPrivate).SelectedOptions) > 0
+	in := incident.DeclareInput{
+		Title: title, Severity: sev, ServiceKey: service, Private: private,
+		Description: stateValue(cb, blockDescription).Value,
+		Commander:   stateValue(cb, blockCommander).SelectedUser,
+		DeclaredBy:  cb.User.ID,
+		Page:        pageChoice(stateValue(cb, blockPage).SelectedOption.Value),
+		Key:         "view:" + cb.View.ID,
+		ReplyTo:     incident.ReplyTarget{ChannelID: meta.ChannelID, UserID: cb.User.ID},
+	}
+	if err := in.Validate(p); err != nil {
+		return slack.NewErrorsViewSubmissionResponse(map[string]string{blockTitle: incident.ErrorMessage(err)}), nil
+	}
+	if _, _, err := h.cfg.Service.Declare(ctx, in); err != nil {
+		return nil, err
+	}
+	return nil, nil
+}
+
+func pageChoice(v string) *bool {
+	switch v {
+	case "yes":
+		t := true
+		return &t
+	case "no":
+		f := false
+		return &f
+	}
+	return nil
+}
+
+// openIncidentModal opens a modal about one incident from a button.
+func (h *Handler) openIncidentModal(ctx context.Context, cb slack.InteractionCallback, v slack.ModalViewRequest) error {
+	ctx, cancel := context.WithTimeout(ctx, viewsTimeout)
+	defer cancel()
+	if _, err := h.cfg.Slack.OpenViewContext(ctx, cb.TriggerID, v); err != nil {
+		h.log.WarnContext(ctx, "could not open a modal", "callback_id", v.CallbackID, "err", err)
+		return incident.Errorf(incident.EUNAVAILABLE, "Slack did not open the form; try the slash command instead (`%s help`).", h.cfg.Command)
+	}
+	return nil
+}
+
+// RolesModal lets the IC hand out every role at once.
+func RolesModal(p incident.Policy, inc *incident.Incident) slack.ModalViewRequest {
+	blocks := []slack.Block{}
+	add := func(role, label, current string) {
+		sel := slack.NewOptionsSelectBlockElement(slack.OptTypeUser, plain("Choose someone"), role)
+		sel.InitialUser = current
+		in := slack.NewInputBlock(role, plain(label), nil, sel)
+		in.Optional = true
+		blocks = append(blocks, in)
+	}
+	add(incident.RoleCommander, "Incident Commander", inc.Commander)
+	for _, r := range p.Roles {
+		add(r, clip(strings.ToUpper(r[:1])+r[1:]+" lead", 2000), inc.Roles[r])
+	}
+	meta, _ := json.Marshal(modalMeta{IncidentID: inc.ID})
+	return slack.ModalViewRequest{Type: slack.VTModal, CallbackID: ViewRoles, Title: plain(clip("Roles · "+inc.Key(), 24)),
+		Submit: plain("Save"), Close: plain("Cancel"), Blocks: slack.Blocks{BlockSet: blocks}, PrivateMetadata: string(meta)}
+}
+
+// SeverityModal changes the severity.
+func SeverityModal(p incident.Policy, inc *incident.Incident) slack.ModalViewRequest {
+	sel := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plain("Choose a severity"), blockSeverity, severityOptions(p)...)
+	sel.InitialOption = severityOption(p.Severity(inc.Severity))
+	meta, _ := json.Marshal(modalMeta{IncidentID: inc.ID})
+	return slack.ModalViewRequest{Type: slack.VTModal, CallbackID: ViewSeverity, Title: plain(clip("Severity · "+inc.Key(), 24)),
+		Submit: plain("Change"), Close: plain("Cancel"),
+		Blocks:          slack.Blocks{BlockSet: []slack.Block{slack.NewInputBlock(blockSeverity, plain("Severity"), nil, sel)}},
+		PrivateMetadata: string(meta)}
+}
+
+func metaIncident(cb slack.InteractionCallback) (int64, error) {
+	var meta modalMeta
+	if err := json.Unmarshal([]byte(cb.View.PrivateMetadata), &meta); err != nil || meta.IncidentID == 0 {
+		return 0, incident.Errorf(incident.EINVALID, "The form does not name an incident.")
+	}
+	return meta.IncidentID, nil
+}
+
+func (h *Handler) submitRoles(ctx context.Context, cb slack.InteractionCallback) (*slack.ViewSubmissionResponse, error) {
+	id, err := metaIncident(cb)
+	if err != nil {
+		return nil, err
+	}
+	inc, err := h.cfg.Service.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	roles := append([]string{incident.RoleCommander}, h.cfg.Service.Policy().Roles...)
+	for _, role := range roles {
+		user := stateValue(cb, role).SelectedUser
+		current := inc.Roles[role]
+		if role == incident.RoleCommander {
+			current = inc.Commander
+		}
+		if user == "" || user == current {
+			continue
+		}
+		if _, err := h.cfg.Service.AssignRole(ctx, id, role, user, cb.User.ID); err != nil {
+			return slack.NewErrorsViewSubmissionResponse(map[string]string{role: incident.ErrorMessage(err)}), nil
+		}
+	}
+	return nil, nil
+}
+
+func (h *Handler) submitSeverity(ctx context.Context, cb slack.InteractionCallback) (*slack.ViewSubmissionResponse, error) {
+	id, err := metaIncident(cb)
+	if err != nil {
+		return nil, err
+	}
+	sev, err := incident.ParseSeverity(stateValue(cb, blockSeverity).SelectedOption.Value)
+	if err != nil {
+		return slack.NewErrorsViewSubmissionResponse(map[string]string{blockSeverity: "Choose a severity."}), nil
+	}
+	if _, err := h.cfg.Service.SetSeverity(ctx, id, sev, cb.User.ID); err != nil {
+		if incident.ErrorCode(err) == incident.ECONFLICT || incident.ErrorCode(err) == incident.EINVALID {
+			return slack.NewErrorsViewSubmissionResponse(map[string]string{blockSeverity: incident.ErrorMessage(err)}), nil
+		}
+		return nil, err
+	}
+	return nil, nil
+}
+
+// Button handlers of the control panel.
+
+func (h *Handler) actionClaimIC(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
+	inc, err := h.incidentFromValue(ctx, a.Value)
+	if err != nil {
+		return err
+	}
+	_, err = h.cfg.Service.AssignRole(ctx, inc.ID, incident.RoleCommander, cb.User.ID, cb.User.ID)
+	return err
+}
+
+func (h *Handler) actionRoles(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
+	inc, err := h.incidentFromValue(ctx, a.Value)
+	if err != nil {
+		return err
+	}
+	return h.openIncidentModal(ctx, cb, RolesModal(h.cfg.Service.Policy(), inc))
+}
+
+func (h *Handler) actionSeverity(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
+	inc, err := h.incidentFromValue(ctx, a.Value)
+	if err != nil {
+		return err
+	}
+	return h.openIncidentModal(ctx, cb, SeverityModal(h.cfg.Service.Policy(), inc))
+}
+
+func (h *Handler) actionResolve(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
+	id, err := strconv.ParseInt(a.Value, 10, 64)
+	if err != nil {
+		return incident.Errorf(incident.EINVALID, "The button does not name an incident.")
+	}
+	_, err = h.cfg.Service.SetStatus(ctx, id, incident.StatusResolved, cb.User.ID, "")
+	return err
+}
