@@ -1,0 +1,355 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Secret is a credential. It prints as [redacted] so it can never reach a log
+// line or an error message by accident.
+type Secret string
+
+// String implements fmt.Stringer.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "[redacted]"
+}
+
+// GoString implements fmt.GoStringer, so %#v redacts too.
+func (s Secret) GoString() string { return `"` + s.String() + `"` }
+
+// LogValue implements slog.LogValuer.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// Reveal returns the credential itself, for the one place that sends it.
+func (s Secret) Reveal() string { return string(s) }
+
+// Config is every setting of the program, read once from the environment.
+type Config struct {
+	// HTTPAddr is where /healthz, /readyz, /metrics, the Slack endpoints (in
+	// HTTP mode) and webhooks listen.
+	HTTPAddr string
+	// DatabaseURL selects the store: empty for the embedded SQLite file at
+	// SQLitePath, postgres://... for PostgreSQL.
+	DatabaseURL string
+	SQLitePath  string
+	PolicyFile  string
+	// TemplatesDir overrides the embedded message templates.
+	TemplatesDir string
+	LogLevel     slog.Level
+	// LogFormat is json, text or auto (text on a terminal, JSON otherwise).
+	LogFormat       string
+	ShutdownTimeout time.Duration
+	JobWorkers      int
+	PublicURL       string
+
+	Slack      SlackConfig
+	PagerDuty  PagerDutyConfig
+	GitHub     GitHubConfig
+	LD         LaunchDarklyConfig
+	Unleash    UnleashConfig
+	Confluence ConfluenceConfig
+	// ChangesWebhookSecret signs the generic change webhook.
+	ChangesWebhookSecret Secret
+}
+
+// SlackConfig configures the Slack app.
+type SlackConfig struct {
+	BotToken      Secret
+	AppToken      Secret
+	SigningSecret Secret
+	// Mode is "socket" or "http"; empty means socket when an app token is set.
+	Mode    string
+	APIURL  string
+	Command string
+}
+
+// PagerDutyConfig configures paging.
+type PagerDutyConfig struct {
+	APIURL        string
+	EventsURL     string
+	Token         Secret
+	WebhookSecret Secret
+	FromEmail     string
+}
+
+// GitHubConfig configures the change source and exports.
+type GitHubConfig struct {
+	APIURL        string
+	Token         Secret
+	WebhookSecret Secret
+}
+
+// LaunchDarklyConfig configures the LaunchDarkly change source.
+type LaunchDarklyConfig struct {
+	APIURL        string
+	Token         Secret
+	WebhookSecret Secret
+}
+
+// UnleashConfig configures the Unleash change source.
+type UnleashConfig struct {
+	APIURL        string
+	Token         Secret
+	WebhookSecret Secret
+}
+
+// ConfluenceConfig configures postmortem export to Confluence Cloud.
+type ConfluenceConfig struct {
+	URL      string
+	Email    string
+	APIToken Secret
+	SpaceID  string
+	ParentID string
+}
+
+// Defaults for the providers' public endpoints.
+const (
+	DefaultSlackAPIURL       = "https://slack.com/api/"
+	DefaultPagerDutyAPIURL   = "https://api.pagerduty.com"
+	DefaultPagerDutyEvents   = "https://events.pagerduty.com"
+	DefaultGitHubAPIURL      = "https://api.github.com/"
+	DefaultLaunchDarklyURL   = "https://app.launchdarkly.com"
+	DefaultHTTPAddr          = ":8080"
+	DefaultSQLitePath        = "incidentbot.db"
+	DefaultShutdownTimeout   = 25 * time.Second
+	DefaultJobWorkers        = 10
+	DefaultSlackSlashCommand = "/incident"
+)
+
+// env reads the environment through getenv, collecting every problem so the
+// program can report them all at once.
+type env struct {
+	getenv func(string) string
+	errs   []error
+}
+
+func (e *env) str(name, def string) string {
+	if v := strings.TrimSpace(e.getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+// secret reads NAME, or the file named by NAME_FILE (trailing newline
+// trimmed). Setting both is an error, since one would silently win.
+func (e *env) secret(name string) Secret {
+	v, file := e.getenv(name), e.getenv(name+"_FILE")
+	if v != "" && file != "" {
+		e.errs = append(e.errs, fmt.Errorf("%s and %s_FILE are both set; set only one", name, name))
+		return ""
+	}
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			e.errs = append(e.errs, fmt.Errorf("%s_FILE: cannot read %s: %v", name, file, errors.Unwrap(err)))
+			return ""
+		}
+		return Secret(strings.TrimRight(string(b), "\r\n"))
+	}
+	return Secret(strings.TrimSpace(v))
+}
+
+func (e *env) duration(name string, def time.Duration) time.Duration {
+	v := e.getenv(name)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		e.errs = append(e.errs, fmt.Errorf("%s: %q is not a positive duration such as 30s or 2m", name, v))
+		return def
+	}
+	return d
+}
+
+func (e *env) integer(name string, def, min, max int) int {
+	v := e.getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < min || n > max {
+		e.errs = append(e.errs, fmt.Errorf("%s: %q is not a whole number from %d to %d", name, v, min, max))
+		return def
+	}
+	return n
+}
+
+func (e *env) url(name, def string) string {
+	v := e.str(name, def)
+	if v == "" {
+		return ""
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		e.errs = append(e.errs, fmt.Errorf("%s: %q is not an http(s) URL", name, v))
+	}
+	return v
+}
+
+// LoadConfig reads the configuration from getenv and validates it. The
+// error lists every problem, each naming the variable to fix.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	return loadConfig(getenv, true)
+}
+
+// loadConfig skips the Slack checks when slack is false, for subcommands
+// such as migrate that never talk to Slack.
+func loadConfig(getenv func(string) string, slack bool) (Config, error) {
+	e := &env{getenv: getenv}
+	c := Config{
+		HTTPAddr:        e.str("HTTP_ADDR", DefaultHTTPAddr),
+		DatabaseURL:     e.str("DATABASE_URL", ""),
+		SQLitePath:      e.str("SQLITE_PATH", DefaultSQLitePath),
+		PolicyFile:      e.str("POLICY_FILE", ""),
+		TemplatesDir:    e.str("TEMPLATES_DIR", ""),
+		LogFormat:       strings.ToLower(e.str("LOG_FORMAT", "auto")),
+		ShutdownTimeout: e.duration("SHUTDOWN_TIMEOUT", DefaultShutdownTimeout),
+		JobWorkers:      e.integer("JOB_WORKERS", DefaultJobWorkers, 1, 1000),
+		PublicURL:       e.url("PUBLIC_URL", ""),
+		Slack: SlackConfig{
+			BotToken:      e.secret("SLACK_BOT_TOKEN"),
+			AppToken:      e.secret("SLACK_APP_TOKEN"),
+			SigningSecret: e.secret("SLACK_SIGNING_SECRET"),
+			Mode:          strings.ToLower(e.str("SLACK_MODE", "")),
+			APIURL:        e.url("SLACK_API_URL", DefaultSlackAPIURL),
+			Command:       e.str("SLACK_COMMAND", DefaultSlackSlashCommand),
+		},
+		PagerDuty: PagerDutyConfig{
+			APIURL:        e.url("PAGERDUTY_API_URL", DefaultPagerDutyAPIURL),
+			EventsURL:     e.url("PAGERDUTY_EVENTS_URL", DefaultPagerDutyEvents),
+			Token:         e.secret("PAGERDUTY_TOKEN"),
+			WebhookSecret: e.secret("PAGERDUTY_WEBHOOK_SECRET"),
+			FromEmail:     e.str("PAGERDUTY_FROM_EMAIL", ""),
+		},
+		GitHub: GitHubConfig{
+			APIURL:        e.url("GITHUB_API_URL", DefaultGitHubAPIURL),
+			Token:         e.secret("GITHUB_TOKEN"),
+			WebhookSecret: e.secret("GITHUB_WEBHOOK_SECRET"),
+		},
+		LD: LaunchDarklyConfig{
+			APIURL:        e.url("LAUNCHDARKLY_API_URL", DefaultLaunchDarklyURL),
+			Token:         e.secret("LAUNCHDARKLY_TOKEN"),
+			WebhookSecret: e.secret("LAUNCHDARKLY_WEBHOOK_SECRET"),
+		},
+		Unleash: UnleashConfig{
+			APIURL:        e.url("UNLEASH_API_URL", ""),
+			Token:         e.secret("UNLEASH_TOKEN"),
+			WebhookSecret: e.secret("UNLEASH_WEBHOOK_SECRET"),
+		},
+		Confluence: ConfluenceConfig{
+			URL:      e.url("CONFLUENCE_URL", ""),
+			Email:    e.str("CONFLUENCE_EMAIL", ""),
+			APIToken: e.secret("CONFLUENCE_API_TOKEN"),
+			SpaceID:  e.str("CONFLUENCE_SPACE_ID", ""),
+			ParentID: e.str("CONFLUENCE_PARENT_ID", ""),
+		},
+		ChangesWebhookSecret: e.secret("CHANGES_WEBHOOK_SECRET"),
+	}
+	switch lvl := strings.ToLower(e.str("LOG_LEVEL", "info")); lvl {
+	case "debug":
+		c.LogLevel = slog.LevelDebug
+	case "info":
+		c.LogLevel = slog.LevelInfo
+	case "warn", "warning":
+		c.LogLevel = slog.LevelWarn
+	case "error":
+		c.LogLevel = slog.LevelError
+	default:
+		e.errs = append(e.errs, fmt.Errorf("LOG_LEVEL: %q is not debug, info, warn or error", lvl))
+	}
+	e.errs = append(e.errs, c.validate(slack)...)
+	if len(e.errs) > 0 {
+		return c, &ConfigError{Problems: e.errs}
+	}
+	return c, nil
+}
+
+// ConfigError lists every configuration problem found.
+type ConfigError struct{ Problems []error }
+
+// Error implements error: one line per problem.
+func (e *ConfigError) Error() string {
+	lines := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		lines[i] = "  - " + p.Error()
+	}
+	return "invalid configuration:\n" + strings.Join(lines, "\n")
+}
+
+func (c *Config) validate(slack bool) []error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	if c.Slack.Mode == "" {
+		c.Slack.Mode = "http"
+		if c.Slack.AppToken != "" {
+			c.Slack.Mode = "socket"
+		}
+	}
+	switch {
+	case !slack:
+	case c.Slack.BotToken == "":
+		add("SLACK_BOT_TOKEN: required; the bot user OAuth token (xoxb-...) from the Slack app's OAuth & Permissions page")
+	case !strings.HasPrefix(c.Slack.BotToken.Reveal(), "xoxb-"):
+		add("SLACK_BOT_TOKEN: must be a bot token starting with xoxb-")
+	}
+	switch c.Slack.Mode {
+	case "socket":
+		if !slack {
+			break
+		}
+		switch {
+		case c.Slack.AppToken == "":
+			add("SLACK_APP_TOKEN: required in Socket Mode; an app-level token (xapp-...) with connections:write")
+		case !strings.HasPrefix(c.Slack.AppToken.Reveal(), "xapp-"):
+			add("SLACK_APP_TOKEN: must be an app-level token starting with xapp-")
+		}
+	case "http":
+		if slack && c.Slack.SigningSecret == "" {
+			add("SLACK_SIGNING_SECRET: required in HTTP mode; the signing secret from the Slack app's Basic Information page")
+		}
+	default:
+		add("SLACK_MODE: %q is not socket or http", c.Slack.Mode)
+	}
+	if !strings.HasPrefix(c.Slack.Command, "/") || strings.ContainsAny(c.Slack.Command, " \t") {
+		add("SLACK_COMMAND: %q must be a slash command such as /incident", c.Slack.Command)
+	}
+	if c.Slack.APIURL != "" && !strings.HasSuffix(c.Slack.APIURL, "/") {
+		c.Slack.APIURL += "/"
+	}
+	if c.GitHub.APIURL != "" && !strings.HasSuffix(c.GitHub.APIURL, "/") {
+		c.GitHub.APIURL += "/"
+	}
+	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+		add("HTTP_ADDR: %q is not host:port, such as :8080 or 127.0.0.1:8080", c.HTTPAddr)
+	}
+	if c.DatabaseURL != "" {
+		u, err := url.Parse(c.DatabaseURL)
+		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql" && u.Scheme != "sqlite") {
+			add("DATABASE_URL: must start with postgres:// (or be unset for the embedded SQLite database)")
+		}
+	}
+	switch c.LogFormat {
+	case "auto", "json", "text":
+	default:
+		add("LOG_FORMAT: %q is not auto, json or text", c.LogFormat)
+	}
+	if c.Confluence.URL != "" && (c.Confluence.Email == "" || c.Confluence.APIToken == "" || c.Confluence.SpaceID == "") {
+		add("CONFLUENCE_EMAIL, CONFLUENCE_API_TOKEN and CONFLUENCE_SPACE_ID: required when CONFLUENCE_URL is set")
+	}
+	if c.Unleash.APIURL != "" && c.Unleash.Token == "" {
+		add("UNLEASH_TOKEN: required when UNLEASH_API_URL is set")
+	}
+	return errs
+}

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/incidentbot/incidentbot/incident"
+)
+
+func envOf(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestLoadConfigDefaults(t *testing.T) {
+	t.Parallel()
+	cfg, err := LoadConfig(envOf(map[string]string{
+		"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1",
+	}))
+	require.NoError(t, err)
+	require.Equal(t, "socket", cfg.Slack.Mode, "an app token selects Socket Mode")
+	require.Equal(t, ":8080", cfg.HTTPAddr)
+	require.Empty(t, cfg.DatabaseURL)
+	require.Equal(t, "incidentbot.db", cfg.SQLitePath)
+	require.Equal(t, "https://slack.com/api/", cfg.Slack.APIURL)
+	require.Equal(t, "https://api.pagerduty.com", cfg.PagerDuty.APIURL)
+	require.Equal(t, "https://api.github.com/", cfg.GitHub.APIURL)
+	require.Equal(t, "/incident", cfg.Slack.Command)
+	require.Equal(t, 25*time.Second, cfg.ShutdownTimeout)
+}
+
+func TestLoadConfigProviderURLs(t *testing.T) {
+	t.Parallel()
+	cfg, err := LoadConfig(envOf(map[string]string{
+		"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s",
+		"SLACK_API_URL":     "https://slack-gov.com/api", // GovSlack
+		"PAGERDUTY_API_URL": "https://api.eu.pagerduty.com",
+		"GITHUB_API_URL":    "https://github.example.com/api/v3",
+	}))
+	require.NoError(t, err)
+	require.Equal(t, "http", cfg.Slack.Mode, "no app token selects HTTP mode")
+	require.Equal(t, "https://slack-gov.com/api/", cfg.Slack.APIURL, "a trailing slash is added for slack-go")
+	require.Equal(t, "https://api.eu.pagerduty.com", cfg.PagerDuty.APIURL)
+	require.Equal(t, "https://github.example.com/api/v3/", cfg.GitHub.APIURL)
+}
+
+func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"no bot token", map[string]string{"SLACK_APP_TOKEN": "xapp-1"}, "SLACK_BOT_TOKEN: required"},
+		{"user token", map[string]string{"SLACK_BOT_TOKEN": "xoxp-1", "SLACK_APP_TOKEN": "xapp-1"}, "SLACK_BOT_TOKEN: must be a bot token"},
+		{"http without secret", map[string]string{"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET: required in HTTP mode"},
+		{"socket without app token", map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_MODE": "socket"}, "SLACK_APP_TOKEN: required in Socket Mode"},
+		{"bad mode", map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_MODE": "rtm"}, "SLACK_MODE"},
+		{"bad addr", map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "HTTP_ADDR": "8080"}, "HTTP_ADDR"},
+		{"bad database", map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "DATABASE_URL": "mysql://x"}, "DATABASE_URL"},
+		{"bad url", map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "PAGERDUTY_API_URL": "ftp://x"}, "PAGERDUTY_API_URL"},
+		{"bad duration", map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "SHUTDOWN_TIMEOUT": "soon"}, "SHUTDOWN_TIMEOUT"},
+		{"bad workers", map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "JOB_WORKERS": "0"}, "JOB_WORKERS"},
+		{"bad level", map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "LOG_LEVEL": "loud"}, "LOG_LEVEL"},
+		{"both secret forms", map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_BOT_TOKEN_FILE": "/x", "SLACK_APP_TOKEN": "xapp-1"}, "SLACK_BOT_TOKEN and SLACK_BOT_TOKEN_FILE"},
+		{"missing secret file", map[string]string{"SLACK_BOT_TOKEN_FILE": "/nonexistent/token", "SLACK_APP_TOKEN": "xapp-1"}, "SLACK_BOT_TOKEN_FILE: cannot read /nonexistent/token"},
+		{"confluence half set", map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "CONFLUENCE_URL": "https://x.atlassian.net/wiki"}, "CONFLUENCE_EMAIL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := LoadConfig(envOf(tt.env))
+			require.Error(t, err)
+			require.Contains(t, err.Error(), tt.want)
+		})
+	}
+}
+
+func TestSecretsNeverPrint(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "token")
+	require.NoError(t, os.WriteFile(path, []byte("xoxb-very-secret\n"), 0o600))
+	cfg, err := LoadConfig(envOf(map[string]string{
+		"SLACK_BOT_TOKEN_FILE": path, "SLACK_APP_TOKEN": "xapp-also-secret", "SLACK_SIGNING_SECRET": "sign-secret",
+	}))
+	require.NoError(t, err)
+	require.Equal(t, "xoxb-very-secret", cfg.Slack.BotToken.Reveal(), "the _FILE variant is read and its newline trimmed")
+	for _, format := range []string{"%v", "%+v", "%#v", "%s"} {
+		out := strings.ToLower(sprintf(format, cfg))
+		require.NotContains(t, out, "very-secret")
+		require.NotContains(t, out, "also-secret")
+		require.NotContains(t, out, "sign-secret")
+	}
+}
+
+func TestLoadPolicy(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	good := filepath.Join(dir, "policy.yaml")
+	require.NoError(t, os.WriteFile(good, []byte(`
+timezone: Europe/Berlin
+channels:
+  broadcast: "#incidents"
+severities:
+  P2:
+    update_every: 20m
+  P3:
+    paging: oncall
+services:
+  checkout:
+    name: Checkout
+    responders: [U123, S456, alice@example.com]
+    runbook: https://runbooks.example.com/checkout
+    pagerduty: {service_id: PABC123}
+    github: {repos: [acme/checkout], environments: [production], deploy_workflow: deploy.yml, rollback: workflow}
+    flags:
+      - {provider: launchdarkly, project: default, key: new-checkout, environment: production}
+`), 0o600))
+	p, err := LoadPolicy(good)
+	require.NoError(t, err)
+	require.Equal(t, "Europe/Berlin", p.Location.String())
+	require.Equal(t, "#incidents", p.BroadcastChannel)
+	require.Equal(t, 20*time.Minute, p.Severity(incident.P2).UpdateEvery)
+	require.Equal(t, time.Hour, p.Severity(incident.P2).RespondWithin, "fields left out keep their defaults")
+	require.Equal(t, incident.PageOnCall, p.Severity(incident.P3).Paging)
+	require.Equal(t, 10*time.Minute, p.Severity(incident.P1).UpdateEvery)
+	require.Equal(t, "PABC123", p.Services["checkout"].PagerDuty.ServiceID)
+	require.Equal(t, []string{"U123", "S456", "alice@example.com"}, p.Services["checkout"].Responders)
+
+	def, err := LoadPolicy("")
+	require.NoError(t, err)
+	require.Equal(t, incident.PageOnCallAndBackup, def.Severity(incident.P1).Paging)
+	require.Equal(t, []string{"comms", "ops", "scribe"}, def.Roles)
+
+	bad := []struct{ yaml, want string }{
+		{"severities:\n  P5: {label: x}\n", "P5"},
+		{"severities:\n  P1:\n    update_every: often\n", "severities.P1.update_every"},
+		{"severities:\n  P1:\n    paging: everyone\n", "paging"},
+		{"timezone: Mars/Olympus\n", "timezone"},
+		{"servics: {}\n", "line 1"},
+		{"services:\n  api:\n    github: {rollback: revert}\n", "services.api.github.rollback"},
+	}
+	for _, b := range bad {
+		path := filepath.Join(dir, "bad.yaml")
+		require.NoError(t, os.WriteFile(path, []byte(b.yaml), 0o600))
+		_, err := LoadPolicy(path)
+		require.Error(t, err, b.yaml)
+		require.Contains(t, err.Error(), b.want)
+		require.Contains(t, err.Error(), "POLICY_FILE", "the error names the setting")
+	}
+}
+
+func sprintf(format string, v any) string { return fmt.Sprintf(format, v) }
+
+func TestExamplePolicyLoads(t *testing.T) {
+	t.Parallel()
+	p, err := LoadPolicy("../../docs/policy.example.yaml")
+	require.NoError(t, err)
+	require.Contains(t, p.Services, "checkout")
+	require.Equal(t, "workflow", p.Services["checkout"].GitHub.Rollback)
+	require.Zero(t, p.Severity(incident.P3).UpdateEvery)
+}

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/compose-spec/compose-go/v2/cli"
+	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
+)
+
+// TestDockerCompose loads docker-compose.yml with the Compose spec's own
+// loader (no Docker engine needed) and checks what running it depends on.
+func TestDockerCompose(t *testing.T) {
+	t.Parallel()
+	opts, err := cli.NewProjectOptions([]string{"../../docker-compose.yml"},
+		cli.WithWorkingDirectory("../.."),
+		cli.WithEnv([]string{"SLACK_BOT_TOKEN=xoxb-test", "SLACK_APP_TOKEN=xapp-test"}),
+		cli.WithName("incidentbot"),
+	)
+	require.NoError(t, err)
+	project, err := opts.LoadProject(context.Background())
+	require.NoError(t, err)
+
+	pg, err := project.GetService("postgres")
+	require.NoError(t, err)
+	require.NotNil(t, pg.HealthCheck)
+	require.Contains(t, pg.HealthCheck.Test, "pg_isready -U incidentbot -d incidentbot")
+
+	bot, err := project.GetService("incidentbot")
+	require.NoError(t, err)
+	require.NotNil(t, bot.Build, "the bot is built from the Dockerfile")
+	require.Equal(t, types.ServiceConditionHealthy, bot.DependsOn["postgres"].Condition, "the bot waits for a healthy database")
+	require.NotNil(t, bot.HealthCheck)
+	require.Equal(t, types.HealthCheckTest{"CMD", "/usr/local/bin/incidentbot", "healthcheck"}, bot.HealthCheck.Test)
+	require.NotNil(t, bot.Deploy)
+	require.NotNil(t, bot.Deploy.Replicas)
+	require.GreaterOrEqual(t, *bot.Deploy.Replicas, 2, "several replicas share the database")
+	require.Equal(t, types.Duration(30*time.Second), *bot.StopGracePeriod)
+
+	// The environment the compose file passes must be a valid configuration.
+	env := map[string]string{}
+	for k, v := range bot.Environment {
+		if v != nil {
+			env[k] = *v
+		}
+	}
+	require.Equal(t, "xoxb-test", env["SLACK_BOT_TOKEN"])
+	cfg, err := LoadConfig(func(k string) string { return env[k] })
+	require.NoError(t, err)
+	require.Contains(t, cfg.DatabaseURL, "@postgres:5432/incidentbot")
+	require.Equal(t, "socket", cfg.Slack.Mode)
+
+	// Without the Slack token the file refuses to start.
+	opts, err = cli.NewProjectOptions([]string{"../../docker-compose.yml"}, cli.WithWorkingDirectory("../.."), cli.WithEnv(nil), cli.WithName("incidentbot"))
+	require.NoError(t, err)
+	_, err = opts.LoadProject(context.Background())
+	require.ErrorContains(t, err, "SLACK_BOT_TOKEN")
+}
+
+// TestSlackManifests checks that both shipped manifests ask for every scope
+// and event the bot uses, and differ only in the transport.
+func TestSlackManifests(t *testing.T) {
+	t.Parallel()
+	type manifest struct {
+		Features struct {
+			SlashCommands []struct {
+				Command      string `yaml:"command"`
+				URL          string `yaml:"url"`
+				ShouldEscape bool   `yaml:"should_escape"`
+			} `yaml:"slash_commands"`
+		} `yaml:"features"`
+		OAuth struct {
+			Scopes struct {
+				Bot []string `yaml:"bot"`
+			} `yaml:"scopes"`
+		} `yaml:"oauth_config"`
+		Settings struct {
+			Events struct {
+				RequestURL string   `yaml:"request_url"`
+				BotEvents  []string `yaml:"bot_events"`
+			} `yaml:"event_subscriptions"`
+			Interactivity struct {
+				IsEnabled  bool   `yaml:"is_enabled"`
+				RequestURL string `yaml:"request_url"`
+			} `yaml:"interactivity"`
+			SocketMode bool `yaml:"socket_mode_enabled"`
+		} `yaml:"settings"`
+	}
+	load := func(path string) manifest {
+		b, err := os.ReadFile(path)
+		require.NoError(t, err)
+		var m manifest
+		require.NoError(t, yaml.Unmarshal(b, &m))
+		return m
+	}
+	socket, http := load("../../slack-manifest.yaml"), load("../../slack-manifest.http.yaml")
+
+	required := []string{"commands", "chat:write", "channels:manage", "channels:read", "channels:join", "channels:history",
+		"groups:write", "groups:read", "groups:history", "im:write", "pins:write", "pins:read", "bookmarks:write",
+		"reactions:read", "users:read", "users:read.email", "usergroups:read"}
+	events := []string{"message.channels", "message.groups", "pin_added", "reaction_added"}
+	for name, m := range map[string]manifest{"socket": socket, "http": http} {
+		require.Subset(t, m.OAuth.Scopes.Bot, required, name)
+		require.Subset(t, m.Settings.Events.BotEvents, events, name)
+		require.True(t, m.Settings.Interactivity.IsEnabled, name)
+		require.Len(t, m.Features.SlashCommands, 1, name)
+		require.Equal(t, "/incident", m.Features.SlashCommands[0].Command, name)
+		require.True(t, m.Features.SlashCommands[0].ShouldEscape, "%s: mentions must arrive as user ids", name)
+	}
+	require.True(t, socket.Settings.SocketMode)
+	require.Empty(t, socket.Settings.Events.RequestURL)
+	require.False(t, http.Settings.SocketMode)
+	require.Equal(t, "https://incidentbot.example.com/slack/events", http.Settings.Events.RequestURL)
+	require.Equal(t, "https://incidentbot.example.com/slack/interactions", http.Settings.Interactivity.RequestURL)
+	require.Equal(t, "https://incidentbot.example.com/slack/commands", http.Features.SlashCommands[0].URL)
+	require.Equal(t, socket.OAuth.Scopes.Bot, http.OAuth.Scopes.Bot, "both variants need the same scopes")
+}

@@ -1,0 +1,218 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/stretchr/testify/require"
+
+	"github.com/incidentbot/incidentbot/bot/slackfake"
+)
+
+const testSigningSecret = "e2e-signing-secret"
+
+// syncBuffer is a goroutine-safe log sink.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// botInstance is the real program, running in-process against a fake Slack.
+type botInstance struct {
+	t      *testing.T
+	base   string // http://127.0.0.1:port
+	slack  *slackfake.Server
+	driver *slackfake.Driver
+	logs   *syncBuffer
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	return addr
+}
+
+// botOptions describes one run of the program.
+type botOptions struct {
+	mode        string // http or socket
+	databaseURL string // "" for a fresh SQLite file
+	sqlitePath  string
+	slack       *slackfake.Server
+	env         map[string]string
+}
+
+// startBot runs the program and waits until /healthz answers.
+func startBot(t *testing.T, o botOptions) *botInstance {
+	t.Helper()
+	if o.slack == nil {
+		o.slack = slackfake.New(slackfake.WithChatWritePublic())
+		t.Cleanup(o.slack.Close)
+	}
+	if o.sqlitePath == "" {
+		o.sqlitePath = filepath.Join(t.TempDir(), "incidentbot.db")
+	}
+	addr := freeAddr(t)
+	env := map[string]string{
+		"SLACK_BOT_TOKEN":      o.slack.BotToken(),
+		"SLACK_SIGNING_SECRET": testSigningSecret,
+		"SLACK_API_URL":        o.slack.URL(),
+		"SLACK_MODE":           o.mode,
+		"HTTP_ADDR":            addr,
+		"SQLITE_PATH":          o.sqlitePath,
+		"DATABASE_URL":         o.databaseURL,
+		"LOG_FORMAT":           "json",
+		"LOG_LEVEL":            "debug",
+		"SHUTDOWN_TIMEOUT":     "10s",
+	}
+	if o.mode == "socket" {
+		env["SLACK_APP_TOKEN"] = o.slack.AppToken()
+	}
+	for k, v := range o.env {
+		env[k] = v
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	b := &botInstance{t: t, base: "http://" + addr, slack: o.slack, logs: &syncBuffer{}, cancel: cancel, done: make(chan error, 1),
+		driver: slackfake.NewDriver(o.slack, testSigningSecret)}
+	go func() {
+		b.done <- run(ctx, []string{"serve"}, func(k string) string { return env[k] }, io.Discard, b.logs)
+	}()
+	t.Cleanup(func() { b.stop() })
+	require.Eventually(t, func() bool {
+		select {
+		case err := <-b.done:
+			b.done <- err
+			t.Fatalf("the bot exited at start: %v\n%s", err, b.logs.String())
+		default:
+		}
+		resp, err := http.Get(b.base + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, 20*time.Second, 20*time.Millisecond)
+	if o.mode == "socket" {
+		wctx, wcancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer wcancel()
+		require.NoError(t, o.slack.WaitSocketConnected(wctx))
+	}
+	return b
+}
+
+// stop shuts the program down as SIGTERM does and requires a clean exit.
+func (b *botInstance) stop() {
+	if b.cancel == nil {
+		return
+	}
+	b.cancel()
+	b.cancel = nil
+	select {
+	case err := <-b.done:
+		require.NoError(b.t, err, "the bot exits cleanly on shutdown")
+	case <-time.After(20 * time.Second):
+		b.t.Fatalf("the bot did not stop within 20s\n%s", b.logs.String())
+	}
+	require.NotContains(b.t, b.logs.String(), b.slack.BotToken(), "the bot token never reaches the logs")
+	require.NotContains(b.t, b.logs.String(), testSigningSecret, "the signing secret never reaches the logs")
+}
+
+func (b *botInstance) get(path string) (int, string) {
+	b.t.Helper()
+	resp, err := http.Get(b.base + path)
+	require.NoError(b.t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(b.t, err)
+	return resp.StatusCode, string(body)
+}
+
+// command runs a slash command over the instance's transport and returns
+// the immediate reply's text.
+func (b *botInstance) command(mode, user, channel, text string) (*slackfake.Reply, string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cmd := slack.SlashCommand{Command: "/incident", Text: text, UserID: user, ChannelID: channel}
+	var (
+		r   *slackfake.Reply
+		err error
+	)
+	if mode == "socket" {
+		r, err = b.driver.SocketSlashCommand(ctx, cmd)
+	} else {
+		r, err = b.driver.SlashCommand(ctx, b.base+"/slack/commands", cmd)
+		require.NoError(b.t, err)
+		require.Equal(b.t, http.StatusOK, r.StatusCode, string(r.Body))
+	}
+	require.NoError(b.t, err)
+	var reply struct {
+		Text string `json:"text"`
+	}
+	if len(r.Body) > 0 {
+		require.NoError(b.t, json.Unmarshal(r.Body, &reply), string(r.Body))
+	}
+	return r, reply.Text
+}
+
+// metric returns the value of one sample line of /metrics, or 0.
+func (b *botInstance) metric(name string, labels ...string) float64 {
+	b.t.Helper()
+	_, body := b.get("/metrics")
+	for _, line := range strings.Split(body, "\n") {
+		if !strings.HasPrefix(line, name) {
+			continue
+		}
+		ok := true
+		for _, l := range labels {
+			if !strings.Contains(line, l) {
+				ok = false
+			}
+		}
+		if ok {
+			var v float64
+			fields := strings.Fields(line)
+			_, _ = fmt.Sscan(fields[len(fields)-1], &v)
+			return v
+		}
+	}
+	return 0
+}
+
+func TestMain(m *testing.M) {
+	// Run as the program itself when asked: lets tests check the real exit
+	// code and stderr of the binary.
+	if os.Getenv("INCIDENTBOT_RUN_MAIN") == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}

@@ -1,0 +1,173 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/incidentbot/incidentbot/incident"
+)
+
+// policyFile is the YAML shape of POLICY_FILE. Every field is optional; what
+// is left out keeps its default. See docs/policy.example.yaml.
+type policyFile struct {
+	Timezone       string                    `yaml:"timezone"`
+	Channels       policyChannels            `yaml:"channels"`
+	Severities     map[string]policySeverity `yaml:"severities"`
+	Roles          []string                  `yaml:"roles"`
+	CommanderGroup string                    `yaml:"commander_group"`
+	Services       map[string]policyService  `yaml:"services"`
+}
+
+type policyChannels struct {
+	Broadcast string `yaml:"broadcast"`
+	Prefix    string `yaml:"prefix"`
+	Dashboard string `yaml:"dashboard"`
+}
+
+type policySeverity struct {
+	Label         string   `yaml:"label"`
+	Meaning       string   `yaml:"meaning"`
+	RespondWithin string   `yaml:"respond_within"`
+	Target        string   `yaml:"target"`
+	Paging        string   `yaml:"paging"`
+	UpdateEvery   string   `yaml:"update_every"`
+	Invite        []string `yaml:"invite"`
+}
+
+type policyService struct {
+	Name       string   `yaml:"name"`
+	Responders []string `yaml:"responders"`
+	Runbook    string   `yaml:"runbook"`
+	Dashboard  string   `yaml:"dashboard"`
+	PagerDuty  struct {
+		ServiceID        string `yaml:"service_id"`
+		EscalationPolicy string `yaml:"escalation_policy"`
+		RoutingKey       string `yaml:"routing_key"`
+	} `yaml:"pagerduty"`
+	GitHub struct {
+		Repos          []string `yaml:"repos"`
+		Environments   []string `yaml:"environments"`
+		DeployWorkflow string   `yaml:"deploy_workflow"`
+		Rollback       string   `yaml:"rollback"`
+	} `yaml:"github"`
+	Flags []struct {
+		Provider    string `yaml:"provider"`
+		Project     string `yaml:"project"`
+		Key         string `yaml:"key"`
+		Environment string `yaml:"environment"`
+	} `yaml:"flags"`
+}
+
+// LoadPolicy reads the policy file at path, or returns the default policy
+// when path is empty. Errors name the file and, for YAML errors, the line.
+func LoadPolicy(path string) (incident.Policy, error) {
+	p := incident.DefaultPolicy()
+	if path == "" {
+		return p, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return p, fmt.Errorf("POLICY_FILE: cannot read %s: %v", path, errors.Unwrap(err))
+	}
+	p, err = parsePolicy(b, p)
+	if err != nil {
+		return p, fmt.Errorf("POLICY_FILE %s: %w", path, err)
+	}
+	return p, nil
+}
+
+func parsePolicy(b []byte, p incident.Policy) (incident.Policy, error) {
+	var f policyFile
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
+		return p, err
+	}
+	if f.Timezone != "" {
+		loc, err := time.LoadLocation(f.Timezone)
+		if err != nil {
+			return p, fmt.Errorf("timezone: %q is not a known time zone such as Europe/Berlin", f.Timezone)
+		}
+		p.Location = loc
+	}
+	if f.Channels.Broadcast != "" {
+		p.BroadcastChannel = f.Channels.Broadcast
+	}
+	if f.Channels.Prefix != "" {
+		p.ChannelPrefix = f.Channels.Prefix
+	}
+	p.DashboardURL = f.Channels.Dashboard
+	p.CommanderGroup = f.CommanderGroup
+	if f.Roles != nil {
+		p.Roles = f.Roles
+	}
+	for name, fs := range f.Severities {
+		sev, err := incident.ParseSeverity(name)
+		if err != nil {
+			return p, fmt.Errorf("severities: %q is not one of P1-P4", name)
+		}
+		sp := p.Severity(sev)
+		if fs.Label != "" {
+			sp.Label = fs.Label
+		}
+		if fs.Meaning != "" {
+			sp.Meaning = fs.Meaning
+		}
+		if fs.Target != "" {
+			sp.TargetText = fs.Target
+		}
+		if fs.Paging != "" {
+			sp.Paging = incident.Paging(fs.Paging)
+		}
+		if fs.Invite != nil {
+			sp.Invite = fs.Invite
+		}
+		if sp.RespondWithin, err = policyDuration(fs.RespondWithin, sp.RespondWithin); err != nil {
+			return p, fmt.Errorf("severities.%s.respond_within: %w", name, err)
+		}
+		if sp.UpdateEvery, err = policyDuration(fs.UpdateEvery, sp.UpdateEvery); err != nil {
+			return p, fmt.Errorf("severities.%s.update_every: %w", name, err)
+		}
+		p.Severities[sev] = sp
+	}
+	for key, fs := range f.Services {
+		svc := incident.ServicePolicy{
+			Key: key, Name: fs.Name, Responders: fs.Responders, Runbook: fs.Runbook, Dashboard: fs.Dashboard,
+			PagerDuty: incident.PagerDutyService{ServiceID: fs.PagerDuty.ServiceID, EscalationPolicy: fs.PagerDuty.EscalationPolicy, RoutingKey: fs.PagerDuty.RoutingKey},
+			GitHub: incident.GitHubService{Repos: fs.GitHub.Repos, Environments: fs.GitHub.Environments,
+				DeployWorkflow: fs.GitHub.DeployWorkflow, Rollback: fs.GitHub.Rollback},
+		}
+		if svc.Name == "" {
+			svc.Name = key
+		}
+		for _, fl := range fs.Flags {
+			svc.Flags = append(svc.Flags, incident.FlagRef{Provider: fl.Provider, Project: fl.Project, Key: fl.Key, Environment: fl.Environment})
+		}
+		p.Services[key] = svc
+	}
+	if err := p.Validate(); err != nil {
+		return p, err
+	}
+	return p, nil
+}
+
+// policyDuration parses "15m", or "off" for none; empty keeps def.
+func policyDuration(v string, def time.Duration) (time.Duration, error) {
+	switch v {
+	case "":
+		return def, nil
+	case "off", "0":
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%q is not a duration such as 15m, or off", v)
+	}
+	return d, nil
+}

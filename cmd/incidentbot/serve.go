@@ -1,0 +1,293 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+
+	"github.com/incidentbot/incidentbot/bot"
+	"github.com/incidentbot/incidentbot/incident"
+	"github.com/incidentbot/incidentbot/incident/gormstore"
+	"github.com/incidentbot/incidentbot/incident/jobs"
+	"github.com/incidentbot/incidentbot/integrations/outbound"
+	"github.com/incidentbot/incidentbot/migrations"
+)
+
+// Job kinds owned by the program itself.
+const jobPurgeDeliveries = "maintenance.purge_deliveries"
+
+// deliveryRetention is how long delivery records are kept: far longer than
+// any provider redelivers (Slack retries for minutes, PagerDuty for hours).
+const deliveryRetention = 72 * time.Hour
+
+// serve runs the bot until ctx ends, then shuts down gracefully: the HTTP
+// server finishes in-flight requests and running jobs finish or are handed
+// back to the queue.
+func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
+	log := newLogger(stderr, cfg.LogFormat, cfg.LogLevel)
+	policy, err := LoadPolicy(cfg.PolicyFile)
+	if err != nil {
+		return err
+	}
+	clock := incident.SystemClock
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	// Storage, migrated before anything else starts.
+	dbURL := cfg.DatabaseURL
+	if dbURL == "" {
+		dbURL = "sqlite:" + cfg.SQLitePath
+	}
+	db, err := gormstore.Open(ctx, dbURL)
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	defer db.Close()
+	if err := migrations.Up(ctx, db.SQL(), db.Dialect(), migrations.WithLogger(log)); err != nil {
+		return fmt.Errorf("migrate database: %w", err)
+	}
+	store := gormstore.New(db, clock)
+
+	// Durable jobs on the same database.
+	jobOpts := jobs.Options{Workers: cfg.JobWorkers, Logger: log, Registerer: reg, RetryAfter: outbound.AsRetryAfter}
+	var engine *jobs.Engine
+	if db.Dialect() == migrations.Postgres {
+		pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
+		if err != nil {
+			return fmt.Errorf("open job engine pool: %w", err)
+		}
+		defer pool.Close()
+		engine, err = jobs.NewPostgres(pool, jobOpts)
+		if err != nil {
+			return fmt.Errorf("job engine: %w", err)
+		}
+	} else {
+		jobOpts.FetchPollInterval = 200 * time.Millisecond
+		engine, err = jobs.NewSQLite(db.SQL(), jobOpts)
+		if err != nil {
+			return fmt.Errorf("job engine: %w", err)
+		}
+	}
+
+	// Outbound calls: one resilient client per provider.
+	outMetrics := outbound.NewMetrics(reg)
+	breakers := outbound.NewRegistry()
+	newOut := func(p outbound.Policy) *outbound.Client {
+		return outbound.New(p, outbound.WithLogger(log), outbound.WithMetrics(outMetrics), outbound.WithRegistry(breakers))
+	}
+	slackOut := newOut(outbound.Policy{Provider: "slack", Operation: outbound.SlackOperation, Retryable: slackRetryable})
+	slackAPI := slack.New(cfg.Slack.BotToken.Reveal(),
+		slack.OptionAPIURL(cfg.Slack.APIURL),
+		slack.OptionHTTPClient(slackOut.HTTPClient()),
+		slack.OptionAppLevelToken(cfg.Slack.AppToken.Reveal()),
+	)
+
+	svc := incident.NewService(incident.ServiceConfig{
+		Store: store, Scheduler: engine, Policy: policy, Clock: clock, Logger: log,
+		Chat: bot.NewChat(slackAPI, policy, bot.WithChatLogger(log), bot.WithChatClock(clock)),
+	})
+	svc.RegisterJobs(engine)
+
+	handler := bot.New(bot.Config{
+		Command:       cfg.Slack.Command,
+		SigningSecret: cfg.Slack.SigningSecret.Reveal(),
+		Slack:         slackAPI,
+		Service:       svc,
+		Scheduler:     engine,
+		Deliveries:    store,
+		Clock:         clock,
+		Logger:        log,
+		Registerer:    reg,
+	})
+	handler.RegisterJobs(engine)
+	engine.Handle(jobPurgeDeliveries, purgeDeliveries(store, engine, clock, log))
+
+	// Readiness.
+	slackAuth := &authState{}
+	ready := &readiness{}
+	ready.add(check{name: "database", critical: true, fn: func(ctx context.Context) (string, error) {
+		return db.Dialect().String(), store.Ping(ctx)
+	}})
+	ready.add(check{name: "slack_auth", critical: true, fn: slackAuth.check})
+	ready.add(check{name: "jobs", critical: true, fn: func(ctx context.Context) (string, error) {
+		if !engine.Running() {
+			return "stopped", errors.New("the job engine is not running")
+		}
+		depth, err := engine.QueueDepth(ctx)
+		return fmt.Sprintf("running, %d queued", depth), err
+	}})
+	ready.add(check{name: "breakers", fn: func(context.Context) (string, error) {
+		var parts []string
+		for _, b := range breakers.Breakers() {
+			parts = append(parts, b.Provider+"="+b.State.String())
+		}
+		if open := breakers.Open(); len(open) > 0 {
+			return strings.Join(parts, " "), fmt.Errorf("circuit open for %s", strings.Join(open, ", "))
+		}
+		return strings.Join(parts, " "), nil
+	}})
+
+	// Start: jobs, then listeners.
+	if err := engine.Start(ctx); err != nil {
+		return fmt.Errorf("start job engine: %w", err)
+	}
+	if _, err := engine.Schedule(ctx, purgeJob(clock.Now())); err != nil {
+		log.WarnContext(ctx, "could not schedule the delivery purge", "err", err)
+	}
+
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		_ = engine.Stop(context.Background())
+		return fmt.Errorf("HTTP_ADDR: listen on %s: %w", cfg.HTTPAddr, err)
+	}
+	srv := &http.Server{
+		Handler:           routes(handler, cfg.Slack.Mode == "http", ready, reg, nil),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      15 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errc := make(chan error, 3)
+	wg.Go(func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("http server: %w", err)
+		}
+	})
+	wg.Go(func() { slackAuth.watch(runCtx, slackAPI, log) })
+	if cfg.Slack.Mode == "socket" {
+		wg.Go(func() {
+			sm := socketmode.New(slackAPI)
+			if err := handler.RunSocketMode(runCtx, sm); err != nil {
+				errc <- err
+			}
+		})
+	}
+	log.InfoContext(ctx, "incidentbot started", "version", version, "addr", ln.Addr().String(),
+		"slack_mode", cfg.Slack.Mode, "database", db.Dialect().String())
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+		log.ErrorContext(ctx, "shutting down after a fatal error", "err", runErr)
+	}
+
+	// Graceful shutdown: stop taking requests, let in-flight ones finish,
+	// then let running jobs finish.
+	shutdownCtx, stop := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer stop()
+	log.InfoContext(shutdownCtx, "shutting down")
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		log.WarnContext(shutdownCtx, "http shutdown", "err", err)
+	}
+	cancel()
+	if err := engine.Stop(shutdownCtx); err != nil {
+		log.WarnContext(shutdownCtx, "job engine shutdown", "err", err)
+	}
+	wg.Wait()
+	log.InfoContext(shutdownCtx, "stopped")
+	return runErr
+}
+
+// slackRetryable says which Slack methods may be sent again after a 5xx or
+// timeout: those whose repetition cannot duplicate anything visible.
+// Posting and creating are left to the durable job, which checks first.
+func slackRetryable(req *http.Request) bool {
+	switch outbound.SlackOperation(req) {
+	case "chat.postMessage", "chat.postEphemeral", "conversations.create", "bookmarks.add", "views.open", "views.push":
+		return false
+	}
+	return true
+}
+
+// authState remembers the last auth.test result for /readyz, so a probe
+// never waits on Slack.
+type authState struct {
+	mu    sync.Mutex
+	ok    bool
+	state string
+	err   error
+}
+
+func (a *authState) check(context.Context) (string, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !a.ok && a.err == nil {
+		return "pending", errors.New("auth.test has not completed yet")
+	}
+	return a.state, a.err
+}
+
+// watch runs auth.test now and again periodically: every 15 seconds while
+// it fails, every 5 minutes once it passes.
+func (a *authState) watch(ctx context.Context, api *slack.Client, log *slog.Logger) {
+	for {
+		callCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		resp, err := api.AuthTestContext(callCtx)
+		cancel()
+		a.mu.Lock()
+		wasOK := a.ok
+		a.ok, a.err = err == nil, err
+		if err == nil {
+			a.state = fmt.Sprintf("team %s, bot %s", resp.Team, resp.User)
+		} else {
+			a.state = "failed"
+		}
+		a.mu.Unlock()
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.ErrorContext(ctx, "Slack auth.test failed", "err", err)
+		case err == nil && !wasOK:
+			log.InfoContext(ctx, "Slack auth.test passed", "team", resp.Team, "bot", resp.User)
+		}
+		wait := 5 * time.Minute
+		if err != nil {
+			wait = 15 * time.Second
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+}
+
+func purgeJob(now time.Time) incident.Job {
+	next := now.Truncate(time.Hour).Add(time.Hour)
+	return incident.Job{Kind: jobPurgeDeliveries, Key: next.Format(time.RFC3339), RunAt: next}
+}
+
+// purgeDeliveries deletes old delivery records and schedules its next run,
+// one per hour across all replicas.
+func purgeDeliveries(store incident.Store, sched incident.Scheduler, clock incident.Clock, log *slog.Logger) incident.JobHandler {
+	return func(ctx context.Context, _ []byte) error {
+		now := clock.Now()
+		n, err := store.PurgeDeliveries(ctx, now.Add(-deliveryRetention))
+		if err != nil {
+			return fmt.Errorf("purge deliveries: %w", err)
+		}
+		log.InfoContext(ctx, "purged delivery records", "count", n)
+		if _, err := sched.Schedule(ctx, purgeJob(now)); err != nil {
+			return fmt.Errorf("schedule next purge: %w", err)
+		}
+		return nil
+	}
+}
