@@ -21,8 +21,14 @@ import (
 	"github.com/incidentbot/incidentbot/migrations"
 )
 
-// ourTables are the tables 00001 creates.
-var ourTables = []string{"action_items", "change_events", "deliveries", "incident_counters", "incidents", "status_updates", "timeline_events"}
+// tables00001 are the tables 00001 creates.
+var tables00001 = []string{"action_items", "change_events", "deliveries", "incident_counters", "incidents", "status_updates", "timeline_events"}
+
+// tables00010 are the tables 00010 adds.
+var tables00010 = []string{"exports", "pages", "rollbacks"}
+
+// ourTables are all the incident tables.
+var ourTables = append(append([]string{}, tables00001...), tables00010...)
 
 // riverTables are River's tables at its latest main-line version.
 var riverTables = []string{"river_job", "river_leader", "river_migration", "river_notification", "river_queue"}
@@ -197,12 +203,27 @@ func TestUpDownUp(t *testing.T) {
 			// Up again is a no-op.
 			require.NoError(t, migrations.Up(ctx, d.db, d.dialect))
 
-			// Down rolls back exactly the newest migration.
+			// Down rolls back exactly the newest migration: 00010, then
+			// River's version 8.
 			require.NoError(t, migrations.Down(ctx, d.db, d.dialect))
 			st, err = migrations.Status(ctx, d.db, d.dialect)
 			require.NoError(t, err)
 			require.False(t, st[total-1].Applied)
 			require.True(t, st[total-2].Applied)
+			got = tables(t, d)
+			for _, name := range tables00010 {
+				require.NotContains(t, got, name)
+			}
+			require.Contains(t, got, "incidents")
+			versions, ok = riverVersions(t, d)
+			require.Equal(t, []int{1, 2, 3, 4, 5, 6, 7, 8}, versions)
+			require.True(t, ok)
+
+			require.NoError(t, migrations.Down(ctx, d.db, d.dialect))
+			st, err = migrations.Status(ctx, d.db, d.dialect)
+			require.NoError(t, err)
+			require.False(t, st[total-2].Applied)
+			require.True(t, st[total-3].Applied)
 			versions, ok = riverVersions(t, d)
 			require.Equal(t, []int{1, 2, 3, 4, 5, 6, 7}, versions)
 			require.False(t, ok)
@@ -240,8 +261,11 @@ func TestDownToKeepsLowerVersions(t *testing.T) {
 		require.False(t, s.Applied)
 	}
 	got := tables(t, d)
-	require.Subset(t, got, ourTables)
+	require.Subset(t, got, tables00001)
 	require.NotContains(t, got, "river_job")
+	for _, name := range tables00010 {
+		require.NotContains(t, got, name)
+	}
 }
 
 // TestConcurrentUpPostgres starts several "replicas" at once; the advisory
@@ -280,4 +304,65 @@ func TestUnknownDialect(t *testing.T) {
 	require.ErrorContains(t, err, "unknown dialect")
 	require.False(t, migrations.Dialect("mysql").Valid())
 	require.True(t, migrations.SQLite.Valid())
+}
+
+// TestMigration00010 checks what a schema test of the latest version cannot:
+// incidents declared before 00010 get its defaults, rolling 00010 back keeps
+// them, and the new tables follow their incident on delete.
+func TestMigration00010(t *testing.T) {
+	t.Parallel()
+	for _, tc := range dialects() {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			d := tc.open(t)
+			exec := func(q string) error {
+				_, err := d.db.ExecContext(ctx, q)
+				return err
+			}
+			count := func(table string) int {
+				var n int
+				require.NoError(t, d.db.QueryRowContext(ctx, "SELECT count(*) FROM "+table).Scan(&n))
+				return n
+			}
+			require.NoError(t, migrations.Up(ctx, d.db, d.dialect))
+			require.NoError(t, migrations.Down(ctx, d.db, d.dialect))
+			require.NoError(t, exec(`INSERT INTO incidents (id, number, title, severity, status, declared_at, updated_at)
+				VALUES (1, 1, 'checkout is down', 2, 'declared', '2026-03-02 09:30:00+00:00', '2026-03-02 09:30:00+00:00')`))
+
+			require.NoError(t, migrations.Up(ctx, d.db, d.dialect))
+			var (
+				nags                 int
+				noUpdate, noSnoozing bool
+			)
+			require.NoError(t, d.db.QueryRowContext(ctx,
+				`SELECT nag_count, last_update_at IS NULL, snoozed_until IS NULL FROM incidents WHERE id = 1`).
+				Scan(&nags, &noUpdate, &noSnoozing))
+			require.Zero(t, nags)
+			require.True(t, noUpdate)
+			require.True(t, noSnoozing)
+			require.Error(t, exec(`UPDATE incidents SET nag_count = -1 WHERE id = 1`), "a negative nag count is refused")
+
+			require.NoError(t, migrations.Down(ctx, d.db, d.dialect))
+			require.Equal(t, 1, count("incidents"), "rolling 00010 back keeps the incidents")
+			require.Error(t, exec(`UPDATE incidents SET nag_count = 1`), "the column is gone")
+			require.NoError(t, migrations.Up(ctx, d.db, d.dialect))
+
+			require.NoError(t, exec(`INSERT INTO pages (incident_id, provider, dedup_key, created_at)
+				VALUES (1, 'pagerduty', 'INC-1', '2026-03-02 09:31:00+00:00')`))
+			require.Error(t, exec(`INSERT INTO pages (incident_id, provider, dedup_key, created_at)
+				VALUES (1, 'pagerduty', 'INC-1', '2026-03-02 09:32:00+00:00')`), "provider and dedup key are unique")
+			require.NoError(t, exec(`INSERT INTO rollbacks (incident_id, key, plan, status, created_at, updated_at)
+				VALUES (1, 'deploy:1', '{}', 'running', '2026-03-02 09:33:00+00:00', '2026-03-02 09:33:00+00:00')`))
+			require.NoError(t, exec(`INSERT INTO exports (incident_id, target, exported_at)
+				VALUES (1, 'confluence', '2026-03-02 09:34:00+00:00')`))
+			require.Error(t, exec(`INSERT INTO exports (incident_id, target, exported_at)
+				VALUES (2, 'github', '2026-03-02 09:34:00+00:00')`), "an export needs its incident")
+
+			require.NoError(t, exec(`DELETE FROM incidents WHERE id = 1`))
+			for _, table := range tables00010 {
+				require.Zero(t, count(table), "%s rows go with their incident", table)
+			}
+		})
+	}
 }

@@ -8,8 +8,7 @@ import (
 	"github.com/incidentbot/incidentbot/incident"
 )
 
-// Rows mirror the tables in migrations/*/00001_incidents.sql column for
-// column; TestSchemaMatchesRows keeps the two in step. Every column is named
+// Rows mirror the tables in migrations/*/ column for column; TestSchemaMatchesRows keeps the two in step. Every column is named
 // explicitly so that gorm's naming rules never decide the schema, and no field
 // is an auto-managed timestamp (autoCreateTime/autoUpdateTime off): times come
 // from the injected clock.
@@ -33,6 +32,9 @@ type incidentRow struct {
 	BroadcastChan  string     `gorm:"column:broadcast_channel"`
 	BroadcastTS    string     `gorm:"column:broadcast_ts"`
 	Summary        string     `gorm:"column:summary"`
+	LastUpdateAt   *time.Time `gorm:"column:last_update_at"`
+	NagCount       int64      `gorm:"column:nag_count"`
+	SnoozedUntil   *time.Time `gorm:"column:snoozed_until"`
 	DeclaredAt     time.Time  `gorm:"column:declared_at"`
 	AcknowledgedAt *time.Time `gorm:"column:acknowledged_at"`
 	MitigatedAt    *time.Time `gorm:"column:mitigated_at"`
@@ -108,6 +110,52 @@ type deliveryRow struct {
 
 func (deliveryRow) TableName() string { return "deliveries" }
 
+type pageRow struct {
+	ID             int64      `gorm:"column:id;primaryKey"`
+	IncidentID     int64      `gorm:"column:incident_id"`
+	Provider       string     `gorm:"column:provider"`
+	ExternalID     string     `gorm:"column:external_id"`
+	DedupKey       *string    `gorm:"column:dedup_key"`
+	Service        string     `gorm:"column:service"`
+	URL            string     `gorm:"column:url"`
+	Status         string     `gorm:"column:status"`
+	Assignees      string     `gorm:"column:assignees"`
+	CreatedAt      time.Time  `gorm:"column:created_at;autoCreateTime:false;autoUpdateTime:false"`
+	AcknowledgedAt *time.Time `gorm:"column:acknowledged_at"`
+	AcknowledgedBy string     `gorm:"column:acknowledged_by"`
+	ResolvedAt     *time.Time `gorm:"column:resolved_at"`
+}
+
+func (pageRow) TableName() string { return "pages" }
+
+type rollbackRow struct {
+	ID          int64     `gorm:"column:id;primaryKey"`
+	IncidentID  int64     `gorm:"column:incident_id"`
+	Key         string    `gorm:"column:key"`
+	Plan        string    `gorm:"column:plan"`
+	Status      string    `gorm:"column:status"`
+	RequestedBy string    `gorm:"column:requested_by"`
+	ApprovedBy  string    `gorm:"column:approved_by"`
+	ExternalID  string    `gorm:"column:external_id"`
+	URL         string    `gorm:"column:url"`
+	Detail      string    `gorm:"column:detail"`
+	CreatedAt   time.Time `gorm:"column:created_at;autoCreateTime:false;autoUpdateTime:false"`
+	UpdatedAt   time.Time `gorm:"column:updated_at;autoCreateTime:false;autoUpdateTime:false"`
+}
+
+func (rollbackRow) TableName() string { return "rollbacks" }
+
+type exportRow struct {
+	IncidentID int64     `gorm:"column:incident_id;primaryKey;autoIncrement:false"`
+	Target     string    `gorm:"column:target;primaryKey"`
+	ExternalID string    `gorm:"column:external_id"`
+	URL        string    `gorm:"column:url"`
+	Version    int64     `gorm:"column:version"`
+	ExportedAt time.Time `gorm:"column:exported_at"`
+}
+
+func (exportRow) TableName() string { return "exports" }
+
 // dbTime normalises a time for storage: UTC, truncated to the microsecond
 // Postgres keeps, so what is read back equals what was written on both
 // dialects.
@@ -175,6 +223,95 @@ func decodeMap(s string) (map[string]string, error) {
 	return m, nil
 }
 
+func encodeList(l []string) (string, error) {
+	if len(l) == 0 {
+		return "[]", nil
+	}
+	b, err := json.Marshal(l)
+	if err != nil {
+		return "", fmt.Errorf("encode list: %w", err)
+	}
+	return string(b), nil
+}
+
+// decodeList returns nil for an empty array, as decodeMap does for objects.
+func decodeList(s string) ([]string, error) {
+	var l []string
+	if s == "" {
+		return nil, nil
+	}
+	if err := json.Unmarshal([]byte(s), &l); err != nil {
+		return nil, fmt.Errorf("decode list: %w", err)
+	}
+	if len(l) == 0 {
+		return nil, nil
+	}
+	return l, nil
+}
+
+// planDoc is a RollbackPlan as stored in rollbacks.plan. Its JSON names are
+// fixed here, apart from the domain type, so renaming a Go field never makes
+// stored plans unreadable.
+type planDoc struct {
+	Key         string `json:"key"`
+	Kind        string `json:"kind,omitempty"`
+	Source      string `json:"source,omitempty"`
+	Description string `json:"description,omitempty"`
+	Repo        string `json:"repo,omitempty"`
+	Environment string `json:"environment,omitempty"`
+	FromRef     string `json:"from_ref,omitempty"`
+	ToRef       string `json:"to_ref,omitempty"`
+	Method      string `json:"method,omitempty"`
+	Workflow    string `json:"workflow,omitempty"`
+	Project     string `json:"project,omitempty"`
+	Flag        string `json:"flag,omitempty"`
+	ChangeID    string `json:"change_id,omitempty"`
+}
+
+func encodePlan(p incident.RollbackPlan) (string, error) {
+	b, err := json.Marshal(planDoc{
+		Key:         p.Key,
+		Kind:        string(p.Kind),
+		Source:      p.Source,
+		Description: p.Description,
+		Repo:        p.Repo,
+		Environment: p.Environment,
+		FromRef:     p.FromRef,
+		ToRef:       p.ToRef,
+		Method:      p.Method,
+		Workflow:    p.Workflow,
+		Project:     p.Project,
+		Flag:        p.Flag,
+		ChangeID:    p.ChangeID,
+	})
+	if err != nil {
+		return "", fmt.Errorf("encode plan: %w", err)
+	}
+	return string(b), nil
+}
+
+func decodePlan(s string) (incident.RollbackPlan, error) {
+	var d planDoc
+	if err := json.Unmarshal([]byte(s), &d); err != nil {
+		return incident.RollbackPlan{}, fmt.Errorf("decode plan: %w", err)
+	}
+	return incident.RollbackPlan{
+		Key:         d.Key,
+		Kind:        incident.ChangeKind(d.Kind),
+		Source:      d.Source,
+		Description: d.Description,
+		Repo:        d.Repo,
+		Environment: d.Environment,
+		FromRef:     d.FromRef,
+		ToRef:       d.ToRef,
+		Method:      d.Method,
+		Workflow:    d.Workflow,
+		Project:     d.Project,
+		Flag:        d.Flag,
+		ChangeID:    d.ChangeID,
+	}, nil
+}
+
 func toIncidentRow(inc *incident.Incident) (incidentRow, error) {
 	roles, err := encodeMap(inc.Roles)
 	if err != nil {
@@ -199,6 +336,9 @@ func toIncidentRow(inc *incident.Incident) (incidentRow, error) {
 		BroadcastChan:  inc.BroadcastChannel,
 		BroadcastTS:    inc.BroadcastTS,
 		Summary:        inc.Summary,
+		LastUpdateAt:   dbTimePtr(inc.LastUpdateAt),
+		NagCount:       int64(inc.NagCount),
+		SnoozedUntil:   dbTimePtr(inc.SnoozedUntil),
 		DeclaredAt:     dbTime(inc.DeclaredAt),
 		AcknowledgedAt: dbTimePtr(inc.AcknowledgedAt),
 		MitigatedAt:    dbTimePtr(inc.MitigatedAt),
@@ -232,6 +372,9 @@ func (r *incidentRow) toDomain() (*incident.Incident, error) {
 		BroadcastChannel: r.BroadcastChan,
 		BroadcastTS:      r.BroadcastTS,
 		Summary:          r.Summary,
+		LastUpdateAt:     domainTimePtr(r.LastUpdateAt),
+		NagCount:         int(r.NagCount),
+		SnoozedUntil:     domainTimePtr(r.SnoozedUntil),
 		DeclaredAt:       domainTime(r.DeclaredAt),
 		AcknowledgedAt:   domainTimePtr(r.AcknowledgedAt),
 		MitigatedAt:      domainTimePtr(r.MitigatedAt),
@@ -369,4 +512,99 @@ func (r *changeEventRow) toDomain() (incident.ChangeEvent, error) {
 		OccurredAt:  domainTime(r.OccurredAt),
 		Data:        data,
 	}, nil
+}
+
+func toPageRow(p *incident.Page) (pageRow, error) {
+	assignees, err := encodeList(p.Assignees)
+	if err != nil {
+		return pageRow{}, fmt.Errorf("assignees: %w", err)
+	}
+	return pageRow{
+		ID:             p.ID,
+		IncidentID:     p.IncidentID,
+		Provider:       p.Provider,
+		ExternalID:     p.ExternalID,
+		DedupKey:       nullable(p.DedupKey),
+		Service:        p.Service,
+		URL:            p.URL,
+		Status:         p.Status,
+		Assignees:      assignees,
+		CreatedAt:      dbTime(p.CreatedAt),
+		AcknowledgedAt: dbTimePtr(p.AcknowledgedAt),
+		AcknowledgedBy: p.AcknowledgedBy,
+		ResolvedAt:     dbTimePtr(p.ResolvedAt),
+	}, nil
+}
+
+func (r *pageRow) toDomain() (incident.Page, error) {
+	assignees, err := decodeList(r.Assignees)
+	if err != nil {
+		return incident.Page{}, fmt.Errorf("page %d assignees: %w", r.ID, err)
+	}
+	return incident.Page{
+		ID:             r.ID,
+		IncidentID:     r.IncidentID,
+		Provider:       r.Provider,
+		ExternalID:     r.ExternalID,
+		DedupKey:       deref(r.DedupKey),
+		Service:        r.Service,
+		URL:            r.URL,
+		Status:         r.Status,
+		Assignees:      assignees,
+		CreatedAt:      domainTime(r.CreatedAt),
+		AcknowledgedAt: domainTimePtr(r.AcknowledgedAt),
+		AcknowledgedBy: r.AcknowledgedBy,
+		ResolvedAt:     domainTimePtr(r.ResolvedAt),
+	}, nil
+}
+
+func toRollbackRow(rb *incident.Rollback) (rollbackRow, error) {
+	plan, err := encodePlan(rb.Plan)
+	if err != nil {
+		return rollbackRow{}, err
+	}
+	return rollbackRow{
+		ID:          rb.ID,
+		IncidentID:  rb.IncidentID,
+		Key:         rb.Key,
+		Plan:        plan,
+		Status:      string(rb.Status),
+		RequestedBy: rb.RequestedBy,
+		ApprovedBy:  rb.ApprovedBy,
+		ExternalID:  rb.ExternalID,
+		URL:         rb.URL,
+		Detail:      rb.Detail,
+		CreatedAt:   dbTime(rb.CreatedAt),
+		UpdatedAt:   dbTime(rb.UpdatedAt),
+	}, nil
+}
+
+func (r *rollbackRow) toDomain() (*incident.Rollback, error) {
+	plan, err := decodePlan(r.Plan)
+	if err != nil {
+		return nil, fmt.Errorf("rollback %d: %w", r.ID, err)
+	}
+	return &incident.Rollback{
+		ID:          r.ID,
+		IncidentID:  r.IncidentID,
+		Key:         r.Key,
+		Plan:        plan,
+		Status:      incident.RollbackStatus(r.Status),
+		RequestedBy: r.RequestedBy,
+		ApprovedBy:  r.ApprovedBy,
+		ExternalID:  r.ExternalID,
+		URL:         r.URL,
+		Detail:      r.Detail,
+		CreatedAt:   domainTime(r.CreatedAt),
+		UpdatedAt:   domainTime(r.UpdatedAt),
+	}, nil
+}
+
+func (r *exportRow) toDomain() *incident.ExportRef {
+	return &incident.ExportRef{
+		Target:  r.Target,
+		ID:      r.ExternalID,
+		URL:     r.URL,
+		Version: int(r.Version),
+	}
 }

@@ -24,9 +24,12 @@ const counterIncidentNumber = "incident_number"
 // and leaves its argument untouched; the Add methods set the stored ID and
 // any defaulted time (At, PostedAt, CreatedAt, OccurredAt) on their argument.
 // Times are stored in UTC to the microsecond and read back in UTC. Empty
-// Roles and Data maps read back as nil. A row that breaks a schema rule
-// (unknown severity or status, empty title, empty kind ...) is EINVALID, and
-// an event, update or follow-up for an unknown incident is ENOTFOUND.
+// Roles and Data maps and empty Assignees read back as nil. A row that breaks
+// a schema rule (unknown severity or status, empty title, empty kind,
+// negative nag count ...) is EINVALID, and an event, update, follow-up,
+// page, rollback or export for an unknown incident is ENOTFOUND. The Update
+// methods lock the row, call fn, and write the result back in one
+// transaction; fn's error is returned as is and nothing is written.
 type Store struct {
 	db      *gorm.DB
 	dialect migrations.Dialect
@@ -66,6 +69,8 @@ func checkIncident(op string, inc *incident.Incident) error {
 		return invalid(op, "Unknown severity %d: use P1, P2, P3 or P4.", int(inc.Severity))
 	case !inc.Status.Valid():
 		return invalid(op, "Unknown status %q.", inc.Status)
+	case inc.NagCount < 0:
+		return invalid(op, "The nag count cannot be negative.")
 	}
 	return nil
 }
@@ -329,6 +334,76 @@ func (s *Store) AddTimelineEvent(ctx context.Context, ev *incident.TimelineEvent
 		})
 	}
 	ev.ID, ev.At = in.ID, in.At
+	return nil
+}
+
+// UpdateTimelineEvent implements incident.Store. On Postgres the row is read
+// with SELECT ... FOR UPDATE, as in UpdateIncident. ID, IncidentID and
+// SourceID cannot be changed; a zero At keeps the stored one; an empty Kind
+// is EINVALID. fn's error aborts the update and is returned as is.
+func (s *Store) UpdateTimelineEvent(ctx context.Context, incidentID int64, sourceID string, fn func(*incident.TimelineEvent) error) (*incident.TimelineEvent, error) {
+	const op = "update timeline event"
+	const missing = "That message is not on the incident's timeline."
+	if sourceID == "" {
+		return nil, notFound(op, missing)
+	}
+	var (
+		fnErr  error
+		result incident.TimelineEvent
+	)
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		var row timelineEventRow
+		if err := tx.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).
+			Where("incident_id = ? AND source_id = ?", incidentID, sourceID).Take(&row).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return notFound(op, missing)
+			}
+			return err
+		}
+		ev, err := row.toDomain()
+		if err != nil {
+			return err
+		}
+		if err := fn(&ev); err != nil {
+			fnErr = err
+			return err
+		}
+		ev.ID, ev.IncidentID, ev.SourceID = row.ID, row.IncidentID, sourceID
+		if ev.At.IsZero() {
+			ev.At = row.At
+		}
+		if ev.Kind == "" {
+			return invalid(op, "A timeline event needs a kind.")
+		}
+		updated, err := toTimelineEventRow(&ev)
+		if err != nil {
+			return err
+		}
+		if err := updateOne(tx, &updated, "id", "incident_id", "source_id"); err != nil {
+			return err
+		}
+		result, err = updated.toDomain()
+		return err
+	})
+	if fnErr != nil {
+		return nil, fnErr
+	}
+	if err != nil {
+		return nil, translate(op, err, nil)
+	}
+	return &result, nil
+}
+
+// updateOne writes every column of row except the omitted ones to the row
+// with its primary key, and fails unless exactly one row changed.
+func updateOne(tx *gorm.DB, row any, omit ...string) error {
+	res := tx.Model(row).Select("*").Omit(omit...).Updates(row)
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected != 1 {
+		return fmt.Errorf("updated %d rows, want 1", res.RowsAffected)
+	}
 	return nil
 }
 

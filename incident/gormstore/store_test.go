@@ -91,6 +91,28 @@ func TestStoreUsesClock(t *testing.T) {
 			n, err = s.PurgeDeliveries(ctx, later.Add(time.Microsecond))
 			require.NoError(t, err)
 			require.Equal(t, int64(1), n)
+
+			page := incidenttest.NewPage(inc.ID, "INC-1", func(p *incident.Page) { p.CreatedAt = time.Time{} })
+			require.NoError(t, s.AddPage(ctx, page))
+			require.Equal(t, later, page.CreatedAt)
+
+			rb := incidenttest.NewRollback(inc.ID, "deploy:d1", func(r *incident.Rollback) {
+				r.CreatedAt, r.UpdatedAt = incidenttest.Epoch(), incidenttest.Epoch()
+			})
+			require.NoError(t, s.AddRollback(ctx, rb))
+			require.Equal(t, later, rb.CreatedAt, "always the clock's now")
+			require.Equal(t, later, rb.UpdatedAt)
+			latest := clock.Advance(time.Minute)
+			rb2, err := s.UpdateRollback(ctx, rb.ID, func(r *incident.Rollback) error {
+				r.Status = incident.RollbackRunning
+				return nil
+			})
+			require.NoError(t, err)
+			require.Equal(t, later, rb2.CreatedAt)
+			require.Equal(t, latest, rb2.UpdatedAt)
+			read, err := s.GetRollback(ctx, "deploy:d1")
+			require.NoError(t, err)
+			require.Equal(t, rb2, read)
 		})
 	}
 }

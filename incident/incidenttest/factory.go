@@ -70,6 +70,55 @@ func NewChangeEvent(externalID string, opts ...func(*incident.ChangeEvent)) *inc
 	return c
 }
 
+// NewPage returns a triggered PagerDuty page of "checkout" for the incident,
+// created at Epoch(), with the given dedup key (also its ExternalID, as
+// Events v2 does).
+func NewPage(incidentID int64, dedupKey string, opts ...func(*incident.Page)) *incident.Page {
+	p := &incident.Page{
+		IncidentID: incidentID,
+		Provider:   "pagerduty",
+		ExternalID: dedupKey,
+		DedupKey:   dedupKey,
+		Service:    "checkout",
+		URL:        "https://acme.pagerduty.com/incidents/" + dedupKey,
+		Status:     "triggered",
+		Assignees:  []string{"Ada Lovelace"},
+		CreatedAt:  Epoch(),
+	}
+	for _, o := range opts {
+		o(p)
+	}
+	return p
+}
+
+// NewRollback returns a rollback awaiting approval, requested by U0IC, of a
+// GitHub deploy of acme/checkout, with key as both Key and Plan.Key.
+func NewRollback(incidentID int64, key string, opts ...func(*incident.Rollback)) *incident.Rollback {
+	r := &incident.Rollback{
+		IncidentID: incidentID,
+		Key:        key,
+		Plan: incident.RollbackPlan{
+			Key:         key,
+			Kind:        incident.ChangeDeploy,
+			Source:      "github",
+			Description: "Redeploy acme/checkout to production at 9f8e7d6 (from 1a2b3c4).",
+			Repo:        "acme/checkout",
+			Environment: "production",
+			FromRef:     "1a2b3c4",
+			ToRef:       "9f8e7d6",
+			Method:      "workflow",
+			Workflow:    "deploy.yml",
+			ChangeID:    "github:d1",
+		},
+		Status:      incident.RollbackAwaitingApproval,
+		RequestedBy: "U0IC",
+	}
+	for _, o := range opts {
+		o(r)
+	}
+	return r
+}
+
 // Clock is a settable incident.Clock, safe for concurrent use.
 type Clock struct {
 	mu  sync.Mutex

@@ -39,6 +39,19 @@ func TestOtherFactories(t *testing.T) {
 	require.Equal(t, "d1", c.ExternalID)
 	require.Equal(t, incident.ChangeDeploy, c.Kind)
 	require.NotEmpty(t, c.Source)
+
+	p := incidenttest.NewPage(7, "INC-1", func(p *incident.Page) { p.Status = "acknowledged" })
+	require.Equal(t, int64(7), p.IncidentID)
+	require.Equal(t, "INC-1", p.DedupKey)
+	require.Equal(t, "acknowledged", p.Status)
+	require.NotEmpty(t, p.Provider)
+
+	r := incidenttest.NewRollback(7, "deploy:d1", func(r *incident.Rollback) { r.RequestedBy = "U0OTHER" })
+	require.Equal(t, int64(7), r.IncidentID)
+	require.Equal(t, "deploy:d1", r.Key)
+	require.Equal(t, r.Key, r.Plan.Key, "the rollback's key is its plan's")
+	require.Equal(t, incident.RollbackAwaitingApproval, r.Status)
+	require.Equal(t, "U0OTHER", r.RequestedBy)
 }
 
 func TestClock(t *testing.T) {
@@ -73,4 +86,21 @@ func TestMemStoreUsesClock(t *testing.T) {
 	events, err := s.ListTimeline(t.Context(), inc.ID)
 	require.NoError(t, err)
 	require.Equal(t, incidenttest.Epoch().Add(time.Hour), events[0].At)
+
+	page := incidenttest.NewPage(inc.ID, "INC-1", func(p *incident.Page) { p.CreatedAt = time.Time{} })
+	require.NoError(t, s.AddPage(t.Context(), page))
+	require.Equal(t, incidenttest.Epoch().Add(time.Hour), page.CreatedAt)
+
+	rb := incidenttest.NewRollback(inc.ID, "deploy:d1")
+	require.NoError(t, s.AddRollback(t.Context(), rb))
+	require.Equal(t, incidenttest.Epoch().Add(time.Hour), rb.CreatedAt)
+	require.Equal(t, rb.CreatedAt, rb.UpdatedAt)
+	clock.Advance(time.Minute)
+	rb2, err := s.UpdateRollback(t.Context(), rb.ID, func(r *incident.Rollback) error {
+		r.Status = incident.RollbackRunning
+		return nil
+	})
+	require.NoError(t, err)
+	require.Equal(t, rb.CreatedAt, rb2.CreatedAt)
+	require.Equal(t, incidenttest.Epoch().Add(time.Hour+time.Minute), rb2.UpdatedAt)
 }

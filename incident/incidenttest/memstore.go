@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -29,9 +30,17 @@ type MemStore struct {
 	items      []incident.ActionItem
 	changes    []incident.ChangeEvent
 	deliveries map[deliveryKey]time.Time
+	pages      []incident.Page
+	rollbacks  []incident.Rollback
+	exports    map[exportKey]incident.ExportRef
 }
 
 type deliveryKey struct{ source, id string }
+
+type exportKey struct {
+	incidentID int64
+	target     string
+}
 
 var _ incident.Store = (*MemStore)(nil)
 
@@ -41,7 +50,11 @@ func NewMemStore(clock incident.Clock) *MemStore {
 	if clock == nil {
 		clock = incident.SystemClock
 	}
-	return &MemStore{clock: clock, deliveries: map[deliveryKey]time.Time{}}
+	return &MemStore{
+		clock:      clock,
+		deliveries: map[deliveryKey]time.Time{},
+		exports:    map[exportKey]incident.ExportRef{},
+	}
 }
 
 func (m *MemStore) now() time.Time { return normTime(m.clock.Now()) }
@@ -79,12 +92,32 @@ func cloneIncident(in *incident.Incident) *incident.Incident {
 	out.MitigatedAt = normTimePtr(in.MitigatedAt)
 	out.ResolvedAt = normTimePtr(in.ResolvedAt)
 	out.ClosedAt = normTimePtr(in.ClosedAt)
+	out.LastUpdateAt = normTimePtr(in.LastUpdateAt)
+	out.SnoozedUntil = normTimePtr(in.SnoozedUntil)
 	return &out
 }
 
 func cloneEvent(in incident.TimelineEvent) incident.TimelineEvent {
 	in.Data = cloneMap(in.Data)
 	in.At = normTime(in.At)
+	return in
+}
+
+// clonePage copies p; empty Assignees become nil, as the database reads them back.
+func clonePage(in incident.Page) incident.Page {
+	in.Assignees = slices.Clone(in.Assignees)
+	if len(in.Assignees) == 0 {
+		in.Assignees = nil
+	}
+	in.CreatedAt = normTime(in.CreatedAt)
+	in.AcknowledgedAt = normTimePtr(in.AcknowledgedAt)
+	in.ResolvedAt = normTimePtr(in.ResolvedAt)
+	return in
+}
+
+func cloneRollback(in incident.Rollback) incident.Rollback {
+	in.CreatedAt = normTime(in.CreatedAt)
+	in.UpdatedAt = normTime(in.UpdatedAt)
 	return in
 }
 
@@ -106,6 +139,8 @@ func checkIncident(op string, inc *incident.Incident) error {
 		return errorf(op, incident.EINVALID, "Unknown severity %d: use P1, P2, P3 or P4.", int(inc.Severity))
 	case !inc.Status.Valid():
 		return errorf(op, incident.EINVALID, "Unknown status %q.", inc.Status)
+	case inc.NagCount < 0:
+		return errorf(op, incident.EINVALID, "The nag count cannot be negative.")
 	}
 	return nil
 }
@@ -528,6 +563,280 @@ func (m *MemStore) PurgeDeliveries(_ context.Context, before time.Time) (int64, 
 		}
 	}
 	return n, nil
+}
+
+// UpdateTimelineEvent implements incident.Store, with the same extras as
+// the database store: ID, IncidentID and SourceID cannot change, a zero At
+// keeps the stored one, an empty Kind is EINVALID, and fn's error is
+// returned as is with nothing written.
+func (m *MemStore) UpdateTimelineEvent(_ context.Context, incidentID int64, sourceID string, fn func(*incident.TimelineEvent) error) (*incident.TimelineEvent, error) {
+	const op = "update timeline event"
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	i := -1
+	if sourceID != "" {
+		i = slices.IndexFunc(m.events, func(e incident.TimelineEvent) bool {
+			return e.IncidentID == incidentID && e.SourceID == sourceID
+		})
+	}
+	if i < 0 {
+		return nil, errorf(op, incident.ENOTFOUND, "That message is not on the incident's timeline.")
+	}
+	stored := m.events[i]
+	ev := cloneEvent(stored)
+	if err := fn(&ev); err != nil {
+		return nil, err
+	}
+	ev = cloneEvent(ev)
+	ev.ID, ev.IncidentID, ev.SourceID = stored.ID, stored.IncidentID, stored.SourceID
+	if ev.At.IsZero() {
+		ev.At = stored.At
+	}
+	if ev.Kind == "" {
+		return nil, errorf(op, incident.EINVALID, "A timeline event needs a kind.")
+	}
+	m.events[i] = ev
+	out := cloneEvent(ev)
+	return &out, nil
+}
+
+// pageTaken reports whether a page other than id has the provider and
+// non-empty dedup key.
+func (m *MemStore) pageTaken(provider, dedupKey string, id int64) bool {
+	if dedupKey == "" {
+		return false
+	}
+	return slices.ContainsFunc(m.pages, func(p incident.Page) bool {
+		return p.Provider == provider && p.DedupKey == dedupKey && p.ID != id
+	})
+}
+
+// AddPage implements incident.Store, with the same extras as the database
+// store: Provider is required (EINVALID), a zero CreatedAt becomes the
+// clock's now, and an empty DedupKey never conflicts.
+func (m *MemStore) AddPage(_ context.Context, p *incident.Page) error {
+	const op = "add page"
+	if p == nil {
+		return errorf(op, incident.EINVALID, "No page to add.")
+	}
+	if p.Provider == "" {
+		return errorf(op, incident.EINVALID, "A page needs a provider.")
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.incidentByID(p.IncidentID) == nil {
+		return errorf(op, incident.ENOTFOUND, "Incident %d was not found.", p.IncidentID)
+	}
+	if m.pageTaken(p.Provider, p.DedupKey, 0) {
+		return errorf(op, incident.ECONFLICT, "That page was already sent.")
+	}
+	in := clonePage(*p)
+	if in.CreatedAt.IsZero() {
+		in.CreatedAt = m.now()
+	}
+	in.ID = m.nextID()
+	m.pages = append(m.pages, in)
+	p.ID, p.CreatedAt = in.ID, in.CreatedAt
+	return nil
+}
+
+// UpdatePage implements incident.Store, with the same extras as the
+// database store: ID and IncidentID cannot change, a zero CreatedAt keeps
+// the stored one, an empty Provider is EINVALID, another page's
+// Provider+DedupKey is ECONFLICT, and fn's error is returned as is.
+func (m *MemStore) UpdatePage(_ context.Context, id int64, fn func(*incident.Page) error) (*incident.Page, error) {
+	const op = "update page"
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	i := slices.IndexFunc(m.pages, func(p incident.Page) bool { return p.ID == id })
+	if i < 0 {
+		return nil, errorf(op, incident.ENOTFOUND, "That page was not found.")
+	}
+	stored := m.pages[i]
+	p := clonePage(stored)
+	if err := fn(&p); err != nil {
+		return nil, err
+	}
+	p = clonePage(p)
+	p.ID, p.IncidentID = stored.ID, stored.IncidentID
+	if p.CreatedAt.IsZero() {
+		p.CreatedAt = stored.CreatedAt
+	}
+	if p.Provider == "" {
+		return nil, errorf(op, incident.EINVALID, "A page needs a provider.")
+	}
+	if m.pageTaken(p.Provider, p.DedupKey, id) {
+		return nil, errorf(op, incident.ECONFLICT, "That page was already sent.")
+	}
+	m.pages[i] = p
+	out := clonePage(p)
+	return &out, nil
+}
+
+// FindPage implements incident.Store. When several of the provider's pages
+// match, the oldest is returned.
+func (m *MemStore) FindPage(_ context.Context, provider, ref string) (*incident.Page, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if provider != "" && ref != "" {
+		// Pages are appended with increasing IDs, so the first match is the oldest.
+		for _, p := range m.pages {
+			if p.Provider == provider && (p.ExternalID == ref || p.DedupKey == ref) {
+				out := clonePage(p)
+				return &out, nil
+			}
+		}
+	}
+	return nil, errorf("find page", incident.ENOTFOUND, "That page was not found.")
+}
+
+// ListPages implements incident.Store.
+func (m *MemStore) ListPages(_ context.Context, incidentID int64) ([]incident.Page, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := []incident.Page{}
+	for _, p := range m.pages {
+		if p.IncidentID == incidentID {
+			out = append(out, clonePage(p))
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
+			return out[i].CreatedAt.Before(out[j].CreatedAt)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out, nil
+}
+
+// AddRollback implements incident.Store, with the same extras as the
+// database store: Key and Plan.Key are one value (an empty one is filled
+// from the other; both empty or different is EINVALID), an empty Status
+// becomes RollbackAwaitingApproval, and CreatedAt and UpdatedAt are always
+// the clock's now. The argument gets what was stored.
+func (m *MemStore) AddRollback(_ context.Context, r *incident.Rollback) error {
+	const op = "add rollback"
+	if r == nil {
+		return errorf(op, incident.EINVALID, "No rollback to add.")
+	}
+	in := cloneRollback(*r)
+	switch {
+	case in.Key == "":
+		in.Key = in.Plan.Key
+	case in.Plan.Key == "":
+		in.Plan.Key = in.Key
+	}
+	switch {
+	case in.Key == "":
+		return errorf(op, incident.EINVALID, "A rollback needs its plan's key.")
+	case in.Key != in.Plan.Key:
+		return errorf(op, incident.EINVALID, "A rollback's key must be its plan's key.")
+	}
+	if in.Status == "" {
+		in.Status = incident.RollbackAwaitingApproval
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.incidentByID(in.IncidentID) == nil {
+		return errorf(op, incident.ENOTFOUND, "Incident %d was not found.", in.IncidentID)
+	}
+	if slices.ContainsFunc(m.rollbacks, func(e incident.Rollback) bool { return e.Key == in.Key }) {
+		return errorf(op, incident.ECONFLICT, "That rollback was already requested.")
+	}
+	now := m.now()
+	in.CreatedAt, in.UpdatedAt = now, now
+	in.ID = m.nextID()
+	m.rollbacks = append(m.rollbacks, in)
+	*r = in
+	return nil
+}
+
+// UpdateRollback implements incident.Store, with the same extras as the
+// database store: ID, IncidentID, Key (and Plan.Key) and CreatedAt cannot
+// change, UpdatedAt comes from the clock, an empty Status is EINVALID, and
+// fn's error is returned as is.
+func (m *MemStore) UpdateRollback(_ context.Context, id int64, fn func(*incident.Rollback) error) (*incident.Rollback, error) {
+	const op = "update rollback"
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	i := slices.IndexFunc(m.rollbacks, func(r incident.Rollback) bool { return r.ID == id })
+	if i < 0 {
+		return nil, errorf(op, incident.ENOTFOUND, "That rollback was not found.")
+	}
+	stored := m.rollbacks[i]
+	r := cloneRollback(stored)
+	if err := fn(&r); err != nil {
+		return nil, err
+	}
+	r = cloneRollback(r)
+	r.ID, r.IncidentID, r.Key, r.Plan.Key = stored.ID, stored.IncidentID, stored.Key, stored.Key
+	r.CreatedAt, r.UpdatedAt = stored.CreatedAt, m.now()
+	if r.Status == "" {
+		return nil, errorf(op, incident.EINVALID, "A rollback needs a status.")
+	}
+	m.rollbacks[i] = r
+	out := cloneRollback(r)
+	return &out, nil
+}
+
+// GetRollback implements incident.Store.
+func (m *MemStore) GetRollback(_ context.Context, key string) (*incident.Rollback, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if key != "" {
+		for _, r := range m.rollbacks {
+			if r.Key == key {
+				out := cloneRollback(r)
+				return &out, nil
+			}
+		}
+	}
+	return nil, errorf("get rollback", incident.ENOTFOUND, "That rollback was not found.")
+}
+
+// ListRollbacks implements incident.Store.
+func (m *MemStore) ListRollbacks(_ context.Context, incidentID int64) ([]incident.Rollback, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := []incident.Rollback{}
+	for _, r := range m.rollbacks {
+		if r.IncidentID == incidentID {
+			out = append(out, cloneRollback(r))
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
+			return out[i].CreatedAt.Before(out[j].CreatedAt)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out, nil
+}
+
+// SaveExport implements incident.Store. Target is required (EINVALID).
+func (m *MemStore) SaveExport(_ context.Context, incidentID int64, ref incident.ExportRef) error {
+	const op = "save export"
+	if ref.Target == "" {
+		return errorf(op, incident.EINVALID, "An export needs a target.")
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.incidentByID(incidentID) == nil {
+		return errorf(op, incident.ENOTFOUND, "Incident %d was not found.", incidentID)
+	}
+	m.exports[exportKey{incidentID, ref.Target}] = ref
+	return nil
+}
+
+// GetExport implements incident.Store.
+func (m *MemStore) GetExport(_ context.Context, incidentID int64, target string) (*incident.ExportRef, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ref, ok := m.exports[exportKey{incidentID, target}]
+	if !ok {
+		return nil, errorf("get export", incident.ENOTFOUND, "The postmortem was never exported to %s.", target)
+	}
+	return &ref, nil
 }
 
 // Ping implements incident.Store; a MemStore is always reachable.

@@ -46,6 +46,16 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) incident.Store) {
 		{"ChangeEvents", testChangeEvents},
 		{"ChangeEventErrors", testChangeEventErrors},
 		{"Deliveries", testDeliveries},
+		{"UpdateTimelineEvent", testUpdateTimelineEvent},
+		{"UpdateTimelineEventErrors", testUpdateTimelineEventErrors},
+		{"Pages", testPages},
+		{"PageErrors", testPageErrors},
+		{"UpdatePage", testUpdatePage},
+		{"ConcurrentPageUpdatesSerialise", testConcurrentPageUpdates},
+		{"Rollbacks", testRollbacks},
+		{"RollbackErrors", testRollbackErrors},
+		{"UpdateRollback", testUpdateRollback},
+		{"Exports", testExports},
 		{"TimesNormalised", testTimesNormalised},
 		{"ReturnsCopies", testReturnsCopies},
 		{"Ping", testPing},
@@ -94,6 +104,9 @@ func testCreateAndGet(t *testing.T, s incident.Store) {
 		i.BroadcastChannel = "C0BROADCAST"
 		i.BroadcastTS = "1700000000.000200"
 		i.Summary = "not yet"
+		i.LastUpdateAt = ptr(at(15))
+		i.NagCount = 2
+		i.SnoozedUntil = ptr(at(75))
 		i.DeclaredAt = at(0)
 		i.AcknowledgedAt = ptr(at(2))
 		i.MitigatedAt = ptr(at(20))
@@ -135,17 +148,21 @@ func testCreateDefaults(t *testing.T, s incident.Store) {
 	require.Empty(t, got.DeclareKey)
 	require.Empty(t, got.ChannelID)
 	require.Nil(t, got.AcknowledgedAt)
+	require.Nil(t, got.LastUpdateAt)
+	require.Nil(t, got.SnoozedUntil)
+	require.Zero(t, got.NagCount)
 }
 
 func testCreateInvalid(t *testing.T, s incident.Store) {
 	ctx := context.Background()
 	for name, opt := range map[string]func(*incident.Incident){
-		"no title":          func(i *incident.Incident) { i.Title = "" },
-		"severity zero":     func(i *incident.Incident) { i.Severity = 0 },
-		"severity five":     func(i *incident.Incident) { i.Severity = 5 },
-		"unknown status":    func(i *incident.Incident) { i.Status = "sleeping" },
-		"huge severity":     func(i *incident.Incident) { i.Severity = 65537 },
-		"negative severity": func(i *incident.Incident) { i.Severity = -1 },
+		"no title":           func(i *incident.Incident) { i.Title = "" },
+		"severity zero":      func(i *incident.Incident) { i.Severity = 0 },
+		"severity five":      func(i *incident.Incident) { i.Severity = 5 },
+		"unknown status":     func(i *incident.Incident) { i.Status = "sleeping" },
+		"huge severity":      func(i *incident.Incident) { i.Severity = 65537 },
+		"negative severity":  func(i *incident.Incident) { i.Severity = -1 },
+		"negative nag count": func(i *incident.Incident) { i.NagCount = -1 },
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := s.CreateIncident(ctx, NewIncident(opt))
@@ -332,6 +349,8 @@ func testUpdateIncident(t *testing.T, s incident.Store) {
 		i.Roles = map[string]string{incident.RoleOps: "U0OPS"}
 		i.AcknowledgedAt = ptr(at(1))
 		i.Summary = "draft"
+		i.NagCount = 3
+		i.SnoozedUntil = ptr(at(45))
 	})
 	updated, err := s.UpdateIncident(ctx, orig.ID, func(i *incident.Incident) ([]incident.TimelineEvent, error) {
 		require.Equal(t, orig, i, "fn sees the stored incident")
@@ -344,6 +363,9 @@ func testUpdateIncident(t *testing.T, s incident.Store) {
 		i.Summary = ""
 		i.Roles = map[string]string{incident.RoleComms: "U0COMMS"}
 		i.ChannelID = "C0NEW"
+		i.LastUpdateAt = ptr(at(30))
+		i.NagCount = 0
+		i.SnoozedUntil = nil
 		return []incident.TimelineEvent{
 			{Kind: incident.EventStatusChanged, Actor: "U0IC", At: at(30), Text: "mitigated", Key: true, Data: map[string]string{"from": "declared", "to": "mitigated"}},
 			{Kind: incident.EventSeverityChanged, Actor: "U0IC", Text: "P2 -> P1", SourceID: "src-1"},
@@ -359,6 +381,9 @@ func testUpdateIncident(t *testing.T, s incident.Store) {
 	require.Empty(t, updated.Commander)
 	require.Empty(t, updated.Summary)
 	require.Equal(t, map[string]string{incident.RoleComms: "U0COMMS"}, updated.Roles)
+	require.Equal(t, ptr(at(30)), updated.LastUpdateAt)
+	require.Zero(t, updated.NagCount)
+	require.Nil(t, updated.SnoozedUntil)
 	require.False(t, updated.UpdatedAt.IsZero())
 
 	read, err := s.GetIncident(ctx, orig.ID)
@@ -419,6 +444,7 @@ func testUpdateInvalid(t *testing.T, s incident.Store) {
 		"status":   func(i *incident.Incident) { i.Status = "bogus" },
 		"severity": func(i *incident.Incident) { i.Severity = 9 },
 		"title":    func(i *incident.Incident) { i.Title = "" },
+		"nags":     func(i *incident.Incident) { i.NagCount = -1 },
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := s.UpdateIncident(ctx, orig.ID, func(i *incident.Incident) ([]incident.TimelineEvent, error) {
@@ -738,11 +764,12 @@ func testTimesNormalised(t *testing.T, s incident.Store) {
 	inc, err := s.CreateIncident(ctx, NewIncident(func(i *incident.Incident) {
 		i.DeclaredAt = local
 		i.ResolvedAt = ptr(local.Add(time.Hour))
+		i.SnoozedUntil = ptr(local.Add(2 * time.Hour))
 	}))
 	require.NoError(t, err)
 	read, err := s.GetIncident(ctx, inc.ID)
 	require.NoError(t, err)
-	for _, tm := range []time.Time{inc.DeclaredAt, read.DeclaredAt, *read.ResolvedAt, read.UpdatedAt} {
+	for _, tm := range []time.Time{inc.DeclaredAt, read.DeclaredAt, *read.ResolvedAt, *read.SnoozedUntil, read.UpdatedAt} {
 		require.Equal(t, time.UTC, tm.Location())
 		require.Zero(t, tm.Nanosecond()%1000, "stored to the microsecond")
 	}
@@ -800,6 +827,477 @@ func testReturnsCopies(t *testing.T, s incident.Store) {
 	events, err = s.ListTimeline(ctx, got.ID)
 	require.NoError(t, err)
 	require.Equal(t, "v", events[0].Data["k"])
+}
+
+func testUpdateTimelineEvent(t *testing.T, s incident.Store) {
+	ctx := context.Background()
+	a := create(t, s)
+	b := create(t, s)
+	msg := NewTimelineEvent(a.ID, func(e *incident.TimelineEvent) {
+		e.Kind, e.SourceID, e.At, e.Text = incident.EventMessage, "1700000000.000100", at(3), "db is slow"
+		e.Data = map[string]string{"user": "U1"}
+	})
+	require.NoError(t, s.AddTimelineEvent(ctx, msg))
+	other := NewTimelineEvent(b.ID, func(e *incident.TimelineEvent) { e.SourceID, e.Text = msg.SourceID, "untouched" })
+	require.NoError(t, s.AddTimelineEvent(ctx, other))
+
+	got, err := s.UpdateTimelineEvent(ctx, a.ID, msg.SourceID, func(e *incident.TimelineEvent) error {
+		require.Equal(t, msg, e, "fn sees the stored event")
+		e.ID, e.IncidentID, e.SourceID = 999999, b.ID, "changed" // ignored
+		e.Text = "db is slow (edited)"
+		e.Key = true
+		e.Data = map[string]string{"user": "U1", "edited": "true"}
+		e.At = time.Time{} // keeps the stored time
+		return nil
+	})
+	require.NoError(t, err)
+	want := *msg
+	want.Text, want.Key, want.Data = "db is slow (edited)", true, map[string]string{"user": "U1", "edited": "true"}
+	require.Equal(t, &want, got)
+
+	events, err := s.ListTimeline(ctx, a.ID)
+	require.NoError(t, err)
+	require.Equal(t, []incident.TimelineEvent{want}, events)
+	events, err = s.ListTimeline(ctx, b.ID)
+	require.NoError(t, err)
+	require.Equal(t, []incident.TimelineEvent{*other}, events, "the same SourceID on another incident is not touched")
+
+	// A deleted message: the event stays, rewritten, at a new time.
+	got, err = s.UpdateTimelineEvent(ctx, a.ID, msg.SourceID, func(e *incident.TimelineEvent) error {
+		e.Text, e.Data, e.At = "(message deleted)", nil, at(9)
+		return nil
+	})
+	require.NoError(t, err)
+	require.Equal(t, at(9), got.At)
+	require.Nil(t, got.Data)
+	got.Text = "mutated"
+	events, err = s.ListTimeline(ctx, a.ID)
+	require.NoError(t, err)
+	require.Equal(t, "(message deleted)", events[0].Text, "the result is a copy")
+	require.Equal(t, msg.ID, events[0].ID)
+}
+
+func testUpdateTimelineEventErrors(t *testing.T, s incident.Store) {
+	ctx := context.Background()
+	a := create(t, s)
+	b := create(t, s)
+	ev := NewTimelineEvent(a.ID, func(e *incident.TimelineEvent) { e.SourceID, e.Data = "Ev1", map[string]string{"k": "v"} })
+	require.NoError(t, s.AddTimelineEvent(ctx, ev))
+	require.NoError(t, s.AddTimelineEvent(ctx, NewTimelineEvent(a.ID))) // no SourceID
+
+	for name, key := range map[string]struct {
+		incidentID int64
+		sourceID   string
+	}{
+		"other incident":   {b.ID, "Ev1"},
+		"unknown incident": {a.ID + b.ID + 1000, "Ev1"},
+		"unknown source":   {a.ID, "Ev2"},
+		"empty source":     {a.ID, ""},
+	} {
+		t.Run(name, func(t *testing.T) {
+			called := false
+			_, err := s.UpdateTimelineEvent(ctx, key.incidentID, key.sourceID, func(*incident.TimelineEvent) error {
+				called = true
+				return nil
+			})
+			RequireCode(t, err, incident.ENOTFOUND)
+			require.False(t, called)
+		})
+	}
+
+	sentinel := errors.New("not an edit we keep")
+	_, err := s.UpdateTimelineEvent(ctx, a.ID, "Ev1", func(e *incident.TimelineEvent) error {
+		e.Text = "never stored"
+		e.Data["k"] = "mutated"
+		return sentinel
+	})
+	require.Same(t, sentinel, err, "fn's error is returned as is")
+
+	_, err = s.UpdateTimelineEvent(ctx, a.ID, "Ev1", func(e *incident.TimelineEvent) error {
+		e.Kind, e.Text = "", "never stored"
+		return nil
+	})
+	RequireCode(t, err, incident.EINVALID)
+
+	events, err := s.ListTimeline(ctx, a.ID)
+	require.NoError(t, err)
+	require.Len(t, events, 2)
+	require.Equal(t, *ev, events[0], "nothing was written")
+}
+
+func testPages(t *testing.T, s incident.Store) {
+	ctx := context.Background()
+	a := create(t, s)
+	b := create(t, s)
+	zone := time.FixedZone("UTC-3", -3*3600)
+	later := NewPage(a.ID, "INC-1-backup", func(p *incident.Page) {
+		p.CreatedAt = at(5).In(zone).Add(789 * time.Nanosecond)
+		p.Assignees = []string{"Grace Hopper", "Alan Turing"}
+		p.Status = "acknowledged"
+		p.AcknowledgedAt = ptr(at(7))
+		p.AcknowledgedBy = "Grace Hopper"
+		p.ResolvedAt = ptr(at(30))
+	})
+	earlier := NewPage(a.ID, "INC-1", func(p *incident.Page) {
+		p.CreatedAt = at(1)
+		p.ExternalID = "Q1ABCDEF" // the REST API's incident id
+		p.Assignees = nil
+	})
+	onB := NewPage(b.ID, "INC-2")
+	for _, p := range []*incident.Page{later, earlier, onB} {
+		require.NoError(t, s.AddPage(ctx, p))
+		require.Positive(t, p.ID, "the ID is set on the argument")
+	}
+	require.Equal(t, at(5), later.CreatedAt, "the argument gets the stored time: UTC, whole microseconds")
+	require.Equal(t, time.UTC, later.CreatedAt.Location())
+
+	got, err := s.ListPages(ctx, a.ID)
+	require.NoError(t, err)
+	require.Equal(t, []incident.Page{*earlier, *later}, got, "oldest first")
+	require.Nil(t, got[0].Assignees)
+
+	for name, tc := range map[string]struct {
+		provider, ref string
+		want          *incident.Page
+	}{
+		"by external id":      {"pagerduty", "Q1ABCDEF", earlier},
+		"by dedup key":        {"pagerduty", "INC-1", earlier},
+		"events v2 id":        {"pagerduty", "INC-1-backup", later},
+		"another incident's":  {"pagerduty", "INC-2", onB},
+		"another provider":    {"opsgenie", "INC-1", nil},
+		"unknown ref":         {"pagerduty", "INC-404", nil},
+		"empty ref":           {"pagerduty", "", nil},
+		"empty provider":      {"", "INC-1", nil},
+		"prefix is no match":  {"pagerduty", "INC", nil},
+		"case sensitive refs": {"pagerduty", "inc-1", nil},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p, err := s.FindPage(ctx, tc.provider, tc.ref)
+			if tc.want == nil {
+				RequireCode(t, err, incident.ENOTFOUND)
+				require.Nil(t, p)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tc.want, p)
+		})
+	}
+
+	// A zero CreatedAt becomes now, which sorts after the explicit times.
+	zero := NewPage(a.ID, "INC-1-third", func(p *incident.Page) { p.CreatedAt = time.Time{} })
+	require.NoError(t, s.AddPage(ctx, zero))
+	require.False(t, zero.CreatedAt.IsZero())
+	got, err = s.ListPages(ctx, a.ID)
+	require.NoError(t, err)
+	require.Equal(t, []incident.Page{*earlier, *later, *zero}, got)
+
+	// What the store returns is a copy.
+	got[1].Assignees[0] = "mutated"
+	later.Assignees[1] = "mutated"
+	found, err := s.FindPage(ctx, "pagerduty", "INC-1-backup")
+	require.NoError(t, err)
+	require.Equal(t, []string{"Grace Hopper", "Alan Turing"}, found.Assignees)
+
+	got, err = s.ListPages(ctx, a.ID+b.ID+1000)
+	require.NoError(t, err)
+	require.Empty(t, got)
+}
+
+func testPageErrors(t *testing.T, s incident.Store) {
+	ctx := context.Background()
+	a := create(t, s)
+	b := create(t, s)
+	require.NoError(t, s.AddPage(ctx, NewPage(a.ID, "INC-1")))
+
+	dup := NewPage(b.ID, "INC-1", func(p *incident.Page) { p.ExternalID = "Q2" })
+	RequireCode(t, s.AddPage(ctx, dup), incident.ECONFLICT)
+	require.Zero(t, dup.ID, "a rejected page gets no ID")
+	require.NoError(t, s.AddPage(ctx, NewPage(a.ID, "INC-1", func(p *incident.Page) { p.Provider = "opsgenie" })),
+		"the same dedup key at another provider is another page")
+	for range 2 {
+		require.NoError(t, s.AddPage(ctx, NewPage(a.ID, "", func(p *incident.Page) { p.ExternalID = "Q3" })),
+			"an empty dedup key never conflicts")
+	}
+
+	RequireCode(t, s.AddPage(ctx, NewPage(a.ID+b.ID+1000, "INC-404")), incident.ENOTFOUND)
+	RequireCode(t, s.AddPage(ctx, NewPage(a.ID, "INC-x", func(p *incident.Page) { p.Provider = "" })), incident.EINVALID)
+	RequireCode(t, s.AddPage(ctx, nil), incident.EINVALID)
+
+	got, err := s.ListPages(ctx, a.ID)
+	require.NoError(t, err)
+	require.Len(t, got, 4)
+	got, err = s.ListPages(ctx, b.ID)
+	require.NoError(t, err)
+	require.Empty(t, got)
+}
+
+func testUpdatePage(t *testing.T, s incident.Store) {
+	ctx := context.Background()
+	a := create(t, s)
+	b := create(t, s)
+	page := NewPage(a.ID, "INC-1", func(p *incident.Page) { p.ExternalID = "" })
+	require.NoError(t, s.AddPage(ctx, page))
+	taken := NewPage(a.ID, "INC-1-backup")
+	require.NoError(t, s.AddPage(ctx, taken))
+
+	got, err := s.UpdatePage(ctx, page.ID, func(p *incident.Page) error {
+		require.Equal(t, page, p, "fn sees the stored page")
+		p.ID, p.IncidentID = 999999, b.ID // ignored
+		p.CreatedAt = time.Time{}         // keeps the stored time
+		p.ExternalID = "Q1ABCDEF"
+		p.Status = "acknowledged"
+		p.AcknowledgedAt = ptr(at(4))
+		p.AcknowledgedBy = "Grace Hopper"
+		p.Assignees = []string{"Grace Hopper"}
+		return nil
+	})
+	require.NoError(t, err)
+	want := *page
+	want.ExternalID, want.Status, want.AcknowledgedAt, want.AcknowledgedBy = "Q1ABCDEF", "acknowledged", ptr(at(4)), "Grace Hopper"
+	want.Assignees = []string{"Grace Hopper"}
+	require.Equal(t, &want, got)
+	found, err := s.FindPage(ctx, "pagerduty", "Q1ABCDEF")
+	require.NoError(t, err)
+	require.Equal(t, &want, found, "findable by the new external id")
+	list, err := s.ListPages(ctx, b.ID)
+	require.NoError(t, err)
+	require.Empty(t, list, "the page stays with its incident")
+
+	got, err = s.UpdatePage(ctx, page.ID, func(p *incident.Page) error {
+		p.Status, p.ResolvedAt, p.Assignees = "resolved", ptr(at(30)), nil
+		return nil
+	})
+	require.NoError(t, err)
+	require.Equal(t, ptr(at(30)), got.ResolvedAt)
+	require.Nil(t, got.Assignees)
+	want = *got
+
+	called := false
+	_, err = s.UpdatePage(ctx, page.ID+taken.ID+1000, func(*incident.Page) error {
+		called = true
+		return nil
+	})
+	RequireCode(t, err, incident.ENOTFOUND)
+	require.False(t, called)
+
+	sentinel := errors.New("stale webhook")
+	_, err = s.UpdatePage(ctx, page.ID, func(p *incident.Page) error {
+		p.Status = "triggered"
+		return sentinel
+	})
+	require.Same(t, sentinel, err, "fn's error is returned as is")
+	_, err = s.UpdatePage(ctx, page.ID, func(p *incident.Page) error {
+		p.DedupKey, p.Status = taken.DedupKey, "triggered"
+		return nil
+	})
+	RequireCode(t, err, incident.ECONFLICT)
+	_, err = s.UpdatePage(ctx, page.ID, func(p *incident.Page) error {
+		p.Provider, p.Status = "", "triggered"
+		return nil
+	})
+	RequireCode(t, err, incident.EINVALID)
+
+	found, err = s.FindPage(ctx, "pagerduty", "INC-1")
+	require.NoError(t, err)
+	require.Equal(t, &want, found, "nothing was written")
+}
+
+// testConcurrentPageUpdates appends to a page's Assignees from several
+// goroutines, as concurrent webhooks do; lost updates would leave names out.
+func testConcurrentPageUpdates(t *testing.T, s incident.Store) {
+	ctx := context.Background()
+	page := NewPage(create(t, s).ID, "INC-1", func(p *incident.Page) { p.Assignees = nil })
+	require.NoError(t, s.AddPage(ctx, page))
+	const n = 8
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for g := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[g] = s.UpdatePage(ctx, page.ID, func(p *incident.Page) error {
+				p.Assignees = append(p.Assignees, fmt.Sprintf("responder %d", g))
+				return nil
+			})
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		require.NoError(t, err)
+	}
+	got, err := s.FindPage(ctx, "pagerduty", "INC-1")
+	require.NoError(t, err)
+	require.Len(t, got.Assignees, n)
+}
+
+func testRollbacks(t *testing.T, s incident.Store) {
+	ctx := context.Background()
+	a := create(t, s)
+	b := create(t, s)
+	deploy := NewRollback(a.ID, "deploy:d1", func(r *incident.Rollback) {
+		r.CreatedAt, r.UpdatedAt = at(1), at(2) // the clock decides
+	})
+	flag := NewRollback(a.ID, "", func(r *incident.Rollback) {
+		r.Plan = incident.RollbackPlan{
+			Key: "flag:new-ranker:v7", Kind: incident.ChangeFlag, Source: "launchdarkly",
+			Description: "Turn new-ranker off in production.", Environment: "production",
+			Method: "off", Project: "default", Flag: "new-ranker", ChangeID: "launchdarkly:v7",
+		}
+		r.Status = ""
+	})
+	onB := NewRollback(b.ID, "deploy:d2", func(r *incident.Rollback) { r.Plan.Key = "" })
+	for _, r := range []*incident.Rollback{deploy, flag, onB} {
+		require.NoError(t, s.AddRollback(ctx, r))
+		require.Positive(t, r.ID, "the ID is set on the argument")
+		require.False(t, r.CreatedAt.IsZero())
+		require.Equal(t, r.CreatedAt, r.UpdatedAt)
+	}
+	require.NotEqual(t, at(1), deploy.CreatedAt, "CreatedAt always comes from the clock")
+	require.Equal(t, "flag:new-ranker:v7", flag.Key, "an empty Key is the plan's")
+	require.Equal(t, incident.RollbackAwaitingApproval, flag.Status, "an empty Status awaits approval")
+	require.Equal(t, "deploy:d2", onB.Plan.Key, "an empty Plan.Key is the rollback's")
+
+	got, err := s.ListRollbacks(ctx, a.ID)
+	require.NoError(t, err)
+	require.Equal(t, []incident.Rollback{*deploy, *flag}, got, "oldest first")
+
+	for _, want := range []*incident.Rollback{deploy, flag, onB} {
+		read, err := s.GetRollback(ctx, want.Key)
+		require.NoError(t, err)
+		require.Equal(t, want, read, "the plan round-trips")
+	}
+
+	got, err = s.ListRollbacks(ctx, a.ID+b.ID+1000)
+	require.NoError(t, err)
+	require.Empty(t, got)
+}
+
+func testRollbackErrors(t *testing.T, s incident.Store) {
+	ctx := context.Background()
+	a := create(t, s)
+	b := create(t, s)
+	require.NoError(t, s.AddRollback(ctx, NewRollback(a.ID, "deploy:d1")))
+
+	dup := NewRollback(b.ID, "deploy:d1", func(r *incident.Rollback) { r.RequestedBy = "U0OTHER" })
+	RequireCode(t, s.AddRollback(ctx, dup), incident.ECONFLICT)
+	require.Zero(t, dup.ID, "a rejected rollback gets no ID")
+	RequireCode(t, s.AddRollback(ctx, NewRollback(a.ID+b.ID+1000, "deploy:d9")), incident.ENOTFOUND)
+	for name, opt := range map[string]func(*incident.Rollback){
+		"no key":         func(r *incident.Rollback) { r.Key, r.Plan.Key = "", "" },
+		"different keys": func(r *incident.Rollback) { r.Plan.Key = "deploy:other" },
+	} {
+		RequireCode(t, s.AddRollback(ctx, NewRollback(a.ID, "deploy:"+name, opt)), incident.EINVALID)
+	}
+	RequireCode(t, s.AddRollback(ctx, nil), incident.EINVALID)
+
+	_, err := s.GetRollback(ctx, "deploy:d404")
+	RequireCode(t, err, incident.ENOTFOUND)
+	_, err = s.GetRollback(ctx, "")
+	RequireCode(t, err, incident.ENOTFOUND)
+
+	got, err := s.ListRollbacks(ctx, a.ID)
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	got, err = s.ListRollbacks(ctx, b.ID)
+	require.NoError(t, err)
+	require.Empty(t, got)
+}
+
+func testUpdateRollback(t *testing.T, s incident.Store) {
+	ctx := context.Background()
+	a := create(t, s)
+	b := create(t, s)
+	rb := NewRollback(a.ID, "deploy:d1")
+	require.NoError(t, s.AddRollback(ctx, rb))
+
+	got, err := s.UpdateRollback(ctx, rb.ID, func(r *incident.Rollback) error {
+		require.Equal(t, rb, r, "fn sees the stored rollback")
+		r.ID, r.IncidentID, r.Key, r.Plan.Key = 999999, b.ID, "changed", "changed" // ignored
+		r.CreatedAt = at(-60)                                                      // ignored
+		r.Status = incident.RollbackRunning
+		r.ApprovedBy = "U0APPROVER"
+		r.ExternalID = "1234567"
+		r.URL = "https://github.com/acme/checkout/actions/runs/1234567"
+		r.Detail = "queued"
+		r.Plan.Description = "Redeploy, confirmed."
+		return nil
+	})
+	require.NoError(t, err)
+	want := *rb
+	want.Status, want.ApprovedBy, want.ExternalID = incident.RollbackRunning, "U0APPROVER", "1234567"
+	want.URL, want.Detail = "https://github.com/acme/checkout/actions/runs/1234567", "queued"
+	want.Plan.Description = "Redeploy, confirmed."
+	want.UpdatedAt = got.UpdatedAt
+	require.Equal(t, &want, got)
+	require.False(t, got.UpdatedAt.Before(rb.UpdatedAt))
+	read, err := s.GetRollback(ctx, "deploy:d1")
+	require.NoError(t, err)
+	require.Equal(t, got, read)
+	_, err = s.GetRollback(ctx, "changed")
+	RequireCode(t, err, incident.ENOTFOUND)
+	list, err := s.ListRollbacks(ctx, b.ID)
+	require.NoError(t, err)
+	require.Empty(t, list, "the rollback stays with its incident")
+
+	called := false
+	_, err = s.UpdateRollback(ctx, rb.ID+1000, func(*incident.Rollback) error {
+		called = true
+		return nil
+	})
+	RequireCode(t, err, incident.ENOTFOUND)
+	require.False(t, called)
+
+	sentinel := errors.New("not approved")
+	_, err = s.UpdateRollback(ctx, rb.ID, func(r *incident.Rollback) error {
+		r.Status = incident.RollbackFailed
+		return sentinel
+	})
+	require.Same(t, sentinel, err, "fn's error is returned as is")
+	_, err = s.UpdateRollback(ctx, rb.ID, func(r *incident.Rollback) error {
+		r.Status, r.Detail = "", "never stored"
+		return nil
+	})
+	RequireCode(t, err, incident.EINVALID)
+	read, err = s.GetRollback(ctx, "deploy:d1")
+	require.NoError(t, err)
+	require.Equal(t, got, read, "nothing was written")
+}
+
+func testExports(t *testing.T, s incident.Store) {
+	ctx := context.Background()
+	a := create(t, s)
+	b := create(t, s)
+	_, err := s.GetExport(ctx, a.ID, "confluence")
+	RequireCode(t, err, incident.ENOTFOUND)
+
+	first := incident.ExportRef{Target: "confluence", ID: "98765", URL: "https://acme.atlassian.net/wiki/pages/98765", Version: 1}
+	require.NoError(t, s.SaveExport(ctx, a.ID, first))
+	got, err := s.GetExport(ctx, a.ID, "confluence")
+	require.NoError(t, err)
+	require.Equal(t, &first, got)
+
+	pr := incident.ExportRef{Target: "github", ID: "42", URL: "https://github.com/acme/postmortems/pull/42"}
+	require.NoError(t, s.SaveExport(ctx, a.ID, pr))
+	second := first
+	second.Version = 2
+	require.NoError(t, s.SaveExport(ctx, a.ID, second), "a re-export replaces the record")
+	got, err = s.GetExport(ctx, a.ID, "confluence")
+	require.NoError(t, err)
+	require.Equal(t, &second, got)
+	got, err = s.GetExport(ctx, a.ID, "github")
+	require.NoError(t, err)
+	require.Equal(t, &pr, got, "each target has its own record")
+
+	_, err = s.GetExport(ctx, b.ID, "confluence")
+	RequireCode(t, err, incident.ENOTFOUND)
+	_, err = s.GetExport(ctx, a.ID, "")
+	RequireCode(t, err, incident.ENOTFOUND)
+
+	RequireCode(t, s.SaveExport(ctx, a.ID+b.ID+1000, first), incident.ENOTFOUND)
+	RequireCode(t, s.SaveExport(ctx, a.ID, incident.ExportRef{ID: "1"}), incident.EINVALID)
+	got, err = s.GetExport(ctx, a.ID, "confluence")
+	require.NoError(t, err)
+	require.Equal(t, &second, got)
 }
 
 func testPing(t *testing.T, s incident.Store) {
