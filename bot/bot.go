@@ -43,6 +43,8 @@ type Config struct {
 	Slack *slack.Client
 	// Service runs incidents.
 	Service *incident.Service
+	// Templates renders the comms drafts.
+	Templates incident.Renderer
 	// Scheduler takes the work that must not run on the 3-second path.
 	Scheduler incident.Scheduler
 	// Deliveries records deliveries and signatures already seen.
@@ -98,7 +100,10 @@ func New(cfg Config) *Handler {
 		h.OnAction(ActionResolve, h.actionResolve)
 		h.OnAction(ActionPage, h.notConfigured("Paging is not configured: set PAGERDUTY_TOKEN, or a routing key for the service in the policy file."))
 		h.OnAction(ActionWhatChanged, h.notConfigured("No change sources are configured: set GITHUB_TOKEN or a feature-flag integration."))
-		h.OnAction(ActionPostUpdate, h.notConfigured("Post an update with `/incident update <what we know, what we are doing>`."))
+		h.OnView(ViewUpdate, h.submitUpdate)
+		h.OnAction(ActionPostUpdate, h.actionPostUpdate)
+		h.OnAction(ActionStillInvestigating, h.actionStillInvestigating)
+		h.OnAction(ActionSnooze, h.actionSnooze)
 	}
 	return h
 }

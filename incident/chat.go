@@ -39,6 +39,9 @@ type Chat interface {
 	// UpdateAnnouncement edits the announcement in place.
 	UpdateAnnouncement(ctx context.Context, channelID, ts string, inc *Incident) error
 
+	// PostNag posts an update nag in the incident channel, with buttons to
+	// post an update, to say "still investigating", and to snooze.
+	PostNag(ctx context.Context, channelID string, inc *Incident, text string) (ts string, err error)
 	// Post posts a line of text in a channel.
 	Post(ctx context.Context, channelID, text string) (ts string, err error)
 	// Reply answers the person who asked for something, privately.

@@ -54,6 +54,16 @@ type Incident struct {
 	// Summary is the resolution summary.
 	Summary string
 
+	// LastUpdateAt is when the last status update was posted; nags count
+	// from it (or from DeclaredAt before the first update).
+	LastUpdateAt *time.Time
+	// NagCount is how many nags went unanswered since the last update; it
+	// drives the escalation ladder.
+	NagCount int
+	// SnoozedUntil silences nags until then: set by the IC's snooze, and by
+	// each nag to one cadence later, so a late nag never comes in a burst.
+	SnoozedUntil *time.Time
+
 	DeclaredAt     time.Time
 	AcknowledgedAt *time.Time
 	MitigatedAt    *time.Time
@@ -108,6 +118,9 @@ const (
 	EventProviderFailure EventKind = "provider_failure"
 	// EventSetup records a completed step of opening the war room.
 	EventSetup EventKind = "setup"
+	// EventNag records an update nag; EventAckMissed a missed response target.
+	EventNag       EventKind = "nag"
+	EventAckMissed EventKind = "ack_missed"
 )
 
 // TimelineEvent is one thing that happened during an incident.
@@ -194,4 +207,32 @@ type Delivery struct {
 	Source     string // slack, pagerduty, github ...
 	ID         string // event_id, X-Webhook-Id, X-GitHub-Delivery ...
 	ReceivedAt time.Time
+}
+
+// RollbackStatus is where a rollback is.
+type RollbackStatus string
+
+// Rollback states.
+const (
+	RollbackAwaitingApproval RollbackStatus = "awaiting_approval"
+	RollbackRunning          RollbackStatus = "running"
+	RollbackSucceeded        RollbackStatus = "succeeded"
+	RollbackFailed           RollbackStatus = "failed"
+)
+
+// Rollback is a rollback requested during an incident.
+type Rollback struct {
+	ID         int64
+	IncidentID int64
+	// Key is the plan's key: one rollback per plan.
+	Key         string
+	Plan        RollbackPlan
+	Status      RollbackStatus
+	RequestedBy string
+	ApprovedBy  string
+	ExternalID  string
+	URL         string
+	Detail      string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }

@@ -136,7 +136,7 @@ func (s *Service) SetSeverity(ctx context.Context, id int64, sev Severity, actor
 		return nil, Errorf(EINVALID, "Unknown severity: use P1, P2, P3 or P4.")
 	}
 	now := s.clock.Now()
-	return s.change(ctx, id, func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
+	inc, err := s.change(ctx, id, func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
 		if i.Severity == sev {
 			return nil, nil, Errorf(ECONFLICT, "%s is already %s.", i.Key(), sev)
 		}
@@ -152,6 +152,14 @@ func (s *Service) SetSeverity(ctx context.Context, id int64, sev Severity, actor
 			Data: map[string]string{"from": prev.String(), "to": sev.String()}}
 		return []TimelineEvent{ev}, &syncPayload{Lines: []string{line}, Invite: sp.Invite, Broadcast: []string{line}}, nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	// A new severity has a new cadence and a new response target.
+	if err := s.planNag(ctx, inc); err != nil {
+		return inc, err
+	}
+	return inc, s.planAckCheck(ctx, inc)
 }
 
 // SetStatus moves the incident through its lifecycle. summary is kept for
@@ -192,6 +200,11 @@ func (s *Service) SetStatus(ctx context.Context, id int64, to Status, actor, sum
 		default:
 			line = fmt.Sprintf(":mag: %s set the status to %s.", mention(actor), to.Label())
 		}
+		if to == StatusInvestigating {
+			// Back to work after a reopen or a relapse: the update clock
+			// starts again now rather than nagging at once for the pause.
+			i.LastUpdateAt, i.NagCount, i.SnoozedUntil = &t, 0, nil
+		}
 		ev := TimelineEvent{Kind: EventStatusChanged, Actor: actor, At: now, Key: true, Text: line,
 			Data: map[string]string{"from": string(from), "to": string(to)}}
 		return []TimelineEvent{ev}, &syncPayload{Lines: []string{line}, Broadcast: []string{line}}, nil
@@ -210,7 +223,12 @@ func (s *Service) SetStatus(ctx context.Context, id int64, to Status, actor, sum
 		sync.IncidentID = inc.ID
 		return inc, s.scheduleSync(ctx, inc, *sync)
 	}
-	return s.change(ctx, id, update)
+	inc, err := s.change(ctx, id, update)
+	if err != nil {
+		return nil, err
+	}
+	// Reopening, or leaving mitigated, starts the reminders again.
+	return inc, s.planNag(ctx, inc)
 }
 
 // runSync is the JobSync handler. The overwrites (invites, panel, topic,

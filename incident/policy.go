@@ -26,6 +26,11 @@ type Policy struct {
 	Location *time.Location
 	// DashboardURL is bookmarked in every incident channel when set.
 	DashboardURL string
+	// PauseNagsWhenMitigated stops update nags while an incident is
+	// mitigated (the default); they resume if it goes back to investigating.
+	PauseNagsWhenMitigated bool
+	// Snooze is how long the IC's Snooze button silences nags (default 30m).
+	Snooze time.Duration
 }
 
 // ServicePolicy is one service from the policy file.
@@ -76,6 +81,9 @@ func DefaultPolicy() Policy {
 		Services:      map[string]ServicePolicy{},
 		ChannelPrefix: "inc",
 		Location:      time.UTC,
+
+		PauseNagsWhenMitigated: true,
+		Snooze:                 30 * time.Minute,
 	}
 }
 
@@ -126,8 +134,8 @@ func (p Policy) Validate() error {
 		if sp.RespondWithin < 0 || sp.UpdateEvery < 0 {
 			return fmt.Errorf("severities.%s: durations must not be negative", s)
 		}
-		if sp.UpdateEvery > 0 && sp.UpdateEvery < time.Minute {
-			return fmt.Errorf("severities.%s.update_every: %s is shorter than a minute", s, sp.UpdateEvery)
+		if sp.UpdateEvery > 0 && sp.UpdateEvery < time.Second {
+			return fmt.Errorf("severities.%s.update_every: %s is shorter than a second", s, sp.UpdateEvery)
 		}
 	}
 	seen := map[string]bool{}

@@ -81,6 +81,8 @@ func (s *Service) RegisterJobs(r interface {
 }) {
 	r.Handle(JobSetup, s.runSetup)
 	r.Handle(JobSync, s.runSync)
+	r.Handle(JobNag, s.runNag)
+	r.Handle(JobAckCheck, s.runAckCheck)
 }
 
 // DeclareInput is what a responder gives when declaring.
@@ -170,6 +172,12 @@ func (s *Service) Declare(ctx context.Context, in DeclareInput) (*Incident, bool
 	payload, _ := json.Marshal(setupPayload{IncidentID: inc.ID, ReplyTo: in.ReplyTo, Page: in.Page})
 	if _, err := s.sched.Schedule(ctx, Job{Kind: JobSetup, Key: fmt.Sprintf("setup:%d", inc.ID), Payload: payload, MaxAttempts: setupAttempts}); err != nil {
 		return inc, existed, fmt.Errorf("schedule setup of %s: %w", inc.Key(), err)
+	}
+	if err := s.planNag(ctx, inc); err != nil {
+		return inc, existed, err
+	}
+	if err := s.planAckCheck(ctx, inc); err != nil {
+		return inc, existed, err
 	}
 	return inc, existed, nil
 }

@@ -44,19 +44,33 @@ func (q *queue) Schedule(_ context.Context, job incident.Job) (bool, error) {
 	return true, nil
 }
 
-// runAll runs queued jobs until none is left, each up to its max attempts,
-// and returns the errors of jobs that failed for good.
+// runAll runs the queued jobs that are due (RunAt not after now; zero now
+// runs every job), each up to its max attempts, until none is due, and
+// returns the errors of jobs that failed for good. A job postponed with
+// RetryLater counts as failed here.
 func (q *queue) runAll(t *testing.T) []error {
+	return q.runDue(t, time.Time{})
+}
+
+func (q *queue) runDue(t *testing.T, now time.Time) []error {
 	t.Helper()
 	var failed []error
 	for {
 		q.mu.Lock()
-		if len(q.jobs) == 0 {
+		next := -1
+		for i, j := range q.jobs {
+			if now.IsZero() || !j.RunAt.After(now) {
+				if next < 0 || j.RunAt.Before(q.jobs[next].RunAt) {
+					next = i
+				}
+			}
+		}
+		if next < 0 {
 			q.mu.Unlock()
 			return failed
 		}
-		job := q.jobs[0]
-		q.jobs = q.jobs[1:]
+		job := q.jobs[next]
+		q.jobs = append(q.jobs[:next:next], q.jobs[next+1:]...)
 		q.mu.Unlock()
 		max := job.MaxAttempts
 		if max == 0 {
@@ -88,6 +102,7 @@ type chat struct {
 	pins      []string
 	announced []string
 	replies   []string
+	nags      []string
 	calls     []string
 	// fail makes the named method fail this many more times.
 	fail map[string]int
@@ -238,6 +253,16 @@ func (c *chat) UpdateAnnouncement(_ context.Context, channelID, ts string, _ *in
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.failing("update_announcement")
+}
+
+func (c *chat) PostNag(_ context.Context, ch string, _ *incident.Incident, text string) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.failing("nag"); err != nil {
+		return "", err
+	}
+	c.nags = append(c.nags, text)
+	return fmt.Sprint(len(c.nags)), nil
 }
 
 func (c *chat) Post(_ context.Context, ch, text string) (string, error) {

@@ -54,6 +54,34 @@ type Store interface {
 	// PurgeDeliveries removes delivery records received before the cutoff.
 	PurgeDeliveries(ctx context.Context, before time.Time) (int64, error)
 
+	// UpdateTimelineEvent changes the stored event with this IncidentID and
+	// SourceID (a message edited or deleted in Slack). ENOTFOUND when none.
+	UpdateTimelineEvent(ctx context.Context, incidentID int64, sourceID string, fn func(*TimelineEvent) error) (*TimelineEvent, error)
+
+	// AddPage stores a page; ECONFLICT when Provider+DedupKey exists.
+	AddPage(ctx context.Context, p *Page) error
+	// UpdatePage applies fn to a stored page in one transaction.
+	UpdatePage(ctx context.Context, id int64, fn func(*Page) error) (*Page, error)
+	// FindPage returns the page whose ExternalID or DedupKey is ref.
+	FindPage(ctx context.Context, provider, ref string) (*Page, error)
+	// ListPages returns an incident's pages, oldest first.
+	ListPages(ctx context.Context, incidentID int64) ([]Page, error)
+
+	// AddRollback stores a requested rollback; ECONFLICT when Key exists.
+	AddRollback(ctx context.Context, r *Rollback) error
+	// UpdateRollback applies fn to a stored rollback in one transaction.
+	UpdateRollback(ctx context.Context, id int64, fn func(*Rollback) error) (*Rollback, error)
+	// GetRollback returns a rollback by its key.
+	GetRollback(ctx context.Context, key string) (*Rollback, error)
+	// ListRollbacks returns an incident's rollbacks, oldest first.
+	ListRollbacks(ctx context.Context, incidentID int64) ([]Rollback, error)
+
+	// SaveExport records where an incident's postmortem was exported,
+	// replacing the earlier record for the same target.
+	SaveExport(ctx context.Context, incidentID int64, ref ExportRef) error
+	// GetExport returns the export record; ENOTFOUND when never exported.
+	GetExport(ctx context.Context, incidentID int64, target string) (*ExportRef, error)
+
 	// Ping checks that the store is reachable.
 	Ping(ctx context.Context) error
 }

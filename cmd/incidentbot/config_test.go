@@ -145,6 +145,7 @@ services:
 		{"timezone: Mars/Olympus\n", "timezone"},
 		{"servics: {}\n", "line 1"},
 		{"services:\n  api:\n    github: {rollback: revert}\n", "services.api.github.rollback"},
+		{"nags:\n  snooze: forever\n", "nags.snooze"},
 	}
 	for _, b := range bad {
 		path := filepath.Join(dir, "bad.yaml")
@@ -165,4 +166,6 @@ func TestExamplePolicyLoads(t *testing.T) {
 	require.Contains(t, p.Services, "checkout")
 	require.Equal(t, "workflow", p.Services["checkout"].GitHub.Rollback)
 	require.Zero(t, p.Severity(incident.P3).UpdateEvery)
+	require.True(t, p.PauseNagsWhenMitigated)
+	require.Equal(t, 30*time.Minute, p.Snooze)
 }

@@ -22,6 +22,12 @@ type policyFile struct {
 	Roles          []string                  `yaml:"roles"`
 	CommanderGroup string                    `yaml:"commander_group"`
 	Services       map[string]policyService  `yaml:"services"`
+	Nags           policyNags                `yaml:"nags"`
+}
+
+type policyNags struct {
+	PauseWhenMitigated *bool  `yaml:"pause_when_mitigated"`
+	Snooze             string `yaml:"snooze"`
 }
 
 type policyChannels struct {
@@ -103,6 +109,16 @@ func parsePolicy(b []byte, p incident.Policy) (incident.Policy, error) {
 		p.ChannelPrefix = f.Channels.Prefix
 	}
 	p.DashboardURL = f.Channels.Dashboard
+	if f.Nags.PauseWhenMitigated != nil {
+		p.PauseNagsWhenMitigated = *f.Nags.PauseWhenMitigated
+	}
+	if f.Nags.Snooze != "" {
+		d, err := time.ParseDuration(f.Nags.Snooze)
+		if err != nil || d < time.Minute || d > 24*time.Hour {
+			return p, fmt.Errorf("nags.snooze: %q is not a duration from 1m to 24h", f.Nags.Snooze)
+		}
+		p.Snooze = d
+	}
 	p.CommanderGroup = f.CommanderGroup
 	if f.Roles != nil {
 		p.Roles = f.Roles

@@ -24,6 +24,7 @@ import (
 	"github.com/incidentbot/incidentbot/incident/jobs"
 	"github.com/incidentbot/incidentbot/integrations/outbound"
 	"github.com/incidentbot/incidentbot/migrations"
+	"github.com/incidentbot/incidentbot/templates"
 )
 
 // Job kinds owned by the program itself.
@@ -39,6 +40,10 @@ const deliveryRetention = 72 * time.Hour
 func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	log := newLogger(stderr, cfg.LogFormat, cfg.LogLevel)
 	policy, err := LoadPolicy(cfg.PolicyFile)
+	if err != nil {
+		return err
+	}
+	tmpl, err := templates.Load(cfg.TemplatesDir)
 	if err != nil {
 		return err
 	}
@@ -107,6 +112,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		SigningSecret: cfg.Slack.SigningSecret.Reveal(),
 		Slack:         slackAPI,
 		Service:       svc,
+		Templates:     tmpl,
 		Scheduler:     engine,
 		Deliveries:    store,
 		Clock:         clock,

@@ -1,0 +1,180 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/incidentbot/incidentbot/incident"
+)
+
+// Actions of the nag message; ActionPostUpdate opens the update modal.
+const (
+	ActionStillInvestigating = "nag_still_investigating"
+	ActionSnooze             = "nag_snooze"
+	// ViewUpdate is the update modal's callback id.
+	ViewUpdate = "update"
+)
+
+const (
+	blockUpdateStatus = "update_status"
+	blockUpdateKnown  = "update_known"
+	blockUpdateDoing  = "update_doing"
+	blockUpdateNext   = "update_next"
+)
+
+// NagBlocks renders a nag: its text and the three ways to answer it.
+func NagBlocks(inc *incident.Incident, text string) []slack.Block {
+	value := strconv.FormatInt(inc.ID, 10)
+	btn := func(id, label string) *slack.ButtonBlockElement {
+		return slack.NewButtonBlockElement(id, value, plain(label))
+	}
+	post := btn(ActionPostUpdate, "Post update")
+	post.Style = slack.StylePrimary
+	return []slack.Block{
+		slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, clip(text, 3000), false, false), nil, nil),
+		slack.NewActionBlock("nag_actions", post, btn(ActionStillInvestigating, "Still investigating"), btn(ActionSnooze, "Snooze 30 min (IC)")),
+	}
+}
+
+// PostNag posts an update nag with its buttons.
+func (c *Chat) PostNag(ctx context.Context, channelID string, inc *incident.Incident, text string) (string, error) {
+	_, ts, err := c.api.PostMessageContext(ctx, channelID,
+		slack.MsgOptionText(clip(text, maxMessageText), false), slack.MsgOptionBlocks(NagBlocks(inc, text)...))
+	if err != nil {
+		return "", classify("chat.postMessage", "post the update reminder", err)
+	}
+	return ts, nil
+}
+
+// UpdateModal asks for a status update in the fixed format.
+func UpdateModal(p incident.Policy, inc *incident.Incident) slack.ModalViewRequest {
+	status := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plain("Status"), blockUpdateStatus,
+		slack.NewOptionBlockObject(string(incident.StatusInvestigating), plain("Investigating"), nil),
+		slack.NewOptionBlockObject(string(incident.StatusMitigated), plain("Mitigated"), nil))
+	if inc.Status == incident.StatusMitigated {
+		status.InitialOption = status.Options[1]
+	} else {
+		status.InitialOption = status.Options[0]
+	}
+	known := slack.NewPlainTextInputBlockElement(plain("Symptoms, impact, what we ruled out"), blockUpdateKnown)
+	known.Multiline, known.MaxLength = true, 1400
+	doing := slack.NewPlainTextInputBlockElement(plain("Next steps, who is on them"), blockUpdateDoing)
+	doing.Multiline, doing.MaxLength = true, 1400
+	var nextOpts []*slack.OptionBlockObject
+	for _, m := range []int{10, 15, 30, 60} {
+		nextOpts = append(nextOpts, slack.NewOptionBlockObject(strconv.Itoa(m), plain(fmt.Sprintf("%d minutes", m)), nil))
+	}
+	next := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plain("Next update in"), blockUpdateNext, nextOpts...)
+	every := p.Severity(inc.Severity).UpdateEvery
+	for _, o := range nextOpts {
+		if o.Value == strconv.Itoa(int(every.Minutes())) {
+			next.InitialOption = o
+		}
+	}
+	knownBlock := slack.NewInputBlock(blockUpdateKnown, plain("What we know"), nil, known)
+	doingBlock := slack.NewInputBlock(blockUpdateDoing, plain("What we are doing"), nil, doing)
+	doingBlock.Optional = true
+	nextBlock := slack.NewInputBlock(blockUpdateNext, plain("Next update"), nil, next)
+	nextBlock.Optional = true
+	meta, _ := json.Marshal(modalMeta{IncidentID: inc.ID})
+	return slack.ModalViewRequest{Type: slack.VTModal, CallbackID: ViewUpdate, Title: plain(clip("Update · "+inc.Key(), 24)),
+		Submit: plain("Post"), Close: plain("Cancel"), PrivateMetadata: string(meta),
+		Blocks: slack.Blocks{BlockSet: []slack.Block{slack.NewInputBlock(blockUpdateStatus, plain("Status"), nil, status), knownBlock, doingBlock, nextBlock}}}
+}
+
+func (h *Handler) actionPostUpdate(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
+	inc, err := h.incidentFromValue(ctx, a.Value)
+	if err != nil {
+		return err
+	}
+	return h.openIncidentModal(ctx, cb, UpdateModal(h.cfg.Service.Policy(), inc))
+}
+
+func (h *Handler) submitUpdate(ctx context.Context, cb slack.InteractionCallback) (*slack.ViewSubmissionResponse, error) {
+	id, err := metaIncident(cb)
+	if err != nil {
+		return nil, err
+	}
+	in := incident.UpdateInput{
+		Author: cb.User.ID,
+		Status: incident.Status(stateValue(cb, blockUpdateStatus).SelectedOption.Value),
+		Known:  stateValue(cb, blockUpdateKnown).Value,
+		Doing:  stateValue(cb, blockUpdateDoing).Value,
+	}
+	if m, err := strconv.Atoi(stateValue(cb, blockUpdateNext).SelectedOption.Value); err == nil {
+		in.NextIn = time.Duration(m) * time.Minute
+	}
+	if _, err := h.cfg.Service.PostUpdate(ctx, id, in); err != nil {
+		if code := incident.ErrorCode(err); code == incident.EINVALID || code == incident.ECONFLICT {
+			return slack.NewErrorsViewSubmissionResponse(map[string]string{blockUpdateKnown: incident.ErrorMessage(err)}), nil
+		}
+		return nil, err
+	}
+	return nil, nil
+}
+
+func (h *Handler) actionStillInvestigating(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
+	inc, err := h.incidentFromValue(ctx, a.Value)
+	if err != nil {
+		return err
+	}
+	_, err = h.cfg.Service.PostUpdate(ctx, inc.ID, incident.UpdateInput{Author: cb.User.ID, Known: incident.StillInvestigating})
+	return err
+}
+
+func (h *Handler) actionSnooze(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
+	inc, err := h.incidentFromValue(ctx, a.Value)
+	if err != nil {
+		return err
+	}
+	_, err = h.cfg.Service.Snooze(ctx, inc.ID, cb.User.ID)
+	return err
+}
+
+// updateCommand is "/incident update <what we know>".
+func (h *Handler) updateCommand(ctx context.Context, inv Invocation) (Reply, error) {
+	inc, err := h.incidentHere(ctx, inv)
+	if err != nil {
+		return Reply{}, err
+	}
+	if inv.Args == "" {
+		if inv.Cmd.TriggerID != "" {
+			return Reply{}, h.openIncidentModal(ctx, slack.InteractionCallback{TriggerID: inv.Cmd.TriggerID}, UpdateModal(h.cfg.Service.Policy(), inc))
+		}
+		return Reply{}, incident.Errorf(incident.EINVALID, "Say what we know, such as `update error rate back to normal, watching`.")
+	}
+	if _, err := h.cfg.Service.PostUpdate(ctx, inc.ID, incident.UpdateInput{Author: inv.Cmd.UserID, Known: inv.Args}); err != nil {
+		return Reply{}, err
+	}
+	return ephemeral("Update posted for %s; the reminder clock starts again.", inc.Key()), nil
+}
+
+// commsCommand is "/incident comms": the four drafts, ready to copy.
+func (h *Handler) commsCommand(ctx context.Context, inv Invocation) (Reply, error) {
+	if h.cfg.Templates == nil {
+		return Reply{}, incident.Errorf(incident.EINTERNAL, "No comms templates are loaded.")
+	}
+	inc, err := h.incidentHere(ctx, inv)
+	if err != nil {
+		return Reply{}, err
+	}
+	drafts, err := h.cfg.Service.Comms(ctx, inc.ID, h.cfg.Templates)
+	if err != nil {
+		return Reply{}, err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "*Comms drafts for %s* — copy, edit, send.\n", inc.Key())
+	blocks := []slack.Block{slack.NewHeaderBlock(plain(clip("Comms drafts · "+inc.Key(), 150)))}
+	for _, d := range drafts {
+		fmt.Fprintf(&b, "\n*%s*\n```%s```\n", d.Title, d.Text)
+		blocks = append(blocks,
+			slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, "*"+d.Title+"*\n```"+clip(strings.TrimSpace(d.Text), 2900)+"```", false, false), nil, nil))
+	}
+	return Reply{ResponseType: slack.ResponseTypeEphemeral, Text: clip(b.String(), 3000), Blocks: blocks}, nil
+}

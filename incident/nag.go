@@ -1,0 +1,262 @@
+package incident
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Job kinds of the update-nag timers.
+const (
+	// JobNag checks whether an update is overdue and nags when it is.
+	JobNag = "incident.nag"
+	// JobAckCheck checks the severity's response-time target.
+	JobAckCheck = "incident.ack_check"
+)
+
+// nagSlack is how early a nag job may run and still count as due: timers
+// fire a little early or late, never exactly on time.
+const nagSlack = time.Second
+
+type nagPayload struct {
+	IncidentID int64 `json:"incident_id"`
+	Due        int64 `json:"due"` // unix seconds
+}
+
+// NextNagAt returns when the next update nag is due, and false when the
+// incident gets no nags: its severity has no cadence, it is not open, or it
+// is mitigated and the policy pauses nags then. The clock runs from the
+// last update (or the declaration), one cadence per unanswered nag, and a
+// snooze pushes it back.
+func NextNagAt(inc *Incident, p Policy) (time.Time, bool) {
+	every := p.Severity(inc.Severity).UpdateEvery
+	if every <= 0 || !inc.Status.Open() {
+		return time.Time{}, false
+	}
+	if inc.Status == StatusMitigated && p.PauseNagsWhenMitigated {
+		return time.Time{}, false
+	}
+	base := inc.DeclaredAt
+	if inc.LastUpdateAt != nil && inc.LastUpdateAt.After(base) {
+		base = *inc.LastUpdateAt
+	}
+	due := base.Add(every * time.Duration(inc.NagCount+1))
+	if inc.SnoozedUntil != nil && inc.SnoozedUntil.After(due) {
+		due = *inc.SnoozedUntil
+	}
+	return due, true
+}
+
+// planNag schedules the nag timer for the incident's next due time. Timers
+// are keyed by incident and due time, so planning the same due time twice
+// (from two replicas, or two changes) stores one timer; a timer left over
+// from an earlier plan finds nothing due when it fires and re-plans.
+func (s *Service) planNag(ctx context.Context, inc *Incident) error {
+	due, ok := NextNagAt(inc, s.policy)
+	if !ok {
+		return nil
+	}
+	payload, _ := json.Marshal(nagPayload{IncidentID: inc.ID, Due: due.Unix()})
+	_, err := s.sched.Schedule(ctx, Job{Kind: JobNag, Key: fmt.Sprintf("nag:%d:%d", inc.ID, due.Unix()), Payload: payload, RunAt: due})
+	if err != nil {
+		return fmt.Errorf("schedule the next update nag of %s: %w", inc.Key(), err)
+	}
+	return nil
+}
+
+// planAckCheck schedules the response-time check of a severity with a
+// target, at DeclaredAt + target.
+func (s *Service) planAckCheck(ctx context.Context, inc *Incident) error {
+	target := s.policy.Severity(inc.Severity).RespondWithin
+	if target <= 0 || inc.AcknowledgedAt != nil {
+		return nil
+	}
+	at := inc.DeclaredAt.Add(target)
+	payload, _ := json.Marshal(nagPayload{IncidentID: inc.ID, Due: at.Unix()})
+	_, err := s.sched.Schedule(ctx, Job{Kind: JobAckCheck, Key: fmt.Sprintf("ack:%d:%d", inc.ID, at.Unix()), Payload: payload, RunAt: at})
+	if err != nil {
+		return fmt.Errorf("schedule the response-time check of %s: %w", inc.Key(), err)
+	}
+	return nil
+}
+
+// runNag is the JobNag handler.
+func (s *Service) runNag(ctx context.Context, payload []byte) error {
+	var p nagPayload
+	if err := json.Unmarshal(payload, &p); err != nil {
+		return fmt.Errorf("decode nag payload: %w: %w", err, ErrJobCancel)
+	}
+	inc, err := s.store.GetIncident(ctx, p.IncidentID)
+	if ErrorCode(err) == ENOTFOUND {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("nag: %w", err)
+	}
+	now := s.clock.Now()
+	due, ok := NextNagAt(inc, s.policy)
+	if !ok {
+		return nil // resolved, paused, or no cadence: the timer dies here
+	}
+	if due.After(now.Add(nagSlack)) {
+		// An update, snooze or severity change moved the clock on.
+		return s.planNag(ctx, inc)
+	}
+	if inc.ChannelID == "" {
+		return RetryLater(5*time.Second, "%s has no channel yet", inc.Key())
+	}
+
+	// Claim the nag before posting it, so two timers that both find it due
+	// post it once; give the claim back if Slack fails, so the retry posts.
+	level := inc.NagCount + 1
+	claimed, err := s.store.UpdateIncident(ctx, inc.ID, func(i *Incident) ([]TimelineEvent, error) {
+		if i.NagCount != inc.NagCount || !sameTime(i.LastUpdateAt, inc.LastUpdateAt) {
+			return nil, Errorf(ECONFLICT, "the nag was already posted")
+		}
+		i.NagCount = level
+		// The next reminder comes a full cadence after this one, even
+		// when this one was late (the bot was down): one nag per
+		// cadence, never a burst to catch up.
+		quiet := now.Add(s.policy.Severity(i.Severity).UpdateEvery)
+		i.SnoozedUntil = &quiet
+		return nil, nil
+	})
+	if ErrorCode(err) == ECONFLICT {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("nag: %w", err)
+	}
+	text := NagText(claimed, s.policy, level, now)
+	if _, err := s.chat.PostNag(ctx, claimed.ChannelID, claimed, text); err != nil {
+		_, _ = s.store.UpdateIncident(ctx, inc.ID, func(i *Incident) ([]TimelineEvent, error) {
+			if i.NagCount == level {
+				i.NagCount, i.SnoozedUntil = level-1, inc.SnoozedUntil
+			}
+			return nil, nil
+		})
+		return fmt.Errorf("post nag for %s: %w", inc.Key(), err)
+	}
+	if level == 2 && claimed.Commander != "" {
+		dm := fmt.Sprintf("%s needs a status update: none was posted for %s. Post one in <#%s>, even if it is only \"still investigating\".",
+			claimed.Key(), Since(lastUpdate(claimed), now), claimed.ChannelID)
+		if err := s.chat.Reply(ctx, ReplyTarget{UserID: claimed.Commander}, dm); err != nil {
+			s.log.WarnContext(ctx, "could not DM the IC about a missed update", "incident", claimed.Key(), "err", err)
+		}
+	}
+	_ = s.store.AddTimelineEvent(ctx, &TimelineEvent{IncidentID: inc.ID, Kind: EventNag, Actor: "bot", At: now,
+		Text: fmt.Sprintf("Update nag #%d", level), SourceID: fmt.Sprintf("nag:%d:%d", level, lastUpdate(claimed).Unix())})
+	return s.planNag(ctx, claimed)
+}
+
+func sameTime(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return a.Equal(*b)
+}
+
+func lastUpdate(inc *Incident) time.Time {
+	if inc.LastUpdateAt != nil {
+		return *inc.LastUpdateAt
+	}
+	return inc.DeclaredAt
+}
+
+// backup is who the third nag calls on: the commander user group, or the
+// comms lead.
+func backup(inc *Incident, p Policy) string {
+	if p.CommanderGroup != "" {
+		return "<!subteam^" + p.CommanderGroup + ">"
+	}
+	if u := inc.Roles[RoleComms]; u != "" {
+		return mention(u)
+	}
+	return ""
+}
+
+// NagText renders a nag. level 1 mentions the IC; level 2 is also sent to
+// the IC directly; level 3 and later also call on the backup. An incident
+// without an IC is asked to choose one first.
+func NagText(inc *Incident, p Policy, level int, now time.Time) string {
+	var b strings.Builder
+	silent := Since(lastUpdate(inc), now)
+	if inc.Commander == "" {
+		fmt.Fprintf(&b, ":raising_hand: *%s has no Incident Commander.* Someone take the role with the panel's *I'm the IC* button or `/incident ic`, then post an update (none for %s).", inc.Key(), silent)
+	} else {
+		fmt.Fprintf(&b, ":loudspeaker: %s, *%s needs a status update*: none for %s.", mention(inc.Commander), inc.Key(), silent)
+		b.WriteString(" Post one, even if it is only \"still investigating, no new findings\".")
+	}
+	switch {
+	case level >= 3:
+		if who := backup(inc, p); who != "" {
+			fmt.Fprintf(&b, "\n:rotating_light: %d updates missed. %s, please help the IC or take over.", level, who)
+		} else {
+			fmt.Fprintf(&b, "\n:rotating_light: %d updates missed.", level)
+		}
+	case level == 2:
+		b.WriteString("\n:warning: Second reminder; the IC has been messaged directly.")
+	}
+	return b.String()
+}
+
+// runAckCheck is the JobAckCheck handler: it says so in the channel, and
+// calls on the backup, when a P1 or P2 was not acknowledged in time.
+func (s *Service) runAckCheck(ctx context.Context, payload []byte) error {
+	var p nagPayload
+	if err := json.Unmarshal(payload, &p); err != nil {
+		return fmt.Errorf("decode ack check: %w: %w", err, ErrJobCancel)
+	}
+	inc, err := s.store.GetIncident(ctx, p.IncidentID)
+	if ErrorCode(err) == ENOTFOUND {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("ack check: %w", err)
+	}
+	sp := s.policy.Severity(inc.Severity)
+	if inc.AcknowledgedAt != nil || !inc.Status.Open() || sp.RespondWithin <= 0 {
+		return nil
+	}
+	now := s.clock.Now()
+	if deadline := inc.DeclaredAt.Add(sp.RespondWithin); deadline.After(now.Add(nagSlack)) {
+		return s.planAckCheck(ctx, inc) // the severity changed to a longer target
+	}
+	if inc.ChannelID == "" {
+		return RetryLater(5*time.Second, "%s has no channel yet", inc.Key())
+	}
+	text := fmt.Sprintf(":alarm_clock: *%s has not been acknowledged* within its %s target for %s (declared %s ago). Nobody has claimed the IC role or acknowledged the page.",
+		inc.Key(), sp.TargetText, inc.Severity, Since(inc.DeclaredAt, now))
+	if who := backup(inc, s.policy); who != "" {
+		text += " " + who + ", please respond."
+	}
+	ev := TimelineEvent{IncidentID: inc.ID, Kind: EventAckMissed, Actor: "bot", At: now, Key: true, Text: text,
+		SourceID: fmt.Sprintf("ack_missed:%d", p.Due)}
+	if err := s.store.AddTimelineEvent(ctx, &ev); ErrorCode(err) == ECONFLICT {
+		return nil // already said
+	} else if err != nil {
+		return fmt.Errorf("ack check: %w", err)
+	}
+	if _, err := s.chat.Post(ctx, inc.ChannelID, text); err != nil {
+		return fmt.Errorf("ack check: %w", err)
+	}
+	return nil
+}
+
+// Snooze silences an incident's nags for the policy's snooze time. Only the
+// IC may snooze.
+func (s *Service) Snooze(ctx context.Context, id int64, actor string) (*Incident, error) {
+	now := s.clock.Now()
+	until := now.Add(s.policy.Snooze)
+	inc, err := s.change(ctx, id, func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
+		if i.Commander != actor {
+			return nil, nil, Errorf(EFORBIDDEN, "Only the Incident Commander can snooze the update reminders.")
+		}
+		i.SnoozedUntil = &until
+		line := fmt.Sprintf(":zzz: %s snoozed update reminders until %s.", mention(actor), until.In(s.policy.Location).Format("15:04 MST"))
+		return []TimelineEvent{{Kind: EventNote, Actor: actor, At: now, Text: line}}, &syncPayload{Lines: []string{line}}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return inc, s.planNag(ctx, inc)
+}

@@ -1,0 +1,177 @@
+package incident
+
+import (
+	"context"
+	"time"
+)
+
+// Pager pages on-call responders (PagerDuty). Implementations are
+// idempotent on PageRequest.DedupKey: a retried Page never pages twice.
+type Pager interface {
+	// Page opens a page for the incident on the service and returns it. A
+	// page that already exists for the DedupKey is returned as is.
+	Page(ctx context.Context, req PageRequest) (*Page, error)
+	// Acknowledge acknowledges a page as the person with this e-mail.
+	// ENOTFOUND when no provider user has the e-mail.
+	Acknowledge(ctx context.Context, page Page, email string) error
+	// Resolve resolves a page.
+	Resolve(ctx context.Context, page Page) error
+	// OnCall lists who is on call for the service now, first level first.
+	OnCall(ctx context.Context, svc ServicePolicy) ([]OnCall, error)
+}
+
+// PageRequest asks for a page.
+type PageRequest struct {
+	IncidentID  int64
+	IncidentKey string // INC-42
+	Title       string
+	Details     string
+	Severity    Severity
+	Service     ServicePolicy
+	// Urgency is "high" or "low".
+	Urgency string
+	// FromEmail attributes the page to the declaring person (REST API).
+	FromEmail string
+	// Backup also pages the escalation policy's next level at once.
+	Backup bool
+	// DedupKey identifies the page: the same key never pages twice.
+	DedupKey string
+	// Link points at the incident channel.
+	Link string
+}
+
+// Page is one page sent to a provider.
+type Page struct {
+	ID         int64
+	IncidentID int64
+	Provider   string // pagerduty
+	// ExternalID is the provider's incident id (REST) or dedup key (Events v2).
+	ExternalID string
+	DedupKey   string
+	Service    string // our service key
+	URL        string
+	Status     string // triggered, acknowledged, resolved
+	// Assignees are the people the provider notified, by name.
+	Assignees      []string
+	CreatedAt      time.Time
+	AcknowledgedAt *time.Time
+	AcknowledgedBy string
+	ResolvedAt     *time.Time
+}
+
+// OnCall is one person on call.
+type OnCall struct {
+	Level    int
+	Name     string
+	Email    string
+	Schedule string
+	Until    time.Time
+}
+
+// PageEventKind is what happened to a page at the provider.
+type PageEventKind string
+
+// Page event kinds, as PagerDuty's v3 webhooks name them.
+const (
+	PageAcknowledged   PageEventKind = "acknowledged"
+	PageUnacknowledged PageEventKind = "unacknowledged"
+	PageEscalated      PageEventKind = "escalated"
+	PageReassigned     PageEventKind = "reassigned"
+	PageResolved       PageEventKind = "resolved"
+	PageReopened       PageEventKind = "reopened"
+)
+
+// PageEvent is a provider's report about a page, from a webhook.
+type PageEvent struct {
+	// DeliveryID deduplicates redeliveries (the webhook event id).
+	DeliveryID string
+	Kind       PageEventKind
+	ExternalID string
+	DedupKey   string
+	Agent      string // who acted, by name
+	AgentEmail string
+	Assignees  []string
+	At         time.Time
+}
+
+// ChangeSource lists recent changes to production for a service: deploys,
+// merged pull requests, workflow runs, flag changes.
+type ChangeSource interface {
+	// Name names the source in the changes list ("GitHub").
+	Name() string
+	// Changes returns the service's changes with OccurredAt in [from, to].
+	// A source with nothing configured for the service returns none.
+	Changes(ctx context.Context, svc ServicePolicy, from, to time.Time) ([]ChangeEvent, error)
+}
+
+// Rollbacker undoes one kind of change: a deploy (GitHub) or a flag change
+// (LaunchDarkly, Unleash).
+type Rollbacker interface {
+	// Handles reports whether this rollbacker can undo the change.
+	Handles(c ChangeEvent) bool
+	// Plan says exactly what a rollback of the change would do, without
+	// doing it. EINVALID when the change cannot be rolled back.
+	Plan(ctx context.Context, c ChangeEvent, svc ServicePolicy) (RollbackPlan, error)
+	// Execute carries out the plan and returns a handle to follow it.
+	// Implementations are idempotent on plan.Key.
+	Execute(ctx context.Context, plan RollbackPlan, actor string) (RollbackRun, error)
+	// Progress reports how far an executed rollback has got.
+	Progress(ctx context.Context, run RollbackRun) (RollbackRun, error)
+}
+
+// RollbackPlan is what a confirmation modal shows before a rollback.
+type RollbackPlan struct {
+	// Key identifies the rollback: executing the same plan twice rolls back once.
+	Key         string
+	Kind        ChangeKind // deploy or flag
+	Source      string
+	Description string // one sentence: "Redeploy acme/checkout to production at 1a2b3c4 (from 9f8e7d6)."
+	Repo        string
+	Environment string
+	FromRef     string
+	ToRef       string
+	Method      string // workflow or deployment, for deploys; off or revert, for flags
+	Workflow    string
+	Project     string
+	Flag        string
+	ChangeID    string // the ChangeEvent's Source+ExternalID
+}
+
+// RollbackRun follows an executed rollback.
+type RollbackRun struct {
+	Plan       RollbackPlan
+	ExternalID string // workflow run id, deployment id, flag version
+	URL        string
+	// Status is queued, in_progress, succeeded or failed.
+	Status string
+	Detail string
+}
+
+// Postmortem export.
+
+// PostmortemDoc is a rendered postmortem draft, ready to export.
+type PostmortemDoc struct {
+	IncidentKey string
+	Title       string
+	// Slug names the file: postmortems/YYYY-MM-DD-<slug>.md.
+	Slug        string
+	Date        time.Time
+	Markdown    string
+	Confluence  string // Confluence storage-format XHTML
+	ActionItems []ActionItem
+}
+
+// ExportRef points at an exported postmortem, so a re-export updates it.
+type ExportRef struct {
+	Target  string // confluence, github
+	ID      string // page id, pull request number, issue number
+	URL     string
+	Version int
+}
+
+// Exporter publishes a postmortem draft. With prev set it updates that
+// document instead of creating another.
+type Exporter interface {
+	Name() string
+	Export(ctx context.Context, doc PostmortemDoc, prev *ExportRef) (ExportRef, error)
+}

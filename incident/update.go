@@ -1,0 +1,130 @@
+package incident
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// StillInvestigating is the one-click update offered on every nag.
+const StillInvestigating = "Still investigating, no new findings."
+
+// UpdateInput is a status update from the IC (or anyone in the channel).
+type UpdateInput struct {
+	Author string
+	// Status optionally moves the incident (investigating or mitigated).
+	Status Status
+	// Known is what we know; Doing is what we are doing next.
+	Known string
+	Doing string
+	// NextIn promises the next update; zero means the severity's cadence.
+	NextIn time.Duration
+}
+
+// Validate checks an update before anything is stored.
+func (in UpdateInput) Validate() error {
+	known, doing := strings.TrimSpace(in.Known), strings.TrimSpace(in.Doing)
+	switch {
+	case known == "" && doing == "":
+		return Errorf(EINVALID, "Say what we know or what we are doing, such as `/incident update rolled back the 14:02 deploy, error rate falling`.")
+	case utf8.RuneCountInString(known)+utf8.RuneCountInString(doing) > 2800:
+		return Errorf(EINVALID, "The update is too long; keep it within 2800 characters.")
+	case in.Status != "" && in.Status != StatusInvestigating && in.Status != StatusMitigated:
+		return Errorf(EINVALID, "An update can set the status to investigating or mitigated only.")
+	case in.NextIn < 0 || in.NextIn > 24*time.Hour:
+		return Errorf(EINVALID, "The next update must be due within 24 hours.")
+	}
+	return nil
+}
+
+// PostUpdate records a status update, posts it in the channel in the fixed
+// format, mirrors it to the broadcast channel, and resets the nag clock and
+// its escalation.
+func (s *Service) PostUpdate(ctx context.Context, id int64, in UpdateInput) (*Incident, error) {
+	in.Known, in.Doing = strings.TrimSpace(in.Known), strings.TrimSpace(in.Doing)
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	now := s.clock.Now()
+	var text string
+	inc, err := s.change(ctx, id, func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
+		if !i.Status.Open() {
+			return nil, nil, Errorf(ECONFLICT, "%s is %s; updates are for open incidents. Reopen it first.", i.Key(), strings.ToLower(i.Status.Label()))
+		}
+		var events []TimelineEvent
+		if in.Status != "" && in.Status != i.Status {
+			if err := CheckTransition(i.Status, in.Status); err != nil {
+				return nil, nil, err
+			}
+			from := i.Status
+			i.Status = in.Status
+			if in.Status == StatusMitigated {
+				t := now
+				i.MitigatedAt = &t
+			}
+			events = append(events, TimelineEvent{Kind: EventStatusChanged, Actor: in.Author, At: now, Key: true,
+				Text: fmt.Sprintf("%s set the status to %s.", mention(in.Author), in.Status.Label()),
+				Data: map[string]string{"from": string(from), "to": string(in.Status)}})
+		}
+		t := now
+		i.LastUpdateAt = &t
+		i.NagCount = 0
+		i.SnoozedUntil = nil
+		if in.NextIn > 0 {
+			// A promised time shorter or longer than the cadence moves the
+			// next reminder with it.
+			every := s.policy.Severity(i.Severity).UpdateEvery
+			if every > 0 {
+				shift := t.Add(in.NextIn - every)
+				i.LastUpdateAt = &shift
+			}
+		}
+		text = UpdateText(i, s.policy, in, now)
+		return events, &syncPayload{Lines: []string{text}, Broadcast: []string{text}}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.AddStatusUpdate(ctx, &StatusUpdate{IncidentID: id, Author: in.Author, Status: inc.Status,
+		Text: updateBody(in), NextUpdateIn: in.NextIn, PostedAt: now}); err != nil {
+		return inc, fmt.Errorf("record update: %w", err)
+	}
+	return inc, s.planNag(ctx, inc)
+}
+
+func updateBody(in UpdateInput) string {
+	switch {
+	case in.Known != "" && in.Doing != "":
+		return "What we know: " + in.Known + "\nWhat we are doing: " + in.Doing
+	case in.Doing != "":
+		return "What we are doing: " + in.Doing
+	default:
+		return in.Known
+	}
+}
+
+// UpdateText renders a status update in the fixed format every update uses.
+func UpdateText(inc *Incident, p Policy, in UpdateInput, now time.Time) string {
+	sp := p.Severity(inc.Severity)
+	var b strings.Builder
+	fmt.Fprintf(&b, ":memo: *Status update — %s* (%s · %s · %s) from %s\n", inc.Key(), inc.Severity, sp.Label, inc.Status.Label(), mention(in.Author))
+	if in.Known != "" {
+		fmt.Fprintf(&b, "*What we know:* %s\n", in.Known)
+	}
+	if in.Doing != "" {
+		fmt.Fprintf(&b, "*What we are doing:* %s\n", in.Doing)
+	}
+	next := in.NextIn
+	if next == 0 {
+		next = sp.UpdateEvery
+	}
+	if next > 0 {
+		at := now.Add(next).In(p.Location)
+		fmt.Fprintf(&b, "*Next update:* in %d min (by %s)", int(next.Minutes()), at.Format("15:04 MST"))
+	} else {
+		b.WriteString("*Next update:* when there is news")
+	}
+	return b.String()
+}
