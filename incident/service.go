@@ -301,12 +301,14 @@ func (s *Service) setup(ctx context.Context, p setupPayload) error {
 		return s.chat.SetTopic(ctx, inc.ChannelID, s.Topic(inc))
 	})
 	run(stepBookmarks, "Bookmarks added", func() error {
-		for _, bm := range s.bookmarks(inc) {
-			if err := s.chat.AddBookmark(ctx, inc.ChannelID, bm[0], bm[1]); err != nil {
-				return err
-			}
+		marks := s.bookmarks(inc)
+		errs := make([]error, len(marks))
+		var bwg sync.WaitGroup
+		for i, bm := range marks {
+			bwg.Go(func() { errs[i] = s.chat.AddBookmark(ctx, inc.ChannelID, bm[0], bm[1]) })
 		}
-		return nil
+		bwg.Wait()
+		return errors.Join(errs...)
 	})
 	run(stepInvites, "Responders invited", func() error {
 		r := <-invitees

@@ -43,7 +43,7 @@ func (s *syncBuffer) String() string {
 
 // botInstance is the real program, running in-process against a fake Slack.
 type botInstance struct {
-	t      *testing.T
+	t      testing.TB
 	base   string // http://127.0.0.1:port
 	slack  *slackfake.Server
 	driver *slackfake.Driver
@@ -71,7 +71,7 @@ type botOptions struct {
 }
 
 // startBot runs the program and waits until /healthz answers.
-func startBot(t *testing.T, o botOptions) *botInstance {
+func startBot(t testing.TB, o botOptions) *botInstance {
 	t.Helper()
 	if o.slack == nil {
 		o.slack = slackfake.New(slackfake.WithChatWritePublic())
@@ -216,3 +216,5 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(m.Run())
 }
+
+func writeFile(path, content string) error { return os.WriteFile(path, []byte(content), 0o600) }

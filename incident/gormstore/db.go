@@ -113,7 +113,7 @@ func openPostgres(ctx context.Context, databaseURL string) (*DB, error) {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
 	sqlDB.SetMaxOpenConns(20)
-	sqlDB.SetMaxIdleConns(5)
+	sqlDB.SetMaxIdleConns(20) // as many as may be open: a burst must not churn connections
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	db := &DB{gorm: gdb, sql: sqlDB, dialect: migrations.Postgres}
 	if err := db.ping(ctx); err != nil {
