@@ -1,0 +1,263 @@
+package pagerduty
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/PagerDuty/go-pagerduty"
+
+	"github.com/incidentbot/incidentbot/incident"
+	"github.com/incidentbot/incidentbot/integrations/outbound"
+)
+
+const (
+	providerID   = "pagerduty"
+	providerName = "PagerDuty"
+
+	// maxErrorBody bounds how much of an error response we keep to read
+	// PagerDuty's message from.
+	maxErrorBody = 16 << 10
+
+	// defaultRateLimitWait is used when a 429 names no wait; PagerDuty's
+	// REST limits are per minute.
+	defaultRateLimitWait = time.Minute
+
+	// duplicateIncidentKey is how PagerDuty words the 400 for a second open
+	// incident with the same incident_key on a service.
+	duplicateIncidentKey = "matching dedup key already exists"
+)
+
+// exchange is what the last HTTP exchange of one SDK call looked like. The
+// SDK flattens transport errors with %v and drops the response headers and,
+// for Events v2, the error body; we keep them here to build precise errors.
+type exchange struct {
+	err    error
+	status int
+	header http.Header
+	body   []byte
+}
+
+type exchangeKey struct{}
+
+// recordingDoer is the SDK's HTTPClient: it sends through the caller's
+// *http.Client and notes each exchange in the request context's *exchange.
+type recordingDoer struct {
+	hc *http.Client
+}
+
+// Do sends req and records the outcome.
+func (d recordingDoer) Do(req *http.Request) (*http.Response, error) {
+	resp, err := d.hc.Do(req)
+	x, _ := req.Context().Value(exchangeKey{}).(*exchange)
+	if x == nil {
+		return resp, err
+	}
+	*x = exchange{err: err}
+	if resp != nil {
+		x.status = resp.StatusCode
+		x.header = resp.Header.Clone()
+		if resp.StatusCode >= 300 {
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+			_ = resp.Body.Close()
+			x.body = body
+			resp.Body = io.NopCloser(bytes.NewReader(body))
+		}
+	}
+	return resp, err
+}
+
+// apiError is a PagerDuty failure with a domain code and a user-safe
+// message; the SDK's error stays wrapped for logs.
+type apiError struct {
+	code    string
+	message string
+	// status is PagerDuty's HTTP status, or 0.
+	status int
+	// details are PagerDuty's error details ("errors").
+	details []string
+	cause   error
+}
+
+// Error implements the error interface.
+func (e *apiError) Error() string {
+	return fmt.Sprintf("%s (%s): %v", e.message, e.code, e.cause)
+}
+
+// Unwrap returns the SDK's error.
+func (e *apiError) Unwrap() error { return e.cause }
+
+// As lets errors.As find an *incident.Error with e's code and message.
+func (e *apiError) As(target any) bool {
+	if t, ok := target.(**incident.Error); ok {
+		*t = incident.Errorf(e.code, "%s", e.message)
+		return true
+	}
+	return false
+}
+
+// duplicate reports whether PagerDuty refused an incident because an open
+// one with the same incident_key exists.
+func (e *apiError) duplicate() bool {
+	if e.status != http.StatusBadRequest {
+		return false
+	}
+	for _, d := range append([]string{e.message}, e.details...) {
+		if strings.Contains(strings.ToLower(d), duplicateIncidentKey) {
+			return true
+		}
+	}
+	return false
+}
+
+// errorBody holds both shapes PagerDuty answers errors with: the REST API's
+// {"error":{...}} and the Events API's flat {"status","message","errors"}.
+type errorBody struct {
+	Error *struct {
+		Message string          `json:"message"`
+		Code    int             `json:"code"`
+		Errors  json.RawMessage `json:"errors"`
+	} `json:"error"`
+	Status  string          `json:"status"`
+	Message string          `json:"message"`
+	Errors  json.RawMessage `json:"errors"`
+}
+
+// parseErrorBody returns PagerDuty's message and details from an error body.
+func parseErrorBody(body []byte) (message string, details []string) {
+	var eb errorBody
+	if len(body) == 0 || json.Unmarshal(body, &eb) != nil {
+		return "", nil
+	}
+	if eb.Error != nil {
+		return eb.Error.Message, stringList(eb.Error.Errors)
+	}
+	return eb.Message, stringList(eb.Errors)
+}
+
+// stringList reads "errors", which PagerDuty sends as a list of strings and
+// occasionally as a single string.
+func stringList(raw json.RawMessage) []string {
+	var list []string
+	if json.Unmarshal(raw, &list) == nil {
+		return list
+	}
+	var one string
+	if json.Unmarshal(raw, &one) == nil && one != "" {
+		return []string{one}
+	}
+	return nil
+}
+
+// translate turns the error of an SDK call into a domain error. op names
+// the call in the wrapped error ("incidents.create").
+func (c *Client) translate(op string, x *exchange, err error) error {
+	if err == nil {
+		return nil
+	}
+	if x.err != nil {
+		var ue *outbound.UnavailableError
+		var rl *outbound.RateLimitedError
+		switch {
+		case errors.As(x.err, &ue), errors.As(x.err, &rl):
+			return fmt.Errorf("pagerduty %s: %w", op, x.err)
+		case errors.Is(x.err, context.Canceled):
+			return fmt.Errorf("pagerduty %s: %w", op, x.err)
+		}
+		return fmt.Errorf("pagerduty %s: %w", op, &outbound.UnavailableError{
+			Provider: providerID, Name: providerName,
+			Timeout: errors.Is(x.err, context.DeadlineExceeded) || isTimeout(x.err),
+			Cause:   x.err,
+		})
+	}
+	status := x.status
+	var sdkErr pagerduty.APIError
+	if errors.As(err, &sdkErr) {
+		status = sdkErr.StatusCode
+	}
+	if status < 300 {
+		// The exchange succeeded but the SDK failed afterwards, decoding
+		// the body: a bug on one side or the other, not the user's.
+		return fmt.Errorf("pagerduty %s: %w", op, err)
+	}
+	switch {
+	case status == http.StatusTooManyRequests:
+		return fmt.Errorf("pagerduty %s: %w", op, &outbound.RateLimitedError{
+			Provider: providerID, Name: providerName,
+			Wait: retryAfter(x.header, c.clock.Now()), Cause: err,
+		})
+	case status >= 500 || status == http.StatusRequestTimeout:
+		return fmt.Errorf("pagerduty %s: %w", op, &outbound.UnavailableError{
+			Provider: providerID, Name: providerName, Status: status, Cause: err,
+		})
+	}
+	msg, details := parseErrorBody(x.body)
+	if msg == "" && sdkErr.APIError.Valid {
+		msg, details = sdkErr.APIError.ErrorObject.Message, sdkErr.APIError.ErrorObject.Errors
+	}
+	e := &apiError{status: status, details: details, cause: err}
+	said := pdSaid(status, msg, details)
+	switch status {
+	case http.StatusUnauthorized:
+		e.code = incident.EFORBIDDEN
+		e.message = "PagerDuty rejected the bot's REST API token (" + said + "); check the token."
+	case http.StatusPaymentRequired, http.StatusForbidden:
+		e.code = incident.EFORBIDDEN
+		e.message = "PagerDuty refused: " + said + "."
+	case http.StatusNotFound:
+		e.code = incident.ENOTFOUND
+		e.message = "PagerDuty could not find it: " + said + "."
+	default:
+		e.code = incident.EINVALID
+		e.message = "PagerDuty rejected the request: " + said + "."
+	}
+	return fmt.Errorf("pagerduty %s: %w", op, e)
+}
+
+// pdSaid renders PagerDuty's message and details for a user.
+func pdSaid(status int, msg string, details []string) string {
+	if msg == "" {
+		msg = "HTTP " + strconv.Itoa(status)
+	}
+	if len(details) > 0 {
+		msg += ": " + strings.Join(details, "; ")
+	}
+	msg = strings.TrimRight(msg, ". ")
+	const maxLen = 300
+	if r := []rune(msg); len(r) > maxLen {
+		msg = string(r[:maxLen]) + "…"
+	}
+	return msg
+}
+
+// retryAfter reads how long a 429 asks us to wait: Retry-After in seconds
+// or as an HTTP date, else PagerDuty's ratelimit-reset in seconds, else a
+// minute.
+func retryAfter(h http.Header, now time.Time) time.Duration {
+	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
+		if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return max(time.Duration(secs)*time.Second, 0)
+		}
+		if at, err := http.ParseTime(v); err == nil {
+			return max(at.Sub(now), 0)
+		}
+	}
+	if v := strings.TrimSpace(h.Get("Ratelimit-Reset")); v != "" {
+		if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return max(time.Duration(secs)*time.Second, 0)
+		}
+	}
+	return defaultRateLimitWait
+}
+
+func isTimeout(err error) bool {
+	var t interface{ Timeout() bool }
+	return errors.As(err, &t) && t.Timeout()
+}

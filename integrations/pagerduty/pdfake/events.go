@@ -1,0 +1,124 @@
+package pdfake
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+)
+
+// enqueue serves POST /v2/enqueue, the Events API v2. It needs no token:
+// the routing key in the body selects the service.
+func (s *Server) enqueue(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		RoutingKey string           `json:"routing_key"`
+		Action     string           `json:"event_action"`
+		DedupKey   string           `json:"dedup_key"`
+		Client     string           `json:"client"`
+		ClientURL  string           `json:"client_url"`
+		Links      []map[string]any `json:"links"`
+		Payload    *struct {
+			Summary   string         `json:"summary"`
+			Source    string         `json:"source"`
+			Severity  string         `json:"severity"`
+			Component string         `json:"component"`
+			Class     string         `json:"class"`
+			Details   map[string]any `json:"custom_details"`
+		} `json:"payload"`
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"status": "invalid event", "message": "Event object is invalid", "errors": []string{"Malformed JSON"}})
+		return
+	}
+	ev := Event{
+		RoutingKey: body.RoutingKey, Action: body.Action, DedupKey: body.DedupKey,
+		Client: body.Client, ClientURL: body.ClientURL, Links: body.Links,
+	}
+	if p := body.Payload; p != nil {
+		ev.Summary, ev.Source, ev.Severity = p.Summary, p.Source, p.Severity
+		ev.Component, ev.Class, ev.CustomDetails = p.Component, p.Class, p.Details
+	}
+	refuse := func(problems ...string) {
+		ev.Status = http.StatusBadRequest
+		s.events = append(s.events, ev)
+		writeJSON(w, http.StatusBadRequest, map[string]any{"status": "invalid event", "message": "Event object is invalid", "errors": problems})
+	}
+
+	var problems []string
+	if len(body.RoutingKey) != 32 {
+		problems = append(problems, "Length of 'routing_key' is incorrect (should be 32 characters)")
+	}
+	switch body.Action {
+	case "trigger":
+		switch {
+		case body.Payload == nil:
+			problems = append(problems, "'payload' is missing or blank")
+		default:
+			if strings.TrimSpace(ev.Summary) == "" {
+				problems = append(problems, "'payload.summary' is missing or blank")
+			} else if len([]rune(ev.Summary)) > 1024 {
+				problems = append(problems, "'payload.summary' is too long (maximum is 1024 characters)")
+			}
+			if strings.TrimSpace(ev.Source) == "" {
+				problems = append(problems, "'payload.source' is missing or blank")
+			}
+			if !slices.Contains([]string{"critical", "error", "warning", "info"}, ev.Severity) {
+				problems = append(problems, "'payload.severity' is invalid (must be one of the following: 'critical', 'warning', 'error' or 'info')")
+			}
+		}
+	case "acknowledge", "resolve":
+		if body.DedupKey == "" {
+			problems = append(problems, "'dedup_key' is missing or blank")
+		}
+	default:
+		problems = append(problems, "'event_action' is invalid (must be one of the following: 'trigger', 'acknowledge' or 'resolve')")
+	}
+	if len(body.DedupKey) > 255 {
+		problems = append(problems, "'dedup_key' is too long (maximum is 255 characters)")
+	}
+	if len(problems) > 0 {
+		refuse(problems...)
+		return
+	}
+	svc := s.serviceByRoutingKey(body.RoutingKey)
+	if svc == nil {
+		refuse("Invalid routing key")
+		return
+	}
+
+	key := body.DedupKey
+	if key == "" {
+		key = RoutingKey("dedup " + s.nextID("D"))
+		ev.DedupKey = key
+	}
+	open := s.openIncident(svc.ID, key)
+	switch body.Action {
+	case "trigger":
+		if open != nil {
+			open.Alerts++
+			break
+		}
+		urgency := "low"
+		if ev.Severity == "critical" || ev.Severity == "error" {
+			urgency = "high"
+		}
+		s.newIncident(&Incident{
+			Title: ev.Summary, ServiceID: svc.ID, EscalationPolicyID: svc.EscalationPolicyID,
+			IncidentKey: key, Urgency: urgency, CreatedVia: "events", Alerts: 1,
+		})
+	case "acknowledge":
+		// Events for no open incident are accepted and dropped, as PagerDuty does.
+		if open != nil {
+			open.Status = "acknowledged"
+		}
+	case "resolve":
+		if open != nil {
+			open.Status = "resolved"
+		}
+	}
+	ev.Status = http.StatusAccepted
+	s.events = append(s.events, ev)
+	writeJSON(w, http.StatusAccepted, map[string]any{"status": "success", "message": "Event processed", "dedup_key": key})
+}

@@ -1,0 +1,539 @@
+package pdfake
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// PagerDuty's error messages and codes for the rules the server enforces
+// (developer-docs REST-API/14-Errors.md; the From and duplicate-key wording
+// as PagerDuty returns it).
+const (
+	msgAuthFailed   = "Authentication failed"
+	msgNeedFrom     = `You must specify a user's email address in the "From" header to perform this action`
+	msgInvalidInput = "Invalid Input Provided"
+	msgNotFound     = "Not Found"
+	msgRequester    = "Requester User Not Found"
+	msgAssignee     = "Assigned To User Not Found"
+	msgBadStatus    = "Invalid Status Provided"
+	msgDuplicateKey = "Open incident with matching dedup key already exists on this service"
+	msgInternal     = "An internal error has occurred. PagerDuty team has been notified."
+	msgRateLimited  = "Rate Limit Exceeded"
+
+	codeInvalidInput = 2001
+	codeAuthFailed   = 2006
+	codeNeedFrom     = 2011
+	codeNotFound     = 2100
+	codeRequester    = 1008
+	codeAssignee     = 1007
+	codeBadStatus    = 1003
+	codeInternal     = 2000
+	codeRateLimited  = 2020
+)
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v2/enqueue", s.enqueue)
+	mux.Handle("POST /incidents", s.auth(s.createIncident))
+	mux.Handle("GET /incidents", s.auth(s.listIncidents))
+	mux.Handle("PUT /incidents", s.auth(s.manageIncidents))
+	mux.Handle("GET /incidents/{id}", s.auth(s.getIncident))
+	mux.Handle("PUT /incidents/{id}", s.auth(s.updateIncident))
+	mux.Handle("GET /users", s.auth(s.listUsers))
+	mux.Handle("GET /oncalls", s.auth(s.listOnCalls))
+	mux.Handle("GET /services/{id}", s.auth(s.getService))
+	mux.Handle("/", s.auth(func(w http.ResponseWriter, _ *http.Request) {
+		writeError(w, http.StatusNotFound, codeNotFound, msgNotFound)
+	}))
+	return s.faults(mux)
+}
+
+// statusWriter remembers the status a handler answered.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// faults records each call and applies the injected latency, outage, 5xx
+// and 429 before the real handler sees the request.
+func (s *Server) faults(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		latency, down := s.latency, s.down
+		fail, failStatus := s.failN > 0, s.failStatus
+		if fail {
+			s.failN--
+		}
+		limited, wait := !fail && s.limitN > 0, s.retryAfter
+		if limited {
+			s.limitN--
+		}
+		s.mu.Unlock()
+
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			s.mu.Lock()
+			s.calls = append(s.calls, Call{
+				Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery,
+				From: r.Header.Get("From"), Authorized: s.authorized(r), Status: sw.status,
+			})
+			s.mu.Unlock()
+		}()
+		if latency > 0 {
+			t := time.NewTimer(latency)
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				t.Stop()
+				return
+			}
+		}
+		switch {
+		case down:
+			if hj, ok := w.(http.Hijacker); ok {
+				if conn, _, err := hj.Hijack(); err == nil {
+					_ = conn.Close()
+					return
+				}
+			}
+			writeError(sw, http.StatusServiceUnavailable, codeInternal, msgInternal)
+		case fail:
+			writeError(sw, failStatus, codeInternal, msgInternal)
+		case limited:
+			secs := strconv.Itoa(int(wait.Round(time.Second) / time.Second))
+			sw.Header().Set("Retry-After", secs)
+			sw.Header().Set("Ratelimit-Limit", "960")
+			sw.Header().Set("Ratelimit-Remaining", "0")
+			sw.Header().Set("Ratelimit-Reset", secs)
+			writeError(sw, http.StatusTooManyRequests, codeRateLimited, msgRateLimited)
+		default:
+			next.ServeHTTP(sw, r)
+		}
+	})
+}
+
+func (s *Server) authorized(r *http.Request) bool {
+	return r.Header.Get("Authorization") == "Token token="+s.token
+}
+
+// auth enforces the REST API's token authentication.
+func (s *Server) auth(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.authorized(r) {
+			writeError(w, http.StatusUnauthorized, codeAuthFailed, msgAuthFailed)
+			return
+		}
+		h(w, r)
+	})
+}
+
+// requester returns the user named by the From header, answering the error
+// itself when there is none.
+func (s *Server) requester(w http.ResponseWriter, r *http.Request) (*User, bool) {
+	from := strings.TrimSpace(r.Header.Get("From"))
+	if from == "" {
+		writeError(w, http.StatusBadRequest, codeNeedFrom, msgNeedFrom)
+		return nil, false
+	}
+	u := s.userByEmail(from)
+	if u == nil {
+		writeError(w, http.StatusBadRequest, codeRequester, msgRequester)
+		return nil, false
+	}
+	return u, true
+}
+
+type ref struct {
+	ID   string `json:"id"`
+	Type string `json:"type"`
+}
+
+func (s *Server) createIncident(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Incident *struct {
+			Type        string `json:"type"`
+			Title       string `json:"title"`
+			Service     *ref   `json:"service"`
+			Urgency     string `json:"urgency"`
+			IncidentKey string `json:"incident_key"`
+			Body        *struct {
+				Type    string `json:"type"`
+				Details string `json:"details"`
+			} `json:"body"`
+			EscalationPolicy *ref `json:"escalation_policy"`
+			Assignments      []struct {
+				Assignee ref `json:"assignee"`
+			} `json:"assignments"`
+		} `json:"incident"`
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	from, ok := s.requester(w, r)
+	if !ok {
+		return
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.Incident == nil {
+		writeError(w, http.StatusBadRequest, codeInvalidInput, msgInvalidInput, "Request body must contain an incident object")
+		return
+	}
+	in := body.Incident
+	var problems []string
+	if in.Type != "incident" {
+		problems = append(problems, "Incident type must be incident")
+	}
+	if strings.TrimSpace(in.Title) == "" {
+		problems = append(problems, "Title cannot be empty")
+	}
+	if in.Urgency != "" && in.Urgency != "high" && in.Urgency != "low" {
+		problems = append(problems, "Urgency must be one of high, low")
+	}
+	if in.EscalationPolicy != nil && len(in.Assignments) > 0 {
+		problems = append(problems, "Cannot specify both assignments and escalation_policy")
+	}
+	if len(in.Assignments) > 1 {
+		problems = append(problems, "Only one assignee is supported at this time")
+	}
+	if len(problems) > 0 {
+		writeError(w, http.StatusBadRequest, codeInvalidInput, msgInvalidInput, problems...)
+		return
+	}
+	if in.Service == nil || s.service(in.Service.ID) == nil {
+		writeError(w, http.StatusBadRequest, codeInvalidInput, msgInvalidInput, "Service not found")
+		return
+	}
+	svc := s.service(in.Service.ID)
+	policy := svc.EscalationPolicyID
+	if in.EscalationPolicy != nil {
+		if s.policy(in.EscalationPolicy.ID) == nil {
+			writeError(w, http.StatusBadRequest, codeInvalidInput, msgInvalidInput, "Escalation Policy Not Found")
+			return
+		}
+		policy = in.EscalationPolicy.ID
+	}
+	if in.IncidentKey != "" && s.openIncident(svc.ID, in.IncidentKey) != nil {
+		writeError(w, http.StatusBadRequest, codeInvalidInput, msgInvalidInput, msgDuplicateKey)
+		return
+	}
+	inc := &Incident{
+		Title: in.Title, ServiceID: svc.ID, EscalationPolicyID: policy,
+		IncidentKey: in.IncidentKey, Urgency: in.Urgency, CreatedVia: "rest", CreatedBy: from.Email,
+	}
+	if in.Body != nil {
+		inc.Details = in.Body.Details
+	}
+	if len(in.Assignments) == 1 {
+		a := in.Assignments[0].Assignee
+		if s.user(a.ID) == nil {
+			writeError(w, http.StatusBadRequest, codeAssignee, msgAssignee)
+			return
+		}
+		inc.Assignees = []string{a.ID}
+		// PagerDuty acknowledges, without notifying, an incident a user
+		// assigns to themselves.
+		if a.ID == from.ID {
+			inc.Status = "acknowledged"
+			inc.AcknowledgedBy = from.ID
+		}
+	}
+	s.newIncident(inc)
+	writeJSON(w, http.StatusCreated, map[string]any{"incident": s.incidentJSON(inc)})
+}
+
+func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	key := q.Get("incident_key")
+	services, statuses := q["service_ids[]"], q["statuses[]"]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	list := []map[string]any{}
+	for _, inc := range s.incidents {
+		if (key != "" && inc.IncidentKey != key) ||
+			(len(services) > 0 && !slices.Contains(services, inc.ServiceID)) ||
+			(len(statuses) > 0 && !slices.Contains(statuses, inc.Status)) {
+			continue
+		}
+		list = append(list, s.incidentJSON(inc))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"incidents": list, "limit": 25, "offset": 0, "more": false, "total": nil})
+}
+
+func (s *Server) getIncident(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	inc := s.incident(r.PathValue("id"))
+	if inc == nil {
+		writeError(w, http.StatusNotFound, codeNotFound, msgNotFound)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"incident": s.incidentJSON(inc)})
+}
+
+// incidentUpdate is one entry of PUT /incidents or the body of PUT
+// /incidents/{id}.
+type incidentUpdate struct {
+	ID          string `json:"id"`
+	Type        string `json:"type"`
+	Status      string `json:"status"`
+	Resolution  string `json:"resolution"`
+	Assignments []struct {
+		Assignee ref `json:"assignee"`
+	} `json:"assignments"`
+	EscalationLevel int `json:"escalation_level"`
+}
+
+func (s *Server) manageIncidents(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Incidents []incidentUpdate `json:"incidents"`
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	by, ok := s.requester(w, r)
+	if !ok {
+		return
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || len(body.Incidents) == 0 {
+		writeError(w, http.StatusBadRequest, codeInvalidInput, msgInvalidInput, "incidents must be a non-empty array")
+		return
+	}
+	if len(body.Incidents) > 250 {
+		writeError(w, http.StatusRequestEntityTooLarge, codeInvalidInput, msgInvalidInput, "Cannot update more than 250 incidents at once")
+		return
+	}
+	// Validate everything first, so a refused request changes nothing.
+	for _, u := range body.Incidents {
+		if !s.validUpdate(w, u) {
+			return
+		}
+	}
+	list := []map[string]any{}
+	for _, u := range body.Incidents {
+		inc := s.incident(u.ID)
+		s.apply(inc, u, by)
+		list = append(list, s.incidentJSON(inc))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"incidents": list})
+}
+
+func (s *Server) updateIncident(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Incident *incidentUpdate `json:"incident"`
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	by, ok := s.requester(w, r)
+	if !ok {
+		return
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.Incident == nil {
+		writeError(w, http.StatusBadRequest, codeInvalidInput, msgInvalidInput, "Request body must contain an incident object")
+		return
+	}
+	u := *body.Incident
+	u.ID = r.PathValue("id")
+	if !s.validUpdate(w, u) {
+		return
+	}
+	inc := s.incident(u.ID)
+	s.apply(inc, u, by)
+	writeJSON(w, http.StatusOK, map[string]any{"incident": s.incidentJSON(inc)})
+}
+
+func (s *Server) validUpdate(w http.ResponseWriter, u incidentUpdate) bool {
+	if u.Type != "incident" && u.Type != "incident_reference" {
+		writeError(w, http.StatusBadRequest, codeInvalidInput, msgInvalidInput, "type must be incident or incident_reference")
+		return false
+	}
+	if s.incident(u.ID) == nil {
+		writeError(w, http.StatusNotFound, codeNotFound, msgNotFound, "Incident Not Found")
+		return false
+	}
+	switch u.Status {
+	case "", "acknowledged", "resolved":
+	default:
+		writeError(w, http.StatusBadRequest, codeBadStatus, msgBadStatus)
+		return false
+	}
+	for _, a := range u.Assignments {
+		if s.user(a.Assignee.ID) == nil {
+			writeError(w, http.StatusBadRequest, codeAssignee, msgAssignee)
+			return false
+		}
+	}
+	return true
+}
+
+// apply changes inc as PagerDuty does: reassigning notifies the new
+// assignees and re-triggers an acknowledged incident; acknowledging or
+// resolving records who did it, and acknowledging a resolved incident
+// reopens it.
+func (s *Server) apply(inc *Incident, u incidentUpdate, by *User) {
+	var assignees []string
+	for _, a := range u.Assignments {
+		if !slices.Contains(assignees, a.Assignee.ID) {
+			assignees = append(assignees, a.Assignee.ID)
+		}
+	}
+	if u.EscalationLevel > 0 && len(assignees) == 0 {
+		for _, oc := range s.onCallNow(inc.EscalationPolicyID, u.EscalationLevel) {
+			if !slices.Contains(assignees, oc.UserID) {
+				assignees = append(assignees, oc.UserID)
+			}
+		}
+	}
+	if len(assignees) > 0 {
+		for _, id := range assignees {
+			if !slices.Contains(inc.Assignees, id) {
+				inc.Notified = append(inc.Notified, id)
+			}
+		}
+		inc.Assignees = assignees
+		if inc.Status == "acknowledged" {
+			inc.Status = "triggered"
+		}
+	}
+	switch u.Status {
+	case "acknowledged":
+		inc.Status = "acknowledged"
+		inc.AcknowledgedBy = by.ID
+		inc.ResolvedBy = ""
+	case "resolved":
+		inc.Status = "resolved"
+		inc.ResolvedBy = by.ID
+	}
+}
+
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
+	query := strings.ToLower(r.URL.Query().Get("query"))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	list := []map[string]any{}
+	for _, u := range s.users {
+		if query != "" && !strings.Contains(strings.ToLower(u.Name), query) && !strings.Contains(strings.ToLower(u.Email), query) {
+			continue
+		}
+		list = append(list, s.userJSON(u))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"users": list, "limit": 25, "offset": 0, "more": false, "total": nil})
+}
+
+func (s *Server) listOnCalls(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	policies, users := q["escalation_policy_ids[]"], q["user_ids[]"]
+	includeUsers := slices.Contains(q["include[]"], "users")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	list := []map[string]any{}
+	for _, p := range s.policies {
+		if len(policies) > 0 && !slices.Contains(policies, p.id) {
+			continue
+		}
+		for _, oc := range s.onCallNow(p.id, 0) {
+			u := s.user(oc.UserID)
+			if u == nil || (len(users) > 0 && !slices.Contains(users, u.ID)) {
+				continue
+			}
+			entry := map[string]any{
+				"escalation_policy": map[string]any{"id": p.id, "type": "escalation_policy_reference", "summary": p.name},
+				"escalation_level":  oc.Level,
+				"schedule":          nil,
+				"user":              s.userRef(u),
+				"start":             timeOrNil(oc.Start),
+				"end":               timeOrNil(oc.End),
+			}
+			if includeUsers {
+				entry["user"] = s.userJSON(u)
+			}
+			if oc.Schedule != "" {
+				entry["schedule"] = map[string]any{"id": "PSC" + strings.ToUpper(RoutingKey(oc.Schedule)[:5]), "type": "schedule_reference", "summary": oc.Schedule}
+			}
+			list = append(list, entry)
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"oncalls": list, "limit": 25, "offset": 0, "more": false, "total": nil})
+}
+
+func (s *Server) getService(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	svc := s.service(r.PathValue("id"))
+	if svc == nil {
+		writeError(w, http.StatusNotFound, codeNotFound, msgNotFound)
+		return
+	}
+	p := s.policy(svc.EscalationPolicyID)
+	writeJSON(w, http.StatusOK, map[string]any{"service": map[string]any{
+		"id": svc.ID, "type": "service", "summary": svc.Name, "name": svc.Name, "status": "active",
+		"self": s.srv.URL + "/services/" + svc.ID, "html_url": s.srv.URL + "/service-directory/" + svc.ID,
+		"escalation_policy": map[string]any{"id": p.id, "type": "escalation_policy_reference", "summary": p.name},
+	}})
+}
+
+func (s *Server) incidentJSON(inc *Incident) map[string]any {
+	svc := s.service(inc.ServiceID)
+	p := s.policy(inc.EscalationPolicyID)
+	assignments := []map[string]any{}
+	for _, id := range inc.Assignees {
+		if u := s.user(id); u != nil {
+			assignments = append(assignments, map[string]any{"at": inc.CreatedAt.Format(time.RFC3339), "assignee": s.userRef(u)})
+		}
+	}
+	acks := []map[string]any{}
+	if inc.Status == "acknowledged" && inc.AcknowledgedBy != "" {
+		if u := s.user(inc.AcknowledgedBy); u != nil {
+			acks = append(acks, map[string]any{"at": s.now().UTC().Format(time.RFC3339), "acknowledger": s.userRef(u)})
+		}
+	}
+	out := map[string]any{
+		"id": inc.ID, "type": "incident", "summary": "[#" + strconv.Itoa(inc.Number) + "] " + inc.Title,
+		"self": s.srv.URL + "/incidents/" + inc.ID, "html_url": s.srv.URL + "/incidents/" + inc.ID,
+		"incident_number": inc.Number, "title": inc.Title, "created_at": inc.CreatedAt.Format(time.RFC3339),
+		"status": inc.Status, "incident_key": inc.IncidentKey, "urgency": inc.Urgency,
+		"assignments": assignments, "acknowledgements": acks,
+	}
+	if svc != nil {
+		out["service"] = map[string]any{"id": svc.ID, "type": "service_reference", "summary": svc.Name}
+	}
+	if p != nil {
+		out["escalation_policy"] = map[string]any{"id": p.id, "type": "escalation_policy_reference", "summary": p.name}
+	}
+	return out
+}
+
+func (s *Server) userRef(u *User) map[string]any {
+	return map[string]any{
+		"id": u.ID, "type": "user_reference", "summary": u.Name,
+		"self": s.srv.URL + "/users/" + u.ID, "html_url": s.srv.URL + "/users/" + u.ID,
+	}
+}
+
+func (s *Server) userJSON(u *User) map[string]any {
+	return map[string]any{
+		"id": u.ID, "type": "user", "summary": u.Name, "name": u.Name, "email": u.Email,
+		"self": s.srv.URL + "/users/" + u.ID, "html_url": s.srv.URL + "/users/" + u.ID,
+	}
+}
+
+func timeOrNil(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC().Format(time.RFC3339)
+}
