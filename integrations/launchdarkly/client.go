@@ -1,0 +1,322 @@
+// Package launchdarkly reads flag changes from LaunchDarkly's audit log,
+// turns flags off to roll a change back, and receives LaunchDarkly's signed
+// webhooks. It implements incident.ChangeSource and incident.Rollbacker
+// with plain HTTP against the REST API v2, through the *http.Client that
+// package outbound hands out.
+//
+// Vendor facts it relies on (see docs/change-webhook.md and
+// /work/shared/reference/platform-facts.md section 4.1):
+//   - GET /api/v2/auditlog takes after and before in Unix milliseconds,
+//     spec (a resource specifier), and limit (1-20), and pages with
+//     _links.next. Both bounds are exclusive, so the client widens the
+//     window by a millisecond and filters to [from, to] itself.
+//   - Authorization carries the raw API access token, with no Bearer.
+//   - A flag is turned off with a semantic patch: PATCH
+//     /api/v2/flags/{project}/{key} with Content-Type
+//     "application/json; domain-model=launchdarkly.semanticpatch".
+//   - Webhook payloads are audit log entries, signed with X-LD-Signature:
+//     the hex HMAC-SHA256 of the raw body keyed with the webhook secret.
+//
+// Assumed, not checked against a live account: a listed entry may omit
+// previousVersion and currentVersion (only the detailed entry and webhooks
+// carry them); when present they are flag objects whose _version and
+// environments.<env>.on give the versions and the on/off state.
+package launchdarkly
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/incidentbot/incidentbot/incident"
+	"github.com/incidentbot/incidentbot/integrations/outbound"
+)
+
+// Source is the ChangeEvent.Source of every change this package reports.
+const Source = "launchdarkly"
+
+// DefaultAPIURL is LaunchDarkly's commercial instance; federal and EU
+// accounts have their own hosts.
+const DefaultAPIURL = "https://app.launchdarkly.com"
+
+// SemanticPatchContentType selects LaunchDarkly's semantic patch format;
+// with plain application/json the API expects a JSON Patch array instead.
+const SemanticPatchContentType = "application/json; domain-model=launchdarkly.semanticpatch"
+
+// Paths and limits of the REST API.
+const (
+	auditLogPath = "/api/v2/auditlog"
+	flagsPath    = "/api/v2/flags"
+	// auditLogPageSize is the largest limit the audit log accepts.
+	auditLogPageSize = 20
+	// maxAuditLogPages bounds one Changes call to 1000 entries per flag, so
+	// a looping _links.next cannot hold a worker forever.
+	maxAuditLogPages = 50
+	// maxResponseBytes bounds what is read from one response.
+	maxResponseBytes = 4 << 20
+	// defaultRetryAfter is the wait reported for a 429 without a usable
+	// Retry-After header.
+	defaultRetryAfter = time.Minute
+	// defaultProject is the project LaunchDarkly creates for every account;
+	// a FlagRef without a project means it.
+	defaultProject = "default"
+)
+
+// Config configures a Client.
+type Config struct {
+	// APIURL is the API's base URL; empty means DefaultAPIURL.
+	APIURL string
+	// Token is an API access token with reader rights for Changes and
+	// writer rights on the flags for rollbacks.
+	Token string
+	// HTTPClient sends every request; cmd passes outbound's client for
+	// LaunchDarkly. Nil means http.DefaultClient.
+	HTTPClient *http.Client
+	// Logger receives warnings; nil discards them.
+	Logger *slog.Logger
+	// Clock dates Retry-After values given as HTTP dates; nil means
+	// incident.SystemClock.
+	Clock incident.Clock
+}
+
+// Client talks to LaunchDarkly. It is safe for concurrent use.
+type Client struct {
+	base  string
+	token string
+	http  *http.Client
+	log   *slog.Logger
+	clock incident.Clock
+}
+
+// New returns a Client for cfg, with defaults for its zero fields.
+func New(cfg Config) *Client {
+	c := &Client{
+		base:  strings.TrimRight(cfg.APIURL, "/"),
+		token: cfg.Token,
+		http:  cfg.HTTPClient,
+		log:   cfg.Logger,
+		clock: cfg.Clock,
+	}
+	if c.base == "" {
+		c.base = DefaultAPIURL
+	}
+	if c.http == nil {
+		c.http = http.DefaultClient
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.clock == nil {
+		c.clock = incident.SystemClock
+	}
+	return c
+}
+
+var (
+	_ incident.ChangeSource = (*Client)(nil)
+	_ incident.Rollbacker   = (*Client)(nil)
+)
+
+// Name returns "LaunchDarkly".
+func (c *Client) Name() string { return "LaunchDarkly" }
+
+// Changes returns the changes to the service's LaunchDarkly flags with
+// OccurredAt in [from, to], newest first. A service without LaunchDarkly
+// flags has none. EUNAVAILABLE (with a RetryAfter when rate limited) when
+// LaunchDarkly fails.
+func (c *Client) Changes(ctx context.Context, svc incident.ServicePolicy, from, to time.Time) ([]incident.ChangeEvent, error) {
+	var out []incident.ChangeEvent
+	seen := map[string]bool{}
+	for _, f := range svc.Flags {
+		if f.Provider != Source {
+			continue
+		}
+		entries, err := c.auditLog(ctx, f, from, to)
+		if err != nil {
+			return nil, fmt.Errorf("launchdarkly: list changes of flag %s: %w", f.Key, err)
+		}
+		for _, e := range entries {
+			ch, ok := e.change(c.base, f)
+			if !ok || seen[ch.ExternalID] || ch.OccurredAt.Before(from) || ch.OccurredAt.After(to) {
+				continue
+			}
+			if f.Environment != "" && ch.Environment != "" && ch.Environment != f.Environment {
+				continue
+			}
+			seen[ch.ExternalID] = true
+			ch.Service = svc.Key
+			out = append(out, ch)
+		}
+	}
+	sortNewestFirst(out)
+	return out, nil
+}
+
+// auditLog lists the audit log entries of one flag around [from, to],
+// following _links.next.
+func (c *Client) auditLog(ctx context.Context, f incident.FlagRef, from, to time.Time) ([]auditEntry, error) {
+	q := url.Values{}
+	// after and before are exclusive: widen by a millisecond so entries on
+	// the bounds come back.
+	q.Set("after", strconv.FormatInt(from.UnixMilli()-1, 10))
+	q.Set("before", strconv.FormatInt(to.UnixMilli()+1, 10))
+	q.Set("limit", strconv.Itoa(auditLogPageSize))
+	q.Set("spec", flagSpec(f))
+	next := auditLogPath + "?" + q.Encode()
+
+	ctx = outbound.WithOperation(ctx, "auditlog.list")
+	var all []auditEntry
+	for page := 0; next != ""; page++ {
+		if page == maxAuditLogPages {
+			c.log.Warn("launchdarkly audit log has more pages than read; older changes are left out",
+				slog.String("flag", f.Key), slog.Int("pages", page))
+			break
+		}
+		var coll auditLogCollection
+		if err := c.do(ctx, http.MethodGet, next, "", nil, &coll, ""); err != nil {
+			return nil, err
+		}
+		all = append(all, coll.Items...)
+		if len(coll.Items) == 0 {
+			break
+		}
+		var err error
+		if next, err = sameOriginPath(coll.Links.Next.Href); err != nil {
+			return nil, err
+		}
+	}
+	return all, nil
+}
+
+// sameOriginPath returns the path and query of a _links href. The host is
+// dropped on purpose: the token is only ever sent to the configured URL.
+func sameOriginPath(href string) (string, error) {
+	if href == "" {
+		return "", nil
+	}
+	u, err := url.Parse(href)
+	if err != nil {
+		return "", incident.Errorf(incident.EUNAVAILABLE, "LaunchDarkly returned a malformed next-page link.")
+	}
+	return u.RequestURI(), nil
+}
+
+// flagSpec is the resource specifier of a flag in one environment, or in
+// every environment when the ref names none.
+func flagSpec(f incident.FlagRef) string {
+	env := f.Environment
+	if env == "" {
+		env = "*"
+	}
+	return fmt.Sprintf("proj/%s:env/%s:flag/%s", projectOf(f.Project), env, f.Key)
+}
+
+func projectOf(p string) string {
+	if p == "" {
+		return defaultProject
+	}
+	return p
+}
+
+// apiError is LaunchDarkly's error body.
+type apiError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// do sends one request to pathQuery (relative to the base URL) and decodes
+// a 2xx JSON response into out. notFound is the user-safe message for a
+// 404; empty means a generic one.
+func (c *Client) do(ctx context.Context, method, pathQuery, contentType string, body []byte, out any, notFound string) error {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+pathQuery, rd)
+	if err != nil {
+		return fmt.Errorf("build request: %w", err)
+	}
+	req.Header.Set("Authorization", c.token)
+	req.Header.Set("Accept", "application/json")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		var ue *outbound.UnavailableError
+		if errors.As(err, &ue) {
+			return err
+		}
+		return &outbound.UnavailableError{Provider: Source, Cause: err}
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	if err != nil {
+		return &outbound.UnavailableError{Provider: Source, Status: resp.StatusCode, Cause: err}
+	}
+	if err := c.statusError(resp, data, notFound); err != nil {
+		return err
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return incident.Errorf(incident.EUNAVAILABLE, "LaunchDarkly returned a response the bot could not read.")
+	}
+	return nil
+}
+
+// statusError turns a non-2xx response into a domain error.
+func (c *Client) statusError(resp *http.Response, data []byte, notFound string) error {
+	code := resp.StatusCode
+	switch {
+	case code >= 200 && code < 300:
+		return nil
+	case code == http.StatusTooManyRequests:
+		return &outbound.RateLimitedError{Provider: Source, Wait: retryAfter(resp.Header, c.clock.Now())}
+	case code >= 500 || code == http.StatusRequestTimeout:
+		return &outbound.UnavailableError{Provider: Source, Status: code}
+	case code == http.StatusUnauthorized || code == http.StatusForbidden:
+		return incident.Errorf(incident.EUNAVAILABLE, "LaunchDarkly rejected the bot's API token (HTTP %d); check the token and its role.", code)
+	case code == http.StatusNotFound:
+		if notFound == "" {
+			notFound = "LaunchDarkly could not find what the bot asked for (HTTP 404)."
+		}
+		return incident.Errorf(incident.ENOTFOUND, "%s", notFound)
+	}
+	var ae apiError
+	_ = json.Unmarshal(data, &ae)
+	msg := strings.TrimSpace(ae.Message)
+	if len(msg) > 200 {
+		msg = msg[:200] + "…"
+	}
+	if msg == "" {
+		msg = http.StatusText(code)
+	}
+	return incident.Errorf(incident.EINVALID, "LaunchDarkly refused the request (HTTP %d): %s", code, msg)
+}
+
+// retryAfter reads Retry-After in seconds or as an HTTP date, falling back
+// to a minute.
+func retryAfter(h http.Header, now time.Time) time.Duration {
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil && secs >= 0 {
+		return time.Duration(secs) * time.Second
+	}
+	if at, err := http.ParseTime(v); err == nil {
+		return max(at.Sub(now), 0)
+	}
+	return defaultRetryAfter
+}

@@ -1,0 +1,373 @@
+package launchdarkly_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/incidentbot/incidentbot/incident"
+	"github.com/incidentbot/incidentbot/integrations/launchdarkly"
+	"github.com/incidentbot/incidentbot/integrations/launchdarkly/ldfake"
+	"github.com/incidentbot/incidentbot/integrations/outbound"
+)
+
+const token = "api-test-token"
+
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+type bundle struct {
+	fake   *ldfake.Server
+	srv    *httptest.Server
+	client *launchdarkly.Client
+}
+
+func setup(t *testing.T) bundle {
+	t.Helper()
+	fake := ldfake.New(token, ldfake.WithNow(func() time.Time { return t0 }))
+	srv := httptest.NewServer(fake)
+	t.Cleanup(srv.Close)
+	client := launchdarkly.New(launchdarkly.Config{
+		APIURL:     srv.URL,
+		Token:      token,
+		HTTPClient: srv.Client(),
+		Clock:      incident.ClockFunc(func() time.Time { return t0 }),
+	})
+	return bundle{fake: fake, srv: srv, client: client}
+}
+
+func checkout() incident.ServicePolicy {
+	return incident.ServicePolicy{
+		Key: "checkout",
+		Flags: []incident.FlagRef{
+			{Provider: "launchdarkly", Project: "shop", Key: "new-cart", Environment: "production"},
+			{Provider: "unleash", Project: "default", Key: "ignored-here", Environment: "production"},
+		},
+	}
+}
+
+func boolp(b bool) *bool { return &b }
+
+func TestChangesWindowAndMapping(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	from, to := t0.Add(-time.Hour), t0
+	entry := func(id string, at time.Time) ldfake.AuditEntry {
+		return ldfake.AuditEntry{
+			ID: id, Date: at, Name: "New cart", TitleVerb: "turned on the flag",
+			MemberEmail: "ann@example.com", MemberName: "Ann Lee",
+			Project: "shop", Environment: "production", FlagKey: "new-cart",
+		}
+	}
+	b.fake.AddAuditEntry(entry("before-window", from.Add(-time.Millisecond)))
+	b.fake.AddAuditEntry(entry("at-from", from))
+	b.fake.AddAuditEntry(entry("at-to", to))
+	b.fake.AddAuditEntry(entry("after-window", to.Add(time.Millisecond)))
+	other := entry("other-env", from.Add(time.Minute))
+	other.Environment = "staging"
+	b.fake.AddAuditEntry(other)
+	otherFlag := entry("other-flag", from.Add(time.Minute))
+	otherFlag.FlagKey = "dark-mode"
+	b.fake.AddAuditEntry(otherFlag)
+	full := entry("full", from.Add(30*time.Minute))
+	full.TitleVerb, full.PreviousVersion, full.CurrentVersion, full.On = "turned off the flag", 6, 7, boolp(false)
+	full.Comment = "too slow"
+	b.fake.AddAuditEntry(full)
+
+	got, err := b.client.Changes(context.Background(), checkout(), from, to)
+	require.NoError(t, err)
+
+	ids := make([]string, len(got))
+	for i, c := range got {
+		ids[i] = c.ExternalID
+	}
+	require.Equal(t, []string{"at-to", "full", "at-from"}, ids, "newest first, bounds included")
+
+	require.Equal(t, incident.ChangeEvent{
+		Source:      "launchdarkly",
+		ExternalID:  "full",
+		Kind:        incident.ChangeFlag,
+		Service:     "checkout",
+		Summary:     "Turned off the flag New cart in production",
+		Actor:       "ann@example.com",
+		URL:         b.srv.URL + "/shop/production/features/new-cart",
+		Environment: "production",
+		Ref:         "new-cart",
+		OccurredAt:  from.Add(30 * time.Minute),
+		Data: map[string]string{
+			"project": "shop", "flag": "new-cart", "previous_version": "6", "current_version": "7",
+			"on": "false", "comment": "too slow",
+		},
+	}, got[1])
+	require.Equal(t, "true", got[0].Data["on"], "derived from the title verb when no version is listed")
+
+	calls := b.fake.Calls()
+	require.NotEmpty(t, calls)
+	q := calls[0].Query
+	require.Equal(t, "proj/shop:env/production:flag/new-cart", q.Get("spec"))
+	require.Equal(t, fmt.Sprint(from.UnixMilli()-1), q.Get("after"))
+	require.Equal(t, fmt.Sprint(to.UnixMilli()+1), q.Get("before"))
+	require.Equal(t, "20", q.Get("limit"))
+	require.True(t, calls[0].Authorized, "raw API key in Authorization")
+}
+
+func TestChangesFollowsPagination(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	const n = 45
+	for i := range n {
+		b.fake.AddAuditEntry(ldfake.AuditEntry{
+			ID: fmt.Sprintf("e%02d", i), Date: t0.Add(-time.Duration(i) * time.Minute), Name: "New cart",
+			TitleVerb: "updated the flag", Project: "shop", Environment: "production", FlagKey: "new-cart",
+		})
+	}
+	got, err := b.client.Changes(context.Background(), checkout(), t0.Add(-2*time.Hour), t0)
+	require.NoError(t, err)
+	require.Len(t, got, n)
+	require.Equal(t, "e00", got[0].ExternalID)
+	require.Equal(t, "e44", got[n-1].ExternalID)
+	require.Len(t, b.fake.Calls(), 3, "20 + 20 + 5")
+}
+
+func TestChangesWithoutLaunchDarklyFlags(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	got, err := b.client.Changes(context.Background(), incident.ServicePolicy{Key: "api"}, t0.Add(-time.Hour), t0)
+	require.NoError(t, err)
+	require.Empty(t, got)
+	require.Empty(t, b.fake.Calls())
+}
+
+func TestChangesFailures(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		fault     ldfake.Fault
+		token     string
+		wantCode  string
+		wantRetry time.Duration
+	}{
+		{name: "server error", fault: ldfake.Fault{Status: 503}, wantCode: incident.EUNAVAILABLE},
+		{name: "rate limited", fault: ldfake.Fault{Status: 429, RetryAfter: "30"}, wantCode: incident.EUNAVAILABLE, wantRetry: 30 * time.Second},
+		{name: "rate limited without hint", fault: ldfake.Fault{Status: 429}, wantCode: incident.EUNAVAILABLE, wantRetry: time.Minute},
+		{name: "bad token", token: "wrong", wantCode: incident.EUNAVAILABLE},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			if tt.fault.Status != 0 {
+				b.fake.InjectFault(tt.fault)
+			}
+			client := b.client
+			if tt.token != "" {
+				client = launchdarkly.New(launchdarkly.Config{APIURL: b.srv.URL, Token: tt.token, HTTPClient: b.srv.Client()})
+			}
+			_, err := client.Changes(context.Background(), checkout(), t0.Add(-time.Hour), t0)
+			require.Error(t, err)
+			require.Equal(t, tt.wantCode, incident.ErrorCode(err))
+			require.Contains(t, incident.ErrorMessage(err), "LaunchDarkly")
+			wait, ok := outbound.AsRetryAfter(err)
+			require.Equal(t, tt.wantRetry != 0, ok)
+			require.Equal(t, tt.wantRetry, wait)
+		})
+	}
+}
+
+func TestChangesConnectionRefused(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close()
+	client := launchdarkly.New(launchdarkly.Config{APIURL: url, Token: token})
+	_, err := client.Changes(context.Background(), checkout(), t0.Add(-time.Hour), t0)
+	require.Equal(t, incident.EUNAVAILABLE, incident.ErrorCode(err))
+}
+
+func flagChange() incident.ChangeEvent {
+	return incident.ChangeEvent{
+		Source: "launchdarkly", ExternalID: "entry-1", Kind: incident.ChangeFlag, Service: "checkout",
+		Environment: "production", Ref: "new-cart", Data: map[string]string{"project": "shop"},
+	}
+}
+
+func TestRollbackTurnsFlagOff(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.fake.AddFlag(ldfake.Flag{Project: "shop", Key: "new-cart", Name: "New cart", On: map[string]bool{"production": true, "staging": true}, Version: 4})
+	ctx := context.Background()
+
+	require.True(t, b.client.Handles(flagChange()))
+	plan, err := b.client.Plan(ctx, flagChange(), checkout())
+	require.NoError(t, err)
+	require.Equal(t, incident.RollbackPlan{
+		Key:         "launchdarkly:off:shop/production/new-cart:entry-1",
+		Kind:        incident.ChangeFlag,
+		Source:      "launchdarkly",
+		Description: "Turn off flag new-cart in shop/production (LaunchDarkly).",
+		Environment: "production",
+		Method:      "off",
+		Project:     "shop",
+		Flag:        "new-cart",
+		ChangeID:    "launchdarkly:entry-1",
+	}, plan)
+
+	run, err := b.client.Execute(ctx, plan, "U123")
+	require.NoError(t, err)
+	require.Equal(t, "succeeded", run.Status)
+	require.Equal(t, "5", run.ExternalID)
+	require.Equal(t, b.srv.URL+"/shop/production/features/new-cart", run.URL)
+
+	on, ok := b.fake.FlagOn("shop", "new-cart", "production")
+	require.True(t, ok)
+	require.False(t, on, "flag is off in production")
+	on, _ = b.fake.FlagOn("shop", "new-cart", "staging")
+	require.True(t, on, "other environments untouched")
+
+	calls := b.fake.Calls()
+	last := calls[len(calls)-1]
+	require.Equal(t, http.MethodPatch, last.Method)
+	require.Equal(t, "/api/v2/flags/shop/new-cart", last.Path)
+	require.Equal(t, "application/json; domain-model=launchdarkly.semanticpatch", last.ContentType)
+	var body map[string]any
+	require.NoError(t, json.Unmarshal([]byte(last.Body), &body))
+	require.Equal(t, map[string]any{
+		"environmentKey": "production",
+		"comment":        "incident rollback by U123",
+		"instructions":   []any{map[string]any{"kind": "turnFlagOff"}},
+	}, body)
+
+	// Executing again is harmless: the flag stays off, the run succeeds.
+	again, err := b.client.Execute(ctx, plan, "U123")
+	require.NoError(t, err)
+	require.Equal(t, "succeeded", again.Status)
+	progressed, err := b.client.Progress(ctx, again)
+	require.NoError(t, err)
+	require.Equal(t, "succeeded", progressed.Status)
+
+	// Progress on a run that has not settled reads the flag.
+	pending := run
+	pending.Status = "in_progress"
+	settled, err := b.client.Progress(ctx, pending)
+	require.NoError(t, err)
+	require.Equal(t, "succeeded", settled.Status)
+}
+
+func TestRollbackPlanAndExecuteErrors(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+
+	deploy := flagChange()
+	deploy.Source, deploy.Kind = "github", incident.ChangeDeploy
+	require.False(t, b.client.Handles(deploy))
+	_, err := b.client.Plan(ctx, deploy, checkout())
+	require.Equal(t, incident.EINVALID, incident.ErrorCode(err))
+
+	noEnv := flagChange()
+	noEnv.Environment = ""
+	_, err = b.client.Plan(ctx, noEnv, incident.ServicePolicy{Key: "checkout"})
+	require.Equal(t, incident.EINVALID, incident.ErrorCode(err))
+
+	// The service's flag fills in what the change leaves out.
+	noEnv.Data = nil
+	plan, err := b.client.Plan(ctx, noEnv, checkout())
+	require.NoError(t, err)
+	require.Equal(t, "production", plan.Environment)
+	require.Equal(t, "shop", plan.Project)
+
+	_, err = b.client.Execute(ctx, plan, "U1")
+	require.Equal(t, incident.ENOTFOUND, incident.ErrorCode(err), "flag not in LaunchDarkly")
+
+	b.fake.AddFlag(ldfake.Flag{Project: "shop", Key: "new-cart", On: map[string]bool{"production": true}})
+	b.fake.InjectFault(ldfake.Fault{Method: http.MethodPatch, Status: 503})
+	_, err = b.client.Execute(ctx, plan, "U1")
+	require.Equal(t, incident.EUNAVAILABLE, incident.ErrorCode(err))
+	on, _ := b.fake.FlagOn("shop", "new-cart", "production")
+	require.True(t, on)
+
+	_, err = b.client.Execute(ctx, incident.RollbackPlan{Source: "launchdarkly", Method: "revert"}, "U1")
+	require.Equal(t, incident.EINVALID, incident.ErrorCode(err))
+}
+
+func TestFakeRequiresSemanticPatchContentType(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.fake.AddFlag(ldfake.Flag{Project: "shop", Key: "new-cart", On: map[string]bool{"production": true}})
+	body := `{"environmentKey":"production","instructions":[{"kind":"turnFlagOff"}]}`
+	for ct, want := range map[string]int{
+		"text/plain":                          http.StatusUnsupportedMediaType,
+		"application/json":                    http.StatusBadRequest,
+		launchdarkly.SemanticPatchContentType: http.StatusOK,
+	} {
+		req, err := http.NewRequest(http.MethodPatch, b.srv.URL+"/api/v2/flags/shop/new-cart", strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Authorization", token)
+		req.Header.Set("Content-Type", ct)
+		resp, err := b.srv.Client().Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, want, resp.StatusCode, ct)
+	}
+}
+
+func TestThroughOutboundClient(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		fault     ldfake.Fault
+		wantRetry time.Duration
+	}{
+		{name: "5xx after every retry", fault: ldfake.Fault{Status: 503, Times: 10}},
+		{name: "429 beyond the in-process cap", fault: ldfake.Fault{Status: 429, RetryAfter: "120"}, wantRetry: 2 * time.Minute},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			b.fake.InjectFault(tt.fault)
+			ob := outbound.New(outbound.Policy{Provider: "launchdarkly"},
+				outbound.WithBaseTransport(b.srv.Client().Transport),
+				outbound.WithSleep(func(context.Context, time.Duration) error { return nil }))
+			client := launchdarkly.New(launchdarkly.Config{APIURL: b.srv.URL, Token: token, HTTPClient: ob.HTTPClient()})
+			_, err := client.Changes(context.Background(), checkout(), t0.Add(-time.Hour), t0)
+			require.Equal(t, incident.EUNAVAILABLE, incident.ErrorCode(err))
+			wait, ok := outbound.AsRetryAfter(err)
+			require.Equal(t, tt.wantRetry != 0, ok)
+			require.Equal(t, tt.wantRetry, wait)
+		})
+	}
+}
+
+func TestWebhookAndAuditLogAgreeOnIdentity(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	e := b.fake.AddAuditEntry(ldfake.AuditEntry{
+		Date: t0, Name: "New cart", TitleVerb: "turned off the flag", MemberEmail: "ann@example.com",
+		Project: "shop", Environment: "production", FlagKey: "new-cart",
+	})
+	listed, err := b.client.Changes(context.Background(), checkout(), t0.Add(-time.Minute), t0)
+	require.NoError(t, err)
+	require.Len(t, listed, 1)
+
+	var got incident.ChangeEvent
+	h := launchdarkly.NewWebhookHandler("s", func(_ context.Context, c incident.ChangeEvent) error { got = c; return nil }, nil)
+	req, err := ldfake.NewWebhookRequest(context.Background(), "/webhooks/launchdarkly", "s", e)
+	require.NoError(t, err)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	require.Equal(t, http.StatusOK, w.Code)
+
+	// Same Source+ExternalID, so the store deduplicates the two paths.
+	require.Equal(t, listed[0].Source, got.Source)
+	require.Equal(t, listed[0].ExternalID, got.ExternalID)
+	require.Equal(t, listed[0].Ref, got.Ref)
+	require.Equal(t, listed[0].Environment, got.Environment)
+	require.Equal(t, listed[0].Data["project"], got.Data["project"])
+}

@@ -1,0 +1,540 @@
+// Package ldfake is an in-memory LaunchDarkly REST API for tests and the
+// demo mode: the audit log (after, before, spec, q, limit and _links.next
+// paging), flag state per environment, semantic-patch updates with the
+// content type LaunchDarkly requires, API-key auth, injected faults (429
+// with Retry-After, 5xx), a record of every call, and a webhook sender that
+// signs deliveries the way LaunchDarkly does. Serve it with
+// httptest.NewServer(ldfake.New(token)).
+package ldfake
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// SemanticPatchDomainModel is the Content-Type parameter value that selects
+// a semantic patch.
+const SemanticPatchDomainModel = "launchdarkly.semanticpatch"
+
+// DefaultAuditLogLimit is the page size when a request gives no limit.
+const DefaultAuditLogLimit = 10
+
+// Flag is a feature flag with its on/off state per environment.
+type Flag struct {
+	Project string
+	Key     string
+	Name    string
+	// On maps an environment key to whether the flag is on there.
+	On      map[string]bool
+	Version int64
+}
+
+// AuditEntry is an audit log entry; the fake renders it in LaunchDarkly's
+// JSON shape, for the audit log and for webhooks.
+type AuditEntry struct {
+	ID string
+	// Date is when the change happened (millisecond precision).
+	Date time.Time
+	// Kind is the resource kind; empty means "flag".
+	Kind        string
+	Name        string
+	TitleVerb   string // "turned off the flag"
+	Title       string
+	Comment     string
+	MemberEmail string
+	MemberName  string // "First Last"
+	Project     string
+	Environment string
+	FlagKey     string
+	// PreviousVersion and CurrentVersion, when not zero, are rendered as
+	// flag objects with _version (and, for the current one, the On state).
+	PreviousVersion int64
+	CurrentVersion  int64
+	// On, when set, is the flag's state in Environment after the change.
+	On *bool
+}
+
+// Call is one request the fake received.
+type Call struct {
+	Method      string
+	Path        string
+	Query       url.Values
+	ContentType string
+	// Authorized reports whether the request carried the right API key.
+	Authorized bool
+	Body       string
+}
+
+// Fault makes the fake fail matching requests instead of serving them.
+type Fault struct {
+	// Method and PathPrefix select requests; empty matches any.
+	Method     string
+	PathPrefix string
+	// Status is the HTTP status to answer with, such as 429 or 503.
+	Status int
+	// RetryAfter, when set, is sent as the Retry-After header.
+	RetryAfter string
+	// Times is how many requests fail; 0 means 1.
+	Times int
+}
+
+// Server is the fake API. It is safe for concurrent use.
+type Server struct {
+	token string
+	now   func() time.Time
+	mux   *http.ServeMux
+
+	mu      sync.Mutex
+	flags   map[string]*Flag
+	entries []AuditEntry
+	calls   []Call
+	faults  []Fault
+	seq     int
+}
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithNow sets the clock that dates the audit entries the fake writes for
+// flag updates; the default is time.Now.
+func WithNow(now func() time.Time) Option {
+	return func(s *Server) { s.now = now }
+}
+
+// New returns an empty fake that accepts token as the API key.
+func New(token string, opts ...Option) *Server {
+	s := &Server{token: token, now: time.Now, flags: map[string]*Flag{}}
+	for _, o := range opts {
+		o(s)
+	}
+	s.mux = http.NewServeMux()
+	s.mux.HandleFunc("GET /api/v2/auditlog", s.auditLog)
+	s.mux.HandleFunc("GET /api/v2/flags/{project}/{key}", s.getFlag)
+	s.mux.HandleFunc("PATCH /api/v2/flags/{project}/{key}", s.patchFlag)
+	return s
+}
+
+func flagID(project, key string) string { return project + "/" + key }
+
+// AddFlag adds or replaces a flag.
+func (s *Server) AddFlag(f Flag) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f.On = cloneOn(f.On)
+	if f.Version == 0 {
+		f.Version = 1
+	}
+	s.flags[flagID(f.Project, f.Key)] = &f
+}
+
+func cloneOn(m map[string]bool) map[string]bool {
+	out := make(map[string]bool, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// AddAuditEntry adds an entry to the audit log; an empty ID gets one.
+func (s *Server) AddAuditEntry(e AuditEntry) AuditEntry {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addEntryLocked(e)
+}
+
+func (s *Server) addEntryLocked(e AuditEntry) AuditEntry {
+	s.seq++
+	if e.ID == "" {
+		e.ID = fmt.Sprintf("ld-entry-%04d", s.seq)
+	}
+	if e.Kind == "" {
+		e.Kind = "flag"
+	}
+	s.entries = append(s.entries, e)
+	return e
+}
+
+// FlagOn reports whether the flag is on in env; ok is false when the flag
+// or the environment does not exist.
+func (s *Server) FlagOn(project, key, env string) (on, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, found := s.flags[flagID(project, key)]
+	if !found {
+		return false, false
+	}
+	on, ok = f.On[env]
+	return on, ok
+}
+
+// AuditEntries returns the audit log, oldest first as added.
+func (s *Server) AuditEntries() []AuditEntry {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.entries)
+}
+
+// Calls returns every request received so far.
+func (s *Server) Calls() []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.calls)
+}
+
+// InjectFault queues a fault; faults are matched in the order injected.
+func (s *Server) InjectFault(f Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f.Times <= 0 {
+		f.Times = 1
+	}
+	s.faults = append(s.faults, f)
+}
+
+// ServeHTTP records the call, applies faults and auth, then serves it.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	authorized := s.token != "" && r.Header.Get("Authorization") == s.token
+
+	s.mu.Lock()
+	s.calls = append(s.calls, Call{
+		Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(),
+		ContentType: r.Header.Get("Content-Type"), Authorized: authorized, Body: string(body),
+	})
+	fault, faulted := s.takeFaultLocked(r)
+	s.mu.Unlock()
+
+	if faulted {
+		if fault.RetryAfter != "" {
+			w.Header().Set("Retry-After", fault.RetryAfter)
+		}
+		writeError(w, fault.Status, "injected_fault", http.StatusText(fault.Status))
+		return
+	}
+	if !authorized {
+		writeError(w, http.StatusUnauthorized, "unauthorized", "Invalid account ID header")
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+func (s *Server) takeFaultLocked(r *http.Request) (Fault, bool) {
+	for i := range s.faults {
+		f := &s.faults[i]
+		if f.Times == 0 || (f.Method != "" && f.Method != r.Method) || !strings.HasPrefix(r.URL.Path, f.PathPrefix) {
+			continue
+		}
+		f.Times--
+		out := *f
+		if f.Times == 0 {
+			s.faults = slices.Delete(s.faults, i, i+1)
+		}
+		return out, true
+	}
+	return Fault{}, false
+}
+
+func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit := DefaultAuditLogLimit
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 20 {
+			writeError(w, http.StatusBadRequest, "invalid_request", "limit must be between 1 and 20")
+			return
+		}
+		limit = n
+	}
+	after, okA := msParam(q, "after")
+	before, okB := msParam(q, "before")
+	if !okA || !okB {
+		writeError(w, http.StatusBadRequest, "invalid_request", "after and before must be Unix milliseconds")
+		return
+	}
+	offset, _ := strconv.Atoi(q.Get("offset"))
+	spec, text := q.Get("spec"), strings.ToLower(q.Get("q"))
+
+	s.mu.Lock()
+	var match []AuditEntry
+	for _, e := range s.entries {
+		ms := e.Date.UnixMilli()
+		if (after != nil && ms <= *after) || (before != nil && ms >= *before) {
+			continue
+		}
+		if spec != "" && !specMatches(spec, e) {
+			continue
+		}
+		if text != "" && !strings.Contains(strings.ToLower(e.Name+" "+e.MemberEmail+" "+e.FlagKey), text) {
+			continue
+		}
+		match = append(match, e)
+	}
+	s.mu.Unlock()
+
+	slices.SortStableFunc(match, func(a, b AuditEntry) int {
+		return cmp.Or(b.Date.Compare(a.Date), strings.Compare(b.ID, a.ID))
+	})
+	total := len(match)
+	offset = min(max(offset, 0), total)
+	end := min(offset+limit, total)
+	items := make([]map[string]any, 0, end-offset)
+	for _, e := range match[offset:end] {
+		items = append(items, entryJSON(e))
+	}
+	links := map[string]any{"self": map[string]string{"href": r.URL.RequestURI()}}
+	if end < total {
+		nq := r.URL.Query()
+		nq.Set("offset", strconv.Itoa(end))
+		links["next"] = map[string]string{"href": r.URL.Path + "?" + nq.Encode(), "type": "application/json"}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": items, "_links": links, "totalCount": total})
+}
+
+func msParam(q url.Values, name string) (*int64, bool) {
+	v := q.Get(name)
+	if v == "" {
+		return nil, true
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return nil, false
+	}
+	return &n, true
+}
+
+// specMatches applies a resource specifier such as
+// "proj/default:env/production:flag/*" to an entry; "*" matches anything.
+func specMatches(spec string, e AuditEntry) bool {
+	e.Kind = cmp.Or(e.Kind, "flag")
+	have := map[string]string{"proj": e.Project, "env": e.Environment, "flag": e.FlagKey}
+	if e.Kind != "flag" {
+		delete(have, "flag")
+	}
+	for part := range strings.SplitSeq(spec, ":") {
+		kind, want, _ := strings.Cut(part, "/")
+		want, _, _ = strings.Cut(want, ";")
+		got, ok := have[kind]
+		if !ok {
+			return false
+		}
+		if want != "*" && want != got {
+			return false
+		}
+	}
+	return true
+}
+
+// resourceOf renders the entry's resource specifier.
+func resourceOf(e AuditEntry) string {
+	if e.Kind != "flag" {
+		return "proj/" + e.Project
+	}
+	return fmt.Sprintf("proj/%s:env/%s:flag/%s", e.Project, e.Environment, e.FlagKey)
+}
+
+// entryJSON renders e the way the audit log and webhooks do.
+func entryJSON(e AuditEntry) map[string]any {
+	e.Kind = cmp.Or(e.Kind, "flag")
+	res := resourceOf(e)
+	m := map[string]any{
+		"_id":         e.ID,
+		"_accountId":  "fake-account",
+		"date":        e.Date.UnixMilli(),
+		"kind":        cmp.Or(e.Kind, "flag"),
+		"name":        e.Name,
+		"description": fmt.Sprintf("* %s", cmp.Or(e.TitleVerb, "changed")),
+		"titleVerb":   e.TitleVerb,
+		"title":       cmp.Or(e.Title, fmt.Sprintf("[%s](mailto:%s) %s [%s](/%s/%s/features/%s)", e.MemberName, e.MemberEmail, e.TitleVerb, e.Name, e.Project, e.Environment, e.FlagKey)),
+		"accesses":    []map[string]string{{"action": "updateOn", "resource": res}},
+		"target":      map[string]any{"name": e.Name, "resources": []string{res}},
+		"_links": map[string]any{
+			"self":      map[string]string{"href": "/api/v2/auditlog/" + e.ID, "type": "application/json"},
+			"parent":    map[string]string{"href": "/api/v2/auditlog", "type": "application/json"},
+			"canonical": map[string]string{"href": fmt.Sprintf("/api/v2/flags/%s/%s", e.Project, e.FlagKey), "type": "application/json"},
+			"site":      map[string]string{"href": fmt.Sprintf("/%s/%s/features/%s", e.Project, e.Environment, e.FlagKey), "type": "text/html"},
+		},
+	}
+	if e.Comment != "" {
+		m["comment"] = e.Comment
+	}
+	if e.MemberEmail != "" || e.MemberName != "" {
+		first, last, _ := strings.Cut(e.MemberName, " ")
+		m["member"] = map[string]string{"_id": "member-" + e.MemberEmail, "email": e.MemberEmail, "firstName": first, "lastName": last}
+	}
+	if e.PreviousVersion != 0 {
+		m["previousVersion"] = map[string]any{"key": e.FlagKey, "_version": e.PreviousVersion}
+	}
+	if e.CurrentVersion != 0 {
+		cur := map[string]any{"key": e.FlagKey, "_version": e.CurrentVersion}
+		if e.On != nil {
+			cur["environments"] = map[string]any{e.Environment: map[string]any{"on": *e.On}}
+		}
+		m["currentVersion"] = cur
+	}
+	return m
+}
+
+// EntryJSON returns the JSON body LaunchDarkly would send for e.
+func EntryJSON(e AuditEntry) []byte {
+	b, _ := json.Marshal(entryJSON(e))
+	return b
+}
+
+func (s *Server) flagJSONLocked(f *Flag, env string) map[string]any {
+	envs := map[string]any{}
+	for k, on := range f.On {
+		if env != "" && k != env {
+			continue
+		}
+		envs[k] = map[string]any{"on": on, "_version": f.Version,
+			"_site": map[string]string{"href": fmt.Sprintf("/%s/%s/features/%s", f.Project, k, f.Key)}}
+	}
+	return map[string]any{"key": f.Key, "name": f.Name, "_version": f.Version, "environments": envs}
+}
+
+func (s *Server) getFlag(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, ok := s.flags[flagID(r.PathValue("project"), r.PathValue("key"))]
+	if !ok {
+		writeError(w, http.StatusNotFound, "not_found", "Unknown resource")
+		return
+	}
+	writeJSON(w, http.StatusOK, s.flagJSONLocked(f, r.URL.Query().Get("env")))
+}
+
+func (s *Server) patchFlag(w http.ResponseWriter, r *http.Request) {
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/json" {
+		writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "Unsupported Content-Type")
+		return
+	}
+	if params["domain-model"] != SemanticPatchDomainModel {
+		// Plain application/json means a JSON Patch array.
+		writeError(w, http.StatusBadRequest, "invalid_request", "Invalid JSON patch: expected an array of operations")
+		return
+	}
+	var patch struct {
+		EnvironmentKey string `json:"environmentKey"`
+		Comment        string `json:"comment"`
+		Instructions   []struct {
+			Kind string `json:"kind"`
+		} `json:"instructions"`
+	}
+	body, _ := io.ReadAll(r.Body)
+	if err := json.Unmarshal(body, &patch); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_request", "Invalid semantic patch body")
+		return
+	}
+	if len(patch.Instructions) == 0 {
+		writeError(w, http.StatusBadRequest, "invalid_request", "instructions are required")
+		return
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, ok := s.flags[flagID(r.PathValue("project"), r.PathValue("key"))]
+	if !ok {
+		writeError(w, http.StatusNotFound, "not_found", "Unknown resource")
+		return
+	}
+	on := cloneOn(f.On)
+	for _, in := range patch.Instructions {
+		switch in.Kind {
+		case "turnFlagOff", "turnFlagOn":
+			if patch.EnvironmentKey == "" {
+				writeError(w, http.StatusBadRequest, "invalid_request", "environmentKey is required for "+in.Kind)
+				return
+			}
+			if _, ok := on[patch.EnvironmentKey]; !ok {
+				writeError(w, http.StatusBadRequest, "invalid_request", "Unknown environment key "+patch.EnvironmentKey)
+				return
+			}
+			on[patch.EnvironmentKey] = in.Kind == "turnFlagOn"
+		default:
+			writeError(w, http.StatusBadRequest, "invalid_request", "Unsupported instruction kind "+in.Kind)
+			return
+		}
+	}
+	if before, after := f.On[patch.EnvironmentKey], on[patch.EnvironmentKey]; before != after {
+		prev := f.Version
+		f.On = on
+		f.Version++
+		verb := "turned off the flag"
+		if after {
+			verb = "turned on the flag"
+		}
+		s.addEntryLocked(AuditEntry{
+			Date: s.now(), Name: cmp.Or(f.Name, f.Key), TitleVerb: verb, Comment: patch.Comment,
+			MemberName: "API token", Project: f.Project, Environment: patch.EnvironmentKey, FlagKey: f.Key,
+			PreviousVersion: prev, CurrentVersion: f.Version, On: &after,
+		})
+	}
+	writeJSON(w, http.StatusOK, s.flagJSONLocked(f, ""))
+}
+
+// Sign returns the X-LD-Signature of body: the hex HMAC-SHA256 keyed with
+// the webhook secret.
+func Sign(body []byte, secret string) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// NewWebhookRequest builds the POST LaunchDarkly would send to url for e,
+// signed with secret (unsigned when secret is empty).
+func NewWebhookRequest(ctx context.Context, url, secret string, e AuditEntry) (*http.Request, error) {
+	body := EntryJSON(e)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("ldfake: build webhook request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "LaunchDarkly/ldfake")
+	if secret != "" {
+		req.Header.Set("X-LD-Signature", Sign(body, secret))
+	}
+	return req, nil
+}
+
+// SendWebhook delivers e to url with client, signed with secret, and
+// returns the receiver's status code.
+func SendWebhook(ctx context.Context, client *http.Client, url, secret string, e AuditEntry) (int, error) {
+	req, err := NewWebhookRequest(ctx, url, secret, e)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("ldfake: send webhook: %w", err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode, nil
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, map[string]string{"code": code, "message": msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
