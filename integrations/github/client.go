@@ -1,0 +1,285 @@
+// Package github connects incidents to GitHub: it lists recent deploys,
+// merged pull requests and deploy workflow runs (incident.ChangeSource),
+// rolls a deploy back by dispatching the deploy workflow or by creating a
+// deployment of the previous commit (incident.Rollbacker), exports
+// postmortems as a pull request or an issue (incident.Exporter), and turns
+// deployment_status and workflow_run webhooks into change events.
+//
+// It uses go-github over the *http.Client it is given, which in production
+// comes from the outbound package, so retries, timeouts and the circuit
+// breaker are applied there, not here.
+package github
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	gh "github.com/google/go-github/v60/github"
+
+	"github.com/incidentbot/incidentbot/incident"
+	"github.com/incidentbot/incidentbot/integrations/outbound"
+)
+
+// Source is the ChangeEvent.Source and RollbackPlan.Source of everything
+// this package reports.
+const Source = "github"
+
+// Export modes.
+const (
+	ExportPullRequest = "pr"
+	ExportIssue       = "issue"
+)
+
+// Config configures a Client.
+type Config struct {
+	// APIURL is the REST API base: https://api.github.com/ (the default), a
+	// GitHub Enterprise Server https://host/api/v3/, or a fake's URL.
+	APIURL string
+	// Token is a personal access token or an installation token.
+	Token      string
+	HTTPClient *http.Client
+	Logger     *slog.Logger
+	Clock      incident.Clock
+	// ExportRepo is the owner/name repository postmortems go to.
+	ExportRepo string
+	// ExportMode is "pr" (the default) or "issue".
+	ExportMode string
+	// ActionItemIssues opens an issue in ExportRepo for each action item
+	// that has no tracker link yet.
+	ActionItemIssues bool
+}
+
+// Client talks to GitHub for one installation of the bot.
+type Client struct {
+	gh               *gh.Client
+	log              *slog.Logger
+	clock            incident.Clock
+	exportRepo       string
+	exportMode       string
+	actionItemIssues bool
+}
+
+var (
+	_ incident.ChangeSource = (*Client)(nil)
+	_ incident.Rollbacker   = (*Client)(nil)
+	_ incident.Exporter     = (*Client)(nil)
+)
+
+// New returns a Client. It fails on a missing token, a malformed API URL,
+// export repository or export mode.
+func New(cfg Config) (*Client, error) {
+	if cfg.Token == "" {
+		return nil, errors.New("github: a token is required")
+	}
+	if cfg.APIURL == "" {
+		cfg.APIURL = "https://api.github.com/"
+	}
+	base, err := url.Parse(cfg.APIURL)
+	if err != nil || base.Scheme == "" || base.Host == "" {
+		return nil, fmt.Errorf("github: API URL %q is not an absolute URL", cfg.APIURL)
+	}
+	if !strings.HasSuffix(base.Path, "/") {
+		base.Path += "/"
+	}
+	if cfg.ExportRepo != "" {
+		if _, _, err := splitRepo(cfg.ExportRepo); err != nil {
+			return nil, fmt.Errorf("github: export repository: %w", err)
+		}
+	}
+	switch cfg.ExportMode {
+	case "":
+		cfg.ExportMode = ExportPullRequest
+	case ExportPullRequest, ExportIssue:
+	default:
+		return nil, fmt.Errorf("github: export mode %q is not pr or issue", cfg.ExportMode)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = incident.SystemClock
+	}
+	client := gh.NewClient(cfg.HTTPClient).WithAuthToken(cfg.Token)
+	// Setting the URLs directly, as go-github's own tests do, avoids
+	// WithEnterpriseURLs appending api/v3/ to a URL that already has it or
+	// to a fake's URL.
+	client.BaseURL = base
+	client.UploadURL = base
+	return &Client{
+		gh: client, log: cfg.Logger, clock: cfg.Clock,
+		exportRepo: cfg.ExportRepo, exportMode: cfg.ExportMode, actionItemIssues: cfg.ActionItemIssues,
+	}, nil
+}
+
+// Name names the source in the changes list and the exporter in menus.
+func (c *Client) Name() string { return "GitHub" }
+
+func (c *Client) now() time.Time { return c.clock.Now().UTC() }
+
+type repoRef struct{ owner, name string }
+
+func (r repoRef) String() string { return r.owner + "/" + r.name }
+
+func splitRepo(full string) (repoRef, string, error) {
+	owner, name, ok := strings.Cut(strings.TrimSpace(full), "/")
+	if !ok || owner == "" || name == "" || strings.Contains(name, "/") {
+		return repoRef{}, "", fmt.Errorf("%q is not owner/name", full)
+	}
+	return repoRef{owner, name}, owner + "/" + name, nil
+}
+
+func parseRepo(full string) (repoRef, error) {
+	r, _, err := splitRepo(full)
+	if err != nil {
+		return repoRef{}, incident.Errorf(incident.EINVALID, "The GitHub repository %q is not written as owner/name.", full)
+	}
+	return r, nil
+}
+
+// apiError carries a domain error kind and the SDK's error together, so
+// callers find both with errors.As: the transport its user-safe sentence,
+// the job engine a rate-limit wait.
+type apiError struct {
+	op    string
+	kind  *incident.Error
+	cause error
+}
+
+func (e *apiError) Error() string {
+	return fmt.Sprintf("github: %s: %v", e.op, e.cause)
+}
+
+func (e *apiError) Unwrap() []error { return []error{e.kind, e.cause} }
+
+// wrap translates an error from go-github into the domain's kinds. op is
+// short lower-case context ("list deployments"); repo names the repository
+// in a not-found message.
+func (c *Client) wrap(err error, op string, repo repoRef) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.Canceled) {
+		return fmt.Errorf("github: %s: %w", op, err)
+	}
+	// The outbound client's errors already carry a user-safe kind.
+	var rl *outbound.RateLimitedError
+	var un *outbound.UnavailableError
+	if errors.As(err, &rl) || errors.As(err, &un) {
+		return fmt.Errorf("github: %s: %w", op, err)
+	}
+	if wait, ok := outbound.RetryAfterAt(err, c.now()); ok {
+		return fmt.Errorf("github: %s: %w", op, &outbound.RateLimitedError{Provider: "github", Name: "GitHub", Wait: wait, Cause: err})
+	}
+	var er *gh.ErrorResponse
+	if errors.As(err, &er) && er.Response != nil {
+		status := er.Response.StatusCode
+		switch {
+		case status == http.StatusTooManyRequests:
+			wait := outbound.DefaultSecondaryRateLimitWait
+			if secs, perr := strconv.Atoi(er.Response.Header.Get("Retry-After")); perr == nil && secs >= 0 {
+				wait = time.Duration(secs) * time.Second
+			}
+			return fmt.Errorf("github: %s: %w", op, &outbound.RateLimitedError{Provider: "github", Name: "GitHub", Wait: wait, Cause: err})
+		case status >= 500:
+			return &apiError{op, incident.Errorf(incident.EUNAVAILABLE, "GitHub is not responding (HTTP %d).", status), err}
+		case status == http.StatusNotFound:
+			return &apiError{op, incident.Errorf(incident.ENOTFOUND, "%s", notFound(op, repo)), err}
+		case status == http.StatusUnauthorized:
+			return &apiError{op, incident.Errorf(incident.EFORBIDDEN, "GitHub rejected the bot's token (%s); ask an admin to renew it.", er.Message), err}
+		case status == http.StatusForbidden:
+			return &apiError{op, incident.Errorf(incident.EFORBIDDEN, "GitHub refused to %s in %s: %s", op, repo, githubMessage(er)), err}
+		case status == http.StatusUnprocessableEntity || status == http.StatusConflict:
+			return &apiError{op, incident.Errorf(incident.EINVALID, "GitHub refused to %s in %s: %s", op, repo, githubMessage(er)), err}
+		}
+		return &apiError{op, incident.Errorf(incident.EINTERNAL, "GitHub answered HTTP %d to %s in %s.", status, op, repo), err}
+	}
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		return &apiError{op, incident.Errorf(incident.EUNAVAILABLE, "GitHub is not responding (timed out)."), err}
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return &apiError{op, incident.Errorf(incident.EUNAVAILABLE, "GitHub is not responding (connection failed)."), err}
+	}
+	return fmt.Errorf("github: %s: %w", op, err)
+}
+
+// notFound says what GitHub could not find. GitHub answers 404 both for
+// what does not exist and for what the token may not see, so say both.
+func notFound(op string, repo repoRef) string {
+	thing := ""
+	switch {
+	case strings.Contains(op, "workflow"):
+		thing = "the workflow"
+	case strings.Contains(op, "deployment"):
+		thing = "the deployment"
+	case strings.Contains(op, "issue"):
+		thing = "the issue"
+	case strings.Contains(op, "pull request"):
+		thing = "the pull request"
+	case strings.Contains(op, "branch"):
+		thing = "the branch"
+	}
+	if thing == "" {
+		return fmt.Sprintf("GitHub has no repository %s, or the bot's token cannot see it.", repo)
+	}
+	return fmt.Sprintf("GitHub could not find %s in %s, or the bot's token cannot see the repository.", thing, repo)
+}
+
+// githubMessage renders GitHub's explanation: the field errors' messages
+// when there are some, else the top-level message.
+func githubMessage(er *gh.ErrorResponse) string {
+	var parts []string
+	for _, e := range er.Errors {
+		switch {
+		case e.Message != "":
+			parts = append(parts, e.Message)
+		case e.Field != "":
+			parts = append(parts, fmt.Sprintf("%s is %s", e.Field, strings.ReplaceAll(e.Code, "_", " ")))
+		}
+	}
+	msg := strings.Join(parts, "; ")
+	if msg == "" {
+		msg = strings.Join(strings.Fields(er.Message), " ")
+	}
+	if msg == "" {
+		msg = http.StatusText(er.Response.StatusCode)
+	}
+	if !strings.HasSuffix(msg, ".") {
+		msg += "."
+	}
+	return msg
+}
+
+// repoInfo is what the integration needs to know about a repository.
+type repoInfo struct {
+	ref           repoRef
+	defaultBranch string
+	htmlURL       string
+}
+
+func (c *Client) repo(ctx context.Context, r repoRef) (repoInfo, error) {
+	repo, _, err := c.gh.Repositories.Get(ctx, r.owner, r.name)
+	if err != nil {
+		return repoInfo{}, c.wrap(err, "read the repository", r)
+	}
+	if repo.GetDefaultBranch() == "" {
+		return repoInfo{}, fmt.Errorf("github: repository %s has no default branch", r)
+	}
+	return repoInfo{ref: r, defaultBranch: repo.GetDefaultBranch(), htmlURL: repo.GetHTMLURL()}, nil
+}
+
+func shortSHA(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
+}

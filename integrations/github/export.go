@@ -1,0 +1,369 @@
+package github
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	gh "github.com/google/go-github/v60/github"
+
+	"github.com/incidentbot/incidentbot/incident"
+)
+
+const (
+	// maxBodyLen is GitHub's limit on an issue or pull request body, in
+	// characters.
+	maxBodyLen = 65536
+	// maxTitleLen keeps titles within what GitHub shows.
+	maxTitleLen = 256
+	// postmortemLabel marks exported postmortem issues.
+	postmortemLabel = "postmortem"
+	// followUpLabel marks issues opened for action items; the bot lists
+	// them to avoid opening one twice.
+	followUpLabel = "incident-follow-up"
+)
+
+// Export publishes the postmortem to ExportRepo. In "pr" mode it commits
+// postmortems/<YYYY-MM-DD>-<slug>.md to the branch
+// postmortem/<incident key> (created from the default branch head) and
+// opens a pull request; a re-export updates the same file and reuses the
+// open pull request. In "issue" mode it opens an issue labelled
+// "postmortem", and a re-export edits it. With ActionItemIssues it also
+// opens one issue per action item that has no tracker link and is not
+// done, at most once per item. EINVALID when no repository is configured.
+func (c *Client) Export(ctx context.Context, doc incident.PostmortemDoc, prev *incident.ExportRef) (incident.ExportRef, error) {
+	if c.exportRepo == "" {
+		return incident.ExportRef{}, incident.Errorf(incident.EINVALID, "No GitHub repository is set for postmortems; set the export repository in the bot's configuration.")
+	}
+	if doc.IncidentKey == "" {
+		return incident.ExportRef{}, incident.Errorf(incident.EINVALID, "The postmortem has no incident key.")
+	}
+	r, err := parseRepo(c.exportRepo)
+	if err != nil {
+		return incident.ExportRef{}, err
+	}
+	info, err := c.repo(ctx, r)
+	if err != nil {
+		return incident.ExportRef{}, err
+	}
+	if prev != nil && prev.Target != Source {
+		prev = nil // exported elsewhere before: nothing here to update
+	}
+	var ref incident.ExportRef
+	if c.exportMode == ExportIssue {
+		ref, err = c.exportIssue(ctx, info, doc, prev)
+	} else {
+		ref, err = c.exportPR(ctx, info, doc, prev)
+	}
+	if err != nil {
+		return incident.ExportRef{}, err
+	}
+	ref.Target = Source
+	ref.Version = 1
+	if prev != nil {
+		ref.Version = prev.Version + 1
+	}
+	if c.actionItemIssues {
+		if err := c.exportActionItems(ctx, info, doc); err != nil {
+			return incident.ExportRef{}, err
+		}
+	}
+	return ref, nil
+}
+
+func postmortemTitle(doc incident.PostmortemDoc) string {
+	return truncate("Postmortem: "+doc.IncidentKey+" "+doc.Title, maxTitleLen)
+}
+
+// postmortemPath is postmortems/<YYYY-MM-DD>-<slug>.md; it depends only on
+// the document, so every export of one incident writes the same file.
+func (c *Client) postmortemPath(doc incident.PostmortemDoc) string {
+	date := doc.Date
+	if date.IsZero() {
+		date = c.now()
+	}
+	slug := slugify(doc.Slug)
+	if slug == "" {
+		slug = slugify(doc.Title)
+	}
+	if slug == "" {
+		slug = slugify(doc.IncidentKey)
+	}
+	return fmt.Sprintf("postmortems/%s-%s.md", date.UTC().Format("2006-01-02"), slug)
+}
+
+// slugify keeps lower-case letters, digits and single dashes.
+func slugify(s string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(s) {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			b.WriteRune(r)
+			dash = false
+		} else {
+			dash = true
+		}
+	}
+	return truncate(b.String(), 60)
+}
+
+func truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n-1]) + "…"
+}
+
+func truncateBody(s string) string {
+	const note = "\n\n_(Truncated: the full postmortem is too long for GitHub.)_"
+	if utf8.RuneCountInString(s) <= maxBodyLen {
+		return s
+	}
+	return string([]rune(s)[:maxBodyLen-utf8.RuneCountInString(note)]) + note
+}
+
+func isStatus(err error, status int) bool {
+	var er *gh.ErrorResponse
+	return errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == status
+}
+
+func (c *Client) exportPR(ctx context.Context, info repoInfo, doc incident.PostmortemDoc, prev *incident.ExportRef) (incident.ExportRef, error) {
+	r := info.ref
+	branch := "postmortem/" + strings.ToLower(doc.IncidentKey)
+	if err := c.ensureBranch(ctx, info, branch); err != nil {
+		return incident.ExportRef{}, err
+	}
+	p := c.postmortemPath(doc)
+	if err := c.putFile(ctx, r, branch, p, doc); err != nil {
+		return incident.ExportRef{}, err
+	}
+	pr, err := c.postmortemPR(ctx, info, branch, p, doc, prev)
+	if err != nil {
+		return incident.ExportRef{}, err
+	}
+	return incident.ExportRef{ID: strconv.Itoa(pr.GetNumber()), URL: pr.GetHTMLURL()}, nil
+}
+
+func (c *Client) ensureBranch(ctx context.Context, info repoInfo, branch string) error {
+	r := info.ref
+	_, _, err := c.gh.Git.GetRef(ctx, r.owner, r.name, "heads/"+branch)
+	if err == nil {
+		return nil
+	}
+	if !isStatus(err, http.StatusNotFound) {
+		return c.wrap(err, "read branch "+branch, r)
+	}
+	base, _, err := c.gh.Git.GetRef(ctx, r.owner, r.name, "heads/"+info.defaultBranch)
+	if err != nil {
+		return c.wrap(err, "read branch "+info.defaultBranch, r)
+	}
+	_, _, err = c.gh.Git.CreateRef(ctx, r.owner, r.name, &gh.Reference{
+		Ref:    gh.String("refs/heads/" + branch),
+		Object: &gh.GitObject{SHA: base.GetObject().SHA},
+	})
+	// Another export may have created it meanwhile; that branch will do.
+	if err != nil && !(isStatus(err, http.StatusUnprocessableEntity) && strings.Contains(err.Error(), "already exists")) {
+		return c.wrap(err, "create branch "+branch, r)
+	}
+	return nil
+}
+
+func (c *Client) putFile(ctx context.Context, r repoRef, branch, p string, doc incident.PostmortemDoc) error {
+	opts := &gh.RepositoryContentFileOptions{
+		Message: gh.String(fmt.Sprintf("Add postmortem for %s", doc.IncidentKey)),
+		// go-github base64-encodes Content itself.
+		Content: []byte(doc.Markdown),
+		Branch:  gh.String(branch),
+	}
+	cur, _, _, err := c.gh.Repositories.GetContents(ctx, r.owner, r.name, p, &gh.RepositoryContentGetOptions{Ref: branch})
+	switch {
+	case isStatus(err, http.StatusNotFound):
+		if _, _, err := c.gh.Repositories.CreateFile(ctx, r.owner, r.name, p, opts); err != nil {
+			return c.wrap(err, "write "+p, r)
+		}
+		return nil
+	case err != nil:
+		return c.wrap(err, "read "+p, r)
+	}
+	if text, err := cur.GetContent(); err == nil && text == doc.Markdown {
+		return nil // unchanged: an empty commit would only add noise
+	}
+	opts.Message = gh.String(fmt.Sprintf("Update postmortem for %s", doc.IncidentKey))
+	opts.SHA = cur.SHA
+	if _, _, err := c.gh.Repositories.UpdateFile(ctx, r.owner, r.name, p, opts); err != nil {
+		return c.wrap(err, "update "+p, r)
+	}
+	return nil
+}
+
+// postmortemPR returns the open pull request for the branch: the one the
+// previous export opened, else any open one for the branch, else a new one.
+func (c *Client) postmortemPR(ctx context.Context, info repoInfo, branch, p string, doc incident.PostmortemDoc, prev *incident.ExportRef) (*gh.PullRequest, error) {
+	r := info.ref
+	var prevPR *gh.PullRequest
+	if prev != nil && prev.ID != "" {
+		if n, err := strconv.Atoi(prev.ID); err == nil {
+			pr, _, err := c.gh.PullRequests.Get(ctx, r.owner, r.name, n)
+			switch {
+			case err == nil && pr.GetHead().GetRef() == branch:
+				if pr.GetState() == "open" {
+					return pr, nil
+				}
+				prevPR = pr
+			case err != nil && !isStatus(err, http.StatusNotFound):
+				return nil, c.wrap(err, "read pull request", r)
+			}
+		}
+	}
+	if pr, err := c.openPR(ctx, info, branch); err != nil || pr != nil {
+		return pr, err
+	}
+	pr, _, err := c.gh.PullRequests.Create(ctx, r.owner, r.name, &gh.NewPullRequest{
+		Title: gh.String(postmortemTitle(doc)),
+		Head:  gh.String(branch),
+		Base:  gh.String(info.defaultBranch),
+		Body: gh.String(fmt.Sprintf("Postmortem draft for %s: %s.\n\nThe document is `%s`; review it here, edit it on the branch, and merge when the review is done.",
+			doc.IncidentKey, doc.Title, p)),
+	})
+	if err != nil {
+		// A pull request opened meanwhile is the one to use.
+		if isStatus(err, http.StatusUnprocessableEntity) && strings.Contains(err.Error(), "already exists") {
+			if pr, lerr := c.openPR(ctx, info, branch); lerr == nil && pr != nil {
+				return pr, nil
+			}
+		}
+		// The previous pull request was merged and nothing changed since:
+		// it is still the export.
+		if prevPR != nil && isStatus(err, http.StatusUnprocessableEntity) && strings.Contains(err.Error(), "No commits between") {
+			return prevPR, nil
+		}
+		return nil, c.wrap(err, "open a pull request", r)
+	}
+	c.log.Info("github: postmortem pull request opened",
+		slog.String("repo", r.String()), slog.Int("number", pr.GetNumber()), slog.String("incident", doc.IncidentKey))
+	return pr, nil
+}
+
+func (c *Client) openPR(ctx context.Context, info repoInfo, branch string) (*gh.PullRequest, error) {
+	r := info.ref
+	prs, _, err := c.gh.PullRequests.List(ctx, r.owner, r.name, &gh.PullRequestListOptions{
+		State: "open", Head: r.owner + ":" + branch, Base: info.defaultBranch,
+	})
+	if err != nil {
+		return nil, c.wrap(err, "list pull requests", r)
+	}
+	if len(prs) == 0 {
+		return nil, nil
+	}
+	return prs[0], nil
+}
+
+func (c *Client) exportIssue(ctx context.Context, info repoInfo, doc incident.PostmortemDoc, prev *incident.ExportRef) (incident.ExportRef, error) {
+	r := info.ref
+	req := &gh.IssueRequest{Title: gh.String(postmortemTitle(doc)), Body: gh.String(truncateBody(doc.Markdown))}
+	if prev != nil && prev.ID != "" {
+		if n, err := strconv.Atoi(prev.ID); err == nil {
+			issue, _, err := c.gh.Issues.Edit(ctx, r.owner, r.name, n, req)
+			if err == nil {
+				return incident.ExportRef{ID: strconv.Itoa(issue.GetNumber()), URL: issue.GetHTMLURL()}, nil
+			}
+			// A deleted or transferred issue is replaced below.
+			if !isStatus(err, http.StatusNotFound) && !isStatus(err, http.StatusGone) {
+				return incident.ExportRef{}, c.wrap(err, "edit issue", r)
+			}
+		}
+	}
+	req.Labels = &[]string{postmortemLabel}
+	issue, _, err := c.gh.Issues.Create(ctx, r.owner, r.name, req)
+	if err != nil {
+		return incident.ExportRef{}, c.wrap(err, "open an issue", r)
+	}
+	return incident.ExportRef{ID: strconv.Itoa(issue.GetNumber()), URL: issue.GetHTMLURL()}, nil
+}
+
+// actionItemMarker identifies an action item's issue in its body, so a
+// re-export finds it: the domain does not learn the issue's URL from an
+// export.
+func actionItemMarker(doc incident.PostmortemDoc, item incident.ActionItem) string {
+	id := strconv.FormatInt(item.ID, 10)
+	if item.ID == 0 {
+		sum := sha256.Sum256([]byte(item.Text))
+		id = hex.EncodeToString(sum[:8])
+	}
+	return fmt.Sprintf("<!-- incidentbot:action-item:%s:%s -->", doc.IncidentKey, id)
+}
+
+func (c *Client) exportActionItems(ctx context.Context, info repoInfo, doc incident.PostmortemDoc) error {
+	r := info.ref
+	var todo []incident.ActionItem
+	for _, item := range doc.ActionItems {
+		if item.ExternalURL == "" && !item.Done && strings.TrimSpace(item.Text) != "" {
+			todo = append(todo, item)
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	existing := map[string]bool{}
+	opts := &gh.IssueListByRepoOptions{State: "all", Labels: []string{followUpLabel}, ListOptions: gh.ListOptions{PerPage: perPage}}
+	for page := 0; page < maxPages; page++ {
+		issues, resp, err := c.gh.Issues.ListByRepo(ctx, r.owner, r.name, opts)
+		if err != nil {
+			return c.wrap(err, "list issues", r)
+		}
+		for _, is := range issues {
+			existing[is.GetBody()] = true
+		}
+		if resp.NextPage == 0 {
+			break
+		}
+		opts.Page = resp.NextPage
+	}
+	for _, item := range todo {
+		marker := actionItemMarker(doc, item)
+		if hasMarker(existing, marker) {
+			continue
+		}
+		owner := "nobody yet"
+		if item.Owner != "" {
+			owner = "Slack user " + item.Owner
+		}
+		body := fmt.Sprintf("Follow-up from %s: %s.\n\nOwner: %s", doc.IncidentKey, doc.Title, owner)
+		if item.DueOn != nil {
+			body += "\nDue: " + item.DueOn.Format("2006-01-02")
+		}
+		body += "\n\n" + marker
+		title, _, _ := strings.Cut(strings.TrimSpace(item.Text), "\n")
+		issue, _, err := c.gh.Issues.Create(ctx, r.owner, r.name, &gh.IssueRequest{
+			Title:  gh.String(truncate(title, maxTitleLen)),
+			Body:   gh.String(body),
+			Labels: &[]string{followUpLabel},
+		})
+		if err != nil {
+			return c.wrap(err, "open an issue", r)
+		}
+		existing[body] = true
+		c.log.Info("github: action item issue opened",
+			slog.String("repo", r.String()), slog.Int("number", issue.GetNumber()), slog.String("incident", doc.IncidentKey))
+	}
+	return nil
+}
+
+func hasMarker(bodies map[string]bool, marker string) bool {
+	for b := range bodies {
+		if strings.Contains(b, marker) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,578 @@
+// Package ghfake is a fake GitHub REST API for tests and the demo mode. It
+// serves the endpoints the GitHub integration uses and enforces what the real
+// API enforces for them: token authentication, 404 for unknown repositories,
+// validation errors (422) and conflicts (409), pagination with Link headers,
+// and rate limits. Tests seed it, inject faults, and read its state back.
+package ghfake
+
+import (
+	"crypto/sha1"
+	"encoding/hex"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// DefaultToken is the token the fake accepts unless WithToken says otherwise.
+const DefaultToken = "ghfake-token"
+
+// DefaultLogin is the login the fake's token belongs to.
+const DefaultLogin = "incidentbot"
+
+// Server is a running fake GitHub. It is safe for concurrent use.
+type Server struct {
+	srv    *httptest.Server
+	token  string
+	login  string
+	now    func() time.Time
+	closed chan struct{}
+
+	mu       sync.Mutex
+	repos    map[string]*repoState
+	nextID   int64
+	commitN  int
+	calls    []string
+	faults   faults
+	closeOne sync.Once
+}
+
+type faults struct {
+	latency      time.Duration
+	failN        int
+	failStatus   int
+	hang         bool
+	rateN        int
+	rateReset    time.Time
+	secondaryN   int
+	secondaryFor time.Duration
+}
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithToken sets the only token the fake accepts.
+func WithToken(token string) Option { return func(s *Server) { s.token = token } }
+
+// WithLogin sets the login of the token's user, the creator of everything
+// created through the API.
+func WithLogin(login string) Option { return func(s *Server) { s.login = login } }
+
+// WithClock sets the fake's clock, used for the timestamps of objects
+// created through the API and for the rate-limit reset.
+func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
+
+// New starts a fake GitHub on a local port. Close stops it.
+func New(opts ...Option) *Server {
+	s := &Server{
+		token:  DefaultToken,
+		login:  DefaultLogin,
+		now:    func() time.Time { return time.Now().UTC() },
+		closed: make(chan struct{}),
+		repos:  map[string]*repoState{},
+	}
+	for _, opt := range opts {
+		opt(s)
+	}
+	s.srv = httptest.NewServer(s.middleware(s.routes()))
+	return s
+}
+
+// URL returns the API base URL, ending in "/", usable as the integration's
+// APIURL.
+func (s *Server) URL() string { return s.srv.URL + "/" }
+
+// Token returns the token the fake accepts.
+func (s *Server) Token() string { return s.token }
+
+// Close stops the server; requests hanging in timeout mode return at once.
+func (s *Server) Close() {
+	s.closeOne.Do(func() { close(s.closed) })
+	s.srv.CloseClientConnections()
+	s.srv.Close()
+}
+
+func (s *Server) clock() time.Time { return s.now().UTC().Truncate(time.Second) }
+
+func (s *Server) id() int64 {
+	s.nextID++
+	return s.nextID
+}
+
+// newCommit makes up a commit sha and records it, as a push would.
+func (s *Server) newCommit(r *repoState) string {
+	s.commitN++
+	h := sha1.Sum([]byte(fmt.Sprintf("commit %d %s", s.commitN, r.fullName())))
+	sha := hex.EncodeToString(h[:])
+	r.commits[sha] = true
+	return sha
+}
+
+// Fault injection.
+
+// SetLatency delays every response by d.
+func (s *Server) SetLatency(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults.latency = d
+}
+
+// FailNext answers the next n requests with status (a 5xx, usually) before
+// doing anything else.
+func (s *Server) FailNext(n, status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults.failN, s.faults.failStatus = n, status
+}
+
+// SetTimeoutMode makes every request hang until the client gives up (or the
+// server closes) while on is true.
+func (s *Server) SetTimeoutMode(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults.hang = on
+}
+
+// RateLimitNext answers the next n requests with GitHub's primary rate
+// limit: 403, X-RateLimit-Remaining 0 and X-RateLimit-Reset at reset.
+func (s *Server) RateLimitNext(n int, reset time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults.rateN, s.faults.rateReset = n, reset
+}
+
+// SecondaryRateLimitNext answers the next n requests with a secondary rate
+// limit: 429 with Retry-After.
+func (s *Server) SecondaryRateLimitNext(n int, retryAfter time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults.secondaryN, s.faults.secondaryFor = n, retryAfter
+}
+
+// Calls returns every request received so far as "METHOD /path".
+func (s *Server) Calls() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.calls)
+}
+
+func (s *Server) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.calls = append(s.calls, r.Method+" "+r.URL.Path)
+		f := s.faults
+		var (
+			fail, rate, secondary bool
+		)
+		switch {
+		case s.faults.failN > 0:
+			s.faults.failN--
+			fail = true
+		case s.faults.rateN > 0:
+			s.faults.rateN--
+			rate = true
+		case s.faults.secondaryN > 0:
+			s.faults.secondaryN--
+			secondary = true
+		}
+		s.mu.Unlock()
+
+		if f.latency > 0 {
+			select {
+			case <-time.After(f.latency):
+			case <-r.Context().Done():
+				return
+			case <-s.closed:
+				return
+			}
+		}
+		if f.hang {
+			select {
+			case <-r.Context().Done():
+			case <-s.closed:
+			}
+			return
+		}
+		w.Header().Set("X-GitHub-Request-Id", strconv.FormatInt(time.Now().UnixNano(), 16))
+		w.Header().Set("X-RateLimit-Limit", "5000")
+		w.Header().Set("X-RateLimit-Resource", "core")
+		if !s.authorized(w, r) {
+			return
+		}
+		switch {
+		case fail:
+			writeError(w, f.failStatus, http.StatusText(f.failStatus))
+			return
+		case rate:
+			w.Header().Set("X-RateLimit-Remaining", "0")
+			w.Header().Set("X-RateLimit-Used", "5000")
+			w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(f.rateReset.Unix(), 10))
+			writeJSON(w, http.StatusForbidden, map[string]any{
+				"message":           "API rate limit exceeded for user ID 1.",
+				"documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-the-primary-rate-limit",
+			})
+			return
+		case secondary:
+			w.Header().Set("Retry-After", strconv.Itoa(int(f.secondaryFor/time.Second)))
+			writeJSON(w, http.StatusTooManyRequests, map[string]any{
+				"message":           "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+				"documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits",
+			})
+			return
+		}
+		w.Header().Set("X-RateLimit-Remaining", "4999")
+		w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(s.now().Add(time.Hour).Unix(), 10))
+		next.ServeHTTP(w, r)
+	})
+}
+
+// authorized accepts "Bearer <token>" and "token <token>", as GitHub does.
+func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		writeError(w, http.StatusUnauthorized, "Requires authentication")
+		return false
+	}
+	scheme, tok, _ := strings.Cut(h, " ")
+	if (!strings.EqualFold(scheme, "bearer") && !strings.EqualFold(scheme, "token")) || tok != s.token {
+		writeError(w, http.StatusUnauthorized, "Bad credentials")
+		return false
+	}
+	return true
+}
+
+// Seeding.
+
+// AddRepo adds a repository with its default branch at a commit. It panics
+// on a malformed name, a test's mistake.
+func (s *Server) AddRepo(full, defaultBranch, headSHA string) {
+	owner, name, ok := splitRepo(full)
+	if !ok {
+		panic(fmt.Sprintf("ghfake: repository %q is not owner/name", full))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := &repoState{
+		id: s.id(), owner: owner, name: name, defaultBranch: defaultBranch,
+		branches:  map[string]string{},
+		commits:   map[string]bool{},
+		files:     map[string]map[string]file{defaultBranch: {}},
+		workflows: map[string]*Workflow{},
+	}
+	if headSHA == "" {
+		headSHA = s.newCommit(r)
+	}
+	r.branches[defaultBranch] = headSHA
+	r.commits[headSHA] = true
+	s.repos[strings.ToLower(full)] = r
+}
+
+// AddCommit records commits that exist in the repository, so deployments
+// and refs may point at them.
+func (s *Server) AddCommit(repo string, shas ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.mustRepo(repo)
+	for _, sha := range shas {
+		r.commits[sha] = true
+	}
+}
+
+// AddDeployment adds a deployment with its statuses (oldest first) and
+// returns its id. A zero CreatedAt means now; the commit becomes known.
+func (s *Server) AddDeployment(repo string, d Deployment) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.mustRepo(repo)
+	d.ID = s.id()
+	if d.CreatedAt.IsZero() {
+		d.CreatedAt = s.clock()
+	}
+	if d.Ref == "" {
+		d.Ref = d.SHA
+	}
+	if d.Task == "" {
+		d.Task = "deploy"
+	}
+	if d.Creator == "" {
+		d.Creator = s.login
+	}
+	d.Statuses = slices.Clone(d.Statuses)
+	for i := range d.Statuses {
+		d.Statuses[i].ID = s.id()
+		if d.Statuses[i].CreatedAt.IsZero() {
+			d.Statuses[i].CreatedAt = d.CreatedAt
+		}
+		if d.Statuses[i].Creator == "" {
+			d.Statuses[i].Creator = d.Creator
+		}
+	}
+	r.commits[d.SHA] = true
+	r.deployments = append(r.deployments, &d)
+	return d.ID
+}
+
+// AddDeploymentStatus appends a status to a deployment, as the deploy
+// system would.
+func (s *Server) AddDeploymentStatus(repo string, id int64, st DeploymentStatus) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.mustRepo(repo)
+	d := r.deployment(id)
+	if d == nil {
+		return fmt.Errorf("ghfake: no deployment %d in %s", id, repo)
+	}
+	st.ID = s.id()
+	if st.CreatedAt.IsZero() {
+		st.CreatedAt = s.clock()
+	}
+	if st.Creator == "" {
+		st.Creator = s.login
+	}
+	d.Statuses = append(d.Statuses, st)
+	return nil
+}
+
+// AddMergedPR adds a pull request merged at pr.MergedAt (which must be set)
+// and returns its number. Zero CreatedAt and UpdatedAt default to MergedAt.
+func (s *Server) AddMergedPR(repo string, pr PullRequest) int {
+	if pr.MergedAt == nil {
+		panic("ghfake: AddMergedPR needs MergedAt")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.mustRepo(repo)
+	pr.Number = r.number()
+	pr.State = "closed"
+	if pr.Base == "" {
+		pr.Base = r.defaultBranch
+	}
+	if pr.Head == "" {
+		pr.Head = fmt.Sprintf("feature-%d", pr.Number)
+	}
+	if pr.CreatedAt.IsZero() {
+		pr.CreatedAt = *pr.MergedAt
+	}
+	if pr.UpdatedAt.IsZero() {
+		pr.UpdatedAt = *pr.MergedAt
+	}
+	if pr.MergeCommitSHA == "" {
+		pr.MergeCommitSHA = s.newCommit(r)
+	}
+	r.commits[pr.MergeCommitSHA] = true
+	r.pulls = append(r.pulls, &pr)
+	return pr.Number
+}
+
+// AddWorkflow adds a workflow file; dispatchable workflows declare
+// on: workflow_dispatch.
+func (s *Server) AddWorkflow(repo, fileName string, dispatchable bool, opts ...WorkflowOption) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.mustRepo(repo)
+	w := &Workflow{ID: s.id(), File: fileName, Name: fileName, Dispatchable: dispatchable}
+	for _, opt := range opts {
+		opt(w)
+	}
+	r.workflows[fileName] = w
+}
+
+// AddWorkflowRun adds a run of a workflow added with AddWorkflow and
+// returns its id. Zero fields default to a completed push run on the
+// default branch's head, created now.
+func (s *Server) AddWorkflowRun(repo string, run WorkflowRun) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.mustRepo(repo)
+	w, ok := r.workflows[run.Workflow]
+	if !ok {
+		panic(fmt.Sprintf("ghfake: no workflow %q in %s", run.Workflow, repo))
+	}
+	run.ID = s.id()
+	run.Name = w.Name
+	if run.DisplayTitle == "" {
+		run.DisplayTitle = w.Name
+	}
+	if run.Event == "" {
+		run.Event = "push"
+	}
+	if run.Status == "" {
+		run.Status = "completed"
+	}
+	if run.HeadBranch == "" {
+		run.HeadBranch = r.defaultBranch
+	}
+	if run.HeadSHA == "" {
+		run.HeadSHA = r.branches[r.defaultBranch]
+	}
+	if run.Actor == "" {
+		run.Actor = s.login
+	}
+	if run.CreatedAt.IsZero() {
+		run.CreatedAt = s.clock()
+	}
+	if run.UpdatedAt.IsZero() {
+		run.UpdatedAt = run.CreatedAt
+	}
+	run.RunNumber = s.runNumber(r, run.Workflow)
+	r.commits[run.HeadSHA] = true
+	r.runs = append(r.runs, &run)
+	return run.ID
+}
+
+func (s *Server) runNumber(r *repoState, workflow string) int {
+	n := 0
+	for _, run := range r.runs {
+		if run.Workflow == workflow {
+			n = max(n, run.RunNumber)
+		}
+	}
+	return n + 1
+}
+
+// StartRun moves a run to in_progress.
+func (s *Server) StartRun(repo string, id int64) error {
+	return s.setRun(repo, id, "in_progress", "")
+}
+
+// CompleteRun completes a run with a conclusion (success, failure,
+// cancelled ...).
+func (s *Server) CompleteRun(repo string, id int64, conclusion string) error {
+	return s.setRun(repo, id, "completed", conclusion)
+}
+
+func (s *Server) setRun(repo string, id int64, status, conclusion string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.mustRepo(repo)
+	run := r.run(id)
+	if run == nil {
+		return fmt.Errorf("ghfake: no workflow run %d in %s", id, repo)
+	}
+	run.Status, run.Conclusion, run.UpdatedAt = status, conclusion, s.clock()
+	return nil
+}
+
+// MergePullRequest merges an open pull request by fast-forwarding its base
+// to its head, as a person pressing the merge button would.
+func (s *Server) MergePullRequest(repo string, number int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.mustRepo(repo)
+	p := r.pull(number)
+	if p == nil || p.State != "open" {
+		return fmt.Errorf("ghfake: no open pull request %d in %s", number, repo)
+	}
+	now := s.clock()
+	head := r.branches[p.Head]
+	r.branches[p.Base] = head
+	r.files[p.Base] = maps.Clone(r.files[p.Head])
+	p.State, p.MergedAt, p.MergedBy, p.MergeCommitSHA, p.UpdatedAt = "closed", &now, s.login, head, now
+	return nil
+}
+
+// PutFile writes a file on a branch, as a push would.
+func (s *Server) PutFile(repo, branch, path, content string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.mustRepo(repo)
+	if r.files[branch] == nil {
+		r.files[branch] = map[string]file{}
+	}
+	r.files[branch][path] = file{content: content, sha: blobSHA(content)}
+	r.branches[branch] = s.newCommit(r)
+}
+
+// State.
+
+// Files returns the files on a branch, path to content.
+func (s *Server) Files(repo, branch string) map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]string{}
+	for p, f := range s.mustRepo(repo).files[branch] {
+		out[p] = f.content
+	}
+	return out
+}
+
+// Branches returns the repository's branches, name to head sha.
+func (s *Server) Branches(repo string) map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.mustRepo(repo).branches)
+}
+
+// PullRequests returns the repository's pull requests, oldest first.
+func (s *Server) PullRequests(repo string) []PullRequest {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []PullRequest
+	for _, p := range s.mustRepo(repo).pulls {
+		out = append(out, *p)
+	}
+	return out
+}
+
+// Issues returns the repository's issues, oldest first.
+func (s *Server) Issues(repo string) []Issue {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Issue
+	for _, i := range s.mustRepo(repo).issues {
+		c := *i
+		c.Labels = slices.Clone(i.Labels)
+		c.Assignees = slices.Clone(i.Assignees)
+		out = append(out, c)
+	}
+	return out
+}
+
+// Dispatches returns the accepted workflow_dispatch calls, oldest first.
+func (s *Server) Dispatches(repo string) []Dispatch {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Dispatch
+	for _, d := range s.mustRepo(repo).dispatches {
+		d.Inputs = maps.Clone(d.Inputs)
+		out = append(out, d)
+	}
+	return out
+}
+
+// Deployments returns the repository's deployments, oldest first.
+func (s *Server) Deployments(repo string) []Deployment {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Deployment
+	for _, d := range s.mustRepo(repo).deployments {
+		out = append(out, copyDeployment(d))
+	}
+	return out
+}
+
+// WorkflowRuns returns the repository's workflow runs, oldest first.
+func (s *Server) WorkflowRuns(repo string) []WorkflowRun {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []WorkflowRun
+	for _, r := range s.mustRepo(repo).runs {
+		out = append(out, copyRun(r))
+	}
+	return out
+}
+
+// mustRepo returns a seeded repository; an unknown one is a test's mistake.
+// The caller holds s.mu.
+func (s *Server) mustRepo(full string) *repoState {
+	r, ok := s.repos[strings.ToLower(full)]
+	if !ok {
+		panic(fmt.Sprintf("ghfake: repository %q was not added", full))
+	}
+	return r
+}

@@ -1,0 +1,470 @@
+package github
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	gh "github.com/google/go-github/v60/github"
+
+	"github.com/incidentbot/incidentbot/incident"
+)
+
+// Rollback methods, from ServicePolicy.GitHub.Rollback.
+const (
+	MethodWorkflow   = "workflow"
+	MethodDeployment = "deployment"
+)
+
+// rollbackKeyField is the deployment payload field that carries the plan's
+// key, so a repeated Execute finds the deployment it already created.
+const rollbackKeyField = "incidentbot_rollback_key"
+
+// dispatchSkew is how far before our dispatch time a run may be stamped
+// and still be taken for the one we dispatched: GitHub's clock and ours
+// differ a little, and GitHub stamps whole seconds.
+const dispatchSkew = 5 * time.Second
+
+// Handles reports whether the change is a GitHub deploy, or a successful
+// run of a deploy workflow, with a commit to roll back from.
+func (c *Client) Handles(ch incident.ChangeEvent) bool {
+	if ch.Source != Source || ch.Ref == "" || repoOf(ch) == "" {
+		return false
+	}
+	switch ch.Kind {
+	case incident.ChangeDeploy:
+		return ch.Environment != ""
+	case incident.ChangeWorkflow:
+		return ch.Data["conclusion"] == "success"
+	}
+	return false
+}
+
+// repoOf finds the change's repository: in Data, or in the ExternalID
+// ("deployment:<owner/name>:<id>").
+func repoOf(ch incident.ChangeEvent) string {
+	if r := ch.Data["repo"]; r != "" {
+		return r
+	}
+	parts := strings.Split(ch.ExternalID, ":")
+	if len(parts) >= 3 && strings.Count(parts[1], "/") == 1 {
+		return parts[1]
+	}
+	return ""
+}
+
+// Plan finds the last successful deployment to the change's environment
+// before the change, of another commit, and plans to redeploy that commit.
+// For a workflow run the environment is the one its commit was deployed
+// to, or the service's only environment. EINVALID when there is nothing to
+// roll back to or the service's settings cannot do it.
+func (c *Client) Plan(ctx context.Context, ch incident.ChangeEvent, svc incident.ServicePolicy) (incident.RollbackPlan, error) {
+	if !c.Handles(ch) {
+		return incident.RollbackPlan{}, incident.Errorf(incident.EINVALID, "GitHub cannot roll back this change: only deploys and successful deploy workflow runs can be rolled back.")
+	}
+	full := repoOf(ch)
+	r, err := parseRepo(full)
+	if err != nil {
+		return incident.RollbackPlan{}, err
+	}
+	method := svc.GitHub.Rollback
+	if method == "" {
+		method = MethodDeployment
+		if svc.GitHub.DeployWorkflow != "" {
+			method = MethodWorkflow
+		}
+	}
+	if method == MethodWorkflow && svc.GitHub.DeployWorkflow == "" {
+		return incident.RollbackPlan{}, incident.Errorf(incident.EINVALID, "Service %s rolls back with a workflow but names no deploy workflow in the policy file.", svc.Key)
+	}
+
+	bad := badDeploy{env: ch.Environment, sha: ch.Ref, at: ch.OccurredAt}
+	bad.id, _ = strconv.ParseInt(ch.Data["deployment_id"], 10, 64)
+	if ch.Kind == incident.ChangeWorkflow {
+		if bad, err = c.deployOfRun(ctx, r, ch, svc); err != nil {
+			return incident.RollbackPlan{}, err
+		}
+	}
+	prev, err := c.previousSuccess(ctx, r, bad)
+	if err != nil {
+		return incident.RollbackPlan{}, err
+	}
+	if prev == nil {
+		return incident.RollbackPlan{}, incident.Errorf(incident.EINVALID,
+			"No earlier successful deployment of %s to %s; nothing to roll back to.", r, bad.env)
+	}
+	to := prev.GetSHA()
+	desc := fmt.Sprintf("Redeploy %s to %s at %s (from %s) with a new GitHub deployment.", r, bad.env, shortSHA(to), shortSHA(bad.sha))
+	workflow := ""
+	if method == MethodWorkflow {
+		workflow = svc.GitHub.DeployWorkflow
+		desc = fmt.Sprintf("Redeploy %s to %s at %s (from %s) by running %s.", r, bad.env, shortSHA(to), shortSHA(bad.sha), workflow)
+	}
+	return incident.RollbackPlan{
+		Key:         fmt.Sprintf("github:%s:%s:%s->%s", r, bad.env, bad.sha, to),
+		Kind:        incident.ChangeDeploy,
+		Source:      Source,
+		Description: desc,
+		Repo:        r.String(),
+		Environment: bad.env,
+		FromRef:     bad.sha,
+		ToRef:       to,
+		Method:      method,
+		Workflow:    workflow,
+		ChangeID:    ch.Source + ":" + ch.ExternalID,
+	}, nil
+}
+
+// badDeploy is the deployment being rolled back.
+type badDeploy struct {
+	env string
+	sha string
+	id  int64 // 0 when unknown
+	at  time.Time
+}
+
+// before reports whether d was created before the bad deployment.
+func (b badDeploy) before(d *gh.Deployment) bool {
+	if b.id != 0 {
+		return d.GetID() < b.id // ids only grow
+	}
+	return d.GetCreatedAt().Before(b.at)
+}
+
+// deployOfRun finds where a workflow run's commit went: its newest
+// deployment, else the service's only environment.
+func (c *Client) deployOfRun(ctx context.Context, r repoRef, ch incident.ChangeEvent, svc incident.ServicePolicy) (badDeploy, error) {
+	ds, _, err := c.gh.Repositories.ListDeployments(ctx, r.owner, r.name, &gh.DeploymentsListOptions{SHA: ch.Ref, ListOptions: gh.ListOptions{PerPage: perPage}})
+	if err != nil {
+		return badDeploy{}, c.wrap(err, "list deployments", r)
+	}
+	for _, d := range ds {
+		if len(svc.GitHub.Environments) == 0 || contains(svc.GitHub.Environments, d.GetEnvironment()) {
+			return badDeploy{env: d.GetEnvironment(), sha: ch.Ref, id: d.GetID(), at: d.GetCreatedAt().Time}, nil
+		}
+	}
+	if len(svc.GitHub.Environments) == 1 {
+		return badDeploy{env: svc.GitHub.Environments[0], sha: ch.Ref, at: ch.OccurredAt}, nil
+	}
+	return badDeploy{}, incident.Errorf(incident.EINVALID,
+		"Can't tell which environment the workflow run deployed %s@%s to; roll back its deployment instead.", r, shortSHA(ch.Ref))
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// previousSuccess walks the environment's deployments newest first and
+// returns the first one before the bad deployment, of another commit, that
+// ever reported success. Any success counts, not only the latest status:
+// GitHub marks superseded deployments inactive.
+func (c *Client) previousSuccess(ctx context.Context, r repoRef, bad badDeploy) (*gh.Deployment, error) {
+	opts := &gh.DeploymentsListOptions{Environment: bad.env, ListOptions: gh.ListOptions{PerPage: perPage}}
+	checked := 0
+	for page := 0; page < maxPages; page++ {
+		ds, resp, err := c.gh.Repositories.ListDeployments(ctx, r.owner, r.name, opts)
+		if err != nil {
+			return nil, c.wrap(err, "list deployments", r)
+		}
+		for _, d := range ds {
+			if !bad.before(d) || d.GetSHA() == bad.sha {
+				continue
+			}
+			if checked == maxDeployments {
+				return nil, nil
+			}
+			checked++
+			sts, err := c.statuses(ctx, r, d.GetID())
+			if err != nil {
+				return nil, err
+			}
+			for _, st := range sts {
+				if st.GetState() == "success" {
+					return d, nil
+				}
+			}
+		}
+		if resp.NextPage == 0 {
+			break
+		}
+		opts.Page = resp.NextPage
+	}
+	return nil, nil
+}
+
+// Execute carries out the plan once per plan.Key.
+//
+// With the deployment method it first looks for a deployment whose payload
+// carries the key and returns it instead of creating another.
+//
+// With the workflow method it dispatches the deploy workflow on the
+// default branch with inputs sha, environment and reason; the reason holds
+// the key. GitHub's 204 says nothing about the run, and a run shows its
+// inputs only through its display title, so a repeated Execute is detected
+// only when the workflow sets `run-name: ${{ inputs.reason }}`. Without it
+// the caller's durable job, which records the run and executes a plan
+// once, is what keeps a rollback from being dispatched twice.
+func (c *Client) Execute(ctx context.Context, plan incident.RollbackPlan, actor string) (incident.RollbackRun, error) {
+	if plan.Source != Source || plan.Repo == "" || plan.ToRef == "" || plan.Environment == "" || plan.Key == "" {
+		return incident.RollbackRun{}, incident.Errorf(incident.EINVALID, "This rollback plan is incomplete; plan the rollback again.")
+	}
+	r, err := parseRepo(plan.Repo)
+	if err != nil {
+		return incident.RollbackRun{}, err
+	}
+	info, err := c.repo(ctx, r)
+	if err != nil {
+		return incident.RollbackRun{}, err
+	}
+	switch plan.Method {
+	case MethodWorkflow:
+		return c.executeWorkflow(ctx, info, plan, actor)
+	case MethodDeployment:
+		return c.executeDeployment(ctx, info, plan, actor)
+	}
+	return incident.RollbackRun{}, incident.Errorf(incident.EINVALID, "Unknown rollback method %q: use workflow or deployment.", plan.Method)
+}
+
+func (c *Client) executeDeployment(ctx context.Context, info repoInfo, plan incident.RollbackPlan, actor string) (incident.RollbackRun, error) {
+	r := info.ref
+	existing, err := c.listDeployments(ctx, r, gh.DeploymentsListOptions{SHA: plan.ToRef, Environment: plan.Environment}, time.Time{})
+	if err != nil {
+		return incident.RollbackRun{}, err
+	}
+	for _, d := range existing {
+		var payload map[string]any
+		if json.Unmarshal(d.Payload, &payload) == nil && payload[rollbackKeyField] == plan.Key {
+			c.log.Info("github: rollback deployment already exists",
+				slog.String("repo", r.String()), slog.Int64("deployment_id", d.GetID()))
+			return c.Progress(ctx, deploymentRun(plan, info, d))
+		}
+	}
+	d, _, err := c.gh.Repositories.CreateDeployment(ctx, r.owner, r.name, &gh.DeploymentRequest{
+		Ref:         gh.String(plan.ToRef),
+		Environment: gh.String(plan.Environment),
+		// auto_merge would merge the default branch into the old commit,
+		// which is the opposite of a rollback; required contexts are
+		// skipped because the old commit's checks passed when it shipped.
+		AutoMerge:        gh.Bool(false),
+		RequiredContexts: &[]string{},
+		Description:      gh.String("rollback by incidentbot"),
+		Payload: map[string]any{
+			rollbackKeyField: plan.Key,
+			"rollback_from":  plan.FromRef,
+			"requested_by":   actor,
+		},
+	})
+	if err != nil {
+		return incident.RollbackRun{}, c.wrap(err, "create a deployment", r)
+	}
+	c.log.Info("github: rollback deployment created",
+		slog.String("repo", r.String()), slog.String("environment", plan.Environment),
+		slog.Int64("deployment_id", d.GetID()), slog.String("sha", plan.ToRef))
+	run := deploymentRun(plan, info, d)
+	run.Detail = "Waiting for the deploy system to pick up the deployment."
+	return run, nil
+}
+
+func deploymentRun(plan incident.RollbackPlan, info repoInfo, d *gh.Deployment) incident.RollbackRun {
+	return incident.RollbackRun{
+		Plan:       plan,
+		ExternalID: strconv.FormatInt(d.GetID(), 10),
+		URL:        info.htmlURL + "/deployments",
+		Status:     "queued",
+	}
+}
+
+func (c *Client) executeWorkflow(ctx context.Context, info repoInfo, plan incident.RollbackPlan, actor string) (incident.RollbackRun, error) {
+	if plan.Workflow == "" {
+		return incident.RollbackRun{}, incident.Errorf(incident.EINVALID, "This rollback plan names no workflow; plan the rollback again.")
+	}
+	r := info.ref
+	if run, err := c.findDispatchedRun(ctx, info, plan, time.Time{}); err != nil {
+		return incident.RollbackRun{}, err
+	} else if run != nil {
+		c.log.Info("github: rollback workflow run already exists",
+			slog.String("repo", r.String()), slog.Int64("run_id", run.GetID()))
+		return c.Progress(ctx, workflowRun(plan, run))
+	}
+	at := c.now()
+	_, err := c.gh.Actions.CreateWorkflowDispatchEventByFileName(ctx, r.owner, r.name, plan.Workflow, gh.CreateWorkflowDispatchEventRequest{
+		Ref: info.defaultBranch,
+		Inputs: map[string]any{
+			"sha":         plan.ToRef,
+			"environment": plan.Environment,
+			"reason":      dispatchReason(plan, actor),
+		},
+	})
+	if err != nil {
+		return incident.RollbackRun{}, c.wrap(err, "dispatch workflow "+plan.Workflow, r)
+	}
+	c.log.Info("github: rollback workflow dispatched",
+		slog.String("repo", r.String()), slog.String("workflow", plan.Workflow),
+		slog.String("environment", plan.Environment), slog.String("sha", plan.ToRef))
+	run, err := c.findDispatchedRun(ctx, info, plan, at)
+	if err != nil || run == nil {
+		// The dispatch went through; finding its run is best effort, and
+		// Progress tries again.
+		if err != nil {
+			c.log.Warn("github: could not find the dispatched run", slog.String("repo", r.String()), slog.Any("error", err))
+		}
+		return incident.RollbackRun{
+			Plan:   plan,
+			URL:    fmt.Sprintf("%s/actions/workflows/%s", info.htmlURL, plan.Workflow),
+			Status: "queued",
+			Detail: fmt.Sprintf("Dispatched %s on %s; its run is not listed yet.", plan.Workflow, info.defaultBranch),
+		}, nil
+	}
+	return workflowRun(plan, run), nil
+}
+
+// dispatchReason is the reason input; it carries the plan's key so a
+// workflow that shows it as its run name makes the run recognisable.
+func dispatchReason(plan incident.RollbackPlan, actor string) string {
+	return fmt.Sprintf("incidentbot rollback %s requested by %s", plan.Key, actor)
+}
+
+// findDispatchedRun looks among recent workflow_dispatch runs of the plan's
+// workflow for the one this plan started: one whose display title carries
+// the key, else, when since is set, the first run created from since on.
+func (c *Client) findDispatchedRun(ctx context.Context, info repoInfo, plan incident.RollbackPlan, since time.Time) (*gh.WorkflowRun, error) {
+	opts := &gh.ListWorkflowRunsOptions{Event: "workflow_dispatch", Branch: info.defaultBranch, ListOptions: gh.ListOptions{PerPage: perPage}}
+	if !since.IsZero() {
+		opts.Created = ">=" + since.Add(-dispatchSkew).UTC().Format(time.RFC3339)
+	}
+	runs, _, err := c.gh.Actions.ListWorkflowRunsByFileName(ctx, info.ref.owner, info.ref.name, plan.Workflow, opts)
+	if err != nil {
+		return nil, c.wrap(err, "list runs of workflow "+plan.Workflow, info.ref)
+	}
+	for _, run := range runs.WorkflowRuns {
+		if strings.Contains(run.GetDisplayTitle(), plan.Key) {
+			return run, nil
+		}
+	}
+	if since.IsZero() {
+		return nil, nil
+	}
+	// Newest first: the last one is the earliest after our dispatch.
+	var earliest *gh.WorkflowRun
+	for _, run := range runs.WorkflowRuns {
+		if earliest == nil || run.GetCreatedAt().Before(earliest.GetCreatedAt().Time) {
+			earliest = run
+		}
+	}
+	return earliest, nil
+}
+
+func workflowRun(plan incident.RollbackPlan, run *gh.WorkflowRun) incident.RollbackRun {
+	out := incident.RollbackRun{Plan: plan, ExternalID: strconv.FormatInt(run.GetID(), 10), URL: run.GetHTMLURL()}
+	switch run.GetStatus() {
+	case "completed":
+		if run.GetConclusion() == "success" {
+			out.Status = "succeeded"
+			out.Detail = fmt.Sprintf("%s run #%d succeeded.", plan.Workflow, run.GetRunNumber())
+		} else {
+			out.Status = "failed"
+			out.Detail = fmt.Sprintf("%s run #%d ended: %s.", plan.Workflow, run.GetRunNumber(), run.GetConclusion())
+		}
+	case "in_progress":
+		out.Status = "in_progress"
+		out.Detail = fmt.Sprintf("%s run #%d is running.", plan.Workflow, run.GetRunNumber())
+	default: // queued, requested, waiting, pending
+		out.Status = "queued"
+		out.Detail = fmt.Sprintf("%s run #%d is %s.", plan.Workflow, run.GetRunNumber(), run.GetStatus())
+	}
+	return out
+}
+
+// Progress reads the workflow run's status and conclusion, or the rollback
+// deployment's statuses, into run.Status: queued, in_progress, succeeded or
+// failed.
+func (c *Client) Progress(ctx context.Context, run incident.RollbackRun) (incident.RollbackRun, error) {
+	plan := run.Plan
+	r, err := parseRepo(plan.Repo)
+	if err != nil {
+		return run, err
+	}
+	switch plan.Method {
+	case MethodWorkflow:
+		if run.ExternalID == "" {
+			info, err := c.repo(ctx, r)
+			if err != nil {
+				return run, err
+			}
+			found, err := c.findDispatchedRun(ctx, info, plan, time.Time{})
+			if err != nil || found == nil {
+				return run, err
+			}
+			return workflowRun(plan, found), nil
+		}
+		id, err := strconv.ParseInt(run.ExternalID, 10, 64)
+		if err != nil {
+			return run, incident.Errorf(incident.EINVALID, "Workflow run id %q is not a number.", run.ExternalID)
+		}
+		wr, _, err := c.gh.Actions.GetWorkflowRunByID(ctx, r.owner, r.name, id)
+		if err != nil {
+			return run, c.wrap(err, "read workflow run", r)
+		}
+		return workflowRun(plan, wr), nil
+	case MethodDeployment:
+		id, err := strconv.ParseInt(run.ExternalID, 10, 64)
+		if err != nil {
+			return run, incident.Errorf(incident.EINVALID, "Deployment id %q is not a number.", run.ExternalID)
+		}
+		sts, err := c.statuses(ctx, r, id)
+		if err != nil {
+			return run, err
+		}
+		return deploymentProgress(run, sts), nil
+	}
+	return run, incident.Errorf(incident.EINVALID, "Unknown rollback method %q: use workflow or deployment.", plan.Method)
+}
+
+// deploymentProgress maps a deployment's statuses, newest first.
+func deploymentProgress(run incident.RollbackRun, sts []*gh.DeploymentStatus) incident.RollbackRun {
+	if len(sts) == 0 {
+		run.Status = "queued"
+		run.Detail = "Waiting for the deploy system to pick up the deployment."
+		return run
+	}
+	latest := sts[0]
+	if u := latest.GetLogURL(); u != "" {
+		run.URL = u
+	} else if u := latest.GetTargetURL(); u != "" {
+		run.URL = u
+	}
+	state := latest.GetState()
+	switch state {
+	case "queued", "pending":
+		run.Status = "queued"
+	case "in_progress":
+		run.Status = "in_progress"
+	case "success":
+		run.Status = "succeeded"
+	case "inactive":
+		// Inactive means a later deployment replaced this one; it counts
+		// as done if it had succeeded first.
+		run.Status = "failed"
+		for _, st := range sts {
+			if st.GetState() == "success" {
+				run.Status = "succeeded"
+			}
+		}
+	default: // failure, error
+		run.Status = "failed"
+	}
+	run.Detail = fmt.Sprintf("The deployment is %s.", strings.ReplaceAll(state, "_", " "))
+	if d := latest.GetDescription(); d != "" {
+		run.Detail = fmt.Sprintf("The deployment is %s: %s", strings.ReplaceAll(state, "_", " "), d)
+	}
+	return run
+}
