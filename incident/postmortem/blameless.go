@@ -1,0 +1,264 @@
+package postmortem
+
+import (
+	"sort"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Finding is one problem the blameless check found in a section's text.
+type Finding struct {
+	// Section names the part of the postmortem, such as "Root cause".
+	Section string
+	// Phrase is what was found: a blame phrase from BlameLanguage, a
+	// person's name or a Slack mention, as it appears in the text.
+	Phrase string
+	// Suggestion says how to rewrite it.
+	Suggestion string
+}
+
+// BlameRule is one blame phrase the check looks for.
+type BlameRule struct {
+	// Phrase is matched as whole words, case-insensitively, with any run of
+	// spaces between its words.
+	Phrase string
+	// Subjects, when set, limits the rule to the phrase said of a person:
+	// it matches only right after one of these words, a participant's name
+	// or a mention ("someone failed to", not "the health check failed to").
+	Subjects   []string
+	Suggestion string
+}
+
+// Suggestions shared by several rules.
+const (
+	suggestSystem = "Describe what in the system or process allowed this (a missing check, alert or guard rail), not what a person did wrong."
+	suggestName   = "Name the role or the system instead of the person, such as \"the on-call engineer\" or \"the deploy pipeline\"."
+)
+
+// personSubjects are the words that make "failed to" and similar phrases
+// about a person rather than a system.
+func personSubjects() []string {
+	return []string{"he", "she", "they", "i", "we", "you", "someone", "somebody", "nobody", "no one", "everyone",
+		"engineer", "engineers", "developer", "developers", "dev", "operator", "on-call", "oncall", "on-call engineer",
+		"reviewer", "reviewers", "author", "the team", "team", "person", "user", "admin", "sre"}
+}
+
+// BlameLanguage returns the phrases the blameless check flags, with the
+// rewrite each suggests. The practice holds that human error is a symptom
+// of a system problem, never the root cause, so the review describes
+// systems and processes, not people.
+func BlameLanguage() []BlameRule {
+	people := personSubjects()
+	return []BlameRule{
+		{Phrase: "blame", Suggestion: "A blameless review looks for causes in the system; say what made the failure possible."},
+		{Phrase: "blamed", Suggestion: "A blameless review looks for causes in the system; say what made the failure possible."},
+		{Phrase: "to blame", Suggestion: "A blameless review looks for causes in the system; say what made the failure possible."},
+		{Phrase: "fault of", Suggestion: suggestSystem},
+		{Phrase: "at fault", Suggestion: suggestSystem},
+		{Phrase: "'s fault", Suggestion: suggestSystem},
+		{Phrase: "should have", Suggestion: "Say what the system did not provide (a check, an alert, a safer default) instead of what someone should have done."},
+		{Phrase: "should not have", Suggestion: "Say which guard rail was missing instead of what someone should not have done."},
+		{Phrase: "shouldn't have", Suggestion: "Say which guard rail was missing instead of what someone should not have done."},
+		{Phrase: "careless", Suggestion: suggestSystem},
+		{Phrase: "carelessly", Suggestion: suggestSystem},
+		{Phrase: "carelessness", Suggestion: suggestSystem},
+		{Phrase: "human error", Suggestion: "Human error is a symptom, not a root cause: name the missing safeguard that let the mistake reach production."},
+		{Phrase: "operator error", Suggestion: "Operator error is a symptom, not a root cause: name the missing safeguard that let the mistake reach production."},
+		{Phrase: "negligent", Suggestion: suggestSystem},
+		{Phrase: "negligence", Suggestion: suggestSystem},
+		{Phrase: "failed to", Subjects: people, Suggestion: "Say what the process or tooling did not catch, rather than who failed."},
+		{Phrase: "forgot to", Suggestion: "Say which step had no reminder, checklist or automation, rather than who forgot."},
+		{Phrase: "didn't bother", Suggestion: suggestSystem},
+		{Phrase: "did not bother", Suggestion: suggestSystem},
+		{Phrase: "didn't check", Subjects: people, Suggestion: "Say which check was missing from the process, rather than who did not check."},
+		{Phrase: "did not check", Subjects: people, Suggestion: "Say which check was missing from the process, rather than who did not check."},
+		{Phrase: "dropped the ball", Suggestion: suggestSystem},
+		{Phrase: "messed up", Suggestion: suggestSystem},
+		{Phrase: "screwed up", Suggestion: suggestSystem},
+		{Phrase: "sloppy", Suggestion: suggestSystem},
+		{Phrase: "lazy", Suggestion: suggestSystem},
+		{Phrase: "incompetent", Suggestion: suggestSystem},
+		{Phrase: "stupid", Suggestion: suggestSystem},
+		{Phrase: "not paying attention", Suggestion: "Say what made the signal easy to miss (noise, no alert, an unclear dashboard)."},
+		{Phrase: "ignored the", Subjects: people, Suggestion: "Say what made the signal easy to miss (noise, no alert, an unclear dashboard)."},
+	}
+}
+
+// BlamelessCheck looks in text for people's names (the given display names,
+// matched as whole words, case-insensitively), Slack user mentions (<@U…>)
+// and the blame language of BlameLanguage. It returns one finding per
+// distinct phrase, in the order they first appear, each with section set.
+func BlamelessCheck(section, text string, names []string) []Finding {
+	norm := normalize(text)
+	type hit struct {
+		pos int
+		f   Finding
+	}
+	var hits []hit
+	seen := map[string]bool{}
+	add := func(pos int, phrase, suggestion string) {
+		key := strings.ToLower(phrase)
+		if seen[key] {
+			return
+		}
+		seen[key] = true
+		hits = append(hits, hit{pos, Finding{Section: section, Phrase: phrase, Suggestion: suggestion}})
+	}
+
+	// Mentions are found in the original text, since their ids are
+	// case-sensitive.
+	for i := 0; ; {
+		j := strings.Index(text[i:], "<@")
+		if j < 0 {
+			break
+		}
+		start := i + j
+		end := strings.IndexByte(text[start:], '>')
+		if end < 0 {
+			break
+		}
+		tok := text[start : start+end+1]
+		if id, _, _ := strings.Cut(tok[2:len(tok)-1], "|"); slackUserID(id) {
+			add(start, tok, suggestName)
+		}
+		i = start + end + 1
+	}
+
+	lowNames := make([]string, 0, len(names))
+	for _, n := range names {
+		n = normalize(strings.TrimSpace(n))
+		if utf8.RuneCountInString(n) < 2 || strings.EqualFold(n, "incidentbot") {
+			continue
+		}
+		lowNames = append(lowNames, n)
+		if first, _, ok := strings.Cut(n, " "); ok && utf8.RuneCountInString(first) >= 2 {
+			// "Bob failed to" is said of a person even when only the full
+			// name "Bob Martin" is listed.
+			lowNames = append(lowNames, first)
+		}
+		if pos := findWords(norm, n); pos >= 0 {
+			add(pos, strings.TrimSpace(original(text, norm, pos, n)), suggestName)
+		}
+	}
+
+	for _, rule := range BlameLanguage() {
+		phrase := normalize(rule.Phrase)
+		for from := 0; from < len(norm); {
+			pos := findWords(norm[from:], phrase)
+			if pos < 0 {
+				break
+			}
+			pos += from
+			if len(rule.Subjects) == 0 || saidOfPerson(norm[:pos], rule.Subjects, lowNames) {
+				add(pos, rule.Phrase, rule.Suggestion)
+				break
+			}
+			from = pos + len(phrase)
+		}
+	}
+
+	sort.SliceStable(hits, func(i, j int) bool { return hits[i].pos < hits[j].pos })
+	out := make([]Finding, 0, len(hits))
+	for _, h := range hits {
+		out = append(out, h.f)
+	}
+	return out
+}
+
+// normalize lower-cases s, turns typographic apostrophes into "'" and
+// collapses every run of white space into one space, so phrases match across
+// line breaks. It keeps byte offsets meaningful only within the result.
+func normalize(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	space := false
+	for _, r := range s {
+		switch {
+		case unicode.IsSpace(r):
+			if !space {
+				b.WriteByte(' ')
+			}
+			space = true
+			continue
+		case r == '\u2019' || r == '\u2018' || r == '`':
+			r = '\''
+		}
+		space = false
+		b.WriteRune(unicode.ToLower(r))
+	}
+	return b.String()
+}
+
+// original returns the words of the normalized match as the text wrote them
+// when the two line up (plain ASCII), and the normalized words otherwise.
+func original(text, norm string, pos int, phrase string) string {
+	if len(text) == len(norm) && pos+len(phrase) <= len(text) && strings.EqualFold(text[pos:pos+len(phrase)], phrase) {
+		return text[pos : pos+len(phrase)]
+	}
+	return phrase
+}
+
+// findWords returns the byte offset of the first occurrence of phrase in s
+// that starts and ends on a word boundary, or -1.
+func findWords(s, phrase string) int {
+	if phrase == "" {
+		return -1
+	}
+	for from := 0; from <= len(s)-len(phrase); {
+		i := strings.Index(s[from:], phrase)
+		if i < 0 {
+			return -1
+		}
+		i += from
+		if boundaryBefore(s, i, phrase) && boundaryAfter(s, i+len(phrase), phrase) {
+			return i
+		}
+		_, size := utf8.DecodeRuneInString(s[i:])
+		from = i + size
+	}
+	return -1
+}
+
+func wordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_' }
+
+func boundaryBefore(s string, i int, phrase string) bool {
+	if i == 0 {
+		return true
+	}
+	first, _ := utf8.DecodeRuneInString(phrase)
+	if !wordRune(first) {
+		return true // a phrase such as "'s fault" attaches to the word before
+	}
+	r, _ := utf8.DecodeLastRuneInString(s[:i])
+	return !wordRune(r)
+}
+
+func boundaryAfter(s string, i int, phrase string) bool {
+	if i >= len(s) {
+		return true
+	}
+	last, _ := utf8.DecodeLastRuneInString(phrase)
+	if !wordRune(last) {
+		return true
+	}
+	r, _ := utf8.DecodeRuneInString(s[i:])
+	return !wordRune(r)
+}
+
+// saidOfPerson reports whether the text right before a phrase ends with a
+// person: one of the subject words, a participant's name or a mention.
+func saidOfPerson(before string, subjects, names []string) bool {
+	before = strings.TrimRight(before, " ")
+	if strings.HasSuffix(before, ">") && strings.Contains(before[max(0, strings.LastIndex(before, "<")):], "<@") {
+		return true
+	}
+	for _, list := range [][]string{subjects, names} {
+		for _, w := range list {
+			if strings.HasSuffix(before, w) && boundaryBefore(before, len(before)-len(w), w) {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,148 @@
+package postmortem
+
+import "strings"
+
+// plainText turns Slack's message markup into plain text: a user mention
+// <@U123> or <@U123|alice> becomes name(U123), a channel <#C1|general>
+// becomes #general, <!here> becomes @here, a link <https://x|label> becomes
+// "label (https://x)", and Slack's &amp; &lt; &gt; escapes are undone.
+func plainText(s string, name func(id string) string) string {
+	if !strings.ContainsAny(s, "<&") {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for {
+		i := strings.IndexByte(s, '<')
+		if i < 0 {
+			b.WriteString(unescapeSlack(s))
+			break
+		}
+		j := strings.IndexByte(s[i:], '>')
+		if j < 0 {
+			b.WriteString(unescapeSlack(s))
+			break
+		}
+		b.WriteString(unescapeSlack(s[:i]))
+		b.WriteString(unescapeSlack(slackToken(s[i+1:i+j], name)))
+		s = s[i+j+1:]
+	}
+	return b.String()
+}
+
+// slackToken renders the inside of one <...> token.
+func slackToken(tok string, name func(string) string) string {
+	target, label, hasLabel := strings.Cut(tok, "|")
+	switch {
+	case strings.HasPrefix(target, "@"):
+		return name(target[1:])
+	case strings.HasPrefix(target, "#"):
+		if hasLabel && label != "" {
+			return "#" + label
+		}
+		return target
+	case strings.HasPrefix(target, "!"):
+		if hasLabel && label != "" {
+			return label
+		}
+		sub, _, _ := strings.Cut(target[1:], "^")
+		return "@" + sub
+	case hasLabel && label != "" && label != target:
+		return label + " (" + strings.TrimPrefix(target, "mailto:") + ")"
+	}
+	return strings.TrimPrefix(target, "mailto:")
+}
+
+func unescapeSlack(s string) string {
+	if !strings.Contains(s, "&") {
+		return s
+	}
+	s = strings.ReplaceAll(s, "&lt;", "<")
+	s = strings.ReplaceAll(s, "&gt;", ">")
+	return strings.ReplaceAll(s, "&amp;", "&")
+}
+
+// stripLeadingEmoji drops the emoji shortcodes the bot starts its lines
+// with (":rotating_light: Severity raised ..."), which read as noise in a
+// document.
+func stripLeadingEmoji(s string) string {
+	for {
+		t := strings.TrimLeft(s, " ")
+		if len(t) < 3 || t[0] != ':' {
+			return t
+		}
+		end := strings.IndexByte(t[1:], ':')
+		if end <= 0 || !shortcode(t[1:1+end]) {
+			return t
+		}
+		s = t[end+2:]
+	}
+}
+
+func shortcode(s string) bool {
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		if !(ch >= 'a' && ch <= 'z') && !(ch >= '0' && ch <= '9') && ch != '_' && ch != '-' && ch != '+' {
+			return false
+		}
+	}
+	return true
+}
+
+// oneLine joins the lines of s with spaces, for table cells and sentences.
+func oneLine(s string) string {
+	if !strings.ContainsAny(s, "\r\n") {
+		return strings.TrimSpace(s)
+	}
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// X escapes s for Confluence storage format (XHTML): the five XML special
+// characters become entities and characters XML forbids are dropped, so
+// any user text keeps the page well-formed. Templates call it as
+// {{$.X .Text}}.
+func (Draft) X(s string) string {
+	return escapeXML(s)
+}
+
+// MD makes s safe inside a Markdown table cell or list item: it joins lines
+// and escapes the characters that would break a table ("|") or start HTML
+// ("<"). Templates call it as {{$.MD .Text}}.
+func (Draft) MD(s string) string {
+	s = oneLine(s)
+	if !strings.ContainsAny(s, "|<") {
+		return s
+	}
+	s = strings.ReplaceAll(s, "|", `\|`)
+	return strings.ReplaceAll(s, "<", "&lt;")
+}
+
+func escapeXML(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + len(s)/8)
+	for _, r := range s {
+		switch r {
+		case '&':
+			b.WriteString("&amp;")
+		case '<':
+			b.WriteString("&lt;")
+		case '>':
+			b.WriteString("&gt;")
+		case '"':
+			b.WriteString("&quot;")
+		case '\'':
+			b.WriteString("&#39;")
+		default:
+			if xmlChar(r) {
+				b.WriteRune(r)
+			}
+		}
+	}
+	return b.String()
+}
+
+// xmlChar reports whether XML 1.0 allows r in a document.
+func xmlChar(r rune) bool {
+	return r == '\t' || r == '\n' || r == '\r' ||
+		(r >= 0x20 && r <= 0xD7FF) || (r >= 0xE000 && r <= 0xFFFD) || (r >= 0x10000 && r <= 0x10FFFF)
+}

@@ -1,0 +1,325 @@
+package confluence_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/incidentbot/incidentbot/incident"
+	"github.com/incidentbot/incidentbot/incident/postmortem"
+	"github.com/incidentbot/incidentbot/incident/postmortem/postmortemtest"
+	"github.com/incidentbot/incidentbot/integrations/confluence"
+	"github.com/incidentbot/incidentbot/integrations/confluence/confluencefake"
+	"github.com/incidentbot/incidentbot/integrations/outbound"
+	"github.com/incidentbot/incidentbot/templates"
+)
+
+const (
+	email   = "bot@example.com"
+	token   = "s3cr3t-token"
+	spaceID = "131073"
+)
+
+// bundle is one test's fake Confluence and a client pointed at it.
+type bundle struct {
+	fake   *confluencefake.Server
+	client *confluence.Client
+	parent string
+}
+
+func setup(t *testing.T) bundle {
+	t.Helper()
+	fake := confluencefake.New(confluencefake.Config{Email: email, APIToken: token, Spaces: map[string]string{spaceID: "ENG"}})
+	t.Cleanup(fake.Close)
+	parent := fake.AddPage(spaceID, "", "Postmortems", "<p>All postmortems.</p>")
+	client := confluence.New(confluence.Config{BaseURL: fake.URL() + "/", Email: email, APIToken: token, SpaceID: spaceID, ParentID: parent.ID})
+	return bundle{fake: fake, client: client, parent: parent.ID}
+}
+
+func doc(body string) incident.PostmortemDoc {
+	return incident.PostmortemDoc{
+		IncidentKey: "INC-42", Title: "Checkout fails for card payments", Slug: "checkout-fails-for-card-payments",
+		Date: time.Date(2026, 3, 14, 14, 5, 0, 0, time.UTC), Markdown: "# md",
+		Confluence: body,
+	}
+}
+
+const title = "Postmortem: INC-42 Checkout fails for card payments"
+
+// postmortems returns the fake's pages other than the parent.
+func (b bundle) postmortems() []confluencefake.Page {
+	var out []confluencefake.Page
+	for _, p := range b.fake.Pages() {
+		if p.ID != b.parent {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func calls(b bundle) []string {
+	var out []string
+	for _, c := range b.fake.Calls() {
+		path, _, _ := strings.Cut(c.Path, "?")
+		out = append(out, c.Method+" "+strings.TrimPrefix(path, "/wiki/api/v2")+" "+http.StatusText(c.Status))
+	}
+	return out
+}
+
+func TestExportCreatesPage(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	require.Equal(t, "Confluence", b.client.Name())
+	var _ incident.Exporter = b.client
+
+	ref, err := b.client.Export(context.Background(), doc(`<h1>INC-42 &amp; friends</h1><p>draft</p>`), nil)
+	require.NoError(t, err)
+	pages := b.postmortems()
+	require.Len(t, pages, 1)
+	p := pages[0]
+	require.Equal(t, title, p.Title)
+	require.Equal(t, b.parent, p.ParentID)
+	require.Equal(t, spaceID, p.SpaceID)
+	require.Equal(t, "current", p.Status)
+	require.Equal(t, `<h1>INC-42 &amp; friends</h1><p>draft</p>`, p.Body)
+	require.Equal(t, incident.ExportRef{Target: "confluence", ID: p.ID, Version: 1,
+		URL: b.fake.URL() + "/spaces/ENG/pages/" + p.ID + "/Postmortem:+INC-42+Checkout+fails+for+card+payments"}, ref)
+	require.Equal(t, []string{"POST /pages OK"}, calls(b))
+}
+
+func TestReExportUpdatesTheSamePage(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	first, err := b.client.Export(ctx, doc("<p>v1</p>"), nil)
+	require.NoError(t, err)
+
+	second, err := b.client.Export(ctx, doc("<p>v2</p>"), &first)
+	require.NoError(t, err)
+	require.Equal(t, first.ID, second.ID)
+	require.Equal(t, first.URL, second.URL)
+	require.Equal(t, 2, second.Version)
+	third, err := b.client.Export(ctx, doc("<p>v3</p>"), &second)
+	require.NoError(t, err)
+	require.Equal(t, 3, third.Version)
+
+	pages := b.postmortems()
+	require.Len(t, pages, 1, "no duplicate page")
+	require.Equal(t, "<p>v3</p>", pages[0].Body)
+	require.Equal(t, 3, pages[0].Version)
+	require.Equal(t, []string{"POST /pages OK", "GET /pages/" + first.ID + " OK", "PUT /pages/" + first.ID + " OK",
+		"GET /pages/" + first.ID + " OK", "PUT /pages/" + first.ID + " OK"}, calls(b))
+}
+
+func TestExportAfterAHandEditUsesTheCurrentVersion(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	first, err := b.client.Export(ctx, doc("<p>v1</p>"), nil)
+	require.NoError(t, err)
+	// The team edited the page twice in the browser: our record says 1, the page is at 3.
+	require.NoError(t, b.fake.Edit(first.ID, "<p>team notes</p>"))
+	require.NoError(t, b.fake.Edit(first.ID, "<p>more team notes</p>"))
+
+	ref, err := b.client.Export(ctx, doc("<p>again</p>"), &first)
+	require.NoError(t, err)
+	require.Equal(t, 4, ref.Version)
+}
+
+func TestTitleClashUpdatesTheExistingPage(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	existing := b.fake.AddPage(spaceID, b.parent, title, "<p>made by hand</p>")
+
+	ref, err := b.client.Export(context.Background(), doc("<p>draft</p>"), nil)
+	require.NoError(t, err)
+	require.Equal(t, existing.ID, ref.ID)
+	require.Equal(t, 2, ref.Version)
+	pages := b.postmortems()
+	require.Len(t, pages, 1, "no second page with the same title")
+	require.Equal(t, "<p>draft</p>", pages[0].Body)
+	require.Equal(t, []string{"POST /pages Bad Request", "GET /pages OK", "GET /pages/" + existing.ID + " OK", "PUT /pages/" + existing.ID + " OK"}, calls(b))
+}
+
+func TestVersionConflictIsRetriedOnce(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	first, err := b.client.Export(ctx, doc("<p>v1</p>"), nil)
+	require.NoError(t, err)
+
+	// Someone saves between our read and our write, once.
+	b.fake.Fail(confluencefake.Fault{Method: http.MethodPut, Status: http.StatusConflict, Message: "Version must be incremented on update. Current version is: 2"})
+	ref, err := b.client.Export(ctx, doc("<p>v2</p>"), &first)
+	require.NoError(t, err)
+	require.Equal(t, 2, ref.Version)
+	require.Equal(t, "<p>v2</p>", b.postmortems()[0].Body)
+
+	// It keeps happening: give up with a conflict the user can act on.
+	b.fake.Fail(confluencefake.Fault{Method: http.MethodPut, Status: http.StatusConflict, Times: 2})
+	_, err = b.client.Export(ctx, doc("<p>v3</p>"), &ref)
+	require.Error(t, err)
+	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(err))
+	require.Contains(t, incident.ErrorMessage(err), "being edited by someone else")
+	require.Equal(t, 2, b.postmortems()[0].Version)
+}
+
+func TestFakeEnforcesVersionNumbers(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ref, err := b.client.Export(context.Background(), doc("<p>v1</p>"), nil)
+	require.NoError(t, err)
+	for _, v := range []int{1, 3} {
+		req, err := http.NewRequest(http.MethodPut, b.fake.URL()+"/api/v2/pages/"+ref.ID, strings.NewReader(
+			`{"id":"`+ref.ID+`","status":"current","title":"t","body":{"representation":"storage","value":"<p/>"},"version":{"number":`+strconv.Itoa(v)+`}}`))
+		require.NoError(t, err)
+		req.SetBasicAuth(email, token)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		require.NoError(t, resp.Body.Close())
+		require.Equal(t, http.StatusConflict, resp.StatusCode, "version %d on a page at version 1", v)
+	}
+	last := b.fake.Calls()[len(b.fake.Calls())-1]
+	require.Equal(t, 3, last.Version)
+}
+
+func TestPreviousPageDeletedCreatesANewOne(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	first, err := b.client.Export(ctx, doc("<p>v1</p>"), nil)
+	require.NoError(t, err)
+	b.fake.Delete(first.ID)
+
+	ref, err := b.client.Export(ctx, doc("<p>v2</p>"), &first)
+	require.NoError(t, err)
+	require.NotEqual(t, first.ID, ref.ID)
+	require.Equal(t, 1, ref.Version)
+	require.Len(t, b.postmortems(), 1)
+}
+
+func TestExportErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		cfg      func(*confluence.Config)
+		fault    *confluencefake.Fault
+		body     string
+		code     string
+		contains string
+		check    func(t *testing.T, err error)
+	}{
+		{name: "wrong token", cfg: func(c *confluence.Config) { c.APIToken = "wrong" }, code: incident.EFORBIDDEN,
+			contains: "Confluence refused the credentials"},
+		{name: "forbidden", fault: &confluencefake.Fault{Status: http.StatusForbidden}, code: incident.EFORBIDDEN,
+			contains: "may add pages to the space"},
+		{name: "unknown space", cfg: func(c *confluence.Config) { c.SpaceID = "999" }, code: incident.ENOTFOUND,
+			contains: "space with id 999"},
+		{name: "unknown parent", cfg: func(c *confluence.Config) { c.ParentID = "1" }, code: incident.ENOTFOUND,
+			contains: "parent page 1"},
+		{name: "server error", fault: &confluencefake.Fault{Status: http.StatusInternalServerError}, code: incident.EUNAVAILABLE,
+			contains: "Confluence is not responding (HTTP 500)",
+			check: func(t *testing.T, err error) {
+				var u *outbound.UnavailableError
+				require.True(t, errors.As(err, &u))
+				require.Equal(t, 500, u.Status)
+			}},
+		{name: "rate limited", fault: &confluencefake.Fault{Status: http.StatusTooManyRequests, RetryAfter: "7"}, code: incident.EUNAVAILABLE,
+			contains: "rate limiting",
+			check: func(t *testing.T, err error) {
+				wait, ok := outbound.RetryAfterAt(err, time.Now())
+				require.True(t, ok)
+				require.Equal(t, 7*time.Second, wait)
+			}},
+		{name: "malformed storage body", body: "<p>unclosed", code: incident.EINVALID, contains: "Error parsing xhtml"},
+		{name: "not configured", cfg: func(c *confluence.Config) { c.SpaceID = "" }, code: incident.EINVALID, contains: "not configured"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			cfg := confluence.Config{BaseURL: b.fake.URL(), Email: email, APIToken: token, SpaceID: spaceID, ParentID: b.parent}
+			if tt.cfg != nil {
+				tt.cfg(&cfg)
+			}
+			if tt.fault != nil {
+				b.fake.Fail(*tt.fault)
+			}
+			body := tt.body
+			if body == "" {
+				body = "<p>draft</p>"
+			}
+			_, err := confluence.New(cfg).Export(context.Background(), doc(body), nil)
+			require.Error(t, err)
+			require.Equal(t, tt.code, incident.ErrorCode(err), err.Error())
+			require.Contains(t, incident.ErrorMessage(err), tt.contains)
+			require.NotContains(t, err.Error(), token, "the token never appears in an error")
+			require.NotContains(t, incident.ErrorMessage(err), token)
+			if tt.check != nil {
+				tt.check(t, err)
+			}
+			require.Empty(t, b.postmortems())
+		})
+	}
+}
+
+func TestTitleIsCutToConfluenceLimit(t *testing.T) {
+	t.Parallel()
+	d := doc("")
+	d.Title = strings.Repeat("é", 300)
+	got := confluence.Title(d)
+	require.Equal(t, confluence.MaxTitleLength, len([]rune(got)))
+	require.True(t, strings.HasPrefix(got, "Postmortem: INC-42 éé"))
+	require.True(t, strings.HasSuffix(got, "…"))
+
+	d.Title = "  multi\nline   title "
+	require.Equal(t, "Postmortem: INC-42 multi line title", confluence.Title(d))
+}
+
+func TestExportRenderedPostmortem(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	set, err := templates.Load("")
+	require.NoError(t, err)
+	in := postmortemtest.Replay()
+	in.Incident.Title = `Checkout <fails> & "breaks"`
+	pm, err := postmortem.Document(postmortem.Compile(in), set)
+	require.NoError(t, err)
+
+	ref, err := b.client.Export(context.Background(), pm, nil)
+	require.NoError(t, err, "the fake parses the storage format strictly, as Confluence does")
+	pages := b.postmortems()
+	require.Len(t, pages, 1)
+	require.Equal(t, `Postmortem: INC-42 Checkout <fails> & "breaks"`, pages[0].Title)
+	require.Equal(t, pm.Confluence, pages[0].Body)
+	require.Equal(t, 1, ref.Version)
+}
+
+func TestExportThroughTheOutboundClient(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var waits []time.Duration
+	out := outbound.New(outbound.Policy{Provider: "confluence"}, outbound.WithSleep(func(_ context.Context, d time.Duration) error {
+		waits = append(waits, d)
+		return nil
+	}))
+	client := confluence.New(confluence.Config{BaseURL: b.fake.URL(), Email: email, APIToken: token, SpaceID: spaceID, HTTPClient: out.HTTPClient()})
+
+	// Two failures are retried away: the create is safe to resend.
+	b.fake.Fail(confluencefake.Fault{Method: http.MethodPost, Status: http.StatusServiceUnavailable, Times: 2})
+	ref, err := client.Export(context.Background(), doc("<p>x</p>"), nil)
+	require.NoError(t, err)
+	require.Equal(t, 1, ref.Version)
+	require.Len(t, waits, 2)
+
+	// Confluence stays down: the last 503 becomes EUNAVAILABLE.
+	b.fake.Fail(confluencefake.Fault{Status: http.StatusServiceUnavailable, Times: 100})
+	_, err = client.Export(context.Background(), doc("<p>y</p>"), &ref)
+	require.Equal(t, incident.EUNAVAILABLE, incident.ErrorCode(err))
+}

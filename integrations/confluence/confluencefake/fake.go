@@ -1,0 +1,409 @@
+// Package confluencefake is a fake Confluence Cloud that speaks the part of
+// the v2 pages API the exporter uses, on an httptest server, and enforces
+// Confluence's rules: Basic auth, an existing space (and parent), the
+// storage representation with well-formed XHTML, titles unique per space,
+// and optimistic locking (a PUT carries exactly the current version plus
+// one, else 409). It records every call and can inject faults. Tests and the
+// demo use it.
+package confluencefake
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Config sets up a fake.
+type Config struct {
+	// Email and APIToken are the only credentials accepted.
+	Email    string
+	APIToken string
+	// Spaces maps a space id to its key, which appears in page links.
+	Spaces map[string]string
+}
+
+// Page is a page stored in the fake.
+type Page struct {
+	ID       string
+	SpaceID  string
+	ParentID string
+	Title    string
+	Status   string
+	// Body is the storage-format value.
+	Body    string
+	Version int
+}
+
+// Call is one request the fake received.
+type Call struct {
+	Method string
+	// Path is the request path with its query, such as
+	// "/wiki/api/v2/pages?space-id=1&title=...".
+	Path   string
+	Status int
+	// Version is the version.number a PUT carried.
+	Version int
+}
+
+// Fault makes matching requests fail.
+type Fault struct {
+	Method string // "" matches any method
+	// PathContains matches a substring of the path ("" matches any).
+	PathContains string
+	Status       int
+	// Message is the error title in the body.
+	Message string
+	// RetryAfter, when set, is sent as the Retry-After header.
+	RetryAfter string
+	// Times is how many requests fail; 0 means one.
+	Times int
+}
+
+// Server is a running fake Confluence.
+type Server struct {
+	srv *httptest.Server
+	cfg Config
+
+	mu     sync.Mutex
+	pages  map[string]*Page
+	order  []string
+	nextID int
+	calls  []Call
+	faults []*Fault
+}
+
+// New starts a fake. Close it when done.
+func New(cfg Config) *Server {
+	if cfg.Spaces == nil {
+		cfg.Spaces = map[string]string{}
+	}
+	s := &Server{cfg: cfg, pages: map[string]*Page{}, nextID: 65536}
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	return s
+}
+
+// URL returns the wiki base URL to configure the client with, like
+// https://SITE.atlassian.net/wiki.
+func (s *Server) URL() string { return s.srv.URL + "/wiki" }
+
+// Close stops the server.
+func (s *Server) Close() { s.srv.Close() }
+
+// Pages returns copies of the stored pages, in creation order.
+func (s *Server) Pages() []Page {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Page, 0, len(s.order))
+	for _, id := range s.order {
+		if p, ok := s.pages[id]; ok {
+			out = append(out, *p)
+		}
+	}
+	return out
+}
+
+// Calls returns the requests received so far.
+func (s *Server) Calls() []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Call(nil), s.calls...)
+}
+
+// AddPage stores a page as if someone had created it by hand, at version 1.
+func (s *Server) AddPage(spaceID, parentID, title, body string) Page {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return *s.add(spaceID, parentID, title, body)
+}
+
+// Edit saves a page as someone in the browser would, bumping its version.
+func (s *Server) Edit(id, body string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.pages[id]
+	if !ok {
+		return fmt.Errorf("confluencefake: no page %s", id)
+	}
+	p.Body = body
+	p.Version++
+	return nil
+}
+
+// Delete removes a page, as someone deleting it by hand.
+func (s *Server) Delete(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.pages, id)
+}
+
+// Fail adds a fault.
+func (s *Server) Fail(f Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f.Times <= 0 {
+		f.Times = 1
+	}
+	s.faults = append(s.faults, &f)
+}
+
+func (s *Server) add(spaceID, parentID, title, body string) *Page {
+	s.nextID++
+	p := &Page{ID: strconv.Itoa(s.nextID), SpaceID: spaceID, ParentID: parentID, Title: title, Status: "current", Body: body, Version: 1}
+	s.pages[p.ID] = p
+	s.order = append(s.order, p.ID)
+	return p
+}
+
+// recorder remembers the status a handler wrote, for Calls.
+type recorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *recorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 16<<20))
+	call := Call{Method: r.Method, Path: r.URL.RequestURI()}
+	s.mu.Lock()
+	defer func() {
+		call.Status = rec.status
+		s.calls = append(s.calls, call)
+		s.mu.Unlock()
+	}()
+
+	if email, token, ok := r.BasicAuth(); !ok || email != s.cfg.Email || token != s.cfg.APIToken {
+		writeJSON(rec, http.StatusUnauthorized, map[string]any{"code": 401, "message": "Unauthorized; scope does not match"})
+		return
+	}
+	if f := s.fault(r); f != nil {
+		if f.RetryAfter != "" {
+			rec.Header().Set("Retry-After", f.RetryAfter)
+		}
+		writeError(rec, f.Status, f.Message)
+		return
+	}
+	rest, ok := strings.CutPrefix(r.URL.Path, "/wiki/api/v2/pages")
+	if !ok {
+		writeError(rec, http.StatusNotFound, "No route")
+		return
+	}
+	id := strings.Trim(rest, "/")
+	switch {
+	case id == "" && r.Method == http.MethodPost:
+		s.create(rec, body)
+	case id == "" && r.Method == http.MethodGet:
+		s.list(rec, r.URL.Query())
+	case id != "" && r.Method == http.MethodGet:
+		s.get(rec, id)
+	case id != "" && r.Method == http.MethodPut:
+		s.update(rec, id, body, &call)
+	default:
+		writeError(rec, http.StatusMethodNotAllowed, "Method not allowed")
+	}
+}
+
+func (s *Server) fault(r *http.Request) *Fault {
+	for i, f := range s.faults {
+		if (f.Method == "" || f.Method == r.Method) && strings.Contains(r.URL.RequestURI(), f.PathContains) {
+			f.Times--
+			if f.Times <= 0 {
+				s.faults = append(s.faults[:i], s.faults[i+1:]...)
+			}
+			if f.Message == "" {
+				f.Message = http.StatusText(f.Status)
+			}
+			return f
+		}
+	}
+	return nil
+}
+
+type pageBody struct {
+	Representation string `json:"representation"`
+	Value          string `json:"value"`
+}
+
+type pageRequest struct {
+	ID       string   `json:"id"`
+	SpaceID  string   `json:"spaceId"`
+	Status   string   `json:"status"`
+	Title    string   `json:"title"`
+	ParentID string   `json:"parentId"`
+	Body     pageBody `json:"body"`
+	Version  *struct {
+		Number int `json:"number"`
+	} `json:"version"`
+}
+
+func (s *Server) create(w http.ResponseWriter, raw []byte) {
+	var req pageRequest
+	if err := json.Unmarshal(raw, &req); err != nil {
+		writeError(w, http.StatusBadRequest, "Invalid JSON: "+err.Error())
+		return
+	}
+	if _, ok := s.cfg.Spaces[req.SpaceID]; !ok {
+		writeError(w, http.StatusNotFound, "Space not found: "+req.SpaceID)
+		return
+	}
+	if req.ParentID != "" {
+		if p, ok := s.pages[req.ParentID]; !ok || p.SpaceID != req.SpaceID {
+			writeError(w, http.StatusNotFound, "Parent page not found: "+req.ParentID)
+			return
+		}
+	}
+	if msg := s.validate(req, ""); msg != "" {
+		writeError(w, http.StatusBadRequest, msg)
+		return
+	}
+	p := s.add(req.SpaceID, req.ParentID, req.Title, req.Body.Value)
+	p.Status = req.Status
+	writeJSON(w, http.StatusOK, s.view(p))
+}
+
+// validate applies the rules a create and an update share; self is the
+// page being updated, which may keep its own title.
+func (s *Server) validate(req pageRequest, self string) string {
+	switch {
+	case req.Status != "current" && req.Status != "draft":
+		return fmt.Sprintf("Invalid status %q", req.Status)
+	case strings.TrimSpace(req.Title) == "":
+		return "A published page must have a title"
+	case len([]rune(req.Title)) > 255:
+		return "Title is longer than 255 characters"
+	case req.Body.Representation != "storage":
+		return fmt.Sprintf("Unsupported body representation %q; this fake accepts storage", req.Body.Representation)
+	}
+	if err := wellFormed(req.Body.Value); err != nil {
+		return "Error parsing xhtml: " + err.Error()
+	}
+	space := req.SpaceID
+	if self != "" {
+		space = s.pages[self].SpaceID
+	}
+	for _, p := range s.pages {
+		if p.ID != self && p.SpaceID == space && p.Status == "current" && p.Title == req.Title {
+			return "A page with this title already exists: A page already exists with the same TITLE in this space"
+		}
+	}
+	return ""
+}
+
+func (s *Server) get(w http.ResponseWriter, id string) {
+	p, ok := s.pages[id]
+	if !ok {
+		writeError(w, http.StatusNotFound, "Page not found")
+		return
+	}
+	writeJSON(w, http.StatusOK, s.view(p))
+}
+
+func (s *Server) list(w http.ResponseWriter, q url.Values) {
+	results := []map[string]any{}
+	for _, id := range s.order {
+		p, ok := s.pages[id]
+		if !ok {
+			continue
+		}
+		if t := q.Get("title"); t != "" && p.Title != t {
+			continue
+		}
+		if sp := q.Get("space-id"); sp != "" && p.SpaceID != sp {
+			continue
+		}
+		if st := q.Get("status"); st != "" && p.Status != st {
+			continue
+		}
+		results = append(results, s.view(p))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"results": results, "_links": map[string]any{}})
+}
+
+func (s *Server) update(w http.ResponseWriter, id string, raw []byte, call *Call) {
+	p, ok := s.pages[id]
+	if !ok {
+		writeError(w, http.StatusNotFound, "Page not found")
+		return
+	}
+	var req pageRequest
+	if err := json.Unmarshal(raw, &req); err != nil {
+		writeError(w, http.StatusBadRequest, "Invalid JSON: "+err.Error())
+		return
+	}
+	if req.Version == nil {
+		writeError(w, http.StatusBadRequest, "version is required")
+		return
+	}
+	call.Version = req.Version.Number
+	if req.ID != "" && req.ID != id {
+		writeError(w, http.StatusBadRequest, "id in the body does not match the path")
+		return
+	}
+	if req.Version.Number != p.Version+1 {
+		writeError(w, http.StatusConflict, fmt.Sprintf("Version must be incremented on update. Current version is: %d", p.Version))
+		return
+	}
+	if msg := s.validate(req, id); msg != "" {
+		writeError(w, http.StatusBadRequest, msg)
+		return
+	}
+	p.Title, p.Status, p.Body, p.Version = req.Title, req.Status, req.Body.Value, req.Version.Number
+	writeJSON(w, http.StatusOK, s.view(p))
+}
+
+// view renders a page as the v2 API does.
+func (s *Server) view(p *Page) map[string]any {
+	key := s.cfg.Spaces[p.SpaceID]
+	return map[string]any{
+		"id": p.ID, "status": p.Status, "title": p.Title, "spaceId": p.SpaceID, "parentId": p.ParentID,
+		"version": map[string]any{"number": p.Version, "message": ""},
+		"body":    map[string]any{"storage": map[string]any{"representation": "storage", "value": p.Body}},
+		"_links": map[string]any{
+			"webui":  fmt.Sprintf("/spaces/%s/pages/%s/%s", key, p.ID, url.PathEscape(strings.ReplaceAll(p.Title, " ", "+"))),
+			"editui": fmt.Sprintf("/pages/resumedraft.action?draftId=%s", p.ID),
+			"tinyui": "/x/" + p.ID,
+			"base":   s.URL(),
+		},
+	}
+}
+
+// wellFormed parses a storage-format fragment as XML, as Confluence does
+// before it stores a page.
+func wellFormed(fragment string) error {
+	doc := `<root xmlns:ac="http://atlassian.com/content" xmlns:ri="http://atlassian.com/resource/identifier">` + fragment + `</root>`
+	dec := xml.NewDecoder(strings.NewReader(doc))
+	dec.Strict = true
+	for {
+		_, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]any{"errors": []map[string]any{{
+		"status": status, "code": strings.ToUpper(strings.ReplaceAll(http.StatusText(status), " ", "_")), "title": msg, "detail": nil,
+	}}})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,67 @@
+package confluencefake_test
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/incidentbot/incidentbot/integrations/confluence/confluencefake"
+)
+
+func TestFakeEnforcesConfluenceRules(t *testing.T) {
+	t.Parallel()
+	fake := confluencefake.New(confluencefake.Config{Email: "a@example.com", APIToken: "t", Spaces: map[string]string{"1": "ENG", "2": "OPS"}})
+	t.Cleanup(fake.Close)
+	fake.AddPage("1", "", "Taken", "<p/>")
+
+	send := func(user, pass, method, path, body string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest(method, fake.URL()+path, strings.NewReader(body))
+		require.NoError(t, err)
+		if user != "" {
+			req.SetBasicAuth(user, pass)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return resp.StatusCode, string(b)
+	}
+	page := func(space, title, repr, value string) string {
+		return `{"spaceId":"` + space + `","status":"current","title":"` + title + `","body":{"representation":"` + repr + `","value":"` + value + `"}}`
+	}
+
+	tests := []struct {
+		name       string
+		user, pass string
+		body       string
+		status     int
+		contains   string
+	}{
+		{"no auth", "", "", page("1", "A", "storage", "<p/>"), http.StatusUnauthorized, "Unauthorized"},
+		{"wrong token", "a@example.com", "x", page("1", "A", "storage", "<p/>"), http.StatusUnauthorized, "Unauthorized"},
+		{"unknown space", "a@example.com", "t", page("9", "A", "storage", "<p/>"), http.StatusNotFound, "Space not found"},
+		{"wiki representation", "a@example.com", "t", page("1", "A", "wiki", "h1. x"), http.StatusBadRequest, "representation"},
+		{"malformed xhtml", "a@example.com", "t", page("1", "A", "storage", "<p>"), http.StatusBadRequest, "Error parsing xhtml"},
+		{"html entity", "a@example.com", "t", page("1", "A", "storage", "<p>&nbsp;</p>"), http.StatusBadRequest, "Error parsing xhtml"},
+		{"empty title", "a@example.com", "t", page("1", " ", "storage", "<p/>"), http.StatusBadRequest, "must have a title"},
+		{"title taken in the space", "a@example.com", "t", page("1", "Taken", "storage", "<p/>"), http.StatusBadRequest, "A page with this title already exists"},
+		{"same title in another space", "a@example.com", "t", page("2", "Taken", "storage", "<p/>"), http.StatusOK, `"version":{"message":"","number":1}`},
+	}
+	for _, tt := range tests {
+		status, body := send(tt.user, tt.pass, http.MethodPost, "/api/v2/pages", tt.body)
+		require.Equal(t, tt.status, status, tt.name)
+		require.Contains(t, body, tt.contains, tt.name)
+	}
+	require.Len(t, fake.Pages(), 2)
+	require.Len(t, fake.Calls(), len(tests))
+	require.Equal(t, http.StatusUnauthorized, fake.Calls()[0].Status)
+
+	status, body := send("a@example.com", "t", http.MethodGet, "/api/v2/pages?title=Taken&space-id=2", "")
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, 1, strings.Count(body, `"title":"Taken"`), "the search is per space")
+}
