@@ -1,6 +1,9 @@
 package incident
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Chat is what the service needs from the chat platform. The Slack
 // implementation renders every message itself; the domain passes facts.
@@ -42,10 +45,17 @@ type Chat interface {
 	// PostNag posts an update nag in the incident channel, with buttons to
 	// post an update, to say "still investigating", and to snooze.
 	PostNag(ctx context.Context, channelID string, inc *Incident, text string) (ts string, err error)
+	// PostButtons posts a line of text with buttons under it.
+	PostButtons(ctx context.Context, channelID, text string, buttons []Button) (ts string, err error)
+	// UserEmail returns a user's e-mail address, for mapping to other tools.
+	UserEmail(ctx context.Context, userID string) (string, error)
 	// Post posts a line of text in a channel.
 	Post(ctx context.Context, channelID, text string) (ts string, err error)
 	// Reply answers the person who asked for something, privately.
 	Reply(ctx context.Context, to ReplyTarget, text string) error
+
+	ChatHistory
+	ChangePoster
 }
 
 // ReplyTarget says how to reach the person who asked: through the
@@ -55,4 +65,79 @@ type ReplyTarget struct {
 	ResponseURL string `json:"response_url,omitempty"`
 	ChannelID   string `json:"channel_id,omitempty"`
 	UserID      string `json:"user_id,omitempty"`
+}
+
+// Button is a button the domain asks the chat to show. Action names the
+// handler; Value carries its argument.
+type Button struct {
+	Action string
+	Text   string
+	Value  string
+	// Style is "", "primary" or "danger".
+	Style string
+}
+
+// Button actions that the domain's messages carry.
+const (
+	ActionAckPage    = "page_ack"
+	ActionRepage     = "page_repage"
+	ActionRetryPage  = "page_retry"
+	ActionRollback   = "rollback_open"
+	ActionRetryRoll  = "rollback_retry"
+	ActionApproveRol = "rollback_approve"
+	ActionExport     = "postmortem_export"
+)
+
+// ChangeList is the answer to "what changed?" for an incident.
+type ChangeList struct {
+	From, To time.Time
+	// Start is the incident's start; changes in the 30 minutes before it
+	// are highlighted.
+	Start time.Time
+	Items []ChangeItem
+	// Failures lists the sources that could not be asked, so the list
+	// says which part is missing.
+	Failures []SourceFailure
+}
+
+// ChangeItem is one change in the list.
+type ChangeItem struct {
+	Change    ChangeEvent
+	Highlight bool
+	// Action is the rollback button's label ("Roll back", "Turn off"), or
+	// "" when the change cannot be rolled back; Value is its argument.
+	Action string
+	Value  string
+}
+
+// SourceFailure says a change source could not be read.
+type SourceFailure struct {
+	Source  string
+	Message string
+}
+
+// ChatMessage is a message read back from a channel's history.
+type ChatMessage struct {
+	TS       string
+	ThreadTS string
+	User     string
+	Text     string
+	Edited   bool
+	Pinned   bool
+	// Reactions lists the reaction names on the message.
+	Reactions []string
+}
+
+// ChatHistory reads a channel back, for filling gaps in the timeline.
+type ChatHistory interface {
+	// History returns the channel's messages since oldest, thread replies
+	// included, oldest first, paginating and respecting rate limits.
+	History(ctx context.Context, channelID string, oldest time.Time) ([]ChatMessage, error)
+	// UserName returns a user's display name.
+	UserName(ctx context.Context, userID string) (string, error)
+}
+
+// ChangePoster shows a list of changes with their rollback buttons.
+type ChangePoster interface {
+	PostChanges(ctx context.Context, channelID string, inc *Incident, list ChangeList) (ts string, err error)
 }

@@ -221,11 +221,25 @@ func (s *Service) SetStatus(ctx context.Context, id int64, to Status, actor, sum
 			return nil, err
 		}
 		sync.IncidentID = inc.ID
-		return inc, s.scheduleSync(ctx, inc, *sync)
+		if err := s.scheduleSync(ctx, inc, *sync); err != nil {
+			return inc, err
+		}
+		if s.afterClose != nil {
+			if err := s.afterClose(ctx, inc); err != nil {
+				return inc, fmt.Errorf("after close: %w", err)
+			}
+		}
+		return inc, nil
 	}
 	inc, err := s.change(ctx, id, update)
 	if err != nil {
 		return nil, err
+	}
+	if to == StatusResolved && s.pager != nil && s.policy.ResolvePagesOnResolve {
+		payload, _ := json.Marshal(pagePayload{IncidentID: inc.ID})
+		if _, err := s.sched.Schedule(ctx, Job{Kind: JobResolvePages, Key: fmt.Sprintf("resolve_pages:%d:%d", inc.ID, inc.UpdatedAt.UnixNano()), Payload: payload, MaxAttempts: 8}); err != nil {
+			return inc, fmt.Errorf("schedule resolving the pages: %w", err)
+		}
 	}
 	// Reopening, or leaving mitigated, starts the reminders again.
 	return inc, s.planNag(ctx, inc)

@@ -31,6 +31,20 @@ type Policy struct {
 	PauseNagsWhenMitigated bool
 	// Snooze is how long the IC's Snooze button silences nags (default 30m).
 	Snooze time.Duration
+	// ResolvePagesOnResolve resolves the incident's pages when it is
+	// resolved (default true).
+	ResolvePagesOnResolve bool
+	// ChangeWindow is how far before the start "what changed?" looks
+	// (default 60m).
+	ChangeWindow time.Duration
+	// RollbackGroup is a Slack user group whose members may confirm a
+	// rollback besides the IC.
+	RollbackGroup string
+	// TwoPersonRollback names the severities whose rollbacks need a second
+	// person's approval.
+	TwoPersonRollback map[Severity]bool
+	// KeyReaction marks a message as a key event (default "pushpin").
+	KeyReaction string
 }
 
 // ServicePolicy is one service from the policy file.
@@ -84,6 +98,10 @@ func DefaultPolicy() Policy {
 
 		PauseNagsWhenMitigated: true,
 		Snooze:                 30 * time.Minute,
+		ResolvePagesOnResolve:  true,
+		ChangeWindow:           60 * time.Minute,
+		TwoPersonRollback:      map[Severity]bool{},
+		KeyReaction:            "pushpin",
 	}
 }
 

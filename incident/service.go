@@ -36,9 +36,17 @@ type ServiceConfig struct {
 	Store     Store
 	Scheduler Scheduler
 	Chat      Chat
-	Policy    Policy
-	Clock     Clock
-	Logger    *slog.Logger
+	// Pager pages on-call; nil turns paging off.
+	Pager Pager
+	// ChangeSources answer "what changed?"; Rollbackers undo changes.
+	ChangeSources []ChangeSource
+	Rollbackers   []Rollbacker
+	// AfterClose runs after an incident is closed, such as scheduling the
+	// postmortem draft; its error is returned to whoever closed it.
+	AfterClose func(ctx context.Context, inc *Incident) error
+	Policy     Policy
+	Clock      Clock
+	Logger     *slog.Logger
 }
 
 // Service runs incidents: it declares them, opens their war room, and applies
@@ -50,9 +58,14 @@ type Service struct {
 	store  Store
 	sched  Scheduler
 	chat   Chat
+	pager  Pager
 	policy Policy
-	clock  Clock
-	log    *slog.Logger
+
+	sources     []ChangeSource
+	rollbackers []Rollbacker
+	afterClose  func(ctx context.Context, inc *Incident) error
+	clock       Clock
+	log         *slog.Logger
 }
 
 // NewService returns a Service.
@@ -69,7 +82,8 @@ func NewService(cfg ServiceConfig) *Service {
 	if cfg.Policy.Location == nil {
 		cfg.Policy.Location = time.UTC
 	}
-	return &Service{store: cfg.Store, sched: cfg.Scheduler, chat: cfg.Chat, policy: cfg.Policy, clock: cfg.Clock, log: cfg.Logger}
+	return &Service{store: cfg.Store, sched: cfg.Scheduler, chat: cfg.Chat, pager: cfg.Pager, policy: cfg.Policy,
+		sources: cfg.ChangeSources, rollbackers: cfg.Rollbackers, afterClose: cfg.AfterClose, clock: cfg.Clock, log: cfg.Logger}
 }
 
 // Policy returns the policy the service runs with.
@@ -83,6 +97,10 @@ func (s *Service) RegisterJobs(r interface {
 	r.Handle(JobSync, s.runSync)
 	r.Handle(JobNag, s.runNag)
 	r.Handle(JobAckCheck, s.runAckCheck)
+	r.Handle(JobPage, s.runPage)
+	r.Handle(JobAckPage, s.runAckPage)
+	r.Handle(JobResolvePages, s.runResolvePages)
+	r.Handle(JobOnCall, s.runOnCall)
 }
 
 // DeclareInput is what a responder gives when declaring.
@@ -178,6 +196,13 @@ func (s *Service) Declare(ctx context.Context, in DeclareInput) (*Incident, bool
 	}
 	if err := s.planAckCheck(ctx, inc); err != nil {
 		return inc, existed, err
+	}
+	// Paging does not wait for the channel: on-call hears at once, and the
+	// channel learns of the page when it exists.
+	if svc, ok := s.policy.Services[inc.Service]; ok && s.PagingEnabled(svc) {
+		if err := s.planPage(ctx, inc, in.Page, in.DeclaredBy); err != nil {
+			return inc, existed, err
+		}
 	}
 	return inc, existed, nil
 }

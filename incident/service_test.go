@@ -91,19 +91,21 @@ func (q *queue) runDue(t *testing.T, now time.Time) []error {
 
 // chat is a Chat that records what it was asked and can fail on demand.
 type chat struct {
-	mu        sync.Mutex
-	channels  map[string]string // name -> id
-	own       map[string]bool   // ids the bot created
-	topics    map[string]string
-	bookmarks map[string][]string
-	members   map[string][]string
-	posts     map[string][]string
-	panels    map[string]int // ts -> updates
-	pins      []string
-	announced []string
-	replies   []string
-	nags      []string
-	calls     []string
+	mu          sync.Mutex
+	channels    map[string]string // name -> id
+	own         map[string]bool   // ids the bot created
+	topics      map[string]string
+	bookmarks   map[string][]string
+	members     map[string][]string
+	posts       map[string][]string
+	panels      map[string]int // ts -> updates
+	pins        []string
+	announced   []string
+	replies     []string
+	nags        []string
+	history     map[string][]incident.ChatMessage
+	changeLists []incident.ChangeList
+	calls       []string
 	// fail makes the named method fail this many more times.
 	fail map[string]int
 	// createdButFailed makes CreateChannel create the channel and then
@@ -115,7 +117,7 @@ type chat struct {
 func newChat() *chat {
 	return &chat{channels: map[string]string{}, own: map[string]bool{}, topics: map[string]string{}, bookmarks: map[string][]string{},
 		members: map[string][]string{}, posts: map[string][]string{}, panels: map[string]int{}, fail: map[string]int{},
-		users: map[string][]string{}}
+		users: map[string][]string{}, history: map[string][]incident.ChatMessage{}}
 }
 
 func (c *chat) failing(method string) error {
@@ -263,6 +265,46 @@ func (c *chat) PostNag(_ context.Context, ch string, _ *incident.Incident, text 
 	}
 	c.nags = append(c.nags, text)
 	return fmt.Sprint(len(c.nags)), nil
+}
+
+func (c *chat) PostButtons(_ context.Context, ch, text string, buttons []incident.Button) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.failing("buttons"); err != nil {
+		return "", err
+	}
+	for _, b := range buttons {
+		text += " [" + b.Text + ":" + b.Action + "=" + b.Value + "]"
+	}
+	c.posts[ch] = append(c.posts[ch], text)
+	return fmt.Sprint(len(c.posts[ch])), nil
+}
+
+func (c *chat) UserEmail(_ context.Context, user string) (string, error) {
+	return strings.ToLower(strings.TrimPrefix(user, "U0")) + "@example.com", nil
+}
+
+func (c *chat) UserName(_ context.Context, user string) (string, error) {
+	return strings.ToLower(strings.TrimPrefix(user, "U0")), nil
+}
+
+func (c *chat) History(_ context.Context, ch string, oldest time.Time) ([]incident.ChatMessage, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.failing("history"); err != nil {
+		return nil, err
+	}
+	return append([]incident.ChatMessage(nil), c.history[ch]...), nil
+}
+
+func (c *chat) PostChanges(_ context.Context, ch string, _ *incident.Incident, list incident.ChangeList) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.failing("changes"); err != nil {
+		return "", err
+	}
+	c.changeLists = append(c.changeLists, list)
+	return fmt.Sprint(len(c.changeLists)), nil
 }
 
 func (c *chat) Post(_ context.Context, ch, text string) (string, error) {

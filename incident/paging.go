@@ -1,0 +1,478 @@
+package incident
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Job kinds of paging.
+const (
+	JobPage         = "incident.page"
+	JobAckPage      = "incident.ack_page"
+	JobResolvePages = "incident.resolve_pages"
+	JobOnCall       = "incident.oncall"
+)
+
+// pageAttempts bounds paging retries; the engine's backoff spreads them over
+// about an hour, and the channel is told at the first failure and the last.
+const pageAttempts = 10
+
+type pagePayload struct {
+	IncidentID int64  `json:"incident_id"`
+	Service    string `json:"service"`
+	Backup     bool   `json:"backup"`
+	Actor      string `json:"actor"`
+	// Round makes a deliberate re-page a new page; 0 is the first.
+	Round int `json:"round"`
+}
+
+// PagingEnabled reports whether the service can be paged.
+func (s *Service) PagingEnabled(svc ServicePolicy) bool {
+	if s.pager == nil {
+		return false
+	}
+	if e, ok := s.pager.(interface{ Enabled(ServicePolicy) bool }); ok {
+		return e.Enabled(svc)
+	}
+	return true
+}
+
+// dedupKey names a page at the provider: one per incident, service and
+// round, so a retried job never pages twice and a re-page is a new page.
+func dedupKey(incidentID int64, service string, round int) string {
+	k := fmt.Sprintf("incidentbot-%d-%s", incidentID, service)
+	if round > 0 {
+		k += fmt.Sprintf("-r%d", round)
+	}
+	return k
+}
+
+// planPage schedules the page of a declare or a severity raise, per the
+// severity's paging policy (or the declarer's override).
+func (s *Service) planPage(ctx context.Context, inc *Incident, override *bool, actor string) error {
+	sp := s.policy.Severity(inc.Severity)
+	page := sp.Paging != PageNone
+	if override != nil {
+		page = *override
+	}
+	if !page || inc.Service == "" {
+		return nil
+	}
+	return s.schedulePage(ctx, pagePayload{IncidentID: inc.ID, Service: inc.Service, Backup: sp.Paging == PageOnCallAndBackup, Actor: actor})
+}
+
+func (s *Service) schedulePage(ctx context.Context, p pagePayload) error {
+	payload, _ := json.Marshal(p)
+	key := dedupKey(p.IncidentID, p.Service, p.Round)
+	if p.Backup {
+		key += "-backup"
+	}
+	if _, err := s.sched.Schedule(ctx, Job{Kind: JobPage, Key: key, Payload: payload, MaxAttempts: pageAttempts}); err != nil {
+		return fmt.Errorf("schedule page: %w", err)
+	}
+	return nil
+}
+
+// Page pages a service's on-call for an incident: the incident's own
+// service, or another one. A page of a service already paged for this
+// incident pages again (a new round), which is what the button is for.
+func (s *Service) Page(ctx context.Context, id int64, service, actor string) (*Incident, error) {
+	inc, err := s.store.GetIncident(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if service == "" {
+		service = inc.Service
+	}
+	if service == "" {
+		return nil, Errorf(EINVALID, "%s has no affected service; say which to page: `/incident page <service>` (%s).", inc.Key(), strings.Join(s.policy.ServiceKeys(), ", "))
+	}
+	svc, ok := s.policy.Services[service]
+	if !ok {
+		return nil, Errorf(EINVALID, "Unknown service %q. Known services: %s.", service, strings.Join(s.policy.ServiceKeys(), ", "))
+	}
+	if !s.PagingEnabled(svc) {
+		return nil, Errorf(EINVALID, "Paging is not configured for %s: set PAGERDUTY_TOKEN and the service's pagerduty.service_id, or its pagerduty.routing_key.", svc.Name)
+	}
+	pages, err := s.store.ListPages(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	round := 0
+	for _, p := range pages {
+		if p.Service == service {
+			round++
+		}
+	}
+	return inc, s.schedulePage(ctx, pagePayload{IncidentID: id, Service: service, Actor: actor, Round: round,
+		Backup: s.policy.Severity(inc.Severity).Paging == PageOnCallAndBackup})
+}
+
+// runPage is the JobPage handler. Nothing waits on it: the channel is told
+// when the page went out, or that it failed and is being retried.
+func (s *Service) runPage(ctx context.Context, payload []byte) error {
+	var p pagePayload
+	if err := json.Unmarshal(payload, &p); err != nil {
+		return fmt.Errorf("decode page: %w: %w", err, ErrJobCancel)
+	}
+	inc, err := s.store.GetIncident(ctx, p.IncidentID)
+	if err != nil {
+		return fmt.Errorf("page: %w", err)
+	}
+	svc, ok := s.policy.Services[p.Service]
+	if !ok || !s.PagingEnabled(svc) {
+		return nil
+	}
+	key := dedupKey(inc.ID, p.Service, p.Round)
+	if existing, err := s.store.FindPage(ctx, "pagerduty", key); err == nil && (!p.Backup || existing.Status != "") {
+		return nil // paged already; this is a redelivered job
+	}
+	email := ""
+	if p.Actor != "" && p.Actor != "bot" {
+		email, _ = s.chat.UserEmail(ctx, p.Actor)
+	}
+	page, err := s.pager.Page(ctx, PageRequest{IncidentID: inc.ID, IncidentKey: inc.Key(), Title: inc.Title,
+		Details: inc.Description, Severity: inc.Severity, Service: svc, Urgency: urgency(inc.Severity), FromEmail: email,
+		Backup: p.Backup, DedupKey: key, Link: s.channelLink(inc)})
+	if err != nil {
+		return s.pageFailed(ctx, inc, p, svc, err)
+	}
+	page.IncidentID, page.Service, page.DedupKey = inc.ID, p.Service, key
+	if page.CreatedAt.IsZero() {
+		page.CreatedAt = s.clock.Now()
+	}
+	if err := s.store.AddPage(ctx, page); err != nil && ErrorCode(err) != ECONFLICT {
+		return fmt.Errorf("record page: %w", err)
+	}
+	who := "on-call"
+	if len(page.Assignees) > 0 {
+		who = strings.Join(page.Assignees, ", ")
+	}
+	if p.Backup {
+		who += " (and the backup)"
+	}
+	text := fmt.Sprintf(":pager: Paged *%s* in PagerDuty: %s.", svc.Name, who)
+	if page.URL != "" {
+		text += fmt.Sprintf(" <%s|Open in PagerDuty>", page.URL)
+	}
+	ev := TimelineEvent{IncidentID: inc.ID, Kind: EventPaged, Actor: orBot(p.Actor), At: page.CreatedAt, Key: true, Text: text,
+		SourceID: "page:" + key, Data: map[string]string{"service": p.Service, "page": key}}
+	if err := s.store.AddTimelineEvent(ctx, &ev); err != nil && ErrorCode(err) != ECONFLICT {
+		return fmt.Errorf("record page: %w", err)
+	}
+	if inc.ChannelID == "" {
+		return nil // the setup job's panel will say it; no channel to post in yet
+	}
+	_, err = s.chat.PostButtons(ctx, inc.ChannelID, text, []Button{{Action: ActionAckPage, Text: "Acknowledge", Value: key, Style: "primary"}})
+	if err != nil {
+		s.log.WarnContext(ctx, "could not announce the page", "incident", inc.Key(), "err", err)
+	}
+	return nil
+}
+
+// pageFailed says in the channel, once at the first failure and once when
+// giving up, that the page did not go out and why, with a Retry button.
+func (s *Service) pageFailed(ctx context.Context, inc *Incident, p pagePayload, svc ServicePolicy, cause error) error {
+	attempt, max := JobAttempt(ctx)
+	final := max > 0 && attempt >= max
+	code := ErrorCode(cause)
+	if code == EINVALID || code == EFORBIDDEN || code == ENOTFOUND {
+		final = true // retrying a refusal cannot help
+	}
+	if inc.ChannelID != "" && (attempt <= 1 || final) {
+		text := fmt.Sprintf(":warning: *Paging %s failed*: %s", svc.Name, ErrorMessage(cause))
+		if final {
+			text += " I have stopped retrying; use Retry or page by phone."
+		} else {
+			text += " Retrying in the background."
+		}
+		value, _ := json.Marshal(pagePayload{IncidentID: p.IncidentID, Service: p.Service, Round: p.Round + 100, Backup: p.Backup})
+		if _, err := s.chat.PostButtons(ctx, inc.ChannelID, text, []Button{{Action: ActionRetryPage, Text: "Retry page", Value: string(value), Style: "danger"}}); err != nil {
+			s.log.WarnContext(ctx, "could not report the failed page", "incident", inc.Key(), "err", err)
+		}
+		_ = s.store.AddTimelineEvent(ctx, &TimelineEvent{IncidentID: inc.ID, Kind: EventProviderFailure, Actor: "pagerduty", At: s.clock.Now(),
+			Text: "Paging " + svc.Name + " failed: " + ErrorMessage(cause), SourceID: fmt.Sprintf("pagefail:%s:%d", dedupKey(p.IncidentID, p.Service, p.Round), attempt)})
+	}
+	if final && (code == EINVALID || code == EFORBIDDEN || code == ENOTFOUND) {
+		return fmt.Errorf("page %s: %w: %w", svc.Name, cause, ErrJobCancel)
+	}
+	return fmt.Errorf("page %s: %w", svc.Name, cause)
+}
+
+// RetryPage pages again after a failure, from the Retry button.
+func (s *Service) RetryPage(ctx context.Context, value, actor string) error {
+	var p pagePayload
+	if err := json.Unmarshal([]byte(value), &p); err != nil || p.IncidentID == 0 {
+		return Errorf(EINVALID, "The button does not name a page.")
+	}
+	p.Actor = actor
+	p.Round += int(s.clock.Now().Unix() % 1000) // a fresh job even if an earlier retry is pending
+	return s.schedulePage(ctx, p)
+}
+
+func urgency(sev Severity) string {
+	if sev <= P2 {
+		return "high"
+	}
+	return "low"
+}
+
+func orBot(actor string) string {
+	if actor == "" {
+		return "bot"
+	}
+	return actor
+}
+
+func (s *Service) channelLink(inc *Incident) string {
+	if inc.ChannelID == "" {
+		return ""
+	}
+	return "slack://channel?id=" + inc.ChannelID
+}
+
+type ackPagePayload struct {
+	PageKey string      `json:"page"`
+	User    string      `json:"user"`
+	Reply   ReplyTarget `json:"reply"`
+}
+
+// AcknowledgePage acknowledges a page in PagerDuty as the person who
+// clicked, mapped by their Slack e-mail. It runs as a job: the click is
+// answered at once, and PagerDuty's webhook confirms it in the channel.
+func (s *Service) AcknowledgePage(ctx context.Context, pageKey string, user string, reply ReplyTarget) error {
+	if _, err := s.store.FindPage(ctx, "pagerduty", pageKey); err != nil {
+		return Errorf(ENOTFOUND, "That page no longer exists.")
+	}
+	payload, _ := json.Marshal(ackPagePayload{PageKey: pageKey, User: user, Reply: reply})
+	_, err := s.sched.Schedule(ctx, Job{Kind: JobAckPage, Key: "ack:" + pageKey + ":" + user, Payload: payload, MaxAttempts: 5})
+	return err
+}
+
+func (s *Service) runAckPage(ctx context.Context, payload []byte) error {
+	var p ackPagePayload
+	if err := json.Unmarshal(payload, &p); err != nil {
+		return fmt.Errorf("decode ack: %w: %w", err, ErrJobCancel)
+	}
+	page, err := s.store.FindPage(ctx, "pagerduty", p.PageKey)
+	if err != nil {
+		return fmt.Errorf("acknowledge: %w: %w", err, ErrJobCancel)
+	}
+	email, err := s.chat.UserEmail(ctx, p.User)
+	if err != nil || email == "" {
+		_ = s.chat.Reply(ctx, p.Reply, "I could not read your e-mail address from Slack, so I cannot act as you in PagerDuty. Acknowledge in the PagerDuty app instead.")
+		return nil
+	}
+	if err := s.pager.Acknowledge(ctx, *page, email); err != nil {
+		if c := ErrorCode(err); c == ENOTFOUND || c == EINVALID || c == EFORBIDDEN {
+			_ = s.chat.Reply(ctx, p.Reply, "PagerDuty did not accept the acknowledgement: "+ErrorMessage(err))
+			return nil
+		}
+		return fmt.Errorf("acknowledge page %s: %w", p.PageKey, err)
+	}
+	return s.applyAck(ctx, page, p.User, "", s.clock.Now(), "slack-ack:"+p.PageKey)
+}
+
+// HandlePageEvent applies a PagerDuty webhook delivery: a line in the
+// channel, a timeline event, the panel refreshed, and on the first
+// acknowledgement the incident's acknowledged time. A redelivery (same
+// delivery id) changes nothing.
+func (s *Service) HandlePageEvent(ctx context.Context, ev PageEvent) error {
+	var page *Page
+	var err error
+	for _, ref := range []string{ev.DedupKey, ev.ExternalID} {
+		if ref == "" {
+			continue
+		}
+		if page, err = s.store.FindPage(ctx, "pagerduty", ref); err == nil {
+			break
+		}
+	}
+	if page == nil {
+		return nil // not a page of ours
+	}
+	at := ev.At
+	if at.IsZero() {
+		at = s.clock.Now()
+	}
+	switch ev.Kind {
+	case PageAcknowledged:
+		return s.applyAck(ctx, page, "", ev.Agent, at, "pd:"+ev.DeliveryID)
+	default:
+		return s.applyPageEvent(ctx, page, ev, at)
+	}
+}
+
+// applyAck records an acknowledgement once per source id.
+func (s *Service) applyAck(ctx context.Context, page *Page, slackUser, agent string, at time.Time, sourceID string) error {
+	who := agent
+	if slackUser != "" {
+		who = mention(slackUser)
+	}
+	if who == "" {
+		who = "someone"
+	}
+	text := fmt.Sprintf(":white_check_mark: Acknowledged by %s in PagerDuty, %s after the page.", who, Since(page.CreatedAt, at))
+	if err := s.store.AddTimelineEvent(ctx, &TimelineEvent{IncidentID: page.IncidentID, Kind: EventAcknowledged, Actor: orBot(slackUser),
+		At: at, Key: true, Text: text, SourceID: sourceID, Data: map[string]string{"page": page.DedupKey, "by": who}}); ErrorCode(err) == ECONFLICT {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("record acknowledgement: %w", err)
+	}
+	if _, err := s.store.UpdatePage(ctx, page.ID, func(p *Page) error {
+		if p.AcknowledgedAt == nil {
+			t := at
+			p.AcknowledgedAt, p.AcknowledgedBy = &t, who
+		}
+		p.Status = "acknowledged"
+		return nil
+	}); err != nil {
+		return fmt.Errorf("record acknowledgement: %w", err)
+	}
+	_, err := s.change(ctx, page.IncidentID, func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
+		if i.AcknowledgedAt == nil {
+			t := at
+			i.AcknowledgedAt = &t // MTTA counts from the first acknowledgement
+		}
+		return nil, &syncPayload{Lines: []string{text}}, nil
+	})
+	if ErrorCode(err) == ECONFLICT {
+		return nil // closed meanwhile
+	}
+	return err
+}
+
+func (s *Service) applyPageEvent(ctx context.Context, page *Page, ev PageEvent, at time.Time) error {
+	var text, status string
+	agent := ev.Agent
+	if agent == "" {
+		agent = "PagerDuty"
+	}
+	switch ev.Kind {
+	case PageUnacknowledged:
+		text, status = fmt.Sprintf(":warning: The page for %s is unacknowledged again (the acknowledgement timed out).", page.Service), "triggered"
+	case PageEscalated:
+		text, status = fmt.Sprintf(":arrow_double_up: PagerDuty escalated the page for %s%s.", page.Service, assigneesText(ev.Assignees)), "triggered"
+	case PageReassigned:
+		text, status = fmt.Sprintf(":arrows_counterclockwise: %s reassigned the page for %s%s.", agent, page.Service, assigneesText(ev.Assignees)), page.Status
+	case PageResolved:
+		text, status = fmt.Sprintf(":white_check_mark: The page for %s was resolved in PagerDuty by %s.", page.Service, agent), "resolved"
+	case PageReopened:
+		text, status = fmt.Sprintf(":warning: The page for %s was reopened in PagerDuty by %s.", page.Service, agent), "triggered"
+	default:
+		return nil
+	}
+	if err := s.store.AddTimelineEvent(ctx, &TimelineEvent{IncidentID: page.IncidentID, Kind: EventPaged, Actor: "pagerduty", At: at,
+		Text: text, SourceID: "pd:" + ev.DeliveryID, Data: map[string]string{"page": page.DedupKey, "event": string(ev.Kind)}}); ErrorCode(err) == ECONFLICT {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("record page event: %w", err)
+	}
+	if _, err := s.store.UpdatePage(ctx, page.ID, func(p *Page) error {
+		p.Status = status
+		if len(ev.Assignees) > 0 {
+			p.Assignees = ev.Assignees
+		}
+		if ev.Kind == PageResolved {
+			t := at
+			p.ResolvedAt = &t
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("record page event: %w", err)
+	}
+	_, err := s.change(ctx, page.IncidentID, func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
+		return nil, &syncPayload{Lines: []string{text}}, nil
+	})
+	if ErrorCode(err) == ECONFLICT {
+		return nil
+	}
+	return err
+}
+
+func assigneesText(names []string) string {
+	if len(names) == 0 {
+		return ""
+	}
+	return " to " + strings.Join(names, ", ")
+}
+
+// runResolvePages resolves an incident's open pages when it is resolved.
+func (s *Service) runResolvePages(ctx context.Context, payload []byte) error {
+	var p pagePayload
+	if err := json.Unmarshal(payload, &p); err != nil {
+		return fmt.Errorf("decode resolve pages: %w: %w", err, ErrJobCancel)
+	}
+	pages, err := s.store.ListPages(ctx, p.IncidentID)
+	if err != nil {
+		return err
+	}
+	for _, page := range pages {
+		if page.Status == "resolved" {
+			continue
+		}
+		if err := s.pager.Resolve(ctx, page); err != nil {
+			return fmt.Errorf("resolve page %s: %w", page.DedupKey, err)
+		}
+		if _, err := s.store.UpdatePage(ctx, page.ID, func(pg *Page) error {
+			pg.Status = "resolved"
+			t := s.clock.Now()
+			pg.ResolvedAt = &t
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type onCallPayload struct {
+	Service string      `json:"service"`
+	Reply   ReplyTarget `json:"reply"`
+}
+
+// OnCall answers "/incident oncall [service]" from a job, through the reply
+// target: the lookup goes to PagerDuty, off the 3-second path.
+func (s *Service) OnCall(ctx context.Context, service string, reply ReplyTarget) error {
+	if _, ok := s.policy.Services[service]; !ok {
+		return Errorf(EINVALID, "Unknown service %q. Known services: %s.", service, strings.Join(s.policy.ServiceKeys(), ", "))
+	}
+	if !s.PagingEnabled(s.policy.Services[service]) {
+		return Errorf(EINVALID, "PagerDuty is not configured for %s.", service)
+	}
+	payload, _ := json.Marshal(onCallPayload{Service: service, Reply: reply})
+	_, err := s.sched.Schedule(ctx, Job{Kind: JobOnCall, Payload: payload, MaxAttempts: 3})
+	return err
+}
+
+func (s *Service) runOnCall(ctx context.Context, payload []byte) error {
+	var p onCallPayload
+	if err := json.Unmarshal(payload, &p); err != nil {
+		return fmt.Errorf("decode on-call: %w: %w", err, ErrJobCancel)
+	}
+	svc := s.policy.Services[p.Service]
+	people, err := s.pager.OnCall(ctx, svc)
+	if err != nil {
+		if attempt, max := JobAttempt(ctx); attempt >= max {
+			_ = s.chat.Reply(ctx, p.Reply, "Could not ask PagerDuty who is on call: "+ErrorMessage(err))
+			return nil
+		}
+		return err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "*On call for %s now*\n", svc.Name)
+	if len(people) == 0 {
+		b.WriteString("Nobody is on call in PagerDuty for this service.")
+	}
+	for _, o := range people {
+		until := ""
+		if !o.Until.IsZero() {
+			until = " until " + o.Until.In(s.policy.Location).Format("Mon 15:04 MST")
+		}
+		fmt.Fprintf(&b, "• Level %d: %s (%s)%s\n", o.Level, o.Name, o.Schedule, until)
+	}
+	return s.chat.Reply(ctx, p.Reply, strings.TrimRight(b.String(), "\n"))
+}
