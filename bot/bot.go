@@ -33,6 +33,14 @@ type JobRegistrar interface {
 // eventType is the inner event's "type" field; raw is the whole envelope.
 type EventHandler func(ctx context.Context, eventType string, raw []byte) error
 
+// PostmortemService drafts and exports postmortems.
+type PostmortemService interface {
+	ScheduleDraft(ctx context.Context, inc *incident.Incident) error
+	Export(ctx context.Context, id int64, target, actor string, reply incident.ReplyTarget) error
+	// Targets lists the configured export targets ("confluence", "github").
+	Targets() []string
+}
+
 // Config holds the transport's dependencies.
 type Config struct {
 	// Command is the slash command the app registers, "/incident" by default.
@@ -45,6 +53,8 @@ type Config struct {
 	Service *incident.Service
 	// Templates renders the comms drafts.
 	Templates incident.Renderer
+	// Postmortems drafts and exports postmortems; nil turns them off.
+	Postmortems PostmortemService
 	// Scheduler takes the work that must not run on the 3-second path.
 	Scheduler incident.Scheduler
 	// Deliveries records deliveries and signatures already seen.
@@ -98,7 +108,7 @@ func New(cfg Config) *Handler {
 		h.OnAction(ActionAssignRoles, h.actionRoles)
 		h.OnAction(ActionChangeSeverity, h.actionSeverity)
 		h.OnAction(ActionResolve, h.actionResolve)
-		h.OnAction(ActionPage, h.notConfigured("Paging is not configured: set PAGERDUTY_TOKEN, or a routing key for the service in the policy file."))
+		h.registerPagingHandlers()
 		h.OnAction(ActionWhatChanged, h.notConfigured("No change sources are configured: set GITHUB_TOKEN or a feature-flag integration."))
 		h.OnView(ViewUpdate, h.submitUpdate)
 		h.OnAction(ActionPostUpdate, h.actionPostUpdate)

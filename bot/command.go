@@ -76,6 +76,8 @@ func (h *Handler) subcommands() []struct {
 		{"ic", subcommand{usage: "ic [@user]", summary: "Make yourself or someone the Incident Commander.", run: h.assignIC}},
 		{"role", subcommand{usage: "role comms @user", summary: "Give someone a role (" + strings.Join(h.roles(), ", ") + ").", run: h.assignRole}},
 		{"update", subcommand{usage: "update <what we know, what we are doing>", summary: "Post a status update; without text, a form asks for it.", run: h.updateCommand}},
+		{"page", subcommand{usage: "page [service]", summary: "Page the service's on-call in PagerDuty (again), or another service.", run: h.pageCommand}},
+		{"oncall", subcommand{usage: "oncall [service]", summary: "Show who is on call now.", run: h.oncallCommand}},
 		{"comms", subcommand{usage: "comms", summary: "Show the status-page and customer e-mail drafts, ready to copy.", run: h.commsCommand}},
 		{"severity", subcommand{usage: "severity P2", summary: "Change the severity.", run: h.severity}},
 		{"resolve", subcommand{usage: "resolve [summary]", summary: "Resolve the incident, with an optional summary.", run: h.transition(incident.StatusResolved, true)}},

@@ -236,7 +236,24 @@ func (s *Service) runAckCheck(ctx context.Context, payload []byte) error {
 	} else if err != nil {
 		return fmt.Errorf("ack check: %w", err)
 	}
-	if _, err := s.chat.Post(ctx, inc.ChannelID, text); err != nil {
+	// Pages nobody acknowledged get a Re-page button each.
+	pages, err := s.store.ListPages(ctx, inc.ID)
+	if err != nil {
+		return fmt.Errorf("ack check: %w", err)
+	}
+	var buttons []Button
+	for _, pg := range pages {
+		if pg.AcknowledgedAt == nil && pg.Status != "resolved" && len(buttons) < 5 {
+			buttons = append(buttons, Button{Action: ActionRepage, Text: "Re-page " + pg.Service, Value: fmt.Sprintf("%d|%s", inc.ID, pg.Service), Style: "danger"})
+		}
+	}
+	if len(buttons) > 0 {
+		text += fmt.Sprintf(" %d page(s) are still unacknowledged.", len(buttons))
+		_, err = s.chat.PostButtons(ctx, inc.ChannelID, text, buttons)
+	} else {
+		_, err = s.chat.Post(ctx, inc.ChannelID, text)
+	}
+	if err != nil {
 		return fmt.Errorf("ack check: %w", err)
 	}
 	return nil

@@ -136,7 +136,9 @@ func (s *Service) SetSeverity(ctx context.Context, id int64, sev Severity, actor
 		return nil, Errorf(EINVALID, "Unknown severity: use P1, P2, P3 or P4.")
 	}
 	now := s.clock.Now()
+	var prevSev Severity
 	inc, err := s.change(ctx, id, func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
+		prevSev = i.Severity
 		if i.Severity == sev {
 			return nil, nil, Errorf(ECONFLICT, "%s is already %s.", i.Key(), sev)
 		}
@@ -154,6 +156,15 @@ func (s *Service) SetSeverity(ctx context.Context, id int64, sev Severity, actor
 	})
 	if err != nil {
 		return nil, err
+	}
+	// A raise pages per the new severity's policy; a page already sent
+	// for the service is not sent twice, but gains the backup for P1.
+	if sev < prevSev {
+		if svc, ok := s.policy.Services[inc.Service]; ok && s.PagingEnabled(svc) {
+			if err := s.planPage(ctx, inc, nil, actor); err != nil {
+				return inc, err
+			}
+		}
 	}
 	// A new severity has a new cadence and a new response target.
 	if err := s.planNag(ctx, inc); err != nil {

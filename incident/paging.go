@@ -2,6 +2,7 @@ package incident
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -127,25 +128,39 @@ func (s *Service) runPage(ctx context.Context, payload []byte) error {
 		return nil
 	}
 	key := dedupKey(inc.ID, p.Service, p.Round)
-	if existing, err := s.store.FindPage(ctx, "pagerduty", key); err == nil && (!p.Backup || existing.Status != "") {
-		return nil // paged already; this is a redelivered job
+	source := "page:" + key
+	if p.Backup {
+		source += ":backup"
 	}
-	email := ""
-	if p.Actor != "" && p.Actor != "bot" {
-		email, _ = s.chat.UserEmail(ctx, p.Actor)
+	page, err := s.store.FindPage(ctx, "pagerduty", key)
+	if err != nil || p.Backup && !s.announced(ctx, inc.ID, source) {
+		// Not paged yet, or a raise to a severity that also pages the
+		// backup: paging the same dedup key again adds the backup to the
+		// open page without paging on-call twice.
+		email := ""
+		if p.Actor != "" && p.Actor != "bot" {
+			email, _ = s.chat.UserEmail(ctx, p.Actor)
+		}
+		page, err = s.pager.Page(ctx, PageRequest{IncidentID: inc.ID, IncidentKey: inc.Key(), Title: inc.Title,
+			Details: inc.Description, Severity: inc.Severity, Service: svc, Urgency: urgency(inc.Severity), FromEmail: email,
+			Backup: p.Backup, DedupKey: key, Link: s.channelLink(inc)})
+		if err != nil {
+			return s.pageFailed(ctx, inc, p, svc, err)
+		}
+		page.IncidentID, page.Service, page.DedupKey = inc.ID, p.Service, key
+		if page.CreatedAt.IsZero() {
+			page.CreatedAt = s.clock.Now()
+		}
+		if err := s.store.AddPage(ctx, page); err != nil && ErrorCode(err) != ECONFLICT {
+			return fmt.Errorf("record page: %w", err)
+		}
 	}
-	page, err := s.pager.Page(ctx, PageRequest{IncidentID: inc.ID, IncidentKey: inc.Key(), Title: inc.Title,
-		Details: inc.Description, Severity: inc.Severity, Service: svc, Urgency: urgency(inc.Severity), FromEmail: email,
-		Backup: p.Backup, DedupKey: key, Link: s.channelLink(inc)})
-	if err != nil {
-		return s.pageFailed(ctx, inc, p, svc, err)
+	if s.announced(ctx, inc.ID, source) {
+		return nil // a redelivered job
 	}
-	page.IncidentID, page.Service, page.DedupKey = inc.ID, p.Service, key
-	if page.CreatedAt.IsZero() {
-		page.CreatedAt = s.clock.Now()
-	}
-	if err := s.store.AddPage(ctx, page); err != nil && ErrorCode(err) != ECONFLICT {
-		return fmt.Errorf("record page: %w", err)
+	if inc.ChannelID == "" {
+		// Paged already; the announcement waits for the channel.
+		return RetryLater(2*time.Second, "%s has no channel yet", inc.Key())
 	}
 	who := "on-call"
 	if len(page.Assignees) > 0 {
@@ -158,48 +173,75 @@ func (s *Service) runPage(ctx context.Context, payload []byte) error {
 	if page.URL != "" {
 		text += fmt.Sprintf(" <%s|Open in PagerDuty>", page.URL)
 	}
+	if _, err := s.chat.PostButtons(ctx, inc.ChannelID, text, []Button{{Action: ActionAckPage, Text: "Acknowledge", Value: key, Style: "primary"}}); err != nil {
+		return fmt.Errorf("announce the page: %w", err)
+	}
 	ev := TimelineEvent{IncidentID: inc.ID, Kind: EventPaged, Actor: orBot(p.Actor), At: page.CreatedAt, Key: true, Text: text,
-		SourceID: "page:" + key, Data: map[string]string{"service": p.Service, "page": key}}
+		SourceID: source, Data: map[string]string{"service": p.Service, "page": key}}
 	if err := s.store.AddTimelineEvent(ctx, &ev); err != nil && ErrorCode(err) != ECONFLICT {
 		return fmt.Errorf("record page: %w", err)
-	}
-	if inc.ChannelID == "" {
-		return nil // the setup job's panel will say it; no channel to post in yet
-	}
-	_, err = s.chat.PostButtons(ctx, inc.ChannelID, text, []Button{{Action: ActionAckPage, Text: "Acknowledge", Value: key, Style: "primary"}})
-	if err != nil {
-		s.log.WarnContext(ctx, "could not announce the page", "incident", inc.Key(), "err", err)
 	}
 	return nil
 }
 
-// pageFailed says in the channel, once at the first failure and once when
-// giving up, that the page did not go out and why, with a Retry button.
-func (s *Service) pageFailed(ctx context.Context, inc *Incident, p pagePayload, svc ServicePolicy, cause error) error {
-	attempt, max := JobAttempt(ctx)
-	final := max > 0 && attempt >= max
-	code := ErrorCode(cause)
-	if code == EINVALID || code == EFORBIDDEN || code == ENOTFOUND {
-		final = true // retrying a refusal cannot help
+// announced reports whether the timeline has the event with this source id.
+func (s *Service) announced(ctx context.Context, incidentID int64, source string) bool {
+	events, err := s.store.ListTimeline(ctx, incidentID)
+	if err != nil {
+		return false
 	}
-	if inc.ChannelID != "" && (attempt <= 1 || final) {
+	for _, ev := range events {
+		if ev.SourceID == source {
+			return true
+		}
+	}
+	return false
+}
+
+// pageRetryEvery is how often a page that failed for a passing reason is
+// tried again: steadily, not with a growing backoff, because on-call must
+// hear as soon as PagerDuty is back. The retries are snoozes, so they do not
+// use up the job's attempts.
+const pageRetryEvery = 15 * time.Second
+
+// pageFailed says in the channel, once, that the page did not go out and
+// why, with a Retry button, and keeps retrying in the background; a refusal
+// (bad configuration, unknown user) is final and said as such.
+func (s *Service) pageFailed(ctx context.Context, inc *Incident, p pagePayload, svc ServicePolicy, cause error) error {
+	code := ErrorCode(cause)
+	final := code == EINVALID || code == EFORBIDDEN || code == ENOTFOUND
+	if inc.ChannelID != "" {
 		text := fmt.Sprintf(":warning: *Paging %s failed*: %s", svc.Name, ErrorMessage(cause))
 		if final {
-			text += " I have stopped retrying; use Retry or page by phone."
+			text += " Retrying cannot fix this; correct it and use Retry, or page by phone."
 		} else {
 			text += " Retrying in the background."
 		}
-		value, _ := json.Marshal(pagePayload{IncidentID: p.IncidentID, Service: p.Service, Round: p.Round + 100, Backup: p.Backup})
-		if _, err := s.chat.PostButtons(ctx, inc.ChannelID, text, []Button{{Action: ActionRetryPage, Text: "Retry page", Value: string(value), Style: "danger"}}); err != nil {
-			s.log.WarnContext(ctx, "could not report the failed page", "incident", inc.Key(), "err", err)
+		ev := TimelineEvent{IncidentID: inc.ID, Kind: EventProviderFailure, Actor: "pagerduty", At: s.clock.Now(),
+			Text: "Paging " + svc.Name + " failed: " + ErrorMessage(cause), SourceID: "pagefail:" + dedupKey(p.IncidentID, p.Service, p.Round)}
+		if err := s.store.AddTimelineEvent(ctx, &ev); err == nil {
+			value, _ := json.Marshal(pagePayload{IncidentID: p.IncidentID, Service: p.Service, Round: p.Round + 100, Backup: p.Backup})
+			if _, err := s.chat.PostButtons(ctx, inc.ChannelID, text, []Button{{Action: ActionRetryPage, Text: "Retry page", Value: string(value), Style: "danger"}}); err != nil {
+				s.log.WarnContext(ctx, "could not report the failed page", "incident", inc.Key(), "err", err)
+			}
 		}
-		_ = s.store.AddTimelineEvent(ctx, &TimelineEvent{IncidentID: inc.ID, Kind: EventProviderFailure, Actor: "pagerduty", At: s.clock.Now(),
-			Text: "Paging " + svc.Name + " failed: " + ErrorMessage(cause), SourceID: fmt.Sprintf("pagefail:%s:%d", dedupKey(p.IncidentID, p.Service, p.Round), attempt)})
 	}
-	if final && (code == EINVALID || code == EFORBIDDEN || code == ENOTFOUND) {
+	if final {
 		return fmt.Errorf("page %s: %w: %w", svc.Name, cause, ErrJobCancel)
 	}
-	return fmt.Errorf("page %s: %w", svc.Name, cause)
+	if _, ok := errorRetryAfter(cause); ok {
+		return fmt.Errorf("page %s: %w", svc.Name, cause) // rate limited: the engine waits as told
+	}
+	return RetryLater(pageRetryEvery, "paging %s failed: %s", svc.Name, ErrorMessage(cause))
+}
+
+// errorRetryAfter finds a Retry-After in an error chain.
+func errorRetryAfter(err error) (time.Duration, bool) {
+	var ra interface{ RetryAfter() time.Duration }
+	if errors.As(err, &ra) {
+		return ra.RetryAfter(), true
+	}
+	return 0, false
 }
 
 // RetryPage pages again after a failure, from the Retry button.

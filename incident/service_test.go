@@ -2,6 +2,7 @@ package incident_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -22,6 +23,7 @@ type queue struct {
 	handlers map[string]incident.JobHandler
 	jobs     []incident.Job
 	keys     map[string]bool
+	snoozes  int
 }
 
 func newQueue() *queue {
@@ -80,6 +82,21 @@ func (q *queue) runDue(t *testing.T, now time.Time) []error {
 		for attempt := 1; attempt <= max; attempt++ {
 			ctx := incident.WithJobAttempt(context.Background(), attempt, max)
 			if err = q.handlers[job.Kind](ctx, job.Payload); err == nil {
+				break
+			}
+			// A postponement goes back in the queue, as a snooze does,
+			// without spending an attempt; a bounded number of times.
+			var ra interface{ RetryAfter() time.Duration }
+			if errors.As(err, &ra) && q.snoozes < 200 {
+				q.snoozes++
+				job.RunAt = now.Add(ra.RetryAfter())
+				if now.IsZero() {
+					job.RunAt = time.Time{}
+				}
+				q.mu.Lock()
+				q.jobs = append(q.jobs, job)
+				q.mu.Unlock()
+				err = nil
 				break
 			}
 		}

@@ -87,6 +87,11 @@ type GitHubConfig struct {
 	APIURL        string
 	Token         Secret
 	WebhookSecret Secret
+	// PostmortemRepo (owner/name) receives exported postmortems.
+	PostmortemRepo string
+	// PostmortemMode is "pr" (a pull request adding the file) or "issue".
+	PostmortemMode   string
+	ActionItemIssues bool
 }
 
 // LaunchDarklyConfig configures the LaunchDarkly change source.
@@ -236,6 +241,10 @@ func loadConfig(getenv func(string) string, slack bool) (Config, error) {
 			APIURL:        e.url("GITHUB_API_URL", DefaultGitHubAPIURL),
 			Token:         e.secret("GITHUB_TOKEN"),
 			WebhookSecret: e.secret("GITHUB_WEBHOOK_SECRET"),
+
+			PostmortemRepo:   e.str("GITHUB_POSTMORTEM_REPO", ""),
+			PostmortemMode:   strings.ToLower(e.str("GITHUB_POSTMORTEM_MODE", "pr")),
+			ActionItemIssues: e.str("GITHUB_ACTION_ITEM_ISSUES", "false") == "true",
 		},
 		LD: LaunchDarklyConfig{
 			APIURL:        e.url("LAUNCHDARKLY_API_URL", DefaultLaunchDarklyURL),
@@ -347,6 +356,12 @@ func (c *Config) validate(slack bool) []error {
 	}
 	if c.Confluence.URL != "" && (c.Confluence.Email == "" || c.Confluence.APIToken == "" || c.Confluence.SpaceID == "") {
 		add("CONFLUENCE_EMAIL, CONFLUENCE_API_TOKEN and CONFLUENCE_SPACE_ID: required when CONFLUENCE_URL is set")
+	}
+	if c.GitHub.PostmortemMode != "pr" && c.GitHub.PostmortemMode != "issue" {
+		add("GITHUB_POSTMORTEM_MODE: %q is not pr or issue", c.GitHub.PostmortemMode)
+	}
+	if c.GitHub.PostmortemRepo != "" && (!strings.Contains(c.GitHub.PostmortemRepo, "/") || c.GitHub.Token == "") {
+		add("GITHUB_POSTMORTEM_REPO: needs owner/name and GITHUB_TOKEN")
 	}
 	if c.Unleash.APIURL != "" && c.Unleash.Token == "" {
 		add("UNLEASH_TOKEN: required when UNLEASH_API_URL is set")

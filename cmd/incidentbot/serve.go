@@ -101,11 +101,17 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		slack.OptionAppLevelToken(cfg.Slack.AppToken.Reveal()),
 	)
 
+	prov, err := buildProviders(cfg, policy, clock, log, newOut)
+	if err != nil {
+		return err
+	}
 	svc := incident.NewService(incident.ServiceConfig{
 		Store: store, Scheduler: engine, Policy: policy, Clock: clock, Logger: log,
-		Chat: bot.NewChat(slackAPI, policy, bot.WithChatLogger(log), bot.WithChatClock(clock)),
+		Chat:  bot.NewChat(slackAPI, policy, bot.WithChatLogger(log), bot.WithChatClock(clock)),
+		Pager: prov.pagerOrNil(), ChangeSources: prov.sources, Rollbackers: prov.rollbackers,
 	})
 	svc.RegisterJobs(engine)
+	webhooks := webhookRoutes(cfg, svc, log)
 
 	handler := bot.New(bot.Config{
 		Command:       cfg.Slack.Command,
@@ -161,7 +167,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		return fmt.Errorf("HTTP_ADDR: listen on %s: %w", cfg.HTTPAddr, err)
 	}
 	srv := &http.Server{
-		Handler:           routes(handler, cfg.Slack.Mode == "http", ready, reg, nil),
+		Handler:           routes(handler, cfg.Slack.Mode == "http", ready, reg, webhooks),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      15 * time.Second,

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/incidentbot/incidentbot/incident"
+	"github.com/incidentbot/incidentbot/integrations/confluence"
+	"github.com/incidentbot/incidentbot/integrations/github"
+	"github.com/incidentbot/incidentbot/integrations/launchdarkly"
+	"github.com/incidentbot/incidentbot/integrations/outbound"
+	"github.com/incidentbot/incidentbot/integrations/pagerduty"
+	"github.com/incidentbot/incidentbot/integrations/unleash"
+)
+
+// providers are the integrations the configuration turns on, as the domain
+// sees them.
+type providers struct {
+	pager       *pagerduty.Client
+	sources     []incident.ChangeSource
+	rollbackers []incident.Rollbacker
+	exporters   []incident.Exporter
+}
+
+// buildProviders constructs every configured integration, each with its
+// own resilient HTTP client.
+func buildProviders(cfg Config, policy incident.Policy, clock incident.Clock, log *slog.Logger, newOut func(outbound.Policy) *outbound.Client) (providers, error) {
+	var p providers
+	routingKeys := false
+	for _, svc := range policy.Services {
+		routingKeys = routingKeys || svc.PagerDuty.RoutingKey != ""
+	}
+	if cfg.PagerDuty.Token != "" || routingKeys {
+		p.pager = pagerduty.New(pagerduty.Config{
+			APIURL: cfg.PagerDuty.APIURL, EventsURL: cfg.PagerDuty.EventsURL, Token: cfg.PagerDuty.Token.Reveal(),
+			FromEmail: cfg.PagerDuty.FromEmail, Logger: log, Clock: clock,
+			HTTPClient: newOut(outbound.Policy{Provider: "pagerduty"}).HTTPClient(),
+			Services: func(key string) (incident.ServicePolicy, bool) {
+				svc, ok := policy.Services[key]
+				return svc, ok
+			},
+		})
+	}
+	if cfg.GitHub.Token != "" {
+		gh, err := github.New(github.Config{APIURL: cfg.GitHub.APIURL, Token: cfg.GitHub.Token.Reveal(), Logger: log, Clock: clock,
+			HTTPClient: newOut(outbound.Policy{Provider: "github"}).HTTPClient(),
+			ExportRepo: cfg.GitHub.PostmortemRepo, ExportMode: cfg.GitHub.PostmortemMode, ActionItemIssues: cfg.GitHub.ActionItemIssues})
+		if err != nil {
+			return p, fmt.Errorf("GITHUB_*: %w", err)
+		}
+		p.sources = append(p.sources, gh)
+		p.rollbackers = append(p.rollbackers, gh)
+		if cfg.GitHub.PostmortemRepo != "" {
+			p.exporters = append(p.exporters, gh)
+		}
+	}
+	if cfg.LD.Token != "" {
+		ld := launchdarkly.New(launchdarkly.Config{APIURL: cfg.LD.APIURL, Token: cfg.LD.Token.Reveal(), Logger: log, Clock: clock,
+			HTTPClient: newOut(outbound.Policy{Provider: "launchdarkly"}).HTTPClient()})
+		p.sources = append(p.sources, ld)
+		p.rollbackers = append(p.rollbackers, ld)
+	}
+	if cfg.Unleash.APIURL != "" {
+		un := unleash.New(unleash.Config{APIURL: cfg.Unleash.APIURL, Token: cfg.Unleash.Token.Reveal(), Logger: log, Clock: clock,
+			HTTPClient: newOut(outbound.Policy{Provider: "unleash"}).HTTPClient()})
+		p.sources = append(p.sources, un)
+		p.rollbackers = append(p.rollbackers, un)
+	}
+	if cfg.Confluence.URL != "" {
+		p.exporters = append(p.exporters, confluence.New(confluence.Config{BaseURL: cfg.Confluence.URL, Email: cfg.Confluence.Email,
+			APIToken: cfg.Confluence.APIToken.Reveal(), SpaceID: cfg.Confluence.SpaceID, ParentID: cfg.Confluence.ParentID, Logger: log,
+			HTTPClient: newOut(outbound.Policy{Provider: "confluence"}).HTTPClient()}))
+	}
+	return p, nil
+}
+
+// pagerOrNil keeps a nil *pagerduty.Client from becoming a non-nil
+// interface holding nil.
+func (p providers) pagerOrNil() incident.Pager {
+	if p.pager == nil {
+		return nil
+	}
+	return p.pager
+}

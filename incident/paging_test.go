@@ -1,0 +1,198 @@
+package incident_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/incidentbot/incidentbot/incident"
+)
+
+// pager is a Pager that records pages and honours dedup keys as PagerDuty
+// does.
+type pager struct {
+	mu       sync.Mutex
+	pages    map[string]*incident.Page
+	requests []incident.PageRequest
+	acks     []string
+	resolved []string
+	fail     error
+}
+
+func newPager() *pager { return &pager{pages: map[string]*incident.Page{}} }
+
+func (p *pager) Page(_ context.Context, req incident.PageRequest) (*incident.Page, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.fail != nil {
+		return nil, p.fail
+	}
+	p.requests = append(p.requests, req)
+	if pg, ok := p.pages[req.DedupKey]; ok {
+		cp := *pg
+		return &cp, nil
+	}
+	pg := &incident.Page{Provider: "pagerduty", ExternalID: "PD" + req.DedupKey, Status: "triggered", Assignees: []string{"Bob Roe"}}
+	p.pages[req.DedupKey] = pg
+	cp := *pg
+	return &cp, nil
+}
+
+func (p *pager) Acknowledge(_ context.Context, page incident.Page, email string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.acks = append(p.acks, page.DedupKey+" by "+email)
+	return nil
+}
+
+func (p *pager) Resolve(_ context.Context, page incident.Page) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.resolved = append(p.resolved, page.DedupKey)
+	return nil
+}
+
+func (p *pager) OnCall(context.Context, incident.ServicePolicy) ([]incident.OnCall, error) {
+	return []incident.OnCall{{Level: 1, Name: "Bob Roe", Schedule: "Primary"}}, nil
+}
+
+func pagingSetup(t *testing.T) (bundle, *pager) {
+	t.Helper()
+	pg := newPager()
+	b := setup(t)
+	policy := b.svc.Policy()
+	svc := incident.NewService(incident.ServiceConfig{Store: b.store, Scheduler: b.queue, Chat: b.chat, Pager: pg, Policy: policy, Clock: b.clock})
+	b.queue.handlers = map[string]incident.JobHandler{}
+	svc.RegisterJobs(b.queue)
+	b.svc = svc
+	return b, pg
+}
+
+func TestPagingPerSeverity(t *testing.T) {
+	t.Parallel()
+	for sev, want := range map[incident.Severity]string{incident.P1: "backup", incident.P2: "oncall", incident.P3: "", incident.P4: ""} {
+		b, pg := pagingSetup(t)
+		inc := declare(t, b, "checkout is down", sev, "")
+		require.Empty(t, b.queue.runAll(t))
+		inc, _ = b.store.GetIncident(context.Background(), inc.ID)
+		switch want {
+		case "":
+			require.Empty(t, pg.requests, "%s pages nobody", sev)
+		default:
+			require.Len(t, pg.requests, 1, sev)
+			req := pg.requests[0]
+			require.Equal(t, want == "backup", req.Backup, sev)
+			require.Equal(t, "incidentbot-1-checkout", req.DedupKey)
+			require.Equal(t, "decl@example.com", req.FromEmail, "attributed to the declarer")
+			require.Equal(t, "high", req.Urgency)
+			posts := strings.Join(b.chat.posts[inc.ChannelID], "\n")
+			require.Contains(t, posts, "Paged *Checkout* in PagerDuty: Bob Roe")
+			require.Contains(t, posts, "[Acknowledge:page_ack=incidentbot-1-checkout]")
+		}
+	}
+}
+
+func TestPageOverrideAndNoDoublePage(t *testing.T) {
+	t.Parallel()
+	b, pg := pagingSetup(t)
+	ctx := context.Background()
+	no := false
+	_, _, err := b.svc.Declare(ctx, incident.DeclareInput{Title: "quiet", Severity: incident.P1, ServiceKey: "checkout", DeclaredBy: "U0DECL", Page: &no})
+	require.NoError(t, err)
+	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, pg.requests, "the declarer chose not to page")
+
+	inc := declare(t, b, "loud", incident.P2, "")
+	require.Empty(t, b.queue.runAll(t))
+	// A retried job (the same page again) never pages twice or posts twice.
+	_, err = b.svc.Page(ctx, inc.ID, "checkout", "U0DECL")
+	require.NoError(t, err)
+	require.Empty(t, b.queue.runAll(t))
+	require.Len(t, pg.pages, 2, "a deliberate re-page is a new page (round 1)")
+	pages, err := b.store.ListPages(ctx, inc.ID)
+	require.NoError(t, err)
+	require.Len(t, pages, 2)
+}
+
+func TestAcknowledgementFromWebhookAndSlack(t *testing.T) {
+	t.Parallel()
+	b, pg := pagingSetup(t)
+	ctx := context.Background()
+	inc := readyAt(t, b, incident.P2)
+	require.Empty(t, b.queue.runAll(t))
+	b.clock.Advance(3*time.Minute + 12*time.Second)
+
+	ev := incident.PageEvent{DeliveryID: "EV1", Kind: incident.PageAcknowledged, DedupKey: "incidentbot-1-checkout", Agent: "Jane Doe", At: b.clock.Now()}
+	require.NoError(t, b.svc.HandlePageEvent(ctx, ev))
+	require.NoError(t, b.svc.HandlePageEvent(ctx, ev), "a redelivery")
+	require.Empty(t, b.queue.runAll(t))
+	posts := strings.Join(b.chat.posts[inc.ChannelID], "\n")
+	require.Equal(t, 1, strings.Count(posts, "Acknowledged by Jane Doe in PagerDuty, 3m12s after the page."))
+	got, err := b.store.GetIncident(ctx, inc.ID)
+	require.NoError(t, err)
+	require.NotNil(t, got.AcknowledgedAt)
+	require.Equal(t, b.clock.Now(), *got.AcknowledgedAt, "the first acknowledgement sets MTTA")
+
+	// Other events become lines too; unknown pages are ignored.
+	for _, k := range []incident.PageEventKind{incident.PageUnacknowledged, incident.PageEscalated, incident.PageReassigned, incident.PageReopened, incident.PageResolved} {
+		require.NoError(t, b.svc.HandlePageEvent(ctx, incident.PageEvent{DeliveryID: "EV-" + string(k), Kind: k, DedupKey: "incidentbot-1-checkout", Agent: "Jane Doe", Assignees: []string{"Carol"}}))
+	}
+	require.NoError(t, b.svc.HandlePageEvent(ctx, incident.PageEvent{DeliveryID: "EV-X", Kind: incident.PageAcknowledged, DedupKey: "someone-elses"}))
+	require.Empty(t, b.queue.runAll(t))
+	posts = strings.Join(b.chat.posts[inc.ChannelID], "\n")
+	for _, want := range []string{"unacknowledged again", "escalated the page for checkout to Carol", "reassigned the page", "reopened in PagerDuty", "resolved in PagerDuty by Jane Doe"} {
+		require.Contains(t, posts, want)
+	}
+
+	// Acknowledge from Slack: as the clicking user's e-mail.
+	require.NoError(t, b.svc.AcknowledgePage(ctx, "incidentbot-1-checkout", "U0KIM", incident.ReplyTarget{UserID: "U0KIM"}))
+	require.Empty(t, b.queue.runAll(t))
+	require.Equal(t, []string{"incidentbot-1-checkout by kim@example.com"}, pg.acks)
+}
+
+func TestPageFailureIsSaidOnceAndRetried(t *testing.T) {
+	t.Parallel()
+	b, pg := pagingSetup(t)
+	inc := readyAt(t, b, incident.P3)
+	pg.fail = incident.Errorf(incident.EUNAVAILABLE, "PagerDuty is not responding (HTTP 503 after 4 attempts).")
+	_, err := b.svc.Page(context.Background(), inc.ID, "", "U0DECL")
+	require.NoError(t, err)
+	b.queue.runAll(t) // retried every 15s, bounded in this fake
+	posts := strings.Join(b.chat.posts[inc.ChannelID], "\n")
+	require.Equal(t, 1, strings.Count(posts, "*Paging Checkout failed*: PagerDuty is not responding (HTTP 503 after 4 attempts). Retrying in the background."))
+	require.Contains(t, posts, "[Retry page:page_retry=")
+
+	// A refusal is final, and said so.
+	b2, pg2 := pagingSetup(t)
+	inc2 := readyAt(t, b2, incident.P3)
+	pg2.fail = incident.Errorf(incident.EINVALID, "No PagerDuty service PXXX.")
+	_, err = b2.svc.Page(context.Background(), inc2.ID, "", "U0DECL")
+	require.NoError(t, err)
+	b2.queue.runAll(t)
+	require.Contains(t, strings.Join(b2.chat.posts[inc2.ChannelID], "\n"), "Retrying cannot fix this")
+}
+
+func TestRaiseToP1PagesTheBackupAndResolveResolvesPages(t *testing.T) {
+	t.Parallel()
+	b, pg := pagingSetup(t)
+	ctx := context.Background()
+	inc := readyAt(t, b, incident.P2)
+	require.Empty(t, b.queue.runAll(t))
+	_, err := b.svc.SetSeverity(ctx, inc.ID, incident.P1, "U0DECL")
+	require.NoError(t, err)
+	require.Empty(t, b.queue.runAll(t))
+	require.Len(t, pg.requests, 2)
+	require.True(t, pg.requests[1].Backup)
+	require.Equal(t, pg.requests[0].DedupKey, pg.requests[1].DedupKey, "the same page gains the backup")
+	require.Len(t, pg.pages, 1)
+	require.Contains(t, strings.Join(b.chat.posts[inc.ChannelID], "\n"), "(and the backup)")
+
+	_, err = b.svc.SetStatus(ctx, inc.ID, incident.StatusResolved, "U0DECL", "")
+	require.NoError(t, err)
+	require.Empty(t, b.queue.runAll(t))
+	require.Equal(t, []string{"incidentbot-1-checkout"}, pg.resolved)
+}
