@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/incidentbot/incidentbot/bot/slackfake"
 	"github.com/incidentbot/incidentbot/incident/pgtest"
 )
@@ -163,4 +162,3 @@ func writePolicyFile(t testing.TB, content string) string {
 	}
 	return path
 }
-

@@ -12,8 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/incidentbot/incidentbot/bot/slackfake"
-	"github.com/incidentbot/incidentbot/integrations/pagerduty/pdfake"
 	"github.com/incidentbot/incidentbot/incident/pgtest"
+	"github.com/incidentbot/incidentbot/integrations/pagerduty/pdfake"
 )
 
 const pdWebhookSecret = "pd-webhook-secret"
@@ -77,7 +77,9 @@ func TestPagingEndToEnd(t *testing.T) {
 		resp.Body.Close()
 		require.Equal(t, http.StatusOK, resp.StatusCode)
 	}
-	require.Eventually(t, func() bool { return strings.Contains(messagesText(fake, ch.ID), "Acknowledged by Bob Roe in PagerDuty") },
+	require.Eventually(t, func() bool {
+		return strings.Contains(messagesText(fake, ch.ID), "Acknowledged by Bob Roe in PagerDuty")
+	},
 		15*time.Second, 25*time.Millisecond)
 	require.Never(t, func() bool { return strings.Count(messagesText(fake, ch.ID), "Acknowledged by Bob Roe") > 1 },
 		500*time.Millisecond, 50*time.Millisecond, "a redelivered webhook changes nothing")
