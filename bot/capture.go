@@ -1,0 +1,366 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/incidentbot/incidentbot/incident"
+	"github.com/incidentbot/incidentbot/incident/postmortem"
+)
+
+// Usage and summary lines of the timeline and postmortem subcommands, for
+// the command table.
+const (
+	noteUsage         = "note <text>"
+	noteSummary       = "Add a key event to the incident's timeline, for the postmortem."
+	followUpUsage     = "followup <text> [@owner] [due YYYY-MM-DD]"
+	followUpSummary   = "Record an action item, with an owner and a due date."
+	postmortemUsage   = "postmortem [export confluence|github]"
+	postmortemSummary = "Draft the postmortem in this channel, or export it to Confluence or GitHub."
+)
+
+// dueDateRE matches a due date as people type it: YYYY-MM-DD.
+var dueDateRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
+
+// registerCaptureHandlers wires timeline capture (channel messages with
+// their edits and deletions, pins, key reactions) and the export buttons.
+// The events reach here already deduplicated on event_id by the event job's
+// key; the domain deduplicates messages on their ts.
+func (h *Handler) registerCaptureHandlers() {
+	h.OnEvent("message", h.onMessage)
+	h.OnEvent("pin_added", h.onPinAdded)
+	h.OnEvent("reaction_added", h.onReactionAdded)
+	h.OnAction(incident.ActionExport, h.actionExport)
+}
+
+// captureEnvelope is the part of an Events API envelope capture reads: who
+// the bot is, to leave its own messages out.
+type captureEnvelope struct {
+	APIAppID       string `json:"api_app_id"`
+	EventID        string `json:"event_id"`
+	Authorizations []struct {
+		UserID string `json:"user_id"`
+		IsBot  bool   `json:"is_bot"`
+	} `json:"authorizations"`
+	Event json.RawMessage `json:"event"`
+}
+
+// botUser is the bot's own user id, from the envelope's authorizations.
+func (e captureEnvelope) botUser() string {
+	for _, a := range e.Authorizations {
+		if a.IsBot {
+			return a.UserID
+		}
+	}
+	return ""
+}
+
+// slackMessage is a message event, or the message inside a
+// message_changed, message_deleted or pin_added event.
+type slackMessage struct {
+	Type       string `json:"type"`
+	Subtype    string `json:"subtype"`
+	Channel    string `json:"channel"`
+	User       string `json:"user"`
+	BotID      string `json:"bot_id"`
+	AppID      string `json:"app_id"`
+	BotProfile *struct {
+		AppID string `json:"app_id"`
+	} `json:"bot_profile"`
+	Text      string `json:"text"`
+	TS        string `json:"ts"`
+	ThreadTS  string `json:"thread_ts"`
+	DeletedTS string `json:"deleted_ts"`
+	Edited    *struct {
+		User string `json:"user"`
+		TS   string `json:"ts"`
+	} `json:"edited"`
+	Message         *slackMessage `json:"message"`
+	PreviousMessage *slackMessage `json:"previous_message"`
+}
+
+// own reports whether the bot posted the message. The bot's lines are
+// already on the timeline as its own events. A message from an app that
+// cannot be told apart from ours is left out too, rather than risk the bot
+// quoting itself in the postmortem.
+func (e captureEnvelope) own(m *slackMessage) bool {
+	if m == nil {
+		return false
+	}
+	if bot := e.botUser(); bot != "" && m.User == bot {
+		return true
+	}
+	if m.BotID == "" {
+		return false
+	}
+	app := m.AppID
+	if app == "" && m.BotProfile != nil {
+		app = m.BotProfile.AppID
+	}
+	return app == "" || app == e.APIAppID
+}
+
+func parseCapture(raw []byte, inner any) (captureEnvelope, error) {
+	var env captureEnvelope
+	if err := json.Unmarshal(raw, &env); err != nil {
+		return env, fmt.Errorf("decode event envelope: %w: %w", err, incident.ErrJobCancel)
+	}
+	if err := json.Unmarshal(env.Event, inner); err != nil {
+		return env, fmt.Errorf("decode event %s: %w: %w", env.EventID, err, incident.ErrJobCancel)
+	}
+	return env, nil
+}
+
+// onMessage captures a message, an edit or a deletion in an incident
+// channel (message.channels and message.groups deliver them alike).
+func (h *Handler) onMessage(ctx context.Context, _ string, raw []byte) error {
+	var ev slackMessage
+	env, err := parseCapture(raw, &ev)
+	if err != nil {
+		return err
+	}
+	m := incident.CapturedMessage{ChannelID: ev.Channel, Subtype: ev.Subtype, EventID: env.EventID}
+	switch ev.Subtype {
+	case incident.SubtypeChanged:
+		if ev.Message == nil || env.own(ev.Message) {
+			return nil
+		}
+		cur := ev.Message
+		m.TS, m.ThreadTS, m.User, m.Text, m.Edited = cur.TS, cur.ThreadTS, cur.User, cur.Text, cur.Edited != nil
+	case incident.SubtypeDeleted:
+		m.TS = ev.DeletedTS
+		if prev := ev.PreviousMessage; prev != nil {
+			if env.own(prev) {
+				return nil
+			}
+			if m.TS == "" {
+				m.TS = prev.TS
+			}
+			m.ThreadTS, m.User, m.Text = prev.ThreadTS, prev.User, prev.Text
+		}
+	default:
+		m.TS, m.ThreadTS, m.User, m.Text, m.Bot = ev.TS, ev.ThreadTS, ev.User, ev.Text, env.own(&ev)
+	}
+	if err := h.cfg.Service.CaptureMessage(ctx, m); err != nil {
+		return fmt.Errorf("capture message: %w", err)
+	}
+	return nil
+}
+
+// pinEvent is a pin_added event.
+type pinEvent struct {
+	User      string `json:"user"`
+	ChannelID string `json:"channel_id"`
+	Item      struct {
+		Type    string        `json:"type"`
+		Channel string        `json:"channel"`
+		Message *slackMessage `json:"message"`
+	} `json:"item"`
+}
+
+// onPinAdded marks a pinned message as a key event. The event carries the
+// message, so it is captured too, in case its own delivery was missed.
+func (h *Handler) onPinAdded(ctx context.Context, _ string, raw []byte) error {
+	var ev pinEvent
+	env, err := parseCapture(raw, &ev)
+	if err != nil {
+		return err
+	}
+	msg := ev.Item.Message
+	if ev.Item.Type != "message" || msg == nil || msg.TS == "" {
+		return nil // a pinned file or an unknown item
+	}
+	if bot := env.botUser(); (bot != "" && ev.User == bot) || env.own(msg) {
+		return nil // the bot pinning its panel, or anyone pinning a bot line
+	}
+	channel := ev.ChannelID
+	if channel == "" {
+		channel = ev.Item.Channel
+	}
+	m := incident.CapturedMessage{ChannelID: channel, TS: msg.TS, ThreadTS: msg.ThreadTS, User: msg.User, Text: msg.Text,
+		Subtype: msg.Subtype, EventID: env.EventID, Edited: msg.Edited != nil}
+	if err := h.cfg.Service.CaptureMessage(ctx, m); err != nil {
+		return fmt.Errorf("capture pinned message: %w", err)
+	}
+	if err := h.cfg.Service.CapturePin(ctx, channel, msg.TS, ev.User); err != nil {
+		return fmt.Errorf("capture pin: %w", err)
+	}
+	return nil
+}
+
+// reactionEvent is a reaction_added event.
+type reactionEvent struct {
+	User     string `json:"user"`
+	Reaction string `json:"reaction"`
+	ItemUser string `json:"item_user"`
+	Item     struct {
+		Type    string `json:"type"`
+		Channel string `json:"channel"`
+		TS      string `json:"ts"`
+	} `json:"item"`
+}
+
+// onReactionAdded marks a message as a key event when the reaction is the
+// policy's key reaction; the domain ignores the others.
+func (h *Handler) onReactionAdded(ctx context.Context, _ string, raw []byte) error {
+	var ev reactionEvent
+	env, err := parseCapture(raw, &ev)
+	if err != nil {
+		return err
+	}
+	if ev.Item.Type != "message" {
+		return nil
+	}
+	if bot := env.botUser(); bot != "" && (ev.ItemUser == bot || ev.User == bot) {
+		return nil // a reaction to one of the bot's lines, already on the timeline
+	}
+	if err := h.cfg.Service.CaptureReaction(ctx, ev.Item.Channel, ev.Item.TS, ev.Reaction, ev.User); err != nil {
+		return fmt.Errorf("capture reaction: %w", err)
+	}
+	return nil
+}
+
+// actionExport answers an Export (or Retry) button: "<incident id>:<target>".
+func (h *Handler) actionExport(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
+	if h.cfg.Postmortems == nil {
+		return incident.Errorf(incident.EINVALID, "Postmortem export is not configured.")
+	}
+	id, target, err := postmortem.ParseExportValue(a.Value)
+	if err != nil {
+		return err
+	}
+	return h.cfg.Postmortems.Export(ctx, id, target, cb.User.ID, incident.ReplyTarget{ChannelID: cb.Channel.ID, UserID: cb.User.ID})
+}
+
+// noteCommand is "/incident note <text>".
+func (h *Handler) noteCommand(ctx context.Context, inv Invocation) (Reply, error) {
+	if inv.Args == "" {
+		return Reply{}, incident.Errorf(incident.EINVALID, "Say what to note, such as `note rolled back the 14:02 deploy`.")
+	}
+	inc, err := h.incidentHere(ctx, inv)
+	if err != nil {
+		return Reply{}, err
+	}
+	if err := h.cfg.Service.AddNote(ctx, inc.ID, inv.Cmd.UserID, inv.Args); err != nil {
+		return Reply{}, err
+	}
+	return ephemeral("Noted on the %s timeline as a key event for the postmortem.", inc.Key()), nil
+}
+
+// followUp is what "/incident followup ..." says.
+type followUp struct {
+	text  string
+	owner string
+	due   *time.Time
+}
+
+// parseFollowUp reads "<text> [@owner] [due YYYY-MM-DD]": the owner and the
+// due date are taken from the end, in either order, so a mention inside the
+// text stays part of it. The date is a day in loc.
+func parseFollowUp(args string, loc *time.Location) (followUp, error) {
+	var f followUp
+	words := strings.Fields(args)
+	for len(words) > 0 {
+		last := words[len(words)-1]
+		switch {
+		case len(words) >= 2 && strings.EqualFold(words[len(words)-2], "due") && f.due == nil:
+			if !dueDateRE.MatchString(last) {
+				return f, incident.Errorf(incident.EINVALID, "Write the due date as YYYY-MM-DD, such as `due 2026-03-21`.")
+			}
+			d, err := time.ParseInLocation("2006-01-02", last, loc)
+			if err != nil {
+				return f, incident.Errorf(incident.EINVALID, "%s is not a date; write it as YYYY-MM-DD.", last)
+			}
+			f.due = &d
+			words = words[:len(words)-2]
+			continue
+		case strings.HasPrefix(last, "<@") && f.owner == "":
+			owner, err := parseUser(last)
+			if err != nil {
+				return f, err
+			}
+			f.owner = owner
+			words = words[:len(words)-1]
+			continue
+		case strings.EqualFold(last, "due") && f.due == nil:
+			return f, incident.Errorf(incident.EINVALID, "Say when it is due, such as `due 2026-03-21`.")
+		}
+		break
+	}
+	f.text = strings.Join(words, " ")
+	if f.text == "" {
+		return f, incident.Errorf(incident.EINVALID, "Say what needs doing, such as `followup alert when the pool is over 80%% @jane due 2026-03-21`.")
+	}
+	return f, nil
+}
+
+// followupCommand is "/incident followup <text> [@owner] [due YYYY-MM-DD]".
+func (h *Handler) followupCommand(ctx context.Context, inv Invocation) (Reply, error) {
+	f, err := parseFollowUp(inv.Args, h.cfg.Service.Policy().Location)
+	if err != nil {
+		return Reply{}, err
+	}
+	inc, err := h.incidentHere(ctx, inv)
+	if err != nil {
+		return Reply{}, err
+	}
+	if _, err := h.cfg.Service.AddFollowUp(ctx, inc.ID, inv.Cmd.UserID, f.text, f.owner, f.due); err != nil {
+		return Reply{}, err
+	}
+	var missing []string
+	if f.owner == "" {
+		missing = append(missing, "owner")
+	}
+	if f.due == nil {
+		missing = append(missing, "due date")
+	}
+	if len(missing) > 0 {
+		return ephemeral("Follow-up recorded for %s. It has no %s yet; the postmortem will flag it.", inc.Key(), strings.Join(missing, " and no ")), nil
+	}
+	return ephemeral("Follow-up recorded for %s.", inc.Key()), nil
+}
+
+// postmortemCommand is "/incident postmortem" (draft it in the channel) and
+// "/incident postmortem export <target>".
+func (h *Handler) postmortemCommand(ctx context.Context, inv Invocation) (Reply, error) {
+	if h.cfg.Postmortems == nil {
+		return Reply{}, incident.Errorf(incident.EINVALID, "Postmortems are not configured for this bot.")
+	}
+	fields := strings.Fields(strings.ToLower(inv.Args))
+	if len(fields) > 0 && fields[0] != "export" {
+		return Reply{}, incident.Errorf(incident.EINVALID, "Use `postmortem` to draft the postmortem, or `postmortem export <target>` to export it.")
+	}
+	targets := h.cfg.Postmortems.Targets()
+	var target string
+	if len(fields) > 0 {
+		if len(targets) == 0 {
+			return Reply{}, incident.Errorf(incident.EINVALID, "No postmortem export is configured: set CONFLUENCE_URL (with its e-mail, API token and space) or GITHUB_POSTMORTEM_REPO.")
+		}
+		if len(fields) != 2 || !slices.Contains(targets, fields[1]) {
+			return Reply{}, incident.Errorf(incident.EINVALID, "Say where to export: %s.", strings.Join(targets, " or "))
+		}
+		target = fields[1]
+	}
+	inc, err := h.incidentHere(ctx, inv)
+	if err != nil {
+		return Reply{}, err
+	}
+	if target == "" {
+		if err := h.cfg.Postmortems.ScheduleDraft(ctx, inc); err != nil {
+			return Reply{}, err
+		}
+		return ephemeral("Drafting the %s postmortem; it will appear in this channel shortly.", inc.Key()), nil
+	}
+	reply := incident.ReplyTarget{ResponseURL: inv.Cmd.ResponseURL, ChannelID: inv.Cmd.ChannelID, UserID: inv.Cmd.UserID}
+	if err := h.cfg.Postmortems.Export(ctx, inc.ID, target, inv.Cmd.UserID, reply); err != nil {
+		return Reply{}, err
+	}
+	return ephemeral("Exporting the %s postmortem to %s; the link will be posted in this channel.", inc.Key(), target), nil
+}

@@ -1,0 +1,536 @@
+package incident
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Message subtypes that CaptureMessage treats specially; the others it
+// stores ("", "thread_broadcast", "file_share", "me_message") or ignores
+// (joins, topic changes, bot messages and other channel noise).
+const (
+	SubtypeChanged   = "message_changed"
+	SubtypeDeleted   = "message_deleted"
+	SubtypeBroadcast = "thread_broadcast"
+)
+
+// EventPostmortem records the bot's postmortem work (a draft posted, an
+// export) on the timeline; such events are never key events.
+const EventPostmortem EventKind = "postmortem"
+
+// Limits on what a person types for a note or a follow-up.
+const (
+	MaxNoteLength     = 3000
+	MaxFollowUpLength = 500
+)
+
+// backfillMargin reads a little before the declaration, so a message sent
+// while the channel was being set up is not missed.
+const backfillMargin = time.Minute
+
+// CapturedMessage is a message seen in an incident channel, from the Events
+// API: a new message, a thread reply, an edit or a deletion.
+type CapturedMessage struct {
+	ChannelID string
+	// TS is the message's ts: for an edit or a deletion, the ts of the
+	// message edited or deleted.
+	TS string
+	// ThreadTS is the thread's parent ts for a reply.
+	ThreadTS string
+	User     string
+	Text     string
+	// Subtype is Slack's message subtype: "", SubtypeChanged,
+	// SubtypeDeleted, SubtypeBroadcast ...
+	Subtype string
+	// EventID is the delivery's event_id; the transport deduplicates on it
+	// before the message gets here.
+	EventID string
+	// At is when the message was sent; zero means the time in TS.
+	At time.Time
+	// Edited reports that Slack marked the message edited.
+	Edited bool
+	// Bot marks a message the bot itself posted: what it says is already
+	// on the timeline as the bot's own events.
+	Bot bool
+}
+
+// messageSource is the SourceID of a captured message: one event per
+// message, however often it is delivered, edited or read back.
+func messageSource(ts string) string { return "msg:" + ts }
+
+// SlackTime turns a Slack ts ("1700000000.000100") into a time; a malformed
+// ts gives the zero time.
+func SlackTime(ts string) time.Time {
+	sec, frac, _ := strings.Cut(ts, ".")
+	s, err := strconv.ParseInt(sec, 10, 64)
+	if err != nil || s <= 0 {
+		return time.Time{}
+	}
+	var usec int64
+	if frac != "" {
+		if len(frac) > 6 {
+			frac = frac[:6]
+		}
+		frac += strings.Repeat("0", 6-len(frac))
+		usec, _ = strconv.ParseInt(frac, 10, 64)
+	}
+	return time.Unix(s, usec*1000).UTC()
+}
+
+// errNoChange aborts a timeline update that would write nothing new.
+var errNoChange = errors.New("no change")
+
+// updateMessage applies fn to the stored message with this ts; fn returns
+// false when there is nothing to change. ENOTFOUND passes through.
+func (s *Service) updateMessage(ctx context.Context, incidentID int64, ts string, fn func(*TimelineEvent) bool) error {
+	_, err := s.store.UpdateTimelineEvent(ctx, incidentID, messageSource(ts), func(ev *TimelineEvent) error {
+		if ev.Data == nil {
+			ev.Data = map[string]string{}
+		}
+		if !fn(ev) {
+			return errNoChange
+		}
+		return nil
+	})
+	if errors.Is(err, errNoChange) {
+		return nil
+	}
+	return err
+}
+
+// incidentOf returns the incident owning a channel, or nil for any other
+// channel: messages elsewhere are none of the timeline's business.
+func (s *Service) incidentOf(ctx context.Context, channelID string) (*Incident, error) {
+	if channelID == "" {
+		return nil, nil
+	}
+	inc, err := s.store.GetIncidentByChannel(ctx, channelID)
+	if ErrorCode(err) == ENOTFOUND {
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("find the incident of channel %s: %w", channelID, err)
+	}
+	return inc, nil
+}
+
+func isPlaceholder(ev *TimelineEvent) bool { return ev.Data["placeholder"] == "true" }
+
+// fillMessage writes what a message says into its event, replacing a
+// placeholder left by a pin or reaction that arrived first.
+func fillMessage(ev *TimelineEvent, user, threadTS, text string, at time.Time) {
+	delete(ev.Data, "placeholder")
+	ev.Text = text
+	if user != "" {
+		ev.Actor = user
+		ev.Data["user"] = user
+	}
+	if threadTS != "" && threadTS != ev.Data["ts"] {
+		ev.Data["thread_ts"] = threadTS
+	}
+	if !at.IsZero() {
+		ev.At = at
+	}
+}
+
+func (s *Service) messageEvent(incidentID int64, m CapturedMessage) TimelineEvent {
+	at := m.At
+	if at.IsZero() {
+		at = SlackTime(m.TS)
+	}
+	if at.IsZero() {
+		at = s.clock.Now()
+	}
+	data := map[string]string{"user": m.User, "ts": m.TS}
+	if m.ThreadTS != "" && m.ThreadTS != m.TS {
+		data["thread_ts"] = m.ThreadTS
+	}
+	if m.Edited {
+		data["edited"] = "true"
+	}
+	return TimelineEvent{IncidentID: incidentID, Kind: EventMessage, Actor: m.User, At: at, Text: m.Text,
+		SourceID: messageSource(m.TS), Data: data}
+}
+
+// CaptureMessage records a message of an incident channel on the incident's
+// timeline, once per message ts: a redelivery or a message already read back
+// by Backfill changes nothing. An edit replaces the stored text and marks it
+// edited (or stores the message when its first delivery was missed); a
+// deletion marks it deleted, keeping the text for the record. Messages in
+// other channels, the bot's own and those without a user are ignored.
+func (s *Service) CaptureMessage(ctx context.Context, m CapturedMessage) error {
+	if m.TS == "" || m.Bot {
+		return nil
+	}
+	switch m.Subtype {
+	case "", SubtypeChanged, SubtypeDeleted, SubtypeBroadcast, "file_share", "me_message":
+	default:
+		return nil // joins, topic changes, bot_message ...: not conversation
+	}
+	if m.User == "" && m.Subtype != SubtypeDeleted {
+		return nil
+	}
+	inc, err := s.incidentOf(ctx, m.ChannelID)
+	if err != nil || inc == nil {
+		return err
+	}
+	if m.TS == inc.PanelTS {
+		return nil
+	}
+	switch m.Subtype {
+	case SubtypeChanged:
+		err = s.captureEdit(ctx, inc, m)
+	case SubtypeDeleted:
+		err = s.captureDelete(ctx, inc, m)
+	default:
+		err = s.captureNew(ctx, inc, m)
+	}
+	if err != nil {
+		return fmt.Errorf("capture message %s in %s: %w", m.TS, inc.Key(), err)
+	}
+	return nil
+}
+
+func (s *Service) captureNew(ctx context.Context, inc *Incident, m CapturedMessage) error {
+	ev := s.messageEvent(inc.ID, m)
+	err := s.store.AddTimelineEvent(ctx, &ev)
+	if ErrorCode(err) != ECONFLICT {
+		return err
+	}
+	// Stored already: a redelivery (nothing to do), or a pin or reaction
+	// that got here first and left a placeholder to fill.
+	return s.updateMessage(ctx, inc.ID, m.TS, func(stored *TimelineEvent) bool {
+		if !isPlaceholder(stored) {
+			return false
+		}
+		fillMessage(stored, m.User, m.ThreadTS, m.Text, ev.At)
+		return true
+	})
+}
+
+func (s *Service) captureEdit(ctx context.Context, inc *Incident, m CapturedMessage) error {
+	edit := func(stored *TimelineEvent) bool {
+		if isPlaceholder(stored) {
+			fillMessage(stored, m.User, m.ThreadTS, m.Text, time.Time{})
+			if m.Edited {
+				stored.Data["edited"] = "true"
+			}
+			return true
+		}
+		// Slack also sends message_changed for unfurls and new thread
+		// replies; only a new text is an edit.
+		if stored.Text == m.Text {
+			return false
+		}
+		stored.Text = m.Text
+		stored.Data["edited"] = "true"
+		return true
+	}
+	for range 2 {
+		err := s.updateMessage(ctx, inc.ID, m.TS, edit)
+		if ErrorCode(err) != ENOTFOUND {
+			return err
+		}
+		// The original was missed (the bot was down, or the edit overtook
+		// it): store the message as it reads now.
+		m.Edited = true
+		ev := s.messageEvent(inc.ID, m)
+		if err := s.store.AddTimelineEvent(ctx, &ev); ErrorCode(err) != ECONFLICT {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Service) captureDelete(ctx context.Context, inc *Incident, m CapturedMessage) error {
+	del := func(stored *TimelineEvent) bool {
+		if stored.Data["deleted"] == "true" {
+			return false
+		}
+		stored.Data["deleted"] = "true"
+		return true
+	}
+	for range 2 {
+		err := s.updateMessage(ctx, inc.ID, m.TS, del)
+		if ErrorCode(err) != ENOTFOUND {
+			return err
+		}
+		// Stored as deleted, so a late delivery of the original cannot
+		// bring it back.
+		ev := s.messageEvent(inc.ID, m)
+		ev.Data["deleted"] = "true"
+		if err := s.store.AddTimelineEvent(ctx, &ev); ErrorCode(err) != ECONFLICT {
+			return err
+		}
+	}
+	return nil
+}
+
+// CapturePin marks a pinned message of an incident channel as a key event
+// for the postmortem and records who pinned it. A message the timeline does
+// not have yet is stored as a placeholder that its own delivery or Backfill
+// fills in. Pins elsewhere, and of the bot's control panel, are ignored.
+func (s *Service) CapturePin(ctx context.Context, channelID, ts, user string) error {
+	return s.markKey(ctx, channelID, ts, user, "pin")
+}
+
+// CaptureReaction marks a message as a key event when the reaction is the
+// policy's KeyReaction (default :pushpin:), as CapturePin does. Other
+// reactions are ignored.
+func (s *Service) CaptureReaction(ctx context.Context, channelID, ts, reaction, user string) error {
+	if !s.isKeyReaction(reaction) {
+		return nil
+	}
+	return s.markKey(ctx, channelID, ts, user, "reaction")
+}
+
+func (s *Service) isKeyReaction(name string) bool {
+	want := strings.Trim(s.policy.KeyReaction, ":")
+	if want == "" {
+		want = "pushpin"
+	}
+	name = strings.Trim(name, ":")
+	if base, _, ok := strings.Cut(name, "::skin-tone-"); ok {
+		name = base
+	}
+	return name == want
+}
+
+func (s *Service) markKey(ctx context.Context, channelID, ts, user, how string) error {
+	if ts == "" {
+		return nil
+	}
+	inc, err := s.incidentOf(ctx, channelID)
+	if err != nil || inc == nil {
+		return err
+	}
+	if ts == inc.PanelTS {
+		return nil
+	}
+	mark := func(ev *TimelineEvent) bool {
+		if ev.Key {
+			return false
+		}
+		ev.Key = true
+		ev.Data["marked"], ev.Data["marked_by"] = how, user
+		return true
+	}
+	for range 2 {
+		err = s.updateMessage(ctx, inc.ID, ts, mark)
+		if ErrorCode(err) != ENOTFOUND {
+			break
+		}
+		at := SlackTime(ts)
+		if at.IsZero() {
+			at = s.clock.Now()
+		}
+		ev := TimelineEvent{IncidentID: inc.ID, Kind: EventMessage, At: at, Key: true, SourceID: messageSource(ts),
+			Data: map[string]string{"ts": ts, "placeholder": "true", "marked": how, "marked_by": user}}
+		if err = s.store.AddTimelineEvent(ctx, &ev); ErrorCode(err) != ECONFLICT {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("mark message %s in %s as key: %w", ts, inc.Key(), err)
+	}
+	return nil
+}
+
+// Backfill reads the incident channel's history since the declaration (a
+// minute before, to be safe) and adds every message the timeline lacks, so a
+// gap left while the bot was down is filled without duplicating anything. It
+// also brings stored messages up to date: edited text, pins and key
+// reactions, and placeholders left by pins and reactions. A placeholder whose
+// message is no longer in the history was deleted and is marked so. It
+// returns how many messages it added. Errors from the chat (a rate limit with
+// its RetryAfter) are returned wrapped, so the job calling it waits and
+// retries.
+func (s *Service) Backfill(ctx context.Context, id int64) (added int, err error) {
+	inc, err := s.store.GetIncident(ctx, id)
+	if err != nil {
+		return 0, fmt.Errorf("backfill: %w", err)
+	}
+	if inc.ChannelID == "" {
+		return 0, nil
+	}
+	msgs, err := s.chat.History(ctx, inc.ChannelID, inc.DeclaredAt.Add(-backfillMargin))
+	if err != nil {
+		return 0, fmt.Errorf("backfill %s: read the channel history: %w", inc.Key(), err)
+	}
+	events, err := s.store.ListTimeline(ctx, inc.ID)
+	if err != nil {
+		return 0, fmt.Errorf("backfill %s: %w", inc.Key(), err)
+	}
+	have := make(map[string]TimelineEvent, len(events))
+	for _, ev := range events {
+		if ev.Kind == EventMessage && ev.SourceID != "" {
+			have[ev.SourceID] = ev
+		}
+	}
+	seen := make(map[string]bool, len(msgs))
+	for _, m := range msgs {
+		if m.TS == "" || m.TS == inc.PanelTS || !personUser(m.User) {
+			continue
+		}
+		src := messageSource(m.TS)
+		seen[src] = true
+		key := m.Pinned || s.keyReacted(m.Reactions)
+		how := "pin"
+		if !m.Pinned {
+			how = "reaction"
+		}
+		stored, ok := have[src]
+		if !ok {
+			ev := s.messageEvent(inc.ID, CapturedMessage{TS: m.TS, ThreadTS: m.ThreadTS, User: m.User, Text: m.Text, Edited: m.Edited})
+			ev.Key = key
+			ev.Data["backfilled"] = "true"
+			if key {
+				ev.Data["marked"] = how
+			}
+			err := s.store.AddTimelineEvent(ctx, &ev)
+			switch {
+			case err == nil:
+				added++
+				continue
+			case ErrorCode(err) != ECONFLICT:
+				return added, fmt.Errorf("backfill %s: %w", inc.Key(), err)
+			}
+			// Captured meanwhile by the live event: reconcile it below.
+		}
+		if ok && !isPlaceholder(&stored) && stored.Text == m.Text && (stored.Key || !key) {
+			continue // up to date: no write
+		}
+		err := s.updateMessage(ctx, inc.ID, m.TS, func(ev *TimelineEvent) bool {
+			changed := false
+			switch {
+			case isPlaceholder(ev):
+				fillMessage(ev, m.User, m.ThreadTS, m.Text, SlackTime(m.TS))
+				if m.Edited {
+					ev.Data["edited"] = "true"
+				}
+				changed = true
+			case ev.Text != m.Text && ev.Data["deleted"] != "true":
+				ev.Text = m.Text
+				ev.Data["edited"] = "true"
+				changed = true
+			}
+			if key && !ev.Key {
+				ev.Key = true
+				ev.Data["marked"] = how
+				changed = true
+			}
+			return changed
+		})
+		if err != nil {
+			return added, fmt.Errorf("backfill %s: %w", inc.Key(), err)
+		}
+	}
+	// A pin or reaction whose message is not in the history marked a
+	// message that was deleted since.
+	for src, ev := range have {
+		if !isPlaceholder(&ev) || seen[src] {
+			continue
+		}
+		if err := s.updateMessage(ctx, inc.ID, ev.Data["ts"], func(ev *TimelineEvent) bool {
+			if !isPlaceholder(ev) {
+				return false
+			}
+			ev.Data["deleted"] = "true"
+			return true
+		}); err != nil {
+			return added, fmt.Errorf("backfill %s: %w", inc.Key(), err)
+		}
+	}
+	return added, nil
+}
+
+// personUser reports whether a history message's author is a person: bots
+// without a user show their bot id (B…) or nothing.
+func personUser(user string) bool {
+	return user != "" && !strings.HasPrefix(user, "B")
+}
+
+func (s *Service) keyReacted(reactions []string) bool {
+	for _, r := range reactions {
+		if s.isKeyReaction(r) {
+			return true
+		}
+	}
+	return false
+}
+
+// AddNote records a note as a key event on the incident's timeline, for the
+// postmortem, and posts it in the channel. It works on a closed incident
+// too, since notes are often added while the review is written. EINVALID for
+// an empty or over-long note; ENOTFOUND for an unknown incident.
+func (s *Service) AddNote(ctx context.Context, id int64, actor, text string) error {
+	text = strings.TrimSpace(text)
+	switch n := utf8.RuneCountInString(text); {
+	case n == 0:
+		return Errorf(EINVALID, "Say what to note, such as `note rolled back the 14:02 deploy`.")
+	case n > MaxNoteLength:
+		return Errorf(EINVALID, "The note is %d characters long; keep it within %d.", n, MaxNoteLength)
+	}
+	inc, err := s.store.GetIncident(ctx, id)
+	if err != nil {
+		return fmt.Errorf("add note: %w", err)
+	}
+	ev := TimelineEvent{IncidentID: inc.ID, Kind: EventNote, Actor: actor, At: s.clock.Now(), Key: true, Text: text}
+	if err := s.store.AddTimelineEvent(ctx, &ev); err != nil {
+		return fmt.Errorf("add note to %s: %w", inc.Key(), err)
+	}
+	line := fmt.Sprintf(":memo: Note from %s (key event for the postmortem): %s", mention(actor), text)
+	return s.scheduleSync(ctx, inc, syncPayload{IncidentID: inc.ID, Lines: []string{line}})
+}
+
+// AddFollowUp records an action item, with an optional owner and due date,
+// and posts it in the channel. It works on a closed incident too: follow-ups
+// are often agreed in the review. The due date keeps only its day. EINVALID
+// for an empty or over-long text or a due date in the past; ENOTFOUND for an
+// unknown incident.
+func (s *Service) AddFollowUp(ctx context.Context, id int64, actor, text, owner string, due *time.Time) (*ActionItem, error) {
+	text = strings.TrimSpace(text)
+	switch n := utf8.RuneCountInString(text); {
+	case n == 0:
+		return nil, Errorf(EINVALID, "Say what needs doing, such as `followup alert when the pool is over 80%% @jane due 2026-03-21`.")
+	case n > MaxFollowUpLength:
+		return nil, Errorf(EINVALID, "The follow-up is %d characters long; keep it within %d.", n, MaxFollowUpLength)
+	}
+	owner = strings.TrimSpace(owner)
+	if strings.ContainsAny(owner, " <>@|") || len(owner) > 32 {
+		return nil, Errorf(EINVALID, "The owner must be a Slack user id.")
+	}
+	now := s.clock.Now()
+	var dueOn *time.Time
+	if due != nil {
+		y, m, d := due.Date()
+		day := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+		ty, tm, td := now.In(s.policy.Location).Date()
+		if day.Before(time.Date(ty, tm, td, 0, 0, 0, 0, time.UTC)) {
+			return nil, Errorf(EINVALID, "The due date %s is in the past.", day.Format("2006-01-02"))
+		}
+		dueOn = &day
+	}
+	inc, err := s.store.GetIncident(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("add follow-up: %w", err)
+	}
+	item := &ActionItem{IncidentID: inc.ID, Text: text, Owner: owner, DueOn: dueOn, CreatedBy: actor, CreatedAt: now}
+	if err := s.store.AddActionItem(ctx, item); err != nil {
+		return nil, fmt.Errorf("add follow-up to %s: %w", inc.Key(), err)
+	}
+	who := "no owner yet"
+	if owner != "" {
+		who = "owner " + mention(owner)
+	}
+	when := "no due date yet"
+	if dueOn != nil {
+		when = "due " + dueOn.Format("2006-01-02")
+	}
+	line := fmt.Sprintf(":clipboard: Follow-up recorded by %s: %s (%s, %s).", mention(actor), text, who, when)
+	return item, s.scheduleSync(ctx, inc, syncPayload{IncidentID: inc.ID, Lines: []string{line}})
+}

@@ -1,0 +1,450 @@
+package incident
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Job kinds of "what changed?" and of rollbacks.
+const (
+	// JobChanges gathers the changes before an incident and posts the list
+	// in its channel.
+	JobChanges = "incident.changes"
+	// JobRollback asks for a rollback's approval, executes it, or reports
+	// its failure with a Retry button.
+	JobRollback = "incident.rollback"
+	// JobRollbackProgress polls an executed rollback until it finishes.
+	JobRollbackProgress = "incident.rollback_progress"
+)
+
+// Limits of "what changed?".
+const (
+	// HighlightWindow is how close before the start a change is
+	// highlighted: most outages follow a change within minutes.
+	HighlightWindow = 30 * time.Minute
+	// MinChangeWindow and MaxChangeWindow bound how far back a person may
+	// look: less than a minute shows nothing useful, and more than two days
+	// is an audit, not an incident question.
+	MinChangeWindow = time.Minute
+	MaxChangeWindow = 48 * time.Hour
+	// sourceTimeout bounds one change source, so a slow provider shows up
+	// as missing instead of holding the whole list back.
+	sourceTimeout = 10 * time.Second
+	// maxListedChanges bounds a list (and the job payload that carries
+	// it); the message shows fewer still.
+	maxListedChanges = 50
+	// changesAttempts bounds the changes job.
+	changesAttempts = 5
+	// maxButtonValue is the platform's limit on a button's value.
+	maxButtonValue = 2000
+)
+
+// changesPayload is the JobChanges input.
+type changesPayload struct {
+	IncidentID int64         `json:"incident_id"`
+	Window     time.Duration `json:"window"`
+	Actor      string        `json:"actor,omitempty"`
+	Reply      ReplyTarget   `json:"reply"`
+	// Tag names this list: the job key and the timeline SourceID derive
+	// from it, so a retried job never posts the list twice.
+	Tag string `json:"tag"`
+	// Auto marks the list posted at declare, which stays quiet when there
+	// is nothing to say.
+	Auto bool `json:"auto,omitempty"`
+	// List is a list already gathered that waits for the channel.
+	List *ChangeList `json:"list,omitempty"`
+}
+
+func (p changesPayload) sourceID() string { return "changes:" + p.Tag }
+
+// changeWindow returns the window "what changed?" uses: w, or the
+// policy's default when w is zero. EINVALID outside 1 minute to 48 hours.
+func (s *Service) changeWindow(w time.Duration) (time.Duration, error) {
+	if w == 0 {
+		w = s.policy.ChangeWindow
+	}
+	if w == 0 {
+		w = 60 * time.Minute
+	}
+	if w < MinChangeWindow || w > MaxChangeWindow {
+		return 0, Errorf(EINVALID, "Look back between 1 minute and 48 hours, such as 90m or 2h.")
+	}
+	return w, nil
+}
+
+// WhatChanged lists the changes in the window before the incident started
+// in its channel, from a job: the sources are asked off the request path.
+// A zero window is the policy's. reply reaches the person who asked if the
+// list cannot be posted. A double click within a few seconds posts once.
+// EINVALID for a window outside 1 minute to 48 hours, ENOTFOUND for an
+// unknown incident.
+func (s *Service) WhatChanged(ctx context.Context, id int64, window time.Duration, actor string, reply ReplyTarget) error {
+	window, err := s.changeWindow(window)
+	if err != nil {
+		return err
+	}
+	inc, err := s.store.GetIncident(ctx, id)
+	if err != nil {
+		return err
+	}
+	tag := fmt.Sprintf("%dm:%d", int(window.Minutes()), s.clock.Now().Unix()/3)
+	return s.scheduleChanges(ctx, changesPayload{IncidentID: inc.ID, Window: window, Actor: actor, Reply: reply, Tag: tag})
+}
+
+// planChanges schedules the list posted at declare. It runs beside the
+// setup job, never before it: the sources are asked at once and the list
+// waits for the channel, so the channel never waits for the sources.
+func (s *Service) planChanges(ctx context.Context, inc *Incident) error {
+	window, err := s.changeWindow(0)
+	if err != nil {
+		return err
+	}
+	return s.scheduleChanges(ctx, changesPayload{IncidentID: inc.ID, Window: window, Actor: "bot", Tag: "declare", Auto: true})
+}
+
+func (s *Service) scheduleChanges(ctx context.Context, p changesPayload) error {
+	payload, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("encode changes job: %w", err)
+	}
+	key := fmt.Sprintf("changes:%d:%s", p.IncidentID, p.Tag)
+	if p.List != nil {
+		key += ":post"
+	}
+	if _, err := s.sched.Schedule(ctx, Job{Kind: JobChanges, Key: key, Payload: payload, MaxAttempts: changesAttempts}); err != nil {
+		return fmt.Errorf("schedule the list of changes: %w", err)
+	}
+	return nil
+}
+
+// registerChangeJobs registers the job kinds of "what changed?" and of
+// rollbacks.
+func (s *Service) registerChangeJobs(r interface {
+	Handle(kind string, h JobHandler)
+}) {
+	r.Handle(JobChanges, s.runChanges)
+	r.Handle(JobRollback, s.runRollback)
+	r.Handle(JobRollbackProgress, s.runRollbackProgress)
+}
+
+// runChanges is the JobChanges handler.
+func (s *Service) runChanges(ctx context.Context, payload []byte) error {
+	var p changesPayload
+	if err := json.Unmarshal(payload, &p); err != nil {
+		return fmt.Errorf("decode changes payload: %w: %w", err, ErrJobCancel)
+	}
+	err := s.changes(ctx, p)
+	if err == nil || errors.Is(err, ErrJobCancel) {
+		return err
+	}
+	var wait interface{ RetryAfter() time.Duration }
+	if attempt, max := JobAttempt(ctx); max > 0 && attempt >= max && !errors.As(err, &wait) && p.Reply != (ReplyTarget{}) {
+		if rerr := s.chat.Reply(ctx, p.Reply, "I could not post the list of changes: "+ErrorMessage(err)); rerr != nil {
+			s.log.WarnContext(ctx, "could not report the failed list of changes", "err", rerr)
+		}
+	}
+	return err
+}
+
+func (s *Service) changes(ctx context.Context, p changesPayload) error {
+	inc, err := s.store.GetIncident(ctx, p.IncidentID)
+	if ErrorCode(err) == ENOTFOUND {
+		return fmt.Errorf("changes: %w: %w", err, ErrJobCancel)
+	} else if err != nil {
+		return fmt.Errorf("changes: %w", err)
+	}
+	if posted, err := s.hasEvent(ctx, inc.ID, p.sourceID()); err != nil || posted {
+		return err
+	}
+	list := p.List
+	if list == nil {
+		gathered := s.gatherChanges(ctx, inc, p.Window)
+		list = &gathered
+		if p.Auto && len(list.Items) == 0 && len(list.Failures) == 0 && len(s.sources) == 0 {
+			return nil // nothing is tracked, so "no changes" would mislead
+		}
+		if inc.ChannelID == "" {
+			// Keep what the sources said and wait for the channel in a
+			// job of its own, rather than ask them again on every retry.
+			if inc, err = s.store.GetIncident(ctx, inc.ID); err != nil {
+				return fmt.Errorf("changes: %w", err)
+			}
+			if inc.ChannelID == "" {
+				p.List = list
+				return s.scheduleChanges(ctx, p)
+			}
+		}
+	}
+	if inc.ChannelID == "" {
+		return RetryLater(2*time.Second, "%s has no channel yet", inc.Key())
+	}
+	if _, err := s.chat.PostChanges(ctx, inc.ChannelID, inc, *list); err != nil {
+		return fmt.Errorf("post the changes of %s: %w", inc.Key(), err)
+	}
+	highlighted := 0
+	for _, it := range list.Items {
+		if it.Highlight {
+			highlighted++
+		}
+	}
+	text := fmt.Sprintf("Listed %d change(s) in the %s before the start, %d in the last 30 minutes", len(list.Items),
+		Since(list.From, list.To), highlighted)
+	var failed []string
+	for _, f := range list.Failures {
+		failed = append(failed, f.Source)
+	}
+	if len(failed) > 0 {
+		text += "; could not read " + strings.Join(failed, ", ")
+	}
+	ev := TimelineEvent{IncidentID: inc.ID, Kind: EventChangesShown, Actor: orBot(p.Actor), At: s.clock.Now(), Key: true,
+		Text: text + ".", SourceID: p.sourceID(), Data: map[string]string{
+			"changes": strconv.Itoa(len(list.Items)), "highlighted": strconv.Itoa(highlighted),
+			"failed_sources": strconv.Itoa(len(list.Failures)), "window": p.Window.String()}}
+	if err := s.store.AddTimelineEvent(ctx, &ev); err != nil && ErrorCode(err) != ECONFLICT {
+		// The list is out; a retry would post it again.
+		s.log.ErrorContext(ctx, "could not record the list of changes", "incident", inc.Key(), "err", err)
+	}
+	return nil
+}
+
+// hasEvent reports whether the incident's timeline holds sourceID.
+func (s *Service) hasEvent(ctx context.Context, incidentID int64, sourceID string) (bool, error) {
+	events, err := s.store.ListTimeline(ctx, incidentID)
+	if err != nil {
+		return false, fmt.Errorf("read the timeline: %w", err)
+	}
+	for _, ev := range events {
+		if ev.SourceID == sourceID {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// gatherChanges builds the list of changes in [start-window, start]: every
+// source asked at once for the incident's service, merged with the stored
+// changes (webhook deliveries and earlier answers), newest first.
+//
+// An incident without a service asks no source, since sources are
+// configured per service, and lists the stored changes of every service:
+// when nobody knows what broke, any change may be the cause.
+func (s *Service) gatherChanges(ctx context.Context, inc *Incident, window time.Duration) ChangeList {
+	to := inc.DeclaredAt
+	from := to.Add(-window)
+	list := ChangeList{From: from, To: to, Start: to}
+
+	type answer struct {
+		changes []ChangeEvent
+		err     error
+	}
+	svc, hasService := s.policy.Services[inc.Service]
+	answers := make([]answer, len(s.sources))
+	if hasService {
+		var wg sync.WaitGroup
+		for i, src := range s.sources {
+			wg.Go(func() {
+				sctx, cancel := context.WithTimeout(ctx, sourceTimeout)
+				defer cancel()
+				cs, err := src.Changes(sctx, svc, from, to)
+				if err != nil && sctx.Err() != nil && ErrorCode(err) == EINTERNAL {
+					err = Errorf(EUNAVAILABLE, "It did not answer within %s.", sourceTimeout)
+				}
+				answers[i] = answer{cs, err}
+			})
+		}
+		wg.Wait()
+	}
+
+	seen := map[string]bool{}
+	persisted := map[string]bool{}
+	var all []ChangeEvent
+	for i, a := range answers {
+		if a.err != nil {
+			s.log.WarnContext(ctx, "change source failed", "incident", inc.Key(), "source", s.sources[i].Name(), "err", a.err)
+			list.Failures = append(list.Failures, SourceFailure{Source: s.sources[i].Name(), Message: ErrorMessage(a.err)})
+			continue
+		}
+		for _, c := range a.changes {
+			if c.Source == "" || c.ExternalID == "" || c.OccurredAt.Before(from) || c.OccurredAt.After(to) || seen[changeKey(c)] {
+				continue
+			}
+			if c.Service == "" {
+				c.Service = inc.Service
+			}
+			seen[changeKey(c)] = true
+			// Stored so the history outlives the provider's retention,
+			// and so a rollback button can find the change again.
+			stored := c
+			switch err := s.store.AddChangeEvent(ctx, &stored); {
+			case err == nil || ErrorCode(err) == ECONFLICT:
+				persisted[changeKey(c)] = true
+			default:
+				s.log.WarnContext(ctx, "could not store a change", "source", c.Source, "external_id", c.ExternalID, "err", err)
+			}
+			all = append(all, c)
+		}
+	}
+	stored, err := s.store.ListChangeEvents(ctx, inc.Service, from, to)
+	if err != nil {
+		s.log.WarnContext(ctx, "could not read the stored changes", "incident", inc.Key(), "err", err)
+		list.Failures = append(list.Failures, SourceFailure{Source: "Change history", Message: ErrorMessage(err)})
+	}
+	for _, c := range stored {
+		persisted[changeKey(c)] = true
+		if !seen[changeKey(c)] {
+			seen[changeKey(c)] = true
+			all = append(all, c)
+		}
+	}
+	slices.SortStableFunc(all, func(a, b ChangeEvent) int {
+		if c := b.OccurredAt.Compare(a.OccurredAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(changeKey(a), changeKey(b))
+	})
+	if len(all) > maxListedChanges {
+		all = all[:maxListedChanges]
+	}
+	for _, c := range all {
+		it := ChangeItem{Change: c, Highlight: !c.OccurredAt.After(to) && to.Sub(c.OccurredAt) <= HighlightWindow}
+		if rb := s.rollbackerFor(c); rb != nil && persisted[changeKey(c)] {
+			if v := ChangeValue(c); len(v) <= maxButtonValue {
+				it.Action, it.Value = "Roll back", v
+				if c.Kind == ChangeFlag {
+					it.Action = "Turn off"
+				}
+			}
+		}
+		list.Items = append(list.Items, it)
+	}
+	return list
+}
+
+func changeKey(c ChangeEvent) string { return c.Source + "\x00" + c.ExternalID }
+
+// ChangeValue is the rollback button's value for a change: its source, the
+// second it happened (so it is found again without a scan) and its id.
+func ChangeValue(c ChangeEvent) string {
+	return c.Source + "|" + strconv.FormatInt(c.OccurredAt.Unix(), 10) + "|" + c.ExternalID
+}
+
+// parseChangeValue reads ChangeValue. Sources never contain "|"; ids may.
+func parseChangeValue(v string) (source string, at time.Time, externalID string, err error) {
+	source, rest, ok1 := strings.Cut(v, "|")
+	secs, externalID, ok2 := strings.Cut(rest, "|")
+	n, perr := strconv.ParseInt(secs, 10, 64)
+	if !ok1 || !ok2 || perr != nil || source == "" || externalID == "" {
+		return "", time.Time{}, "", Errorf(EINVALID, "The button does not name a change.")
+	}
+	return source, time.Unix(n, 0).UTC(), externalID, nil
+}
+
+// findChange returns the stored change a button names.
+func (s *Service) findChange(ctx context.Context, value string) (ChangeEvent, error) {
+	source, at, externalID, err := parseChangeValue(value)
+	if err != nil {
+		return ChangeEvent{}, err
+	}
+	// A second either side: stores keep sub-second precision differently.
+	cs, err := s.store.ListChangeEvents(ctx, "", at.Add(-time.Second), at.Add(2*time.Second))
+	if err != nil {
+		return ChangeEvent{}, fmt.Errorf("find the change: %w", err)
+	}
+	for _, c := range cs {
+		if c.Source == source && c.ExternalID == externalID {
+			return c, nil
+		}
+	}
+	return ChangeEvent{}, Errorf(ENOTFOUND, "That change is no longer recorded; list the changes again with What changed?.")
+}
+
+// rollbackerFor returns the first rollbacker that can undo the change, or nil.
+func (s *Service) rollbackerFor(c ChangeEvent) Rollbacker {
+	for _, rb := range s.rollbackers {
+		if rb.Handles(c) {
+			return rb
+		}
+	}
+	return nil
+}
+
+// RecordChange stores a change delivered by a webhook. A change without a
+// service is matched to one: a GitHub change by its repository
+// (Data["repo"]) among the services' github repos, a flag change by its
+// provider (Source), key (Ref), project (Data["project"], empty meaning
+// "default") and environment among the services' flags. A GitHub deploy or
+// workflow run that belongs to a running rollback also moves that
+// rollback on, even when the change itself was already stored. ECONFLICT,
+// returned as is, means the change was recorded before (a redelivery).
+func (s *Service) RecordChange(ctx context.Context, c ChangeEvent) error {
+	if c.Service == "" {
+		c.Service = s.serviceOfChange(c)
+	}
+	if c.OccurredAt.IsZero() {
+		c.OccurredAt = s.clock.Now()
+	}
+	stored := c
+	err := s.store.AddChangeEvent(ctx, &stored)
+	if err != nil && ErrorCode(err) != ECONFLICT {
+		return fmt.Errorf("record change %s %s: %w", c.Source, c.ExternalID, err)
+	}
+	// A deployment reports each of its states under one id, so a later
+	// state is a "duplicate" that still carries the rollback's progress.
+	if perr := s.followRollbacks(ctx, c); perr != nil {
+		if err == nil {
+			return perr
+		}
+		s.log.WarnContext(ctx, "could not apply a rollback's progress", "source", c.Source, "external_id", c.ExternalID, "err", perr)
+	}
+	return err
+}
+
+// serviceOfChange finds the service a change belongs to, or "".
+func (s *Service) serviceOfChange(c ChangeEvent) string {
+	keys := s.policy.ServiceKeys()
+	if repo := c.Data["repo"]; repo != "" && c.Kind != ChangeFlag {
+		fallback := ""
+		for _, k := range keys {
+			gh := s.policy.Services[k].GitHub
+			if !slices.ContainsFunc(gh.Repos, func(r string) bool { return strings.EqualFold(r, repo) }) {
+				continue
+			}
+			// One repository may deploy several services, one per
+			// environment.
+			if c.Environment == "" || len(gh.Environments) == 0 || slices.Contains(gh.Environments, c.Environment) {
+				return k
+			}
+			if fallback == "" {
+				fallback = k
+			}
+		}
+		return fallback
+	}
+	if c.Kind == ChangeFlag && c.Ref != "" {
+		project := flagProject(c.Data["project"])
+		for _, k := range keys {
+			for _, f := range s.policy.Services[k].Flags {
+				if f.Provider == c.Source && f.Key == c.Ref && flagProject(f.Project) == project &&
+					(f.Environment == "" || c.Environment == "" || f.Environment == c.Environment) {
+					return k
+				}
+			}
+		}
+	}
+	return ""
+}
+
+func flagProject(p string) string {
+	if p == "" {
+		return "default"
+	}
+	return p
+}

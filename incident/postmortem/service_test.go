@@ -1,0 +1,837 @@
+package postmortem_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/incidentbot/incidentbot/incident"
+	"github.com/incidentbot/incidentbot/incident/gormstore"
+	"github.com/incidentbot/incidentbot/incident/incidenttest"
+	"github.com/incidentbot/incidentbot/incident/postmortem"
+	"github.com/incidentbot/incidentbot/integrations/confluence"
+	"github.com/incidentbot/incidentbot/integrations/confluence/confluencefake"
+	"github.com/incidentbot/incidentbot/integrations/github"
+	"github.com/incidentbot/incidentbot/integrations/github/ghfake"
+	"github.com/incidentbot/incidentbot/templates"
+)
+
+// People of the replayed channel.
+const (
+	alice = "U01ALICE" // declares, Incident Commander
+	bob   = "U02BOB"   // on call
+	cara  = "U03CARA"  // comms
+	dev   = "U04DEV"   // finds the deploy
+)
+
+var people = map[string]string{alice: "Alice Ng", bob: "Bob Martin", cara: "Cara Díaz", dev: "Dev Patel"}
+
+// jobQueue is a Scheduler that keeps jobs until the test runs them, with the
+// engine's key deduplication; like the engine, it frees the key of a job
+// that failed for good, so a Retry button can schedule it again.
+type jobQueue struct {
+	mu       sync.Mutex
+	handlers map[string]incident.JobHandler
+	jobs     []incident.Job
+	keys     map[string]bool
+}
+
+func newJobQueue() *jobQueue {
+	return &jobQueue{handlers: map[string]incident.JobHandler{}, keys: map[string]bool{}}
+}
+
+func (q *jobQueue) Handle(kind string, h incident.JobHandler) { q.handlers[kind] = h }
+
+func (q *jobQueue) Schedule(_ context.Context, job incident.Job) (bool, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if job.Key != "" {
+		if q.keys[job.Kind+"/"+job.Key] {
+			return false, nil
+		}
+		q.keys[job.Kind+"/"+job.Key] = true
+	}
+	q.jobs = append(q.jobs, job)
+	return true, nil
+}
+
+func (q *jobQueue) pending(kind string) int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n := 0
+	for _, j := range q.jobs {
+		if j.Kind == kind {
+			n++
+		}
+	}
+	return n
+}
+
+// runAll runs every queued job, each up to its max attempts, until none is
+// left, and returns the errors of the jobs that failed for good.
+func (q *jobQueue) runAll(t *testing.T) []error {
+	t.Helper()
+	var failed []error
+	for {
+		q.mu.Lock()
+		if len(q.jobs) == 0 {
+			q.mu.Unlock()
+			return failed
+		}
+		job := q.jobs[0]
+		q.jobs = q.jobs[1:]
+		h := q.handlers[job.Kind]
+		q.mu.Unlock()
+		require.NotNil(t, h, "no handler for %s", job.Kind)
+		max := job.MaxAttempts
+		if max == 0 {
+			max = 3
+		}
+		var err error
+		for attempt := 1; attempt <= max; attempt++ {
+			if err = h(incident.WithJobAttempt(context.Background(), attempt, max), job.Payload); err == nil || errors.Is(err, incident.ErrJobCancel) {
+				break
+			}
+		}
+		if err != nil {
+			failed = append(failed, err)
+			q.mu.Lock()
+			delete(q.keys, job.Kind+"/"+job.Key)
+			q.mu.Unlock()
+		}
+	}
+}
+
+// fakeChat is an incident.Chat that records what it posts, reads history
+// from a map and names people from another; fail makes a method fail.
+type fakeChat struct {
+	mu        sync.Mutex
+	channels  int
+	posts     map[string][]string
+	bookmarks map[string][]string
+	history   map[string][]incident.ChatMessage
+	names     map[string]string
+	lookups   map[string]int
+	fail      map[string]int
+}
+
+func newFakeChat() *fakeChat {
+	return &fakeChat{posts: map[string][]string{}, bookmarks: map[string][]string{}, history: map[string][]incident.ChatMessage{},
+		names: people, lookups: map[string]int{}, fail: map[string]int{}}
+}
+
+func (c *fakeChat) failing(method string) error {
+	if c.fail[method] > 0 {
+		c.fail[method]--
+		return incident.Errorf(incident.EUNAVAILABLE, "Slack is not responding (%s)", method)
+	}
+	return nil
+}
+
+func (c *fakeChat) CreateChannel(context.Context, string, bool) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.channels++
+	return fmt.Sprintf("C%03d", c.channels), nil
+}
+
+func (c *fakeChat) FindChannel(context.Context, string, bool) (string, error) {
+	return "", incident.Errorf(incident.ENOTFOUND, "no such channel")
+}
+func (c *fakeChat) SetTopic(context.Context, string, string) error { return nil }
+
+func (c *fakeChat) AddBookmark(_ context.Context, ch, title, link string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.bookmarks[ch] = append(c.bookmarks[ch], title+" "+link)
+	return nil
+}
+
+func (c *fakeChat) ResolveUsers(_ context.Context, refs []string) ([]string, []string, error) {
+	return refs, nil, nil
+}
+func (c *fakeChat) Invite(context.Context, string, []string) error { return nil }
+func (c *fakeChat) PostPanel(_ context.Context, inc *incident.Incident) (string, error) {
+	return fmt.Sprintf("%d.000001", inc.DeclaredAt.Unix()), nil
+}
+func (c *fakeChat) UpdatePanel(context.Context, *incident.Incident) error { return nil }
+func (c *fakeChat) Pin(context.Context, string, string) error             { return nil }
+func (c *fakeChat) Announce(context.Context, string, *incident.Incident) (string, string, error) {
+	return "CBROADCAST", "1.1", nil
+}
+
+func (c *fakeChat) UpdateAnnouncement(context.Context, string, string, *incident.Incident) error {
+	return nil
+}
+
+func (c *fakeChat) PostNag(_ context.Context, ch string, _ *incident.Incident, text string) (string, error) {
+	return c.Post(context.Background(), ch, text)
+}
+
+func (c *fakeChat) PostButtons(_ context.Context, ch, text string, buttons []incident.Button) (string, error) {
+	for _, b := range buttons {
+		text += " [" + b.Text + ":" + b.Action + "=" + b.Value + "]"
+	}
+	return c.Post(context.Background(), ch, text)
+}
+
+func (c *fakeChat) UserEmail(_ context.Context, user string) (string, error) {
+	return strings.ToLower(user) + "@example.com", nil
+}
+
+func (c *fakeChat) Post(_ context.Context, ch, text string) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.failing("post"); err != nil {
+		return "", err
+	}
+	c.posts[ch] = append(c.posts[ch], text)
+	return fmt.Sprint(len(c.posts[ch])), nil
+}
+
+func (c *fakeChat) Reply(_ context.Context, to incident.ReplyTarget, text string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.posts["reply:"+to.UserID] = append(c.posts["reply:"+to.UserID], text)
+	return nil
+}
+
+func (c *fakeChat) History(_ context.Context, ch string, _ time.Time) ([]incident.ChatMessage, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.failing("history"); err != nil {
+		return nil, err
+	}
+	return slices.Clone(c.history[ch]), nil
+}
+
+func (c *fakeChat) UserName(_ context.Context, user string) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lookups[user]++
+	if n, ok := c.names[user]; ok {
+		return n, nil
+	}
+	return "", incident.Errorf(incident.ENOTFOUND, "user_not_found")
+}
+
+func (c *fakeChat) PostChanges(context.Context, string, *incident.Incident, incident.ChangeList) (string, error) {
+	return "", nil
+}
+
+func (c *fakeChat) postsIn(ch string) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.posts[ch])
+}
+
+// exporters are the real exporters pointed at fake Confluence and GitHub.
+type exporters struct {
+	conf     *confluencefake.Server
+	gh       *ghfake.Server
+	list     []incident.Exporter
+	docsRepo string
+}
+
+func newExporters(t *testing.T, clock incident.Clock) exporters {
+	t.Helper()
+	conf := confluencefake.New(confluencefake.Config{Email: "bot@example.com", APIToken: "atl-token", Spaces: map[string]string{"42": "OPS"}})
+	t.Cleanup(conf.Close)
+	gh := ghfake.New(ghfake.WithToken("ghp_token"), ghfake.WithClock(clock.Now))
+	t.Cleanup(gh.Close)
+	gh.AddRepo("acme/postmortems", "main", "")
+	ghc, err := github.New(github.Config{APIURL: gh.URL(), Token: "ghp_token", ExportRepo: "acme/postmortems", Clock: clock})
+	require.NoError(t, err)
+	cc := confluence.New(confluence.Config{BaseURL: conf.URL(), Email: "bot@example.com", APIToken: "atl-token", SpaceID: "42"})
+	return exporters{conf: conf, gh: gh, list: []incident.Exporter{cc, ghc}, docsRepo: "acme/postmortems"}
+}
+
+type fixture struct {
+	store *incidenttest.MemStore
+	clock *incidenttest.Clock
+	chat  *fakeChat
+	queue *jobQueue
+	svc   *incident.Service
+	pm    *postmortem.Service
+	exp   exporters
+}
+
+func declaredAt() time.Time { return time.Date(2026, time.March, 14, 14, 5, 0, 0, time.UTC) }
+
+func newFixture(t *testing.T, withExporters bool) *fixture {
+	t.Helper()
+	clock := incidenttest.NewClock(declaredAt())
+	store := incidenttest.NewMemStore(clock)
+	policy := incident.DefaultPolicy()
+	policy.Services = map[string]incident.ServicePolicy{"checkout": {Key: "checkout", Name: "Checkout"}}
+	ch := newFakeChat()
+	q := newJobQueue()
+	renderer, err := templates.Load("")
+	require.NoError(t, err)
+	f := &fixture{store: store, clock: clock, chat: ch, queue: q}
+	f.svc = incident.NewService(incident.ServiceConfig{Store: store, Scheduler: q, Chat: ch, Policy: policy, Clock: clock,
+		AfterClose: func(ctx context.Context, inc *incident.Incident) error { return f.pm.ScheduleDraft(ctx, inc) }})
+	var list []incident.Exporter
+	if withExporters {
+		f.exp = newExporters(t, clock)
+		list = f.exp.list
+	}
+	f.pm = postmortem.New(postmortem.Config{Store: store, Incidents: f.svc, Chat: ch, Scheduler: q, Exporters: list,
+		Renderer: renderer, Clock: clock})
+	f.svc.RegisterJobs(q)
+	f.pm.RegisterJobs(q)
+	return f
+}
+
+// ts is the Slack ts of a message sent now.
+func (f *fixture) ts() string {
+	now := f.clock.Now()
+	return fmt.Sprintf("%d.%06d", now.Unix(), now.Nanosecond()/1000)
+}
+
+// say captures a message sent d after the previous step and returns its ts.
+func (f *fixture) say(t *testing.T, channel string, d time.Duration, m incident.CapturedMessage) string {
+	t.Helper()
+	f.clock.Advance(d)
+	if m.TS == "" {
+		m.TS = f.ts()
+	}
+	m.ChannelID = channel
+	require.NoError(t, f.svc.CaptureMessage(context.Background(), m))
+	return m.TS
+}
+
+// replay runs a realistic P1 through the channel and closes it: messages,
+// a thread, an edit, a deleted message, a pin, a :pushpin: reaction, a note,
+// follow-ups, a deploy and a flag change before the start, and a gap while
+// the bot was down that only the channel history holds.
+func (f *fixture) replay(t *testing.T) (*incident.Incident, map[string]string) {
+	t.Helper()
+	ctx := context.Background()
+	ts := map[string]string{}
+	require.NoError(t, f.store.AddChangeEvent(ctx, &incident.ChangeEvent{Source: "github", ExternalID: "dep-1", Kind: incident.ChangeDeploy,
+		Service: "checkout", Environment: "production", Summary: "Add order history to checkout", Actor: "dpatel",
+		Ref: "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d", OccurredAt: declaredAt().Add(-24 * time.Minute)}))
+	require.NoError(t, f.store.AddChangeEvent(ctx, &incident.ChangeEvent{Source: "launchdarkly", ExternalID: "flag-9", Kind: incident.ChangeFlag,
+		Service: "checkout", Environment: "production", Summary: "Bob Martin turned on new-payment-form for 10%",
+		OccurredAt: declaredAt().Add(-45 * time.Minute)}))
+
+	inc, _, err := f.svc.Declare(ctx, incident.DeclareInput{Title: "Checkout fails for card payments", Severity: incident.P1,
+		ServiceKey: "checkout", DeclaredBy: alice, Key: "cmd:replay",
+		Description: "Customers cannot pay by card: checkout shows an error after Pay."})
+	require.NoError(t, err)
+	require.Empty(t, f.queue.runAll(t))
+	inc, err = f.store.GetIncident(ctx, inc.ID)
+	require.NoError(t, err)
+	ch := inc.ChannelID
+
+	ts["errors"] = f.say(t, ch, time.Minute, incident.CapturedMessage{User: alice, Text: "Checkout is returning errors for every card payment."})
+	ts["dashboards"] = f.say(t, ch, time.Minute, incident.CapturedMessage{User: dev, Text: "Looking at the checkout dashboards now"})
+	ts["pool"] = f.say(t, ch, 40*time.Second, incident.CapturedMessage{User: dev, ThreadTS: ts["dashboards"], Text: "DB pool on checkout-db is at 100% &amp; requests are queueing"})
+	ts["status"] = f.say(t, ch, 20*time.Second, incident.CapturedMessage{User: cara, Text: "Status page is up"})
+	f.say(t, ch, 30*time.Second, incident.CapturedMessage{TS: ts["status"], User: cara, Subtype: incident.SubtypeChanged, Edited: true,
+		Text: "Status page posted: investigating checkout errors <https://status.example.com|status page>"})
+	_, err = f.svc.AssignRole(ctx, inc.ID, incident.RoleComms, cara, alice)
+	require.NoError(t, err)
+	ts["deploy"] = f.say(t, ch, time.Minute, incident.CapturedMessage{User: dev, Text: "Deploy 1a2b3c4 at 13:41 added the order-history query; that lines up with the start"})
+	require.NoError(t, f.svc.CaptureReaction(ctx, ch, ts["deploy"], "eyes", bob))
+	require.NoError(t, f.svc.CaptureReaction(ctx, ch, ts["deploy"], "pushpin", alice))
+	ts["oops"] = f.say(t, ch, time.Minute, incident.CapturedMessage{User: bob, Text: "oops, wrong channel"})
+	f.say(t, ch, 10*time.Second, incident.CapturedMessage{TS: ts["oops"], Subtype: incident.SubtypeDeleted})
+	ts["rollback"] = f.say(t, ch, 2*time.Minute, incident.CapturedMessage{User: dev, Text: "Rolling back checkout to 9f8e7d6 now"})
+	require.NoError(t, f.svc.CapturePin(ctx, ch, ts["rollback"], alice))
+	_, err = f.svc.PostUpdate(ctx, inc.ID, incident.UpdateInput{Author: alice, Known: "Card payments fail at checkout.", Doing: "Rolling back the 13:41 deploy."})
+	require.NoError(t, err)
+
+	// The bot is down for ten minutes; only the history has these.
+	f.clock.Advance(3 * time.Minute)
+	ts["dropping"] = f.ts()
+	f.clock.Advance(4 * time.Minute)
+	ts["train"] = f.ts()
+	f.chat.history[ch] = []incident.ChatMessage{
+		{TS: inc.PanelTS, User: "U0BOT", Text: "control panel", Pinned: true},
+		{TS: ts["errors"], User: alice, Text: "Checkout is returning errors for every card payment."},
+		{TS: ts["dashboards"], User: dev, Text: "Looking at the checkout dashboards now"},
+		{TS: ts["pool"], ThreadTS: ts["dashboards"], User: dev, Text: "DB pool on checkout-db is at 100% &amp; requests are queueing"},
+		{TS: ts["status"], User: cara, Text: "Status page posted: investigating checkout errors <https://status.example.com|status page>", Edited: true},
+		{TS: ts["deploy"], User: dev, Text: "Deploy 1a2b3c4 at 13:41 added the order-history query; that lines up with the start", Reactions: []string{"eyes", "pushpin"}},
+		{TS: ts["rollback"], User: dev, Text: "Rolling back checkout to 9f8e7d6 now", Pinned: true},
+		{TS: ts["dropping"], ThreadTS: ts["dashboards"], User: dev, Text: "Error rate dropping, pool back to 40%"},
+		{TS: ts["train"], User: bob, Text: "Sorry, was on the train. Catching up; the rollback fixed it.", Reactions: []string{"pushpin"}},
+		{TS: "1.000001", User: "B0PAGERDUTY", Text: "Incident triggered"},
+	}
+	f.clock.Advance(3 * time.Minute)
+
+	require.NoError(t, f.svc.AddNote(ctx, inc.ID, cara, "Support confirms customers can pay again."))
+	_, err = f.svc.SetStatus(ctx, inc.ID, incident.StatusMitigated, alice, "")
+	require.NoError(t, err)
+	due := time.Date(2026, time.March, 21, 0, 0, 0, 0, time.UTC)
+	_, err = f.svc.AddFollowUp(ctx, inc.ID, alice, "Add an index on orders.customer_id", dev, &due)
+	require.NoError(t, err)
+	_, err = f.svc.AddFollowUp(ctx, inc.ID, alice, "Alert when checkout-db pool use exceeds 80%", "", nil)
+	require.NoError(t, err)
+	f.clock.Advance(20 * time.Minute)
+	_, err = f.svc.SetStatus(ctx, inc.ID, incident.StatusResolved, alice, "We undid the change that caused the errors.")
+	require.NoError(t, err)
+	f.clock.Advance(5 * time.Minute)
+	_, err = f.svc.SetStatus(ctx, inc.ID, incident.StatusClosed, alice, "")
+	require.NoError(t, err)
+	require.Equal(t, 1, f.queue.pending(postmortem.JobDraft), "closing schedules the draft")
+	require.Empty(t, f.queue.runAll(t))
+	inc, err = f.store.GetIncident(ctx, inc.ID)
+	require.NoError(t, err)
+	return inc, ts
+}
+
+// draftPosts returns the summary and the Markdown parts posted in a channel.
+func draftPosts(posts []string) (summaries, parts []string) {
+	for _, p := range posts {
+		switch {
+		case strings.HasPrefix(p, ":memo: *Postmortem draft"):
+			summaries = append(summaries, p)
+		case strings.Contains(p, "postmortem draft (Markdown), part"):
+			parts = append(parts, p)
+		}
+	}
+	return summaries, parts
+}
+
+func TestReplayedChannelDraft(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, true)
+	ctx := context.Background()
+	inc, ts := f.replay(t)
+
+	t.Run("timeline", func(t *testing.T) {
+		events, err := f.store.ListTimeline(ctx, inc.ID)
+		require.NoError(t, err)
+		msgs := map[string]incident.TimelineEvent{}
+		for _, ev := range events {
+			if ev.Kind == incident.EventMessage {
+				_, dup := msgs[ev.SourceID]
+				require.False(t, dup, "message %s stored twice", ev.SourceID)
+				msgs[ev.SourceID] = ev
+			}
+		}
+		require.Len(t, msgs, 9, "seven live messages and two from the gap; no bot messages")
+		get := func(name string) incident.TimelineEvent { return msgs["msg:"+ts[name]] }
+		require.Equal(t, "true", get("status").Data["edited"])
+		require.Equal(t, "true", get("oops").Data["deleted"])
+		require.Equal(t, ts["dashboards"], get("pool").Data["thread_ts"])
+		require.True(t, get("deploy").Key)
+		require.Equal(t, "reaction", get("deploy").Data["marked"])
+		require.True(t, get("rollback").Key)
+		require.Equal(t, "pin", get("rollback").Data["marked"])
+		require.Equal(t, "true", get("dropping").Data["backfilled"])
+		require.Equal(t, ts["dashboards"], get("dropping").Data["thread_ts"])
+		require.True(t, get("train").Key, "a key reaction seen only in the history")
+		require.False(t, get("errors").Key)
+	})
+
+	d, doc, err := f.pm.Draft(ctx, inc.ID)
+	require.NoError(t, err)
+
+	t.Run("sections", func(t *testing.T) {
+		require.Equal(t, "INC-1", d.Key)
+		require.Contains(t, d.Summary, "the Checkout service had an incident: Checkout fails for card payments.")
+		require.Contains(t, d.Summary, "Impact on users: Customers cannot pay by card")
+		require.Contains(t, d.Summary, "It lasted")
+
+		recorded := map[string]bool{}
+		for _, m := range d.Timeline {
+			recorded[m.Name] = m.Recorded
+		}
+		require.Equal(t, map[string]bool{
+			postmortem.MilestoneStarted: true, postmortem.MilestoneDeclared: true, postmortem.MilestoneCommander: true,
+			postmortem.MilestonePaged: false, postmortem.MilestoneAcknowledged: false, postmortem.MilestoneDiagnosis: true,
+			// The changes list is posted automatically at declare.
+			postmortem.MilestoneChanges: true, postmortem.MilestoneFix: false, postmortem.MilestoneMitigated: true,
+			postmortem.MilestoneResolved: true,
+		}, recorded)
+
+		var keyTexts []string
+		for _, ev := range d.KeyEvents {
+			keyTexts = append(keyTexts, ev.Actor+": "+ev.Text)
+		}
+		for _, want := range []string{
+			"Dev Patel: Deploy 1a2b3c4 at 13:41 added the order-history query; that lines up with the start",
+			"Dev Patel: Rolling back checkout to 9f8e7d6 now",
+			"Bob Martin: Sorry, was on the train. Catching up; the rollback fixed it.",
+			"Cara Díaz: Support confirms customers can pay again.",
+		} {
+			require.Contains(t, keyTexts, want)
+		}
+		for _, k := range keyTexts {
+			require.NotContains(t, k, "oops", "a deleted message is not a key event")
+		}
+
+		require.Equal(t, 17*time.Minute+40*time.Second, d.Metrics.TimeToMitigate)
+		require.Equal(t, 37*time.Minute+40*time.Second, d.Metrics.TimeToResolve)
+		require.Equal(t, 1, d.Metrics.UpdatesPosted)
+
+		require.NotEmpty(t, d.RootCause.Facts)
+		require.Contains(t, d.RootCause.Facts[0], "feature flag change for checkout")
+		require.Contains(t, strings.Join(d.RootCause.Facts, "\n"), "deploy for checkout in production, \"Add order history to checkout\" (GitHub 1a2b3c4)")
+		require.NotEmpty(t, d.ContributingFactors.Facts)
+		require.Contains(t, d.WhatWentWell, "An Incident Commander was in place from the moment the incident was declared.")
+
+		require.Len(t, d.ActionItems, 2)
+		require.Equal(t, "Dev Patel", d.ActionItems[0].Owner)
+		require.False(t, d.ActionItems[0].DueNeeded)
+		require.True(t, d.ActionItems[1].OwnerNeeded)
+		require.True(t, d.ActionItems[1].DueNeeded)
+
+		var names []string
+		for _, p := range d.Participants {
+			names = append(names, p.Name)
+		}
+		require.Equal(t, []string{"Alice Ng", "Bob Martin", "Cara Díaz", "Dev Patel"}, names)
+		require.Equal(t, "Dev Patel", d.MostActive[0].Name)
+		require.Equal(t, 8, d.MessageCount, "nine messages, one deleted")
+
+		require.NotEmpty(t, d.ReviewNotes)
+		require.Equal(t, postmortem.Finding{Section: "Root cause", Phrase: "Bob Martin",
+			Suggestion: d.ReviewNotes[0].Suggestion}, d.ReviewNotes[0])
+	})
+
+	t.Run("posted in the channel", func(t *testing.T) {
+		summaries, parts := draftPosts(f.chat.postsIn(inc.ChannelID))
+		require.Len(t, summaries, 1)
+		s := summaries[0]
+		require.Contains(t, s, "*Postmortem draft for INC-1: Checkout fails for card payments*")
+		require.Contains(t, s, "*Key metrics:* acknowledged not recorded · mitigated in 17m 40s · resolved in 37m 40s")
+		require.Contains(t, s, "14:05 Detected and declared")
+		require.Contains(t, s, "*Action items:* 2 (1 without an owner, 1 without a due date)")
+		require.Contains(t, s, "the blameless check flagged")
+		require.Contains(t, s, "Root cause: \"Bob Martin\"")
+		require.Contains(t, s, fmt.Sprintf("[Export to Confluence:postmortem_export=%d:confluence] [Export to GitHub:postmortem_export=%d:github]", inc.ID, inc.ID))
+		require.LessOrEqual(t, len([]rune(strings.Split(s, " [Export")[0])), 3000, "the summary fits one Block Kit section")
+
+		require.Len(t, parts, 1)
+		require.True(t, strings.HasPrefix(parts[0], "*INC-1 postmortem draft (Markdown), part 1 of 1*\n```\n"))
+		for _, heading := range []string{"# INC-1: Checkout fails for card payments", "## 1. Summary", "## 2. Timeline", "### Key events",
+			"### Response metrics", "## 3. Root cause analysis", "## 4. Contributing factors", "## 5. What went well",
+			"## 6. Action items", "## Participants", "## Review notes", "**owner needed**", "Bob Martin"} {
+			require.Contains(t, parts[0], heading)
+		}
+		require.NotContains(t, parts[0], "<https://", "Slack markup is escaped inside the code block")
+		require.Equal(t, strings.TrimSpace(strings.ReplaceAll(strings.ReplaceAll(strings.ReplaceAll(doc.Markdown, "&", "&amp;"), "<", "&lt;"), ">", "&gt;")),
+			strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(parts[0], "*INC-1 postmortem draft (Markdown), part 1 of 1*\n```\n"), "```")),
+			"the whole Markdown is in the channel")
+	})
+
+	t.Run("names looked up once each", func(t *testing.T) {
+		f.chat.mu.Lock()
+		defer f.chat.mu.Unlock()
+		for id, n := range f.chat.lookups {
+			require.LessOrEqual(t, n, 2, "%s looked up %d times in two drafts", id, n)
+		}
+	})
+}
+
+func TestDraftRetryPostsOnce(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, false)
+	ctx := context.Background()
+	inc, _, err := f.svc.Declare(ctx, incident.DeclareInput{Title: "Search is slow", Severity: incident.P3, DeclaredBy: alice})
+	require.NoError(t, err)
+	require.Empty(t, f.queue.runAll(t))
+	inc, err = f.store.GetIncident(ctx, inc.ID)
+	require.NoError(t, err)
+
+	// The history is rate limited once, then the second post fails once:
+	// the retries post the summary and the draft once each.
+	f.chat.fail["history"] = 1
+	f.chat.fail["post"] = 0
+	require.NoError(t, f.pm.ScheduleDraft(ctx, inc))
+	require.NoError(t, f.pm.ScheduleDraft(ctx, inc), "a repeated request in the same minute is absorbed")
+	require.Equal(t, 1, f.queue.pending(postmortem.JobDraft))
+	// Fail the Markdown part once, after the summary went out.
+	failSecondPost := &secondPostFailer{fakeChat: f.chat}
+	pm := postmortem.New(postmortem.Config{Store: f.store, Incidents: f.svc, Chat: failSecondPost, Scheduler: f.queue, Renderer: mustTemplates(t), Clock: f.clock})
+	pm.RegisterJobs(f.queue)
+	require.Empty(t, f.queue.runAll(t))
+
+	summaries, parts := draftPosts(f.chat.postsIn(inc.ChannelID))
+	require.Len(t, summaries, 1)
+	require.Len(t, parts, 1)
+	require.NotContains(t, summaries[0], "[Export", "no exporters, no buttons")
+	require.True(t, failSecondPost.failed)
+
+	// A minute later, asking again drafts again.
+	f.clock.Advance(time.Minute)
+	require.NoError(t, f.pm.ScheduleDraft(ctx, inc))
+	require.Empty(t, f.queue.runAll(t))
+	summaries, _ = draftPosts(f.chat.postsIn(inc.ChannelID))
+	require.Len(t, summaries, 2)
+}
+
+// secondPostFailer fails the first post of a Markdown part once.
+type secondPostFailer struct {
+	*fakeChat
+	failed bool
+}
+
+func (c *secondPostFailer) Post(ctx context.Context, ch, text string) (string, error) {
+	if !c.failed && strings.Contains(text, "(Markdown), part") {
+		c.failed = true
+		return "", incident.Errorf(incident.EUNAVAILABLE, "Slack is not responding")
+	}
+	return c.fakeChat.Post(ctx, ch, text)
+}
+
+func mustTemplates(t testing.TB) *templates.Set {
+	t.Helper()
+	r, err := templates.Load("")
+	require.NoError(t, err)
+	return r
+}
+
+func TestExportCreatesThenUpdates(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, true)
+	ctx := context.Background()
+	inc, _ := f.replay(t)
+	reply := incident.ReplyTarget{ChannelID: inc.ChannelID, UserID: alice}
+
+	require.Equal(t, []string{"confluence", "github"}, f.pm.Targets())
+	for _, target := range []string{"confluence", "github"} {
+		require.NoError(t, f.pm.Export(ctx, inc.ID, target, alice, reply))
+	}
+	require.Empty(t, f.queue.runAll(t))
+
+	pages := f.exp.conf.Pages()
+	require.Len(t, pages, 1)
+	require.Equal(t, "Postmortem: INC-1 Checkout fails for card payments", pages[0].Title)
+	require.Contains(t, pages[0].Body, "Root cause analysis")
+	require.Equal(t, 1, pages[0].Version)
+	prs := f.exp.gh.PullRequests(f.exp.docsRepo)
+	require.Len(t, prs, 1)
+	files := f.exp.gh.Files(f.exp.docsRepo, prs[0].Head)
+	require.Contains(t, files, "postmortems/2026-03-14-checkout-fails-for-card-payments.md")
+
+	confRef, err := f.store.GetExport(ctx, inc.ID, "confluence")
+	require.NoError(t, err)
+	require.Equal(t, 1, confRef.Version)
+	ghRef, err := f.store.GetExport(ctx, inc.ID, "github")
+	require.NoError(t, err)
+	posts := f.chat.postsIn(inc.ChannelID)
+	require.Contains(t, posts, ":page_facing_up: <@U01ALICE> exported the INC-1 postmortem in Confluence: "+confRef.URL)
+	require.Contains(t, posts, ":page_facing_up: <@U01ALICE> exported the INC-1 postmortem in GitHub: "+ghRef.URL)
+	require.Equal(t, []string{"Postmortem (Confluence) " + confRef.URL, "Postmortem (GitHub) " + ghRef.URL}, f.chat.bookmarks[inc.ChannelID])
+
+	// A note added after the export, then a re-export: the same page and
+	// pull request, updated; no second bookmark.
+	require.NoError(t, f.svc.AddNote(ctx, inc.ID, dev, "The order-history query had no index."))
+	f.clock.Advance(time.Minute)
+	for _, target := range []string{"confluence", "github"} {
+		require.NoError(t, f.pm.Export(ctx, inc.ID, target, bob, reply))
+		require.NoError(t, f.pm.Export(ctx, inc.ID, target, bob, reply), "a double click exports once")
+	}
+	require.Equal(t, 2, f.queue.pending(postmortem.JobExport))
+	require.Empty(t, f.queue.runAll(t))
+
+	pages = f.exp.conf.Pages()
+	require.Len(t, pages, 1, "no duplicate page")
+	require.Equal(t, 2, pages[0].Version)
+	require.Contains(t, pages[0].Body, "The order-history query had no index.")
+	require.Len(t, f.exp.gh.PullRequests(f.exp.docsRepo), 1, "no duplicate pull request")
+	require.Contains(t, f.exp.gh.Files(f.exp.docsRepo, prs[0].Head)["postmortems/2026-03-14-checkout-fails-for-card-payments.md"], "The order-history query had no index.")
+	confRef2, err := f.store.GetExport(ctx, inc.ID, "confluence")
+	require.NoError(t, err)
+	require.Equal(t, confRef.ID, confRef2.ID)
+	require.Equal(t, 2, confRef2.Version)
+	posts = f.chat.postsIn(inc.ChannelID)
+	require.Contains(t, posts, ":page_facing_up: <@U02BOB> updated the INC-1 postmortem in Confluence: "+confRef.URL+" (version 2)")
+	require.Len(t, f.chat.bookmarks[inc.ChannelID], 2)
+
+	events, err := f.store.ListTimeline(ctx, inc.ID)
+	require.NoError(t, err)
+	var exported []string
+	for _, ev := range events {
+		if ev.Kind == incident.EventPostmortem && strings.HasPrefix(ev.SourceID, "postmortem:export:") {
+			exported = append(exported, ev.Text)
+			require.False(t, ev.Key)
+		}
+	}
+	require.Len(t, exported, 4)
+}
+
+func TestExportFailureSaysWhyWithRetry(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		fault    confluencefake.Fault
+		reports  []string
+		exported bool
+	}{
+		{
+			name:  "refused credentials stop at once",
+			fault: confluencefake.Fault{Method: http.MethodPost, Status: http.StatusForbidden, Message: "no permission"},
+			reports: []string{":warning: *Exporting the INC-1 postmortem to Confluence failed*: Confluence refused the credentials (HTTP 403): check the account e-mail and API token, and that the account may add pages to the space with id 42. " +
+				"Fix the cause, then press Retry. [Retry export to Confluence:postmortem_export=%d:confluence]"},
+		},
+		{
+			name:     "an outage is retried",
+			fault:    confluencefake.Fault{Status: http.StatusBadGateway, Times: 1},
+			reports:  []string{"Retrying in the background."},
+			exported: true,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, true)
+			ctx := context.Background()
+			inc, _ := f.replay(t)
+			f.exp.conf.Fail(tt.fault)
+			require.NoError(t, f.pm.Export(ctx, inc.ID, "confluence", alice, incident.ReplyTarget{ChannelID: inc.ChannelID, UserID: alice}))
+			failed := f.queue.runAll(t)
+
+			var reports []string
+			for _, p := range f.chat.postsIn(inc.ChannelID) {
+				if strings.HasPrefix(p, ":warning: *Exporting") {
+					reports = append(reports, p)
+				}
+			}
+			require.Len(t, reports, len(tt.reports))
+			for i, want := range tt.reports {
+				if strings.Contains(want, "%d") {
+					want = fmt.Sprintf(want, inc.ID)
+				}
+				require.Contains(t, reports[i], want)
+			}
+			if tt.exported {
+				require.Empty(t, failed)
+				require.Len(t, f.exp.conf.Pages(), 1)
+				return
+			}
+			require.Len(t, failed, 1)
+			require.ErrorIs(t, failed[0], incident.ErrJobCancel, "retrying a refusal cannot help")
+			require.Empty(t, f.exp.conf.Pages())
+			_, err := f.store.GetExport(ctx, inc.ID, "confluence")
+			require.Equal(t, incident.ENOTFOUND, incident.ErrorCode(err))
+
+			// The cause is fixed; Retry (the same action and value) exports.
+			id, target, err := postmortem.ParseExportValue(fmt.Sprintf("%d:confluence", inc.ID))
+			require.NoError(t, err)
+			require.NoError(t, f.pm.Export(ctx, id, target, alice, incident.ReplyTarget{}))
+			require.Empty(t, f.queue.runAll(t))
+			require.Len(t, f.exp.conf.Pages(), 1)
+		})
+	}
+}
+
+func TestExportValidation(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, true)
+	ctx := context.Background()
+	inc, _, err := f.svc.Declare(ctx, incident.DeclareInput{Title: "Search is slow", Severity: incident.P3, DeclaredBy: alice})
+	require.NoError(t, err)
+	none := newFixture(t, false)
+
+	tests := []struct {
+		name    string
+		pm      *postmortem.Service
+		id      int64
+		target  string
+		code    string
+		message string
+	}{
+		{"known target, any case", f.pm, inc.ID, " Confluence ", "", ""},
+		{"unknown target", f.pm, inc.ID, "notion", incident.EINVALID, `Unknown export target "notion": use confluence or github.`},
+		{"unknown incident", f.pm, 999, "github", incident.ENOTFOUND, ""},
+		{"nothing configured", none.pm, inc.ID, "github", incident.EINVALID, "No postmortem export is configured"},
+	}
+	for _, tt := range tests {
+		err := tt.pm.Export(ctx, tt.id, tt.target, alice, incident.ReplyTarget{})
+		require.Equal(t, tt.code, incident.ErrorCode(err), tt.name)
+		require.Contains(t, incident.ErrorMessage(err), tt.message, tt.name)
+	}
+	require.Empty(t, none.pm.Targets())
+
+	for _, v := range []string{"", "1", "x:confluence", "1:", "-3:github"} {
+		_, _, err := postmortem.ParseExportValue(v)
+		require.Equal(t, incident.EINVALID, incident.ErrorCode(err), v)
+	}
+}
+
+// BenchmarkDraftFromStore10k loads an incident with 10,000 captured
+// messages from a SQLite store, compiles the draft and renders it: the
+// work of a draft job after the backfill.
+func BenchmarkDraftFromStore10k(b *testing.B) {
+	ctx := context.Background()
+	clock := incidenttest.NewClock(declaredAt())
+	db, err := gormstore.Open(ctx, "sqlite:"+filepath.Join(b.TempDir(), "bench.db"))
+	require.NoError(b, err)
+	b.Cleanup(func() { _ = db.Close() })
+	require.NoError(b, db.Migrate(ctx))
+	store := gormstore.New(db, clock)
+
+	inc, err := store.CreateIncident(ctx, &incident.Incident{Title: "Checkout fails for card payments", Severity: incident.P1,
+		Status: incident.StatusInvestigating, Service: "checkout", DeclaredBy: alice, Commander: alice, ChannelID: "C0BENCH",
+		Roles: map[string]string{}, DeclaredAt: declaredAt()})
+	require.NoError(b, err)
+	const n = 10_000
+	users := make([]string, 20)
+	names := map[string]string{}
+	for i := range users {
+		users[i] = fmt.Sprintf("U1%04d", i)
+		names[users[i]] = fmt.Sprintf("Responder %02d", i)
+	}
+	step := 67 * time.Minute / (n + 1)
+	// One transaction for all the messages keeps the setup quick.
+	_, err = store.UpdateIncident(ctx, inc.ID, func(i *incident.Incident) ([]incident.TimelineEvent, error) {
+		events := make([]incident.TimelineEvent, 0, n)
+		for k := range n {
+			at := declaredAt().Add(time.Duration(k+1) * step)
+			ts := fmt.Sprintf("%d.%06d", at.Unix(), k)
+			data := map[string]string{"user": users[k%len(users)], "ts": ts}
+			if k%7 == 0 {
+				data["thread_ts"] = fmt.Sprintf("%d.000000", declaredAt().Unix())
+			}
+			if k%97 == 0 {
+				data["edited"] = "true"
+			}
+			if k%101 == 0 {
+				data["deleted"] = "true"
+			}
+			events = append(events, incident.TimelineEvent{Kind: incident.EventMessage, Actor: users[k%len(users)], At: at, Key: k%50 == 0,
+				Text:     fmt.Sprintf("message %d from <@%s>: looking at <https://grafana.example.com/d/%d|panel %d>", k, users[(k+1)%len(users)], k, k),
+				SourceID: "msg:" + ts, Data: data})
+		}
+		return events, nil
+	})
+	require.NoError(b, err)
+	resolved := declaredAt().Add(67 * time.Minute)
+	_, err = store.UpdateIncident(ctx, inc.ID, func(i *incident.Incident) ([]incident.TimelineEvent, error) {
+		i.Status, i.ResolvedAt = incident.StatusResolved, &resolved
+		return nil, nil
+	})
+	require.NoError(b, err)
+
+	ch := newFakeChat()
+	ch.names = names
+	pm := postmortem.New(postmortem.Config{Store: store, Chat: ch, Renderer: mustTemplates(b), Clock: clock})
+	d, doc, err := pm.Draft(ctx, inc.ID)
+	require.NoError(b, err)
+	require.Equal(b, n-(n-1)/101-1, d.MessageCount)
+	require.NotEmpty(b, doc.Markdown)
+
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, _, err := pm.Draft(ctx, inc.ID); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,794 @@
+package incident
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Pacing of rollbacks.
+const (
+	// rollbackPollEvery and maxRollbackPolls follow a rollback for ten
+	// minutes; webhooks report it sooner and longer when configured.
+	rollbackPollEvery = 15 * time.Second
+	maxRollbackPolls  = 40
+	// rollbackAttempts bounds executing a rollback; a refusal by the
+	// provider is final at once.
+	rollbackAttempts = 5
+	// rollbackSkew is how long before a rollback started a provider may
+	// stamp a change that still belongs to it: clocks differ.
+	rollbackSkew = time.Minute
+)
+
+// Steps of the JobRollback job.
+const (
+	rollbackStepApproval = "approval"
+	rollbackStepExecute  = "execute"
+	rollbackStepFailed   = "failed"
+)
+
+// rollbackPayload is the input of JobRollback and JobRollbackProgress.
+type rollbackPayload struct {
+	Key  string `json:"key"`
+	Step string `json:"step,omitempty"`
+	// Round counts retries: 0 is the first execution.
+	Round int `json:"round"`
+	// Actor is on whose behalf the rollback runs.
+	Actor string `json:"actor,omitempty"`
+	Poll  int    `json:"poll,omitempty"`
+}
+
+// rollbackSourceID names one step of one round of a rollback on the
+// timeline, so each step is recorded and said once.
+func rollbackSourceID(key string, round int, step string) string {
+	return fmt.Sprintf("rollback:%s#%d:%s", key, round, step)
+}
+
+// execPlan is the plan handed to the provider: a retry carries a key of its
+// own, since providers execute a plan once per key and the first attempt's
+// run has failed.
+func execPlan(r *Rollback, round int) RollbackPlan {
+	p := r.Plan
+	if round > 0 {
+		p.Key = fmt.Sprintf("%s#retry%d", r.Key, round)
+	}
+	return p
+}
+
+// RollbackRule says who may confirm a rollback in the incident, for the
+// confirmation form.
+func (s *Service) RollbackRule(inc *Incident) string {
+	text := "Only " + s.whoMayRollback(inc, true) + " may confirm."
+	if s.policy.TwoPersonRollback[inc.Severity] {
+		text += fmt.Sprintf(" %s is %s, so a second person must approve before anything runs.", inc.Key(), inc.Severity)
+	}
+	return text
+}
+
+// checkMayRollback returns EFORBIDDEN unless actor is the IC or a member of
+// the policy's rollback group.
+func (s *Service) checkMayRollback(ctx context.Context, inc *Incident, actor string) error {
+	if actor == "" {
+		return Errorf(EFORBIDDEN, "Nobody is named to roll back.")
+	}
+	if actor == inc.Commander {
+		return nil
+	}
+	if g := s.policy.RollbackGroup; g != "" {
+		ids, _, err := s.chat.ResolveUsers(ctx, []string{g})
+		if err != nil {
+			return fmt.Errorf("read the rollback group: %w", err)
+		}
+		if slices.Contains(ids, actor) {
+			return nil
+		}
+	}
+	return Errorf(EFORBIDDEN, "You may not roll back changes in %s: only %s may. Ask them to do it.", inc.Key(), s.whoMayRollback(inc, true))
+}
+
+// whoMayRollback names the IC (by mention when named is set) and the
+// rollback group.
+func (s *Service) whoMayRollback(inc *Incident, named bool) string {
+	who := "the Incident Commander"
+	if named && inc.Commander != "" {
+		who += " (" + mention(inc.Commander) + ")"
+	}
+	if g := s.policy.RollbackGroup; g != "" {
+		who += " or a member of <!subteam^" + g + ">"
+	}
+	return who
+}
+
+// servicePolicyOf is the policy of the change's service, else of the
+// incident's.
+func (s *Service) servicePolicyOf(inc *Incident, c ChangeEvent) ServicePolicy {
+	if svc, ok := s.policy.Services[c.Service]; ok {
+		return svc
+	}
+	return s.policy.Services[inc.Service]
+}
+
+// rollbackerForPlan finds the rollbacker of a stored plan: the first that
+// handles a change of the plan's source, kind, subject and environment.
+func (s *Service) rollbackerForPlan(p RollbackPlan) Rollbacker {
+	ref := p.Flag
+	if ref == "" {
+		ref = p.FromRef
+	}
+	return s.rollbackerFor(ChangeEvent{Source: p.Source, Kind: p.Kind, Ref: ref, Environment: p.Environment,
+		Data: map[string]string{"repo": p.Repo, "project": p.Project, "conclusion": "success"}})
+}
+
+func (s *Service) planRollback(ctx context.Context, id int64, value, actor string) (*Incident, RollbackPlan, error) {
+	inc, err := s.store.GetIncident(ctx, id)
+	if err != nil {
+		return nil, RollbackPlan{}, err
+	}
+	if inc.Status == StatusClosed {
+		return nil, RollbackPlan{}, Errorf(ECONFLICT, "%s is closed; a closed incident cannot start a rollback.", inc.Key())
+	}
+	c, err := s.findChange(ctx, value)
+	if err != nil {
+		return nil, RollbackPlan{}, err
+	}
+	rb := s.rollbackerFor(c)
+	if rb == nil {
+		return nil, RollbackPlan{}, Errorf(EINVALID, "The bot cannot roll back this change: no configured integration undoes it.")
+	}
+	// Permission first: a refused person causes no call to the provider.
+	if err := s.checkMayRollback(ctx, inc, actor); err != nil {
+		return nil, RollbackPlan{}, err
+	}
+	plan, err := rb.Plan(ctx, c, s.servicePolicyOf(inc, c))
+	if err != nil {
+		return nil, RollbackPlan{}, fmt.Errorf("plan the rollback: %w", err)
+	}
+	if plan.Key == "" {
+		return nil, RollbackPlan{}, Errorf(EINTERNAL, "The rollback plan has no key.")
+	}
+	if plan.ChangeID == "" {
+		plan.ChangeID = c.Source + ":" + c.ExternalID
+	}
+	return inc, plan, nil
+}
+
+// PlanRollback says exactly what rolling back a listed change would do,
+// for the confirmation form; value is the change's button value. It does
+// not change anything. EFORBIDDEN unless actor is the IC or in the
+// rollback group, ENOTFOUND for a change no longer recorded, EINVALID when
+// the change cannot be rolled back, ECONFLICT for a closed incident.
+func (s *Service) PlanRollback(ctx context.Context, id int64, value, actor string) (RollbackPlan, error) {
+	_, plan, err := s.planRollback(ctx, id, value, actor)
+	return plan, err
+}
+
+// RequestRollback confirms a rollback: it plans it again, checks the actor
+// again and records it, once per plan. For a severity that needs two
+// people, the rollback waits for ApproveRollback and a message with an
+// Approve button is posted; otherwise it starts at once in a job. A second
+// request of the same rollback (a double click) returns the first one and
+// ECONFLICT saying who requested it. Errors are PlanRollback's.
+func (s *Service) RequestRollback(ctx context.Context, id int64, value, actor string) (*Rollback, error) {
+	inc, plan, err := s.planRollback(ctx, id, value, actor)
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock.Now()
+	twoPerson := s.policy.TwoPersonRollback[inc.Severity]
+	r := &Rollback{IncidentID: inc.ID, Key: plan.Key, Plan: plan, Status: RollbackRunning, RequestedBy: actor}
+	if twoPerson {
+		r.Status = RollbackAwaitingApproval
+	}
+	if err := s.store.AddRollback(ctx, r); ErrorCode(err) == ECONFLICT {
+		existing, gerr := s.store.GetRollback(ctx, plan.Key)
+		if gerr != nil {
+			return nil, fmt.Errorf("request rollback: %w", gerr)
+		}
+		return existing, Errorf(ECONFLICT, "This rollback was already requested by %s %s ago; it %s.",
+			mention(existing.RequestedBy), Since(existing.CreatedAt, now), rollbackState(existing))
+	} else if err != nil {
+		return nil, fmt.Errorf("request rollback: %w", err)
+	}
+	text := fmt.Sprintf(":rewind: %s confirmed a rollback: %s", mention(actor), plan.Description)
+	if twoPerson {
+		text = fmt.Sprintf(":raised_hand: %s asked for a rollback: %s It needs a second person's approval.", mention(actor), plan.Description)
+	}
+	// The approval request carries the line itself, with its button.
+	if _, err := s.recordRollbackStep(ctx, inc.ID, s.rollbackEvent(r, 0, "requested", actor, text, true), !twoPerson); err != nil {
+		return r, err
+	}
+	step, key := rollbackStepExecute, r.Key
+	if twoPerson {
+		step, key = rollbackStepApproval, r.Key+":approval"
+	}
+	if err := s.scheduleRollback(ctx, key, rollbackPayload{Key: r.Key, Step: step, Actor: actor}); err != nil {
+		// Nothing will run it: mark it failed so Retry can start it.
+		_, _ = s.store.UpdateRollback(ctx, r.ID, func(cur *Rollback) error {
+			cur.Status, cur.Detail = RollbackFailed, "The rollback could not be scheduled."
+			return nil
+		})
+		return r, err
+	}
+	return r, nil
+}
+
+// rollbackState describes a rollback's status after "it".
+func rollbackState(r *Rollback) string {
+	switch r.Status {
+	case RollbackAwaitingApproval:
+		return "is waiting for a second person's approval"
+	case RollbackRunning:
+		return "is running"
+	case RollbackSucceeded:
+		return "succeeded"
+	case RollbackFailed:
+		return "failed; use its Retry button"
+	}
+	return "is " + string(r.Status)
+}
+
+// ApproveRollback is the second person's approval of a rollback that waits
+// for one; it starts the rollback. EFORBIDDEN when the approver requested
+// the rollback or may not roll back, ECONFLICT when it no longer waits,
+// ENOTFOUND for an unknown key.
+func (s *Service) ApproveRollback(ctx context.Context, key, actor string) (*Rollback, error) {
+	r, inc, err := s.rollbackAndIncident(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if r.Status != RollbackAwaitingApproval {
+		return r, Errorf(ECONFLICT, "This rollback no longer waits for approval: it %s.", rollbackState(r))
+	}
+	if actor == r.RequestedBy {
+		return nil, Errorf(EFORBIDDEN, "A second person must approve: you requested this rollback, so someone else who may roll back has to approve it.")
+	}
+	if err := s.checkMayRollback(ctx, inc, actor); err != nil {
+		return nil, err
+	}
+	r, err = s.store.UpdateRollback(ctx, r.ID, func(cur *Rollback) error {
+		if cur.Status != RollbackAwaitingApproval {
+			return Errorf(ECONFLICT, "This rollback was already approved by %s.", mention(cur.ApprovedBy))
+		}
+		cur.Status, cur.ApprovedBy = RollbackRunning, actor
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	text := fmt.Sprintf(":white_check_mark: %s approved the rollback %s asked for: %s", mention(actor), mention(r.RequestedBy), r.Plan.Description)
+	if _, err := s.recordRollbackStep(ctx, inc.ID, s.rollbackEvent(r, 0, "approved", actor, text, true), true); err != nil {
+		return r, err
+	}
+	return r, s.scheduleRollback(ctx, r.Key, rollbackPayload{Key: r.Key, Step: rollbackStepExecute, Actor: r.RequestedBy})
+}
+
+// RetryRollback runs a failed rollback again, from its Retry button. The
+// actor must still be allowed to roll back; a double click retries once.
+// ECONFLICT unless the rollback failed, EFORBIDDEN as for a request.
+func (s *Service) RetryRollback(ctx context.Context, key, actor string) (*Rollback, error) {
+	r, inc, err := s.rollbackAndIncident(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if r.Status != RollbackFailed {
+		return r, Errorf(ECONFLICT, "There is nothing to retry: the rollback %s.", rollbackState(r))
+	}
+	if inc.Status == StatusClosed {
+		return nil, Errorf(ECONFLICT, "%s is closed; a closed incident cannot start a rollback.", inc.Key())
+	}
+	if err := s.checkMayRollback(ctx, inc, actor); err != nil {
+		return nil, err
+	}
+	round, _, err := s.rollbackRound(ctx, inc.ID, r)
+	if err != nil {
+		return nil, err
+	}
+	round++
+	// The retry event claims the round: of two clicks, one records it.
+	text := fmt.Sprintf(":repeat: %s is retrying the rollback: %s", mention(actor), r.Plan.Description)
+	if fresh, err := s.recordRollbackStep(ctx, inc.ID, s.rollbackEvent(r, round, "retry", actor, text, true), true); err != nil {
+		return nil, err
+	} else if !fresh {
+		return r, Errorf(ECONFLICT, "Someone is already retrying this rollback.")
+	}
+	r, err = s.store.UpdateRollback(ctx, r.ID, func(cur *Rollback) error {
+		cur.Status, cur.ExternalID, cur.URL, cur.Detail = RollbackRunning, "", "", ""
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("retry rollback: %w", err)
+	}
+	return r, s.scheduleRollback(ctx, fmt.Sprintf("%s#retry%d", r.Key, round),
+		rollbackPayload{Key: r.Key, Step: rollbackStepExecute, Round: round, Actor: actor})
+}
+
+func (s *Service) rollbackAndIncident(ctx context.Context, key string) (*Rollback, *Incident, error) {
+	r, err := s.store.GetRollback(ctx, key)
+	if ErrorCode(err) == ENOTFOUND {
+		return nil, nil, Errorf(ENOTFOUND, "That rollback no longer exists.")
+	} else if err != nil {
+		return nil, nil, err
+	}
+	inc, err := s.store.GetIncident(ctx, r.IncidentID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return r, inc, nil
+}
+
+func (s *Service) scheduleRollback(ctx context.Context, jobKey string, p rollbackPayload) error {
+	payload, _ := json.Marshal(p)
+	if _, err := s.sched.Schedule(ctx, Job{Kind: JobRollback, Key: jobKey, Payload: payload, MaxAttempts: rollbackAttempts}); err != nil {
+		return fmt.Errorf("schedule the rollback: %w", err)
+	}
+	return nil
+}
+
+func (s *Service) scheduleProgress(ctx context.Context, key string, round, poll int) error {
+	payload, _ := json.Marshal(rollbackPayload{Key: key, Round: round, Poll: poll})
+	_, err := s.sched.Schedule(ctx, Job{Kind: JobRollbackProgress, Key: fmt.Sprintf("%s#%d:poll%d", key, round, poll),
+		Payload: payload, RunAt: s.clock.Now().Add(rollbackPollEvery), MaxAttempts: 3})
+	if err != nil {
+		return fmt.Errorf("schedule following the rollback: %w", err)
+	}
+	return nil
+}
+
+// rollbackEvent is the timeline event of one step of a rollback.
+func (s *Service) rollbackEvent(r *Rollback, round int, step, actor, text string, key bool) TimelineEvent {
+	return TimelineEvent{IncidentID: r.IncidentID, Kind: EventRollback, Actor: orBot(actor), At: s.clock.Now(), Key: key, Text: text,
+		SourceID: rollbackSourceID(r.Key, round, step),
+		Data:     map[string]string{"key": r.Key, "step": step, "round": strconv.Itoa(round), "kind": string(r.Plan.Kind), "source": r.Plan.Source}}
+}
+
+// recordRollbackStep stores a step on the timeline and, with post set,
+// posts its text in the channel through the sync job, which also refreshes
+// the panel. A step already recorded is neither stored nor posted again:
+// it returns false. On a closed incident the step is only stored.
+func (s *Service) recordRollbackStep(ctx context.Context, incidentID int64, ev TimelineEvent, post bool) (bool, error) {
+	if !post {
+		switch err := s.store.AddTimelineEvent(ctx, &ev); {
+		case err == nil:
+			return true, nil
+		case ErrorCode(err) == ECONFLICT:
+			return false, nil
+		default:
+			return false, fmt.Errorf("record rollback step: %w", err)
+		}
+	}
+	called := false
+	_, err := s.change(ctx, incidentID, func(*Incident) ([]TimelineEvent, *syncPayload, error) {
+		called = true
+		return []TimelineEvent{ev}, &syncPayload{Lines: []string{ev.Text}}, nil
+	})
+	switch {
+	case err == nil:
+		return true, nil
+	case ErrorCode(err) == ECONFLICT && called:
+		return false, nil // recorded and said before
+	case ErrorCode(err) == ECONFLICT:
+		return s.recordRollbackStep(ctx, incidentID, ev, false) // closed
+	}
+	return false, fmt.Errorf("record rollback step: %w", err)
+}
+
+// rollbackRound reads how many times the rollback was retried, which is
+// the round now running, and when that round started.
+func (s *Service) rollbackRound(ctx context.Context, incidentID int64, r *Rollback) (int, time.Time, error) {
+	events, err := s.store.ListTimeline(ctx, incidentID)
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("read the rollback's timeline: %w", err)
+	}
+	round := 0
+	for _, ev := range events {
+		if ev.Kind == EventRollback && ev.Data["key"] == r.Key && ev.Data["step"] == "retry" {
+			round++
+		}
+	}
+	start := r.UpdatedAt
+	started := rollbackSourceID(r.Key, round, "started")
+	for _, ev := range events {
+		if ev.SourceID == started {
+			start = ev.At
+		}
+	}
+	return round, start, nil
+}
+
+// runRollback is the JobRollback handler.
+func (s *Service) runRollback(ctx context.Context, payload []byte) error {
+	var p rollbackPayload
+	if err := json.Unmarshal(payload, &p); err != nil {
+		return fmt.Errorf("decode rollback payload: %w: %w", err, ErrJobCancel)
+	}
+	r, inc, err := s.rollbackAndIncident(ctx, p.Key)
+	if ErrorCode(err) == ENOTFOUND {
+		return fmt.Errorf("rollback: %w: %w", err, ErrJobCancel)
+	} else if err != nil {
+		return fmt.Errorf("rollback: %w", err)
+	}
+	switch p.Step {
+	case rollbackStepApproval:
+		return s.askApproval(ctx, inc, r)
+	case rollbackStepExecute:
+		return s.executeRollback(ctx, inc, r, p)
+	case rollbackStepFailed:
+		return s.reportRollbackFailure(ctx, inc, r, p.Round)
+	}
+	return fmt.Errorf("unknown rollback step %q: %w", p.Step, ErrJobCancel)
+}
+
+// askApproval posts the request for a second person's approval, once.
+func (s *Service) askApproval(ctx context.Context, inc *Incident, r *Rollback) error {
+	if r.Status != RollbackAwaitingApproval {
+		return nil
+	}
+	sourceID := rollbackSourceID(r.Key, 0, "approval")
+	if asked, err := s.hasEvent(ctx, inc.ID, sourceID); err != nil || asked {
+		return err
+	}
+	if inc.ChannelID == "" {
+		return RetryLater(2*time.Second, "%s has no channel yet", inc.Key())
+	}
+	text := fmt.Sprintf(":raised_hand: %s asked for a rollback: %s\n%s is %s: a second person, %s, must approve before it runs.",
+		mention(r.RequestedBy), r.Plan.Description, inc.Key(), inc.Severity, s.whoMayRollback(inc, false))
+	if _, err := s.chat.PostButtons(ctx, inc.ChannelID, text, []Button{{Action: ActionApproveRol, Text: "Approve rollback", Value: r.Key, Style: "danger"}}); err != nil {
+		return fmt.Errorf("ask for the rollback's approval: %w", err)
+	}
+	ev := s.rollbackEvent(r, 0, "approval", r.RequestedBy, "Approval requested for the rollback", false)
+	if _, err := s.recordRollbackStep(ctx, inc.ID, ev, false); err != nil {
+		s.log.ErrorContext(ctx, "could not record the approval request", "incident", inc.Key(), "err", err)
+	}
+	return nil
+}
+
+// executeRollback runs one round of a rollback and starts following it.
+func (s *Service) executeRollback(ctx context.Context, inc *Incident, r *Rollback, p rollbackPayload) error {
+	switch r.Status {
+	case RollbackFailed:
+		// A redelivered job of a round that failed: make sure it was said.
+		return s.reportRollbackFailure(ctx, inc, r, p.Round)
+	case RollbackRunning:
+	default:
+		return nil
+	}
+	round, _, err := s.rollbackRound(ctx, inc.ID, r)
+	if err != nil {
+		return err
+	}
+	if round != p.Round {
+		return nil // a retry took over
+	}
+	if started, err := s.hasEvent(ctx, inc.ID, rollbackSourceID(r.Key, round, "started")); err != nil {
+		return err
+	} else if started {
+		return s.scheduleProgress(ctx, r.Key, round, 1) // executed before; keep following it
+	}
+	rb := s.rollbackerForPlan(r.Plan)
+	if rb == nil {
+		return s.failRollback(ctx, inc, r, round, "No configured integration can carry out this rollback any more.")
+	}
+	run, err := rb.Execute(ctx, execPlan(r, round), p.Actor)
+	if err != nil {
+		attempt, max := JobAttempt(ctx)
+		code := ErrorCode(err)
+		refused := code == EINVALID || code == EFORBIDDEN || code == ENOTFOUND
+		if !refused && (max == 0 || attempt < max) {
+			return fmt.Errorf("execute rollback %s: %w", r.Key, err)
+		}
+		s.log.WarnContext(ctx, "rollback failed", "incident", inc.Key(), "key", r.Key, "err", err)
+		return s.failRollback(ctx, inc, r, round, ErrorMessage(err))
+	}
+	r, err = s.store.UpdateRollback(ctx, r.ID, func(cur *Rollback) error {
+		if run.ExternalID != "" {
+			cur.ExternalID = run.ExternalID
+		}
+		if run.URL != "" {
+			cur.URL = run.URL
+		}
+		cur.Detail = run.Detail
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("record the rollback's run: %w", err)
+	}
+	text := fmt.Sprintf(":rewind: Rolling back on behalf of %s: %s%s", mention(p.Actor), r.Plan.Description, linkText(r.URL, "Follow it"))
+	if r.ApprovedBy != "" && round == 0 {
+		text += fmt.Sprintf(" (approved by %s)", mention(r.ApprovedBy))
+	}
+	// A run that finished at once is said by its outcome alone.
+	ev := s.rollbackEvent(r, round, "started", p.Actor, text, true)
+	if _, err := s.recordRollbackStep(ctx, inc.ID, ev, run.Status != "succeeded"); err != nil {
+		return err
+	}
+	r, err = s.applyRun(ctx, inc, r, round, ev.At, run)
+	if err != nil {
+		return err
+	}
+	if r.Status != RollbackRunning {
+		return nil
+	}
+	return s.scheduleProgress(ctx, r.Key, round, 1)
+}
+
+// failRollback records a round's failure and says it with a Retry button.
+func (s *Service) failRollback(ctx context.Context, inc *Incident, r *Rollback, round int, detail string) error {
+	r, err := s.store.UpdateRollback(ctx, r.ID, func(cur *Rollback) error {
+		cur.Status, cur.Detail = RollbackFailed, detail
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("record the rollback's failure: %w", err)
+	}
+	return s.reportRollbackFailure(ctx, inc, r, round)
+}
+
+// reportRollbackFailure posts a failed round with a Retry button, once.
+func (s *Service) reportRollbackFailure(ctx context.Context, inc *Incident, r *Rollback, round int) error {
+	if r.Status != RollbackFailed {
+		return nil
+	}
+	sourceID := rollbackSourceID(r.Key, round, "failed")
+	if said, err := s.hasEvent(ctx, inc.ID, sourceID); err != nil || said {
+		return err
+	}
+	if inc.ChannelID == "" {
+		return RetryLater(2*time.Second, "%s has no channel yet", inc.Key())
+	}
+	detail := r.Detail
+	if detail == "" {
+		detail = "the provider reported a failure."
+	}
+	text := fmt.Sprintf(":x: *Rollback of %s failed*: %s%s\nRetry once the cause is fixed, or roll back by hand.", rollbackSubject(r.Plan), detail, linkText(r.URL, "Details"))
+	if _, err := s.chat.PostButtons(ctx, inc.ChannelID, text, []Button{{Action: ActionRetryRoll, Text: "Retry rollback", Value: r.Key, Style: "danger"}}); err != nil {
+		return fmt.Errorf("report the failed rollback: %w", err)
+	}
+	ev := s.rollbackEvent(r, round, "failed", r.Plan.Source, text, true)
+	if _, err := s.recordRollbackStep(ctx, inc.ID, ev, false); err != nil {
+		s.log.ErrorContext(ctx, "could not record the failed rollback", "incident", inc.Key(), "err", err)
+	}
+	return nil
+}
+
+// applyRun applies what a provider says about a running rollback, from a
+// poll or a webhook: the stored rollback follows it, and the channel hears
+// when it is in progress and when it ends. A rollback no longer running is
+// left as it is.
+func (s *Service) applyRun(ctx context.Context, inc *Incident, r *Rollback, round int, start time.Time, run RollbackRun) (*Rollback, error) {
+	status := RollbackRunning
+	switch run.Status {
+	case "succeeded":
+		status = RollbackSucceeded
+	case "failed":
+		status = RollbackFailed
+	}
+	settled := Errorf(ECONFLICT, "the rollback is no longer running")
+	updated, err := s.store.UpdateRollback(ctx, r.ID, func(cur *Rollback) error {
+		if cur.Status != RollbackRunning {
+			return settled
+		}
+		if run.ExternalID != "" {
+			cur.ExternalID = run.ExternalID
+		}
+		if run.URL != "" {
+			cur.URL = run.URL
+		}
+		if run.Detail != "" {
+			cur.Detail = run.Detail
+		}
+		cur.Status = status
+		return nil
+	})
+	if errors.Is(err, settled) {
+		return s.store.GetRollback(ctx, r.Key)
+	} else if err != nil {
+		return nil, fmt.Errorf("record the rollback's progress: %w", err)
+	}
+	subject := rollbackSubject(updated.Plan)
+	switch status {
+	case RollbackRunning:
+		if run.Status == "in_progress" {
+			text := fmt.Sprintf(":hourglass_flowing_sand: Rollback of %s is in progress.%s", subject, linkText(updated.URL, "Follow it"))
+			_, err = s.recordRollbackStep(ctx, inc.ID, s.rollbackEvent(updated, round, "in_progress", updated.Plan.Source, text, true), true)
+		}
+	case RollbackSucceeded:
+		text := fmt.Sprintf(":white_check_mark: Rollback of %s succeeded in %s, requested by %s.", subject, Since(start, s.clock.Now()), mention(updated.RequestedBy))
+		if updated.Detail != "" {
+			text += " " + updated.Detail
+		}
+		text += linkText(updated.URL, "Details")
+		_, err = s.recordRollbackStep(ctx, inc.ID, s.rollbackEvent(updated, round, "succeeded", updated.Plan.Source, text, true), true)
+	case RollbackFailed:
+		payload := rollbackPayload{Key: updated.Key, Step: rollbackStepFailed, Round: round}
+		err = s.scheduleRollback(ctx, fmt.Sprintf("%s#%d:failed", updated.Key, round), payload)
+	}
+	return updated, err
+}
+
+// runRollbackProgress is the JobRollbackProgress handler: it asks the
+// provider how far the rollback got, and asks again later until it ends
+// or the polls run out.
+func (s *Service) runRollbackProgress(ctx context.Context, payload []byte) error {
+	var p rollbackPayload
+	if err := json.Unmarshal(payload, &p); err != nil {
+		return fmt.Errorf("decode rollback progress: %w: %w", err, ErrJobCancel)
+	}
+	r, inc, err := s.rollbackAndIncident(ctx, p.Key)
+	if ErrorCode(err) == ENOTFOUND {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("rollback progress: %w", err)
+	}
+	if r.Status != RollbackRunning {
+		return nil // a webhook got there first
+	}
+	round, start, err := s.rollbackRound(ctx, inc.ID, r)
+	if err != nil {
+		return err
+	}
+	if round != p.Round {
+		return nil // a retry follows its own run
+	}
+	rb := s.rollbackerForPlan(r.Plan)
+	if rb == nil {
+		return nil
+	}
+	run, err := rb.Progress(ctx, RollbackRun{Plan: execPlan(r, round), ExternalID: r.ExternalID, URL: r.URL, Status: "in_progress", Detail: r.Detail})
+	if err != nil {
+		// One failed poll is not the rollback failing: ask again later.
+		s.log.WarnContext(ctx, "could not read a rollback's progress", "incident", inc.Key(), "key", r.Key, "err", err)
+	} else {
+		if r, err = s.applyRun(ctx, inc, r, round, start, run); err != nil {
+			return err
+		}
+		if r.Status != RollbackRunning {
+			return nil
+		}
+	}
+	if p.Poll >= maxRollbackPolls {
+		text := fmt.Sprintf(":warning: I stopped checking the rollback of %s after %s; it had not finished.%s",
+			rollbackSubject(r.Plan), Since(start, s.clock.Now()), linkText(r.URL, "Follow it there"))
+		_, err := s.recordRollbackStep(ctx, inc.ID, s.rollbackEvent(r, round, "unfollowed", "bot", text, false), true)
+		return err
+	}
+	return s.scheduleProgress(ctx, r.Key, round, p.Poll+1)
+}
+
+// rollbackSubject names what a rollback undoes, for progress lines.
+func rollbackSubject(p RollbackPlan) string {
+	switch {
+	case p.Flag != "":
+		return fmt.Sprintf("flag %s in %s", p.Flag, p.Environment)
+	case p.Repo != "":
+		return fmt.Sprintf("%s in %s to %s", p.Repo, p.Environment, shortRef(p.ToRef))
+	}
+	return strings.TrimSuffix(p.Description, ".")
+}
+
+func shortRef(ref string) string {
+	if len(ref) > 7 {
+		return ref[:7]
+	}
+	return ref
+}
+
+func linkText(url, label string) string {
+	if url == "" {
+		return ""
+	}
+	return fmt.Sprintf(" <%s|%s>", url, label)
+}
+
+// followRollbacks moves running rollbacks on from a webhook's deploy or
+// workflow run. Only open incidents are searched; the polls follow the
+// rest.
+func (s *Service) followRollbacks(ctx context.Context, c ChangeEvent) error {
+	status, ok := runStatusOfChange(c)
+	if !ok || c.Data["repo"] == "" {
+		return nil
+	}
+	incs, err := s.store.ListIncidents(ctx, IncidentFilter{OpenOnly: true})
+	if err != nil {
+		return fmt.Errorf("follow rollbacks: %w", err)
+	}
+	var errs []error
+	for _, inc := range incs {
+		rbs, err := s.store.ListRollbacks(ctx, inc.ID)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for i := range rbs {
+			r := &rbs[i]
+			if r.Status != RollbackRunning || r.Plan.Source != c.Source || r.Plan.Kind != ChangeDeploy || !strings.EqualFold(r.Plan.Repo, c.Data["repo"]) {
+				continue
+			}
+			round, start, err := s.rollbackRound(ctx, inc.ID, r)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			run, ok := runOfChange(r, start, c, status)
+			if !ok {
+				continue
+			}
+			if _, err := s.applyRun(ctx, inc, r, round, start, run); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// runStatusOfChange maps a GitHub deployment state or workflow run status
+// to a run status; false for states that say nothing about a rollback.
+func runStatusOfChange(c ChangeEvent) (string, bool) {
+	switch c.Kind {
+	case ChangeDeploy:
+		switch c.Data["state"] {
+		case "queued", "pending":
+			return "queued", true
+		case "in_progress":
+			return "in_progress", true
+		case "success":
+			return "succeeded", true
+		case "failure", "error":
+			return "failed", true
+		}
+	case ChangeWorkflow:
+		switch c.Data["status"] {
+		case "completed":
+			if c.Data["conclusion"] == "success" {
+				return "succeeded", true
+			}
+			return "failed", true
+		case "in_progress":
+			return "in_progress", true
+		case "queued", "requested", "waiting", "pending":
+			return "queued", true
+		}
+	}
+	return "", false
+}
+
+// runOfChange decides whether a deploy or workflow run belongs to a
+// rollback: the deployment or run it created, or, before that id is known,
+// a deployment of the target commit to the environment or a run of the
+// deploy workflow at the target commit, from the rollback's start on.
+func runOfChange(r *Rollback, start time.Time, c ChangeEvent, status string) (RollbackRun, bool) {
+	p := r.Plan
+	recent := !c.OccurredAt.Before(start.Add(-rollbackSkew))
+	run := RollbackRun{Plan: p, URL: c.URL, Status: status, Detail: c.Summary + "."}
+	switch c.Kind {
+	case ChangeDeploy:
+		id := c.Data["deployment_id"]
+		if p.Method == "deployment" {
+			if r.ExternalID != "" {
+				if id != r.ExternalID {
+					return run, false
+				}
+				return run, true
+			}
+			run.ExternalID = id
+		}
+		// A workflow that deploys creates a deployment of the commit too.
+		return run, c.Ref == p.ToRef && c.Environment == p.Environment && recent
+	case ChangeWorkflow:
+		if p.Method != "workflow" {
+			return run, false
+		}
+		id := c.Data["run_id"]
+		if r.ExternalID != "" {
+			return run, id == r.ExternalID
+		}
+		run.ExternalID = id
+		byWorkflow := p.Workflow != "" && c.Data["workflow"] == p.Workflow && c.Data["event"] == "workflow_dispatch"
+		return run, recent && (c.Ref == p.ToRef || byWorkflow)
+	}
+	return run, false
+}
