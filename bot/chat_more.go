@@ -75,6 +75,11 @@ func (c *Chat) UserName(ctx context.Context, userID string) (string, error) {
 // the outbound client and, past its patience, by the job that called this.
 func (c *Chat) History(ctx context.Context, channelID string, oldest time.Time) ([]incident.ChatMessage, error) {
 	oldestTS := fmt.Sprintf("%d.000000", oldest.Unix())
+	// The bot's own posts are already timeline events of their own kinds.
+	self, err := c.botID(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var out []incident.ChatMessage
 	params := &slack.GetConversationHistoryParameters{ChannelID: channelID, Oldest: oldestTS, Limit: historyPage, Inclusive: true}
 	var parents []string
@@ -84,9 +89,11 @@ func (c *Chat) History(ctx context.Context, channelID string, oldest time.Time) 
 			return nil, classify("conversations.history", "read the channel history", err)
 		}
 		for _, m := range resp.Messages {
-			out = append(out, chatMessage(m))
 			if m.ReplyCount > 0 {
 				parents = append(parents, m.Timestamp)
+			}
+			if m.User != self {
+				out = append(out, chatMessage(m))
 			}
 		}
 		if !resp.HasMore || resp.ResponseMetaData.NextCursor == "" {
@@ -102,8 +109,8 @@ func (c *Chat) History(ctx context.Context, channelID string, oldest time.Time) 
 				return nil, classify("conversations.replies", "read a thread", err)
 			}
 			for _, m := range msgs {
-				if m.Timestamp == ts {
-					continue // the parent, already read
+				if m.Timestamp == ts || m.User == self {
+					continue // the parent, already read; or the bot itself
 				}
 				out = append(out, chatMessage(m))
 			}

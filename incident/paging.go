@@ -141,9 +141,17 @@ func (s *Service) runPage(ctx context.Context, payload []byte) error {
 		if p.Actor != "" && p.Actor != "bot" {
 			email, _ = s.chat.UserEmail(ctx, p.Actor)
 		}
-		page, err = s.pager.Page(ctx, PageRequest{IncidentID: inc.ID, IncidentKey: inc.Key(), Title: inc.Title,
+		req := PageRequest{IncidentID: inc.ID, IncidentKey: inc.Key(), Title: inc.Title,
 			Details: inc.Description, Severity: inc.Severity, Service: svc, Urgency: urgency(inc.Severity), FromEmail: email,
-			Backup: p.Backup, DedupKey: key, Link: s.channelLink(inc)})
+			Backup: p.Backup, DedupKey: key, Link: s.channelLink(inc)}
+		page, err = s.pager.Page(ctx, req)
+		if code := ErrorCode(err); email != "" && (code == EINVALID || code == ENOTFOUND) {
+			// The declarer may have no account at the provider: page as
+			// the bot rather than not at all.
+			s.log.WarnContext(ctx, "paging as the declarer was refused; paging as the bot", "incident", inc.Key(), "err", err)
+			req.FromEmail = ""
+			page, err = s.pager.Page(ctx, req)
+		}
 		if err != nil {
 			return s.pageFailed(ctx, inc, p, svc, err)
 		}

@@ -101,6 +101,7 @@ func (s *Service) RegisterJobs(r interface {
 	r.Handle(JobAckPage, s.runAckPage)
 	r.Handle(JobResolvePages, s.runResolvePages)
 	r.Handle(JobOnCall, s.runOnCall)
+	s.registerChangeJobs(r)
 }
 
 // DeclareInput is what a responder gives when declaring.
@@ -197,6 +198,9 @@ func (s *Service) Declare(ctx context.Context, in DeclareInput) (*Incident, bool
 	if err := s.planAckCheck(ctx, inc); err != nil {
 		return inc, existed, err
 	}
+	if err := s.planChanges(ctx, inc); err != nil {
+		return inc, existed, err
+	}
 	// Paging does not wait for the channel: on-call hears at once, and the
 	// channel learns of the page when it exists.
 	if svc, ok := s.policy.Services[inc.Service]; ok && s.PagingEnabled(svc) {
@@ -267,8 +271,9 @@ func (s *Service) setup(ctx context.Context, p setupPayload) error {
 	if done[stepInvites] {
 		invitees <- resolved{}
 	} else {
+		refs := s.inviteRefs(inc)
 		go func() {
-			ids, missing, err := s.chat.ResolveUsers(ctx, s.inviteRefs(inc))
+			ids, missing, err := s.chat.ResolveUsers(ctx, refs)
 			invitees <- resolved{ids, missing, err}
 		}()
 	}

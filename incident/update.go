@@ -122,7 +122,11 @@ func UpdateText(inc *Incident, p Policy, in UpdateInput, now time.Time) string {
 	}
 	if next > 0 {
 		at := now.Add(next).In(p.Location)
-		fmt.Fprintf(&b, "*Next update:* in %d min (by %s)", int(next.Minutes()), at.Format("15:04 MST"))
+		in := fmt.Sprintf("%d min", int(next.Minutes()))
+		if next < time.Minute {
+			in = fmt.Sprintf("%ds", int(next.Seconds()))
+		}
+		fmt.Fprintf(&b, "*Next update:* in %s (by %s)", in, at.Format("15:04:05 MST"))
 	} else {
 		b.WriteString("*Next update:* when there is news")
 	}

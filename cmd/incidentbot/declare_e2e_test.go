@@ -184,10 +184,17 @@ func TestDeclareAndRunEndToEnd(t *testing.T) {
 				require.Eventually(t, func() bool { return strings.Contains(messagesText(fake, ch.ID), want) },
 					15*time.Second, 25*time.Millisecond, "%q in the channel", want)
 			}
-			require.Eventually(t, func() bool { return strings.Count(messagesText(fake, ch.ID), "resolved the incident") == 2 },
-				15*time.Second, 25*time.Millisecond, "both resolves are posted")
-			require.Never(t, func() bool { return strings.Count(messagesText(fake, ch.ID), "resolved the incident") > 2 },
-				500*time.Millisecond, 50*time.Millisecond, "each change is posted once")
+			resolves := func() int {
+				n := 0
+				for _, m := range fake.Messages(ch.ID) {
+					if strings.HasPrefix(m.Text, ":white_check_mark: <@U0BOB> resolved the incident") {
+						n++
+					}
+				}
+				return n
+			}
+			require.Eventually(t, func() bool { return resolves() == 2 }, 15*time.Second, 25*time.Millisecond, "both resolves are posted")
+			require.Never(t, func() bool { return resolves() > 2 }, 500*time.Millisecond, 50*time.Millisecond, "each change is posted once")
 			require.Eventually(t, func() bool { return panelUpdates()-before >= 8 }, 10*time.Second, 25*time.Millisecond, "the panel is edited on every change")
 			require.Contains(t, panelText(t, fake, ch), "Closed")
 			ch, _ = fake.Channel(ch.ID)

@@ -5,6 +5,7 @@
 // Usage:
 //
 //	incidentbot [serve]                 run the bot (the default)
+//	incidentbot demo                    play a scripted incident against local stand-ins
 //	incidentbot migrate up|down|status  manage the database schema
 //	incidentbot healthcheck             probe /healthz of a running bot (for containers)
 //	incidentbot version                 print the version
@@ -38,6 +39,7 @@ const usage = `usage: incidentbot [command]
 
 commands:
   serve                 run the bot (default)
+  demo                  play a scripted P1 against built-in stand-ins; no Slack app needed
   migrate up            apply every pending database migration
   migrate down          roll back the latest migration
   migrate down all      roll back every migration
@@ -73,6 +75,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		return healthcheck(ctx, cfg.HTTPAddr)
+	case "demo":
+		return demo(ctx, stdout, stderr)
 	case "version":
 		_, err := fmt.Fprintf(stdout, "incidentbot %s\n", version)
 		return err

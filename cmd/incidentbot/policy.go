@@ -23,6 +23,22 @@ type policyFile struct {
 	CommanderGroup string                    `yaml:"commander_group"`
 	Services       map[string]policyService  `yaml:"services"`
 	Nags           policyNags                `yaml:"nags"`
+	Changes        policyChanges             `yaml:"changes"`
+	Rollback       policyRollback            `yaml:"rollback"`
+	Paging         policyPaging              `yaml:"paging"`
+}
+
+type policyChanges struct {
+	Window string `yaml:"window"`
+}
+
+type policyRollback struct {
+	Group     string   `yaml:"group"`
+	TwoPerson []string `yaml:"two_person"`
+}
+
+type policyPaging struct {
+	ResolveOnResolve *bool `yaml:"resolve_on_resolve"`
 }
 
 type policyNags struct {
@@ -109,6 +125,24 @@ func parsePolicy(b []byte, p incident.Policy) (incident.Policy, error) {
 		p.ChannelPrefix = f.Channels.Prefix
 	}
 	p.DashboardURL = f.Channels.Dashboard
+	if f.Changes.Window != "" {
+		d, err := time.ParseDuration(f.Changes.Window)
+		if err != nil || d < time.Minute || d > 48*time.Hour {
+			return p, fmt.Errorf("changes.window: %q is not a duration from 1m to 48h", f.Changes.Window)
+		}
+		p.ChangeWindow = d
+	}
+	p.RollbackGroup = f.Rollback.Group
+	for _, v := range f.Rollback.TwoPerson {
+		sev, err := incident.ParseSeverity(v)
+		if err != nil {
+			return p, fmt.Errorf("rollback.two_person: %q is not one of P1-P4", v)
+		}
+		p.TwoPersonRollback[sev] = true
+	}
+	if f.Paging.ResolveOnResolve != nil {
+		p.ResolvePagesOnResolve = *f.Paging.ResolveOnResolve
+	}
 	if f.Nags.PauseWhenMitigated != nil {
 		p.PauseNagsWhenMitigated = *f.Nags.PauseWhenMitigated
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/incidentbot/incidentbot/incident"
 	"github.com/incidentbot/incidentbot/incident/gormstore"
 	"github.com/incidentbot/incidentbot/incident/jobs"
+	"github.com/incidentbot/incidentbot/incident/postmortem"
 	"github.com/incidentbot/incidentbot/integrations/outbound"
 	"github.com/incidentbot/incidentbot/migrations"
 	"github.com/incidentbot/incidentbot/templates"
@@ -105,12 +106,18 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	chat := bot.NewChat(slackAPI, policy, bot.WithChatLogger(log), bot.WithChatClock(clock))
+	var pm *postmortem.Service
 	svc := incident.NewService(incident.ServiceConfig{
-		Store: store, Scheduler: engine, Policy: policy, Clock: clock, Logger: log,
-		Chat:  bot.NewChat(slackAPI, policy, bot.WithChatLogger(log), bot.WithChatClock(clock)),
+		Store: store, Scheduler: engine, Policy: policy, Clock: clock, Logger: log, Chat: chat,
 		Pager: prov.pagerOrNil(), ChangeSources: prov.sources, Rollbackers: prov.rollbackers,
+		// Closing an incident drafts its postmortem.
+		AfterClose: func(ctx context.Context, inc *incident.Incident) error { return pm.ScheduleDraft(ctx, inc) },
 	})
 	svc.RegisterJobs(engine)
+	pm = postmortem.New(postmortem.Config{Store: store, Incidents: svc, Chat: chat, Scheduler: engine, Exporters: prov.exporters,
+		Renderer: tmpl, Policy: policy, Clock: clock, Logger: log})
+	pm.RegisterJobs(engine)
 	webhooks := webhookRoutes(cfg, svc, log)
 
 	handler := bot.New(bot.Config{
@@ -119,6 +126,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		Slack:         slackAPI,
 		Service:       svc,
 		Templates:     tmpl,
+		Postmortems:   pm,
 		Scheduler:     engine,
 		Deliveries:    store,
 		Clock:         clock,

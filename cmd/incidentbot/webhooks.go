@@ -1,11 +1,16 @@
 package main
 
 import (
+	"context"
 	"log/slog"
 	"strings"
 
 	"github.com/incidentbot/incidentbot/incident"
+	"github.com/incidentbot/incidentbot/integrations/changehook"
+	"github.com/incidentbot/incidentbot/integrations/github"
+	"github.com/incidentbot/incidentbot/integrations/launchdarkly"
 	"github.com/incidentbot/incidentbot/integrations/pagerduty"
+	"github.com/incidentbot/incidentbot/integrations/unleash"
 )
 
 // webhookRoutes lists the inbound webhooks the configuration turns on. Each
@@ -16,6 +21,26 @@ func webhookRoutes(cfg Config, svc *incident.Service, log *slog.Logger) []webhoo
 		// Several secrets, comma-separated, allow rotating the secret.
 		secrets := strings.Split(cfg.PagerDuty.WebhookSecret.Reveal(), ",")
 		routes = append(routes, webhookRoute{"/webhooks/pagerduty", pagerduty.NewWebhookHandler(secrets, svc.HandlePageEvent, log)})
+	}
+	if cfg.GitHub.WebhookSecret != "" {
+		// GitHub reports every state of a deployment under one id: a later
+		// state is a duplicate change, but still moves a rollback on.
+		sink := func(ctx context.Context, c incident.ChangeEvent) error {
+			if err := svc.RecordChange(ctx, c); incident.ErrorCode(err) != incident.ECONFLICT {
+				return err
+			}
+			return nil
+		}
+		routes = append(routes, webhookRoute{"/webhooks/github", github.NewWebhookHandler(cfg.GitHub.WebhookSecret.Reveal(), sink, log)})
+	}
+	if cfg.LD.WebhookSecret != "" {
+		routes = append(routes, webhookRoute{"/webhooks/launchdarkly", launchdarkly.NewWebhookHandler(cfg.LD.WebhookSecret.Reveal(), svc.RecordChange, log)})
+	}
+	if cfg.Unleash.WebhookSecret != "" {
+		routes = append(routes, webhookRoute{"/webhooks/unleash", unleash.NewWebhookHandler(cfg.Unleash.WebhookSecret.Reveal(), svc.RecordChange, log, unleash.WithUIURL(cfg.Unleash.APIURL))})
+	}
+	if cfg.ChangesWebhookSecret != "" {
+		routes = append(routes, webhookRoute{"/webhooks/changes", changehook.NewHandler(cfg.ChangesWebhookSecret.Reveal(), svc.RecordChange, log)})
 	}
 	return routes
 }

@@ -1,0 +1,36 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestDemo runs `incidentbot demo` as a user would and checks that it
+// plays the whole script, prints the channel, and finishes in time.
+func TestDemo(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	start := time.Now()
+	require.NoError(t, run(ctx, []string{"demo"}, envOf(nil), &out, &out), out.String())
+	require.Less(t, time.Since(start), time.Minute)
+	got := out.String()
+	for _, want := range []string{
+		"Alice> /incident declare P1 Checkout is failing",
+		"#inc-" + time.Now().UTC().Format("2006-01-02") + "-checkout-is-failing",
+		"buttons: [I'm the IC] [Assign roles] [Post update] [Change severity] [Page on-call] [What changed?] [Resolve]",
+		"Paged *Checkout* in PagerDuty",
+		"Acknowledged by Bob Roe in PagerDuty",
+		"needs a status update",
+		"Status update — INC-1",
+		"closed the incident",
+		"Demo complete in",
+	} {
+		require.Contains(t, got, want)
+	}
+}
