@@ -334,7 +334,8 @@ func (p *channelPrinter) render(text string) string {
 		return "#" + id
 	})
 	text = strings.ReplaceAll(text, "<!subteam^S0ICS>", "@incident-commanders")
-	return dateRE.ReplaceAllString(text, "$1")
+	text = dateRE.ReplaceAllString(text, "$1")
+	return strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(text)
 }
 
 func (p *channelPrinter) flush() {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -9,6 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/slack-go/slack"
+
+	"github.com/incidentbot/incidentbot/bot/slackfake"
 	"github.com/incidentbot/incidentbot/integrations/pagerduty/pdfake"
 )
 
@@ -86,6 +90,77 @@ func demoSteps(w *demoWorld) []demoStep {
 				return inChannel && mirrored
 			})
 		}},
+		{"What changed? lists the deploy and the flag change before the start", func(ctx context.Context) error {
+			return w.waitFor(ctx, "the changes list with its rollback buttons", func() bool {
+				m, ok := w.message(w.channel, "What changed?")
+				return ok && strings.Contains(string(m.Blocks), "acme/checkout") && strings.Contains(string(m.Blocks), "new-checkout-flow") &&
+					strings.Contains(string(m.Blocks), "rollback_open")
+			})
+		}},
+		{"Bob rolls back the deploy: the guarded modal, the dispatch, the progress", func(ctx context.Context) error {
+			list, _ := w.message(w.channel, "What changed?")
+			value := ""
+			for _, v := range buttonValues(list, "rollback_open") {
+				if strings.HasPrefix(v, "github|") {
+					value = v
+				}
+			}
+			if value == "" {
+				return fmt.Errorf("no Roll back button for the deploy")
+			}
+			if err := w.click(ctx, "U0BOB", w.channel, "rollback_open", value); err != nil {
+				return err
+			}
+			var view slackfake.View
+			if err := w.waitFor(ctx, "the rollback confirmation", func() bool {
+				for _, v := range w.slack.OpenViews() {
+					if v.CallbackID == "rollback" {
+						view = v
+						return true
+					}
+				}
+				return false
+			}); err != nil {
+				return err
+			}
+			fmt.Fprintf(w.out, "modal \"%s\": %s\n", view.Title, modalText(view))
+			fmt.Fprintln(w.out, "Bob clicks [Roll back] in the modal")
+			cb, err := slackfake.ViewSubmission("U0BOB", view, map[string]map[string]slack.BlockAction{
+				"rollback_reason": {"rollback_reason": {Value: "error rate started with this deploy"}}})
+			if err != nil {
+				return err
+			}
+			if r, err := w.driver.Interaction(ctx, w.base+"/slack/interactions", cb); err != nil || r.StatusCode != http.StatusOK {
+				return fmt.Errorf("submit the rollback: %v", err)
+			}
+			var runID int64
+			if err := w.waitFor(ctx, "the deploy workflow dispatched with the last good SHA", func() bool {
+				for _, d := range w.gh.Dispatches(demoRepo) {
+					if d.Inputs["sha"] == "1a2b3c4d5e6f708192a3b4c5d6e7f80912345678" && d.RunID != 0 {
+						runID = d.RunID
+						return true
+					}
+				}
+				return false
+			}); err != nil {
+				return err
+			}
+			fmt.Fprintf(w.out, "GitHub Actions: %s run %d finishes successfully\n", demoWorkflow, runID)
+			if err := w.gh.CompleteRun(demoRepo, runID, "success"); err != nil {
+				return err
+			}
+			payload, err := w.gh.WorkflowRunPayload(demoRepo, runID)
+			if err != nil {
+				return err
+			}
+			if code, err := w.gh.SendWebhook(ctx, w.base+"/webhooks/github", demoGHSecret, "workflow_run", payload); err != nil || code != http.StatusOK {
+				return fmt.Errorf("workflow_run webhook: %d %v", code, err)
+			}
+			return w.waitFor(ctx, "the rollback's success in the channel", func() bool {
+				_, ok := w.message(w.channel, "succeeded")
+				return ok
+			})
+		}},
 		{"Bob resolves the incident", func(ctx context.Context) error {
 			if _, err := w.command(ctx, "U0BOB", w.channel, "resolve Rolled back the 14:02 deploy; error rate back to baseline"); err != nil {
 				return err
@@ -100,12 +175,103 @@ func demoSteps(w *demoWorld) []demoStep {
 			if _, err := w.command(ctx, "U0BOB", w.channel, "close"); err != nil {
 				return err
 			}
-			return w.waitFor(ctx, "the close line", func() bool {
-				_, ok := w.message(w.channel, "closed the incident")
-				return ok
+			return w.waitFor(ctx, "the close line and the postmortem draft", func() bool {
+				_, closed := w.message(w.channel, "closed the incident")
+				_, draft := w.message(w.channel, "postmortem_export")
+				return closed && draft
 			})
 		}},
+		{"Bob exports the postmortem to GitHub", func(ctx context.Context) error {
+			draft, _ := w.message(w.channel, "postmortem_export")
+			value := ""
+			for _, v := range buttonValues(draft, "postmortem_export") {
+				if strings.HasSuffix(v, ":github") {
+					value = v
+				}
+			}
+			if value == "" {
+				return fmt.Errorf("no GitHub export button on the draft")
+			}
+			if err := w.click(ctx, "U0BOB", w.channel, "postmortem_export", value); err != nil {
+				return err
+			}
+			if err := w.waitFor(ctx, "the pull request and its link in the channel", func() bool {
+				_, linked := w.message(w.channel, "github.com")
+				_, linked2 := w.message(w.channel, "/pull/")
+				return len(w.gh.PullRequests(demoRepo)) == 1 && (linked || linked2)
+			}); err != nil {
+				return err
+			}
+			pr := w.gh.PullRequests(demoRepo)[0]
+			for name, content := range w.gh.Files(demoRepo, pr.Head) {
+				if strings.HasPrefix(name, "postmortems/") {
+					path, err := w.writePostmortem(name, content)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(w.out, "\nThe postmortem draft is in pull request #%d (%q) and written to:\n  %s\n", pr.Number, pr.Title, path)
+					return nil
+				}
+			}
+			return fmt.Errorf("the pull request has no postmortems/ file")
+		}},
 	}
+}
+
+// buttonValues returns the values of every button with the action id.
+func buttonValues(m slackfake.Message, actionID string) []string {
+	var out []string
+	var walk func(any)
+	walk = func(v any) {
+		switch t := v.(type) {
+		case map[string]any:
+			if t["type"] == "button" && t["action_id"] == actionID {
+				if s, ok := t["value"].(string); ok {
+					out = append(out, s)
+				}
+			}
+			for _, x := range t {
+				walk(x)
+			}
+		case []any:
+			for _, x := range t {
+				walk(x)
+			}
+		}
+	}
+	var blocks any
+	if json.Unmarshal(m.Blocks, &blocks) == nil {
+		walk(blocks)
+	}
+	return out
+}
+
+// modalText is a view's text, flattened for printing.
+func modalText(v slackfake.View) string {
+	var parts []string
+	var walk func(any)
+	walk = func(x any) {
+		switch t := x.(type) {
+		case map[string]any:
+			if s, ok := t["text"].(string); ok && (t["type"] == "mrkdwn" || t["type"] == "plain_text") {
+				parts = append(parts, s)
+			}
+			for k, y := range t {
+				if k != "title" && k != "submit" && k != "close" {
+					walk(y)
+				}
+			}
+		case []any:
+			for _, y := range t {
+				walk(y)
+			}
+		}
+	}
+	var view map[string]any
+	if json.Unmarshal(v.JSON, &view) == nil {
+		walk(view["blocks"])
+	}
+	return strings.Join(parts, " | ")
 }
 
 // writePostmortem saves the exported Markdown where the reader can open it.

@@ -28,7 +28,14 @@ func TestDemo(t *testing.T) {
 		"Acknowledged by Bob Roe in PagerDuty",
 		"needs a status update",
 		"Status update — INC-1",
+		"What changed?",
+		"Bob clicks [Roll back] in the modal",
+		"Redeploy acme/checkout to production at 1a2b3c4 (from 9f8e7d6)",
+		"succeeded",
 		"closed the incident",
+		"## 3. Root cause analysis",
+		"exported the INC-1 postmortem in GitHub",
+		"postmortems/" + time.Now().UTC().Format("2006-01-02") + "-checkout-is-failing.md",
 		"Demo complete in",
 	} {
 		require.Contains(t, got, want)
