@@ -230,11 +230,15 @@ func newEngine[TTx any](driver riverdriver.Driver[TTx], opts Options, depth func
 		FetchCooldown:     cooldown,
 		FetchPollInterval: opts.FetchPollInterval,
 		JobTimeout:        opts.JobTimeout,
-		Logger:            opts.Logger,
-		MaxAttempts:       opts.DefaultMaxAttempts,
-		Queues:            map[string]river.QueueConfig{opts.Queue: {MaxWorkers: opts.Workers}},
-		Schema:            opts.Schema,
-		Workers:           workers,
+		// A replica that dies mid-job leaves the job running; another
+		// replica takes it over this long after it started, not River's
+		// default hour, because a half-opened war room cannot wait.
+		RescueStuckJobsAfter: opts.JobTimeout + time.Minute,
+		Logger:               opts.Logger,
+		MaxAttempts:          opts.DefaultMaxAttempts,
+		Queues:               map[string]river.QueueConfig{opts.Queue: {MaxWorkers: opts.Workers}},
+		Schema:               opts.Schema,
+		Workers:              workers,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("jobs: new river client: %w", err)
