@@ -138,7 +138,9 @@ services:
 		_, err = b.driver.Interaction(ctx, b.base+"/slack/interactions", sub)
 		require.NoError(t, err)
 	}
-	require.Eventually(t, func() bool { return len(world.gh.Dispatches(demoRepo)) >= 1 && world.gh.Dispatches(demoRepo)[0].RunID != 0 },
+	require.Eventually(t, func() bool {
+		return len(world.gh.Dispatches(demoRepo)) >= 1 && world.gh.Dispatches(demoRepo)[0].RunID != 0
+	},
 		30*time.Second, 50*time.Millisecond)
 	run := world.gh.Dispatches(demoRepo)[0].RunID
 	require.NoError(t, world.gh.CompleteRun(demoRepo, run, "success"))
