@@ -38,6 +38,7 @@ const (
 const maxRequestBody = 8 << 20
 
 type config struct {
+	rateLimits    bool
 	botToken      string
 	appToken      string
 	teamID        string
@@ -137,6 +138,7 @@ type Server struct {
 	callMu sync.Mutex
 	calls  []Call
 	faults faults
+	limits limiter
 
 	sock socketHub
 }
@@ -418,6 +420,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	call.Token = req.token
 
 	fault := s.faults.pick(call)
+	if wait := s.rateLimited(method, req.args.Get("channel"), call.Time); wait > 0 && fault.Status == 0 {
+		fault.Status, fault.RetryAfter = http.StatusTooManyRequests, max(wait, time.Second)
+	}
 	if fault.Delay > 0 {
 		t := time.NewTimer(fault.Delay)
 		select {

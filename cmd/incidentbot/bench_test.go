@@ -25,15 +25,86 @@ import (
 func BenchmarkSlashCommandAck(b *testing.B) {
 	for _, db := range []string{"sqlite", "postgres"} {
 		for _, text := range []string{"help", "list"} {
-			b.Run(db+"/"+text, func(b *testing.B) {
-				o := botOptions{mode: "http", env: map[string]string{"LOG_LEVEL": "error"}}
-				if db == "postgres" {
-					o.databaseURL = pgtest.DSN(b)
-				}
-				benchAck(b, startBot(b, o), text, 200)
-			})
+			for _, concurrency := range []int{50, 200, 1000} {
+				b.Run(fmt.Sprintf("%s/%s/c%d", db, text, concurrency), func(b *testing.B) {
+					o := botOptions{mode: "http", env: map[string]string{"LOG_LEVEL": "error"}}
+					if db == "postgres" {
+						o.databaseURL = pgtest.DSN(b)
+					}
+					benchAck(b, startBot(b, o), text, concurrency)
+				})
+			}
 		}
 	}
+}
+
+// BenchmarkIncidentsPerMinute declares incidents against the fake Slack,
+// counts the Web API calls each war room costs per method, and reports how
+// many incidents per minute fit in Slack's tier limits as the fake enforces
+// them (slackfake.MethodTiers), and which method binds first.
+//
+//	go test ./cmd/incidentbot -run '^$' -bench IncidentsPerMinute -benchtime 5x
+func BenchmarkIncidentsPerMinute(b *testing.B) {
+	fake := slackfake.New(slackfake.WithChatWritePublic())
+	b.Cleanup(fake.Close)
+	for _, u := range []string{"U0ALICE", "U0BOB", "U0CAROL"} {
+		fake.AddUser(slackfake.User{ID: u, Name: strings.ToLower(u[2:]), Email: strings.ToLower(u[2:]) + "@example.com"})
+	}
+	fake.AddChannel(slackfake.Channel{ID: "C0GENERAL", Name: "general", Members: []string{fake.BotUserID()}})
+	fake.AddChannel(slackfake.Channel{ID: "C0INCIDENTS", Name: "incidents", Members: []string{fake.BotUserID()}})
+	bot := startBot(b, botOptions{mode: "http", slack: fake, env: map[string]string{"LOG_LEVEL": "error", "POLICY_FILE": writePolicyFile(b, `
+channels: {broadcast: "#incidents", dashboard: "https://grafana.example.com"}
+services:
+  checkout: {name: Checkout, responders: [U0BOB, carol@example.com], runbook: "https://runbooks.example.com/checkout"}
+`)}})
+	require := func(ok bool, format string, args ...any) {
+		if !ok {
+			b.Fatalf(format, args...)
+		}
+	}
+	// Warm the caches (auth.test, the broadcast channel's id) first.
+	_, text := bot.command("http", "U0ALICE", "C0GENERAL", "declare P2 warm up --service=checkout")
+	require(strings.Contains(text, "Declaring"), "declare: %s", text)
+	waitReadyRoom(b, fake, "warm up")
+	fake.Reset()
+
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		title := fmt.Sprintf("load %d", i)
+		_, text := bot.command("http", "U0ALICE", "C0GENERAL", "declare P2 "+title+" --service=checkout")
+		require(strings.Contains(text, "Declaring"), "declare: %s", text)
+		waitReadyRoom(b, fake, title)
+	}
+	b.StopTimer()
+	perMethod := map[string]float64{}
+	for _, c := range fake.Calls() {
+		perMethod[c.Method] += 1 / float64(b.N)
+	}
+	best, binding := 1e9, ""
+	for method, calls := range perMethod {
+		limit, ok := slackfake.MethodTiers[method]
+		if !ok || calls == 0 {
+			continue
+		}
+		if n := float64(limit) / calls; n < best {
+			best, binding = n, method
+		}
+	}
+	b.ReportMetric(best, "incidents/min")
+	b.Logf("Slack calls per incident: %v; the first limit reached is %s (%d/min)", perMethod, binding, slackfake.MethodTiers[binding])
+}
+
+func waitReadyRoom(b *testing.B, fake *slackfake.Server, title string) {
+	name := fmt.Sprintf("inc-%s-%s", time.Now().UTC().Format("2006-01-02"), strings.ReplaceAll(title, " ", "-"))
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		ch, ok := fake.Channel(name)
+		if ok && len(ch.Pins) == 1 && ch.Topic != "" && len(ch.Bookmarks) == 2 && announced(fake, title) {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	b.Fatalf("war room %s not ready after 30s", name)
 }
 
 func benchAck(b *testing.B, bot *botInstance, text string, concurrency int) {
