@@ -119,12 +119,6 @@ func New(cfg Config) *Handler {
 	return h
 }
 
-// notConfigured answers a button whose integration is not set up.
-func (h *Handler) notConfigured(text string) ActionHandler {
-	return func(context.Context, slack.InteractionCallback, *slack.BlockAction) error {
-		return incident.Errorf(incident.EINVALID, "%s", text)
-	}
-}
 
 // OnEvent routes Events API events of one type (such as "message") to fn.
 // Events of types nobody registered are acknowledged and dropped.

@@ -2,13 +2,11 @@ package bot
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/slack-go/slack"
@@ -149,18 +147,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
-}
-
-// responseURLPost sends a follow-up to a response_url, for work that finished
-// after the acknowledgement.
-func (h *Handler) responseURLPost(ctx context.Context, responseURL string, reply Reply) error {
-	if _, err := url.Parse(responseURL); err != nil || responseURL == "" {
-		return incident.Errorf(incident.EINVALID, "no response_url to reply to")
-	}
-	opts := []slack.MsgOption{slack.MsgOptionResponseURL(responseURL, reply.ResponseType), slack.MsgOptionText(reply.Text, false)}
-	if len(reply.Blocks) > 0 {
-		opts = append(opts, slack.MsgOptionBlocks(reply.Blocks...))
-	}
-	_, _, err := h.cfg.Slack.PostMessageContext(ctx, "", opts...)
-	return err
 }

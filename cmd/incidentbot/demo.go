@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -392,7 +391,6 @@ func dedupeStrings(in []string) []string {
 	return out
 }
 
-var errDemo = errors.New("demo")
 
 // waitReady waits until the bot answers /readyz with 200.
 func waitReady(ctx context.Context, base string, botDone chan error) error {
