@@ -119,7 +119,6 @@ func New(cfg Config) *Handler {
 	return h
 }
 
-
 // OnEvent routes Events API events of one type (such as "message") to fn.
 // Events of types nobody registered are acknowledged and dropped.
 func (h *Handler) OnEvent(eventType string, fn EventHandler) {

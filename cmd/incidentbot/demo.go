@@ -391,7 +391,6 @@ func dedupeStrings(in []string) []string {
 	return out
 }
 
-
 // waitReady waits until the bot answers /readyz with 200.
 func waitReady(ctx context.Context, base string, botDone chan error) error {
 	deadline := time.Now().Add(20 * time.Second)
