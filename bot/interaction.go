@@ -64,16 +64,28 @@ func (h *Handler) OnAction(actionID string, fn ActionHandler) { h.actions[action
 // OnView routes view_submission payloads with the given callback_id to fn.
 func (h *Handler) OnView(callbackID string, fn ViewHandler) { h.views[callbackID] = fn }
 
-// tellUser shows an interaction's failure to the person who clicked, as an
-// ephemeral message in the channel where they clicked; it never blocks the
-// acknowledgement for long because the message is best effort.
+// tellUser shows an interaction's failure to the person who clicked, only
+// to them: through the interaction's response_url, which works in any
+// channel, else as an ephemeral message where they clicked, else in a DM.
+// It is best effort; the failure is logged either way.
 func (h *Handler) tellUser(ctx context.Context, cb slack.InteractionCallback, err error) {
 	reply := h.errorReply(ctx, err, "")
-	channel := cb.Channel.ID
-	if channel == "" || h.cfg.Slack == nil {
+	if h.cfg.Slack == nil {
 		return
 	}
-	if _, perr := h.cfg.Slack.PostEphemeralContext(ctx, channel, cb.User.ID, slack.MsgOptionText(reply.Text, false)); perr != nil {
-		h.log.WarnContext(ctx, "could not tell the user about a failed interaction", "err", perr, "channel", channel)
+	if cb.ResponseURL != "" {
+		_, _, perr := h.cfg.Slack.PostMessageContext(ctx, "", slack.MsgOptionText(reply.Text, false),
+			slack.MsgOptionResponseURL(cb.ResponseURL, slack.ResponseTypeEphemeral))
+		if perr == nil {
+			return
+		}
+	}
+	if cb.Channel.ID != "" {
+		if _, perr := h.cfg.Slack.PostEphemeralContext(ctx, cb.Channel.ID, cb.User.ID, slack.MsgOptionText(reply.Text, false)); perr == nil {
+			return
+		}
+	}
+	if _, _, perr := h.cfg.Slack.PostMessageContext(ctx, cb.User.ID, slack.MsgOptionText(reply.Text, false)); perr != nil {
+		h.log.WarnContext(ctx, "could not tell the user about a failed interaction", "err", perr, "user", cb.User.ID)
 	}
 }
