@@ -92,13 +92,12 @@ func demoSteps(w *demoWorld) []demoStep {
 		}},
 		{"What changed? lists the deploy and the flag change before the start", func(ctx context.Context) error {
 			return w.waitFor(ctx, "the changes list with its rollback buttons", func() bool {
-				m, ok := w.message(w.channel, "What changed?")
-				return ok && strings.Contains(string(m.Blocks), "acme/checkout") && strings.Contains(string(m.Blocks), "new-checkout-flow") &&
-					strings.Contains(string(m.Blocks), "rollback_open")
+				m, ok := w.message(w.channel, "rollback_open")
+				return ok && strings.Contains(string(m.Blocks), "acme/checkout") && strings.Contains(string(m.Blocks), "new-checkout-flow")
 			})
 		}},
 		{"Bob rolls back the deploy: the guarded modal, the dispatch, the progress", func(ctx context.Context) error {
-			list, _ := w.message(w.channel, "What changed?")
+			list, _ := w.message(w.channel, "rollback_open")
 			value := ""
 			for _, v := range buttonValues(list, "rollback_open") {
 				if strings.HasPrefix(v, "github|") {

@@ -60,7 +60,7 @@ services:
 		}
 		return values["launchdarkly"] != "" && values["unleash"] != ""
 	}, 20*time.Second, 25*time.Millisecond, "Turn off buttons for both flag changes")
-	list, _ := findMessage(world.slack, ch.ID, "What changed?")
+	list, _ := findMessage(world.slack, ch.ID, "rollback_open")
 	require.Contains(t, string(list.Blocks), "Turn off")
 	require.Contains(t, string(list.Blocks), "in the 30 min before the start", "recent changes are highlighted")
 
