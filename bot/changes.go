@@ -139,7 +139,14 @@ func (h *Handler) submitRollback(ctx context.Context, cb slack.InteractionCallba
 		}
 		return slack.NewErrorsViewSubmissionResponse(map[string]string{blockRollbackReason: clip(incident.ErrorMessage(err), 2000)})
 	}
-	if _, err := h.cfg.Service.RequestRollback(ctx, meta.IncidentID, meta.Value, cb.User.ID); err != nil {
+	// The request re-plans with the provider; Slack waits three seconds
+	// for this answer, so the provider gets at most two of them.
+	rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if _, err := h.cfg.Service.RequestRollback(rctx, meta.IncidentID, meta.Value, cb.User.ID); err != nil {
+		if errors.Is(rctx.Err(), context.DeadlineExceeded) {
+			err = incident.Errorf(incident.EUNAVAILABLE, "The provider was too slow to confirm the plan; nothing was rolled back. Submit again.")
+		}
 		return fieldError(err), nil
 	}
 	if reason := strings.TrimSpace(stateValue(cb, blockRollbackReason).Value); reason != "" {
