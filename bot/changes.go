@@ -145,7 +145,7 @@ func (h *Handler) submitRollback(ctx context.Context, cb slack.InteractionCallba
 	defer cancel()
 	if _, err := h.cfg.Service.RequestRollback(rctx, meta.IncidentID, meta.Value, cb.User.ID); err != nil {
 		if errors.Is(rctx.Err(), context.DeadlineExceeded) {
-			err = incident.Errorf(incident.EUNAVAILABLE, "The provider was too slow to confirm the plan; nothing was rolled back. Submit again.")
+			err = incident.Errorf(incident.EUNAVAILABLE, "The provider was too slow to confirm the plan. Submit again; a rollback that already started is not started twice.")
 		}
 		return fieldError(err), nil
 	}
