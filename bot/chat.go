@@ -256,7 +256,7 @@ func (c *Chat) ResolveUsers(ctx context.Context, refs []string) (userIDs, missin
 	}
 	// Two spellings of one group or address ("S123", "<!subteam^S123>")
 	// share one lookup.
-	refs = dedupeStrings(refs)
+	refs = incident.Dedupe(refs)
 	lookups := map[string]*lookup{}
 	keys := make([]string, len(refs))
 	for i, ref := range refs {
@@ -360,7 +360,7 @@ func (c *Chat) lookupRef(ctx context.Context, kind refKind, v string) ([]string,
 func (c *Chat) Invite(ctx context.Context, channelID string, userIDs []string) error {
 	botID, _ := c.cachedBotID()
 	var ids []string
-	for _, id := range dedupeStrings(userIDs) {
+	for _, id := range incident.Dedupe(userIDs) {
 		if id != botID {
 			ids = append(ids, id)
 		}
@@ -639,20 +639,6 @@ func (c *Chat) cachedBotID() (string, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.botUserID, c.botUserID != ""
-}
-
-func dedupeStrings(in []string) []string {
-	seen := make(map[string]bool, len(in))
-	out := make([]string, 0, len(in))
-	for _, v := range in {
-		v = strings.TrimSpace(v)
-		if v == "" || seen[v] {
-			continue
-		}
-		seen[v] = true
-		out = append(out, v)
-	}
-	return out
 }
 
 // apiError is a failed Slack call. Its chain holds the incident error that

@@ -509,7 +509,7 @@ func (s *Service) inviteRefs(inc *Incident) []string {
 		refs = append(refs, svc.Responders...)
 	}
 	refs = append(refs, s.policy.Severity(inc.Severity).Invite...)
-	return dedupe(refs)
+	return Dedupe(refs)
 }
 
 func (s *Service) bookmarks(inc *Incident) [][2]string {
@@ -554,7 +554,9 @@ func truncate(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
-func dedupe(in []string) []string {
+// Dedupe trims each string and drops empty ones and repeats, keeping the
+// first occurrence's order.
+func Dedupe(in []string) []string {
 	seen := map[string]bool{}
 	out := make([]string, 0, len(in))
 	for _, v := range in {

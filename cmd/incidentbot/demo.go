@@ -18,6 +18,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/incidentbot/incidentbot/bot/slackfake"
+	"github.com/incidentbot/incidentbot/incident"
 	"github.com/incidentbot/incidentbot/integrations/github/ghfake"
 	"github.com/incidentbot/incidentbot/integrations/launchdarkly/ldfake"
 	"github.com/incidentbot/incidentbot/integrations/pagerduty/pdfake"
@@ -373,22 +374,10 @@ func (p *channelPrinter) flush() {
 				}
 			}
 			if len(buttons) > 0 {
-				fmt.Fprintf(p.out, "    buttons: %s\n", strings.Join(dedupeStrings(buttons), " "))
+				fmt.Fprintf(p.out, "    buttons: %s\n", strings.Join(incident.Dedupe(buttons), " "))
 			}
 		}
 	}
-}
-
-func dedupeStrings(in []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, s := range in {
-		if !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
-	}
-	return out
 }
 
 // waitReady waits until the bot answers /readyz with 200.

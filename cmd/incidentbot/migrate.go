@@ -16,13 +16,9 @@ func migrateCommand(ctx context.Context, cfg Config, args []string, stdout io.Wr
 	if len(args) == 0 {
 		return fmt.Errorf("migrate needs up, down or status\n%s", usage)
 	}
-	dbURL := cfg.DatabaseURL
-	if dbURL == "" {
-		dbURL = "sqlite:" + cfg.SQLitePath
-	}
-	db, err := gormstore.Open(ctx, dbURL)
+	db, err := openDatabase(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("open database: %w", err)
+		return err
 	}
 	defer db.Close()
 
@@ -60,4 +56,18 @@ func migrateCommand(ctx context.Context, cfg Config, args []string, stdout io.Wr
 		fmt.Fprintf(tw, "%d\t%s\t%s\n", s.Version, s.Name, applied)
 	}
 	return tw.Flush()
+}
+
+// openDatabase opens the configured database: PostgreSQL when DATABASE_URL
+// is set, else the embedded SQLite file.
+func openDatabase(ctx context.Context, cfg Config) (*gormstore.DB, error) {
+	dbURL := cfg.DatabaseURL
+	if dbURL == "" {
+		dbURL = "sqlite:" + cfg.SQLitePath
+	}
+	db, err := gormstore.Open(ctx, dbURL)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	return db, nil
 }

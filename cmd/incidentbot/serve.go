@@ -54,13 +54,9 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	// Storage, migrated before anything else starts.
-	dbURL := cfg.DatabaseURL
-	if dbURL == "" {
-		dbURL = "sqlite:" + cfg.SQLitePath
-	}
-	db, err := gormstore.Open(ctx, dbURL)
+	db, err := openDatabase(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("open database: %w", err)
+		return err
 	}
 	defer db.Close()
 	if err := migrations.Up(ctx, db.SQL(), db.Dialect(), migrations.WithLogger(log)); err != nil {
