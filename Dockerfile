@@ -5,13 +5,13 @@ COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 # Pure Go: the embedded SQLite needs no cgo, so the binary is static.
-RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/incidentbot ./cmd/incidentbot
+RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/firebreak ./cmd/firebreak
 
 FROM gcr.io/distroless/static-debian12:nonroot
-COPY --from=build /out/incidentbot /usr/local/bin/incidentbot
+COPY --from=build /out/firebreak /usr/local/bin/firebreak
 WORKDIR /data
-ENV HTTP_ADDR=:8080 SQLITE_PATH=/data/incidentbot.db
+ENV HTTP_ADDR=:8080 SQLITE_PATH=/data/firebreak.db
 EXPOSE 8080
-HEALTHCHECK --interval=10s --timeout=3s --retries=3 CMD ["/usr/local/bin/incidentbot", "healthcheck"]
-ENTRYPOINT ["/usr/local/bin/incidentbot"]
+HEALTHCHECK --interval=10s --timeout=3s --retries=3 CMD ["/usr/local/bin/firebreak", "healthcheck"]
+ENTRYPOINT ["/usr/local/bin/firebreak"]
 CMD ["serve"]

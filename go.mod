@@ -1,4 +1,4 @@
-module github.com/incidentbot/incidentbot
+module github.com/firebreakhq/firebreak
 
 go 1.26.8
 

@@ -16,8 +16,8 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/stretchr/testify/require"
 
-	"github.com/incidentbot/incidentbot/bot"
-	"github.com/incidentbot/incidentbot/incident"
+	"github.com/firebreakhq/firebreak/bot"
+	"github.com/firebreakhq/firebreak/incident"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite the golden files in testdata")

@@ -11,7 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/slack-go/slack"
 
-	"github.com/incidentbot/incidentbot/incident"
+	"github.com/firebreakhq/firebreak/incident"
 )
 
 // Job kinds the transport schedules and handles.

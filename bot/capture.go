@@ -11,8 +11,8 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/incidentbot/incidentbot/incident"
-	"github.com/incidentbot/incidentbot/incident/postmortem"
+	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/postmortem"
 )
 
 // Usage and summary lines of the timeline and postmortem subcommands, for

@@ -10,7 +10,7 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/incidentbot/incidentbot/incident"
+	"github.com/firebreakhq/firebreak/incident"
 )
 
 // historyPage is the page size for conversations.history and .replies:

@@ -20,9 +20,9 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/stretchr/testify/require"
 
-	"github.com/incidentbot/incidentbot/bot"
-	"github.com/incidentbot/incidentbot/bot/slackfake"
-	"github.com/incidentbot/incidentbot/incident"
+	"github.com/firebreakhq/firebreak/bot"
+	"github.com/firebreakhq/firebreak/bot/slackfake"
+	"github.com/firebreakhq/firebreak/incident"
 )
 
 // chatNow is the fixed time of every chat test.

@@ -8,7 +8,7 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/incidentbot/incidentbot/incident"
+	"github.com/firebreakhq/firebreak/incident"
 )
 
 // maxCommandText bounds the text after the command; Slack itself caps it
@@ -129,7 +129,7 @@ func (h *Handler) errorReply(ctx context.Context, err error, usage string) Reply
 
 func (h *Handler) help(_ context.Context, _ Invocation) (Reply, error) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "*incidentbot* runs your incidents from Slack. Commands:\n")
+	fmt.Fprintf(&b, "*firebreak* runs your incidents from Slack. Commands:\n")
 	for _, sc := range h.subcommands() {
 		fmt.Fprintf(&b, "• `%s %s` — %s\n", h.cfg.Command, sc.usage, sc.summary)
 	}

@@ -10,11 +10,11 @@ type metrics struct {
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "incidentbot_slack_requests_total",
+			Name: "firebreak_slack_requests_total",
 			Help: "Inbound Slack requests by kind (command, interaction, event) and outcome.",
 		}, []string{"kind", "outcome"}),
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "incidentbot_slack_events_total",
+			Name: "firebreak_slack_events_total",
 			Help: "Events API events by type and outcome (processed, duplicate, ignored, failed).",
 		}, []string{"type", "outcome"}),
 	}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/incidentbot/incidentbot/incident"
+	"github.com/firebreakhq/firebreak/incident"
 )
 
 // Actions of the nag message; ActionPostUpdate opens the update modal.

@@ -19,7 +19,7 @@ func deps(t *testing.T, pkg string) []string {
 // TestDependencyRule keeps the domain free of vendor SDKs and storage, and
 // keeps the Slack transport away from the store and the integrations.
 func TestDependencyRule(t *testing.T) {
-	const module = "github.com/incidentbot/incidentbot"
+	const module = "github.com/firebreakhq/firebreak"
 	for _, d := range deps(t, module+"/incident") {
 		first, _, _ := strings.Cut(d, "/")
 		if strings.Contains(first, ".") && d != module+"/incident" {

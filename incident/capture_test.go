@@ -10,7 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/incidentbot/incidentbot/incident"
+	"github.com/firebreakhq/firebreak/incident"
 )
 
 // openIncident declares a P2 and runs its setup, so it has channel C001.

@@ -44,7 +44,7 @@ func (s *Service) PagingEnabled(svc ServicePolicy) bool {
 // dedupKey names a page at the provider: one per incident, service and
 // round, so a retried job never pages twice and a re-page is a new page.
 func dedupKey(incidentID int64, service string, round int) string {
-	k := fmt.Sprintf("incidentbot-%d-%s", incidentID, service)
+	k := fmt.Sprintf("firebreak-%d-%s", incidentID, service)
 	if round > 0 {
 		k += fmt.Sprintf("-r%d", round)
 	}

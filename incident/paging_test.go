@@ -9,7 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/incidentbot/incidentbot/incident"
+	"github.com/firebreakhq/firebreak/incident"
 )
 
 // pager is a Pager that records pages and honours dedup keys as PagerDuty
@@ -86,12 +86,12 @@ func TestPagingPerSeverity(t *testing.T) {
 			require.Len(t, pg.requests, 1, sev)
 			req := pg.requests[0]
 			require.Equal(t, want == "backup", req.Backup, sev)
-			require.Equal(t, "incidentbot-1-checkout", req.DedupKey)
+			require.Equal(t, "firebreak-1-checkout", req.DedupKey)
 			require.Equal(t, "decl@example.com", req.FromEmail, "attributed to the declarer")
 			require.Equal(t, "high", req.Urgency)
 			posts := strings.Join(b.chat.posts[inc.ChannelID], "\n")
 			require.Contains(t, posts, "Paged *Checkout* in PagerDuty: Bob Roe")
-			require.Contains(t, posts, "[Acknowledge:page_ack=incidentbot-1-checkout]")
+			require.Contains(t, posts, "[Acknowledge:page_ack=firebreak-1-checkout]")
 		}
 	}
 }
@@ -126,7 +126,7 @@ func TestAcknowledgementFromWebhookAndSlack(t *testing.T) {
 	require.Empty(t, b.queue.runAll(t))
 	b.clock.Advance(3*time.Minute + 12*time.Second)
 
-	ev := incident.PageEvent{DeliveryID: "EV1", Kind: incident.PageAcknowledged, DedupKey: "incidentbot-1-checkout", Agent: "Jane Doe", At: b.clock.Now()}
+	ev := incident.PageEvent{DeliveryID: "EV1", Kind: incident.PageAcknowledged, DedupKey: "firebreak-1-checkout", Agent: "Jane Doe", At: b.clock.Now()}
 	require.NoError(t, b.svc.HandlePageEvent(ctx, ev))
 	require.NoError(t, b.svc.HandlePageEvent(ctx, ev), "a redelivery")
 	require.Empty(t, b.queue.runAll(t))
@@ -139,7 +139,7 @@ func TestAcknowledgementFromWebhookAndSlack(t *testing.T) {
 
 	// Other events become lines too; unknown pages are ignored.
 	for _, k := range []incident.PageEventKind{incident.PageUnacknowledged, incident.PageEscalated, incident.PageReassigned, incident.PageReopened, incident.PageResolved} {
-		require.NoError(t, b.svc.HandlePageEvent(ctx, incident.PageEvent{DeliveryID: "EV-" + string(k), Kind: k, DedupKey: "incidentbot-1-checkout", Agent: "Jane Doe", Assignees: []string{"Carol"}}))
+		require.NoError(t, b.svc.HandlePageEvent(ctx, incident.PageEvent{DeliveryID: "EV-" + string(k), Kind: k, DedupKey: "firebreak-1-checkout", Agent: "Jane Doe", Assignees: []string{"Carol"}}))
 	}
 	require.NoError(t, b.svc.HandlePageEvent(ctx, incident.PageEvent{DeliveryID: "EV-X", Kind: incident.PageAcknowledged, DedupKey: "someone-elses"}))
 	require.Empty(t, b.queue.runAll(t))
@@ -149,9 +149,9 @@ func TestAcknowledgementFromWebhookAndSlack(t *testing.T) {
 	}
 
 	// Acknowledge from Slack: as the clicking user's e-mail.
-	require.NoError(t, b.svc.AcknowledgePage(ctx, "incidentbot-1-checkout", "U0KIM", incident.ReplyTarget{UserID: "U0KIM"}))
+	require.NoError(t, b.svc.AcknowledgePage(ctx, "firebreak-1-checkout", "U0KIM", incident.ReplyTarget{UserID: "U0KIM"}))
 	require.Empty(t, b.queue.runAll(t))
-	require.Equal(t, []string{"incidentbot-1-checkout by kim@example.com"}, pg.acks)
+	require.Equal(t, []string{"firebreak-1-checkout by kim@example.com"}, pg.acks)
 }
 
 func TestPageFailureIsSaidOnceAndRetried(t *testing.T) {
@@ -194,5 +194,5 @@ func TestRaiseToP1PagesTheBackupAndResolveResolvesPages(t *testing.T) {
 	_, err = b.svc.SetStatus(ctx, inc.ID, incident.StatusResolved, "U0DECL", "")
 	require.NoError(t, err)
 	require.Empty(t, b.queue.runAll(t))
-	require.Equal(t, []string{"incidentbot-1-checkout"}, pg.resolved)
+	require.Equal(t, []string{"firebreak-1-checkout"}, pg.resolved)
 }

@@ -541,7 +541,7 @@ func (s *Service) Topic(inc *Incident) string {
 
 func mention(user string) string {
 	if user == "" || user == "bot" {
-		return "incidentbot"
+		return "firebreak"
 	}
 	return "<@" + user + ">"
 }

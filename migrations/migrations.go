@@ -207,6 +207,6 @@ func lockID(ctx context.Context, db *sql.DB) (int64, error) {
 		return 0, fmt.Errorf("read current schema: %w", err)
 	}
 	h := fnv.New64a()
-	_, _ = h.Write([]byte("incidentbot migrations " + target))
+	_, _ = h.Write([]byte("firebreak migrations " + target))
 	return int64(h.Sum64()), nil
 }

@@ -17,8 +17,8 @@ import (
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/stretchr/testify/require"
 
-	"github.com/incidentbot/incidentbot/incident/pgtest"
-	"github.com/incidentbot/incidentbot/migrations"
+	"github.com/firebreakhq/firebreak/incident/pgtest"
+	"github.com/firebreakhq/firebreak/migrations"
 )
 
 // tables00001 are the tables 00001 creates.

@@ -10,8 +10,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/incidentbot/incidentbot/incident"
-	"github.com/incidentbot/incidentbot/templates"
+	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/templates"
 )
 
 var updateComms = flag.Bool("update-comms", false, "rewrite the comms golden files")

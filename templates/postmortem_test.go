@@ -13,10 +13,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/incidentbot/incidentbot/incident"
-	"github.com/incidentbot/incidentbot/incident/postmortem"
-	"github.com/incidentbot/incidentbot/incident/postmortem/postmortemtest"
-	"github.com/incidentbot/incidentbot/templates"
+	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/postmortem"
+	"github.com/firebreakhq/firebreak/incident/postmortem/postmortemtest"
+	"github.com/firebreakhq/firebreak/templates"
 )
 
 var update = flag.Bool("update", false, "rewrite the postmortem golden files")

@@ -1,4 +1,4 @@
-// Package slackfake is an in-process fake of Slack for tests and for `incidentbot demo`.
+// Package slackfake is an in-process fake of Slack for tests and for `firebreak demo`.
 //
 // It has two halves that together let a bot run end to end without the network:
 //

@@ -10,7 +10,7 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/stretchr/testify/require"
 
-	"github.com/incidentbot/incidentbot/bot/slackfake"
+	"github.com/firebreakhq/firebreak/bot/slackfake"
 )
 
 func TestIdentityOptions(t *testing.T) {

@@ -25,7 +25,7 @@ const (
 	DefaultTeamName      = "Fake Workspace"
 	DefaultBotUserID     = "U0FAKEB0T"
 	DefaultBotID         = "B0FAKEB0T"
-	DefaultBotName       = "incidentbot"
+	DefaultBotName       = "firebreak"
 	DefaultAppID         = "A0FAKEAPP"
 	DefaultTriggerTTL    = 3 * time.Second
 	DefaultPingInterval  = 10 * time.Second

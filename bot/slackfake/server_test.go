@@ -13,7 +13,7 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/stretchr/testify/require"
 
-	"github.com/incidentbot/incidentbot/bot/slackfake"
+	"github.com/firebreakhq/firebreak/bot/slackfake"
 )
 
 // clock is a hand-moved clock for trigger and response_url expiry.

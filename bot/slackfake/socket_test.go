@@ -12,7 +12,7 @@ import (
 	"github.com/slack-go/slack/socketmode"
 	"github.com/stretchr/testify/require"
 
-	"github.com/incidentbot/incidentbot/bot/slackfake"
+	"github.com/firebreakhq/firebreak/bot/slackfake"
 )
 
 // socketBot runs a slack-go socketmode client against the fake and acks like a bot.

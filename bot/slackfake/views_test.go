@@ -8,7 +8,7 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/stretchr/testify/require"
 
-	"github.com/incidentbot/incidentbot/bot/slackfake"
+	"github.com/firebreakhq/firebreak/bot/slackfake"
 )
 
 func modal(title, callbackID string, blocks ...slack.Block) slack.ModalViewRequest {

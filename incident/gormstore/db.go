@@ -18,14 +18,14 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
-	"github.com/incidentbot/incidentbot/migrations"
+	"github.com/firebreakhq/firebreak/migrations"
 )
 
 // DefaultSQLitePath is the database file Open uses for an empty URL.
-const DefaultSQLitePath = "incidentbot.db"
+const DefaultSQLitePath = "firebreak.db"
 
 // sqliteBusyTimeout is how long a SQLite statement waits for another process
-// (such as "incidentbot migrate") holding the write lock before failing.
+// (such as "firebreak migrate") holding the write lock before failing.
 const sqliteBusyTimeout = 10 * time.Second
 
 // DB is an open database: the gorm handle the Store uses, the database/sql

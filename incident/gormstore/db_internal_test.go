@@ -16,8 +16,8 @@ import (
 	"gorm.io/gorm"
 	sqlite3 "modernc.org/sqlite/lib"
 
-	"github.com/incidentbot/incidentbot/incident"
-	"github.com/incidentbot/incidentbot/migrations"
+	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/migrations"
 )
 
 func TestSQLitePath(t *testing.T) {
@@ -28,7 +28,7 @@ func TestSQLitePath(t *testing.T) {
 		{url: "", want: DefaultSQLitePath},
 		{url: "sqlite:", want: DefaultSQLitePath},
 		{url: "sqlite:data/bot.db", want: "data/bot.db"},
-		{url: "sqlite:///var/lib/incidentbot/bot.db", want: "/var/lib/incidentbot/bot.db"},
+		{url: "sqlite:///var/lib/firebreak/bot.db", want: "/var/lib/firebreak/bot.db"},
 		{url: "sqlite://bot.db", want: "bot.db"},
 		{url: "/tmp/bot.db", want: "/tmp/bot.db"},
 		{url: ":memory:", want: ":memory:"},

@@ -12,7 +12,7 @@ import (
 	"gorm.io/gorm"
 	sqlite3 "modernc.org/sqlite/lib"
 
-	"github.com/incidentbot/incidentbot/incident"
+	"github.com/firebreakhq/firebreak/incident"
 )
 
 // errorKind classifies a database error as a domain error code, or "" when

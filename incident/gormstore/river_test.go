@@ -11,9 +11,9 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/stretchr/testify/require"
 
-	"github.com/incidentbot/incidentbot/incident"
-	"github.com/incidentbot/incidentbot/incident/gormstore"
-	"github.com/incidentbot/incidentbot/incident/incidenttest"
+	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/gormstore"
+	"github.com/firebreakhq/firebreak/incident/incidenttest"
 )
 
 type pingArgs struct{ N int }

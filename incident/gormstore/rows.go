@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/incidentbot/incidentbot/incident"
+	"github.com/firebreakhq/firebreak/incident"
 )
 
 // Rows mirror the tables in migrations/*/ column for column; TestSchemaMatchesRows keeps the two in step. Every column is named

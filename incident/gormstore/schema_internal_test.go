@@ -14,8 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm/schema"
 
-	"github.com/incidentbot/incidentbot/incident/pgtest"
-	"github.com/incidentbot/incidentbot/migrations"
+	"github.com/firebreakhq/firebreak/incident/pgtest"
+	"github.com/firebreakhq/firebreak/migrations"
 )
 
 type column struct {

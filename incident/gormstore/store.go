@@ -10,8 +10,8 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
-	"github.com/incidentbot/incidentbot/incident"
-	"github.com/incidentbot/incidentbot/migrations"
+	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/migrations"
 )
 
 // counterIncidentNumber is the incident_counters row that numbers incidents.

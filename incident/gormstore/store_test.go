@@ -8,10 +8,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/incidentbot/incidentbot/incident"
-	"github.com/incidentbot/incidentbot/incident/gormstore"
-	"github.com/incidentbot/incidentbot/incident/incidenttest"
-	"github.com/incidentbot/incidentbot/incident/pgtest"
+	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/gormstore"
+	"github.com/firebreakhq/firebreak/incident/incidenttest"
+	"github.com/firebreakhq/firebreak/incident/pgtest"
 )
 
 // testClock stands after every time the conformance suite writes explicitly, so
@@ -27,7 +27,7 @@ func openDB(t *testing.T, dialect string) *gormstore.DB {
 	var url string
 	switch dialect {
 	case "sqlite":
-		url = "sqlite:" + filepath.Join(t.TempDir(), "incidentbot.db")
+		url = "sqlite:" + filepath.Join(t.TempDir(), "firebreak.db")
 	case "postgres":
 		url = pgtest.DSN(t)
 	default:

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/incidentbot/incidentbot/incident"
+	"github.com/firebreakhq/firebreak/incident"
 )
 
 // Epoch returns the time factories and NewClock use unless told otherwise: a

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/incidentbot/incidentbot/incident"
+	"github.com/firebreakhq/firebreak/incident"
 )
 
 // MemStore is an in-memory incident.Store with the same semantics as the

@@ -4,8 +4,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/incidentbot/incidentbot/incident"
-	"github.com/incidentbot/incidentbot/incident/incidenttest"
+	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/incidenttest"
 )
 
 func TestMemStore(t *testing.T) {

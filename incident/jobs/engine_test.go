@@ -22,8 +22,8 @@ import (
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/stretchr/testify/require"
 
-	"github.com/incidentbot/incidentbot/incident"
-	"github.com/incidentbot/incidentbot/incident/pgtest"
+	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/pgtest"
 )
 
 // waitFor bounds every wait on the background engine; polls are short so a
@@ -523,10 +523,10 @@ func TestEngineQueueDepth(t *testing.T) {
 			depth, err = other.QueueDepth(ctx)
 			require.NoError(t, err)
 			require.Equal(t, 1, depth)
-			n, err := testutil.GatherAndCount(reg, "incidentbot_job_queue_depth")
+			n, err := testutil.GatherAndCount(reg, "firebreak_job_queue_depth")
 			require.NoError(t, err)
 			require.Equal(t, 1, n)
-			require.Equal(t, 3.0, gaugeValue(t, reg, "incidentbot_job_queue_depth"))
+			require.Equal(t, 3.0, gaugeValue(t, reg, "firebreak_job_queue_depth"))
 
 			start(t, e)
 			require.Eventually(t, func() bool {

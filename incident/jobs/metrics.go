@@ -18,13 +18,13 @@ func newMetrics(reg prometheus.Registerer, queue string, depth func() float64) (
 	labels := prometheus.Labels{"queue": queue}
 	m := &metrics{
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:        "incidentbot_job_duration_seconds",
+			Name:        "firebreak_job_duration_seconds",
 			Help:        "Time spent in a job handler, by job kind and outcome.",
 			ConstLabels: labels,
 			Buckets:     []float64{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60},
 		}, []string{"kind", "outcome"}),
 		total: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name:        "incidentbot_jobs_total",
+			Name:        "firebreak_jobs_total",
 			Help:        "Job runs, by job kind and outcome (completed, retried, snoozed, cancelled, discarded).",
 			ConstLabels: labels,
 		}, []string{"kind", "outcome"}),
@@ -33,7 +33,7 @@ func newMetrics(reg prometheus.Registerer, queue string, depth func() float64) (
 		return m, nil
 	}
 	gauge := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name:        "incidentbot_job_queue_depth",
+		Name:        "firebreak_job_queue_depth",
 		Help:        "Jobs waiting to run (available, scheduled or retryable); -1 when the database cannot be read.",
 		ConstLabels: labels,
 	}, depth)

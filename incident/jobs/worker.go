@@ -10,11 +10,11 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/tidwall/gjson"
 
-	"github.com/incidentbot/incidentbot/incident"
+	"github.com/firebreakhq/firebreak/incident"
 )
 
 // taskKind is the one River job kind every incident.Job is stored under.
-const taskKind = "incidentbot_task"
+const taskKind = "firebreak_task"
 
 // Outcomes of one run of a job, used as a metric label.
 const (

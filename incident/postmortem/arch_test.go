@@ -10,7 +10,7 @@ import (
 // domain: it imports the standard library and package incident, nothing else.
 func TestStandardLibraryOnly(t *testing.T) {
 	t.Parallel()
-	const module = "github.com/incidentbot/incidentbot"
+	const module = "github.com/firebreakhq/firebreak"
 	out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", module+"/incident/postmortem").Output()
 	if err != nil {
 		t.Fatalf("go list -deps: %v", err)

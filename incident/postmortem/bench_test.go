@@ -5,8 +5,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/incidentbot/incidentbot/incident/postmortem"
-	pmt "github.com/incidentbot/incidentbot/incident/postmortem/postmortemtest"
+	"github.com/firebreakhq/firebreak/incident/postmortem"
+	pmt "github.com/firebreakhq/firebreak/incident/postmortem/postmortemtest"
 )
 
 // TestCompileBusyIncident checks the benchmark's input compiles correctly:

@@ -128,7 +128,7 @@ func BlamelessCheck(section, text string, names []string) []Finding {
 	lowNames := make([]string, 0, len(names))
 	for _, n := range names {
 		n = normalize(strings.TrimSpace(n))
-		if utf8.RuneCountInString(n) < 2 || strings.EqualFold(n, "incidentbot") {
+		if utf8.RuneCountInString(n) < 2 || strings.EqualFold(n, "firebreak") {
 			continue
 		}
 		lowNames = append(lowNames, n)

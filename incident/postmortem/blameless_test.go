@@ -6,7 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/incidentbot/incidentbot/incident/postmortem"
+	"github.com/firebreakhq/firebreak/incident/postmortem"
 )
 
 func TestBlamelessCheck(t *testing.T) {

@@ -3,7 +3,7 @@ package postmortem
 import (
 	"fmt"
 
-	"github.com/incidentbot/incidentbot/incident"
+	"github.com/firebreakhq/firebreak/incident"
 )
 
 // Template names Document renders; templates.Set provides both.

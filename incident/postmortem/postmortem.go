@@ -24,7 +24,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/incidentbot/incidentbot/incident"
+	"github.com/firebreakhq/firebreak/incident"
 )
 
 // ChangeWindow is how far before the start of an incident a change is listed
@@ -131,7 +131,7 @@ type Milestone struct {
 type Event struct {
 	At   time.Time
 	Kind incident.EventKind
-	// Actor is a display name: a person, "incidentbot" or a provider.
+	// Actor is a display name: a person, "firebreak" or a provider.
 	Actor string
 	// Text is the latest text, with Slack markup turned into plain text.
 	Text     string
@@ -366,12 +366,12 @@ func (c *compiler) serviceName() string {
 	return c.inc.Service
 }
 
-// name returns the display name for a Slack user id, "incidentbot" for the
+// name returns the display name for a Slack user id, "firebreak" for the
 // bot, and anything else (a provider) as it is.
 func (c *compiler) name(id string) string {
 	switch {
 	case id == "" || id == "bot":
-		return "incidentbot"
+		return "firebreak"
 	case c.names[id] != "":
 		return c.names[id]
 	}

@@ -8,9 +8,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/incidentbot/incidentbot/incident"
-	"github.com/incidentbot/incidentbot/incident/postmortem"
-	pmt "github.com/incidentbot/incidentbot/incident/postmortem/postmortemtest"
+	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/postmortem"
+	pmt "github.com/firebreakhq/firebreak/incident/postmortem/postmortemtest"
 )
 
 func at(min, sec int) time.Time {
@@ -100,7 +100,7 @@ func TestCompileReplay(t *testing.T) {
 		require.Contains(t, all, "Alice Ng declared INC-42 (P1)")
 		require.Contains(t, all, "Alice Ng marked the incident mitigated.", "the bot's emoji prefix is dropped")
 		require.Equal(t, "Dev Patel", d.KeyEvents[3].Actor, "a message is attributed to its author by name")
-		require.Equal(t, "incidentbot", d.KeyEvents[2].Actor)
+		require.Equal(t, "firebreak", d.KeyEvents[2].Actor)
 		require.Len(t, d.KeyEvents, 10)
 	})
 

@@ -12,7 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/incidentbot/incidentbot/incident"
+	"github.com/firebreakhq/firebreak/incident"
 )
 
 // Job kinds the Service runs.
@@ -681,7 +681,7 @@ func (s *Service) exportFailed(ctx context.Context, inc *incident.Incident, p ex
 
 func mention(user string) string {
 	if user == "" || user == "bot" {
-		return "incidentbot"
+		return "firebreak"
 	}
 	return "<@" + user + ">"
 }

@@ -14,15 +14,15 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/incidentbot/incidentbot/incident"
-	"github.com/incidentbot/incidentbot/incident/gormstore"
-	"github.com/incidentbot/incidentbot/incident/incidenttest"
-	"github.com/incidentbot/incidentbot/incident/postmortem"
-	"github.com/incidentbot/incidentbot/integrations/confluence"
-	"github.com/incidentbot/incidentbot/integrations/confluence/confluencefake"
-	"github.com/incidentbot/incidentbot/integrations/github"
-	"github.com/incidentbot/incidentbot/integrations/github/ghfake"
-	"github.com/incidentbot/incidentbot/templates"
+	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/gormstore"
+	"github.com/firebreakhq/firebreak/incident/incidenttest"
+	"github.com/firebreakhq/firebreak/incident/postmortem"
+	"github.com/firebreakhq/firebreak/integrations/confluence"
+	"github.com/firebreakhq/firebreak/integrations/confluence/confluencefake"
+	"github.com/firebreakhq/firebreak/integrations/github"
+	"github.com/firebreakhq/firebreak/integrations/github/ghfake"
+	"github.com/firebreakhq/firebreak/templates"
 )
 
 // People of the replayed channel.

@@ -3,8 +3,8 @@
 // (config pushes, database migrations, infrastructure applies). The
 // format and a worked curl example are in docs/change-webhook.md.
 //
-// A request carries X-Incidentbot-Timestamp (Unix seconds) and
-// X-Incidentbot-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<raw
+// A request carries X-Firebreak-Timestamp (Unix seconds) and
+// X-Firebreak-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<raw
 // body>">, keyed with the shared secret. Signing the timestamp and
 // refusing ones more than five minutes off stops a captured request from
 // being replayed later; the id makes a replay inside the window harmless.
@@ -31,13 +31,13 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/incidentbot/incidentbot/incident"
+	"github.com/firebreakhq/firebreak/incident"
 )
 
 // Headers of a delivery.
 const (
-	SignatureHeader = "X-Incidentbot-Signature"
-	TimestampHeader = "X-Incidentbot-Timestamp"
+	SignatureHeader = "X-Firebreak-Signature"
+	TimestampHeader = "X-Firebreak-Timestamp"
 )
 
 // Source is the ChangeEvent.Source of every change received here. The
@@ -211,7 +211,7 @@ func tooLong(s string, n int) bool { return utf8.RuneCountInString(s) > n }
 
 func hasControl(s string) bool { return strings.IndexFunc(s, unicode.IsControl) >= 0 }
 
-// Sign returns the X-Incidentbot-Signature value for body sent at
+// Sign returns the X-Firebreak-Signature value for body sent at
 // timestamp (Unix seconds): "sha256=" and the hex HMAC-SHA256 of
 // "<timestamp>.<body>" keyed with secret.
 func Sign(secret string, timestamp int64, body []byte) string {

@@ -27,8 +27,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/incidentbot/incidentbot/incident"
-	"github.com/incidentbot/incidentbot/integrations/outbound"
+	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/integrations/outbound"
 )
 
 // Target is the ExportRef.Target of Confluence exports.
@@ -229,7 +229,7 @@ func (c *Client) update(ctx context.Context, id, title string, doc incident.Post
 		req := updateRequest{ID: id, Status: "current", Title: title,
 			Body: storageBody{Representation: "storage", Value: doc.Confluence}}
 		req.Version.Number = cur.Version.Number + 1
-		req.Version.Message = "Updated by incidentbot"
+		req.Version.Message = "Updated by firebreak"
 		var p page
 		status, msg, err := c.do(outbound.WithOperation(ctx, "pages.update"), http.MethodPut, "/api/v2/pages/"+url.PathEscape(id), req, &p)
 		if err != nil {

@@ -11,13 +11,13 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/incidentbot/incidentbot/incident"
-	"github.com/incidentbot/incidentbot/incident/postmortem"
-	"github.com/incidentbot/incidentbot/incident/postmortem/postmortemtest"
-	"github.com/incidentbot/incidentbot/integrations/confluence"
-	"github.com/incidentbot/incidentbot/integrations/confluence/confluencefake"
-	"github.com/incidentbot/incidentbot/integrations/outbound"
-	"github.com/incidentbot/incidentbot/templates"
+	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/postmortem"
+	"github.com/firebreakhq/firebreak/incident/postmortem/postmortemtest"
+	"github.com/firebreakhq/firebreak/integrations/confluence"
+	"github.com/firebreakhq/firebreak/integrations/confluence/confluencefake"
+	"github.com/firebreakhq/firebreak/integrations/outbound"
+	"github.com/firebreakhq/firebreak/templates"
 )
 
 const (

@@ -10,7 +10,7 @@ import (
 
 	gh "github.com/google/go-github/v60/github"
 
-	"github.com/incidentbot/incidentbot/incident"
+	"github.com/firebreakhq/firebreak/incident"
 )
 
 const (

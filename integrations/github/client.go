@@ -24,8 +24,8 @@ import (
 
 	gh "github.com/google/go-github/v60/github"
 
-	"github.com/incidentbot/incidentbot/incident"
-	"github.com/incidentbot/incidentbot/integrations/outbound"
+	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/integrations/outbound"
 )
 
 // Source is the ChangeEvent.Source and RollbackPlan.Source of everything

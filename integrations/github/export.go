@@ -14,7 +14,7 @@ import (
 
 	gh "github.com/google/go-github/v60/github"
 
-	"github.com/incidentbot/incidentbot/incident"
+	"github.com/firebreakhq/firebreak/incident"
 )
 
 const (
@@ -300,7 +300,7 @@ func actionItemMarker(doc incident.PostmortemDoc, item incident.ActionItem) stri
 		sum := sha256.Sum256([]byte(item.Text))
 		id = hex.EncodeToString(sum[:8])
 	}
-	return fmt.Sprintf("<!-- incidentbot:action-item:%s:%s -->", doc.IncidentKey, id)
+	return fmt.Sprintf("<!-- firebreak:action-item:%s:%s -->", doc.IncidentKey, id)
 }
 
 func (c *Client) exportActionItems(ctx context.Context, info repoInfo, doc incident.PostmortemDoc) error {

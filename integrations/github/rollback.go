@@ -11,7 +11,7 @@ import (
 
 	gh "github.com/google/go-github/v60/github"
 
-	"github.com/incidentbot/incidentbot/incident"
+	"github.com/firebreakhq/firebreak/incident"
 )
 
 // Rollback methods, from ServicePolicy.GitHub.Rollback.
@@ -22,7 +22,7 @@ const (
 
 // rollbackKeyField is the deployment payload field that carries the plan's
 // key, so a repeated Execute finds the deployment it already created.
-const rollbackKeyField = "incidentbot_rollback_key"
+const rollbackKeyField = "firebreak_rollback_key"
 
 // dispatchSkew is how far before our dispatch time a run may be stamped
 // and still be taken for the one we dispatched: GitHub's clock and ours
@@ -256,7 +256,7 @@ func (c *Client) executeDeployment(ctx context.Context, info repoInfo, plan inci
 		// skipped because the old commit's checks passed when it shipped.
 		AutoMerge:        gh.Bool(false),
 		RequiredContexts: &[]string{},
-		Description:      gh.String("rollback by incidentbot"),
+		Description:      gh.String("rollback by firebreak"),
 		Payload: map[string]any{
 			rollbackKeyField: plan.Key,
 			"rollback_from":  plan.FromRef,
@@ -330,7 +330,7 @@ func (c *Client) executeWorkflow(ctx context.Context, info repoInfo, plan incide
 // dispatchReason is the reason input; it carries the plan's key so a
 // workflow that shows it as its run name makes the run recognisable.
 func dispatchReason(plan incident.RollbackPlan, actor string) string {
-	return fmt.Sprintf("incidentbot rollback %s requested by %s", plan.Key, actor)
+	return fmt.Sprintf("firebreak rollback %s requested by %s", plan.Key, actor)
 }
 
 // findDispatchedRun looks among recent workflow_dispatch runs of the plan's

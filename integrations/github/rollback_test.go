@@ -7,8 +7,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/incidentbot/incidentbot/incident"
-	"github.com/incidentbot/incidentbot/integrations/github/ghfake"
+	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/integrations/github/ghfake"
 )
 
 // badDeploy lists the window's changes and returns the production deploy
@@ -195,7 +195,7 @@ func TestExecuteByWorkflowDispatch(t *testing.T) {
 	require.Equal(t, map[string]any{
 		"sha":         sha2,
 		"environment": "production",
-		"reason":      fmt.Sprintf("incidentbot rollback %s requested by U0IC", plan.Key),
+		"reason":      fmt.Sprintf("firebreak rollback %s requested by U0IC", plan.Key),
 	}, dispatches[0].Inputs)
 	require.Equal(t, fmt.Sprint(dispatches[0].RunID), run.ExternalID)
 	require.Equal(t, "queued", run.Status)
@@ -310,8 +310,8 @@ func TestExecuteByDeployment(t *testing.T) {
 	d := deployments[len(deployments)-1]
 	require.Equal(t, sha2, d.SHA)
 	require.Equal(t, "production", d.Environment)
-	require.Equal(t, "rollback by incidentbot", d.Description)
-	require.Equal(t, plan.Key, d.Payload["incidentbot_rollback_key"])
+	require.Equal(t, "rollback by firebreak", d.Description)
+	require.Equal(t, plan.Key, d.Payload["firebreak_rollback_key"])
 	require.Equal(t, fmt.Sprint(d.ID), run.ExternalID)
 	require.Equal(t, "queued", run.Status)
 

@@ -15,7 +15,7 @@ import (
 
 	gh "github.com/google/go-github/v60/github"
 
-	"github.com/incidentbot/incidentbot/incident"
+	"github.com/firebreakhq/firebreak/incident"
 )
 
 // MaxWebhookBody bounds a webhook delivery read into memory. The events

@@ -13,9 +13,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/incidentbot/incidentbot/incident"
-	"github.com/incidentbot/incidentbot/integrations/github"
-	"github.com/incidentbot/incidentbot/integrations/github/ghfake"
+	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/integrations/github"
+	"github.com/firebreakhq/firebreak/integrations/github/ghfake"
 )
 
 const hookSecret = "hook-secret"

@@ -37,8 +37,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/incidentbot/incidentbot/incident"
-	"github.com/incidentbot/incidentbot/integrations/outbound"
+	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/integrations/outbound"
 )
 
 // Source is the ChangeEvent.Source of every change this package reports.

@@ -12,10 +12,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/incidentbot/incidentbot/incident"
-	"github.com/incidentbot/incidentbot/integrations/launchdarkly"
-	"github.com/incidentbot/incidentbot/integrations/launchdarkly/ldfake"
-	"github.com/incidentbot/incidentbot/integrations/outbound"
+	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/integrations/launchdarkly"
+	"github.com/firebreakhq/firebreak/integrations/launchdarkly/ldfake"
+	"github.com/firebreakhq/firebreak/integrations/outbound"
 )
 
 const token = "api-test-token"

@@ -12,7 +12,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/incidentbot/incidentbot/incident"
+	"github.com/firebreakhq/firebreak/incident"
 )
 
 // SignatureHeader carries the hex HMAC-SHA256 of a webhook's raw body.

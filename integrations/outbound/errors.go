@@ -11,7 +11,7 @@ import (
 	"github.com/google/go-github/v60/github"
 	"github.com/slack-go/slack"
 
-	"github.com/incidentbot/incidentbot/incident"
+	"github.com/firebreakhq/firebreak/incident"
 )
 
 // ErrBreakerOpen is the cause of an UnavailableError returned without

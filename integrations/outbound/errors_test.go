@@ -10,7 +10,7 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/stretchr/testify/require"
 
-	"github.com/incidentbot/incidentbot/integrations/outbound"
+	"github.com/firebreakhq/firebreak/integrations/outbound"
 )
 
 func TestRetryAfterAt(t *testing.T) {

@@ -10,7 +10,7 @@ import (
 	"github.com/google/go-github/v60/github"
 	"github.com/stretchr/testify/require"
 
-	"github.com/incidentbot/incidentbot/integrations/outbound"
+	"github.com/firebreakhq/firebreak/integrations/outbound"
 )
 
 func TestGitHubRateLimitThroughSDK(t *testing.T) {

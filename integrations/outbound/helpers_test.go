@@ -12,7 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/incidentbot/incidentbot/integrations/outbound"
+	"github.com/firebreakhq/firebreak/integrations/outbound"
 )
 
 // fakeClock is a clock that only moves when the client sleeps, so backoff

@@ -22,38 +22,38 @@ type Metrics struct {
 // like prometheus.MustRegister, since that is a wiring bug.
 //
 // The series are:
-//   - incidentbot_outbound_requests_total{provider,operation,outcome}: one per
+//   - firebreak_outbound_requests_total{provider,operation,outcome}: one per
 //     attempt that reached the network, plus one breaker_open per request
 //     refused by an open breaker;
-//   - incidentbot_outbound_retries_total{provider,operation}: attempts after
+//   - firebreak_outbound_retries_total{provider,operation}: attempts after
 //     the first;
-//   - incidentbot_outbound_request_duration_seconds{provider}: latency of each
+//   - firebreak_outbound_request_duration_seconds{provider}: latency of each
 //     attempt up to its response headers;
-//   - incidentbot_outbound_breaker_state{provider}: 0 closed, 1 half-open,
+//   - firebreak_outbound_breaker_state{provider}: 0 closed, 1 half-open,
 //     2 open, read at scrape time.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "incidentbot",
+			Namespace: "firebreak",
 			Subsystem: "outbound",
 			Name:      "requests_total",
 			Help:      "Outbound HTTP attempts by provider, operation and outcome (ok, client_error, server_error, rate_limited, timeout, error, canceled, breaker_open).",
 		}, []string{"provider", "operation", "outcome"}),
 		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "incidentbot",
+			Namespace: "firebreak",
 			Subsystem: "outbound",
 			Name:      "retries_total",
 			Help:      "Outbound HTTP attempts after the first, by provider and operation.",
 		}, []string{"provider", "operation"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Namespace: "incidentbot",
+			Namespace: "firebreak",
 			Subsystem: "outbound",
 			Name:      "request_duration_seconds",
 			Help:      "Latency of each outbound HTTP attempt up to its response headers, by provider.",
 			Buckets:   []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30},
 		}, []string{"provider"}),
 		breakers: &breakerCollector{
-			desc: prometheus.NewDesc("incidentbot_outbound_breaker_state",
+			desc: prometheus.NewDesc("firebreak_outbound_breaker_state",
 				"Circuit breaker state by provider: 0 closed, 1 half-open, 2 open.",
 				[]string{"provider"}, nil),
 			clients: map[string]*Client{},

@@ -12,7 +12,7 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/stretchr/testify/require"
 
-	"github.com/incidentbot/incidentbot/integrations/outbound"
+	"github.com/firebreakhq/firebreak/integrations/outbound"
 )
 
 func TestMetrics(t *testing.T) {
@@ -48,30 +48,30 @@ func TestMetrics(t *testing.T) {
 	require.Equal(t, 1, sl.Hits())
 
 	const want = `
-# HELP incidentbot_outbound_breaker_state Circuit breaker state by provider: 0 closed, 1 half-open, 2 open.
-# TYPE incidentbot_outbound_breaker_state gauge
-incidentbot_outbound_breaker_state{provider="pagerduty"} 0
-incidentbot_outbound_breaker_state{provider="slack"} 2
-# HELP incidentbot_outbound_requests_total Outbound HTTP attempts by provider, operation and outcome (ok, client_error, server_error, rate_limited, timeout, error, canceled, breaker_open).
-# TYPE incidentbot_outbound_requests_total counter
-incidentbot_outbound_requests_total{operation="GET",outcome="ok",provider="pagerduty"} 1
-incidentbot_outbound_requests_total{operation="GET",outcome="server_error",provider="pagerduty"} 2
-incidentbot_outbound_requests_total{operation="chat.postMessage",outcome="breaker_open",provider="slack"} 1
-incidentbot_outbound_requests_total{operation="chat.postMessage",outcome="server_error",provider="slack"} 1
-incidentbot_outbound_requests_total{operation="incidents.create",outcome="ok",provider="pagerduty"} 1
-# HELP incidentbot_outbound_retries_total Outbound HTTP attempts after the first, by provider and operation.
-# TYPE incidentbot_outbound_retries_total counter
-incidentbot_outbound_retries_total{operation="GET",provider="pagerduty"} 2
+# HELP firebreak_outbound_breaker_state Circuit breaker state by provider: 0 closed, 1 half-open, 2 open.
+# TYPE firebreak_outbound_breaker_state gauge
+firebreak_outbound_breaker_state{provider="pagerduty"} 0
+firebreak_outbound_breaker_state{provider="slack"} 2
+# HELP firebreak_outbound_requests_total Outbound HTTP attempts by provider, operation and outcome (ok, client_error, server_error, rate_limited, timeout, error, canceled, breaker_open).
+# TYPE firebreak_outbound_requests_total counter
+firebreak_outbound_requests_total{operation="GET",outcome="ok",provider="pagerduty"} 1
+firebreak_outbound_requests_total{operation="GET",outcome="server_error",provider="pagerduty"} 2
+firebreak_outbound_requests_total{operation="chat.postMessage",outcome="breaker_open",provider="slack"} 1
+firebreak_outbound_requests_total{operation="chat.postMessage",outcome="server_error",provider="slack"} 1
+firebreak_outbound_requests_total{operation="incidents.create",outcome="ok",provider="pagerduty"} 1
+# HELP firebreak_outbound_retries_total Outbound HTTP attempts after the first, by provider and operation.
+# TYPE firebreak_outbound_retries_total counter
+firebreak_outbound_retries_total{operation="GET",provider="pagerduty"} 2
 `
 	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(want),
-		"incidentbot_outbound_breaker_state", "incidentbot_outbound_requests_total", "incidentbot_outbound_retries_total"))
+		"firebreak_outbound_breaker_state", "firebreak_outbound_requests_total", "firebreak_outbound_retries_total"))
 
 	// One latency sample per attempt that reached the network.
 	families, err := reg.Gather()
 	require.NoError(t, err)
 	counts := map[string]uint64{}
 	for _, f := range families {
-		if f.GetName() != "incidentbot_outbound_request_duration_seconds" {
+		if f.GetName() != "firebreak_outbound_request_duration_seconds" {
 			continue
 		}
 		for _, m := range f.GetMetric() {

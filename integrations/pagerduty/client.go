@@ -13,8 +13,8 @@ import (
 
 	"github.com/PagerDuty/go-pagerduty"
 
-	"github.com/incidentbot/incidentbot/incident"
-	"github.com/incidentbot/incidentbot/integrations/outbound"
+	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/integrations/outbound"
 )
 
 // Default endpoints, used for empty Config fields.
@@ -24,7 +24,7 @@ const (
 )
 
 // Source is the Events API v2 payload.source of our trigger events.
-const Source = "incidentbot"
+const Source = "firebreak"
 
 // maxSummary is the Events API v2 limit on payload.summary, in characters.
 const maxSummary = 1024
@@ -330,7 +330,7 @@ func (c *Client) pageEvents(ctx context.Context, req incident.PageRequest) (*inc
 		RoutingKey: req.Service.PagerDuty.RoutingKey,
 		Action:     "trigger",
 		DedupKey:   req.DedupKey,
-		Client:     "incidentbot",
+		Client:     "firebreak",
 		ClientURL:  req.Link,
 		Payload: &pagerduty.V2Payload{
 			Summary:   truncate(pageTitle(req), maxSummary),

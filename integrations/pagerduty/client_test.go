@@ -10,11 +10,11 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/incidentbot/incidentbot/incident"
-	"github.com/incidentbot/incidentbot/incident/incidenttest"
-	"github.com/incidentbot/incidentbot/integrations/outbound"
-	"github.com/incidentbot/incidentbot/integrations/pagerduty"
-	"github.com/incidentbot/incidentbot/integrations/pagerduty/pdfake"
+	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/incidenttest"
+	"github.com/firebreakhq/firebreak/integrations/outbound"
+	"github.com/firebreakhq/firebreak/integrations/pagerduty"
+	"github.com/firebreakhq/firebreak/integrations/pagerduty/pdfake"
 )
 
 var t0 = time.Date(2026, 8, 7, 14, 23, 0, 0, time.UTC)
@@ -83,7 +83,7 @@ func (b *bundle) request(svc incident.ServicePolicy) incident.PageRequest {
 	return incident.PageRequest{
 		IncidentID: 42, IncidentKey: "INC-42", Title: "Checkout is down",
 		Details: "Payments fail with 502.", Severity: incident.P1, Service: svc,
-		Urgency: "high", FromEmail: b.alice.Email, DedupKey: "incidentbot-42-" + svc.Key,
+		Urgency: "high", FromEmail: b.alice.Email, DedupKey: "firebreak-42-" + svc.Key,
 		Link: "https://slack.example.com/archives/C042",
 	}
 }
@@ -177,7 +177,7 @@ func TestPageEventsV2(t *testing.T) {
 			require.Equal(t, req.DedupKey, ev.DedupKey)
 			require.Equal(t, tt.want, ev.Severity)
 			require.Equal(t, "[INC-42] Checkout is down", ev.Summary)
-			require.Equal(t, "incidentbot", ev.Source)
+			require.Equal(t, "firebreak", ev.Source)
 			require.Equal(t, "INC-42", ev.CustomDetails["incident"])
 			require.Equal(t, req.Link, ev.CustomDetails["link"])
 

@@ -14,8 +14,8 @@ import (
 
 	"github.com/PagerDuty/go-pagerduty"
 
-	"github.com/incidentbot/incidentbot/incident"
-	"github.com/incidentbot/incidentbot/integrations/outbound"
+	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/integrations/outbound"
 )
 
 const (

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/incidentbot/incidentbot/incident"
+	"github.com/firebreakhq/firebreak/incident"
 )
 
 // MaxWebhookBody bounds a webhook delivery; PagerDuty's are a few KiB.

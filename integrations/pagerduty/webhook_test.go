@@ -14,9 +14,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/incidentbot/incidentbot/incident"
-	"github.com/incidentbot/incidentbot/integrations/pagerduty"
-	"github.com/incidentbot/incidentbot/integrations/pagerduty/pdfake"
+	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/integrations/pagerduty"
+	"github.com/firebreakhq/firebreak/integrations/pagerduty/pdfake"
 )
 
 const (

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/incidentbot/incidentbot/incident"
+	"github.com/firebreakhq/firebreak/incident"
 )
 
 // event is an Unleash event, as the event search returns it and as the

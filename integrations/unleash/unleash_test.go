@@ -13,10 +13,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/incidentbot/incidentbot/incident"
-	"github.com/incidentbot/incidentbot/integrations/outbound"
-	"github.com/incidentbot/incidentbot/integrations/unleash"
-	"github.com/incidentbot/incidentbot/integrations/unleash/unleashfake"
+	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/integrations/outbound"
+	"github.com/firebreakhq/firebreak/integrations/unleash"
+	"github.com/firebreakhq/firebreak/integrations/unleash/unleashfake"
 )
 
 const (

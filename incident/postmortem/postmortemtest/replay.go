@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/incidentbot/incidentbot/incident"
-	"github.com/incidentbot/incidentbot/incident/postmortem"
+	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/postmortem"
 )
 
 // People in the replay, by Slack user id.

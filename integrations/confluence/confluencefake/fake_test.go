@@ -8,7 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/incidentbot/incidentbot/integrations/confluence/confluencefake"
+	"github.com/firebreakhq/firebreak/integrations/confluence/confluencefake"
 )
 
 func TestFakeEnforcesConfluenceRules(t *testing.T) {

@@ -10,7 +10,7 @@ import (
 	gh "github.com/google/go-github/v60/github"
 	"github.com/stretchr/testify/require"
 
-	"github.com/incidentbot/incidentbot/integrations/github/ghfake"
+	"github.com/firebreakhq/firebreak/integrations/github/ghfake"
 )
 
 const repo = "acme/checkout"

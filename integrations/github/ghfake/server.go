@@ -23,7 +23,7 @@ import (
 const DefaultToken = "ghfake-token"
 
 // DefaultLogin is the login the fake's token belongs to.
-const DefaultLogin = "incidentbot"
+const DefaultLogin = "firebreak"
 
 // Server is a running fake GitHub. It is safe for concurrent use.
 type Server struct {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/incidentbot/incidentbot/integrations/launchdarkly/ldfake"
+	"github.com/firebreakhq/firebreak/integrations/launchdarkly/ldfake"
 )
 
 func TestAuditLogValidationAndAuth(t *testing.T) {

@@ -1,6 +1,6 @@
 // Package pdfake is an in-process PagerDuty for tests and for the demo mode:
 // an httptest server that serves the parts of the REST API v2 and the
-// Events API v2 that incidentbot uses, enforcing PagerDuty's rules for them
+// Events API v2 that firebreak uses, enforcing PagerDuty's rules for them
 // (token auth, the From header, known services and users, one open incident
 // per incident_key, Events v2 validation and dedup_key merging), with fault
 // injection and a signed v3 webhook sender.

@@ -16,7 +16,7 @@ import (
 	"github.com/PagerDuty/go-pagerduty"
 	"github.com/stretchr/testify/require"
 
-	"github.com/incidentbot/incidentbot/integrations/pagerduty/pdfake"
+	"github.com/firebreakhq/firebreak/integrations/pagerduty/pdfake"
 )
 
 var t0 = time.Date(2026, 8, 7, 14, 23, 0, 0, time.UTC)

@@ -9,7 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/incidentbot/incidentbot/integrations/unleash/unleashfake"
+	"github.com/firebreakhq/firebreak/integrations/unleash/unleashfake"
 )
 
 func TestSearchEventsFilters(t *testing.T) {

@@ -7,11 +7,11 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/incidentbot/incidentbot/incident/gormstore"
-	"github.com/incidentbot/incidentbot/migrations"
+	"github.com/firebreakhq/firebreak/incident/gormstore"
+	"github.com/firebreakhq/firebreak/migrations"
 )
 
-// migrateCommand runs "incidentbot migrate up|down [all]|status".
+// migrateCommand runs "firebreak migrate up|down [all]|status".
 func migrateCommand(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
 	if len(args) == 0 {
 		return fmt.Errorf("migrate needs up, down or status\n%s", usage)

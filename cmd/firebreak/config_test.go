@@ -10,7 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/incidentbot/incidentbot/incident"
+	"github.com/firebreakhq/firebreak/incident"
 )
 
 func envOf(m map[string]string) func(string) string {
@@ -26,7 +26,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 	require.Equal(t, "socket", cfg.Slack.Mode, "an app token selects Socket Mode")
 	require.Equal(t, ":8080", cfg.HTTPAddr)
 	require.Empty(t, cfg.DatabaseURL)
-	require.Equal(t, "incidentbot.db", cfg.SQLitePath)
+	require.Equal(t, "firebreak.db", cfg.SQLitePath)
 	require.Equal(t, "https://slack.com/api/", cfg.Slack.APIURL)
 	require.Equal(t, "https://api.pagerduty.com", cfg.PagerDuty.APIURL)
 	require.Equal(t, "https://api.github.com/", cfg.GitHub.APIURL)

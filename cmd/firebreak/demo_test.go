@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestDemo runs `incidentbot demo` as a user would and checks that it
+// TestDemo runs `firebreak demo` as a user would and checks that it
 // plays the whole script, prints the channel, and finishes in time.
 func TestDemo(t *testing.T) {
 	t.Parallel()

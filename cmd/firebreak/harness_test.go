@@ -18,7 +18,7 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/stretchr/testify/require"
 
-	"github.com/incidentbot/incidentbot/bot/slackfake"
+	"github.com/firebreakhq/firebreak/bot/slackfake"
 )
 
 const testSigningSecret = "e2e-signing-secret"
@@ -78,7 +78,7 @@ func startBot(t testing.TB, o botOptions) *botInstance {
 		t.Cleanup(o.slack.Close)
 	}
 	if o.sqlitePath == "" {
-		o.sqlitePath = filepath.Join(t.TempDir(), "incidentbot.db")
+		o.sqlitePath = filepath.Join(t.TempDir(), "firebreak.db")
 	}
 	addr := freeAddr(t)
 	env := map[string]string{
@@ -210,7 +210,7 @@ func (b *botInstance) metric(name string, labels ...string) float64 {
 func TestMain(m *testing.M) {
 	// Run as the program itself when asked: lets tests check the real exit
 	// code and stderr of the binary.
-	if os.Getenv("INCIDENTBOT_RUN_MAIN") == "1" {
+	if os.Getenv("FIREBREAK_RUN_MAIN") == "1" {
 		main()
 		os.Exit(0)
 	}

@@ -8,8 +8,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/incidentbot/incidentbot/bot/slackfake"
-	"github.com/incidentbot/incidentbot/incident/pgtest"
+	"github.com/firebreakhq/firebreak/bot/slackfake"
+	"github.com/firebreakhq/firebreak/incident/pgtest"
 )
 
 // fastNags is a policy whose P1 wants an update every few seconds, so the

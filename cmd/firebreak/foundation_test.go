@@ -16,7 +16,7 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/stretchr/testify/require"
 
-	"github.com/incidentbot/incidentbot/bot/slackfake"
+	"github.com/firebreakhq/firebreak/bot/slackfake"
 )
 
 type readyz struct {
@@ -55,9 +55,9 @@ func TestServeOnSQLite(t *testing.T) {
 	require.Contains(t, r.Checks["breakers"].State, "slack=closed")
 
 	_, metrics := b.get("/metrics")
-	require.Contains(t, metrics, `incidentbot_http_request_duration_seconds_bucket{code="OK",route="/readyz"`)
-	require.Contains(t, metrics, `incidentbot_outbound_requests_total{operation="auth.test",outcome="ok",provider="slack"}`)
-	require.Contains(t, metrics, "incidentbot_job_queue_depth")
+	require.Contains(t, metrics, `firebreak_http_request_duration_seconds_bucket{code="OK",route="/readyz"`)
+	require.Contains(t, metrics, `firebreak_outbound_requests_total{operation="auth.test",outcome="ok",provider="slack"}`)
+	require.Contains(t, metrics, "firebreak_job_queue_depth")
 	_, err := os.Stat(dbPath)
 	require.NoError(t, err, "the SQLite file is created")
 	b.stop()
@@ -98,7 +98,7 @@ func TestReadyzFailsWhenSlackAuthFails(t *testing.T) {
 func TestBadSettingExitsNonZero(t *testing.T) {
 	t.Parallel()
 	cmd := exec.Command(os.Args[0], "serve")
-	cmd.Env = []string{"INCIDENTBOT_RUN_MAIN=1", "SLACK_BOT_TOKEN=xoxb-1", "SLACK_APP_TOKEN=xapp-1", "HTTP_ADDR=eighty", "JOB_WORKERS=many"}
+	cmd.Env = []string{"FIREBREAK_RUN_MAIN=1", "SLACK_BOT_TOKEN=xoxb-1", "SLACK_APP_TOKEN=xapp-1", "HTTP_ADDR=eighty", "JOB_WORKERS=many"}
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError
 	require.ErrorAs(t, err, &exit, string(out))
@@ -108,16 +108,16 @@ func TestBadSettingExitsNonZero(t *testing.T) {
 	require.NotContains(t, string(out), "xoxb-1", "secrets are not echoed")
 
 	cmd = exec.Command(os.Args[0], "serve")
-	cmd.Env = []string{"INCIDENTBOT_RUN_MAIN=1"}
+	cmd.Env = []string{"FIREBREAK_RUN_MAIN=1"}
 	out, err = cmd.CombinedOutput()
 	require.ErrorAs(t, err, &exit)
 	require.Contains(t, string(out), "SLACK_BOT_TOKEN: required")
 
 	cmd = exec.Command(os.Args[0], "version")
-	cmd.Env = []string{"INCIDENTBOT_RUN_MAIN=1"}
+	cmd.Env = []string{"FIREBREAK_RUN_MAIN=1"}
 	out, err = cmd.CombinedOutput()
 	require.NoError(t, err)
-	require.Contains(t, string(out), "incidentbot ")
+	require.Contains(t, string(out), "firebreak ")
 }
 
 func TestHelpOverHTTP(t *testing.T) {
@@ -164,7 +164,7 @@ func TestForgedStaleAndReplayedRequests(t *testing.T) {
 		require.NoError(t, err, name)
 		require.Equal(t, http.StatusUnauthorized, r.StatusCode, name)
 	}
-	require.Contains(t, func() string { _, body := b.get("/metrics"); return body }(), `incidentbot_slack_requests_total{kind="command",outcome="unauthorized"} 4`)
+	require.Contains(t, func() string { _, body := b.get("/metrics"); return body }(), `firebreak_slack_requests_total{kind="command",outcome="unauthorized"} 4`)
 
 	// A replay: the very same signed request sent twice.
 	body := url.Values{"command": {"/incident"}, "text": {"help"}, "user_id": {"U0ALICE"}, "channel_id": {"C0GENERAL"}, "team_id": {"T0"}}.Encode()
@@ -229,10 +229,10 @@ func TestEventsDeduplicated(t *testing.T) {
 				require.NoError(t, err)
 			}
 			require.Eventually(t, func() bool {
-				return b.metric("incidentbot_slack_events_total", `type="reaction_added"`, `outcome="duplicate"`) == 2
+				return b.metric("firebreak_slack_events_total", `type="reaction_added"`, `outcome="duplicate"`) == 2
 			}, 10*time.Second, 50*time.Millisecond)
 			require.Eventually(t, func() bool {
-				return b.metric("incidentbot_jobs_total", `kind="slack.event"`, `outcome="completed"`) == 1
+				return b.metric("firebreak_jobs_total", `kind="slack.event"`, `outcome="completed"`) == 1
 			}, 10*time.Second, 50*time.Millisecond, "the event is worked once")
 
 			if mode == "http" {

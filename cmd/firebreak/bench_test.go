@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/incidentbot/incidentbot/bot/slackfake"
-	"github.com/incidentbot/incidentbot/incident/pgtest"
+	"github.com/firebreakhq/firebreak/bot/slackfake"
+	"github.com/firebreakhq/firebreak/incident/pgtest"
 )
 
 // BenchmarkSlashCommandAck measures how long the bot takes to acknowledge a
@@ -21,7 +21,7 @@ import (
 // verified, recorded against replay, parsed and answered, as in production.
 // It reports p50 and p99 in milliseconds.
 //
-//	go test ./cmd/incidentbot -run '^$' -bench SlashCommandAck -benchtime 4000x
+//	go test ./cmd/firebreak -run '^$' -bench SlashCommandAck -benchtime 4000x
 func BenchmarkSlashCommandAck(b *testing.B) {
 	for _, db := range []string{"sqlite", "postgres"} {
 		for _, text := range []string{"help", "list"} {
@@ -43,7 +43,7 @@ func BenchmarkSlashCommandAck(b *testing.B) {
 // many incidents per minute fit in Slack's tier limits as the fake enforces
 // them (slackfake.MethodTiers), and which method binds first.
 //
-//	go test ./cmd/incidentbot -run '^$' -bench IncidentsPerMinute -benchtime 5x
+//	go test ./cmd/firebreak -run '^$' -bench IncidentsPerMinute -benchtime 5x
 func BenchmarkIncidentsPerMinute(b *testing.B) {
 	fake := slackfake.New(slackfake.WithChatWritePublic())
 	b.Cleanup(fake.Close)
@@ -167,7 +167,7 @@ func benchAck(b *testing.B, bot *botInstance, text string, concurrency int) {
 // incident announced. It reports the time and its ratio to the injected
 // latency: the number of Slack round trips on the critical path.
 //
-//	go test ./cmd/incidentbot -run '^$' -bench DeclareToReady -benchtime 10x
+//	go test ./cmd/firebreak -run '^$' -bench DeclareToReady -benchtime 10x
 func BenchmarkDeclareToReady(b *testing.B) {
 	const latency = 100 * time.Millisecond
 	fake := slackfake.New(slackfake.WithChatWritePublic())

@@ -125,7 +125,7 @@ const (
 	DefaultGitHubAPIURL      = "https://api.github.com/"
 	DefaultLaunchDarklyURL   = "https://app.launchdarkly.com"
 	DefaultHTTPAddr          = ":8080"
-	DefaultSQLitePath        = "incidentbot.db"
+	DefaultSQLitePath        = "firebreak.db"
 	DefaultShutdownTimeout   = 25 * time.Second
 	DefaultJobWorkers        = 10
 	DefaultSlackSlashCommand = "/incident"

@@ -11,10 +11,10 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/stretchr/testify/require"
 
-	"github.com/incidentbot/incidentbot/bot/slackfake"
-	"github.com/incidentbot/incidentbot/incident"
-	"github.com/incidentbot/incidentbot/incident/gormstore"
-	"github.com/incidentbot/incidentbot/incident/pgtest"
+	"github.com/firebreakhq/firebreak/bot/slackfake"
+	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/gormstore"
+	"github.com/firebreakhq/firebreak/incident/pgtest"
 )
 
 // TestWholeLifecycleUnderFaults drives the real program through a whole P1

@@ -17,11 +17,11 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/incidentbot/incidentbot/bot/slackfake"
-	"github.com/incidentbot/incidentbot/incident"
-	"github.com/incidentbot/incidentbot/integrations/github/ghfake"
-	"github.com/incidentbot/incidentbot/integrations/launchdarkly/ldfake"
-	"github.com/incidentbot/incidentbot/integrations/pagerduty/pdfake"
+	"github.com/firebreakhq/firebreak/bot/slackfake"
+	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/integrations/github/ghfake"
+	"github.com/firebreakhq/firebreak/integrations/launchdarkly/ldfake"
+	"github.com/firebreakhq/firebreak/integrations/pagerduty/pdfake"
 )
 
 const (
@@ -56,7 +56,7 @@ type demoWorld struct {
 // happens. Any failed step ends it with an error naming the step.
 func demo(ctx context.Context, stdout, stderr io.Writer) error {
 	start := time.Now()
-	dir, err := os.MkdirTemp("", "incidentbot-demo-")
+	dir, err := os.MkdirTemp("", "firebreak-demo-")
 	if err != nil {
 		return err
 	}
@@ -91,7 +91,7 @@ services:
 	}
 	env := map[string]string{
 		"SLACK_BOT_TOKEN": w.slack.BotToken(), "SLACK_SIGNING_SECRET": demoSigningSecret, "SLACK_API_URL": w.slack.URL(),
-		"SLACK_MODE": "http", "HTTP_ADDR": addr, "SQLITE_PATH": filepath.Join(dir, "incidentbot.db"), "POLICY_FILE": policy,
+		"SLACK_MODE": "http", "HTTP_ADDR": addr, "SQLITE_PATH": filepath.Join(dir, "firebreak.db"), "POLICY_FILE": policy,
 		"LOG_FORMAT": "json", "LOG_LEVEL": "warn", "SHUTDOWN_TIMEOUT": "5s",
 		"PAGERDUTY_API_URL": w.pd.URL(), "PAGERDUTY_EVENTS_URL": w.pd.EventsURL(), "PAGERDUTY_TOKEN": w.pd.Token(),
 		"PAGERDUTY_FROM_EMAIL": "bot@example.com", "PAGERDUTY_WEBHOOK_SECRET": demoPDSecret,
@@ -103,7 +103,7 @@ services:
 	if err != nil {
 		return fmt.Errorf("demo configuration: %w", err)
 	}
-	logFile, err := os.Create(filepath.Join(dir, "incidentbot.log"))
+	logFile, err := os.Create(filepath.Join(dir, "firebreak.log"))
 	if err != nil {
 		return err
 	}
@@ -120,7 +120,7 @@ services:
 	if err := waitReady(ctx, w.base, botDone); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "incidentbot demo: the real bot against local stand-ins for Slack, PagerDuty, GitHub and LaunchDarkly.\n")
+	fmt.Fprintf(stdout, "firebreak demo: the real bot against local stand-ins for Slack, PagerDuty, GitHub and LaunchDarkly.\n")
 	fmt.Fprintf(stdout, "Data and logs: %s\n\n", dir)
 	steps := demoSteps(w)
 	w.printer = newChannelPrinter(w.slack, stdout)
@@ -168,7 +168,7 @@ func newDemoWorld(dir string, out io.Writer) (*demoWorld, func(), error) {
 	w.pd = pdfake.New()
 	w.pd.AddEscalationPolicy("PEP1", "Checkout")
 	w.pd.AddService(pdfake.Service{ID: "PSVC1", Name: "Checkout", EscalationPolicyID: "PEP1"})
-	w.pd.AddUser(pdfake.User{ID: "PUBOT", Name: "incidentbot", Email: "bot@example.com"})
+	w.pd.AddUser(pdfake.User{ID: "PUBOT", Name: "firebreak", Email: "bot@example.com"})
 	w.pd.AddUser(pdfake.User{ID: "PUBOB", Name: "Bob Roe", Email: "bob@example.com"})
 	w.pd.AddUser(pdfake.User{ID: "PUCAROL", Name: "Carol Poe", Email: "carol@example.com"})
 	w.pd.AddOnCall(pdfake.OnCall{EscalationPolicyID: "PEP1", Level: 1, UserID: "PUBOB", Schedule: "Primary"})
@@ -292,7 +292,7 @@ func userName(id string) string {
 		return n
 	}
 	if id == slackfake.DefaultBotUserID {
-		return "incidentbot"
+		return "firebreak"
 	}
 	return id
 }
@@ -356,7 +356,7 @@ func (p *channelPrinter) flush() {
 			}
 			who := userName(m.User)
 			if m.BotID != "" || m.User == "" {
-				who = "incidentbot"
+				who = "firebreak"
 			}
 			text := m.Text
 			if text == "" {

@@ -1,14 +1,14 @@
-// Command incidentbot is an incident-commander Slack bot: one binary that
+// Command firebreak is an incident-commander Slack bot: one binary that
 // declares incidents, runs the war room, pages on-call and writes the first
 // draft of the postmortem.
 //
 // Usage:
 //
-//	incidentbot [serve]                 run the bot (the default)
-//	incidentbot demo                    play a scripted incident against local stand-ins
-//	incidentbot migrate up|down|status  manage the database schema
-//	incidentbot healthcheck             probe /healthz of a running bot (for containers)
-//	incidentbot version                 print the version
+//	firebreak [serve]                 run the bot (the default)
+//	firebreak demo                    play a scripted incident against local stand-ins
+//	firebreak migrate up|down|status  manage the database schema
+//	firebreak healthcheck             probe /healthz of a running bot (for containers)
+//	firebreak version                 print the version
 package main
 
 import (
@@ -30,12 +30,12 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintf(os.Stderr, "incidentbot: %v\n", err)
+		fmt.Fprintf(os.Stderr, "firebreak: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-const usage = `usage: incidentbot [command]
+const usage = `usage: firebreak [command]
 
 commands:
   serve                 run the bot (default)
@@ -78,7 +78,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "demo":
 		return demo(ctx, stdout, stderr)
 	case "version":
-		_, err := fmt.Fprintf(stdout, "incidentbot %s\n", version)
+		_, err := fmt.Fprintf(stdout, "firebreak %s\n", version)
 		return err
 	case "help", "-h", "--help":
 		_, err := fmt.Fprintln(stdout, usage)

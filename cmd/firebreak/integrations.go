@@ -4,13 +4,13 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/incidentbot/incidentbot/incident"
-	"github.com/incidentbot/incidentbot/integrations/confluence"
-	"github.com/incidentbot/incidentbot/integrations/github"
-	"github.com/incidentbot/incidentbot/integrations/launchdarkly"
-	"github.com/incidentbot/incidentbot/integrations/outbound"
-	"github.com/incidentbot/incidentbot/integrations/pagerduty"
-	"github.com/incidentbot/incidentbot/integrations/unleash"
+	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/integrations/confluence"
+	"github.com/firebreakhq/firebreak/integrations/github"
+	"github.com/firebreakhq/firebreak/integrations/launchdarkly"
+	"github.com/firebreakhq/firebreak/integrations/outbound"
+	"github.com/firebreakhq/firebreak/integrations/pagerduty"
+	"github.com/firebreakhq/firebreak/integrations/unleash"
 )
 
 // providers are the integrations the configuration turns on, as the domain

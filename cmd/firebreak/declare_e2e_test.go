@@ -13,8 +13,8 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/stretchr/testify/require"
 
-	"github.com/incidentbot/incidentbot/bot/slackfake"
-	"github.com/incidentbot/incidentbot/incident/pgtest"
+	"github.com/firebreakhq/firebreak/bot/slackfake"
+	"github.com/firebreakhq/firebreak/incident/pgtest"
 )
 
 const e2ePolicy = `

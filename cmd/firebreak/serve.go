@@ -18,14 +18,14 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
 
-	"github.com/incidentbot/incidentbot/bot"
-	"github.com/incidentbot/incidentbot/incident"
-	"github.com/incidentbot/incidentbot/incident/gormstore"
-	"github.com/incidentbot/incidentbot/incident/jobs"
-	"github.com/incidentbot/incidentbot/incident/postmortem"
-	"github.com/incidentbot/incidentbot/integrations/outbound"
-	"github.com/incidentbot/incidentbot/migrations"
-	"github.com/incidentbot/incidentbot/templates"
+	"github.com/firebreakhq/firebreak/bot"
+	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/gormstore"
+	"github.com/firebreakhq/firebreak/incident/jobs"
+	"github.com/firebreakhq/firebreak/incident/postmortem"
+	"github.com/firebreakhq/firebreak/integrations/outbound"
+	"github.com/firebreakhq/firebreak/migrations"
+	"github.com/firebreakhq/firebreak/templates"
 )
 
 // Job kinds owned by the program itself.
@@ -196,7 +196,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 			}
 		})
 	}
-	log.InfoContext(ctx, "incidentbot started", "version", version, "addr", ln.Addr().String(),
+	log.InfoContext(ctx, "firebreak started", "version", version, "addr", ln.Addr().String(),
 		"slack_mode", cfg.Slack.Mode, "database", db.Dialect().String())
 
 	var runErr error

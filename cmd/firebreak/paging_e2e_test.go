@@ -11,9 +11,9 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/stretchr/testify/require"
 
-	"github.com/incidentbot/incidentbot/bot/slackfake"
-	"github.com/incidentbot/incidentbot/incident/pgtest"
-	"github.com/incidentbot/incidentbot/integrations/pagerduty/pdfake"
+	"github.com/firebreakhq/firebreak/bot/slackfake"
+	"github.com/firebreakhq/firebreak/incident/pgtest"
+	"github.com/firebreakhq/firebreak/integrations/pagerduty/pdfake"
 )
 
 const pdWebhookSecret = "pd-webhook-secret"
@@ -24,7 +24,7 @@ func pagerDutyFake(t *testing.T) *pdfake.Server {
 	t.Cleanup(pd.Close)
 	pd.AddEscalationPolicy("PEP1", "Checkout")
 	pd.AddService(pdfake.Service{ID: "PSVC1", Name: "Checkout", EscalationPolicyID: "PEP1"})
-	pd.AddUser(pdfake.User{ID: "PUBOT", Name: "incidentbot", Email: "bot@example.com"})
+	pd.AddUser(pdfake.User{ID: "PUBOT", Name: "firebreak", Email: "bot@example.com"})
 	pd.AddUser(pdfake.User{ID: "PUALICE", Name: "Alice Doe", Email: "alice@example.com"})
 	pd.AddUser(pdfake.User{ID: "PUBOB", Name: "Bob Roe", Email: "bob@example.com"})
 	pd.AddUser(pdfake.User{ID: "PUCAROL", Name: "Carol Poe", Email: "carol@example.com"})
@@ -101,7 +101,7 @@ func TestPagingEndToEnd(t *testing.T) {
 	require.Eventually(t, func() bool {
 		for _, m := range fake.Messages(ch.ID) {
 			if strings.Contains(string(m.Blocks), "page_ack") && strings.Contains(string(m.Blocks), "-r1") {
-				key = "incidentbot-1-checkout-r1"
+				key = "firebreak-1-checkout-r1"
 				return true
 			}
 		}

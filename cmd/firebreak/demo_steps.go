@@ -12,8 +12,8 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/incidentbot/incidentbot/bot/slackfake"
-	"github.com/incidentbot/incidentbot/integrations/pagerduty/pdfake"
+	"github.com/firebreakhq/firebreak/bot/slackfake"
+	"github.com/firebreakhq/firebreak/integrations/pagerduty/pdfake"
 )
 
 // demoSteps is the scripted P1: each step acts as a person or a provider

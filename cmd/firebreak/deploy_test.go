@@ -19,7 +19,7 @@ func TestDockerCompose(t *testing.T) {
 	opts, err := cli.NewProjectOptions([]string{"../../docker-compose.yml"},
 		cli.WithWorkingDirectory("../.."),
 		cli.WithEnv([]string{"SLACK_BOT_TOKEN=xoxb-test", "SLACK_APP_TOKEN=xapp-test"}),
-		cli.WithName("incidentbot"),
+		cli.WithName("firebreak"),
 	)
 	require.NoError(t, err)
 	project, err := opts.LoadProject(context.Background())
@@ -28,14 +28,14 @@ func TestDockerCompose(t *testing.T) {
 	pg, err := project.GetService("postgres")
 	require.NoError(t, err)
 	require.NotNil(t, pg.HealthCheck)
-	require.Contains(t, pg.HealthCheck.Test, "pg_isready -U incidentbot -d incidentbot")
+	require.Contains(t, pg.HealthCheck.Test, "pg_isready -U firebreak -d firebreak")
 
-	bot, err := project.GetService("incidentbot")
+	bot, err := project.GetService("firebreak")
 	require.NoError(t, err)
 	require.NotNil(t, bot.Build, "the bot is built from the Dockerfile")
 	require.Equal(t, types.ServiceConditionHealthy, bot.DependsOn["postgres"].Condition, "the bot waits for a healthy database")
 	require.NotNil(t, bot.HealthCheck)
-	require.Equal(t, types.HealthCheckTest{"CMD", "/usr/local/bin/incidentbot", "healthcheck"}, bot.HealthCheck.Test)
+	require.Equal(t, types.HealthCheckTest{"CMD", "/usr/local/bin/firebreak", "healthcheck"}, bot.HealthCheck.Test)
 	require.NotNil(t, bot.Deploy)
 	require.NotNil(t, bot.Deploy.Replicas)
 	require.GreaterOrEqual(t, *bot.Deploy.Replicas, 2, "several replicas share the database")
@@ -51,11 +51,11 @@ func TestDockerCompose(t *testing.T) {
 	require.Equal(t, "xoxb-test", env["SLACK_BOT_TOKEN"])
 	cfg, err := LoadConfig(func(k string) string { return env[k] })
 	require.NoError(t, err)
-	require.Contains(t, cfg.DatabaseURL, "@postgres:5432/incidentbot")
+	require.Contains(t, cfg.DatabaseURL, "@postgres:5432/firebreak")
 	require.Equal(t, "socket", cfg.Slack.Mode)
 
 	// Without the Slack token the file refuses to start.
-	opts, err = cli.NewProjectOptions([]string{"../../docker-compose.yml"}, cli.WithWorkingDirectory("../.."), cli.WithEnv(nil), cli.WithName("incidentbot"))
+	opts, err = cli.NewProjectOptions([]string{"../../docker-compose.yml"}, cli.WithWorkingDirectory("../.."), cli.WithEnv(nil), cli.WithName("firebreak"))
 	require.NoError(t, err)
 	_, err = opts.LoadProject(context.Background())
 	require.ErrorContains(t, err, "SLACK_BOT_TOKEN")
@@ -114,8 +114,8 @@ func TestSlackManifests(t *testing.T) {
 	require.True(t, socket.Settings.SocketMode)
 	require.Empty(t, socket.Settings.Events.RequestURL)
 	require.False(t, http.Settings.SocketMode)
-	require.Equal(t, "https://incidentbot.example.com/slack/events", http.Settings.Events.RequestURL)
-	require.Equal(t, "https://incidentbot.example.com/slack/interactions", http.Settings.Interactivity.RequestURL)
-	require.Equal(t, "https://incidentbot.example.com/slack/commands", http.Features.SlashCommands[0].URL)
+	require.Equal(t, "https://firebreak.example.com/slack/events", http.Settings.Events.RequestURL)
+	require.Equal(t, "https://firebreak.example.com/slack/interactions", http.Settings.Interactivity.RequestURL)
+	require.Equal(t, "https://firebreak.example.com/slack/commands", http.Features.SlashCommands[0].URL)
 	require.Equal(t, socket.OAuth.Scopes.Bot, http.OAuth.Scopes.Bot, "both variants need the same scopes")
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/incidentbot/incidentbot/bot"
+	"github.com/firebreakhq/firebreak/bot"
 )
 
 // routes is the whole HTTP surface of the program, in one table.
@@ -48,7 +48,7 @@ func serveHealthz(w http.ResponseWriter, _ *http.Request) {
 // would explode the label set) and status code.
 func requestMetrics(reg prometheus.Registerer) func(http.Handler) http.Handler {
 	latency := prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name:    "incidentbot_http_request_duration_seconds",
+		Name:    "firebreak_http_request_duration_seconds",
 		Help:    "Inbound HTTP request latency by route and status code.",
 		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 	}, []string{"route", "code"})

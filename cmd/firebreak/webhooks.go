@@ -5,12 +5,12 @@ import (
 	"log/slog"
 	"strings"
 
-	"github.com/incidentbot/incidentbot/incident"
-	"github.com/incidentbot/incidentbot/integrations/changehook"
-	"github.com/incidentbot/incidentbot/integrations/github"
-	"github.com/incidentbot/incidentbot/integrations/launchdarkly"
-	"github.com/incidentbot/incidentbot/integrations/pagerduty"
-	"github.com/incidentbot/incidentbot/integrations/unleash"
+	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/integrations/changehook"
+	"github.com/firebreakhq/firebreak/integrations/github"
+	"github.com/firebreakhq/firebreak/integrations/launchdarkly"
+	"github.com/firebreakhq/firebreak/integrations/pagerduty"
+	"github.com/firebreakhq/firebreak/integrations/unleash"
 )
 
 // webhookRoutes lists the inbound webhooks the configuration turns on. Each

@@ -12,8 +12,8 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/stretchr/testify/require"
 
-	"github.com/incidentbot/incidentbot/bot/slackfake"
-	"github.com/incidentbot/incidentbot/integrations/unleash/unleashfake"
+	"github.com/firebreakhq/firebreak/bot/slackfake"
+	"github.com/firebreakhq/firebreak/integrations/unleash/unleashfake"
 )
 
 // TestFlagRollbacksEndToEnd turns off a LaunchDarkly flag and an Unleash
