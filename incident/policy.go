@@ -45,6 +45,8 @@ type Policy struct {
 	TwoPersonRollback map[Severity]bool
 	// KeyReaction marks a message as a key event (default "pushpin").
 	KeyReaction string
+	// Comms configures the status page and customer e-mail clocks.
+	Comms CommsPolicy
 }
 
 // ServicePolicy is one service from the policy file.
@@ -58,6 +60,7 @@ type ServicePolicy struct {
 	PagerDuty  PagerDutyService
 	GitHub     GitHubService
 	Flags      []FlagRef
+	StatusPage StatusPageService
 }
 
 // PagerDutyService links a service to PagerDuty.
@@ -102,6 +105,7 @@ func DefaultPolicy() Policy {
 		ChangeWindow:           60 * time.Minute,
 		TwoPersonRollback:      map[Severity]bool{},
 		KeyReaction:            "pushpin",
+		Comms:                  DefaultCommsPolicy(),
 	}
 }
 
@@ -152,9 +156,18 @@ func (p Policy) Validate() error {
 		if sp.RespondWithin < 0 || sp.UpdateEvery < 0 {
 			return fmt.Errorf("severities.%s: durations must not be negative", s)
 		}
+		if sp.StatusPageWithin < 0 || sp.CustomerEmailAfter < 0 {
+			return fmt.Errorf("severities.%s: durations must not be negative", s)
+		}
+		if sp.ComponentStatus != "" && !sp.ComponentStatus.Valid() {
+			return fmt.Errorf("severities.%s.component_status: %q is not operational, degraded_performance, partial_outage or major_outage", s, sp.ComponentStatus)
+		}
 		if sp.UpdateEvery > 0 && sp.UpdateEvery < time.Second {
 			return fmt.Errorf("severities.%s.update_every: %s is shorter than a second", s, sp.UpdateEvery)
 		}
+	}
+	if p.Comms.StaleAfter < 0 {
+		return fmt.Errorf("comms.stale_after: %s is negative", p.Comms.StaleAfter)
 	}
 	seen := map[string]bool{}
 	for _, r := range p.Roles {
@@ -174,6 +187,11 @@ func (p Policy) Validate() error {
 		case "", "workflow", "deployment":
 		default:
 			return fmt.Errorf("services.%s.github.rollback: %q is not workflow or deployment", k, svc.GitHub.Rollback)
+		}
+		switch svc.StatusPage.Provider {
+		case "", "statuspage", "instatus":
+		default:
+			return fmt.Errorf("services.%s.statuspage.provider: %q is not statuspage or instatus", k, svc.StatusPage.Provider)
 		}
 		for _, f := range svc.Flags {
 			if f.Provider != "launchdarkly" && f.Provider != "unleash" {
