@@ -54,8 +54,8 @@ type ServiceConfig struct {
 	// service's own.
 	Hooks  []Hook
 	Policy Policy
-	Clock      Clock
-	Logger     *slog.Logger
+	Clock  Clock
+	Logger *slog.Logger
 }
 
 // Service runs incidents: it declares them, opens their war room, and applies

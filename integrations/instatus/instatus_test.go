@@ -9,9 +9,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/firebreakhq/firebreak/incident"
-	"github.com/firebreakhq/firebreak/integrations/outbound"
 	"github.com/firebreakhq/firebreak/integrations/instatus"
 	"github.com/firebreakhq/firebreak/integrations/instatus/instatusfake"
+	"github.com/firebreakhq/firebreak/integrations/outbound"
 )
 
 const (

@@ -94,11 +94,11 @@ func (c *Client) Title() string { return "Statuspage" }
 
 // incidentJSON is Statuspage's incident, the fields we read.
 type incidentJSON struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	Status    string    `json:"status"`
-	Shortlink string    `json:"shortlink"`
-	CreatedAt time.Time `json:"created_at"`
+	ID        string       `json:"id"`
+	Name      string       `json:"name"`
+	Status    string       `json:"status"`
+	Shortlink string       `json:"shortlink"`
+	CreatedAt time.Time    `json:"created_at"`
 	Updates   []updateJSON `json:"incident_updates"`
 }
 
