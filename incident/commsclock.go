@@ -329,7 +329,7 @@ func (s *Service) clockStep(ctx context.Context, inc *Incident, p commsPayload, 
 		text = fmt.Sprintf(":hourglass_flowing_sand: %s, *%s is not on the status page yet*: %s left of the %s target. Publish the draft, edit it, or mark the incident not customer-facing.",
 			mention(lead), inc.Key(), minutes(max(deadline.Sub(now), 0)), minutes(within))
 	case stepEscalate:
-		text = fmt.Sprintf(":rotating_light: *%s: %s without a status page post.* Customers have heard nothing from us. %s", inc.Key(), Since(start, now), mention(inc.Commander))
+		text = fmt.Sprintf(":rotating_light: *%s: %s without a status page post.* Customers have heard nothing from us. %s", inc.Key(), minutes(now.Sub(start)), mention(inc.Commander))
 		if who := backup(inc, s.policy); who != "" && who != mention(inc.Commander) {
 			text += ", " + who
 		}
@@ -386,7 +386,7 @@ func (s *Service) staleStep(ctx context.Context, inc *Incident, p commsPayload, 
 	}
 	value := fmt.Sprintf("%d|%s|%d", inc.ID, PostStillInvestigating, p.Due)
 	text := fmt.Sprintf(":globe_with_meridians: %s, *nothing was posted on the status page for %s* about %s. Post this update?\n%s",
-		mention(commsLead(inc)), Since(last, now), inc.Key(), quote(body))
+		mention(commsLead(inc)), minutes(now.Sub(last)), inc.Key(), quote(body))
 	if _, err := s.chat.PostButtons(ctx, inc.ChannelID, text, []Button{
 		{Action: ActionStatusPagePublish, Text: "Post to status page", Value: value, Style: "primary"},
 		{Action: ActionStatusPageEdit, Text: "Edit", Value: value},
@@ -438,7 +438,7 @@ func (s *Service) emailStep(ctx context.Context, inc *Incident, p commsPayload, 
 	if err != nil {
 		return err
 	}
-	why := fmt.Sprintf("%s has been open for %s", inc.Key(), Since(inc.DeclaredAt, now))
+	why := fmt.Sprintf("%s has been open for %s", inc.Key(), minutes(now.Sub(inc.DeclaredAt)))
 	if concern {
 		why = fmt.Sprintf("%s was flagged for a data concern", inc.Key())
 	}
