@@ -94,9 +94,13 @@ type postPayload struct {
 func (p postPayload) source() string { return "statuspage:" + p.Kind + ":" + p.Ref }
 
 // StatusPageFor returns the status page that publishes the incident's
-// service and the service's mapping, and false when none is configured.
+// service and the service's mapping, and false when none is configured. A
+// drill never reaches the public status page.
 func (s *Service) StatusPageFor(inc *Incident) (StatusPage, StatusPageService, bool) {
 	svc := s.policy.Services[inc.Service].StatusPage
+	if inc.Drill {
+		return nil, svc, false
+	}
 	for _, sp := range s.statusPages {
 		if svc.Provider == "" || sp.Name() == svc.Provider {
 			return sp, svc, true
@@ -555,6 +559,9 @@ func (s *Service) Publish(ctx context.Context, id int64, in PublishInput) (bool,
 	}
 	if err := s.CanPublish(inc, in.Actor); err != nil {
 		return false, err
+	}
+	if inc.Drill {
+		return false, Errorf(EINVALID, "%s is a drill; drills never post on the public status page.", inc.Key())
 	}
 	if _, _, ok := s.StatusPageFor(inc); !ok {
 		return false, Errorf(EINVALID, "No status page is configured for %s: set STATUSPAGE_API_KEY and STATUSPAGE_PAGE_ID, or INSTATUS_API_KEY and INSTATUS_PAGE_ID.", inc.Key())
