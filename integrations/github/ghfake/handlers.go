@@ -484,7 +484,7 @@ func (s *Server) runJSON(r *repoState, run *WorkflowRun) map[string]any {
 		"actor":    user(run.Actor), "triggering_actor": user(run.Actor),
 		"created_at": ts(run.CreatedAt), "updated_at": ts(run.UpdatedAt), "run_started_at": ts(run.CreatedAt),
 		"run_attempt": max(run.RunAttempt, 1),
-		"repository": s.repoJSON(r),
+		"repository":  s.repoJSON(r),
 	}
 }
 
