@@ -315,7 +315,9 @@ func (s *Service) gatherChanges(ctx context.Context, inc *Incident, window time.
 	}
 	for _, c := range all {
 		it := ChangeItem{Change: c, Highlight: !c.OccurredAt.After(to) && to.Sub(c.OccurredAt) <= HighlightWindow}
-		if rb := s.rollbackerFor(c); rb != nil && persisted[changeKey(c)] {
+		// A change that turned a flag off is already what "Turn off"
+		// would do.
+		if rb := s.rollbackerFor(c); rb != nil && persisted[changeKey(c)] && !(c.Kind == ChangeFlag && c.Data["on"] == "false") {
 			if v := ChangeValue(c); len(v) <= maxButtonValue {
 				it.Action, it.Value = "Roll back", v
 				if c.Kind == ChangeFlag {

@@ -724,3 +724,20 @@ func TestRollbackFailedDeploymentStatusOffersRetry(t *testing.T) {
 	require.Contains(t, b.posts(inc), "Rollback of acme/checkout in production to 0ld5afe failed*: Deploy acme/checkout@bad0c0f to production (failure).")
 	require.Contains(t, b.posts(inc), "[Retry rollback:"+incident.ActionRetryRoll+"="+r.Key+"]")
 }
+
+func TestWhatChangedOffersNoTurnOffForAFlagAlreadyTurnedOff(t *testing.T) {
+	t.Parallel()
+	b := setupChanges(t)
+	on, off := b.flagChange("ld-on", 5*time.Minute), b.flagChange("ld-off", 10*time.Minute)
+	on.Data = map[string]string{"project": "default", "flag": on.Ref, "on": "true"}
+	off.Data = map[string]string{"project": "default", "flag": off.Ref, "on": "false"}
+	off.Summary = "Turned off the flag New checkout in production"
+	b.flags.list = []incident.ChangeEvent{on, off}
+	inc := b.open(t, incident.P2)
+
+	list := b.lastList(t, inc, 0)
+	require.Equal(t, "Turn off", itemOf(t, list, "ld-on").Action)
+	it := itemOf(t, list, "ld-off")
+	require.Empty(t, it.Action, "the change already turned the flag off")
+	require.Empty(t, it.Value)
+}

@@ -34,7 +34,7 @@ func webhookRoutes(cfg Config, svc *incident.Service, log *slog.Logger) []webhoo
 		routes = append(routes, webhookRoute{"/webhooks/github", github.NewWebhookHandler(cfg.GitHub.WebhookSecret.Reveal(), sink, log)})
 	}
 	if cfg.LD.WebhookSecret != "" {
-		routes = append(routes, webhookRoute{"/webhooks/launchdarkly", launchdarkly.NewWebhookHandler(cfg.LD.WebhookSecret.Reveal(), svc.RecordChange, log)})
+		routes = append(routes, webhookRoute{"/webhooks/launchdarkly", launchdarkly.NewWebhookHandler(cfg.LD.WebhookSecret.Reveal(), svc.RecordChange, log, launchdarkly.WithSiteURL(cfg.LD.APIURL))})
 	}
 	if cfg.Unleash.WebhookSecret != "" {
 		routes = append(routes, webhookRoute{"/webhooks/unleash", unleash.NewWebhookHandler(cfg.Unleash.WebhookSecret.Reveal(), svc.RecordChange, log, unleash.WithUIURL(cfg.Unleash.APIURL))})
