@@ -180,8 +180,8 @@ func TestUpDownUp(t *testing.T) {
 			for i, s := range st {
 				require.False(t, s.Applied, "%s applied before Up", s.Name)
 				require.True(t, s.AppliedAt.IsZero())
-				// Versions grow; gaps between them are expected.
 				if i > 0 {
+					// Versions increase; gaps between them are allowed.
 					require.Greater(t, s.Version, st[i-1].Version)
 				}
 			}
@@ -213,9 +213,24 @@ func TestUpDownUp(t *testing.T) {
 			require.False(t, st[total-1].Applied)
 			require.True(t, st[total-2].Applied)
 
-			// Down to River's version 8 (00009) removes 00010's tables and
-			// keeps River's; one more step rolls back River's version 8.
-			require.NoError(t, migrations.DownTo(ctx, d.db, d.dialect, 9))
+			// Down to 00010 leaves it applied and everything later pending;
+			// one more Down removes 00010, then River's version 8.
+			require.NoError(t, migrations.DownTo(ctx, d.db, d.dialect, 10))
+			st, err = migrations.Status(ctx, d.db, d.dialect)
+			require.NoError(t, err)
+			at10 := -1
+			for i, s := range st {
+				require.Equal(t, s.Version <= 10, s.Applied, "%s", s.Name)
+				if s.Version == 10 {
+					at10 = i
+				}
+			}
+			require.GreaterOrEqual(t, at10, 1)
+			require.NoError(t, migrations.Down(ctx, d.db, d.dialect))
+			st, err = migrations.Status(ctx, d.db, d.dialect)
+			require.NoError(t, err)
+			require.False(t, st[at10].Applied)
+			require.True(t, st[at10-1].Applied)
 			got = tables(t, d)
 			for _, name := range tables00010 {
 				require.NotContains(t, got, name)
@@ -228,8 +243,8 @@ func TestUpDownUp(t *testing.T) {
 			require.NoError(t, migrations.Down(ctx, d.db, d.dialect))
 			st, err = migrations.Status(ctx, d.db, d.dialect)
 			require.NoError(t, err)
-			require.False(t, st[8].Applied)
-			require.True(t, st[7].Applied)
+			require.False(t, st[at10-1].Applied)
+			require.True(t, st[at10-2].Applied)
 			versions, ok = riverVersions(t, d)
 			require.Equal(t, []int{1, 2, 3, 4, 5, 6, 7}, versions)
 			require.False(t, ok)
@@ -331,12 +346,12 @@ func TestMigration00010(t *testing.T) {
 				require.NoError(t, d.db.QueryRowContext(ctx, "SELECT count(*) FROM "+table).Scan(&n))
 				return n
 			}
-			require.NoError(t, migrations.Up(ctx, d.db, d.dialect))
+			require.NoError(t, migrations.UpTo(ctx, d.db, d.dialect, 10))
 			require.NoError(t, migrations.DownTo(ctx, d.db, d.dialect, 9))
 			require.NoError(t, exec(`INSERT INTO incidents (id, number, title, severity, status, declared_at, updated_at)
 				VALUES (1, 1, 'checkout is down', 2, 'declared', '2026-03-02 09:30:00+00:00', '2026-03-02 09:30:00+00:00')`))
 
-			require.NoError(t, migrations.Up(ctx, d.db, d.dialect))
+			require.NoError(t, migrations.UpTo(ctx, d.db, d.dialect, 10))
 			var (
 				nags                 int
 				noUpdate, noSnoozing bool
@@ -352,7 +367,7 @@ func TestMigration00010(t *testing.T) {
 			require.NoError(t, migrations.DownTo(ctx, d.db, d.dialect, 9))
 			require.Equal(t, 1, count("incidents"), "rolling 00010 back keeps the incidents")
 			require.Error(t, exec(`UPDATE incidents SET nag_count = 1`), "the column is gone")
-			require.NoError(t, migrations.Up(ctx, d.db, d.dialect))
+			require.NoError(t, migrations.UpTo(ctx, d.db, d.dialect, 10))
 
 			require.NoError(t, exec(`INSERT INTO pages (incident_id, provider, dedup_key, created_at)
 				VALUES (1, 'pagerduty', 'INC-1', '2026-03-02 09:31:00+00:00')`))
@@ -373,6 +388,39 @@ func TestMigration00010(t *testing.T) {
 	}
 }
 
+// TestMigration00019 checks that incidents declared before 00019 are not
+// drills, and that rolling it back keeps them.
+func TestMigration00019(t *testing.T) {
+	t.Parallel()
+	for _, tc := range dialects() {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			d := tc.open(t)
+			exec := func(q string) error {
+				_, err := d.db.ExecContext(ctx, q)
+				return err
+			}
+			require.NoError(t, migrations.UpTo(ctx, d.db, d.dialect, 18))
+			require.NoError(t, exec(`INSERT INTO incidents (id, number, title, severity, status, declared_at, updated_at)
+				VALUES (1, 1, 'checkout is down', 2, 'declared', '2026-03-02 09:30:00+00:00', '2026-03-02 09:30:00+00:00')`))
+			require.Error(t, exec(`UPDATE incidents SET drill = true`), "no drill column before 00019")
+
+			require.NoError(t, migrations.UpTo(ctx, d.db, d.dialect, 19))
+			var drill bool
+			require.NoError(t, d.db.QueryRowContext(ctx, `SELECT drill FROM incidents WHERE id = 1`).Scan(&drill))
+			require.False(t, drill, "an existing incident is not a drill")
+			require.NoError(t, exec(`UPDATE incidents SET drill = true WHERE id = 1`))
+
+			require.NoError(t, migrations.DownTo(ctx, d.db, d.dialect, 18))
+			var n int
+			require.NoError(t, d.db.QueryRowContext(ctx, `SELECT count(*) FROM incidents`).Scan(&n))
+			require.Equal(t, 1, n, "rolling 00019 back keeps the incidents")
+			require.Error(t, exec(`UPDATE incidents SET drill = true`), "the column is gone")
+		})
+	}
+}
+
 // TestMigration00015 checks that changes recorded before 00015 get revision
 // 0, and that rolling it back keeps them.
 func TestMigration00015(t *testing.T) {
@@ -386,14 +434,15 @@ func TestMigration00015(t *testing.T) {
 				_, err := d.db.ExecContext(ctx, q)
 				return err
 			}
-			require.NoError(t, migrations.Up(ctx, d.db, d.dialect))
-			require.NoError(t, migrations.DownTo(ctx, d.db, d.dialect, 14))
+			require.NoError(t, migrations.UpTo(ctx, d.db, d.dialect, 14))
 			require.NoError(t, exec(`INSERT INTO change_events (source, external_id, kind, occurred_at)
 				VALUES ('github', 'deployment:acme/shop:1', 'deploy', '2026-03-02 09:30:00+00:00')`))
-			require.NoError(t, migrations.Up(ctx, d.db, d.dialect))
+			require.Error(t, exec(`UPDATE change_events SET revision = 1`), "no revision column before 00015")
+
+			require.NoError(t, migrations.UpTo(ctx, d.db, d.dialect, 15))
 			var revision int64
 			require.NoError(t, d.db.QueryRowContext(ctx, `SELECT revision FROM change_events`).Scan(&revision))
-			require.Zero(t, revision)
+			require.Zero(t, revision, "an existing change never moved")
 			require.NoError(t, exec(`UPDATE change_events SET revision = 7`))
 
 			require.NoError(t, migrations.DownTo(ctx, d.db, d.dialect, 14))
