@@ -66,6 +66,7 @@ type Service struct {
 	afterClose  func(ctx context.Context, inc *Incident) error
 	clock       Clock
 	log         *slog.Logger
+	members     membership
 }
 
 // NewService returns a Service.
@@ -156,6 +157,9 @@ func (s *Service) Declare(ctx context.Context, in DeclareInput) (*Incident, bool
 	in.Title = strings.Join(strings.Fields(in.Title), " ")
 	in.Description = strings.TrimSpace(in.Description)
 	if err := in.Validate(s.policy); err != nil {
+		return nil, false, err
+	}
+	if err := s.authorize(ctx, Request{Subject: Subject{User: in.DeclaredBy}, Action: ActDeclare}); err != nil {
 		return nil, false, err
 	}
 	if in.Commander == "" {
