@@ -84,6 +84,9 @@ type Store interface {
 
 	// Ping checks that the store is reachable.
 	Ping(ctx context.Context) error
+
+	AlertStore
+	FollowUpStore
 }
 
 // Clock tells the time. The domain never calls time.Now directly.

@@ -33,6 +33,9 @@ type MemStore struct {
 	pages      []incident.Page
 	rollbacks  []incident.Rollback
 	exports    map[exportKey]incident.ExportRef
+	alerts     []incident.Alert
+	reviews    map[int64]incident.Review
+	notices    map[string]time.Time
 }
 
 type deliveryKey struct{ source, id string }
@@ -54,6 +57,8 @@ func NewMemStore(clock incident.Clock) *MemStore {
 		clock:      clock,
 		deliveries: map[deliveryKey]time.Time{},
 		exports:    map[exportKey]incident.ExportRef{},
+		reviews:    map[int64]incident.Review{},
+		notices:    map[string]time.Time{},
 	}
 }
 
