@@ -126,6 +126,9 @@ type ChatMessage struct {
 	Text     string
 	Edited   bool
 	Pinned   bool
+	// App names the app that posted the message when another app did;
+	// see CapturedMessage.App.
+	App string
 	// Reactions lists the reaction names on the message.
 	Reactions []string
 }

@@ -629,8 +629,10 @@ func TestRecordChangeMapsServices(t *testing.T) {
 		want string
 	}{
 		{"github repo", incident.ChangeEvent{Source: "github", Kind: incident.ChangeDeploy, Environment: "production", Data: map[string]string{"repo": "acme/checkout"}}, "checkout"},
-		{"repo in another case", incident.ChangeEvent{Source: "github", Kind: incident.ChangeWorkflow, Data: map[string]string{"repo": "ACME/Search"}}, "search"},
-		{"unknown repo", incident.ChangeEvent{Source: "github", Kind: incident.ChangeDeploy, Data: map[string]string{"repo": "acme/other"}}, ""},
+		{"repo in another case", incident.ChangeEvent{Source: "github", Kind: incident.ChangeDeploy, Environment: "staging", Data: map[string]string{"repo": "ACME/Search"}}, "search"},
+		{"unknown repo: not recorded", incident.ChangeEvent{Source: "github", Kind: incident.ChangeDeploy, Data: map[string]string{"repo": "acme/other"}}, "-"},
+		{"deploy to an environment outside the policy: not recorded", incident.ChangeEvent{Source: "github", Kind: incident.ChangeDeploy, Environment: "github-pages", Data: map[string]string{"repo": "acme/checkout"}}, "-"},
+		{"run of a workflow that does not deploy: not recorded", incident.ChangeEvent{Source: "github", Kind: incident.ChangeWorkflow, Data: map[string]string{"repo": "acme/checkout", "workflow": "test.yml"}}, "-"},
 		{"launchdarkly flag", incident.ChangeEvent{Source: "launchdarkly", Kind: incident.ChangeFlag, Ref: "new-checkout", Environment: "production", Data: map[string]string{"project": "default"}}, "checkout"},
 		{"flag without project", incident.ChangeEvent{Source: "launchdarkly", Kind: incident.ChangeFlag, Ref: "new-checkout", Environment: "production"}, "checkout"},
 		{"flag in another environment", incident.ChangeEvent{Source: "launchdarkly", Kind: incident.ChangeFlag, Ref: "new-checkout", Environment: "staging"}, ""},
@@ -645,10 +647,15 @@ func TestRecordChangeMapsServices(t *testing.T) {
 		got, err := b.store.ListChangeEvents(ctx, "", at, at)
 		require.NoError(t, err)
 		i := slices.IndexFunc(got, func(c incident.ChangeEvent) bool { return c.ExternalID == tc.c.ExternalID })
+		if tc.want == "-" {
+			require.Equal(t, -1, i, tc.name)
+			continue
+		}
 		require.GreaterOrEqual(t, i, 0, tc.name)
 		require.Equal(t, tc.want, got[i].Service, tc.name)
 	}
-	dup := incident.ChangeEvent{Source: "webhook", ExternalID: "map-9", Kind: incident.ChangeConfig, OccurredAt: at}
+	// The last case, delivered again.
+	dup := incident.ChangeEvent{Source: "webhook", ExternalID: "map-11", Kind: incident.ChangeConfig, OccurredAt: at}
 	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(b.svc.RecordChange(ctx, dup)), "a redelivery is a conflict, as is")
 }
 
@@ -727,4 +734,21 @@ func TestRollbackFailedDeploymentStatusOffersRetry(t *testing.T) {
 	require.Empty(t, b.queue.runDue(t, b.clock.Now()))
 	require.Contains(t, b.posts(inc), "Rollback of acme/checkout in production to 0ld5afe failed*: Deploy acme/checkout@bad0c0f to production (failure).")
 	require.Contains(t, b.posts(inc), "[Retry rollback:"+incident.ActionRetryRoll+"="+r.Key+"]")
+}
+
+func TestWhatChangedOffersNoTurnOffForAFlagAlreadyTurnedOff(t *testing.T) {
+	t.Parallel()
+	b := setupChanges(t)
+	on, off := b.flagChange("ld-on", 5*time.Minute), b.flagChange("ld-off", 10*time.Minute)
+	on.Data = map[string]string{"project": "default", "flag": on.Ref, "on": "true"}
+	off.Data = map[string]string{"project": "default", "flag": off.Ref, "on": "false"}
+	off.Summary = "Turned off the flag New checkout in production"
+	b.flags.list = []incident.ChangeEvent{on, off}
+	inc := b.open(t, incident.P2)
+
+	list := b.lastList(t, inc, 0)
+	require.Equal(t, "Turn off", itemOf(t, list, "ld-on").Action)
+	it := itemOf(t, list, "ld-off")
+	require.Empty(t, it.Action, "the change already turned the flag off")
+	require.Empty(t, it.Value)
 }
