@@ -115,7 +115,7 @@ func RollbackModal(inc *incident.Incident, plan incident.RollbackPlan, value, ru
 	in := slack.NewInputBlock(blockRollbackReason, plain("Reason (optional)"), nil, reason)
 	in.Optional = true
 	blocks := []slack.Block{
-		slack.NewSectionBlock(mrkdwnText(clipRunes(":rewind: *"+escapeMrkdwn(plan.Description)+"*", maxTextObject)), nil, nil),
+		slack.NewSectionBlock(mrkdwnText(clipRunes(":rewind: *"+Escape(plan.Description)+"*", maxTextObject)), nil, nil),
 		slack.NewSectionBlock(nil, fields, nil),
 		slack.NewContextBlock("", mrkdwnText(clipRunes(rule, maxTextObject))),
 		in,

@@ -30,9 +30,27 @@ func parseUser(tok string) (string, error) {
 	return "", incident.Errorf(incident.EINVALID, "%q is not a Slack user: mention them with @ so Slack links the name.", tok)
 }
 
-// incidentHere returns the incident of the channel the command was run in.
+// incidentHere returns the incident of the channel the command was run in,
+// if the person may see it.
 func (h *Handler) incidentHere(ctx context.Context, inv Invocation) (*incident.Incident, error) {
-	return h.cfg.Service.ByChannel(ctx, inv.Cmd.ChannelID)
+	inc, err := h.cfg.Service.ByChannel(ctx, inv.Cmd.ChannelID)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.canSee(ctx, inv.Cmd.UserID, inc); err != nil {
+		return nil, err
+	}
+	return inc, nil
+}
+
+// canSee refuses a private incident to someone who is not one of its
+// members, without naming it.
+func (h *Handler) canSee(ctx context.Context, user string, inc *incident.Incident) error {
+	d, err := h.cfg.Service.Authorize(ctx, incident.Request{Subject: incident.Subject{User: user}, Action: incident.ActView, Incident: inc})
+	if err != nil {
+		return err
+	}
+	return d.Err()
 }
 
 // declareArgs is what "/incident declare ..." says.
@@ -103,9 +121,14 @@ func (h *Handler) declare(ctx context.Context, inv Invocation) (Reply, error) {
 		return ephemeral("%s was already declared from this command.", inc.Key()), nil
 	}
 	sp := h.cfg.Service.Policy().Severity(inc.Severity)
+	if inc.Private {
+		// Nobody else in the channel where it was typed learns of it.
+		return ephemeral("You declared the private incident *%s* (%s · %s): %s\nDeclaring %s… opening its private channel; only the people invited see it.",
+			inc.Key(), inc.Severity, Escape(sp.Label), Escape(inc.Title), inc.Key()), nil
+	}
 	return Reply{ResponseType: slack.ResponseTypeInChannel,
 		Text: fmt.Sprintf(":rotating_light: <@%s> declared *%s* (%s · %s): %s\nDeclaring %s… opening the incident channel.",
-			inv.Cmd.UserID, inc.Key(), inc.Severity, sp.Label, inc.Title, inc.Key())}, nil
+			inv.Cmd.UserID, inc.Key(), inc.Severity, Escape(sp.Label), Escape(inc.Title), inc.Key())}, nil
 }
 
 func (h *Handler) assignIC(ctx context.Context, inv Invocation) (Reply, error) {
@@ -171,7 +194,7 @@ func (h *Handler) statusText(inc *incident.Incident) string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "*%s* %s\n• Severity: %s · %s (respond within %s)\n• Status: %s\n• Incident Commander: %s\n",
-		inc.Key(), inc.Title, inc.Severity, sp.Label, sp.TargetText, inc.Status.Label(), ic)
+		inc.Key(), Escape(inc.Title), inc.Severity, Escape(sp.Label), Escape(sp.TargetText), inc.Status.Label(), ic)
 	for _, role := range policy.Roles {
 		holder := "_unassigned_"
 		if u := inc.Roles[role]; u != "" {
@@ -215,8 +238,9 @@ func (h *Handler) transition(to incident.Status, takesSummary bool) func(ctx con
 	}
 }
 
-func (h *Handler) list(ctx context.Context, _ Invocation) (Reply, error) {
-	incs, err := h.cfg.Service.List(ctx)
+func (h *Handler) list(ctx context.Context, inv Invocation) (Reply, error) {
+	// Private incidents are listed to their members only.
+	incs, err := h.cfg.Service.ListFor(ctx, inv.Cmd.UserID)
 	if err != nil {
 		return Reply{}, err
 	}
@@ -235,7 +259,7 @@ func (h *Handler) list(ctx context.Context, _ Invocation) (Reply, error) {
 		if inc.Commander != "" {
 			ic = "IC <@" + inc.Commander + ">"
 		}
-		fmt.Fprintf(&b, "• *%s* %s %s — %s, %s, %s ago%s\n", inc.Key(), inc.Severity, inc.Title,
+		fmt.Fprintf(&b, "• *%s* %s %s — %s, %s, %s ago%s\n", inc.Key(), inc.Severity, Escape(inc.Title),
 			strings.ToLower(inc.Status.Label()), ic, incident.Since(inc.DeclaredAt, now), where)
 	}
 	return ephemeral("%s", strings.TrimRight(b.String(), "\n")), nil

@@ -152,12 +152,16 @@ func (s *Service) runPage(ctx context.Context, payload []byte) error {
 		if p.Actor != "" && p.Actor != "bot" {
 			email, _ = s.chat.UserEmail(ctx, p.Actor)
 		}
-		title := inc.Title
+		// A private incident's page carries what the policy allows.
+		title, details := DisclosedTitle(inc, s.policy.PrivatePages), inc.Description
+		if title != inc.Title {
+			details = ""
+		}
 		if inc.Drill {
 			title = "[DRILL] " + title
 		}
 		req := PageRequest{IncidentID: inc.ID, IncidentKey: inc.Key(), Title: title,
-			Details: inc.Description, Severity: inc.Severity, Service: svc, Urgency: urgency(inc.Severity), FromEmail: email,
+			Details: details, Severity: inc.Severity, Service: svc, Urgency: urgency(inc.Severity), FromEmail: email,
 			Backup: p.Backup, DedupKey: key, Link: s.channelLink(inc)}
 		page, err = s.pager.Page(ctx, req)
 		if code := ErrorCode(err); email != "" && (code == EINVALID || code == ENOTFOUND) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -176,6 +177,34 @@ func (s *Service) Export(ctx context.Context, incidentID int64, target, actor st
 		return fmt.Errorf("schedule the postmortem export of %s: %w", inc.Key(), err)
 	}
 	return nil
+}
+
+// exportDoc composes the document that leaves Slack. A private incident's
+// title is replaced by "Private incident INC-42" everywhere in it unless the
+// policy's private_incidents.exports is full.
+func (s *Service) exportDoc(ctx context.Context, inc *incident.Incident) (incident.PostmortemDoc, error) {
+	shown := incident.DisclosedTitle(inc, s.policy.PrivateExports)
+	if shown == inc.Title {
+		_, doc, _, err := s.compose(ctx, inc)
+		return doc, err
+	}
+	redacted := *inc
+	redacted.Title = shown
+	_, doc, _, err := s.compose(ctx, &redacted)
+	if err != nil {
+		return doc, err
+	}
+	// The timeline quotes the title too, as typed and as escaped for the
+	// page's markup.
+	for _, form := range []string{inc.Title, html.EscapeString(inc.Title)} {
+		if strings.TrimSpace(form) == "" {
+			continue
+		}
+		doc.Markdown = strings.ReplaceAll(doc.Markdown, form, shown)
+		doc.Confluence = strings.ReplaceAll(doc.Confluence, form, shown)
+	}
+	doc.Title = shown
+	return doc, nil
 }
 
 // Draft loads everything recorded about an incident, resolves the people's
@@ -584,7 +613,7 @@ func (s *Service) runExport(ctx context.Context, payload []byte) error {
 	if exp == nil {
 		return fmt.Errorf("postmortem export of %s: target %q is no longer configured: %w", inc.Key(), p.Target, incident.ErrJobCancel)
 	}
-	_, doc, _, err := s.compose(ctx, inc)
+	doc, err := s.exportDoc(ctx, inc)
 	if err != nil {
 		return err
 	}
