@@ -18,6 +18,8 @@ import (
 // by channel.
 const (
 	ActionClaimIC        = "ic_claim"
+	// ActionConfirmTakeIC confirms taking the IC role over from someone.
+	ActionConfirmTakeIC = "ic_takeover"
 	ActionAssignRoles    = "roles_open"
 	ActionPostUpdate     = "update_open"
 	ActionChangeSeverity = "severity_open"

@@ -251,9 +251,16 @@ func TestRollbackModalSaysWhatWillHappen(t *testing.T) {
 		require.Contains(t, body, want)
 	}
 	require.Equal(t, "Roll back", submitText(t, v))
+	// The metadata is sealed to the form and to the person it was opened for.
+	cb := slack.InteractionCallback{User: slack.User{ID: f.ic.ID}, View: slack.View{CallbackID: ViewRollback, PrivateMetadata: v.PrivateMetadata}}
+	require.NoError(t, f.h.unseal(&cb))
 	var meta rollbackMeta
-	require.NoError(t, json.Unmarshal([]byte(v.PrivateMetadata), &meta))
+	require.NoError(t, json.Unmarshal([]byte(cb.View.PrivateMetadata), &meta))
 	require.Equal(t, rollbackMeta{IncidentID: f.inc.ID, Value: incident.ChangeValue(f.deploy)}, meta)
+	other := slack.InteractionCallback{User: slack.User{ID: f.roller.ID}, View: slack.View{CallbackID: ViewRollback, PrivateMetadata: v.PrivateMetadata}}
+	require.Equal(t, incident.EFORBIDDEN, incident.ErrorCode(f.h.unseal(&other)), "not for someone else")
+	elsewhere := slack.InteractionCallback{User: slack.User{ID: f.ic.ID}, View: slack.View{CallbackID: ViewUpdate, PrivateMetadata: v.PrivateMetadata}}
+	require.Equal(t, incident.EFORBIDDEN, incident.ErrorCode(f.h.unseal(&elsewhere)), "not in another form")
 
 	// A member of the rollback group sees the flag's form.
 	v = f.openModal(t, f.roller, f.flag)
@@ -291,8 +298,12 @@ func TestRollbackSubmitRequestsOnce(t *testing.T) {
 		return ev.Kind == incident.EventNote && ev.Text == "Rollback reason: error rate doubled after the deploy" && ev.Actor == f.ic.ID
 	}), "the reason goes on the timeline")
 
-	// A second submit (a double click, or a second person) is told why.
-	resp := f.submit(f.roller, v, "")
+	// Someone else submitting this form is refused: it was opened for the IC.
+	require.Nil(t, f.submit(f.roller, v, ""))
+	require.Len(t, f.rollbacks(t), 1)
+
+	// A second submit (a double click, or a second person's own form) is told why.
+	resp := f.submit(f.ic, v, "")
 	sub, ok := resp.(*slack.ViewSubmissionResponse)
 	require.True(t, ok, "%#v", resp)
 	require.Equal(t, slack.RAErrors, sub.ResponseAction)

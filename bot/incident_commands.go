@@ -142,10 +142,14 @@ func (h *Handler) assignIC(ctx context.Context, inv Invocation) (Reply, error) {
 			return Reply{}, err
 		}
 	}
-	inc, err = h.cfg.Service.AssignRole(ctx, inc.ID, incident.RoleCommander, user, inv.Cmd.UserID)
+	updated, err := h.cfg.Service.AssignRole(ctx, inc.ID, incident.RoleCommander, user, inv.Cmd.UserID)
+	if text, blocks, ok := takeoverPrompt(inc, err); ok {
+		return Reply{ResponseType: slack.ResponseTypeEphemeral, Text: text, Blocks: blocks}, nil
+	}
 	if err != nil {
 		return Reply{}, err
 	}
+	inc = updated
 	return ephemeral("<@%s> is now the Incident Commander of %s.", inc.Commander, inc.Key()), nil
 }
 

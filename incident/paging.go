@@ -277,6 +277,9 @@ func (s *Service) RetryPage(ctx context.Context, value, actor string) error {
 	if err := json.Unmarshal([]byte(value), &p); err != nil || p.IncidentID == 0 {
 		return Errorf(EINVALID, "The button does not name a page.")
 	}
+	if err := s.authorizeOn(ctx, p.IncidentID, actor, ActPage); err != nil {
+		return err
+	}
 	p.Actor = actor
 	p.Round += int(s.clock.Now().Unix() % 1000) // a fresh job even if an earlier retry is pending
 	return s.schedulePage(ctx, p)
