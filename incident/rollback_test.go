@@ -155,6 +155,7 @@ func setupChanges(t *testing.T, mutate ...func(*incident.Policy)) changeBundle {
 	c := newChat()
 	c.users["S0ROLL"] = []string{"U0ROLL1", "U0ROLL2"}
 	q := newQueue()
+	store.SetScheduler(q)
 	gh := &fakeSource{name: "GitHub"}
 	ld := &fakeSource{name: "LaunchDarkly"}
 	deploys := &fakeRollbacker{source: "github"}

@@ -91,7 +91,7 @@ func (s *Service) PostUpdate(ctx context.Context, id int64, in UpdateInput) (*In
 		Text: updateBody(in), NextUpdateIn: in.NextIn, PostedAt: now}); err != nil {
 		return inc, fmt.Errorf("record update: %w", err)
 	}
-	return inc, s.planNag(ctx, inc)
+	return inc, s.planNag(ctx, s.sched, inc)
 }
 
 func updateBody(in UpdateInput) string {

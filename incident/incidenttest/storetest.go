@@ -60,6 +60,7 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) incident.Store) {
 		{"ReturnsCopies", testReturnsCopies},
 		{"Ping", testPing},
 	}
+	tests = append(tests, atomicTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
