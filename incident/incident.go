@@ -32,6 +32,9 @@ type Incident struct {
 	// Service is the affected service's key from the policy file, if any.
 	Service string
 	Private bool
+	// Drill marks a practice incident: it runs like any other, but metrics
+	// leave it out and lists hide it unless asked to include drills.
+	Drill bool
 
 	// DeclareKey makes declaring idempotent: a repeated command or a
 	// double-clicked submit carries the same key and declares once.
@@ -91,11 +94,60 @@ func (i *Incident) Validate() error {
 	return nil
 }
 
-// IncidentFilter selects incidents for ListIncidents.
+// IncidentFilter selects incidents for ListIncidents. The zero value selects
+// every incident, drills included.
 type IncidentFilter struct {
 	// OpenOnly keeps incidents that are declared, investigating or mitigated.
 	OpenOnly bool
-	Limit    int
+	// Statuses, when not empty, keeps incidents in one of these statuses.
+	Statuses []Status
+	// Severity, when set, keeps incidents of this severity.
+	Severity Severity
+	// Service, when set, keeps incidents of this service.
+	Service string
+	// DeclaredFrom and DeclaredBefore, when set, keep incidents declared at
+	// or after DeclaredFrom and strictly before DeclaredBefore.
+	DeclaredFrom   time.Time
+	DeclaredBefore time.Time
+	// ExcludeDrills leaves practice incidents out.
+	ExcludeDrills bool
+	Limit         int
+}
+
+// Match reports whether inc passes the filter (ignoring Limit). Stores that
+// filter in memory use it; database stores apply the same rules in SQL.
+func (f IncidentFilter) Match(inc *Incident) bool {
+	if f.OpenOnly && !inc.Status.Open() {
+		return false
+	}
+	if len(f.Statuses) > 0 {
+		found := false
+		for _, st := range f.Statuses {
+			if inc.Status == st {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	if f.Severity != 0 && inc.Severity != f.Severity {
+		return false
+	}
+	if f.Service != "" && inc.Service != f.Service {
+		return false
+	}
+	if !f.DeclaredFrom.IsZero() && inc.DeclaredAt.Before(f.DeclaredFrom) {
+		return false
+	}
+	if !f.DeclaredBefore.IsZero() && !inc.DeclaredAt.Before(f.DeclaredBefore) {
+		return false
+	}
+	if f.ExcludeDrills && inc.Drill {
+		return false
+	}
+	return true
 }
 
 // EventKind names a timeline event.

@@ -95,6 +95,18 @@ func Up(ctx context.Context, db *sql.DB, d Dialect, opts ...Option) error {
 	return nil
 }
 
+// UpTo applies every pending migration up to and including version.
+func UpTo(ctx context.Context, db *sql.DB, d Dialect, version int64, opts ...Option) error {
+	p, err := newProvider(ctx, db, d, opts)
+	if err != nil {
+		return err
+	}
+	if _, err := p.UpTo(ctx, version); err != nil {
+		return fmt.Errorf("migrate up to %d: %w", version, err)
+	}
+	return nil
+}
+
 // Down rolls back the most recently applied migration. It returns
 // ErrNothingToRollBack when no migration is applied.
 func Down(ctx context.Context, db *sql.DB, d Dialect, opts ...Option) error {

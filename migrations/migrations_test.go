@@ -180,7 +180,10 @@ func TestUpDownUp(t *testing.T) {
 			for i, s := range st {
 				require.False(t, s.Applied, "%s applied before Up", s.Name)
 				require.True(t, s.AppliedAt.IsZero())
-				require.Equal(t, int64(i+1), s.Version)
+				if i > 0 {
+					// Versions increase; gaps between them are allowed.
+					require.Greater(t, s.Version, st[i-1].Version)
+				}
 			}
 			require.Equal(t, "00001_incidents.sql", st[0].Name)
 			require.ErrorIs(t, migrations.Down(ctx, d.db, d.dialect), migrations.ErrNothingToRollBack)
@@ -203,13 +206,31 @@ func TestUpDownUp(t *testing.T) {
 			// Up again is a no-op.
 			require.NoError(t, migrations.Up(ctx, d.db, d.dialect))
 
-			// Down rolls back exactly the newest migration: 00010, then
-			// River's version 8.
+			// Down rolls back exactly the newest migration.
 			require.NoError(t, migrations.Down(ctx, d.db, d.dialect))
 			st, err = migrations.Status(ctx, d.db, d.dialect)
 			require.NoError(t, err)
 			require.False(t, st[total-1].Applied)
 			require.True(t, st[total-2].Applied)
+
+			// Down to 00010 leaves it applied and everything later pending;
+			// one more Down removes 00010, then River's version 8.
+			require.NoError(t, migrations.DownTo(ctx, d.db, d.dialect, 10))
+			st, err = migrations.Status(ctx, d.db, d.dialect)
+			require.NoError(t, err)
+			at10 := -1
+			for i, s := range st {
+				require.Equal(t, s.Version <= 10, s.Applied, "%s", s.Name)
+				if s.Version == 10 {
+					at10 = i
+				}
+			}
+			require.GreaterOrEqual(t, at10, 1)
+			require.NoError(t, migrations.Down(ctx, d.db, d.dialect))
+			st, err = migrations.Status(ctx, d.db, d.dialect)
+			require.NoError(t, err)
+			require.False(t, st[at10].Applied)
+			require.True(t, st[at10-1].Applied)
 			got = tables(t, d)
 			for _, name := range tables00010 {
 				require.NotContains(t, got, name)
@@ -222,8 +243,8 @@ func TestUpDownUp(t *testing.T) {
 			require.NoError(t, migrations.Down(ctx, d.db, d.dialect))
 			st, err = migrations.Status(ctx, d.db, d.dialect)
 			require.NoError(t, err)
-			require.False(t, st[total-2].Applied)
-			require.True(t, st[total-3].Applied)
+			require.False(t, st[at10-1].Applied)
+			require.True(t, st[at10-2].Applied)
 			versions, ok = riverVersions(t, d)
 			require.Equal(t, []int{1, 2, 3, 4, 5, 6, 7}, versions)
 			require.False(t, ok)
@@ -325,12 +346,12 @@ func TestMigration00010(t *testing.T) {
 				require.NoError(t, d.db.QueryRowContext(ctx, "SELECT count(*) FROM "+table).Scan(&n))
 				return n
 			}
-			require.NoError(t, migrations.Up(ctx, d.db, d.dialect))
-			require.NoError(t, migrations.Down(ctx, d.db, d.dialect))
+			require.NoError(t, migrations.UpTo(ctx, d.db, d.dialect, 10))
+			require.NoError(t, migrations.DownTo(ctx, d.db, d.dialect, 9))
 			require.NoError(t, exec(`INSERT INTO incidents (id, number, title, severity, status, declared_at, updated_at)
 				VALUES (1, 1, 'checkout is down', 2, 'declared', '2026-03-02 09:30:00+00:00', '2026-03-02 09:30:00+00:00')`))
 
-			require.NoError(t, migrations.Up(ctx, d.db, d.dialect))
+			require.NoError(t, migrations.UpTo(ctx, d.db, d.dialect, 10))
 			var (
 				nags                 int
 				noUpdate, noSnoozing bool
@@ -343,10 +364,10 @@ func TestMigration00010(t *testing.T) {
 			require.True(t, noSnoozing)
 			require.Error(t, exec(`UPDATE incidents SET nag_count = -1 WHERE id = 1`), "a negative nag count is refused")
 
-			require.NoError(t, migrations.Down(ctx, d.db, d.dialect))
+			require.NoError(t, migrations.DownTo(ctx, d.db, d.dialect, 9))
 			require.Equal(t, 1, count("incidents"), "rolling 00010 back keeps the incidents")
 			require.Error(t, exec(`UPDATE incidents SET nag_count = 1`), "the column is gone")
-			require.NoError(t, migrations.Up(ctx, d.db, d.dialect))
+			require.NoError(t, migrations.UpTo(ctx, d.db, d.dialect, 10))
 
 			require.NoError(t, exec(`INSERT INTO pages (incident_id, provider, dedup_key, created_at)
 				VALUES (1, 'pagerduty', 'INC-1', '2026-03-02 09:31:00+00:00')`))
@@ -363,6 +384,39 @@ func TestMigration00010(t *testing.T) {
 			for _, table := range tables00010 {
 				require.Zero(t, count(table), "%s rows go with their incident", table)
 			}
+		})
+	}
+}
+
+// TestMigration00019 checks that incidents declared before 00019 are not
+// drills, and that rolling it back keeps them.
+func TestMigration00019(t *testing.T) {
+	t.Parallel()
+	for _, tc := range dialects() {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			d := tc.open(t)
+			exec := func(q string) error {
+				_, err := d.db.ExecContext(ctx, q)
+				return err
+			}
+			require.NoError(t, migrations.UpTo(ctx, d.db, d.dialect, 18))
+			require.NoError(t, exec(`INSERT INTO incidents (id, number, title, severity, status, declared_at, updated_at)
+				VALUES (1, 1, 'checkout is down', 2, 'declared', '2026-03-02 09:30:00+00:00', '2026-03-02 09:30:00+00:00')`))
+			require.Error(t, exec(`UPDATE incidents SET drill = true`), "no drill column before 00019")
+
+			require.NoError(t, migrations.UpTo(ctx, d.db, d.dialect, 19))
+			var drill bool
+			require.NoError(t, d.db.QueryRowContext(ctx, `SELECT drill FROM incidents WHERE id = 1`).Scan(&drill))
+			require.False(t, drill, "an existing incident is not a drill")
+			require.NoError(t, exec(`UPDATE incidents SET drill = true WHERE id = 1`))
+
+			require.NoError(t, migrations.DownTo(ctx, d.db, d.dialect, 18))
+			var n int
+			require.NoError(t, d.db.QueryRowContext(ctx, `SELECT count(*) FROM incidents`).Scan(&n))
+			require.Equal(t, 1, n, "rolling 00019 back keeps the incidents")
+			require.Error(t, exec(`UPDATE incidents SET drill = true`), "the column is gone")
 		})
 	}
 }

@@ -35,9 +35,14 @@ func (s Secret) Reveal() string { return string(s) }
 
 // Config is every setting of the program, read once from the environment.
 type Config struct {
-	// HTTPAddr is where /healthz, /readyz, /metrics, the Slack endpoints (in
-	// HTTP mode) and webhooks listen.
+	// HTTPAddr is the public listener: the Slack endpoints (in HTTP mode),
+	// webhooks and /healthz.
 	HTTPAddr string
+	// AdminAddr is the operational listener, never to be exposed to the
+	// internet: /metrics, /readyz, /healthz and, when AdminPprof is set,
+	// /debug/pprof/.
+	AdminAddr  string
+	AdminPprof bool
 	// DatabaseURL selects the store: empty for the embedded SQLite file at
 	// SQLitePath, postgres://... for PostgreSQL.
 	DatabaseURL string
@@ -127,6 +132,7 @@ const (
 	DefaultGitHubAPIURL      = "https://api.github.com/"
 	DefaultLaunchDarklyURL   = "https://app.launchdarkly.com"
 	DefaultHTTPAddr          = ":8080"
+	DefaultAdminAddr         = ":9090"
 	DefaultSQLitePath        = "firebreak.db"
 	DefaultShutdownTimeout   = 25 * time.Second
 	DefaultJobWorkers        = 10
@@ -154,7 +160,7 @@ func (e *env) secret(name string) Secret {
 	v, file := e.getenv(name), e.getenv(name+"_FILE")
 	if v != "" && file != "" {
 		e.errs = append(e.errs, fmt.Errorf("%s and %s_FILE are both set; set only one", name, name))
-		return ""
+		return Secret(strings.TrimSpace(v))
 	}
 	if file != "" {
 		b, err := os.ReadFile(file)
@@ -165,6 +171,31 @@ func (e *env) secret(name string) Secret {
 		return Secret(strings.TrimRight(string(b), "\r\n"))
 	}
 	return Secret(strings.TrimSpace(v))
+}
+
+// boolean accepts true/false, 1/0 and yes/no; anything else is an error
+// rather than a silent false.
+func (e *env) boolean(name string, def bool) bool {
+	v := strings.TrimSpace(e.getenv(name))
+	if v == "" {
+		return def
+	}
+	b, ok := parseBool(v)
+	if !ok {
+		e.errs = append(e.errs, fmt.Errorf("%s: %q is not true or false (also accepted: 1/0, yes/no)", name, v))
+		return def
+	}
+	return b
+}
+
+func parseBool(v string) (value, ok bool) {
+	switch strings.ToLower(v) {
+	case "true", "1", "yes":
+		return true, true
+	case "false", "0", "no":
+		return false, true
+	}
+	return false, false
 }
 
 func (e *env) duration(name string, def time.Duration) time.Duration {
@@ -217,7 +248,9 @@ func loadConfig(getenv func(string) string, slack bool) (Config, error) {
 	e := &env{getenv: getenv}
 	c := Config{
 		HTTPAddr:        e.str("HTTP_ADDR", DefaultHTTPAddr),
-		DatabaseURL:     e.str("DATABASE_URL", ""),
+		AdminAddr:       e.str("ADMIN_ADDR", DefaultAdminAddr),
+		AdminPprof:      e.boolean("ADMIN_PPROF", false),
+		DatabaseURL:     e.secret("DATABASE_URL").Reveal(),
 		SQLitePath:      e.str("SQLITE_PATH", DefaultSQLitePath),
 		PolicyFile:      e.str("POLICY_FILE", ""),
 		TemplatesDir:    e.str("TEMPLATES_DIR", ""),
@@ -248,7 +281,7 @@ func loadConfig(getenv func(string) string, slack bool) (Config, error) {
 
 			PostmortemRepo:   e.str("GITHUB_POSTMORTEM_REPO", ""),
 			PostmortemMode:   strings.ToLower(e.str("GITHUB_POSTMORTEM_MODE", "pr")),
-			ActionItemIssues: e.str("GITHUB_ACTION_ITEM_ISSUES", "false") == "true",
+			ActionItemIssues: e.boolean("GITHUB_ACTION_ITEM_ISSUES", false),
 		},
 		LD: LaunchDarklyConfig{
 			APIURL:        e.url("LAUNCHDARKLY_API_URL", DefaultLaunchDarklyURL),
@@ -283,21 +316,71 @@ func loadConfig(getenv func(string) string, slack bool) (Config, error) {
 	}
 	e.errs = append(e.errs, c.validate(slack)...)
 	if len(e.errs) > 0 {
-		return c, &ConfigError{Problems: e.errs}
+		cerr := &ConfigError{Problems: e.errs}
+		if slack && noSlackApp(getenv) {
+			cerr.Hint = firstContactHint
+		}
+		return c, cerr
 	}
 	return c, nil
 }
 
+// firstContactHint is what a first run with no Slack settings at all
+// prints: how to start, rather than only what is missing.
+const firstContactHint = `no Slack app is configured. To start:
+  - Socket Mode (no public URL needed): set SLACK_BOT_TOKEN (xoxb-...) and SLACK_APP_TOKEN (xapp-...),
+    from a Slack app created with slack-manifest.yaml;
+  - HTTP mode: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET, with slack-manifest.http.yaml;
+  - or see it work with no Slack app and no setup at all: firebreak demo
+The README's "Create the Slack app" section walks through it; firebreak check validates a configuration.`
+
+// noSlackApp reports that none of the Slack credentials is set, in either
+// form: a first run rather than a misconfiguration.
+func noSlackApp(getenv func(string) string) bool {
+	for _, name := range []string{"SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"} {
+		if getenv(name) != "" || getenv(name+"_FILE") != "" {
+			return false
+		}
+	}
+	return true
+}
+
 // ConfigError lists every configuration problem found.
-type ConfigError struct{ Problems []error }
+type ConfigError struct {
+	Problems []error
+	// Hint, when set, explains how to start from nothing.
+	Hint string
+}
 
 // Error implements error: one line per problem.
 func (e *ConfigError) Error() string {
-	lines := make([]string, len(e.Problems))
-	for i, p := range e.Problems {
-		lines[i] = "  - " + p.Error()
+	var lines []string
+	for _, p := range e.Problems {
+		// The hint already says what the Slack settings should be.
+		if e.Hint != "" && strings.HasPrefix(p.Error(), "SLACK_") {
+			continue
+		}
+		lines = append(lines, "  - "+p.Error())
 	}
-	return "invalid configuration:\n" + strings.Join(lines, "\n")
+	msg := "invalid configuration:\n" + strings.Join(lines, "\n")
+	switch {
+	case e.Hint == "":
+		return msg
+	case len(lines) == 0:
+		return e.Hint
+	}
+	return e.Hint + "\n" + msg
+}
+
+// sameListener reports two host:port addresses that would collide.
+func sameListener(a, b string) bool {
+	ah, ap, err1 := net.SplitHostPort(a)
+	bh, bp, err2 := net.SplitHostPort(b)
+	if err1 != nil || err2 != nil || ap != bp || ap == "0" {
+		return false
+	}
+	wild := func(h string) bool { return h == "" || h == "0.0.0.0" || h == "::" }
+	return ah == bh || wild(ah) || wild(bh)
 }
 
 func (c *Config) validate(slack bool) []error {
@@ -346,6 +429,11 @@ func (c *Config) validate(slack bool) []error {
 	}
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 		add("HTTP_ADDR: %q is not host:port, such as :8080 or 127.0.0.1:8080", c.HTTPAddr)
+	}
+	if _, _, err := net.SplitHostPort(c.AdminAddr); err != nil {
+		add("ADMIN_ADDR: %q is not host:port, such as :9090 or 127.0.0.1:9090", c.AdminAddr)
+	} else if sameListener(c.AdminAddr, c.HTTPAddr) {
+		add("ADMIN_ADDR: %q is the same as HTTP_ADDR; the admin listener must be separate from the public one", c.AdminAddr)
 	}
 	if c.DatabaseURL != "" {
 		u, err := url.Parse(c.DatabaseURL)

@@ -71,6 +71,10 @@ func demo(ctx context.Context, stdout, stderr io.Writer) error {
 		return err
 	}
 	w.base = "http://" + addr
+	adminAddr, err := freePort()
+	if err != nil {
+		return err
+	}
 	policy := filepath.Join(dir, "policy.yaml")
 	if err := os.WriteFile(policy, []byte(fmt.Sprintf(`
 channels: {broadcast: "#incidents", dashboard: "https://grafana.example.com/d/checkout"}
@@ -91,7 +95,7 @@ services:
 	}
 	env := map[string]string{
 		"SLACK_BOT_TOKEN": w.slack.BotToken(), "SLACK_SIGNING_SECRET": demoSigningSecret, "SLACK_API_URL": w.slack.URL(),
-		"SLACK_MODE": "http", "HTTP_ADDR": addr, "SQLITE_PATH": filepath.Join(dir, "firebreak.db"), "POLICY_FILE": policy,
+		"SLACK_MODE": "http", "HTTP_ADDR": addr, "ADMIN_ADDR": adminAddr, "SQLITE_PATH": filepath.Join(dir, "firebreak.db"), "POLICY_FILE": policy,
 		"LOG_FORMAT": "json", "LOG_LEVEL": "warn", "SHUTDOWN_TIMEOUT": "5s",
 		"PAGERDUTY_API_URL": w.pd.URL(), "PAGERDUTY_EVENTS_URL": w.pd.EventsURL(), "PAGERDUTY_TOKEN": w.pd.Token(),
 		"PAGERDUTY_FROM_EMAIL": "bot@example.com", "PAGERDUTY_WEBHOOK_SECRET": demoPDSecret,
@@ -117,7 +121,7 @@ services:
 		<-botDone
 	}()
 
-	if err := waitReady(ctx, w.base, botDone); err != nil {
+	if err := waitReady(ctx, "http://"+adminAddr, botDone); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "firebreak demo: the real bot against local stand-ins for Slack, PagerDuty, GitHub and LaunchDarkly.\n")
@@ -380,8 +384,8 @@ func (p *channelPrinter) flush() {
 	}
 }
 
-// waitReady waits until the bot answers /readyz with 200.
-func waitReady(ctx context.Context, base string, botDone chan error) error {
+// waitReady waits until the bot's admin listener answers /readyz with 200.
+func waitReady(ctx context.Context, admin string, botDone chan error) error {
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
@@ -390,7 +394,7 @@ func waitReady(ctx context.Context, base string, botDone chan error) error {
 			return fmt.Errorf("the bot stopped at start: %v", err)
 		default:
 		}
-		resp, err := http.Get(base + "/readyz")
+		resp, err := http.Get(admin + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {

@@ -20,9 +20,11 @@ import (
 )
 
 type readyz struct {
-	Ready  bool `json:"ready"`
+	Ready  bool   `json:"ready"`
+	Status string `json:"status"`
 	Checks map[string]struct {
 		OK       bool   `json:"ok"`
+		Degraded bool   `json:"degraded"`
 		State    string `json:"state"`
 		Error    string `json:"error"`
 		Critical bool   `json:"critical"`
@@ -55,7 +57,7 @@ func TestServeOnSQLite(t *testing.T) {
 	require.Contains(t, r.Checks["breakers"].State, "slack=closed")
 
 	_, metrics := b.get("/metrics")
-	require.Contains(t, metrics, `firebreak_http_request_duration_seconds_bucket{code="OK",route="/readyz"`)
+	require.Contains(t, metrics, `firebreak_http_request_duration_seconds_bucket{code="200",route="/readyz"`)
 	require.Contains(t, metrics, `firebreak_outbound_requests_total{operation="auth.test",outcome="ok",provider="slack"}`)
 	require.Contains(t, metrics, "firebreak_job_queue_depth")
 	_, err := os.Stat(dbPath)
@@ -81,9 +83,11 @@ func TestReadyzFailsWhenSlackAuthFails(t *testing.T) {
 	fake := slackfake.New()
 	t.Cleanup(fake.Close)
 	b := startBot(t, botOptions{mode: "http", slack: fake, env: map[string]string{"SLACK_BOT_TOKEN": "xoxb-wrong"}})
+	// Wait for the answer itself: before auth.test completes the check
+	// fails too, as "pending", which is not what this test is about.
 	require.Eventually(t, func() bool {
 		_, r := b.readyz()
-		return r.Checks["slack_auth"].Error != ""
+		return strings.Contains(r.Checks["slack_auth"].Error, "invalid_auth")
 	}, 10*time.Second, 50*time.Millisecond)
 	code, r := b.readyz()
 	require.Equal(t, http.StatusServiceUnavailable, code)
@@ -111,7 +115,10 @@ func TestBadSettingExitsNonZero(t *testing.T) {
 	cmd.Env = []string{"FIREBREAK_RUN_MAIN=1"}
 	out, err = cmd.CombinedOutput()
 	require.ErrorAs(t, err, &exit)
-	require.Contains(t, string(out), "SLACK_BOT_TOKEN: required")
+	// A first run with nothing set says how to start.
+	require.Contains(t, string(out), "SLACK_BOT_TOKEN (xoxb-...) and SLACK_APP_TOKEN (xapp-...)")
+	require.Contains(t, string(out), "firebreak demo")
+	require.NotContains(t, string(out), "SLACK_BOT_TOKEN: required")
 
 	cmd = exec.Command(os.Args[0], "version")
 	cmd.Env = []string{"FIREBREAK_RUN_MAIN=1"}

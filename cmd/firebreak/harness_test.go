@@ -44,7 +44,8 @@ func (s *syncBuffer) String() string {
 // botInstance is the real program, running in-process against a fake Slack.
 type botInstance struct {
 	t      testing.TB
-	base   string // http://127.0.0.1:port
+	base   string // http://127.0.0.1:port, the public listener
+	admin  string // the admin listener
 	slack  *slackfake.Server
 	driver *slackfake.Driver
 	logs   *syncBuffer
@@ -80,8 +81,9 @@ func startBot(t testing.TB, o botOptions) *botInstance {
 	if o.sqlitePath == "" {
 		o.sqlitePath = filepath.Join(t.TempDir(), "firebreak.db")
 	}
-	addr := freeAddr(t)
+	addr, adminAddr := freeAddr(t), freeAddr(t)
 	env := map[string]string{
+		"ADMIN_ADDR":           adminAddr,
 		"SLACK_BOT_TOKEN":      o.slack.BotToken(),
 		"SLACK_SIGNING_SECRET": testSigningSecret,
 		"SLACK_API_URL":        o.slack.URL(),
@@ -100,7 +102,7 @@ func startBot(t testing.TB, o botOptions) *botInstance {
 		env[k] = v
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	b := &botInstance{t: t, base: "http://" + addr, slack: o.slack, logs: &syncBuffer{}, cancel: cancel, done: make(chan error, 1),
+	b := &botInstance{t: t, base: "http://" + addr, admin: "http://" + adminAddr, slack: o.slack, logs: &syncBuffer{}, cancel: cancel, done: make(chan error, 1),
 		driver: slackfake.NewDriver(o.slack, testSigningSecret)}
 	go func() {
 		b.done <- run(ctx, []string{"serve"}, func(k string) string { return env[k] }, io.Discard, b.logs)
@@ -145,9 +147,15 @@ func (b *botInstance) stop() {
 	require.NotContains(b.t, b.logs.String(), testSigningSecret, "the signing secret never reaches the logs")
 }
 
+// get fetches path from the listener that serves it: /readyz, /metrics and
+// /debug/ from the admin listener, the rest from the public one.
 func (b *botInstance) get(path string) (int, string) {
 	b.t.Helper()
-	resp, err := http.Get(b.base + path)
+	base := b.base
+	if strings.HasPrefix(path, "/readyz") || strings.HasPrefix(path, "/metrics") || strings.HasPrefix(path, "/debug/") {
+		base = b.admin
+	}
+	resp, err := http.Get(base + path)
 	require.NoError(b.t, err)
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)

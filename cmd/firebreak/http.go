@@ -3,7 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
+	"net/http/pprof"
+	"strconv"
 	"sync"
 	"time"
 
@@ -15,20 +18,42 @@ import (
 	"github.com/firebreakhq/firebreak/bot"
 )
 
-// routes is the whole HTTP surface of the program, in one table.
-func routes(slackHandler *bot.Handler, slackHTTP bool, ready *readiness, reg *prometheus.Registry, webhooks []webhookRoute) http.Handler {
+// routes is the public HTTP surface, in one table: Slack (in HTTP mode),
+// the webhooks and /healthz for load balancers. Operational detail lives on
+// the admin listener only.
+func routes(slackHandler *bot.Handler, slackHTTP bool, metrics func(http.Handler) http.Handler, webhooks []webhookRoute) http.Handler {
 	r := chi.NewRouter()
 	r.Use(middleware.Recoverer)
-	r.Use(requestMetrics(reg))
+	r.Use(metrics)
 
 	r.Get("/healthz", serveHealthz)
-	r.Get("/readyz", ready.serve)
-	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	if slackHTTP {
 		slackHandler.Routes(r) // POST /slack/commands, /slack/interactions, /slack/events
 	}
 	for _, wh := range webhooks {
 		r.Method(http.MethodPost, wh.path, wh.handler)
+	}
+	return r
+}
+
+// adminRoutes is the admin listener's surface: metrics, readiness with its
+// per-dependency detail, liveness, and the profiler when enabled. It is for
+// the cluster's probes and Prometheus, never for the internet.
+func adminRoutes(ready *readiness, reg *prometheus.Registry, metrics func(http.Handler) http.Handler, withPprof bool) http.Handler {
+	r := chi.NewRouter()
+	r.Use(middleware.Recoverer)
+	r.Use(metrics)
+
+	r.Get("/healthz", serveHealthz)
+	r.Get("/readyz", ready.serve)
+	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	if withPprof {
+		r.HandleFunc("/debug/pprof/", pprof.Index)
+		r.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		r.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		r.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		r.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		r.Handle("/debug/pprof/{profile}", http.HandlerFunc(pprof.Index))
 	}
 	return r
 }
@@ -49,7 +74,7 @@ func serveHealthz(w http.ResponseWriter, _ *http.Request) {
 func requestMetrics(reg prometheus.Registerer) func(http.Handler) http.Handler {
 	latency := prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "firebreak_http_request_duration_seconds",
-		Help:    "Inbound HTTP request latency by route and status code.",
+		Help:    "Inbound HTTP request latency by route pattern and numeric status code, on both listeners.",
 		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 	}, []string{"route", "code"})
 	reg.MustRegister(latency)
@@ -62,16 +87,34 @@ func requestMetrics(reg prometheus.Registerer) func(http.Handler) http.Handler {
 			if route == "" {
 				route = "unmatched"
 			}
-			latency.WithLabelValues(route, http.StatusText(ww.Status())).Observe(time.Since(start).Seconds())
+			latency.WithLabelValues(route, strconv.Itoa(ww.Status())).Observe(time.Since(start).Seconds())
 		})
 	}
+}
+
+// degradedError marks a failing dependency that must not take the replica
+// out of service: a restart would not fix it, and the replica still serves
+// what does not need it (PagerDuty and GitHub webhooks while Slack is
+// unreachable, for one).
+type degradedError struct{ err error }
+
+func (e *degradedError) Error() string { return e.err.Error() }
+func (e *degradedError) Unwrap() error { return e.err }
+
+// degraded wraps err as degraded; nil stays nil.
+func degraded(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &degradedError{err}
 }
 
 // check is one dependency of /readyz.
 type check struct {
 	name string
-	// critical checks make /readyz answer 503 when they fail; the others are
-	// reported but a restart would not fix them (a provider being down).
+	// critical checks make /readyz answer 503 when they fail, unless the
+	// failure is degraded; the others are reported but a restart would not
+	// fix them (a provider being down).
 	critical bool
 	fn       func(ctx context.Context) (state string, err error)
 }
@@ -89,7 +132,9 @@ func (rd *readiness) add(c check) {
 }
 
 type checkResult struct {
-	OK       bool   `json:"ok"`
+	OK bool `json:"ok"`
+	// Degraded reports a failure that leaves the replica in service.
+	Degraded bool   `json:"degraded,omitempty"`
 	State    string `json:"state,omitempty"`
 	Error    string `json:"error,omitempty"`
 	Critical bool   `json:"critical"`
@@ -111,6 +156,8 @@ func (rd *readiness) serve(w http.ResponseWriter, r *http.Request) {
 			res := checkResult{OK: err == nil, State: state, Critical: c.critical}
 			if err != nil {
 				res.Error = err.Error()
+				var d *degradedError
+				res.Degraded = errors.As(err, &d)
 			}
 			mu.Lock()
 			results[c.name] = res
@@ -119,20 +166,25 @@ func (rd *readiness) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	wg.Wait()
 
-	ready := true
+	ready, summary := true, "ok"
 	for _, res := range results {
-		if res.Critical && !res.OK {
+		switch {
+		case res.OK:
+		case res.Critical && !res.Degraded:
 			ready = false
+		default:
+			summary = "degraded"
 		}
 	}
 	status := http.StatusOK
 	if !ready {
-		status = http.StatusServiceUnavailable
+		status, summary = http.StatusServiceUnavailable, "unavailable"
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(struct {
 		Ready  bool                   `json:"ready"`
+		Status string                 `json:"status"`
 		Checks map[string]checkResult `json:"checks"`
-	}{ready, results})
+	}{ready, summary, results})
 }

@@ -6,6 +6,7 @@
 //
 //	firebreak [serve]                 run the bot (the default)
 //	firebreak demo                    play a scripted incident against local stand-ins
+//	firebreak check                   validate the configuration, policy file and templates
 //	firebreak migrate up|down|status  manage the database schema
 //	firebreak healthcheck             probe /healthz of a running bot (for containers)
 //	firebreak version                 print the version
@@ -23,9 +24,6 @@ import (
 	"time"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
-
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -35,19 +33,71 @@ func main() {
 	}
 }
 
-const usage = `usage: firebreak [command]
+const usage = `usage: firebreak [command] [-h]
 
 commands:
-  serve                 run the bot (default)
+  serve                 run the bot (default); runs the same checks as check first
+  check                 validate the environment, the policy file and the templates, then exit
   demo                  play a scripted P1 against built-in stand-ins; no Slack app needed
   migrate up            apply every pending database migration
   migrate down          roll back the latest migration
   migrate down all      roll back every migration
   migrate status        list migrations and whether each is applied
-  healthcheck           exit 0 when the bot on HTTP_ADDR answers /healthz
-  version               print the version
+  healthcheck           exit 0 when the bot's admin listener (ADMIN_ADDR) answers /healthz
+  version               print the version, commit and build date
 
-Configuration comes from environment variables; see the README.`
+Configuration comes from environment variables; see the README.
+To try it with no Slack app and no setup: firebreak demo`
+
+// commandHelp is each subcommand's -h text.
+var commandHelp = map[string]string{
+	"serve": `usage: firebreak serve
+
+Runs the bot: checks the configuration, the policy file and the templates,
+applies pending migrations, then serves Slack (Socket Mode or HTTP) and the
+webhooks on HTTP_ADDR, and /metrics, /readyz and /healthz on ADMIN_ADDR,
+until SIGTERM or SIGINT. Socket Mode needs SLACK_BOT_TOKEN and
+SLACK_APP_TOKEN; HTTP mode needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET.
+See the README.`,
+	"check": `usage: firebreak check [-policy FILE] [-templates DIR]
+
+Validates what serve would start with, without starting anything or calling
+out: every environment variable, the policy file (POLICY_FILE, or -policy),
+with line numbers and suggestions for unknown keys, and every template
+(embedded, or overridden in TEMPLATES_DIR or -templates) by rendering it
+against a sample incident. Prints every problem at once and exits 1 when
+there is one.`,
+	"demo": `usage: firebreak demo
+
+Plays a scripted P1 from declare to the exported postmortem, with the real
+bot against built-in local stand-ins for Slack, PagerDuty, GitHub and
+LaunchDarkly, on a temporary SQLite database. Needs no configuration and no
+network; exits non-zero naming the step that failed, if one does.`,
+	"migrate": `usage: firebreak migrate up|down|down all|status
+
+Manages the schema of DATABASE_URL (or of the SQLite file SQLITE_PATH): up
+applies every pending migration, down rolls back the latest one, down all
+rolls back every one, status lists them. serve applies pending migrations
+at start by itself.`,
+	"healthcheck": `usage: firebreak healthcheck
+
+Exits 0 when the bot on this host answers /healthz on ADMIN_ADDR, for
+container health checks in images that have no shell or curl.`,
+	"version": `usage: firebreak version
+
+Prints the release version, commit and build date.`,
+}
+
+// wantsHelp reports -h, --help or help among a subcommand's arguments.
+func wantsHelp(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "-h", "-help", "--help", "help":
+			return true
+		}
+	}
+	return false
+}
 
 // run is the whole program; main only supplies the process's environment,
 // so tests can run the real program in-process.
@@ -57,12 +107,32 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
+	case "help", "-h", "-help", "--help":
+		_, err := fmt.Fprintln(stdout, usage)
+		return err
+	}
+	if help, ok := commandHelp[cmd]; ok && wantsHelp(args) {
+		_, err := fmt.Fprintln(stdout, help)
+		return err
+	}
+	noArgs := func() error {
+		if len(args) > 0 {
+			return fmt.Errorf("%s takes no arguments, got %q\n%s", cmd, args, commandHelp[cmd])
+		}
+		return nil
+	}
+	switch cmd {
 	case "serve":
+		if err := noArgs(); err != nil {
+			return err
+		}
 		cfg, err := LoadConfig(getenv)
 		if err != nil {
 			return err
 		}
 		return serve(ctx, cfg, stderr)
+	case "check":
+		return checkCommand(args, getenv, stdout)
 	case "migrate":
 		cfg, err := loadConfig(getenv, false)
 		if err != nil {
@@ -70,18 +140,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		return migrateCommand(ctx, cfg, args, stdout)
 	case "healthcheck":
+		if err := noArgs(); err != nil {
+			return err
+		}
 		cfg, err := loadConfig(getenv, false)
 		if err != nil {
 			return err
 		}
-		return healthcheck(ctx, cfg.HTTPAddr)
+		return healthcheck(ctx, cfg.AdminAddr)
 	case "demo":
+		if err := noArgs(); err != nil {
+			return err
+		}
 		return demo(ctx, stdout, stderr)
 	case "version":
-		_, err := fmt.Fprintf(stdout, "firebreak %s\n", version)
-		return err
-	case "help", "-h", "--help":
-		_, err := fmt.Fprintln(stdout, usage)
+		if err := noArgs(); err != nil {
+			return err
+		}
+		_, err := fmt.Fprintln(stdout, currentBuild().String())
 		return err
 	default:
 		return fmt.Errorf("unknown command %q\n%s", cmd, usage)
@@ -93,7 +169,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 func healthcheck(ctx context.Context, addr string) error {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return fmt.Errorf("HTTP_ADDR: %w", err)
+		return fmt.Errorf("ADMIN_ADDR: %w", err)
 	}
 	if host == "" || host == "0.0.0.0" || host == "::" {
 		host = "127.0.0.1"

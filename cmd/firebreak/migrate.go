@@ -14,7 +14,7 @@ import (
 // migrateCommand runs "firebreak migrate up|down [all]|status".
 func migrateCommand(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("migrate needs up, down or status\n%s", usage)
+		return fmt.Errorf("migrate needs up, down or status\n%s", commandHelp["migrate"])
 	}
 	db, err := openDatabase(ctx, cfg)
 	if err != nil {
@@ -37,7 +37,7 @@ func migrateCommand(ctx context.Context, cfg Config, args []string, stdout io.Wr
 		}
 	case args[0] == "status" && len(args) == 1:
 	default:
-		return fmt.Errorf("unknown migrate arguments %q\n%s", args, usage)
+		return fmt.Errorf("unknown migrate arguments %q\n%s", args, commandHelp["migrate"])
 	}
 	st, err := migrations.Status(ctx, db.SQL(), db.Dialect())
 	if err != nil {

@@ -1,11 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
+	"reflect"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -20,7 +20,7 @@ type policyFile struct {
 	Channels       policyChannels            `yaml:"channels"`
 	Severities     map[string]policySeverity `yaml:"severities"`
 	Roles          []string                  `yaml:"roles"`
-	CommanderGroup string                    `yaml:"commander_group"`
+	CommanderGroup string                    `yaml:"commander_group" id:"group"`
 	Services       map[string]policyService  `yaml:"services"`
 	Nags           policyNags                `yaml:"nags"`
 	Changes        policyChanges             `yaml:"changes"`
@@ -33,7 +33,7 @@ type policyChanges struct {
 }
 
 type policyRollback struct {
-	Group     string   `yaml:"group"`
+	Group     string   `yaml:"group" id:"group"`
 	TwoPerson []string `yaml:"two_person"`
 }
 
@@ -47,7 +47,7 @@ type policyNags struct {
 }
 
 type policyChannels struct {
-	Broadcast string `yaml:"broadcast"`
+	Broadcast string `yaml:"broadcast" id:"channel"`
 	Prefix    string `yaml:"prefix"`
 	Dashboard string `yaml:"dashboard"`
 }
@@ -59,12 +59,12 @@ type policySeverity struct {
 	Target        string   `yaml:"target"`
 	Paging        string   `yaml:"paging"`
 	UpdateEvery   string   `yaml:"update_every"`
-	Invite        []string `yaml:"invite"`
+	Invite        []string `yaml:"invite" id:"user,group,email"`
 }
 
 type policyService struct {
 	Name       string   `yaml:"name"`
-	Responders []string `yaml:"responders"`
+	Responders []string `yaml:"responders" id:"user,group,email"`
 	Runbook    string   `yaml:"runbook"`
 	Dashboard  string   `yaml:"dashboard"`
 	PagerDuty  struct {
@@ -98,25 +98,45 @@ func LoadPolicy(path string) (incident.Policy, error) {
 		return p, fmt.Errorf("POLICY_FILE: cannot read %s: %v", path, errors.Unwrap(err))
 	}
 	p, err = parsePolicy(b, p)
+	var pe *PolicyError
+	if errors.As(err, &pe) {
+		pe.File = path
+		return p, pe
+	}
 	if err != nil {
 		return p, fmt.Errorf("POLICY_FILE %s: %w", path, err)
 	}
 	return p, nil
 }
 
+// parsePolicy applies the YAML policy b over p. Every problem is reported at
+// once, each with its line, as a *PolicyError.
 func parsePolicy(b []byte, p incident.Policy) (incident.Policy, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		// A syntax error: the YAML library names the line.
+		return p, &PolicyError{Problems: []PolicyProblem{{Msg: strings.TrimPrefix(err.Error(), "yaml: ")}}}
+	}
 	var f policyFile
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
-		return p, err
+	lint := &policyLint{}
+	if len(doc.Content) > 0 {
+		lint.root = doc.Content[0]
+		if lint.root.Kind != yaml.MappingNode {
+			lint.problems = append(lint.problems, PolicyProblem{Line: lint.root.Line, Msg: "the policy file must be a mapping of keys such as severities: and services:"})
+			return p, lint.err("")
+		}
+		lint.walk(lint.root, reflect.TypeOf(f), "", "")
+		if err := lint.root.Decode(&f); err != nil {
+			lint.typeErrors(err)
+		}
 	}
 	if f.Timezone != "" {
 		loc, err := time.LoadLocation(f.Timezone)
 		if err != nil {
-			return p, fmt.Errorf("timezone: %q is not a known time zone such as Europe/Berlin", f.Timezone)
+			lint.addErr(fmt.Errorf("timezone: %q is not a known time zone such as Europe/Berlin", f.Timezone))
+		} else {
+			p.Location = loc
 		}
-		p.Location = loc
 	}
 	if f.Channels.Broadcast != "" {
 		p.BroadcastChannel = f.Channels.Broadcast
@@ -128,15 +148,17 @@ func parsePolicy(b []byte, p incident.Policy) (incident.Policy, error) {
 	if f.Changes.Window != "" {
 		d, err := time.ParseDuration(f.Changes.Window)
 		if err != nil || d < time.Minute || d > 48*time.Hour {
-			return p, fmt.Errorf("changes.window: %q is not a duration from 1m to 48h", f.Changes.Window)
+			lint.addErr(fmt.Errorf("changes.window: %q is not a duration from 1m to 48h", f.Changes.Window))
+		} else {
+			p.ChangeWindow = d
 		}
-		p.ChangeWindow = d
 	}
 	p.RollbackGroup = f.Rollback.Group
 	for _, v := range f.Rollback.TwoPerson {
 		sev, err := incident.ParseSeverity(v)
 		if err != nil {
-			return p, fmt.Errorf("rollback.two_person: %q is not one of P1-P4", v)
+			lint.addErr(fmt.Errorf("rollback.two_person: %q is not one of P1-P4", v))
+			continue
 		}
 		p.TwoPersonRollback[sev] = true
 	}
@@ -149,9 +171,10 @@ func parsePolicy(b []byte, p incident.Policy) (incident.Policy, error) {
 	if f.Nags.Snooze != "" {
 		d, err := time.ParseDuration(f.Nags.Snooze)
 		if err != nil || d < time.Minute || d > 24*time.Hour {
-			return p, fmt.Errorf("nags.snooze: %q is not a duration from 1m to 24h", f.Nags.Snooze)
+			lint.addErr(fmt.Errorf("nags.snooze: %q is not a duration from 1m to 24h", f.Nags.Snooze))
+		} else {
+			p.Snooze = d
 		}
-		p.Snooze = d
 	}
 	p.CommanderGroup = f.CommanderGroup
 	if f.Roles != nil {
@@ -160,7 +183,8 @@ func parsePolicy(b []byte, p incident.Policy) (incident.Policy, error) {
 	for name, fs := range f.Severities {
 		sev, err := incident.ParseSeverity(name)
 		if err != nil {
-			return p, fmt.Errorf("severities: %q is not one of P1-P4", name)
+			lint.add("severities."+name, "%q is not a severity; the severities are P1, P2, P3 and P4", name)
+			continue
 		}
 		sp := p.Severity(sev)
 		if fs.Label != "" {
@@ -174,15 +198,18 @@ func parsePolicy(b []byte, p incident.Policy) (incident.Policy, error) {
 		}
 		if fs.Paging != "" {
 			sp.Paging = incident.Paging(fs.Paging)
+			if !sp.Paging.Valid() {
+				lint.add("severities."+name+".paging", "%q is not none, oncall or oncall_and_backup", fs.Paging)
+			}
 		}
 		if fs.Invite != nil {
 			sp.Invite = fs.Invite
 		}
 		if sp.RespondWithin, err = policyDuration(fs.RespondWithin, sp.RespondWithin); err != nil {
-			return p, fmt.Errorf("severities.%s.respond_within: %w", name, err)
+			lint.addErr(fmt.Errorf("severities.%s.respond_within: %w", name, err))
 		}
 		if sp.UpdateEvery, err = policyDuration(fs.UpdateEvery, sp.UpdateEvery); err != nil {
-			return p, fmt.Errorf("severities.%s.update_every: %w", name, err)
+			lint.addErr(fmt.Errorf("severities.%s.update_every: %w", name, err))
 		}
 		p.Severities[sev] = sp
 	}
@@ -201,10 +228,12 @@ func parsePolicy(b []byte, p incident.Policy) (incident.Policy, error) {
 		}
 		p.Services[key] = svc
 	}
-	if err := p.Validate(); err != nil {
-		return p, err
+	if len(lint.problems) == 0 {
+		if err := p.Validate(); err != nil {
+			lint.addErr(err)
+		}
 	}
-	return p, nil
+	return p, lint.err("")
 }
 
 // policyDuration parses "15m", or "off" for none; empty keeps def.

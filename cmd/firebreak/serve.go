@@ -24,7 +24,6 @@ import (
 	"github.com/firebreakhq/firebreak/incident/postmortem"
 	"github.com/firebreakhq/firebreak/integrations/outbound"
 	"github.com/firebreakhq/firebreak/migrations"
-	"github.com/firebreakhq/firebreak/templates"
 )
 
 // Job kinds owned by the program itself.
@@ -39,18 +38,16 @@ const deliveryRetention = 72 * time.Hour
 // back to the queue.
 func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	log := newLogger(stderr, cfg.LogFormat, cfg.LogLevel)
-	policy, err := LoadPolicy(cfg.PolicyFile)
-	if err != nil {
-		return err
-	}
-	tmpl, err := templates.Load(cfg.TemplatesDir)
+	policy, tmpl, err := preflight(cfg)
 	if err != nil {
 		return err
 	}
 	clock := incident.SystemClock
 
+	build := currentBuild()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	build.register(reg)
 
 	// Storage, migrated before anything else starts.
 	db, err := openDatabase(ctx, cfg)
@@ -143,7 +140,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 			parts = append(parts, b.Provider+"="+b.State.String())
 		}
 		if open := breakers.Open(); len(open) > 0 {
-			return strings.Join(parts, " "), fmt.Errorf("circuit open for %s", strings.Join(open, ", "))
+			return strings.Join(parts, " "), degraded(fmt.Errorf("circuit open for %s", strings.Join(open, ", ")))
 		}
 		return strings.Join(parts, " "), nil
 	}})
@@ -161,21 +158,38 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		_ = engine.Stop(context.Background())
 		return fmt.Errorf("HTTP_ADDR: listen on %s: %w", cfg.HTTPAddr, err)
 	}
-	srv := &http.Server{
-		Handler:           routes(handler, cfg.Slack.Mode == "http", ready, reg, webhooks),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      15 * time.Second,
-		IdleTimeout:       60 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	adminLn, err := net.Listen("tcp", cfg.AdminAddr)
+	if err != nil {
+		_ = ln.Close()
+		_ = engine.Stop(context.Background())
+		return fmt.Errorf("ADMIN_ADDR: listen on %s: %w", cfg.AdminAddr, err)
 	}
+	metrics := requestMetrics(reg)
+	newServer := func(h http.Handler, writeTimeout time.Duration) *http.Server {
+		return &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout:       10 * time.Second,
+			WriteTimeout:      writeTimeout,
+			IdleTimeout:       60 * time.Second,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		}
+	}
+	srv := newServer(routes(handler, cfg.Slack.Mode == "http", metrics, webhooks), 15*time.Second)
+	// A CPU profile or trace takes as long as asked (30s by default).
+	adminSrv := newServer(adminRoutes(ready, reg, metrics, cfg.AdminPprof), 2*time.Minute)
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errc := make(chan error, 3)
+	errc := make(chan error, 4)
 	wg.Go(func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("http server: %w", err)
+		}
+	})
+	wg.Go(func() {
+		if err := adminSrv.Serve(adminLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("admin server: %w", err)
 		}
 	})
 	wg.Go(func() { slackAuth.watch(runCtx, slackAPI, log) })
@@ -187,8 +201,8 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 			}
 		})
 	}
-	log.InfoContext(ctx, "firebreak started", "version", version, "addr", ln.Addr().String(),
-		"slack_mode", cfg.Slack.Mode, "database", db.Dialect().String())
+	log.InfoContext(ctx, "firebreak started", "version", build.Version, "commit", build.Commit, "addr", ln.Addr().String(),
+		"admin_addr", adminLn.Addr().String(), "pprof", cfg.AdminPprof, "slack_mode", cfg.Slack.Mode, "database", db.Dialect().String())
 
 	var runErr error
 	select {
@@ -208,6 +222,11 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	cancel()
 	if err := engine.Stop(shutdownCtx); err != nil {
 		log.WarnContext(shutdownCtx, "job engine shutdown", "err", err)
+	}
+	// The admin listener stays up until the work is done, so probes and
+	// scrapes see the drain.
+	if err := adminSrv.Shutdown(shutdownCtx); err != nil {
+		log.WarnContext(shutdownCtx, "admin shutdown", "err", err)
 	}
 	wg.Wait()
 	log.InfoContext(shutdownCtx, "stopped")
@@ -234,13 +253,39 @@ type authState struct {
 	err   error
 }
 
+// check fails readiness only when Slack refused the token: that needs an
+// operator, and every replica with it is useless for Slack. Slack being
+// unreachable or failing is degraded: the replica stays in service, so
+// PagerDuty and GitHub webhooks keep landing and jobs retry.
 func (a *authState) check(context.Context) (string, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if !a.ok && a.err == nil {
+	switch {
+	case !a.ok && a.err == nil:
 		return "pending", errors.New("auth.test has not completed yet")
+	case a.err == nil:
+		return a.state, nil
+	case slackAuthRefused(a.err):
+		return a.state, a.err
+	default:
+		return a.state, degraded(a.err)
 	}
-	return a.state, a.err
+}
+
+// slackAuthRefused reports Slack answering that the token is not valid
+// (wrong, revoked, expired, or its workspace or user deactivated), as
+// opposed to Slack being unreachable or failing.
+func slackAuthRefused(err error) bool {
+	var resp slack.SlackErrorResponse
+	if !errors.As(err, &resp) {
+		return false
+	}
+	switch resp.Err {
+	case "invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive",
+		"no_permission", "org_login_required", "team_access_not_granted", "ekm_access_denied", "not_allowed_token_type":
+		return true
+	}
+	return false
 }
 
 // watch runs auth.test now and again periodically: every 15 seconds while

@@ -22,6 +22,7 @@ type incidentRow struct {
 	Status         string     `gorm:"column:status"`
 	Service        string     `gorm:"column:service"`
 	Private        bool       `gorm:"column:private"`
+	Drill          bool       `gorm:"column:drill"`
 	DeclareKey     *string    `gorm:"column:declare_key"`
 	DeclaredBy     string     `gorm:"column:declared_by"`
 	Commander      string     `gorm:"column:commander"`
@@ -326,6 +327,7 @@ func toIncidentRow(inc *incident.Incident) (incidentRow, error) {
 		Status:         string(inc.Status),
 		Service:        inc.Service,
 		Private:        inc.Private,
+		Drill:          inc.Drill,
 		DeclareKey:     nullable(inc.DeclareKey),
 		DeclaredBy:     inc.DeclaredBy,
 		Commander:      inc.Commander,
@@ -362,6 +364,7 @@ func (r *incidentRow) toDomain() (*incident.Incident, error) {
 		Status:           incident.Status(r.Status),
 		Service:          r.Service,
 		Private:          r.Private,
+		Drill:            r.Drill,
 		DeclareKey:       deref(r.DeclareKey),
 		DeclaredBy:       r.DeclaredBy,
 		Commander:        r.Commander,

@@ -273,6 +273,28 @@ func (s *Store) ListIncidents(ctx context.Context, filter incident.IncidentFilte
 				string(incident.StatusDeclared), string(incident.StatusInvestigating), string(incident.StatusMitigated),
 			})
 		}
+		if len(filter.Statuses) > 0 {
+			statuses := make([]string, len(filter.Statuses))
+			for i, st := range filter.Statuses {
+				statuses[i] = string(st)
+			}
+			q = q.Where("status IN ?", statuses)
+		}
+		if filter.Severity != 0 {
+			q = q.Where("severity = ?", int16(filter.Severity))
+		}
+		if filter.Service != "" {
+			q = q.Where("service = ?", filter.Service)
+		}
+		if !filter.DeclaredFrom.IsZero() {
+			q = q.Where("declared_at >= ?", dbTime(filter.DeclaredFrom))
+		}
+		if !filter.DeclaredBefore.IsZero() {
+			q = q.Where("declared_at < ?", dbTime(filter.DeclaredBefore))
+		}
+		if filter.ExcludeDrills {
+			q = q.Where("drill = ?", false)
+		}
 		if filter.Limit > 0 {
 			q = q.Limit(filter.Limit)
 		}

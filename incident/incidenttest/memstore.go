@@ -264,7 +264,7 @@ func (m *MemStore) ListIncidents(_ context.Context, filter incident.IncidentFilt
 	defer m.mu.Unlock()
 	out := make([]*incident.Incident, 0, len(m.incidents))
 	for _, inc := range m.incidents {
-		if filter.OpenOnly && !inc.Status.Open() {
+		if !filter.Match(inc) {
 			continue
 		}
 		out = append(out, cloneIncident(inc))

@@ -34,6 +34,7 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) incident.Store) {
 		{"NotFound", testNotFound},
 		{"UniqueChannel", testUniqueChannel},
 		{"ListIncidents", testListIncidents},
+		{"ListIncidentsFilters", testListIncidentsFilters},
 		{"UpdateIncident", testUpdateIncident},
 		{"UpdateIncidentFnErrorAborts", testUpdateFnError},
 		{"UpdateIncidentInvalidAborts", testUpdateInvalid},
@@ -341,6 +342,59 @@ func testListIncidents(t *testing.T, s incident.Store) {
 	require.Equal(t, []int64{p2, p3same, p3new, p3old}, ids(incident.IncidentFilter{OpenOnly: true}))
 	require.Equal(t, []int64{p1new, p1closed}, ids(incident.IncidentFilter{Limit: 2}))
 	require.Equal(t, []int64{p2}, ids(incident.IncidentFilter{OpenOnly: true, Limit: 1}))
+}
+
+func testListIncidentsFilters(t *testing.T, s incident.Store) {
+	ctx := context.Background()
+	mk := func(sev incident.Severity, st incident.Status, service string, drill bool, minute int) int64 {
+		return create(t, s, func(i *incident.Incident) {
+			i.Severity, i.Status, i.Service, i.Drill, i.DeclaredAt = sev, st, service, drill, at(minute)
+		}).ID
+	}
+	apiP1 := mk(incident.P1, incident.StatusResolved, "api", false, 0)
+	apiP2 := mk(incident.P2, incident.StatusInvestigating, "api", false, 10)
+	webP1 := mk(incident.P1, incident.StatusClosed, "web", false, 20)
+	drill := mk(incident.P1, incident.StatusResolved, "api", true, 30)
+
+	got, err := s.GetIncident(ctx, drill)
+	require.NoError(t, err)
+	require.True(t, got.Drill, "drill flag round-trips")
+	got, err = s.GetIncident(ctx, apiP1)
+	require.NoError(t, err)
+	require.False(t, got.Drill)
+	_, err = s.UpdateIncident(ctx, apiP1, func(i *incident.Incident) ([]incident.TimelineEvent, error) {
+		i.Drill = true
+		return nil, nil
+	})
+	require.NoError(t, err)
+	got, err = s.GetIncident(ctx, apiP1)
+	require.NoError(t, err)
+	require.True(t, got.Drill, "drill flag updates")
+	_, err = s.UpdateIncident(ctx, apiP1, func(i *incident.Incident) ([]incident.TimelineEvent, error) {
+		i.Drill = false
+		return nil, nil
+	})
+	require.NoError(t, err)
+
+	ids := func(f incident.IncidentFilter) []int64 {
+		list, err := s.ListIncidents(ctx, f)
+		require.NoError(t, err)
+		out := make([]int64, 0, len(list))
+		for _, inc := range list {
+			require.True(t, f.Match(inc), "store returned INC-%d, which the filter does not match", inc.Number)
+			out = append(out, inc.ID)
+		}
+		return out
+	}
+	require.Equal(t, []int64{drill, webP1, apiP1, apiP2}, ids(incident.IncidentFilter{}))
+	require.Equal(t, []int64{webP1, apiP1, apiP2}, ids(incident.IncidentFilter{ExcludeDrills: true}))
+	require.Equal(t, []int64{drill, apiP1, apiP2}, ids(incident.IncidentFilter{Service: "api"}))
+	require.Equal(t, []int64{webP1, apiP1}, ids(incident.IncidentFilter{Severity: incident.P1, ExcludeDrills: true}))
+	require.Equal(t, []int64{drill, apiP1}, ids(incident.IncidentFilter{Statuses: []incident.Status{incident.StatusResolved}}))
+	require.Equal(t, []int64{webP1, apiP2}, ids(incident.IncidentFilter{DeclaredFrom: at(10), DeclaredBefore: at(30)}))
+	require.Equal(t, []int64{drill, webP1}, ids(incident.IncidentFilter{DeclaredFrom: at(20)}))
+	require.Equal(t, []int64{apiP1}, ids(incident.IncidentFilter{DeclaredBefore: at(10)}))
+	require.Empty(t, ids(incident.IncidentFilter{Service: "nope"}))
 }
 
 func testUpdateIncident(t *testing.T, s incident.Store) {
