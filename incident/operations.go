@@ -176,6 +176,18 @@ func (s *Service) SetSeverity(ctx context.Context, id int64, sev Severity, actor
 // SetStatus moves the incident through its lifecycle. summary is kept for
 // a resolve. The rules are CheckTransition's.
 func (s *Service) SetStatus(ctx context.Context, id int64, to Status, actor, summary string) (*Incident, error) {
+	return s.setStatus(ctx, id, to, actor, summary, nil)
+}
+
+// Resolve resolves the incident with the data that confirms it: the
+// checklist answers are kept on the timeline for the postmortem. A
+// severity the policy lists in ConfirmResolution cannot be resolved
+// without a complete checklist (EINVALID).
+func (s *Service) Resolve(ctx context.Context, id int64, actor, summary string, check ResolutionCheck) (*Incident, error) {
+	return s.setStatus(ctx, id, StatusResolved, actor, summary, &check)
+}
+
+func (s *Service) setStatus(ctx context.Context, id int64, to Status, actor, summary string, check *ResolutionCheck) (*Incident, error) {
 	summary = strings.TrimSpace(summary)
 	if utf8.RuneCountInString(summary) > 3000 {
 		return nil, Errorf(EINVALID, "The summary is too long; keep it within 3000 characters.")
@@ -185,6 +197,16 @@ func (s *Service) SetStatus(ctx context.Context, id int64, to Status, actor, sum
 		from := i.Status
 		if err := CheckTransition(from, to); err != nil {
 			return nil, nil, err
+		}
+		var extra []TimelineEvent
+		if to == StatusResolved {
+			ev, err := s.checkResolution(i, actor, check, now)
+			if err != nil {
+				return nil, nil, err
+			}
+			if ev != nil {
+				extra = append(extra, *ev)
+			}
 		}
 		i.Status = to
 		t := now
@@ -218,7 +240,11 @@ func (s *Service) SetStatus(ctx context.Context, id int64, to Status, actor, sum
 		}
 		ev := TimelineEvent{Kind: EventStatusChanged, Actor: actor, At: now, Key: true, Text: line,
 			Data: map[string]string{"from": string(from), "to": string(to)}}
-		return []TimelineEvent{ev}, &syncPayload{Lines: []string{line}, Broadcast: []string{line}}, nil
+		lines := []string{line}
+		for _, x := range extra {
+			lines = append(lines, x.Text)
+		}
+		return append([]TimelineEvent{ev}, extra...), &syncPayload{Lines: lines, Broadcast: []string{line}}, nil
 	}
 	if to == StatusClosed {
 		// change refuses closed incidents; closing is the one move into it.
@@ -233,6 +259,9 @@ func (s *Service) SetStatus(ctx context.Context, id int64, to Status, actor, sum
 		}
 		sync.IncidentID = inc.ID
 		if err := s.scheduleSync(ctx, inc, *sync); err != nil {
+			return inc, err
+		}
+		if err := s.scheduleReview(ctx, inc); err != nil {
 			return inc, err
 		}
 		if s.afterClose != nil {
@@ -298,7 +327,11 @@ func (s *Service) runSync(ctx context.Context, payload []byte) error {
 	}
 	if inc.BroadcastTS != "" {
 		for _, line := range p.Broadcast {
-			if _, err := s.chat.Post(ctx, inc.BroadcastChannel, fmt.Sprintf("*%s* %s", inc.Key(), line)); err != nil {
+			mirror := fmt.Sprintf("*%s* %s", inc.Key(), line)
+			if inc.Drill {
+				mirror = DrillMarker + " " + mirror
+			}
+			if _, err := s.chat.Post(ctx, inc.BroadcastChannel, mirror); err != nil {
 				s.log.WarnContext(ctx, "could not mirror to the broadcast channel", "incident", inc.Key(), "err", err)
 			}
 		}

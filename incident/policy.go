@@ -45,6 +45,19 @@ type Policy struct {
 	TwoPersonRollback map[Severity]bool
 	// KeyReaction marks a message as a key event (default "pushpin").
 	KeyReaction string
+
+	// AlertRules map monitoring alerts to a service and severity; the
+	// first matching rule wins, and an alert no rule matches is ignored.
+	AlertRules []AlertRule
+	// ConfirmResolution names the severities whose resolve requires the
+	// data checklist (monitors green, error rate at baseline, smoke test).
+	ConfirmResolution map[Severity]bool
+	// FollowUps schedules reviews, reminders and the weekly digest.
+	FollowUps FollowUpPolicy
+	// Teams group services for the weekly digest of follow-ups.
+	Teams map[string]Team
+	// Drills says where drill pages go and when drills run.
+	Drills DrillPolicy
 }
 
 // ServicePolicy is one service from the policy file.
@@ -58,6 +71,9 @@ type ServicePolicy struct {
 	PagerDuty  PagerDutyService
 	GitHub     GitHubService
 	Flags      []FlagRef
+	// Channel is where the service's alerts are proposed (default the
+	// broadcast channel).
+	Channel string
 }
 
 // PagerDutyService links a service to PagerDuty.
@@ -102,6 +118,9 @@ func DefaultPolicy() Policy {
 		ChangeWindow:           60 * time.Minute,
 		TwoPersonRollback:      map[Severity]bool{},
 		KeyReaction:            "pushpin",
+		ConfirmResolution:      map[Severity]bool{},
+		FollowUps:              DefaultFollowUpPolicy(),
+		Teams:                  map[string]Team{},
 	}
 }
 
@@ -184,5 +203,28 @@ func (p Policy) Validate() error {
 			}
 		}
 	}
-	return nil
+	for i, r := range p.AlertRules {
+		if len(r.Match) == 0 {
+			return fmt.Errorf("alerts.rules[%d]: match needs at least one label", i)
+		}
+		if !r.Severity.Valid() {
+			return fmt.Errorf("alerts.rules[%d].severity: use P1, P2, P3 or P4", i)
+		}
+		if r.Service != "" {
+			if _, ok := p.Services[r.Service]; !ok {
+				return fmt.Errorf("alerts.rules[%d].service: %q is not a service in services", i, r.Service)
+			}
+		}
+	}
+	if err := p.FollowUps.validate(); err != nil {
+		return err
+	}
+	for name, t := range p.Teams {
+		for _, svc := range t.Services {
+			if _, ok := p.Services[svc]; !ok {
+				return fmt.Errorf("teams.%s.services: %q is not a service in services", name, svc)
+			}
+		}
+	}
+	return p.Drills.validate(p)
 }

@@ -82,7 +82,7 @@ func NewService(cfg ServiceConfig) *Service {
 	if cfg.Policy.Location == nil {
 		cfg.Policy.Location = time.UTC
 	}
-	return &Service{store: cfg.Store, sched: cfg.Scheduler, chat: cfg.Chat, pager: cfg.Pager, policy: cfg.Policy,
+	return &Service{store: cfg.Store, sched: cfg.Scheduler, chat: MarkDrills(cfg.Chat, cfg.Store), pager: cfg.Pager, policy: cfg.Policy,
 		sources: cfg.ChangeSources, rollbackers: cfg.Rollbackers, afterClose: cfg.AfterClose, clock: cfg.Clock, log: cfg.Logger}
 }
 
@@ -101,6 +101,8 @@ func (s *Service) RegisterJobs(r interface {
 	r.Handle(JobAckPage, s.runAckPage)
 	r.Handle(JobResolvePages, s.runResolvePages)
 	r.Handle(JobOnCall, s.runOnCall)
+	r.Handle(JobAlertPropose, s.runAlertPropose)
+	r.Handle(JobNotice, s.runNotice)
 	s.registerChangeJobs(r)
 }
 
@@ -119,6 +121,11 @@ type DeclareInput struct {
 	Page *bool
 	// Key makes the declare idempotent (a trigger id, a view id).
 	Key string
+	// Drill declares a practice incident: marked DRILL everywhere, paging
+	// a test service or nobody, rollbacks dry-run, out of the metrics.
+	Drill bool
+	// Source is the Slack message the incident was declared from, if any.
+	Source *SourceMessage
 	// ReplyTo reaches the declarer when the war room is ready or a step fails.
 	ReplyTo ReplyTarget
 }
@@ -163,7 +170,9 @@ func (s *Service) Declare(ctx context.Context, in DeclareInput) (*Incident, bool
 	if err := in.Validate(s.policy); err != nil {
 		return nil, false, err
 	}
-	if in.Commander == "" {
+	if in.Commander == "" && in.DeclaredBy != "bot" {
+		// An incident the bot declared (from an alert, or a scheduled
+		// drill) has no IC until someone claims the role.
 		in.Commander = in.DeclaredBy
 	}
 	now := s.clock.Now()
@@ -175,7 +184,7 @@ func (s *Service) Declare(ctx context.Context, in DeclareInput) (*Incident, bool
 		inc, existed = nil, false
 		created, err := tx.CreateIncident(ctx, &Incident{
 			Title: in.Title, Description: in.Description, Severity: in.Severity, Status: StatusDeclared,
-			Service: in.ServiceKey, Private: in.Private, DeclareKey: in.Key, DeclaredBy: in.DeclaredBy,
+			Service: in.ServiceKey, Private: in.Private, Drill: in.Drill, DeclareKey: in.Key, DeclaredBy: in.DeclaredBy,
 			Commander: in.Commander, Roles: map[string]string{}, DeclaredAt: now,
 		})
 		if ErrorCode(err) == ECONFLICT && created != nil {
@@ -187,8 +196,14 @@ func (s *Service) Declare(ctx context.Context, in DeclareInput) (*Incident, bool
 			return err
 		}
 		inc = created
-		events := []TimelineEvent{{IncidentID: inc.ID, Kind: EventDeclared, Actor: in.DeclaredBy, At: now, Key: true,
-			Text: fmt.Sprintf("%s declared %s (%s): %s", mention(in.DeclaredBy), inc.Key(), inc.Severity, inc.Title)}}
+		declared := fmt.Sprintf("%s declared %s (%s): %s", mention(in.DeclaredBy), inc.Key(), inc.Severity, inc.Title)
+		if inc.Drill {
+			declared = "DRILL: " + declared
+		}
+		events := []TimelineEvent{{IncidentID: inc.ID, Kind: EventDeclared, Actor: in.DeclaredBy, At: now, Key: true, Text: declared}}
+		if src := in.Source; src != nil {
+			events = append(events, sourceMessageEvent(inc, in.DeclaredBy, now, *src))
+		}
 		if inc.Commander != "" {
 			events = append(events, TimelineEvent{IncidentID: inc.ID, Kind: EventRoleAssigned, Actor: in.DeclaredBy, At: now, Key: true,
 				Text: fmt.Sprintf("%s is the Incident Commander", mention(inc.Commander)), Data: map[string]string{"role": RoleCommander, "user": inc.Commander}})
@@ -224,7 +239,7 @@ func (s *Service) planDeclared(ctx context.Context, tx Tx, inc *Incident, in Dec
 	}
 	// Paging does not wait for the channel: on-call hears at once, on the
 	// urgent queue, and the channel learns of the page when it exists.
-	if svc, ok := s.policy.Services[inc.Service]; ok && s.PagingEnabled(svc) {
+	if svc, ok := s.policy.Services[inc.Service]; ok && (s.PagingEnabled(svc) || inc.Drill) {
 		if err := s.planPage(ctx, tx, inc, in.Page, in.DeclaredBy); err != nil {
 			return err
 		}
@@ -420,7 +435,11 @@ func (s *Service) setup(ctx context.Context, p setupPayload) error {
 // taken name, and adopts a channel that an interrupted attempt created.
 func (s *Service) createChannel(ctx context.Context, inc *Incident) (*Incident, error) {
 	for attempt := 1; attempt <= maxChannelAttempts; attempt++ {
-		name := ChannelName(s.policy.ChannelPrefix, inc.DeclaredAt, s.policy.Location, inc.Title, inc.Number, attempt)
+		prefix := s.policy.ChannelPrefix
+		if inc.Drill {
+			prefix += "-drill"
+		}
+		name := ChannelName(prefix, inc.DeclaredAt, s.policy.Location, inc.Title, inc.Number, attempt)
 		id, err := s.chat.CreateChannel(ctx, name, inc.Private)
 		if ErrorCode(err) == ECONFLICT {
 			// Taken: perhaps by us, in an attempt that died before it
@@ -522,7 +541,10 @@ func (s *Service) reportSetupFailure(ctx context.Context, p setupPayload, cause 
 // inviteRefs lists who joins the channel: the declarer, the IC, the other
 // role holders, the service's responders and the severity's invitees.
 func (s *Service) inviteRefs(inc *Incident) []string {
-	refs := []string{inc.DeclaredBy, inc.Commander}
+	refs := []string{inc.Commander}
+	if inc.DeclaredBy != "bot" {
+		refs = append(refs, inc.DeclaredBy)
+	}
 	for _, u := range inc.Roles {
 		refs = append(refs, u)
 	}
@@ -557,6 +579,9 @@ func (s *Service) Topic(inc *Incident) string {
 		ic = "IC " + mention(inc.Commander)
 	}
 	t := fmt.Sprintf("%s %s | %s | %s | %s", inc.Key(), inc.Severity, inc.Status.Label(), ic, inc.Title)
+	if inc.Drill {
+		t = "DRILL | " + t
+	}
 	return truncate(t, 250)
 }
 

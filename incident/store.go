@@ -85,6 +85,9 @@ type Store interface {
 	// Ping checks that the store is reachable.
 	Ping(ctx context.Context) error
 
+	AlertStore
+	FollowUpStore
+
 	// Atomic runs fn in one transaction: every Store call made on tx and
 	// every job scheduled on tx take effect together when fn returns nil,
 	// and none of them does when fn returns an error or panics. fn's error

@@ -27,8 +27,11 @@ var tables00001 = []string{"action_items", "change_events", "deliveries", "incid
 // tables00010 are the tables 00010 adds.
 var tables00010 = []string{"exports", "pages", "rollbacks"}
 
+// tables00022 are the tables 00022 adds.
+var tables00022 = []string{"alerts", "notices", "reviews"}
+
 // ourTables are all the incident tables.
-var ourTables = append(append([]string{}, tables00001...), tables00010...)
+var ourTables = append(append(append([]string{}, tables00001...), tables00010...), tables00022...)
 
 // riverTables are River's tables at its latest main-line version.
 var riverTables = []string{"river_job", "river_leader", "river_migration", "river_notification", "river_queue"}

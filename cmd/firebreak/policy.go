@@ -26,6 +26,146 @@ type policyFile struct {
 	Changes        policyChanges             `yaml:"changes"`
 	Rollback       policyRollback            `yaml:"rollback"`
 	Paging         policyPaging              `yaml:"paging"`
+	Alerts         policyAlerts              `yaml:"alerts"`
+	Resolution     policyResolution          `yaml:"resolution"`
+	FollowUps      policyFollowUps           `yaml:"followups"`
+	Teams          map[string]policyTeam     `yaml:"teams"`
+	Drills         policyDrills              `yaml:"drills"`
+}
+
+type policyAlerts struct {
+	Rules []policyAlertRule `yaml:"rules"`
+}
+
+type policyAlertRule struct {
+	Name     string            `yaml:"name"`
+	Match    map[string]string `yaml:"match"`
+	Service  string            `yaml:"service"`
+	Severity string            `yaml:"severity"`
+	Auto     bool              `yaml:"auto"`
+}
+
+type policyResolution struct {
+	Confirm []string `yaml:"confirm"`
+}
+
+type policyFollowUps struct {
+	ReviewBusinessDays *int   `yaml:"review_business_days"`
+	At                 string `yaml:"at"`
+	RemindDaysBefore   *int   `yaml:"remind_days_before"`
+	DigestDay          string `yaml:"digest_day"`
+	DigestChannel      string `yaml:"digest_channel"`
+	CheckEvery         string `yaml:"check_every"`
+}
+
+type policyTeam struct {
+	Services []string `yaml:"services"`
+	Channel  string   `yaml:"channel"`
+}
+
+type policyDrills struct {
+	PagerDuty     policyDrillPagerDuty  `yaml:"pagerduty"`
+	AllowRollback bool                  `yaml:"allow_rollback"`
+	Schedule      []policyDrillSchedule `yaml:"schedule"`
+}
+
+type policyDrillPagerDuty struct {
+	ServiceID  string `yaml:"service_id"`
+	RoutingKey string `yaml:"routing_key"`
+}
+
+type policyDrillSchedule struct {
+	Name     string `yaml:"name"`
+	Every    string `yaml:"every"`
+	Day      int    `yaml:"day"`
+	At       string `yaml:"at"`
+	Severity string `yaml:"severity"`
+	Service  string `yaml:"service"`
+	Title    string `yaml:"title"`
+}
+
+// timeOfDay parses "09:00" into the time since midnight.
+func timeOfDay(v string) (time.Duration, error) {
+	t, err := time.Parse("15:04", v)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a time of day such as 09:00", v)
+	}
+	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, nil
+}
+
+var weekdays = map[string]time.Weekday{"sunday": time.Sunday, "monday": time.Monday, "tuesday": time.Tuesday,
+	"wednesday": time.Wednesday, "thursday": time.Thursday, "friday": time.Friday, "saturday": time.Saturday}
+
+// parseFollowThrough reads the alert rules, resolution, follow-up, team and
+// drill sections into p.
+func parseFollowThrough(f policyFile, p *incident.Policy) error {
+	for i, r := range f.Alerts.Rules {
+		sev, err := incident.ParseSeverity(r.Severity)
+		if err != nil {
+			return fmt.Errorf("alerts.rules[%d].severity: %q is not one of P1-P4", i, r.Severity)
+		}
+		name := r.Name
+		if name == "" {
+			name = fmt.Sprintf("rule %d", i+1)
+		}
+		p.AlertRules = append(p.AlertRules, incident.AlertRule{Name: name, Match: r.Match, Service: r.Service, Severity: sev, Auto: r.Auto})
+	}
+	for _, v := range f.Resolution.Confirm {
+		sev, err := incident.ParseSeverity(v)
+		if err != nil {
+			return fmt.Errorf("resolution.confirm: %q is not one of P1-P4", v)
+		}
+		p.ConfirmResolution[sev] = true
+	}
+	fu := &p.FollowUps
+	if f.FollowUps.ReviewBusinessDays != nil {
+		fu.ReviewBusinessDays = *f.FollowUps.ReviewBusinessDays
+	}
+	if f.FollowUps.RemindDaysBefore != nil {
+		fu.RemindDaysBefore = *f.FollowUps.RemindDaysBefore
+	}
+	if f.FollowUps.At != "" {
+		at, err := timeOfDay(f.FollowUps.At)
+		if err != nil {
+			return fmt.Errorf("followups.at: %w", err)
+		}
+		fu.At = at
+	}
+	if f.FollowUps.DigestDay != "" {
+		wd, ok := weekdays[strings.ToLower(f.FollowUps.DigestDay)]
+		if !ok {
+			return fmt.Errorf("followups.digest_day: %q is not a weekday such as monday", f.FollowUps.DigestDay)
+		}
+		fu.DigestDay = wd
+	}
+	fu.DigestChannel = f.FollowUps.DigestChannel
+	if f.FollowUps.CheckEvery != "" {
+		d, err := time.ParseDuration(f.FollowUps.CheckEvery)
+		if err != nil || d < time.Second || d > time.Hour {
+			return fmt.Errorf("followups.check_every: %q is not a duration from 1s to 1h", f.FollowUps.CheckEvery)
+		}
+		fu.CheckEvery = d
+	}
+	for name, t := range f.Teams {
+		p.Teams[name] = incident.Team{Name: name, Services: t.Services, Channel: t.Channel}
+	}
+	d := &p.Drills
+	d.PagerDuty = incident.PagerDutyService{ServiceID: f.Drills.PagerDuty.ServiceID, RoutingKey: f.Drills.PagerDuty.RoutingKey}
+	d.AllowRollback = f.Drills.AllowRollback
+	for i, s := range f.Drills.Schedule {
+		sev, err := incident.ParseSeverity(s.Severity)
+		if err != nil {
+			return fmt.Errorf("drills.schedule[%d].severity: %q is not one of P1-P4", i, s.Severity)
+		}
+		at := time.Duration(0)
+		if s.At != "" {
+			if at, err = timeOfDay(s.At); err != nil {
+				return fmt.Errorf("drills.schedule[%d].at: %w", i, err)
+			}
+		}
+		d.Schedule = append(d.Schedule, incident.DrillSchedule{Name: s.Name, Every: s.Every, Day: s.Day, At: at, Severity: sev, Service: s.Service, Title: s.Title})
+	}
+	return nil
 }
 
 type policyChanges struct {
@@ -67,6 +207,7 @@ type policyService struct {
 	Responders []string `yaml:"responders" id:"user,group,email"`
 	Runbook    string   `yaml:"runbook"`
 	Dashboard  string   `yaml:"dashboard"`
+	Channel    string   `yaml:"channel"`
 	PagerDuty  struct {
 		ServiceID        string `yaml:"service_id"`
 		EscalationPolicy string `yaml:"escalation_policy"`
@@ -215,7 +356,7 @@ func parsePolicy(b []byte, p incident.Policy) (incident.Policy, error) {
 	}
 	for key, fs := range f.Services {
 		svc := incident.ServicePolicy{
-			Key: key, Name: fs.Name, Responders: fs.Responders, Runbook: fs.Runbook, Dashboard: fs.Dashboard,
+			Key: key, Name: fs.Name, Responders: fs.Responders, Runbook: fs.Runbook, Dashboard: fs.Dashboard, Channel: fs.Channel,
 			PagerDuty: incident.PagerDutyService{ServiceID: fs.PagerDuty.ServiceID, EscalationPolicy: fs.PagerDuty.EscalationPolicy, RoutingKey: fs.PagerDuty.RoutingKey},
 			GitHub: incident.GitHubService{Repos: fs.GitHub.Repos, Environments: fs.GitHub.Environments,
 				DeployWorkflow: fs.GitHub.DeployWorkflow, Rollback: fs.GitHub.Rollback},
@@ -227,6 +368,9 @@ func parsePolicy(b []byte, p incident.Policy) (incident.Policy, error) {
 			svc.Flags = append(svc.Flags, incident.FlagRef{Provider: fl.Provider, Project: fl.Project, Key: fl.Key, Environment: fl.Environment})
 		}
 		p.Services[key] = svc
+	}
+	if err := parseFollowThrough(f, &p); err != nil {
+		lint.addErr(err)
 	}
 	if len(lint.problems) == 0 {
 		if err := p.Validate(); err != nil {

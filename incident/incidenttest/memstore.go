@@ -48,6 +48,9 @@ type memData struct {
 	pages      []incident.Page
 	rollbacks  []incident.Rollback
 	exports    map[exportKey]incident.ExportRef
+	alerts     []incident.Alert
+	reviews    map[int64]incident.Review
+	notices    map[string]time.Time
 }
 
 type deliveryKey struct{ source, id string }
@@ -70,6 +73,8 @@ func NewMemStore(clock incident.Clock) *MemStore {
 			clock:      clock,
 			deliveries: map[deliveryKey]time.Time{},
 			exports:    map[exportKey]incident.ExportRef{},
+			reviews:    map[int64]incident.Review{},
+			notices:    map[string]time.Time{},
 		},
 		mu: &sync.Mutex{},
 	}
@@ -956,5 +961,11 @@ func (d *memData) clone() *memData {
 	}
 	out.rollbacks = slices.Clone(d.rollbacks)
 	out.exports = maps.Clone(d.exports)
+	out.alerts = make([]incident.Alert, len(d.alerts))
+	for i, a := range d.alerts {
+		out.alerts[i] = cloneAlert(a)
+	}
+	out.reviews = maps.Clone(d.reviews)
+	out.notices = maps.Clone(d.notices)
 	return &out
 }

@@ -60,6 +60,11 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) incident.Store) {
 		{"TimesNormalised", testTimesNormalised},
 		{"ReturnsCopies", testReturnsCopies},
 		{"Ping", testPing},
+		{"Alerts", testAlerts},
+		{"ConcurrentAddAlert", testConcurrentAddAlert},
+		{"UpdateActionItem", testUpdateActionItem},
+		{"Reviews", testReviews},
+		{"Notices", testNotices},
 	}
 	tests = append(tests, atomicTests...)
 	for _, tc := range tests {
