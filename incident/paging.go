@@ -85,6 +85,9 @@ func (s *Service) Page(ctx context.Context, id int64, service, actor string) (*I
 	if err != nil {
 		return nil, err
 	}
+	if err := s.authorize(ctx, Request{Subject: Subject{User: actor}, Action: ActPage, Incident: inc}); err != nil {
+		return nil, err
+	}
 	if service == "" {
 		service = inc.Service
 	}

@@ -66,6 +66,7 @@ type Service struct {
 	afterClose  func(ctx context.Context, inc *Incident) error
 	clock       Clock
 	log         *slog.Logger
+	members     membership
 }
 
 // NewService returns a Service.
@@ -164,6 +165,12 @@ func (s *Service) Declare(ctx context.Context, in DeclareInput) (*Incident, bool
 	in.Description = strings.TrimSpace(in.Description)
 	if err := in.Validate(s.policy); err != nil {
 		return nil, false, err
+	}
+	// The bot declares from alerts and drill schedules the policy set up.
+	if in.DeclaredBy != "bot" {
+		if err := s.authorize(ctx, Request{Subject: Subject{User: in.DeclaredBy}, Action: ActDeclare}); err != nil {
+			return nil, false, err
+		}
 	}
 	if in.Commander == "" && in.DeclaredBy != "bot" {
 		// An incident the bot declared (from an alert, or a scheduled

@@ -47,6 +47,9 @@ func (s *Service) PostUpdate(ctx context.Context, id int64, in UpdateInput) (*In
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
+	if err := s.authorizeOn(ctx, id, in.Author, ActPostUpdate); err != nil {
+		return nil, err
+	}
 	now := s.clock.Now()
 	var text string
 	inc, err := s.change(ctx, id, func(i *Incident) ([]TimelineEvent, *syncPayload, error) {

@@ -423,3 +423,36 @@ func TestMigration00019(t *testing.T) {
 		})
 	}
 }
+
+// TestMigration00015 checks that changes recorded before 00015 get revision
+// 0, and that rolling it back keeps them.
+func TestMigration00015(t *testing.T) {
+	t.Parallel()
+	for _, tc := range dialects() {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			d := tc.open(t)
+			exec := func(q string) error {
+				_, err := d.db.ExecContext(ctx, q)
+				return err
+			}
+			require.NoError(t, migrations.UpTo(ctx, d.db, d.dialect, 14))
+			require.NoError(t, exec(`INSERT INTO change_events (source, external_id, kind, occurred_at)
+				VALUES ('github', 'deployment:acme/shop:1', 'deploy', '2026-03-02 09:30:00+00:00')`))
+			require.Error(t, exec(`UPDATE change_events SET revision = 1`), "no revision column before 00015")
+
+			require.NoError(t, migrations.UpTo(ctx, d.db, d.dialect, 15))
+			var revision int64
+			require.NoError(t, d.db.QueryRowContext(ctx, `SELECT revision FROM change_events`).Scan(&revision))
+			require.Zero(t, revision, "an existing change never moved")
+			require.NoError(t, exec(`UPDATE change_events SET revision = 7`))
+
+			require.NoError(t, migrations.DownTo(ctx, d.db, d.dialect, 14))
+			var n int
+			require.NoError(t, d.db.QueryRowContext(ctx, `SELECT count(*) FROM change_events`).Scan(&n))
+			require.Equal(t, 1, n, "rolling 00015 back keeps the changes")
+			require.Error(t, exec(`UPDATE change_events SET revision = 1`), "the column is gone")
+		})
+	}
+}

@@ -42,7 +42,7 @@ func webhookRoutes(cfg Config, svc *incident.Service, log *slog.Logger) []webhoo
 			}))})
 	}
 	if cfg.LD.WebhookSecret != "" {
-		routes = append(routes, webhookRoute{"/webhooks/launchdarkly", launchdarkly.NewWebhookHandler(cfg.LD.WebhookSecret.Reveal(), svc.RecordChange, log)})
+		routes = append(routes, webhookRoute{"/webhooks/launchdarkly", launchdarkly.NewWebhookHandler(cfg.LD.WebhookSecret.Reveal(), svc.RecordChange, log, launchdarkly.WithSiteURL(cfg.LD.APIURL))})
 	}
 	if cfg.Unleash.WebhookSecret != "" {
 		routes = append(routes, webhookRoute{"/webhooks/unleash", unleash.NewWebhookHandler(cfg.Unleash.WebhookSecret.Reveal(), svc.RecordChange, log, unleash.WithUIURL(cfg.Unleash.APIURL))})

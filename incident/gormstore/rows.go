@@ -98,6 +98,7 @@ type changeEventRow struct {
 	Environment string    `gorm:"column:environment"`
 	Ref         string    `gorm:"column:ref"`
 	OccurredAt  time.Time `gorm:"column:occurred_at"`
+	Revision    int64     `gorm:"column:revision"`
 	Data        string    `gorm:"column:data"`
 }
 
@@ -492,6 +493,7 @@ func toChangeEventRow(c *incident.ChangeEvent) (changeEventRow, error) {
 		Environment: c.Environment,
 		Ref:         c.Ref,
 		OccurredAt:  dbTime(c.OccurredAt),
+		Revision:    c.Revision,
 		Data:        data,
 	}, nil
 }
@@ -513,6 +515,7 @@ func (r *changeEventRow) toDomain() (incident.ChangeEvent, error) {
 		Environment: r.Environment,
 		Ref:         r.Ref,
 		OccurredAt:  domainTime(r.OccurredAt),
+		Revision:    r.Revision,
 		Data:        data,
 	}, nil
 }

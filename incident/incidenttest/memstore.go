@@ -498,14 +498,23 @@ func (m *MemStore) AddChangeEvent(_ context.Context, c *incident.ChangeEvent) er
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, e := range m.changes {
-		if e.Source == c.Source && e.ExternalID == c.ExternalID {
-			return errorf(op, incident.ECONFLICT, "The %s change %s is already recorded.", c.Source, c.ExternalID)
-		}
-	}
 	in := cloneChange(*c)
 	if in.OccurredAt.IsZero() {
 		in.OccurredAt = m.now()
+	}
+	for i, e := range m.changes {
+		if e.Source == c.Source && e.ExternalID == c.ExternalID {
+			if !in.Newer(e) {
+				return errorf(op, incident.ECONFLICT, "The %s change %s is already recorded.", c.Source, c.ExternalID)
+			}
+			in.ID = e.ID
+			if in.Service == "" {
+				in.Service = e.Service
+			}
+			m.changes[i] = in
+			c.ID, c.OccurredAt, c.Service = in.ID, in.OccurredAt, in.Service
+			return nil
+		}
 	}
 	in.ID = m.nextID()
 	m.changes = append(m.changes, in)
