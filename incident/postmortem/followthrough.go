@@ -65,7 +65,9 @@ func (c *compiler) drillSteps(res *Resolution) []DrillStep {
 		return s
 	}
 	var steps []DrillStep
-	at, ok := first(func(ev incident.TimelineEvent) bool { return ev.Kind == incident.EventSetup && ev.SourceID == "setup:channel" })
+	at, ok := first(func(ev incident.TimelineEvent) bool {
+		return ev.Kind == incident.EventSetup && ev.SourceID == "setup:channel"
+	})
 	steps = append(steps, step("War room opened", at, ok, "the channel was created", "no channel was created"))
 	at, ok = first(func(ev incident.TimelineEvent) bool {
 		return ev.Kind == incident.EventRoleAssigned && ev.Data["role"] == incident.RoleCommander
@@ -88,7 +90,9 @@ func (c *compiler) drillSteps(res *Resolution) []DrillStep {
 	steps = append(steps, step("Status update posted", at, ok, "", "no status update was posted"))
 	at, ok = first(func(ev incident.TimelineEvent) bool { return ev.Kind == incident.EventChangesShown })
 	steps = append(steps, step("What changed? checked", at, ok, "", "nobody asked what changed"))
-	at, ok = first(func(ev incident.TimelineEvent) bool { return ev.Kind == incident.EventRollback && ev.Data["step"] == "started" })
+	at, ok = first(func(ev incident.TimelineEvent) bool {
+		return ev.Kind == incident.EventRollback && ev.Data["step"] == "started"
+	})
 	rb := "the rollback ran"
 	for _, ev := range c.events {
 		if ev.Kind == incident.EventRollback && ev.Data["dry_run"] == "true" {
