@@ -238,7 +238,10 @@ func (s *Service) SetSeverity(ctx context.Context, id int64, sev Severity, actor
 	if err := s.planNag(ctx, inc); err != nil {
 		return inc, err
 	}
-	return inc, s.planAckCheck(ctx, inc)
+	if err := s.planAckCheck(ctx, inc); err != nil {
+		return inc, err
+	}
+	return inc, s.after(ctx, Change{Kind: EventSeverityChanged, Incident: inc, From: prevSev.String(), To: sev.String(), Actor: actor})
 }
 
 // SetStatus moves the incident through its lifecycle. summary is kept for
@@ -342,9 +345,16 @@ func (s *Service) setStatus(ctx context.Context, id int64, to Status, actor, sum
 		}
 		return inc, nil
 	}
-	inc, err := s.change(ctx, id, update)
+	var from Status
+	inc, err := s.change(ctx, id, func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
+		from = i.Status
+		return update(i)
+	})
 	if err != nil {
 		return nil, err
+	}
+	if err := s.after(ctx, Change{Kind: EventStatusChanged, Incident: inc, From: string(from), To: string(to), Actor: actor}); err != nil {
+		return inc, err
 	}
 	if to == StatusResolved && s.pager != nil && s.policy.ResolvePagesOnResolve {
 		payload, _ := json.Marshal(pagePayload{IncidentID: inc.ID})

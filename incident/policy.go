@@ -59,6 +59,8 @@ type Policy struct {
 	PrivateExports Disclosure
 	// KeyReaction marks a message as a key event (default "pushpin").
 	KeyReaction string
+	// Comms configures the status page and customer e-mail clocks.
+	Comms CommsPolicy
 
 	// AlertRules map monitoring alerts to a service and severity; the
 	// first matching rule wins, and an alert no rule matches is ignored.
@@ -114,12 +116,13 @@ type ServicePolicy struct {
 	Responders []string
 	// Owners may roll back the service's changes: user ids, group ids or
 	// e-mails.
-	Owners    []string
-	Runbook   string
-	Dashboard string
-	PagerDuty PagerDutyService
-	GitHub    GitHubService
-	Flags     []FlagRef
+	Owners     []string
+	Runbook    string
+	Dashboard  string
+	PagerDuty  PagerDutyService
+	GitHub     GitHubService
+	Flags      []FlagRef
+	StatusPage StatusPageService
 	// Channel is where the service's alerts are proposed (default the
 	// broadcast channel).
 	Channel string
@@ -170,6 +173,7 @@ func DefaultPolicy() Policy {
 		PrivatePages:           DiscloseRedacted,
 		PrivateExports:         DiscloseRedacted,
 		KeyReaction:            "pushpin",
+		Comms:                  DefaultCommsPolicy(),
 		ConfirmResolution:      map[Severity]bool{},
 		FollowUps:              DefaultFollowUpPolicy(),
 		Teams:                  map[string]Team{},
@@ -223,9 +227,18 @@ func (p Policy) Validate() error {
 		if sp.RespondWithin < 0 || sp.UpdateEvery < 0 {
 			return fmt.Errorf("severities.%s: durations must not be negative", s)
 		}
+		if sp.StatusPageWithin < 0 || sp.CustomerEmailAfter < 0 {
+			return fmt.Errorf("severities.%s: durations must not be negative", s)
+		}
+		if sp.ComponentStatus != "" && !sp.ComponentStatus.Valid() {
+			return fmt.Errorf("severities.%s.component_status: %q is not operational, degraded_performance, partial_outage or major_outage", s, sp.ComponentStatus)
+		}
 		if sp.UpdateEvery > 0 && sp.UpdateEvery < time.Second {
 			return fmt.Errorf("severities.%s.update_every: %s is shorter than a second", s, sp.UpdateEvery)
 		}
+	}
+	if p.Comms.StaleAfter < 0 {
+		return fmt.Errorf("comms.stale_after: %s is negative", p.Comms.StaleAfter)
 	}
 	for env, sevs := range p.TwoPersonRollback {
 		for s := range sevs {
@@ -260,6 +273,11 @@ func (p Policy) Validate() error {
 		case "", "workflow", "deployment":
 		default:
 			return fmt.Errorf("services.%s.github.rollback: %q is not workflow or deployment", k, svc.GitHub.Rollback)
+		}
+		switch svc.StatusPage.Provider {
+		case "", "statuspage", "instatus":
+		default:
+			return fmt.Errorf("services.%s.statuspage.provider: %q is not statuspage or instatus", k, svc.StatusPage.Provider)
 		}
 		for _, f := range svc.Flags {
 			if f.Provider != "launchdarkly" && f.Provider != "unleash" {

@@ -44,9 +44,18 @@ type ServiceConfig struct {
 	// AfterClose runs after an incident is closed, such as scheduling the
 	// postmortem draft; its error is returned to whoever closed it.
 	AfterClose func(ctx context.Context, inc *Incident) error
-	Policy     Policy
-	Clock      Clock
-	Logger     *slog.Logger
+	// StatusPages publish incidents publicly; empty turns the status page
+	// clock off.
+	StatusPages []StatusPage
+	// Templates renders the comms drafts the clocks propose; nil falls back
+	// to plain built-in sentences.
+	Templates Renderer
+	// Hooks run after each committed lifecycle change, after the
+	// service's own.
+	Hooks  []Hook
+	Policy Policy
+	Clock  Clock
+	Logger *slog.Logger
 }
 
 // Service runs incidents: it declares them, opens their war room, and applies
@@ -64,6 +73,9 @@ type Service struct {
 	sources     []ChangeSource
 	rollbackers []Rollbacker
 	afterClose  func(ctx context.Context, inc *Incident) error
+	statusPages []StatusPage
+	templates   Renderer
+	hooks       []Hook
 	clock       Clock
 	log         *slog.Logger
 	members     membership
@@ -83,8 +95,11 @@ func NewService(cfg ServiceConfig) *Service {
 	if cfg.Policy.Location == nil {
 		cfg.Policy.Location = time.UTC
 	}
-	return &Service{store: cfg.Store, sched: cfg.Scheduler, chat: MarkDrills(cfg.Chat, cfg.Store), pager: cfg.Pager, policy: cfg.Policy,
-		sources: cfg.ChangeSources, rollbackers: cfg.Rollbackers, afterClose: cfg.AfterClose, clock: cfg.Clock, log: cfg.Logger}
+	s := &Service{store: cfg.Store, sched: cfg.Scheduler, chat: MarkDrills(cfg.Chat, cfg.Store), pager: cfg.Pager, policy: cfg.Policy,
+		sources: cfg.ChangeSources, rollbackers: cfg.Rollbackers, afterClose: cfg.AfterClose, clock: cfg.Clock, log: cfg.Logger,
+		statusPages: cfg.StatusPages, templates: cfg.Templates}
+	s.hooks = append([]Hook{s.commsHook}, cfg.Hooks...)
+	return s
 }
 
 // Policy returns the policy the service runs with.
@@ -105,6 +120,8 @@ func (s *Service) RegisterJobs(r interface {
 	r.Handle(JobAlertPropose, s.runAlertPropose)
 	r.Handle(JobNotice, s.runNotice)
 	s.registerChangeJobs(r)
+	r.Handle(JobComms, s.runComms)
+	r.Handle(JobStatusPagePost, s.runStatusPagePost)
 }
 
 // DeclareInput is what a responder gives when declaring.
@@ -229,6 +246,9 @@ func (s *Service) Declare(ctx context.Context, in DeclareInput) (*Incident, bool
 		if err := s.planPage(ctx, inc, in.Page, in.DeclaredBy); err != nil {
 			return inc, existed, err
 		}
+	}
+	if err := s.after(ctx, Change{Kind: EventDeclared, Incident: inc, Actor: in.DeclaredBy}); err != nil {
+		return inc, existed, err
 	}
 	return inc, existed, nil
 }

@@ -99,6 +99,9 @@ func (q *queue) runDue(t *testing.T, now time.Time) []error {
 				err = nil
 				break
 			}
+			if errors.Is(err, incident.ErrJobCancel) {
+				break // the engine stops retrying too
+			}
 		}
 		if err != nil {
 			failed = append(failed, err)

@@ -90,11 +90,15 @@ func (s *Service) PostUpdate(ctx context.Context, id int64, in UpdateInput) (*In
 	if err != nil {
 		return nil, err
 	}
-	if err := s.store.AddStatusUpdate(ctx, &StatusUpdate{IncidentID: id, Author: in.Author, Status: inc.Status,
-		Text: updateBody(in), NextUpdateIn: in.NextIn, PostedAt: now}); err != nil {
+	u := StatusUpdate{IncidentID: id, Author: in.Author, Status: inc.Status,
+		Text: updateBody(in), NextUpdateIn: in.NextIn, PostedAt: now}
+	if err := s.store.AddStatusUpdate(ctx, &u); err != nil {
 		return inc, fmt.Errorf("record update: %w", err)
 	}
-	return inc, s.planNag(ctx, inc)
+	if err := s.planNag(ctx, inc); err != nil {
+		return inc, err
+	}
+	return inc, s.after(ctx, Change{Kind: EventUpdatePosted, Incident: inc, Update: &u, Actor: in.Author})
 }
 
 func updateBody(in UpdateInput) string {
