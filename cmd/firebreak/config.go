@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/firebreakhq/firebreak/incident"
 )
 
 // Secret is a credential. It prints as [redacted] so it can never reach a log
@@ -68,6 +70,9 @@ type Config struct {
 	// ChangesWebhookSecret signs the generic change webhook.
 	ChangesWebhookSecret Secret
 	Alerts               AlertsConfig
+	// Clock tells the domain the time; nil is the system clock. It is not
+	// read from the environment.
+	Clock incident.Clock
 }
 
 // AlertsConfig verifies the monitoring webhooks: a bearer token (comma-
