@@ -17,9 +17,9 @@ import (
 // incident's id in decimal, so a click names its incident without a lookup
 // by channel.
 const (
-	ActionClaimIC        = "ic_claim"
+	ActionClaimIC = "ic_claim"
 	// ActionConfirmTakeIC confirms taking the IC role over from someone.
-	ActionConfirmTakeIC = "ic_takeover"
+	ActionConfirmTakeIC  = "ic_takeover"
 	ActionAssignRoles    = "roles_open"
 	ActionPostUpdate     = "update_open"
 	ActionChangeSeverity = "severity_open"

@@ -83,6 +83,8 @@ type Handler struct {
 	origins     map[string]actionIncident
 	sealed      map[string]bool
 	metadataKey []byte
+	// shortcuts answer message shortcuts by callback_id.
+	shortcuts map[string]ShortcutHandler
 }
 
 // New returns a Handler. Slack, Scheduler and Deliveries are required.
@@ -106,6 +108,8 @@ func New(cfg Config) *Handler {
 		events:  map[string]EventHandler{},
 		actions: map[string]ActionHandler{},
 		views:   map[string]ViewHandler{},
+
+		shortcuts: map[string]ShortcutHandler{},
 	}
 	h.metadataKey, h.sealed = cfg.MetadataKey, sealedViews
 	if len(h.metadataKey) == 0 {
@@ -126,6 +130,7 @@ func New(cfg Config) *Handler {
 		h.registerPagingHandlers()
 		h.registerChangeHandlers()
 		h.registerCaptureHandlers()
+		h.registerFollowThroughHandlers()
 		h.OnView(ViewUpdate, h.submitUpdate)
 		h.OnAction(ActionPostUpdate, h.actionPostUpdate)
 		h.OnAction(ActionStillInvestigating, h.actionStillInvestigating)

@@ -59,6 +59,9 @@ type declareArgs struct {
 	title    string
 	service  string
 	private  bool
+	drill    bool
+	// description pre-fills the modal (from a message shortcut).
+	description string
 }
 
 // parseDeclare reads "[P1] [--private] [--service=key] title". Missing
@@ -70,6 +73,8 @@ func parseDeclare(args string) (declareArgs, error) {
 		switch {
 		case tok == "--private":
 			d.private = true
+		case tok == "--drill":
+			d.drill = true
 		case strings.HasPrefix(tok, "--service="):
 			d.service = strings.TrimPrefix(tok, "--service=")
 		case strings.HasPrefix(tok, "--"):
@@ -103,7 +108,7 @@ func (h *Handler) declare(ctx context.Context, inv Invocation) (Reply, error) {
 	}
 	in := incident.DeclareInput{
 		Title: d.title, Severity: d.severity, ServiceKey: d.service, Private: d.private,
-		DeclaredBy: inv.Cmd.UserID, Commander: inv.Cmd.UserID,
+		DeclaredBy: inv.Cmd.UserID, Commander: inv.Cmd.UserID, Drill: d.drill,
 		Key:     "cmd:" + inv.Cmd.TriggerID,
 		ReplyTo: incident.ReplyTarget{ResponseURL: inv.Cmd.ResponseURL, ChannelID: inv.Cmd.ChannelID, UserID: inv.Cmd.UserID},
 	}
@@ -126,9 +131,12 @@ func (h *Handler) declare(ctx context.Context, inv Invocation) (Reply, error) {
 		return ephemeral("You declared the private incident *%s* (%s · %s): %s\nDeclaring %s… opening its private channel; only the people invited see it.",
 			inc.Key(), inc.Severity, Escape(sp.Label), Escape(inc.Title), inc.Key()), nil
 	}
-	return Reply{ResponseType: slack.ResponseTypeInChannel,
-		Text: fmt.Sprintf(":rotating_light: <@%s> declared *%s* (%s · %s): %s\nDeclaring %s… opening the incident channel.",
-			inv.Cmd.UserID, inc.Key(), inc.Severity, Escape(sp.Label), Escape(inc.Title), inc.Key())}, nil
+	text := fmt.Sprintf(":rotating_light: <@%s> declared *%s* (%s · %s): %s\nDeclaring %s… opening the incident channel.",
+		inv.Cmd.UserID, inc.Key(), inc.Severity, Escape(sp.Label), Escape(inc.Title), inc.Key())
+	if inc.Drill {
+		text = incident.DrillMarker + " (practice; pages go to the test service or are simulated) " + text
+	}
+	return Reply{ResponseType: slack.ResponseTypeInChannel, Text: text}, nil
 }
 
 func (h *Handler) assignIC(ctx context.Context, inv Invocation) (Reply, error) {

@@ -104,7 +104,7 @@ func (h *Handler) checkOrigin(ctx context.Context, cb slack.InteractionCallback,
 
 // sealedViews are the forms whose private_metadata is sealed: every form
 // the bot opens about an incident, and the declare form.
-var sealedViews = map[string]bool{ViewDeclare: true, ViewRoles: true, ViewSeverity: true, ViewUpdate: true, ViewRollback: true}
+var sealedViews = map[string]bool{ViewDeclare: true, ViewRoles: true, ViewSeverity: true, ViewUpdate: true, ViewRollback: true, ViewResolve: true}
 
 // sealVersion starts every sealed private_metadata.
 const sealVersion = "s1."
