@@ -374,10 +374,11 @@ func TestChangesCommand(t *testing.T) {
 		{"90m", "the 1 h 30 min before", ""},
 		{"2H", "the 2 h before", ""},
 		{"1d", "the 24 h before", ""},
-		{"soon", `"soon" is not a time span: say how far back to look, such as 90m, 2h or 1d.`, incident.EINVALID},
+		{"soon", `"soon" is not a time span: say how far back to look, from 1 minute to 48 hours, such as 90m, 2h or 1d.`, incident.EINVALID},
 		{"-2h", "is not a time span", incident.EINVALID},
-		{"3d", "Look back between 1 minute and 48 hours", incident.EINVALID},
-		{"30s", "Look back between 1 minute and 48 hours", incident.EINVALID},
+		{"3d", "3d is too far back: look at most 48 hours before the start.", incident.EINVALID},
+		{"213504d", "213504d is too far back", incident.EINVALID},
+		{"30s", "30s is too short: look at least 1 minute before the start.", incident.EINVALID},
 	} {
 		f.clock.Advance(5 * time.Second) // each a request of its own
 		reply, err := f.h.changesCommand(ctx, cmd(tc.args))

@@ -64,32 +64,49 @@ type declareArgs struct {
 	description string
 }
 
-// parseDeclare reads "[P1] [--private] [--service=key] title". Missing
-// pieces are left zero (the modal asks for them); wrong ones are errors.
+// declareOptions are the options declare takes before the title.
+const declareOptions = "--private, --drill, --service=<key>"
+
+// parseDeclare reads "[P1] [--private] [--drill] [--service=key] title":
+// a severity and options come first, in any order, and everything from the
+// first other word on is the title, "--" included, so "--private" inside a
+// title is just text. A lone "--" ends the options. Missing pieces are left
+// zero (the modal asks for them); wrong ones are errors.
 func parseDeclare(args string) (declareArgs, error) {
 	var d declareArgs
-	var words []string
-	for i, tok := range strings.Fields(args) {
+	words := strings.Fields(args)
+	i := 0
+options:
+	for ; i < len(words); i++ {
+		tok := words[i]
 		switch {
+		case tok == "--":
+			i++
+			break options
 		case tok == "--private":
 			d.private = true
 		case tok == "--drill":
 			d.drill = true
 		case strings.HasPrefix(tok, "--service="):
 			d.service = strings.TrimPrefix(tok, "--service=")
+			if d.service == "" {
+				return d, incident.Errorf(incident.EINVALID, "Say which service after --service=, such as --service=checkout.")
+			}
+		case tok == "--service":
+			return d, incident.Errorf(incident.EINVALID, "Write the service with an equals sign, such as --service=checkout.")
 		case strings.HasPrefix(tok, "--"):
-			return d, incident.Errorf(incident.EINVALID, "Unknown option %s.", tok)
-		case i == 0 && severityLikeRE.MatchString(tok):
+			return d, incident.Errorf(incident.EINVALID, "Unknown option %s. Options, before the title: %s.", tok, declareOptions)
+		case !d.severity.Valid() && severityLikeRE.MatchString(tok):
 			sev, err := incident.ParseSeverity(tok)
 			if err != nil {
 				return d, err
 			}
 			d.severity = sev
 		default:
-			words = append(words, tok)
+			break options
 		}
 	}
-	d.title = strings.Join(words, " ")
+	d.title = strings.Join(words[i:], " ")
 	return d, nil
 }
 

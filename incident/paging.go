@@ -92,7 +92,7 @@ func (s *Service) Page(ctx context.Context, id int64, service, actor string) (*I
 		service = inc.Service
 	}
 	if service == "" {
-		return nil, Errorf(EINVALID, "%s has no affected service; say which to page: `/incident page <service>` (%s).", inc.Key(), strings.Join(s.policy.ServiceKeys(), ", "))
+		return nil, Errorf(EINVALID, "%s has no affected service; say which to page: `%s page <service>` (%s).", inc.Key(), s.policy.Command, strings.Join(s.policy.ServiceKeys(), ", "))
 	}
 	svc, ok := s.policy.Services[service]
 	if !ok {

@@ -44,6 +44,8 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// What the domain tells people to type names the configured command.
+	policy.Command = cfg.Slack.Command
 	clock := cfg.Clock
 	if clock == nil {
 		clock = incident.SystemClock

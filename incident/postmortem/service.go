@@ -398,7 +398,7 @@ func (s *Service) runDraft(ctx context.Context, payload []byte) error {
 	}
 	parts := markdownParts(doc.Markdown, d.Key)
 	if src := prefix + "summary"; !done[src] {
-		text := SummaryText(d, len(parts), backfillFailed)
+		text := SummaryText(d, s.policy.Command, len(parts), backfillFailed)
 		if err := s.postSummary(ctx, inc, text); err != nil {
 			return fmt.Errorf("post the postmortem draft of %s: %w", inc.Key(), err)
 		}
@@ -462,7 +462,7 @@ func (s *Service) record(ctx context.Context, inc *incident.Incident, sourceID, 
 // paragraph, the metrics, the recorded milestones, the first root-cause
 // facts, the action items' gaps and the blameless check's review notes. parts
 // is how many messages the full draft follows in.
-func SummaryText(d Draft, parts int, backfillFailed bool) string {
+func SummaryText(d Draft, command string, parts int, backfillFailed bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, ":memo: *Postmortem draft for %s: %s*\n", d.Key, escape(d.Title))
 	b.WriteString(escape(truncate(d.Summary, 700)))
@@ -517,7 +517,7 @@ func SummaryText(d Draft, parts int, backfillFailed bool) string {
 	if owners > 0 || dues > 0 {
 		fmt.Fprintf(&b, " (%d without an owner, %d without a due date)", owners, dues)
 	}
-	b.WriteString(". Add more with `/incident followup`.\n")
+	b.WriteString(". Add more with `" + command + " followup`.\n")
 
 	if n := len(d.ReviewNotes); n > 0 {
 		fmt.Fprintf(&b, ":warning: *Review notes:* the blameless check flagged %d %s to revisit before sharing:\n", n, plural(n, "phrase", "phrases"))
