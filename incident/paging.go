@@ -438,9 +438,12 @@ func (s *Service) applyPageEvent(ctx context.Context, page *Page, ev PageEvent, 
 		if len(ev.Assignees) > 0 {
 			p.Assignees = ev.Assignees
 		}
-		if ev.Kind == PageResolved {
+		switch ev.Kind {
+		case PageResolved:
 			t := at
 			p.ResolvedAt = &t
+		case PageReopened:
+			p.ResolvedAt = nil // open again: it has not been resolved
 		}
 		return nil
 	}); err != nil {

@@ -147,6 +147,14 @@ func TestAcknowledgementFromWebhookAndSlack(t *testing.T) {
 	for _, want := range []string{"unacknowledged again", "escalated the page for checkout to Carol", "reassigned the page", "reopened in PagerDuty", "resolved in PagerDuty by Jane Doe"} {
 		require.Contains(t, posts, want)
 	}
+	page, err := b.store.FindPage(ctx, "pagerduty", "firebreak-1-checkout")
+	require.NoError(t, err)
+	require.NotNil(t, page.ResolvedAt)
+	require.NoError(t, b.svc.HandlePageEvent(ctx, incident.PageEvent{DeliveryID: "EV-reopen-2", Kind: incident.PageReopened, DedupKey: "firebreak-1-checkout", Agent: "Jane Doe"}))
+	page, err = b.store.FindPage(ctx, "pagerduty", "firebreak-1-checkout")
+	require.NoError(t, err)
+	require.Nil(t, page.ResolvedAt, "a reopened page is not resolved")
+	require.Equal(t, "triggered", page.Status)
 
 	// Acknowledge from Slack: as the clicking user's e-mail.
 	require.NoError(t, b.svc.AcknowledgePage(ctx, "firebreak-1-checkout", "U0KIM", incident.ReplyTarget{UserID: "U0KIM"}))
