@@ -127,7 +127,11 @@ func (s *Service) runRepage(ctx context.Context, payload []byte) error {
 			}); err != nil {
 				s.log.WarnContext(ctx, "could not record the escalation", "page", page.DedupKey, "err", err)
 			}
-			text = head + ", so I escalated it in PagerDuty to the next level" + assigneesText(updated.Assignees) + "."
+			text = head + ", so I escalated it in PagerDuty to the next level"
+			if len(updated.Assignees) > 0 {
+				text += ", now paging " + strings.Join(updated.Assignees, ", ")
+			}
+			text += "."
 			s.scheduleInvitePaged(ctx, page, source)
 			if p.Step < maxAutoRepages {
 				next := repagePayload{IncidentID: inc.ID, PageKey: page.DedupKey, Step: p.Step + 1}

@@ -25,7 +25,7 @@ func TestUnacknowledgedPageEscalatesAtTheResponseTarget(t *testing.T) {
 	advance(t, b, 2*time.Minute)
 	require.Equal(t, []string{"firebreak-1-checkout"}, pg.escalated)
 	posts := strings.Join(b.chat.posts[inc.ChannelID], "\n")
-	require.Contains(t, posts, ":rotating_light: Nobody acknowledged the page for *Checkout* within 15 minutes, so I escalated it in PagerDuty to the next level to Carol Backup."+
+	require.Contains(t, posts, ":rotating_light: Nobody acknowledged the page for *Checkout* within 15 minutes, so I escalated it in PagerDuty to the next level, now paging Carol Backup."+
 		" [Re-page checkout:page_repage=1|checkout]", "said in the channel, with the button for doing it again")
 	require.Contains(t, b.chat.members[inc.ChannelID], "U0CAROLB", "the next level is invited too")
 	page, err := b.store.FindPage(context.Background(), "pagerduty", "firebreak-1-checkout")
