@@ -417,7 +417,7 @@ func TestNotesAndFollowUpsAfterClose(t *testing.T) {
 	svc := incident.NewService(incident.ServiceConfig{Store: b.store, Scheduler: b.queue, Chat: b.chat, Policy: b.svc.Policy(), Clock: b.clock,
 		AfterClose: func(_ context.Context, i *incident.Incident) error { closed = append(closed, i.ID); return nil }})
 	for _, to := range []incident.Status{incident.StatusResolved, incident.StatusClosed} {
-		_, err := svc.SetStatus(ctx, inc.ID, to, "U0ALICE", "")
+		_, err := svc.SetStatus(ctx, inc.ID, to, inc.Commander, "")
 		require.NoError(t, err)
 	}
 	require.Equal(t, []int64{inc.ID}, closed)

@@ -57,6 +57,12 @@ type Incident struct {
 	// Summary is the resolution summary.
 	Summary string
 
+	// PublicProvider, PublicID and PublicURL locate the incident on the
+	// public status page once it is posted there.
+	PublicProvider string
+	PublicID       string
+	PublicURL      string
+
 	// LastUpdateAt is when the last status update was posted; nags count
 	// from it (or from DeclaredAt before the first update).
 	LastUpdateAt *time.Time
@@ -173,6 +179,10 @@ const (
 	// EventNag records an update nag; EventAckMissed a missed response target.
 	EventNag       EventKind = "nag"
 	EventAckMissed EventKind = "ack_missed"
+	// EventStatusPage records a public status page post; EventComms a step
+	// of the communication clock (a draft, a nudge, a customer e-mail).
+	EventStatusPage EventKind = "status_page"
+	EventComms      EventKind = "comms"
 )
 
 // TimelineEvent is one thing that happened during an incident.

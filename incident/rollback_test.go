@@ -141,10 +141,10 @@ func setupChanges(t *testing.T, mutate ...func(*incident.Policy)) changeBundle {
 	store := incidenttest.NewMemStore(clock)
 	policy := incident.DefaultPolicy()
 	policy.Services = map[string]incident.ServicePolicy{
-		"checkout": {Key: "checkout", Name: "Checkout",
+		"checkout": {Key: "checkout", Name: "Checkout", Owners: []string{"S0CHECKOUT"},
 			GitHub: incident.GitHubService{Repos: []string{"acme/checkout"}, Environments: []string{"production"}},
 			Flags:  []incident.FlagRef{{Provider: "launchdarkly", Key: "new-checkout", Environment: "production"}}},
-		"search": {Key: "search", Name: "Search",
+		"search": {Key: "search", Name: "Search", Owners: []string{"S0CHECKOUT"},
 			GitHub: incident.GitHubService{Repos: []string{"acme/search"}},
 			Flags:  []incident.FlagRef{{Provider: "unleash", Project: "web", Key: "fuzzy"}}},
 	}
@@ -154,7 +154,10 @@ func setupChanges(t *testing.T, mutate ...func(*incident.Policy)) changeBundle {
 	}
 	c := newChat()
 	c.users["S0ROLL"] = []string{"U0ROLL1", "U0ROLL2"}
+	// The declarer of these tests owns the services' changes.
+	c.users["S0CHECKOUT"] = []string{"U0DECL"}
 	q := newQueue()
+	store.SetScheduler(q)
 	gh := &fakeSource{name: "GitHub"}
 	ld := &fakeSource{name: "LaunchDarkly"}
 	deploys := &fakeRollbacker{source: "github"}
@@ -406,8 +409,8 @@ func TestRollbackDeployEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "Redeploy acme/checkout to production at 0ld5afe (from bad0c0f).", plan.Description)
 	require.Equal(t, "github:"+d.ExternalID, plan.ChangeID)
-	require.Contains(t, b.svc.RollbackRule(inc), "<@U0DECL>")
-	require.Contains(t, b.svc.RollbackRule(inc), "<!subteam^S0ROLL>")
+	require.Contains(t, b.svc.RollbackRule(ctx, inc, plan), "<!subteam^S0CHECKOUT>")
+	require.Contains(t, b.svc.RollbackRule(ctx, inc, plan), "<!subteam^S0ROLL>")
 
 	b.deploys.progress = []string{"in_progress", "succeeded"}
 	r, err := b.svc.RequestRollback(ctx, inc.ID, value, "U0DECL")
@@ -477,8 +480,13 @@ func TestRollbackRefusedForOthers(t *testing.T) {
 
 	_, err := b.svc.PlanRollback(ctx, inc.ID, value, "U0RANDOM")
 	require.Equal(t, incident.EFORBIDDEN, incident.ErrorCode(err))
-	require.Equal(t, "You may not roll back changes in "+inc.Key()+": only the Incident Commander (<@U0DECL>) or a member of <!subteam^S0ROLL> may. Ask them to do it.",
+	require.Equal(t, "You may not roll back this change: rollbacks of checkout in production belong to its owners and the rollback group, not to an incident's roles. Who can: members of <!subteam^S0CHECKOUT> or members of <!subteam^S0ROLL>.",
 		incident.ErrorMessage(err))
+	// Being the Incident Commander is no right to roll back.
+	_, err = b.svc.AssignRole(ctx, inc.ID, incident.RoleCommander, "U0RANDOM", "U0DECL")
+	require.NoError(t, err)
+	_, err = b.svc.RequestRollback(ctx, inc.ID, value, "U0RANDOM")
+	require.Equal(t, incident.EFORBIDDEN, incident.ErrorCode(err))
 	_, err = b.svc.RequestRollback(ctx, inc.ID, value, "U0RANDOM")
 	require.Equal(t, incident.EFORBIDDEN, incident.ErrorCode(err))
 	rbs, err := b.store.ListRollbacks(ctx, inc.ID)
@@ -495,14 +503,18 @@ func TestRollbackRefusedForOthers(t *testing.T) {
 
 func TestRollbackTwoPersonRule(t *testing.T) {
 	t.Parallel()
-	b := setupChanges(t, func(p *incident.Policy) { p.TwoPersonRollback = map[incident.Severity]bool{incident.P1: true} })
+	b := setupChanges(t, func(p *incident.Policy) {
+		p.TwoPersonRollback = map[string]map[incident.Severity]bool{incident.AnyEnvironment: {incident.P1: true}}
+	})
 	ctx := context.Background()
 	d := b.deploy("1", 5*time.Minute, "success")
 	b.github.list = []incident.ChangeEvent{d}
 	b.deploys.execStatus = "succeeded"
 	inc := b.open(t, incident.P1)
 	value := itemOf(t, b.lastList(t, inc, 0), d.ExternalID).Value
-	require.Contains(t, b.svc.RollbackRule(inc), "a second person must approve")
+	plan, err := b.svc.PlanRollback(ctx, inc.ID, value, "U0DECL")
+	require.NoError(t, err)
+	require.Contains(t, b.svc.RollbackRule(ctx, inc, plan), "needs a second person's approval")
 
 	r, err := b.svc.RequestRollback(ctx, inc.ID, value, "U0DECL")
 	require.NoError(t, err)
@@ -514,7 +526,7 @@ func TestRollbackTwoPersonRule(t *testing.T) {
 
 	_, err = b.svc.ApproveRollback(ctx, r.Key, "U0DECL")
 	require.Equal(t, incident.EFORBIDDEN, incident.ErrorCode(err))
-	require.Contains(t, incident.ErrorMessage(err), "A second person must approve")
+	require.Contains(t, incident.ErrorMessage(err), "a second person must approve, and you requested this rollback")
 	_, err = b.svc.ApproveRollback(ctx, r.Key, "U0RANDOM")
 	require.Equal(t, incident.EFORBIDDEN, incident.ErrorCode(err))
 

@@ -456,3 +456,37 @@ func TestMigration00015(t *testing.T) {
 		})
 	}
 }
+
+// TestMigration00017 checks that incidents declared before 00017 are not on
+// the status page, and that rolling it back keeps them.
+func TestMigration00017(t *testing.T) {
+	t.Parallel()
+	for _, tc := range dialects() {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			d := tc.open(t)
+			exec := func(q string) error {
+				_, err := d.db.ExecContext(ctx, q)
+				return err
+			}
+			require.NoError(t, migrations.UpTo(ctx, d.db, d.dialect, 16))
+			require.NoError(t, exec(`INSERT INTO incidents (id, number, title, severity, status, declared_at, updated_at)
+				VALUES (1, 1, 'checkout is down', 1, 'declared', '2026-03-02 09:30:00+00:00', '2026-03-02 09:30:00+00:00')`))
+			require.Error(t, exec(`UPDATE incidents SET public_id = 'x'`), "no public_id column before 00017")
+
+			require.NoError(t, migrations.UpTo(ctx, d.db, d.dialect, 17))
+			var provider, id, url string
+			require.NoError(t, d.db.QueryRowContext(ctx, `SELECT public_provider, public_id, public_url FROM incidents WHERE id = 1`).
+				Scan(&provider, &id, &url))
+			require.Equal(t, [3]string{}, [3]string{provider, id, url}, "an existing incident is not on the status page")
+			require.NoError(t, exec(`UPDATE incidents SET public_provider = 'statuspage', public_id = 'p1', public_url = 'https://stspg.io/p1'`))
+
+			require.NoError(t, migrations.DownTo(ctx, d.db, d.dialect, 16))
+			var n int
+			require.NoError(t, d.db.QueryRowContext(ctx, "SELECT count(*) FROM incidents").Scan(&n))
+			require.Equal(t, 1, n, "rolling 00017 back keeps the incidents")
+			require.Error(t, exec(`UPDATE incidents SET public_id = 'x'`), "the column is gone")
+		})
+	}
+}

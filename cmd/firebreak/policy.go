@@ -26,11 +26,27 @@ type policyFile struct {
 	Changes        policyChanges             `yaml:"changes"`
 	Rollback       policyRollback            `yaml:"rollback"`
 	Paging         policyPaging              `yaml:"paging"`
+	Environments   map[string]policyEnv      `yaml:"environments"`
+	Permissions    policyPermissions         `yaml:"permissions"`
+	Private        policyPrivate             `yaml:"private_incidents"`
 	Alerts         policyAlerts              `yaml:"alerts"`
 	Resolution     policyResolution          `yaml:"resolution"`
 	FollowUps      policyFollowUps           `yaml:"followups"`
 	Teams          map[string]policyTeam     `yaml:"teams"`
 	Drills         policyDrills              `yaml:"drills"`
+}
+
+type policyEnv struct {
+	Owners []string `yaml:"owners" id:"user,group,email"`
+}
+
+type policyPermissions struct {
+	Declare []string `yaml:"declare" id:"user,group,email"`
+}
+
+type policyPrivate struct {
+	Pages   string `yaml:"pages"`
+	Exports string `yaml:"exports"`
 }
 
 type policyAlerts struct {
@@ -173,8 +189,10 @@ type policyChanges struct {
 }
 
 type policyRollback struct {
-	Group     string   `yaml:"group" id:"group"`
-	TwoPerson []string `yaml:"two_person"`
+	Group string `yaml:"group" id:"group"`
+	// TwoPerson is a list of severities (every environment) or a map from
+	// environment ("*" for every one) to severities.
+	TwoPerson yaml.Node `yaml:"two_person"`
 }
 
 type policyPaging struct {
@@ -187,9 +205,10 @@ type policyNags struct {
 }
 
 type policyChannels struct {
-	Broadcast string `yaml:"broadcast" id:"channel"`
-	Prefix    string `yaml:"prefix"`
-	Dashboard string `yaml:"dashboard"`
+	Broadcast        string `yaml:"broadcast" id:"channel"`
+	PrivateBroadcast string `yaml:"private_broadcast" id:"channel"`
+	Prefix           string `yaml:"prefix"`
+	Dashboard        string `yaml:"dashboard"`
 }
 
 type policySeverity struct {
@@ -205,6 +224,7 @@ type policySeverity struct {
 type policyService struct {
 	Name       string   `yaml:"name"`
 	Responders []string `yaml:"responders" id:"user,group,email"`
+	Owners     []string `yaml:"owners" id:"user,group,email"`
 	Runbook    string   `yaml:"runbook"`
 	Dashboard  string   `yaml:"dashboard"`
 	Channel    string   `yaml:"channel"`
@@ -295,13 +315,33 @@ func parsePolicy(b []byte, p incident.Policy) (incident.Policy, error) {
 		}
 	}
 	p.RollbackGroup = f.Rollback.Group
-	for _, v := range f.Rollback.TwoPerson {
-		sev, err := incident.ParseSeverity(v)
-		if err != nil {
-			lint.addErr(fmt.Errorf("rollback.two_person: %q is not one of P1-P4", v))
+	if twoPerson, err := parseTwoPerson(&f.Rollback.TwoPerson); err != nil {
+		lint.addErr(err)
+	} else {
+		p.TwoPersonRollback = twoPerson
+	}
+	for env, fe := range f.Environments {
+		if env == "" || env == incident.AnyEnvironment {
+			lint.add("environments", "%q is not an environment name", env)
 			continue
 		}
-		p.TwoPersonRollback[sev] = true
+		p.Environments[env] = incident.EnvironmentPolicy{Owners: fe.Owners}
+	}
+	p.Declarers = f.Permissions.Declare
+	p.PrivateBroadcastChannel = f.Channels.PrivateBroadcast
+	for _, d := range []struct {
+		key string
+		v   string
+		to  *incident.Disclosure
+	}{{"private_incidents.pages", f.Private.Pages, &p.PrivatePages}, {"private_incidents.exports", f.Private.Exports, &p.PrivateExports}} {
+		if d.v == "" {
+			continue
+		}
+		if !incident.Disclosure(d.v).Valid() {
+			lint.add(d.key, "%q is not redacted or full", d.v)
+			continue
+		}
+		*d.to = incident.Disclosure(d.v)
 	}
 	if f.Paging.ResolveOnResolve != nil {
 		p.ResolvePagesOnResolve = *f.Paging.ResolveOnResolve
@@ -363,7 +403,7 @@ func parsePolicy(b []byte, p incident.Policy) (incident.Policy, error) {
 	}
 	for key, fs := range f.Services {
 		svc := incident.ServicePolicy{
-			Key: key, Name: fs.Name, Responders: fs.Responders, Runbook: fs.Runbook, Dashboard: fs.Dashboard, Channel: fs.Channel,
+			Key: key, Name: fs.Name, Responders: fs.Responders, Owners: fs.Owners, Runbook: fs.Runbook, Dashboard: fs.Dashboard, Channel: fs.Channel,
 			PagerDuty: incident.PagerDutyService{ServiceID: fs.PagerDuty.ServiceID, EscalationPolicy: fs.PagerDuty.EscalationPolicy, RoutingKey: fs.PagerDuty.RoutingKey},
 			GitHub: incident.GitHubService{Repos: fs.GitHub.Repos, Environments: fs.GitHub.Environments,
 				DeployWorkflow: fs.GitHub.DeployWorkflow, Rollback: fs.GitHub.Rollback},
@@ -385,6 +425,44 @@ func parsePolicy(b []byte, p incident.Policy) (incident.Policy, error) {
 		}
 	}
 	return p, lint.err("")
+}
+
+// parseTwoPerson reads rollback.two_person: a list of severities, which
+// applies to every environment, or a map from environment ("*" for every
+// one) to a list of severities.
+func parseTwoPerson(n *yaml.Node) (map[string]map[incident.Severity]bool, error) {
+	byEnv := map[string][]string{}
+	switch n.Kind {
+	case 0:
+	case yaml.SequenceNode:
+		var list []string
+		if err := n.Decode(&list); err != nil {
+			return nil, fmt.Errorf("rollback.two_person: a list of severities such as [P1, P2]")
+		}
+		byEnv[incident.AnyEnvironment] = list
+	case yaml.MappingNode:
+		if err := n.Decode(&byEnv); err != nil {
+			return nil, fmt.Errorf("rollback.two_person: a map from environment to severities, such as production: [P1, P2]")
+		}
+	default:
+		return nil, fmt.Errorf("rollback.two_person: a list of severities, or a map from environment to severities")
+	}
+	out := map[string]map[incident.Severity]bool{}
+	for env, list := range byEnv {
+		out[env] = map[incident.Severity]bool{}
+		for _, v := range list {
+			sev, err := incident.ParseSeverity(v)
+			if err != nil {
+				key := "rollback.two_person"
+				if n.Kind == yaml.MappingNode {
+					key += "." + env
+				}
+				return nil, fmt.Errorf("%s: %q is not one of P1-P4", key, v)
+			}
+			out[env][sev] = true
+		}
+	}
+	return out, nil
 }
 
 // policyDuration parses "15m", or "off" for none; empty keeps def.

@@ -33,6 +33,9 @@ type incidentRow struct {
 	BroadcastChan  string     `gorm:"column:broadcast_channel"`
 	BroadcastTS    string     `gorm:"column:broadcast_ts"`
 	Summary        string     `gorm:"column:summary"`
+	PublicProvider string     `gorm:"column:public_provider"`
+	PublicID       string     `gorm:"column:public_id"`
+	PublicURL      string     `gorm:"column:public_url"`
 	LastUpdateAt   *time.Time `gorm:"column:last_update_at"`
 	NagCount       int64      `gorm:"column:nag_count"`
 	SnoozedUntil   *time.Time `gorm:"column:snoozed_until"`
@@ -339,6 +342,9 @@ func toIncidentRow(inc *incident.Incident) (incidentRow, error) {
 		BroadcastChan:  inc.BroadcastChannel,
 		BroadcastTS:    inc.BroadcastTS,
 		Summary:        inc.Summary,
+		PublicProvider: inc.PublicProvider,
+		PublicID:       inc.PublicID,
+		PublicURL:      inc.PublicURL,
 		LastUpdateAt:   dbTimePtr(inc.LastUpdateAt),
 		NagCount:       int64(inc.NagCount),
 		SnoozedUntil:   dbTimePtr(inc.SnoozedUntil),
@@ -376,6 +382,9 @@ func (r *incidentRow) toDomain() (*incident.Incident, error) {
 		BroadcastChannel: r.BroadcastChan,
 		BroadcastTS:      r.BroadcastTS,
 		Summary:          r.Summary,
+		PublicProvider:   r.PublicProvider,
+		PublicID:         r.PublicID,
+		PublicURL:        r.PublicURL,
 		LastUpdateAt:     domainTimePtr(r.LastUpdateAt),
 		NagCount:         int(r.NagCount),
 		SnoozedUntil:     domainTimePtr(r.SnoozedUntil),

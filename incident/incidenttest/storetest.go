@@ -67,6 +67,7 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) incident.Store) {
 		{"Reviews", testReviews},
 		{"Notices", testNotices},
 	}
+	tests = append(tests, atomicTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -111,6 +112,7 @@ func testCreateAndGet(t *testing.T, s incident.Store) {
 		i.BroadcastChannel = "C0BROADCAST"
 		i.BroadcastTS = "1700000000.000200"
 		i.Summary = "not yet"
+		i.PublicProvider, i.PublicID, i.PublicURL = "statuspage", "p0ub1ic", "https://stspg.io/p0ub1ic"
 		i.LastUpdateAt = ptr(at(15))
 		i.NagCount = 2
 		i.SnoozedUntil = ptr(at(75))
@@ -423,6 +425,7 @@ func testUpdateIncident(t *testing.T, s incident.Store) {
 		i.Summary = ""
 		i.Roles = map[string]string{incident.RoleComms: "U0COMMS"}
 		i.ChannelID = "C0NEW"
+		i.PublicProvider, i.PublicID, i.PublicURL = "instatus", "ckpub1", "https://acme.instatus.com/ckpub1"
 		i.LastUpdateAt = ptr(at(30))
 		i.NagCount = 0
 		i.SnoozedUntil = nil
@@ -442,6 +445,8 @@ func testUpdateIncident(t *testing.T, s incident.Store) {
 	require.Empty(t, updated.Summary)
 	require.Equal(t, map[string]string{incident.RoleComms: "U0COMMS"}, updated.Roles)
 	require.Equal(t, ptr(at(30)), updated.LastUpdateAt)
+	require.Equal(t, "https://acme.instatus.com/ckpub1", updated.PublicURL)
+	require.Equal(t, [2]string{"instatus", "ckpub1"}, [2]string{updated.PublicProvider, updated.PublicID})
 	require.Zero(t, updated.NagCount)
 	require.Nil(t, updated.SnoozedUntil)
 	require.False(t, updated.UpdatedAt.IsZero())
