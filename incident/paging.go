@@ -184,10 +184,16 @@ func (s *Service) runPage(ctx context.Context, payload []byte) error {
 		if page.CreatedAt.IsZero() {
 			page.CreatedAt = s.clock.Now()
 		}
-		if err := s.store.AddPage(ctx, page); err != nil && ErrorCode(err) != ECONFLICT {
+		// The page and what follows it (inviting its people, escalating it
+		// if nobody acknowledges) are recorded together.
+		if err := s.store.Atomic(ctx, func(tx Tx) error {
+			if err := tx.AddPage(ctx, page); err != nil && ErrorCode(err) != ECONFLICT {
+				return err
+			}
+			return s.followPage(ctx, tx, inc, page, source)
+		}); err != nil {
 			return fmt.Errorf("record page: %w", err)
 		}
-		s.followPage(ctx, inc, page, source)
 	}
 	if s.announced(ctx, inc.ID, source) {
 		return nil // a redelivered job
@@ -451,7 +457,9 @@ func (s *Service) applyPageEvent(ctx context.Context, page *Page, ev PageEvent, 
 		return fmt.Errorf("record page event: %w", err)
 	}
 	if ev.Kind == PageEscalated || ev.Kind == PageReassigned {
-		s.scheduleInvitePaged(ctx, page, "pd:"+ev.DeliveryID)
+		if err := s.scheduleInvitePaged(ctx, s.sched, page, "pd:"+ev.DeliveryID); err != nil {
+			s.log.WarnContext(ctx, "could not plan inviting the people paged", "page", page.DedupKey, "err", err)
+		}
 	}
 	if _, err := s.store.UpdatePage(ctx, page.ID, func(p *Page) error {
 		p.Status = status

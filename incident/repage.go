@@ -37,38 +37,44 @@ type invitePayload struct {
 	PageKey    string `json:"page"`
 }
 
-// followPage plans what follows a new page: its people are invited into
-// the channel, and it is escalated if nobody acknowledges it within the
-// severity's response target. A failure to plan is logged: the page is out.
-func (s *Service) followPage(ctx context.Context, inc *Incident, page *Page, source string) {
-	s.scheduleInvitePaged(ctx, page, source)
+// followPage plans, on sched, what follows a new page: its people are
+// invited into the channel, and it is escalated if nobody acknowledges it
+// within the severity's response target.
+func (s *Service) followPage(ctx context.Context, sched Scheduler, inc *Incident, page *Page, source string) error {
+	if err := s.scheduleInvitePaged(ctx, sched, page, source); err != nil {
+		return err
+	}
 	target := s.policy.Severity(inc.Severity).RespondWithin
 	if target <= 0 {
-		return
+		return nil
 	}
-	if err := s.scheduleRepage(ctx, repagePayload{IncidentID: inc.ID, PageKey: page.DedupKey, Step: 1}, page.CreatedAt.Add(target)); err != nil {
-		s.log.WarnContext(ctx, "could not plan the re-page", "incident", inc.Key(), "page", page.DedupKey, "err", err)
-	}
+	return s.scheduleRepage(ctx, sched, repagePayload{IncidentID: inc.ID, PageKey: page.DedupKey, Step: 1}, page.CreatedAt.Add(target))
 }
 
-func (s *Service) scheduleRepage(ctx context.Context, p repagePayload, at time.Time) error {
+// scheduleRepage plans an escalation check on the urgent queue: it is
+// part of paging, and must not wait behind slow work.
+func (s *Service) scheduleRepage(ctx context.Context, sched Scheduler, p repagePayload, at time.Time) error {
 	p.Due = at.Unix()
 	payload, _ := json.Marshal(p)
-	_, err := s.sched.Schedule(ctx, Job{Kind: JobRepage, Key: fmt.Sprintf("repage:%s:%d", p.PageKey, p.Step), Payload: payload,
-		RunAt: at, MaxAttempts: pageAttempts})
-	return err
+	if _, err := sched.Schedule(ctx, Job{Kind: JobRepage, Key: fmt.Sprintf("repage:%s:%d", p.PageKey, p.Step), Payload: payload,
+		RunAt: at, MaxAttempts: pageAttempts, Urgent: true}); err != nil {
+		return fmt.Errorf("schedule the re-page of %s: %w", p.PageKey, err)
+	}
+	return nil
 }
 
 // scheduleInvitePaged invites the people a page reached, once per reason
 // (the page, an escalation, a reassignment).
-func (s *Service) scheduleInvitePaged(ctx context.Context, page *Page, reason string) {
+func (s *Service) scheduleInvitePaged(ctx context.Context, sched Scheduler, page *Page, reason string) error {
 	if _, ok := s.pager.(PageResponders); !ok {
-		return
+		return nil
 	}
 	payload, _ := json.Marshal(invitePayload{IncidentID: page.IncidentID, PageKey: page.DedupKey})
-	if _, err := s.sched.Schedule(ctx, Job{Kind: JobInvitePaged, Key: "invite-paged:" + page.DedupKey + ":" + reason, Payload: payload, MaxAttempts: 5}); err != nil {
-		s.log.WarnContext(ctx, "could not plan inviting the people paged", "page", page.DedupKey, "err", err)
+	if _, err := sched.Schedule(ctx, Job{Kind: JobInvitePaged, Key: "invite-paged:" + page.DedupKey + ":" + reason, Payload: payload,
+		MaxAttempts: 5, Urgent: true}); err != nil {
+		return fmt.Errorf("schedule inviting the people paged: %w", err)
 	}
+	return nil
 }
 
 // runRepage is the JobRepage handler. When the page is still not
@@ -97,7 +103,7 @@ func (s *Service) runRepage(ctx context.Context, payload []byte) error {
 		return nil
 	}
 	if due := time.Unix(p.Due, 0); due.After(s.clock.Now().Add(nagSlack)) {
-		return s.scheduleRepage(ctx, p, due) // a timer that fired early
+		return s.scheduleRepage(ctx, s.sched, p, due) // a timer that fired early
 	}
 	if inc.ChannelID == "" {
 		return RetryLater(5*time.Second, "%s has no channel yet", inc.Key())
@@ -132,10 +138,12 @@ func (s *Service) runRepage(ctx context.Context, payload []byte) error {
 				text += ", now paging " + strings.Join(updated.Assignees, ", ")
 			}
 			text += "."
-			s.scheduleInvitePaged(ctx, page, source)
+			if err := s.scheduleInvitePaged(ctx, s.sched, page, source); err != nil {
+				s.log.WarnContext(ctx, "could not plan inviting the people paged", "page", page.DedupKey, "err", err)
+			}
 			if p.Step < maxAutoRepages {
 				next := repagePayload{IncidentID: inc.ID, PageKey: page.DedupKey, Step: p.Step + 1}
-				if err := s.scheduleRepage(ctx, next, s.clock.Now().Add(sp.RespondWithin)); err != nil {
+				if err := s.scheduleRepage(ctx, s.sched, next, s.clock.Now().Add(sp.RespondWithin)); err != nil {
 					s.log.WarnContext(ctx, "could not plan the next re-page", "page", page.DedupKey, "err", err)
 				}
 			}
@@ -159,7 +167,7 @@ func (s *Service) runRepage(ctx context.Context, payload []byte) error {
 		if round > maxAutoRepages {
 			return nil // the button remains; PagerDuty keeps escalating
 		}
-		if err := s.schedulePage(ctx, pagePayload{IncidentID: inc.ID, Service: page.Service, Actor: "bot", Round: round, Backup: true}); err != nil {
+		if err := s.schedulePage(ctx, s.sched, pagePayload{IncidentID: inc.ID, Service: page.Service, Actor: "bot", Round: round, Backup: true}); err != nil {
 			return fmt.Errorf("re-page: %w", err)
 		}
 		text = head + ", so I am paging again, with the backup."
