@@ -60,7 +60,10 @@ type Issue struct {
 	Title     string
 	Body      string
 	State     string // open or closed
-	Labels    []string
+	// StateReason is completed or not_planned once closed.
+	StateReason string
+	ClosedAt    time.Time
+	Labels      []string
 	Assignees []string
 	User      string
 	CreatedAt time.Time
