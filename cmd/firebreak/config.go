@@ -57,7 +57,9 @@ type Config struct {
 	LogFormat       string
 	ShutdownTimeout time.Duration
 	JobWorkers      int
-	PublicURL       string
+	// UrgentWorkers run only urgent jobs (pages, nags, acknowledgements).
+	UrgentWorkers int
+	PublicURL     string
 
 	Slack      SlackConfig
 	PagerDuty  PagerDutyConfig
@@ -151,6 +153,7 @@ const (
 	DefaultSQLitePath        = "firebreak.db"
 	DefaultShutdownTimeout   = 25 * time.Second
 	DefaultJobWorkers        = 10
+	DefaultUrgentWorkers     = 4
 	DefaultSlackSlashCommand = "/incident"
 )
 
@@ -271,6 +274,7 @@ func loadConfig(getenv func(string) string, slack bool) (Config, error) {
 		LogFormat:       strings.ToLower(e.str("LOG_FORMAT", "auto")),
 		ShutdownTimeout: e.duration("SHUTDOWN_TIMEOUT", DefaultShutdownTimeout),
 		JobWorkers:      e.integer("JOB_WORKERS", DefaultJobWorkers, 1, 1000),
+		UrgentWorkers:   e.integer("JOB_URGENT_WORKERS", DefaultUrgentWorkers, 1, 1000),
 		PublicURL:       e.url("PUBLIC_URL", ""),
 		Slack: SlackConfig{
 			BotToken:      e.secret("SLACK_BOT_TOKEN"),

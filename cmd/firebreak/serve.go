@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/slack-go/slack"
@@ -62,28 +61,20 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	if err := migrations.Up(ctx, db.SQL(), db.Dialect(), migrations.WithLogger(log)); err != nil {
 		return fmt.Errorf("migrate database: %w", err)
 	}
-	store := gormstore.New(db, clock)
-
-	// Durable jobs on the same database.
-	jobOpts := jobs.Options{Workers: cfg.JobWorkers, Logger: log, Registerer: reg, RetryAfter: outbound.AsRetryAfter}
+	// Durable jobs on the same database, through the same pool as the
+	// store, so a step's rows and jobs commit in one transaction.
+	jobOpts := jobs.Options{Workers: cfg.JobWorkers, UrgentWorkers: cfg.UrgentWorkers, Logger: log, Registerer: reg, RetryAfter: outbound.AsRetryAfter}
 	var engine *jobs.Engine
 	if db.Dialect() == migrations.Postgres {
-		pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
-		if err != nil {
-			return fmt.Errorf("open job engine pool: %w", err)
-		}
-		defer pool.Close()
-		engine, err = jobs.NewPostgres(pool, jobOpts)
-		if err != nil {
-			return fmt.Errorf("job engine: %w", err)
-		}
+		engine, err = jobs.NewPostgres(db.Pool(), jobOpts)
 	} else {
 		jobOpts.FetchPollInterval = 200 * time.Millisecond
 		engine, err = jobs.NewSQLite(db.SQL(), jobOpts)
-		if err != nil {
-			return fmt.Errorf("job engine: %w", err)
-		}
 	}
+	if err != nil {
+		return fmt.Errorf("job engine: %w", err)
+	}
+	store := gormstore.New(db, clock, gormstore.WithJobs(engine))
 
 	// Outbound calls: one resilient client per provider.
 	outMetrics := outbound.NewMetrics(reg)
