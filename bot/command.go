@@ -82,6 +82,7 @@ func (h *Handler) subcommands() []struct {
 		{"note", subcommand{usage: noteUsage, summary: noteSummary, run: h.noteCommand}},
 		{"followup", subcommand{usage: followUpUsage, summary: followUpSummary, run: h.followupCommand}},
 		{"postmortem", subcommand{usage: postmortemUsage, summary: postmortemSummary, run: h.postmortemCommand}},
+		{"metrics", subcommand{usage: metricsUsage, summary: metricsSummary, run: h.metricsCommand}},
 		{"comms", subcommand{usage: "comms", summary: "Show the status-page and customer e-mail drafts, ready to copy.", run: h.commsCommand}},
 		{"severity", subcommand{usage: "severity P2", summary: "Change the severity.", run: h.severity}},
 		{"resolve", subcommand{usage: "resolve [summary]", summary: "Resolve the incident, with an optional summary.", run: h.transition(incident.StatusResolved, true)}},
