@@ -260,14 +260,14 @@ func (s *Service) runAckCheck(ctx context.Context, payload []byte) error {
 }
 
 // Snooze silences an incident's nags for the policy's snooze time. Only the
-// IC may snooze.
+// IC or the commander group may snooze (EFORBIDDEN otherwise).
 func (s *Service) Snooze(ctx context.Context, id int64, actor string) (*Incident, error) {
+	if err := s.authorizeOn(ctx, id, actor, ActSnooze); err != nil {
+		return nil, err
+	}
 	now := s.clock.Now()
 	until := now.Add(s.policy.Snooze)
 	inc, err := s.change(ctx, id, func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
-		if i.Commander != actor {
-			return nil, nil, Errorf(EFORBIDDEN, "Only the Incident Commander can snooze the update reminders.")
-		}
 		i.SnoozedUntil = &until
 		line := fmt.Sprintf(":zzz: %s snoozed update reminders until %s.", mention(actor), until.In(s.policy.Location).Format("15:04 MST"))
 		return []TimelineEvent{{Kind: EventNote, Actor: actor, At: now, Text: line}}, &syncPayload{Lines: []string{line}}, nil

@@ -85,6 +85,9 @@ func (s *Service) Page(ctx context.Context, id int64, service, actor string) (*I
 	if err != nil {
 		return nil, err
 	}
+	if err := s.authorize(ctx, Request{Subject: Subject{User: actor}, Action: ActPage, Incident: inc}); err != nil {
+		return nil, err
+	}
 	if service == "" {
 		service = inc.Service
 	}
@@ -124,13 +127,21 @@ func (s *Service) runPage(ctx context.Context, payload []byte) error {
 		return fmt.Errorf("page: %w", err)
 	}
 	svc, ok := s.policy.Services[p.Service]
-	if !ok || !s.PagingEnabled(svc) {
+	if !ok || (!s.PagingEnabled(svc) && !inc.Drill) {
 		return nil
 	}
 	key := dedupKey(inc.ID, p.Service, p.Round)
 	source := "page:" + key
 	if p.Backup {
 		source += ":backup"
+	}
+	if inc.Drill {
+		// A drill pages the policy's test service, or nobody.
+		test, real := s.drillPagerService(svc)
+		if !real || !s.PagingEnabled(test) {
+			return s.simulatePage(ctx, inc, p, svc, source)
+		}
+		svc = test
 	}
 	page, err := s.store.FindPage(ctx, "pagerduty", key)
 	if err != nil || p.Backup && !s.announced(ctx, inc.ID, source) {
@@ -141,7 +152,11 @@ func (s *Service) runPage(ctx context.Context, payload []byte) error {
 		if p.Actor != "" && p.Actor != "bot" {
 			email, _ = s.chat.UserEmail(ctx, p.Actor)
 		}
-		req := PageRequest{IncidentID: inc.ID, IncidentKey: inc.Key(), Title: inc.Title,
+		title := inc.Title
+		if inc.Drill {
+			title = "[DRILL] " + title
+		}
+		req := PageRequest{IncidentID: inc.ID, IncidentKey: inc.Key(), Title: title,
 			Details: inc.Description, Severity: inc.Severity, Service: svc, Urgency: urgency(inc.Severity), FromEmail: email,
 			Backup: p.Backup, DedupKey: key, Link: s.channelLink(inc)}
 		page, err = s.pager.Page(ctx, req)

@@ -42,7 +42,10 @@ type Store interface {
 	// ListActionItems returns an incident's follow-ups, oldest first.
 	ListActionItems(ctx context.Context, incidentID int64) ([]ActionItem, error)
 
-	// AddChangeEvent stores a change; ECONFLICT when Source+ExternalID exists.
+	// AddChangeEvent stores a change, or replaces the stored report of the
+	// same Source+ExternalID when c is Newer (keeping the stored Service
+	// when c has none); ECONFLICT when the stored report is as new or
+	// newer (a redelivery, or a late report of an earlier state).
 	AddChangeEvent(ctx context.Context, c *ChangeEvent) error
 	// ListChangeEvents returns changes with OccurredAt in [from, to], newest
 	// first; an empty service matches every service.
@@ -84,6 +87,9 @@ type Store interface {
 
 	// Ping checks that the store is reachable.
 	Ping(ctx context.Context) error
+
+	AlertStore
+	FollowUpStore
 }
 
 // Clock tells the time. The domain never calls time.Now directly.

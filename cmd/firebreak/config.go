@@ -66,6 +66,18 @@ type Config struct {
 	Web        WebConfig
 	// ChangesWebhookSecret signs the generic change webhook.
 	ChangesWebhookSecret Secret
+	Alerts               AlertsConfig
+}
+
+// AlertsConfig verifies the monitoring webhooks: a bearer token (comma-
+// separated while rotating) and, for Grafana, an HMAC secret.
+type AlertsConfig struct {
+	AlertmanagerToken Secret
+	GrafanaToken      Secret
+	GrafanaHMACSecret Secret
+	// PagerDutyTriggered takes PagerDuty incident.triggered events of
+	// incidents the bot did not open as alerts.
+	PagerDutyTriggered bool
 }
 
 // SlackConfig configures the Slack app.
@@ -325,6 +337,12 @@ func loadConfig(getenv func(string) string, slack bool) (Config, error) {
 			SessionTTL:   e.duration("WEB_SESSION_TTL", DefaultWebSessionTTL),
 		},
 		ChangesWebhookSecret: e.secret("CHANGES_WEBHOOK_SECRET"),
+		Alerts: AlertsConfig{
+			AlertmanagerToken:  e.secret("ALERTMANAGER_WEBHOOK_TOKEN"),
+			GrafanaToken:       e.secret("GRAFANA_WEBHOOK_TOKEN"),
+			GrafanaHMACSecret:  e.secret("GRAFANA_WEBHOOK_SECRET"),
+			PagerDutyTriggered: e.boolean("PAGERDUTY_ALERTS", true),
+		},
 	}
 	switch lvl := strings.ToLower(e.str("LOG_LEVEL", "info")); lvl {
 	case "debug":

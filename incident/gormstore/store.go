@@ -554,7 +554,9 @@ func (s *Store) ListActionItems(ctx context.Context, incidentID int64) ([]incide
 }
 
 // AddChangeEvent implements incident.Store. A zero OccurredAt becomes the
-// clock's now; Source, ExternalID and Kind are required (EINVALID).
+// clock's now; Source, ExternalID and Kind are required (EINVALID). A later
+// report of a stored change replaces it by a conditional UPDATE, so two
+// reports racing each other leave the newer one whichever commits first.
 func (s *Store) AddChangeEvent(ctx context.Context, c *incident.ChangeEvent) error {
 	const op = "add change event"
 	if c == nil {
@@ -572,13 +574,47 @@ func (s *Store) AddChangeEvent(ctx context.Context, c *incident.ChangeEvent) err
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	row.ID = 0
-	err = s.tx(ctx, func(tx *gorm.DB) error { return tx.Create(&row).Error })
+	// replace overwrites an older stored report of the change, and reports
+	// whether there was one.
+	replace := func(tx *gorm.DB) (bool, error) {
+		res := tx.Model(&changeEventRow{}).
+			Where("source = ? AND external_id = ?", row.Source, row.ExternalID).
+			Where("revision < ? OR (revision = ? AND occurred_at < ?)", row.Revision, row.Revision, row.OccurredAt).
+			Updates(map[string]any{
+				"kind": row.Kind, "summary": row.Summary, "actor": row.Actor, "url": row.URL,
+				"environment": row.Environment, "ref": row.Ref, "occurred_at": row.OccurredAt,
+				"revision": row.Revision, "data": row.Data,
+				"service": gorm.Expr("CASE WHEN ? <> '' THEN ? ELSE service END", row.Service, row.Service),
+			})
+		if res.Error != nil || res.RowsAffected == 0 {
+			return false, res.Error
+		}
+		var stored changeEventRow
+		err := tx.Select("id", "service").Where("source = ? AND external_id = ?", row.Source, row.ExternalID).Take(&stored).Error
+		row.ID, row.Service = stored.ID, stored.Service
+		return true, err
+	}
+	err = s.tx(ctx, func(tx *gorm.DB) error {
+		if ok, err := replace(tx); ok || err != nil {
+			return err
+		}
+		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
+		if res.Error != nil || res.RowsAffected == 1 {
+			return res.Error
+		}
+		// Stored meanwhile by another report, or stored before: replace
+		// it if this one is newer.
+		if ok, err := replace(tx); ok || err != nil {
+			return err
+		}
+		return storeError(op, incident.Errorf(incident.ECONFLICT, "The %s change %s is already recorded.", c.Source, c.ExternalID), nil)
+	})
 	if err != nil {
 		return translate(op, err, map[string]string{
 			incident.ECONFLICT: fmt.Sprintf("The %s change %s is already recorded.", c.Source, c.ExternalID),
 		})
 	}
-	c.ID, c.OccurredAt = row.ID, row.OccurredAt
+	c.ID, c.OccurredAt, c.Service = row.ID, domainTime(row.OccurredAt), row.Service
 	return nil
 }
 

@@ -33,6 +33,9 @@ type MemStore struct {
 	pages      []incident.Page
 	rollbacks  []incident.Rollback
 	exports    map[exportKey]incident.ExportRef
+	alerts     []incident.Alert
+	reviews    map[int64]incident.Review
+	notices    map[string]time.Time
 }
 
 type deliveryKey struct{ source, id string }
@@ -54,6 +57,8 @@ func NewMemStore(clock incident.Clock) *MemStore {
 		clock:      clock,
 		deliveries: map[deliveryKey]time.Time{},
 		exports:    map[exportKey]incident.ExportRef{},
+		reviews:    map[int64]incident.Review{},
+		notices:    map[string]time.Time{},
 	}
 }
 
@@ -493,14 +498,23 @@ func (m *MemStore) AddChangeEvent(_ context.Context, c *incident.ChangeEvent) er
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, e := range m.changes {
-		if e.Source == c.Source && e.ExternalID == c.ExternalID {
-			return errorf(op, incident.ECONFLICT, "The %s change %s is already recorded.", c.Source, c.ExternalID)
-		}
-	}
 	in := cloneChange(*c)
 	if in.OccurredAt.IsZero() {
 		in.OccurredAt = m.now()
+	}
+	for i, e := range m.changes {
+		if e.Source == c.Source && e.ExternalID == c.ExternalID {
+			if !in.Newer(e) {
+				return errorf(op, incident.ECONFLICT, "The %s change %s is already recorded.", c.Source, c.ExternalID)
+			}
+			in.ID = e.ID
+			if in.Service == "" {
+				in.Service = e.Service
+			}
+			m.changes[i] = in
+			c.ID, c.OccurredAt, c.Service = in.ID, in.OccurredAt, in.Service
+			return nil
+		}
 	}
 	in.ID = m.nextID()
 	m.changes = append(m.changes, in)

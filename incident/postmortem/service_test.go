@@ -159,7 +159,8 @@ func (c *fakeChat) AddBookmark(_ context.Context, ch, title, link string) error 
 func (c *fakeChat) ResolveUsers(_ context.Context, refs []string) ([]string, []string, error) {
 	return refs, nil, nil
 }
-func (c *fakeChat) Invite(context.Context, string, []string) error { return nil }
+func (c *fakeChat) Invite(context.Context, string, []string) error         { return nil }
+func (c *fakeChat) IsMember(context.Context, string, string) (bool, error) { return true, nil }
 func (c *fakeChat) PostPanel(_ context.Context, inc *incident.Incident) (string, error) {
 	return fmt.Sprintf("%d.000001", inc.DeclaredAt.Unix()), nil
 }
