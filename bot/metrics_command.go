@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
-	"slices"
 	"strings"
 	"time"
 
@@ -32,7 +31,7 @@ var periodArg = regexp.MustCompile(`^[0-9]+[dwh]$`)
 // page. Private incidents count only when the asker is in their channel,
 // as on the web.
 func (h *Handler) metricsCommand(ctx context.Context, inv Invocation) (Reply, error) {
-	if h.cfg.Metrics == nil {
+	if h.cfg.Metrics == nil || h.cfg.Service == nil {
 		return ephemeral("Metrics are not set up."), nil
 	}
 	period, service := "", ""
@@ -65,11 +64,10 @@ func (h *Handler) metricsCommand(ctx context.Context, inv Invocation) (Reply, er
 		return Reply{}, err
 	}
 	kept := facts[:0]
-	members := map[string][]string{}
 	for _, f := range facts {
-		ok, err := h.mayCount(ctx, inv.Cmd.UserID, f.Incident, members)
+		ok, err := h.cfg.Service.CanSee(ctx, inv.Cmd.UserID, f.Incident)
 		if err != nil {
-			return Reply{}, err
+			return Reply{}, incident.Errorf(incident.EUNAVAILABLE, "Slack cannot say who is in the private incidents' channels right now; try again in a minute.")
 		}
 		if ok {
 			kept = append(kept, f)
@@ -77,34 +75,6 @@ func (h *Handler) metricsCommand(ctx context.Context, inv Invocation) (Reply, er
 	}
 	r := h.cfg.Metrics.Compute(kept, q)
 	return Reply{ResponseType: slack.ResponseTypeEphemeral, Text: h.metricsText(r, period)}, nil
-}
-
-// mayCount reports whether a private incident's numbers may be shown to
-// userID: only when they are in its channel.
-func (h *Handler) mayCount(ctx context.Context, userID string, inc *incident.Incident, cache map[string][]string) (bool, error) {
-	if !inc.Private {
-		return true, nil
-	}
-	if inc.ChannelID == "" {
-		return userID == inc.DeclaredBy || userID == inc.Commander, nil
-	}
-	list, ok := cache[inc.ChannelID]
-	if !ok {
-		cursor := ""
-		for {
-			page, next, err := h.cfg.Slack.GetUsersInConversationContext(ctx, &slack.GetUsersInConversationParameters{ChannelID: inc.ChannelID, Cursor: cursor, Limit: 1000})
-			if err != nil {
-				return false, incident.Errorf(incident.EUNAVAILABLE, "Slack cannot say who is in the private incidents' channels right now; try again in a minute.")
-			}
-			list = append(list, page...)
-			if next == "" {
-				break
-			}
-			cursor = next
-		}
-		cache[inc.ChannelID] = list
-	}
-	return slices.Contains(list, userID), nil
 }
 
 func dur(st reports.Stat) string {

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"slices"
 	"sync"
 	"time"
 
@@ -10,57 +9,6 @@ import (
 
 	"github.com/firebreakhq/firebreak/incident"
 )
-
-// memberCache answers "is this person in that channel?" from
-// conversations.members, remembering each channel's members briefly so a
-// list of private incidents costs one call per channel, not per row.
-type memberCache struct {
-	api   *slack.Client
-	clock incident.Clock
-	ttl   time.Duration
-
-	mu      sync.Mutex
-	entries map[string]memberEntry
-}
-
-type memberEntry struct {
-	members []string
-	at      time.Time
-}
-
-func newMemberCache(api *slack.Client, clock incident.Clock, ttl time.Duration) *memberCache {
-	return &memberCache{api: api, clock: clock, ttl: ttl, entries: map[string]memberEntry{}}
-}
-
-func (c *memberCache) isMember(ctx context.Context, channelID, userID string) (bool, error) {
-	now := c.clock.Now()
-	c.mu.Lock()
-	e, ok := c.entries[channelID]
-	c.mu.Unlock()
-	if !ok || now.Sub(e.at) > c.ttl {
-		var members []string
-		cursor := ""
-		for {
-			page, next, err := c.api.GetUsersInConversationContext(ctx, &slack.GetUsersInConversationParameters{
-				ChannelID: channelID, Cursor: cursor, Limit: 1000,
-			})
-			if err != nil {
-				// Unknown membership is never taken as membership.
-				return false, incident.Errorf(incident.EUNAVAILABLE, "Slack cannot say who is in the incident's channel right now; try again in a minute.")
-			}
-			members = append(members, page...)
-			if next == "" {
-				break
-			}
-			cursor = next
-		}
-		e = memberEntry{members: members, at: now}
-		c.mu.Lock()
-		c.entries[channelID] = e
-		c.mu.Unlock()
-	}
-	return slices.Contains(e.members, userID), nil
-}
 
 // nameCache turns Slack user ids into display names for the pages.
 type nameCache struct {

@@ -56,6 +56,9 @@ type Incidents interface {
 	SetStatus(ctx context.Context, id int64, to incident.Status, actor, summary string) (*incident.Incident, error)
 	SetSeverity(ctx context.Context, id int64, sev incident.Severity, actor string) (*incident.Incident, error)
 	AssignRole(ctx context.Context, id int64, role, user, actor string) (*incident.Incident, error)
+	// CanSee is the permission model's answer to who sees an incident:
+	// everybody a public one, only its members a private one.
+	CanSee(ctx context.Context, user string, inc *incident.Incident) (bool, error)
 }
 
 // Config holds the web view's dependencies and settings.
@@ -102,7 +105,6 @@ type Config struct {
 type Server struct {
 	cfg     Config
 	tmpl    map[string]*template.Template
-	members *memberCache
 	names   *nameCache
 	team    *teamCache
 	secure  bool
@@ -115,8 +117,8 @@ type Server struct {
 // template fails at start.
 func New(cfg Config) (*Server, error) {
 	switch {
-	case cfg.Reader == nil || cfg.Access == nil || cfg.Metrics == nil:
-		return nil, errors.New("web: Reader, Access and Metrics are required")
+	case cfg.Reader == nil || cfg.Incidents == nil || cfg.Access == nil || cfg.Metrics == nil:
+		return nil, errors.New("web: Reader, Incidents, Access and Metrics are required")
 	case cfg.ClientID == "" || cfg.ClientSecret == "":
 		return nil, errors.New("web: the Slack client id and secret are required for Sign in with Slack")
 	case cfg.Slack == nil:
@@ -156,7 +158,6 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		cfg:     cfg,
 		tmpl:    tmpl,
-		members: newMemberCache(cfg.Slack, cfg.Clock, 30*time.Second),
 		names:   newNameCache(cfg.Slack, cfg.Clock, 10*time.Minute),
 		team:    &teamCache{api: cfg.Slack, fixed: cfg.TeamID},
 		secure:  u.Scheme == "https",
@@ -253,25 +254,15 @@ func (s *Server) isAdmin(userID string) bool {
 	return false
 }
 
-// canSee reports whether a person may see an incident: anybody signed in
-// sees a public incident; a private one only its channel's members, or,
-// before its channel exists, the people who hold its roles.
+// canSee asks the permission model whether a person may see an incident.
+// Unknown membership (Slack unreachable) is never taken as membership.
 func (s *Server) canSee(ctx context.Context, userID string, inc *incident.Incident) (bool, error) {
-	if !inc.Private {
-		return true, nil
+	ok, err := s.cfg.Incidents.CanSee(ctx, userID, inc)
+	if err != nil {
+		s.cfg.Logger.WarnContext(ctx, "could not tell who may see a private incident", "incident", inc.Key(), "err", err)
+		return false, incident.Errorf(incident.EUNAVAILABLE, "Slack cannot say who is in the incident's channel right now; try again in a minute.")
 	}
-	if inc.ChannelID == "" {
-		if userID == inc.DeclaredBy || userID == inc.Commander {
-			return true, nil
-		}
-		for _, u := range inc.Roles {
-			if u == userID {
-				return true, nil
-			}
-		}
-		return false, nil
-	}
-	return s.members.isMember(ctx, inc.ChannelID, userID)
+	return ok, nil
 }
 
 // visible keeps the incidents userID may see, in order.

@@ -53,6 +53,7 @@ type fixture struct {
 	access *incidenttest.MemAccessStore
 	clock  *incidenttest.Clock
 	web    *web.Server
+	svc    *incident.Service
 
 	alice, bob, eve slackfake.User // alice is an admin and in the private channel; eve is from another workspace
 	private         *incident.Incident
@@ -104,6 +105,7 @@ func setup(t *testing.T) *fixture {
 	policy.Services = map[string]incident.ServicePolicy{"checkout": {Key: "checkout", Name: "Checkout"}, "payroll": {Key: "payroll", Name: "Payroll"}}
 	api := slack.New(f.slack.BotToken(), slack.OptionAPIURL(f.slack.URL()))
 	svc := incident.NewService(incident.ServiceConfig{Store: f.store, Scheduler: &queue{}, Chat: bot.NewChat(api, policy), Policy: policy, Clock: f.clock})
+	f.svc = svc
 
 	f.srv = httptest.NewUnstartedServer(nil)
 	f.srv.Start()
@@ -303,7 +305,7 @@ func TestSecureCookiesOverHTTPS(t *testing.T) {
 	ts := httptest.NewTLSServer(nil)
 	t.Cleanup(ts.Close)
 	api := slack.New(f.slack.BotToken(), slack.OptionAPIURL(f.slack.URL()))
-	w, err := web.New(web.Config{Reader: f.store, Access: f.access, Metrics: metrics.NewService(f.store, incident.DefaultPolicy(), f.clock),
+	w, err := web.New(web.Config{Reader: f.store, Incidents: f.svc, Access: f.access, Metrics: metrics.NewService(f.store, incident.DefaultPolicy(), f.clock),
 		Slack: api, SlackAPIURL: f.slack.URL(), AuthorizeURL: f.slack.BaseURL() + "/openid/connect/authorize",
 		ClientID: slackfake.DefaultClientID, ClientSecret: slackfake.DefaultClientSecret, PublicURL: ts.URL, Clock: f.clock})
 	require.NoError(t, err)
