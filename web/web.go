@@ -103,14 +103,14 @@ type Config struct {
 
 // Server serves the web view and the API.
 type Server struct {
-	cfg     Config
-	tmpl    map[string]*template.Template
-	names   *nameCache
-	team    *teamCache
-	secure  bool
-	cookie  string
-	httpc   *http.Client
-	static  http.Handler
+	cfg    Config
+	tmpl   map[string]*template.Template
+	names  *nameCache
+	team   *teamCache
+	secure bool
+	cookie string
+	httpc  *http.Client
+	static http.Handler
 }
 
 // New checks the configuration and parses the templates, so a broken
@@ -156,14 +156,14 @@ func New(cfg Config) (*Server, error) {
 	}
 	sub, _ := fs.Sub(staticFS, "static")
 	s := &Server{
-		cfg:     cfg,
-		tmpl:    tmpl,
-		names:   newNameCache(cfg.Slack, cfg.Clock, 10*time.Minute),
-		team:    &teamCache{api: cfg.Slack, fixed: cfg.TeamID},
-		secure:  u.Scheme == "https",
-		cookie:  "firebreak_session",
-		httpc:   &http.Client{Timeout: 10 * time.Second},
-		static:  http.StripPrefix("/static/", http.FileServerFS(sub)),
+		cfg:    cfg,
+		tmpl:   tmpl,
+		names:  newNameCache(cfg.Slack, cfg.Clock, 10*time.Minute),
+		team:   &teamCache{api: cfg.Slack, fixed: cfg.TeamID},
+		secure: u.Scheme == "https",
+		cookie: "firebreak_session",
+		httpc:  &http.Client{Timeout: 10 * time.Second},
+		static: http.StripPrefix("/static/", http.FileServerFS(sub)),
 	}
 	if s.secure {
 		// __Host- cookies are Secure, host-only and Path=/ by rule, so a
