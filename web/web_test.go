@@ -104,7 +104,9 @@ func setup(t *testing.T) *fixture {
 	policy := incident.DefaultPolicy()
 	policy.Services = map[string]incident.ServicePolicy{"checkout": {Key: "checkout", Name: "Checkout"}, "payroll": {Key: "payroll", Name: "Payroll"}}
 	api := slack.New(f.slack.BotToken(), slack.OptionAPIURL(f.slack.URL()))
-	svc := incident.NewService(incident.ServiceConfig{Store: f.store, Scheduler: &queue{}, Chat: bot.NewChat(api, policy), Policy: policy, Clock: f.clock})
+	q := &queue{}
+	f.store.SetScheduler(q)
+	svc := incident.NewService(incident.ServiceConfig{Store: f.store, Scheduler: q, Chat: bot.NewChat(api, policy), Policy: policy, Clock: f.clock})
 	f.svc = svc
 
 	f.srv = httptest.NewUnstartedServer(nil)
