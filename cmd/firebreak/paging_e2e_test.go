@@ -188,7 +188,7 @@ services:
 `)
 	b := startBot(t, botOptions{mode: "http", slack: fake, env: env})
 
-	_, text := b.command("http", "U0ALICE", "C0GENERAL", "declare P1 payments failing --service=checkout")
+	_, text := b.command("http", "U0ALICE", "C0GENERAL", "declare P1 --service=checkout payments failing")
 	require.Contains(t, text, "Declaring INC-1")
 	ch := waitChannel(t, fake, fmt.Sprintf("inc-%s-payments-failing", time.Now().UTC().Format("2006-01-02")))
 	require.Eventually(t, func() bool { return len(pd.Incidents()) > 0 }, 15*time.Second, 25*time.Millisecond)
