@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -115,14 +114,10 @@ func (s *Service) clockOn(inc *Incident) bool {
 	return ok && s.policy.Severity(inc.Severity).StatusPageWithin > 0
 }
 
-// CanPublish says whether actor may post the incident to the status page:
-// the IC, the comms lead, and the policy's publishers may. It is the one
-// place the rule lives.
-func (s *Service) CanPublish(inc *Incident, actor string) error {
-	if actor != "" && (actor == inc.Commander || actor == inc.Roles[RoleComms] || slices.Contains(s.policy.Comms.Publishers, actor)) {
-		return nil
-	}
-	return Errorf(EFORBIDDEN, "Only the Incident Commander, the comms lead or a listed publisher can post %s to the status page.", inc.Key())
+// authorizePublish checks that actor may post inc on the status page: the
+// permission model's ActPublish.
+func (s *Service) authorizePublish(ctx context.Context, inc *Incident, actor string) error {
+	return s.authorize(ctx, Request{Subject: Subject{User: actor}, Action: ActPublish, Incident: inc})
 }
 
 // commsHook plans the clock's steps after each lifecycle change.
@@ -557,7 +552,7 @@ func (s *Service) Publish(ctx context.Context, id int64, in PublishInput) (bool,
 	if err != nil {
 		return false, err
 	}
-	if err := s.CanPublish(inc, in.Actor); err != nil {
+	if err := s.authorizePublish(ctx, inc, in.Actor); err != nil {
 		return false, err
 	}
 	if inc.Drill {
@@ -602,7 +597,7 @@ func (s *Service) Decline(ctx context.Context, id int64, actor string) (*Inciden
 	if err != nil {
 		return nil, err
 	}
-	if err := s.CanPublish(inc, actor); err != nil {
+	if err := s.authorizePublish(ctx, inc, actor); err != nil {
 		return nil, err
 	}
 	now := s.clock.Now()
@@ -846,7 +841,7 @@ func (s *Service) RetryStatusPage(ctx context.Context, value, actor string) erro
 	if err != nil {
 		return err
 	}
-	if err := s.CanPublish(inc, actor); err != nil {
+	if err := s.authorizePublish(ctx, inc, actor); err != nil {
 		return err
 	}
 	p := postPayload{IncidentID: id, Kind: parts[1], Ref: parts[2], Actor: actor, Round: round}
