@@ -111,6 +111,7 @@ func New(cfg Config) *Handler {
 		h.registerPagingHandlers()
 		h.registerChangeHandlers()
 		h.registerCaptureHandlers()
+		h.registerStatusPageHandlers()
 		h.OnView(ViewUpdate, h.submitUpdate)
 		h.OnAction(ActionPostUpdate, h.actionPostUpdate)
 		h.OnAction(ActionStillInvestigating, h.actionStillInvestigating)
