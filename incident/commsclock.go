@@ -295,7 +295,11 @@ func (s *Service) clockStep(ctx context.Context, inc *Incident, p commsPayload, 
 		return nil
 	}
 	if inc.ChannelID == "" {
-		return RetryLater(2*time.Second, "%s has no channel yet", inc.Key())
+		return RetryLater(time.Second, "%s has no channel yet", inc.Key())
+	}
+	if _, drafted := src[srcDraft]; p.Step != stepDraft && !drafted {
+		// The reminders refer to the draft: it goes first.
+		return RetryLater(time.Second, "%s has no status page draft yet", inc.Key())
 	}
 	now := s.clock.Now()
 	within := s.policy.Severity(inc.Severity).StatusPageWithin
@@ -944,6 +948,9 @@ func fallbackComms(name string, d CommsData) string {
 }
 
 func minutes(d time.Duration) string {
+	if d < time.Minute {
+		return fmt.Sprintf("%ds", int(d.Round(time.Second).Seconds()))
+	}
 	m := int(d.Round(time.Minute).Minutes())
 	if m == 1 {
 		return "1 minute"
