@@ -127,6 +127,7 @@ func newCaptureFixture(t *testing.T, withPostmortems bool) *captureFixture {
 	require.NoError(t, err)
 	q := &captureQueue{handlers: map[string]incident.JobHandler{}, keys: map[string]bool{}}
 	ch := &captureChat{}
+	store.SetScheduler(q)
 	svc := incident.NewService(incident.ServiceConfig{Store: store, Scheduler: q, Chat: ch, Clock: clock})
 	svc.RegisterJobs(q)
 	cfg := Config{Service: svc, Scheduler: q, Clock: clock}

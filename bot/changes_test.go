@@ -154,6 +154,7 @@ func newChgFixture(t *testing.T, sev incident.Severity, mutate ...func(*incident
 	}
 	api := slack.New(srv.BotToken(), slack.OptionAPIURL(srv.URL()))
 	f.store = incidenttest.NewMemStore(clock)
+	f.store.SetScheduler(f.queue)
 	f.svc = incident.NewService(incident.ServiceConfig{Store: f.store, Scheduler: f.queue, Policy: policy, Clock: clock,
 		Chat:        NewChat(api, policy, WithChatClock(clock)),
 		Rollbackers: []incident.Rollbacker{chgRollbacker{source: "github"}, chgRollbacker{source: "launchdarkly"}}})

@@ -96,21 +96,21 @@ func (s *Service) WhatChanged(ctx context.Context, id int64, window time.Duratio
 		return err
 	}
 	tag := fmt.Sprintf("%dm:%d", int(window.Minutes()), s.clock.Now().Unix()/3)
-	return s.scheduleChanges(ctx, changesPayload{IncidentID: inc.ID, Window: window, Actor: actor, Reply: reply, Tag: tag})
+	return s.scheduleChanges(ctx, s.sched, changesPayload{IncidentID: inc.ID, Window: window, Actor: actor, Reply: reply, Tag: tag})
 }
 
 // planChanges schedules the list posted at declare. It runs beside the
 // setup job, never before it: the sources are asked at once and the list
 // waits for the channel, so the channel never waits for the sources.
-func (s *Service) planChanges(ctx context.Context, inc *Incident) error {
+func (s *Service) planChanges(ctx context.Context, sched Scheduler, inc *Incident) error {
 	window, err := s.changeWindow(0)
 	if err != nil {
 		return err
 	}
-	return s.scheduleChanges(ctx, changesPayload{IncidentID: inc.ID, Window: window, Actor: "bot", Tag: "declare", Auto: true})
+	return s.scheduleChanges(ctx, sched, changesPayload{IncidentID: inc.ID, Window: window, Actor: "bot", Tag: "declare", Auto: true})
 }
 
-func (s *Service) scheduleChanges(ctx context.Context, p changesPayload) error {
+func (s *Service) scheduleChanges(ctx context.Context, sched Scheduler, p changesPayload) error {
 	payload, err := json.Marshal(p)
 	if err != nil {
 		return fmt.Errorf("encode changes job: %w", err)
@@ -119,7 +119,7 @@ func (s *Service) scheduleChanges(ctx context.Context, p changesPayload) error {
 	if p.List != nil {
 		key += ":post"
 	}
-	if _, err := s.sched.Schedule(ctx, Job{Kind: JobChanges, Key: key, Payload: payload, MaxAttempts: changesAttempts}); err != nil {
+	if _, err := sched.Schedule(ctx, Job{Kind: JobChanges, Key: key, Payload: payload, MaxAttempts: changesAttempts}); err != nil {
 		return fmt.Errorf("schedule the list of changes: %w", err)
 	}
 	return nil
@@ -179,7 +179,7 @@ func (s *Service) changes(ctx context.Context, p changesPayload) error {
 			}
 			if inc.ChannelID == "" {
 				p.List = list
-				return s.scheduleChanges(ctx, p)
+				return s.scheduleChanges(ctx, s.sched, p)
 			}
 		}
 	}

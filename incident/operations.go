@@ -229,16 +229,16 @@ func (s *Service) SetSeverity(ctx context.Context, id int64, sev Severity, actor
 	// for the service is not sent twice, but gains the backup for P1.
 	if sev < prevSev {
 		if svc, ok := s.policy.Services[inc.Service]; ok && s.PagingEnabled(svc) {
-			if err := s.planPage(ctx, inc, nil, actor); err != nil {
+			if err := s.planPage(ctx, s.sched, inc, nil, actor); err != nil {
 				return inc, err
 			}
 		}
 	}
 	// A new severity has a new cadence and a new response target.
-	if err := s.planNag(ctx, inc); err != nil {
+	if err := s.planNag(ctx, s.sched, inc); err != nil {
 		return inc, err
 	}
-	if err := s.planAckCheck(ctx, inc); err != nil {
+	if err := s.planAckCheck(ctx, s.sched, inc); err != nil {
 		return inc, err
 	}
 	return inc, s.after(ctx, Change{Kind: EventSeverityChanged, Incident: inc, From: prevSev.String(), To: sev.String(), Actor: actor})
@@ -363,7 +363,7 @@ func (s *Service) setStatus(ctx context.Context, id int64, to Status, actor, sum
 		}
 	}
 	// Reopening, or leaving mitigated, starts the reminders again.
-	return inc, s.planNag(ctx, inc)
+	return inc, s.planNag(ctx, s.sched, inc)
 }
 
 // runSync is the JobSync handler. The overwrites (invites, panel, topic,

@@ -480,6 +480,9 @@ func (s *Service) executeRollback(ctx context.Context, inc *Incident, r *Rollbac
 	} else if started {
 		return s.scheduleProgress(ctx, r.Key, round, 1) // executed before; keep following it
 	}
+	if inc.Drill && !s.policy.Drills.AllowRollback {
+		return s.dryRunRollback(ctx, inc, r, round, p.Actor)
+	}
 	rb := s.rollbackerForPlan(r.Plan)
 	if rb == nil {
 		return s.failRollback(ctx, inc, r, round, "No configured integration can carry out this rollback any more.")
@@ -802,4 +805,22 @@ func runOfChange(r *Rollback, start time.Time, c ChangeEvent, status string) (Ro
 		return run, recent && (c.Ref == p.ToRef || byWorkflow)
 	}
 	return run, false
+}
+
+// dryRunRollback stands in for a drill's rollback: it says exactly what
+// would have run, changes nothing, and counts as done, so the drill goes on.
+func (s *Service) dryRunRollback(ctx context.Context, inc *Incident, r *Rollback, round int, actor string) error {
+	const detail = "dry run: a drill changes nothing unless drills.allow_rollback is set"
+	r, err := s.store.UpdateRollback(ctx, r.ID, func(cur *Rollback) error {
+		cur.Status, cur.Detail = RollbackSucceeded, detail
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("record the dry-run rollback: %w", err)
+	}
+	text := fmt.Sprintf(":rewind: Dry run for %s: this would have rolled back now: %s Nothing was changed.", mention(actor), r.Plan.Description)
+	ev := s.rollbackEvent(r, round, "started", actor, text, true)
+	ev.Data["dry_run"] = "true"
+	_, err = s.recordRollbackStep(ctx, inc.ID, ev, true)
+	return err
 }

@@ -157,6 +157,7 @@ func setupChanges(t *testing.T, mutate ...func(*incident.Policy)) changeBundle {
 	// The declarer of these tests owns the services' changes.
 	c.users["S0CHECKOUT"] = []string{"U0DECL"}
 	q := newQueue()
+	store.SetScheduler(q)
 	gh := &fakeSource{name: "GitHub"}
 	ld := &fakeSource{name: "LaunchDarkly"}
 	deploys := &fakeRollbacker{source: "github"}

@@ -177,6 +177,11 @@ type setupPayload struct {
 // Declare stores a new incident and schedules its war room. It returns the
 // incident and whether it already existed: a repeated declare with the same
 // Key returns the first incident and creates nothing.
+//
+// The incident, its timeline events and every job it needs (setup, page,
+// nag, response-time check, changes) are stored in one transaction: a crash
+// at any point leaves either all of them or none, never an incident that
+// nothing will ever open or page for.
 func (s *Service) Declare(ctx context.Context, in DeclareInput) (*Incident, bool, error) {
 	in.Title = strings.Join(strings.Fields(in.Title), " ")
 	in.Description = strings.TrimSpace(in.Description)
@@ -195,18 +200,26 @@ func (s *Service) Declare(ctx context.Context, in DeclareInput) (*Incident, bool
 		in.Commander = in.DeclaredBy
 	}
 	now := s.clock.Now()
-	inc, err := s.store.CreateIncident(ctx, &Incident{
-		Title: in.Title, Description: in.Description, Severity: in.Severity, Status: StatusDeclared,
-		Service: in.ServiceKey, Private: in.Private, Drill: in.Drill, DeclareKey: in.Key, DeclaredBy: in.DeclaredBy,
-		Commander: in.Commander, Roles: map[string]string{}, DeclaredAt: now,
-	})
-	existed := false
-	switch {
-	case ErrorCode(err) == ECONFLICT && inc != nil:
-		existed = true
-	case err != nil:
-		return nil, false, fmt.Errorf("declare: %w", err)
-	default:
+	var (
+		inc     *Incident
+		existed bool
+	)
+	err := s.store.Atomic(ctx, func(tx Tx) error {
+		inc, existed = nil, false
+		created, err := tx.CreateIncident(ctx, &Incident{
+			Title: in.Title, Description: in.Description, Severity: in.Severity, Status: StatusDeclared,
+			Service: in.ServiceKey, Private: in.Private, Drill: in.Drill, DeclareKey: in.Key, DeclaredBy: in.DeclaredBy,
+			Commander: in.Commander, Roles: map[string]string{}, DeclaredAt: now,
+		})
+		if ErrorCode(err) == ECONFLICT && created != nil {
+			// The first declare stored its jobs with it.
+			inc, existed = created, true
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		inc = created
 		declared := fmt.Sprintf("%s declared %s (%s): %s", mention(in.DeclaredBy), inc.Key(), inc.Severity, inc.Title)
 		if inc.Drill {
 			declared = "DRILL: " + declared
@@ -220,37 +233,45 @@ func (s *Service) Declare(ctx context.Context, in DeclareInput) (*Incident, bool
 				Text: fmt.Sprintf("%s is the Incident Commander", mention(inc.Commander)), Data: map[string]string{"role": RoleCommander, "user": inc.Commander}})
 		}
 		for i := range events {
-			if err := s.store.AddTimelineEvent(ctx, &events[i]); err != nil {
-				return nil, false, fmt.Errorf("declare: %w", err)
+			if err := tx.AddTimelineEvent(ctx, &events[i]); err != nil {
+				return err
 			}
 		}
-	}
-	// Scheduling again for an existing incident is harmless: the job key
-	// makes it a no-op while the first setup is pending or done.
-	payload, _ := json.Marshal(setupPayload{IncidentID: inc.ID, ReplyTo: in.ReplyTo, Page: in.Page})
-	if _, err := s.sched.Schedule(ctx, Job{Kind: JobSetup, Key: fmt.Sprintf("setup:%d", inc.ID), Payload: payload, MaxAttempts: setupAttempts}); err != nil {
-		return inc, existed, fmt.Errorf("schedule setup of %s: %w", inc.Key(), err)
-	}
-	if err := s.planNag(ctx, inc); err != nil {
-		return inc, existed, err
-	}
-	if err := s.planAckCheck(ctx, inc); err != nil {
-		return inc, existed, err
-	}
-	if err := s.planChanges(ctx, inc); err != nil {
-		return inc, existed, err
-	}
-	// Paging does not wait for the channel: on-call hears at once, and the
-	// channel learns of the page when it exists.
-	if svc, ok := s.policy.Services[inc.Service]; ok && (s.PagingEnabled(svc) || inc.Drill) {
-		if err := s.planPage(ctx, inc, in.Page, in.DeclaredBy); err != nil {
-			return inc, existed, err
-		}
+		return s.planDeclared(ctx, tx, inc, in)
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("declare: %w", err)
 	}
 	if err := s.after(ctx, Change{Kind: EventDeclared, Incident: inc, Actor: in.DeclaredBy}); err != nil {
 		return inc, existed, err
 	}
 	return inc, existed, nil
+}
+
+// planDeclared schedules, on the declare's transaction, every job a new
+// incident needs. Anything else a declare must store belongs here too.
+func (s *Service) planDeclared(ctx context.Context, tx Tx, inc *Incident, in DeclareInput) error {
+	payload, _ := json.Marshal(setupPayload{IncidentID: inc.ID, ReplyTo: in.ReplyTo, Page: in.Page})
+	if _, err := tx.Schedule(ctx, Job{Kind: JobSetup, Key: fmt.Sprintf("setup:%d", inc.ID), Payload: payload, MaxAttempts: setupAttempts}); err != nil {
+		return fmt.Errorf("schedule setup of %s: %w", inc.Key(), err)
+	}
+	if err := s.planNag(ctx, tx, inc); err != nil {
+		return err
+	}
+	if err := s.planAckCheck(ctx, tx, inc); err != nil {
+		return err
+	}
+	if err := s.planChanges(ctx, tx, inc); err != nil {
+		return err
+	}
+	// Paging does not wait for the channel: on-call hears at once, on the
+	// urgent queue, and the channel learns of the page when it exists.
+	if svc, ok := s.policy.Services[inc.Service]; ok && (s.PagingEnabled(svc) || inc.Drill) {
+		if err := s.planPage(ctx, tx, inc, in.Page, in.DeclaredBy); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // setup steps, recorded as timeline events so a retry skips what is done

@@ -373,6 +373,7 @@ func setup(t *testing.T, mutate ...func(*incident.Policy)) bundle {
 	c.users["S0TEAM"] = []string{"U0CAROL", "U0DAVE"}
 	c.users["bob@example.com"] = []string{"U0BOB"}
 	q := newQueue()
+	store.SetScheduler(q)
 	svc := incident.NewService(incident.ServiceConfig{Store: store, Scheduler: q, Chat: c, Policy: policy, Clock: clock})
 	svc.RegisterJobs(q)
 	return bundle{svc: svc, store: store, chat: c, queue: q, clock: clock}

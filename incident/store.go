@@ -90,6 +90,28 @@ type Store interface {
 
 	AlertStore
 	FollowUpStore
+
+	// Atomic runs fn in one transaction: every Store call made on tx and
+	// every job scheduled on tx take effect together when fn returns nil,
+	// and none of them does when fn returns an error or panics. fn's error
+	// is returned as is; a failed commit is EUNAVAILABLE. A Store call on
+	// tx that fails (ECONFLICT, ENOTFOUND ...) undoes only its own writes,
+	// so fn may handle the error and go on.
+	//
+	// While fn runs it must use tx only: a call on the Store itself, or on
+	// a Scheduler outside tx, may wait for the transaction's own connection
+	// (SQLite has one) and never return. Calling Atomic on tx runs fn in the
+	// same transaction. Keep slow work (outbound calls) out of fn: it holds
+	// row locks until it returns.
+	Atomic(ctx context.Context, fn func(tx Tx) error) error
+}
+
+// Tx is a Store and a Scheduler bound to one transaction; see Store.Atomic.
+// Schedule on a Tx stores the job only if the transaction commits, which is
+// how a step makes its rows and the jobs that finish its work one fact.
+type Tx interface {
+	Store
+	Scheduler
 }
 
 // Clock tells the time. The domain never calls time.Now directly.

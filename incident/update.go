@@ -95,7 +95,7 @@ func (s *Service) PostUpdate(ctx context.Context, id int64, in UpdateInput) (*In
 	if err := s.store.AddStatusUpdate(ctx, &u); err != nil {
 		return inc, fmt.Errorf("record update: %w", err)
 	}
-	if err := s.planNag(ctx, inc); err != nil {
+	if err := s.planNag(ctx, s.sched, inc); err != nil {
 		return inc, err
 	}
 	return inc, s.after(ctx, Change{Kind: EventUpdatePosted, Incident: inc, Update: &u, Actor: in.Author})

@@ -92,7 +92,9 @@ func TestStatusPageEndToEnd(t *testing.T) {
 	// Published at minute 3 by the IC.
 	time.Sleep(time.Until(declared.Add(3 * minute)))
 	clickPublish(t, b, fake, ch.ID, "Status page draft for INC-1", "U0ALICE")
-	require.Eventually(t, func() bool { return strings.Contains(messagesText(fake, ch.ID), "Posted on the status page (Statuspage · investigating)") },
+	require.Eventually(t, func() bool {
+		return strings.Contains(messagesText(fake, ch.ID), "Posted on the status page (Statuspage · investigating)")
+	},
 		15*time.Second, 20*time.Millisecond)
 	incs := sp.Incidents()
 	require.Len(t, incs, 1)
@@ -167,7 +169,9 @@ func TestStatusPageDownEndToEnd(t *testing.T) {
 	sp.FailNext(http.StatusServiceUnavailable, http.StatusServiceUnavailable)
 	_, text = b.command("http", "U0ALICE", ch.ID, "statuspage We are looking into failing searches.")
 	require.Contains(t, text, "Posting INC-1 to the status page")
-	require.Eventually(t, func() bool { return strings.Contains(messagesText(fake, ch.ID), "The status page post for INC-1 failed") },
+	require.Eventually(t, func() bool {
+		return strings.Contains(messagesText(fake, ch.ID), "The status page post for INC-1 failed")
+	},
 		15*time.Second, 20*time.Millisecond)
 	failure, _ := findMessage(fake, ch.ID, "The status page post for INC-1 failed")
 	require.Contains(t, failure.Text, "Retrying in the background")

@@ -67,6 +67,7 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) incident.Store) {
 		{"Reviews", testReviews},
 		{"Notices", testNotices},
 	}
+	tests = append(tests, atomicTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

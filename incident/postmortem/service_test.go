@@ -276,6 +276,7 @@ func newFixture(t *testing.T, withExporters bool) *fixture {
 	policy.Services = map[string]incident.ServicePolicy{"checkout": {Key: "checkout", Name: "Checkout"}}
 	ch := newFakeChat()
 	q := newJobQueue()
+	store.SetScheduler(q)
 	renderer, err := templates.Load("")
 	require.NoError(t, err)
 	f := &fixture{store: store, clock: clock, chat: ch, queue: q}
