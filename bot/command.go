@@ -84,6 +84,7 @@ func (h *Handler) subcommands() []struct {
 		{"followups", subcommand{usage: followupsUsage, summary: followupsSummary, run: h.followupsCommand}},
 		{"review", subcommand{usage: reviewUsage, summary: reviewSummary, run: h.reviewCommand}},
 		{"postmortem", subcommand{usage: postmortemUsage, summary: postmortemSummary, run: h.postmortemCommand}},
+		{"metrics", subcommand{usage: metricsUsage, summary: metricsSummary, run: h.metricsCommand}},
 		{"comms", subcommand{usage: "comms", summary: "Show the status-page and customer e-mail drafts, ready to copy.", run: h.commsCommand}},
 		{"statuspage", subcommand{usage: "statuspage [public message]", summary: "Post to the public status page now: the draft in a form, or the text given.", run: h.statuspageCommand}},
 		{"data-concern", subcommand{usage: "data-concern", summary: "Flag that customer data may be affected; proposes the customer e-mail at once.", run: h.dataConcernCommand}},
