@@ -70,6 +70,27 @@ func (h *Handler) incidentActions() map[string]actionIncident {
 		incident.ActionRetryPage: func(ctx context.Context, _ slack.InteractionCallback, v string) (*incident.Incident, error) {
 			return h.cfg.Service.RetryPageIncident(ctx, v)
 		},
+		incident.ActionStatusPagePublish: func(ctx context.Context, _ slack.InteractionCallback, v string) (*incident.Incident, error) {
+			id, _, _, err := incident.ParsePublishValue(v)
+			if err != nil {
+				return nil, err
+			}
+			return h.cfg.Service.Get(ctx, id)
+		},
+		incident.ActionStatusPageEdit: func(ctx context.Context, _ slack.InteractionCallback, v string) (*incident.Incident, error) {
+			id, _, _, err := incident.ParsePublishValue(v)
+			if err != nil {
+				return nil, err
+			}
+			return h.cfg.Service.Get(ctx, id)
+		},
+		incident.ActionStatusPageRetry: func(ctx context.Context, _ slack.InteractionCallback, v string) (*incident.Incident, error) {
+			idText, _, _ := strings.Cut(v, "|")
+			return h.incidentFromValue(ctx, idText)
+		},
+		incident.ActionStatusPageDecline: byID,
+		incident.ActionEmailSent:         byID,
+		incident.ActionEmailNotNeeded:    byID,
 		incident.ActionExport: func(ctx context.Context, _ slack.InteractionCallback, v string) (*incident.Incident, error) {
 			id, _, err := postmortem.ParseExportValue(v)
 			if err != nil {
@@ -104,7 +125,8 @@ func (h *Handler) checkOrigin(ctx context.Context, cb slack.InteractionCallback,
 
 // sealedViews are the forms whose private_metadata is sealed: every form
 // the bot opens about an incident, and the declare form.
-var sealedViews = map[string]bool{ViewDeclare: true, ViewRoles: true, ViewSeverity: true, ViewUpdate: true, ViewRollback: true, ViewResolve: true}
+var sealedViews = map[string]bool{ViewDeclare: true, ViewRoles: true, ViewSeverity: true, ViewUpdate: true, ViewRollback: true, ViewResolve: true,
+	ViewStatusPage: true}
 
 // sealVersion starts every sealed private_metadata.
 const sealVersion = "s1."
