@@ -76,6 +76,8 @@ type Handler struct {
 	events  map[string]EventHandler
 	actions map[string]ActionHandler
 	views   map[string]ViewHandler
+	// shortcuts answer message shortcuts by callback_id.
+	shortcuts map[string]ShortcutHandler
 }
 
 // New returns a Handler. Slack, Scheduler and Deliveries are required.
@@ -99,6 +101,8 @@ func New(cfg Config) *Handler {
 		events:  map[string]EventHandler{},
 		actions: map[string]ActionHandler{},
 		views:   map[string]ViewHandler{},
+
+		shortcuts: map[string]ShortcutHandler{},
 	}
 	if cfg.Service != nil {
 		h.OnView(ViewDeclare, h.submitDeclare)
@@ -111,6 +115,7 @@ func New(cfg Config) *Handler {
 		h.registerPagingHandlers()
 		h.registerChangeHandlers()
 		h.registerCaptureHandlers()
+		h.registerFollowThroughHandlers()
 		h.OnView(ViewUpdate, h.submitUpdate)
 		h.OnAction(ActionPostUpdate, h.actionPostUpdate)
 		h.OnAction(ActionStillInvestigating, h.actionStillInvestigating)

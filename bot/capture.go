@@ -71,8 +71,10 @@ type slackMessage struct {
 	User       string `json:"user"`
 	BotID      string `json:"bot_id"`
 	AppID      string `json:"app_id"`
+	Username   string `json:"username"`
 	BotProfile *struct {
 		AppID string `json:"app_id"`
+		Name  string `json:"name"`
 	} `json:"bot_profile"`
 	Text      string `json:"text"`
 	TS        string `json:"ts"`
@@ -107,6 +109,22 @@ func (e captureEnvelope) own(m *slackMessage) bool {
 	return app == "" || app == e.APIAppID
 }
 
+// app names the other app that posted m, or "" for a person's message:
+// the bot profile's name, else the name a classic bot_message was posted
+// under, else the bot id. The bot's own messages never get here.
+func (m *slackMessage) app() string {
+	if m == nil || m.BotID == "" {
+		return ""
+	}
+	if m.BotProfile != nil && m.BotProfile.Name != "" {
+		return m.BotProfile.Name
+	}
+	if m.Username != "" {
+		return m.Username
+	}
+	return m.BotID
+}
+
 func parseCapture(raw []byte, inner any) (captureEnvelope, error) {
 	var env captureEnvelope
 	if err := json.Unmarshal(raw, &env); err != nil {
@@ -133,7 +151,7 @@ func (h *Handler) onMessage(ctx context.Context, _ string, raw []byte) error {
 			return nil
 		}
 		cur := ev.Message
-		m.TS, m.ThreadTS, m.User, m.Text, m.Edited = cur.TS, cur.ThreadTS, cur.User, cur.Text, cur.Edited != nil
+		m.TS, m.ThreadTS, m.User, m.Text, m.Edited, m.App = cur.TS, cur.ThreadTS, cur.User, cur.Text, cur.Edited != nil, cur.app()
 	case incident.SubtypeDeleted:
 		m.TS = ev.DeletedTS
 		if prev := ev.PreviousMessage; prev != nil {
@@ -143,10 +161,13 @@ func (h *Handler) onMessage(ctx context.Context, _ string, raw []byte) error {
 			if m.TS == "" {
 				m.TS = prev.TS
 			}
-			m.ThreadTS, m.User, m.Text = prev.ThreadTS, prev.User, prev.Text
+			m.ThreadTS, m.User, m.Text, m.App = prev.ThreadTS, prev.User, prev.Text, prev.app()
 		}
 	default:
 		m.TS, m.ThreadTS, m.User, m.Text, m.Bot = ev.TS, ev.ThreadTS, ev.User, ev.Text, env.own(&ev)
+		if !m.Bot {
+			m.App = ev.app()
+		}
 	}
 	if err := h.cfg.Service.CaptureMessage(ctx, m); err != nil {
 		return fmt.Errorf("capture message: %w", err)
@@ -185,7 +206,7 @@ func (h *Handler) onPinAdded(ctx context.Context, _ string, raw []byte) error {
 		channel = ev.Item.Channel
 	}
 	m := incident.CapturedMessage{ChannelID: channel, TS: msg.TS, ThreadTS: msg.ThreadTS, User: msg.User, Text: msg.Text,
-		Subtype: msg.Subtype, EventID: env.EventID, Edited: msg.Edited != nil}
+		Subtype: msg.Subtype, EventID: env.EventID, Edited: msg.Edited != nil, App: msg.app()}
 	if err := h.cfg.Service.CaptureMessage(ctx, m); err != nil {
 		return fmt.Errorf("capture pinned message: %w", err)
 	}

@@ -127,6 +127,7 @@ func newCaptureFixture(t *testing.T, withPostmortems bool) *captureFixture {
 	require.NoError(t, err)
 	q := &captureQueue{handlers: map[string]incident.JobHandler{}, keys: map[string]bool{}}
 	ch := &captureChat{}
+	store.SetScheduler(q)
 	svc := incident.NewService(incident.ServiceConfig{Store: store, Scheduler: q, Chat: ch, Clock: clock})
 	svc.RegisterJobs(q)
 	cfg := Config{Service: svc, Scheduler: q, Clock: clock}
@@ -195,7 +196,10 @@ func TestCaptureEvents(t *testing.T) {
 		captureChannel, gone, gone))
 	// The bot's own line, another app's post, a join, and a message elsewhere.
 	f.deliver(t, "Ev06", msg("1773497220.000001", captureBot, ":memo: Note from <@U0ALICE>", `,"bot_id":"B0BOT","app_id":"A0BOT"`))
-	f.deliver(t, "Ev07", fmt.Sprintf(`{"type":"message","subtype":"bot_message","channel":%q,"bot_id":"B0PD","app_id":"A0PD","text":"Incident triggered","ts":"1773497221.000001"}`, captureChannel))
+	// Other apps' messages, classic and modern, are captured and
+	// attributed to the app.
+	f.deliver(t, "Ev07", fmt.Sprintf(`{"type":"message","subtype":"bot_message","channel":%q,"bot_id":"B0PD","app_id":"A0PD","username":"PagerDuty","text":"Incident triggered","ts":"1773497221.000001"}`, captureChannel))
+	f.deliver(t, "Ev07b", fmt.Sprintf(`{"type":"message","channel":%q,"user":"U0GRAFANA","bot_id":"B0GRAF","app_id":"A0GRAF","bot_profile":{"id":"B0GRAF","app_id":"A0GRAF","name":"Grafana","deleted":false},"text":"p99 latency above 2s","ts":"1773497222.000001"}`, captureChannel))
 	f.deliver(t, "Ev08", fmt.Sprintf(`{"type":"message","subtype":"channel_join","channel":%q,"user":"U0EVE","text":"<@U0EVE> has joined the channel","ts":"1773497222.000001"}`, captureChannel))
 	f.deliver(t, "Ev09", `{"type":"message","channel":"CGENERAL","user":"U0ALICE","text":"lunch?","ts":"1773497223.000001"}`)
 	// A pin of a message whose own delivery was missed, the bot pinning
@@ -216,7 +220,12 @@ func TestCaptureEvents(t *testing.T) {
 	f.deliver(t, "Ev15", `{"type":"reaction_added","user":"U0CAROL","reaction":"pushpin","item":{"type":"file","file":"F1"},"event_ts":"1773497241.000000"}`)
 
 	got := f.messages(t)
-	require.Len(t, got, 4)
+	require.Len(t, got, 6)
+	require.Equal(t, "PagerDuty", got["1773497221.000001"].Actor)
+	require.Equal(t, map[string]string{"app": "PagerDuty", "ts": "1773497221.000001"}, got["1773497221.000001"].Data)
+	require.Equal(t, "Grafana", got["1773497222.000001"].Actor, "not the app's bot user, as if a person wrote it")
+	require.Equal(t, "Grafana", got["1773497222.000001"].Data["app"])
+	require.NotContains(t, got["1773497222.000001"].Data, "user")
 	require.Equal(t, "checkout returns 500s for cards", got[first].Text)
 	require.Equal(t, "true", got[first].Data["edited"])
 	require.False(t, got[first].Key, "an :eyes: reaction marks nothing")

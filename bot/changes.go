@@ -71,7 +71,7 @@ func (h *Handler) actionRollback(ctx context.Context, cb slack.InteractionCallba
 		}
 		return err
 	}
-	return h.openIncidentModal(ctx, cb, RollbackModal(inc, plan, a.Value, h.cfg.Service.RollbackRule(inc)))
+	return h.openIncidentModal(ctx, cb, RollbackModal(inc, plan, a.Value, h.cfg.Service.RollbackRule(ctx, inc, plan)))
 }
 
 // RollbackModal asks to confirm a rollback. It says exactly what will

@@ -142,9 +142,10 @@ func newChgFixture(t *testing.T, sev incident.Severity, mutate ...func(*incident
 	f.roller = srv.AddUser(slackfake.User{Name: "roller", Email: "roller@example.com"})
 	f.other = srv.AddUser(slackfake.User{Name: "other", Email: "other@example.com"})
 	f.group = srv.AddUserGroup(slackfake.UserGroup{Handle: "rollbackers", Name: "Rollbackers", Users: []string{f.roller.ID}})
+	owners := srv.AddUserGroup(slackfake.UserGroup{Handle: "checkout-owners", Name: "Checkout owners", Users: []string{f.ic.ID}})
 
 	policy := incident.DefaultPolicy()
-	policy.Services = map[string]incident.ServicePolicy{"checkout": {Key: "checkout", Name: "Checkout",
+	policy.Services = map[string]incident.ServicePolicy{"checkout": {Key: "checkout", Name: "Checkout", Owners: []string{owners.ID},
 		GitHub: incident.GitHubService{Repos: []string{"acme/checkout"}, DeployWorkflow: "deploy.yml", Rollback: "workflow"},
 		Flags:  []incident.FlagRef{{Provider: "launchdarkly", Key: "new-checkout", Environment: "production"}}}}
 	policy.RollbackGroup = f.group.ID
@@ -153,6 +154,7 @@ func newChgFixture(t *testing.T, sev incident.Severity, mutate ...func(*incident
 	}
 	api := slack.New(srv.BotToken(), slack.OptionAPIURL(srv.URL()))
 	f.store = incidenttest.NewMemStore(clock)
+	f.store.SetScheduler(f.queue)
 	f.svc = incident.NewService(incident.ServiceConfig{Store: f.store, Scheduler: f.queue, Policy: policy, Clock: clock,
 		Chat:        NewChat(api, policy, WithChatClock(clock)),
 		Rollbackers: []incident.Rollbacker{chgRollbacker{source: "github"}, chgRollbacker{source: "launchdarkly"}}})
@@ -245,7 +247,7 @@ func TestRollbackModalSaysWhatWillHappen(t *testing.T) {
 		"*Repository*\\n`acme/checkout`", "*Environment*\\n`production`",
 		"*From (now deployed)*\\n`" + badSHA + "`", "*To (last good deploy)*\\n`" + goodSHA + "`",
 		"Run the `deploy.yml` workflow",
-		"Only the Incident Commander (\\u003c@" + f.ic.ID + "\\u003e) or a member of \\u003c!subteam^" + f.group.ID + "\\u003e may confirm.",
+		"may confirm.", "or members of \\u003c!subteam^" + f.group.ID + "\\u003e",
 	} {
 		require.Contains(t, body, want)
 	}
@@ -269,7 +271,7 @@ func TestRollbackRefusedBeforeTheForm(t *testing.T) {
 	f := newChgFixture(t, incident.P2)
 	f.click(f.other, incident.ActionRollback, incident.ChangeValue(f.deploy))
 	require.Empty(t, f.srv.Views(), "no form for someone who may not roll back")
-	require.Contains(t, f.ephemerals(), f.other.ID+": You may not roll back changes in "+f.inc.Key())
+	require.Contains(t, f.ephemerals(), f.other.ID+": You may not roll back this change: rollbacks of checkout in production belong to its owners and the rollback group")
 	require.Empty(t, f.rollbacks(t))
 }
 
@@ -306,17 +308,17 @@ func TestRollbackSubmitRequestsOnce(t *testing.T) {
 func TestRollbackApproveButton(t *testing.T) {
 	t.Parallel()
 	f := newChgFixture(t, incident.P1, func(p *incident.Policy) {
-		p.TwoPersonRollback = map[incident.Severity]bool{incident.P1: true}
+		p.TwoPersonRollback = map[string]map[incident.Severity]bool{incident.AnyEnvironment: {incident.P1: true}}
 	})
 	v := f.openModal(t, f.ic, f.deploy)
-	require.Contains(t, string(v.JSON), "a second person must approve before anything runs")
+	require.Contains(t, string(v.JSON), "needs a second person's approval before anything runs")
 	require.Nil(t, f.submit(f.ic, v, ""))
 	rbs := f.rollbacks(t)
 	require.Len(t, rbs, 1)
 	require.Equal(t, incident.RollbackAwaitingApproval, rbs[0].Status)
 
 	f.click(f.ic, incident.ActionApproveRol, rbs[0].Key)
-	require.Contains(t, f.ephemerals(), f.ic.ID+": A second person must approve")
+	require.Contains(t, f.ephemerals(), f.ic.ID+": You may not roll back this change: a second person must approve, and you requested this rollback")
 	f.click(f.other, incident.ActionApproveRol, rbs[0].Key)
 	require.Contains(t, f.ephemerals(), f.other.ID+": You may not roll back")
 	require.Equal(t, incident.RollbackAwaitingApproval, f.rollbacks(t)[0].Status)

@@ -353,6 +353,28 @@ func (c *Chat) lookupRef(ctx context.Context, kind refKind, v string) ([]string,
 	return []string{u.ID}, nil
 }
 
+// IsMember reports whether a user is in a channel, paging through
+// conversations.members (Tier 4) until it finds them.
+func (c *Chat) IsMember(ctx context.Context, channelID, userID string) (bool, error) {
+	cursor := ""
+	for {
+		ids, next, err := c.api.GetUsersInConversationContext(ctx, &slack.GetUsersInConversationParameters{ChannelID: channelID, Cursor: cursor, Limit: channelListPage})
+		if slackCode(err) == "channel_not_found" {
+			return false, nil
+		}
+		if err != nil {
+			return false, classify("conversations.members", "read the members of the incident channel", err)
+		}
+		if slices.Contains(ids, userID) {
+			return true, nil
+		}
+		if next == "" {
+			return false, nil
+		}
+		cursor = next
+	}
+}
+
 // Invite adds users to a channel, at most 100 per call. It uses Slack's
 // force flag, so one bad id does not keep the others out; users already in
 // the channel, the bot itself and users Slack will not invite (unknown,

@@ -126,8 +126,17 @@ func (c *Chat) History(ctx context.Context, channelID string, oldest time.Time) 
 
 func chatMessage(m slack.Message) incident.ChatMessage {
 	cm := incident.ChatMessage{TS: m.Timestamp, ThreadTS: m.ThreadTimestamp, User: m.User, Text: m.Text, Edited: m.Edited != nil}
-	if cm.User == "" {
-		cm.User = m.BotID
+	if m.BotID != "" {
+		// Another app's message, as a classic bot_message or from its
+		// bot user: captured and attributed to the app.
+		switch {
+		case m.BotProfile != nil && m.BotProfile.Name != "":
+			cm.App = m.BotProfile.Name
+		case m.Username != "":
+			cm.App = m.Username
+		default:
+			cm.App = m.BotID
+		}
 	}
 	if cm.ThreadTS == cm.TS {
 		cm.ThreadTS = ""

@@ -70,7 +70,7 @@ func (h *Handler) subcommands() []struct {
 		name string
 		subcommand
 	}{
-		{"declare", subcommand{usage: "declare P1 checkout is down", summary: "Declare an incident; without a severity and title, a form asks for them. Options: --private, --service=<key>.", run: h.declare}},
+		{"declare", subcommand{usage: "declare P1 checkout is down", summary: "Declare an incident; without a severity and title, a form asks for them. Options: --private, --service=<key>, --drill (a practice incident: marked DRILL, pages simulated or to the test service, rollbacks dry-run, left out of metrics).", run: h.declare}},
 		{"list", subcommand{usage: "list", summary: "List open incidents, most severe first.", run: h.list}},
 		{"status", subcommand{usage: "status [investigating|mitigated]", summary: "Show the incident's status, or set it (in an incident channel).", run: h.status}},
 		{"ic", subcommand{usage: "ic [@user]", summary: "Make yourself or someone the Incident Commander.", run: h.assignIC}},
@@ -81,6 +81,8 @@ func (h *Handler) subcommands() []struct {
 		{"changes", subcommand{usage: "changes [2h]", summary: "List the deploys and flag changes before the incident started (default 60 min), with rollback buttons.", run: h.changesCommand}},
 		{"note", subcommand{usage: noteUsage, summary: noteSummary, run: h.noteCommand}},
 		{"followup", subcommand{usage: followUpUsage, summary: followUpSummary, run: h.followupCommand}},
+		{"followups", subcommand{usage: followupsUsage, summary: followupsSummary, run: h.followupsCommand}},
+		{"review", subcommand{usage: reviewUsage, summary: reviewSummary, run: h.reviewCommand}},
 		{"postmortem", subcommand{usage: postmortemUsage, summary: postmortemSummary, run: h.postmortemCommand}},
 		{"comms", subcommand{usage: "comms", summary: "Show the status-page and customer e-mail drafts, ready to copy.", run: h.commsCommand}},
 		{"severity", subcommand{usage: "severity P2", summary: "Change the severity.", run: h.severity}},

@@ -41,6 +41,9 @@ type declareArgs struct {
 	title    string
 	service  string
 	private  bool
+	drill    bool
+	// description pre-fills the modal (from a message shortcut).
+	description string
 }
 
 // parseDeclare reads "[P1] [--private] [--service=key] title". Missing
@@ -52,6 +55,8 @@ func parseDeclare(args string) (declareArgs, error) {
 		switch {
 		case tok == "--private":
 			d.private = true
+		case tok == "--drill":
+			d.drill = true
 		case strings.HasPrefix(tok, "--service="):
 			d.service = strings.TrimPrefix(tok, "--service=")
 		case strings.HasPrefix(tok, "--"):
@@ -85,7 +90,7 @@ func (h *Handler) declare(ctx context.Context, inv Invocation) (Reply, error) {
 	}
 	in := incident.DeclareInput{
 		Title: d.title, Severity: d.severity, ServiceKey: d.service, Private: d.private,
-		DeclaredBy: inv.Cmd.UserID, Commander: inv.Cmd.UserID,
+		DeclaredBy: inv.Cmd.UserID, Commander: inv.Cmd.UserID, Drill: d.drill,
 		Key:     "cmd:" + inv.Cmd.TriggerID,
 		ReplyTo: incident.ReplyTarget{ResponseURL: inv.Cmd.ResponseURL, ChannelID: inv.Cmd.ChannelID, UserID: inv.Cmd.UserID},
 	}
@@ -103,9 +108,12 @@ func (h *Handler) declare(ctx context.Context, inv Invocation) (Reply, error) {
 		return ephemeral("%s was already declared from this command.", inc.Key()), nil
 	}
 	sp := h.cfg.Service.Policy().Severity(inc.Severity)
-	return Reply{ResponseType: slack.ResponseTypeInChannel,
-		Text: fmt.Sprintf(":rotating_light: <@%s> declared *%s* (%s · %s): %s\nDeclaring %s… opening the incident channel.",
-			inv.Cmd.UserID, inc.Key(), inc.Severity, sp.Label, inc.Title, inc.Key())}, nil
+	text := fmt.Sprintf(":rotating_light: <@%s> declared *%s* (%s · %s): %s\nDeclaring %s… opening the incident channel.",
+		inv.Cmd.UserID, inc.Key(), inc.Severity, sp.Label, inc.Title, inc.Key())
+	if inc.Drill {
+		text = incident.DrillMarker + " (practice; pages go to the test service or are simulated) " + text
+	}
+	return Reply{ResponseType: slack.ResponseTypeInChannel, Text: text}, nil
 }
 
 func (h *Handler) assignIC(ctx context.Context, inv Invocation) (Reply, error) {

@@ -52,6 +52,20 @@ func (h *Handler) Interaction(ctx context.Context, cb slack.InteractionCallback)
 			return nil
 		}
 		return resp
+	case slack.InteractionTypeMessageAction:
+		fn, ok := h.shortcuts[cb.CallbackID]
+		if !ok {
+			h.log.WarnContext(ctx, "unknown shortcut", "callback_id", cb.CallbackID)
+			h.metrics.requests.WithLabelValues("interaction", "unknown").Inc()
+			return nil
+		}
+		if err := fn(ctx, cb); err != nil {
+			h.metrics.requests.WithLabelValues("interaction", "error").Inc()
+			h.tellUser(ctx, cb, err)
+			return nil
+		}
+		h.metrics.requests.WithLabelValues("interaction", "ok").Inc()
+		return nil
 	default:
 		h.metrics.requests.WithLabelValues("interaction", "ignored").Inc()
 		return nil

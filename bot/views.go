@@ -36,6 +36,10 @@ const (
 type modalMeta struct {
 	ChannelID  string `json:"c,omitempty"`
 	IncidentID int64  `json:"i,omitempty"`
+	// Drill declares a practice incident.
+	Drill bool `json:"d,omitempty"`
+	// Source is the message a shortcut declares from.
+	Source *incident.SourceMessage `json:"s,omitempty"`
 }
 
 func plain(s string) *slack.TextBlockObject {
@@ -79,6 +83,7 @@ func DeclareModal(p incident.Policy, declarer, channelID string, d declareArgs) 
 	desc := slack.NewPlainTextInputBlockElement(plain("What is happening, who is affected"), blockDescription)
 	desc.Multiline = true
 	desc.MaxLength = 3000
+	desc.InitialValue = d.description
 
 	var paging []string
 	for _, s := range incident.Severities {
@@ -131,11 +136,15 @@ func DeclareModal(p incident.Policy, declarer, channelID string, d declareArgs) 
 		b.Optional = true
 		blocks = append(blocks, b)
 	}
-	meta, _ := json.Marshal(modalMeta{ChannelID: channelID})
+	meta, _ := json.Marshal(modalMeta{ChannelID: channelID, Drill: d.drill})
+	heading := "Declare an incident"
+	if d.drill {
+		heading = "Declare a DRILL"
+	}
 	return slack.ModalViewRequest{
 		Type:            slack.VTModal,
 		CallbackID:      ViewDeclare,
-		Title:           plain("Declare an incident"),
+		Title:           plain(heading),
 		Submit:          plain("Declare"),
 		Close:           plain("Cancel"),
 		Blocks:          slack.Blocks{BlockSet: blocks},
@@ -199,6 +208,8 @@ func (h *Handler) submitDeclare(ctx context.Context, cb slack.InteractionCallbac
 		Page:        pageChoice(stateValue(cb, blockPage).SelectedOption.Value),
 		Key:         "view:" + cb.View.ID,
 		ReplyTo:     incident.ReplyTarget{ChannelID: meta.ChannelID, UserID: cb.User.ID},
+		Drill:       meta.Drill,
+		Source:      meta.Source,
 	}
 	if err := in.Validate(p); err != nil {
 		return slack.NewErrorsViewSubmissionResponse(map[string]string{blockTitle: incident.ErrorMessage(err)}), nil
@@ -346,6 +357,11 @@ func (h *Handler) actionResolve(ctx context.Context, cb slack.InteractionCallbac
 	if err != nil {
 		return incident.Errorf(incident.EINVALID, "The button does not name an incident.")
 	}
-	_, err = h.cfg.Service.SetStatus(ctx, id, incident.StatusResolved, cb.User.ID, "")
-	return err
+	inc, err := h.cfg.Service.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	// The checklist is the confirmation the practice asks for: monitors
+	// green, error rate at baseline, a smoke test by someone not in the fix.
+	return h.openIncidentModal(ctx, cb, ResolveModal(h.cfg.Service.Policy(), inc))
 }

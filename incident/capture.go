@@ -57,6 +57,11 @@ type CapturedMessage struct {
 	// Bot marks a message the bot itself posted: what it says is already
 	// on the timeline as the bot's own events.
 	Bot bool
+	// App names the app that posted the message when another app did (an
+	// alerting integration, a deploy bot), whether as a classic
+	// "bot_message" or as its bot user: such a message is captured and
+	// attributed to the app, not to a person.
+	App string
 }
 
 // messageSource is the SourceID of a captured message: one event per
@@ -145,14 +150,20 @@ func (s *Service) messageEvent(incidentID int64, m CapturedMessage) TimelineEven
 	if at.IsZero() {
 		at = s.clock.Now()
 	}
+	actor := m.User
 	data := map[string]string{"user": m.User, "ts": m.TS}
+	if m.App != "" {
+		actor = m.App
+		delete(data, "user")
+		data["app"] = m.App
+	}
 	if m.ThreadTS != "" && m.ThreadTS != m.TS {
 		data["thread_ts"] = m.ThreadTS
 	}
 	if m.Edited {
 		data["edited"] = "true"
 	}
-	return TimelineEvent{IncidentID: incidentID, Kind: EventMessage, Actor: m.User, At: at, Text: m.Text,
+	return TimelineEvent{IncidentID: incidentID, Kind: EventMessage, Actor: actor, At: at, Text: m.Text,
 		SourceID: messageSource(m.TS), Data: data}
 }
 
@@ -161,17 +172,23 @@ func (s *Service) messageEvent(incidentID int64, m CapturedMessage) TimelineEven
 // by Backfill changes nothing. An edit replaces the stored text and marks it
 // edited (or stores the message when its first delivery was missed); a
 // deletion marks it deleted, keeping the text for the record. Messages in
-// other channels, the bot's own and those without a user are ignored.
+// other channels, the bot's own and those without a user or an app are
+// ignored. Another app's message (App) is captured like a person's and
+// attributed to the app.
 func (s *Service) CaptureMessage(ctx context.Context, m CapturedMessage) error {
 	if m.TS == "" || m.Bot {
 		return nil
 	}
 	switch m.Subtype {
 	case "", SubtypeChanged, SubtypeDeleted, SubtypeBroadcast, "file_share", "me_message":
+	case "bot_message":
+		if m.App == "" {
+			return nil
+		}
 	default:
-		return nil // joins, topic changes, bot_message ...: not conversation
+		return nil // joins, topic changes ...: not conversation
 	}
-	if m.User == "" && m.Subtype != SubtypeDeleted {
+	if m.User == "" && m.App == "" && m.Subtype != SubtypeDeleted {
 		return nil
 	}
 	inc, err := s.incidentOf(ctx, m.ChannelID)
@@ -373,7 +390,7 @@ func (s *Service) Backfill(ctx context.Context, id int64) (added int, err error)
 	}
 	seen := make(map[string]bool, len(msgs))
 	for _, m := range msgs {
-		if m.TS == "" || m.TS == inc.PanelTS || !personUser(m.User) {
+		if m.TS == "" || m.TS == inc.PanelTS || (!personUser(m.User) && m.App == "") {
 			continue
 		}
 		src := messageSource(m.TS)
@@ -385,7 +402,7 @@ func (s *Service) Backfill(ctx context.Context, id int64) (added int, err error)
 		}
 		stored, ok := have[src]
 		if !ok {
-			ev := s.messageEvent(inc.ID, CapturedMessage{TS: m.TS, ThreadTS: m.ThreadTS, User: m.User, Text: m.Text, Edited: m.Edited})
+			ev := s.messageEvent(inc.ID, CapturedMessage{TS: m.TS, ThreadTS: m.ThreadTS, User: m.User, Text: m.Text, Edited: m.Edited, App: m.App})
 			ev.Key = key
 			ev.Data["backfilled"] = "true"
 			if key {

@@ -250,15 +250,16 @@ func TestBackfill(t *testing.T) {
 		{TS: ts(35), ThreadTS: ts(20), User: "U0BOB", Text: "pool at 100%"},
 		{TS: ts(40), User: "U0DAVE", Text: "deploy 1a2b at 14:02 lines up", Reactions: []string{"eyes", "pushpin"}},
 		{TS: ts(50), User: "U0DAVE", Text: "rolled back", Pinned: true},
-		{TS: ts(55), User: "B0PAGERDUTY", Text: "Incident triggered"},
+		{TS: ts(55), User: "", App: "PagerDuty", Text: "Incident triggered"},
 		{TS: ts(56), User: "", Text: "anonymous bot"},
 	}
 	added, err := b.svc.Backfill(ctx, inc.ID)
 	require.NoError(t, err)
-	require.Equal(t, 3, added, "status page, thread reply, rolled back")
+	require.Equal(t, 4, added, "status page, thread reply, rolled back, the app's message")
 
 	got := messages(t, b, inc.ID)
-	require.Len(t, got, 8)
+	require.Len(t, got, 9)
+	require.Equal(t, "PagerDuty", got[ts(55)].Actor, "another app's message is attributed to the app")
 	require.Equal(t, "checkout returns 500s for cards", got[ts(10)].Text)
 	require.Equal(t, "true", got[ts(10)].Data["edited"])
 	require.Equal(t, "looking", got[ts(20)].Text)
@@ -416,7 +417,7 @@ func TestNotesAndFollowUpsAfterClose(t *testing.T) {
 	svc := incident.NewService(incident.ServiceConfig{Store: b.store, Scheduler: b.queue, Chat: b.chat, Policy: b.svc.Policy(), Clock: b.clock,
 		AfterClose: func(_ context.Context, i *incident.Incident) error { closed = append(closed, i.ID); return nil }})
 	for _, to := range []incident.Status{incident.StatusResolved, incident.StatusClosed} {
-		_, err := svc.SetStatus(ctx, inc.ID, to, "U0ALICE", "")
+		_, err := svc.SetStatus(ctx, inc.ID, to, inc.Commander, "")
 		require.NoError(t, err)
 	}
 	require.Equal(t, []int64{inc.ID}, closed)

@@ -96,21 +96,21 @@ func (s *Service) WhatChanged(ctx context.Context, id int64, window time.Duratio
 		return err
 	}
 	tag := fmt.Sprintf("%dm:%d", int(window.Minutes()), s.clock.Now().Unix()/3)
-	return s.scheduleChanges(ctx, changesPayload{IncidentID: inc.ID, Window: window, Actor: actor, Reply: reply, Tag: tag})
+	return s.scheduleChanges(ctx, s.sched, changesPayload{IncidentID: inc.ID, Window: window, Actor: actor, Reply: reply, Tag: tag})
 }
 
 // planChanges schedules the list posted at declare. It runs beside the
 // setup job, never before it: the sources are asked at once and the list
 // waits for the channel, so the channel never waits for the sources.
-func (s *Service) planChanges(ctx context.Context, inc *Incident) error {
+func (s *Service) planChanges(ctx context.Context, sched Scheduler, inc *Incident) error {
 	window, err := s.changeWindow(0)
 	if err != nil {
 		return err
 	}
-	return s.scheduleChanges(ctx, changesPayload{IncidentID: inc.ID, Window: window, Actor: "bot", Tag: "declare", Auto: true})
+	return s.scheduleChanges(ctx, sched, changesPayload{IncidentID: inc.ID, Window: window, Actor: "bot", Tag: "declare", Auto: true})
 }
 
-func (s *Service) scheduleChanges(ctx context.Context, p changesPayload) error {
+func (s *Service) scheduleChanges(ctx context.Context, sched Scheduler, p changesPayload) error {
 	payload, err := json.Marshal(p)
 	if err != nil {
 		return fmt.Errorf("encode changes job: %w", err)
@@ -119,7 +119,7 @@ func (s *Service) scheduleChanges(ctx context.Context, p changesPayload) error {
 	if p.List != nil {
 		key += ":post"
 	}
-	if _, err := s.sched.Schedule(ctx, Job{Kind: JobChanges, Key: key, Payload: payload, MaxAttempts: changesAttempts}); err != nil {
+	if _, err := sched.Schedule(ctx, Job{Kind: JobChanges, Key: key, Payload: payload, MaxAttempts: changesAttempts}); err != nil {
 		return fmt.Errorf("schedule the list of changes: %w", err)
 	}
 	return nil
@@ -179,7 +179,7 @@ func (s *Service) changes(ctx context.Context, p changesPayload) error {
 			}
 			if inc.ChannelID == "" {
 				p.List = list
-				return s.scheduleChanges(ctx, p)
+				return s.scheduleChanges(ctx, s.sched, p)
 			}
 		}
 	}
@@ -315,7 +315,9 @@ func (s *Service) gatherChanges(ctx context.Context, inc *Incident, window time.
 	}
 	for _, c := range all {
 		it := ChangeItem{Change: c, Highlight: !c.OccurredAt.After(to) && to.Sub(c.OccurredAt) <= HighlightWindow}
-		if rb := s.rollbackerFor(c); rb != nil && persisted[changeKey(c)] {
+		// A change that turned a flag off is already what "Turn off"
+		// would do.
+		if rb := s.rollbackerFor(c); rb != nil && persisted[changeKey(c)] && !(c.Kind == ChangeFlag && c.Data["on"] == "false") {
 			if v := ChangeValue(c); len(v) <= maxButtonValue {
 				it.Action, it.Value = "Roll back", v
 				if c.Kind == ChangeFlag {
@@ -363,6 +365,16 @@ func (s *Service) findChange(ctx context.Context, value string) (ChangeEvent, er
 			return c, nil
 		}
 	}
+	// A deploy or run that moved on since the list was posted is stored at
+	// its later time.
+	if cs, err = s.store.ListChangeEvents(ctx, "", at, at.Add(MaxChangeWindow)); err != nil {
+		return ChangeEvent{}, fmt.Errorf("find the change: %w", err)
+	}
+	for _, c := range cs {
+		if c.Source == source && c.ExternalID == externalID {
+			return c, nil
+		}
+	}
 	return ChangeEvent{}, Errorf(ENOTFOUND, "That change is no longer recorded; list the changes again with What changed?.")
 }
 
@@ -377,13 +389,19 @@ func (s *Service) rollbackerFor(c ChangeEvent) Rollbacker {
 }
 
 // RecordChange stores a change delivered by a webhook. A change without a
-// service is matched to one: a GitHub change by its repository
-// (Data["repo"]) among the services' github repos, a flag change by its
-// provider (Source), key (Ref), project (Data["project"], empty meaning
+// service is matched to one: a GitHub deploy by its repository
+// (Data["repo"]) and environment among the services' github repos and
+// environments, a GitHub workflow run by its repository and workflow file
+// (Data["workflow"]) among the services' deploy workflows, a flag change by
+// its provider (Source), key (Ref), project (Data["project"], empty meaning
 // "default") and environment among the services' flags. A GitHub deploy or
-// workflow run that belongs to a running rollback also moves that
-// rollback on, even when the change itself was already stored. ECONFLICT,
-// returned as is, means the change was recorded before (a redelivery).
+// run that matches no service is not a change to anything the bot watches
+// (a test workflow, a GitHub Pages deploy) and is not recorded. A later
+// state of a stored change (a deployment's failure after its in_progress)
+// replaces it. A GitHub deploy or workflow run that belongs to a running
+// rollback also moves that rollback on, even when the change itself is not
+// recorded. ECONFLICT, returned as is, means the change was recorded before
+// at this state or a later one (a redelivery, or a late delivery).
 func (s *Service) RecordChange(ctx context.Context, c ChangeEvent) error {
 	if c.Service == "" {
 		c.Service = s.serviceOfChange(c)
@@ -391,12 +409,15 @@ func (s *Service) RecordChange(ctx context.Context, c ChangeEvent) error {
 	if c.OccurredAt.IsZero() {
 		c.OccurredAt = s.clock.Now()
 	}
-	stored := c
-	err := s.store.AddChangeEvent(ctx, &stored)
-	if err != nil && ErrorCode(err) != ECONFLICT {
-		return fmt.Errorf("record change %s %s: %w", c.Source, c.ExternalID, err)
+	var err error
+	if c.Service != "" || !isGitHubRun(c) {
+		stored := c
+		err = s.store.AddChangeEvent(ctx, &stored)
+		if err != nil && ErrorCode(err) != ECONFLICT {
+			return fmt.Errorf("record change %s %s: %w", c.Source, c.ExternalID, err)
+		}
 	}
-	// A deployment reports each of its states under one id, so a later
+	// A deployment reports each of its states under one id, so a late
 	// state is a "duplicate" that still carries the rollback's progress.
 	if perr := s.followRollbacks(ctx, c); perr != nil {
 		if err == nil {
@@ -407,26 +428,38 @@ func (s *Service) RecordChange(ctx context.Context, c ChangeEvent) error {
 	return err
 }
 
+// isGitHubRun reports whether c is a deploy or workflow run reported by a
+// repository: those are only changes of the services that watch them.
+func isGitHubRun(c ChangeEvent) bool {
+	return c.Data["repo"] != "" && (c.Kind == ChangeDeploy || c.Kind == ChangeWorkflow)
+}
+
 // serviceOfChange finds the service a change belongs to, or "".
 func (s *Service) serviceOfChange(c ChangeEvent) string {
 	keys := s.policy.ServiceKeys()
 	if repo := c.Data["repo"]; repo != "" && c.Kind != ChangeFlag {
-		fallback := ""
 		for _, k := range keys {
 			gh := s.policy.Services[k].GitHub
 			if !slices.ContainsFunc(gh.Repos, func(r string) bool { return strings.EqualFold(r, repo) }) {
 				continue
 			}
-			// One repository may deploy several services, one per
-			// environment.
-			if c.Environment == "" || len(gh.Environments) == 0 || slices.Contains(gh.Environments, c.Environment) {
-				return k
+			switch c.Kind {
+			case ChangeWorkflow:
+				// Only the deploy workflow changes production; tests
+				// and linters run in the same repository.
+				if gh.DeployWorkflow == "" || !strings.EqualFold(gh.DeployWorkflow, c.Data["workflow"]) {
+					continue
+				}
+			default:
+				// One repository may deploy several services, one per
+				// environment, and deploy elsewhere (github-pages).
+				if len(gh.Environments) > 0 && !slices.Contains(gh.Environments, c.Environment) {
+					continue
+				}
 			}
-			if fallback == "" {
-				fallback = k
-			}
+			return k
 		}
-		return fallback
+		return ""
 	}
 	if c.Kind == ChangeFlag && c.Ref != "" {
 		project := flagProject(c.Data["project"])

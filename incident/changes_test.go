@@ -19,7 +19,7 @@ func RegisterChangeJobs(s *Service, r interface {
 
 // PlanChanges schedules the list of changes posted at declare.
 func PlanChanges(ctx context.Context, s *Service, inc *Incident) error {
-	return s.planChanges(ctx, inc)
+	return s.planChanges(ctx, s.sched, inc)
 }
 
 func TestChangeValueRoundTrip(t *testing.T) {

@@ -29,6 +29,8 @@ type Chat interface {
 	// Invite adds users to a channel, in batches the platform accepts;
 	// users already in the channel are not an error.
 	Invite(ctx context.Context, channelID string, userIDs []string) error
+	// IsMember reports whether a user is in a channel.
+	IsMember(ctx context.Context, channelID, userID string) (bool, error)
 
 	// PostPanel posts the incident's control panel in its channel.
 	PostPanel(ctx context.Context, inc *Incident) (ts string, err error)
@@ -124,6 +126,9 @@ type ChatMessage struct {
 	Text     string
 	Edited   bool
 	Pinned   bool
+	// App names the app that posted the message when another app did;
+	// see CapturedMessage.App.
+	App string
 	// Reactions lists the reaction names on the message.
 	Reactions []string
 }

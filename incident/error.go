@@ -37,10 +37,13 @@ func Errorf(code string, format string, args ...any) *Error {
 // any other non-nil error, and "" for nil.
 func ErrorCode(err error) string {
 	var e *Error
+	var r *Refusal
 	if err == nil {
 		return ""
 	} else if errors.As(err, &e) {
 		return e.Code
+	} else if errors.As(err, &r) {
+		return EFORBIDDEN
 	}
 	return EINTERNAL
 }
@@ -49,10 +52,13 @@ func ErrorCode(err error) string {
 // chain, or a generic sentence for any other error.
 func ErrorMessage(err error) string {
 	var e *Error
+	var r *Refusal
 	if err == nil {
 		return ""
 	} else if errors.As(err, &e) {
 		return e.Message
+	} else if errors.As(err, &r) {
+		return r.Message()
 	}
 	return "Something went wrong on our side; the details are in the bot's log."
 }

@@ -57,6 +57,12 @@ type Incident struct {
 	// Summary is the resolution summary.
 	Summary string
 
+	// PublicProvider, PublicID and PublicURL locate the incident on the
+	// public status page once it is posted there.
+	PublicProvider string
+	PublicID       string
+	PublicURL      string
+
 	// LastUpdateAt is when the last status update was posted; nags count
 	// from it (or from DeclaredAt before the first update).
 	LastUpdateAt *time.Time
@@ -173,6 +179,10 @@ const (
 	// EventNag records an update nag; EventAckMissed a missed response target.
 	EventNag       EventKind = "nag"
 	EventAckMissed EventKind = "ack_missed"
+	// EventStatusPage records a public status page post; EventComms a step
+	// of the communication clock (a draft, a nudge, a customer e-mail).
+	EventStatusPage EventKind = "status_page"
+	EventComms      EventKind = "comms"
 )
 
 // TimelineEvent is one thing that happened during an incident.
@@ -248,9 +258,21 @@ type ChangeEvent struct {
 	URL         string
 	Environment string
 	// Ref is what the change points at: a commit SHA, a flag key.
-	Ref        string
+	Ref string
+	// OccurredAt is when the change last moved: a deploy's latest state,
+	// a run's completion or last update, a flag's flip.
 	OccurredAt time.Time
-	Data       map[string]string
+	// Revision orders the reports of one change that moves through states
+	// under one id (a deployment's pending, in_progress, success): a
+	// report replaces the stored one when its Revision is higher, or equal
+	// with a later OccurredAt. Zero for changes that never move.
+	Revision int64
+	Data     map[string]string
+}
+
+// Newer reports whether c is a later report of the same change than old.
+func (c ChangeEvent) Newer(old ChangeEvent) bool {
+	return c.Revision > old.Revision || c.Revision == old.Revision && c.OccurredAt.After(old.OccurredAt)
 }
 
 // Delivery records an inbound delivery (a Slack event, a webhook) so that a

@@ -21,9 +21,16 @@ type Job struct {
 	RunAt time.Time
 	// MaxAttempts bounds retries; zero means the engine's default.
 	MaxAttempts int
+	// Urgent puts the job on the urgent queue, whose workers are reserved
+	// for work a person is waiting on right now: pages, re-pages, nags,
+	// acknowledgements. No amount of other work (channel setup, syncs,
+	// exports) delays an urgent job. Keep urgent jobs short: one outbound
+	// call, no sleeping.
+	Urgent bool
 }
 
-// Scheduler stores jobs for later execution.
+// Scheduler stores jobs for later execution. A Tx is a Scheduler whose jobs
+// commit with the transaction's rows.
 type Scheduler interface {
 	// Schedule stores the job. It reports false, with no error, when a job
 	// with the same Kind and Key is already scheduled.

@@ -53,13 +53,13 @@ func NextNagAt(inc *Incident, p Policy) (time.Time, bool) {
 // are keyed by incident and due time, so planning the same due time twice
 // (from two replicas, or two changes) stores one timer; a timer left over
 // from an earlier plan finds nothing due when it fires and re-plans.
-func (s *Service) planNag(ctx context.Context, inc *Incident) error {
+func (s *Service) planNag(ctx context.Context, sched Scheduler, inc *Incident) error {
 	due, ok := NextNagAt(inc, s.policy)
 	if !ok {
 		return nil
 	}
 	payload, _ := json.Marshal(nagPayload{IncidentID: inc.ID, Due: due.Unix()})
-	_, err := s.sched.Schedule(ctx, Job{Kind: JobNag, Key: fmt.Sprintf("nag:%d:%d", inc.ID, due.Unix()), Payload: payload, RunAt: due})
+	_, err := sched.Schedule(ctx, Job{Kind: JobNag, Key: fmt.Sprintf("nag:%d:%d", inc.ID, due.Unix()), Payload: payload, RunAt: due, Urgent: true})
 	if err != nil {
 		return fmt.Errorf("schedule the next update nag of %s: %w", inc.Key(), err)
 	}
@@ -68,14 +68,14 @@ func (s *Service) planNag(ctx context.Context, inc *Incident) error {
 
 // planAckCheck schedules the response-time check of a severity with a
 // target, at DeclaredAt + target.
-func (s *Service) planAckCheck(ctx context.Context, inc *Incident) error {
+func (s *Service) planAckCheck(ctx context.Context, sched Scheduler, inc *Incident) error {
 	target := s.policy.Severity(inc.Severity).RespondWithin
 	if target <= 0 || inc.AcknowledgedAt != nil {
 		return nil
 	}
 	at := inc.DeclaredAt.Add(target)
 	payload, _ := json.Marshal(nagPayload{IncidentID: inc.ID, Due: at.Unix()})
-	_, err := s.sched.Schedule(ctx, Job{Kind: JobAckCheck, Key: fmt.Sprintf("ack:%d:%d", inc.ID, at.Unix()), Payload: payload, RunAt: at})
+	_, err := sched.Schedule(ctx, Job{Kind: JobAckCheck, Key: fmt.Sprintf("ack:%d:%d", inc.ID, at.Unix()), Payload: payload, RunAt: at, Urgent: true})
 	if err != nil {
 		return fmt.Errorf("schedule the response-time check of %s: %w", inc.Key(), err)
 	}
@@ -101,7 +101,7 @@ func (s *Service) runNag(ctx context.Context, payload []byte) error {
 	}
 	if due.After(now.Add(nagSlack)) {
 		// An update, snooze or severity change moved the clock on.
-		return s.planNag(ctx, inc)
+		return s.planNag(ctx, s.sched, inc)
 	}
 	if inc.ChannelID == "" {
 		return RetryLater(5*time.Second, "%s has no channel yet", inc.Key())
@@ -146,7 +146,7 @@ func (s *Service) runNag(ctx context.Context, payload []byte) error {
 	}
 	_ = s.store.AddTimelineEvent(ctx, &TimelineEvent{IncidentID: inc.ID, Kind: EventNag, Actor: "bot", At: now,
 		Text: fmt.Sprintf("Update nag #%d", level), SourceID: fmt.Sprintf("nag:%d:%d", level, lastUpdate(claimed).Unix())})
-	return s.planNag(ctx, claimed)
+	return s.planNag(ctx, s.sched, claimed)
 }
 
 func sameTime(a, b *time.Time) bool {
@@ -219,7 +219,7 @@ func (s *Service) runAckCheck(ctx context.Context, payload []byte) error {
 	}
 	now := s.clock.Now()
 	if deadline := inc.DeclaredAt.Add(sp.RespondWithin); deadline.After(now.Add(nagSlack)) {
-		return s.planAckCheck(ctx, inc) // the severity changed to a longer target
+		return s.planAckCheck(ctx, s.sched, inc) // the severity changed to a longer target
 	}
 	if inc.ChannelID == "" {
 		return RetryLater(5*time.Second, "%s has no channel yet", inc.Key())
@@ -260,14 +260,14 @@ func (s *Service) runAckCheck(ctx context.Context, payload []byte) error {
 }
 
 // Snooze silences an incident's nags for the policy's snooze time. Only the
-// IC may snooze.
+// IC or the commander group may snooze (EFORBIDDEN otherwise).
 func (s *Service) Snooze(ctx context.Context, id int64, actor string) (*Incident, error) {
+	if err := s.authorizeOn(ctx, id, actor, ActSnooze); err != nil {
+		return nil, err
+	}
 	now := s.clock.Now()
 	until := now.Add(s.policy.Snooze)
 	inc, err := s.change(ctx, id, func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
-		if i.Commander != actor {
-			return nil, nil, Errorf(EFORBIDDEN, "Only the Incident Commander can snooze the update reminders.")
-		}
 		i.SnoozedUntil = &until
 		line := fmt.Sprintf(":zzz: %s snoozed update reminders until %s.", mention(actor), until.In(s.policy.Location).Format("15:04 MST"))
 		return []TimelineEvent{{Kind: EventNote, Actor: actor, At: now, Text: line}}, &syncPayload{Lines: []string{line}}, nil
@@ -275,5 +275,5 @@ func (s *Service) Snooze(ctx context.Context, id int64, actor string) (*Incident
 	if err != nil {
 		return nil, err
 	}
-	return inc, s.planNag(ctx, inc)
+	return inc, s.planNag(ctx, s.sched, inc)
 }

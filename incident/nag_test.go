@@ -243,7 +243,7 @@ func TestResponseTargetEscalates(t *testing.T) {
 	// Claiming the IC role acknowledges; then nothing is said.
 	b2 := setup(t)
 	inc2 := readyAt(t, b2, incident.P2)
-	_, err := b2.svc.AssignRole(ctx, inc2.ID, "ic", "U0JANE", "U0JANE")
+	_, err := b2.svc.ConfirmTakeIC(ctx, inc2.ID, "U0JANE")
 	require.NoError(t, err)
 	advance(t, b2, 2*time.Hour)
 	require.NotContains(t, strings.Join(b2.chat.posts[inc2.ChannelID], "\n"), "not been acknowledged")

@@ -34,7 +34,27 @@ func (s *Service) ByChannel(ctx context.Context, channelID string) (*Incident, e
 	return inc, err
 }
 
-// List returns open incidents, most severe first.
+// authorizeOn checks that actor may do act in the incident id.
+func (s *Service) authorizeOn(ctx context.Context, id int64, actor string, act Action) error {
+	inc, err := s.store.GetIncident(ctx, id)
+	if err != nil {
+		return err
+	}
+	return s.authorize(ctx, Request{Subject: Subject{User: actor}, Action: act, Incident: inc})
+}
+
+// ListFor returns the open incidents user may see, most severe first:
+// private incidents only to their members.
+func (s *Service) ListFor(ctx context.Context, user string) ([]*Incident, error) {
+	incs, err := s.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.Visible(ctx, user, incs)
+}
+
+// List returns open incidents, most severe first, private ones included;
+// what a person sees comes from ListFor.
 func (s *Service) List(ctx context.Context) ([]*Incident, error) {
 	return s.store.ListIncidents(ctx, IncidentFilter{OpenOnly: true, Limit: 50})
 }
@@ -75,8 +95,24 @@ func (s *Service) scheduleSync(ctx context.Context, inc *Incident, p syncPayload
 }
 
 // AssignRole gives a role to a user. The IC role has exactly one holder; a
-// change of IC posts a handover line in the channel.
+// change of IC posts a handover line in the channel. EFORBIDDEN (a
+// *Refusal) unless the permission model allows it: taking the IC role from
+// someone else without their handover or the commander group is refused
+// with Refusal.Confirm set, and ConfirmTakeIC does it after the taker
+// confirms in the channel.
 func (s *Service) AssignRole(ctx context.Context, id int64, role, user, actor string) (*Incident, error) {
+	return s.assignRole(ctx, id, role, user, actor, false)
+}
+
+// ConfirmTakeIC makes actor the Incident Commander in place of the current
+// one, after actor confirmed it in the incident's channel; the line in the
+// channel and on the timeline says the takeover was confirmed without a
+// handover. Errors are AssignRole's.
+func (s *Service) ConfirmTakeIC(ctx context.Context, id int64, actor string) (*Incident, error) {
+	return s.assignRole(ctx, id, RoleCommander, actor, actor, true)
+}
+
+func (s *Service) assignRole(ctx context.Context, id int64, role, user, actor string, confirmed bool) (*Incident, error) {
 	role = strings.ToLower(strings.TrimSpace(role))
 	switch role {
 	case "ic", "incident-commander", "incident_commander":
@@ -88,8 +124,31 @@ func (s *Service) AssignRole(ctx context.Context, id int64, role, user, actor st
 	if user == "" {
 		return nil, Errorf(EINVALID, "Say who takes the role, such as @jane.")
 	}
+	cur, err := s.store.GetIncident(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if cur.Status == StatusClosed {
+		return nil, Errorf(ECONFLICT, "%s is closed; a closed incident cannot change.", cur.Key())
+	}
+	act := ActAssignRole
+	if role == RoleCommander {
+		act = ActTakeIC
+	}
+	d, err := s.Authorize(ctx, Request{Subject: Subject{User: actor}, Action: act, Incident: cur, Target: user, Confirmed: confirmed})
+	if err != nil {
+		return nil, fmt.Errorf("check permission: %w", err)
+	}
+	if err := d.Err(); err != nil {
+		return nil, err
+	}
+	// A confirmed takeover replaces someone who did not hand over.
+	takeover := role == RoleCommander && confirmed && cur.Commander != "" && cur.Commander != actor
 	now := s.clock.Now()
 	return s.change(ctx, id, func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
+		if role == RoleCommander && i.Commander != cur.Commander {
+			return nil, nil, Errorf(ECONFLICT, "The Incident Commander of %s changed meanwhile; look again and retry.", i.Key())
+		}
 		var line string
 		if role == RoleCommander {
 			prev := i.Commander
@@ -97,9 +156,12 @@ func (s *Service) AssignRole(ctx context.Context, id int64, role, user, actor st
 				return nil, nil, Errorf(ECONFLICT, "%s is already the Incident Commander.", mention(user))
 			}
 			i.Commander = user
-			if prev == "" {
+			switch {
+			case prev == "":
 				line = fmt.Sprintf(":large_green_circle: %s is now the Incident Commander.", mention(user))
-			} else {
+			case takeover:
+				line = fmt.Sprintf(":arrows_counterclockwise: %s took over as Incident Commander from %s, confirmed in the channel without a handover.", mention(user), mention(prev))
+			default:
 				line = fmt.Sprintf(":arrows_counterclockwise: Incident Commander handover: %s → %s (by %s).", mention(prev), mention(user), mention(actor))
 			}
 			if i.AcknowledgedAt == nil && actor == user {
@@ -117,8 +179,11 @@ func (s *Service) AssignRole(ctx context.Context, id int64, role, user, actor st
 			i.Roles[role] = user
 			line = fmt.Sprintf(":bust_in_silhouette: %s is now the %s lead (by %s).", mention(user), roleLabel(role), mention(actor))
 		}
-		ev := TimelineEvent{Kind: EventRoleAssigned, Actor: actor, At: now, Key: role == RoleCommander, Text: line,
-			Data: map[string]string{"role": role, "user": user}}
+		data := map[string]string{"role": role, "user": user}
+		if takeover {
+			data["takeover"] = "confirmed"
+		}
+		ev := TimelineEvent{Kind: EventRoleAssigned, Actor: actor, At: now, Key: role == RoleCommander, Text: line, Data: data}
 		return []TimelineEvent{ev}, &syncPayload{Lines: []string{line}, Invite: []string{user}}, nil
 	})
 }
@@ -134,6 +199,9 @@ func roleLabel(role string) string {
 func (s *Service) SetSeverity(ctx context.Context, id int64, sev Severity, actor string) (*Incident, error) {
 	if !sev.Valid() {
 		return nil, Errorf(EINVALID, "Unknown severity: use P1, P2, P3 or P4.")
+	}
+	if err := s.authorizeOn(ctx, id, actor, ActChangeSeverity); err != nil {
+		return nil, err
 	}
 	now := s.clock.Now()
 	var prevSev Severity
@@ -161,30 +229,58 @@ func (s *Service) SetSeverity(ctx context.Context, id int64, sev Severity, actor
 	// for the service is not sent twice, but gains the backup for P1.
 	if sev < prevSev {
 		if svc, ok := s.policy.Services[inc.Service]; ok && s.PagingEnabled(svc) {
-			if err := s.planPage(ctx, inc, nil, actor); err != nil {
+			if err := s.planPage(ctx, s.sched, inc, nil, actor); err != nil {
 				return inc, err
 			}
 		}
 	}
 	// A new severity has a new cadence and a new response target.
-	if err := s.planNag(ctx, inc); err != nil {
+	if err := s.planNag(ctx, s.sched, inc); err != nil {
 		return inc, err
 	}
-	return inc, s.planAckCheck(ctx, inc)
+	if err := s.planAckCheck(ctx, s.sched, inc); err != nil {
+		return inc, err
+	}
+	return inc, s.after(ctx, Change{Kind: EventSeverityChanged, Incident: inc, From: prevSev.String(), To: sev.String(), Actor: actor})
 }
 
 // SetStatus moves the incident through its lifecycle. summary is kept for
 // a resolve. The rules are CheckTransition's.
 func (s *Service) SetStatus(ctx context.Context, id int64, to Status, actor, summary string) (*Incident, error) {
+	return s.setStatus(ctx, id, to, actor, summary, nil)
+}
+
+// Resolve resolves the incident with the data that confirms it: the
+// checklist answers are kept on the timeline for the postmortem. A
+// severity the policy lists in ConfirmResolution cannot be resolved
+// without a complete checklist (EINVALID).
+func (s *Service) Resolve(ctx context.Context, id int64, actor, summary string, check ResolutionCheck) (*Incident, error) {
+	return s.setStatus(ctx, id, StatusResolved, actor, summary, &check)
+}
+
+func (s *Service) setStatus(ctx context.Context, id int64, to Status, actor, summary string, check *ResolutionCheck) (*Incident, error) {
 	summary = strings.TrimSpace(summary)
 	if utf8.RuneCountInString(summary) > 3000 {
 		return nil, Errorf(EINVALID, "The summary is too long; keep it within 3000 characters.")
+	}
+	if err := s.authorizeOn(ctx, id, actor, ActSetStatus); err != nil {
+		return nil, err
 	}
 	now := s.clock.Now()
 	update := func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
 		from := i.Status
 		if err := CheckTransition(from, to); err != nil {
 			return nil, nil, err
+		}
+		var extra []TimelineEvent
+		if to == StatusResolved {
+			ev, err := s.checkResolution(i, actor, check, now)
+			if err != nil {
+				return nil, nil, err
+			}
+			if ev != nil {
+				extra = append(extra, *ev)
+			}
 		}
 		i.Status = to
 		t := now
@@ -218,7 +314,11 @@ func (s *Service) SetStatus(ctx context.Context, id int64, to Status, actor, sum
 		}
 		ev := TimelineEvent{Kind: EventStatusChanged, Actor: actor, At: now, Key: true, Text: line,
 			Data: map[string]string{"from": string(from), "to": string(to)}}
-		return []TimelineEvent{ev}, &syncPayload{Lines: []string{line}, Broadcast: []string{line}}, nil
+		lines := []string{line}
+		for _, x := range extra {
+			lines = append(lines, x.Text)
+		}
+		return append([]TimelineEvent{ev}, extra...), &syncPayload{Lines: lines, Broadcast: []string{line}}, nil
 	}
 	if to == StatusClosed {
 		// change refuses closed incidents; closing is the one move into it.
@@ -235,6 +335,9 @@ func (s *Service) SetStatus(ctx context.Context, id int64, to Status, actor, sum
 		if err := s.scheduleSync(ctx, inc, *sync); err != nil {
 			return inc, err
 		}
+		if err := s.scheduleReview(ctx, inc); err != nil {
+			return inc, err
+		}
 		if s.afterClose != nil {
 			if err := s.afterClose(ctx, inc); err != nil {
 				return inc, fmt.Errorf("after close: %w", err)
@@ -242,9 +345,16 @@ func (s *Service) SetStatus(ctx context.Context, id int64, to Status, actor, sum
 		}
 		return inc, nil
 	}
-	inc, err := s.change(ctx, id, update)
+	var from Status
+	inc, err := s.change(ctx, id, func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
+		from = i.Status
+		return update(i)
+	})
 	if err != nil {
 		return nil, err
+	}
+	if err := s.after(ctx, Change{Kind: EventStatusChanged, Incident: inc, From: string(from), To: string(to), Actor: actor}); err != nil {
+		return inc, err
 	}
 	if to == StatusResolved && s.pager != nil && s.policy.ResolvePagesOnResolve {
 		payload, _ := json.Marshal(pagePayload{IncidentID: inc.ID})
@@ -253,7 +363,7 @@ func (s *Service) SetStatus(ctx context.Context, id int64, to Status, actor, sum
 		}
 	}
 	// Reopening, or leaving mitigated, starts the reminders again.
-	return inc, s.planNag(ctx, inc)
+	return inc, s.planNag(ctx, s.sched, inc)
 }
 
 // runSync is the JobSync handler. The overwrites (invites, panel, topic,
@@ -298,7 +408,11 @@ func (s *Service) runSync(ctx context.Context, payload []byte) error {
 	}
 	if inc.BroadcastTS != "" {
 		for _, line := range p.Broadcast {
-			if _, err := s.chat.Post(ctx, inc.BroadcastChannel, fmt.Sprintf("*%s* %s", inc.Key(), line)); err != nil {
+			mirror := fmt.Sprintf("*%s* %s", inc.Key(), line)
+			if inc.Drill {
+				mirror = DrillMarker + " " + mirror
+			}
+			if _, err := s.chat.Post(ctx, inc.BroadcastChannel, mirror); err != nil {
 				s.log.WarnContext(ctx, "could not mirror to the broadcast channel", "incident", inc.Key(), "err", err)
 			}
 		}

@@ -53,7 +53,7 @@ func dedupKey(incidentID int64, service string, round int) string {
 
 // planPage schedules the page of a declare or a severity raise, per the
 // severity's paging policy (or the declarer's override).
-func (s *Service) planPage(ctx context.Context, inc *Incident, override *bool, actor string) error {
+func (s *Service) planPage(ctx context.Context, sched Scheduler, inc *Incident, override *bool, actor string) error {
 	sp := s.policy.Severity(inc.Severity)
 	page := sp.Paging != PageNone
 	if override != nil {
@@ -62,16 +62,16 @@ func (s *Service) planPage(ctx context.Context, inc *Incident, override *bool, a
 	if !page || inc.Service == "" {
 		return nil
 	}
-	return s.schedulePage(ctx, pagePayload{IncidentID: inc.ID, Service: inc.Service, Backup: sp.Paging == PageOnCallAndBackup, Actor: actor})
+	return s.schedulePage(ctx, sched, pagePayload{IncidentID: inc.ID, Service: inc.Service, Backup: sp.Paging == PageOnCallAndBackup, Actor: actor})
 }
 
-func (s *Service) schedulePage(ctx context.Context, p pagePayload) error {
+func (s *Service) schedulePage(ctx context.Context, sched Scheduler, p pagePayload) error {
 	payload, _ := json.Marshal(p)
 	key := dedupKey(p.IncidentID, p.Service, p.Round)
 	if p.Backup {
 		key += "-backup"
 	}
-	if _, err := s.sched.Schedule(ctx, Job{Kind: JobPage, Key: key, Payload: payload, MaxAttempts: pageAttempts}); err != nil {
+	if _, err := sched.Schedule(ctx, Job{Kind: JobPage, Key: key, Payload: payload, MaxAttempts: pageAttempts, Urgent: true}); err != nil {
 		return fmt.Errorf("schedule page: %w", err)
 	}
 	return nil
@@ -83,6 +83,9 @@ func (s *Service) schedulePage(ctx context.Context, p pagePayload) error {
 func (s *Service) Page(ctx context.Context, id int64, service, actor string) (*Incident, error) {
 	inc, err := s.store.GetIncident(ctx, id)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.authorize(ctx, Request{Subject: Subject{User: actor}, Action: ActPage, Incident: inc}); err != nil {
 		return nil, err
 	}
 	if service == "" {
@@ -108,7 +111,7 @@ func (s *Service) Page(ctx context.Context, id int64, service, actor string) (*I
 			round++
 		}
 	}
-	return inc, s.schedulePage(ctx, pagePayload{IncidentID: id, Service: service, Actor: actor, Round: round,
+	return inc, s.schedulePage(ctx, s.sched, pagePayload{IncidentID: id, Service: service, Actor: actor, Round: round,
 		Backup: s.policy.Severity(inc.Severity).Paging == PageOnCallAndBackup})
 }
 
@@ -124,13 +127,21 @@ func (s *Service) runPage(ctx context.Context, payload []byte) error {
 		return fmt.Errorf("page: %w", err)
 	}
 	svc, ok := s.policy.Services[p.Service]
-	if !ok || !s.PagingEnabled(svc) {
+	if !ok || (!s.PagingEnabled(svc) && !inc.Drill) {
 		return nil
 	}
 	key := dedupKey(inc.ID, p.Service, p.Round)
 	source := "page:" + key
 	if p.Backup {
 		source += ":backup"
+	}
+	if inc.Drill {
+		// A drill pages the policy's test service, or nobody.
+		test, real := s.drillPagerService(svc)
+		if !real || !s.PagingEnabled(test) {
+			return s.simulatePage(ctx, inc, p, svc, source)
+		}
+		svc = test
 	}
 	page, err := s.store.FindPage(ctx, "pagerduty", key)
 	if err != nil || p.Backup && !s.announced(ctx, inc.ID, source) {
@@ -141,7 +152,11 @@ func (s *Service) runPage(ctx context.Context, payload []byte) error {
 		if p.Actor != "" && p.Actor != "bot" {
 			email, _ = s.chat.UserEmail(ctx, p.Actor)
 		}
-		req := PageRequest{IncidentID: inc.ID, IncidentKey: inc.Key(), Title: inc.Title,
+		title := inc.Title
+		if inc.Drill {
+			title = "[DRILL] " + title
+		}
+		req := PageRequest{IncidentID: inc.ID, IncidentKey: inc.Key(), Title: title,
 			Details: inc.Description, Severity: inc.Severity, Service: svc, Urgency: urgency(inc.Severity), FromEmail: email,
 			Backup: p.Backup, DedupKey: key, Link: s.channelLink(inc)}
 		page, err = s.pager.Page(ctx, req)
@@ -260,7 +275,7 @@ func (s *Service) RetryPage(ctx context.Context, value, actor string) error {
 	}
 	p.Actor = actor
 	p.Round += int(s.clock.Now().Unix() % 1000) // a fresh job even if an earlier retry is pending
-	return s.schedulePage(ctx, p)
+	return s.schedulePage(ctx, s.sched, p)
 }
 
 func urgency(sev Severity) string {
@@ -298,7 +313,7 @@ func (s *Service) AcknowledgePage(ctx context.Context, pageKey string, user stri
 		return Errorf(ENOTFOUND, "That page no longer exists.")
 	}
 	payload, _ := json.Marshal(ackPagePayload{PageKey: pageKey, User: user, Reply: reply})
-	_, err := s.sched.Schedule(ctx, Job{Kind: JobAckPage, Key: "ack:" + pageKey + ":" + user, Payload: payload, MaxAttempts: 5})
+	_, err := s.sched.Schedule(ctx, Job{Kind: JobAckPage, Key: "ack:" + pageKey + ":" + user, Payload: payload, MaxAttempts: 5, Urgent: true})
 	return err
 }
 
@@ -494,7 +509,7 @@ func (s *Service) OnCall(ctx context.Context, service string, reply ReplyTarget)
 		return Errorf(EINVALID, "PagerDuty is not configured for %s.", service)
 	}
 	payload, _ := json.Marshal(onCallPayload{Service: service, Reply: reply})
-	_, err := s.sched.Schedule(ctx, Job{Kind: JobOnCall, Payload: payload, MaxAttempts: 3})
+	_, err := s.sched.Schedule(ctx, Job{Kind: JobOnCall, Payload: payload, MaxAttempts: 3, Urgent: true})
 	return err
 }
 

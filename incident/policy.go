@@ -40,11 +40,72 @@ type Policy struct {
 	// RollbackGroup is a Slack user group whose members may confirm a
 	// rollback besides the IC.
 	RollbackGroup string
-	// TwoPersonRollback names the severities whose rollbacks need a second
-	// person's approval.
-	TwoPersonRollback map[Severity]bool
+	// TwoPersonRollback maps an environment (AnyEnvironment for all) to
+	// the severities whose rollbacks there need a second person's approval;
+	// the severity is the highest of the incidents involved.
+	TwoPersonRollback map[string]map[Severity]bool
+	// Environments holds per-environment settings, such as who owns
+	// rollbacks in production.
+	Environments map[string]EnvironmentPolicy
+	// Declarers are the user ids, group ids or e-mails who may declare;
+	// empty means anyone.
+	Declarers []string
+	// PrivateBroadcastChannel is where private incidents are announced; it
+	// must be a private channel. Empty: private incidents are not announced.
+	PrivateBroadcastChannel string
+	// PrivatePages and PrivateExports say what of a private incident
+	// leaves Slack in a page and in an exported postmortem.
+	PrivatePages   Disclosure
+	PrivateExports Disclosure
 	// KeyReaction marks a message as a key event (default "pushpin").
 	KeyReaction string
+	// Comms configures the status page and customer e-mail clocks.
+	Comms CommsPolicy
+
+	// AlertRules map monitoring alerts to a service and severity; the
+	// first matching rule wins, and an alert no rule matches is ignored.
+	AlertRules []AlertRule
+	// ConfirmResolution names the severities whose resolve requires the
+	// data checklist (monitors green, error rate at baseline, smoke test).
+	ConfirmResolution map[Severity]bool
+	// FollowUps schedules reviews, reminders and the weekly digest.
+	FollowUps FollowUpPolicy
+	// Teams group services for the weekly digest of follow-ups.
+	Teams map[string]Team
+	// Drills says where drill pages go and when drills run.
+	Drills DrillPolicy
+}
+
+// AnyEnvironment keys the two-person rule of every environment.
+const AnyEnvironment = "*"
+
+// EnvironmentPolicy is one deployment environment from the policy file.
+type EnvironmentPolicy struct {
+	// Owners may roll back any change in the environment: user ids, group
+	// ids or e-mails.
+	Owners []string
+}
+
+// Disclosure says how much of a private incident leaves the chat.
+type Disclosure string
+
+// Disclosures.
+const (
+	// DiscloseRedacted replaces the title by "Private incident INC-42".
+	DiscloseRedacted Disclosure = "redacted"
+	// DiscloseFull shows the title.
+	DiscloseFull Disclosure = "full"
+)
+
+// Valid reports whether d is a known disclosure.
+func (d Disclosure) Valid() bool { return d == DiscloseRedacted || d == DiscloseFull }
+
+// DisclosedTitle is the title of inc as d allows it to leave the chat.
+func DisclosedTitle(inc *Incident, d Disclosure) string {
+	if inc.Private && d != DiscloseFull {
+		return "Private incident " + inc.Key()
+	}
+	return inc.Title
 }
 
 // ServicePolicy is one service from the policy file.
@@ -53,11 +114,18 @@ type ServicePolicy struct {
 	Name string
 	// Responders are Slack user ids (U...), user-group ids (S...) or e-mails.
 	Responders []string
+	// Owners may roll back the service's changes: user ids, group ids or
+	// e-mails.
+	Owners     []string
 	Runbook    string
 	Dashboard  string
 	PagerDuty  PagerDutyService
 	GitHub     GitHubService
 	Flags      []FlagRef
+	StatusPage StatusPageService
+	// Channel is where the service's alerts are proposed (default the
+	// broadcast channel).
+	Channel string
 }
 
 // PagerDutyService links a service to PagerDuty.
@@ -100,8 +168,15 @@ func DefaultPolicy() Policy {
 		Snooze:                 30 * time.Minute,
 		ResolvePagesOnResolve:  true,
 		ChangeWindow:           60 * time.Minute,
-		TwoPersonRollback:      map[Severity]bool{},
+		TwoPersonRollback:      map[string]map[Severity]bool{},
+		Environments:           map[string]EnvironmentPolicy{},
+		PrivatePages:           DiscloseRedacted,
+		PrivateExports:         DiscloseRedacted,
 		KeyReaction:            "pushpin",
+		Comms:                  DefaultCommsPolicy(),
+		ConfirmResolution:      map[Severity]bool{},
+		FollowUps:              DefaultFollowUpPolicy(),
+		Teams:                  map[string]Team{},
 	}
 }
 
@@ -152,9 +227,33 @@ func (p Policy) Validate() error {
 		if sp.RespondWithin < 0 || sp.UpdateEvery < 0 {
 			return fmt.Errorf("severities.%s: durations must not be negative", s)
 		}
+		if sp.StatusPageWithin < 0 || sp.CustomerEmailAfter < 0 {
+			return fmt.Errorf("severities.%s: durations must not be negative", s)
+		}
+		if sp.ComponentStatus != "" && !sp.ComponentStatus.Valid() {
+			return fmt.Errorf("severities.%s.component_status: %q is not operational, degraded_performance, partial_outage or major_outage", s, sp.ComponentStatus)
+		}
 		if sp.UpdateEvery > 0 && sp.UpdateEvery < time.Second {
 			return fmt.Errorf("severities.%s.update_every: %s is shorter than a second", s, sp.UpdateEvery)
 		}
+	}
+	if p.Comms.StaleAfter < 0 {
+		return fmt.Errorf("comms.stale_after: %s is negative", p.Comms.StaleAfter)
+	}
+	for env, sevs := range p.TwoPersonRollback {
+		for s := range sevs {
+			if !s.Valid() {
+				return fmt.Errorf("rollback.two_person.%s: %v is not one of P1-P4", env, s)
+			}
+		}
+	}
+	for _, d := range []Disclosure{p.PrivatePages, p.PrivateExports} {
+		if d != "" && !d.Valid() {
+			return fmt.Errorf("private_incidents: %q is not redacted or full", d)
+		}
+	}
+	if p.PrivateBroadcastChannel != "" && p.PrivateBroadcastChannel == p.BroadcastChannel {
+		return fmt.Errorf("channels.private_broadcast: it must not be the public broadcast channel")
 	}
 	seen := map[string]bool{}
 	for _, r := range p.Roles {
@@ -175,6 +274,11 @@ func (p Policy) Validate() error {
 		default:
 			return fmt.Errorf("services.%s.github.rollback: %q is not workflow or deployment", k, svc.GitHub.Rollback)
 		}
+		switch svc.StatusPage.Provider {
+		case "", "statuspage", "instatus":
+		default:
+			return fmt.Errorf("services.%s.statuspage.provider: %q is not statuspage or instatus", k, svc.StatusPage.Provider)
+		}
 		for _, f := range svc.Flags {
 			if f.Provider != "launchdarkly" && f.Provider != "unleash" {
 				return fmt.Errorf("services.%s.flags: provider %q is not launchdarkly or unleash", k, f.Provider)
@@ -184,5 +288,28 @@ func (p Policy) Validate() error {
 			}
 		}
 	}
-	return nil
+	for i, r := range p.AlertRules {
+		if len(r.Match) == 0 {
+			return fmt.Errorf("alerts.rules[%d]: match needs at least one label", i)
+		}
+		if !r.Severity.Valid() {
+			return fmt.Errorf("alerts.rules[%d].severity: use P1, P2, P3 or P4", i)
+		}
+		if r.Service != "" {
+			if _, ok := p.Services[r.Service]; !ok {
+				return fmt.Errorf("alerts.rules[%d].service: %q is not a service in services", i, r.Service)
+			}
+		}
+	}
+	if err := p.FollowUps.validate(); err != nil {
+		return err
+	}
+	for name, t := range p.Teams {
+		for _, svc := range t.Services {
+			if _, ok := p.Services[svc]; !ok {
+				return fmt.Errorf("teams.%s.services: %q is not a service in services", name, svc)
+			}
+		}
+	}
+	return p.Drills.validate(p)
 }

@@ -128,13 +128,16 @@ type RollbackPlan struct {
 	Description string // one sentence: "Redeploy acme/checkout to production at 1a2b3c4 (from 9f8e7d6)."
 	Repo        string
 	Environment string
-	FromRef     string
-	ToRef       string
-	Method      string // workflow or deployment, for deploys; off or revert, for flags
-	Workflow    string
-	Project     string
-	Flag        string
-	ChangeID    string // the ChangeEvent's Source+ExternalID
+	// Service is the key of the change's service, whose owners may roll it
+	// back.
+	Service  string
+	FromRef  string
+	ToRef    string
+	Method   string // workflow or deployment, for deploys; off or revert, for flags
+	Workflow string
+	Project  string
+	Flag     string
+	ChangeID string // the ChangeEvent's Source+ExternalID
 }
 
 // RollbackRun follows an executed rollback.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -60,48 +59,44 @@ func execPlan(r *Rollback, round int) RollbackPlan {
 	return p
 }
 
-// RollbackRule says who may confirm a rollback in the incident, for the
-// confirmation form.
-func (s *Service) RollbackRule(inc *Incident) string {
-	text := "Only " + s.whoMayRollback(inc, true) + " may confirm."
-	if s.policy.TwoPersonRollback[inc.Severity] {
-		text += fmt.Sprintf(" %s is %s, so a second person must approve before anything runs.", inc.Key(), inc.Severity)
+// RollbackRule says who may confirm a rollback of the planned change and
+// whether a second person must approve, for the confirmation form.
+func (s *Service) RollbackRule(ctx context.Context, inc *Incident, plan RollbackPlan) string {
+	c := plan.change()
+	who := WhoText(refs(s.policy.rollbackRefs(&c)...))
+	if who == "" {
+		who = "nobody: the policy names no owners"
+	}
+	text := "Only " + who + " may confirm."
+	sev, err := s.rollbackSeverity(ctx, inc, c)
+	if err != nil {
+		sev = inc.Severity
+	}
+	if s.policy.TwoPersonFor(c.Environment, sev) {
+		text += fmt.Sprintf(" A rollback in %s while a %s incident is involved needs a second person's approval before anything runs.",
+			orUnknown(c.Environment, "this environment"), sev)
 	}
 	return text
 }
 
-// checkMayRollback returns EFORBIDDEN unless actor is the IC or a member of
-// the policy's rollback group.
-func (s *Service) checkMayRollback(ctx context.Context, inc *Incident, actor string) error {
-	if actor == "" {
-		return Errorf(EFORBIDDEN, "Nobody is named to roll back.")
-	}
-	if actor == inc.Commander {
-		return nil
-	}
-	if g := s.policy.RollbackGroup; g != "" {
-		ids, _, err := s.chat.ResolveUsers(ctx, []string{g})
-		if err != nil {
-			return fmt.Errorf("read the rollback group: %w", err)
-		}
-		if slices.Contains(ids, actor) {
-			return nil
-		}
-	}
-	return Errorf(EFORBIDDEN, "You may not roll back changes in %s: only %s may. Ask them to do it.", inc.Key(), s.whoMayRollback(inc, true))
+// change is the part of the planned change the permission model reads.
+func (p RollbackPlan) change() ChangeEvent {
+	return ChangeEvent{Service: p.Service, Environment: p.Environment, Kind: p.Kind, Source: p.Source}
 }
 
-// whoMayRollback names the IC (by mention when named is set) and the
-// rollback group.
-func (s *Service) whoMayRollback(inc *Incident, named bool) string {
-	who := "the Incident Commander"
-	if named && inc.Commander != "" {
-		who += " (" + mention(inc.Commander) + ")"
+// checkMayRollback decides whether actor may roll back c from inc; the
+// decision says whether a second person must approve. EFORBIDDEN (a
+// *Refusal) when not.
+func (s *Service) checkMayRollback(ctx context.Context, inc *Incident, c ChangeEvent, actor string) (Decision, error) {
+	sev, err := s.rollbackSeverity(ctx, inc, c)
+	if err != nil {
+		return Decision{}, err
 	}
-	if g := s.policy.RollbackGroup; g != "" {
-		who += " or a member of <!subteam^" + g + ">"
+	d, err := s.Authorize(ctx, Request{Subject: Subject{User: actor}, Action: ActRollback, Incident: inc, Change: &c, Severity: sev})
+	if err != nil {
+		return Decision{}, fmt.Errorf("check permission: %w", err)
 	}
-	return who
+	return d, d.Err()
 }
 
 // servicePolicyOf is the policy of the change's service, else of the
@@ -124,37 +119,50 @@ func (s *Service) rollbackerForPlan(p RollbackPlan) Rollbacker {
 		Data: map[string]string{"repo": p.Repo, "project": p.Project, "conclusion": "success"}})
 }
 
-func (s *Service) planRollback(ctx context.Context, id int64, value, actor string) (*Incident, RollbackPlan, error) {
+// planRollback finds the change a button names, checks that actor may roll
+// it back and plans it; the decision says whether a second person must
+// approve.
+func (s *Service) planRollback(ctx context.Context, id int64, value, actor string) (*Incident, RollbackPlan, Decision, error) {
 	inc, err := s.store.GetIncident(ctx, id)
 	if err != nil {
-		return nil, RollbackPlan{}, err
+		return nil, RollbackPlan{}, Decision{}, err
 	}
 	if inc.Status == StatusClosed {
-		return nil, RollbackPlan{}, Errorf(ECONFLICT, "%s is closed; a closed incident cannot start a rollback.", inc.Key())
+		return nil, RollbackPlan{}, Decision{}, Errorf(ECONFLICT, "%s is closed; a closed incident cannot start a rollback.", inc.Key())
 	}
 	c, err := s.findChange(ctx, value)
 	if err != nil {
-		return nil, RollbackPlan{}, err
+		return nil, RollbackPlan{}, Decision{}, err
 	}
 	rb := s.rollbackerFor(c)
 	if rb == nil {
-		return nil, RollbackPlan{}, Errorf(EINVALID, "The bot cannot roll back this change: no configured integration undoes it.")
+		return nil, RollbackPlan{}, Decision{}, Errorf(EINVALID, "The bot cannot roll back this change: no configured integration undoes it.")
+	}
+	if c.Service == "" {
+		c.Service = s.serviceOfChange(c)
 	}
 	// Permission first: a refused person causes no call to the provider.
-	if err := s.checkMayRollback(ctx, inc, actor); err != nil {
-		return nil, RollbackPlan{}, err
+	d, err := s.checkMayRollback(ctx, inc, c, actor)
+	if err != nil {
+		return nil, RollbackPlan{}, Decision{}, err
 	}
 	plan, err := rb.Plan(ctx, c, s.servicePolicyOf(inc, c))
 	if err != nil {
-		return nil, RollbackPlan{}, fmt.Errorf("plan the rollback: %w", err)
+		return nil, RollbackPlan{}, Decision{}, fmt.Errorf("plan the rollback: %w", err)
 	}
 	if plan.Key == "" {
-		return nil, RollbackPlan{}, Errorf(EINTERNAL, "The rollback plan has no key.")
+		return nil, RollbackPlan{}, Decision{}, Errorf(EINTERNAL, "The rollback plan has no key.")
 	}
 	if plan.ChangeID == "" {
 		plan.ChangeID = c.Source + ":" + c.ExternalID
 	}
-	return inc, plan, nil
+	// The permission model decided on the change's service and
+	// environment; the plan carries them so an approval is decided alike.
+	plan.Service = c.Service
+	if plan.Environment == "" {
+		plan.Environment = c.Environment
+	}
+	return inc, plan, d, nil
 }
 
 // PlanRollback says exactly what rolling back a listed change would do,
@@ -163,7 +171,7 @@ func (s *Service) planRollback(ctx context.Context, id int64, value, actor strin
 // rollback group, ENOTFOUND for a change no longer recorded, EINVALID when
 // the change cannot be rolled back, ECONFLICT for a closed incident.
 func (s *Service) PlanRollback(ctx context.Context, id int64, value, actor string) (RollbackPlan, error) {
-	_, plan, err := s.planRollback(ctx, id, value, actor)
+	_, plan, _, err := s.planRollback(ctx, id, value, actor)
 	return plan, err
 }
 
@@ -174,12 +182,12 @@ func (s *Service) PlanRollback(ctx context.Context, id int64, value, actor strin
 // request of the same rollback (a double click) returns the first one and
 // ECONFLICT saying who requested it. Errors are PlanRollback's.
 func (s *Service) RequestRollback(ctx context.Context, id int64, value, actor string) (*Rollback, error) {
-	inc, plan, err := s.planRollback(ctx, id, value, actor)
+	inc, plan, d, err := s.planRollback(ctx, id, value, actor)
 	if err != nil {
 		return nil, err
 	}
 	now := s.clock.Now()
-	twoPerson := s.policy.TwoPersonRollback[inc.Severity]
+	twoPerson := d.SecondPerson
 	r := &Rollback{IncidentID: inc.ID, Key: plan.Key, Plan: plan, Status: RollbackRunning, RequestedBy: actor}
 	if twoPerson {
 		r.Status = RollbackAwaitingApproval
@@ -245,9 +253,11 @@ func (s *Service) ApproveRollback(ctx context.Context, key, actor string) (*Roll
 		return r, Errorf(ECONFLICT, "This rollback no longer waits for approval: it %s.", rollbackState(r))
 	}
 	if actor == r.RequestedBy {
-		return nil, Errorf(EFORBIDDEN, "A second person must approve: you requested this rollback, so someone else who may roll back has to approve it.")
+		return nil, &Refusal{Action: ActRollback, Reason: "a second person must approve, and you requested this rollback",
+			WhoCan: refs(s.policy.rollbackRefs(&ChangeEvent{Service: r.Plan.Service, Environment: r.Plan.Environment})...)}
 	}
-	if err := s.checkMayRollback(ctx, inc, actor); err != nil {
+	// The approver needs the same right as the requester.
+	if _, err := s.checkMayRollback(ctx, inc, r.Plan.change(), actor); err != nil {
 		return nil, err
 	}
 	r, err = s.store.UpdateRollback(ctx, r.ID, func(cur *Rollback) error {
@@ -281,7 +291,7 @@ func (s *Service) RetryRollback(ctx context.Context, key, actor string) (*Rollba
 	if inc.Status == StatusClosed {
 		return nil, Errorf(ECONFLICT, "%s is closed; a closed incident cannot start a rollback.", inc.Key())
 	}
-	if err := s.checkMayRollback(ctx, inc, actor); err != nil {
+	if _, err := s.checkMayRollback(ctx, inc, r.Plan.change(), actor); err != nil {
 		return nil, err
 	}
 	round, _, err := s.rollbackRound(ctx, inc.ID, r)
@@ -435,8 +445,9 @@ func (s *Service) askApproval(ctx context.Context, inc *Incident, r *Rollback) e
 	if inc.ChannelID == "" {
 		return RetryLater(2*time.Second, "%s has no channel yet", inc.Key())
 	}
-	text := fmt.Sprintf(":raised_hand: %s asked for a rollback: %s\n%s is %s: a second person, %s, must approve before it runs.",
-		mention(r.RequestedBy), r.Plan.Description, inc.Key(), inc.Severity, s.whoMayRollback(inc, false))
+	c := r.Plan.change()
+	text := fmt.Sprintf(":raised_hand: %s asked for a rollback: %s\nA rollback in %s needs a second person: someone else among %s must approve before it runs.",
+		mention(r.RequestedBy), r.Plan.Description, orUnknown(c.Environment, "this environment"), WhoText(refs(s.policy.rollbackRefs(&c)...)))
 	if _, err := s.chat.PostButtons(ctx, inc.ChannelID, text, []Button{{Action: ActionApproveRol, Text: "Approve rollback", Value: r.Key, Style: "danger"}}); err != nil {
 		return fmt.Errorf("ask for the rollback's approval: %w", err)
 	}
@@ -468,6 +479,9 @@ func (s *Service) executeRollback(ctx context.Context, inc *Incident, r *Rollbac
 		return err
 	} else if started {
 		return s.scheduleProgress(ctx, r.Key, round, 1) // executed before; keep following it
+	}
+	if inc.Drill && !s.policy.Drills.AllowRollback {
+		return s.dryRunRollback(ctx, inc, r, round, p.Actor)
 	}
 	rb := s.rollbackerForPlan(r.Plan)
 	if rb == nil {
@@ -791,4 +805,22 @@ func runOfChange(r *Rollback, start time.Time, c ChangeEvent, status string) (Ro
 		return run, recent && (c.Ref == p.ToRef || byWorkflow)
 	}
 	return run, false
+}
+
+// dryRunRollback stands in for a drill's rollback: it says exactly what
+// would have run, changes nothing, and counts as done, so the drill goes on.
+func (s *Service) dryRunRollback(ctx context.Context, inc *Incident, r *Rollback, round int, actor string) error {
+	const detail = "dry run: a drill changes nothing unless drills.allow_rollback is set"
+	r, err := s.store.UpdateRollback(ctx, r.ID, func(cur *Rollback) error {
+		cur.Status, cur.Detail = RollbackSucceeded, detail
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("record the dry-run rollback: %w", err)
+	}
+	text := fmt.Sprintf(":rewind: Dry run for %s: this would have rolled back now: %s Nothing was changed.", mention(actor), r.Plan.Description)
+	ev := s.rollbackEvent(r, round, "started", actor, text, true)
+	ev.Data["dry_run"] = "true"
+	_, err = s.recordRollbackStep(ctx, inc.ID, ev, true)
+	return err
 }

@@ -141,10 +141,10 @@ func setupChanges(t *testing.T, mutate ...func(*incident.Policy)) changeBundle {
 	store := incidenttest.NewMemStore(clock)
 	policy := incident.DefaultPolicy()
 	policy.Services = map[string]incident.ServicePolicy{
-		"checkout": {Key: "checkout", Name: "Checkout",
+		"checkout": {Key: "checkout", Name: "Checkout", Owners: []string{"S0CHECKOUT"},
 			GitHub: incident.GitHubService{Repos: []string{"acme/checkout"}, Environments: []string{"production"}},
 			Flags:  []incident.FlagRef{{Provider: "launchdarkly", Key: "new-checkout", Environment: "production"}}},
-		"search": {Key: "search", Name: "Search",
+		"search": {Key: "search", Name: "Search", Owners: []string{"S0CHECKOUT"},
 			GitHub: incident.GitHubService{Repos: []string{"acme/search"}},
 			Flags:  []incident.FlagRef{{Provider: "unleash", Project: "web", Key: "fuzzy"}}},
 	}
@@ -154,7 +154,10 @@ func setupChanges(t *testing.T, mutate ...func(*incident.Policy)) changeBundle {
 	}
 	c := newChat()
 	c.users["S0ROLL"] = []string{"U0ROLL1", "U0ROLL2"}
+	// The declarer of these tests owns the services' changes.
+	c.users["S0CHECKOUT"] = []string{"U0DECL"}
 	q := newQueue()
+	store.SetScheduler(q)
 	gh := &fakeSource{name: "GitHub"}
 	ld := &fakeSource{name: "LaunchDarkly"}
 	deploys := &fakeRollbacker{source: "github"}
@@ -406,8 +409,8 @@ func TestRollbackDeployEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "Redeploy acme/checkout to production at 0ld5afe (from bad0c0f).", plan.Description)
 	require.Equal(t, "github:"+d.ExternalID, plan.ChangeID)
-	require.Contains(t, b.svc.RollbackRule(inc), "<@U0DECL>")
-	require.Contains(t, b.svc.RollbackRule(inc), "<!subteam^S0ROLL>")
+	require.Contains(t, b.svc.RollbackRule(ctx, inc, plan), "<!subteam^S0CHECKOUT>")
+	require.Contains(t, b.svc.RollbackRule(ctx, inc, plan), "<!subteam^S0ROLL>")
 
 	b.deploys.progress = []string{"in_progress", "succeeded"}
 	r, err := b.svc.RequestRollback(ctx, inc.ID, value, "U0DECL")
@@ -477,8 +480,13 @@ func TestRollbackRefusedForOthers(t *testing.T) {
 
 	_, err := b.svc.PlanRollback(ctx, inc.ID, value, "U0RANDOM")
 	require.Equal(t, incident.EFORBIDDEN, incident.ErrorCode(err))
-	require.Equal(t, "You may not roll back changes in "+inc.Key()+": only the Incident Commander (<@U0DECL>) or a member of <!subteam^S0ROLL> may. Ask them to do it.",
+	require.Equal(t, "You may not roll back this change: rollbacks of checkout in production belong to its owners and the rollback group, not to an incident's roles. Who can: members of <!subteam^S0CHECKOUT> or members of <!subteam^S0ROLL>.",
 		incident.ErrorMessage(err))
+	// Being the Incident Commander is no right to roll back.
+	_, err = b.svc.AssignRole(ctx, inc.ID, incident.RoleCommander, "U0RANDOM", "U0DECL")
+	require.NoError(t, err)
+	_, err = b.svc.RequestRollback(ctx, inc.ID, value, "U0RANDOM")
+	require.Equal(t, incident.EFORBIDDEN, incident.ErrorCode(err))
 	_, err = b.svc.RequestRollback(ctx, inc.ID, value, "U0RANDOM")
 	require.Equal(t, incident.EFORBIDDEN, incident.ErrorCode(err))
 	rbs, err := b.store.ListRollbacks(ctx, inc.ID)
@@ -495,14 +503,18 @@ func TestRollbackRefusedForOthers(t *testing.T) {
 
 func TestRollbackTwoPersonRule(t *testing.T) {
 	t.Parallel()
-	b := setupChanges(t, func(p *incident.Policy) { p.TwoPersonRollback = map[incident.Severity]bool{incident.P1: true} })
+	b := setupChanges(t, func(p *incident.Policy) {
+		p.TwoPersonRollback = map[string]map[incident.Severity]bool{incident.AnyEnvironment: {incident.P1: true}}
+	})
 	ctx := context.Background()
 	d := b.deploy("1", 5*time.Minute, "success")
 	b.github.list = []incident.ChangeEvent{d}
 	b.deploys.execStatus = "succeeded"
 	inc := b.open(t, incident.P1)
 	value := itemOf(t, b.lastList(t, inc, 0), d.ExternalID).Value
-	require.Contains(t, b.svc.RollbackRule(inc), "a second person must approve")
+	plan, err := b.svc.PlanRollback(ctx, inc.ID, value, "U0DECL")
+	require.NoError(t, err)
+	require.Contains(t, b.svc.RollbackRule(ctx, inc, plan), "needs a second person's approval")
 
 	r, err := b.svc.RequestRollback(ctx, inc.ID, value, "U0DECL")
 	require.NoError(t, err)
@@ -514,7 +526,7 @@ func TestRollbackTwoPersonRule(t *testing.T) {
 
 	_, err = b.svc.ApproveRollback(ctx, r.Key, "U0DECL")
 	require.Equal(t, incident.EFORBIDDEN, incident.ErrorCode(err))
-	require.Contains(t, incident.ErrorMessage(err), "A second person must approve")
+	require.Contains(t, incident.ErrorMessage(err), "a second person must approve, and you requested this rollback")
 	_, err = b.svc.ApproveRollback(ctx, r.Key, "U0RANDOM")
 	require.Equal(t, incident.EFORBIDDEN, incident.ErrorCode(err))
 
@@ -618,8 +630,10 @@ func TestRecordChangeMapsServices(t *testing.T) {
 		want string
 	}{
 		{"github repo", incident.ChangeEvent{Source: "github", Kind: incident.ChangeDeploy, Environment: "production", Data: map[string]string{"repo": "acme/checkout"}}, "checkout"},
-		{"repo in another case", incident.ChangeEvent{Source: "github", Kind: incident.ChangeWorkflow, Data: map[string]string{"repo": "ACME/Search"}}, "search"},
-		{"unknown repo", incident.ChangeEvent{Source: "github", Kind: incident.ChangeDeploy, Data: map[string]string{"repo": "acme/other"}}, ""},
+		{"repo in another case", incident.ChangeEvent{Source: "github", Kind: incident.ChangeDeploy, Environment: "staging", Data: map[string]string{"repo": "ACME/Search"}}, "search"},
+		{"unknown repo: not recorded", incident.ChangeEvent{Source: "github", Kind: incident.ChangeDeploy, Data: map[string]string{"repo": "acme/other"}}, "-"},
+		{"deploy to an environment outside the policy: not recorded", incident.ChangeEvent{Source: "github", Kind: incident.ChangeDeploy, Environment: "github-pages", Data: map[string]string{"repo": "acme/checkout"}}, "-"},
+		{"run of a workflow that does not deploy: not recorded", incident.ChangeEvent{Source: "github", Kind: incident.ChangeWorkflow, Data: map[string]string{"repo": "acme/checkout", "workflow": "test.yml"}}, "-"},
 		{"launchdarkly flag", incident.ChangeEvent{Source: "launchdarkly", Kind: incident.ChangeFlag, Ref: "new-checkout", Environment: "production", Data: map[string]string{"project": "default"}}, "checkout"},
 		{"flag without project", incident.ChangeEvent{Source: "launchdarkly", Kind: incident.ChangeFlag, Ref: "new-checkout", Environment: "production"}, "checkout"},
 		{"flag in another environment", incident.ChangeEvent{Source: "launchdarkly", Kind: incident.ChangeFlag, Ref: "new-checkout", Environment: "staging"}, ""},
@@ -634,10 +648,15 @@ func TestRecordChangeMapsServices(t *testing.T) {
 		got, err := b.store.ListChangeEvents(ctx, "", at, at)
 		require.NoError(t, err)
 		i := slices.IndexFunc(got, func(c incident.ChangeEvent) bool { return c.ExternalID == tc.c.ExternalID })
+		if tc.want == "-" {
+			require.Equal(t, -1, i, tc.name)
+			continue
+		}
 		require.GreaterOrEqual(t, i, 0, tc.name)
 		require.Equal(t, tc.want, got[i].Service, tc.name)
 	}
-	dup := incident.ChangeEvent{Source: "webhook", ExternalID: "map-9", Kind: incident.ChangeConfig, OccurredAt: at}
+	// The last case, delivered again.
+	dup := incident.ChangeEvent{Source: "webhook", ExternalID: "map-11", Kind: incident.ChangeConfig, OccurredAt: at}
 	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(b.svc.RecordChange(ctx, dup)), "a redelivery is a conflict, as is")
 }
 
@@ -716,4 +735,21 @@ func TestRollbackFailedDeploymentStatusOffersRetry(t *testing.T) {
 	require.Empty(t, b.queue.runDue(t, b.clock.Now()))
 	require.Contains(t, b.posts(inc), "Rollback of acme/checkout in production to 0ld5afe failed*: Deploy acme/checkout@bad0c0f to production (failure).")
 	require.Contains(t, b.posts(inc), "[Retry rollback:"+incident.ActionRetryRoll+"="+r.Key+"]")
+}
+
+func TestWhatChangedOffersNoTurnOffForAFlagAlreadyTurnedOff(t *testing.T) {
+	t.Parallel()
+	b := setupChanges(t)
+	on, off := b.flagChange("ld-on", 5*time.Minute), b.flagChange("ld-off", 10*time.Minute)
+	on.Data = map[string]string{"project": "default", "flag": on.Ref, "on": "true"}
+	off.Data = map[string]string{"project": "default", "flag": off.Ref, "on": "false"}
+	off.Summary = "Turned off the flag New checkout in production"
+	b.flags.list = []incident.ChangeEvent{on, off}
+	inc := b.open(t, incident.P2)
+
+	list := b.lastList(t, inc, 0)
+	require.Equal(t, "Turn off", itemOf(t, list, "ld-on").Action)
+	it := itemOf(t, list, "ld-off")
+	require.Empty(t, it.Action, "the change already turned the flag off")
+	require.Empty(t, it.Value)
 }

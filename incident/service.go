@@ -44,9 +44,18 @@ type ServiceConfig struct {
 	// AfterClose runs after an incident is closed, such as scheduling the
 	// postmortem draft; its error is returned to whoever closed it.
 	AfterClose func(ctx context.Context, inc *Incident) error
-	Policy     Policy
-	Clock      Clock
-	Logger     *slog.Logger
+	// StatusPages publish incidents publicly; empty turns the status page
+	// clock off.
+	StatusPages []StatusPage
+	// Templates renders the comms drafts the clocks propose; nil falls back
+	// to plain built-in sentences.
+	Templates Renderer
+	// Hooks run after each committed lifecycle change, after the
+	// service's own.
+	Hooks  []Hook
+	Policy Policy
+	Clock  Clock
+	Logger *slog.Logger
 }
 
 // Service runs incidents: it declares them, opens their war room, and applies
@@ -64,8 +73,12 @@ type Service struct {
 	sources     []ChangeSource
 	rollbackers []Rollbacker
 	afterClose  func(ctx context.Context, inc *Incident) error
+	statusPages []StatusPage
+	templates   Renderer
+	hooks       []Hook
 	clock       Clock
 	log         *slog.Logger
+	members     membership
 }
 
 // NewService returns a Service.
@@ -82,8 +95,11 @@ func NewService(cfg ServiceConfig) *Service {
 	if cfg.Policy.Location == nil {
 		cfg.Policy.Location = time.UTC
 	}
-	return &Service{store: cfg.Store, sched: cfg.Scheduler, chat: cfg.Chat, pager: cfg.Pager, policy: cfg.Policy,
-		sources: cfg.ChangeSources, rollbackers: cfg.Rollbackers, afterClose: cfg.AfterClose, clock: cfg.Clock, log: cfg.Logger}
+	s := &Service{store: cfg.Store, sched: cfg.Scheduler, chat: MarkDrills(cfg.Chat, cfg.Store), pager: cfg.Pager, policy: cfg.Policy,
+		sources: cfg.ChangeSources, rollbackers: cfg.Rollbackers, afterClose: cfg.AfterClose, clock: cfg.Clock, log: cfg.Logger,
+		statusPages: cfg.StatusPages, templates: cfg.Templates}
+	s.hooks = append([]Hook{s.commsHook}, cfg.Hooks...)
+	return s
 }
 
 // Policy returns the policy the service runs with.
@@ -101,7 +117,11 @@ func (s *Service) RegisterJobs(r interface {
 	r.Handle(JobAckPage, s.runAckPage)
 	r.Handle(JobResolvePages, s.runResolvePages)
 	r.Handle(JobOnCall, s.runOnCall)
+	r.Handle(JobAlertPropose, s.runAlertPropose)
+	r.Handle(JobNotice, s.runNotice)
 	s.registerChangeJobs(r)
+	r.Handle(JobComms, s.runComms)
+	r.Handle(JobStatusPagePost, s.runStatusPagePost)
 }
 
 // DeclareInput is what a responder gives when declaring.
@@ -119,6 +139,11 @@ type DeclareInput struct {
 	Page *bool
 	// Key makes the declare idempotent (a trigger id, a view id).
 	Key string
+	// Drill declares a practice incident: marked DRILL everywhere, paging
+	// a test service or nobody, rollbacks dry-run, out of the metrics.
+	Drill bool
+	// Source is the Slack message the incident was declared from, if any.
+	Source *SourceMessage
 	// ReplyTo reaches the declarer when the war room is ready or a step fails.
 	ReplyTo ReplyTarget
 }
@@ -152,63 +177,101 @@ type setupPayload struct {
 // Declare stores a new incident and schedules its war room. It returns the
 // incident and whether it already existed: a repeated declare with the same
 // Key returns the first incident and creates nothing.
+//
+// The incident, its timeline events and every job it needs (setup, page,
+// nag, response-time check, changes) are stored in one transaction: a crash
+// at any point leaves either all of them or none, never an incident that
+// nothing will ever open or page for.
 func (s *Service) Declare(ctx context.Context, in DeclareInput) (*Incident, bool, error) {
 	in.Title = strings.Join(strings.Fields(in.Title), " ")
 	in.Description = strings.TrimSpace(in.Description)
 	if err := in.Validate(s.policy); err != nil {
 		return nil, false, err
 	}
-	if in.Commander == "" {
+	// The bot declares from alerts and drill schedules the policy set up.
+	if in.DeclaredBy != "bot" {
+		if err := s.authorize(ctx, Request{Subject: Subject{User: in.DeclaredBy}, Action: ActDeclare}); err != nil {
+			return nil, false, err
+		}
+	}
+	if in.Commander == "" && in.DeclaredBy != "bot" {
+		// An incident the bot declared (from an alert, or a scheduled
+		// drill) has no IC until someone claims the role.
 		in.Commander = in.DeclaredBy
 	}
 	now := s.clock.Now()
-	inc, err := s.store.CreateIncident(ctx, &Incident{
-		Title: in.Title, Description: in.Description, Severity: in.Severity, Status: StatusDeclared,
-		Service: in.ServiceKey, Private: in.Private, DeclareKey: in.Key, DeclaredBy: in.DeclaredBy,
-		Commander: in.Commander, Roles: map[string]string{}, DeclaredAt: now,
-	})
-	existed := false
-	switch {
-	case ErrorCode(err) == ECONFLICT && inc != nil:
-		existed = true
-	case err != nil:
-		return nil, false, fmt.Errorf("declare: %w", err)
-	default:
-		events := []TimelineEvent{{IncidentID: inc.ID, Kind: EventDeclared, Actor: in.DeclaredBy, At: now, Key: true,
-			Text: fmt.Sprintf("%s declared %s (%s): %s", mention(in.DeclaredBy), inc.Key(), inc.Severity, inc.Title)}}
+	var (
+		inc     *Incident
+		existed bool
+	)
+	err := s.store.Atomic(ctx, func(tx Tx) error {
+		inc, existed = nil, false
+		created, err := tx.CreateIncident(ctx, &Incident{
+			Title: in.Title, Description: in.Description, Severity: in.Severity, Status: StatusDeclared,
+			Service: in.ServiceKey, Private: in.Private, Drill: in.Drill, DeclareKey: in.Key, DeclaredBy: in.DeclaredBy,
+			Commander: in.Commander, Roles: map[string]string{}, DeclaredAt: now,
+		})
+		if ErrorCode(err) == ECONFLICT && created != nil {
+			// The first declare stored its jobs with it.
+			inc, existed = created, true
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		inc = created
+		declared := fmt.Sprintf("%s declared %s (%s): %s", mention(in.DeclaredBy), inc.Key(), inc.Severity, inc.Title)
+		if inc.Drill {
+			declared = "DRILL: " + declared
+		}
+		events := []TimelineEvent{{IncidentID: inc.ID, Kind: EventDeclared, Actor: in.DeclaredBy, At: now, Key: true, Text: declared}}
+		if src := in.Source; src != nil {
+			events = append(events, sourceMessageEvent(inc, in.DeclaredBy, now, *src))
+		}
 		if inc.Commander != "" {
 			events = append(events, TimelineEvent{IncidentID: inc.ID, Kind: EventRoleAssigned, Actor: in.DeclaredBy, At: now, Key: true,
 				Text: fmt.Sprintf("%s is the Incident Commander", mention(inc.Commander)), Data: map[string]string{"role": RoleCommander, "user": inc.Commander}})
 		}
 		for i := range events {
-			if err := s.store.AddTimelineEvent(ctx, &events[i]); err != nil {
-				return nil, false, fmt.Errorf("declare: %w", err)
+			if err := tx.AddTimelineEvent(ctx, &events[i]); err != nil {
+				return err
 			}
 		}
+		return s.planDeclared(ctx, tx, inc, in)
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("declare: %w", err)
 	}
-	// Scheduling again for an existing incident is harmless: the job key
-	// makes it a no-op while the first setup is pending or done.
-	payload, _ := json.Marshal(setupPayload{IncidentID: inc.ID, ReplyTo: in.ReplyTo, Page: in.Page})
-	if _, err := s.sched.Schedule(ctx, Job{Kind: JobSetup, Key: fmt.Sprintf("setup:%d", inc.ID), Payload: payload, MaxAttempts: setupAttempts}); err != nil {
-		return inc, existed, fmt.Errorf("schedule setup of %s: %w", inc.Key(), err)
-	}
-	if err := s.planNag(ctx, inc); err != nil {
+	if err := s.after(ctx, Change{Kind: EventDeclared, Incident: inc, Actor: in.DeclaredBy}); err != nil {
 		return inc, existed, err
-	}
-	if err := s.planAckCheck(ctx, inc); err != nil {
-		return inc, existed, err
-	}
-	if err := s.planChanges(ctx, inc); err != nil {
-		return inc, existed, err
-	}
-	// Paging does not wait for the channel: on-call hears at once, and the
-	// channel learns of the page when it exists.
-	if svc, ok := s.policy.Services[inc.Service]; ok && s.PagingEnabled(svc) {
-		if err := s.planPage(ctx, inc, in.Page, in.DeclaredBy); err != nil {
-			return inc, existed, err
-		}
 	}
 	return inc, existed, nil
+}
+
+// planDeclared schedules, on the declare's transaction, every job a new
+// incident needs. Anything else a declare must store belongs here too.
+func (s *Service) planDeclared(ctx context.Context, tx Tx, inc *Incident, in DeclareInput) error {
+	payload, _ := json.Marshal(setupPayload{IncidentID: inc.ID, ReplyTo: in.ReplyTo, Page: in.Page})
+	if _, err := tx.Schedule(ctx, Job{Kind: JobSetup, Key: fmt.Sprintf("setup:%d", inc.ID), Payload: payload, MaxAttempts: setupAttempts}); err != nil {
+		return fmt.Errorf("schedule setup of %s: %w", inc.Key(), err)
+	}
+	if err := s.planNag(ctx, tx, inc); err != nil {
+		return err
+	}
+	if err := s.planAckCheck(ctx, tx, inc); err != nil {
+		return err
+	}
+	if err := s.planChanges(ctx, tx, inc); err != nil {
+		return err
+	}
+	// Paging does not wait for the channel: on-call hears at once, on the
+	// urgent queue, and the channel learns of the page when it exists.
+	if svc, ok := s.policy.Services[inc.Service]; ok && (s.PagingEnabled(svc) || inc.Drill) {
+		if err := s.planPage(ctx, tx, inc, in.Page, in.DeclaredBy); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // setup steps, recorded as timeline events so a retry skips what is done
@@ -399,7 +462,11 @@ func (s *Service) setup(ctx context.Context, p setupPayload) error {
 // taken name, and adopts a channel that an interrupted attempt created.
 func (s *Service) createChannel(ctx context.Context, inc *Incident) (*Incident, error) {
 	for attempt := 1; attempt <= maxChannelAttempts; attempt++ {
-		name := ChannelName(s.policy.ChannelPrefix, inc.DeclaredAt, s.policy.Location, inc.Title, inc.Number, attempt)
+		prefix := s.policy.ChannelPrefix
+		if inc.Drill {
+			prefix += "-drill"
+		}
+		name := ChannelName(prefix, inc.DeclaredAt, s.policy.Location, inc.Title, inc.Number, attempt)
 		id, err := s.chat.CreateChannel(ctx, name, inc.Private)
 		if ErrorCode(err) == ECONFLICT {
 			// Taken: perhaps by us, in an attempt that died before it
@@ -501,7 +568,10 @@ func (s *Service) reportSetupFailure(ctx context.Context, p setupPayload, cause 
 // inviteRefs lists who joins the channel: the declarer, the IC, the other
 // role holders, the service's responders and the severity's invitees.
 func (s *Service) inviteRefs(inc *Incident) []string {
-	refs := []string{inc.DeclaredBy, inc.Commander}
+	refs := []string{inc.Commander}
+	if inc.DeclaredBy != "bot" {
+		refs = append(refs, inc.DeclaredBy)
+	}
 	for _, u := range inc.Roles {
 		refs = append(refs, u)
 	}
@@ -536,6 +606,9 @@ func (s *Service) Topic(inc *Incident) string {
 		ic = "IC " + mention(inc.Commander)
 	}
 	t := fmt.Sprintf("%s %s | %s | %s | %s", inc.Key(), inc.Severity, inc.Status.Label(), ic, inc.Title)
+	if inc.Drill {
+		t = "DRILL | " + t
+	}
 	return truncate(t, 250)
 }
 

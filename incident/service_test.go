@@ -99,6 +99,9 @@ func (q *queue) runDue(t *testing.T, now time.Time) []error {
 				err = nil
 				break
 			}
+			if errors.Is(err, incident.ErrJobCancel) {
+				break // the engine stops retrying too
+			}
 		}
 		if err != nil {
 			failed = append(failed, err)
@@ -223,6 +226,12 @@ func (c *chat) Invite(_ context.Context, ch string, users []string) error {
 		}
 	}
 	return nil
+}
+
+func (c *chat) IsMember(_ context.Context, ch, user string) (bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Contains(c.members[ch], user), nil
 }
 
 func (c *chat) PostPanel(_ context.Context, inc *incident.Incident) (string, error) {
@@ -364,6 +373,7 @@ func setup(t *testing.T, mutate ...func(*incident.Policy)) bundle {
 	c.users["S0TEAM"] = []string{"U0CAROL", "U0DAVE"}
 	c.users["bob@example.com"] = []string{"U0BOB"}
 	q := newQueue()
+	store.SetScheduler(q)
 	svc := incident.NewService(incident.ServiceConfig{Store: store, Scheduler: q, Chat: c, Policy: policy, Clock: clock})
 	svc.RegisterJobs(q)
 	return bundle{svc: svc, store: store, chat: c, queue: q, clock: clock}
@@ -574,9 +584,24 @@ func TestClaimingICAcknowledges(t *testing.T) {
 	inc, _ = b.store.GetIncident(ctx, inc.ID)
 	require.Nil(t, inc.AcknowledgedAt, "being assigned by someone else is not an acknowledgement")
 	b.clock.Advance(3 * time.Minute)
-	inc, err = b.svc.AssignRole(ctx, inc.ID, incident.RoleCommander, "U0JANE", "U0JANE")
+	_, err = b.svc.AssignRole(ctx, inc.ID, incident.RoleCommander, "U0JANE", "U0JANE")
+	require.True(t, refusalOf(err).Confirm, "taking over from someone else needs a confirmation")
+	inc, err = b.svc.ConfirmTakeIC(ctx, inc.ID, "U0JANE")
 	require.NoError(t, err)
 	require.NotNil(t, inc.AcknowledgedAt)
+	require.Empty(t, b.queue.runAll(t))
+	require.Contains(t, strings.Join(b.chat.posts[inc.ChannelID], "\n"), "<@U0JANE> took over as Incident Commander from <@U0OTHER>, confirmed in the channel without a handover.")
+	events, err := b.store.ListTimeline(ctx, inc.ID)
+	require.NoError(t, err)
+	require.Equal(t, "confirmed", events[len(events)-1].Data["takeover"], "the takeover is on the timeline")
+}
+
+func refusalOf(err error) *incident.Refusal {
+	var r *incident.Refusal
+	if errors.As(err, &r) {
+		return r
+	}
+	return &incident.Refusal{}
 }
 
 func TestSeverityChange(t *testing.T) {

@@ -75,6 +75,16 @@ type SeverityPolicy struct {
 	// Invite lists extra Slack users, user groups or e-mails invited to the
 	// incident channel for this severity.
 	Invite []string
+	// StatusPageWithin starts the communication clock at declare: a status
+	// page draft at once, a nudge at half the time, an escalation when it
+	// runs out without a public post. Zero turns the clock off.
+	StatusPageWithin time.Duration
+	// CustomerEmailAfter proposes the customer e-mail when an incident is
+	// still open this long after it was declared; zero turns it off.
+	CustomerEmailAfter time.Duration
+	// ComponentStatus is what the affected components show on the status
+	// page while an incident of this severity is open.
+	ComponentStatus ComponentStatus
 }
 
 // DefaultSeverityPolicies returns the defaults from the incident practice the
@@ -82,12 +92,14 @@ type SeverityPolicy struct {
 func DefaultSeverityPolicies() map[Severity]SeverityPolicy {
 	return map[Severity]SeverityPolicy{
 		P1: {Severity: P1, Label: "critical", Meaning: "Production down or unusable; data loss occurring or possible.",
-			RespondWithin: 15 * time.Minute, TargetText: "15 minutes", Paging: PageOnCallAndBackup, UpdateEvery: 10 * time.Minute},
+			RespondWithin: 15 * time.Minute, TargetText: "15 minutes", Paging: PageOnCallAndBackup, UpdateEvery: 10 * time.Minute,
+			StatusPageWithin: 10 * time.Minute, CustomerEmailAfter: 30 * time.Minute, ComponentStatus: ComponentMajorOutage},
 		P2: {Severity: P2, Label: "high", Meaning: "A major feature broken or many users affected.",
-			RespondWithin: time.Hour, TargetText: "1 hour", Paging: PageOnCall, UpdateEvery: 15 * time.Minute},
+			RespondWithin: time.Hour, TargetText: "1 hour", Paging: PageOnCall, UpdateEvery: 15 * time.Minute,
+			ComponentStatus: ComponentPartialOutage},
 		P3: {Severity: P3, Label: "medium", Meaning: "A non-critical feature broken or a small subset of users affected.",
-			TargetText: "next business day", Paging: PageNone},
+			TargetText: "next business day", Paging: PageNone, ComponentStatus: ComponentDegraded},
 		P4: {Severity: P4, Label: "low", Meaning: "Cosmetic issue or very low impact; planned work.",
-			TargetText: "planned work", Paging: PageNone},
+			TargetText: "planned work", Paging: PageNone, ComponentStatus: ComponentDegraded},
 	}
 }

@@ -42,7 +42,10 @@ type Store interface {
 	// ListActionItems returns an incident's follow-ups, oldest first.
 	ListActionItems(ctx context.Context, incidentID int64) ([]ActionItem, error)
 
-	// AddChangeEvent stores a change; ECONFLICT when Source+ExternalID exists.
+	// AddChangeEvent stores a change, or replaces the stored report of the
+	// same Source+ExternalID when c is Newer (keeping the stored Service
+	// when c has none); ECONFLICT when the stored report is as new or
+	// newer (a redelivery, or a late report of an earlier state).
 	AddChangeEvent(ctx context.Context, c *ChangeEvent) error
 	// ListChangeEvents returns changes with OccurredAt in [from, to], newest
 	// first; an empty service matches every service.
@@ -84,6 +87,31 @@ type Store interface {
 
 	// Ping checks that the store is reachable.
 	Ping(ctx context.Context) error
+
+	AlertStore
+	FollowUpStore
+
+	// Atomic runs fn in one transaction: every Store call made on tx and
+	// every job scheduled on tx take effect together when fn returns nil,
+	// and none of them does when fn returns an error or panics. fn's error
+	// is returned as is; a failed commit is EUNAVAILABLE. A Store call on
+	// tx that fails (ECONFLICT, ENOTFOUND ...) undoes only its own writes,
+	// so fn may handle the error and go on.
+	//
+	// While fn runs it must use tx only: a call on the Store itself, or on
+	// a Scheduler outside tx, may wait for the transaction's own connection
+	// (SQLite has one) and never return. Calling Atomic on tx runs fn in the
+	// same transaction. Keep slow work (outbound calls) out of fn: it holds
+	// row locks until it returns.
+	Atomic(ctx context.Context, fn func(tx Tx) error) error
+}
+
+// Tx is a Store and a Scheduler bound to one transaction; see Store.Atomic.
+// Schedule on a Tx stores the job only if the transaction commits, which is
+// how a step makes its rows and the jobs that finish its work one fact.
+type Tx interface {
+	Store
+	Scheduler
 }
 
 // Clock tells the time. The domain never calls time.Now directly.

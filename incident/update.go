@@ -47,6 +47,9 @@ func (s *Service) PostUpdate(ctx context.Context, id int64, in UpdateInput) (*In
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
+	if err := s.authorizeOn(ctx, id, in.Author, ActPostUpdate); err != nil {
+		return nil, err
+	}
 	now := s.clock.Now()
 	var text string
 	inc, err := s.change(ctx, id, func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
@@ -87,11 +90,15 @@ func (s *Service) PostUpdate(ctx context.Context, id int64, in UpdateInput) (*In
 	if err != nil {
 		return nil, err
 	}
-	if err := s.store.AddStatusUpdate(ctx, &StatusUpdate{IncidentID: id, Author: in.Author, Status: inc.Status,
-		Text: updateBody(in), NextUpdateIn: in.NextIn, PostedAt: now}); err != nil {
+	u := StatusUpdate{IncidentID: id, Author: in.Author, Status: inc.Status,
+		Text: updateBody(in), NextUpdateIn: in.NextIn, PostedAt: now}
+	if err := s.store.AddStatusUpdate(ctx, &u); err != nil {
 		return inc, fmt.Errorf("record update: %w", err)
 	}
-	return inc, s.planNag(ctx, inc)
+	if err := s.planNag(ctx, s.sched, inc); err != nil {
+		return inc, err
+	}
+	return inc, s.after(ctx, Change{Kind: EventUpdatePosted, Incident: inc, Update: &u, Actor: in.Author})
 }
 
 func updateBody(in UpdateInput) string {

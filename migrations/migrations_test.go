@@ -27,8 +27,11 @@ var tables00001 = []string{"action_items", "change_events", "deliveries", "incid
 // tables00010 are the tables 00010 adds.
 var tables00010 = []string{"exports", "pages", "rollbacks"}
 
+// tables00022 are the tables 00022 adds.
+var tables00022 = []string{"alerts", "notices", "reviews"}
+
 // ourTables are all the incident tables.
-var ourTables = append(append([]string{}, tables00001...), tables00010...)
+var ourTables = append(append(append([]string{}, tables00001...), tables00010...), tables00022...)
 
 // riverTables are River's tables at its latest main-line version.
 var riverTables = []string{"river_job", "river_leader", "river_migration", "river_notification", "river_queue"}
@@ -417,6 +420,73 @@ func TestMigration00019(t *testing.T) {
 			require.NoError(t, d.db.QueryRowContext(ctx, `SELECT count(*) FROM incidents`).Scan(&n))
 			require.Equal(t, 1, n, "rolling 00019 back keeps the incidents")
 			require.Error(t, exec(`UPDATE incidents SET drill = true`), "the column is gone")
+		})
+	}
+}
+
+// TestMigration00015 checks that changes recorded before 00015 get revision
+// 0, and that rolling it back keeps them.
+func TestMigration00015(t *testing.T) {
+	t.Parallel()
+	for _, tc := range dialects() {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			d := tc.open(t)
+			exec := func(q string) error {
+				_, err := d.db.ExecContext(ctx, q)
+				return err
+			}
+			require.NoError(t, migrations.UpTo(ctx, d.db, d.dialect, 14))
+			require.NoError(t, exec(`INSERT INTO change_events (source, external_id, kind, occurred_at)
+				VALUES ('github', 'deployment:acme/shop:1', 'deploy', '2026-03-02 09:30:00+00:00')`))
+			require.Error(t, exec(`UPDATE change_events SET revision = 1`), "no revision column before 00015")
+
+			require.NoError(t, migrations.UpTo(ctx, d.db, d.dialect, 15))
+			var revision int64
+			require.NoError(t, d.db.QueryRowContext(ctx, `SELECT revision FROM change_events`).Scan(&revision))
+			require.Zero(t, revision, "an existing change never moved")
+			require.NoError(t, exec(`UPDATE change_events SET revision = 7`))
+
+			require.NoError(t, migrations.DownTo(ctx, d.db, d.dialect, 14))
+			var n int
+			require.NoError(t, d.db.QueryRowContext(ctx, `SELECT count(*) FROM change_events`).Scan(&n))
+			require.Equal(t, 1, n, "rolling 00015 back keeps the changes")
+			require.Error(t, exec(`UPDATE change_events SET revision = 1`), "the column is gone")
+		})
+	}
+}
+
+// TestMigration00017 checks that incidents declared before 00017 are not on
+// the status page, and that rolling it back keeps them.
+func TestMigration00017(t *testing.T) {
+	t.Parallel()
+	for _, tc := range dialects() {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			d := tc.open(t)
+			exec := func(q string) error {
+				_, err := d.db.ExecContext(ctx, q)
+				return err
+			}
+			require.NoError(t, migrations.UpTo(ctx, d.db, d.dialect, 16))
+			require.NoError(t, exec(`INSERT INTO incidents (id, number, title, severity, status, declared_at, updated_at)
+				VALUES (1, 1, 'checkout is down', 1, 'declared', '2026-03-02 09:30:00+00:00', '2026-03-02 09:30:00+00:00')`))
+			require.Error(t, exec(`UPDATE incidents SET public_id = 'x'`), "no public_id column before 00017")
+
+			require.NoError(t, migrations.UpTo(ctx, d.db, d.dialect, 17))
+			var provider, id, url string
+			require.NoError(t, d.db.QueryRowContext(ctx, `SELECT public_provider, public_id, public_url FROM incidents WHERE id = 1`).
+				Scan(&provider, &id, &url))
+			require.Equal(t, [3]string{}, [3]string{provider, id, url}, "an existing incident is not on the status page")
+			require.NoError(t, exec(`UPDATE incidents SET public_provider = 'statuspage', public_id = 'p1', public_url = 'https://stspg.io/p1'`))
+
+			require.NoError(t, migrations.DownTo(ctx, d.db, d.dialect, 16))
+			var n int
+			require.NoError(t, d.db.QueryRowContext(ctx, "SELECT count(*) FROM incidents").Scan(&n))
+			require.Equal(t, 1, n, "rolling 00017 back keeps the incidents")
+			require.Error(t, exec(`UPDATE incidents SET public_id = 'x'`), "the column is gone")
 		})
 	}
 }

@@ -31,6 +31,7 @@ var MethodTiers = map[string]int{
 	"chat.postEphemeral": Tier4, "users.info": Tier4, "users.lookupByEmail": Tier3,
 	"usergroups.list": Tier2, "usergroups.users.list": Tier2,
 	"views.open": Tier4, "views.push": Tier4, "views.update": Tier4,
+	"openid.connect.token": Tier4, "openid.connect.userInfo": Tier3,
 }
 
 // WithRateLimits makes the fake enforce Slack's per-method tier limits over

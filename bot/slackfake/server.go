@@ -27,6 +27,8 @@ const (
 	DefaultBotID         = "B0FAKEB0T"
 	DefaultBotName       = "firebreak"
 	DefaultAppID         = "A0FAKEAPP"
+	DefaultClientID      = "1111111111.2222222222"
+	DefaultClientSecret  = "fake-client-secret"
 	DefaultTriggerTTL    = 3 * time.Second
 	DefaultPingInterval  = 10 * time.Second
 	DefaultInviteLimit   = 100
@@ -48,6 +50,8 @@ type config struct {
 	botID         string
 	botName       string
 	appID         string
+	clientID      string
+	clientSecret  string
 	triggerTTL    time.Duration
 	pingInterval  time.Duration
 	inviteLimit   int
@@ -76,6 +80,12 @@ func WithTeam(id, domain string) Option {
 // WithBotUser sets the bot's user id and name, the identity behind the bot token.
 func WithBotUser(userID, name string) Option {
 	return func(c *config) { c.botUserID, c.botName = userID, name }
+}
+
+// WithClient sets the OAuth client id and secret that Sign in with Slack
+// accepts.
+func WithClient(id, secret string) Option {
+	return func(c *config) { c.clientID, c.clientSecret = id, secret }
 }
 
 // WithAppID sets the app id reported in payloads and Socket Mode hello messages.
@@ -141,6 +151,7 @@ type Server struct {
 	limits limiter
 
 	sock socketHub
+	oidc oidcState
 }
 
 // New starts a fake Slack server on a loopback port. Call Close when done.
@@ -155,6 +166,8 @@ func New(opts ...Option) *Server {
 		botID:         DefaultBotID,
 		botName:       DefaultBotName,
 		appID:         DefaultAppID,
+		clientID:      DefaultClientID,
+		clientSecret:  DefaultClientSecret,
 		triggerTTL:    DefaultTriggerTTL,
 		pingInterval:  DefaultPingInterval,
 		inviteLimit:   DefaultInviteLimit,
@@ -202,6 +215,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("/api/{method}", s.serveAPI)
 	mux.HandleFunc("/response/{id}", s.serveResponseURL)
 	mux.HandleFunc("/socket/link", s.serveSocket)
+	mux.HandleFunc("/openid/connect/authorize", s.serveAuthorize)
+	mux.HandleFunc("GET /openid/connect/keys", s.serveKeys)
+	mux.HandleFunc("GET /.well-known/openid-configuration", s.serveDiscovery)
 	return mux
 }
 
@@ -355,6 +371,10 @@ type tokenKind int
 const (
 	botTokenKind tokenKind = iota
 	appTokenKind
+	// userTokenKind is a Sign in with Slack access token (xoxp-...).
+	userTokenKind
+	// noTokenKind methods authenticate with client credentials instead.
+	noTokenKind
 )
 
 type route struct {
@@ -366,6 +386,8 @@ type route struct {
 func routeTable() map[string]route {
 	return map[string]route{
 		"auth.test":                {h: (*Server).authTest},
+		"openid.connect.token":     {h: (*Server).openIDConnectToken, kind: noTokenKind},
+		"openid.connect.userInfo":  {h: (*Server).openIDConnectUserInfo, kind: userTokenKind},
 		"apps.connections.open":    {h: (*Server).appsConnectionsOpen, kind: appTokenKind},
 		"conversations.create":     {h: (*Server).conversationsCreate},
 		"conversations.info":       {h: (*Server).conversationsInfo},
@@ -470,6 +492,15 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) checkToken(token string, want tokenKind) string {
+	if want == noTokenKind {
+		return ""
+	}
+	if s.oidc.userForToken(token) != "" {
+		if want == userTokenKind {
+			return ""
+		}
+		return "not_allowed_token_type"
+	}
 	switch {
 	case token == "":
 		return "not_authed"

@@ -18,6 +18,10 @@ type User struct {
 	IsBot    bool
 	Deleted  bool
 	TZ       string // IANA zone, e.g. "Europe/Paris"; empty means UTC
+	// TeamID is the workspace the person signs in from with Sign in with
+	// Slack; empty means the fake's own workspace. Another workspace's
+	// people exist only for signing in.
+	TeamID string
 }
 
 // UserGroup is a user group (a "subteam", @handle).

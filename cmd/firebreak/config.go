@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/firebreakhq/firebreak/incident"
 )
 
 // Secret is a credential. It prints as [redacted] so it can never reach a log
@@ -55,7 +57,9 @@ type Config struct {
 	LogFormat       string
 	ShutdownTimeout time.Duration
 	JobWorkers      int
-	PublicURL       string
+	// UrgentWorkers run only urgent jobs (pages, nags, acknowledgements).
+	UrgentWorkers int
+	PublicURL     string
 
 	Slack      SlackConfig
 	PagerDuty  PagerDutyConfig
@@ -65,6 +69,21 @@ type Config struct {
 	Confluence ConfluenceConfig
 	// ChangesWebhookSecret signs the generic change webhook.
 	ChangesWebhookSecret Secret
+	Alerts               AlertsConfig
+	// Clock tells the domain the time; nil is the system clock. It is not
+	// read from the environment.
+	Clock incident.Clock
+}
+
+// AlertsConfig verifies the monitoring webhooks: a bearer token (comma-
+// separated while rotating) and, for Grafana, an HMAC secret.
+type AlertsConfig struct {
+	AlertmanagerToken Secret
+	GrafanaToken      Secret
+	GrafanaHMACSecret Secret
+	// PagerDutyTriggered takes PagerDuty incident.triggered events of
+	// incidents the bot did not open as alerts.
+	PagerDutyTriggered bool
 }
 
 // SlackConfig configures the Slack app.
@@ -134,6 +153,7 @@ const (
 	DefaultSQLitePath        = "firebreak.db"
 	DefaultShutdownTimeout   = 25 * time.Second
 	DefaultJobWorkers        = 10
+	DefaultUrgentWorkers     = 4
 	DefaultSlackSlashCommand = "/incident"
 )
 
@@ -254,6 +274,7 @@ func loadConfig(getenv func(string) string, slack bool) (Config, error) {
 		LogFormat:       strings.ToLower(e.str("LOG_FORMAT", "auto")),
 		ShutdownTimeout: e.duration("SHUTDOWN_TIMEOUT", DefaultShutdownTimeout),
 		JobWorkers:      e.integer("JOB_WORKERS", DefaultJobWorkers, 1, 1000),
+		UrgentWorkers:   e.integer("JOB_URGENT_WORKERS", DefaultUrgentWorkers, 1, 1000),
 		PublicURL:       e.url("PUBLIC_URL", ""),
 		Slack: SlackConfig{
 			BotToken:      e.secret("SLACK_BOT_TOKEN"),
@@ -297,6 +318,12 @@ func loadConfig(getenv func(string) string, slack bool) (Config, error) {
 			ParentID: e.str("CONFLUENCE_PARENT_ID", ""),
 		},
 		ChangesWebhookSecret: e.secret("CHANGES_WEBHOOK_SECRET"),
+		Alerts: AlertsConfig{
+			AlertmanagerToken:  e.secret("ALERTMANAGER_WEBHOOK_TOKEN"),
+			GrafanaToken:       e.secret("GRAFANA_WEBHOOK_TOKEN"),
+			GrafanaHMACSecret:  e.secret("GRAFANA_WEBHOOK_SECRET"),
+			PagerDutyTriggered: e.boolean("PAGERDUTY_ALERTS", true),
+		},
 	}
 	switch lvl := strings.ToLower(e.str("LOG_LEVEL", "info")); lvl {
 	case "debug":

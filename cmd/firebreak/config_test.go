@@ -146,6 +146,12 @@ services:
 		{"servics: {}\n", "line 1"},
 		{"services:\n  api:\n    github: {rollback: revert}\n", "services.api.github.rollback"},
 		{"nags:\n  snooze: forever\n", "nags.snooze"},
+		{"rollback:\n  two_person: [P9]\n", "rollback.two_person"},
+		{"rollback:\n  two_person: {production: [P0]}\n", "rollback.two_person.production"},
+		{"rollback:\n  two_person: P1\n", "rollback.two_person"},
+		{"private_incidents: {pages: everything}\n", "private_incidents.pages"},
+		{"channels: {broadcast: C1, private_broadcast: C1}\n", "channels.private_broadcast"},
+		{"permissions: {rollback: [S1]}\n", "line 1"},
 	}
 	for _, b := range bad {
 		path := filepath.Join(dir, "bad.yaml")
@@ -155,6 +161,47 @@ services:
 		require.Contains(t, err.Error(), b.want)
 		require.Contains(t, err.Error(), "POLICY_FILE", "the error names the setting")
 	}
+}
+
+func TestLoadPolicyPermissions(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "policy.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(`
+channels: {broadcast: "#incidents", private_broadcast: "#incidents-private"}
+commander_group: S0ICS
+permissions:
+  declare: [S0ONCALL, lead@example.com]
+services:
+  checkout:
+    owners: [S0CHECKOUT]
+environments:
+  production:
+    owners: [S0SRE]
+rollback:
+  group: S0RELEASE
+  two_person:
+    production: [P1, P2, P3, P4]
+    "*": [P1]
+private_incidents: {pages: full}
+`), 0o600))
+	p, err := LoadPolicy(path)
+	require.NoError(t, err)
+	require.Equal(t, []string{"S0ONCALL", "lead@example.com"}, p.Declarers)
+	require.Equal(t, []string{"S0CHECKOUT"}, p.Services["checkout"].Owners)
+	require.Equal(t, []string{"S0SRE"}, p.Environments["production"].Owners)
+	require.True(t, p.TwoPersonFor("production", incident.P4))
+	require.True(t, p.TwoPersonFor("staging", incident.P1))
+	require.False(t, p.TwoPersonFor("staging", incident.P2))
+	require.Equal(t, "#incidents-private", p.PrivateBroadcastChannel)
+	require.Equal(t, incident.DiscloseFull, p.PrivatePages)
+	require.Equal(t, incident.DiscloseRedacted, p.PrivateExports, "redacted unless said otherwise")
+
+	// The short form: severities that need two people in every environment.
+	require.NoError(t, os.WriteFile(path, []byte("rollback: {two_person: [P1, P2]}\n"), 0o600))
+	p, err = LoadPolicy(path)
+	require.NoError(t, err)
+	require.True(t, p.TwoPersonFor("anything", incident.P2))
+	require.False(t, p.TwoPersonFor("anything", incident.P3))
 }
 
 func sprintf(format string, v any) string { return fmt.Sprintf(format, v) }

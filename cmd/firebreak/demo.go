@@ -85,6 +85,7 @@ services:
   checkout:
     name: Checkout
     responders: [U0CAROL, S0PAYMENTS]
+    owners: [U0BOB, S0PAYMENTS]
     runbook: https://runbooks.example.com/checkout
     pagerduty: {service_id: PSVC1}
     github: {repos: [%s], environments: [production], deploy_workflow: %s, rollback: workflow}

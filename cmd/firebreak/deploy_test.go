@@ -9,6 +9,8 @@ import (
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/stretchr/testify/require"
+
+	"github.com/firebreakhq/firebreak/bot"
 	"gopkg.in/yaml.v3"
 )
 
@@ -72,6 +74,11 @@ func TestSlackManifests(t *testing.T) {
 				URL          string `yaml:"url"`
 				ShouldEscape bool   `yaml:"should_escape"`
 			} `yaml:"slash_commands"`
+			Shortcuts []struct {
+				Name       string `yaml:"name"`
+				Type       string `yaml:"type"`
+				CallbackID string `yaml:"callback_id"`
+			} `yaml:"shortcuts"`
 		} `yaml:"features"`
 		OAuth struct {
 			Scopes struct {
@@ -110,6 +117,10 @@ func TestSlackManifests(t *testing.T) {
 		require.Len(t, m.Features.SlashCommands, 1, name)
 		require.Equal(t, "/incident", m.Features.SlashCommands[0].Command, name)
 		require.True(t, m.Features.SlashCommands[0].ShouldEscape, "%s: mentions must arrive as user ids", name)
+		require.Len(t, m.Features.Shortcuts, 1, name)
+		require.Equal(t, "message", m.Features.Shortcuts[0].Type, name)
+		require.Equal(t, bot.ShortcutDeclareFromMessage, m.Features.Shortcuts[0].CallbackID, "%s: the shortcut the bot answers", name)
+		require.Equal(t, "Declare incident from this message", m.Features.Shortcuts[0].Name, name)
 	}
 	require.True(t, socket.Settings.SocketMode)
 	require.Empty(t, socket.Settings.Events.RequestURL)

@@ -34,12 +34,14 @@ func TestWholeLifecycleUnderFaults(t *testing.T) {
 	fake := world.slack
 	policy := writePolicyFile(t, fmt.Sprintf(`
 channels: {broadcast: "#incidents"}
+commander_group: S0ICS
 severities:
   P1: {update_every: 3s, respond_within: 1h}
 services:
   checkout:
     name: Checkout
     responders: [U0CAROL, S0PAYMENTS]
+    owners: [U0BOB]
     pagerduty: {service_id: PSVC1}
     github: {repos: [%s], environments: [production], deploy_workflow: %s, rollback: workflow}
     flags:

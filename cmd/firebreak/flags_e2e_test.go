@@ -39,6 +39,7 @@ rollback: {group: S0PAYMENTS}
 services:
   checkout:
     name: Checkout
+    owners: [U0ALICE]
     flags:
       - {provider: launchdarkly, project: default, key: new-checkout-flow, environment: production}
       - {provider: unleash, project: default, key: checkout-v2, environment: production}
@@ -89,12 +90,12 @@ services:
 		require.NoError(t, err)
 	}
 
-	// Carol is neither the IC nor in the rollback group: refused.
+	// Carol is neither an owner of checkout nor in the rollback group: refused.
 	views := len(world.slack.Views())
 	click("U0CAROL", values["launchdarkly"])
 	require.Eventually(t, func() bool {
 		for _, p := range world.slack.AllResponsePosts() {
-			if strings.Contains(p.Text, "Incident Commander") && p.ResponseType == "ephemeral" {
+			if strings.Contains(p.Text, "You may not roll back this change") && p.ResponseType == "ephemeral" {
 				return true
 			}
 		}
@@ -102,7 +103,7 @@ services:
 	}, 10*time.Second, 25*time.Millisecond, "a clear refusal, only to her")
 	require.Len(t, world.slack.Views(), views, "no confirmation opened for her")
 
-	// Dave is in the rollback group; Alice is the IC.
+	// Dave is in the rollback group; Alice owns checkout.
 	click("U0DAVE", values["launchdarkly"])
 	confirm("U0DAVE")
 	require.Eventually(t, func() bool {

@@ -15,6 +15,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/firebreakhq/firebreak/incident"
 	"io"
 	"net"
 	"net/http"
@@ -101,7 +102,7 @@ func wantsHelp(args []string) bool {
 
 // run is the whole program; main only supplies the process's environment,
 // so tests can run the real program in-process.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, opts ...runOption) error {
 	cmd := "serve"
 	if len(args) > 0 {
 		cmd, args = args[0], args[1:]
@@ -129,6 +130,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		cfg, err := LoadConfig(getenv)
 		if err != nil {
 			return err
+		}
+		for _, o := range opts {
+			o(&cfg)
 		}
 		return serve(ctx, cfg, stderr)
 	case "check":
@@ -190,3 +194,11 @@ func healthcheck(ctx context.Context, addr string) error {
 	}
 	return nil
 }
+
+// runOption adjusts what the environment cannot say, for tests that run the
+// real program: the clock the domain tells the time by.
+type runOption func(*Config)
+
+// withClock makes the program tell the time by c: reminders, digests and
+// scheduled drills fall due by it. Durable timers still wait in real time.
+func withClock(c incident.Clock) runOption { return func(cfg *Config) { cfg.Clock = c } }

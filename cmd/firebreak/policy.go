@@ -26,6 +26,162 @@ type policyFile struct {
 	Changes        policyChanges             `yaml:"changes"`
 	Rollback       policyRollback            `yaml:"rollback"`
 	Paging         policyPaging              `yaml:"paging"`
+	Environments   map[string]policyEnv      `yaml:"environments"`
+	Permissions    policyPermissions         `yaml:"permissions"`
+	Private        policyPrivate             `yaml:"private_incidents"`
+	Alerts         policyAlerts              `yaml:"alerts"`
+	Resolution     policyResolution          `yaml:"resolution"`
+	FollowUps      policyFollowUps           `yaml:"followups"`
+	Teams          map[string]policyTeam     `yaml:"teams"`
+	Drills         policyDrills              `yaml:"drills"`
+}
+
+type policyEnv struct {
+	Owners []string `yaml:"owners" id:"user,group,email"`
+}
+
+type policyPermissions struct {
+	Declare []string `yaml:"declare" id:"user,group,email"`
+}
+
+type policyPrivate struct {
+	Pages   string `yaml:"pages"`
+	Exports string `yaml:"exports"`
+}
+
+type policyAlerts struct {
+	Rules []policyAlertRule `yaml:"rules"`
+}
+
+type policyAlertRule struct {
+	Name     string            `yaml:"name"`
+	Match    map[string]string `yaml:"match"`
+	Service  string            `yaml:"service"`
+	Severity string            `yaml:"severity"`
+	Auto     bool              `yaml:"auto"`
+}
+
+type policyResolution struct {
+	Confirm []string `yaml:"confirm"`
+}
+
+type policyFollowUps struct {
+	ReviewBusinessDays *int   `yaml:"review_business_days"`
+	At                 string `yaml:"at"`
+	RemindDaysBefore   *int   `yaml:"remind_days_before"`
+	DigestDay          string `yaml:"digest_day"`
+	DigestChannel      string `yaml:"digest_channel"`
+	CheckEvery         string `yaml:"check_every"`
+}
+
+type policyTeam struct {
+	Services []string `yaml:"services"`
+	Channel  string   `yaml:"channel"`
+}
+
+type policyDrills struct {
+	PagerDuty     policyDrillPagerDuty  `yaml:"pagerduty"`
+	AllowRollback bool                  `yaml:"allow_rollback"`
+	Schedule      []policyDrillSchedule `yaml:"schedule"`
+}
+
+type policyDrillPagerDuty struct {
+	ServiceID  string `yaml:"service_id"`
+	RoutingKey string `yaml:"routing_key"`
+}
+
+type policyDrillSchedule struct {
+	Name     string `yaml:"name"`
+	Every    string `yaml:"every"`
+	Day      int    `yaml:"day"`
+	At       string `yaml:"at"`
+	Severity string `yaml:"severity"`
+	Service  string `yaml:"service"`
+	Title    string `yaml:"title"`
+}
+
+// timeOfDay parses "09:00" into the time since midnight.
+func timeOfDay(v string) (time.Duration, error) {
+	t, err := time.Parse("15:04", v)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a time of day such as 09:00", v)
+	}
+	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, nil
+}
+
+var weekdays = map[string]time.Weekday{"sunday": time.Sunday, "monday": time.Monday, "tuesday": time.Tuesday,
+	"wednesday": time.Wednesday, "thursday": time.Thursday, "friday": time.Friday, "saturday": time.Saturday}
+
+// parseFollowThrough reads the alert rules, resolution, follow-up, team and
+// drill sections into p.
+func parseFollowThrough(f policyFile, p *incident.Policy) error {
+	for i, r := range f.Alerts.Rules {
+		sev, err := incident.ParseSeverity(r.Severity)
+		if err != nil {
+			return fmt.Errorf("alerts.rules[%d].severity: %q is not one of P1-P4", i, r.Severity)
+		}
+		name := r.Name
+		if name == "" {
+			name = fmt.Sprintf("rule %d", i+1)
+		}
+		p.AlertRules = append(p.AlertRules, incident.AlertRule{Name: name, Match: r.Match, Service: r.Service, Severity: sev, Auto: r.Auto})
+	}
+	for _, v := range f.Resolution.Confirm {
+		sev, err := incident.ParseSeverity(v)
+		if err != nil {
+			return fmt.Errorf("resolution.confirm: %q is not one of P1-P4", v)
+		}
+		p.ConfirmResolution[sev] = true
+	}
+	fu := &p.FollowUps
+	if f.FollowUps.ReviewBusinessDays != nil {
+		fu.ReviewBusinessDays = *f.FollowUps.ReviewBusinessDays
+	}
+	if f.FollowUps.RemindDaysBefore != nil {
+		fu.RemindDaysBefore = *f.FollowUps.RemindDaysBefore
+	}
+	if f.FollowUps.At != "" {
+		at, err := timeOfDay(f.FollowUps.At)
+		if err != nil {
+			return fmt.Errorf("followups.at: %w", err)
+		}
+		fu.At = at
+	}
+	if f.FollowUps.DigestDay != "" {
+		wd, ok := weekdays[strings.ToLower(f.FollowUps.DigestDay)]
+		if !ok {
+			return fmt.Errorf("followups.digest_day: %q is not a weekday such as monday", f.FollowUps.DigestDay)
+		}
+		fu.DigestDay = wd
+	}
+	fu.DigestChannel = f.FollowUps.DigestChannel
+	if f.FollowUps.CheckEvery != "" {
+		d, err := time.ParseDuration(f.FollowUps.CheckEvery)
+		if err != nil || d < time.Second || d > time.Hour {
+			return fmt.Errorf("followups.check_every: %q is not a duration from 1s to 1h", f.FollowUps.CheckEvery)
+		}
+		fu.CheckEvery = d
+	}
+	for name, t := range f.Teams {
+		p.Teams[name] = incident.Team{Name: name, Services: t.Services, Channel: t.Channel}
+	}
+	d := &p.Drills
+	d.PagerDuty = incident.PagerDutyService{ServiceID: f.Drills.PagerDuty.ServiceID, RoutingKey: f.Drills.PagerDuty.RoutingKey}
+	d.AllowRollback = f.Drills.AllowRollback
+	for i, s := range f.Drills.Schedule {
+		sev, err := incident.ParseSeverity(s.Severity)
+		if err != nil {
+			return fmt.Errorf("drills.schedule[%d].severity: %q is not one of P1-P4", i, s.Severity)
+		}
+		at := time.Duration(0)
+		if s.At != "" {
+			if at, err = timeOfDay(s.At); err != nil {
+				return fmt.Errorf("drills.schedule[%d].at: %w", i, err)
+			}
+		}
+		d.Schedule = append(d.Schedule, incident.DrillSchedule{Name: s.Name, Every: s.Every, Day: s.Day, At: at, Severity: sev, Service: s.Service, Title: s.Title})
+	}
+	return nil
 }
 
 type policyChanges struct {
@@ -33,8 +189,10 @@ type policyChanges struct {
 }
 
 type policyRollback struct {
-	Group     string   `yaml:"group" id:"group"`
-	TwoPerson []string `yaml:"two_person"`
+	Group string `yaml:"group" id:"group"`
+	// TwoPerson is a list of severities (every environment) or a map from
+	// environment ("*" for every one) to severities.
+	TwoPerson yaml.Node `yaml:"two_person"`
 }
 
 type policyPaging struct {
@@ -47,9 +205,10 @@ type policyNags struct {
 }
 
 type policyChannels struct {
-	Broadcast string `yaml:"broadcast" id:"channel"`
-	Prefix    string `yaml:"prefix"`
-	Dashboard string `yaml:"dashboard"`
+	Broadcast        string `yaml:"broadcast" id:"channel"`
+	PrivateBroadcast string `yaml:"private_broadcast" id:"channel"`
+	Prefix           string `yaml:"prefix"`
+	Dashboard        string `yaml:"dashboard"`
 }
 
 type policySeverity struct {
@@ -65,8 +224,10 @@ type policySeverity struct {
 type policyService struct {
 	Name       string   `yaml:"name"`
 	Responders []string `yaml:"responders" id:"user,group,email"`
+	Owners     []string `yaml:"owners" id:"user,group,email"`
 	Runbook    string   `yaml:"runbook"`
 	Dashboard  string   `yaml:"dashboard"`
+	Channel    string   `yaml:"channel"`
 	PagerDuty  struct {
 		ServiceID        string `yaml:"service_id"`
 		EscalationPolicy string `yaml:"escalation_policy"`
@@ -154,13 +315,33 @@ func parsePolicy(b []byte, p incident.Policy) (incident.Policy, error) {
 		}
 	}
 	p.RollbackGroup = f.Rollback.Group
-	for _, v := range f.Rollback.TwoPerson {
-		sev, err := incident.ParseSeverity(v)
-		if err != nil {
-			lint.addErr(fmt.Errorf("rollback.two_person: %q is not one of P1-P4", v))
+	if twoPerson, err := parseTwoPerson(&f.Rollback.TwoPerson); err != nil {
+		lint.addErr(err)
+	} else {
+		p.TwoPersonRollback = twoPerson
+	}
+	for env, fe := range f.Environments {
+		if env == "" || env == incident.AnyEnvironment {
+			lint.add("environments", "%q is not an environment name", env)
 			continue
 		}
-		p.TwoPersonRollback[sev] = true
+		p.Environments[env] = incident.EnvironmentPolicy{Owners: fe.Owners}
+	}
+	p.Declarers = f.Permissions.Declare
+	p.PrivateBroadcastChannel = f.Channels.PrivateBroadcast
+	for _, d := range []struct {
+		key string
+		v   string
+		to  *incident.Disclosure
+	}{{"private_incidents.pages", f.Private.Pages, &p.PrivatePages}, {"private_incidents.exports", f.Private.Exports, &p.PrivateExports}} {
+		if d.v == "" {
+			continue
+		}
+		if !incident.Disclosure(d.v).Valid() {
+			lint.add(d.key, "%q is not redacted or full", d.v)
+			continue
+		}
+		*d.to = incident.Disclosure(d.v)
 	}
 	if f.Paging.ResolveOnResolve != nil {
 		p.ResolvePagesOnResolve = *f.Paging.ResolveOnResolve
@@ -215,7 +396,7 @@ func parsePolicy(b []byte, p incident.Policy) (incident.Policy, error) {
 	}
 	for key, fs := range f.Services {
 		svc := incident.ServicePolicy{
-			Key: key, Name: fs.Name, Responders: fs.Responders, Runbook: fs.Runbook, Dashboard: fs.Dashboard,
+			Key: key, Name: fs.Name, Responders: fs.Responders, Owners: fs.Owners, Runbook: fs.Runbook, Dashboard: fs.Dashboard, Channel: fs.Channel,
 			PagerDuty: incident.PagerDutyService{ServiceID: fs.PagerDuty.ServiceID, EscalationPolicy: fs.PagerDuty.EscalationPolicy, RoutingKey: fs.PagerDuty.RoutingKey},
 			GitHub: incident.GitHubService{Repos: fs.GitHub.Repos, Environments: fs.GitHub.Environments,
 				DeployWorkflow: fs.GitHub.DeployWorkflow, Rollback: fs.GitHub.Rollback},
@@ -228,12 +409,53 @@ func parsePolicy(b []byte, p incident.Policy) (incident.Policy, error) {
 		}
 		p.Services[key] = svc
 	}
+	if err := parseFollowThrough(f, &p); err != nil {
+		lint.addErr(err)
+	}
 	if len(lint.problems) == 0 {
 		if err := p.Validate(); err != nil {
 			lint.addErr(err)
 		}
 	}
 	return p, lint.err("")
+}
+
+// parseTwoPerson reads rollback.two_person: a list of severities, which
+// applies to every environment, or a map from environment ("*" for every
+// one) to a list of severities.
+func parseTwoPerson(n *yaml.Node) (map[string]map[incident.Severity]bool, error) {
+	byEnv := map[string][]string{}
+	switch n.Kind {
+	case 0:
+	case yaml.SequenceNode:
+		var list []string
+		if err := n.Decode(&list); err != nil {
+			return nil, fmt.Errorf("rollback.two_person: a list of severities such as [P1, P2]")
+		}
+		byEnv[incident.AnyEnvironment] = list
+	case yaml.MappingNode:
+		if err := n.Decode(&byEnv); err != nil {
+			return nil, fmt.Errorf("rollback.two_person: a map from environment to severities, such as production: [P1, P2]")
+		}
+	default:
+		return nil, fmt.Errorf("rollback.two_person: a list of severities, or a map from environment to severities")
+	}
+	out := map[string]map[incident.Severity]bool{}
+	for env, list := range byEnv {
+		out[env] = map[incident.Severity]bool{}
+		for _, v := range list {
+			sev, err := incident.ParseSeverity(v)
+			if err != nil {
+				key := "rollback.two_person"
+				if n.Kind == yaml.MappingNode {
+					key += "." + env
+				}
+				return nil, fmt.Errorf("%s: %q is not one of P1-P4", key, v)
+			}
+			out[env][sev] = true
+		}
+	}
+	return out, nil
 }
 
 // policyDuration parses "15m", or "off" for none; empty keeps def.

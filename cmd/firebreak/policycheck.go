@@ -117,6 +117,9 @@ func (l *policyLint) walk(n *yaml.Node, t reflect.Type, path string, ids string)
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
+	if t == reflect.TypeFor[yaml.Node]() {
+		return // a field of several shapes, checked where it is decoded
+	}
 	if n.Kind == yaml.AliasNode && n.Alias != nil {
 		n = n.Alias
 	}

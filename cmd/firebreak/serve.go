@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/slack-go/slack"
@@ -43,7 +42,10 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	clock := incident.SystemClock
+	clock := cfg.Clock
+	if clock == nil {
+		clock = incident.SystemClock
+	}
 
 	build := currentBuild()
 	reg := prometheus.NewRegistry()
@@ -59,28 +61,20 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	if err := migrations.Up(ctx, db.SQL(), db.Dialect(), migrations.WithLogger(log)); err != nil {
 		return fmt.Errorf("migrate database: %w", err)
 	}
-	store := gormstore.New(db, clock)
-
-	// Durable jobs on the same database.
-	jobOpts := jobs.Options{Workers: cfg.JobWorkers, Logger: log, Registerer: reg, RetryAfter: outbound.AsRetryAfter}
+	// Durable jobs on the same database, through the same pool as the
+	// store, so a step's rows and jobs commit in one transaction.
+	jobOpts := jobs.Options{Workers: cfg.JobWorkers, UrgentWorkers: cfg.UrgentWorkers, Logger: log, Registerer: reg, RetryAfter: outbound.AsRetryAfter}
 	var engine *jobs.Engine
 	if db.Dialect() == migrations.Postgres {
-		pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
-		if err != nil {
-			return fmt.Errorf("open job engine pool: %w", err)
-		}
-		defer pool.Close()
-		engine, err = jobs.NewPostgres(pool, jobOpts)
-		if err != nil {
-			return fmt.Errorf("job engine: %w", err)
-		}
+		engine, err = jobs.NewPostgres(db.Pool(), jobOpts)
 	} else {
 		jobOpts.FetchPollInterval = 200 * time.Millisecond
 		engine, err = jobs.NewSQLite(db.SQL(), jobOpts)
-		if err != nil {
-			return fmt.Errorf("job engine: %w", err)
-		}
 	}
+	if err != nil {
+		return fmt.Errorf("job engine: %w", err)
+	}
+	store := gormstore.New(db, clock, gormstore.WithJobs(engine))
 
 	// Outbound calls: one resilient client per provider.
 	outMetrics := outbound.NewMetrics(reg)
@@ -99,7 +93,8 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	chat := bot.NewChat(slackAPI, policy, bot.WithChatLogger(log), bot.WithChatClock(clock))
+	// Everything posted about a drill says DRILL, the postmortem's lines too.
+	chat := incident.MarkDrills(bot.NewChat(slackAPI, policy, bot.WithChatLogger(log), bot.WithChatClock(clock)), store)
 	var pm *postmortem.Service
 	svc := incident.NewService(incident.ServiceConfig{
 		Store: store, Scheduler: engine, Policy: policy, Clock: clock, Logger: log, Chat: chat,
@@ -128,6 +123,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	})
 	handler.RegisterJobs(engine)
 	engine.Handle(jobPurgeDeliveries, purgeDeliveries(store, engine, clock, log))
+	engine.Handle(jobSweep, sweepFollowThrough(svc, engine, policy.FollowUps.CheckEvery, log))
 
 	// Readiness.
 	slackAuth := &authState{}
@@ -157,6 +153,9 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	// Start: jobs, then listeners.
 	if err := engine.Start(ctx); err != nil {
 		return fmt.Errorf("start job engine: %w", err)
+	}
+	if _, err := engine.Schedule(ctx, sweepJob(time.Now(), policy.FollowUps.CheckEvery)); err != nil {
+		log.WarnContext(ctx, "could not schedule the follow-through check", "err", err)
 	}
 	if _, err := engine.Schedule(ctx, purgeJob(clock.Now())); err != nil {
 		log.WarnContext(ctx, "could not schedule the delivery purge", "err", err)
@@ -348,6 +347,35 @@ func purgeDeliveries(store incident.Store, sched incident.Scheduler, clock incid
 		log.InfoContext(ctx, "purged delivery records", "count", n)
 		if _, err := sched.Schedule(ctx, purgeJob(now)); err != nil {
 			return fmt.Errorf("schedule next purge: %w", err)
+		}
+		return nil
+	}
+}
+
+// jobSweep checks follow-through: review and action-item reminders, overdue
+// escalations, the weekly digest and scheduled drills.
+const jobSweep = "followthrough.sweep"
+
+// sweepJob is the check of the next slot of every; the slot is the key, so
+// the replicas that all schedule it run it once. Slots follow the wall
+// clock: they are timers, while what falls due is the domain's clock's say.
+func sweepJob(now time.Time, every time.Duration) incident.Job {
+	next := now.Truncate(every).Add(every)
+	return incident.Job{Kind: jobSweep, Key: next.UTC().Format(time.RFC3339Nano), RunAt: next, MaxAttempts: 3}
+}
+
+// sweepFollowThrough runs the check and schedules the next slot.
+func sweepFollowThrough(svc *incident.Service, sched incident.Scheduler, every time.Duration, log *slog.Logger) incident.JobHandler {
+	return func(ctx context.Context, _ []byte) error {
+		n, err := svc.SweepFollowThrough(ctx)
+		if _, serr := sched.Schedule(ctx, sweepJob(time.Now(), every)); serr != nil {
+			log.ErrorContext(ctx, "could not schedule the next follow-through check", "err", serr)
+		}
+		if err != nil {
+			return fmt.Errorf("follow-through check: %w", err)
+		}
+		if n > 0 {
+			log.InfoContext(ctx, "follow-through notices due", "count", n)
 		}
 		return nil
 	}

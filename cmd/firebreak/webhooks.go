@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/integrations/alerting"
 	"github.com/firebreakhq/firebreak/integrations/changehook"
 	"github.com/firebreakhq/firebreak/integrations/github"
 	"github.com/firebreakhq/firebreak/integrations/launchdarkly"
@@ -20,7 +21,11 @@ func webhookRoutes(cfg Config, svc *incident.Service, log *slog.Logger) []webhoo
 	if cfg.PagerDuty.WebhookSecret != "" {
 		// Several secrets, comma-separated, allow rotating the secret.
 		secrets := strings.Split(cfg.PagerDuty.WebhookSecret.Reveal(), ",")
-		routes = append(routes, webhookRoute{"/webhooks/pagerduty", pagerduty.NewWebhookHandler(secrets, svc.HandlePageEvent, log)})
+		var opts []pagerduty.WebhookOption
+		if cfg.Alerts.PagerDutyTriggered {
+			opts = append(opts, pagerduty.WithAlerts(svc.HandleAlert))
+		}
+		routes = append(routes, webhookRoute{"/webhooks/pagerduty", pagerduty.NewWebhookHandler(secrets, svc.HandlePageEvent, log, opts...)})
 	}
 	if cfg.GitHub.WebhookSecret != "" {
 		// GitHub reports every state of a deployment under one id: a later
@@ -31,16 +36,28 @@ func webhookRoutes(cfg Config, svc *incident.Service, log *slog.Logger) []webhoo
 			}
 			return nil
 		}
-		routes = append(routes, webhookRoute{"/webhooks/github", github.NewWebhookHandler(cfg.GitHub.WebhookSecret.Reveal(), sink, log)})
+		routes = append(routes, webhookRoute{"/webhooks/github", github.NewWebhookHandler(cfg.GitHub.WebhookSecret.Reveal(), sink, log,
+			github.WithIssueClosed(func(ctx context.Context, key string, id int64, url string) error {
+				return svc.CompleteActionItem(ctx, key, id, "GitHub issue closed", url)
+			}))})
 	}
 	if cfg.LD.WebhookSecret != "" {
-		routes = append(routes, webhookRoute{"/webhooks/launchdarkly", launchdarkly.NewWebhookHandler(cfg.LD.WebhookSecret.Reveal(), svc.RecordChange, log)})
+		routes = append(routes, webhookRoute{"/webhooks/launchdarkly", launchdarkly.NewWebhookHandler(cfg.LD.WebhookSecret.Reveal(), svc.RecordChange, log, launchdarkly.WithSiteURL(cfg.LD.APIURL))})
 	}
 	if cfg.Unleash.WebhookSecret != "" {
 		routes = append(routes, webhookRoute{"/webhooks/unleash", unleash.NewWebhookHandler(cfg.Unleash.WebhookSecret.Reveal(), svc.RecordChange, log, unleash.WithUIURL(cfg.Unleash.APIURL))})
 	}
 	if cfg.ChangesWebhookSecret != "" {
 		routes = append(routes, webhookRoute{"/webhooks/changes", changehook.NewHandler(cfg.ChangesWebhookSecret.Reveal(), svc.RecordChange, log)})
+	}
+	if cfg.Alerts.AlertmanagerToken != "" {
+		auth := alerting.Auth{Tokens: strings.Split(cfg.Alerts.AlertmanagerToken.Reveal(), ",")}
+		routes = append(routes, webhookRoute{"/webhooks/alertmanager", alerting.NewAlertmanagerHandler(auth, svc.HandleAlert, log)})
+	}
+	if cfg.Alerts.GrafanaToken != "" || cfg.Alerts.GrafanaHMACSecret != "" {
+		auth := alerting.Auth{Tokens: strings.Split(cfg.Alerts.GrafanaToken.Reveal(), ","),
+			HMACSecrets: strings.Split(cfg.Alerts.GrafanaHMACSecret.Reveal(), ",")}
+		routes = append(routes, webhookRoute{"/webhooks/grafana", alerting.NewGrafanaHandler(auth, svc.HandleAlert, log)})
 	}
 	return routes
 }

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/glebarez/sqlite"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -31,11 +33,20 @@ const sqliteBusyTimeout = 10 * time.Second
 // DB is an open database: the gorm handle the Store uses, the database/sql
 // pool underneath it (for migrations and for River's drivers), and the
 // dialect, which selects the migration set.
+//
+// On PostgreSQL every connection comes from one pgx pool (Pool): gorm uses it
+// through database/sql, and the job engine uses the same pool, so a job can be
+// inserted in the very transaction that writes the rows it belongs to.
 type DB struct {
 	gorm    *gorm.DB
 	sql     *sql.DB
+	pool    *pgxpool.Pool // nil for SQLite
 	dialect migrations.Dialect
 }
+
+// postgresMaxConns sizes the pool when the URL has no pool_max_conns: the
+// store, the job engine's workers and its listener share it.
+const postgresMaxConns = 20
 
 // Open connects to the database a URL names and checks that it answers.
 //
@@ -102,22 +113,30 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 }
 
 func openPostgres(ctx context.Context, databaseURL string) (*DB, error) {
-	cfg := postgres.Config{DSN: databaseURL}
-	dialector := postgres.New(cfg)
-	gdb, err := gorm.Open(dialector, gormConfig())
+	pcfg, err := pgxpool.ParseConfig(databaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
-	sqlDB, err := gdb.DB()
+	if !strings.Contains(databaseURL, "pool_max_conns") {
+		pcfg.MaxConns = postgresMaxConns
+	}
+	pcfg.MaxConnIdleTime = 5 * time.Minute
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
-	sqlDB.SetMaxOpenConns(20)
-	sqlDB.SetMaxIdleConns(20) // as many as may be open: a burst must not churn connections
-	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
-	db := &DB{gorm: gdb, sql: sqlDB, dialect: migrations.Postgres}
-	if err := db.ping(ctx); err != nil {
+	// Idle connections are kept by the pgx pool, which database/sql borrows
+	// from per statement or transaction.
+	sqlDB := stdlib.OpenDBFromPool(pool)
+	gdb, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), gormConfig())
+	if err != nil {
 		_ = sqlDB.Close()
+		pool.Close()
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	db := &DB{gorm: gdb, sql: sqlDB, pool: pool, dialect: migrations.Postgres}
+	if err := db.ping(ctx); err != nil {
+		_ = db.Close()
 		return nil, err
 	}
 	return db, nil
@@ -159,6 +178,11 @@ func (db *DB) Gorm() *gorm.DB { return db.gorm }
 // SQL returns the database/sql pool, for migrations and River's drivers.
 func (db *DB) SQL() *sql.DB { return db.sql }
 
+// Pool returns the pgx pool under SQL on PostgreSQL, and nil on SQLite. The
+// job engine must run on it (jobs.NewPostgres) for Store.Atomic to insert
+// jobs in the store's transactions.
+func (db *DB) Pool() *pgxpool.Pool { return db.pool }
+
 // Dialect returns which migration set the database needs.
 func (db *DB) Dialect() migrations.Dialect { return db.dialect }
 
@@ -169,7 +193,11 @@ func (db *DB) Migrate(ctx context.Context) error {
 
 // Close closes the pool.
 func (db *DB) Close() error {
-	if err := db.sql.Close(); err != nil {
+	err := db.sql.Close()
+	if db.pool != nil {
+		db.pool.Close()
+	}
+	if err != nil {
 		return fmt.Errorf("close %s: %w", db.dialect, err)
 	}
 	return nil

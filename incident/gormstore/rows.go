@@ -33,6 +33,9 @@ type incidentRow struct {
 	BroadcastChan  string     `gorm:"column:broadcast_channel"`
 	BroadcastTS    string     `gorm:"column:broadcast_ts"`
 	Summary        string     `gorm:"column:summary"`
+	PublicProvider string     `gorm:"column:public_provider"`
+	PublicID       string     `gorm:"column:public_id"`
+	PublicURL      string     `gorm:"column:public_url"`
 	LastUpdateAt   *time.Time `gorm:"column:last_update_at"`
 	NagCount       int64      `gorm:"column:nag_count"`
 	SnoozedUntil   *time.Time `gorm:"column:snoozed_until"`
@@ -98,6 +101,7 @@ type changeEventRow struct {
 	Environment string    `gorm:"column:environment"`
 	Ref         string    `gorm:"column:ref"`
 	OccurredAt  time.Time `gorm:"column:occurred_at"`
+	Revision    int64     `gorm:"column:revision"`
 	Data        string    `gorm:"column:data"`
 }
 
@@ -338,6 +342,9 @@ func toIncidentRow(inc *incident.Incident) (incidentRow, error) {
 		BroadcastChan:  inc.BroadcastChannel,
 		BroadcastTS:    inc.BroadcastTS,
 		Summary:        inc.Summary,
+		PublicProvider: inc.PublicProvider,
+		PublicID:       inc.PublicID,
+		PublicURL:      inc.PublicURL,
 		LastUpdateAt:   dbTimePtr(inc.LastUpdateAt),
 		NagCount:       int64(inc.NagCount),
 		SnoozedUntil:   dbTimePtr(inc.SnoozedUntil),
@@ -375,6 +382,9 @@ func (r *incidentRow) toDomain() (*incident.Incident, error) {
 		BroadcastChannel: r.BroadcastChan,
 		BroadcastTS:      r.BroadcastTS,
 		Summary:          r.Summary,
+		PublicProvider:   r.PublicProvider,
+		PublicID:         r.PublicID,
+		PublicURL:        r.PublicURL,
 		LastUpdateAt:     domainTimePtr(r.LastUpdateAt),
 		NagCount:         int(r.NagCount),
 		SnoozedUntil:     domainTimePtr(r.SnoozedUntil),
@@ -492,6 +502,7 @@ func toChangeEventRow(c *incident.ChangeEvent) (changeEventRow, error) {
 		Environment: c.Environment,
 		Ref:         c.Ref,
 		OccurredAt:  dbTime(c.OccurredAt),
+		Revision:    c.Revision,
 		Data:        data,
 	}, nil
 }
@@ -513,6 +524,7 @@ func (r *changeEventRow) toDomain() (incident.ChangeEvent, error) {
 		Environment: r.Environment,
 		Ref:         r.Ref,
 		OccurredAt:  domainTime(r.OccurredAt),
+		Revision:    r.Revision,
 		Data:        data,
 	}, nil
 }

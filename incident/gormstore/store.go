@@ -2,6 +2,7 @@ package gormstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -34,13 +35,75 @@ type Store struct {
 	db      *gorm.DB
 	dialect migrations.Dialect
 	clock   incident.Clock
+	jobs    JobInserter
+	sqlTx   *sql.Tx // set on the Store of an Atomic's transaction
 }
 
 var _ incident.Store = (*Store)(nil)
 
+// JobInserter stores a job inside a transaction of the store's database.
+// *jobs.Engine is one.
+type JobInserter interface {
+	ScheduleTx(ctx context.Context, tx *sql.Tx, job incident.Job) (bool, error)
+}
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithJobs makes Schedule on an Atomic's Tx insert the job with j, inside
+// the transaction. Without it, scheduling on a Tx fails.
+func WithJobs(j JobInserter) Option { return func(s *Store) { s.jobs = j } }
+
 // New returns a Store on db, which must be migrated, telling the time with clock.
-func New(db *DB, clock incident.Clock) *Store {
-	return &Store{db: db.gorm, dialect: db.dialect, clock: clock}
+func New(db *DB, clock incident.Clock, opts ...Option) *Store {
+	s := &Store{db: db.gorm, dialect: db.dialect, clock: clock}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// txStore is the Store of one Atomic's transaction.
+type txStore struct{ *Store }
+
+var _ incident.Tx = txStore{}
+
+// Schedule implements incident.Scheduler: the job is inserted in the
+// transaction and exists only if it commits.
+func (t txStore) Schedule(ctx context.Context, job incident.Job) (bool, error) {
+	if t.jobs == nil {
+		return false, errors.New("gormstore: the store has no job engine (gormstore.WithJobs)")
+	}
+	ok, err := t.jobs.ScheduleTx(ctx, t.sqlTx, job)
+	if err != nil {
+		return false, storeError("schedule "+job.Kind, incident.Errorf(incident.EUNAVAILABLE, "The job could not be stored."), err)
+	}
+	return ok, nil
+}
+
+// Atomic implements incident.Store. On the Tx of an Atomic it opens a
+// savepoint, so a failed inner function undoes only its own writes.
+func (s *Store) Atomic(ctx context.Context, fn func(tx incident.Tx) error) error {
+	const op = "atomic"
+	var fnErr error
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		sqlTx := s.sqlTx
+		if sqlTx == nil {
+			var ok bool
+			if sqlTx, ok = tx.Statement.ConnPool.(*sql.Tx); !ok {
+				return fmt.Errorf("transaction runs on %T, not *sql.Tx", tx.Statement.ConnPool)
+			}
+		}
+		fnErr = fn(txStore{&Store{db: tx, dialect: s.dialect, clock: s.clock, jobs: s.jobs, sqlTx: sqlTx}})
+		return fnErr
+	})
+	if fnErr != nil {
+		return fnErr
+	}
+	if err != nil {
+		return storeError(op, incident.Errorf(incident.EUNAVAILABLE, "The change could not be saved; try again."), err)
+	}
+	return nil
 }
 
 func (s *Store) now() time.Time { return dbTime(s.clock.Now()) }
@@ -554,7 +617,9 @@ func (s *Store) ListActionItems(ctx context.Context, incidentID int64) ([]incide
 }
 
 // AddChangeEvent implements incident.Store. A zero OccurredAt becomes the
-// clock's now; Source, ExternalID and Kind are required (EINVALID).
+// clock's now; Source, ExternalID and Kind are required (EINVALID). A later
+// report of a stored change replaces it by a conditional UPDATE, so two
+// reports racing each other leave the newer one whichever commits first.
 func (s *Store) AddChangeEvent(ctx context.Context, c *incident.ChangeEvent) error {
 	const op = "add change event"
 	if c == nil {
@@ -572,13 +637,47 @@ func (s *Store) AddChangeEvent(ctx context.Context, c *incident.ChangeEvent) err
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	row.ID = 0
-	err = s.tx(ctx, func(tx *gorm.DB) error { return tx.Create(&row).Error })
+	// replace overwrites an older stored report of the change, and reports
+	// whether there was one.
+	replace := func(tx *gorm.DB) (bool, error) {
+		res := tx.Model(&changeEventRow{}).
+			Where("source = ? AND external_id = ?", row.Source, row.ExternalID).
+			Where("revision < ? OR (revision = ? AND occurred_at < ?)", row.Revision, row.Revision, row.OccurredAt).
+			Updates(map[string]any{
+				"kind": row.Kind, "summary": row.Summary, "actor": row.Actor, "url": row.URL,
+				"environment": row.Environment, "ref": row.Ref, "occurred_at": row.OccurredAt,
+				"revision": row.Revision, "data": row.Data,
+				"service": gorm.Expr("CASE WHEN ? <> '' THEN ? ELSE service END", row.Service, row.Service),
+			})
+		if res.Error != nil || res.RowsAffected == 0 {
+			return false, res.Error
+		}
+		var stored changeEventRow
+		err := tx.Select("id", "service").Where("source = ? AND external_id = ?", row.Source, row.ExternalID).Take(&stored).Error
+		row.ID, row.Service = stored.ID, stored.Service
+		return true, err
+	}
+	err = s.tx(ctx, func(tx *gorm.DB) error {
+		if ok, err := replace(tx); ok || err != nil {
+			return err
+		}
+		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
+		if res.Error != nil || res.RowsAffected == 1 {
+			return res.Error
+		}
+		// Stored meanwhile by another report, or stored before: replace
+		// it if this one is newer.
+		if ok, err := replace(tx); ok || err != nil {
+			return err
+		}
+		return storeError(op, incident.Errorf(incident.ECONFLICT, "The %s change %s is already recorded.", c.Source, c.ExternalID), nil)
+	})
 	if err != nil {
 		return translate(op, err, map[string]string{
 			incident.ECONFLICT: fmt.Sprintf("The %s change %s is already recorded.", c.Source, c.ExternalID),
 		})
 	}
-	c.ID, c.OccurredAt = row.ID, row.OccurredAt
+	c.ID, c.OccurredAt, c.Service = row.ID, domainTime(row.OccurredAt), row.Service
 	return nil
 }
 

@@ -116,3 +116,17 @@ func TestStoreUsesClock(t *testing.T) {
 		})
 	}
 }
+
+func TestAccessStoreSQLite(t *testing.T) {
+	t.Parallel()
+	incidenttest.RunAccessStoreTests(t, func(t *testing.T) incident.AccessStore {
+		return gormstore.New(openDB(t, "sqlite"), testClock())
+	})
+}
+
+func TestAccessStorePostgres(t *testing.T) {
+	t.Parallel()
+	incidenttest.RunAccessStoreTests(t, func(t *testing.T) incident.AccessStore {
+		return gormstore.New(openDB(t, "postgres"), testClock())
+	})
+}

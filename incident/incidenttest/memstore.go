@@ -2,6 +2,7 @@ package incidenttest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -18,10 +19,24 @@ import (
 // microseconds). Everything it returns is a deep copy, so callers can never
 // change stored state except through its methods. It is safe for concurrent
 // use.
+//
+// Atomic holds the store for the whole of its function and restores a
+// snapshot when the function fails; jobs scheduled on its Tx are handed to
+// the Scheduler given to SetScheduler when the function succeeds.
 type MemStore struct {
-	clock incident.Clock
+	*memData
+	// mu guards memData; a Tx shares the data and holds a no-op lock,
+	// since Atomic holds the real one for it.
+	mu sync.Locker
+	// tx collects the jobs of the transaction a Tx belongs to; nil outside.
+	tx *memTx
+}
 
-	mu         sync.Mutex
+// memData is the state of a MemStore, shared with its Tx values.
+type memData struct {
+	clock incident.Clock
+	sched incident.Scheduler
+
 	lastID     int64 // one sequence for every row kind: IDs stay unique and increasing
 	lastNumber int64
 	incidents  []*incident.Incident // by ID ascending
@@ -33,6 +48,9 @@ type MemStore struct {
 	pages      []incident.Page
 	rollbacks  []incident.Rollback
 	exports    map[exportKey]incident.ExportRef
+	alerts     []incident.Alert
+	reviews    map[int64]incident.Review
+	notices    map[string]time.Time
 }
 
 type deliveryKey struct{ source, id string }
@@ -51,9 +69,14 @@ func NewMemStore(clock incident.Clock) *MemStore {
 		clock = incident.SystemClock
 	}
 	return &MemStore{
-		clock:      clock,
-		deliveries: map[deliveryKey]time.Time{},
-		exports:    map[exportKey]incident.ExportRef{},
+		memData: &memData{
+			clock:      clock,
+			deliveries: map[deliveryKey]time.Time{},
+			exports:    map[exportKey]incident.ExportRef{},
+			reviews:    map[int64]incident.Review{},
+			notices:    map[string]time.Time{},
+		},
+		mu: &sync.Mutex{},
 	}
 }
 
@@ -493,14 +516,23 @@ func (m *MemStore) AddChangeEvent(_ context.Context, c *incident.ChangeEvent) er
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, e := range m.changes {
-		if e.Source == c.Source && e.ExternalID == c.ExternalID {
-			return errorf(op, incident.ECONFLICT, "The %s change %s is already recorded.", c.Source, c.ExternalID)
-		}
-	}
 	in := cloneChange(*c)
 	if in.OccurredAt.IsZero() {
 		in.OccurredAt = m.now()
+	}
+	for i, e := range m.changes {
+		if e.Source == c.Source && e.ExternalID == c.ExternalID {
+			if !in.Newer(e) {
+				return errorf(op, incident.ECONFLICT, "The %s change %s is already recorded.", c.Source, c.ExternalID)
+			}
+			in.ID = e.ID
+			if in.Service == "" {
+				in.Service = e.Service
+			}
+			m.changes[i] = in
+			c.ID, c.OccurredAt, c.Service = in.ID, in.OccurredAt, in.Service
+			return nil
+		}
 	}
 	in.ID = m.nextID()
 	m.changes = append(m.changes, in)
@@ -841,3 +873,108 @@ func (m *MemStore) GetExport(_ context.Context, incidentID int64, target string)
 
 // Ping implements incident.Store; a MemStore is always reachable.
 func (m *MemStore) Ping(context.Context) error { return nil }
+
+// SetScheduler gives the store the Scheduler that receives the jobs of a
+// committed Atomic. Without one, scheduling on a Tx fails.
+func (m *MemStore) SetScheduler(s incident.Scheduler) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.sched = s
+}
+
+// memTx is one running Atomic: the jobs to hand over at commit.
+type memTx struct {
+	jobs []incident.Job
+}
+
+type noLock struct{}
+
+func (noLock) Lock()   {}
+func (noLock) Unlock() {}
+
+// Atomic implements incident.Store. The store stays locked while fn runs,
+// so fn calling the store itself instead of tx deadlocks, as it may on
+// SQLite.
+func (m *MemStore) Atomic(ctx context.Context, fn func(tx incident.Tx) error) (err error) {
+	if m.tx != nil {
+		// Already inside: the same transaction, undone alone on failure
+		// like a savepoint.
+		saved, jobs := m.memData.clone(), len(m.tx.jobs)
+		if err := fn(m); err != nil {
+			*m.memData = *saved
+			m.tx.jobs = m.tx.jobs[:jobs]
+			return err
+		}
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	saved := m.memData.clone()
+	tx := &MemStore{memData: m.memData, mu: noLock{}, tx: &memTx{}}
+	committed := false
+	defer func() {
+		if !committed {
+			*m.memData = *saved
+		}
+	}()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	committed = true
+	for _, job := range tx.tx.jobs {
+		// Scheduling is the engine's commit of the same transaction; a
+		// failure here is a test wiring bug, not a rollback.
+		if _, err := m.sched.Schedule(ctx, job); err != nil {
+			return fmt.Errorf("memstore: hand over job %s: %w", job.Kind, err)
+		}
+	}
+	return nil
+}
+
+// Schedule implements incident.Scheduler on a Tx: the job is handed to the
+// store's Scheduler when the transaction commits. Outside a transaction it
+// schedules at once.
+func (m *MemStore) Schedule(ctx context.Context, job incident.Job) (bool, error) {
+	if m.sched == nil {
+		return false, errors.New("memstore: no scheduler; call SetScheduler")
+	}
+	if m.tx == nil {
+		return m.sched.Schedule(ctx, job)
+	}
+	m.tx.jobs = append(m.tx.jobs, job)
+	return true, nil
+}
+
+// clone deep-copies the data, for rolling back.
+func (d *memData) clone() *memData {
+	out := *d
+	out.incidents = make([]*incident.Incident, len(d.incidents))
+	for i, inc := range d.incidents {
+		out.incidents[i] = cloneIncident(inc)
+	}
+	out.events = make([]incident.TimelineEvent, len(d.events))
+	for i, ev := range d.events {
+		out.events[i] = cloneEvent(ev)
+	}
+	out.updates = slices.Clone(d.updates)
+	out.items = slices.Clone(d.items)
+	out.changes = make([]incident.ChangeEvent, len(d.changes))
+	for i, c := range d.changes {
+		c.Data = maps.Clone(c.Data)
+		out.changes[i] = c
+	}
+	out.deliveries = maps.Clone(d.deliveries)
+	out.pages = make([]incident.Page, len(d.pages))
+	for i, p := range d.pages {
+		out.pages[i] = clonePage(p)
+	}
+	out.rollbacks = slices.Clone(d.rollbacks)
+	out.exports = maps.Clone(d.exports)
+	out.alerts = make([]incident.Alert, len(d.alerts))
+	for i, a := range d.alerts {
+		out.alerts[i] = cloneAlert(a)
+	}
+	out.reviews = maps.Clone(d.reviews)
+	out.notices = maps.Clone(d.notices)
+	return &out
+}

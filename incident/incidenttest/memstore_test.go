@@ -14,3 +14,10 @@ func TestMemStore(t *testing.T) {
 		return incidenttest.NewMemStore(incidenttest.NewClock(incidenttest.Epoch().Add(24 * time.Hour)))
 	})
 }
+
+func TestMemAccessStore(t *testing.T) {
+	t.Parallel()
+	incidenttest.RunAccessStoreTests(t, func(*testing.T) incident.AccessStore {
+		return incidenttest.NewMemAccessStore(nil)
+	})
+}

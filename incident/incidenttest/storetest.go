@@ -46,6 +46,7 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) incident.Store) {
 		{"ActionItems", testActionItems},
 		{"ChangeEvents", testChangeEvents},
 		{"ChangeEventErrors", testChangeEventErrors},
+		{"ChangeEventStates", testChangeEventStates},
 		{"Deliveries", testDeliveries},
 		{"UpdateTimelineEvent", testUpdateTimelineEvent},
 		{"UpdateTimelineEventErrors", testUpdateTimelineEventErrors},
@@ -60,7 +61,13 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) incident.Store) {
 		{"TimesNormalised", testTimesNormalised},
 		{"ReturnsCopies", testReturnsCopies},
 		{"Ping", testPing},
+		{"Alerts", testAlerts},
+		{"ConcurrentAddAlert", testConcurrentAddAlert},
+		{"UpdateActionItem", testUpdateActionItem},
+		{"Reviews", testReviews},
+		{"Notices", testNotices},
 	}
+	tests = append(tests, atomicTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -105,6 +112,7 @@ func testCreateAndGet(t *testing.T, s incident.Store) {
 		i.BroadcastChannel = "C0BROADCAST"
 		i.BroadcastTS = "1700000000.000200"
 		i.Summary = "not yet"
+		i.PublicProvider, i.PublicID, i.PublicURL = "statuspage", "p0ub1ic", "https://stspg.io/p0ub1ic"
 		i.LastUpdateAt = ptr(at(15))
 		i.NagCount = 2
 		i.SnoozedUntil = ptr(at(75))
@@ -417,6 +425,7 @@ func testUpdateIncident(t *testing.T, s incident.Store) {
 		i.Summary = ""
 		i.Roles = map[string]string{incident.RoleComms: "U0COMMS"}
 		i.ChannelID = "C0NEW"
+		i.PublicProvider, i.PublicID, i.PublicURL = "instatus", "ckpub1", "https://acme.instatus.com/ckpub1"
 		i.LastUpdateAt = ptr(at(30))
 		i.NagCount = 0
 		i.SnoozedUntil = nil
@@ -436,6 +445,8 @@ func testUpdateIncident(t *testing.T, s incident.Store) {
 	require.Empty(t, updated.Summary)
 	require.Equal(t, map[string]string{incident.RoleComms: "U0COMMS"}, updated.Roles)
 	require.Equal(t, ptr(at(30)), updated.LastUpdateAt)
+	require.Equal(t, "https://acme.instatus.com/ckpub1", updated.PublicURL)
+	require.Equal(t, [2]string{"instatus", "ckpub1"}, [2]string{updated.PublicProvider, updated.PublicID})
 	require.Zero(t, updated.NagCount)
 	require.Nil(t, updated.SnoozedUntil)
 	require.False(t, updated.UpdatedAt.IsZero())
@@ -1356,4 +1367,46 @@ func testExports(t *testing.T, s incident.Store) {
 
 func testPing(t *testing.T, s incident.Store) {
 	require.NoError(t, s.Ping(context.Background()))
+}
+
+// testChangeEventStates: a change that moves through states under one id is
+// stored once, as its newest report.
+func testChangeEventStates(t *testing.T, s incident.Store) {
+	ctx := context.Background()
+	state := func(st string, rev int64, minute int, service string) *incident.ChangeEvent {
+		return NewChangeEvent("deployment:acme/shop:42", func(c *incident.ChangeEvent) {
+			c.Service, c.OccurredAt, c.Revision, c.Summary = service, at(minute), rev, "Deploy ("+st+")"
+			c.Data = map[string]string{"state": st}
+		})
+	}
+	pending := state("pending", 100, 0, "checkout")
+	require.NoError(t, s.AddChangeEvent(ctx, pending))
+	running := state("in_progress", 101, 2, "")
+	require.NoError(t, s.AddChangeEvent(ctx, running), "a later state replaces the stored one")
+	require.Equal(t, pending.ID, running.ID, "one change, one row")
+	require.Equal(t, "checkout", running.Service, "a report without a service keeps the stored one")
+
+	failed := state("failure", 102, 6, "checkout")
+	require.NoError(t, s.AddChangeEvent(ctx, failed))
+	RequireCode(t, s.AddChangeEvent(ctx, state("in_progress", 101, 2, "checkout")), incident.ECONFLICT)
+	RequireCode(t, s.AddChangeEvent(ctx, state("failure", 102, 6, "checkout")), incident.ECONFLICT)
+
+	got, err := s.ListChangeEvents(ctx, "checkout", at(-10), at(10))
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	require.Equal(t, *failed, got[0])
+	require.Equal(t, "failure", got[0].Data["state"], "a late delivery of an earlier state does not overwrite a later one")
+	got, err = s.ListChangeEvents(ctx, "", at(-10), at(5))
+	require.NoError(t, err)
+	require.Empty(t, got, "the change is listed at its latest time")
+
+	// Without revisions, the later report wins.
+	run := NewChangeEvent("run-7", func(c *incident.ChangeEvent) { c.OccurredAt = at(1) })
+	require.NoError(t, s.AddChangeEvent(ctx, run))
+	done := NewChangeEvent("run-7", func(c *incident.ChangeEvent) { c.OccurredAt, c.Summary = at(3), "done" })
+	require.NoError(t, s.AddChangeEvent(ctx, done))
+	RequireCode(t, s.AddChangeEvent(ctx, NewChangeEvent("run-7", func(c *incident.ChangeEvent) { c.OccurredAt = at(2) })), incident.ECONFLICT)
+	got, err = s.ListChangeEvents(ctx, "", at(3), at(3))
+	require.NoError(t, err)
+	require.Equal(t, []incident.ChangeEvent{*done}, got)
 }

@@ -22,10 +22,11 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivertype"
 
@@ -39,6 +40,7 @@ import (
 // stale incident reminder for weeks.
 const (
 	DefaultWorkers           = 10
+	DefaultUrgentWorkers     = 4
 	DefaultFetchPollInterval = time.Second
 	DefaultMaxAttempts       = 10
 	DefaultJobTimeout        = time.Minute
@@ -58,9 +60,17 @@ type Options struct {
 	// sharing a database and a queue share the work. Defaults to River's
 	// "default" queue.
 	Queue string
-	// Workers is the number of jobs run at once by this engine. Defaults to
-	// DefaultWorkers.
+	// Workers is the number of jobs of Queue run at once by this engine.
+	// Defaults to DefaultWorkers.
 	Workers int
+	// UrgentQueue is the River queue of jobs scheduled with Job.Urgent:
+	// pages, nags and acknowledgements. It has its own workers, so no amount
+	// of other work delays them. Defaults to "urgent", or to Queue+"_urgent"
+	// when Queue is set.
+	UrgentQueue string
+	// UrgentWorkers is the number of urgent jobs run at once by this engine,
+	// reserved for them. Defaults to DefaultUrgentWorkers.
+	UrgentWorkers int
 	// Logger receives the engine's and River's logs. Defaults to slog.Default().
 	Logger *slog.Logger
 	// Registerer receives the engine's metrics. Nil registers nothing.
@@ -94,11 +104,20 @@ type Options struct {
 }
 
 func (o Options) withDefaults() Options {
+	if o.UrgentQueue == "" {
+		o.UrgentQueue = "urgent"
+		if o.Queue != "" && o.Queue != river.QueueDefault {
+			o.UrgentQueue = o.Queue + "_urgent"
+		}
+	}
 	if o.Queue == "" {
 		o.Queue = river.QueueDefault
 	}
 	if o.Workers <= 0 {
 		o.Workers = DefaultWorkers
+	}
+	if o.UrgentWorkers <= 0 {
+		o.UrgentWorkers = DefaultUrgentWorkers
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -121,20 +140,13 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// riverClient is the part of river.Client the engine uses. It does not
-// mention the transaction type, so one Engine serves both drivers.
-type riverClient interface {
-	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
-	Start(ctx context.Context) error
-	Stop(ctx context.Context) error
-	StopAndCancel(ctx context.Context) error
-	Stopped() <-chan struct{}
-}
-
 // Engine stores and runs jobs. It implements incident.Scheduler. Register
 // handlers with Handle, then call Start; Schedule works before Start too.
 type Engine struct {
-	client  riverClient
+	// client runs on database/sql for both databases, so a job can be
+	// inserted in the same *sql.Tx as the rows gorm writes (ScheduleTx).
+	client  *river.Client[*sql.Tx]
+	db      *sql.DB
 	depth   func(ctx context.Context) (int, error)
 	log     *slog.Logger
 	metrics *metrics
@@ -151,6 +163,12 @@ var _ incident.Scheduler = (*Engine)(nil)
 // NewPostgres returns an Engine on a PostgreSQL pool. River's tables must
 // already exist in opts.Schema, or in the pool's search_path when Schema is
 // empty.
+//
+// The engine talks to the database through database/sql on top of the pool
+// (River's riverdatabasesql driver), and listens for new jobs on a connection
+// of the same pool. A Store opened on the same pool (gormstore.DB.Pool) can
+// therefore hand its *sql.Tx to ScheduleTx: the rows and the jobs of one step
+// commit together.
 func NewPostgres(pool *pgxpool.Pool, opts Options) (*Engine, error) {
 	if pool == nil {
 		return nil, errors.New("jobs: nil postgres pool")
@@ -160,14 +178,16 @@ func NewPostgres(pool *pgxpool.Pool, opts Options) (*Engine, error) {
 	if opts.Schema != "" {
 		table = pgx.Identifier{opts.Schema, "river_job"}.Sanitize()
 	}
-	query := "SELECT count(*) FROM " + table + " WHERE queue = $1 AND state::text = ANY($2)"
+	query := "SELECT count(*) FROM " + table + " WHERE queue = ANY($1) AND state::text = ANY($2)"
 	states := waitingStates()
+	queues := []string{opts.Queue, opts.UrgentQueue}
 	depth := func(ctx context.Context) (int, error) {
 		var n int
-		err := pool.QueryRow(ctx, query, opts.Queue, states).Scan(&n)
+		err := pool.QueryRow(ctx, query, queues, states).Scan(&n)
 		return n, err
 	}
-	return newEngine(riverpgxv5.New(pool), opts, depth)
+	db := stdlib.OpenDBFromPool(pool)
+	return newEngine(riverdatabasesql.NewWithPgxListener(db, pool), opts, depth, db)
 }
 
 // NewSQLite returns an Engine on a SQLite database opened with the "sqlite"
@@ -184,8 +204,8 @@ func NewSQLite(db *sql.DB, opts Options) (*Engine, error) {
 	}
 	opts = opts.withDefaults()
 	opts.Schema = ""
-	query := "SELECT count(*) FROM river_job WHERE queue = ? AND state IN (?, ?, ?)"
-	args := []any{opts.Queue}
+	query := "SELECT count(*) FROM river_job WHERE queue IN (?, ?) AND state IN (?, ?, ?)"
+	args := []any{opts.Queue, opts.UrgentQueue}
 	for _, s := range waitingStates() {
 		args = append(args, s)
 	}
@@ -194,7 +214,7 @@ func NewSQLite(db *sql.DB, opts Options) (*Engine, error) {
 		err := db.QueryRowContext(ctx, query, args...).Scan(&n)
 		return n, err
 	}
-	return newEngine(riversqlite.New(db), opts, depth)
+	return newEngine(riversqlite.New(db), opts, depth, db)
 }
 
 // waitingStates are the states of a job that has yet to run (again).
@@ -206,10 +226,11 @@ func waitingStates() []string {
 	}
 }
 
-func newEngine[TTx any](driver riverdriver.Driver[TTx], opts Options, depth func(context.Context) (int, error)) (*Engine, error) {
+func newEngine(driver riverdriver.Driver[*sql.Tx], opts Options, depth func(context.Context) (int, error), db *sql.DB) (*Engine, error) {
 	e := &Engine{
+		db:       db,
 		depth:    depth,
-		log:      opts.Logger.With("component", "jobs", "queue", opts.Queue),
+		log:      opts.Logger.With("component", "jobs"),
 		opts:     opts,
 		handlers: make(map[string]incident.JobHandler),
 	}
@@ -236,9 +257,12 @@ func newEngine[TTx any](driver riverdriver.Driver[TTx], opts Options, depth func
 		RescueStuckJobsAfter: opts.JobTimeout + time.Minute,
 		Logger:               opts.Logger,
 		MaxAttempts:          opts.DefaultMaxAttempts,
-		Queues:               map[string]river.QueueConfig{opts.Queue: {MaxWorkers: opts.Workers}},
-		Schema:               opts.Schema,
-		Workers:              workers,
+		Queues: map[string]river.QueueConfig{
+			opts.Queue:       {MaxWorkers: opts.Workers},
+			opts.UrgentQueue: {MaxWorkers: opts.UrgentWorkers},
+		},
+		Schema:  opts.Schema,
+		Workers: workers,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("jobs: new river client: %w", err)
@@ -319,19 +343,49 @@ func (e *Engine) Running() bool {
 // empty kind or a kind without a registered handler, which is almost always
 // a typo that would otherwise surface only when the job is cancelled.
 func (e *Engine) Schedule(ctx context.Context, job incident.Job) (bool, error) {
+	args, opts, err := e.insertArgs(job)
+	if err != nil {
+		return false, err
+	}
+	res, err := e.client.Insert(ctx, args, opts)
+	return e.inserted(ctx, job, res, err)
+}
+
+// ScheduleTx stores the job as Schedule does, inside tx: the job exists
+// once tx commits and never if it rolls back. tx must belong to the
+// database the engine runs on (for PostgreSQL, a connection of the pool
+// given to NewPostgres; for SQLite, the *sql.DB given to NewSQLite).
+func (e *Engine) ScheduleTx(ctx context.Context, tx *sql.Tx, job incident.Job) (bool, error) {
+	if tx == nil {
+		return false, errors.New("jobs: ScheduleTx needs a transaction")
+	}
+	args, opts, err := e.insertArgs(job)
+	if err != nil {
+		return false, err
+	}
+	res, err := e.client.InsertTx(ctx, tx, args, opts)
+	return e.inserted(ctx, job, res, err)
+}
+
+// insertArgs validates a job and maps it to River's arguments and options.
+func (e *Engine) insertArgs(job incident.Job) (taskArgs, *river.InsertOpts, error) {
 	if job.Kind == "" {
-		return false, incident.Errorf(incident.EINVALID, "A job needs a kind.")
+		return taskArgs{}, nil, incident.Errorf(incident.EINVALID, "A job needs a kind.")
 	}
 	if _, ok := e.handler(job.Kind); !ok {
-		return false, incident.Errorf(incident.EINVALID, "No handler is registered for job kind %q.", job.Kind)
+		return taskArgs{}, nil, incident.Errorf(incident.EINVALID, "No handler is registered for job kind %q.", job.Kind)
 	}
 	if job.MaxAttempts < 0 {
-		return false, incident.Errorf(incident.EINVALID, "A job's maximum attempts cannot be negative.")
+		return taskArgs{}, nil, incident.Errorf(incident.EINVALID, "A job's maximum attempts cannot be negative.")
 	}
 	args := taskArgs{JobKind: job.Kind, Key: job.Key, Payload: job.Payload}
+	queue := e.opts.Queue
+	if job.Urgent {
+		queue = e.opts.UrgentQueue
+	}
 	opts := &river.InsertOpts{
 		MaxAttempts: job.MaxAttempts,
-		Queue:       e.opts.Queue,
+		Queue:       queue,
 		ScheduledAt: job.RunAt,
 	}
 	if job.Key != "" {
@@ -351,7 +405,10 @@ func (e *Engine) Schedule(ctx context.Context, job incident.Job) (bool, error) {
 			},
 		}
 	}
-	res, err := e.client.Insert(ctx, args, opts)
+	return args, opts, nil
+}
+
+func (e *Engine) inserted(ctx context.Context, job incident.Job, res *rivertype.JobInsertResult, err error) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("jobs: schedule %s: %w", job.Kind, err)
 	}
@@ -359,7 +416,7 @@ func (e *Engine) Schedule(ctx context.Context, job incident.Job) (bool, error) {
 		e.log.DebugContext(ctx, "job already scheduled", "kind", job.Kind, "job_id", res.Job.ID)
 		return false, nil
 	}
-	e.log.DebugContext(ctx, "job scheduled", "kind", job.Kind, "job_id", res.Job.ID, "run_at", res.Job.ScheduledAt)
+	e.log.DebugContext(ctx, "job scheduled", "kind", job.Kind, "job_id", res.Job.ID, "queue", res.Job.Queue, "run_at", res.Job.ScheduledAt)
 	return true, nil
 }
 
@@ -381,7 +438,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 	e.started = true
 	e.stopped = e.client.Stopped()
-	e.log.InfoContext(ctx, "job engine started", "workers", e.opts.Workers)
+	e.log.InfoContext(ctx, "job engine started", "workers", e.opts.Workers, "urgent_workers", e.opts.UrgentWorkers)
 	return nil
 }
 

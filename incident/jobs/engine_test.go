@@ -675,3 +675,55 @@ func TestNewRejectsDuplicateMetrics(t *testing.T) {
 	_, err := NewSQLite(db, opts)
 	require.ErrorContains(t, err, "register metrics")
 }
+
+// TestUrgentJobsHaveReservedWorkers: with every ordinary worker busy, an
+// urgent job still runs at once on its own queue.
+func TestUrgentJobsHaveReservedWorkers(t *testing.T) {
+	t.Parallel()
+	for _, hc := range harnesses {
+		t.Run(hc.name, func(t *testing.T) {
+			t.Parallel()
+			h := hc.open(t)
+			ctx := context.Background()
+			opts := testOptions()
+			opts.Workers = 2
+			opts.UrgentWorkers = 1
+			e := h.newEngine(t, opts)
+			release := make(chan struct{})
+			busy := make(chan struct{}, 10)
+			e.Handle("slow", func(ctx context.Context, _ []byte) error {
+				busy <- struct{}{}
+				select {
+				case <-release:
+				case <-ctx.Done():
+				}
+				return nil
+			})
+			paged := make(chan struct{}, 1)
+			e.Handle("page", func(context.Context, []byte) error {
+				paged <- struct{}{}
+				return nil
+			})
+			start(t, e)
+			defer close(release)
+			for i := range 5 {
+				_, err := e.Schedule(ctx, incident.Job{Kind: "slow", Payload: fmt.Appendf(nil, "slow-%d", i)})
+				require.NoError(t, err)
+			}
+			for range opts.Workers {
+				select {
+				case <-busy:
+				case <-time.After(waitFor):
+					t.Fatal("ordinary workers never got busy")
+				}
+			}
+			_, err := e.Schedule(ctx, incident.Job{Kind: "page", Urgent: true})
+			require.NoError(t, err)
+			select {
+			case <-paged:
+			case <-time.After(waitFor):
+				t.Fatal("the urgent job waited behind ordinary work")
+			}
+		})
+	}
+}

@@ -58,7 +58,7 @@ type dispatcher struct {
 func (d *dispatcher) Work(ctx context.Context, job *river.Job[taskArgs]) error {
 	e := d.engine
 	kind := job.Args.JobKind
-	log := e.log.With("kind", kind, "job_id", job.ID, "attempt", job.Attempt)
+	log := e.log.With("kind", kind, "job_id", job.ID, "attempt", job.Attempt, "queue", job.Queue)
 
 	h, ok := e.handler(kind)
 	if !ok {

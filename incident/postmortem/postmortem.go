@@ -114,6 +114,13 @@ type Draft struct {
 	// ReviewNotes are BlamelessCheck's findings on the summary, root-cause
 	// and contributing-factor text of this draft.
 	ReviewNotes []Finding
+
+	// Resolution is the data that confirmed the resolution; nil when the
+	// resolve checklist was not answered.
+	Resolution *Resolution
+	// Drill marks a practice incident; DrillSteps record what worked.
+	Drill      bool
+	DrillSteps []DrillStep
 }
 
 // Milestone is one step of the response.
@@ -275,6 +282,11 @@ func (c *compiler) compile() Draft {
 	d.WhatWentWell = c.wentWell(d.Metrics)
 	d.ActionItems = c.actions()
 	d.Participants, d.MostActive = c.participants()
+	d.Resolution = c.resolution()
+	if c.inc.Drill {
+		d.Drill = true
+		d.DrillSteps = c.drillSteps(d.Resolution)
+	}
 	names := make([]string, 0, len(d.Participants))
 	for _, p := range d.Participants {
 		names = append(names, p.Name)

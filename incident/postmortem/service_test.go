@@ -159,7 +159,8 @@ func (c *fakeChat) AddBookmark(_ context.Context, ch, title, link string) error 
 func (c *fakeChat) ResolveUsers(_ context.Context, refs []string) ([]string, []string, error) {
 	return refs, nil, nil
 }
-func (c *fakeChat) Invite(context.Context, string, []string) error { return nil }
+func (c *fakeChat) Invite(context.Context, string, []string) error         { return nil }
+func (c *fakeChat) IsMember(context.Context, string, string) (bool, error) { return true, nil }
 func (c *fakeChat) PostPanel(_ context.Context, inc *incident.Incident) (string, error) {
 	return fmt.Sprintf("%d.000001", inc.DeclaredAt.Unix()), nil
 }
@@ -275,6 +276,7 @@ func newFixture(t *testing.T, withExporters bool) *fixture {
 	policy.Services = map[string]incident.ServicePolicy{"checkout": {Key: "checkout", Name: "Checkout"}}
 	ch := newFakeChat()
 	q := newJobQueue()
+	store.SetScheduler(q)
 	renderer, err := templates.Load("")
 	require.NoError(t, err)
 	f := &fixture{store: store, clock: clock, chat: ch, queue: q}

@@ -22,11 +22,17 @@ const (
 	// maxDeployments bounds the deployments whose statuses are read, one
 	// call each, per repository and environment.
 	maxDeployments = 50
+	// startLookback is how long before the window a deploy or run may have
+	// started and still finish inside it: a change counts when it finishes
+	// (or last moves), and GitHub Actions stops a job after 6 hours.
+	startLookback = 6 * time.Hour
 )
 
-// Changes lists the service's deployments (with their latest status), the
+// Changes lists the service's deployments (at their latest status), the
 // pull requests merged into each repository's default branch, and the runs
-// of its deploy workflow, created in [from, to], oldest first. A service
+// of its deploy workflow that finished or last moved in [from, to], oldest
+// first; a deploy or run started up to startLookback before the window
+// counts when it finished inside it. A service
 // with no repositories gets none, without a call. ENOTFOUND names a
 // repository or workflow GitHub does not show; EUNAVAILABLE when GitHub is
 // down or rate limiting (then with a RetryAfter wait).
@@ -103,20 +109,28 @@ func (c *Client) statuses(ctx context.Context, r repoRef, id int64) ([]*gh.Deplo
 }
 
 func (c *Client) deployChanges(ctx context.Context, svcKey string, info repoInfo, env string, from, to time.Time) ([]incident.ChangeEvent, error) {
-	ds, err := c.listDeployments(ctx, info.ref, gh.DeploymentsListOptions{Environment: env}, from)
+	since := from.Add(-startLookback)
+	ds, err := c.listDeployments(ctx, info.ref, gh.DeploymentsListOptions{Environment: env}, since)
 	if err != nil {
 		return nil, err
 	}
 	var out []incident.ChangeEvent
+	read := 0
 	for _, d := range ds {
-		if !inWindow(d.GetCreatedAt().Time, from, to) {
+		if !inWindow(d.GetCreatedAt().Time, since, to) {
 			continue
 		}
-		if len(out) == maxDeployments {
+		// A deployment's updated_at moves with each status, so one last
+		// updated before the window cannot have moved inside it.
+		if d.UpdatedAt != nil && d.GetUpdatedAt().Before(from) {
+			continue
+		}
+		if read == maxDeployments {
 			c.log.Warn("github: too many deployments in the changes window; listing the newest",
 				slog.String("repo", info.ref.String()), slog.Int("limit", maxDeployments))
 			break
 		}
+		read++
 		sts, err := c.statuses(ctx, info.ref, d.GetID())
 		if err != nil {
 			return nil, err
@@ -125,7 +139,9 @@ func (c *Client) deployChanges(ctx context.Context, svcKey string, info repoInfo
 		if len(sts) > 0 {
 			latest = sts[0]
 		}
-		out = append(out, deployChange(svcKey, info.ref.String(), info.htmlURL, d, latest))
+		if ch := deployChange(svcKey, info.ref.String(), info.htmlURL, d, latest); inWindow(ch.OccurredAt, from, to) {
+			out = append(out, ch)
+		}
 	}
 	return out, nil
 }
@@ -136,12 +152,21 @@ func deploymentExternalID(repo string, id int64) string {
 	return fmt.Sprintf("deployment:%s:%d", repo, id)
 }
 
+// deployChange reports a deployment at its latest status st (nil before
+// the first): it happened when that status was set, and the status id,
+// which only grows, orders the reports of one deployment.
 func deployChange(svcKey, repo, repoHTML string, d *gh.Deployment, st *gh.DeploymentStatus) incident.ChangeEvent {
 	state := "pending"
 	env := d.GetEnvironment()
 	link := repoHTML + "/deployments"
+	at := d.GetCreatedAt().Time
+	var revision int64
 	if st != nil {
 		state = st.GetState()
+		revision = st.GetID()
+		if t := st.GetCreatedAt().Time; !t.IsZero() {
+			at = t
+		}
 		if st.GetEnvironment() != "" {
 			env = st.GetEnvironment()
 		}
@@ -172,7 +197,8 @@ func deployChange(svcKey, repo, repoHTML string, d *gh.Deployment, st *gh.Deploy
 		URL:         link,
 		Environment: env,
 		Ref:         d.GetSHA(),
-		OccurredAt:  d.GetCreatedAt().Time.UTC(),
+		OccurredAt:  at.UTC(),
+		Revision:    revision,
 		Data:        data,
 	}
 }
@@ -237,7 +263,7 @@ func createdRange(from, to time.Time) string {
 }
 
 func (c *Client) runChanges(ctx context.Context, svcKey string, info repoInfo, workflow string, from, to time.Time) ([]incident.ChangeEvent, error) {
-	opts := &gh.ListWorkflowRunsOptions{Created: createdRange(from, to), ListOptions: gh.ListOptions{PerPage: perPage}}
+	opts := &gh.ListWorkflowRunsOptions{Created: createdRange(from.Add(-startLookback), to), ListOptions: gh.ListOptions{PerPage: perPage}}
 	var out []incident.ChangeEvent
 	for page := 0; page < maxPages; page++ {
 		runs, resp, err := c.gh.Actions.ListWorkflowRunsByFileName(ctx, info.ref.owner, info.ref.name, workflow, opts)
@@ -245,8 +271,8 @@ func (c *Client) runChanges(ctx context.Context, svcKey string, info repoInfo, w
 			return nil, c.wrap(err, "list runs of workflow "+workflow, info.ref)
 		}
 		for _, run := range runs.WorkflowRuns {
-			if inWindow(run.GetCreatedAt().Time, from, to) {
-				out = append(out, runChange(svcKey, info.ref.String(), workflow, run))
+			if ch := runChange(svcKey, info.ref.String(), workflow, run); inWindow(ch.OccurredAt, from, to) {
+				out = append(out, ch)
 			}
 		}
 		if resp.NextPage == 0 {
@@ -257,13 +283,28 @@ func (c *Client) runChanges(ctx context.Context, svcKey string, info repoInfo, w
 	return out, nil
 }
 
-// runExternalID names one state of a run: the API listing and the
-// workflow_run webhook report the same state under the same id, and a
-// run's completion is a change of its own.
-func runExternalID(repo string, id int64, status string) string {
-	return fmt.Sprintf("workflow_run:%s:%d:%s", repo, id, status)
+// runExternalID names a run: the API listing and the workflow_run webhook
+// report it under the same id, and each later state replaces the earlier.
+func runExternalID(repo string, id int64) string {
+	return fmt.Sprintf("workflow_run:%s:%d", repo, id)
 }
 
+// runRevision orders the reports of one run: a re-run (a new attempt)
+// starts again from queued, and within an attempt the status only moves
+// forward.
+func runRevision(run *gh.WorkflowRun) int64 {
+	rank := 1 // requested, waiting, queued, pending
+	switch run.GetStatus() {
+	case "in_progress":
+		rank = 2
+	case "completed":
+		rank = 3
+	}
+	return int64(max(run.GetRunAttempt(), 1))*10 + int64(rank)
+}
+
+// runChange reports a run at its current status: it happened when it last
+// moved (its completion, once completed).
 func runChange(svcKey, repo, workflow string, run *gh.WorkflowRun) incident.ChangeEvent {
 	state := run.GetStatus()
 	if run.GetConclusion() != "" {
@@ -273,9 +314,13 @@ func runChange(svcKey, repo, workflow string, run *gh.WorkflowRun) incident.Chan
 	if actor == "" {
 		actor = run.GetActor().GetLogin()
 	}
+	at := run.GetUpdatedAt().Time
+	if at.IsZero() {
+		at = run.GetCreatedAt().Time
+	}
 	return incident.ChangeEvent{
 		Source:     Source,
-		ExternalID: runExternalID(repo, run.GetID(), run.GetStatus()),
+		ExternalID: runExternalID(repo, run.GetID()),
 		Kind:       incident.ChangeWorkflow,
 		Service:    svcKey,
 		Summary: fmt.Sprintf("Workflow %s run #%d on %s@%s (%s)",
@@ -283,7 +328,8 @@ func runChange(svcKey, repo, workflow string, run *gh.WorkflowRun) incident.Chan
 		Actor:      actor,
 		URL:        run.GetHTMLURL(),
 		Ref:        run.GetHeadSHA(),
-		OccurredAt: run.GetCreatedAt().Time.UTC(),
+		OccurredAt: at.UTC(),
+		Revision:   runRevision(run),
 		Data: map[string]string{
 			"run_id":      strconv.FormatInt(run.GetID(), 10),
 			"run_number":  strconv.Itoa(run.GetRunNumber()),

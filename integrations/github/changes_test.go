@@ -44,11 +44,11 @@ func TestChangesListsDeploysPullRequestsAndRunsInTheWindow(t *testing.T) {
 
 	require.Equal(t, []string{
 		fmt.Sprintf("deployment:%s:%d", repo, ids[1]),
-		fmt.Sprintf("deployment:%s:%d", repo, ids[2]),
 		fmt.Sprintf("pull_request:%s:%d", repo, prIn),
-		fmt.Sprintf("workflow_run:%s:%d:completed", repo, runIn),
+		fmt.Sprintf("deployment:%s:%d", repo, ids[2]),
+		fmt.Sprintf("workflow_run:%s:%d", repo, runIn),
 		fmt.Sprintf("deployment:%s:%d", repo, ids[3]),
-	}, externalIDs(got), "oldest first; staging, out-of-window and non-default-branch changes left out")
+	}, externalIDs(got), "oldest first by latest state; staging, out-of-window and non-default-branch changes left out")
 
 	deploy := got[4]
 	require.Equal(t, incident.ChangeEvent{
@@ -61,15 +61,17 @@ func TestChangesListsDeploysPullRequestsAndRunsInTheWindow(t *testing.T) {
 		URL:         "https://ci.example.com/runs/77",
 		Environment: "production",
 		Ref:         sha3,
-		OccurredAt:  at(11, 30),
+		OccurredAt:  at(11, 33),
+		Revision:    deploy.Revision,
 		Data: map[string]string{
 			"deployment_id": fmt.Sprint(ids[3]), "state": "success", "repo": repo, "ref": "main", "task": "deploy",
 		},
-	}, deploy)
-	require.Equal(t, "Deploy acme/checkout@4444444 to production (failure)", got[1].Summary)
-	require.Equal(t, b.fake.URL()+repo+"/deployments", got[1].URL, "without a log URL, the repository's deployments page")
+	}, deploy, "a deploy happened when it reached its latest state")
+	require.Positive(t, deploy.Revision, "the status id orders the deploy's states")
+	require.Equal(t, "Deploy acme/checkout@4444444 to production (failure)", got[2].Summary)
+	require.Equal(t, b.fake.URL()+repo+"/deployments", got[2].URL, "without a log URL, the repository's deployments page")
 
-	pr := got[2]
+	pr := got[1]
 	require.Equal(t, incident.ChangePullRequest, pr.Kind)
 	require.Equal(t, fmt.Sprintf("Merged acme/checkout#%d into main: Faster checkout", prIn), pr.Summary)
 	require.Equal(t, "bob", pr.Actor)

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -31,17 +32,61 @@ const MaxWebhookBody = 5 << 20
 // deduplication; ping and other events get 200. A malformed delivery gets
 // 400 and a sink error 500, which GitHub shows on the delivery (it does not
 // redeliver by itself).
-func NewWebhookHandler(secret string, sink func(ctx context.Context, c incident.ChangeEvent) error, log *slog.Logger) http.Handler {
+func NewWebhookHandler(secret string, sink func(ctx context.Context, c incident.ChangeEvent) error, log *slog.Logger, opts ...WebhookOption) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &webhookHandler{secret: []byte(secret), sink: sink, log: log}
+	h := &webhookHandler{secret: []byte(secret), sink: sink, log: log}
+	for _, o := range opts {
+		o(h)
+	}
+	return h
+}
+
+// WebhookOption configures NewWebhookHandler.
+type WebhookOption func(*webhookHandler)
+
+// WithIssueClosed hands every closed issue that is an exported action item
+// (its body carries the action-item marker the export writes) to done, with
+// the incident key ("INC-42"), the action item's id and the issue's URL.
+func WithIssueClosed(done func(ctx context.Context, incidentKey string, itemID int64, url string) error) WebhookOption {
+	return func(h *webhookHandler) { h.issueClosed = done }
 }
 
 type webhookHandler struct {
-	secret []byte
-	sink   func(ctx context.Context, c incident.ChangeEvent) error
-	log    *slog.Logger
+	secret      []byte
+	sink        func(ctx context.Context, c incident.ChangeEvent) error
+	issueClosed func(ctx context.Context, incidentKey string, itemID int64, url string) error
+	log         *slog.Logger
+}
+
+// markerRE finds the action-item marker of an exported issue's body.
+var markerRE = regexp.MustCompile(`<!-- firebreak:action-item:(INC-\d+):(\d+) -->`)
+
+func (h *webhookHandler) handleIssues(w http.ResponseWriter, r *http.Request, payload []byte, log *slog.Logger) {
+	var ev gh.IssuesEvent
+	if err := json.Unmarshal(payload, &ev); err != nil || ev.Issue == nil {
+		http.Error(w, "malformed issues payload", http.StatusBadRequest)
+		return
+	}
+	m := markerRE.FindStringSubmatch(ev.Issue.GetBody())
+	if ev.GetAction() != "closed" || h.issueClosed == nil || m == nil {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	if ev.Issue.GetStateReason() == "not_planned" {
+		// Closed as not planned: the follow-up was dropped, not done.
+		log.Info("github: action item issue closed as not planned", slog.String("url", ev.Issue.GetHTMLURL()))
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	id, _ := strconv.ParseInt(m[2], 10, 64)
+	if err := h.issueClosed(r.Context(), m[1], id, ev.Issue.GetHTMLURL()); err != nil && incident.ErrorCode(err) != incident.ENOTFOUND {
+		log.Error("github webhook: marking the action item done failed", slog.Any("error", err))
+		http.Error(w, "could not mark the action item done", http.StatusInternalServerError)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
 }
 
 func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -88,6 +133,9 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	var change incident.ChangeEvent
 	switch event {
+	case "issues":
+		h.handleIssues(w, r, payload, log)
+		return
 	case "ping":
 		w.WriteHeader(http.StatusOK)
 		_, _ = io.WriteString(w, "pong\n")

@@ -91,15 +91,16 @@ func TestWebhookWorkflowRun(t *testing.T) {
 
 	got := rec.got()
 	require.Len(t, got, 2)
-	require.Equal(t, fmt.Sprintf("workflow_run:%s:%d:queued", repo, id), got[0].ExternalID)
+	require.Equal(t, fmt.Sprintf("workflow_run:%s:%d", repo, id), got[0].ExternalID)
 	require.Equal(t, "requested", got[0].Data["action"])
 	done := got[1]
-	require.Equal(t, fmt.Sprintf("workflow_run:%s:%d:completed", repo, id), done.ExternalID)
+	require.Equal(t, fmt.Sprintf("workflow_run:%s:%d", repo, id), done.ExternalID, "one run, one change, at its latest state")
+	require.Greater(t, done.Revision, got[0].Revision)
 	require.Equal(t, incident.ChangeWorkflow, done.Kind)
 	require.Equal(t, "github", done.Source)
 	require.Equal(t, sha3, done.Ref)
 	require.Equal(t, "grace", done.Actor)
-	require.Equal(t, at(11, 0), done.OccurredAt)
+	require.Equal(t, at(12, 0), done.OccurredAt, "a run happened when it completed, not when it was created")
 	require.Equal(t, fmt.Sprintf("%s%s/actions/runs/%d", b.fake.URL(), repo, id), done.URL)
 	require.Equal(t, "Workflow deploy.yml run #1 on acme/checkout@3333333 (completed: failure)", done.Summary)
 	for k, v := range map[string]string{

@@ -191,10 +191,21 @@ func (e *auditEntry) summary(r resource) string {
 	default:
 		s = "changed the flag " + name
 	}
-	if r.Env != "" && !strings.Contains(s, r.Env) {
+	if r.Env != "" && !namesEnv(s, name, r.Env) {
 		s += " in " + r.Env
 	}
 	return upperFirst(s)
+}
+
+// namesEnv reports whether the sentence s already says the change was in
+// env ("... in production", "... in `Production`"); the flag's own name,
+// such as "test flag" in the environment test, does not count.
+func namesEnv(s, name, env string) bool {
+	rest := strings.ToLower(s)
+	if name != "" {
+		rest = strings.ReplaceAll(rest, strings.ToLower(name), "")
+	}
+	return strings.Contains(rest, " in "+strings.ToLower(env))
 }
 
 // actor names who made the change: a member by e-mail, else by name, else

@@ -36,10 +36,15 @@ func Sign(body []byte, secret string) string {
 // and ignored. The event's Service is empty: the domain matches the flag
 // (Ref, Environment, Data["project"]) to services. A sink ECONFLICT (a
 // redelivery) answers 200; any other sink error answers 500 so LaunchDarkly
-// retries once.
-func NewWebhookHandler(secret string, sink func(ctx context.Context, c incident.ChangeEvent) error, log *slog.Logger) http.Handler {
+// retries once. Links in the change point at DefaultAPIURL's site unless
+// WithSiteURL names the account's instance.
+func NewWebhookHandler(secret string, sink func(ctx context.Context, c incident.ChangeEvent) error, log *slog.Logger, opts ...WebhookOption) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	o := webhookOptions{site: DefaultAPIURL}
+	for _, opt := range opts {
+		opt(&o)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
@@ -69,7 +74,7 @@ func NewWebhookHandler(secret string, sink func(ctx context.Context, c incident.
 		}
 		// Deliveries may arrive out of order; each carries its own date, so
 		// order does not matter here.
-		ch, ok := e.change(DefaultAPIURL, incident.FlagRef{})
+		ch, ok := e.change(o.site, incident.FlagRef{})
 		if !ok {
 			writeJSON(w, http.StatusOK, map[string]any{"ignored": true})
 			return
@@ -85,6 +90,23 @@ func NewWebhookHandler(secret string, sink func(ctx context.Context, c incident.
 			writeJSON(w, http.StatusInternalServerError, map[string]any{"error": "could not record the change"})
 		}
 	})
+}
+
+// WebhookOption configures NewWebhookHandler.
+type WebhookOption func(*webhookOptions)
+
+type webhookOptions struct{ site string }
+
+// WithSiteURL resolves the entries' relative UI links against the
+// account's instance, such as https://app.eu.launchdarkly.com or
+// https://app.launchdarkly.us: the API and the UI share one host. Empty
+// keeps DefaultAPIURL.
+func WithSiteURL(u string) WebhookOption {
+	return func(o *webhookOptions) {
+		if u != "" {
+			o.site = strings.TrimRight(u, "/")
+		}
+	}
 }
 
 // validSignature compares in constant time; an empty secret or signature

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -147,4 +149,33 @@ func TestWebhookRejectsAndIgnores(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestWebhookFixtureFlagNamedAfterItsEnvironment feeds an entry in the
+// documented audit-log shape (testdata/) for the flag "Test flag" in the
+// environment test, to an EU account's handler.
+func TestWebhookFixtureFlagNamedAfterItsEnvironment(t *testing.T) {
+	t.Parallel()
+	body, err := os.ReadFile(filepath.Join("testdata", "flag_turned_on_in_test.json"))
+	require.NoError(t, err)
+	var rec recordingSink
+	srv := httptest.NewServer(launchdarkly.NewWebhookHandler(secret, rec.sink, nil, launchdarkly.WithSiteURL("https://app.eu.launchdarkly.com/")))
+	t.Cleanup(srv.Close)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.URL, bytes.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(launchdarkly.SignatureHeader, launchdarkly.Sign(body, secret))
+	resp, err := srv.Client().Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+
+	got := rec.events()
+	require.Len(t, got, 1)
+	c := got[0]
+	require.Equal(t, "Turned on the flag Test flag in test", c.Summary, "the flag's name is not the environment")
+	require.Equal(t, "https://app.eu.launchdarkly.com/shop/test/features/test-flag", c.URL, "links go to the account's instance")
+	require.Equal(t, "test", c.Environment)
+	require.Equal(t, "true", c.Data["on"])
+	require.Equal(t, time.Date(2026, 3, 2, 10, 50, 0, 0, time.UTC), c.OccurredAt)
 }

@@ -83,7 +83,11 @@ type webhookIncident struct {
 // It answers 401 for a missing or wrong signature, 413 for a body over
 // MaxWebhookBody, 400 for malformed JSON (PagerDuty drops those), and 500
 // when sink fails, so that PagerDuty delivers the event again.
-func NewWebhookHandler(secrets []string, sink func(ctx context.Context, ev incident.PageEvent) error, log *slog.Logger) http.Handler {
+func NewWebhookHandler(secrets []string, sink func(ctx context.Context, ev incident.PageEvent) error, log *slog.Logger, opts ...WebhookOption) http.Handler {
+	var o webhookOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -118,6 +122,22 @@ func NewWebhookHandler(secrets []string, sink func(ctx context.Context, ev incid
 			log.WarnContext(r.Context(), "pagerduty webhook refused: bad signature")
 			http.Error(w, "invalid signature", http.StatusUnauthorized)
 			return
+		}
+		if o.alerts != nil {
+			alert, isAlert, err := parseAlert(body)
+			if err != nil {
+				log.WarnContext(r.Context(), "pagerduty webhook malformed", slog.Any("error", err))
+				http.Error(w, "malformed webhook", http.StatusBadRequest)
+				return
+			}
+			if isAlert {
+				if err := o.alerts(r.Context(), alert); err != nil {
+					log.ErrorContext(r.Context(), "pagerduty incident not handled as an alert; PagerDuty will redeliver",
+						slog.String("pagerduty_incident", alert.Fingerprint), slog.Any("error", err))
+					http.Error(w, "could not handle the event", http.StatusInternalServerError)
+					return
+				}
+			}
 		}
 		ev, ok, err := parseWebhook(body)
 		if err != nil {

@@ -6,7 +6,7 @@
 
 -- +goose Up
 -- +goose StatementBegin
--- No-op. PostgreSQL sequences already prevent automatically generated job IDs
+-- No-op. Postgres sequences already prevent automatically generated job IDs
 -- from being reused.
 SELECT 1;
 -- +goose StatementEnd
@@ -14,7 +14,7 @@ INSERT INTO river_migration (line, version) VALUES ('main', 8);
 
 -- +goose Down
 -- +goose StatementBegin
--- No-op. PostgreSQL sequences already prevent automatically generated job IDs
+-- No-op. Postgres sequences already prevent automatically generated job IDs
 -- from being reused.
 SELECT 1;
 -- +goose StatementEnd

@@ -160,11 +160,16 @@ func (s *Server) deploymentJSON(r *repoState, d *Deployment) map[string]any {
 		payload = map[string]any{}
 	}
 	u := fmt.Sprintf("%s/deployments/%d", s.apiURL(r), d.ID)
+	updated := d.CreatedAt
+	if st, ok := latestStatus(d); ok && st.CreatedAt.After(updated) {
+		updated = st.CreatedAt
+	}
 	return map[string]any{
 		"id": d.ID, "node_id": fmt.Sprintf("DE_%d", d.ID), "url": u, "sha": d.SHA, "ref": d.Ref,
 		"task": d.Task, "payload": payload, "environment": d.Environment, "original_environment": d.Environment,
 		"description": d.Description, "creator": user(d.Creator),
-		"created_at": ts(d.CreatedAt), "updated_at": ts(d.CreatedAt),
+		// GitHub moves a deployment's updated_at to its latest status.
+		"created_at": ts(d.CreatedAt), "updated_at": ts(updated),
 		"statuses_url": u + "/statuses", "repository_url": s.apiURL(r),
 		"transient_environment": false, "production_environment": d.Environment == "production",
 	}
@@ -478,7 +483,8 @@ func (s *Server) runJSON(r *repoState, run *WorkflowRun) map[string]any {
 		"url":      fmt.Sprintf("%s/actions/runs/%d", s.apiURL(r), run.ID),
 		"actor":    user(run.Actor), "triggering_actor": user(run.Actor),
 		"created_at": ts(run.CreatedAt), "updated_at": ts(run.UpdatedAt), "run_started_at": ts(run.CreatedAt),
-		"repository": s.repoJSON(r),
+		"run_attempt": max(run.RunAttempt, 1),
+		"repository":  s.repoJSON(r),
 	}
 }
 

@@ -81,8 +81,10 @@ type WorkflowRun struct {
 	HeadSHA      string
 	Actor        string
 	Inputs       map[string]any
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// RunAttempt counts re-runs of the same run; zero reads as 1.
+	RunAttempt int
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 // Dispatch records one accepted workflow_dispatch call.

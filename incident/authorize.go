@@ -1,0 +1,160 @@
+package incident
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+)
+
+// membershipTTL is how long a resolved user group or e-mail is trusted:
+// long enough that a burst of clicks costs one lookup, short enough that
+// someone removed from a group loses the right within a minute.
+const membershipTTL = time.Minute
+
+// membership caches what policy references resolve to.
+type membership struct {
+	mu      sync.Mutex
+	entries map[string]membershipEntry
+}
+
+type membershipEntry struct {
+	ids []string
+	at  time.Time
+}
+
+// Authorize answers whether req.Subject.User may do req.Action, filling in
+// the subject's memberships (the policy's user groups and e-mails, and for
+// a private incident whether they are one of its members) first. The
+// decision's Err is the refusal to return. An error means a membership
+// could not be read.
+func (s *Service) Authorize(ctx context.Context, req Request) (Decision, error) {
+	if req.Subject.In == nil {
+		req.Subject.In = map[string]bool{}
+	}
+	if req.Incident != nil && req.Incident.Private && !req.Subject.Member {
+		member, err := s.isMember(ctx, req.Incident, req.Subject.User)
+		if err != nil {
+			return Decision{}, err
+		}
+		req.Subject.Member = member
+	}
+	// Most requests are decided without a lookup: the IC acting in their
+	// own incident, anyone declaring.
+	if d := s.policy.Decide(req); d.Allowed && !d.Confirm {
+		return d, nil
+	}
+	for _, ref := range s.policy.RefsFor(req) {
+		in, err := s.refContains(ctx, ref, req.Subject.User)
+		if err != nil {
+			return Decision{}, err
+		}
+		if in {
+			req.Subject.In[ref] = true
+		}
+	}
+	return s.policy.Decide(req), nil
+}
+
+// authorize is Authorize returning the refusal as an error.
+func (s *Service) authorize(ctx context.Context, req Request) error {
+	d, err := s.Authorize(ctx, req)
+	if err != nil {
+		return fmt.Errorf("check permission: %w", err)
+	}
+	return d.Err()
+}
+
+// CanSee reports whether user may see inc: every public incident, and a
+// private one only for its members.
+func (s *Service) CanSee(ctx context.Context, user string, inc *Incident) (bool, error) {
+	if !inc.Private {
+		return true, nil
+	}
+	return s.isMember(ctx, inc, user)
+}
+
+// isMember reports whether user is a member of inc: one of its named
+// people, or in its channel.
+func (s *Service) isMember(ctx context.Context, inc *Incident, user string) (bool, error) {
+	if user == "" {
+		return false, nil
+	}
+	if user == inc.DeclaredBy || user == inc.Commander {
+		return true, nil
+	}
+	for _, holder := range inc.Roles {
+		if holder == user {
+			return true, nil
+		}
+	}
+	if inc.ChannelID == "" {
+		return false, nil
+	}
+	in, err := s.chat.IsMember(ctx, inc.ChannelID, user)
+	if err != nil {
+		return false, fmt.Errorf("read the members of %s: %w", inc.Key(), err)
+	}
+	return in, nil
+}
+
+// refContains reports whether a policy reference (a user id, a user group
+// id or an e-mail address) includes user.
+func (s *Service) refContains(ctx context.Context, ref, user string) (bool, error) {
+	if ref == user {
+		return true, nil
+	}
+	now := s.clock.Now()
+	s.members.mu.Lock()
+	e, ok := s.members.entries[ref]
+	s.members.mu.Unlock()
+	if !ok || now.Sub(e.at) > membershipTTL || now.Before(e.at) {
+		ids, _, err := s.chat.ResolveUsers(ctx, []string{ref})
+		if err != nil {
+			return false, fmt.Errorf("read who is in %s: %w", ref, err)
+		}
+		e = membershipEntry{ids: ids, at: now}
+		s.members.mu.Lock()
+		if s.members.entries == nil {
+			s.members.entries = map[string]membershipEntry{}
+		}
+		s.members.entries[ref] = e
+		s.members.mu.Unlock()
+	}
+	return slices.Contains(e.ids, user), nil
+}
+
+// rollbackSeverity is the highest severity involved in rolling back c
+// from inc: inc's own, and that of every open incident of c's service.
+func (s *Service) rollbackSeverity(ctx context.Context, inc *Incident, c ChangeEvent) (Severity, error) {
+	sev := inc.Severity
+	if c.Service == "" {
+		return sev, nil
+	}
+	open, err := s.store.ListIncidents(ctx, IncidentFilter{OpenOnly: true})
+	if err != nil {
+		return sev, fmt.Errorf("read the open incidents of %s: %w", c.Service, err)
+	}
+	for _, o := range open {
+		if o.Service == c.Service && o.Severity.Valid() && o.Severity < sev {
+			sev = o.Severity
+		}
+	}
+	return sev, nil
+}
+
+// Visible keeps the incidents user may see.
+func (s *Service) Visible(ctx context.Context, user string, incs []*Incident) ([]*Incident, error) {
+	out := make([]*Incident, 0, len(incs))
+	for _, inc := range incs {
+		ok, err := s.CanSee(ctx, user, inc)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, inc)
+		}
+	}
+	return out, nil
+}

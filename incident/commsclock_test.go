@@ -1,0 +1,425 @@
+package incident_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/firebreakhq/firebreak/incident"
+)
+
+// page is an in-memory StatusPage that records posts and fails on demand.
+type page struct {
+	mu        sync.Mutex
+	incidents []incident.PublicIncident
+	posts     []incident.PublicPost
+	comps     map[string]incident.ComponentStatus
+	// fail makes the next calls fail with this error.
+	fail []error
+	// actThenFail makes the next create succeed at the provider and then
+	// report a failure, as a timeout after the provider acted does.
+	actThenFail int
+}
+
+func newPage() *page { return &page{comps: map[string]incident.ComponentStatus{}} }
+
+func (p *page) Name() string  { return "statuspage" }
+func (p *page) Title() string { return "Statuspage" }
+
+func (p *page) failing() error {
+	if len(p.fail) > 0 {
+		err := p.fail[0]
+		p.fail = p.fail[1:]
+		return err
+	}
+	return nil
+}
+
+func (p *page) Create(_ context.Context, post incident.PublicPost, recover bool) (incident.PublicIncident, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.failing(); err != nil {
+		return incident.PublicIncident{}, err
+	}
+	if recover {
+		for _, in := range p.incidents {
+			if in.Status != incident.PublicResolved {
+				return in, nil
+			}
+		}
+	}
+	in := incident.PublicIncident{ID: fmt.Sprintf("pub%d", len(p.incidents)+1), Status: post.Status}
+	in.URL = "https://status.example.com/" + in.ID
+	p.incidents = append(p.incidents, in)
+	p.posts = append(p.posts, post)
+	for id, st := range post.Components {
+		p.comps[id] = st
+	}
+	if p.actThenFail > 0 {
+		p.actThenFail--
+		return incident.PublicIncident{}, incident.Errorf(incident.EUNAVAILABLE, "Statuspage did not answer in time.")
+	}
+	return in, nil
+}
+
+func (p *page) Update(_ context.Context, ref incident.PublicIncident, post incident.PublicPost, recover bool) (incident.PublicIncident, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.failing(); err != nil {
+		return incident.PublicIncident{}, err
+	}
+	if recover && len(p.posts) > 0 && p.posts[len(p.posts)-1].Body == post.Body {
+		return ref, nil
+	}
+	p.posts = append(p.posts, post)
+	for id, st := range post.Components {
+		p.comps[id] = st
+	}
+	ref.Status = post.Status
+	p.incidents[0].Status = post.Status
+	return ref, nil
+}
+
+func (p *page) SetComponents(_ context.Context, _ incident.PublicIncident, cs map[string]incident.ComponentStatus) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.failing(); err != nil {
+		return err
+	}
+	for id, st := range cs {
+		p.comps[id] = st
+	}
+	return nil
+}
+
+func (p *page) snapshot() ([]incident.PublicIncident, []incident.PublicPost) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]incident.PublicIncident(nil), p.incidents...), append([]incident.PublicPost(nil), p.posts...)
+}
+
+type commsBundle struct {
+	bundle
+	page *page
+}
+
+func setupComms(t *testing.T, mutate ...func(*incident.Policy)) commsBundle {
+	t.Helper()
+	b := setup(t, mutate...)
+	pg := newPage()
+	policy := b.svc.Policy()
+	svc := policy.Services["checkout"]
+	svc.StatusPage = incident.StatusPageService{Components: []string{"cmp-api", "cmp-web"}}
+	policy.Services["checkout"] = svc
+	b.svc = incident.NewService(incident.ServiceConfig{Store: b.store, Scheduler: b.queue, Chat: b.chat, Policy: policy, Clock: b.clock,
+		StatusPages: []incident.StatusPage{pg}})
+	b.svc.RegisterJobs(b.queue)
+	return commsBundle{bundle: b, page: pg}
+}
+
+// channel returns everything posted in the incident channel.
+func (b commsBundle) channel() []string {
+	b.chat.mu.Lock()
+	defer b.chat.mu.Unlock()
+	return append([]string(nil), b.chat.posts["C001"]...)
+}
+
+func (b commsBundle) count(substr string) int {
+	n := 0
+	for _, p := range b.channel() {
+		if strings.Contains(p, substr) {
+			n++
+		}
+	}
+	return n
+}
+
+func (b commsBundle) timeline(t *testing.T, id int64) []incident.TimelineEvent {
+	t.Helper()
+	events, err := b.store.ListTimeline(context.Background(), id)
+	require.NoError(t, err)
+	return events
+}
+
+func TestCommsClockDraftNudgeEscalation(t *testing.T) {
+	t.Parallel()
+	b := setupComms(t, func(p *incident.Policy) { p.CommanderGroup = "S0ICS" })
+	inc := readyAt(t, b.bundle, incident.P1)
+
+	require.Equal(t, 1, b.count("*Status page draft for INC-1* (Statuspage)"), "the draft is in the channel at declare")
+	draft := b.channel()[b.indexOf("Status page draft")]
+	require.Contains(t, draft, "within 10 minutes, by 14:33 UTC")
+	require.Contains(t, draft, "We are aware of an issue affecting Checkout")
+	require.Contains(t, draft, "[Publish:statuspage_publish=1|ack|]")
+	require.Contains(t, draft, "[Edit:statuspage_edit=1|ack|]")
+	require.Contains(t, draft, "[Not customer-facing:statuspage_decline=1]")
+
+	advance(t, b.bundle, 4*time.Minute)
+	require.Zero(t, b.count("is not on the status page yet"), "no nudge before 5 minutes")
+	advance(t, b.bundle, time.Minute+30*time.Second)
+	require.Equal(t, 1, b.count("<@U0DECL>, *INC-1 is not on the status page yet*: 5 minutes left of the 10 minutes target"))
+	require.Contains(t, strings.Join(b.chat.replies, "\n"), "U0DECL: INC-1 is not on the status page yet")
+
+	advance(t, b.bundle, 5*time.Minute)
+	require.Equal(t, 1, b.count("*INC-1: 10 minutes without a status page post.*"))
+	require.Equal(t, 1, b.count("<@U0DECL>, <!subteam^S0ICS>, please publish now"))
+	advance(t, b.bundle, 20*time.Minute)
+	require.Equal(t, 1, b.count("without a status page post"), "each step is said once")
+
+	var kinds []string
+	for _, ev := range b.timeline(t, inc.ID) {
+		if ev.Kind == incident.EventComms {
+			kinds = append(kinds, ev.SourceID)
+		}
+	}
+	require.Subset(t, kinds, []string{"comms:draft", "comms:nudge", "comms:escalate"})
+	inc, _ = b.store.GetIncident(context.Background(), inc.ID)
+	require.Empty(t, inc.PublicID, "nothing is posted without a click")
+}
+
+func (b commsBundle) indexOf(substr string) int {
+	for i, p := range b.channel() {
+		if strings.Contains(p, substr) {
+			return i
+		}
+	}
+	return -1
+}
+
+func TestCommsClockOnlyForItsSeverities(t *testing.T) {
+	t.Parallel()
+	b := setupComms(t)
+	readyAt(t, b.bundle, incident.P2)
+	advance(t, b.bundle, 15*time.Minute)
+	require.Zero(t, b.count("status page"), "P2 has no clock by default")
+
+	b = setupComms(t, func(p *incident.Policy) {
+		sp := p.Severities[incident.P2]
+		sp.StatusPageWithin = 20 * time.Minute
+		p.Severities[incident.P2] = sp
+	})
+	readyAt(t, b.bundle, incident.P2)
+	require.Equal(t, 1, b.count("Status page draft"))
+	advance(t, b.bundle, 10*time.Minute+30*time.Second)
+	require.Equal(t, 1, b.count("10 minutes left of the 20 minutes target"))
+}
+
+func TestPublishLifecycle(t *testing.T) {
+	t.Parallel()
+	b := setupComms(t)
+	ctx := context.Background()
+	inc := readyAt(t, b.bundle, incident.P1)
+	advance(t, b.bundle, 3*time.Minute)
+
+	_, err := b.svc.Publish(ctx, inc.ID, incident.PublishInput{Kind: incident.PostAcknowledge, Actor: "U0STRANGER"})
+	require.Equal(t, incident.EFORBIDDEN, incident.ErrorCode(err), "only the IC, the comms lead or a publisher may post")
+
+	ok, err := b.svc.Publish(ctx, inc.ID, incident.PublishInput{Kind: incident.PostAcknowledge, Actor: "U0DECL"})
+	require.NoError(t, err)
+	require.True(t, ok)
+	again, err := b.svc.Publish(ctx, inc.ID, incident.PublishInput{Kind: incident.PostAcknowledge, Actor: "U0DECL"})
+	require.NoError(t, err)
+	require.False(t, again, "a double click posts once")
+	require.Empty(t, b.queue.runDue(t, b.clock.Now()))
+
+	pubs, posts := b.page.snapshot()
+	require.Len(t, pubs, 1)
+	require.Len(t, posts, 1)
+	require.Equal(t, "Issue affecting Checkout", posts[0].Name)
+	require.Equal(t, incident.PublicInvestigating, posts[0].Status)
+	require.Equal(t, "critical", posts[0].Impact)
+	require.True(t, posts[0].Notify)
+	require.Equal(t, map[string]incident.ComponentStatus{"cmp-api": incident.ComponentMajorOutage, "cmp-web": incident.ComponentMajorOutage}, posts[0].Components)
+	require.True(t, strings.HasPrefix(posts[0].Body, "We are aware of an issue affecting Checkout"), posts[0].Body)
+
+	inc, err = b.store.GetIncident(ctx, inc.ID)
+	require.NoError(t, err)
+	require.Equal(t, [3]string{"statuspage", "pub1", "https://status.example.com/pub1"}, [3]string{inc.PublicProvider, inc.PublicID, inc.PublicURL})
+	require.Equal(t, 1, b.count("Posted on the status page (Statuspage · investigating) by <@U0DECL>: <https://status.example.com/pub1|pub1>, 3m00s after the declaration"))
+	first, ok := incident.FirstPublicPost(b.timeline(t, inc.ID))
+	require.True(t, ok)
+	require.Equal(t, inc.DeclaredAt.Add(3*time.Minute), first)
+
+	advance(t, b.bundle, 10*time.Minute)
+	require.Zero(t, b.count("is not on the status page yet"), "posting stops the clock")
+	require.Zero(t, b.count("without a status page post"))
+
+	// An update offers the status page, pre-filled.
+	_, err = b.svc.PostUpdate(ctx, inc.ID, incident.UpdateInput{Author: "U0DECL", Known: "a bad deploy; rolling back"})
+	require.NoError(t, err)
+	require.Empty(t, b.queue.runDue(t, b.clock.Now()))
+	offer := b.channel()[b.indexOf("Also post this update to the status page?")]
+	require.Contains(t, offer, "a bad deploy; rolling back")
+	id, kind, ref, err := incident.ParsePublishValue(between(offer, "statuspage_publish=", "]"))
+	require.NoError(t, err)
+	_, err = b.svc.Publish(ctx, id, incident.PublishInput{Kind: kind, Ref: ref, Actor: "U0DECL"})
+	require.NoError(t, err)
+	require.Empty(t, b.queue.runDue(t, b.clock.Now()))
+	_, posts = b.page.snapshot()
+	require.Len(t, posts, 2)
+	require.Contains(t, posts[1].Body, "a bad deploy; rolling back")
+	require.Equal(t, incident.PublicInvestigating, posts[1].Status)
+
+	// Severity maps to component status.
+	_, err = b.svc.SetSeverity(ctx, inc.ID, incident.P2, "U0DECL")
+	require.NoError(t, err)
+	require.Empty(t, b.queue.runDue(t, b.clock.Now()))
+	require.Equal(t, incident.ComponentPartialOutage, b.page.comps["cmp-api"])
+	require.Equal(t, 1, b.count("Status page components for INC-1 set to partial outage"))
+
+	// Mitigating shows degraded performance; resolving proposes the notice.
+	_, err = b.svc.SetStatus(ctx, inc.ID, incident.StatusMitigated, "U0DECL", "")
+	require.NoError(t, err)
+	require.Empty(t, b.queue.runDue(t, b.clock.Now()))
+	require.Equal(t, incident.ComponentDegraded, b.page.comps["cmp-api"])
+	_, err = b.svc.SetStatus(ctx, inc.ID, incident.StatusResolved, "U0DECL", "Rolled back the 14:02 deploy.")
+	require.NoError(t, err)
+	require.Empty(t, b.queue.runDue(t, b.clock.Now()))
+	notice := b.channel()[b.indexOf("post the resolution notice on the status page?")]
+	require.Contains(t, notice, "has been resolved")
+	id, kind, ref, err = incident.ParsePublishValue(between(notice, "statuspage_publish=", "]"))
+	require.NoError(t, err)
+	require.Equal(t, incident.PostResolution, kind)
+	_, err = b.svc.Publish(ctx, id, incident.PublishInput{Kind: kind, Ref: ref, Actor: "U0DECL", Body: "Fixed. Sorry."})
+	require.NoError(t, err)
+	require.Empty(t, b.queue.runDue(t, b.clock.Now()))
+	pubs, posts = b.page.snapshot()
+	require.Equal(t, incident.PublicResolved, posts[len(posts)-1].Status)
+	require.Equal(t, "Fixed. Sorry.", posts[len(posts)-1].Body)
+	require.Equal(t, incident.ComponentOperational, b.page.comps["cmp-api"])
+	require.Equal(t, incident.PublicResolved, pubs[0].Status)
+	require.Equal(t, 1, b.count("Posted the resolution notice on the status page"))
+}
+
+func between(s, from, to string) string {
+	_, rest, _ := strings.Cut(s, from)
+	v, _, _ := strings.Cut(rest, to)
+	return v
+}
+
+func TestStillInvestigatingProposedAfterAQuietSpell(t *testing.T) {
+	t.Parallel()
+	b := setupComms(t)
+	ctx := context.Background()
+	inc := readyAt(t, b.bundle, incident.P1)
+	_, err := b.svc.Publish(ctx, inc.ID, incident.PublishInput{Kind: incident.PostAcknowledge, Actor: "U0DECL"})
+	require.NoError(t, err)
+	advance(t, b.bundle, 29*time.Minute)
+	require.Zero(t, b.count("nothing was posted on the status page"))
+	advance(t, b.bundle, 2*time.Minute)
+	require.Equal(t, 1, b.count("*nothing was posted on the status page for 30 minutes* about INC-1"))
+	require.Contains(t, b.channel()[b.indexOf("nothing was posted")], "We are continuing to investigate")
+	advance(t, b.bundle, 30*time.Minute)
+	require.Equal(t, 2, b.count("nothing was posted on the status page"), "proposed again after another quiet spell")
+}
+
+func TestCustomerEmailClock(t *testing.T) {
+	t.Parallel()
+	b := setupComms(t)
+	ctx := context.Background()
+	inc := readyAt(t, b.bundle, incident.P1)
+	advance(t, b.bundle, 29*time.Minute)
+	require.Zero(t, b.count("*Customer e-mail*"))
+	advance(t, b.bundle, 2*time.Minute)
+	require.Equal(t, 1, b.count("*Customer e-mail*: INC-1 has been open for 30 minutes"))
+	email := b.channel()[b.indexOf("*Customer e-mail*")]
+	require.Contains(t, email, "Subject: Checkout disruption")
+	require.Contains(t, email, "[Sent:customer_email_sent=1]")
+	require.Contains(t, email, "[Not needed:customer_email_not_needed=1]")
+
+	_, err := b.svc.CustomerEmail(ctx, inc.ID, true, "U0DECL")
+	require.NoError(t, err)
+	_, err = b.svc.CustomerEmail(ctx, inc.ID, false, "U0DECL")
+	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(err), "the choice is recorded once")
+	require.Empty(t, b.queue.runDue(t, b.clock.Now()))
+	require.Equal(t, 1, b.count("Customers were told by e-mail at 14:54 UTC"))
+	var decided []incident.TimelineEvent
+	for _, ev := range b.timeline(t, inc.ID) {
+		if ev.SourceID == "comms:email:decision" {
+			decided = append(decided, ev)
+		}
+	}
+	require.Len(t, decided, 1)
+	require.True(t, decided[0].Key)
+	require.Equal(t, "sent", decided[0].Data["email"])
+
+	// Fixed within 30 minutes: no e-mail.
+	b = setupComms(t)
+	inc = readyAt(t, b.bundle, incident.P1)
+	advance(t, b.bundle, 20*time.Minute)
+	_, err = b.svc.SetStatus(ctx, inc.ID, incident.StatusResolved, "U0DECL", "")
+	require.NoError(t, err)
+	advance(t, b.bundle, 20*time.Minute)
+	require.Zero(t, b.count("*Customer e-mail*"))
+
+	// A data concern proposes it at once, whatever the severity.
+	b = setupComms(t)
+	inc = readyAt(t, b.bundle, incident.P3)
+	_, err = b.svc.FlagDataConcern(ctx, inc.ID, "U0DECL")
+	require.NoError(t, err)
+	require.Empty(t, b.queue.runDue(t, b.clock.Now()))
+	require.Equal(t, 1, b.count("*Customer e-mail*: INC-1 was flagged for a data concern"))
+}
+
+func TestNotCustomerFacingStopsTheClock(t *testing.T) {
+	t.Parallel()
+	b := setupComms(t)
+	ctx := context.Background()
+	inc := readyAt(t, b.bundle, incident.P1)
+	_, err := b.svc.Decline(ctx, inc.ID, "U0OTHER")
+	require.Equal(t, incident.EFORBIDDEN, incident.ErrorCode(err))
+	_, err = b.svc.AssignRole(ctx, inc.ID, "comms", "U0COMMS", "U0DECL")
+	require.NoError(t, err)
+	_, err = b.svc.Decline(ctx, inc.ID, "U0COMMS")
+	require.NoError(t, err, "the comms lead may decide")
+	advance(t, b.bundle, 15*time.Minute)
+	require.Equal(t, 1, b.count("<@U0COMMS> marked INC-1 not customer-facing"))
+	require.Zero(t, b.count("is not on the status page yet"))
+	require.Zero(t, b.count("without a status page post"))
+}
+
+func TestStatusPageDownRetriesAndNeverPostsTwice(t *testing.T) {
+	t.Parallel()
+	b := setupComms(t)
+	ctx := context.Background()
+	inc := readyAt(t, b.bundle, incident.P1)
+	down := incident.Errorf(incident.EUNAVAILABLE, "Statuspage is down (HTTP 503).")
+	b.page.fail = []error{down, down}
+	b.page.actThenFail = 1 // then the third attempt creates and times out
+	_, err := b.svc.Publish(ctx, inc.ID, incident.PublishInput{Kind: incident.PostAcknowledge, Actor: "U0DECL"})
+	require.NoError(t, err)
+	require.Empty(t, b.queue.runDue(t, b.clock.Now()))
+
+	require.Equal(t, 1, b.count("*The status page post for INC-1 failed* (Statuspage): Statuspage is down (HTTP 503). Retrying in the background"),
+		"the channel hears once, with the reason")
+	require.Equal(t, 1, b.count("[Retry:statuspage_retry=1|ack||1]"))
+	pubs, posts := b.page.snapshot()
+	require.Len(t, pubs, 1, "the interrupted create is adopted, not repeated")
+	require.Len(t, posts, 1)
+	inc, _ = b.store.GetIncident(ctx, inc.ID)
+	require.Equal(t, "pub1", inc.PublicID)
+
+	// Retry after success says it is already there.
+	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(b.svc.RetryStatusPage(ctx, "1|ack||1", "U0DECL")))
+
+	// A refusal is final: said once, no retries.
+	b2 := setupComms(t)
+	inc2 := readyAt(t, b2.bundle, incident.P1)
+	b2.page.fail = []error{incident.Errorf(incident.EFORBIDDEN, "Statuspage refused the API key (HTTP 401)."), down, down}
+	_, err = b2.svc.Publish(ctx, inc2.ID, incident.PublishInput{Kind: incident.PostAcknowledge, Body: "Custom words.", Actor: "U0DECL"})
+	require.NoError(t, err)
+	require.Len(t, b2.queue.runDue(t, b2.clock.Now()), 1)
+	require.Equal(t, 1, b2.count("Retrying cannot fix this"))
+	require.Len(t, b2.page.fail, 2, "no retry after a refusal")
+	b2.page.fail = nil
+	require.NoError(t, b2.svc.RetryStatusPage(ctx, "1|ack||1", "U0DECL"))
+	require.Empty(t, b2.queue.runDue(t, b2.clock.Now()))
+	_, posts = b2.page.snapshot()
+	require.Len(t, posts, 1)
+	require.Equal(t, "Custom words.", posts[0].Body, "the retry posts the edited text")
+}

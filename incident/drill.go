@@ -1,0 +1,230 @@
+package incident
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// DrillMarker starts every message about a drill, so nobody mistakes
+// practice for an outage.
+const DrillMarker = ":test_tube: *DRILL*"
+
+// DrillPolicy says how drills run.
+type DrillPolicy struct {
+	// PagerDuty, when it names a service or routing key, receives drill
+	// pages instead of the real service; otherwise drill pages are
+	// simulated and nobody is paged.
+	PagerDuty PagerDutyService
+	// AllowRollback lets a drill's rollbacks run for real; by default they
+	// are dry runs that say what would have happened.
+	AllowRollback bool
+	// Schedule lists the drills the bot declares by itself.
+	Schedule []DrillSchedule
+}
+
+// DrillSchedule is a recurring drill.
+type DrillSchedule struct {
+	Name string
+	// Every is weekly, monthly or quarterly.
+	Every string
+	// Day is the weekday (0 Sunday to 6 Saturday) of a weekly drill, or
+	// the day of the month (1 to 28) of a monthly or quarterly one.
+	Day int
+	// At is the local time of day.
+	At       time.Duration
+	Severity Severity
+	Service  string
+	Title    string
+}
+
+func (d DrillPolicy) validate(p Policy) error {
+	seen := map[string]bool{}
+	for i, s := range d.Schedule {
+		where := fmt.Sprintf("drills.schedule[%d]", i)
+		switch {
+		case s.Name == "" || strings.ContainsAny(s.Name, ": "):
+			return fmt.Errorf("%s.name: a name without spaces or colons is required", where)
+		case seen[s.Name]:
+			return fmt.Errorf("%s.name: %q is used twice", where, s.Name)
+		case !s.Severity.Valid():
+			return fmt.Errorf("%s.severity: use P1, P2, P3 or P4", where)
+		case s.At < 0 || s.At >= 24*time.Hour:
+			return fmt.Errorf("%s.at: not a time of day", where)
+		}
+		seen[s.Name] = true
+		switch s.Every {
+		case "weekly":
+			if s.Day < 0 || s.Day > 6 {
+				return fmt.Errorf("%s.day: a weekly drill's day is 0 (Sunday) to 6 (Saturday)", where)
+			}
+		case "monthly", "quarterly":
+			if s.Day < 1 || s.Day > 28 {
+				return fmt.Errorf("%s.day: a %s drill's day is 1 to 28", where, s.Every)
+			}
+		default:
+			return fmt.Errorf("%s.every: %q is not weekly, monthly or quarterly", where, s.Every)
+		}
+		if s.Service != "" {
+			if _, ok := p.Services[s.Service]; !ok {
+				return fmt.Errorf("%s.service: %q is not a service in services", where, s.Service)
+			}
+		}
+	}
+	return nil
+}
+
+// occurrence returns the period now falls in ("2026-12", "2026-W49",
+// "2026-Q4") and whether this period's drill time has come.
+func (d DrillSchedule) occurrence(now time.Time, loc *time.Location) (string, bool) {
+	local := now.In(loc)
+	y, m, _ := local.Date()
+	var period string
+	var at time.Time
+	switch d.Every {
+	case "weekly":
+		iy, w := local.ISOWeek()
+		period = fmt.Sprintf("%d-W%02d", iy, w)
+		monday := local.AddDate(0, 0, -((int(local.Weekday()) + 6) % 7))
+		offset := (d.Day + 6) % 7 // days after Monday
+		day := monday.AddDate(0, 0, offset)
+		at = time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, loc).Add(d.At)
+	case "quarterly":
+		q := (int(m)-1)/3 + 1
+		period = fmt.Sprintf("%d-Q%d", y, q)
+		at = time.Date(y, time.Month((q-1)*3+1), d.Day, 0, 0, 0, 0, loc).Add(d.At)
+	default:
+		period = fmt.Sprintf("%d-%02d", y, m)
+		at = time.Date(y, m, d.Day, 0, 0, 0, 0, loc).Add(d.At)
+	}
+	return period, !now.Before(at)
+}
+
+// runScheduledDrill declares the drill of a schedule for a period, once:
+// the declare is keyed by the schedule and the period.
+func (s *Service) runScheduledDrill(ctx context.Context, n notice) error {
+	if n.Drill < 0 || n.Drill >= len(s.policy.Drills.Schedule) {
+		return nil
+	}
+	d := s.policy.Drills.Schedule[n.Drill]
+	title := d.Title
+	if title == "" {
+		title = "Scheduled drill " + d.Name
+	}
+	_, _, err := s.Declare(ctx, DeclareInput{Title: title, Severity: d.Severity, ServiceKey: d.Service, DeclaredBy: "bot",
+		Drill: true, Key: fmt.Sprintf("drill:%s:%s", d.Name, n.Period),
+		Description: fmt.Sprintf("A %s drill from the policy (%s). Run it like a real incident.", d.Every, d.Name)})
+	return err
+}
+
+// drillChat marks every message posted in a drill's channel, and every
+// rendering of a drill incident, with DrillMarker.
+type drillChat struct {
+	Chat
+	store Store
+}
+
+// MarkDrills wraps c so that everything it posts about a drill carries the
+// DRILL marker: lines and buttons in a drill's channel, and the panel,
+// announcement, nags and change lists of a drill incident.
+func MarkDrills(c Chat, store Store) Chat {
+	if c == nil {
+		return nil
+	}
+	if _, ok := c.(*drillChat); ok {
+		return c
+	}
+	return &drillChat{Chat: c, store: store}
+}
+
+func (d *drillChat) isDrillChannel(ctx context.Context, channelID string) bool {
+	inc, err := d.store.GetIncidentByChannel(ctx, channelID)
+	return err == nil && inc.Drill
+}
+
+func drillCopy(inc *Incident) *Incident {
+	if inc == nil || !inc.Drill || strings.HasPrefix(inc.Title, "[DRILL]") {
+		return inc
+	}
+	c := *inc
+	c.Title = "[DRILL] " + inc.Title
+	return &c
+}
+
+func (d *drillChat) Post(ctx context.Context, channelID, text string) (string, error) {
+	if d.isDrillChannel(ctx, channelID) {
+		text = DrillMarker + " " + text
+	}
+	return d.Chat.Post(ctx, channelID, text)
+}
+
+func (d *drillChat) PostButtons(ctx context.Context, channelID, text string, buttons []Button) (string, error) {
+	if d.isDrillChannel(ctx, channelID) {
+		text = DrillMarker + " " + text
+	}
+	return d.Chat.PostButtons(ctx, channelID, text, buttons)
+}
+
+func (d *drillChat) PostPanel(ctx context.Context, inc *Incident) (string, error) {
+	return d.Chat.PostPanel(ctx, drillCopy(inc))
+}
+
+func (d *drillChat) UpdatePanel(ctx context.Context, inc *Incident) error {
+	return d.Chat.UpdatePanel(ctx, drillCopy(inc))
+}
+
+func (d *drillChat) Announce(ctx context.Context, channel string, inc *Incident) (string, string, error) {
+	return d.Chat.Announce(ctx, channel, drillCopy(inc))
+}
+
+func (d *drillChat) UpdateAnnouncement(ctx context.Context, channelID, ts string, inc *Incident) error {
+	return d.Chat.UpdateAnnouncement(ctx, channelID, ts, drillCopy(inc))
+}
+
+func (d *drillChat) PostNag(ctx context.Context, channelID string, inc *Incident, text string) (string, error) {
+	if inc != nil && inc.Drill {
+		text = DrillMarker + " " + text
+	}
+	return d.Chat.PostNag(ctx, channelID, drillCopy(inc), text)
+}
+
+func (d *drillChat) PostChanges(ctx context.Context, channelID string, inc *Incident, list ChangeList) (string, error) {
+	return d.Chat.PostChanges(ctx, channelID, drillCopy(inc), list)
+}
+
+// drillPagerService is where a drill pages: the policy's test service, or
+// nowhere (simulated) when it names none.
+func (s *Service) drillPagerService(svc ServicePolicy) (ServicePolicy, bool) {
+	pd := s.policy.Drills.PagerDuty
+	if pd.ServiceID == "" && pd.RoutingKey == "" {
+		return svc, false
+	}
+	svc.PagerDuty = pd
+	svc.Name = svc.Name + " (drill test service)"
+	return svc, true
+}
+
+// simulatePage records the page a drill would have sent, without paging.
+func (s *Service) simulatePage(ctx context.Context, inc *Incident, p pagePayload, svc ServicePolicy, source string) error {
+	if s.announced(ctx, inc.ID, source) {
+		return nil
+	}
+	if inc.ChannelID == "" {
+		return RetryLater(2*time.Second, "%s has no channel yet", inc.Key())
+	}
+	who := "on-call"
+	if p.Backup {
+		who += " and the backup"
+	}
+	text := fmt.Sprintf(":pager: Simulated page: *%s* %s would have been paged in PagerDuty now. Nobody was paged.", svc.Name, who)
+	if _, err := s.chat.Post(ctx, inc.ChannelID, text); err != nil {
+		return fmt.Errorf("announce the simulated page: %w", err)
+	}
+	ev := TimelineEvent{IncidentID: inc.ID, Kind: EventPaged, Actor: orBot(p.Actor), At: s.clock.Now(), Key: true, Text: text,
+		SourceID: source, Data: map[string]string{"service": p.Service, "simulated": "true"}}
+	if err := s.store.AddTimelineEvent(ctx, &ev); err != nil && ErrorCode(err) != ECONFLICT {
+		return fmt.Errorf("record simulated page: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,201 @@
+package gormstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/firebreakhq/firebreak/incident"
+)
+
+const (
+	msgActionItemMissing = "That follow-up was not found."
+	msgReviewMissing     = "That incident has no review yet."
+)
+
+type reviewRow struct {
+	IncidentID int64     `gorm:"column:incident_id;primaryKey;autoIncrement:false"`
+	State      string    `gorm:"column:state"`
+	DueOn      time.Time `gorm:"column:due_on"`
+	Owner      string    `gorm:"column:owner"`
+	UpdatedBy  string    `gorm:"column:updated_by"`
+	CreatedAt  time.Time `gorm:"column:created_at;autoCreateTime:false;autoUpdateTime:false"`
+	UpdatedAt  time.Time `gorm:"column:updated_at;autoCreateTime:false;autoUpdateTime:false"`
+}
+
+func (reviewRow) TableName() string { return "reviews" }
+
+func (r *reviewRow) toDomain() incident.Review {
+	return incident.Review{IncidentID: r.IncidentID, State: incident.ReviewState(r.State), DueOn: domainTime(r.DueOn),
+		Owner: r.Owner, UpdatedBy: r.UpdatedBy, CreatedAt: domainTime(r.CreatedAt), UpdatedAt: domainTime(r.UpdatedAt)}
+}
+
+type noticeRow struct {
+	Key    string    `gorm:"column:key;primaryKey"`
+	SentAt time.Time `gorm:"column:sent_at"`
+}
+
+func (noticeRow) TableName() string { return "notices" }
+
+// GetActionItem implements incident.Store.
+func (s *Store) GetActionItem(ctx context.Context, id int64) (*incident.ActionItem, error) {
+	const op = "get action item"
+	var row actionItemRow
+	if err := s.tx(ctx, func(tx *gorm.DB) error { return tx.Where("id = ?", id).Take(&row).Error }); err != nil {
+		return nil, translate(op, err, map[string]string{incident.ENOTFOUND: msgActionItemMissing})
+	}
+	a := row.toDomain()
+	return &a, nil
+}
+
+// UpdateActionItem implements incident.Store. The incident, creator and
+// creation time cannot change.
+func (s *Store) UpdateActionItem(ctx context.Context, id int64, fn func(*incident.ActionItem) error) (*incident.ActionItem, error) {
+	const op = "update action item"
+	var (
+		fnErr  error
+		result incident.ActionItem
+	)
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		var row actionItemRow
+		if err := tx.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).Where("id = ?", id).Take(&row).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return notFound(op, msgActionItemMissing)
+			}
+			return err
+		}
+		a := row.toDomain()
+		if err := fn(&a); err != nil {
+			fnErr = err
+			return err
+		}
+		if a.Text == "" {
+			return invalid(op, "A follow-up needs a description.")
+		}
+		a.ID, a.IncidentID, a.CreatedBy, a.CreatedAt = row.ID, row.IncidentID, row.CreatedBy, row.CreatedAt
+		updated := toActionItemRow(&a)
+		if err := updateOne(tx, &updated, "id", "incident_id", "created_by", "created_at"); err != nil {
+			return err
+		}
+		result = updated.toDomain()
+		return nil
+	})
+	if fnErr != nil {
+		return nil, fnErr
+	}
+	if err != nil {
+		return nil, translate(op, err, map[string]string{incident.ENOTFOUND: msgActionItemMissing})
+	}
+	return &result, nil
+}
+
+// ListOpenActionItems implements incident.Store.
+func (s *Store) ListOpenActionItems(ctx context.Context) ([]incident.ActionItem, error) {
+	const op = "list open action items"
+	var rows []actionItemRow
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		return tx.Where("NOT done").Order("created_at ASC, id ASC").Find(&rows).Error
+	})
+	if err != nil {
+		return nil, translate(op, err, nil)
+	}
+	out := make([]incident.ActionItem, 0, len(rows))
+	for i := range rows {
+		out = append(out, rows[i].toDomain())
+	}
+	return out, nil
+}
+
+// SaveReview implements incident.Store. Zero CreatedAt and UpdatedAt
+// become the clock's now.
+func (s *Store) SaveReview(ctx context.Context, r *incident.Review) error {
+	const op = "save review"
+	if r == nil || r.IncidentID == 0 {
+		return invalid(op, "A review needs an incident.")
+	}
+	if !r.State.Valid() {
+		return invalid(op, "Unknown review state.")
+	}
+	if r.DueOn.IsZero() {
+		return invalid(op, "A review needs a due date.")
+	}
+	now := s.now()
+	if r.CreatedAt.IsZero() {
+		r.CreatedAt = now
+	}
+	if r.UpdatedAt.IsZero() {
+		r.UpdatedAt = now
+	}
+	row := reviewRow{IncidentID: r.IncidentID, State: string(r.State), DueOn: dbTime(r.DueOn), Owner: r.Owner, UpdatedBy: r.UpdatedBy,
+		CreatedAt: dbTime(r.CreatedAt), UpdatedAt: dbTime(r.UpdatedAt)}
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		return tx.Clauses(clause.OnConflict{
+			Columns:   []clause.Column{{Name: "incident_id"}},
+			DoUpdates: clause.AssignmentColumns([]string{"state", "due_on", "owner", "updated_by", "updated_at"}),
+		}).Create(&row).Error
+	})
+	if err != nil {
+		return translate(op, err, map[string]string{incident.ENOTFOUND: fmt.Sprintf("Incident %d was not found.", r.IncidentID)})
+	}
+	r.CreatedAt, r.UpdatedAt, r.DueOn = row.CreatedAt, row.UpdatedAt, row.DueOn
+	return nil
+}
+
+// GetReview implements incident.Store.
+func (s *Store) GetReview(ctx context.Context, incidentID int64) (*incident.Review, error) {
+	const op = "get review"
+	var row reviewRow
+	if err := s.tx(ctx, func(tx *gorm.DB) error { return tx.Where("incident_id = ?", incidentID).Take(&row).Error }); err != nil {
+		return nil, translate(op, err, map[string]string{incident.ENOTFOUND: msgReviewMissing})
+	}
+	r := row.toDomain()
+	return &r, nil
+}
+
+// ListReviews implements incident.Store.
+func (s *Store) ListReviews(ctx context.Context) ([]incident.Review, error) {
+	const op = "list reviews"
+	var rows []reviewRow
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		return tx.Where("state <> ?", string(incident.ReviewPublished)).Order("due_on ASC, incident_id ASC").Find(&rows).Error
+	})
+	if err != nil {
+		return nil, translate(op, err, nil)
+	}
+	out := make([]incident.Review, 0, len(rows))
+	for i := range rows {
+		out = append(out, rows[i].toDomain())
+	}
+	return out, nil
+}
+
+// RecordNotice implements incident.Store with one INSERT ... ON CONFLICT DO
+// NOTHING, atomic by itself.
+func (s *Store) RecordNotice(ctx context.Context, key string, at time.Time) (bool, error) {
+	const op = "record notice"
+	if key == "" {
+		return false, invalid(op, "A notice needs a key.")
+	}
+	if at.IsZero() {
+		at = s.now()
+	}
+	res := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&noticeRow{Key: key, SentAt: dbTime(at)})
+	if res.Error != nil {
+		return false, translate(op, res.Error, nil)
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// NoticeSent implements incident.Store.
+func (s *Store) NoticeSent(ctx context.Context, key string) (bool, error) {
+	const op = "notice sent"
+	var n int64
+	if err := s.db.WithContext(ctx).Model(&noticeRow{}).Where("key = ?", key).Count(&n).Error; err != nil {
+		return false, translate(op, err, nil)
+	}
+	return n > 0, nil
+}

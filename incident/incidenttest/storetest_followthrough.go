@@ -1,0 +1,213 @@
+package incidenttest
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/firebreakhq/firebreak/incident"
+)
+
+func newAlert(fp string) *incident.Alert {
+	return &incident.Alert{Source: "alertmanager", Fingerprint: fp, Status: incident.AlertFiring, Title: "HighErrorRate",
+		Summary: "5xx above 5%", URL: "http://prometheus/graph", Labels: map[string]string{"alertname": "HighErrorRate", "service": "checkout"},
+		Rule: "checkout-errors", Service: "checkout", Severity: incident.P1, State: incident.AlertProposed, Count: 1,
+		FirstAt: at(1), LastAt: at(1)}
+}
+
+func testAlerts(t *testing.T, s incident.Store) {
+	ctx := context.Background()
+	a, err := s.AddAlert(ctx, newAlert("fp1"))
+	require.NoError(t, err)
+	require.Positive(t, a.ID)
+	want := *newAlert("fp1")
+	want.ID = a.ID
+	require.Equal(t, want, *a)
+
+	dup, err := s.AddAlert(ctx, newAlert("fp1"))
+	RequireCode(t, err, incident.ECONFLICT)
+	require.NotNil(t, dup, "a duplicate returns the stored alert")
+	require.Equal(t, a.ID, dup.ID)
+
+	got, err := s.GetAlert(ctx, a.ID)
+	require.NoError(t, err)
+	require.Equal(t, *a, *got)
+	got, err = s.FindAlert(ctx, "alertmanager", "fp1")
+	require.NoError(t, err)
+	require.Equal(t, a.ID, got.ID)
+	_, err = s.FindAlert(ctx, "grafana", "fp1")
+	RequireCode(t, err, incident.ENOTFOUND)
+	_, err = s.GetAlert(ctx, a.ID+1000)
+	RequireCode(t, err, incident.ENOTFOUND)
+
+	inc := create(t, s)
+	updated, err := s.UpdateAlert(ctx, a.ID, func(x *incident.Alert) error {
+		x.State, x.IncidentID, x.Count, x.LastAt = incident.AlertDeclared, inc.ID, 3, at(9)
+		x.Source = "changed" // ignored: the identity never changes
+		x.ResolvedAt = ptr(at(10))
+		return nil
+	})
+	require.NoError(t, err)
+	require.Equal(t, "alertmanager", updated.Source)
+	require.Equal(t, incident.AlertDeclared, updated.State)
+	require.Equal(t, 3, updated.Count)
+	require.Equal(t, at(10), *updated.ResolvedAt)
+	got, err = s.GetAlert(ctx, a.ID)
+	require.NoError(t, err)
+	require.Equal(t, *updated, *got)
+
+	_, err = s.UpdateAlert(ctx, a.ID, func(x *incident.Alert) error { return incident.Errorf(incident.ECONFLICT, "stop") })
+	RequireCode(t, err, incident.ECONFLICT)
+	_, err = s.UpdateAlert(ctx, a.ID, func(x *incident.Alert) error { x.Severity = 0; return nil })
+	RequireCode(t, err, incident.EINVALID)
+	_, err = s.UpdateAlert(ctx, a.ID+1000, func(x *incident.Alert) error { return nil })
+	RequireCode(t, err, incident.ENOTFOUND)
+
+	b, err := s.AddAlert(ctx, newAlert("fp2"))
+	require.NoError(t, err)
+	_, err = s.UpdateAlert(ctx, b.ID, func(x *incident.Alert) error { x.IncidentID = inc.ID; x.FirstAt = at(0); return nil })
+	require.NoError(t, err)
+	list, err := s.ListAlerts(ctx, inc.ID)
+	require.NoError(t, err)
+	require.Len(t, list, 2)
+	require.Equal(t, b.ID, list[0].ID, "oldest first")
+	list, err = s.ListAlerts(ctx, inc.ID+1000)
+	require.NoError(t, err)
+	require.Empty(t, list)
+
+	bad := newAlert("")
+	_, err = s.AddAlert(ctx, bad)
+	RequireCode(t, err, incident.EINVALID)
+	_, err = s.AddAlert(ctx, nil)
+	RequireCode(t, err, incident.EINVALID)
+}
+
+func testConcurrentAddAlert(t *testing.T, s incident.Store) {
+	ctx := context.Background()
+	const n = 8
+	ids := make([]int64, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			a, err := s.AddAlert(ctx, newAlert("same"))
+			if err != nil {
+				require.Equal(t, incident.ECONFLICT, incident.ErrorCode(err))
+			}
+			require.NotNil(t, a)
+			ids[i] = a.ID
+		})
+	}
+	wg.Wait()
+	for _, id := range ids {
+		require.Equal(t, ids[0], id, "every delivery sees the one stored alert")
+	}
+}
+
+func testUpdateActionItem(t *testing.T, s incident.Store) {
+	ctx := context.Background()
+	a := create(t, s)
+	b := create(t, s)
+	first := &incident.ActionItem{IncidentID: a.ID, Text: "add a pool alert", Owner: "U0OWNER", DueOn: ptr(at(3 * 24 * 60)), CreatedBy: "U0IC", CreatedAt: at(5)}
+	second := &incident.ActionItem{IncidentID: b.ID, Text: "index the orders query", CreatedBy: "U0IC", CreatedAt: at(6)}
+	require.NoError(t, s.AddActionItem(ctx, first))
+	require.NoError(t, s.AddActionItem(ctx, second))
+
+	open, err := s.ListOpenActionItems(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []incident.ActionItem{*first, *second}, open)
+
+	done, err := s.UpdateActionItem(ctx, first.ID, func(x *incident.ActionItem) error {
+		x.Done, x.ExternalURL = true, "https://github.com/acme/checkout/issues/9"
+		x.IncidentID = b.ID // ignored
+		return nil
+	})
+	require.NoError(t, err)
+	require.True(t, done.Done)
+	require.Equal(t, a.ID, done.IncidentID)
+	got, err := s.GetActionItem(ctx, first.ID)
+	require.NoError(t, err)
+	require.Equal(t, *done, *got)
+
+	open, err = s.ListOpenActionItems(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []incident.ActionItem{*second}, open)
+
+	_, err = s.UpdateActionItem(ctx, first.ID, func(x *incident.ActionItem) error { x.Text = ""; return nil })
+	RequireCode(t, err, incident.EINVALID)
+	_, err = s.UpdateActionItem(ctx, first.ID+1000, func(x *incident.ActionItem) error { return nil })
+	RequireCode(t, err, incident.ENOTFOUND)
+	_, err = s.GetActionItem(ctx, first.ID+1000)
+	RequireCode(t, err, incident.ENOTFOUND)
+}
+
+func testReviews(t *testing.T, s incident.Store) {
+	ctx := context.Background()
+	a := create(t, s)
+	b := create(t, s)
+	_, err := s.GetReview(ctx, a.ID)
+	RequireCode(t, err, incident.ENOTFOUND)
+
+	ra := &incident.Review{IncidentID: a.ID, State: incident.ReviewDraft, DueOn: at(7 * 24 * 60), Owner: "U0IC", UpdatedBy: "bot", CreatedAt: at(1), UpdatedAt: at(1)}
+	rb := &incident.Review{IncidentID: b.ID, State: incident.ReviewInReview, DueOn: at(5 * 24 * 60), Owner: "U0IC", CreatedAt: at(2), UpdatedAt: at(2)}
+	require.NoError(t, s.SaveReview(ctx, ra))
+	require.NoError(t, s.SaveReview(ctx, rb))
+	got, err := s.GetReview(ctx, a.ID)
+	require.NoError(t, err)
+	require.Equal(t, *ra, *got)
+
+	list, err := s.ListReviews(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []incident.Review{*rb, *ra}, list, "by due date")
+
+	rb.State, rb.UpdatedAt, rb.UpdatedBy = incident.ReviewPublished, at(9), "U0IC"
+	require.NoError(t, s.SaveReview(ctx, rb))
+	got, err = s.GetReview(ctx, b.ID)
+	require.NoError(t, err)
+	require.Equal(t, incident.ReviewPublished, got.State)
+	require.Equal(t, at(2), got.CreatedAt, "saving again keeps the creation time")
+	list, err = s.ListReviews(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []incident.Review{*ra}, list, "published reviews are done")
+
+	RequireCode(t, s.SaveReview(ctx, &incident.Review{IncidentID: a.ID + 1000, State: incident.ReviewDraft, DueOn: at(1)}), incident.ENOTFOUND)
+	RequireCode(t, s.SaveReview(ctx, &incident.Review{IncidentID: a.ID, State: "bogus", DueOn: at(1)}), incident.EINVALID)
+	RequireCode(t, s.SaveReview(ctx, &incident.Review{IncidentID: a.ID, State: incident.ReviewDraft}), incident.EINVALID)
+}
+
+func testNotices(t *testing.T, s incident.Store) {
+	ctx := context.Background()
+	sent, err := s.NoticeSent(ctx, "digest:payments:2026-W49")
+	require.NoError(t, err)
+	require.False(t, sent)
+	first, err := s.RecordNotice(ctx, "digest:payments:2026-W49", at(1))
+	require.NoError(t, err)
+	require.True(t, first)
+	first, err = s.RecordNotice(ctx, "digest:payments:2026-W49", at(2))
+	require.NoError(t, err)
+	require.False(t, first)
+	sent, err = s.NoticeSent(ctx, "digest:payments:2026-W49")
+	require.NoError(t, err)
+	require.True(t, sent)
+	_, err = s.RecordNotice(ctx, "", at(1))
+	RequireCode(t, err, incident.EINVALID)
+
+	// Concurrent records of one key: exactly one is first.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	firsts := 0
+	for range 8 {
+		wg.Go(func() {
+			ok, err := s.RecordNotice(ctx, "item_due:7:2026-12-08", at(3))
+			require.NoError(t, err)
+			if ok {
+				mu.Lock()
+				firsts++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	require.Equal(t, 1, firsts)
+}

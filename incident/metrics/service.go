@@ -1,0 +1,132 @@
+package metrics
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/firebreakhq/firebreak/incident"
+)
+
+// MaxPeriod bounds a report's period, so one request cannot read the whole
+// history of a large workspace.
+const MaxPeriod = 366 * 24 * time.Hour
+
+// Query selects the incidents a report covers.
+type Query struct {
+	// From and To bound the declaration time: From <= declared < To.
+	From, To time.Time
+	// Service narrows the report to one service; "" means every service.
+	Service string
+	// IncludeDrills counts practice incidents too.
+	IncludeDrills bool
+}
+
+// Validate checks the period.
+func (q Query) Validate() error {
+	switch {
+	case q.From.IsZero() || q.To.IsZero():
+		return incident.Errorf(incident.EINVALID, "A report needs a start and an end.")
+	case !q.To.After(q.From):
+		return incident.Errorf(incident.EINVALID, "The report's end must come after its start.")
+	case q.To.Sub(q.From) > MaxPeriod:
+		return incident.Errorf(incident.EINVALID, "A report covers at most a year.")
+	}
+	return nil
+}
+
+// Source is what Service reads: the incident store's read methods.
+type Source interface {
+	ListIncidents(ctx context.Context, filter incident.IncidentFilter) ([]*incident.Incident, error)
+	ListTimeline(ctx context.Context, incidentID int64) ([]incident.TimelineEvent, error)
+	ListStatusUpdates(ctx context.Context, incidentID int64) ([]incident.StatusUpdate, error)
+	ListActionItems(ctx context.Context, incidentID int64) ([]incident.ActionItem, error)
+	ListRollbacks(ctx context.Context, incidentID int64) ([]incident.Rollback, error)
+}
+
+// Service builds reports from the store.
+type Service struct {
+	src    Source
+	policy incident.Policy
+	clock  incident.Clock
+	// FirstPublicUpdate overrides DefaultFirstPublicUpdate when set.
+	FirstPublicUpdate func(Facts) (time.Time, bool)
+}
+
+// NewService returns a Service reading src.
+func NewService(src Source, policy incident.Policy, clock incident.Clock) *Service {
+	if clock == nil {
+		clock = incident.SystemClock
+	}
+	return &Service{src: src, policy: policy, clock: clock}
+}
+
+// Facts reads the incidents q selects and everything recorded about them,
+// oldest first. EINVALID when q is not a valid period.
+func (s *Service) Facts(ctx context.Context, q Query) ([]Facts, error) {
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	incs, err := s.src.ListIncidents(ctx, incident.IncidentFilter{
+		Service: q.Service, DeclaredFrom: q.From, DeclaredBefore: q.To, ExcludeDrills: !q.IncludeDrills,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	out := make([]Facts, 0, len(incs))
+	for _, inc := range incs {
+		f := Facts{Incident: inc}
+		if f.Timeline, err = s.src.ListTimeline(ctx, inc.ID); err != nil {
+			return nil, fmt.Errorf("metrics: timeline of %s: %w", inc.Key(), err)
+		}
+		if f.Updates, err = s.src.ListStatusUpdates(ctx, inc.ID); err != nil {
+			return nil, fmt.Errorf("metrics: updates of %s: %w", inc.Key(), err)
+		}
+		if f.ActionItems, err = s.src.ListActionItems(ctx, inc.ID); err != nil {
+			return nil, fmt.Errorf("metrics: follow-ups of %s: %w", inc.Key(), err)
+		}
+		if f.Rollbacks, err = s.src.ListRollbacks(ctx, inc.ID); err != nil {
+			return nil, fmt.Errorf("metrics: rollbacks of %s: %w", inc.Key(), err)
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// Report computes the numbers for q. EINVALID when q is not a valid period.
+func (s *Service) Report(ctx context.Context, q Query) (Report, error) {
+	facts, err := s.Facts(ctx, q)
+	if err != nil {
+		return Report{}, err
+	}
+	return Compute(facts, Options{From: q.From, To: q.To, Service: q.Service, IncludeDrills: q.IncludeDrills,
+		Now: s.clock.Now(), Policy: s.policy, FirstPublicUpdate: s.FirstPublicUpdate}), nil
+}
+
+// ParsePeriod reads a period such as "30d", "2w" or "12h" (days, weeks or
+// hours). An empty string is the default, 30 days.
+func ParsePeriod(text string) (time.Duration, error) {
+	if text == "" {
+		return 30 * 24 * time.Hour, nil
+	}
+	var n int
+	var unit string
+	if _, err := fmt.Sscanf(text, "%d%s", &n, &unit); err != nil || n <= 0 {
+		return 0, incident.Errorf(incident.EINVALID, "Unknown period %q: use a number of days, weeks or hours, such as 30d, 2w or 12h.", text)
+	}
+	var d time.Duration
+	switch unit {
+	case "d":
+		d = time.Duration(n) * 24 * time.Hour
+	case "w":
+		d = time.Duration(n) * 7 * 24 * time.Hour
+	case "h":
+		d = time.Duration(n) * time.Hour
+	default:
+		return 0, incident.Errorf(incident.EINVALID, "Unknown period %q: use a number of days, weeks or hours, such as 30d, 2w or 12h.", text)
+	}
+	if d > MaxPeriod {
+		return 0, incident.Errorf(incident.EINVALID, "A report covers at most a year.")
+	}
+	return d, nil
+}

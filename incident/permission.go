@@ -1,0 +1,411 @@
+package incident
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Action is something a person may or may not do. Every check of who may do
+// what goes through Policy.Decide, so the rules live here and nowhere else.
+type Action string
+
+// Actions the permission model decides.
+const (
+	// ActDeclare declares an incident.
+	ActDeclare Action = "declare"
+	// ActView sees an incident in lists, status and search, and acts on
+	// it from outside its channel.
+	ActView Action = "view"
+	// ActTakeIC takes the Incident Commander role or hands it to someone.
+	ActTakeIC Action = "take_ic"
+	// ActAssignRole gives a role other than the IC's to someone.
+	ActAssignRole Action = "assign_role"
+	// ActChangeSeverity raises or lowers the severity.
+	ActChangeSeverity Action = "change_severity"
+	// ActSetStatus marks the incident investigating or mitigated,
+	// resolves, reopens or closes it.
+	ActSetStatus Action = "set_status"
+	// ActPostUpdate posts a status update.
+	ActPostUpdate Action = "post_update"
+	// ActSnooze silences the update reminders for a while.
+	ActSnooze Action = "snooze"
+	// ActPage pages a service's on-call for the incident.
+	ActPage Action = "page"
+	// ActRollback rolls back a change, or approves someone's rollback.
+	ActRollback Action = "rollback"
+)
+
+// actionLabel is how a refusal names the action: "You may not <label>".
+var actionLabel = map[Action]string{
+	ActDeclare:        "declare incidents",
+	ActView:           "see this incident",
+	ActTakeIC:         "take the Incident Commander role",
+	ActAssignRole:     "assign roles",
+	ActChangeSeverity: "change the severity",
+	ActSetStatus:      "change the status",
+	ActPostUpdate:     "post status updates",
+	ActSnooze:         "snooze the update reminders",
+	ActPage:           "page on-call",
+	ActRollback:       "roll back this change",
+}
+
+// PrincipalKind says what a Principal names.
+type PrincipalKind string
+
+// Principal kinds.
+const (
+	// PrincipalUser is one person, by chat user id.
+	PrincipalUser PrincipalKind = "user"
+	// PrincipalRef is a reference from the policy: a user id, a user
+	// group id or an e-mail address.
+	PrincipalRef PrincipalKind = "ref"
+	// PrincipalRole is whoever holds a role in the incident, or
+	// "anyone" for PrincipalAnyone.
+	PrincipalRole PrincipalKind = "role"
+	// PrincipalAnyone is everybody in the workspace.
+	PrincipalAnyone PrincipalKind = "anyone"
+	// PrincipalMembers is the incident's members.
+	PrincipalMembers PrincipalKind = "members"
+)
+
+// Principal is someone who may do something, named in a refusal so the
+// person refused knows whom to ask.
+type Principal struct {
+	Kind PrincipalKind
+	// ID is the user id, the policy reference, or the role name.
+	ID string
+	// Holder is the user holding a role, when someone does.
+	Holder string
+}
+
+// Subject is the person asking, with the policy references they belong to.
+// Member says whether they are a member of the incident (its channel, or
+// one of its named people), which matters for a private incident.
+type Subject struct {
+	User string
+	// In lists the policy references (user ids, group ids, e-mail
+	// addresses) the user belongs to, resolved by the caller.
+	In     map[string]bool
+	Member bool
+}
+
+// in reports whether the subject belongs to any of refs.
+func (s Subject) in(refs ...string) bool {
+	for _, r := range refs {
+		if r != "" && (r == s.User || s.In[r]) {
+			return true
+		}
+	}
+	return false
+}
+
+// Request is what a Decide call asks about.
+type Request struct {
+	Subject Subject
+	Action  Action
+	// Incident is the incident acted on; nil for ActDeclare.
+	Incident *Incident
+	// Target is the user a role is given to (ActTakeIC, ActAssignRole).
+	Target string
+	// Confirmed is set when the subject confirmed, in the incident's
+	// channel, that they take the IC role over from someone else.
+	Confirmed bool
+	// Change is the change rolled back (ActRollback).
+	Change *ChangeEvent
+	// Severity is the highest severity involved in a rollback: the
+	// incident's and that of every open incident of the change's service.
+	Severity Severity
+}
+
+// Decision is the answer of the permission model.
+type Decision struct {
+	Allowed bool
+	// Confirm is set when the action is allowed only after the subject
+	// confirms it in the incident's channel, which leaves a timeline line.
+	Confirm bool
+	// SecondPerson is set on an allowed rollback that must wait for the
+	// approval of a different person with the same right.
+	SecondPerson bool
+	// Reason says why the action is refused, or needs a confirmation or a
+	// second person.
+	Reason string
+	// WhoCan names who may do it.
+	WhoCan []Principal
+	Action Action
+}
+
+// Refusal is the error of a refused action: EFORBIDDEN, with the reason and
+// who can do it instead.
+type Refusal struct {
+	Action Action
+	// Confirm is set when the action is allowed after the person confirms
+	// it in the incident's channel.
+	Confirm bool
+	Reason  string
+	WhoCan  []Principal
+}
+
+// Error implements error.
+func (r *Refusal) Error() string {
+	return fmt.Sprintf("incident error: code=%s message=%s", EFORBIDDEN, r.Message())
+}
+
+// Message is the sentence shown to the person refused.
+func (r *Refusal) Message() string {
+	text := "You may not " + actionLabel[r.Action]
+	if r.Reason != "" {
+		text += ": " + r.Reason
+	}
+	text = strings.TrimSuffix(text, ".") + "."
+	if who := WhoText(r.WhoCan); who != "" {
+		text += " Who can: " + who + "."
+	}
+	return text
+}
+
+// Err returns nil for an allowed decision and a *Refusal otherwise.
+func (d Decision) Err() error {
+	if d.Allowed {
+		return nil
+	}
+	return &Refusal{Action: d.Action, Reason: d.Reason, WhoCan: d.WhoCan, Confirm: d.Confirm}
+}
+
+// WhoText names principals for a sentence: "the Incident Commander (@jane)
+// or members of @release-managers".
+func WhoText(ps []Principal) string {
+	parts := make([]string, 0, len(ps))
+	for _, p := range ps {
+		switch p.Kind {
+		case PrincipalUser:
+			parts = append(parts, mention(p.ID))
+		case PrincipalRef:
+			parts = append(parts, refText(p.ID))
+		case PrincipalAnyone:
+			parts = append(parts, "anyone")
+		case PrincipalMembers:
+			parts = append(parts, "the incident's members")
+		case PrincipalRole:
+			t := "the " + roleTitle(p.ID)
+			if p.Holder != "" {
+				t += " (" + mention(p.Holder) + ")"
+			}
+			parts = append(parts, t)
+		}
+	}
+	switch len(parts) {
+	case 0:
+		return ""
+	case 1:
+		return parts[0]
+	}
+	return strings.Join(parts[:len(parts)-1], ", ") + " or " + parts[len(parts)-1]
+}
+
+func roleTitle(role string) string {
+	if role == RoleCommander {
+		return "Incident Commander"
+	}
+	return roleLabel(role) + " lead"
+}
+
+// refText names a policy reference: a user, the members of a user group,
+// or an e-mail address.
+func refText(ref string) string {
+	switch {
+	case strings.HasPrefix(ref, "S") && !strings.Contains(ref, "@"):
+		return "members of <!subteam^" + ref + ">"
+	case strings.HasPrefix(ref, "U") || strings.HasPrefix(ref, "W"):
+		if !strings.Contains(ref, "@") {
+			return mention(ref)
+		}
+	}
+	return ref
+}
+
+// refs turns policy references into principals.
+func refs(rs ...string) []Principal {
+	var out []Principal
+	for _, r := range rs {
+		if r != "" {
+			out = append(out, Principal{Kind: PrincipalRef, ID: r})
+		}
+	}
+	return out
+}
+
+// RefsFor lists the policy references whose membership decides req, so
+// the caller resolves only those.
+func (p Policy) RefsFor(req Request) []string {
+	var out []string
+	switch req.Action {
+	case ActDeclare:
+		out = append(out, p.Declarers...)
+	case ActRollback:
+		out = append(out, p.rollbackRefs(req.Change)...)
+	case ActView:
+	default:
+		out = append(out, p.CommanderGroup)
+	}
+	return Dedupe(out)
+}
+
+// rollbackRefs is who may roll back a change: the owners of its service
+// and of its environment, and the policy's rollback group.
+func (p Policy) rollbackRefs(c *ChangeEvent) []string {
+	var out []string
+	if c != nil {
+		if svc, ok := p.Services[c.Service]; ok {
+			out = append(out, svc.Owners...)
+		}
+		if env, ok := p.Environments[c.Environment]; ok {
+			out = append(out, env.Owners...)
+		}
+	}
+	out = append(out, p.RollbackGroup)
+	return Dedupe(out)
+}
+
+// TwoPersonFor reports whether a rollback in environment env with sev as
+// the highest severity involved needs a second person.
+func (p Policy) TwoPersonFor(env string, sev Severity) bool {
+	if p.TwoPersonRollback[env][sev] {
+		return true
+	}
+	return p.TwoPersonRollback[AnyEnvironment][sev]
+}
+
+// Decide is the permission model: it answers whether req.Subject may do
+// req.Action, and when not, why and who can. It is a pure function of the
+// policy and the request; the caller resolves group membership first (see
+// RefsFor).
+//
+// The rules:
+//   - declare: anyone, or only the policy's declarers when it lists some.
+//   - view: anyone for a public incident; for a private one, its members
+//     (the people in its channel) only.
+//   - take IC: anyone who can see the incident while nobody holds the
+//     role; from someone else, the current IC or a member of the
+//     commander group, or the person taking over after confirming it in
+//     the incident's channel (a line on the timeline says so). Handing the
+//     role to a third person needs the current IC or the commander group.
+//   - assign roles, change the severity, change the status, snooze: the IC
+//     or a member of the commander group.
+//   - post an update, page on-call: anyone who can see the incident, as
+//     anyone may declare one.
+//   - roll back: the owners of the change's service and of its
+//     environment, and the rollback group; never merely the IC of some
+//     incident. Where the policy's two-person rule covers the change's
+//     environment and the highest severity involved, a different person
+//     with the same right must approve before anything runs.
+//
+// Everyone but declare also needs to see the incident.
+func (p Policy) Decide(req Request) Decision {
+	d := p.decide(req)
+	d.Action = req.Action
+	return d
+}
+
+func (p Policy) decide(req Request) Decision {
+	sub, inc := req.Subject, req.Incident
+	allow := Decision{Allowed: true}
+	if sub.User == "" {
+		return Decision{Reason: "nobody is named as the person asking"}
+	}
+	if req.Action == ActDeclare {
+		if len(p.Declarers) == 0 || sub.in(p.Declarers...) {
+			return allow
+		}
+		return Decision{Reason: "the policy lets only named people declare", WhoCan: refs(p.Declarers...)}
+	}
+	if inc == nil {
+		return Decision{Reason: "no incident is named"}
+	}
+	if inc.Private && !sub.Member {
+		return Decision{Reason: inc.Key() + " is private and you are not one of its members",
+			WhoCan: []Principal{{Kind: PrincipalMembers}}}
+	}
+	ic := Principal{Kind: PrincipalRole, ID: RoleCommander, Holder: inc.Commander}
+	commanders := refs(p.CommanderGroup)
+	isIC := inc.Commander != "" && sub.User == inc.Commander
+	isCommander := sub.in(p.CommanderGroup)
+	switch req.Action {
+	case ActView:
+		return allow
+	case ActTakeIC:
+		target := req.Target
+		if target == "" {
+			target = sub.User
+		}
+		switch {
+		case inc.Commander == "" && target == sub.User:
+			return allow
+		case isIC || isCommander:
+			return allow
+		case inc.Commander == "":
+			return Decision{Reason: "only the commander group may name someone else while nobody is the Incident Commander; take the role yourself instead",
+				WhoCan: append(commanders, Principal{Kind: PrincipalMembers})}
+		case target != sub.User:
+			return Decision{Reason: "only the current Incident Commander or the commander group may hand the role to someone else",
+				WhoCan: append([]Principal{ic}, commanders...)}
+		case req.Confirmed:
+			return allow
+		default:
+			return Decision{Confirm: true,
+				Reason: "someone else is the Incident Commander; taking over needs their handover, the commander group, or your confirmation in the incident's channel",
+				WhoCan: append([]Principal{ic}, commanders...)}
+		}
+	case ActAssignRole, ActChangeSeverity, ActSetStatus, ActSnooze:
+		if isIC || isCommander {
+			return allow
+		}
+		return Decision{Reason: noIC(inc, "only the Incident Commander or the commander group may"), WhoCan: append([]Principal{ic}, commanders...)}
+	case ActPostUpdate, ActPage:
+		// Anyone working the incident may say what they know and call
+		// for help, as anyone may declare.
+		return allow
+	case ActRollback:
+		return p.decideRollback(req)
+	}
+	return Decision{Reason: "the action is unknown"}
+}
+
+// noIC adds a hint to take the IC role when nobody holds it.
+func noIC(inc *Incident, reason string) string {
+	if inc.Commander == "" {
+		return reason + "; nobody is the Incident Commander yet, so someone should take the role first"
+	}
+	return reason
+}
+
+func (p Policy) decideRollback(req Request) Decision {
+	c := req.Change
+	if c == nil {
+		return Decision{Reason: "no change is named"}
+	}
+	who := p.rollbackRefs(c)
+	if len(who) == 0 {
+		return Decision{Reason: fmt.Sprintf("nobody may roll back changes of %s in %s: the policy names no owners for them and no rollback group",
+			orUnknown(c.Service, "an unknown service"), orUnknown(c.Environment, "an unnamed environment"))}
+	}
+	if !req.Subject.in(who...) {
+		return Decision{Reason: fmt.Sprintf("rollbacks of %s in %s belong to its owners and the rollback group, not to an incident's roles",
+			orUnknown(c.Service, "this change"), orUnknown(c.Environment, "its environment")), WhoCan: refs(who...)}
+	}
+	sev := req.Severity
+	if req.Incident != nil && (!sev.Valid() || req.Incident.Severity < sev) {
+		sev = req.Incident.Severity
+	}
+	if p.TwoPersonFor(c.Environment, sev) {
+		return Decision{Allowed: true, SecondPerson: true, WhoCan: refs(who...),
+			Reason: fmt.Sprintf("a rollback in %s while a %s incident is involved needs a second person's approval", orUnknown(c.Environment, "this environment"), sev)}
+	}
+	return Decision{Allowed: true}
+}
+
+func orUnknown(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}

@@ -1,0 +1,105 @@
+package incident
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// EventResolutionCheck records the data that confirmed a resolution.
+const EventResolutionCheck EventKind = "resolution_check"
+
+// ResolutionCheck is the confirmation the practice asks for before an
+// incident is resolved: monitors green, error rate and latency back at
+// baseline, and a smoke test by someone not involved in the fix.
+type ResolutionCheck struct {
+	MonitorsGreen     bool
+	ErrorRateBaseline bool
+	SmokeTested       bool
+	// SmokeTester is the Slack user who ran the smoke test.
+	SmokeTester string
+	Notes       string
+}
+
+// Complete reports whether every item is confirmed.
+func (c ResolutionCheck) Complete() bool {
+	return c.MonitorsGreen && c.ErrorRateBaseline && c.SmokeTested && c.SmokeTester != ""
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// ResolutionRequired reports whether resolving an incident of sev needs
+// the complete checklist.
+func (p Policy) ResolutionRequired(sev Severity) bool { return p.ConfirmResolution[sev] }
+
+// checkResolution validates the checklist against the policy and returns
+// the timeline event that keeps its answers, or nil without a checklist.
+func (s *Service) checkResolution(inc *Incident, actor string, c *ResolutionCheck, now time.Time) (*TimelineEvent, error) {
+	required := s.policy.ResolutionRequired(inc.Severity)
+	if c == nil {
+		if required {
+			return nil, Errorf(EINVALID, "The policy asks %s incidents to confirm the resolution with data: use the Resolve button on the control panel and answer the checklist.", inc.Severity)
+		}
+		return nil, nil
+	}
+	c.Notes = strings.TrimSpace(c.Notes)
+	if utf8.RuneCountInString(c.Notes) > 2000 {
+		return nil, Errorf(EINVALID, "The notes are too long; keep them within 2000 characters.")
+	}
+	if c.SmokeTested && c.SmokeTester == "" {
+		return nil, Errorf(EINVALID, "Say who ran the smoke test.")
+	}
+	if c.SmokeTester != "" && c.SmokeTester == actor && required {
+		return nil, Errorf(EINVALID, "The smoke test should be run by someone not involved in the fix, not by the person resolving.")
+	}
+	if required && !c.Complete() {
+		var missing []string
+		if !c.MonitorsGreen {
+			missing = append(missing, "monitors green")
+		}
+		if !c.ErrorRateBaseline {
+			missing = append(missing, "error rate and latency at baseline")
+		}
+		if !c.SmokeTested || c.SmokeTester == "" {
+			missing = append(missing, "a smoke test by someone not in the fix")
+		}
+		return nil, Errorf(EINVALID, "%s incidents are resolved only when confirmed with data; not yet confirmed: %s.", inc.Severity, strings.Join(missing, ", "))
+	}
+	text := fmt.Sprintf(":bar_chart: Resolution confirmed by %s: monitors green: %s; error rate at baseline: %s; smoke test: %s",
+		mention(actor), yesNo(c.MonitorsGreen), yesNo(c.ErrorRateBaseline), yesNo(c.SmokeTested))
+	if c.SmokeTester != "" {
+		text += " (by " + mention(c.SmokeTester) + ")"
+	}
+	text += "."
+	if c.Notes != "" {
+		text += " " + c.Notes
+	}
+	return &TimelineEvent{Kind: EventResolutionCheck, Actor: actor, At: now, Key: true, Text: text,
+		Data: map[string]string{"monitors_green": yesNo(c.MonitorsGreen), "error_rate_baseline": yesNo(c.ErrorRateBaseline),
+			"smoke_tested": yesNo(c.SmokeTested), "smoke_tester": c.SmokeTester, "notes": c.Notes}}, nil
+}
+
+// SourceMessage is the Slack message an incident was declared from, with
+// the "Declare incident from this message" shortcut.
+type SourceMessage struct {
+	ChannelID string
+	TS        string
+	Author    string
+	Permalink string
+}
+
+func sourceMessageEvent(inc *Incident, actor string, now time.Time, m SourceMessage) TimelineEvent {
+	text := fmt.Sprintf("Declared from a message by %s in <#%s>", mention(m.Author), m.ChannelID)
+	if m.Permalink != "" {
+		text += ": " + m.Permalink
+	}
+	return TimelineEvent{IncidentID: inc.ID, Kind: EventNote, Actor: actor, At: now, Key: true, Text: text,
+		SourceID: "declared_from:" + m.ChannelID + ":" + m.TS,
+		Data:     map[string]string{"channel": m.ChannelID, "ts": m.TS, "author": m.Author, "permalink": m.Permalink}}
+}

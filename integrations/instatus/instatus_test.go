@@ -1,0 +1,150 @@
+package instatus_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/integrations/instatus"
+	"github.com/firebreakhq/firebreak/integrations/instatus/instatusfake"
+	"github.com/firebreakhq/firebreak/integrations/outbound"
+)
+
+const (
+	key  = "in-key"
+	page = "pg1"
+	api  = "cmpapi"
+	web  = "cmpweb"
+)
+
+func setup(t *testing.T) (*instatusfake.Fake, *instatus.Client) {
+	t.Helper()
+	fake := instatusfake.New(key, page, api, web)
+	t.Cleanup(fake.Close)
+	return fake, instatus.New(instatus.Config{APIURL: fake.URL + "/", APIKey: key, PageID: page, PageURL: "https://status.example.com"})
+}
+
+func post(status incident.PublicStatus, body string, cs incident.ComponentStatus) incident.PublicPost {
+	return incident.PublicPost{Name: "Issue affecting Checkout", Status: status, Body: body, Impact: "critical", Notify: true,
+		Components: map[string]incident.ComponentStatus{api: cs, web: cs}, StartedAt: time.Now().Add(-3 * time.Minute)}
+}
+
+func TestLifecycle(t *testing.T) {
+	t.Parallel()
+	fake, c := setup(t)
+	ctx := context.Background()
+	require.Equal(t, "instatus", c.Name())
+
+	got, err := c.Create(ctx, post(incident.PublicInvestigating, "We are aware of an issue.", incident.ComponentMajorOutage), false)
+	require.NoError(t, err)
+	require.NotEmpty(t, got.ID)
+	require.Equal(t, "https://status.example.com/incident/"+got.ID, got.URL)
+	require.Equal(t, incident.PublicInvestigating, got.Status)
+	require.Equal(t, "MAJOROUTAGE", fake.Component(api))
+
+	require.NoError(t, c.SetComponents(ctx, got, map[string]incident.ComponentStatus{api: incident.ComponentPartialOutage}))
+	require.Equal(t, "PARTIALOUTAGE", fake.Component(api))
+	require.Equal(t, "MAJOROUTAGE", fake.Component(web))
+
+	_, err = c.Update(ctx, got, post(incident.PublicMonitoring, "A fix is out.", incident.ComponentDegraded), false)
+	require.NoError(t, err)
+	up, err := c.Update(ctx, got, post(incident.PublicResolved, "Resolved.", incident.ComponentOperational), false)
+	require.NoError(t, err)
+	require.Equal(t, incident.PublicResolved, up.Status)
+
+	incs := fake.Incidents()
+	require.Len(t, incs, 1)
+	in := incs[0]
+	require.Equal(t, "RESOLVED", in.Status)
+	require.NotNil(t, in.Resolved)
+	require.Len(t, in.Updates, 3, "components alone post no update")
+	require.Equal(t, "Resolved.", in.Updates[2].Message)
+	require.Equal(t, "OPERATIONAL", fake.Component(api))
+	require.Equal(t, 3, in.Notified)
+}
+
+func TestRecoverFindsWhatAnInterruptedAttemptPosted(t *testing.T) {
+	t.Parallel()
+	fake, c := setup(t)
+	ctx := context.Background()
+	p := post(incident.PublicInvestigating, "We are aware.", incident.ComponentMajorOutage)
+	first, err := c.Create(ctx, p, false)
+	require.NoError(t, err)
+	again, err := c.Create(ctx, p, true)
+	require.NoError(t, err)
+	require.Equal(t, first.ID, again.ID, "the retry adopts the incident")
+	require.Len(t, fake.Incidents(), 1)
+
+	u := post(incident.PublicIdentified, "Found it.", incident.ComponentMajorOutage)
+	_, err = c.Update(ctx, first, u, false)
+	require.NoError(t, err)
+	_, err = c.Update(ctx, first, u, true)
+	require.NoError(t, err)
+	require.Len(t, fake.Incidents()[0].Updates, 2, "the retried update is not posted twice")
+
+	_, err = c.Update(ctx, first, post(incident.PublicIdentified, "Another.", incident.ComponentMajorOutage), true)
+	require.NoError(t, err)
+	require.Len(t, fake.Incidents()[0].Updates, 3, "a different message is posted")
+}
+
+func TestErrors(t *testing.T) {
+	t.Parallel()
+	fake, c := setup(t)
+	ctx := context.Background()
+	p := post(incident.PublicInvestigating, "x", incident.ComponentMajorOutage)
+
+	bad := instatus.New(instatus.Config{APIURL: fake.URL, APIKey: "wrong", PageID: page})
+	_, err := bad.Create(ctx, p, false)
+	require.Equal(t, incident.EFORBIDDEN, incident.ErrorCode(err))
+
+	other := instatus.New(instatus.Config{APIURL: fake.URL, APIKey: key, PageID: "nope"})
+	_, err = other.Create(ctx, p, false)
+	require.Equal(t, incident.ENOTFOUND, incident.ErrorCode(err))
+
+	unknown := p
+	unknown.Components = map[string]incident.ComponentStatus{"ghost": incident.ComponentMajorOutage}
+	_, err = c.Create(ctx, unknown, false)
+	require.Equal(t, incident.EINVALID, incident.ErrorCode(err))
+	require.Contains(t, incident.ErrorMessage(err), "ghost")
+	require.Equal(t, "MAJOROUTAGE", instatus.State(incident.ComponentMajorOutage))
+
+	fake.FailNext(http.StatusTooManyRequests)
+	_, err = c.Create(ctx, p, false)
+	wait, ok := outbound.AsRetryAfter(err)
+	require.True(t, ok, "429 carries its Retry-After")
+	require.Equal(t, 2*time.Second, wait)
+	require.Equal(t, incident.EUNAVAILABLE, incident.ErrorCode(err))
+
+	fake.FailNext(http.StatusServiceUnavailable)
+	_, err = c.Create(ctx, p, false)
+	require.Equal(t, incident.EUNAVAILABLE, incident.ErrorCode(err))
+	require.Empty(t, fake.Incidents(), "nothing was created by the failed calls")
+
+	unconfigured := instatus.New(instatus.Config{})
+	_, err = unconfigured.Create(ctx, p, false)
+	require.Equal(t, incident.EINVALID, incident.ErrorCode(err))
+}
+
+func TestRateLimitPerMinute(t *testing.T) {
+	t.Parallel()
+	fake, c := setup(t)
+	now := time.Date(2026, 8, 7, 14, 0, 0, 0, time.UTC)
+	fake.SetClock(func() time.Time { return now })
+	fake.LimitPerMinute(2)
+	ctx := context.Background()
+	got, err := c.Create(ctx, post(incident.PublicInvestigating, "a", incident.ComponentMajorOutage), false)
+	require.NoError(t, err)
+	_, err = c.Update(ctx, got, post(incident.PublicInvestigating, "b", incident.ComponentMajorOutage), false)
+	require.NoError(t, err)
+	_, err = c.Update(ctx, got, post(incident.PublicInvestigating, "c", incident.ComponentMajorOutage), false)
+	wait, ok := outbound.AsRetryAfter(err)
+	require.True(t, ok)
+	require.Equal(t, 61*time.Second, wait)
+	now = now.Add(61 * time.Second)
+	_, err = c.Update(ctx, got, post(incident.PublicInvestigating, "c", incident.ComponentMajorOutage), false)
+	require.NoError(t, err)
+}

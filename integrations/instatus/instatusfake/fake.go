@@ -1,0 +1,330 @@
+// Package instatusfake is an in-memory Instatus API for tests and the
+// demo. It enforces what the real API asks of the calls the bot makes: the
+// "Authorization: Bearer <key>" header, JSON bodies, the required fields of
+// each request (name and status for an incident; status, components and
+// statuses for an update), the documented incident and component states in
+// Instatus' spelling, that each status names a listed component, and a rate
+// limit answered with 429 and Retry-After. Faults can be injected.
+package instatusfake
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Incident is a stored incident.
+type Incident struct {
+	ID         string            `json:"id"`
+	Name       string            `json:"name"`
+	Status     string            `json:"status"`
+	Started    time.Time         `json:"started"`
+	Resolved   *time.Time        `json:"resolved"`
+	Updates    []Update          `json:"updates"`
+	Components map[string]string `json:"-"`
+	Notified   int               `json:"-"`
+}
+
+// Update is an incident update.
+type Update struct {
+	ID      string    `json:"id"`
+	Message string    `json:"message"`
+	Status  string    `json:"status"`
+	Notify  bool      `json:"notify"`
+	Started time.Time `json:"started"`
+}
+
+// Fake is the fake API.
+type Fake struct {
+	*httptest.Server
+	APIKey string
+	PageID string
+
+	mu         sync.Mutex
+	now        func() time.Time
+	seq        int
+	incidents  []*Incident
+	components map[string]string
+	requests   []string
+	faults     []int
+	limit      int
+	window     []time.Time
+}
+
+// New starts a fake with the given key, page and component ids.
+func New(apiKey, pageID string, componentIDs ...string) *Fake {
+	f := &Fake{APIKey: apiKey, PageID: pageID, now: time.Now, components: map[string]string{}}
+	for _, id := range componentIDs {
+		f.components[id] = "OPERATIONAL"
+	}
+	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
+	return f
+}
+
+// SetClock makes the fake read time from now.
+func (f *Fake) SetClock(now func() time.Time) { f.mu.Lock(); f.now = now; f.mu.Unlock() }
+
+// FailNext makes the next calls answer with these statuses.
+func (f *Fake) FailNext(statuses ...int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.faults = append(f.faults, statuses...)
+}
+
+// LimitPerMinute allows n requests per rolling minute; more get 429.
+func (f *Fake) LimitPerMinute(n int) { f.mu.Lock(); f.limit = n; f.mu.Unlock() }
+
+// Incidents returns copies of the stored incidents.
+func (f *Fake) Incidents() []Incident {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]Incident, 0, len(f.incidents))
+	for _, in := range f.incidents {
+		c := *in
+		c.Updates = slices.Clone(in.Updates)
+		out = append(out, c)
+	}
+	return out
+}
+
+// Component returns a component's status, in Instatus' spelling.
+func (f *Fake) Component(id string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.components[id]
+}
+
+// Requests lists the requests served, as "METHOD /path".
+func (f *Fake) Requests() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.requests)
+}
+
+var (
+	incidentStates  = []string{"INVESTIGATING", "IDENTIFIED", "MONITORING", "RESOLVED"}
+	componentStates = []string{"OPERATIONAL", "UNDERMAINTENANCE", "DEGRADEDPERFORMANCE", "PARTIALOUTAGE", "MAJOROUTAGE"}
+)
+
+type body struct {
+	Name       *string   `json:"name"`
+	Message    *string   `json:"message"`
+	Components *[]string `json:"components"`
+	Started    *string   `json:"started"`
+	Status     *string   `json:"status"`
+	Notify     *bool     `json:"notify"`
+	Statuses   *[]struct {
+		ID     string `json:"id"`
+		Status string `json:"status"`
+	} `json:"statuses"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func fail(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"message": msg})
+}
+
+func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.requests = append(f.requests, r.Method+" "+r.URL.Path)
+	if r.Header.Get("Authorization") != "Bearer "+f.APIKey {
+		fail(w, http.StatusUnauthorized, "Unauthorized")
+		return
+	}
+	now := f.now()
+	if f.limit > 0 {
+		cut := now.Add(-time.Minute)
+		f.window = slices.DeleteFunc(f.window, func(t time.Time) bool { return !t.After(cut) })
+		if len(f.window) >= f.limit {
+			w.Header().Set("Retry-After", fmt.Sprint(int(f.window[0].Add(time.Minute).Sub(now).Seconds())+1))
+			fail(w, http.StatusTooManyRequests, "Too many requests")
+			return
+		}
+		f.window = append(f.window, now)
+	}
+	if len(f.faults) > 0 {
+		status := f.faults[0]
+		f.faults = f.faults[1:]
+		if status == http.StatusTooManyRequests {
+			w.Header().Set("Retry-After", "2")
+		}
+		fail(w, status, http.StatusText(status))
+		return
+	}
+	rest, ok := strings.CutPrefix(r.URL.Path, "/v1/"+f.PageID+"/incidents")
+	if !ok {
+		fail(w, http.StatusNotFound, "Not found")
+		return
+	}
+	parts := strings.Split(strings.Trim(rest, "/"), "/")
+	switch {
+	case rest == "" && r.Method == http.MethodGet:
+		include := strings.Split(r.URL.Query().Get("status"), ",")
+		out := []*Incident{}
+		for _, in := range f.incidents {
+			if r.URL.Query().Get("status") == "" || slices.Contains(include, in.Status) {
+				out = append(out, in)
+			}
+		}
+		writeJSON(w, http.StatusOK, out)
+	case rest == "" && r.Method == http.MethodPost:
+		b, ok := f.decode(w, r, false)
+		if !ok {
+			return
+		}
+		if b.Name == nil || strings.TrimSpace(*b.Name) == "" || b.Status == nil {
+			fail(w, http.StatusBadRequest, "name and status are required")
+			return
+		}
+		f.seq++
+		in := &Incident{ID: fmt.Sprintf("ck%08d", f.seq), Name: *b.Name, Components: map[string]string{}, Started: now}
+		if b.Started != nil {
+			t, err := time.Parse(time.RFC3339, *b.Started)
+			if err != nil {
+				fail(w, http.StatusBadRequest, "started must be an ISO 8601 date")
+				return
+			}
+			in.Started = t
+		}
+		f.apply(in, b, now)
+		f.incidents = append(f.incidents, in)
+		writeJSON(w, http.StatusOK, in)
+	case len(parts) == 1 && parts[0] != "":
+		in := f.find(parts[0])
+		if in == nil {
+			fail(w, http.StatusNotFound, "Incident not found")
+			return
+		}
+		switch r.Method {
+		case http.MethodGet:
+			writeJSON(w, http.StatusOK, in)
+		case http.MethodPut:
+			b, ok := f.decode(w, r, false)
+			if !ok {
+				return
+			}
+			for _, s := range derefStatuses(b) {
+				f.components[s.ID], in.Components[s.ID] = s.Status, s.Status
+			}
+			if b.Status != nil {
+				in.Status = *b.Status
+			}
+			writeJSON(w, http.StatusOK, in)
+		default:
+			fail(w, http.StatusMethodNotAllowed, "Method not allowed")
+		}
+	case len(parts) == 2 && parts[1] == "incident-updates" && r.Method == http.MethodPost:
+		in := f.find(parts[0])
+		if in == nil {
+			fail(w, http.StatusNotFound, "Incident not found")
+			return
+		}
+		b, ok := f.decode(w, r, true)
+		if !ok {
+			return
+		}
+		u := f.apply(in, b, now)
+		writeJSON(w, http.StatusOK, map[string]any{"id": u.ID, "message": u.Message, "status": u.Status, "notify": u.Notify,
+			"started": u.Started, "incident": map[string]any{"id": in.ID, "name": in.Name, "status": in.Status}})
+	default:
+		fail(w, http.StatusNotFound, "Not found")
+	}
+}
+
+func derefStatuses(b *body) []struct {
+	ID     string `json:"id"`
+	Status string `json:"status"`
+} {
+	if b.Statuses == nil {
+		return nil
+	}
+	return *b.Statuses
+}
+
+func (f *Fake) find(id string) *Incident {
+	for _, in := range f.incidents {
+		if in.ID == id {
+			return in
+		}
+	}
+	return nil
+}
+
+// decode checks a request body; an update requires status, components
+// and statuses, as the API's CreateIncidentUpdateRequest does.
+func (f *Fake) decode(w http.ResponseWriter, r *http.Request, update bool) (*body, bool) {
+	if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		fail(w, http.StatusBadRequest, "Content-Type must be application/json")
+		return nil, false
+	}
+	raw, _ := io.ReadAll(r.Body)
+	var b body
+	if err := json.Unmarshal(raw, &b); err != nil {
+		fail(w, http.StatusBadRequest, "invalid JSON")
+		return nil, false
+	}
+	if update && (b.Status == nil || b.Components == nil || b.Statuses == nil) {
+		fail(w, http.StatusBadRequest, "status, components and statuses are required")
+		return nil, false
+	}
+	if b.Status != nil && !slices.Contains(incidentStates, *b.Status) {
+		fail(w, http.StatusBadRequest, "status must be one of "+strings.Join(incidentStates, ", "))
+		return nil, false
+	}
+	var listed []string
+	if b.Components != nil {
+		listed = *b.Components
+	}
+	for _, id := range listed {
+		if _, ok := f.components[id]; !ok {
+			fail(w, http.StatusBadRequest, "unknown component "+id)
+			return nil, false
+		}
+	}
+	for _, s := range derefStatuses(&b) {
+		if !slices.Contains(listed, s.ID) {
+			fail(w, http.StatusBadRequest, "component "+s.ID+" has a status but is not in components")
+			return nil, false
+		}
+		if !slices.Contains(componentStates, s.Status) {
+			fail(w, http.StatusBadRequest, "component status must be one of "+strings.Join(componentStates, ", "))
+			return nil, false
+		}
+	}
+	return &b, true
+}
+
+func (f *Fake) apply(in *Incident, b *body, now time.Time) Update {
+	for _, s := range derefStatuses(b) {
+		f.components[s.ID], in.Components[s.ID] = s.Status, s.Status
+	}
+	if b.Status != nil {
+		in.Status = *b.Status
+		if in.Status == "RESOLVED" {
+			t := now
+			in.Resolved = &t
+		}
+	}
+	f.seq++
+	u := Update{ID: fmt.Sprintf("cu%08d", f.seq), Status: in.Status, Notify: b.Notify != nil && *b.Notify, Started: now}
+	if b.Message != nil {
+		u.Message = *b.Message
+	}
+	in.Updates = append(in.Updates, u)
+	if u.Notify {
+		in.Notified++
+	}
+	return u
+}

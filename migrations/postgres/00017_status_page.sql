@@ -1,0 +1,16 @@
+-- Where an incident is on the public status page. The conventions of 00001
+-- hold: "none" is ''. The communication clock keeps its other state on the
+-- timeline (one event per step, unique by source id), so it needs no table.
+
+-- +goose Up
+-- Columns with a constant default rewrite no rows: the lock on incidents is brief.
+ALTER TABLE incidents
+    ADD COLUMN public_provider text NOT NULL DEFAULT '',
+    ADD COLUMN public_id       text NOT NULL DEFAULT '',
+    ADD COLUMN public_url      text NOT NULL DEFAULT '';
+
+-- +goose Down
+ALTER TABLE incidents
+    DROP COLUMN public_url,
+    DROP COLUMN public_id,
+    DROP COLUMN public_provider;
