@@ -55,6 +55,11 @@ type Config struct {
 	Templates incident.Renderer
 	// Postmortems drafts and exports postmortems; nil turns them off.
 	Postmortems PostmortemService
+	// Metrics answers /incident metrics; nil turns the command off.
+	Metrics MetricsService
+	// WebURL is the web view's address, linked from the metrics reply; empty
+	// leaves the link out.
+	WebURL string
 	// Scheduler takes the work that must not run on the 3-second path.
 	Scheduler incident.Scheduler
 	// Deliveries records deliveries and signatures already seen.

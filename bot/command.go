@@ -84,6 +84,7 @@ func (h *Handler) subcommands() []struct {
 		{"followups", subcommand{usage: followupsUsage, summary: followupsSummary, run: h.followupsCommand}},
 		{"review", subcommand{usage: reviewUsage, summary: reviewSummary, run: h.reviewCommand}},
 		{"postmortem", subcommand{usage: postmortemUsage, summary: postmortemSummary, run: h.postmortemCommand}},
+		{"metrics", subcommand{usage: metricsUsage, summary: metricsSummary, run: h.metricsCommand}},
 		{"comms", subcommand{usage: "comms", summary: "Show the status-page and customer e-mail drafts, ready to copy.", run: h.commsCommand}},
 		{"severity", subcommand{usage: "severity P2", summary: "Change the severity.", run: h.severity}},
 		{"resolve", subcommand{usage: "resolve [summary]", summary: "Resolve the incident, with an optional summary.", run: h.transition(incident.StatusResolved, true)}},

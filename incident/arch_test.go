@@ -26,11 +26,19 @@ func TestDependencyRule(t *testing.T) {
 			t.Errorf("package incident imports %s: the domain may import only the standard library", d)
 		}
 	}
-	for _, d := range deps(t, module+"/bot") {
-		for _, forbidden := range []string{module + "/incident/gormstore", module + "/integrations/", "gorm.io/", "github.com/riverqueue/"} {
-			if strings.HasPrefix(d, forbidden) {
-				t.Errorf("package bot imports %s: the transport must reach storage and integrations only through incident's interfaces", d)
+	for _, transport := range []string{"bot", "web"} {
+		for _, d := range deps(t, module+"/"+transport) {
+			for _, forbidden := range []string{module + "/incident/gormstore", module + "/integrations/", "gorm.io/", "github.com/riverqueue/"} {
+				if strings.HasPrefix(d, forbidden) {
+					t.Errorf("package %s imports %s: the transport must reach storage and integrations only through incident's interfaces", transport, d)
+				}
 			}
+		}
+	}
+	for _, d := range deps(t, module+"/incident/metrics") {
+		first, _, _ := strings.Cut(d, "/")
+		if strings.Contains(first, ".") && !strings.HasPrefix(d, module+"/incident") {
+			t.Errorf("package incident/metrics imports %s: the metrics maths may import only the standard library and the domain", d)
 		}
 	}
 }

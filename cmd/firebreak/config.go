@@ -67,6 +67,7 @@ type Config struct {
 	LD         LaunchDarklyConfig
 	Unleash    UnleashConfig
 	Confluence ConfluenceConfig
+	Web        WebConfig
 	// ChangesWebhookSecret signs the generic change webhook.
 	ChangesWebhookSecret Secret
 	Alerts               AlertsConfig
@@ -96,6 +97,23 @@ type SlackConfig struct {
 	APIURL  string
 	Command string
 }
+
+// WebConfig configures the web view and the API. They are on when the Slack
+// app's client id and secret are set (Sign in with Slack needs them).
+type WebConfig struct {
+	ClientID     string
+	ClientSecret Secret
+	// AuthorizeURL is Slack's Sign in with Slack consent page.
+	AuthorizeURL string
+	// TeamID restricts sign-in to one workspace; empty means the bot's.
+	TeamID string
+	// Admins are Slack user ids that may create and revoke API tokens.
+	Admins     []string
+	SessionTTL time.Duration
+}
+
+// Enabled reports whether the web view and the API are configured.
+func (w WebConfig) Enabled() bool { return w.ClientID != "" }
 
 // PagerDutyConfig configures paging.
 type PagerDutyConfig struct {
@@ -150,6 +168,8 @@ const (
 	DefaultLaunchDarklyURL   = "https://app.launchdarkly.com"
 	DefaultHTTPAddr          = ":8080"
 	DefaultAdminAddr         = ":9090"
+	DefaultSlackAuthorizeURL = "https://slack.com/openid/connect/authorize"
+	DefaultWebSessionTTL     = 12 * time.Hour
 	DefaultSQLitePath        = "firebreak.db"
 	DefaultShutdownTimeout   = 25 * time.Second
 	DefaultJobWorkers        = 10
@@ -317,6 +337,14 @@ func loadConfig(getenv func(string) string, slack bool) (Config, error) {
 			SpaceID:  e.str("CONFLUENCE_SPACE_ID", ""),
 			ParentID: e.str("CONFLUENCE_PARENT_ID", ""),
 		},
+		Web: WebConfig{
+			ClientID:     e.str("SLACK_CLIENT_ID", ""),
+			ClientSecret: e.secret("SLACK_CLIENT_SECRET"),
+			AuthorizeURL: e.url("SLACK_AUTHORIZE_URL", DefaultSlackAuthorizeURL),
+			TeamID:       e.str("SLACK_TEAM_ID", ""),
+			Admins:       splitList(e.str("WEB_ADMINS", "")),
+			SessionTTL:   e.duration("WEB_SESSION_TTL", DefaultWebSessionTTL),
+		},
 		ChangesWebhookSecret: e.secret("CHANGES_WEBHOOK_SECRET"),
 		Alerts: AlertsConfig{
 			AlertmanagerToken:  e.secret("ALERTMANAGER_WEBHOOK_TOKEN"),
@@ -481,5 +509,26 @@ func (c *Config) validate(slack bool) []error {
 	if c.Unleash.APIURL != "" && c.Unleash.Token == "" {
 		add("UNLEASH_TOKEN: required when UNLEASH_API_URL is set")
 	}
+	if c.Web.Enabled() {
+		if c.Web.ClientSecret == "" {
+			add("SLACK_CLIENT_SECRET: required with SLACK_CLIENT_ID for Sign in with Slack; the client secret from the Slack app's Basic Information page")
+		}
+		if c.PublicURL == "" {
+			add("PUBLIC_URL: required with SLACK_CLIENT_ID; the web view's address, whose /auth/callback is the app's redirect URL")
+		}
+		for _, a := range c.Web.Admins {
+			if !strings.HasPrefix(a, "U") && !strings.HasPrefix(a, "W") {
+				add("WEB_ADMINS: %q is not a Slack user id such as U012ABCDEF", a)
+			}
+		}
+		if c.Web.SessionTTL < 5*time.Minute || c.Web.SessionTTL > 30*24*time.Hour {
+			add("WEB_SESSION_TTL: %s is outside 5m to 720h", c.Web.SessionTTL)
+		}
+	}
 	return errs
+}
+
+// splitList reads a comma- or space-separated list, dropping empty items.
+func splitList(v string) []string {
+	return strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })
 }

@@ -16,12 +16,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/firebreakhq/firebreak/bot"
+	"github.com/firebreakhq/firebreak/web"
 )
 
 // routes is the public HTTP surface, in one table: Slack (in HTTP mode),
 // the webhooks and /healthz for load balancers. Operational detail lives on
 // the admin listener only.
-func routes(slackHandler *bot.Handler, slackHTTP bool, metrics func(http.Handler) http.Handler, webhooks []webhookRoute) http.Handler {
+func routes(slackHandler *bot.Handler, slackHTTP bool, metrics func(http.Handler) http.Handler, webhooks []webhookRoute, webServer *web.Server) http.Handler {
 	r := chi.NewRouter()
 	r.Use(middleware.Recoverer)
 	r.Use(metrics)
@@ -32,6 +33,9 @@ func routes(slackHandler *bot.Handler, slackHTTP bool, metrics func(http.Handler
 	}
 	for _, wh := range webhooks {
 		r.Method(http.MethodPost, wh.path, wh.handler)
+	}
+	if webServer != nil {
+		webServer.Routes(r) // the web view, /auth/, /api/v1
 	}
 	return r
 }

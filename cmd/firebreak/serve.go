@@ -21,13 +21,18 @@ import (
 	"github.com/firebreakhq/firebreak/incident"
 	"github.com/firebreakhq/firebreak/incident/gormstore"
 	"github.com/firebreakhq/firebreak/incident/jobs"
+	"github.com/firebreakhq/firebreak/incident/metrics"
 	"github.com/firebreakhq/firebreak/incident/postmortem"
 	"github.com/firebreakhq/firebreak/integrations/outbound"
 	"github.com/firebreakhq/firebreak/migrations"
+	"github.com/firebreakhq/firebreak/web"
 )
 
 // Job kinds owned by the program itself.
-const jobPurgeDeliveries = "maintenance.purge_deliveries"
+const (
+	jobPurgeDeliveries = "maintenance.purge_deliveries"
+	jobPurgeSessions   = "maintenance.purge_sessions"
+)
 
 // deliveryRetention is how long delivery records are kept: far longer than
 // any provider redelivers (Slack retries for minutes, PagerDuty for hours).
@@ -108,6 +113,8 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	pm.RegisterJobs(engine)
 	webhooks := webhookRoutes(cfg, svc, log)
 
+	reports := metrics.NewService(store, policy, clock)
+
 	handler := bot.New(bot.Config{
 		Command:       cfg.Slack.Command,
 		SigningSecret: cfg.Slack.SigningSecret.Reveal(),
@@ -115,6 +122,8 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		Service:       svc,
 		Templates:     tmpl,
 		Postmortems:   pm,
+		Metrics:       reports,
+		WebURL:        webURL(cfg),
 		Scheduler:     engine,
 		Deliveries:    store,
 		Clock:         clock,
@@ -124,6 +133,27 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	handler.RegisterJobs(engine)
 	engine.Handle(jobPurgeDeliveries, purgeDeliveries(store, engine, clock, log))
 	engine.Handle(jobSweep, sweepFollowThrough(svc, engine, policy.FollowUps.CheckEvery, log))
+
+	// Time to acknowledge and to resolve, by severity, from the store.
+	reg.MustRegister(web.NewIncidentCollector(store.ListIncidents, clock, log))
+	var webServer *web.Server
+	if cfg.Web.Enabled() {
+		webServer, err = web.New(web.Config{
+			Reader: store, Incidents: svc, Access: store, Metrics: reports, Policy: policy,
+			Slack: slackAPI, SlackAPIURL: cfg.Slack.APIURL, AuthorizeURL: cfg.Web.AuthorizeURL,
+			ClientID: cfg.Web.ClientID, ClientSecret: cfg.Web.ClientSecret.Reveal(), TeamID: cfg.Web.TeamID,
+			PublicURL: cfg.PublicURL, Admins: cfg.Web.Admins, SessionTTL: cfg.Web.SessionTTL,
+			Postmortem: func(ctx context.Context, id int64) (string, error) {
+				_, doc, err := pm.Draft(ctx, id)
+				return doc.Markdown, err
+			},
+			ExportTargets: pm.Targets(), Clock: clock, Logger: log,
+		})
+		if err != nil {
+			return err
+		}
+		engine.Handle(jobPurgeSessions, purgeSessions(store, engine, clock, log))
+	}
 
 	// Readiness.
 	slackAuth := &authState{}
@@ -160,6 +190,11 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	if _, err := engine.Schedule(ctx, purgeJob(clock.Now())); err != nil {
 		log.WarnContext(ctx, "could not schedule the delivery purge", "err", err)
 	}
+	if webServer != nil {
+		if _, err := engine.Schedule(ctx, purgeSessionsJob(clock.Now())); err != nil {
+			log.WarnContext(ctx, "could not schedule the session purge", "err", err)
+		}
+	}
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
@@ -183,7 +218,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		}
 	}
-	srv := newServer(routes(handler, cfg.Slack.Mode == "http", metrics, webhooks), 15*time.Second)
+	srv := newServer(routes(handler, cfg.Slack.Mode == "http", metrics, webhooks, webServer), 15*time.Second)
 	// A CPU profile or trace takes as long as asked (30s by default).
 	adminSrv := newServer(adminRoutes(ready, reg, metrics, cfg.AdminPprof), 2*time.Minute)
 	runCtx, cancel := context.WithCancel(ctx)
@@ -352,6 +387,28 @@ func purgeDeliveries(store incident.Store, sched incident.Scheduler, clock incid
 	}
 }
 
+func purgeSessionsJob(now time.Time) incident.Job {
+	next := now.Truncate(time.Hour).Add(time.Hour)
+	return incident.Job{Kind: jobPurgeSessions, Key: next.Format(time.RFC3339), RunAt: next}
+}
+
+// purgeSessions deletes expired web sessions and schedules its next run,
+// one per hour across all replicas.
+func purgeSessions(store incident.AccessStore, sched incident.Scheduler, clock incident.Clock, log *slog.Logger) incident.JobHandler {
+	return func(ctx context.Context, _ []byte) error {
+		now := clock.Now()
+		n, err := store.PurgeSessions(ctx, now)
+		if err != nil {
+			return fmt.Errorf("purge sessions: %w", err)
+		}
+		log.InfoContext(ctx, "purged expired web sessions", "count", n)
+		if _, err := sched.Schedule(ctx, purgeSessionsJob(now)); err != nil {
+			return fmt.Errorf("schedule next session purge: %w", err)
+		}
+		return nil
+	}
+}
+
 // jobSweep checks follow-through: review and action-item reminders, overdue
 // escalations, the weekly digest and scheduled drills.
 const jobSweep = "followthrough.sweep"
@@ -379,4 +436,12 @@ func sweepFollowThrough(svc *incident.Service, sched incident.Scheduler, every t
 		}
 		return nil
 	}
+}
+
+// webURL is the web view's address when it is on, for links from Slack.
+func webURL(cfg Config) string {
+	if !cfg.Web.Enabled() {
+		return ""
+	}
+	return cfg.PublicURL
 }

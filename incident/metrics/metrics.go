@@ -132,23 +132,10 @@ type Options struct {
 	FirstPublicUpdate func(Facts) (time.Time, bool)
 }
 
-// StatusPageEventKinds are the timeline event kinds that record a public
-// status-page update.
-var StatusPageEventKinds = map[incident.EventKind]bool{
-	"status_page_posted":  true,
-	"status_page_updated": true,
-}
-
-// DefaultFirstPublicUpdate finds the earliest timeline event that records a
-// public status-page update.
+// DefaultFirstPublicUpdate finds the first public status-page post in the
+// incident's timeline.
 func DefaultFirstPublicUpdate(f Facts) (time.Time, bool) {
-	var first time.Time
-	for _, ev := range f.Timeline {
-		if StatusPageEventKinds[ev.Kind] && (first.IsZero() || ev.At.Before(first)) {
-			first = ev.At
-		}
-	}
-	return first, !first.IsZero()
+	return incident.FirstPublicPost(f.Timeline)
 }
 
 // Compute measures the incidents in facts. It does not filter them: the

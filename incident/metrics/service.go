@@ -99,8 +99,14 @@ func (s *Service) Report(ctx context.Context, q Query) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
+	return s.Compute(facts, q), nil
+}
+
+// Compute measures facts already read for q (and perhaps narrowed, such as
+// to the incidents a person may see) with the service's policy and clock.
+func (s *Service) Compute(facts []Facts, q Query) Report {
 	return Compute(facts, Options{From: q.From, To: q.To, Service: q.Service, IncludeDrills: q.IncludeDrills,
-		Now: s.clock.Now(), Policy: s.policy, FirstPublicUpdate: s.FirstPublicUpdate}), nil
+		Now: s.clock.Now(), Policy: s.policy, FirstPublicUpdate: s.FirstPublicUpdate})
 }
 
 // ParsePeriod reads a period such as "30d", "2w" or "12h" (days, weeks or

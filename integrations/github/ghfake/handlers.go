@@ -826,7 +826,22 @@ func (s *Server) issueJSON(r *repoState, i *Issue) map[string]any {
 		"html_url":   fmt.Sprintf("%s/issues/%d", s.htmlURL(r), i.Number),
 		"url":        fmt.Sprintf("%s/issues/%d", s.apiURL(r), i.Number),
 		"created_at": ts(i.CreatedAt), "updated_at": ts(i.UpdatedAt),
+		"state_reason": nullable(i.StateReason), "closed_at": nullableTime(i.ClosedAt),
 	}
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func nullableTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return ts(t)
 }
 
 func (s *Server) listIssues(w http.ResponseWriter, req *http.Request, r *repoState) {

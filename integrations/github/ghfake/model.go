@@ -56,15 +56,18 @@ type PullRequest struct {
 
 // Issue is an issue as the fake stores it.
 type Issue struct {
-	Number    int
-	Title     string
-	Body      string
-	State     string // open or closed
-	Labels    []string
-	Assignees []string
-	User      string
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	Number int
+	Title  string
+	Body   string
+	State  string // open or closed
+	// StateReason is completed or not_planned once closed.
+	StateReason string
+	ClosedAt    time.Time
+	Labels      []string
+	Assignees   []string
+	User        string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // WorkflowRun is one run of a workflow.

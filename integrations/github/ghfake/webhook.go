@@ -161,3 +161,25 @@ func (s *Server) WorkflowRunPayload(repo string, runID int64) (map[string]any, e
 		"sender":       user(run.Actor),
 	}, nil
 }
+
+// CloseIssue closes an issue as someone does in GitHub, with reason
+// "completed" or "not_planned", and returns the issues webhook payload
+// (action "closed") GitHub then delivers, shaped like its documented
+// example.
+func (s *Server) CloseIssue(repo string, number int, reason, by string) (map[string]any, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.mustRepo(repo)
+	i := r.issue(number)
+	if i == nil {
+		return nil, fmt.Errorf("ghfake: no issue %d in %s", number, repo)
+	}
+	now := s.clock()
+	i.State, i.StateReason, i.ClosedAt, i.UpdatedAt = "closed", reason, now, now
+	return map[string]any{
+		"action":     "closed",
+		"issue":      s.issueJSON(r, i),
+		"repository": s.repoJSON(r),
+		"sender":     user(by),
+	}, nil
+}

@@ -1,0 +1,393 @@
+package incident_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/firebreakhq/firebreak/incident"
+)
+
+func alertPolicy(p *incident.Policy) {
+	svc := p.Services["checkout"]
+	svc.Channel = "#checkout"
+	p.Services["checkout"] = svc
+	p.AlertRules = []incident.AlertRule{
+		{Name: "checkout-errors", Match: map[string]string{"alertname": "HighErrorRate", "service": "checkout"}, Service: "checkout", Severity: incident.P1},
+		{Name: "checkout-down", Match: map[string]string{"alertname": "CheckoutDown"}, Service: "checkout", Severity: incident.P1, Auto: true},
+	}
+}
+
+func firing(fp, name string) incident.AlertEvent {
+	return incident.AlertEvent{Source: "alertmanager", Fingerprint: fp, Status: incident.AlertFiring, Title: name + ": 5xx above 5%",
+		Summary: "checkout returns 503s", URL: "http://prometheus:9090/graph?g0.expr=rate", Labels: map[string]string{"alertname": name, "service": "checkout"}}
+}
+
+func postsContaining(c *chat, ch, sub string) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for _, p := range c.posts[ch] {
+		if strings.Contains(p, sub) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func TestAlertProposesThenDeclaresOnce(t *testing.T) {
+	t.Parallel()
+	b := setup(t, alertPolicy)
+	ctx := context.Background()
+
+	require.NoError(t, b.svc.HandleAlert(ctx, firing("fp1", "HighErrorRate")))
+	require.NoError(t, b.svc.HandleAlert(ctx, firing("fp1", "HighErrorRate")), "a redelivery")
+	require.Empty(t, b.queue.runAll(t))
+	proposals := postsContaining(b.chat, "#checkout", "Declare P1 from this alert?")
+	require.Len(t, proposals, 1, "one proposal however often it is delivered")
+	require.Contains(t, proposals[0], "[Declare P1:alert_declare=")
+	require.Contains(t, proposals[0], "[Not an incident:alert_dismiss=")
+	a, err := b.store.FindAlert(ctx, "alertmanager", "fp1")
+	require.NoError(t, err)
+	require.Equal(t, incident.AlertProposed, a.State)
+	require.Equal(t, 2, a.Count)
+	require.Equal(t, "#checkout", a.ChannelID)
+
+	inc, err := b.svc.DeclareFromAlert(ctx, a.ID, "U0ALICE", incident.ReplyTarget{UserID: "U0ALICE"})
+	require.NoError(t, err)
+	again, err := b.svc.DeclareFromAlert(ctx, a.ID, "U0BOB", incident.ReplyTarget{UserID: "U0BOB"})
+	require.NoError(t, err)
+	require.Equal(t, inc.ID, again.ID, "a double click declares once")
+	require.Equal(t, incident.P1, inc.Severity)
+	require.Equal(t, "checkout", inc.Service)
+	require.Equal(t, "U0ALICE", inc.Commander)
+	require.Empty(t, b.queue.runAll(t))
+	_, err = b.svc.DismissAlert(ctx, a.ID, "U0BOB")
+	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(err))
+
+	inc, err = b.store.GetIncident(ctx, inc.ID)
+	require.NoError(t, err)
+	require.Len(t, postsContaining(b.chat, inc.ChannelID, "Started by the alert"), 1)
+
+	// A repeat of the firing alert goes on the timeline.
+	require.NoError(t, b.svc.HandleAlert(ctx, firing("fp1", "HighErrorRate")))
+	require.Empty(t, b.queue.runAll(t))
+	require.Len(t, postsContaining(b.chat, inc.ChannelID, "fired again (3 times so far)"), 1)
+	events, err := b.store.ListTimeline(ctx, inc.ID)
+	require.NoError(t, err)
+	alerts := 0
+	for _, ev := range events {
+		if ev.Kind == incident.EventAlert {
+			alerts++
+		}
+	}
+	require.Equal(t, 2, alerts, "the start and the repeat")
+
+	// Its resolution is said once in the incident channel.
+	resolved := firing("fp1", "HighErrorRate")
+	resolved.Status = incident.AlertResolved
+	require.NoError(t, b.svc.HandleAlert(ctx, resolved))
+	require.NoError(t, b.svc.HandleAlert(ctx, resolved))
+	require.Empty(t, b.queue.runAll(t))
+	lines := postsContaining(b.chat, inc.ChannelID, "The alert that started this has resolved")
+	require.Len(t, lines, 1)
+	require.Contains(t, lines[0], "Confirm with data")
+
+	// It fires again while the incident is open: the channel hears it.
+	require.NoError(t, b.svc.HandleAlert(ctx, firing("fp1", "HighErrorRate")))
+	require.Empty(t, b.queue.runAll(t))
+	require.Len(t, postsContaining(b.chat, inc.ChannelID, "that started this is firing again"), 1)
+}
+
+func TestAlertRulesAutoDismissAndIgnore(t *testing.T) {
+	t.Parallel()
+	b := setup(t, alertPolicy)
+	ctx := context.Background()
+
+	// No rule matches: nothing happens.
+	require.NoError(t, b.svc.HandleAlert(ctx, firing("fp0", "DiskAlmostFull")))
+	_, err := b.store.FindAlert(ctx, "alertmanager", "fp0")
+	require.Equal(t, incident.ENOTFOUND, incident.ErrorCode(err))
+
+	// auto: declared at once, with no IC until someone claims it.
+	require.NoError(t, b.svc.HandleAlert(ctx, firing("fp2", "CheckoutDown")))
+	require.Empty(t, b.queue.runAll(t))
+	a, err := b.store.FindAlert(ctx, "alertmanager", "fp2")
+	require.NoError(t, err)
+	require.Equal(t, incident.AlertDeclared, a.State)
+	inc, err := b.store.GetIncident(ctx, a.IncidentID)
+	require.NoError(t, err)
+	require.Empty(t, inc.Commander)
+	require.Equal(t, "bot", inc.DeclaredBy)
+	require.Empty(t, postsContaining(b.chat, "#checkout", "from this alert?"), "auto rules do not ask")
+
+	// Not an incident; a resolution and a new firing ask again.
+	require.NoError(t, b.svc.HandleAlert(ctx, firing("fp3", "HighErrorRate")))
+	require.Empty(t, b.queue.runAll(t))
+	a, err = b.store.FindAlert(ctx, "alertmanager", "fp3")
+	require.NoError(t, err)
+	_, err = b.svc.DismissAlert(ctx, a.ID, "U0BOB")
+	require.NoError(t, err)
+	_, err = b.svc.DeclareFromAlert(ctx, a.ID, "U0ALICE", incident.ReplyTarget{})
+	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(err))
+	require.NoError(t, b.svc.HandleAlert(ctx, firing("fp3", "HighErrorRate")), "still the same episode")
+	require.Empty(t, b.queue.runAll(t))
+	require.Len(t, postsContaining(b.chat, "#checkout", "Declare P1 from this alert?"), 1)
+	resolved := firing("fp3", "HighErrorRate")
+	resolved.Status = incident.AlertResolved
+	require.NoError(t, b.svc.HandleAlert(ctx, resolved))
+	b.clock.Advance(20 * time.Minute)
+	require.NoError(t, b.svc.HandleAlert(ctx, firing("fp3", "HighErrorRate")))
+	require.Empty(t, b.queue.runAll(t))
+	require.Len(t, postsContaining(b.chat, "#checkout", "Declare P1 from this alert?"), 2, "a new episode is proposed again")
+
+	require.Equal(t, incident.EINVALID, incident.ErrorCode(b.svc.HandleAlert(ctx, incident.AlertEvent{Source: "alertmanager"})))
+}
+
+func TestAddBusinessDays(t *testing.T) {
+	t.Parallel()
+	fri := time.Date(2026, 8, 7, 0, 0, 0, 0, time.UTC)
+	require.Equal(t, time.Date(2026, 8, 14, 0, 0, 0, 0, time.UTC), incident.AddBusinessDays(fri, 5))
+	require.Equal(t, time.Date(2026, 8, 12, 0, 0, 0, 0, time.UTC), incident.AddBusinessDays(fri, 3))
+	sat := time.Date(2026, 8, 8, 0, 0, 0, 0, time.UTC)
+	require.Equal(t, time.Date(2026, 8, 10, 0, 0, 0, 0, time.UTC), incident.AddBusinessDays(sat, 1))
+	// The date is the local one: 23:30 UTC on Friday is Saturday in Tokyo.
+	tokyo, err := time.LoadLocation("Asia/Tokyo")
+	require.NoError(t, err)
+	require.Equal(t, sat, incident.Day(time.Date(2026, 8, 7, 23, 30, 0, 0, time.UTC), tokyo))
+}
+
+func closeIncident(t *testing.T, b bundle, inc *incident.Incident) {
+	t.Helper()
+	ctx := context.Background()
+	_, err := b.svc.SetStatus(ctx, inc.ID, incident.StatusResolved, "U0DECL", "fixed")
+	require.NoError(t, err)
+	_, err = b.svc.SetStatus(ctx, inc.ID, incident.StatusClosed, "U0DECL", "")
+	require.NoError(t, err)
+}
+
+func repliesContaining(c *chat, sub string) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for _, r := range c.replies {
+		if strings.Contains(r, sub) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func TestFollowThroughRemindersOnceAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(p *incident.Policy) {
+		p.FollowUps.DigestChannel = "#followups"
+		p.Teams = map[string]incident.Team{"payments": {Name: "payments", Services: []string{"checkout"}, Channel: "#payments"}}
+	})
+	ctx := context.Background()
+	// A second replica: its own Service on the same store and queue.
+	other := incident.NewService(incident.ServiceConfig{Store: b.store, Scheduler: b.queue, Chat: b.chat, Policy: b.svc.Policy(), Clock: b.clock})
+
+	inc := declare(t, b, "checkout is down", incident.P2, "")
+	require.Empty(t, b.queue.runAll(t))
+	due := time.Date(2026, 8, 11, 0, 0, 0, 0, time.UTC) // Tuesday
+	item, err := b.svc.AddFollowUp(ctx, inc.ID, "U0DECL", "alert when pool use is over 80%", "U0OWNER", &due)
+	require.NoError(t, err)
+	_, err = b.svc.AddFollowUp(ctx, inc.ID, "U0DECL", "add a query performance test", "", nil)
+	require.NoError(t, err)
+	closeIncident(t, b, inc) // Friday 7 August
+	require.Empty(t, b.queue.runAll(t))
+
+	r, err := b.svc.Review(ctx, inc.ID)
+	require.NoError(t, err)
+	require.Equal(t, incident.ReviewDraft, r.State)
+	require.Equal(t, "2026-08-14", r.DueOn.Format(time.DateOnly), "five business days, the weekend skipped")
+	require.Equal(t, "U0DECL", r.Owner)
+
+	sweep := func() {
+		t.Helper()
+		_, err := b.svc.SweepFollowThrough(ctx)
+		require.NoError(t, err)
+		_, err = other.SweepFollowThrough(ctx)
+		require.NoError(t, err)
+		require.Empty(t, b.queue.runDue(t, b.clock.Now()))
+	}
+
+	// Saturday: nothing due yet.
+	b.clock.Set(time.Date(2026, 8, 8, 10, 0, 0, 0, time.UTC))
+	sweep()
+	require.Empty(t, repliesContaining(b.chat, "follow-up"))
+
+	// Monday 08:00, before the reminder hour: nothing; 09:00: the owner's
+	// reminder (due tomorrow) and the weekly digests, once each.
+	b.clock.Set(time.Date(2026, 8, 10, 8, 0, 0, 0, time.UTC))
+	sweep()
+	require.Empty(t, repliesContaining(b.chat, "is due"))
+	b.clock.Set(time.Date(2026, 8, 10, 9, 0, 0, 0, time.UTC))
+	sweep()
+	sweep()
+	require.Len(t, repliesContaining(b.chat, "U0OWNER: :alarm_clock: Your follow-up from "+inc.Key()+" is due Tue 11 Aug"), 1)
+	digest := postsContaining(b.chat, "#payments", "Weekly follow-ups, payments")
+	require.Len(t, digest, 1)
+	require.Contains(t, digest[0], "2 open, 0 overdue")
+	require.Contains(t, digest[0], "alert when pool use is over 80%")
+	require.Len(t, postsContaining(b.chat, "#followups", "Weekly follow-ups, all teams"), 1, "items of no team")
+	require.Contains(t, postsContaining(b.chat, "#followups", "Weekly")[0], "0 open")
+
+	// Wednesday: overdue; the owner and the IC hear it, once.
+	b.clock.Set(time.Date(2026, 8, 12, 9, 30, 0, 0, time.UTC))
+	sweep()
+	sweep()
+	require.Len(t, repliesContaining(b.chat, "U0OWNER: :red_circle: Your follow-up"), 1)
+	require.Len(t, repliesContaining(b.chat, "U0DECL: :red_circle: A follow-up from "+inc.Key()), 1)
+	mine, err := b.svc.Followups(ctx, incident.FollowUpFilter{Owner: "U0OWNER"})
+	require.NoError(t, err)
+	require.Len(t, mine, 1)
+	require.True(t, mine[0].Overdue)
+	overdue, err := b.svc.Followups(ctx, incident.FollowUpFilter{OverdueOnly: true})
+	require.NoError(t, err)
+	require.Len(t, overdue, 1)
+
+	// Thursday: the review is due tomorrow; its reminder goes to the IC.
+	b.clock.Set(time.Date(2026, 8, 13, 9, 0, 0, 0, time.UTC))
+	sweep()
+	require.Len(t, repliesContaining(b.chat, "U0DECL: :calendar: Reminder: the postmortem review of "+inc.Key()), 1)
+	_, err = b.svc.SetReviewState(ctx, inc.ID, incident.ReviewInReview, "U0DECL")
+	require.NoError(t, err)
+	_, err = b.svc.SetReviewState(ctx, inc.ID, incident.ReviewState("bogus"), "U0DECL")
+	require.Equal(t, incident.EINVALID, incident.ErrorCode(err))
+
+	// Closing the issue marks the item done: no more reminders.
+	require.NoError(t, b.svc.CompleteActionItem(ctx, inc.Key(), item.ID, "GitHub issue closed", "https://github.com/acme/checkout/issues/9"))
+	require.NoError(t, b.svc.CompleteActionItem(ctx, inc.Key(), item.ID, "GitHub issue closed", ""), "twice is no change")
+	require.Equal(t, incident.ENOTFOUND, incident.ErrorCode(b.svc.CompleteActionItem(ctx, "INC-999", item.ID, "x", "")))
+	mine, err = b.svc.Followups(ctx, incident.FollowUpFilter{Owner: "U0OWNER"})
+	require.NoError(t, err)
+	require.Empty(t, mine)
+
+	// Published: no overdue reminder the week after.
+	_, err = b.svc.SetReviewState(ctx, inc.ID, incident.ReviewPublished, "U0DECL")
+	require.NoError(t, err)
+	b.clock.Set(time.Date(2026, 8, 17, 9, 0, 0, 0, time.UTC))
+	sweep()
+	require.Empty(t, repliesContaining(b.chat, "The postmortem review of "+inc.Key()+" (checkout is down) was due"))
+	require.Len(t, postsContaining(b.chat, "#payments", "Weekly follow-ups, payments"), 2, "next Monday's digest")
+}
+
+func TestResolutionConfirmedWithData(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(p *incident.Policy) { p.ConfirmResolution = map[incident.Severity]bool{incident.P1: true} })
+	ctx := context.Background()
+	inc := declare(t, b, "checkout is down", incident.P1, "")
+	require.Empty(t, b.queue.runAll(t))
+
+	_, err := b.svc.SetStatus(ctx, inc.ID, incident.StatusResolved, "U0DECL", "")
+	require.Equal(t, incident.EINVALID, incident.ErrorCode(err))
+	require.Contains(t, incident.ErrorMessage(err), "confirm the resolution with data")
+	_, err = b.svc.Resolve(ctx, inc.ID, "U0DECL", "", incident.ResolutionCheck{MonitorsGreen: true, ErrorRateBaseline: true})
+	require.Contains(t, incident.ErrorMessage(err), "a smoke test by someone not in the fix")
+	_, err = b.svc.Resolve(ctx, inc.ID, "U0DECL", "", incident.ResolutionCheck{MonitorsGreen: true, ErrorRateBaseline: true, SmokeTested: true, SmokeTester: "U0DECL"})
+	require.Contains(t, incident.ErrorMessage(err), "not involved in the fix")
+
+	_, err = b.svc.Resolve(ctx, inc.ID, "U0DECL", "rolled back the deploy",
+		incident.ResolutionCheck{MonitorsGreen: true, ErrorRateBaseline: true, SmokeTested: true, SmokeTester: "U0BOB", Notes: "p99 back to 180 ms"})
+	require.NoError(t, err)
+	require.Empty(t, b.queue.runAll(t))
+	events, err := b.store.ListTimeline(ctx, inc.ID)
+	require.NoError(t, err)
+	var check *incident.TimelineEvent
+	for i := range events {
+		if events[i].Kind == incident.EventResolutionCheck {
+			check = &events[i]
+		}
+	}
+	require.NotNil(t, check)
+	require.Equal(t, "U0BOB", check.Data["smoke_tester"])
+	require.Equal(t, "p99 back to 180 ms", check.Data["notes"])
+	require.Len(t, postsContaining(b.chat, "C001", "Resolution confirmed by"), 1)
+
+	// P3 is not in the policy's list: the plain resolve still works.
+	p3 := declare(t, b, "typo on the about page", incident.P3, "")
+	require.Empty(t, b.queue.runAll(t))
+	_, err = b.svc.SetStatus(ctx, p3.ID, incident.StatusResolved, "U0DECL", "")
+	require.NoError(t, err)
+}
+
+func TestDrillIsMarkedAndPagesNobody(t *testing.T) {
+	t.Parallel()
+	b, pg := pagingSetup(t)
+	ctx := context.Background()
+	svc := b.svc.Policy().Services["checkout"]
+	svc.PagerDuty = incident.PagerDutyService{ServiceID: "PREAL"}
+	inc, _, err := b.svc.Declare(ctx, incident.DeclareInput{Title: "checkout is down", Severity: incident.P1, ServiceKey: "checkout",
+		DeclaredBy: "U0DECL", Drill: true})
+	require.NoError(t, err)
+	require.True(t, inc.Drill)
+	require.Empty(t, b.queue.runAll(t))
+	inc, err = b.store.GetIncident(ctx, inc.ID)
+	require.NoError(t, err)
+	require.Equal(t, "inc-drill-2026-08-07-checkout-is-down", inc.ChannelName)
+	require.Empty(t, pg.requests, "a drill without a test service pages nobody")
+	sim := postsContaining(b.chat, inc.ChannelID, "Simulated page")
+	require.Len(t, sim, 1)
+	b.chat.mu.Lock()
+	for _, p := range b.chat.posts[inc.ChannelID] {
+		require.True(t, strings.HasPrefix(p, incident.DrillMarker), "every line in a drill's channel is marked: %q", p)
+	}
+	b.chat.mu.Unlock()
+	require.True(t, strings.HasPrefix(b.chat.topics[inc.ChannelID], "DRILL | "))
+
+	// With a test service in the policy, the drill pages it, and only it.
+	b2, pg2 := pagingSetup(t)
+	p := b2.svc.Policy()
+	p.Drills.PagerDuty = incident.PagerDutyService{ServiceID: "PTEST"}
+	s2 := incident.NewService(incident.ServiceConfig{Store: b2.store, Scheduler: b2.queue, Chat: b2.chat, Pager: pg2, Policy: p, Clock: b2.clock})
+	b2.queue.handlers = map[string]incident.JobHandler{}
+	s2.RegisterJobs(b2.queue)
+	_, _, err = s2.Declare(ctx, incident.DeclareInput{Title: "drill", Severity: incident.P1, ServiceKey: "checkout", DeclaredBy: "U0DECL", Drill: true})
+	require.NoError(t, err)
+	require.Empty(t, b2.queue.runAll(t))
+	require.NotEmpty(t, pg2.requests)
+	for _, r := range pg2.requests {
+		require.Equal(t, "PTEST", r.Service.PagerDuty.ServiceID)
+		require.True(t, strings.HasPrefix(r.Title, "[DRILL] "))
+	}
+}
+
+func TestScheduledDrillDeclaredOncePerPeriod(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(p *incident.Policy) {
+		p.Drills.Schedule = []incident.DrillSchedule{{Name: "monthly-p2", Every: "monthly", Day: 10, At: 10 * time.Hour,
+			Severity: incident.P2, Service: "checkout", Title: "Monthly drill: checkout returns 500s"}}
+	})
+	ctx := context.Background()
+	sweep := func() {
+		_, err := b.svc.SweepFollowThrough(ctx)
+		require.NoError(t, err)
+		require.Empty(t, b.queue.runDue(t, b.clock.Now()))
+	}
+	count := func() int {
+		list, err := b.store.ListIncidents(ctx, incident.IncidentFilter{})
+		require.NoError(t, err)
+		return len(list)
+	}
+	b.clock.Set(time.Date(2026, 8, 10, 9, 59, 0, 0, time.UTC))
+	sweep()
+	require.Zero(t, count())
+	b.clock.Set(time.Date(2026, 8, 10, 10, 0, 0, 0, time.UTC))
+	sweep()
+	sweep()
+	b.clock.Set(time.Date(2026, 8, 20, 10, 0, 0, 0, time.UTC))
+	sweep()
+	require.Equal(t, 1, count(), "one drill in August")
+	list, err := b.store.ListIncidents(ctx, incident.IncidentFilter{})
+	require.NoError(t, err)
+	require.True(t, list[0].Drill)
+	require.Empty(t, list[0].Commander, "whoever takes the drill's IC role claims it")
+	b.clock.Set(time.Date(2026, 9, 10, 10, 5, 0, 0, time.UTC))
+	sweep()
+	require.Equal(t, 2, count(), "and one in September")
+}

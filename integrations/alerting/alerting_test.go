@@ -1,0 +1,145 @@
+package alerting_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/integrations/alerting"
+)
+
+type sink struct {
+	mu   sync.Mutex
+	got  []incident.AlertEvent
+	fail error
+}
+
+func (s *sink) take(_ context.Context, ev incident.AlertEvent) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail != nil {
+		return s.fail
+	}
+	s.got = append(s.got, ev)
+	return nil
+}
+
+func fixture(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile("testdata/" + name)
+	require.NoError(t, err)
+	return b
+}
+
+func post(t *testing.T, h http.Handler, body []byte, header map[string]string) int {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodPost, "/webhooks/x", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec.Code
+}
+
+func sign(secret string, data []byte) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(data)
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+func TestAlertmanagerV4(t *testing.T) {
+	t.Parallel()
+	s := &sink{}
+	h := alerting.NewAlertmanagerHandler(alerting.Auth{Tokens: []string{"old-token", "am-token"}}, s.take, nil)
+	body := fixture(t, "alertmanager_v4.json")
+
+	require.Equal(t, http.StatusUnauthorized, post(t, h, body, nil), "no credentials")
+	require.Equal(t, http.StatusUnauthorized, post(t, h, body, map[string]string{"Authorization": "Bearer wrong"}))
+	require.Equal(t, http.StatusUnauthorized, post(t, h, body, map[string]string{"Authorization": "Basic YWRtaW46YWRtaW4="}))
+	require.Empty(t, s.got, "nothing is parsed before the credentials pass")
+
+	require.Equal(t, http.StatusOK, post(t, h, body, map[string]string{"Authorization": "Bearer am-token"}))
+	require.Len(t, s.got, 2)
+	fire := s.got[0]
+	require.Equal(t, "alertmanager", fire.Source)
+	require.Equal(t, "5f1b4ac8e2a3d9c1", fire.Fingerprint)
+	require.Equal(t, incident.AlertFiring, fire.Status)
+	require.Equal(t, "HighErrorRate: checkout 5xx rate above 5%", fire.Title)
+	require.Equal(t, "7.2% of requests to checkout fail with 5xx.\nRunbook: https://runbooks.example.com/checkout/5xx", fire.Summary)
+	require.Contains(t, fire.URL, "http://prometheus.example.com:9090/graph")
+	require.Equal(t, "checkout", fire.Labels["service"])
+	require.Equal(t, time.Date(2026, 8, 7, 14, 20, 31, 123000000, time.UTC), fire.StartsAt.UTC())
+	require.True(t, fire.EndsAt.IsZero(), "a firing alert's zero endsAt stays zero")
+	require.Equal(t, incident.AlertResolved, s.got[1].Status)
+	require.Equal(t, time.Date(2026, 8, 7, 14, 19, 0, 0, time.UTC), s.got[1].EndsAt.UTC())
+
+	v3 := bytes.Replace(body, []byte(`"version": "4"`), []byte(`"version": "3"`), 1)
+	require.Equal(t, http.StatusBadRequest, post(t, h, v3, map[string]string{"Authorization": "Bearer am-token"}))
+	require.Equal(t, http.StatusBadRequest, post(t, h, []byte(`{"version":"4","alerts":[{"status":"firing"}]}`), map[string]string{"Authorization": "Bearer am-token"}),
+		"an alert without a fingerprint")
+	require.Equal(t, http.StatusBadRequest, post(t, h, []byte(`{`), map[string]string{"Authorization": "Bearer am-token"}))
+
+	s.fail = errors.New("database down")
+	require.Equal(t, http.StatusInternalServerError, post(t, h, body, map[string]string{"Authorization": "Bearer am-token"}),
+		"a failure asks Alertmanager to retry")
+
+	none := alerting.NewAlertmanagerHandler(alerting.Auth{}, s.take, nil)
+	require.Equal(t, http.StatusUnauthorized, post(t, none, body, map[string]string{"Authorization": "Bearer "}),
+		"no credential configured accepts nothing")
+}
+
+func TestGrafanaHMACAndBearer(t *testing.T) {
+	t.Parallel()
+	s := &sink{}
+	now := time.Date(2026, 8, 7, 14, 21, 0, 0, time.UTC)
+	h := alerting.NewGrafanaHandler(alerting.Auth{Tokens: []string{"gf-token"}, HMACSecrets: []string{"gf-secret"}, Now: func() time.Time { return now }}, s.take, nil)
+	body := fixture(t, "grafana.json")
+
+	require.Equal(t, http.StatusOK, post(t, h, body, map[string]string{alerting.GrafanaSignatureHeader: sign("gf-secret", body)}),
+		"the body alone signed, without a timestamp header")
+	require.Len(t, s.got, 1)
+	ev := s.got[0]
+	require.Equal(t, "grafana", ev.Source)
+	require.Equal(t, "bc97ff14869b13e3", ev.Fingerprint)
+	require.Equal(t, "Checkout errors: Checkout is failing requests", ev.Title)
+	require.Equal(t, "payments", ev.Labels["team"])
+	require.Equal(t, "https://grafana.example.com/alerting/grafana/d1rdpdv7k/view?orgId=1", ev.URL)
+
+	ts := strconv.FormatInt(now.Add(-time.Minute).Unix(), 10)
+	signed := append([]byte(ts+":"), body...)
+	require.Equal(t, http.StatusOK, post(t, h, body, map[string]string{
+		alerting.GrafanaSignatureHeader: sign("gf-secret", signed), alerting.GrafanaTimestampHeader: ts}), "timestamp:body signed")
+	stale := strconv.FormatInt(now.Add(-time.Hour).Unix(), 10)
+	require.Equal(t, http.StatusUnauthorized, post(t, h, body, map[string]string{
+		alerting.GrafanaSignatureHeader: sign("gf-secret", append([]byte(stale+":"), body...)), alerting.GrafanaTimestampHeader: stale}),
+		"a replayed delivery an hour old")
+	require.Equal(t, http.StatusUnauthorized, post(t, h, body, map[string]string{alerting.GrafanaSignatureHeader: sign("other", body)}))
+	tampered := bytes.Replace(body, []byte("0.072"), []byte("0.001"), 1)
+	require.Equal(t, http.StatusUnauthorized, post(t, h, tampered, map[string]string{alerting.GrafanaSignatureHeader: sign("gf-secret", body)}))
+	require.Equal(t, http.StatusOK, post(t, h, body, map[string]string{"Authorization": "Bearer gf-token"}), "or the Authorization header")
+	require.Len(t, s.got, 3)
+}
+
+func TestParseRejectsUnknownStatus(t *testing.T) {
+	t.Parallel()
+	_, err := alerting.Parse("grafana", []byte(`{"alerts":[{"status":"pending","fingerprint":"x"}]}`))
+	require.Error(t, err)
+	evs, err := alerting.Parse("grafana", []byte(`{"alerts":[{"status":"firing","fingerprint":"x","labels":{}}]}`))
+	require.NoError(t, err)
+	require.Equal(t, "", evs[0].Title, "the domain names an alert without a name by its fingerprint")
+}

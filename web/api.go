@@ -1,0 +1,456 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/metrics"
+)
+
+// The API's JSON shapes. openapi.json describes exactly these; a test
+// validates real responses against it.
+
+type apiIncident struct {
+	Number         int64             `json:"number"`
+	Key            string            `json:"key"`
+	Title          string            `json:"title"`
+	Description    string            `json:"description"`
+	Severity       string            `json:"severity"`
+	Status         string            `json:"status"`
+	Service        string            `json:"service"`
+	Private        bool              `json:"private"`
+	Drill          bool              `json:"drill"`
+	DeclaredBy     string            `json:"declared_by"`
+	Commander      string            `json:"commander"`
+	Roles          map[string]string `json:"roles"`
+	ChannelID      string            `json:"channel_id"`
+	ChannelName    string            `json:"channel_name"`
+	Summary        string            `json:"summary"`
+	DeclaredAt     time.Time         `json:"declared_at"`
+	AcknowledgedAt *time.Time        `json:"acknowledged_at"`
+	MitigatedAt    *time.Time        `json:"mitigated_at"`
+	ResolvedAt     *time.Time        `json:"resolved_at"`
+	ClosedAt       *time.Time        `json:"closed_at"`
+	UpdatedAt      time.Time         `json:"updated_at"`
+	URL            string            `json:"url"`
+}
+
+func (s *Server) toAPI(inc *incident.Incident) apiIncident {
+	roles := inc.Roles
+	if roles == nil {
+		roles = map[string]string{}
+	}
+	return apiIncident{Number: inc.Number, Key: inc.Key(), Title: inc.Title, Description: inc.Description,
+		Severity: inc.Severity.String(), Status: string(inc.Status), Service: inc.Service, Private: inc.Private, Drill: inc.Drill,
+		DeclaredBy: inc.DeclaredBy, Commander: inc.Commander, Roles: roles, ChannelID: inc.ChannelID, ChannelName: inc.ChannelName,
+		Summary: inc.Summary, DeclaredAt: inc.DeclaredAt.UTC(), AcknowledgedAt: utcPtr(inc.AcknowledgedAt), MitigatedAt: utcPtr(inc.MitigatedAt),
+		ResolvedAt: utcPtr(inc.ResolvedAt), ClosedAt: utcPtr(inc.ClosedAt), UpdatedAt: inc.UpdatedAt.UTC(),
+		URL: s.cfg.PublicURL + "/incidents/" + strconv.FormatInt(inc.Number, 10)}
+}
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := t.UTC()
+	return &v
+}
+
+type apiEvent struct {
+	Kind  string            `json:"kind"`
+	Actor string            `json:"actor"`
+	At    time.Time         `json:"at"`
+	Text  string            `json:"text"`
+	Key   bool              `json:"key"`
+	Data  map[string]string `json:"data"`
+}
+
+type apiFollowUp struct {
+	ID          int64     `json:"id"`
+	Text        string    `json:"text"`
+	Owner       string    `json:"owner"`
+	DueOn       *string   `json:"due_on"`
+	Done        bool      `json:"done"`
+	CreatedBy   string    `json:"created_by"`
+	CreatedAt   time.Time `json:"created_at"`
+	ExternalURL string    `json:"external_url"`
+}
+
+type apiStat struct {
+	Count       int     `json:"count"`
+	MeanSeconds float64 `json:"mean_seconds"`
+	P50Seconds  float64 `json:"p50_seconds"`
+	P90Seconds  float64 `json:"p90_seconds"`
+	P95Seconds  float64 `json:"p95_seconds"`
+	MaxSeconds  float64 `json:"max_seconds"`
+}
+
+type apiGroup struct {
+	Key       string  `json:"key"`
+	Incidents int     `json:"incidents"`
+	MTTA      apiStat `json:"mtta"`
+	MTTM      apiStat `json:"mttm"`
+	MTTR      apiStat `json:"mttr"`
+	MTBF      apiStat `json:"mtbf"`
+}
+
+type apiWeek struct {
+	Start      string         `json:"start"`
+	Total      int            `json:"total"`
+	BySeverity map[string]int `json:"by_severity"`
+}
+
+type apiCompliance struct {
+	Applicable int      `json:"applicable"`
+	Met        int      `json:"met"`
+	Share      *float64 `json:"share"`
+}
+
+type apiReport struct {
+	From          time.Time     `json:"from"`
+	To            time.Time     `json:"to"`
+	Service       string        `json:"service"`
+	IncludeDrills bool          `json:"include_drills"`
+	Overall       apiGroup      `json:"overall"`
+	BySeverity    []apiGroup    `json:"by_severity"`
+	ByService     []apiGroup    `json:"by_service"`
+	Weekly        []apiWeek     `json:"weekly"`
+	Rollback      apiCompliance `json:"resolved_by_rollback"`
+	Updates       apiCompliance `json:"update_cadence"`
+	StatusPage    apiCompliance `json:"status_page_within_10m"`
+	Nags          int           `json:"nags"`
+	FollowUps     struct {
+		All     int `json:"all"`
+		Open    int `json:"open"`
+		Overdue int `json:"overdue"`
+	} `json:"follow_ups"`
+}
+
+func toAPIStat(st metrics.Stat) apiStat {
+	return apiStat{Count: st.Count, MeanSeconds: st.Mean.Seconds(), P50Seconds: st.P50.Seconds(), P90Seconds: st.P90.Seconds(),
+		P95Seconds: st.P95.Seconds(), MaxSeconds: st.Max.Seconds()}
+}
+
+func toAPIGroup(g metrics.Group) apiGroup {
+	return apiGroup{Key: g.Key, Incidents: g.Incidents, MTTA: toAPIStat(g.MTTA), MTTM: toAPIStat(g.MTTM), MTTR: toAPIStat(g.MTTR), MTBF: toAPIStat(g.MTBF)}
+}
+
+func toAPICompliance(c metrics.Compliance) apiCompliance {
+	out := apiCompliance{Applicable: c.Applicable, Met: c.Met}
+	if share := c.Share(); share >= 0 {
+		out.Share = &share
+	}
+	return out
+}
+
+// ToAPIReport is the report's JSON shape, shared by the API and tests.
+func toAPIReport(r metrics.Report) apiReport {
+	out := apiReport{From: r.From.UTC(), To: r.To.UTC(), Service: r.Service, IncludeDrills: r.IncludeDrills, Overall: toAPIGroup(r.Overall),
+		BySeverity: []apiGroup{}, ByService: []apiGroup{}, Weekly: []apiWeek{},
+		Rollback: toAPICompliance(r.Rollback), Updates: toAPICompliance(r.Updates), StatusPage: toAPICompliance(r.StatusPage), Nags: r.Nags}
+	for _, g := range r.BySeverity {
+		out.BySeverity = append(out.BySeverity, toAPIGroup(g))
+	}
+	for _, g := range r.ByService {
+		out.ByService = append(out.ByService, toAPIGroup(g))
+	}
+	for _, w := range r.Weekly {
+		by := map[string]int{}
+		for sev := incident.P1; sev <= incident.P4; sev++ {
+			by[sev.String()] = w.BySeverity[sev]
+		}
+		out.Weekly = append(out.Weekly, apiWeek{Start: w.Start.Format("2006-01-02"), Total: w.Total, BySeverity: by})
+	}
+	out.FollowUps.All, out.FollowUps.Open, out.FollowUps.Overdue = r.ActionItems, r.OpenItems, r.OverdueItems
+	return out
+}
+
+type apiErrorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	_ = enc.Encode(v)
+}
+
+func apiError(w http.ResponseWriter, status int, code, message string) {
+	var body apiErrorBody
+	body.Error.Code, body.Error.Message = code, message
+	writeJSON(w, status, body)
+}
+
+// apiFail is the API's one error mapper.
+func (s *Server) apiFail(w http.ResponseWriter, r *http.Request, err error) {
+	status := httpStatus(err)
+	code := incident.ErrorCode(err)
+	msg := incident.ErrorMessage(err)
+	if status == http.StatusInternalServerError {
+		s.cfg.Logger.ErrorContext(r.Context(), "API request failed", "path", r.URL.Path, "err", err)
+		code, msg = incident.EINTERNAL, "Something went wrong on our side; it has been logged."
+	}
+	apiError(w, status, code, msg)
+}
+
+func (s *Server) apiListIncidents(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	v := r.URL.Query()
+	_, f, err := s.parseListQuery(v)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	limit := 100
+	if l := v.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 1000 {
+			s.apiFail(w, r, incident.Errorf(incident.EINVALID, "limit must be between 1 and 1000."))
+			return
+		}
+		limit = n
+	}
+	all, err := s.cfg.Reader.ListIncidents(ctx, f)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	incs, err := s.visible(ctx, viewerFrom(ctx).UserID, all)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	out := struct {
+		Incidents []apiIncident `json:"incidents"`
+	}{Incidents: []apiIncident{}}
+	for _, inc := range incs {
+		if len(out.Incidents) == limit {
+			break
+		}
+		out.Incidents = append(out.Incidents, s.toAPI(inc))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) apiGetIncident(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	inc, err := s.incidentFor(ctx, viewerFrom(ctx).UserID, chi.URLParam(r, "number"))
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.toAPI(inc))
+}
+
+func (s *Server) apiTimeline(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	inc, err := s.incidentFor(ctx, viewerFrom(ctx).UserID, chi.URLParam(r, "number"))
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	events, err := s.cfg.Reader.ListTimeline(ctx, inc.ID)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	out := struct {
+		Events []apiEvent `json:"events"`
+	}{Events: []apiEvent{}}
+	for _, ev := range events {
+		data := ev.Data
+		if data == nil {
+			data = map[string]string{}
+		}
+		out.Events = append(out.Events, apiEvent{Kind: string(ev.Kind), Actor: ev.Actor, At: ev.At.UTC(), Text: ev.Text, Key: ev.Key, Data: data})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) apiFollowUps(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	inc, err := s.incidentFor(ctx, viewerFrom(ctx).UserID, chi.URLParam(r, "number"))
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	items, err := s.cfg.Reader.ListActionItems(ctx, inc.ID)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	out := struct {
+		FollowUps []apiFollowUp `json:"follow_ups"`
+	}{FollowUps: []apiFollowUp{}}
+	for _, a := range items {
+		f := apiFollowUp{ID: a.ID, Text: a.Text, Owner: a.Owner, Done: a.Done, CreatedBy: a.CreatedBy, CreatedAt: a.CreatedAt.UTC(), ExternalURL: a.ExternalURL}
+		if a.DueOn != nil {
+			d := a.DueOn.Format("2006-01-02")
+			f.DueOn = &d
+		}
+		out.FollowUps = append(out.FollowUps, f)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) apiMetrics(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	_, q, err := s.parseMetricsQuery(r.URL.Query())
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	rep, err := s.report(ctx, viewerFrom(ctx).UserID, q)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toAPIReport(rep))
+}
+
+// maxBody bounds a request body; a declare or an update is a few hundred
+// bytes.
+const maxBody = 64 << 10
+
+func decodeJSON(r *http.Request, v any) error {
+	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/json" {
+		return incident.Errorf(incident.EINVALID, "Send the body as application/json.")
+	}
+	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var syn *json.SyntaxError
+		var typ *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &syn), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+			return incident.Errorf(incident.EINVALID, "The body is not valid JSON.")
+		case errors.As(err, &typ):
+			return incident.Errorf(incident.EINVALID, "The field %q has the wrong type.", typ.Field)
+		case strings.HasPrefix(err.Error(), "json: unknown field"):
+			return incident.Errorf(incident.EINVALID, "Unknown field %s.", strings.TrimPrefix(err.Error(), "json: unknown field "))
+		}
+		return incident.Errorf(incident.EINVALID, "The body could not be read.")
+	}
+	return nil
+}
+
+type declareRequest struct {
+	Title       string `json:"title"`
+	Description string `json:"description"`
+	Severity    string `json:"severity"`
+	Service     string `json:"service"`
+	Private     bool   `json:"private"`
+	Commander   string `json:"commander"`
+	// IdempotencyKey makes a retried declare return the first incident.
+	IdempotencyKey string `json:"idempotency_key"`
+}
+
+func (s *Server) apiDeclare(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	v := viewerFrom(ctx)
+	var req declareRequest
+	if err := decodeJSON(r, &req); err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	sev, ok := parseSeverity(req.Severity)
+	if !ok {
+		s.apiFail(w, r, incident.Errorf(incident.EINVALID, "Unknown severity %q: use P1, P2, P3 or P4.", req.Severity))
+		return
+	}
+	key := ""
+	if req.IdempotencyKey != "" {
+		// Keys are per token, so two integrations never collide.
+		key = "api:" + strconv.FormatInt(v.Token.ID, 10) + ":" + req.IdempotencyKey
+	}
+	inc, existed, err := s.cfg.Incidents.Declare(ctx, incident.DeclareInput{Title: req.Title, Description: req.Description, Severity: sev,
+		ServiceKey: req.Service, Commander: req.Commander, DeclaredBy: v.UserID, Private: req.Private, Key: key,
+		ReplyTo: incident.ReplyTarget{UserID: v.UserID}})
+	if err != nil && inc == nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	if err != nil {
+		// Stored, but a follow-up step failed to schedule: the incident
+		// exists and the caller must know it.
+		s.cfg.Logger.ErrorContext(ctx, "declared through the API, but scheduling failed", "incident", inc.Key(), "err", err)
+	}
+	status := http.StatusCreated
+	if existed {
+		status = http.StatusOK
+	}
+	w.Header().Set("Location", "/api/v1/incidents/"+strconv.FormatInt(inc.Number, 10))
+	writeJSON(w, status, s.toAPI(inc))
+}
+
+type updateRequest struct {
+	Status    *string `json:"status"`
+	Severity  *string `json:"severity"`
+	Summary   string  `json:"summary"`
+	Commander *string `json:"commander"`
+}
+
+func (s *Server) apiUpdate(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	v := viewerFrom(ctx)
+	inc, err := s.incidentFor(ctx, v.UserID, chi.URLParam(r, "number"))
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	var req updateRequest
+	if err := decodeJSON(r, &req); err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	if req.Status == nil && req.Severity == nil && req.Commander == nil {
+		s.apiFail(w, r, incident.Errorf(incident.EINVALID, "Send at least one of status, severity and commander."))
+		return
+	}
+	if req.Severity != nil {
+		sev, ok := parseSeverity(*req.Severity)
+		if !ok {
+			s.apiFail(w, r, incident.Errorf(incident.EINVALID, "Unknown severity %q: use P1, P2, P3 or P4.", *req.Severity))
+			return
+		}
+		if sev != inc.Severity {
+			if inc, err = s.cfg.Incidents.SetSeverity(ctx, inc.ID, sev, v.UserID); err != nil {
+				s.apiFail(w, r, err)
+				return
+			}
+		}
+	}
+	if req.Commander != nil {
+		if inc, err = s.cfg.Incidents.AssignRole(ctx, inc.ID, incident.RoleCommander, *req.Commander, v.UserID); err != nil {
+			s.apiFail(w, r, err)
+			return
+		}
+	}
+	if req.Status != nil {
+		st := incident.Status(*req.Status)
+		if !st.Valid() {
+			s.apiFail(w, r, incident.Errorf(incident.EINVALID, "Unknown status %q.", *req.Status))
+			return
+		}
+		if st != inc.Status {
+			if inc, err = s.cfg.Incidents.SetStatus(ctx, inc.ID, st, v.UserID, req.Summary); err != nil {
+				s.apiFail(w, r, err)
+				return
+			}
+		}
+	}
+	writeJSON(w, http.StatusOK, s.toAPI(inc))
+}

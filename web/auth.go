@@ -1,0 +1,318 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/firebreakhq/firebreak/incident"
+)
+
+// loginCookie carries the OAuth state (and where to go afterwards) from
+// /auth/start to /auth/callback; it lives no longer than a sign-in takes.
+const (
+	loginCookie = "firebreak_login"
+	loginTTL    = 10 * time.Minute
+)
+
+// viewer is who is asking: a signed-in person, or an API token acting for
+// one.
+type viewer struct {
+	UserID  string
+	Name    string
+	Admin   bool
+	Session *incident.WebSession
+	Token   *incident.APIToken
+}
+
+type viewerKey struct{}
+
+func viewerFrom(ctx context.Context) *viewer {
+	v, _ := ctx.Value(viewerKey{}).(*viewer)
+	return v
+}
+
+func randomString(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic("web: no randomness: " + err.Error())
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func hashSecret(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+func (s *Server) callbackURL() string { return s.cfg.PublicURL + "/auth/callback" }
+
+// safeNext keeps a post-sign-in redirect on this site: a path, never a
+// scheme-relative or absolute URL.
+func safeNext(next string) string {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return "/incidents"
+	}
+	return next
+}
+
+func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
+	if v, err := s.sessionViewer(r); err == nil && v != nil {
+		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusFound)
+		return
+	}
+	s.render(w, r, http.StatusOK, "login", map[string]any{
+		"Next":  safeNext(r.URL.Query().Get("next")),
+		"Error": r.URL.Query().Get("error"),
+	})
+}
+
+// serveAuthStart sends the browser to Slack's consent page with a fresh
+// state and nonce, remembered in a short-lived cookie.
+func (s *Server) serveAuthStart(w http.ResponseWriter, r *http.Request) {
+	team, err := s.team.get(r.Context())
+	if err != nil {
+		s.pageError(w, r, incident.Errorf(incident.EUNAVAILABLE, "Slack cannot be reached to sign you in; try again in a minute."))
+		return
+	}
+	state := randomString(24)
+	next := safeNext(r.URL.Query().Get("next"))
+	http.SetCookie(w, &http.Cookie{
+		Name: loginCookie, Value: state + "|" + url.QueryEscape(next), Path: "/auth/",
+		MaxAge: int(loginTTL / time.Second), HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode,
+	})
+	q := url.Values{
+		"response_type": {"code"},
+		"scope":         {"openid profile email"},
+		"client_id":     {s.cfg.ClientID},
+		"redirect_uri":  {s.callbackURL()},
+		"state":         {state},
+		"nonce":         {randomString(16)},
+		"team":          {team},
+	}
+	http.Redirect(w, r, s.cfg.AuthorizeURL+"?"+q.Encode(), http.StatusFound)
+}
+
+// serveAuthCallback finishes Sign in with Slack: it checks the state,
+// exchanges the code (openid.connect.token), asks who signed in
+// (openid.connect.userInfo), refuses another workspace, and opens a session.
+func (s *Server) serveAuthCallback(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	q := r.URL.Query()
+	c, err := r.Cookie(loginCookie)
+	// The login cookie is single-use.
+	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: "", Path: "/auth/", MaxAge: -1, HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
+	if err != nil {
+		s.loginFailed(w, r, "expired", "the sign-in took too long or started elsewhere")
+		return
+	}
+	state, nextEsc, _ := strings.Cut(c.Value, "|")
+	if subtle.ConstantTimeCompare([]byte(state), []byte(q.Get("state"))) != 1 || state == "" {
+		s.loginFailed(w, r, "state", "the sign-in state did not match")
+		return
+	}
+	if q.Get("error") != "" {
+		s.loginFailed(w, r, "denied", "Slack reported "+q.Get("error"))
+		return
+	}
+	tok, err := slack.GetOpenIDConnectTokenContext(ctx, s.httpc, s.cfg.ClientID, s.cfg.ClientSecret, q.Get("code"), s.callbackURL(),
+		slack.OAuthOptionAPIURL(s.cfg.SlackAPIURL))
+	if err != nil {
+		s.loginFailed(w, r, "exchange", "openid.connect.token: "+err.Error())
+		return
+	}
+	info, err := slack.New(tok.AccessToken, slack.OptionAPIURL(s.cfg.SlackAPIURL), slack.OptionHTTPClient(s.httpc)).
+		GetOpenIDConnectUserInfoContext(ctx)
+	if err != nil {
+		s.loginFailed(w, r, "userinfo", "openid.connect.userInfo: "+err.Error())
+		return
+	}
+	team, err := s.team.get(ctx)
+	if err != nil {
+		s.pageError(w, r, incident.Errorf(incident.EUNAVAILABLE, "Slack cannot be reached to sign you in; try again in a minute."))
+		return
+	}
+	if info.TeamID != team || info.UserID == "" {
+		s.cfg.Logger.WarnContext(ctx, "sign-in from another workspace refused", "team", info.TeamID, "user", info.UserID)
+		s.loginFailed(w, r, "workspace", "")
+		return
+	}
+	secret := randomString(32)
+	now := s.cfg.Clock.Now()
+	sess := &incident.WebSession{ID: hashSecret(secret), UserID: info.UserID, TeamID: info.TeamID, Name: info.Name,
+		CSRFToken: randomString(32), CreatedAt: now, ExpiresAt: now.Add(s.cfg.SessionTTL)}
+	if err := s.cfg.Access.CreateSession(ctx, sess); err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: s.cookie, Value: secret, Path: "/", MaxAge: int(s.cfg.SessionTTL / time.Second),
+		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
+	s.cfg.Logger.InfoContext(ctx, "signed in", "user", info.UserID)
+	next, _ := url.QueryUnescape(nextEsc)
+	http.Redirect(w, r, safeNext(next), http.StatusFound)
+}
+
+func (s *Server) loginFailed(w http.ResponseWriter, r *http.Request, code, detail string) {
+	if detail != "" {
+		s.cfg.Logger.WarnContext(r.Context(), "sign-in failed", "reason", code, "detail", detail)
+	}
+	http.Redirect(w, r, "/login?error="+url.QueryEscape(code), http.StatusFound)
+}
+
+// sessionViewer returns the signed-in person, nil when nobody is.
+func (s *Server) sessionViewer(r *http.Request) (*viewer, error) {
+	c, err := r.Cookie(s.cookie)
+	if err != nil || c.Value == "" {
+		return nil, nil
+	}
+	sess, err := s.cfg.Access.GetSession(r.Context(), hashSecret(c.Value))
+	switch {
+	case incident.ErrorCode(err) == incident.ENOTFOUND:
+		return nil, nil
+	case err != nil:
+		return nil, err
+	case !s.cfg.Clock.Now().Before(sess.ExpiresAt):
+		return nil, nil
+	}
+	return &viewer{UserID: sess.UserID, Name: sess.Name, Admin: s.isAdmin(sess.UserID), Session: sess}, nil
+}
+
+// requireSession refuses anybody not signed in: pages redirect to the
+// sign-in page, anything else gets 401. Every unsafe method must carry the
+// session's CSRF token.
+func (s *Server) requireSession(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v, err := s.sessionViewer(r)
+		if err != nil {
+			s.pageError(w, r, err)
+			return
+		}
+		if v == nil {
+			if r.Method == http.MethodGet || r.Method == http.MethodHead {
+				http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusFound)
+				return
+			}
+			http.Error(w, "Sign in first.", http.StatusUnauthorized)
+			return
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			given := r.PostFormValue("csrf_token")
+			if given == "" {
+				given = r.Header.Get("X-CSRF-Token")
+			}
+			if subtle.ConstantTimeCompare([]byte(given), []byte(v.Session.CSRFToken)) != 1 {
+				s.cfg.Logger.WarnContext(r.Context(), "CSRF token missing or wrong", "user", v.UserID, "path", r.URL.Path)
+				s.pageError(w, r, incident.Errorf(incident.EFORBIDDEN, "This form has expired. Go back, reload the page and try again."))
+				return
+			}
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), viewerKey{}, v)))
+	})
+}
+
+func (s *Server) requireAdmin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if v := viewerFrom(r.Context()); v == nil || !v.Admin {
+			s.pageError(w, r, incident.Errorf(incident.EFORBIDDEN, "Only firebreak's admins manage API tokens."))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) serveLogout(w http.ResponseWriter, r *http.Request) {
+	v := viewerFrom(r.Context())
+	if err := s.cfg.Access.DeleteSession(r.Context(), v.Session.ID); err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: s.cookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+// tokenPrefix starts every API token, so a leaked one is recognisable by
+// secret scanners.
+const tokenPrefix = "fbk_"
+
+// newToken returns a fresh API token secret.
+func newToken() string { return tokenPrefix + randomString(32) }
+
+// requireToken authenticates an API call by its bearer token and checks
+// the token's scope.
+func (s *Server) requireToken(want incident.TokenScope) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx := r.Context()
+			h := r.Header.Get("Authorization")
+			secret, ok := strings.CutPrefix(h, "Bearer ")
+			if !ok || !strings.HasPrefix(secret, tokenPrefix) {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="firebreak"`)
+				apiError(w, http.StatusUnauthorized, "unauthorized", "Send an API token as Authorization: Bearer fbk_...")
+				return
+			}
+			tok, err := s.cfg.Access.GetAPITokenByHash(ctx, hashSecret(strings.TrimSpace(secret)))
+			if incident.ErrorCode(err) == incident.ENOTFOUND || (err == nil && !tok.Active()) {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="firebreak", error="invalid_token"`)
+				apiError(w, http.StatusUnauthorized, "invalid_token", "The API token is unknown or revoked.")
+				return
+			}
+			if err != nil {
+				s.apiFail(w, r, err)
+				return
+			}
+			if !tok.Scope.Allows(want) {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="firebreak", error="insufficient_scope", scope="`+string(want)+`"`)
+				apiError(w, http.StatusForbidden, "insufficient_scope", "This token's scope is "+string(tok.Scope)+"; this call needs "+string(want)+".")
+				return
+			}
+			if err := s.cfg.Access.TouchAPIToken(ctx, tok.ID, s.cfg.Clock.Now()); err != nil {
+				s.cfg.Logger.WarnContext(ctx, "could not record an API token's use", "token", tok.ID, "err", err)
+			}
+			v := &viewer{UserID: tok.ActAs, Name: tok.Name, Token: tok}
+			next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, viewerKey{}, v)))
+		})
+	}
+}
+
+// teamCache remembers the bot's workspace, from auth.test.
+type teamCache struct {
+	api   *slack.Client
+	fixed string
+
+	mu sync.Mutex
+	id string
+}
+
+func (t *teamCache) get(ctx context.Context) (string, error) {
+	if t.fixed != "" {
+		return t.fixed, nil
+	}
+	t.mu.Lock()
+	id := t.id
+	t.mu.Unlock()
+	if id != "" {
+		return id, nil
+	}
+	resp, err := t.api.AuthTestContext(ctx)
+	if err != nil {
+		return "", err
+	}
+	if resp.TeamID == "" {
+		return "", errors.New("auth.test returned no team id")
+	}
+	t.mu.Lock()
+	t.id = resp.TeamID
+	t.mu.Unlock()
+	return resp.TeamID, nil
+}

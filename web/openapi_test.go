@@ -1,0 +1,120 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/go-chi/chi/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/firebreakhq/firebreak/web"
+)
+
+func loadDoc(t *testing.T) *openapi3.T {
+	t.Helper()
+	doc, err := openapi3.NewLoader().LoadFromData(web.OpenAPI())
+	require.NoError(t, err)
+	require.NoError(t, doc.Validate(context.Background()), "the document is valid OpenAPI 3")
+	return doc
+}
+
+// TestOpenAPIMatchesRoutes checks that the document lists exactly the
+// routes the server serves under /api/v1, method for method.
+func TestOpenAPIMatchesRoutes(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	doc := loadDoc(t)
+
+	r := chi.NewRouter()
+	f.web.Routes(r)
+	var served []string
+	require.NoError(t, chi.Walk(r, func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+		if rest, ok := strings.CutPrefix(route, "/api/v1"); ok {
+			served = append(served, method+" "+strings.TrimSuffix(rest, "/"))
+		}
+		return nil
+	}))
+	var documented []string
+	for path, item := range doc.Paths.Map() {
+		for method := range item.Operations() {
+			documented = append(documented, method+" "+path)
+		}
+	}
+	sort.Strings(served)
+	sort.Strings(documented)
+	require.Equal(t, documented, served)
+}
+
+// TestOpenAPIDescribesRealResponses sends real requests to the real
+// handlers and validates each request and response against the document.
+func TestOpenAPIDescribesRealResponses(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	doc := loadDoc(t)
+	doc.Servers = openapi3.Servers{{URL: f.srv.URL + "/api/v1"}}
+	router, err := gorillamux.NewRouter(doc)
+	require.NoError(t, err)
+
+	admin := f.browser()
+	admin.signIn(f.alice)
+	read := createToken(t, admin, "reader", "read", "")
+	write := createToken(t, admin, "writer", "write", "")
+
+	check := func(token, method, path, body string, wantStatus int) {
+		t.Helper()
+		req, err := http.NewRequest(method, f.srv.URL+path, strings.NewReader(body))
+		require.NoError(t, err)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		route, params, err := router.FindRoute(req)
+		require.NoError(t, err, "%s %s is documented", method, path)
+		in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
+			Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}}
+		if wantStatus < 400 {
+			require.NoError(t, openapi3filter.ValidateRequest(context.Background(), in), "%s %s request", method, path)
+		}
+		// ValidateRequest read the body; send a fresh copy.
+		req.Body = io.NopCloser(strings.NewReader(body))
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		got, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		require.Equal(t, wantStatus, resp.StatusCode, "%s %s: %s", method, path, got)
+		out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: resp.StatusCode, Header: resp.Header,
+			Body: io.NopCloser(bytes.NewReader(got)), Options: &openapi3filter.Options{IncludeResponseStatus: true}}
+		require.NoError(t, openapi3filter.ValidateResponse(context.Background(), out), "%s %s response %d: %s", method, path, resp.StatusCode, got)
+	}
+
+	check(read, http.MethodGet, "/api/v1/incidents", "", 200)
+	check(read, http.MethodGet, "/api/v1/incidents?status=resolved&severity=P1&drills=include&limit=5", "", 200)
+	check(read, http.MethodGet, "/api/v1/incidents?severity=P7", "", 400)
+	check(read, http.MethodGet, "/api/v1/incidents/1", "", 200)
+	check(read, http.MethodGet, "/api/v1/incidents/99", "", 404)
+	check(read, http.MethodGet, "/api/v1/incidents/1/timeline", "", 200)
+	check(read, http.MethodGet, "/api/v1/incidents/1/follow-ups", "", 200)
+	check(read, http.MethodGet, "/api/v1/metrics", "", 200)
+	check(read, http.MethodGet, "/api/v1/metrics?period=90d&service=checkout&drills=include", "", 200)
+	check(read, http.MethodGet, "/api/v1/metrics?period=9y", "", 400)
+	check("", http.MethodGet, "/api/v1/incidents", "", 401)
+	check(read, http.MethodPost, "/api/v1/incidents", `{"title":"x","severity":"P3"}`, 403)
+	check(write, http.MethodPost, "/api/v1/incidents", `{"title":"queue backlog","severity":"P3","description":"jobs pile up","idempotency_key":"k1"}`, 201)
+	check(write, http.MethodPost, "/api/v1/incidents", `{"title":"queue backlog","severity":"P3","description":"jobs pile up","idempotency_key":"k1"}`, 200)
+	check(write, http.MethodPost, "/api/v1/incidents", `{"title":"","severity":"P3"}`, 400)
+	check(write, http.MethodPatch, "/api/v1/incidents/4", `{"status":"investigating"}`, 200)
+	check(write, http.MethodPatch, "/api/v1/incidents/4", `{"status":"resolved","summary":"drained the queue"}`, 200)
+	check(write, http.MethodPatch, "/api/v1/incidents/4", `{"status":"declared"}`, 409)
+	check("", http.MethodGet, "/api/v1/openapi.json", "", 200)
+}
