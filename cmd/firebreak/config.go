@@ -59,7 +59,9 @@ type Config struct {
 	JobWorkers      int
 	// UrgentWorkers run only urgent jobs (pages, nags, acknowledgements).
 	UrgentWorkers int
-	PublicURL     string
+	// InstanceID names this replica to the others sharing the database.
+	InstanceID string
+	PublicURL  string
 
 	Slack      SlackConfig
 	PagerDuty  PagerDutyConfig
@@ -295,6 +297,7 @@ func loadConfig(getenv func(string) string, slack bool) (Config, error) {
 		ShutdownTimeout: e.duration("SHUTDOWN_TIMEOUT", DefaultShutdownTimeout),
 		JobWorkers:      e.integer("JOB_WORKERS", DefaultJobWorkers, 1, 1000),
 		UrgentWorkers:   e.integer("JOB_URGENT_WORKERS", DefaultUrgentWorkers, 1, 1000),
+		InstanceID:      e.str("INSTANCE_ID", ""),
 		PublicURL:       e.url("PUBLIC_URL", ""),
 		Slack: SlackConfig{
 			BotToken:      e.secret("SLACK_BOT_TOKEN"),

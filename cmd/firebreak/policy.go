@@ -388,6 +388,13 @@ func parsePolicy(b []byte, p incident.Policy) (incident.Policy, error) {
 		}
 		if sp.RespondWithin, err = policyDuration(fs.RespondWithin, sp.RespondWithin); err != nil {
 			lint.addErr(fmt.Errorf("severities.%s.respond_within: %w", name, err))
+		} else if fs.RespondWithin != "" && fs.Target == "" {
+			// The messages say the target in words; a new clock target
+			// without new words must not keep the default's.
+			sp.TargetText = ""
+			if sp.RespondWithin > 0 {
+				sp.TargetText = incident.DurationWords(sp.RespondWithin)
+			}
 		}
 		if sp.UpdateEvery, err = policyDuration(fs.UpdateEvery, sp.UpdateEvery); err != nil {
 			lint.addErr(fmt.Errorf("severities.%s.update_every: %w", name, err))
