@@ -261,9 +261,9 @@ func TestWebInBrowser(t *testing.T) {
 		require.NoError(t, err)
 		return resp.StatusCode, string(out)
 	}
-	status, body := api(http.MethodGet, "/api/v1/incidents/2", "")
+	status, _ := api(http.MethodGet, "/api/v1/incidents/2", "")
 	require.Equal(t, http.StatusNotFound, status, "the token acts as Alice, who is not in the private channel")
-	status, body = api(http.MethodPost, "/api/v1/incidents", `{"title":"Search latency climbing","severity":"P3","service":"checkout"}`)
+	status, body := api(http.MethodPost, "/api/v1/incidents", `{"title":"Search latency climbing","severity":"P3","service":"checkout"}`)
 	require.Equal(t, http.StatusCreated, status, body)
 	var declared struct {
 		Key string `json:"key"`
