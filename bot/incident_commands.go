@@ -46,12 +46,12 @@ type declareArgs struct {
 	description string
 }
 
-// parseDeclare reads "[P1] [--private] [--service=key] title". Missing
+// parseDeclare reads "[--drill] [--private] [--service=key] [P1] title". Missing
 // pieces are left zero (the modal asks for them); wrong ones are errors.
 func parseDeclare(args string) (declareArgs, error) {
 	var d declareArgs
 	var words []string
-	for i, tok := range strings.Fields(args) {
+	for _, tok := range strings.Fields(args) {
 		switch {
 		case tok == "--private":
 			d.private = true
@@ -61,7 +61,9 @@ func parseDeclare(args string) (declareArgs, error) {
 			d.service = strings.TrimPrefix(tok, "--service=")
 		case strings.HasPrefix(tok, "--"):
 			return d, incident.Errorf(incident.EINVALID, "Unknown option %s.", tok)
-		case i == 0 && severityLikeRE.MatchString(tok):
+		case len(words) == 0 && !d.severity.Valid() && severityLikeRE.MatchString(tok):
+			// The severity is the first word after any options:
+			// "declare --drill P1 checkout is down".
 			sev, err := incident.ParseSeverity(tok)
 			if err != nil {
 				return d, err
