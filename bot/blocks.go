@@ -69,6 +69,9 @@ func PanelBlocks(inc *incident.Incident, policy incident.Policy, now time.Time) 
 	if svc := incidentServiceName(inc, policy); svc != "" {
 		fields = append(fields, panelField("Service", svc))
 	}
+	if f, ok := publicField(inc); ok {
+		fields = append(fields, f)
+	}
 
 	header := slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType,
 		clipRunes(fmt.Sprintf("%s %s: %s", incidentStatusEmoji(inc.Status), inc.Key(), inc.Title), maxHeaderText), true, false))

@@ -120,6 +120,7 @@ func New(cfg Config) *Handler {
 		h.registerPagingHandlers()
 		h.registerChangeHandlers()
 		h.registerCaptureHandlers()
+		h.registerStatusPageHandlers()
 		h.registerFollowThroughHandlers()
 		h.OnView(ViewUpdate, h.submitUpdate)
 		h.OnAction(ActionPostUpdate, h.actionPostUpdate)

@@ -86,6 +86,8 @@ func (h *Handler) subcommands() []struct {
 		{"postmortem", subcommand{usage: postmortemUsage, summary: postmortemSummary, run: h.postmortemCommand}},
 		{"metrics", subcommand{usage: metricsUsage, summary: metricsSummary, run: h.metricsCommand}},
 		{"comms", subcommand{usage: "comms", summary: "Show the status-page and customer e-mail drafts, ready to copy.", run: h.commsCommand}},
+		{"statuspage", subcommand{usage: "statuspage [public message]", summary: "Post to the public status page now: the draft in a form, or the text given.", run: h.statuspageCommand}},
+		{"data-concern", subcommand{usage: "data-concern", summary: "Flag that customer data may be affected; proposes the customer e-mail at once.", run: h.dataConcernCommand}},
 		{"severity", subcommand{usage: "severity P2", summary: "Change the severity.", run: h.severity}},
 		{"resolve", subcommand{usage: "resolve [summary]", summary: "Resolve the incident, with an optional summary.", run: h.transition(incident.StatusResolved, true)}},
 		{"reopen", subcommand{usage: "reopen", summary: "Reopen a resolved incident.", run: h.transition(incident.StatusInvestigating, false)}},

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -115,14 +114,10 @@ func (s *Service) clockOn(inc *Incident) bool {
 	return ok && s.policy.Severity(inc.Severity).StatusPageWithin > 0
 }
 
-// CanPublish says whether actor may post the incident to the status page:
-// the IC, the comms lead, and the policy's publishers may. It is the one
-// place the rule lives.
-func (s *Service) CanPublish(inc *Incident, actor string) error {
-	if actor != "" && (actor == inc.Commander || actor == inc.Roles[RoleComms] || slices.Contains(s.policy.Comms.Publishers, actor)) {
-		return nil
-	}
-	return Errorf(EFORBIDDEN, "Only the Incident Commander, the comms lead or a listed publisher can post %s to the status page.", inc.Key())
+// authorizePublish checks that actor may post inc on the status page: the
+// permission model's ActPublish.
+func (s *Service) authorizePublish(ctx context.Context, inc *Incident, actor string) error {
+	return s.authorize(ctx, Request{Subject: Subject{User: actor}, Action: ActPublish, Incident: inc})
 }
 
 // commsHook plans the clock's steps after each lifecycle change.
@@ -300,7 +295,11 @@ func (s *Service) clockStep(ctx context.Context, inc *Incident, p commsPayload, 
 		return nil
 	}
 	if inc.ChannelID == "" {
-		return RetryLater(2*time.Second, "%s has no channel yet", inc.Key())
+		return RetryLater(time.Second, "%s has no channel yet", inc.Key())
+	}
+	if _, drafted := src[srcDraft]; p.Step != stepDraft && !drafted {
+		// The reminders refer to the draft: it goes first.
+		return RetryLater(time.Second, "%s has no status page draft yet", inc.Key())
 	}
 	now := s.clock.Now()
 	within := s.policy.Severity(inc.Severity).StatusPageWithin
@@ -557,7 +556,7 @@ func (s *Service) Publish(ctx context.Context, id int64, in PublishInput) (bool,
 	if err != nil {
 		return false, err
 	}
-	if err := s.CanPublish(inc, in.Actor); err != nil {
+	if err := s.authorizePublish(ctx, inc, in.Actor); err != nil {
 		return false, err
 	}
 	if inc.Drill {
@@ -602,7 +601,7 @@ func (s *Service) Decline(ctx context.Context, id int64, actor string) (*Inciden
 	if err != nil {
 		return nil, err
 	}
-	if err := s.CanPublish(inc, actor); err != nil {
+	if err := s.authorizePublish(ctx, inc, actor); err != nil {
 		return nil, err
 	}
 	now := s.clock.Now()
@@ -846,7 +845,7 @@ func (s *Service) RetryStatusPage(ctx context.Context, value, actor string) erro
 	if err != nil {
 		return err
 	}
-	if err := s.CanPublish(inc, actor); err != nil {
+	if err := s.authorizePublish(ctx, inc, actor); err != nil {
 		return err
 	}
 	p := postPayload{IncidentID: id, Kind: parts[1], Ref: parts[2], Actor: actor, Round: round}
@@ -949,6 +948,9 @@ func fallbackComms(name string, d CommsData) string {
 }
 
 func minutes(d time.Duration) string {
+	if d < time.Minute {
+		return fmt.Sprintf("%ds", int(d.Round(time.Second).Seconds()))
+	}
 	m := int(d.Round(time.Minute).Minutes())
 	if m == 1 {
 		return "1 minute"

@@ -224,8 +224,17 @@ func (s *Service) runAckCheck(ctx context.Context, payload []byte) error {
 	if inc.ChannelID == "" {
 		return RetryLater(5*time.Second, "%s has no channel yet", inc.Key())
 	}
-	text := fmt.Sprintf(":alarm_clock: *%s has not been acknowledged* within its %s target for %s (declared %s ago). Nobody has claimed the IC role or acknowledged the page.",
-		inc.Key(), sp.TargetText, inc.Severity, Since(inc.DeclaredAt, now))
+	target := sp.TargetText
+	if target == "" {
+		target = DurationWords(sp.RespondWithin)
+	}
+	text := fmt.Sprintf(":alarm_clock: *%s has not been acknowledged* within its %s target for %s (declared %s ago).",
+		inc.Key(), target, inc.Severity, Since(inc.DeclaredAt, now))
+	if inc.Commander == "" {
+		text += " Nobody has claimed the IC role or acknowledged the page."
+	} else {
+		text += fmt.Sprintf(" %s is the IC, but nobody has acknowledged the page.", mention(inc.Commander))
+	}
 	if who := backup(inc, s.policy); who != "" {
 		text += " " + who + ", please respond."
 	}

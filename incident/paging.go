@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -16,6 +17,10 @@ const (
 	JobResolvePages = "incident.resolve_pages"
 	JobOnCall       = "incident.oncall"
 )
+
+// pageChannelWait is how long a page waits for the incident channel, whose
+// link it carries, before going out without it.
+const pageChannelWait = 10 * time.Second
 
 // pageAttempts bounds paging retries; the engine's backoff spreads them over
 // about an hour, and the channel is told at the first failure and the last.
@@ -144,6 +149,11 @@ func (s *Service) runPage(ctx context.Context, payload []byte) error {
 		svc = test
 	}
 	page, err := s.store.FindPage(ctx, "pagerduty", key)
+	if err != nil && inc.ChannelID == "" && s.clock.Now().Sub(inc.DeclaredAt) < pageChannelWait {
+		// The page carries the channel's link; the channel is normally
+		// there within a second or two of the declaration.
+		return RetryLater(time.Second, "%s has no channel yet", inc.Key())
+	}
 	if err != nil || p.Backup && !s.announced(ctx, inc.ID, source) {
 		// Not paged yet, or a raise to a severity that also pages the
 		// backup: paging the same dedup key again adds the backup to the
@@ -158,7 +168,7 @@ func (s *Service) runPage(ctx context.Context, payload []byte) error {
 		}
 		req := PageRequest{IncidentID: inc.ID, IncidentKey: inc.Key(), Title: title,
 			Details: inc.Description, Severity: inc.Severity, Service: svc, Urgency: urgency(inc.Severity), FromEmail: email,
-			Backup: p.Backup, DedupKey: key, Link: s.channelLink(inc)}
+			Backup: p.Backup, DedupKey: key, Link: s.channelLink(inc), Runbook: svc.Runbook}
 		page, err = s.pager.Page(ctx, req)
 		if code := ErrorCode(err); email != "" && (code == EINVALID || code == ENOTFOUND) {
 			// The declarer may have no account at the provider: page as
@@ -174,7 +184,14 @@ func (s *Service) runPage(ctx context.Context, payload []byte) error {
 		if page.CreatedAt.IsZero() {
 			page.CreatedAt = s.clock.Now()
 		}
-		if err := s.store.AddPage(ctx, page); err != nil && ErrorCode(err) != ECONFLICT {
+		// The page and what follows it (inviting its people, escalating it
+		// if nobody acknowledges) are recorded together.
+		if err := s.store.Atomic(ctx, func(tx Tx) error {
+			if err := tx.AddPage(ctx, page); err != nil && ErrorCode(err) != ECONFLICT {
+				return err
+			}
+			return s.followPage(ctx, tx, inc, page, source)
+		}); err != nil {
 			return fmt.Errorf("record page: %w", err)
 		}
 	}
@@ -292,11 +309,14 @@ func orBot(actor string) string {
 	return actor
 }
 
+// channelLink is a web link to the incident channel: Slack's app_redirect
+// opens the channel in the app on a phone and in the browser elsewhere,
+// where a slack:// link works only with the desktop app installed.
 func (s *Service) channelLink(inc *Incident) string {
 	if inc.ChannelID == "" {
 		return ""
 	}
-	return "slack://channel?id=" + inc.ChannelID
+	return "https://slack.com/app_redirect?channel=" + url.QueryEscape(inc.ChannelID)
 }
 
 type ackPagePayload struct {
@@ -436,14 +456,22 @@ func (s *Service) applyPageEvent(ctx context.Context, page *Page, ev PageEvent, 
 	} else if err != nil {
 		return fmt.Errorf("record page event: %w", err)
 	}
+	if ev.Kind == PageEscalated || ev.Kind == PageReassigned {
+		if err := s.scheduleInvitePaged(ctx, s.sched, page, "pd:"+ev.DeliveryID); err != nil {
+			s.log.WarnContext(ctx, "could not plan inviting the people paged", "page", page.DedupKey, "err", err)
+		}
+	}
 	if _, err := s.store.UpdatePage(ctx, page.ID, func(p *Page) error {
 		p.Status = status
 		if len(ev.Assignees) > 0 {
 			p.Assignees = ev.Assignees
 		}
-		if ev.Kind == PageResolved {
+		switch ev.Kind {
+		case PageResolved:
 			t := at
 			p.ResolvedAt = &t
+		case PageReopened:
+			p.ResolvedAt = nil // open again: it has not been resolved
 		}
 		return nil
 	}); err != nil {

@@ -114,6 +114,8 @@ func (s *Service) RegisterJobs(r interface {
 	r.Handle(JobNag, s.runNag)
 	r.Handle(JobAckCheck, s.runAckCheck)
 	r.Handle(JobPage, s.runPage)
+	r.Handle(JobRepage, s.runRepage)
+	r.Handle(JobInvitePaged, s.runInvitePaged)
 	r.Handle(JobAckPage, s.runAckPage)
 	r.Handle(JobResolvePages, s.runResolvePages)
 	r.Handle(JobOnCall, s.runOnCall)

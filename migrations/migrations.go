@@ -174,7 +174,10 @@ func newProvider(ctx context.Context, db *sql.DB, d Dialect, opts []Option) (*go
 	if err != nil {
 		return nil, err
 	}
-	popts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
+	// Migration numbers are handed out in ranges, so a release may bring a
+	// migration numbered below one a database already has: apply it rather
+	// than refuse to start.
+	popts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true), goose.WithAllowOutofOrder(true)}
 	if cfg.logger != nil {
 		popts = append(popts, goose.WithSlog(cfg.logger))
 	} else {

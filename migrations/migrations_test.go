@@ -30,8 +30,11 @@ var tables00010 = []string{"exports", "pages", "rollbacks"}
 // tables00022 are the tables 00022 adds.
 var tables00022 = []string{"alerts", "notices", "reviews"}
 
+// tables00011 are the tables 00011 adds.
+var tables00011 = []string{"job_instances"}
+
 // ourTables are all the incident tables.
-var ourTables = append(append(append([]string{}, tables00001...), tables00010...), tables00022...)
+var ourTables = append(append(append(append([]string{}, tables00001...), tables00010...), tables00011...), tables00022...)
 
 // riverTables are River's tables at its latest main-line version.
 var riverTables = []string{"river_job", "river_leader", "river_migration", "river_notification", "river_queue"}

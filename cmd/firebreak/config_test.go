@@ -108,10 +108,15 @@ timezone: Europe/Berlin
 channels:
   broadcast: "#incidents"
 severities:
+  P1:
+    respond_within: 5m
   P2:
     update_every: 20m
   P3:
     paging: oncall
+  P4:
+    respond_within: 90m
+    target: "by the next stand-up"
 services:
   checkout:
     name: Checkout
@@ -129,6 +134,9 @@ services:
 	require.Equal(t, 20*time.Minute, p.Severity(incident.P2).UpdateEvery)
 	require.Equal(t, time.Hour, p.Severity(incident.P2).RespondWithin, "fields left out keep their defaults")
 	require.Equal(t, incident.PageOnCall, p.Severity(incident.P3).Paging)
+	require.Equal(t, "5 minutes", p.Severity(incident.P1).TargetText, "a new clock target says itself in the messages")
+	require.Equal(t, "1 hour", p.Severity(incident.P2).TargetText)
+	require.Equal(t, "by the next stand-up", p.Severity(incident.P4).TargetText, "unless the target's words are given")
 	require.Equal(t, 10*time.Minute, p.Severity(incident.P1).UpdateEvery)
 	require.Equal(t, "PABC123", p.Services["checkout"].PagerDuty.ServiceID)
 	require.Equal(t, []string{"U123", "S456", "alice@example.com"}, p.Services["checkout"].Responders)

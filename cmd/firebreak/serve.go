@@ -68,7 +68,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	}
 	// Durable jobs on the same database, through the same pool as the
 	// store, so a step's rows and jobs commit in one transaction.
-	jobOpts := jobs.Options{Workers: cfg.JobWorkers, UrgentWorkers: cfg.UrgentWorkers, Logger: log, Registerer: reg, RetryAfter: outbound.AsRetryAfter}
+	jobOpts := jobs.Options{Workers: cfg.JobWorkers, UrgentWorkers: cfg.UrgentWorkers, InstanceID: cfg.InstanceID, Logger: log, Registerer: reg, RetryAfter: outbound.AsRetryAfter}
 	var engine *jobs.Engine
 	if db.Dialect() == migrations.Postgres {
 		engine, err = jobs.NewPostgres(db.Pool(), jobOpts)
@@ -104,6 +104,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	svc := incident.NewService(incident.ServiceConfig{
 		Store: store, Scheduler: engine, Policy: policy, Clock: clock, Logger: log, Chat: chat,
 		Pager: prov.pagerOrNil(), ChangeSources: prov.sources, Rollbackers: prov.rollbackers,
+		StatusPages: prov.statusPages, Templates: tmpl,
 		// Closing an incident drafts its postmortem.
 		AfterClose: func(ctx context.Context, inc *incident.Incident) error { return pm.ScheduleDraft(ctx, inc) },
 	})

@@ -101,6 +101,36 @@ type Options struct {
 	// Schema is the PostgreSQL schema holding River's tables. Empty uses the
 	// connection's search_path. Ignored for SQLite.
 	Schema string
+	// InstanceID names this engine among the replicas sharing the database;
+	// it must be unique among running replicas and should survive a restart
+	// (a restarted engine takes back its own interrupted jobs at once).
+	// Defaults to the host name; a second engine in the same process gets a
+	// numbered suffix.
+	InstanceID string
+	// HeartbeatInterval is how often the engine records that it is alive
+	// and looks for jobs held by dead instances. Defaults to
+	// DefaultHeartbeatInterval.
+	HeartbeatInterval time.Duration
+	// DeadAfter is how long an instance may stay silent before its running
+	// jobs are handed to a live one. Defaults to DefaultDeadAfter.
+	DeadAfter time.Duration
+}
+
+// instances numbers the engines of this process, so that two of them never
+// share a default InstanceID.
+var instances struct {
+	sync.Mutex
+	n int
+}
+
+func nextInstanceID() string {
+	instances.Lock()
+	defer instances.Unlock()
+	instances.n++
+	if instances.n == 1 {
+		return defaultInstanceID()
+	}
+	return fmt.Sprintf("%s-%d", defaultInstanceID(), instances.n)
 }
 
 func (o Options) withDefaults() Options {
@@ -137,6 +167,15 @@ func (o Options) withDefaults() Options {
 	if o.MaxSnooze <= 0 {
 		o.MaxSnooze = DefaultMaxSnooze
 	}
+	if o.InstanceID == "" {
+		o.InstanceID = nextInstanceID()
+	}
+	if o.HeartbeatInterval <= 0 {
+		o.HeartbeatInterval = DefaultHeartbeatInterval
+	}
+	if o.DeadAfter <= 0 {
+		o.DeadAfter = DefaultDeadAfter
+	}
 	return o
 }
 
@@ -145,12 +184,17 @@ func (o Options) withDefaults() Options {
 type Engine struct {
 	// client runs on database/sql for both databases, so a job can be
 	// inserted in the same *sql.Tx as the rows gorm writes (ScheduleTx).
-	client  *river.Client[*sql.Tx]
-	db      *sql.DB
-	depth   func(ctx context.Context) (int, error)
-	log     *slog.Logger
-	metrics *metrics
-	opts    Options
+	client   *river.Client[*sql.Tx]
+	db       *sql.DB
+	takeover *takeover
+	// stopBeat ends the heartbeat loop of the current run; beatDone is
+	// closed when it has returned.
+	stopBeat context.CancelFunc
+	beatDone chan struct{}
+	depth    func(ctx context.Context) (int, error)
+	log      *slog.Logger
+	metrics  *metrics
+	opts     Options
 
 	mu       sync.RWMutex
 	handlers map[string]incident.JobHandler
@@ -187,7 +231,7 @@ func NewPostgres(pool *pgxpool.Pool, opts Options) (*Engine, error) {
 		return n, err
 	}
 	db := stdlib.OpenDBFromPool(pool)
-	return newEngine(riverdatabasesql.NewWithPgxListener(db, pool), opts, depth, db)
+	return newEngine(riverdatabasesql.NewWithPgxListener(db, pool), opts, depth, db, true)
 }
 
 // NewSQLite returns an Engine on a SQLite database opened with the "sqlite"
@@ -214,7 +258,7 @@ func NewSQLite(db *sql.DB, opts Options) (*Engine, error) {
 		err := db.QueryRowContext(ctx, query, args...).Scan(&n)
 		return n, err
 	}
-	return newEngine(riversqlite.New(db), opts, depth, db)
+	return newEngine(riversqlite.New(db), opts, depth, db, false)
 }
 
 // waitingStates are the states of a job that has yet to run (again).
@@ -226,9 +270,11 @@ func waitingStates() []string {
 	}
 }
 
-func newEngine(driver riverdriver.Driver[*sql.Tx], opts Options, depth func(context.Context) (int, error), db *sql.DB) (*Engine, error) {
+func newEngine(driver riverdriver.Driver[*sql.Tx], opts Options, depth func(context.Context) (int, error), db *sql.DB, postgres bool) (*Engine, error) {
 	e := &Engine{
-		db:       db,
+		db: db,
+		takeover: &takeover{db: db, postgres: postgres, id: opts.InstanceID, queues: []string{opts.Queue, opts.UrgentQueue},
+			interval: opts.HeartbeatInterval, deadAfter: opts.DeadAfter, now: time.Now},
 		depth:    depth,
 		log:      opts.Logger.With("component", "jobs"),
 		opts:     opts,
@@ -248,11 +294,14 @@ func newEngine(driver riverdriver.Driver[*sql.Tx], opts Options, depth func(cont
 	// default (100ms) is longer than the intervals tests use.
 	cooldown := min(opts.FetchPollInterval, river.FetchCooldownDefault)
 	client, err := river.NewClient(driver, &river.Config{
+		ID:                opts.InstanceID,
 		FetchCooldown:     cooldown,
 		FetchPollInterval: opts.FetchPollInterval,
 		JobTimeout:        opts.JobTimeout,
-		// A replica that dies mid-job leaves the job running; another
-		// replica takes it over this long after it started, not River's
+		// A replica that dies mid-job leaves the job running; the
+		// heartbeat takeover hands it to a live replica within DeadAfter.
+		// River's rescuer is the backstop for a replica that is alive but
+		// stuck: it retries jobs running this long, not after its
 		// default hour, because a half-opened war room cannot wait.
 		RescueStuckJobsAfter: opts.JobTimeout + time.Minute,
 		Logger:               opts.Logger,
@@ -433,19 +482,76 @@ func (e *Engine) Start(ctx context.Context) error {
 			return errors.New("jobs: engine already started")
 		}
 	}
+	// Nothing of this process runs yet, so jobs still marked running under
+	// its instance id were interrupted by its previous life: take them back
+	// at once instead of waiting for the heartbeat to go stale.
+	if err := e.takeover.beat(ctx); err != nil {
+		return fmt.Errorf("jobs: start: %w", err)
+	}
+	if n, err := e.takeover.reclaim(ctx, true); err != nil {
+		return fmt.Errorf("jobs: start: %w", err)
+	} else if n > 0 {
+		e.log.WarnContext(ctx, "took back jobs interrupted by a crash", "jobs", n, "instance", e.opts.InstanceID)
+	}
 	if err := e.client.Start(ctx); err != nil {
 		return fmt.Errorf("jobs: start: %w", err)
 	}
 	e.started = true
 	e.stopped = e.client.Stopped()
-	e.log.InfoContext(ctx, "job engine started", "workers", e.opts.Workers, "urgent_workers", e.opts.UrgentWorkers)
+	beatCtx, cancel := context.WithCancel(ctx)
+	e.stopBeat, e.beatDone = cancel, make(chan struct{})
+	go e.heartbeat(beatCtx, e.beatDone)
+	e.log.InfoContext(ctx, "job engine started", "workers", e.opts.Workers, "urgent_workers", e.opts.UrgentWorkers,
+		"instance", e.opts.InstanceID)
 	return nil
+}
+
+// heartbeat records that the engine is alive and hands the running jobs of
+// dead instances to the queue, every HeartbeatInterval, until ctx ends.
+func (e *Engine) heartbeat(ctx context.Context, done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTicker(e.opts.HeartbeatInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		callCtx, cancel := context.WithTimeout(ctx, e.opts.HeartbeatInterval)
+		err := e.takeover.beat(callCtx)
+		if err == nil {
+			var n int
+			if n, err = e.takeover.reclaim(callCtx, false); n > 0 {
+				e.log.WarnContext(ctx, "took over jobs of a dead instance", "jobs", n)
+			}
+		}
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			e.log.WarnContext(ctx, "job heartbeat failed", "error", err)
+		}
+	}
+}
+
+// endHeartbeat stops the heartbeat loop of the current run, if any.
+func (e *Engine) endHeartbeat() {
+	e.mu.Lock()
+	stop, done := e.stopBeat, e.beatDone
+	e.stopBeat, e.beatDone = nil, nil
+	e.mu.Unlock()
+	if stop != nil {
+		stop()
+		<-done
+	}
 }
 
 // Stop stops fetching jobs and waits for running handlers to finish. If ctx
 // ends first, it cancels the handlers' contexts (their jobs will be retried),
 // waits briefly for them to return, and returns ctx's error.
 func (e *Engine) Stop(ctx context.Context) error {
+	// The heartbeat goes on while running jobs finish, so that no other
+	// instance takes them over meanwhile.
+	defer e.endHeartbeat()
 	err := e.client.Stop(ctx)
 	if err == nil {
 		e.log.InfoContext(ctx, "job engine stopped")

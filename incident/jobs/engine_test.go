@@ -15,15 +15,14 @@ import (
 
 	_ "github.com/glebarez/go-sqlite" // registers the "sqlite" database/sql driver
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
-	"github.com/riverqueue/river/rivermigrate"
 	"github.com/stretchr/testify/require"
 
 	"github.com/firebreakhq/firebreak/incident"
 	"github.com/firebreakhq/firebreak/incident/pgtest"
+	"github.com/firebreakhq/firebreak/migrations"
 )
 
 // waitFor bounds every wait on the background engine; polls are short so a
@@ -44,10 +43,7 @@ func sqliteHarness(t *testing.T) *harness {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "jobs.db")
 	db := openSQLite(t, path)
-	m, err := rivermigrate.New(riversqlite.New(db), nil)
-	require.NoError(t, err)
-	_, err = m.Migrate(context.Background(), rivermigrate.DirectionUp, nil)
-	require.NoError(t, err)
+	require.NoError(t, migrations.Up(context.Background(), db, migrations.SQLite))
 	return &harness{
 		newEngine: func(t *testing.T, opts Options) *Engine {
 			t.Helper()
@@ -77,10 +73,7 @@ func postgresHarness(t *testing.T) *harness {
 	t.Helper()
 	dsn := pgtest.DSN(t)
 	pool := openPool(t, dsn)
-	m, err := rivermigrate.New(riverpgxv5.New(pool), nil)
-	require.NoError(t, err)
-	_, err = m.Migrate(context.Background(), rivermigrate.DirectionUp, nil)
-	require.NoError(t, err)
+	require.NoError(t, migrations.Up(context.Background(), stdlib.OpenDBFromPool(pool), migrations.Postgres))
 	return &harness{
 		newEngine: func(t *testing.T, opts Options) *Engine {
 			t.Helper()

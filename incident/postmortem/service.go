@@ -448,7 +448,24 @@ func SummaryText(d Draft, parts int, backfillFailed bool) string {
 		}
 		ack += fmt.Sprintf(" (target %s %s)", m.AckTargetText, verdict)
 	}
-	fmt.Fprintf(&b, "*Key metrics:* acknowledged %s · mitigated %s · resolved %s\n", ack, metric(m.TimeToMitigate), metric(m.TimeToResolve))
+	fmt.Fprintf(&b, "*Key metrics:* acknowledged %s · mitigated %s · resolved %s", ack, metric(m.TimeToMitigate), metric(m.TimeToResolve))
+	switch {
+	case m.PublicPosted:
+		fmt.Fprintf(&b, " · first public update %s", metric(m.TimeToFirstPublic))
+		if m.PublicTarget > 0 {
+			verdict := "missed"
+			if m.PublicWithinTarget {
+				verdict = "met"
+			}
+			fmt.Fprintf(&b, " (target %s %s)", fmtDuration(m.PublicTarget), verdict)
+		}
+	case m.PublicTarget > 0:
+		fmt.Fprintf(&b, " · status page never posted (target %s)", fmtDuration(m.PublicTarget))
+	}
+	if !m.CustomersEmailed.IsZero() {
+		fmt.Fprintf(&b, " · customers told by e-mail at %s", clockShort(m.CustomersEmailed))
+	}
+	b.WriteString("\n")
 
 	var recorded, missing []string
 	for _, ms := range d.Timeline {

@@ -95,6 +95,8 @@ func knownName(provider string) string {
 		return "Slack"
 	case "statuspage":
 		return "Statuspage"
+	case "instatus":
+		return "Instatus"
 	case "unleash":
 		return "Unleash"
 	}

@@ -1,0 +1,188 @@
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+)
+
+// Defaults of the takeover of work held by a dead instance.
+const (
+	DefaultHeartbeatInterval = 2 * time.Second
+	DefaultDeadAfter         = 10 * time.Second
+	// instanceRetention is how long the row of an instance that stopped
+	// beating is kept: long enough to recognise its jobs as orphans.
+	instanceRetention = 24 * time.Hour
+)
+
+// defaultInstanceID names this process when Options.InstanceID is empty:
+// the host name, which a restarted container keeps, so that a restart finds
+// its own interrupted jobs at once.
+func defaultInstanceID() string {
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return fmt.Sprintf("pid-%d", os.Getpid())
+}
+
+// takeover hands jobs left running by a dead instance to a live one. Every
+// engine records a heartbeat in job_instances; a job River shows as running
+// on an instance whose heartbeat is older than deadAfter (or missing) is made
+// available again, and so is, when an engine starts, every job running under
+// its own instance id, since no run of this process can hold it yet. River's
+// own rescuer (JobTimeout plus a minute) stays as a backstop for instances
+// that heartbeat but never finish a job.
+type takeover struct {
+	db        *sql.DB
+	postgres  bool
+	id        string
+	queues    []string
+	interval  time.Duration
+	deadAfter time.Duration
+	now       func() time.Time
+}
+
+// rebind turns ? placeholders into $n for PostgreSQL.
+func (t *takeover) rebind(q string) string {
+	if !t.postgres {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// beat records that this instance is alive, and forgets instances silent
+// for a day.
+func (t *takeover) beat(ctx context.Context) error {
+	now := t.now().UnixMilli()
+	_, err := t.db.ExecContext(ctx, t.rebind(
+		"INSERT INTO job_instances (id, seen_at_ms, started_at_ms) VALUES (?, ?, ?) "+
+			"ON CONFLICT (id) DO UPDATE SET seen_at_ms = excluded.seen_at_ms"), t.id, now, now)
+	if err != nil {
+		return fmt.Errorf("jobs: heartbeat: %w", err)
+	}
+	_, err = t.db.ExecContext(ctx, t.rebind("DELETE FROM job_instances WHERE seen_at_ms < ?"), now-instanceRetention.Milliseconds())
+	if err != nil {
+		return fmt.Errorf("jobs: forget old instances: %w", err)
+	}
+	return nil
+}
+
+// orphan is a running job and the instance that last fetched it.
+type orphan struct {
+	id      int64
+	attempt int
+	owner   string
+}
+
+// reclaim makes available again the running jobs of dead instances, and
+// those of this instance when own is set (at start). It returns how many.
+func (t *takeover) reclaim(ctx context.Context, own bool) (int, error) {
+	running, err := t.running(ctx)
+	if err != nil || len(running) == 0 {
+		return 0, err
+	}
+	alive, err := t.alive(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, j := range running {
+		switch {
+		case j.owner == t.id && !own:
+			continue
+		case j.owner != t.id && alive[j.owner]:
+			continue
+		}
+		ok, err := t.release(ctx, j)
+		if err != nil {
+			return n, err
+		}
+		if ok {
+			n++
+		}
+	}
+	return n, nil
+}
+
+func (t *takeover) running(ctx context.Context) ([]orphan, error) {
+	var q string
+	args := []any{}
+	if t.postgres {
+		q = "SELECT id, attempt, coalesce(attempted_by[array_length(attempted_by, 1)], '') FROM river_job " +
+			"WHERE state = 'running' AND queue = ANY($1)"
+		args = append(args, t.queues)
+	} else {
+		q = "SELECT id, attempt, coalesce(json_extract(attempted_by, '$[#-1]'), '') FROM river_job " +
+			"WHERE state = 'running' AND queue IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(t.queues)), ", ") + ")"
+		for _, name := range t.queues {
+			args = append(args, name)
+		}
+	}
+	rows, err := t.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: list running jobs: %w", err)
+	}
+	defer rows.Close()
+	var out []orphan
+	for rows.Next() {
+		var o orphan
+		if err := rows.Scan(&o.id, &o.attempt, &o.owner); err != nil {
+			return nil, fmt.Errorf("jobs: list running jobs: %w", err)
+		}
+		out = append(out, o)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("jobs: list running jobs: %w", err)
+	}
+	return out, nil
+}
+
+// alive returns the instances whose heartbeat is recent.
+func (t *takeover) alive(ctx context.Context) (map[string]bool, error) {
+	since := t.now().Add(-t.deadAfter).UnixMilli()
+	rows, err := t.db.QueryContext(ctx, t.rebind("SELECT id FROM job_instances WHERE seen_at_ms >= ?"), since)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: read heartbeats: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("jobs: read heartbeats: %w", err)
+		}
+		out[id] = true
+	}
+	return out, rows.Err()
+}
+
+// release makes one running job available, unless it moved on meanwhile
+// (finished, or fetched again). The interrupted run is not the job's
+// failure, so a job interrupted on its last attempt gets one more.
+func (t *takeover) release(ctx context.Context, j orphan) (bool, error) {
+	now := "now()"
+	if !t.postgres {
+		now = "datetime('now', 'subsec')"
+	}
+	res, err := t.db.ExecContext(ctx, t.rebind("UPDATE river_job SET state = 'available', scheduled_at = "+now+", "+
+		"max_attempts = CASE WHEN attempt >= max_attempts THEN attempt + 1 ELSE max_attempts END "+
+		"WHERE id = ? AND state = 'running' AND attempt = ?"), j.id, j.attempt)
+	if err != nil {
+		return false, fmt.Errorf("jobs: release job %d: %w", j.id, err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
