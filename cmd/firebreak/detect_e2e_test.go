@@ -217,7 +217,6 @@ func dmTexts(fake *slackfake.Server, user string) []string {
 	return out
 }
 
-
 // TestFollowThroughOnceAcrossTwoReplicas runs two bots on one PostgreSQL
 // database with one injected clock, moved forward by days: the owner's
 // due-date reminder, the overdue escalation to the IC, the weekly digest
@@ -287,7 +286,9 @@ followups:
 	for wd := clock.Now().Weekday(); wd == time.Saturday || wd == time.Sunday; wd = clock.Now().Weekday() {
 		clock.Advance(-24 * time.Hour)
 	}
-	exactlyOnce("the review reminder", func() int { return countContaining(dmTexts(fake, "U0ALICE"), "Reminder: the postmortem review of INC-1") })
+	exactlyOnce("the review reminder", func() int {
+		return countContaining(dmTexts(fake, "U0ALICE"), "Reminder: the postmortem review of INC-1")
+	})
 	_, text = a.command("http", "U0ALICE", ch.ID, "review in_review")
 	require.Contains(t, text, "in review")
 }
