@@ -302,6 +302,12 @@ func (s *Service) gatherChanges(ctx context.Context, inc *Incident, window time.
 		if !seen[changeKey(c)] {
 			seen[changeKey(c)] = true
 			all = append(all, c)
+			continue
+		}
+		// A webhook may have stored a later state than the source's
+		// answer, which can lag behind it.
+		if i := slices.IndexFunc(all, func(a ChangeEvent) bool { return changeKey(a) == changeKey(c) }); i >= 0 && c.Newer(all[i]) {
+			all[i] = c
 		}
 	}
 	slices.SortStableFunc(all, func(a, b ChangeEvent) int {

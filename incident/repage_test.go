@@ -68,3 +68,23 @@ func TestPageThatCannotEscalateIsSentAgainWithTheBackup(t *testing.T) {
 	require.Equal(t, "https://runbooks/checkout", again.Runbook)
 	require.Equal(t, "https://slack.com/app_redirect?channel="+inc.ChannelID, again.Link)
 }
+
+func TestEscalationReportedByPagerDutyInvitesTheNewPeople(t *testing.T) {
+	t.Parallel()
+	b, pg := pagingSetup(t)
+	ctx := context.Background()
+	b.chat.users["oncall@example.com"] = []string{"U0ONCALL"}
+	b.chat.users["erin@example.com"] = []string{"U0ERIN"}
+	inc := readyAt(t, b, incident.P2)
+	require.Contains(t, b.chat.members[inc.ChannelID], "U0ONCALL")
+
+	// PagerDuty's own policy escalated the page to Erin.
+	pg.mu.Lock()
+	pg.emails["firebreak-1-checkout"] = []string{"erin@example.com"}
+	pg.mu.Unlock()
+	require.NoError(t, b.svc.HandlePageEvent(ctx, incident.PageEvent{DeliveryID: "EV-ESC", Kind: incident.PageEscalated,
+		DedupKey: "firebreak-1-checkout", Assignees: []string{"Erin Doe"}, At: b.clock.Now()}))
+	require.Empty(t, b.queue.runAll(t))
+	require.Contains(t, b.chat.members[inc.ChannelID], "U0ERIN", "the person PagerDuty escalated to is invited")
+	require.Contains(t, strings.Join(b.chat.posts[inc.ChannelID], "\n"), "escalated the page for checkout to Erin Doe")
+}

@@ -753,3 +753,26 @@ func TestWhatChangedOffersNoTurnOffForAFlagAlreadyTurnedOff(t *testing.T) {
 	require.Empty(t, it.Action, "the change already turned the flag off")
 	require.Empty(t, it.Value)
 }
+
+func TestWhatChangedShowsTheLatestStateOfADeploy(t *testing.T) {
+	t.Parallel()
+	b := setupChanges(t)
+	ctx := context.Background()
+	// The webhook delivered the failure; the API still lists the deploy in
+	// progress.
+	running := b.deploy("7", 10*time.Minute, "in_progress")
+	running.Revision = 101
+	failed := b.deploy("7", 8*time.Minute, "failure")
+	failed.Revision = 102
+	require.NoError(t, b.svc.RecordChange(ctx, failed))
+	b.github.list = []incident.ChangeEvent{running}
+	inc := b.open(t, incident.P2)
+
+	it := itemOf(t, b.lastList(t, inc, 0), "deployment:acme/checkout:7")
+	require.Equal(t, "failure", it.Change.Data["state"])
+	require.Equal(t, b.start().Add(-8*time.Minute), it.Change.OccurredAt)
+	got, err := b.store.ListChangeEvents(ctx, "checkout", b.start().Add(-time.Hour), b.start())
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	require.Equal(t, "failure", got[0].Data["state"], "the lagging answer does not overwrite the later state")
+}
