@@ -276,20 +276,6 @@ func (w *demoWorld) message(channel, s string) (slackfake.Message, bool) {
 	return slackfake.Message{}, false
 }
 
-// buttonValue returns the value of the button with the action id in a
-// message's blocks.
-func buttonValue(m slackfake.Message, actionID string) (string, bool) {
-	re := regexp.MustCompile(`"action_id":"` + regexp.QuoteMeta(actionID) + `","text":\{[^}]*\},"value":"([^"]*)"`)
-	if sm := re.FindStringSubmatch(string(m.Blocks)); sm != nil {
-		return sm[1], true
-	}
-	re = regexp.MustCompile(`"action_id":"` + regexp.QuoteMeta(actionID) + `"[^{}]*?"value":"([^"]*)"`)
-	if sm := re.FindStringSubmatch(string(m.Blocks)); sm != nil {
-		return sm[1], true
-	}
-	return "", false
-}
-
 var demoNames = map[string]string{"U0ALICE": "Alice", "U0BOB": "Bob", "U0CAROL": "Carol", "U0DAVE": "Dave"}
 
 func userName(id string) string {
