@@ -73,7 +73,7 @@ func (h *Handler) actionEditPublic(ctx context.Context, cb slack.InteractionCall
 	if err != nil {
 		return err
 	}
-	return h.openIncidentModal(ctx, cb, StatusPageModal(inc, kind, ref, draft))
+	return h.openIncidentModal(ctx, cb.TriggerID, cb.User.ID, StatusPageModal(inc, kind, ref, draft))
 }
 
 func (h *Handler) submitStatusPage(ctx context.Context, cb slack.InteractionCallback) (*slack.ViewSubmissionResponse, error) {
@@ -138,7 +138,7 @@ func (h *Handler) statuspageCommand(ctx context.Context, inv Invocation) (Reply,
 		if err != nil {
 			return Reply{}, err
 		}
-		return Reply{}, h.openIncidentModal(ctx, slack.InteractionCallback{TriggerID: inv.Cmd.TriggerID}, StatusPageModal(inc, kind, "", draft))
+		return Reply{}, h.openIncidentModal(ctx, inv.Cmd.TriggerID, inv.Cmd.UserID, StatusPageModal(inc, kind, "", draft))
 	}
 	ref := ""
 	if kind == incident.PostUpdate {

@@ -182,7 +182,7 @@ func NagText(inc *Incident, p Policy, level int, now time.Time) string {
 	var b strings.Builder
 	silent := Since(lastUpdate(inc), now)
 	if inc.Commander == "" {
-		fmt.Fprintf(&b, ":raising_hand: *%s has no Incident Commander.* Someone take the role with the panel's *I'm the IC* button or `/incident ic`, then post an update (none for %s).", inc.Key(), silent)
+		fmt.Fprintf(&b, ":raising_hand: *%s has no Incident Commander.* Someone take the role with the panel's *I'm the IC* button or `%s ic`, then post an update (none for %s).", inc.Key(), p.Command, silent)
 	} else {
 		fmt.Fprintf(&b, ":loudspeaker: %s, *%s needs a status update*: none for %s.", mention(inc.Commander), inc.Key(), silent)
 		b.WriteString(" Post one, even if it is only \"still investigating, no new findings\".")

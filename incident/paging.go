@@ -97,7 +97,7 @@ func (s *Service) Page(ctx context.Context, id int64, service, actor string) (*I
 		service = inc.Service
 	}
 	if service == "" {
-		return nil, Errorf(EINVALID, "%s has no affected service; say which to page: `/incident page <service>` (%s).", inc.Key(), strings.Join(s.policy.ServiceKeys(), ", "))
+		return nil, Errorf(EINVALID, "%s has no affected service; say which to page: `%s page <service>` (%s).", inc.Key(), s.policy.Command, strings.Join(s.policy.ServiceKeys(), ", "))
 	}
 	svc, ok := s.policy.Services[service]
 	if !ok {
@@ -162,12 +162,16 @@ func (s *Service) runPage(ctx context.Context, payload []byte) error {
 		if p.Actor != "" && p.Actor != "bot" {
 			email, _ = s.chat.UserEmail(ctx, p.Actor)
 		}
-		title := inc.Title
+		// A private incident's page carries what the policy allows.
+		title, details := DisclosedTitle(inc, s.policy.PrivatePages), inc.Description
+		if title != inc.Title {
+			details = ""
+		}
 		if inc.Drill {
 			title = "[DRILL] " + title
 		}
 		req := PageRequest{IncidentID: inc.ID, IncidentKey: inc.Key(), Title: title,
-			Details: inc.Description, Severity: inc.Severity, Service: svc, Urgency: urgency(inc.Severity), FromEmail: email,
+			Details: details, Severity: inc.Severity, Service: svc, Urgency: urgency(inc.Severity), FromEmail: email,
 			Backup: p.Backup, DedupKey: key, Link: s.channelLink(inc), Runbook: svc.Runbook}
 		page, err = s.pager.Page(ctx, req)
 		if code := ErrorCode(err); email != "" && (code == EINVALID || code == ENOTFOUND) {
@@ -289,6 +293,9 @@ func (s *Service) RetryPage(ctx context.Context, value, actor string) error {
 	var p pagePayload
 	if err := json.Unmarshal([]byte(value), &p); err != nil || p.IncidentID == 0 {
 		return Errorf(EINVALID, "The button does not name a page.")
+	}
+	if err := s.authorizeOn(ctx, p.IncidentID, actor, ActPage); err != nil {
+		return err
 	}
 	p.Actor = actor
 	p.Round += int(s.clock.Now().Unix() % 1000) // a fresh job even if an earlier retry is pending

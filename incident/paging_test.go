@@ -231,3 +231,28 @@ func TestRaiseToP1PagesTheBackupAndResolveResolvesPages(t *testing.T) {
 	require.Empty(t, b.queue.runAll(t))
 	require.Equal(t, []string{"firebreak-1-checkout"}, pg.resolved)
 }
+
+func TestPrivateIncidentPageIsRedacted(t *testing.T) {
+	t.Parallel()
+	b, pg := pagingSetup(t)
+	ctx := context.Background()
+	inc, _, err := b.svc.Declare(ctx, incident.DeclareInput{Title: "payroll export leaks salaries", Description: "the CSV is public",
+		Severity: incident.P1, ServiceKey: "checkout", DeclaredBy: "U0DECL", Private: true})
+	require.NoError(t, err)
+	require.Empty(t, b.queue.runAll(t))
+	require.Len(t, pg.requests, 1)
+	require.Equal(t, "Private incident "+inc.Key(), pg.requests[0].Title, "the title stays in Slack")
+	require.Empty(t, pg.requests[0].Details)
+
+	// A policy may let the title through.
+	b2, pg2 := pagingSetup(t)
+	p := b2.svc.Policy()
+	p.PrivatePages = incident.DiscloseFull
+	svc := incident.NewService(incident.ServiceConfig{Store: b2.store, Scheduler: b2.queue, Chat: b2.chat, Pager: pg2, Policy: p, Clock: b2.clock})
+	b2.queue.handlers = map[string]incident.JobHandler{}
+	svc.RegisterJobs(b2.queue)
+	_, _, err = svc.Declare(ctx, incident.DeclareInput{Title: "payroll export leaks salaries", Severity: incident.P1, ServiceKey: "checkout", DeclaredBy: "U0DECL", Private: true})
+	require.NoError(t, err)
+	require.Empty(t, b2.queue.runAll(t))
+	require.Equal(t, "payroll export leaks salaries", pg2.requests[0].Title)
+}

@@ -431,12 +431,12 @@ func (s *Service) setup(ctx context.Context, p setupPayload) error {
 		}
 		return s.chat.Pin(ctx, inc.ChannelID, ts)
 	})
-	if s.policy.BroadcastChannel != "" {
+	if broadcast := s.broadcastChannel(inc); broadcast != "" {
 		run(stepAnnounce, "Incident announced", func() error {
 			if inc.BroadcastTS != "" {
 				return nil
 			}
-			ch, ts, err := s.chat.Announce(ctx, s.policy.BroadcastChannel, inc)
+			ch, ts, err := s.chat.Announce(ctx, broadcast, inc)
 			if err != nil {
 				return err
 			}
@@ -458,6 +458,15 @@ func (s *Service) setup(ctx context.Context, p setupPayload) error {
 		}
 	}
 	return nil
+}
+
+// broadcastChannel is where inc is announced: the broadcast channel, or
+// for a private incident only the private broadcast channel, if any.
+func (s *Service) broadcastChannel(inc *Incident) string {
+	if inc.Private {
+		return s.policy.PrivateBroadcastChannel
+	}
+	return s.policy.BroadcastChannel
 }
 
 // createChannel creates the incident's channel, trying "-2", "-3" ... for a
@@ -548,7 +557,7 @@ func (s *Service) reportSetupFailure(ctx context.Context, p setupPayload, cause 
 	}
 	var missing []string
 	for _, step := range []string{stepChannel, stepTopic, stepBookmarks, stepInvites, stepPanel, stepAnnounce} {
-		if step == stepAnnounce && s.policy.BroadcastChannel == "" {
+		if step == stepAnnounce && s.broadcastChannel(inc) == "" {
 			continue
 		}
 		if !done[step] {

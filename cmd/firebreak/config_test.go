@@ -32,6 +32,24 @@ func TestLoadConfigDefaults(t *testing.T) {
 	require.Equal(t, "https://api.github.com/", cfg.GitHub.APIURL)
 	require.Equal(t, "/incident", cfg.Slack.Command)
 	require.Equal(t, 25*time.Second, cfg.ShutdownTimeout)
+	require.False(t, cfg.Web.Enabled(), "the web view is off without a client id")
+	require.Equal(t, 12*time.Hour, cfg.Web.SessionTTL)
+	require.Equal(t, "https://slack.com/openid/connect/authorize", cfg.Web.AuthorizeURL)
+}
+
+func TestLoadConfigWeb(t *testing.T) {
+	t.Parallel()
+	cfg, err := LoadConfig(envOf(map[string]string{
+		"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1",
+		"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "shh", "PUBLIC_URL": "https://fb.example.com",
+		"WEB_ADMINS": "U01, U02", "WEB_SESSION_TTL": "8h", "SLACK_TEAM_ID": "T01",
+	}))
+	require.NoError(t, err)
+	require.True(t, cfg.Web.Enabled())
+	require.Equal(t, []string{"U01", "U02"}, cfg.Web.Admins)
+	require.Equal(t, 8*time.Hour, cfg.Web.SessionTTL)
+	require.Equal(t, "T01", cfg.Web.TeamID)
+	require.NotContains(t, fmt.Sprintf("%v %+v %#v", cfg, cfg, cfg), "shh", "the client secret never prints")
 }
 
 func TestLoadConfigProviderURLs(t *testing.T) {
@@ -69,6 +87,10 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 		{"bad level", map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "LOG_LEVEL": "loud"}, "LOG_LEVEL"},
 		{"both secret forms", map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_BOT_TOKEN_FILE": "/x", "SLACK_APP_TOKEN": "xapp-1"}, "SLACK_BOT_TOKEN and SLACK_BOT_TOKEN_FILE"},
 		{"missing secret file", map[string]string{"SLACK_BOT_TOKEN_FILE": "/nonexistent/token", "SLACK_APP_TOKEN": "xapp-1"}, "SLACK_BOT_TOKEN_FILE: cannot read /nonexistent/token"},
+		{"web without secret", map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "SLACK_CLIENT_ID": "1.2", "PUBLIC_URL": "https://fb.example.com"}, "SLACK_CLIENT_SECRET: required"},
+		{"web without public URL", map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s"}, "PUBLIC_URL: required with SLACK_CLIENT_ID"},
+		{"web admin not a user", map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s", "PUBLIC_URL": "https://fb.example.com", "WEB_ADMINS": "U01,alice"}, "WEB_ADMINS: \"alice\""},
+		{"web session too long", map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s", "PUBLIC_URL": "https://fb.example.com", "WEB_SESSION_TTL": "9000h"}, "WEB_SESSION_TTL"},
 		{"confluence half set", map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "CONFLUENCE_URL": "https://x.atlassian.net/wiki"}, "CONFLUENCE_EMAIL"},
 	}
 	for _, tt := range tests {

@@ -24,7 +24,7 @@ func demoSteps(w *demoWorld) []demoStep {
 	var pdIncident string
 	return []demoStep{
 		{"Alice declares a P1 from #general", func(ctx context.Context) error {
-			text, err := w.command(ctx, "U0ALICE", "C0GENERAL", "declare P1 Checkout is failing --service=checkout")
+			text, err := w.command(ctx, "U0ALICE", "C0GENERAL", "declare P1 --service=checkout Checkout is failing")
 			if err != nil {
 				return err
 			}

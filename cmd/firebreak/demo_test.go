@@ -21,7 +21,7 @@ func TestDemo(t *testing.T) {
 	require.Less(t, time.Since(start), time.Minute)
 	got := out.String()
 	for _, want := range []string{
-		"Alice> /incident declare P1 Checkout is failing",
+		"Alice> /incident declare P1 --service=checkout Checkout is failing",
 		"#inc-" + time.Now().UTC().Format("2006-01-02") + "-checkout-is-failing",
 		"buttons: [I'm the IC] [Assign roles] [Post update] [Change severity] [Page on-call] [What changed?] [Resolve]",
 		"Paged *Checkout* in PagerDuty",

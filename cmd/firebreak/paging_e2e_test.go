@@ -59,7 +59,7 @@ func TestPagingEndToEnd(t *testing.T) {
 	b := startBot(t, botOptions{mode: "http", slack: fake, databaseURL: pgtest.DSN(t), env: pagingEnv(t, pd)})
 	ctx := context.Background()
 
-	_, text := b.command("http", "U0ALICE", "C0GENERAL", "declare P1 payments failing --service=checkout")
+	_, text := b.command("http", "U0ALICE", "C0GENERAL", "declare P1 --service=checkout payments failing")
 	require.Contains(t, text, "Declaring INC-1")
 	ch := waitChannel(t, fake, fmt.Sprintf("inc-%s-payments-failing", time.Now().UTC().Format("2006-01-02")))
 	require.Eventually(t, func() bool { return strings.Contains(messagesText(fake, ch.ID), "Paged *Checkout* in PagerDuty") },
@@ -141,7 +141,7 @@ func TestPagerDutyDown(t *testing.T) {
 	b := startBot(t, botOptions{mode: "http", slack: fake, env: pagingEnv(t, pd)})
 
 	start := time.Now()
-	_, text := b.command("http", "U0ALICE", "C0GENERAL", "declare P2 search slow --service=checkout")
+	_, text := b.command("http", "U0ALICE", "C0GENERAL", "declare P2 --service=checkout search slow")
 	require.Contains(t, text, "Declaring INC-1")
 	require.Less(t, time.Since(start), 3*time.Second, "nothing waits on PagerDuty on the Slack path")
 	ch := waitChannel(t, fake, fmt.Sprintf("inc-%s-search-slow", time.Now().UTC().Format("2006-01-02")))
@@ -188,7 +188,7 @@ services:
 `)
 	b := startBot(t, botOptions{mode: "http", slack: fake, env: env})
 
-	_, text := b.command("http", "U0ALICE", "C0GENERAL", "declare P1 payments failing --service=checkout")
+	_, text := b.command("http", "U0ALICE", "C0GENERAL", "declare P1 --service=checkout payments failing")
 	require.Contains(t, text, "Declaring INC-1")
 	ch := waitChannel(t, fake, fmt.Sprintf("inc-%s-payments-failing", time.Now().UTC().Format("2006-01-02")))
 	require.Eventually(t, func() bool { return len(pd.Incidents()) > 0 }, 15*time.Second, 25*time.Millisecond)

@@ -77,7 +77,7 @@ func TestStatusPageEndToEnd(t *testing.T) {
 	b := startBot(t, botOptions{mode: "http", slack: fake, databaseURL: pgtest.DSN(t), env: statusPageEnv(t, sp)})
 
 	declared := time.Now()
-	_, text := b.command("http", "U0ALICE", "C0GENERAL", "declare P1 card payments failing --service=checkout")
+	_, text := b.command("http", "U0ALICE", "C0GENERAL", "declare P1 --service=checkout card payments failing")
 	require.Contains(t, text, "Declaring INC-1")
 	ch := waitChannel(t, fake, fmt.Sprintf("inc-%s-card-payments-failing", time.Now().UTC().Format("2006-01-02")))
 
@@ -162,7 +162,7 @@ func TestStatusPageDownEndToEnd(t *testing.T) {
 	sp := statuspagefake.New("sp-e2e-key", "pgE2E", "cmpapi", "cmpweb")
 	t.Cleanup(sp.Close)
 	b := startBot(t, botOptions{mode: "http", slack: fake, env: statusPageEnv(t, sp)})
-	_, text := b.command("http", "U0ALICE", "C0GENERAL", "declare P1 search down --service=checkout")
+	_, text := b.command("http", "U0ALICE", "C0GENERAL", "declare P1 --service=checkout search down")
 	require.Contains(t, text, "Declaring INC-1")
 	ch := waitChannel(t, fake, fmt.Sprintf("inc-%s-search-down", time.Now().UTC().Format("2006-01-02")))
 

@@ -172,7 +172,7 @@ func TestWebInBrowser(t *testing.T) {
 
 	// Two incidents run from Slack: a public P1, acknowledged, mitigated
 	// and resolved; and a private P2 that Alice is not part of.
-	_, text := b.command("http", "U0ALICE", "C0GENERAL", "declare P1 Checkout is down! --service=checkout")
+	_, text := b.command("http", "U0ALICE", "C0GENERAL", "declare P1 --service=checkout Checkout is down!")
 	require.Contains(t, text, "Declaring INC-1")
 	day := time.Now().UTC().Format("2006-01-02")
 	ch := waitChannel(t, fake, "inc-"+day+"-checkout-is-down")
@@ -187,7 +187,7 @@ func TestWebInBrowser(t *testing.T) {
 	_, text = b.command("http", "U0BOB", ch.ID, "resolve rolled back the deploy")
 	require.Contains(t, text, "is now resolved")
 
-	_, text = b.command("http", "U0CAROL", "C0GENERAL", "declare P2 Payroll export leaked --private")
+	_, text = b.command("http", "U0CAROL", "C0GENERAL", "declare P2 --private Payroll export leaked")
 	require.Contains(t, text, "INC-2")
 	private := waitChannel(t, fake, "inc-"+day+"-payroll-export-leaked")
 	require.True(t, private.Private)
