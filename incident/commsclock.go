@@ -124,10 +124,8 @@ func (s *Service) authorizePublish(ctx context.Context, inc *Incident, actor str
 func (s *Service) commsHook(ctx context.Context, c Change) error {
 	inc := c.Incident
 	switch c.Kind {
-	case EventDeclared:
-		return s.planComms(ctx, inc, inc.DeclaredAt)
 	case EventSeverityChanged:
-		if err := s.planComms(ctx, inc, s.clock.Now()); err != nil {
+		if err := s.planComms(ctx, s.sched, inc, s.clock.Now()); err != nil {
 			return err
 		}
 		return s.planComponents(ctx, inc)
@@ -149,9 +147,10 @@ func (s *Service) commsHook(ctx context.Context, c Change) error {
 	return nil
 }
 
-// planComms schedules the status page clock from start (the declaration,
-// or a raise to a severity that has a clock) and the customer e-mail check.
-func (s *Service) planComms(ctx context.Context, inc *Incident, start time.Time) error {
+// planComms schedules, on sched (the declare's transaction), the status
+// page clock from start (the declaration, or a raise to a severity that has
+// a clock) and the customer e-mail check.
+func (s *Service) planComms(ctx context.Context, sched Scheduler, inc *Incident, start time.Time) error {
 	sp := s.policy.Severity(inc.Severity)
 	if s.clockOn(inc) && inc.PublicID == "" {
 		within := sp.StatusPageWithin
@@ -160,14 +159,14 @@ func (s *Service) planComms(ctx context.Context, inc *Incident, start time.Time)
 			at   time.Time
 		}{{stepDraft, time.Time{}}, {stepNudge, start.Add(within / 2)}, {stepEscalate, start.Add(within)}}
 		for _, st := range steps {
-			if err := s.scheduleComms(ctx, commsPayload{IncidentID: inc.ID, Step: st.step, Due: st.at.Unix()}, st.at); err != nil {
+			if err := scheduleComms(ctx, sched, commsPayload{IncidentID: inc.ID, Step: st.step, Due: st.at.Unix()}, st.at); err != nil {
 				return err
 			}
 		}
 	}
 	if sp.CustomerEmailAfter > 0 {
 		at := inc.DeclaredAt.Add(sp.CustomerEmailAfter)
-		if err := s.scheduleComms(ctx, commsPayload{IncidentID: inc.ID, Step: stepEmail, Due: at.Unix()}, at); err != nil {
+		if err := scheduleComms(ctx, sched, commsPayload{IncidentID: inc.ID, Step: stepEmail, Due: at.Unix()}, at); err != nil {
 			return err
 		}
 	}
@@ -175,6 +174,12 @@ func (s *Service) planComms(ctx context.Context, inc *Incident, start time.Time)
 }
 
 func (s *Service) scheduleComms(ctx context.Context, p commsPayload, at time.Time) error {
+	return scheduleComms(ctx, s.sched, p, at)
+}
+
+// scheduleComms schedules a clock step on the urgent queue: customers
+// waiting to hear from us must not wait behind Slack housekeeping.
+func scheduleComms(ctx context.Context, sched Scheduler, p commsPayload, at time.Time) error {
 	payload, _ := json.Marshal(p)
 	key := fmt.Sprintf("comms:%d:%s", p.IncidentID, p.Step)
 	switch p.Step {
@@ -184,7 +189,7 @@ func (s *Service) scheduleComms(ctx context.Context, p commsPayload, at time.Tim
 	default:
 		key += ":" + strconv.FormatInt(p.Due, 10) + p.Ref
 	}
-	if _, err := s.sched.Schedule(ctx, Job{Kind: JobComms, Key: key, Payload: payload, RunAt: at, MaxAttempts: 8}); err != nil {
+	if _, err := sched.Schedule(ctx, Job{Kind: JobComms, Key: key, Payload: payload, RunAt: at, MaxAttempts: 8, Urgent: true}); err != nil {
 		return fmt.Errorf("schedule the comms clock: %w", err)
 	}
 	return nil
@@ -203,7 +208,7 @@ func (s *Service) planComponents(ctx context.Context, inc *Incident) error {
 func (s *Service) schedulePost(ctx context.Context, p postPayload) error {
 	payload, _ := json.Marshal(p)
 	key := fmt.Sprintf("statuspage:%d:%s:%s:%d", p.IncidentID, p.Kind, p.Ref, p.Round)
-	if _, err := s.sched.Schedule(ctx, Job{Kind: JobStatusPagePost, Key: key, Payload: payload, MaxAttempts: statusPageAttempts}); err != nil {
+	if _, err := s.sched.Schedule(ctx, Job{Kind: JobStatusPagePost, Key: key, Payload: payload, MaxAttempts: statusPageAttempts, Urgent: true}); err != nil {
 		return fmt.Errorf("schedule the status page post: %w", err)
 	}
 	return nil
@@ -577,7 +582,7 @@ func (s *Service) Publish(ctx context.Context, id int64, in PublishInput) (bool,
 	if in.Kind == PostAcknowledge {
 		key = fmt.Sprintf("statuspage:%d:first", id)
 	}
-	scheduled, err := s.sched.Schedule(ctx, Job{Kind: JobStatusPagePost, Key: key, Payload: payload, MaxAttempts: statusPageAttempts})
+	scheduled, err := s.sched.Schedule(ctx, Job{Kind: JobStatusPagePost, Key: key, Payload: payload, MaxAttempts: statusPageAttempts, Urgent: true})
 	if err != nil {
 		return false, fmt.Errorf("schedule the status page post: %w", err)
 	}

@@ -282,7 +282,9 @@ func (s *Service) planDeclared(ctx context.Context, tx Tx, inc *Incident, in Dec
 			return err
 		}
 	}
-	return nil
+	// The communication clock starts with the incident: draft, nudge,
+	// escalation and the customer e-mail check.
+	return s.planComms(ctx, tx, inc, inc.DeclaredAt)
 }
 
 // setup steps, recorded as timeline events so a retry skips what is done

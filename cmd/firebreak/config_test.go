@@ -245,4 +245,39 @@ func TestExamplePolicyLoads(t *testing.T) {
 	require.Zero(t, p.Severity(incident.P3).UpdateEvery)
 	require.True(t, p.PauseNagsWhenMitigated)
 	require.Equal(t, 30*time.Minute, p.Snooze)
+	require.Equal(t, 10*time.Minute, p.Severity(incident.P1).StatusPageWithin)
+	require.Equal(t, 30*time.Minute, p.Severity(incident.P1).CustomerEmailAfter)
+	require.Zero(t, p.Severity(incident.P2).StatusPageWithin)
+	require.Equal(t, incident.ComponentPartialOutage, p.Severity(incident.P2).ComponentStatus)
+	require.Equal(t, incident.StatusPageService{Provider: "statuspage", Components: []string{"8kbf7d35c070", "vtnh60py4yd7"}}, p.Services["checkout"].StatusPage)
+	require.Equal(t, 30*time.Minute, p.Comms.StaleAfter)
+	require.Equal(t, []string{"S0SUPPORTLEADS"}, p.Comms.Publishers)
+	require.True(t, p.Comms.Notify)
+}
+
+func TestStatusPagePolicyAndConfig(t *testing.T) {
+	t.Parallel()
+	_, err := LoadPolicy(writePolicyFile(t, "severities:\n  P1:\n    component_status: on_fire\n"))
+	require.ErrorContains(t, err, "component_status")
+	_, err = LoadPolicy(writePolicyFile(t, "services:\n  api:\n    statuspage: {provider: statuscake}\n"))
+	require.ErrorContains(t, err, "statuspage.provider")
+	p, err := LoadPolicy(writePolicyFile(t, "severities:\n  P2:\n    status_page_within: 20m\ncomms:\n  stale_after: \"off\"\n  notify_subscribers: false\n"))
+	require.NoError(t, err)
+	require.Equal(t, 20*time.Minute, p.Severity(incident.P2).StatusPageWithin)
+	require.Zero(t, p.Comms.StaleAfter)
+	require.False(t, p.Comms.Notify)
+
+	env := map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "STATUSPAGE_API_KEY": "k"}
+	_, err = LoadConfig(func(k string) string { return env[k] })
+	require.ErrorContains(t, err, "STATUSPAGE_PAGE_ID")
+	env["STATUSPAGE_PAGE_ID"] = "pg1"
+	env["INSTATUS_PAGE_ID"] = "ip1"
+	_, err = LoadConfig(func(k string) string { return env[k] })
+	require.ErrorContains(t, err, "INSTATUS_API_KEY")
+	env["INSTATUS_API_KEY"] = "ik"
+	cfg, err := LoadConfig(func(k string) string { return env[k] })
+	require.NoError(t, err)
+	require.Equal(t, "https://api.statuspage.io/v1", cfg.StatusPage.APIURL)
+	require.Equal(t, "pg1", cfg.StatusPage.PageID)
+	require.Equal(t, "https://api.instatus.com", cfg.Instatus.APIURL)
 }
