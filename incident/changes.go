@@ -434,10 +434,10 @@ func (s *Service) RecordChange(ctx context.Context, c ChangeEvent) error {
 	return err
 }
 
-// isGitHubRun reports whether c is a deploy or workflow run reported by a
-// repository: those are only changes of the services that watch them.
+// isGitHubRun reports whether c is a GitHub deploy or workflow run: those
+// are only changes of the services that watch them.
 func isGitHubRun(c ChangeEvent) bool {
-	return c.Data["repo"] != "" && (c.Kind == ChangeDeploy || c.Kind == ChangeWorkflow)
+	return c.Source == "github" && c.Data["repo"] != "" && (c.Kind == ChangeDeploy || c.Kind == ChangeWorkflow)
 }
 
 // serviceOfChange finds the service a change belongs to, or "".

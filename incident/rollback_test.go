@@ -633,6 +633,7 @@ func TestRecordChangeMapsServices(t *testing.T) {
 		{"repo in another case", incident.ChangeEvent{Source: "github", Kind: incident.ChangeDeploy, Environment: "staging", Data: map[string]string{"repo": "ACME/Search"}}, "search"},
 		{"unknown repo: not recorded", incident.ChangeEvent{Source: "github", Kind: incident.ChangeDeploy, Data: map[string]string{"repo": "acme/other"}}, "-"},
 		{"deploy to an environment outside the policy: not recorded", incident.ChangeEvent{Source: "github", Kind: incident.ChangeDeploy, Environment: "github-pages", Data: map[string]string{"repo": "acme/checkout"}}, "-"},
+		{"a deploy reported by the change webhook: kept, for incidents without a service", incident.ChangeEvent{Source: "webhook", Kind: incident.ChangeDeploy, Data: map[string]string{"repo": "acme/other"}}, ""},
 		{"run of a workflow that does not deploy: not recorded", incident.ChangeEvent{Source: "github", Kind: incident.ChangeWorkflow, Data: map[string]string{"repo": "acme/checkout", "workflow": "test.yml"}}, "-"},
 		{"launchdarkly flag", incident.ChangeEvent{Source: "launchdarkly", Kind: incident.ChangeFlag, Ref: "new-checkout", Environment: "production", Data: map[string]string{"project": "default"}}, "checkout"},
 		{"flag without project", incident.ChangeEvent{Source: "launchdarkly", Kind: incident.ChangeFlag, Ref: "new-checkout", Environment: "production"}, "checkout"},
@@ -656,7 +657,7 @@ func TestRecordChangeMapsServices(t *testing.T) {
 		require.Equal(t, tc.want, got[i].Service, tc.name)
 	}
 	// The last case, delivered again.
-	dup := incident.ChangeEvent{Source: "webhook", ExternalID: "map-11", Kind: incident.ChangeConfig, OccurredAt: at}
+	dup := incident.ChangeEvent{Source: "webhook", ExternalID: "map-12", Kind: incident.ChangeConfig, OccurredAt: at}
 	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(b.svc.RecordChange(ctx, dup)), "a redelivery is a conflict, as is")
 }
 
