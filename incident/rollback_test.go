@@ -633,6 +633,7 @@ func TestRecordChangeMapsServices(t *testing.T) {
 		{"repo in another case", incident.ChangeEvent{Source: "github", Kind: incident.ChangeDeploy, Environment: "staging", Data: map[string]string{"repo": "ACME/Search"}}, "search"},
 		{"unknown repo: not recorded", incident.ChangeEvent{Source: "github", Kind: incident.ChangeDeploy, Data: map[string]string{"repo": "acme/other"}}, "-"},
 		{"deploy to an environment outside the policy: not recorded", incident.ChangeEvent{Source: "github", Kind: incident.ChangeDeploy, Environment: "github-pages", Data: map[string]string{"repo": "acme/checkout"}}, "-"},
+		{"a deploy reported by the change webhook: kept, for incidents without a service", incident.ChangeEvent{Source: "webhook", Kind: incident.ChangeDeploy, Data: map[string]string{"repo": "acme/other"}}, ""},
 		{"run of a workflow that does not deploy: not recorded", incident.ChangeEvent{Source: "github", Kind: incident.ChangeWorkflow, Data: map[string]string{"repo": "acme/checkout", "workflow": "test.yml"}}, "-"},
 		{"launchdarkly flag", incident.ChangeEvent{Source: "launchdarkly", Kind: incident.ChangeFlag, Ref: "new-checkout", Environment: "production", Data: map[string]string{"project": "default"}}, "checkout"},
 		{"flag without project", incident.ChangeEvent{Source: "launchdarkly", Kind: incident.ChangeFlag, Ref: "new-checkout", Environment: "production"}, "checkout"},
@@ -656,7 +657,7 @@ func TestRecordChangeMapsServices(t *testing.T) {
 		require.Equal(t, tc.want, got[i].Service, tc.name)
 	}
 	// The last case, delivered again.
-	dup := incident.ChangeEvent{Source: "webhook", ExternalID: "map-11", Kind: incident.ChangeConfig, OccurredAt: at}
+	dup := incident.ChangeEvent{Source: "webhook", ExternalID: "map-12", Kind: incident.ChangeConfig, OccurredAt: at}
 	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(b.svc.RecordChange(ctx, dup)), "a redelivery is a conflict, as is")
 }
 
@@ -775,4 +776,29 @@ func TestWhatChangedShowsTheLatestStateOfADeploy(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, got, 1)
 	require.Equal(t, "failure", got[0].Data["state"], "the lagging answer does not overwrite the later state")
+}
+
+func TestWhatChangedListsADeployUnderWayAtTheStart(t *testing.T) {
+	t.Parallel()
+	b := setupChanges(t)
+	ctx := context.Background()
+	inc := b.open(t, incident.P2)
+	// Asked 20 minutes in: the deploy began 5 minutes before the start and
+	// failed 10 minutes after it.
+	failed := b.deploy("8", -10*time.Minute, "failure")
+	failed.Revision = 5
+	failed.Data["started_at"] = b.start().Add(-5 * time.Minute).Format(time.RFC3339)
+	require.NoError(t, b.svc.RecordChange(ctx, failed))
+	late := b.deploy("9", -12*time.Minute, "success")
+	late.Data["started_at"] = b.start().Add(2 * time.Minute).Format(time.RFC3339)
+	require.NoError(t, b.svc.RecordChange(ctx, late))
+	b.clock.Advance(20 * time.Minute)
+
+	list := b.lastList(t, inc, 0)
+	it := itemOf(t, list, "deployment:acme/checkout:8")
+	require.Equal(t, "failure", it.Change.Data["state"])
+	require.True(t, it.Highlight, "under way at the start, begun 5 minutes before it")
+	for _, it := range list.Items {
+		require.NotEqual(t, "deployment:acme/checkout:9", it.Change.ExternalID, "begun after the start")
+	}
 }

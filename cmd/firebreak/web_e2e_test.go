@@ -280,6 +280,10 @@ func TestWebInBrowser(t *testing.T) {
 	require.Contains(t, text, "Incident metrics, last 30d")
 	require.Contains(t, text, "2 incidents")
 	require.Contains(t, text, base+"/reports/metrics?period=30d")
+	_, text = b.command("http", "U0CAROL", "C0GENERAL", "metrics 30d")
+	require.Contains(t, text, "3 incidents", "Carol is in the private incident's channel, so it counts for her")
+	_, text = b.command("http", "U0ALICE", "C0GENERAL", "metrics 30d checkout")
+	require.Contains(t, text, "service checkout")
 	_, text = b.command("http", "U0ALICE", "C0GENERAL", "metrics 30d nosuch")
 	require.Contains(t, text, "Unknown service")
 
