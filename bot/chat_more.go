@@ -39,7 +39,7 @@ func ButtonBlocks(text string, buttons []incident.Button) []slack.Block {
 
 // PostButtons posts a line of text with buttons under it.
 func (c *Chat) PostButtons(ctx context.Context, channelID, text string, buttons []incident.Button) (string, error) {
-	_, ts, err := c.api.PostMessageContext(ctx, channelID, slack.MsgOptionText(clipRunes(text, maxMessageText), false),
+	_, ts, _, err := c.postOnce(ctx, channelID, postKey(ctx, "buttons", channelID+"\n"+text), slack.MsgOptionText(clipRunes(text, maxMessageText), false),
 		slack.MsgOptionBlocks(ButtonBlocks(text, buttons)...))
 	if err != nil {
 		return "", classify("chat.postMessage", "post a message", err)
@@ -247,7 +247,7 @@ func humanDuration(d time.Duration) string {
 func (c *Chat) PostChanges(ctx context.Context, channelID string, inc *incident.Incident, list incident.ChangeList) (string, error) {
 	blocks := ChangeBlocks(inc, list, c.policy.Location)
 	fallback := fmt.Sprintf("What changed before %s: %d change(s).", inc.Key(), len(list.Items))
-	_, ts, err := c.api.PostMessageContext(ctx, channelID, slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...))
+	_, ts, _, err := c.postOnce(ctx, channelID, postKey(ctx, "changes", channelID+"\n"+fallback), slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...))
 	if err != nil {
 		return "", classify("chat.postMessage", "post the list of changes", err)
 	}

@@ -281,7 +281,10 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 // Posting and creating are left to the durable job, which checks first.
 func slackRetryable(req *http.Request) bool {
 	switch outbound.SlackOperation(req) {
-	case "chat.postMessage", "chat.postEphemeral", "conversations.create", "bookmarks.add", "views.open", "views.push":
+	case "chat.postMessage", "chat.postEphemeral", "conversations.create", "bookmarks.add", "views.open", "views.push",
+		// Each change of topic posts a line; the job's retry reads the
+		// topic before setting it again.
+		"conversations.setTopic":
 		return false
 	}
 	return true
