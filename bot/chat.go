@@ -53,6 +53,9 @@ type Chat struct {
 	channelIDs map[string]string
 
 	writes writes
+	// lookupCache keeps user-group members and e-mail lookups briefly:
+	// every incident of a service invites the same groups.
+	lookupCache ttlCache
 }
 
 // ChatOption configures a Chat.
@@ -360,6 +363,18 @@ func (c *Chat) ResolveUsers(ctx context.Context, refs []string) (userIDs, missin
 // lookupRef resolves a user group or an e-mail address; no ids and no error
 // means it matches nobody.
 func (c *Chat) lookupRef(ctx context.Context, kind refKind, v string) ([]string, error) {
+	key := fmt.Sprint(kind, ":", v)
+	if ids, ok := c.lookupCache.get(key, c.clock.Now()); ok {
+		return ids, nil
+	}
+	ids, err := c.lookupRefUncached(ctx, kind, v)
+	if err == nil {
+		c.lookupCache.put(key, ids, c.clock.Now())
+	}
+	return ids, err
+}
+
+func (c *Chat) lookupRefUncached(ctx context.Context, kind refKind, v string) ([]string, error) {
 	if kind == refGroup {
 		ids, err := c.api.GetUserGroupMembersContext(ctx, v)
 		switch slackCode(err) {

@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"sync"
+	"time"
 
 	"github.com/slack-go/slack"
 
@@ -28,10 +30,26 @@ type writes struct {
 	topics    map[string]string // channel -> topic last set
 	rendered  map[string]string // channel/ts -> hash of the content last written
 	uncertain map[string]bool   // post keys whose outcome is unknown
+	// editing serialises edits of one message, so two syncs rendering the
+	// same state send it once.
+	editing map[string]*sync.Mutex
+}
+
+// editLock returns the lock of one message's edits.
+func (w *writes) editLock(k string) *sync.Mutex {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	l, ok := w.editing[k]
+	if !ok {
+		l = &sync.Mutex{}
+		w.editing[k] = l
+	}
+	return l
 }
 
 func (w *writes) init() {
 	w.topics, w.rendered, w.uncertain = map[string]string{}, map[string]string{}, map[string]bool{}
+	w.editing = map[string]*sync.Mutex{}
 }
 
 // postKey names a post so that a later attempt can find it: a stable key
@@ -140,6 +158,9 @@ func contentHash(channelID string, opts ...slack.MsgOption) string {
 func (c *Chat) updateIfChanged(ctx context.Context, channelID, ts string, opts ...slack.MsgOption) error {
 	hash := contentHash(channelID, opts...)
 	k := channelID + "/" + ts
+	l := c.writes.editLock(k)
+	l.Lock()
+	defer l.Unlock()
 	c.writes.mu.Lock()
 	same := hash != "" && c.writes.rendered[k] == hash
 	c.writes.mu.Unlock()
@@ -160,4 +181,42 @@ func (c *Chat) remember(channelID, ts, hash string) {
 	c.writes.mu.Lock()
 	c.writes.rendered[channelID+"/"+ts] = hash
 	c.writes.mu.Unlock()
+}
+
+// lookupTTL is how long a user-group's members or an e-mail's user are
+// reused. Short: a person added to the on-call group joins the next
+// incident's invitations within a minute.
+const lookupTTL = time.Minute
+
+// ttlCache maps a lookup to its answer for lookupTTL.
+type ttlCache struct {
+	mu      sync.Mutex
+	entries map[string]ttlEntry
+}
+
+type ttlEntry struct {
+	ids []string
+	at  time.Time
+}
+
+func (c *ttlCache) get(key string, now time.Time) ([]string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[key]
+	if !ok || now.Sub(e.at) >= lookupTTL || now.Before(e.at) {
+		return nil, false
+	}
+	return slices.Clone(e.ids), true
+}
+
+func (c *ttlCache) put(key string, ids []string, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil {
+		c.entries = map[string]ttlEntry{}
+	}
+	if len(c.entries) > 10_000 {
+		c.entries = map[string]ttlEntry{} // bounded: start over
+	}
+	c.entries[key] = ttlEntry{ids: slices.Clone(ids), at: now}
 }

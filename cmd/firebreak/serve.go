@@ -87,7 +87,8 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	newOut := func(p outbound.Policy) *outbound.Client {
 		return outbound.New(p, outbound.WithLogger(log), outbound.WithMetrics(outMetrics), outbound.WithRegistry(breakers))
 	}
-	slackOut := newOut(outbound.Policy{Provider: "slack", Operation: outbound.SlackOperation, Retryable: slackRetryable})
+	slackOut := newOut(outbound.Policy{Provider: "slack", Operation: outbound.SlackOperation, Retryable: slackRetryable,
+		RateKey: outbound.SlackRateKey})
 	slackAPI := slack.New(cfg.Slack.BotToken.Reveal(),
 		slack.OptionAPIURL(cfg.Slack.APIURL),
 		slack.OptionHTTPClient(slackOut.HTTPClient()),
