@@ -17,7 +17,9 @@ import (
 // incident's id in decimal, so a click names its incident without a lookup
 // by channel.
 const (
-	ActionClaimIC        = "ic_claim"
+	ActionClaimIC = "ic_claim"
+	// ActionConfirmTakeIC confirms taking the IC role over from someone.
+	ActionConfirmTakeIC  = "ic_takeover"
 	ActionAssignRoles    = "roles_open"
 	ActionPostUpdate     = "update_open"
 	ActionChangeSeverity = "severity_open"
@@ -69,13 +71,16 @@ func PanelBlocks(inc *incident.Incident, policy incident.Policy, now time.Time) 
 	if svc := incidentServiceName(inc, policy); svc != "" {
 		fields = append(fields, panelField("Service", svc))
 	}
+	if f, ok := publicField(inc); ok {
+		fields = append(fields, f)
+	}
 
 	header := slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType,
 		clipRunes(fmt.Sprintf("%s %s: %s", incidentStatusEmoji(inc.Status), inc.Key(), inc.Title), maxHeaderText), true, false))
 
 	var tail []slack.Block
 	if inc.Summary != "" && !inc.Status.Open() {
-		tail = append(tail, slack.NewSectionBlock(mrkdwnText(clipRunes("*Summary*\n"+escapeMrkdwn(inc.Summary), maxTextObject)), nil, nil))
+		tail = append(tail, slack.NewSectionBlock(mrkdwnText(clipRunes("*Summary*\n"+Escape(inc.Summary), maxTextObject)), nil, nil))
 	}
 	if ctx := panelContext(inc, policy); ctx != "" {
 		tail = append(tail, slack.NewContextBlock("", mrkdwnText(clipRunes(ctx, maxTextObject))))
@@ -98,7 +103,7 @@ func AnnouncementBlocks(inc *incident.Incident, policy incident.Policy) []slack.
 	if loc == nil {
 		loc = time.UTC
 	}
-	headline := fmt.Sprintf("%s *%s* (%s) %s", incidentStatusEmoji(inc.Status), inc.Key(), incidentSeverityText(inc, policy), escapeMrkdwn(inc.Title))
+	headline := fmt.Sprintf("%s *%s* (%s) %s", incidentStatusEmoji(inc.Status), inc.Key(), incidentSeverityText(inc, policy), Escape(inc.Title))
 	channel := "_not created yet_"
 	if inc.ChannelID != "" {
 		channel = "<#" + inc.ChannelID + ">"
@@ -117,7 +122,7 @@ func AnnouncementBlocks(inc *incident.Incident, policy incident.Policy) []slack.
 // never pings anyone.
 func panelFallback(inc *incident.Incident, policy incident.Policy) string {
 	return clipRunes(fmt.Sprintf("%s %s (%s): %s. Status: %s.", incidentStatusEmoji(inc.Status), inc.Key(),
-		incidentSeverityText(inc, policy), inc.Title, incidentStatusText(inc)), maxMessageText)
+		incidentSeverityText(inc, policy), Escape(inc.Title), incidentStatusText(inc)), maxMessageText)
 }
 
 func panelActions(inc *incident.Incident) slack.Block {
@@ -182,7 +187,7 @@ func panelContext(inc *incident.Incident, policy incident.Policy) string {
 }
 
 func responseTargetText(sp incident.SeverityPolicy) string {
-	target := escapeMrkdwn(sp.TargetText)
+	target := Escape(sp.TargetText)
 	switch {
 	case sp.RespondWithin > 0 && target == "":
 		return "Respond within " + sp.RespondWithin.String()
@@ -197,7 +202,7 @@ func responseTargetText(sp incident.SeverityPolicy) string {
 // panelField renders one section field: a bold label over its value, within the
 // field limit whatever the policy file calls its roles.
 func panelField(label, value string) string {
-	return clipRunes("*"+clipRunes(escapeMrkdwn(label), maxRoleLabelRunes)+"*\n"+value, maxFieldText)
+	return clipRunes("*"+clipRunes(Escape(label), maxRoleLabelRunes)+"*\n"+value, maxFieldText)
 }
 
 func mrkdwnText(text string) *slack.TextBlockObject {
@@ -206,7 +211,7 @@ func mrkdwnText(text string) *slack.TextBlockObject {
 
 func incidentSeverityText(inc *incident.Incident, policy incident.Policy) string {
 	if label := policy.Severity(inc.Severity).Label; label != "" {
-		return inc.Severity.String() + " · " + escapeMrkdwn(label)
+		return inc.Severity.String() + " · " + Escape(label)
 	}
 	return inc.Severity.String()
 }
@@ -235,9 +240,9 @@ func incidentServiceName(inc *incident.Incident, policy incident.Policy) string 
 		return ""
 	}
 	if svc, ok := policy.Services[inc.Service]; ok && svc.Name != "" {
-		return escapeMrkdwn(svc.Name)
+		return Escape(svc.Name)
 	}
-	return escapeMrkdwn(inc.Service)
+	return Escape(inc.Service)
 }
 
 func slackUserRef(id string) string {
@@ -268,12 +273,6 @@ func slackDateToken(t time.Time, loc *time.Location) string {
 // keep current, so the panel needs no edit to stay right.
 func slackAgoToken(t, now time.Time) string {
 	return fmt.Sprintf("<!date^%d^{ago}|%s ago>", t.Unix(), incident.Since(t, now))
-}
-
-// escapeMrkdwn escapes the three characters Slack's mrkdwn treats as markup
-// (a title like "p99 > 2s" would otherwise break the message).
-func escapeMrkdwn(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
 }
 
 // clipRunes shortens s to at most n characters, ending with "…" when cut.

@@ -70,6 +70,9 @@ type Config struct {
 	Registerer prometheus.Registerer
 	// MaxBodyBytes bounds an inbound request body (default 1 MiB).
 	MaxBodyBytes int64
+	// MetadataKey seals the private_metadata of the forms the bot opens;
+	// replicas must share it. Empty: a random key, good for one process.
+	MetadataKey []byte
 }
 
 // Handler turns Slack requests into domain calls. Both transports (HTTP and
@@ -81,6 +84,10 @@ type Handler struct {
 	events  map[string]EventHandler
 	actions map[string]ActionHandler
 	views   map[string]ViewHandler
+	// origins finds the incident each incident-bound button names.
+	origins     map[string]actionIncident
+	sealed      map[string]bool
+	metadataKey []byte
 	// shortcuts answer message shortcuts by callback_id.
 	shortcuts map[string]ShortcutHandler
 }
@@ -109,17 +116,26 @@ func New(cfg Config) *Handler {
 
 		shortcuts: map[string]ShortcutHandler{},
 	}
+	h.metadataKey, h.sealed = cfg.MetadataKey, sealedViews
+	if len(h.metadataKey) == 0 {
+		h.metadataKey = newMetadataKey()
+	}
+	if cfg.Service != nil {
+		h.origins = h.incidentActions()
+	}
 	if cfg.Service != nil {
 		h.OnView(ViewDeclare, h.submitDeclare)
 		h.OnView(ViewRoles, h.submitRoles)
 		h.OnView(ViewSeverity, h.submitSeverity)
 		h.OnAction(ActionClaimIC, h.actionClaimIC)
+		h.OnAction(ActionConfirmTakeIC, h.actionConfirmTakeIC)
 		h.OnAction(ActionAssignRoles, h.actionRoles)
 		h.OnAction(ActionChangeSeverity, h.actionSeverity)
 		h.OnAction(ActionResolve, h.actionResolve)
 		h.registerPagingHandlers()
 		h.registerChangeHandlers()
 		h.registerCaptureHandlers()
+		h.registerStatusPageHandlers()
 		h.registerFollowThroughHandlers()
 		h.OnView(ViewUpdate, h.submitUpdate)
 		h.OnAction(ActionPostUpdate, h.actionPostUpdate)

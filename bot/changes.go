@@ -71,7 +71,7 @@ func (h *Handler) actionRollback(ctx context.Context, cb slack.InteractionCallba
 		}
 		return err
 	}
-	return h.openIncidentModal(ctx, cb, RollbackModal(inc, plan, a.Value, h.cfg.Service.RollbackRule(ctx, inc, plan)))
+	return h.openIncidentModal(ctx, cb.TriggerID, cb.User.ID, RollbackModal(inc, plan, a.Value, h.cfg.Service.RollbackRule(ctx, inc, plan)))
 }
 
 // RollbackModal asks to confirm a rollback. It says exactly what will
@@ -115,7 +115,7 @@ func RollbackModal(inc *incident.Incident, plan incident.RollbackPlan, value, ru
 	in := slack.NewInputBlock(blockRollbackReason, plain("Reason (optional)"), nil, reason)
 	in.Optional = true
 	blocks := []slack.Block{
-		slack.NewSectionBlock(mrkdwnText(clipRunes(":rewind: *"+escapeMrkdwn(plan.Description)+"*", maxTextObject)), nil, nil),
+		slack.NewSectionBlock(mrkdwnText(clipRunes(":rewind: *"+Escape(plan.Description)+"*", maxTextObject)), nil, nil),
 		slack.NewSectionBlock(nil, fields, nil),
 		slack.NewContextBlock("", mrkdwnText(clipRunes(rule, maxTextObject))),
 		in,
@@ -199,17 +199,28 @@ func parseWindow(s string) (time.Duration, error) {
 	if s == "" {
 		return 0, nil
 	}
-	bad := incident.Errorf(incident.EINVALID, "%q is not a time span: say how far back to look, such as 90m, 2h or 1d.", s)
+	bad := incident.Errorf(incident.EINVALID, "%q is not a time span: say how far back to look, from 1 minute to 48 hours, such as 90m, 2h or 1d.", s)
+	var d time.Duration
 	if days, ok := strings.CutSuffix(s, "d"); ok {
 		n, err := strconv.Atoi(days)
 		if err != nil || n <= 0 {
 			return 0, bad
 		}
-		return time.Duration(n) * 24 * time.Hour, nil
+		if n > int(incident.MaxChangeWindow/(24*time.Hour)) {
+			return 0, incident.Errorf(incident.EINVALID, "%s is too far back: look at most 48 hours before the start.", s)
+		}
+		d = time.Duration(n) * 24 * time.Hour
+	} else {
+		var err error
+		if d, err = time.ParseDuration(s); err != nil || d <= 0 {
+			return 0, bad
+		}
 	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return 0, bad
+	switch {
+	case d < incident.MinChangeWindow:
+		return 0, incident.Errorf(incident.EINVALID, "%s is too short: look at least 1 minute before the start.", s)
+	case d > incident.MaxChangeWindow:
+		return 0, incident.Errorf(incident.EINVALID, "%s is too far back: look at most 48 hours before the start.", s)
 	}
 	return d, nil
 }

@@ -252,9 +252,16 @@ func TestRollbackModalSaysWhatWillHappen(t *testing.T) {
 		require.Contains(t, body, want)
 	}
 	require.Equal(t, "Roll back", submitText(t, v))
+	// The metadata is sealed to the form and to the person it was opened for.
+	cb := slack.InteractionCallback{User: slack.User{ID: f.ic.ID}, View: slack.View{CallbackID: ViewRollback, PrivateMetadata: v.PrivateMetadata}}
+	require.NoError(t, f.h.unseal(&cb))
 	var meta rollbackMeta
-	require.NoError(t, json.Unmarshal([]byte(v.PrivateMetadata), &meta))
+	require.NoError(t, json.Unmarshal([]byte(cb.View.PrivateMetadata), &meta))
 	require.Equal(t, rollbackMeta{IncidentID: f.inc.ID, Value: incident.ChangeValue(f.deploy)}, meta)
+	other := slack.InteractionCallback{User: slack.User{ID: f.roller.ID}, View: slack.View{CallbackID: ViewRollback, PrivateMetadata: v.PrivateMetadata}}
+	require.Equal(t, incident.EFORBIDDEN, incident.ErrorCode(f.h.unseal(&other)), "not for someone else")
+	elsewhere := slack.InteractionCallback{User: slack.User{ID: f.ic.ID}, View: slack.View{CallbackID: ViewUpdate, PrivateMetadata: v.PrivateMetadata}}
+	require.Equal(t, incident.EFORBIDDEN, incident.ErrorCode(f.h.unseal(&elsewhere)), "not in another form")
 
 	// A member of the rollback group sees the flag's form.
 	v = f.openModal(t, f.roller, f.flag)
@@ -292,8 +299,12 @@ func TestRollbackSubmitRequestsOnce(t *testing.T) {
 		return ev.Kind == incident.EventNote && ev.Text == "Rollback reason: error rate doubled after the deploy" && ev.Actor == f.ic.ID
 	}), "the reason goes on the timeline")
 
-	// A second submit (a double click, or a second person) is told why.
-	resp := f.submit(f.roller, v, "")
+	// Someone else submitting this form is refused: it was opened for the IC.
+	require.Nil(t, f.submit(f.roller, v, ""))
+	require.Len(t, f.rollbacks(t), 1)
+
+	// A second submit (a double click, or a second person's own form) is told why.
+	resp := f.submit(f.ic, v, "")
 	sub, ok := resp.(*slack.ViewSubmissionResponse)
 	require.True(t, ok, "%#v", resp)
 	require.Equal(t, slack.RAErrors, sub.ResponseAction)
@@ -363,10 +374,11 @@ func TestChangesCommand(t *testing.T) {
 		{"90m", "the 1 h 30 min before", ""},
 		{"2H", "the 2 h before", ""},
 		{"1d", "the 24 h before", ""},
-		{"soon", `"soon" is not a time span: say how far back to look, such as 90m, 2h or 1d.`, incident.EINVALID},
+		{"soon", `"soon" is not a time span: say how far back to look, from 1 minute to 48 hours, such as 90m, 2h or 1d.`, incident.EINVALID},
 		{"-2h", "is not a time span", incident.EINVALID},
-		{"3d", "Look back between 1 minute and 48 hours", incident.EINVALID},
-		{"30s", "Look back between 1 minute and 48 hours", incident.EINVALID},
+		{"3d", "3d is too far back: look at most 48 hours before the start.", incident.EINVALID},
+		{"213504d", "213504d is too far back", incident.EINVALID},
+		{"30s", "30s is too short: look at least 1 minute before the start.", incident.EINVALID},
 	} {
 		f.clock.Advance(5 * time.Second) // each a request of its own
 		reply, err := f.h.changesCommand(ctx, cmd(tc.args))

@@ -546,10 +546,22 @@ func (c *Chat) Pin(ctx context.Context, channelID, ts string) error {
 // Announce posts the incident in the broadcast channel, given as an id or
 // as a name with or without '#', and returns the channel's id and the
 // message's ts. Names are resolved once and cached.
+//
+// A private incident is announced only in a private channel: a public one
+// is refused with EFORBIDDEN before anything is posted.
 func (c *Chat) Announce(ctx context.Context, channel string, inc *incident.Incident) (string, string, error) {
 	channelID, err := c.channelID(ctx, channel)
 	if err != nil {
 		return "", "", err
+	}
+	if inc.Private {
+		info, err := c.api.GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: channelID})
+		if err != nil {
+			return "", "", classify("conversations.info", "check that "+channelLabel(channel)+" is private", err)
+		}
+		if !info.IsPrivate {
+			return "", "", incident.Errorf(incident.EFORBIDDEN, "%s is private, and %s is a public channel: set channels.private_broadcast to a private channel.", inc.Key(), channelLabel(channel))
+		}
 	}
 	opts := c.announcementOptions(inc)
 	respChannel, ts, adopted, err := c.postOnce(ctx, channelID, fmt.Sprintf("announce:%d", inc.ID), opts...)

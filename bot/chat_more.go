@@ -206,7 +206,7 @@ func ChangeBlocks(inc *incident.Incident, list incident.ChangeList, loc *time.Lo
 		if it.Highlight {
 			mark = ":large_orange_diamond: *in the 30 min before the start*"
 		}
-		summary := escapeMrkdwn(ch.Summary)
+		summary := Escape(ch.Summary)
 		if ch.URL != "" {
 			summary = fmt.Sprintf("<%s|%s>", ch.URL, summary)
 		}
@@ -214,7 +214,7 @@ func ChangeBlocks(inc *incident.Incident, list incident.ChangeList, loc *time.Lo
 		if who == "" {
 			who = "unknown"
 		}
-		text := fmt.Sprintf("%s %s\n%s · %s · by %s · %s", mark, summary, sourceName(ch.Source), string(ch.Kind), escapeMrkdwn(who), when)
+		text := fmt.Sprintf("%s %s\n%s · %s · by %s · %s", mark, summary, sourceName(ch.Source), string(ch.Kind), Escape(who), when)
 		var accessory *slack.Accessory
 		if it.Action != "" {
 			btn := slack.NewButtonBlockElement(incident.ActionRollback, clipRunes(it.Value, 2000),

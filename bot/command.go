@@ -45,7 +45,9 @@ func ParseInvocation(cmd slack.SlashCommand) (Invocation, error) {
 	if len(text) > maxCommandText {
 		return Invocation{}, incident.Errorf(incident.EINVALID, "The command text is %d bytes; the limit is %d.", len(text), maxCommandText)
 	}
-	text = strings.TrimSpace(text)
+	// Slack escapes &, < and > in the text; the domain keeps what the
+	// person typed, and every reply escapes it again, once.
+	text = strings.TrimSpace(unescapeSlack(text))
 	sub, args, _ := strings.Cut(text, " ")
 	sub = strings.ToLower(strings.TrimSpace(sub))
 	if sub == "" {
@@ -70,7 +72,7 @@ func (h *Handler) subcommands() []struct {
 		name string
 		subcommand
 	}{
-		{"declare", subcommand{usage: "declare P1 checkout is down", summary: "Declare an incident; without a severity and title, a form asks for them. Options: --private, --service=<key>, --drill (a practice incident: marked DRILL, pages simulated or to the test service, rollbacks dry-run, left out of metrics).", run: h.declare}},
+		{"declare", subcommand{usage: "declare [P1] [--private] [--service=<key>] [--drill] <title>", summary: "Declare an incident, such as `" + h.cfg.Command + " declare P1 checkout is down`; without a severity and title, a form asks for them. Options go before the title: --private, --service=<key>, --drill (a practice incident: marked DRILL, pages simulated or to the test service, rollbacks dry-run, left out of metrics).", run: h.declare}},
 		{"list", subcommand{usage: "list", summary: "List open incidents, most severe first.", run: h.list}},
 		{"status", subcommand{usage: "status [investigating|mitigated]", summary: "Show the incident's status, or set it (in an incident channel).", run: h.status}},
 		{"ic", subcommand{usage: "ic [@user]", summary: "Make yourself or someone the Incident Commander.", run: h.assignIC}},
@@ -86,6 +88,8 @@ func (h *Handler) subcommands() []struct {
 		{"postmortem", subcommand{usage: postmortemUsage, summary: postmortemSummary, run: h.postmortemCommand}},
 		{"metrics", subcommand{usage: metricsUsage, summary: metricsSummary, run: h.metricsCommand}},
 		{"comms", subcommand{usage: "comms", summary: "Show the status-page and customer e-mail drafts, ready to copy.", run: h.commsCommand}},
+		{"statuspage", subcommand{usage: "statuspage [public message]", summary: "Post to the public status page now: the draft in a form, or the text given.", run: h.statuspageCommand}},
+		{"data-concern", subcommand{usage: "data-concern", summary: "Flag that customer data may be affected; proposes the customer e-mail at once.", run: h.dataConcernCommand}},
 		{"severity", subcommand{usage: "severity P2", summary: "Change the severity.", run: h.severity}},
 		{"resolve", subcommand{usage: "resolve [summary]", summary: "Resolve the incident, with an optional summary.", run: h.transition(incident.StatusResolved, true)}},
 		{"reopen", subcommand{usage: "reopen", summary: "Reopen a resolved incident.", run: h.transition(incident.StatusInvestigating, false)}},

@@ -84,7 +84,7 @@ func (h *Handler) actionAlertDeclare(ctx context.Context, cb slack.InteractionCa
 		return err
 	}
 	h.replaceClicked(ctx, cb, fmt.Sprintf(":rotating_light: <@%s> declared *%s* (%s) from the alert %s (%s). Opening its channel…",
-		cb.User.ID, inc.Key(), inc.Severity, escapeMrkdwn(al.Title), al.Source))
+		cb.User.ID, inc.Key(), inc.Severity, Escape(al.Title), al.Source))
 	return nil
 }
 
@@ -98,7 +98,7 @@ func (h *Handler) actionAlertDismiss(ctx context.Context, cb slack.InteractionCa
 	if err != nil {
 		return err
 	}
-	h.replaceClicked(ctx, cb, fmt.Sprintf(":white_circle: <@%s> judged the alert %s (%s) not an incident.", cb.User.ID, escapeMrkdwn(al.Title), al.Source))
+	h.replaceClicked(ctx, cb, fmt.Sprintf(":white_circle: <@%s> judged the alert %s (%s) not an incident.", cb.User.ID, Escape(al.Title), al.Source))
 	return nil
 }
 
@@ -131,7 +131,7 @@ func (h *Handler) shortcutDeclareFromMessage(ctx context.Context, cb slack.Inter
 	view := DeclareModal(h.cfg.Service.Policy(), cb.User.ID, cb.Channel.ID, d)
 	meta, _ := json.Marshal(modalMeta{ChannelID: cb.Channel.ID, Source: src})
 	view.PrivateMetadata = string(meta)
-	if _, err := h.cfg.Slack.OpenViewContext(ctx, cb.TriggerID, view); err != nil {
+	if _, err := h.cfg.Slack.OpenViewContext(ctx, cb.TriggerID, h.seal(view, cb.User.ID)); err != nil {
 		h.log.WarnContext(ctx, "could not open the declare modal from a message", "err", err)
 		return incident.Errorf(incident.EUNAVAILABLE, "Slack did not open the declare form. Declare with `%s declare P1 <title>` instead.", h.cfg.Command)
 	}

@@ -30,9 +30,27 @@ func parseUser(tok string) (string, error) {
 	return "", incident.Errorf(incident.EINVALID, "%q is not a Slack user: mention them with @ so Slack links the name.", tok)
 }
 
-// incidentHere returns the incident of the channel the command was run in.
+// incidentHere returns the incident of the channel the command was run in,
+// if the person may see it.
 func (h *Handler) incidentHere(ctx context.Context, inv Invocation) (*incident.Incident, error) {
-	return h.cfg.Service.ByChannel(ctx, inv.Cmd.ChannelID)
+	inc, err := h.cfg.Service.ByChannel(ctx, inv.Cmd.ChannelID)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.canSee(ctx, inv.Cmd.UserID, inc); err != nil {
+		return nil, err
+	}
+	return inc, nil
+}
+
+// canSee refuses a private incident to someone who is not one of its
+// members, without naming it.
+func (h *Handler) canSee(ctx context.Context, user string, inc *incident.Incident) error {
+	d, err := h.cfg.Service.Authorize(ctx, incident.Request{Subject: incident.Subject{User: user}, Action: incident.ActView, Incident: inc})
+	if err != nil {
+		return err
+	}
+	return d.Err()
 }
 
 // declareArgs is what "/incident declare ..." says.
@@ -46,32 +64,49 @@ type declareArgs struct {
 	description string
 }
 
-// parseDeclare reads "[P1] [--private] [--service=key] title". Missing
-// pieces are left zero (the modal asks for them); wrong ones are errors.
+// declareOptions are the options declare takes before the title.
+const declareOptions = "--private, --drill, --service=<key>"
+
+// parseDeclare reads "[P1] [--private] [--drill] [--service=key] title":
+// a severity and options come first, in any order, and everything from the
+// first other word on is the title, "--" included, so "--private" inside a
+// title is just text. A lone "--" ends the options. Missing pieces are left
+// zero (the modal asks for them); wrong ones are errors.
 func parseDeclare(args string) (declareArgs, error) {
 	var d declareArgs
-	var words []string
-	for i, tok := range strings.Fields(args) {
+	words := strings.Fields(args)
+	i := 0
+options:
+	for ; i < len(words); i++ {
+		tok := words[i]
 		switch {
+		case tok == "--":
+			i++
+			break options
 		case tok == "--private":
 			d.private = true
 		case tok == "--drill":
 			d.drill = true
 		case strings.HasPrefix(tok, "--service="):
 			d.service = strings.TrimPrefix(tok, "--service=")
+			if d.service == "" {
+				return d, incident.Errorf(incident.EINVALID, "Say which service after --service=, such as --service=checkout.")
+			}
+		case tok == "--service":
+			return d, incident.Errorf(incident.EINVALID, "Write the service with an equals sign, such as --service=checkout.")
 		case strings.HasPrefix(tok, "--"):
-			return d, incident.Errorf(incident.EINVALID, "Unknown option %s.", tok)
-		case i == 0 && severityLikeRE.MatchString(tok):
+			return d, incident.Errorf(incident.EINVALID, "Unknown option %s. Options, before the title: %s.", tok, declareOptions)
+		case !d.severity.Valid() && severityLikeRE.MatchString(tok):
 			sev, err := incident.ParseSeverity(tok)
 			if err != nil {
 				return d, err
 			}
 			d.severity = sev
 		default:
-			words = append(words, tok)
+			break options
 		}
 	}
-	d.title = strings.Join(words, " ")
+	d.title = strings.Join(words[i:], " ")
 	return d, nil
 }
 
@@ -108,8 +143,13 @@ func (h *Handler) declare(ctx context.Context, inv Invocation) (Reply, error) {
 		return ephemeral("%s was already declared from this command.", inc.Key()), nil
 	}
 	sp := h.cfg.Service.Policy().Severity(inc.Severity)
+	if inc.Private {
+		// Nobody else in the channel where it was typed learns of it.
+		return ephemeral("You declared the private incident *%s* (%s · %s): %s\nDeclaring %s… opening its private channel; only the people invited see it.",
+			inc.Key(), inc.Severity, Escape(sp.Label), Escape(inc.Title), inc.Key()), nil
+	}
 	text := fmt.Sprintf(":rotating_light: <@%s> declared *%s* (%s · %s): %s\nDeclaring %s… opening the incident channel.",
-		inv.Cmd.UserID, inc.Key(), inc.Severity, sp.Label, inc.Title, inc.Key())
+		inv.Cmd.UserID, inc.Key(), inc.Severity, Escape(sp.Label), Escape(inc.Title), inc.Key())
 	if inc.Drill {
 		text = incident.DrillMarker + " (practice; pages go to the test service or are simulated) " + text
 	}
@@ -127,10 +167,14 @@ func (h *Handler) assignIC(ctx context.Context, inv Invocation) (Reply, error) {
 			return Reply{}, err
 		}
 	}
-	inc, err = h.cfg.Service.AssignRole(ctx, inc.ID, incident.RoleCommander, user, inv.Cmd.UserID)
+	updated, err := h.cfg.Service.AssignRole(ctx, inc.ID, incident.RoleCommander, user, inv.Cmd.UserID)
+	if text, blocks, ok := takeoverPrompt(inc, err); ok {
+		return Reply{ResponseType: slack.ResponseTypeEphemeral, Text: text, Blocks: blocks}, nil
+	}
 	if err != nil {
 		return Reply{}, err
 	}
+	inc = updated
 	return ephemeral("<@%s> is now the Incident Commander of %s.", inc.Commander, inc.Key()), nil
 }
 
@@ -179,7 +223,7 @@ func (h *Handler) statusText(inc *incident.Incident) string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "*%s* %s\n• Severity: %s · %s (respond within %s)\n• Status: %s\n• Incident Commander: %s\n",
-		inc.Key(), inc.Title, inc.Severity, sp.Label, sp.TargetText, inc.Status.Label(), ic)
+		inc.Key(), Escape(inc.Title), inc.Severity, Escape(sp.Label), Escape(sp.TargetText), inc.Status.Label(), ic)
 	for _, role := range policy.Roles {
 		holder := "_unassigned_"
 		if u := inc.Roles[role]; u != "" {
@@ -223,8 +267,9 @@ func (h *Handler) transition(to incident.Status, takesSummary bool) func(ctx con
 	}
 }
 
-func (h *Handler) list(ctx context.Context, _ Invocation) (Reply, error) {
-	incs, err := h.cfg.Service.List(ctx)
+func (h *Handler) list(ctx context.Context, inv Invocation) (Reply, error) {
+	// Private incidents are listed to their members only.
+	incs, err := h.cfg.Service.ListFor(ctx, inv.Cmd.UserID)
 	if err != nil {
 		return Reply{}, err
 	}
@@ -243,7 +288,7 @@ func (h *Handler) list(ctx context.Context, _ Invocation) (Reply, error) {
 		if inc.Commander != "" {
 			ic = "IC <@" + inc.Commander + ">"
 		}
-		fmt.Fprintf(&b, "• *%s* %s %s — %s, %s, %s ago%s\n", inc.Key(), inc.Severity, inc.Title,
+		fmt.Fprintf(&b, "• *%s* %s %s — %s, %s, %s ago%s\n", inc.Key(), inc.Severity, Escape(inc.Title),
 			strings.ToLower(inc.Status.Label()), ic, incident.Since(inc.DeclaredAt, now), where)
 	}
 	return ephemeral("%s", strings.TrimRight(b.String(), "\n")), nil

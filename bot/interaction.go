@@ -26,6 +26,13 @@ func (h *Handler) Interaction(ctx context.Context, cb slack.InteractionCallback)
 				h.metrics.requests.WithLabelValues("interaction", "unknown").Inc()
 				continue
 			}
+			if find, ok := h.origins[a.ActionID]; ok {
+				if err := h.checkAction(ctx, cb, find, a.Value); err != nil {
+					h.metrics.requests.WithLabelValues("interaction", "refused").Inc()
+					h.tellUser(ctx, cb, err)
+					continue
+				}
+			}
 			if err := fn(ctx, cb, a); err != nil {
 				h.metrics.requests.WithLabelValues("interaction", "error").Inc()
 				h.tellUser(ctx, cb, err)
@@ -40,6 +47,14 @@ func (h *Handler) Interaction(ctx context.Context, cb slack.InteractionCallback)
 			h.log.WarnContext(ctx, "unknown view", "callback_id", cb.View.CallbackID)
 			h.metrics.requests.WithLabelValues("interaction", "unknown").Inc()
 			return nil
+		}
+		if h.sealed[cb.View.CallbackID] {
+			if err := h.unseal(&cb); err != nil {
+				h.log.WarnContext(ctx, "form with a broken seal refused", "callback_id", cb.View.CallbackID, "user", cb.User.ID)
+				h.metrics.requests.WithLabelValues("interaction", "refused").Inc()
+				h.tellUser(ctx, cb, err)
+				return nil
+			}
 		}
 		resp, err := fn(ctx, cb)
 		if err != nil {
@@ -70,6 +85,16 @@ func (h *Handler) Interaction(ctx context.Context, cb slack.InteractionCallback)
 		h.metrics.requests.WithLabelValues("interaction", "ignored").Inc()
 		return nil
 	}
+}
+
+// checkAction finds the incident a button names and checks that it was
+// clicked where it belongs.
+func (h *Handler) checkAction(ctx context.Context, cb slack.InteractionCallback, find actionIncident, value string) error {
+	inc, err := find(ctx, cb, value)
+	if err != nil {
+		return err
+	}
+	return h.checkOrigin(ctx, cb, inc)
 }
 
 // OnAction routes block_actions with the given action_id to fn.

@@ -93,7 +93,7 @@ func (h *Handler) actionPostUpdate(ctx context.Context, cb slack.InteractionCall
 	if err != nil {
 		return err
 	}
-	return h.openIncidentModal(ctx, cb, UpdateModal(h.cfg.Service.Policy(), inc))
+	return h.openIncidentModal(ctx, cb.TriggerID, cb.User.ID, UpdateModal(h.cfg.Service.Policy(), inc))
 }
 
 func (h *Handler) submitUpdate(ctx context.Context, cb slack.InteractionCallback) (*slack.ViewSubmissionResponse, error) {
@@ -145,7 +145,7 @@ func (h *Handler) updateCommand(ctx context.Context, inv Invocation) (Reply, err
 	}
 	if inv.Args == "" {
 		if inv.Cmd.TriggerID != "" {
-			return Reply{}, h.openIncidentModal(ctx, slack.InteractionCallback{TriggerID: inv.Cmd.TriggerID}, UpdateModal(h.cfg.Service.Policy(), inc))
+			return Reply{}, h.openIncidentModal(ctx, inv.Cmd.TriggerID, inv.Cmd.UserID, UpdateModal(h.cfg.Service.Policy(), inc))
 		}
 		return Reply{}, incident.Errorf(incident.EINVALID, "Say what we know, such as `update error rate back to normal, watching`.")
 	}

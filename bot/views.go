@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -158,7 +159,7 @@ func (h *Handler) openDeclareModal(ctx context.Context, triggerID, user, channel
 	}
 	ctx, cancel := context.WithTimeout(ctx, viewsTimeout)
 	defer cancel()
-	if _, err := h.cfg.Slack.OpenViewContext(ctx, triggerID, DeclareModal(h.cfg.Service.Policy(), user, channel, d)); err != nil {
+	if _, err := h.cfg.Slack.OpenViewContext(ctx, triggerID, h.seal(DeclareModal(h.cfg.Service.Policy(), user, channel, d), user)); err != nil {
 		h.log.WarnContext(ctx, "could not open the declare modal", "err", err)
 		return incident.Errorf(incident.EUNAVAILABLE, "Slack did not open the declare form. Declare directly instead: `%s declare P1 checkout is down`.", h.cfg.Command)
 	}
@@ -233,10 +234,11 @@ func pageChoice(v string) *bool {
 }
 
 // openIncidentModal opens a modal about one incident from a button.
-func (h *Handler) openIncidentModal(ctx context.Context, cb slack.InteractionCallback, v slack.ModalViewRequest) error {
+// Its private_metadata is sealed to the form and to user.
+func (h *Handler) openIncidentModal(ctx context.Context, triggerID, user string, v slack.ModalViewRequest) error {
 	ctx, cancel := context.WithTimeout(ctx, viewsTimeout)
 	defer cancel()
-	if _, err := h.cfg.Slack.OpenViewContext(ctx, cb.TriggerID, v); err != nil {
+	if _, err := h.cfg.Slack.OpenViewContext(ctx, triggerID, h.seal(v, user)); err != nil {
 		h.log.WarnContext(ctx, "could not open a modal", "callback_id", v.CallbackID, "err", err)
 		return incident.Errorf(incident.EUNAVAILABLE, "Slack did not open the form; try the slash command instead (`%s help`).", h.cfg.Command)
 	}
@@ -333,7 +335,58 @@ func (h *Handler) actionClaimIC(ctx context.Context, cb slack.InteractionCallbac
 		return err
 	}
 	_, err = h.cfg.Service.AssignRole(ctx, inc.ID, incident.RoleCommander, cb.User.ID, cb.User.ID)
+	if text, blocks, ok := takeoverPrompt(inc, err); ok {
+		h.replyToClick(ctx, cb, text, blocks)
+		return nil
+	}
 	return err
+}
+
+// actionConfirmTakeIC takes the IC role over after the person confirmed
+// it; only a click in the incident's own channel counts, so the takeover
+// is said where everyone working the incident sees it.
+func (h *Handler) actionConfirmTakeIC(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
+	inc, err := h.incidentFromValue(ctx, a.Value)
+	if err != nil {
+		return err
+	}
+	if cb.Channel.ID != inc.ChannelID {
+		return incident.Errorf(incident.EFORBIDDEN, "Confirm taking over as Incident Commander in %s's own channel.", inc.Key())
+	}
+	_, err = h.cfg.Service.ConfirmTakeIC(ctx, inc.ID, cb.User.ID)
+	return err
+}
+
+// takeoverPrompt turns a refusal that a confirmation can lift into a
+// message with the button that confirms.
+func takeoverPrompt(inc *incident.Incident, err error) (string, []slack.Block, bool) {
+	var r *incident.Refusal
+	if !errors.As(err, &r) || !r.Confirm {
+		return "", nil, false
+	}
+	text := incident.ErrorMessage(err) + " Taking over is said in the channel and kept on the timeline."
+	btn := slack.NewButtonBlockElement(ActionConfirmTakeIC, strconv.FormatInt(inc.ID, 10), plain("Take over as IC"))
+	btn = btn.WithStyle(slack.StyleDanger).WithConfirm(slack.NewConfirmationBlockObject(
+		plain("Take over as IC?"), mrkdwnText("You become the Incident Commander of "+inc.Key()+" in place of "+slackUserRef(inc.Commander)+", without their handover."),
+		plain("Take over"), plain("Cancel")))
+	blocks := []slack.Block{
+		slack.NewSectionBlock(mrkdwnText(clipRunes(text, maxTextObject)), nil, nil),
+		slack.NewActionBlock("takeover", btn),
+	}
+	return text, blocks, true
+}
+
+// replyToClick answers the person who clicked, only to them.
+func (h *Handler) replyToClick(ctx context.Context, cb slack.InteractionCallback, text string, blocks []slack.Block) {
+	opts := []slack.MsgOption{slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...)}
+	if cb.ResponseURL != "" {
+		if _, _, err := h.cfg.Slack.PostMessageContext(ctx, "", append(opts, slack.MsgOptionResponseURL(cb.ResponseURL, slack.ResponseTypeEphemeral))...); err == nil {
+			return
+		}
+	}
+	if _, err := h.cfg.Slack.PostEphemeralContext(ctx, cb.Channel.ID, cb.User.ID, opts...); err != nil {
+		h.log.WarnContext(ctx, "could not answer a click", "user", cb.User.ID, "err", err)
+	}
 }
 
 func (h *Handler) actionRoles(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
@@ -341,7 +394,7 @@ func (h *Handler) actionRoles(ctx context.Context, cb slack.InteractionCallback,
 	if err != nil {
 		return err
 	}
-	return h.openIncidentModal(ctx, cb, RolesModal(h.cfg.Service.Policy(), inc))
+	return h.openIncidentModal(ctx, cb.TriggerID, cb.User.ID, RolesModal(h.cfg.Service.Policy(), inc))
 }
 
 func (h *Handler) actionSeverity(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
@@ -349,7 +402,7 @@ func (h *Handler) actionSeverity(ctx context.Context, cb slack.InteractionCallba
 	if err != nil {
 		return err
 	}
-	return h.openIncidentModal(ctx, cb, SeverityModal(h.cfg.Service.Policy(), inc))
+	return h.openIncidentModal(ctx, cb.TriggerID, cb.User.ID, SeverityModal(h.cfg.Service.Policy(), inc))
 }
 
 func (h *Handler) actionResolve(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
@@ -363,5 +416,5 @@ func (h *Handler) actionResolve(ctx context.Context, cb slack.InteractionCallbac
 	}
 	// The checklist is the confirmation the practice asks for: monitors
 	// green, error rate at baseline, a smoke test by someone not in the fix.
-	return h.openIncidentModal(ctx, cb, ResolveModal(h.cfg.Service.Policy(), inc))
+	return h.openIncidentModal(ctx, cb.TriggerID, cb.User.ID, ResolveModal(h.cfg.Service.Policy(), inc))
 }

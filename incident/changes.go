@@ -302,6 +302,12 @@ func (s *Service) gatherChanges(ctx context.Context, inc *Incident, window time.
 		if !seen[changeKey(c)] {
 			seen[changeKey(c)] = true
 			all = append(all, c)
+			continue
+		}
+		// A webhook may have stored a later state than the source's
+		// answer, which can lag behind it.
+		if i := slices.IndexFunc(all, func(a ChangeEvent) bool { return changeKey(a) == changeKey(c) }); i >= 0 && c.Newer(all[i]) {
+			all[i] = c
 		}
 	}
 	slices.SortStableFunc(all, func(a, b ChangeEvent) int {
@@ -428,10 +434,10 @@ func (s *Service) RecordChange(ctx context.Context, c ChangeEvent) error {
 	return err
 }
 
-// isGitHubRun reports whether c is a deploy or workflow run reported by a
-// repository: those are only changes of the services that watch them.
+// isGitHubRun reports whether c is a GitHub deploy or workflow run: those
+// are only changes of the services that watch them.
 func isGitHubRun(c ChangeEvent) bool {
-	return c.Data["repo"] != "" && (c.Kind == ChangeDeploy || c.Kind == ChangeWorkflow)
+	return c.Source == "github" && c.Data["repo"] != "" && (c.Kind == ChangeDeploy || c.Kind == ChangeWorkflow)
 }
 
 // serviceOfChange finds the service a change belongs to, or "".

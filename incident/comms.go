@@ -78,7 +78,7 @@ func (s *Service) commsData(inc *Incident, updates []StatusUpdate) CommsData {
 		d.Affected = svc.Name
 	}
 	if every := s.policy.Severity(inc.Severity).UpdateEvery; every > 0 && every < 30*time.Minute {
-		d.NextUpdateMinutes = int(every.Minutes())
+		d.NextUpdateMinutes = max(1, int(every.Minutes()))
 	}
 	if n := len(updates); n > 0 {
 		d.LatestUpdate = updates[n-1].Text

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -115,24 +114,18 @@ func (s *Service) clockOn(inc *Incident) bool {
 	return ok && s.policy.Severity(inc.Severity).StatusPageWithin > 0
 }
 
-// CanPublish says whether actor may post the incident to the status page:
-// the IC, the comms lead, and the policy's publishers may. It is the one
-// place the rule lives.
-func (s *Service) CanPublish(inc *Incident, actor string) error {
-	if actor != "" && (actor == inc.Commander || actor == inc.Roles[RoleComms] || slices.Contains(s.policy.Comms.Publishers, actor)) {
-		return nil
-	}
-	return Errorf(EFORBIDDEN, "Only the Incident Commander, the comms lead or a listed publisher can post %s to the status page.", inc.Key())
+// authorizePublish checks that actor may post inc on the status page: the
+// permission model's ActPublish.
+func (s *Service) authorizePublish(ctx context.Context, inc *Incident, actor string) error {
+	return s.authorize(ctx, Request{Subject: Subject{User: actor}, Action: ActPublish, Incident: inc})
 }
 
 // commsHook plans the clock's steps after each lifecycle change.
 func (s *Service) commsHook(ctx context.Context, c Change) error {
 	inc := c.Incident
 	switch c.Kind {
-	case EventDeclared:
-		return s.planComms(ctx, inc, inc.DeclaredAt)
 	case EventSeverityChanged:
-		if err := s.planComms(ctx, inc, s.clock.Now()); err != nil {
+		if err := s.planComms(ctx, s.sched, inc, s.clock.Now()); err != nil {
 			return err
 		}
 		return s.planComponents(ctx, inc)
@@ -154,9 +147,10 @@ func (s *Service) commsHook(ctx context.Context, c Change) error {
 	return nil
 }
 
-// planComms schedules the status page clock from start (the declaration,
-// or a raise to a severity that has a clock) and the customer e-mail check.
-func (s *Service) planComms(ctx context.Context, inc *Incident, start time.Time) error {
+// planComms schedules, on sched (the declare's transaction), the status
+// page clock from start (the declaration, or a raise to a severity that has
+// a clock) and the customer e-mail check.
+func (s *Service) planComms(ctx context.Context, sched Scheduler, inc *Incident, start time.Time) error {
 	sp := s.policy.Severity(inc.Severity)
 	if s.clockOn(inc) && inc.PublicID == "" {
 		within := sp.StatusPageWithin
@@ -165,14 +159,14 @@ func (s *Service) planComms(ctx context.Context, inc *Incident, start time.Time)
 			at   time.Time
 		}{{stepDraft, time.Time{}}, {stepNudge, start.Add(within / 2)}, {stepEscalate, start.Add(within)}}
 		for _, st := range steps {
-			if err := s.scheduleComms(ctx, commsPayload{IncidentID: inc.ID, Step: st.step, Due: st.at.Unix()}, st.at); err != nil {
+			if err := scheduleComms(ctx, sched, commsPayload{IncidentID: inc.ID, Step: st.step, Due: st.at.Unix()}, st.at); err != nil {
 				return err
 			}
 		}
 	}
 	if sp.CustomerEmailAfter > 0 {
 		at := inc.DeclaredAt.Add(sp.CustomerEmailAfter)
-		if err := s.scheduleComms(ctx, commsPayload{IncidentID: inc.ID, Step: stepEmail, Due: at.Unix()}, at); err != nil {
+		if err := scheduleComms(ctx, sched, commsPayload{IncidentID: inc.ID, Step: stepEmail, Due: at.Unix()}, at); err != nil {
 			return err
 		}
 	}
@@ -180,6 +174,12 @@ func (s *Service) planComms(ctx context.Context, inc *Incident, start time.Time)
 }
 
 func (s *Service) scheduleComms(ctx context.Context, p commsPayload, at time.Time) error {
+	return scheduleComms(ctx, s.sched, p, at)
+}
+
+// scheduleComms schedules a clock step on the urgent queue: customers
+// waiting to hear from us must not wait behind Slack housekeeping.
+func scheduleComms(ctx context.Context, sched Scheduler, p commsPayload, at time.Time) error {
 	payload, _ := json.Marshal(p)
 	key := fmt.Sprintf("comms:%d:%s", p.IncidentID, p.Step)
 	switch p.Step {
@@ -189,7 +189,7 @@ func (s *Service) scheduleComms(ctx context.Context, p commsPayload, at time.Tim
 	default:
 		key += ":" + strconv.FormatInt(p.Due, 10) + p.Ref
 	}
-	if _, err := s.sched.Schedule(ctx, Job{Kind: JobComms, Key: key, Payload: payload, RunAt: at, MaxAttempts: 8}); err != nil {
+	if _, err := sched.Schedule(ctx, Job{Kind: JobComms, Key: key, Payload: payload, RunAt: at, MaxAttempts: 8, Urgent: true}); err != nil {
 		return fmt.Errorf("schedule the comms clock: %w", err)
 	}
 	return nil
@@ -208,7 +208,7 @@ func (s *Service) planComponents(ctx context.Context, inc *Incident) error {
 func (s *Service) schedulePost(ctx context.Context, p postPayload) error {
 	payload, _ := json.Marshal(p)
 	key := fmt.Sprintf("statuspage:%d:%s:%s:%d", p.IncidentID, p.Kind, p.Ref, p.Round)
-	if _, err := s.sched.Schedule(ctx, Job{Kind: JobStatusPagePost, Key: key, Payload: payload, MaxAttempts: statusPageAttempts}); err != nil {
+	if _, err := s.sched.Schedule(ctx, Job{Kind: JobStatusPagePost, Key: key, Payload: payload, MaxAttempts: statusPageAttempts, Urgent: true}); err != nil {
 		return fmt.Errorf("schedule the status page post: %w", err)
 	}
 	return nil
@@ -300,7 +300,11 @@ func (s *Service) clockStep(ctx context.Context, inc *Incident, p commsPayload, 
 		return nil
 	}
 	if inc.ChannelID == "" {
-		return RetryLater(2*time.Second, "%s has no channel yet", inc.Key())
+		return RetryLater(time.Second, "%s has no channel yet", inc.Key())
+	}
+	if _, drafted := src[srcDraft]; p.Step != stepDraft && !drafted {
+		// The reminders refer to the draft: it goes first.
+		return RetryLater(time.Second, "%s has no status page draft yet", inc.Key())
 	}
 	now := s.clock.Now()
 	within := s.policy.Severity(inc.Severity).StatusPageWithin
@@ -557,7 +561,7 @@ func (s *Service) Publish(ctx context.Context, id int64, in PublishInput) (bool,
 	if err != nil {
 		return false, err
 	}
-	if err := s.CanPublish(inc, in.Actor); err != nil {
+	if err := s.authorizePublish(ctx, inc, in.Actor); err != nil {
 		return false, err
 	}
 	if inc.Drill {
@@ -578,7 +582,7 @@ func (s *Service) Publish(ctx context.Context, id int64, in PublishInput) (bool,
 	if in.Kind == PostAcknowledge {
 		key = fmt.Sprintf("statuspage:%d:first", id)
 	}
-	scheduled, err := s.sched.Schedule(ctx, Job{Kind: JobStatusPagePost, Key: key, Payload: payload, MaxAttempts: statusPageAttempts})
+	scheduled, err := s.sched.Schedule(ctx, Job{Kind: JobStatusPagePost, Key: key, Payload: payload, MaxAttempts: statusPageAttempts, Urgent: true})
 	if err != nil {
 		return false, fmt.Errorf("schedule the status page post: %w", err)
 	}
@@ -602,7 +606,7 @@ func (s *Service) Decline(ctx context.Context, id int64, actor string) (*Inciden
 	if err != nil {
 		return nil, err
 	}
-	if err := s.CanPublish(inc, actor); err != nil {
+	if err := s.authorizePublish(ctx, inc, actor); err != nil {
 		return nil, err
 	}
 	now := s.clock.Now()
@@ -846,7 +850,7 @@ func (s *Service) RetryStatusPage(ctx context.Context, value, actor string) erro
 	if err != nil {
 		return err
 	}
-	if err := s.CanPublish(inc, actor); err != nil {
+	if err := s.authorizePublish(ctx, inc, actor); err != nil {
 		return err
 	}
 	p := postPayload{IncidentID: id, Kind: parts[1], Ref: parts[2], Actor: actor, Round: round}
@@ -949,6 +953,9 @@ func fallbackComms(name string, d CommsData) string {
 }
 
 func minutes(d time.Duration) string {
+	if d < time.Minute {
+		return fmt.Sprintf("%ds", int(d.Round(time.Second).Seconds()))
+	}
 	m := int(d.Round(time.Minute).Minutes())
 	if m == 1 {
 		return "1 minute"

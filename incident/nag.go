@@ -182,7 +182,7 @@ func NagText(inc *Incident, p Policy, level int, now time.Time) string {
 	var b strings.Builder
 	silent := Since(lastUpdate(inc), now)
 	if inc.Commander == "" {
-		fmt.Fprintf(&b, ":raising_hand: *%s has no Incident Commander.* Someone take the role with the panel's *I'm the IC* button or `/incident ic`, then post an update (none for %s).", inc.Key(), silent)
+		fmt.Fprintf(&b, ":raising_hand: *%s has no Incident Commander.* Someone take the role with the panel's *I'm the IC* button or `%s ic`, then post an update (none for %s).", inc.Key(), p.Command, silent)
 	} else {
 		fmt.Fprintf(&b, ":loudspeaker: %s, *%s needs a status update*: none for %s.", mention(inc.Commander), inc.Key(), silent)
 		b.WriteString(" Post one, even if it is only \"still investigating, no new findings\".")
@@ -224,8 +224,17 @@ func (s *Service) runAckCheck(ctx context.Context, payload []byte) error {
 	if inc.ChannelID == "" {
 		return RetryLater(5*time.Second, "%s has no channel yet", inc.Key())
 	}
-	text := fmt.Sprintf(":alarm_clock: *%s has not been acknowledged* within its %s target for %s (declared %s ago). Nobody has claimed the IC role or acknowledged the page.",
-		inc.Key(), sp.TargetText, inc.Severity, Since(inc.DeclaredAt, now))
+	target := sp.TargetText
+	if target == "" {
+		target = DurationWords(sp.RespondWithin)
+	}
+	text := fmt.Sprintf(":alarm_clock: *%s has not been acknowledged* within its %s target for %s (declared %s ago).",
+		inc.Key(), target, inc.Severity, Since(inc.DeclaredAt, now))
+	if inc.Commander == "" {
+		text += " Nobody has claimed the IC role or acknowledged the page."
+	} else {
+		text += fmt.Sprintf(" %s is the IC, but nobody has acknowledged the page.", mention(inc.Commander))
+	}
 	if who := backup(inc, s.policy); who != "" {
 		text += " " + who + ", please respond."
 	}

@@ -239,6 +239,8 @@ func TestResponseTargetEscalates(t *testing.T) {
 	posts := strings.Join(b.chat.posts[inc.ChannelID], "\n")
 	require.Contains(t, posts, "*INC-1 has not been acknowledged* within its 15 minutes target for P1")
 	require.Contains(t, posts, "<!subteam^S0ICS>, please respond")
+	require.Contains(t, posts, "<@U0DECL> is the IC, but nobody has acknowledged the page.")
+	require.NotContains(t, posts, "Nobody has claimed the IC role", "the declarer is the IC")
 
 	// Claiming the IC role acknowledges; then nothing is said.
 	b2 := setup(t)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -16,6 +17,10 @@ const (
 	JobResolvePages = "incident.resolve_pages"
 	JobOnCall       = "incident.oncall"
 )
+
+// pageChannelWait is how long a page waits for the incident channel, whose
+// link it carries, before going out without it.
+const pageChannelWait = 10 * time.Second
 
 // pageAttempts bounds paging retries; the engine's backoff spreads them over
 // about an hour, and the channel is told at the first failure and the last.
@@ -92,7 +97,7 @@ func (s *Service) Page(ctx context.Context, id int64, service, actor string) (*I
 		service = inc.Service
 	}
 	if service == "" {
-		return nil, Errorf(EINVALID, "%s has no affected service; say which to page: `/incident page <service>` (%s).", inc.Key(), strings.Join(s.policy.ServiceKeys(), ", "))
+		return nil, Errorf(EINVALID, "%s has no affected service; say which to page: `%s page <service>` (%s).", inc.Key(), s.policy.Command, strings.Join(s.policy.ServiceKeys(), ", "))
 	}
 	svc, ok := s.policy.Services[service]
 	if !ok {
@@ -144,6 +149,11 @@ func (s *Service) runPage(ctx context.Context, payload []byte) error {
 		svc = test
 	}
 	page, err := s.store.FindPage(ctx, "pagerduty", key)
+	if err != nil && inc.ChannelID == "" && s.clock.Now().Sub(inc.DeclaredAt) < pageChannelWait {
+		// The page carries the channel's link; the channel is normally
+		// there within a second or two of the declaration.
+		return RetryLater(time.Second, "%s has no channel yet", inc.Key())
+	}
 	if err != nil || p.Backup && !s.announced(ctx, inc.ID, source) {
 		// Not paged yet, or a raise to a severity that also pages the
 		// backup: paging the same dedup key again adds the backup to the
@@ -152,13 +162,17 @@ func (s *Service) runPage(ctx context.Context, payload []byte) error {
 		if p.Actor != "" && p.Actor != "bot" {
 			email, _ = s.chat.UserEmail(ctx, p.Actor)
 		}
-		title := inc.Title
+		// A private incident's page carries what the policy allows.
+		title, details := DisclosedTitle(inc, s.policy.PrivatePages), inc.Description
+		if title != inc.Title {
+			details = ""
+		}
 		if inc.Drill {
 			title = "[DRILL] " + title
 		}
 		req := PageRequest{IncidentID: inc.ID, IncidentKey: inc.Key(), Title: title,
-			Details: inc.Description, Severity: inc.Severity, Service: svc, Urgency: urgency(inc.Severity), FromEmail: email,
-			Backup: p.Backup, DedupKey: key, Link: s.channelLink(inc)}
+			Details: details, Severity: inc.Severity, Service: svc, Urgency: urgency(inc.Severity), FromEmail: email,
+			Backup: p.Backup, DedupKey: key, Link: s.channelLink(inc), Runbook: svc.Runbook}
 		page, err = s.pager.Page(ctx, req)
 		if code := ErrorCode(err); email != "" && (code == EINVALID || code == ENOTFOUND) {
 			// The declarer may have no account at the provider: page as
@@ -174,7 +188,14 @@ func (s *Service) runPage(ctx context.Context, payload []byte) error {
 		if page.CreatedAt.IsZero() {
 			page.CreatedAt = s.clock.Now()
 		}
-		if err := s.store.AddPage(ctx, page); err != nil && ErrorCode(err) != ECONFLICT {
+		// The page and what follows it (inviting its people, escalating it
+		// if nobody acknowledges) are recorded together.
+		if err := s.store.Atomic(ctx, func(tx Tx) error {
+			if err := tx.AddPage(ctx, page); err != nil && ErrorCode(err) != ECONFLICT {
+				return err
+			}
+			return s.followPage(ctx, tx, inc, page, source)
+		}); err != nil {
 			return fmt.Errorf("record page: %w", err)
 		}
 	}
@@ -273,6 +294,9 @@ func (s *Service) RetryPage(ctx context.Context, value, actor string) error {
 	if err := json.Unmarshal([]byte(value), &p); err != nil || p.IncidentID == 0 {
 		return Errorf(EINVALID, "The button does not name a page.")
 	}
+	if err := s.authorizeOn(ctx, p.IncidentID, actor, ActPage); err != nil {
+		return err
+	}
 	p.Actor = actor
 	p.Round += int(s.clock.Now().Unix() % 1000) // a fresh job even if an earlier retry is pending
 	return s.schedulePage(ctx, s.sched, p)
@@ -292,11 +316,14 @@ func orBot(actor string) string {
 	return actor
 }
 
+// channelLink is a web link to the incident channel: Slack's app_redirect
+// opens the channel in the app on a phone and in the browser elsewhere,
+// where a slack:// link works only with the desktop app installed.
 func (s *Service) channelLink(inc *Incident) string {
 	if inc.ChannelID == "" {
 		return ""
 	}
-	return "slack://channel?id=" + inc.ChannelID
+	return "https://slack.com/app_redirect?channel=" + url.QueryEscape(inc.ChannelID)
 }
 
 type ackPagePayload struct {
@@ -436,14 +463,22 @@ func (s *Service) applyPageEvent(ctx context.Context, page *Page, ev PageEvent, 
 	} else if err != nil {
 		return fmt.Errorf("record page event: %w", err)
 	}
+	if ev.Kind == PageEscalated || ev.Kind == PageReassigned {
+		if err := s.scheduleInvitePaged(ctx, s.sched, page, "pd:"+ev.DeliveryID); err != nil {
+			s.log.WarnContext(ctx, "could not plan inviting the people paged", "page", page.DedupKey, "err", err)
+		}
+	}
 	if _, err := s.store.UpdatePage(ctx, page.ID, func(p *Page) error {
 		p.Status = status
 		if len(ev.Assignees) > 0 {
 			p.Assignees = ev.Assignees
 		}
-		if ev.Kind == PageResolved {
+		switch ev.Kind {
+		case PageResolved:
 			t := at
 			p.ResolvedAt = &t
+		case PageReopened:
+			p.ResolvedAt = nil // open again: it has not been resolved
 		}
 		return nil
 	}); err != nil {

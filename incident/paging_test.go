@@ -21,9 +21,35 @@ type pager struct {
 	acks     []string
 	resolved []string
 	fail     error
+	// escalated lists the pages escalated; escalateErr refuses.
+	escalated   []string
+	escalateErr error
+	// emails are the people each page reached, by dedup key.
+	emails map[string][]string
 }
 
-func newPager() *pager { return &pager{pages: map[string]*incident.Page{}} }
+func (p *pager) Escalate(_ context.Context, page incident.Page) (*incident.Page, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.escalateErr != nil {
+		return nil, p.escalateErr
+	}
+	p.escalated = append(p.escalated, page.DedupKey)
+	out := page
+	out.Assignees = []string{"Carol Backup"}
+	p.emails[page.DedupKey] = append(p.emails[page.DedupKey], "carol@example.com")
+	return &out, nil
+}
+
+func (p *pager) Responders(_ context.Context, page incident.Page) ([]string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.emails[page.DedupKey]...), nil
+}
+
+func newPager() *pager {
+	return &pager{pages: map[string]*incident.Page{}, emails: map[string][]string{}}
+}
 
 func (p *pager) Page(_ context.Context, req incident.PageRequest) (*incident.Page, error) {
 	p.mu.Lock()
@@ -38,6 +64,7 @@ func (p *pager) Page(_ context.Context, req incident.PageRequest) (*incident.Pag
 	}
 	pg := &incident.Page{Provider: "pagerduty", ExternalID: "PD" + req.DedupKey, Status: "triggered", Assignees: []string{"Bob Roe"}}
 	p.pages[req.DedupKey] = pg
+	p.emails[req.DedupKey] = []string{"oncall@example.com"}
 	cp := *pg
 	return &cp, nil
 }
@@ -147,6 +174,14 @@ func TestAcknowledgementFromWebhookAndSlack(t *testing.T) {
 	for _, want := range []string{"unacknowledged again", "escalated the page for checkout to Carol", "reassigned the page", "reopened in PagerDuty", "resolved in PagerDuty by Jane Doe"} {
 		require.Contains(t, posts, want)
 	}
+	page, err := b.store.FindPage(ctx, "pagerduty", "firebreak-1-checkout")
+	require.NoError(t, err)
+	require.NotNil(t, page.ResolvedAt)
+	require.NoError(t, b.svc.HandlePageEvent(ctx, incident.PageEvent{DeliveryID: "EV-reopen-2", Kind: incident.PageReopened, DedupKey: "firebreak-1-checkout", Agent: "Jane Doe"}))
+	page, err = b.store.FindPage(ctx, "pagerduty", "firebreak-1-checkout")
+	require.NoError(t, err)
+	require.Nil(t, page.ResolvedAt, "a reopened page is not resolved")
+	require.Equal(t, "triggered", page.Status)
 
 	// Acknowledge from Slack: as the clicking user's e-mail.
 	require.NoError(t, b.svc.AcknowledgePage(ctx, "firebreak-1-checkout", "U0KIM", incident.ReplyTarget{UserID: "U0KIM"}))
@@ -195,4 +230,29 @@ func TestRaiseToP1PagesTheBackupAndResolveResolvesPages(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, b.queue.runAll(t))
 	require.Equal(t, []string{"firebreak-1-checkout"}, pg.resolved)
+}
+
+func TestPrivateIncidentPageIsRedacted(t *testing.T) {
+	t.Parallel()
+	b, pg := pagingSetup(t)
+	ctx := context.Background()
+	inc, _, err := b.svc.Declare(ctx, incident.DeclareInput{Title: "payroll export leaks salaries", Description: "the CSV is public",
+		Severity: incident.P1, ServiceKey: "checkout", DeclaredBy: "U0DECL", Private: true})
+	require.NoError(t, err)
+	require.Empty(t, b.queue.runAll(t))
+	require.Len(t, pg.requests, 1)
+	require.Equal(t, "Private incident "+inc.Key(), pg.requests[0].Title, "the title stays in Slack")
+	require.Empty(t, pg.requests[0].Details)
+
+	// A policy may let the title through.
+	b2, pg2 := pagingSetup(t)
+	p := b2.svc.Policy()
+	p.PrivatePages = incident.DiscloseFull
+	svc := incident.NewService(incident.ServiceConfig{Store: b2.store, Scheduler: b2.queue, Chat: b2.chat, Pager: pg2, Policy: p, Clock: b2.clock})
+	b2.queue.handlers = map[string]incident.JobHandler{}
+	svc.RegisterJobs(b2.queue)
+	_, _, err = svc.Declare(ctx, incident.DeclareInput{Title: "payroll export leaks salaries", Severity: incident.P1, ServiceKey: "checkout", DeclaredBy: "U0DECL", Private: true})
+	require.NoError(t, err)
+	require.Empty(t, b2.queue.runAll(t))
+	require.Equal(t, "payroll export leaks salaries", pg2.requests[0].Title)
 }

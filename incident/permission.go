@@ -33,6 +33,9 @@ const (
 	ActPage Action = "page"
 	// ActRollback rolls back a change, or approves someone's rollback.
 	ActRollback Action = "rollback"
+	// ActPublish posts the incident on the public status page, or marks it
+	// not customer-facing.
+	ActPublish Action = "publish"
 )
 
 // actionLabel is how a refusal names the action: "You may not <label>".
@@ -47,6 +50,7 @@ var actionLabel = map[Action]string{
 	ActSnooze:         "snooze the update reminders",
 	ActPage:           "page on-call",
 	ActRollback:       "roll back this change",
+	ActPublish:        "post this incident to the public status page",
 }
 
 // PrincipalKind says what a Principal names.
@@ -244,6 +248,9 @@ func (p Policy) RefsFor(req Request) []string {
 	case ActRollback:
 		out = append(out, p.rollbackRefs(req.Change)...)
 	case ActView:
+	case ActPublish:
+		out = append(out, p.CommanderGroup)
+		out = append(out, p.Comms.Publishers...)
 	default:
 		out = append(out, p.CommanderGroup)
 	}
@@ -293,6 +300,9 @@ func (p Policy) TwoPersonFor(env string, sev Severity) bool {
 //     or a member of the commander group.
 //   - post an update, page on-call: anyone who can see the incident, as
 //     anyone may declare one.
+//   - post to the public status page (or mark the incident not
+//     customer-facing): the IC, the comms lead, the commander group and
+//     the policy's comms publishers; customers read what is posted.
 //   - roll back: the owners of the change's service and of its
 //     environment, and the rollback group; never merely the IC of some
 //     incident. Where the policy's two-person rule covers the change's
@@ -364,6 +374,13 @@ func (p Policy) decide(req Request) Decision {
 		// Anyone working the incident may say what they know and call
 		// for help, as anyone may declare.
 		return allow
+	case ActPublish:
+		isComms := inc.Roles[RoleComms] != "" && sub.User == inc.Roles[RoleComms]
+		if isIC || isComms || isCommander || sub.in(p.Comms.Publishers...) {
+			return allow
+		}
+		return Decision{Reason: "customers read the status page, so only the incident's leads and the policy's publishers may post there",
+			WhoCan: append(append([]Principal{ic, {Kind: PrincipalRole, ID: RoleComms, Holder: inc.Roles[RoleComms]}}, commanders...), refs(p.Comms.Publishers...)...)}
 	case ActRollback:
 		return p.decideRollback(req)
 	}

@@ -87,6 +87,7 @@ func incidentIn(state string, sev incident.Severity) *incident.Incident {
 func TestPermissionTable(t *testing.T) {
 	t.Parallel()
 	p := permPolicy()
+	p.Comms.Publishers = []string{uReleaser} // a named status page publisher
 	actors := []string{uIC, uCommander, uComms, uMember, uStranger, uOwner, uProdOwner, uReleaser}
 	type want int
 	const (
@@ -117,11 +118,16 @@ func TestPermissionTable(t *testing.T) {
 				return allow
 			}
 			return deny
+		case incident.ActPublish:
+			if isIC || isCmdr || actor == uComms || actor == uReleaser {
+				return allow
+			}
+			return deny
 		}
 		panic(act)
 	}
 	actions := []incident.Action{incident.ActView, incident.ActTakeIC, incident.ActAssignRole, incident.ActChangeSeverity,
-		incident.ActSetStatus, incident.ActPostUpdate, incident.ActSnooze, incident.ActPage}
+		incident.ActSetStatus, incident.ActPostUpdate, incident.ActSnooze, incident.ActPage, incident.ActPublish}
 	count := 0
 	for _, state := range []string{"no-ic", "has-ic", "private"} {
 		for _, actor := range actors {
@@ -152,7 +158,7 @@ func TestPermissionTable(t *testing.T) {
 			}
 		}
 	}
-	require.Equal(t, 3*8*8, count)
+	require.Equal(t, 3*8*9, count)
 }
 
 func refusal(t *testing.T, err error) *incident.Refusal {

@@ -57,6 +57,9 @@ type Policy struct {
 	// leaves Slack in a page and in an exported postmortem.
 	PrivatePages   Disclosure
 	PrivateExports Disclosure
+	// Command is the chat command people type, such as "/incident", for
+	// text that tells them what to run (SLACK_COMMAND).
+	Command string
 	// KeyReaction marks a message as a key event (default "pushpin").
 	KeyReaction string
 	// Comms configures the status page and customer e-mail clocks.
@@ -173,6 +176,7 @@ func DefaultPolicy() Policy {
 		PrivatePages:           DiscloseRedacted,
 		PrivateExports:         DiscloseRedacted,
 		KeyReaction:            "pushpin",
+		Command:                "/incident",
 		Comms:                  DefaultCommsPolicy(),
 		ConfirmResolution:      map[Severity]bool{},
 		FollowUps:              DefaultFollowUpPolicy(),

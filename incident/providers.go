@@ -20,6 +20,22 @@ type Pager interface {
 	OnCall(ctx context.Context, svc ServicePolicy) ([]OnCall, error)
 }
 
+// PageEscalator is a Pager that can move an open page on to the next
+// level of its escalation policy at once.
+type PageEscalator interface {
+	// Escalate escalates the page and returns it with its new assignees.
+	// EINVALID or ENOTFOUND when the page cannot be escalated (it was sent
+	// in a way that cannot escalate, or nobody is on the next level).
+	Escalate(ctx context.Context, page Page) (*Page, error)
+}
+
+// PageResponders is a Pager that can say who a page reached.
+type PageResponders interface {
+	// Responders returns the e-mail addresses of the people the page is
+	// assigned to now. EINVALID when the provider cannot tell.
+	Responders(ctx context.Context, page Page) ([]string, error)
+}
+
 // PageRequest asks for a page.
 type PageRequest struct {
 	IncidentID  int64
@@ -36,8 +52,11 @@ type PageRequest struct {
 	Backup bool
 	// DedupKey identifies the page: the same key never pages twice.
 	DedupKey string
-	// Link points at the incident channel.
+	// Link is a web link to the incident channel.
 	Link string
+	// Runbook is the service's runbook link, shown first so the person
+	// paged knows what to do at once.
+	Runbook string
 }
 
 // Page is one page sent to a provider.

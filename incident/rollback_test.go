@@ -633,6 +633,7 @@ func TestRecordChangeMapsServices(t *testing.T) {
 		{"repo in another case", incident.ChangeEvent{Source: "github", Kind: incident.ChangeDeploy, Environment: "staging", Data: map[string]string{"repo": "ACME/Search"}}, "search"},
 		{"unknown repo: not recorded", incident.ChangeEvent{Source: "github", Kind: incident.ChangeDeploy, Data: map[string]string{"repo": "acme/other"}}, "-"},
 		{"deploy to an environment outside the policy: not recorded", incident.ChangeEvent{Source: "github", Kind: incident.ChangeDeploy, Environment: "github-pages", Data: map[string]string{"repo": "acme/checkout"}}, "-"},
+		{"a deploy reported by the change webhook: kept, for incidents without a service", incident.ChangeEvent{Source: "webhook", Kind: incident.ChangeDeploy, Data: map[string]string{"repo": "acme/other"}}, ""},
 		{"run of a workflow that does not deploy: not recorded", incident.ChangeEvent{Source: "github", Kind: incident.ChangeWorkflow, Data: map[string]string{"repo": "acme/checkout", "workflow": "test.yml"}}, "-"},
 		{"launchdarkly flag", incident.ChangeEvent{Source: "launchdarkly", Kind: incident.ChangeFlag, Ref: "new-checkout", Environment: "production", Data: map[string]string{"project": "default"}}, "checkout"},
 		{"flag without project", incident.ChangeEvent{Source: "launchdarkly", Kind: incident.ChangeFlag, Ref: "new-checkout", Environment: "production"}, "checkout"},
@@ -656,7 +657,7 @@ func TestRecordChangeMapsServices(t *testing.T) {
 		require.Equal(t, tc.want, got[i].Service, tc.name)
 	}
 	// The last case, delivered again.
-	dup := incident.ChangeEvent{Source: "webhook", ExternalID: "map-11", Kind: incident.ChangeConfig, OccurredAt: at}
+	dup := incident.ChangeEvent{Source: "webhook", ExternalID: "map-12", Kind: incident.ChangeConfig, OccurredAt: at}
 	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(b.svc.RecordChange(ctx, dup)), "a redelivery is a conflict, as is")
 }
 
@@ -752,4 +753,27 @@ func TestWhatChangedOffersNoTurnOffForAFlagAlreadyTurnedOff(t *testing.T) {
 	it := itemOf(t, list, "ld-off")
 	require.Empty(t, it.Action, "the change already turned the flag off")
 	require.Empty(t, it.Value)
+}
+
+func TestWhatChangedShowsTheLatestStateOfADeploy(t *testing.T) {
+	t.Parallel()
+	b := setupChanges(t)
+	ctx := context.Background()
+	// The webhook delivered the failure; the API still lists the deploy in
+	// progress.
+	running := b.deploy("7", 10*time.Minute, "in_progress")
+	running.Revision = 101
+	failed := b.deploy("7", 8*time.Minute, "failure")
+	failed.Revision = 102
+	require.NoError(t, b.svc.RecordChange(ctx, failed))
+	b.github.list = []incident.ChangeEvent{running}
+	inc := b.open(t, incident.P2)
+
+	it := itemOf(t, b.lastList(t, inc, 0), "deployment:acme/checkout:7")
+	require.Equal(t, "failure", it.Change.Data["state"])
+	require.Equal(t, b.start().Add(-8*time.Minute), it.Change.OccurredAt)
+	got, err := b.store.ListChangeEvents(ctx, "checkout", b.start().Add(-time.Hour), b.start())
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	require.Equal(t, "failure", got[0].Data["state"], "the lagging answer does not overwrite the later state")
 }

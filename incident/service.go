@@ -114,6 +114,8 @@ func (s *Service) RegisterJobs(r interface {
 	r.Handle(JobNag, s.runNag)
 	r.Handle(JobAckCheck, s.runAckCheck)
 	r.Handle(JobPage, s.runPage)
+	r.Handle(JobRepage, s.runRepage)
+	r.Handle(JobInvitePaged, s.runInvitePaged)
 	r.Handle(JobAckPage, s.runAckPage)
 	r.Handle(JobResolvePages, s.runResolvePages)
 	r.Handle(JobOnCall, s.runOnCall)
@@ -271,7 +273,9 @@ func (s *Service) planDeclared(ctx context.Context, tx Tx, inc *Incident, in Dec
 			return err
 		}
 	}
-	return nil
+	// The communication clock starts with the incident: draft, nudge,
+	// escalation and the customer e-mail check.
+	return s.planComms(ctx, tx, inc, inc.DeclaredAt)
 }
 
 // setup steps, recorded as timeline events so a retry skips what is done
@@ -429,12 +433,12 @@ func (s *Service) setup(ctx context.Context, p setupPayload) error {
 		}
 		return s.chat.Pin(ctx, inc.ChannelID, ts)
 	})
-	if s.policy.BroadcastChannel != "" {
+	if broadcast := s.broadcastChannel(inc); broadcast != "" {
 		run(stepAnnounce, "Incident announced", func() error {
 			if inc.BroadcastTS != "" {
 				return nil
 			}
-			ch, ts, err := s.chat.Announce(ctx, s.policy.BroadcastChannel, inc)
+			ch, ts, err := s.chat.Announce(ctx, broadcast, inc)
 			if err != nil {
 				return err
 			}
@@ -456,6 +460,15 @@ func (s *Service) setup(ctx context.Context, p setupPayload) error {
 		}
 	}
 	return nil
+}
+
+// broadcastChannel is where inc is announced: the broadcast channel, or
+// for a private incident only the private broadcast channel, if any.
+func (s *Service) broadcastChannel(inc *Incident) string {
+	if inc.Private {
+		return s.policy.PrivateBroadcastChannel
+	}
+	return s.policy.BroadcastChannel
 }
 
 // createChannel creates the incident's channel, trying "-2", "-3" ... for a
@@ -546,7 +559,7 @@ func (s *Service) reportSetupFailure(ctx context.Context, p setupPayload, cause 
 	}
 	var missing []string
 	for _, step := range []string{stepChannel, stepTopic, stepBookmarks, stepInvites, stepPanel, stepAnnounce} {
-		if step == stepAnnounce && s.policy.BroadcastChannel == "" {
+		if step == stepAnnounce && s.broadcastChannel(inc) == "" {
 			continue
 		}
 		if !done[step] {

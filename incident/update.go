@@ -28,7 +28,7 @@ func (in UpdateInput) Validate() error {
 	known, doing := strings.TrimSpace(in.Known), strings.TrimSpace(in.Doing)
 	switch {
 	case known == "" && doing == "":
-		return Errorf(EINVALID, "Say what we know or what we are doing, such as `/incident update rolled back the 14:02 deploy, error rate falling`.")
+		return Errorf(EINVALID, "Say what we know or what we are doing, such as `update rolled back the 14:02 deploy, error rate falling`.")
 	case utf8.RuneCountInString(known)+utf8.RuneCountInString(doing) > 2800:
 		return Errorf(EINVALID, "The update is too long; keep it within 2800 characters.")
 	case in.Status != "" && in.Status != StatusInvestigating && in.Status != StatusMitigated:

@@ -50,6 +50,10 @@ func TestCommsDraftsGolden(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, got, "we are still working on it")
 	require.Contains(t, got, "[Describe how the problem was fixed.]")
+	data.Duration = 0
+	got, err = set.Render("comms_resolution.tmpl", data)
+	require.NoError(t, err)
+	require.NotContains(t, got, "lasted", "an open incident has not lasted anything yet")
 }
 
 func TestOverridesFailFastWithFileAndLine(t *testing.T) {

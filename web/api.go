@@ -353,6 +353,7 @@ type declareRequest struct {
 	Severity    string `json:"severity"`
 	Service     string `json:"service"`
 	Private     bool   `json:"private"`
+	Drill       bool   `json:"drill"`
 	Commander   string `json:"commander"`
 	// IdempotencyKey makes a retried declare return the first incident.
 	IdempotencyKey string `json:"idempotency_key"`
@@ -377,7 +378,7 @@ func (s *Server) apiDeclare(w http.ResponseWriter, r *http.Request) {
 		key = "api:" + strconv.FormatInt(v.Token.ID, 10) + ":" + req.IdempotencyKey
 	}
 	inc, existed, err := s.cfg.Incidents.Declare(ctx, incident.DeclareInput{Title: req.Title, Description: req.Description, Severity: sev,
-		ServiceKey: req.Service, Commander: req.Commander, DeclaredBy: v.UserID, Private: req.Private, Key: key,
+		ServiceKey: req.Service, Commander: req.Commander, DeclaredBy: v.UserID, Private: req.Private, Drill: req.Drill, Key: key,
 		ReplyTo: incident.ReplyTarget{UserID: v.UserID}})
 	if err != nil && inc == nil {
 		s.apiFail(w, r, err)

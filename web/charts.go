@@ -31,6 +31,7 @@ func svgOpen(b *strings.Builder, title string) {
 	fmt.Fprintf(b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" class="chart" role="img" aria-label="%s">`,
 		chartW, chartH, html.EscapeString(title))
 	fmt.Fprintf(b, `<title>%s</title>`, html.EscapeString(title))
+	fmt.Fprintf(b, `<text x="%d" y="14" class="caption">%s</text>`, chartLeft, html.EscapeString(title))
 	fmt.Fprintf(b, `<line x1="%d" y1="%d" x2="%d" y2="%d" class="axis"/>`, chartLeft, chartBase, chartW-8, chartBase)
 }
 

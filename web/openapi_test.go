@@ -113,6 +113,7 @@ func TestOpenAPIDescribesRealResponses(t *testing.T) {
 	check(write, http.MethodPost, "/api/v1/incidents", `{"title":"queue backlog","severity":"P3","description":"jobs pile up","idempotency_key":"k1"}`, 201)
 	check(write, http.MethodPost, "/api/v1/incidents", `{"title":"queue backlog","severity":"P3","description":"jobs pile up","idempotency_key":"k1"}`, 200)
 	check(write, http.MethodPost, "/api/v1/incidents", `{"title":"","severity":"P3"}`, 400)
+	check(write, http.MethodPost, "/api/v1/incidents", `{"title":"game day","severity":"P2","drill":true}`, 201)
 	check(write, http.MethodPatch, "/api/v1/incidents/4", `{"status":"investigating"}`, 200)
 	check(write, http.MethodPatch, "/api/v1/incidents/4", `{"status":"resolved","summary":"drained the queue"}`, 200)
 	check(write, http.MethodPatch, "/api/v1/incidents/4", `{"status":"declared"}`, 409)

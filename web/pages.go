@@ -196,9 +196,11 @@ func (s *Server) serveIncident(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, ev := range timeline {
 		people = append(people, ev.Actor)
+		people = append(people, mentionedUsers(ev.Text)...)
 	}
 	for _, u := range updates {
 		people = append(people, u.Author)
+		people = append(people, mentionedUsers(u.Text)...)
 	}
 	for _, a := range items {
 		people = append(people, a.Owner)
@@ -206,7 +208,11 @@ func (s *Server) serveIncident(w http.ResponseWriter, r *http.Request) {
 	names := s.names.names(ctx, people...)
 	rows := make([]timelineRow, 0, len(timeline))
 	for _, ev := range timeline {
+		ev.Text = plainSlack(ev.Text, names)
 		rows = append(rows, timelineRow{TimelineEvent: ev, ActorName: names[ev.Actor]})
+	}
+	for i := range updates {
+		updates[i].Text = plainSlack(updates[i].Text, names)
 	}
 	roles := make([][2]string, 0, len(inc.Roles))
 	for _, role := range s.cfg.Policy.Roles {
@@ -360,7 +366,7 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 		"WeeklyChart": weeklyChart(rep.Weekly),
 		"MTTRChart":   durationChart("Mean time to resolve by severity", rep.BySeverity, func(g metrics.Group) metrics.Stat { return g.MTTR }),
 		"MTTAChart":   durationChart("Mean time to acknowledge by severity", rep.BySeverity, func(g metrics.Group) metrics.Stat { return g.MTTA }),
-		"CSVQuery":    r.URL.RawQuery,
+		"CSVURL":      "/reports/metrics.csv?" + r.URL.Query().Encode(),
 	})
 }
 

@@ -46,7 +46,7 @@ func (q *queue) Schedule(_ context.Context, j incident.Job) (bool, error) {
 // fixture is a web server on a memory store, signing in through the fake
 // Slack's Sign in with Slack.
 type fixture struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *httptest.Server
 	slack  *slackfake.Server
 	store  *incidenttest.MemStore
@@ -63,7 +63,7 @@ type fixture struct {
 
 const privateChannel = "C0PRIVATE"
 
-func setup(t *testing.T) *fixture {
+func setup(t testing.TB) *fixture {
 	t.Helper()
 	f := &fixture{t: t, clock: incidenttest.NewClock(t0)}
 	f.slack = slackfake.New(slackfake.WithClock(f.clock.Now))
@@ -130,7 +130,7 @@ func setup(t *testing.T) *fixture {
 // browser is a cookie-keeping client that does not follow redirects, so
 // each step of a flow can be checked.
 type browser struct {
-	t      *testing.T
+	t      testing.TB
 	f      *fixture
 	client *http.Client
 }
@@ -207,7 +207,7 @@ func (b *browser) signIn(user slackfake.User) string {
 
 var csrfField = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
 
-func csrfFrom(t *testing.T, page string) string {
+func csrfFrom(t testing.TB, page string) string {
 	t.Helper()
 	m := csrfField.FindStringSubmatch(page)
 	require.NotNil(t, m, "the page has a CSRF field")

@@ -63,7 +63,7 @@ services:
 		}
 	}
 	// Warm the caches (auth.test, the broadcast channel's id) first.
-	_, text := bot.command("http", "U0ALICE", "C0GENERAL", "declare P2 warm up --service=checkout")
+	_, text := bot.command("http", "U0ALICE", "C0GENERAL", "declare P2 --service=checkout warm up")
 	require(strings.Contains(text, "Declaring"), "declare: %s", text)
 	waitReadyRoom(b, fake, "warm up")
 	fake.Reset()

@@ -69,6 +69,8 @@ type Config struct {
 	LD         LaunchDarklyConfig
 	Unleash    UnleashConfig
 	Confluence ConfluenceConfig
+	StatusPage StatusPageConfig
+	Instatus   InstatusConfig
 	Web        WebConfig
 	// ChangesWebhookSecret signs the generic change webhook.
 	ChangesWebhookSecret Secret
@@ -161,12 +163,30 @@ type ConfluenceConfig struct {
 	ParentID string
 }
 
+// StatusPageConfig configures Atlassian Statuspage.
+type StatusPageConfig struct {
+	APIURL string
+	APIKey Secret
+	PageID string
+}
+
+// InstatusConfig configures Instatus.
+type InstatusConfig struct {
+	APIURL string
+	APIKey Secret
+	PageID string
+	// PageURL is the public status page, for incident links.
+	PageURL string
+}
+
 // Defaults for the providers' public endpoints.
 const (
 	DefaultSlackAPIURL       = "https://slack.com/api/"
 	DefaultPagerDutyAPIURL   = "https://api.pagerduty.com"
 	DefaultPagerDutyEvents   = "https://events.pagerduty.com"
 	DefaultGitHubAPIURL      = "https://api.github.com/"
+	DefaultStatusPageURL     = "https://api.statuspage.io/v1"
+	DefaultInstatusURL       = "https://api.instatus.com"
 	DefaultLaunchDarklyURL   = "https://app.launchdarkly.com"
 	DefaultHTTPAddr          = ":8080"
 	DefaultAdminAddr         = ":9090"
@@ -340,6 +360,17 @@ func loadConfig(getenv func(string) string, slack bool) (Config, error) {
 			SpaceID:  e.str("CONFLUENCE_SPACE_ID", ""),
 			ParentID: e.str("CONFLUENCE_PARENT_ID", ""),
 		},
+		StatusPage: StatusPageConfig{
+			APIURL: e.url("STATUSPAGE_API_URL", DefaultStatusPageURL),
+			APIKey: e.secret("STATUSPAGE_API_KEY"),
+			PageID: e.str("STATUSPAGE_PAGE_ID", ""),
+		},
+		Instatus: InstatusConfig{
+			APIURL:  e.url("INSTATUS_API_URL", DefaultInstatusURL),
+			APIKey:  e.secret("INSTATUS_API_KEY"),
+			PageID:  e.str("INSTATUS_PAGE_ID", ""),
+			PageURL: e.url("INSTATUS_PAGE_URL", ""),
+		},
 		Web: WebConfig{
 			ClientID:     e.str("SLACK_CLIENT_ID", ""),
 			ClientSecret: e.secret("SLACK_CLIENT_SECRET"),
@@ -499,6 +530,12 @@ func (c *Config) validate(slack bool) []error {
 	case "auto", "json", "text":
 	default:
 		add("LOG_FORMAT: %q is not auto, json or text", c.LogFormat)
+	}
+	if (c.StatusPage.APIKey == "") != (c.StatusPage.PageID == "") {
+		add("STATUSPAGE_API_KEY and STATUSPAGE_PAGE_ID: set both to post to Statuspage, or neither")
+	}
+	if (c.Instatus.APIKey == "") != (c.Instatus.PageID == "") {
+		add("INSTATUS_API_KEY and INSTATUS_PAGE_ID: set both to post to Instatus, or neither")
 	}
 	if c.Confluence.URL != "" && (c.Confluence.Email == "" || c.Confluence.APIToken == "" || c.Confluence.SpaceID == "") {
 		add("CONFLUENCE_EMAIL, CONFLUENCE_API_TOKEN and CONFLUENCE_SPACE_ID: required when CONFLUENCE_URL is set")

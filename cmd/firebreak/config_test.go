@@ -32,6 +32,24 @@ func TestLoadConfigDefaults(t *testing.T) {
 	require.Equal(t, "https://api.github.com/", cfg.GitHub.APIURL)
 	require.Equal(t, "/incident", cfg.Slack.Command)
 	require.Equal(t, 25*time.Second, cfg.ShutdownTimeout)
+	require.False(t, cfg.Web.Enabled(), "the web view is off without a client id")
+	require.Equal(t, 12*time.Hour, cfg.Web.SessionTTL)
+	require.Equal(t, "https://slack.com/openid/connect/authorize", cfg.Web.AuthorizeURL)
+}
+
+func TestLoadConfigWeb(t *testing.T) {
+	t.Parallel()
+	cfg, err := LoadConfig(envOf(map[string]string{
+		"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1",
+		"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "shh", "PUBLIC_URL": "https://fb.example.com",
+		"WEB_ADMINS": "U01, U02", "WEB_SESSION_TTL": "8h", "SLACK_TEAM_ID": "T01",
+	}))
+	require.NoError(t, err)
+	require.True(t, cfg.Web.Enabled())
+	require.Equal(t, []string{"U01", "U02"}, cfg.Web.Admins)
+	require.Equal(t, 8*time.Hour, cfg.Web.SessionTTL)
+	require.Equal(t, "T01", cfg.Web.TeamID)
+	require.NotContains(t, fmt.Sprintf("%v %+v %#v", cfg, cfg, cfg), "shh", "the client secret never prints")
 }
 
 func TestLoadConfigProviderURLs(t *testing.T) {
@@ -69,6 +87,10 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 		{"bad level", map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "LOG_LEVEL": "loud"}, "LOG_LEVEL"},
 		{"both secret forms", map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_BOT_TOKEN_FILE": "/x", "SLACK_APP_TOKEN": "xapp-1"}, "SLACK_BOT_TOKEN and SLACK_BOT_TOKEN_FILE"},
 		{"missing secret file", map[string]string{"SLACK_BOT_TOKEN_FILE": "/nonexistent/token", "SLACK_APP_TOKEN": "xapp-1"}, "SLACK_BOT_TOKEN_FILE: cannot read /nonexistent/token"},
+		{"web without secret", map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "SLACK_CLIENT_ID": "1.2", "PUBLIC_URL": "https://fb.example.com"}, "SLACK_CLIENT_SECRET: required"},
+		{"web without public URL", map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s"}, "PUBLIC_URL: required with SLACK_CLIENT_ID"},
+		{"web admin not a user", map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s", "PUBLIC_URL": "https://fb.example.com", "WEB_ADMINS": "U01,alice"}, "WEB_ADMINS: \"alice\""},
+		{"web session too long", map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s", "PUBLIC_URL": "https://fb.example.com", "WEB_SESSION_TTL": "9000h"}, "WEB_SESSION_TTL"},
 		{"confluence half set", map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "CONFLUENCE_URL": "https://x.atlassian.net/wiki"}, "CONFLUENCE_EMAIL"},
 	}
 	for _, tt := range tests {
@@ -108,10 +130,15 @@ timezone: Europe/Berlin
 channels:
   broadcast: "#incidents"
 severities:
+  P1:
+    respond_within: 5m
   P2:
     update_every: 20m
   P3:
     paging: oncall
+  P4:
+    respond_within: 90m
+    target: "by the next stand-up"
 services:
   checkout:
     name: Checkout
@@ -129,6 +156,9 @@ services:
 	require.Equal(t, 20*time.Minute, p.Severity(incident.P2).UpdateEvery)
 	require.Equal(t, time.Hour, p.Severity(incident.P2).RespondWithin, "fields left out keep their defaults")
 	require.Equal(t, incident.PageOnCall, p.Severity(incident.P3).Paging)
+	require.Equal(t, "5 minutes", p.Severity(incident.P1).TargetText, "a new clock target says itself in the messages")
+	require.Equal(t, "1 hour", p.Severity(incident.P2).TargetText)
+	require.Equal(t, "by the next stand-up", p.Severity(incident.P4).TargetText, "unless the target's words are given")
 	require.Equal(t, 10*time.Minute, p.Severity(incident.P1).UpdateEvery)
 	require.Equal(t, "PABC123", p.Services["checkout"].PagerDuty.ServiceID)
 	require.Equal(t, []string{"U123", "S456", "alice@example.com"}, p.Services["checkout"].Responders)
@@ -215,4 +245,39 @@ func TestExamplePolicyLoads(t *testing.T) {
 	require.Zero(t, p.Severity(incident.P3).UpdateEvery)
 	require.True(t, p.PauseNagsWhenMitigated)
 	require.Equal(t, 30*time.Minute, p.Snooze)
+	require.Equal(t, 10*time.Minute, p.Severity(incident.P1).StatusPageWithin)
+	require.Equal(t, 30*time.Minute, p.Severity(incident.P1).CustomerEmailAfter)
+	require.Zero(t, p.Severity(incident.P2).StatusPageWithin)
+	require.Equal(t, incident.ComponentPartialOutage, p.Severity(incident.P2).ComponentStatus)
+	require.Equal(t, incident.StatusPageService{Provider: "statuspage", Components: []string{"8kbf7d35c070", "vtnh60py4yd7"}}, p.Services["checkout"].StatusPage)
+	require.Equal(t, 30*time.Minute, p.Comms.StaleAfter)
+	require.Equal(t, []string{"S0SUPPORTLEADS"}, p.Comms.Publishers)
+	require.True(t, p.Comms.Notify)
+}
+
+func TestStatusPagePolicyAndConfig(t *testing.T) {
+	t.Parallel()
+	_, err := LoadPolicy(writePolicyFile(t, "severities:\n  P1:\n    component_status: on_fire\n"))
+	require.ErrorContains(t, err, "component_status")
+	_, err = LoadPolicy(writePolicyFile(t, "services:\n  api:\n    statuspage: {provider: statuscake}\n"))
+	require.ErrorContains(t, err, "statuspage.provider")
+	p, err := LoadPolicy(writePolicyFile(t, "severities:\n  P2:\n    status_page_within: 20m\ncomms:\n  stale_after: \"off\"\n  notify_subscribers: false\n"))
+	require.NoError(t, err)
+	require.Equal(t, 20*time.Minute, p.Severity(incident.P2).StatusPageWithin)
+	require.Zero(t, p.Comms.StaleAfter)
+	require.False(t, p.Comms.Notify)
+
+	env := map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "STATUSPAGE_API_KEY": "k"}
+	_, err = LoadConfig(func(k string) string { return env[k] })
+	require.ErrorContains(t, err, "STATUSPAGE_PAGE_ID")
+	env["STATUSPAGE_PAGE_ID"] = "pg1"
+	env["INSTATUS_PAGE_ID"] = "ip1"
+	_, err = LoadConfig(func(k string) string { return env[k] })
+	require.ErrorContains(t, err, "INSTATUS_API_KEY")
+	env["INSTATUS_API_KEY"] = "ik"
+	cfg, err := LoadConfig(func(k string) string { return env[k] })
+	require.NoError(t, err)
+	require.Equal(t, "https://api.statuspage.io/v1", cfg.StatusPage.APIURL)
+	require.Equal(t, "pg1", cfg.StatusPage.PageID)
+	require.Equal(t, "https://api.instatus.com", cfg.Instatus.APIURL)
 }

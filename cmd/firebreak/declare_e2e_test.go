@@ -100,17 +100,17 @@ func TestDeclareAndRunEndToEnd(t *testing.T) {
 			// Bad input: a clear answer with the usage line, nothing created.
 			_, text := b.command(mode, "U0ALICE", "C0GENERAL", "declare P7 checkout is down")
 			require.Contains(t, text, "Unknown severity \"P7\"")
-			require.Contains(t, text, "Usage: `/incident declare P1 checkout is down`")
+			require.Contains(t, text, "Usage: `/incident declare [P1] [--private] [--service=<key>] [--drill] <title>`")
 			_, text = b.command(mode, "U0ALICE", "C0GENERAL", "declare P1 "+strings.Repeat("long ", 200))
 			require.Contains(t, text, "keep it within 150")
-			_, text = b.command(mode, "U0ALICE", "C0GENERAL", "declare P1 checkout --service=billing")
+			_, text = b.command(mode, "U0ALICE", "C0GENERAL", "declare P1 --service=billing checkout")
 			require.Contains(t, text, "Unknown service \"billing\"")
 			_, text = b.command(mode, "U0ALICE", "C0GENERAL", "list")
 			require.Contains(t, text, "No open incidents")
 
 			// Declare by command.
 			start := time.Now()
-			_, text = b.command(mode, "U0ALICE", "C0GENERAL", "declare P1 Checkout is down! --service=checkout")
+			_, text = b.command(mode, "U0ALICE", "C0GENERAL", "declare P1 --service=checkout Checkout is down!")
 			require.Contains(t, text, "Declaring INC-1")
 			name := fmt.Sprintf("inc-%s-checkout-is-down", time.Now().UTC().Format("2006-01-02"))
 			ch := waitChannel(t, fake, name)

@@ -22,6 +22,7 @@ import (
 	"github.com/firebreakhq/firebreak/integrations/github/ghfake"
 	"github.com/firebreakhq/firebreak/integrations/launchdarkly/ldfake"
 	"github.com/firebreakhq/firebreak/integrations/pagerduty/pdfake"
+	"github.com/firebreakhq/firebreak/integrations/statuspage/statuspagefake"
 )
 
 const (
@@ -42,6 +43,7 @@ type demoWorld struct {
 	gh     *ghfake.Server
 	ld     *httptest.Server
 	ldFake *ldfake.Server
+	sp     *statuspagefake.Fake
 	driver *slackfake.Driver
 	base   string
 	dir    string
@@ -91,6 +93,7 @@ services:
     github: {repos: [%s], environments: [production], deploy_workflow: %s, rollback: workflow}
     flags:
       - {provider: launchdarkly, project: default, key: new-checkout-flow, environment: production}
+    statuspage: {components: [cmpcheckoutapi, cmpcheckoutweb]}
 `, demoUpdateEvery, demoRepo, demoWorkflow)), 0o600); err != nil {
 		return err
 	}
@@ -103,6 +106,7 @@ services:
 		"GITHUB_API_URL": w.gh.URL(), "GITHUB_TOKEN": w.gh.Token(), "GITHUB_WEBHOOK_SECRET": demoGHSecret,
 		"GITHUB_POSTMORTEM_REPO": demoRepo,
 		"LAUNCHDARKLY_API_URL":   w.ld.URL, "LAUNCHDARKLY_TOKEN": "demo-ld-token",
+		"STATUSPAGE_API_URL": w.sp.URL, "STATUSPAGE_API_KEY": w.sp.APIKey, "STATUSPAGE_PAGE_ID": w.sp.PageID,
 	}
 	cfg, err := LoadConfig(func(k string) string { return env[k] })
 	if err != nil {
@@ -125,7 +129,7 @@ services:
 	if err := waitReady(ctx, "http://"+adminAddr, botDone); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "firebreak demo: the real bot against local stand-ins for Slack, PagerDuty, GitHub and LaunchDarkly.\n")
+	fmt.Fprintf(stdout, "firebreak demo: the real bot against local stand-ins for Slack, PagerDuty, GitHub, LaunchDarkly and Statuspage.\n")
 	fmt.Fprintf(stdout, "Data and logs: %s\n\n", dir)
 	steps := demoSteps(w)
 	w.printer = newChannelPrinter(w.slack, stdout)
@@ -195,8 +199,10 @@ func newDemoWorld(dir string, out io.Writer) (*demoWorld, func(), error) {
 	w.ldFake.AddAuditEntry(ldfake.AuditEntry{Date: now.Add(-25 * time.Minute), Name: "New checkout flow", TitleVerb: "turned on the flag",
 		MemberEmail: "erin@example.com", MemberName: "Erin Moe", Project: "default", Environment: "production", FlagKey: "new-checkout-flow"})
 	w.ld = httptest.NewServer(w.ldFake)
+	w.sp = statuspagefake.New("demo-statuspage-key", "demopage", "cmpcheckoutapi", "cmpcheckoutweb")
 
 	cleanup := func() {
+		w.sp.Close()
 		w.ld.Close()
 		w.gh.Close()
 		w.pd.Close()
@@ -274,20 +280,6 @@ func (w *demoWorld) message(channel, s string) (slackfake.Message, bool) {
 		}
 	}
 	return slackfake.Message{}, false
-}
-
-// buttonValue returns the value of the button with the action id in a
-// message's blocks.
-func buttonValue(m slackfake.Message, actionID string) (string, bool) {
-	re := regexp.MustCompile(`"action_id":"` + regexp.QuoteMeta(actionID) + `","text":\{[^}]*\},"value":"([^"]*)"`)
-	if sm := re.FindStringSubmatch(string(m.Blocks)); sm != nil {
-		return sm[1], true
-	}
-	re = regexp.MustCompile(`"action_id":"` + regexp.QuoteMeta(actionID) + `"[^{}]*?"value":"([^"]*)"`)
-	if sm := re.FindStringSubmatch(string(m.Blocks)); sm != nil {
-		return sm[1], true
-	}
-	return "", false
 }
 
 var demoNames = map[string]string{"U0ALICE": "Alice", "U0BOB": "Bob", "U0CAROL": "Carol", "U0DAVE": "Dave"}

@@ -24,7 +24,7 @@ func demoSteps(w *demoWorld) []demoStep {
 	var pdIncident string
 	return []demoStep{
 		{"Alice declares a P1 from #general", func(ctx context.Context) error {
-			text, err := w.command(ctx, "U0ALICE", "C0GENERAL", "declare P1 Checkout is failing --service=checkout")
+			text, err := w.command(ctx, "U0ALICE", "C0GENERAL", "declare P1 --service=checkout Checkout is failing")
 			if err != nil {
 				return err
 			}
@@ -45,6 +45,30 @@ func demoSteps(w *demoWorld) []demoStep {
 				_, ok := w.message(w.channel, "Paged *Checkout* in PagerDuty")
 				if incs := w.pd.Incidents(); ok && len(incs) == 1 {
 					pdIncident = incs[0].ID
+					return true
+				}
+				return false
+			})
+		}},
+		{"The status page clock: Alice publishes the draft within the 10 minutes", func(ctx context.Context) error {
+			if err := w.waitFor(ctx, "the status page draft with Publish, Edit and Not customer-facing", func() bool {
+				m, ok := w.message(w.channel, "Status page draft for INC-1")
+				return ok && strings.Contains(string(m.Blocks), "statuspage_decline")
+			}); err != nil {
+				return err
+			}
+			draft, _ := w.message(w.channel, "Status page draft for INC-1")
+			values := buttonValues(draft, "statuspage_publish")
+			if len(values) == 0 {
+				return fmt.Errorf("no Publish button on the draft")
+			}
+			if err := w.click(ctx, "U0ALICE", w.channel, "statuspage_publish", values[0]); err != nil {
+				return err
+			}
+			return w.waitFor(ctx, "the public incident and its link in the channel", func() bool {
+				_, ok := w.message(w.channel, "Posted on the status page")
+				if incs := w.sp.Incidents(); ok && len(incs) == 1 {
+					fmt.Fprintf(w.out, "Statuspage: %q is public at %s; components %s\n", incs[0].Name, incs[0].Shortlink, w.sp.Component("cmpcheckoutapi"))
 					return true
 				}
 				return false
@@ -168,6 +192,31 @@ func demoSteps(w *demoWorld) []demoStep {
 				_, ok := w.message(w.channel, "resolved the incident")
 				incs := w.pd.Incidents()
 				return ok && len(incs) > 0 && incs[0].Status == "resolved"
+			})
+		}},
+		{"Bob posts the resolution notice on the status page", func(ctx context.Context) error {
+			var offer slackfake.Message
+			if err := w.waitFor(ctx, "the resolution notice proposed", func() bool {
+				var ok bool
+				offer, ok = w.message(w.channel, "post the resolution notice on the status page?")
+				return ok
+			}); err != nil {
+				return err
+			}
+			values := buttonValues(offer, "statuspage_publish")
+			if len(values) == 0 {
+				return fmt.Errorf("no Post button on the resolution notice")
+			}
+			if err := w.click(ctx, "U0BOB", w.channel, "statuspage_publish", values[0]); err != nil {
+				return err
+			}
+			return w.waitFor(ctx, "the status page incident resolved and its components operational", func() bool {
+				incs := w.sp.Incidents()
+				if len(incs) == 1 && incs[0].Status == "resolved" && w.sp.Component("cmpcheckoutapi") == "operational" {
+					fmt.Fprintf(w.out, "Statuspage: %s resolved, components operational\n", incs[0].Shortlink)
+					return true
+				}
+				return false
 			})
 		}},
 		{"Bob closes the incident", func(ctx context.Context) error {

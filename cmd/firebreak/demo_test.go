@@ -21,10 +21,15 @@ func TestDemo(t *testing.T) {
 	require.Less(t, time.Since(start), time.Minute)
 	got := out.String()
 	for _, want := range []string{
-		"Alice> /incident declare P1 Checkout is failing",
+		"Alice> /incident declare P1 --service=checkout Checkout is failing",
 		"#inc-" + time.Now().UTC().Format("2006-01-02") + "-checkout-is-failing",
 		"buttons: [I'm the IC] [Assign roles] [Post update] [Change severity] [Page on-call] [What changed?] [Resolve]",
 		"Paged *Checkout* in PagerDuty",
+		"Status page draft for INC-1",
+		"Posted on the status page (Statuspage · investigating)",
+		"Statuspage: \"Issue affecting Checkout\" is public at https://stspg.io/",
+		"Posted the resolution notice on the status page",
+		"resolved, components operational",
 		"Acknowledged by Bob Roe in PagerDuty",
 		"needs a status update",
 		"Status update — INC-1",

@@ -81,8 +81,10 @@ func TestSlackManifests(t *testing.T) {
 			} `yaml:"shortcuts"`
 		} `yaml:"features"`
 		OAuth struct {
-			Scopes struct {
-				Bot []string `yaml:"bot"`
+			RedirectURLs []string `yaml:"redirect_urls"`
+			Scopes       struct {
+				Bot  []string `yaml:"bot"`
+				User []string `yaml:"user"`
 			} `yaml:"scopes"`
 		} `yaml:"oauth_config"`
 		Settings struct {
@@ -112,6 +114,8 @@ func TestSlackManifests(t *testing.T) {
 	events := []string{"message.channels", "message.groups", "pin_added", "reaction_added"}
 	for name, m := range map[string]manifest{"socket": socket, "http": http} {
 		require.Subset(t, m.OAuth.Scopes.Bot, required, name)
+		require.ElementsMatch(t, []string{"openid", "profile", "email"}, m.OAuth.Scopes.User, "%s: Sign in with Slack for the web view", name)
+		require.Equal(t, []string{"https://firebreak.example.com/auth/callback"}, m.OAuth.RedirectURLs, "%s: the web view's callback", name)
 		require.Subset(t, m.Settings.Events.BotEvents, events, name)
 		require.True(t, m.Settings.Interactivity.IsEnabled, name)
 		require.Len(t, m.Features.SlashCommands, 1, name)

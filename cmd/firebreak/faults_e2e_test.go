@@ -72,7 +72,7 @@ services:
 	b := startBot(t, botOptions{mode: "http", slack: fake, databaseURL: dsn, env: env})
 
 	// Declare on A, and stop A while the war room is being opened.
-	_, text := a.command("http", "U0ALICE", "C0GENERAL", "declare P1 Checkout is failing --service=checkout")
+	_, text := a.command("http", "U0ALICE", "C0GENERAL", "declare P1 --service=checkout Checkout is failing")
 	require.Contains(t, text, "Declaring INC-1")
 	time.Sleep(150 * time.Millisecond)
 	a.stop()

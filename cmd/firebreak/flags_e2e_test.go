@@ -48,7 +48,7 @@ services:
 		"UNLEASH_API_URL": unSrv.URL, "UNLEASH_TOKEN": "unleash-token",
 	}
 	b := startBot(t, botOptions{mode: "http", slack: world.slack, env: env})
-	_, text := b.command("http", "U0ALICE", "C0GENERAL", "declare P2 Checkout errors --service=checkout")
+	_, text := b.command("http", "U0ALICE", "C0GENERAL", "declare P2 --service=checkout Checkout errors")
 	require.Contains(t, text, "Declaring INC-1")
 	ch := waitChannel(t, world.slack, fmt.Sprintf("inc-%s-checkout-errors", time.Now().UTC().Format("2006-01-02")))
 

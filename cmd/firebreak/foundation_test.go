@@ -223,17 +223,14 @@ func TestEventsDeduplicated(t *testing.T) {
 				if attempt > 0 {
 					opts = append(opts, slackfake.Retry(attempt, "http_timeout"))
 				}
-				var (
-					r   *slackfake.Reply
-					err error
-				)
 				if mode == "socket" {
-					r, err = b.driver.SocketEvent(ctx, ev, "Ev0DEDUPE", opts...)
+					_, err := b.driver.SocketEvent(ctx, ev, "Ev0DEDUPE", opts...)
+					require.NoError(t, err)
 				} else {
-					r, err = b.driver.Event(ctx, b.base+"/slack/events", ev, "Ev0DEDUPE", opts...)
+					r, err := b.driver.Event(ctx, b.base+"/slack/events", ev, "Ev0DEDUPE", opts...)
+					require.NoError(t, err)
 					require.Equal(t, http.StatusOK, r.StatusCode)
 				}
-				require.NoError(t, err)
 			}
 			require.Eventually(t, func() bool {
 				return b.metric("firebreak_slack_events_total", `type="reaction_added"`, `outcome="duplicate"`) == 2

@@ -82,6 +82,9 @@ func startBot(t testing.TB, o botOptions) *botInstance {
 		o.sqlitePath = filepath.Join(t.TempDir(), "firebreak.db")
 	}
 	addr, adminAddr := freeAddr(t), freeAddr(t)
+	if a := o.env["HTTP_ADDR"]; a != "" {
+		addr = a // a test that needs the address up front, such as for PUBLIC_URL
+	}
 	env := map[string]string{
 		"ADMIN_ADDR":           adminAddr,
 		"SLACK_BOT_TOKEN":      o.slack.BotToken(),

@@ -7,9 +7,11 @@ import (
 	"github.com/firebreakhq/firebreak/incident"
 	"github.com/firebreakhq/firebreak/integrations/confluence"
 	"github.com/firebreakhq/firebreak/integrations/github"
+	"github.com/firebreakhq/firebreak/integrations/instatus"
 	"github.com/firebreakhq/firebreak/integrations/launchdarkly"
 	"github.com/firebreakhq/firebreak/integrations/outbound"
 	"github.com/firebreakhq/firebreak/integrations/pagerduty"
+	"github.com/firebreakhq/firebreak/integrations/statuspage"
 	"github.com/firebreakhq/firebreak/integrations/unleash"
 )
 
@@ -20,6 +22,7 @@ type providers struct {
 	sources     []incident.ChangeSource
 	rollbackers []incident.Rollbacker
 	exporters   []incident.Exporter
+	statusPages []incident.StatusPage
 }
 
 // buildProviders constructs every configured integration, each with its
@@ -65,6 +68,18 @@ func buildProviders(cfg Config, policy incident.Policy, clock incident.Clock, lo
 			HTTPClient: newOut(outbound.Policy{Provider: "unleash"}).HTTPClient()})
 		p.sources = append(p.sources, un)
 		p.rollbackers = append(p.rollbackers, un)
+	}
+	// Posts are not retried by the transport (no idempotency key): the
+	// durable job retries them, recovering what an interrupted attempt posted.
+	if cfg.StatusPage.APIKey != "" && cfg.StatusPage.PageID != "" {
+		p.statusPages = append(p.statusPages, statuspage.New(statuspage.Config{APIURL: cfg.StatusPage.APIURL,
+			APIKey: cfg.StatusPage.APIKey.Reveal(), PageID: cfg.StatusPage.PageID, Logger: log, Clock: clock,
+			HTTPClient: newOut(outbound.Policy{Provider: statuspage.Provider}).HTTPClient()}))
+	}
+	if cfg.Instatus.APIKey != "" && cfg.Instatus.PageID != "" {
+		p.statusPages = append(p.statusPages, instatus.New(instatus.Config{APIURL: cfg.Instatus.APIURL,
+			APIKey: cfg.Instatus.APIKey.Reveal(), PageID: cfg.Instatus.PageID, PageURL: cfg.Instatus.PageURL, Logger: log, Clock: clock,
+			HTTPClient: newOut(outbound.Policy{Provider: instatus.Provider}).HTTPClient()}))
 	}
 	if cfg.Confluence.URL != "" {
 		p.exporters = append(p.exporters, confluence.New(confluence.Config{BaseURL: cfg.Confluence.URL, Email: cfg.Confluence.Email,

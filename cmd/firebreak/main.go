@@ -15,7 +15,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/firebreakhq/firebreak/incident"
 	"io"
 	"net"
 	"net/http"
@@ -23,6 +22,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/firebreakhq/firebreak/incident"
 )
 
 func main() {
@@ -201,4 +202,6 @@ type runOption func(*Config)
 
 // withClock makes the program tell the time by c: reminders, digests and
 // scheduled drills fall due by it. Durable timers still wait in real time.
+//
+//lint:ignore U1000 the hook for end-to-end tests that run the program on a fake clock
 func withClock(c incident.Clock) runOption { return func(cfg *Config) { cfg.Clock = c } }

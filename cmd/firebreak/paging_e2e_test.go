@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -58,7 +59,7 @@ func TestPagingEndToEnd(t *testing.T) {
 	b := startBot(t, botOptions{mode: "http", slack: fake, databaseURL: pgtest.DSN(t), env: pagingEnv(t, pd)})
 	ctx := context.Background()
 
-	_, text := b.command("http", "U0ALICE", "C0GENERAL", "declare P1 payments failing --service=checkout")
+	_, text := b.command("http", "U0ALICE", "C0GENERAL", "declare P1 --service=checkout payments failing")
 	require.Contains(t, text, "Declaring INC-1")
 	ch := waitChannel(t, fake, fmt.Sprintf("inc-%s-payments-failing", time.Now().UTC().Format("2006-01-02")))
 	require.Eventually(t, func() bool { return strings.Contains(messagesText(fake, ch.ID), "Paged *Checkout* in PagerDuty") },
@@ -140,7 +141,7 @@ func TestPagerDutyDown(t *testing.T) {
 	b := startBot(t, botOptions{mode: "http", slack: fake, env: pagingEnv(t, pd)})
 
 	start := time.Now()
-	_, text := b.command("http", "U0ALICE", "C0GENERAL", "declare P2 search slow --service=checkout")
+	_, text := b.command("http", "U0ALICE", "C0GENERAL", "declare P2 --service=checkout search slow")
 	require.Contains(t, text, "Declaring INC-1")
 	require.Less(t, time.Since(start), 3*time.Second, "nothing waits on PagerDuty on the Slack path")
 	ch := waitChannel(t, fake, fmt.Sprintf("inc-%s-search-slow", time.Now().UTC().Format("2006-01-02")))
@@ -162,4 +163,63 @@ func TestPagerDutyDown(t *testing.T) {
 		90*time.Second, 100*time.Millisecond, "the circuit breaker lets a probe through after 30s; the job retries every 15s")
 	require.Len(t, pd.Incidents(), 1)
 	require.Equal(t, 1, strings.Count(messagesText(fake, ch.ID), "Paging Checkout failed"), "the failure is said once")
+}
+
+// TestUnacknowledgedPageEscalatesByItself: a P1 page carries the runbook and
+// a web link to the channel, the people paged are invited into the channel,
+// and when nobody acknowledges it within the severity's response target
+// PagerDuty escalates it to the next level, which the channel is told, with
+// the Re-page button still there.
+func TestUnacknowledgedPageEscalatesByItself(t *testing.T) {
+	t.Parallel()
+	fake := seededSlack(t)
+	pd := pagerDutyFake(t)
+	pd.AddUser(pdfake.User{ID: "PUDAVE", Name: "Dave Moe", Email: "dave@example.com"})
+	pd.AddOnCall(pdfake.OnCall{EscalationPolicyID: "PEP1", Level: 3, UserID: "PUDAVE", Schedule: "Managers"})
+	env := pagingEnv(t, pd)
+	env["POLICY_FILE"] = writePolicyFile(t, `
+severities:
+  P1: {respond_within: 3s, update_every: 1h}
+services:
+  checkout:
+    name: Checkout
+    runbook: https://runbooks.example.com/checkout
+    pagerduty: {service_id: PSVC1}
+`)
+	b := startBot(t, botOptions{mode: "http", slack: fake, env: env})
+
+	_, text := b.command("http", "U0ALICE", "C0GENERAL", "declare P1 --service=checkout payments failing")
+	require.Contains(t, text, "Declaring INC-1")
+	ch := waitChannel(t, fake, fmt.Sprintf("inc-%s-payments-failing", time.Now().UTC().Format("2006-01-02")))
+	require.Eventually(t, func() bool { return len(pd.Incidents()) > 0 }, 15*time.Second, 25*time.Millisecond)
+	pdInc := pd.Incidents()[0]
+	require.Contains(t, pdInc.Details, "Runbook: https://runbooks.example.com/checkout", "what to do, on the phone at once")
+	require.Contains(t, pdInc.Details, "Incident channel: https://slack.com/app_redirect?channel="+ch.ID, "a link a phone can open")
+	require.NotContains(t, pdInc.Details, "slack://")
+
+	// On-call (Bob) and the backup (Carol) are paged and invited.
+	require.Eventually(t, func() bool {
+		c, _ := fake.Channel(ch.ID)
+		return slices.Contains(c.Members, "U0BOB") && slices.Contains(c.Members, "U0CAROL")
+	}, 15*time.Second, 25*time.Millisecond, "the people paged are invited by e-mail")
+
+	// Nobody acknowledges within 3 seconds: PagerDuty escalates to level 3.
+	require.Eventually(t, func() bool {
+		return strings.Contains(messagesText(fake, ch.ID), "Nobody acknowledged the page for *Checkout* within 3 seconds, so I escalated it in PagerDuty to the next level")
+	}, 20*time.Second, 50*time.Millisecond)
+	got, ok := pd.Incident(pdInc.ID)
+	require.True(t, ok)
+	require.Contains(t, got.Notified, "PUDAVE", "PagerDuty notified the next level")
+	require.Contains(t, messagesText(fake, ch.ID), "now paging Dave Moe.")
+	require.Eventually(t, func() bool {
+		c, _ := fake.Channel(ch.ID)
+		return slices.Contains(c.Members, "U0DAVE")
+	}, 15*time.Second, 25*time.Millisecond, "the next level is invited too")
+	var button bool
+	for _, m := range fake.Messages(ch.ID) {
+		if strings.Contains(m.Text, "so I escalated it") && strings.Contains(string(m.Blocks), "page_repage") {
+			button = true
+		}
+	}
+	require.True(t, button, "the Re-page button stays for doing it again by hand")
 }

@@ -34,6 +34,13 @@ type policyFile struct {
 	FollowUps      policyFollowUps           `yaml:"followups"`
 	Teams          map[string]policyTeam     `yaml:"teams"`
 	Drills         policyDrills              `yaml:"drills"`
+	Comms          policyComms               `yaml:"comms"`
+}
+
+type policyComms struct {
+	StaleAfter string   `yaml:"stale_after"`
+	Publishers []string `yaml:"publishers" id:"user,group,email"`
+	Notify     *bool    `yaml:"notify_subscribers"`
 }
 
 type policyEnv struct {
@@ -219,6 +226,11 @@ type policySeverity struct {
 	Paging        string   `yaml:"paging"`
 	UpdateEvery   string   `yaml:"update_every"`
 	Invite        []string `yaml:"invite" id:"user,group,email"`
+	// StatusPageWithin, CustomerEmailAfter and ComponentStatus drive the
+	// communication clock.
+	StatusPageWithin   string `yaml:"status_page_within"`
+	CustomerEmailAfter string `yaml:"customer_email_after"`
+	ComponentStatus    string `yaml:"component_status"`
 }
 
 type policyService struct {
@@ -245,6 +257,10 @@ type policyService struct {
 		Key         string `yaml:"key"`
 		Environment string `yaml:"environment"`
 	} `yaml:"flags"`
+	StatusPage struct {
+		Provider   string   `yaml:"provider"`
+		Components []string `yaml:"components"`
+	} `yaml:"statuspage"`
 }
 
 // LoadPolicy reads the policy file at path, or returns the default policy
@@ -388,9 +404,28 @@ func parsePolicy(b []byte, p incident.Policy) (incident.Policy, error) {
 		}
 		if sp.RespondWithin, err = policyDuration(fs.RespondWithin, sp.RespondWithin); err != nil {
 			lint.addErr(fmt.Errorf("severities.%s.respond_within: %w", name, err))
+		} else if fs.RespondWithin != "" && fs.Target == "" {
+			// The messages say the target in words; a new clock target
+			// without new words must not keep the default's.
+			sp.TargetText = ""
+			if sp.RespondWithin > 0 {
+				sp.TargetText = incident.DurationWords(sp.RespondWithin)
+			}
 		}
 		if sp.UpdateEvery, err = policyDuration(fs.UpdateEvery, sp.UpdateEvery); err != nil {
 			lint.addErr(fmt.Errorf("severities.%s.update_every: %w", name, err))
+		}
+		if sp.StatusPageWithin, err = policyDuration(fs.StatusPageWithin, sp.StatusPageWithin); err != nil {
+			lint.addErr(fmt.Errorf("severities.%s.status_page_within: %w", name, err))
+		}
+		if sp.CustomerEmailAfter, err = policyDuration(fs.CustomerEmailAfter, sp.CustomerEmailAfter); err != nil {
+			lint.addErr(fmt.Errorf("severities.%s.customer_email_after: %w", name, err))
+		}
+		if fs.ComponentStatus != "" {
+			sp.ComponentStatus = incident.ComponentStatus(fs.ComponentStatus)
+			if !sp.ComponentStatus.Valid() {
+				lint.add("severities."+name+".component_status", "%q is not operational, degraded_performance, partial_outage or major_outage", fs.ComponentStatus)
+			}
 		}
 		p.Severities[sev] = sp
 	}
@@ -407,7 +442,19 @@ func parsePolicy(b []byte, p incident.Policy) (incident.Policy, error) {
 		for _, fl := range fs.Flags {
 			svc.Flags = append(svc.Flags, incident.FlagRef{Provider: fl.Provider, Project: fl.Project, Key: fl.Key, Environment: fl.Environment})
 		}
+		svc.StatusPage = incident.StatusPageService{Provider: fs.StatusPage.Provider, Components: fs.StatusPage.Components}
 		p.Services[key] = svc
+	}
+	if f.Comms.StaleAfter != "" {
+		d, err := policyDuration(f.Comms.StaleAfter, p.Comms.StaleAfter)
+		if err != nil {
+			lint.addErr(fmt.Errorf("comms.stale_after: %w", err))
+		}
+		p.Comms.StaleAfter = d
+	}
+	p.Comms.Publishers = f.Comms.Publishers
+	if f.Comms.Notify != nil {
+		p.Comms.Notify = *f.Comms.Notify
 	}
 	if err := parseFollowThrough(f, &p); err != nil {
 		lint.addErr(err)

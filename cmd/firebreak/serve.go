@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -47,6 +49,8 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// What the domain tells people to type names the configured command.
+	policy.Command = cfg.Slack.Command
 	clock := cfg.Clock
 	if clock == nil {
 		clock = incident.SystemClock
@@ -105,6 +109,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	svc := incident.NewService(incident.ServiceConfig{
 		Store: store, Scheduler: engine, Policy: policy, Clock: clock, Logger: log, Chat: chat,
 		Pager: prov.pagerOrNil(), ChangeSources: prov.sources, Rollbackers: prov.rollbackers,
+		StatusPages: prov.statusPages, Templates: tmpl,
 		// Closing an incident drafts its postmortem.
 		AfterClose: func(ctx context.Context, inc *incident.Incident) error { return pm.ScheduleDraft(ctx, inc) },
 	})
@@ -130,6 +135,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		Clock:         clock,
 		Logger:        log,
 		Registerer:    reg,
+		MetadataKey:   metadataKey(cfg.Slack),
 	})
 	handler.RegisterJobs(engine)
 	engine.Handle(jobPurgeDeliveries, purgeDeliveries(store, engine, clock, log))
@@ -389,6 +395,18 @@ func purgeDeliveries(store incident.Store, sched incident.Scheduler, clock incid
 		}
 		return nil
 	}
+}
+
+// metadataKey derives the key that seals forms' private_metadata from the
+// Slack secrets every replica shares, so a form opened by one replica is
+// accepted by another, and rotating a secret invalidates open forms.
+func metadataKey(c SlackConfig) []byte {
+	m := hmac.New(sha256.New, []byte("firebreak form metadata v1"))
+	for _, s := range []Secret{c.BotToken, c.SigningSecret, c.AppToken} {
+		m.Write([]byte(s.Reveal()))
+		m.Write([]byte{0})
+	}
+	return m.Sum(nil)
 }
 
 func purgeSessionsJob(now time.Time) incident.Job {

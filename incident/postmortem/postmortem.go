@@ -165,6 +165,21 @@ type Metrics struct {
 	UpdatesPosted   int
 	UpdatesExpected int
 	UpdateEvery     time.Duration
+	// PublicPosted says the incident reached the status page;
+	// TimeToFirstPublic is from the declaration to its first post there,
+	// against the severity's StatusPageWithin (PublicTarget, zero without
+	// a target).
+	PublicPosted       bool
+	TimeToFirstPublic  time.Duration
+	PublicTarget       time.Duration
+	PublicWithinTarget bool
+	// NotCustomerFacing records that the incident was judged not
+	// customer-facing, so nothing was owed to the status page.
+	NotCustomerFacing bool
+	// CustomersEmailed is when customers were told by e-mail, zero when
+	// not; CustomerEmail is "sent", "not_needed" or "" (never decided).
+	CustomersEmailed time.Time
+	CustomerEmail    string
 }
 
 // Analysis is a section the team writes: a prompt, and the facts the bot
@@ -468,6 +483,33 @@ func (c *compiler) metrics() Metrics {
 	if c.inc.ResolvedAt != nil {
 		m.TimeToResolve = positive(c.inc.ResolvedAt.Sub(declared))
 	}
+	// The target applies when the status page clock ran for the incident
+	// (its draft was proposed) and nobody judged it not customer-facing.
+	for _, ev := range c.events {
+		switch {
+		case ev.Kind == incident.EventComms && ev.SourceID == "comms:draft":
+			m.PublicTarget = c.sev.StatusPageWithin
+		case ev.Kind == incident.EventComms && ev.SourceID == "comms:declined":
+			m.NotCustomerFacing = true
+		}
+	}
+	if m.NotCustomerFacing {
+		m.PublicTarget = 0
+	}
+	if at, ok := incident.FirstPublicPost(c.events); ok {
+		m.PublicTarget = c.sev.StatusPageWithin
+		m.PublicPosted = true
+		m.TimeToFirstPublic = positive(at.Sub(declared))
+		m.PublicWithinTarget = m.PublicTarget > 0 && m.TimeToFirstPublic <= m.PublicTarget
+	}
+	for _, ev := range c.events {
+		if ev.Kind == incident.EventComms && ev.Data["email"] != "" {
+			m.CustomerEmail = ev.Data["email"]
+			if m.CustomerEmail == "sent" {
+				m.CustomersEmailed = ev.At
+			}
+		}
+	}
 	// Updates are owed while users are affected: from the declaration until
 	// mitigation, or the resolution, or now. Both counts use that window.
 	end := c.end
@@ -497,6 +539,9 @@ const (
 	MilestoneFix          = "Rollback or fix applied"
 	MilestoneMitigated    = "Mitigated"
 	MilestoneResolved     = "Resolved"
+	// MilestonePublic is the first status page post; it is listed only
+	// when there was one.
+	MilestonePublic = "Status page first posted"
 )
 
 func (c *compiler) milestones() []Milestone {
@@ -552,6 +597,13 @@ func (c *compiler) milestones() []Milestone {
 
 	add(MilestoneMitigated, timeOf(c.inc.MitigatedAt), "")
 	add(MilestoneResolved, timeOf(c.inc.ResolvedAt), "")
+	if at, ok := incident.FirstPublicPost(c.events); ok {
+		detail := "customers told on the status page"
+		if t := c.sev.StatusPageWithin; t > 0 {
+			detail += fmt.Sprintf(", %s after the declaration (target %s)", fmtDuration(positive(at.Sub(c.inc.DeclaredAt))), fmtDuration(t))
+		}
+		add(MilestonePublic, at, detail)
+	}
 
 	// A timeline reads in time order; steps that never happened follow, in
 	// their usual order, so the gaps stand out.

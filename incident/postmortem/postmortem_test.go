@@ -367,3 +367,35 @@ func TestDraftEscapers(t *testing.T) {
 		require.Equal(t, tt.md, d.MD(tt.in), tt.in)
 	}
 }
+
+func TestStatusPageAndCustomerEmailMetrics(t *testing.T) {
+	t.Parallel()
+	in := pmt.Replay()
+	in.Timeline = append(in.Timeline,
+		incident.TimelineEvent{IncidentID: in.Incident.ID, Kind: incident.EventComms, Actor: "bot", At: at(0, 5), SourceID: "comms:draft", Text: "Status page draft proposed"},
+		incident.TimelineEvent{IncidentID: in.Incident.ID, Kind: incident.EventStatusPage, Actor: "U0ALICE", At: at(3, 0), Key: true,
+			SourceID: "statuspage:ack:", Text: "Posted on the status page", Data: map[string]string{"kind": "ack", "status": "investigating"}},
+		incident.TimelineEvent{IncidentID: in.Incident.ID, Kind: incident.EventComms, Actor: "U0CARA", At: at(32, 0), Key: true,
+			SourceID: "comms:email:decision", Text: "Customers were told by e-mail", Data: map[string]string{"email": "sent"}},
+	)
+	d := postmortem.Compile(in)
+	require.True(t, d.Metrics.PublicPosted)
+	require.Equal(t, 3*time.Minute, d.Metrics.TimeToFirstPublic)
+	require.Equal(t, 10*time.Minute, d.Metrics.PublicTarget)
+	require.True(t, d.Metrics.PublicWithinTarget)
+	require.Equal(t, at(32, 0), d.Metrics.CustomersEmailed)
+	m := milestone(t, d, postmortem.MilestonePublic)
+	require.True(t, m.Recorded)
+	require.Equal(t, at(3, 0), m.At)
+	require.Contains(t, m.Detail, "3m after the declaration (target 10m)")
+
+	// The clock ran but nothing was posted: the target was missed.
+	in = pmt.Replay()
+	in.Timeline = append(in.Timeline, incident.TimelineEvent{IncidentID: in.Incident.ID, Kind: incident.EventComms, At: at(0, 5), SourceID: "comms:draft"})
+	d = postmortem.Compile(in)
+	require.False(t, d.Metrics.PublicPosted)
+	require.Equal(t, 10*time.Minute, d.Metrics.PublicTarget)
+	for _, ms := range d.Timeline {
+		require.NotEqual(t, postmortem.MilestonePublic, ms.Name)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -176,6 +177,34 @@ func (s *Service) Export(ctx context.Context, incidentID int64, target, actor st
 		return fmt.Errorf("schedule the postmortem export of %s: %w", inc.Key(), err)
 	}
 	return nil
+}
+
+// exportDoc composes the document that leaves Slack. A private incident's
+// title is replaced by "Private incident INC-42" everywhere in it unless the
+// policy's private_incidents.exports is full.
+func (s *Service) exportDoc(ctx context.Context, inc *incident.Incident) (incident.PostmortemDoc, error) {
+	shown := incident.DisclosedTitle(inc, s.policy.PrivateExports)
+	if shown == inc.Title {
+		_, doc, _, err := s.compose(ctx, inc)
+		return doc, err
+	}
+	redacted := *inc
+	redacted.Title = shown
+	_, doc, _, err := s.compose(ctx, &redacted)
+	if err != nil {
+		return doc, err
+	}
+	// The timeline quotes the title too, as typed and as escaped for the
+	// page's markup.
+	for _, form := range []string{inc.Title, html.EscapeString(inc.Title)} {
+		if strings.TrimSpace(form) == "" {
+			continue
+		}
+		doc.Markdown = strings.ReplaceAll(doc.Markdown, form, shown)
+		doc.Confluence = strings.ReplaceAll(doc.Confluence, form, shown)
+	}
+	doc.Title = shown
+	return doc, nil
 }
 
 // Draft loads everything recorded about an incident, resolves the people's
@@ -369,7 +398,7 @@ func (s *Service) runDraft(ctx context.Context, payload []byte) error {
 	}
 	parts := markdownParts(doc.Markdown, d.Key)
 	if src := prefix + "summary"; !done[src] {
-		text := SummaryText(d, len(parts), backfillFailed)
+		text := SummaryText(d, s.policy.Command, len(parts), backfillFailed)
 		if err := s.postSummary(ctx, inc, text); err != nil {
 			return fmt.Errorf("post the postmortem draft of %s: %w", inc.Key(), err)
 		}
@@ -433,7 +462,7 @@ func (s *Service) record(ctx context.Context, inc *incident.Incident, sourceID, 
 // paragraph, the metrics, the recorded milestones, the first root-cause
 // facts, the action items' gaps and the blameless check's review notes. parts
 // is how many messages the full draft follows in.
-func SummaryText(d Draft, parts int, backfillFailed bool) string {
+func SummaryText(d Draft, command string, parts int, backfillFailed bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, ":memo: *Postmortem draft for %s: %s*\n", d.Key, escape(d.Title))
 	b.WriteString(escape(truncate(d.Summary, 700)))
@@ -448,7 +477,24 @@ func SummaryText(d Draft, parts int, backfillFailed bool) string {
 		}
 		ack += fmt.Sprintf(" (target %s %s)", m.AckTargetText, verdict)
 	}
-	fmt.Fprintf(&b, "*Key metrics:* acknowledged %s · mitigated %s · resolved %s\n", ack, metric(m.TimeToMitigate), metric(m.TimeToResolve))
+	fmt.Fprintf(&b, "*Key metrics:* acknowledged %s · mitigated %s · resolved %s", ack, metric(m.TimeToMitigate), metric(m.TimeToResolve))
+	switch {
+	case m.PublicPosted:
+		fmt.Fprintf(&b, " · first public update %s", metric(m.TimeToFirstPublic))
+		if m.PublicTarget > 0 {
+			verdict := "missed"
+			if m.PublicWithinTarget {
+				verdict = "met"
+			}
+			fmt.Fprintf(&b, " (target %s %s)", fmtDuration(m.PublicTarget), verdict)
+		}
+	case m.PublicTarget > 0:
+		fmt.Fprintf(&b, " · status page never posted (target %s)", fmtDuration(m.PublicTarget))
+	}
+	if !m.CustomersEmailed.IsZero() {
+		fmt.Fprintf(&b, " · customers told by e-mail at %s", clockShort(m.CustomersEmailed))
+	}
+	b.WriteString("\n")
 
 	var recorded, missing []string
 	for _, ms := range d.Timeline {
@@ -488,7 +534,7 @@ func SummaryText(d Draft, parts int, backfillFailed bool) string {
 	if owners > 0 || dues > 0 {
 		fmt.Fprintf(&b, " (%d without an owner, %d without a due date)", owners, dues)
 	}
-	b.WriteString(". Add more with `/incident followup`.\n")
+	b.WriteString(". Add more with `" + command + " followup`.\n")
 
 	if n := len(d.ReviewNotes); n > 0 {
 		fmt.Fprintf(&b, ":warning: *Review notes:* the blameless check flagged %d %s to revisit before sharing:\n", n, plural(n, "phrase", "phrases"))
@@ -584,7 +630,7 @@ func (s *Service) runExport(ctx context.Context, payload []byte) error {
 	if exp == nil {
 		return fmt.Errorf("postmortem export of %s: target %q is no longer configured: %w", inc.Key(), p.Target, incident.ErrJobCancel)
 	}
-	_, doc, _, err := s.compose(ctx, inc)
+	doc, err := s.exportDoc(ctx, inc)
 	if err != nil {
 		return err
 	}

@@ -837,3 +837,33 @@ func BenchmarkDraftFromStore10k(b *testing.B) {
 		}
 	}
 }
+
+func TestExportOfPrivateIncidentIsRedacted(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, true)
+	ctx := context.Background()
+	inc, _ := f.replay(t)
+	_, err := f.store.UpdateIncident(ctx, inc.ID, func(i *incident.Incident) ([]incident.TimelineEvent, error) {
+		i.Private = true
+		return nil, nil
+	})
+	require.NoError(t, err)
+	reply := incident.ReplyTarget{ChannelID: inc.ChannelID, UserID: alice}
+	for _, target := range []string{"confluence", "github"} {
+		require.NoError(t, f.pm.Export(ctx, inc.ID, target, alice, reply))
+	}
+	require.Empty(t, f.queue.runAll(t))
+
+	pages := f.exp.conf.Pages()
+	require.Len(t, pages, 1)
+	require.Equal(t, "Postmortem: INC-1 Private incident INC-1", pages[0].Title)
+	require.NotContains(t, pages[0].Body, "Checkout fails for card payments")
+	require.Contains(t, pages[0].Body, "Root cause analysis", "the rest of the review is exported")
+	prs := f.exp.gh.PullRequests(f.exp.docsRepo)
+	require.Len(t, prs, 1)
+	files := f.exp.gh.Files(f.exp.docsRepo, prs[0].Head)
+	md, ok := files["postmortems/2026-03-14-private-incident-inc-1.md"]
+	require.True(t, ok, "the file name carries no title: %v", files)
+	require.NotContains(t, md, "Checkout fails for card payments")
+	require.NotContains(t, prs[0].Title, "Checkout fails")
+}

@@ -27,7 +27,6 @@ var (
 	sha2    = sha("2")
 	sha3    = sha("3")
 	sha4    = sha("4")
-	sha5    = sha("5")
 )
 
 func sha(digit string) string { return strings.Repeat(digit, 40) }

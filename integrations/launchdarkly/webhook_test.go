@@ -152,7 +152,7 @@ func TestWebhookRejectsAndIgnores(t *testing.T) {
 }
 
 // TestWebhookFixtureFlagNamedAfterItsEnvironment feeds an entry in the
-// documented audit-log shape (testdata/) for the flag "Test flag" in the
+// documented audit-log shape (testdata/) for the flag "test flag" in the
 // environment test, to an EU account's handler.
 func TestWebhookFixtureFlagNamedAfterItsEnvironment(t *testing.T) {
 	t.Parallel()
@@ -173,7 +173,7 @@ func TestWebhookFixtureFlagNamedAfterItsEnvironment(t *testing.T) {
 	got := rec.events()
 	require.Len(t, got, 1)
 	c := got[0]
-	require.Equal(t, "Turned on the flag Test flag in test", c.Summary, "the flag's name is not the environment")
+	require.Equal(t, "Turned on the flag test flag in test", c.Summary, "the flag's name is not the environment")
 	require.Equal(t, "https://app.eu.launchdarkly.com/shop/test/features/test-flag", c.URL, "links go to the account's instance")
 	require.Equal(t, "test", c.Environment)
 	require.Equal(t, "true", c.Data["on"])

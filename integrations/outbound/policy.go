@@ -100,6 +100,8 @@ func knownName(provider string) string {
 		return "Slack"
 	case "statuspage":
 		return "Statuspage"
+	case "instatus":
+		return "Instatus"
 	case "unleash":
 		return "Unleash"
 	}

@@ -320,6 +320,9 @@ func (c *Client) pageEvents(ctx context.Context, req incident.PageRequest) (*inc
 		"service":  serviceName(req.Service),
 		"severity": req.Severity.String(),
 	}
+	if req.Runbook != "" {
+		details["runbook"] = req.Runbook
+	}
 	if req.Link != "" {
 		details["link"] = req.Link
 	}
@@ -342,8 +345,11 @@ func (c *Client) pageEvents(ctx context.Context, req incident.PageRequest) (*inc
 			Details:   details,
 		},
 	}
+	if req.Runbook != "" {
+		ev.Links = append(ev.Links, map[string]string{"href": req.Runbook, "text": "Runbook"})
+	}
 	if req.Link != "" {
-		ev.Links = []any{map[string]string{"href": req.Link, "text": "Incident channel"}}
+		ev.Links = append(ev.Links, map[string]string{"href": req.Link, "text": "Incident channel"})
 	}
 	var resp *pagerduty.V2EventResponse
 	// PagerDuty merges triggers with the same dedup_key, so a retry is safe.
@@ -570,17 +576,23 @@ func pageTitle(req incident.PageRequest) string {
 	return fmt.Sprintf("[%s] %s", req.IncidentKey, req.Title)
 }
 
+// pageDetails is the body of a REST page: what to do and where to talk
+// first, then what the declarer wrote.
 func pageDetails(req incident.PageRequest) string {
-	var b strings.Builder
-	b.WriteString(req.Details)
-	if req.Link != "" {
-		if b.Len() > 0 {
-			b.WriteString("\n\n")
-		}
-		b.WriteString("Incident channel: ")
-		b.WriteString(req.Link)
+	var lines []string
+	if req.Runbook != "" {
+		lines = append(lines, "Runbook: "+req.Runbook)
 	}
-	return b.String()
+	if req.Link != "" {
+		lines = append(lines, "Incident channel: "+req.Link)
+	}
+	if req.Details != "" {
+		if len(lines) > 0 {
+			lines = append(lines, "")
+		}
+		lines = append(lines, req.Details)
+	}
+	return strings.Join(lines, "\n")
 }
 
 // eventSeverity maps our severity to Events API v2's: P1 critical, P2
@@ -608,4 +620,135 @@ func truncate(s string, n int) string {
 		return string(r[:n-1]) + "…"
 	}
 	return s
+}
+
+// Escalate moves a page to the next level of its escalation policy now,
+// as "Escalate" in PagerDuty does: the people on call at that level are
+// notified and assigned. It returns the page with its new assignees.
+// EINVALID for a page sent with a routing key (Events API v2 cannot
+// escalate) or without a REST token or From e-mail; ENOTFOUND when nobody
+// is on call at the next level.
+func (c *Client) Escalate(ctx context.Context, page incident.Page) (*incident.Page, error) {
+	if isEventsPage(page) {
+		return nil, incident.Errorf(incident.EINVALID, "A page sent with a routing key cannot be escalated through PagerDuty's Events API.")
+	}
+	if err := c.needToken(); err != nil {
+		return nil, err
+	}
+	if c.from == "" {
+		return nil, incident.Errorf(incident.EINVALID,
+			"PagerDuty needs the e-mail of a PagerDuty user to escalate as; set the bot's PagerDuty From e-mail.")
+	}
+	inc, err := c.getIncident(ctx, page.ExternalID)
+	if err != nil {
+		return nil, fmt.Errorf("escalate %s: %w", page.ExternalID, err)
+	}
+	svc := incident.ServicePolicy{Key: page.Service}
+	if c.services != nil {
+		if s, ok := c.services(page.Service); ok {
+			svc = s
+		}
+	}
+	oncalls, err := c.listOnCalls(ctx, svc, inc.EscalationPolicy.ID)
+	if err != nil {
+		return nil, fmt.Errorf("escalate %s: %w", page.ExternalID, err)
+	}
+	// The incident is at the highest level among its assignees.
+	level := uint(1)
+	assigned := map[string]bool{}
+	for _, a := range inc.Assignments {
+		assigned[a.Assignee.ID] = true
+	}
+	for _, oc := range oncalls {
+		if assigned[oc.User.ID] && oc.EscalationLevel > level {
+			level = oc.EscalationLevel
+		}
+	}
+	next := level + 1
+	if !slices.ContainsFunc(oncalls, func(oc pagerduty.OnCall) bool { return oc.EscalationLevel == next }) {
+		return nil, incident.Errorf(incident.ENOTFOUND, "Nobody is on call at level %d of the escalation policy.", next)
+	}
+	var res *pagerduty.ListIncidentsResponse
+	err = c.call(ctx, "incidents.manage", false, func(ctx context.Context) error {
+		var err error
+		res, err = c.pd.ManageIncidentsWithContext(ctx, c.from, []pagerduty.ManageIncidentsOptions{{ID: inc.ID, EscalationLevel: next}})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("escalate %s: %w", page.ExternalID, err)
+	}
+	for i := range res.Incidents {
+		if res.Incidents[i].ID == inc.ID {
+			inc = &res.Incidents[i]
+		}
+	}
+	out := page
+	out.Status = cmp.Or(inc.Status, "triggered")
+	out.Assignees = nil
+	for _, a := range inc.Assignments {
+		if name := cmp.Or(a.Assignee.Summary, a.Assignee.ID); name != "" && !slices.Contains(out.Assignees, name) {
+			out.Assignees = append(out.Assignees, name)
+		}
+	}
+	c.log.InfoContext(ctx, "pagerduty incident escalated", slog.String("pagerduty_incident", inc.ID), slog.Int("level", int(next)))
+	return &out, nil
+}
+
+// Responders returns the e-mail addresses of the people a page is
+// assigned to now: the incident's assignees for a REST page, the first
+// level on call for a page sent with a routing key. EINVALID without a
+// REST token.
+func (c *Client) Responders(ctx context.Context, page incident.Page) ([]string, error) {
+	if err := c.needToken(); err != nil {
+		return nil, err
+	}
+	svc := incident.ServicePolicy{Key: page.Service}
+	if c.services != nil {
+		if s, ok := c.services(page.Service); ok {
+			svc = s
+		}
+	}
+	var (
+		policy   string
+		assigned map[string]bool
+	)
+	if !isEventsPage(page) {
+		inc, err := c.getIncident(ctx, page.ExternalID)
+		if err != nil {
+			return nil, fmt.Errorf("responders of %s: %w", page.ExternalID, err)
+		}
+		policy = inc.EscalationPolicy.ID
+		assigned = map[string]bool{}
+		for _, a := range inc.Assignments {
+			assigned[a.Assignee.ID] = true
+		}
+	} else if svc.PagerDuty.ServiceID == "" && svc.PagerDuty.EscalationPolicy == "" {
+		return nil, incident.Errorf(incident.EINVALID,
+			"Finding who a routing-key page reached needs the service's pagerduty service_id or escalation_policy.")
+	}
+	oncalls, err := c.listOnCalls(ctx, svc, cmp.Or(policy, svc.PagerDuty.EscalationPolicy))
+	if err != nil {
+		return nil, fmt.Errorf("responders of %s: %w", page.Service, err)
+	}
+	var emails []string
+	for _, oc := range oncalls {
+		paged := oc.EscalationLevel == 1
+		if assigned != nil {
+			paged = assigned[oc.User.ID]
+		}
+		if paged && oc.User.Email != "" && !slices.Contains(emails, oc.User.Email) {
+			emails = append(emails, oc.User.Email)
+		}
+	}
+	return emails, nil
+}
+
+func (c *Client) getIncident(ctx context.Context, id string) (*pagerduty.Incident, error) {
+	var inc *pagerduty.Incident
+	err := c.call(ctx, "incidents.get", false, func(ctx context.Context) error {
+		var err error
+		inc, err = c.pd.GetIncidentWithContext(ctx, id)
+		return err
+	})
+	return inc, err
 }

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -215,4 +217,34 @@ func TestWebhookAssigneesOverride(t *testing.T) {
 	require.Len(t, got, 1)
 	require.Equal(t, []string{"Carol Backup", "Dave New"}, got[0].Assignees)
 	require.Empty(t, got[0].AgentEmail, "PagerDuty's agent reference has no e-mail")
+}
+
+// TestWebhookFixtureEscalated reads a v3 incident.escalated delivery in
+// PagerDuty's documented shape (testdata/): the new assignee is what the
+// domain invites into the channel.
+func TestWebhookFixtureEscalated(t *testing.T) {
+	t.Parallel()
+	body, err := os.ReadFile(filepath.Join("testdata", "incident_escalated.json"))
+	require.NoError(t, err)
+	s := &sink{}
+	srv := httptest.NewServer(pagerduty.NewWebhookHandler([]string{secret}, s.handle, nil))
+	t.Cleanup(srv.Close)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.URL, bytes.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-PagerDuty-Signature", pdfake.Sign(body, secret))
+	resp, err := srv.Client().Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+
+	got := s.got()
+	require.Len(t, got, 1)
+	ev := got[0]
+	require.Equal(t, incident.PageEscalated, ev.Kind)
+	require.Equal(t, "01DEN4HPBQAAAG05V5QQYBRZMF", ev.DeliveryID)
+	require.Equal(t, "firebreak-7-checkout", ev.DedupKey)
+	require.Equal(t, "Q1XVR8WPBCWK1C", ev.ExternalID)
+	require.Equal(t, []string{"Carol Poe"}, ev.Assignees)
+	require.Equal(t, time.Date(2026, 3, 2, 11, 16, 9, 540000000, time.UTC), ev.At.UTC())
 }

@@ -1,0 +1,48 @@
+package bot
+
+import "strings"
+
+// Escape makes user text safe to put in a Slack message's text, a mrkdwn
+// block or a channel topic: &, < and > become &amp;, &lt; and &gt;, so
+// "<!channel>", "<@U123>" and "<https://evil|click>" show literally and
+// notify nobody. It is the one escaping function of the transport; every
+// piece of user text passes through it once where it is rendered.
+//
+// An entity Slack itself produced (&amp;, &lt; or &gt;) is kept as it is,
+// so text escaped once is never escaped again: "p99 &gt; 2s" stays
+// "p99 &gt; 2s" and shows as "p99 > 2s". Escape(Escape(s)) == Escape(s).
+func Escape(s string) string {
+	if !strings.ContainsAny(s, "&<>") {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 16)
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '<':
+			b.WriteString("&lt;")
+		case '>':
+			b.WriteString("&gt;")
+		case '&':
+			rest := s[i:]
+			if strings.HasPrefix(rest, "&amp;") || strings.HasPrefix(rest, "&lt;") || strings.HasPrefix(rest, "&gt;") {
+				b.WriteByte('&')
+			} else {
+				b.WriteString("&amp;")
+			}
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// unescapeSlack turns the entities Slack puts in a slash command's text
+// (&lt;, &gt;, &amp;) back into the characters the person typed, so the
+// domain stores what they wrote and Escape renders it once.
+func unescapeSlack(s string) string {
+	if !strings.Contains(s, "&") {
+		return s
+	}
+	return strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(s)
+}

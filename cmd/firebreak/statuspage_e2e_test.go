@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/stretchr/testify/require"
+
+	"github.com/firebreakhq/firebreak/bot/slackfake"
+	"github.com/firebreakhq/firebreak/incident/pgtest"
+	"github.com/firebreakhq/firebreak/integrations/statuspage/statuspagefake"
+)
+
+// The practice's clock, scaled so the real program can be watched: one
+// minute of it is minute of this test.
+const minute = time.Second
+
+func statusPageEnv(t *testing.T, sp *statuspagefake.Fake) map[string]string {
+	return map[string]string{
+		"POLICY_FILE": writePolicyFile(t, fmt.Sprintf(`
+severities:
+  P1:
+    update_every: 1h
+    respond_within: 1h
+    status_page_within: %s
+    customer_email_after: %s
+comms:
+  stale_after: 1h
+services:
+  checkout:
+    name: Checkout
+    responders: [U0CAROL]
+    statuspage:
+      components: [cmpapi, cmpweb]
+`, 10*minute, 30*minute)),
+		"STATUSPAGE_API_URL": sp.URL, "STATUSPAGE_API_KEY": sp.APIKey, "STATUSPAGE_PAGE_ID": sp.PageID,
+	}
+}
+
+var publishValue = regexp.MustCompile(`"action_id":"statuspage_publish"[^}]*?"value":"([^"]+)"|"value":"([^"]+)"[^}]*?"action_id":"statuspage_publish"`)
+
+// click presses the Publish button of the newest message containing text.
+func clickPublish(t *testing.T, b *botInstance, fake *slackfake.Server, channel, text, user string) {
+	t.Helper()
+	var msg slackfake.Message
+	require.Eventually(t, func() bool {
+		var ok bool
+		msg, ok = findMessage(fake, channel, text)
+		return ok && strings.Contains(string(msg.Blocks), "statuspage_publish")
+	}, 15*time.Second, 20*time.Millisecond, "a message with %q and a Publish button", text)
+	m := publishValue.FindStringSubmatch(string(msg.Blocks))
+	require.NotNil(t, m, string(msg.Blocks))
+	value := m[1] + m[2]
+	cb := slackfake.BlockActions(user, channel, msg.TS, &slack.BlockAction{ActionID: "statuspage_publish", Value: value})
+	r, err := b.driver.Interaction(context.Background(), b.base+"/slack/interactions", cb)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, r.StatusCode)
+}
+
+// TestStatusPageEndToEnd: a P1 is declared and the status page draft is in
+// the channel at once; the IC publishes it at minute 3 (the nudge at 5 and
+// the escalation at 10 never come); an update is mirrored with one click;
+// the customer e-mail is proposed at 30 minutes and recorded as sent;
+// resolving proposes the resolution notice, which sets the components
+// operational; the postmortem shows the time to first public update.
+func TestStatusPageEndToEnd(t *testing.T) {
+	t.Parallel()
+	fake := seededSlack(t)
+	sp := statuspagefake.New("sp-e2e-key", "pgE2E", "cmpapi", "cmpweb")
+	t.Cleanup(sp.Close)
+	b := startBot(t, botOptions{mode: "http", slack: fake, databaseURL: pgtest.DSN(t), env: statusPageEnv(t, sp)})
+
+	declared := time.Now()
+	_, text := b.command("http", "U0ALICE", "C0GENERAL", "declare P1 --service=checkout card payments failing")
+	require.Contains(t, text, "Declaring INC-1")
+	ch := waitChannel(t, fake, fmt.Sprintf("inc-%s-card-payments-failing", time.Now().UTC().Format("2006-01-02")))
+
+	// The draft, with its three buttons.
+	require.Eventually(t, func() bool { _, ok := findMessage(fake, ch.ID, "Status page draft for INC-1"); return ok }, 15*time.Second, 20*time.Millisecond)
+	draft, _ := findMessage(fake, ch.ID, "Status page draft for INC-1")
+	for _, action := range []string{"statuspage_publish", "statuspage_edit", "statuspage_decline"} {
+		require.Contains(t, string(draft.Blocks), action)
+	}
+	require.Contains(t, draft.Text, "We are aware of an issue affecting Checkout")
+
+	// Published at minute 3 by the IC.
+	time.Sleep(time.Until(declared.Add(3 * minute)))
+	clickPublish(t, b, fake, ch.ID, "Status page draft for INC-1", "U0ALICE")
+	require.Eventually(t, func() bool {
+		return strings.Contains(messagesText(fake, ch.ID), "Posted on the status page (Statuspage · investigating)")
+	},
+		15*time.Second, 20*time.Millisecond)
+	incs := sp.Incidents()
+	require.Len(t, incs, 1)
+	require.Equal(t, "Issue affecting Checkout", incs[0].Name)
+	require.Equal(t, "critical", incs[0].Impact)
+	require.Equal(t, "major_outage", sp.Component("cmpapi"))
+	require.True(t, strings.HasPrefix(incs[0].Updates[0].Body, "We are aware of an issue affecting Checkout"))
+	// The panel carries the public link.
+	require.Eventually(t, func() bool {
+		for _, m := range fake.Messages(ch.ID) {
+			if strings.Contains(string(m.Blocks), "Status page") && strings.Contains(string(m.Blocks), "https://stspg.io/"+incs[0].ID) {
+				return true
+			}
+		}
+		return false
+	}, 15*time.Second, 20*time.Millisecond, "the panel shows the public link")
+
+	// An update is offered for the status page and mirrored with one click.
+	_, text = b.command("http", "U0ALICE", ch.ID, "update rolled back the 14:02 deploy, error rate falling")
+	require.Contains(t, text, "Update posted")
+	clickPublish(t, b, fake, ch.ID, "Also post this update to the status page?", "U0ALICE")
+	require.Eventually(t, func() bool { return len(sp.Incidents()[0].Updates) == 2 }, 15*time.Second, 20*time.Millisecond)
+	require.Contains(t, sp.Incidents()[0].Updates[0].Body, "rolled back the 14:02 deploy")
+
+	// The customer e-mail is proposed at 30 minutes, and recorded as sent.
+	require.Eventually(t, func() bool { _, ok := findMessage(fake, ch.ID, "*Customer e-mail*"); return ok }, 40*minute, 20*time.Millisecond)
+	require.GreaterOrEqual(t, time.Since(declared), 30*minute, "not before 30 minutes")
+	email, _ := findMessage(fake, ch.ID, "*Customer e-mail*")
+	require.Contains(t, email.Text, "Subject: Checkout disruption")
+	cb := slackfake.BlockActions("U0ALICE", ch.ID, email.TS, &slack.BlockAction{ActionID: "customer_email_sent", Value: "1"})
+	r, err := b.driver.Interaction(context.Background(), b.base+"/slack/interactions", cb)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, r.StatusCode)
+	require.Eventually(t, func() bool { return strings.Contains(messagesText(fake, ch.ID), "Customers were told by e-mail at") }, 15*time.Second, 20*time.Millisecond)
+
+	// Resolved: the resolution notice is proposed and posted.
+	_, text = b.command("http", "U0ALICE", ch.ID, "resolve rolled back the deploy")
+	require.Contains(t, text, "resolved")
+	clickPublish(t, b, fake, ch.ID, "post the resolution notice on the status page?", "U0ALICE")
+	require.Eventually(t, func() bool { return sp.Incidents()[0].Status == "resolved" }, 15*time.Second, 20*time.Millisecond)
+	require.Equal(t, "operational", sp.Component("cmpapi"))
+	require.Equal(t, "operational", sp.Component("cmpweb"))
+	require.Len(t, sp.Incidents(), 1, "one public incident, never a second")
+
+	// No nudge or escalation: the post came in time.
+	require.NotContains(t, messagesText(fake, ch.ID), "is not on the status page yet")
+	require.NotContains(t, messagesText(fake, ch.ID), "without a status page post")
+
+	// The postmortem shows the time to first public update.
+	_, text = b.command("http", "U0ALICE", ch.ID, "close")
+	require.Contains(t, text, "closed")
+	require.Eventually(t, func() bool { return strings.Contains(messagesText(fake, ch.ID), "Time to first public update") }, 40*time.Second, 50*time.Millisecond)
+	all := messagesText(fake, ch.ID)
+	require.Regexp(t, `Time to first public update: \d+s \(target 10s: met\)`, all, "measured against the 10-minute target, scaled")
+	require.Regexp(t, `\| Status page first posted \| \d\d:\d\d UTC \| \+\d+s \|`, all, "on the postmortem's timeline")
+	require.Contains(t, all, "Customers were told at")
+}
+
+// TestStatusPageDownEndToEnd: Statuspage answers 503; the channel says the
+// post failed and why, with Retry, and the durable job posts it once when
+// Statuspage is back.
+func TestStatusPageDownEndToEnd(t *testing.T) {
+	t.Parallel()
+	fake := seededSlack(t)
+	sp := statuspagefake.New("sp-e2e-key", "pgE2E", "cmpapi", "cmpweb")
+	t.Cleanup(sp.Close)
+	b := startBot(t, botOptions{mode: "http", slack: fake, env: statusPageEnv(t, sp)})
+	_, text := b.command("http", "U0ALICE", "C0GENERAL", "declare P1 --service=checkout search down")
+	require.Contains(t, text, "Declaring INC-1")
+	ch := waitChannel(t, fake, fmt.Sprintf("inc-%s-search-down", time.Now().UTC().Format("2006-01-02")))
+
+	sp.FailNext(http.StatusServiceUnavailable, http.StatusServiceUnavailable)
+	_, text = b.command("http", "U0ALICE", ch.ID, "statuspage We are looking into failing searches.")
+	require.Contains(t, text, "Posting INC-1 to the status page")
+	require.Eventually(t, func() bool {
+		return strings.Contains(messagesText(fake, ch.ID), "The status page post for INC-1 failed")
+	},
+		15*time.Second, 20*time.Millisecond)
+	failure, _ := findMessage(fake, ch.ID, "The status page post for INC-1 failed")
+	require.Contains(t, failure.Text, "Retrying in the background")
+	require.Contains(t, string(failure.Blocks), "statuspage_retry")
+	require.Eventually(t, func() bool { return strings.Contains(messagesText(fake, ch.ID), "Posted on the status page") },
+		60*time.Second, 50*time.Millisecond, "the durable job retries with backoff")
+	require.Len(t, sp.Incidents(), 1, "posted once")
+	require.Equal(t, "We are looking into failing searches.", sp.Incidents()[0].Updates[0].Body)
+	require.Equal(t, 1, strings.Count(messagesText(fake, ch.ID), "The status page post for INC-1 failed"), "the failure is said once")
+}

@@ -1,0 +1,120 @@
+{{/* Chart name. */}}
+{{- define "firebreak.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Full name: release-chart, shortened to 63 characters. */}}
+{{- define "firebreak.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "firebreak.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Labels every object carries; each adds its component. */}}
+{{- define "firebreak.commonLabels" -}}
+helm.sh/chart: {{ include "firebreak.chart" . }}
+app.kubernetes.io/name: {{ include "firebreak.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: firebreak
+{{- end }}
+
+{{/* The bot's labels. */}}
+{{- define "firebreak.labels" -}}
+{{ include "firebreak.commonLabels" . }}
+app.kubernetes.io/component: bot
+{{- end }}
+
+{{- define "firebreak.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "firebreak.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: bot
+{{- end }}
+
+{{- define "firebreak.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "firebreak.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "firebreak.secretName" -}}
+{{- default (include "firebreak.fullname" .) .Values.secret.existingSecret }}
+{{- end }}
+
+{{/* The credential keys to mount: the existing Secret's listed keys, or the non-empty values. */}}
+{{- define "firebreak.secretKeys" -}}
+{{- if .Values.secret.existingSecret }}
+{{- range .Values.secret.existingSecretKeys }}
+- {{ . }}
+{{- end }}
+{{- else }}
+{{- range $k, $v := .Values.secret.values }}
+{{- if $v }}
+- {{ $k }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "firebreak.postgresql.fullname" -}}
+{{- printf "%s-postgresql" (include "firebreak.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* True when the bot uses PostgreSQL (bundled or external) rather than SQLite. */}}
+{{- define "firebreak.usesPostgres" -}}
+{{- if or .Values.postgresql.enabled .Values.database.existingSecret }}true{{- end }}
+{{- end }}
+
+{{/* The bundled PostgreSQL's password: the given one, the one already in the cluster, or a new one. */}}
+{{- define "firebreak.postgresql.password" -}}
+{{- if .Values.postgresql.password }}
+{{- .Values.postgresql.password }}
+{{- else }}
+{{- $existing := lookup "v1" "Secret" .Release.Namespace (include "firebreak.postgresql.fullname" .) }}
+{{- if and $existing $existing.data (index $existing.data "POSTGRES_PASSWORD") }}
+{{- index $existing.data "POSTGRES_PASSWORD" | b64dec }}
+{{- else }}
+{{- randAlphaNum 32 }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Refuse combinations that cannot work. */}}
+{{- define "firebreak.validate" -}}
+{{- if not (has .Values.slack.mode (list "socket" "http")) }}
+{{- fail (printf "slack.mode: %q is not socket or http" .Values.slack.mode) }}
+{{- end }}
+{{- if and (gt (int .Values.replicaCount) 1) (not (include "firebreak.usesPostgres" .)) }}
+{{- fail "replicaCount > 1 needs PostgreSQL: set postgresql.enabled=true or database.existingSecret; replicas cannot share the embedded SQLite file" }}
+{{- end }}
+{{- if and .Values.postgresql.enabled .Values.database.existingSecret }}
+{{- fail "set either postgresql.enabled or database.existingSecret, not both" }}
+{{- end }}
+{{- if and .Values.ingress.enabled (ne .Values.slack.mode "http") }}
+{{- $hasWebhooks := false }}
+{{- range $k, $v := .Values.secret.values }}{{ if and $v (hasSuffix "WEBHOOK_SECRET" $k) }}{{ $hasWebhooks = true }}{{ end }}{{ end }}
+{{- if and (not $hasWebhooks) (not .Values.secret.existingSecret) }}
+{{- fail "ingress.enabled routes /slack and /webhooks: use slack.mode=http, or configure a webhook secret" }}
+{{- end }}
+{{- end }}
+{{- if and (eq .Values.slack.mode "socket") (not .Values.secret.existingSecret) .Values.secret.values.SLACK_BOT_TOKEN (not .Values.secret.values.SLACK_APP_TOKEN) }}
+{{- fail "slack.mode=socket needs secret.values.SLACK_APP_TOKEN (xapp-...)" }}
+{{- end }}
+{{- if and (eq .Values.slack.mode "http") (not .Values.secret.existingSecret) .Values.secret.values.SLACK_BOT_TOKEN (not .Values.secret.values.SLACK_SIGNING_SECRET) }}
+{{- fail "slack.mode=http needs secret.values.SLACK_SIGNING_SECRET" }}
+{{- end }}
+{{- end }}

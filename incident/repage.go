@@ -1,0 +1,241 @@
+package incident
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Job kinds of the paging that escalates by itself.
+const (
+	// JobRepage escalates a page nobody acknowledged within the severity's
+	// response target.
+	JobRepage = "incident.repage"
+	// JobInvitePaged invites the people a page reached into the incident
+	// channel.
+	JobInvitePaged = "incident.invite_paged"
+)
+
+// maxAutoRepages bounds how often the bot escalates or re-pages one
+// service by itself; past that the Re-page button remains, and PagerDuty's
+// own escalation policy keeps going.
+const maxAutoRepages = 3
+
+type repagePayload struct {
+	IncidentID int64  `json:"incident_id"`
+	PageKey    string `json:"page"`
+	// Step counts the bot's escalations of this page, from 1.
+	Step int `json:"step"`
+	// Due is when the page is overdue, in unix seconds.
+	Due int64 `json:"due"`
+}
+
+type invitePayload struct {
+	IncidentID int64  `json:"incident_id"`
+	PageKey    string `json:"page"`
+}
+
+// followPage plans, on sched, what follows a new page: its people are
+// invited into the channel, and it is escalated if nobody acknowledges it
+// within the severity's response target.
+func (s *Service) followPage(ctx context.Context, sched Scheduler, inc *Incident, page *Page, source string) error {
+	if err := s.scheduleInvitePaged(ctx, sched, page, source); err != nil {
+		return err
+	}
+	target := s.policy.Severity(inc.Severity).RespondWithin
+	if target <= 0 {
+		return nil
+	}
+	return s.scheduleRepage(ctx, sched, repagePayload{IncidentID: inc.ID, PageKey: page.DedupKey, Step: 1}, page.CreatedAt.Add(target))
+}
+
+// scheduleRepage plans an escalation check on the urgent queue: it is
+// part of paging, and must not wait behind slow work.
+func (s *Service) scheduleRepage(ctx context.Context, sched Scheduler, p repagePayload, at time.Time) error {
+	p.Due = at.Unix()
+	payload, _ := json.Marshal(p)
+	if _, err := sched.Schedule(ctx, Job{Kind: JobRepage, Key: fmt.Sprintf("repage:%s:%d", p.PageKey, p.Step), Payload: payload,
+		RunAt: at, MaxAttempts: pageAttempts, Urgent: true}); err != nil {
+		return fmt.Errorf("schedule the re-page of %s: %w", p.PageKey, err)
+	}
+	return nil
+}
+
+// scheduleInvitePaged invites the people a page reached, once per reason
+// (the page, an escalation, a reassignment).
+func (s *Service) scheduleInvitePaged(ctx context.Context, sched Scheduler, page *Page, reason string) error {
+	if _, ok := s.pager.(PageResponders); !ok {
+		return nil
+	}
+	payload, _ := json.Marshal(invitePayload{IncidentID: page.IncidentID, PageKey: page.DedupKey})
+	if _, err := sched.Schedule(ctx, Job{Kind: JobInvitePaged, Key: "invite-paged:" + page.DedupKey + ":" + reason, Payload: payload,
+		MaxAttempts: 5, Urgent: true}); err != nil {
+		return fmt.Errorf("schedule inviting the people paged: %w", err)
+	}
+	return nil
+}
+
+// runRepage is the JobRepage handler. When the page is still not
+// acknowledged at the severity's response target, PagerDuty escalates it to
+// the next level; a page that cannot escalate is sent again, with the
+// backup, as a new page. The channel is told either way, with a Re-page
+// button for doing it again by hand.
+func (s *Service) runRepage(ctx context.Context, payload []byte) error {
+	var p repagePayload
+	if err := json.Unmarshal(payload, &p); err != nil {
+		return fmt.Errorf("decode re-page: %w: %w", err, ErrJobCancel)
+	}
+	inc, err := s.store.GetIncident(ctx, p.IncidentID)
+	if ErrorCode(err) == ENOTFOUND {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("re-page: %w", err)
+	}
+	page, err := s.store.FindPage(ctx, "pagerduty", p.PageKey)
+	if err != nil {
+		return fmt.Errorf("re-page %s: %w: %w", p.PageKey, err, ErrJobCancel)
+	}
+	sp := s.policy.Severity(inc.Severity)
+	if !inc.Status.Open() || sp.RespondWithin <= 0 || page.AcknowledgedAt != nil ||
+		page.Status == "acknowledged" || page.Status == "resolved" {
+		return nil
+	}
+	if due := time.Unix(p.Due, 0); due.After(s.clock.Now().Add(nagSlack)) {
+		return s.scheduleRepage(ctx, s.sched, p, due) // a timer that fired early
+	}
+	if inc.ChannelID == "" {
+		return RetryLater(5*time.Second, "%s has no channel yet", inc.Key())
+	}
+	source := fmt.Sprintf("repage:%s:%d", page.DedupKey, p.Step)
+	if s.announced(ctx, inc.ID, source) {
+		return nil // a redelivered job
+	}
+	svc, ok := s.policy.Services[page.Service]
+	if !ok {
+		return nil
+	}
+	target := sp.TargetText
+	if target == "" {
+		target = DurationWords(sp.RespondWithin)
+	}
+	head := fmt.Sprintf(":rotating_light: Nobody acknowledged the page for *%s* within %s", svc.Name, target)
+
+	var text string
+	if esc, ok := s.pager.(PageEscalator); ok {
+		updated, err := esc.Escalate(ctx, *page)
+		switch code := ErrorCode(err); {
+		case err == nil:
+			if _, err := s.store.UpdatePage(ctx, page.ID, func(pg *Page) error {
+				pg.Status, pg.Assignees = updated.Status, updated.Assignees
+				return nil
+			}); err != nil {
+				s.log.WarnContext(ctx, "could not record the escalation", "page", page.DedupKey, "err", err)
+			}
+			text = head + ", so I escalated it in PagerDuty to the next level"
+			if len(updated.Assignees) > 0 {
+				text += ", now paging " + strings.Join(updated.Assignees, ", ")
+			}
+			text += "."
+			if err := s.scheduleInvitePaged(ctx, s.sched, page, source); err != nil {
+				s.log.WarnContext(ctx, "could not plan inviting the people paged", "page", page.DedupKey, "err", err)
+			}
+			if p.Step < maxAutoRepages {
+				next := repagePayload{IncidentID: inc.ID, PageKey: page.DedupKey, Step: p.Step + 1}
+				if err := s.scheduleRepage(ctx, s.sched, next, s.clock.Now().Add(sp.RespondWithin)); err != nil {
+					s.log.WarnContext(ctx, "could not plan the next re-page", "page", page.DedupKey, "err", err)
+				}
+			}
+		case code == EINVALID || code == ENOTFOUND || code == EFORBIDDEN:
+			s.log.InfoContext(ctx, "the page cannot escalate; paging again", "incident", inc.Key(), "page", page.DedupKey, "reason", ErrorMessage(err))
+		default:
+			return fmt.Errorf("escalate page %s: %w", page.DedupKey, err)
+		}
+	}
+	if text == "" {
+		pages, err := s.store.ListPages(ctx, inc.ID)
+		if err != nil {
+			return fmt.Errorf("re-page: %w", err)
+		}
+		round := 0
+		for _, pg := range pages {
+			if pg.Service == page.Service {
+				round++
+			}
+		}
+		if round > maxAutoRepages {
+			return nil // the button remains; PagerDuty keeps escalating
+		}
+		if err := s.schedulePage(ctx, s.sched, pagePayload{IncidentID: inc.ID, Service: page.Service, Actor: "bot", Round: round, Backup: true}); err != nil {
+			return fmt.Errorf("re-page: %w", err)
+		}
+		text = head + ", so I am paging again, with the backup."
+	}
+	ev := TimelineEvent{IncidentID: inc.ID, Kind: EventPaged, Actor: "bot", At: s.clock.Now(), Key: true, Text: text,
+		SourceID: source, Data: map[string]string{"service": page.Service, "page": page.DedupKey, "repage": fmt.Sprint(p.Step)}}
+	if err := s.store.AddTimelineEvent(ctx, &ev); ErrorCode(err) == ECONFLICT {
+		return nil
+	} else if err != nil {
+		s.log.ErrorContext(ctx, "could not record the re-page", "incident", inc.Key(), "err", err)
+	}
+	buttons := []Button{{Action: ActionRepage, Text: "Re-page " + page.Service, Value: fmt.Sprintf("%d|%s", inc.ID, page.Service), Style: "danger"}}
+	if _, err := s.chat.PostButtons(ctx, inc.ChannelID, text, buttons); err != nil {
+		// PagerDuty has acted; a retry would escalate again.
+		s.log.WarnContext(ctx, "could not say the re-page in the channel", "incident", inc.Key(), "err", err)
+	}
+	return nil
+}
+
+// runInvitePaged is the JobInvitePaged handler: the people a page reached
+// are invited into the incident channel, matched to Slack by e-mail.
+func (s *Service) runInvitePaged(ctx context.Context, payload []byte) error {
+	var p invitePayload
+	if err := json.Unmarshal(payload, &p); err != nil {
+		return fmt.Errorf("decode invite: %w: %w", err, ErrJobCancel)
+	}
+	r, ok := s.pager.(PageResponders)
+	if !ok {
+		return nil
+	}
+	inc, err := s.store.GetIncident(ctx, p.IncidentID)
+	if ErrorCode(err) == ENOTFOUND {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("invite the people paged: %w", err)
+	}
+	if !inc.Status.Open() {
+		return nil
+	}
+	if inc.ChannelID == "" {
+		return RetryLater(2*time.Second, "%s has no channel yet", inc.Key())
+	}
+	page, err := s.store.FindPage(ctx, "pagerduty", p.PageKey)
+	if err != nil {
+		return fmt.Errorf("invite the people paged: %w: %w", err, ErrJobCancel)
+	}
+	emails, err := r.Responders(ctx, *page)
+	if c := ErrorCode(err); c == EINVALID || c == ENOTFOUND || c == EFORBIDDEN {
+		s.log.InfoContext(ctx, "cannot tell who the page reached", "incident", inc.Key(), "page", p.PageKey, "reason", ErrorMessage(err))
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("who the page reached: %w", err)
+	}
+	if len(emails) == 0 {
+		return nil
+	}
+	ids, missing, err := s.chat.ResolveUsers(ctx, emails)
+	if err != nil {
+		return fmt.Errorf("find the people paged in Slack: %w", err)
+	}
+	if len(missing) > 0 {
+		s.log.InfoContext(ctx, "people paged without a Slack account by that e-mail", "incident", inc.Key(), "emails", strings.Join(missing, ", "))
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	if err := s.chat.Invite(ctx, inc.ChannelID, ids); err != nil {
+		return fmt.Errorf("invite the people paged: %w", err)
+	}
+	return nil
+}
