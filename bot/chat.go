@@ -599,6 +599,15 @@ func (c *Chat) announcementOptions(inc *incident.Incident) []slack.MsgOption {
 	}
 }
 
+// named resolves a "#name" from the policy (a digest or alert channel) to
+// its id; anything else is passed on as it is.
+func (c *Chat) named(ctx context.Context, channel string) (string, error) {
+	if !strings.HasPrefix(channel, "#") {
+		return channel, nil
+	}
+	return c.channelID(ctx, channel)
+}
+
 // channelID returns channel itself when it is an id, and otherwise looks the
 // name up among the channels the bot can see, once.
 func (c *Chat) channelID(ctx context.Context, channel string) (string, error) {
@@ -650,6 +659,10 @@ func channelLabel(channel string) string {
 
 // Post posts a line of mrkdwn text and returns its ts.
 func (c *Chat) Post(ctx context.Context, channelID, text string) (string, error) {
+	channelID, err := c.named(ctx, channelID)
+	if err != nil {
+		return "", err
+	}
 	text = clipRunes(text, maxMessageText)
 	_, ts, _, err := c.postOnce(ctx, channelID, postKey(ctx, "line", channelID+"\n"+text), slack.MsgOptionText(text, false))
 	if err != nil {

@@ -39,6 +39,10 @@ func ButtonBlocks(text string, buttons []incident.Button) []slack.Block {
 
 // PostButtons posts a line of text with buttons under it.
 func (c *Chat) PostButtons(ctx context.Context, channelID, text string, buttons []incident.Button) (string, error) {
+	channelID, err := c.named(ctx, channelID)
+	if err != nil {
+		return "", err
+	}
 	_, ts, _, err := c.postOnce(ctx, channelID, postKey(ctx, "buttons", channelID+"\n"+text), slack.MsgOptionText(clipRunes(text, maxMessageText), false),
 		slack.MsgOptionBlocks(ButtonBlocks(text, buttons)...))
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/firebreakhq/firebreak/bot/slackfake"
+	"github.com/firebreakhq/firebreak/incident"
 )
 
 const testSigningSecret = "e2e-signing-secret"
@@ -69,6 +70,8 @@ type botOptions struct {
 	sqlitePath  string
 	slack       *slackfake.Server
 	env         map[string]string
+	// clock, when set, is the program's clock (withClock).
+	clock incident.Clock
 }
 
 // startBot runs the program and waits until /healthz answers.
@@ -108,7 +111,11 @@ func startBot(t testing.TB, o botOptions) *botInstance {
 	b := &botInstance{t: t, base: "http://" + addr, admin: "http://" + adminAddr, slack: o.slack, logs: &syncBuffer{}, cancel: cancel, done: make(chan error, 1),
 		driver: slackfake.NewDriver(o.slack, testSigningSecret)}
 	go func() {
-		b.done <- run(ctx, []string{"serve"}, func(k string) string { return env[k] }, io.Discard, b.logs)
+		var opts []runOption
+		if o.clock != nil {
+			opts = append(opts, withClock(o.clock))
+		}
+		b.done <- run(ctx, []string{"serve"}, func(k string) string { return env[k] }, io.Discard, b.logs, opts...)
 	}()
 	t.Cleanup(func() { b.stop() })
 	require.Eventually(t, func() bool {
