@@ -501,19 +501,20 @@ func (c *Chat) PostPanel(ctx context.Context, inc *incident.Incident) (string, e
 	if inc.ChannelID == "" {
 		return "", incident.Errorf(incident.EINVALID, "%s has no channel yet, so its control panel cannot be posted.", inc.Key())
 	}
-	opts := c.panelOptions(inc)
+	msg := c.panelMessage(inc)
+	opts := msg.options()
 	_, ts, adopted, err := c.postOnce(ctx, inc.ChannelID, fmt.Sprintf("panel:%d", inc.ID), opts...)
 	if err != nil {
 		return "", classify("chat.postMessage", "post the control panel of "+inc.Key(), err)
 	}
 	if adopted {
 		// An earlier attempt posted it: bring it up to date instead.
-		if err := c.updateIfChanged(ctx, inc.ChannelID, ts, opts...); err != nil {
+		if err := c.updateIfChanged(ctx, inc.ChannelID, ts, msg); err != nil {
 			return "", classify("chat.update", "update the control panel of "+inc.Key(), err)
 		}
 		return ts, nil
 	}
-	c.remember(inc.ChannelID, ts, contentHash(inc.ChannelID, opts...))
+	c.remember(inc.ChannelID, ts, msg.hash())
 	return ts, nil
 }
 
@@ -523,15 +524,12 @@ func (c *Chat) UpdatePanel(ctx context.Context, inc *incident.Incident) error {
 	if inc.ChannelID == "" || inc.PanelTS == "" {
 		return incident.Errorf(incident.ENOTFOUND, "%s has no control panel yet.", inc.Key())
 	}
-	err := c.updateIfChanged(ctx, inc.ChannelID, inc.PanelTS, c.panelOptions(inc)...)
+	err := c.updateIfChanged(ctx, inc.ChannelID, inc.PanelTS, c.panelMessage(inc))
 	return classify("chat.update", "update the control panel of "+inc.Key(), err)
 }
 
-func (c *Chat) panelOptions(inc *incident.Incident) []slack.MsgOption {
-	return []slack.MsgOption{
-		slack.MsgOptionText(panelFallback(inc, c.policy), false),
-		slack.MsgOptionBlocks(PanelBlocks(inc, c.policy, c.clock.Now())...),
-	}
+func (c *Chat) panelMessage(inc *incident.Incident) message {
+	return message{text: panelFallback(inc, c.policy), blocks: PanelBlocks(inc, c.policy, c.clock.Now())}
 }
 
 // Pin pins a message; one already pinned is not an error.
@@ -563,7 +561,8 @@ func (c *Chat) Announce(ctx context.Context, channel string, inc *incident.Incid
 			return "", "", incident.Errorf(incident.EFORBIDDEN, "%s is private, and %s is a public channel: set channels.private_broadcast to a private channel.", inc.Key(), channelLabel(channel))
 		}
 	}
-	opts := c.announcementOptions(inc)
+	msg := c.announcementMessage(inc)
+	opts := msg.options()
 	respChannel, ts, adopted, err := c.postOnce(ctx, channelID, fmt.Sprintf("announce:%d", inc.ID), opts...)
 	if err != nil {
 		c.forgetChannel(channel, err)
@@ -573,12 +572,12 @@ func (c *Chat) Announce(ctx context.Context, channel string, inc *incident.Incid
 		respChannel = channelID
 	}
 	if adopted {
-		if err := c.updateIfChanged(ctx, respChannel, ts, opts...); err != nil {
+		if err := c.updateIfChanged(ctx, respChannel, ts, msg); err != nil {
 			return "", "", classify("chat.update", "update the announcement of "+inc.Key(), err)
 		}
 		return respChannel, ts, nil
 	}
-	c.remember(respChannel, ts, contentHash(respChannel, opts...))
+	c.remember(respChannel, ts, msg.hash())
 	return respChannel, ts, nil
 }
 
@@ -588,15 +587,12 @@ func (c *Chat) UpdateAnnouncement(ctx context.Context, channelID, ts string, inc
 	if err != nil {
 		return err
 	}
-	err = c.updateIfChanged(ctx, id, ts, c.announcementOptions(inc)...)
+	err = c.updateIfChanged(ctx, id, ts, c.announcementMessage(inc))
 	return classify("chat.update", "update the announcement of "+inc.Key(), err)
 }
 
-func (c *Chat) announcementOptions(inc *incident.Incident) []slack.MsgOption {
-	return []slack.MsgOption{
-		slack.MsgOptionText(panelFallback(inc, c.policy), false),
-		slack.MsgOptionBlocks(AnnouncementBlocks(inc, c.policy)...),
-	}
+func (c *Chat) announcementMessage(inc *incident.Incident) message {
+	return message{text: panelFallback(inc, c.policy), blocks: AnnouncementBlocks(inc, c.policy)}
 }
 
 // named resolves a "#name" from the policy (a digest or alert channel) to

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sync"
@@ -142,21 +143,31 @@ func (c *Chat) findPosted(ctx context.Context, channelID, key string) (string, e
 	}
 }
 
-// contentHash fingerprints what a set of message options would send.
-func contentHash(channelID string, opts ...slack.MsgOption) string {
-	_, values, err := slack.UnsafeApplyMsgOptions("", channelID, "", opts...)
+// message is the content of a message the bot keeps current.
+type message struct {
+	text   string
+	blocks []slack.Block
+}
+
+func (m message) options() []slack.MsgOption {
+	return []slack.MsgOption{slack.MsgOptionText(m.text, false), slack.MsgOptionBlocks(m.blocks...)}
+}
+
+// hash fingerprints the content; "" when it cannot be rendered, which never
+// matches.
+func (m message) hash() string {
+	b, err := json.Marshal(m.blocks)
 	if err != nil {
 		return ""
 	}
-	values.Del("ts")
-	sum := sha256.Sum256([]byte(values.Encode()))
+	sum := sha256.Sum256(append([]byte(m.text+"\x00"), b...))
 	return hex.EncodeToString(sum[:])
 }
 
 // updateIfChanged edits a message unless this process last wrote exactly
 // this content to it.
-func (c *Chat) updateIfChanged(ctx context.Context, channelID, ts string, opts ...slack.MsgOption) error {
-	hash := contentHash(channelID, opts...)
+func (c *Chat) updateIfChanged(ctx context.Context, channelID, ts string, msg message) error {
+	hash := msg.hash()
 	k := channelID + "/" + ts
 	l := c.writes.editLock(k)
 	l.Lock()
@@ -167,7 +178,7 @@ func (c *Chat) updateIfChanged(ctx context.Context, channelID, ts string, opts .
 	if same {
 		return nil
 	}
-	if _, _, _, err := c.api.UpdateMessageContext(ctx, channelID, ts, opts...); err != nil {
+	if _, _, _, err := c.api.UpdateMessageContext(ctx, channelID, ts, msg.options()...); err != nil {
 		return err
 	}
 	c.remember(channelID, ts, hash)

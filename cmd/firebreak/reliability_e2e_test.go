@@ -90,9 +90,17 @@ func TestNoDuplicatesWhenSlackFailsAfterActing(t *testing.T) {
 
 	titles := []string{"Checkout fails", "Payments slow", "Cart empties", "Search down"}
 	for _, title := range titles {
-		_, text := b.command("http", "U0ALICE", "C0GENERAL", "declare P1 "+title+" --service=checkout")
+		_, text := b.command("http", "U0ALICE", "C0GENERAL", "declare P1 --service=checkout "+title)
 		require.Contains(t, text, "Declaring INC-")
 	}
+	defer func() {
+		if t.Failed() {
+			for _, ch := range fake.Channels() {
+				t.Logf("#%s pins=%d: %s", ch.Name, len(ch.Pins), messagesText(fake, ch.ID))
+			}
+			t.Logf("logs: %s", b.logs.String())
+		}
+	}()
 	require.Eventually(t, func() bool {
 		for _, title := range titles {
 			if !warRoomDone(fake, title) {
@@ -100,7 +108,7 @@ func TestNoDuplicatesWhenSlackFailsAfterActing(t *testing.T) {
 			}
 		}
 		return true
-	}, 90*time.Second, 100*time.Millisecond, "every war room is completed despite the failures")
+	}, 60*time.Second, 100*time.Millisecond, "every war room is completed despite the failures")
 	fake.TookEffectFraction("", 0, 0)
 
 	failed := 0
