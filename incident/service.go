@@ -56,6 +56,11 @@ type ServiceConfig struct {
 	Policy Policy
 	Clock  Clock
 	Logger *slog.Logger
+	// Escape makes user text (titles, updates, notes) safe inside the
+	// chat's messages and topic; the chat transport provides it (the Slack
+	// one escapes &, < and >). Nil leaves text as it is. The timeline
+	// keeps the text as typed.
+	Escape func(string) string
 }
 
 // Service runs incidents: it declares them, opens their war room, and applies
@@ -79,6 +84,7 @@ type Service struct {
 	clock       Clock
 	log         *slog.Logger
 	members     membership
+	escape      func(string) string
 }
 
 // NewService returns a Service.
@@ -95,7 +101,10 @@ func NewService(cfg ServiceConfig) *Service {
 	if cfg.Policy.Location == nil {
 		cfg.Policy.Location = time.UTC
 	}
-	s := &Service{store: cfg.Store, sched: cfg.Scheduler, chat: MarkDrills(cfg.Chat, cfg.Store), pager: cfg.Pager, policy: cfg.Policy,
+	if cfg.Escape == nil {
+		cfg.Escape = func(s string) string { return s }
+	}
+	s := &Service{escape: cfg.Escape, store: cfg.Store, sched: cfg.Scheduler, chat: MarkDrills(cfg.Chat, cfg.Store), pager: cfg.Pager, policy: cfg.Policy,
 		sources: cfg.ChangeSources, rollbackers: cfg.Rollbackers, afterClose: cfg.AfterClose, clock: cfg.Clock, log: cfg.Logger,
 		statusPages: cfg.StatusPages, templates: cfg.Templates}
 	s.hooks = append([]Hook{s.commsHook}, cfg.Hooks...)
@@ -455,7 +464,7 @@ func (s *Service) setup(ctx context.Context, p setupPayload) error {
 	}
 
 	if p.ReplyTo != (ReplyTarget{}) {
-		if err := s.chat.Reply(ctx, p.ReplyTo, fmt.Sprintf("%s is open: <#%s>", inc.Key(), inc.ChannelID)); err != nil {
+		if err := s.chat.Reply(ctx, p.ReplyTo, drillText(inc, fmt.Sprintf("%s is open: <#%s>", inc.Key(), inc.ChannelID))); err != nil {
 			s.log.WarnContext(ctx, "could not tell the declarer", "incident", inc.Key(), "err", err)
 		}
 	}
@@ -573,7 +582,7 @@ func (s *Service) reportSetupFailure(ctx context.Context, p setupPayload, cause 
 	if inc.ChannelID != "" && target.ResponseURL == "" && target.ChannelID == "" {
 		target.ChannelID = inc.ChannelID
 	}
-	if err := s.chat.Reply(ctx, target, text); err != nil {
+	if err := s.chat.Reply(ctx, target, drillText(inc, text)); err != nil {
 		s.log.ErrorContext(ctx, "could not tell the declarer about the failed setup", "incident", inc.Key(), "err", err)
 	}
 }
@@ -618,7 +627,7 @@ func (s *Service) Topic(inc *Incident) string {
 	if inc.Commander != "" {
 		ic = "IC " + mention(inc.Commander)
 	}
-	t := fmt.Sprintf("%s %s | %s | %s | %s", inc.Key(), inc.Severity, inc.Status.Label(), ic, inc.Title)
+	t := fmt.Sprintf("%s %s | %s | %s | %s", inc.Key(), inc.Severity, inc.Status.Label(), ic, s.escape(inc.Title))
 	if inc.Drill {
 		t = "DRILL | " + t
 	}
