@@ -118,7 +118,7 @@ func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) {
 		var hinted bool
 		if resp != nil {
 			lastStatus = resp.StatusCode
-			wait, hinted = parseRetryAfter(resp.Header, c.now())
+			wait, hinted = ParseRetryAfter(resp.Header, c.now())
 		}
 		if outcome == OutcomeRateLimited && hinted {
 			c.gate.close(key, c.now().Add(wait))
