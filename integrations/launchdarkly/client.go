@@ -42,7 +42,7 @@ import (
 )
 
 // Source is the ChangeEvent.Source of every change this package reports.
-const Source = "launchdarkly"
+const Source = incident.ProviderLaunchDarkly
 
 // DefaultAPIURL is LaunchDarkly's commercial instance; federal and EU
 // accounts have their own hosts.

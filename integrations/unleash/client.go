@@ -37,7 +37,7 @@ import (
 )
 
 // Source is the ChangeEvent.Source of every change this package reports.
-const Source = "unleash"
+const Source = incident.ProviderUnleash
 
 // EventsPath is the event search endpoint (Unleash 6 and 7).
 const EventsPath = "/api/admin/search/events"
