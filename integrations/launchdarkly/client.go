@@ -38,6 +38,7 @@ import (
 	"time"
 
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/integrations/flagoff"
 	"github.com/firebreakhq/firebreak/integrations/outbound"
 )
 
@@ -68,7 +69,7 @@ const (
 	defaultRetryAfter = time.Minute
 	// defaultProject is the project LaunchDarkly creates for every account;
 	// a FlagRef without a project means it.
-	defaultProject = "default"
+	defaultProject = flagoff.DefaultProject
 )
 
 // Config configures a Client.

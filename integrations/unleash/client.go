@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/integrations/flagoff"
 	"github.com/firebreakhq/firebreak/integrations/outbound"
 )
 
@@ -51,7 +52,7 @@ const (
 	defaultRetryAfter = time.Minute
 	// defaultProject is the project every Unleash instance has; a FlagRef
 	// without a project means it.
-	defaultProject = "default"
+	defaultProject = flagoff.DefaultProject
 )
 
 // Config configures a Client.
