@@ -263,10 +263,14 @@ func (s *Service) pageFailed(ctx context.Context, inc *Incident, p pagePayload, 
 		}
 		ev := TimelineEvent{IncidentID: inc.ID, Kind: EventProviderFailure, Actor: "pagerduty", At: s.clock.Now(),
 			Text: "Paging " + svc.Name + " failed: " + ErrorMessage(cause), SourceID: "pagefail:" + dedupKey(p.IncidentID, p.Service, p.Round)}
-		if err := s.store.AddTimelineEvent(ctx, &ev); err == nil {
+		// Said once: recorded only once the channel has heard it, so a
+		// post that Slack refused is tried again with the next retry.
+		if !s.announced(ctx, inc.ID, ev.SourceID) {
 			value, _ := json.Marshal(pagePayload{IncidentID: p.IncidentID, Service: p.Service, Round: p.Round + 100, Backup: p.Backup})
 			if _, err := s.chat.PostButtons(ctx, inc.ChannelID, text, []Button{{Action: ActionRetryPage, Text: "Retry page", Value: string(value), Style: "danger"}}); err != nil {
 				s.log.WarnContext(ctx, "could not report the failed page", "incident", inc.Key(), "err", err)
+			} else if err := s.store.AddTimelineEvent(ctx, &ev); err != nil && ErrorCode(err) != ECONFLICT {
+				s.log.WarnContext(ctx, "could not record the failed page", "incident", inc.Key(), "err", err)
 			}
 		}
 	}
