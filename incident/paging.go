@@ -198,6 +198,7 @@ func (s *Service) runPage(ctx context.Context, payload []byte) error {
 		}); err != nil {
 			return fmt.Errorf("record page: %w", err)
 		}
+		s.observer.Paged(inc, p.Service)
 	}
 	if s.announced(ctx, inc.ID, source) {
 		return nil // a redelivered job
@@ -424,13 +425,18 @@ func (s *Service) applyAck(ctx context.Context, page *Page, slackUser, agent str
 	}); err != nil {
 		return fmt.Errorf("record acknowledgement: %w", err)
 	}
-	_, err := s.change(ctx, page.IncidentID, func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
-		if i.AcknowledgedAt == nil {
+	first := false
+	acked, err := s.change(ctx, page.IncidentID, func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
+		first = i.AcknowledgedAt == nil
+		if first {
 			t := at
 			i.AcknowledgedAt = &t // MTTA counts from the first acknowledgement
 		}
 		return nil, &syncPayload{Lines: []string{text}}, nil
 	})
+	if err == nil && first && acked != nil {
+		s.observer.Acknowledged(acked, at.Sub(acked.DeclaredAt))
+	}
 	if ErrorCode(err) == ECONFLICT {
 		return nil // closed meanwhile
 	}

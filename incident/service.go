@@ -53,6 +53,8 @@ type ServiceConfig struct {
 	// Hooks run after each committed lifecycle change, after the
 	// service's own.
 	Hooks  []Hook
+	// Observer is told of pages, nags and acknowledgements, for metrics.
+	Observer Observer
 	Policy Policy
 	Clock  Clock
 	Logger *slog.Logger
@@ -78,6 +80,7 @@ type Service struct {
 	hooks       []Hook
 	clock       Clock
 	log         *slog.Logger
+	observer    Observer
 	members     membership
 }
 
@@ -99,6 +102,10 @@ func NewService(cfg ServiceConfig) *Service {
 		sources: cfg.ChangeSources, rollbackers: cfg.Rollbackers, afterClose: cfg.AfterClose, clock: cfg.Clock, log: cfg.Logger,
 		statusPages: cfg.StatusPages, templates: cfg.Templates}
 	s.hooks = append([]Hook{s.commsHook}, cfg.Hooks...)
+	s.observer = cfg.Observer
+	if s.observer == nil {
+		s.observer = noObserver{}
+	}
 	return s
 }
 
