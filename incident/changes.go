@@ -273,7 +273,7 @@ func (s *Service) gatherChanges(ctx context.Context, inc *Incident, window time.
 			continue
 		}
 		for _, c := range a.changes {
-			if c.Source == "" || c.ExternalID == "" || c.OccurredAt.Before(from) || c.OccurredAt.After(to) || seen[changeKey(c)] {
+			if c.Source == "" || c.ExternalID == "" || !ChangeInWindow(c, from, to) || seen[changeKey(c)] {
 				continue
 			}
 			if c.Service == "" {
@@ -293,6 +293,19 @@ func (s *Service) gatherChanges(ctx context.Context, inc *Incident, window time.
 		}
 	}
 	stored, err := s.store.ListChangeEvents(ctx, inc.Service, from, to)
+	if err == nil {
+		// Deploys and runs under way at the start are stored at the time
+		// they moved on since.
+		var later []ChangeEvent
+		if now := s.clock.Now(); now.After(to) {
+			later, err = s.store.ListChangeEvents(ctx, inc.Service, to.Add(time.Nanosecond), now)
+		}
+		for _, c := range later {
+			if ChangeInWindow(c, from, to) {
+				stored = append(stored, c)
+			}
+		}
+	}
 	if err != nil {
 		s.log.WarnContext(ctx, "could not read the stored changes", "incident", inc.Key(), "err", err)
 		list.Failures = append(list.Failures, SourceFailure{Source: "Change history", Message: ErrorMessage(err)})
@@ -320,7 +333,11 @@ func (s *Service) gatherChanges(ctx context.Context, inc *Incident, window time.
 		all = all[:maxListedChanges]
 	}
 	for _, c := range all {
-		it := ChangeItem{Change: c, Highlight: !c.OccurredAt.After(to) && to.Sub(c.OccurredAt) <= HighlightWindow}
+		at := c.OccurredAt
+		if started, ok := changeStarted(c); ok && at.After(to) {
+			at = started // under way at the start: as close as it began
+		}
+		it := ChangeItem{Change: c, Highlight: !at.After(to) && to.Sub(at) <= HighlightWindow}
 		// A change that turned a flag off is already what "Turn off"
 		// would do.
 		if rb := s.rollbackerFor(c); rb != nil && persisted[changeKey(c)] && !(c.Kind == ChangeFlag && c.Data["on"] == "false") {
@@ -337,6 +354,27 @@ func (s *Service) gatherChanges(ctx context.Context, inc *Incident, window time.
 }
 
 func changeKey(c ChangeEvent) string { return c.Source + "\x00" + c.ExternalID }
+
+// DataStartedAt is the ChangeEvent.Data key, RFC 3339, of when a change
+// that moves through states (a deploy, a workflow run) began.
+const DataStartedAt = "started_at"
+
+// changeStarted reads Data[DataStartedAt].
+func changeStarted(c ChangeEvent) (time.Time, bool) {
+	t, err := time.Parse(time.RFC3339, c.Data[DataStartedAt])
+	return t, err == nil
+}
+
+// ChangeInWindow reports whether c belongs to the list of changes in
+// [from, to]: it last moved inside the window, or it began by the window's
+// end and moved on after it (a deploy under way when the incident started).
+func ChangeInWindow(c ChangeEvent, from, to time.Time) bool {
+	if !c.OccurredAt.Before(from) && !c.OccurredAt.After(to) {
+		return true
+	}
+	started, ok := changeStarted(c)
+	return ok && c.OccurredAt.After(to) && !started.After(to)
+}
 
 // ChangeValue is the rollback button's value for a change: its source, the
 // second it happened (so it is found again without a scan) and its id.

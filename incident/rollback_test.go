@@ -777,3 +777,28 @@ func TestWhatChangedShowsTheLatestStateOfADeploy(t *testing.T) {
 	require.Len(t, got, 1)
 	require.Equal(t, "failure", got[0].Data["state"], "the lagging answer does not overwrite the later state")
 }
+
+func TestWhatChangedListsADeployUnderWayAtTheStart(t *testing.T) {
+	t.Parallel()
+	b := setupChanges(t)
+	ctx := context.Background()
+	inc := b.open(t, incident.P2)
+	// Asked 20 minutes in: the deploy began 5 minutes before the start and
+	// failed 10 minutes after it.
+	failed := b.deploy("8", -10*time.Minute, "failure")
+	failed.Revision = 5
+	failed.Data["started_at"] = b.start().Add(-5 * time.Minute).Format(time.RFC3339)
+	require.NoError(t, b.svc.RecordChange(ctx, failed))
+	late := b.deploy("9", -12*time.Minute, "success")
+	late.Data["started_at"] = b.start().Add(2 * time.Minute).Format(time.RFC3339)
+	require.NoError(t, b.svc.RecordChange(ctx, late))
+	b.clock.Advance(20 * time.Minute)
+
+	list := b.lastList(t, inc, 0)
+	it := itemOf(t, list, "deployment:acme/checkout:8")
+	require.Equal(t, "failure", it.Change.Data["state"])
+	require.True(t, it.Highlight, "under way at the start, begun 5 minutes before it")
+	for _, it := range list.Items {
+		require.NotEqual(t, "deployment:acme/checkout:9", it.Change.ExternalID, "begun after the start")
+	}
+}

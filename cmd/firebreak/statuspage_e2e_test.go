@@ -14,6 +14,7 @@ import (
 
 	"github.com/firebreakhq/firebreak/bot/slackfake"
 	"github.com/firebreakhq/firebreak/incident/pgtest"
+	"github.com/firebreakhq/firebreak/integrations/instatus/instatusfake"
 	"github.com/firebreakhq/firebreak/integrations/statuspage/statuspagefake"
 )
 
@@ -22,7 +23,7 @@ import (
 const minute = time.Second
 
 func statusPageEnv(t *testing.T, sp *statuspagefake.Fake) map[string]string {
-	return map[string]string{
+	env := map[string]string{
 		"POLICY_FILE": writePolicyFile(t, fmt.Sprintf(`
 severities:
   P1:
@@ -39,8 +40,11 @@ services:
     statuspage:
       components: [cmpapi, cmpweb]
 `, 10*minute, 30*minute)),
-		"STATUSPAGE_API_URL": sp.URL, "STATUSPAGE_API_KEY": sp.APIKey, "STATUSPAGE_PAGE_ID": sp.PageID,
 	}
+	if sp != nil {
+		env["STATUSPAGE_API_URL"], env["STATUSPAGE_API_KEY"], env["STATUSPAGE_PAGE_ID"] = sp.URL, sp.APIKey, sp.PageID
+	}
+	return env
 }
 
 var publishValue = regexp.MustCompile(`"action_id":"statuspage_publish"[^}]*?"value":"([^"]+)"|"value":"([^"]+)"[^}]*?"action_id":"statuspage_publish"`)
@@ -90,7 +94,7 @@ func TestStatusPageEndToEnd(t *testing.T) {
 	require.Contains(t, draft.Text, "We are aware of an issue affecting Checkout")
 
 	// Published at minute 3 by the IC.
-	time.Sleep(time.Until(declared.Add(3 * minute)))
+	require.Eventually(t, func() bool { return time.Since(declared) >= 3*minute }, 10*minute, 20*time.Millisecond, "minute 3 of the clock")
 	clickPublish(t, b, fake, ch.ID, "Status page draft for INC-1", "U0ALICE")
 	require.Eventually(t, func() bool {
 		return strings.Contains(messagesText(fake, ch.ID), "Posted on the status page (Statuspage · investigating)")
@@ -181,4 +185,67 @@ func TestStatusPageDownEndToEnd(t *testing.T) {
 	require.Len(t, sp.Incidents(), 1, "posted once")
 	require.Equal(t, "We are looking into failing searches.", sp.Incidents()[0].Updates[0].Body)
 	require.Equal(t, 1, strings.Count(messagesText(fake, ch.ID), "The status page post for INC-1 failed"), "the failure is said once")
+}
+
+// TestStatusPageEditOnInstatusEndToEnd: on Instatus, the IC edits the
+// draft in the form before publishing; a severity change then maps to the
+// components' status.
+func TestStatusPageEditOnInstatusEndToEnd(t *testing.T) {
+	t.Parallel()
+	fake := seededSlack(t)
+	is := instatusfake.New("is-e2e-key", "ckpage", "cmpapi", "cmpweb")
+	t.Cleanup(is.Close)
+	env := statusPageEnv(t, nil)
+	env["INSTATUS_API_URL"], env["INSTATUS_API_KEY"], env["INSTATUS_PAGE_ID"] = is.URL, is.APIKey, is.PageID
+	env["INSTATUS_PAGE_URL"] = "https://status.example.com"
+	b := startBot(t, botOptions{mode: "http", slack: fake, env: env})
+	ctx := context.Background()
+
+	_, text := b.command("http", "U0ALICE", "C0GENERAL", "declare P1 --service=checkout sign-in failing")
+	require.Contains(t, text, "Declaring INC-1")
+	ch := waitChannel(t, fake, fmt.Sprintf("inc-%s-sign-in-failing", time.Now().UTC().Format("2006-01-02")))
+	require.Eventually(t, func() bool { _, ok := findMessage(fake, ch.ID, "Status page draft for INC-1* (Instatus)"); return ok },
+		15*time.Second, 20*time.Millisecond)
+	draft, _ := findMessage(fake, ch.ID, "Status page draft for INC-1")
+
+	cb := slackfake.BlockActions("U0ALICE", ch.ID, draft.TS, &slack.BlockAction{ActionID: "statuspage_edit", Value: "1|ack|"})
+	r, err := b.driver.Interaction(ctx, b.base+"/slack/interactions", cb)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, r.StatusCode)
+	var view slackfake.View
+	require.Eventually(t, func() bool {
+		for _, v := range fake.OpenViews() {
+			if v.CallbackID == "statuspage" {
+				view = v
+				return true
+			}
+		}
+		return false
+	}, 10*time.Second, 20*time.Millisecond, "the edit form opens")
+	require.Contains(t, string(view.JSON), "We are aware of an issue affecting Checkout", "pre-filled with the draft")
+	sub, err := slackfake.ViewSubmission("U0ALICE", view, map[string]map[string]slack.BlockAction{
+		"statuspage_body": {"statuspage_body": {Value: "Some customers cannot sign in. We are on it."}}})
+	require.NoError(t, err)
+	r, err = b.driver.Interaction(ctx, b.base+"/slack/interactions", sub)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, r.StatusCode)
+
+	require.Eventually(t, func() bool { return len(is.Incidents()) == 1 }, 15*time.Second, 20*time.Millisecond)
+	in := is.Incidents()[0]
+	require.Equal(t, "Issue affecting Checkout", in.Name)
+	require.Equal(t, "INVESTIGATING", in.Status)
+	require.Equal(t, "Some customers cannot sign in. We are on it.", in.Updates[0].Message)
+	require.Equal(t, "MAJOROUTAGE", is.Component("cmpapi"))
+	require.Eventually(t, func() bool {
+		return strings.Contains(messagesText(fake, ch.ID), "Posted on the status page (Instatus · investigating)") &&
+			strings.Contains(messagesText(fake, ch.ID), "https://status.example.com/incident/"+in.ID)
+	}, 15*time.Second, 20*time.Millisecond)
+
+	_, text = b.command("http", "U0ALICE", ch.ID, "severity P2")
+	require.NotContains(t, text, "may not")
+	require.Eventually(t, func() bool {
+		return is.Component("cmpapi") == "PARTIALOUTAGE" && is.Component("cmpweb") == "PARTIALOUTAGE"
+	},
+		15*time.Second, 20*time.Millisecond, "the severity maps to the components' status")
+	require.Len(t, is.Incidents()[0].Updates, 1, "a component change posts no message")
 }

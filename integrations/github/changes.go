@@ -139,7 +139,7 @@ func (c *Client) deployChanges(ctx context.Context, svcKey string, info repoInfo
 		if len(sts) > 0 {
 			latest = sts[0]
 		}
-		if ch := deployChange(svcKey, info.ref.String(), info.htmlURL, d, latest); inWindow(ch.OccurredAt, from, to) {
+		if ch := deployChange(svcKey, info.ref.String(), info.htmlURL, d, latest); incident.ChangeInWindow(ch, from, to) {
 			out = append(out, ch)
 		}
 	}
@@ -178,11 +178,12 @@ func deployChange(svcKey, repo, repoHTML string, d *gh.Deployment, st *gh.Deploy
 		}
 	}
 	data := map[string]string{
-		"deployment_id": strconv.FormatInt(d.GetID(), 10),
-		"state":         state,
-		"repo":          repo,
-		"ref":           d.GetRef(),
-		"task":          d.GetTask(),
+		"deployment_id":        strconv.FormatInt(d.GetID(), 10),
+		incident.DataStartedAt: d.GetCreatedAt().Time.UTC().Format(time.RFC3339),
+		"state":                state,
+		"repo":                 repo,
+		"ref":                  d.GetRef(),
+		"task":                 d.GetTask(),
 	}
 	if d.GetDescription() != "" {
 		data["description"] = d.GetDescription()
@@ -271,7 +272,7 @@ func (c *Client) runChanges(ctx context.Context, svcKey string, info repoInfo, w
 			return nil, c.wrap(err, "list runs of workflow "+workflow, info.ref)
 		}
 		for _, run := range runs.WorkflowRuns {
-			if ch := runChange(svcKey, info.ref.String(), workflow, run); inWindow(ch.OccurredAt, from, to) {
+			if ch := runChange(svcKey, info.ref.String(), workflow, run); incident.ChangeInWindow(ch, from, to) {
 				out = append(out, ch)
 			}
 		}
@@ -318,6 +319,10 @@ func runChange(svcKey, repo, workflow string, run *gh.WorkflowRun) incident.Chan
 	if at.IsZero() {
 		at = run.GetCreatedAt().Time
 	}
+	started := run.GetRunStartedAt().Time
+	if started.IsZero() {
+		started = run.GetCreatedAt().Time
+	}
 	return incident.ChangeEvent{
 		Source:     Source,
 		ExternalID: runExternalID(repo, run.GetID()),
@@ -331,15 +336,16 @@ func runChange(svcKey, repo, workflow string, run *gh.WorkflowRun) incident.Chan
 		OccurredAt: at.UTC(),
 		Revision:   runRevision(run),
 		Data: map[string]string{
-			"run_id":      strconv.FormatInt(run.GetID(), 10),
-			"run_number":  strconv.Itoa(run.GetRunNumber()),
-			"status":      run.GetStatus(),
-			"conclusion":  run.GetConclusion(),
-			"head_sha":    run.GetHeadSHA(),
-			"head_branch": run.GetHeadBranch(),
-			"event":       run.GetEvent(),
-			"workflow":    workflow,
-			"repo":        repo,
+			"run_id":               strconv.FormatInt(run.GetID(), 10),
+			"run_number":           strconv.Itoa(run.GetRunNumber()),
+			"status":               run.GetStatus(),
+			"conclusion":           run.GetConclusion(),
+			"head_sha":             run.GetHeadSHA(),
+			"head_branch":          run.GetHeadBranch(),
+			"event":                run.GetEvent(),
+			"workflow":             workflow,
+			"repo":                 repo,
+			incident.DataStartedAt: started.UTC().Format(time.RFC3339),
 		},
 	}
 }

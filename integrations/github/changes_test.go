@@ -65,6 +65,7 @@ func TestChangesListsDeploysPullRequestsAndRunsInTheWindow(t *testing.T) {
 		Revision:    deploy.Revision,
 		Data: map[string]string{
 			"deployment_id": fmt.Sprint(ids[3]), "state": "success", "repo": repo, "ref": "main", "task": "deploy",
+			"started_at": "2026-03-02T11:30:00Z",
 		},
 	}, deploy, "a deploy happened when it reached its latest state")
 	require.Positive(t, deploy.Revision, "the status id orders the deploy's states")
@@ -243,4 +244,23 @@ func TestChangesErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestChangesListsADeployUnderWayAtTheStart(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.fake.AddWorkflow(repo, "deploy.yml", true)
+	// Created before the window's end, failed after it.
+	id := b.fake.AddDeployment(repo, ghfake.Deployment{SHA: sha2, Ref: "main", Environment: "production", Creator: "ada", CreatedAt: at(11, 50),
+		Statuses: []ghfake.DeploymentStatus{{State: "in_progress", CreatedAt: at(11, 51)}, {State: "failure", CreatedAt: at(12, 10)}}})
+	// Created after the window: not a change before the incident.
+	b.fake.AddDeployment(repo, ghfake.Deployment{SHA: sha3, Ref: "main", Environment: "production", Creator: "ada", CreatedAt: at(12, 5),
+		Statuses: []ghfake.DeploymentStatus{{State: "success", CreatedAt: at(12, 8)}}})
+
+	got, err := b.client.Changes(t.Context(), checkoutService(), at(11, 0), at(12, 0))
+	require.NoError(t, err)
+	require.Equal(t, []string{fmt.Sprintf("deployment:%s:%d", repo, id)}, externalIDs(got))
+	require.Equal(t, "failure", got[0].Data["state"])
+	require.Equal(t, at(12, 10), got[0].OccurredAt)
+	require.Equal(t, "2026-03-02T11:50:00Z", got[0].Data["started_at"])
 }
