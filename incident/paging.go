@@ -425,18 +425,13 @@ func (s *Service) applyAck(ctx context.Context, page *Page, slackUser, agent str
 	}); err != nil {
 		return fmt.Errorf("record acknowledgement: %w", err)
 	}
-	first := false
-	acked, err := s.change(ctx, page.IncidentID, func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
-		first = i.AcknowledgedAt == nil
-		if first {
+	_, err := s.change(ctx, page.IncidentID, func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
+		if i.AcknowledgedAt == nil {
 			t := at
 			i.AcknowledgedAt = &t // MTTA counts from the first acknowledgement
 		}
 		return nil, &syncPayload{Lines: []string{text}}, nil
 	})
-	if err == nil && first && acked != nil {
-		s.observer.Acknowledged(acked, at.Sub(acked.DeclaredAt))
-	}
 	if ErrorCode(err) == ECONFLICT {
 		return nil // closed meanwhile
 	}

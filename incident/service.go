@@ -53,11 +53,12 @@ type ServiceConfig struct {
 	// Hooks run after each committed lifecycle change, after the
 	// service's own.
 	Hooks  []Hook
-	// Observer is told of pages, nags and acknowledgements, for metrics.
-	Observer Observer
 	Policy Policy
 	Clock  Clock
 	Logger *slog.Logger
+
+	// Observer is told of pages and nags, for metrics.
+	Observer Observer
 }
 
 // Service runs incidents: it declares them, opens their war room, and applies

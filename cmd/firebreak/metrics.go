@@ -11,12 +11,13 @@ import (
 )
 
 // incidentMetrics are the incident series: what the incidents are doing,
-// as opposed to how the program is doing. Drills are left out.
+// as opposed to how the program is doing. Drills are left out. Time to
+// acknowledge and to resolve are histograms the web package reads from the
+// database (firebreak_incident_time_to_*_seconds).
 type incidentMetrics struct {
 	declared *prometheus.CounterVec
 	pages    *prometheus.CounterVec
 	nags     *prometheus.CounterVec
-	tta      *prometheus.HistogramVec
 }
 
 func newIncidentMetrics(reg prometheus.Registerer, store incident.Store, log *slog.Logger) *incidentMetrics {
@@ -33,19 +34,13 @@ func newIncidentMetrics(reg prometheus.Registerer, store incident.Store, log *sl
 			Name: "firebreak_nags_sent_total",
 			Help: "Missed-update reminders posted, by incident severity and escalation level (1: the channel, 2: also a DM to the IC, 3+: the commander group).",
 		}, []string{"severity", "level"}),
-		tta: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "firebreak_time_to_acknowledge_seconds",
-			Help:    "Time from declaration to the first page acknowledgement, by incident severity.",
-			Buckets: []float64{30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400},
-		}, []string{"severity"}),
 	}
 	for _, sev := range []incident.Severity{incident.P1, incident.P2, incident.P3, incident.P4} {
 		// Every severity's series exists from the start, so rate() sees the first one.
 		m.declared.WithLabelValues(sev.String())
 		m.pages.WithLabelValues(sev.String())
-		m.tta.WithLabelValues(sev.String())
 	}
-	reg.MustRegister(m.declared, m.pages, m.nags, m.tta, &openIncidents{store: store, log: log})
+	reg.MustRegister(m.declared, m.pages, m.nags, &openIncidents{store: store, log: log})
 	return m
 }
 
@@ -74,13 +69,6 @@ func (m *incidentMetrics) NagSent(inc *incident.Incident, level int) {
 		l = string(rune('0' + level))
 	}
 	m.nags.WithLabelValues(inc.Severity.String(), l).Inc()
-}
-
-// Acknowledged implements incident.Observer.
-func (m *incidentMetrics) Acknowledged(inc *incident.Incident, after time.Duration) {
-	if !inc.Drill && after >= 0 {
-		m.tta.WithLabelValues(inc.Severity.String()).Observe(after.Seconds())
-	}
 }
 
 // openIncidents reports the open incidents by severity from the database
