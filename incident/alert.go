@@ -273,9 +273,9 @@ func (s *Service) alertRepeated(ctx context.Context, a *Alert, ev AlertEvent, no
 	if inc == nil || !inc.Status.Open() {
 		return nil
 	}
-	text := fmt.Sprintf(":repeat: The alert *%s* (%s) fired again (%d times so far).", updated.Title, sourceLabel(updated.Source), updated.Count)
+	text := fmt.Sprintf(":repeat: The alert *%s* (%s) fired again (%d times so far).", s.escape(updated.Title), sourceLabel(updated.Source), updated.Count)
 	if wasResolved {
-		text = fmt.Sprintf(":rotating_light: The alert *%s* (%s) that started this is firing again.", updated.Title, sourceLabel(updated.Source))
+		text = fmt.Sprintf(":rotating_light: The alert *%s* (%s) that started this is firing again.", s.escape(updated.Title), sourceLabel(updated.Source))
 	}
 	ev2 := TimelineEvent{IncidentID: inc.ID, Kind: EventAlert, Actor: updated.Source, At: now, Key: wasResolved, Text: text,
 		SourceID: fmt.Sprintf("alert:%d:%d", updated.ID, updated.Count),
@@ -320,7 +320,7 @@ func (s *Service) alertResolved(ctx context.Context, a *Alert, now time.Time) er
 		return nil
 	}
 	text := fmt.Sprintf(":large_green_circle: The alert that started this has resolved: *%s* (%s), after %s.",
-		updated.Title, sourceLabel(updated.Source), Since(updated.FirstAt, now))
+		s.escape(updated.Title), sourceLabel(updated.Source), Since(updated.FirstAt, now))
 	if inc.Status.Open() {
 		text += " Confirm with data (monitors green, error rate at baseline, a smoke test) before resolving."
 	}
@@ -366,7 +366,7 @@ func (s *Service) DeclareFromAlert(ctx context.Context, alertID int64, actor str
 		if actor == "bot" {
 			how = "declared automatically by the policy rule " + a.Rule
 		}
-		text := fmt.Sprintf(":bell: Started by the alert *%s* (%s), %s.", a.Title, sourceLabel(a.Source), how)
+		text := fmt.Sprintf(":bell: Started by the alert *%s* (%s), %s.", s.escape(a.Title), sourceLabel(a.Source), how)
 		if a.URL != "" {
 			text += " " + a.URL
 		}
@@ -401,18 +401,19 @@ func (s *Service) GetAlert(ctx context.Context, id int64) (*Alert, error) {
 }
 
 // AlertProposalText is the line above the Declare / Not an incident buttons.
-func AlertProposalText(a *Alert, p Policy) string {
+// escape makes the alert's text safe in the chat.
+func AlertProposalText(a *Alert, p Policy, escape func(string) string) string {
 	sp := p.Severity(a.Severity)
 	svc := a.Service
 	if sv, ok := p.Services[a.Service]; ok {
 		svc = sv.Name
 	}
-	text := fmt.Sprintf(":bell: *Declare %s from this alert?* %s (%s)", a.Severity, a.Title, sourceLabel(a.Source))
+	text := fmt.Sprintf(":bell: *Declare %s from this alert?* %s (%s)", a.Severity, escape(a.Title), sourceLabel(a.Source))
 	if svc != "" {
 		text += fmt.Sprintf("\nService: %s · %s %s", svc, a.Severity, sp.Label)
 	}
 	if a.Summary != "" {
-		text += "\n>" + strings.ReplaceAll(truncate(a.Summary, 500), "\n", "\n>")
+		text += "\n>" + strings.ReplaceAll(escape(truncate(a.Summary, 500)), "\n", "\n>")
 	}
 	if a.URL != "" {
 		text += "\n" + a.URL
@@ -445,7 +446,7 @@ func (s *Service) runAlertPropose(ctx context.Context, payload []byte) error {
 		{Action: ActionAlertDeclare, Text: "Declare " + a.Severity.String(), Value: fmt.Sprint(a.ID), Style: "danger"},
 		{Action: ActionAlertDismiss, Text: "Not an incident", Value: fmt.Sprint(a.ID)},
 	}
-	ts, err := s.chat.PostButtons(ctx, channel, AlertProposalText(a, s.policy), buttons)
+	ts, err := s.chat.PostButtons(ctx, channel, AlertProposalText(a, s.policy, s.escape), buttons)
 	if err != nil {
 		return fmt.Errorf("propose alert %d: %w", a.ID, err)
 	}

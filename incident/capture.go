@@ -500,7 +500,7 @@ func (s *Service) AddNote(ctx context.Context, id int64, actor, text string) err
 	if err := s.store.AddTimelineEvent(ctx, &ev); err != nil {
 		return fmt.Errorf("add note to %s: %w", inc.Key(), err)
 	}
-	line := fmt.Sprintf(":memo: Note from %s (key event for the postmortem): %s", mention(actor), text)
+	line := fmt.Sprintf(":memo: Note from %s (key event for the postmortem): %s", mention(actor), s.escape(text))
 	return s.scheduleSync(ctx, inc, syncPayload{IncidentID: inc.ID, Lines: []string{line}})
 }
 
@@ -548,6 +548,6 @@ func (s *Service) AddFollowUp(ctx context.Context, id int64, actor, text, owner 
 	if dueOn != nil {
 		when = "due " + dueOn.Format("2006-01-02")
 	}
-	line := fmt.Sprintf(":clipboard: Follow-up recorded by %s: %s (%s, %s).", mention(actor), text, who, when)
+	line := fmt.Sprintf(":clipboard: Follow-up recorded by %s: %s (%s, %s).", mention(actor), s.escape(text), who, when)
 	return item, s.scheduleSync(ctx, inc, syncPayload{IncidentID: inc.ID, Lines: []string{line}})
 }

@@ -299,8 +299,9 @@ func (s *Service) Followups(ctx context.Context, f FollowUpFilter) ([]FollowUp, 
 	return out, nil
 }
 
-// FollowUpLine renders one follow-up for lists and digests.
-func FollowUpLine(f FollowUp) string {
+// FollowUpLine renders one follow-up for lists and digests; escape makes
+// its text safe in the chat.
+func FollowUpLine(f FollowUp, escape func(string) string) string {
 	owner := "no owner"
 	if f.Item.Owner != "" {
 		owner = mention(f.Item.Owner)
@@ -313,7 +314,7 @@ func FollowUpLine(f FollowUp) string {
 	if f.Overdue {
 		mark = ":red_circle: *overdue*"
 	}
-	line := fmt.Sprintf("%s %s: %s (%s, %s)", mark, f.Incident.Key(), f.Item.Text, owner, due)
+	line := fmt.Sprintf("%s %s: %s (%s, %s)", mark, f.Incident.Key(), escape(f.Item.Text), owner, due)
 	if f.Item.ExternalURL != "" {
 		line += " " + f.Item.ExternalURL
 	}
@@ -354,7 +355,7 @@ func (s *Service) CompleteActionItem(ctx context.Context, incKey string, itemID 
 	if !done {
 		return nil
 	}
-	text := fmt.Sprintf(":white_check_mark: Follow-up done (%s): %s", actor, item.Text)
+	text := fmt.Sprintf(":white_check_mark: Follow-up done (%s): %s", actor, s.escape(item.Text))
 	if link != "" {
 		text += " " + link
 	}
@@ -538,10 +539,10 @@ func (s *Service) sendReviewNotice(ctx context.Context, n notice) error {
 	var text string
 	if n.Kind == noticeReviewOverdue {
 		text = fmt.Sprintf(":warning: The postmortem review of %s (%s) was due %s and is still %s.",
-			inc.Key(), inc.Title, r.DueOn.Format("Mon 2 Jan"), r.State.Label())
+			inc.Key(), s.escape(inc.Title), r.DueOn.Format("Mon 2 Jan"), r.State.Label())
 	} else {
 		text = fmt.Sprintf(":calendar: Reminder: the postmortem review of %s (%s) is due %s; it is %s.",
-			inc.Key(), inc.Title, r.DueOn.Format("Mon 2 Jan"), r.State.Label())
+			inc.Key(), s.escape(inc.Title), r.DueOn.Format("Mon 2 Jan"), r.State.Label())
 	}
 	for _, u := range Dedupe([]string{inc.Commander, r.Owner}) {
 		if u == "bot" {
@@ -571,11 +572,11 @@ func (s *Service) sendItemNotice(ctx context.Context, n notice) error {
 	due := item.DueOn.Format("Mon 2 Jan")
 	if n.Kind == noticeItemDue {
 		return s.chat.Reply(ctx, ReplyTarget{UserID: item.Owner},
-			fmt.Sprintf(":alarm_clock: Your follow-up from %s is due %s: %s", inc.Key(), due, item.Text))
+			fmt.Sprintf(":alarm_clock: Your follow-up from %s is due %s: %s", inc.Key(), due, s.escape(item.Text)))
 	}
 	if item.Owner != "" {
 		if err := s.chat.Reply(ctx, ReplyTarget{UserID: item.Owner},
-			fmt.Sprintf(":red_circle: Your follow-up from %s was due %s and is overdue: %s", inc.Key(), due, item.Text)); err != nil {
+			fmt.Sprintf(":red_circle: Your follow-up from %s was due %s and is overdue: %s", inc.Key(), due, s.escape(item.Text))); err != nil {
 			return err
 		}
 	}
@@ -586,7 +587,7 @@ func (s *Service) sendItemNotice(ctx context.Context, n notice) error {
 			owner = mention(item.Owner)
 		}
 		return s.chat.Reply(ctx, ReplyTarget{UserID: inc.Commander},
-			fmt.Sprintf(":red_circle: A follow-up from %s, which you commanded, is overdue (due %s, %s): %s", inc.Key(), due, owner, item.Text))
+			fmt.Sprintf(":red_circle: A follow-up from %s, which you commanded, is overdue (due %s, %s): %s", inc.Key(), due, owner, s.escape(item.Text)))
 	}
 	return nil
 }
@@ -625,7 +626,7 @@ func (s *Service) sendDigest(ctx context.Context, n notice) error {
 			fmt.Fprintf(&b, "\n…and %d more: `followups` lists them all.", len(mine)-i)
 			break
 		}
-		b.WriteString("\n" + FollowUpLine(f))
+		b.WriteString("\n" + FollowUpLine(f, s.escape))
 	}
 	_, err = s.chat.Post(ctx, channel, b.String())
 	return err

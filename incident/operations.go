@@ -284,7 +284,7 @@ func (s *Service) setStatus(ctx context.Context, id int64, to Status, actor, sum
 		}
 		i.Status = to
 		t := now
-		var line string
+		var line, posted string
 		switch {
 		case to == StatusMitigated:
 			i.MitigatedAt = &t
@@ -296,6 +296,7 @@ func (s *Service) setStatus(ctx context.Context, id int64, to Status, actor, sum
 			}
 			line = fmt.Sprintf(":white_check_mark: %s resolved the incident after %s.", mention(actor), Since(i.DeclaredAt, now))
 			if summary != "" {
+				posted = line + "\n>" + s.escape(summary)
 				line += "\n>" + summary
 			}
 		case to == StatusClosed:
@@ -314,11 +315,14 @@ func (s *Service) setStatus(ctx context.Context, id int64, to Status, actor, sum
 		}
 		ev := TimelineEvent{Kind: EventStatusChanged, Actor: actor, At: now, Key: true, Text: line,
 			Data: map[string]string{"from": string(from), "to": string(to)}}
-		lines := []string{line}
+		if posted == "" {
+			posted = line
+		}
+		lines := []string{posted}
 		for _, x := range extra {
 			lines = append(lines, x.Text)
 		}
-		return append([]TimelineEvent{ev}, extra...), &syncPayload{Lines: lines, Broadcast: []string{line}}, nil
+		return append([]TimelineEvent{ev}, extra...), &syncPayload{Lines: lines, Broadcast: []string{posted}}, nil
 	}
 	if to == StatusClosed {
 		// change refuses closed incidents; closing is the one move into it.

@@ -56,6 +56,11 @@ type ServiceConfig struct {
 	Policy Policy
 	Clock  Clock
 	Logger *slog.Logger
+	// Escape makes user text (titles, updates, notes) safe inside the
+	// chat's messages and topic; the chat transport provides it (the Slack
+	// one escapes &, < and >). Nil leaves text as it is. The timeline
+	// keeps the text as typed.
+	Escape func(string) string
 
 	// Observer is told of pages and nags, for metrics.
 	Observer Observer
@@ -83,6 +88,7 @@ type Service struct {
 	log         *slog.Logger
 	observer    Observer
 	members     membership
+	escape      func(string) string
 }
 
 // NewService returns a Service.
@@ -99,7 +105,10 @@ func NewService(cfg ServiceConfig) *Service {
 	if cfg.Policy.Location == nil {
 		cfg.Policy.Location = time.UTC
 	}
-	s := &Service{store: cfg.Store, sched: cfg.Scheduler, chat: MarkDrills(cfg.Chat, cfg.Store), pager: cfg.Pager, policy: cfg.Policy,
+	if cfg.Escape == nil {
+		cfg.Escape = func(s string) string { return s }
+	}
+	s := &Service{escape: cfg.Escape, store: cfg.Store, sched: cfg.Scheduler, chat: MarkDrills(cfg.Chat, cfg.Store), pager: cfg.Pager, policy: cfg.Policy,
 		sources: cfg.ChangeSources, rollbackers: cfg.Rollbackers, afterClose: cfg.AfterClose, clock: cfg.Clock, log: cfg.Logger,
 		statusPages: cfg.StatusPages, templates: cfg.Templates}
 	s.hooks = append([]Hook{s.commsHook}, cfg.Hooks...)
@@ -626,7 +635,7 @@ func (s *Service) Topic(inc *Incident) string {
 	if inc.Commander != "" {
 		ic = "IC " + mention(inc.Commander)
 	}
-	t := fmt.Sprintf("%s %s | %s | %s | %s", inc.Key(), inc.Severity, inc.Status.Label(), ic, inc.Title)
+	t := fmt.Sprintf("%s %s | %s | %s | %s", inc.Key(), inc.Severity, inc.Status.Label(), ic, s.escape(inc.Title))
 	if inc.Drill {
 		t = "DRILL | " + t
 	}

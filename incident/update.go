@@ -84,7 +84,9 @@ func (s *Service) PostUpdate(ctx context.Context, id int64, in UpdateInput) (*In
 				i.LastUpdateAt = &shift
 			}
 		}
-		text = UpdateText(i, s.policy, in, now)
+		shown := in
+		shown.Known, shown.Doing = s.escape(in.Known), s.escape(in.Doing)
+		text = UpdateText(i, s.policy, shown, now)
 		return events, &syncPayload{Lines: []string{text}, Broadcast: []string{text}}, nil
 	})
 	if err != nil {

@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"os"
@@ -366,4 +369,166 @@ services:
 			require.Contains(t, text, "1 incidents")
 		})
 	}
+}
+
+// TestGrafanaAndPagerDutyAlerts: a Grafana contact point signed with HMAC,
+// and a PagerDuty incident opened by a monitoring tool (Events API v2,
+// then the incident.triggered webhook), are proposed in the service's
+// channel; the bot's own pages are not alerts.
+func TestGrafanaAndPagerDutyAlerts(t *testing.T) {
+	t.Parallel()
+	fake := seededSlack(t)
+	fake.AddChannel(slackfake.Channel{ID: "C0CHECKOUT", Name: "checkout-ops", Members: []string{fake.BotUserID()}})
+	pd := pagerDutyFake(t)
+	monitor := pd.AddService(pdfake.Service{ID: "PMON1", Name: "Checkout monitors", EscalationPolicyID: "PEP1"})
+	env := pagingEnv(t, pd)
+	env["GRAFANA_WEBHOOK_SECRET"] = "grafana-hmac-secret"
+	env["POLICY_FILE"] = writePolicyFile(t, `
+services:
+  checkout:
+    name: Checkout
+    channel: "#checkout-ops"
+    pagerduty: {service_id: PSVC1}
+alerts:
+  rules:
+    - name: grafana-checkout
+      match: {alertname: Checkout errors, team: payments}
+      service: checkout
+      severity: P2
+    - name: pagerduty-monitors
+      match: {pagerduty_service: PMON1}
+      service: checkout
+      severity: P1
+`)
+	b := startBot(t, botOptions{mode: "http", slack: fake, databaseURL: pgtest.DSN(t), env: env})
+	ctx := context.Background()
+
+	body, err := os.ReadFile("../../integrations/alerting/testdata/grafana.json")
+	require.NoError(t, err)
+	send := func(sig string) int {
+		req, err := http.NewRequest(http.MethodPost, b.base+"/webhooks/grafana", bytes.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Grafana-Alerting-Signature", sig)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	require.Equal(t, http.StatusUnauthorized, send(hmacHex("wrong-secret", body)))
+	require.Equal(t, http.StatusOK, send(hmacHex("grafana-hmac-secret", body)))
+	require.Eventually(t, func() bool {
+		return channelCount(fake, "C0CHECKOUT", "Declare P2 from this alert?* Checkout errors") == 1
+	},
+		20*time.Second, 25*time.Millisecond, "the Grafana alert is proposed")
+
+	// A monitoring tool opens a PagerDuty incident; PagerDuty's webhook says so.
+	event := fmt.Sprintf(`{"routing_key":%q,"event_action":"trigger","payload":{"summary":"checkout p99 above 2s","source":"synthetics","severity":"critical"}}`, monitor.RoutingKey)
+	resp, err := http.Post(pd.EventsURL()+"/v2/enqueue", "application/json", strings.NewReader(event))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusAccepted, resp.StatusCode)
+	require.Len(t, pd.Incidents(), 1)
+	foreign := pd.Incidents()[0]
+	hook, err := pd.SendWebhook(ctx, b.base+"/webhooks/pagerduty", pdWebhookSecret, "incident.triggered", foreign.ID, "")
+	require.NoError(t, err)
+	hook.Body.Close()
+	require.Equal(t, http.StatusOK, hook.StatusCode)
+	require.Eventually(t, func() bool {
+		return channelCount(fake, "C0CHECKOUT", "Declare P1 from this alert?* checkout p99 above 2s (PagerDuty)") == 1
+	}, 20*time.Second, 25*time.Millisecond, "the PagerDuty incident is proposed")
+
+	// Declaring it pages the service's on-call: that page is the bot's own
+	// and is not proposed again when PagerDuty reports it triggered.
+	var value string
+	for _, m := range fake.Messages("C0CHECKOUT") {
+		if strings.Contains(m.Text, "(PagerDuty)") {
+			value = buttonValues(m, incident.ActionAlertDeclare)[0]
+		}
+	}
+	cb := slackfake.BlockActions("U0ALICE", "C0CHECKOUT", "", &slack.BlockAction{ActionID: incident.ActionAlertDeclare, Value: value})
+	r, err := b.driver.Interaction(ctx, b.base+"/slack/interactions", cb)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, r.StatusCode)
+	require.Eventually(t, func() bool { return len(pd.Incidents()) == 2 }, 20*time.Second, 25*time.Millisecond, "the declare pages on-call")
+	ours := pd.Incidents()[1]
+	require.Equal(t, "PSVC1", ours.ServiceID)
+	hook, err = pd.SendWebhook(ctx, b.base+"/webhooks/pagerduty", pdWebhookSecret, "incident.triggered", ours.ID, "")
+	require.NoError(t, err)
+	hook.Body.Close()
+	require.Equal(t, http.StatusOK, hook.StatusCode)
+	require.Never(t, func() bool { return channelCount(fake, "C0CHECKOUT", "from this alert?") > 2 }, 2*time.Second, 50*time.Millisecond,
+		"the bot's own page is not an alert")
+}
+
+func hmacHex(secret string, body []byte) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// TestResolveChecklist: for a severity the policy lists, the Resolve
+// button's checklist must be complete, the plain command is refused, and
+// the answers reach the postmortem.
+func TestResolveChecklist(t *testing.T) {
+	t.Parallel()
+	fake := seededSlack(t)
+	env := map[string]string{"POLICY_FILE": writePolicyFile(t, "resolution:\n  confirm: [P1]\n")}
+	b := startBot(t, botOptions{mode: "http", slack: fake, env: env})
+	ctx := context.Background()
+	_, text := b.command("http", "U0ALICE", "C0GENERAL", "declare P1 payments fail")
+	require.Contains(t, text, "Declaring INC-1")
+	ch := incidentChannel(t, fake, fmt.Sprintf("inc-%s-payments-fail", time.Now().UTC().Format("2006-01-02")))
+	_, text = b.command("http", "U0ALICE", ch.ID, "resolve")
+	require.Contains(t, text, "confirm the resolution with data")
+
+	cb := slackfake.BlockActions("U0ALICE", ch.ID, ch.Pins[0], &slack.BlockAction{ActionID: "resolve", Value: "1"})
+	r, err := b.driver.Interaction(ctx, b.base+"/slack/interactions", cb)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, r.StatusCode)
+	var view slackfake.View
+	require.Eventually(t, func() bool {
+		for _, v := range fake.OpenViews() {
+			if v.CallbackID == "resolve" {
+				view = v
+				return true
+			}
+		}
+		return false
+	}, 10*time.Second, 20*time.Millisecond, "the resolve checklist")
+	checks := func(values ...string) slack.BlockAction {
+		var a slack.BlockAction
+		for _, v := range values {
+			a.SelectedOptions = append(a.SelectedOptions, slack.OptionBlockObject{Value: v})
+		}
+		return a
+	}
+	incomplete, err := slackfake.ViewSubmission("U0ALICE", view, map[string]map[string]slack.BlockAction{
+		"checks": {"checks": checks("monitors_green")},
+	})
+	require.NoError(t, err)
+	r, err = b.driver.Interaction(ctx, b.base+"/slack/interactions", incomplete)
+	require.NoError(t, err)
+	require.Contains(t, string(r.Body), `"response_action":"errors"`)
+	require.Contains(t, string(r.Body), "error rate and latency at baseline")
+
+	complete, err := slackfake.ViewSubmission("U0ALICE", view, map[string]map[string]slack.BlockAction{
+		"checks":       {"checks": checks("monitors_green", "error_rate_baseline", "smoke_tested")},
+		"smoke_tester": {"smoke_tester": {SelectedUser: "U0BOB"}},
+		"summary":      {"summary": {Value: "rolled back the 14:02 deploy"}},
+		"notes":        {"notes": {Value: "5xx back to 0.1%, p99 180 ms"}},
+	})
+	require.NoError(t, err)
+	r, err = b.driver.Interaction(ctx, b.base+"/slack/interactions", complete)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, r.StatusCode)
+	require.NotContains(t, string(r.Body), "errors")
+	require.Eventually(t, func() bool { return channelCount(fake, ch.ID, "Resolution confirmed by <@U0ALICE>") == 1 }, 20*time.Second, 25*time.Millisecond)
+	_, text = b.command("http", "U0ALICE", ch.ID, "close")
+	require.Equal(t, "INC-1 is now closed.", text)
+	require.Eventually(t, func() bool { return strings.Contains(messagesText(fake, ch.ID), "### Resolution confirmed with data") },
+		30*time.Second, 50*time.Millisecond, "the answers are in the postmortem")
+	pm := messagesText(fake, ch.ID)
+	require.Contains(t, pm, "Smoke test by someone not in the fix: yes, by bob")
+	require.Contains(t, pm, "Evidence: 5xx back to 0.1%, p99 180 ms")
 }

@@ -110,12 +110,12 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		Store: store, Scheduler: engine, Policy: policy, Clock: clock, Logger: log, Chat: chat,
 		Hooks: []incident.Hook{incMetrics.hook}, Observer: incMetrics,
 		Pager: prov.pagerOrNil(), ChangeSources: prov.sources, Rollbackers: prov.rollbackers,
-		StatusPages: prov.statusPages, Templates: tmpl,
+		StatusPages: prov.statusPages, Templates: tmpl, Escape: bot.Escape,
 		// Closing an incident drafts its postmortem.
 		AfterClose: func(ctx context.Context, inc *incident.Incident) error { return pm.ScheduleDraft(ctx, inc) },
 	})
 	svc.RegisterJobs(engine)
-	pm = postmortem.New(postmortem.Config{Store: store, Incidents: svc, Chat: chat, Scheduler: engine, Exporters: prov.exporters,
+	pm = postmortem.New(postmortem.Config{Escape: bot.Escape, Store: store, Incidents: svc, Chat: chat, Scheduler: engine, Exporters: prov.exporters,
 		Renderer: tmpl, Policy: policy, Clock: clock, Logger: log})
 	pm.RegisterJobs(engine)
 	webhooks := webhookRoutes(cfg, svc, log)

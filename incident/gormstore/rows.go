@@ -264,6 +264,7 @@ type planDoc struct {
 	Description string `json:"description,omitempty"`
 	Repo        string `json:"repo,omitempty"`
 	Environment string `json:"environment,omitempty"`
+	Service     string `json:"service,omitempty"`
 	FromRef     string `json:"from_ref,omitempty"`
 	ToRef       string `json:"to_ref,omitempty"`
 	Method      string `json:"method,omitempty"`
@@ -281,6 +282,7 @@ func encodePlan(p incident.RollbackPlan) (string, error) {
 		Description: p.Description,
 		Repo:        p.Repo,
 		Environment: p.Environment,
+		Service:     p.Service,
 		FromRef:     p.FromRef,
 		ToRef:       p.ToRef,
 		Method:      p.Method,
@@ -307,6 +309,7 @@ func decodePlan(s string) (incident.RollbackPlan, error) {
 		Description: d.Description,
 		Repo:        d.Repo,
 		Environment: d.Environment,
+		Service:     d.Service,
 		FromRef:     d.FromRef,
 		ToRef:       d.ToRef,
 		Method:      d.Method,

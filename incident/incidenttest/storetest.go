@@ -1205,7 +1205,7 @@ func testRollbacks(t *testing.T, s incident.Store) {
 	flag := NewRollback(a.ID, "", func(r *incident.Rollback) {
 		r.Plan = incident.RollbackPlan{
 			Key: "flag:new-ranker:v7", Kind: incident.ChangeFlag, Source: "launchdarkly",
-			Description: "Turn new-ranker off in production.", Environment: "production",
+			Description: "Turn new-ranker off in production.", Environment: "production", Service: "search",
 			Method: "off", Project: "default", Flag: "new-ranker", ChangeID: "launchdarkly:v7",
 		}
 		r.Status = ""

@@ -58,6 +58,9 @@ type Config struct {
 	Policy incident.Policy
 	Clock  incident.Clock
 	Logger *slog.Logger
+	// Escape makes text safe in the chat's messages; the chat transport
+	// provides it. Nil leaves text as it is.
+	Escape func(string) string
 }
 
 // Service drafts postmortems when incidents close (or on demand), posts them
@@ -74,6 +77,7 @@ type Service struct {
 	policy    incident.Policy
 	clock     incident.Clock
 	log       *slog.Logger
+	escape    func(string) string
 }
 
 // New returns a Service.
@@ -91,7 +95,10 @@ func New(cfg Config) *Service {
 			cfg.Policy = incident.DefaultPolicy()
 		}
 	}
-	return &Service{store: cfg.Store, incidents: cfg.Incidents, chat: cfg.Chat, sched: cfg.Scheduler,
+	if cfg.Escape == nil {
+		cfg.Escape = func(s string) string { return s }
+	}
+	return &Service{escape: cfg.Escape, store: cfg.Store, incidents: cfg.Incidents, chat: cfg.Chat, sched: cfg.Scheduler,
 		exporters: cfg.Exporters, renderer: cfg.Renderer, policy: cfg.Policy, clock: cfg.Clock, log: cfg.Logger}
 }
 
@@ -396,9 +403,9 @@ func (s *Service) runDraft(ctx context.Context, payload []byte) error {
 			done[ev.SourceID] = true
 		}
 	}
-	parts := markdownParts(doc.Markdown, d.Key)
+	parts := markdownParts(doc.Markdown, d.Key, s.escape)
 	if src := prefix + "summary"; !done[src] {
-		text := SummaryText(d, s.policy.Command, len(parts), backfillFailed)
+		text := SummaryText(d, s.policy.Command, s.escape, len(parts), backfillFailed)
 		if err := s.postSummary(ctx, inc, text); err != nil {
 			return fmt.Errorf("post the postmortem draft of %s: %w", inc.Key(), err)
 		}
@@ -462,7 +469,7 @@ func (s *Service) record(ctx context.Context, inc *incident.Incident, sourceID, 
 // paragraph, the metrics, the recorded milestones, the first root-cause
 // facts, the action items' gaps and the blameless check's review notes. parts
 // is how many messages the full draft follows in.
-func SummaryText(d Draft, command string, parts int, backfillFailed bool) string {
+func SummaryText(d Draft, command string, escape func(string) string, parts int, backfillFailed bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, ":memo: *Postmortem draft for %s: %s*\n", d.Key, escape(d.Title))
 	b.WriteString(escape(truncate(d.Summary, 700)))
@@ -564,17 +571,9 @@ func metric(d time.Duration) string {
 
 func clockShort(t time.Time) string { return t.UTC().Format("15:04") }
 
-// escape makes text safe in a Slack message: &, < and > are Slack's markup.
-func escape(s string) string {
-	if !strings.ContainsAny(s, "&<>") {
-		return s
-	}
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
-}
-
 // markdownParts splits the Markdown draft into messages, each a code block
 // under Slack's limit on a message's text, cut between lines.
-func markdownParts(md, key string) []string {
+func markdownParts(md, key string, escape func(string) string) []string {
 	body := escape(strings.ReplaceAll(md, "```", "`\u200b``"))
 	const overhead = 120 // the header and the fences
 	var chunks []string
