@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/slack-go/slack"
@@ -142,7 +143,12 @@ func (h *Handler) statuspageCommand(ctx context.Context, inv Invocation) (Reply,
 	}
 	ref := ""
 	if kind == incident.PostUpdate {
+		// Each command is its own post; a retried delivery of the same
+		// command carries the same trigger id and posts once.
 		ref = "cmd-" + inv.Cmd.TriggerID
+		if inv.Cmd.TriggerID == "" {
+			ref = "cmd-" + strconv.FormatInt(h.cfg.Clock.Now().UnixNano(), 10)
+		}
 	}
 	scheduled, err := h.cfg.Service.Publish(ctx, inc.ID, incident.PublishInput{Kind: kind, Ref: ref, Body: inv.Args, Actor: inv.Cmd.UserID})
 	if err != nil {

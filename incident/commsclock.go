@@ -910,7 +910,13 @@ func (s *Service) draftBody(ctx context.Context, inc *Incident, kind, ref string
 	if err != nil {
 		return "", err
 	}
-	return leadingStatus.ReplaceAllString(strings.TrimSpace(text), ""), nil
+	text = leadingStatus.ReplaceAllString(strings.TrimSpace(text), "")
+	// The copy-paste drafts end with when they were written; a status page
+	// stamps each post itself.
+	if i := strings.LastIndex(text, "\n"); i >= 0 && strings.HasPrefix(text[i+1:], "Posted ") {
+		text = strings.TrimSpace(text[:i])
+	}
+	return text, nil
 }
 
 // renderComms renders a comms template; with ref naming a status update,

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/templates"
 )
 
 // page is an in-memory StatusPage that records posts and fails on demand.
@@ -116,8 +117,10 @@ func setupComms(t *testing.T, mutate ...func(*incident.Policy)) commsBundle {
 	svc := policy.Services["checkout"]
 	svc.StatusPage = incident.StatusPageService{Components: []string{"cmp-api", "cmp-web"}}
 	policy.Services["checkout"] = svc
+	tmpl, err := templates.Load("")
+	require.NoError(t, err)
 	b.svc = incident.NewService(incident.ServiceConfig{Store: b.store, Scheduler: b.queue, Chat: b.chat, Policy: policy, Clock: b.clock,
-		StatusPages: []incident.StatusPage{pg}})
+		StatusPages: []incident.StatusPage{pg}, Templates: tmpl})
 	b.svc.RegisterJobs(b.queue)
 	return commsBundle{bundle: b, page: pg}
 }
@@ -422,4 +425,17 @@ func TestStatusPageDownRetriesAndNeverPostsTwice(t *testing.T) {
 	_, posts = b2.page.snapshot()
 	require.Len(t, posts, 1)
 	require.Equal(t, "Custom words.", posts[0].Body, "the retry posts the edited text")
+}
+
+func TestDraftsAreWrittenForCustomers(t *testing.T) {
+	t.Parallel()
+	b := setupComms(t)
+	inc := readyAt(t, b.bundle, incident.P1)
+	for _, kind := range []string{incident.PostAcknowledge, incident.PostStillInvestigating, incident.PostResolution} {
+		text, err := b.svc.Draft(context.Background(), inc.ID, kind, "")
+		require.NoError(t, err)
+		require.NotContains(t, text, "Posted ", "%s: the status page stamps posts itself", kind)
+		require.NotRegexp(t, `^(Investigating|Update|Resolved) - `, text, "%s: the status page shows the status itself", kind)
+		require.Contains(t, text, "Checkout", kind)
+	}
 }
