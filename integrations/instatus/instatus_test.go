@@ -3,6 +3,8 @@ package instatus_test
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
+	"os"
 	"testing"
 	"time"
 
@@ -147,4 +149,24 @@ func TestRateLimitPerMinute(t *testing.T) {
 	now = now.Add(61 * time.Second)
 	_, err = c.Update(ctx, got, post(incident.PublicInvestigating, "c", incident.ComponentMajorOutage), false)
 	require.NoError(t, err)
+}
+
+// TestDecodesTheDocumentedIncident reads an incident in the shape of the
+// OpenAPI specification's Incident schema.
+func TestDecodesTheDocumentedIncident(t *testing.T) {
+	t.Parallel()
+	body, err := os.ReadFile("testdata/incident.json")
+	require.NoError(t, err)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		require.Equal(t, "/v1/ckpage/incidents", r.URL.Path)
+		require.Equal(t, "Bearer "+key, r.Header.Get("Authorization"))
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
+	}))
+	t.Cleanup(srv.Close)
+	c := instatus.New(instatus.Config{APIURL: srv.URL, APIKey: key, PageID: "ckpage", PageURL: "https://status.example.com/"})
+	got, err := c.Create(context.Background(), post(incident.PublicInvestigating, "We are aware of an issue affecting Checkout.", incident.ComponentMajorOutage), false)
+	require.NoError(t, err)
+	require.Equal(t, incident.PublicIncident{Provider: "instatus", ID: "cl0nbq8s70001ab2x3y4z5w6v",
+		URL: "https://status.example.com/incident/cl0nbq8s70001ab2x3y4z5w6v", Status: incident.PublicInvestigating}, got)
 }

@@ -3,6 +3,8 @@ package statuspage_test
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
+	"os"
 	"testing"
 	"time"
 
@@ -147,4 +149,23 @@ func TestRateLimitPerMinute(t *testing.T) {
 	now = now.Add(61 * time.Second)
 	_, err = c.Update(ctx, got, post(incident.PublicInvestigating, "c", incident.ComponentMajorOutage), false)
 	require.NoError(t, err)
+}
+
+// TestDecodesTheDocumentedIncident reads an incident in the shape the API
+// reference documents for POST /pages/{page_id}/incidents.
+func TestDecodesTheDocumentedIncident(t *testing.T) {
+	t.Parallel()
+	body, err := os.ReadFile("testdata/incident.json")
+	require.NoError(t, err)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		require.Equal(t, "/pages/pg1/incidents", r.URL.Path)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		_, _ = w.Write(body)
+	}))
+	t.Cleanup(srv.Close)
+	c := statuspage.New(statuspage.Config{APIURL: srv.URL, APIKey: key, PageID: "pg1"})
+	got, err := c.Create(context.Background(), post(incident.PublicInvestigating, "We are aware of an issue affecting Checkout.", incident.ComponentMajorOutage), false)
+	require.NoError(t, err)
+	require.Equal(t, incident.PublicIncident{Provider: "statuspage", ID: "x0ljvc9m1wxj", URL: "http://stspg.io/7a0d3a4d2", Status: incident.PublicInvestigating}, got)
 }
