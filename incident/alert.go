@@ -144,6 +144,30 @@ func (p Policy) MatchAlert(labels map[string]string) (AlertRule, bool) {
 	return AlertRule{}, false
 }
 
+// ruleFor returns the rule an alert falls under: the first policy rule its
+// labels match, else, for a PagerDuty incident on a service the policy maps
+// (services.<key>.pagerduty.service_id), that service, at P2 for a
+// high-urgency incident and P3 for a low one.
+func (p Policy) ruleFor(ev AlertEvent) (AlertRule, bool) {
+	if r, ok := p.MatchAlert(ev.Labels); ok {
+		return r, true
+	}
+	if ev.Source != "pagerduty" || ev.Labels["pagerduty_service"] == "" {
+		return AlertRule{}, false
+	}
+	for _, key := range p.ServiceKeys() {
+		if p.Services[key].PagerDuty.ServiceID != ev.Labels["pagerduty_service"] {
+			continue
+		}
+		sev := P3
+		if ev.Labels["urgency"] == "high" {
+			sev = P2
+		}
+		return AlertRule{Name: "pagerduty service " + key, Service: key, Severity: sev}, true
+	}
+	return AlertRule{}, false
+}
+
 // AlertChannel is where an alert for the service is proposed: the
 // service's channel, else the broadcast channel.
 func (p Policy) AlertChannel(service string) string {
@@ -194,7 +218,7 @@ func (s *Service) HandleAlert(ctx context.Context, ev AlertEvent) error {
 		return s.alertResolved(ctx, existing, now)
 	}
 	if existing == nil {
-		rule, ok := s.policy.MatchAlert(ev.Labels)
+		rule, ok := s.policy.ruleFor(ev)
 		if !ok {
 			s.log.InfoContext(ctx, "alert matches no rule", "source", ev.Source, "fingerprint", ev.Fingerprint, "title", ev.Title)
 			return nil
@@ -244,7 +268,7 @@ func (s *Service) alertRepeated(ctx context.Context, a *Alert, ev AlertEvent, no
 	// A new episode: the alert resolved, and its incident is over or it was
 	// dismissed; it fires again, so responders decide again.
 	if wasResolved && (a.State == AlertDismissed || (inc != nil && !inc.Status.Open())) {
-		rule, ok := s.policy.MatchAlert(ev.Labels)
+		rule, ok := s.policy.ruleFor(ev)
 		if !ok {
 			return nil
 		}

@@ -362,7 +362,7 @@ func (s *Service) clockStep(ctx context.Context, inc *Incident, p commsPayload, 
 	}
 	if p.Step != stepDraft && dmTo != "" {
 		dm := fmt.Sprintf("%s is not on the status page yet (%s since it was declared). Publish the draft in <#%s> or mark it not customer-facing.", inc.Key(), Since(start, now), inc.ChannelID)
-		if err := s.chat.Reply(ctx, ReplyTarget{UserID: dmTo}, dm); err != nil {
+		if err := s.chat.Reply(ctx, ReplyTarget{UserID: dmTo}, drillText(inc, dm)); err != nil {
 			s.log.WarnContext(ctx, "could not message about the status page", "incident", inc.Key(), "err", err)
 		}
 	}
@@ -466,7 +466,7 @@ func (s *Service) emailStep(ctx context.Context, inc *Incident, p commsPayload, 
 		return fmt.Errorf("comms: %w", err)
 	}
 	if lead != "" {
-		if err := s.chat.Reply(ctx, ReplyTarget{UserID: lead}, fmt.Sprintf("%s needs a customer e-mail: the draft is in <#%s>.", inc.Key(), inc.ChannelID)); err != nil {
+		if err := s.chat.Reply(ctx, ReplyTarget{UserID: lead}, drillText(inc, fmt.Sprintf("%s needs a customer e-mail: the draft is in <#%s>.", inc.Key(), inc.ChannelID))); err != nil {
 			s.log.WarnContext(ctx, "could not message about the customer e-mail", "incident", inc.Key(), "err", err)
 		}
 	}

@@ -424,3 +424,22 @@ func TestDrillRollbackIsADryRunUnlessAllowed(t *testing.T) {
 		require.Contains(t, b.posts(inc), incident.DrillMarker)
 	}
 }
+
+func TestPagerDutyAlertOnAMappedService(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(p *incident.Policy) {
+		svc := p.Services["checkout"]
+		svc.PagerDuty.ServiceID, svc.Channel = "PCHK", "#checkout"
+		p.Services["checkout"] = svc
+	})
+	ctx := context.Background()
+	ev := incident.AlertEvent{Source: "pagerduty", Fingerprint: "Q1", Title: "checkout p99 above 2s",
+		Labels: map[string]string{"pagerduty_service": "PCHK", "urgency": "high"}}
+	require.NoError(t, b.svc.HandleAlert(ctx, ev))
+	other := incident.AlertEvent{Source: "pagerduty", Fingerprint: "Q2", Title: "billing", Labels: map[string]string{"pagerduty_service": "PBILL", "urgency": "high"}}
+	require.NoError(t, b.svc.HandleAlert(ctx, other))
+	require.Empty(t, b.queue.runAll(t))
+	require.Len(t, postsContaining(b.chat, "#checkout", "Declare P2 from this alert?* checkout p99 above 2s (PagerDuty)"), 1)
+	_, err := b.store.FindAlert(ctx, "pagerduty", "Q2")
+	require.Equal(t, incident.ENOTFOUND, incident.ErrorCode(err), "a service the policy does not map is not an alert")
+}

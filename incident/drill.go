@@ -228,3 +228,12 @@ func (s *Service) simulatePage(ctx context.Context, inc *Incident, p pagePayload
 	}
 	return nil
 }
+
+// drillText marks a direct message or reply about a drill, which the
+// chat cannot tell by its channel.
+func drillText(inc *Incident, text string) string {
+	if inc == nil || !inc.Drill {
+		return text
+	}
+	return DrillMarker + " " + text
+}
