@@ -78,7 +78,7 @@ func (s *Service) checkResolution(inc *Incident, actor string, c *ResolutionChec
 	}
 	text += "."
 	if c.Notes != "" {
-		text += " " + c.Notes
+		text += " " + s.escape(c.Notes)
 	}
 	return &TimelineEvent{Kind: EventResolutionCheck, Actor: actor, At: now, Key: true, Text: text,
 		Data: map[string]string{"monitors_green": yesNo(c.MonitorsGreen), "error_rate_baseline": yesNo(c.ErrorRateBaseline),
