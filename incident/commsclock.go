@@ -573,8 +573,11 @@ func (s *Service) Publish(ctx context.Context, id int64, in PublishInput) (bool,
 	if in.Kind == PostAcknowledge && inc.PublicID != "" {
 		return false, Errorf(ECONFLICT, "%s is already on the status page: %s", inc.Key(), inc.PublicURL)
 	}
-	if inc.Status == StatusClosed || (in.Kind != PostResolution && inc.Status == StatusResolved) {
+	switch {
+	case in.Kind != PostResolution && !inc.Status.Open():
 		return false, Errorf(ECONFLICT, "%s is %s; only the resolution notice can still be posted.", inc.Key(), strings.ToLower(inc.Status.Label()))
+	case in.Kind == PostResolution && inc.Status.Open():
+		return false, Errorf(ECONFLICT, "%s is not resolved yet; resolve it first, then post the resolution notice.", inc.Key())
 	}
 	p := postPayload{IncidentID: id, Kind: in.Kind, Ref: in.Ref, Body: in.Body, Actor: in.Actor}
 	payload, _ := json.Marshal(p)

@@ -275,6 +275,9 @@ func TestPublishLifecycle(t *testing.T) {
 	require.Equal(t, incident.ComponentPartialOutage, b.page.comps["cmp-api"])
 	require.Equal(t, 1, b.count("Status page components for INC-1 set to partial outage"))
 
+	_, err = b.svc.Publish(ctx, inc.ID, incident.PublishInput{Kind: incident.PostResolution, Actor: "U0DECL"})
+	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(err), "no resolution notice for an open incident")
+
 	// Mitigating shows degraded performance; resolving proposes the notice.
 	_, err = b.svc.SetStatus(ctx, inc.ID, incident.StatusMitigated, "U0DECL", "")
 	require.NoError(t, err)
@@ -297,6 +300,8 @@ func TestPublishLifecycle(t *testing.T) {
 	require.Equal(t, incident.ComponentOperational, b.page.comps["cmp-api"])
 	require.Equal(t, incident.PublicResolved, pubs[0].Status)
 	require.Equal(t, 1, b.count("Posted the resolution notice on the status page"))
+	_, err = b.svc.Publish(ctx, inc.ID, incident.PublishInput{Kind: incident.PostUpdate, Ref: "late", Actor: "U0DECL"})
+	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(err), "updates are for open incidents")
 }
 
 func between(s, from, to string) string {

@@ -22,7 +22,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -347,7 +346,7 @@ func (c *Client) statusError(status int, msg string, h http.Header) error {
 		}
 		return incident.Errorf(incident.ENOTFOUND, "Confluence cannot find the page or %s.", what)
 	case status == http.StatusTooManyRequests:
-		return &outbound.RateLimitedError{Provider: Target, Name: "Confluence", Wait: c.retryAfter(h)}
+		return &outbound.RateLimitedError{Provider: Target, Name: "Confluence", Wait: outbound.RetryAfterOr(h, c.now(), defaultRetryAfter)}
 	case status >= 500:
 		return &outbound.UnavailableError{Provider: Target, Name: "Confluence", Status: status, Attempts: 1}
 	case status == http.StatusConflict:
@@ -357,17 +356,6 @@ func (c *Client) statusError(status int, msg string, h http.Header) error {
 		msg = http.StatusText(status)
 	}
 	return incident.Errorf(incident.EINVALID, "Confluence rejected the page (HTTP %d): %s", status, clip(msg))
-}
-
-func (c *Client) retryAfter(h http.Header) time.Duration {
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
-		return time.Duration(secs) * time.Second
-	}
-	if at, err := http.ParseTime(v); err == nil {
-		return max(at.Sub(c.now()), 0)
-	}
-	return defaultRetryAfter
 }
 
 // errorMessage pulls the message out of Confluence's error bodies: v2's

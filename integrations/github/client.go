@@ -18,7 +18,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -183,10 +182,7 @@ func (c *Client) wrap(err error, op string, repo repoRef) error {
 		status := er.Response.StatusCode
 		switch {
 		case status == http.StatusTooManyRequests:
-			wait := outbound.DefaultSecondaryRateLimitWait
-			if secs, perr := strconv.Atoi(er.Response.Header.Get("Retry-After")); perr == nil && secs >= 0 {
-				wait = time.Duration(secs) * time.Second
-			}
+			wait := outbound.RetryAfterOr(er.Response.Header, c.now(), outbound.DefaultSecondaryRateLimitWait)
 			return fmt.Errorf("github: %s: %w", op, &outbound.RateLimitedError{Provider: "github", Name: "GitHub", Wait: wait, Cause: err})
 		case status >= 500:
 			return &apiError{op, incident.Errorf(incident.EUNAVAILABLE, "GitHub is not responding (HTTP %d).", status), err}

@@ -23,7 +23,6 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -296,7 +295,7 @@ func (c *Client) statusError(status int, msg string, h http.Header) error {
 	case status == http.StatusNotFound:
 		return incident.Errorf(incident.ENOTFOUND, "Instatus cannot find page %s or the incident.", c.cfg.PageID)
 	case status == http.StatusTooManyRequests:
-		return &outbound.RateLimitedError{Provider: Provider, Name: "Instatus", Wait: c.retryAfter(h)}
+		return &outbound.RateLimitedError{Provider: Provider, Name: "Instatus", Wait: outbound.RetryAfterOr(h, c.now(), defaultRetryAfter)}
 	case status >= 500:
 		return &outbound.UnavailableError{Provider: Provider, Name: "Instatus", Status: status, Attempts: 1}
 	}
@@ -304,17 +303,6 @@ func (c *Client) statusError(status int, msg string, h http.Header) error {
 		msg = http.StatusText(status)
 	}
 	return incident.Errorf(incident.EINVALID, "Instatus rejected the post (HTTP %d): %s", status, clip(msg))
-}
-
-func (c *Client) retryAfter(h http.Header) time.Duration {
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
-		return time.Duration(secs) * time.Second
-	}
-	if at, err := http.ParseTime(v); err == nil {
-		return max(at.Sub(c.now()), 0)
-	}
-	return defaultRetryAfter
 }
 
 func errorMessage(raw []byte) string {

@@ -285,7 +285,7 @@ func (c *Client) statusError(resp *http.Response, data []byte, notFound string) 
 	case code >= 200 && code < 300:
 		return nil
 	case code == http.StatusTooManyRequests:
-		return &outbound.RateLimitedError{Provider: Source, Wait: retryAfter(resp.Header, c.clock.Now())}
+		return &outbound.RateLimitedError{Provider: Source, Wait: outbound.RetryAfterOr(resp.Header, c.clock.Now(), defaultRetryAfter)}
 	case code >= 500 || code == http.StatusRequestTimeout:
 		return &outbound.UnavailableError{Provider: Source, Status: code}
 	case code == http.StatusUnauthorized || code == http.StatusForbidden:
@@ -306,17 +306,4 @@ func (c *Client) statusError(resp *http.Response, data []byte, notFound string) 
 		msg = http.StatusText(code)
 	}
 	return incident.Errorf(incident.EINVALID, "LaunchDarkly refused the request (HTTP %d): %s", code, msg)
-}
-
-// retryAfter reads Retry-After in seconds or as an HTTP date, falling back
-// to a minute.
-func retryAfter(h http.Header, now time.Time) time.Duration {
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil && secs >= 0 {
-		return time.Duration(secs) * time.Second
-	}
-	if at, err := http.ParseTime(v); err == nil {
-		return max(at.Sub(now), 0)
-	}
-	return defaultRetryAfter
 }

@@ -184,7 +184,7 @@ func (c *Client) CheckRateLimit(resp *http.Response) error {
 	if resp == nil || resp.StatusCode != http.StatusTooManyRequests {
 		return nil
 	}
-	wait, ok := parseRetryAfter(resp.Header, c.now())
+	wait, ok := ParseRetryAfter(resp.Header, c.now())
 	if !ok {
 		wait = c.p.MaxRetryAfter
 	}

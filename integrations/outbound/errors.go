@@ -175,10 +175,12 @@ func RetryAfterAt(err error, now time.Time) (time.Duration, bool) {
 	return 0, false
 }
 
-// parseRetryAfter reads how long resp asks us to wait: Retry-After in
-// seconds or as an HTTP-date, else RateLimit-Reset in seconds (PagerDuty and
-// the IETF RateLimit fields use it). A date in the past means no wait.
-func parseRetryAfter(h http.Header, now time.Time) (time.Duration, bool) {
+// ParseRetryAfter reads how long a response's headers ask a client to wait:
+// Retry-After in seconds or as an HTTP-date, else RateLimit-Reset in seconds
+// (PagerDuty and the IETF RateLimit fields use it). A date in the past means
+// no wait. It reports false when h asks for no particular wait. Every
+// provider package reads the header through it.
+func ParseRetryAfter(h http.Header, now time.Time) (time.Duration, bool) {
 	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
 		if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
 			return max(time.Duration(secs)*time.Second, 0), true
@@ -193,6 +195,15 @@ func parseRetryAfter(h http.Header, now time.Time) (time.Duration, bool) {
 		}
 	}
 	return 0, false
+}
+
+// RetryAfterOr is ParseRetryAfter with fallback for headers that ask for no
+// particular wait.
+func RetryAfterOr(h http.Header, now time.Time, fallback time.Duration) time.Duration {
+	if wait, ok := ParseRetryAfter(h, now); ok {
+		return wait
+	}
+	return fallback
 }
 
 func displayName(name, provider string) string {

@@ -103,7 +103,7 @@ func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) {
 		var hinted bool
 		if resp != nil {
 			lastStatus = resp.StatusCode
-			wait, hinted = parseRetryAfter(resp.Header, c.now())
+			wait, hinted = ParseRetryAfter(resp.Header, c.now())
 		}
 		if outcome == OutcomeRateLimited && hinted && wait > c.p.MaxRetryAfter {
 			c.logger.Info("outbound request rate limited beyond the in-process cap; handing the 429 back",

@@ -191,7 +191,7 @@ func (c *Client) translate(op string, x *exchange, err error) error {
 	case status == http.StatusTooManyRequests:
 		return fmt.Errorf("pagerduty %s: %w", op, &outbound.RateLimitedError{
 			Provider: providerID, Name: providerName,
-			Wait: retryAfter(x.header, c.clock.Now()), Cause: err,
+			Wait: outbound.RetryAfterOr(x.header, c.clock.Now(), defaultRateLimitWait), Cause: err,
 		})
 	case status >= 500 || status == http.StatusRequestTimeout:
 		return fmt.Errorf("pagerduty %s: %w", op, &outbound.UnavailableError{
@@ -235,26 +235,6 @@ func pdSaid(status int, msg string, details []string) string {
 		msg = string(r[:maxLen]) + "…"
 	}
 	return msg
-}
-
-// retryAfter reads how long a 429 asks us to wait: Retry-After in seconds
-// or as an HTTP date, else PagerDuty's ratelimit-reset in seconds, else a
-// minute.
-func retryAfter(h http.Header, now time.Time) time.Duration {
-	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
-		if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-			return max(time.Duration(secs)*time.Second, 0)
-		}
-		if at, err := http.ParseTime(v); err == nil {
-			return max(at.Sub(now), 0)
-		}
-	}
-	if v := strings.TrimSpace(h.Get("Ratelimit-Reset")); v != "" {
-		if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-			return max(time.Duration(secs)*time.Second, 0)
-		}
-	}
-	return defaultRateLimitWait
 }
 
 func isTimeout(err error) bool {

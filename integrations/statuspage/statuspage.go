@@ -22,7 +22,6 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -302,7 +301,7 @@ func (c *Client) statusError(status int, msg string, h http.Header) error {
 	case status == http.StatusNotFound:
 		return incident.Errorf(incident.ENOTFOUND, "Statuspage cannot find page %s or the incident.", c.cfg.PageID)
 	case status == 420 || status == http.StatusTooManyRequests:
-		return &outbound.RateLimitedError{Provider: Provider, Name: "Statuspage", Wait: c.retryAfter(h)}
+		return &outbound.RateLimitedError{Provider: Provider, Name: "Statuspage", Wait: outbound.RetryAfterOr(h, c.now(), defaultRetryAfter)}
 	case status >= 500:
 		return &outbound.UnavailableError{Provider: Provider, Name: "Statuspage", Status: status, Attempts: 1}
 	}
@@ -310,17 +309,6 @@ func (c *Client) statusError(status int, msg string, h http.Header) error {
 		msg = http.StatusText(status)
 	}
 	return incident.Errorf(incident.EINVALID, "Statuspage rejected the post (HTTP %d): %s", status, clip(msg))
-}
-
-func (c *Client) retryAfter(h http.Header) time.Duration {
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
-		return time.Duration(secs) * time.Second
-	}
-	if at, err := http.ParseTime(v); err == nil {
-		return max(at.Sub(c.now()), 0)
-	}
-	return defaultRetryAfter
 }
 
 // errorMessage reads Statuspage's {"error": "..."} or {"error": [...]}
