@@ -407,9 +407,14 @@ func (s *Service) DeclareFromAlert(ctx context.Context, alertID int64, actor str
 	return inc, nil
 }
 
-// DismissAlert records that an alert is not an incident. ECONFLICT when it
-// already started one.
+// DismissAlert records that an alert is not an incident. EFORBIDDEN for
+// someone the policy does not let declare; ECONFLICT when it already
+// started one.
 func (s *Service) DismissAlert(ctx context.Context, alertID int64, actor string) (*Alert, error) {
+	// Judging an alert not an incident is the declarers' call.
+	if err := s.authorize(ctx, Request{Subject: Subject{User: actor}, Action: ActDeclare}); err != nil {
+		return nil, err
+	}
 	return s.store.UpdateAlert(ctx, alertID, func(a *Alert) error {
 		if a.State == AlertDeclared {
 			return Errorf(ECONFLICT, "This alert already started INC-%d.", a.IncidentID)

@@ -443,3 +443,30 @@ func TestPagerDutyAlertOnAMappedService(t *testing.T) {
 	_, err := b.store.FindAlert(ctx, "pagerduty", "Q2")
 	require.Equal(t, incident.ENOTFOUND, incident.ErrorCode(err), "a service the policy does not map is not an alert")
 }
+
+func TestOnlyDeclarersDecideAboutAlerts(t *testing.T) {
+	t.Parallel()
+	b := setup(t, alertPolicy, func(p *incident.Policy) { p.Declarers = []string{"U0ALICE"} })
+	ctx := context.Background()
+	require.NoError(t, b.svc.HandleAlert(ctx, firing("fp1", "HighErrorRate")))
+	require.Empty(t, b.queue.runAll(t))
+	a, err := b.store.FindAlert(ctx, "alertmanager", "fp1")
+	require.NoError(t, err)
+
+	_, err = b.svc.DeclareFromAlert(ctx, a.ID, "U0BOB", incident.ReplyTarget{})
+	require.Equal(t, incident.EFORBIDDEN, incident.ErrorCode(err))
+	_, err = b.svc.DismissAlert(ctx, a.ID, "U0BOB")
+	require.Equal(t, incident.EFORBIDDEN, incident.ErrorCode(err))
+	a, err = b.store.GetAlert(ctx, a.ID)
+	require.NoError(t, err)
+	require.Equal(t, incident.AlertProposed, a.State, "nothing changed")
+
+	_, err = b.svc.DismissAlert(ctx, a.ID, "U0ALICE")
+	require.NoError(t, err)
+
+	// The policy's auto rules declare as the bot, whoever may declare.
+	require.NoError(t, b.svc.HandleAlert(ctx, firing("fp2", "CheckoutDown")))
+	a, err = b.store.FindAlert(ctx, "alertmanager", "fp2")
+	require.NoError(t, err)
+	require.Equal(t, incident.AlertDeclared, a.State)
+}

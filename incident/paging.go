@@ -152,7 +152,7 @@ func (s *Service) runPage(ctx context.Context, payload []byte) error {
 	if err != nil && inc.ChannelID == "" && s.clock.Now().Sub(inc.DeclaredAt) < pageChannelWait {
 		// The page carries the channel's link; the channel is normally
 		// there within a second or two of the declaration.
-		return RetryLater(time.Second, "%s has no channel yet", inc.Key())
+		return RetryLater(250*time.Millisecond, "%s has no channel yet", inc.Key())
 	}
 	if err != nil || p.Backup && !s.announced(ctx, inc.ID, source) {
 		// Not paged yet, or a raise to a severity that also pages the

@@ -13,6 +13,7 @@ import (
 
 	"github.com/firebreakhq/firebreak/bot/slackfake"
 	"github.com/firebreakhq/firebreak/incident/pgtest"
+	"github.com/firebreakhq/firebreak/integrations/pagerduty/pdfake"
 )
 
 // BenchmarkSlashCommandAck measures how long the bot takes to acknowledge a
@@ -71,7 +72,7 @@ services:
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		title := fmt.Sprintf("load %d", i)
-		_, text := bot.command("http", "U0ALICE", "C0GENERAL", "declare P2 "+title+" --service=checkout")
+		_, text := bot.command("http", "U0ALICE", "C0GENERAL", "declare P2 --service=checkout "+title)
 		require(strings.Contains(text, "Declaring"), "declare: %s", text)
 		waitReadyRoom(b, fake, title)
 	}
@@ -192,7 +193,7 @@ services:
 	for i := 0; i < b.N; i++ {
 		title := fmt.Sprintf("checkout outage %d", i)
 		start := time.Now()
-		_, text := bot.command("http", "U0ALICE", "C0GENERAL", "declare P1 "+title+" --service=checkout")
+		_, text := bot.command("http", "U0ALICE", "C0GENERAL", "declare P1 --service=checkout "+title)
 		if !strings.Contains(text, "Declaring") {
 			b.Fatalf("declare failed: %s", text)
 		}
@@ -232,4 +233,55 @@ func writePolicyFile(t testing.TB, content string) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// BenchmarkDeclareToPage measures a P1 declare, from the slash command to
+// the PagerDuty incident that carries the runbook and the channel's link,
+// with 100 ms added to every Slack call: the page waits for the channel
+// (at most 10 seconds) so the person paged can open it from the phone.
+//
+//	go test ./cmd/firebreak -run '^$' -bench DeclareToPage -benchtime 10x
+func BenchmarkDeclareToPage(b *testing.B) {
+	const latency = 100 * time.Millisecond
+	fake := slackfake.New(slackfake.WithChatWritePublic())
+	b.Cleanup(fake.Close)
+	fake.AddUser(slackfake.User{ID: "U0ALICE", Name: "alice", Email: "alice@example.com"})
+	fake.AddChannel(slackfake.Channel{ID: "C0GENERAL", Name: "general", Members: []string{fake.BotUserID()}})
+	pd := pdfake.New()
+	b.Cleanup(pd.Close)
+	pd.AddEscalationPolicy("PEP1", "Checkout")
+	pd.AddService(pdfake.Service{ID: "PSVC1", Name: "Checkout", EscalationPolicyID: "PEP1"})
+	pd.AddUser(pdfake.User{ID: "PUBOT", Name: "firebreak", Email: "bot@example.com"})
+	pd.AddUser(pdfake.User{ID: "PUBOB", Name: "Bob Roe", Email: "bob@example.com"})
+	pd.AddOnCall(pdfake.OnCall{EscalationPolicyID: "PEP1", Level: 1, UserID: "PUBOB", Schedule: "Primary"})
+	bot := startBot(b, botOptions{mode: "http", slack: fake, env: map[string]string{
+		"POLICY_FILE": writePolicyFile(b, `
+services:
+  checkout: {name: Checkout, runbook: "https://runbooks.example.com/checkout", pagerduty: {service_id: PSVC1}}
+`), "LOG_LEVEL": "error",
+		"PAGERDUTY_API_URL": pd.URL(), "PAGERDUTY_EVENTS_URL": pd.EventsURL(), "PAGERDUTY_TOKEN": pd.Token(),
+		"PAGERDUTY_FROM_EMAIL": "bot@example.com"}})
+	fake.SetLatency("", latency)
+
+	var total time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		_, text := bot.command("http", "U0ALICE", "C0GENERAL", fmt.Sprintf("declare P1 --service=checkout checkout outage %d", i))
+		if !strings.Contains(text, "Declaring") {
+			b.Fatalf("declare failed: %s", text)
+		}
+		for len(pd.Incidents()) <= i {
+			if time.Since(start) > 30*time.Second {
+				b.Fatal("no page after 30s")
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		total += time.Since(start)
+		if d := pd.Incidents()[i].Details; !strings.Contains(d, "app_redirect?channel=") {
+			b.Fatalf("the page has no channel link: %q", d)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64((total / time.Duration(b.N)).Milliseconds()), "ms/page")
 }
