@@ -51,6 +51,11 @@ type Chat struct {
 	botUserID string
 	// channelIDs caches broadcast channel names resolved to ids.
 	channelIDs map[string]string
+
+	writes writes
+	// lookupCache keeps user-group members and e-mail lookups briefly:
+	// every incident of a service invites the same groups.
+	lookupCache ttlCache
 }
 
 // ChatOption configures a Chat.
@@ -88,6 +93,7 @@ func NewChat(api *slack.Client, policy incident.Policy, opts ...ChatOption) *Cha
 		o(c)
 	}
 	c.lookups = max(c.lookups, 1)
+	c.writes.init()
 	return c
 }
 
@@ -148,10 +154,39 @@ func (c *Chat) lookupChannel(ctx context.Context, name string, types ...string) 
 	}
 }
 
-// SetTopic sets the channel topic, shortened to Slack's 250 characters.
+// SetTopic sets the channel topic, shortened to Slack's 250 characters. A
+// topic that is already set is not set again, since each change posts a
+// line in the channel: this process remembers what it set, and a retried
+// job reads the channel's topic first.
 func (c *Chat) SetTopic(ctx context.Context, channelID, topic string) error {
-	_, err := c.api.SetTopicOfConversationContext(ctx, channelID, clipRunes(topic, maxTopic))
-	return classify("conversations.setTopic", "set the channel topic", err)
+	topic = clipRunes(topic, maxTopic)
+	c.writes.mu.Lock()
+	same := c.writes.topics[channelID] == topic
+	c.writes.mu.Unlock()
+	if same {
+		return nil
+	}
+	if attempt, _ := incident.JobAttempt(ctx); attempt > 1 {
+		info, err := c.api.GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: channelID})
+		if err != nil {
+			return classify("conversations.info", "read the channel topic", err)
+		}
+		if info.Topic.Value == topic {
+			c.rememberTopic(channelID, topic)
+			return nil
+		}
+	}
+	if _, err := c.api.SetTopicOfConversationContext(ctx, channelID, topic); err != nil {
+		return classify("conversations.setTopic", "set the channel topic", err)
+	}
+	c.rememberTopic(channelID, topic)
+	return nil
+}
+
+func (c *Chat) rememberTopic(channelID, topic string) {
+	c.writes.mu.Lock()
+	c.writes.topics[channelID] = topic
+	c.writes.mu.Unlock()
 }
 
 // AddBookmark adds a link bookmark, unless the channel already has one with
@@ -328,6 +363,18 @@ func (c *Chat) ResolveUsers(ctx context.Context, refs []string) (userIDs, missin
 // lookupRef resolves a user group or an e-mail address; no ids and no error
 // means it matches nobody.
 func (c *Chat) lookupRef(ctx context.Context, kind refKind, v string) ([]string, error) {
+	key := fmt.Sprint(kind, ":", v)
+	if ids, ok := c.lookupCache.get(key, c.clock.Now()); ok {
+		return ids, nil
+	}
+	ids, err := c.lookupRefUncached(ctx, kind, v)
+	if err == nil {
+		c.lookupCache.put(key, ids, c.clock.Now())
+	}
+	return ids, err
+}
+
+func (c *Chat) lookupRefUncached(ctx context.Context, kind refKind, v string) ([]string, error) {
 	if kind == refGroup {
 		ids, err := c.api.GetUserGroupMembersContext(ctx, v)
 		switch slackCode(err) {
@@ -454,10 +501,20 @@ func (c *Chat) PostPanel(ctx context.Context, inc *incident.Incident) (string, e
 	if inc.ChannelID == "" {
 		return "", incident.Errorf(incident.EINVALID, "%s has no channel yet, so its control panel cannot be posted.", inc.Key())
 	}
-	_, ts, err := c.api.PostMessageContext(ctx, inc.ChannelID, c.panelOptions(inc)...)
+	msg := c.panelMessage(inc)
+	opts := msg.options()
+	_, ts, adopted, err := c.postOnce(ctx, inc.ChannelID, fmt.Sprintf("panel:%d", inc.ID), opts...)
 	if err != nil {
 		return "", classify("chat.postMessage", "post the control panel of "+inc.Key(), err)
 	}
+	if adopted {
+		// An earlier attempt posted it: bring it up to date instead.
+		if err := c.updateIfChanged(ctx, inc.ChannelID, ts, msg); err != nil {
+			return "", classify("chat.update", "update the control panel of "+inc.Key(), err)
+		}
+		return ts, nil
+	}
+	c.remember(inc.ChannelID, ts, msg.hash())
 	return ts, nil
 }
 
@@ -467,15 +524,12 @@ func (c *Chat) UpdatePanel(ctx context.Context, inc *incident.Incident) error {
 	if inc.ChannelID == "" || inc.PanelTS == "" {
 		return incident.Errorf(incident.ENOTFOUND, "%s has no control panel yet.", inc.Key())
 	}
-	_, _, _, err := c.api.UpdateMessageContext(ctx, inc.ChannelID, inc.PanelTS, c.panelOptions(inc)...)
+	err := c.updateIfChanged(ctx, inc.ChannelID, inc.PanelTS, c.panelMessage(inc))
 	return classify("chat.update", "update the control panel of "+inc.Key(), err)
 }
 
-func (c *Chat) panelOptions(inc *incident.Incident) []slack.MsgOption {
-	return []slack.MsgOption{
-		slack.MsgOptionText(panelFallback(inc, c.policy), false),
-		slack.MsgOptionBlocks(PanelBlocks(inc, c.policy, c.clock.Now())...),
-	}
+func (c *Chat) panelMessage(inc *incident.Incident) message {
+	return message{text: panelFallback(inc, c.policy), blocks: PanelBlocks(inc, c.policy, c.clock.Now())}
 }
 
 // Pin pins a message; one already pinned is not an error.
@@ -507,7 +561,9 @@ func (c *Chat) Announce(ctx context.Context, channel string, inc *incident.Incid
 			return "", "", incident.Errorf(incident.EFORBIDDEN, "%s is private, and %s is a public channel: set channels.private_broadcast to a private channel.", inc.Key(), channelLabel(channel))
 		}
 	}
-	respChannel, ts, err := c.api.PostMessageContext(ctx, channelID, c.announcementOptions(inc)...)
+	msg := c.announcementMessage(inc)
+	opts := msg.options()
+	respChannel, ts, adopted, err := c.postOnce(ctx, channelID, fmt.Sprintf("announce:%d", inc.ID), opts...)
 	if err != nil {
 		c.forgetChannel(channel, err)
 		return "", "", classify("chat.postMessage", "announce "+inc.Key()+" in "+channelLabel(channel), err)
@@ -515,6 +571,13 @@ func (c *Chat) Announce(ctx context.Context, channel string, inc *incident.Incid
 	if respChannel == "" {
 		respChannel = channelID
 	}
+	if adopted {
+		if err := c.updateIfChanged(ctx, respChannel, ts, msg); err != nil {
+			return "", "", classify("chat.update", "update the announcement of "+inc.Key(), err)
+		}
+		return respChannel, ts, nil
+	}
+	c.remember(respChannel, ts, msg.hash())
 	return respChannel, ts, nil
 }
 
@@ -524,15 +587,12 @@ func (c *Chat) UpdateAnnouncement(ctx context.Context, channelID, ts string, inc
 	if err != nil {
 		return err
 	}
-	_, _, _, err = c.api.UpdateMessageContext(ctx, id, ts, c.announcementOptions(inc)...)
+	err = c.updateIfChanged(ctx, id, ts, c.announcementMessage(inc))
 	return classify("chat.update", "update the announcement of "+inc.Key(), err)
 }
 
-func (c *Chat) announcementOptions(inc *incident.Incident) []slack.MsgOption {
-	return []slack.MsgOption{
-		slack.MsgOptionText(panelFallback(inc, c.policy), false),
-		slack.MsgOptionBlocks(AnnouncementBlocks(inc, c.policy)...),
-	}
+func (c *Chat) announcementMessage(inc *incident.Incident) message {
+	return message{text: panelFallback(inc, c.policy), blocks: AnnouncementBlocks(inc, c.policy)}
 }
 
 // named resolves a "#name" from the policy (a digest or alert channel) to
@@ -599,7 +659,8 @@ func (c *Chat) Post(ctx context.Context, channelID, text string) (string, error)
 	if err != nil {
 		return "", err
 	}
-	_, ts, err := c.api.PostMessageContext(ctx, channelID, slack.MsgOptionText(clipRunes(text, maxMessageText), false))
+	text = clipRunes(text, maxMessageText)
+	_, ts, _, err := c.postOnce(ctx, channelID, postKey(ctx, "line", channelID+"\n"+text), slack.MsgOptionText(text, false))
 	if err != nil {
 		return "", classify("chat.postMessage", "post a message", err)
 	}
@@ -660,7 +721,7 @@ func (c *Chat) directMessage(ctx context.Context, userID, text string) error {
 	if ch == nil || ch.ID == "" {
 		return incident.Errorf(incident.EINTERNAL, "Slack opened no direct message channel.")
 	}
-	if _, _, err := c.api.PostMessageContext(ctx, ch.ID, slack.MsgOptionText(text, false)); err != nil {
+	if _, _, _, err := c.postOnce(ctx, ch.ID, postKey(ctx, "dm", ch.ID+"\n"+text), slack.MsgOptionText(text, false)); err != nil {
 		return classify("chat.postMessage", "send a direct message", err)
 	}
 	return nil

@@ -43,7 +43,7 @@ func (c *Chat) PostButtons(ctx context.Context, channelID, text string, buttons 
 	if err != nil {
 		return "", err
 	}
-	_, ts, err := c.api.PostMessageContext(ctx, channelID, slack.MsgOptionText(clipRunes(text, maxMessageText), false),
+	_, ts, _, err := c.postOnce(ctx, channelID, postKey(ctx, "buttons", channelID+"\n"+text), slack.MsgOptionText(clipRunes(text, maxMessageText), false),
 		slack.MsgOptionBlocks(ButtonBlocks(text, buttons)...))
 	if err != nil {
 		return "", classify("chat.postMessage", "post a message", err)
@@ -53,20 +53,36 @@ func (c *Chat) PostButtons(ctx context.Context, channelID, text string, buttons 
 
 // UserEmail returns a user's e-mail address from users.info.
 func (c *Chat) UserEmail(ctx context.Context, userID string) (string, error) {
+	u, err := c.userInfo(ctx, userID)
+	if err != nil {
+		return "", err
+	}
+	return u[0], nil
+}
+
+// userInfo returns a user's e-mail and name candidates from users.info,
+// cached briefly like other lookups.
+func (c *Chat) userInfo(ctx context.Context, userID string) ([]string, error) {
+	key := "users.info:" + userID
+	if v, ok := c.lookupCache.get(key, c.clock.Now()); ok {
+		return v, nil
+	}
 	u, err := c.api.GetUserInfoContext(ctx, userID)
 	if err != nil {
-		return "", classify("users.info", "look up the user", err)
+		return nil, classify("users.info", "look up the user", err)
 	}
-	return u.Profile.Email, nil
+	v := []string{u.Profile.Email, u.Profile.DisplayName, u.RealName, u.Profile.RealName, u.Name}
+	c.lookupCache.put(key, v, c.clock.Now())
+	return v, nil
 }
 
 // UserName returns a user's display name, or their real name.
 func (c *Chat) UserName(ctx context.Context, userID string) (string, error) {
-	u, err := c.api.GetUserInfoContext(ctx, userID)
+	u, err := c.userInfo(ctx, userID)
 	if err != nil {
-		return "", classify("users.info", "look up the user", err)
+		return "", err
 	}
-	for _, n := range []string{u.Profile.DisplayName, u.RealName, u.Profile.RealName, u.Name} {
+	for _, n := range u[1:] {
 		if n != "" {
 			return n, nil
 		}
@@ -251,7 +267,7 @@ func humanDuration(d time.Duration) string {
 func (c *Chat) PostChanges(ctx context.Context, channelID string, inc *incident.Incident, list incident.ChangeList) (string, error) {
 	blocks := ChangeBlocks(inc, list, c.policy.Location)
 	fallback := fmt.Sprintf("What changed before %s: %d change(s).", inc.Key(), len(list.Items))
-	_, ts, err := c.api.PostMessageContext(ctx, channelID, slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...))
+	_, ts, _, err := c.postOnce(ctx, channelID, postKey(ctx, "changes", channelID+"\n"+fallback), slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...))
 	if err != nil {
 		return "", classify("chat.postMessage", "post the list of changes", err)
 	}

@@ -44,7 +44,7 @@ func NagBlocks(inc *incident.Incident, text string) []slack.Block {
 
 // PostNag posts an update nag with its buttons.
 func (c *Chat) PostNag(ctx context.Context, channelID string, inc *incident.Incident, text string) (string, error) {
-	_, ts, err := c.api.PostMessageContext(ctx, channelID,
+	_, ts, _, err := c.postOnce(ctx, channelID, postKey(ctx, "nag", channelID+"\n"+text),
 		slack.MsgOptionText(clip(text, maxMessageText), false), slack.MsgOptionBlocks(NagBlocks(inc, text)...))
 	if err != nil {
 		return "", classify("chat.postMessage", "post the update reminder", err)

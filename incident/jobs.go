@@ -47,12 +47,29 @@ var ErrJobCancel = Errorf(EINVALID, "the job cannot succeed and will not be retr
 
 type jobAttemptKey struct{}
 
-type jobAttempt struct{ attempt, max int }
+type jobAttempt struct {
+	id           int64
+	attempt, max int
+}
 
 // WithJobAttempt tells a handler which attempt it is running; the job engine
 // sets it.
 func WithJobAttempt(ctx context.Context, attempt, max int) context.Context {
-	return context.WithValue(ctx, jobAttemptKey{}, jobAttempt{attempt, max})
+	return context.WithValue(ctx, jobAttemptKey{}, jobAttempt{attempt: attempt, max: max})
+}
+
+// WithJobRun tells a handler which job (its engine id) and attempt it is
+// running; the job engine sets it.
+func WithJobRun(ctx context.Context, id int64, attempt, max int) context.Context {
+	return context.WithValue(ctx, jobAttemptKey{}, jobAttempt{id: id, attempt: attempt, max: max})
+}
+
+// JobID returns the engine's id of the job being run, or 0 outside a job.
+// It is the same on every attempt, so an outbound write can carry a key that
+// lets a later attempt recognise what an earlier one did.
+func JobID(ctx context.Context) int64 {
+	a, _ := ctx.Value(jobAttemptKey{}).(jobAttempt)
+	return a.id
 }
 
 // JobAttempt returns the attempt being run (1 for the first) and the

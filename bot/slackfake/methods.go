@@ -564,7 +564,12 @@ func (s *Server) messagePage(r *apiRequest, list []*Message, maxLimit int, extra
 	}
 	out := make([]map[string]any, 0, len(items))
 	for _, m := range items {
-		out = append(out, s.messageJSON(m))
+		mj := s.messageJSON(m)
+		if !r.boolean("include_all_metadata") {
+			// Slack returns message metadata only when asked.
+			delete(mj, "metadata")
+		}
+		out = append(out, mj)
 	}
 	nextCursor := ""
 	if next != "" {

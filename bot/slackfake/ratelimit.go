@@ -44,6 +44,48 @@ func WithRateLimits() Option { return func(c *config) { c.rateLimits = true } }
 type limiter struct {
 	mu    sync.Mutex
 	calls map[string][]time.Time
+	// until is when each key's last Retry-After ends; a call before then
+	// is premature: the client did not wait as it was told.
+	until     map[string]time.Time
+	premature map[string]int
+}
+
+// retryAfterSecs is the whole seconds the fake puts in Retry-After for a
+// wait, as Slack does.
+func retryAfterSecs(wait time.Duration) int {
+	return int(max(wait, time.Second).Round(time.Second) / time.Second)
+}
+
+// limit applies key's limit and remembers the Retry-After it answers with.
+func (l *limiter) limit(key string, limit int, now time.Time) time.Duration {
+	l.mu.Lock()
+	if l.until == nil {
+		l.until, l.premature = map[string]time.Time{}, map[string]int{}
+	}
+	if now.Before(l.until[key]) {
+		l.premature[key]++
+	}
+	l.mu.Unlock()
+	wait := l.take(key, limit, now)
+	if wait > 0 {
+		l.mu.Lock()
+		l.until[key] = now.Add(time.Duration(retryAfterSecs(wait)) * time.Second)
+		l.mu.Unlock()
+	}
+	return wait
+}
+
+// PrematureCalls returns, per method (chat.postMessage per "method/channel"),
+// how many calls arrived before the Retry-After of the fake's last 429 for
+// it had elapsed. Only calls under WithRateLimits are counted.
+func (s *Server) PrematureCalls() map[string]int {
+	s.limits.mu.Lock()
+	defer s.limits.mu.Unlock()
+	out := make(map[string]int, len(s.limits.premature))
+	for k, v := range s.limits.premature {
+		out[k] = v
+	}
+	return out
 }
 
 // take records a call at now and returns zero, or how long until a slot
@@ -76,11 +118,11 @@ func (s *Server) rateLimited(method string, channel string, now time.Time) time.
 		return 0
 	}
 	if method == "chat.postMessage" {
-		return s.limits.take(method+"/"+channel, 60, now)
+		return s.limits.limit(method+"/"+channel, 60, now)
 	}
 	limit, ok := MethodTiers[method]
 	if !ok {
 		return 0
 	}
-	return s.limits.take(method, limit, now)
+	return s.limits.limit(method, limit, now)
 }

@@ -459,11 +459,16 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 
 	switch {
 	case fault.Status == http.StatusTooManyRequests:
-		secs := int(fault.RetryAfter.Round(time.Second) / time.Second)
+		secs := retryAfterSecs(fault.RetryAfter)
 		w.Header().Set("Retry-After", fmt.Sprint(secs))
 		s.writeJSON(w, &call, http.StatusTooManyRequests, fail("ratelimited"))
 		return
 	case fault.Status != 0 && fault.Status != http.StatusOK:
+		if fault.AfterEffect {
+			if rt, found := s.routes[method]; found && s.checkToken(req.token, rt.kind) == "" {
+				rt.h(s, req)
+			}
+		}
 		call.Status = fault.Status
 		call.Response = []byte(fmt.Sprintf("<html><body>%d fake server error</body></html>", fault.Status))
 		s.record(call)
@@ -583,7 +588,15 @@ type Fault struct {
 	RetryAfter time.Duration
 	// Error, when Status is 0, answers HTTP 200 {"ok":false,"error":Error}.
 	Error string
+	// AfterEffect, with a 5xx Status, carries the call out (the message is
+	// posted, the pin added ...) and only then answers Status: the
+	// ambiguous failure a client cannot tell from one that did nothing.
+	AfterEffect bool
 }
+
+// TookEffectThen returns a fault that carries the call out and then answers
+// the given 5xx status.
+func TookEffectThen(status int) *Fault { return &Fault{Status: status, AfterEffect: true} }
 
 // RateLimited returns a 429 fault with a Retry-After header.
 func RateLimited(retryAfter time.Duration) *Fault {
@@ -602,8 +615,9 @@ type countFault struct {
 }
 
 type fractionFault struct {
-	fraction float64
-	status   int
+	fraction    float64
+	status      int
+	afterEffect bool
 }
 
 // faults holds the injected failures; keys are method names, "" meaning every method.
@@ -649,7 +663,7 @@ func (f *faults) pick(c Call) Fault {
 			break
 		}
 		if ff, ok := f.fraction[key]; ok && f.rng.Float64() < ff.fraction {
-			chosen = &Fault{Status: ff.status}
+			chosen = &Fault{Status: ff.status, AfterEffect: ff.afterEffect}
 		}
 	}
 	f.mu.Unlock()
@@ -662,7 +676,7 @@ func (f *faults) pick(c Call) Fault {
 	}
 	out := Fault{Delay: delay}
 	if chosen != nil {
-		out.Status, out.RetryAfter, out.Error = chosen.Status, chosen.RetryAfter, chosen.Error
+		out.Status, out.RetryAfter, out.Error, out.AfterEffect = chosen.Status, chosen.RetryAfter, chosen.Error, chosen.AfterEffect
 		out.Delay += chosen.Delay
 	}
 	return out
@@ -718,6 +732,19 @@ func (s *Server) FailFraction(method string, fraction float64, status int) {
 		return
 	}
 	s.faults.fraction[method] = fractionFault{fraction: fraction, status: status}
+}
+
+// TookEffectFraction makes a fraction (0..1) of the calls to method ("" for
+// any) take effect and then answer the HTTP status (a 5xx), as Slack does when
+// it fails after doing the work. fraction 0 removes the rule.
+func (s *Server) TookEffectFraction(method string, fraction float64, status int) {
+	s.faults.mu.Lock()
+	defer s.faults.mu.Unlock()
+	if fraction <= 0 {
+		delete(s.faults.fraction, method)
+		return
+	}
+	s.faults.fraction[method] = fractionFault{fraction: fraction, status: status, afterEffect: true}
 }
 
 // OnCall installs a hook that sees every call before it is handled (Method, Args,

@@ -195,8 +195,16 @@ func TestDeclareAndRunEndToEnd(t *testing.T) {
 			}
 			require.Eventually(t, func() bool { return resolves() == 2 }, 15*time.Second, 25*time.Millisecond, "both resolves are posted")
 			require.Never(t, func() bool { return resolves() > 2 }, 500*time.Millisecond, 50*time.Millisecond, "each change is posted once")
-			require.Eventually(t, func() bool { return panelUpdates()-before >= 8 }, 10*time.Second, 25*time.Millisecond, "the panel is edited on every change")
-			require.Contains(t, panelText(t, fake, ch), "Closed")
+			require.Eventually(t, func() bool { return strings.Contains(panelText(t, fake, ch), "Closed") },
+				10*time.Second, 25*time.Millisecond, "the panel follows the changes")
+			require.Positive(t, panelUpdates()-before)
+			// An edit that would leave a message as it is is not sent.
+			last := map[string]string{}
+			for _, c := range fake.CallsTo("chat.update") {
+				ts, content := c.Args.Get("ts"), c.Args.Get("text")+c.Args.Get("blocks")
+				require.NotEqual(t, last[ts], content, "chat.update repeated unchanged content")
+				last[ts] = content
+			}
 			ch, _ = fake.Channel(ch.ID)
 			require.Contains(t, ch.Topic, "Closed")
 			require.Contains(t, ch.Topic, "IC <@U0BOB>")

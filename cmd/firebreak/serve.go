@@ -91,7 +91,8 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	newOut := func(p outbound.Policy) *outbound.Client {
 		return outbound.New(p, outbound.WithLogger(log), outbound.WithMetrics(outMetrics), outbound.WithRegistry(breakers))
 	}
-	slackOut := newOut(outbound.Policy{Provider: "slack", Operation: outbound.SlackOperation, Retryable: slackRetryable})
+	slackOut := newOut(outbound.Policy{Provider: "slack", Operation: outbound.SlackOperation, Retryable: slackRetryable,
+		RateKey: outbound.SlackRateKey})
 	slackAPI := slack.New(cfg.Slack.BotToken.Reveal(),
 		slack.OptionAPIURL(cfg.Slack.APIURL),
 		slack.OptionHTTPClient(slackOut.HTTPClient()),
@@ -289,7 +290,10 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 // Posting and creating are left to the durable job, which checks first.
 func slackRetryable(req *http.Request) bool {
 	switch outbound.SlackOperation(req) {
-	case "chat.postMessage", "chat.postEphemeral", "conversations.create", "bookmarks.add", "views.open", "views.push":
+	case "chat.postMessage", "chat.postEphemeral", "conversations.create", "bookmarks.add", "views.open", "views.push",
+		// Each change of topic posts a line; the job's retry reads the
+		// topic before setting it again.
+		"conversations.setTopic":
 		return false
 	}
 	return true

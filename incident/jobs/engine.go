@@ -306,6 +306,7 @@ func newEngine(driver riverdriver.Driver[*sql.Tx], opts Options, depth func(cont
 		RescueStuckJobsAfter: opts.JobTimeout + time.Minute,
 		Logger:               opts.Logger,
 		MaxAttempts:          opts.DefaultMaxAttempts,
+		RetryPolicy:          retryPolicy{},
 		Queues: map[string]river.QueueConfig{
 			opts.Queue:       {MaxWorkers: opts.Workers},
 			opts.UrgentQueue: {MaxWorkers: opts.UrgentWorkers},

@@ -69,7 +69,7 @@ func (d *dispatcher) Work(ctx context.Context, job *river.Job[taskArgs]) error {
 
 	log.DebugContext(ctx, "job started", "payload_bytes", len(job.Args.Payload))
 	start := time.Now()
-	err := runHandler(incident.WithJobAttempt(ctx, job.Attempt, job.MaxAttempts), h, job.Args.Payload)
+	err := runHandler(incident.WithJobRun(ctx, job.ID, job.Attempt, job.MaxAttempts), h, job.Args.Payload)
 	elapsed := time.Since(start)
 
 	outcome, riverErr := d.classify(job, err)

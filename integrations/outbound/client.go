@@ -63,6 +63,7 @@ type Client struct {
 	sleep    func(context.Context, time.Duration) error
 	jitter   func(time.Duration) time.Duration
 	breaker  *gobreaker.TwoStepCircuitBreaker[struct{}]
+	gate     gate
 }
 
 // Option configures a Client.

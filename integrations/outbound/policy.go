@@ -62,6 +62,11 @@ type Policy struct {
 	Operation func(*http.Request) string
 	// Breaker configures the provider's circuit breaker.
 	Breaker BreakerPolicy
+	// RateKey names the rate limit a request counts against, given the
+	// request and its body: a 429's Retry-After closes that key for every
+	// caller of the Client until it elapses. Nil means the operation.
+	// SlackRateKey suits the Slack Web API.
+	RateKey func(req *http.Request, body []byte) string
 }
 
 // BreakerPolicy configures a provider's circuit breaker. Failed attempts

@@ -55,6 +55,7 @@ func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, fmt.Errorf("outbound %s: read request body: %w", c.p.Provider, err)
 	}
 	retryable := c.p.Retryable(req)
+	key := c.rateKey(req, op, getBody)
 	bo := &backoff.ExponentialBackOff{
 		InitialInterval:     c.p.InitialInterval,
 		RandomizationFactor: 0, // full jitter is applied on top, see fullJitter
@@ -81,6 +82,20 @@ func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) {
 		if attempt > 1 {
 			c.metrics.retry(c.p.Provider, op)
 		}
+		// Another caller was told to wait: wait too, or, in a durable job,
+		// hand the wait back so the job snoozes without holding a worker.
+		if wait := c.gate.wait(key, c.now()); wait > 0 {
+			done(errBreakerExcluded)
+			if inJob(ctx) || wait > c.p.MaxRetryAfter {
+				c.metrics.request(c.p.Provider, op, OutcomeRateLimited)
+				return nil, &RateLimitedError{Provider: c.p.Provider, Name: c.p.Name, Wait: wait}
+			}
+			if err := c.sleep(ctx, wait); err != nil {
+				return nil, err
+			}
+			attempt--
+			continue
+		}
 
 		began := c.now()
 		resp, err := c.attempt(ctx, req, getBody)
@@ -104,6 +119,14 @@ func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) {
 		if resp != nil {
 			lastStatus = resp.StatusCode
 			wait, hinted = ParseRetryAfter(resp.Header, c.now())
+		}
+		if outcome == OutcomeRateLimited && hinted {
+			c.gate.close(key, c.now().Add(wait))
+			if inJob(ctx) {
+				c.logger.Debug("outbound request rate limited in a job; handing the 429 back",
+					append(c.attrs(req, op, attempt, outcome), slog.Duration("retry_after", wait))...)
+				return resp, nil
+			}
 		}
 		if outcome == OutcomeRateLimited && hinted && wait > c.p.MaxRetryAfter {
 			c.logger.Info("outbound request rate limited beyond the in-process cap; handing the 429 back",

@@ -416,13 +416,25 @@ func TestBreakerIgnoresClientErrorsAndRateLimits(t *testing.T) {
 			})
 			c, _ := newClient(t, outbound.Policy{Breaker: outbound.BreakerPolicy{ConsecutiveFailures: 2}})
 
-			for range 5 {
+			for i := range 5 {
 				resp, _, err := do(t, c, newRequest(t, t.Context(), http.MethodGet, srv.URL, nil))
+				if tt.code == http.StatusTooManyRequests && i > 0 {
+					// The Retry-After of the first 429 holds every later
+					// call back: none reaches the provider before it ends.
+					var limited *outbound.RateLimitedError
+					require.ErrorAs(t, err, &limited)
+					require.Greater(t, limited.Wait, 59*time.Minute)
+					continue
+				}
 				require.NoError(t, err)
 				require.Equal(t, tt.code, resp.StatusCode)
 			}
 			require.Equal(t, outbound.BreakerClosed, c.State())
-			require.Equal(t, 5, srv.Hits())
+			want := 5
+			if tt.code == http.StatusTooManyRequests {
+				want = 1
+			}
+			require.Equal(t, want, srv.Hits())
 		})
 	}
 }
@@ -573,4 +585,61 @@ func TestRetryAfterSecondsParsing(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, http.StatusNoContent, resp.StatusCode)
 	require.Equal(t, []time.Duration{outbound.DefaultMaxRetryAfter}, clock.Sleeps())
+}
+
+// TestRetryAfterIsSharedAndJobsDoNotWait: a 429's Retry-After closes its
+// rate-limit key for every caller; a durable job gets the 429 back at once
+// (to snooze) instead of sleeping in its worker, and no caller reaches the
+// provider before the wait ends.
+func TestRetryAfterIsSharedAndJobsDoNotWait(t *testing.T) {
+	t.Parallel()
+	srv := newScripted(t, func(n int, w http.ResponseWriter, _ *http.Request) {
+		if n == 1 {
+			w.Header().Set("Retry-After", "7")
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+	c, clock := newClient(t, outbound.Policy{})
+	jobCtx := incident.WithJobRun(t.Context(), 42, 1, 5)
+
+	resp, _, err := do(t, c, newRequest(t, jobCtx, http.MethodPost, srv.URL, strings.NewReader("x")))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusTooManyRequests, resp.StatusCode, "a job gets the 429 back")
+	require.Empty(t, clock.Sleeps(), "a job never sleeps out a rate limit")
+
+	_, _, err = do(t, c, newRequest(t, jobCtx, http.MethodPost, srv.URL, strings.NewReader("x")))
+	var limited *outbound.RateLimitedError
+	require.ErrorAs(t, err, &limited, "another job is held back by the shared wait")
+	require.Equal(t, 7*time.Second, limited.Wait)
+	wait, ok := outbound.AsRetryAfter(err)
+	require.True(t, ok)
+	require.Equal(t, 7*time.Second, wait)
+	require.Equal(t, 1, srv.Hits())
+
+	// An interactive caller waits the shared Retry-After out, then calls.
+	resp, _, err = do(t, c, newRequest(t, t.Context(), http.MethodPost, srv.URL, strings.NewReader("x")))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, []time.Duration{7 * time.Second}, clock.Sleeps())
+	require.Equal(t, 2, srv.Hits())
+}
+
+func TestSlackRateKey(t *testing.T) {
+	t.Parallel()
+	post := httptestRequest(t, "https://slack.com/api/chat.postMessage", "application/x-www-form-urlencoded")
+	require.Equal(t, "chat.postMessage/C123", outbound.SlackRateKey(post, []byte("channel=C123&text=hi")))
+	js := httptestRequest(t, "https://slack.com/api/chat.postMessage", "application/json; charset=utf-8")
+	require.Equal(t, "chat.postMessage/C9", outbound.SlackRateKey(js, []byte(`{"channel":"C9","text":"hi"}`)))
+	topic := httptestRequest(t, "https://slack.com/api/conversations.setTopic", "application/x-www-form-urlencoded")
+	require.Equal(t, "conversations.setTopic", outbound.SlackRateKey(topic, []byte("channel=C1&topic=x")))
+}
+
+func httptestRequest(t *testing.T, u, contentType string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, u, nil)
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", contentType)
+	return req
 }

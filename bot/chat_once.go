@@ -1,0 +1,233 @@
+package bot
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/firebreakhq/firebreak/incident"
+)
+
+// postEventType is the message metadata event type of every message the bot
+// posts with a key; the key is in its payload.
+const postEventType = "firebreak_post"
+
+// historyScan is how many recent messages are searched for an earlier
+// attempt's post.
+const historyScan = 200
+
+// writes remembers what the bot last wrote where, so that an unchanged
+// topic or message is not written again, and which keyed posts may have
+// landed although their call failed (a 5xx, a timeout).
+type writes struct {
+	mu        sync.Mutex
+	topics    map[string]string // channel -> topic last set
+	rendered  map[string]string // channel/ts -> hash of the content last written
+	uncertain map[string]bool   // post keys whose outcome is unknown
+	// editing serialises edits of one message, so two syncs rendering the
+	// same state send it once.
+	editing map[string]*sync.Mutex
+}
+
+// editLock returns the lock of one message's edits.
+func (w *writes) editLock(k string) *sync.Mutex {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	l, ok := w.editing[k]
+	if !ok {
+		l = &sync.Mutex{}
+		w.editing[k] = l
+	}
+	return l
+}
+
+func (w *writes) init() {
+	w.topics, w.rendered, w.uncertain = map[string]string{}, map[string]string{}, map[string]bool{}
+	w.editing = map[string]*sync.Mutex{}
+}
+
+// postKey names a post so that a later attempt can find it: a stable key
+// for things there is one of (the panel of an incident), else the job and
+// the content, since a job's retry posts the same text again. Outside a job
+// (an interactive reply) there is no key and no search.
+func postKey(ctx context.Context, kind, content string) string {
+	id := incident.JobID(ctx)
+	if id == 0 {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(content))
+	return fmt.Sprintf("job:%d:%s:%s", id, kind, hex.EncodeToString(sum[:6]))
+}
+
+// mayHaveLanded reports whether an earlier call for key may have posted
+// although it did not report success: a retried job, or a failure in this
+// process that was not Slack's clear refusal.
+func (c *Chat) mayHaveLanded(ctx context.Context, key string) bool {
+	if attempt, _ := incident.JobAttempt(ctx); attempt > 1 {
+		return true
+	}
+	c.writes.mu.Lock()
+	defer c.writes.mu.Unlock()
+	return c.writes.uncertain[key]
+}
+
+// postOnce posts a message carrying key in its metadata. When an earlier
+// attempt may have posted it already, it looks for that message first and
+// returns it instead (adopted reports so): a 500 after the post took effect
+// never makes a second copy.
+func (c *Chat) postOnce(ctx context.Context, channelID, key string, opts ...slack.MsgOption) (respChannel, ts string, adopted bool, err error) {
+	if key == "" {
+		respChannel, ts, err = c.api.PostMessageContext(ctx, channelID, opts...)
+		return respChannel, ts, false, err
+	}
+	if c.mayHaveLanded(ctx, key) {
+		found, ferr := c.findPosted(ctx, channelID, key)
+		if ferr != nil {
+			return "", "", false, classify("conversations.history", "check for an earlier copy of the message", ferr)
+		}
+		if found != "" {
+			c.settle(key)
+			return channelID, found, true, nil
+		}
+	}
+	opts = append(opts, slack.MsgOptionMetadata(slack.SlackMetadata{
+		EventType: postEventType, EventPayload: map[string]any{"key": key},
+	}))
+	respChannel, ts, err = c.api.PostMessageContext(ctx, channelID, opts...)
+	if err != nil {
+		if slackCode(err) == "" {
+			// No answer from Slack about this post: it may exist.
+			c.writes.mu.Lock()
+			c.writes.uncertain[key] = true
+			c.writes.mu.Unlock()
+		}
+		return "", "", false, err
+	}
+	c.settle(key)
+	return respChannel, ts, false, nil
+}
+
+func (c *Chat) settle(key string) {
+	c.writes.mu.Lock()
+	delete(c.writes.uncertain, key)
+	c.writes.mu.Unlock()
+}
+
+// findPosted returns the ts of the bot's recent message in channelID whose
+// metadata carries key, or "".
+func (c *Chat) findPosted(ctx context.Context, channelID, key string) (string, error) {
+	params := &slack.GetConversationHistoryParameters{ChannelID: channelID, Limit: 100, IncludeAllMetadata: true}
+	seen := 0
+	for {
+		resp, err := c.api.GetConversationHistoryContext(ctx, params)
+		if err != nil {
+			return "", err
+		}
+		for _, m := range resp.Messages {
+			if m.Metadata.EventType == postEventType && m.Metadata.EventPayload["key"] == key {
+				return m.Timestamp, nil
+			}
+		}
+		seen += len(resp.Messages)
+		if !resp.HasMore || resp.ResponseMetaData.NextCursor == "" || seen >= historyScan {
+			return "", nil
+		}
+		params.Cursor = resp.ResponseMetaData.NextCursor
+	}
+}
+
+// message is the content of a message the bot keeps current.
+type message struct {
+	text   string
+	blocks []slack.Block
+}
+
+func (m message) options() []slack.MsgOption {
+	return []slack.MsgOption{slack.MsgOptionText(m.text, false), slack.MsgOptionBlocks(m.blocks...)}
+}
+
+// hash fingerprints the content; "" when it cannot be rendered, which never
+// matches.
+func (m message) hash() string {
+	b, err := json.Marshal(m.blocks)
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(append([]byte(m.text+"\x00"), b...))
+	return hex.EncodeToString(sum[:])
+}
+
+// updateIfChanged edits a message unless this process last wrote exactly
+// this content to it.
+func (c *Chat) updateIfChanged(ctx context.Context, channelID, ts string, msg message) error {
+	hash := msg.hash()
+	k := channelID + "/" + ts
+	l := c.writes.editLock(k)
+	l.Lock()
+	defer l.Unlock()
+	c.writes.mu.Lock()
+	same := hash != "" && c.writes.rendered[k] == hash
+	c.writes.mu.Unlock()
+	if same {
+		return nil
+	}
+	if _, _, _, err := c.api.UpdateMessageContext(ctx, channelID, ts, msg.options()...); err != nil {
+		return err
+	}
+	c.remember(channelID, ts, hash)
+	return nil
+}
+
+func (c *Chat) remember(channelID, ts, hash string) {
+	if hash == "" {
+		return
+	}
+	c.writes.mu.Lock()
+	c.writes.rendered[channelID+"/"+ts] = hash
+	c.writes.mu.Unlock()
+}
+
+// lookupTTL is how long a user-group's members or an e-mail's user are
+// reused. Short: a person added to the on-call group joins the next
+// incident's invitations within a minute.
+const lookupTTL = time.Minute
+
+// ttlCache maps a lookup to its answer for lookupTTL.
+type ttlCache struct {
+	mu      sync.Mutex
+	entries map[string]ttlEntry
+}
+
+type ttlEntry struct {
+	ids []string
+	at  time.Time
+}
+
+func (c *ttlCache) get(key string, now time.Time) ([]string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[key]
+	if !ok || now.Sub(e.at) >= lookupTTL || now.Before(e.at) {
+		return nil, false
+	}
+	return slices.Clone(e.ids), true
+}
+
+func (c *ttlCache) put(key string, ids []string, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil {
+		c.entries = map[string]ttlEntry{}
+	}
+	if len(c.entries) > 10_000 {
+		c.entries = map[string]ttlEntry{} // bounded: start over
+	}
+	c.entries[key] = ttlEntry{ids: slices.Clone(ids), at: now}
+}

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/firebreakhq/firebreak/bot/slackfake"
+)
+
+// reliabilityEnv is the configuration of a paging service on the demo
+// world's fakes.
+func reliabilityEnv(t *testing.T, world *demoWorld, extraPolicy string) map[string]string {
+	t.Helper()
+	policy := writePolicyFile(t, `
+channels: {broadcast: "#incidents"}
+services:
+  checkout:
+    name: Checkout
+    responders: [U0CAROL, S0PAYMENTS]
+    pagerduty: {service_id: PSVC1}
+`+extraPolicy)
+	return map[string]string{
+		"POLICY_FILE":       policy,
+		"PAGERDUTY_API_URL": world.pd.URL(), "PAGERDUTY_EVENTS_URL": world.pd.EventsURL(), "PAGERDUTY_TOKEN": world.pd.Token(),
+		"PAGERDUTY_FROM_EMAIL": "bot@example.com", "PAGERDUTY_WEBHOOK_SECRET": demoPDSecret,
+		"SHUTDOWN_TIMEOUT": "200ms", "LOG_LEVEL": "warn",
+	}
+}
+
+// warRoomDone reports whether the incident's war room is complete: its
+// channel exists with one pinned control panel, the page was reported in it,
+// and the announcement is in #incidents.
+func warRoomDone(fake *slackfake.Server, title string) bool {
+	name := "-" + strings.ToLower(strings.ReplaceAll(title, " ", "-"))
+	for _, ch := range fake.Channels() {
+		if !strings.HasSuffix(ch.Name, name) {
+			continue
+		}
+		text := messagesText(fake, ch.ID)
+		return len(ch.Pins) == 1 && strings.Contains(text, "Paged *Checkout*") &&
+			strings.Contains(messagesText(fake, "C0INCIDENTS"), title)
+	}
+	return false
+}
+
+// duplicates lists every message the bot posted more than once in a
+// channel (same text and blocks), and every channel with more than one pin.
+func duplicates(fake *slackfake.Server) []string {
+	var out []string
+	for _, ch := range fake.Channels() {
+		seen := map[string]int{}
+		for _, m := range fake.Messages(ch.ID) {
+			if m.BotID == "" {
+				continue
+			}
+			seen[m.Text+"\x00"+string(m.Blocks)]++
+		}
+		for k, n := range seen {
+			if n > 1 {
+				text, _, _ := strings.Cut(k, "\x00")
+				out = append(out, fmt.Sprintf("#%s: %d copies of %q", ch.Name, n, text))
+			}
+		}
+		if len(ch.Pins) > 1 {
+			out = append(out, fmt.Sprintf("#%s: %d pins", ch.Name, len(ch.Pins)))
+		}
+	}
+	return out
+}
+
+// TestNoDuplicatesWhenSlackFailsAfterActing: a fifth of all Slack calls take
+// effect and then answer 500. Every war room is completed, and no message,
+// panel, announcement, "Paged" line or pin exists twice: a retry finds what
+// the failed call did (message metadata in conversations.history, the
+// channel's topic, already_pinned) instead of doing it again.
+func TestNoDuplicatesWhenSlackFailsAfterActing(t *testing.T) {
+	t.Parallel()
+	world, cleanup, err := newDemoWorld(t.TempDir(), nopWriter{})
+	require.NoError(t, err)
+	t.Cleanup(cleanup)
+	fake := world.slack
+	env := reliabilityEnv(t, world, "")
+	b := startBot(t, botOptions{mode: "http", slack: fake, env: env})
+	fake.TookEffectFraction("", 0.2, http.StatusInternalServerError)
+
+	titles := []string{"Checkout fails", "Payments slow", "Cart empties", "Search down"}
+	for _, title := range titles {
+		_, text := b.command("http", "U0ALICE", "C0GENERAL", "declare P1 --service=checkout "+title)
+		require.Contains(t, text, "Declaring INC-")
+	}
+	defer func() {
+		if t.Failed() {
+			for _, ch := range fake.Channels() {
+				t.Logf("#%s pins=%d: %s", ch.Name, len(ch.Pins), messagesText(fake, ch.ID))
+			}
+			t.Logf("logs: %s", b.logs.String())
+		}
+	}()
+	require.Eventually(t, func() bool {
+		for _, title := range titles {
+			if !warRoomDone(fake, title) {
+				return false
+			}
+		}
+		return true
+	}, 60*time.Second, 100*time.Millisecond, "every war room is completed despite the failures")
+	fake.TookEffectFraction("", 0, 0)
+
+	failed := 0
+	for _, c := range fake.Calls() {
+		if c.Status == http.StatusInternalServerError {
+			failed++
+		}
+	}
+	t.Logf("%d of %d Slack calls took effect and answered 500", failed, len(fake.Calls()))
+	require.Positive(t, failed)
+	require.Empty(t, duplicates(fake))
+	require.Len(t, world.pd.Incidents(), len(titles), "each incident paged once")
+}
