@@ -11,6 +11,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/slack-go/slack"
 
+	"github.com/firebreakhq/firebreak/httpjson"
 	"github.com/firebreakhq/firebreak/incident"
 )
 
@@ -101,10 +102,10 @@ func kindOf(r *http.Request) string {
 func (h *Handler) serveCommand(w http.ResponseWriter, r *http.Request) {
 	cmd, err := slack.SlashCommandParse(r)
 	if err != nil {
-		writeJSON(w, http.StatusOK, ephemeral("The command could not be read: it is not a valid form."))
+		httpjson.Write(w, http.StatusOK, ephemeral("The command could not be read: it is not a valid form."))
 		return
 	}
-	writeJSON(w, http.StatusOK, h.Command(r.Context(), cmd))
+	httpjson.Write(w, http.StatusOK, h.Command(r.Context(), cmd))
 }
 
 func (h *Handler) serveInteraction(w http.ResponseWriter, r *http.Request) {
@@ -118,7 +119,7 @@ func (h *Handler) serveInteraction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if resp := h.Interaction(r.Context(), cb); resp != nil {
-		writeJSON(w, http.StatusOK, resp)
+		httpjson.Write(w, http.StatusOK, resp)
 		return
 	}
 	w.WriteHeader(http.StatusOK)
@@ -141,10 +142,4 @@ func (h *Handler) serveEvent(w http.ResponseWriter, r *http.Request) {
 	default:
 		w.WriteHeader(http.StatusOK)
 	}
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
 }

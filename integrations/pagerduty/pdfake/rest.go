@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/firebreakhq/firebreak/httpjson"
 )
 
 // PagerDuty's error messages and codes for the rules the server enforces
@@ -254,7 +256,7 @@ func (s *Server) createIncident(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.newIncident(inc)
-	writeJSON(w, http.StatusCreated, map[string]any{"incident": s.incidentJSON(inc)})
+	httpjson.Write(w, http.StatusCreated, map[string]any{"incident": s.incidentJSON(inc)})
 }
 
 func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) {
@@ -272,7 +274,7 @@ func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) {
 		}
 		list = append(list, s.incidentJSON(inc))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"incidents": list, "limit": 25, "offset": 0, "more": false, "total": nil})
+	httpjson.Write(w, http.StatusOK, map[string]any{"incidents": list, "limit": 25, "offset": 0, "more": false, "total": nil})
 }
 
 func (s *Server) getIncident(w http.ResponseWriter, r *http.Request) {
@@ -283,7 +285,7 @@ func (s *Server) getIncident(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, codeNotFound, msgNotFound)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"incident": s.incidentJSON(inc)})
+	httpjson.Write(w, http.StatusOK, map[string]any{"incident": s.incidentJSON(inc)})
 }
 
 // incidentUpdate is one entry of PUT /incidents or the body of PUT
@@ -329,7 +331,7 @@ func (s *Server) manageIncidents(w http.ResponseWriter, r *http.Request) {
 		s.apply(inc, u, by)
 		list = append(list, s.incidentJSON(inc))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"incidents": list})
+	httpjson.Write(w, http.StatusOK, map[string]any{"incidents": list})
 }
 
 func (s *Server) updateIncident(w http.ResponseWriter, r *http.Request) {
@@ -353,7 +355,7 @@ func (s *Server) updateIncident(w http.ResponseWriter, r *http.Request) {
 	}
 	inc := s.incident(u.ID)
 	s.apply(inc, u, by)
-	writeJSON(w, http.StatusOK, map[string]any{"incident": s.incidentJSON(inc)})
+	httpjson.Write(w, http.StatusOK, map[string]any{"incident": s.incidentJSON(inc)})
 }
 
 func (s *Server) validUpdate(w http.ResponseWriter, u incidentUpdate) bool {
@@ -431,7 +433,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 		}
 		list = append(list, s.userJSON(u))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"users": list, "limit": 25, "offset": 0, "more": false, "total": nil})
+	httpjson.Write(w, http.StatusOK, map[string]any{"users": list, "limit": 25, "offset": 0, "more": false, "total": nil})
 }
 
 func (s *Server) listOnCalls(w http.ResponseWriter, r *http.Request) {
@@ -467,7 +469,7 @@ func (s *Server) listOnCalls(w http.ResponseWriter, r *http.Request) {
 			list = append(list, entry)
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"oncalls": list, "limit": 25, "offset": 0, "more": false, "total": nil})
+	httpjson.Write(w, http.StatusOK, map[string]any{"oncalls": list, "limit": 25, "offset": 0, "more": false, "total": nil})
 }
 
 func (s *Server) getService(w http.ResponseWriter, r *http.Request) {
@@ -479,7 +481,7 @@ func (s *Server) getService(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := s.policy(svc.EscalationPolicyID)
-	writeJSON(w, http.StatusOK, map[string]any{"service": map[string]any{
+	httpjson.Write(w, http.StatusOK, map[string]any{"service": map[string]any{
 		"id": svc.ID, "type": "service", "summary": svc.Name, "name": svc.Name, "status": "active",
 		"self": s.srv.URL + "/services/" + svc.ID, "html_url": s.srv.URL + "/service-directory/" + svc.ID,
 		"escalation_policy": map[string]any{"id": p.id, "type": "escalation_policy_reference", "summary": p.name},
