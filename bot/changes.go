@@ -137,7 +137,7 @@ func (h *Handler) submitRollback(ctx context.Context, cb slack.InteractionCallba
 		if incident.ErrorCode(err) == incident.EINTERNAL {
 			h.log.ErrorContext(ctx, "rollback request failed", "incident_id", meta.IncidentID, "err", err)
 		}
-		return slack.NewErrorsViewSubmissionResponse(map[string]string{blockRollbackReason: clip(incident.ErrorMessage(err), 2000)})
+		return slack.NewErrorsViewSubmissionResponse(map[string]string{blockRollbackReason: clip(userMessage(err), 2000)})
 	}
 	// The request re-plans with the provider; Slack waits three seconds
 	// for this answer, so the provider gets at most two of them.

@@ -132,7 +132,7 @@ func (h *Handler) serveEvent(w http.ResponseWriter, r *http.Request) {
 	case err != nil && incident.ErrorCode(err) == incident.EINVALID:
 		// Slack retrying a malformed event cannot help.
 		w.Header().Set("X-Slack-No-Retry", "1")
-		http.Error(w, incident.ErrorMessage(err), http.StatusBadRequest)
+		http.Error(w, userMessage(err), http.StatusBadRequest)
 	case err != nil:
 		h.log.ErrorContext(r.Context(), "accept event", "err", err)
 		http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)

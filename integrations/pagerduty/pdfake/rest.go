@@ -91,13 +91,20 @@ func (s *Server) faults(next http.Handler) http.Handler {
 		s.mu.Unlock()
 
 		sw := &statusWriter{ResponseWriter: w}
-		defer func() {
+		recorded := false
+		record := func() {
 			s.mu.Lock()
 			s.calls = append(s.calls, Call{
 				Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery,
 				From: r.Header.Get("From"), Authorized: s.authorized(r), Status: sw.status,
 			})
 			s.mu.Unlock()
+			recorded = true
+		}
+		defer func() {
+			if !recorded {
+				record()
+			}
 		}()
 		if latency > 0 {
 			t := time.NewTimer(latency)
@@ -112,6 +119,10 @@ func (s *Server) faults(next http.Handler) http.Handler {
 		case down:
 			if hj, ok := w.(http.Hijacker); ok {
 				if conn, _, err := hj.Hijack(); err == nil {
+					// Recorded before the connection drops: the client
+					// sees the failure at once, and a test may count the
+					// calls as soon as it does.
+					record()
 					_ = conn.Close()
 					return
 				}
