@@ -79,6 +79,7 @@ type Config struct {
 // Socket Mode) feed the same Handler.
 type Handler struct {
 	cfg     Config
+	replies *Chat
 	log     *slog.Logger
 	metrics *metrics
 	events  map[string]EventHandler
@@ -117,6 +118,10 @@ func New(cfg Config) *Handler {
 		shortcuts: map[string]ShortcutHandler{},
 	}
 	h.metadataKey, h.sealed = cfg.MetadataKey, sealedViews
+	if cfg.Slack != nil {
+		// Replies to interactions take Chat.Reply's fallback chain.
+		h.replies = NewChat(cfg.Slack, incident.Policy{}, WithChatClock(cfg.Clock), WithChatLogger(cfg.Logger))
+	}
 	if len(h.metadataKey) == 0 {
 		h.metadataKey = newMetadataKey()
 	}
