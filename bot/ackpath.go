@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/firebreakhq/firebreak/httpjson"
 	"github.com/firebreakhq/firebreak/incident"
 )
 
@@ -115,7 +116,7 @@ func (h *Handler) admit(next http.Handler) http.Handler {
 		default:
 			h.metrics.requests.WithLabelValues(kindOf(r), "overloaded").Inc()
 			if r.URL.Path == "/slack/commands" {
-				writeJSON(w, http.StatusOK, ephemeral("The bot is overloaded right now and did not run this; please try again in a moment."))
+				httpjson.Write(w, http.StatusOK, ephemeral("The bot is overloaded right now and did not run this; please try again in a moment."))
 				return
 			}
 			w.Header().Set("Retry-After", "1")

@@ -86,6 +86,7 @@ type Config struct {
 // Socket Mode) feed the same Handler.
 type Handler struct {
 	cfg     Config
+	replies *Chat
 	log     *slog.Logger
 	metrics *metrics
 	events  map[string]EventHandler
@@ -137,6 +138,10 @@ func New(cfg Config) *Handler {
 		h.log.Warn("a request accepted here was also accepted by another replica (a replay)")
 	}}
 	h.metadataKey, h.sealed = cfg.MetadataKey, sealedViews
+	if cfg.Slack != nil {
+		// Replies to interactions take Chat.Reply's fallback chain.
+		h.replies = NewChat(cfg.Slack, incident.Policy{}, WithChatClock(cfg.Clock), WithChatLogger(cfg.Logger))
+	}
 	if len(h.metadataKey) == 0 {
 		h.metadataKey = newMetadataKey()
 	}

@@ -83,6 +83,10 @@ func (c *captureChat) Post(_ context.Context, _ string, text string) (string, er
 	return fmt.Sprint(len(c.posts)), nil
 }
 
+func (c *captureChat) Notify(ctx context.Context, ch string, n incident.Notice) (string, error) {
+	return c.Post(ctx, ch, NoticeText(n))
+}
+
 // fakePostmortems records what the transport asks of the postmortem service.
 type fakePostmortems struct {
 	mu      sync.Mutex

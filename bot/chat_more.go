@@ -234,19 +234,7 @@ func ChangeBlocks(inc *incident.Incident, list incident.ChangeList, loc *time.Lo
 	return blocks
 }
 
-func sourceName(s string) string {
-	switch s {
-	case "github":
-		return "GitHub"
-	case "launchdarkly":
-		return "LaunchDarkly"
-	case "unleash":
-		return "Unleash"
-	case "webhook":
-		return "Change webhook"
-	}
-	return s
-}
+func sourceName(s string) string { return incident.ProviderName(s) }
 
 func humanDuration(d time.Duration) string {
 	if d < time.Minute {

@@ -131,7 +131,7 @@ func (h *Handler) errorReply(ctx context.Context, err error, usage string) Reply
 	if incident.ErrorCode(err) == incident.EINTERNAL {
 		h.log.ErrorContext(ctx, "command failed", "err", err)
 	}
-	text := incident.ErrorMessage(err)
+	text := userMessage(err)
 	if usage != "" && incident.ErrorCode(err) == incident.EINVALID {
 		text += fmt.Sprintf("\nUsage: `%s %s`", h.cfg.Command, usage)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/slack-go/slack"
 
+	"github.com/firebreakhq/firebreak/httpjson"
 	"github.com/firebreakhq/firebreak/incident"
 )
 
@@ -95,12 +96,12 @@ func kindOf(r *http.Request) string {
 func (h *Handler) serveCommand(w http.ResponseWriter, r *http.Request) {
 	cmd, err := slack.SlashCommandParse(r)
 	if err != nil {
-		writeJSON(w, http.StatusOK, ephemeral("The command could not be read: it is not a valid form."))
+		httpjson.Write(w, http.StatusOK, ephemeral("The command could not be read: it is not a valid form."))
 		return
 	}
 	ctx, cancel := context.WithTimeoutCause(r.Context(), h.cfg.AckDeadline, errStoreSlow)
 	defer cancel()
-	writeJSON(w, http.StatusOK, h.Command(ctx, cmd))
+	httpjson.Write(w, http.StatusOK, h.Command(ctx, cmd))
 }
 
 func (h *Handler) serveInteraction(w http.ResponseWriter, r *http.Request) {
@@ -116,7 +117,7 @@ func (h *Handler) serveInteraction(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeoutCause(r.Context(), h.cfg.AckDeadline, errStoreSlow)
 	defer cancel()
 	if resp := h.Interaction(ctx, cb); resp != nil {
-		writeJSON(w, http.StatusOK, resp)
+		httpjson.Write(w, http.StatusOK, resp)
 		return
 	}
 	w.WriteHeader(http.StatusOK)
@@ -129,7 +130,7 @@ func (h *Handler) serveEvent(w http.ResponseWriter, r *http.Request) {
 	case err != nil && incident.ErrorCode(err) == incident.EINVALID:
 		// Slack retrying a malformed event cannot help.
 		w.Header().Set("X-Slack-No-Retry", "1")
-		http.Error(w, incident.ErrorMessage(err), http.StatusBadRequest)
+		http.Error(w, userMessage(err), http.StatusBadRequest)
 	case err != nil:
 		h.log.ErrorContext(r.Context(), "accept event", "err", err)
 		http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
@@ -139,10 +140,4 @@ func (h *Handler) serveEvent(w http.ResponseWriter, r *http.Request) {
 	default:
 		w.WriteHeader(http.StatusOK)
 	}
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
 }

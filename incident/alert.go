@@ -488,14 +488,4 @@ func (s *Service) runAlertPropose(ctx context.Context, payload []byte) error {
 	return nil
 }
 
-func sourceLabel(source string) string {
-	switch source {
-	case "alertmanager":
-		return "Alertmanager"
-	case "grafana":
-		return "Grafana"
-	case "pagerduty":
-		return "PagerDuty"
-	}
-	return source
-}
+func sourceLabel(source string) string { return ProviderName(source) }

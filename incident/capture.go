@@ -500,8 +500,8 @@ func (s *Service) AddNote(ctx context.Context, id int64, actor, text string) err
 	if err := s.store.AddTimelineEvent(ctx, &ev); err != nil {
 		return fmt.Errorf("add note to %s: %w", inc.Key(), err)
 	}
-	line := fmt.Sprintf(":memo: Note from %s (key event for the postmortem): %s", mention(actor), s.escape(text))
-	return s.scheduleSync(ctx, inc, syncPayload{IncidentID: inc.ID, Lines: []string{line}})
+	n := Notice{Kind: NoticeNote, Incident: inc.Key(), Actor: actor, Values: map[string]string{"text": text}}
+	return s.scheduleSync(ctx, inc, syncPayload{IncidentID: inc.ID, Notices: []Notice{n}})
 }
 
 // AddFollowUp records an action item, with an optional owner and due date,
@@ -540,14 +540,9 @@ func (s *Service) AddFollowUp(ctx context.Context, id int64, actor, text, owner 
 	if err := s.store.AddActionItem(ctx, item); err != nil {
 		return nil, fmt.Errorf("add follow-up to %s: %w", inc.Key(), err)
 	}
-	who := "no owner yet"
-	if owner != "" {
-		who = "owner " + mention(owner)
-	}
-	when := "no due date yet"
+	n := Notice{Kind: NoticeFollowUp, Incident: inc.Key(), Actor: actor, User: owner, Values: map[string]string{"text": text}}
 	if dueOn != nil {
-		when = "due " + dueOn.Format("2006-01-02")
+		n.Values["due"] = dueOn.Format("2006-01-02")
 	}
-	line := fmt.Sprintf(":clipboard: Follow-up recorded by %s: %s (%s, %s).", mention(actor), s.escape(text), who, when)
-	return item, s.scheduleSync(ctx, inc, syncPayload{IncidentID: inc.ID, Lines: []string{line}})
+	return item, s.scheduleSync(ctx, inc, syncPayload{IncidentID: inc.ID, Notices: []Notice{n}})
 }

@@ -51,6 +51,8 @@ type Chat interface {
 	PostButtons(ctx context.Context, channelID, text string, buttons []Button) (ts string, err error)
 	// UserEmail returns a user's e-mail address, for mapping to other tools.
 	UserEmail(ctx context.Context, userID string) (string, error)
+	// Notify says a notice in a channel, in the chat's own words.
+	Notify(ctx context.Context, channelID string, n Notice) (ts string, err error)
 	// Post posts a line of text in a channel.
 	Post(ctx context.Context, channelID, text string) (ts string, err error)
 	// Reply answers the person who asked for something, privately.

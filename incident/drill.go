@@ -159,6 +159,13 @@ func (d *drillChat) Post(ctx context.Context, channelID, text string) (string, e
 	return d.Chat.Post(ctx, channelID, text)
 }
 
+func (d *drillChat) Notify(ctx context.Context, channelID string, n Notice) (string, error) {
+	if d.isDrillChannel(ctx, channelID) {
+		n.Drill = true
+	}
+	return d.Chat.Notify(ctx, channelID, n)
+}
+
 func (d *drillChat) PostButtons(ctx context.Context, channelID, text string, buttons []Button) (string, error) {
 	if d.isDrillChannel(ctx, channelID) {
 		text = DrillMarker + " " + text

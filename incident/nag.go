@@ -278,8 +278,8 @@ func (s *Service) Snooze(ctx context.Context, id int64, actor string) (*Incident
 	until := now.Add(s.policy.Snooze)
 	inc, err := s.change(ctx, id, func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
 		i.SnoozedUntil = &until
-		line := fmt.Sprintf(":zzz: %s snoozed update reminders until %s.", mention(actor), until.In(s.policy.Location).Format("15:04 MST"))
-		return []TimelineEvent{{Kind: EventNote, Actor: actor, At: now, Text: line}}, &syncPayload{Lines: []string{line}}, nil
+		n := Notice{Kind: NoticeSnoozed, Incident: i.Key(), Actor: actor, Values: map[string]string{"until": until.In(s.policy.Location).Format("15:04 MST")}}
+		return []TimelineEvent{{Kind: EventNote, Actor: actor, At: now, Text: s.noticeText(n)}}, &syncPayload{Notices: []Notice{n}}, nil
 	})
 	if err != nil {
 		return nil, err

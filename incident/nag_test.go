@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/firebreakhq/firebreak/bot"
 	"github.com/firebreakhq/firebreak/incident"
 )
 
@@ -291,7 +292,7 @@ func TestRenderedNagUpdateAndComms(t *testing.T) {
 	nags = append(nags, incident.NagText(&noIC, p, 1, at.Add(10*time.Minute)))
 	golden(t, "nag", strings.Join(nags, "\n---\n")+"\n")
 
-	upd := incident.UpdateText(inc, p, incident.UpdateInput{Author: "U0JANE", Known: "Payments fail for 40% of users since 14:02.",
+	upd := incident.UpdateNotice(inc, p, incident.UpdateInput{Author: "U0JANE", Known: "Payments fail for 40% of users since 14:02.",
 		Doing: "Rolling back the 14:02 deploy."}, at.Add(12*time.Minute))
-	golden(t, "update", upd+"\n")
+	golden(t, "update", bot.NoticeText(upd)+"\n")
 }

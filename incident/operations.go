@@ -16,7 +16,9 @@ type syncPayload struct {
 	IncidentID int64    `json:"incident_id"`
 	Lines      []string `json:"lines,omitempty"`
 	Invite     []string `json:"invite,omitempty"`
-	Broadcast  []string `json:"broadcast,omitempty"`
+	// Notices are said in the channel before Lines; the Broadcast ones
+	// are mirrored to the broadcast channel too.
+	Notices []Notice `json:"notices,omitempty"`
 }
 
 // Get returns an incident by id.
@@ -170,20 +172,21 @@ func (s *Service) assignRole(ctx context.Context, id int64, role, user, actor st
 		if role == RoleCommander && i.Commander != cur.Commander {
 			return nil, nil, Errorf(ECONFLICT, "The Incident Commander of %s changed meanwhile; look again and retry.", i.Key())
 		}
-		var line string
+		n := Notice{Incident: i.Key(), Actor: actor, User: user}
 		if role == RoleCommander {
 			prev := i.Commander
 			if prev == user {
-				return nil, nil, Errorf(ECONFLICT, "%s is already the Incident Commander.", mention(user))
+				return nil, nil, Errorf(ECONFLICT, "That person is already the Incident Commander.")
 			}
 			i.Commander = user
+			n.Prev = prev
 			switch {
 			case prev == "":
-				line = fmt.Sprintf(":large_green_circle: %s is now the Incident Commander.", mention(user))
+				n.Kind = NoticeICAssigned
 			case takeover:
-				line = fmt.Sprintf(":arrows_counterclockwise: %s took over as Incident Commander from %s, confirmed in the channel without a handover.", mention(user), mention(prev))
+				n.Kind = NoticeICTakeover
 			default:
-				line = fmt.Sprintf(":arrows_counterclockwise: Incident Commander handover: %s → %s (by %s).", mention(prev), mention(user), mention(actor))
+				n.Kind = NoticeICHandover
 			}
 			if i.AcknowledgedAt == nil && actor == user {
 				// Someone claiming the IC role is the human acknowledgement.
@@ -195,17 +198,17 @@ func (s *Service) assignRole(ctx context.Context, id int64, role, user, actor st
 				i.Roles = map[string]string{}
 			}
 			if i.Roles[role] == user {
-				return nil, nil, Errorf(ECONFLICT, "%s already holds the %s role.", mention(user), role)
+				return nil, nil, Errorf(ECONFLICT, "That person already holds the %s role.", role)
 			}
 			i.Roles[role] = user
-			line = fmt.Sprintf(":bust_in_silhouette: %s is now the %s lead (by %s).", mention(user), roleLabel(role), mention(actor))
+			n.Kind, n.Values = NoticeRoleAssigned, map[string]string{"role": roleLabel(role)}
 		}
 		data := map[string]string{"role": role, "user": user}
 		if takeover {
 			data["takeover"] = "confirmed"
 		}
-		ev := TimelineEvent{Kind: EventRoleAssigned, Actor: actor, At: now, Key: role == RoleCommander, Text: line, Data: data}
-		return []TimelineEvent{ev}, &syncPayload{Lines: []string{line}, Invite: []string{user}}, nil
+		ev := TimelineEvent{Kind: EventRoleAssigned, Actor: actor, At: now, Key: role == RoleCommander, Text: s.noticeText(n), Data: data}
+		return []TimelineEvent{ev}, &syncPayload{Notices: []Notice{n}, Invite: []string{user}}, nil
 	})
 }
 
@@ -238,10 +241,11 @@ func (s *Service) SetSeverity(ctx context.Context, id int64, sev Severity, actor
 			verb = "raised"
 		}
 		sp := s.policy.Severity(sev)
-		line := fmt.Sprintf(":rotating_light: Severity %s from %s to %s (%s) by %s.", verb, prev, sev, sp.Label, mention(actor))
-		ev := TimelineEvent{Kind: EventSeverityChanged, Actor: actor, At: now, Key: true, Text: line,
+		n := Notice{Kind: NoticeSeverityChanged, Incident: i.Key(), Actor: actor, Mirror: true,
+			Values: map[string]string{"from": prev.String(), "to": sev.String(), "label": sp.Label, "raised": fmt.Sprint(verb == "raised")}}
+		ev := TimelineEvent{Kind: EventSeverityChanged, Actor: actor, At: now, Key: true, Text: s.noticeText(n),
 			Data: map[string]string{"from": prev.String(), "to": sev.String()}}
-		return []TimelineEvent{ev}, &syncPayload{Lines: []string{line}, Invite: sp.Invite, Broadcast: []string{line}}, nil
+		return []TimelineEvent{ev}, &syncPayload{Notices: []Notice{n}, Invite: sp.Invite}, nil
 	})
 	if err != nil {
 		return nil, err
@@ -305,45 +309,41 @@ func (s *Service) setStatus(ctx context.Context, id int64, to Status, actor, sum
 		}
 		i.Status = to
 		t := now
-		var line, posted string
+		n := Notice{Incident: i.Key(), Actor: actor, Mirror: true}
 		switch {
 		case to == StatusMitigated:
 			i.MitigatedAt = &t
-			line = fmt.Sprintf(":large_yellow_circle: %s marked the incident mitigated.", mention(actor))
+			n.Kind = NoticeMitigated
 		case to == StatusResolved:
 			i.ResolvedAt = &t
 			if summary != "" {
 				i.Summary = summary
 			}
-			line = fmt.Sprintf(":white_check_mark: %s resolved the incident after %s.", mention(actor), Since(i.DeclaredAt, now))
+			n.Kind, n.Values = NoticeResolved, map[string]string{"after": Since(i.DeclaredAt, now)}
 			if summary != "" {
-				posted = line + "\n>" + s.escape(summary)
-				line += "\n>" + summary
+				n.Values["summary"] = summary
 			}
 		case to == StatusClosed:
 			i.ClosedAt = &t
-			line = fmt.Sprintf(":lock: %s closed the incident.", mention(actor))
+			n.Kind = NoticeClosed
 		case from == StatusResolved && to == StatusInvestigating:
 			i.ResolvedAt = nil
-			line = fmt.Sprintf(":warning: %s reopened the incident.", mention(actor))
+			n.Kind = NoticeReopened
 		default:
-			line = fmt.Sprintf(":mag: %s set the status to %s.", mention(actor), to.Label())
+			n.Kind, n.Values = NoticeStatusSet, map[string]string{"status": to.Label()}
 		}
 		if to == StatusInvestigating {
 			// Back to work after a reopen or a relapse: the update clock
 			// starts again now rather than nagging at once for the pause.
 			i.LastUpdateAt, i.NagCount, i.SnoozedUntil = &t, 0, nil
 		}
-		ev := TimelineEvent{Kind: EventStatusChanged, Actor: actor, At: now, Key: true, Text: line,
+		ev := TimelineEvent{Kind: EventStatusChanged, Actor: actor, At: now, Key: true, Text: s.noticeText(n),
 			Data: map[string]string{"from": string(from), "to": string(to)}}
-		if posted == "" {
-			posted = line
-		}
-		lines := []string{posted}
+		var lines []string
 		for _, x := range extra {
 			lines = append(lines, x.Text)
 		}
-		return append([]TimelineEvent{ev}, extra...), &syncPayload{Lines: lines, Broadcast: []string{posted}}, nil
+		return append([]TimelineEvent{ev}, extra...), &syncPayload{Notices: []Notice{n}, Lines: lines}, nil
 	}
 	if to == StatusClosed {
 		// change refuses closed incidents; closing is the one move into it.
@@ -422,9 +422,17 @@ func (s *Service) runSync(ctx context.Context, payload []byte) error {
 	if err := s.render(ctx, inc); err != nil {
 		return err
 	}
+	for i, n := range p.Notices {
+		if _, err := s.chat.Notify(ctx, inc.ChannelID, n); err != nil {
+			if i == 0 {
+				return fmt.Errorf("sync %s: post: %w", inc.Key(), err)
+			}
+			s.log.ErrorContext(ctx, "could not post a notice in the incident channel", "incident", inc.Key(), "err", err)
+		}
+	}
 	for i, line := range p.Lines {
 		if _, err := s.chat.Post(ctx, inc.ChannelID, line); err != nil {
-			if i == 0 {
+			if i == 0 && len(p.Notices) == 0 {
 				return fmt.Errorf("sync %s: post: %w", inc.Key(), err)
 			}
 			// Earlier lines are out; retrying would repeat them.
@@ -432,12 +440,12 @@ func (s *Service) runSync(ctx context.Context, payload []byte) error {
 		}
 	}
 	if inc.BroadcastTS != "" {
-		for _, line := range p.Broadcast {
-			mirror := fmt.Sprintf("*%s* %s", inc.Key(), line)
-			if inc.Drill {
-				mirror = DrillMarker + " " + mirror
+		for _, n := range p.Notices {
+			if !n.Mirror {
+				continue
 			}
-			if _, err := s.chat.Post(ctx, inc.BroadcastChannel, mirror); err != nil {
+			n.Broadcast, n.Drill = true, inc.Drill
+			if _, err := s.chat.Notify(ctx, inc.BroadcastChannel, n); err != nil {
 				s.log.WarnContext(ctx, "could not mirror to the broadcast channel", "incident", inc.Key(), "err", err)
 			}
 		}

@@ -481,7 +481,7 @@ func TestRollbackRefusedForOthers(t *testing.T) {
 	_, err := b.svc.PlanRollback(ctx, inc.ID, value, "U0RANDOM")
 	require.Equal(t, incident.EFORBIDDEN, incident.ErrorCode(err))
 	require.Equal(t, "You may not roll back this change: rollbacks of checkout in production belong to its owners and the rollback group, not to an incident's roles. Who can: members of <!subteam^S0CHECKOUT> or members of <!subteam^S0ROLL>.",
-		incident.ErrorMessage(err))
+		slackMessage(err))
 	// Being the Incident Commander is no right to roll back.
 	_, err = b.svc.AssignRole(ctx, inc.ID, incident.RoleCommander, "U0RANDOM", "U0DECL")
 	require.NoError(t, err)

@@ -61,6 +61,9 @@ type ServiceConfig struct {
 	// one escapes &, < and >). Nil leaves text as it is. The timeline
 	// keeps the text as typed.
 	Escape func(string) string
+	// Render words a notice for the timeline as the chat would say it;
+	// nil uses Notice.String.
+	Render func(Notice) string
 }
 
 // Service runs incidents: it declares them, opens their war room, and applies
@@ -85,6 +88,7 @@ type Service struct {
 	log         *slog.Logger
 	members     membership
 	escape      func(string) string
+	noticeText  func(Notice) string
 }
 
 // NewService returns a Service.
@@ -101,10 +105,13 @@ func NewService(cfg ServiceConfig) *Service {
 	if cfg.Policy.Location == nil {
 		cfg.Policy.Location = time.UTC
 	}
+	if cfg.Render == nil {
+		cfg.Render = Notice.String
+	}
 	if cfg.Escape == nil {
 		cfg.Escape = func(s string) string { return s }
 	}
-	s := &Service{escape: cfg.Escape, store: cfg.Store, sched: cfg.Scheduler, chat: MarkDrills(cfg.Chat, cfg.Store), pager: cfg.Pager, policy: cfg.Policy,
+	s := &Service{noticeText: cfg.Render, escape: cfg.Escape, store: cfg.Store, sched: cfg.Scheduler, chat: MarkDrills(cfg.Chat, cfg.Store), pager: cfg.Pager, policy: cfg.Policy,
 		sources: cfg.ChangeSources, rollbackers: cfg.Rollbackers, afterClose: cfg.AfterClose, clock: cfg.Clock, log: cfg.Logger,
 		statusPages: cfg.StatusPages, templates: cfg.Templates}
 	s.hooks = append([]Hook{s.commsHook}, cfg.Hooks...)

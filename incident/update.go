@@ -51,7 +51,6 @@ func (s *Service) PostUpdate(ctx context.Context, id int64, in UpdateInput) (*In
 		return nil, err
 	}
 	now := s.clock.Now()
-	var text string
 	inc, err := s.change(ctx, id, func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
 		if !i.Status.Open() {
 			return nil, nil, Errorf(ECONFLICT, "%s is %s; updates are for open incidents. Reopen it first.", i.Key(), strings.ToLower(i.Status.Label()))
@@ -67,8 +66,9 @@ func (s *Service) PostUpdate(ctx context.Context, id int64, in UpdateInput) (*In
 				t := now
 				i.MitigatedAt = &t
 			}
+			set := Notice{Kind: NoticeStatusSet, Incident: i.Key(), Actor: in.Author, Values: map[string]string{"status": in.Status.Label()}}
 			events = append(events, TimelineEvent{Kind: EventStatusChanged, Actor: in.Author, At: now, Key: true,
-				Text: fmt.Sprintf("%s set the status to %s.", mention(in.Author), in.Status.Label()),
+				Text: s.noticeText(set),
 				Data: map[string]string{"from": string(from), "to": string(in.Status)}})
 		}
 		t := now
@@ -84,10 +84,7 @@ func (s *Service) PostUpdate(ctx context.Context, id int64, in UpdateInput) (*In
 				i.LastUpdateAt = &shift
 			}
 		}
-		shown := in
-		shown.Known, shown.Doing = s.escape(in.Known), s.escape(in.Doing)
-		text = UpdateText(i, s.policy, shown, now)
-		return events, &syncPayload{Lines: []string{text}, Broadcast: []string{text}}, nil
+		return events, &syncPayload{Notices: []Notice{UpdateNotice(i, s.policy, in, now)}}, nil
 	})
 	if err != nil {
 		return nil, err
@@ -114,30 +111,22 @@ func updateBody(in UpdateInput) string {
 	}
 }
 
-// UpdateText renders a status update in the fixed format every update uses.
-func UpdateText(inc *Incident, p Policy, in UpdateInput, now time.Time) string {
+// UpdateNotice is a status update as a notice, in the fixed format every
+// update uses: what we know, what we are doing, when the next one comes.
+func UpdateNotice(inc *Incident, p Policy, in UpdateInput, now time.Time) Notice {
 	sp := p.Severity(inc.Severity)
-	var b strings.Builder
-	fmt.Fprintf(&b, ":memo: *Status update — %s* (%s · %s · %s) from %s\n", inc.Key(), inc.Severity, sp.Label, inc.Status.Label(), mention(in.Author))
-	if in.Known != "" {
-		fmt.Fprintf(&b, "*What we know:* %s\n", in.Known)
-	}
-	if in.Doing != "" {
-		fmt.Fprintf(&b, "*What we are doing:* %s\n", in.Doing)
-	}
+	n := Notice{Kind: NoticeUpdate, Incident: inc.Key(), Actor: in.Author, Mirror: true, Values: map[string]string{
+		"severity": inc.Severity.String(), "label": sp.Label, "status": inc.Status.Label(), "known": in.Known, "doing": in.Doing}}
 	next := in.NextIn
 	if next == 0 {
 		next = sp.UpdateEvery
 	}
 	if next > 0 {
-		at := now.Add(next).In(p.Location)
-		in := fmt.Sprintf("%d min", int(next.Minutes()))
+		n.Values["next"] = fmt.Sprintf("%d min", int(next.Minutes()))
 		if next < time.Minute {
-			in = fmt.Sprintf("%ds", int(next.Seconds()))
+			n.Values["next"] = fmt.Sprintf("%ds", int(next.Seconds()))
 		}
-		fmt.Fprintf(&b, "*Next update:* in %s (by %s)", in, at.Format("15:04:05 MST"))
-	} else {
-		b.WriteString("*Next update:* when there is news")
+		n.Values["next_at"] = now.Add(next).In(p.Location).Format("15:04:05 MST")
 	}
-	return b.String()
+	return n
 }

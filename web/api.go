@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/firebreakhq/firebreak/httpjson"
 	"github.com/firebreakhq/firebreak/incident"
 	"github.com/firebreakhq/firebreak/incident/metrics"
 )
@@ -181,17 +182,10 @@ type apiErrorBody struct {
 	} `json:"error"`
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	_ = enc.Encode(v)
-}
-
 func apiError(w http.ResponseWriter, status int, code, message string) {
 	var body apiErrorBody
 	body.Error.Code, body.Error.Message = code, message
-	writeJSON(w, status, body)
+	httpjson.Write(w, status, body)
 }
 
 // apiFail is the API's one error mapper.
@@ -242,7 +236,7 @@ func (s *Server) apiListIncidents(w http.ResponseWriter, r *http.Request) {
 		}
 		out.Incidents = append(out.Incidents, s.toAPI(inc))
 	}
-	writeJSON(w, http.StatusOK, out)
+	httpjson.Write(w, http.StatusOK, out)
 }
 
 func (s *Server) apiGetIncident(w http.ResponseWriter, r *http.Request) {
@@ -252,7 +246,7 @@ func (s *Server) apiGetIncident(w http.ResponseWriter, r *http.Request) {
 		s.apiFail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.toAPI(inc))
+	httpjson.Write(w, http.StatusOK, s.toAPI(inc))
 }
 
 func (s *Server) apiTimeline(w http.ResponseWriter, r *http.Request) {
@@ -277,7 +271,7 @@ func (s *Server) apiTimeline(w http.ResponseWriter, r *http.Request) {
 		}
 		out.Events = append(out.Events, apiEvent{Kind: string(ev.Kind), Actor: ev.Actor, At: ev.At.UTC(), Text: ev.Text, Key: ev.Key, Data: data})
 	}
-	writeJSON(w, http.StatusOK, out)
+	httpjson.Write(w, http.StatusOK, out)
 }
 
 func (s *Server) apiFollowUps(w http.ResponseWriter, r *http.Request) {
@@ -303,7 +297,7 @@ func (s *Server) apiFollowUps(w http.ResponseWriter, r *http.Request) {
 		}
 		out.FollowUps = append(out.FollowUps, f)
 	}
-	writeJSON(w, http.StatusOK, out)
+	httpjson.Write(w, http.StatusOK, out)
 }
 
 func (s *Server) apiMetrics(w http.ResponseWriter, r *http.Request) {
@@ -318,7 +312,7 @@ func (s *Server) apiMetrics(w http.ResponseWriter, r *http.Request) {
 		s.apiFail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toAPIReport(rep))
+	httpjson.Write(w, http.StatusOK, toAPIReport(rep))
 }
 
 // maxBody bounds a request body; a declare or an update is a few hundred
@@ -394,7 +388,7 @@ func (s *Server) apiDeclare(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusOK
 	}
 	w.Header().Set("Location", "/api/v1/incidents/"+strconv.FormatInt(inc.Number, 10))
-	writeJSON(w, status, s.toAPI(inc))
+	httpjson.Write(w, status, s.toAPI(inc))
 }
 
 type updateRequest struct {
@@ -453,5 +447,5 @@ func (s *Server) apiUpdate(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	writeJSON(w, http.StatusOK, s.toAPI(inc))
+	httpjson.Write(w, http.StatusOK, s.toAPI(inc))
 }

@@ -229,18 +229,28 @@ func TestFollowThroughOnceAcrossTwoReplicas(t *testing.T) {
 	t.Parallel()
 	fake := seededSlack(t)
 	fake.AddChannel(slackfake.Channel{ID: "C0FOLLOW", Name: "followups", Members: []string{fake.BotUserID()}})
-	start := time.Now().UTC()
-	clock := incidenttest.NewClock(start)
-	today := time.Date(start.Year(), start.Month(), start.Day(), 0, 0, 0, 0, time.UTC)
+	// Tuesday 1 December 2026, 08:00 UTC: the item is due on Friday the
+	// 4th, overdue on Saturday the 5th (the digest day, and the weekly
+	// drill's), and the review is due on Tuesday the 8th.
+	today := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	clock := incidenttest.NewClock(today.Add(8 * time.Hour))
 	due := today.AddDate(0, 0, 3)
 	overdueDay := due.AddDate(0, 0, 1)
-	env := map[string]string{"POLICY_FILE": writePolicyFile(t, fmt.Sprintf(`
+	env := map[string]string{"POLICY_FILE": writePolicyFile(t, `
 followups:
   check_every: 1s
   at: "09:00"
-  digest_day: %s
+  digest_day: saturday
   digest_channel: "#followups"
-`, strings.ToLower(overdueDay.Weekday().String())))}
+drills:
+  schedule:
+    - name: weekly-search
+      every: weekly
+      day: 6
+      at: "09:00"
+      severity: P3
+      title: "Weekly drill: search is slow"
+`)}
 	dsn := pgtest.DSN(t)
 	a := startBot(t, botOptions{mode: "http", slack: fake, databaseURL: dsn, env: env, clock: clock})
 	b := startBot(t, botOptions{mode: "http", slack: fake, databaseURL: dsn, env: env, clock: clock})
@@ -278,6 +288,15 @@ followups:
 	exactlyOnce("the overdue reminder", func() int { return countContaining(dmTexts(fake, "U0BOB"), "is overdue") })
 	exactlyOnce("the escalation to the IC", func() int { return countContaining(dmTexts(fake, "U0ALICE"), "which you commanded, is overdue") })
 	exactlyOnce("the weekly digest", func() int { return channelCount(fake, "C0FOLLOW", "Weekly follow-ups") })
+	exactlyOnce("the scheduled drill", func() int {
+		n := 0
+		for _, c := range fake.Channels() {
+			if strings.HasPrefix(c.Name, "inc-drill-2026-12-05-weekly-drill-search-is-slow") {
+				n++
+			}
+		}
+		return n
+	})
 	digest := messagesText(fake, "C0FOLLOW")
 	require.Contains(t, digest, "1 open, 1 overdue")
 	require.Contains(t, digest, "add an index on orders.created_at")

@@ -1102,25 +1102,10 @@ func plural(n int, one, many string) string {
 }
 
 func providerLabel(p string) string {
-	switch strings.ToLower(p) {
-	case "pagerduty":
-		return "PagerDuty"
-	case "github":
-		return "GitHub"
-	case "launchdarkly":
-		return "LaunchDarkly"
-	case "unleash":
-		return "Unleash"
-	case "statuspage":
-		return "Statuspage"
-	case "confluence":
-		return "Confluence"
-	case "slack":
-		return "Slack"
-	case "":
+	if p == "" {
 		return "a provider"
 	}
-	return p
+	return incident.ProviderName(p)
 }
 
 func shortRef(ref string) string {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/firebreakhq/firebreak/bot"
 	"github.com/firebreakhq/firebreak/incident"
 	"github.com/firebreakhq/firebreak/incident/gormstore"
 	"github.com/firebreakhq/firebreak/incident/incidenttest"
@@ -197,6 +198,10 @@ func (c *fakeChat) Post(_ context.Context, ch, text string) (string, error) {
 	}
 	c.posts[ch] = append(c.posts[ch], text)
 	return fmt.Sprint(len(c.posts[ch])), nil
+}
+
+func (c *fakeChat) Notify(ctx context.Context, ch string, n incident.Notice) (string, error) {
+	return c.Post(ctx, ch, bot.NoticeText(n))
 }
 
 func (c *fakeChat) Reply(_ context.Context, to incident.ReplyTarget, text string) error {

@@ -13,7 +13,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -21,6 +20,7 @@ import (
 	"time"
 
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/integrations/webhook"
 )
 
 // MaxBody bounds a delivery. Alertmanager caps a group at max_alerts; a few
@@ -63,15 +63,15 @@ func nonEmpty(in []string) []string {
 }
 
 // verify checks the request against every configured method.
-func (a Auth) verify(r *http.Request, body []byte) bool {
-	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+func (a Auth) verify(h http.Header, body []byte) bool {
+	if tok, ok := strings.CutPrefix(h.Get("Authorization"), "Bearer "); ok {
 		for _, want := range nonEmpty(a.Tokens) {
 			if subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), []byte(want)) == 1 {
 				return true
 			}
 		}
 	}
-	sig := strings.TrimSpace(r.Header.Get(GrafanaSignatureHeader))
+	sig := strings.TrimSpace(h.Get(GrafanaSignatureHeader))
 	if sig == "" {
 		return false
 	}
@@ -80,7 +80,7 @@ func (a Auth) verify(r *http.Request, body []byte) bool {
 		return false
 	}
 	signed := body
-	if ts := r.Header.Get(GrafanaTimestampHeader); ts != "" {
+	if ts := h.Get(GrafanaTimestampHeader); ts != "" {
 		secs, err := strconv.ParseInt(ts, 10, 64)
 		if err != nil {
 			return false
@@ -209,39 +209,31 @@ func newHandler(source string, auth Auth, sink Sink, log *slog.Logger) http.Hand
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
-		if err != nil {
-			var tooBig *http.MaxBytesError
-			if errors.As(err, &tooBig) {
-				http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
-				return
+	return &webhook.Handler{
+		Provider: source,
+		MaxBody:  MaxBody,
+		Log:      log,
+		Verify: func(h http.Header, body []byte) error {
+			if !auth.configured() || !auth.verify(h, body) {
+				return webhook.Errorf(http.StatusUnauthorized, "unauthorized")
 			}
-			http.Error(w, "cannot read request body", http.StatusBadRequest)
-			return
-		}
-		if !auth.configured() || !auth.verify(r, body) {
-			log.WarnContext(r.Context(), source+" webhook refused: bad credentials or signature")
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
-			return
-		}
-		events, err := Parse(source, body)
-		if err != nil {
-			log.WarnContext(r.Context(), source+" webhook malformed", "err", err)
-			http.Error(w, "malformed webhook: "+err.Error(), http.StatusBadRequest)
-			return
-		}
-		var errs []error
-		for _, ev := range events {
-			if err := sink(r.Context(), ev); err != nil {
-				errs = append(errs, fmt.Errorf("alert %s: %w", ev.Fingerprint, err))
+			return nil
+		},
+		Handle: func(r *http.Request, body []byte) (any, error) {
+			events, err := Parse(source, body)
+			if err != nil {
+				return nil, webhook.Errorf(http.StatusBadRequest, "malformed webhook: %s", err.Error())
 			}
-		}
-		if err := errors.Join(errs...); err != nil {
-			log.ErrorContext(r.Context(), source+" webhook not fully handled; the sender will retry", "err", err)
-			http.Error(w, "could not handle every alert", http.StatusInternalServerError)
-			return
-		}
-		w.WriteHeader(http.StatusOK)
-	})
+			var errs []error
+			for _, ev := range events {
+				if err := sink(r.Context(), ev); err != nil {
+					errs = append(errs, fmt.Errorf("alert %s: %w", ev.Fingerprint, err))
+				}
+			}
+			if err := errors.Join(errs...); err != nil {
+				return nil, webhook.Failed("could not handle every alert", err)
+			}
+			return nil, nil
+		},
+	}
 }

@@ -19,7 +19,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -32,6 +31,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/integrations/webhook"
 )
 
 // Headers of a delivery.
@@ -44,7 +44,7 @@ const (
 // sender's own source goes into Data["source"] and prefixes the
 // ExternalID, so a webhook change can never pass for a change a built-in
 // integration knows how to roll back.
-const Source = "webhook"
+const Source = incident.ProviderChangeWebhook
 
 // Defaults of NewHandler.
 const (
@@ -256,59 +256,40 @@ func NewHandler(secret string, sink func(ctx context.Context, c incident.ChangeE
 	for _, o := range opts {
 		o(h)
 	}
-	if h.log == nil {
-		h.log = slog.New(slog.DiscardHandler)
+	return &webhook.Handler{
+		Provider: Source,
+		MaxBody:  h.maxBody,
+		Log:      h.log,
+		Verify: func(hdr http.Header, body []byte) error {
+			if reason := h.verify(hdr, body, h.clock.Now()); reason != "" {
+				return webhook.Errorf(http.StatusUnauthorized, "%s", reason)
+			}
+			return nil
+		},
+		Handle: h.handle,
 	}
-	return h
 }
 
-// ServeHTTP verifies, decodes, validates and records one delivery.
-func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: "use POST"})
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			writeJSON(w, http.StatusRequestEntityTooLarge, errorBody{Error: fmt.Sprintf("body is larger than %d bytes", h.maxBody)})
-			return
-		}
-		writeJSON(w, http.StatusBadRequest, errorBody{Error: "could not read the body"})
-		return
-	}
-	now := h.clock.Now()
-	if reason := h.verify(r.Header, body, now); reason != "" {
-		h.log.Warn("change webhook rejected", slog.String("reason", reason), slog.String("remote", r.RemoteAddr))
-		writeJSON(w, http.StatusUnauthorized, errorBody{Error: reason})
-		return
-	}
+// handle decodes, validates and records one verified delivery.
+func (h *handler) handle(r *http.Request, body []byte) (any, error) {
 	p, ferr := decode(body)
 	if ferr != nil {
-		writeJSON(w, http.StatusBadRequest, errorBody{Error: ferr.Message, Field: ferr.Field})
-		return
+		return nil, &webhook.Error{Status: http.StatusBadRequest, Message: ferr.Message, Field: ferr.Field}
 	}
-	ch, err := p.Change(now)
+	ch, err := p.Change(h.clock.Now())
 	if err != nil {
 		var fe *FieldError
 		errors.As(err, &fe)
-		writeJSON(w, http.StatusBadRequest, errorBody{Error: fe.Message, Field: fe.Field})
-		return
+		return nil, &webhook.Error{Status: http.StatusBadRequest, Message: fe.Message, Field: fe.Field}
 	}
-	switch err := h.sink(r.Context(), ch); {
+	dup, err := webhook.Dedupe(h.sink(r.Context(), ch))
+	switch {
 	case err == nil:
-		writeJSON(w, http.StatusOK, okBody{ID: p.ID})
-	case incident.ErrorCode(err) == incident.ECONFLICT:
-		writeJSON(w, http.StatusOK, okBody{ID: p.ID, Duplicate: true})
+		return okBody{ID: p.ID, Duplicate: dup}, nil
 	case incident.ErrorCode(err) == incident.EINVALID:
-		writeJSON(w, http.StatusBadRequest, errorBody{Error: incident.ErrorMessage(err)})
-	default:
-		h.log.Error("change webhook: storing change failed",
-			slog.String("change", ch.ExternalID), slog.Any("error", err))
-		writeJSON(w, http.StatusInternalServerError, errorBody{Error: "could not record the change; retry later"})
+		return nil, webhook.Errorf(http.StatusBadRequest, "%s", incident.ErrorMessage(err))
 	}
+	return nil, webhook.Failed("could not record the change; retry later", fmt.Errorf("change %s: %w", ch.ExternalID, err))
 }
 
 // verify returns why the delivery is not authentic, or "" when it is. The
@@ -372,18 +353,7 @@ func jsonType(e *json.UnmarshalTypeError) string {
 	return "string"
 }
 
-type errorBody struct {
-	Error string `json:"error"`
-	Field string `json:"field,omitempty"`
-}
-
 type okBody struct {
 	ID        string `json:"id"`
 	Duplicate bool   `json:"duplicate"`
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
 }

@@ -31,7 +31,7 @@ import (
 )
 
 // Target is the ExportRef.Target of Confluence exports.
-const Target = "confluence"
+const Target = incident.ProviderConfluence
 
 // MaxTitleLength is Confluence's limit on a page title.
 const MaxTitleLength = 255

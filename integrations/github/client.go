@@ -29,7 +29,7 @@ import (
 
 // Source is the ChangeEvent.Source and RollbackPlan.Source of everything
 // this package reports.
-const Source = "github"
+const Source = incident.ProviderGitHub
 
 // Export modes.
 const (

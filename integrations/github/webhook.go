@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
+	"fmt"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -17,6 +17,7 @@ import (
 	gh "github.com/google/go-github/v60/github"
 
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/integrations/webhook"
 )
 
 // MaxWebhookBody bounds a webhook delivery read into memory. The events
@@ -40,7 +41,7 @@ func NewWebhookHandler(secret string, sink func(ctx context.Context, c incident.
 	for _, o := range opts {
 		o(h)
 	}
-	return h
+	return &webhook.Handler{Provider: Source, MaxBody: MaxWebhookBody, Log: log, Verify: h.verify, Handle: h.handle}
 }
 
 // WebhookOption configures NewWebhookHandler.
@@ -63,96 +64,72 @@ type webhookHandler struct {
 // markerRE finds the action-item marker of an exported issue's body.
 var markerRE = regexp.MustCompile(`<!-- firebreak:action-item:(INC-\d+):(\d+) -->`)
 
-func (h *webhookHandler) handleIssues(w http.ResponseWriter, r *http.Request, payload []byte, log *slog.Logger) {
+func (h *webhookHandler) handleIssues(r *http.Request, payload []byte, log *slog.Logger) (any, error) {
 	var ev gh.IssuesEvent
 	if err := json.Unmarshal(payload, &ev); err != nil || ev.Issue == nil {
-		http.Error(w, "malformed issues payload", http.StatusBadRequest)
-		return
+		return nil, webhook.Errorf(http.StatusBadRequest, "malformed issues payload")
 	}
 	m := markerRE.FindStringSubmatch(ev.Issue.GetBody())
 	if ev.GetAction() != "closed" || h.issueClosed == nil || m == nil {
-		w.WriteHeader(http.StatusOK)
-		return
+		return nil, nil
 	}
 	if ev.Issue.GetStateReason() == "not_planned" {
 		// Closed as not planned: the follow-up was dropped, not done.
 		log.Info("github: action item issue closed as not planned", slog.String("url", ev.Issue.GetHTMLURL()))
-		w.WriteHeader(http.StatusOK)
-		return
+		return nil, nil
 	}
 	id, _ := strconv.ParseInt(m[2], 10, 64)
 	if err := h.issueClosed(r.Context(), m[1], id, ev.Issue.GetHTMLURL()); err != nil && incident.ErrorCode(err) != incident.ENOTFOUND {
-		log.Error("github webhook: marking the action item done failed", slog.Any("error", err))
-		http.Error(w, "could not mark the action item done", http.StatusInternalServerError)
-		return
+		return nil, webhook.Failed("could not mark the action item done", err)
 	}
-	w.WriteHeader(http.StatusOK)
+	return nil, nil
 }
 
-func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxWebhookBody))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			http.Error(w, "payload too large", http.StatusRequestEntityTooLarge)
-			return
-		}
-		http.Error(w, "cannot read body", http.StatusBadRequest)
-		return
-	}
-	event, delivery := gh.WebHookType(r), gh.DeliveryID(r)
-	log := h.log.With(slog.String("event", event), slog.String("delivery", delivery))
+// verify checks X-Hub-Signature-256 with go-github. Only the SHA-256
+// signature is accepted: GitHub always sends it, and the SHA-1 one exists
+// for old receivers. With no secret every delivery is refused: go-github
+// would skip verification then.
+func (h *webhookHandler) verify(hdr http.Header, body []byte) error {
 	if len(h.secret) == 0 {
-		log.Error("github webhook rejected: no webhook secret is configured")
-		http.Error(w, "webhook secret not configured", http.StatusUnauthorized)
-		return
+		return webhook.Errorf(http.StatusUnauthorized, "webhook secret not configured")
 	}
-	// Only the SHA-256 signature is accepted: GitHub always sends it, and
-	// the SHA-1 one exists for old receivers.
-	sig := r.Header.Get(gh.SHA256SignatureHeader)
+	sig := hdr.Get(gh.SHA256SignatureHeader)
 	if sig == "" || !strings.HasPrefix(sig, "sha256=") {
-		log.Warn("github webhook rejected: missing signature")
-		http.Error(w, "missing signature", http.StatusUnauthorized)
-		return
+		return webhook.Errorf(http.StatusUnauthorized, "missing signature")
 	}
 	if err := gh.ValidateSignature(sig, body, h.secret); err != nil {
-		log.Warn("github webhook rejected: bad signature")
-		http.Error(w, "bad signature", http.StatusUnauthorized)
-		return
+		return webhook.Errorf(http.StatusUnauthorized, "bad signature")
 	}
+	return nil
+}
+
+// handle turns a verified delivery into a change, or an issue closed into
+// a done action item.
+func (h *webhookHandler) handle(r *http.Request, body []byte) (any, error) {
+	event, delivery := gh.WebHookType(r), gh.DeliveryID(r)
+	log := h.log.With(slog.String("event", event), slog.String("delivery", delivery))
 	payload, err := jsonPayload(r.Header.Get("Content-Type"), body)
 	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
+		return nil, webhook.Errorf(http.StatusBadRequest, "%s", err.Error())
 	}
 
 	var change incident.ChangeEvent
 	switch event {
 	case "issues":
-		h.handleIssues(w, r, payload, log)
-		return
+		return h.handleIssues(r, payload, log)
 	case "ping":
-		w.WriteHeader(http.StatusOK)
-		_, _ = io.WriteString(w, "pong\n")
-		return
+		return map[string]any{"pong": true}, nil
 	case "deployment_status":
 		var ev gh.DeploymentStatusEvent
 		if err := json.Unmarshal(payload, &ev); err != nil || ev.Deployment == nil || ev.DeploymentStatus == nil || ev.Repo == nil {
-			http.Error(w, "malformed deployment_status payload", http.StatusBadRequest)
-			return
+			return nil, webhook.Errorf(http.StatusBadRequest, "malformed deployment_status payload")
 		}
 		repo := ev.Repo.GetFullName()
 		change = deployChange("", repo, ev.Repo.GetHTMLURL(), ev.Deployment, ev.DeploymentStatus)
 	case "workflow_run":
 		var ev gh.WorkflowRunEvent
 		if err := json.Unmarshal(payload, &ev); err != nil || ev.WorkflowRun == nil || ev.Repo == nil {
-			http.Error(w, "malformed workflow_run payload", http.StatusBadRequest)
-			return
+			return nil, webhook.Errorf(http.StatusBadRequest, "malformed workflow_run payload")
 		}
 		change = runChange("", ev.Repo.GetFullName(), path.Base(ev.Workflow.GetPath()), ev.WorkflowRun)
 		if change.Data["workflow"] == "." {
@@ -161,17 +138,13 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		change.Data["action"] = ev.GetAction()
 	default:
 		log.Debug("github webhook ignored")
-		w.WriteHeader(http.StatusOK)
-		return
+		return nil, nil
 	}
 	change.Data["delivery"] = delivery
 	if err := h.sink(r.Context(), change); err != nil {
-		log.Error("github webhook: storing the change failed",
-			slog.String("external_id", change.ExternalID), slog.Any("error", err))
-		http.Error(w, "could not record the change", http.StatusInternalServerError)
-		return
+		return nil, webhook.Failed("could not record the change", fmt.Errorf("change %s: %w", change.ExternalID, err))
 	}
-	w.WriteHeader(http.StatusOK)
+	return nil, nil
 }
 
 // jsonPayload returns the event JSON from a body GitHub sent as JSON or as

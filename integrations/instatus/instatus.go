@@ -32,7 +32,7 @@ import (
 )
 
 // Provider is the provider key, as the policy's statuspage.provider names it.
-const Provider = "instatus"
+const Provider = incident.ProviderInstatus
 
 // DefaultAPIURL is the Instatus API root.
 const DefaultAPIURL = "https://api.instatus.com"

@@ -38,11 +38,12 @@ import (
 	"time"
 
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/integrations/flagoff"
 	"github.com/firebreakhq/firebreak/integrations/outbound"
 )
 
 // Source is the ChangeEvent.Source of every change this package reports.
-const Source = "launchdarkly"
+const Source = incident.ProviderLaunchDarkly
 
 // DefaultAPIURL is LaunchDarkly's commercial instance; federal and EU
 // accounts have their own hosts.
@@ -68,7 +69,7 @@ const (
 	defaultRetryAfter = time.Minute
 	// defaultProject is the project LaunchDarkly creates for every account;
 	// a FlagRef without a project means it.
-	defaultProject = "default"
+	defaultProject = flagoff.DefaultProject
 )
 
 // Config configures a Client.

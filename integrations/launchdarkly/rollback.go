@@ -9,58 +9,23 @@ import (
 	"strconv"
 
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/integrations/flagoff"
 	"github.com/firebreakhq/firebreak/integrations/outbound"
 )
 
-// Rollback methods and run states this package uses.
-const (
-	methodOff       = "off"
-	statusSucceeded = "succeeded"
-	statusFailed    = "failed"
-)
+// planner plans this provider's flag turn-offs.
+var planner = flagoff.Planner{Source: Source, Name: "LaunchDarkly", Article: "a"}
 
 // Handles reports whether c is a LaunchDarkly flag change that names its
 // flag.
-func (c *Client) Handles(ch incident.ChangeEvent) bool {
-	return ch.Source == Source && ch.Kind == incident.ChangeFlag && ch.Ref != ""
-}
+func (c *Client) Handles(ch incident.ChangeEvent) bool { return planner.Handles(ch) }
 
 // Plan turns the change's flag off in the change's environment. The project
 // and environment come from the change, else from the service's matching
 // flag. EINVALID when the change is not a LaunchDarkly flag change or no
 // environment is known.
 func (c *Client) Plan(_ context.Context, ch incident.ChangeEvent, svc incident.ServicePolicy) (incident.RollbackPlan, error) {
-	if !c.Handles(ch) {
-		return incident.RollbackPlan{}, incident.Errorf(incident.EINVALID, "This change is not a LaunchDarkly flag change, so LaunchDarkly cannot roll it back.")
-	}
-	project, env := ch.Data["project"], ch.Environment
-	for _, f := range svc.Flags {
-		if f.Provider == Source && f.Key == ch.Ref {
-			if project == "" {
-				project = f.Project
-			}
-			if env == "" {
-				env = f.Environment
-			}
-			break
-		}
-	}
-	project = projectOf(project)
-	if env == "" {
-		return incident.RollbackPlan{}, incident.Errorf(incident.EINVALID,
-			"The change to flag %s does not say which LaunchDarkly environment it was in, so the bot cannot tell where to turn it off; set the environment on the service's flag in the policy file.", ch.Ref)
-	}
-	return incident.RollbackPlan{
-		Key:         fmt.Sprintf("%s:off:%s/%s/%s:%s", Source, project, env, ch.Ref, ch.ExternalID),
-		Kind:        incident.ChangeFlag,
-		Source:      Source,
-		Description: fmt.Sprintf("Turn off flag %s in %s/%s (LaunchDarkly).", ch.Ref, project, env),
-		Environment: env,
-		Method:      methodOff,
-		Project:     project,
-		Flag:        ch.Ref,
-		ChangeID:    ch.Source + ":" + ch.ExternalID,
-	}, nil
+	return planner.Plan(ch, svc)
 }
 
 // flagRep is the part of a flag representation the bot reads.
@@ -89,7 +54,7 @@ type instruction struct {
 // the flag does not exist, EINVALID when LaunchDarkly refuses the change
 // (a pending approval, say), EUNAVAILABLE when it fails.
 func (c *Client) Execute(ctx context.Context, plan incident.RollbackPlan, actor string) (incident.RollbackRun, error) {
-	if err := checkPlan(plan); err != nil {
+	if err := planner.Check(plan); err != nil {
 		return incident.RollbackRun{}, err
 	}
 	body, err := json.Marshal(semanticPatch{
@@ -112,11 +77,11 @@ func (c *Client) Execute(ctx context.Context, plan incident.RollbackPlan, actor 
 		Plan:       plan,
 		ExternalID: strconv.FormatInt(flag.Version, 10),
 		URL:        siteLink(c.base, plan.Project, plan.Environment, plan.Flag),
-		Status:     statusSucceeded,
-		Detail:     fmt.Sprintf("Flag %s is off in %s.", plan.Flag, plan.Environment),
+		Status:     flagoff.StatusSucceeded,
+		Detail:     flagoff.OffDetail(plan),
 	}
 	if st, ok := flag.Environments[plan.Environment]; ok && st.On {
-		run.Status = statusFailed
+		run.Status = flagoff.StatusFailed
 		run.Detail = fmt.Sprintf("LaunchDarkly accepted the change but flag %s is still on in %s.", plan.Flag, plan.Environment)
 	}
 	return run, nil
@@ -125,11 +90,11 @@ func (c *Client) Execute(ctx context.Context, plan incident.RollbackPlan, actor 
 // Progress reports a finished run as it is; Execute only returns finished
 // runs, so any other status reads the flag's state to settle it.
 func (c *Client) Progress(ctx context.Context, run incident.RollbackRun) (incident.RollbackRun, error) {
-	if run.Status == statusSucceeded || run.Status == statusFailed {
+	if flagoff.Settled(run) {
 		return run, nil
 	}
 	plan := run.Plan
-	if err := checkPlan(plan); err != nil {
+	if err := planner.Check(plan); err != nil {
 		return run, err
 	}
 	ctx = outbound.WithOperation(ctx, "flags.get")
@@ -140,17 +105,10 @@ func (c *Client) Progress(ctx context.Context, run incident.RollbackRun) (incide
 		return run, fmt.Errorf("launchdarkly: read flag %s: %w", plan.Flag, err)
 	}
 	if st, ok := flag.Environments[plan.Environment]; ok && !st.On {
-		run.Status = statusSucceeded
-		run.Detail = fmt.Sprintf("Flag %s is off in %s.", plan.Flag, plan.Environment)
+		run.Status = flagoff.StatusSucceeded
+		run.Detail = flagoff.OffDetail(plan)
 	}
 	return run, nil
-}
-
-func checkPlan(plan incident.RollbackPlan) error {
-	if plan.Source != Source || plan.Method != methodOff || plan.Project == "" || plan.Flag == "" || plan.Environment == "" {
-		return incident.Errorf(incident.EINVALID, "This rollback plan is not a LaunchDarkly flag turn-off.")
-	}
-	return nil
 }
 
 func flagPath(project, key string) string {

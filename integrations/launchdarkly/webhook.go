@@ -6,13 +6,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
-	"io"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
 
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/integrations/webhook"
 )
 
 // SignatureHeader carries the hex HMAC-SHA256 of a webhook's raw body.
@@ -46,50 +46,34 @@ func NewWebhookHandler(secret string, sink func(ctx context.Context, c incident.
 	for _, opt := range opts {
 		opt(&o)
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost {
-			w.Header().Set("Allow", http.MethodPost)
-			writeJSON(w, http.StatusMethodNotAllowed, map[string]any{"error": "use POST"})
-			return
-		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxWebhookBytes))
-		if err != nil {
-			var tooBig *http.MaxBytesError
-			if errors.As(err, &tooBig) {
-				writeJSON(w, http.StatusRequestEntityTooLarge, map[string]any{"error": "body too large"})
-				return
+	return &webhook.Handler{
+		Provider: Source,
+		MaxBody:  MaxWebhookBytes,
+		Log:      log,
+		Verify: func(h http.Header, body []byte) error {
+			if !validSignature(body, secret, h.Get(SignatureHeader)) {
+				return webhook.Errorf(http.StatusUnauthorized, "invalid signature")
 			}
-			writeJSON(w, http.StatusBadRequest, map[string]any{"error": "could not read body"})
-			return
-		}
-		if !validSignature(body, secret, r.Header.Get(SignatureHeader)) {
-			log.Warn("launchdarkly webhook rejected: bad or missing signature", slog.String("remote", r.RemoteAddr))
-			writeJSON(w, http.StatusUnauthorized, map[string]any{"error": "invalid signature"})
-			return
-		}
-		var e auditEntry
-		if err := json.Unmarshal(body, &e); err != nil {
-			writeJSON(w, http.StatusBadRequest, map[string]any{"error": "body is not an audit log entry"})
-			return
-		}
-		// Deliveries may arrive out of order; each carries its own date, so
-		// order does not matter here.
-		ch, ok := e.change(o.site, incident.FlagRef{})
-		if !ok {
-			writeJSON(w, http.StatusOK, map[string]any{"ignored": true})
-			return
-		}
-		switch err := sink(r.Context(), ch); {
-		case err == nil:
-			writeJSON(w, http.StatusOK, map[string]any{"duplicate": false})
-		case incident.ErrorCode(err) == incident.ECONFLICT:
-			writeJSON(w, http.StatusOK, map[string]any{"duplicate": true})
-		default:
-			log.Error("launchdarkly webhook: storing change failed",
-				slog.String("change", ch.ExternalID), slog.String("flag", ch.Ref), slog.Any("error", err))
-			writeJSON(w, http.StatusInternalServerError, map[string]any{"error": "could not record the change"})
-		}
-	})
+			return nil
+		},
+		Handle: func(r *http.Request, body []byte) (any, error) {
+			var e auditEntry
+			if err := json.Unmarshal(body, &e); err != nil {
+				return nil, webhook.Errorf(http.StatusBadRequest, "body is not an audit log entry")
+			}
+			// Deliveries may arrive out of order; each carries its own
+			// date, so order does not matter here.
+			ch, ok := e.change(o.site, incident.FlagRef{})
+			if !ok {
+				return map[string]any{"ignored": true}, nil
+			}
+			dup, err := webhook.Dedupe(sink(r.Context(), ch))
+			if err != nil {
+				return nil, webhook.Failed("could not record the change", fmt.Errorf("change %s of flag %s: %w", ch.ExternalID, ch.Ref, err))
+			}
+			return map[string]any{"duplicate": dup}, nil
+		},
+	}
 }
 
 // WebhookOption configures NewWebhookHandler.
@@ -118,10 +102,4 @@ func validSignature(body []byte, secret, got string) bool {
 	}
 	want := Sign(body, secret)
 	return hmac.Equal([]byte(want), []byte(strings.ToLower(got)))
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
 }

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/firebreakhq/firebreak/incident"
 )
 
 // Defaults applied by New to zero fields of a Policy.
@@ -86,27 +88,7 @@ type BreakerPolicy struct {
 }
 
 // knownName spells the providers we integrate with the way their owners do.
-func knownName(provider string) string {
-	switch provider {
-	case "confluence":
-		return "Confluence"
-	case "github":
-		return "GitHub"
-	case "launchdarkly":
-		return "LaunchDarkly"
-	case "pagerduty":
-		return "PagerDuty"
-	case "slack":
-		return "Slack"
-	case "statuspage":
-		return "Statuspage"
-	case "instatus":
-		return "Instatus"
-	case "unleash":
-		return "Unleash"
-	}
-	return provider
-}
+func knownName(provider string) string { return incident.ProviderName(provider) }
 
 // withDefaults returns p with every zero field replaced by its default.
 func (p Policy) withDefaults() Policy {

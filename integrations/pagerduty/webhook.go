@@ -1,19 +1,21 @@
 package pagerduty
 
 import (
+	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/PagerDuty/go-pagerduty/webhookv3"
+
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/integrations/webhook"
 )
 
 // MaxWebhookBody bounds a webhook delivery; PagerDuty's are a few KiB.
@@ -91,103 +93,63 @@ func NewWebhookHandler(secrets []string, sink func(ctx context.Context, ev incid
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	keys := make([][]byte, 0, len(secrets))
+	var keys []string
 	for _, s := range secrets {
 		if s != "" {
-			keys = append(keys, []byte(s))
+			keys = append(keys, s)
 		}
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost {
-			w.Header().Set("Allow", http.MethodPost)
-			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-			return
-		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxWebhookBody))
-		if err != nil {
-			var tooBig *http.MaxBytesError
-			if errors.As(err, &tooBig) {
-				http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
-				return
-			}
-			http.Error(w, "cannot read request body", http.StatusBadRequest)
-			return
-		}
-		if len(keys) == 0 {
-			log.ErrorContext(r.Context(), "pagerduty webhook refused: no webhook secret is configured")
-			http.Error(w, "invalid signature", http.StatusUnauthorized)
-			return
-		}
-		if !validSignature(r.Header.Values(SignatureHeader), body, keys) {
-			log.WarnContext(r.Context(), "pagerduty webhook refused: bad signature")
-			http.Error(w, "invalid signature", http.StatusUnauthorized)
-			return
-		}
-		if o.alerts != nil {
-			alert, isAlert, err := parseAlert(body)
-			if err != nil {
-				log.WarnContext(r.Context(), "pagerduty webhook malformed", slog.Any("error", err))
-				http.Error(w, "malformed webhook", http.StatusBadRequest)
-				return
-			}
-			if isAlert {
-				if err := o.alerts(r.Context(), alert); err != nil {
-					log.ErrorContext(r.Context(), "pagerduty incident not handled as an alert; PagerDuty will redeliver",
-						slog.String("pagerduty_incident", alert.Fingerprint), slog.Any("error", err))
-					http.Error(w, "could not handle the event", http.StatusInternalServerError)
-					return
+	return &webhook.Handler{
+		Provider: incident.ProviderPagerDuty,
+		MaxBody:  MaxWebhookBody,
+		Log:      log,
+		Verify: func(h http.Header, body []byte) error {
+			return verifySignature(h, body, keys)
+		},
+		Handle: func(r *http.Request, body []byte) (any, error) {
+			if o.alerts != nil {
+				alert, isAlert, err := parseAlert(body)
+				if err != nil {
+					return nil, &webhook.Error{Status: http.StatusBadRequest, Message: "malformed webhook", Cause: err}
+				}
+				if isAlert {
+					if err := o.alerts(r.Context(), alert); err != nil {
+						return nil, webhook.Failed("could not handle the event", fmt.Errorf("pagerduty incident %s as an alert: %w", alert.Fingerprint, err))
+					}
 				}
 			}
-		}
-		ev, ok, err := parseWebhook(body)
-		if err != nil {
-			log.WarnContext(r.Context(), "pagerduty webhook malformed", slog.Any("error", err))
-			http.Error(w, "malformed webhook", http.StatusBadRequest)
-			return
-		}
-		if !ok {
-			w.WriteHeader(http.StatusOK)
-			return
-		}
-		if err := sink(r.Context(), ev); err != nil {
-			log.ErrorContext(r.Context(), "pagerduty webhook not handled; PagerDuty will redeliver",
-				slog.String("delivery", ev.DeliveryID), slog.String("kind", string(ev.Kind)),
-				slog.String("pagerduty_incident", ev.ExternalID), slog.Any("error", err))
-			http.Error(w, "could not handle the event", http.StatusInternalServerError)
-			return
-		}
-		w.WriteHeader(http.StatusOK)
-	})
+			ev, ok, err := parseWebhook(body)
+			if err != nil {
+				return nil, &webhook.Error{Status: http.StatusBadRequest, Message: "malformed webhook", Cause: err}
+			}
+			if !ok {
+				return nil, nil
+			}
+			if err := sink(r.Context(), ev); err != nil {
+				return nil, webhook.Failed("could not handle the event", fmt.Errorf("delivery %s (%s of pagerduty incident %s): %w", ev.DeliveryID, ev.Kind, ev.ExternalID, err))
+			}
+			return nil, nil
+		},
+	}
 }
 
-// validSignature reports whether any v1 signature in the header values is
-// the HMAC-SHA256 of body under any key. Comparisons run in constant time.
-func validSignature(headers []string, body []byte, keys [][]byte) bool {
-	macs := make([][]byte, len(keys))
-	for i, k := range keys {
-		m := hmac.New(sha256.New, k)
-		m.Write(body)
-		macs[i] = m.Sum(nil)
+// verifySignature checks X-PagerDuty-Signature with go-pagerduty's
+// webhookv3.VerifySignature under each secret (several during a rotation).
+// Every value of the header takes part, as PagerDuty may send one per
+// secret of its own rotation.
+func verifySignature(h http.Header, body []byte, secrets []string) error {
+	if len(secrets) == 0 {
+		return webhook.Errorf(http.StatusUnauthorized, "invalid signature: no webhook secret is configured")
 	}
-	ok := false
-	for _, h := range headers {
-		for _, part := range strings.Split(h, ",") {
-			hexSig, found := strings.CutPrefix(strings.TrimSpace(part), "v1=")
-			if !found {
-				continue
-			}
-			sig, err := hex.DecodeString(hexSig)
-			if err != nil {
-				continue
-			}
-			for _, mac := range macs {
-				if hmac.Equal(sig, mac) {
-					ok = true
-				}
-			}
+	hdr := http.Header{}
+	hdr.Set(SignatureHeader, strings.Join(h.Values(SignatureHeader), ","))
+	for _, secret := range secrets {
+		r := &http.Request{Header: hdr, Body: io.NopCloser(bytes.NewReader(body))}
+		if webhookv3.VerifySignature(r, secret) == nil {
+			return nil
 		}
 	}
-	return ok
+	return webhook.Errorf(http.StatusUnauthorized, "invalid signature")
 }
 
 // parseWebhook reads a verified delivery. ok is false for events we ignore.

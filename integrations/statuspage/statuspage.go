@@ -31,7 +31,7 @@ import (
 )
 
 // Provider is the provider key, as the policy's statuspage.provider names it.
-const Provider = "statuspage"
+const Provider = incident.ProviderStatuspage
 
 // DefaultAPIURL is Statuspage's REST API root.
 const DefaultAPIURL = "https://api.statuspage.io/v1"

@@ -33,11 +33,12 @@ import (
 	"time"
 
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/integrations/flagoff"
 	"github.com/firebreakhq/firebreak/integrations/outbound"
 )
 
 // Source is the ChangeEvent.Source of every change this package reports.
-const Source = "unleash"
+const Source = incident.ProviderUnleash
 
 // EventsPath is the event search endpoint (Unleash 6 and 7).
 const EventsPath = "/api/admin/search/events"
@@ -51,7 +52,7 @@ const (
 	defaultRetryAfter = time.Minute
 	// defaultProject is the project every Unleash instance has; a FlagRef
 	// without a project means it.
-	defaultProject = "default"
+	defaultProject = flagoff.DefaultProject
 )
 
 // Config configures a Client.

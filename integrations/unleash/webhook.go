@@ -5,12 +5,12 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
-	"errors"
-	"io"
+	"fmt"
 	"log/slog"
 	"net/http"
 
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/integrations/webhook"
 )
 
 // MaxWebhookBytes bounds a webhook body.
@@ -46,48 +46,32 @@ func NewWebhookHandler(secret string, sink func(ctx context.Context, c incident.
 	for _, o := range opts {
 		o(&cfg)
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost {
-			w.Header().Set("Allow", http.MethodPost)
-			writeJSON(w, http.StatusMethodNotAllowed, map[string]any{"error": "use POST"})
-			return
-		}
-		if !validSecret(secret, r.Header.Get("Authorization")) {
-			log.Warn("unleash webhook rejected: wrong or missing Authorization", slog.String("remote", r.RemoteAddr))
-			writeJSON(w, http.StatusUnauthorized, map[string]any{"error": "invalid authorization"})
-			return
-		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxWebhookBytes))
-		if err != nil {
-			var tooBig *http.MaxBytesError
-			if errors.As(err, &tooBig) {
-				writeJSON(w, http.StatusRequestEntityTooLarge, map[string]any{"error": "body too large"})
-				return
+	return &webhook.Handler{
+		Provider: Source,
+		MaxBody:  MaxWebhookBytes,
+		Log:      log,
+		Verify: func(h http.Header, _ []byte) error {
+			if !validSecret(secret, h.Get("Authorization")) {
+				return webhook.Errorf(http.StatusUnauthorized, "invalid authorization")
 			}
-			writeJSON(w, http.StatusBadRequest, map[string]any{"error": "could not read body"})
-			return
-		}
-		var e event
-		if err := json.Unmarshal(body, &e); err != nil {
-			writeJSON(w, http.StatusBadRequest, map[string]any{"error": "body is not an Unleash event"})
-			return
-		}
-		ch, ok := e.change(cfg.uiBase)
-		if !ok {
-			writeJSON(w, http.StatusOK, map[string]any{"ignored": true})
-			return
-		}
-		switch err := sink(r.Context(), ch); {
-		case err == nil:
-			writeJSON(w, http.StatusOK, map[string]any{"duplicate": false})
-		case incident.ErrorCode(err) == incident.ECONFLICT:
-			writeJSON(w, http.StatusOK, map[string]any{"duplicate": true})
-		default:
-			log.Error("unleash webhook: storing change failed",
-				slog.String("change", ch.ExternalID), slog.String("flag", ch.Ref), slog.Any("error", err))
-			writeJSON(w, http.StatusInternalServerError, map[string]any{"error": "could not record the change"})
-		}
-	})
+			return nil
+		},
+		Handle: func(r *http.Request, body []byte) (any, error) {
+			var e event
+			if err := json.Unmarshal(body, &e); err != nil {
+				return nil, webhook.Errorf(http.StatusBadRequest, "body is not an Unleash event")
+			}
+			ch, ok := e.change(cfg.uiBase)
+			if !ok {
+				return map[string]any{"ignored": true}, nil
+			}
+			dup, err := webhook.Dedupe(sink(r.Context(), ch))
+			if err != nil {
+				return nil, webhook.Failed("could not record the change", fmt.Errorf("change %s of flag %s: %w", ch.ExternalID, ch.Ref, err))
+			}
+			return map[string]any{"duplicate": dup}, nil
+		},
+	}
 }
 
 // validSecret compares digests so that neither content nor length leaks
@@ -98,10 +82,4 @@ func validSecret(secret, got string) bool {
 	}
 	a, b := sha256.Sum256([]byte(secret)), sha256.Sum256([]byte(got))
 	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
 }

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/firebreakhq/firebreak/httpjson"
 )
 
 // enqueue serves POST /v2/enqueue, the Events API v2. It needs no token:
@@ -29,7 +31,7 @@ func (s *Server) enqueue(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]any{"status": "invalid event", "message": "Event object is invalid", "errors": []string{"Malformed JSON"}})
+		httpjson.Write(w, http.StatusBadRequest, map[string]any{"status": "invalid event", "message": "Event object is invalid", "errors": []string{"Malformed JSON"}})
 		return
 	}
 	ev := Event{
@@ -43,7 +45,7 @@ func (s *Server) enqueue(w http.ResponseWriter, r *http.Request) {
 	refuse := func(problems ...string) {
 		ev.Status = http.StatusBadRequest
 		s.events = append(s.events, ev)
-		writeJSON(w, http.StatusBadRequest, map[string]any{"status": "invalid event", "message": "Event object is invalid", "errors": problems})
+		httpjson.Write(w, http.StatusBadRequest, map[string]any{"status": "invalid event", "message": "Event object is invalid", "errors": problems})
 	}
 
 	var problems []string
@@ -120,5 +122,5 @@ func (s *Server) enqueue(w http.ResponseWriter, r *http.Request) {
 	}
 	ev.Status = http.StatusAccepted
 	s.events = append(s.events, ev)
-	writeJSON(w, http.StatusAccepted, map[string]any{"status": "success", "message": "Event processed", "dedup_key": key})
+	httpjson.Write(w, http.StatusAccepted, map[string]any{"status": "success", "message": "Event processed", "dedup_key": key})
 }

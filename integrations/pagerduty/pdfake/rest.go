@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/firebreakhq/firebreak/httpjson"
 )
 
 // PagerDuty's error messages and codes for the rules the server enforces
@@ -89,13 +91,20 @@ func (s *Server) faults(next http.Handler) http.Handler {
 		s.mu.Unlock()
 
 		sw := &statusWriter{ResponseWriter: w}
-		defer func() {
+		recorded := false
+		record := func() {
 			s.mu.Lock()
 			s.calls = append(s.calls, Call{
 				Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery,
 				From: r.Header.Get("From"), Authorized: s.authorized(r), Status: sw.status,
 			})
 			s.mu.Unlock()
+			recorded = true
+		}
+		defer func() {
+			if !recorded {
+				record()
+			}
 		}()
 		if latency > 0 {
 			t := time.NewTimer(latency)
@@ -110,6 +119,10 @@ func (s *Server) faults(next http.Handler) http.Handler {
 		case down:
 			if hj, ok := w.(http.Hijacker); ok {
 				if conn, _, err := hj.Hijack(); err == nil {
+					// Recorded before the connection drops: the client
+					// sees the failure at once, and a test may count the
+					// calls as soon as it does.
+					record()
 					_ = conn.Close()
 					return
 				}
@@ -254,7 +267,7 @@ func (s *Server) createIncident(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.newIncident(inc)
-	writeJSON(w, http.StatusCreated, map[string]any{"incident": s.incidentJSON(inc)})
+	httpjson.Write(w, http.StatusCreated, map[string]any{"incident": s.incidentJSON(inc)})
 }
 
 func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) {
@@ -272,7 +285,7 @@ func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) {
 		}
 		list = append(list, s.incidentJSON(inc))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"incidents": list, "limit": 25, "offset": 0, "more": false, "total": nil})
+	httpjson.Write(w, http.StatusOK, map[string]any{"incidents": list, "limit": 25, "offset": 0, "more": false, "total": nil})
 }
 
 func (s *Server) getIncident(w http.ResponseWriter, r *http.Request) {
@@ -283,7 +296,7 @@ func (s *Server) getIncident(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, codeNotFound, msgNotFound)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"incident": s.incidentJSON(inc)})
+	httpjson.Write(w, http.StatusOK, map[string]any{"incident": s.incidentJSON(inc)})
 }
 
 // incidentUpdate is one entry of PUT /incidents or the body of PUT
@@ -329,7 +342,7 @@ func (s *Server) manageIncidents(w http.ResponseWriter, r *http.Request) {
 		s.apply(inc, u, by)
 		list = append(list, s.incidentJSON(inc))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"incidents": list})
+	httpjson.Write(w, http.StatusOK, map[string]any{"incidents": list})
 }
 
 func (s *Server) updateIncident(w http.ResponseWriter, r *http.Request) {
@@ -353,7 +366,7 @@ func (s *Server) updateIncident(w http.ResponseWriter, r *http.Request) {
 	}
 	inc := s.incident(u.ID)
 	s.apply(inc, u, by)
-	writeJSON(w, http.StatusOK, map[string]any{"incident": s.incidentJSON(inc)})
+	httpjson.Write(w, http.StatusOK, map[string]any{"incident": s.incidentJSON(inc)})
 }
 
 func (s *Server) validUpdate(w http.ResponseWriter, u incidentUpdate) bool {
@@ -431,7 +444,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 		}
 		list = append(list, s.userJSON(u))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"users": list, "limit": 25, "offset": 0, "more": false, "total": nil})
+	httpjson.Write(w, http.StatusOK, map[string]any{"users": list, "limit": 25, "offset": 0, "more": false, "total": nil})
 }
 
 func (s *Server) listOnCalls(w http.ResponseWriter, r *http.Request) {
@@ -467,7 +480,7 @@ func (s *Server) listOnCalls(w http.ResponseWriter, r *http.Request) {
 			list = append(list, entry)
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"oncalls": list, "limit": 25, "offset": 0, "more": false, "total": nil})
+	httpjson.Write(w, http.StatusOK, map[string]any{"oncalls": list, "limit": 25, "offset": 0, "more": false, "total": nil})
 }
 
 func (s *Server) getService(w http.ResponseWriter, r *http.Request) {
@@ -479,7 +492,7 @@ func (s *Server) getService(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := s.policy(svc.EscalationPolicyID)
-	writeJSON(w, http.StatusOK, map[string]any{"service": map[string]any{
+	httpjson.Write(w, http.StatusOK, map[string]any{"service": map[string]any{
 		"id": svc.ID, "type": "service", "summary": svc.Name, "name": svc.Name, "status": "active",
 		"self": s.srv.URL + "/services/" + svc.ID, "html_url": s.srv.URL + "/service-directory/" + svc.ID,
 		"escalation_policy": map[string]any{"id": p.id, "type": "escalation_policy_reference", "summary": p.name},

@@ -12,7 +12,6 @@ package pdfake
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -20,6 +19,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/firebreakhq/firebreak/httpjson"
 )
 
 // DefaultToken is the REST API token the server accepts unless WithToken
@@ -451,16 +452,10 @@ func copyIncident(inc *Incident) Incident {
 }
 
 // writeJSON answers status with v as JSON.
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
 // writeError answers with the REST API's error shape.
 func writeError(w http.ResponseWriter, status, code int, message string, errs ...string) {
 	if errs == nil {
 		errs = []string{}
 	}
-	writeJSON(w, status, map[string]any{"error": map[string]any{"message": message, "code": code, "errors": errs}})
+	httpjson.Write(w, status, map[string]any{"error": map[string]any{"message": message, "code": code, "errors": errs}})
 }

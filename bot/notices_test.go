@@ -1,0 +1,89 @@
+package bot_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/firebreakhq/firebreak/bot"
+	"github.com/firebreakhq/firebreak/incident"
+)
+
+// hostile is user text that would ping, link or break mrkdwn if posted raw.
+const hostile = "<!channel> p99 > 2s & <@U0EVIL> <https://evil.example|click>"
+
+// noticeSamples is one notice of every kind, with user text that must show
+// literally.
+func noticeSamples() map[string]incident.Notice {
+	k := "INC-42"
+	return map[string]incident.Notice{
+		"ic_assigned":      {Kind: incident.NoticeICAssigned, Incident: k, Actor: "U0JANE", User: "U0JANE"},
+		"ic_handover":      {Kind: incident.NoticeICHandover, Incident: k, Actor: "U0JANE", User: "U0BOB", Prev: "U0JANE"},
+		"ic_takeover":      {Kind: incident.NoticeICTakeover, Incident: k, Actor: "U0BOB", User: "U0BOB", Prev: "U0JANE"},
+		"role_assigned":    {Kind: incident.NoticeRoleAssigned, Incident: k, Actor: "U0JANE", User: "U0CARA", Values: map[string]string{"role": "comms"}},
+		"severity_raised":  {Kind: incident.NoticeSeverityChanged, Incident: k, Actor: "U0JANE", Mirror: true, Values: map[string]string{"from": "P2", "to": "P1", "label": "critical", "raised": "true"}},
+		"severity_lowered": {Kind: incident.NoticeSeverityChanged, Incident: k, Actor: "U0JANE", Values: map[string]string{"from": "P1", "to": "P3", "label": "medium", "raised": "false"}},
+		"mitigated":        {Kind: incident.NoticeMitigated, Incident: k, Actor: "U0JANE"},
+		"resolved":         {Kind: incident.NoticeResolved, Incident: k, Actor: "U0JANE", Values: map[string]string{"after": "1h02m", "summary": hostile + "\nrolled back"}},
+		"closed":           {Kind: incident.NoticeClosed, Incident: k, Actor: "U0JANE"},
+		"reopened":         {Kind: incident.NoticeReopened, Incident: k, Actor: "U0JANE"},
+		"status_set":       {Kind: incident.NoticeStatusSet, Incident: k, Actor: "U0JANE", Values: map[string]string{"status": "Investigating"}},
+		"update": {Kind: incident.NoticeUpdate, Incident: k, Actor: "U0JANE", Values: map[string]string{"severity": "P1", "label": "critical",
+			"status": "Investigating", "known": hostile, "doing": "rolling back the 14:02 deploy", "next": "10 min", "next_at": "14:42:00 UTC"}},
+		"update_no_cadence": {Kind: incident.NoticeUpdate, Incident: k, Actor: "U0JANE", Values: map[string]string{"severity": "P3", "label": "medium",
+			"status": "Mitigated", "known": "fixed"}},
+		"update_broadcast": {Kind: incident.NoticeUpdate, Incident: k, Actor: "U0JANE", Broadcast: true, Values: map[string]string{"severity": "P1", "label": "critical",
+			"status": "Investigating", "known": hostile, "next": "10 min", "next_at": "14:42:00 UTC"}},
+		"update_drill_broadcast": {Kind: incident.NoticeUpdate, Incident: k, Actor: "U0JANE", Broadcast: true, Drill: true, Values: map[string]string{"severity": "P1",
+			"label": "critical", "status": "Investigating", "known": "practice"}},
+		"note":              {Kind: incident.NoticeNote, Incident: k, Actor: "U0JANE", Values: map[string]string{"text": hostile}},
+		"followup":          {Kind: incident.NoticeFollowUp, Incident: k, Actor: "U0JANE", User: "U0BOB", Values: map[string]string{"text": hostile, "due": "2026-03-21"}},
+		"followup_no_owner": {Kind: incident.NoticeFollowUp, Incident: k, Actor: "bot", Values: map[string]string{"text": "add an alert"}},
+		"snoozed":           {Kind: incident.NoticeSnoozed, Incident: k, Actor: "U0JANE", Values: map[string]string{"until": "15:04 UTC"}},
+		"unknown_kind":      {Kind: "future_kind", Incident: k, Actor: "U0JANE", Values: map[string]string{"text": hostile}},
+	}
+}
+
+// TestNoticeGolden pins the Slack wording of every notice; -update rewrites
+// testdata/notices/*.golden.
+func TestNoticeGolden(t *testing.T) {
+	t.Parallel()
+	for name, n := range noticeSamples() {
+		got := bot.NoticeText(n)
+		path := filepath.Join("testdata", "notices", name+".golden")
+		if *updateGolden {
+			require.NoError(t, os.WriteFile(path, []byte(got+"\n"), 0o600))
+		}
+		want, err := os.ReadFile(path)
+		require.NoError(t, err, "run go test ./bot -run TestNoticeGolden -update")
+		require.Equal(t, string(want), got+"\n", name)
+
+		// User text never reaches Slack raw.
+		require.NotContains(t, got, "<!channel>", name)
+		require.NotContains(t, got, "<@U0EVIL>", name)
+		require.NotContains(t, got, "<https://evil", name)
+		require.NotContains(t, got, "&amp;gt;", name)
+		if strings.Contains(bot.TimelineText(n), hostile) {
+			require.Contains(t, got, "&lt;!channel&gt; p99 &gt; 2s &amp; &lt;@U0EVIL&gt;", name)
+		}
+	}
+}
+
+func TestEveryNoticeKindIsWorded(t *testing.T) {
+	t.Parallel()
+	worded := map[incident.NoticeKind]bool{}
+	for _, n := range noticeSamples() {
+		if bot.NoticeText(n) != bot.Escape(n.String()) {
+			worded[n.Kind] = true
+		}
+	}
+	for _, k := range []incident.NoticeKind{incident.NoticeICAssigned, incident.NoticeICHandover, incident.NoticeICTakeover,
+		incident.NoticeRoleAssigned, incident.NoticeSeverityChanged, incident.NoticeMitigated, incident.NoticeResolved,
+		incident.NoticeClosed, incident.NoticeReopened, incident.NoticeStatusSet, incident.NoticeUpdate, incident.NoticeNote,
+		incident.NoticeFollowUp, incident.NoticeSnoozed} {
+		require.True(t, worded[k], "%s has its own wording", k)
+	}
+}

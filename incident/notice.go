@@ -1,0 +1,95 @@
+package incident
+
+import (
+	"sort"
+	"strings"
+)
+
+// NoticeKind says what happened, for the chat to say in its own words.
+type NoticeKind string
+
+// Notice kinds. Each documents the Notice fields and Values it carries.
+const (
+	// NoticeICAssigned: User is now the Incident Commander (nobody was).
+	NoticeICAssigned NoticeKind = "ic_assigned"
+	// NoticeICHandover: the role passed from Prev to User, by Actor.
+	NoticeICHandover NoticeKind = "ic_handover"
+	// NoticeICTakeover: User took the role over from Prev after confirming
+	// in the channel, without Prev's handover.
+	NoticeICTakeover NoticeKind = "ic_takeover"
+	// NoticeRoleAssigned: User now holds Values["role"], by Actor.
+	NoticeRoleAssigned NoticeKind = "role_assigned"
+	// NoticeSeverityChanged: from Values["from"] to Values["to"]
+	// (Values["label"] is the new severity's label), raised when
+	// Values["raised"] is "true", by Actor.
+	NoticeSeverityChanged NoticeKind = "severity_changed"
+	// NoticeMitigated: Actor marked the incident mitigated.
+	NoticeMitigated NoticeKind = "mitigated"
+	// NoticeResolved: Actor resolved it after Values["after"], with the
+	// person's Values["summary"] (user text), if any.
+	NoticeResolved NoticeKind = "resolved"
+	// NoticeClosed: Actor closed it.
+	NoticeClosed NoticeKind = "closed"
+	// NoticeReopened: Actor reopened it.
+	NoticeReopened NoticeKind = "reopened"
+	// NoticeStatusSet: Actor set the status to Values["status"].
+	NoticeStatusSet NoticeKind = "status_set"
+	// NoticeUpdate: a status update by Actor. Values: severity, label,
+	// status, known and doing (user text), next ("10 min"), next_at
+	// ("14:32:00 UTC"), or next empty for "when there is news".
+	NoticeUpdate NoticeKind = "update"
+	// NoticeNote: Actor noted Values["text"] (user text) as a key event.
+	NoticeNote NoticeKind = "note"
+	// NoticeFollowUp: Actor recorded the follow-up Values["text"] (user
+	// text), owned by User (or nobody), due Values["due"] (or not yet).
+	NoticeFollowUp NoticeKind = "followup"
+	// NoticeSnoozed: Actor snoozed the update reminders until
+	// Values["until"].
+	NoticeSnoozed NoticeKind = "snoozed"
+)
+
+// UserTextValues are the Values that hold what a person typed; the chat
+// escapes them so they show literally.
+var UserTextValues = map[string]bool{"summary": true, "known": true, "doing": true, "text": true, "title": true}
+
+// Notice is something that happened in an incident, with who and which
+// values, for the chat to render. The domain never words it for a chat.
+type Notice struct {
+	Kind NoticeKind `json:"kind"`
+	// Incident is the incident's key, such as "INC-42".
+	Incident string `json:"incident"`
+	// Actor is who did it: a user id, or "bot".
+	Actor string `json:"actor,omitempty"`
+	// User is who it was done to or for; Prev who held a role before.
+	User   string            `json:"user,omitempty"`
+	Prev   string            `json:"prev,omitempty"`
+	Values map[string]string `json:"values,omitempty"`
+	// Mirror asks for the notice in the broadcast channel too.
+	Mirror bool `json:"mirror,omitempty"`
+	// Broadcast marks the copy for the broadcast channel, which names the
+	// incident first.
+	Broadcast bool `json:"broadcast,omitempty"`
+	// Drill marks a notice about a drill, said with the DRILL marker.
+	Drill bool `json:"drill,omitempty"`
+}
+
+// String is a plain description for logs and for a timeline without a
+// chat renderer: the kind, the people by id and the values.
+func (n Notice) String() string {
+	var b strings.Builder
+	b.WriteString(n.Incident + " " + string(n.Kind))
+	for _, p := range [][2]string{{"actor", n.Actor}, {"user", n.User}, {"prev", n.Prev}} {
+		if p[1] != "" {
+			b.WriteString(" " + p[0] + "=" + p[1])
+		}
+	}
+	keys := make([]string, 0, len(n.Values))
+	for k := range n.Values {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		b.WriteString(" " + k + "=" + n.Values[k])
+	}
+	return b.String()
+}
