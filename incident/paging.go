@@ -198,6 +198,7 @@ func (s *Service) runPage(ctx context.Context, payload []byte) error {
 		}); err != nil {
 			return fmt.Errorf("record page: %w", err)
 		}
+		s.observer.Paged(inc, p.Service)
 	}
 	if s.announced(ctx, inc.ID, source) {
 		return nil // a redelivered job

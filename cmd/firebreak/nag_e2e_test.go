@@ -73,6 +73,10 @@ func TestTwoInstancesPostEachNagOnce(t *testing.T) {
 	require.Contains(t, nags[1], "Second reminder", "the second nag is the second rung, posted once")
 	require.Contains(t, nags[2], "3 updates missed")
 	require.Len(t, fake.CallsTo("conversations.create"), 1)
+	// Each nag is counted by the replica that posted it: one of each level across both.
+	for _, level := range []string{`level="1"`, `level="2"`} {
+		require.Equal(t, 1.0, a.metric("firebreak_nags_sent_total", `severity="P1"`, level)+b.metric("firebreak_nags_sent_total", `severity="P1"`, level), level)
+	}
 	_, text = b.command("http", "U0ALICE", ch.ID, "update all good now")
 	require.Contains(t, text, "Update posted")
 	a.stop()
