@@ -38,14 +38,14 @@ func advance(t *testing.T, b bundle, d time.Duration) {
 	for b.clock.Now().Before(end) {
 		step := min(30*time.Second, end.Sub(b.clock.Now()))
 		b.clock.Advance(step)
-		b.queue.runDue(t, b.clock.Now())
+		b.queue.RunDue(t, b.clock.Now())
 	}
 }
 
 func readyAt(t *testing.T, b bundle, sev incident.Severity) *incident.Incident {
 	t.Helper()
 	inc := declare(t, b, "checkout is down", sev, "")
-	b.queue.runDue(t, b.clock.Now())
+	b.queue.RunDue(t, b.clock.Now())
 	inc, err := b.store.GetIncident(context.Background(), inc.ID)
 	require.NoError(t, err)
 	require.NotEmpty(t, inc.ChannelID)
@@ -218,7 +218,7 @@ func TestNagWithoutICAsksForOne(t *testing.T) {
 	ctx := context.Background()
 	inc, _, err := b.svc.Declare(ctx, incident.DeclareInput{Title: "db failover", Severity: incident.P1, DeclaredBy: "U0BOT"})
 	require.NoError(t, err)
-	b.queue.runDue(t, b.clock.Now())
+	b.queue.RunDue(t, b.clock.Now())
 	_, err = b.store.UpdateIncident(ctx, inc.ID, func(i *incident.Incident) ([]incident.TimelineEvent, error) {
 		i.Commander = ""
 		return nil, nil
@@ -263,7 +263,7 @@ func TestNagPostedOnceWhenTimersCollide(t *testing.T) {
 	_, err = b.svc.SetSeverity(context.Background(), inc.ID, incident.P1, "U0DECL")
 	require.NoError(t, err)
 	b.clock.Advance(45 * time.Minute) // the bot was down
-	b.queue.runDue(t, b.clock.Now())
+	b.queue.RunDue(t, b.clock.Now())
 	require.Len(t, b.chat.nags, 1, "a nag that fell due during downtime is posted once, not once per missed cadence")
 }
 
