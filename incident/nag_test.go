@@ -2,9 +2,6 @@ package incident_test
 
 import (
 	"context"
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,22 +10,8 @@ import (
 
 	"github.com/firebreakhq/firebreak/bot"
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/incidenttest"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
-
-// golden compares got with testdata/name.golden, rewriting it with -update.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		require.NoError(t, os.MkdirAll("testdata", 0o755))
-		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run go test -update to create %s", path)
-	require.Equal(t, string(want), got)
-}
 
 // advance moves the clock in small steps, running the timers that fall due,
 // as the job engine does.
@@ -290,9 +273,9 @@ func TestRenderedNagUpdateAndComms(t *testing.T) {
 	noIC := *inc
 	noIC.Commander = ""
 	nags = append(nags, incident.NagText(&noIC, p, 1, at.Add(10*time.Minute)))
-	golden(t, "nag", strings.Join(nags, "\n---\n")+"\n")
+	incidenttest.Golden(t, "testdata/nag.golden", []byte(strings.Join(nags, "\n---\n")+"\n"))
 
 	upd := incident.UpdateNotice(inc, p, incident.UpdateInput{Author: "U0JANE", Known: "Payments fail for 40% of users since 14:02.",
 		Doing: "Rolling back the 14:02 deploy."}, at.Add(12*time.Minute))
-	golden(t, "update", bot.NoticeText(upd)+"\n")
+	incidenttest.Golden(t, "testdata/update.golden", []byte(bot.NoticeText(upd)+"\n"))
 }
