@@ -44,7 +44,9 @@ func TestNagDueDuringRestartIsPostedOnce(t *testing.T) {
 	a.stop()
 	require.Empty(t, nagMessages(fake, ch.ID), "no nag before the first cadence")
 
-	time.Sleep(3*every + every/2) // three cadences pass while the bot is down
+	// Three cadences pass while the bot is down, and nothing nags.
+	require.Never(t, func() bool { return len(nagMessages(fake, ch.ID)) > 0 }, 3*every+every/2, 100*time.Millisecond,
+		"nothing nags while the bot is down")
 	b := startBot(t, botOptions{mode: "http", slack: fake, databaseURL: dsn, env: env})
 	require.Eventually(t, func() bool { return len(nagMessages(fake, ch.ID)) >= 1 }, 20*time.Second, 50*time.Millisecond)
 	require.Never(t, func() bool { return len(nagMessages(fake, ch.ID)) > 1 }, every/2, 50*time.Millisecond,
