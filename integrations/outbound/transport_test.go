@@ -682,3 +682,19 @@ func TestOpenBreakerLogsTheCause(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+func TestGitHubOperation(t *testing.T) {
+	t.Parallel()
+	for path, want := range map[string]string{
+		"POST /repos/acme/checkout/deployments":                                    "repos.deployments.post",
+		"GET /repos/acme/checkout/deployments/42/statuses":                         "repos.deployments.statuses.get",
+		"POST /api/v3/repos/acme/checkout/actions/workflows/deploy.yml/dispatches": "repos.actions.workflows.dispatches.post",
+		"PUT /repos/acme/checkout/contents/postmortems/2026-12-03-x.md":            "repos.contents.put",
+		"GET /repos/acme/checkout/compare/1a2b...9f8e":                             "repos.compare.get",
+	} {
+		method, p, _ := strings.Cut(path, " ")
+		req, err := http.NewRequest(method, "https://api.github.com"+p, nil)
+		require.NoError(t, err)
+		require.Equal(t, want, outbound.GitHubOperation(req), path)
+	}
+}
