@@ -137,7 +137,7 @@ func (h *Handler) submitRollback(ctx context.Context, cb slack.InteractionCallba
 		if incident.ErrorCode(err) == incident.EINTERNAL {
 			h.log.ErrorContext(ctx, "rollback request failed", "incident_id", meta.IncidentID, "err", err)
 		}
-		return slack.NewErrorsViewSubmissionResponse(map[string]string{blockRollbackReason: clip(incident.ErrorMessage(err), 2000)})
+		return slack.NewErrorsViewSubmissionResponse(map[string]string{blockRollbackReason: clip(userMessage(err), 2000)})
 	}
 	// The request re-plans with the provider; Slack waits three seconds
 	// for this answer, so the provider gets at most two of them.
@@ -184,9 +184,7 @@ func (h *Handler) changesCommand(ctx context.Context, inv Invocation) (Reply, er
 		return Reply{}, err
 	}
 	if window == 0 {
-		if window = h.cfg.Service.Policy().ChangeWindow; window == 0 {
-			window = time.Hour
-		}
+		window = h.cfg.Service.Policy().LookBack()
 	}
 	return ephemeral(":mag: Looking for changes in the %s before %s started; the list will appear in this channel.",
 		humanDuration(window), inc.Key()), nil

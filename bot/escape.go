@@ -1,6 +1,11 @@
 package bot
 
-import "strings"
+import (
+	"errors"
+	"strings"
+
+	"github.com/firebreakhq/firebreak/incident"
+)
 
 // Escape makes user text safe to put in a Slack message's text, a mrkdwn
 // block or a channel topic: &, < and > become &amp;, &lt; and &gt;, so
@@ -45,4 +50,22 @@ func unescapeSlack(s string) string {
 		return s
 	}
 	return strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(s)
+}
+
+// slackGroup mentions a user group.
+func slackGroup(id string) string { return "<!subteam^" + id + ">" }
+
+// RefusalText words a refusal for Slack, naming who can by mention.
+func RefusalText(r *incident.Refusal) string {
+	return r.Text(slackUser, slackGroup)
+}
+
+// userMessage is the sentence a person sees for err: a refusal in Slack's
+// words, any other domain error's message, or a plain sentence.
+func userMessage(err error) string {
+	var r *incident.Refusal
+	if errors.As(err, &r) {
+		return RefusalText(r)
+	}
+	return incident.ErrorMessage(err)
 }

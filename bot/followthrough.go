@@ -192,10 +192,10 @@ func (h *Handler) submitResolve(ctx context.Context, cb slack.InteractionCallbac
 	if _, err := h.cfg.Service.Resolve(ctx, id, cb.User.ID, summary, check); err != nil {
 		if incident.ErrorCode(err) == incident.EINVALID {
 			block := blockChecks
-			if strings.Contains(incident.ErrorMessage(err), "smoke test") && check.MonitorsGreen && check.ErrorRateBaseline {
+			if strings.Contains(userMessage(err), "smoke test") && check.MonitorsGreen && check.ErrorRateBaseline {
 				block = blockSmokeTester
 			}
-			return slack.NewErrorsViewSubmissionResponse(map[string]string{block: incident.ErrorMessage(err)}), nil
+			return slack.NewErrorsViewSubmissionResponse(map[string]string{block: userMessage(err)}), nil
 		}
 		return nil, err
 	}

@@ -89,7 +89,7 @@ func (h *Handler) submitStatusPage(ctx context.Context, cb slack.InteractionCall
 	scheduled, err := h.cfg.Service.Publish(ctx, m.IncidentID, incident.PublishInput{Kind: m.Kind, Ref: m.Ref, Body: body, Actor: cb.User.ID})
 	if err != nil {
 		if code := incident.ErrorCode(err); code == incident.EINVALID || code == incident.ECONFLICT || code == incident.EFORBIDDEN {
-			return slack.NewErrorsViewSubmissionResponse(map[string]string{blockStatusPageBody: incident.ErrorMessage(err)}), nil
+			return slack.NewErrorsViewSubmissionResponse(map[string]string{blockStatusPageBody: userMessage(err)}), nil
 		}
 		return nil, err
 	}

@@ -112,7 +112,7 @@ func (h *Handler) submitUpdate(ctx context.Context, cb slack.InteractionCallback
 	}
 	if _, err := h.cfg.Service.PostUpdate(ctx, id, in); err != nil {
 		if code := incident.ErrorCode(err); code == incident.EINVALID || code == incident.ECONFLICT {
-			return slack.NewErrorsViewSubmissionResponse(map[string]string{blockUpdateKnown: incident.ErrorMessage(err)}), nil
+			return slack.NewErrorsViewSubmissionResponse(map[string]string{blockUpdateKnown: userMessage(err)}), nil
 		}
 		return nil, err
 	}

@@ -213,7 +213,7 @@ func (h *Handler) submitDeclare(ctx context.Context, cb slack.InteractionCallbac
 		Source:      meta.Source,
 	}
 	if err := in.Validate(p); err != nil {
-		return slack.NewErrorsViewSubmissionResponse(map[string]string{blockTitle: incident.ErrorMessage(err)}), nil
+		return slack.NewErrorsViewSubmissionResponse(map[string]string{blockTitle: userMessage(err)}), nil
 	}
 	if _, _, err := h.cfg.Service.Declare(ctx, in); err != nil {
 		return nil, err
@@ -303,7 +303,7 @@ func (h *Handler) submitRoles(ctx context.Context, cb slack.InteractionCallback)
 			continue
 		}
 		if _, err := h.cfg.Service.AssignRole(ctx, id, role, user, cb.User.ID); err != nil {
-			return slack.NewErrorsViewSubmissionResponse(map[string]string{role: incident.ErrorMessage(err)}), nil
+			return slack.NewErrorsViewSubmissionResponse(map[string]string{role: userMessage(err)}), nil
 		}
 	}
 	return nil, nil
@@ -320,7 +320,7 @@ func (h *Handler) submitSeverity(ctx context.Context, cb slack.InteractionCallba
 	}
 	if _, err := h.cfg.Service.SetSeverity(ctx, id, sev, cb.User.ID); err != nil {
 		if incident.ErrorCode(err) == incident.ECONFLICT || incident.ErrorCode(err) == incident.EINVALID {
-			return slack.NewErrorsViewSubmissionResponse(map[string]string{blockSeverity: incident.ErrorMessage(err)}), nil
+			return slack.NewErrorsViewSubmissionResponse(map[string]string{blockSeverity: userMessage(err)}), nil
 		}
 		return nil, err
 	}
@@ -364,7 +364,7 @@ func takeoverPrompt(inc *incident.Incident, err error) (string, []slack.Block, b
 	if !errors.As(err, &r) || !r.Confirm {
 		return "", nil, false
 	}
-	text := incident.ErrorMessage(err) + " Taking over is said in the channel and kept on the timeline."
+	text := userMessage(err) + " Taking over is said in the channel and kept on the timeline."
 	btn := slack.NewButtonBlockElement(ActionConfirmTakeIC, strconv.FormatInt(inc.ID, 10), plain("Take over as IC"))
 	btn = btn.WithStyle(slack.StyleDanger).WithConfirm(slack.NewConfirmationBlockObject(
 		plain("Take over as IC?"), mrkdwnText("You become the Incident Commander of "+inc.Key()+" in place of "+slackUserRef(inc.Commander)+", without their handover."),

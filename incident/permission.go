@@ -154,18 +154,27 @@ func (r *Refusal) Error() string {
 	return fmt.Sprintf("incident error: code=%s message=%s", EFORBIDDEN, r.Message())
 }
 
-// Message is the sentence shown to the person refused.
+// Message is the sentence shown to the person refused, with people and
+// groups by id; a chat names them in its own way with Text.
 func (r *Refusal) Message() string {
+	return r.Text(plainName, plainName)
+}
+
+// Text is the refusal's sentence, naming users with user and user groups
+// with group.
+func (r *Refusal) Text(user, group func(id string) string) string {
 	text := "You may not " + actionLabel[r.Action]
 	if r.Reason != "" {
 		text += ": " + r.Reason
 	}
 	text = strings.TrimSuffix(text, ".") + "."
-	if who := WhoText(r.WhoCan); who != "" {
+	if who := WhoList(r.WhoCan, user, group); who != "" {
 		text += " Who can: " + who + "."
 	}
 	return text
 }
+
+func plainName(id string) string { return id }
 
 // Err returns nil for an allowed decision and a *Refusal otherwise.
 func (d Decision) Err() error {
@@ -175,16 +184,16 @@ func (d Decision) Err() error {
 	return &Refusal{Action: d.Action, Reason: d.Reason, WhoCan: d.WhoCan, Confirm: d.Confirm}
 }
 
-// WhoText names principals for a sentence: "the Incident Commander (@jane)
-// or members of @release-managers".
-func WhoText(ps []Principal) string {
+// WhoList names principals for a sentence, "the Incident Commander (U1)
+// or members of S2", naming users with user and user groups with group.
+func WhoList(ps []Principal, user, group func(id string) string) string {
 	parts := make([]string, 0, len(ps))
 	for _, p := range ps {
 		switch p.Kind {
 		case PrincipalUser:
-			parts = append(parts, mention(p.ID))
+			parts = append(parts, user(p.ID))
 		case PrincipalRef:
-			parts = append(parts, refText(p.ID))
+			parts = append(parts, refText(p.ID, user, group))
 		case PrincipalAnyone:
 			parts = append(parts, "anyone")
 		case PrincipalMembers:
@@ -192,7 +201,7 @@ func WhoText(ps []Principal) string {
 		case PrincipalRole:
 			t := "the " + roleTitle(p.ID)
 			if p.Holder != "" {
-				t += " (" + mention(p.Holder) + ")"
+				t += " (" + user(p.Holder) + ")"
 			}
 			parts = append(parts, t)
 		}
@@ -215,14 +224,14 @@ func roleTitle(role string) string {
 
 // refText names a policy reference: a user, the members of a user group,
 // or an e-mail address.
-func refText(ref string) string {
+func refText(ref string, user, group func(id string) string) string {
 	switch {
-	case strings.HasPrefix(ref, "S") && !strings.Contains(ref, "@"):
-		return "members of <!subteam^" + ref + ">"
+	case strings.Contains(ref, "@"):
+		return ref
+	case strings.HasPrefix(ref, "S"):
+		return "members of " + group(ref)
 	case strings.HasPrefix(ref, "U") || strings.HasPrefix(ref, "W"):
-		if !strings.Contains(ref, "@") {
-			return mention(ref)
-		}
+		return user(ref)
 	}
 	return ref
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/firebreakhq/firebreak/bot"
 	"github.com/firebreakhq/firebreak/incident"
 )
 
@@ -153,7 +154,7 @@ func TestPermissionTable(t *testing.T) {
 					require.Equal(t, incident.EFORBIDDEN, incident.ErrorCode(d.Err()), name)
 					require.NotEmpty(t, r.Reason, name+": every refusal says why")
 					require.NotEmpty(t, r.WhoCan, name+": every refusal says who can")
-					require.Contains(t, incident.ErrorMessage(d.Err()), "Who can:", name)
+					require.Contains(t, slackMessage(d.Err()), "Who can:", name)
 				}
 			}
 		}
@@ -193,7 +194,7 @@ func TestPermissionTakeICRules(t *testing.T) {
 		require.Equal(t, c.allowed, d.Allowed, c.name)
 		require.Equal(t, c.confirm, d.Confirm, c.name)
 		if !d.Allowed {
-			msg := incident.ErrorMessage(d.Err())
+			msg := slackMessage(d.Err())
 			require.Contains(t, msg, "<@"+uIC+">", c.name+": the refusal names the current IC")
 			require.Contains(t, msg, gCommanders, c.name+": and the commander group")
 		}
@@ -241,7 +242,7 @@ func TestPermissionRollback(t *testing.T) {
 		require.Equal(t, c.allowed, d.Allowed, c.name+": "+d.Reason)
 		require.Equal(t, c.twoPerson, d.SecondPerson, c.name)
 		if !d.Allowed {
-			msg := incident.ErrorMessage(d.Err())
+			msg := slackMessage(d.Err())
 			require.Contains(t, msg, "roll back", c.name)
 			require.Contains(t, msg, gRelease, c.name+": the refusal names the rollback group")
 			require.NotContains(t, msg, "Incident Commander", c.name+": the IC is no rollback right")
@@ -253,7 +254,7 @@ func TestPermissionRollback(t *testing.T) {
 	inc := incidentIn("has-ic", incident.P4)
 	d := bare.Decide(incident.Request{Subject: subject(uIC, inc), Action: incident.ActRollback, Incident: inc, Change: prodCheckout, Severity: incident.P4})
 	require.False(t, d.Allowed)
-	require.Contains(t, incident.ErrorMessage(d.Err()), "names no owners")
+	require.Contains(t, slackMessage(d.Err()), "names no owners")
 }
 
 func TestPermissionDeclare(t *testing.T) {
@@ -265,7 +266,7 @@ func TestPermissionDeclare(t *testing.T) {
 	p.Declarers = []string{gDeclarers}
 	d = p.Decide(incident.Request{Subject: subject(uStranger, nil), Action: incident.ActDeclare})
 	require.False(t, d.Allowed)
-	require.Contains(t, incident.ErrorMessage(d.Err()), "members of <!subteam^"+gDeclarers+">")
+	require.Contains(t, slackMessage(d.Err()), "members of <!subteam^"+gDeclarers+">")
 	d = p.Decide(incident.Request{Subject: incident.Subject{User: uStranger, In: map[string]bool{gDeclarers: true}}, Action: incident.ActDeclare})
 	require.True(t, d.Allowed)
 	require.Equal(t, []string{gDeclarers}, p.RefsFor(incident.Request{Action: incident.ActDeclare}))
@@ -278,7 +279,7 @@ func TestPermissionPrivateIncident(t *testing.T) {
 	for _, act := range []incident.Action{incident.ActView, incident.ActTakeIC, incident.ActPostUpdate, incident.ActPage, incident.ActSetStatus} {
 		d := p.Decide(incident.Request{Subject: subject(uStranger, inc), Action: act, Incident: inc})
 		require.False(t, d.Allowed, act)
-		msg := incident.ErrorMessage(d.Err())
+		msg := slackMessage(d.Err())
 		require.Contains(t, msg, "is private", act)
 		require.NotContains(t, msg, inc.Title, "a refusal does not leak the title")
 	}
@@ -287,4 +288,13 @@ func TestPermissionPrivateIncident(t *testing.T) {
 	require.Equal(t, "Private incident INC-7", incident.DisclosedTitle(inc, incident.DiscloseRedacted))
 	require.Equal(t, inc.Title, incident.DisclosedTitle(inc, incident.DiscloseFull))
 	require.True(t, strings.HasPrefix(incident.DisclosedTitle(inc, ""), "Private"), "redacted is the default")
+}
+
+// slackMessage is what the Slack transport shows for err.
+func slackMessage(err error) string {
+	var r *incident.Refusal
+	if errors.As(err, &r) {
+		return bot.RefusalText(r)
+	}
+	return incident.ErrorMessage(err)
 }

@@ -63,7 +63,7 @@ func execPlan(r *Rollback, round int) RollbackPlan {
 // whether a second person must approve, for the confirmation form.
 func (s *Service) RollbackRule(ctx context.Context, inc *Incident, plan RollbackPlan) string {
 	c := plan.change()
-	who := WhoText(refs(s.policy.rollbackRefs(&c)...))
+	who := WhoList(refs(s.policy.rollbackRefs(&c)...), mention, slackGroup)
 	if who == "" {
 		who = "nobody: the policy names no owners"
 	}
@@ -78,6 +78,10 @@ func (s *Service) RollbackRule(ctx context.Context, inc *Incident, plan Rollback
 	}
 	return text
 }
+
+// slackGroup names a user group in the chat. It moves to the transport
+// with the rest of this file's wording.
+func slackGroup(id string) string { return "<!subteam^" + id + ">" }
 
 // change is the part of the planned change the permission model reads.
 func (p RollbackPlan) change() ChangeEvent {
@@ -447,7 +451,7 @@ func (s *Service) askApproval(ctx context.Context, inc *Incident, r *Rollback) e
 	}
 	c := r.Plan.change()
 	text := fmt.Sprintf(":raised_hand: %s asked for a rollback: %s\nA rollback in %s needs a second person: someone else among %s must approve before it runs.",
-		mention(r.RequestedBy), r.Plan.Description, orUnknown(c.Environment, "this environment"), WhoText(refs(s.policy.rollbackRefs(&c)...)))
+		mention(r.RequestedBy), r.Plan.Description, orUnknown(c.Environment, "this environment"), WhoList(refs(s.policy.rollbackRefs(&c)...), mention, slackGroup))
 	if _, err := s.chat.PostButtons(ctx, inc.ChannelID, text, []Button{{Action: ActionApproveRol, Text: "Approve rollback", Value: r.Key, Style: "danger"}}); err != nil {
 		return fmt.Errorf("ask for the rollback's approval: %w", err)
 	}
