@@ -7,6 +7,7 @@ package bot
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/slack-go/slack"
@@ -73,12 +74,19 @@ type Config struct {
 	// MetadataKey seals the private_metadata of the forms the bot opens;
 	// replicas must share it. Empty: a random key, good for one process.
 	MetadataKey []byte
+	// AckDeadline bounds the work before a command or an interaction is
+	// answered (default DefaultAckDeadline).
+	AckDeadline time.Duration
+	// MaxInFlight bounds the Slack requests handled at once (default
+	// DefaultMaxInFlight).
+	MaxInFlight int
 }
 
 // Handler turns Slack requests into domain calls. Both transports (HTTP and
 // Socket Mode) feed the same Handler.
 type Handler struct {
 	cfg     Config
+	replies *Chat
 	log     *slog.Logger
 	metrics *metrics
 	events  map[string]EventHandler
@@ -90,6 +98,8 @@ type Handler struct {
 	metadataKey []byte
 	// shortcuts answer message shortcuts by callback_id.
 	shortcuts map[string]ShortcutHandler
+	replay    *replayGuard
+	inFlight  chan struct{}
 }
 
 // New returns a Handler. Slack, Scheduler and Deliveries are required.
@@ -106,6 +116,12 @@ func New(cfg Config) *Handler {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1 << 20
 	}
+	if cfg.AckDeadline <= 0 {
+		cfg.AckDeadline = DefaultAckDeadline
+	}
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = DefaultMaxInFlight
+	}
 	h := &Handler{
 		cfg:     cfg,
 		log:     cfg.Logger,
@@ -115,8 +131,17 @@ func New(cfg Config) *Handler {
 		views:   map[string]ViewHandler{},
 
 		shortcuts: map[string]ShortcutHandler{},
+		inFlight:  make(chan struct{}, cfg.MaxInFlight),
 	}
+	h.replay = &replayGuard{deliveries: cfg.Deliveries, clock: cfg.Clock, onReplay: func(string) {
+		h.metrics.requests.WithLabelValues("command", "replayed_elsewhere").Inc()
+		h.log.Warn("a request accepted here was also accepted by another replica (a replay)")
+	}}
 	h.metadataKey, h.sealed = cfg.MetadataKey, sealedViews
+	if cfg.Slack != nil {
+		// Replies to interactions take Chat.Reply's fallback chain.
+		h.replies = NewChat(cfg.Slack, incident.Policy{}, WithChatClock(cfg.Clock), WithChatLogger(cfg.Logger))
+	}
 	if len(h.metadataKey) == 0 {
 		h.metadataKey = newMetadataKey()
 	}

@@ -24,47 +24,6 @@ const (
 	capturePanel   = "1773497100.000001"
 )
 
-// captureQueue runs scheduled jobs on demand, with the engine's key
-// deduplication.
-type captureQueue struct {
-	mu       sync.Mutex
-	handlers map[string]incident.JobHandler
-	jobs     []incident.Job
-	keys     map[string]bool
-}
-
-func (q *captureQueue) Handle(kind string, h incident.JobHandler) { q.handlers[kind] = h }
-
-func (q *captureQueue) Schedule(_ context.Context, job incident.Job) (bool, error) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if job.Key != "" {
-		if q.keys[job.Kind+"/"+job.Key] {
-			return false, nil
-		}
-		q.keys[job.Kind+"/"+job.Key] = true
-	}
-	q.jobs = append(q.jobs, job)
-	return true, nil
-}
-
-func (q *captureQueue) runAll(t *testing.T) {
-	t.Helper()
-	for {
-		q.mu.Lock()
-		if len(q.jobs) == 0 {
-			q.mu.Unlock()
-			return
-		}
-		job := q.jobs[0]
-		q.jobs = q.jobs[1:]
-		h := q.handlers[job.Kind]
-		q.mu.Unlock()
-		require.NotNil(t, h, "no handler for %s", job.Kind)
-		require.NoError(t, h(incident.WithJobAttempt(context.Background(), 1, 1), job.Payload), job.Kind)
-	}
-}
-
 // captureChat is the part of incident.Chat the capture flow reaches: the
 // sync job's panel, topic and lines. Anything else panics on the nil
 // embedded interface, which would show an unexpected call.
@@ -114,7 +73,7 @@ func (p *fakePostmortems) Targets() []string { return p.targets }
 type captureFixture struct {
 	h     *Handler
 	store *incidenttest.MemStore
-	queue *captureQueue
+	queue *incidenttest.Queue
 	chat  *captureChat
 	pm    *fakePostmortems
 	inc   *incident.Incident
@@ -129,7 +88,7 @@ func newCaptureFixture(t *testing.T, withPostmortems bool) *captureFixture {
 		Status: incident.StatusInvestigating, DeclaredBy: "U0ALICE", Commander: "U0ALICE", Roles: map[string]string{},
 		ChannelID: captureChannel, PanelTS: capturePanel})
 	require.NoError(t, err)
-	q := &captureQueue{handlers: map[string]incident.JobHandler{}, keys: map[string]bool{}}
+	q := incidenttest.NewQueue()
 	ch := &captureChat{}
 	store.SetScheduler(q)
 	svc := incident.NewService(incident.ServiceConfig{Store: store, Scheduler: q, Chat: ch, Clock: clock})
@@ -154,7 +113,7 @@ func (f *captureFixture) deliver(t *testing.T, eventID, event string) bool {
 	require.True(t, json.Valid([]byte(raw)), raw)
 	_, isNew, err := f.h.Event(context.Background(), []byte(raw))
 	require.NoError(t, err)
-	f.queue.runAll(t)
+	require.Empty(t, f.queue.RunAll(t))
 	return isNew
 }
 
@@ -309,7 +268,7 @@ func TestNoteAndFollowUpCommands(t *testing.T) {
 	reply, err = f.h.followupCommand(ctx, invocation(captureChannel, "write a runbook"))
 	require.NoError(t, err)
 	require.Equal(t, "Follow-up recorded for INC-1. It has no owner and no due date yet; the postmortem will flag it.", reply.Text)
-	f.queue.runAll(t)
+	require.Empty(t, f.queue.RunAll(t))
 
 	items, err := f.store.ListActionItems(ctx, f.inc.ID)
 	require.NoError(t, err)

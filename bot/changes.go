@@ -184,9 +184,7 @@ func (h *Handler) changesCommand(ctx context.Context, inv Invocation) (Reply, er
 		return Reply{}, err
 	}
 	if window == 0 {
-		if window = h.cfg.Service.Policy().ChangeWindow; window == 0 {
-			window = time.Hour
-		}
+		window = h.cfg.Service.Policy().LookBack()
 	}
 	return ephemeral(":mag: Looking for changes in the %s before %s started; the list will appear in this channel.",
 		humanDuration(window), inc.Key()), nil

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,64 +16,6 @@ import (
 	"github.com/firebreakhq/firebreak/incident"
 	"github.com/firebreakhq/firebreak/incident/incidenttest"
 )
-
-// chgQueue keeps jobs until a test runs the kinds it names.
-type chgQueue struct {
-	mu       sync.Mutex
-	handlers map[string]incident.JobHandler
-	jobs     []incident.Job
-	keys     map[string]bool
-}
-
-func (q *chgQueue) Handle(kind string, h incident.JobHandler) { q.handlers[kind] = h }
-
-func (q *chgQueue) Schedule(_ context.Context, job incident.Job) (bool, error) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if job.Key != "" {
-		if q.keys[job.Kind+"/"+job.Key] {
-			return false, nil
-		}
-		q.keys[job.Kind+"/"+job.Key] = true
-	}
-	q.jobs = append(q.jobs, job)
-	return true, nil
-}
-
-// run runs the queued jobs of the given kinds, and those they schedule,
-// each up to its attempts; other jobs stay queued.
-func (q *chgQueue) run(t *testing.T, kinds ...string) {
-	t.Helper()
-	for {
-		q.mu.Lock()
-		i := slices.IndexFunc(q.jobs, func(j incident.Job) bool { return slices.Contains(kinds, j.Kind) })
-		if i < 0 {
-			q.mu.Unlock()
-			return
-		}
-		job := q.jobs[i]
-		q.jobs = slices.Delete(q.jobs, i, i+1)
-		q.mu.Unlock()
-		max := max(job.MaxAttempts, 1)
-		for attempt := 1; attempt <= max; attempt++ {
-			if err := q.handlers[job.Kind](incident.WithJobAttempt(context.Background(), attempt, max), job.Payload); err == nil {
-				break
-			}
-		}
-	}
-}
-
-func (q *chgQueue) count(kind string) int {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	n := 0
-	for _, j := range q.jobs {
-		if j.Kind == kind {
-			n++
-		}
-	}
-	return n
-}
 
 // chgRollbacker plans deploy rollbacks ("github") or flag turn-offs.
 type chgRollbacker struct{ source string }
@@ -119,7 +60,7 @@ type chgFixture struct {
 	h      *Handler
 	svc    *incident.Service
 	store  *incidenttest.MemStore
-	queue  *chgQueue
+	queue  *incidenttest.Queue
 	clock  *incidenttest.Clock
 	ic     slackfake.User
 	roller slackfake.User
@@ -137,7 +78,7 @@ func newChgFixture(t *testing.T, sev incident.Severity, mutate ...func(*incident
 	clock := incidenttest.NewClock(start)
 	srv := slackfake.New(slackfake.WithClock(clock.Now), slackfake.WithTriggerTTL(time.Hour))
 	t.Cleanup(srv.Close)
-	f := &chgFixture{srv: srv, clock: clock, queue: &chgQueue{handlers: map[string]incident.JobHandler{}, keys: map[string]bool{}}}
+	f := &chgFixture{srv: srv, clock: clock, queue: incidenttest.NewQueue()}
 	f.ic = srv.AddUser(slackfake.User{Name: "ic", Email: "ic@example.com"})
 	f.roller = srv.AddUser(slackfake.User{Name: "roller", Email: "roller@example.com"})
 	f.other = srv.AddUser(slackfake.User{Name: "other", Email: "other@example.com"})
@@ -164,7 +105,7 @@ func newChgFixture(t *testing.T, sev incident.Severity, mutate ...func(*incident
 
 	inc, _, err := f.svc.Declare(ctx, incident.DeclareInput{Title: "checkout is down", Severity: sev, ServiceKey: "checkout", DeclaredBy: f.ic.ID})
 	require.NoError(t, err)
-	f.queue.run(t, incident.JobSetup)
+	f.queue.Run(t, incident.JobSetup)
 	f.inc, err = f.store.GetIncident(ctx, inc.ID)
 	require.NoError(t, err)
 	require.NotEmpty(t, f.inc.ChannelID)
@@ -226,9 +167,9 @@ func (f *chgFixture) openModal(t *testing.T, user slackfake.User, c incident.Cha
 func TestWhatChangedButtonSchedulesTheList(t *testing.T) {
 	t.Parallel()
 	f := newChgFixture(t, incident.P2)
-	before := f.queue.count(incident.JobChanges)
+	before := f.queue.Pending(incident.JobChanges)
 	f.click(f.ic, ActionWhatChanged, fmt.Sprint(f.inc.ID))
-	require.Equal(t, before+1, f.queue.count(incident.JobChanges))
+	require.Equal(t, before+1, f.queue.Pending(incident.JobChanges))
 	require.Empty(t, f.ephemerals())
 
 	f.click(f.ic, ActionWhatChanged, "not-a-number")
@@ -291,7 +232,7 @@ func TestRollbackSubmitRequestsOnce(t *testing.T) {
 	require.Len(t, rbs, 1)
 	require.Equal(t, incident.RollbackRunning, rbs[0].Status)
 	require.Equal(t, f.ic.ID, rbs[0].RequestedBy)
-	require.Equal(t, 1, f.queue.count(incident.JobRollback))
+	require.Equal(t, 1, f.queue.Pending(incident.JobRollback))
 
 	events, err := f.store.ListTimeline(context.Background(), f.inc.ID)
 	require.NoError(t, err)
@@ -310,7 +251,7 @@ func TestRollbackSubmitRequestsOnce(t *testing.T) {
 	require.Equal(t, slack.RAErrors, sub.ResponseAction)
 	require.Contains(t, sub.Errors[blockRollbackReason], "This rollback was already requested by <@"+f.ic.ID+">")
 	require.Len(t, f.rollbacks(t), 1)
-	require.Equal(t, 1, f.queue.count(incident.JobRollback))
+	require.Equal(t, 1, f.queue.Pending(incident.JobRollback))
 
 	resp = f.submit(f.ic, slackfake.View{CallbackID: ViewRollback, PrivateMetadata: "{}"}, "")
 	require.Nil(t, resp, "a form without a change is refused, not crashed on")
@@ -355,7 +296,7 @@ func TestRollbackRetryButton(t *testing.T) {
 
 	f.click(f.roller, incident.ActionRetryRoll, plan.Key)
 	require.Equal(t, incident.RollbackRunning, f.rollbacks(t)[0].Status)
-	require.Equal(t, 1, f.queue.count(incident.JobRollback))
+	require.Equal(t, 1, f.queue.Pending(incident.JobRollback))
 	f.click(f.roller, incident.ActionRetryRoll, plan.Key)
 	require.Contains(t, f.ephemerals(), f.roller.ID+": There is nothing to retry: the rollback is running.")
 }
@@ -391,7 +332,7 @@ func TestChangesCommand(t *testing.T) {
 		require.Equal(t, slack.ResponseTypeEphemeral, reply.ResponseType)
 		require.Contains(t, reply.Text, tc.want, tc.args)
 	}
-	require.Equal(t, 4, f.queue.count(incident.JobChanges)-countDeclareLists(f))
+	require.Equal(t, 4, f.queue.Pending(incident.JobChanges)-countDeclareLists(f))
 
 	elsewhere := cmd("")
 	elsewhere.Cmd.ChannelID = "CRANDOM"
@@ -402,10 +343,8 @@ func TestChangesCommand(t *testing.T) {
 // countDeclareLists counts the list scheduled at declare, which exists once
 // Declare plans it.
 func countDeclareLists(f *chgFixture) int {
-	f.queue.mu.Lock()
-	defer f.queue.mu.Unlock()
 	n := 0
-	for _, j := range f.queue.jobs {
+	for _, j := range f.queue.Jobs() {
 		if j.Kind == incident.JobChanges && strings.Contains(string(j.Payload), `"auto":true`) {
 			n++
 		}

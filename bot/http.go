@@ -2,6 +2,7 @@ package bot
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,7 +26,7 @@ import (
 // parsed.
 func (h *Handler) Routes(r chi.Router) {
 	r.Group(func(r chi.Router) {
-		r.Use(h.verify)
+		r.Use(h.admit, h.verify)
 		r.Post("/slack/commands", h.serveCommand)
 		r.Post("/slack/interactions", h.serveInteraction)
 		r.Post("/slack/events", h.serveEvent)
@@ -65,17 +66,10 @@ func (h *Handler) verify(next http.Handler) http.Handler {
 		}
 		// Events are deduplicated on their event_id, which also absorbs a
 		// replay; commands and interactions carry no id, so their exact
-		// signature is remembered for the five minutes it stays valid.
+		// signature is remembered for the five minutes it stays valid: in
+		// memory at once, in the database in the background.
 		if r.URL.Path != "/slack/events" {
-			first, err := h.cfg.Deliveries.RecordDelivery(r.Context(), incident.Delivery{
-				Source: "slack-signature", ID: r.Header.Get("X-Slack-Signature"), ReceivedAt: h.cfg.Clock.Now(),
-			})
-			if err != nil {
-				h.log.ErrorContext(r.Context(), "record request signature", "err", err, "route", r.URL.Path)
-				http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
-				return
-			}
-			if !first {
+			if !h.replay.firstSeen(r.Header.Get("X-Slack-Signature")) {
 				h.metrics.requests.WithLabelValues(kindOf(r), "replayed").Inc()
 				h.log.WarnContext(r.Context(), "rejected Slack request", "route", r.URL.Path, "reason", "replayed")
 				http.Error(w, "replayed request", http.StatusUnauthorized)
@@ -105,7 +99,9 @@ func (h *Handler) serveCommand(w http.ResponseWriter, r *http.Request) {
 		httpjson.Write(w, http.StatusOK, ephemeral("The command could not be read: it is not a valid form."))
 		return
 	}
-	httpjson.Write(w, http.StatusOK, h.Command(r.Context(), cmd))
+	ctx, cancel := context.WithTimeoutCause(r.Context(), h.cfg.AckDeadline, errStoreSlow)
+	defer cancel()
+	httpjson.Write(w, http.StatusOK, h.Command(ctx, cmd))
 }
 
 func (h *Handler) serveInteraction(w http.ResponseWriter, r *http.Request) {
@@ -118,7 +114,9 @@ func (h *Handler) serveInteraction(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "the payload field is not valid JSON", http.StatusBadRequest)
 		return
 	}
-	if resp := h.Interaction(r.Context(), cb); resp != nil {
+	ctx, cancel := context.WithTimeoutCause(r.Context(), h.cfg.AckDeadline, errStoreSlow)
+	defer cancel()
+	if resp := h.Interaction(ctx, cb); resp != nil {
 		httpjson.Write(w, http.StatusOK, resp)
 		return
 	}

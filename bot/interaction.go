@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"github.com/slack-go/slack"
+
+	"github.com/firebreakhq/firebreak/incident"
 )
 
 // ActionHandler answers a block_actions interaction for one action_id. It
@@ -104,27 +106,17 @@ func (h *Handler) OnAction(actionID string, fn ActionHandler) { h.actions[action
 func (h *Handler) OnView(callbackID string, fn ViewHandler) { h.views[callbackID] = fn }
 
 // tellUser shows an interaction's failure to the person who clicked, only
-// to them: through the interaction's response_url, which works in any
-// channel, else as an ephemeral message where they clicked, else in a DM.
-// It is best effort; the failure is logged either way.
+// to them, along the same chain as Chat.Reply: the interaction's
+// response_url, which works in any channel, else an ephemeral message where
+// they clicked, else a DM. It is best effort; the failure is logged either
+// way.
 func (h *Handler) tellUser(ctx context.Context, cb slack.InteractionCallback, err error) {
 	reply := h.errorReply(ctx, err, "")
-	if h.cfg.Slack == nil {
+	if h.replies == nil {
 		return
 	}
-	if cb.ResponseURL != "" {
-		_, _, perr := h.cfg.Slack.PostMessageContext(ctx, "", slack.MsgOptionText(reply.Text, false),
-			slack.MsgOptionResponseURL(cb.ResponseURL, slack.ResponseTypeEphemeral))
-		if perr == nil {
-			return
-		}
-	}
-	if cb.Channel.ID != "" {
-		if _, perr := h.cfg.Slack.PostEphemeralContext(ctx, cb.Channel.ID, cb.User.ID, slack.MsgOptionText(reply.Text, false)); perr == nil {
-			return
-		}
-	}
-	if _, _, perr := h.cfg.Slack.PostMessageContext(ctx, cb.User.ID, slack.MsgOptionText(reply.Text, false)); perr != nil {
+	to := incident.ReplyTarget{ResponseURL: cb.ResponseURL, ChannelID: cb.Channel.ID, UserID: cb.User.ID}
+	if perr := h.replies.Reply(ctx, to, reply.Text); perr != nil {
 		h.log.WarnContext(ctx, "could not tell the user about a failed interaction", "err", perr, "user", cb.User.ID)
 	}
 }

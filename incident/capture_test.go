@@ -17,7 +17,7 @@ import (
 func openIncident(t *testing.T, b bundle) *incident.Incident {
 	t.Helper()
 	inc := declare(t, b, "checkout is down", incident.P2, "cmd:capture")
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 	inc, err := b.store.GetIncident(context.Background(), inc.ID)
 	require.NoError(t, err)
 	require.Equal(t, "C001", inc.ChannelID)
@@ -317,7 +317,7 @@ func TestAddNote(t *testing.T) {
 	inc := openIncident(t, b)
 
 	require.NoError(t, b.svc.AddNote(ctx, inc.ID, "U0ALICE", "  customers confirm they can pay  "))
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 	events, err := b.store.ListTimeline(ctx, inc.ID)
 	require.NoError(t, err)
 	var notes []incident.TimelineEvent
@@ -390,7 +390,7 @@ func TestAddFollowUp(t *testing.T) {
 				return
 			}
 			require.NoError(t, err)
-			require.Empty(t, b.queue.runAll(t))
+			require.Empty(t, b.queue.RunAll(t))
 			items, err := b.store.ListActionItems(ctx, inc.ID)
 			require.NoError(t, err)
 			require.Len(t, items, 1)
@@ -424,7 +424,7 @@ func TestNotesAndFollowUpsAfterClose(t *testing.T) {
 	require.NoError(t, svc.AddNote(ctx, inc.ID, "U0ALICE", "reviewed with the team"))
 	_, err := svc.AddFollowUp(ctx, inc.ID, "U0ALICE", "add a runbook", "", nil)
 	require.NoError(t, err)
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 	items, err := b.store.ListActionItems(ctx, inc.ID)
 	require.NoError(t, err)
 	require.Len(t, items, 1)

@@ -35,6 +35,9 @@ const (
 	// is an audit, not an incident question.
 	MinChangeWindow = time.Minute
 	MaxChangeWindow = 48 * time.Hour
+	// DefaultChangeWindow is how far back "what changed?" looks when
+	// neither the person nor the policy says.
+	DefaultChangeWindow = time.Hour
 	// sourceTimeout bounds one change source, so a slow provider shows up
 	// as missing instead of holding the whole list back.
 	sourceTimeout = 10 * time.Second
@@ -65,14 +68,20 @@ type changesPayload struct {
 
 func (p changesPayload) sourceID() string { return "changes:" + p.Tag }
 
+// LookBack returns how far back "what changed?" looks when the person
+// names no window: the policy's ChangeWindow, else DefaultChangeWindow.
+func (p Policy) LookBack() time.Duration {
+	if p.ChangeWindow > 0 {
+		return p.ChangeWindow
+	}
+	return DefaultChangeWindow
+}
+
 // changeWindow returns the window "what changed?" uses: w, or the
 // policy's default when w is zero. EINVALID outside 1 minute to 48 hours.
 func (s *Service) changeWindow(w time.Duration) (time.Duration, error) {
 	if w == 0 {
-		w = s.policy.ChangeWindow
-	}
-	if w == 0 {
-		w = 60 * time.Minute
+		w = s.policy.LookBack()
 	}
 	if w < MinChangeWindow || w > MaxChangeWindow {
 		return 0, Errorf(EINVALID, "Look back between 1 minute and 48 hours, such as 90m or 2h.")

@@ -228,7 +228,7 @@ func TestPublishLifecycle(t *testing.T) {
 	again, err := b.svc.Publish(ctx, inc.ID, incident.PublishInput{Kind: incident.PostAcknowledge, Actor: "U0DECL"})
 	require.NoError(t, err)
 	require.False(t, again, "a double click posts once")
-	require.Empty(t, b.queue.runDue(t, b.clock.Now()))
+	require.Empty(t, b.queue.RunDue(t, b.clock.Now()))
 
 	pubs, posts := b.page.snapshot()
 	require.Len(t, pubs, 1)
@@ -255,14 +255,14 @@ func TestPublishLifecycle(t *testing.T) {
 	// An update offers the status page, pre-filled.
 	_, err = b.svc.PostUpdate(ctx, inc.ID, incident.UpdateInput{Author: "U0DECL", Known: "a bad deploy; rolling back"})
 	require.NoError(t, err)
-	require.Empty(t, b.queue.runDue(t, b.clock.Now()))
+	require.Empty(t, b.queue.RunDue(t, b.clock.Now()))
 	offer := b.channel()[b.indexOf("Also post this update to the status page?")]
 	require.Contains(t, offer, "a bad deploy; rolling back")
 	id, kind, ref, err := incident.ParsePublishValue(between(offer, "statuspage_publish=", "]"))
 	require.NoError(t, err)
 	_, err = b.svc.Publish(ctx, id, incident.PublishInput{Kind: kind, Ref: ref, Actor: "U0DECL"})
 	require.NoError(t, err)
-	require.Empty(t, b.queue.runDue(t, b.clock.Now()))
+	require.Empty(t, b.queue.RunDue(t, b.clock.Now()))
 	_, posts = b.page.snapshot()
 	require.Len(t, posts, 2)
 	require.Contains(t, posts[1].Body, "a bad deploy; rolling back")
@@ -271,7 +271,7 @@ func TestPublishLifecycle(t *testing.T) {
 	// Severity maps to component status.
 	_, err = b.svc.SetSeverity(ctx, inc.ID, incident.P2, "U0DECL")
 	require.NoError(t, err)
-	require.Empty(t, b.queue.runDue(t, b.clock.Now()))
+	require.Empty(t, b.queue.RunDue(t, b.clock.Now()))
 	require.Equal(t, incident.ComponentPartialOutage, b.page.comps["cmp-api"])
 	require.Equal(t, 1, b.count("Status page components for INC-1 set to partial outage"))
 
@@ -281,11 +281,11 @@ func TestPublishLifecycle(t *testing.T) {
 	// Mitigating shows degraded performance; resolving proposes the notice.
 	_, err = b.svc.SetStatus(ctx, inc.ID, incident.StatusMitigated, "U0DECL", "")
 	require.NoError(t, err)
-	require.Empty(t, b.queue.runDue(t, b.clock.Now()))
+	require.Empty(t, b.queue.RunDue(t, b.clock.Now()))
 	require.Equal(t, incident.ComponentDegraded, b.page.comps["cmp-api"])
 	_, err = b.svc.SetStatus(ctx, inc.ID, incident.StatusResolved, "U0DECL", "Rolled back the 14:02 deploy.")
 	require.NoError(t, err)
-	require.Empty(t, b.queue.runDue(t, b.clock.Now()))
+	require.Empty(t, b.queue.RunDue(t, b.clock.Now()))
 	notice := b.channel()[b.indexOf("post the resolution notice on the status page?")]
 	require.Contains(t, notice, "has been resolved")
 	id, kind, ref, err = incident.ParsePublishValue(between(notice, "statuspage_publish=", "]"))
@@ -293,7 +293,7 @@ func TestPublishLifecycle(t *testing.T) {
 	require.Equal(t, incident.PostResolution, kind)
 	_, err = b.svc.Publish(ctx, id, incident.PublishInput{Kind: kind, Ref: ref, Actor: "U0DECL", Body: "Fixed. Sorry."})
 	require.NoError(t, err)
-	require.Empty(t, b.queue.runDue(t, b.clock.Now()))
+	require.Empty(t, b.queue.RunDue(t, b.clock.Now()))
 	pubs, posts = b.page.snapshot()
 	require.Equal(t, incident.PublicResolved, posts[len(posts)-1].Status)
 	require.Equal(t, "Fixed. Sorry.", posts[len(posts)-1].Body)
@@ -344,7 +344,7 @@ func TestCustomerEmailClock(t *testing.T) {
 	require.NoError(t, err)
 	_, err = b.svc.CustomerEmail(ctx, inc.ID, false, "U0DECL")
 	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(err), "the choice is recorded once")
-	require.Empty(t, b.queue.runDue(t, b.clock.Now()))
+	require.Empty(t, b.queue.RunDue(t, b.clock.Now()))
 	require.Equal(t, 1, b.count("Customers were told by e-mail at 14:54 UTC"))
 	var decided []incident.TimelineEvent
 	for _, ev := range b.timeline(t, inc.ID) {
@@ -370,7 +370,7 @@ func TestCustomerEmailClock(t *testing.T) {
 	inc = readyAt(t, b.bundle, incident.P3)
 	_, err = b.svc.FlagDataConcern(ctx, inc.ID, "U0DECL")
 	require.NoError(t, err)
-	require.Empty(t, b.queue.runDue(t, b.clock.Now()))
+	require.Empty(t, b.queue.RunDue(t, b.clock.Now()))
 	require.Equal(t, 1, b.count("*Customer e-mail*: INC-1 was flagged for a data concern"))
 }
 
@@ -401,7 +401,7 @@ func TestStatusPageDownRetriesAndNeverPostsTwice(t *testing.T) {
 	b.page.actThenFail = 1 // then the third attempt creates and times out
 	_, err := b.svc.Publish(ctx, inc.ID, incident.PublishInput{Kind: incident.PostAcknowledge, Actor: "U0DECL"})
 	require.NoError(t, err)
-	require.Empty(t, b.queue.runDue(t, b.clock.Now()))
+	require.Empty(t, b.queue.RunDue(t, b.clock.Now()))
 
 	require.Equal(t, 1, b.count("*The status page post for INC-1 failed* (Statuspage): Statuspage is down (HTTP 503). Retrying in the background"),
 		"the channel hears once, with the reason")
@@ -421,12 +421,12 @@ func TestStatusPageDownRetriesAndNeverPostsTwice(t *testing.T) {
 	b2.page.fail = []error{incident.Errorf(incident.EFORBIDDEN, "Statuspage refused the API key (HTTP 401)."), down, down}
 	_, err = b2.svc.Publish(ctx, inc2.ID, incident.PublishInput{Kind: incident.PostAcknowledge, Body: "Custom words.", Actor: "U0DECL"})
 	require.NoError(t, err)
-	require.Len(t, b2.queue.runDue(t, b2.clock.Now()), 1)
+	require.Len(t, b2.queue.RunDue(t, b2.clock.Now()), 1)
 	require.Equal(t, 1, b2.count("Retrying cannot fix this"))
 	require.Len(t, b2.page.fail, 2, "no retry after a refusal")
 	b2.page.fail = nil
 	require.NoError(t, b2.svc.RetryStatusPage(ctx, "1|ack||1", "U0DECL"))
-	require.Empty(t, b2.queue.runDue(t, b2.clock.Now()))
+	require.Empty(t, b2.queue.RunDue(t, b2.clock.Now()))
 	_, posts = b2.page.snapshot()
 	require.Len(t, posts, 1)
 	require.Equal(t, "Custom words.", posts[0].Body, "the retry posts the edited text")

@@ -45,7 +45,7 @@ func TestAlertProposesThenDeclaresOnce(t *testing.T) {
 
 	require.NoError(t, b.svc.HandleAlert(ctx, firing("fp1", "HighErrorRate")))
 	require.NoError(t, b.svc.HandleAlert(ctx, firing("fp1", "HighErrorRate")), "a redelivery")
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 	proposals := postsContaining(b.chat, "#checkout", "Declare P1 from this alert?")
 	require.Len(t, proposals, 1, "one proposal however often it is delivered")
 	require.Contains(t, proposals[0], "[Declare P1:alert_declare=")
@@ -64,7 +64,7 @@ func TestAlertProposesThenDeclaresOnce(t *testing.T) {
 	require.Equal(t, incident.P1, inc.Severity)
 	require.Equal(t, "checkout", inc.Service)
 	require.Equal(t, "U0ALICE", inc.Commander)
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 	_, err = b.svc.DismissAlert(ctx, a.ID, "U0BOB")
 	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(err))
 
@@ -74,7 +74,7 @@ func TestAlertProposesThenDeclaresOnce(t *testing.T) {
 
 	// A repeat of the firing alert goes on the timeline.
 	require.NoError(t, b.svc.HandleAlert(ctx, firing("fp1", "HighErrorRate")))
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 	require.Len(t, postsContaining(b.chat, inc.ChannelID, "fired again (3 times so far)"), 1)
 	events, err := b.store.ListTimeline(ctx, inc.ID)
 	require.NoError(t, err)
@@ -91,14 +91,14 @@ func TestAlertProposesThenDeclaresOnce(t *testing.T) {
 	resolved.Status = incident.AlertResolved
 	require.NoError(t, b.svc.HandleAlert(ctx, resolved))
 	require.NoError(t, b.svc.HandleAlert(ctx, resolved))
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 	lines := postsContaining(b.chat, inc.ChannelID, "The alert that started this has resolved")
 	require.Len(t, lines, 1)
 	require.Contains(t, lines[0], "Confirm with data")
 
 	// It fires again while the incident is open: the channel hears it.
 	require.NoError(t, b.svc.HandleAlert(ctx, firing("fp1", "HighErrorRate")))
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 	require.Len(t, postsContaining(b.chat, inc.ChannelID, "that started this is firing again"), 1)
 }
 
@@ -114,7 +114,7 @@ func TestAlertRulesAutoDismissAndIgnore(t *testing.T) {
 
 	// auto: declared at once, with no IC until someone claims it.
 	require.NoError(t, b.svc.HandleAlert(ctx, firing("fp2", "CheckoutDown")))
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 	a, err := b.store.FindAlert(ctx, "alertmanager", "fp2")
 	require.NoError(t, err)
 	require.Equal(t, incident.AlertDeclared, a.State)
@@ -126,7 +126,7 @@ func TestAlertRulesAutoDismissAndIgnore(t *testing.T) {
 
 	// Not an incident; a resolution and a new firing ask again.
 	require.NoError(t, b.svc.HandleAlert(ctx, firing("fp3", "HighErrorRate")))
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 	a, err = b.store.FindAlert(ctx, "alertmanager", "fp3")
 	require.NoError(t, err)
 	_, err = b.svc.DismissAlert(ctx, a.ID, "U0BOB")
@@ -134,14 +134,14 @@ func TestAlertRulesAutoDismissAndIgnore(t *testing.T) {
 	_, err = b.svc.DeclareFromAlert(ctx, a.ID, "U0ALICE", incident.ReplyTarget{})
 	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(err))
 	require.NoError(t, b.svc.HandleAlert(ctx, firing("fp3", "HighErrorRate")), "still the same episode")
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 	require.Len(t, postsContaining(b.chat, "#checkout", "Declare P1 from this alert?"), 1)
 	resolved := firing("fp3", "HighErrorRate")
 	resolved.Status = incident.AlertResolved
 	require.NoError(t, b.svc.HandleAlert(ctx, resolved))
 	b.clock.Advance(20 * time.Minute)
 	require.NoError(t, b.svc.HandleAlert(ctx, firing("fp3", "HighErrorRate")))
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 	require.Len(t, postsContaining(b.chat, "#checkout", "Declare P1 from this alert?"), 2, "a new episode is proposed again")
 
 	require.Equal(t, incident.EINVALID, incident.ErrorCode(b.svc.HandleAlert(ctx, incident.AlertEvent{Source: "alertmanager"})))
@@ -192,14 +192,14 @@ func TestFollowThroughRemindersOnceAcrossReplicas(t *testing.T) {
 	other := incident.NewService(incident.ServiceConfig{Store: b.store, Scheduler: b.queue, Chat: b.chat, Policy: b.svc.Policy(), Clock: b.clock})
 
 	inc := declare(t, b, "checkout is down", incident.P2, "")
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 	due := time.Date(2026, 8, 11, 0, 0, 0, 0, time.UTC) // Tuesday
 	item, err := b.svc.AddFollowUp(ctx, inc.ID, "U0DECL", "alert when pool use is over 80%", "U0OWNER", &due)
 	require.NoError(t, err)
 	_, err = b.svc.AddFollowUp(ctx, inc.ID, "U0DECL", "add a query performance test", "", nil)
 	require.NoError(t, err)
 	closeIncident(t, b, inc) // Friday 7 August
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 
 	r, err := b.svc.Review(ctx, inc.ID)
 	require.NoError(t, err)
@@ -213,7 +213,7 @@ func TestFollowThroughRemindersOnceAcrossReplicas(t *testing.T) {
 		require.NoError(t, err)
 		_, err = other.SweepFollowThrough(ctx)
 		require.NoError(t, err)
-		require.Empty(t, b.queue.runDue(t, b.clock.Now()))
+		require.Empty(t, b.queue.RunDue(t, b.clock.Now()))
 	}
 
 	// Saturday: nothing due yet.
@@ -282,7 +282,7 @@ func TestResolutionConfirmedWithData(t *testing.T) {
 	b := setup(t, func(p *incident.Policy) { p.ConfirmResolution = map[incident.Severity]bool{incident.P1: true} })
 	ctx := context.Background()
 	inc := declare(t, b, "checkout is down", incident.P1, "")
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 
 	_, err := b.svc.SetStatus(ctx, inc.ID, incident.StatusResolved, "U0DECL", "")
 	require.Equal(t, incident.EINVALID, incident.ErrorCode(err))
@@ -295,7 +295,7 @@ func TestResolutionConfirmedWithData(t *testing.T) {
 	_, err = b.svc.Resolve(ctx, inc.ID, "U0DECL", "rolled back the deploy",
 		incident.ResolutionCheck{MonitorsGreen: true, ErrorRateBaseline: true, SmokeTested: true, SmokeTester: "U0BOB", Notes: "p99 back to 180 ms"})
 	require.NoError(t, err)
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 	events, err := b.store.ListTimeline(ctx, inc.ID)
 	require.NoError(t, err)
 	var check *incident.TimelineEvent
@@ -311,7 +311,7 @@ func TestResolutionConfirmedWithData(t *testing.T) {
 
 	// P3 is not in the policy's list: the plain resolve still works.
 	p3 := declare(t, b, "typo on the about page", incident.P3, "")
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 	_, err = b.svc.SetStatus(ctx, p3.ID, incident.StatusResolved, "U0DECL", "")
 	require.NoError(t, err)
 }
@@ -326,7 +326,7 @@ func TestDrillIsMarkedAndPagesNobody(t *testing.T) {
 		DeclaredBy: "U0DECL", Drill: true})
 	require.NoError(t, err)
 	require.True(t, inc.Drill)
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 	inc, err = b.store.GetIncident(ctx, inc.ID)
 	require.NoError(t, err)
 	require.Equal(t, "inc-drill-2026-08-07-checkout-is-down", inc.ChannelName)
@@ -345,11 +345,11 @@ func TestDrillIsMarkedAndPagesNobody(t *testing.T) {
 	p := b2.svc.Policy()
 	p.Drills.PagerDuty = incident.PagerDutyService{ServiceID: "PTEST"}
 	s2 := incident.NewService(incident.ServiceConfig{Store: b2.store, Scheduler: b2.queue, Chat: b2.chat, Pager: pg2, Policy: p, Clock: b2.clock})
-	b2.queue.handlers = map[string]incident.JobHandler{}
+	b2.queue.ResetHandlers()
 	s2.RegisterJobs(b2.queue)
 	_, _, err = s2.Declare(ctx, incident.DeclareInput{Title: "drill", Severity: incident.P1, ServiceKey: "checkout", DeclaredBy: "U0DECL", Drill: true})
 	require.NoError(t, err)
-	require.Empty(t, b2.queue.runAll(t))
+	require.Empty(t, b2.queue.RunAll(t))
 	require.NotEmpty(t, pg2.requests)
 	for _, r := range pg2.requests {
 		require.Equal(t, "PTEST", r.Service.PagerDuty.ServiceID)
@@ -367,7 +367,7 @@ func TestScheduledDrillDeclaredOncePerPeriod(t *testing.T) {
 	sweep := func() {
 		_, err := b.svc.SweepFollowThrough(ctx)
 		require.NoError(t, err)
-		require.Empty(t, b.queue.runDue(t, b.clock.Now()))
+		require.Empty(t, b.queue.RunDue(t, b.clock.Now()))
 	}
 	count := func() int {
 		list, err := b.store.ListIncidents(ctx, incident.IncidentFilter{})
@@ -403,14 +403,14 @@ func TestDrillRollbackIsADryRunUnlessAllowed(t *testing.T) {
 			DeclaredBy: "U0DECL", Drill: true})
 		require.NoError(t, err)
 		require.NoError(t, incident.PlanChanges(ctx, b.svc, inc))
-		require.Empty(t, b.queue.runAll(t))
+		require.Empty(t, b.queue.RunAll(t))
 		inc, err = b.store.GetIncident(ctx, inc.ID)
 		require.NoError(t, err)
 		value := itemOf(t, b.lastList(t, inc, 0), d.ExternalID).Value
 
 		r, err := b.svc.RequestRollback(ctx, inc.ID, value, "U0DECL")
 		require.NoError(t, err)
-		require.Empty(t, b.queue.runDue(t, b.clock.Now()))
+		require.Empty(t, b.queue.RunDue(t, b.clock.Now()))
 		r, err = b.store.GetRollback(ctx, r.Key)
 		require.NoError(t, err)
 		if allow {
@@ -438,7 +438,7 @@ func TestPagerDutyAlertOnAMappedService(t *testing.T) {
 	require.NoError(t, b.svc.HandleAlert(ctx, ev))
 	other := incident.AlertEvent{Source: "pagerduty", Fingerprint: "Q2", Title: "billing", Labels: map[string]string{"pagerduty_service": "PBILL", "urgency": "high"}}
 	require.NoError(t, b.svc.HandleAlert(ctx, other))
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 	require.Len(t, postsContaining(b.chat, "#checkout", "Declare P2 from this alert?* checkout p99 above 2s (PagerDuty)"), 1)
 	_, err := b.store.FindAlert(ctx, "pagerduty", "Q2")
 	require.Equal(t, incident.ENOTFOUND, incident.ErrorCode(err), "a service the policy does not map is not an alert")
@@ -449,7 +449,7 @@ func TestOnlyDeclarersDecideAboutAlerts(t *testing.T) {
 	b := setup(t, alertPolicy, func(p *incident.Policy) { p.Declarers = []string{"U0ALICE"} })
 	ctx := context.Background()
 	require.NoError(t, b.svc.HandleAlert(ctx, firing("fp1", "HighErrorRate")))
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 	a, err := b.store.FindAlert(ctx, "alertmanager", "fp1")
 	require.NoError(t, err)
 

@@ -67,6 +67,8 @@ type FollowUpStore interface {
 	RecordNotice(ctx context.Context, key string, at time.Time) (first bool, err error)
 	// NoticeSent reports whether the notice with this key was recorded.
 	NoticeSent(ctx context.Context, key string) (bool, error)
+	// NoticesSent returns the keys among keys that were recorded.
+	NoticesSent(ctx context.Context, keys []string) (map[string]bool, error)
 }
 
 // FollowUpPolicy schedules the follow-through after an incident.
@@ -451,12 +453,16 @@ func (s *Service) SweepFollowThrough(ctx context.Context) (scheduled int, err er
 		notices = append(notices, notice{Key: fmt.Sprintf("drill:%s:%s", d.Name, period), Kind: noticeDrill, Drill: i, Period: period})
 	}
 
+	keys := make([]string, len(notices))
+	for i, n := range notices {
+		keys[i] = n.Key
+	}
+	sent, err := s.store.NoticesSent(ctx, keys)
+	if err != nil {
+		return 0, fmt.Errorf("sweep: %w", err)
+	}
 	for _, n := range notices {
-		sent, err := s.store.NoticeSent(ctx, n.Key)
-		if err != nil {
-			return scheduled, fmt.Errorf("sweep: %w", err)
-		}
-		if sent {
+		if sent[n.Key] {
 			continue
 		}
 		payload, _ := json.Marshal(n)

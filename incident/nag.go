@@ -137,6 +137,7 @@ func (s *Service) runNag(ctx context.Context, payload []byte) error {
 		})
 		return fmt.Errorf("post nag for %s: %w", inc.Key(), err)
 	}
+	s.observer.NagSent(claimed, level)
 	if level == 2 && claimed.Commander != "" {
 		dm := fmt.Sprintf("%s needs a status update: none was posted for %s. Post one in <#%s>, even if it is only \"still investigating\".",
 			claimed.Key(), Since(lastUpdate(claimed), now), claimed.ChannelID)

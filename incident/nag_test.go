@@ -2,9 +2,6 @@ package incident_test
 
 import (
 	"context"
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,22 +10,8 @@ import (
 
 	"github.com/firebreakhq/firebreak/bot"
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/incidenttest"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
-
-// golden compares got with testdata/name.golden, rewriting it with -update.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		require.NoError(t, os.MkdirAll("testdata", 0o755))
-		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run go test -update to create %s", path)
-	require.Equal(t, string(want), got)
-}
 
 // advance moves the clock in small steps, running the timers that fall due,
 // as the job engine does.
@@ -38,14 +21,14 @@ func advance(t *testing.T, b bundle, d time.Duration) {
 	for b.clock.Now().Before(end) {
 		step := min(30*time.Second, end.Sub(b.clock.Now()))
 		b.clock.Advance(step)
-		b.queue.runDue(t, b.clock.Now())
+		b.queue.RunDue(t, b.clock.Now())
 	}
 }
 
 func readyAt(t *testing.T, b bundle, sev incident.Severity) *incident.Incident {
 	t.Helper()
 	inc := declare(t, b, "checkout is down", sev, "")
-	b.queue.runDue(t, b.clock.Now())
+	b.queue.RunDue(t, b.clock.Now())
 	inc, err := b.store.GetIncident(context.Background(), inc.ID)
 	require.NoError(t, err)
 	require.NotEmpty(t, inc.ChannelID)
@@ -218,7 +201,7 @@ func TestNagWithoutICAsksForOne(t *testing.T) {
 	ctx := context.Background()
 	inc, _, err := b.svc.Declare(ctx, incident.DeclareInput{Title: "db failover", Severity: incident.P1, DeclaredBy: "U0BOT"})
 	require.NoError(t, err)
-	b.queue.runDue(t, b.clock.Now())
+	b.queue.RunDue(t, b.clock.Now())
 	_, err = b.store.UpdateIncident(ctx, inc.ID, func(i *incident.Incident) ([]incident.TimelineEvent, error) {
 		i.Commander = ""
 		return nil, nil
@@ -263,7 +246,7 @@ func TestNagPostedOnceWhenTimersCollide(t *testing.T) {
 	_, err = b.svc.SetSeverity(context.Background(), inc.ID, incident.P1, "U0DECL")
 	require.NoError(t, err)
 	b.clock.Advance(45 * time.Minute) // the bot was down
-	b.queue.runDue(t, b.clock.Now())
+	b.queue.RunDue(t, b.clock.Now())
 	require.Len(t, b.chat.nags, 1, "a nag that fell due during downtime is posted once, not once per missed cadence")
 }
 
@@ -290,9 +273,9 @@ func TestRenderedNagUpdateAndComms(t *testing.T) {
 	noIC := *inc
 	noIC.Commander = ""
 	nags = append(nags, incident.NagText(&noIC, p, 1, at.Add(10*time.Minute)))
-	golden(t, "nag", strings.Join(nags, "\n---\n")+"\n")
+	incidenttest.Golden(t, "testdata/nag.golden", []byte(strings.Join(nags, "\n---\n")+"\n"))
 
 	upd := incident.UpdateNotice(inc, p, incident.UpdateInput{Author: "U0JANE", Known: "Payments fail for 40% of users since 14:02.",
 		Doing: "Rolling back the 14:02 deploy."}, at.Add(12*time.Minute))
-	golden(t, "update", bot.NoticeText(upd)+"\n")
+	incidenttest.Golden(t, "testdata/update.golden", []byte(bot.NoticeText(upd)+"\n"))
 }

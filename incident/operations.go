@@ -63,9 +63,26 @@ func (s *Service) List(ctx context.Context) ([]*Incident, error) {
 
 // change applies fn to an incident in one transaction and schedules the
 // Slack side of the change.
+//
+// The change, its timeline events and the sync job commit together: a
+// crash cannot leave a change that Slack never hears of.
 func (s *Service) change(ctx context.Context, id int64, fn func(*Incident) ([]TimelineEvent, *syncPayload, error)) (*Incident, error) {
+	var inc *Incident
+	err := s.store.Atomic(ctx, func(tx Tx) error {
+		var err error
+		inc, err = s.changeIn(ctx, tx, id, fn)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return inc, nil
+}
+
+// changeIn is change on a transaction that the caller commits.
+func (s *Service) changeIn(ctx context.Context, tx Tx, id int64, fn func(*Incident) ([]TimelineEvent, *syncPayload, error)) (*Incident, error) {
 	var sync *syncPayload
-	inc, err := s.store.UpdateIncident(ctx, id, func(i *Incident) ([]TimelineEvent, error) {
+	inc, err := tx.UpdateIncident(ctx, id, func(i *Incident) ([]TimelineEvent, error) {
 		if i.Status == StatusClosed {
 			return nil, Errorf(ECONFLICT, "%s is closed; a closed incident cannot change.", i.Key())
 		}
@@ -80,17 +97,21 @@ func (s *Service) change(ctx context.Context, id int64, fn func(*Incident) ([]Ti
 		sync = &syncPayload{}
 	}
 	sync.IncidentID = inc.ID
-	if err := s.scheduleSync(ctx, inc, *sync); err != nil {
+	if err := s.scheduleSyncOn(ctx, tx, inc, *sync); err != nil {
 		return inc, err
 	}
 	return inc, nil
 }
 
 func (s *Service) scheduleSync(ctx context.Context, inc *Incident, p syncPayload) error {
+	return s.scheduleSyncOn(ctx, s.sched, inc, p)
+}
+
+func (s *Service) scheduleSyncOn(ctx context.Context, sched Scheduler, inc *Incident, p syncPayload) error {
 	// No key: every change schedules its own sync exactly once, and two
 	// changes in the same instant must both reach Slack.
 	payload, _ := json.Marshal(p)
-	if _, err := s.sched.Schedule(ctx, Job{Kind: JobSync, Payload: payload}); err != nil {
+	if _, err := sched.Schedule(ctx, Job{Kind: JobSync, Payload: payload}); err != nil {
 		return fmt.Errorf("schedule update of %s in Slack: %w", inc.Key(), err)
 	}
 	return nil

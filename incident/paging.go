@@ -20,7 +20,12 @@ const (
 
 // pageChannelWait is how long a page waits for the incident channel, whose
 // link it carries, before going out without it.
-const pageChannelWait = 10 * time.Second
+const pageChannelWait = 5 * time.Second
+
+// pageRetryNoChannel is how soon a failed page is tried again while the
+// incident has no channel yet, so the failure is said there soon after
+// the channel exists (the outbound circuit breaker spares PagerDuty).
+const pageRetryNoChannel = 3 * time.Second
 
 // pageAttempts bounds paging retries; the engine's backoff spreads them over
 // about an hour, and the channel is told at the first failure and the last.
@@ -198,6 +203,7 @@ func (s *Service) runPage(ctx context.Context, payload []byte) error {
 		}); err != nil {
 			return fmt.Errorf("record page: %w", err)
 		}
+		s.observer.Paged(inc, p.Service)
 	}
 	if s.announced(ctx, inc.ID, source) {
 		return nil // a redelivered job
@@ -263,14 +269,17 @@ func (s *Service) pageFailed(ctx context.Context, inc *Incident, p pagePayload, 
 		}
 		ev := TimelineEvent{IncidentID: inc.ID, Kind: EventProviderFailure, Actor: "pagerduty", At: s.clock.Now(),
 			Text: "Paging " + svc.Name + " failed: " + ErrorMessage(cause), SourceID: "pagefail:" + dedupKey(p.IncidentID, p.Service, p.Round)}
-		// Said once: recorded only once the channel has heard it, so a
-		// post that Slack refused is tried again with the next retry.
+		// Said once: the line is posted first (a keyed post, so a retry of
+		// this job finds it rather than posting it again) and then marked,
+		// so a failed post is retried instead of forgotten.
 		if !s.announced(ctx, inc.ID, ev.SourceID) {
 			value, _ := json.Marshal(pagePayload{IncidentID: p.IncidentID, Service: p.Service, Round: p.Round + 100, Backup: p.Backup})
 			if _, err := s.chat.PostButtons(ctx, inc.ChannelID, text, []Button{{Action: ActionRetryPage, Text: "Retry page", Value: string(value), Style: "danger"}}); err != nil {
-				s.log.WarnContext(ctx, "could not report the failed page", "incident", inc.Key(), "err", err)
-			} else if err := s.store.AddTimelineEvent(ctx, &ev); err != nil && ErrorCode(err) != ECONFLICT {
-				s.log.WarnContext(ctx, "could not record the failed page", "incident", inc.Key(), "err", err)
+				s.log.WarnContext(ctx, "could not report the failed page yet", "incident", inc.Key(), "err", err)
+				return fmt.Errorf("report the failed page of %s: %w", inc.Key(), err)
+			}
+			if err := s.store.AddTimelineEvent(ctx, &ev); err != nil && ErrorCode(err) != ECONFLICT {
+				return fmt.Errorf("record the failed page of %s: %w", inc.Key(), err)
 			}
 		}
 	}
@@ -279,6 +288,9 @@ func (s *Service) pageFailed(ctx context.Context, inc *Incident, p pagePayload, 
 	}
 	if _, ok := errorRetryAfter(cause); ok {
 		return fmt.Errorf("page %s: %w", svc.Name, cause) // rate limited: the engine waits as told
+	}
+	if inc.ChannelID == "" {
+		return RetryLater(pageRetryNoChannel, "paging %s failed: %s", svc.Name, ErrorMessage(cause))
 	}
 	return RetryLater(pageRetryEvery, "paging %s failed: %s", svc.Name, ErrorMessage(cause))
 }
@@ -385,6 +397,9 @@ func (s *Service) HandlePageEvent(ctx context.Context, ev PageEvent) error {
 		}
 		if page, err = s.store.FindPage(ctx, "pagerduty", ref); err == nil {
 			break
+		} else if ErrorCode(err) != ENOTFOUND {
+			// The store failed: the sender must deliver the event again.
+			return fmt.Errorf("find the page of %s: %w", ref, err)
 		}
 	}
 	if page == nil {
@@ -412,13 +427,19 @@ func (s *Service) applyAck(ctx context.Context, page *Page, slackUser, agent str
 		who = "someone"
 	}
 	text := fmt.Sprintf(":white_check_mark: Acknowledged by %s in PagerDuty, %s after the page.", who, Since(page.CreatedAt, at))
-	if err := s.store.AddTimelineEvent(ctx, &TimelineEvent{IncidentID: page.IncidentID, Kind: EventAcknowledged, Actor: orBot(slackUser),
+	// The dedupe marker (the event's source id), the page and the incident
+	// change together, or not at all so that a redelivery applies them.
+	return s.store.Atomic(ctx, func(tx Tx) error { return s.applyAckIn(ctx, tx, page, slackUser, who, text, at, sourceID) })
+}
+
+func (s *Service) applyAckIn(ctx context.Context, tx Tx, page *Page, slackUser, who, text string, at time.Time, sourceID string) error {
+	if err := tx.AddTimelineEvent(ctx, &TimelineEvent{IncidentID: page.IncidentID, Kind: EventAcknowledged, Actor: orBot(slackUser),
 		At: at, Key: true, Text: text, SourceID: sourceID, Data: map[string]string{"page": page.DedupKey, "by": who}}); ErrorCode(err) == ECONFLICT {
 		return nil
 	} else if err != nil {
 		return fmt.Errorf("record acknowledgement: %w", err)
 	}
-	if _, err := s.store.UpdatePage(ctx, page.ID, func(p *Page) error {
+	if _, err := tx.UpdatePage(ctx, page.ID, func(p *Page) error {
 		if p.AcknowledgedAt == nil {
 			t := at
 			p.AcknowledgedAt, p.AcknowledgedBy = &t, who
@@ -428,7 +449,7 @@ func (s *Service) applyAck(ctx context.Context, page *Page, slackUser, agent str
 	}); err != nil {
 		return fmt.Errorf("record acknowledgement: %w", err)
 	}
-	_, err := s.change(ctx, page.IncidentID, func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
+	_, err := s.changeIn(ctx, tx, page.IncidentID, func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
 		if i.AcknowledgedAt == nil {
 			t := at
 			i.AcknowledgedAt = &t // MTTA counts from the first acknowledgement
@@ -461,18 +482,22 @@ func (s *Service) applyPageEvent(ctx context.Context, page *Page, ev PageEvent, 
 	default:
 		return nil
 	}
-	if err := s.store.AddTimelineEvent(ctx, &TimelineEvent{IncidentID: page.IncidentID, Kind: EventPaged, Actor: "pagerduty", At: at,
+	return s.store.Atomic(ctx, func(tx Tx) error { return s.applyPageEventIn(ctx, tx, page, ev, at, text, status) })
+}
+
+func (s *Service) applyPageEventIn(ctx context.Context, tx Tx, page *Page, ev PageEvent, at time.Time, text, status string) error {
+	if err := tx.AddTimelineEvent(ctx, &TimelineEvent{IncidentID: page.IncidentID, Kind: EventPaged, Actor: "pagerduty", At: at,
 		Text: text, SourceID: "pd:" + ev.DeliveryID, Data: map[string]string{"page": page.DedupKey, "event": string(ev.Kind)}}); ErrorCode(err) == ECONFLICT {
 		return nil
 	} else if err != nil {
 		return fmt.Errorf("record page event: %w", err)
 	}
 	if ev.Kind == PageEscalated || ev.Kind == PageReassigned {
-		if err := s.scheduleInvitePaged(ctx, s.sched, page, "pd:"+ev.DeliveryID); err != nil {
-			s.log.WarnContext(ctx, "could not plan inviting the people paged", "page", page.DedupKey, "err", err)
+		if err := s.scheduleInvitePaged(ctx, tx, page, "pd:"+ev.DeliveryID); err != nil {
+			return err
 		}
 	}
-	if _, err := s.store.UpdatePage(ctx, page.ID, func(p *Page) error {
+	if _, err := tx.UpdatePage(ctx, page.ID, func(p *Page) error {
 		p.Status = status
 		if len(ev.Assignees) > 0 {
 			p.Assignees = ev.Assignees
@@ -488,7 +513,7 @@ func (s *Service) applyPageEvent(ctx context.Context, page *Page, ev PageEvent, 
 	}); err != nil {
 		return fmt.Errorf("record page event: %w", err)
 	}
-	_, err := s.change(ctx, page.IncidentID, func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
+	_, err := s.changeIn(ctx, tx, page.IncidentID, func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
 		return nil, &syncPayload{Lines: []string{text}}, nil
 	})
 	if ErrorCode(err) == ECONFLICT {

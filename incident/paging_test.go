@@ -93,7 +93,7 @@ func pagingSetup(t *testing.T) (bundle, *pager) {
 	b := setup(t)
 	policy := b.svc.Policy()
 	svc := incident.NewService(incident.ServiceConfig{Store: b.store, Scheduler: b.queue, Chat: b.chat, Pager: pg, Policy: policy, Clock: b.clock})
-	b.queue.handlers = map[string]incident.JobHandler{}
+	b.queue.ResetHandlers()
 	svc.RegisterJobs(b.queue)
 	b.svc = svc
 	return b, pg
@@ -104,7 +104,7 @@ func TestPagingPerSeverity(t *testing.T) {
 	for sev, want := range map[incident.Severity]string{incident.P1: "backup", incident.P2: "oncall", incident.P3: "", incident.P4: ""} {
 		b, pg := pagingSetup(t)
 		inc := declare(t, b, "checkout is down", sev, "")
-		require.Empty(t, b.queue.runAll(t))
+		require.Empty(t, b.queue.RunAll(t))
 		inc, _ = b.store.GetIncident(context.Background(), inc.ID)
 		switch want {
 		case "":
@@ -130,15 +130,15 @@ func TestPageOverrideAndNoDoublePage(t *testing.T) {
 	no := false
 	_, _, err := b.svc.Declare(ctx, incident.DeclareInput{Title: "quiet", Severity: incident.P1, ServiceKey: "checkout", DeclaredBy: "U0DECL", Page: &no})
 	require.NoError(t, err)
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 	require.Empty(t, pg.requests, "the declarer chose not to page")
 
 	inc := declare(t, b, "loud", incident.P2, "")
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 	// A retried job (the same page again) never pages twice or posts twice.
 	_, err = b.svc.Page(ctx, inc.ID, "checkout", "U0DECL")
 	require.NoError(t, err)
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 	require.Len(t, pg.pages, 2, "a deliberate re-page is a new page (round 1)")
 	pages, err := b.store.ListPages(ctx, inc.ID)
 	require.NoError(t, err)
@@ -150,13 +150,13 @@ func TestAcknowledgementFromWebhookAndSlack(t *testing.T) {
 	b, pg := pagingSetup(t)
 	ctx := context.Background()
 	inc := readyAt(t, b, incident.P2)
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 	b.clock.Advance(3*time.Minute + 12*time.Second)
 
 	ev := incident.PageEvent{DeliveryID: "EV1", Kind: incident.PageAcknowledged, DedupKey: "firebreak-1-checkout", Agent: "Jane Doe", At: b.clock.Now()}
 	require.NoError(t, b.svc.HandlePageEvent(ctx, ev))
 	require.NoError(t, b.svc.HandlePageEvent(ctx, ev), "a redelivery")
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 	posts := strings.Join(b.chat.posts[inc.ChannelID], "\n")
 	require.Equal(t, 1, strings.Count(posts, "Acknowledged by Jane Doe in PagerDuty, 3m12s after the page."))
 	got, err := b.store.GetIncident(ctx, inc.ID)
@@ -169,7 +169,7 @@ func TestAcknowledgementFromWebhookAndSlack(t *testing.T) {
 		require.NoError(t, b.svc.HandlePageEvent(ctx, incident.PageEvent{DeliveryID: "EV-" + string(k), Kind: k, DedupKey: "firebreak-1-checkout", Agent: "Jane Doe", Assignees: []string{"Carol"}}))
 	}
 	require.NoError(t, b.svc.HandlePageEvent(ctx, incident.PageEvent{DeliveryID: "EV-X", Kind: incident.PageAcknowledged, DedupKey: "someone-elses"}))
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 	posts = strings.Join(b.chat.posts[inc.ChannelID], "\n")
 	for _, want := range []string{"unacknowledged again", "escalated the page for checkout to Carol", "reassigned the page", "reopened in PagerDuty", "resolved in PagerDuty by Jane Doe"} {
 		require.Contains(t, posts, want)
@@ -185,7 +185,7 @@ func TestAcknowledgementFromWebhookAndSlack(t *testing.T) {
 
 	// Acknowledge from Slack: as the clicking user's e-mail.
 	require.NoError(t, b.svc.AcknowledgePage(ctx, "firebreak-1-checkout", "U0KIM", incident.ReplyTarget{UserID: "U0KIM"}))
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 	require.Equal(t, []string{"firebreak-1-checkout by kim@example.com"}, pg.acks)
 }
 
@@ -196,7 +196,7 @@ func TestPageFailureIsSaidOnceAndRetried(t *testing.T) {
 	pg.fail = incident.Errorf(incident.EUNAVAILABLE, "PagerDuty is not responding (HTTP 503 after 4 attempts).")
 	_, err := b.svc.Page(context.Background(), inc.ID, "", "U0DECL")
 	require.NoError(t, err)
-	b.queue.runAll(t) // retried every 15s, bounded in this fake
+	b.queue.RunAll(t) // retried every 15s, bounded in this fake
 	posts := strings.Join(b.chat.posts[inc.ChannelID], "\n")
 	require.Equal(t, 1, strings.Count(posts, "*Paging Checkout failed*: PagerDuty is not responding (HTTP 503 after 4 attempts). Retrying in the background."))
 	require.Contains(t, posts, "[Retry page:page_retry=")
@@ -207,7 +207,7 @@ func TestPageFailureIsSaidOnceAndRetried(t *testing.T) {
 	pg2.fail = incident.Errorf(incident.EINVALID, "No PagerDuty service PXXX.")
 	_, err = b2.svc.Page(context.Background(), inc2.ID, "", "U0DECL")
 	require.NoError(t, err)
-	b2.queue.runAll(t)
+	b2.queue.RunAll(t)
 	require.Contains(t, strings.Join(b2.chat.posts[inc2.ChannelID], "\n"), "Retrying cannot fix this")
 }
 
@@ -216,10 +216,10 @@ func TestRaiseToP1PagesTheBackupAndResolveResolvesPages(t *testing.T) {
 	b, pg := pagingSetup(t)
 	ctx := context.Background()
 	inc := readyAt(t, b, incident.P2)
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 	_, err := b.svc.SetSeverity(ctx, inc.ID, incident.P1, "U0DECL")
 	require.NoError(t, err)
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 	require.Len(t, pg.requests, 2)
 	require.True(t, pg.requests[1].Backup)
 	require.Equal(t, pg.requests[0].DedupKey, pg.requests[1].DedupKey, "the same page gains the backup")
@@ -228,7 +228,7 @@ func TestRaiseToP1PagesTheBackupAndResolveResolvesPages(t *testing.T) {
 
 	_, err = b.svc.SetStatus(ctx, inc.ID, incident.StatusResolved, "U0DECL", "")
 	require.NoError(t, err)
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 	require.Equal(t, []string{"firebreak-1-checkout"}, pg.resolved)
 }
 
@@ -239,7 +239,7 @@ func TestPrivateIncidentPageIsRedacted(t *testing.T) {
 	inc, _, err := b.svc.Declare(ctx, incident.DeclareInput{Title: "payroll export leaks salaries", Description: "the CSV is public",
 		Severity: incident.P1, ServiceKey: "checkout", DeclaredBy: "U0DECL", Private: true})
 	require.NoError(t, err)
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 	require.Len(t, pg.requests, 1)
 	require.Equal(t, "Private incident "+inc.Key(), pg.requests[0].Title, "the title stays in Slack")
 	require.Empty(t, pg.requests[0].Details)
@@ -249,10 +249,10 @@ func TestPrivateIncidentPageIsRedacted(t *testing.T) {
 	p := b2.svc.Policy()
 	p.PrivatePages = incident.DiscloseFull
 	svc := incident.NewService(incident.ServiceConfig{Store: b2.store, Scheduler: b2.queue, Chat: b2.chat, Pager: pg2, Policy: p, Clock: b2.clock})
-	b2.queue.handlers = map[string]incident.JobHandler{}
+	b2.queue.ResetHandlers()
 	svc.RegisterJobs(b2.queue)
 	_, _, err = svc.Declare(ctx, incident.DeclareInput{Title: "payroll export leaks salaries", Severity: incident.P1, ServiceKey: "checkout", DeclaredBy: "U0DECL", Private: true})
 	require.NoError(t, err)
-	require.Empty(t, b2.queue.runAll(t))
+	require.Empty(t, b2.queue.RunAll(t))
 	require.Equal(t, "payroll export leaks salaries", pg2.requests[0].Title)
 }

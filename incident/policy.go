@@ -170,7 +170,7 @@ func DefaultPolicy() Policy {
 		PauseNagsWhenMitigated: true,
 		Snooze:                 30 * time.Minute,
 		ResolvePagesOnResolve:  true,
-		ChangeWindow:           60 * time.Minute,
+		ChangeWindow:           DefaultChangeWindow,
 		TwoPersonRollback:      map[string]map[Severity]bool{},
 		Environments:           map[string]EnvironmentPolicy{},
 		PrivatePages:           DiscloseRedacted,

@@ -84,7 +84,7 @@ func TestEscalationReportedByPagerDutyInvitesTheNewPeople(t *testing.T) {
 	pg.mu.Unlock()
 	require.NoError(t, b.svc.HandlePageEvent(ctx, incident.PageEvent{DeliveryID: "EV-ESC", Kind: incident.PageEscalated,
 		DedupKey: "firebreak-1-checkout", Assignees: []string{"Erin Doe"}, At: b.clock.Now()}))
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 	require.Contains(t, b.chat.members[inc.ChannelID], "U0ERIN", "the person PagerDuty escalated to is invited")
 	require.Contains(t, strings.Join(b.chat.posts[inc.ChannelID], "\n"), "escalated the page for checkout to Erin Doe")
 }

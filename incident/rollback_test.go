@@ -156,7 +156,7 @@ func setupChanges(t *testing.T, mutate ...func(*incident.Policy)) changeBundle {
 	c.users["S0ROLL"] = []string{"U0ROLL1", "U0ROLL2"}
 	// The declarer of these tests owns the services' changes.
 	c.users["S0CHECKOUT"] = []string{"U0DECL"}
-	q := newQueue()
+	q := incidenttest.NewQueue()
 	store.SetScheduler(q)
 	gh := &fakeSource{name: "GitHub"}
 	ld := &fakeSource{name: "LaunchDarkly"}
@@ -193,7 +193,7 @@ func (b changeBundle) open(t *testing.T, sev incident.Severity) *incident.Incide
 	ctx := context.Background()
 	inc := declare(t, b.bundle, "checkout is down", sev, "")
 	require.NoError(t, incident.PlanChanges(ctx, b.svc, inc))
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 	require.Len(t, b.chat.changeLists, 1, "the list is posted at declare")
 	b.chat.changeLists = nil
 	inc, err := b.store.GetIncident(ctx, inc.ID)
@@ -206,7 +206,7 @@ func (b changeBundle) lastList(t *testing.T, inc *incident.Incident, window time
 	t.Helper()
 	b.clock.Advance(10 * time.Second) // a new request, not a double click
 	require.NoError(t, b.svc.WhatChanged(context.Background(), inc.ID, window, "U0DECL", incident.ReplyTarget{UserID: "U0DECL"}))
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 	require.NotEmpty(t, b.chat.changeLists)
 	return b.chat.changeLists[len(b.chat.changeLists)-1]
 }
@@ -359,14 +359,10 @@ func TestChangesAtDeclareDoNotDelayTheChannel(t *testing.T) {
 	require.NoError(t, incident.PlanChanges(ctx, b.svc, inc))
 	// Let the changes job run before the setup job: the sources answer
 	// first, and the list waits for the channel.
-	b.queue.mu.Lock()
-	i := slices.IndexFunc(b.queue.jobs, func(j incident.Job) bool { return j.Kind == incident.JobChanges })
-	require.GreaterOrEqual(t, i, 0)
-	job := b.queue.jobs[i]
-	b.queue.jobs = append([]incident.Job{job}, slices.Delete(b.queue.jobs, i, i+1)...)
-	b.queue.mu.Unlock()
+	job, ok := b.queue.MoveToFront(incident.JobChanges)
+	require.True(t, ok)
 
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 	inc, err := b.store.GetIncident(ctx, inc.ID)
 	require.NoError(t, err)
 	require.NotEmpty(t, inc.ChannelID)
@@ -375,14 +371,14 @@ func TestChangesAtDeclareDoNotDelayTheChannel(t *testing.T) {
 	require.Equal(t, 1, b.github.calls(), "the sources are asked once, not again while waiting")
 
 	// A redelivered job does not post the list again.
-	require.NoError(t, b.queue.handlers[incident.JobChanges](ctx, job.Payload))
+	require.NoError(t, b.queue.Handler(incident.JobChanges)(ctx, job.Payload))
 	require.Len(t, b.chat.changeLists, 1)
 
 	// A double click posts one list.
 	for range 2 {
 		require.NoError(t, b.svc.WhatChanged(ctx, inc.ID, 0, "U0DECL", incident.ReplyTarget{}))
 	}
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 	require.Len(t, b.chat.changeLists, 2)
 }
 
@@ -392,7 +388,7 @@ func TestDeclareListIsQuietWithoutSources(t *testing.T) {
 	incident.RegisterChangeJobs(b.svc, b.queue)
 	inc := declare(t, b, "checkout is down", incident.P2, "")
 	require.NoError(t, incident.PlanChanges(context.Background(), b.svc, inc))
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 	require.Empty(t, b.chat.changeLists, "nothing is tracked, so nothing is said")
 }
 
@@ -417,7 +413,7 @@ func TestRollbackDeployEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, incident.RollbackRunning, r.Status)
 	now := b.clock.Now()
-	require.Empty(t, b.queue.runDue(t, now))
+	require.Empty(t, b.queue.RunDue(t, now))
 	require.Equal(t, []string{"deploy:" + d.ExternalID + " by U0DECL"}, b.deploys.executions())
 	r, err = b.store.GetRollback(ctx, r.Key)
 	require.NoError(t, err)
@@ -426,7 +422,7 @@ func TestRollbackDeployEndToEnd(t *testing.T) {
 
 	for range 2 {
 		now = b.clock.Advance(15 * time.Second)
-		require.Empty(t, b.queue.runDue(t, now))
+		require.Empty(t, b.queue.RunDue(t, now))
 	}
 	r, err = b.store.GetRollback(ctx, r.Key)
 	require.NoError(t, err)
@@ -438,7 +434,7 @@ func TestRollbackDeployEndToEnd(t *testing.T) {
 	require.Contains(t, posts, "Rollback of acme/checkout in production to 0ld5afe is in progress.")
 	require.Contains(t, posts, "Rollback of acme/checkout in production to 0ld5afe succeeded in 30s")
 	require.Equal(t, []string{"requested:U0DECL", "started:U0DECL", "in_progress:github", "succeeded:github"}, b.rollbackSteps(t, inc))
-	require.Empty(t, b.queue.runAll(t), "no poll is left")
+	require.Empty(t, b.queue.RunAll(t), "no poll is left")
 	require.Equal(t, 2, b.deploys.polls)
 }
 
@@ -459,7 +455,7 @@ func TestRollbackFlagEndToEnd(t *testing.T) {
 	require.Equal(t, "production", plan.Environment)
 	r, err := b.svc.RequestRollback(ctx, inc.ID, it.Value, "U0ROLL2")
 	require.NoError(t, err)
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 	require.Equal(t, []string{"flag:ld-1 by U0ROLL2"}, b.flagsOff.executions())
 	r, err = b.store.GetRollback(ctx, r.Key)
 	require.NoError(t, err)
@@ -492,7 +488,7 @@ func TestRollbackRefusedForOthers(t *testing.T) {
 	rbs, err := b.store.ListRollbacks(ctx, inc.ID)
 	require.NoError(t, err)
 	require.Empty(t, rbs)
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 	require.Empty(t, b.deploys.executions())
 
 	_, err = b.svc.PlanRollback(ctx, inc.ID, "github|1|deployment:acme/checkout:404", "U0DECL")
@@ -519,7 +515,7 @@ func TestRollbackTwoPersonRule(t *testing.T) {
 	r, err := b.svc.RequestRollback(ctx, inc.ID, value, "U0DECL")
 	require.NoError(t, err)
 	require.Equal(t, incident.RollbackAwaitingApproval, r.Status)
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 	require.Empty(t, b.deploys.executions(), "nothing runs before the approval")
 	require.Contains(t, b.posts(inc), "[Approve rollback:"+incident.ActionApproveRol+"="+r.Key+"]")
 	require.Equal(t, 1, strings.Count(b.posts(inc), "asked for a rollback"), "said once, with its button")
@@ -535,7 +531,7 @@ func TestRollbackTwoPersonRule(t *testing.T) {
 	require.Equal(t, "U0ROLL1", r.ApprovedBy)
 	_, err = b.svc.ApproveRollback(ctx, r.Key, "U0ROLL2")
 	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(err))
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 	require.Equal(t, []string{"deploy:" + d.ExternalID + " by U0DECL"}, b.deploys.executions())
 	require.Contains(t, b.posts(inc), "<@U0ROLL1> approved the rollback <@U0DECL> asked for")
 	require.Equal(t, []string{"requested:U0DECL", "approval:U0DECL", "approved:U0ROLL1", "started:U0DECL", "succeeded:github"}, b.rollbackSteps(t, inc))
@@ -558,7 +554,7 @@ func TestRollbackDoubleClickRollsBackOnce(t *testing.T) {
 	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(err))
 	require.Equal(t, "This rollback was already requested by <@U0DECL> 2s ago; it is running.", incident.ErrorMessage(err))
 	require.Equal(t, first.ID, second.ID)
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 	require.Len(t, b.deploys.executions(), 1)
 	require.Equal(t, 1, strings.Count(b.posts(inc), "confirmed a rollback"))
 }
@@ -577,7 +573,7 @@ func TestRollbackExecuteFailsThenRetrySucceeds(t *testing.T) {
 	b.deploys.execStatus = "succeeded"
 	r, err := b.svc.RequestRollback(ctx, inc.ID, value, "U0DECL")
 	require.NoError(t, err)
-	require.Empty(t, b.queue.runAll(t), "the job gives up by itself, having said so")
+	require.Empty(t, b.queue.RunAll(t), "the job gives up by itself, having said so")
 	require.Len(t, b.deploys.executions(), 5, "a provider outage is retried")
 	r, err = b.store.GetRollback(ctx, r.Key)
 	require.NoError(t, err)
@@ -592,7 +588,7 @@ func TestRollbackExecuteFailsThenRetrySucceeds(t *testing.T) {
 	require.Equal(t, incident.RollbackRunning, r.Status)
 	_, err = b.svc.RetryRollback(ctx, r.Key, "U0ROLL1")
 	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(err), "a double click retries once")
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 	execs := b.deploys.executions()
 	require.Len(t, execs, 6)
 	require.Equal(t, "deploy:"+d.ExternalID+"#retry1 by U0ROLL1", execs[5], "a retry is a new run for the provider")
@@ -613,7 +609,7 @@ func TestRollbackRefusedByTheProviderFailsAtOnce(t *testing.T) {
 	b.deploys.execErrs = []error{incident.Errorf(incident.EINVALID, "Workflow deploy.yml has no workflow_dispatch trigger.")}
 	_, err := b.svc.RequestRollback(ctx, inc.ID, value, "U0DECL")
 	require.NoError(t, err)
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 	require.Len(t, b.deploys.executions(), 1, "a refusal is not retried")
 	require.Contains(t, b.posts(inc), "failed*: Workflow deploy.yml has no workflow_dispatch trigger.")
 	require.Equal(t, 1, strings.Count(b.posts(inc), "[Retry rollback:"))
@@ -676,7 +672,7 @@ func TestRollbackFollowsWorkflowRunWebhooks(t *testing.T) {
 	r, err := b.svc.RequestRollback(ctx, inc.ID, value, "U0DECL")
 	require.NoError(t, err)
 	require.Equal(t, "workflow", r.Plan.Method)
-	require.Empty(t, b.queue.runDue(t, b.clock.Now()))
+	require.Empty(t, b.queue.RunDue(t, b.clock.Now()))
 	require.Len(t, b.deploys.executions(), 1)
 
 	run := func(status, conclusion string) incident.ChangeEvent {
@@ -696,7 +692,7 @@ func TestRollbackFollowsWorkflowRunWebhooks(t *testing.T) {
 	r, err = b.store.GetRollback(ctx, r.Key)
 	require.NoError(t, err)
 	require.Equal(t, incident.RollbackSucceeded, r.Status)
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 	require.Contains(t, b.posts(inc), "Rollback of acme/checkout in production to 0ld5afe is in progress.")
 	require.Contains(t, b.posts(inc), "succeeded in 3m10s")
 	require.Zero(t, b.deploys.polls, "the poll finds the webhook got there first")
@@ -715,7 +711,7 @@ func TestRollbackFailedDeploymentStatusOffersRetry(t *testing.T) {
 	value := itemOf(t, b.lastList(t, inc, 0), d.ExternalID).Value
 	r, err := b.svc.RequestRollback(ctx, inc.ID, value, "U0DECL")
 	require.NoError(t, err)
-	require.Empty(t, b.queue.runDue(t, b.clock.Now()))
+	require.Empty(t, b.queue.RunDue(t, b.clock.Now()))
 
 	status := func(id, state string) incident.ChangeEvent {
 		c := b.deploy(id, 0, state)
@@ -733,7 +729,7 @@ func TestRollbackFailedDeploymentStatusOffersRetry(t *testing.T) {
 	r, err = b.store.GetRollback(ctx, r.Key)
 	require.NoError(t, err)
 	require.Equal(t, incident.RollbackFailed, r.Status, "a later state of the same deployment still counts")
-	require.Empty(t, b.queue.runDue(t, b.clock.Now()))
+	require.Empty(t, b.queue.RunDue(t, b.clock.Now()))
 	require.Contains(t, b.posts(inc), "Rollback of acme/checkout in production to 0ld5afe failed*: Deploy acme/checkout@bad0c0f to production (failure).")
 	require.Contains(t, b.posts(inc), "[Retry rollback:"+incident.ActionRetryRoll+"="+r.Key+"]")
 }

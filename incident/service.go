@@ -33,6 +33,9 @@ const maxChannelAttempts = 50
 
 // ServiceConfig holds the Service's dependencies.
 type ServiceConfig struct {
+	// Observer is told of pages and nags, for metrics.
+	Observer Observer
+
 	Store     Store
 	Scheduler Scheduler
 	Chat      Chat
@@ -86,6 +89,7 @@ type Service struct {
 	hooks       []Hook
 	clock       Clock
 	log         *slog.Logger
+	observer    Observer
 	members     membership
 	escape      func(string) string
 	noticeText  func(Notice) string
@@ -115,6 +119,10 @@ func NewService(cfg ServiceConfig) *Service {
 		sources: cfg.ChangeSources, rollbackers: cfg.Rollbackers, afterClose: cfg.AfterClose, clock: cfg.Clock, log: cfg.Logger,
 		statusPages: cfg.StatusPages, templates: cfg.Templates}
 	s.hooks = append([]Hook{s.commsHook}, cfg.Hooks...)
+	s.observer = cfg.Observer
+	if s.observer == nil {
+		s.observer = noObserver{}
+	}
 	return s
 }
 

@@ -17,99 +17,6 @@ import (
 	"github.com/firebreakhq/firebreak/incident/incidenttest"
 )
 
-// queue is a Scheduler that keeps jobs until the test runs them, with the
-// engine's key deduplication.
-type queue struct {
-	mu       sync.Mutex
-	handlers map[string]incident.JobHandler
-	jobs     []incident.Job
-	keys     map[string]bool
-	snoozes  int
-}
-
-func newQueue() *queue {
-	return &queue{handlers: map[string]incident.JobHandler{}, keys: map[string]bool{}}
-}
-
-func (q *queue) Handle(kind string, h incident.JobHandler) { q.handlers[kind] = h }
-
-func (q *queue) Schedule(_ context.Context, job incident.Job) (bool, error) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if job.Key != "" {
-		k := job.Kind + "/" + job.Key
-		if q.keys[k] {
-			return false, nil
-		}
-		q.keys[k] = true
-	}
-	q.jobs = append(q.jobs, job)
-	return true, nil
-}
-
-// runAll runs the queued jobs that are due (RunAt not after now; zero now
-// runs every job), each up to its max attempts, until none is due, and
-// returns the errors of jobs that failed for good. A job postponed with
-// RetryLater counts as failed here.
-func (q *queue) runAll(t *testing.T) []error {
-	return q.runDue(t, time.Time{})
-}
-
-func (q *queue) runDue(t *testing.T, now time.Time) []error {
-	t.Helper()
-	var failed []error
-	for {
-		q.mu.Lock()
-		next := -1
-		for i, j := range q.jobs {
-			if now.IsZero() || !j.RunAt.After(now) {
-				if next < 0 || j.RunAt.Before(q.jobs[next].RunAt) {
-					next = i
-				}
-			}
-		}
-		if next < 0 {
-			q.mu.Unlock()
-			return failed
-		}
-		job := q.jobs[next]
-		q.jobs = append(q.jobs[:next:next], q.jobs[next+1:]...)
-		q.mu.Unlock()
-		max := job.MaxAttempts
-		if max == 0 {
-			max = 3
-		}
-		var err error
-		for attempt := 1; attempt <= max; attempt++ {
-			ctx := incident.WithJobAttempt(context.Background(), attempt, max)
-			if err = q.handlers[job.Kind](ctx, job.Payload); err == nil {
-				break
-			}
-			// A postponement goes back in the queue, as a snooze does,
-			// without spending an attempt; a bounded number of times.
-			var ra interface{ RetryAfter() time.Duration }
-			if errors.As(err, &ra) && q.snoozes < 200 {
-				q.snoozes++
-				job.RunAt = now.Add(ra.RetryAfter())
-				if now.IsZero() {
-					job.RunAt = time.Time{}
-				}
-				q.mu.Lock()
-				q.jobs = append(q.jobs, job)
-				q.mu.Unlock()
-				err = nil
-				break
-			}
-			if errors.Is(err, incident.ErrJobCancel) {
-				break // the engine stops retrying too
-			}
-		}
-		if err != nil {
-			failed = append(failed, err)
-		}
-	}
-}
-
 // chat is a Chat that records what it was asked and can fail on demand.
 type chat struct {
 	mu          sync.Mutex
@@ -359,7 +266,7 @@ type bundle struct {
 	svc   *incident.Service
 	store *incidenttest.MemStore
 	chat  *chat
-	queue *queue
+	queue *incidenttest.Queue
 	clock *incidenttest.Clock
 }
 
@@ -377,7 +284,7 @@ func setup(t *testing.T, mutate ...func(*incident.Policy)) bundle {
 	c := newChat()
 	c.users["S0TEAM"] = []string{"U0CAROL", "U0DAVE"}
 	c.users["bob@example.com"] = []string{"U0BOB"}
-	q := newQueue()
+	q := incidenttest.NewQueue()
 	store.SetScheduler(q)
 	svc := incident.NewService(incident.ServiceConfig{Store: store, Scheduler: q, Chat: c, Policy: policy, Clock: clock})
 	svc.RegisterJobs(q)
@@ -401,7 +308,7 @@ func TestDeclareOpensTheWarRoom(t *testing.T) {
 	require.Equal(t, "checkout is down", inc.Title)
 	require.Equal(t, incident.StatusDeclared, inc.Status)
 	require.Equal(t, "U0DECL", inc.Commander, "the declarer is IC by default")
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 
 	inc, err := b.store.GetIncident(ctx, inc.ID)
 	require.NoError(t, err)
@@ -442,7 +349,7 @@ func TestDeclareIsIdempotent(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, existed)
 	require.Equal(t, first.ID, again.ID)
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 	all, err := b.store.ListIncidents(ctx, incident.IncidentFilter{})
 	require.NoError(t, err)
 	require.Len(t, all, 1)
@@ -466,7 +373,7 @@ func TestDeclareRejectsBadInput(t *testing.T) {
 	all, err := b.store.ListIncidents(ctx, incident.IncidentFilter{})
 	require.NoError(t, err)
 	require.Empty(t, all)
-	require.Empty(t, b.queue.jobs)
+	require.Empty(t, b.queue.Jobs())
 }
 
 func TestDeclareTakenNameGetsSuffix(t *testing.T) {
@@ -475,7 +382,7 @@ func TestDeclareTakenNameGetsSuffix(t *testing.T) {
 	b.chat.channels["inc-2026-08-07-checkout-is-down"] = "CSOMEONE" // not the bot's
 	b.chat.channels["inc-2026-08-07-checkout-is-down-2"] = "CSOMEONE2"
 	inc := declare(t, b, "checkout is down", incident.P2, "")
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 	inc, err := b.store.GetIncident(context.Background(), inc.ID)
 	require.NoError(t, err)
 	require.Equal(t, "inc-2026-08-07-checkout-is-down-3", inc.ChannelName)
@@ -485,9 +392,9 @@ func TestDeclareSecondIncidentSameTitle(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	first := declare(t, b, "checkout is down", incident.P2, "a")
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 	second := declare(t, b, "checkout is down", incident.P2, "b")
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 	ctx := context.Background()
 	first, _ = b.store.GetIncident(ctx, first.ID)
 	second, _ = b.store.GetIncident(ctx, second.ID)
@@ -502,7 +409,7 @@ func TestSetupResumesAfterFailures(t *testing.T) {
 	b.chat.fail["pin"] = 1
 	b.chat.fail["invite"] = 1
 	inc := declare(t, b, "checkout is down", incident.P1, "")
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 
 	inc, err := b.store.GetIncident(context.Background(), inc.ID)
 	require.NoError(t, err)
@@ -521,7 +428,7 @@ func TestSetupFailingForGoodTellsTheDeclarer(t *testing.T) {
 	b.chat.fail["invite"] = 100
 	b.chat.fail["announce"] = 100
 	inc := declare(t, b, "checkout is down", incident.P1, "")
-	failed := b.queue.runAll(t)
+	failed := b.queue.RunAll(t)
 	require.Len(t, failed, 1)
 
 	require.Len(t, b.chat.replies, 1)
@@ -546,7 +453,7 @@ func countOf(xs []string, x string) int {
 func ready(t *testing.T, b bundle) *incident.Incident {
 	t.Helper()
 	inc := declare(t, b, "checkout is down", incident.P2, "")
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 	inc, err := b.store.GetIncident(context.Background(), inc.ID)
 	require.NoError(t, err)
 	return inc
@@ -564,7 +471,7 @@ func TestAssignRoles(t *testing.T) {
 	inc, err = b.svc.AssignRole(ctx, inc.ID, "comms", "U0KIM", "U0JANE")
 	require.NoError(t, err)
 	require.Equal(t, "U0KIM", inc.Roles["comms"])
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 	posts := b.chat.posts[inc.ChannelID]
 	require.Contains(t, posts[0], "Incident Commander handover: <@U0DECL> → <@U0JANE>")
 	require.Contains(t, posts[1], "<@U0KIM> is now the comms lead")
@@ -594,7 +501,7 @@ func TestClaimingICAcknowledges(t *testing.T) {
 	inc, err = b.svc.ConfirmTakeIC(ctx, inc.ID, "U0JANE")
 	require.NoError(t, err)
 	require.NotNil(t, inc.AcknowledgedAt)
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 	require.Contains(t, strings.Join(b.chat.posts[inc.ChannelID], "\n"), "<@U0JANE> took over as Incident Commander from <@U0OTHER>, confirmed in the channel without a handover.")
 	events, err := b.store.ListTimeline(ctx, inc.ID)
 	require.NoError(t, err)
@@ -621,7 +528,7 @@ func TestSeverityChange(t *testing.T) {
 	inc, err := b.svc.SetSeverity(ctx, inc.ID, incident.P1, "U0DECL")
 	require.NoError(t, err)
 	require.Equal(t, incident.P1, inc.Severity)
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 	require.Contains(t, b.chat.posts[inc.ChannelID][0], "Severity raised from P2 to P1 (critical)")
 	require.Contains(t, b.chat.members[inc.ChannelID], "U0HEAD", "the new severity's invitees join")
 	require.Contains(t, strings.Join(b.chat.posts["CBROADCAST"], "\n"), "Severity raised")
@@ -664,7 +571,7 @@ func TestLifecycle(t *testing.T) {
 	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(err))
 	require.Contains(t, incident.ErrorMessage(err), "closed")
 
-	require.Empty(t, b.queue.runAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 	posts := strings.Join(b.chat.posts[inc.ChannelID], "\n")
 	require.Contains(t, posts, "marked the incident mitigated")
 	require.Contains(t, posts, "resolved the incident after 45m00s")
@@ -692,6 +599,6 @@ func TestSyncWaitsForTheChannel(t *testing.T) {
 	inc := declare(t, b, "checkout is down", incident.P1, "")
 	_, err := b.svc.AssignRole(ctx, inc.ID, "comms", "U0KIM", "U0DECL")
 	require.NoError(t, err)
-	failed := b.queue.runAll(t)
+	failed := b.queue.RunAll(t)
 	require.Len(t, failed, 2, "setup and the sync both fail while Slack is down, to be retried")
 }

@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,20 +27,6 @@ import (
 
 // t0 is "now" in these tests.
 var t0 = time.Date(2026, time.March, 30, 12, 0, 0, 0, time.UTC)
-
-// queue is a Scheduler that keeps the jobs a declare or an update asks
-// for; these tests are about the web side, not the war room.
-type queue struct {
-	mu   sync.Mutex
-	jobs []incident.Job
-}
-
-func (q *queue) Schedule(_ context.Context, j incident.Job) (bool, error) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	q.jobs = append(q.jobs, j)
-	return true, nil
-}
 
 // fixture is a web server on a memory store, signing in through the fake
 // Slack's Sign in with Slack.
@@ -104,7 +89,7 @@ func setup(t testing.TB) *fixture {
 	policy := incident.DefaultPolicy()
 	policy.Services = map[string]incident.ServicePolicy{"checkout": {Key: "checkout", Name: "Checkout"}, "payroll": {Key: "payroll", Name: "Payroll"}}
 	api := slack.New(f.slack.BotToken(), slack.OptionAPIURL(f.slack.URL()))
-	q := &queue{}
+	q := incidenttest.NewQueue()
 	f.store.SetScheduler(q)
 	svc := incident.NewService(incident.ServiceConfig{Store: f.store, Scheduler: q, Chat: bot.NewChat(api, policy), Policy: policy, Clock: f.clock})
 	f.svc = svc

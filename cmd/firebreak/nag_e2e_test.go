@@ -44,7 +44,9 @@ func TestNagDueDuringRestartIsPostedOnce(t *testing.T) {
 	a.stop()
 	require.Empty(t, nagMessages(fake, ch.ID), "no nag before the first cadence")
 
-	time.Sleep(3*every + every/2) // three cadences pass while the bot is down
+	// Three cadences pass while the bot is down, and nothing nags.
+	require.Never(t, func() bool { return len(nagMessages(fake, ch.ID)) > 0 }, 3*every+every/2, 100*time.Millisecond,
+		"nothing nags while the bot is down")
 	b := startBot(t, botOptions{mode: "http", slack: fake, databaseURL: dsn, env: env})
 	require.Eventually(t, func() bool { return len(nagMessages(fake, ch.ID)) >= 1 }, 20*time.Second, 50*time.Millisecond)
 	require.Never(t, func() bool { return len(nagMessages(fake, ch.ID)) > 1 }, every/2, 50*time.Millisecond,
@@ -73,6 +75,10 @@ func TestTwoInstancesPostEachNagOnce(t *testing.T) {
 	require.Contains(t, nags[1], "Second reminder", "the second nag is the second rung, posted once")
 	require.Contains(t, nags[2], "3 updates missed")
 	require.Len(t, fake.CallsTo("conversations.create"), 1)
+	// Each nag is counted by the replica that posted it: one of each level across both.
+	for _, level := range []string{`level="1"`, `level="2"`} {
+		require.Equal(t, 1.0, a.metric("firebreak_nags_sent_total", `severity="P1"`, level)+b.metric("firebreak_nags_sent_total", `severity="P1"`, level), level)
+	}
 	_, text = b.command("http", "U0ALICE", ch.ID, "update all good now")
 	require.Contains(t, text, "Update posted")
 	a.stop()

@@ -87,6 +87,12 @@ func TestPagingEndToEnd(t *testing.T) {
 	_, text = b.command("http", "U0ALICE", ch.ID, "status")
 	require.Contains(t, text, "INC-1")
 
+	// The incident series: one P1 open, declared and paged once.
+	require.Equal(t, 1.0, b.metric("firebreak_incidents_open", `severity="P1"`))
+	require.Equal(t, 0.0, b.metric("firebreak_incidents_open", `severity="P2"`))
+	require.Equal(t, 1.0, b.metric("firebreak_incidents_declared_total", `severity="P1"`))
+	require.Equal(t, 1.0, b.metric("firebreak_pages_total", `severity="P1"`))
+
 	// A forged delivery is refused and changes nothing.
 	resp, err := pd.SendWebhook(ctx, b.base+"/webhooks/pagerduty", "wrong-secret", "incident.resolved", pdInc.ID, "Mallory")
 	require.NoError(t, err)

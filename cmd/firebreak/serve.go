@@ -106,8 +106,10 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	// Everything posted about a drill says DRILL, the postmortem's lines too.
 	chat := incident.MarkDrills(bot.NewChat(slackAPI, policy, bot.WithChatLogger(log), bot.WithChatClock(clock)), store)
 	var pm *postmortem.Service
+	incMetrics := newIncidentMetrics(reg, store, log)
 	svc := incident.NewService(incident.ServiceConfig{
 		Store: store, Scheduler: engine, Policy: policy, Clock: clock, Logger: log, Chat: chat,
+		Hooks: []incident.Hook{incMetrics.hook}, Observer: incMetrics,
 		Pager: prov.pagerOrNil(), ChangeSources: prov.sources, Rollbackers: prov.rollbackers,
 		StatusPages: prov.statusPages, Templates: tmpl, Escape: bot.Escape, Render: bot.TimelineText,
 		// Closing an incident drafts its postmortem.

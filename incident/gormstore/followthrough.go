@@ -190,6 +190,27 @@ func (s *Store) RecordNotice(ctx context.Context, key string, at time.Time) (boo
 	return res.RowsAffected == 1, nil
 }
 
+// noticeChunk bounds the keys of one query, well within both dialects'
+// limits on bound parameters.
+const noticeChunk = 500
+
+// NoticesSent implements incident.Store.
+func (s *Store) NoticesSent(ctx context.Context, keys []string) (map[string]bool, error) {
+	const op = "notices sent"
+	out := make(map[string]bool, len(keys))
+	for start := 0; start < len(keys); start += noticeChunk {
+		chunk := keys[start:min(start+noticeChunk, len(keys))]
+		var found []string
+		if err := s.db.WithContext(ctx).Model(&noticeRow{}).Where("key IN ?", chunk).Pluck("key", &found).Error; err != nil {
+			return nil, translate(op, err, nil)
+		}
+		for _, k := range found {
+			out[k] = true
+		}
+	}
+	return out, nil
+}
+
 // NoticeSent implements incident.Store.
 func (s *Store) NoticeSent(ctx context.Context, key string) (bool, error) {
 	const op = "notice sent"

@@ -11,6 +11,7 @@ import (
 	"github.com/firebreakhq/firebreak/incident"
 	"github.com/firebreakhq/firebreak/incident/gormstore"
 	"github.com/firebreakhq/firebreak/incident/incidenttest"
+	"github.com/firebreakhq/firebreak/incident/pgtest"
 )
 
 // countingScheduler takes jobs without running them.
@@ -23,12 +24,18 @@ func (c *countingScheduler) Schedule(context.Context, incident.Job) (bool, error
 
 // BenchmarkSweepFollowThrough measures one follow-through check over 200
 // closed incidents with 25 open action items each (5,000), half of them
-// due or overdue at the check, and 200 reviews in draft, on SQLite.
+// due or overdue at the check, and 200 reviews in draft, on SQLite and
+// PostgreSQL.
 //
-//	go test ./incident/gormstore -run '^$' -bench SweepFollowThrough -benchtime 20x
+//	go test ./incident/gormstore -run '^$' -bench SweepFollowThrough -benchtime 10x
 func BenchmarkSweepFollowThrough(b *testing.B) {
+	b.Run("sqlite", func(b *testing.B) { benchSweep(b, "sqlite:"+filepath.Join(b.TempDir(), "firebreak.db")) })
+	b.Run("postgres", func(b *testing.B) { benchSweep(b, pgtest.DSN(b)) })
+}
+
+func benchSweep(b *testing.B, url string) {
 	ctx := context.Background()
-	db, err := gormstore.Open(ctx, "sqlite:"+filepath.Join(b.TempDir(), "firebreak.db"))
+	db, err := gormstore.Open(ctx, url)
 	if err != nil {
 		b.Fatal(err)
 	}

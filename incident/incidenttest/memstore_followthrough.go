@@ -279,6 +279,19 @@ func (m *MemStore) RecordNotice(_ context.Context, key string, at time.Time) (bo
 	return true, nil
 }
 
+// NoticesSent implements incident.Store.
+func (m *MemStore) NoticesSent(_ context.Context, keys []string) (map[string]bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		if _, ok := m.notices[k]; ok {
+			out[k] = true
+		}
+	}
+	return out, nil
+}
+
 // NoticeSent implements incident.Store.
 func (m *MemStore) NoticeSent(_ context.Context, key string) (bool, error) {
 	m.mu.Lock()

@@ -2,6 +2,7 @@ package incidenttest
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 
@@ -192,6 +193,25 @@ func testNotices(t *testing.T, s incident.Store) {
 	require.True(t, sent)
 	_, err = s.RecordNotice(ctx, "", at(1))
 	RequireCode(t, err, incident.EINVALID)
+
+	// Many keys at once, across the store's query chunks.
+	keys := []string{"digest:payments:2026-W49"}
+	for i := range 1200 {
+		keys = append(keys, fmt.Sprintf("item_overdue:%d:2026-12-08", i))
+		if i%100 == 7 {
+			_, err := s.RecordNotice(ctx, keys[len(keys)-1], at(2))
+			require.NoError(t, err)
+		}
+	}
+	got, err := s.NoticesSent(ctx, keys)
+	require.NoError(t, err)
+	require.Len(t, got, 13)
+	require.True(t, got["digest:payments:2026-W49"])
+	require.True(t, got["item_overdue:1107:2026-12-08"])
+	require.False(t, got["item_overdue:1108:2026-12-08"])
+	got, err = s.NoticesSent(ctx, nil)
+	require.NoError(t, err)
+	require.Empty(t, got)
 
 	// Concurrent records of one key: exactly one is first.
 	var wg sync.WaitGroup

@@ -2,7 +2,6 @@ package postmortem_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"path/filepath"
@@ -35,82 +34,6 @@ const (
 )
 
 var people = map[string]string{alice: "Alice Ng", bob: "Bob Martin", cara: "Cara Díaz", dev: "Dev Patel"}
-
-// jobQueue is a Scheduler that keeps jobs until the test runs them, with the
-// engine's key deduplication; like the engine, it frees the key of a job
-// that failed for good, so a Retry button can schedule it again.
-type jobQueue struct {
-	mu       sync.Mutex
-	handlers map[string]incident.JobHandler
-	jobs     []incident.Job
-	keys     map[string]bool
-}
-
-func newJobQueue() *jobQueue {
-	return &jobQueue{handlers: map[string]incident.JobHandler{}, keys: map[string]bool{}}
-}
-
-func (q *jobQueue) Handle(kind string, h incident.JobHandler) { q.handlers[kind] = h }
-
-func (q *jobQueue) Schedule(_ context.Context, job incident.Job) (bool, error) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if job.Key != "" {
-		if q.keys[job.Kind+"/"+job.Key] {
-			return false, nil
-		}
-		q.keys[job.Kind+"/"+job.Key] = true
-	}
-	q.jobs = append(q.jobs, job)
-	return true, nil
-}
-
-func (q *jobQueue) pending(kind string) int {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	n := 0
-	for _, j := range q.jobs {
-		if j.Kind == kind {
-			n++
-		}
-	}
-	return n
-}
-
-// runAll runs every queued job, each up to its max attempts, until none is
-// left, and returns the errors of the jobs that failed for good.
-func (q *jobQueue) runAll(t *testing.T) []error {
-	t.Helper()
-	var failed []error
-	for {
-		q.mu.Lock()
-		if len(q.jobs) == 0 {
-			q.mu.Unlock()
-			return failed
-		}
-		job := q.jobs[0]
-		q.jobs = q.jobs[1:]
-		h := q.handlers[job.Kind]
-		q.mu.Unlock()
-		require.NotNil(t, h, "no handler for %s", job.Kind)
-		max := job.MaxAttempts
-		if max == 0 {
-			max = 3
-		}
-		var err error
-		for attempt := 1; attempt <= max; attempt++ {
-			if err = h(incident.WithJobAttempt(context.Background(), attempt, max), job.Payload); err == nil || errors.Is(err, incident.ErrJobCancel) {
-				break
-			}
-		}
-		if err != nil {
-			failed = append(failed, err)
-			q.mu.Lock()
-			delete(q.keys, job.Kind+"/"+job.Key)
-			q.mu.Unlock()
-		}
-	}
-}
 
 // fakeChat is an incident.Chat that records what it posts, reads history
 // from a map and names people from another; fail makes a method fail.
@@ -265,7 +188,7 @@ type fixture struct {
 	store *incidenttest.MemStore
 	clock *incidenttest.Clock
 	chat  *fakeChat
-	queue *jobQueue
+	queue *incidenttest.Queue
 	svc   *incident.Service
 	pm    *postmortem.Service
 	exp   exporters
@@ -280,7 +203,7 @@ func newFixture(t *testing.T, withExporters bool) *fixture {
 	policy := incident.DefaultPolicy()
 	policy.Services = map[string]incident.ServicePolicy{"checkout": {Key: "checkout", Name: "Checkout"}}
 	ch := newFakeChat()
-	q := newJobQueue()
+	q := incidenttest.NewQueue()
 	store.SetScheduler(q)
 	renderer, err := templates.Load("")
 	require.NoError(t, err)
@@ -336,7 +259,7 @@ func (f *fixture) replay(t *testing.T) (*incident.Incident, map[string]string) {
 		ServiceKey: "checkout", DeclaredBy: alice, Key: "cmd:replay",
 		Description: "Customers cannot pay by card: checkout shows an error after Pay."})
 	require.NoError(t, err)
-	require.Empty(t, f.queue.runAll(t))
+	require.Empty(t, f.queue.RunAll(t))
 	inc, err = f.store.GetIncident(ctx, inc.ID)
 	require.NoError(t, err)
 	ch := inc.ChannelID
@@ -392,8 +315,8 @@ func (f *fixture) replay(t *testing.T) (*incident.Incident, map[string]string) {
 	f.clock.Advance(5 * time.Minute)
 	_, err = f.svc.SetStatus(ctx, inc.ID, incident.StatusClosed, alice, "")
 	require.NoError(t, err)
-	require.Equal(t, 1, f.queue.pending(postmortem.JobDraft), "closing schedules the draft")
-	require.Empty(t, f.queue.runAll(t))
+	require.Equal(t, 1, f.queue.Pending(postmortem.JobDraft), "closing schedules the draft")
+	require.Empty(t, f.queue.RunAll(t))
 	inc, err = f.store.GetIncident(ctx, inc.ID)
 	require.NoError(t, err)
 	return inc, ts
@@ -551,7 +474,7 @@ func TestDraftRetryPostsOnce(t *testing.T) {
 	ctx := context.Background()
 	inc, _, err := f.svc.Declare(ctx, incident.DeclareInput{Title: "Search is slow", Severity: incident.P3, DeclaredBy: alice})
 	require.NoError(t, err)
-	require.Empty(t, f.queue.runAll(t))
+	require.Empty(t, f.queue.RunAll(t))
 	inc, err = f.store.GetIncident(ctx, inc.ID)
 	require.NoError(t, err)
 
@@ -561,12 +484,12 @@ func TestDraftRetryPostsOnce(t *testing.T) {
 	f.chat.fail["post"] = 0
 	require.NoError(t, f.pm.ScheduleDraft(ctx, inc))
 	require.NoError(t, f.pm.ScheduleDraft(ctx, inc), "a repeated request in the same minute is absorbed")
-	require.Equal(t, 1, f.queue.pending(postmortem.JobDraft))
+	require.Equal(t, 1, f.queue.Pending(postmortem.JobDraft))
 	// Fail the Markdown part once, after the summary went out.
 	failSecondPost := &secondPostFailer{fakeChat: f.chat}
 	pm := postmortem.New(postmortem.Config{Escape: slackEscape, Store: f.store, Incidents: f.svc, Chat: failSecondPost, Scheduler: f.queue, Renderer: mustTemplates(t), Clock: f.clock})
 	pm.RegisterJobs(f.queue)
-	require.Empty(t, f.queue.runAll(t))
+	require.Empty(t, f.queue.RunAll(t))
 
 	summaries, parts := draftPosts(f.chat.postsIn(inc.ChannelID))
 	require.Len(t, summaries, 1)
@@ -577,7 +500,7 @@ func TestDraftRetryPostsOnce(t *testing.T) {
 	// A minute later, asking again drafts again.
 	f.clock.Advance(time.Minute)
 	require.NoError(t, f.pm.ScheduleDraft(ctx, inc))
-	require.Empty(t, f.queue.runAll(t))
+	require.Empty(t, f.queue.RunAll(t))
 	summaries, _ = draftPosts(f.chat.postsIn(inc.ChannelID))
 	require.Len(t, summaries, 2)
 }
@@ -614,7 +537,7 @@ func TestExportCreatesThenUpdates(t *testing.T) {
 	for _, target := range []string{"confluence", "github"} {
 		require.NoError(t, f.pm.Export(ctx, inc.ID, target, alice, reply))
 	}
-	require.Empty(t, f.queue.runAll(t))
+	require.Empty(t, f.queue.RunAll(t))
 
 	pages := f.exp.conf.Pages()
 	require.Len(t, pages, 1)
@@ -644,8 +567,8 @@ func TestExportCreatesThenUpdates(t *testing.T) {
 		require.NoError(t, f.pm.Export(ctx, inc.ID, target, bob, reply))
 		require.NoError(t, f.pm.Export(ctx, inc.ID, target, bob, reply), "a double click exports once")
 	}
-	require.Equal(t, 2, f.queue.pending(postmortem.JobExport))
-	require.Empty(t, f.queue.runAll(t))
+	require.Equal(t, 2, f.queue.Pending(postmortem.JobExport))
+	require.Empty(t, f.queue.RunAll(t))
 
 	pages = f.exp.conf.Pages()
 	require.Len(t, pages, 1, "no duplicate page")
@@ -702,7 +625,7 @@ func TestExportFailureSaysWhyWithRetry(t *testing.T) {
 			inc, _ := f.replay(t)
 			f.exp.conf.Fail(tt.fault)
 			require.NoError(t, f.pm.Export(ctx, inc.ID, "confluence", alice, incident.ReplyTarget{ChannelID: inc.ChannelID, UserID: alice}))
-			failed := f.queue.runAll(t)
+			failed := f.queue.RunAll(t)
 
 			var reports []string
 			for _, p := range f.chat.postsIn(inc.ChannelID) {
@@ -732,7 +655,7 @@ func TestExportFailureSaysWhyWithRetry(t *testing.T) {
 			id, target, err := postmortem.ParseExportValue(fmt.Sprintf("%d:confluence", inc.ID))
 			require.NoError(t, err)
 			require.NoError(t, f.pm.Export(ctx, id, target, alice, incident.ReplyTarget{}))
-			require.Empty(t, f.queue.runAll(t))
+			require.Empty(t, f.queue.RunAll(t))
 			require.Len(t, f.exp.conf.Pages(), 1)
 		})
 	}
@@ -857,7 +780,7 @@ func TestExportOfPrivateIncidentIsRedacted(t *testing.T) {
 	for _, target := range []string{"confluence", "github"} {
 		require.NoError(t, f.pm.Export(ctx, inc.ID, target, alice, reply))
 	}
-	require.Empty(t, f.queue.runAll(t))
+	require.Empty(t, f.queue.RunAll(t))
 
 	pages := f.exp.conf.Pages()
 	require.Len(t, pages, 1)

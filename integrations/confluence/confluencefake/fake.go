@@ -19,6 +19,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/firebreakhq/firebreak/httpjson"
 )
 
 // Config sets up a fake.
@@ -185,7 +187,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}()
 
 	if email, token, ok := r.BasicAuth(); !ok || email != s.cfg.Email || token != s.cfg.APIToken {
-		writeJSON(rec, http.StatusUnauthorized, map[string]any{"code": 401, "message": "Unauthorized; scope does not match"})
+		httpjson.Write(rec, http.StatusUnauthorized, map[string]any{"code": 401, "message": "Unauthorized; scope does not match"})
 		return
 	}
 	if f := s.fault(r); f != nil {
@@ -270,7 +272,7 @@ func (s *Server) create(w http.ResponseWriter, raw []byte) {
 	}
 	p := s.add(req.SpaceID, req.ParentID, req.Title, req.Body.Value)
 	p.Status = req.Status
-	writeJSON(w, http.StatusOK, s.view(p))
+	httpjson.Write(w, http.StatusOK, s.view(p))
 }
 
 // validate applies the rules a create and an update share; self is the
@@ -307,7 +309,7 @@ func (s *Server) get(w http.ResponseWriter, id string) {
 		writeError(w, http.StatusNotFound, "Page not found")
 		return
 	}
-	writeJSON(w, http.StatusOK, s.view(p))
+	httpjson.Write(w, http.StatusOK, s.view(p))
 }
 
 func (s *Server) list(w http.ResponseWriter, q url.Values) {
@@ -328,7 +330,7 @@ func (s *Server) list(w http.ResponseWriter, q url.Values) {
 		}
 		results = append(results, s.view(p))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"results": results, "_links": map[string]any{}})
+	httpjson.Write(w, http.StatusOK, map[string]any{"results": results, "_links": map[string]any{}})
 }
 
 func (s *Server) update(w http.ResponseWriter, id string, raw []byte, call *Call) {
@@ -360,7 +362,7 @@ func (s *Server) update(w http.ResponseWriter, id string, raw []byte, call *Call
 		return
 	}
 	p.Title, p.Status, p.Body, p.Version = req.Title, req.Status, req.Body.Value, req.Version.Number
-	writeJSON(w, http.StatusOK, s.view(p))
+	httpjson.Write(w, http.StatusOK, s.view(p))
 }
 
 // view renders a page as the v2 API does.
@@ -397,13 +399,7 @@ func wellFormed(fragment string) error {
 }
 
 func writeError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, map[string]any{"errors": []map[string]any{{
+	httpjson.Write(w, status, map[string]any{"errors": []map[string]any{{
 		"status": status, "code": strings.ToUpper(strings.ReplaceAll(http.StatusText(status), " ", "_")), "title": msg, "detail": nil,
 	}}})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
 }

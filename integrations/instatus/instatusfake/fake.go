@@ -17,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/firebreakhq/firebreak/httpjson"
 )
 
 // Incident is a stored incident.
@@ -125,14 +127,8 @@ type body struct {
 	} `json:"statuses"`
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
 func fail(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, map[string]string{"message": msg})
+	httpjson.Write(w, status, map[string]string{"message": msg})
 }
 
 func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
@@ -178,7 +174,7 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 				out = append(out, in)
 			}
 		}
-		writeJSON(w, http.StatusOK, out)
+		httpjson.Write(w, http.StatusOK, out)
 	case rest == "" && r.Method == http.MethodPost:
 		b, ok := f.decode(w, r, false)
 		if !ok {
@@ -200,7 +196,7 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		f.apply(in, b, now)
 		f.incidents = append(f.incidents, in)
-		writeJSON(w, http.StatusOK, in)
+		httpjson.Write(w, http.StatusOK, in)
 	case len(parts) == 1 && parts[0] != "":
 		in := f.find(parts[0])
 		if in == nil {
@@ -209,7 +205,7 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		switch r.Method {
 		case http.MethodGet:
-			writeJSON(w, http.StatusOK, in)
+			httpjson.Write(w, http.StatusOK, in)
 		case http.MethodPut:
 			b, ok := f.decode(w, r, false)
 			if !ok {
@@ -221,7 +217,7 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 			if b.Status != nil {
 				in.Status = *b.Status
 			}
-			writeJSON(w, http.StatusOK, in)
+			httpjson.Write(w, http.StatusOK, in)
 		default:
 			fail(w, http.StatusMethodNotAllowed, "Method not allowed")
 		}
@@ -236,7 +232,7 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		u := f.apply(in, b, now)
-		writeJSON(w, http.StatusOK, map[string]any{"id": u.ID, "message": u.Message, "status": u.Status, "notify": u.Notify,
+		httpjson.Write(w, http.StatusOK, map[string]any{"id": u.ID, "message": u.Message, "status": u.Status, "notify": u.Notify,
 			"started": u.Started, "incident": map[string]any{"id": in.ID, "name": in.Name, "status": in.Status}})
 	default:
 		fail(w, http.StatusNotFound, "Not found")

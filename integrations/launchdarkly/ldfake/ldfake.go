@@ -25,6 +25,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/firebreakhq/firebreak/httpjson"
 )
 
 // SemanticPatchDomainModel is the Content-Type parameter value that selects
@@ -303,7 +305,7 @@ func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) {
 		nq.Set("offset", strconv.Itoa(end))
 		links["next"] = map[string]string{"href": r.URL.Path + "?" + nq.Encode(), "type": "application/json"}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items, "_links": links, "totalCount": total})
+	httpjson.Write(w, http.StatusOK, map[string]any{"items": items, "_links": links, "totalCount": total})
 }
 
 func msParam(q url.Values, name string) (*int64, bool) {
@@ -416,7 +418,7 @@ func (s *Server) getFlag(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "Unknown resource")
 		return
 	}
-	writeJSON(w, http.StatusOK, s.flagJSONLocked(f, r.URL.Query().Get("env")))
+	httpjson.Write(w, http.StatusOK, s.flagJSONLocked(f, r.URL.Query().Get("env")))
 }
 
 func (s *Server) patchFlag(w http.ResponseWriter, r *http.Request) {
@@ -486,7 +488,7 @@ func (s *Server) patchFlag(w http.ResponseWriter, r *http.Request) {
 			PreviousVersion: prev, CurrentVersion: f.Version, On: &after,
 		})
 	}
-	writeJSON(w, http.StatusOK, s.flagJSONLocked(f, ""))
+	httpjson.Write(w, http.StatusOK, s.flagJSONLocked(f, ""))
 }
 
 // Sign returns the X-LD-Signature of body: the hex HMAC-SHA256 keyed with
@@ -530,11 +532,5 @@ func SendWebhook(ctx context.Context, client *http.Client, url, secret string, e
 }
 
 func writeError(w http.ResponseWriter, status int, code, msg string) {
-	writeJSON(w, status, map[string]string{"code": code, "message": msg})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	httpjson.Write(w, status, map[string]string{"code": code, "message": msg})
 }

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/firebreakhq/firebreak/httpjson"
 )
 
 // Incident is a stored incident.
@@ -144,14 +146,8 @@ type incidentBody struct {
 	} `json:"incident"`
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
 func fail(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, map[string]string{"error": msg})
+	httpjson.Write(w, status, map[string]string{"error": msg})
 }
 
 func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
@@ -201,7 +197,7 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 		if open == nil {
 			open = []*Incident{}
 		}
-		writeJSON(w, http.StatusOK, open)
+		httpjson.Write(w, http.StatusOK, open)
 	case strings.HasPrefix(rest, "/") && !strings.Contains(rest[1:], "/"):
 		in := f.find(rest[1:])
 		if in == nil {
@@ -210,7 +206,7 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		switch r.Method {
 		case http.MethodGet:
-			writeJSON(w, http.StatusOK, in)
+			httpjson.Write(w, http.StatusOK, in)
 		case http.MethodPatch, http.MethodPut:
 			f.update(w, r, in, now)
 		default:
@@ -288,7 +284,7 @@ func (f *Fake) create(w http.ResponseWriter, r *http.Request, now time.Time) {
 	}
 	f.apply(inc, b, now)
 	f.incidents = append(f.incidents, inc)
-	writeJSON(w, http.StatusCreated, inc)
+	httpjson.Write(w, http.StatusCreated, inc)
 }
 
 func (f *Fake) update(w http.ResponseWriter, r *http.Request, inc *Incident, now time.Time) {
@@ -297,7 +293,7 @@ func (f *Fake) update(w http.ResponseWriter, r *http.Request, inc *Incident, now
 		return
 	}
 	f.apply(inc, b, now)
-	writeJSON(w, http.StatusOK, inc)
+	httpjson.Write(w, http.StatusOK, inc)
 }
 
 // apply changes an incident as Statuspage does: a status or a body adds an

@@ -22,6 +22,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/firebreakhq/firebreak/httpjson"
 )
 
 // Feature is a flag with its enabled state per environment.
@@ -313,7 +315,7 @@ func (s *Server) searchEvents(w http.ResponseWriter, r *http.Request) {
 	total := len(match)
 	offset = min(offset, total)
 	page := match[offset:min(offset+limit, total)]
-	writeJSON(w, http.StatusOK, map[string]any{"events": append([]Event{}, page...), "total": total})
+	httpjson.Write(w, http.StatusOK, map[string]any{"events": append([]Event{}, page...), "total": total})
 }
 
 func (s *Server) getFeature(w http.ResponseWriter, r *http.Request) {
@@ -328,7 +330,7 @@ func (s *Server) getFeature(w http.ResponseWriter, r *http.Request) {
 	for _, name := range slices.Sorted(maps.Keys(f.Enabled)) {
 		envs = append(envs, map[string]any{"name": name, "enabled": f.Enabled[name]})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"name": f.Name, "project": f.Project, "environments": envs})
+	httpjson.Write(w, http.StatusOK, map[string]any{"name": f.Name, "project": f.Project, "environments": envs})
 }
 
 func (s *Server) toggle(w http.ResponseWriter, r *http.Request) {
@@ -401,11 +403,5 @@ func SendWebhook(ctx context.Context, client *http.Client, url, authorization st
 }
 
 func writeError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, map[string]any{"name": http.StatusText(status), "message": msg})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	httpjson.Write(w, status, map[string]any{"name": http.StatusText(status), "message": msg})
 }

@@ -1,0 +1,128 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/firebreakhq/firebreak/httpjson"
+	"github.com/firebreakhq/firebreak/incident"
+)
+
+// Defaults of the acknowledgement path.
+const (
+	// DefaultAckDeadline bounds the work done before a slash command or an
+	// interaction is answered: Slack gives up after 3 seconds, and the
+	// answer (even "try again") must reach it first.
+	DefaultAckDeadline = 2 * time.Second
+	// DefaultMaxInFlight bounds the Slack requests handled at once; more
+	// are refused at once rather than answered late.
+	DefaultMaxInFlight = 256
+	// replayWindow is how long a request signature stays valid, and so how
+	// long it is remembered.
+	replayWindow = 5 * time.Minute
+	// replayQueue bounds the signatures waiting to be recorded.
+	replayQueue = 4096
+)
+
+// msgStoreDown is what a user sees when the database does not answer in
+// time: nothing was changed, and trying again is safe.
+const msgStoreDown = "The incident database is not answering right now, so nothing was changed. Please try again in a moment."
+
+// storeDown reports whether err is the database refusing or timing out,
+// rather than a provider being unavailable.
+func storeDown(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, errStoreSlow) ||
+		strings.Contains(incident.ErrorMessage(err), "database")
+}
+
+// errStoreSlow marks an ack-path deadline that expired.
+var errStoreSlow = errors.New("the acknowledgement deadline passed")
+
+// replayGuard remembers the signatures of accepted requests in memory, so
+// the replay check costs no database write on the acknowledgement path, and
+// records them in the database in the background, so a replica that
+// receives a replay of another's request learns of it.
+type replayGuard struct {
+	deliveries Deliveries
+	clock      incident.Clock
+	onReplay   func(sig string)
+
+	mu   sync.Mutex
+	seen map[string]time.Time
+	once sync.Once
+	q    chan incident.Delivery
+}
+
+// firstSeen reports whether sig is new, remembering it.
+func (g *replayGuard) firstSeen(sig string) bool {
+	now := g.clock.Now()
+	g.mu.Lock()
+	if g.seen == nil {
+		g.seen = map[string]time.Time{}
+	}
+	if at, ok := g.seen[sig]; ok && now.Sub(at) < replayWindow {
+		g.mu.Unlock()
+		return false
+	}
+	g.seen[sig] = now
+	if len(g.seen) > 100_000 {
+		for k, at := range g.seen {
+			if now.Sub(at) >= replayWindow {
+				delete(g.seen, k)
+			}
+		}
+	}
+	g.mu.Unlock()
+	g.record(incident.Delivery{Source: "slack-signature", ID: sig, ReceivedAt: now})
+	return true
+}
+
+// record hands the signature to the background writer; when its queue is
+// full it is dropped (the in-memory check still holds for this replica).
+func (g *replayGuard) record(d incident.Delivery) {
+	g.once.Do(func() {
+		g.q = make(chan incident.Delivery, replayQueue)
+		go g.write()
+	})
+	select {
+	case g.q <- d:
+	default:
+	}
+}
+
+func (g *replayGuard) write() {
+	for d := range g.q {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		first, err := g.deliveries.RecordDelivery(ctx, d)
+		cancel()
+		if err == nil && !first && g.onReplay != nil {
+			g.onReplay(d.ID)
+		}
+	}
+}
+
+// admit bounds the Slack requests handled at once. A request beyond the
+// bound is refused at once: a slash command with the bot's own sentence,
+// anything else with 503, which Slack retries.
+func (h *Handler) admit(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case h.inFlight <- struct{}{}:
+			defer func() { <-h.inFlight }()
+		default:
+			h.metrics.requests.WithLabelValues(kindOf(r), "overloaded").Inc()
+			if r.URL.Path == "/slack/commands" {
+				httpjson.Write(w, http.StatusOK, ephemeral("The bot is overloaded right now and did not run this; please try again in a moment."))
+				return
+			}
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, "overloaded", http.StatusServiceUnavailable)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
