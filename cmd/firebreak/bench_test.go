@@ -30,7 +30,7 @@ func BenchmarkSlashCommandAck(b *testing.B) {
 				b.Run(fmt.Sprintf("%s/%s/c%d", db, text, concurrency), func(b *testing.B) {
 					o := botOptions{mode: "http", env: map[string]string{"LOG_LEVEL": "error"}}
 					if db == "postgres" {
-						o.databaseURL = pgtest.DSN(b)
+						o.databaseURL = pgtest.MigratedDSN(b)
 					}
 					benchAck(b, startBot(b, o), text, concurrency)
 				})

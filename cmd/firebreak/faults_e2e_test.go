@@ -27,7 +27,7 @@ import (
 func TestWholeLifecycleUnderFaults(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	dsn := pgtest.DSN(t)
+	dsn := pgtest.MigratedDSN(t)
 	world, cleanup, err := newDemoWorld(t.TempDir(), nopWriter{})
 	require.NoError(t, err)
 	t.Cleanup(cleanup)

@@ -35,7 +35,7 @@ func TestNagDueDuringRestartIsPostedOnce(t *testing.T) {
 	t.Parallel()
 	const every = 4 * time.Second
 	fake := seededSlack(t)
-	dsn := pgtest.DSN(t)
+	dsn := pgtest.MigratedDSN(t)
 	env := map[string]string{"POLICY_FILE": writePolicyFile(t, fastNags(every))}
 	a := startBot(t, botOptions{mode: "http", slack: fake, databaseURL: dsn, env: env})
 	_, text := a.command("http", "U0ALICE", "C0GENERAL", "declare P1 nag restart")
@@ -60,7 +60,7 @@ func TestTwoInstancesPostEachNagOnce(t *testing.T) {
 	t.Parallel()
 	const every = 3 * time.Second
 	fake := seededSlack(t)
-	dsn := pgtest.DSN(t)
+	dsn := pgtest.MigratedDSN(t)
 	env := map[string]string{"POLICY_FILE": writePolicyFile(t, fastNags(every))}
 	a := startBot(t, botOptions{mode: "http", slack: fake, databaseURL: dsn, env: env})
 	b := startBot(t, botOptions{mode: "http", slack: fake, databaseURL: dsn, env: env})
