@@ -297,11 +297,13 @@ func (s *Service) alertRepeated(ctx context.Context, a *Alert, ev AlertEvent, no
 	if inc == nil || !inc.Status.Open() {
 		return nil
 	}
-	text := fmt.Sprintf(":repeat: The alert *%s* (%s) fired again (%d times so far).", s.escape(updated.Title), sourceLabel(updated.Source), updated.Count)
+	n := Notice{Kind: NoticeAlertRepeat, Incident: inc.Key(), Actor: updated.Source,
+		Values: map[string]string{"title": updated.Title, "source": sourceLabel(updated.Source), "count": fmt.Sprint(updated.Count)}}
 	if wasResolved {
-		text = fmt.Sprintf(":rotating_light: The alert *%s* (%s) that started this is firing again.", s.escape(updated.Title), sourceLabel(updated.Source))
+		n.Kind = NoticeAlertRefiring
+		delete(n.Values, "count")
 	}
-	ev2 := TimelineEvent{IncidentID: inc.ID, Kind: EventAlert, Actor: updated.Source, At: now, Key: wasResolved, Text: text,
+	ev2 := TimelineEvent{IncidentID: inc.ID, Kind: EventAlert, Actor: updated.Source, At: now, Key: wasResolved, Text: s.noticeText(n),
 		SourceID: fmt.Sprintf("alert:%d:%d", updated.ID, updated.Count),
 		Data:     map[string]string{"alert": fmt.Sprint(updated.ID), "status": string(AlertFiring), "count": fmt.Sprint(updated.Count)}}
 	if err := s.store.AddTimelineEvent(ctx, &ev2); err != nil {
@@ -310,7 +312,7 @@ func (s *Service) alertRepeated(ctx context.Context, a *Alert, ev AlertEvent, no
 		}
 		return fmt.Errorf("alert repeat: %w", err)
 	}
-	return s.scheduleSync(ctx, inc, syncPayload{IncidentID: inc.ID, Lines: []string{text}})
+	return s.scheduleSync(ctx, inc, syncPayload{IncidentID: inc.ID, Notices: []Notice{n}})
 }
 
 // alertResolved records the resolution of a known alert and, when it
@@ -343,18 +345,15 @@ func (s *Service) alertResolved(ctx context.Context, a *Alert, now time.Time) er
 	if inc.Status == StatusClosed {
 		return nil
 	}
-	text := fmt.Sprintf(":large_green_circle: The alert that started this has resolved: *%s* (%s), after %s.",
-		s.escape(updated.Title), sourceLabel(updated.Source), Since(updated.FirstAt, now))
-	if inc.Status.Open() {
-		text += " Confirm with data (monitors green, error rate at baseline, a smoke test) before resolving."
-	}
-	ev := TimelineEvent{IncidentID: inc.ID, Kind: EventAlert, Actor: updated.Source, At: now, Key: true, Text: text,
+	n := Notice{Kind: NoticeAlertResolved, Incident: inc.Key(), Actor: updated.Source, Values: map[string]string{
+		"title": updated.Title, "source": sourceLabel(updated.Source), "after": Since(updated.FirstAt, now), "open": fmt.Sprint(inc.Status.Open())}}
+	ev := TimelineEvent{IncidentID: inc.ID, Kind: EventAlert, Actor: updated.Source, At: now, Key: true, Text: s.noticeText(n),
 		SourceID: fmt.Sprintf("alert:%d:resolved:%d", updated.ID, now.UnixNano()),
 		Data:     map[string]string{"alert": fmt.Sprint(updated.ID), "status": string(AlertResolved)}}
 	if err := s.store.AddTimelineEvent(ctx, &ev); err != nil && ErrorCode(err) != ECONFLICT {
 		return fmt.Errorf("alert resolved: %w", err)
 	}
-	return s.scheduleSync(ctx, inc, syncPayload{IncidentID: inc.ID, Lines: []string{text}})
+	return s.scheduleSync(ctx, inc, syncPayload{IncidentID: inc.ID, Notices: []Notice{n}})
 }
 
 // DeclareFromAlert declares the incident an alert proposes, once however
@@ -386,21 +385,15 @@ func (s *Service) DeclareFromAlert(ctx context.Context, alertID int64, actor str
 		return inc, fmt.Errorf("link alert to %s: %w", inc.Key(), err)
 	}
 	if !existed {
-		how := "declared by " + mention(actor)
-		if actor == "bot" {
-			how = "declared automatically by the policy rule " + a.Rule
-		}
-		text := fmt.Sprintf(":bell: Started by the alert *%s* (%s), %s.", s.escape(a.Title), sourceLabel(a.Source), how)
-		if a.URL != "" {
-			text += " " + a.URL
-		}
-		ev := TimelineEvent{IncidentID: inc.ID, Kind: EventAlert, Actor: a.Source, At: s.clock.Now(), Key: true, Text: text,
+		n := Notice{Kind: NoticeAlertStarted, Incident: inc.Key(), Actor: actor,
+			Values: map[string]string{"title": a.Title, "source": sourceLabel(a.Source), "rule": a.Rule, "url": a.URL}}
+		ev := TimelineEvent{IncidentID: inc.ID, Kind: EventAlert, Actor: a.Source, At: s.clock.Now(), Key: true, Text: s.noticeText(n),
 			SourceID: fmt.Sprintf("alert:%d:declared", a.ID),
 			Data:     map[string]string{"alert": fmt.Sprint(a.ID), "status": string(a.Status), "url": a.URL}}
 		if err := s.store.AddTimelineEvent(ctx, &ev); err != nil && ErrorCode(err) != ECONFLICT {
 			return inc, fmt.Errorf("declare from alert: %w", err)
 		}
-		if err := s.scheduleSync(ctx, inc, syncPayload{IncidentID: inc.ID, Lines: []string{text}}); err != nil {
+		if err := s.scheduleSync(ctx, inc, syncPayload{IncidentID: inc.ID, Notices: []Notice{n}}); err != nil {
 			return inc, err
 		}
 	}
@@ -429,25 +422,16 @@ func (s *Service) GetAlert(ctx context.Context, id int64) (*Alert, error) {
 	return s.store.GetAlert(ctx, id)
 }
 
-// AlertProposalText is the line above the Declare / Not an incident buttons.
-// escape makes the alert's text safe in the chat.
-func AlertProposalText(a *Alert, p Policy, escape func(string) string) string {
+// AlertProposal is the notice above the Declare / Not an incident buttons.
+func AlertProposal(a *Alert, p Policy, buttons []Button) Notice {
 	sp := p.Severity(a.Severity)
 	svc := a.Service
 	if sv, ok := p.Services[a.Service]; ok {
 		svc = sv.Name
 	}
-	text := fmt.Sprintf(":bell: *Declare %s from this alert?* %s (%s)", a.Severity, escape(a.Title), sourceLabel(a.Source))
-	if svc != "" {
-		text += fmt.Sprintf("\nService: %s · %s %s", svc, a.Severity, sp.Label)
-	}
-	if a.Summary != "" {
-		text += "\n>" + strings.ReplaceAll(escape(truncate(a.Summary, 500)), "\n", "\n>")
-	}
-	if a.URL != "" {
-		text += "\n" + a.URL
-	}
-	return text
+	return Notice{Kind: NoticeAlertProposal, Actor: a.Source, Buttons: buttons, Values: map[string]string{
+		"severity": a.Severity.String(), "title": a.Title, "source": sourceLabel(a.Source), "service": svc,
+		"label": sp.Label, "summary": truncate(a.Summary, 500), "url": a.URL}}
 }
 
 // runAlertPropose is the JobAlertPropose handler.
@@ -475,7 +459,7 @@ func (s *Service) runAlertPropose(ctx context.Context, payload []byte) error {
 		{Action: ActionAlertDeclare, Text: "Declare " + a.Severity.String(), Value: fmt.Sprint(a.ID), Style: "danger"},
 		{Action: ActionAlertDismiss, Text: "Not an incident", Value: fmt.Sprint(a.ID)},
 	}
-	ts, err := s.chat.PostButtons(ctx, channel, AlertProposalText(a, s.policy, s.escape), buttons)
+	ts, err := s.chat.Notify(ctx, channel, AlertProposal(a, s.policy, buttons))
 	if err != nil {
 		return fmt.Errorf("propose alert %d: %w", a.ID, err)
 	}

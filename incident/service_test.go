@@ -252,6 +252,9 @@ func (c *chat) Post(_ context.Context, ch, text string) (string, error) {
 }
 
 func (c *chat) Notify(ctx context.Context, ch string, n incident.Notice) (string, error) {
+	if len(n.Buttons) > 0 {
+		return c.PostButtons(ctx, ch, bot.NoticeText(n), n.Buttons)
+	}
 	return c.Post(ctx, ch, bot.NoticeText(n))
 }
 

@@ -124,6 +124,9 @@ func (c *fakeChat) Post(_ context.Context, ch, text string) (string, error) {
 }
 
 func (c *fakeChat) Notify(ctx context.Context, ch string, n incident.Notice) (string, error) {
+	if len(n.Buttons) > 0 {
+		return c.PostButtons(ctx, ch, bot.NoticeText(n), n.Buttons)
+	}
 	return c.Post(ctx, ch, bot.NoticeText(n))
 }
 
