@@ -1,0 +1,167 @@
+package bot
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/slack-go/slack"
+	"github.com/stretchr/testify/require"
+
+	"github.com/firebreakhq/firebreak/bot/slackfake"
+	"github.com/firebreakhq/firebreak/incident"
+)
+
+const testSigningSecret = "8f742231b10e8888abcd99yyyzzz85a5"
+
+// transport is the Slack HTTP surface of a change fixture's handler, with
+// a driver that signs like Slack.
+type transport struct {
+	*chgFixture
+	h      *Handler
+	base   string
+	driver *slackfake.Driver
+}
+
+func newTransport(t *testing.T) *transport {
+	t.Helper()
+	f := newChgFixture(t, incident.P1)
+	api := slack.New(f.srv.BotToken(), slack.OptionAPIURL(f.srv.URL()))
+	h := New(Config{Slack: api, Service: f.svc, Scheduler: f.queue, Deliveries: f.store, Clock: f.clock, SigningSecret: testSigningSecret, MaxBodyBytes: 64 << 10})
+	r := chi.NewRouter()
+	h.Routes(r)
+	srv := httptest.NewServer(r)
+	t.Cleanup(srv.Close)
+	return &transport{chgFixture: f, h: h, base: srv.URL, driver: slackfake.NewDriver(f.srv, testSigningSecret)}
+}
+
+func (tr *transport) command(t *testing.T, user, channel, text string, opts ...slackfake.RequestOption) *slackfake.Reply {
+	t.Helper()
+	r, err := tr.driver.SlashCommand(context.Background(), tr.base+"/slack/commands",
+		slack.SlashCommand{Command: "/incident", Text: text, UserID: user, ChannelID: channel}, opts...)
+	require.NoError(t, err)
+	return r
+}
+
+// TestSignatureCheck: only requests signed with the app's secret, fresh and
+// seen once, reach the handler.
+func TestSignatureCheck(t *testing.T) {
+	tr := newTransport(t)
+	tests := []struct {
+		name   string
+		opts   []slackfake.RequestOption
+		status int
+		body   string
+	}{
+		{name: "signed", status: http.StatusOK},
+		{name: "wrong secret", opts: []slackfake.RequestOption{slackfake.WrongSecret()}, status: http.StatusUnauthorized, body: "invalid signature"},
+		{name: "stale timestamp", opts: []slackfake.RequestOption{slackfake.StaleTimestamp()}, status: http.StatusUnauthorized, body: "stale timestamp"},
+		{name: "tampered body", opts: []slackfake.RequestOption{slackfake.TamperBody()}, status: http.StatusUnauthorized, body: "invalid signature"},
+		{name: "unsigned", opts: []slackfake.RequestOption{slackfake.Unsigned()}, status: http.StatusUnauthorized, body: "invalid signature"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := tr.command(t, tr.ic.ID, tr.inc.ChannelID, "help", tt.opts...)
+			require.Equal(t, tt.status, r.StatusCode, string(r.Body))
+			require.Contains(t, string(r.Body), tt.body)
+		})
+	}
+
+	t.Run("replayed", func(t *testing.T) {
+		body := "command=%2Fincident&text=help&user_id=" + tr.ic.ID + "&channel_id=" + tr.inc.ChannelID
+		hdr := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
+		tr.driver.Sign(hdr, []byte(body))
+		send := func() int {
+			req, err := http.NewRequest(http.MethodPost, tr.base+"/slack/commands", strings.NewReader(body))
+			require.NoError(t, err)
+			req.Header = hdr.Clone()
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		require.Equal(t, http.StatusOK, send())
+		require.Equal(t, http.StatusUnauthorized, send(), "the same signature twice is a replay")
+	})
+
+	t.Run("too large", func(t *testing.T) {
+		body := "command=%2Fincident&text=" + strings.Repeat("x", 70<<10)
+		hdr := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
+		tr.driver.Sign(hdr, []byte(body))
+		req, err := http.NewRequest(http.MethodPost, tr.base+"/slack/commands", strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header = hdr
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
+	})
+
+	t.Run("url verification", func(t *testing.T) {
+		r, err := tr.driver.URLVerification(context.Background(), tr.base+"/slack/events", "c-3po")
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, r.StatusCode)
+		require.Contains(t, string(r.Body), "c-3po")
+	})
+}
+
+// TestCommandsOverHTTP runs the slash commands through the signed HTTP
+// route, in the incident's channel and outside it; each answer says what
+// happened in words the person can act on.
+func TestCommandsOverHTTP(t *testing.T) {
+	tr := newTransport(t)
+	in, general := tr.inc.ChannelID, "C0GENERAL"
+	tests := []struct {
+		name, channel, text string
+		want                []string
+	}{
+		{name: "help", channel: general, text: "help", want: []string{"declare"}},
+		{name: "no subcommand", channel: general, text: "", want: []string{"declare"}},
+		{name: "unknown", channel: general, text: "frobnicate", want: []string{"frobnicate"}},
+		{name: "list", channel: general, text: "list", want: []string{tr.inc.Key()}},
+		{name: "status outside an incident", channel: general, text: "status", want: []string{"incident channel"}},
+		{name: "status", channel: in, text: "status", want: []string{tr.inc.Key()}},
+		{name: "severity without a level", channel: in, text: "severity", want: []string{"P1"}},
+		{name: "severity", channel: in, text: "severity P2", want: []string{"P2"}},
+		{name: "update", channel: in, text: "update Payments fail for 4% of users; rolling back", want: []string{"Update posted for INC-1"}},
+		{name: "update without text", channel: in, text: "update", want: []string{}},
+		{name: "role", channel: in, text: "role comms <@" + tr.other.ID + ">", want: []string{"holds the comms role in INC-1"}},
+		{name: "role without a person", channel: in, text: "role comms", want: []string{"Usage"}},
+		{name: "page", channel: in, text: "page checkout", want: []string{"Paging is not configured for Checkout"}},
+		{name: "oncall", channel: in, text: "oncall checkout", want: []string{"PagerDuty is not configured"}},
+		{name: "note", channel: in, text: "note the pool is at 100%", want: []string{"Noted on the INC-1 timeline"}},
+		{name: "followup", channel: in, text: "followup add a pool alarm", want: []string{"Follow-up recorded for INC-1"}},
+		{name: "followups", channel: in, text: "followups", want: []string{"add a pool alarm"}},
+		{name: "review", channel: in, text: "review", want: []string{"review is scheduled"}},
+		{name: "postmortem", channel: in, text: "postmortem", want: []string{"Postmortems are not configured"}},
+		{name: "metrics", channel: general, text: "metrics", want: []string{"Metrics are not set up"}},
+		{name: "comms", channel: in, text: "comms", want: []string{"No comms templates"}},
+		{name: "statuspage", channel: in, text: "statuspage", want: []string{}},
+		{name: "data-concern", channel: in, text: "data-concern", want: []string{"flagged for a data concern"}},
+		{name: "changes", channel: in, text: "changes 2h", want: []string{"2 h before"}},
+		{name: "changes with a bad window", channel: in, text: "changes forever", want: []string{"90m"}},
+		{name: "declare with a title", channel: general, text: "declare P2 search is slow", want: []string{"search is slow"}},
+		{name: "declare with a bad severity", channel: general, text: "declare P9 search is slow", want: []string{"Unknown severity"}},
+		{name: "declare in a form", channel: general, text: "declare", want: []string{}},
+		{name: "declare a private drill", channel: general, text: "declare P3 --private --drill --service=checkout practice", want: []string{"private incident *INC-3*"}},
+		{name: "resolve", channel: in, text: "resolve rolled back the deploy", want: []string{"INC-1 is now resolved"}},
+		{name: "reopen", channel: in, text: "reopen", want: []string{}},
+		{name: "ic", channel: in, text: "ic <@" + tr.other.ID + ">", want: []string{"is now the Incident Commander of INC-1"}},
+		{name: "resolve as someone else", channel: in, text: "resolve", want: []string{"only the Incident Commander"}},
+		{name: "close", channel: in, text: "close", want: []string{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := tr.command(t, tr.ic.ID, tt.channel, tt.text)
+			require.Equal(t, http.StatusOK, r.StatusCode, string(r.Body))
+			require.Equal(t, "application/json", r.Header.Get("Content-Type"))
+			require.NotEmpty(t, strings.TrimSpace(string(r.Body)))
+			for _, w := range tt.want {
+				require.Contains(t, string(r.Body), w)
+			}
+		})
+	}
+}
