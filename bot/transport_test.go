@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -164,4 +165,121 @@ func TestCommandsOverHTTP(t *testing.T) {
 			}
 		})
 	}
+}
+
+func (tr *transport) interact(t *testing.T, cb *slack.InteractionCallback) *slackfake.Reply {
+	t.Helper()
+	r, err := tr.driver.Interaction(context.Background(), tr.base+"/slack/interactions", cb)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, r.StatusCode, string(r.Body))
+	require.Empty(t, r.ViewAckProblem)
+	return r
+}
+
+// click presses a button of the incident's panel as user.
+func (tr *transport) click(t *testing.T, user, actionID string) *slackfake.Reply {
+	t.Helper()
+	return tr.interact(t, slackfake.BlockActions(user, tr.inc.ChannelID, tr.inc.PanelTS,
+		&slack.BlockAction{ActionID: actionID, Value: strconv.FormatInt(tr.inc.ID, 10)}))
+}
+
+// openedView returns the newest open form with the callback id.
+func (tr *transport) openedView(t *testing.T, callbackID string) slackfake.View {
+	t.Helper()
+	views := tr.srv.OpenViews()
+	for i := len(views) - 1; i >= 0; i-- {
+		if views[i].CallbackID == callbackID {
+			return views[i]
+		}
+	}
+	t.Fatalf("no open %s form among %d", callbackID, len(views))
+	return slackfake.View{}
+}
+
+func (tr *transport) submit(t *testing.T, user string, v slackfake.View, values map[string]map[string]slack.BlockAction) *slackfake.Reply {
+	t.Helper()
+	cb, err := slackfake.ViewSubmission(user, v, values)
+	require.NoError(t, err)
+	return tr.interact(t, cb)
+}
+
+func (tr *transport) incident(t *testing.T) *incident.Incident {
+	t.Helper()
+	inc, err := tr.store.GetIncident(context.Background(), tr.inc.ID)
+	require.NoError(t, err)
+	return inc
+}
+
+// TestFormsAndButtonsOverHTTP drives the declare form and the panel's
+// buttons and forms through the signed interactions route.
+func TestFormsAndButtonsOverHTTP(t *testing.T) {
+	tr := newTransport(t)
+
+	t.Run("declare form", func(t *testing.T) {
+		r := tr.command(t, tr.other.ID, "C0GENERAL", "declare")
+		require.Equal(t, http.StatusOK, r.StatusCode)
+		v := tr.openedView(t, ViewDeclare)
+		// Missing pieces come back on the fields at fault.
+		r = tr.submit(t, tr.other.ID, v, map[string]map[string]slack.BlockAction{blockTitle: {blockTitle: {Value: ""}}})
+		require.Contains(t, string(r.Body), `"response_action":"errors"`)
+		require.Contains(t, string(r.Body), blockTitle)
+		require.Contains(t, string(r.Body), blockSeverity)
+
+		tr.submit(t, tr.other.ID, v, map[string]map[string]slack.BlockAction{
+			blockTitle:     {blockTitle: {Value: "search is slow"}},
+			blockSeverity:  {blockSeverity: {SelectedOption: slack.OptionBlockObject{Value: "P3"}}},
+			blockCommander: {blockCommander: {SelectedUser: tr.roller.ID}},
+			blockService:   {blockService: {SelectedOption: slack.OptionBlockObject{Value: "checkout"}}},
+		})
+		list, err := tr.svc.List(context.Background())
+		require.NoError(t, err)
+		var titles []string
+		for _, inc := range list {
+			titles = append(titles, inc.Title)
+			if inc.Title == "search is slow" {
+				require.Equal(t, incident.P3, inc.Severity)
+				require.Equal(t, tr.roller.ID, inc.Commander)
+			}
+		}
+		require.Contains(t, titles, "search is slow")
+	})
+
+	t.Run("severity form", func(t *testing.T) {
+		tr.click(t, tr.ic.ID, ActionChangeSeverity)
+		v := tr.openedView(t, ViewSeverity)
+		tr.submit(t, tr.ic.ID, v, map[string]map[string]slack.BlockAction{
+			blockSeverity: {blockSeverity: {SelectedOption: slack.OptionBlockObject{Value: "P2"}}}})
+		require.Equal(t, incident.P2, tr.incident(t).Severity)
+	})
+
+	t.Run("roles form", func(t *testing.T) {
+		tr.click(t, tr.ic.ID, ActionAssignRoles)
+		v := tr.openedView(t, ViewRoles)
+		tr.submit(t, tr.ic.ID, v, map[string]map[string]slack.BlockAction{
+			incident.RoleComms: {incident.RoleComms: {SelectedUser: tr.other.ID}}})
+		require.Equal(t, tr.other.ID, tr.incident(t).Roles[incident.RoleComms])
+	})
+
+	t.Run("claim the commander role", func(t *testing.T) {
+		tr.click(t, tr.other.ID, ActionClaimIC)
+		// The incident has a commander: taking over asks first.
+		require.Equal(t, tr.ic.ID, tr.incident(t).Commander)
+		tr.click(t, tr.other.ID, ActionConfirmTakeIC)
+		require.Equal(t, tr.other.ID, tr.incident(t).Commander)
+	})
+
+	t.Run("resolve form", func(t *testing.T) {
+		tr.click(t, tr.other.ID, ActionResolve)
+		v := tr.openedView(t, ViewResolve)
+		tr.submit(t, tr.other.ID, v, map[string]map[string]slack.BlockAction{
+			blockSummary: {blockSummary: {Value: "rolled back the deploy"}}})
+		require.Equal(t, incident.StatusResolved, tr.incident(t).Status)
+	})
+
+	t.Run("a button from elsewhere", func(t *testing.T) {
+		before := len(tr.srv.OpenViews())
+		tr.interact(t, slackfake.BlockActions(tr.other.ID, "C0GENERAL", "",
+			&slack.BlockAction{ActionID: ActionChangeSeverity, Value: "999"}))
+		require.Len(t, tr.srv.OpenViews(), before, "no form for an incident that does not exist")
+	})
 }
