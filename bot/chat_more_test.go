@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/firebreakhq/firebreak/bot"
 	"github.com/firebreakhq/firebreak/bot/slackfake"
 	"github.com/firebreakhq/firebreak/incident"
 )
@@ -92,6 +93,22 @@ func TestChatChannelMessages(t *testing.T) {
 		require.NotEqual(t, ts, m.TS, "the bot's own post is not history")
 	}
 	require.Contains(t, texts, "DB pool is at 100%")
+
+	// The nag carries its buttons; a notice is worded by the transport.
+	nts, err := f.chat.PostNag(ctx, ch, inc, "INC-1 needs a status update")
+	require.NoError(t, err)
+	_, err = f.chat.Notify(ctx, ch, incident.Notice{Kind: incident.NoticeSnoozed, Incident: inc.Key(), Actor: f.alice.ID,
+		Values: map[string]string{"until": "12:30 UTC"}})
+	require.NoError(t, err)
+	var nag, notice bool
+	for _, m := range f.srv.Messages(ch) {
+		if m.TS == nts {
+			nag = strings.Contains(string(m.Blocks), bot.ActionSnooze) && strings.Contains(string(m.Blocks), bot.ActionStillInvestigating)
+		}
+		notice = notice || strings.Contains(m.Text, "12:30 UTC")
+	}
+	require.True(t, nag, "the nag offers snooze and still investigating")
+	require.True(t, notice, "the snooze notice was posted")
 
 	member, err := f.chat.IsMember(ctx, ch, f.bob.ID)
 	require.NoError(t, err)

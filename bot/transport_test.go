@@ -145,9 +145,14 @@ func TestCommandsOverHTTP(t *testing.T) {
 		{name: "statuspage", channel: in, text: "statuspage", want: []string{}},
 		{name: "data-concern", channel: in, text: "data-concern", want: []string{"flagged for a data concern"}},
 		{name: "changes", channel: in, text: "changes 2h", want: []string{"2 h before"}},
+		{name: "changes too far back", channel: in, text: "changes 3d", want: []string{"48 hours"}},
+		{name: "changes in days", channel: in, text: "changes 1d", want: []string{"INC-1"}},
 		{name: "changes with a bad window", channel: in, text: "changes forever", want: []string{"90m"}},
 		{name: "declare with a title", channel: general, text: "declare P2 search is slow", want: []string{"search is slow"}},
 		{name: "declare with a bad severity", channel: general, text: "declare P9 search is slow", want: []string{"Unknown severity"}},
+		{name: "declare for an unknown service", channel: general, text: "declare P2 --service=nope search is slow", want: []string{"nope"}},
+		{name: "declare with only a severity", channel: general, text: "declare P2", want: []string{}},
+		{name: "declare with an unknown option", channel: general, text: "declare P2 --loud search is slow", want: []string{"--loud"}},
 		{name: "declare in a form", channel: general, text: "declare", want: []string{}},
 		{name: "declare a private drill", channel: general, text: "declare P3 --private --drill --service=checkout practice", want: []string{"private incident *INC-3*"}},
 		{name: "resolve", channel: in, text: "resolve rolled back the deploy", want: []string{"INC-1 is now resolved"}},
@@ -298,6 +303,18 @@ func TestFormsAndButtonsOverHTTP(t *testing.T) {
 		tr.submit(t, tr.other.ID, v, map[string]map[string]slack.BlockAction{
 			blockSummary: {blockSummary: {Value: "rolled back the deploy"}}})
 		require.Equal(t, incident.StatusResolved, tr.incident(t).Status)
+	})
+
+	t.Run("buttons about what does not exist", func(t *testing.T) {
+		// Every button refuses, privately, an id it cannot find; nothing
+		// opens and nothing is posted in the channel.
+		before := len(tr.srv.Messages(tr.inc.ChannelID))
+		for _, action := range []string{incident.ActionAlertDeclare, incident.ActionAlertDismiss, ActionPage, incident.ActionAckPage,
+			incident.ActionRetryPage, incident.ActionRepage, incident.ActionStatusPagePublish, incident.ActionStatusPageEdit,
+			incident.ActionStatusPageDecline, incident.ActionStatusPageRetry, incident.ActionEmailSent, incident.ActionEmailNotNeeded} {
+			tr.interact(t, slackfake.BlockActions(tr.other.ID, tr.inc.ChannelID, "", &slack.BlockAction{ActionID: action, Value: "999"}))
+		}
+		require.Len(t, tr.srv.Messages(tr.inc.ChannelID), before)
 	})
 
 	t.Run("a button from elsewhere", func(t *testing.T) {
