@@ -7,9 +7,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
 	"github.com/stretchr/testify/require"
 
 	"github.com/firebreakhq/firebreak/bot/slackfake"
@@ -143,9 +145,14 @@ func TestCommandsOverHTTP(t *testing.T) {
 		{name: "statuspage", channel: in, text: "statuspage", want: []string{}},
 		{name: "data-concern", channel: in, text: "data-concern", want: []string{"flagged for a data concern"}},
 		{name: "changes", channel: in, text: "changes 2h", want: []string{"2 h before"}},
+		{name: "changes too far back", channel: in, text: "changes 3d", want: []string{"48 hours"}},
+		{name: "changes in days", channel: in, text: "changes 1d", want: []string{"INC-1"}},
 		{name: "changes with a bad window", channel: in, text: "changes forever", want: []string{"90m"}},
 		{name: "declare with a title", channel: general, text: "declare P2 search is slow", want: []string{"search is slow"}},
 		{name: "declare with a bad severity", channel: general, text: "declare P9 search is slow", want: []string{"Unknown severity"}},
+		{name: "declare for an unknown service", channel: general, text: "declare P2 --service=nope search is slow", want: []string{"nope"}},
+		{name: "declare with only a severity", channel: general, text: "declare P2", want: []string{}},
+		{name: "declare with an unknown option", channel: general, text: "declare P2 --loud search is slow", want: []string{"--loud"}},
 		{name: "declare in a form", channel: general, text: "declare", want: []string{}},
 		{name: "declare a private drill", channel: general, text: "declare P3 --private --drill --service=checkout practice", want: []string{"private incident *INC-3*"}},
 		{name: "resolve", channel: in, text: "resolve rolled back the deploy", want: []string{"INC-1 is now resolved"}},
@@ -268,6 +275,28 @@ func TestFormsAndButtonsOverHTTP(t *testing.T) {
 		require.Equal(t, tr.other.ID, tr.incident(t).Commander)
 	})
 
+	t.Run("status update form and nag buttons", func(t *testing.T) {
+		// The commander since the takeover above.
+		id := strconv.FormatInt(tr.inc.ID, 10)
+		tr.interact(t, slackfake.BlockActions(tr.other.ID, tr.inc.ChannelID, "", &slack.BlockAction{ActionID: ActionSnooze, Value: id}))
+		require.NotNil(t, tr.incident(t).SnoozedUntil, "snoozing the nag")
+		tr.clock.Advance(time.Minute)
+		tr.interact(t, slackfake.BlockActions(tr.other.ID, tr.inc.ChannelID, "", &slack.BlockAction{ActionID: ActionStillInvestigating, Value: id}))
+		require.NotNil(t, tr.incident(t).LastUpdateAt, "still investigating counts as an update")
+		tr.interact(t, slackfake.BlockActions(tr.other.ID, tr.inc.ChannelID, "", &slack.BlockAction{ActionID: ActionPostUpdate, Value: id}))
+		v := tr.openedView(t, ViewUpdate)
+		tr.submit(t, tr.other.ID, v, map[string]map[string]slack.BlockAction{
+			blockUpdateStatus: {blockUpdateStatus: {SelectedOption: slack.OptionBlockObject{Value: string(incident.StatusMitigated)}}},
+			blockUpdateKnown:  {blockUpdateKnown: {Value: "Payments fail for 4% of users."}},
+			blockUpdateDoing:  {blockUpdateDoing: {Value: "Rolling back the 14:02 deploy."}},
+			blockUpdateNext:   {blockUpdateNext: {SelectedOption: slack.OptionBlockObject{Value: "30"}}},
+		})
+		inc := tr.incident(t)
+		require.Equal(t, incident.StatusMitigated, inc.Status)
+		require.True(t, inc.LastUpdateAt.After(tr.clock.Now().Add(-time.Second)))
+
+	})
+
 	t.Run("resolve form", func(t *testing.T) {
 		tr.click(t, tr.other.ID, ActionResolve)
 		v := tr.openedView(t, ViewResolve)
@@ -276,10 +305,54 @@ func TestFormsAndButtonsOverHTTP(t *testing.T) {
 		require.Equal(t, incident.StatusResolved, tr.incident(t).Status)
 	})
 
+	t.Run("buttons about what does not exist", func(t *testing.T) {
+		// Every button refuses, privately, an id it cannot find; nothing
+		// opens and nothing is posted in the channel.
+		before := len(tr.srv.Messages(tr.inc.ChannelID))
+		for _, action := range []string{incident.ActionAlertDeclare, incident.ActionAlertDismiss, ActionPage, incident.ActionAckPage,
+			incident.ActionRetryPage, incident.ActionRepage, incident.ActionStatusPagePublish, incident.ActionStatusPageEdit,
+			incident.ActionStatusPageDecline, incident.ActionStatusPageRetry, incident.ActionEmailSent, incident.ActionEmailNotNeeded} {
+			tr.interact(t, slackfake.BlockActions(tr.other.ID, tr.inc.ChannelID, "", &slack.BlockAction{ActionID: action, Value: "999"}))
+		}
+		require.Len(t, tr.srv.Messages(tr.inc.ChannelID), before)
+	})
+
 	t.Run("a button from elsewhere", func(t *testing.T) {
 		before := len(tr.srv.OpenViews())
 		tr.interact(t, slackfake.BlockActions(tr.other.ID, "C0GENERAL", "",
 			&slack.BlockAction{ActionID: ActionChangeSeverity, Value: "999"}))
 		require.Len(t, tr.srv.OpenViews(), before, "no form for an incident that does not exist")
 	})
+}
+
+// TestSocketMode serves the same handler over Socket Mode: commands,
+// buttons and events are acknowledged with the payload HTTP would answer.
+func TestSocketMode(t *testing.T) {
+	tr := newTransport(t)
+	api := slack.New(tr.srv.BotToken(), slack.OptionAPIURL(tr.srv.URL()), slack.OptionAppLevelToken(tr.srv.AppToken()))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- tr.h.RunSocketMode(ctx, socketmode.New(api)) }()
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-done)
+	})
+
+	r, err := tr.driver.SocketSlashCommand(ctx, slack.SlashCommand{Command: "/incident", Text: "status", UserID: tr.ic.ID, ChannelID: tr.inc.ChannelID})
+	require.NoError(t, err)
+	require.NotEmpty(t, r.EnvelopeID)
+	require.Contains(t, string(r.Body), tr.inc.Key())
+
+	r, err = tr.driver.SocketSlashCommand(ctx, slack.SlashCommand{Command: "/incident", Text: "frobnicate", UserID: tr.ic.ID, ChannelID: "C0GENERAL"})
+	require.NoError(t, err)
+	require.Contains(t, string(r.Body), "Unknown command")
+
+	before := len(tr.srv.OpenViews())
+	_, err = tr.driver.SocketInteraction(ctx, slackfake.BlockActions(tr.ic.ID, tr.inc.ChannelID, tr.inc.PanelTS,
+		&slack.BlockAction{ActionID: ActionChangeSeverity, Value: strconv.FormatInt(tr.inc.ID, 10)}))
+	require.NoError(t, err)
+	require.Len(t, tr.srv.OpenViews(), before+1, "the button opened the severity form")
+
+	_, err = tr.driver.SocketEvent(ctx, map[string]any{"type": "member_joined_channel", "user": tr.other.ID, "channel": tr.inc.ChannelID}, "Ev0SOCKET1")
+	require.NoError(t, err)
 }
