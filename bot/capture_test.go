@@ -72,7 +72,7 @@ func newCaptureFixture(t *testing.T, withPostmortems bool) *captureFixture {
 	store.SetScheduler(q)
 	svc := incident.NewService(incident.ServiceConfig{Store: store, Scheduler: q, Chat: ch, Clock: clock})
 	svc.RegisterJobs(q)
-	cfg := Config{Service: svc, Scheduler: q, Clock: clock}
+	cfg := withService(Config{Scheduler: q, Clock: clock}, svc)
 	pm := &fakePostmortems{targets: []string{"confluence", "github"}}
 	if withPostmortems {
 		cfg.Postmortems = pm

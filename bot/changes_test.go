@@ -100,7 +100,7 @@ func newChgFixture(t *testing.T, sev incident.Severity, mutate ...func(*incident
 		Chat:        NewChat(api, policy, WithChatClock(clock)),
 		Rollbackers: []incident.Rollbacker{chgRollbacker{source: "github"}, chgRollbacker{source: "launchdarkly"}}})
 	f.svc.RegisterJobs(f.queue)
-	f.h = New(Config{Slack: api, Service: f.svc, Scheduler: f.queue, Deliveries: f.store, Clock: clock})
+	f.h = New(withService(Config{Slack: api, Scheduler: f.queue, Deliveries: f.store, Clock: clock}, f.svc))
 	f.h.registerChangeHandlers()
 
 	inc, _, err := f.svc.Declare(ctx, incident.DeclareInput{Title: "checkout is down", Severity: sev, ServiceKey: "checkout", DeclaredBy: f.ic.ID})
