@@ -13,6 +13,7 @@ import (
 
 	"github.com/firebreakhq/firebreak/bot"
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/capture"
 	"github.com/firebreakhq/firebreak/incident/gormstore"
 	"github.com/firebreakhq/firebreak/incident/incidenttest"
 	"github.com/firebreakhq/firebreak/incident/postmortem"
@@ -70,6 +71,7 @@ type fixture struct {
 	chat  *incidenttest.Chat
 	queue *incidenttest.Queue
 	svc   *incident.Service
+	capt  *capture.Service
 	pm    *postmortem.Service
 	exp   exporters
 }
@@ -95,7 +97,8 @@ func newFixture(t *testing.T, withExporters bool) *fixture {
 		f.exp = newExporters(t, clock)
 		list = f.exp.list
 	}
-	f.pm = postmortem.New(postmortem.Config{Escape: slackEscape, Store: store, Incidents: f.svc, Chat: ch, Scheduler: q, Exporters: list,
+	f.capt = capture.New(capture.Config{Store: store, Chat: ch, Notifier: f.svc, Policy: policy, Clock: clock})
+	f.pm = postmortem.New(postmortem.Config{Escape: slackEscape, Store: store, Backfill: f.capt, Policy: policy, Chat: ch, Scheduler: q, Exporters: list,
 		Renderer: renderer, Clock: clock})
 	f.svc.RegisterJobs(q)
 	f.pm.RegisterJobs(q)
@@ -116,7 +119,7 @@ func (f *fixture) say(t *testing.T, channel string, d time.Duration, m incident.
 		m.TS = f.ts()
 	}
 	m.ChannelID = channel
-	require.NoError(t, f.svc.CaptureMessage(context.Background(), m))
+	require.NoError(t, f.capt.CaptureMessage(context.Background(), m))
 	return m.TS
 }
 
@@ -153,12 +156,12 @@ func (f *fixture) replay(t *testing.T) (*incident.Incident, map[string]string) {
 	_, err = f.svc.AssignRole(ctx, inc.ID, incident.RoleComms, cara, alice)
 	require.NoError(t, err)
 	ts["deploy"] = f.say(t, ch, time.Minute, incident.CapturedMessage{User: dev, Text: "Deploy 1a2b3c4 at 13:41 added the order-history query; that lines up with the start"})
-	require.NoError(t, f.svc.CaptureReaction(ctx, ch, ts["deploy"], "eyes", bob))
-	require.NoError(t, f.svc.CaptureReaction(ctx, ch, ts["deploy"], "pushpin", alice))
+	require.NoError(t, f.capt.CaptureReaction(ctx, ch, ts["deploy"], "eyes", bob))
+	require.NoError(t, f.capt.CaptureReaction(ctx, ch, ts["deploy"], "pushpin", alice))
 	ts["oops"] = f.say(t, ch, time.Minute, incident.CapturedMessage{User: bob, Text: "oops, wrong channel"})
 	f.say(t, ch, 10*time.Second, incident.CapturedMessage{TS: ts["oops"], Subtype: incident.SubtypeDeleted})
 	ts["rollback"] = f.say(t, ch, 2*time.Minute, incident.CapturedMessage{User: dev, Text: "Rolling back checkout to 9f8e7d6 now"})
-	require.NoError(t, f.svc.CapturePin(ctx, ch, ts["rollback"], alice))
+	require.NoError(t, f.capt.CapturePin(ctx, ch, ts["rollback"], alice))
 	_, err = f.svc.PostUpdate(ctx, inc.ID, incident.UpdateInput{Author: alice, Known: "Card payments fail at checkout.", Doing: "Rolling back the 13:41 deploy."})
 	require.NoError(t, err)
 
@@ -181,13 +184,13 @@ func (f *fixture) replay(t *testing.T) (*incident.Incident, map[string]string) {
 	}
 	f.clock.Advance(3 * time.Minute)
 
-	require.NoError(t, f.svc.AddNote(ctx, inc.ID, cara, "Support confirms customers can pay again."))
+	require.NoError(t, f.capt.AddNote(ctx, inc.ID, cara, "Support confirms customers can pay again."))
 	_, err = f.svc.SetStatus(ctx, inc.ID, incident.StatusMitigated, alice, "")
 	require.NoError(t, err)
 	due := time.Date(2026, time.March, 21, 0, 0, 0, 0, time.UTC)
-	_, err = f.svc.AddFollowUp(ctx, inc.ID, alice, "Add an index on orders.customer_id", dev, &due)
+	_, err = f.capt.AddFollowUp(ctx, inc.ID, alice, "Add an index on orders.customer_id", dev, &due)
 	require.NoError(t, err)
-	_, err = f.svc.AddFollowUp(ctx, inc.ID, alice, "Alert when checkout-db pool use exceeds 80%", "", nil)
+	_, err = f.capt.AddFollowUp(ctx, inc.ID, alice, "Alert when checkout-db pool use exceeds 80%", "", nil)
 	require.NoError(t, err)
 	f.clock.Advance(20 * time.Minute)
 	_, err = f.svc.SetStatus(ctx, inc.ID, incident.StatusResolved, alice, "We undid the change that caused the errors.")
@@ -367,7 +370,7 @@ func TestDraftRetryPostsOnce(t *testing.T) {
 	require.Equal(t, 1, f.queue.Pending(postmortem.JobDraft))
 	// Fail the Markdown part once, after the summary went out.
 	failSecondPost := &secondPostFailer{Chat: f.chat}
-	pm := postmortem.New(postmortem.Config{Escape: slackEscape, Store: f.store, Incidents: f.svc, Chat: failSecondPost, Scheduler: f.queue, Renderer: mustTemplates(t), Clock: f.clock})
+	pm := postmortem.New(postmortem.Config{Escape: slackEscape, Store: f.store, Backfill: f.capt, Policy: f.svc.Policy(), Chat: failSecondPost, Scheduler: f.queue, Renderer: mustTemplates(t), Clock: f.clock})
 	pm.RegisterJobs(f.queue)
 	require.Empty(t, f.queue.RunAll(t))
 
@@ -441,7 +444,7 @@ func TestExportCreatesThenUpdates(t *testing.T) {
 
 	// A note added after the export, then a re-export: the same page and
 	// pull request, updated; no second bookmark.
-	require.NoError(t, f.svc.AddNote(ctx, inc.ID, dev, "The order-history query had no index."))
+	require.NoError(t, f.capt.AddNote(ctx, inc.ID, dev, "The order-history query had no index."))
 	f.clock.Advance(time.Minute)
 	for _, target := range []string{"confluence", "github"} {
 		require.NoError(t, f.pm.Export(ctx, inc.ID, target, bob, reply))
