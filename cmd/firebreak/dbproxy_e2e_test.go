@@ -34,6 +34,8 @@ type dbProxy struct {
 
 	mu    sync.Mutex
 	conns []net.Conn
+	// resume is closed when a hang ends.
+	resume chan struct{}
 }
 
 func newDBProxy(t *testing.T, target string) *dbProxy {
@@ -74,8 +76,8 @@ func (p *dbProxy) pipe(dst, src net.Conn) {
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := src.Read(buf)
-		for n > 0 && p.mode.Load() == proxyHang {
-			time.Sleep(10 * time.Millisecond) // a hung network: nothing moves
+		if n > 0 && p.mode.Load() == proxyHang {
+			<-p.hang() // a hung network: nothing moves until it ends
 		}
 		if n > 0 {
 			if _, werr := dst.Write(buf[:n]); werr != nil {
@@ -100,8 +102,32 @@ func (p *dbProxy) closeAll() {
 	p.conns = nil
 }
 
+func (p *dbProxy) hang() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.mode.Load() != proxyHang {
+		done := make(chan struct{})
+		close(done)
+		return done
+	}
+	if p.resume == nil {
+		p.resume = make(chan struct{})
+	}
+	return p.resume
+}
+
 func (p *dbProxy) set(mode int32) {
+	p.mu.Lock()
 	p.mode.Store(mode)
+	p.mu.Unlock()
+	if mode != proxyHang {
+		p.mu.Lock()
+		if p.resume != nil {
+			close(p.resume)
+			p.resume = nil
+		}
+		p.mu.Unlock()
+	}
 	if mode == proxyCut {
 		p.closeAll()
 	}
