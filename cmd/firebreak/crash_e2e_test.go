@@ -38,10 +38,12 @@ func startProcess(t *testing.T, env map[string]string) *crashProcess {
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
+	logs := &syncBuffer{}
+	cmd.Stderr, cmd.Stdout = logs, logs
 	require.NoError(t, cmd.Start())
 	p := &crashProcess{cmd: cmd, base: "http://" + addr, done: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() { p.kill() })
+	t.Cleanup(p.kill)
 	require.Eventually(t, func() bool {
 		resp, err := http.Get(p.base + "/healthz")
 		if err != nil {
@@ -49,11 +51,12 @@ func startProcess(t *testing.T, env map[string]string) *crashProcess {
 		}
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
-	}, 30*time.Second, 20*time.Millisecond, "the bot process starts")
+	}, 30*time.Second, 20*time.Millisecond, "the bot process starts\n%s", logs)
 	return p
 }
 
-// kill sends SIGKILL: no shutdown, no deferred work, no flushing.
+// kill sends SIGKILL: no shutdown, no deferred work, no flushing. Killing
+// a dead process again is harmless.
 func (p *crashProcess) kill() {
 	_ = p.cmd.Process.Signal(syscall.SIGKILL)
 	<-p.done
@@ -131,7 +134,7 @@ func crashTrial(t *testing.T, replicas, trial int) time.Duration {
 	victim.kill()
 	declareErr := <-declared
 	restarted := time.Now()
-	startProcess(t, env) // the same instance id: it takes its own jobs back
+	defer startProcess(t, env).kill() // the same instance id: it takes its own jobs back
 
 	// Killed before the declare was answered, Slack shows the user an error:
 	// then either nothing exists or the declare committed whole, and the
