@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,9 +16,8 @@ import (
 
 	"github.com/firebreakhq/firebreak/bot"
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/incidenttest"
 )
-
-var updateGolden = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // goldenPolicy is the default policy with one service.
 func goldenPolicy() incident.Policy {
@@ -80,14 +77,7 @@ func TestBlocksGolden(t *testing.T) {
 			enc.SetIndent("", "  ")
 			require.NoError(t, enc.Encode(tt.blocks))
 			got := buf.Bytes()
-			path := filepath.Join("testdata", tt.file)
-			if *updateGolden {
-				require.NoError(t, os.MkdirAll("testdata", 0o755))
-				require.NoError(t, os.WriteFile(path, got, 0o644))
-			}
-			want, err := os.ReadFile(path)
-			require.NoError(t, err, "run go test ./bot -run TestBlocksGolden -update to create it")
-			require.Equal(t, string(want), string(got))
+			incidenttest.Golden(t, filepath.Join("testdata", tt.file), got)
 		})
 	}
 }

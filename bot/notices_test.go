@@ -1,7 +1,6 @@
 package bot_test
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/firebreakhq/firebreak/bot"
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/incidenttest"
 )
 
 // hostile is user text that would ping, link or break mrkdwn if posted raw.
@@ -54,12 +54,7 @@ func TestNoticeGolden(t *testing.T) {
 	for name, n := range noticeSamples() {
 		got := bot.NoticeText(n)
 		path := filepath.Join("testdata", "notices", name+".golden")
-		if *updateGolden {
-			require.NoError(t, os.WriteFile(path, []byte(got+"\n"), 0o600))
-		}
-		want, err := os.ReadFile(path)
-		require.NoError(t, err, "run go test ./bot -run TestNoticeGolden -update")
-		require.Equal(t, string(want), got+"\n", name)
+		incidenttest.Golden(t, path, []byte(got+"\n"))
 
 		// User text never reaches Slack raw.
 		require.NotContains(t, got, "<!channel>", name)

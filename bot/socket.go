@@ -39,8 +39,17 @@ func (h *Handler) socketEvent(ctx context.Context, sm *socketmode.Client, evt so
 	case socketmode.EventTypeConnected:
 		h.log.InfoContext(ctx, "socket mode connected")
 		return
-	case socketmode.EventTypeConnectionError, socketmode.EventTypeInvalidAuth:
-		h.log.ErrorContext(ctx, "socket mode connection problem", "type", string(evt.Type))
+	case socketmode.EventTypeConnectionError:
+		// The cause (connection refused, DNS, TLS, a refused app token) is
+		// logged on every attempt, before the retries blur it.
+		attrs := []any{"type", string(evt.Type)}
+		if ce, ok := evt.Data.(*slack.ConnectionErrorEvent); ok {
+			attrs = append(attrs, "attempt", ce.Attempt, "retry_in", ce.Backoff, "err", ce.ErrorObj)
+		}
+		h.log.ErrorContext(ctx, "socket mode connection problem", attrs...)
+		return
+	case socketmode.EventTypeInvalidAuth:
+		h.log.ErrorContext(ctx, "socket mode connection refused: the app-level token (SLACK_APP_TOKEN) is invalid or revoked", "type", string(evt.Type))
 		return
 	}
 	if evt.Request == nil {

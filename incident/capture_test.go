@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/incidenttest"
 )
 
 // openIncident declares a P2 and runs its setup, so it has channel C001.
@@ -210,7 +211,7 @@ func (e rateLimited) RetryAfter() time.Duration { return e.wait }
 
 // limitedChat fails History with a rate limit while limited is set.
 type limitedChat struct {
-	*chat
+	*incidenttest.Chat
 	limited bool
 }
 
@@ -218,7 +219,7 @@ func (c *limitedChat) History(ctx context.Context, ch string, oldest time.Time) 
 	if c.limited {
 		return nil, rateLimited{wait: 30 * time.Second}
 	}
-	return c.chat.History(ctx, ch, oldest)
+	return c.Chat.History(ctx, ch, oldest)
 }
 
 func TestBackfill(t *testing.T) {
@@ -242,7 +243,7 @@ func TestBackfill(t *testing.T) {
 
 	// While the bot was down: an edit, new messages, a thread, a pin and
 	// a reaction; the history also holds the bot's lines and its panel.
-	b.chat.history[inc.ChannelID] = []incident.ChatMessage{
+	b.chat.Messages[inc.ChannelID] = []incident.ChatMessage{
 		{TS: inc.PanelTS, User: "U0BOT", Text: "panel", Pinned: true},
 		{TS: ts(10), User: "U0ALICE", Text: "checkout returns 500s for cards", Edited: true},
 		{TS: ts(20), User: "U0BOB", Text: "looking"},
@@ -292,7 +293,7 @@ func TestBackfillRateLimited(t *testing.T) {
 	b := setup(t)
 	ctx := context.Background()
 	inc := openIncident(t, b)
-	lc := &limitedChat{chat: b.chat, limited: true}
+	lc := &limitedChat{Chat: b.chat, limited: true}
 	svc := incident.NewService(incident.ServiceConfig{Store: b.store, Scheduler: b.queue, Chat: lc, Policy: b.svc.Policy(), Clock: b.clock})
 
 	_, err := svc.Backfill(ctx, inc.ID)
@@ -301,7 +302,7 @@ func TestBackfillRateLimited(t *testing.T) {
 	require.Equal(t, 30*time.Second, ra.RetryAfter())
 
 	lc.limited = false
-	b.chat.history[inc.ChannelID] = []incident.ChatMessage{{TS: slackTS(inc, 3), User: "U0ALICE", Text: "hello"}}
+	b.chat.Messages[inc.ChannelID] = []incident.ChatMessage{{TS: slackTS(inc, 3), User: "U0ALICE", Text: "hello"}}
 	added, err := svc.Backfill(ctx, inc.ID)
 	require.NoError(t, err)
 	require.Equal(t, 1, added)
@@ -330,7 +331,7 @@ func TestAddNote(t *testing.T) {
 	require.True(t, notes[0].Key)
 	require.Equal(t, "U0ALICE", notes[0].Actor)
 	require.Equal(t, "customers confirm they can pay", notes[0].Text)
-	require.Contains(t, b.chat.posts[inc.ChannelID], ":memo: Note from <@U0ALICE> (key event for the postmortem): customers confirm they can pay")
+	require.Contains(t, b.chat.Posts[inc.ChannelID], ":memo: Note from <@U0ALICE> (key event for the postmortem): customers confirm they can pay")
 
 	tests := []struct {
 		name string
@@ -403,7 +404,7 @@ func TestAddFollowUp(t *testing.T) {
 			} else {
 				require.True(t, tt.due.Equal(*items[0].DueOn))
 			}
-			require.Contains(t, b.chat.posts[inc.ChannelID], tt.line)
+			require.Contains(t, b.chat.Posts[inc.ChannelID], tt.line)
 		})
 	}
 }

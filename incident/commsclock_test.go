@@ -127,9 +127,9 @@ func setupComms(t *testing.T, mutate ...func(*incident.Policy)) commsBundle {
 
 // channel returns everything posted in the incident channel.
 func (b commsBundle) channel() []string {
-	b.chat.mu.Lock()
-	defer b.chat.mu.Unlock()
-	return append([]string(nil), b.chat.posts["C001"]...)
+	b.chat.Mu.Lock()
+	defer b.chat.Mu.Unlock()
+	return append([]string(nil), b.chat.Posts["C001"]...)
 }
 
 func (b commsBundle) count(substr string) int {
@@ -166,7 +166,7 @@ func TestCommsClockDraftNudgeEscalation(t *testing.T) {
 	require.Zero(t, b.count("is not on the status page yet"), "no nudge before 5 minutes")
 	advance(t, b.bundle, time.Minute+30*time.Second)
 	require.Equal(t, 1, b.count("<@U0DECL>, *INC-1 is not on the status page yet*: 5 minutes left of the 10 minutes target"))
-	require.Contains(t, strings.Join(b.chat.replies, "\n"), "U0DECL: INC-1 is not on the status page yet")
+	require.Contains(t, strings.Join(b.chat.Replies, "\n"), "U0DECL: INC-1 is not on the status page yet")
 
 	advance(t, b.bundle, 5*time.Minute)
 	require.Equal(t, 1, b.count("*INC-1: 10 minutes without a status page post.*"))

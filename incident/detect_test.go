@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/incidenttest"
 )
 
 func alertPolicy(p *incident.Policy) {
@@ -26,11 +27,11 @@ func firing(fp, name string) incident.AlertEvent {
 		Summary: "checkout returns 503s", URL: "http://prometheus:9090/graph?g0.expr=rate", Labels: map[string]string{"alertname": name, "service": "checkout"}}
 }
 
-func postsContaining(c *chat, ch, sub string) []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+func postsContaining(c *incidenttest.Chat, ch, sub string) []string {
+	c.Mu.Lock()
+	defer c.Mu.Unlock()
 	var out []string
-	for _, p := range c.posts[ch] {
+	for _, p := range c.Posts[ch] {
 		if strings.Contains(p, sub) {
 			out = append(out, p)
 		}
@@ -169,11 +170,11 @@ func closeIncident(t *testing.T, b bundle, inc *incident.Incident) {
 	require.NoError(t, err)
 }
 
-func repliesContaining(c *chat, sub string) []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+func repliesContaining(c *incidenttest.Chat, sub string) []string {
+	c.Mu.Lock()
+	defer c.Mu.Unlock()
 	var out []string
-	for _, r := range c.replies {
+	for _, r := range c.Replies {
 		if strings.Contains(r, sub) {
 			out = append(out, r)
 		}
@@ -333,12 +334,12 @@ func TestDrillIsMarkedAndPagesNobody(t *testing.T) {
 	require.Empty(t, pg.requests, "a drill without a test service pages nobody")
 	sim := postsContaining(b.chat, inc.ChannelID, "Simulated page")
 	require.Len(t, sim, 1)
-	b.chat.mu.Lock()
-	for _, p := range b.chat.posts[inc.ChannelID] {
+	b.chat.Mu.Lock()
+	for _, p := range b.chat.Posts[inc.ChannelID] {
 		require.True(t, strings.HasPrefix(p, incident.DrillMarker), "every line in a drill's channel is marked: %q", p)
 	}
-	b.chat.mu.Unlock()
-	require.True(t, strings.HasPrefix(b.chat.topics[inc.ChannelID], "DRILL | "))
+	b.chat.Mu.Unlock()
+	require.True(t, strings.HasPrefix(b.chat.Topics[inc.ChannelID], "DRILL | "))
 
 	// With a test service in the policy, the drill pages it, and only it.
 	b2, pg2 := pagingSetup(t)

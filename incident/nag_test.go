@@ -2,9 +2,6 @@ package incident_test
 
 import (
 	"context"
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,22 +10,8 @@ import (
 
 	"github.com/firebreakhq/firebreak/bot"
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/incidenttest"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
-
-// golden compares got with testdata/name.golden, rewriting it with -update.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		require.NoError(t, os.MkdirAll("testdata", 0o755))
-		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run go test -update to create %s", path)
-	require.Equal(t, string(want), got)
-}
 
 // advance moves the clock in small steps, running the timers that fall due,
 // as the job engine does.
@@ -58,18 +41,18 @@ func TestNagCadencePerSeverity(t *testing.T) {
 		b := setup(t)
 		readyAt(t, b, sev)
 		advance(t, b, every-time.Minute)
-		require.Empty(t, b.chat.nags, "%s: nothing before the cadence", sev)
+		require.Empty(t, b.chat.Nags, "%s: nothing before the cadence", sev)
 		advance(t, b, 2*time.Minute)
-		require.Len(t, b.chat.nags, 1, "%s: one nag after one cadence", sev)
-		require.Contains(t, b.chat.nags[0], "<@U0DECL>, *INC-1 needs a status update*")
+		require.Len(t, b.chat.Nags, 1, "%s: one nag after one cadence", sev)
+		require.Contains(t, b.chat.Nags[0], "<@U0DECL>, *INC-1 needs a status update*")
 		advance(t, b, every)
-		require.Len(t, b.chat.nags, 2, sev)
+		require.Len(t, b.chat.Nags, 2, sev)
 	}
 	for _, sev := range []incident.Severity{incident.P3, incident.P4} {
 		b := setup(t)
 		readyAt(t, b, sev)
 		advance(t, b, 3*time.Hour)
-		require.Empty(t, b.chat.nags, "%s has no cadence", sev)
+		require.Empty(t, b.chat.Nags, "%s has no cadence", sev)
 	}
 }
 
@@ -77,29 +60,29 @@ func TestNagEscalationLadder(t *testing.T) {
 	t.Parallel()
 	b := setup(t, func(p *incident.Policy) { p.CommanderGroup = "S0ICS" })
 	readyAt(t, b, incident.P1)
-	replies := len(b.chat.replies)
+	replies := len(b.chat.Replies)
 	advance(t, b, 10*time.Minute)
-	require.Len(t, b.chat.nags, 1)
-	require.NotContains(t, b.chat.nags[0], "Second reminder")
-	require.Len(t, b.chat.replies, replies, "no DM on the first nag")
+	require.Len(t, b.chat.Nags, 1)
+	require.NotContains(t, b.chat.Nags[0], "Second reminder")
+	require.Len(t, b.chat.Replies, replies, "no DM on the first nag")
 
 	advance(t, b, 10*time.Minute)
-	require.Len(t, b.chat.nags, 2)
-	require.Contains(t, b.chat.nags[1], "Second reminder; the IC has been messaged directly")
-	require.Len(t, b.chat.replies, replies+1)
-	require.True(t, strings.HasPrefix(b.chat.replies[replies], "U0DECL: INC-1 needs a status update"), b.chat.replies[replies])
+	require.Len(t, b.chat.Nags, 2)
+	require.Contains(t, b.chat.Nags[1], "Second reminder; the IC has been messaged directly")
+	require.Len(t, b.chat.Replies, replies+1)
+	require.True(t, strings.HasPrefix(b.chat.Replies[replies], "U0DECL: INC-1 needs a status update"), b.chat.Replies[replies])
 
 	advance(t, b, 10*time.Minute)
-	require.Len(t, b.chat.nags, 3)
-	require.Contains(t, b.chat.nags[2], "<!subteam^S0ICS>, please help the IC or take over")
+	require.Len(t, b.chat.Nags, 3)
+	require.Contains(t, b.chat.Nags[2], "<!subteam^S0ICS>, please help the IC or take over")
 
 	// Any update resets the ladder.
 	_, err := b.svc.PostUpdate(context.Background(), 1, incident.UpdateInput{Author: "U0DECL", Known: "found it"})
 	require.NoError(t, err)
 	advance(t, b, 10*time.Minute)
-	require.Len(t, b.chat.nags, 4)
-	require.NotContains(t, b.chat.nags[3], "missed")
-	require.NotContains(t, b.chat.nags[3], "Second reminder")
+	require.Len(t, b.chat.Nags, 4)
+	require.NotContains(t, b.chat.Nags[3], "missed")
+	require.NotContains(t, b.chat.Nags[3], "Second reminder")
 }
 
 func TestBackupIsTheCommsLeadWithoutAGroup(t *testing.T) {
@@ -109,8 +92,8 @@ func TestBackupIsTheCommsLeadWithoutAGroup(t *testing.T) {
 	_, err := b.svc.AssignRole(context.Background(), inc.ID, "comms", "U0KIM", "U0DECL")
 	require.NoError(t, err)
 	advance(t, b, 30*time.Minute)
-	require.Len(t, b.chat.nags, 3)
-	require.Contains(t, b.chat.nags[2], "<@U0KIM>, please help the IC or take over")
+	require.Len(t, b.chat.Nags, 3)
+	require.Contains(t, b.chat.Nags[2], "<@U0KIM>, please help the IC or take over")
 }
 
 func TestUpdateResetsTheClock(t *testing.T) {
@@ -122,24 +105,24 @@ func TestUpdateResetsTheClock(t *testing.T) {
 	_, err := b.svc.PostUpdate(ctx, inc.ID, incident.UpdateInput{Author: "U0DECL", Known: "error rate at 40%", Doing: "rolling back"})
 	require.NoError(t, err)
 	advance(t, b, 9*time.Minute)
-	require.Empty(t, b.chat.nags, "the clock restarted at the update")
+	require.Empty(t, b.chat.Nags, "the clock restarted at the update")
 	advance(t, b, 2*time.Minute)
-	require.Len(t, b.chat.nags, 1)
+	require.Len(t, b.chat.Nags, 1)
 
 	// A promised next update moves the reminder with it.
 	_, err = b.svc.PostUpdate(ctx, inc.ID, incident.UpdateInput{Author: "U0DECL", Known: "stable", NextIn: 25 * time.Minute})
 	require.NoError(t, err)
 	advance(t, b, 24*time.Minute)
-	require.Len(t, b.chat.nags, 1)
+	require.Len(t, b.chat.Nags, 1)
 	advance(t, b, 2*time.Minute)
-	require.Len(t, b.chat.nags, 2)
+	require.Len(t, b.chat.Nags, 2)
 
 	updates, err := b.store.ListStatusUpdates(ctx, inc.ID)
 	require.NoError(t, err)
 	require.Len(t, updates, 2)
-	posts := strings.Join(b.chat.posts[inc.ChannelID], "\n")
+	posts := strings.Join(b.chat.Posts[inc.ChannelID], "\n")
 	require.Contains(t, posts, "*What we know:* error rate at 40%")
-	require.Contains(t, strings.Join(b.chat.posts["CBROADCAST"], "\n"), "Status update — INC-1", "mirrored to the broadcast channel")
+	require.Contains(t, strings.Join(b.chat.Posts["CBROADCAST"], "\n"), "Status update — INC-1", "mirrored to the broadcast channel")
 }
 
 func TestSnoozeIsForTheIC(t *testing.T) {
@@ -153,9 +136,9 @@ func TestSnoozeIsForTheIC(t *testing.T) {
 	_, err = b.svc.Snooze(ctx, inc.ID, "U0DECL")
 	require.NoError(t, err)
 	advance(t, b, 29*time.Minute)
-	require.Empty(t, b.chat.nags, "silent for 30 minutes after the snooze")
+	require.Empty(t, b.chat.Nags, "silent for 30 minutes after the snooze")
 	advance(t, b, 2*time.Minute)
-	require.Len(t, b.chat.nags, 1)
+	require.Len(t, b.chat.Nags, 1)
 }
 
 func TestNagsPauseWhenMitigatedAndStopWhenResolved(t *testing.T) {
@@ -166,22 +149,22 @@ func TestNagsPauseWhenMitigatedAndStopWhenResolved(t *testing.T) {
 	_, err := b.svc.SetStatus(ctx, inc.ID, incident.StatusMitigated, "U0DECL", "")
 	require.NoError(t, err)
 	advance(t, b, time.Hour)
-	require.Empty(t, b.chat.nags, "paused while mitigated")
+	require.Empty(t, b.chat.Nags, "paused while mitigated")
 
 	_, err = b.svc.SetStatus(ctx, inc.ID, incident.StatusInvestigating, "U0DECL", "")
 	require.NoError(t, err)
 	advance(t, b, 11*time.Minute)
-	require.Len(t, b.chat.nags, 1, "resumed, counting from the relapse")
+	require.Len(t, b.chat.Nags, 1, "resumed, counting from the relapse")
 
 	_, err = b.svc.SetStatus(ctx, inc.ID, incident.StatusResolved, "U0DECL", "")
 	require.NoError(t, err)
 	advance(t, b, time.Hour)
-	require.Len(t, b.chat.nags, 1, "no nags once resolved")
+	require.Len(t, b.chat.Nags, 1, "no nags once resolved")
 
 	_, err = b.svc.SetStatus(ctx, inc.ID, incident.StatusInvestigating, "U0DECL", "")
 	require.NoError(t, err)
 	advance(t, b, 11*time.Minute)
-	require.Len(t, b.chat.nags, 2, "reopening starts them again")
+	require.Len(t, b.chat.Nags, 2, "reopening starts them again")
 }
 
 func TestNagsKeepGoingWhenMitigatedIfConfigured(t *testing.T) {
@@ -191,7 +174,7 @@ func TestNagsKeepGoingWhenMitigatedIfConfigured(t *testing.T) {
 	_, err := b.svc.SetStatus(context.Background(), inc.ID, incident.StatusMitigated, "U0DECL", "")
 	require.NoError(t, err)
 	advance(t, b, 11*time.Minute)
-	require.Len(t, b.chat.nags, 1)
+	require.Len(t, b.chat.Nags, 1)
 }
 
 func TestSeverityChangeReplansNags(t *testing.T) {
@@ -199,17 +182,17 @@ func TestSeverityChangeReplansNags(t *testing.T) {
 	b := setup(t)
 	inc := readyAt(t, b, incident.P2)
 	advance(t, b, 11*time.Minute)
-	require.Empty(t, b.chat.nags)
+	require.Empty(t, b.chat.Nags)
 	_, err := b.svc.SetSeverity(context.Background(), inc.ID, incident.P1, "U0DECL")
 	require.NoError(t, err)
 	advance(t, b, 30*time.Second)
-	require.Len(t, b.chat.nags, 1, "P1's 10-minute cadence is already overdue")
+	require.Len(t, b.chat.Nags, 1, "P1's 10-minute cadence is already overdue")
 	advance(t, b, 10*time.Minute)
-	require.Len(t, b.chat.nags, 2, "and continues at P1's cadence")
+	require.Len(t, b.chat.Nags, 2, "and continues at P1's cadence")
 	_, err = b.svc.SetSeverity(context.Background(), inc.ID, incident.P3, "U0DECL")
 	require.NoError(t, err)
 	advance(t, b, time.Hour)
-	require.Len(t, b.chat.nags, 2, "P3 has no cadence")
+	require.Len(t, b.chat.Nags, 2, "P3 has no cadence")
 }
 
 func TestNagWithoutICAsksForOne(t *testing.T) {
@@ -225,8 +208,8 @@ func TestNagWithoutICAsksForOne(t *testing.T) {
 	})
 	require.NoError(t, err)
 	advance(t, b, 11*time.Minute)
-	require.Len(t, b.chat.nags, 1)
-	require.Contains(t, b.chat.nags[0], "has no Incident Commander")
+	require.Len(t, b.chat.Nags, 1)
+	require.Contains(t, b.chat.Nags[0], "has no Incident Commander")
 }
 
 func TestResponseTargetEscalates(t *testing.T) {
@@ -235,9 +218,9 @@ func TestResponseTargetEscalates(t *testing.T) {
 	ctx := context.Background()
 	inc := readyAt(t, b, incident.P1)
 	advance(t, b, 14*time.Minute)
-	require.NotContains(t, strings.Join(b.chat.posts[inc.ChannelID], "\n"), "not been acknowledged")
+	require.NotContains(t, strings.Join(b.chat.Posts[inc.ChannelID], "\n"), "not been acknowledged")
 	advance(t, b, 2*time.Minute)
-	posts := strings.Join(b.chat.posts[inc.ChannelID], "\n")
+	posts := strings.Join(b.chat.Posts[inc.ChannelID], "\n")
 	require.Contains(t, posts, "*INC-1 has not been acknowledged* within its 15 minutes target for P1")
 	require.Contains(t, posts, "<!subteam^S0ICS>, please respond")
 	require.Contains(t, posts, "<@U0DECL> is the IC, but nobody has acknowledged the page.")
@@ -249,7 +232,7 @@ func TestResponseTargetEscalates(t *testing.T) {
 	_, err := b2.svc.ConfirmTakeIC(ctx, inc2.ID, "U0JANE")
 	require.NoError(t, err)
 	advance(t, b2, 2*time.Hour)
-	require.NotContains(t, strings.Join(b2.chat.posts[inc2.ChannelID], "\n"), "not been acknowledged")
+	require.NotContains(t, strings.Join(b2.chat.Posts[inc2.ChannelID], "\n"), "not been acknowledged")
 }
 
 func TestNagPostedOnceWhenTimersCollide(t *testing.T) {
@@ -264,16 +247,16 @@ func TestNagPostedOnceWhenTimersCollide(t *testing.T) {
 	require.NoError(t, err)
 	b.clock.Advance(45 * time.Minute) // the bot was down
 	b.queue.RunDue(t, b.clock.Now())
-	require.Len(t, b.chat.nags, 1, "a nag that fell due during downtime is posted once, not once per missed cadence")
+	require.Len(t, b.chat.Nags, 1, "a nag that fell due during downtime is posted once, not once per missed cadence")
 }
 
 func TestNagRetriesWhenSlackFails(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	readyAt(t, b, incident.P1)
-	b.chat.fail["nag"] = 1
+	b.chat.Fail["nag"] = 1
 	advance(t, b, 11*time.Minute)
-	require.Len(t, b.chat.nags, 1, "the failed post is retried and lands once")
+	require.Len(t, b.chat.Nags, 1, "the failed post is retried and lands once")
 }
 
 func TestRenderedNagUpdateAndComms(t *testing.T) {
@@ -290,9 +273,9 @@ func TestRenderedNagUpdateAndComms(t *testing.T) {
 	noIC := *inc
 	noIC.Commander = ""
 	nags = append(nags, incident.NagText(&noIC, p, 1, at.Add(10*time.Minute)))
-	golden(t, "nag", strings.Join(nags, "\n---\n")+"\n")
+	incidenttest.Golden(t, "testdata/nag.golden", []byte(strings.Join(nags, "\n---\n")+"\n"))
 
 	upd := incident.UpdateNotice(inc, p, incident.UpdateInput{Author: "U0JANE", Known: "Payments fail for 40% of users since 14:02.",
 		Doing: "Rolling back the 14:02 deploy."}, at.Add(12*time.Minute))
-	golden(t, "update", bot.NoticeText(upd)+"\n")
+	incidenttest.Golden(t, "testdata/update.golden", []byte(bot.NoticeText(upd)+"\n"))
 }

@@ -24,6 +24,11 @@ const (
 // must not hold on-call back.
 const pageChannelWait = 2 * time.Second
 
+// pageRetryNoChannel is how soon a failed page is tried again while the
+// incident has no channel yet, so the failure is said there soon after
+// the channel exists (the outbound circuit breaker spares PagerDuty).
+const pageRetryNoChannel = 3 * time.Second
+
 // pageAttempts bounds paging retries; the engine's backoff spreads them over
 // about an hour, and the channel is told at the first failure and the last.
 const pageAttempts = 10
@@ -285,6 +290,9 @@ func (s *Service) pageFailed(ctx context.Context, inc *Incident, p pagePayload, 
 	}
 	if _, ok := errorRetryAfter(cause); ok {
 		return fmt.Errorf("page %s: %w", svc.Name, cause) // rate limited: the engine waits as told
+	}
+	if inc.ChannelID == "" {
+		return RetryLater(pageRetryNoChannel, "paging %s failed: %s", svc.Name, ErrorMessage(cause))
 	}
 	return RetryLater(pageRetryEvery, "paging %s failed: %s", svc.Name, ErrorMessage(cause))
 }

@@ -116,7 +116,7 @@ func TestPagingPerSeverity(t *testing.T) {
 			require.Equal(t, "firebreak-1-checkout", req.DedupKey)
 			require.Equal(t, "decl@example.com", req.FromEmail, "attributed to the declarer")
 			require.Equal(t, "high", req.Urgency)
-			posts := strings.Join(b.chat.posts[inc.ChannelID], "\n")
+			posts := strings.Join(b.chat.Posts[inc.ChannelID], "\n")
 			require.Contains(t, posts, "Paged *Checkout* in PagerDuty: Bob Roe")
 			require.Contains(t, posts, "[Acknowledge:page_ack=firebreak-1-checkout]")
 		}
@@ -157,7 +157,7 @@ func TestAcknowledgementFromWebhookAndSlack(t *testing.T) {
 	require.NoError(t, b.svc.HandlePageEvent(ctx, ev))
 	require.NoError(t, b.svc.HandlePageEvent(ctx, ev), "a redelivery")
 	require.Empty(t, b.queue.RunAll(t))
-	posts := strings.Join(b.chat.posts[inc.ChannelID], "\n")
+	posts := strings.Join(b.chat.Posts[inc.ChannelID], "\n")
 	require.Equal(t, 1, strings.Count(posts, "Acknowledged by Jane Doe in PagerDuty, 3m12s after the page."))
 	got, err := b.store.GetIncident(ctx, inc.ID)
 	require.NoError(t, err)
@@ -170,7 +170,7 @@ func TestAcknowledgementFromWebhookAndSlack(t *testing.T) {
 	}
 	require.NoError(t, b.svc.HandlePageEvent(ctx, incident.PageEvent{DeliveryID: "EV-X", Kind: incident.PageAcknowledged, DedupKey: "someone-elses"}))
 	require.Empty(t, b.queue.RunAll(t))
-	posts = strings.Join(b.chat.posts[inc.ChannelID], "\n")
+	posts = strings.Join(b.chat.Posts[inc.ChannelID], "\n")
 	for _, want := range []string{"unacknowledged again", "escalated the page for checkout to Carol", "reassigned the page", "reopened in PagerDuty", "resolved in PagerDuty by Jane Doe"} {
 		require.Contains(t, posts, want)
 	}
@@ -197,7 +197,7 @@ func TestPageFailureIsSaidOnceAndRetried(t *testing.T) {
 	_, err := b.svc.Page(context.Background(), inc.ID, "", "U0DECL")
 	require.NoError(t, err)
 	b.queue.RunAll(t) // retried every 15s, bounded in this fake
-	posts := strings.Join(b.chat.posts[inc.ChannelID], "\n")
+	posts := strings.Join(b.chat.Posts[inc.ChannelID], "\n")
 	require.Equal(t, 1, strings.Count(posts, "*Paging Checkout failed*: PagerDuty is not responding (HTTP 503 after 4 attempts). Retrying in the background."))
 	require.Contains(t, posts, "[Retry page:page_retry=")
 
@@ -208,7 +208,7 @@ func TestPageFailureIsSaidOnceAndRetried(t *testing.T) {
 	_, err = b2.svc.Page(context.Background(), inc2.ID, "", "U0DECL")
 	require.NoError(t, err)
 	b2.queue.RunAll(t)
-	require.Contains(t, strings.Join(b2.chat.posts[inc2.ChannelID], "\n"), "Retrying cannot fix this")
+	require.Contains(t, strings.Join(b2.chat.Posts[inc2.ChannelID], "\n"), "Retrying cannot fix this")
 }
 
 func TestRaiseToP1PagesTheBackupAndResolveResolvesPages(t *testing.T) {
@@ -224,7 +224,7 @@ func TestRaiseToP1PagesTheBackupAndResolveResolvesPages(t *testing.T) {
 	require.True(t, pg.requests[1].Backup)
 	require.Equal(t, pg.requests[0].DedupKey, pg.requests[1].DedupKey, "the same page gains the backup")
 	require.Len(t, pg.pages, 1)
-	require.Contains(t, strings.Join(b.chat.posts[inc.ChannelID], "\n"), "(and the backup)")
+	require.Contains(t, strings.Join(b.chat.Posts[inc.ChannelID], "\n"), "(and the backup)")
 
 	_, err = b.svc.SetStatus(ctx, inc.ID, incident.StatusResolved, "U0DECL", "")
 	require.NoError(t, err)

@@ -14,20 +14,20 @@ import (
 func TestUnacknowledgedPageEscalatesAtTheResponseTarget(t *testing.T) {
 	t.Parallel()
 	b, pg := pagingSetup(t)
-	b.chat.users["carol@example.com"] = []string{"U0CAROLB"}
-	b.chat.users["oncall@example.com"] = []string{"U0ONCALL"}
+	b.chat.Users["carol@example.com"] = []string{"U0CAROLB"}
+	b.chat.Users["oncall@example.com"] = []string{"U0ONCALL"}
 	inc := readyAt(t, b, incident.P1)
-	require.Contains(t, b.chat.members[inc.ChannelID], "U0ONCALL", "the person paged is invited, matched by e-mail")
-	require.NotContains(t, b.chat.members[inc.ChannelID], "U0CAROLB")
+	require.Contains(t, b.chat.Members[inc.ChannelID], "U0ONCALL", "the person paged is invited, matched by e-mail")
+	require.NotContains(t, b.chat.Members[inc.ChannelID], "U0CAROLB")
 
 	advance(t, b, 14*time.Minute)
 	require.Empty(t, pg.escalated, "not before the 15-minute target")
 	advance(t, b, 2*time.Minute)
 	require.Equal(t, []string{"firebreak-1-checkout"}, pg.escalated)
-	posts := strings.Join(b.chat.posts[inc.ChannelID], "\n")
+	posts := strings.Join(b.chat.Posts[inc.ChannelID], "\n")
 	require.Contains(t, posts, ":rotating_light: Nobody acknowledged the page for *Checkout* within 15 minutes, so I escalated it in PagerDuty to the next level, now paging Carol Backup."+
 		" [Re-page checkout:page_repage=1|checkout]", "said in the channel, with the button for doing it again")
-	require.Contains(t, b.chat.members[inc.ChannelID], "U0CAROLB", "the next level is invited too")
+	require.Contains(t, b.chat.Members[inc.ChannelID], "U0CAROLB", "the next level is invited too")
 	page, err := b.store.FindPage(context.Background(), "pagerduty", "firebreak-1-checkout")
 	require.NoError(t, err)
 	require.Equal(t, []string{"Carol Backup"}, page.Assignees)
@@ -49,7 +49,7 @@ func TestAcknowledgedPageIsNotEscalated(t *testing.T) {
 		DedupKey: "firebreak-1-checkout", Agent: "Bob Roe", At: b.clock.Now()}))
 	advance(t, b, time.Hour)
 	require.Empty(t, pg.escalated)
-	require.NotContains(t, strings.Join(b.chat.posts[inc.ChannelID], "\n"), "Nobody acknowledged the page")
+	require.NotContains(t, strings.Join(b.chat.Posts[inc.ChannelID], "\n"), "Nobody acknowledged the page")
 }
 
 func TestPageThatCannotEscalateIsSentAgainWithTheBackup(t *testing.T) {
@@ -59,7 +59,7 @@ func TestPageThatCannotEscalateIsSentAgainWithTheBackup(t *testing.T) {
 	inc := readyAt(t, b, incident.P2)
 	require.Len(t, pg.requests, 1)
 	advance(t, b, 61*time.Minute)
-	posts := strings.Join(b.chat.posts[inc.ChannelID], "\n")
+	posts := strings.Join(b.chat.Posts[inc.ChannelID], "\n")
 	require.Contains(t, posts, "Nobody acknowledged the page for *Checkout* within 1 hour, so I am paging again, with the backup.")
 	require.Len(t, pg.requests, 2)
 	again := pg.requests[1]
@@ -73,10 +73,10 @@ func TestEscalationReportedByPagerDutyInvitesTheNewPeople(t *testing.T) {
 	t.Parallel()
 	b, pg := pagingSetup(t)
 	ctx := context.Background()
-	b.chat.users["oncall@example.com"] = []string{"U0ONCALL"}
-	b.chat.users["erin@example.com"] = []string{"U0ERIN"}
+	b.chat.Users["oncall@example.com"] = []string{"U0ONCALL"}
+	b.chat.Users["erin@example.com"] = []string{"U0ERIN"}
 	inc := readyAt(t, b, incident.P2)
-	require.Contains(t, b.chat.members[inc.ChannelID], "U0ONCALL")
+	require.Contains(t, b.chat.Members[inc.ChannelID], "U0ONCALL")
 
 	// PagerDuty's own policy escalated the page to Erin.
 	pg.mu.Lock()
@@ -85,6 +85,6 @@ func TestEscalationReportedByPagerDutyInvitesTheNewPeople(t *testing.T) {
 	require.NoError(t, b.svc.HandlePageEvent(ctx, incident.PageEvent{DeliveryID: "EV-ESC", Kind: incident.PageEscalated,
 		DedupKey: "firebreak-1-checkout", Assignees: []string{"Erin Doe"}, At: b.clock.Now()}))
 	require.Empty(t, b.queue.RunAll(t))
-	require.Contains(t, b.chat.members[inc.ChannelID], "U0ERIN", "the person PagerDuty escalated to is invited")
-	require.Contains(t, strings.Join(b.chat.posts[inc.ChannelID], "\n"), "escalated the page for checkout to Erin Doe")
+	require.Contains(t, b.chat.Members[inc.ChannelID], "U0ERIN", "the person PagerDuty escalated to is invited")
+	require.Contains(t, strings.Join(b.chat.Posts[inc.ChannelID], "\n"), "escalated the page for checkout to Erin Doe")
 }

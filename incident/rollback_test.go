@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/firebreakhq/firebreak/bot"
 	"github.com/firebreakhq/firebreak/incident"
 	"github.com/firebreakhq/firebreak/incident/incidenttest"
 )
@@ -152,10 +153,11 @@ func setupChanges(t *testing.T, mutate ...func(*incident.Policy)) changeBundle {
 	for _, m := range mutate {
 		m(&policy)
 	}
-	c := newChat()
-	c.users["S0ROLL"] = []string{"U0ROLL1", "U0ROLL2"}
+	c := incidenttest.NewChat()
+	c.Word = bot.NoticeText
+	c.Users["S0ROLL"] = []string{"U0ROLL1", "U0ROLL2"}
 	// The declarer of these tests owns the services' changes.
-	c.users["S0CHECKOUT"] = []string{"U0DECL"}
+	c.Users["S0CHECKOUT"] = []string{"U0DECL"}
 	q := incidenttest.NewQueue()
 	store.SetScheduler(q)
 	gh := &fakeSource{name: "GitHub"}
@@ -194,8 +196,8 @@ func (b changeBundle) open(t *testing.T, sev incident.Severity) *incident.Incide
 	inc := declare(t, b.bundle, "checkout is down", sev, "")
 	require.NoError(t, incident.PlanChanges(ctx, b.svc, inc))
 	require.Empty(t, b.queue.RunAll(t))
-	require.Len(t, b.chat.changeLists, 1, "the list is posted at declare")
-	b.chat.changeLists = nil
+	require.Len(t, b.chat.ChangeLists, 1, "the list is posted at declare")
+	b.chat.ChangeLists = nil
 	inc, err := b.store.GetIncident(ctx, inc.ID)
 	require.NoError(t, err)
 	return inc
@@ -207,8 +209,8 @@ func (b changeBundle) lastList(t *testing.T, inc *incident.Incident, window time
 	b.clock.Advance(10 * time.Second) // a new request, not a double click
 	require.NoError(t, b.svc.WhatChanged(context.Background(), inc.ID, window, "U0DECL", incident.ReplyTarget{UserID: "U0DECL"}))
 	require.Empty(t, b.queue.RunAll(t))
-	require.NotEmpty(t, b.chat.changeLists)
-	return b.chat.changeLists[len(b.chat.changeLists)-1]
+	require.NotEmpty(t, b.chat.ChangeLists)
+	return b.chat.ChangeLists[len(b.chat.ChangeLists)-1]
 }
 
 func itemOf(t *testing.T, list incident.ChangeList, externalID string) incident.ChangeItem {
@@ -223,9 +225,9 @@ func itemOf(t *testing.T, list incident.ChangeList, externalID string) incident.
 }
 
 func (b changeBundle) posts(inc *incident.Incident) string {
-	b.chat.mu.Lock()
-	defer b.chat.mu.Unlock()
-	return strings.Join(b.chat.posts[inc.ChannelID], "\n")
+	b.chat.Mu.Lock()
+	defer b.chat.Mu.Unlock()
+	return strings.Join(b.chat.Posts[inc.ChannelID], "\n")
 }
 
 func (b changeBundle) rollbackSteps(t *testing.T, inc *incident.Incident) []string {
@@ -366,20 +368,20 @@ func TestChangesAtDeclareDoNotDelayTheChannel(t *testing.T) {
 	inc, err := b.store.GetIncident(ctx, inc.ID)
 	require.NoError(t, err)
 	require.NotEmpty(t, inc.ChannelID)
-	require.Len(t, b.chat.changeLists, 1)
-	require.Len(t, b.chat.changeLists[0].Items, 1)
+	require.Len(t, b.chat.ChangeLists, 1)
+	require.Len(t, b.chat.ChangeLists[0].Items, 1)
 	require.Equal(t, 1, b.github.calls(), "the sources are asked once, not again while waiting")
 
 	// A redelivered job does not post the list again.
 	require.NoError(t, b.queue.Handler(incident.JobChanges)(ctx, job.Payload))
-	require.Len(t, b.chat.changeLists, 1)
+	require.Len(t, b.chat.ChangeLists, 1)
 
 	// A double click posts one list.
 	for range 2 {
 		require.NoError(t, b.svc.WhatChanged(ctx, inc.ID, 0, "U0DECL", incident.ReplyTarget{}))
 	}
 	require.Empty(t, b.queue.RunAll(t))
-	require.Len(t, b.chat.changeLists, 2)
+	require.Len(t, b.chat.ChangeLists, 2)
 }
 
 func TestDeclareListIsQuietWithoutSources(t *testing.T) {
@@ -389,7 +391,7 @@ func TestDeclareListIsQuietWithoutSources(t *testing.T) {
 	inc := declare(t, b, "checkout is down", incident.P2, "")
 	require.NoError(t, incident.PlanChanges(context.Background(), b.svc, inc))
 	require.Empty(t, b.queue.RunAll(t))
-	require.Empty(t, b.chat.changeLists, "nothing is tracked, so nothing is said")
+	require.Empty(t, b.chat.ChangeLists, "nothing is tracked, so nothing is said")
 }
 
 func TestRollbackDeployEndToEnd(t *testing.T) {

@@ -3,10 +3,7 @@ package incident_test
 import (
 	"context"
 	"errors"
-	"fmt"
-	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,255 +14,10 @@ import (
 	"github.com/firebreakhq/firebreak/incident/incidenttest"
 )
 
-// chat is a Chat that records what it was asked and can fail on demand.
-type chat struct {
-	mu          sync.Mutex
-	channels    map[string]string // name -> id
-	own         map[string]bool   // ids the bot created
-	topics      map[string]string
-	bookmarks   map[string][]string
-	members     map[string][]string
-	posts       map[string][]string
-	panels      map[string]int // ts -> updates
-	pins        []string
-	announced   []string
-	replies     []string
-	nags        []string
-	history     map[string][]incident.ChatMessage
-	changeLists []incident.ChangeList
-	calls       []string
-	// fail makes the named method fail this many more times.
-	fail map[string]int
-	// createdButFailed makes CreateChannel create the channel and then
-	// report a failure, as a timeout after Slack acted does.
-	createdButFailed int
-	users            map[string][]string // ref -> ids
-}
-
-func newChat() *chat {
-	return &chat{channels: map[string]string{}, own: map[string]bool{}, topics: map[string]string{}, bookmarks: map[string][]string{},
-		members: map[string][]string{}, posts: map[string][]string{}, panels: map[string]int{}, fail: map[string]int{},
-		users: map[string][]string{}, history: map[string][]incident.ChatMessage{}}
-}
-
-func (c *chat) failing(method string) error {
-	c.calls = append(c.calls, method)
-	if c.fail[method] > 0 {
-		c.fail[method]--
-		return incident.Errorf(incident.EUNAVAILABLE, "Slack is not responding (%s)", method)
-	}
-	return nil
-}
-
-func (c *chat) CreateChannel(_ context.Context, name string, _ bool) (string, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err := c.failing("create"); err != nil {
-		return "", err
-	}
-	if _, ok := c.channels[name]; ok {
-		return "", incident.Errorf(incident.ECONFLICT, "name_taken")
-	}
-	id := fmt.Sprintf("C%03d", len(c.channels)+1)
-	c.channels[name] = id
-	c.own[id] = true
-	if c.createdButFailed > 0 {
-		c.createdButFailed--
-		return "", incident.Errorf(incident.EUNAVAILABLE, "timeout")
-	}
-	return id, nil
-}
-
-func (c *chat) FindChannel(_ context.Context, name string, _ bool) (string, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if id, ok := c.channels[name]; ok && c.own[id] {
-		return id, nil
-	}
-	return "", incident.Errorf(incident.ENOTFOUND, "no such channel")
-}
-
-func (c *chat) SetTopic(_ context.Context, ch, topic string) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err := c.failing("topic"); err != nil {
-		return err
-	}
-	c.topics[ch] = topic
-	return nil
-}
-
-func (c *chat) AddBookmark(_ context.Context, ch, title, link string) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err := c.failing("bookmark"); err != nil {
-		return err
-	}
-	c.bookmarks[ch] = append(c.bookmarks[ch], title+" "+link)
-	return nil
-}
-
-func (c *chat) ResolveUsers(_ context.Context, refs []string) ([]string, []string, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var ids, missing []string
-	for _, r := range refs {
-		switch {
-		case c.users[r] != nil:
-			ids = append(ids, c.users[r]...)
-		case strings.HasPrefix(r, "U"):
-			ids = append(ids, r)
-		default:
-			missing = append(missing, r)
-		}
-	}
-	return ids, missing, nil
-}
-
-func (c *chat) Invite(_ context.Context, ch string, users []string) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err := c.failing("invite"); err != nil {
-		return err
-	}
-	for _, u := range users {
-		if !slices.Contains(c.members[ch], u) {
-			c.members[ch] = append(c.members[ch], u)
-		}
-	}
-	return nil
-}
-
-func (c *chat) IsMember(_ context.Context, ch, user string) (bool, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return slices.Contains(c.members[ch], user), nil
-}
-
-func (c *chat) PostPanel(_ context.Context, inc *incident.Incident) (string, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err := c.failing("panel"); err != nil {
-		return "", err
-	}
-	ts := fmt.Sprintf("panel-%d-%d", inc.ID, len(c.panels)+1)
-	c.panels[ts] = 0
-	return ts, nil
-}
-
-func (c *chat) UpdatePanel(_ context.Context, inc *incident.Incident) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err := c.failing("update_panel"); err != nil {
-		return err
-	}
-	c.panels[inc.PanelTS]++
-	return nil
-}
-
-func (c *chat) Pin(_ context.Context, _, ts string) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err := c.failing("pin"); err != nil {
-		return err
-	}
-	if !slices.Contains(c.pins, ts) {
-		c.pins = append(c.pins, ts)
-	}
-	return nil
-}
-
-func (c *chat) Announce(_ context.Context, channel string, inc *incident.Incident) (string, string, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err := c.failing("announce"); err != nil {
-		return "", "", err
-	}
-	c.announced = append(c.announced, inc.Key())
-	return "CBROADCAST", "ann-" + inc.Key(), nil
-}
-
-func (c *chat) UpdateAnnouncement(_ context.Context, channelID, ts string, _ *incident.Incident) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.failing("update_announcement")
-}
-
-func (c *chat) PostNag(_ context.Context, ch string, _ *incident.Incident, text string) (string, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err := c.failing("nag"); err != nil {
-		return "", err
-	}
-	c.nags = append(c.nags, text)
-	return fmt.Sprint(len(c.nags)), nil
-}
-
-func (c *chat) PostButtons(_ context.Context, ch, text string, buttons []incident.Button) (string, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err := c.failing("buttons"); err != nil {
-		return "", err
-	}
-	for _, b := range buttons {
-		text += " [" + b.Text + ":" + b.Action + "=" + b.Value + "]"
-	}
-	c.posts[ch] = append(c.posts[ch], text)
-	return fmt.Sprint(len(c.posts[ch])), nil
-}
-
-func (c *chat) UserEmail(_ context.Context, user string) (string, error) {
-	return strings.ToLower(strings.TrimPrefix(user, "U0")) + "@example.com", nil
-}
-
-func (c *chat) UserName(_ context.Context, user string) (string, error) {
-	return strings.ToLower(strings.TrimPrefix(user, "U0")), nil
-}
-
-func (c *chat) History(_ context.Context, ch string, oldest time.Time) ([]incident.ChatMessage, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err := c.failing("history"); err != nil {
-		return nil, err
-	}
-	return append([]incident.ChatMessage(nil), c.history[ch]...), nil
-}
-
-func (c *chat) PostChanges(_ context.Context, ch string, _ *incident.Incident, list incident.ChangeList) (string, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err := c.failing("changes"); err != nil {
-		return "", err
-	}
-	c.changeLists = append(c.changeLists, list)
-	return fmt.Sprint(len(c.changeLists)), nil
-}
-
-func (c *chat) Post(_ context.Context, ch, text string) (string, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err := c.failing("post"); err != nil {
-		return "", err
-	}
-	c.posts[ch] = append(c.posts[ch], text)
-	return fmt.Sprint(len(c.posts[ch])), nil
-}
-
-func (c *chat) Notify(ctx context.Context, ch string, n incident.Notice) (string, error) {
-	return c.Post(ctx, ch, bot.NoticeText(n))
-}
-
-func (c *chat) Reply(_ context.Context, to incident.ReplyTarget, text string) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.replies = append(c.replies, to.UserID+": "+text)
-	return nil
-}
-
 type bundle struct {
 	svc   *incident.Service
 	store *incidenttest.MemStore
-	chat  *chat
+	chat  *incidenttest.Chat
 	queue *incidenttest.Queue
 	clock *incidenttest.Clock
 }
@@ -281,9 +33,10 @@ func setup(t *testing.T, mutate ...func(*incident.Policy)) bundle {
 	for _, m := range mutate {
 		m(&policy)
 	}
-	c := newChat()
-	c.users["S0TEAM"] = []string{"U0CAROL", "U0DAVE"}
-	c.users["bob@example.com"] = []string{"U0BOB"}
+	c := incidenttest.NewChat()
+	c.Word = bot.NoticeText
+	c.Users["S0TEAM"] = []string{"U0CAROL", "U0DAVE"}
+	c.Users["bob@example.com"] = []string{"U0BOB"}
 	q := incidenttest.NewQueue()
 	store.SetScheduler(q)
 	svc := incident.NewService(incident.ServiceConfig{Store: store, Scheduler: q, Chat: c, Policy: policy, Clock: clock})
@@ -316,15 +69,15 @@ func TestDeclareOpensTheWarRoom(t *testing.T) {
 	require.Equal(t, "C001", inc.ChannelID)
 	require.Equal(t, incident.StatusInvestigating, inc.Status)
 	require.NotEmpty(t, inc.PanelTS)
-	require.Equal(t, []string{inc.PanelTS}, b.chat.pins)
+	require.Equal(t, []string{inc.PanelTS}, b.chat.Pins)
 	require.Equal(t, "CBROADCAST", inc.BroadcastChannel)
 	require.Equal(t, "ann-"+inc.Key(), inc.BroadcastTS)
-	require.Contains(t, b.chat.topics["C001"], "P1 | Investigating | IC <@U0DECL> | checkout is down")
-	require.Equal(t, []string{"Runbook: Checkout https://runbooks/checkout"}, b.chat.bookmarks["C001"])
-	require.ElementsMatch(t, []string{"U0DECL", "U0ALICE", "U0CAROL", "U0DAVE", "U0BOB"}, b.chat.members["C001"])
-	require.Zero(t, b.chat.panels[inc.PanelTS], "the panel is posted already investigating: no edit needed")
-	require.Len(t, b.chat.replies, 1)
-	require.Contains(t, b.chat.replies[0], "<#C001>")
+	require.Contains(t, b.chat.Topics["C001"], "P1 | Investigating | IC <@U0DECL> | checkout is down")
+	require.Equal(t, []string{"Runbook: Checkout https://runbooks/checkout"}, b.chat.Bookmarks["C001"])
+	require.ElementsMatch(t, []string{"U0DECL", "U0ALICE", "U0CAROL", "U0DAVE", "U0BOB"}, b.chat.Members["C001"])
+	require.Zero(t, b.chat.Panels[inc.PanelTS], "the panel is posted already investigating: no edit needed")
+	require.Len(t, b.chat.Replies, 1)
+	require.Contains(t, b.chat.Replies[0], "<#C001>")
 
 	events, err := b.store.ListTimeline(ctx, inc.ID)
 	require.NoError(t, err)
@@ -353,7 +106,7 @@ func TestDeclareIsIdempotent(t *testing.T) {
 	all, err := b.store.ListIncidents(ctx, incident.IncidentFilter{})
 	require.NoError(t, err)
 	require.Len(t, all, 1)
-	require.Len(t, b.chat.channels, 1)
+	require.Len(t, b.chat.Channels, 1)
 }
 
 func TestDeclareRejectsBadInput(t *testing.T) {
@@ -379,8 +132,8 @@ func TestDeclareRejectsBadInput(t *testing.T) {
 func TestDeclareTakenNameGetsSuffix(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	b.chat.channels["inc-2026-08-07-checkout-is-down"] = "CSOMEONE" // not the bot's
-	b.chat.channels["inc-2026-08-07-checkout-is-down-2"] = "CSOMEONE2"
+	b.chat.Channels["inc-2026-08-07-checkout-is-down"] = "CSOMEONE" // not the bot's
+	b.chat.Channels["inc-2026-08-07-checkout-is-down-2"] = "CSOMEONE2"
 	inc := declare(t, b, "checkout is down", incident.P2, "")
 	require.Empty(t, b.queue.RunAll(t))
 	inc, err := b.store.GetIncident(context.Background(), inc.ID)
@@ -405,34 +158,34 @@ func TestDeclareSecondIncidentSameTitle(t *testing.T) {
 func TestSetupResumesAfterFailures(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	b.chat.createdButFailed = 1 // Slack created the channel but the call timed out
-	b.chat.fail["pin"] = 1
-	b.chat.fail["invite"] = 1
+	b.chat.CreatedButFailed = 1 // Slack created the channel but the call timed out
+	b.chat.Fail["pin"] = 1
+	b.chat.Fail["invite"] = 1
 	inc := declare(t, b, "checkout is down", incident.P1, "")
 	require.Empty(t, b.queue.RunAll(t))
 
 	inc, err := b.store.GetIncident(context.Background(), inc.ID)
 	require.NoError(t, err)
-	require.Len(t, b.chat.channels, 1, "the channel the interrupted attempt created is adopted, not duplicated")
+	require.Len(t, b.chat.Channels, 1, "the channel the interrupted attempt created is adopted, not duplicated")
 	require.Equal(t, "C001", inc.ChannelID)
-	require.Len(t, b.chat.panels, 1, "one panel, although pinning failed once")
-	require.Len(t, b.chat.bookmarks["C001"], 1, "bookmarks added once, although the first attempt failed elsewhere")
-	require.Equal(t, 1, countOf(b.chat.calls, "topic"), "a completed step is not repeated")
-	require.Equal(t, 1, countOf(b.chat.calls, "announce"))
+	require.Len(t, b.chat.Panels, 1, "one panel, although pinning failed once")
+	require.Len(t, b.chat.Bookmarks["C001"], 1, "bookmarks added once, although the first attempt failed elsewhere")
+	require.Equal(t, 1, countOf(b.chat.Calls, "topic"), "a completed step is not repeated")
+	require.Equal(t, 1, countOf(b.chat.Calls, "announce"))
 	require.Equal(t, incident.StatusInvestigating, inc.Status)
 }
 
 func TestSetupFailingForGoodTellsTheDeclarer(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	b.chat.fail["invite"] = 100
-	b.chat.fail["announce"] = 100
+	b.chat.Fail["invite"] = 100
+	b.chat.Fail["announce"] = 100
 	inc := declare(t, b, "checkout is down", incident.P1, "")
 	failed := b.queue.RunAll(t)
 	require.Len(t, failed, 1)
 
-	require.Len(t, b.chat.replies, 1)
-	reply := b.chat.replies[0]
+	require.Len(t, b.chat.Replies, 1)
+	reply := b.chat.Replies[0]
 	require.Contains(t, reply, inc.Key()+" was declared and is recorded")
 	require.Contains(t, reply, "invite the responders")
 	require.Contains(t, reply, "announce the incident in the broadcast channel")
@@ -472,12 +225,12 @@ func TestAssignRoles(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "U0KIM", inc.Roles["comms"])
 	require.Empty(t, b.queue.RunAll(t))
-	posts := b.chat.posts[inc.ChannelID]
+	posts := b.chat.Posts[inc.ChannelID]
 	require.Contains(t, posts[0], "Incident Commander handover: <@U0DECL> → <@U0JANE>")
 	require.Contains(t, posts[1], "<@U0KIM> is now the comms lead")
-	require.Contains(t, b.chat.members[inc.ChannelID], "U0JANE")
-	require.Contains(t, b.chat.members[inc.ChannelID], "U0KIM")
-	require.Contains(t, b.chat.topics[inc.ChannelID], "IC <@U0JANE>")
+	require.Contains(t, b.chat.Members[inc.ChannelID], "U0JANE")
+	require.Contains(t, b.chat.Members[inc.ChannelID], "U0KIM")
+	require.Contains(t, b.chat.Topics[inc.ChannelID], "IC <@U0JANE>")
 
 	_, err = b.svc.AssignRole(ctx, inc.ID, "ic", "U0JANE", "U0JANE")
 	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(err))
@@ -502,7 +255,7 @@ func TestClaimingICAcknowledges(t *testing.T) {
 	require.NoError(t, err)
 	require.NotNil(t, inc.AcknowledgedAt)
 	require.Empty(t, b.queue.RunAll(t))
-	require.Contains(t, strings.Join(b.chat.posts[inc.ChannelID], "\n"), "<@U0JANE> took over as Incident Commander from <@U0OTHER>, confirmed in the channel without a handover.")
+	require.Contains(t, strings.Join(b.chat.Posts[inc.ChannelID], "\n"), "<@U0JANE> took over as Incident Commander from <@U0OTHER>, confirmed in the channel without a handover.")
 	events, err := b.store.ListTimeline(ctx, inc.ID)
 	require.NoError(t, err)
 	require.Equal(t, "confirmed", events[len(events)-1].Data["takeover"], "the takeover is on the timeline")
@@ -529,9 +282,9 @@ func TestSeverityChange(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, incident.P1, inc.Severity)
 	require.Empty(t, b.queue.RunAll(t))
-	require.Contains(t, b.chat.posts[inc.ChannelID][0], "Severity raised from P2 to P1 (critical)")
-	require.Contains(t, b.chat.members[inc.ChannelID], "U0HEAD", "the new severity's invitees join")
-	require.Contains(t, strings.Join(b.chat.posts["CBROADCAST"], "\n"), "Severity raised")
+	require.Contains(t, b.chat.Posts[inc.ChannelID][0], "Severity raised from P2 to P1 (critical)")
+	require.Contains(t, b.chat.Members[inc.ChannelID], "U0HEAD", "the new severity's invitees join")
+	require.Contains(t, strings.Join(b.chat.Posts["CBROADCAST"], "\n"), "Severity raised")
 
 	_, err = b.svc.SetSeverity(ctx, inc.ID, incident.P1, "U0DECL")
 	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(err))
@@ -572,7 +325,7 @@ func TestLifecycle(t *testing.T) {
 	require.Contains(t, incident.ErrorMessage(err), "closed")
 
 	require.Empty(t, b.queue.RunAll(t))
-	posts := strings.Join(b.chat.posts[inc.ChannelID], "\n")
+	posts := strings.Join(b.chat.Posts[inc.ChannelID], "\n")
 	require.Contains(t, posts, "marked the incident mitigated")
 	require.Contains(t, posts, "resolved the incident after 45m00s")
 	require.Contains(t, posts, "reopened the incident")
@@ -595,7 +348,7 @@ func TestSyncWaitsForTheChannel(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := context.Background()
-	b.chat.fail["create"] = 100
+	b.chat.Fail["create"] = 100
 	inc := declare(t, b, "checkout is down", incident.P1, "")
 	_, err := b.svc.AssignRole(ctx, inc.ID, "comms", "U0KIM", "U0DECL")
 	require.NoError(t, err)

@@ -2,7 +2,6 @@ package migrations
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io/fs"
 	"os"
@@ -18,9 +17,9 @@ import (
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivershared/sqlctemplate"
 	"github.com/stretchr/testify/require"
-)
 
-var update = flag.Bool("update", false, "rewrite the River migration files from the River module in go.mod")
+	"github.com/firebreakhq/firebreak/incident/incidenttest"
+)
 
 // riverFileRE matches a goose migration holding one River version:
 // 00002_river_001_create_river_migration.sql.
@@ -144,7 +143,7 @@ func TestRiverMigrationsMatchRiver(t *testing.T) {
 				known = append(known, m.Version)
 				expected := riverGooseFile(m)
 				name, ok := byRiver[m.Version]
-				if *update {
+				if incidenttest.Updating() {
 					if !ok {
 						maxGoose++
 						name = fmt.Sprintf("%05d_river_%03d_%s.sql", maxGoose, m.Version, strings.ReplaceAll(m.Name, " ", "_"))

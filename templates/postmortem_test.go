@@ -3,10 +3,7 @@ package templates_test
 import (
 	"encoding/xml"
 	"errors"
-	"flag"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,25 +11,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/incidenttest"
 	"github.com/firebreakhq/firebreak/incident/postmortem"
 	"github.com/firebreakhq/firebreak/incident/postmortem/postmortemtest"
 	"github.com/firebreakhq/firebreak/templates"
 )
-
-var update = flag.Bool("update", false, "rewrite the postmortem golden files")
-
-// golden compares got with testdata/name, rewriting it under -update.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		require.NoError(t, os.MkdirAll("testdata", 0o755))
-		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run go test ./templates -update to create %s", path)
-	require.Equal(t, string(want), got, name)
-}
 
 // wellFormed parses a Confluence storage-format fragment as XML and returns
 // its character data. The fragment has several top-level elements, so it is
@@ -64,8 +47,8 @@ func TestPostmortemGolden(t *testing.T) {
 	doc, err := postmortem.Document(draft, set)
 	require.NoError(t, err)
 
-	golden(t, "postmortem.md.golden", doc.Markdown)
-	golden(t, "postmortem.confluence.golden", doc.Confluence)
+	incidenttest.Golden(t, "testdata/postmortem.md.golden", []byte(doc.Markdown))
+	incidenttest.Golden(t, "testdata/postmortem.confluence.golden", []byte(doc.Confluence))
 	for _, out := range []string{doc.Markdown, doc.Confluence} {
 		require.NotContains(t, out, "<no value>")
 		for _, heading := range []string{"1. Summary", "2. Timeline", "3. Root cause analysis", "4. Contributing factors", "5. What went well", "6. Action items"} {

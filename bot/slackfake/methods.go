@@ -112,6 +112,10 @@ func (s *Server) userJSON(u *User) map[string]any {
 	if tz == "" {
 		tz = "UTC"
 	}
+	display := u.DisplayName
+	if display == "" {
+		display = u.Name
+	}
 	return map[string]any{
 		"id":        u.ID,
 		"team_id":   s.cfg.teamID,
@@ -125,8 +129,8 @@ func (s *Server) userJSON(u *User) map[string]any {
 			"email":                   u.Email,
 			"real_name":               u.RealName,
 			"real_name_normalized":    u.RealName,
-			"display_name":            u.Name,
-			"display_name_normalized": u.Name,
+			"display_name":            display,
+			"display_name_normalized": display,
 			"team":                    s.cfg.teamID,
 		},
 	}

@@ -14,10 +14,12 @@ type User struct {
 	ID       string
 	Name     string // the handle, e.g. "alice"
 	RealName string
-	Email    string
-	IsBot    bool
-	Deleted  bool
-	TZ       string // IANA zone, e.g. "Europe/Paris"; empty means UTC
+	// DisplayName is what the profile shows; empty means Name.
+	DisplayName string
+	Email       string
+	IsBot       bool
+	Deleted     bool
+	TZ          string // IANA zone, e.g. "Europe/Paris"; empty means UTC
 	// TeamID is the workspace the person signs in from with Sign in with
 	// Slack; empty means the fake's own workspace. Another workspace's
 	// people exist only for signing in.

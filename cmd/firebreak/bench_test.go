@@ -30,7 +30,7 @@ func BenchmarkSlashCommandAck(b *testing.B) {
 				b.Run(fmt.Sprintf("%s/%s/c%d", db, text, concurrency), func(b *testing.B) {
 					o := botOptions{mode: "http", env: map[string]string{"LOG_LEVEL": "error"}}
 					if db == "postgres" {
-						o.databaseURL = pgtest.DSN(b)
+						o.databaseURL = pgtest.MigratedDSN(b)
 					}
 					benchAck(b, startBot(b, o), text, concurrency)
 				})
@@ -238,7 +238,7 @@ func writePolicyFile(t testing.TB, content string) string {
 // BenchmarkDeclareToPage measures a P1 declare, from the slash command to
 // the PagerDuty incident that carries the runbook and the channel's link,
 // with 100 ms added to every Slack call: the page waits for the channel
-// (at most 10 seconds) so the person paged can open it from the phone.
+// (at most 5 seconds) so the person paged can open it from the phone.
 //
 //	go test ./cmd/firebreak -run '^$' -bench DeclareToPage -benchtime 10x
 func BenchmarkDeclareToPage(b *testing.B) {

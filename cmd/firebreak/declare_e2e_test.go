@@ -94,7 +94,7 @@ func TestDeclareAndRunEndToEnd(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel()
 			fake := seededSlack(t)
-			b := startBot(t, botOptions{mode: mode, slack: fake, databaseURL: pgtest.DSN(t), env: map[string]string{"POLICY_FILE": writePolicy(t)}})
+			b := startBot(t, botOptions{mode: mode, slack: fake, databaseURL: pgtest.MigratedDSN(t), env: map[string]string{"POLICY_FILE": writePolicy(t)}})
 			ctx := context.Background()
 
 			// Bad input: a clear answer with the usage line, nothing created.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -49,7 +50,10 @@ type demoWorld struct {
 	dir    string
 
 	printer *channelPrinter
-	channel string // the incident channel id, once it exists
+	// deployedAt is when the bad deploy finished, as GitHub recorded it;
+	// the story's messages name that time.
+	deployedAt time.Time
+	channel    string // the incident channel id, once it exists
 }
 
 // demo runs the real bot, unchanged, against built-in fakes of Slack,
@@ -161,10 +165,12 @@ func newDemoWorld(dir string, out io.Writer) (*demoWorld, func(), error) {
 	w := &demoWorld{out: out, dir: dir}
 	w.slack = slackfake.New(slackfake.WithChatWritePublic())
 	for _, u := range []slackfake.User{
-		{ID: "U0ALICE", Name: "alice", RealName: "Alice Doe", Email: "alice@example.com"},
-		{ID: "U0BOB", Name: "bob", RealName: "Bob Roe", Email: "bob@example.com"},
-		{ID: "U0CAROL", Name: "carol", RealName: "Carol Poe", Email: "carol@example.com"},
-		{ID: "U0DAVE", Name: "dave", RealName: "Dave Loe", Email: "dave@example.com"},
+		// Display names as people set them, the same as their PagerDuty names,
+		// so the postmortem lists each person once.
+		{ID: "U0ALICE", Name: "alice", RealName: "Alice Doe", DisplayName: "Alice Doe", Email: "alice@example.com"},
+		{ID: "U0BOB", Name: "bob", RealName: "Bob Roe", DisplayName: "Bob Roe", Email: "bob@example.com"},
+		{ID: "U0CAROL", Name: "carol", RealName: "Carol Poe", DisplayName: "Carol Poe", Email: "carol@example.com"},
+		{ID: "U0DAVE", Name: "dave", RealName: "Dave Loe", DisplayName: "Dave Loe", Email: "dave@example.com"},
 	} {
 		w.slack.AddUser(u)
 	}
@@ -192,7 +198,8 @@ func newDemoWorld(dir string, out io.Writer) (*demoWorld, func(), error) {
 	_ = w.gh.AddDeploymentStatus(demoRepo, good, ghfake.DeploymentStatus{State: "success", CreatedAt: now.Add(-3 * time.Hour)})
 	bad := w.gh.AddDeployment(demoRepo, ghfake.Deployment{SHA: "9f8e7d6c5b4a39281706f5e4d3c2b1a098765432", Ref: "main", Environment: "production",
 		Creator: "dave", CreatedAt: now.Add(-12 * time.Minute)})
-	_ = w.gh.AddDeploymentStatus(demoRepo, bad, ghfake.DeploymentStatus{State: "success", CreatedAt: now.Add(-11 * time.Minute)})
+	w.deployedAt = now.Add(-11 * time.Minute)
+	_ = w.gh.AddDeploymentStatus(demoRepo, bad, ghfake.DeploymentStatus{State: "success", CreatedAt: w.deployedAt})
 
 	w.ldFake = ldfake.New("demo-ld-token")
 	w.ldFake.AddFlag(ldfake.Flag{Project: "default", Key: "new-checkout-flow", Name: "New checkout flow", On: map[string]bool{"production": true}})
@@ -243,7 +250,7 @@ func (w *demoWorld) command(ctx context.Context, user, channel, text string) (st
 
 // click presses a button of a message in a channel, as the user.
 func (w *demoWorld) click(ctx context.Context, user, channel, actionID, value string) error {
-	fmt.Fprintf(w.out, "%s clicks [%s]\n", userName(user), actionID)
+	fmt.Fprintf(w.out, "%s clicks [%s]\n", userName(user), w.buttonLabel(channel, actionID, value))
 	cb := slackfake.BlockActions(user, channel, "", &slack.BlockAction{ActionID: actionID, Value: value})
 	r, err := w.driver.Interaction(ctx, w.base+"/slack/interactions", cb)
 	if err != nil {
@@ -253,6 +260,93 @@ func (w *demoWorld) click(ctx context.Context, user, channel, actionID, value st
 		return fmt.Errorf("click %s: HTTP %d", actionID, r.StatusCode)
 	}
 	return nil
+}
+
+// buttonLabel is the text a person sees on the button with this action id
+// and value in the channel's latest message that has it.
+func (w *demoWorld) buttonLabel(channel, actionID, value string) string {
+	msgs := w.slack.Messages(channel)
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if label, ok := findButton(msgs[i].Blocks, actionID, value); ok {
+			return label
+		}
+	}
+	return actionID
+}
+
+// findButton returns the label of the button with actionID and value in
+// Block Kit JSON.
+func findButton(blocks []byte, actionID, value string) (string, bool) {
+	var doc any
+	if json.Unmarshal(blocks, &doc) != nil {
+		return "", false
+	}
+	var label string
+	var found bool
+	var walk func(any)
+	walk = func(v any) {
+		switch t := v.(type) {
+		case map[string]any:
+			if t["type"] == "button" && t["action_id"] == actionID && (value == "" || t["value"] == value) {
+				if txt, ok := t["text"].(map[string]any); ok {
+					label, _ = txt["text"].(string)
+					found = true
+					return
+				}
+			}
+			for _, x := range t {
+				if !found {
+					walk(x)
+				}
+			}
+		case []any:
+			for _, x := range t {
+				if !found {
+					walk(x)
+				}
+			}
+		}
+	}
+	walk(doc)
+	return label, found
+}
+
+// blockLines is the text of a message's section and context blocks, one
+// line each, for printing what a message lists.
+func blockLines(blocks []byte) []string {
+	var doc []map[string]any
+	if json.Unmarshal(blocks, &doc) != nil {
+		return nil
+	}
+	text := func(v any) string {
+		if m, ok := v.(map[string]any); ok {
+			s, _ := m["text"].(string)
+			return s
+		}
+		return ""
+	}
+	var out []string
+	for _, b := range doc {
+		switch b["type"] {
+		case "section", "header":
+			if s := text(b["text"]); s != "" {
+				out = append(out, s)
+			}
+		case "context":
+			if els, ok := b["elements"].([]any); ok {
+				var parts []string
+				for _, e := range els {
+					if s := text(e); s != "" {
+						parts = append(parts, s)
+					}
+				}
+				if len(parts) > 0 {
+					out = append(out, strings.Join(parts, " "))
+				}
+			}
+		}
+	}
+	return out
 }
 
 // waitFor polls until cond holds, printing the channel as it goes.

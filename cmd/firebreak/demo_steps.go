@@ -105,7 +105,7 @@ func demoSteps(w *demoWorld) []demoStep {
 			})
 		}},
 		{"Bob posts a status update", func(ctx context.Context) error {
-			if _, err := w.command(ctx, "U0BOB", w.channel, "update Card payments fail for about 40% of users since the 14:02 deploy; investigating the deploy and a flag change"); err != nil {
+			if _, err := w.command(ctx, "U0BOB", w.channel, "update Card payments fail for about 40% of users since the "+w.deployedAt.Format("15:04")+" deploy; investigating the deploy and a flag change"); err != nil {
 				return err
 			}
 			return w.waitFor(ctx, "the update in the channel and in #incidents", func() bool {
@@ -115,10 +115,19 @@ func demoSteps(w *demoWorld) []demoStep {
 			})
 		}},
 		{"What changed? lists the deploy and the flag change before the start", func(ctx context.Context) error {
-			return w.waitFor(ctx, "the changes list with its rollback buttons", func() bool {
+			var list slackfake.Message
+			if err := w.waitFor(ctx, "the changes list with its rollback buttons", func() bool {
 				m, ok := w.message(w.channel, "rollback_open")
+				list = m
 				return ok && strings.Contains(string(m.Blocks), "acme/checkout") && strings.Contains(string(m.Blocks), "new-checkout-flow")
-			})
+			}); err != nil {
+				return err
+			}
+			fmt.Fprintln(w.out, "The changes listed:")
+			for _, line := range blockLines(list.Blocks) {
+				fmt.Fprintf(w.out, "    %s\n", indentLines(w.printer.render(line), "    "))
+			}
+			return nil
 		}},
 		{"Bob rolls back the deploy: the guarded modal, the dispatch, the progress", func(ctx context.Context) error {
 			list, _ := w.message(w.channel, "rollback_open")
@@ -185,7 +194,7 @@ func demoSteps(w *demoWorld) []demoStep {
 			})
 		}},
 		{"Bob resolves the incident", func(ctx context.Context) error {
-			if _, err := w.command(ctx, "U0BOB", w.channel, "resolve Rolled back the 14:02 deploy; error rate back to baseline"); err != nil {
+			if _, err := w.command(ctx, "U0BOB", w.channel, "resolve Rolled back the "+w.deployedAt.Format("15:04")+" deploy; error rate back to baseline"); err != nil {
 				return err
 			}
 			return w.waitFor(ctx, "the resolve line and PagerDuty resolved", func() bool {

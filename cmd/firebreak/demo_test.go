@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -35,6 +36,10 @@ func TestDemo(t *testing.T) {
 		"Status update — INC-1",
 		"What changed?",
 		"Bob clicks [Roll back] in the modal",
+		"Bob clicks [Roll back]\n",
+		"The changes listed:",
+		"Deploy acme/checkout@9f8e7d6 to production",
+		"Turned on the flag New checkout flow in production",
 		"Redeploy acme/checkout to production at 1a2b3c4 (from 9f8e7d6)",
 		"succeeded",
 		"closed the incident",
@@ -45,4 +50,9 @@ func TestDemo(t *testing.T) {
 	} {
 		require.Contains(t, got, want)
 	}
+	require.NotRegexp(t, `clicks \[[a-z_]+\]`, got, "clicks show the button's label, not its action id")
+	require.NotContains(t, got, "WARN", "the happy path logs no warnings")
+	require.NotContains(t, got, "14:02", "the story's times are the recorded ones")
+	// One participant per person: the Slack and PagerDuty names agree.
+	require.Equal(t, 1, strings.Count(got, "- Bob Roe"), "Bob is listed once among the participants")
 }

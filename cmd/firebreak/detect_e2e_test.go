@@ -251,7 +251,7 @@ drills:
       severity: P3
       title: "Weekly drill: search is slow"
 `)}
-	dsn := pgtest.DSN(t)
+	dsn := pgtest.MigratedDSN(t)
 	a := startBot(t, botOptions{mode: "http", slack: fake, databaseURL: dsn, env: env, clock: clock})
 	b := startBot(t, botOptions{mode: "http", slack: fake, databaseURL: dsn, env: env, clock: clock})
 
@@ -341,7 +341,7 @@ services:
     responders: [U0CAROL]
     pagerduty: {service_id: PSVC1}
 `+tc.drills)
-			b := startBot(t, botOptions{mode: "http", slack: fake, databaseURL: pgtest.DSN(t), env: env})
+			b := startBot(t, botOptions{mode: "http", slack: fake, databaseURL: pgtest.MigratedDSN(t), env: env})
 
 			_, text := b.command("http", "U0ALICE", "C0GENERAL", "declare --drill --service=checkout P1 checkout is down")
 			require.Contains(t, text, "DRILL")
@@ -419,7 +419,7 @@ alerts:
       service: checkout
       severity: P1
 `)
-	b := startBot(t, botOptions{mode: "http", slack: fake, databaseURL: pgtest.DSN(t), env: env})
+	b := startBot(t, botOptions{mode: "http", slack: fake, databaseURL: pgtest.MigratedDSN(t), env: env})
 	ctx := context.Background()
 
 	body, err := os.ReadFile("../../integrations/alerting/testdata/grafana.json")

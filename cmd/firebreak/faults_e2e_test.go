@@ -27,7 +27,7 @@ import (
 func TestWholeLifecycleUnderFaults(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	dsn := pgtest.DSN(t)
+	dsn := pgtest.MigratedDSN(t)
 	world, cleanup, err := newDemoWorld(t.TempDir(), nopWriter{})
 	require.NoError(t, err)
 	t.Cleanup(cleanup)
@@ -70,11 +70,12 @@ services:
 
 	a := startBot(t, botOptions{mode: "http", slack: fake, databaseURL: dsn, env: env})
 	b := startBot(t, botOptions{mode: "http", slack: fake, databaseURL: dsn, env: env})
+	creating := arrival(fake, "conversations.create")
 
 	// Declare on A, and stop A while the war room is being opened.
 	_, text := a.command("http", "U0ALICE", "C0GENERAL", "declare P1 --service=checkout Checkout is failing")
 	require.Contains(t, text, "Declaring INC-1")
-	time.Sleep(150 * time.Millisecond)
+	await(t, creating, 10*time.Second, "the channel to be asked for")
 	a.stop()
 	a2 := startBot(t, botOptions{mode: "http", slack: fake, databaseURL: dsn, env: env})
 

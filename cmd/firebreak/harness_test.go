@@ -236,3 +236,28 @@ func TestMain(m *testing.M) {
 }
 
 func writeFile(path, content string) error { return os.WriteFile(path, []byte(content), 0o600) }
+
+// arrival returns a channel closed when Slack receives the first call to
+// method, before the fake answers it (and before any latency set on it), so
+// a test can act while that call is in flight. It takes the fake's call hook.
+func arrival(fake *slackfake.Server, method string) <-chan struct{} {
+	arrived := make(chan struct{})
+	var once sync.Once
+	fake.OnCall(func(c slackfake.Call) *slackfake.Fault {
+		if c.Method == method {
+			once.Do(func() { close(arrived) })
+		}
+		return nil
+	})
+	return arrived
+}
+
+// await waits for ch to close, failing the test after d.
+func await(t testing.TB, ch <-chan struct{}, d time.Duration, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(d):
+		t.Fatalf("timed out after %s waiting for %s", d, what)
+	}
+}

@@ -35,7 +35,7 @@ func TestNagDueDuringRestartIsPostedOnce(t *testing.T) {
 	t.Parallel()
 	const every = 4 * time.Second
 	fake := seededSlack(t)
-	dsn := pgtest.DSN(t)
+	dsn := pgtest.MigratedDSN(t)
 	env := map[string]string{"POLICY_FILE": writePolicyFile(t, fastNags(every))}
 	a := startBot(t, botOptions{mode: "http", slack: fake, databaseURL: dsn, env: env})
 	_, text := a.command("http", "U0ALICE", "C0GENERAL", "declare P1 nag restart")
@@ -44,7 +44,9 @@ func TestNagDueDuringRestartIsPostedOnce(t *testing.T) {
 	a.stop()
 	require.Empty(t, nagMessages(fake, ch.ID), "no nag before the first cadence")
 
-	time.Sleep(3*every + every/2) // three cadences pass while the bot is down
+	// Three cadences pass while the bot is down, and nothing nags.
+	require.Never(t, func() bool { return len(nagMessages(fake, ch.ID)) > 0 }, 3*every+every/2, 100*time.Millisecond,
+		"nothing nags while the bot is down")
 	b := startBot(t, botOptions{mode: "http", slack: fake, databaseURL: dsn, env: env})
 	require.Eventually(t, func() bool { return len(nagMessages(fake, ch.ID)) >= 1 }, 20*time.Second, 50*time.Millisecond)
 	require.Never(t, func() bool { return len(nagMessages(fake, ch.ID)) > 1 }, every/2, 50*time.Millisecond,
@@ -58,7 +60,7 @@ func TestTwoInstancesPostEachNagOnce(t *testing.T) {
 	t.Parallel()
 	const every = 3 * time.Second
 	fake := seededSlack(t)
-	dsn := pgtest.DSN(t)
+	dsn := pgtest.MigratedDSN(t)
 	env := map[string]string{"POLICY_FILE": writePolicyFile(t, fastNags(every))}
 	a := startBot(t, botOptions{mode: "http", slack: fake, databaseURL: dsn, env: env})
 	b := startBot(t, botOptions{mode: "http", slack: fake, databaseURL: dsn, env: env})

@@ -56,7 +56,7 @@ func TestPagingEndToEnd(t *testing.T) {
 	t.Parallel()
 	fake := seededSlack(t)
 	pd := pagerDutyFake(t)
-	b := startBot(t, botOptions{mode: "http", slack: fake, databaseURL: pgtest.DSN(t), env: pagingEnv(t, pd)})
+	b := startBot(t, botOptions{mode: "http", slack: fake, databaseURL: pgtest.MigratedDSN(t), env: pagingEnv(t, pd)})
 	ctx := context.Background()
 
 	_, text := b.command("http", "U0ALICE", "C0GENERAL", "declare P1 --service=checkout payments failing")

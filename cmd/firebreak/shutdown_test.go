@@ -22,6 +22,7 @@ func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 	b := startBot(t, botOptions{mode: "http", slack: fake})
 	// The declare form is opened on the request path; make Slack slow.
 	fake.SetLatency("views.open", 700*time.Millisecond)
+	opening := arrival(fake, "views.open")
 
 	type result struct {
 		r   *slackfake.Reply
@@ -33,7 +34,7 @@ func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 			slack.SlashCommand{Command: "/incident", Text: "declare", UserID: "U0ALICE", ChannelID: "C0GENERAL"})
 		done <- result{r, err}
 	}()
-	time.Sleep(250 * time.Millisecond) // the request is in flight, waiting on Slack
+	await(t, opening, 10*time.Second, "the request to reach Slack") // it is in flight, waiting on Slack
 	require.Empty(t, fake.Views(), "views.open has not returned yet")
 	stopped := time.Now()
 	b.stop() // graceful: waits for the in-flight request

@@ -78,7 +78,7 @@ func TestStatusPageEndToEnd(t *testing.T) {
 	fake := seededSlack(t)
 	sp := statuspagefake.New("sp-e2e-key", "pgE2E", "cmpapi", "cmpweb")
 	t.Cleanup(sp.Close)
-	b := startBot(t, botOptions{mode: "http", slack: fake, databaseURL: pgtest.DSN(t), env: statusPageEnv(t, sp)})
+	b := startBot(t, botOptions{mode: "http", slack: fake, databaseURL: pgtest.MigratedDSN(t), env: statusPageEnv(t, sp)})
 
 	declared := time.Now()
 	_, text := b.command("http", "U0ALICE", "C0GENERAL", "declare P1 --service=checkout card payments failing")

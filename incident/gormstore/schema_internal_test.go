@@ -156,11 +156,14 @@ func openMigrated(t *testing.T, d migrations.Dialect) *DB {
 	ctx := context.Background()
 	url := "sqlite:" + filepath.Join(t.TempDir(), "schema.db")
 	if d == migrations.Postgres {
-		url = pgtest.DSN(t)
+		// A clone of the template pgtest migrated once.
+		url = pgtest.MigratedDSN(t)
 	}
 	db, err := Open(ctx, url)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = db.Close() })
-	require.NoError(t, db.Migrate(ctx))
+	if d != migrations.Postgres {
+		require.NoError(t, db.Migrate(ctx))
+	}
 	return db
 }

@@ -1,4 +1,5 @@
-// Package pgtest gives each test its own PostgreSQL schema.
+// Package pgtest gives each test its own PostgreSQL database: DSN a fresh
+// schema to migrate, MigratedDSN a clone of a template migrated once.
 //
 // Tests that need PostgreSQL call DSN. When the server cannot be reached the
 // test is skipped on a developer machine but fails when CI is set, so a CI run

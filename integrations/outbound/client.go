@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
@@ -64,6 +65,10 @@ type Client struct {
 	jitter   func(time.Duration) time.Duration
 	breaker  *gobreaker.TwoStepCircuitBreaker[struct{}]
 	gate     gate
+	// lastFailure is the latest failed attempt's cause ("connect:
+	// connection refused", "no such host", a TLS error, "HTTP 503"), so a
+	// request the open breaker rejects is logged with why it opened.
+	lastFailure atomic.Value // string
 }
 
 // Option configures a Client.

@@ -187,6 +187,38 @@ func SlackOperation(req *http.Request) string {
 	return method
 }
 
+// githubResources are the literal path segments of the GitHub REST API
+// the product calls; every other segment (owner, repository, ids, SHAs,
+// file paths, workflow file names) is a value and stays out of the label.
+var githubResources = map[string]bool{
+	"repos": true, "deployments": true, "statuses": true, "pulls": true, "issues": true, "comments": true,
+	"actions": true, "workflows": true, "runs": true, "dispatches": true, "git": true, "refs": true,
+	"heads": true, "commits": true, "compare": true, "contents": true, "branches": true, "merges": true,
+	"labels": true, "releases": true, "search": true, "user": true, "users": true, "check-runs": true,
+}
+
+// GitHubOperation names a GitHub REST request by its resource path and
+// method ("repos.deployments.post", "repos.actions.workflows.dispatches.post"),
+// so the operation label means the API operation for GitHub as it does for
+// Slack, PagerDuty and the rest, with a bounded set of values.
+func GitHubOperation(req *http.Request) string {
+	path := strings.TrimPrefix(req.URL.Path, "/api/v3")
+	var parts []string
+	for _, seg := range strings.Split(strings.Trim(path, "/"), "/") {
+		if githubResources[seg] {
+			parts = append(parts, seg)
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	method := req.Method
+	if method == "" {
+		method = http.MethodGet
+	}
+	return strings.Join(parts, ".") + "." + strings.ToLower(method)
+}
+
 // operation returns the metrics label of req.
 func (p Policy) operation(req *http.Request) string {
 	if op, _ := req.Context().Value(operationKey{}).(string); op != "" {

@@ -72,8 +72,9 @@ func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) {
 		done, err := c.breaker.Allow()
 		if err != nil {
 			c.metrics.request(c.p.Provider, op, OutcomeBreakerOpen)
+			last, _ := c.lastFailure.Load().(string)
 			c.logger.Warn("outbound request rejected by open circuit breaker",
-				c.attrs(req, op, attempt, OutcomeBreakerOpen)...)
+				append(c.attrs(req, op, attempt, OutcomeBreakerOpen), slog.String("last_error", last))...)
 			return nil, &UnavailableError{
 				Provider: c.p.Provider, Name: c.p.Name, Status: lastStatus,
 				Attempts: attempt - 1, Cause: ErrBreakerOpen,
@@ -113,6 +114,11 @@ func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, ctx.Err()
 		}
 
+		if err != nil {
+			c.lastFailure.Store(errAttr(err).Value.String())
+		} else if resp != nil {
+			c.lastFailure.Store(resp.Status)
+		}
 		// Decide whether, and how long, to wait before another attempt.
 		var wait time.Duration
 		var hinted bool

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -642,4 +643,58 @@ func httptestRequest(t *testing.T, u, contentType string) *http.Request {
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", contentType)
 	return req
+}
+
+// TestOpenBreakerLogsTheCause: once the breaker hides the network, the log
+// still says why it opened (here, the connection was refused).
+func TestOpenBreakerLogsTheCause(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	closed := "http://" + ln.Addr().String() + "/"
+	require.NoError(t, ln.Close())
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logs.Write(p)
+	}), &slog.HandlerOptions{Level: slog.LevelInfo}))
+	c, _ := newClient(t, outbound.Policy{
+		MaxAttempts: 1,
+		Breaker:     outbound.BreakerPolicy{ConsecutiveFailures: 2, OpenTimeout: time.Minute},
+	}, outbound.WithLogger(logger))
+	for range 3 {
+		_, _, err := do(t, c, newRequest(t, t.Context(), http.MethodGet, closed, nil))
+		require.Error(t, err)
+	}
+	require.Equal(t, outbound.BreakerOpen, c.State())
+	mu.Lock()
+	defer mu.Unlock()
+	out := logs.String()
+	require.Contains(t, out, "outbound request failed; not retrying")
+	require.Contains(t, out, "connection refused", "each failure is logged with its cause")
+	rejected := out[strings.Index(out, "rejected by open circuit breaker"):]
+	require.Contains(t, rejected, "last_error=", "the rejection says why the breaker is open")
+	require.Contains(t, rejected, "connection refused")
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+func TestGitHubOperation(t *testing.T) {
+	t.Parallel()
+	for path, want := range map[string]string{
+		"POST /repos/acme/checkout/deployments":                                    "repos.deployments.post",
+		"GET /repos/acme/checkout/deployments/42/statuses":                         "repos.deployments.statuses.get",
+		"POST /api/v3/repos/acme/checkout/actions/workflows/deploy.yml/dispatches": "repos.actions.workflows.dispatches.post",
+		"PUT /repos/acme/checkout/contents/postmortems/2026-12-03-x.md":            "repos.contents.put",
+		"GET /repos/acme/checkout/compare/1a2b...9f8e":                             "repos.compare.get",
+	} {
+		method, p, _ := strings.Cut(path, " ")
+		req, err := http.NewRequest(method, "https://api.github.com"+p, nil)
+		require.NoError(t, err)
+		require.Equal(t, want, outbound.GitHubOperation(req), path)
+	}
 }

@@ -1,0 +1,45 @@
+// Package incident is firebreak's domain: what an incident is and the rules
+// that run one, from the declare to the postmortem, in the standard library
+// only. Slack, the store, the job engine and every provider sit outside,
+// behind the small interfaces declared here, so the rules are tested with
+// fakes in milliseconds.
+//
+// # What the domain holds
+//
+//   - The incident and its vocabulary: Incident, Severity, Status, Role,
+//     TimelineEvent, StatusUpdate, ActionItem (incident.go, severity.go,
+//     status.go, update.go), and the Policy that configures them
+//     (policy.go). Errors are a kind plus a user-safe message (error.go).
+//   - Service, which runs incidents. Each feature of the response lives in
+//     its own file, with its jobs and notices next to it:
+//     declare, the war room setup and the lifecycle (service.go,
+//     operations.go, channel.go, resolution.go); roles and permissions
+//     (access.go, authorize.go, permission.go); paging and re-paging
+//     (paging.go, repage.go); "what changed?" and rollbacks (changes.go,
+//     rollback.go); alerts that start the response (alert.go); status
+//     updates, nags and the communication clock (update.go, nag.go, comms.go,
+//     commsclock.go, statuspage.go); capture of the channel's timeline
+//     (capture.go); follow-through on action items (followthrough.go);
+//     drills (drill.go).
+//   - The interfaces the outside implements: Store and Tx (store.go, one
+//     transaction per public method; Atomic for rows and jobs together),
+//     Chat (chat.go, the Slack side), Pager, ChangeSource, Rollbacker and
+//     the status page publishers (providers.go), Scheduler and the job
+//     contract (jobs.go), Clock, Renderer.
+//   - The table of provider names (provider.go), the typed notices the
+//     domain returns for the transport to word (notice.go, format.go), and
+//     the Observer that counts what happened for metrics (observer.go).
+//
+// # How it is split
+//
+// Sub-packages take what has its own store and its own jobs: postmortem
+// (drafting and exporting postmortems), metrics (the response-time maths),
+// jobs (the durable job engine on River), gormstore (the gorm Store for
+// SQLite and PostgreSQL), pgtest and incidenttest (the test kit: in-memory
+// store, job queue, golden files, the store conformance suite). Imports
+// point inward: this package imports no sibling and no vendor SDK, which
+// arch_test.go keeps true.
+//
+// docs/architecture.md draws the packages and follows one declare from the
+// HTTP route to the pinned control panel.
+package incident

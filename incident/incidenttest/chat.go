@@ -1,0 +1,285 @@
+package incidenttest
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/firebreakhq/firebreak/incident"
+)
+
+var _ incident.Chat = (*Chat)(nil)
+
+// Chat is the one in-memory incident.Chat of the tests: it records what it
+// was asked, in exported fields a test reads under Mu, and fails on demand.
+// Channel ids are C001, C002...; user ids starting with U resolve to
+// themselves, other references through Users; e-mail addresses and names
+// derive from the id (U0ALICE is alice@example.com) unless Names is set.
+type Chat struct {
+	Mu          sync.Mutex
+	Channels    map[string]string // name -> id
+	Own         map[string]bool   // ids the bot created
+	Topics      map[string]string
+	Bookmarks   map[string][]string
+	Members     map[string][]string
+	Posts       map[string][]string
+	Panels      map[string]int // ts -> updates
+	Pins        []string
+	Announced   []string
+	Replies     []string
+	Nags        []string
+	Messages    map[string][]incident.ChatMessage
+	ChangeLists []incident.ChangeList
+	Calls       []string
+	// Fail makes the named method fail this many more times.
+	Fail map[string]int
+	// CreatedButFailed makes CreateChannel create the channel and then
+	// report a failure, as a timeout after Slack acted does.
+	CreatedButFailed int
+	Users            map[string][]string // ref -> ids
+	// Names, when set, answers UserName (ENOTFOUND for anyone else);
+	// Lookups counts the UserName calls per user.
+	Names   map[string]string
+	Lookups map[string]int
+	// Word renders a notice for Notify; nil uses Notice.String.
+	Word func(incident.Notice) string
+}
+
+// NewChat returns an empty Chat.
+func NewChat() *Chat {
+	return &Chat{Channels: map[string]string{}, Own: map[string]bool{}, Topics: map[string]string{}, Bookmarks: map[string][]string{},
+		Members: map[string][]string{}, Posts: map[string][]string{}, Panels: map[string]int{}, Fail: map[string]int{},
+		Users: map[string][]string{}, Messages: map[string][]incident.ChatMessage{}, Lookups: map[string]int{}}
+}
+
+func (c *Chat) failing(method string) error {
+	c.Calls = append(c.Calls, method)
+	if c.Fail[method] > 0 {
+		c.Fail[method]--
+		return incident.Errorf(incident.EUNAVAILABLE, "Slack is not responding (%s)", method)
+	}
+	return nil
+}
+
+func (c *Chat) CreateChannel(_ context.Context, name string, _ bool) (string, error) {
+	c.Mu.Lock()
+	defer c.Mu.Unlock()
+	if err := c.failing("create"); err != nil {
+		return "", err
+	}
+	if _, ok := c.Channels[name]; ok {
+		return "", incident.Errorf(incident.ECONFLICT, "name_taken")
+	}
+	id := fmt.Sprintf("C%03d", len(c.Channels)+1)
+	c.Channels[name] = id
+	c.Own[id] = true
+	if c.CreatedButFailed > 0 {
+		c.CreatedButFailed--
+		return "", incident.Errorf(incident.EUNAVAILABLE, "timeout")
+	}
+	return id, nil
+}
+
+func (c *Chat) FindChannel(_ context.Context, name string, _ bool) (string, error) {
+	c.Mu.Lock()
+	defer c.Mu.Unlock()
+	if id, ok := c.Channels[name]; ok && c.Own[id] {
+		return id, nil
+	}
+	return "", incident.Errorf(incident.ENOTFOUND, "no such channel")
+}
+
+func (c *Chat) SetTopic(_ context.Context, ch, topic string) error {
+	c.Mu.Lock()
+	defer c.Mu.Unlock()
+	if err := c.failing("topic"); err != nil {
+		return err
+	}
+	c.Topics[ch] = topic
+	return nil
+}
+
+func (c *Chat) AddBookmark(_ context.Context, ch, title, link string) error {
+	c.Mu.Lock()
+	defer c.Mu.Unlock()
+	if err := c.failing("bookmark"); err != nil {
+		return err
+	}
+	c.Bookmarks[ch] = append(c.Bookmarks[ch], title+" "+link)
+	return nil
+}
+
+func (c *Chat) ResolveUsers(_ context.Context, refs []string) ([]string, []string, error) {
+	c.Mu.Lock()
+	defer c.Mu.Unlock()
+	var ids, missing []string
+	for _, r := range refs {
+		switch {
+		case c.Users[r] != nil:
+			ids = append(ids, c.Users[r]...)
+		case strings.HasPrefix(r, "U"):
+			ids = append(ids, r)
+		default:
+			missing = append(missing, r)
+		}
+	}
+	return ids, missing, nil
+}
+
+func (c *Chat) Invite(_ context.Context, ch string, users []string) error {
+	c.Mu.Lock()
+	defer c.Mu.Unlock()
+	if err := c.failing("invite"); err != nil {
+		return err
+	}
+	for _, u := range users {
+		if !slices.Contains(c.Members[ch], u) {
+			c.Members[ch] = append(c.Members[ch], u)
+		}
+	}
+	return nil
+}
+
+func (c *Chat) IsMember(_ context.Context, ch, user string) (bool, error) {
+	c.Mu.Lock()
+	defer c.Mu.Unlock()
+	return slices.Contains(c.Members[ch], user), nil
+}
+
+func (c *Chat) PostPanel(_ context.Context, inc *incident.Incident) (string, error) {
+	c.Mu.Lock()
+	defer c.Mu.Unlock()
+	if err := c.failing("panel"); err != nil {
+		return "", err
+	}
+	ts := fmt.Sprintf("panel-%d-%d", inc.ID, len(c.Panels)+1)
+	c.Panels[ts] = 0
+	return ts, nil
+}
+
+func (c *Chat) UpdatePanel(_ context.Context, inc *incident.Incident) error {
+	c.Mu.Lock()
+	defer c.Mu.Unlock()
+	if err := c.failing("update_panel"); err != nil {
+		return err
+	}
+	c.Panels[inc.PanelTS]++
+	return nil
+}
+
+func (c *Chat) Pin(_ context.Context, _, ts string) error {
+	c.Mu.Lock()
+	defer c.Mu.Unlock()
+	if err := c.failing("pin"); err != nil {
+		return err
+	}
+	if !slices.Contains(c.Pins, ts) {
+		c.Pins = append(c.Pins, ts)
+	}
+	return nil
+}
+
+func (c *Chat) Announce(_ context.Context, channel string, inc *incident.Incident) (string, string, error) {
+	c.Mu.Lock()
+	defer c.Mu.Unlock()
+	if err := c.failing("announce"); err != nil {
+		return "", "", err
+	}
+	c.Announced = append(c.Announced, inc.Key())
+	return "CBROADCAST", "ann-" + inc.Key(), nil
+}
+
+func (c *Chat) UpdateAnnouncement(_ context.Context, channelID, ts string, _ *incident.Incident) error {
+	c.Mu.Lock()
+	defer c.Mu.Unlock()
+	return c.failing("update_announcement")
+}
+
+func (c *Chat) PostNag(_ context.Context, ch string, _ *incident.Incident, text string) (string, error) {
+	c.Mu.Lock()
+	defer c.Mu.Unlock()
+	if err := c.failing("nag"); err != nil {
+		return "", err
+	}
+	c.Nags = append(c.Nags, text)
+	return fmt.Sprint(len(c.Nags)), nil
+}
+
+func (c *Chat) PostButtons(_ context.Context, ch, text string, buttons []incident.Button) (string, error) {
+	c.Mu.Lock()
+	defer c.Mu.Unlock()
+	if err := c.failing("buttons"); err != nil {
+		return "", err
+	}
+	for _, b := range buttons {
+		text += " [" + b.Text + ":" + b.Action + "=" + b.Value + "]"
+	}
+	c.Posts[ch] = append(c.Posts[ch], text)
+	return fmt.Sprint(len(c.Posts[ch])), nil
+}
+
+func (c *Chat) UserEmail(_ context.Context, user string) (string, error) {
+	return strings.ToLower(strings.TrimPrefix(user, "U0")) + "@example.com", nil
+}
+
+func (c *Chat) UserName(_ context.Context, user string) (string, error) {
+	c.Mu.Lock()
+	defer c.Mu.Unlock()
+	if c.Lookups == nil {
+		c.Lookups = map[string]int{}
+	}
+	c.Lookups[user]++
+	if c.Names != nil {
+		if n, ok := c.Names[user]; ok {
+			return n, nil
+		}
+		return "", incident.Errorf(incident.ENOTFOUND, "user_not_found")
+	}
+	return strings.ToLower(strings.TrimPrefix(user, "U0")), nil
+}
+
+func (c *Chat) History(_ context.Context, ch string, oldest time.Time) ([]incident.ChatMessage, error) {
+	c.Mu.Lock()
+	defer c.Mu.Unlock()
+	if err := c.failing("history"); err != nil {
+		return nil, err
+	}
+	return append([]incident.ChatMessage(nil), c.Messages[ch]...), nil
+}
+
+func (c *Chat) PostChanges(_ context.Context, ch string, _ *incident.Incident, list incident.ChangeList) (string, error) {
+	c.Mu.Lock()
+	defer c.Mu.Unlock()
+	if err := c.failing("changes"); err != nil {
+		return "", err
+	}
+	c.ChangeLists = append(c.ChangeLists, list)
+	return fmt.Sprint(len(c.ChangeLists)), nil
+}
+
+func (c *Chat) Post(_ context.Context, ch, text string) (string, error) {
+	c.Mu.Lock()
+	defer c.Mu.Unlock()
+	if err := c.failing("post"); err != nil {
+		return "", err
+	}
+	c.Posts[ch] = append(c.Posts[ch], text)
+	return fmt.Sprint(len(c.Posts[ch])), nil
+}
+
+func (c *Chat) Notify(ctx context.Context, ch string, n incident.Notice) (string, error) {
+	if c.Word != nil {
+		return c.Post(ctx, ch, c.Word(n))
+	}
+	return c.Post(ctx, ch, n.String())
+}
+
+func (c *Chat) Reply(_ context.Context, to incident.ReplyTarget, text string) error {
+	c.Mu.Lock()
+	defer c.Mu.Unlock()
+	c.Replies = append(c.Replies, to.UserID+": "+text)
+	return nil
+}
