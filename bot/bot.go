@@ -7,6 +7,7 @@ package bot
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -50,8 +51,24 @@ type Config struct {
 	SigningSecret string
 	// Slack is the Web API client.
 	Slack *slack.Client
-	// Service runs incidents.
-	Service *incident.Service
+	// Incidents declares, finds and changes incidents; nil turns the
+	// incident commands off. When it is set, the feature services below
+	// must be set too.
+	Incidents IncidentService
+	// Updates posts status updates and keeps the comms clock.
+	Updates UpdateService
+	// StatusPage drafts and publishes the public status page.
+	StatusPage StatusPageService
+	// Paging pages responders.
+	Paging PagingService
+	// Changes lists recent changes and rolls them back.
+	Changes ChangeService
+	// Capture records the channel on the timeline.
+	Capture CaptureService
+	// FollowThrough lists follow-ups and keeps the review.
+	FollowThrough FollowThroughService
+	// Alerts turns proposed alerts into incidents.
+	Alerts AlertService
 	// Templates renders the comms drafts.
 	Templates incident.Renderer
 	// Postmortems drafts and exports postmortems; nil turns them off.
@@ -102,7 +119,8 @@ type Handler struct {
 	inFlight  chan struct{}
 }
 
-// New returns a Handler. Slack, Scheduler and Deliveries are required.
+// New returns a Handler. Slack, Scheduler and Deliveries are required; with
+// Incidents set, every feature service must be set too (New panics otherwise).
 func New(cfg Config) *Handler {
 	if cfg.Command == "" {
 		cfg.Command = "/incident"
@@ -145,10 +163,13 @@ func New(cfg Config) *Handler {
 	if len(h.metadataKey) == 0 {
 		h.metadataKey = newMetadataKey()
 	}
-	if cfg.Service != nil {
+	if cfg.Incidents != nil {
+		if missing := cfg.missingFeatures(); len(missing) > 0 {
+			panic("bot: Config.Incidents is set but not " + strings.Join(missing, ", "))
+		}
 		h.origins = h.incidentActions()
 	}
-	if cfg.Service != nil {
+	if cfg.Incidents != nil {
 		h.OnView(ViewDeclare, h.submitDeclare)
 		h.OnView(ViewRoles, h.submitRoles)
 		h.OnView(ViewSeverity, h.submitSeverity)

@@ -169,7 +169,7 @@ func (h *Handler) onMessage(ctx context.Context, _ string, raw []byte) error {
 			m.App = ev.app()
 		}
 	}
-	if err := h.cfg.Service.CaptureMessage(ctx, m); err != nil {
+	if err := h.cfg.Capture.CaptureMessage(ctx, m); err != nil {
 		return fmt.Errorf("capture message: %w", err)
 	}
 	return nil
@@ -207,10 +207,10 @@ func (h *Handler) onPinAdded(ctx context.Context, _ string, raw []byte) error {
 	}
 	m := incident.CapturedMessage{ChannelID: channel, TS: msg.TS, ThreadTS: msg.ThreadTS, User: msg.User, Text: msg.Text,
 		Subtype: msg.Subtype, EventID: env.EventID, Edited: msg.Edited != nil, App: msg.app()}
-	if err := h.cfg.Service.CaptureMessage(ctx, m); err != nil {
+	if err := h.cfg.Capture.CaptureMessage(ctx, m); err != nil {
 		return fmt.Errorf("capture pinned message: %w", err)
 	}
-	if err := h.cfg.Service.CapturePin(ctx, channel, msg.TS, ev.User); err != nil {
+	if err := h.cfg.Capture.CapturePin(ctx, channel, msg.TS, ev.User); err != nil {
 		return fmt.Errorf("capture pin: %w", err)
 	}
 	return nil
@@ -242,7 +242,7 @@ func (h *Handler) onReactionAdded(ctx context.Context, _ string, raw []byte) err
 	if bot := env.botUser(); bot != "" && (ev.ItemUser == bot || ev.User == bot) {
 		return nil // a reaction to one of the bot's lines, already on the timeline
 	}
-	if err := h.cfg.Service.CaptureReaction(ctx, ev.Item.Channel, ev.Item.TS, ev.Reaction, ev.User); err != nil {
+	if err := h.cfg.Capture.CaptureReaction(ctx, ev.Item.Channel, ev.Item.TS, ev.Reaction, ev.User); err != nil {
 		return fmt.Errorf("capture reaction: %w", err)
 	}
 	return nil
@@ -269,7 +269,7 @@ func (h *Handler) noteCommand(ctx context.Context, inv Invocation) (Reply, error
 	if err != nil {
 		return Reply{}, err
 	}
-	if err := h.cfg.Service.AddNote(ctx, inc.ID, inv.Cmd.UserID, inv.Args); err != nil {
+	if err := h.cfg.Capture.AddNote(ctx, inc.ID, inv.Cmd.UserID, inv.Args); err != nil {
 		return Reply{}, err
 	}
 	return ephemeral("Noted on the %s timeline as a key event for the postmortem.", inc.Key()), nil
@@ -324,7 +324,7 @@ func parseFollowUp(args string, loc *time.Location) (followUp, error) {
 
 // followupCommand is "/incident followup <text> [@owner] [due YYYY-MM-DD]".
 func (h *Handler) followupCommand(ctx context.Context, inv Invocation) (Reply, error) {
-	f, err := parseFollowUp(inv.Args, h.cfg.Service.Policy().Location)
+	f, err := parseFollowUp(inv.Args, h.cfg.Incidents.Policy().Location)
 	if err != nil {
 		return Reply{}, err
 	}
@@ -332,7 +332,7 @@ func (h *Handler) followupCommand(ctx context.Context, inv Invocation) (Reply, e
 	if err != nil {
 		return Reply{}, err
 	}
-	if _, err := h.cfg.Service.AddFollowUp(ctx, inc.ID, inv.Cmd.UserID, f.text, f.owner, f.due); err != nil {
+	if _, err := h.cfg.Capture.AddFollowUp(ctx, inc.ID, inv.Cmd.UserID, f.text, f.owner, f.due); err != nil {
 		return Reply{}, err
 	}
 	var missing []string

@@ -24,28 +24,6 @@ const (
 	capturePanel   = "1773497100.000001"
 )
 
-// captureChat is the part of incident.Chat the capture flow reaches: the
-// sync job's panel, topic and lines. Anything else panics on the nil
-// embedded interface, which would show an unexpected call.
-type captureChat struct {
-	incident.Chat
-	mu    sync.Mutex
-	posts []string
-}
-
-func (c *captureChat) UpdatePanel(context.Context, *incident.Incident) error { return nil }
-func (c *captureChat) SetTopic(context.Context, string, string) error        { return nil }
-func (c *captureChat) Post(_ context.Context, _ string, text string) (string, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.posts = append(c.posts, text)
-	return fmt.Sprint(len(c.posts)), nil
-}
-
-func (c *captureChat) Notify(ctx context.Context, ch string, n incident.Notice) (string, error) {
-	return c.Post(ctx, ch, NoticeText(n))
-}
-
 // fakePostmortems records what the transport asks of the postmortem service.
 type fakePostmortems struct {
 	mu      sync.Mutex
@@ -74,7 +52,7 @@ type captureFixture struct {
 	h     *Handler
 	store *incidenttest.MemStore
 	queue *incidenttest.Queue
-	chat  *captureChat
+	chat  *incidenttest.Chat
 	pm    *fakePostmortems
 	inc   *incident.Incident
 	clock *incidenttest.Clock
@@ -89,11 +67,12 @@ func newCaptureFixture(t *testing.T, withPostmortems bool) *captureFixture {
 		ChannelID: captureChannel, PanelTS: capturePanel})
 	require.NoError(t, err)
 	q := incidenttest.NewQueue()
-	ch := &captureChat{}
+	ch := incidenttest.NewChat()
+	ch.Word = NoticeText
 	store.SetScheduler(q)
 	svc := incident.NewService(incident.ServiceConfig{Store: store, Scheduler: q, Chat: ch, Clock: clock})
 	svc.RegisterJobs(q)
-	cfg := Config{Service: svc, Scheduler: q, Clock: clock}
+	cfg := withService(Config{Scheduler: q, Clock: clock}, svc, store, ch)
 	pm := &fakePostmortems{targets: []string{"confluence", "github"}}
 	if withPostmortems {
 		cfg.Postmortems = pm
@@ -281,7 +260,7 @@ func TestNoteAndFollowUpCommands(t *testing.T) {
 	require.True(t, slices.ContainsFunc(events, func(ev incident.TimelineEvent) bool {
 		return ev.Kind == incident.EventNote && ev.Key && ev.Text == "customers can pay again"
 	}))
-	require.Len(t, f.chat.posts, 3, "the note and both follow-ups are posted in the channel")
+	require.Len(t, f.chat.PostsIn(captureChannel), 3, "the note and both follow-ups are posted in the channel")
 
 	tests := []struct {
 		name    string

@@ -50,20 +50,20 @@ func (h *Handler) actionWhatChanged(ctx context.Context, cb slack.InteractionCal
 	if err != nil {
 		return err
 	}
-	return h.cfg.Service.WhatChanged(ctx, inc.ID, 0, cb.User.ID, incident.ReplyTarget{ChannelID: cb.Channel.ID, UserID: cb.User.ID})
+	return h.cfg.Changes.WhatChanged(ctx, inc.ID, 0, cb.User.ID, incident.ReplyTarget{ChannelID: cb.Channel.ID, UserID: cb.User.ID})
 }
 
 // actionRollback plans the rollback of a listed change and asks for
 // confirmation. Someone who may not roll back is refused here, before any
 // form opens.
 func (h *Handler) actionRollback(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
-	inc, err := h.cfg.Service.ByChannel(ctx, cb.Channel.ID)
+	inc, err := h.cfg.Incidents.ByChannel(ctx, cb.Channel.ID)
 	if err != nil {
 		return err
 	}
 	pctx, cancel := context.WithTimeout(ctx, planTimeout)
 	defer cancel()
-	plan, err := h.cfg.Service.PlanRollback(pctx, inc.ID, a.Value, cb.User.ID)
+	plan, err := h.cfg.Changes.PlanRollback(pctx, inc.ID, a.Value, cb.User.ID)
 	if err != nil {
 		if errors.Is(pctx.Err(), context.DeadlineExceeded) {
 			h.log.WarnContext(ctx, "planning a rollback took too long", "incident", inc.Key(), "err", err)
@@ -71,7 +71,7 @@ func (h *Handler) actionRollback(ctx context.Context, cb slack.InteractionCallba
 		}
 		return err
 	}
-	return h.openIncidentModal(ctx, cb.TriggerID, cb.User.ID, RollbackModal(inc, plan, a.Value, h.cfg.Service.RollbackRule(ctx, inc, plan)))
+	return h.openIncidentModal(ctx, cb.TriggerID, cb.User.ID, RollbackModal(inc, plan, a.Value, h.cfg.Changes.RollbackRule(ctx, inc, plan)))
 }
 
 // RollbackModal asks to confirm a rollback. It says exactly what will
@@ -143,14 +143,14 @@ func (h *Handler) submitRollback(ctx context.Context, cb slack.InteractionCallba
 	// for this answer, so the provider gets at most two of them.
 	rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	if _, err := h.cfg.Service.RequestRollback(rctx, meta.IncidentID, meta.Value, cb.User.ID); err != nil {
+	if _, err := h.cfg.Changes.RequestRollback(rctx, meta.IncidentID, meta.Value, cb.User.ID); err != nil {
 		if errors.Is(rctx.Err(), context.DeadlineExceeded) {
 			err = incident.Errorf(incident.EUNAVAILABLE, "The provider was too slow to confirm the plan. Submit again; a rollback that already started is not started twice.")
 		}
 		return fieldError(err), nil
 	}
 	if reason := strings.TrimSpace(stateValue(cb, blockRollbackReason).Value); reason != "" {
-		if err := h.cfg.Service.AddNote(ctx, meta.IncidentID, cb.User.ID, "Rollback reason: "+clip(reason, maxReason)); err != nil {
+		if err := h.cfg.Capture.AddNote(ctx, meta.IncidentID, cb.User.ID, "Rollback reason: "+clip(reason, maxReason)); err != nil {
 			// The rollback is under way; a lost reason must not undo that.
 			h.log.WarnContext(ctx, "could not record the rollback reason", "incident_id", meta.IncidentID, "err", err)
 		}
@@ -159,12 +159,12 @@ func (h *Handler) submitRollback(ctx context.Context, cb slack.InteractionCallba
 }
 
 func (h *Handler) actionApproveRollback(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
-	_, err := h.cfg.Service.ApproveRollback(ctx, a.Value, cb.User.ID)
+	_, err := h.cfg.Changes.ApproveRollback(ctx, a.Value, cb.User.ID)
 	return err
 }
 
 func (h *Handler) actionRetryRollback(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
-	_, err := h.cfg.Service.RetryRollback(ctx, a.Value, cb.User.ID)
+	_, err := h.cfg.Changes.RetryRollback(ctx, a.Value, cb.User.ID)
 	return err
 }
 
@@ -180,11 +180,11 @@ func (h *Handler) changesCommand(ctx context.Context, inv Invocation) (Reply, er
 		return Reply{}, err
 	}
 	reply := incident.ReplyTarget{ResponseURL: inv.Cmd.ResponseURL, ChannelID: inv.Cmd.ChannelID, UserID: inv.Cmd.UserID}
-	if err := h.cfg.Service.WhatChanged(ctx, inc.ID, window, inv.Cmd.UserID, reply); err != nil {
+	if err := h.cfg.Changes.WhatChanged(ctx, inc.ID, window, inv.Cmd.UserID, reply); err != nil {
 		return Reply{}, err
 	}
 	if window == 0 {
-		window = h.cfg.Service.Policy().LookBack()
+		window = h.cfg.Incidents.Policy().LookBack()
 	}
 	return ephemeral(":mag: Looking for changes in the %s before %s started; the list will appear in this channel.",
 		humanDuration(window), inc.Key()), nil

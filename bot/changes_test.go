@@ -59,6 +59,7 @@ type chgFixture struct {
 	srv    *slackfake.Server
 	h      *Handler
 	svc    *incident.Service
+	chat   *Chat
 	store  *incidenttest.MemStore
 	queue  *incidenttest.Queue
 	clock  *incidenttest.Clock
@@ -96,11 +97,12 @@ func newChgFixture(t *testing.T, sev incident.Severity, mutate ...func(*incident
 	api := slack.New(srv.BotToken(), slack.OptionAPIURL(srv.URL()))
 	f.store = incidenttest.NewMemStore(clock)
 	f.store.SetScheduler(f.queue)
+	f.chat = NewChat(api, policy, WithChatClock(clock))
 	f.svc = incident.NewService(incident.ServiceConfig{Store: f.store, Scheduler: f.queue, Policy: policy, Clock: clock,
-		Chat:        NewChat(api, policy, WithChatClock(clock)),
+		Chat:        f.chat,
 		Rollbackers: []incident.Rollbacker{chgRollbacker{source: "github"}, chgRollbacker{source: "launchdarkly"}}})
 	f.svc.RegisterJobs(f.queue)
-	f.h = New(Config{Slack: api, Service: f.svc, Scheduler: f.queue, Deliveries: f.store, Clock: clock})
+	f.h = New(withService(Config{Slack: api, Scheduler: f.queue, Deliveries: f.store, Clock: clock}, f.svc, f.store, f.chat))
 	f.h.registerChangeHandlers()
 
 	inc, _, err := f.svc.Declare(ctx, incident.DeclareInput{Title: "checkout is down", Severity: sev, ServiceKey: "checkout", DeclaredBy: f.ic.ID})

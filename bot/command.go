@@ -148,8 +148,8 @@ func (h *Handler) help(_ context.Context, _ Invocation) (Reply, error) {
 }
 
 func (h *Handler) roles() []string {
-	if h.cfg.Service == nil {
+	if h.cfg.Incidents == nil {
 		return nil
 	}
-	return h.cfg.Service.Policy().Roles
+	return h.cfg.Incidents.Policy().Roles
 }

@@ -75,11 +75,11 @@ func (h *Handler) actionAlertDeclare(ctx context.Context, cb slack.InteractionCa
 	if err != nil {
 		return err
 	}
-	inc, err := h.cfg.Service.DeclareFromAlert(ctx, id, cb.User.ID, incident.ReplyTarget{UserID: cb.User.ID})
+	inc, err := h.cfg.Alerts.DeclareFromAlert(ctx, id, cb.User.ID, incident.ReplyTarget{UserID: cb.User.ID})
 	if err != nil {
 		return err
 	}
-	al, err := h.cfg.Service.GetAlert(ctx, id)
+	al, err := h.cfg.Alerts.GetAlert(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -94,7 +94,7 @@ func (h *Handler) actionAlertDismiss(ctx context.Context, cb slack.InteractionCa
 	if err != nil {
 		return err
 	}
-	al, err := h.cfg.Service.DismissAlert(ctx, id, cb.User.ID)
+	al, err := h.cfg.Alerts.DismissAlert(ctx, id, cb.User.ID)
 	if err != nil {
 		return err
 	}
@@ -128,7 +128,7 @@ func (h *Handler) shortcutDeclareFromMessage(ctx context.Context, cb slack.Inter
 	}
 	ctx, cancel := context.WithTimeout(ctx, viewsTimeout)
 	defer cancel()
-	view := DeclareModal(h.cfg.Service.Policy(), cb.User.ID, cb.Channel.ID, d)
+	view := DeclareModal(h.cfg.Incidents.Policy(), cb.User.ID, cb.Channel.ID, d)
 	meta, _ := json.Marshal(modalMeta{ChannelID: cb.Channel.ID, Source: src})
 	view.PrivateMetadata = string(meta)
 	if _, err := h.cfg.Slack.OpenViewContext(ctx, cb.TriggerID, h.seal(view, cb.User.ID)); err != nil {
@@ -189,7 +189,7 @@ func (h *Handler) submitResolve(ctx context.Context, cb slack.InteractionCallbac
 	check.SmokeTester = stateValue(cb, blockSmokeTester).SelectedUser
 	check.Notes = stateValue(cb, blockNotes).Value
 	summary := stateValue(cb, blockSummary).Value
-	if _, err := h.cfg.Service.Resolve(ctx, id, cb.User.ID, summary, check); err != nil {
+	if _, err := h.cfg.Incidents.Resolve(ctx, id, cb.User.ID, summary, check); err != nil {
 		if incident.ErrorCode(err) == incident.EINVALID {
 			block := blockChecks
 			if strings.Contains(userMessage(err), "smoke test") && check.MonitorsGreen && check.ErrorRateBaseline {
@@ -222,7 +222,7 @@ func (h *Handler) followupsCommand(ctx context.Context, inv Invocation) (Reply, 
 	default:
 		return Reply{}, incident.Errorf(incident.EINVALID, "Say `mine`, `overdue`, or nothing for every open follow-up.")
 	}
-	items, err := h.cfg.Service.Followups(ctx, f)
+	items, err := h.cfg.FollowThrough.Followups(ctx, f)
 	if err != nil {
 		return Reply{}, err
 	}
@@ -255,7 +255,7 @@ func (h *Handler) reviewCommand(ctx context.Context, inv Invocation) (Reply, err
 	}
 	arg := strings.ToLower(strings.TrimSpace(strings.ReplaceAll(inv.Args, " ", "_")))
 	if arg == "" {
-		r, err := h.cfg.Service.Review(ctx, inc.ID)
+		r, err := h.cfg.FollowThrough.Review(ctx, inc.ID)
 		if err != nil {
 			return Reply{}, err
 		}
@@ -265,7 +265,7 @@ func (h *Handler) reviewCommand(ctx context.Context, inv Invocation) (Reply, err
 		}
 		return ephemeral("The postmortem review of %s is *%s*, due %s, owner %s.", inc.Key(), r.State.Label(), r.DueOn.Format("Mon 2 Jan 2006"), owner), nil
 	}
-	r, err := h.cfg.Service.SetReviewState(ctx, inc.ID, incident.ReviewState(arg), inv.Cmd.UserID)
+	r, err := h.cfg.FollowThrough.SetReviewState(ctx, inc.ID, incident.ReviewState(arg), inv.Cmd.UserID)
 	if err != nil {
 		return Reply{}, err
 	}

@@ -33,7 +33,7 @@ func parseUser(tok string) (string, error) {
 // incidentHere returns the incident of the channel the command was run in,
 // if the person may see it.
 func (h *Handler) incidentHere(ctx context.Context, inv Invocation) (*incident.Incident, error) {
-	inc, err := h.cfg.Service.ByChannel(ctx, inv.Cmd.ChannelID)
+	inc, err := h.cfg.Incidents.ByChannel(ctx, inv.Cmd.ChannelID)
 	if err != nil {
 		return nil, err
 	}
@@ -46,7 +46,7 @@ func (h *Handler) incidentHere(ctx context.Context, inv Invocation) (*incident.I
 // canSee refuses a private incident to someone who is not one of its
 // members, without naming it.
 func (h *Handler) canSee(ctx context.Context, user string, inc *incident.Incident) error {
-	d, err := h.cfg.Service.Authorize(ctx, incident.Request{Subject: incident.Subject{User: user}, Action: incident.ActView, Incident: inc})
+	d, err := h.cfg.Incidents.Authorize(ctx, incident.Request{Subject: incident.Subject{User: user}, Action: incident.ActView, Incident: inc})
 	if err != nil {
 		return err
 	}
@@ -132,17 +132,17 @@ func (h *Handler) declare(ctx context.Context, inv Invocation) (Reply, error) {
 	if inv.Cmd.TriggerID == "" {
 		in.Key = ""
 	}
-	if err := in.Validate(h.cfg.Service.Policy()); err != nil {
+	if err := in.Validate(h.cfg.Incidents.Policy()); err != nil {
 		return Reply{}, err
 	}
-	inc, existed, err := h.cfg.Service.Declare(ctx, in)
+	inc, existed, err := h.cfg.Incidents.Declare(ctx, in)
 	if err != nil {
 		return Reply{}, err
 	}
 	if existed {
 		return ephemeral("%s was already declared from this command.", inc.Key()), nil
 	}
-	sp := h.cfg.Service.Policy().Severity(inc.Severity)
+	sp := h.cfg.Incidents.Policy().Severity(inc.Severity)
 	if inc.Private {
 		// Nobody else in the channel where it was typed learns of it.
 		return ephemeral("You declared the private incident *%s* (%s · %s): %s\nDeclaring %s… opening its private channel; only the people invited see it.",
@@ -167,7 +167,7 @@ func (h *Handler) assignIC(ctx context.Context, inv Invocation) (Reply, error) {
 			return Reply{}, err
 		}
 	}
-	updated, err := h.cfg.Service.AssignRole(ctx, inc.ID, incident.RoleCommander, user, inv.Cmd.UserID)
+	updated, err := h.cfg.Incidents.AssignRole(ctx, inc.ID, incident.RoleCommander, user, inv.Cmd.UserID)
 	if text, blocks, ok := takeoverPrompt(inc, err); ok {
 		return Reply{ResponseType: slack.ResponseTypeEphemeral, Text: text, Blocks: blocks}, nil
 	}
@@ -191,7 +191,7 @@ func (h *Handler) assignRole(ctx context.Context, inv Invocation) (Reply, error)
 	if err != nil {
 		return Reply{}, err
 	}
-	if _, err := h.cfg.Service.AssignRole(ctx, inc.ID, fields[0], user, inv.Cmd.UserID); err != nil {
+	if _, err := h.cfg.Incidents.AssignRole(ctx, inc.ID, fields[0], user, inv.Cmd.UserID); err != nil {
 		return Reply{}, err
 	}
 	return ephemeral("<@%s> now holds the %s role in %s.", user, strings.ToLower(fields[0]), inc.Key()), nil
@@ -207,7 +207,7 @@ func (h *Handler) status(ctx context.Context, inv Invocation) (Reply, error) {
 		if to != incident.StatusInvestigating && to != incident.StatusMitigated {
 			return Reply{}, incident.Errorf(incident.EINVALID, "Set the status to investigating or mitigated; use resolve, close or reopen for the rest.")
 		}
-		if inc, err = h.cfg.Service.SetStatus(ctx, inc.ID, to, inv.Cmd.UserID, ""); err != nil {
+		if inc, err = h.cfg.Incidents.SetStatus(ctx, inc.ID, to, inv.Cmd.UserID, ""); err != nil {
 			return Reply{}, err
 		}
 	}
@@ -215,7 +215,7 @@ func (h *Handler) status(ctx context.Context, inv Invocation) (Reply, error) {
 }
 
 func (h *Handler) statusText(inc *incident.Incident) string {
-	policy := h.cfg.Service.Policy()
+	policy := h.cfg.Incidents.Policy()
 	sp := policy.Severity(inc.Severity)
 	ic := "_unassigned_"
 	if inc.Commander != "" {
@@ -244,7 +244,7 @@ func (h *Handler) severity(ctx context.Context, inv Invocation) (Reply, error) {
 	if err != nil {
 		return Reply{}, err
 	}
-	if inc, err = h.cfg.Service.SetSeverity(ctx, inc.ID, sev, inv.Cmd.UserID); err != nil {
+	if inc, err = h.cfg.Incidents.SetSeverity(ctx, inc.ID, sev, inv.Cmd.UserID); err != nil {
 		return Reply{}, err
 	}
 	return ephemeral("%s is now %s.", inc.Key(), inc.Severity), nil
@@ -260,7 +260,7 @@ func (h *Handler) transition(to incident.Status, takesSummary bool) func(ctx con
 		if err != nil {
 			return Reply{}, err
 		}
-		if inc, err = h.cfg.Service.SetStatus(ctx, inc.ID, to, inv.Cmd.UserID, inv.Args); err != nil {
+		if inc, err = h.cfg.Incidents.SetStatus(ctx, inc.ID, to, inv.Cmd.UserID, inv.Args); err != nil {
 			return Reply{}, err
 		}
 		return ephemeral("%s is now %s.", inc.Key(), strings.ToLower(inc.Status.Label())), nil
@@ -269,7 +269,7 @@ func (h *Handler) transition(to incident.Status, takesSummary bool) func(ctx con
 
 func (h *Handler) list(ctx context.Context, inv Invocation) (Reply, error) {
 	// Private incidents are listed to their members only.
-	incs, err := h.cfg.Service.ListFor(ctx, inv.Cmd.UserID)
+	incs, err := h.cfg.Incidents.ListFor(ctx, inv.Cmd.UserID)
 	if err != nil {
 		return Reply{}, err
 	}
@@ -300,7 +300,7 @@ func (h *Handler) incidentFromValue(ctx context.Context, v string) (*incident.In
 	if err != nil {
 		return nil, incident.Errorf(incident.EINVALID, "The button does not name an incident.")
 	}
-	return h.cfg.Service.Get(ctx, id)
+	return h.cfg.Incidents.Get(ctx, id)
 }
 
 // viewsTimeout bounds a views.open on the acknowledgement path: the

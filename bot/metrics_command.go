@@ -31,7 +31,7 @@ var periodArg = regexp.MustCompile(`^[0-9]+[dwh]$`)
 // page. Private incidents count only when the asker is in their channel,
 // as on the web.
 func (h *Handler) metricsCommand(ctx context.Context, inv Invocation) (Reply, error) {
-	if h.cfg.Metrics == nil || h.cfg.Service == nil {
+	if h.cfg.Metrics == nil || h.cfg.Incidents == nil {
 		return ephemeral("Metrics are not set up."), nil
 	}
 	period, service := "", ""
@@ -52,8 +52,8 @@ func (h *Handler) metricsCommand(ctx context.Context, inv Invocation) (Reply, er
 	if period == "" {
 		period = "30d"
 	}
-	if service != "" && h.cfg.Service != nil {
-		if _, ok := h.cfg.Service.Policy().Services[service]; !ok {
+	if service != "" && h.cfg.Incidents != nil {
+		if _, ok := h.cfg.Incidents.Policy().Services[service]; !ok {
 			return Reply{}, incident.Errorf(incident.EINVALID, "Unknown service %q.", service)
 		}
 	}
@@ -65,7 +65,7 @@ func (h *Handler) metricsCommand(ctx context.Context, inv Invocation) (Reply, er
 	}
 	kept := facts[:0]
 	for _, f := range facts {
-		ok, err := h.cfg.Service.CanSee(ctx, inv.Cmd.UserID, f.Incident)
+		ok, err := h.cfg.Incidents.CanSee(ctx, inv.Cmd.UserID, f.Incident)
 		if err != nil {
 			return Reply{}, incident.Errorf(incident.EUNAVAILABLE, "Slack cannot say who is in the private incidents' channels right now; try again in a minute.")
 		}

@@ -56,33 +56,33 @@ func (h *Handler) incidentActions() map[string]actionIncident {
 			return h.incidentFromValue(ctx, idText)
 		},
 		incident.ActionRollback: func(ctx context.Context, cb slack.InteractionCallback, _ string) (*incident.Incident, error) {
-			return h.cfg.Service.ByChannel(ctx, cb.Channel.ID)
+			return h.cfg.Incidents.ByChannel(ctx, cb.Channel.ID)
 		},
 		incident.ActionApproveRol: func(ctx context.Context, _ slack.InteractionCallback, v string) (*incident.Incident, error) {
-			return h.cfg.Service.RollbackIncident(ctx, v)
+			return h.cfg.Changes.RollbackIncident(ctx, v)
 		},
 		incident.ActionRetryRoll: func(ctx context.Context, _ slack.InteractionCallback, v string) (*incident.Incident, error) {
-			return h.cfg.Service.RollbackIncident(ctx, v)
+			return h.cfg.Changes.RollbackIncident(ctx, v)
 		},
 		incident.ActionAckPage: func(ctx context.Context, _ slack.InteractionCallback, v string) (*incident.Incident, error) {
-			return h.cfg.Service.PageIncident(ctx, v)
+			return h.cfg.Paging.PageIncident(ctx, v)
 		},
 		incident.ActionRetryPage: func(ctx context.Context, _ slack.InteractionCallback, v string) (*incident.Incident, error) {
-			return h.cfg.Service.RetryPageIncident(ctx, v)
+			return h.cfg.Paging.RetryPageIncident(ctx, v)
 		},
 		incident.ActionStatusPagePublish: func(ctx context.Context, _ slack.InteractionCallback, v string) (*incident.Incident, error) {
 			id, _, _, err := incident.ParsePublishValue(v)
 			if err != nil {
 				return nil, err
 			}
-			return h.cfg.Service.Get(ctx, id)
+			return h.cfg.Incidents.Get(ctx, id)
 		},
 		incident.ActionStatusPageEdit: func(ctx context.Context, _ slack.InteractionCallback, v string) (*incident.Incident, error) {
 			id, _, _, err := incident.ParsePublishValue(v)
 			if err != nil {
 				return nil, err
 			}
-			return h.cfg.Service.Get(ctx, id)
+			return h.cfg.Incidents.Get(ctx, id)
 		},
 		incident.ActionStatusPageRetry: func(ctx context.Context, _ slack.InteractionCallback, v string) (*incident.Incident, error) {
 			idText, _, _ := strings.Cut(v, "|")
@@ -96,7 +96,7 @@ func (h *Handler) incidentActions() map[string]actionIncident {
 			if err != nil {
 				return nil, err
 			}
-			return h.cfg.Service.Get(ctx, id)
+			return h.cfg.Incidents.Get(ctx, id)
 		},
 	}
 }
@@ -107,12 +107,12 @@ func (h *Handler) checkOrigin(ctx context.Context, cb slack.InteractionCallback,
 		return nil
 	}
 	if cb.Channel.ID != "" {
-		if other, err := h.cfg.Service.ByChannel(ctx, cb.Channel.ID); err == nil && other.ID != inc.ID {
+		if other, err := h.cfg.Incidents.ByChannel(ctx, cb.Channel.ID); err == nil && other.ID != inc.ID {
 			h.log.WarnContext(ctx, "button from another incident's channel refused", "user", cb.User.ID, "channel", cb.Channel.ID, "incident", inc.Key())
 			return incident.Errorf(incident.EFORBIDDEN, "That button does not belong to this channel's incident; use the buttons in the incident's own channel.")
 		}
 	}
-	ok, err := h.cfg.Service.CanSee(ctx, cb.User.ID, inc)
+	ok, err := h.cfg.Incidents.CanSee(ctx, cb.User.ID, inc)
 	if err != nil {
 		return err
 	}

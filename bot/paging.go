@@ -23,16 +23,16 @@ func (h *Handler) actionPage(ctx context.Context, cb slack.InteractionCallback, 
 	if err != nil {
 		return err
 	}
-	_, err = h.cfg.Service.Page(ctx, inc.ID, "", cb.User.ID)
+	_, err = h.cfg.Paging.Page(ctx, inc.ID, "", cb.User.ID)
 	return err
 }
 
 func (h *Handler) actionAckPage(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
-	return h.cfg.Service.AcknowledgePage(ctx, a.Value, cb.User.ID, incident.ReplyTarget{ChannelID: cb.Channel.ID, UserID: cb.User.ID})
+	return h.cfg.Paging.AcknowledgePage(ctx, a.Value, cb.User.ID, incident.ReplyTarget{ChannelID: cb.Channel.ID, UserID: cb.User.ID})
 }
 
 func (h *Handler) actionRetryPage(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
-	return h.cfg.Service.RetryPage(ctx, a.Value, cb.User.ID)
+	return h.cfg.Paging.RetryPage(ctx, a.Value, cb.User.ID)
 }
 
 func (h *Handler) actionRepage(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
@@ -41,7 +41,7 @@ func (h *Handler) actionRepage(ctx context.Context, cb slack.InteractionCallback
 	if err != nil {
 		return incident.Errorf(incident.EINVALID, "The button does not name an incident.")
 	}
-	_, err = h.cfg.Service.Page(ctx, id, service, cb.User.ID)
+	_, err = h.cfg.Paging.Page(ctx, id, service, cb.User.ID)
 	return err
 }
 
@@ -52,7 +52,7 @@ func (h *Handler) pageCommand(ctx context.Context, inv Invocation) (Reply, error
 		return Reply{}, err
 	}
 	service := strings.ToLower(strings.TrimSpace(inv.Args))
-	if _, err := h.cfg.Service.Page(ctx, inc.ID, service, inv.Cmd.UserID); err != nil {
+	if _, err := h.cfg.Paging.Page(ctx, inc.ID, service, inv.Cmd.UserID); err != nil {
 		return Reply{}, err
 	}
 	if service == "" {
@@ -65,14 +65,14 @@ func (h *Handler) pageCommand(ctx context.Context, inv Invocation) (Reply, error
 func (h *Handler) oncallCommand(ctx context.Context, inv Invocation) (Reply, error) {
 	service := strings.ToLower(strings.TrimSpace(inv.Args))
 	if service == "" {
-		inc, err := h.cfg.Service.ByChannel(ctx, inv.Cmd.ChannelID)
+		inc, err := h.cfg.Incidents.ByChannel(ctx, inv.Cmd.ChannelID)
 		if err != nil || inc.Service == "" {
 			return Reply{}, incident.Errorf(incident.EINVALID, "Say which service, such as `oncall checkout`.")
 		}
 		service = inc.Service
 	}
 	reply := incident.ReplyTarget{ResponseURL: inv.Cmd.ResponseURL, ChannelID: inv.Cmd.ChannelID, UserID: inv.Cmd.UserID}
-	if err := h.cfg.Service.OnCall(ctx, service, reply); err != nil {
+	if err := h.cfg.Paging.OnCall(ctx, service, reply); err != nil {
 		return Reply{}, err
 	}
 	return ephemeral("Asking PagerDuty who is on call for %s…", service), nil

@@ -40,7 +40,7 @@ func (h *Handler) actionPublish(ctx context.Context, cb slack.InteractionCallbac
 	if err != nil {
 		return err
 	}
-	scheduled, err := h.cfg.Service.Publish(ctx, id, incident.PublishInput{Kind: kind, Ref: ref, Actor: cb.User.ID})
+	scheduled, err := h.cfg.StatusPage.Publish(ctx, id, incident.PublishInput{Kind: kind, Ref: ref, Actor: cb.User.ID})
 	if err != nil {
 		return err
 	}
@@ -66,11 +66,11 @@ func (h *Handler) actionEditPublic(ctx context.Context, cb slack.InteractionCall
 	if err != nil {
 		return err
 	}
-	inc, err := h.cfg.Service.Get(ctx, id)
+	inc, err := h.cfg.Incidents.Get(ctx, id)
 	if err != nil {
 		return err
 	}
-	draft, err := h.cfg.Service.Draft(ctx, id, kind, ref)
+	draft, err := h.cfg.StatusPage.Draft(ctx, id, kind, ref)
 	if err != nil {
 		return err
 	}
@@ -86,7 +86,7 @@ func (h *Handler) submitStatusPage(ctx context.Context, cb slack.InteractionCall
 	if body == "" {
 		return slack.NewErrorsViewSubmissionResponse(map[string]string{blockStatusPageBody: "Write what customers should read."}), nil
 	}
-	scheduled, err := h.cfg.Service.Publish(ctx, m.IncidentID, incident.PublishInput{Kind: m.Kind, Ref: m.Ref, Body: body, Actor: cb.User.ID})
+	scheduled, err := h.cfg.StatusPage.Publish(ctx, m.IncidentID, incident.PublishInput{Kind: m.Kind, Ref: m.Ref, Body: body, Actor: cb.User.ID})
 	if err != nil {
 		if code := incident.ErrorCode(err); code == incident.EINVALID || code == incident.ECONFLICT || code == incident.EFORBIDDEN {
 			return slack.NewErrorsViewSubmissionResponse(map[string]string{blockStatusPageBody: userMessage(err)}), nil
@@ -104,12 +104,12 @@ func (h *Handler) actionDecline(ctx context.Context, cb slack.InteractionCallbac
 	if err != nil {
 		return err
 	}
-	_, err = h.cfg.Service.Decline(ctx, inc.ID, cb.User.ID)
+	_, err = h.cfg.StatusPage.Decline(ctx, inc.ID, cb.User.ID)
 	return err
 }
 
 func (h *Handler) actionRetryPublic(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
-	return h.cfg.Service.RetryStatusPage(ctx, a.Value, cb.User.ID)
+	return h.cfg.StatusPage.RetryStatusPage(ctx, a.Value, cb.User.ID)
 }
 
 func (h *Handler) actionCustomerEmail(sent bool) ActionHandler {
@@ -118,7 +118,7 @@ func (h *Handler) actionCustomerEmail(sent bool) ActionHandler {
 		if err != nil {
 			return err
 		}
-		_, err = h.cfg.Service.CustomerEmail(ctx, inc.ID, sent, cb.User.ID)
+		_, err = h.cfg.StatusPage.CustomerEmail(ctx, inc.ID, sent, cb.User.ID)
 		return err
 	}
 }
@@ -135,7 +135,7 @@ func (h *Handler) statuspageCommand(ctx context.Context, inv Invocation) (Reply,
 		kind = incident.PostUpdate
 	}
 	if inv.Args == "" && inv.Cmd.TriggerID != "" {
-		draft, err := h.cfg.Service.Draft(ctx, inc.ID, kind, "")
+		draft, err := h.cfg.StatusPage.Draft(ctx, inc.ID, kind, "")
 		if err != nil {
 			return Reply{}, err
 		}
@@ -150,7 +150,7 @@ func (h *Handler) statuspageCommand(ctx context.Context, inv Invocation) (Reply,
 			ref = "cmd-" + strconv.FormatInt(h.cfg.Clock.Now().UnixNano(), 10)
 		}
 	}
-	scheduled, err := h.cfg.Service.Publish(ctx, inc.ID, incident.PublishInput{Kind: kind, Ref: ref, Body: inv.Args, Actor: inv.Cmd.UserID})
+	scheduled, err := h.cfg.StatusPage.Publish(ctx, inc.ID, incident.PublishInput{Kind: kind, Ref: ref, Body: inv.Args, Actor: inv.Cmd.UserID})
 	if err != nil {
 		return Reply{}, err
 	}
@@ -167,7 +167,7 @@ func (h *Handler) dataConcernCommand(ctx context.Context, inv Invocation) (Reply
 	if err != nil {
 		return Reply{}, err
 	}
-	if _, err := h.cfg.Service.FlagDataConcern(ctx, inc.ID, inv.Cmd.UserID); err != nil {
+	if _, err := h.cfg.StatusPage.FlagDataConcern(ctx, inc.ID, inv.Cmd.UserID); err != nil {
 		return Reply{}, err
 	}
 	return ephemeral("%s is flagged for a data concern; the customer e-mail draft follows in the channel.", inc.Key()), nil

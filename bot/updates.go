@@ -93,7 +93,7 @@ func (h *Handler) actionPostUpdate(ctx context.Context, cb slack.InteractionCall
 	if err != nil {
 		return err
 	}
-	return h.openIncidentModal(ctx, cb.TriggerID, cb.User.ID, UpdateModal(h.cfg.Service.Policy(), inc))
+	return h.openIncidentModal(ctx, cb.TriggerID, cb.User.ID, UpdateModal(h.cfg.Incidents.Policy(), inc))
 }
 
 func (h *Handler) submitUpdate(ctx context.Context, cb slack.InteractionCallback) (*slack.ViewSubmissionResponse, error) {
@@ -110,7 +110,7 @@ func (h *Handler) submitUpdate(ctx context.Context, cb slack.InteractionCallback
 	if m, err := strconv.Atoi(stateValue(cb, blockUpdateNext).SelectedOption.Value); err == nil {
 		in.NextIn = time.Duration(m) * time.Minute
 	}
-	if _, err := h.cfg.Service.PostUpdate(ctx, id, in); err != nil {
+	if _, err := h.cfg.Updates.PostUpdate(ctx, id, in); err != nil {
 		if code := incident.ErrorCode(err); code == incident.EINVALID || code == incident.ECONFLICT {
 			return slack.NewErrorsViewSubmissionResponse(map[string]string{blockUpdateKnown: userMessage(err)}), nil
 		}
@@ -124,7 +124,7 @@ func (h *Handler) actionStillInvestigating(ctx context.Context, cb slack.Interac
 	if err != nil {
 		return err
 	}
-	_, err = h.cfg.Service.PostUpdate(ctx, inc.ID, incident.UpdateInput{Author: cb.User.ID, Known: incident.StillInvestigating})
+	_, err = h.cfg.Updates.PostUpdate(ctx, inc.ID, incident.UpdateInput{Author: cb.User.ID, Known: incident.StillInvestigating})
 	return err
 }
 
@@ -133,7 +133,7 @@ func (h *Handler) actionSnooze(ctx context.Context, cb slack.InteractionCallback
 	if err != nil {
 		return err
 	}
-	_, err = h.cfg.Service.Snooze(ctx, inc.ID, cb.User.ID)
+	_, err = h.cfg.Updates.Snooze(ctx, inc.ID, cb.User.ID)
 	return err
 }
 
@@ -145,11 +145,11 @@ func (h *Handler) updateCommand(ctx context.Context, inv Invocation) (Reply, err
 	}
 	if inv.Args == "" {
 		if inv.Cmd.TriggerID != "" {
-			return Reply{}, h.openIncidentModal(ctx, inv.Cmd.TriggerID, inv.Cmd.UserID, UpdateModal(h.cfg.Service.Policy(), inc))
+			return Reply{}, h.openIncidentModal(ctx, inv.Cmd.TriggerID, inv.Cmd.UserID, UpdateModal(h.cfg.Incidents.Policy(), inc))
 		}
 		return Reply{}, incident.Errorf(incident.EINVALID, "Say what we know, such as `update error rate back to normal, watching`.")
 	}
-	if _, err := h.cfg.Service.PostUpdate(ctx, inc.ID, incident.UpdateInput{Author: inv.Cmd.UserID, Known: inv.Args}); err != nil {
+	if _, err := h.cfg.Updates.PostUpdate(ctx, inc.ID, incident.UpdateInput{Author: inv.Cmd.UserID, Known: inv.Args}); err != nil {
 		return Reply{}, err
 	}
 	return ephemeral("Update posted for %s; the reminder clock starts again.", inc.Key()), nil
@@ -164,7 +164,7 @@ func (h *Handler) commsCommand(ctx context.Context, inv Invocation) (Reply, erro
 	if err != nil {
 		return Reply{}, err
 	}
-	drafts, err := h.cfg.Service.Comms(ctx, inc.ID, h.cfg.Templates)
+	drafts, err := h.cfg.Updates.Comms(ctx, inc.ID, h.cfg.Templates)
 	if err != nil {
 		return Reply{}, err
 	}

@@ -159,7 +159,7 @@ func (h *Handler) openDeclareModal(ctx context.Context, triggerID, user, channel
 	}
 	ctx, cancel := context.WithTimeout(ctx, viewsTimeout)
 	defer cancel()
-	if _, err := h.cfg.Slack.OpenViewContext(ctx, triggerID, h.seal(DeclareModal(h.cfg.Service.Policy(), user, channel, d), user)); err != nil {
+	if _, err := h.cfg.Slack.OpenViewContext(ctx, triggerID, h.seal(DeclareModal(h.cfg.Incidents.Policy(), user, channel, d), user)); err != nil {
 		h.log.WarnContext(ctx, "could not open the declare modal", "err", err)
 		return incident.Errorf(incident.EUNAVAILABLE, "Slack did not open the declare form. Declare directly instead: `%s declare P1 checkout is down`.", h.cfg.Command)
 	}
@@ -178,7 +178,7 @@ func stateValue(cb slack.InteractionCallback, block string) slack.BlockAction {
 // fault and nothing is created. The view id is the idempotency key, so a
 // double-clicked submit declares once.
 func (h *Handler) submitDeclare(ctx context.Context, cb slack.InteractionCallback) (*slack.ViewSubmissionResponse, error) {
-	p := h.cfg.Service.Policy()
+	p := h.cfg.Incidents.Policy()
 	errs := map[string]string{}
 	title := strings.TrimSpace(stateValue(cb, blockTitle).Value)
 	sev, err := incident.ParseSeverity(stateValue(cb, blockSeverity).SelectedOption.Value)
@@ -215,7 +215,7 @@ func (h *Handler) submitDeclare(ctx context.Context, cb slack.InteractionCallbac
 	if err := in.Validate(p); err != nil {
 		return slack.NewErrorsViewSubmissionResponse(map[string]string{blockTitle: userMessage(err)}), nil
 	}
-	if _, _, err := h.cfg.Service.Declare(ctx, in); err != nil {
+	if _, _, err := h.cfg.Incidents.Declare(ctx, in); err != nil {
 		return nil, err
 	}
 	return nil, nil
@@ -288,11 +288,11 @@ func (h *Handler) submitRoles(ctx context.Context, cb slack.InteractionCallback)
 	if err != nil {
 		return nil, err
 	}
-	inc, err := h.cfg.Service.Get(ctx, id)
+	inc, err := h.cfg.Incidents.Get(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	roles := append([]string{incident.RoleCommander}, h.cfg.Service.Policy().Roles...)
+	roles := append([]string{incident.RoleCommander}, h.cfg.Incidents.Policy().Roles...)
 	for _, role := range roles {
 		user := stateValue(cb, role).SelectedUser
 		current := inc.Roles[role]
@@ -302,7 +302,7 @@ func (h *Handler) submitRoles(ctx context.Context, cb slack.InteractionCallback)
 		if user == "" || user == current {
 			continue
 		}
-		if _, err := h.cfg.Service.AssignRole(ctx, id, role, user, cb.User.ID); err != nil {
+		if _, err := h.cfg.Incidents.AssignRole(ctx, id, role, user, cb.User.ID); err != nil {
 			return slack.NewErrorsViewSubmissionResponse(map[string]string{role: userMessage(err)}), nil
 		}
 	}
@@ -318,7 +318,7 @@ func (h *Handler) submitSeverity(ctx context.Context, cb slack.InteractionCallba
 	if err != nil {
 		return slack.NewErrorsViewSubmissionResponse(map[string]string{blockSeverity: "Choose a severity."}), nil
 	}
-	if _, err := h.cfg.Service.SetSeverity(ctx, id, sev, cb.User.ID); err != nil {
+	if _, err := h.cfg.Incidents.SetSeverity(ctx, id, sev, cb.User.ID); err != nil {
 		if incident.ErrorCode(err) == incident.ECONFLICT || incident.ErrorCode(err) == incident.EINVALID {
 			return slack.NewErrorsViewSubmissionResponse(map[string]string{blockSeverity: userMessage(err)}), nil
 		}
@@ -334,7 +334,7 @@ func (h *Handler) actionClaimIC(ctx context.Context, cb slack.InteractionCallbac
 	if err != nil {
 		return err
 	}
-	_, err = h.cfg.Service.AssignRole(ctx, inc.ID, incident.RoleCommander, cb.User.ID, cb.User.ID)
+	_, err = h.cfg.Incidents.AssignRole(ctx, inc.ID, incident.RoleCommander, cb.User.ID, cb.User.ID)
 	if text, blocks, ok := takeoverPrompt(inc, err); ok {
 		h.replyToClick(ctx, cb, text, blocks)
 		return nil
@@ -353,7 +353,7 @@ func (h *Handler) actionConfirmTakeIC(ctx context.Context, cb slack.InteractionC
 	if cb.Channel.ID != inc.ChannelID {
 		return incident.Errorf(incident.EFORBIDDEN, "Confirm taking over as Incident Commander in %s's own channel.", inc.Key())
 	}
-	_, err = h.cfg.Service.ConfirmTakeIC(ctx, inc.ID, cb.User.ID)
+	_, err = h.cfg.Incidents.ConfirmTakeIC(ctx, inc.ID, cb.User.ID)
 	return err
 }
 
@@ -394,7 +394,7 @@ func (h *Handler) actionRoles(ctx context.Context, cb slack.InteractionCallback,
 	if err != nil {
 		return err
 	}
-	return h.openIncidentModal(ctx, cb.TriggerID, cb.User.ID, RolesModal(h.cfg.Service.Policy(), inc))
+	return h.openIncidentModal(ctx, cb.TriggerID, cb.User.ID, RolesModal(h.cfg.Incidents.Policy(), inc))
 }
 
 func (h *Handler) actionSeverity(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
@@ -402,7 +402,7 @@ func (h *Handler) actionSeverity(ctx context.Context, cb slack.InteractionCallba
 	if err != nil {
 		return err
 	}
-	return h.openIncidentModal(ctx, cb.TriggerID, cb.User.ID, SeverityModal(h.cfg.Service.Policy(), inc))
+	return h.openIncidentModal(ctx, cb.TriggerID, cb.User.ID, SeverityModal(h.cfg.Incidents.Policy(), inc))
 }
 
 func (h *Handler) actionResolve(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
@@ -410,11 +410,11 @@ func (h *Handler) actionResolve(ctx context.Context, cb slack.InteractionCallbac
 	if err != nil {
 		return incident.Errorf(incident.EINVALID, "The button does not name an incident.")
 	}
-	inc, err := h.cfg.Service.Get(ctx, id)
+	inc, err := h.cfg.Incidents.Get(ctx, id)
 	if err != nil {
 		return err
 	}
 	// The checklist is the confirmation the practice asks for: monitors
 	// green, error rate at baseline, a smoke test by someone not in the fix.
-	return h.openIncidentModal(ctx, cb.TriggerID, cb.User.ID, ResolveModal(h.cfg.Service.Policy(), inc))
+	return h.openIncidentModal(ctx, cb.TriggerID, cb.User.ID, ResolveModal(h.cfg.Incidents.Policy(), inc))
 }

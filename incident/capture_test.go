@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/capture"
 	"github.com/firebreakhq/firebreak/incident/incidenttest"
 )
 
@@ -77,7 +78,7 @@ func TestCaptureMessage(t *testing.T) {
 		if m.ChannelID == "" {
 			m.ChannelID = inc.ChannelID
 		}
-		require.NoError(t, b.svc.CaptureMessage(ctx, m))
+		require.NoError(t, b.capt.CaptureMessage(ctx, m))
 	}
 
 	capture(incident.CapturedMessage{TS: ts(10), User: "U0ALICE", Text: "checkout returns 500s", EventID: "Ev1"})
@@ -129,9 +130,9 @@ func TestCaptureMessageUnknownIncidentChannel(t *testing.T) {
 	b := setup(t)
 	ctx := context.Background()
 	for _, ch := range []string{"", "CNOWHERE"} {
-		require.NoError(t, b.svc.CaptureMessage(ctx, incident.CapturedMessage{ChannelID: ch, TS: "1.000001", User: "U0A", Text: "hi"}))
-		require.NoError(t, b.svc.CapturePin(ctx, ch, "1.000001", "U0A"))
-		require.NoError(t, b.svc.CaptureReaction(ctx, ch, "1.000001", "pushpin", "U0A"))
+		require.NoError(t, b.capt.CaptureMessage(ctx, incident.CapturedMessage{ChannelID: ch, TS: "1.000001", User: "U0A", Text: "hi"}))
+		require.NoError(t, b.capt.CapturePin(ctx, ch, "1.000001", "U0A"))
+		require.NoError(t, b.capt.CaptureReaction(ctx, ch, "1.000001", "pushpin", "U0A"))
 	}
 }
 
@@ -161,8 +162,8 @@ func TestCaptureKeyMarks(t *testing.T) {
 			ctx := context.Background()
 			inc := openIncident(t, b)
 			ts := slackTS(inc, 5)
-			require.NoError(t, b.svc.CaptureMessage(ctx, incident.CapturedMessage{ChannelID: inc.ChannelID, TS: ts, User: "U0BOB", Text: "deploy 1a2b at 14:02"}))
-			require.NoError(t, b.svc.CaptureReaction(ctx, inc.ChannelID, ts, tt.reaction, "U0ALICE"))
+			require.NoError(t, b.capt.CaptureMessage(ctx, incident.CapturedMessage{ChannelID: inc.ChannelID, TS: ts, User: "U0BOB", Text: "deploy 1a2b at 14:02"}))
+			require.NoError(t, b.capt.CaptureReaction(ctx, inc.ChannelID, ts, tt.reaction, "U0ALICE"))
 			ev := messages(t, b, inc.ID)[ts]
 			require.Equal(t, tt.key, ev.Key)
 			if tt.key {
@@ -180,17 +181,17 @@ func TestCapturePin(t *testing.T) {
 	inc := openIncident(t, b)
 	ts := func(sec int) string { return slackTS(inc, sec) }
 
-	require.NoError(t, b.svc.CaptureMessage(ctx, incident.CapturedMessage{ChannelID: inc.ChannelID, TS: ts(5), User: "U0BOB", Text: "found it"}))
-	require.NoError(t, b.svc.CapturePin(ctx, inc.ChannelID, ts(5), "U0ALICE"))
-	require.NoError(t, b.svc.CapturePin(ctx, inc.ChannelID, ts(5), "U0CAROL"), "a second pin changes nothing")
+	require.NoError(t, b.capt.CaptureMessage(ctx, incident.CapturedMessage{ChannelID: inc.ChannelID, TS: ts(5), User: "U0BOB", Text: "found it"}))
+	require.NoError(t, b.capt.CapturePin(ctx, inc.ChannelID, ts(5), "U0ALICE"))
+	require.NoError(t, b.capt.CapturePin(ctx, inc.ChannelID, ts(5), "U0CAROL"), "a second pin changes nothing")
 	// The bot pins its control panel: not a key event.
-	require.NoError(t, b.svc.CapturePin(ctx, inc.ChannelID, inc.PanelTS, "U0BOT"))
+	require.NoError(t, b.capt.CapturePin(ctx, inc.ChannelID, inc.PanelTS, "U0BOT"))
 	// A pin that overtakes its message leaves a placeholder the message fills.
-	require.NoError(t, b.svc.CapturePin(ctx, inc.ChannelID, ts(9), "U0ALICE"))
+	require.NoError(t, b.capt.CapturePin(ctx, inc.ChannelID, ts(9), "U0ALICE"))
 	placeholder := messages(t, b, inc.ID)[ts(9)]
 	require.True(t, placeholder.Key)
 	require.Equal(t, "true", placeholder.Data["placeholder"])
-	require.NoError(t, b.svc.CaptureMessage(ctx, incident.CapturedMessage{ChannelID: inc.ChannelID, TS: ts(9), User: "U0DAVE", Text: "rollback done"}))
+	require.NoError(t, b.capt.CaptureMessage(ctx, incident.CapturedMessage{ChannelID: inc.ChannelID, TS: ts(9), User: "U0DAVE", Text: "rollback done"}))
 
 	got := messages(t, b, inc.ID)
 	require.Len(t, got, 2)
@@ -231,15 +232,15 @@ func TestBackfill(t *testing.T) {
 	capture := func(m incident.CapturedMessage) {
 		t.Helper()
 		m.ChannelID = inc.ChannelID
-		require.NoError(t, b.svc.CaptureMessage(ctx, m))
+		require.NoError(t, b.capt.CaptureMessage(ctx, m))
 	}
 	// Live capture before the bot went down.
 	capture(incident.CapturedMessage{TS: ts(10), User: "U0ALICE", Text: "checkout returns 500s"})
 	capture(incident.CapturedMessage{TS: ts(20), User: "U0BOB", Text: "looking"})
 	capture(incident.CapturedMessage{TS: ts(25), User: "U0BOB", Text: "nope"})
 	capture(incident.CapturedMessage{TS: ts(25), Subtype: incident.SubtypeDeleted})
-	require.NoError(t, b.svc.CaptureReaction(ctx, inc.ChannelID, ts(40), "pushpin", "U0ALICE")) // message not seen yet
-	require.NoError(t, b.svc.CapturePin(ctx, inc.ChannelID, ts(90), "U0ALICE"))                 // message deleted since
+	require.NoError(t, b.capt.CaptureReaction(ctx, inc.ChannelID, ts(40), "pushpin", "U0ALICE")) // message not seen yet
+	require.NoError(t, b.capt.CapturePin(ctx, inc.ChannelID, ts(90), "U0ALICE"))                 // message deleted since
 
 	// While the bot was down: an edit, new messages, a thread, a pin and
 	// a reaction; the history also holds the bot's lines and its panel.
@@ -254,7 +255,7 @@ func TestBackfill(t *testing.T) {
 		{TS: ts(55), User: "", App: "PagerDuty", Text: "Incident triggered"},
 		{TS: ts(56), User: "", Text: "anonymous bot"},
 	}
-	added, err := b.svc.Backfill(ctx, inc.ID)
+	added, err := b.capt.Backfill(ctx, inc.ID)
 	require.NoError(t, err)
 	require.Equal(t, 4, added, "status page, thread reply, rolled back, the app's message")
 
@@ -280,7 +281,7 @@ func TestBackfill(t *testing.T) {
 	// Again: nothing new, nothing changed.
 	before, err := b.store.ListTimeline(ctx, inc.ID)
 	require.NoError(t, err)
-	added, err = b.svc.Backfill(ctx, inc.ID)
+	added, err = b.capt.Backfill(ctx, inc.ID)
 	require.NoError(t, err)
 	require.Zero(t, added)
 	after, err := b.store.ListTimeline(ctx, inc.ID)
@@ -294,7 +295,7 @@ func TestBackfillRateLimited(t *testing.T) {
 	ctx := context.Background()
 	inc := openIncident(t, b)
 	lc := &limitedChat{Chat: b.chat, limited: true}
-	svc := incident.NewService(incident.ServiceConfig{Store: b.store, Scheduler: b.queue, Chat: lc, Policy: b.svc.Policy(), Clock: b.clock})
+	svc := capture.New(capture.Config{Store: b.store, Chat: lc, Notifier: b.svc, Policy: b.svc.Policy(), Clock: b.clock})
 
 	_, err := svc.Backfill(ctx, inc.ID)
 	var ra interface{ RetryAfter() time.Duration }
@@ -317,7 +318,7 @@ func TestAddNote(t *testing.T) {
 	ctx := context.Background()
 	inc := openIncident(t, b)
 
-	require.NoError(t, b.svc.AddNote(ctx, inc.ID, "U0ALICE", "  customers confirm they can pay  "))
+	require.NoError(t, b.capt.AddNote(ctx, inc.ID, "U0ALICE", "  customers confirm they can pay  "))
 	require.Empty(t, b.queue.RunAll(t))
 	events, err := b.store.ListTimeline(ctx, inc.ID)
 	require.NoError(t, err)
@@ -344,7 +345,7 @@ func TestAddNote(t *testing.T) {
 		{"unknown incident", 999, "hello", incident.ENOTFOUND},
 	}
 	for _, tt := range tests {
-		err := b.svc.AddNote(ctx, tt.id, "U0ALICE", tt.text)
+		err := b.capt.AddNote(ctx, tt.id, "U0ALICE", tt.text)
 		require.Equal(t, tt.code, incident.ErrorCode(err), tt.name)
 	}
 }
@@ -382,7 +383,7 @@ func TestAddFollowUp(t *testing.T) {
 			b := setup(t)
 			ctx := context.Background()
 			inc := openIncident(t, b)
-			item, err := b.svc.AddFollowUp(ctx, inc.ID, "U0ALICE", tt.text, tt.owner, tt.due)
+			item, err := b.capt.AddFollowUp(ctx, inc.ID, "U0ALICE", tt.text, tt.owner, tt.due)
 			if tt.code != "" {
 				require.Equal(t, tt.code, incident.ErrorCode(err))
 				items, err := b.store.ListActionItems(ctx, inc.ID)
@@ -422,8 +423,9 @@ func TestNotesAndFollowUpsAfterClose(t *testing.T) {
 		require.NoError(t, err)
 	}
 	require.Equal(t, []int64{inc.ID}, closed)
-	require.NoError(t, svc.AddNote(ctx, inc.ID, "U0ALICE", "reviewed with the team"))
-	_, err := svc.AddFollowUp(ctx, inc.ID, "U0ALICE", "add a runbook", "", nil)
+	capt := capture.New(capture.Config{Store: b.store, Chat: b.chat, Notifier: svc, Policy: b.svc.Policy(), Clock: b.clock})
+	require.NoError(t, capt.AddNote(ctx, inc.ID, "U0ALICE", "reviewed with the team"))
+	_, err := capt.AddFollowUp(ctx, inc.ID, "U0ALICE", "add a runbook", "", nil)
 	require.NoError(t, err)
 	require.Empty(t, b.queue.RunAll(t))
 	items, err := b.store.ListActionItems(ctx, inc.ID)

@@ -195,9 +195,9 @@ func TestFollowThroughRemindersOnceAcrossReplicas(t *testing.T) {
 	inc := declare(t, b, "checkout is down", incident.P2, "")
 	require.Empty(t, b.queue.RunAll(t))
 	due := time.Date(2026, 8, 11, 0, 0, 0, 0, time.UTC) // Tuesday
-	item, err := b.svc.AddFollowUp(ctx, inc.ID, "U0DECL", "alert when pool use is over 80%", "U0OWNER", &due)
+	item, err := b.capt.AddFollowUp(ctx, inc.ID, "U0DECL", "alert when pool use is over 80%", "U0OWNER", &due)
 	require.NoError(t, err)
-	_, err = b.svc.AddFollowUp(ctx, inc.ID, "U0DECL", "add a query performance test", "", nil)
+	_, err = b.capt.AddFollowUp(ctx, inc.ID, "U0DECL", "add a query performance test", "", nil)
 	require.NoError(t, err)
 	closeIncident(t, b, inc) // Friday 7 August
 	require.Empty(t, b.queue.RunAll(t))

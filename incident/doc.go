@@ -18,9 +18,9 @@
 //     (paging.go, repage.go); "what changed?" and rollbacks (changes.go,
 //     rollback.go); alerts that start the response (alert.go); status
 //     updates, nags and the communication clock (update.go, nag.go, comms.go,
-//     commsclock.go, statuspage.go); capture of the channel's timeline
-//     (capture.go); follow-through on action items (followthrough.go);
-//     drills (drill.go).
+//     commsclock.go, statuspage.go); follow-through on action items
+//     (followthrough.go); drills (drill.go). The vocabulary of captured
+//     messages (CapturedMessage, SlackTime) stays here (capture.go).
 //   - The interfaces the outside implements: Store and Tx (store.go, one
 //     transaction per public method; Atomic for rows and jobs together),
 //     Chat (chat.go, the Slack side), Pager, ChangeSource, Rollbacker and
@@ -32,13 +32,17 @@
 //
 // # How it is split
 //
-// Sub-packages take what has its own store and its own jobs: postmortem
-// (drafting and exporting postmortems), metrics (the response-time maths),
+// Sub-packages take what has its own store and its own jobs: capture (the
+// channel's messages, pins, notes and follow-ups on the timeline, and the
+// backfill, behind a six-method store interface), postmortem (drafting and
+// exporting postmortems), metrics (the response-time maths),
 // jobs (the durable job engine on River), gormstore (the gorm Store for
 // SQLite and PostgreSQL), pgtest and incidenttest (the test kit: in-memory
 // store, job queue, golden files, the store conformance suite). Imports
 // point inward: this package imports no sibling and no vendor SDK, which
-// arch_test.go keeps true.
+// arch_test.go keeps true. A feature package reaches the core through the
+// exported Service methods it needs (Notify says its notices in the
+// channel) or through a lifecycle Hook (hook.go).
 //
 // docs/architecture.md draws the packages and follows one declare from the
 // HTTP route to the pinned control panel.

@@ -103,6 +103,12 @@ func (s *Service) changeIn(ctx context.Context, tx Tx, id int64, fn func(*Incide
 	return inc, nil
 }
 
+// Notify says notices in the incident's channel (the Broadcast ones in the
+// broadcast channel too) through the durable sync job.
+func (s *Service) Notify(ctx context.Context, inc *Incident, notices ...Notice) error {
+	return s.scheduleSync(ctx, inc, syncPayload{IncidentID: inc.ID, Notices: notices})
+}
+
 func (s *Service) scheduleSync(ctx context.Context, inc *Incident, p syncPayload) error {
 	return s.scheduleSyncOn(ctx, s.sched, inc, p)
 }

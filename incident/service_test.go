@@ -11,11 +11,13 @@ import (
 
 	"github.com/firebreakhq/firebreak/bot"
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/capture"
 	"github.com/firebreakhq/firebreak/incident/incidenttest"
 )
 
 type bundle struct {
 	svc   *incident.Service
+	capt  *capture.Service
 	store *incidenttest.MemStore
 	chat  *incidenttest.Chat
 	queue *incidenttest.Queue
@@ -41,7 +43,8 @@ func setup(t *testing.T, mutate ...func(*incident.Policy)) bundle {
 	store.SetScheduler(q)
 	svc := incident.NewService(incident.ServiceConfig{Store: store, Scheduler: q, Chat: c, Policy: policy, Clock: clock})
 	svc.RegisterJobs(q)
-	return bundle{svc: svc, store: store, chat: c, queue: q, clock: clock}
+	capt := capture.New(capture.Config{Store: store, Chat: c, Notifier: svc, Policy: policy, Clock: clock})
+	return bundle{svc: svc, capt: capt, store: store, chat: c, queue: q, clock: clock}
 }
 
 func declare(t *testing.T, b bundle, title string, sev incident.Severity, key string) *incident.Incident {

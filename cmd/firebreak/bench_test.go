@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/firebreakhq/firebreak/bot/slackfake"
 	"github.com/firebreakhq/firebreak/incident/pgtest"
 	"github.com/firebreakhq/firebreak/integrations/pagerduty/pdfake"
@@ -97,15 +99,10 @@ services:
 
 func waitReadyRoom(b *testing.B, fake *slackfake.Server, title string) {
 	name := fmt.Sprintf("inc-%s-%s", time.Now().UTC().Format("2006-01-02"), strings.ReplaceAll(title, " ", "-"))
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
+	require.Eventually(b, func() bool {
 		ch, ok := fake.Channel(name)
-		if ok && len(ch.Pins) == 1 && ch.Topic != "" && len(ch.Bookmarks) == 2 && announced(fake, title) {
-			return
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	b.Fatalf("war room %s not ready after 30s", name)
+		return ok && len(ch.Pins) == 1 && ch.Topic != "" && len(ch.Bookmarks) == 2 && announced(fake, title)
+	}, 30*time.Second, 5*time.Millisecond, "war room %s not ready after 30s", name)
 }
 
 func benchAck(b *testing.B, bot *botInstance, text string, concurrency int) {
@@ -198,16 +195,10 @@ services:
 			b.Fatalf("declare failed: %s", text)
 		}
 		name := fmt.Sprintf("inc-%s-%s", time.Now().UTC().Format("2006-01-02"), strings.ReplaceAll(title, " ", "-"))
-		for {
+		require.Eventually(b, func() bool {
 			ch, ok := fake.Channel(name)
-			if ok && len(ch.Pins) == 1 && ch.Topic != "" && len(ch.Bookmarks) == 2 && len(ch.Members) >= 4 && announced(fake, title) {
-				break
-			}
-			if time.Since(start) > 30*time.Second {
-				b.Fatalf("war room %s not ready after 30s", name)
-			}
-			time.Sleep(2 * time.Millisecond)
-		}
+			return ok && len(ch.Pins) == 1 && ch.Topic != "" && len(ch.Bookmarks) == 2 && len(ch.Members) >= 4 && announced(fake, title)
+		}, 30*time.Second, 2*time.Millisecond, "war room %s not ready after 30s", name)
 		total += time.Since(start)
 	}
 	b.StopTimer()
@@ -271,12 +262,7 @@ services:
 		if !strings.Contains(text, "Declaring") {
 			b.Fatalf("declare failed: %s", text)
 		}
-		for len(pd.Incidents()) <= i {
-			if time.Since(start) > 30*time.Second {
-				b.Fatal("no page after 30s")
-			}
-			time.Sleep(2 * time.Millisecond)
-		}
+		require.Eventually(b, func() bool { return len(pd.Incidents()) > i }, 30*time.Second, 2*time.Millisecond, "no page after 30s")
 		total += time.Since(start)
 		if d := pd.Incidents()[i].Details; !strings.Contains(d, "app_redirect?channel=") {
 			b.Fatalf("the page has no channel link: %q", d)

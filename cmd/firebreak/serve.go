@@ -21,6 +21,7 @@ import (
 
 	"github.com/firebreakhq/firebreak/bot"
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/capture"
 	"github.com/firebreakhq/firebreak/incident/gormstore"
 	"github.com/firebreakhq/firebreak/incident/jobs"
 	"github.com/firebreakhq/firebreak/incident/metrics"
@@ -116,7 +117,9 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		AfterClose: func(ctx context.Context, inc *incident.Incident) error { return pm.ScheduleDraft(ctx, inc) },
 	})
 	svc.RegisterJobs(engine)
-	pm = postmortem.New(postmortem.Config{Escape: bot.Escape, Store: store, Incidents: svc, Chat: chat, Scheduler: engine, Exporters: prov.exporters,
+	// The channel's messages, pins, notes and follow-ups on the timeline.
+	capt := capture.New(capture.Config{Store: store, Chat: chat, Notifier: svc, Policy: policy, Clock: clock})
+	pm = postmortem.New(postmortem.Config{Escape: bot.Escape, Store: store, Backfill: capt, Chat: chat, Scheduler: engine, Exporters: prov.exporters,
 		Renderer: tmpl, Policy: policy, Clock: clock, Logger: log})
 	pm.RegisterJobs(engine)
 	webhooks := webhookRoutes(cfg, svc, log)
@@ -127,7 +130,14 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		Command:       cfg.Slack.Command,
 		SigningSecret: cfg.Slack.SigningSecret.Reveal(),
 		Slack:         slackAPI,
-		Service:       svc,
+		Incidents:     svc,
+		Updates:       svc,
+		StatusPage:    svc,
+		Paging:        svc,
+		Changes:       svc,
+		Capture:       capt,
+		FollowThrough: svc,
+		Alerts:        svc,
 		Templates:     tmpl,
 		Postmortems:   pm,
 		Metrics:       reports,

@@ -44,6 +44,8 @@ type Chat struct {
 	// Lookups counts the UserName calls per user.
 	Names   map[string]string
 	Lookups map[string]int
+	// AllMembers makes everyone a member of every channel.
+	AllMembers bool
 	// Word renders a notice for Notify; nil uses Notice.String.
 	Word func(incident.Notice) string
 }
@@ -146,7 +148,7 @@ func (c *Chat) Invite(_ context.Context, ch string, users []string) error {
 func (c *Chat) IsMember(_ context.Context, ch, user string) (bool, error) {
 	c.Mu.Lock()
 	defer c.Mu.Unlock()
-	return slices.Contains(c.Members[ch], user), nil
+	return c.AllMembers || slices.Contains(c.Members[ch], user), nil
 }
 
 func (c *Chat) PostPanel(_ context.Context, inc *incident.Incident) (string, error) {
@@ -155,7 +157,8 @@ func (c *Chat) PostPanel(_ context.Context, inc *incident.Incident) (string, err
 	if err := c.failing("panel"); err != nil {
 		return "", err
 	}
-	ts := fmt.Sprintf("panel-%d-%d", inc.ID, len(c.Panels)+1)
+	// Shaped as Slack's: seconds at the declare, then a counter.
+	ts := fmt.Sprintf("%d.%06d", inc.DeclaredAt.Unix(), len(c.Panels)+1)
 	c.Panels[ts] = 0
 	return ts, nil
 }
@@ -282,4 +285,11 @@ func (c *Chat) Reply(_ context.Context, to incident.ReplyTarget, text string) er
 	defer c.Mu.Unlock()
 	c.Replies = append(c.Replies, to.UserID+": "+text)
 	return nil
+}
+
+// PostsIn returns what was posted in a channel.
+func (c *Chat) PostsIn(ch string) []string {
+	c.Mu.Lock()
+	defer c.Mu.Unlock()
+	return slices.Clone(c.Posts[ch])
 }

@@ -45,16 +45,16 @@ const (
 // Config holds the Service's dependencies.
 type Config struct {
 	Store incident.Store
-	// Incidents backfills the channel before a draft; nil skips the backfill.
-	Incidents *incident.Service
+	// Backfill fills the timeline from the channel before a draft
+	// (*capture.Service); nil skips the backfill.
+	Backfill  Backfiller
 	Chat      incident.Chat
 	Scheduler incident.Scheduler
 	// Exporters are the configured export targets, in the order their
 	// buttons are shown; each is addressed by its lower-cased Name().
 	Exporters []incident.Exporter
 	Renderer  Renderer
-	// Policy is the incident policy; zero means the Incidents service's, or
-	// the default.
+	// Policy is the incident policy; zero means the default.
 	Policy incident.Policy
 	Clock  incident.Clock
 	Logger *slog.Logger
@@ -63,13 +63,19 @@ type Config struct {
 	Escape func(string) string
 }
 
+// Backfiller reads an incident channel back into the timeline, returning
+// how many messages it added.
+type Backfiller interface {
+	Backfill(ctx context.Context, id int64) (int, error)
+}
+
 // Service drafts postmortems when incidents close (or on demand), posts them
 // in the incident channel, and exports them. All Slack and exporter work
 // runs in durable jobs: a slow or failing Confluence never holds up a
 // command, and a retry resumes without posting anything twice.
 type Service struct {
 	store     incident.Store
-	incidents *incident.Service
+	backfill  Backfiller
 	chat      incident.Chat
 	sched     incident.Scheduler
 	exporters []incident.Exporter
@@ -89,16 +95,12 @@ func New(cfg Config) *Service {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Policy.Severities == nil {
-		if cfg.Incidents != nil {
-			cfg.Policy = cfg.Incidents.Policy()
-		} else {
-			cfg.Policy = incident.DefaultPolicy()
-		}
+		cfg.Policy = incident.DefaultPolicy()
 	}
 	if cfg.Escape == nil {
 		cfg.Escape = func(s string) string { return s }
 	}
-	return &Service{escape: cfg.Escape, store: cfg.Store, incidents: cfg.Incidents, chat: cfg.Chat, sched: cfg.Scheduler,
+	return &Service{escape: cfg.Escape, store: cfg.Store, backfill: cfg.Backfill, chat: cfg.Chat, sched: cfg.Scheduler,
 		exporters: cfg.Exporters, renderer: cfg.Renderer, policy: cfg.Policy, clock: cfg.Clock, log: cfg.Logger}
 }
 
@@ -380,8 +382,8 @@ func (s *Service) runDraft(ctx context.Context, payload []byte) error {
 		return fmt.Errorf("postmortem draft of %s: no channel: %w", inc.Key(), incident.ErrJobCancel)
 	}
 	backfillFailed := false
-	if s.incidents != nil {
-		if _, err := s.incidents.Backfill(ctx, inc.ID); err != nil {
+	if s.backfill != nil {
+		if _, err := s.backfill.Backfill(ctx, inc.ID); err != nil {
 			attempt, max := incident.JobAttempt(ctx)
 			if max == 0 || attempt < max {
 				return fmt.Errorf("postmortem draft of %s: %w", inc.Key(), err)

@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
-	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +13,7 @@ import (
 
 	"github.com/firebreakhq/firebreak/bot"
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/capture"
 	"github.com/firebreakhq/firebreak/incident/gormstore"
 	"github.com/firebreakhq/firebreak/incident/incidenttest"
 	"github.com/firebreakhq/firebreak/incident/postmortem"
@@ -35,132 +34,14 @@ const (
 
 var people = map[string]string{alice: "Alice Ng", bob: "Bob Martin", cara: "Cara Díaz", dev: "Dev Patel"}
 
-// fakeChat is an incident.Chat that records what it posts, reads history
-// from a map and names people from another; fail makes a method fail.
-type fakeChat struct {
-	mu        sync.Mutex
-	channels  int
-	posts     map[string][]string
-	bookmarks map[string][]string
-	history   map[string][]incident.ChatMessage
-	names     map[string]string
-	lookups   map[string]int
-	fail      map[string]int
-}
-
-func newFakeChat() *fakeChat {
-	return &fakeChat{posts: map[string][]string{}, bookmarks: map[string][]string{}, history: map[string][]incident.ChatMessage{},
-		names: people, lookups: map[string]int{}, fail: map[string]int{}}
-}
-
-func (c *fakeChat) failing(method string) error {
-	if c.fail[method] > 0 {
-		c.fail[method]--
-		return incident.Errorf(incident.EUNAVAILABLE, "Slack is not responding (%s)", method)
-	}
-	return nil
-}
-
-func (c *fakeChat) CreateChannel(context.Context, string, bool) (string, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.channels++
-	return fmt.Sprintf("C%03d", c.channels), nil
-}
-
-func (c *fakeChat) FindChannel(context.Context, string, bool) (string, error) {
-	return "", incident.Errorf(incident.ENOTFOUND, "no such channel")
-}
-func (c *fakeChat) SetTopic(context.Context, string, string) error { return nil }
-
-func (c *fakeChat) AddBookmark(_ context.Context, ch, title, link string) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.bookmarks[ch] = append(c.bookmarks[ch], title+" "+link)
-	return nil
-}
-
-func (c *fakeChat) ResolveUsers(_ context.Context, refs []string) ([]string, []string, error) {
-	return refs, nil, nil
-}
-func (c *fakeChat) Invite(context.Context, string, []string) error         { return nil }
-func (c *fakeChat) IsMember(context.Context, string, string) (bool, error) { return true, nil }
-func (c *fakeChat) PostPanel(_ context.Context, inc *incident.Incident) (string, error) {
-	return fmt.Sprintf("%d.000001", inc.DeclaredAt.Unix()), nil
-}
-func (c *fakeChat) UpdatePanel(context.Context, *incident.Incident) error { return nil }
-func (c *fakeChat) Pin(context.Context, string, string) error             { return nil }
-func (c *fakeChat) Announce(context.Context, string, *incident.Incident) (string, string, error) {
-	return "CBROADCAST", "1.1", nil
-}
-
-func (c *fakeChat) UpdateAnnouncement(context.Context, string, string, *incident.Incident) error {
-	return nil
-}
-
-func (c *fakeChat) PostNag(_ context.Context, ch string, _ *incident.Incident, text string) (string, error) {
-	return c.Post(context.Background(), ch, text)
-}
-
-func (c *fakeChat) PostButtons(_ context.Context, ch, text string, buttons []incident.Button) (string, error) {
-	for _, b := range buttons {
-		text += " [" + b.Text + ":" + b.Action + "=" + b.Value + "]"
-	}
-	return c.Post(context.Background(), ch, text)
-}
-
-func (c *fakeChat) UserEmail(_ context.Context, user string) (string, error) {
-	return strings.ToLower(user) + "@example.com", nil
-}
-
-func (c *fakeChat) Post(_ context.Context, ch, text string) (string, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err := c.failing("post"); err != nil {
-		return "", err
-	}
-	c.posts[ch] = append(c.posts[ch], text)
-	return fmt.Sprint(len(c.posts[ch])), nil
-}
-
-func (c *fakeChat) Notify(ctx context.Context, ch string, n incident.Notice) (string, error) {
-	return c.Post(ctx, ch, bot.NoticeText(n))
-}
-
-func (c *fakeChat) Reply(_ context.Context, to incident.ReplyTarget, text string) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.posts["reply:"+to.UserID] = append(c.posts["reply:"+to.UserID], text)
-	return nil
-}
-
-func (c *fakeChat) History(_ context.Context, ch string, _ time.Time) ([]incident.ChatMessage, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err := c.failing("history"); err != nil {
-		return nil, err
-	}
-	return slices.Clone(c.history[ch]), nil
-}
-
-func (c *fakeChat) UserName(_ context.Context, user string) (string, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.lookups[user]++
-	if n, ok := c.names[user]; ok {
-		return n, nil
-	}
-	return "", incident.Errorf(incident.ENOTFOUND, "user_not_found")
-}
-
-func (c *fakeChat) PostChanges(context.Context, string, *incident.Incident, incident.ChangeList) (string, error) {
-	return "", nil
-}
-
-func (c *fakeChat) postsIn(ch string) []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return slices.Clone(c.posts[ch])
+// newFakeChat is the test kit's Chat, naming people from the people table
+// and counting everyone as a member of every channel.
+func newFakeChat() *incidenttest.Chat {
+	c := incidenttest.NewChat()
+	c.Word = bot.NoticeText
+	c.Names = people
+	c.AllMembers = true
+	return c
 }
 
 // exporters are the real exporters pointed at fake Confluence and GitHub.
@@ -187,9 +68,10 @@ func newExporters(t *testing.T, clock incident.Clock) exporters {
 type fixture struct {
 	store *incidenttest.MemStore
 	clock *incidenttest.Clock
-	chat  *fakeChat
+	chat  *incidenttest.Chat
 	queue *incidenttest.Queue
 	svc   *incident.Service
+	capt  *capture.Service
 	pm    *postmortem.Service
 	exp   exporters
 }
@@ -215,7 +97,8 @@ func newFixture(t *testing.T, withExporters bool) *fixture {
 		f.exp = newExporters(t, clock)
 		list = f.exp.list
 	}
-	f.pm = postmortem.New(postmortem.Config{Escape: slackEscape, Store: store, Incidents: f.svc, Chat: ch, Scheduler: q, Exporters: list,
+	f.capt = capture.New(capture.Config{Store: store, Chat: ch, Notifier: f.svc, Policy: policy, Clock: clock})
+	f.pm = postmortem.New(postmortem.Config{Escape: slackEscape, Store: store, Backfill: f.capt, Policy: policy, Chat: ch, Scheduler: q, Exporters: list,
 		Renderer: renderer, Clock: clock})
 	f.svc.RegisterJobs(q)
 	f.pm.RegisterJobs(q)
@@ -236,7 +119,7 @@ func (f *fixture) say(t *testing.T, channel string, d time.Duration, m incident.
 		m.TS = f.ts()
 	}
 	m.ChannelID = channel
-	require.NoError(t, f.svc.CaptureMessage(context.Background(), m))
+	require.NoError(t, f.capt.CaptureMessage(context.Background(), m))
 	return m.TS
 }
 
@@ -273,12 +156,12 @@ func (f *fixture) replay(t *testing.T) (*incident.Incident, map[string]string) {
 	_, err = f.svc.AssignRole(ctx, inc.ID, incident.RoleComms, cara, alice)
 	require.NoError(t, err)
 	ts["deploy"] = f.say(t, ch, time.Minute, incident.CapturedMessage{User: dev, Text: "Deploy 1a2b3c4 at 13:41 added the order-history query; that lines up with the start"})
-	require.NoError(t, f.svc.CaptureReaction(ctx, ch, ts["deploy"], "eyes", bob))
-	require.NoError(t, f.svc.CaptureReaction(ctx, ch, ts["deploy"], "pushpin", alice))
+	require.NoError(t, f.capt.CaptureReaction(ctx, ch, ts["deploy"], "eyes", bob))
+	require.NoError(t, f.capt.CaptureReaction(ctx, ch, ts["deploy"], "pushpin", alice))
 	ts["oops"] = f.say(t, ch, time.Minute, incident.CapturedMessage{User: bob, Text: "oops, wrong channel"})
 	f.say(t, ch, 10*time.Second, incident.CapturedMessage{TS: ts["oops"], Subtype: incident.SubtypeDeleted})
 	ts["rollback"] = f.say(t, ch, 2*time.Minute, incident.CapturedMessage{User: dev, Text: "Rolling back checkout to 9f8e7d6 now"})
-	require.NoError(t, f.svc.CapturePin(ctx, ch, ts["rollback"], alice))
+	require.NoError(t, f.capt.CapturePin(ctx, ch, ts["rollback"], alice))
 	_, err = f.svc.PostUpdate(ctx, inc.ID, incident.UpdateInput{Author: alice, Known: "Card payments fail at checkout.", Doing: "Rolling back the 13:41 deploy."})
 	require.NoError(t, err)
 
@@ -287,7 +170,7 @@ func (f *fixture) replay(t *testing.T) (*incident.Incident, map[string]string) {
 	ts["dropping"] = f.ts()
 	f.clock.Advance(4 * time.Minute)
 	ts["train"] = f.ts()
-	f.chat.history[ch] = []incident.ChatMessage{
+	f.chat.Messages[ch] = []incident.ChatMessage{
 		{TS: inc.PanelTS, User: "U0BOT", Text: "control panel", Pinned: true},
 		{TS: ts["errors"], User: alice, Text: "Checkout is returning errors for every card payment."},
 		{TS: ts["dashboards"], User: dev, Text: "Looking at the checkout dashboards now"},
@@ -301,13 +184,13 @@ func (f *fixture) replay(t *testing.T) (*incident.Incident, map[string]string) {
 	}
 	f.clock.Advance(3 * time.Minute)
 
-	require.NoError(t, f.svc.AddNote(ctx, inc.ID, cara, "Support confirms customers can pay again."))
+	require.NoError(t, f.capt.AddNote(ctx, inc.ID, cara, "Support confirms customers can pay again."))
 	_, err = f.svc.SetStatus(ctx, inc.ID, incident.StatusMitigated, alice, "")
 	require.NoError(t, err)
 	due := time.Date(2026, time.March, 21, 0, 0, 0, 0, time.UTC)
-	_, err = f.svc.AddFollowUp(ctx, inc.ID, alice, "Add an index on orders.customer_id", dev, &due)
+	_, err = f.capt.AddFollowUp(ctx, inc.ID, alice, "Add an index on orders.customer_id", dev, &due)
 	require.NoError(t, err)
-	_, err = f.svc.AddFollowUp(ctx, inc.ID, alice, "Alert when checkout-db pool use exceeds 80%", "", nil)
+	_, err = f.capt.AddFollowUp(ctx, inc.ID, alice, "Alert when checkout-db pool use exceeds 80%", "", nil)
 	require.NoError(t, err)
 	f.clock.Advance(20 * time.Minute)
 	_, err = f.svc.SetStatus(ctx, inc.ID, incident.StatusResolved, alice, "We undid the change that caused the errors.")
@@ -434,7 +317,7 @@ func TestReplayedChannelDraft(t *testing.T) {
 	})
 
 	t.Run("posted in the channel", func(t *testing.T) {
-		summaries, parts := draftPosts(f.chat.postsIn(inc.ChannelID))
+		summaries, parts := draftPosts(f.chat.PostsIn(inc.ChannelID))
 		require.Len(t, summaries, 1)
 		s := summaries[0]
 		require.Contains(t, s, "*Postmortem draft for INC-1: Checkout fails for card payments*")
@@ -460,9 +343,9 @@ func TestReplayedChannelDraft(t *testing.T) {
 	})
 
 	t.Run("names looked up once each", func(t *testing.T) {
-		f.chat.mu.Lock()
-		defer f.chat.mu.Unlock()
-		for id, n := range f.chat.lookups {
+		f.chat.Mu.Lock()
+		defer f.chat.Mu.Unlock()
+		for id, n := range f.chat.Lookups {
 			require.LessOrEqual(t, n, 2, "%s looked up %d times in two drafts", id, n)
 		}
 	})
@@ -480,18 +363,18 @@ func TestDraftRetryPostsOnce(t *testing.T) {
 
 	// The history is rate limited once, then the second post fails once:
 	// the retries post the summary and the draft once each.
-	f.chat.fail["history"] = 1
-	f.chat.fail["post"] = 0
+	f.chat.Fail["history"] = 1
+	f.chat.Fail["post"] = 0
 	require.NoError(t, f.pm.ScheduleDraft(ctx, inc))
 	require.NoError(t, f.pm.ScheduleDraft(ctx, inc), "a repeated request in the same minute is absorbed")
 	require.Equal(t, 1, f.queue.Pending(postmortem.JobDraft))
 	// Fail the Markdown part once, after the summary went out.
-	failSecondPost := &secondPostFailer{fakeChat: f.chat}
-	pm := postmortem.New(postmortem.Config{Escape: slackEscape, Store: f.store, Incidents: f.svc, Chat: failSecondPost, Scheduler: f.queue, Renderer: mustTemplates(t), Clock: f.clock})
+	failSecondPost := &secondPostFailer{Chat: f.chat}
+	pm := postmortem.New(postmortem.Config{Escape: slackEscape, Store: f.store, Backfill: f.capt, Policy: f.svc.Policy(), Chat: failSecondPost, Scheduler: f.queue, Renderer: mustTemplates(t), Clock: f.clock})
 	pm.RegisterJobs(f.queue)
 	require.Empty(t, f.queue.RunAll(t))
 
-	summaries, parts := draftPosts(f.chat.postsIn(inc.ChannelID))
+	summaries, parts := draftPosts(f.chat.PostsIn(inc.ChannelID))
 	require.Len(t, summaries, 1)
 	require.Len(t, parts, 1)
 	require.NotContains(t, summaries[0], "[Export", "no exporters, no buttons")
@@ -501,13 +384,13 @@ func TestDraftRetryPostsOnce(t *testing.T) {
 	f.clock.Advance(time.Minute)
 	require.NoError(t, f.pm.ScheduleDraft(ctx, inc))
 	require.Empty(t, f.queue.RunAll(t))
-	summaries, _ = draftPosts(f.chat.postsIn(inc.ChannelID))
+	summaries, _ = draftPosts(f.chat.PostsIn(inc.ChannelID))
 	require.Len(t, summaries, 2)
 }
 
 // secondPostFailer fails the first post of a Markdown part once.
 type secondPostFailer struct {
-	*fakeChat
+	*incidenttest.Chat
 	failed bool
 }
 
@@ -516,7 +399,7 @@ func (c *secondPostFailer) Post(ctx context.Context, ch, text string) (string, e
 		c.failed = true
 		return "", incident.Errorf(incident.EUNAVAILABLE, "Slack is not responding")
 	}
-	return c.fakeChat.Post(ctx, ch, text)
+	return c.Chat.Post(ctx, ch, text)
 }
 
 func mustTemplates(t testing.TB) *templates.Set {
@@ -554,14 +437,14 @@ func TestExportCreatesThenUpdates(t *testing.T) {
 	require.Equal(t, 1, confRef.Version)
 	ghRef, err := f.store.GetExport(ctx, inc.ID, "github")
 	require.NoError(t, err)
-	posts := f.chat.postsIn(inc.ChannelID)
+	posts := f.chat.PostsIn(inc.ChannelID)
 	require.Contains(t, posts, ":page_facing_up: <@U01ALICE> exported the INC-1 postmortem in Confluence: "+confRef.URL)
 	require.Contains(t, posts, ":page_facing_up: <@U01ALICE> exported the INC-1 postmortem in GitHub: "+ghRef.URL)
-	require.Equal(t, []string{"Postmortem (Confluence) " + confRef.URL, "Postmortem (GitHub) " + ghRef.URL}, f.chat.bookmarks[inc.ChannelID])
+	require.Equal(t, []string{"Postmortem (Confluence) " + confRef.URL, "Postmortem (GitHub) " + ghRef.URL}, f.chat.Bookmarks[inc.ChannelID])
 
 	// A note added after the export, then a re-export: the same page and
 	// pull request, updated; no second bookmark.
-	require.NoError(t, f.svc.AddNote(ctx, inc.ID, dev, "The order-history query had no index."))
+	require.NoError(t, f.capt.AddNote(ctx, inc.ID, dev, "The order-history query had no index."))
 	f.clock.Advance(time.Minute)
 	for _, target := range []string{"confluence", "github"} {
 		require.NoError(t, f.pm.Export(ctx, inc.ID, target, bob, reply))
@@ -580,9 +463,9 @@ func TestExportCreatesThenUpdates(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, confRef.ID, confRef2.ID)
 	require.Equal(t, 2, confRef2.Version)
-	posts = f.chat.postsIn(inc.ChannelID)
+	posts = f.chat.PostsIn(inc.ChannelID)
 	require.Contains(t, posts, ":page_facing_up: <@U02BOB> updated the INC-1 postmortem in Confluence: "+confRef.URL+" (version 2)")
-	require.Len(t, f.chat.bookmarks[inc.ChannelID], 2)
+	require.Len(t, f.chat.Bookmarks[inc.ChannelID], 2)
 
 	events, err := f.store.ListTimeline(ctx, inc.ID)
 	require.NoError(t, err)
@@ -628,7 +511,7 @@ func TestExportFailureSaysWhyWithRetry(t *testing.T) {
 			failed := f.queue.RunAll(t)
 
 			var reports []string
-			for _, p := range f.chat.postsIn(inc.ChannelID) {
+			for _, p := range f.chat.PostsIn(inc.ChannelID) {
 				if strings.HasPrefix(p, ":warning: *Exporting") {
 					reports = append(reports, p)
 				}
@@ -750,7 +633,7 @@ func BenchmarkDraftFromStore10k(b *testing.B) {
 	require.NoError(b, err)
 
 	ch := newFakeChat()
-	ch.names = names
+	ch.Names = names
 	pm := postmortem.New(postmortem.Config{Escape: slackEscape, Store: store, Chat: ch, Renderer: mustTemplates(b), Clock: clock})
 	d, doc, err := pm.Draft(ctx, inc.ID)
 	require.NoError(b, err)

@@ -1,0 +1,530 @@
+package capture
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/firebreakhq/firebreak/incident"
+)
+
+// Store is what capture needs of the incident store.
+type Store interface {
+	GetIncident(ctx context.Context, id int64) (*incident.Incident, error)
+	GetIncidentByChannel(ctx context.Context, channelID string) (*incident.Incident, error)
+	AddTimelineEvent(ctx context.Context, ev *incident.TimelineEvent) error
+	UpdateTimelineEvent(ctx context.Context, incidentID int64, sourceID string, fn func(*incident.TimelineEvent) error) (*incident.TimelineEvent, error)
+	ListTimeline(ctx context.Context, incidentID int64) ([]incident.TimelineEvent, error)
+	AddActionItem(ctx context.Context, a *incident.ActionItem) error
+}
+
+// Notifier says notices in an incident's channel; the core
+// (*incident.Service) does it through its durable sync job.
+type Notifier interface {
+	Notify(ctx context.Context, inc *incident.Incident, notices ...incident.Notice) error
+}
+
+// Config holds the Service's dependencies.
+type Config struct {
+	Store Store
+	// Chat reads a channel back for Backfill.
+	Chat     incident.ChatHistory
+	Notifier Notifier
+	// Policy gives the key reaction and the time zone of due dates; zero
+	// means the default policy.
+	Policy incident.Policy
+	Clock  incident.Clock
+}
+
+// Service records an incident channel on the incident's timeline: messages,
+// edits and deletions, pins and key reactions, notes and follow-ups, and
+// reads the channel back to fill gaps.
+type Service struct {
+	store    Store
+	chat     incident.ChatHistory
+	notifier Notifier
+	policy   incident.Policy
+	clock    incident.Clock
+}
+
+// New returns a Service.
+func New(cfg Config) *Service {
+	if cfg.Clock == nil {
+		cfg.Clock = incident.SystemClock
+	}
+	if cfg.Policy.Severities == nil {
+		cfg.Policy = incident.DefaultPolicy()
+	}
+	return &Service{store: cfg.Store, chat: cfg.Chat, notifier: cfg.Notifier, policy: cfg.Policy, clock: cfg.Clock}
+}
+
+// backfillMargin reads a little before the declaration, so a message sent
+// while the channel was being set up is not missed.
+const backfillMargin = time.Minute
+
+// messageSource is the SourceID of a captured message: one event per
+// message, however often it is delivered, edited or read back.
+func messageSource(ts string) string { return "msg:" + ts }
+
+// errNoChange aborts a timeline update that would write nothing new.
+var errNoChange = errors.New("no change")
+
+// updateMessage applies fn to the stored message with this ts; fn returns
+// false when there is nothing to change. incident.ENOTFOUND passes through.
+func (s *Service) updateMessage(ctx context.Context, incidentID int64, ts string, fn func(*incident.TimelineEvent) bool) error {
+	_, err := s.store.UpdateTimelineEvent(ctx, incidentID, messageSource(ts), func(ev *incident.TimelineEvent) error {
+		if ev.Data == nil {
+			ev.Data = map[string]string{}
+		}
+		if !fn(ev) {
+			return errNoChange
+		}
+		return nil
+	})
+	if errors.Is(err, errNoChange) {
+		return nil
+	}
+	return err
+}
+
+// incidentOf returns the incident owning a channel, or nil for any other
+// channel: messages elsewhere are none of the timeline's business.
+func (s *Service) incidentOf(ctx context.Context, channelID string) (*incident.Incident, error) {
+	if channelID == "" {
+		return nil, nil
+	}
+	inc, err := s.store.GetIncidentByChannel(ctx, channelID)
+	if incident.ErrorCode(err) == incident.ENOTFOUND {
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("find the incident of channel %s: %w", channelID, err)
+	}
+	return inc, nil
+}
+
+func isPlaceholder(ev *incident.TimelineEvent) bool { return ev.Data["placeholder"] == "true" }
+
+// fillMessage writes what a message says into its event, replacing a
+// placeholder left by a pin or reaction that arrived first.
+func fillMessage(ev *incident.TimelineEvent, user, threadTS, text string, at time.Time) {
+	delete(ev.Data, "placeholder")
+	ev.Text = text
+	if user != "" {
+		ev.Actor = user
+		ev.Data["user"] = user
+	}
+	if threadTS != "" && threadTS != ev.Data["ts"] {
+		ev.Data["thread_ts"] = threadTS
+	}
+	if !at.IsZero() {
+		ev.At = at
+	}
+}
+
+func (s *Service) messageEvent(incidentID int64, m incident.CapturedMessage) incident.TimelineEvent {
+	at := m.At
+	if at.IsZero() {
+		at = incident.SlackTime(m.TS)
+	}
+	if at.IsZero() {
+		at = s.clock.Now()
+	}
+	actor := m.User
+	data := map[string]string{"user": m.User, "ts": m.TS}
+	if m.App != "" {
+		actor = m.App
+		delete(data, "user")
+		data["app"] = m.App
+	}
+	if m.ThreadTS != "" && m.ThreadTS != m.TS {
+		data["thread_ts"] = m.ThreadTS
+	}
+	if m.Edited {
+		data["edited"] = "true"
+	}
+	return incident.TimelineEvent{IncidentID: incidentID, Kind: incident.EventMessage, Actor: actor, At: at, Text: m.Text,
+		SourceID: messageSource(m.TS), Data: data}
+}
+
+// CaptureMessage records a message of an incident channel on the incident's
+// timeline, once per message ts: a redelivery or a message already read back
+// by Backfill changes nothing. An edit replaces the stored text and marks it
+// edited (or stores the message when its first delivery was missed); a
+// deletion marks it deleted, keeping the text for the record. Messages in
+// other channels, the bot's own and those without a user or an app are
+// ignored. Another app's message (App) is captured like a person's and
+// attributed to the app.
+func (s *Service) CaptureMessage(ctx context.Context, m incident.CapturedMessage) error {
+	if m.TS == "" || m.Bot {
+		return nil
+	}
+	switch m.Subtype {
+	case "", incident.SubtypeChanged, incident.SubtypeDeleted, incident.SubtypeBroadcast, "file_share", "me_message":
+	case "bot_message":
+		if m.App == "" {
+			return nil
+		}
+	default:
+		return nil // joins, topic changes ...: not conversation
+	}
+	if m.User == "" && m.App == "" && m.Subtype != incident.SubtypeDeleted {
+		return nil
+	}
+	inc, err := s.incidentOf(ctx, m.ChannelID)
+	if err != nil || inc == nil {
+		return err
+	}
+	if m.TS == inc.PanelTS {
+		return nil
+	}
+	switch m.Subtype {
+	case incident.SubtypeChanged:
+		err = s.captureEdit(ctx, inc, m)
+	case incident.SubtypeDeleted:
+		err = s.captureDelete(ctx, inc, m)
+	default:
+		err = s.captureNew(ctx, inc, m)
+	}
+	if err != nil {
+		return fmt.Errorf("capture message %s in %s: %w", m.TS, inc.Key(), err)
+	}
+	return nil
+}
+
+func (s *Service) captureNew(ctx context.Context, inc *incident.Incident, m incident.CapturedMessage) error {
+	ev := s.messageEvent(inc.ID, m)
+	err := s.store.AddTimelineEvent(ctx, &ev)
+	if incident.ErrorCode(err) != incident.ECONFLICT {
+		return err
+	}
+	// Stored already: a redelivery (nothing to do), or a pin or reaction
+	// that got here first and left a placeholder to fill.
+	return s.updateMessage(ctx, inc.ID, m.TS, func(stored *incident.TimelineEvent) bool {
+		if !isPlaceholder(stored) {
+			return false
+		}
+		fillMessage(stored, m.User, m.ThreadTS, m.Text, ev.At)
+		return true
+	})
+}
+
+func (s *Service) captureEdit(ctx context.Context, inc *incident.Incident, m incident.CapturedMessage) error {
+	edit := func(stored *incident.TimelineEvent) bool {
+		if isPlaceholder(stored) {
+			fillMessage(stored, m.User, m.ThreadTS, m.Text, time.Time{})
+			if m.Edited {
+				stored.Data["edited"] = "true"
+			}
+			return true
+		}
+		// Slack also sends message_changed for unfurls and new thread
+		// replies; only a new text is an edit.
+		if stored.Text == m.Text {
+			return false
+		}
+		stored.Text = m.Text
+		stored.Data["edited"] = "true"
+		return true
+	}
+	for range 2 {
+		err := s.updateMessage(ctx, inc.ID, m.TS, edit)
+		if incident.ErrorCode(err) != incident.ENOTFOUND {
+			return err
+		}
+		// The original was missed (the bot was down, or the edit overtook
+		// it): store the message as it reads now.
+		m.Edited = true
+		ev := s.messageEvent(inc.ID, m)
+		if err := s.store.AddTimelineEvent(ctx, &ev); incident.ErrorCode(err) != incident.ECONFLICT {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Service) captureDelete(ctx context.Context, inc *incident.Incident, m incident.CapturedMessage) error {
+	del := func(stored *incident.TimelineEvent) bool {
+		if stored.Data["deleted"] == "true" {
+			return false
+		}
+		stored.Data["deleted"] = "true"
+		return true
+	}
+	for range 2 {
+		err := s.updateMessage(ctx, inc.ID, m.TS, del)
+		if incident.ErrorCode(err) != incident.ENOTFOUND {
+			return err
+		}
+		// Stored as deleted, so a late delivery of the original cannot
+		// bring it back.
+		ev := s.messageEvent(inc.ID, m)
+		ev.Data["deleted"] = "true"
+		if err := s.store.AddTimelineEvent(ctx, &ev); incident.ErrorCode(err) != incident.ECONFLICT {
+			return err
+		}
+	}
+	return nil
+}
+
+// CapturePin marks a pinned message of an incident channel as a key event
+// for the postmortem and records who pinned it. A message the timeline does
+// not have yet is stored as a placeholder that its own delivery or Backfill
+// fills in. Pins elsewhere, and of the bot's control panel, are ignored.
+func (s *Service) CapturePin(ctx context.Context, channelID, ts, user string) error {
+	return s.markKey(ctx, channelID, ts, user, "pin")
+}
+
+// CaptureReaction marks a message as a key event when the reaction is the
+// policy's KeyReaction (default :pushpin:), as CapturePin does. Other
+// reactions are ignored.
+func (s *Service) CaptureReaction(ctx context.Context, channelID, ts, reaction, user string) error {
+	if !s.isKeyReaction(reaction) {
+		return nil
+	}
+	return s.markKey(ctx, channelID, ts, user, "reaction")
+}
+
+func (s *Service) isKeyReaction(name string) bool {
+	want := strings.Trim(s.policy.KeyReaction, ":")
+	if want == "" {
+		want = "pushpin"
+	}
+	name = strings.Trim(name, ":")
+	if base, _, ok := strings.Cut(name, "::skin-tone-"); ok {
+		name = base
+	}
+	return name == want
+}
+
+func (s *Service) markKey(ctx context.Context, channelID, ts, user, how string) error {
+	if ts == "" {
+		return nil
+	}
+	inc, err := s.incidentOf(ctx, channelID)
+	if err != nil || inc == nil {
+		return err
+	}
+	if ts == inc.PanelTS {
+		return nil
+	}
+	mark := func(ev *incident.TimelineEvent) bool {
+		if ev.Key {
+			return false
+		}
+		ev.Key = true
+		ev.Data["marked"], ev.Data["marked_by"] = how, user
+		return true
+	}
+	for range 2 {
+		err = s.updateMessage(ctx, inc.ID, ts, mark)
+		if incident.ErrorCode(err) != incident.ENOTFOUND {
+			break
+		}
+		at := incident.SlackTime(ts)
+		if at.IsZero() {
+			at = s.clock.Now()
+		}
+		ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventMessage, At: at, Key: true, SourceID: messageSource(ts),
+			Data: map[string]string{"ts": ts, "placeholder": "true", "marked": how, "marked_by": user}}
+		if err = s.store.AddTimelineEvent(ctx, &ev); incident.ErrorCode(err) != incident.ECONFLICT {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("mark message %s in %s as key: %w", ts, inc.Key(), err)
+	}
+	return nil
+}
+
+// Backfill reads the incident channel's history since the declaration (a
+// minute before, to be safe) and adds every message the timeline lacks, so a
+// gap left while the bot was down is filled without duplicating anything. It
+// also brings stored messages up to date: edited text, pins and key
+// reactions, and placeholders left by pins and reactions. A placeholder whose
+// message is no longer in the history was deleted and is marked so. It
+// returns how many messages it added. Errors from the chat (a rate limit with
+// its RetryAfter) are returned wrapped, so the job calling it waits and
+// retries.
+func (s *Service) Backfill(ctx context.Context, id int64) (added int, err error) {
+	inc, err := s.store.GetIncident(ctx, id)
+	if err != nil {
+		return 0, fmt.Errorf("backfill: %w", err)
+	}
+	if inc.ChannelID == "" {
+		return 0, nil
+	}
+	msgs, err := s.chat.History(ctx, inc.ChannelID, inc.DeclaredAt.Add(-backfillMargin))
+	if err != nil {
+		return 0, fmt.Errorf("backfill %s: read the channel history: %w", inc.Key(), err)
+	}
+	events, err := s.store.ListTimeline(ctx, inc.ID)
+	if err != nil {
+		return 0, fmt.Errorf("backfill %s: %w", inc.Key(), err)
+	}
+	have := make(map[string]incident.TimelineEvent, len(events))
+	for _, ev := range events {
+		if ev.Kind == incident.EventMessage && ev.SourceID != "" {
+			have[ev.SourceID] = ev
+		}
+	}
+	seen := make(map[string]bool, len(msgs))
+	for _, m := range msgs {
+		if m.TS == "" || m.TS == inc.PanelTS || (!personUser(m.User) && m.App == "") {
+			continue
+		}
+		src := messageSource(m.TS)
+		seen[src] = true
+		key := m.Pinned || s.keyReacted(m.Reactions)
+		how := "pin"
+		if !m.Pinned {
+			how = "reaction"
+		}
+		stored, ok := have[src]
+		if !ok {
+			ev := s.messageEvent(inc.ID, incident.CapturedMessage{TS: m.TS, ThreadTS: m.ThreadTS, User: m.User, Text: m.Text, Edited: m.Edited, App: m.App})
+			ev.Key = key
+			ev.Data["backfilled"] = "true"
+			if key {
+				ev.Data["marked"] = how
+			}
+			err := s.store.AddTimelineEvent(ctx, &ev)
+			switch {
+			case err == nil:
+				added++
+				continue
+			case incident.ErrorCode(err) != incident.ECONFLICT:
+				return added, fmt.Errorf("backfill %s: %w", inc.Key(), err)
+			}
+			// Captured meanwhile by the live event: reconcile it below.
+		}
+		if ok && !isPlaceholder(&stored) && stored.Text == m.Text && (stored.Key || !key) {
+			continue // up to date: no write
+		}
+		err := s.updateMessage(ctx, inc.ID, m.TS, func(ev *incident.TimelineEvent) bool {
+			changed := false
+			switch {
+			case isPlaceholder(ev):
+				fillMessage(ev, m.User, m.ThreadTS, m.Text, incident.SlackTime(m.TS))
+				if m.Edited {
+					ev.Data["edited"] = "true"
+				}
+				changed = true
+			case ev.Text != m.Text && ev.Data["deleted"] != "true":
+				ev.Text = m.Text
+				ev.Data["edited"] = "true"
+				changed = true
+			}
+			if key && !ev.Key {
+				ev.Key = true
+				ev.Data["marked"] = how
+				changed = true
+			}
+			return changed
+		})
+		if err != nil {
+			return added, fmt.Errorf("backfill %s: %w", inc.Key(), err)
+		}
+	}
+	// A pin or reaction whose message is not in the history marked a
+	// message that was deleted since.
+	for src, ev := range have {
+		if !isPlaceholder(&ev) || seen[src] {
+			continue
+		}
+		if err := s.updateMessage(ctx, inc.ID, ev.Data["ts"], func(ev *incident.TimelineEvent) bool {
+			if !isPlaceholder(ev) {
+				return false
+			}
+			ev.Data["deleted"] = "true"
+			return true
+		}); err != nil {
+			return added, fmt.Errorf("backfill %s: %w", inc.Key(), err)
+		}
+	}
+	return added, nil
+}
+
+// personUser reports whether a history message's author is a person: bots
+// without a user show their bot id (B…) or nothing.
+func personUser(user string) bool {
+	return user != "" && !strings.HasPrefix(user, "B")
+}
+
+func (s *Service) keyReacted(reactions []string) bool {
+	for _, r := range reactions {
+		if s.isKeyReaction(r) {
+			return true
+		}
+	}
+	return false
+}
+
+// AddNote records a note as a key event on the incident's timeline, for the
+// postmortem, and posts it in the channel. It works on a closed incident
+// too, since notes are often added while the review is written. incident.EINVALID for
+// an empty or over-long note; incident.ENOTFOUND for an unknown incident.
+func (s *Service) AddNote(ctx context.Context, id int64, actor, text string) error {
+	text = strings.TrimSpace(text)
+	switch n := utf8.RuneCountInString(text); {
+	case n == 0:
+		return incident.Errorf(incident.EINVALID, "Say what to note, such as `note rolled back the 14:02 deploy`.")
+	case n > incident.MaxNoteLength:
+		return incident.Errorf(incident.EINVALID, "The note is %d characters long; keep it within %d.", n, incident.MaxNoteLength)
+	}
+	inc, err := s.store.GetIncident(ctx, id)
+	if err != nil {
+		return fmt.Errorf("add note: %w", err)
+	}
+	ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventNote, Actor: actor, At: s.clock.Now(), Key: true, Text: text}
+	if err := s.store.AddTimelineEvent(ctx, &ev); err != nil {
+		return fmt.Errorf("add note to %s: %w", inc.Key(), err)
+	}
+	n := incident.Notice{Kind: incident.NoticeNote, Incident: inc.Key(), Actor: actor, Values: map[string]string{"text": text}}
+	return s.notifier.Notify(ctx, inc, n)
+}
+
+// AddFollowUp records an action item, with an optional owner and due date,
+// and posts it in the channel. It works on a closed incident too: follow-ups
+// are often agreed in the review. The due date keeps only its day. incident.EINVALID
+// for an empty or over-long text or a due date in the past; incident.ENOTFOUND for an
+// unknown incident.
+func (s *Service) AddFollowUp(ctx context.Context, id int64, actor, text, owner string, due *time.Time) (*incident.ActionItem, error) {
+	text = strings.TrimSpace(text)
+	switch n := utf8.RuneCountInString(text); {
+	case n == 0:
+		return nil, incident.Errorf(incident.EINVALID, "Say what needs doing, such as `followup alert when the pool is over 80%% @jane due 2026-03-21`.")
+	case n > incident.MaxFollowUpLength:
+		return nil, incident.Errorf(incident.EINVALID, "The follow-up is %d characters long; keep it within %d.", n, incident.MaxFollowUpLength)
+	}
+	owner = strings.TrimSpace(owner)
+	if strings.ContainsAny(owner, " <>@|") || len(owner) > 32 {
+		return nil, incident.Errorf(incident.EINVALID, "The owner must be a Slack user id.")
+	}
+	now := s.clock.Now()
+	var dueOn *time.Time
+	if due != nil {
+		y, m, d := due.Date()
+		day := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+		ty, tm, td := now.In(s.policy.Location).Date()
+		if day.Before(time.Date(ty, tm, td, 0, 0, 0, 0, time.UTC)) {
+			return nil, incident.Errorf(incident.EINVALID, "The due date %s is in the past.", day.Format("2006-01-02"))
+		}
+		dueOn = &day
+	}
+	inc, err := s.store.GetIncident(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("add follow-up: %w", err)
+	}
+	item := &incident.ActionItem{IncidentID: inc.ID, Text: text, Owner: owner, DueOn: dueOn, CreatedBy: actor, CreatedAt: now}
+	if err := s.store.AddActionItem(ctx, item); err != nil {
+		return nil, fmt.Errorf("add follow-up to %s: %w", inc.Key(), err)
+	}
+	n := incident.Notice{Kind: incident.NoticeFollowUp, Incident: inc.Key(), Actor: actor, User: owner, Values: map[string]string{"text": text}}
+	if dueOn != nil {
+		n.Values["due"] = dueOn.Format("2006-01-02")
+	}
+	return item, s.notifier.Notify(ctx, inc, n)
+}
