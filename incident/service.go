@@ -143,7 +143,6 @@ func (s *Service) RegisterJobs(r interface {
 	r.Handle(JobAckPage, s.runAckPage)
 	r.Handle(JobResolvePages, s.runResolvePages)
 	r.Handle(JobOnCall, s.runOnCall)
-	r.Handle(JobAlertPropose, s.runAlertPropose)
 	r.Handle(JobNotice, s.runNotice)
 	s.registerChangeJobs(r)
 	r.Handle(JobComms, s.runComms)
