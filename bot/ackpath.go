@@ -17,7 +17,7 @@ const (
 	// DefaultAckDeadline bounds the work done before a slash command or an
 	// interaction is answered: Slack gives up after 3 seconds, and the
 	// answer (even "try again") must reach it first.
-	DefaultAckDeadline = 2 * time.Second
+	DefaultAckDeadline = 2500 * time.Millisecond
 	// DefaultMaxInFlight bounds the Slack requests handled at once; more
 	// are refused at once rather than answered late.
 	DefaultMaxInFlight = 256

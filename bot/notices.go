@@ -54,7 +54,7 @@ func noticeText(n incident.Notice, esc func(string) string) string {
 	case incident.NoticeResolved:
 		text := fmt.Sprintf(":white_check_mark: %s resolved the incident after %s.", actor, v("after"))
 		if s := v("summary"); s != "" {
-			text += "\n>" + strings.ReplaceAll(esc(s), "\n", "\n>")
+			text += "\n" + quote(esc(s))
 		}
 		return text
 	case incident.NoticeClosed:
@@ -92,9 +92,46 @@ func noticeText(n incident.Notice, esc func(string) string) string {
 		return fmt.Sprintf(":clipboard: Follow-up recorded by %s: %s (%s, %s).", actor, esc(v("text")), who, when)
 	case incident.NoticeSnoozed:
 		return fmt.Sprintf(":zzz: %s snoozed update reminders until %s.", actor, v("until"))
+	case incident.NoticeAlertRepeat:
+		return fmt.Sprintf(":repeat: The alert *%s* (%s) fired again (%s times so far).", esc(v("title")), v("source"), v("count"))
+	case incident.NoticeAlertRefiring:
+		return fmt.Sprintf(":rotating_light: The alert *%s* (%s) that started this is firing again.", esc(v("title")), v("source"))
+	case incident.NoticeAlertResolved:
+		text := fmt.Sprintf(":large_green_circle: The alert that started this has resolved: *%s* (%s), after %s.", esc(v("title")), v("source"), v("after"))
+		if v("open") == "true" {
+			text += " Confirm with data (monitors green, error rate at baseline, a smoke test) before resolving."
+		}
+		return text
+	case incident.NoticeAlertStarted:
+		how := "declared by " + actor
+		if n.Actor == "bot" {
+			how = "declared automatically by the policy rule " + esc(v("rule"))
+		}
+		text := fmt.Sprintf(":bell: Started by the alert *%s* (%s), %s.", esc(v("title")), v("source"), how)
+		if u := v("url"); u != "" {
+			text += " " + u
+		}
+		return text
+	case incident.NoticeAlertProposal:
+		text := fmt.Sprintf(":bell: *Declare %s from this alert?* %s (%s)", v("severity"), esc(v("title")), v("source"))
+		if svc := v("service"); svc != "" {
+			text += fmt.Sprintf("\nService: %s · %s %s", esc(svc), v("severity"), esc(v("label")))
+		}
+		if s := v("summary"); s != "" {
+			text += "\n" + quote(esc(s))
+		}
+		if u := v("url"); u != "" {
+			text += "\n" + u
+		}
+		return text
 	}
 	// A kind this version does not know: say the facts rather than nothing.
 	return esc(n.String())
+}
+
+// quote makes mrkdwn quote lines of text.
+func quote(text string) string {
+	return ">" + strings.ReplaceAll(text, "\n", "\n>")
 }
 
 // slackUser mentions a user; the bot itself is named.
@@ -105,8 +142,11 @@ func slackUser(id string) string {
 	return "<@" + id + ">"
 }
 
-// Notify says a notice in a channel.
+// Notify says a notice in a channel, with its buttons under it.
 func (c *Chat) Notify(ctx context.Context, channelID string, n incident.Notice) (string, error) {
+	if len(n.Buttons) > 0 {
+		return c.PostButtons(ctx, channelID, NoticeText(n), n.Buttons)
+	}
 	id, err := c.channelID(ctx, channelID)
 	if err != nil {
 		return "", err

@@ -39,11 +39,19 @@ func noticeSamples() map[string]incident.Notice {
 			"status": "Investigating", "known": hostile, "next": "10 min", "next_at": "14:42:00 UTC"}},
 		"update_drill_broadcast": {Kind: incident.NoticeUpdate, Incident: k, Actor: "U0JANE", Broadcast: true, Drill: true, Values: map[string]string{"severity": "P1",
 			"label": "critical", "status": "Investigating", "known": "practice"}},
-		"note":              {Kind: incident.NoticeNote, Incident: k, Actor: "U0JANE", Values: map[string]string{"text": hostile}},
-		"followup":          {Kind: incident.NoticeFollowUp, Incident: k, Actor: "U0JANE", User: "U0BOB", Values: map[string]string{"text": hostile, "due": "2026-03-21"}},
-		"followup_no_owner": {Kind: incident.NoticeFollowUp, Incident: k, Actor: "bot", Values: map[string]string{"text": "add an alert"}},
-		"snoozed":           {Kind: incident.NoticeSnoozed, Incident: k, Actor: "U0JANE", Values: map[string]string{"until": "15:04 UTC"}},
-		"unknown_kind":      {Kind: "future_kind", Incident: k, Actor: "U0JANE", Values: map[string]string{"text": hostile}},
+		"note":                  {Kind: incident.NoticeNote, Incident: k, Actor: "U0JANE", Values: map[string]string{"text": hostile}},
+		"followup":              {Kind: incident.NoticeFollowUp, Incident: k, Actor: "U0JANE", User: "U0BOB", Values: map[string]string{"text": hostile, "due": "2026-03-21"}},
+		"followup_no_owner":     {Kind: incident.NoticeFollowUp, Incident: k, Actor: "bot", Values: map[string]string{"text": "add an alert"}},
+		"snoozed":               {Kind: incident.NoticeSnoozed, Incident: k, Actor: "U0JANE", Values: map[string]string{"until": "15:04 UTC"}},
+		"alert_repeat":          {Kind: incident.NoticeAlertRepeat, Incident: k, Actor: "datadog", Values: map[string]string{"title": hostile, "source": "Datadog", "count": "3"}},
+		"alert_refiring":        {Kind: incident.NoticeAlertRefiring, Incident: k, Actor: "datadog", Values: map[string]string{"title": hostile, "source": "Datadog"}},
+		"alert_resolved":        {Kind: incident.NoticeAlertResolved, Incident: k, Actor: "datadog", Values: map[string]string{"title": hostile, "source": "Datadog", "after": "12 min", "open": "true"}},
+		"alert_resolved_closed": {Kind: incident.NoticeAlertResolved, Incident: k, Actor: "datadog", Values: map[string]string{"title": "p99", "source": "Datadog", "after": "1 h", "open": "false"}},
+		"alert_started":         {Kind: incident.NoticeAlertStarted, Incident: k, Actor: "U0JANE", Values: map[string]string{"title": hostile, "source": "PagerDuty", "url": "https://pd.example/i/1"}},
+		"alert_started_auto":    {Kind: incident.NoticeAlertStarted, Incident: k, Actor: "bot", Values: map[string]string{"title": "p99", "source": "Datadog", "rule": "checkout-p1"}},
+		"alert_proposal": {Kind: incident.NoticeAlertProposal, Actor: "datadog", Buttons: []incident.Button{{Action: incident.ActionAlertDeclare, Text: "Declare P1", Value: "7"}},
+			Values: map[string]string{"severity": "P1", "title": hostile, "source": "Datadog", "service": "Checkout", "label": "critical", "summary": hostile + "\nsecond line", "url": "https://dd.example/m/1"}},
+		"unknown_kind": {Kind: "future_kind", Incident: k, Actor: "U0JANE", Values: map[string]string{"text": hostile}},
 	}
 }
 
@@ -78,7 +86,8 @@ func TestEveryNoticeKindIsWorded(t *testing.T) {
 	for _, k := range []incident.NoticeKind{incident.NoticeICAssigned, incident.NoticeICHandover, incident.NoticeICTakeover,
 		incident.NoticeRoleAssigned, incident.NoticeSeverityChanged, incident.NoticeMitigated, incident.NoticeResolved,
 		incident.NoticeClosed, incident.NoticeReopened, incident.NoticeStatusSet, incident.NoticeUpdate, incident.NoticeNote,
-		incident.NoticeFollowUp, incident.NoticeSnoozed} {
+		incident.NoticeFollowUp, incident.NoticeSnoozed, incident.NoticeAlertRepeat, incident.NoticeAlertRefiring,
+		incident.NoticeAlertResolved, incident.NoticeAlertStarted, incident.NoticeAlertProposal} {
 		require.True(t, worded[k], "%s has its own wording", k)
 	}
 }

@@ -46,6 +46,29 @@ const (
 	// NoticeSnoozed: Actor snoozed the update reminders until
 	// Values["until"].
 	NoticeSnoozed NoticeKind = "snoozed"
+
+	// NoticeAlertRepeat: the alert Values["title"] (user text) from
+	// Values["source"] fired again, Values["count"] times so far.
+	NoticeAlertRepeat NoticeKind = "alert_repeat"
+	// NoticeAlertRefiring: the alert Values["title"] from Values["source"]
+	// that started the incident, resolved before, is firing again.
+	NoticeAlertRefiring NoticeKind = "alert_refiring"
+	// NoticeAlertResolved: the alert Values["title"] from Values["source"]
+	// that started the incident resolved after Values["after"]; when
+	// Values["open"] is "true" the incident still runs, and the people are
+	// asked to confirm with data before resolving.
+	NoticeAlertResolved NoticeKind = "alert_resolved"
+	// NoticeAlertStarted: the incident was started by the alert
+	// Values["title"] from Values["source"], declared by Actor, or by the
+	// policy rule Values["rule"] when Actor is "bot"; Values["url"] links
+	// the alert, if it has a link.
+	NoticeAlertStarted NoticeKind = "alert_started"
+	// NoticeAlertProposal: the alert Values["title"] from Values["source"]
+	// looks like a Values["severity"] incident; Values["service"] and
+	// Values["label"] name the service and the severity's label,
+	// Values["summary"] (user text) and Values["url"] describe the alert.
+	// Buttons declare it or dismiss it.
+	NoticeAlertProposal NoticeKind = "alert_proposal"
 )
 
 // UserTextValues are the Values that hold what a person typed; the chat
@@ -71,6 +94,8 @@ type Notice struct {
 	Broadcast bool `json:"broadcast,omitempty"`
 	// Drill marks a notice about a drill, said with the DRILL marker.
 	Drill bool `json:"drill,omitempty"`
+	// Buttons are shown under the notice.
+	Buttons []Button `json:"buttons,omitempty"`
 }
 
 // String is a plain description for logs and for a timeline without a

@@ -109,11 +109,6 @@ func (s *Service) Notify(ctx context.Context, inc *Incident, notices ...Notice) 
 	return s.scheduleSync(ctx, inc, syncPayload{IncidentID: inc.ID, Notices: notices})
 }
 
-// Say posts lines in the incident's channel through the durable sync job.
-func (s *Service) Say(ctx context.Context, inc *Incident, lines ...string) error {
-	return s.scheduleSync(ctx, inc, syncPayload{IncidentID: inc.ID, Lines: lines})
-}
-
 func (s *Service) scheduleSync(ctx context.Context, inc *Incident, p syncPayload) error {
 	return s.scheduleSyncOn(ctx, s.sched, inc, p)
 }

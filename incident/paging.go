@@ -19,8 +19,10 @@ const (
 )
 
 // pageChannelWait is how long a page waits for the incident channel, whose
-// link it carries, before going out without it.
-const pageChannelWait = 5 * time.Second
+// link it carries, before going out without it. Short: pages come first, and
+// under Slack's rate limits (20 new channels a minute) a burst of declares
+// must not hold on-call back.
+const pageChannelWait = 2 * time.Second
 
 // pageRetryNoChannel is how soon a failed page is tried again while the
 // incident has no channel yet, so the failure is said there soon after

@@ -648,6 +648,10 @@ func (s *Service) Topic(inc *Incident) string {
 	return truncate(t, 250)
 }
 
+// Mention is how a user is named in what the domain says: their mention,
+// or firebreak for the bot.
+func Mention(user string) string { return mention(user) }
+
 func mention(user string) string {
 	if user == "" || user == "bot" {
 		return "firebreak"

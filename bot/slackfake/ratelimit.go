@@ -44,11 +44,17 @@ func WithRateLimits() Option { return func(c *config) { c.rateLimits = true } }
 type limiter struct {
 	mu    sync.Mutex
 	calls map[string][]time.Time
-	// until is when each key's last Retry-After ends; a call before then
-	// is premature: the client did not wait as it was told.
+	// until is when each key's last Retry-After ends, and told when the
+	// 429 that set it was answered; a call before then is premature: the
+	// client did not wait as it was told.
 	until     map[string]time.Time
+	told      map[string]time.Time
 	premature map[string]int
 }
+
+// inFlightGrace is how soon after a 429 a call on the same key may arrive
+// without being premature: it was on its way before the client could know.
+const inFlightGrace = 100 * time.Millisecond
 
 // retryAfterSecs is the whole seconds the fake puts in Retry-After for a
 // wait, as Slack does.
@@ -60,9 +66,9 @@ func retryAfterSecs(wait time.Duration) int {
 func (l *limiter) limit(key string, limit int, now time.Time) time.Duration {
 	l.mu.Lock()
 	if l.until == nil {
-		l.until, l.premature = map[string]time.Time{}, map[string]int{}
+		l.until, l.told, l.premature = map[string]time.Time{}, map[string]time.Time{}, map[string]int{}
 	}
-	if now.Before(l.until[key]) {
+	if now.Before(l.until[key]) && now.After(l.told[key].Add(inFlightGrace)) {
 		l.premature[key]++
 	}
 	l.mu.Unlock()
@@ -70,6 +76,7 @@ func (l *limiter) limit(key string, limit int, now time.Time) time.Duration {
 	if wait > 0 {
 		l.mu.Lock()
 		l.until[key] = now.Add(time.Duration(retryAfterSecs(wait)) * time.Second)
+		l.told[key] = now
 		l.mu.Unlock()
 	}
 	return wait
@@ -77,7 +84,9 @@ func (l *limiter) limit(key string, limit int, now time.Time) time.Duration {
 
 // PrematureCalls returns, per method (chat.postMessage per "method/channel"),
 // how many calls arrived before the Retry-After of the fake's last 429 for
-// it had elapsed. Only calls under WithRateLimits are counted.
+// it had elapsed, leaving out those arriving within 100 ms of the 429 (sent
+// before the client could have read it). Only calls under WithRateLimits are
+// counted.
 func (s *Server) PrematureCalls() map[string]int {
 	s.limits.mu.Lock()
 	defer s.limits.mu.Unlock()

@@ -1,15 +1,20 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/slack-go/slack"
 	"github.com/stretchr/testify/require"
 
 	"github.com/firebreakhq/firebreak/bot/slackfake"
+	"github.com/firebreakhq/firebreak/incident/pgtest"
 )
 
 // reliabilityEnv is the configuration of a paging service on the demo
@@ -121,4 +126,92 @@ func TestNoDuplicatesWhenSlackFailsAfterActing(t *testing.T) {
 	require.Positive(t, failed)
 	require.Empty(t, duplicates(fake))
 	require.Len(t, world.pd.Incidents(), len(titles), "each incident paged once")
+}
+
+// TestFiftyConcurrentDeclaresUnderRateLimits: 50 declares at once against a
+// Slack that enforces its real per-method tiers. Every page goes out within
+// 5 seconds of its declare (pages run on their own workers, and no worker
+// sleeps out a rate limit), no Slack call comes before the Retry-After it
+// was given, and every war room is completed.
+func TestFiftyConcurrentDeclaresUnderRateLimits(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes minutes: Slack's tier 2 allows 20 channels a minute")
+	}
+	t.Parallel()
+	world, cleanup, err := newDemoWorld(t.TempDir(), nopWriter{})
+	require.NoError(t, err)
+	t.Cleanup(cleanup)
+	fake := slackfake.New(slackfake.WithChatWritePublic(), slackfake.WithRateLimits())
+	t.Cleanup(fake.Close)
+	fake.AddUser(slackfake.User{ID: "U0ALICE", Name: "alice", Email: "alice@example.com"})
+	fake.AddUser(slackfake.User{ID: "U0CAROL", Name: "carol", Email: "carol@example.com"})
+	fake.AddUserGroup(slackfake.UserGroup{ID: "S0PAYMENTS", Handle: "payments", Users: []string{"U0CAROL"}})
+	fake.AddChannel(slackfake.Channel{ID: "C0GENERAL", Name: "general", Members: []string{"U0ALICE", fake.BotUserID()}})
+	fake.AddChannel(slackfake.Channel{ID: "C0INCIDENTS", Name: "incidents", Members: []string{fake.BotUserID()}})
+	b := startBot(t, botOptions{mode: "http", slack: fake, databaseURL: pgtest.DSN(t), env: reliabilityEnv(t, world, "")})
+
+	const n = 50
+	declared := make([]time.Time, n)
+	paged := make([]time.Time, n)
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			declared[i] = time.Now()
+			cmd := slack.SlashCommand{Command: "/incident", UserID: "U0ALICE", ChannelID: "C0GENERAL",
+				Text: fmt.Sprintf("declare P1 --service=checkout Outage %02d", i)}
+			r, err := b.driver.SlashCommand(ctx, b.base+"/slack/commands", cmd)
+			if err == nil && !strings.Contains(string(r.Body), "Declaring INC-") {
+				err = fmt.Errorf("declare %d answered %s", i, r.Body)
+			}
+			if err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	require.Eventually(t, func() bool {
+		now := time.Now()
+		for _, inc := range world.pd.Incidents() {
+			var i int
+			if _, err := fmt.Sscanf(inc.Title[strings.Index(inc.Title, "Outage "):], "Outage %02d", &i); err == nil && paged[i].IsZero() {
+				paged[i] = now
+			}
+		}
+		for i := range n {
+			if paged[i].IsZero() {
+				return false
+			}
+		}
+		return true
+	}, 60*time.Second, 20*time.Millisecond, "every incident is paged")
+	lat := make([]time.Duration, n)
+	for i := range n {
+		lat[i] = paged[i].Sub(declared[i])
+	}
+	slices.Sort(lat)
+	worst := lat[n-1]
+	t.Logf("declare to page: p50 %s, p90 %s, slowest %s", lat[n/2].Round(time.Millisecond), lat[n*9/10].Round(time.Millisecond), worst.Round(time.Millisecond))
+	require.Less(t, worst, 5*time.Second, "each page within 5 s of its declare")
+
+	started := time.Now()
+	require.Eventually(t, func() bool {
+		done := 0
+		for _, ch := range fake.Channels() {
+			if strings.HasPrefix(ch.Name, "inc-") && len(ch.Pins) == 1 {
+				done++
+			}
+		}
+		return done == n
+	}, 6*time.Minute, 250*time.Millisecond, "every war room is completed under the rate limits")
+	t.Logf("all %d war rooms completed %s after the last declare", n, time.Since(started).Round(time.Second))
+	require.Empty(t, fake.PrematureCalls(), "no Slack call before its Retry-After elapsed")
+	require.Len(t, world.pd.Incidents(), n, "each incident paged once")
+	require.Empty(t, duplicates(fake))
 }

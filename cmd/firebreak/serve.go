@@ -125,7 +125,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	pm.RegisterJobs(engine)
 	// Monitoring alerts: proposed, declared or added to the timeline.
 	alrt := alerts.New(alerts.Config{Store: store, Core: svc, Chat: chat, Scheduler: engine, Policy: policy, Clock: clock,
-		Logger: log, Escape: bot.Escape})
+		Logger: log, Render: bot.TimelineText})
 	alrt.RegisterJobs(engine)
 	webhooks := webhookRoutes(cfg, svc, alrt, log)
 

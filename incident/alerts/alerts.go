@@ -23,13 +23,14 @@ type Store interface {
 type Core interface {
 	Declare(ctx context.Context, in incident.DeclareInput) (*incident.Incident, bool, error)
 	Authorize(ctx context.Context, req incident.Request) (incident.Decision, error)
-	// Say posts lines in the incident's channel through the durable sync job.
-	Say(ctx context.Context, inc *incident.Incident, lines ...string) error
+	// Notify says notices in the incident's channel through the durable
+	// sync job.
+	Notify(ctx context.Context, inc *incident.Incident, notices ...incident.Notice) error
 }
 
-// Chat posts the proposal with its buttons.
+// Chat posts the proposal, with its buttons, in a channel.
 type Chat interface {
-	PostButtons(ctx context.Context, channelID, text string, buttons []incident.Button) (string, error)
+	Notify(ctx context.Context, channelID string, n incident.Notice) (ts string, err error)
 }
 
 // Config holds the Service's dependencies.
@@ -42,21 +43,22 @@ type Config struct {
 	Policy incident.Policy
 	Clock  incident.Clock
 	Logger *slog.Logger
-	// Escape makes text safe in the chat's messages; nil leaves it as is.
-	Escape func(string) string
+	// Render words a notice for the timeline as the chat would say it, as
+	// the core's ServiceConfig.Render; nil means Notice.String.
+	Render func(incident.Notice) string
 }
 
 // Service turns monitoring alerts into proposals, incidents and timeline
 // events, once per alert episode.
 type Service struct {
-	store  Store
-	core   Core
-	chat   Chat
-	sched  incident.Scheduler
-	policy incident.Policy
-	clock  incident.Clock
-	log    *slog.Logger
-	escape func(string) string
+	store      Store
+	core       Core
+	chat       Chat
+	sched      incident.Scheduler
+	policy     incident.Policy
+	clock      incident.Clock
+	log        *slog.Logger
+	noticeText func(incident.Notice) string
 }
 
 // New returns a Service.
@@ -70,11 +72,11 @@ func New(cfg Config) *Service {
 	if cfg.Policy.Severities == nil {
 		cfg.Policy = incident.DefaultPolicy()
 	}
-	if cfg.Escape == nil {
-		cfg.Escape = func(s string) string { return s }
+	if cfg.Render == nil {
+		cfg.Render = incident.Notice.String
 	}
 	return &Service{store: cfg.Store, core: cfg.Core, chat: cfg.Chat, sched: cfg.Scheduler, policy: cfg.Policy,
-		clock: cfg.Clock, log: cfg.Logger, escape: cfg.Escape}
+		clock: cfg.Clock, log: cfg.Logger, noticeText: cfg.Render}
 }
 
 // RegisterJobs registers the proposal job.
@@ -90,13 +92,6 @@ func (s *Service) authorize(ctx context.Context, req incident.Request) error {
 		return fmt.Errorf("check permission: %w", err)
 	}
 	return d.Err()
-}
-
-func mention(user string) string {
-	if user == "" || user == "bot" {
-		return "firebreak"
-	}
-	return "<@" + user + ">"
 }
 
 func truncate(s string, n int) string {
@@ -255,11 +250,13 @@ func (s *Service) alertRepeated(ctx context.Context, a *incident.Alert, ev incid
 	if inc == nil || !inc.Status.Open() {
 		return nil
 	}
-	text := fmt.Sprintf(":repeat: The alert *%s* (%s) fired again (%d times so far).", s.escape(updated.Title), sourceLabel(updated.Source), updated.Count)
+	n := incident.Notice{Kind: incident.NoticeAlertRepeat, Incident: inc.Key(), Actor: updated.Source,
+		Values: map[string]string{"title": updated.Title, "source": sourceLabel(updated.Source), "count": fmt.Sprint(updated.Count)}}
 	if wasResolved {
-		text = fmt.Sprintf(":rotating_light: The alert *%s* (%s) that started this is firing again.", s.escape(updated.Title), sourceLabel(updated.Source))
+		n.Kind = incident.NoticeAlertRefiring
+		delete(n.Values, "count")
 	}
-	ev2 := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventAlert, Actor: updated.Source, At: now, Key: wasResolved, Text: text,
+	ev2 := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventAlert, Actor: updated.Source, At: now, Key: wasResolved, Text: s.noticeText(n),
 		SourceID: fmt.Sprintf("alert:%d:%d", updated.ID, updated.Count),
 		Data:     map[string]string{"alert": fmt.Sprint(updated.ID), "status": string(incident.AlertFiring), "count": fmt.Sprint(updated.Count)}}
 	if err := s.store.AddTimelineEvent(ctx, &ev2); err != nil {
@@ -268,7 +265,7 @@ func (s *Service) alertRepeated(ctx context.Context, a *incident.Alert, ev incid
 		}
 		return fmt.Errorf("alert repeat: %w", err)
 	}
-	return s.core.Say(ctx, inc, text)
+	return s.core.Notify(ctx, inc, n)
 }
 
 // alertResolved records the resolution of a known alert and, when it
@@ -301,18 +298,15 @@ func (s *Service) alertResolved(ctx context.Context, a *incident.Alert, now time
 	if inc.Status == incident.StatusClosed {
 		return nil
 	}
-	text := fmt.Sprintf(":large_green_circle: The alert that started this has resolved: *%s* (%s), after %s.",
-		s.escape(updated.Title), sourceLabel(updated.Source), incident.Since(updated.FirstAt, now))
-	if inc.Status.Open() {
-		text += " Confirm with data (monitors green, error rate at baseline, a smoke test) before resolving."
-	}
-	ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventAlert, Actor: updated.Source, At: now, Key: true, Text: text,
+	n := incident.Notice{Kind: incident.NoticeAlertResolved, Incident: inc.Key(), Actor: updated.Source, Values: map[string]string{
+		"title": updated.Title, "source": sourceLabel(updated.Source), "after": incident.Since(updated.FirstAt, now), "open": fmt.Sprint(inc.Status.Open())}}
+	ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventAlert, Actor: updated.Source, At: now, Key: true, Text: s.noticeText(n),
 		SourceID: fmt.Sprintf("alert:%d:resolved:%d", updated.ID, now.UnixNano()),
 		Data:     map[string]string{"alert": fmt.Sprint(updated.ID), "status": string(incident.AlertResolved)}}
 	if err := s.store.AddTimelineEvent(ctx, &ev); err != nil && incident.ErrorCode(err) != incident.ECONFLICT {
 		return fmt.Errorf("alert resolved: %w", err)
 	}
-	return s.core.Say(ctx, inc, text)
+	return s.core.Notify(ctx, inc, n)
 }
 
 // DeclareFromAlert declares the incident an alert proposes, once however
@@ -325,7 +319,7 @@ func (s *Service) DeclareFromAlert(ctx context.Context, alertID int64, actor str
 		return nil, fmt.Errorf("declare from alert: %w", err)
 	}
 	if a.State == incident.AlertDismissed {
-		return nil, incident.Errorf(incident.ECONFLICT, "%s dismissed this alert as not an incident.", mention(a.DecidedBy))
+		return nil, incident.Errorf(incident.ECONFLICT, "%s dismissed this alert as not an incident.", incident.Mention(a.DecidedBy))
 	}
 	desc := a.Summary
 	if a.URL != "" {
@@ -344,21 +338,15 @@ func (s *Service) DeclareFromAlert(ctx context.Context, alertID int64, actor str
 		return inc, fmt.Errorf("link alert to %s: %w", inc.Key(), err)
 	}
 	if !existed {
-		how := "declared by " + mention(actor)
-		if actor == "bot" {
-			how = "declared automatically by the policy rule " + a.Rule
-		}
-		text := fmt.Sprintf(":bell: Started by the alert *%s* (%s), %s.", s.escape(a.Title), sourceLabel(a.Source), how)
-		if a.URL != "" {
-			text += " " + a.URL
-		}
-		ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventAlert, Actor: a.Source, At: s.clock.Now(), Key: true, Text: text,
+		n := incident.Notice{Kind: incident.NoticeAlertStarted, Incident: inc.Key(), Actor: actor,
+			Values: map[string]string{"title": a.Title, "source": sourceLabel(a.Source), "rule": a.Rule, "url": a.URL}}
+		ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventAlert, Actor: a.Source, At: s.clock.Now(), Key: true, Text: s.noticeText(n),
 			SourceID: fmt.Sprintf("alert:%d:declared", a.ID),
 			Data:     map[string]string{"alert": fmt.Sprint(a.ID), "status": string(a.Status), "url": a.URL}}
 		if err := s.store.AddTimelineEvent(ctx, &ev); err != nil && incident.ErrorCode(err) != incident.ECONFLICT {
 			return inc, fmt.Errorf("declare from alert: %w", err)
 		}
-		if err := s.core.Say(ctx, inc, text); err != nil {
+		if err := s.core.Notify(ctx, inc, n); err != nil {
 			return inc, err
 		}
 	}
@@ -387,25 +375,16 @@ func (s *Service) GetAlert(ctx context.Context, id int64) (*incident.Alert, erro
 	return s.store.GetAlert(ctx, id)
 }
 
-// AlertProposalText is the line above the Declare / Not an incident buttons.
-// escape makes the alert's text safe in the chat.
-func AlertProposalText(a *incident.Alert, p incident.Policy, escape func(string) string) string {
+// AlertProposal is the notice above the Declare / Not an incident buttons.
+func AlertProposal(a *incident.Alert, p incident.Policy, buttons []incident.Button) incident.Notice {
 	sp := p.Severity(a.Severity)
 	svc := a.Service
 	if sv, ok := p.Services[a.Service]; ok {
 		svc = sv.Name
 	}
-	text := fmt.Sprintf(":bell: *Declare %s from this alert?* %s (%s)", a.Severity, escape(a.Title), sourceLabel(a.Source))
-	if svc != "" {
-		text += fmt.Sprintf("\nService: %s · %s %s", svc, a.Severity, sp.Label)
-	}
-	if a.Summary != "" {
-		text += "\n>" + strings.ReplaceAll(escape(truncate(a.Summary, 500)), "\n", "\n>")
-	}
-	if a.URL != "" {
-		text += "\n" + a.URL
-	}
-	return text
+	return incident.Notice{Kind: incident.NoticeAlertProposal, Actor: a.Source, Buttons: buttons, Values: map[string]string{
+		"severity": a.Severity.String(), "title": a.Title, "source": sourceLabel(a.Source), "service": svc,
+		"label": sp.Label, "summary": truncate(a.Summary, 500), "url": a.URL}}
 }
 
 // runAlertPropose is the JobPropose handler.
@@ -433,7 +412,7 @@ func (s *Service) runAlertPropose(ctx context.Context, payload []byte) error {
 		{Action: incident.ActionAlertDeclare, Text: "Declare " + a.Severity.String(), Value: fmt.Sprint(a.ID), Style: "danger"},
 		{Action: incident.ActionAlertDismiss, Text: "Not an incident", Value: fmt.Sprint(a.ID)},
 	}
-	ts, err := s.chat.PostButtons(ctx, channel, AlertProposalText(a, s.policy, s.escape), buttons)
+	ts, err := s.chat.Notify(ctx, channel, AlertProposal(a, s.policy, buttons))
 	if err != nil {
 		return fmt.Errorf("propose alert %d: %w", a.ID, err)
 	}

@@ -274,10 +274,14 @@ func (c *Chat) Post(_ context.Context, ch, text string) (string, error) {
 }
 
 func (c *Chat) Notify(ctx context.Context, ch string, n incident.Notice) (string, error) {
+	text := n.String()
 	if c.Word != nil {
-		return c.Post(ctx, ch, c.Word(n))
+		text = c.Word(n)
 	}
-	return c.Post(ctx, ch, n.String())
+	if len(n.Buttons) > 0 {
+		return c.PostButtons(ctx, ch, text, n.Buttons)
+	}
+	return c.Post(ctx, ch, text)
 }
 
 func (c *Chat) Reply(_ context.Context, to incident.ReplyTarget, text string) error {
