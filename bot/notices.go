@@ -124,6 +124,80 @@ func noticeText(n incident.Notice, esc func(string) string) string {
 			text += "\n" + u
 		}
 		return text
+	case incident.NoticeStatusPageDraft:
+		return fmt.Sprintf(":mega: *Status page draft for %s* (%s). Customers should hear from us within %s, by %s. Publish it, edit it, or say the incident is not customer-facing.\n%s",
+			n.Incident, v("provider"), v("within"), v("by"), blockQuote(esc(v("body"))))
+	case incident.NoticeStatusPageNudge:
+		return fmt.Sprintf(":hourglass_flowing_sand: %s, *%s is not on the status page yet*: %s left of the %s target. Publish the draft, edit it, or mark the incident not customer-facing.",
+			user, n.Incident, v("left"), v("within"))
+	case incident.NoticeStatusPageEscalate:
+		text := fmt.Sprintf(":rotating_light: *%s: %s without a status page post.* Customers have heard nothing from us. %s", n.Incident, v("after"), user)
+		if g := v("group"); g != "" {
+			text += ", " + slackGroup(g)
+		} else if n.Prev != "" {
+			text += ", " + prev
+		}
+		return text + ", please publish now or mark the incident not customer-facing."
+	case incident.NoticeStatusPageReminder:
+		return fmt.Sprintf("%s is not on the status page yet (%s since it was declared). Publish the draft in <#%s> or mark it not customer-facing.", n.Incident, v("after"), v("channel"))
+	case incident.NoticeStatusPageStale:
+		return fmt.Sprintf(":globe_with_meridians: %s, *nothing was posted on the status page for %s* about %s. Post this update?\n%s",
+			user, v("quiet"), n.Incident, blockQuote(esc(v("body"))))
+	case incident.NoticeStatusPageOffer:
+		lead := ":globe_with_meridians: *Also post this update to the status page?*"
+		if v("post") == "resolution" {
+			lead = fmt.Sprintf(":white_check_mark: *%s is resolved: post the resolution notice on the status page?*", n.Incident)
+		}
+		return lead + "\n" + blockQuote(esc(v("body")))
+	case incident.NoticeStatusPagePosted:
+		verb := "Posted an update on the status page"
+		switch {
+		case v("first") == "true":
+			verb = "Posted on the status page"
+		case v("post") == "resolution":
+			verb = "Posted the resolution notice on the status page"
+		}
+		by := ""
+		if n.Actor != "" && n.Actor != "bot" {
+			by = " by " + actor
+		}
+		where := v("id")
+		if u := v("url"); u != "" {
+			where = "<" + u + "|" + esc(v("id")) + ">"
+		}
+		text := fmt.Sprintf(":globe_with_meridians: %s (%s · %s)%s: %s", verb, v("provider"), v("status"), by, where)
+		if v("first") == "true" {
+			text += fmt.Sprintf(", %s after the declaration", v("after"))
+		}
+		return text
+	case incident.NoticeStatusPageComponents:
+		return fmt.Sprintf(":globe_with_meridians: Status page components for %s set to %s.", n.Incident, v("components"))
+	case incident.NoticeStatusPageFailed:
+		text := fmt.Sprintf(":warning: *The status page post for %s failed* (%s): %s", n.Incident, v("provider"), esc(v("error")))
+		switch v("retry") {
+		case "final":
+			return text + " Retrying cannot fix this; correct it and use Retry."
+		case "gave_up":
+			return text + " I gave up retrying; use Retry when the status page is back."
+		}
+		return text + " Retrying in the background; nothing will be posted twice."
+	case incident.NoticeNotCustomerFacing:
+		return fmt.Sprintf(":no_entry_sign: %s marked %s not customer-facing: no status page post.", actor, n.Incident)
+	case incident.NoticeCustomerEmail:
+		why := fmt.Sprintf("%s has been open for %s", n.Incident, v("open_for"))
+		if v("concern") == "true" {
+			why = fmt.Sprintf("%s was flagged for a data concern", n.Incident)
+		}
+		return fmt.Sprintf(":envelope: *Customer e-mail*: %s. %s, send affected customers this e-mail (edit it as needed), then record what you did.\n```%s```",
+			why, user, esc(v("body")))
+	case incident.NoticeCustomerEmailReminder:
+		return fmt.Sprintf("%s needs a customer e-mail: the draft is in <#%s>.", n.Incident, v("channel"))
+	case incident.NoticeCustomerEmailSent:
+		return fmt.Sprintf(":envelope_with_arrow: Customers were told by e-mail at %s (recorded by %s).", v("at"), actor)
+	case incident.NoticeCustomerEmailNotNeeded:
+		return fmt.Sprintf(":envelope: %s judged a customer e-mail not needed for %s.", actor, n.Incident)
+	case incident.NoticeDataConcern:
+		return fmt.Sprintf(":lock: %s flagged a data concern on %s: customers get an e-mail.", actor, n.Incident)
 	}
 	// A kind this version does not know: say the facts rather than nothing.
 	return esc(n.String())
@@ -134,12 +208,22 @@ func quote(text string) string {
 	return ">" + strings.ReplaceAll(text, "\n", "\n>")
 }
 
+// blockQuote quotes the rest of the message.
+func blockQuote(text string) string {
+	return ">>> " + strings.TrimSpace(text)
+}
+
 // slackUser mentions a user; the bot itself is named.
 func slackUser(id string) string {
 	if id == "" || id == "bot" {
 		return "firebreak"
 	}
 	return "<@" + id + ">"
+}
+
+// Tell says a notice to one person, privately.
+func (c *Chat) Tell(ctx context.Context, to incident.ReplyTarget, n incident.Notice) error {
+	return c.Reply(ctx, to, NoticeText(n))
 }
 
 // Notify says a notice in a channel, with its buttons under it.

@@ -51,7 +51,29 @@ func noticeSamples() map[string]incident.Notice {
 		"alert_started_auto":    {Kind: incident.NoticeAlertStarted, Incident: k, Actor: "bot", Values: map[string]string{"title": "p99", "source": "Datadog", "rule": "checkout-p1"}},
 		"alert_proposal": {Kind: incident.NoticeAlertProposal, Actor: "datadog", Buttons: []incident.Button{{Action: incident.ActionAlertDeclare, Text: "Declare P1", Value: "7"}},
 			Values: map[string]string{"severity": "P1", "title": hostile, "source": "Datadog", "service": "Checkout", "label": "critical", "summary": hostile + "\nsecond line", "url": "https://dd.example/m/1"}},
-		"unknown_kind": {Kind: "future_kind", Incident: k, Actor: "U0JANE", Values: map[string]string{"text": hostile}},
+		"statuspage_draft": {Kind: incident.NoticeStatusPageDraft, Incident: k, Actor: "bot", Values: map[string]string{"provider": "Statuspage", "within": "15 minutes", "by": "14:32 UTC", "body": hostile},
+			Buttons: []incident.Button{{Action: incident.ActionStatusPagePublish, Text: "Publish", Value: "1|acknowledge|"}}},
+		"statuspage_nudge":            {Kind: incident.NoticeStatusPageNudge, Incident: k, Actor: "bot", User: "U0CARA", Values: map[string]string{"left": "5 minutes", "within": "15 minutes"}},
+		"statuspage_escalate":         {Kind: incident.NoticeStatusPageEscalate, Incident: k, Actor: "bot", User: "U0JANE", Prev: "U0CARA", Values: map[string]string{"after": "16 minutes", "within": "15 minutes"}},
+		"statuspage_escalate_group":   {Kind: incident.NoticeStatusPageEscalate, Incident: k, Actor: "bot", User: "U0JANE", Values: map[string]string{"after": "16 minutes", "group": "S0ICS"}},
+		"statuspage_reminder":         {Kind: incident.NoticeStatusPageReminder, Incident: k, Actor: "bot", User: "U0CARA", Values: map[string]string{"after": "10 min", "channel": "C0INC"}},
+		"statuspage_stale":            {Kind: incident.NoticeStatusPageStale, Incident: k, Actor: "bot", User: "U0CARA", Values: map[string]string{"quiet": "30 minutes", "body": hostile}},
+		"statuspage_offer":            {Kind: incident.NoticeStatusPageOffer, Incident: k, Actor: "bot", Values: map[string]string{"post": "update", "body": hostile}},
+		"statuspage_offer_resolution": {Kind: incident.NoticeStatusPageOffer, Incident: k, Actor: "bot", Values: map[string]string{"post": "resolution", "body": "Fixed."}},
+		"statuspage_posted_first": {Kind: incident.NoticeStatusPagePosted, Incident: k, Actor: "U0CARA", Values: map[string]string{"post": "acknowledge", "provider": "Statuspage", "status": "investigating",
+			"url": "https://status.example/incidents/abc", "id": "abc", "first": "true", "after": "9 min"}},
+		"statuspage_posted_resolution": {Kind: incident.NoticeStatusPagePosted, Incident: k, Actor: "bot", Values: map[string]string{"post": "resolution", "provider": "Statuspage", "status": "resolved", "id": "abc"}},
+		"statuspage_components":        {Kind: incident.NoticeStatusPageComponents, Incident: k, Actor: "bot", Values: map[string]string{"components": "partial outage"}},
+		"statuspage_failed":            {Kind: incident.NoticeStatusPageFailed, Incident: k, Actor: "statuspage", Values: map[string]string{"provider": "Statuspage", "error": "Statuspage refused: <b>", "retry": "final"}},
+		"statuspage_failed_retrying":   {Kind: incident.NoticeStatusPageFailed, Incident: k, Actor: "statuspage", Values: map[string]string{"provider": "Statuspage", "error": "timeout", "retry": "background"}},
+		"not_customer_facing":          {Kind: incident.NoticeNotCustomerFacing, Incident: k, Actor: "U0CARA"},
+		"customer_email":               {Kind: incident.NoticeCustomerEmail, Incident: k, Actor: "bot", User: "U0CARA", Values: map[string]string{"open_for": "60 minutes", "concern": "false", "body": hostile}},
+		"customer_email_concern":       {Kind: incident.NoticeCustomerEmail, Incident: k, Actor: "bot", User: "U0CARA", Values: map[string]string{"concern": "true", "body": "Dear customer"}},
+		"customer_email_reminder":      {Kind: incident.NoticeCustomerEmailReminder, Incident: k, Actor: "bot", User: "U0CARA", Drill: true, Values: map[string]string{"channel": "C0INC"}},
+		"customer_email_sent":          {Kind: incident.NoticeCustomerEmailSent, Incident: k, Actor: "U0CARA", Values: map[string]string{"at": "14:50 UTC"}},
+		"customer_email_not_needed":    {Kind: incident.NoticeCustomerEmailNotNeeded, Incident: k, Actor: "U0CARA"},
+		"data_concern":                 {Kind: incident.NoticeDataConcern, Incident: k, Actor: "U0CARA"},
+		"unknown_kind":                 {Kind: "future_kind", Incident: k, Actor: "U0JANE", Values: map[string]string{"text": hostile}},
 	}
 }
 
@@ -87,7 +109,11 @@ func TestEveryNoticeKindIsWorded(t *testing.T) {
 		incident.NoticeRoleAssigned, incident.NoticeSeverityChanged, incident.NoticeMitigated, incident.NoticeResolved,
 		incident.NoticeClosed, incident.NoticeReopened, incident.NoticeStatusSet, incident.NoticeUpdate, incident.NoticeNote,
 		incident.NoticeFollowUp, incident.NoticeSnoozed, incident.NoticeAlertRepeat, incident.NoticeAlertRefiring,
-		incident.NoticeAlertResolved, incident.NoticeAlertStarted, incident.NoticeAlertProposal} {
+		incident.NoticeAlertResolved, incident.NoticeAlertStarted, incident.NoticeAlertProposal, incident.NoticeStatusPageDraft,
+		incident.NoticeStatusPageNudge, incident.NoticeStatusPageEscalate, incident.NoticeStatusPageReminder, incident.NoticeStatusPageStale,
+		incident.NoticeStatusPageOffer, incident.NoticeStatusPagePosted, incident.NoticeStatusPageComponents, incident.NoticeStatusPageFailed,
+		incident.NoticeNotCustomerFacing, incident.NoticeCustomerEmail, incident.NoticeCustomerEmailReminder, incident.NoticeCustomerEmailSent,
+		incident.NoticeCustomerEmailNotNeeded, incident.NoticeDataConcern} {
 		require.True(t, worded[k], "%s has its own wording", k)
 	}
 }

@@ -57,6 +57,8 @@ type Chat interface {
 	Post(ctx context.Context, channelID, text string) (ts string, err error)
 	// Reply answers the person who asked for something, privately.
 	Reply(ctx context.Context, to ReplyTarget, text string) error
+	// Tell says a notice to one person, privately.
+	Tell(ctx context.Context, to ReplyTarget, n Notice) error
 
 	ChatHistory
 	ChangePoster

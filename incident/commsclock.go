@@ -324,26 +324,28 @@ func (s *Service) clockStep(ctx context.Context, inc *Incident, p commsPayload, 
 		{Action: ActionStatusPageDecline, Text: "Not customer-facing", Value: strconv.FormatInt(inc.ID, 10)},
 	}
 	lead := commsLead(inc)
-	var text string
+	n := Notice{Incident: inc.Key(), Actor: "bot", Buttons: buttons, Values: map[string]string{"within": minutes(within)}}
 	switch p.Step {
 	case stepDraft:
 		body, err := s.draftBody(ctx, inc, PostAcknowledge, "")
 		if err != nil {
 			return err
 		}
-		text = fmt.Sprintf(":mega: *Status page draft for %s* (%s). Customers should hear from us within %s, by %s. Publish it, edit it, or say the incident is not customer-facing.\n%s",
-			inc.Key(), provider.Title(), minutes(within), deadline.In(s.policy.Location).Format("15:04 MST"), quote(body))
+		n.Kind = NoticeStatusPageDraft
+		n.Values["provider"], n.Values["by"], n.Values["body"] = provider.Title(), deadline.In(s.policy.Location).Format("15:04 MST"), body
 	case stepNudge:
-		text = fmt.Sprintf(":hourglass_flowing_sand: %s, *%s is not on the status page yet*: %s left of the %s target. Publish the draft, edit it, or mark the incident not customer-facing.",
-			mention(lead), inc.Key(), minutes(max(deadline.Sub(now), 0)), minutes(within))
+		n.Kind, n.User = NoticeStatusPageNudge, lead
+		n.Values["left"] = minutes(max(deadline.Sub(now), 0))
 	case stepEscalate:
-		text = fmt.Sprintf(":rotating_light: *%s: %s without a status page post.* Customers have heard nothing from us. %s", inc.Key(), minutes(now.Sub(start)), mention(inc.Commander))
-		if who := backup(inc, s.policy); who != "" && who != mention(inc.Commander) {
-			text += ", " + who
+		n.Kind, n.User = NoticeStatusPageEscalate, inc.Commander
+		n.Values["after"] = minutes(now.Sub(start))
+		if group, user := backupOf(inc, s.policy); group != "" {
+			n.Values["group"] = group
+		} else if user != inc.Commander {
+			n.Prev = user
 		}
-		text += ", please publish now or mark the incident not customer-facing."
 	}
-	if _, err := s.chat.PostButtons(ctx, inc.ChannelID, text, buttons); err != nil {
+	if _, err := s.chat.Notify(ctx, inc.ChannelID, n); err != nil {
 		return fmt.Errorf("comms %s for %s: %w", p.Step, inc.Key(), err)
 	}
 	ev := TimelineEvent{IncidentID: inc.ID, Kind: EventComms, Actor: "bot", At: now, Key: p.Step == stepEscalate, SourceID: source,
@@ -361,8 +363,9 @@ func (s *Service) clockStep(ctx context.Context, inc *Incident, p commsPayload, 
 		dmTo = inc.Commander
 	}
 	if p.Step != stepDraft && dmTo != "" {
-		dm := fmt.Sprintf("%s is not on the status page yet (%s since it was declared). Publish the draft in <#%s> or mark it not customer-facing.", inc.Key(), Since(start, now), inc.ChannelID)
-		if err := s.chat.Reply(ctx, ReplyTarget{UserID: dmTo}, drillText(inc, dm)); err != nil {
+		dm := Notice{Kind: NoticeStatusPageReminder, Incident: inc.Key(), Actor: "bot", User: dmTo, Drill: inc.Drill,
+			Values: map[string]string{"after": Since(start, now), "channel": inc.ChannelID}}
+		if err := s.chat.Tell(ctx, ReplyTarget{UserID: dmTo}, dm); err != nil {
 			s.log.WarnContext(ctx, "could not message about the status page", "incident", inc.Key(), "err", err)
 		}
 	}
@@ -393,12 +396,12 @@ func (s *Service) staleStep(ctx context.Context, inc *Incident, p commsPayload, 
 		return err
 	}
 	value := fmt.Sprintf("%d|%s|%d", inc.ID, PostStillInvestigating, p.Due)
-	text := fmt.Sprintf(":globe_with_meridians: %s, *nothing was posted on the status page for %s* about %s. Post this update?\n%s",
-		mention(commsLead(inc)), minutes(now.Sub(last)), inc.Key(), quote(body))
-	if _, err := s.chat.PostButtons(ctx, inc.ChannelID, text, []Button{
-		{Action: ActionStatusPagePublish, Text: "Post to status page", Value: value, Style: "primary"},
-		{Action: ActionStatusPageEdit, Text: "Edit", Value: value},
-	}); err != nil {
+	n := Notice{Kind: NoticeStatusPageStale, Incident: inc.Key(), Actor: "bot", User: commsLead(inc),
+		Values: map[string]string{"quiet": minutes(now.Sub(last)), "body": body}, Buttons: []Button{
+			{Action: ActionStatusPagePublish, Text: "Post to status page", Value: value, Style: "primary"},
+			{Action: ActionStatusPageEdit, Text: "Edit", Value: value},
+		}}
+	if _, err := s.chat.Notify(ctx, inc.ChannelID, n); err != nil {
 		return fmt.Errorf("propose a status page update for %s: %w", inc.Key(), err)
 	}
 	ev := TimelineEvent{IncidentID: inc.ID, Kind: EventComms, Actor: "bot", At: now, SourceID: source,
@@ -451,13 +454,14 @@ func (s *Service) emailStep(ctx context.Context, inc *Incident, p commsPayload, 
 		why = fmt.Sprintf("%s was flagged for a data concern", inc.Key())
 	}
 	lead := commsLead(inc)
-	text := fmt.Sprintf(":envelope: *Customer e-mail*: %s. %s, send affected customers this e-mail (edit it as needed), then record what you did.\n```%s```",
-		why, mention(lead), strings.TrimSpace(body))
 	id := strconv.FormatInt(inc.ID, 10)
-	if _, err := s.chat.PostButtons(ctx, inc.ChannelID, text, []Button{
-		{Action: ActionEmailSent, Text: "Sent", Value: id, Style: "primary"},
-		{Action: ActionEmailNotNeeded, Text: "Not needed", Value: id},
-	}); err != nil {
+	n := Notice{Kind: NoticeCustomerEmail, Incident: inc.Key(), Actor: "bot", User: lead,
+		Values: map[string]string{"open_for": minutes(now.Sub(inc.DeclaredAt)), "concern": fmt.Sprint(concern), "body": strings.TrimSpace(body)},
+		Buttons: []Button{
+			{Action: ActionEmailSent, Text: "Sent", Value: id, Style: "primary"},
+			{Action: ActionEmailNotNeeded, Text: "Not needed", Value: id},
+		}}
+	if _, err := s.chat.Notify(ctx, inc.ChannelID, n); err != nil {
 		return fmt.Errorf("propose the customer e-mail for %s: %w", inc.Key(), err)
 	}
 	ev := TimelineEvent{IncidentID: inc.ID, Kind: EventComms, Actor: "bot", At: now, SourceID: srcEmailProposed,
@@ -466,7 +470,9 @@ func (s *Service) emailStep(ctx context.Context, inc *Incident, p commsPayload, 
 		return fmt.Errorf("comms: %w", err)
 	}
 	if lead != "" {
-		if err := s.chat.Reply(ctx, ReplyTarget{UserID: lead}, drillText(inc, fmt.Sprintf("%s needs a customer e-mail: the draft is in <#%s>.", inc.Key(), inc.ChannelID))); err != nil {
+		dm := Notice{Kind: NoticeCustomerEmailReminder, Incident: inc.Key(), Actor: "bot", User: lead, Drill: inc.Drill,
+			Values: map[string]string{"channel": inc.ChannelID}}
+		if err := s.chat.Tell(ctx, ReplyTarget{UserID: lead}, dm); err != nil {
 			s.log.WarnContext(ctx, "could not message about the customer e-mail", "incident", inc.Key(), "err", err)
 		}
 	}
@@ -479,12 +485,12 @@ func (s *Service) offerStep(ctx context.Context, inc *Incident, p commsPayload, 
 	if inc.PublicID == "" {
 		return nil
 	}
-	kind, lead := PostUpdate, ":globe_with_meridians: *Also post this update to the status page?*"
+	kind := PostUpdate
 	if p.Step == stepOfferResolution {
 		if inc.Status != StatusResolved && inc.Status != StatusClosed {
 			return nil // reopened meanwhile
 		}
-		kind, lead = PostResolution, fmt.Sprintf(":white_check_mark: *%s is resolved: post the resolution notice on the status page?*", inc.Key())
+		kind = PostResolution
 	} else if !inc.Status.Open() {
 		return nil
 	}
@@ -503,10 +509,12 @@ func (s *Service) offerStep(ctx context.Context, inc *Incident, p commsPayload, 
 		return err
 	}
 	value := fmt.Sprintf("%d|%s|%s", inc.ID, kind, p.Ref)
-	if _, err := s.chat.PostButtons(ctx, inc.ChannelID, lead+"\n"+quote(body), []Button{
-		{Action: ActionStatusPagePublish, Text: "Post to status page", Value: value, Style: "primary"},
-		{Action: ActionStatusPageEdit, Text: "Edit", Value: value},
-	}); err != nil {
+	n := Notice{Kind: NoticeStatusPageOffer, Incident: inc.Key(), Actor: "bot", Values: map[string]string{"post": kind, "body": body},
+		Buttons: []Button{
+			{Action: ActionStatusPagePublish, Text: "Post to status page", Value: value, Style: "primary"},
+			{Action: ActionStatusPageEdit, Text: "Edit", Value: value},
+		}}
+	if _, err := s.chat.Notify(ctx, inc.ChannelID, n); err != nil {
 		return fmt.Errorf("offer the status page post for %s: %w", inc.Key(), err)
 	}
 	ev := TimelineEvent{IncidentID: inc.ID, Kind: EventComms, Actor: "bot", At: s.clock.Now(), SourceID: source,
@@ -617,9 +625,9 @@ func (s *Service) Decline(ctx context.Context, id int64, actor string) (*Inciden
 		if i.PublicID != "" {
 			return nil, nil, Errorf(ECONFLICT, "%s is already on the status page: %s", i.Key(), i.PublicURL)
 		}
-		line := fmt.Sprintf(":no_entry_sign: %s marked %s not customer-facing: no status page post.", mention(actor), i.Key())
-		return []TimelineEvent{{Kind: EventComms, Actor: actor, At: now, Key: true, Text: line, SourceID: srcDeclined}},
-			&syncPayload{Lines: []string{line}}, nil
+		n := Notice{Kind: NoticeNotCustomerFacing, Incident: i.Key(), Actor: actor}
+		return []TimelineEvent{{Kind: EventComms, Actor: actor, At: now, Key: true, Text: s.noticeText(n), SourceID: srcDeclined}},
+			&syncPayload{Notices: []Notice{n}}, nil
 	})
 }
 
@@ -629,13 +637,8 @@ func (s *Service) Decline(ctx context.Context, id int64, actor string) (*Inciden
 func (s *Service) CustomerEmail(ctx context.Context, id int64, sent bool, actor string) (*Incident, error) {
 	now := s.clock.Now()
 	inc, err := s.store.UpdateIncident(ctx, id, func(i *Incident) ([]TimelineEvent, error) {
-		var line string
-		if sent {
-			line = fmt.Sprintf(":envelope_with_arrow: Customers were told by e-mail at %s (recorded by %s).", now.In(s.policy.Location).Format("15:04 MST"), mention(actor))
-		} else {
-			line = fmt.Sprintf(":envelope: %s judged a customer e-mail not needed for %s.", mention(actor), i.Key())
-		}
-		return []TimelineEvent{{Kind: EventComms, Actor: actor, At: now, Key: true, Text: line, SourceID: srcEmailDecision,
+		n := s.emailDecision(i, actor, sent, now)
+		return []TimelineEvent{{Kind: EventComms, Actor: actor, At: now, Key: true, Text: s.noticeText(n), SourceID: srcEmailDecision,
 			Data: map[string]string{"email": map[bool]string{true: "sent", false: "not_needed"}[sent]}}}, nil
 	})
 	if ErrorCode(err) == ECONFLICT {
@@ -649,10 +652,20 @@ func (s *Service) CustomerEmail(ctx context.Context, id int64, sent bool, actor 
 	}
 	for _, ev := range events {
 		if ev.SourceID == srcEmailDecision {
-			return inc, s.scheduleSync(ctx, inc, syncPayload{IncidentID: id, Lines: []string{ev.Text}})
+			n := s.emailDecision(inc, ev.Actor, ev.Data["email"] == "sent", ev.At)
+			return inc, s.scheduleSync(ctx, inc, syncPayload{IncidentID: id, Notices: []Notice{n}})
 		}
 	}
 	return inc, nil
+}
+
+// emailDecision is the notice of the customer e-mail decision.
+func (s *Service) emailDecision(inc *Incident, actor string, sent bool, at time.Time) Notice {
+	if sent {
+		return Notice{Kind: NoticeCustomerEmailSent, Incident: inc.Key(), Actor: actor,
+			Values: map[string]string{"at": at.In(s.policy.Location).Format("15:04 MST")}}
+	}
+	return Notice{Kind: NoticeCustomerEmailNotNeeded, Incident: inc.Key(), Actor: actor}
 }
 
 // FlagDataConcern records that customer data may be affected, which
@@ -660,9 +673,9 @@ func (s *Service) CustomerEmail(ctx context.Context, id int64, sent bool, actor 
 func (s *Service) FlagDataConcern(ctx context.Context, id int64, actor string) (*Incident, error) {
 	now := s.clock.Now()
 	inc, err := s.change(ctx, id, func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
-		line := fmt.Sprintf(":lock: %s flagged a data concern on %s: customers get an e-mail.", mention(actor), i.Key())
-		return []TimelineEvent{{Kind: EventComms, Actor: actor, At: now, Key: true, Text: line, SourceID: srcDataConcern}},
-			&syncPayload{Lines: []string{line}}, nil
+		n := Notice{Kind: NoticeDataConcern, Incident: i.Key(), Actor: actor}
+		return []TimelineEvent{{Kind: EventComms, Actor: actor, At: now, Key: true, Text: s.noticeText(n), SourceID: srcDataConcern}},
+			&syncPayload{Notices: []Notice{n}}, nil
 	})
 	if ErrorCode(err) == ECONFLICT && inc == nil {
 		got, gerr := s.store.GetIncident(ctx, id)
@@ -719,8 +732,8 @@ func (s *Service) runStatusPagePost(ctx context.Context, payload []byte) error {
 		if err := sp.SetComponents(ctx, ref, components); err != nil {
 			return s.statusPageFailed(ctx, inc, sp, p, err, attempt, maxAttempts)
 		}
-		line := fmt.Sprintf(":globe_with_meridians: Status page components for %s set to %s.", inc.Key(), cs.Label())
-		return s.recordPublic(ctx, inc, p, PublicIncident{}, line, now, map[string]string{"components": string(cs)})
+		n := Notice{Kind: NoticeStatusPageComponents, Incident: inc.Key(), Actor: orBot(p.Actor), Values: map[string]string{"components": cs.Label()}}
+		return s.recordPublic(ctx, inc, p, PublicIncident{}, n, now, map[string]string{"components": string(cs)})
 	}
 
 	body := p.Body
@@ -756,19 +769,13 @@ func (s *Service) runStatusPagePost(ctx context.Context, payload []byte) error {
 	if got.URL == "" {
 		got.URL = inc.PublicURL
 	}
-	verb := "Posted an update on the status page"
-	switch {
-	case inc.PublicID == "":
-		verb = "Posted on the status page"
-	case p.Kind == PostResolution:
-		verb = "Posted the resolution notice on the status page"
-	}
-	line := fmt.Sprintf(":globe_with_meridians: %s (%s · %s)%s: %s", verb, sp.Title(), post.Status, byActor(p.Actor), link(got.URL, got.ID))
+	n := Notice{Kind: NoticeStatusPagePosted, Incident: inc.Key(), Actor: orBot(p.Actor), Values: map[string]string{
+		"post": p.Kind, "provider": sp.Title(), "status": string(post.Status), "url": got.URL, "id": got.ID}}
 	if inc.PublicID == "" {
-		line += fmt.Sprintf(", %s after the declaration", Since(inc.DeclaredAt, now))
+		n.Values["first"], n.Values["after"] = "true", Since(inc.DeclaredAt, now)
 	}
 	data := map[string]string{"status": string(post.Status), "components": string(cs)}
-	if err := s.recordPublic(ctx, inc, p, got, line, now, data); err != nil {
+	if err := s.recordPublic(ctx, inc, p, got, n, now, data); err != nil {
 		return err
 	}
 	if p.Kind != PostResolution {
@@ -779,7 +786,8 @@ func (s *Service) runStatusPagePost(ctx context.Context, payload []byte) error {
 
 // recordPublic stores a public post on the incident and its timeline, in
 // one transaction, and says it in the channel.
-func (s *Service) recordPublic(ctx context.Context, inc *Incident, p postPayload, got PublicIncident, line string, now time.Time, data map[string]string) error {
+func (s *Service) recordPublic(ctx context.Context, inc *Incident, p postPayload, got PublicIncident, n Notice, now time.Time, data map[string]string) error {
+	line := s.noticeText(n)
 	data["kind"] = p.Kind
 	data["provider"] = got.Provider
 	if got.ID != "" {
@@ -797,7 +805,7 @@ func (s *Service) recordPublic(ctx context.Context, inc *Incident, p postPayload
 	} else if err != nil {
 		return fmt.Errorf("record the status page post: %w", err)
 	}
-	return s.scheduleSync(ctx, updated, syncPayload{IncidentID: inc.ID, Lines: []string{line}})
+	return s.scheduleSync(ctx, updated, syncPayload{IncidentID: inc.ID, Notices: []Notice{n}})
 }
 
 // statusPageFailed says in the channel, once per post and round, that the
@@ -813,20 +821,21 @@ func (s *Service) statusPageFailed(ctx context.Context, inc *Incident, sp Status
 		if last && !final {
 			source += ":last"
 		}
-		text := fmt.Sprintf(":warning: *The status page post for %s failed* (%s): %s", inc.Key(), sp.Title(), ErrorMessage(cause))
+		retry := "background"
 		switch {
 		case final:
-			text += " Retrying cannot fix this; correct it and use Retry."
+			retry = "final"
 		case last:
-			text += " I gave up retrying; use Retry when the status page is back."
-		default:
-			text += " Retrying in the background; nothing will be posted twice."
+			retry = "gave_up"
 		}
 		ev := TimelineEvent{IncidentID: inc.ID, Kind: EventProviderFailure, Actor: sp.Name(), At: s.clock.Now(), SourceID: source,
 			Text: "Status page post failed: " + ErrorMessage(cause), Data: map[string]string{"kind": p.Kind, "ref": p.Ref, "body": p.Body}}
 		if err := s.store.AddTimelineEvent(ctx, &ev); err == nil {
 			value := fmt.Sprintf("%d|%s|%s|%d", inc.ID, p.Kind, p.Ref, p.Round+1)
-			if _, err := s.chat.PostButtons(ctx, inc.ChannelID, text, []Button{{Action: ActionStatusPageRetry, Text: "Retry", Value: value, Style: "danger"}}); err != nil {
+			n := Notice{Kind: NoticeStatusPageFailed, Incident: inc.Key(), Actor: sp.Name(),
+				Values:  map[string]string{"provider": sp.Title(), "error": ErrorMessage(cause), "retry": retry},
+				Buttons: []Button{{Action: ActionStatusPageRetry, Text: "Retry", Value: value, Style: "danger"}}}
+			if _, err := s.chat.Notify(ctx, inc.ChannelID, n); err != nil {
 				s.log.WarnContext(ctx, "could not report the failed status page post", "incident", inc.Key(), "err", err)
 			}
 		}
@@ -970,22 +979,4 @@ func minutes(d time.Duration) string {
 		return "1 minute"
 	}
 	return fmt.Sprintf("%d minutes", m)
-}
-
-func quote(text string) string {
-	return ">>> " + strings.TrimSpace(text)
-}
-
-func byActor(actor string) string {
-	if actor == "" || actor == "bot" {
-		return ""
-	}
-	return " by " + mention(actor)
-}
-
-func link(url, id string) string {
-	if url == "" {
-		return id
-	}
-	return "<" + url + "|" + id + ">"
 }

@@ -69,11 +69,63 @@ const (
 	// Values["summary"] (user text) and Values["url"] describe the alert.
 	// Buttons declare it or dismiss it.
 	NoticeAlertProposal NoticeKind = "alert_proposal"
+
+	// NoticeStatusPageDraft: a status page draft for Values["provider"],
+	// Values["body"] (user text); customers should hear within
+	// Values["within"], by Values["by"]. Buttons publish, edit or decline.
+	NoticeStatusPageDraft NoticeKind = "statuspage_draft"
+	// NoticeStatusPageNudge: User (the comms lead) is reminded the
+	// incident is not on the status page, Values["left"] left of the
+	// Values["within"] target.
+	NoticeStatusPageNudge NoticeKind = "statuspage_nudge"
+	// NoticeStatusPageEscalate: Values["after"] without a status page post
+	// (target Values["within"]); User is the IC, Prev or the user group
+	// Values["group"] the backup.
+	NoticeStatusPageEscalate NoticeKind = "statuspage_escalate"
+	// NoticeStatusPageReminder: told to User directly: not on the status
+	// page Values["after"] after the declaration; the draft is in the
+	// channel Values["channel"].
+	NoticeStatusPageReminder NoticeKind = "statuspage_reminder"
+	// NoticeStatusPageStale: nothing posted publicly for Values["quiet"];
+	// User (the comms lead) is offered Values["body"] (user text).
+	NoticeStatusPageStale NoticeKind = "statuspage_stale"
+	// NoticeStatusPageOffer: offers to post Values["body"] (user text) as
+	// the status page post Values["post"] ("update" or "resolution").
+	NoticeStatusPageOffer NoticeKind = "statuspage_offer"
+	// NoticeStatusPagePosted: Actor's Values["post"] was posted on
+	// Values["provider"] with Values["status"], at Values["url"] (id
+	// Values["id"]); Values["first"] is "true" for the first post, made
+	// Values["after"] after the declaration.
+	NoticeStatusPagePosted NoticeKind = "statuspage_posted"
+	// NoticeStatusPageComponents: the components were set to
+	// Values["components"].
+	NoticeStatusPageComponents NoticeKind = "statuspage_components"
+	// NoticeStatusPageFailed: a post on Values["provider"] failed with
+	// Values["error"]; Values["retry"] is "background", "gave_up" or
+	// "final". A button retries.
+	NoticeStatusPageFailed NoticeKind = "statuspage_failed"
+	// NoticeNotCustomerFacing: Actor marked the incident not
+	// customer-facing.
+	NoticeNotCustomerFacing NoticeKind = "not_customer_facing"
+	// NoticeCustomerEmail: User (the comms lead) is asked to send
+	// Values["body"] (user text), because the incident is open for
+	// Values["open_for"], or Values["concern"] is "true" for a data concern.
+	NoticeCustomerEmail NoticeKind = "customer_email"
+	// NoticeCustomerEmailReminder: told to User directly: the customer
+	// e-mail draft is in the channel Values["channel"].
+	NoticeCustomerEmailReminder NoticeKind = "customer_email_reminder"
+	// NoticeCustomerEmailSent: Actor recorded the e-mail sent at
+	// Values["at"].
+	NoticeCustomerEmailSent NoticeKind = "customer_email_sent"
+	// NoticeCustomerEmailNotNeeded: Actor judged no e-mail needed.
+	NoticeCustomerEmailNotNeeded NoticeKind = "customer_email_not_needed"
+	// NoticeDataConcern: Actor flagged a customer data concern.
+	NoticeDataConcern NoticeKind = "data_concern"
 )
 
 // UserTextValues are the Values that hold what a person typed; the chat
 // escapes them so they show literally.
-var UserTextValues = map[string]bool{"summary": true, "known": true, "doing": true, "text": true, "title": true}
+var UserTextValues = map[string]bool{"summary": true, "known": true, "doing": true, "text": true, "title": true, "body": true}
 
 // Notice is something that happened in an incident, with who and which
 // values, for the chat to render. The domain never words it for a chat.

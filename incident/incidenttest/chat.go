@@ -297,3 +297,12 @@ func (c *Chat) PostsIn(ch string) []string {
 	defer c.Mu.Unlock()
 	return slices.Clone(c.Posts[ch])
 }
+
+// Tell says a notice privately, worded by Word.
+func (c *Chat) Tell(ctx context.Context, to incident.ReplyTarget, n incident.Notice) error {
+	text := n.String()
+	if c.Word != nil {
+		text = c.Word(n)
+	}
+	return c.Reply(ctx, to, text)
+}
