@@ -115,6 +115,9 @@ func seedOpenIncidents(b *testing.B, bot *botInstance, n int) {
 	}
 	wg.Wait()
 	require.Zero(b, failed.Load(), "seeding declares failed")
+	_, text := bot.command("http", "U0ALICE", "C0GENERAL", "list")
+	require.Contains(b, text, "seeded incident", "list shows the seeded incidents")
+	b.Logf("list over %d open incidents answers %d bytes: %.200s … %s", n, len(text), text, text[max(0, len(text)-200):])
 }
 
 type ackFigures struct{ p50, p99, max, cpu float64 }
