@@ -247,6 +247,13 @@ type FollowUpFilter struct {
 	Owner string
 	// OverdueOnly keeps items past their due date.
 	OverdueOnly bool
+	// Viewer keeps the items of incidents this user may see (CanSee):
+	// a private incident's items only for its members. Required unless
+	// Internal is set.
+	Viewer string
+	// Internal lists every item, for the bot's own digests, which redact
+	// private incidents' items themselves.
+	Internal bool
 }
 
 // FollowUp is an open action item with its incident.
@@ -259,10 +266,14 @@ type FollowUp struct {
 // Followups lists open action items across incidents, overdue first, then
 // by due date. Drills' items are included: a drill's follow-ups are real.
 func (s *Service) Followups(ctx context.Context, f FollowUpFilter) ([]FollowUp, error) {
+	if f.Viewer == "" && !f.Internal {
+		return nil, Errorf(EINVALID, "Say who is asking for the follow-ups.")
+	}
 	items, err := s.store.ListOpenActionItems(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list follow-ups: %w", err)
 	}
+	seen := map[int64]bool{}
 	today := Day(s.clock.Now(), s.policy.Location)
 	incs := map[int64]*Incident{}
 	var out []FollowUp
@@ -280,6 +291,16 @@ func (s *Service) Followups(ctx context.Context, f FollowUpFilter) ([]FollowUp, 
 				return nil, fmt.Errorf("list follow-ups: %w", err)
 			}
 			incs[it.IncidentID] = inc
+			if !f.Internal {
+				ok, err := s.CanSee(ctx, f.Viewer, inc)
+				if err != nil {
+					return nil, fmt.Errorf("list follow-ups: %w", err)
+				}
+				seen[inc.ID] = ok
+			}
+		}
+		if !f.Internal && !seen[inc.ID] {
+			continue
 		}
 		out = append(out, FollowUp{Item: it, Incident: inc, Overdue: overdue})
 	}
@@ -321,6 +342,25 @@ func FollowUpLine(f FollowUp, escape func(string) string) string {
 		line += " " + f.Item.ExternalURL
 	}
 	return line
+}
+
+// redactedFollowUpLine renders a private incident's follow-up for a
+// channel that may not see it: the redacted incident name, its owner and
+// due date, never its text nor its tracker link.
+func redactedFollowUpLine(f FollowUp) string {
+	owner := "no owner"
+	if f.Item.Owner != "" {
+		owner = mention(f.Item.Owner)
+	}
+	due := "no due date"
+	if f.Item.DueOn != nil {
+		due = "due " + f.Item.DueOn.Format("Mon 2 Jan")
+	}
+	mark := "•"
+	if f.Overdue {
+		mark = ":red_circle: *overdue*"
+	}
+	return fmt.Sprintf("%s %s: a follow-up (%s, %s)", mark, DisclosedTitle(f.Incident, DiscloseRedacted), owner, due)
 }
 
 // CompleteActionItem marks an action item done, as when its tracker issue
@@ -607,7 +647,7 @@ func (s *Service) sendDigest(ctx context.Context, n notice) error {
 	if channel == "" {
 		return nil
 	}
-	all, err := s.Followups(ctx, FollowUpFilter{})
+	all, err := s.Followups(ctx, FollowUpFilter{Internal: true})
 	if err != nil {
 		return err
 	}
@@ -631,6 +671,10 @@ func (s *Service) sendDigest(ctx context.Context, n notice) error {
 		if i == 30 {
 			fmt.Fprintf(&b, "\n…and %d more: `followups` lists them all.", len(mine)-i)
 			break
+		}
+		if f.Incident.Private {
+			b.WriteString("\n" + redactedFollowUpLine(f))
+			continue
 		}
 		b.WriteString("\n" + FollowUpLine(f, s.escape))
 	}
