@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/slack-go/slack"
-
 	"github.com/firebreakhq/firebreak/incident"
 )
+
+// DrillMarker starts every message about a drill, so nobody mistakes
+// practice for an outage.
+const DrillMarker = ":test_tube: *DRILL*"
 
 // NoticeText words a notice for Slack: mrkdwn, emoji and mentions, with
 // every piece of user text escaped once. The broadcast copy names the
@@ -19,7 +21,7 @@ func NoticeText(n incident.Notice) string {
 		text = "*" + n.Incident + "* " + text
 	}
 	if n.Drill {
-		text = incident.DrillMarker + " " + text
+		text = DrillMarker + " " + text
 	}
 	return text
 }
@@ -196,6 +198,14 @@ func noticeText(n incident.Notice, esc func(string) string) string {
 		return fmt.Sprintf(":envelope_with_arrow: Customers were told by e-mail at %s (recorded by %s).", v("at"), actor)
 	case incident.NoticeCustomerEmailNotNeeded:
 		return fmt.Sprintf(":envelope: %s judged a customer e-mail not needed for %s.", actor, n.Incident)
+	case incident.NoticePageSimulated:
+		who := "on-call"
+		if v("backup") == "true" {
+			who += " and the backup"
+		}
+		return fmt.Sprintf(":pager: Simulated page: *%s* %s would have been paged in PagerDuty now. Nobody was paged.", esc(v("service")), who)
+	case incident.NoticeMessage:
+		return v("message")
 	case incident.NoticeDataConcern:
 		return fmt.Sprintf(":lock: %s flagged a data concern on %s: customers get an e-mail.", actor, n.Incident)
 	}
@@ -235,9 +245,6 @@ func (c *Chat) Notify(ctx context.Context, channelID string, n incident.Notice) 
 	if err != nil {
 		return "", err
 	}
-	_, ts, err := c.api.PostMessageContext(ctx, id, slack.MsgOptionText(clipRunes(NoticeText(n), maxMessageText), false))
-	if err != nil {
-		return "", classify("chat.postMessage", "say "+string(n.Kind)+" in the channel", err)
-	}
-	return ts, nil
+	// Posted once per job run like any line, however often it is retried.
+	return c.Post(ctx, id, NoticeText(n))
 }

@@ -73,6 +73,8 @@ func noticeSamples() map[string]incident.Notice {
 		"customer_email_sent":          {Kind: incident.NoticeCustomerEmailSent, Incident: k, Actor: "U0CARA", Values: map[string]string{"at": "14:50 UTC"}},
 		"customer_email_not_needed":    {Kind: incident.NoticeCustomerEmailNotNeeded, Incident: k, Actor: "U0CARA"},
 		"data_concern":                 {Kind: incident.NoticeDataConcern, Incident: k, Actor: "U0CARA"},
+		"page_simulated":               {Kind: incident.NoticePageSimulated, Incident: k, Actor: "bot", Drill: true, Values: map[string]string{"service": "Checkout (drill test service)", "backup": "true"}},
+		"message":                      {Kind: incident.NoticeMessage, Incident: k, Drill: true, Values: map[string]string{"message": "INC-42 is open: <#C0INC>"}},
 		"unknown_kind":                 {Kind: "future_kind", Incident: k, Actor: "U0JANE", Values: map[string]string{"text": hostile}},
 	}
 }
@@ -113,7 +115,7 @@ func TestEveryNoticeKindIsWorded(t *testing.T) {
 		incident.NoticeStatusPageNudge, incident.NoticeStatusPageEscalate, incident.NoticeStatusPageReminder, incident.NoticeStatusPageStale,
 		incident.NoticeStatusPageOffer, incident.NoticeStatusPagePosted, incident.NoticeStatusPageComponents, incident.NoticeStatusPageFailed,
 		incident.NoticeNotCustomerFacing, incident.NoticeCustomerEmail, incident.NoticeCustomerEmailReminder, incident.NoticeCustomerEmailSent,
-		incident.NoticeCustomerEmailNotNeeded, incident.NoticeDataConcern} {
+		incident.NoticeCustomerEmailNotNeeded, incident.NoticeDataConcern, incident.NoticePageSimulated, incident.NoticeMessage} {
 		require.True(t, worded[k], "%s has its own wording", k)
 	}
 }

@@ -554,7 +554,7 @@ func (s *Service) sendReviewNotice(ctx context.Context, n notice) error {
 		if u == "bot" {
 			continue
 		}
-		if err := s.chat.Reply(ctx, ReplyTarget{UserID: u}, drillText(inc, text)); err != nil {
+		if err := s.chat.Tell(ctx, ReplyTarget{UserID: u}, drillText(inc, text)); err != nil {
 			return err
 		}
 	}
@@ -577,11 +577,11 @@ func (s *Service) sendItemNotice(ctx context.Context, n notice) error {
 	}
 	due := item.DueOn.Format("Mon 2 Jan")
 	if n.Kind == noticeItemDue {
-		return s.chat.Reply(ctx, ReplyTarget{UserID: item.Owner},
+		return s.chat.Tell(ctx, ReplyTarget{UserID: item.Owner},
 			drillText(inc, fmt.Sprintf(":alarm_clock: Your follow-up from %s is due %s: %s", inc.Key(), due, s.escape(item.Text))))
 	}
 	if item.Owner != "" {
-		if err := s.chat.Reply(ctx, ReplyTarget{UserID: item.Owner},
+		if err := s.chat.Tell(ctx, ReplyTarget{UserID: item.Owner},
 			drillText(inc, fmt.Sprintf(":red_circle: Your follow-up from %s was due %s and is overdue: %s", inc.Key(), due, s.escape(item.Text)))); err != nil {
 			return err
 		}
@@ -592,7 +592,7 @@ func (s *Service) sendItemNotice(ctx context.Context, n notice) error {
 		if item.Owner != "" {
 			owner = mention(item.Owner)
 		}
-		return s.chat.Reply(ctx, ReplyTarget{UserID: inc.Commander},
+		return s.chat.Tell(ctx, ReplyTarget{UserID: inc.Commander},
 			drillText(inc, fmt.Sprintf(":red_circle: A follow-up from %s, which you commanded, is overdue (due %s, %s): %s", inc.Key(), due, owner, s.escape(item.Text))))
 	}
 	return nil

@@ -121,6 +121,14 @@ const (
 	NoticeCustomerEmailNotNeeded NoticeKind = "customer_email_not_needed"
 	// NoticeDataConcern: Actor flagged a customer data concern.
 	NoticeDataConcern NoticeKind = "data_concern"
+
+	// NoticePageSimulated: a drill's page to Values["service"] was
+	// simulated; Values["backup"] is "true" when the backup would have
+	// been paged too.
+	NoticePageSimulated NoticeKind = "page_simulated"
+	// NoticeMessage: Values["message"] is a message already worded for the
+	// chat, said as it is (with the DRILL marker when Drill is set).
+	NoticeMessage NoticeKind = "message"
 )
 
 // UserTextValues are the Values that hold what a person typed; the chat
