@@ -1,15 +1,38 @@
 package bot
 
 import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/alerts"
 	"github.com/firebreakhq/firebreak/incident/capture"
+	"github.com/firebreakhq/firebreak/incident/incidenttest"
 )
 
-// withService sets every feature service of cfg to svc, and Capture to a
-// capture service over the same store, chat and clock.
-func withService(cfg Config, svc *incident.Service, store capture.Store, chat incident.ChatHistory) Config {
+// withService sets every feature service of cfg to svc, and Capture and
+// Alerts to their services over the same store, chat and clock.
+func withService(cfg Config, svc *incident.Service, store *incidenttest.MemStore, chat incident.Chat) Config {
 	cfg.Incidents, cfg.Updates, cfg.StatusPage, cfg.Paging = svc, svc, svc, svc
-	cfg.Changes, cfg.FollowThrough, cfg.Alerts = svc, svc, svc
+	cfg.Changes, cfg.FollowThrough = svc, svc
 	cfg.Capture = capture.New(capture.Config{Store: store, Chat: chat, Notifier: svc, Policy: svc.Policy(), Clock: cfg.Clock})
+	cfg.Alerts = alerts.New(alerts.Config{Store: store, Core: svc, Chat: chat, Scheduler: cfg.Scheduler, Policy: svc.Policy(),
+		Clock: cfg.Clock})
 	return cfg
+}
+
+func TestNewNeedsEveryFeatureWithIncidents(t *testing.T) {
+	t.Parallel()
+	clock := incidenttest.NewClock(time.Date(2026, time.March, 14, 14, 5, 0, 0, time.UTC))
+	store := incidenttest.NewMemStore(clock)
+	q := incidenttest.NewQueue()
+	chat := incidenttest.NewChat()
+	svc := incident.NewService(incident.ServiceConfig{Store: store, Scheduler: q, Chat: chat, Clock: clock})
+	cfg := withService(Config{Scheduler: q, Clock: clock}, svc, store, chat)
+	cfg.Paging, cfg.Alerts = nil, nil
+	require.PanicsWithValue(t, "bot: Config.Incidents is set but not Paging, Alerts", func() { New(cfg) })
+	cfg = withService(Config{Scheduler: q, Clock: clock}, svc, store, chat)
+	require.NotPanics(t, func() { New(cfg) })
 }

@@ -45,8 +45,8 @@ func TestAlertProposesThenDeclaresOnce(t *testing.T) {
 	b := setup(t, alertPolicy)
 	ctx := context.Background()
 
-	require.NoError(t, b.svc.HandleAlert(ctx, firing("fp1", "HighErrorRate")))
-	require.NoError(t, b.svc.HandleAlert(ctx, firing("fp1", "HighErrorRate")), "a redelivery")
+	require.NoError(t, b.alrt.HandleAlert(ctx, firing("fp1", "HighErrorRate")))
+	require.NoError(t, b.alrt.HandleAlert(ctx, firing("fp1", "HighErrorRate")), "a redelivery")
 	require.Empty(t, b.queue.RunAll(t))
 	proposals := postsContaining(b.chat, "#checkout", "Declare P1 from this alert?")
 	require.Len(t, proposals, 1, "one proposal however often it is delivered")
@@ -58,16 +58,16 @@ func TestAlertProposesThenDeclaresOnce(t *testing.T) {
 	require.Equal(t, 2, a.Count)
 	require.Equal(t, "#checkout", a.ChannelID)
 
-	inc, err := b.svc.DeclareFromAlert(ctx, a.ID, "U0ALICE", incident.ReplyTarget{UserID: "U0ALICE"})
+	inc, err := b.alrt.DeclareFromAlert(ctx, a.ID, "U0ALICE", incident.ReplyTarget{UserID: "U0ALICE"})
 	require.NoError(t, err)
-	again, err := b.svc.DeclareFromAlert(ctx, a.ID, "U0BOB", incident.ReplyTarget{UserID: "U0BOB"})
+	again, err := b.alrt.DeclareFromAlert(ctx, a.ID, "U0BOB", incident.ReplyTarget{UserID: "U0BOB"})
 	require.NoError(t, err)
 	require.Equal(t, inc.ID, again.ID, "a double click declares once")
 	require.Equal(t, incident.P1, inc.Severity)
 	require.Equal(t, "checkout", inc.Service)
 	require.Equal(t, "U0ALICE", inc.Commander)
 	require.Empty(t, b.queue.RunAll(t))
-	_, err = b.svc.DismissAlert(ctx, a.ID, "U0BOB")
+	_, err = b.alrt.DismissAlert(ctx, a.ID, "U0BOB")
 	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(err))
 
 	inc, err = b.store.GetIncident(ctx, inc.ID)
@@ -75,7 +75,7 @@ func TestAlertProposesThenDeclaresOnce(t *testing.T) {
 	require.Len(t, postsContaining(b.chat, inc.ChannelID, "Started by the alert"), 1)
 
 	// A repeat of the firing alert goes on the timeline.
-	require.NoError(t, b.svc.HandleAlert(ctx, firing("fp1", "HighErrorRate")))
+	require.NoError(t, b.alrt.HandleAlert(ctx, firing("fp1", "HighErrorRate")))
 	require.Empty(t, b.queue.RunAll(t))
 	require.Len(t, postsContaining(b.chat, inc.ChannelID, "fired again (3 times so far)"), 1)
 	events, err := b.store.ListTimeline(ctx, inc.ID)
@@ -91,15 +91,15 @@ func TestAlertProposesThenDeclaresOnce(t *testing.T) {
 	// Its resolution is said once in the incident channel.
 	resolved := firing("fp1", "HighErrorRate")
 	resolved.Status = incident.AlertResolved
-	require.NoError(t, b.svc.HandleAlert(ctx, resolved))
-	require.NoError(t, b.svc.HandleAlert(ctx, resolved))
+	require.NoError(t, b.alrt.HandleAlert(ctx, resolved))
+	require.NoError(t, b.alrt.HandleAlert(ctx, resolved))
 	require.Empty(t, b.queue.RunAll(t))
 	lines := postsContaining(b.chat, inc.ChannelID, "The alert that started this has resolved")
 	require.Len(t, lines, 1)
 	require.Contains(t, lines[0], "Confirm with data")
 
 	// It fires again while the incident is open: the channel hears it.
-	require.NoError(t, b.svc.HandleAlert(ctx, firing("fp1", "HighErrorRate")))
+	require.NoError(t, b.alrt.HandleAlert(ctx, firing("fp1", "HighErrorRate")))
 	require.Empty(t, b.queue.RunAll(t))
 	require.Len(t, postsContaining(b.chat, inc.ChannelID, "that started this is firing again"), 1)
 }
@@ -110,12 +110,12 @@ func TestAlertRulesAutoDismissAndIgnore(t *testing.T) {
 	ctx := context.Background()
 
 	// No rule matches: nothing happens.
-	require.NoError(t, b.svc.HandleAlert(ctx, firing("fp0", "DiskAlmostFull")))
+	require.NoError(t, b.alrt.HandleAlert(ctx, firing("fp0", "DiskAlmostFull")))
 	_, err := b.store.FindAlert(ctx, "alertmanager", "fp0")
 	require.Equal(t, incident.ENOTFOUND, incident.ErrorCode(err))
 
 	// auto: declared at once, with no IC until someone claims it.
-	require.NoError(t, b.svc.HandleAlert(ctx, firing("fp2", "CheckoutDown")))
+	require.NoError(t, b.alrt.HandleAlert(ctx, firing("fp2", "CheckoutDown")))
 	require.Empty(t, b.queue.RunAll(t))
 	a, err := b.store.FindAlert(ctx, "alertmanager", "fp2")
 	require.NoError(t, err)
@@ -127,26 +127,26 @@ func TestAlertRulesAutoDismissAndIgnore(t *testing.T) {
 	require.Empty(t, postsContaining(b.chat, "#checkout", "from this alert?"), "auto rules do not ask")
 
 	// Not an incident; a resolution and a new firing ask again.
-	require.NoError(t, b.svc.HandleAlert(ctx, firing("fp3", "HighErrorRate")))
+	require.NoError(t, b.alrt.HandleAlert(ctx, firing("fp3", "HighErrorRate")))
 	require.Empty(t, b.queue.RunAll(t))
 	a, err = b.store.FindAlert(ctx, "alertmanager", "fp3")
 	require.NoError(t, err)
-	_, err = b.svc.DismissAlert(ctx, a.ID, "U0BOB")
+	_, err = b.alrt.DismissAlert(ctx, a.ID, "U0BOB")
 	require.NoError(t, err)
-	_, err = b.svc.DeclareFromAlert(ctx, a.ID, "U0ALICE", incident.ReplyTarget{})
+	_, err = b.alrt.DeclareFromAlert(ctx, a.ID, "U0ALICE", incident.ReplyTarget{})
 	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(err))
-	require.NoError(t, b.svc.HandleAlert(ctx, firing("fp3", "HighErrorRate")), "still the same episode")
+	require.NoError(t, b.alrt.HandleAlert(ctx, firing("fp3", "HighErrorRate")), "still the same episode")
 	require.Empty(t, b.queue.RunAll(t))
 	require.Len(t, postsContaining(b.chat, "#checkout", "Declare P1 from this alert?"), 1)
 	resolved := firing("fp3", "HighErrorRate")
 	resolved.Status = incident.AlertResolved
-	require.NoError(t, b.svc.HandleAlert(ctx, resolved))
+	require.NoError(t, b.alrt.HandleAlert(ctx, resolved))
 	b.clock.Advance(20 * time.Minute)
-	require.NoError(t, b.svc.HandleAlert(ctx, firing("fp3", "HighErrorRate")))
+	require.NoError(t, b.alrt.HandleAlert(ctx, firing("fp3", "HighErrorRate")))
 	require.Empty(t, b.queue.RunAll(t))
 	require.Len(t, postsContaining(b.chat, "#checkout", "Declare P1 from this alert?"), 2, "a new episode is proposed again")
 
-	require.Equal(t, incident.EINVALID, incident.ErrorCode(b.svc.HandleAlert(ctx, incident.AlertEvent{Source: "alertmanager"})))
+	require.Equal(t, incident.EINVALID, incident.ErrorCode(b.alrt.HandleAlert(ctx, incident.AlertEvent{Source: "alertmanager"})))
 }
 
 func TestAddBusinessDays(t *testing.T) {
@@ -437,9 +437,9 @@ func TestPagerDutyAlertOnAMappedService(t *testing.T) {
 	ctx := context.Background()
 	ev := incident.AlertEvent{Source: "pagerduty", Fingerprint: "Q1", Title: "checkout p99 above 2s",
 		Labels: map[string]string{"pagerduty_service": "PCHK", "urgency": "high"}}
-	require.NoError(t, b.svc.HandleAlert(ctx, ev))
+	require.NoError(t, b.alrt.HandleAlert(ctx, ev))
 	other := incident.AlertEvent{Source: "pagerduty", Fingerprint: "Q2", Title: "billing", Labels: map[string]string{"pagerduty_service": "PBILL", "urgency": "high"}}
-	require.NoError(t, b.svc.HandleAlert(ctx, other))
+	require.NoError(t, b.alrt.HandleAlert(ctx, other))
 	require.Empty(t, b.queue.RunAll(t))
 	require.Len(t, postsContaining(b.chat, "#checkout", "Declare P2 from this alert?* checkout p99 above 2s (PagerDuty)"), 1)
 	_, err := b.store.FindAlert(ctx, "pagerduty", "Q2")
@@ -450,24 +450,24 @@ func TestOnlyDeclarersDecideAboutAlerts(t *testing.T) {
 	t.Parallel()
 	b := setup(t, alertPolicy, func(p *incident.Policy) { p.Declarers = []string{"U0ALICE"} })
 	ctx := context.Background()
-	require.NoError(t, b.svc.HandleAlert(ctx, firing("fp1", "HighErrorRate")))
+	require.NoError(t, b.alrt.HandleAlert(ctx, firing("fp1", "HighErrorRate")))
 	require.Empty(t, b.queue.RunAll(t))
 	a, err := b.store.FindAlert(ctx, "alertmanager", "fp1")
 	require.NoError(t, err)
 
-	_, err = b.svc.DeclareFromAlert(ctx, a.ID, "U0BOB", incident.ReplyTarget{})
+	_, err = b.alrt.DeclareFromAlert(ctx, a.ID, "U0BOB", incident.ReplyTarget{})
 	require.Equal(t, incident.EFORBIDDEN, incident.ErrorCode(err))
-	_, err = b.svc.DismissAlert(ctx, a.ID, "U0BOB")
+	_, err = b.alrt.DismissAlert(ctx, a.ID, "U0BOB")
 	require.Equal(t, incident.EFORBIDDEN, incident.ErrorCode(err))
 	a, err = b.store.GetAlert(ctx, a.ID)
 	require.NoError(t, err)
 	require.Equal(t, incident.AlertProposed, a.State, "nothing changed")
 
-	_, err = b.svc.DismissAlert(ctx, a.ID, "U0ALICE")
+	_, err = b.alrt.DismissAlert(ctx, a.ID, "U0ALICE")
 	require.NoError(t, err)
 
 	// The policy's auto rules declare as the bot, whoever may declare.
-	require.NoError(t, b.svc.HandleAlert(ctx, firing("fp2", "CheckoutDown")))
+	require.NoError(t, b.alrt.HandleAlert(ctx, firing("fp2", "CheckoutDown")))
 	a, err = b.store.FindAlert(ctx, "alertmanager", "fp2")
 	require.NoError(t, err)
 	require.Equal(t, incident.AlertDeclared, a.State)

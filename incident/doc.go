@@ -16,7 +16,7 @@
 //     operations.go, channel.go, resolution.go); roles and permissions
 //     (access.go, authorize.go, permission.go); paging and re-paging
 //     (paging.go, repage.go); "what changed?" and rollbacks (changes.go,
-//     rollback.go); alerts that start the response (alert.go); status
+//     rollback.go); the vocabulary of alerts (alert.go); status
 //     updates, nags and the communication clock (update.go, nag.go, comms.go,
 //     commsclock.go, statuspage.go); follow-through on action items
 //     (followthrough.go); drills (drill.go). The vocabulary of captured
@@ -34,15 +34,17 @@
 //
 // Sub-packages take what has its own store and its own jobs: capture (the
 // channel's messages, pins, notes and follow-ups on the timeline, and the
-// backfill, behind a six-method store interface), postmortem (drafting and
+// backfill, behind a six-method store interface), alerts (monitoring
+// alerts proposed, declared or added to the timeline, with the proposal
+// job), postmortem (drafting and
 // exporting postmortems), metrics (the response-time maths),
 // jobs (the durable job engine on River), gormstore (the gorm Store for
 // SQLite and PostgreSQL), pgtest and incidenttest (the test kit: in-memory
 // store, job queue, golden files, the store conformance suite). Imports
 // point inward: this package imports no sibling and no vendor SDK, which
 // arch_test.go keeps true. A feature package reaches the core through the
-// exported Service methods it needs (Notify says its notices in the
-// channel) or through a lifecycle Hook (hook.go).
+// exported Service methods it needs (Notify and Say post in the channel,
+// Declare and Authorize as for anyone else) or through a lifecycle Hook (hook.go).
 //
 // docs/architecture.md draws the packages and follows one declare from the
 // HTTP route to the pinned control panel.

@@ -143,7 +143,6 @@ func (s *Service) RegisterJobs(r interface {
 	r.Handle(JobAckPage, s.runAckPage)
 	r.Handle(JobResolvePages, s.runResolvePages)
 	r.Handle(JobOnCall, s.runOnCall)
-	r.Handle(JobAlertPropose, s.runAlertPropose)
 	r.Handle(JobNotice, s.runNotice)
 	s.registerChangeJobs(r)
 	r.Handle(JobComms, s.runComms)
@@ -648,6 +647,10 @@ func (s *Service) Topic(inc *Incident) string {
 	}
 	return truncate(t, 250)
 }
+
+// Mention is how a user is named in what the domain says: their mention,
+// or firebreak for the bot.
+func Mention(user string) string { return mention(user) }
 
 func mention(user string) string {
 	if user == "" || user == "bot" {

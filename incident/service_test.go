@@ -11,6 +11,7 @@ import (
 
 	"github.com/firebreakhq/firebreak/bot"
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/alerts"
 	"github.com/firebreakhq/firebreak/incident/capture"
 	"github.com/firebreakhq/firebreak/incident/incidenttest"
 )
@@ -18,6 +19,7 @@ import (
 type bundle struct {
 	svc   *incident.Service
 	capt  *capture.Service
+	alrt  *alerts.Service
 	store *incidenttest.MemStore
 	chat  *incidenttest.Chat
 	queue *incidenttest.Queue
@@ -44,7 +46,9 @@ func setup(t *testing.T, mutate ...func(*incident.Policy)) bundle {
 	svc := incident.NewService(incident.ServiceConfig{Store: store, Scheduler: q, Chat: c, Policy: policy, Clock: clock})
 	svc.RegisterJobs(q)
 	capt := capture.New(capture.Config{Store: store, Chat: c, Notifier: svc, Policy: policy, Clock: clock})
-	return bundle{svc: svc, capt: capt, store: store, chat: c, queue: q, clock: clock}
+	alrt := alerts.New(alerts.Config{Store: store, Core: svc, Chat: c, Scheduler: q, Policy: policy, Clock: clock})
+	alrt.RegisterJobs(q)
+	return bundle{svc: svc, capt: capt, alrt: alrt, store: store, chat: c, queue: q, clock: clock}
 }
 
 func declare(t *testing.T, b bundle, title string, sev incident.Severity, key string) *incident.Incident {

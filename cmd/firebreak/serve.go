@@ -21,6 +21,7 @@ import (
 
 	"github.com/firebreakhq/firebreak/bot"
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/alerts"
 	"github.com/firebreakhq/firebreak/incident/capture"
 	"github.com/firebreakhq/firebreak/incident/gormstore"
 	"github.com/firebreakhq/firebreak/incident/jobs"
@@ -122,7 +123,11 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	pm = postmortem.New(postmortem.Config{Escape: bot.Escape, Store: store, Backfill: capt, Chat: chat, Scheduler: engine, Exporters: prov.exporters,
 		Renderer: tmpl, Policy: policy, Clock: clock, Logger: log})
 	pm.RegisterJobs(engine)
-	webhooks := webhookRoutes(cfg, svc, log)
+	// Monitoring alerts: proposed, declared or added to the timeline.
+	alrt := alerts.New(alerts.Config{Store: store, Core: svc, Chat: chat, Scheduler: engine, Policy: policy, Clock: clock,
+		Logger: log, Render: bot.TimelineText})
+	alrt.RegisterJobs(engine)
+	webhooks := webhookRoutes(cfg, svc, alrt, log)
 
 	reports := metrics.NewService(store, policy, clock)
 
@@ -137,7 +142,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		Changes:       svc,
 		Capture:       capt,
 		FollowThrough: svc,
-		Alerts:        svc,
+		Alerts:        alrt,
 		Templates:     tmpl,
 		Postmortems:   pm,
 		Metrics:       reports,

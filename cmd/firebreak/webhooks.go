@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/alerts"
 	"github.com/firebreakhq/firebreak/integrations/alerting"
 	"github.com/firebreakhq/firebreak/integrations/changehook"
 	"github.com/firebreakhq/firebreak/integrations/github"
@@ -16,14 +17,14 @@ import (
 
 // webhookRoutes lists the inbound webhooks the configuration turns on. Each
 // verifies its provider's signature on the raw body before parsing.
-func webhookRoutes(cfg Config, svc *incident.Service, log *slog.Logger) []webhookRoute {
+func webhookRoutes(cfg Config, svc *incident.Service, alrt *alerts.Service, log *slog.Logger) []webhookRoute {
 	var routes []webhookRoute
 	if cfg.PagerDuty.WebhookSecret != "" {
 		// Several secrets, comma-separated, allow rotating the secret.
 		secrets := strings.Split(cfg.PagerDuty.WebhookSecret.Reveal(), ",")
 		var opts []pagerduty.WebhookOption
 		if cfg.Alerts.PagerDutyTriggered {
-			opts = append(opts, pagerduty.WithAlerts(svc.HandleAlert))
+			opts = append(opts, pagerduty.WithAlerts(alrt.HandleAlert))
 		}
 		routes = append(routes, webhookRoute{"/webhooks/pagerduty", pagerduty.NewWebhookHandler(secrets, svc.HandlePageEvent, log, opts...)})
 	}
@@ -52,12 +53,12 @@ func webhookRoutes(cfg Config, svc *incident.Service, log *slog.Logger) []webhoo
 	}
 	if cfg.Alerts.AlertmanagerToken != "" {
 		auth := alerting.Auth{Tokens: strings.Split(cfg.Alerts.AlertmanagerToken.Reveal(), ",")}
-		routes = append(routes, webhookRoute{"/webhooks/alertmanager", alerting.NewAlertmanagerHandler(auth, svc.HandleAlert, log)})
+		routes = append(routes, webhookRoute{"/webhooks/alertmanager", alerting.NewAlertmanagerHandler(auth, alrt.HandleAlert, log)})
 	}
 	if cfg.Alerts.GrafanaToken != "" || cfg.Alerts.GrafanaHMACSecret != "" {
 		auth := alerting.Auth{Tokens: strings.Split(cfg.Alerts.GrafanaToken.Reveal(), ","),
 			HMACSecrets: strings.Split(cfg.Alerts.GrafanaHMACSecret.Reveal(), ",")}
-		routes = append(routes, webhookRoute{"/webhooks/grafana", alerting.NewGrafanaHandler(auth, svc.HandleAlert, log)})
+		routes = append(routes, webhookRoute{"/webhooks/grafana", alerting.NewGrafanaHandler(auth, alrt.HandleAlert, log)})
 	}
 	return routes
 }

@@ -54,22 +54,26 @@ func (s *Server) routes() http.Handler {
 	return s.faults(mux)
 }
 
-// statusWriter remembers the status a handler answered.
+// statusWriter remembers the status a handler answered and calls onStatus
+// with it before any byte of the answer reaches the client, so a call is on
+// record by the time the client can see its answer.
 type statusWriter struct {
 	http.ResponseWriter
-	status int
+	status   int
+	onStatus func()
 }
 
 func (w *statusWriter) WriteHeader(status int) {
 	if w.status == 0 {
 		w.status = status
+		w.onStatus()
 	}
 	w.ResponseWriter.WriteHeader(status)
 }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
-		w.status = http.StatusOK
+		w.WriteHeader(http.StatusOK)
 	}
 	return w.ResponseWriter.Write(b)
 }
@@ -90,15 +94,19 @@ func (s *Server) faults(next http.Handler) http.Handler {
 		}
 		s.mu.Unlock()
 
-		sw := &statusWriter{ResponseWriter: w}
 		recorded := false
-		record := func() {
-			s.mu.Lock()
+		var record func()
+		sw := &statusWriter{ResponseWriter: w, onStatus: func() { record() }}
+		record = func() {
+			if recorded {
+				return
+			}
+			s.callMu.Lock()
 			s.calls = append(s.calls, Call{
 				Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery,
 				From: r.Header.Get("From"), Authorized: s.authorized(r), Status: sw.status,
 			})
-			s.mu.Unlock()
+			s.callMu.Unlock()
 			recorded = true
 		}
 		defer func() {

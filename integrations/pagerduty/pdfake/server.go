@@ -132,13 +132,16 @@ type Server struct {
 	token string
 	now   func() time.Time
 
-	mu         sync.Mutex
-	services   []*Service
-	users      []*User
-	policies   []*escalationPolicy
-	oncalls    []OnCall
-	incidents  []*Incident
-	events     []Event
+	mu        sync.Mutex
+	services  []*Service
+	users     []*User
+	policies  []*escalationPolicy
+	oncalls   []OnCall
+	incidents []*Incident
+	events    []Event
+	// callMu guards calls on its own: a call is recorded while a handler
+	// holding mu writes its answer.
+	callMu     sync.Mutex
 	calls      []Call
 	seq        int
 	webhookSeq int
@@ -269,8 +272,8 @@ func (s *Server) Events() []Event {
 
 // Calls returns every request received, in order.
 func (s *Server) Calls() []Call {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.callMu.Lock()
+	defer s.callMu.Unlock()
 	return slices.Clone(s.calls)
 }
 

@@ -1,0 +1,428 @@
+package alerts
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/firebreakhq/firebreak/incident"
+)
+
+// Store is what alerts need of the incident store.
+type Store interface {
+	incident.AlertStore
+	GetIncident(ctx context.Context, id int64) (*incident.Incident, error)
+	AddTimelineEvent(ctx context.Context, ev *incident.TimelineEvent) error
+}
+
+// Core is what alerts need of the incident core (*incident.Service).
+type Core interface {
+	Declare(ctx context.Context, in incident.DeclareInput) (*incident.Incident, bool, error)
+	Authorize(ctx context.Context, req incident.Request) (incident.Decision, error)
+	// Notify says notices in the incident's channel through the durable
+	// sync job.
+	Notify(ctx context.Context, inc *incident.Incident, notices ...incident.Notice) error
+}
+
+// Chat posts the proposal, with its buttons, in a channel.
+type Chat interface {
+	Notify(ctx context.Context, channelID string, n incident.Notice) (ts string, err error)
+}
+
+// Config holds the Service's dependencies.
+type Config struct {
+	Store     Store
+	Core      Core
+	Chat      Chat
+	Scheduler incident.Scheduler
+	// Policy gives the alert rules and channels; zero means the default.
+	Policy incident.Policy
+	Clock  incident.Clock
+	Logger *slog.Logger
+	// Render words a notice for the timeline as the chat would say it, as
+	// the core's ServiceConfig.Render; nil means Notice.String.
+	Render func(incident.Notice) string
+}
+
+// Service turns monitoring alerts into proposals, incidents and timeline
+// events, once per alert episode.
+type Service struct {
+	store      Store
+	core       Core
+	chat       Chat
+	sched      incident.Scheduler
+	policy     incident.Policy
+	clock      incident.Clock
+	log        *slog.Logger
+	noticeText func(incident.Notice) string
+}
+
+// New returns a Service.
+func New(cfg Config) *Service {
+	if cfg.Clock == nil {
+		cfg.Clock = incident.SystemClock
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Policy.Severities == nil {
+		cfg.Policy = incident.DefaultPolicy()
+	}
+	if cfg.Render == nil {
+		cfg.Render = incident.Notice.String
+	}
+	return &Service{store: cfg.Store, core: cfg.Core, chat: cfg.Chat, sched: cfg.Scheduler, policy: cfg.Policy,
+		clock: cfg.Clock, log: cfg.Logger, noticeText: cfg.Render}
+}
+
+// RegisterJobs registers the proposal job.
+func (s *Service) RegisterJobs(r interface {
+	Handle(kind string, h incident.JobHandler)
+}) {
+	r.Handle(JobPropose, s.runAlertPropose)
+}
+
+func (s *Service) authorize(ctx context.Context, req incident.Request) error {
+	d, err := s.core.Authorize(ctx, req)
+	if err != nil {
+		return fmt.Errorf("check permission: %w", err)
+	}
+	return d.Err()
+}
+
+func truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}
+
+// JobPropose posts the "Declare from this alert?" proposal of a
+// matched alert in its service's channel.
+const JobPropose = "alert.propose"
+
+// ruleFor returns the rule an alert falls under: the first policy rule its
+// labels match, else, for a PagerDuty incident on a service the policy maps
+// (services.<key>.pagerduty.service_id), that service, at P2 for a
+// high-urgency incident and P3 for a low one.
+func ruleFor(p incident.Policy, ev incident.AlertEvent) (incident.AlertRule, bool) {
+	if r, ok := p.MatchAlert(ev.Labels); ok {
+		return r, true
+	}
+	if ev.Source != "pagerduty" || ev.Labels["pagerduty_service"] == "" {
+		return incident.AlertRule{}, false
+	}
+	for _, key := range p.ServiceKeys() {
+		if p.Services[key].PagerDuty.ServiceID != ev.Labels["pagerduty_service"] {
+			continue
+		}
+		sev := incident.P3
+		if ev.Labels["urgency"] == "high" {
+			sev = incident.P2
+		}
+		return incident.AlertRule{Name: "pagerduty service " + key, Service: key, Severity: sev}, true
+	}
+	return incident.AlertRule{}, false
+}
+
+func alertTitle(ev incident.AlertEvent) string {
+	t := strings.Join(strings.Fields(ev.Title), " ")
+	if t == "" {
+		t = "alert " + ev.Fingerprint
+	}
+	if utf8.RuneCountInString(t) > incident.MaxTitleLength {
+		t = truncate(t, incident.MaxTitleLength)
+	}
+	return t
+}
+
+type alertPayload struct {
+	AlertID int64 `json:"alert_id"`
+}
+
+// HandleAlert takes one alert from a monitoring webhook. A firing alert
+// that matches a policy rule is proposed in its service's channel, or
+// declared at once when the rule says auto; one already tied to an open
+// incident is added to its timeline. A resolved alert tied to an incident
+// is announced in its channel. Alerts are deduplicated by source and
+// fingerprint, so redeliveries and repeats change nothing twice. EINVALID
+// for an alert without source or fingerprint.
+func (s *Service) HandleAlert(ctx context.Context, ev incident.AlertEvent) error {
+	if ev.Source == "" || ev.Fingerprint == "" {
+		return incident.Errorf(incident.EINVALID, "An alert needs a source and a fingerprint.")
+	}
+	if ev.Status != incident.AlertResolved {
+		ev.Status = incident.AlertFiring
+	}
+	now := s.clock.Now()
+	existing, err := s.store.FindAlert(ctx, ev.Source, ev.Fingerprint)
+	if err != nil && incident.ErrorCode(err) != incident.ENOTFOUND {
+		return fmt.Errorf("handle alert: %w", err)
+	}
+	if ev.Status == incident.AlertResolved {
+		if existing == nil {
+			return nil
+		}
+		return s.alertResolved(ctx, existing, now)
+	}
+	if existing == nil {
+		rule, ok := ruleFor(s.policy, ev)
+		if !ok {
+			s.log.InfoContext(ctx, "alert matches no rule", "source", ev.Source, "fingerprint", ev.Fingerprint, "title", ev.Title)
+			return nil
+		}
+		a := &incident.Alert{Source: ev.Source, Fingerprint: ev.Fingerprint, Status: incident.AlertFiring, Title: alertTitle(ev),
+			Summary: truncate(strings.TrimSpace(ev.Summary), 1000), URL: ev.URL, Labels: ev.Labels, Rule: rule.Name,
+			Service: rule.Service, Severity: rule.Severity, State: incident.AlertProposed, Count: 1, FirstAt: now, LastAt: now}
+		stored, err := s.store.AddAlert(ctx, a)
+		switch {
+		case incident.ErrorCode(err) == incident.ECONFLICT && stored != nil:
+			// A concurrent delivery stored it first: this one is a repeat.
+			return s.alertRepeated(ctx, stored, ev, now)
+		case err != nil:
+			return fmt.Errorf("store alert: %w", err)
+		}
+		return s.startAlert(ctx, stored, rule.Auto)
+	}
+	return s.alertRepeated(ctx, existing, ev, now)
+}
+
+// startAlert declares or proposes a newly stored (or re-fired) alert.
+func (s *Service) startAlert(ctx context.Context, a *incident.Alert, auto bool) error {
+	if auto {
+		_, err := s.DeclareFromAlert(ctx, a.ID, "bot", incident.ReplyTarget{})
+		return err
+	}
+	payload, _ := json.Marshal(alertPayload{AlertID: a.ID})
+	_, err := s.sched.Schedule(ctx, incident.Job{Kind: JobPropose, Key: fmt.Sprintf("alert_propose:%d:%d", a.ID, a.FirstAt.UnixNano()),
+		Payload: payload, MaxAttempts: 8})
+	if err != nil {
+		return fmt.Errorf("schedule the alert proposal: %w", err)
+	}
+	return nil
+}
+
+// alertRepeated handles a firing delivery of a known alert.
+func (s *Service) alertRepeated(ctx context.Context, a *incident.Alert, ev incident.AlertEvent, now time.Time) error {
+	var inc *incident.Incident
+	if a.IncidentID != 0 {
+		got, err := s.store.GetIncident(ctx, a.IncidentID)
+		if err != nil {
+			return fmt.Errorf("alert repeat: %w", err)
+		}
+		inc = got
+	}
+	wasResolved := a.Status == incident.AlertResolved
+	// A new episode: the alert resolved, and its incident is over or it was
+	// dismissed; it fires again, so responders decide again.
+	if wasResolved && (a.State == incident.AlertDismissed || (inc != nil && !inc.Status.Open())) {
+		rule, ok := ruleFor(s.policy, ev)
+		if !ok {
+			return nil
+		}
+		updated, err := s.store.UpdateAlert(ctx, a.ID, func(x *incident.Alert) error {
+			x.Status, x.State, x.IncidentID, x.ResolvedAt = incident.AlertFiring, incident.AlertProposed, 0, nil
+			x.ChannelID, x.MessageTS, x.DecidedBy = "", "", ""
+			x.Title, x.Summary, x.URL, x.Labels = alertTitle(ev), truncate(strings.TrimSpace(ev.Summary), 1000), ev.URL, ev.Labels
+			x.Rule, x.Service, x.Severity = rule.Name, rule.Service, rule.Severity
+			x.Count, x.FirstAt, x.LastAt = 1, now, now
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("alert fired again: %w", err)
+		}
+		return s.startAlert(ctx, updated, rule.Auto)
+	}
+	updated, err := s.store.UpdateAlert(ctx, a.ID, func(x *incident.Alert) error {
+		x.Status, x.ResolvedAt = incident.AlertFiring, nil
+		x.Count++
+		x.LastAt = now
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("alert repeat: %w", err)
+	}
+	if inc == nil || !inc.Status.Open() {
+		return nil
+	}
+	n := incident.Notice{Kind: incident.NoticeAlertRepeat, Incident: inc.Key(), Actor: updated.Source,
+		Values: map[string]string{"title": updated.Title, "source": sourceLabel(updated.Source), "count": fmt.Sprint(updated.Count)}}
+	if wasResolved {
+		n.Kind = incident.NoticeAlertRefiring
+		delete(n.Values, "count")
+	}
+	ev2 := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventAlert, Actor: updated.Source, At: now, Key: wasResolved, Text: s.noticeText(n),
+		SourceID: fmt.Sprintf("alert:%d:%d", updated.ID, updated.Count),
+		Data:     map[string]string{"alert": fmt.Sprint(updated.ID), "status": string(incident.AlertFiring), "count": fmt.Sprint(updated.Count)}}
+	if err := s.store.AddTimelineEvent(ctx, &ev2); err != nil {
+		if incident.ErrorCode(err) == incident.ECONFLICT {
+			return nil
+		}
+		return fmt.Errorf("alert repeat: %w", err)
+	}
+	return s.core.Notify(ctx, inc, n)
+}
+
+// alertResolved records the resolution of a known alert and, when it
+// started an incident still running, says so in the incident channel.
+func (s *Service) alertResolved(ctx context.Context, a *incident.Alert, now time.Time) error {
+	if a.Status == incident.AlertResolved {
+		return nil
+	}
+	updated, err := s.store.UpdateAlert(ctx, a.ID, func(x *incident.Alert) error {
+		if x.Status == incident.AlertResolved {
+			return incident.Errorf(incident.ECONFLICT, "already resolved")
+		}
+		x.Status = incident.AlertResolved
+		t := now
+		x.ResolvedAt = &t
+		return nil
+	})
+	if incident.ErrorCode(err) == incident.ECONFLICT {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("alert resolved: %w", err)
+	}
+	if updated.IncidentID == 0 {
+		return nil
+	}
+	inc, err := s.store.GetIncident(ctx, updated.IncidentID)
+	if err != nil {
+		return fmt.Errorf("alert resolved: %w", err)
+	}
+	if inc.Status == incident.StatusClosed {
+		return nil
+	}
+	n := incident.Notice{Kind: incident.NoticeAlertResolved, Incident: inc.Key(), Actor: updated.Source, Values: map[string]string{
+		"title": updated.Title, "source": sourceLabel(updated.Source), "after": incident.Since(updated.FirstAt, now), "open": fmt.Sprint(inc.Status.Open())}}
+	ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventAlert, Actor: updated.Source, At: now, Key: true, Text: s.noticeText(n),
+		SourceID: fmt.Sprintf("alert:%d:resolved:%d", updated.ID, now.UnixNano()),
+		Data:     map[string]string{"alert": fmt.Sprint(updated.ID), "status": string(incident.AlertResolved)}}
+	if err := s.store.AddTimelineEvent(ctx, &ev); err != nil && incident.ErrorCode(err) != incident.ECONFLICT {
+		return fmt.Errorf("alert resolved: %w", err)
+	}
+	return s.core.Notify(ctx, inc, n)
+}
+
+// DeclareFromAlert declares the incident an alert proposes, once however
+// often it is clicked: the declare is keyed by the alert's episode. actor
+// is the Slack user who clicked, or "bot" for a rule's auto declare.
+// ENOTFOUND for an unknown alert; ECONFLICT when it was dismissed.
+func (s *Service) DeclareFromAlert(ctx context.Context, alertID int64, actor string, reply incident.ReplyTarget) (*incident.Incident, error) {
+	a, err := s.store.GetAlert(ctx, alertID)
+	if err != nil {
+		return nil, fmt.Errorf("declare from alert: %w", err)
+	}
+	if a.State == incident.AlertDismissed {
+		return nil, incident.Errorf(incident.ECONFLICT, "%s dismissed this alert as not an incident.", incident.Mention(a.DecidedBy))
+	}
+	desc := a.Summary
+	if a.URL != "" {
+		desc = strings.TrimSpace(desc + "\n" + a.URL)
+	}
+	in := incident.DeclareInput{Title: a.Title, Description: truncate(desc, 3000), Severity: a.Severity, ServiceKey: a.Service,
+		DeclaredBy: actor, Key: fmt.Sprintf("alert:%d:%d", a.ID, a.FirstAt.UnixNano()), ReplyTo: reply}
+	inc, existed, err := s.core.Declare(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.store.UpdateAlert(ctx, a.ID, func(x *incident.Alert) error {
+		x.State, x.IncidentID, x.DecidedBy = incident.AlertDeclared, inc.ID, actor
+		return nil
+	}); err != nil {
+		return inc, fmt.Errorf("link alert to %s: %w", inc.Key(), err)
+	}
+	if !existed {
+		n := incident.Notice{Kind: incident.NoticeAlertStarted, Incident: inc.Key(), Actor: actor,
+			Values: map[string]string{"title": a.Title, "source": sourceLabel(a.Source), "rule": a.Rule, "url": a.URL}}
+		ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventAlert, Actor: a.Source, At: s.clock.Now(), Key: true, Text: s.noticeText(n),
+			SourceID: fmt.Sprintf("alert:%d:declared", a.ID),
+			Data:     map[string]string{"alert": fmt.Sprint(a.ID), "status": string(a.Status), "url": a.URL}}
+		if err := s.store.AddTimelineEvent(ctx, &ev); err != nil && incident.ErrorCode(err) != incident.ECONFLICT {
+			return inc, fmt.Errorf("declare from alert: %w", err)
+		}
+		if err := s.core.Notify(ctx, inc, n); err != nil {
+			return inc, err
+		}
+	}
+	return inc, nil
+}
+
+// DismissAlert records that an alert is not an  EFORBIDDEN for
+// someone the policy does not let declare; ECONFLICT when it already
+// started one.
+func (s *Service) DismissAlert(ctx context.Context, alertID int64, actor string) (*incident.Alert, error) {
+	// Judging an alert not an incident is the declarers' call.
+	if err := s.authorize(ctx, incident.Request{Subject: incident.Subject{User: actor}, Action: incident.ActDeclare}); err != nil {
+		return nil, err
+	}
+	return s.store.UpdateAlert(ctx, alertID, func(a *incident.Alert) error {
+		if a.State == incident.AlertDeclared {
+			return incident.Errorf(incident.ECONFLICT, "This alert already started INC-%d.", a.IncidentID)
+		}
+		a.State, a.DecidedBy = incident.AlertDismissed, actor
+		return nil
+	})
+}
+
+// GetAlert returns a stored alert.
+func (s *Service) GetAlert(ctx context.Context, id int64) (*incident.Alert, error) {
+	return s.store.GetAlert(ctx, id)
+}
+
+// AlertProposal is the notice above the Declare / Not an incident buttons.
+func AlertProposal(a *incident.Alert, p incident.Policy, buttons []incident.Button) incident.Notice {
+	sp := p.Severity(a.Severity)
+	svc := a.Service
+	if sv, ok := p.Services[a.Service]; ok {
+		svc = sv.Name
+	}
+	return incident.Notice{Kind: incident.NoticeAlertProposal, Actor: a.Source, Buttons: buttons, Values: map[string]string{
+		"severity": a.Severity.String(), "title": a.Title, "source": sourceLabel(a.Source), "service": svc,
+		"label": sp.Label, "summary": truncate(a.Summary, 500), "url": a.URL}}
+}
+
+// runAlertPropose is the JobPropose handler.
+func (s *Service) runAlertPropose(ctx context.Context, payload []byte) error {
+	var p alertPayload
+	if err := json.Unmarshal(payload, &p); err != nil {
+		return fmt.Errorf("decode alert payload: %w: %w", err, incident.ErrJobCancel)
+	}
+	a, err := s.store.GetAlert(ctx, p.AlertID)
+	if incident.ErrorCode(err) == incident.ENOTFOUND {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("propose alert: %w", err)
+	}
+	if a.State != incident.AlertProposed || a.MessageTS != "" {
+		return nil
+	}
+	channel := s.policy.AlertChannel(a.Service)
+	if channel == "" {
+		s.log.WarnContext(ctx, "no channel to propose an alert in: set the service's channel or channels.broadcast",
+			"alert", a.ID, "service", a.Service)
+		return nil
+	}
+	buttons := []incident.Button{
+		{Action: incident.ActionAlertDeclare, Text: "Declare " + a.Severity.String(), Value: fmt.Sprint(a.ID), Style: "danger"},
+		{Action: incident.ActionAlertDismiss, Text: "Not an incident", Value: fmt.Sprint(a.ID)},
+	}
+	ts, err := s.chat.Notify(ctx, channel, AlertProposal(a, s.policy, buttons))
+	if err != nil {
+		return fmt.Errorf("propose alert %d: %w", a.ID, err)
+	}
+	if _, err := s.store.UpdateAlert(ctx, a.ID, func(x *incident.Alert) error {
+		x.ChannelID, x.MessageTS = channel, ts
+		return nil
+	}); err != nil {
+		s.log.WarnContext(ctx, "could not record the alert proposal", "alert", a.ID, "err", err)
+	}
+	return nil
+}
+
+func sourceLabel(source string) string { return incident.ProviderName(source) }
