@@ -235,7 +235,8 @@ func (c *Chat) Notify(ctx context.Context, channelID string, n incident.Notice) 
 	if err != nil {
 		return "", err
 	}
-	_, ts, err := c.api.PostMessageContext(ctx, id, slack.MsgOptionText(clipRunes(NoticeText(n), maxMessageText), false))
+	text := clipRunes(NoticeText(n), maxMessageText)
+	_, ts, _, err := c.postOnce(ctx, id, postKey(ctx, "notice", id+"\n"+text), slack.MsgOptionText(text, false))
 	if err != nil {
 		return "", classify("chat.postMessage", "say "+string(n.Kind)+" in the channel", err)
 	}
