@@ -242,7 +242,7 @@ func (h *Handler) followupsCommand(ctx context.Context, inv Invocation) (Reply, 
 			fmt.Fprintf(&b, "\n…and %d more.", len(items)-i)
 			break
 		}
-		b.WriteString("\n" + incident.FollowUpLine(it, Escape))
+		b.WriteString("\n" + NoticeText(incident.FollowUpItem(it)))
 	}
 	return ephemeral("%s", clip(b.String(), maxMessageText)), nil
 }

@@ -151,7 +151,7 @@ func (h *Handler) declare(ctx context.Context, inv Invocation) (Reply, error) {
 	text := fmt.Sprintf(":rotating_light: <@%s> declared *%s* (%s · %s): %s\nDeclaring %s… opening the incident channel.",
 		inv.Cmd.UserID, inc.Key(), inc.Severity, Escape(sp.Label), Escape(inc.Title), inc.Key())
 	if inc.Drill {
-		text = incident.DrillMarker + " (practice; pages go to the test service or are simulated) " + text
+		text = DrillMarker + " (practice; pages go to the test service or are simulated) " + text
 	}
 	return Reply{ResponseType: slack.ResponseTypeInChannel, Text: text}, nil
 }

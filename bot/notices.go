@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/slack-go/slack"
-
 	"github.com/firebreakhq/firebreak/incident"
 )
+
+// DrillMarker starts every message about a drill, so nobody mistakes
+// practice for an outage.
+const DrillMarker = ":test_tube: *DRILL*"
 
 // NoticeText words a notice for Slack: mrkdwn, emoji and mentions, with
 // every piece of user text escaped once. The broadcast copy names the
@@ -19,7 +21,7 @@ func NoticeText(n incident.Notice) string {
 		text = "*" + n.Incident + "* " + text
 	}
 	if n.Drill {
-		text = incident.DrillMarker + " " + text
+		text = DrillMarker + " " + text
 	}
 	return text
 }
@@ -196,6 +198,73 @@ func noticeText(n incident.Notice, esc func(string) string) string {
 		return fmt.Sprintf(":envelope_with_arrow: Customers were told by e-mail at %s (recorded by %s).", v("at"), actor)
 	case incident.NoticeCustomerEmailNotNeeded:
 		return fmt.Sprintf(":envelope: %s judged a customer e-mail not needed for %s.", actor, n.Incident)
+	case incident.NoticePageSimulated:
+		who := "on-call"
+		if v("backup") == "true" {
+			who += " and the backup"
+		}
+		return fmt.Sprintf(":pager: Simulated page: *%s* %s would have been paged in PagerDuty now. Nobody was paged.", esc(v("service")), who)
+	case incident.NoticeReviewScheduled:
+		text := fmt.Sprintf(":calendar: The postmortem review of %s is due %s (%s business days). Review state: draft.", n.Incident, v("due"), v("days"))
+		if n.User != "" {
+			text += fmt.Sprintf(" Owner: %s.", user)
+		}
+		return text
+	case incident.NoticeReviewState:
+		return fmt.Sprintf(":page_facing_up: %s moved the review of %s from %s to %s.", actor, n.Incident, v("from"), v("to"))
+	case incident.NoticeReviewReminder:
+		return fmt.Sprintf(":calendar: Reminder: the postmortem review of %s (%s) is due %s; it is %s.", n.Incident, esc(v("title")), v("due"), v("state"))
+	case incident.NoticeReviewOverdue:
+		return fmt.Sprintf(":warning: The postmortem review of %s (%s) was due %s and is still %s.", n.Incident, esc(v("title")), v("due"), v("state"))
+	case incident.NoticeFollowUpDone:
+		text := fmt.Sprintf(":white_check_mark: Follow-up done (%s): %s", esc(v("by")), esc(v("text")))
+		if u := v("url"); u != "" {
+			text += " " + u
+		}
+		return text
+	case incident.NoticeFollowUpDue:
+		return fmt.Sprintf(":alarm_clock: Your follow-up from %s is due %s: %s", n.Incident, v("due"), esc(v("text")))
+	case incident.NoticeFollowUpOverdue:
+		return fmt.Sprintf(":red_circle: Your follow-up from %s was due %s and is overdue: %s", n.Incident, v("due"), esc(v("text")))
+	case incident.NoticeFollowUpOverdueIC:
+		owner := "no owner"
+		if n.User != "" {
+			owner = user
+		}
+		return fmt.Sprintf(":red_circle: A follow-up from %s, which you commanded, is overdue (due %s, %s): %s", n.Incident, v("due"), owner, esc(v("text")))
+	case incident.NoticeFollowUpItem:
+		owner := "no owner"
+		if n.User != "" {
+			owner = user
+		}
+		due := "no due date"
+		if d := v("due"); d != "" {
+			due = "due " + d
+		}
+		mark := "•"
+		if v("overdue") == "true" {
+			mark = ":red_circle: *overdue*"
+		}
+		line := fmt.Sprintf("%s %s: %s (%s, %s)", mark, n.Incident, esc(v("text")), owner, due)
+		if u := v("url"); u != "" {
+			line += " " + u
+		}
+		return line
+	case incident.NoticeFollowUpDigest:
+		var b strings.Builder
+		fmt.Fprintf(&b, ":spiral_note_pad: *Weekly follow-ups, %s* (%s): %s open, %s overdue.", esc(v("team")), v("period"), v("open"), v("overdue"))
+		if v("open") == "0" {
+			b.WriteString(" Nothing open. :tada:")
+		}
+		for _, it := range n.Items {
+			b.WriteString("\n" + noticeText(it, esc))
+		}
+		if m := v("more"); m != "" {
+			fmt.Fprintf(&b, "\n…and %s more: `followups` lists them all.", m)
+		}
+		return b.String()
+	case incident.NoticeMessage:
+		return v("message")
 	case incident.NoticeDataConcern:
 		return fmt.Sprintf(":lock: %s flagged a data concern on %s: customers get an e-mail.", actor, n.Incident)
 	}
@@ -235,10 +304,6 @@ func (c *Chat) Notify(ctx context.Context, channelID string, n incident.Notice) 
 	if err != nil {
 		return "", err
 	}
-	text := clipRunes(NoticeText(n), maxMessageText)
-	_, ts, _, err := c.postOnce(ctx, id, postKey(ctx, "notice", id+"\n"+text), slack.MsgOptionText(text, false))
-	if err != nil {
-		return "", classify("chat.postMessage", "say "+string(n.Kind)+" in the channel", err)
-	}
-	return ts, nil
+	// Posted once per job run like any line, however often it is retried.
+	return c.Post(ctx, id, NoticeText(n))
 }

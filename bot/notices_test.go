@@ -73,7 +73,24 @@ func noticeSamples() map[string]incident.Notice {
 		"customer_email_sent":          {Kind: incident.NoticeCustomerEmailSent, Incident: k, Actor: "U0CARA", Values: map[string]string{"at": "14:50 UTC"}},
 		"customer_email_not_needed":    {Kind: incident.NoticeCustomerEmailNotNeeded, Incident: k, Actor: "U0CARA"},
 		"data_concern":                 {Kind: incident.NoticeDataConcern, Incident: k, Actor: "U0CARA"},
-		"unknown_kind":                 {Kind: "future_kind", Incident: k, Actor: "U0JANE", Values: map[string]string{"text": hostile}},
+		"page_simulated":               {Kind: incident.NoticePageSimulated, Incident: k, Actor: "bot", Drill: true, Values: map[string]string{"service": "Checkout (drill test service)", "backup": "true"}},
+		"message":                      {Kind: incident.NoticeMessage, Incident: k, Drill: true, Values: map[string]string{"message": "INC-42 is open: <#C0INC>"}},
+		"review_scheduled":             {Kind: incident.NoticeReviewScheduled, Incident: k, Actor: "bot", User: "U0JANE", Values: map[string]string{"due": "Fri 20 Mar 2026", "days": "5"}},
+		"review_state":                 {Kind: incident.NoticeReviewState, Incident: k, Actor: "U0JANE", Values: map[string]string{"from": "draft", "to": "in review"}},
+		"review_reminder":              {Kind: incident.NoticeReviewReminder, Incident: k, Actor: "bot", Values: map[string]string{"title": hostile, "due": "Fri 20 Mar", "state": "draft"}},
+		"review_overdue":               {Kind: incident.NoticeReviewOverdue, Incident: k, Actor: "bot", Drill: true, Values: map[string]string{"title": "p99", "due": "Fri 20 Mar", "state": "in review"}},
+		"followup_done":                {Kind: incident.NoticeFollowUpDone, Incident: k, Values: map[string]string{"by": "jira", "text": hostile, "url": "https://jira.example/browse/OPS-1"}},
+		"followup_due":                 {Kind: incident.NoticeFollowUpDue, Incident: k, Actor: "bot", User: "U0BOB", Values: map[string]string{"due": "Fri 20 Mar", "text": hostile}},
+		"followup_overdue":             {Kind: incident.NoticeFollowUpOverdue, Incident: k, Actor: "bot", User: "U0BOB", Values: map[string]string{"due": "Fri 20 Mar", "text": "add an alert"}},
+		"followup_overdue_ic":          {Kind: incident.NoticeFollowUpOverdueIC, Incident: k, Actor: "bot", Values: map[string]string{"due": "Fri 20 Mar", "text": "add an alert"}},
+		"followup_digest": {Kind: incident.NoticeFollowUpDigest, Actor: "bot", Values: map[string]string{"team": "payments", "period": "2026-W12", "open": "2", "overdue": "1", "more": "3"},
+			Items: []incident.Notice{
+				{Kind: incident.NoticeFollowUpItem, Incident: k, User: "U0BOB", Values: map[string]string{"text": hostile, "due": "Fri 20 Mar", "overdue": "true"}},
+				{Kind: incident.NoticeFollowUpItem, Incident: "INC-43", Values: map[string]string{"text": "add an alert", "overdue": "false", "url": "https://jira.example/browse/OPS-2"}},
+			}},
+		"followup_digest_empty": {Kind: incident.NoticeFollowUpDigest, Actor: "bot", Values: map[string]string{"team": "all teams", "period": "2026-W12", "open": "0", "overdue": "0"}},
+		"followup_item":         {Kind: incident.NoticeFollowUpItem, Incident: k, User: "U0BOB", Values: map[string]string{"text": hostile, "due": "Fri 20 Mar", "overdue": "false"}},
+		"unknown_kind":          {Kind: "future_kind", Incident: k, Actor: "U0JANE", Values: map[string]string{"text": hostile}},
 	}
 }
 
@@ -113,7 +130,10 @@ func TestEveryNoticeKindIsWorded(t *testing.T) {
 		incident.NoticeStatusPageNudge, incident.NoticeStatusPageEscalate, incident.NoticeStatusPageReminder, incident.NoticeStatusPageStale,
 		incident.NoticeStatusPageOffer, incident.NoticeStatusPagePosted, incident.NoticeStatusPageComponents, incident.NoticeStatusPageFailed,
 		incident.NoticeNotCustomerFacing, incident.NoticeCustomerEmail, incident.NoticeCustomerEmailReminder, incident.NoticeCustomerEmailSent,
-		incident.NoticeCustomerEmailNotNeeded, incident.NoticeDataConcern} {
+		incident.NoticeCustomerEmailNotNeeded, incident.NoticeDataConcern, incident.NoticePageSimulated, incident.NoticeMessage,
+		incident.NoticeReviewScheduled, incident.NoticeReviewState, incident.NoticeReviewReminder, incident.NoticeReviewOverdue,
+		incident.NoticeFollowUpDone, incident.NoticeFollowUpDue, incident.NoticeFollowUpOverdue, incident.NoticeFollowUpOverdueIC,
+		incident.NoticeFollowUpItem, incident.NoticeFollowUpDigest} {
 		require.True(t, worded[k], "%s has its own wording", k)
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/firebreakhq/firebreak/bot"
 	"github.com/firebreakhq/firebreak/incident"
 	"github.com/firebreakhq/firebreak/incident/incidenttest"
 )
@@ -336,7 +337,7 @@ func TestDrillIsMarkedAndPagesNobody(t *testing.T) {
 	require.Len(t, sim, 1)
 	b.chat.Mu.Lock()
 	for _, p := range b.chat.Posts[inc.ChannelID] {
-		require.True(t, strings.HasPrefix(p, incident.DrillMarker), "every line in a drill's channel is marked: %q", p)
+		require.True(t, strings.HasPrefix(p, bot.DrillMarker), "every line in a drill's channel is marked: %q", p)
 	}
 	b.chat.Mu.Unlock()
 	require.True(t, strings.HasPrefix(b.chat.Topics[inc.ChannelID], "DRILL | "))
@@ -422,7 +423,7 @@ func TestDrillRollbackIsADryRunUnlessAllowed(t *testing.T) {
 		require.Equal(t, incident.RollbackSucceeded, r.Status)
 		require.Contains(t, r.Detail, "dry run")
 		require.Contains(t, b.posts(inc), "Dry run for <@U0DECL>: this would have rolled back now: Redeploy acme/checkout")
-		require.Contains(t, b.posts(inc), incident.DrillMarker)
+		require.Contains(t, b.posts(inc), bot.DrillMarker)
 	}
 }
 

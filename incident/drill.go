@@ -7,10 +7,6 @@ import (
 	"time"
 )
 
-// DrillMarker starts every message about a drill, so nobody mistakes
-// practice for an outage.
-const DrillMarker = ":test_tube: *DRILL*"
-
 // DrillPolicy says how drills run.
 type DrillPolicy struct {
 	// PagerDuty, when it names a service or routing key, receives drill
@@ -119,7 +115,7 @@ func (s *Service) runScheduledDrill(ctx context.Context, n notice) error {
 }
 
 // drillChat marks every message posted in a drill's channel, and every
-// rendering of a drill incident, with DrillMarker.
+// rendering of a drill incident, as a drill.
 type drillChat struct {
 	Chat
 	store Store
@@ -154,7 +150,7 @@ func drillCopy(inc *Incident) *Incident {
 
 func (d *drillChat) Post(ctx context.Context, channelID, text string) (string, error) {
 	if d.isDrillChannel(ctx, channelID) {
-		text = DrillMarker + " " + text
+		return d.Chat.Notify(ctx, channelID, Notice{Kind: NoticeMessage, Drill: true, Values: map[string]string{"message": text}})
 	}
 	return d.Chat.Post(ctx, channelID, text)
 }
@@ -168,7 +164,7 @@ func (d *drillChat) Notify(ctx context.Context, channelID string, n Notice) (str
 
 func (d *drillChat) PostButtons(ctx context.Context, channelID, text string, buttons []Button) (string, error) {
 	if d.isDrillChannel(ctx, channelID) {
-		text = DrillMarker + " " + text
+		return d.Chat.Notify(ctx, channelID, Notice{Kind: NoticeMessage, Drill: true, Values: map[string]string{"message": text}, Buttons: buttons})
 	}
 	return d.Chat.PostButtons(ctx, channelID, text, buttons)
 }
@@ -190,9 +186,6 @@ func (d *drillChat) UpdateAnnouncement(ctx context.Context, channelID, ts string
 }
 
 func (d *drillChat) PostNag(ctx context.Context, channelID string, inc *Incident, text string) (string, error) {
-	if inc != nil && inc.Drill {
-		text = DrillMarker + " " + text
-	}
 	return d.Chat.PostNag(ctx, channelID, drillCopy(inc), text)
 }
 
@@ -220,15 +213,12 @@ func (s *Service) simulatePage(ctx context.Context, inc *Incident, p pagePayload
 	if inc.ChannelID == "" {
 		return RetryLater(2*time.Second, "%s has no channel yet", inc.Key())
 	}
-	who := "on-call"
-	if p.Backup {
-		who += " and the backup"
-	}
-	text := fmt.Sprintf(":pager: Simulated page: *%s* %s would have been paged in PagerDuty now. Nobody was paged.", svc.Name, who)
-	if _, err := s.chat.Post(ctx, inc.ChannelID, text); err != nil {
+	n := Notice{Kind: NoticePageSimulated, Incident: inc.Key(), Actor: orBot(p.Actor),
+		Values: map[string]string{"service": svc.Name, "backup": fmt.Sprint(p.Backup)}}
+	if _, err := s.chat.Notify(ctx, inc.ChannelID, n); err != nil {
 		return fmt.Errorf("announce the simulated page: %w", err)
 	}
-	ev := TimelineEvent{IncidentID: inc.ID, Kind: EventPaged, Actor: orBot(p.Actor), At: s.clock.Now(), Key: true, Text: text,
+	ev := TimelineEvent{IncidentID: inc.ID, Kind: EventPaged, Actor: orBot(p.Actor), At: s.clock.Now(), Key: true, Text: s.noticeText(n),
 		SourceID: source, Data: map[string]string{"service": p.Service, "simulated": "true"}}
 	if err := s.store.AddTimelineEvent(ctx, &ev); err != nil && ErrorCode(err) != ECONFLICT {
 		return fmt.Errorf("record simulated page: %w", err)
@@ -236,11 +226,12 @@ func (s *Service) simulatePage(ctx context.Context, inc *Incident, p pagePayload
 	return nil
 }
 
-// drillText marks a direct message or reply about a drill, which the
-// chat cannot tell by its channel.
-func drillText(inc *Incident, text string) string {
-	if inc == nil || !inc.Drill {
-		return text
+// drillText is a direct message or reply, marked when it is about a
+// drill, which the chat cannot tell by its channel.
+func drillText(inc *Incident, text string) Notice {
+	n := Notice{Kind: NoticeMessage, Values: map[string]string{"message": text}}
+	if inc != nil {
+		n.Incident, n.Drill = inc.Key(), inc.Drill
 	}
-	return DrillMarker + " " + text
+	return n
 }

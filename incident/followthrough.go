@@ -182,17 +182,14 @@ func (s *Service) scheduleReview(ctx context.Context, inc *Incident) error {
 	if err := s.store.SaveReview(ctx, r); err != nil {
 		return fmt.Errorf("schedule review of %s: %w", inc.Key(), err)
 	}
-	text := fmt.Sprintf(":calendar: The postmortem review of %s is due %s (%d business days). Review state: draft.",
-		inc.Key(), due.Format("Mon 2 Jan 2006"), s.policy.FollowUps.ReviewBusinessDays)
-	if owner != "" {
-		text += fmt.Sprintf(" Owner: %s.", mention(owner))
-	}
-	ev := TimelineEvent{IncidentID: inc.ID, Kind: EventReview, Actor: "bot", At: now, Text: text, SourceID: "review:scheduled",
+	n := Notice{Kind: NoticeReviewScheduled, Incident: inc.Key(), Actor: "bot", User: owner,
+		Values: map[string]string{"due": due.Format("Mon 2 Jan 2006"), "days": fmt.Sprint(s.policy.FollowUps.ReviewBusinessDays)}}
+	ev := TimelineEvent{IncidentID: inc.ID, Kind: EventReview, Actor: "bot", At: now, Text: s.noticeText(n), SourceID: "review:scheduled",
 		Data: map[string]string{"state": string(ReviewDraft), "due": due.Format(time.DateOnly)}}
 	if err := s.store.AddTimelineEvent(ctx, &ev); err != nil && ErrorCode(err) != ECONFLICT {
 		return fmt.Errorf("schedule review of %s: %w", inc.Key(), err)
 	}
-	return s.scheduleSync(ctx, inc, syncPayload{IncidentID: inc.ID, Lines: []string{text}})
+	return s.scheduleSync(ctx, inc, syncPayload{IncidentID: inc.ID, Notices: []Notice{n}})
 }
 
 // Review returns an incident's review; ENOTFOUND before it is closed.
@@ -227,14 +224,14 @@ func (s *Service) SetReviewState(ctx context.Context, id int64, state ReviewStat
 	if err := s.store.SaveReview(ctx, r); err != nil {
 		return nil, fmt.Errorf("set review state: %w", err)
 	}
-	text := fmt.Sprintf(":page_facing_up: %s moved the review of %s from %s to %s.", mention(actor), inc.Key(), from.Label(), state.Label())
-	ev := TimelineEvent{IncidentID: inc.ID, Kind: EventReview, Actor: actor, At: now, Text: text,
+	n := Notice{Kind: NoticeReviewState, Incident: inc.Key(), Actor: actor, Values: map[string]string{"from": from.Label(), "to": state.Label()}}
+	ev := TimelineEvent{IncidentID: inc.ID, Kind: EventReview, Actor: actor, At: now, Text: s.noticeText(n),
 		Data: map[string]string{"from": string(from), "state": string(state)}}
 	if err := s.store.AddTimelineEvent(ctx, &ev); err != nil {
 		return nil, fmt.Errorf("set review state: %w", err)
 	}
 	if inc.ChannelID != "" {
-		if err := s.scheduleSync(ctx, inc, syncPayload{IncidentID: inc.ID, Lines: []string{text}}); err != nil {
+		if err := s.scheduleSync(ctx, inc, syncPayload{IncidentID: inc.ID, Notices: []Notice{n}}); err != nil {
 			return r, err
 		}
 	}
@@ -301,26 +298,14 @@ func (s *Service) Followups(ctx context.Context, f FollowUpFilter) ([]FollowUp, 
 	return out, nil
 }
 
-// FollowUpLine renders one follow-up for lists and digests; escape makes
-// its text safe in the chat.
-func FollowUpLine(f FollowUp, escape func(string) string) string {
-	owner := "no owner"
-	if f.Item.Owner != "" {
-		owner = mention(f.Item.Owner)
-	}
-	due := "no due date"
+// FollowUpItem is one follow-up of a list or digest, for the chat to word.
+func FollowUpItem(f FollowUp) Notice {
+	n := Notice{Kind: NoticeFollowUpItem, Incident: f.Incident.Key(), User: f.Item.Owner,
+		Values: map[string]string{"text": f.Item.Text, "url": f.Item.ExternalURL, "overdue": fmt.Sprint(f.Overdue)}}
 	if f.Item.DueOn != nil {
-		due = "due " + f.Item.DueOn.Format("Mon 2 Jan")
+		n.Values["due"] = f.Item.DueOn.Format("Mon 2 Jan")
 	}
-	mark := "•"
-	if f.Overdue {
-		mark = ":red_circle: *overdue*"
-	}
-	line := fmt.Sprintf("%s %s: %s (%s, %s)", mark, f.Incident.Key(), escape(f.Item.Text), owner, due)
-	if f.Item.ExternalURL != "" {
-		line += " " + f.Item.ExternalURL
-	}
-	return line
+	return n
 }
 
 // CompleteActionItem marks an action item done, as when its tracker issue
@@ -357,11 +342,8 @@ func (s *Service) CompleteActionItem(ctx context.Context, incKey string, itemID 
 	if !done {
 		return nil
 	}
-	text := fmt.Sprintf(":white_check_mark: Follow-up done (%s): %s", actor, s.escape(item.Text))
-	if link != "" {
-		text += " " + link
-	}
-	ev := TimelineEvent{IncidentID: inc.ID, Kind: EventNote, Actor: actor, At: s.clock.Now(), Text: text,
+	n := Notice{Kind: NoticeFollowUpDone, Incident: inc.Key(), Values: map[string]string{"by": actor, "text": item.Text, "url": link}}
+	ev := TimelineEvent{IncidentID: inc.ID, Kind: EventNote, Actor: actor, At: s.clock.Now(), Text: s.noticeText(n),
 		SourceID: fmt.Sprintf("item_done:%d", item.ID), Data: map[string]string{"action_item": fmt.Sprint(item.ID)}}
 	if err := s.store.AddTimelineEvent(ctx, &ev); err != nil && ErrorCode(err) != ECONFLICT {
 		return fmt.Errorf("complete action item: %w", err)
@@ -369,7 +351,7 @@ func (s *Service) CompleteActionItem(ctx context.Context, incKey string, itemID 
 	if inc.ChannelID == "" {
 		return nil
 	}
-	return s.scheduleSync(ctx, inc, syncPayload{IncidentID: inc.ID, Lines: []string{text}})
+	return s.scheduleSync(ctx, inc, syncPayload{IncidentID: inc.ID, Notices: []Notice{n}})
 }
 
 // notice is one message the follow-through sends once.
@@ -542,19 +524,16 @@ func (s *Service) sendReviewNotice(ctx context.Context, n notice) error {
 	if r.State == ReviewPublished {
 		return nil
 	}
-	var text string
+	say := Notice{Kind: NoticeReviewReminder, Incident: inc.Key(), Actor: "bot", Drill: inc.Drill,
+		Values: map[string]string{"title": inc.Title, "due": r.DueOn.Format("Mon 2 Jan"), "state": r.State.Label()}}
 	if n.Kind == noticeReviewOverdue {
-		text = fmt.Sprintf(":warning: The postmortem review of %s (%s) was due %s and is still %s.",
-			inc.Key(), s.escape(inc.Title), r.DueOn.Format("Mon 2 Jan"), r.State.Label())
-	} else {
-		text = fmt.Sprintf(":calendar: Reminder: the postmortem review of %s (%s) is due %s; it is %s.",
-			inc.Key(), s.escape(inc.Title), r.DueOn.Format("Mon 2 Jan"), r.State.Label())
+		say.Kind = NoticeReviewOverdue
 	}
 	for _, u := range Dedupe([]string{inc.Commander, r.Owner}) {
 		if u == "bot" {
 			continue
 		}
-		if err := s.chat.Reply(ctx, ReplyTarget{UserID: u}, drillText(inc, text)); err != nil {
+		if err := s.chat.Tell(ctx, ReplyTarget{UserID: u}, say); err != nil {
 			return err
 		}
 	}
@@ -575,25 +554,21 @@ func (s *Service) sendItemNotice(ctx context.Context, n notice) error {
 	if err != nil {
 		return err
 	}
-	due := item.DueOn.Format("Mon 2 Jan")
+	say := Notice{Kind: NoticeFollowUpDue, Incident: inc.Key(), Actor: "bot", User: item.Owner, Drill: inc.Drill,
+		Values: map[string]string{"due": item.DueOn.Format("Mon 2 Jan"), "text": item.Text}}
 	if n.Kind == noticeItemDue {
-		return s.chat.Reply(ctx, ReplyTarget{UserID: item.Owner},
-			drillText(inc, fmt.Sprintf(":alarm_clock: Your follow-up from %s is due %s: %s", inc.Key(), due, s.escape(item.Text))))
+		return s.chat.Tell(ctx, ReplyTarget{UserID: item.Owner}, say)
 	}
+	say.Kind = NoticeFollowUpOverdue
 	if item.Owner != "" {
-		if err := s.chat.Reply(ctx, ReplyTarget{UserID: item.Owner},
-			drillText(inc, fmt.Sprintf(":red_circle: Your follow-up from %s was due %s and is overdue: %s", inc.Key(), due, s.escape(item.Text)))); err != nil {
+		if err := s.chat.Tell(ctx, ReplyTarget{UserID: item.Owner}, say); err != nil {
 			return err
 		}
 	}
 	// The escalation: the IC hears of it, unless the IC is the owner.
 	if inc.Commander != "" && inc.Commander != item.Owner {
-		owner := "no owner"
-		if item.Owner != "" {
-			owner = mention(item.Owner)
-		}
-		return s.chat.Reply(ctx, ReplyTarget{UserID: inc.Commander},
-			drillText(inc, fmt.Sprintf(":red_circle: A follow-up from %s, which you commanded, is overdue (due %s, %s): %s", inc.Key(), due, owner, s.escape(item.Text))))
+		say.Kind = NoticeFollowUpOverdueIC
+		return s.chat.Tell(ctx, ReplyTarget{UserID: inc.Commander}, say)
 	}
 	return nil
 }
@@ -622,18 +597,15 @@ func (s *Service) sendDigest(ctx context.Context, n notice) error {
 			overdue++
 		}
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, ":spiral_note_pad: *Weekly follow-ups, %s* (%s): %d open, %d overdue.", name, n.Period, len(mine), overdue)
-	if len(mine) == 0 {
-		b.WriteString(" Nothing open. :tada:")
-	}
+	digest := Notice{Kind: NoticeFollowUpDigest, Actor: "bot", Values: map[string]string{"team": name, "period": n.Period,
+		"open": fmt.Sprint(len(mine)), "overdue": fmt.Sprint(overdue)}}
 	for i, f := range mine {
 		if i == 30 {
-			fmt.Fprintf(&b, "\n…and %d more: `followups` lists them all.", len(mine)-i)
+			digest.Values["more"] = fmt.Sprint(len(mine) - i)
 			break
 		}
-		b.WriteString("\n" + FollowUpLine(f, s.escape))
+		digest.Items = append(digest.Items, FollowUpItem(f))
 	}
-	_, err = s.chat.Post(ctx, channel, b.String())
+	_, err = s.chat.Notify(ctx, channel, digest)
 	return err
 }

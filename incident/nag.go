@@ -141,7 +141,7 @@ func (s *Service) runNag(ctx context.Context, payload []byte) error {
 	if level == 2 && claimed.Commander != "" {
 		dm := fmt.Sprintf("%s needs a status update: none was posted for %s. Post one in <#%s>, even if it is only \"still investigating\".",
 			claimed.Key(), Since(lastUpdate(claimed), now), claimed.ChannelID)
-		if err := s.chat.Reply(ctx, ReplyTarget{UserID: claimed.Commander}, drillText(claimed, dm)); err != nil {
+		if err := s.chat.Tell(ctx, ReplyTarget{UserID: claimed.Commander}, drillText(claimed, dm)); err != nil {
 			s.log.WarnContext(ctx, "could not DM the IC about a missed update", "incident", claimed.Key(), "err", err)
 		}
 	}

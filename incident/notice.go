@@ -121,6 +121,45 @@ const (
 	NoticeCustomerEmailNotNeeded NoticeKind = "customer_email_not_needed"
 	// NoticeDataConcern: Actor flagged a customer data concern.
 	NoticeDataConcern NoticeKind = "data_concern"
+
+	// NoticePageSimulated: a drill's page to Values["service"] was
+	// simulated; Values["backup"] is "true" when the backup would have
+	// been paged too.
+	NoticePageSimulated NoticeKind = "page_simulated"
+	// NoticeMessage: Values["message"] is a message already worded for the
+	// chat, said as it is (with the DRILL marker when Drill is set).
+	NoticeMessage NoticeKind = "message"
+
+	// NoticeReviewScheduled: the postmortem review is due Values["due"]
+	// (Values["days"] business days), owned by User if anyone.
+	NoticeReviewScheduled NoticeKind = "review_scheduled"
+	// NoticeReviewState: Actor moved the review from Values["from"] to
+	// Values["to"].
+	NoticeReviewState NoticeKind = "review_state"
+	// NoticeReviewReminder: told privately: the review of the incident
+	// Values["title"] (user text) is due Values["due"], Values["state"].
+	NoticeReviewReminder NoticeKind = "review_reminder"
+	// NoticeReviewOverdue: as NoticeReviewReminder, past its due date.
+	NoticeReviewOverdue NoticeKind = "review_overdue"
+	// NoticeFollowUpDone: the follow-up Values["text"] (user text) was
+	// done, closed by Values["by"], at Values["url"] if any.
+	NoticeFollowUpDone NoticeKind = "followup_done"
+	// NoticeFollowUpDue: told to User, its owner: the follow-up
+	// Values["text"] (user text) is due Values["due"].
+	NoticeFollowUpDue NoticeKind = "followup_due"
+	// NoticeFollowUpOverdue: told to User, its owner: it is overdue.
+	NoticeFollowUpOverdue NoticeKind = "followup_overdue"
+	// NoticeFollowUpOverdueIC: told to the IC: User's follow-up (or an
+	// unowned one) is overdue.
+	NoticeFollowUpOverdueIC NoticeKind = "followup_overdue_ic"
+	// NoticeFollowUpItem: one follow-up of a list: Values["text"] (user
+	// text), owned by User, due Values["due"] (or not), Values["overdue"],
+	// tracked at Values["url"].
+	NoticeFollowUpItem NoticeKind = "followup_item"
+	// NoticeFollowUpDigest: the weekly follow-ups of Values["team"] for
+	// Values["period"]: Values["open"] open, Values["overdue"] overdue,
+	// listed in Items, Values["more"] more not listed.
+	NoticeFollowUpDigest NoticeKind = "followup_digest"
 )
 
 // UserTextValues are the Values that hold what a person typed; the chat
@@ -146,6 +185,8 @@ type Notice struct {
 	Broadcast bool `json:"broadcast,omitempty"`
 	// Drill marks a notice about a drill, said with the DRILL marker.
 	Drill bool `json:"drill,omitempty"`
+	// Items are the entries of a list notice, each a notice of its own.
+	Items []Notice `json:"items,omitempty"`
 	// Buttons are shown under the notice.
 	Buttons []Button `json:"buttons,omitempty"`
 }

@@ -478,7 +478,7 @@ func (s *Service) setup(ctx context.Context, p setupPayload) error {
 	}
 
 	if p.ReplyTo != (ReplyTarget{}) {
-		if err := s.chat.Reply(ctx, p.ReplyTo, drillText(inc, fmt.Sprintf("%s is open: <#%s>", inc.Key(), inc.ChannelID))); err != nil {
+		if err := s.chat.Tell(ctx, p.ReplyTo, drillText(inc, fmt.Sprintf("%s is open: <#%s>", inc.Key(), inc.ChannelID))); err != nil {
 			s.log.WarnContext(ctx, "could not tell the declarer", "incident", inc.Key(), "err", err)
 		}
 	}
@@ -596,7 +596,7 @@ func (s *Service) reportSetupFailure(ctx context.Context, p setupPayload, cause 
 	if inc.ChannelID != "" && target.ResponseURL == "" && target.ChannelID == "" {
 		target.ChannelID = inc.ChannelID
 	}
-	if err := s.chat.Reply(ctx, target, drillText(inc, text)); err != nil {
+	if err := s.chat.Tell(ctx, target, drillText(inc, text)); err != nil {
 		s.log.ErrorContext(ctx, "could not tell the declarer about the failed setup", "incident", inc.Key(), "err", err)
 	}
 }

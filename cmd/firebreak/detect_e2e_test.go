@@ -16,6 +16,7 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/stretchr/testify/require"
 
+	"github.com/firebreakhq/firebreak/bot"
 	"github.com/firebreakhq/firebreak/bot/slackfake"
 	"github.com/firebreakhq/firebreak/incident"
 	"github.com/firebreakhq/firebreak/incident/incidenttest"
@@ -374,7 +375,7 @@ services:
 			}
 			for _, m := range fake.Messages(ch.ID) {
 				if m.BotID != "" && !m.IsReply() {
-					require.True(t, strings.HasPrefix(m.Text, incident.DrillMarker) || strings.Contains(m.Text, "[DRILL]"),
+					require.True(t, strings.HasPrefix(m.Text, bot.DrillMarker) || strings.Contains(m.Text, "[DRILL]"),
 						"every message in the drill's channel is marked: %q", m.Text)
 				}
 			}
