@@ -211,7 +211,7 @@ const (
 
 // followupsCommand lists open action items across incidents.
 func (h *Handler) followupsCommand(ctx context.Context, inv Invocation) (Reply, error) {
-	var f incident.FollowUpFilter
+	f := incident.FollowUpFilter{Viewer: inv.Cmd.UserID}
 	what := "Open follow-ups"
 	switch strings.ToLower(strings.TrimSpace(inv.Args)) {
 	case "":

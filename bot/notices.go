@@ -245,6 +245,9 @@ func noticeText(n incident.Notice, esc func(string) string) string {
 		if v("overdue") == "true" {
 			mark = ":red_circle: *overdue*"
 		}
+		if v("private") == "true" {
+			return fmt.Sprintf("%s %s: a follow-up (%s, %s)", mark, n.Incident, owner, due)
+		}
 		line := fmt.Sprintf("%s %s: %s (%s, %s)", mark, n.Incident, esc(v("text")), owner, due)
 		if u := v("url"); u != "" {
 			line += " " + u

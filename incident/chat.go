@@ -51,7 +51,9 @@ type Chat interface {
 	PostButtons(ctx context.Context, channelID, text string, buttons []Button) (ts string, err error)
 	// UserEmail returns a user's e-mail address, for mapping to other tools.
 	UserEmail(ctx context.Context, userID string) (string, error)
-	// Notify says a notice in a channel, in the chat's own words.
+	// Notify says a notice in a channel, in the chat's own words. Within a
+	// job it posts at most once per job and content: a retry after a
+	// failure that may have taken effect returns the earlier message.
 	Notify(ctx context.Context, channelID string, n Notice) (ts string, err error)
 	// Post posts a line of text in a channel.
 	Post(ctx context.Context, channelID, text string) (ts string, err error)

@@ -245,11 +245,11 @@ func TestFollowThroughRemindersOnceAcrossReplicas(t *testing.T) {
 	sweep()
 	require.Len(t, repliesContaining(b.chat, "U0OWNER: :red_circle: Your follow-up"), 1)
 	require.Len(t, repliesContaining(b.chat, "U0DECL: :red_circle: A follow-up from "+inc.Key()), 1)
-	mine, err := b.svc.Followups(ctx, incident.FollowUpFilter{Owner: "U0OWNER"})
+	mine, err := b.svc.Followups(ctx, incident.FollowUpFilter{Owner: "U0OWNER", Viewer: "U0OWNER"})
 	require.NoError(t, err)
 	require.Len(t, mine, 1)
 	require.True(t, mine[0].Overdue)
-	overdue, err := b.svc.Followups(ctx, incident.FollowUpFilter{OverdueOnly: true})
+	overdue, err := b.svc.Followups(ctx, incident.FollowUpFilter{OverdueOnly: true, Viewer: "U0DECL"})
 	require.NoError(t, err)
 	require.Len(t, overdue, 1)
 
@@ -266,7 +266,7 @@ func TestFollowThroughRemindersOnceAcrossReplicas(t *testing.T) {
 	require.NoError(t, b.svc.CompleteActionItem(ctx, inc.Key(), item.ID, "GitHub issue closed", "https://github.com/acme/checkout/issues/9"))
 	require.NoError(t, b.svc.CompleteActionItem(ctx, inc.Key(), item.ID, "GitHub issue closed", ""), "twice is no change")
 	require.Equal(t, incident.ENOTFOUND, incident.ErrorCode(b.svc.CompleteActionItem(ctx, "INC-999", item.ID, "x", "")))
-	mine, err = b.svc.Followups(ctx, incident.FollowUpFilter{Owner: "U0OWNER"})
+	mine, err = b.svc.Followups(ctx, incident.FollowUpFilter{Owner: "U0OWNER", Viewer: "U0OWNER"})
 	require.NoError(t, err)
 	require.Empty(t, mine)
 

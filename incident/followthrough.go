@@ -244,6 +244,13 @@ type FollowUpFilter struct {
 	Owner string
 	// OverdueOnly keeps items past their due date.
 	OverdueOnly bool
+	// Viewer keeps the items of incidents this user may see (CanSee):
+	// a private incident's items only for its members. Required unless
+	// Internal is set.
+	Viewer string
+	// Internal lists every item, for the bot's own digests, which redact
+	// private incidents' items themselves.
+	Internal bool
 }
 
 // FollowUp is an open action item with its incident.
@@ -256,10 +263,14 @@ type FollowUp struct {
 // Followups lists open action items across incidents, overdue first, then
 // by due date. Drills' items are included: a drill's follow-ups are real.
 func (s *Service) Followups(ctx context.Context, f FollowUpFilter) ([]FollowUp, error) {
+	if f.Viewer == "" && !f.Internal {
+		return nil, Errorf(EINVALID, "Say who is asking for the follow-ups.")
+	}
 	items, err := s.store.ListOpenActionItems(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list follow-ups: %w", err)
 	}
+	seen := map[int64]bool{}
 	today := Day(s.clock.Now(), s.policy.Location)
 	incs := map[int64]*Incident{}
 	var out []FollowUp
@@ -277,6 +288,16 @@ func (s *Service) Followups(ctx context.Context, f FollowUpFilter) ([]FollowUp, 
 				return nil, fmt.Errorf("list follow-ups: %w", err)
 			}
 			incs[it.IncidentID] = inc
+			if !f.Internal {
+				ok, err := s.CanSee(ctx, f.Viewer, inc)
+				if err != nil {
+					return nil, fmt.Errorf("list follow-ups: %w", err)
+				}
+				seen[inc.ID] = ok
+			}
+		}
+		if !f.Internal && !seen[inc.ID] {
+			continue
 		}
 		out = append(out, FollowUp{Item: it, Incident: inc, Overdue: overdue})
 	}
@@ -302,6 +323,18 @@ func (s *Service) Followups(ctx context.Context, f FollowUpFilter) ([]FollowUp, 
 func FollowUpItem(f FollowUp) Notice {
 	n := Notice{Kind: NoticeFollowUpItem, Incident: f.Incident.Key(), User: f.Item.Owner,
 		Values: map[string]string{"text": f.Item.Text, "url": f.Item.ExternalURL, "overdue": fmt.Sprint(f.Overdue)}}
+	if f.Item.DueOn != nil {
+		n.Values["due"] = f.Item.DueOn.Format("Mon 2 Jan")
+	}
+	return n
+}
+
+// redactedFollowUpItem is a private incident's follow-up for a channel
+// that may not see it: the redacted incident name ("Private incident
+// INC-n"), its owner and due date, never its text nor its tracker link.
+func redactedFollowUpItem(f FollowUp) Notice {
+	n := Notice{Kind: NoticeFollowUpItem, Incident: DisclosedTitle(f.Incident, DiscloseRedacted), User: f.Item.Owner,
+		Values: map[string]string{"private": "true", "overdue": fmt.Sprint(f.Overdue)}}
 	if f.Item.DueOn != nil {
 		n.Values["due"] = f.Item.DueOn.Format("Mon 2 Jan")
 	}
@@ -582,7 +615,7 @@ func (s *Service) sendDigest(ctx context.Context, n notice) error {
 	if channel == "" {
 		return nil
 	}
-	all, err := s.Followups(ctx, FollowUpFilter{})
+	all, err := s.Followups(ctx, FollowUpFilter{Internal: true})
 	if err != nil {
 		return err
 	}
@@ -603,6 +636,10 @@ func (s *Service) sendDigest(ctx context.Context, n notice) error {
 		if i == 30 {
 			digest.Values["more"] = fmt.Sprint(len(mine) - i)
 			break
+		}
+		if f.Incident.Private {
+			digest.Items = append(digest.Items, redactedFollowUpItem(f))
+			continue
 		}
 		digest.Items = append(digest.Items, FollowUpItem(f))
 	}

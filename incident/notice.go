@@ -154,7 +154,8 @@ const (
 	NoticeFollowUpOverdueIC NoticeKind = "followup_overdue_ic"
 	// NoticeFollowUpItem: one follow-up of a list: Values["text"] (user
 	// text), owned by User, due Values["due"] (or not), Values["overdue"],
-	// tracked at Values["url"].
+	// tracked at Values["url"]. With Values["private"] "true", Incident is
+	// the redacted "Private incident INC-n" and there is no text nor url.
 	NoticeFollowUpItem NoticeKind = "followup_item"
 	// NoticeFollowUpDigest: the weekly follow-ups of Values["team"] for
 	// Values["period"]: Values["open"] open, Values["overdue"] overdue,

@@ -428,12 +428,11 @@ func (s *Service) runSync(ctx context.Context, payload []byte) error {
 	if err := s.render(ctx, inc); err != nil {
 		return err
 	}
-	for i, n := range p.Notices {
+	// Notices are keyed posts: a retry finds the ones already in the
+	// channel and posts only the rest, so any failure retries the job.
+	for _, n := range p.Notices {
 		if _, err := s.chat.Notify(ctx, inc.ChannelID, n); err != nil {
-			if i == 0 {
-				return fmt.Errorf("sync %s: post: %w", inc.Key(), err)
-			}
-			s.log.ErrorContext(ctx, "could not post a notice in the incident channel", "incident", inc.Key(), "err", err)
+			return fmt.Errorf("sync %s: post: %w", inc.Key(), err)
 		}
 	}
 	for i, line := range p.Lines {
