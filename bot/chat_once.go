@@ -89,7 +89,16 @@ func (c *Chat) postOnce(ctx context.Context, channelID, key string, opts ...slac
 	}
 	if c.mayHaveLanded(ctx, key) {
 		found, ferr := c.findPosted(ctx, channelID, key)
-		if ferr != nil {
+		switch code := slackCode(ferr); {
+		case ferr == nil:
+		case unreadable(code):
+			// The bot may post where it cannot read: a public channel it
+			// has not joined (chat:write.public), a direct message without
+			// im:history. The earlier copy cannot be looked for; post
+			// once more rather than never.
+			c.log.WarnContext(ctx, "cannot look for an earlier copy of a message; posting it again",
+				"channel", channelID, "reason", code)
+		default:
 			return "", "", false, classify("conversations.history", "check for an earlier copy of the message", ferr)
 		}
 		if found != "" {
@@ -112,6 +121,16 @@ func (c *Chat) postOnce(ctx context.Context, channelID, key string, opts ...slac
 	}
 	c.settle(key)
 	return respChannel, ts, false, nil
+}
+
+// unreadable reports whether a conversations.history error code says the
+// bot cannot read the channel at all, rather than that the lookup failed.
+func unreadable(code string) bool {
+	switch code {
+	case "not_in_channel", "missing_scope", "channel_not_found":
+		return true
+	}
+	return false
 }
 
 func (c *Chat) settle(key string) {

@@ -490,9 +490,13 @@ func inWindow(ts string, lo, hi int64) bool {
 	return t >= lo && t <= hi
 }
 
-// readableChannel applies the access rules of conversations.history/replies: a bot
-// reads only channels it is a member of.
+// readableChannel applies the access rules of conversations.history/replies: a
+// direct message needs the im:history scope, and a bot reads only channels it
+// is a member of.
 func (s *Server) readableChannel(id string) (*Channel, string) {
+	if strings.HasPrefix(id, "D") && s.cfg.withoutScope["im:history"] {
+		return nil, "missing_scope"
+	}
 	ch := s.visibleChannel(id)
 	if ch == nil {
 		return nil, "channel_not_found"

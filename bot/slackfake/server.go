@@ -60,6 +60,7 @@ type config struct {
 	seed          uint64
 	addr          string
 	publicWrite   bool
+	withoutScope  map[string]bool
 }
 
 // Option configures a Server.
@@ -120,6 +121,18 @@ func WithAddr(addr string) Option { return func(c *config) { c.addr = addr } }
 // as a bot holding the chat:write.public scope can. Without it chat.postMessage
 // returns not_in_channel.
 func WithChatWritePublic() Option { return func(c *config) { c.publicWrite = true } }
+
+// WithoutScope takes a scope from the bot token. The fake enforces im:history:
+// without it conversations.history and conversations.replies of a direct
+// message (a D… channel) answer missing_scope, as Slack does.
+func WithoutScope(scope string) Option {
+	return func(c *config) {
+		if c.withoutScope == nil {
+			c.withoutScope = map[string]bool{}
+		}
+		c.withoutScope[scope] = true
+	}
+}
 
 // Server is a fake Slack Web API with state. All methods are safe for concurrent use.
 type Server struct {

@@ -55,8 +55,8 @@ var methodScopes = map[string][]string{
 	"pins.add":               {"pins:write"},
 	"conversations.create":   {"channels:manage", "groups:write"},
 	"conversations.invite":   {"channels:manage", "groups:write"},
-	"conversations.history":  {"channels:history", "groups:history"},
-	"conversations.replies":  {"channels:history", "groups:history"},
+	"conversations.history":  {"channels:history", "groups:history", "im:history"}, // a retried DM looks for its earlier copy
+	"conversations.replies":  {"channels:history", "groups:history", "im:history"},
 	"conversations.list":     {"channels:read", "groups:read"},
 	"conversations.info":     {"channels:read", "groups:read"},
 	"conversations.members":  {"channels:read", "groups:read"},
