@@ -219,6 +219,11 @@ func (s *Service) RequestRollback(ctx context.Context, id int64, value, actor st
 		step, key = rollbackStepApproval, r.Key+":approval"
 	}
 	if err := s.scheduleRollback(ctx, key, rollbackPayload{Key: r.Key, Step: step, Actor: actor}); err != nil {
+		if twoPerson {
+			// It keeps waiting for a second person: a failed one could
+			// be started by a single Retry.
+			return r, err
+		}
 		// Nothing will run it: mark it failed so Retry can start it.
 		_, _ = s.store.UpdateRollback(ctx, r.ID, func(cur *Rollback) error {
 			cur.Status, cur.Detail = RollbackFailed, "The rollback could not be scheduled."
@@ -264,21 +269,40 @@ func (s *Service) ApproveRollback(ctx context.Context, key, actor string) (*Roll
 	if _, err := s.checkMayRollback(ctx, inc, r.Plan.change(), actor); err != nil {
 		return nil, err
 	}
-	r, err = s.store.UpdateRollback(ctx, r.ID, func(cur *Rollback) error {
-		if cur.Status != RollbackAwaitingApproval {
-			return Errorf(ECONFLICT, "This rollback was already approved by %s.", mention(cur.ApprovedBy))
+	// The round the approval is for: a retry that needed a second
+	// person waits for its approval as round n.
+	round, _, err := s.rollbackRound(ctx, inc.ID, r)
+	if err != nil {
+		return nil, err
+	}
+	jobKey := r.Key
+	if round > 0 {
+		jobKey = fmt.Sprintf("%s#retry%d", r.Key, round)
+	}
+	// The approval, its timeline event and the job that runs the rollback
+	// are one fact.
+	err = s.store.Atomic(ctx, func(tx Tx) error {
+		var err error
+		r, err = tx.UpdateRollback(ctx, r.ID, func(cur *Rollback) error {
+			if cur.Status != RollbackAwaitingApproval {
+				return Errorf(ECONFLICT, "This rollback was already approved by %s.", mention(cur.ApprovedBy))
+			}
+			cur.Status, cur.ApprovedBy = RollbackRunning, actor
+			return nil
+		})
+		if err != nil {
+			return err
 		}
-		cur.Status, cur.ApprovedBy = RollbackRunning, actor
-		return nil
+		text := fmt.Sprintf(":white_check_mark: %s approved the rollback %s asked for: %s", mention(actor), mention(r.RequestedBy), r.Plan.Description)
+		if _, err := s.recordRollbackStepIn(ctx, tx, inc.ID, s.rollbackEvent(r, round, "approved", actor, text, true), true); err != nil {
+			return err
+		}
+		return s.scheduleRollbackOn(ctx, tx, jobKey, rollbackPayload{Key: r.Key, Step: rollbackStepExecute, Round: round, Actor: r.RequestedBy})
 	})
 	if err != nil {
 		return nil, err
 	}
-	text := fmt.Sprintf(":white_check_mark: %s approved the rollback %s asked for: %s", mention(actor), mention(r.RequestedBy), r.Plan.Description)
-	if _, err := s.recordRollbackStep(ctx, inc.ID, s.rollbackEvent(r, 0, "approved", actor, text, true), true); err != nil {
-		return r, err
-	}
-	return r, s.scheduleRollback(ctx, r.Key, rollbackPayload{Key: r.Key, Step: rollbackStepExecute, Actor: r.RequestedBy})
+	return r, nil
 }
 
 // RetryRollback runs a failed rollback again, from its Retry button. The
@@ -295,7 +319,8 @@ func (s *Service) RetryRollback(ctx context.Context, key, actor string) (*Rollba
 	if inc.Status == StatusClosed {
 		return nil, Errorf(ECONFLICT, "%s is closed; a closed incident cannot start a rollback.", inc.Key())
 	}
-	if _, err := s.checkMayRollback(ctx, inc, r.Plan.change(), actor); err != nil {
+	d, err := s.checkMayRollback(ctx, inc, r.Plan.change(), actor)
+	if err != nil {
 		return nil, err
 	}
 	round, _, err := s.rollbackRound(ctx, inc.ID, r)
@@ -304,21 +329,46 @@ func (s *Service) RetryRollback(ctx context.Context, key, actor string) (*Rollba
 	}
 	round++
 	// The retry event claims the round: of two clicks, one records it.
+	// The event, the new status and the job are one fact.
 	text := fmt.Sprintf(":repeat: %s is retrying the rollback: %s", mention(actor), r.Plan.Description)
-	if fresh, err := s.recordRollbackStep(ctx, inc.ID, s.rollbackEvent(r, round, "retry", actor, text, true), true); err != nil {
-		return nil, err
-	} else if !fresh {
-		return r, Errorf(ECONFLICT, "Someone is already retrying this rollback.")
+	if d.SecondPerson {
+		text = fmt.Sprintf(":raised_hand: %s asked to retry the rollback: %s It needs a second person's approval.", mention(actor), r.Plan.Description)
 	}
-	r, err = s.store.UpdateRollback(ctx, r.ID, func(cur *Rollback) error {
-		cur.Status, cur.ExternalID, cur.URL, cur.Detail = RollbackRunning, "", "", ""
-		return nil
+	err = s.store.Atomic(ctx, func(tx Tx) error {
+		if fresh, err := s.recordRollbackStepIn(ctx, tx, inc.ID, s.rollbackEvent(r, round, "retry", actor, text, true), true); err != nil {
+			return err
+		} else if !fresh {
+			return Errorf(ECONFLICT, "Someone is already retrying this rollback.")
+		}
+		var err error
+		r, err = tx.UpdateRollback(ctx, r.ID, func(cur *Rollback) error {
+			if cur.Status != RollbackFailed {
+				return Errorf(ECONFLICT, "There is nothing to retry: the rollback %s.", rollbackState(cur))
+			}
+			cur.ExternalID, cur.URL, cur.Detail = "", "", ""
+			if d.SecondPerson {
+				// The two-person rule holds for every run: the retry
+				// waits for someone other than its requester.
+				cur.Status, cur.RequestedBy, cur.ApprovedBy = RollbackAwaitingApproval, actor, ""
+				return nil
+			}
+			cur.Status = RollbackRunning
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("retry rollback: %w", err)
+		}
+		if d.SecondPerson {
+			return s.scheduleRollbackOn(ctx, tx, fmt.Sprintf("%s#retry%d:approval", r.Key, round),
+				rollbackPayload{Key: r.Key, Step: rollbackStepApproval, Round: round, Actor: actor})
+		}
+		return s.scheduleRollbackOn(ctx, tx, fmt.Sprintf("%s#retry%d", r.Key, round),
+			rollbackPayload{Key: r.Key, Step: rollbackStepExecute, Round: round, Actor: actor})
 	})
 	if err != nil {
-		return nil, fmt.Errorf("retry rollback: %w", err)
+		return nil, err
 	}
-	return r, s.scheduleRollback(ctx, fmt.Sprintf("%s#retry%d", r.Key, round),
-		rollbackPayload{Key: r.Key, Step: rollbackStepExecute, Round: round, Actor: actor})
+	return r, nil
 }
 
 func (s *Service) rollbackAndIncident(ctx context.Context, key string) (*Rollback, *Incident, error) {
@@ -336,8 +386,12 @@ func (s *Service) rollbackAndIncident(ctx context.Context, key string) (*Rollbac
 }
 
 func (s *Service) scheduleRollback(ctx context.Context, jobKey string, p rollbackPayload) error {
+	return s.scheduleRollbackOn(ctx, s.sched, jobKey, p)
+}
+
+func (s *Service) scheduleRollbackOn(ctx context.Context, sched Scheduler, jobKey string, p rollbackPayload) error {
 	payload, _ := json.Marshal(p)
-	if _, err := s.sched.Schedule(ctx, Job{Kind: JobRollback, Key: jobKey, Payload: payload, MaxAttempts: rollbackAttempts}); err != nil {
+	if _, err := sched.Schedule(ctx, Job{Kind: JobRollback, Key: jobKey, Payload: payload, MaxAttempts: rollbackAttempts}); err != nil {
 		return fmt.Errorf("schedule the rollback: %w", err)
 	}
 	return nil
@@ -365,8 +419,20 @@ func (s *Service) rollbackEvent(r *Rollback, round int, step, actor, text string
 // the panel. A step already recorded is neither stored nor posted again:
 // it returns false. On a closed incident the step is only stored.
 func (s *Service) recordRollbackStep(ctx context.Context, incidentID int64, ev TimelineEvent, post bool) (bool, error) {
+	var fresh bool
+	err := s.store.Atomic(ctx, func(tx Tx) error {
+		var err error
+		fresh, err = s.recordRollbackStepIn(ctx, tx, incidentID, ev, post)
+		return err
+	})
+	return fresh, err
+}
+
+// recordRollbackStepIn is recordRollbackStep on a transaction that the
+// caller commits.
+func (s *Service) recordRollbackStepIn(ctx context.Context, tx Tx, incidentID int64, ev TimelineEvent, post bool) (bool, error) {
 	if !post {
-		switch err := s.store.AddTimelineEvent(ctx, &ev); {
+		switch err := tx.AddTimelineEvent(ctx, &ev); {
 		case err == nil:
 			return true, nil
 		case ErrorCode(err) == ECONFLICT:
@@ -376,7 +442,7 @@ func (s *Service) recordRollbackStep(ctx context.Context, incidentID int64, ev T
 		}
 	}
 	called := false
-	_, err := s.change(ctx, incidentID, func(*Incident) ([]TimelineEvent, *syncPayload, error) {
+	_, err := s.changeIn(ctx, tx, incidentID, func(*Incident) ([]TimelineEvent, *syncPayload, error) {
 		called = true
 		return []TimelineEvent{ev}, &syncPayload{Lines: []string{ev.Text}}, nil
 	})
@@ -386,7 +452,7 @@ func (s *Service) recordRollbackStep(ctx context.Context, incidentID int64, ev T
 	case ErrorCode(err) == ECONFLICT && called:
 		return false, nil // recorded and said before
 	case ErrorCode(err) == ECONFLICT:
-		return s.recordRollbackStep(ctx, incidentID, ev, false) // closed
+		return s.recordRollbackStepIn(ctx, tx, incidentID, ev, false) // closed
 	}
 	return false, fmt.Errorf("record rollback step: %w", err)
 }
@@ -428,7 +494,7 @@ func (s *Service) runRollback(ctx context.Context, payload []byte) error {
 	}
 	switch p.Step {
 	case rollbackStepApproval:
-		return s.askApproval(ctx, inc, r)
+		return s.askApproval(ctx, inc, r, p.Round)
 	case rollbackStepExecute:
 		return s.executeRollback(ctx, inc, r, p)
 	case rollbackStepFailed:
@@ -438,11 +504,11 @@ func (s *Service) runRollback(ctx context.Context, payload []byte) error {
 }
 
 // askApproval posts the request for a second person's approval, once.
-func (s *Service) askApproval(ctx context.Context, inc *Incident, r *Rollback) error {
+func (s *Service) askApproval(ctx context.Context, inc *Incident, r *Rollback, round int) error {
 	if r.Status != RollbackAwaitingApproval {
 		return nil
 	}
-	sourceID := rollbackSourceID(r.Key, 0, "approval")
+	sourceID := rollbackSourceID(r.Key, round, "approval")
 	if asked, err := s.hasEvent(ctx, inc.ID, sourceID); err != nil || asked {
 		return err
 	}
@@ -455,7 +521,7 @@ func (s *Service) askApproval(ctx context.Context, inc *Incident, r *Rollback) e
 	if _, err := s.chat.PostButtons(ctx, inc.ChannelID, text, []Button{{Action: ActionApproveRol, Text: "Approve rollback", Value: r.Key, Style: "danger"}}); err != nil {
 		return fmt.Errorf("ask for the rollback's approval: %w", err)
 	}
-	ev := s.rollbackEvent(r, 0, "approval", r.RequestedBy, "Approval requested for the rollback", false)
+	ev := s.rollbackEvent(r, round, "approval", r.RequestedBy, "Approval requested for the rollback", false)
 	if _, err := s.recordRollbackStep(ctx, inc.ID, ev, false); err != nil {
 		s.log.ErrorContext(ctx, "could not record the approval request", "incident", inc.Key(), "err", err)
 	}

@@ -800,3 +800,53 @@ func TestWhatChangedListsADeployUnderWayAtTheStart(t *testing.T) {
 		require.NotEqual(t, "deployment:acme/checkout:9", it.Change.ExternalID, "begun after the start")
 	}
 }
+
+func TestRollbackRetryKeepsTheTwoPersonRule(t *testing.T) {
+	t.Parallel()
+	b := setupChanges(t, func(p *incident.Policy) {
+		p.TwoPersonRollback = map[string]map[incident.Severity]bool{incident.AnyEnvironment: {incident.P1: true}}
+	})
+	ctx := context.Background()
+	d := b.deploy("1", 5*time.Minute, "success")
+	b.github.list = []incident.ChangeEvent{d}
+	inc := b.open(t, incident.P1)
+	value := itemOf(t, b.lastList(t, inc, 0), d.ExternalID).Value
+	r, err := b.svc.RequestRollback(ctx, inc.ID, value, "U0DECL")
+	require.NoError(t, err)
+	require.Empty(t, b.queue.RunAll(t))
+	_, err = b.svc.ApproveRollback(ctx, r.Key, "U0ROLL1")
+	require.NoError(t, err)
+	refused := incident.Errorf(incident.EINVALID, "The workflow is disabled.")
+	b.deploys.execErrs = []error{refused}
+	b.deploys.execStatus = "succeeded"
+	require.Empty(t, b.queue.RunAll(t))
+	r, err = b.store.GetRollback(ctx, r.Key)
+	require.NoError(t, err)
+	require.Equal(t, incident.RollbackFailed, r.Status)
+	require.Len(t, b.deploys.executions(), 1)
+
+	// A single person's Retry does not run it: it waits for a second one.
+	r, err = b.svc.RetryRollback(ctx, r.Key, "U0ROLL1")
+	require.NoError(t, err)
+	require.Equal(t, incident.RollbackAwaitingApproval, r.Status)
+	require.Empty(t, b.queue.RunAll(t))
+	require.Len(t, b.deploys.executions(), 1, "nothing runs before the approval")
+	require.Contains(t, b.posts(inc), "<@U0ROLL1> asked to retry the rollback")
+	_, err = b.svc.RetryRollback(ctx, r.Key, "U0ROLL1")
+	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(err))
+	_, err = b.svc.ApproveRollback(ctx, r.Key, "U0ROLL1")
+	require.Equal(t, incident.EFORBIDDEN, incident.ErrorCode(err), "the retrier cannot approve the retry")
+
+	r, err = b.svc.ApproveRollback(ctx, r.Key, "U0DECL")
+	require.NoError(t, err)
+	require.Equal(t, incident.RollbackRunning, r.Status)
+	require.Empty(t, b.queue.RunAll(t))
+	execs := b.deploys.executions()
+	require.Len(t, execs, 2)
+	require.Equal(t, "deploy:"+d.ExternalID+"#retry1 by U0ROLL1", execs[1])
+	r, err = b.store.GetRollback(ctx, r.Key)
+	require.NoError(t, err)
+	require.Equal(t, incident.RollbackSucceeded, r.Status)
+	require.Equal(t, []string{"requested:U0DECL", "approval:U0DECL", "approved:U0ROLL1", "failed:github",
+		"retry:U0ROLL1", "approval:U0ROLL1", "approved:U0DECL", "started:U0ROLL1", "succeeded:github"}, b.rollbackSteps(t, inc))
+}

@@ -164,14 +164,3 @@ func crashTrial(t *testing.T, replicas, trial int) time.Duration {
 	require.Equal(t, len(stored), incidents(), "trial %d: one page per incident", trial)
 	return took
 }
-
-// warRoomChannel returns the id of the incident's channel, or "".
-func warRoomChannel(fake *slackfake.Server, title string) string {
-	name := "-" + strings.ToLower(strings.ReplaceAll(title, " ", "-"))
-	for _, ch := range fake.Channels() {
-		if strings.HasSuffix(ch.Name, name) {
-			return ch.ID
-		}
-	}
-	return ""
-}
