@@ -105,18 +105,33 @@ func (g *replayGuard) write() {
 	}
 }
 
+// msgOverloaded answers a slash command beyond the in-flight bound.
+const msgOverloaded = "The bot is overloaded right now and did not run this; please try again in a moment."
+
+// tryAdmit takes a place among the requests handled at once, or reports
+// false when all are taken; release gives it back.
+func (h *Handler) tryAdmit() bool {
+	select {
+	case h.inFlight <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+func (h *Handler) release() { <-h.inFlight }
+
 // admit bounds the Slack requests handled at once. A request beyond the
 // bound is refused at once: a slash command with the bot's own sentence,
 // anything else with 503, which Slack retries.
 func (h *Handler) admit(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case h.inFlight <- struct{}{}:
-			defer func() { <-h.inFlight }()
-		default:
+		if h.tryAdmit() {
+			defer h.release()
+		} else {
 			h.metrics.requests.WithLabelValues(kindOf(r), "overloaded").Inc()
 			if r.URL.Path == "/slack/commands" {
-				httpjson.Write(w, http.StatusOK, ephemeral("The bot is overloaded right now and did not run this; please try again in a moment."))
+				httpjson.Write(w, http.StatusOK, ephemeral("%s", msgOverloaded))
 				return
 			}
 			w.Header().Set("Retry-After", "1")

@@ -56,7 +56,24 @@ func (h *Handler) socketEvent(ctx context.Context, sm *socketmode.Client, evt so
 		return
 	}
 	req := *evt.Request
+	kind := socketKind(evt.Type)
+	if kind == "" {
+		return
+	}
+	// The same bound as over HTTP: beyond it a command is answered with the
+	// bot's own sentence at once, anything else is left unacknowledged,
+	// which Slack takes as a failure (and redelivers an event).
+	if !h.tryAdmit() {
+		h.metrics.requests.WithLabelValues(kind, "overloaded").Inc()
+		if evt.Type == socketmode.EventTypeSlashCommand {
+			if err := sm.AckCtx(ctx, req.EnvelopeID, ephemeral("%s", msgOverloaded)); err != nil {
+				h.log.WarnContext(ctx, "socket mode ack failed", "err", err, "type", string(evt.Type))
+			}
+		}
+		return
+	}
 	go func() {
+		defer h.release()
 		var payload any
 		switch evt.Type {
 		case socketmode.EventTypeSlashCommand:
@@ -64,13 +81,19 @@ func (h *Handler) socketEvent(ctx context.Context, sm *socketmode.Client, evt so
 			if !ok {
 				return
 			}
-			payload = h.Command(ctx, cmd)
+			// The same deadline as over HTTP: the answer, even "try
+			// again", must reach Slack within its 3 seconds.
+			actx, cancel := context.WithTimeoutCause(ctx, h.cfg.AckDeadline, errStoreSlow)
+			payload = h.Command(actx, cmd)
+			cancel()
 		case socketmode.EventTypeInteractive:
 			cb, ok := evt.Data.(slack.InteractionCallback)
 			if !ok {
 				return
 			}
-			payload = h.Interaction(ctx, cb)
+			actx, cancel := context.WithTimeoutCause(ctx, h.cfg.AckDeadline, errStoreSlow)
+			payload = h.Interaction(actx, cb)
+			cancel()
 		case socketmode.EventTypeEventsAPI:
 			if _, _, err := h.Event(ctx, json.RawMessage(req.Payload)); err != nil {
 				h.log.ErrorContext(ctx, "accept event", "err", err)
@@ -90,4 +113,18 @@ func (h *Handler) socketEvent(ctx context.Context, sm *socketmode.Client, evt so
 			h.log.WarnContext(ctx, "socket mode ack failed", "err", err, "type", string(evt.Type))
 		}
 	}()
+}
+
+// socketKind names a Socket Mode request as the HTTP routes do, or "" for
+// one that is not served.
+func socketKind(t socketmode.EventType) string {
+	switch t {
+	case socketmode.EventTypeSlashCommand:
+		return "command"
+	case socketmode.EventTypeInteractive:
+		return "interaction"
+	case socketmode.EventTypeEventsAPI:
+		return "event"
+	}
+	return ""
 }
