@@ -94,10 +94,13 @@ func (p postPayload) source() string { return "statuspage:" + p.Kind + ":" + p.R
 
 // StatusPageFor returns the status page that publishes the incident's
 // service and the service's mapping, and false when none is configured. A
-// drill never reaches the public status page.
+// drill never reaches the public status page, and neither does an incident
+// whose service is not mapped to the status page (no provider nor
+// components in the policy).
 func (s *Service) StatusPageFor(inc *Incident) (StatusPage, StatusPageService, bool) {
-	svc := s.policy.Services[inc.Service].StatusPage
-	if inc.Drill {
+	sp, known := s.policy.Services[inc.Service]
+	svc := sp.StatusPage
+	if inc.Drill || inc.Service == "" || !known || (svc.Provider == "" && len(svc.Components) == 0) {
 		return nil, svc, false
 	}
 	for _, sp := range s.statusPages {
@@ -893,12 +896,15 @@ func lastComponents(events []TimelineEvent) ComponentStatus {
 }
 
 // publicName is the public incident's title: what customers use, never
-// the internal title.
+// the internal title; a private incident shows only its redacted name.
 func publicName(inc *Incident, p Policy) string {
-	if svc, ok := p.Services[inc.Service]; ok && svc.Name != "" {
-		return "Issue affecting " + svc.Name
+	if inc.Private {
+		return DisclosedTitle(inc, DiscloseRedacted)
 	}
-	return truncate(inc.Title, 200)
+	if svc, ok := p.Services[inc.Service]; ok && svc.Name != "" {
+		return "Issue affecting " + truncate(svc.Name, 180)
+	}
+	return "Service disruption"
 }
 
 // templateFor names the comms template of a post kind.

@@ -444,3 +444,46 @@ func TestDraftsAreWrittenForCustomers(t *testing.T) {
 		require.Contains(t, text, "Checkout", kind)
 	}
 }
+
+func TestStatusPageNeverShowsTheInternalTitle(t *testing.T) {
+	t.Parallel()
+	b := setupComms(t, func(p *incident.Policy) {
+		p.Services["search"] = incident.ServicePolicy{Key: "search", StatusPage: incident.StatusPageService{Components: []string{"cmp-search"}}}
+		p.Services["billing"] = incident.ServicePolicy{Key: "billing", Name: "Billing"}
+	})
+	ctx := context.Background()
+	declareOn := func(service, title string, private bool) *incident.Incident {
+		t.Helper()
+		inc, _, err := b.svc.Declare(ctx, incident.DeclareInput{Title: title, Severity: incident.P1, ServiceKey: service,
+			DeclaredBy: "U0DECL", Private: private, ReplyTo: incident.ReplyTarget{UserID: "U0DECL"}})
+		require.NoError(t, err)
+		require.Empty(t, b.queue.RunAll(t))
+		return inc
+	}
+
+	// No status page mapping, or no service: no provider, no clock.
+	for _, inc := range []*incident.Incident{declareOn("billing", "billing db failover", false), declareOn("", "something is off", false)} {
+		_, _, ok := b.svc.StatusPageFor(inc)
+		require.False(t, ok, "%s of service %q", inc.Key(), inc.Service)
+		_, err := b.svc.Publish(ctx, inc.ID, incident.PublishInput{Kind: incident.PostAcknowledge, Actor: "U0DECL"})
+		require.Error(t, err, "%s of service %q", inc.Key(), inc.Service)
+	}
+	_, none := b.page.snapshot()
+	require.Empty(t, none, "nothing published")
+
+	// A mapped service without a public name: a generic name.
+	unnamed := declareOn("search", "reindex job dropped the tenant-42 index", false)
+	ok, err := b.svc.Publish(ctx, unnamed.ID, incident.PublishInput{Kind: incident.PostAcknowledge, Actor: "U0DECL"})
+	require.NoError(t, err)
+	require.True(t, ok)
+	// A private incident: only its redacted name.
+	private := declareOn("checkout", "card numbers in the access logs", true)
+	ok, err = b.svc.Publish(ctx, private.ID, incident.PublishInput{Kind: incident.PostAcknowledge, Actor: "U0DECL"})
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Empty(t, b.queue.RunDue(t, b.clock.Now()))
+	_, posts := b.page.snapshot()
+	require.Len(t, posts, 2)
+	require.Equal(t, "Service disruption", posts[0].Name)
+	require.Equal(t, "Private incident "+private.Key(), posts[1].Name)
+}
