@@ -454,7 +454,9 @@ func (s *Service) rollbackerFor(c ChangeEvent) Rollbacker {
 // replaces it. A GitHub deploy or workflow run that belongs to a running
 // rollback also moves that rollback on, even when the change itself is not
 // recorded. ECONFLICT, returned as is, means the change was recorded before
-// at this state or a later one (a redelivery, or a late delivery).
+// at this state or a later one (a redelivery, or a late delivery); a
+// failure to move a rollback on is returned instead, never as ECONFLICT, so
+// that the delivery is retried.
 func (s *Service) RecordChange(ctx context.Context, c ChangeEvent) error {
 	if c.Service == "" {
 		c.Service = s.serviceOfChange(c)
@@ -472,11 +474,13 @@ func (s *Service) RecordChange(ctx context.Context, c ChangeEvent) error {
 	}
 	// A deployment reports each of its states under one id, so a late
 	// state is a "duplicate" that still carries the rollback's progress.
+	// A failure to apply it is returned even for a duplicate, so that the
+	// sender (GitHub) is answered 5xx and redelivers, rather than 200.
 	if perr := s.followRollbacks(ctx, c); perr != nil {
-		if err == nil {
-			return perr
+		if ErrorCode(perr) == ECONFLICT {
+			perr = errors.Join(Errorf(EUNAVAILABLE, "A rollback's progress could not be recorded; try again."), perr)
 		}
-		s.log.WarnContext(ctx, "could not apply a rollback's progress", "source", c.Source, "external_id", c.ExternalID, "err", perr)
+		return fmt.Errorf("record change %s %s: move a running rollback on: %w", c.Source, c.ExternalID, perr)
 	}
 	return err
 }
