@@ -202,7 +202,9 @@ func (s *Service) Review(ctx context.Context, id int64) (*Review, error) {
 }
 
 // SetReviewState moves the review forward (draft → in review → published)
-// or back. EINVALID for an unknown state; ENOTFOUND before the close.
+// or back. EINVALID for an unknown state; ENOTFOUND before the close;
+// EFORBIDDEN unless actor is the IC, in the commander group or the
+// review's owner.
 func (s *Service) SetReviewState(ctx context.Context, id int64, state ReviewState, actor string) (*Review, error) {
 	if !state.Valid() {
 		return nil, Errorf(EINVALID, "Unknown review state %q: use draft, in_review or published.", state)
@@ -213,6 +215,9 @@ func (s *Service) SetReviewState(ctx context.Context, id int64, state ReviewStat
 	}
 	r, err := s.Review(ctx, id)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.authorize(ctx, Request{Subject: Subject{User: actor}, Action: ActReview, Incident: inc, Target: r.Owner}); err != nil {
 		return nil, err
 	}
 	if r.State == state {

@@ -62,3 +62,31 @@ func TestFollowupsOfPrivateIncidentsStayPrivate(t *testing.T) {
 	require.NotContains(t, digest[0], "card numbers")
 	require.False(t, strings.Contains(digest[0], priv.Title))
 }
+
+func TestReviewStateNeedsTheICTheCommanderGroupOrTheOwner(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(p *incident.Policy) { p.CommanderGroup = "S0TEAM" })
+	ctx := context.Background()
+	inc := declare(t, b, "checkout is down", incident.P2, "")
+	require.Empty(t, b.queue.RunAll(t))
+	closeIncident(t, b, inc)
+	require.Empty(t, b.queue.RunAll(t))
+	r, err := b.svc.Review(ctx, inc.ID)
+	require.NoError(t, err)
+	r.Owner = "U0WRITER"
+	require.NoError(t, b.store.SaveReview(ctx, r))
+
+	_, err = b.svc.SetReviewState(ctx, inc.ID, incident.ReviewPublished, "U0STRANGER")
+	require.Equal(t, incident.EFORBIDDEN, incident.ErrorCode(err))
+	require.Contains(t, incident.ErrorMessage(err), "the review is run by the Incident Commander, the commander group and its owner")
+	require.Contains(t, incident.ErrorMessage(err), "U0WRITER")
+	r, err = b.svc.Review(ctx, inc.ID)
+	require.NoError(t, err)
+	require.Equal(t, incident.ReviewDraft, r.State, "a refusal changes nothing")
+
+	for _, who := range []struct{ user, state string }{{"U0WRITER", "in_review"}, {"U0CAROL", "draft"}, {"U0DECL", "published"}} {
+		r, err = b.svc.SetReviewState(ctx, inc.ID, incident.ReviewState(who.state), who.user)
+		require.NoError(t, err, who.user)
+		require.Equal(t, incident.ReviewState(who.state), r.State)
+	}
+}

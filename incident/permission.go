@@ -36,6 +36,9 @@ const (
 	// ActPublish posts the incident on the public status page, or marks it
 	// not customer-facing.
 	ActPublish Action = "publish"
+	// ActReview moves the postmortem review on (draft, in review,
+	// published); Request.Target is the review's owner.
+	ActReview Action = "review"
 )
 
 // actionLabel is how a refusal names the action: "You may not <label>".
@@ -51,6 +54,7 @@ var actionLabel = map[Action]string{
 	ActPage:           "page on-call",
 	ActRollback:       "roll back this change",
 	ActPublish:        "post this incident to the public status page",
+	ActReview:         "move the postmortem review on",
 }
 
 // PrincipalKind says what a Principal names.
@@ -109,7 +113,8 @@ type Request struct {
 	Action  Action
 	// Incident is the incident acted on; nil for ActDeclare.
 	Incident *Incident
-	// Target is the user a role is given to (ActTakeIC, ActAssignRole).
+	// Target is the user a role is given to (ActTakeIC, ActAssignRole),
+	// or the review's owner (ActReview).
 	Target string
 	// Confirmed is set when the subject confirmed, in the incident's
 	// channel, that they take the IC role over from someone else.
@@ -390,6 +395,15 @@ func (p Policy) decide(req Request) Decision {
 		}
 		return Decision{Reason: "customers read the status page, so only the incident's leads and the policy's publishers may post there",
 			WhoCan: append(append([]Principal{ic, {Kind: PrincipalRole, ID: RoleComms, Holder: inc.Roles[RoleComms]}}, commanders...), refs(p.Comms.Publishers...)...)}
+	case ActReview:
+		if isIC || isCommander || (req.Target != "" && sub.User == req.Target) {
+			return allow
+		}
+		who := append([]Principal{ic}, commanders...)
+		if req.Target != "" {
+			who = append(who, Principal{Kind: PrincipalUser, ID: req.Target})
+		}
+		return Decision{Reason: "the review is run by the Incident Commander, the commander group and its owner", WhoCan: who}
 	case ActRollback:
 		return p.decideRollback(req)
 	}
