@@ -636,8 +636,16 @@ func (s *Service) Decline(ctx context.Context, id int64, actor string) (*Inciden
 
 // CustomerEmail records the comms lead's answer to the customer e-mail
 // proposal: sent, or not needed. The timeline and the postmortem keep it.
-// ECONFLICT when it was already recorded.
+// ECONFLICT when it was already recorded; EFORBIDDEN unless actor may
+// publish (the IC, the comms lead or a publisher).
 func (s *Service) CustomerEmail(ctx context.Context, id int64, sent bool, actor string) (*Incident, error) {
+	cur, err := s.store.GetIncident(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.authorizePublish(ctx, cur, actor); err != nil {
+		return nil, err
+	}
 	now := s.clock.Now()
 	inc, err := s.store.UpdateIncident(ctx, id, func(i *Incident) ([]TimelineEvent, error) {
 		n := s.emailDecision(i, actor, sent, now)
@@ -672,8 +680,16 @@ func (s *Service) emailDecision(inc *Incident, actor string, sent bool, at time.
 }
 
 // FlagDataConcern records that customer data may be affected, which
-// proposes the customer e-mail at once whatever the severity.
+// proposes the customer e-mail at once whatever the severity. EFORBIDDEN
+// unless actor may publish (the IC, the comms lead or a publisher).
 func (s *Service) FlagDataConcern(ctx context.Context, id int64, actor string) (*Incident, error) {
+	cur, err := s.store.GetIncident(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.authorizePublish(ctx, cur, actor); err != nil {
+		return nil, err
+	}
 	now := s.clock.Now()
 	inc, err := s.change(ctx, id, func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
 		n := Notice{Kind: NoticeDataConcern, Incident: i.Key(), Actor: actor}

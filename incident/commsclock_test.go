@@ -340,6 +340,10 @@ func TestCustomerEmailClock(t *testing.T) {
 	require.Contains(t, email, "[Sent:customer_email_sent=1]")
 	require.Contains(t, email, "[Not needed:customer_email_not_needed=1]")
 
+	for _, sent := range []bool{true, false} {
+		_, err := b.svc.CustomerEmail(ctx, inc.ID, sent, "U0STRANGER")
+		require.Equal(t, incident.EFORBIDDEN, incident.ErrorCode(err), "only who may publish records the e-mail")
+	}
 	_, err := b.svc.CustomerEmail(ctx, inc.ID, true, "U0DECL")
 	require.NoError(t, err)
 	_, err = b.svc.CustomerEmail(ctx, inc.ID, false, "U0DECL")
@@ -368,6 +372,8 @@ func TestCustomerEmailClock(t *testing.T) {
 	// A data concern proposes it at once, whatever the severity.
 	b = setupComms(t)
 	inc = readyAt(t, b.bundle, incident.P3)
+	_, err = b.svc.FlagDataConcern(ctx, inc.ID, "U0STRANGER")
+	require.Equal(t, incident.EFORBIDDEN, incident.ErrorCode(err), "only who may publish flags a data concern")
 	_, err = b.svc.FlagDataConcern(ctx, inc.ID, "U0DECL")
 	require.NoError(t, err)
 	require.Empty(t, b.queue.RunDue(t, b.clock.Now()))
