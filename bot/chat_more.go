@@ -212,7 +212,7 @@ func ChangeBlocks(inc *incident.Incident, list incident.ChangeList, loc *time.Lo
 		}
 		summary := Escape(ch.Summary)
 		if ch.URL != "" {
-			summary = fmt.Sprintf("<%s|%s>", ch.URL, summary)
+			summary = Link(ch.URL, ch.Summary)
 		}
 		who := ch.Actor
 		if who == "" {

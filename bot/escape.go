@@ -2,6 +2,8 @@ package bot
 
 import (
 	"errors"
+	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/firebreakhq/firebreak/incident"
@@ -68,4 +70,28 @@ func userMessage(err error) string {
 		return RefusalText(r)
 	}
 	return incident.ErrorMessage(err)
+}
+
+// Link renders a mrkdwn link <url|label>, the label escaped. The URL must be
+// an absolute http or https address; the characters that would end or split
+// the link (<, >, |) and spaces or control characters are percent-encoded,
+// so a URL from a webhook cannot inject markup or a second link. A URL that
+// is not one gives the label alone.
+func Link(rawURL, label string) string {
+	label = Escape(label)
+	u, err := url.Parse(strings.TrimSpace(rawURL))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return label
+	}
+	var b strings.Builder
+	s := u.String()
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '<' || c == '>' || c == '|' || c <= ' ' || c == 0x7f:
+			fmt.Fprintf(&b, "%%%02X", c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return "<" + b.String() + "|" + label + ">"
 }

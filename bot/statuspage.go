@@ -3,7 +3,6 @@ package bot
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"strconv"
 	"strings"
 
@@ -178,9 +177,9 @@ func publicField(inc *incident.Incident) (string, bool) {
 	if inc.PublicID == "" {
 		return "", false
 	}
-	v := inc.PublicID
+	v := Escape(inc.PublicID)
 	if inc.PublicURL != "" {
-		v = fmt.Sprintf("<%s|%s>", inc.PublicURL, inc.PublicID)
+		v = Link(inc.PublicURL, inc.PublicID)
 	}
 	return panelField("Status page", v), true
 }
