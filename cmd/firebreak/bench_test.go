@@ -134,7 +134,13 @@ var triggers atomic.Int64
 // postCommand sends one signed slash command and reads the whole answer, so
 // that the connection goes back to the pool.
 func postCommand(client *http.Client, driver *slackfake.Driver, target, text string, i int64) (time.Duration, error) {
-	body := url.Values{"command": {"/incident"}, "text": {text}, "user_id": {fmt.Sprintf("U%06d", i%5000)},
+	return postCommandAs(client, driver, target, text, fmt.Sprintf("U%06d", i%5000))
+}
+
+// postCommandAs sends one signed slash command from user and reads the
+// whole answer.
+func postCommandAs(client *http.Client, driver *slackfake.Driver, target, text, user string) (time.Duration, error) {
+	body := url.Values{"command": {"/incident"}, "text": {text}, "user_id": {user},
 		"channel_id": {"C0GENERAL"}, "team_id": {"T0"}, "trigger_id": {fmt.Sprintf("trig.%d", triggers.Add(1))}}.Encode()
 	req, _ := http.NewRequest(http.MethodPost, target, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
