@@ -38,9 +38,14 @@ import (
 // DefaultMaxAttempts is lower than River's 25: with its attempt^4-second
 // backoff, 10 attempts span about four hours, while 25 would retry a
 // stale incident reminder for weeks.
+//
+// DefaultUrgentWorkers is high because an urgent job mostly waits on one
+// outbound call: at 100 ms a Slack call, 4 workers posted about 20 nags a
+// second, so 1,000 nags due within 20 seconds were posted up to 30 seconds
+// late; 32 post them within a second (BenchmarkNagLateness).
 const (
 	DefaultWorkers           = 10
-	DefaultUrgentWorkers     = 4
+	DefaultUrgentWorkers     = 32
 	DefaultFetchPollInterval = time.Second
 	DefaultMaxAttempts       = 10
 	DefaultJobTimeout        = time.Minute
