@@ -44,7 +44,9 @@
 // point inward: this package imports no sibling and no vendor SDK, which
 // arch_test.go keeps true. A feature package reaches the core through the
 // exported Service methods it needs (Notify and Say post in the channel,
-// Declare and Authorize as for anyone else) or through a lifecycle Hook (hook.go).
+// Declare and Authorize as for anyone else), and adds itself to the core's
+// lifecycle with Service.Use (hook.go): a Planner that stores its jobs in the
+// declare's own transaction, and a Hook after each committed change.
 //
 // docs/architecture.md draws the packages and follows one declare from the
 // HTTP route to the pinned control panel.

@@ -54,7 +54,7 @@ type ServiceConfig struct {
 	// to plain built-in sentences.
 	Templates Renderer
 	// Hooks run after each committed lifecycle change, after the
-	// service's own.
+	// service's own; Use adds a feature's.
 	Hooks  []Hook
 	Policy Policy
 	Clock  Clock
@@ -87,6 +87,7 @@ type Service struct {
 	statusPages []StatusPage
 	templates   Renderer
 	hooks       []Hook
+	planners    []namedPlanner
 	clock       Clock
 	log         *slog.Logger
 	observer    Observer
@@ -303,7 +304,15 @@ func (s *Service) planDeclared(ctx context.Context, tx Tx, inc *Incident, in Dec
 	}
 	// The communication clock starts with the incident: draft, nudge,
 	// escalation and the customer e-mail check.
-	return s.planComms(ctx, tx, inc, inc.DeclaredAt)
+	if err := s.planComms(ctx, tx, inc, inc.DeclaredAt); err != nil {
+		return err
+	}
+	for _, p := range s.planners {
+		if err := p.plan(ctx, tx, inc, in); err != nil {
+			return fmt.Errorf("plan %s of %s: %w", p.name, inc.Key(), err)
+		}
+	}
+	return nil
 }
 
 // setup steps, recorded as timeline events so a retry skips what is done
