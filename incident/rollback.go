@@ -271,7 +271,7 @@ func (s *Service) ApproveRollback(ctx context.Context, key, actor string) (*Roll
 	}
 	if actor == r.RequestedBy {
 		return nil, &Refusal{Action: ActRollback, Reason: "a second person must approve, and you requested this rollback",
-				WhoCan: refs(s.policy.RollbackRefs(ChangeEvent{Service: r.Plan.Service, Environment: r.Plan.Environment})...)}
+			WhoCan: refs(s.policy.RollbackRefs(ChangeEvent{Service: r.Plan.Service, Environment: r.Plan.Environment})...)}
 	}
 	// The approver needs the same right as the requester.
 	if _, err := s.checkMayRollback(ctx, inc, r.Plan.change(), actor); err != nil {
