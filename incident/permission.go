@@ -292,6 +292,10 @@ func (p Policy) rollbackRefs(c *ChangeEvent) []string {
 	return Dedupe(out)
 }
 
+// RollbackRefs is who may roll back c, as policy references: the owners
+// of its service and of its environment, and the rollback group.
+func (p Policy) RollbackRefs(c ChangeEvent) []string { return p.rollbackRefs(&c) }
+
 // TwoPersonFor reports whether a rollback in environment env with sev as
 // the highest severity involved needs a second person.
 func (p Policy) TwoPersonFor(env string, sev Severity) bool {
