@@ -132,7 +132,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	alrt := alerts.New(alerts.Config{Store: store, Core: svc, Chat: chat, Scheduler: engine, Policy: policy, Clock: clock,
 		Logger: log, Render: bot.TimelineText})
 	alrt.RegisterJobs(engine)
-	webhooks := webhookRoutes(cfg, svc, alrt, ft, log)
+	webhooks := webhookRoutes(cfg, svc, alrt, ft, store, clock, log)
 
 	reports := metrics.NewService(store, policy, clock)
 
