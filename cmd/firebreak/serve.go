@@ -124,7 +124,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	pm.RegisterJobs(engine)
 	// Closing an incident schedules its review, then drafts its postmortem.
 	ft := followthrough.New(followthrough.Config{Store: store, Core: svc, Chat: chat, Scheduler: engine, Policy: policy, Clock: clock,
-		Logger: log, Render: bot.TimelineText})
+		Render: bot.TimelineText})
 	ft.RegisterJobs(engine)
 	svc.Use(ft.Feature())
 	svc.Use(pm.Feature())
