@@ -199,7 +199,11 @@ type TimelineEvent struct {
 	// SourceID deduplicates captured events (a Slack event id or message ts);
 	// an event with the same IncidentID and SourceID is stored once.
 	SourceID string
-	// Data holds kind-specific details as flat strings.
+	// Payload holds the kind's details: the struct of eventdata.go for the
+	// kind (MessageData for EventMessage ...), nil for a kind without any.
+	Payload EventData
+	// Data holds kind-specific details as flat strings, for the writers
+	// not yet on Payload; a store fills both from the same stored JSON.
 	Data map[string]string
 }
 
