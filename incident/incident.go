@@ -271,7 +271,10 @@ type ChangeEvent struct {
 	// report replaces the stored one when its Revision is higher, or equal
 	// with a later OccurredAt. Zero for changes that never move.
 	Revision int64
-	Data     map[string]string
+	// Data holds the provider's details (repo, workflow, deployment_id,
+	// state, project, started_at ...) and whatever a generic change webhook
+	// sends along: an open set of keys, kept as strings.
+	Data map[string]string
 }
 
 // Newer reports whether c is a later report of the same change than old.
