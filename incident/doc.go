@@ -21,9 +21,10 @@
 //     (paging.go, repage.go); "what changed?" and rollbacks (changes.go,
 //     rollback.go); the vocabulary of alerts (alert.go); status
 //     updates, nags and the communication clock (update.go, nag.go, comms.go,
-//     commsclock.go, statuspage.go); follow-through on action items
-//     (followthrough.go); drills (drill.go). The vocabulary of captured
-//     messages (CapturedMessage, SlackTime) stays here (capture.go).
+//     commsclock.go, statuspage.go); drills (drill.go). The vocabulary of
+//     captured messages (CapturedMessage, SlackTime) and of follow-through
+//     (Review, FollowUpPolicy, Team, business days) stays here (capture.go,
+//     followup.go).
 //   - The interfaces the outside implements: Store and Tx (store.go, one
 //     transaction per public method; Atomic for rows and jobs together),
 //     Chat (chat.go, the Slack side), Pager, ChangeSource, Rollbacker and
@@ -39,7 +40,9 @@
 // channel's messages, pins, notes and follow-ups on the timeline, and the
 // backfill, behind a six-method store interface), alerts (monitoring
 // alerts proposed, declared or added to the timeline, with the proposal
-// job), postmortem (drafting and
+// job), followthrough (the postmortem review scheduled at the close,
+// action-item reminders, overdue escalations, the weekly digest, scheduled
+// drills, with the notice job), postmortem (drafting and
 // exporting postmortems), metrics (the response-time maths),
 // jobs (the durable job engine on River), gormstore (the gorm Store for
 // SQLite and PostgreSQL), pgtest and incidenttest (the test kit: in-memory

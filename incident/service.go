@@ -44,9 +44,6 @@ type ServiceConfig struct {
 	// ChangeSources answer "what changed?"; Rollbackers undo changes.
 	ChangeSources []ChangeSource
 	Rollbackers   []Rollbacker
-	// AfterClose runs after an incident is closed, such as scheduling the
-	// postmortem draft; its error is returned to whoever closed it.
-	AfterClose func(ctx context.Context, inc *Incident) error
 	// StatusPages publish incidents publicly; empty turns the status page
 	// clock off.
 	StatusPages []StatusPage
@@ -83,7 +80,6 @@ type Service struct {
 
 	sources     []ChangeSource
 	rollbackers []Rollbacker
-	afterClose  func(ctx context.Context, inc *Incident) error
 	statusPages []StatusPage
 	templates   Renderer
 	hooks       []Hook
@@ -117,7 +113,7 @@ func NewService(cfg ServiceConfig) *Service {
 		cfg.Escape = func(s string) string { return s }
 	}
 	s := &Service{noticeText: cfg.Render, escape: cfg.Escape, store: cfg.Store, sched: cfg.Scheduler, chat: MarkDrills(cfg.Chat, cfg.Store), pager: cfg.Pager, policy: cfg.Policy,
-		sources: cfg.ChangeSources, rollbackers: cfg.Rollbackers, afterClose: cfg.AfterClose, clock: cfg.Clock, log: cfg.Logger,
+		sources: cfg.ChangeSources, rollbackers: cfg.Rollbackers, clock: cfg.Clock, log: cfg.Logger,
 		statusPages: cfg.StatusPages, templates: cfg.Templates}
 	s.hooks = append([]Hook{s.commsHook}, cfg.Hooks...)
 	s.observer = cfg.Observer
@@ -144,7 +140,6 @@ func (s *Service) RegisterJobs(r interface {
 	r.Handle(JobAckPage, s.runAckPage)
 	r.Handle(JobResolvePages, s.runResolvePages)
 	r.Handle(JobOnCall, s.runOnCall)
-	r.Handle(JobNotice, s.runNotice)
 	s.registerChangeJobs(r)
 	r.Handle(JobComms, s.runComms)
 	r.Handle(JobStatusPagePost, s.runStatusPagePost)
