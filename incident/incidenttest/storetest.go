@@ -66,6 +66,7 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) incident.Store) {
 		{"UpdateActionItem", testUpdateActionItem},
 		{"Reviews", testReviews},
 		{"Notices", testNotices},
+		{"FollowThroughAtomic", testFollowThroughAtomic},
 	}
 	tests = append(tests, atomicTests...)
 	for _, tc := range tests {
