@@ -317,7 +317,7 @@ func (s *Service) names(ctx context.Context, in Input) map[string]string {
 	}
 	for _, ev := range in.Timeline {
 		add(ev.Actor)
-		add(ev.Data["user"])
+		add(eventUser(ev))
 		addMentions(ev.Text)
 	}
 	for _, u := range in.Updates {
