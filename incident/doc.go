@@ -9,7 +9,10 @@
 //   - The incident and its vocabulary: Incident, Severity, Status, Role,
 //     TimelineEvent, StatusUpdate, ActionItem (incident.go, severity.go,
 //     status.go, update.go), and the Policy that configures them
-//     (policy.go). Errors are a kind plus a user-safe message (error.go).
+//     (policy.go). Each event kind's details are a typed payload
+//     (eventdata.go: MessageData, RollbackData ...), listed in one table of
+//     kinds and stored as one JSON object whose keys and string values are
+//     those events have always been stored with. Errors are a kind plus a user-safe message (error.go).
 //   - Service, which runs incidents. Each feature of the response lives in
 //     its own file, with its jobs and notices next to it:
 //     declare, the war room setup and the lifecycle (service.go,
@@ -18,9 +21,10 @@
 //     (paging.go, repage.go); "what changed?" and rollbacks (changes.go,
 //     rollback.go); the vocabulary of alerts (alert.go); status
 //     updates, nags and the communication clock (update.go, nag.go, comms.go,
-//     commsclock.go, statuspage.go); follow-through on action items
-//     (followthrough.go); drills (drill.go). The vocabulary of captured
-//     messages (CapturedMessage, SlackTime) stays here (capture.go).
+//     commsclock.go, statuspage.go); drills (drill.go). The vocabulary of
+//     captured messages (CapturedMessage, SlackTime) and of follow-through
+//     (Review, FollowUpPolicy, Team, business days) stays here (capture.go,
+//     followup.go).
 //   - The interfaces the outside implements: Store and Tx (store.go, one
 //     transaction per public method; Atomic for rows and jobs together),
 //     Chat (chat.go, the Slack side), Pager, ChangeSource, Rollbacker and
@@ -36,7 +40,9 @@
 // channel's messages, pins, notes and follow-ups on the timeline, and the
 // backfill, behind a six-method store interface), alerts (monitoring
 // alerts proposed, declared or added to the timeline, with the proposal
-// job), postmortem (drafting and
+// job), followthrough (the postmortem review scheduled at the close,
+// action-item reminders, overdue escalations, the weekly digest, scheduled
+// drills, with the notice job), postmortem (drafting and
 // exporting postmortems), metrics (the response-time maths),
 // jobs (the durable job engine on River), gormstore (the gorm Store for
 // SQLite and PostgreSQL), pgtest and incidenttest (the test kit: in-memory
@@ -44,7 +50,9 @@
 // point inward: this package imports no sibling and no vendor SDK, which
 // arch_test.go keeps true. A feature package reaches the core through the
 // exported Service methods it needs (Notify and Say post in the channel,
-// Declare and Authorize as for anyone else) or through a lifecycle Hook (hook.go).
+// Declare and Authorize as for anyone else), and adds itself to the core's
+// lifecycle with Service.Use (hook.go): a Planner that stores its jobs in the
+// declare's own transaction, and a Hook after each committed change.
 //
 // docs/architecture.md draws the packages and follows one declare from the
 // HTTP route to the pinned control panel.

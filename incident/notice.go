@@ -161,11 +161,51 @@ const (
 	// Values["period"]: Values["open"] open, Values["overdue"] overdue,
 	// listed in Items, Values["more"] more not listed.
 	NoticeFollowUpDigest NoticeKind = "followup_digest"
+
+	// The rollback notices name what is rolled back with Values["plan"],
+	// the provider's description of the plan, and Values["flag"],
+	// Values["repo"], Values["environment"] and Values["to"] (the short
+	// commit deployed back), as set. Every one of them is provider or user
+	// text; Values["url"] links the provider's run, if any.
+
+	// NoticeRollbackRequested: Actor confirmed a rollback; with
+	// Values["approval"] "true" it waits for a second person's approval.
+	NoticeRollbackRequested NoticeKind = "rollback_requested"
+	// NoticeRollbackApproval: User asked for a rollback in
+	// Values["environment"] that someone else among Values["who"] (policy
+	// references, comma-separated) must approve. A button approves it.
+	NoticeRollbackApproval NoticeKind = "rollback_approval"
+	// NoticeRollbackApproved: Actor approved the rollback User asked for.
+	NoticeRollbackApproved NoticeKind = "rollback_approved"
+	// NoticeRollbackRetry: Actor retries a failed rollback; with
+	// Values["approval"] "true" the retry waits for a second person.
+	NoticeRollbackRetry NoticeKind = "rollback_retry"
+	// NoticeRollbackStarted: the rollback runs on behalf of Actor, approved
+	// by User if anyone; with Values["dry_run"] "true" a drill's rollback
+	// only said what it would have done.
+	NoticeRollbackStarted NoticeKind = "rollback_started"
+	// NoticeRollbackProgress: the rollback is in progress.
+	NoticeRollbackProgress NoticeKind = "rollback_progress"
+	// NoticeRollbackSucceeded: the rollback User requested succeeded in
+	// Values["after"]; Values["detail"] is the provider's word on it.
+	NoticeRollbackSucceeded NoticeKind = "rollback_succeeded"
+	// NoticeRollbackFailed: the rollback failed with Values["detail"]
+	// (the provider's words). A button retries it.
+	NoticeRollbackFailed NoticeKind = "rollback_failed"
+	// NoticeRollbackUnfollowed: the bot stopped following the rollback
+	// after Values["after"]; it had not finished.
+	NoticeRollbackUnfollowed NoticeKind = "rollback_unfollowed"
+	// NoticeRollbackRule: who may confirm a rollback in
+	// Values["environment"]: Values["who"] (policy references,
+	// comma-separated); with Values["approval"] "true" a second person
+	// must approve, as Values["severity"] is involved.
+	NoticeRollbackRule NoticeKind = "rollback_rule"
 )
 
 // UserTextValues are the Values that hold what a person typed; the chat
 // escapes them so they show literally.
-var UserTextValues = map[string]bool{"summary": true, "known": true, "doing": true, "text": true, "title": true, "body": true}
+var UserTextValues = map[string]bool{"summary": true, "known": true, "doing": true, "text": true, "title": true, "body": true,
+	"phrase": true, "markdown": true}
 
 // Notice is something that happened in an incident, with who and which
 // values, for the chat to render. The domain never words it for a chat.
@@ -212,3 +252,36 @@ func (n Notice) String() string {
 	}
 	return b.String()
 }
+
+// Notice kinds of the postmortem.
+const (
+	// NoticePostmortemDraft: the postmortem draft of the incident
+	// Values["title"] (user text), summed up in Values["summary"] (user
+	// text); the response metrics Values["metrics"]; the milestones
+	// recorded Values["timeline"] and those not recorded Values["missing"];
+	// Values["key_events"] key events. Items are the first root-cause facts
+	// (NoticePostmortemFact, Values["more_facts"] more in the draft) and
+	// the first review notes of the blameless check
+	// (NoticePostmortemReviewNote, of Values["review_notes"], Values["more_notes"]
+	// more). Values["action_items"] follow-ups, Values["no_owner"] without
+	// an owner and Values["no_due"] without a due date; Values["backfill_failed"]
+	// is "true" when the channel's history could not be read. The full draft
+	// follows in Values["parts"] pieces. Buttons export it.
+	NoticePostmortemDraft NoticeKind = "postmortem_draft"
+	// NoticePostmortemFact: a root-cause fact, Values["text"] (user text).
+	NoticePostmortemFact NoticeKind = "postmortem_fact"
+	// NoticePostmortemReviewNote: the blameless check flagged
+	// Values["phrase"] (user text) in the section Values["section"].
+	NoticePostmortemReviewNote NoticeKind = "postmortem_review_note"
+	// NoticePostmortemPart: piece Values["part"] of Values["parts"] of the
+	// draft in Markdown, Values["markdown"] (user text).
+	NoticePostmortemPart NoticeKind = "postmortem_part"
+	// NoticePostmortemExported: Actor's export Values["verb"] ("exported"
+	// or "updated") the postmortem in Values["target"] at Values["url"],
+	// Values["version"] when past the first.
+	NoticePostmortemExported NoticeKind = "postmortem_exported"
+	// NoticePostmortemExportFailed: exporting the postmortem to
+	// Values["target"] failed with Values["error"]; Values["retry"] is
+	// "background" (retrying) or "final" (with a Retry button).
+	NoticePostmortemExportFailed NoticeKind = "postmortem_export_failed"
+)

@@ -44,9 +44,6 @@ type ServiceConfig struct {
 	// ChangeSources answer "what changed?"; Rollbackers undo changes.
 	ChangeSources []ChangeSource
 	Rollbackers   []Rollbacker
-	// AfterClose runs after an incident is closed, such as scheduling the
-	// postmortem draft; its error is returned to whoever closed it.
-	AfterClose func(ctx context.Context, inc *Incident) error
 	// StatusPages publish incidents publicly; empty turns the status page
 	// clock off.
 	StatusPages []StatusPage
@@ -54,7 +51,7 @@ type ServiceConfig struct {
 	// to plain built-in sentences.
 	Templates Renderer
 	// Hooks run after each committed lifecycle change, after the
-	// service's own.
+	// service's own; Use adds a feature's.
 	Hooks  []Hook
 	Policy Policy
 	Clock  Clock
@@ -83,10 +80,10 @@ type Service struct {
 
 	sources     []ChangeSource
 	rollbackers []Rollbacker
-	afterClose  func(ctx context.Context, inc *Incident) error
 	statusPages []StatusPage
 	templates   Renderer
 	hooks       []Hook
+	planners    []namedPlanner
 	clock       Clock
 	log         *slog.Logger
 	observer    Observer
@@ -116,7 +113,7 @@ func NewService(cfg ServiceConfig) *Service {
 		cfg.Escape = func(s string) string { return s }
 	}
 	s := &Service{noticeText: cfg.Render, escape: cfg.Escape, store: cfg.Store, sched: cfg.Scheduler, chat: MarkDrills(cfg.Chat, cfg.Store), pager: cfg.Pager, policy: cfg.Policy,
-		sources: cfg.ChangeSources, rollbackers: cfg.Rollbackers, afterClose: cfg.AfterClose, clock: cfg.Clock, log: cfg.Logger,
+		sources: cfg.ChangeSources, rollbackers: cfg.Rollbackers, clock: cfg.Clock, log: cfg.Logger,
 		statusPages: cfg.StatusPages, templates: cfg.Templates}
 	s.hooks = append([]Hook{s.commsHook}, cfg.Hooks...)
 	s.observer = cfg.Observer
@@ -143,7 +140,6 @@ func (s *Service) RegisterJobs(r interface {
 	r.Handle(JobAckPage, s.runAckPage)
 	r.Handle(JobResolvePages, s.runResolvePages)
 	r.Handle(JobOnCall, s.runOnCall)
-	r.Handle(JobNotice, s.runNotice)
 	s.registerChangeJobs(r)
 	r.Handle(JobComms, s.runComms)
 	r.Handle(JobStatusPagePost, s.runStatusPagePost)
@@ -218,6 +214,11 @@ func (s *Service) Declare(ctx context.Context, in DeclareInput) (*Incident, bool
 		if err := s.authorize(ctx, Request{Subject: Subject{User: in.DeclaredBy}, Action: ActDeclare}); err != nil {
 			return nil, false, err
 		}
+		if in.Commander != "" && in.Commander != in.DeclaredBy {
+			if err := s.authorize(ctx, Request{Subject: Subject{User: in.DeclaredBy}, Action: ActNameIC, Target: in.Commander}); err != nil {
+				return nil, false, err
+			}
+		}
 	}
 	if in.Commander == "" && in.DeclaredBy != "bot" {
 		// An incident the bot declared (from an alert, or a scheduled
@@ -255,7 +256,7 @@ func (s *Service) Declare(ctx context.Context, in DeclareInput) (*Incident, bool
 		}
 		if inc.Commander != "" {
 			events = append(events, TimelineEvent{IncidentID: inc.ID, Kind: EventRoleAssigned, Actor: in.DeclaredBy, At: now, Key: true,
-				Text: fmt.Sprintf("%s is the Incident Commander", mention(inc.Commander)), Data: map[string]string{"role": RoleCommander, "user": inc.Commander}})
+				Text: fmt.Sprintf("%s is the Incident Commander", mention(inc.Commander)), Payload: RoleAssignedData{Role: RoleCommander, User: inc.Commander}})
 		}
 		for i := range events {
 			if err := tx.AddTimelineEvent(ctx, &events[i]); err != nil {
@@ -298,7 +299,15 @@ func (s *Service) planDeclared(ctx context.Context, tx Tx, inc *Incident, in Dec
 	}
 	// The communication clock starts with the incident: draft, nudge,
 	// escalation and the customer e-mail check.
-	return s.planComms(ctx, tx, inc, inc.DeclaredAt)
+	if err := s.planComms(ctx, tx, inc, inc.DeclaredAt); err != nil {
+		return err
+	}
+	for _, p := range s.planners {
+		if err := p.plan(ctx, tx, inc, in); err != nil {
+			return fmt.Errorf("plan %s of %s: %w", p.name, inc.Key(), err)
+		}
+	}
+	return nil
 }
 
 // setup steps, recorded as timeline events so a retry skips what is done
@@ -385,7 +394,7 @@ func (s *Service) setup(ctx context.Context, p setupPayload) error {
 			}
 			i.Status = StatusInvestigating
 			return []TimelineEvent{{Kind: EventStatusChanged, Actor: "bot", At: s.clock.Now(), Text: "Investigating",
-				Data: map[string]string{"from": string(StatusDeclared), "to": string(StatusInvestigating)}}}, nil
+				Payload: StatusChangedData{From: StatusDeclared, To: StatusInvestigating}}}, nil
 		})
 		if err != nil {
 			return fmt.Errorf("setup: %w", err)
