@@ -793,6 +793,61 @@ func (s *Store) RecordDelivery(ctx context.Context, d incident.Delivery) (bool, 
 	return res.RowsAffected == 1, nil
 }
 
+// RecordDeliveries records several deliveries in one statement and reports,
+// for each, whether it is the first of its source and id (as RecordDelivery
+// does; of two equal ones in ds, the first). A zero ReceivedAt becomes the
+// clock's now.
+func (s *Store) RecordDeliveries(ctx context.Context, ds []incident.Delivery) ([]bool, error) {
+	const op = "record deliveries"
+	first := make([]bool, len(ds))
+	if len(ds) == 0 {
+		return first, nil
+	}
+	var (
+		q    strings.Builder
+		args = make([]any, 0, 3*len(ds))
+		now  = s.now()
+	)
+	q.WriteString("INSERT INTO deliveries (source, id, received_at) VALUES ")
+	for i, d := range ds {
+		if d.Source == "" || d.ID == "" {
+			return nil, invalid(op, "A delivery needs a source and an id.")
+		}
+		at := now
+		if !d.ReceivedAt.IsZero() {
+			at = dbTime(d.ReceivedAt)
+		}
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?, ?, ?)")
+		args = append(args, d.Source, d.ID, at)
+	}
+	q.WriteString(" ON CONFLICT DO NOTHING RETURNING source, id")
+	rows, err := s.db.WithContext(ctx).Raw(q.String(), args...).Rows()
+	if err != nil {
+		return nil, translate(op, err, nil)
+	}
+	defer rows.Close()
+	inserted := map[[2]string]bool{}
+	for rows.Next() {
+		var k [2]string
+		if err := rows.Scan(&k[0], &k[1]); err != nil {
+			return nil, translate(op, err, nil)
+		}
+		inserted[k] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, translate(op, err, nil)
+	}
+	for i, d := range ds {
+		k := [2]string{d.Source, d.ID}
+		first[i] = inserted[k]
+		delete(inserted, k) // a repeat within ds is not first
+	}
+	return first, nil
+}
+
 // PurgeDeliveries implements incident.Store.
 func (s *Store) PurgeDeliveries(ctx context.Context, before time.Time) (int64, error) {
 	const op = "purge deliveries"
