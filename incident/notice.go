@@ -285,3 +285,22 @@ const (
 	// "background" (retrying) or "final" (with a Retry button).
 	NoticePostmortemExportFailed NoticeKind = "postmortem_export_failed"
 )
+
+// Notice kinds of the update reminders and the response-time check.
+const (
+	// NoticeNag: the incident has had no status update for
+	// Values["silent"]; this is reminder number Values["level"]. User is the
+	// IC, or empty when nobody holds the role (who is asked to take it).
+	// From the third reminder the backup is called on: the user group
+	// Values["group"], else the comms lead Values["backup"], if any.
+	NoticeNag NoticeKind = "nag"
+	// NoticeNagDirect: told to User, the IC: no status update for
+	// Values["silent"]; post one in the channel Values["channel"].
+	NoticeNagDirect NoticeKind = "nag_direct"
+	// NoticeAckMissed: the incident was not acknowledged within its
+	// Values["target"] for Values["severity"] (declared Values["ago"] ago).
+	// User is the IC, if any; the backup (Values["group"], else
+	// Values["backup"]) is asked to respond. Values["unacknowledged"] pages
+	// are still unacknowledged, with a Re-page button each.
+	NoticeAckMissed NoticeKind = "ack_missed"
+)
