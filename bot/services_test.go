@@ -10,12 +10,14 @@ import (
 	"github.com/firebreakhq/firebreak/incident/alerts"
 	"github.com/firebreakhq/firebreak/incident/capture"
 	"github.com/firebreakhq/firebreak/incident/incidenttest"
+	"github.com/firebreakhq/firebreak/incident/paging"
 )
 
-// withService sets every feature service of cfg to svc, and Capture and
-// Alerts to their services over the same store, chat and clock.
+// withService sets every feature service of cfg to svc, and Capture,
+// Alerts and Paging to their services over the same store, chat and clock.
 func withService(cfg Config, svc *incident.Service, store *incidenttest.MemStore, chat incident.Chat) Config {
-	cfg.Incidents, cfg.Updates, cfg.StatusPage, cfg.Paging = svc, svc, svc, svc
+	cfg.Incidents, cfg.Updates, cfg.StatusPage = svc, svc, svc
+	cfg.Paging = paging.New(paging.Config{Store: store, Core: svc, Chat: chat, Scheduler: cfg.Scheduler, Policy: svc.Policy(), Clock: cfg.Clock})
 	cfg.Changes, cfg.FollowThrough = svc, svc
 	cfg.Capture = capture.New(capture.Config{Store: store, Chat: chat, Notifier: svc, Policy: svc.Policy(), Clock: cfg.Clock})
 	cfg.Alerts = alerts.New(alerts.Config{Store: store, Core: svc, Chat: chat, Scheduler: cfg.Scheduler, Policy: svc.Policy(),

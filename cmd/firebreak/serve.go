@@ -26,6 +26,7 @@ import (
 	"github.com/firebreakhq/firebreak/incident/gormstore"
 	"github.com/firebreakhq/firebreak/incident/jobs"
 	"github.com/firebreakhq/firebreak/incident/metrics"
+	"github.com/firebreakhq/firebreak/incident/paging"
 	"github.com/firebreakhq/firebreak/incident/postmortem"
 	"github.com/firebreakhq/firebreak/integrations/outbound"
 	"github.com/firebreakhq/firebreak/migrations"
@@ -112,12 +113,17 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	svc := incident.NewService(incident.ServiceConfig{
 		Store: store, Scheduler: engine, Policy: policy, Clock: clock, Logger: log, Chat: chat,
 		Hooks: []incident.Hook{incMetrics.hook}, Observer: incMetrics,
-		Pager: prov.pagerOrNil(), ChangeSources: prov.sources, Rollbackers: prov.rollbackers,
+		ChangeSources: prov.sources, Rollbackers: prov.rollbackers,
 		StatusPages: prov.statusPages, Templates: tmpl, Escape: bot.Escape, Render: bot.TimelineText,
 		// Closing an incident drafts its postmortem.
 		AfterClose: func(ctx context.Context, inc *incident.Incident) error { return pm.ScheduleDraft(ctx, inc) },
 	})
 	svc.RegisterJobs(engine)
+	// Paging: the declare's page, acknowledgements, escalations, on-call.
+	pg := paging.New(paging.Config{Store: store, Core: svc, Chat: chat, Pager: prov.pagerOrNil(), Scheduler: engine, Observer: incMetrics,
+		Policy: policy, Clock: clock, Logger: log, Render: bot.TimelineText})
+	pg.RegisterJobs(engine)
+	svc.Use(pg.Feature())
 	// The channel's messages, pins, notes and follow-ups on the timeline.
 	capt := capture.New(capture.Config{Store: store, Chat: chat, Notifier: svc, Policy: policy, Clock: clock})
 	pm = postmortem.New(postmortem.Config{Escape: bot.Escape, Store: store, Backfill: capt, Chat: chat, Scheduler: engine, Exporters: prov.exporters,
@@ -127,7 +133,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	alrt := alerts.New(alerts.Config{Store: store, Core: svc, Chat: chat, Scheduler: engine, Policy: policy, Clock: clock,
 		Logger: log, Render: bot.TimelineText})
 	alrt.RegisterJobs(engine)
-	webhooks := webhookRoutes(cfg, svc, alrt, log)
+	webhooks := webhookRoutes(cfg, svc, alrt, pg, log)
 
 	reports := metrics.NewService(store, policy, clock)
 
@@ -138,7 +144,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		Incidents:     svc,
 		Updates:       svc,
 		StatusPage:    svc,
-		Paging:        svc,
+		Paging:        pg,
 		Changes:       svc,
 		Capture:       capt,
 		FollowThrough: svc,
