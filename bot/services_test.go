@@ -9,16 +9,21 @@ import (
 	"github.com/firebreakhq/firebreak/incident"
 	"github.com/firebreakhq/firebreak/incident/alerts"
 	"github.com/firebreakhq/firebreak/incident/capture"
+	"github.com/firebreakhq/firebreak/incident/followthrough"
 	"github.com/firebreakhq/firebreak/incident/incidenttest"
 	"github.com/firebreakhq/firebreak/incident/paging"
 )
 
 // withService sets every feature service of cfg to svc, and Capture,
-// Alerts and Paging to their services over the same store, chat and clock.
+// Alerts, FollowThrough and Paging to their services over the same store,
+// chat and clock; closing an incident schedules its review.
 func withService(cfg Config, svc *incident.Service, store *incidenttest.MemStore, chat incident.Chat) Config {
 	cfg.Incidents, cfg.Updates, cfg.StatusPage = svc, svc, svc
 	cfg.Paging = paging.New(paging.Config{Store: store, Core: svc, Chat: chat, Scheduler: cfg.Scheduler, Policy: svc.Policy(), Clock: cfg.Clock})
-	cfg.Changes, cfg.FollowThrough = svc, svc
+	cfg.Changes = svc
+	ft := followthrough.New(followthrough.Config{Store: store, Core: svc, Chat: chat, Scheduler: cfg.Scheduler, Policy: svc.Policy(), Clock: cfg.Clock})
+	svc.Use(ft.Feature())
+	cfg.FollowThrough = ft
 	cfg.Capture = capture.New(capture.Config{Store: store, Chat: chat, Notifier: svc, Policy: svc.Policy(), Clock: cfg.Clock})
 	cfg.Alerts = alerts.New(alerts.Config{Store: store, Core: svc, Chat: chat, Scheduler: cfg.Scheduler, Policy: svc.Policy(),
 		Clock: cfg.Clock})

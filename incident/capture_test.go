@@ -416,8 +416,13 @@ func TestNotesAndFollowUpsAfterClose(t *testing.T) {
 	b := setup(t)
 	ctx := context.Background()
 	inc := openIncident(t, b)
-	svc := incident.NewService(incident.ServiceConfig{Store: b.store, Scheduler: b.queue, Chat: b.chat, Policy: b.svc.Policy(), Clock: b.clock,
-		AfterClose: func(_ context.Context, i *incident.Incident) error { closed = append(closed, i.ID); return nil }})
+	svc := incident.NewService(incident.ServiceConfig{Store: b.store, Scheduler: b.queue, Chat: b.chat, Policy: b.svc.Policy(), Clock: b.clock})
+	svc.Use(incident.Feature{Name: "close", Hook: func(_ context.Context, c incident.Change) error {
+		if incident.Status(c.To) == incident.StatusClosed {
+			closed = append(closed, c.Incident.ID)
+		}
+		return nil
+	}})
 	for _, to := range []incident.Status{incident.StatusResolved, incident.StatusClosed} {
 		_, err := svc.SetStatus(ctx, inc.ID, to, inc.Commander, "")
 		require.NoError(t, err)

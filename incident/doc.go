@@ -17,9 +17,10 @@
 //     (access.go, authorize.go, permission.go); "what changed?" and rollbacks (changes.go,
 //     rollback.go); the vocabulary of alerts (alert.go); status
 //     updates, nags and the communication clock (update.go, nag.go, comms.go,
-//     commsclock.go, statuspage.go); follow-through on action items
-//     (followthrough.go); drills (drill.go). The vocabulary of captured
-//     messages (CapturedMessage, SlackTime) stays here (capture.go).
+//     commsclock.go, statuspage.go); drills (drill.go). The vocabulary of
+//     captured messages (CapturedMessage, SlackTime) and of follow-through
+//     (Review, FollowUpPolicy, Team, business days) stays here (capture.go,
+//     followup.go).
 //   - The interfaces the outside implements: Store and Tx (store.go, one
 //     transaction per public method; Atomic for rows and jobs together),
 //     Chat (chat.go, the Slack side), Pager, ChangeSource, Rollbacker and
@@ -35,11 +36,13 @@
 // channel's messages, pins, notes and follow-ups on the timeline, and the
 // backfill, behind a six-method store interface), alerts (monitoring
 // alerts proposed, declared or added to the timeline, with the proposal
-// job), paging (pages per severity, acknowledgements and escalations
-// from PagerDuty, the bot's own re-page, inviting the people paged,
-// drills' test pages, who is on call; behind an eight-method store
-// interface, joining the declare with a Planner and raises and resolves
-// with a Hook), postmortem (drafting and
+// job), followthrough (the postmortem review scheduled at the close,
+// action-item reminders, overdue escalations, the weekly digest, scheduled
+// drills, with the notice job), paging (pages per severity,
+// acknowledgements and escalations from PagerDuty, the bot's own re-page,
+// inviting the people paged, drills' test pages, who is on call; behind an
+// eight-method store interface, joining the declare with a Planner and
+// raises and resolves with a Hook), postmortem (drafting and
 // exporting postmortems), metrics (the response-time maths),
 // jobs (the durable job engine on River), gormstore (the gorm Store for
 // SQLite and PostgreSQL), pgtest and incidenttest (the test kit: in-memory

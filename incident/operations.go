@@ -123,6 +123,12 @@ func (s *Service) Notify(ctx context.Context, inc *Incident, notices ...Notice) 
 	return s.scheduleSync(ctx, inc, syncPayload{IncidentID: inc.ID, Notices: notices})
 }
 
+// NotifyOn is Notify on sched, such as a Store.Atomic's Tx: the notices
+// are said only if the transaction that changed what they tell of commits.
+func (s *Service) NotifyOn(ctx context.Context, sched Scheduler, inc *Incident, notices ...Notice) error {
+	return s.scheduleSyncOn(ctx, sched, inc, syncPayload{IncidentID: inc.ID, Notices: notices})
+}
+
 func (s *Service) scheduleSync(ctx context.Context, inc *Incident, p syncPayload) error {
 	return s.scheduleSyncOn(ctx, s.sched, inc, p)
 }
@@ -359,7 +365,9 @@ func (s *Service) setStatus(ctx context.Context, id int64, to Status, actor, sum
 	if to == StatusClosed {
 		// change refuses closed incidents; closing is the one move into it.
 		var sync *syncPayload
+		var from Status
 		inc, err := s.store.UpdateIncident(ctx, id, func(i *Incident) ([]TimelineEvent, error) {
+			from = i.Status
 			events, sp, err := update(i)
 			sync = sp
 			return events, err
@@ -371,15 +379,9 @@ func (s *Service) setStatus(ctx context.Context, id int64, to Status, actor, sum
 		if err := s.scheduleSync(ctx, inc, *sync); err != nil {
 			return inc, err
 		}
-		if err := s.scheduleReview(ctx, inc); err != nil {
-			return inc, err
-		}
-		if s.afterClose != nil {
-			if err := s.afterClose(ctx, inc); err != nil {
-				return inc, fmt.Errorf("after close: %w", err)
-			}
-		}
-		return inc, nil
+		// The hooks hear of the close too: the review and the postmortem
+		// draft start from it.
+		return inc, s.after(ctx, Change{Kind: EventStatusChanged, Incident: inc, From: string(from), To: string(to), Actor: actor})
 	}
 	var from Status
 	inc, err := s.change(ctx, id, func(i *Incident) ([]TimelineEvent, *syncPayload, error) {

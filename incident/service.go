@@ -42,9 +42,6 @@ type ServiceConfig struct {
 	// ChangeSources answer "what changed?"; Rollbackers undo changes.
 	ChangeSources []ChangeSource
 	Rollbackers   []Rollbacker
-	// AfterClose runs after an incident is closed, such as scheduling the
-	// postmortem draft; its error is returned to whoever closed it.
-	AfterClose func(ctx context.Context, inc *Incident) error
 	// StatusPages publish incidents publicly; empty turns the status page
 	// clock off.
 	StatusPages []StatusPage
@@ -80,7 +77,6 @@ type Service struct {
 
 	sources     []ChangeSource
 	rollbackers []Rollbacker
-	afterClose  func(ctx context.Context, inc *Incident) error
 	statusPages []StatusPage
 	templates   Renderer
 	hooks       []Hook
@@ -114,7 +110,7 @@ func NewService(cfg ServiceConfig) *Service {
 		cfg.Escape = func(s string) string { return s }
 	}
 	s := &Service{noticeText: cfg.Render, escape: cfg.Escape, store: cfg.Store, sched: cfg.Scheduler, chat: MarkDrills(cfg.Chat, cfg.Store), policy: cfg.Policy,
-		sources: cfg.ChangeSources, rollbackers: cfg.Rollbackers, afterClose: cfg.AfterClose, clock: cfg.Clock, log: cfg.Logger,
+		sources: cfg.ChangeSources, rollbackers: cfg.Rollbackers, clock: cfg.Clock, log: cfg.Logger,
 		statusPages: cfg.StatusPages, templates: cfg.Templates}
 	s.hooks = append([]Hook{s.commsHook}, cfg.Hooks...)
 	s.observer = cfg.Observer
@@ -135,7 +131,6 @@ func (s *Service) RegisterJobs(r interface {
 	r.Handle(JobSync, s.runSync)
 	r.Handle(JobNag, s.runNag)
 	r.Handle(JobAckCheck, s.runAckCheck)
-	r.Handle(JobNotice, s.runNotice)
 	s.registerChangeJobs(r)
 	r.Handle(JobComms, s.runComms)
 	r.Handle(JobStatusPagePost, s.runStatusPagePost)
@@ -209,6 +204,11 @@ func (s *Service) Declare(ctx context.Context, in DeclareInput) (*Incident, bool
 	if in.DeclaredBy != "bot" {
 		if err := s.authorize(ctx, Request{Subject: Subject{User: in.DeclaredBy}, Action: ActDeclare}); err != nil {
 			return nil, false, err
+		}
+		if in.Commander != "" && in.Commander != in.DeclaredBy {
+			if err := s.authorize(ctx, Request{Subject: Subject{User: in.DeclaredBy}, Action: ActNameIC, Target: in.Commander}); err != nil {
+				return nil, false, err
+			}
 		}
 	}
 	if in.Commander == "" && in.DeclaredBy != "bot" {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/firebreakhq/firebreak/incident"
 	"github.com/firebreakhq/firebreak/incident/alerts"
+	"github.com/firebreakhq/firebreak/incident/followthrough"
 	"github.com/firebreakhq/firebreak/incident/paging"
 	"github.com/firebreakhq/firebreak/integrations/alerting"
 	"github.com/firebreakhq/firebreak/integrations/changehook"
@@ -18,7 +19,7 @@ import (
 
 // webhookRoutes lists the inbound webhooks the configuration turns on. Each
 // verifies its provider's signature on the raw body before parsing.
-func webhookRoutes(cfg Config, svc *incident.Service, alrt *alerts.Service, pg *paging.Service, log *slog.Logger) []webhookRoute {
+func webhookRoutes(cfg Config, svc *incident.Service, alrt *alerts.Service, ft *followthrough.Service, pg *paging.Service, log *slog.Logger) []webhookRoute {
 	var routes []webhookRoute
 	if cfg.PagerDuty.WebhookSecret != "" {
 		// Several secrets, comma-separated, allow rotating the secret.
@@ -40,7 +41,7 @@ func webhookRoutes(cfg Config, svc *incident.Service, alrt *alerts.Service, pg *
 		}
 		routes = append(routes, webhookRoute{"/webhooks/github", github.NewWebhookHandler(cfg.GitHub.WebhookSecret.Reveal(), sink, log,
 			github.WithIssueClosed(func(ctx context.Context, key string, id int64, url string) error {
-				return svc.CompleteActionItem(ctx, key, id, "GitHub issue closed", url)
+				return ft.CompleteActionItem(ctx, key, id, "GitHub issue closed", url)
 			}))})
 	}
 	if cfg.LD.WebhookSecret != "" {

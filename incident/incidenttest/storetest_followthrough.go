@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/followthrough"
 )
 
 func newAlert(fp string) *incident.Alert {
@@ -106,7 +107,8 @@ func testConcurrentAddAlert(t *testing.T, s incident.Store) {
 	}
 }
 
-func testUpdateActionItem(t *testing.T, s incident.Store) {
+func testUpdateActionItem(t *testing.T, st incident.Store) {
+	s := followThroughStore(t, st)
 	ctx := context.Background()
 	a := create(t, s)
 	b := create(t, s)
@@ -143,7 +145,8 @@ func testUpdateActionItem(t *testing.T, s incident.Store) {
 	RequireCode(t, err, incident.ENOTFOUND)
 }
 
-func testReviews(t *testing.T, s incident.Store) {
+func testReviews(t *testing.T, st incident.Store) {
+	s := followThroughStore(t, st)
 	ctx := context.Background()
 	a := create(t, s)
 	b := create(t, s)
@@ -177,7 +180,8 @@ func testReviews(t *testing.T, s incident.Store) {
 	RequireCode(t, s.SaveReview(ctx, &incident.Review{IncidentID: a.ID, State: incident.ReviewDraft}), incident.EINVALID)
 }
 
-func testNotices(t *testing.T, s incident.Store) {
+func testNotices(t *testing.T, st incident.Store) {
+	s := followThroughStore(t, st)
 	ctx := context.Background()
 	sent, err := s.NoticeSent(ctx, "digest:payments:2026-W49")
 	require.NoError(t, err)
@@ -230,4 +234,19 @@ func testNotices(t *testing.T, s incident.Store) {
 	}
 	wg.Wait()
 	require.Equal(t, 1, firsts)
+}
+
+// followThroughStore is s with the follow-through methods, which every
+// Store of the suite keeps (package followthrough declares them).
+func followThroughStore(t *testing.T, s incident.Store) interface {
+	incident.Store
+	followthrough.Store
+} {
+	t.Helper()
+	fs, ok := s.(interface {
+		incident.Store
+		followthrough.Store
+	})
+	require.True(t, ok, "%T does not keep follow-through (followthrough.Store)", s)
+	return fs
 }

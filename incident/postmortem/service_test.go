@@ -90,8 +90,7 @@ func newFixture(t *testing.T, withExporters bool) *fixture {
 	renderer, err := templates.Load("")
 	require.NoError(t, err)
 	f := &fixture{store: store, clock: clock, chat: ch, queue: q}
-	f.svc = incident.NewService(incident.ServiceConfig{Escape: slackEscape, Store: store, Scheduler: q, Chat: ch, Policy: policy, Clock: clock,
-		AfterClose: func(ctx context.Context, inc *incident.Incident) error { return f.pm.ScheduleDraft(ctx, inc) }})
+	f.svc = incident.NewService(incident.ServiceConfig{Escape: slackEscape, Store: store, Scheduler: q, Chat: ch, Policy: policy, Clock: clock})
 	var list []incident.Exporter
 	if withExporters {
 		f.exp = newExporters(t, clock)
@@ -100,6 +99,7 @@ func newFixture(t *testing.T, withExporters bool) *fixture {
 	f.capt = capture.New(capture.Config{Store: store, Chat: ch, Notifier: f.svc, Policy: policy, Clock: clock})
 	f.pm = postmortem.New(postmortem.Config{Escape: slackEscape, Store: store, Backfill: f.capt, Policy: policy, Chat: ch, Scheduler: q, Exporters: list,
 		Renderer: renderer, Clock: clock})
+	f.svc.Use(f.pm.Feature())
 	f.svc.RegisterJobs(q)
 	f.pm.RegisterJobs(q)
 	return f

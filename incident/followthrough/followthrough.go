@@ -1,67 +1,50 @@
-package incident
+// Package followthrough keeps the response going after the close: the
+// postmortem review (scheduled at the close, due some business days later,
+// draft → in review → published), action-item reminders and overdue
+// escalations to the owner and the IC, the weekly digest per team, the
+// follow-up lists, marking an item done when its tracker issue closes, and
+// the drills the policy schedules. One sweep finds what is due; each
+// notice is a job keyed by what it is about, so it is sent once however
+// many replicas sweep.
+package followthrough
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/firebreakhq/firebreak/incident"
 )
 
-// Job kinds of follow-through: one notice (a reminder, an escalation, a
-// digest, a scheduled drill) per job, keyed so that it is sent once.
+// JobNotice sends one notice of follow-through (a reminder, an escalation,
+// a digest, a scheduled drill), keyed so that it is sent once.
 const JobNotice = "followthrough.notice"
 
-// EventReview records a change of the postmortem review's state or date.
-const EventReview EventKind = "review"
-
-// ReviewState is where the postmortem review is.
-type ReviewState string
-
-// Review states, in order.
-const (
-	ReviewDraft     ReviewState = "draft"
-	ReviewInReview  ReviewState = "in_review"
-	ReviewPublished ReviewState = "published"
-)
-
-// Valid reports whether s is a known review state.
-func (s ReviewState) Valid() bool {
-	return s == ReviewDraft || s == ReviewInReview || s == ReviewPublished
-}
-
-// Label is the state as people say it.
-func (s ReviewState) Label() string { return strings.ReplaceAll(string(s), "_", " ") }
-
-// Review is the blameless review of a closed incident.
-type Review struct {
-	IncidentID int64
-	State      ReviewState
-	// DueOn is the day (midnight UTC of the local date) the review is due.
-	DueOn time.Time
-	// Owner leads the review; the IC by default.
-	Owner     string
-	UpdatedBy string
-	CreatedAt time.Time
-	UpdatedAt time.Time
-}
-
-// FollowUpStore keeps follow-through state. It is part of Store.
-type FollowUpStore interface {
+// Store is what follow-through needs of the incident store. gormstore and
+// incidenttest.MemStore implement it, on their Atomic's Tx too.
+type Store interface {
+	// GetIncident returns ENOTFOUND when no incident has the id.
+	GetIncident(ctx context.Context, id int64) (*incident.Incident, error)
+	// AddTimelineEvent stores an event; ECONFLICT when its IncidentID and
+	// non-empty SourceID are stored already.
+	AddTimelineEvent(ctx context.Context, ev *incident.TimelineEvent) error
 	// GetActionItem returns ENOTFOUND when no action item has the id.
-	GetActionItem(ctx context.Context, id int64) (*ActionItem, error)
+	GetActionItem(ctx context.Context, id int64) (*incident.ActionItem, error)
 	// UpdateActionItem applies fn to a stored item in one transaction.
-	UpdateActionItem(ctx context.Context, id int64, fn func(*ActionItem) error) (*ActionItem, error)
+	UpdateActionItem(ctx context.Context, id int64, fn func(*incident.ActionItem) error) (*incident.ActionItem, error)
 	// ListOpenActionItems returns every item not done, of every incident,
 	// oldest first.
-	ListOpenActionItems(ctx context.Context) ([]ActionItem, error)
+	ListOpenActionItems(ctx context.Context) ([]incident.ActionItem, error)
 	// SaveReview stores an incident's review, replacing the earlier one.
-	SaveReview(ctx context.Context, r *Review) error
+	SaveReview(ctx context.Context, r *incident.Review) error
 	// GetReview returns ENOTFOUND when the incident has no review.
-	GetReview(ctx context.Context, incidentID int64) (*Review, error)
+	GetReview(ctx context.Context, incidentID int64) (*incident.Review, error)
 	// ListReviews returns reviews not yet published, by due date.
-	ListReviews(ctx context.Context) ([]Review, error)
+	ListReviews(ctx context.Context) ([]incident.Review, error)
 	// RecordNotice records that the notice with this key was sent; first
 	// is false when it already was.
 	RecordNotice(ctx context.Context, key string, at time.Time) (first bool, err error)
@@ -69,88 +52,130 @@ type FollowUpStore interface {
 	NoticeSent(ctx context.Context, key string) (bool, error)
 	// NoticesSent returns the keys among keys that were recorded.
 	NoticesSent(ctx context.Context, keys []string) (map[string]bool, error)
+	// Atomic runs fn in one transaction, as incident.Store.Atomic; the Tx
+	// it gives is also this Store (see Tx).
+	Atomic(ctx context.Context, fn func(tx incident.Tx) error) error
 }
 
-// FollowUpPolicy schedules the follow-through after an incident.
-type FollowUpPolicy struct {
-	// ReviewBusinessDays is how many business days after close the review
-	// is due (default 5; the practice says 3 to 5).
-	ReviewBusinessDays int
-	// At is the local time of day reminders and the digest go out
-	// (default 09:00).
-	At time.Duration
-	// RemindDaysBefore is how many days before its due date an action
-	// item's owner is reminded (default 1).
-	RemindDaysBefore int
-	// DigestDay is the weekday of the weekly digest (default Monday).
-	DigestDay time.Weekday
-	// DigestChannel receives the digest of items of no team; empty turns
-	// that digest off.
-	DigestChannel string
-	// CheckEvery is how often follow-through is checked (default 5m).
-	CheckEvery time.Duration
+// Tx is a Store and a Scheduler bound to one transaction: what the Tx of
+// Store.Atomic must also be.
+type Tx interface {
+	Store
+	incident.Scheduler
 }
 
-// DefaultFollowUpPolicy returns the defaults.
-func DefaultFollowUpPolicy() FollowUpPolicy {
-	return FollowUpPolicy{ReviewBusinessDays: 5, At: 9 * time.Hour, RemindDaysBefore: 1, DigestDay: time.Monday, CheckEvery: 5 * time.Minute}
+// Core is what follow-through needs of the incident core
+// (*incident.Service).
+type Core interface {
+	Authorize(ctx context.Context, req incident.Request) (incident.Decision, error)
+	// CanSee reports whether user may see the incident (a private one
+	// only its members).
+	CanSee(ctx context.Context, user string, inc *incident.Incident) (bool, error)
+	// Declare declares the scheduled drills.
+	Declare(ctx context.Context, in incident.DeclareInput) (*incident.Incident, bool, error)
+	// Notify says notices in the incident's channel through the durable
+	// sync job.
+	Notify(ctx context.Context, inc *incident.Incident, notices ...incident.Notice) error
 }
 
-func (f FollowUpPolicy) validate() error {
-	switch {
-	case f.ReviewBusinessDays < 1 || f.ReviewBusinessDays > 20:
-		return fmt.Errorf("followups.review_business_days: %d is not from 1 to 20", f.ReviewBusinessDays)
-	case f.At < 0 || f.At >= 24*time.Hour:
-		return fmt.Errorf("followups.at: not a time of day")
-	case f.RemindDaysBefore < 0 || f.RemindDaysBefore > 30:
-		return fmt.Errorf("followups.remind_days_before: %d is not from 0 to 30", f.RemindDaysBefore)
-	case f.CheckEvery < time.Second:
-		return fmt.Errorf("followups.check_every: shorter than a second")
+// Chat tells people of reminders and posts the digests.
+type Chat interface {
+	Tell(ctx context.Context, to incident.ReplyTarget, n incident.Notice) error
+	Notify(ctx context.Context, channelID string, n incident.Notice) (ts string, err error)
+}
+
+// Config holds the Service's dependencies.
+type Config struct {
+	Store     Store
+	Core      Core
+	Chat      Chat
+	Scheduler incident.Scheduler
+	// Policy gives the follow-up policy, the teams and the drill schedule;
+	// zero means the default.
+	Policy incident.Policy
+	Clock  incident.Clock
+	Logger *slog.Logger
+	// Render words a notice for the timeline as the chat would say it, as
+	// the core's ServiceConfig.Render; nil means Notice.String.
+	Render func(incident.Notice) string
+}
+
+// Service runs follow-through.
+type Service struct {
+	store      Store
+	core       Core
+	chat       Chat
+	sched      incident.Scheduler
+	policy     incident.Policy
+	clock      incident.Clock
+	log        *slog.Logger
+	noticeText func(incident.Notice) string
+}
+
+// New returns a Service.
+func New(cfg Config) *Service {
+	if cfg.Clock == nil {
+		cfg.Clock = incident.SystemClock
 	}
-	return nil
-}
-
-// Team owns services; its digest of follow-ups goes to its channel.
-type Team struct {
-	Name     string
-	Services []string
-	Channel  string
-}
-
-// teamOf returns the name of the team owning the service, or "".
-func (p Policy) teamOf(service string) string {
-	names := make([]string, 0, len(p.Teams))
-	for n := range p.Teams {
-		names = append(names, n)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	sort.Strings(names)
-	for _, n := range names {
-		for _, s := range p.Teams[n].Services {
-			if s == service {
-				return n
-			}
-		}
+	if cfg.Policy.Severities == nil {
+		cfg.Policy = incident.DefaultPolicy()
 	}
-	return ""
+	if cfg.Policy.Location == nil {
+		cfg.Policy.Location = time.UTC
+	}
+	if cfg.Render == nil {
+		cfg.Render = incident.Notice.String
+	}
+	return &Service{store: cfg.Store, core: cfg.Core, chat: cfg.Chat, sched: cfg.Scheduler, policy: cfg.Policy,
+		clock: cfg.Clock, log: cfg.Logger, noticeText: cfg.Render}
 }
 
-// Day returns the local calendar date of t as midnight UTC, the form due
-// dates are stored in.
-func Day(t time.Time, loc *time.Location) time.Time {
-	y, m, d := t.In(loc).Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+// RegisterJobs registers the notice job.
+func (s *Service) RegisterJobs(r interface {
+	Handle(kind string, h incident.JobHandler)
+}) {
+	r.Handle(JobNotice, s.runNotice)
 }
 
-// AddBusinessDays returns the day n business days (Monday to Friday) after
-// day.
-func AddBusinessDays(day time.Time, n int) time.Time {
-	for n > 0 {
-		day = day.AddDate(0, 0, 1)
-		if wd := day.Weekday(); wd != time.Saturday && wd != time.Sunday {
-			n--
-		}
+// Feature joins the core's lifecycle: closing an incident schedules its
+// review. Add it with the core's Use.
+func (s *Service) Feature() incident.Feature {
+	return incident.Feature{Name: "followthrough", Hook: s.hook}
+}
+
+func (s *Service) hook(ctx context.Context, c incident.Change) error {
+	if c.Kind != incident.EventStatusChanged || incident.Status(c.To) != incident.StatusClosed || c.Incident == nil {
+		return nil
 	}
-	return day
+	return s.scheduleReview(ctx, c.Incident)
+}
+
+func (s *Service) authorize(ctx context.Context, req incident.Request) error {
+	d, err := s.core.Authorize(ctx, req)
+	if err != nil {
+		return fmt.Errorf("check permission: %w", err)
+	}
+	return d.Err()
+}
+
+// runDrill declares the drill of a schedule for a period, once: the
+// declare is keyed by the schedule and the period.
+func (s *Service) runDrill(ctx context.Context, n notice) error {
+	if n.Drill < 0 || n.Drill >= len(s.policy.Drills.Schedule) {
+		return nil
+	}
+	d := s.policy.Drills.Schedule[n.Drill]
+	title := d.Title
+	if title == "" {
+		title = "Scheduled drill " + d.Name
+	}
+	_, _, err := s.core.Declare(ctx, incident.DeclareInput{Title: title, Severity: d.Severity, ServiceKey: d.Service, DeclaredBy: "bot",
+		Drill: true, Key: fmt.Sprintf("drill:%s:%s", d.Name, n.Period),
+		Description: fmt.Sprintf("A %s drill from the policy (%s). Run it like a real incident.", d.Every, d.Name)})
+	return err
 }
 
 // subBusinessDays returns the day n business days before day.
@@ -166,48 +191,48 @@ func subBusinessDays(day time.Time, n int) time.Time {
 
 // scheduleReview sets the review of a just-closed incident: due the
 // policy's business days after the close, in the policy's time zone.
-func (s *Service) scheduleReview(ctx context.Context, inc *Incident) error {
+func (s *Service) scheduleReview(ctx context.Context, inc *incident.Incident) error {
 	if _, err := s.store.GetReview(ctx, inc.ID); err == nil {
 		return nil // a reopened and closed again incident keeps its review
-	} else if ErrorCode(err) != ENOTFOUND {
+	} else if incident.ErrorCode(err) != incident.ENOTFOUND {
 		return fmt.Errorf("schedule review: %w", err)
 	}
 	now := s.clock.Now()
 	owner := inc.Commander
-	if sc := inc.Roles[RoleScribe]; owner == "" && sc != "" {
+	if sc := inc.Roles[incident.RoleScribe]; owner == "" && sc != "" {
 		owner = sc
 	}
-	due := AddBusinessDays(Day(now, s.policy.Location), s.policy.FollowUps.ReviewBusinessDays)
-	r := &Review{IncidentID: inc.ID, State: ReviewDraft, DueOn: due, Owner: owner, UpdatedBy: "bot", CreatedAt: now, UpdatedAt: now}
+	due := incident.AddBusinessDays(incident.Day(now, s.policy.Location), s.policy.FollowUps.ReviewBusinessDays)
+	r := &incident.Review{IncidentID: inc.ID, State: incident.ReviewDraft, DueOn: due, Owner: owner, UpdatedBy: "bot", CreatedAt: now, UpdatedAt: now}
 	if err := s.store.SaveReview(ctx, r); err != nil {
 		return fmt.Errorf("schedule review of %s: %w", inc.Key(), err)
 	}
-	n := Notice{Kind: NoticeReviewScheduled, Incident: inc.Key(), Actor: "bot", User: owner,
+	n := incident.Notice{Kind: incident.NoticeReviewScheduled, Incident: inc.Key(), Actor: "bot", User: owner,
 		Values: map[string]string{"due": due.Format("Mon 2 Jan 2006"), "days": fmt.Sprint(s.policy.FollowUps.ReviewBusinessDays)}}
-	ev := TimelineEvent{IncidentID: inc.ID, Kind: EventReview, Actor: "bot", At: now, Text: s.noticeText(n), SourceID: "review:scheduled",
-		Data: map[string]string{"state": string(ReviewDraft), "due": due.Format(time.DateOnly)}}
-	if err := s.store.AddTimelineEvent(ctx, &ev); err != nil && ErrorCode(err) != ECONFLICT {
+	ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventReview, Actor: "bot", At: now, Text: s.noticeText(n), SourceID: "review:scheduled",
+		Data: map[string]string{"state": string(incident.ReviewDraft), "due": due.Format(time.DateOnly)}}
+	if err := s.store.AddTimelineEvent(ctx, &ev); err != nil && incident.ErrorCode(err) != incident.ECONFLICT {
 		return fmt.Errorf("schedule review of %s: %w", inc.Key(), err)
 	}
-	return s.scheduleSync(ctx, inc, syncPayload{IncidentID: inc.ID, Notices: []Notice{n}})
+	return s.core.Notify(ctx, inc, n)
 }
 
-// Review returns an incident's review; ENOTFOUND before it is closed.
-func (s *Service) Review(ctx context.Context, id int64) (*Review, error) {
+// incident.Review returns an incident's review; incident.ENOTFOUND before it is closed.
+func (s *Service) Review(ctx context.Context, id int64) (*incident.Review, error) {
 	r, err := s.store.GetReview(ctx, id)
-	if ErrorCode(err) == ENOTFOUND {
-		return nil, Errorf(ENOTFOUND, "The review is scheduled when the incident is closed.")
+	if incident.ErrorCode(err) == incident.ENOTFOUND {
+		return nil, incident.Errorf(incident.ENOTFOUND, "The review is scheduled when the incident is closed.")
 	}
 	return r, err
 }
 
 // SetReviewState moves the review forward (draft → in review → published)
-// or back. EINVALID for an unknown state; ENOTFOUND before the close;
+// or back. incident.EINVALID for an unknown state; incident.ENOTFOUND before the close;
 // EFORBIDDEN unless actor is the IC, in the commander group or the
 // review's owner.
-func (s *Service) SetReviewState(ctx context.Context, id int64, state ReviewState, actor string) (*Review, error) {
+func (s *Service) SetReviewState(ctx context.Context, id int64, state incident.ReviewState, actor string) (*incident.Review, error) {
 	if !state.Valid() {
-		return nil, Errorf(EINVALID, "Unknown review state %q: use draft, in_review or published.", state)
+		return nil, incident.Errorf(incident.EINVALID, "Unknown review state %q: use draft, in_review or published.", state)
 	}
 	inc, err := s.store.GetIncident(ctx, id)
 	if err != nil {
@@ -217,11 +242,11 @@ func (s *Service) SetReviewState(ctx context.Context, id int64, state ReviewStat
 	if err != nil {
 		return nil, err
 	}
-	if err := s.authorize(ctx, Request{Subject: Subject{User: actor}, Action: ActReview, Incident: inc, Target: r.Owner}); err != nil {
+	if err := s.authorize(ctx, incident.Request{Subject: incident.Subject{User: actor}, Action: incident.ActReview, Incident: inc, Target: r.Owner}); err != nil {
 		return nil, err
 	}
 	if r.State == state {
-		return nil, Errorf(ECONFLICT, "The review of %s is already %s.", inc.Key(), state.Label())
+		return nil, incident.Errorf(incident.ECONFLICT, "The review of %s is already %s.", inc.Key(), state.Label())
 	}
 	now := s.clock.Now()
 	from := r.State
@@ -229,56 +254,33 @@ func (s *Service) SetReviewState(ctx context.Context, id int64, state ReviewStat
 	if err := s.store.SaveReview(ctx, r); err != nil {
 		return nil, fmt.Errorf("set review state: %w", err)
 	}
-	n := Notice{Kind: NoticeReviewState, Incident: inc.Key(), Actor: actor, Values: map[string]string{"from": from.Label(), "to": state.Label()}}
-	ev := TimelineEvent{IncidentID: inc.ID, Kind: EventReview, Actor: actor, At: now, Text: s.noticeText(n),
+	n := incident.Notice{Kind: incident.NoticeReviewState, Incident: inc.Key(), Actor: actor, Values: map[string]string{"from": from.Label(), "to": state.Label()}}
+	ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventReview, Actor: actor, At: now, Text: s.noticeText(n),
 		Data: map[string]string{"from": string(from), "state": string(state)}}
 	if err := s.store.AddTimelineEvent(ctx, &ev); err != nil {
 		return nil, fmt.Errorf("set review state: %w", err)
 	}
 	if inc.ChannelID != "" {
-		if err := s.scheduleSync(ctx, inc, syncPayload{IncidentID: inc.ID, Notices: []Notice{n}}); err != nil {
+		if err := s.core.Notify(ctx, inc, n); err != nil {
 			return r, err
 		}
 	}
 	return r, nil
 }
 
-// FollowUpFilter selects action items for Followups.
-type FollowUpFilter struct {
-	// Owner keeps the items of one user.
-	Owner string
-	// OverdueOnly keeps items past their due date.
-	OverdueOnly bool
-	// Viewer keeps the items of incidents this user may see (CanSee):
-	// a private incident's items only for its members. Required unless
-	// Internal is set.
-	Viewer string
-	// Internal lists every item, for the bot's own digests, which redact
-	// private incidents' items themselves.
-	Internal bool
-}
-
-// FollowUp is an open action item with its incident.
-type FollowUp struct {
-	Item     ActionItem
-	Incident *Incident
-	Overdue  bool
-}
-
-// Followups lists open action items across incidents, overdue first, then
 // by due date. Drills' items are included: a drill's follow-ups are real.
-func (s *Service) Followups(ctx context.Context, f FollowUpFilter) ([]FollowUp, error) {
+func (s *Service) Followups(ctx context.Context, f incident.FollowUpFilter) ([]incident.FollowUp, error) {
 	if f.Viewer == "" && !f.Internal {
-		return nil, Errorf(EINVALID, "Say who is asking for the follow-ups.")
+		return nil, incident.Errorf(incident.EINVALID, "Say who is asking for the follow-ups.")
 	}
 	items, err := s.store.ListOpenActionItems(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list follow-ups: %w", err)
 	}
 	seen := map[int64]bool{}
-	today := Day(s.clock.Now(), s.policy.Location)
-	incs := map[int64]*Incident{}
-	var out []FollowUp
+	today := incident.Day(s.clock.Now(), s.policy.Location)
+	incs := map[int64]*incident.Incident{}
+	var out []incident.FollowUp
 	for _, it := range items {
 		if f.Owner != "" && it.Owner != f.Owner {
 			continue
@@ -294,7 +296,7 @@ func (s *Service) Followups(ctx context.Context, f FollowUpFilter) ([]FollowUp, 
 			}
 			incs[it.IncidentID] = inc
 			if !f.Internal {
-				ok, err := s.CanSee(ctx, f.Viewer, inc)
+				ok, err := s.core.CanSee(ctx, f.Viewer, inc)
 				if err != nil {
 					return nil, fmt.Errorf("list follow-ups: %w", err)
 				}
@@ -304,7 +306,7 @@ func (s *Service) Followups(ctx context.Context, f FollowUpFilter) ([]FollowUp, 
 		if !f.Internal && !seen[inc.ID] {
 			continue
 		}
-		out = append(out, FollowUp{Item: it, Incident: inc, Overdue: overdue})
+		out = append(out, incident.FollowUp{Item: it, Incident: inc, Overdue: overdue})
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i], out[j]
@@ -324,21 +326,9 @@ func (s *Service) Followups(ctx context.Context, f FollowUpFilter) ([]FollowUp, 
 	return out, nil
 }
 
-// FollowUpItem is one follow-up of a list or digest, for the chat to word.
-func FollowUpItem(f FollowUp) Notice {
-	n := Notice{Kind: NoticeFollowUpItem, Incident: f.Incident.Key(), User: f.Item.Owner,
-		Values: map[string]string{"text": f.Item.Text, "url": f.Item.ExternalURL, "overdue": fmt.Sprint(f.Overdue)}}
-	if f.Item.DueOn != nil {
-		n.Values["due"] = f.Item.DueOn.Format("Mon 2 Jan")
-	}
-	return n
-}
-
-// redactedFollowUpItem is a private incident's follow-up for a channel
-// that may not see it: the redacted incident name ("Private incident
 // INC-n"), its owner and due date, never its text nor its tracker link.
-func redactedFollowUpItem(f FollowUp) Notice {
-	n := Notice{Kind: NoticeFollowUpItem, Incident: DisclosedTitle(f.Incident, DiscloseRedacted), User: f.Item.Owner,
+func redactedFollowUpItem(f incident.FollowUp) incident.Notice {
+	n := incident.Notice{Kind: incident.NoticeFollowUpItem, Incident: incident.DisclosedTitle(f.Incident, incident.DiscloseRedacted), User: f.Item.Owner,
 		Values: map[string]string{"private": "true", "overdue": fmt.Sprint(f.Overdue)}}
 	if f.Item.DueOn != nil {
 		n.Values["due"] = f.Item.DueOn.Format("Mon 2 Jan")
@@ -348,7 +338,7 @@ func redactedFollowUpItem(f FollowUp) Notice {
 
 // CompleteActionItem marks an action item done, as when its tracker issue
 // is closed; actor names who or what closed it. Done twice is no change.
-// ENOTFOUND for an unknown item, or one of another incident than incKey.
+// incident.ENOTFOUND for an unknown item, or one of another incident than incKey.
 func (s *Service) CompleteActionItem(ctx context.Context, incKey string, itemID int64, actor, link string) error {
 	item, err := s.store.GetActionItem(ctx, itemID)
 	if err != nil {
@@ -359,13 +349,13 @@ func (s *Service) CompleteActionItem(ctx context.Context, incKey string, itemID 
 		return fmt.Errorf("complete action item: %w", err)
 	}
 	if incKey != "" && !strings.EqualFold(inc.Key(), incKey) {
-		return Errorf(ENOTFOUND, "Action item %d does not belong to %s.", itemID, incKey)
+		return incident.Errorf(incident.ENOTFOUND, "Action item %d does not belong to %s.", itemID, incKey)
 	}
 	if item.Done {
 		return nil
 	}
 	done := false
-	if _, err := s.store.UpdateActionItem(ctx, item.ID, func(a *ActionItem) error {
+	if _, err := s.store.UpdateActionItem(ctx, item.ID, func(a *incident.ActionItem) error {
 		if a.Done {
 			return nil
 		}
@@ -380,16 +370,16 @@ func (s *Service) CompleteActionItem(ctx context.Context, incKey string, itemID 
 	if !done {
 		return nil
 	}
-	n := Notice{Kind: NoticeFollowUpDone, Incident: inc.Key(), Values: map[string]string{"by": actor, "text": item.Text, "url": link}}
-	ev := TimelineEvent{IncidentID: inc.ID, Kind: EventNote, Actor: actor, At: s.clock.Now(), Text: s.noticeText(n),
+	n := incident.Notice{Kind: incident.NoticeFollowUpDone, Incident: inc.Key(), Values: map[string]string{"by": actor, "text": item.Text, "url": link}}
+	ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventNote, Actor: actor, At: s.clock.Now(), Text: s.noticeText(n),
 		SourceID: fmt.Sprintf("item_done:%d", item.ID), Data: map[string]string{"action_item": fmt.Sprint(item.ID)}}
-	if err := s.store.AddTimelineEvent(ctx, &ev); err != nil && ErrorCode(err) != ECONFLICT {
+	if err := s.store.AddTimelineEvent(ctx, &ev); err != nil && incident.ErrorCode(err) != incident.ECONFLICT {
 		return fmt.Errorf("complete action item: %w", err)
 	}
 	if inc.ChannelID == "" {
 		return nil
 	}
-	return s.scheduleSync(ctx, inc, syncPayload{IncidentID: inc.ID, Notices: []Notice{n}})
+	return s.core.Notify(ctx, inc, n)
 }
 
 // notice is one message the follow-through sends once.
@@ -404,7 +394,7 @@ type notice struct {
 	Period     string `json:"period,omitempty"`
 }
 
-// Notice kinds.
+// incident.Notice kinds.
 const (
 	noticeReviewReminder = "review_reminder"
 	noticeReviewOverdue  = "review_overdue"
@@ -414,15 +404,15 @@ const (
 	noticeDrill          = "drill"
 )
 
-// SweepFollowThrough finds the reminders, escalations, digests and
+// Sweep finds the reminders, escalations, digests and
 // scheduled drills that are due now and schedules each as a job keyed by
 // what it is about, so that however many replicas sweep, and however often,
 // each is sent once. The program runs it every FollowUps.CheckEvery.
-func (s *Service) SweepFollowThrough(ctx context.Context) (scheduled int, err error) {
+func (s *Service) Sweep(ctx context.Context) (scheduled int, err error) {
 	now := s.clock.Now()
 	fp := s.policy.FollowUps
 	loc := s.policy.Location
-	today := Day(now, loc)
+	today := incident.Day(now, loc)
 	local := now.In(loc)
 	sinceMidnight := time.Duration(local.Hour())*time.Hour + time.Duration(local.Minute())*time.Minute + time.Duration(local.Second())*time.Second
 	pastAt := sinceMidnight >= fp.At
@@ -466,7 +456,7 @@ func (s *Service) SweepFollowThrough(ctx context.Context) (scheduled int, err er
 		}
 	}
 	for i, d := range s.policy.Drills.Schedule {
-		period, due := d.occurrence(now, loc)
+		period, due := d.Occurrence(now, loc)
 		if !due {
 			continue
 		}
@@ -486,7 +476,7 @@ func (s *Service) SweepFollowThrough(ctx context.Context) (scheduled int, err er
 			continue
 		}
 		payload, _ := json.Marshal(n)
-		ok, err := s.sched.Schedule(ctx, Job{Kind: JobNotice, Key: n.Key, Payload: payload, MaxAttempts: 6})
+		ok, err := s.sched.Schedule(ctx, incident.Job{Kind: JobNotice, Key: n.Key, Payload: payload, MaxAttempts: 6})
 		if err != nil {
 			return scheduled, fmt.Errorf("sweep: schedule %s: %w", n.Key, err)
 		}
@@ -518,7 +508,7 @@ func (s *Service) digestTeams() []string {
 func (s *Service) runNotice(ctx context.Context, payload []byte) error {
 	var n notice
 	if err := json.Unmarshal(payload, &n); err != nil {
-		return fmt.Errorf("decode notice: %w: %w", err, ErrJobCancel)
+		return fmt.Errorf("decode notice: %w: %w", err, incident.ErrJobCancel)
 	}
 	sent, err := s.store.NoticeSent(ctx, n.Key)
 	if err != nil {
@@ -545,9 +535,9 @@ func (s *Service) sendNotice(ctx context.Context, n notice) error {
 	case noticeDigest:
 		return s.sendDigest(ctx, n)
 	case noticeDrill:
-		return s.runScheduledDrill(ctx, n)
+		return s.runDrill(ctx, n)
 	}
-	return fmt.Errorf("unknown notice kind %q: %w", n.Kind, ErrJobCancel)
+	return fmt.Errorf("unknown notice kind %q: %w", n.Kind, incident.ErrJobCancel)
 }
 
 func (s *Service) sendReviewNotice(ctx context.Context, n notice) error {
@@ -559,19 +549,19 @@ func (s *Service) sendReviewNotice(ctx context.Context, n notice) error {
 	if err != nil {
 		return err
 	}
-	if r.State == ReviewPublished {
+	if r.State == incident.ReviewPublished {
 		return nil
 	}
-	say := Notice{Kind: NoticeReviewReminder, Incident: inc.Key(), Actor: "bot", Drill: inc.Drill,
+	say := incident.Notice{Kind: incident.NoticeReviewReminder, Incident: inc.Key(), Actor: "bot", Drill: inc.Drill,
 		Values: map[string]string{"title": inc.Title, "due": r.DueOn.Format("Mon 2 Jan"), "state": r.State.Label()}}
 	if n.Kind == noticeReviewOverdue {
-		say.Kind = NoticeReviewOverdue
+		say.Kind = incident.NoticeReviewOverdue
 	}
-	for _, u := range Dedupe([]string{inc.Commander, r.Owner}) {
+	for _, u := range incident.Dedupe([]string{inc.Commander, r.Owner}) {
 		if u == "bot" {
 			continue
 		}
-		if err := s.chat.Tell(ctx, ReplyTarget{UserID: u}, say); err != nil {
+		if err := s.chat.Tell(ctx, incident.ReplyTarget{UserID: u}, say); err != nil {
 			return err
 		}
 	}
@@ -580,7 +570,7 @@ func (s *Service) sendReviewNotice(ctx context.Context, n notice) error {
 
 func (s *Service) sendItemNotice(ctx context.Context, n notice) error {
 	item, err := s.store.GetActionItem(ctx, n.ItemID)
-	if ErrorCode(err) == ENOTFOUND {
+	if incident.ErrorCode(err) == incident.ENOTFOUND {
 		return nil
 	} else if err != nil {
 		return err
@@ -592,21 +582,21 @@ func (s *Service) sendItemNotice(ctx context.Context, n notice) error {
 	if err != nil {
 		return err
 	}
-	say := Notice{Kind: NoticeFollowUpDue, Incident: inc.Key(), Actor: "bot", User: item.Owner, Drill: inc.Drill,
+	say := incident.Notice{Kind: incident.NoticeFollowUpDue, Incident: inc.Key(), Actor: "bot", User: item.Owner, Drill: inc.Drill,
 		Values: map[string]string{"due": item.DueOn.Format("Mon 2 Jan"), "text": item.Text}}
 	if n.Kind == noticeItemDue {
-		return s.chat.Tell(ctx, ReplyTarget{UserID: item.Owner}, say)
+		return s.chat.Tell(ctx, incident.ReplyTarget{UserID: item.Owner}, say)
 	}
-	say.Kind = NoticeFollowUpOverdue
+	say.Kind = incident.NoticeFollowUpOverdue
 	if item.Owner != "" {
-		if err := s.chat.Tell(ctx, ReplyTarget{UserID: item.Owner}, say); err != nil {
+		if err := s.chat.Tell(ctx, incident.ReplyTarget{UserID: item.Owner}, say); err != nil {
 			return err
 		}
 	}
 	// The escalation: the IC hears of it, unless the IC is the owner.
 	if inc.Commander != "" && inc.Commander != item.Owner {
-		say.Kind = NoticeFollowUpOverdueIC
-		return s.chat.Tell(ctx, ReplyTarget{UserID: inc.Commander}, say)
+		say.Kind = incident.NoticeFollowUpOverdueIC
+		return s.chat.Tell(ctx, incident.ReplyTarget{UserID: inc.Commander}, say)
 	}
 	return nil
 }
@@ -620,14 +610,14 @@ func (s *Service) sendDigest(ctx context.Context, n notice) error {
 	if channel == "" {
 		return nil
 	}
-	all, err := s.Followups(ctx, FollowUpFilter{Internal: true})
+	all, err := s.Followups(ctx, incident.FollowUpFilter{Internal: true})
 	if err != nil {
 		return err
 	}
-	var mine []FollowUp
+	var mine []incident.FollowUp
 	overdue := 0
 	for _, f := range all {
-		if s.policy.teamOf(f.Incident.Service) != n.Team {
+		if s.policy.TeamOf(f.Incident.Service) != n.Team {
 			continue
 		}
 		mine = append(mine, f)
@@ -635,7 +625,7 @@ func (s *Service) sendDigest(ctx context.Context, n notice) error {
 			overdue++
 		}
 	}
-	digest := Notice{Kind: NoticeFollowUpDigest, Actor: "bot", Values: map[string]string{"team": name, "period": n.Period,
+	digest := incident.Notice{Kind: incident.NoticeFollowUpDigest, Actor: "bot", Values: map[string]string{"team": name, "period": n.Period,
 		"open": fmt.Sprint(len(mine)), "overdue": fmt.Sprint(overdue)}}
 	for i, f := range mine {
 		if i == 30 {
@@ -646,7 +636,7 @@ func (s *Service) sendDigest(ctx context.Context, n notice) error {
 			digest.Items = append(digest.Items, redactedFollowUpItem(f))
 			continue
 		}
-		digest.Items = append(digest.Items, FollowUpItem(f))
+		digest.Items = append(digest.Items, incident.FollowUpItem(f))
 	}
 	_, err = s.chat.Notify(ctx, channel, digest)
 	return err
