@@ -190,8 +190,10 @@ func TestResolutionConfirmedWithData(t *testing.T) {
 		}
 	}
 	require.NotNil(t, check)
-	require.Equal(t, "U0BOB", check.Data["smoke_tester"])
-	require.Equal(t, "p99 back to 180 ms", check.Data["notes"])
+	data, ok := check.Payload.(incident.ResolutionCheckData)
+	require.True(t, ok)
+	require.Equal(t, "U0BOB", data.SmokeTester)
+	require.Equal(t, "p99 back to 180 ms", data.Notes)
 	require.Len(t, postsContaining(b.chat, "C001", "Resolution confirmed by"), 1)
 
 	// P3 is not in the policy's list: the plain resolve still works.

@@ -9,7 +9,10 @@
 //   - The incident and its vocabulary: Incident, Severity, Status, Role,
 //     TimelineEvent, StatusUpdate, ActionItem (incident.go, severity.go,
 //     status.go, update.go), and the Policy that configures them
-//     (policy.go). Errors are a kind plus a user-safe message (error.go).
+//     (policy.go). Each event kind's details are a typed payload
+//     (eventdata.go: MessageData, RollbackData ...), listed in one table of
+//     kinds and stored as one JSON object whose keys and string values are
+//     those events have always been stored with. Errors are a kind plus a user-safe message (error.go).
 //   - Service, which runs incidents. Each feature of the response lives in
 //     its own file, with its jobs and notices next to it:
 //     declare, the war room setup and the lifecycle (service.go,

@@ -229,11 +229,11 @@ func (s *Service) assignRole(ctx context.Context, id int64, role, user, actor st
 			i.Roles[role] = user
 			n.Kind, n.Values = NoticeRoleAssigned, map[string]string{"role": roleLabel(role)}
 		}
-		data := map[string]string{"role": role, "user": user}
+		data := RoleAssignedData{Role: role, User: user}
 		if takeover {
-			data["takeover"] = "confirmed"
+			data.Takeover = TakeoverConfirmed
 		}
-		ev := TimelineEvent{Kind: EventRoleAssigned, Actor: actor, At: now, Key: role == RoleCommander, Text: s.noticeText(n), Data: data}
+		ev := TimelineEvent{Kind: EventRoleAssigned, Actor: actor, At: now, Key: role == RoleCommander, Text: s.noticeText(n), Payload: data}
 		return []TimelineEvent{ev}, &syncPayload{Notices: []Notice{n}, Invite: []string{user}}, nil
 	})
 }
@@ -270,7 +270,7 @@ func (s *Service) SetSeverity(ctx context.Context, id int64, sev Severity, actor
 		n := Notice{Kind: NoticeSeverityChanged, Incident: i.Key(), Actor: actor, Mirror: true,
 			Values: map[string]string{"from": prev.String(), "to": sev.String(), "label": sp.Label, "raised": fmt.Sprint(verb == "raised")}}
 		ev := TimelineEvent{Kind: EventSeverityChanged, Actor: actor, At: now, Key: true, Text: s.noticeText(n),
-			Data: map[string]string{"from": prev.String(), "to": sev.String()}}
+			Payload: SeverityChangedData{From: prev, To: sev}}
 		return []TimelineEvent{ev}, &syncPayload{Notices: []Notice{n}, Invite: sp.Invite}, nil
 	})
 	if err != nil {
@@ -355,7 +355,7 @@ func (s *Service) setStatus(ctx context.Context, id int64, to Status, actor, sum
 			i.LastUpdateAt, i.NagCount, i.SnoozedUntil = &t, 0, nil
 		}
 		ev := TimelineEvent{Kind: EventStatusChanged, Actor: actor, At: now, Key: true, Text: s.noticeText(n),
-			Data: map[string]string{"from": string(from), "to": string(to)}}
+			Payload: StatusChangedData{From: from, To: to}}
 		var lines []string
 		for _, x := range extra {
 			lines = append(lines, x.Text)

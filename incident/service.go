@@ -247,7 +247,7 @@ func (s *Service) Declare(ctx context.Context, in DeclareInput) (*Incident, bool
 		}
 		if inc.Commander != "" {
 			events = append(events, TimelineEvent{IncidentID: inc.ID, Kind: EventRoleAssigned, Actor: in.DeclaredBy, At: now, Key: true,
-				Text: fmt.Sprintf("%s is the Incident Commander", mention(inc.Commander)), Data: map[string]string{"role": RoleCommander, "user": inc.Commander}})
+				Text: fmt.Sprintf("%s is the Incident Commander", mention(inc.Commander)), Payload: RoleAssignedData{Role: RoleCommander, User: inc.Commander}})
 		}
 		for i := range events {
 			if err := tx.AddTimelineEvent(ctx, &events[i]); err != nil {
@@ -378,7 +378,7 @@ func (s *Service) setup(ctx context.Context, p setupPayload) error {
 			}
 			i.Status = StatusInvestigating
 			return []TimelineEvent{{Kind: EventStatusChanged, Actor: "bot", At: s.clock.Now(), Text: "Investigating",
-				Data: map[string]string{"from": string(StatusDeclared), "to": string(StatusInvestigating)}}}, nil
+				Payload: StatusChangedData{From: StatusDeclared, To: StatusInvestigating}}}, nil
 		})
 		if err != nil {
 			return fmt.Errorf("setup: %w", err)

@@ -19,7 +19,7 @@ import (
 
 // webhookRoutes lists the inbound webhooks the configuration turns on. Each
 // verifies its provider's signature on the raw body before parsing.
-func webhookRoutes(cfg Config, svc *incident.Service, alrt *alerts.Service, ft *followthrough.Service, pg *paging.Service, log *slog.Logger) []webhookRoute {
+func webhookRoutes(cfg Config, svc *incident.Service, alrt *alerts.Service, ft *followthrough.Service, pg *paging.Service, deliveries alerting.Deliveries, clock incident.Clock, log *slog.Logger) []webhookRoute {
 	var routes []webhookRoute
 	if cfg.PagerDuty.WebhookSecret != "" {
 		// Several secrets, comma-separated, allow rotating the secret.
@@ -58,8 +58,12 @@ func webhookRoutes(cfg Config, svc *incident.Service, alrt *alerts.Service, ft *
 		routes = append(routes, webhookRoute{"/webhooks/alertmanager", alerting.NewAlertmanagerHandler(auth, alrt.HandleAlert, log)})
 	}
 	if cfg.Alerts.GrafanaToken != "" || cfg.Alerts.GrafanaHMACSecret != "" {
+		// A signed delivery is taken once across replicas: the delivery
+		// records are shared.
 		auth := alerting.Auth{Tokens: strings.Split(cfg.Alerts.GrafanaToken.Reveal(), ","),
-			HMACSecrets: strings.Split(cfg.Alerts.GrafanaHMACSecret.Reveal(), ",")}
+			HMACSecrets:     strings.Split(cfg.Alerts.GrafanaHMACSecret.Reveal(), ","),
+			SignatureHeader: cfg.Alerts.GrafanaSignatureHeader, TimestampHeader: cfg.Alerts.GrafanaTimestampHeader,
+			Deliveries: deliveries, Now: clock.Now}
 		routes = append(routes, webhookRoute{"/webhooks/grafana", alerting.NewGrafanaHandler(auth, alrt.HandleAlert, log)})
 	}
 	return routes

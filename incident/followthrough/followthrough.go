@@ -12,7 +12,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"sort"
 	"strings"
 	"time"
@@ -73,9 +72,9 @@ type Core interface {
 	CanSee(ctx context.Context, user string, inc *incident.Incident) (bool, error)
 	// Declare declares the scheduled drills.
 	Declare(ctx context.Context, in incident.DeclareInput) (*incident.Incident, bool, error)
-	// Notify says notices in the incident's channel through the durable
-	// sync job.
-	Notify(ctx context.Context, inc *incident.Incident, notices ...incident.Notice) error
+	// NotifyOn says notices in the incident's channel through the durable
+	// sync job, scheduled on sched (a transaction's Tx).
+	NotifyOn(ctx context.Context, sched incident.Scheduler, inc *incident.Incident, notices ...incident.Notice) error
 }
 
 // Chat tells people of reminders and posts the digests.
@@ -94,7 +93,6 @@ type Config struct {
 	// zero means the default.
 	Policy incident.Policy
 	Clock  incident.Clock
-	Logger *slog.Logger
 	// Render words a notice for the timeline as the chat would say it, as
 	// the core's ServiceConfig.Render; nil means Notice.String.
 	Render func(incident.Notice) string
@@ -108,7 +106,6 @@ type Service struct {
 	sched      incident.Scheduler
 	policy     incident.Policy
 	clock      incident.Clock
-	log        *slog.Logger
 	noticeText func(incident.Notice) string
 }
 
@@ -116,9 +113,6 @@ type Service struct {
 func New(cfg Config) *Service {
 	if cfg.Clock == nil {
 		cfg.Clock = incident.SystemClock
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Policy.Severities == nil {
 		cfg.Policy = incident.DefaultPolicy()
@@ -130,7 +124,7 @@ func New(cfg Config) *Service {
 		cfg.Render = incident.Notice.String
 	}
 	return &Service{store: cfg.Store, core: cfg.Core, chat: cfg.Chat, sched: cfg.Scheduler, policy: cfg.Policy,
-		clock: cfg.Clock, log: cfg.Logger, noticeText: cfg.Render}
+		clock: cfg.Clock, noticeText: cfg.Render}
 }
 
 // RegisterJobs registers the notice job.
@@ -151,6 +145,18 @@ func (s *Service) hook(ctx context.Context, c incident.Change) error {
 		return nil
 	}
 	return s.scheduleReview(ctx, c.Incident)
+}
+
+// atomic runs fn in one store transaction: what fn stores, and the jobs it
+// schedules on tx, commit together or not at all.
+func (s *Service) atomic(ctx context.Context, fn func(tx Tx) error) error {
+	return s.store.Atomic(ctx, func(tx incident.Tx) error {
+		ftx, ok := tx.(Tx)
+		if !ok {
+			return fmt.Errorf("the store's transaction (%T) keeps no follow-through", tx)
+		}
+		return fn(ftx)
+	})
 }
 
 func (s *Service) authorize(ctx context.Context, req incident.Request) error {
@@ -190,34 +196,37 @@ func subBusinessDays(day time.Time, n int) time.Time {
 }
 
 // scheduleReview sets the review of a just-closed incident: due the
-// policy's business days after the close, in the policy's time zone.
+// policy's business days after the close, in the policy's time zone. The
+// review, its timeline event and the line for the channel commit together.
 func (s *Service) scheduleReview(ctx context.Context, inc *incident.Incident) error {
-	if _, err := s.store.GetReview(ctx, inc.ID); err == nil {
-		return nil // a reopened and closed again incident keeps its review
-	} else if incident.ErrorCode(err) != incident.ENOTFOUND {
-		return fmt.Errorf("schedule review: %w", err)
-	}
 	now := s.clock.Now()
 	owner := inc.Commander
 	if sc := inc.Roles[incident.RoleScribe]; owner == "" && sc != "" {
 		owner = sc
 	}
 	due := incident.AddBusinessDays(incident.Day(now, s.policy.Location), s.policy.FollowUps.ReviewBusinessDays)
-	r := &incident.Review{IncidentID: inc.ID, State: incident.ReviewDraft, DueOn: due, Owner: owner, UpdatedBy: "bot", CreatedAt: now, UpdatedAt: now}
-	if err := s.store.SaveReview(ctx, r); err != nil {
-		return fmt.Errorf("schedule review of %s: %w", inc.Key(), err)
-	}
-	n := incident.Notice{Kind: incident.NoticeReviewScheduled, Incident: inc.Key(), Actor: "bot", User: owner,
-		Values: map[string]string{"due": due.Format("Mon 2 Jan 2006"), "days": fmt.Sprint(s.policy.FollowUps.ReviewBusinessDays)}}
-	ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventReview, Actor: "bot", At: now, Text: s.noticeText(n), SourceID: "review:scheduled",
-		Data: map[string]string{"state": string(incident.ReviewDraft), "due": due.Format(time.DateOnly)}}
-	if err := s.store.AddTimelineEvent(ctx, &ev); err != nil && incident.ErrorCode(err) != incident.ECONFLICT {
-		return fmt.Errorf("schedule review of %s: %w", inc.Key(), err)
-	}
-	return s.core.Notify(ctx, inc, n)
+	return s.atomic(ctx, func(tx Tx) error {
+		if _, err := tx.GetReview(ctx, inc.ID); err == nil {
+			return nil // a reopened and closed again incident keeps its review
+		} else if incident.ErrorCode(err) != incident.ENOTFOUND {
+			return fmt.Errorf("schedule review: %w", err)
+		}
+		r := &incident.Review{IncidentID: inc.ID, State: incident.ReviewDraft, DueOn: due, Owner: owner, UpdatedBy: "bot", CreatedAt: now, UpdatedAt: now}
+		if err := tx.SaveReview(ctx, r); err != nil {
+			return fmt.Errorf("schedule review of %s: %w", inc.Key(), err)
+		}
+		n := incident.Notice{Kind: incident.NoticeReviewScheduled, Incident: inc.Key(), Actor: "bot", User: owner,
+			Values: map[string]string{"due": due.Format("Mon 2 Jan 2006"), "days": fmt.Sprint(s.policy.FollowUps.ReviewBusinessDays)}}
+		ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventReview, Actor: "bot", At: now, Text: s.noticeText(n), SourceID: "review:scheduled",
+			Data: map[string]string{"state": string(incident.ReviewDraft), "due": due.Format(time.DateOnly)}}
+		if err := tx.AddTimelineEvent(ctx, &ev); err != nil && incident.ErrorCode(err) != incident.ECONFLICT {
+			return fmt.Errorf("schedule review of %s: %w", inc.Key(), err)
+		}
+		return s.core.NotifyOn(ctx, tx, inc, n)
+	})
 }
 
-// incident.Review returns an incident's review; incident.ENOTFOUND before it is closed.
+// Review returns an incident's review; ENOTFOUND before it is closed.
 func (s *Service) Review(ctx context.Context, id int64) (*incident.Review, error) {
 	r, err := s.store.GetReview(ctx, id)
 	if incident.ErrorCode(err) == incident.ENOTFOUND {
@@ -227,9 +236,10 @@ func (s *Service) Review(ctx context.Context, id int64) (*incident.Review, error
 }
 
 // SetReviewState moves the review forward (draft → in review → published)
-// or back. incident.EINVALID for an unknown state; incident.ENOTFOUND before the close;
+// or back. EINVALID for an unknown state; ENOTFOUND before the close;
 // EFORBIDDEN unless actor is the IC, in the commander group or the
-// review's owner.
+// review's owner. The new state, its timeline event and the line for the
+// channel commit together, or none of them does.
 func (s *Service) SetReviewState(ctx context.Context, id int64, state incident.ReviewState, actor string) (*incident.Review, error) {
 	if !state.Valid() {
 		return nil, incident.Errorf(incident.EINVALID, "Unknown review state %q: use draft, in_review or published.", state)
@@ -245,29 +255,39 @@ func (s *Service) SetReviewState(ctx context.Context, id int64, state incident.R
 	if err := s.authorize(ctx, incident.Request{Subject: incident.Subject{User: actor}, Action: incident.ActReview, Incident: inc, Target: r.Owner}); err != nil {
 		return nil, err
 	}
-	if r.State == state {
-		return nil, incident.Errorf(incident.ECONFLICT, "The review of %s is already %s.", inc.Key(), state.Label())
-	}
 	now := s.clock.Now()
-	from := r.State
-	r.State, r.UpdatedBy, r.UpdatedAt = state, actor, now
-	if err := s.store.SaveReview(ctx, r); err != nil {
-		return nil, fmt.Errorf("set review state: %w", err)
-	}
-	n := incident.Notice{Kind: incident.NoticeReviewState, Incident: inc.Key(), Actor: actor, Values: map[string]string{"from": from.Label(), "to": state.Label()}}
-	ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventReview, Actor: actor, At: now, Text: s.noticeText(n),
-		Data: map[string]string{"from": string(from), "state": string(state)}}
-	if err := s.store.AddTimelineEvent(ctx, &ev); err != nil {
-		return nil, fmt.Errorf("set review state: %w", err)
-	}
-	if inc.ChannelID != "" {
-		if err := s.core.Notify(ctx, inc, n); err != nil {
-			return r, err
+	err = s.atomic(ctx, func(tx Tx) error {
+		cur, err := tx.GetReview(ctx, id)
+		if err != nil {
+			return fmt.Errorf("set review state: %w", err)
 		}
+		if cur.State == state {
+			return incident.Errorf(incident.ECONFLICT, "The review of %s is already %s.", inc.Key(), state.Label())
+		}
+		from := cur.State
+		cur.State, cur.UpdatedBy, cur.UpdatedAt = state, actor, now
+		if err := tx.SaveReview(ctx, cur); err != nil {
+			return fmt.Errorf("set review state: %w", err)
+		}
+		n := incident.Notice{Kind: incident.NoticeReviewState, Incident: inc.Key(), Actor: actor, Values: map[string]string{"from": from.Label(), "to": state.Label()}}
+		ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventReview, Actor: actor, At: now, Text: s.noticeText(n),
+			Data: map[string]string{"from": string(from), "state": string(state)}}
+		if err := tx.AddTimelineEvent(ctx, &ev); err != nil {
+			return fmt.Errorf("set review state: %w", err)
+		}
+		r = cur
+		if inc.ChannelID == "" {
+			return nil
+		}
+		return s.core.NotifyOn(ctx, tx, inc, n)
+	})
+	if err != nil {
+		return nil, err
 	}
 	return r, nil
 }
 
+// Followups lists open action items across incidents, overdue first, then
 // by due date. Drills' items are included: a drill's follow-ups are real.
 func (s *Service) Followups(ctx context.Context, f incident.FollowUpFilter) ([]incident.FollowUp, error) {
 	if f.Viewer == "" && !f.Internal {
@@ -338,7 +358,9 @@ func redactedFollowUpItem(f incident.FollowUp) incident.Notice {
 
 // CompleteActionItem marks an action item done, as when its tracker issue
 // is closed; actor names who or what closed it. Done twice is no change.
-// incident.ENOTFOUND for an unknown item, or one of another incident than incKey.
+// ENOTFOUND for an unknown item, or one of another incident than incKey.
+// The item, its timeline event and the line for the channel commit
+// together, or none of them does.
 func (s *Service) CompleteActionItem(ctx context.Context, incKey string, itemID int64, actor, link string) error {
 	item, err := s.store.GetActionItem(ctx, itemID)
 	if err != nil {
@@ -354,32 +376,38 @@ func (s *Service) CompleteActionItem(ctx context.Context, incKey string, itemID 
 	if item.Done {
 		return nil
 	}
-	done := false
-	if _, err := s.store.UpdateActionItem(ctx, item.ID, func(a *incident.ActionItem) error {
-		if a.Done {
+	err = s.atomic(ctx, func(tx Tx) error {
+		done := false
+		if _, err := tx.UpdateActionItem(ctx, item.ID, func(a *incident.ActionItem) error {
+			if a.Done {
+				return nil
+			}
+			a.Done, done = true, true
+			if a.ExternalURL == "" {
+				a.ExternalURL = link
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		if !done {
 			return nil
 		}
-		a.Done, done = true, true
-		if a.ExternalURL == "" {
-			a.ExternalURL = link
+		n := incident.Notice{Kind: incident.NoticeFollowUpDone, Incident: inc.Key(), Values: map[string]string{"by": actor, "text": item.Text, "url": link}}
+		ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventNote, Actor: actor, At: s.clock.Now(), Text: s.noticeText(n),
+			SourceID: fmt.Sprintf("item_done:%d", item.ID), Data: map[string]string{"action_item": fmt.Sprint(item.ID)}}
+		if err := tx.AddTimelineEvent(ctx, &ev); err != nil && incident.ErrorCode(err) != incident.ECONFLICT {
+			return err
 		}
-		return nil
-	}); err != nil {
+		if inc.ChannelID == "" {
+			return nil
+		}
+		return s.core.NotifyOn(ctx, tx, inc, n)
+	})
+	if err != nil {
 		return fmt.Errorf("complete action item: %w", err)
 	}
-	if !done {
-		return nil
-	}
-	n := incident.Notice{Kind: incident.NoticeFollowUpDone, Incident: inc.Key(), Values: map[string]string{"by": actor, "text": item.Text, "url": link}}
-	ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventNote, Actor: actor, At: s.clock.Now(), Text: s.noticeText(n),
-		SourceID: fmt.Sprintf("item_done:%d", item.ID), Data: map[string]string{"action_item": fmt.Sprint(item.ID)}}
-	if err := s.store.AddTimelineEvent(ctx, &ev); err != nil && incident.ErrorCode(err) != incident.ECONFLICT {
-		return fmt.Errorf("complete action item: %w", err)
-	}
-	if inc.ChannelID == "" {
-		return nil
-	}
-	return s.core.Notify(ctx, inc, n)
+	return nil
 }
 
 // notice is one message the follow-through sends once.
@@ -394,7 +422,7 @@ type notice struct {
 	Period     string `json:"period,omitempty"`
 }
 
-// incident.Notice kinds.
+// Notice kinds.
 const (
 	noticeReviewReminder = "review_reminder"
 	noticeReviewOverdue  = "review_overdue"

@@ -3,6 +3,7 @@ package followthrough_test
 import (
 	"context"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -308,5 +309,178 @@ func TestReviewStateNeedsTheICTheCommanderGroupOrTheOwner(t *testing.T) {
 		r, err = b.ft.SetReviewState(ctx, inc.ID, incident.ReviewState(who.state), who.user)
 		require.NoError(t, err, who.user)
 		require.Equal(t, incident.ReviewState(who.state), r.State)
+	}
+}
+
+// flakyStore is a MemStore whose timeline writes, or sync jobs, fail on
+// demand, inside a transaction as outside.
+type flakyStore struct {
+	*incidenttest.MemStore
+	failEvents, failJobs *atomic.Bool
+}
+
+type memTx interface {
+	incident.Tx
+	followthrough.Store
+}
+
+type flakyTx struct {
+	memTx
+	failEvents, failJobs *atomic.Bool
+}
+
+var errDown = incident.Errorf(incident.EUNAVAILABLE, "The store is down.")
+
+func (f flakyStore) AddTimelineEvent(ctx context.Context, ev *incident.TimelineEvent) error {
+	if f.failEvents.Load() {
+		return errDown
+	}
+	return f.MemStore.AddTimelineEvent(ctx, ev)
+}
+
+func (f flakyStore) Atomic(ctx context.Context, fn func(tx incident.Tx) error) error {
+	return f.MemStore.Atomic(ctx, func(tx incident.Tx) error {
+		return fn(flakyTx{memTx: tx.(memTx), failEvents: f.failEvents, failJobs: f.failJobs})
+	})
+}
+
+func (f flakyTx) AddTimelineEvent(ctx context.Context, ev *incident.TimelineEvent) error {
+	if f.failEvents.Load() {
+		return errDown
+	}
+	return f.memTx.AddTimelineEvent(ctx, ev)
+}
+
+func (f flakyTx) Schedule(ctx context.Context, job incident.Job) (bool, error) {
+	if f.failJobs.Load() && job.Kind == incident.JobSync {
+		return false, errDown
+	}
+	return f.memTx.Schedule(ctx, job)
+}
+
+// flakySched fails sync jobs on demand.
+type flakySched struct {
+	incident.Scheduler
+	fail *atomic.Bool
+}
+
+func (f flakySched) Schedule(ctx context.Context, job incident.Job) (bool, error) {
+	if f.fail.Load() && job.Kind == incident.JobSync {
+		return false, errDown
+	}
+	return f.Scheduler.Schedule(ctx, job)
+}
+
+// flakySetup is setup on a flakyStore, with the core's own jobs failing
+// with the store's.
+func flakySetup(t *testing.T) (bundle, *atomic.Bool, *atomic.Bool) {
+	t.Helper()
+	b := setup(t)
+	failEvents, failJobs := new(atomic.Bool), new(atomic.Bool)
+	store := flakyStore{MemStore: b.store, failEvents: failEvents, failJobs: failJobs}
+	sched := flakySched{Scheduler: b.queue, fail: failJobs}
+	b.svc = incident.NewService(incident.ServiceConfig{Store: b.store, Scheduler: sched, Chat: b.chat, Policy: b.svc.Policy(), Clock: b.clock})
+	b.svc.RegisterJobs(b.queue)
+	b.ft = followthrough.New(followthrough.Config{Store: store, Core: b.svc, Chat: b.chat, Scheduler: sched, Policy: b.svc.Policy(), Clock: b.clock})
+	b.svc.Use(b.ft.Feature())
+	b.ft.RegisterJobs(b.queue)
+	return b, failEvents, failJobs
+}
+
+func TestCompleteActionItemIsAtomic(t *testing.T) {
+	t.Parallel()
+	for _, fail := range []string{"timeline", "job"} {
+		t.Run(fail, func(t *testing.T) {
+			t.Parallel()
+			b, failEvents, failJobs := flakySetup(t)
+			ctx := context.Background()
+			inc := declare(t, b, "checkout is down", incident.P2, "")
+			require.Empty(t, b.queue.RunAll(t))
+			inc, err := b.store.GetIncident(ctx, inc.ID)
+			require.NoError(t, err)
+			item, err := b.capt.AddFollowUp(ctx, inc.ID, "U0DECL", "alert on pool use", "U0OWNER", nil)
+			require.NoError(t, err)
+			require.Empty(t, b.queue.RunAll(t))
+			events := func() int {
+				evs, err := b.store.ListTimeline(ctx, inc.ID)
+				require.NoError(t, err)
+				return len(evs)
+			}
+			before := events()
+
+			if fail == "timeline" {
+				failEvents.Store(true)
+			} else {
+				failJobs.Store(true)
+			}
+			err = b.ft.CompleteActionItem(ctx, inc.Key(), item.ID, "GitHub issue closed", "https://github.com/acme/checkout/issues/9")
+			require.Error(t, err)
+			got, err := b.store.GetActionItem(ctx, item.ID)
+			require.NoError(t, err)
+			require.False(t, got.Done, "a failed completion leaves the item open")
+			require.Empty(t, got.ExternalURL)
+			require.Equal(t, before, events(), "and no event")
+			require.Zero(t, b.queue.Pending(incident.JobSync), "and no line for the channel")
+
+			failEvents.Store(false)
+			failJobs.Store(false)
+			require.NoError(t, b.ft.CompleteActionItem(ctx, inc.Key(), item.ID, "GitHub issue closed", "https://github.com/acme/checkout/issues/9"))
+			got, err = b.store.GetActionItem(ctx, item.ID)
+			require.NoError(t, err)
+			require.True(t, got.Done, "the retry completes it")
+			require.Equal(t, before+1, events())
+			require.Equal(t, 1, b.queue.Pending(incident.JobSync))
+			require.Empty(t, b.queue.RunAll(t))
+			require.Len(t, postsContaining(b.chat, inc.ChannelID, "alert on pool use"), 2, "the follow-up, then its completion")
+		})
+	}
+}
+
+func TestSetReviewStateIsAtomic(t *testing.T) {
+	t.Parallel()
+	for _, fail := range []string{"timeline", "job"} {
+		t.Run(fail, func(t *testing.T) {
+			t.Parallel()
+			b, failEvents, failJobs := flakySetup(t)
+			ctx := context.Background()
+			inc := declare(t, b, "checkout is down", incident.P2, "")
+			require.Empty(t, b.queue.RunAll(t))
+			closeIncident(t, b, inc)
+			require.Empty(t, b.queue.RunAll(t))
+			reviewEvents := func() int {
+				evs, err := b.store.ListTimeline(ctx, inc.ID)
+				require.NoError(t, err)
+				n := 0
+				for _, ev := range evs {
+					if ev.Kind == incident.EventReview {
+						n++
+					}
+				}
+				return n
+			}
+			require.Equal(t, 1, reviewEvents(), "scheduled at the close")
+
+			if fail == "timeline" {
+				failEvents.Store(true)
+			} else {
+				failJobs.Store(true)
+			}
+			_, err := b.ft.SetReviewState(ctx, inc.ID, incident.ReviewInReview, "U0DECL")
+			require.Error(t, err)
+			r, err := b.ft.Review(ctx, inc.ID)
+			require.NoError(t, err)
+			require.Equal(t, incident.ReviewDraft, r.State, "a failed move leaves the review where it was")
+			require.Equal(t, "bot", r.UpdatedBy)
+			require.Equal(t, 1, reviewEvents(), "and no event")
+			require.Zero(t, b.queue.Pending(incident.JobSync), "and no line for the channel")
+
+			failEvents.Store(false)
+			failJobs.Store(false)
+			r, err = b.ft.SetReviewState(ctx, inc.ID, incident.ReviewInReview, "U0DECL")
+			require.NoError(t, err)
+			require.Equal(t, incident.ReviewInReview, r.State)
+			require.Equal(t, 2, reviewEvents())
+			require.Equal(t, 1, b.queue.Pending(incident.JobSync))
+		})
 	}
 }

@@ -97,7 +97,7 @@ func newFixture(t *testing.T, withExporters bool) *fixture {
 		list = f.exp.list
 	}
 	f.capt = capture.New(capture.Config{Store: store, Chat: ch, Notifier: f.svc, Policy: policy, Clock: clock})
-	f.pm = postmortem.New(postmortem.Config{Escape: slackEscape, Store: store, Backfill: f.capt, Policy: policy, Chat: ch, Scheduler: q, Exporters: list,
+	f.pm = postmortem.New(postmortem.Config{Split: bot.MarkdownParts, Store: store, Backfill: f.capt, Policy: policy, Chat: ch, Scheduler: q, Exporters: list,
 		Renderer: renderer, Clock: clock})
 	f.svc.Use(f.pm.Feature())
 	f.svc.RegisterJobs(q)
@@ -237,15 +237,20 @@ func TestReplayedChannelDraft(t *testing.T) {
 		}
 		require.Len(t, msgs, 9, "seven live messages and two from the gap; no bot messages")
 		get := func(name string) incident.TimelineEvent { return msgs["msg:"+ts[name]] }
-		require.Equal(t, "true", get("status").Data["edited"])
-		require.Equal(t, "true", get("oops").Data["deleted"])
-		require.Equal(t, ts["dashboards"], get("pool").Data["thread_ts"])
+		data := func(name string) incident.MessageData {
+			d, ok := get(name).Payload.(incident.MessageData)
+			require.True(t, ok, "%s has a message payload", name)
+			return d
+		}
+		require.True(t, data("status").Edited)
+		require.True(t, data("oops").Deleted)
+		require.Equal(t, ts["dashboards"], data("pool").ThreadTS)
 		require.True(t, get("deploy").Key)
-		require.Equal(t, "reaction", get("deploy").Data["marked"])
+		require.Equal(t, "reaction", data("deploy").Marked)
 		require.True(t, get("rollback").Key)
-		require.Equal(t, "pin", get("rollback").Data["marked"])
-		require.Equal(t, "true", get("dropping").Data["backfilled"])
-		require.Equal(t, ts["dashboards"], get("dropping").Data["thread_ts"])
+		require.Equal(t, "pin", data("rollback").Marked)
+		require.True(t, data("dropping").Backfilled)
+		require.Equal(t, ts["dashboards"], data("dropping").ThreadTS)
 		require.True(t, get("train").Key, "a key reaction seen only in the history")
 		require.False(t, get("errors").Key)
 	})
@@ -370,7 +375,7 @@ func TestDraftRetryPostsOnce(t *testing.T) {
 	require.Equal(t, 1, f.queue.Pending(postmortem.JobDraft))
 	// Fail the Markdown part once, after the summary went out.
 	failSecondPost := &secondPostFailer{Chat: f.chat}
-	pm := postmortem.New(postmortem.Config{Escape: slackEscape, Store: f.store, Backfill: f.capt, Policy: f.svc.Policy(), Chat: failSecondPost, Scheduler: f.queue, Renderer: mustTemplates(t), Clock: f.clock})
+	pm := postmortem.New(postmortem.Config{Split: bot.MarkdownParts, Store: f.store, Backfill: f.capt, Policy: f.svc.Policy(), Chat: failSecondPost, Scheduler: f.queue, Renderer: mustTemplates(t), Clock: f.clock})
 	pm.RegisterJobs(f.queue)
 	require.Empty(t, f.queue.RunAll(t))
 
@@ -394,12 +399,12 @@ type secondPostFailer struct {
 	failed bool
 }
 
-func (c *secondPostFailer) Post(ctx context.Context, ch, text string) (string, error) {
-	if !c.failed && strings.Contains(text, "(Markdown), part") {
+func (c *secondPostFailer) Notify(ctx context.Context, ch string, n incident.Notice) (string, error) {
+	if !c.failed && n.Kind == incident.NoticePostmortemPart {
 		c.failed = true
 		return "", incident.Errorf(incident.EUNAVAILABLE, "Slack is not responding")
 	}
-	return c.Chat.Post(ctx, ch, text)
+	return c.Chat.Notify(ctx, ch, n)
 }
 
 func mustTemplates(t testing.TB) *templates.Set {
@@ -608,19 +613,19 @@ func BenchmarkDraftFromStore10k(b *testing.B) {
 		for k := range n {
 			at := declaredAt().Add(time.Duration(k+1) * step)
 			ts := fmt.Sprintf("%d.%06d", at.Unix(), k)
-			data := map[string]string{"user": users[k%len(users)], "ts": ts}
+			data := incident.MessageData{User: users[k%len(users)], TS: ts}
 			if k%7 == 0 {
-				data["thread_ts"] = fmt.Sprintf("%d.000000", declaredAt().Unix())
+				data.ThreadTS = fmt.Sprintf("%d.000000", declaredAt().Unix())
 			}
 			if k%97 == 0 {
-				data["edited"] = "true"
+				data.Edited = true
 			}
 			if k%101 == 0 {
-				data["deleted"] = "true"
+				data.Deleted = true
 			}
 			events = append(events, incident.TimelineEvent{Kind: incident.EventMessage, Actor: users[k%len(users)], At: at, Key: k%50 == 0,
 				Text:     fmt.Sprintf("message %d from <@%s>: looking at <https://grafana.example.com/d/%d|panel %d>", k, users[(k+1)%len(users)], k, k),
-				SourceID: "msg:" + ts, Data: data})
+				SourceID: "msg:" + ts, Payload: data})
 		}
 		return events, nil
 	})
@@ -634,7 +639,7 @@ func BenchmarkDraftFromStore10k(b *testing.B) {
 
 	ch := newFakeChat()
 	ch.Names = names
-	pm := postmortem.New(postmortem.Config{Escape: slackEscape, Store: store, Chat: ch, Renderer: mustTemplates(b), Clock: clock})
+	pm := postmortem.New(postmortem.Config{Split: bot.MarkdownParts, Store: store, Chat: ch, Renderer: mustTemplates(b), Clock: clock})
 	d, doc, err := pm.Draft(ctx, inc.ID)
 	require.NoError(b, err)
 	require.Equal(b, n-(n-1)/101-1, d.MessageCount)
