@@ -14,9 +14,13 @@ const DrillMarker = ":test_tube: *DRILL*"
 
 // NoticeText words a notice for Slack: mrkdwn, emoji and mentions, with
 // every piece of user text escaped once. The broadcast copy names the
-// incident first.
-func NoticeText(n incident.Notice) string {
-	text := noticeText(n, Escape)
+// incident first. Commands are named as DefaultCommand; NoticeTextFor
+// names the configured one.
+func NoticeText(n incident.Notice) string { return NoticeTextFor(n, DefaultCommand) }
+
+// NoticeTextFor is NoticeText naming the slash command as command.
+func NoticeTextFor(n incident.Notice, command string) string {
+	text := noticeWords(n, Escape, command)
 	if n.Broadcast {
 		text = "*" + n.Incident + "* " + text
 	}
@@ -29,7 +33,16 @@ func NoticeText(n incident.Notice) string {
 // TimelineText words a notice for the timeline: as said in the channel,
 // with user text as typed, which the postmortem quotes.
 func TimelineText(n incident.Notice) string {
-	return noticeText(n, func(s string) string { return s })
+	return noticeWords(n, func(s string) string { return s }, DefaultCommand)
+}
+
+// noticeWords words a notice of any kind, naming the slash command as
+// command.
+func noticeWords(n incident.Notice, esc func(string) string, command string) string {
+	if text, ok := postmortemNoticeText(n, esc, command); ok {
+		return text
+	}
+	return noticeText(n, esc)
 }
 
 // noticeText is the one place the notices' Slack wording lives.
@@ -396,18 +409,27 @@ func slackUser(id string) string {
 
 // Tell says a notice to one person, privately.
 func (c *Chat) Tell(ctx context.Context, to incident.ReplyTarget, n incident.Notice) error {
-	return c.Reply(ctx, to, NoticeText(n))
+	return c.Reply(ctx, to, c.noticeText(n))
+}
+
+// noticeText words n naming the configured slash command.
+func (c *Chat) noticeText(n incident.Notice) string {
+	command := c.policy.Command
+	if command == "" {
+		command = DefaultCommand
+	}
+	return NoticeTextFor(n, command)
 }
 
 // Notify says a notice in a channel, with its buttons under it.
 func (c *Chat) Notify(ctx context.Context, channelID string, n incident.Notice) (string, error) {
 	if len(n.Buttons) > 0 {
-		return c.PostButtons(ctx, channelID, NoticeText(n), n.Buttons)
+		return c.PostButtons(ctx, channelID, c.noticeText(n), n.Buttons)
 	}
 	id, err := c.channelID(ctx, channelID)
 	if err != nil {
 		return "", err
 	}
 	// Posted once per job run like any line, however often it is retried.
-	return c.Post(ctx, id, NoticeText(n))
+	return c.Post(ctx, id, c.noticeText(n))
 }

@@ -204,7 +204,8 @@ const (
 
 // UserTextValues are the Values that hold what a person typed; the chat
 // escapes them so they show literally.
-var UserTextValues = map[string]bool{"summary": true, "known": true, "doing": true, "text": true, "title": true, "body": true}
+var UserTextValues = map[string]bool{"summary": true, "known": true, "doing": true, "text": true, "title": true, "body": true,
+	"phrase": true, "markdown": true}
 
 // Notice is something that happened in an incident, with who and which
 // values, for the chat to render. The domain never words it for a chat.
@@ -251,3 +252,36 @@ func (n Notice) String() string {
 	}
 	return b.String()
 }
+
+// Notice kinds of the postmortem.
+const (
+	// NoticePostmortemDraft: the postmortem draft of the incident
+	// Values["title"] (user text), summed up in Values["summary"] (user
+	// text); the response metrics Values["metrics"]; the milestones
+	// recorded Values["timeline"] and those not recorded Values["missing"];
+	// Values["key_events"] key events. Items are the first root-cause facts
+	// (NoticePostmortemFact, Values["more_facts"] more in the draft) and
+	// the first review notes of the blameless check
+	// (NoticePostmortemReviewNote, of Values["review_notes"], Values["more_notes"]
+	// more). Values["action_items"] follow-ups, Values["no_owner"] without
+	// an owner and Values["no_due"] without a due date; Values["backfill_failed"]
+	// is "true" when the channel's history could not be read. The full draft
+	// follows in Values["parts"] pieces. Buttons export it.
+	NoticePostmortemDraft NoticeKind = "postmortem_draft"
+	// NoticePostmortemFact: a root-cause fact, Values["text"] (user text).
+	NoticePostmortemFact NoticeKind = "postmortem_fact"
+	// NoticePostmortemReviewNote: the blameless check flagged
+	// Values["phrase"] (user text) in the section Values["section"].
+	NoticePostmortemReviewNote NoticeKind = "postmortem_review_note"
+	// NoticePostmortemPart: piece Values["part"] of Values["parts"] of the
+	// draft in Markdown, Values["markdown"] (user text).
+	NoticePostmortemPart NoticeKind = "postmortem_part"
+	// NoticePostmortemExported: Actor's export Values["verb"] ("exported"
+	// or "updated") the postmortem in Values["target"] at Values["url"],
+	// Values["version"] when past the first.
+	NoticePostmortemExported NoticeKind = "postmortem_exported"
+	// NoticePostmortemExportFailed: exporting the postmortem to
+	// Values["target"] failed with Values["error"]; Values["retry"] is
+	// "background" (retrying) or "final" (with a Retry button).
+	NoticePostmortemExportFailed NoticeKind = "postmortem_export_failed"
+)

@@ -119,12 +119,12 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	svc.RegisterJobs(engine)
 	// The channel's messages, pins, notes and follow-ups on the timeline.
 	capt := capture.New(capture.Config{Store: store, Chat: chat, Notifier: svc, Policy: policy, Clock: clock})
-	pm = postmortem.New(postmortem.Config{Escape: bot.Escape, Store: store, Backfill: capt, Chat: chat, Scheduler: engine, Exporters: prov.exporters,
+	pm = postmortem.New(postmortem.Config{Split: bot.MarkdownParts, Store: store, Backfill: capt, Chat: chat, Scheduler: engine, Exporters: prov.exporters,
 		Renderer: tmpl, Policy: policy, Clock: clock, Logger: log})
 	pm.RegisterJobs(engine)
 	// Closing an incident schedules its review, then drafts its postmortem.
 	ft := followthrough.New(followthrough.Config{Store: store, Core: svc, Chat: chat, Scheduler: engine, Policy: policy, Clock: clock,
-		Logger: log, Render: bot.TimelineText})
+		Render: bot.TimelineText})
 	ft.RegisterJobs(engine)
 	svc.Use(ft.Feature())
 	svc.Use(pm.Feature())
