@@ -8,7 +8,8 @@ import (
 )
 
 // responseNoticeText words the notices of the response itself: the update
-// reminders and the response-time check. ok is false for any other kind.
+// reminders, the response-time check, the resolution check and where the
+// incident was declared from. ok is false for any other kind.
 func responseNoticeText(n incident.Notice, esc func(string) string, command string) (text string, ok bool) {
 	v := func(k string) string { return n.Values[k] }
 	switch n.Kind {
@@ -48,6 +49,23 @@ func responseNoticeText(n incident.Notice, esc func(string) string, command stri
 		}
 		if pages := v("unacknowledged"); pages != "" {
 			text += fmt.Sprintf(" %s page(s) are still unacknowledged.", esc(pages))
+		}
+		return text, true
+	case incident.NoticeResolutionConfirmed:
+		text = fmt.Sprintf(":bar_chart: Resolution confirmed by %s: monitors green: %s; error rate at baseline: %s; smoke test: %s",
+			slackUser(n.Actor), esc(v("monitors")), esc(v("baseline")), esc(v("smoke")))
+		if n.User != "" {
+			text += " (by " + slackUser(n.User) + ")"
+		}
+		text += "."
+		if notes := v("notes"); notes != "" {
+			text += " " + esc(notes)
+		}
+		return text, true
+	case incident.NoticeDeclaredFrom:
+		text = fmt.Sprintf("Declared from a message by %s in <#%s>", slackUser(n.User), esc(v("channel")))
+		if u := v("url"); u != "" {
+			text += ": " + esc(u)
 		}
 		return text, true
 	}

@@ -2,6 +2,7 @@ package bot_test
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -28,6 +29,12 @@ func responseSamples() map[string]incident.Notice {
 			Values:  map[string]string{"target": "5 minutes", "severity": "P1", "ago": "6 min", "group": "S0ICS", "unacknowledged": "1"},
 			Buttons: []incident.Button{{Action: incident.ActionRepage, Text: "Re-page checkout", Value: "7|checkout", Style: "danger"}}},
 		"ack_missed_no_ic": {Kind: incident.NoticeAckMissed, Incident: k, Actor: "bot", Values: map[string]string{"target": "15 minutes", "severity": "P2", "ago": "16 min"}},
+		"resolution_confirmed": {Kind: incident.NoticeResolutionConfirmed, Incident: k, Actor: "U0JANE", User: "U0BOB",
+			Values: map[string]string{"monitors": "yes", "baseline": "yes", "smoke": "yes", "notes": hostile}},
+		"resolution_confirmed_no_smoke": {Kind: incident.NoticeResolutionConfirmed, Incident: k, Actor: "U0JANE",
+			Values: map[string]string{"monitors": "yes", "baseline": "no", "smoke": "no"}},
+		"declared_from": {Kind: incident.NoticeDeclaredFrom, Incident: k, Actor: "U0JANE", User: "U0BOB",
+			Values: map[string]string{"channel": "C0GENERAL", "url": "https://acme.slack.com/archives/C0GENERAL/p1700000000000100"}},
 	}
 }
 
@@ -41,6 +48,9 @@ func TestResponseNoticeGolden(t *testing.T) {
 		incidenttest.Golden(t, filepath.Join("testdata", "notices", name+".golden"), []byte(got+"\n"))
 		require.NotContains(t, got, "<!channel>", name)
 		require.NotContains(t, got, "<@U0EVIL>", name)
+		if strings.Contains(bot.TimelineText(n), hostile) {
+			require.Contains(t, got, "&lt;!channel&gt; p99 &gt; 2s &amp; &lt;@U0EVIL&gt;", name)
+		}
 	}
 	nag := responseSamples()["nag_no_ic"]
 	require.Contains(t, bot.NoticeTextFor(nag, "/ic"), "`/ic ic`", "the configured command is named")

@@ -239,7 +239,7 @@ const (
 // UserTextValues are the Values that hold what a person typed; the chat
 // escapes them so they show literally.
 var UserTextValues = map[string]bool{"summary": true, "known": true, "doing": true, "text": true, "title": true, "body": true,
-	"phrase": true, "markdown": true}
+	"phrase": true, "markdown": true, "notes": true}
 
 // Notice is something that happened in an incident, with who and which
 // values, for the chat to render. The domain never words it for a chat.
@@ -337,4 +337,16 @@ const (
 	// Values["backup"]) is asked to respond. Values["unacknowledged"] pages
 	// are still unacknowledged, with a Re-page button each.
 	NoticeAckMissed NoticeKind = "ack_missed"
+)
+
+// Notice kinds of the resolution check and the declare.
+const (
+	// NoticeResolutionConfirmed: Actor confirmed the resolution with data:
+	// monitors green Values["monitors"], error rate at baseline
+	// Values["baseline"], smoke test Values["smoke"] ("yes" or "no"), run by
+	// User if anyone, with Values["notes"] (user text).
+	NoticeResolutionConfirmed NoticeKind = "resolution_confirmed"
+	// NoticeDeclaredFrom: the incident was declared from a message by User
+	// in the channel Values["channel"], at Values["url"] if known.
+	NoticeDeclaredFrom NoticeKind = "declared_from"
 )
