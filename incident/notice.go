@@ -126,6 +126,40 @@ const (
 	// simulated; Values["backup"] is "true" when the backup would have
 	// been paged too.
 	NoticePageSimulated NoticeKind = "page_simulated"
+	// NoticePaged: Values["service"] (a service name) was paged at
+	// PagerDuty, reaching Values["who"] (names, or empty for on-call),
+	// the backup too when Values["backup"] is "true"; Values["url"] opens
+	// the page. A button acknowledges it.
+	NoticePaged NoticeKind = "paged"
+	// NoticePageFailed: paging Values["service"] failed with
+	// Values["error"]; Values["final"] is "true" when retrying cannot fix
+	// it, else it is retried in the background. A button retries.
+	NoticePageFailed NoticeKind = "page_failed"
+	// NoticePageAcknowledged: the page was acknowledged Values["after"]
+	// after it was sent, by User (from Slack), else by Values["agent"] (a
+	// name at PagerDuty), else by someone unnamed.
+	NoticePageAcknowledged NoticeKind = "page_acknowledged"
+	// NoticePageAckRefused: told to User: PagerDuty did not take their
+	// acknowledgement, refusing it with Values["error"], or, with no
+	// error, their e-mail could not be read to act as them.
+	NoticePageAckRefused NoticeKind = "page_ack_refused"
+	// NoticePageEvent: PagerDuty reports Values["event"] (a PageEventKind:
+	// unacknowledged, escalated, reassigned, resolved, reopened) on the page
+	// for Values["service"] (a service key), by Values["agent"], to
+	// Values["assignees"] (names, if any).
+	NoticePageEvent NoticeKind = "page_event"
+	// NoticeRepage: nobody acknowledged the page for Values["service"]
+	// within Values["target"]; Values["action"] is "escalated" (to the next
+	// level, now paging Values["assignees"] if known) or "paged_again"
+	// (with the backup). A button pages again.
+	NoticeRepage NoticeKind = "repage"
+	// NoticeOnCall: who is on call for Values["service"] now, one
+	// NoticeOnCallLevel per person in Items; Values["error"] says why
+	// PagerDuty could not be asked.
+	NoticeOnCall NoticeKind = "oncall"
+	// NoticeOnCallLevel: Values["name"] is on call at level
+	// Values["level"] of Values["schedule"], until Values["until"] if set.
+	NoticeOnCallLevel NoticeKind = "oncall_level"
 	// NoticeMessage: Values["message"] is a message already worded for the
 	// chat, said as it is (with the DRILL marker when Drill is set).
 	NoticeMessage NoticeKind = "message"
@@ -205,7 +239,7 @@ const (
 // UserTextValues are the Values that hold what a person typed; the chat
 // escapes them so they show literally.
 var UserTextValues = map[string]bool{"summary": true, "known": true, "doing": true, "text": true, "title": true, "body": true,
-	"phrase": true, "markdown": true}
+	"phrase": true, "markdown": true, "notes": true}
 
 // Notice is something that happened in an incident, with who and which
 // values, for the chat to render. The domain never words it for a chat.
@@ -284,4 +318,35 @@ const (
 	// Values["target"] failed with Values["error"]; Values["retry"] is
 	// "background" (retrying) or "final" (with a Retry button).
 	NoticePostmortemExportFailed NoticeKind = "postmortem_export_failed"
+)
+
+// Notice kinds of the update reminders and the response-time check.
+const (
+	// NoticeNag: the incident has had no status update for
+	// Values["silent"]; this is reminder number Values["level"]. User is the
+	// IC, or empty when nobody holds the role (who is asked to take it).
+	// From the third reminder the backup is called on: the user group
+	// Values["group"], else the comms lead Values["backup"], if any.
+	NoticeNag NoticeKind = "nag"
+	// NoticeNagDirect: told to User, the IC: no status update for
+	// Values["silent"]; post one in the channel Values["channel"].
+	NoticeNagDirect NoticeKind = "nag_direct"
+	// NoticeAckMissed: the incident was not acknowledged within its
+	// Values["target"] for Values["severity"] (declared Values["ago"] ago).
+	// User is the IC, if any; the backup (Values["group"], else
+	// Values["backup"]) is asked to respond. Values["unacknowledged"] pages
+	// are still unacknowledged, with a Re-page button each.
+	NoticeAckMissed NoticeKind = "ack_missed"
+)
+
+// Notice kinds of the resolution check and the declare.
+const (
+	// NoticeResolutionConfirmed: Actor confirmed the resolution with data:
+	// monitors green Values["monitors"], error rate at baseline
+	// Values["baseline"], smoke test Values["smoke"] ("yes" or "no"), run by
+	// User if anyone, with Values["notes"] (user text).
+	NoticeResolutionConfirmed NoticeKind = "resolution_confirmed"
+	// NoticeDeclaredFrom: the incident was declared from a message by User
+	// in the channel Values["channel"], at Values["url"] if known.
+	NoticeDeclaredFrom NoticeKind = "declared_from"
 )

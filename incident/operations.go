@@ -276,15 +276,6 @@ func (s *Service) SetSeverity(ctx context.Context, id int64, sev Severity, actor
 	if err != nil {
 		return nil, err
 	}
-	// A raise pages per the new severity's policy; a page already sent
-	// for the service is not sent twice, but gains the backup for P1.
-	if sev < prevSev {
-		if svc, ok := s.policy.Services[inc.Service]; ok && s.PagingEnabled(svc) {
-			if err := s.planPage(ctx, s.sched, inc, nil, actor); err != nil {
-				return inc, err
-			}
-		}
-	}
 	// A new severity has a new cadence and a new response target.
 	if err := s.planNag(ctx, s.sched, inc); err != nil {
 		return inc, err
@@ -323,14 +314,17 @@ func (s *Service) setStatus(ctx context.Context, id int64, to Status, actor, sum
 		if err := CheckTransition(from, to); err != nil {
 			return nil, nil, err
 		}
-		var extra []TimelineEvent
+		var (
+			extra   []TimelineEvent
+			checked *Notice
+		)
 		if to == StatusResolved {
-			ev, err := s.checkResolution(i, actor, check, now)
+			ev, n, err := s.checkResolution(i, actor, check, now)
 			if err != nil {
 				return nil, nil, err
 			}
 			if ev != nil {
-				extra = append(extra, *ev)
+				extra, checked = append(extra, *ev), n
 			}
 		}
 		i.Status = to
@@ -365,11 +359,11 @@ func (s *Service) setStatus(ctx context.Context, id int64, to Status, actor, sum
 		}
 		ev := TimelineEvent{Kind: EventStatusChanged, Actor: actor, At: now, Key: true, Text: s.noticeText(n),
 			Payload: StatusChangedData{From: from, To: to}}
-		var lines []string
-		for _, x := range extra {
-			lines = append(lines, x.Text)
+		notices := []Notice{n}
+		if checked != nil {
+			notices = append(notices, *checked)
 		}
-		return append([]TimelineEvent{ev}, extra...), &syncPayload{Notices: []Notice{n}, Lines: lines}, nil
+		return append([]TimelineEvent{ev}, extra...), &syncPayload{Notices: notices}, nil
 	}
 	if to == StatusClosed {
 		// change refuses closed incidents; closing is the one move into it.
@@ -402,12 +396,6 @@ func (s *Service) setStatus(ctx context.Context, id int64, to Status, actor, sum
 	}
 	if err := s.after(ctx, Change{Kind: EventStatusChanged, Incident: inc, From: string(from), To: string(to), Actor: actor}); err != nil {
 		return inc, err
-	}
-	if to == StatusResolved && s.pager != nil && s.policy.ResolvePagesOnResolve {
-		payload, _ := json.Marshal(pagePayload{IncidentID: inc.ID})
-		if _, err := s.sched.Schedule(ctx, Job{Kind: JobResolvePages, Key: fmt.Sprintf("resolve_pages:%d:%d", inc.ID, inc.UpdatedAt.UnixNano()), Payload: payload, MaxAttempts: 8}); err != nil {
-			return inc, fmt.Errorf("schedule resolving the pages: %w", err)
-		}
 	}
 	// Reopening, or leaving mitigated, starts the reminders again.
 	return inc, s.planNag(ctx, s.sched, inc)
