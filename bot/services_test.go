@@ -9,6 +9,7 @@ import (
 	"github.com/firebreakhq/firebreak/incident"
 	"github.com/firebreakhq/firebreak/incident/alerts"
 	"github.com/firebreakhq/firebreak/incident/capture"
+	"github.com/firebreakhq/firebreak/incident/changes"
 	"github.com/firebreakhq/firebreak/incident/incidenttest"
 )
 
@@ -16,7 +17,18 @@ import (
 // Alerts to their services over the same store, chat and clock.
 func withService(cfg Config, svc *incident.Service, store *incidenttest.MemStore, chat incident.Chat) Config {
 	cfg.Incidents, cfg.Updates, cfg.StatusPage, cfg.Paging = svc, svc, svc, svc
-	cfg.Changes, cfg.FollowThrough = svc, svc
+	cfg.FollowThrough = svc
+	if cfg.Changes == nil {
+		// "What changed?" is listed at declare, as the program wires it.
+		chg := changes.New(changes.Config{Store: store, Core: svc, Chat: chat, Scheduler: cfg.Scheduler, Policy: svc.Policy(), Clock: cfg.Clock})
+		if q, ok := cfg.Scheduler.(interface {
+			Handle(kind string, h incident.JobHandler)
+		}); ok {
+			chg.RegisterJobs(q)
+		}
+		svc.Use(chg.Feature())
+		cfg.Changes, cfg.Rollbacks = chg, chg.Rollbacks()
+	}
 	cfg.Capture = capture.New(capture.Config{Store: store, Chat: chat, Notifier: svc, Policy: svc.Policy(), Clock: cfg.Clock})
 	cfg.Alerts = alerts.New(alerts.Config{Store: store, Core: svc, Chat: chat, Scheduler: cfg.Scheduler, Policy: svc.Policy(),
 		Clock: cfg.Clock})

@@ -15,8 +15,8 @@
 //     declare, the war room setup and the lifecycle (service.go,
 //     operations.go, channel.go, resolution.go); roles and permissions
 //     (access.go, authorize.go, permission.go); paging and re-paging
-//     (paging.go, repage.go); "what changed?" and rollbacks (changes.go,
-//     rollback.go); the vocabulary of alerts (alert.go); status
+//     (paging.go, repage.go); the vocabulary of changes (changes.go) and
+//     of alerts (alert.go); status
 //     updates, nags and the communication clock (update.go, nag.go, comms.go,
 //     commsclock.go, statuspage.go); follow-through on action items
 //     (followthrough.go); drills (drill.go). The vocabulary of captured
@@ -36,7 +36,10 @@
 // channel's messages, pins, notes and follow-ups on the timeline, and the
 // backfill, behind a six-method store interface), alerts (monitoring
 // alerts proposed, declared or added to the timeline, with the proposal
-// job), postmortem (drafting and
+// job), changes ("what changed?" from the change sources and webhooks, and
+// guarded rollbacks through the Rollbackers, with their jobs and an
+// eleven-method store interface; who may roll back stays the permission
+// model here), postmortem (drafting and
 // exporting postmortems), metrics (the response-time maths),
 // jobs (the durable job engine on River), gormstore (the gorm Store for
 // SQLite and PostgreSQL), pgtest and incidenttest (the test kit: in-memory

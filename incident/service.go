@@ -41,9 +41,6 @@ type ServiceConfig struct {
 	Chat      Chat
 	// Pager pages on-call; nil turns paging off.
 	Pager Pager
-	// ChangeSources answer "what changed?"; Rollbackers undo changes.
-	ChangeSources []ChangeSource
-	Rollbackers   []Rollbacker
 	// AfterClose runs after an incident is closed, such as scheduling the
 	// postmortem draft; its error is returned to whoever closed it.
 	AfterClose func(ctx context.Context, inc *Incident) error
@@ -81,8 +78,6 @@ type Service struct {
 	pager  Pager
 	policy Policy
 
-	sources     []ChangeSource
-	rollbackers []Rollbacker
 	afterClose  func(ctx context.Context, inc *Incident) error
 	statusPages []StatusPage
 	templates   Renderer
@@ -117,7 +112,7 @@ func NewService(cfg ServiceConfig) *Service {
 		cfg.Escape = func(s string) string { return s }
 	}
 	s := &Service{noticeText: cfg.Render, escape: cfg.Escape, store: cfg.Store, sched: cfg.Scheduler, chat: MarkDrills(cfg.Chat, cfg.Store), pager: cfg.Pager, policy: cfg.Policy,
-		sources: cfg.ChangeSources, rollbackers: cfg.Rollbackers, afterClose: cfg.AfterClose, clock: cfg.Clock, log: cfg.Logger,
+		afterClose: cfg.AfterClose, clock: cfg.Clock, log: cfg.Logger,
 		statusPages: cfg.StatusPages, templates: cfg.Templates}
 	s.hooks = append([]Hook{s.commsHook}, cfg.Hooks...)
 	s.observer = cfg.Observer
@@ -145,7 +140,6 @@ func (s *Service) RegisterJobs(r interface {
 	r.Handle(JobResolvePages, s.runResolvePages)
 	r.Handle(JobOnCall, s.runOnCall)
 	r.Handle(JobNotice, s.runNotice)
-	s.registerChangeJobs(r)
 	r.Handle(JobComms, s.runComms)
 	r.Handle(JobStatusPagePost, s.runStatusPagePost)
 }
@@ -290,9 +284,6 @@ func (s *Service) planDeclared(ctx context.Context, tx Tx, inc *Incident, in Dec
 		return err
 	}
 	if err := s.planAckCheck(ctx, tx, inc); err != nil {
-		return err
-	}
-	if err := s.planChanges(ctx, tx, inc); err != nil {
 		return err
 	}
 	// Paging does not wait for the channel: on-call hears at once, on the

@@ -23,6 +23,7 @@ import (
 	"github.com/firebreakhq/firebreak/incident"
 	"github.com/firebreakhq/firebreak/incident/alerts"
 	"github.com/firebreakhq/firebreak/incident/capture"
+	"github.com/firebreakhq/firebreak/incident/changes"
 	"github.com/firebreakhq/firebreak/incident/gormstore"
 	"github.com/firebreakhq/firebreak/incident/jobs"
 	"github.com/firebreakhq/firebreak/incident/metrics"
@@ -112,12 +113,17 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	svc := incident.NewService(incident.ServiceConfig{
 		Store: store, Scheduler: engine, Policy: policy, Clock: clock, Logger: log, Chat: chat,
 		Hooks: []incident.Hook{incMetrics.hook}, Observer: incMetrics,
-		Pager: prov.pagerOrNil(), ChangeSources: prov.sources, Rollbackers: prov.rollbackers,
+		Pager:       prov.pagerOrNil(),
 		StatusPages: prov.statusPages, Templates: tmpl, Escape: bot.Escape, Render: bot.TimelineText,
 		// Closing an incident drafts its postmortem.
 		AfterClose: func(ctx context.Context, inc *incident.Incident) error { return pm.ScheduleDraft(ctx, inc) },
 	})
 	svc.RegisterJobs(engine)
+	// "What changed?" (listed at declare, too) and guarded rollbacks.
+	chg := changes.New(changes.Config{Store: store, Core: svc, Chat: chat, Scheduler: engine, Sources: prov.sources,
+		Rollbackers: prov.rollbackers, Policy: policy, Clock: clock, Logger: log, Render: bot.TimelineText})
+	chg.RegisterJobs(engine)
+	svc.Use(chg.Feature())
 	// The channel's messages, pins, notes and follow-ups on the timeline.
 	capt := capture.New(capture.Config{Store: store, Chat: chat, Notifier: svc, Policy: policy, Clock: clock})
 	pm = postmortem.New(postmortem.Config{Escape: bot.Escape, Store: store, Backfill: capt, Chat: chat, Scheduler: engine, Exporters: prov.exporters,
@@ -127,7 +133,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	alrt := alerts.New(alerts.Config{Store: store, Core: svc, Chat: chat, Scheduler: engine, Policy: policy, Clock: clock,
 		Logger: log, Render: bot.TimelineText})
 	alrt.RegisterJobs(engine)
-	webhooks := webhookRoutes(cfg, svc, alrt, log)
+	webhooks := webhookRoutes(cfg, svc, alrt, chg, log)
 
 	reports := metrics.NewService(store, policy, clock)
 
@@ -139,7 +145,8 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		Updates:       svc,
 		StatusPage:    svc,
 		Paging:        svc,
-		Changes:       svc,
+		Changes:       chg,
+		Rollbacks:     chg.Rollbacks(),
 		Capture:       capt,
 		FollowThrough: svc,
 		Alerts:        alrt,

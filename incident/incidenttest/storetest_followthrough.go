@@ -18,7 +18,7 @@ func newAlert(fp string) *incident.Alert {
 		FirstAt: at(1), LastAt: at(1)}
 }
 
-func testAlerts(t *testing.T, s incident.Store) {
+func testAlerts(t *testing.T, s Store) {
 	ctx := context.Background()
 	a, err := s.AddAlert(ctx, newAlert("fp1"))
 	require.NoError(t, err)
@@ -85,7 +85,7 @@ func testAlerts(t *testing.T, s incident.Store) {
 	RequireCode(t, err, incident.EINVALID)
 }
 
-func testConcurrentAddAlert(t *testing.T, s incident.Store) {
+func testConcurrentAddAlert(t *testing.T, s Store) {
 	ctx := context.Background()
 	const n = 8
 	ids := make([]int64, n)
@@ -106,7 +106,7 @@ func testConcurrentAddAlert(t *testing.T, s incident.Store) {
 	}
 }
 
-func testUpdateActionItem(t *testing.T, s incident.Store) {
+func testUpdateActionItem(t *testing.T, s Store) {
 	ctx := context.Background()
 	a := create(t, s)
 	b := create(t, s)
@@ -143,7 +143,7 @@ func testUpdateActionItem(t *testing.T, s incident.Store) {
 	RequireCode(t, err, incident.ENOTFOUND)
 }
 
-func testReviews(t *testing.T, s incident.Store) {
+func testReviews(t *testing.T, s Store) {
 	ctx := context.Background()
 	a := create(t, s)
 	b := create(t, s)
@@ -177,7 +177,7 @@ func testReviews(t *testing.T, s incident.Store) {
 	RequireCode(t, s.SaveReview(ctx, &incident.Review{IncidentID: a.ID, State: incident.ReviewDraft}), incident.EINVALID)
 }
 
-func testNotices(t *testing.T, s incident.Store) {
+func testNotices(t *testing.T, s Store) {
 	ctx := context.Background()
 	sent, err := s.NoticeSent(ctx, "digest:payments:2026-W49")
 	require.NoError(t, err)
