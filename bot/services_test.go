@@ -10,14 +10,15 @@ import (
 	"github.com/firebreakhq/firebreak/incident/alerts"
 	"github.com/firebreakhq/firebreak/incident/capture"
 	"github.com/firebreakhq/firebreak/incident/changes"
+	"github.com/firebreakhq/firebreak/incident/followthrough"
 	"github.com/firebreakhq/firebreak/incident/incidenttest"
 )
 
-// withService sets every feature service of cfg to svc, and Capture and
-// Alerts to their services over the same store, chat and clock.
+// withService sets every feature service of cfg to svc, and Capture,
+// Alerts and FollowThrough to their services over the same store, chat and
+// clock; closing an incident schedules its review.
 func withService(cfg Config, svc *incident.Service, store *incidenttest.MemStore, chat incident.Chat) Config {
 	cfg.Incidents, cfg.Updates, cfg.StatusPage, cfg.Paging = svc, svc, svc, svc
-	cfg.FollowThrough = svc
 	if cfg.Changes == nil {
 		// "What changed?" is listed at declare, as the program wires it.
 		chg := changes.New(changes.Config{Store: store, Core: svc, Chat: chat, Scheduler: cfg.Scheduler, Policy: svc.Policy(), Clock: cfg.Clock})
@@ -29,6 +30,9 @@ func withService(cfg Config, svc *incident.Service, store *incidenttest.MemStore
 		svc.Use(chg.Feature())
 		cfg.Changes, cfg.Rollbacks = chg, chg.Rollbacks()
 	}
+	ft := followthrough.New(followthrough.Config{Store: store, Core: svc, Chat: chat, Scheduler: cfg.Scheduler, Policy: svc.Policy(), Clock: cfg.Clock})
+	svc.Use(ft.Feature())
+	cfg.FollowThrough = ft
 	cfg.Capture = capture.New(capture.Config{Store: store, Chat: chat, Notifier: svc, Policy: svc.Policy(), Clock: cfg.Clock})
 	cfg.Alerts = alerts.New(alerts.Config{Store: store, Core: svc, Chat: chat, Scheduler: cfg.Scheduler, Policy: svc.Policy(),
 		Clock: cfg.Clock})

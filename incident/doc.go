@@ -9,7 +9,10 @@
 //   - The incident and its vocabulary: Incident, Severity, Status, Role,
 //     TimelineEvent, StatusUpdate, ActionItem (incident.go, severity.go,
 //     status.go, update.go), and the Policy that configures them
-//     (policy.go). Errors are a kind plus a user-safe message (error.go).
+//     (policy.go). Each event kind's details are a typed payload
+//     (eventdata.go: MessageData, RollbackData ...), listed in one table of
+//     kinds and stored as one JSON object whose keys and string values are
+//     those events have always been stored with. Errors are a kind plus a user-safe message (error.go).
 //   - Service, which runs incidents. Each feature of the response lives in
 //     its own file, with its jobs and notices next to it:
 //     declare, the war room setup and the lifecycle (service.go,
@@ -18,9 +21,10 @@
 //     (paging.go, repage.go); the vocabulary of changes (changes.go) and
 //     of alerts (alert.go); status
 //     updates, nags and the communication clock (update.go, nag.go, comms.go,
-//     commsclock.go, statuspage.go); follow-through on action items
-//     (followthrough.go); drills (drill.go). The vocabulary of captured
-//     messages (CapturedMessage, SlackTime) stays here (capture.go).
+//     commsclock.go, statuspage.go); drills (drill.go). The vocabulary of
+//     captured messages (CapturedMessage, SlackTime) and of follow-through
+//     (Review, FollowUpPolicy, Team, business days) stays here (capture.go,
+//     followup.go).
 //   - The interfaces the outside implements: Store and Tx (store.go, one
 //     transaction per public method; Atomic for rows and jobs together),
 //     Chat (chat.go, the Slack side), Pager, ChangeSource, Rollbacker and
@@ -39,7 +43,9 @@
 // job), changes ("what changed?" from the change sources and webhooks, and
 // guarded rollbacks through the Rollbackers, with their jobs and an
 // eleven-method store interface; who may roll back stays the permission
-// model here), postmortem (drafting and
+// model here), followthrough (the postmortem review scheduled at the close,
+// action-item reminders, overdue escalations, the weekly digest, scheduled
+// drills, with the notice job), postmortem (drafting and
 // exporting postmortems), metrics (the response-time maths),
 // jobs (the durable job engine on River), gormstore (the gorm Store for
 // SQLite and PostgreSQL), pgtest and incidenttest (the test kit: in-memory

@@ -41,9 +41,6 @@ type ServiceConfig struct {
 	Chat      Chat
 	// Pager pages on-call; nil turns paging off.
 	Pager Pager
-	// AfterClose runs after an incident is closed, such as scheduling the
-	// postmortem draft; its error is returned to whoever closed it.
-	AfterClose func(ctx context.Context, inc *Incident) error
 	// StatusPages publish incidents publicly; empty turns the status page
 	// clock off.
 	StatusPages []StatusPage
@@ -78,7 +75,6 @@ type Service struct {
 	pager  Pager
 	policy Policy
 
-	afterClose  func(ctx context.Context, inc *Incident) error
 	statusPages []StatusPage
 	templates   Renderer
 	hooks       []Hook
@@ -112,7 +108,7 @@ func NewService(cfg ServiceConfig) *Service {
 		cfg.Escape = func(s string) string { return s }
 	}
 	s := &Service{noticeText: cfg.Render, escape: cfg.Escape, store: cfg.Store, sched: cfg.Scheduler, chat: MarkDrills(cfg.Chat, cfg.Store), pager: cfg.Pager, policy: cfg.Policy,
-		afterClose: cfg.AfterClose, clock: cfg.Clock, log: cfg.Logger,
+		clock: cfg.Clock, log: cfg.Logger,
 		statusPages: cfg.StatusPages, templates: cfg.Templates}
 	s.hooks = append([]Hook{s.commsHook}, cfg.Hooks...)
 	s.observer = cfg.Observer
@@ -139,7 +135,6 @@ func (s *Service) RegisterJobs(r interface {
 	r.Handle(JobAckPage, s.runAckPage)
 	r.Handle(JobResolvePages, s.runResolvePages)
 	r.Handle(JobOnCall, s.runOnCall)
-	r.Handle(JobNotice, s.runNotice)
 	r.Handle(JobComms, s.runComms)
 	r.Handle(JobStatusPagePost, s.runStatusPagePost)
 }
@@ -255,7 +250,7 @@ func (s *Service) Declare(ctx context.Context, in DeclareInput) (*Incident, bool
 		}
 		if inc.Commander != "" {
 			events = append(events, TimelineEvent{IncidentID: inc.ID, Kind: EventRoleAssigned, Actor: in.DeclaredBy, At: now, Key: true,
-				Text: fmt.Sprintf("%s is the Incident Commander", mention(inc.Commander)), Data: map[string]string{"role": RoleCommander, "user": inc.Commander}})
+				Text: fmt.Sprintf("%s is the Incident Commander", mention(inc.Commander)), Payload: RoleAssignedData{Role: RoleCommander, User: inc.Commander}})
 		}
 		for i := range events {
 			if err := tx.AddTimelineEvent(ctx, &events[i]); err != nil {
@@ -390,7 +385,7 @@ func (s *Service) setup(ctx context.Context, p setupPayload) error {
 			}
 			i.Status = StatusInvestigating
 			return []TimelineEvent{{Kind: EventStatusChanged, Actor: "bot", At: s.clock.Now(), Text: "Investigating",
-				Data: map[string]string{"from": string(StatusDeclared), "to": string(StatusInvestigating)}}}, nil
+				Payload: StatusChangedData{From: StatusDeclared, To: StatusInvestigating}}}, nil
 		})
 		if err != nil {
 			return fmt.Errorf("setup: %w", err)
