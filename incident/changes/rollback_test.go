@@ -186,7 +186,7 @@ func newChangeBundle(t *testing.T, sources bool, mutate ...func(*incident.Policy
 		srcs = []incident.ChangeSource{gh, ld}
 	}
 	chg := changes.New(changes.Config{Store: store, Core: core, Chat: c, Scheduler: q, Policy: policy, Clock: clock,
-		Sources: srcs, Rollbackers: []incident.Rollbacker{deploys, flagsOff}})
+		Sources: srcs, Rollbackers: []incident.Rollbacker{deploys, flagsOff}, Render: bot.TimelineText})
 	chg.RegisterJobs(q)
 	core.Use(chg.Feature())
 	return changeBundle{core: core, chg: chg, rb: chg.Rollbacks(), store: store, chat: c, queue: q, clock: clock,
@@ -919,4 +919,39 @@ func TestDrillRollbackIsADryRunUnlessAllowed(t *testing.T) {
 		require.Contains(t, b.posts(inc), "Dry run for <@U0DECL>: this would have rolled back now: Redeploy acme/checkout")
 		require.Contains(t, b.posts(inc), bot.DrillMarker)
 	}
+}
+
+// A flag's name comes from the flag provider: a flag named <!channel> is
+// shown literally in every line of its rollback and notifies nobody, while
+// the timeline keeps the name as it is.
+func TestRollbackOfAFlagNamedChannelIsShownLiterally(t *testing.T) {
+	t.Parallel()
+	b := setupChanges(t)
+	ctx := context.Background()
+	f := b.flagChange("ld-evil", 4*time.Minute)
+	f.Ref = "<!channel>"
+	f.Data = map[string]string{"project": "default", "flag": f.Ref}
+	b.flags.list = []incident.ChangeEvent{f}
+	inc := b.open(t, incident.P2)
+	it := itemOf(t, b.lastList(t, inc, 0), "ld-evil")
+	require.Equal(t, "Turn off", it.Action)
+
+	_, err := b.rb.RequestRollback(ctx, inc.ID, it.Value, "U0DECL")
+	require.NoError(t, err)
+	require.Empty(t, b.queue.RunAll(t))
+	posts := b.posts(inc)
+	require.Contains(t, posts, "confirmed a rollback: Turn off flag &lt;!channel&gt; in default/production.")
+	require.Contains(t, posts, "Rollback of flag &lt;!channel&gt; in production succeeded")
+	require.NotContains(t, posts, "<!channel>")
+	events, err := b.store.ListTimeline(ctx, inc.ID)
+	require.NoError(t, err)
+	var steps int
+	for _, ev := range events {
+		if ev.Kind == incident.EventRollback {
+			steps++
+			require.Contains(t, ev.Text, "<!channel>", "the timeline keeps the name as named")
+			require.NotContains(t, ev.Text, "&lt;")
+		}
+	}
+	require.Equal(t, 3, steps)
 }
