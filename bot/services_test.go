@@ -11,13 +11,15 @@ import (
 	"github.com/firebreakhq/firebreak/incident/capture"
 	"github.com/firebreakhq/firebreak/incident/followthrough"
 	"github.com/firebreakhq/firebreak/incident/incidenttest"
+	"github.com/firebreakhq/firebreak/incident/paging"
 )
 
 // withService sets every feature service of cfg to svc, and Capture,
-// Alerts and FollowThrough to their services over the same store, chat and
-// clock; closing an incident schedules its review.
+// Alerts, FollowThrough and Paging to their services over the same store,
+// chat and clock; closing an incident schedules its review.
 func withService(cfg Config, svc *incident.Service, store *incidenttest.MemStore, chat incident.Chat) Config {
-	cfg.Incidents, cfg.Updates, cfg.StatusPage, cfg.Paging = svc, svc, svc, svc
+	cfg.Incidents, cfg.Updates, cfg.StatusPage = svc, svc, svc
+	cfg.Paging = paging.New(paging.Config{Store: store, Core: svc, Chat: chat, Scheduler: cfg.Scheduler, Policy: svc.Policy(), Clock: cfg.Clock})
 	cfg.Changes = svc
 	ft := followthrough.New(followthrough.Config{Store: store, Core: svc, Chat: chat, Scheduler: cfg.Scheduler, Policy: svc.Policy(), Clock: cfg.Clock})
 	svc.Use(ft.Feature())

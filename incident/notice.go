@@ -126,6 +126,40 @@ const (
 	// simulated; Values["backup"] is "true" when the backup would have
 	// been paged too.
 	NoticePageSimulated NoticeKind = "page_simulated"
+	// NoticePaged: Values["service"] (a service name) was paged at
+	// PagerDuty, reaching Values["who"] (names, or empty for on-call),
+	// the backup too when Values["backup"] is "true"; Values["url"] opens
+	// the page. A button acknowledges it.
+	NoticePaged NoticeKind = "paged"
+	// NoticePageFailed: paging Values["service"] failed with
+	// Values["error"]; Values["final"] is "true" when retrying cannot fix
+	// it, else it is retried in the background. A button retries.
+	NoticePageFailed NoticeKind = "page_failed"
+	// NoticePageAcknowledged: the page was acknowledged Values["after"]
+	// after it was sent, by User (from Slack), else by Values["agent"] (a
+	// name at PagerDuty), else by someone unnamed.
+	NoticePageAcknowledged NoticeKind = "page_acknowledged"
+	// NoticePageAckRefused: told to User: PagerDuty did not take their
+	// acknowledgement, refusing it with Values["error"], or, with no
+	// error, their e-mail could not be read to act as them.
+	NoticePageAckRefused NoticeKind = "page_ack_refused"
+	// NoticePageEvent: PagerDuty reports Values["event"] (a PageEventKind:
+	// unacknowledged, escalated, reassigned, resolved, reopened) on the page
+	// for Values["service"] (a service key), by Values["agent"], to
+	// Values["assignees"] (names, if any).
+	NoticePageEvent NoticeKind = "page_event"
+	// NoticeRepage: nobody acknowledged the page for Values["service"]
+	// within Values["target"]; Values["action"] is "escalated" (to the next
+	// level, now paging Values["assignees"] if known) or "paged_again"
+	// (with the backup). A button pages again.
+	NoticeRepage NoticeKind = "repage"
+	// NoticeOnCall: who is on call for Values["service"] now, one
+	// NoticeOnCallLevel per person in Items; Values["error"] says why
+	// PagerDuty could not be asked.
+	NoticeOnCall NoticeKind = "oncall"
+	// NoticeOnCallLevel: Values["name"] is on call at level
+	// Values["level"] of Values["schedule"], until Values["until"] if set.
+	NoticeOnCallLevel NoticeKind = "oncall_level"
 	// NoticeMessage: Values["message"] is a message already worded for the
 	// chat, said as it is (with the DRILL marker when Drill is set).
 	NoticeMessage NoticeKind = "message"

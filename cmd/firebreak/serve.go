@@ -27,6 +27,7 @@ import (
 	"github.com/firebreakhq/firebreak/incident/gormstore"
 	"github.com/firebreakhq/firebreak/incident/jobs"
 	"github.com/firebreakhq/firebreak/incident/metrics"
+	"github.com/firebreakhq/firebreak/incident/paging"
 	"github.com/firebreakhq/firebreak/incident/postmortem"
 	"github.com/firebreakhq/firebreak/integrations/outbound"
 	"github.com/firebreakhq/firebreak/migrations"
@@ -113,10 +114,15 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	svc := incident.NewService(incident.ServiceConfig{
 		Store: store, Scheduler: engine, Policy: policy, Clock: clock, Logger: log, Chat: chat,
 		Hooks: []incident.Hook{incMetrics.hook}, Observer: incMetrics,
-		Pager: prov.pagerOrNil(), ChangeSources: prov.sources, Rollbackers: prov.rollbackers,
+		ChangeSources: prov.sources, Rollbackers: prov.rollbackers,
 		StatusPages: prov.statusPages, Templates: tmpl, Escape: bot.Escape, Render: bot.TimelineText,
 	})
 	svc.RegisterJobs(engine)
+	// Paging: the declare's page, acknowledgements, escalations, on-call.
+	pg := paging.New(paging.Config{Store: store, Core: svc, Chat: chat, Pager: prov.pagerOrNil(), Scheduler: engine, Observer: incMetrics,
+		Policy: policy, Clock: clock, Logger: log, Render: bot.TimelineText})
+	pg.RegisterJobs(engine)
+	svc.Use(pg.Feature())
 	// The channel's messages, pins, notes and follow-ups on the timeline.
 	capt := capture.New(capture.Config{Store: store, Chat: chat, Notifier: svc, Policy: policy, Clock: clock})
 	pm = postmortem.New(postmortem.Config{Split: bot.MarkdownParts, Store: store, Backfill: capt, Chat: chat, Scheduler: engine, Exporters: prov.exporters,
@@ -132,7 +138,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	alrt := alerts.New(alerts.Config{Store: store, Core: svc, Chat: chat, Scheduler: engine, Policy: policy, Clock: clock,
 		Logger: log, Render: bot.TimelineText})
 	alrt.RegisterJobs(engine)
-	webhooks := webhookRoutes(cfg, svc, alrt, ft, store, clock, log)
+	webhooks := webhookRoutes(cfg, svc, alrt, ft, pg, store, clock, log)
 
 	reports := metrics.NewService(store, policy, clock)
 
@@ -143,7 +149,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		Incidents:     svc,
 		Updates:       svc,
 		StatusPage:    svc,
-		Paging:        svc,
+		Paging:        pg,
 		Changes:       svc,
 		Capture:       capt,
 		FollowThrough: ft,
