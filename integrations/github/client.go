@@ -179,23 +179,7 @@ func (c *Client) wrap(err error, op string, repo repoRef) error {
 	}
 	var er *gh.ErrorResponse
 	if errors.As(err, &er) && er.Response != nil {
-		status := er.Response.StatusCode
-		switch {
-		case status == http.StatusTooManyRequests:
-			wait := outbound.RetryAfterOr(er.Response.Header, c.now(), outbound.DefaultSecondaryRateLimitWait)
-			return fmt.Errorf("github: %s: %w", op, &outbound.RateLimitedError{Provider: "github", Name: "GitHub", Wait: wait, Cause: err})
-		case status >= 500:
-			return &apiError{op, incident.Errorf(incident.EUNAVAILABLE, "GitHub is not responding (HTTP %d).", status), err}
-		case status == http.StatusNotFound:
-			return &apiError{op, incident.Errorf(incident.ENOTFOUND, "%s", notFound(op, repo)), err}
-		case status == http.StatusUnauthorized:
-			return &apiError{op, incident.Errorf(incident.EFORBIDDEN, "GitHub rejected the bot's token (%s); ask an admin to renew it.", er.Message), err}
-		case status == http.StatusForbidden:
-			return &apiError{op, incident.Errorf(incident.EFORBIDDEN, "GitHub refused to %s in %s: %s", op, repo, githubMessage(er)), err}
-		case status == http.StatusUnprocessableEntity || status == http.StatusConflict:
-			return &apiError{op, incident.Errorf(incident.EINVALID, "GitHub refused to %s in %s: %s", op, repo, githubMessage(er)), err}
-		}
-		return &apiError{op, incident.Errorf(incident.EINTERNAL, "GitHub answered HTTP %d to %s in %s.", status, op, repo), err}
+		return c.statusError(err, er, op, repo)
 	}
 	var ne net.Error
 	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
@@ -206,6 +190,28 @@ func (c *Client) wrap(err error, op string, repo repoRef) error {
 		return &apiError{op, incident.Errorf(incident.EUNAVAILABLE, "GitHub is not responding (connection failed)."), err}
 	}
 	return fmt.Errorf("github: %s: %w", op, err)
+}
+
+// statusError translates GitHub's error answer er (to the call that failed
+// with err) by its HTTP status.
+func (c *Client) statusError(err error, er *gh.ErrorResponse, op string, repo repoRef) error {
+	status := er.Response.StatusCode
+	switch {
+	case status == http.StatusTooManyRequests:
+		wait := outbound.RetryAfterOr(er.Response.Header, c.now(), outbound.DefaultSecondaryRateLimitWait)
+		return fmt.Errorf("github: %s: %w", op, &outbound.RateLimitedError{Provider: "github", Name: "GitHub", Wait: wait, Cause: err})
+	case status >= 500:
+		return &apiError{op, incident.Errorf(incident.EUNAVAILABLE, "GitHub is not responding (HTTP %d).", status), err}
+	case status == http.StatusNotFound:
+		return &apiError{op, incident.Errorf(incident.ENOTFOUND, "%s", notFound(op, repo)), err}
+	case status == http.StatusUnauthorized:
+		return &apiError{op, incident.Errorf(incident.EFORBIDDEN, "GitHub rejected the bot's token (%s); ask an admin to renew it.", er.Message), err}
+	case status == http.StatusForbidden:
+		return &apiError{op, incident.Errorf(incident.EFORBIDDEN, "GitHub refused to %s in %s: %s", op, repo, githubMessage(er)), err}
+	case status == http.StatusUnprocessableEntity || status == http.StatusConflict:
+		return &apiError{op, incident.Errorf(incident.EINVALID, "GitHub refused to %s in %s: %s", op, repo, githubMessage(er)), err}
+	}
+	return &apiError{op, incident.Errorf(incident.EINTERNAL, "GitHub answered HTTP %d to %s in %s.", status, op, repo), err}
 }
 
 // notFound says what GitHub could not find. GitHub answers 404 both for

@@ -209,25 +209,14 @@ func (c *Client) putFile(ctx context.Context, r repoRef, branch, p string, doc i
 // postmortemPR returns the open pull request for the branch: the one the
 // previous export opened, else any open one for the branch, else a new one.
 func (c *Client) postmortemPR(ctx context.Context, info repoInfo, branch, p string, doc incident.PostmortemDoc, prev *incident.ExportRef) (*gh.PullRequest, error) {
-	r := info.ref
-	var prevPR *gh.PullRequest
-	if prev != nil && prev.ID != "" {
-		if n, err := strconv.Atoi(prev.ID); err == nil {
-			pr, _, err := c.gh.PullRequests.Get(ctx, r.owner, r.name, n)
-			switch {
-			case err == nil && pr.GetHead().GetRef() == branch:
-				if pr.GetState() == "open" {
-					return pr, nil
-				}
-				prevPR = pr
-			case err != nil && !isStatus(err, http.StatusNotFound):
-				return nil, c.wrap(err, "read pull request", r)
-			}
-		}
+	prevPR, err := c.previousPR(ctx, info.ref, branch, prev)
+	if err != nil || prevPR.GetState() == "open" {
+		return prevPR, err
 	}
 	if pr, err := c.openPR(ctx, info, branch); err != nil || pr != nil {
 		return pr, err
 	}
+	r := info.ref
 	pr, _, err := c.gh.PullRequests.Create(ctx, r.owner, r.name, &gh.NewPullRequest{
 		Title: gh.String(postmortemTitle(doc)),
 		Head:  gh.String(branch),
@@ -236,22 +225,46 @@ func (c *Client) postmortemPR(ctx context.Context, info repoInfo, branch, p stri
 			doc.IncidentKey, doc.Title, p)),
 	})
 	if err != nil {
-		// A pull request opened meanwhile is the one to use.
-		if isStatus(err, http.StatusUnprocessableEntity) && strings.Contains(err.Error(), "already exists") {
-			if pr, lerr := c.openPR(ctx, info, branch); lerr == nil && pr != nil {
-				return pr, nil
-			}
-		}
-		// The previous pull request was merged and nothing changed since:
-		// it is still the export.
-		if prevPR != nil && isStatus(err, http.StatusUnprocessableEntity) && strings.Contains(err.Error(), "No commits between") {
-			return prevPR, nil
-		}
-		return nil, c.wrap(err, "open a pull request", r)
+		return c.recoverPR(ctx, info, branch, prevPR, err)
 	}
 	c.log.Info("github: postmortem pull request opened",
 		slog.String("repo", r.String()), slog.Int("number", pr.GetNumber()), slog.String("incident", doc.IncidentKey))
 	return pr, nil
+}
+
+// previousPR returns the pull request the previous export opened, when it
+// is still for the branch (open, or closed since); nil when there is none.
+func (c *Client) previousPR(ctx context.Context, r repoRef, branch string, prev *incident.ExportRef) (*gh.PullRequest, error) {
+	if prev == nil || prev.ID == "" {
+		return nil, nil
+	}
+	n, err := strconv.Atoi(prev.ID)
+	if err != nil {
+		return nil, nil
+	}
+	pr, _, err := c.gh.PullRequests.Get(ctx, r.owner, r.name, n)
+	switch {
+	case err == nil && pr.GetHead().GetRef() == branch:
+		return pr, nil
+	case err != nil && !isStatus(err, http.StatusNotFound):
+		return nil, c.wrap(err, "read pull request", r)
+	}
+	return nil, nil
+}
+
+// recoverPR handles a failed pull request creation: a pull request opened
+// meanwhile is the one to use, and so is the previous one when it was
+// merged and nothing changed since.
+func (c *Client) recoverPR(ctx context.Context, info repoInfo, branch string, prevPR *gh.PullRequest, err error) (*gh.PullRequest, error) {
+	if isStatus(err, http.StatusUnprocessableEntity) && strings.Contains(err.Error(), "already exists") {
+		if pr, lerr := c.openPR(ctx, info, branch); lerr == nil && pr != nil {
+			return pr, nil
+		}
+	}
+	if prevPR != nil && isStatus(err, http.StatusUnprocessableEntity) && strings.Contains(err.Error(), "No commits between") {
+		return prevPR, nil
+	}
+	return nil, c.wrap(err, "open a pull request", info.ref)
 }
 
 func (c *Client) openPR(ctx context.Context, info repoInfo, branch string) (*gh.PullRequest, error) {
