@@ -1,0 +1,435 @@
+package changes
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/firebreakhq/firebreak/incident"
+)
+
+// Pacing of rollbacks.
+const (
+	// rollbackPollEvery and maxRollbackPolls follow a rollback for ten
+	// minutes; webhooks report it sooner and longer when configured.
+	rollbackPollEvery = 15 * time.Second
+	maxRollbackPolls  = 40
+	// rollbackAttempts bounds executing a rollback; a refusal by the
+	// provider is final at once.
+	rollbackAttempts = 5
+	// rollbackSkew is how long before a rollback started a provider may
+	// stamp a change that still belongs to it: clocks differ.
+	rollbackSkew = time.Minute
+)
+
+// Steps of the JobRollback job.
+const (
+	rollbackStepApproval = "approval"
+	rollbackStepExecute  = "execute"
+	rollbackStepFailed   = "failed"
+)
+
+// rollbackPayload is the input of JobRollback and JobRollbackProgress.
+type rollbackPayload struct {
+	Key  string `json:"key"`
+	Step string `json:"step,omitempty"`
+	// Round counts retries: 0 is the first execution.
+	Round int `json:"round"`
+	// Actor is on whose behalf the rollback runs.
+	Actor string `json:"actor,omitempty"`
+	Poll  int    `json:"poll,omitempty"`
+}
+
+// rollbackSourceID names one step of one round of a rollback on the
+// timeline, so each step is recorded and said once.
+func rollbackSourceID(key string, round int, step string) string {
+	return fmt.Sprintf("rollback:%s#%d:%s", key, round, step)
+}
+
+// execPlan is the plan handed to the provider: a retry carries a key of its
+// own, since providers execute a plan once per key and the first attempt's
+// run has failed.
+func execPlan(r *incident.Rollback, round int) incident.RollbackPlan {
+	p := r.Plan
+	if round > 0 {
+		p.Key = fmt.Sprintf("%s#retry%d", r.Key, round)
+	}
+	return p
+}
+
+// RollbackRule says who may confirm a rollback of the planned change and
+// whether a second person must approve, for the confirmation form.
+func (s *Rollbacks) RollbackRule(ctx context.Context, inc *incident.Incident, plan incident.RollbackPlan) incident.Notice {
+	c := change(plan)
+	sev, err := s.rollbackSeverity(ctx, inc, c)
+	if err != nil {
+		sev = inc.Severity
+	}
+	n := incident.Notice{Kind: incident.NoticeRollbackRule, Incident: inc.Key(), Values: map[string]string{
+		"who": strings.Join(s.policy.RollbackRefs(c), ","), "environment": c.Environment, "severity": sev.String()}}
+	if s.policy.TwoPersonFor(c.Environment, sev) {
+		n.Values["approval"] = "true"
+	}
+	return n
+}
+
+// rollbackNotice is a notice about r, naming what it rolls back.
+func rollbackNotice(kind incident.NoticeKind, inc *incident.Incident, r *incident.Rollback, actor string) incident.Notice {
+	p := r.Plan
+	v := map[string]string{"plan": p.Description}
+	for k, x := range map[string]string{"flag": p.Flag, "repo": p.Repo, "environment": p.Environment, "to": shortRef(p.ToRef), "url": r.URL} {
+		if x != "" {
+			v[k] = x
+		}
+	}
+	return incident.Notice{Kind: kind, Incident: inc.Key(), Actor: actor, Values: v}
+}
+
+// change is the part of the planned change the permission model reads.
+func change(p incident.RollbackPlan) incident.ChangeEvent {
+	return incident.ChangeEvent{Service: p.Service, Environment: p.Environment, Kind: p.Kind, Source: p.Source}
+}
+
+// checkMayRollback decides whether actor may roll back c from inc; the
+// decision says whether a second person must approve. EFORBIDDEN (a
+// *Refusal) when not.
+func (s *Rollbacks) checkMayRollback(ctx context.Context, inc *incident.Incident, c incident.ChangeEvent, actor string) (incident.Decision, error) {
+	sev, err := s.rollbackSeverity(ctx, inc, c)
+	if err != nil {
+		return incident.Decision{}, err
+	}
+	d, err := s.core.Authorize(ctx, incident.Request{Subject: incident.Subject{User: actor}, Action: incident.ActRollback, Incident: inc, Change: &c, Severity: sev})
+	if err != nil {
+		return incident.Decision{}, fmt.Errorf("check permission: %w", err)
+	}
+	return d, d.Err()
+}
+
+// servicePolicyOf is the policy of the change's service, else of the
+// incident's.
+func (s *Rollbacks) servicePolicyOf(inc *incident.Incident, c incident.ChangeEvent) incident.ServicePolicy {
+	if svc, ok := s.policy.Services[c.Service]; ok {
+		return svc
+	}
+	return s.policy.Services[inc.Service]
+}
+
+// rollbackerForPlan finds the rollbacker of a stored plan: the first that
+// handles a change of the plan's source, kind, subject and environment.
+func (s *Rollbacks) rollbackerForPlan(p incident.RollbackPlan) incident.Rollbacker {
+	ref := p.Flag
+	if ref == "" {
+		ref = p.FromRef
+	}
+	return rollbackerFor(s.rollbackers, incident.ChangeEvent{Source: p.Source, Kind: p.Kind, Ref: ref, Environment: p.Environment,
+		Data: map[string]string{"repo": p.Repo, "project": p.Project, "conclusion": "success"}})
+}
+
+// planRollback finds the change a button names, checks that actor may roll
+// it back and plans it; the decision says whether a second person must
+// approve.
+func (s *Rollbacks) planRollback(ctx context.Context, id int64, value, actor string) (*incident.Incident, incident.RollbackPlan, incident.Decision, error) {
+	inc, err := s.store.GetIncident(ctx, id)
+	if err != nil {
+		return nil, incident.RollbackPlan{}, incident.Decision{}, err
+	}
+	if inc.Status == incident.StatusClosed {
+		return nil, incident.RollbackPlan{}, incident.Decision{}, incident.Errorf(incident.ECONFLICT, "%s is closed; a closed incident cannot start a rollback.", inc.Key())
+	}
+	c, err := findChange(ctx, s.store, value)
+	if err != nil {
+		return nil, incident.RollbackPlan{}, incident.Decision{}, err
+	}
+	rb := rollbackerFor(s.rollbackers, c)
+	if rb == nil {
+		return nil, incident.RollbackPlan{}, incident.Decision{}, incident.Errorf(incident.EINVALID, "The bot cannot roll back this change: no configured integration undoes it.")
+	}
+	if c.Service == "" {
+		c.Service = serviceOfChange(s.policy, c)
+	}
+	// Permission first: a refused person causes no call to the provider.
+	d, err := s.checkMayRollback(ctx, inc, c, actor)
+	if err != nil {
+		return nil, incident.RollbackPlan{}, incident.Decision{}, err
+	}
+	plan, err := rb.Plan(ctx, c, s.servicePolicyOf(inc, c))
+	if err != nil {
+		return nil, incident.RollbackPlan{}, incident.Decision{}, fmt.Errorf("plan the rollback: %w", err)
+	}
+	if plan.Key == "" {
+		return nil, incident.RollbackPlan{}, incident.Decision{}, incident.Errorf(incident.EINTERNAL, "The rollback plan has no key.")
+	}
+	if plan.ChangeID == "" {
+		plan.ChangeID = c.Source + ":" + c.ExternalID
+	}
+	// The permission model decided on the change's service and
+	// environment; the plan carries them so an approval is decided alike.
+	plan.Service = c.Service
+	if plan.Environment == "" {
+		plan.Environment = c.Environment
+	}
+	return inc, plan, d, nil
+}
+
+// PlanRollback says exactly what rolling back a listed change would do,
+// for the confirmation form; value is the change's button value. It does
+// not change anything. EFORBIDDEN unless actor is the IC or in the
+// rollback group, ENOTFOUND for a change no longer recorded, EINVALID when
+// the change cannot be rolled back, ECONFLICT for a closed incident.
+func (s *Rollbacks) PlanRollback(ctx context.Context, id int64, value, actor string) (incident.RollbackPlan, error) {
+	_, plan, _, err := s.planRollback(ctx, id, value, actor)
+	return plan, err
+}
+
+// RequestRollback confirms a rollback: it plans it again, checks the actor
+// again and records it, once per plan. For a severity that needs two
+// people, the rollback waits for ApproveRollback and a message with an
+// Approve button is posted; otherwise it starts at once in a job. A second
+// request of the same rollback (a double click) returns the first one and
+// ECONFLICT saying who requested it. Errors are PlanRollback's.
+func (s *Rollbacks) RequestRollback(ctx context.Context, id int64, value, actor string) (*incident.Rollback, error) {
+	inc, plan, d, err := s.planRollback(ctx, id, value, actor)
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock.Now()
+	twoPerson := d.SecondPerson
+	r := &incident.Rollback{IncidentID: inc.ID, Key: plan.Key, Plan: plan, Status: incident.RollbackRunning, RequestedBy: actor}
+	if twoPerson {
+		r.Status = incident.RollbackAwaitingApproval
+	}
+	if err := s.store.AddRollback(ctx, r); incident.ErrorCode(err) == incident.ECONFLICT {
+		existing, gerr := s.store.GetRollback(ctx, plan.Key)
+		if gerr != nil {
+			return nil, fmt.Errorf("request rollback: %w", gerr)
+		}
+		return existing, incident.Errorf(incident.ECONFLICT, "This rollback was already requested by %s %s ago; it %s.",
+			incident.Mention(existing.RequestedBy), incident.Since(existing.CreatedAt, now), rollbackState(existing))
+	} else if err != nil {
+		return nil, fmt.Errorf("request rollback: %w", err)
+	}
+	n := rollbackNotice(incident.NoticeRollbackRequested, inc, r, actor)
+	ev := s.rollbackEvent(r, 0, "requested", actor, s.noticeText(n), true)
+	if twoPerson {
+		n.Values["approval"] = "true"
+		ev.Text = s.noticeText(n)
+		// The approval request carries the line itself, with its button.
+		if _, err := s.recordRollbackStep(ctx, inc.ID, ev, nil); err != nil {
+			return r, err
+		}
+	} else if _, err := s.recordRollbackStep(ctx, inc.ID, ev, &n); err != nil {
+		return r, err
+	}
+	step, key := rollbackStepExecute, r.Key
+	if twoPerson {
+		step, key = rollbackStepApproval, r.Key+":approval"
+	}
+	if err := s.scheduleRollback(ctx, key, rollbackPayload{Key: r.Key, Step: step, Actor: actor}); err != nil {
+		if twoPerson {
+			// It keeps waiting for a second person: a failed one could
+			// be started by a single Retry.
+			return r, err
+		}
+		// Nothing will run it: mark it failed so Retry can start it.
+		_, _ = s.store.UpdateRollback(ctx, r.ID, func(cur *incident.Rollback) error {
+			cur.Status, cur.Detail = incident.RollbackFailed, "The rollback could not be scheduled."
+			return nil
+		})
+		return r, err
+	}
+	return r, nil
+}
+
+// rollbackState describes a rollback's status after "it".
+func rollbackState(r *incident.Rollback) string {
+	switch r.Status {
+	case incident.RollbackAwaitingApproval:
+		return "is waiting for a second person's approval"
+	case incident.RollbackRunning:
+		return "is running"
+	case incident.RollbackSucceeded:
+		return "succeeded"
+	case incident.RollbackFailed:
+		return "failed; use its Retry button"
+	}
+	return "is " + string(r.Status)
+}
+
+// ApproveRollback is the second person's approval of a rollback that waits
+// for one; it starts the rollback. EFORBIDDEN when the approver requested
+// the rollback or may not roll back, ECONFLICT when it no longer waits,
+// ENOTFOUND for an unknown key.
+func (s *Rollbacks) ApproveRollback(ctx context.Context, key, actor string) (*incident.Rollback, error) {
+	r, inc, err := s.rollbackAndIncident(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if r.Status != incident.RollbackAwaitingApproval {
+		return r, incident.Errorf(incident.ECONFLICT, "This rollback no longer waits for approval: it %s.", rollbackState(r))
+	}
+	if actor == r.RequestedBy {
+		return nil, &incident.Refusal{Action: incident.ActRollback, Reason: "a second person must approve, and you requested this rollback",
+			WhoCan: principals(s.policy.RollbackRefs(incident.ChangeEvent{Service: r.Plan.Service, Environment: r.Plan.Environment}))}
+	}
+	// The approver needs the same right as the requester.
+	if _, err := s.checkMayRollback(ctx, inc, change(r.Plan), actor); err != nil {
+		return nil, err
+	}
+	// The round the approval is for: a retry that needed a second
+	// person waits for its approval as round n.
+	round, _, err := s.rollbackRound(ctx, inc.ID, r)
+	if err != nil {
+		return nil, err
+	}
+	jobKey := r.Key
+	if round > 0 {
+		jobKey = fmt.Sprintf("%s#retry%d", r.Key, round)
+	}
+	// The approval, its timeline event and the job that runs the rollback
+	// are one fact.
+	err = s.store.Atomic(ctx, func(tx incident.Tx) error {
+		rtx, err := rollbacksIn(tx)
+		if err != nil {
+			return err
+		}
+		r, err = rtx.UpdateRollback(ctx, r.ID, func(cur *incident.Rollback) error {
+			if cur.Status != incident.RollbackAwaitingApproval {
+				return incident.Errorf(incident.ECONFLICT, "This rollback was already approved by %s.", incident.Mention(cur.ApprovedBy))
+			}
+			cur.Status, cur.ApprovedBy = incident.RollbackRunning, actor
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		n := rollbackNotice(incident.NoticeRollbackApproved, inc, r, actor)
+		n.User = r.RequestedBy
+		if _, err := s.recordRollbackStepIn(ctx, tx, inc.ID, s.rollbackEvent(r, round, "approved", actor, s.noticeText(n), true), &n); err != nil {
+			return err
+		}
+		return s.scheduleRollbackOn(ctx, tx, jobKey, rollbackPayload{Key: r.Key, Step: rollbackStepExecute, Round: round, Actor: r.RequestedBy})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// RetryRollback runs a failed rollback again, from its Retry button. The
+// actor must still be allowed to roll back; a double click retries once.
+// ECONFLICT unless the rollback failed, EFORBIDDEN as for a request.
+func (s *Rollbacks) RetryRollback(ctx context.Context, key, actor string) (*incident.Rollback, error) {
+	r, inc, err := s.rollbackAndIncident(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if r.Status != incident.RollbackFailed {
+		return r, incident.Errorf(incident.ECONFLICT, "There is nothing to retry: the rollback %s.", rollbackState(r))
+	}
+	if inc.Status == incident.StatusClosed {
+		return nil, incident.Errorf(incident.ECONFLICT, "%s is closed; a closed incident cannot start a rollback.", inc.Key())
+	}
+	d, err := s.checkMayRollback(ctx, inc, change(r.Plan), actor)
+	if err != nil {
+		return nil, err
+	}
+	round, _, err := s.rollbackRound(ctx, inc.ID, r)
+	if err != nil {
+		return nil, err
+	}
+	round++
+	// The retry event claims the round: of two clicks, one records it.
+	// The event, the new status and the job are one fact.
+	n := rollbackNotice(incident.NoticeRollbackRetry, inc, r, actor)
+	if d.SecondPerson {
+		n.Values["approval"] = "true"
+	}
+	err = s.store.Atomic(ctx, func(tx incident.Tx) error {
+		if fresh, err := s.recordRollbackStepIn(ctx, tx, inc.ID, s.rollbackEvent(r, round, "retry", actor, s.noticeText(n), true), &n); err != nil {
+			return err
+		} else if !fresh {
+			return incident.Errorf(incident.ECONFLICT, "Someone is already retrying this rollback.")
+		}
+		rtx, err := rollbacksIn(tx)
+		if err != nil {
+			return err
+		}
+		r, err = rtx.UpdateRollback(ctx, r.ID, func(cur *incident.Rollback) error {
+			if cur.Status != incident.RollbackFailed {
+				return incident.Errorf(incident.ECONFLICT, "There is nothing to retry: the rollback %s.", rollbackState(cur))
+			}
+			cur.ExternalID, cur.URL, cur.Detail = "", "", ""
+			if d.SecondPerson {
+				// The two-person rule holds for every run: the retry
+				// waits for someone other than its requester.
+				cur.Status, cur.RequestedBy, cur.ApprovedBy = incident.RollbackAwaitingApproval, actor, ""
+				return nil
+			}
+			cur.Status = incident.RollbackRunning
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("retry rollback: %w", err)
+		}
+		if d.SecondPerson {
+			return s.scheduleRollbackOn(ctx, tx, fmt.Sprintf("%s#retry%d:approval", r.Key, round),
+				rollbackPayload{Key: r.Key, Step: rollbackStepApproval, Round: round, Actor: actor})
+		}
+		return s.scheduleRollbackOn(ctx, tx, fmt.Sprintf("%s#retry%d", r.Key, round),
+			rollbackPayload{Key: r.Key, Step: rollbackStepExecute, Round: round, Actor: actor})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func (s *Rollbacks) rollbackAndIncident(ctx context.Context, key string) (*incident.Rollback, *incident.Incident, error) {
+	r, err := s.store.GetRollback(ctx, key)
+	if incident.ErrorCode(err) == incident.ENOTFOUND {
+		return nil, nil, incident.Errorf(incident.ENOTFOUND, "That rollback no longer exists.")
+	} else if err != nil {
+		return nil, nil, err
+	}
+	inc, err := s.store.GetIncident(ctx, r.IncidentID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return r, inc, nil
+}
+
+// principals names policy references as the people who may do something.
+func principals(refs []string) []incident.Principal {
+	out := make([]incident.Principal, 0, len(refs))
+	for _, r := range refs {
+		out = append(out, incident.Principal{Kind: incident.PrincipalRef, ID: r})
+	}
+	return out
+}
+
+// rollbackSeverity is the highest severity involved in rolling back c
+// from inc: inc's own, and that of every open incident of c's service.
+func (s *Rollbacks) rollbackSeverity(ctx context.Context, inc *incident.Incident, c incident.ChangeEvent) (incident.Severity, error) {
+	sev := inc.Severity
+	if c.Service == "" {
+		return sev, nil
+	}
+	open, err := s.store.ListIncidents(ctx, incident.IncidentFilter{OpenOnly: true})
+	if err != nil {
+		return sev, fmt.Errorf("read the open incidents of %s: %w", c.Service, err)
+	}
+	for _, o := range open {
+		if o.Service == c.Service && o.Severity.Valid() && o.Severity < sev {
+			sev = o.Severity
+		}
+	}
+	return sev, nil
+}
+
+// RollbackIncident returns the incident a rollback belongs to, for
+// checking where its buttons were clicked. ENOTFOUND for an unknown key.
+func (s *Rollbacks) RollbackIncident(ctx context.Context, key string) (*incident.Incident, error) {
+	_, inc, err := s.rollbackAndIncident(ctx, key)
+	return inc, err
+}
