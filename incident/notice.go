@@ -350,3 +350,21 @@ const (
 	// in the channel Values["channel"], at Values["url"] if known.
 	NoticeDeclaredFrom NoticeKind = "declared_from"
 )
+
+// Notice kinds of the declare and the channel.
+const (
+	// NoticeDeclared: Actor declared the incident at Values["severity"]
+	// with the title Values["title"] (user text); Values["drill"] is "true"
+	// for a drill. A timeline line.
+	NoticeDeclared NoticeKind = "declared"
+	// NoticeICNamed: User is the Incident Commander from the declare on,
+	// named by Actor. A timeline line.
+	NoticeICNamed NoticeKind = "ic_named"
+	// NoticeIncidentOpen: the incident's channel Values["channel"] is
+	// ready, told to the declarer.
+	NoticeIncidentOpen NoticeKind = "incident_open"
+	// NoticeTopic: the channel topic: Values["severity"], Values["status"],
+	// User as the IC (nobody yet when empty) and Values["title"] (user
+	// text), marked when Values["drill"] is "true".
+	NoticeTopic NoticeKind = "topic"
+)
