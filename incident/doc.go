@@ -17,8 +17,8 @@
 //     its own file, with its jobs and notices next to it:
 //     declare, the war room setup and the lifecycle (service.go,
 //     operations.go, channel.go, resolution.go); roles and permissions
-//     (access.go, authorize.go, permission.go); "what changed?" and rollbacks (changes.go,
-//     rollback.go); the vocabulary of alerts (alert.go); status
+//     (access.go, authorize.go, permission.go); the vocabulary of changes
+//     (changes.go) and of alerts (alert.go); status
 //     updates, nags and the communication clock (update.go, nag.go, comms.go,
 //     commsclock.go, statuspage.go); drills (drill.go). The vocabulary of
 //     captured messages (CapturedMessage, SlackTime) and of follow-through
@@ -39,7 +39,10 @@
 // channel's messages, pins, notes and follow-ups on the timeline, and the
 // backfill, behind a six-method store interface), alerts (monitoring
 // alerts proposed, declared or added to the timeline, with the proposal
-// job), followthrough (the postmortem review scheduled at the close,
+// job), changes ("what changed?" from the change sources and webhooks, and
+// guarded rollbacks through the Rollbackers, with their jobs and an
+// eleven-method store interface; who may roll back stays the permission
+// model here), followthrough (the postmortem review scheduled at the close,
 // action-item reminders, overdue escalations, the weekly digest, scheduled
 // drills, with the notice job), paging (pages per severity,
 // acknowledgements and escalations from PagerDuty, the bot's own re-page,

@@ -40,9 +40,6 @@ type ServiceConfig struct {
 	Store     Store
 	Scheduler Scheduler
 	Chat      Chat
-	// ChangeSources answer "what changed?"; Rollbackers undo changes.
-	ChangeSources []ChangeSource
-	Rollbackers   []Rollbacker
 	// StatusPages publish incidents publicly; empty turns the status page
 	// clock off.
 	StatusPages []StatusPage
@@ -71,8 +68,6 @@ type Service struct {
 	chat   Chat
 	policy Policy
 
-	sources     []ChangeSource
-	rollbackers []Rollbacker
 	statusPages []StatusPage
 	templates   Renderer
 	hooks       []Hook
@@ -102,7 +97,7 @@ func NewService(cfg ServiceConfig) *Service {
 		cfg.Render = Notice.String
 	}
 	s := &Service{noticeText: cfg.Render, store: cfg.Store, sched: cfg.Scheduler, chat: MarkDrills(cfg.Chat, cfg.Store), policy: cfg.Policy,
-		sources: cfg.ChangeSources, rollbackers: cfg.Rollbackers, clock: cfg.Clock, log: cfg.Logger,
+		clock: cfg.Clock, log: cfg.Logger,
 		statusPages: cfg.StatusPages, templates: cfg.Templates}
 	s.hooks = append([]Hook{s.commsHook}, cfg.Hooks...)
 	s.observer = cfg.Observer
@@ -123,7 +118,6 @@ func (s *Service) RegisterJobs(r interface {
 	r.Handle(JobSync, s.runSync)
 	r.Handle(JobNag, s.runNag)
 	r.Handle(JobAckCheck, s.runAckCheck)
-	s.registerChangeJobs(r)
 	r.Handle(JobComms, s.runComms)
 	r.Handle(JobStatusPagePost, s.runStatusPagePost)
 }
@@ -267,9 +261,6 @@ func (s *Service) planDeclared(ctx context.Context, tx Tx, inc *Incident, in Dec
 		return err
 	}
 	if err := s.planAckCheck(ctx, tx, inc); err != nil {
-		return err
-	}
-	if err := s.planChanges(ctx, tx, inc); err != nil {
 		return err
 	}
 	// The communication clock starts with the incident: draft, nudge,

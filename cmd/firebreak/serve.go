@@ -23,6 +23,7 @@ import (
 	"github.com/firebreakhq/firebreak/incident"
 	"github.com/firebreakhq/firebreak/incident/alerts"
 	"github.com/firebreakhq/firebreak/incident/capture"
+	"github.com/firebreakhq/firebreak/incident/changes"
 	"github.com/firebreakhq/firebreak/incident/followthrough"
 	"github.com/firebreakhq/firebreak/incident/gormstore"
 	"github.com/firebreakhq/firebreak/incident/jobs"
@@ -114,7 +115,6 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	svc := incident.NewService(incident.ServiceConfig{
 		Store: store, Scheduler: engine, Policy: policy, Clock: clock, Logger: log, Chat: chat,
 		Hooks: []incident.Hook{incMetrics.hook}, Observer: incMetrics,
-		ChangeSources: prov.sources, Rollbackers: prov.rollbackers,
 		StatusPages: prov.statusPages, Templates: tmpl, Render: bot.TimelineText,
 	})
 	svc.RegisterJobs(engine)
@@ -123,6 +123,11 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		Policy: policy, Clock: clock, Logger: log, Render: bot.TimelineText})
 	pg.RegisterJobs(engine)
 	svc.Use(pg.Feature())
+	// "What changed?" (listed at declare, too) and guarded rollbacks.
+	chg := changes.New(changes.Config{Store: store, Core: svc, Chat: chat, Scheduler: engine, Sources: prov.sources,
+		Rollbackers: prov.rollbackers, Policy: policy, Clock: clock, Logger: log, Render: bot.TimelineText})
+	chg.RegisterJobs(engine)
+	svc.Use(chg.Feature())
 	// The channel's messages, pins, notes and follow-ups on the timeline.
 	capt := capture.New(capture.Config{Store: store, Chat: chat, Notifier: svc, Policy: policy, Clock: clock})
 	pm = postmortem.New(postmortem.Config{Split: bot.MarkdownParts, Store: store, Backfill: capt, Chat: chat, Scheduler: engine, Exporters: prov.exporters,
@@ -138,7 +143,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	alrt := alerts.New(alerts.Config{Store: store, Core: svc, Chat: chat, Scheduler: engine, Policy: policy, Clock: clock,
 		Logger: log, Render: bot.TimelineText})
 	alrt.RegisterJobs(engine)
-	webhooks := webhookRoutes(cfg, svc, alrt, ft, pg, store, clock, log)
+	webhooks := webhookRoutes(cfg, svc, alrt, ft, pg, chg, store, clock, log)
 
 	reports := metrics.NewService(store, policy, clock)
 
@@ -150,7 +155,8 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		Updates:       svc,
 		StatusPage:    svc,
 		Paging:        pg,
-		Changes:       svc,
+		Changes:       chg,
+		Rollbacks:     chg.Rollbacks(),
 		Capture:       capt,
 		FollowThrough: ft,
 		Alerts:        alrt,
