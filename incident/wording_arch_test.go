@@ -33,7 +33,7 @@ var featurePackages = []string{"alerts", "capture", "changes", "followthrough", 
 // worded in the domain; each moves to notices in turn, and the test fails
 // for a file listed here that no longer needs to be.
 var notYetNotices = map[string]bool{
-	// Mention, for the lines rollback.go, paging and alerts still word.
+	// Mention, for the lines changes, paging and alerts still word.
 	"mention.go": true,
 }
 
