@@ -102,7 +102,9 @@ func (s *Service) runChanges(ctx context.Context, payload []byte) error {
 	}
 	var wait interface{ RetryAfter() time.Duration }
 	if attempt, max := incident.JobAttempt(ctx); max > 0 && attempt >= max && !errors.As(err, &wait) && p.Reply != (incident.ReplyTarget{}) {
-		if rerr := s.chat.Reply(ctx, p.Reply, "I could not post the list of changes: "+incident.ErrorMessage(err)); rerr != nil {
+		n := incident.Notice{Kind: incident.NoticeChangesFailed, Actor: "bot",
+			Values: map[string]string{"error": incident.ErrorMessage(err)}}
+		if rerr := s.chat.Tell(ctx, p.Reply, n); rerr != nil {
 			s.log.WarnContext(ctx, "could not report the failed list of changes", "err", rerr)
 		}
 	}

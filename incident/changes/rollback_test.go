@@ -955,3 +955,17 @@ func TestRollbackOfAFlagNamedChannelIsShownLiterally(t *testing.T) {
 	}
 	require.Equal(t, 3, steps)
 }
+
+// A list that cannot be posted, attempt after attempt, is said privately to
+// whoever asked for it.
+func TestWhatChangedTellsWhoAskedWhenTheListCannotBePosted(t *testing.T) {
+	t.Parallel()
+	b := setupChanges(t)
+	inc := b.open(t, incident.P2)
+	b.chat.Mu.Lock()
+	b.chat.Fail["changes"] = 5
+	b.chat.Mu.Unlock()
+	require.NoError(t, b.chg.WhatChanged(context.Background(), inc.ID, 0, "U0DECL", incident.ReplyTarget{UserID: "U0DECL"}))
+	require.NotEmpty(t, b.queue.RunAll(t), "the job gives up")
+	require.Contains(t, b.chat.Replies, "U0DECL: I could not post the list of changes: Slack is not responding (changes)")
+}
