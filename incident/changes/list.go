@@ -162,9 +162,8 @@ func (s *Service) changes(ctx context.Context, p changesPayload) error {
 		text += "; could not read " + strings.Join(failed, ", ")
 	}
 	ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventChangesShown, Actor: orBot(p.Actor), At: s.clock.Now(), Key: true,
-		Text: text + ".", SourceID: p.sourceID(), Data: map[string]string{
-			"changes": strconv.Itoa(len(list.Items)), "highlighted": strconv.Itoa(highlighted),
-			"failed_sources": strconv.Itoa(len(list.Failures)), "window": p.Window.String()}}
+		Text: text + ".", SourceID: p.sourceID(), Payload: incident.ChangesShownData{
+			Changes: len(list.Items), Highlighted: highlighted, FailedSources: len(list.Failures), Window: p.Window.String()}}
 	if err := s.store.AddTimelineEvent(ctx, &ev); err != nil && incident.ErrorCode(err) != incident.ECONFLICT {
 		// The list is out; a retry would post it again.
 		s.log.ErrorContext(ctx, "could not record the list of changes", "incident", inc.Key(), "err", err)

@@ -277,7 +277,7 @@ func (b changeBundle) rollbackSteps(t *testing.T, inc *incident.Incident) []stri
 	var steps []string
 	for _, ev := range events {
 		if ev.Kind == incident.EventRollback {
-			steps = append(steps, ev.Data["step"]+":"+ev.Actor)
+			steps = append(steps, ev.Payload.(incident.RollbackData).Step+":"+ev.Actor)
 		}
 	}
 	return steps
@@ -333,7 +333,7 @@ func TestWhatChangedListsTheWindowNewestFirst(t *testing.T) {
 	require.Len(t, shown, 3, "declare, 60 min, 2 h")
 	require.True(t, shown[1].Key)
 	require.Equal(t, "U0DECL", shown[1].Actor)
-	require.Equal(t, map[string]string{"changes": "5", "highlighted": "3", "failed_sources": "0", "window": "1h0m0s"}, shown[1].Data)
+	require.Equal(t, incident.ChangesShownData{Changes: 5, Highlighted: 3, FailedSources: 0, Window: "1h0m0s"}, shown[1].Payload)
 
 	for _, w := range []time.Duration{30 * time.Second, 49 * time.Hour} {
 		err := b.chg.WhatChanged(context.Background(), inc.ID, w, "U0DECL", incident.ReplyTarget{})
