@@ -229,6 +229,9 @@ const (
 	// NoticeRollbackUnfollowed: the bot stopped following the rollback
 	// after Values["after"]; it had not finished.
 	NoticeRollbackUnfollowed NoticeKind = "rollback_unfollowed"
+	// NoticeChangesFailed: told to the person who asked: the list of
+	// changes could not be posted, with Values["error"].
+	NoticeChangesFailed NoticeKind = "changes_failed"
 	// NoticeRollbackRule: who may confirm a rollback in
 	// Values["environment"]: Values["who"] (policy references,
 	// comma-separated); with Values["approval"] "true" a second person
