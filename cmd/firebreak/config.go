@@ -201,7 +201,7 @@ const (
 	DefaultSQLitePath        = "firebreak.db"
 	DefaultShutdownTimeout   = 25 * time.Second
 	DefaultJobWorkers        = 10
-	DefaultUrgentWorkers     = 4
+	DefaultUrgentWorkers     = 32
 	DefaultSlackSlashCommand = "/incident"
 )
 
