@@ -115,7 +115,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	svc := incident.NewService(incident.ServiceConfig{
 		Store: store, Scheduler: engine, Policy: policy, Clock: clock, Logger: log, Chat: chat,
 		Hooks: []incident.Hook{incMetrics.hook}, Observer: incMetrics,
-		StatusPages: prov.statusPages, Templates: tmpl, Escape: bot.Escape, Render: bot.TimelineText,
+		StatusPages: prov.statusPages, Templates: tmpl, Render: bot.TimelineText,
 	})
 	svc.RegisterJobs(engine)
 	// Paging: the declare's page, acknowledgements, escalations, on-call.

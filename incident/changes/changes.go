@@ -96,8 +96,8 @@ type Chat interface {
 	incident.ChangePoster
 	// Notify says a notice in a channel, with its buttons.
 	Notify(ctx context.Context, channelID string, n incident.Notice) (ts string, err error)
-	// Reply answers the person who asked, privately.
-	Reply(ctx context.Context, to incident.ReplyTarget, text string) error
+	// Tell says a notice to the person who asked, privately.
+	Tell(ctx context.Context, to incident.ReplyTarget, n incident.Notice) error
 }
 
 // Config holds the dependencies of Service and Rollbacks.

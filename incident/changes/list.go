@@ -102,7 +102,9 @@ func (s *Service) runChanges(ctx context.Context, payload []byte) error {
 	}
 	var wait interface{ RetryAfter() time.Duration }
 	if attempt, max := incident.JobAttempt(ctx); max > 0 && attempt >= max && !errors.As(err, &wait) && p.Reply != (incident.ReplyTarget{}) {
-		if rerr := s.chat.Reply(ctx, p.Reply, "I could not post the list of changes: "+incident.ErrorMessage(err)); rerr != nil {
+		n := incident.Notice{Kind: incident.NoticeChangesFailed, Actor: "bot",
+			Values: map[string]string{"error": incident.ErrorMessage(err)}}
+		if rerr := s.chat.Tell(ctx, p.Reply, n); rerr != nil {
 			s.log.WarnContext(ctx, "could not report the failed list of changes", "err", rerr)
 		}
 	}
@@ -160,9 +162,8 @@ func (s *Service) changes(ctx context.Context, p changesPayload) error {
 		text += "; could not read " + strings.Join(failed, ", ")
 	}
 	ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventChangesShown, Actor: orBot(p.Actor), At: s.clock.Now(), Key: true,
-		Text: text + ".", SourceID: p.sourceID(), Data: map[string]string{
-			"changes": strconv.Itoa(len(list.Items)), "highlighted": strconv.Itoa(highlighted),
-			"failed_sources": strconv.Itoa(len(list.Failures)), "window": p.Window.String()}}
+		Text: text + ".", SourceID: p.sourceID(), Payload: incident.ChangesShownData{
+			Changes: len(list.Items), Highlighted: highlighted, FailedSources: len(list.Failures), Window: p.Window.String()}}
 	if err := s.store.AddTimelineEvent(ctx, &ev); err != nil && incident.ErrorCode(err) != incident.ECONFLICT {
 		// The list is out; a retry would post it again.
 		s.log.ErrorContext(ctx, "could not record the list of changes", "incident", inc.Key(), "err", err)

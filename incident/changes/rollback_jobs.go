@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -38,7 +37,7 @@ func (s *Rollbacks) scheduleProgress(ctx context.Context, key string, round, pol
 func (s *Rollbacks) rollbackEvent(r *incident.Rollback, round int, step, actor, text string, key bool) incident.TimelineEvent {
 	return incident.TimelineEvent{IncidentID: r.IncidentID, Kind: incident.EventRollback, Actor: orBot(actor), At: s.clock.Now(), Key: key, Text: text,
 		SourceID: rollbackSourceID(r.Key, round, step),
-		Data:     map[string]string{"key": r.Key, "step": step, "round": strconv.Itoa(round), "kind": string(r.Plan.Kind), "source": r.Plan.Source}}
+		Payload:  incident.RollbackData{Key: r.Key, Step: step, Round: round, Kind: r.Plan.Kind, Source: r.Plan.Source}}
 }
 
 // recordRollbackStep stores a step on the timeline and, with a notice,
@@ -93,7 +92,7 @@ func (s *Rollbacks) rollbackRound(ctx context.Context, incidentID int64, r *inci
 	}
 	round := 0
 	for _, ev := range events {
-		if ev.Kind == incident.EventRollback && ev.Data["key"] == r.Key && ev.Data["step"] == "retry" {
+		if d, ok := ev.Payload.(incident.RollbackData); ok && d.Key == r.Key && d.Step == "retry" {
 			round++
 		}
 	}
@@ -396,7 +395,9 @@ func (s *Rollbacks) dryRunRollback(ctx context.Context, inc *incident.Incident, 
 	n.Values["dry_run"] = "true"
 	delete(n.Values, "url")
 	ev := s.rollbackEvent(r, round, "started", actor, s.noticeText(n), true)
-	ev.Data["dry_run"] = "true"
+	d, _ := ev.Payload.(incident.RollbackData)
+	d.DryRun = true
+	ev.Payload = d
 	_, err = s.recordRollbackStep(ctx, inc.ID, ev, &n)
 	return err
 }

@@ -277,7 +277,7 @@ func (b changeBundle) rollbackSteps(t *testing.T, inc *incident.Incident) []stri
 	var steps []string
 	for _, ev := range events {
 		if ev.Kind == incident.EventRollback {
-			steps = append(steps, ev.Data["step"]+":"+ev.Actor)
+			steps = append(steps, ev.Payload.(incident.RollbackData).Step+":"+ev.Actor)
 		}
 	}
 	return steps
@@ -333,7 +333,7 @@ func TestWhatChangedListsTheWindowNewestFirst(t *testing.T) {
 	require.Len(t, shown, 3, "declare, 60 min, 2 h")
 	require.True(t, shown[1].Key)
 	require.Equal(t, "U0DECL", shown[1].Actor)
-	require.Equal(t, map[string]string{"changes": "5", "highlighted": "3", "failed_sources": "0", "window": "1h0m0s"}, shown[1].Data)
+	require.Equal(t, incident.ChangesShownData{Changes: 5, Highlighted: 3, FailedSources: 0, Window: "1h0m0s"}, shown[1].Payload)
 
 	for _, w := range []time.Duration{30 * time.Second, 49 * time.Hour} {
 		err := b.chg.WhatChanged(context.Background(), inc.ID, w, "U0DECL", incident.ReplyTarget{})
@@ -954,4 +954,18 @@ func TestRollbackOfAFlagNamedChannelIsShownLiterally(t *testing.T) {
 		}
 	}
 	require.Equal(t, 3, steps)
+}
+
+// A list that cannot be posted, attempt after attempt, is said privately to
+// whoever asked for it.
+func TestWhatChangedTellsWhoAskedWhenTheListCannotBePosted(t *testing.T) {
+	t.Parallel()
+	b := setupChanges(t)
+	inc := b.open(t, incident.P2)
+	b.chat.Mu.Lock()
+	b.chat.Fail["changes"] = 5
+	b.chat.Mu.Unlock()
+	require.NoError(t, b.chg.WhatChanged(context.Background(), inc.ID, 0, "U0DECL", incident.ReplyTarget{UserID: "U0DECL"}))
+	require.NotEmpty(t, b.queue.RunAll(t), "the job gives up")
+	require.Contains(t, b.chat.Replies, "U0DECL: I could not post the list of changes: Slack is not responding (changes)")
 }
