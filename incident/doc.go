@@ -17,15 +17,14 @@
 //     (access.go, authorize.go, permission.go); paging and re-paging
 //     (paging.go, repage.go); "what changed?" and rollbacks (changes.go,
 //     rollback.go); the vocabulary of alerts (alert.go); status
-//     updates, nags and the communication clock (update.go, nag.go, comms.go,
-//     commsclock.go, statuspage.go); follow-through on action items
+//     updates and nags (update.go, nag.go), and the vocabulary of the
+//     status page (statuspage.go); follow-through on action items
 //     (followthrough.go); drills (drill.go). The vocabulary of captured
 //     messages (CapturedMessage, SlackTime) stays here (capture.go).
 //   - The interfaces the outside implements: Store and Tx (store.go, one
 //     transaction per public method; Atomic for rows and jobs together),
-//     Chat (chat.go, the Slack side), Pager, ChangeSource, Rollbacker and
-//     the status page publishers (providers.go), Scheduler and the job
-//     contract (jobs.go), Clock, Renderer.
+//     Chat (chat.go, the Slack side), Pager, ChangeSource and Rollbacker
+//     (providers.go), Scheduler and the job contract (jobs.go), Clock.
 //   - The table of provider names (provider.go), the typed notices the
 //     domain returns for the transport to word (notice.go, format.go), and
 //     the Observer that counts what happened for metrics (observer.go).
@@ -36,7 +35,8 @@
 // channel's messages, pins, notes and follow-ups on the timeline, and the
 // backfill, behind a six-method store interface), alerts (monitoring
 // alerts proposed, declared or added to the timeline, with the proposal
-// job), postmortem (drafting and
+// job), comms (the status page and customer e-mail clock, the status page
+// publisher and the comms drafts, with their jobs), postmortem (drafting and
 // exporting postmortems), metrics (the response-time maths),
 // jobs (the durable job engine on River), gormstore (the gorm Store for
 // SQLite and PostgreSQL), pgtest and incidenttest (the test kit: in-memory

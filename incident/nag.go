@@ -166,15 +166,6 @@ func lastUpdate(inc *Incident) time.Time {
 
 // backup is who the third nag calls on: the commander user group, or the
 // comms lead.
-// backupOf is who backs the IC up: the policy's IC group, else the comms
-// lead.
-func backupOf(inc *Incident, p Policy) (group, user string) {
-	if p.CommanderGroup != "" {
-		return p.CommanderGroup, ""
-	}
-	return "", inc.Roles[RoleComms]
-}
-
 func backup(inc *Incident, p Policy) string {
 	if p.CommanderGroup != "" {
 		return "<!subteam^" + p.CommanderGroup + ">"

@@ -47,12 +47,6 @@ type ServiceConfig struct {
 	// AfterClose runs after an incident is closed, such as scheduling the
 	// postmortem draft; its error is returned to whoever closed it.
 	AfterClose func(ctx context.Context, inc *Incident) error
-	// StatusPages publish incidents publicly; empty turns the status page
-	// clock off.
-	StatusPages []StatusPage
-	// Templates renders the comms drafts the clocks propose; nil falls back
-	// to plain built-in sentences.
-	Templates Renderer
 	// Hooks run after each committed lifecycle change, after the
 	// service's own; Use adds a feature's.
 	Hooks  []Hook
@@ -84,8 +78,6 @@ type Service struct {
 	sources     []ChangeSource
 	rollbackers []Rollbacker
 	afterClose  func(ctx context.Context, inc *Incident) error
-	statusPages []StatusPage
-	templates   Renderer
 	hooks       []Hook
 	planners    []namedPlanner
 	clock       Clock
@@ -118,8 +110,7 @@ func NewService(cfg ServiceConfig) *Service {
 	}
 	s := &Service{noticeText: cfg.Render, escape: cfg.Escape, store: cfg.Store, sched: cfg.Scheduler, chat: MarkDrills(cfg.Chat, cfg.Store), pager: cfg.Pager, policy: cfg.Policy,
 		sources: cfg.ChangeSources, rollbackers: cfg.Rollbackers, afterClose: cfg.AfterClose, clock: cfg.Clock, log: cfg.Logger,
-		statusPages: cfg.StatusPages, templates: cfg.Templates}
-	s.hooks = append([]Hook{s.commsHook}, cfg.Hooks...)
+		hooks: append([]Hook(nil), cfg.Hooks...)}
 	s.observer = cfg.Observer
 	if s.observer == nil {
 		s.observer = noObserver{}
@@ -146,8 +137,6 @@ func (s *Service) RegisterJobs(r interface {
 	r.Handle(JobOnCall, s.runOnCall)
 	r.Handle(JobNotice, s.runNotice)
 	s.registerChangeJobs(r)
-	r.Handle(JobComms, s.runComms)
-	r.Handle(JobStatusPagePost, s.runStatusPagePost)
 }
 
 // DeclareInput is what a responder gives when declaring.
@@ -296,11 +285,6 @@ func (s *Service) planDeclared(ctx context.Context, tx Tx, inc *Incident, in Dec
 		if err := s.planPage(ctx, tx, inc, in.Page, in.DeclaredBy); err != nil {
 			return err
 		}
-	}
-	// The communication clock starts with the incident: draft, nudge,
-	// escalation and the customer e-mail check.
-	if err := s.planComms(ctx, tx, inc, inc.DeclaredAt); err != nil {
-		return err
 	}
 	for _, p := range s.planners {
 		if err := p.plan(ctx, tx, inc, in); err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/firebreakhq/firebreak/incident"
 	"github.com/firebreakhq/firebreak/incident/alerts"
 	"github.com/firebreakhq/firebreak/incident/capture"
+	"github.com/firebreakhq/firebreak/incident/comms"
 	"github.com/firebreakhq/firebreak/incident/gormstore"
 	"github.com/firebreakhq/firebreak/incident/jobs"
 	"github.com/firebreakhq/firebreak/incident/metrics"
@@ -113,11 +114,16 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		Store: store, Scheduler: engine, Policy: policy, Clock: clock, Logger: log, Chat: chat,
 		Hooks: []incident.Hook{incMetrics.hook}, Observer: incMetrics,
 		Pager: prov.pagerOrNil(), ChangeSources: prov.sources, Rollbackers: prov.rollbackers,
-		StatusPages: prov.statusPages, Templates: tmpl, Escape: bot.Escape, Render: bot.TimelineText,
+		Escape: bot.Escape, Render: bot.TimelineText,
 		// Closing an incident drafts its postmortem.
 		AfterClose: func(ctx context.Context, inc *incident.Incident) error { return pm.ScheduleDraft(ctx, inc) },
 	})
 	svc.RegisterJobs(engine)
+	// The status page and customer e-mail clock, from the declare on.
+	cm := comms.New(comms.Config{Store: store, Core: svc, Chat: chat, Scheduler: engine, StatusPages: prov.statusPages,
+		Templates: tmpl, Policy: policy, Clock: clock, Logger: log, Render: bot.TimelineText})
+	cm.RegisterJobs(engine)
+	svc.Use(cm.Feature())
 	// The channel's messages, pins, notes and follow-ups on the timeline.
 	capt := capture.New(capture.Config{Store: store, Chat: chat, Notifier: svc, Policy: policy, Clock: clock})
 	pm = postmortem.New(postmortem.Config{Escape: bot.Escape, Store: store, Backfill: capt, Chat: chat, Scheduler: engine, Exporters: prov.exporters,
@@ -137,13 +143,13 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		Slack:         slackAPI,
 		Incidents:     svc,
 		Updates:       svc,
-		StatusPage:    svc,
+		StatusPage:    cm.Publisher(),
+		Comms:         cm,
 		Paging:        svc,
 		Changes:       svc,
 		Capture:       capt,
 		FollowThrough: svc,
 		Alerts:        alrt,
-		Templates:     tmpl,
 		Postmortems:   pm,
 		Metrics:       reports,
 		WebURL:        webURL(cfg),
