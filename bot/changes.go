@@ -71,7 +71,7 @@ func (h *Handler) actionRollback(ctx context.Context, cb slack.InteractionCallba
 		}
 		return err
 	}
-	return h.openIncidentModal(ctx, cb.TriggerID, cb.User.ID, RollbackModal(inc, plan, a.Value, h.cfg.Changes.RollbackRule(ctx, inc, plan)))
+	return h.openIncidentModal(ctx, cb.TriggerID, cb.User.ID, RollbackModal(inc, plan, a.Value, NoticeText(h.cfg.Changes.RollbackRule(ctx, inc, plan))))
 }
 
 // RollbackModal asks to confirm a rollback. It says exactly what will
@@ -85,7 +85,7 @@ func RollbackModal(inc *incident.Incident, plan incident.RollbackPlan, value, ru
 		if v == "" {
 			return "_unknown_"
 		}
-		return "`" + v + "`"
+		return "`" + Escape(v) + "`"
 	}
 	submit := "Roll back"
 	var fields []*slack.TextBlockObject

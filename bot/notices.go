@@ -266,6 +266,10 @@ func noticeText(n incident.Notice, esc func(string) string) string {
 			fmt.Fprintf(&b, "\n…and %s more: `followups` lists them all.", m)
 		}
 		return b.String()
+	case incident.NoticeRollbackRequested, incident.NoticeRollbackApproval, incident.NoticeRollbackApproved, incident.NoticeRollbackRetry,
+		incident.NoticeRollbackStarted, incident.NoticeRollbackProgress, incident.NoticeRollbackSucceeded, incident.NoticeRollbackFailed,
+		incident.NoticeRollbackUnfollowed, incident.NoticeRollbackRule:
+		return rollbackText(n, esc)
 	case incident.NoticeMessage:
 		return v("message")
 	case incident.NoticeDataConcern:
@@ -273,6 +277,103 @@ func noticeText(n incident.Notice, esc func(string) string) string {
 	}
 	// A kind this version does not know: say the facts rather than nothing.
 	return esc(n.String())
+}
+
+// rollbackText words the rollback notices. The plan, the flag, the
+// repository, the environment and the provider's detail all come from
+// outside and are escaped.
+func rollbackText(n incident.Notice, esc func(string) string) string {
+	v := func(k string) string { return n.Values[k] }
+	actor, user := slackUser(n.Actor), slackUser(n.User)
+	plan := esc(v("plan"))
+	link := func(label string) string {
+		if v("url") == "" {
+			return ""
+		}
+		return " " + Link(v("url"), label)
+	}
+	env := esc(v("environment"))
+	if env == "" {
+		env = "this environment"
+	}
+	switch n.Kind {
+	case incident.NoticeRollbackRequested:
+		if v("approval") == "true" {
+			return fmt.Sprintf(":raised_hand: %s asked for a rollback: %s It needs a second person's approval.", actor, plan)
+		}
+		return fmt.Sprintf(":rewind: %s confirmed a rollback: %s", actor, plan)
+	case incident.NoticeRollbackApproval:
+		return fmt.Sprintf(":raised_hand: %s asked for a rollback: %s\nA rollback in %s needs a second person: someone else among %s must approve before it runs.",
+			user, plan, env, whoOf(v("who")))
+	case incident.NoticeRollbackApproved:
+		return fmt.Sprintf(":white_check_mark: %s approved the rollback %s asked for: %s", actor, user, plan)
+	case incident.NoticeRollbackRetry:
+		if v("approval") == "true" {
+			return fmt.Sprintf(":raised_hand: %s asked to retry the rollback: %s It needs a second person's approval.", actor, plan)
+		}
+		return fmt.Sprintf(":repeat: %s is retrying the rollback: %s", actor, plan)
+	case incident.NoticeRollbackStarted:
+		if v("dry_run") == "true" {
+			return fmt.Sprintf(":rewind: Dry run for %s: this would have rolled back now: %s Nothing was changed.", actor, plan)
+		}
+		text := fmt.Sprintf(":rewind: Rolling back on behalf of %s: %s%s", actor, plan, link("Follow it"))
+		if n.User != "" {
+			text += fmt.Sprintf(" (approved by %s)", user)
+		}
+		return text
+	case incident.NoticeRollbackProgress:
+		return fmt.Sprintf(":hourglass_flowing_sand: Rollback of %s is in progress.%s", rollbackSubject(n, esc), link("Follow it"))
+	case incident.NoticeRollbackSucceeded:
+		text := fmt.Sprintf(":white_check_mark: Rollback of %s succeeded in %s, requested by %s.", rollbackSubject(n, esc), v("after"), user)
+		if d := v("detail"); d != "" {
+			text += " " + esc(d)
+		}
+		return text + link("Details")
+	case incident.NoticeRollbackFailed:
+		detail := esc(v("detail"))
+		if detail == "" {
+			detail = "the provider reported a failure."
+		}
+		return fmt.Sprintf(":x: *Rollback of %s failed*: %s%s\nRetry once the cause is fixed, or roll back by hand.", rollbackSubject(n, esc), detail, link("Details"))
+	case incident.NoticeRollbackUnfollowed:
+		return fmt.Sprintf(":warning: I stopped checking the rollback of %s after %s; it had not finished.%s", rollbackSubject(n, esc), v("after"), link("Follow it there"))
+	case incident.NoticeRollbackRule:
+		who := whoOf(v("who"))
+		if who == "" {
+			who = "nobody: the policy names no owners"
+		}
+		text := "Only " + who + " may confirm."
+		if v("approval") == "true" {
+			text += fmt.Sprintf(" A rollback in %s while a %s incident is involved needs a second person's approval before anything runs.", env, v("severity"))
+		}
+		return text
+	}
+	return esc(n.String())
+}
+
+// rollbackSubject names what a rollback undoes: the flag, the repository
+// and the commit deployed back, or the plan.
+func rollbackSubject(n incident.Notice, esc func(string) string) string {
+	v := func(k string) string { return esc(n.Values[k]) }
+	switch {
+	case v("flag") != "":
+		return fmt.Sprintf("flag %s in %s", v("flag"), v("environment"))
+	case v("repo") != "":
+		return fmt.Sprintf("%s in %s to %s", v("repo"), v("environment"), v("to"))
+	}
+	return strings.TrimSuffix(v("plan"), ".")
+}
+
+// whoOf names the policy references of a comma-separated list, users and
+// user groups by mention.
+func whoOf(refs string) string {
+	var ps []incident.Principal
+	for _, r := range strings.Split(refs, ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			ps = append(ps, incident.Principal{Kind: incident.PrincipalRef, ID: r})
+		}
+	}
+	return incident.WhoList(ps, slackUser, slackGroup)
 }
 
 // quote makes mrkdwn quote lines of text.

@@ -91,6 +91,32 @@ func noticeSamples() map[string]incident.Notice {
 		"followup_digest_empty": {Kind: incident.NoticeFollowUpDigest, Actor: "bot", Values: map[string]string{"team": "all teams", "period": "2026-W12", "open": "0", "overdue": "0"}},
 		"followup_item":         {Kind: incident.NoticeFollowUpItem, Incident: k, User: "U0BOB", Values: map[string]string{"text": hostile, "due": "Fri 20 Mar", "overdue": "false"}},
 		"unknown_kind":          {Kind: "future_kind", Incident: k, Actor: "U0JANE", Values: map[string]string{"text": hostile}},
+		"rollback_requested":    {Kind: incident.NoticeRollbackRequested, Incident: k, Actor: "U0JANE", Values: map[string]string{"plan": "Turn off flag " + hostile + " in default/production."}},
+		"rollback_requested_approval": {Kind: incident.NoticeRollbackRequested, Incident: k, Actor: "U0JANE",
+			Values: map[string]string{"plan": "Redeploy acme/checkout to production at 0ld5afe (from bad0c0f).", "approval": "true"}},
+		"rollback_approval": {Kind: incident.NoticeRollbackApproval, Incident: k, Actor: "U0JANE", User: "U0JANE",
+			Values:  map[string]string{"plan": "Turn off flag " + hostile + ".", "environment": "production", "who": "S0CHECKOUT,U0BOB,ops@example.com"},
+			Buttons: []incident.Button{{Action: incident.ActionApproveRol, Text: "Approve rollback", Value: "flag:ld-1", Style: "danger"}}},
+		"rollback_approved": {Kind: incident.NoticeRollbackApproved, Incident: k, Actor: "U0BOB", User: "U0JANE", Values: map[string]string{"plan": hostile}},
+		"rollback_retry":    {Kind: incident.NoticeRollbackRetry, Incident: k, Actor: "U0BOB", Values: map[string]string{"plan": hostile}},
+		"rollback_retry_approval": {Kind: incident.NoticeRollbackRetry, Incident: k, Actor: "U0BOB",
+			Values: map[string]string{"plan": "Redeploy acme/checkout.", "approval": "true"}},
+		"rollback_started": {Kind: incident.NoticeRollbackStarted, Incident: k, Actor: "U0JANE", User: "U0BOB",
+			Values: map[string]string{"plan": "Redeploy acme/checkout to production at 0ld5afe (from bad0c0f).", "url": "https://github.com/acme/checkout/actions/runs/1"}},
+		"rollback_dry_run": {Kind: incident.NoticeRollbackStarted, Incident: k, Actor: "U0JANE", Drill: true, Values: map[string]string{"plan": hostile, "dry_run": "true"}},
+		"rollback_progress": {Kind: incident.NoticeRollbackProgress, Incident: k, Actor: "github",
+			Values: map[string]string{"plan": "Redeploy.", "repo": "acme/checkout", "environment": "production", "to": "0ld5afe", "url": "https://github.com/acme/checkout/deployments"}},
+		"rollback_succeeded": {Kind: incident.NoticeRollbackSucceeded, Incident: k, Actor: "launchdarkly", User: "U0JANE",
+			Values: map[string]string{"plan": "Turn off.", "flag": hostile, "environment": "production", "after": "12s", "detail": "Done: " + hostile}},
+		"rollback_failed": {Kind: incident.NoticeRollbackFailed, Incident: k, Actor: "github",
+			Values:  map[string]string{"plan": "Redeploy.", "repo": "acme/checkout", "environment": "production", "to": "0ld5afe", "detail": hostile, "url": "https://example.com/runs/1|<!here>"},
+			Buttons: []incident.Button{{Action: incident.ActionRetryRoll, Text: "Retry rollback", Value: "deploy:1", Style: "danger"}}},
+		"rollback_failed_no_detail": {Kind: incident.NoticeRollbackFailed, Incident: k, Actor: "webhook", Values: map[string]string{"plan": hostile + "."}},
+		"rollback_unfollowed": {Kind: incident.NoticeRollbackUnfollowed, Incident: k, Actor: "bot",
+			Values: map[string]string{"plan": "Redeploy.", "repo": "acme/checkout", "environment": "production", "to": "0ld5afe", "after": "10m0s", "url": "https://example.com/runs/1"}},
+		"rollback_rule": {Kind: incident.NoticeRollbackRule, Incident: k,
+			Values: map[string]string{"who": "S0CHECKOUT,S0ROLL", "environment": "production", "severity": "P1", "approval": "true"}},
+		"rollback_rule_nobody": {Kind: incident.NoticeRollbackRule, Incident: k, Values: map[string]string{"who": "", "environment": "", "severity": "P3"}},
 	}
 }
 
@@ -133,7 +159,26 @@ func TestEveryNoticeKindIsWorded(t *testing.T) {
 		incident.NoticeCustomerEmailNotNeeded, incident.NoticeDataConcern, incident.NoticePageSimulated, incident.NoticeMessage,
 		incident.NoticeReviewScheduled, incident.NoticeReviewState, incident.NoticeReviewReminder, incident.NoticeReviewOverdue,
 		incident.NoticeFollowUpDone, incident.NoticeFollowUpDue, incident.NoticeFollowUpOverdue, incident.NoticeFollowUpOverdueIC,
-		incident.NoticeFollowUpItem, incident.NoticeFollowUpDigest} {
+		incident.NoticeFollowUpItem, incident.NoticeFollowUpDigest, incident.NoticeRollbackRequested, incident.NoticeRollbackApproval,
+		incident.NoticeRollbackApproved, incident.NoticeRollbackRetry, incident.NoticeRollbackStarted, incident.NoticeRollbackProgress,
+		incident.NoticeRollbackSucceeded, incident.NoticeRollbackFailed, incident.NoticeRollbackUnfollowed, incident.NoticeRollbackRule} {
 		require.True(t, worded[k], "%s has its own wording", k)
+	}
+}
+
+// A flag, a plan and a provider's detail come from outside: a flag named
+// <!channel> is shown literally in every rollback line and notifies nobody.
+func TestRollbackNoticesShowAFlagNamedChannelLiterally(t *testing.T) {
+	t.Parallel()
+	const flag = "<!channel>"
+	values := map[string]string{"plan": "Turn off flag " + flag + " in default/production.", "flag": flag, "environment": "production",
+		"detail": "flag " + flag + " is off", "after": "3s", "who": "S0ROLL"}
+	for _, kind := range []incident.NoticeKind{incident.NoticeRollbackRequested, incident.NoticeRollbackApproval, incident.NoticeRollbackApproved,
+		incident.NoticeRollbackRetry, incident.NoticeRollbackStarted, incident.NoticeRollbackProgress, incident.NoticeRollbackSucceeded,
+		incident.NoticeRollbackFailed, incident.NoticeRollbackUnfollowed} {
+		got := bot.NoticeText(incident.Notice{Kind: kind, Incident: "INC-42", Actor: "U0JANE", User: "U0BOB", Values: values})
+		require.NotContains(t, got, "<!channel>", kind)
+		require.Contains(t, got, "&lt;!channel&gt;", kind)
+		require.Contains(t, bot.TimelineText(incident.Notice{Kind: kind, Incident: "INC-42", Values: values}), "<!channel>", "the timeline keeps it as named")
 	}
 }

@@ -68,7 +68,7 @@ type ChangeService interface {
 	ApproveRollback(ctx context.Context, key, actor string) (*incident.Rollback, error)
 	RetryRollback(ctx context.Context, key, actor string) (*incident.Rollback, error)
 	RollbackIncident(ctx context.Context, key string) (*incident.Incident, error)
-	RollbackRule(ctx context.Context, inc *incident.Incident, plan incident.RollbackPlan) string
+	RollbackRule(ctx context.Context, inc *incident.Incident, plan incident.RollbackPlan) incident.Notice
 }
 
 // CaptureService records the incident channel's messages, reactions, pins,

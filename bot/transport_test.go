@@ -232,23 +232,37 @@ func TestFormsAndButtonsOverHTTP(t *testing.T) {
 		require.Contains(t, string(r.Body), blockTitle)
 		require.Contains(t, string(r.Body), blockSeverity)
 
-		tr.submit(t, tr.other.ID, v, map[string]map[string]slack.BlockAction{
-			blockTitle:     {blockTitle: {Value: "search is slow"}},
-			blockSeverity:  {blockSeverity: {SelectedOption: slack.OptionBlockObject{Value: "P3"}}},
-			blockCommander: {blockCommander: {SelectedUser: tr.roller.ID}},
-			blockService:   {blockService: {SelectedOption: slack.OptionBlockObject{Value: "checkout"}}},
-		})
-		list, err := tr.svc.List(context.Background())
-		require.NoError(t, err)
-		var titles []string
-		for _, inc := range list {
-			titles = append(titles, inc.Title)
-			if inc.Title == "search is slow" {
-				require.Equal(t, incident.P3, inc.Severity)
-				require.Equal(t, tr.roller.ID, inc.Commander)
+		values := func(commander string) map[string]map[string]slack.BlockAction {
+			return map[string]map[string]slack.BlockAction{
+				blockTitle:     {blockTitle: {Value: "search is slow"}},
+				blockSeverity:  {blockSeverity: {SelectedOption: slack.OptionBlockObject{Value: "P3"}}},
+				blockCommander: {blockCommander: {SelectedUser: commander}},
+				blockService:   {blockService: {SelectedOption: slack.OptionBlockObject{Value: "checkout"}}},
 			}
 		}
-		require.Contains(t, titles, "search is slow")
+		titles := func() []string {
+			list, err := tr.svc.List(context.Background())
+			require.NoError(t, err)
+			var out []string
+			for _, inc := range list {
+				out = append(out, inc.Title)
+				if inc.Title == "search is slow" {
+					require.Equal(t, incident.P3, inc.Severity)
+					require.Equal(t, tr.other.ID, inc.Commander)
+				}
+			}
+			return out
+		}
+		// Naming someone else as IC needs the commander group; the
+		// refusal comes back on the field.
+		r = tr.submit(t, tr.other.ID, v, values(tr.roller.ID))
+		require.Contains(t, string(r.Body), `"response_action":"errors"`)
+		require.Contains(t, string(r.Body), blockCommander)
+		require.Contains(t, string(r.Body), "You may not name someone else as the Incident Commander")
+		require.NotContains(t, titles(), "search is slow")
+
+		tr.submit(t, tr.other.ID, v, values(tr.other.ID))
+		require.Contains(t, titles(), "search is slow")
 	})
 
 	t.Run("severity form", func(t *testing.T) {

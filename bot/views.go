@@ -216,6 +216,12 @@ func (h *Handler) submitDeclare(ctx context.Context, cb slack.InteractionCallbac
 		return slack.NewErrorsViewSubmissionResponse(map[string]string{blockTitle: userMessage(err)}), nil
 	}
 	if _, _, err := h.cfg.Incidents.Declare(ctx, in); err != nil {
+		// Naming someone else as IC is refused on the field, so the
+		// person can pick again without retyping the form.
+		var r *incident.Refusal
+		if errors.As(err, &r) && r.Action == incident.ActNameIC {
+			return slack.NewErrorsViewSubmissionResponse(map[string]string{blockCommander: clip(r.Message(), 2000)}), nil
+		}
 		return nil, err
 	}
 	return nil, nil

@@ -161,6 +161,45 @@ const (
 	// Values["period"]: Values["open"] open, Values["overdue"] overdue,
 	// listed in Items, Values["more"] more not listed.
 	NoticeFollowUpDigest NoticeKind = "followup_digest"
+
+	// The rollback notices name what is rolled back with Values["plan"],
+	// the provider's description of the plan, and Values["flag"],
+	// Values["repo"], Values["environment"] and Values["to"] (the short
+	// commit deployed back), as set. Every one of them is provider or user
+	// text; Values["url"] links the provider's run, if any.
+
+	// NoticeRollbackRequested: Actor confirmed a rollback; with
+	// Values["approval"] "true" it waits for a second person's approval.
+	NoticeRollbackRequested NoticeKind = "rollback_requested"
+	// NoticeRollbackApproval: User asked for a rollback in
+	// Values["environment"] that someone else among Values["who"] (policy
+	// references, comma-separated) must approve. A button approves it.
+	NoticeRollbackApproval NoticeKind = "rollback_approval"
+	// NoticeRollbackApproved: Actor approved the rollback User asked for.
+	NoticeRollbackApproved NoticeKind = "rollback_approved"
+	// NoticeRollbackRetry: Actor retries a failed rollback; with
+	// Values["approval"] "true" the retry waits for a second person.
+	NoticeRollbackRetry NoticeKind = "rollback_retry"
+	// NoticeRollbackStarted: the rollback runs on behalf of Actor, approved
+	// by User if anyone; with Values["dry_run"] "true" a drill's rollback
+	// only said what it would have done.
+	NoticeRollbackStarted NoticeKind = "rollback_started"
+	// NoticeRollbackProgress: the rollback is in progress.
+	NoticeRollbackProgress NoticeKind = "rollback_progress"
+	// NoticeRollbackSucceeded: the rollback User requested succeeded in
+	// Values["after"]; Values["detail"] is the provider's word on it.
+	NoticeRollbackSucceeded NoticeKind = "rollback_succeeded"
+	// NoticeRollbackFailed: the rollback failed with Values["detail"]
+	// (the provider's words). A button retries it.
+	NoticeRollbackFailed NoticeKind = "rollback_failed"
+	// NoticeRollbackUnfollowed: the bot stopped following the rollback
+	// after Values["after"]; it had not finished.
+	NoticeRollbackUnfollowed NoticeKind = "rollback_unfollowed"
+	// NoticeRollbackRule: who may confirm a rollback in
+	// Values["environment"]: Values["who"] (policy references,
+	// comma-separated); with Values["approval"] "true" a second person
+	// must approve, as Values["severity"] is involved.
+	NoticeRollbackRule NoticeKind = "rollback_rule"
 )
 
 // UserTextValues are the Values that hold what a person typed; the chat

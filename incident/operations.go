@@ -115,6 +115,20 @@ func (s *Service) changeIn(ctx context.Context, tx Tx, id int64, fn func(*Incide
 	return inc, nil
 }
 
+// ChangeIn lets a feature package change an incident on its own
+// transaction tx: fn changes the incident (or only returns what to say),
+// its timeline events are stored with the change, and the sync that says
+// its notices in the incident's channel and refreshes the panel, topic and
+// announcement is scheduled on tx, so the feature's own rows, the change
+// and the sync commit together. ECONFLICT when the incident is closed;
+// fn's error is returned as is.
+func (s *Service) ChangeIn(ctx context.Context, tx Tx, id int64, fn func(*Incident) ([]TimelineEvent, []Notice, error)) (*Incident, error) {
+	return s.changeIn(ctx, tx, id, func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
+		events, notices, err := fn(i)
+		return events, &syncPayload{Notices: notices}, err
+	})
+}
+
 // Notify says notices in the incident's channel (the Broadcast ones in the
 // broadcast channel too) through the durable sync job.
 func (s *Service) Notify(ctx context.Context, inc *Incident, notices ...Notice) error {

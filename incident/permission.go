@@ -13,6 +13,10 @@ type Action string
 const (
 	// ActDeclare declares an incident.
 	ActDeclare Action = "declare"
+	// ActNameIC names someone other than the declarer as the Incident
+	// Commander of an incident being declared; Request.Target is that
+	// person and Request.Incident is nil.
+	ActNameIC Action = "name_ic"
 	// ActView sees an incident in lists, status and search, and acts on
 	// it from outside its channel.
 	ActView Action = "view"
@@ -44,6 +48,7 @@ const (
 // actionLabel is how a refusal names the action: "You may not <label>".
 var actionLabel = map[Action]string{
 	ActDeclare:        "declare incidents",
+	ActNameIC:         "name someone else as the Incident Commander",
 	ActView:           "see this incident",
 	ActTakeIC:         "take the Incident Commander role",
 	ActAssignRole:     "assign roles",
@@ -113,8 +118,8 @@ type Request struct {
 	Action  Action
 	// Incident is the incident acted on; nil for ActDeclare.
 	Incident *Incident
-	// Target is the user a role is given to (ActTakeIC, ActAssignRole),
-	// or the review's owner (ActReview).
+	// Target is the user a role is given to (ActTakeIC, ActAssignRole,
+	// ActNameIC), or the review's owner (ActReview).
 	Target string
 	// Confirmed is set when the subject confirmed, in the incident's
 	// channel, that they take the IC role over from someone else.
@@ -287,6 +292,10 @@ func (p Policy) rollbackRefs(c *ChangeEvent) []string {
 	return Dedupe(out)
 }
 
+// RollbackRefs is who may roll back c, as policy references: the owners
+// of its service and of its environment, and the rollback group.
+func (p Policy) RollbackRefs(c ChangeEvent) []string { return p.rollbackRefs(&c) }
+
 // TwoPersonFor reports whether a rollback in environment env with sev as
 // the highest severity involved needs a second person.
 func (p Policy) TwoPersonFor(env string, sev Severity) bool {
@@ -303,6 +312,9 @@ func (p Policy) TwoPersonFor(env string, sev Severity) bool {
 //
 // The rules:
 //   - declare: anyone, or only the policy's declarers when it lists some.
+//   - name someone else as the IC of an incident being declared (the
+//     declarer takes the role otherwise): the rule for naming an IC while
+//     nobody holds the role, so only a member of the commander group.
 //   - view: anyone for a public incident; for a private one, its members
 //     (the people in its channel) only.
 //   - take IC: anyone who can see the incident while nobody holds the
@@ -341,6 +353,16 @@ func (p Policy) decide(req Request) Decision {
 			return allow
 		}
 		return Decision{Reason: "the policy lets only named people declare", WhoCan: refs(p.Declarers...)}
+	}
+	if req.Action == ActNameIC {
+		if req.Target == "" || req.Target == sub.User || sub.in(p.CommanderGroup) {
+			return allow
+		}
+		if p.CommanderGroup == "" {
+			return Decision{Reason: "the policy names no commander group, so whoever declares an incident is its first Incident Commander; declare without naming one to take the role yourself"}
+		}
+		return Decision{Reason: "while nobody holds the role, only the commander group may give it to someone else; declare without naming one to take the role yourself",
+			WhoCan: refs(p.CommanderGroup)}
 	}
 	if inc == nil {
 		return Decision{Reason: "no incident is named"}

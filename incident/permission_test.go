@@ -272,6 +272,43 @@ func TestPermissionDeclare(t *testing.T) {
 	require.Equal(t, []string{gDeclarers}, p.RefsFor(incident.Request{Action: incident.ActDeclare}))
 }
 
+// TestPermissionNameICAtDeclare: naming someone else as the IC of an
+// incident being declared follows the rule for naming an IC while nobody
+// holds the role.
+func TestPermissionNameICAtDeclare(t *testing.T) {
+	t.Parallel()
+	p := permPolicy()
+	tests := []struct {
+		name    string
+		by      string
+		target  string
+		allowed bool
+	}{
+		{"yourself", uStranger, uStranger, true},
+		{"nobody named", uStranger, "", true},
+		{"someone else, by anyone", uStranger, uMember, false},
+		{"someone else, by an IC elsewhere", uIC, uMember, false},
+		{"someone else, by the commander group", uCommander, uMember, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := p.Decide(incident.Request{Subject: subject(tt.by, nil), Action: incident.ActNameIC, Target: tt.target})
+			require.Equal(t, tt.allowed, d.Allowed, d.Reason)
+			if !tt.allowed {
+				msg := slackMessage(d.Err())
+				require.Contains(t, msg, "You may not name someone else as the Incident Commander: while nobody holds the role, only the commander group may")
+				require.Contains(t, msg, "Who can: members of <!subteam^"+gCommanders+">.")
+			}
+		})
+	}
+	require.Equal(t, []string{gCommanders}, p.RefsFor(incident.Request{Action: incident.ActNameIC, Target: uMember}))
+
+	p.CommanderGroup = ""
+	d := p.Decide(incident.Request{Subject: subject(uStranger, nil), Action: incident.ActNameIC, Target: uMember})
+	require.False(t, d.Allowed)
+	require.Contains(t, slackMessage(d.Err()), "the policy names no commander group")
+}
+
 func TestPermissionPrivateIncident(t *testing.T) {
 	t.Parallel()
 	p := permPolicy()

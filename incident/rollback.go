@@ -61,27 +61,31 @@ func execPlan(r *Rollback, round int) RollbackPlan {
 
 // RollbackRule says who may confirm a rollback of the planned change and
 // whether a second person must approve, for the confirmation form.
-func (s *Service) RollbackRule(ctx context.Context, inc *Incident, plan RollbackPlan) string {
+func (s *Service) RollbackRule(ctx context.Context, inc *Incident, plan RollbackPlan) Notice {
 	c := plan.change()
-	who := WhoList(refs(s.policy.rollbackRefs(&c)...), mention, slackGroup)
-	if who == "" {
-		who = "nobody: the policy names no owners"
-	}
-	text := "Only " + who + " may confirm."
 	sev, err := s.rollbackSeverity(ctx, inc, c)
 	if err != nil {
 		sev = inc.Severity
 	}
+	n := Notice{Kind: NoticeRollbackRule, Incident: inc.Key(), Values: map[string]string{
+		"who": strings.Join(s.policy.RollbackRefs(c), ","), "environment": c.Environment, "severity": sev.String()}}
 	if s.policy.TwoPersonFor(c.Environment, sev) {
-		text += fmt.Sprintf(" A rollback in %s while a %s incident is involved needs a second person's approval before anything runs.",
-			orUnknown(c.Environment, "this environment"), sev)
+		n.Values["approval"] = "true"
 	}
-	return text
+	return n
 }
 
-// slackGroup names a user group in the chat. It moves to the transport
-// with the rest of this file's wording.
-func slackGroup(id string) string { return "<!subteam^" + id + ">" }
+// rollbackNotice is a notice about r, naming what it rolls back.
+func rollbackNotice(kind NoticeKind, inc *Incident, r *Rollback, actor string) Notice {
+	p := r.Plan
+	v := map[string]string{"plan": p.Description}
+	for k, x := range map[string]string{"flag": p.Flag, "repo": p.Repo, "environment": p.Environment, "to": shortRef(p.ToRef), "url": r.URL} {
+		if x != "" {
+			v[k] = x
+		}
+	}
+	return Notice{Kind: kind, Incident: inc.Key(), Actor: actor, Values: v}
+}
 
 // change is the part of the planned change the permission model reads.
 func (p RollbackPlan) change() ChangeEvent {
@@ -206,12 +210,16 @@ func (s *Service) RequestRollback(ctx context.Context, id int64, value, actor st
 	} else if err != nil {
 		return nil, fmt.Errorf("request rollback: %w", err)
 	}
-	text := fmt.Sprintf(":rewind: %s confirmed a rollback: %s", mention(actor), plan.Description)
+	n := rollbackNotice(NoticeRollbackRequested, inc, r, actor)
+	ev := s.rollbackEvent(r, 0, "requested", actor, s.noticeText(n), true)
 	if twoPerson {
-		text = fmt.Sprintf(":raised_hand: %s asked for a rollback: %s It needs a second person's approval.", mention(actor), plan.Description)
-	}
-	// The approval request carries the line itself, with its button.
-	if _, err := s.recordRollbackStep(ctx, inc.ID, s.rollbackEvent(r, 0, "requested", actor, text, true), !twoPerson); err != nil {
+		n.Values["approval"] = "true"
+		ev.Text = s.noticeText(n)
+		// The approval request carries the line itself, with its button.
+		if _, err := s.recordRollbackStep(ctx, inc.ID, ev, nil); err != nil {
+			return r, err
+		}
+	} else if _, err := s.recordRollbackStep(ctx, inc.ID, ev, &n); err != nil {
 		return r, err
 	}
 	step, key := rollbackStepExecute, r.Key
@@ -263,7 +271,7 @@ func (s *Service) ApproveRollback(ctx context.Context, key, actor string) (*Roll
 	}
 	if actor == r.RequestedBy {
 		return nil, &Refusal{Action: ActRollback, Reason: "a second person must approve, and you requested this rollback",
-			WhoCan: refs(s.policy.rollbackRefs(&ChangeEvent{Service: r.Plan.Service, Environment: r.Plan.Environment})...)}
+			WhoCan: refs(s.policy.RollbackRefs(ChangeEvent{Service: r.Plan.Service, Environment: r.Plan.Environment})...)}
 	}
 	// The approver needs the same right as the requester.
 	if _, err := s.checkMayRollback(ctx, inc, r.Plan.change(), actor); err != nil {
@@ -293,8 +301,9 @@ func (s *Service) ApproveRollback(ctx context.Context, key, actor string) (*Roll
 		if err != nil {
 			return err
 		}
-		text := fmt.Sprintf(":white_check_mark: %s approved the rollback %s asked for: %s", mention(actor), mention(r.RequestedBy), r.Plan.Description)
-		if _, err := s.recordRollbackStepIn(ctx, tx, inc.ID, s.rollbackEvent(r, round, "approved", actor, text, true), true); err != nil {
+		n := rollbackNotice(NoticeRollbackApproved, inc, r, actor)
+		n.User = r.RequestedBy
+		if _, err := s.recordRollbackStepIn(ctx, tx, inc.ID, s.rollbackEvent(r, round, "approved", actor, s.noticeText(n), true), &n); err != nil {
 			return err
 		}
 		return s.scheduleRollbackOn(ctx, tx, jobKey, rollbackPayload{Key: r.Key, Step: rollbackStepExecute, Round: round, Actor: r.RequestedBy})
@@ -330,12 +339,12 @@ func (s *Service) RetryRollback(ctx context.Context, key, actor string) (*Rollba
 	round++
 	// The retry event claims the round: of two clicks, one records it.
 	// The event, the new status and the job are one fact.
-	text := fmt.Sprintf(":repeat: %s is retrying the rollback: %s", mention(actor), r.Plan.Description)
+	n := rollbackNotice(NoticeRollbackRetry, inc, r, actor)
 	if d.SecondPerson {
-		text = fmt.Sprintf(":raised_hand: %s asked to retry the rollback: %s It needs a second person's approval.", mention(actor), r.Plan.Description)
+		n.Values["approval"] = "true"
 	}
 	err = s.store.Atomic(ctx, func(tx Tx) error {
-		if fresh, err := s.recordRollbackStepIn(ctx, tx, inc.ID, s.rollbackEvent(r, round, "retry", actor, text, true), true); err != nil {
+		if fresh, err := s.recordRollbackStepIn(ctx, tx, inc.ID, s.rollbackEvent(r, round, "retry", actor, s.noticeText(n), true), &n); err != nil {
 			return err
 		} else if !fresh {
 			return Errorf(ECONFLICT, "Someone is already retrying this rollback.")
@@ -414,15 +423,15 @@ func (s *Service) rollbackEvent(r *Rollback, round int, step, actor, text string
 		Data:     map[string]string{"key": r.Key, "step": step, "round": strconv.Itoa(round), "kind": string(r.Plan.Kind), "source": r.Plan.Source}}
 }
 
-// recordRollbackStep stores a step on the timeline and, with post set,
-// posts its text in the channel through the sync job, which also refreshes
-// the panel. A step already recorded is neither stored nor posted again:
-// it returns false. On a closed incident the step is only stored.
-func (s *Service) recordRollbackStep(ctx context.Context, incidentID int64, ev TimelineEvent, post bool) (bool, error) {
+// recordRollbackStep stores a step on the timeline and, with a notice,
+// says it in the channel through the sync job, which also refreshes the
+// panel. A step already recorded is neither stored nor said again: it
+// returns false. On a closed incident the step is only stored.
+func (s *Service) recordRollbackStep(ctx context.Context, incidentID int64, ev TimelineEvent, n *Notice) (bool, error) {
 	var fresh bool
 	err := s.store.Atomic(ctx, func(tx Tx) error {
 		var err error
-		fresh, err = s.recordRollbackStepIn(ctx, tx, incidentID, ev, post)
+		fresh, err = s.recordRollbackStepIn(ctx, tx, incidentID, ev, n)
 		return err
 	})
 	return fresh, err
@@ -430,8 +439,8 @@ func (s *Service) recordRollbackStep(ctx context.Context, incidentID int64, ev T
 
 // recordRollbackStepIn is recordRollbackStep on a transaction that the
 // caller commits.
-func (s *Service) recordRollbackStepIn(ctx context.Context, tx Tx, incidentID int64, ev TimelineEvent, post bool) (bool, error) {
-	if !post {
+func (s *Service) recordRollbackStepIn(ctx context.Context, tx Tx, incidentID int64, ev TimelineEvent, n *Notice) (bool, error) {
+	if n == nil {
 		switch err := tx.AddTimelineEvent(ctx, &ev); {
 		case err == nil:
 			return true, nil
@@ -444,7 +453,7 @@ func (s *Service) recordRollbackStepIn(ctx context.Context, tx Tx, incidentID in
 	called := false
 	_, err := s.changeIn(ctx, tx, incidentID, func(*Incident) ([]TimelineEvent, *syncPayload, error) {
 		called = true
-		return []TimelineEvent{ev}, &syncPayload{Lines: []string{ev.Text}}, nil
+		return []TimelineEvent{ev}, &syncPayload{Notices: []Notice{*n}}, nil
 	})
 	switch {
 	case err == nil:
@@ -452,7 +461,7 @@ func (s *Service) recordRollbackStepIn(ctx context.Context, tx Tx, incidentID in
 	case ErrorCode(err) == ECONFLICT && called:
 		return false, nil // recorded and said before
 	case ErrorCode(err) == ECONFLICT:
-		return s.recordRollbackStepIn(ctx, tx, incidentID, ev, false) // closed
+		return s.recordRollbackStepIn(ctx, tx, incidentID, ev, nil) // closed
 	}
 	return false, fmt.Errorf("record rollback step: %w", err)
 }
@@ -515,14 +524,16 @@ func (s *Service) askApproval(ctx context.Context, inc *Incident, r *Rollback, r
 	if inc.ChannelID == "" {
 		return RetryLater(2*time.Second, "%s has no channel yet", inc.Key())
 	}
-	c := r.Plan.change()
-	text := fmt.Sprintf(":raised_hand: %s asked for a rollback: %s\nA rollback in %s needs a second person: someone else among %s must approve before it runs.",
-		mention(r.RequestedBy), r.Plan.Description, orUnknown(c.Environment, "this environment"), WhoList(refs(s.policy.rollbackRefs(&c)...), mention, slackGroup))
-	if _, err := s.chat.PostButtons(ctx, inc.ChannelID, text, []Button{{Action: ActionApproveRol, Text: "Approve rollback", Value: r.Key, Style: "danger"}}); err != nil {
+	n := rollbackNotice(NoticeRollbackApproval, inc, r, r.RequestedBy)
+	n.User = r.RequestedBy
+	n.Values["environment"] = r.Plan.Environment
+	n.Values["who"] = strings.Join(s.policy.RollbackRefs(r.Plan.change()), ",")
+	n.Buttons = []Button{{Action: ActionApproveRol, Text: "Approve rollback", Value: r.Key, Style: "danger"}}
+	if _, err := s.chat.Notify(ctx, inc.ChannelID, n); err != nil {
 		return fmt.Errorf("ask for the rollback's approval: %w", err)
 	}
 	ev := s.rollbackEvent(r, round, "approval", r.RequestedBy, "Approval requested for the rollback", false)
-	if _, err := s.recordRollbackStep(ctx, inc.ID, ev, false); err != nil {
+	if _, err := s.recordRollbackStep(ctx, inc.ID, ev, nil); err != nil {
 		s.log.ErrorContext(ctx, "could not record the approval request", "incident", inc.Key(), "err", err)
 	}
 	return nil
@@ -581,13 +592,17 @@ func (s *Service) executeRollback(ctx context.Context, inc *Incident, r *Rollbac
 	if err != nil {
 		return fmt.Errorf("record the rollback's run: %w", err)
 	}
-	text := fmt.Sprintf(":rewind: Rolling back on behalf of %s: %s%s", mention(p.Actor), r.Plan.Description, linkText(r.URL, "Follow it"))
+	n := rollbackNotice(NoticeRollbackStarted, inc, r, p.Actor)
 	if r.ApprovedBy != "" && round == 0 {
-		text += fmt.Sprintf(" (approved by %s)", mention(r.ApprovedBy))
+		n.User = r.ApprovedBy
 	}
+	ev := s.rollbackEvent(r, round, "started", p.Actor, s.noticeText(n), true)
 	// A run that finished at once is said by its outcome alone.
-	ev := s.rollbackEvent(r, round, "started", p.Actor, text, true)
-	if _, err := s.recordRollbackStep(ctx, inc.ID, ev, run.Status != "succeeded"); err != nil {
+	say := &n
+	if run.Status == "succeeded" {
+		say = nil
+	}
+	if _, err := s.recordRollbackStep(ctx, inc.ID, ev, say); err != nil {
 		return err
 	}
 	r, err = s.applyRun(ctx, inc, r, round, ev.At, run)
@@ -624,16 +639,14 @@ func (s *Service) reportRollbackFailure(ctx context.Context, inc *Incident, r *R
 	if inc.ChannelID == "" {
 		return RetryLater(2*time.Second, "%s has no channel yet", inc.Key())
 	}
-	detail := r.Detail
-	if detail == "" {
-		detail = "the provider reported a failure."
-	}
-	text := fmt.Sprintf(":x: *Rollback of %s failed*: %s%s\nRetry once the cause is fixed, or roll back by hand.", rollbackSubject(r.Plan), detail, linkText(r.URL, "Details"))
-	if _, err := s.chat.PostButtons(ctx, inc.ChannelID, text, []Button{{Action: ActionRetryRoll, Text: "Retry rollback", Value: r.Key, Style: "danger"}}); err != nil {
+	n := rollbackNotice(NoticeRollbackFailed, inc, r, r.Plan.Source)
+	n.Values["detail"] = r.Detail
+	n.Buttons = []Button{{Action: ActionRetryRoll, Text: "Retry rollback", Value: r.Key, Style: "danger"}}
+	if _, err := s.chat.Notify(ctx, inc.ChannelID, n); err != nil {
 		return fmt.Errorf("report the failed rollback: %w", err)
 	}
-	ev := s.rollbackEvent(r, round, "failed", r.Plan.Source, text, true)
-	if _, err := s.recordRollbackStep(ctx, inc.ID, ev, false); err != nil {
+	ev := s.rollbackEvent(r, round, "failed", r.Plan.Source, s.noticeText(n), true)
+	if _, err := s.recordRollbackStep(ctx, inc.ID, ev, nil); err != nil {
 		s.log.ErrorContext(ctx, "could not record the failed rollback", "incident", inc.Key(), "err", err)
 	}
 	return nil
@@ -673,20 +686,20 @@ func (s *Service) applyRun(ctx context.Context, inc *Incident, r *Rollback, roun
 	} else if err != nil {
 		return nil, fmt.Errorf("record the rollback's progress: %w", err)
 	}
-	subject := rollbackSubject(updated.Plan)
 	switch status {
 	case RollbackRunning:
 		if run.Status == "in_progress" {
-			text := fmt.Sprintf(":hourglass_flowing_sand: Rollback of %s is in progress.%s", subject, linkText(updated.URL, "Follow it"))
-			_, err = s.recordRollbackStep(ctx, inc.ID, s.rollbackEvent(updated, round, "in_progress", updated.Plan.Source, text, true), true)
+			n := rollbackNotice(NoticeRollbackProgress, inc, updated, updated.Plan.Source)
+			_, err = s.recordRollbackStep(ctx, inc.ID, s.rollbackEvent(updated, round, "in_progress", updated.Plan.Source, s.noticeText(n), true), &n)
 		}
 	case RollbackSucceeded:
-		text := fmt.Sprintf(":white_check_mark: Rollback of %s succeeded in %s, requested by %s.", subject, Since(start, s.clock.Now()), mention(updated.RequestedBy))
+		n := rollbackNotice(NoticeRollbackSucceeded, inc, updated, updated.Plan.Source)
+		n.User = updated.RequestedBy
+		n.Values["after"] = Since(start, s.clock.Now())
 		if updated.Detail != "" {
-			text += " " + updated.Detail
+			n.Values["detail"] = updated.Detail
 		}
-		text += linkText(updated.URL, "Details")
-		_, err = s.recordRollbackStep(ctx, inc.ID, s.rollbackEvent(updated, round, "succeeded", updated.Plan.Source, text, true), true)
+		_, err = s.recordRollbackStep(ctx, inc.ID, s.rollbackEvent(updated, round, "succeeded", updated.Plan.Source, s.noticeText(n), true), &n)
 	case RollbackFailed:
 		payload := rollbackPayload{Key: updated.Key, Step: rollbackStepFailed, Round: round}
 		err = s.scheduleRollback(ctx, fmt.Sprintf("%s#%d:failed", updated.Key, round), payload)
@@ -735,23 +748,12 @@ func (s *Service) runRollbackProgress(ctx context.Context, payload []byte) error
 		}
 	}
 	if p.Poll >= maxRollbackPolls {
-		text := fmt.Sprintf(":warning: I stopped checking the rollback of %s after %s; it had not finished.%s",
-			rollbackSubject(r.Plan), Since(start, s.clock.Now()), linkText(r.URL, "Follow it there"))
-		_, err := s.recordRollbackStep(ctx, inc.ID, s.rollbackEvent(r, round, "unfollowed", "bot", text, false), true)
+		n := rollbackNotice(NoticeRollbackUnfollowed, inc, r, "bot")
+		n.Values["after"] = Since(start, s.clock.Now())
+		_, err := s.recordRollbackStep(ctx, inc.ID, s.rollbackEvent(r, round, "unfollowed", "bot", s.noticeText(n), false), &n)
 		return err
 	}
 	return s.scheduleProgress(ctx, r.Key, round, p.Poll+1)
-}
-
-// rollbackSubject names what a rollback undoes, for progress lines.
-func rollbackSubject(p RollbackPlan) string {
-	switch {
-	case p.Flag != "":
-		return fmt.Sprintf("flag %s in %s", p.Flag, p.Environment)
-	case p.Repo != "":
-		return fmt.Sprintf("%s in %s to %s", p.Repo, p.Environment, shortRef(p.ToRef))
-	}
-	return strings.TrimSuffix(p.Description, ".")
 }
 
 func shortRef(ref string) string {
@@ -759,13 +761,6 @@ func shortRef(ref string) string {
 		return ref[:7]
 	}
 	return ref
-}
-
-func linkText(url, label string) string {
-	if url == "" {
-		return ""
-	}
-	return fmt.Sprintf(" <%s|%s>", url, label)
 }
 
 // followRollbacks moves running rollbacks on from a webhook's deploy or
@@ -888,9 +883,11 @@ func (s *Service) dryRunRollback(ctx context.Context, inc *Incident, r *Rollback
 	if err != nil {
 		return fmt.Errorf("record the dry-run rollback: %w", err)
 	}
-	text := fmt.Sprintf(":rewind: Dry run for %s: this would have rolled back now: %s Nothing was changed.", mention(actor), r.Plan.Description)
-	ev := s.rollbackEvent(r, round, "started", actor, text, true)
+	n := rollbackNotice(NoticeRollbackStarted, inc, r, actor)
+	n.Values["dry_run"] = "true"
+	delete(n.Values, "url")
+	ev := s.rollbackEvent(r, round, "started", actor, s.noticeText(n), true)
 	ev.Data["dry_run"] = "true"
-	_, err = s.recordRollbackStep(ctx, inc.ID, ev, true)
+	_, err = s.recordRollbackStep(ctx, inc.ID, ev, &n)
 	return err
 }

@@ -407,8 +407,8 @@ func TestRollbackDeployEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "Redeploy acme/checkout to production at 0ld5afe (from bad0c0f).", plan.Description)
 	require.Equal(t, "github:"+d.ExternalID, plan.ChangeID)
-	require.Contains(t, b.svc.RollbackRule(ctx, inc, plan), "<!subteam^S0CHECKOUT>")
-	require.Contains(t, b.svc.RollbackRule(ctx, inc, plan), "<!subteam^S0ROLL>")
+	require.Contains(t, bot.NoticeText(b.svc.RollbackRule(ctx, inc, plan)), "<!subteam^S0CHECKOUT>")
+	require.Contains(t, bot.NoticeText(b.svc.RollbackRule(ctx, inc, plan)), "<!subteam^S0ROLL>")
 
 	b.deploys.progress = []string{"in_progress", "succeeded"}
 	r, err := b.svc.RequestRollback(ctx, inc.ID, value, "U0DECL")
@@ -512,7 +512,7 @@ func TestRollbackTwoPersonRule(t *testing.T) {
 	value := itemOf(t, b.lastList(t, inc, 0), d.ExternalID).Value
 	plan, err := b.svc.PlanRollback(ctx, inc.ID, value, "U0DECL")
 	require.NoError(t, err)
-	require.Contains(t, b.svc.RollbackRule(ctx, inc, plan), "needs a second person's approval")
+	require.Contains(t, bot.NoticeText(b.svc.RollbackRule(ctx, inc, plan)), "needs a second person's approval")
 
 	r, err := b.svc.RequestRollback(ctx, inc.ID, value, "U0DECL")
 	require.NoError(t, err)

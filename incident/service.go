@@ -208,6 +208,11 @@ func (s *Service) Declare(ctx context.Context, in DeclareInput) (*Incident, bool
 		if err := s.authorize(ctx, Request{Subject: Subject{User: in.DeclaredBy}, Action: ActDeclare}); err != nil {
 			return nil, false, err
 		}
+		if in.Commander != "" && in.Commander != in.DeclaredBy {
+			if err := s.authorize(ctx, Request{Subject: Subject{User: in.DeclaredBy}, Action: ActNameIC, Target: in.Commander}); err != nil {
+				return nil, false, err
+			}
+		}
 	}
 	if in.Commander == "" && in.DeclaredBy != "bot" {
 		// An incident the bot declared (from an alert, or a scheduled

@@ -46,7 +46,10 @@ type fixture struct {
 	drill           *incident.Incident
 }
 
-const privateChannel = "C0PRIVATE"
+const (
+	privateChannel = "C0PRIVATE"
+	commanderGroup = "S0COMMANDERS" // alice only
+)
 
 func setup(t testing.TB) *fixture {
 	t.Helper()
@@ -88,6 +91,7 @@ func setup(t testing.TB) *fixture {
 
 	policy := incident.DefaultPolicy()
 	policy.Services = map[string]incident.ServicePolicy{"checkout": {Key: "checkout", Name: "Checkout"}, "payroll": {Key: "payroll", Name: "Payroll"}}
+	policy.CommanderGroup = f.slack.AddUserGroup(slackfake.UserGroup{ID: commanderGroup, Handle: "incident-commanders", Users: []string{f.alice.ID}}).ID
 	api := slack.New(f.slack.BotToken(), slack.OptionAPIURL(f.slack.URL()))
 	q := incidenttest.NewQueue()
 	f.store.SetScheduler(q)
@@ -573,6 +577,81 @@ func TestTokenScopes(t *testing.T) {
 	_, page = bob.get("/incidents")
 	resp, _ = bob.post("/admin/tokens", url.Values{"csrf_token": {csrfFrom(t, page)}, "name": {"x"}, "scope": {"write"}})
 	require.Equal(t, http.StatusForbidden, resp.StatusCode)
+}
+
+// TestAPIDeclareNamesICByThePermissionModel: a token acts as its user, and
+// naming someone else as IC at declare follows the rule for naming an IC
+// while nobody holds the role: only the commander group may.
+func TestAPIDeclareNamesICByThePermissionModel(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	admin := f.browser()
+	admin.signIn(f.alice)
+	asAlice := createToken(t, admin, "alice-bot", "write", "")
+	asBob := createToken(t, admin, "bob-bot", "write", f.bob.ID)
+
+	var inc struct {
+		Number     int64  `json:"number"`
+		DeclaredBy string `json:"declared_by"`
+		Commander  string `json:"commander"`
+	}
+	var refusal struct {
+		Error struct{ Code, Message string } `json:"error"`
+	}
+
+	status, body := apiCall(t, f, asBob, http.MethodPost, "/api/v1/incidents",
+		`{"title":"search is slow","severity":"P2","commander":"`+f.alice.ID+`"}`)
+	require.Equal(t, http.StatusForbidden, status, body)
+	require.NoError(t, json.Unmarshal([]byte(body), &refusal))
+	require.Equal(t, incident.EFORBIDDEN, refusal.Error.Code)
+	require.Contains(t, refusal.Error.Message, "You may not name someone else as the Incident Commander")
+	require.Contains(t, refusal.Error.Message, "only the commander group may", "says why")
+	require.Contains(t, refusal.Error.Message, "Who can: members of "+commanderGroup, "and who can")
+	list, err := f.store.ListIncidents(context.Background(), incident.IncidentFilter{})
+	require.NoError(t, err)
+	for _, i := range list {
+		require.NotEqual(t, "search is slow", i.Title, "nothing is declared")
+	}
+
+	status, body = apiCall(t, f, asBob, http.MethodPost, "/api/v1/incidents",
+		`{"title":"search is slow","severity":"P2","commander":"`+f.bob.ID+`"}`)
+	require.Equal(t, http.StatusCreated, status, "naming yourself is taking the role: %s", body)
+	require.NoError(t, json.Unmarshal([]byte(body), &inc))
+	require.Equal(t, f.bob.ID, inc.DeclaredBy, "the token's user is the declarer")
+	require.Equal(t, f.bob.ID, inc.Commander)
+
+	status, body = apiCall(t, f, asAlice, http.MethodPost, "/api/v1/incidents",
+		`{"title":"search is down","severity":"P1","commander":"`+f.bob.ID+`"}`)
+	require.Equal(t, http.StatusCreated, status, "the commander group names anyone: %s", body)
+	require.NoError(t, json.Unmarshal([]byte(body), &inc))
+	require.Equal(t, f.alice.ID, inc.DeclaredBy)
+	require.Equal(t, f.bob.ID, inc.Commander)
+}
+
+// TestAPIUpdateAuthorizedAsInSlack: an update through the API passes the
+// permission checks of the token's user, as the same change in Slack does.
+func TestAPIUpdateAuthorizedAsInSlack(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	admin := f.browser()
+	admin.signIn(f.alice)
+	asBob := createToken(t, admin, "bob-bot", "write", f.bob.ID)
+	path := "/api/v1/incidents/" + itoa(f.public.Number)
+
+	for _, tc := range []struct{ body, want string }{
+		{`{"severity":"P2"}`, "You may not change the severity: only the Incident Commander or the commander group may. Who can: the Incident Commander (" + f.alice.ID + ") or members of " + commanderGroup + "."},
+		{`{"status":"closed"}`, "You may not change the status"},
+		{`{"commander":"` + f.bob.ID + `"}`, "taking over needs their handover, the commander group, or your confirmation in the incident's channel"},
+	} {
+		status, body := apiCall(t, f, asBob, http.MethodPatch, path, tc.body)
+		require.Equal(t, http.StatusForbidden, status, body)
+		require.Contains(t, body, tc.want, tc.body)
+	}
+	got, err := f.store.GetIncident(context.Background(), f.public.ID)
+	require.NoError(t, err)
+	require.Equal(t, f.alice.ID, got.Commander)
+	require.Equal(t, incident.P1, got.Severity)
+	require.Equal(t, incident.StatusResolved, got.Status)
 }
 
 func TestListFiltersAndDrills(t *testing.T) {

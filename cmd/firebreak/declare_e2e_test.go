@@ -18,6 +18,7 @@ import (
 )
 
 const e2ePolicy = `
+commander_group: S0LEADS
 channels:
   broadcast: "#incidents"
   dashboard: https://grafana.example.com/d/overview
@@ -43,6 +44,8 @@ func seededSlack(t *testing.T) *slackfake.Server {
 		fake.AddUser(u)
 	}
 	fake.AddUserGroup(slackfake.UserGroup{ID: "S0TEAM", Handle: "checkout-team", Users: []string{"U0DAVE", "U0ERIN"}})
+	// Dave leads incidents: he may name someone else as IC when declaring.
+	fake.AddUserGroup(slackfake.UserGroup{ID: "S0LEADS", Handle: "incident-leads", Users: []string{"U0DAVE"}})
 	fake.AddChannel(slackfake.Channel{ID: "C0GENERAL", Name: "general", Members: []string{"U0ALICE", fake.BotUserID()}})
 	fake.AddChannel(slackfake.Channel{ID: "C0INCIDENTS", Name: "incidents", Members: []string{fake.BotUserID()}})
 	return fake
