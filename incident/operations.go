@@ -79,18 +79,6 @@ func (s *Service) change(ctx context.Context, id int64, fn func(*Incident) ([]Ti
 	return inc, nil
 }
 
-// Change applies fn to an incident that is not closed (ECONFLICT when it
-// is), in one transaction with fn's timeline events and the sync job that
-// says fn's notices in the channel. Feature packages use it for a change
-// the channel must hear of; fn's error aborts the change and is returned
-// as is.
-func (s *Service) Change(ctx context.Context, id int64, fn func(*Incident) ([]TimelineEvent, []Notice, error)) (*Incident, error) {
-	return s.change(ctx, id, func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
-		events, notices, err := fn(i)
-		return events, &syncPayload{Notices: notices}, err
-	})
-}
-
 // changeIn is change on a transaction that the caller commits.
 func (s *Service) changeIn(ctx context.Context, tx Tx, id int64, fn func(*Incident) ([]TimelineEvent, *syncPayload, error)) (*Incident, error) {
 	var sync *syncPayload

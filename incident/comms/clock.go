@@ -398,7 +398,7 @@ func (s *Service) Decline(ctx context.Context, id int64, actor string) (*inciden
 		return nil, err
 	}
 	now := s.clock.Now()
-	return s.core.Change(ctx, id, func(i *incident.Incident) ([]incident.TimelineEvent, []incident.Notice, error) {
+	return s.change(ctx, id, func(i *incident.Incident) ([]incident.TimelineEvent, []incident.Notice, error) {
 		if i.PublicID != "" {
 			return nil, nil, incident.Errorf(incident.ECONFLICT, "%s is already on the status page: %s", i.Key(), i.PublicURL)
 		}
@@ -465,7 +465,7 @@ func (s *Service) FlagDataConcern(ctx context.Context, id int64, actor string) (
 		return nil, err
 	}
 	now := s.clock.Now()
-	inc, err := s.core.Change(ctx, id, func(i *incident.Incident) ([]incident.TimelineEvent, []incident.Notice, error) {
+	inc, err := s.change(ctx, id, func(i *incident.Incident) ([]incident.TimelineEvent, []incident.Notice, error) {
 		n := incident.Notice{Kind: incident.NoticeDataConcern, Incident: i.Key(), Actor: actor}
 		return []incident.TimelineEvent{{Kind: incident.EventComms, Actor: actor, At: now, Key: true, Text: s.noticeText(n), SourceID: srcDataConcern}},
 			[]incident.Notice{n}, nil

@@ -10,7 +10,7 @@
 // integrations/statuspage and integrations/instatus) as durable jobs. Both
 // reach the core through Core: permission checks go through Authorize
 // (incident.ActPublish), and what the channel must hear goes through
-// Notify or Change. Service.Feature joins the core's lifecycle: the clock
+// Notify or ChangeIn. Service.Feature joins the core's lifecycle: the clock
 // starts in the declare's own transaction and follows each severity and
 // status change.
 package comms
@@ -46,6 +46,8 @@ type Store interface {
 	AddTimelineEvent(ctx context.Context, ev *incident.TimelineEvent) error
 	ListTimeline(ctx context.Context, incidentID int64) ([]incident.TimelineEvent, error)
 	ListStatusUpdates(ctx context.Context, incidentID int64) ([]incident.StatusUpdate, error)
+	// Atomic runs fn in one transaction, as incident.Store.Atomic.
+	Atomic(ctx context.Context, fn func(tx incident.Tx) error) error
 }
 
 // Core is what the communication clock needs of the incident core
@@ -56,9 +58,9 @@ type Core interface {
 	// Notify says notices in the incident's channel through the durable
 	// sync job.
 	Notify(ctx context.Context, inc *incident.Incident, notices ...incident.Notice) error
-	// Change applies fn to an open incident, with its events and the sync
-	// job saying its notices, in one transaction.
-	Change(ctx context.Context, id int64, fn func(*incident.Incident) ([]incident.TimelineEvent, []incident.Notice, error)) (*incident.Incident, error)
+	// ChangeIn applies fn to an open incident on tx, with its events and
+	// the sync job saying its notices.
+	ChangeIn(ctx context.Context, tx incident.Tx, id int64, fn func(*incident.Incident) ([]incident.TimelineEvent, []incident.Notice, error)) (*incident.Incident, error)
 }
 
 // Chat says the clock's proposals, with their buttons, in the incident
@@ -170,6 +172,21 @@ func (b *base) authorizePublish(ctx context.Context, inc *incident.Incident, act
 		return fmt.Errorf("check permission: %w", err)
 	}
 	return d.Err()
+}
+
+// change applies fn to an open incident in one transaction with its events
+// and the sync job that says its notices in the channel.
+func (b *base) change(ctx context.Context, id int64, fn func(*incident.Incident) ([]incident.TimelineEvent, []incident.Notice, error)) (*incident.Incident, error) {
+	var inc *incident.Incident
+	err := b.store.Atomic(ctx, func(tx incident.Tx) error {
+		var err error
+		inc, err = b.core.ChangeIn(ctx, tx, id, fn)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return inc, nil
 }
 
 // notify says n in the incident's channel, marked as a drill's when it is
