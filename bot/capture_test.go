@@ -103,12 +103,19 @@ func (f *captureFixture) messages(t *testing.T) map[string]incident.TimelineEven
 	out := map[string]incident.TimelineEvent{}
 	for _, ev := range events {
 		if ev.Kind == incident.EventMessage {
-			_, dup := out[ev.Data["ts"]]
-			require.False(t, dup, "message %s stored twice", ev.Data["ts"])
-			out[ev.Data["ts"]] = ev
+			ts := msgData(ev).TS
+			_, dup := out[ts]
+			require.False(t, dup, "message %s stored twice", ts)
+			out[ts] = ev
 		}
 	}
 	return out
+}
+
+// msgData is a captured message's payload.
+func msgData(ev incident.TimelineEvent) incident.MessageData {
+	d, _ := ev.Payload.(incident.MessageData)
+	return d
 }
 
 func TestCaptureEvents(t *testing.T) {
@@ -164,21 +171,21 @@ func TestCaptureEvents(t *testing.T) {
 	got := f.messages(t)
 	require.Len(t, got, 6)
 	require.Equal(t, "PagerDuty", got["1773497221.000001"].Actor)
-	require.Equal(t, map[string]string{"app": "PagerDuty", "ts": "1773497221.000001"}, got["1773497221.000001"].Data)
+	require.Equal(t, incident.MessageData{App: "PagerDuty", TS: "1773497221.000001"}, got["1773497221.000001"].Payload)
 	require.Equal(t, "Grafana", got["1773497222.000001"].Actor, "not the app's bot user, as if a person wrote it")
-	require.Equal(t, "Grafana", got["1773497222.000001"].Data["app"])
-	require.NotContains(t, got["1773497222.000001"].Data, "user")
+	require.Equal(t, "Grafana", msgData(got["1773497222.000001"]).App)
+	require.Empty(t, msgData(got["1773497222.000001"]).User)
 	require.Equal(t, "checkout returns 500s for cards", got[first].Text)
-	require.Equal(t, "true", got[first].Data["edited"])
+	require.True(t, msgData(got[first]).Edited)
 	require.False(t, got[first].Key, "an :eyes: reaction marks nothing")
-	require.Equal(t, first, got[reply].Data["thread_ts"])
+	require.Equal(t, first, msgData(got[reply]).ThreadTS)
 	require.True(t, got[reply].Key)
-	require.Equal(t, "U0CAROL", got[reply].Data["marked_by"])
-	require.Equal(t, "true", got[gone].Data["deleted"])
+	require.Equal(t, "U0CAROL", msgData(got[reply]).MarkedBy)
+	require.True(t, msgData(got[gone]).Deleted)
 	require.Equal(t, "rolled back to 9f8e7d6", got[pinned].Text)
 	require.Equal(t, "U0DAVE", got[pinned].Actor)
 	require.True(t, got[pinned].Key)
-	require.Equal(t, map[string]string{"user": "U0DAVE", "ts": pinned, "marked": "pin", "marked_by": "U0ALICE"}, got[pinned].Data)
+	require.Equal(t, incident.MessageData{User: "U0DAVE", TS: pinned, Marked: "pin", MarkedBy: "U0ALICE"}, got[pinned].Payload)
 }
 
 func TestCaptureEventMalformed(t *testing.T) {

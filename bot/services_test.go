@@ -10,12 +10,14 @@ import (
 	"github.com/firebreakhq/firebreak/incident/alerts"
 	"github.com/firebreakhq/firebreak/incident/capture"
 	"github.com/firebreakhq/firebreak/incident/comms"
+	"github.com/firebreakhq/firebreak/incident/followthrough"
 	"github.com/firebreakhq/firebreak/incident/incidenttest"
 )
 
 // withService sets every feature service of cfg to svc, and Capture,
-// Alerts and Comms to their services over the same store, chat and clock;
-// the communication clock joins svc's lifecycle.
+// Alerts, Comms and FollowThrough to their services over the same store,
+// chat and clock; the communication clock joins svc's lifecycle, and
+// closing an incident schedules its review.
 func withService(cfg Config, svc *incident.Service, store *incidenttest.MemStore, chat incident.Chat) Config {
 	cfg.Incidents, cfg.Updates, cfg.Paging = svc, svc, svc
 	cm := comms.New(comms.Config{Store: store, Core: svc, Chat: chat, Scheduler: cfg.Scheduler, Policy: svc.Policy(), Clock: cfg.Clock})
@@ -24,7 +26,10 @@ func withService(cfg Config, svc *incident.Service, store *incidenttest.MemStore
 		cm.RegisterJobs(r)
 	}
 	cfg.StatusPage, cfg.Comms = cm.Publisher(), cm
-	cfg.Changes, cfg.FollowThrough = svc, svc
+	cfg.Changes = svc
+	ft := followthrough.New(followthrough.Config{Store: store, Core: svc, Chat: chat, Scheduler: cfg.Scheduler, Policy: svc.Policy(), Clock: cfg.Clock})
+	svc.Use(ft.Feature())
+	cfg.FollowThrough = ft
 	cfg.Capture = capture.New(capture.Config{Store: store, Chat: chat, Notifier: svc, Policy: svc.Policy(), Clock: cfg.Clock})
 	cfg.Alerts = alerts.New(alerts.Config{Store: store, Core: svc, Chat: chat, Scheduler: cfg.Scheduler, Policy: svc.Policy(),
 		Clock: cfg.Clock})

@@ -109,19 +109,19 @@ func TestCaptureMessage(t *testing.T) {
 	first := got[ts(10)]
 	require.Equal(t, "checkout returns 500s for card payments", first.Text)
 	require.Equal(t, "U0ALICE", first.Actor)
-	require.Equal(t, map[string]string{"user": "U0ALICE", "ts": ts(10), "edited": "true"}, first.Data)
+	require.Equal(t, incident.MessageData{User: "U0ALICE", TS: ts(10), Edited: true}, first.Payload)
 	require.True(t, incident.SlackTime(ts(10)).Equal(first.At), "the message time comes from its ts")
 	require.False(t, first.Key)
 
 	reply := got[ts(20)]
 	require.Equal(t, "pool is exhausted", reply.Text)
-	require.Equal(t, map[string]string{"user": "U0BOB", "ts": ts(20), "thread_ts": ts(10)}, reply.Data, "an unfurl is not an edit")
-	require.Equal(t, ts(10), got[ts(30)].Data["thread_ts"])
+	require.Equal(t, incident.MessageData{User: "U0BOB", TS: ts(20), ThreadTS: ts(10)}, reply.Payload, "an unfurl is not an edit")
+	require.Equal(t, ts(10), msgData(got[ts(30)]).ThreadTS)
 
-	require.Equal(t, "true", got[ts(40)].Data["deleted"])
+	require.True(t, msgData(got[ts(40)]).Deleted)
 	require.Equal(t, "wrong channel, sorry", got[ts(40)].Text, "the text is kept for the record")
-	require.Equal(t, "true", got[ts(50)].Data["deleted"], "a late original does not undo the deletion")
-	require.Equal(t, "true", got[ts(60)].Data["edited"])
+	require.True(t, msgData(got[ts(50)]).Deleted, "a late original does not undo the deletion")
+	require.True(t, msgData(got[ts(60)]).Edited)
 	require.Equal(t, "error rate is dropping", got[ts(60)].Text)
 }
 
@@ -167,8 +167,8 @@ func TestCaptureKeyMarks(t *testing.T) {
 			ev := messages(t, b, inc.ID)[ts]
 			require.Equal(t, tt.key, ev.Key)
 			if tt.key {
-				require.Equal(t, "U0ALICE", ev.Data["marked_by"])
-				require.Equal(t, "reaction", ev.Data["marked"])
+				require.Equal(t, "U0ALICE", msgData(ev).MarkedBy)
+				require.Equal(t, "reaction", msgData(ev).Marked)
 			}
 		})
 	}
@@ -190,18 +190,18 @@ func TestCapturePin(t *testing.T) {
 	require.NoError(t, b.capt.CapturePin(ctx, inc.ChannelID, ts(9), "U0ALICE"))
 	placeholder := messages(t, b, inc.ID)[ts(9)]
 	require.True(t, placeholder.Key)
-	require.Equal(t, "true", placeholder.Data["placeholder"])
+	require.True(t, msgData(placeholder).Placeholder)
 	require.NoError(t, b.capt.CaptureMessage(ctx, incident.CapturedMessage{ChannelID: inc.ChannelID, TS: ts(9), User: "U0DAVE", Text: "rollback done"}))
 
 	got := messages(t, b, inc.ID)
 	require.Len(t, got, 2)
 	require.True(t, got[ts(5)].Key)
-	require.Equal(t, map[string]string{"user": "U0BOB", "ts": ts(5), "marked": "pin", "marked_by": "U0ALICE"}, got[ts(5)].Data)
+	require.Equal(t, incident.MessageData{User: "U0BOB", TS: ts(5), Marked: "pin", MarkedBy: "U0ALICE"}, got[ts(5)].Payload)
 	filled := got[ts(9)]
 	require.True(t, filled.Key)
 	require.Equal(t, "rollback done", filled.Text)
 	require.Equal(t, "U0DAVE", filled.Actor)
-	require.Equal(t, map[string]string{"user": "U0DAVE", "ts": ts(9), "marked": "pin", "marked_by": "U0ALICE"}, filled.Data)
+	require.Equal(t, incident.MessageData{User: "U0DAVE", TS: ts(9), Marked: "pin", MarkedBy: "U0ALICE"}, filled.Payload)
 }
 
 // rateLimited is a chat error that asks the job to wait.
@@ -263,20 +263,20 @@ func TestBackfill(t *testing.T) {
 	require.Len(t, got, 9)
 	require.Equal(t, "PagerDuty", got[ts(55)].Actor, "another app's message is attributed to the app")
 	require.Equal(t, "checkout returns 500s for cards", got[ts(10)].Text)
-	require.Equal(t, "true", got[ts(10)].Data["edited"])
+	require.True(t, msgData(got[ts(10)]).Edited)
 	require.Equal(t, "looking", got[ts(20)].Text)
-	require.Empty(t, got[ts(20)].Data["edited"])
-	require.Equal(t, "true", got[ts(25)].Data["deleted"], "a deleted message stays deleted")
+	require.False(t, msgData(got[ts(20)]).Edited)
+	require.True(t, msgData(got[ts(25)]).Deleted, "a deleted message stays deleted")
 	require.False(t, got[ts(30)].Key)
-	require.Equal(t, "true", got[ts(30)].Data["backfilled"])
-	require.Equal(t, ts(20), got[ts(35)].Data["thread_ts"])
+	require.True(t, msgData(got[ts(30)]).Backfilled)
+	require.Equal(t, ts(20), msgData(got[ts(35)]).ThreadTS)
 	require.True(t, got[ts(40)].Key, "the placeholder is filled and stays key")
 	require.Equal(t, "deploy 1a2b at 14:02 lines up", got[ts(40)].Text)
 	require.Equal(t, "U0DAVE", got[ts(40)].Actor)
-	require.Empty(t, got[ts(40)].Data["placeholder"])
+	require.False(t, msgData(got[ts(40)]).Placeholder)
 	require.True(t, got[ts(50)].Key)
-	require.Equal(t, "pin", got[ts(50)].Data["marked"])
-	require.Equal(t, "true", got[ts(90)].Data["deleted"], "a marked message missing from the history was deleted")
+	require.Equal(t, "pin", msgData(got[ts(50)]).Marked)
+	require.True(t, msgData(got[ts(90)]).Deleted, "a marked message missing from the history was deleted")
 
 	// Again: nothing new, nothing changed.
 	before, err := b.store.ListTimeline(ctx, inc.ID)
@@ -416,8 +416,13 @@ func TestNotesAndFollowUpsAfterClose(t *testing.T) {
 	b := setup(t)
 	ctx := context.Background()
 	inc := openIncident(t, b)
-	svc := incident.NewService(incident.ServiceConfig{Store: b.store, Scheduler: b.queue, Chat: b.chat, Policy: b.svc.Policy(), Clock: b.clock,
-		AfterClose: func(_ context.Context, i *incident.Incident) error { closed = append(closed, i.ID); return nil }})
+	svc := incident.NewService(incident.ServiceConfig{Store: b.store, Scheduler: b.queue, Chat: b.chat, Policy: b.svc.Policy(), Clock: b.clock})
+	svc.Use(incident.Feature{Name: "close", Hook: func(_ context.Context, c incident.Change) error {
+		if incident.Status(c.To) == incident.StatusClosed {
+			closed = append(closed, c.Incident.ID)
+		}
+		return nil
+	}})
 	for _, to := range []incident.Status{incident.StatusResolved, incident.StatusClosed} {
 		_, err := svc.SetStatus(ctx, inc.ID, to, inc.Commander, "")
 		require.NoError(t, err)
@@ -431,4 +436,10 @@ func TestNotesAndFollowUpsAfterClose(t *testing.T) {
 	items, err := b.store.ListActionItems(ctx, inc.ID)
 	require.NoError(t, err)
 	require.Len(t, items, 1)
+}
+
+// msgData is a captured message's payload.
+func msgData(ev incident.TimelineEvent) incident.MessageData {
+	d, _ := ev.Payload.(incident.MessageData)
+	return d
 }

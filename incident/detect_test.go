@@ -162,123 +162,6 @@ func TestAddBusinessDays(t *testing.T) {
 	require.Equal(t, sat, incident.Day(time.Date(2026, 8, 7, 23, 30, 0, 0, time.UTC), tokyo))
 }
 
-func closeIncident(t *testing.T, b bundle, inc *incident.Incident) {
-	t.Helper()
-	ctx := context.Background()
-	_, err := b.svc.SetStatus(ctx, inc.ID, incident.StatusResolved, "U0DECL", "fixed")
-	require.NoError(t, err)
-	_, err = b.svc.SetStatus(ctx, inc.ID, incident.StatusClosed, "U0DECL", "")
-	require.NoError(t, err)
-}
-
-func repliesContaining(c *incidenttest.Chat, sub string) []string {
-	c.Mu.Lock()
-	defer c.Mu.Unlock()
-	var out []string
-	for _, r := range c.Replies {
-		if strings.Contains(r, sub) {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
-func TestFollowThroughRemindersOnceAcrossReplicas(t *testing.T) {
-	t.Parallel()
-	b := setup(t, func(p *incident.Policy) {
-		p.FollowUps.DigestChannel = "#followups"
-		p.Teams = map[string]incident.Team{"payments": {Name: "payments", Services: []string{"checkout"}, Channel: "#payments"}}
-	})
-	ctx := context.Background()
-	// A second replica: its own Service on the same store and queue.
-	other := incident.NewService(incident.ServiceConfig{Store: b.store, Scheduler: b.queue, Chat: b.chat, Policy: b.svc.Policy(), Clock: b.clock})
-
-	inc := declare(t, b, "checkout is down", incident.P2, "")
-	require.Empty(t, b.queue.RunAll(t))
-	due := time.Date(2026, 8, 11, 0, 0, 0, 0, time.UTC) // Tuesday
-	item, err := b.capt.AddFollowUp(ctx, inc.ID, "U0DECL", "alert when pool use is over 80%", "U0OWNER", &due)
-	require.NoError(t, err)
-	_, err = b.capt.AddFollowUp(ctx, inc.ID, "U0DECL", "add a query performance test", "", nil)
-	require.NoError(t, err)
-	closeIncident(t, b, inc) // Friday 7 August
-	require.Empty(t, b.queue.RunAll(t))
-
-	r, err := b.svc.Review(ctx, inc.ID)
-	require.NoError(t, err)
-	require.Equal(t, incident.ReviewDraft, r.State)
-	require.Equal(t, "2026-08-14", r.DueOn.Format(time.DateOnly), "five business days, the weekend skipped")
-	require.Equal(t, "U0DECL", r.Owner)
-
-	sweep := func() {
-		t.Helper()
-		_, err := b.svc.SweepFollowThrough(ctx)
-		require.NoError(t, err)
-		_, err = other.SweepFollowThrough(ctx)
-		require.NoError(t, err)
-		require.Empty(t, b.queue.RunDue(t, b.clock.Now()))
-	}
-
-	// Saturday: nothing due yet.
-	b.clock.Set(time.Date(2026, 8, 8, 10, 0, 0, 0, time.UTC))
-	sweep()
-	require.Empty(t, repliesContaining(b.chat, "follow-up"))
-
-	// Monday 08:00, before the reminder hour: nothing; 09:00: the owner's
-	// reminder (due tomorrow) and the weekly digests, once each.
-	b.clock.Set(time.Date(2026, 8, 10, 8, 0, 0, 0, time.UTC))
-	sweep()
-	require.Empty(t, repliesContaining(b.chat, "is due"))
-	b.clock.Set(time.Date(2026, 8, 10, 9, 0, 0, 0, time.UTC))
-	sweep()
-	sweep()
-	require.Len(t, repliesContaining(b.chat, "U0OWNER: :alarm_clock: Your follow-up from "+inc.Key()+" is due Tue 11 Aug"), 1)
-	digest := postsContaining(b.chat, "#payments", "Weekly follow-ups, payments")
-	require.Len(t, digest, 1)
-	require.Contains(t, digest[0], "2 open, 0 overdue")
-	require.Contains(t, digest[0], "alert when pool use is over 80%")
-	require.Len(t, postsContaining(b.chat, "#followups", "Weekly follow-ups, all teams"), 1, "items of no team")
-	require.Contains(t, postsContaining(b.chat, "#followups", "Weekly")[0], "0 open")
-
-	// Wednesday: overdue; the owner and the IC hear it, once.
-	b.clock.Set(time.Date(2026, 8, 12, 9, 30, 0, 0, time.UTC))
-	sweep()
-	sweep()
-	require.Len(t, repliesContaining(b.chat, "U0OWNER: :red_circle: Your follow-up"), 1)
-	require.Len(t, repliesContaining(b.chat, "U0DECL: :red_circle: A follow-up from "+inc.Key()), 1)
-	mine, err := b.svc.Followups(ctx, incident.FollowUpFilter{Owner: "U0OWNER", Viewer: "U0OWNER"})
-	require.NoError(t, err)
-	require.Len(t, mine, 1)
-	require.True(t, mine[0].Overdue)
-	overdue, err := b.svc.Followups(ctx, incident.FollowUpFilter{OverdueOnly: true, Viewer: "U0DECL"})
-	require.NoError(t, err)
-	require.Len(t, overdue, 1)
-
-	// Thursday: the review is due tomorrow; its reminder goes to the IC.
-	b.clock.Set(time.Date(2026, 8, 13, 9, 0, 0, 0, time.UTC))
-	sweep()
-	require.Len(t, repliesContaining(b.chat, "U0DECL: :calendar: Reminder: the postmortem review of "+inc.Key()), 1)
-	_, err = b.svc.SetReviewState(ctx, inc.ID, incident.ReviewInReview, "U0DECL")
-	require.NoError(t, err)
-	_, err = b.svc.SetReviewState(ctx, inc.ID, incident.ReviewState("bogus"), "U0DECL")
-	require.Equal(t, incident.EINVALID, incident.ErrorCode(err))
-
-	// Closing the issue marks the item done: no more reminders.
-	require.NoError(t, b.svc.CompleteActionItem(ctx, inc.Key(), item.ID, "GitHub issue closed", "https://github.com/acme/checkout/issues/9"))
-	require.NoError(t, b.svc.CompleteActionItem(ctx, inc.Key(), item.ID, "GitHub issue closed", ""), "twice is no change")
-	require.Equal(t, incident.ENOTFOUND, incident.ErrorCode(b.svc.CompleteActionItem(ctx, "INC-999", item.ID, "x", "")))
-	mine, err = b.svc.Followups(ctx, incident.FollowUpFilter{Owner: "U0OWNER", Viewer: "U0OWNER"})
-	require.NoError(t, err)
-	require.Empty(t, mine)
-
-	// Published: no overdue reminder the week after.
-	_, err = b.svc.SetReviewState(ctx, inc.ID, incident.ReviewPublished, "U0DECL")
-	require.NoError(t, err)
-	b.clock.Set(time.Date(2026, 8, 17, 9, 0, 0, 0, time.UTC))
-	sweep()
-	require.Empty(t, repliesContaining(b.chat, "The postmortem review of "+inc.Key()+" (checkout is down) was due"))
-	require.Len(t, postsContaining(b.chat, "#payments", "Weekly follow-ups, payments"), 2, "next Monday's digest")
-}
-
 func TestResolutionConfirmedWithData(t *testing.T) {
 	t.Parallel()
 	b := setup(t, func(p *incident.Policy) { p.ConfirmResolution = map[incident.Severity]bool{incident.P1: true} })
@@ -307,8 +190,10 @@ func TestResolutionConfirmedWithData(t *testing.T) {
 		}
 	}
 	require.NotNil(t, check)
-	require.Equal(t, "U0BOB", check.Data["smoke_tester"])
-	require.Equal(t, "p99 back to 180 ms", check.Data["notes"])
+	data, ok := check.Payload.(incident.ResolutionCheckData)
+	require.True(t, ok)
+	require.Equal(t, "U0BOB", data.SmokeTester)
+	require.Equal(t, "p99 back to 180 ms", data.Notes)
 	require.Len(t, postsContaining(b.chat, "C001", "Resolution confirmed by"), 1)
 
 	// P3 is not in the policy's list: the plain resolve still works.
@@ -357,41 +242,6 @@ func TestDrillIsMarkedAndPagesNobody(t *testing.T) {
 		require.Equal(t, "PTEST", r.Service.PagerDuty.ServiceID)
 		require.True(t, strings.HasPrefix(r.Title, "[DRILL] "))
 	}
-}
-
-func TestScheduledDrillDeclaredOncePerPeriod(t *testing.T) {
-	t.Parallel()
-	b := setup(t, func(p *incident.Policy) {
-		p.Drills.Schedule = []incident.DrillSchedule{{Name: "monthly-p2", Every: "monthly", Day: 10, At: 10 * time.Hour,
-			Severity: incident.P2, Service: "checkout", Title: "Monthly drill: checkout returns 500s"}}
-	})
-	ctx := context.Background()
-	sweep := func() {
-		_, err := b.svc.SweepFollowThrough(ctx)
-		require.NoError(t, err)
-		require.Empty(t, b.queue.RunDue(t, b.clock.Now()))
-	}
-	count := func() int {
-		list, err := b.store.ListIncidents(ctx, incident.IncidentFilter{})
-		require.NoError(t, err)
-		return len(list)
-	}
-	b.clock.Set(time.Date(2026, 8, 10, 9, 59, 0, 0, time.UTC))
-	sweep()
-	require.Zero(t, count())
-	b.clock.Set(time.Date(2026, 8, 10, 10, 0, 0, 0, time.UTC))
-	sweep()
-	sweep()
-	b.clock.Set(time.Date(2026, 8, 20, 10, 0, 0, 0, time.UTC))
-	sweep()
-	require.Equal(t, 1, count(), "one drill in August")
-	list, err := b.store.ListIncidents(ctx, incident.IncidentFilter{})
-	require.NoError(t, err)
-	require.True(t, list[0].Drill)
-	require.Empty(t, list[0].Commander, "whoever takes the drill's IC role claims it")
-	b.clock.Set(time.Date(2026, 9, 10, 10, 5, 0, 0, time.UTC))
-	sweep()
-	require.Equal(t, 2, count(), "and one in September")
 }
 
 func TestDrillRollbackIsADryRunUnlessAllowed(t *testing.T) {

@@ -9,7 +9,10 @@
 //   - The incident and its vocabulary: Incident, Severity, Status, Role,
 //     TimelineEvent, StatusUpdate, ActionItem (incident.go, severity.go,
 //     status.go, update.go), and the Policy that configures them
-//     (policy.go). Errors are a kind plus a user-safe message (error.go).
+//     (policy.go). Each event kind's details are a typed payload
+//     (eventdata.go: MessageData, RollbackData ...), listed in one table of
+//     kinds and stored as one JSON object whose keys and string values are
+//     those events have always been stored with. Errors are a kind plus a user-safe message (error.go).
 //   - Service, which runs incidents. Each feature of the response lives in
 //     its own file, with its jobs and notices next to it:
 //     declare, the war room setup and the lifecycle (service.go,
@@ -18,9 +21,10 @@
 //     (paging.go, repage.go); "what changed?" and rollbacks (changes.go,
 //     rollback.go); the vocabulary of alerts (alert.go); status
 //     updates and nags (update.go, nag.go), and the vocabulary of the
-//     status page (statuspage.go); follow-through on action items
-//     (followthrough.go); drills (drill.go). The vocabulary of captured
-//     messages (CapturedMessage, SlackTime) stays here (capture.go).
+//     status page (statuspage.go); drills (drill.go). The vocabulary of
+//     captured messages (CapturedMessage, SlackTime) and of follow-through
+//     (Review, FollowUpPolicy, Team, business days) stays here (capture.go,
+//     followup.go).
 //   - The interfaces the outside implements: Store and Tx (store.go, one
 //     transaction per public method; Atomic for rows and jobs together),
 //     Chat (chat.go, the Slack side), Pager, ChangeSource and Rollbacker
@@ -36,7 +40,10 @@
 // backfill, behind a six-method store interface), alerts (monitoring
 // alerts proposed, declared or added to the timeline, with the proposal
 // job), comms (the status page and customer e-mail clock, the status page
-// publisher and the comms drafts, with their jobs), postmortem (drafting and
+// publisher and the comms drafts, with their jobs), followthrough (the
+// postmortem review scheduled at the close, action-item reminders, overdue
+// escalations, the weekly digest, scheduled drills, with the notice job),
+// postmortem (drafting and
 // exporting postmortems), metrics (the response-time maths),
 // jobs (the durable job engine on River), gormstore (the gorm Store for
 // SQLite and PostgreSQL), pgtest and incidenttest (the test kit: in-memory

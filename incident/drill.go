@@ -71,9 +71,9 @@ func (d DrillPolicy) validate(p Policy) error {
 	return nil
 }
 
-// occurrence returns the period now falls in ("2026-12", "2026-W49",
+// Occurrence returns the period now falls in ("2026-12", "2026-W49",
 // "2026-Q4") and whether this period's drill time has come.
-func (d DrillSchedule) occurrence(now time.Time, loc *time.Location) (string, bool) {
+func (d DrillSchedule) Occurrence(now time.Time, loc *time.Location) (string, bool) {
 	local := now.In(loc)
 	y, m, _ := local.Date()
 	var period string
@@ -95,23 +95,6 @@ func (d DrillSchedule) occurrence(now time.Time, loc *time.Location) (string, bo
 		at = time.Date(y, m, d.Day, 0, 0, 0, 0, loc).Add(d.At)
 	}
 	return period, !now.Before(at)
-}
-
-// runScheduledDrill declares the drill of a schedule for a period, once:
-// the declare is keyed by the schedule and the period.
-func (s *Service) runScheduledDrill(ctx context.Context, n notice) error {
-	if n.Drill < 0 || n.Drill >= len(s.policy.Drills.Schedule) {
-		return nil
-	}
-	d := s.policy.Drills.Schedule[n.Drill]
-	title := d.Title
-	if title == "" {
-		title = "Scheduled drill " + d.Name
-	}
-	_, _, err := s.Declare(ctx, DeclareInput{Title: title, Severity: d.Severity, ServiceKey: d.Service, DeclaredBy: "bot",
-		Drill: true, Key: fmt.Sprintf("drill:%s:%s", d.Name, n.Period),
-		Description: fmt.Sprintf("A %s drill from the policy (%s). Run it like a real incident.", d.Every, d.Name)})
-	return err
 }
 
 // drillChat marks every message posted in a drill's channel, and every

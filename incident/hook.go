@@ -9,7 +9,9 @@ type Change struct {
 	// EventStatusChanged.
 	Kind     EventKind
 	Incident *Incident
-	// From and To are the old and new severity ("P2") or status.
+	// From and To are the old and new severity ("P2") or status; a close
+	// is an EventStatusChanged To "closed", after which the incident
+	// cannot change.
 	From, To string
 	// Update is the status update of an EventUpdatePosted.
 	Update *StatusUpdate

@@ -199,7 +199,11 @@ type TimelineEvent struct {
 	// SourceID deduplicates captured events (a Slack event id or message ts);
 	// an event with the same IncidentID and SourceID is stored once.
 	SourceID string
-	// Data holds kind-specific details as flat strings.
+	// Payload holds the kind's details: the struct of eventdata.go for the
+	// kind (MessageData for EventMessage ...), nil for a kind without any.
+	Payload EventData
+	// Data holds kind-specific details as flat strings, for the writers
+	// not yet on Payload; a store fills both from the same stored JSON.
 	Data map[string]string
 }
 
@@ -267,7 +271,10 @@ type ChangeEvent struct {
 	// report replaces the stored one when its Revision is higher, or equal
 	// with a later OccurredAt. Zero for changes that never move.
 	Revision int64
-	Data     map[string]string
+	// Data holds the provider's details (repo, workflow, deployment_id,
+	// state, project, started_at ...) and whatever a generic change webhook
+	// sends along: an open set of keys, kept as strings.
+	Data map[string]string
 }
 
 // Newer reports whether c is a later report of the same change than old.

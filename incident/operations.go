@@ -123,6 +123,12 @@ func (s *Service) Notify(ctx context.Context, inc *Incident, notices ...Notice) 
 	return s.scheduleSync(ctx, inc, syncPayload{IncidentID: inc.ID, Notices: notices})
 }
 
+// NotifyOn is Notify on sched, such as a Store.Atomic's Tx: the notices
+// are said only if the transaction that changed what they tell of commits.
+func (s *Service) NotifyOn(ctx context.Context, sched Scheduler, inc *Incident, notices ...Notice) error {
+	return s.scheduleSyncOn(ctx, sched, inc, syncPayload{IncidentID: inc.ID, Notices: notices})
+}
+
 func (s *Service) scheduleSync(ctx context.Context, inc *Incident, p syncPayload) error {
 	return s.scheduleSyncOn(ctx, s.sched, inc, p)
 }
@@ -223,11 +229,11 @@ func (s *Service) assignRole(ctx context.Context, id int64, role, user, actor st
 			i.Roles[role] = user
 			n.Kind, n.Values = NoticeRoleAssigned, map[string]string{"role": roleLabel(role)}
 		}
-		data := map[string]string{"role": role, "user": user}
+		data := RoleAssignedData{Role: role, User: user}
 		if takeover {
-			data["takeover"] = "confirmed"
+			data.Takeover = TakeoverConfirmed
 		}
-		ev := TimelineEvent{Kind: EventRoleAssigned, Actor: actor, At: now, Key: role == RoleCommander, Text: s.noticeText(n), Data: data}
+		ev := TimelineEvent{Kind: EventRoleAssigned, Actor: actor, At: now, Key: role == RoleCommander, Text: s.noticeText(n), Payload: data}
 		return []TimelineEvent{ev}, &syncPayload{Notices: []Notice{n}, Invite: []string{user}}, nil
 	})
 }
@@ -264,7 +270,7 @@ func (s *Service) SetSeverity(ctx context.Context, id int64, sev Severity, actor
 		n := Notice{Kind: NoticeSeverityChanged, Incident: i.Key(), Actor: actor, Mirror: true,
 			Values: map[string]string{"from": prev.String(), "to": sev.String(), "label": sp.Label, "raised": fmt.Sprint(verb == "raised")}}
 		ev := TimelineEvent{Kind: EventSeverityChanged, Actor: actor, At: now, Key: true, Text: s.noticeText(n),
-			Data: map[string]string{"from": prev.String(), "to": sev.String()}}
+			Payload: SeverityChangedData{From: prev, To: sev}}
 		return []TimelineEvent{ev}, &syncPayload{Notices: []Notice{n}, Invite: sp.Invite}, nil
 	})
 	if err != nil {
@@ -358,7 +364,7 @@ func (s *Service) setStatus(ctx context.Context, id int64, to Status, actor, sum
 			i.LastUpdateAt, i.NagCount, i.SnoozedUntil = &t, 0, nil
 		}
 		ev := TimelineEvent{Kind: EventStatusChanged, Actor: actor, At: now, Key: true, Text: s.noticeText(n),
-			Data: map[string]string{"from": string(from), "to": string(to)}}
+			Payload: StatusChangedData{From: from, To: to}}
 		var lines []string
 		for _, x := range extra {
 			lines = append(lines, x.Text)
@@ -368,7 +374,9 @@ func (s *Service) setStatus(ctx context.Context, id int64, to Status, actor, sum
 	if to == StatusClosed {
 		// change refuses closed incidents; closing is the one move into it.
 		var sync *syncPayload
+		var from Status
 		inc, err := s.store.UpdateIncident(ctx, id, func(i *Incident) ([]TimelineEvent, error) {
+			from = i.Status
 			events, sp, err := update(i)
 			sync = sp
 			return events, err
@@ -380,15 +388,9 @@ func (s *Service) setStatus(ctx context.Context, id int64, to Status, actor, sum
 		if err := s.scheduleSync(ctx, inc, *sync); err != nil {
 			return inc, err
 		}
-		if err := s.scheduleReview(ctx, inc); err != nil {
-			return inc, err
-		}
-		if s.afterClose != nil {
-			if err := s.afterClose(ctx, inc); err != nil {
-				return inc, fmt.Errorf("after close: %w", err)
-			}
-		}
-		return inc, nil
+		// The hooks hear of the close too: the review and the postmortem
+		// draft start from it.
+		return inc, s.after(ctx, Change{Kind: EventStatusChanged, Incident: inc, From: string(from), To: string(to), Actor: actor})
 	}
 	var from Status
 	inc, err := s.change(ctx, id, func(i *Incident) ([]TimelineEvent, *syncPayload, error) {

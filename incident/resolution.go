@@ -81,8 +81,8 @@ func (s *Service) checkResolution(inc *Incident, actor string, c *ResolutionChec
 		text += " " + s.escape(c.Notes)
 	}
 	return &TimelineEvent{Kind: EventResolutionCheck, Actor: actor, At: now, Key: true, Text: text,
-		Data: map[string]string{"monitors_green": yesNo(c.MonitorsGreen), "error_rate_baseline": yesNo(c.ErrorRateBaseline),
-			"smoke_tested": yesNo(c.SmokeTested), "smoke_tester": c.SmokeTester, "notes": c.Notes}}, nil
+		Payload: ResolutionCheckData{MonitorsGreen: YesNo(c.MonitorsGreen), ErrorRateBaseline: YesNo(c.ErrorRateBaseline),
+			SmokeTested: YesNo(c.SmokeTested), SmokeTester: c.SmokeTester, Notes: c.Notes}}, nil
 }
 
 // SourceMessage is the Slack message an incident was declared from, with
@@ -101,5 +101,5 @@ func sourceMessageEvent(inc *Incident, actor string, now time.Time, m SourceMess
 	}
 	return TimelineEvent{IncidentID: inc.ID, Kind: EventNote, Actor: actor, At: now, Key: true, Text: text,
 		SourceID: "declared_from:" + m.ChannelID + ":" + m.TS,
-		Data:     map[string]string{"channel": m.ChannelID, "ts": m.TS, "author": m.Author, "permalink": m.Permalink}}
+		Payload:  NoteData{Channel: m.ChannelID, TS: m.TS, Author: m.Author, Permalink: m.Permalink}}
 }

@@ -44,9 +44,6 @@ type ServiceConfig struct {
 	// ChangeSources answer "what changed?"; Rollbackers undo changes.
 	ChangeSources []ChangeSource
 	Rollbackers   []Rollbacker
-	// AfterClose runs after an incident is closed, such as scheduling the
-	// postmortem draft; its error is returned to whoever closed it.
-	AfterClose func(ctx context.Context, inc *Incident) error
 	// Hooks run after each committed lifecycle change, after the
 	// service's own; Use adds a feature's.
 	Hooks  []Hook
@@ -77,7 +74,6 @@ type Service struct {
 
 	sources     []ChangeSource
 	rollbackers []Rollbacker
-	afterClose  func(ctx context.Context, inc *Incident) error
 	hooks       []Hook
 	planners    []namedPlanner
 	clock       Clock
@@ -109,7 +105,7 @@ func NewService(cfg ServiceConfig) *Service {
 		cfg.Escape = func(s string) string { return s }
 	}
 	s := &Service{noticeText: cfg.Render, escape: cfg.Escape, store: cfg.Store, sched: cfg.Scheduler, chat: MarkDrills(cfg.Chat, cfg.Store), pager: cfg.Pager, policy: cfg.Policy,
-		sources: cfg.ChangeSources, rollbackers: cfg.Rollbackers, afterClose: cfg.AfterClose, clock: cfg.Clock, log: cfg.Logger,
+		sources: cfg.ChangeSources, rollbackers: cfg.Rollbackers, clock: cfg.Clock, log: cfg.Logger,
 		hooks: append([]Hook(nil), cfg.Hooks...)}
 	s.observer = cfg.Observer
 	if s.observer == nil {
@@ -135,7 +131,6 @@ func (s *Service) RegisterJobs(r interface {
 	r.Handle(JobAckPage, s.runAckPage)
 	r.Handle(JobResolvePages, s.runResolvePages)
 	r.Handle(JobOnCall, s.runOnCall)
-	r.Handle(JobNotice, s.runNotice)
 	s.registerChangeJobs(r)
 }
 
@@ -250,7 +245,7 @@ func (s *Service) Declare(ctx context.Context, in DeclareInput) (*Incident, bool
 		}
 		if inc.Commander != "" {
 			events = append(events, TimelineEvent{IncidentID: inc.ID, Kind: EventRoleAssigned, Actor: in.DeclaredBy, At: now, Key: true,
-				Text: fmt.Sprintf("%s is the Incident Commander", mention(inc.Commander)), Data: map[string]string{"role": RoleCommander, "user": inc.Commander}})
+				Text: fmt.Sprintf("%s is the Incident Commander", mention(inc.Commander)), Payload: RoleAssignedData{Role: RoleCommander, User: inc.Commander}})
 		}
 		for i := range events {
 			if err := tx.AddTimelineEvent(ctx, &events[i]); err != nil {
@@ -383,7 +378,7 @@ func (s *Service) setup(ctx context.Context, p setupPayload) error {
 			}
 			i.Status = StatusInvestigating
 			return []TimelineEvent{{Kind: EventStatusChanged, Actor: "bot", At: s.clock.Now(), Text: "Investigating",
-				Data: map[string]string{"from": string(StatusDeclared), "to": string(StatusInvestigating)}}}, nil
+				Payload: StatusChangedData{From: StatusDeclared, To: StatusInvestigating}}}, nil
 		})
 		if err != nil {
 			return fmt.Errorf("setup: %w", err)

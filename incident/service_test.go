@@ -265,7 +265,7 @@ func TestClaimingICAcknowledges(t *testing.T) {
 	require.Contains(t, strings.Join(b.chat.Posts[inc.ChannelID], "\n"), "<@U0JANE> took over as Incident Commander from <@U0OTHER>, confirmed in the channel without a handover.")
 	events, err := b.store.ListTimeline(ctx, inc.ID)
 	require.NoError(t, err)
-	require.Equal(t, "confirmed", events[len(events)-1].Data["takeover"], "the takeover is on the timeline")
+	require.Equal(t, incident.TakeoverConfirmed, events[len(events)-1].Payload.(incident.RoleAssignedData).Takeover, "the takeover is on the timeline")
 }
 
 func refusalOf(err error) *incident.Refusal {
@@ -345,7 +345,7 @@ func TestLifecycle(t *testing.T) {
 		if ev.Kind == incident.EventStatusChanged {
 			require.NotEmpty(t, ev.Actor)
 			require.False(t, ev.At.IsZero())
-			statusEvents = append(statusEvents, ev.Data["to"])
+			statusEvents = append(statusEvents, string(ev.Payload.(incident.StatusChangedData).To))
 		}
 	}
 	require.Equal(t, []string{"investigating", "mitigated", "resolved", "investigating", "resolved", "closed"}, statusEvents)

@@ -43,6 +43,17 @@ func FirstPublicPost(events []TimelineEvent) (time.Time, bool) {
 	return first, !first.IsZero()
 }
 
+// PublicStatus is an incident's status as a public status page shows it.
+type PublicStatus string
+
+// Public incident states, the four both Statuspage and Instatus know.
+const (
+	PublicInvestigating PublicStatus = "investigating"
+	PublicIdentified    PublicStatus = "identified"
+	PublicMonitoring    PublicStatus = "monitoring"
+	PublicResolved      PublicStatus = "resolved"
+)
+
 // ComponentStatus is how a status page shows one component.
 type ComponentStatus string
 

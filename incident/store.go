@@ -89,7 +89,6 @@ type Store interface {
 	Ping(ctx context.Context) error
 
 	AlertStore
-	FollowUpStore
 
 	// Atomic runs fn in one transaction: every Store call made on tx and
 	// every job scheduled on tx take effect together when fn returns nil,

@@ -68,8 +68,8 @@ func (s *Service) PostUpdate(ctx context.Context, id int64, in UpdateInput) (*In
 			}
 			set := Notice{Kind: NoticeStatusSet, Incident: i.Key(), Actor: in.Author, Values: map[string]string{"status": in.Status.Label()}}
 			events = append(events, TimelineEvent{Kind: EventStatusChanged, Actor: in.Author, At: now, Key: true,
-				Text: s.noticeText(set),
-				Data: map[string]string{"from": string(from), "to": string(in.Status)}})
+				Text:    s.noticeText(set),
+				Payload: StatusChangedData{From: from, To: in.Status}})
 		}
 		t := now
 		i.LastUpdateAt = &t

@@ -67,12 +67,13 @@ func utcPtr(t *time.Time) *time.Time {
 }
 
 type apiEvent struct {
-	Kind  string            `json:"kind"`
-	Actor string            `json:"actor"`
-	At    time.Time         `json:"at"`
-	Text  string            `json:"text"`
-	Key   bool              `json:"key"`
-	Data  map[string]string `json:"data"`
+	Kind  string    `json:"kind"`
+	Actor string    `json:"actor"`
+	At    time.Time `json:"at"`
+	Text  string    `json:"text"`
+	Key   bool      `json:"key"`
+	// Data is the event's payload as stored: a flat object of strings.
+	Data json.RawMessage `json:"data"`
 }
 
 type apiFollowUp struct {
@@ -265,11 +266,12 @@ func (s *Server) apiTimeline(w http.ResponseWriter, r *http.Request) {
 		Events []apiEvent `json:"events"`
 	}{Events: []apiEvent{}}
 	for _, ev := range events {
-		data := ev.Data
-		if data == nil {
-			data = map[string]string{}
+		data, err := incident.EncodeEventData(&ev)
+		if err != nil {
+			s.apiFail(w, r, err)
+			return
 		}
-		out.Events = append(out.Events, apiEvent{Kind: string(ev.Kind), Actor: ev.Actor, At: ev.At.UTC(), Text: ev.Text, Key: ev.Key, Data: data})
+		out.Events = append(out.Events, apiEvent{Kind: string(ev.Kind), Actor: ev.Actor, At: ev.At.UTC(), Text: ev.Text, Key: ev.Key, Data: json.RawMessage(data)})
 	}
 	httpjson.Write(w, http.StatusOK, out)
 }

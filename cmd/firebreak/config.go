@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/integrations/alerting"
 )
 
 // Secret is a credential. It prints as [redacted] so it can never reach a log
@@ -86,6 +87,11 @@ type AlertsConfig struct {
 	AlertmanagerToken Secret
 	GrafanaToken      Secret
 	GrafanaHMACSecret Secret
+	// GrafanaSignatureHeader and GrafanaTimestampHeader are the contact
+	// point's HMAC Header and Timestamp Header; a signature needs the
+	// timestamp, so a delivery cannot be sent again later.
+	GrafanaSignatureHeader string
+	GrafanaTimestampHeader string
 	// PagerDutyTriggered takes PagerDuty incident.triggered events of
 	// incidents the bot did not open as alerts.
 	PagerDutyTriggered bool
@@ -381,10 +387,12 @@ func loadConfig(getenv func(string) string, slack bool) (Config, error) {
 		},
 		ChangesWebhookSecret: e.secret("CHANGES_WEBHOOK_SECRET"),
 		Alerts: AlertsConfig{
-			AlertmanagerToken:  e.secret("ALERTMANAGER_WEBHOOK_TOKEN"),
-			GrafanaToken:       e.secret("GRAFANA_WEBHOOK_TOKEN"),
-			GrafanaHMACSecret:  e.secret("GRAFANA_WEBHOOK_SECRET"),
-			PagerDutyTriggered: e.boolean("PAGERDUTY_ALERTS", true),
+			AlertmanagerToken:      e.secret("ALERTMANAGER_WEBHOOK_TOKEN"),
+			GrafanaToken:           e.secret("GRAFANA_WEBHOOK_TOKEN"),
+			GrafanaHMACSecret:      e.secret("GRAFANA_WEBHOOK_SECRET"),
+			GrafanaSignatureHeader: e.str("GRAFANA_WEBHOOK_SIGNATURE_HEADER", alerting.GrafanaSignatureHeader),
+			GrafanaTimestampHeader: e.str("GRAFANA_WEBHOOK_TIMESTAMP_HEADER", alerting.GrafanaTimestampHeader),
+			PagerDutyTriggered:     e.boolean("PAGERDUTY_ALERTS", true),
 		},
 	}
 	switch lvl := strings.ToLower(e.str("LOG_LEVEL", "info")); lvl {

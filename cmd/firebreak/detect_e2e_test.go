@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -403,6 +404,7 @@ func TestGrafanaAndPagerDutyAlerts(t *testing.T) {
 	monitor := pd.AddService(pdfake.Service{ID: "PMON1", Name: "Checkout monitors", EscalationPolicyID: "PEP1"})
 	env := pagingEnv(t, pd)
 	env["GRAFANA_WEBHOOK_SECRET"] = "grafana-hmac-secret"
+	env["GRAFANA_WEBHOOK_TIMESTAMP_HEADER"] = "X-Grafana-Alerting-Timestamp"
 	env["POLICY_FILE"] = writePolicyFile(t, `
 services:
   checkout:
@@ -425,18 +427,27 @@ alerts:
 
 	body, err := os.ReadFile("../../integrations/alerting/testdata/grafana.json")
 	require.NoError(t, err)
-	send := func(sig string) int {
+	// Grafana's contact point signs "timestamp:body" with the Timestamp
+	// Header set; the body alone signed could be sent again at any time.
+	send := func(sig, ts string) int {
 		req, err := http.NewRequest(http.MethodPost, b.base+"/webhooks/grafana", bytes.NewReader(body))
 		require.NoError(t, err)
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("X-Grafana-Alerting-Signature", sig)
+		if ts != "" {
+			req.Header.Set("X-Grafana-Alerting-Timestamp", ts)
+		}
 		resp, err := http.DefaultClient.Do(req)
 		require.NoError(t, err)
 		resp.Body.Close()
 		return resp.StatusCode
 	}
-	require.Equal(t, http.StatusUnauthorized, send(hmacHex("wrong-secret", body)))
-	require.Equal(t, http.StatusOK, send(hmacHex("grafana-hmac-secret", body)))
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	signed := append([]byte(ts+":"), body...)
+	require.Equal(t, http.StatusUnauthorized, send(hmacHex("wrong-secret", signed), ts))
+	require.Equal(t, http.StatusUnauthorized, send(hmacHex("grafana-hmac-secret", body), ""), "a signature without a timestamp")
+	require.Equal(t, http.StatusOK, send(hmacHex("grafana-hmac-secret", signed), ts))
+	require.Equal(t, http.StatusUnauthorized, send(hmacHex("grafana-hmac-secret", signed), ts), "the same delivery again")
 	require.Eventually(t, func() bool {
 		return channelCount(fake, "C0CHECKOUT", "Declare P2 from this alert?* Checkout errors") == 1
 	},

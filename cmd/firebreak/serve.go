@@ -24,6 +24,7 @@ import (
 	"github.com/firebreakhq/firebreak/incident/alerts"
 	"github.com/firebreakhq/firebreak/incident/capture"
 	"github.com/firebreakhq/firebreak/incident/comms"
+	"github.com/firebreakhq/firebreak/incident/followthrough"
 	"github.com/firebreakhq/firebreak/incident/gormstore"
 	"github.com/firebreakhq/firebreak/incident/jobs"
 	"github.com/firebreakhq/firebreak/incident/metrics"
@@ -115,8 +116,6 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		Hooks: []incident.Hook{incMetrics.hook}, Observer: incMetrics,
 		Pager: prov.pagerOrNil(), ChangeSources: prov.sources, Rollbackers: prov.rollbackers,
 		Escape: bot.Escape, Render: bot.TimelineText,
-		// Closing an incident drafts its postmortem.
-		AfterClose: func(ctx context.Context, inc *incident.Incident) error { return pm.ScheduleDraft(ctx, inc) },
 	})
 	svc.RegisterJobs(engine)
 	// The status page and customer e-mail clock, from the declare on.
@@ -129,11 +128,17 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	pm = postmortem.New(postmortem.Config{Escape: bot.Escape, Store: store, Backfill: capt, Chat: chat, Scheduler: engine, Exporters: prov.exporters,
 		Renderer: tmpl, Policy: policy, Clock: clock, Logger: log})
 	pm.RegisterJobs(engine)
+	// Closing an incident schedules its review, then drafts its postmortem.
+	ft := followthrough.New(followthrough.Config{Store: store, Core: svc, Chat: chat, Scheduler: engine, Policy: policy, Clock: clock,
+		Logger: log, Render: bot.TimelineText})
+	ft.RegisterJobs(engine)
+	svc.Use(ft.Feature())
+	svc.Use(pm.Feature())
 	// Monitoring alerts: proposed, declared or added to the timeline.
 	alrt := alerts.New(alerts.Config{Store: store, Core: svc, Chat: chat, Scheduler: engine, Policy: policy, Clock: clock,
 		Logger: log, Render: bot.TimelineText})
 	alrt.RegisterJobs(engine)
-	webhooks := webhookRoutes(cfg, svc, alrt, log)
+	webhooks := webhookRoutes(cfg, svc, alrt, ft, store, clock, log)
 
 	reports := metrics.NewService(store, policy, clock)
 
@@ -148,7 +153,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		Paging:        svc,
 		Changes:       svc,
 		Capture:       capt,
-		FollowThrough: svc,
+		FollowThrough: ft,
 		Alerts:        alrt,
 		Postmortems:   pm,
 		Metrics:       reports,
@@ -162,7 +167,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	})
 	handler.RegisterJobs(engine)
 	engine.Handle(jobPurgeDeliveries, purgeDeliveries(store, engine, clock, log))
-	engine.Handle(jobSweep, sweepFollowThrough(svc, engine, policy.FollowUps.CheckEvery, log))
+	engine.Handle(jobSweep, sweepFollowThrough(ft, engine, policy.FollowUps.CheckEvery, log))
 
 	// Time to acknowledge and to resolve, by severity, from the store.
 	reg.MustRegister(web.NewIncidentCollector(store.ListIncidents, clock, log))
@@ -467,9 +472,9 @@ func sweepJob(now time.Time, every time.Duration) incident.Job {
 }
 
 // sweepFollowThrough runs the check and schedules the next slot.
-func sweepFollowThrough(svc *incident.Service, sched incident.Scheduler, every time.Duration, log *slog.Logger) incident.JobHandler {
+func sweepFollowThrough(ft *followthrough.Service, sched incident.Scheduler, every time.Duration, log *slog.Logger) incident.JobHandler {
 	return func(ctx context.Context, _ []byte) error {
-		n, err := svc.SweepFollowThrough(ctx)
+		n, err := ft.Sweep(ctx)
 		if _, serr := sched.Schedule(ctx, sweepJob(time.Now(), every)); serr != nil {
 			log.ErrorContext(ctx, "could not schedule the next follow-through check", "err", serr)
 		}

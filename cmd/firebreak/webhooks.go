@@ -7,6 +7,7 @@ import (
 
 	"github.com/firebreakhq/firebreak/incident"
 	"github.com/firebreakhq/firebreak/incident/alerts"
+	"github.com/firebreakhq/firebreak/incident/followthrough"
 	"github.com/firebreakhq/firebreak/integrations/alerting"
 	"github.com/firebreakhq/firebreak/integrations/changehook"
 	"github.com/firebreakhq/firebreak/integrations/github"
@@ -17,7 +18,7 @@ import (
 
 // webhookRoutes lists the inbound webhooks the configuration turns on. Each
 // verifies its provider's signature on the raw body before parsing.
-func webhookRoutes(cfg Config, svc *incident.Service, alrt *alerts.Service, log *slog.Logger) []webhookRoute {
+func webhookRoutes(cfg Config, svc *incident.Service, alrt *alerts.Service, ft *followthrough.Service, deliveries alerting.Deliveries, clock incident.Clock, log *slog.Logger) []webhookRoute {
 	var routes []webhookRoute
 	if cfg.PagerDuty.WebhookSecret != "" {
 		// Several secrets, comma-separated, allow rotating the secret.
@@ -39,7 +40,7 @@ func webhookRoutes(cfg Config, svc *incident.Service, alrt *alerts.Service, log 
 		}
 		routes = append(routes, webhookRoute{"/webhooks/github", github.NewWebhookHandler(cfg.GitHub.WebhookSecret.Reveal(), sink, log,
 			github.WithIssueClosed(func(ctx context.Context, key string, id int64, url string) error {
-				return svc.CompleteActionItem(ctx, key, id, "GitHub issue closed", url)
+				return ft.CompleteActionItem(ctx, key, id, "GitHub issue closed", url)
 			}))})
 	}
 	if cfg.LD.WebhookSecret != "" {
@@ -56,8 +57,12 @@ func webhookRoutes(cfg Config, svc *incident.Service, alrt *alerts.Service, log 
 		routes = append(routes, webhookRoute{"/webhooks/alertmanager", alerting.NewAlertmanagerHandler(auth, alrt.HandleAlert, log)})
 	}
 	if cfg.Alerts.GrafanaToken != "" || cfg.Alerts.GrafanaHMACSecret != "" {
+		// A signed delivery is taken once across replicas: the delivery
+		// records are shared.
 		auth := alerting.Auth{Tokens: strings.Split(cfg.Alerts.GrafanaToken.Reveal(), ","),
-			HMACSecrets: strings.Split(cfg.Alerts.GrafanaHMACSecret.Reveal(), ",")}
+			HMACSecrets:     strings.Split(cfg.Alerts.GrafanaHMACSecret.Reveal(), ","),
+			SignatureHeader: cfg.Alerts.GrafanaSignatureHeader, TimestampHeader: cfg.Alerts.GrafanaTimestampHeader,
+			Deliveries: deliveries, Now: clock.Now}
 		routes = append(routes, webhookRoute{"/webhooks/grafana", alerting.NewGrafanaHandler(auth, alrt.HandleAlert, log)})
 	}
 	return routes

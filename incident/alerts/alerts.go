@@ -258,7 +258,7 @@ func (s *Service) alertRepeated(ctx context.Context, a *incident.Alert, ev incid
 	}
 	ev2 := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventAlert, Actor: updated.Source, At: now, Key: wasResolved, Text: s.noticeText(n),
 		SourceID: fmt.Sprintf("alert:%d:%d", updated.ID, updated.Count),
-		Data:     map[string]string{"alert": fmt.Sprint(updated.ID), "status": string(incident.AlertFiring), "count": fmt.Sprint(updated.Count)}}
+		Payload:  incident.AlertData{Alert: updated.ID, Status: incident.AlertFiring, Count: updated.Count}}
 	if err := s.store.AddTimelineEvent(ctx, &ev2); err != nil {
 		if incident.ErrorCode(err) == incident.ECONFLICT {
 			return nil
@@ -302,7 +302,7 @@ func (s *Service) alertResolved(ctx context.Context, a *incident.Alert, now time
 		"title": updated.Title, "source": sourceLabel(updated.Source), "after": incident.Since(updated.FirstAt, now), "open": fmt.Sprint(inc.Status.Open())}}
 	ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventAlert, Actor: updated.Source, At: now, Key: true, Text: s.noticeText(n),
 		SourceID: fmt.Sprintf("alert:%d:resolved:%d", updated.ID, now.UnixNano()),
-		Data:     map[string]string{"alert": fmt.Sprint(updated.ID), "status": string(incident.AlertResolved)}}
+		Payload:  incident.AlertData{Alert: updated.ID, Status: incident.AlertResolved}}
 	if err := s.store.AddTimelineEvent(ctx, &ev); err != nil && incident.ErrorCode(err) != incident.ECONFLICT {
 		return fmt.Errorf("alert resolved: %w", err)
 	}
@@ -342,7 +342,7 @@ func (s *Service) DeclareFromAlert(ctx context.Context, alertID int64, actor str
 			Values: map[string]string{"title": a.Title, "source": sourceLabel(a.Source), "rule": a.Rule, "url": a.URL}}
 		ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventAlert, Actor: a.Source, At: s.clock.Now(), Key: true, Text: s.noticeText(n),
 			SourceID: fmt.Sprintf("alert:%d:declared", a.ID),
-			Data:     map[string]string{"alert": fmt.Sprint(a.ID), "status": string(a.Status), "url": a.URL}}
+			Payload:  incident.AlertData{Alert: a.ID, Status: a.Status, URL: a.URL}}
 		if err := s.store.AddTimelineEvent(ctx, &ev); err != nil && incident.ErrorCode(err) != incident.ECONFLICT {
 			return inc, fmt.Errorf("declare from alert: %w", err)
 		}

@@ -72,16 +72,16 @@ func messageSource(ts string) string { return "msg:" + ts }
 // errNoChange aborts a timeline update that would write nothing new.
 var errNoChange = errors.New("no change")
 
-// updateMessage applies fn to the stored message with this ts; fn returns
-// false when there is nothing to change. incident.ENOTFOUND passes through.
-func (s *Service) updateMessage(ctx context.Context, incidentID int64, ts string, fn func(*incident.TimelineEvent) bool) error {
+// updateMessage applies fn to the stored message with this ts and its
+// payload; fn returns false when there is nothing to change.
+// incident.ENOTFOUND passes through.
+func (s *Service) updateMessage(ctx context.Context, incidentID int64, ts string, fn func(*incident.TimelineEvent, *incident.MessageData) bool) error {
 	_, err := s.store.UpdateTimelineEvent(ctx, incidentID, messageSource(ts), func(ev *incident.TimelineEvent) error {
-		if ev.Data == nil {
-			ev.Data = map[string]string{}
-		}
-		if !fn(ev) {
+		d := messageData(ev)
+		if !fn(ev, &d) {
 			return errNoChange
 		}
+		ev.Payload = d
 		return nil
 	})
 	if errors.Is(err, errNoChange) {
@@ -105,19 +105,25 @@ func (s *Service) incidentOf(ctx context.Context, channelID string) (*incident.I
 	return inc, nil
 }
 
-func isPlaceholder(ev *incident.TimelineEvent) bool { return ev.Data["placeholder"] == "true" }
+// messageData is a message event's payload (zero when it has none).
+func messageData(ev *incident.TimelineEvent) incident.MessageData {
+	d, _ := ev.Payload.(incident.MessageData)
+	return d
+}
 
-// fillMessage writes what a message says into its event, replacing a
-// placeholder left by a pin or reaction that arrived first.
-func fillMessage(ev *incident.TimelineEvent, user, threadTS, text string, at time.Time) {
-	delete(ev.Data, "placeholder")
+func isPlaceholder(ev *incident.TimelineEvent) bool { return messageData(ev).Placeholder }
+
+// fillMessage writes what a message says into its event and payload,
+// replacing a placeholder left by a pin or reaction that arrived first.
+func fillMessage(ev *incident.TimelineEvent, d *incident.MessageData, user, threadTS, text string, at time.Time) {
+	d.Placeholder = false
 	ev.Text = text
 	if user != "" {
 		ev.Actor = user
-		ev.Data["user"] = user
+		d.User = user
 	}
-	if threadTS != "" && threadTS != ev.Data["ts"] {
-		ev.Data["thread_ts"] = threadTS
+	if threadTS != "" && threadTS != d.TS {
+		d.ThreadTS = threadTS
 	}
 	if !at.IsZero() {
 		ev.At = at
@@ -133,20 +139,16 @@ func (s *Service) messageEvent(incidentID int64, m incident.CapturedMessage) inc
 		at = s.clock.Now()
 	}
 	actor := m.User
-	data := map[string]string{"user": m.User, "ts": m.TS}
+	data := incident.MessageData{User: m.User, TS: m.TS, Edited: m.Edited}
 	if m.App != "" {
 		actor = m.App
-		delete(data, "user")
-		data["app"] = m.App
+		data.User, data.App = "", m.App
 	}
 	if m.ThreadTS != "" && m.ThreadTS != m.TS {
-		data["thread_ts"] = m.ThreadTS
-	}
-	if m.Edited {
-		data["edited"] = "true"
+		data.ThreadTS = m.ThreadTS
 	}
 	return incident.TimelineEvent{IncidentID: incidentID, Kind: incident.EventMessage, Actor: actor, At: at, Text: m.Text,
-		SourceID: messageSource(m.TS), Data: data}
+		SourceID: messageSource(m.TS), Payload: data}
 }
 
 // CaptureMessage records a message of an incident channel on the incident's
@@ -202,21 +204,21 @@ func (s *Service) captureNew(ctx context.Context, inc *incident.Incident, m inci
 	}
 	// Stored already: a redelivery (nothing to do), or a pin or reaction
 	// that got here first and left a placeholder to fill.
-	return s.updateMessage(ctx, inc.ID, m.TS, func(stored *incident.TimelineEvent) bool {
-		if !isPlaceholder(stored) {
+	return s.updateMessage(ctx, inc.ID, m.TS, func(stored *incident.TimelineEvent, d *incident.MessageData) bool {
+		if !d.Placeholder {
 			return false
 		}
-		fillMessage(stored, m.User, m.ThreadTS, m.Text, ev.At)
+		fillMessage(stored, d, m.User, m.ThreadTS, m.Text, ev.At)
 		return true
 	})
 }
 
 func (s *Service) captureEdit(ctx context.Context, inc *incident.Incident, m incident.CapturedMessage) error {
-	edit := func(stored *incident.TimelineEvent) bool {
-		if isPlaceholder(stored) {
-			fillMessage(stored, m.User, m.ThreadTS, m.Text, time.Time{})
+	edit := func(stored *incident.TimelineEvent, d *incident.MessageData) bool {
+		if d.Placeholder {
+			fillMessage(stored, d, m.User, m.ThreadTS, m.Text, time.Time{})
 			if m.Edited {
-				stored.Data["edited"] = "true"
+				d.Edited = true
 			}
 			return true
 		}
@@ -226,7 +228,7 @@ func (s *Service) captureEdit(ctx context.Context, inc *incident.Incident, m inc
 			return false
 		}
 		stored.Text = m.Text
-		stored.Data["edited"] = "true"
+		d.Edited = true
 		return true
 	}
 	for range 2 {
@@ -246,11 +248,11 @@ func (s *Service) captureEdit(ctx context.Context, inc *incident.Incident, m inc
 }
 
 func (s *Service) captureDelete(ctx context.Context, inc *incident.Incident, m incident.CapturedMessage) error {
-	del := func(stored *incident.TimelineEvent) bool {
-		if stored.Data["deleted"] == "true" {
+	del := func(_ *incident.TimelineEvent, d *incident.MessageData) bool {
+		if d.Deleted {
 			return false
 		}
-		stored.Data["deleted"] = "true"
+		d.Deleted = true
 		return true
 	}
 	for range 2 {
@@ -261,7 +263,9 @@ func (s *Service) captureDelete(ctx context.Context, inc *incident.Incident, m i
 		// Stored as deleted, so a late delivery of the original cannot
 		// bring it back.
 		ev := s.messageEvent(inc.ID, m)
-		ev.Data["deleted"] = "true"
+		d := messageData(&ev)
+		d.Deleted = true
+		ev.Payload = d
 		if err := s.store.AddTimelineEvent(ctx, &ev); incident.ErrorCode(err) != incident.ECONFLICT {
 			return err
 		}
@@ -310,12 +314,12 @@ func (s *Service) markKey(ctx context.Context, channelID, ts, user, how string) 
 	if ts == inc.PanelTS {
 		return nil
 	}
-	mark := func(ev *incident.TimelineEvent) bool {
+	mark := func(ev *incident.TimelineEvent, d *incident.MessageData) bool {
 		if ev.Key {
 			return false
 		}
 		ev.Key = true
-		ev.Data["marked"], ev.Data["marked_by"] = how, user
+		d.Marked, d.MarkedBy = how, user
 		return true
 	}
 	for range 2 {
@@ -328,7 +332,7 @@ func (s *Service) markKey(ctx context.Context, channelID, ts, user, how string) 
 			at = s.clock.Now()
 		}
 		ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventMessage, At: at, Key: true, SourceID: messageSource(ts),
-			Data: map[string]string{"ts": ts, "placeholder": "true", "marked": how, "marked_by": user}}
+			Payload: incident.MessageData{TS: ts, Placeholder: true, Marked: how, MarkedBy: user}}
 		if err = s.store.AddTimelineEvent(ctx, &ev); incident.ErrorCode(err) != incident.ECONFLICT {
 			break
 		}
@@ -386,10 +390,12 @@ func (s *Service) Backfill(ctx context.Context, id int64) (added int, err error)
 		if !ok {
 			ev := s.messageEvent(inc.ID, incident.CapturedMessage{TS: m.TS, ThreadTS: m.ThreadTS, User: m.User, Text: m.Text, Edited: m.Edited, App: m.App})
 			ev.Key = key
-			ev.Data["backfilled"] = "true"
+			d := messageData(&ev)
+			d.Backfilled = true
 			if key {
-				ev.Data["marked"] = how
+				d.Marked = how
 			}
+			ev.Payload = d
 			err := s.store.AddTimelineEvent(ctx, &ev)
 			switch {
 			case err == nil:
@@ -403,23 +409,23 @@ func (s *Service) Backfill(ctx context.Context, id int64) (added int, err error)
 		if ok && !isPlaceholder(&stored) && stored.Text == m.Text && (stored.Key || !key) {
 			continue // up to date: no write
 		}
-		err := s.updateMessage(ctx, inc.ID, m.TS, func(ev *incident.TimelineEvent) bool {
+		err := s.updateMessage(ctx, inc.ID, m.TS, func(ev *incident.TimelineEvent, d *incident.MessageData) bool {
 			changed := false
 			switch {
-			case isPlaceholder(ev):
-				fillMessage(ev, m.User, m.ThreadTS, m.Text, incident.SlackTime(m.TS))
+			case d.Placeholder:
+				fillMessage(ev, d, m.User, m.ThreadTS, m.Text, incident.SlackTime(m.TS))
 				if m.Edited {
-					ev.Data["edited"] = "true"
+					d.Edited = true
 				}
 				changed = true
-			case ev.Text != m.Text && ev.Data["deleted"] != "true":
+			case ev.Text != m.Text && !d.Deleted:
 				ev.Text = m.Text
-				ev.Data["edited"] = "true"
+				d.Edited = true
 				changed = true
 			}
 			if key && !ev.Key {
 				ev.Key = true
-				ev.Data["marked"] = how
+				d.Marked = how
 				changed = true
 			}
 			return changed
@@ -434,11 +440,11 @@ func (s *Service) Backfill(ctx context.Context, id int64) (added int, err error)
 		if !isPlaceholder(&ev) || seen[src] {
 			continue
 		}
-		if err := s.updateMessage(ctx, inc.ID, ev.Data["ts"], func(ev *incident.TimelineEvent) bool {
-			if !isPlaceholder(ev) {
+		if err := s.updateMessage(ctx, inc.ID, messageData(&ev).TS, func(_ *incident.TimelineEvent, d *incident.MessageData) bool {
+			if !d.Placeholder {
 				return false
 			}
-			ev.Data["deleted"] = "true"
+			d.Deleted = true
 			return true
 		}); err != nil {
 			return added, fmt.Errorf("backfill %s: %w", inc.Key(), err)

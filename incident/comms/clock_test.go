@@ -52,7 +52,7 @@ func (p *page) Create(_ context.Context, post comms.PublicPost, recover bool) (c
 	}
 	if recover {
 		for _, in := range p.incidents {
-			if in.Status != comms.PublicResolved {
+			if in.Status != incident.PublicResolved {
 				return in, nil
 			}
 		}
@@ -285,7 +285,7 @@ func TestPublishLifecycle(t *testing.T) {
 	require.Len(t, pubs, 1)
 	require.Len(t, posts, 1)
 	require.Equal(t, "Issue affecting Checkout", posts[0].Name)
-	require.Equal(t, comms.PublicInvestigating, posts[0].Status)
+	require.Equal(t, incident.PublicInvestigating, posts[0].Status)
 	require.Equal(t, "critical", posts[0].Impact)
 	require.True(t, posts[0].Notify)
 	require.Equal(t, map[string]incident.ComponentStatus{"cmp-api": incident.ComponentMajorOutage, "cmp-web": incident.ComponentMajorOutage}, posts[0].Components)
@@ -317,7 +317,7 @@ func TestPublishLifecycle(t *testing.T) {
 	_, posts = b.page.snapshot()
 	require.Len(t, posts, 2)
 	require.Contains(t, posts[1].Body, "a bad deploy; rolling back")
-	require.Equal(t, comms.PublicInvestigating, posts[1].Status)
+	require.Equal(t, incident.PublicInvestigating, posts[1].Status)
 
 	// Severity maps to component status.
 	_, err = b.core.SetSeverity(ctx, inc.ID, incident.P2, "U0DECL")
@@ -346,10 +346,10 @@ func TestPublishLifecycle(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, b.queue.RunDue(t, b.clock.Now()))
 	pubs, posts = b.page.snapshot()
-	require.Equal(t, comms.PublicResolved, posts[len(posts)-1].Status)
+	require.Equal(t, incident.PublicResolved, posts[len(posts)-1].Status)
 	require.Equal(t, "Fixed. Sorry.", posts[len(posts)-1].Body)
 	require.Equal(t, incident.ComponentOperational, b.page.comps["cmp-api"])
-	require.Equal(t, comms.PublicResolved, pubs[0].Status)
+	require.Equal(t, incident.PublicResolved, pubs[0].Status)
 	require.Equal(t, 1, b.count("Posted the resolution notice on the status page"))
 	_, err = b.pub.Publish(ctx, inc.ID, comms.PublishInput{Kind: incident.PostUpdate, Ref: "late", Actor: "U0DECL"})
 	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(err), "updates are for open incidents")

@@ -12,17 +12,6 @@ import (
 	"github.com/firebreakhq/firebreak/incident"
 )
 
-// PublicStatus is an incident's status as a public status page shows it.
-type PublicStatus string
-
-// Public incident states, the four both Statuspage and Instatus know.
-const (
-	PublicInvestigating PublicStatus = "investigating"
-	PublicIdentified    PublicStatus = "identified"
-	PublicMonitoring    PublicStatus = "monitoring"
-	PublicResolved      PublicStatus = "resolved"
-)
-
 // PublicIncident is an incident as published on a status page.
 type PublicIncident struct {
 	// Provider names the StatusPage that holds it ("statuspage", "instatus").
@@ -31,7 +20,7 @@ type PublicIncident struct {
 	// URL is the public link to the incident, or to the page when the
 	// provider has no per-incident link.
 	URL    string
-	Status PublicStatus
+	Status incident.PublicStatus
 }
 
 // PublicPost is one public post: the first one opens the public incident,
@@ -39,7 +28,7 @@ type PublicIncident struct {
 type PublicPost struct {
 	// Name is the public incident's title (used when creating).
 	Name   string
-	Status PublicStatus
+	Status incident.PublicStatus
 	Body   string
 	// Components maps a provider component id to its new state.
 	Components map[string]incident.ComponentStatus
@@ -285,12 +274,12 @@ func (pub *Publisher) runPost(ctx context.Context, payload []byte) error {
 		Impact: publicImpact(inc.Severity), Notify: pub.policy.Comms.Notify, StartedAt: inc.DeclaredAt}
 	switch p.Kind {
 	case incident.PostAcknowledge:
-		post.Status = PublicInvestigating
+		post.Status = incident.PublicInvestigating
 	case incident.PostResolution:
-		post.Status = PublicResolved
+		post.Status = incident.PublicResolved
 	}
 	if inc.Status == incident.StatusResolved && p.Kind != incident.PostResolution {
-		post.Status = PublicMonitoring
+		post.Status = incident.PublicMonitoring
 	}
 	var got PublicIncident
 	if inc.PublicID == "" {
@@ -444,14 +433,14 @@ func publicName(inc *incident.Incident, p incident.Policy) string {
 }
 
 // publicStatus maps the incident's status to the public one.
-func publicStatus(s incident.Status) PublicStatus {
+func publicStatus(s incident.Status) incident.PublicStatus {
 	switch s {
 	case incident.StatusMitigated:
-		return PublicMonitoring
+		return incident.PublicMonitoring
 	case incident.StatusResolved, incident.StatusClosed:
-		return PublicResolved
+		return incident.PublicResolved
 	}
-	return PublicInvestigating
+	return incident.PublicInvestigating
 }
 
 // componentStatus maps severity and status to the affected components'

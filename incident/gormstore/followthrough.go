@@ -10,6 +10,13 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/followthrough"
+)
+
+// The store, and the store of an Atomic's transaction, keep follow-through.
+var (
+	_ followthrough.Store = (*Store)(nil)
+	_ followthrough.Tx    = txStore{}
 )
 
 const (
@@ -41,7 +48,7 @@ type noticeRow struct {
 
 func (noticeRow) TableName() string { return "notices" }
 
-// GetActionItem implements incident.Store.
+// GetActionItem implements followthrough.Store.
 func (s *Store) GetActionItem(ctx context.Context, id int64) (*incident.ActionItem, error) {
 	const op = "get action item"
 	var row actionItemRow
@@ -52,7 +59,7 @@ func (s *Store) GetActionItem(ctx context.Context, id int64) (*incident.ActionIt
 	return &a, nil
 }
 
-// UpdateActionItem implements incident.Store. The incident, creator and
+// UpdateActionItem implements followthrough.Store. The incident, creator and
 // creation time cannot change.
 func (s *Store) UpdateActionItem(ctx context.Context, id int64, fn func(*incident.ActionItem) error) (*incident.ActionItem, error) {
 	const op = "update action item"
@@ -93,7 +100,7 @@ func (s *Store) UpdateActionItem(ctx context.Context, id int64, fn func(*inciden
 	return &result, nil
 }
 
-// ListOpenActionItems implements incident.Store.
+// ListOpenActionItems implements followthrough.Store.
 func (s *Store) ListOpenActionItems(ctx context.Context) ([]incident.ActionItem, error) {
 	const op = "list open action items"
 	var rows []actionItemRow
@@ -110,7 +117,7 @@ func (s *Store) ListOpenActionItems(ctx context.Context) ([]incident.ActionItem,
 	return out, nil
 }
 
-// SaveReview implements incident.Store. Zero CreatedAt and UpdatedAt
+// SaveReview implements followthrough.Store. Zero CreatedAt and UpdatedAt
 // become the clock's now.
 func (s *Store) SaveReview(ctx context.Context, r *incident.Review) error {
 	const op = "save review"
@@ -145,7 +152,7 @@ func (s *Store) SaveReview(ctx context.Context, r *incident.Review) error {
 	return nil
 }
 
-// GetReview implements incident.Store.
+// GetReview implements followthrough.Store.
 func (s *Store) GetReview(ctx context.Context, incidentID int64) (*incident.Review, error) {
 	const op = "get review"
 	var row reviewRow
@@ -156,7 +163,7 @@ func (s *Store) GetReview(ctx context.Context, incidentID int64) (*incident.Revi
 	return &r, nil
 }
 
-// ListReviews implements incident.Store.
+// ListReviews implements followthrough.Store.
 func (s *Store) ListReviews(ctx context.Context) ([]incident.Review, error) {
 	const op = "list reviews"
 	var rows []reviewRow
@@ -173,7 +180,7 @@ func (s *Store) ListReviews(ctx context.Context) ([]incident.Review, error) {
 	return out, nil
 }
 
-// RecordNotice implements incident.Store with one INSERT ... ON CONFLICT DO
+// RecordNotice implements followthrough.Store with one INSERT ... ON CONFLICT DO
 // NOTHING, atomic by itself.
 func (s *Store) RecordNotice(ctx context.Context, key string, at time.Time) (bool, error) {
 	const op = "record notice"
@@ -194,7 +201,7 @@ func (s *Store) RecordNotice(ctx context.Context, key string, at time.Time) (boo
 // limits on bound parameters.
 const noticeChunk = 500
 
-// NoticesSent implements incident.Store.
+// NoticesSent implements followthrough.Store.
 func (s *Store) NoticesSent(ctx context.Context, keys []string) (map[string]bool, error) {
 	const op = "notices sent"
 	out := make(map[string]bool, len(keys))
@@ -211,7 +218,7 @@ func (s *Store) NoticesSent(ctx context.Context, keys []string) (map[string]bool
 	return out, nil
 }
 
-// NoticeSent implements incident.Store.
+// NoticeSent implements followthrough.Store.
 func (s *Store) NoticeSent(ctx context.Context, key string) (bool, error) {
 	const op = "notice sent"
 	var n int64

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/followthrough"
 	"github.com/firebreakhq/firebreak/incident/gormstore"
 	"github.com/firebreakhq/firebreak/incident/incidenttest"
 	"github.com/firebreakhq/firebreak/incident/pgtest"
@@ -67,11 +68,12 @@ func benchSweep(b *testing.B, url string) {
 	sched := &countingScheduler{}
 	policy := incident.DefaultPolicy()
 	policy.FollowUps.DigestChannel = "#followups"
-	svc := incident.NewService(incident.ServiceConfig{Store: store, Scheduler: sched, Policy: policy, Clock: clock})
+	svc := followthrough.New(followthrough.Config{Store: store, Scheduler: sched, Policy: policy, Clock: clock,
+		Core: incident.NewService(incident.ServiceConfig{Store: store, Scheduler: sched, Policy: policy, Clock: clock})})
 	clock.Set(time.Date(2026, 8, 12, 9, 30, 0, 0, time.UTC))
 	b.ResetTimer()
 	for b.Loop() {
-		if _, err := svc.SweepFollowThrough(ctx); err != nil {
+		if _, err := svc.Sweep(ctx); err != nil {
 			b.Fatal(err)
 		}
 	}

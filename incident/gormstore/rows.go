@@ -401,7 +401,7 @@ func (r *incidentRow) toDomain() (*incident.Incident, error) {
 }
 
 func toTimelineEventRow(ev *incident.TimelineEvent) (timelineEventRow, error) {
-	data, err := encodeMap(ev.Data)
+	data, err := incident.EncodeEventData(ev)
 	if err != nil {
 		return timelineEventRow{}, fmt.Errorf("event data: %w", err)
 	}
@@ -419,11 +419,7 @@ func toTimelineEventRow(ev *incident.TimelineEvent) (timelineEventRow, error) {
 }
 
 func (r *timelineEventRow) toDomain() (incident.TimelineEvent, error) {
-	data, err := decodeMap(r.Data)
-	if err != nil {
-		return incident.TimelineEvent{}, fmt.Errorf("timeline event %d data: %w", r.ID, err)
-	}
-	return incident.TimelineEvent{
+	ev := incident.TimelineEvent{
 		ID:         r.ID,
 		IncidentID: r.IncidentID,
 		Kind:       incident.EventKind(r.Kind),
@@ -432,8 +428,11 @@ func (r *timelineEventRow) toDomain() (incident.TimelineEvent, error) {
 		Text:       r.Text,
 		Key:        r.KeyEvent,
 		SourceID:   deref(r.SourceID),
-		Data:       data,
-	}, nil
+	}
+	if err := incident.DecodeEventData(&ev, r.Data); err != nil {
+		return incident.TimelineEvent{}, fmt.Errorf("timeline event %d data: %w", r.ID, err)
+	}
+	return ev, nil
 }
 
 func toStatusUpdateRow(u *incident.StatusUpdate) statusUpdateRow {

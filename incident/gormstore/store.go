@@ -25,7 +25,8 @@ const counterIncidentNumber = "incident_number"
 // and leaves its argument untouched; the Add methods set the stored ID and
 // any defaulted time (At, PostedAt, CreatedAt, OccurredAt) on their argument.
 // Times are stored in UTC to the microsecond and read back in UTC. Empty
-// Roles and Data maps and empty Assignees read back as nil. A row that breaks
+// Roles and Data maps, empty event payloads and empty Assignees read back
+// as nil. A row that breaks
 // a schema rule (unknown severity or status, empty title, empty kind,
 // negative nag count ...) is EINVALID, and an event, update, follow-up,
 // page, rollback or export for an unknown incident is ENOTFOUND. The Update
@@ -517,8 +518,8 @@ func (s *Store) ListTimeline(ctx context.Context, incidentID int64) ([]incident.
 
 // AddStatusUpdate implements incident.Store. The timeline event it adds is
 // an EventUpdatePosted by the update's author, at its PostedAt (a zero
-// PostedAt becomes the clock's now), with the update's text and Data
-// {"status": the update's status}.
+// PostedAt becomes the clock's now), with the update's text and an
+// UpdatePostedData of the update's status.
 func (s *Store) AddStatusUpdate(ctx context.Context, u *incident.StatusUpdate) error {
 	const op = "add status update"
 	if u == nil {
@@ -546,7 +547,7 @@ func (s *Store) AddStatusUpdate(ctx context.Context, u *incident.StatusUpdate) e
 			Actor:      row.Author,
 			At:         row.PostedAt,
 			Text:       row.Text,
-			Data:       map[string]string{"status": row.Status},
+			Payload:    incident.UpdatePostedData{Status: incident.Status(row.Status)},
 		})
 	})
 	if err != nil {

@@ -126,6 +126,20 @@ func cloneEvent(in incident.TimelineEvent) incident.TimelineEvent {
 	return in
 }
 
+// storedEvent is ev as the database store reads it back: a copy whose
+// payload went through the JSON the database keeps.
+func storedEvent(op string, ev incident.TimelineEvent) (incident.TimelineEvent, error) {
+	data, err := incident.EncodeEventData(&ev)
+	if err != nil {
+		return ev, fmt.Errorf("%s: %w", op, err)
+	}
+	out := cloneEvent(ev)
+	if err := incident.DecodeEventData(&out, data); err != nil {
+		return ev, fmt.Errorf("%s: %w", op, err)
+	}
+	return out, nil
+}
+
 // clonePage copies p; empty Assignees become nil, as the database reads them back.
 func clonePage(in incident.Page) incident.Page {
 	in.Assignees = slices.Clone(in.Assignees)
@@ -319,7 +333,10 @@ func (m *MemStore) UpdateIncident(_ context.Context, id int64, fn func(*incident
 	}
 	pending := make([]incident.TimelineEvent, 0, len(events))
 	for _, ev := range events {
-		ev = cloneEvent(ev)
+		ev, err := storedEvent(op, ev)
+		if err != nil {
+			return nil, err
+		}
 		ev.IncidentID = id
 		if ev.At.IsZero() {
 			ev.At = now
@@ -367,7 +384,10 @@ func (m *MemStore) AddTimelineEvent(_ context.Context, ev *incident.TimelineEven
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	in := cloneEvent(*ev)
+	in, err := storedEvent(op, *ev)
+	if err != nil {
+		return err
+	}
 	if in.At.IsZero() {
 		in.At = m.now()
 	}
@@ -401,7 +421,7 @@ func (m *MemStore) ListTimeline(_ context.Context, incidentID int64) ([]incident
 
 // AddStatusUpdate implements incident.Store. Like the database store it adds
 // an EventUpdatePosted by the author at PostedAt (a zero PostedAt becomes the
-// clock's now) with the update's text and Data {"status": ...}.
+// clock's now) with the update's text and an UpdatePostedData.
 func (m *MemStore) AddStatusUpdate(_ context.Context, u *incident.StatusUpdate) error {
 	const op = "add status update"
 	if u == nil {
@@ -425,15 +445,19 @@ func (m *MemStore) AddStatusUpdate(_ context.Context, u *incident.StatusUpdate) 
 	}
 	in.ID = m.nextID()
 	m.updates = append(m.updates, in)
-	m.events = append(m.events, incident.TimelineEvent{
-		ID:         m.nextID(),
+	ev, err := storedEvent(op, incident.TimelineEvent{
 		IncidentID: in.IncidentID,
 		Kind:       incident.EventUpdatePosted,
 		Actor:      in.Author,
 		At:         in.PostedAt,
 		Text:       in.Text,
-		Data:       map[string]string{"status": string(in.Status)},
+		Payload:    incident.UpdatePostedData{Status: in.Status},
 	})
+	if err != nil {
+		return err
+	}
+	ev.ID = m.nextID()
+	m.events = append(m.events, ev)
 	u.ID, u.PostedAt = in.ID, in.PostedAt
 	return nil
 }
@@ -619,7 +643,10 @@ func (m *MemStore) UpdateTimelineEvent(_ context.Context, incidentID int64, sour
 	if err := fn(&ev); err != nil {
 		return nil, err
 	}
-	ev = cloneEvent(ev)
+	ev, err := storedEvent(op, ev)
+	if err != nil {
+		return nil, err
+	}
 	ev.ID, ev.IncidentID, ev.SourceID = stored.ID, stored.IncidentID, stored.SourceID
 	if ev.At.IsZero() {
 		ev.At = stored.At

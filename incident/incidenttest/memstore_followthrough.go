@@ -7,7 +7,11 @@ import (
 	"time"
 
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/followthrough"
 )
+
+// The store, and the store of an Atomic's transaction, keep follow-through.
+var _ followthrough.Tx = (*MemStore)(nil)
 
 func cloneAlert(a incident.Alert) incident.Alert {
 	a.Labels = cloneMap(a.Labels)
@@ -138,7 +142,7 @@ func (m *MemStore) ListAlerts(_ context.Context, incidentID int64) ([]incident.A
 	return out, nil
 }
 
-// GetActionItem implements incident.Store.
+// GetActionItem implements followthrough.Store.
 func (m *MemStore) GetActionItem(_ context.Context, id int64) (*incident.ActionItem, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -151,7 +155,7 @@ func (m *MemStore) GetActionItem(_ context.Context, id int64) (*incident.ActionI
 	return nil, errorf("get action item", incident.ENOTFOUND, "That follow-up was not found.")
 }
 
-// UpdateActionItem implements incident.Store.
+// UpdateActionItem implements followthrough.Store.
 func (m *MemStore) UpdateActionItem(_ context.Context, id int64, fn func(*incident.ActionItem) error) (*incident.ActionItem, error) {
 	const op = "update action item"
 	m.mu.Lock()
@@ -178,7 +182,7 @@ func (m *MemStore) UpdateActionItem(_ context.Context, id int64, fn func(*incide
 	return nil, errorf(op, incident.ENOTFOUND, "That follow-up was not found.")
 }
 
-// ListOpenActionItems implements incident.Store.
+// ListOpenActionItems implements followthrough.Store.
 func (m *MemStore) ListOpenActionItems(_ context.Context) ([]incident.ActionItem, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -198,7 +202,7 @@ func (m *MemStore) ListOpenActionItems(_ context.Context) ([]incident.ActionItem
 	return out, nil
 }
 
-// SaveReview implements incident.Store.
+// SaveReview implements followthrough.Store.
 func (m *MemStore) SaveReview(_ context.Context, r *incident.Review) error {
 	const op = "save review"
 	if r == nil || r.IncidentID == 0 {
@@ -232,7 +236,7 @@ func (m *MemStore) SaveReview(_ context.Context, r *incident.Review) error {
 	return nil
 }
 
-// GetReview implements incident.Store.
+// GetReview implements followthrough.Store.
 func (m *MemStore) GetReview(_ context.Context, incidentID int64) (*incident.Review, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -243,7 +247,7 @@ func (m *MemStore) GetReview(_ context.Context, incidentID int64) (*incident.Rev
 	return &r, nil
 }
 
-// ListReviews implements incident.Store.
+// ListReviews implements followthrough.Store.
 func (m *MemStore) ListReviews(_ context.Context) ([]incident.Review, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -262,7 +266,7 @@ func (m *MemStore) ListReviews(_ context.Context) ([]incident.Review, error) {
 	return out, nil
 }
 
-// RecordNotice implements incident.Store.
+// RecordNotice implements followthrough.Store.
 func (m *MemStore) RecordNotice(_ context.Context, key string, at time.Time) (bool, error) {
 	if key == "" {
 		return false, errorf("record notice", incident.EINVALID, "A notice needs a key.")
@@ -279,7 +283,7 @@ func (m *MemStore) RecordNotice(_ context.Context, key string, at time.Time) (bo
 	return true, nil
 }
 
-// NoticesSent implements incident.Store.
+// NoticesSent implements followthrough.Store.
 func (m *MemStore) NoticesSent(_ context.Context, keys []string) (map[string]bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -292,7 +296,7 @@ func (m *MemStore) NoticesSent(_ context.Context, keys []string) (map[string]boo
 	return out, nil
 }
 
-// NoticeSent implements incident.Store.
+// NoticeSent implements followthrough.Store.
 func (m *MemStore) NoticeSent(_ context.Context, key string) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

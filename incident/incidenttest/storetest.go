@@ -66,6 +66,7 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) incident.Store) {
 		{"UpdateActionItem", testUpdateActionItem},
 		{"Reviews", testReviews},
 		{"Notices", testNotices},
+		{"FollowThroughAtomic", testFollowThroughAtomic},
 	}
 	tests = append(tests, atomicTests...)
 	for _, tc := range tests {
@@ -430,7 +431,7 @@ func testUpdateIncident(t *testing.T, s incident.Store) {
 		i.NagCount = 0
 		i.SnoozedUntil = nil
 		return []incident.TimelineEvent{
-			{Kind: incident.EventStatusChanged, Actor: "U0IC", At: at(30), Text: "mitigated", Key: true, Data: map[string]string{"from": "declared", "to": "mitigated"}},
+			{Kind: incident.EventStatusChanged, Actor: "U0IC", At: at(30), Text: "mitigated", Key: true, Payload: incident.StatusChangedData{From: incident.StatusDeclared, To: incident.StatusMitigated}},
 			{Kind: incident.EventSeverityChanged, Actor: "U0IC", Text: "P2 -> P1", SourceID: "src-1"},
 		}, nil
 	})
@@ -474,7 +475,7 @@ func testUpdateIncident(t *testing.T, s incident.Store) {
 	}
 	require.True(t, status.Key)
 	require.Equal(t, at(30), status.At)
-	require.Equal(t, map[string]string{"from": "declared", "to": "mitigated"}, status.Data)
+	require.Equal(t, incident.StatusChangedData{From: incident.StatusDeclared, To: incident.StatusMitigated}, status.Payload)
 }
 
 func testUpdateFnError(t *testing.T, s incident.Store) {
@@ -602,7 +603,7 @@ func testTimeline(t *testing.T, s incident.Store) {
 	late := NewTimelineEvent(a.ID, func(e *incident.TimelineEvent) { e.At, e.Text = at(10), "late" })
 	early := NewTimelineEvent(a.ID, func(e *incident.TimelineEvent) {
 		e.At, e.Text, e.Key, e.SourceID = at(1), "early", true, "1700000000.000100"
-		e.Kind, e.Data = incident.EventMessage, map[string]string{"user": "U1", "permalink": "https://x/1"}
+		e.Kind, e.Payload = incident.EventMessage, incident.MessageData{User: "U1", Permalink: "https://x/1"}
 	})
 	tie := NewTimelineEvent(a.ID, func(e *incident.TimelineEvent) { e.At, e.Text = at(10), "tie, added later" })
 	other := NewTimelineEvent(b.ID, func(e *incident.TimelineEvent) { e.SourceID = "1700000000.000100" })
@@ -671,7 +672,7 @@ func testStatusUpdates(t *testing.T, s incident.Store) {
 	require.Equal(t, "U0IC", ev.Actor)
 	require.Equal(t, at(5), ev.At)
 	require.Equal(t, first.Text, ev.Text)
-	require.Equal(t, map[string]string{"status": string(incident.StatusInvestigating)}, ev.Data)
+	require.Equal(t, incident.UpdatePostedData{Status: incident.StatusInvestigating}, ev.Payload)
 
 	zero := &incident.StatusUpdate{IncidentID: a.ID, Status: incident.StatusMitigated, Text: "now"}
 	require.NoError(t, s.AddStatusUpdate(ctx, zero))
@@ -879,19 +880,19 @@ func testReturnsCopies(t *testing.T, s incident.Store) {
 	})
 	require.Error(t, err)
 
-	ev := NewTimelineEvent(got.ID, func(e *incident.TimelineEvent) { e.Data = map[string]string{"k": "v"} })
+	ev := NewTimelineEvent(got.ID, func(e *incident.TimelineEvent) { e.Payload = incident.NoteData{Permalink: "v"} })
 	require.NoError(t, s.AddTimelineEvent(ctx, ev))
-	ev.Data["k"] = "mutated"
+	ev.Payload = incident.NoteData{Permalink: "mutated"}
 	events, err := s.ListTimeline(ctx, got.ID)
 	require.NoError(t, err)
-	events[0].Data["k"] = "mutated too"
+	events[0].Payload = incident.NoteData{Permalink: "mutated too"}
 
 	read, err = s.GetIncident(ctx, got.ID)
 	require.NoError(t, err)
 	require.Equal(t, "U0COMMS", read.Roles[incident.RoleComms])
 	events, err = s.ListTimeline(ctx, got.ID)
 	require.NoError(t, err)
-	require.Equal(t, "v", events[0].Data["k"])
+	require.Equal(t, incident.NoteData{Permalink: "v"}, events[0].Payload)
 }
 
 func testUpdateTimelineEvent(t *testing.T, s incident.Store) {
@@ -900,7 +901,7 @@ func testUpdateTimelineEvent(t *testing.T, s incident.Store) {
 	b := create(t, s)
 	msg := NewTimelineEvent(a.ID, func(e *incident.TimelineEvent) {
 		e.Kind, e.SourceID, e.At, e.Text = incident.EventMessage, "1700000000.000100", at(3), "db is slow"
-		e.Data = map[string]string{"user": "U1"}
+		e.Payload = incident.MessageData{User: "U1"}
 	})
 	require.NoError(t, s.AddTimelineEvent(ctx, msg))
 	other := NewTimelineEvent(b.ID, func(e *incident.TimelineEvent) { e.SourceID, e.Text = msg.SourceID, "untouched" })
@@ -911,13 +912,13 @@ func testUpdateTimelineEvent(t *testing.T, s incident.Store) {
 		e.ID, e.IncidentID, e.SourceID = 999999, b.ID, "changed" // ignored
 		e.Text = "db is slow (edited)"
 		e.Key = true
-		e.Data = map[string]string{"user": "U1", "edited": "true"}
+		e.Payload = incident.MessageData{User: "U1", Edited: true}
 		e.At = time.Time{} // keeps the stored time
 		return nil
 	})
 	require.NoError(t, err)
 	want := *msg
-	want.Text, want.Key, want.Data = "db is slow (edited)", true, map[string]string{"user": "U1", "edited": "true"}
+	want.Text, want.Key, want.Payload = "db is slow (edited)", true, incident.MessageData{User: "U1", Edited: true}
 	require.Equal(t, &want, got)
 
 	events, err := s.ListTimeline(ctx, a.ID)
@@ -929,12 +930,12 @@ func testUpdateTimelineEvent(t *testing.T, s incident.Store) {
 
 	// A deleted message: the event stays, rewritten, at a new time.
 	got, err = s.UpdateTimelineEvent(ctx, a.ID, msg.SourceID, func(e *incident.TimelineEvent) error {
-		e.Text, e.Data, e.At = "(message deleted)", nil, at(9)
+		e.Text, e.Payload, e.At = "(message deleted)", nil, at(9)
 		return nil
 	})
 	require.NoError(t, err)
 	require.Equal(t, at(9), got.At)
-	require.Nil(t, got.Data)
+	require.Nil(t, got.Payload)
 	got.Text = "mutated"
 	events, err = s.ListTimeline(ctx, a.ID)
 	require.NoError(t, err)
@@ -946,7 +947,7 @@ func testUpdateTimelineEventErrors(t *testing.T, s incident.Store) {
 	ctx := context.Background()
 	a := create(t, s)
 	b := create(t, s)
-	ev := NewTimelineEvent(a.ID, func(e *incident.TimelineEvent) { e.SourceID, e.Data = "Ev1", map[string]string{"k": "v"} })
+	ev := NewTimelineEvent(a.ID, func(e *incident.TimelineEvent) { e.SourceID, e.Payload = "Ev1", incident.NoteData{Permalink: "v"} })
 	require.NoError(t, s.AddTimelineEvent(ctx, ev))
 	require.NoError(t, s.AddTimelineEvent(ctx, NewTimelineEvent(a.ID))) // no SourceID
 
@@ -973,7 +974,7 @@ func testUpdateTimelineEventErrors(t *testing.T, s incident.Store) {
 	sentinel := errors.New("not an edit we keep")
 	_, err := s.UpdateTimelineEvent(ctx, a.ID, "Ev1", func(e *incident.TimelineEvent) error {
 		e.Text = "never stored"
-		e.Data["k"] = "mutated"
+		e.Payload = incident.NoteData{Permalink: "mutated"}
 		return sentinel
 	})
 	require.Same(t, sentinel, err, "fn's error is returned as is")

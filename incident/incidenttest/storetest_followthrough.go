@@ -2,6 +2,7 @@ package incidenttest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/followthrough"
 )
 
 func newAlert(fp string) *incident.Alert {
@@ -106,7 +108,8 @@ func testConcurrentAddAlert(t *testing.T, s incident.Store) {
 	}
 }
 
-func testUpdateActionItem(t *testing.T, s incident.Store) {
+func testUpdateActionItem(t *testing.T, st incident.Store) {
+	s := followThroughStore(t, st)
 	ctx := context.Background()
 	a := create(t, s)
 	b := create(t, s)
@@ -143,7 +146,8 @@ func testUpdateActionItem(t *testing.T, s incident.Store) {
 	RequireCode(t, err, incident.ENOTFOUND)
 }
 
-func testReviews(t *testing.T, s incident.Store) {
+func testReviews(t *testing.T, st incident.Store) {
+	s := followThroughStore(t, st)
 	ctx := context.Background()
 	a := create(t, s)
 	b := create(t, s)
@@ -177,7 +181,8 @@ func testReviews(t *testing.T, s incident.Store) {
 	RequireCode(t, s.SaveReview(ctx, &incident.Review{IncidentID: a.ID, State: incident.ReviewDraft}), incident.EINVALID)
 }
 
-func testNotices(t *testing.T, s incident.Store) {
+func testNotices(t *testing.T, st incident.Store) {
+	s := followThroughStore(t, st)
 	ctx := context.Background()
 	sent, err := s.NoticeSent(ctx, "digest:payments:2026-W49")
 	require.NoError(t, err)
@@ -230,4 +235,69 @@ func testNotices(t *testing.T, s incident.Store) {
 	}
 	wg.Wait()
 	require.Equal(t, 1, firsts)
+}
+
+// followThroughStore is s with the follow-through methods, which every
+// Store of the suite keeps (package followthrough declares them).
+func followThroughStore(t *testing.T, s incident.Store) interface {
+	incident.Store
+	followthrough.Store
+} {
+	t.Helper()
+	fs, ok := s.(interface {
+		incident.Store
+		followthrough.Store
+	})
+	require.True(t, ok, "%T does not keep follow-through (followthrough.Store)", s)
+	return fs
+}
+
+// testFollowThroughAtomic: on an Atomic's Tx, which keeps follow-through
+// too, an item, a review and their events commit together, or none of
+// them does.
+func testFollowThroughAtomic(t *testing.T, st incident.Store) {
+	s := followThroughStore(t, st)
+	ctx := context.Background()
+	inc := create(t, s)
+	item := &incident.ActionItem{IncidentID: inc.ID, Text: "add a pool alert", CreatedBy: "U0IC", CreatedAt: at(5)}
+	require.NoError(t, s.AddActionItem(ctx, item))
+	boom := errors.New("boom")
+	write := func(tx followthrough.Tx, state incident.ReviewState, source string) error {
+		if _, err := tx.UpdateActionItem(ctx, item.ID, func(a *incident.ActionItem) error { a.Done = true; return nil }); err != nil {
+			return err
+		}
+		if err := tx.SaveReview(ctx, &incident.Review{IncidentID: inc.ID, State: state, DueOn: at(24 * 60)}); err != nil {
+			return err
+		}
+		return tx.AddTimelineEvent(ctx, &incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventReview, At: at(6), SourceID: source})
+	}
+
+	err := s.Atomic(ctx, func(tx incident.Tx) error {
+		ftx, ok := tx.(followthrough.Tx)
+		require.True(t, ok, "%T does not keep follow-through", tx)
+		require.NoError(t, write(ftx, incident.ReviewDraft, "review:a"))
+		return boom
+	})
+	require.ErrorIs(t, err, boom)
+	got, err := s.GetActionItem(ctx, item.ID)
+	require.NoError(t, err)
+	require.False(t, got.Done, "rolled back")
+	_, err = s.GetReview(ctx, inc.ID)
+	RequireCode(t, err, incident.ENOTFOUND)
+	events, err := s.ListTimeline(ctx, inc.ID)
+	require.NoError(t, err)
+	require.Empty(t, events)
+
+	require.NoError(t, s.Atomic(ctx, func(tx incident.Tx) error {
+		return write(tx.(followthrough.Tx), incident.ReviewInReview, "review:b")
+	}))
+	got, err = s.GetActionItem(ctx, item.ID)
+	require.NoError(t, err)
+	require.True(t, got.Done)
+	r, err := s.GetReview(ctx, inc.ID)
+	require.NoError(t, err)
+	require.Equal(t, incident.ReviewInReview, r.State)
+	events, err = s.ListTimeline(ctx, inc.ID)
+	require.NoError(t, err)
+	require.Len(t, events, 1)
 }

@@ -35,10 +35,10 @@ func (c *compiler) resolution() *Resolution {
 		if ev.Kind != incident.EventResolutionCheck {
 			continue
 		}
-		r := &Resolution{By: c.name(ev.Actor), At: ev.At, MonitorsGreen: ev.Data["monitors_green"] == "yes",
-			ErrorRateBaseline: ev.Data["error_rate_baseline"] == "yes", SmokeTested: ev.Data["smoke_tested"] == "yes",
-			Notes: ev.Data["notes"]}
-		if t := ev.Data["smoke_tester"]; t != "" {
+		d, _ := ev.Payload.(incident.ResolutionCheckData)
+		r := &Resolution{By: c.name(ev.Actor), At: ev.At, MonitorsGreen: bool(d.MonitorsGreen),
+			ErrorRateBaseline: bool(d.ErrorRateBaseline), SmokeTested: bool(d.SmokeTested), Notes: d.Notes}
+		if t := d.SmokeTester; t != "" {
 			r.SmokeTester = c.name(t)
 		}
 		out = r
@@ -70,13 +70,13 @@ func (c *compiler) drillSteps(res *Resolution) []DrillStep {
 	})
 	steps = append(steps, step("War room opened", at, ok, "the channel was created", "no channel was created"))
 	at, ok = first(func(ev incident.TimelineEvent) bool {
-		return ev.Kind == incident.EventRoleAssigned && ev.Data["role"] == incident.RoleCommander
+		return commanderAssigned(ev)
 	})
 	steps = append(steps, step("Incident Commander took the role", at, ok, "", "nobody took the IC role"))
 	at, ok = first(func(ev incident.TimelineEvent) bool { return ev.Kind == incident.EventPaged })
 	detail := "the test service was paged"
 	for _, ev := range c.events {
-		if ev.Kind == incident.EventPaged && ev.Data["simulated"] == "true" {
+		if d, ok := ev.Payload.(incident.PagedData); ok && d.Simulated {
 			detail = "simulated: nobody real was paged"
 		}
 	}
@@ -91,11 +91,12 @@ func (c *compiler) drillSteps(res *Resolution) []DrillStep {
 	at, ok = first(func(ev incident.TimelineEvent) bool { return ev.Kind == incident.EventChangesShown })
 	steps = append(steps, step("What changed? checked", at, ok, "", "nobody asked what changed"))
 	at, ok = first(func(ev incident.TimelineEvent) bool {
-		return ev.Kind == incident.EventRollback && ev.Data["step"] == "started"
+		d, ok := ev.Payload.(incident.RollbackData)
+		return ok && d.Step == "started"
 	})
 	rb := "the rollback ran"
 	for _, ev := range c.events {
-		if ev.Kind == incident.EventRollback && ev.Data["dry_run"] == "true" {
+		if d, ok := ev.Payload.(incident.RollbackData); ok && d.DryRun {
 			rb = "dry run: nothing was changed"
 		}
 	}

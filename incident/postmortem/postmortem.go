@@ -322,7 +322,7 @@ func mergeMessages(timeline []incident.TimelineEvent) []incident.TimelineEvent {
 	for _, ev := range timeline {
 		ts := ""
 		if ev.Kind == incident.EventMessage {
-			ts = ev.Data["ts"]
+			ts = message(ev).TS
 			if ts == "" {
 				ts = ev.SourceID
 			}
@@ -341,15 +341,7 @@ func mergeMessages(timeline []incident.TimelineEvent) []incident.TimelineEvent {
 		merged := ev
 		merged.At = minTime(prev.At, ev.At)
 		merged.Key = prev.Key || ev.Key
-		merged.Data = make(map[string]string, len(prev.Data)+len(ev.Data))
-		for k, v := range prev.Data {
-			merged.Data[k] = v
-		}
-		for k, v := range ev.Data {
-			if v != "" {
-				merged.Data[k] = v
-			}
-		}
+		merged.Payload = mergeMessage(message(prev), message(ev))
 		if ev.Text == "" {
 			// A delete may arrive without the text.
 			merged.Text = prev.Text
@@ -360,14 +352,43 @@ func mergeMessages(timeline []incident.TimelineEvent) []incident.TimelineEvent {
 	return out
 }
 
-func deleted(ev incident.TimelineEvent) bool { return ev.Data["deleted"] == "true" }
+// message is a captured message's payload, zero for any other event.
+func message(ev incident.TimelineEvent) incident.MessageData {
+	d, _ := ev.Payload.(incident.MessageData)
+	return d
+}
+
+// mergeMessage is prev with what next says on top: next's non-empty
+// fields and its flags that are set.
+func mergeMessage(prev, next incident.MessageData) incident.MessageData {
+	out := prev
+	for _, f := range []struct{ dst, src *string }{{&out.User, &next.User}, {&out.App, &next.App}, {&out.TS, &next.TS},
+		{&out.ThreadTS, &next.ThreadTS}, {&out.Permalink, &next.Permalink}, {&out.Marked, &next.Marked}, {&out.MarkedBy, &next.MarkedBy}} {
+		if *f.src != "" {
+			*f.dst = *f.src
+		}
+	}
+	out.Edited = prev.Edited || next.Edited
+	out.Deleted = prev.Deleted || next.Deleted
+	out.Placeholder = prev.Placeholder || next.Placeholder
+	out.Backfilled = prev.Backfilled || next.Backfilled
+	return out
+}
+
+func deleted(ev incident.TimelineEvent) bool { return message(ev).Deleted }
 
 // messageUser returns who wrote a captured message.
 func messageUser(ev incident.TimelineEvent) string {
-	if u := ev.Data["user"]; u != "" {
+	if u := message(ev).User; u != "" {
 		return u
 	}
 	return ev.Actor
+}
+
+// commanderAssigned reports whether ev gave someone the IC role.
+func commanderAssigned(ev incident.TimelineEvent) bool {
+	d, ok := ev.Payload.(incident.RoleAssignedData)
+	return ok && d.Role == incident.RoleCommander
 }
 
 // startTime is the earliest recorded sign of the incident: the declaration,
@@ -503,9 +524,9 @@ func (c *compiler) metrics() Metrics {
 		m.PublicWithinTarget = m.PublicTarget > 0 && m.TimeToFirstPublic <= m.PublicTarget
 	}
 	for _, ev := range c.events {
-		if ev.Kind == incident.EventComms && ev.Data["email"] != "" {
-			m.CustomerEmail = ev.Data["email"]
-			if m.CustomerEmail == "sent" {
+		if d, ok := ev.Payload.(incident.CommsStepData); ok && d.Email != "" {
+			m.CustomerEmail = d.Email
+			if m.CustomerEmail == incident.EmailSent {
 				m.CustomersEmailed = ev.At
 			}
 		}
@@ -562,7 +583,7 @@ func (c *compiler) milestones() []Milestone {
 
 	var icAt time.Time
 	for _, ev := range c.events {
-		if ev.Kind == incident.EventRoleAssigned && ev.Data["role"] == incident.RoleCommander {
+		if commanderAssigned(ev) {
 			icAt = ev.At
 			break
 		}
@@ -653,7 +674,7 @@ func (c *compiler) fixApplied() (time.Time, string) {
 		return at, strings.TrimSuffix(strings.TrimSpace(detail), ":")
 	}
 	for _, ev := range c.events {
-		if ev.Kind == incident.EventRollback && ev.Data["status"] == string(incident.RollbackSucceeded) {
+		if d, ok := ev.Payload.(incident.RollbackData); ok && d.Status == incident.RollbackSucceeded {
 			return ev.At, "rollback succeeded"
 		}
 	}
@@ -675,8 +696,8 @@ func (c *compiler) keyEvents() []Event {
 			Kind:     ev.Kind,
 			Actor:    c.name(actor),
 			Text:     stripLeadingEmoji(plainText(ev.Text, c.name)),
-			InThread: ev.Data["thread_ts"] != "" && ev.Data["thread_ts"] != ev.Data["ts"],
-			Edited:   ev.Data["edited"] == "true",
+			InThread: message(ev).ThreadTS != "" && message(ev).ThreadTS != message(ev).TS,
+			Edited:   message(ev).Edited,
 		})
 	}
 	return out
@@ -890,7 +911,7 @@ func (c *compiler) wentWell(m Metrics) []string {
 			fmtDuration(m.TimeToAcknowledge), c.inc.Severity, m.AckTargetText))
 	}
 	for _, ev := range c.events {
-		if ev.Kind == incident.EventRoleAssigned && ev.Data["role"] == incident.RoleCommander {
+		if commanderAssigned(ev) {
 			switch d := ev.At.Sub(c.inc.DeclaredAt); {
 			case d < time.Second:
 				out = append(out, "An Incident Commander was in place from the moment the incident was declared.")
@@ -1160,4 +1181,16 @@ func truncate(s string, n int) string {
 		cut = cut[:i]
 	}
 	return strings.TrimRight(cut, " ,;:.") + "…"
+}
+
+// eventUser is the person an event's payload names: a message's author, a
+// role's new holder; "" for any other event.
+func eventUser(ev incident.TimelineEvent) string {
+	switch d := ev.Payload.(type) {
+	case incident.MessageData:
+		return d.User
+	case incident.RoleAssignedData:
+		return d.User
+	}
+	return ""
 }

@@ -186,23 +186,25 @@ func TestCompileReplay(t *testing.T) {
 func TestCompileMergesMessageVersions(t *testing.T) {
 	t.Parallel()
 	declared := pmt.Declared()
-	msg := func(ts, text string, key bool, when time.Time, extra ...string) incident.TimelineEvent {
-		data := map[string]string{"user": pmt.Dev, "ts": ts}
-		for i := 0; i+1 < len(extra); i += 2 {
-			data[extra[i]] = extra[i+1]
+	msg := func(ts, text string, key bool, when time.Time, with ...func(*incident.MessageData)) incident.TimelineEvent {
+		data := incident.MessageData{User: pmt.Dev, TS: ts}
+		for _, f := range with {
+			f(&data)
 		}
-		return incident.TimelineEvent{Kind: incident.EventMessage, Actor: pmt.Dev, At: when, Key: key, Text: text, SourceID: ts, Data: data}
+		return incident.TimelineEvent{Kind: incident.EventMessage, Actor: pmt.Dev, At: when, Key: key, Text: text, SourceID: ts, Payload: data}
 	}
+	edited := func(d *incident.MessageData) { d.Edited = true }
+	deleted := func(d *incident.MessageData) { d.Deleted = true }
 	in := postmortem.Input{
 		Incident: &incident.Incident{Number: 1, Title: "x", Severity: incident.P2, Status: incident.StatusInvestigating, DeclaredAt: declared},
 		Policy:   incident.DefaultPolicy(), Now: declared.Add(time.Hour), UserNames: pmt.Names(),
 		Timeline: []incident.TimelineEvent{
 			msg("1.1", "first draft", false, declared.Add(time.Minute)),
 			msg("2.2", "pinned then deleted", true, declared.Add(2*time.Minute)),
-			msg("1.1", "final text", false, declared.Add(3*time.Minute), "edited", "true"),
+			msg("1.1", "final text", false, declared.Add(3*time.Minute), edited),
 			msg("3.3", "reaction pinned it", true, declared.Add(4*time.Minute)),
 			msg("1.1", "", true, declared.Add(5*time.Minute)), // pinned after the edit
-			msg("2.2", "", false, declared.Add(6*time.Minute), "deleted", "true"),
+			msg("2.2", "", false, declared.Add(6*time.Minute), deleted),
 		},
 	}
 	d := postmortem.Compile(in)
@@ -212,7 +214,7 @@ func TestCompileMergesMessageVersions(t *testing.T) {
 	require.Equal(t, declared.Add(time.Minute), d.KeyEvents[0].At, "at the time it was first posted")
 	require.Equal(t, "reaction pinned it", d.KeyEvents[1].Text)
 	require.Equal(t, 2, d.MessageCount)
-	require.Len(t, in.Timeline[0].Data, 2, "the input's maps are not modified")
+	require.Equal(t, incident.MessageData{User: pmt.Dev, TS: "1.1"}, in.Timeline[0].Payload, "the input's payloads are not modified")
 }
 
 func TestCompileEdgeCases(t *testing.T) {
@@ -374,9 +376,9 @@ func TestStatusPageAndCustomerEmailMetrics(t *testing.T) {
 	in.Timeline = append(in.Timeline,
 		incident.TimelineEvent{IncidentID: in.Incident.ID, Kind: incident.EventComms, Actor: "bot", At: at(0, 5), SourceID: "comms:draft", Text: "Status page draft proposed"},
 		incident.TimelineEvent{IncidentID: in.Incident.ID, Kind: incident.EventStatusPage, Actor: "U0ALICE", At: at(3, 0), Key: true,
-			SourceID: "statuspage:ack:", Text: "Posted on the status page", Data: map[string]string{"kind": "ack", "status": "investigating"}},
+			SourceID: "statuspage:ack:", Text: "Posted on the status page", Payload: incident.StatusPageData{Kind: "ack", Status: incident.PublicInvestigating}},
 		incident.TimelineEvent{IncidentID: in.Incident.ID, Kind: incident.EventComms, Actor: "U0CARA", At: at(32, 0), Key: true,
-			SourceID: "comms:email:decision", Text: "Customers were told by e-mail", Data: map[string]string{"email": "sent"}},
+			SourceID: "comms:email:decision", Text: "Customers were told by e-mail", Payload: incident.CommsStepData{Email: incident.EmailSent}},
 	)
 	d := postmortem.Compile(in)
 	require.True(t, d.Metrics.PublicPosted)

@@ -139,8 +139,19 @@ type draftPayload struct {
 	Run string `json:"run"`
 }
 
+// Feature joins the core's lifecycle: closing an incident drafts its
+// postmortem. Add it with the core's Use.
+func (s *Service) Feature() incident.Feature {
+	return incident.Feature{Name: "postmortem", Hook: func(ctx context.Context, c incident.Change) error {
+		if c.Kind != incident.EventStatusChanged || incident.Status(c.To) != incident.StatusClosed {
+			return nil
+		}
+		return s.ScheduleDraft(ctx, c.Incident)
+	}}
+}
+
 // ScheduleDraft schedules the draft of an incident's postmortem. It is the
-// AfterClose hook and the on-demand command: a draft is keyed by the
+// close's hook (Feature) and the on-demand command: a draft is keyed by the
 // incident's last change and the minute, so a double close or a repeated
 // command drafts once, while a re-close, or a request a minute later after
 // more notes, drafts again.
@@ -320,7 +331,7 @@ func (s *Service) names(ctx context.Context, in Input) map[string]string {
 	}
 	for _, ev := range in.Timeline {
 		add(ev.Actor)
-		add(ev.Data["user"])
+		add(eventUser(ev))
 		addMentions(ev.Text)
 	}
 	for _, u := range in.Updates {

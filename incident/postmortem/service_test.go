@@ -90,8 +90,7 @@ func newFixture(t *testing.T, withExporters bool) *fixture {
 	renderer, err := templates.Load("")
 	require.NoError(t, err)
 	f := &fixture{store: store, clock: clock, chat: ch, queue: q}
-	f.svc = incident.NewService(incident.ServiceConfig{Escape: slackEscape, Store: store, Scheduler: q, Chat: ch, Policy: policy, Clock: clock,
-		AfterClose: func(ctx context.Context, inc *incident.Incident) error { return f.pm.ScheduleDraft(ctx, inc) }})
+	f.svc = incident.NewService(incident.ServiceConfig{Escape: slackEscape, Store: store, Scheduler: q, Chat: ch, Policy: policy, Clock: clock})
 	var list []incident.Exporter
 	if withExporters {
 		f.exp = newExporters(t, clock)
@@ -100,6 +99,7 @@ func newFixture(t *testing.T, withExporters bool) *fixture {
 	f.capt = capture.New(capture.Config{Store: store, Chat: ch, Notifier: f.svc, Policy: policy, Clock: clock})
 	f.pm = postmortem.New(postmortem.Config{Escape: slackEscape, Store: store, Backfill: f.capt, Policy: policy, Chat: ch, Scheduler: q, Exporters: list,
 		Renderer: renderer, Clock: clock})
+	f.svc.Use(f.pm.Feature())
 	f.svc.RegisterJobs(q)
 	f.pm.RegisterJobs(q)
 	return f
@@ -237,15 +237,20 @@ func TestReplayedChannelDraft(t *testing.T) {
 		}
 		require.Len(t, msgs, 9, "seven live messages and two from the gap; no bot messages")
 		get := func(name string) incident.TimelineEvent { return msgs["msg:"+ts[name]] }
-		require.Equal(t, "true", get("status").Data["edited"])
-		require.Equal(t, "true", get("oops").Data["deleted"])
-		require.Equal(t, ts["dashboards"], get("pool").Data["thread_ts"])
+		data := func(name string) incident.MessageData {
+			d, ok := get(name).Payload.(incident.MessageData)
+			require.True(t, ok, "%s has a message payload", name)
+			return d
+		}
+		require.True(t, data("status").Edited)
+		require.True(t, data("oops").Deleted)
+		require.Equal(t, ts["dashboards"], data("pool").ThreadTS)
 		require.True(t, get("deploy").Key)
-		require.Equal(t, "reaction", get("deploy").Data["marked"])
+		require.Equal(t, "reaction", data("deploy").Marked)
 		require.True(t, get("rollback").Key)
-		require.Equal(t, "pin", get("rollback").Data["marked"])
-		require.Equal(t, "true", get("dropping").Data["backfilled"])
-		require.Equal(t, ts["dashboards"], get("dropping").Data["thread_ts"])
+		require.Equal(t, "pin", data("rollback").Marked)
+		require.True(t, data("dropping").Backfilled)
+		require.Equal(t, ts["dashboards"], data("dropping").ThreadTS)
 		require.True(t, get("train").Key, "a key reaction seen only in the history")
 		require.False(t, get("errors").Key)
 	})
@@ -608,19 +613,19 @@ func BenchmarkDraftFromStore10k(b *testing.B) {
 		for k := range n {
 			at := declaredAt().Add(time.Duration(k+1) * step)
 			ts := fmt.Sprintf("%d.%06d", at.Unix(), k)
-			data := map[string]string{"user": users[k%len(users)], "ts": ts}
+			data := incident.MessageData{User: users[k%len(users)], TS: ts}
 			if k%7 == 0 {
-				data["thread_ts"] = fmt.Sprintf("%d.000000", declaredAt().Unix())
+				data.ThreadTS = fmt.Sprintf("%d.000000", declaredAt().Unix())
 			}
 			if k%97 == 0 {
-				data["edited"] = "true"
+				data.Edited = true
 			}
 			if k%101 == 0 {
-				data["deleted"] = "true"
+				data.Deleted = true
 			}
 			events = append(events, incident.TimelineEvent{Kind: incident.EventMessage, Actor: users[k%len(users)], At: at, Key: k%50 == 0,
 				Text:     fmt.Sprintf("message %d from <@%s>: looking at <https://grafana.example.com/d/%d|panel %d>", k, users[(k+1)%len(users)], k, k),
-				SourceID: "msg:" + ts, Data: data})
+				SourceID: "msg:" + ts, Payload: data})
 		}
 		return events, nil
 	})

@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/firebreakhq/firebreak/incident"
@@ -27,9 +28,12 @@ import (
 // hundred alerts with labels fit well within this.
 const MaxBody = 4 << 20
 
-// Grafana's HMAC headers: the signature, and the timestamp header the
-// provisioning documentation names (Grafana signs "timestamp:body" when a
-// timestamp header is configured, and the body alone otherwise).
+// Grafana's HMAC headers, as the contact point's HMAC signature settings
+// name them: the signature (Grafana's default header), and the timestamp
+// header, which has no default in Grafana; this is the name its
+// provisioning documentation uses. With a timestamp header set, Grafana
+// puts the Unix time in it and signs "timestamp:body"; without one it signs
+// the body alone, which anyone who saw a delivery could send again.
 const (
 	GrafanaSignatureHeader = "X-Grafana-Alerting-Signature"
 	GrafanaTimestampHeader = "X-Grafana-Alerting-Signature-Timestamp"
@@ -38,16 +42,56 @@ const (
 // maxSkew bounds the age of a timestamped Grafana signature.
 const maxSkew = 5 * time.Minute
 
+// deliverySource names the signatures taken in the delivery records.
+const deliverySource = "grafana-signature"
+
+// Deliveries records the signatures accepted, so each signed delivery is
+// taken once, across replicas; incident.Store implements it.
+type Deliveries interface {
+	RecordDelivery(ctx context.Context, d incident.Delivery) (first bool, err error)
+}
+
 // Auth says how a delivery proves where it comes from: a bearer token in
 // Authorization (Alertmanager's http_config.authorization, Grafana's
-// Authorization header credentials), or an HMAC-SHA256 signature of the body
-// (Grafana's HMAC signature setting). Several values of each allow a
-// rotation. A delivery passes when any configured method passes.
+// Authorization header credentials), or an HMAC-SHA256 signature of the
+// timestamp and the body (Grafana's HMAC signature setting, with its
+// Timestamp Header set). Several values of each allow a rotation. A
+// delivery passes when any configured method passes.
 type Auth struct {
 	Tokens      []string
 	HMACSecrets []string
+	// SignatureHeader and TimestampHeader are the headers set on the
+	// contact point (GrafanaSignatureHeader and GrafanaTimestampHeader
+	// when empty). A signature needs a timestamp at most 5 minutes off.
+	SignatureHeader string
+	TimestampHeader string
+	// Deliveries remembers the signatures taken, so a signed delivery
+	// sent again within the 5 minutes is refused; nil remembers them in
+	// this process only.
+	Deliveries Deliveries
 	// Now tells the time for timestamped signatures (time.Now when nil).
 	Now func() time.Time
+}
+
+func (a Auth) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}
+
+func (a Auth) signatureHeader() string {
+	if h := strings.TrimSpace(a.SignatureHeader); h != "" {
+		return h
+	}
+	return GrafanaSignatureHeader
+}
+
+func (a Auth) timestampHeader() string {
+	if h := strings.TrimSpace(a.TimestampHeader); h != "" {
+		return h
+	}
+	return GrafanaTimestampHeader
 }
 
 func (a Auth) configured() bool { return len(nonEmpty(a.Tokens))+len(nonEmpty(a.HMACSecrets)) > 0 }
@@ -62,46 +106,77 @@ func nonEmpty(in []string) []string {
 	return out
 }
 
-// verify checks the request against every configured method.
-func (a Auth) verify(h http.Header, body []byte) bool {
+// errUnauthorized refuses a delivery no configured method accepts.
+var errUnauthorized = webhook.Errorf(http.StatusUnauthorized, "unauthorized")
+
+// verify checks the request against every configured method. It returns
+// the signature when the delivery passed by its HMAC signature (the key
+// under which it is taken once), and "" when it passed by a token.
+func (a Auth) verify(h http.Header, body []byte) (signature string, err error) {
 	if tok, ok := strings.CutPrefix(h.Get("Authorization"), "Bearer "); ok {
 		for _, want := range nonEmpty(a.Tokens) {
 			if subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), []byte(want)) == 1 {
-				return true
+				return "", nil
 			}
 		}
 	}
-	sig := strings.TrimSpace(h.Get(GrafanaSignatureHeader))
-	if sig == "" {
-		return false
+	secrets := nonEmpty(a.HMACSecrets)
+	sig := strings.ToLower(strings.TrimPrefix(strings.TrimSpace(h.Get(a.signatureHeader())), "sha256="))
+	if sig == "" || len(secrets) == 0 {
+		return "", errUnauthorized
 	}
-	got, err := hex.DecodeString(strings.TrimPrefix(sig, "sha256="))
+	got, err := hex.DecodeString(sig)
 	if err != nil {
-		return false
+		return "", errUnauthorized
 	}
-	signed := body
-	if ts := h.Get(GrafanaTimestampHeader); ts != "" {
-		secs, err := strconv.ParseInt(ts, 10, 64)
-		if err != nil {
-			return false
-		}
-		now := time.Now
-		if a.Now != nil {
-			now = a.Now
-		}
-		if d := now().Sub(time.Unix(secs, 0)); d > maxSkew || d < -maxSkew {
-			return false
-		}
-		signed = append([]byte(ts+":"), body...)
+	// Without a timestamp the same delivery could be sent again at any
+	// time, so a signature must have one.
+	ts := strings.TrimSpace(h.Get(a.timestampHeader()))
+	if ts == "" {
+		return "", webhook.Errorf(http.StatusUnauthorized,
+			"the signature has no timestamp: set the contact point's HMAC Timestamp Header to %s", a.timestampHeader())
 	}
-	for _, secret := range nonEmpty(a.HMACSecrets) {
+	secs, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return "", webhook.Errorf(http.StatusUnauthorized, "the timestamp in %s is not Unix seconds", a.timestampHeader())
+	}
+	if d := a.now().Sub(time.Unix(secs, 0)); d > maxSkew || d < -maxSkew {
+		return "", webhook.Errorf(http.StatusUnauthorized, "stale timestamp: a signed delivery must be at most %s old", maxSkew)
+	}
+	signed := append([]byte(ts+":"), body...)
+	for _, secret := range secrets {
 		m := hmac.New(sha256.New, []byte(secret))
 		m.Write(signed)
 		if hmac.Equal(got, m.Sum(nil)) {
-			return true
+			return sig, nil
 		}
 	}
-	return false
+	return "", errUnauthorized
+}
+
+// seen remembers signatures in this process, when Auth has no Deliveries.
+type seen struct {
+	mu  sync.Mutex
+	at  map[string]time.Time
+	now func() time.Time
+}
+
+func (s *seen) RecordDelivery(_ context.Context, d incident.Delivery) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	for id, at := range s.at {
+		// A signature older than the skew on either side is refused as
+		// stale, so it need not be remembered.
+		if now.Sub(at) > 2*maxSkew {
+			delete(s.at, id)
+		}
+	}
+	if _, ok := s.at[d.ID]; ok {
+		return false, nil
+	}
+	s.at[d.ID] = now
+	return true, nil
 }
 
 // payload is the Alertmanager webhook body (version "4"); Grafana sends the
@@ -209,17 +284,36 @@ func newHandler(source string, auth Auth, sink Sink, log *slog.Logger) http.Hand
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	var deliveries Deliveries = &seen{at: map[string]time.Time{}, now: auth.now}
+	if auth.Deliveries != nil {
+		deliveries = auth.Deliveries
+	}
 	return &webhook.Handler{
 		Provider: source,
 		MaxBody:  MaxBody,
 		Log:      log,
 		Verify: func(h http.Header, body []byte) error {
-			if !auth.configured() || !auth.verify(h, body) {
-				return webhook.Errorf(http.StatusUnauthorized, "unauthorized")
+			if !auth.configured() {
+				return errUnauthorized
 			}
-			return nil
+			_, err := auth.verify(h, body)
+			return err
 		},
 		Handle: func(r *http.Request, body []byte) (any, error) {
+			// A signed delivery is taken once: the same signature again
+			// within the timestamp's 5 minutes is a replay.
+			if sig, err := auth.verify(r.Header, body); err != nil {
+				return nil, err
+			} else if sig != "" {
+				first, err := deliveries.RecordDelivery(r.Context(), incident.Delivery{Source: deliverySource, ID: sig, ReceivedAt: auth.now()})
+				if err != nil {
+					return nil, webhook.Failed("could not record the delivery", err)
+				}
+				if !first {
+					log.WarnContext(r.Context(), "webhook refused", slog.String("provider", source), slog.String("remote", r.RemoteAddr), slog.String("reason", "replayed signature"))
+					return nil, webhook.Errorf(http.StatusUnauthorized, "replayed delivery: this signature was taken before")
+				}
+			}
 			events, err := Parse(source, body)
 			if err != nil {
 				return nil, webhook.Errorf(http.StatusBadRequest, "malformed webhook: %s", err.Error())

@@ -103,6 +103,24 @@ func TestAlertmanagerV4(t *testing.T) {
 		"no credential configured accepts nothing")
 }
 
+func postAnswer(t *testing.T, h http.Handler, body []byte, header map[string]string) (int, string) {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodPost, "/webhooks/x", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec.Code, rec.Body.String()
+}
+
+// signedAt signs body as Grafana does with a timestamp header set.
+func signedAt(secret string, at time.Time, body []byte) map[string]string {
+	ts := strconv.FormatInt(at.Unix(), 10)
+	return map[string]string{alerting.GrafanaSignatureHeader: sign(secret, append([]byte(ts+":"), body...)), alerting.GrafanaTimestampHeader: ts}
+}
+
 func TestGrafanaHMACAndBearer(t *testing.T) {
 	t.Parallel()
 	s := &sink{}
@@ -110,8 +128,7 @@ func TestGrafanaHMACAndBearer(t *testing.T) {
 	h := alerting.NewGrafanaHandler(alerting.Auth{Tokens: []string{"gf-token"}, HMACSecrets: []string{"gf-secret"}, Now: func() time.Time { return now }}, s.take, nil)
 	body := fixture(t, "grafana.json")
 
-	require.Equal(t, http.StatusOK, post(t, h, body, map[string]string{alerting.GrafanaSignatureHeader: sign("gf-secret", body)}),
-		"the body alone signed, without a timestamp header")
+	require.Equal(t, http.StatusOK, post(t, h, body, signedAt("gf-secret", now.Add(-time.Minute), body)), "timestamp:body signed")
 	require.Len(t, s.got, 1)
 	ev := s.got[0]
 	require.Equal(t, "grafana", ev.Source)
@@ -120,19 +137,80 @@ func TestGrafanaHMACAndBearer(t *testing.T) {
 	require.Equal(t, "payments", ev.Labels["team"])
 	require.Equal(t, "https://grafana.example.com/alerting/grafana/d1rdpdv7k/view?orgId=1", ev.URL)
 
-	ts := strconv.FormatInt(now.Add(-time.Minute).Unix(), 10)
-	signed := append([]byte(ts+":"), body...)
-	require.Equal(t, http.StatusOK, post(t, h, body, map[string]string{
-		alerting.GrafanaSignatureHeader: sign("gf-secret", signed), alerting.GrafanaTimestampHeader: ts}), "timestamp:body signed")
-	stale := strconv.FormatInt(now.Add(-time.Hour).Unix(), 10)
-	require.Equal(t, http.StatusUnauthorized, post(t, h, body, map[string]string{
-		alerting.GrafanaSignatureHeader: sign("gf-secret", append([]byte(stale+":"), body...)), alerting.GrafanaTimestampHeader: stale}),
-		"a replayed delivery an hour old")
-	require.Equal(t, http.StatusUnauthorized, post(t, h, body, map[string]string{alerting.GrafanaSignatureHeader: sign("other", body)}))
+	require.Equal(t, http.StatusUnauthorized, post(t, h, body, signedAt("gf-secret", now.Add(-time.Hour), body)), "a delivery an hour old")
+	require.Equal(t, http.StatusUnauthorized, post(t, h, body, signedAt("other", now, body)))
 	tampered := bytes.Replace(body, []byte("0.072"), []byte("0.001"), 1)
-	require.Equal(t, http.StatusUnauthorized, post(t, h, tampered, map[string]string{alerting.GrafanaSignatureHeader: sign("gf-secret", body)}))
+	h2 := signedAt("gf-secret", now, body)
+	require.Equal(t, http.StatusUnauthorized, post(t, h, tampered, h2))
 	require.Equal(t, http.StatusOK, post(t, h, body, map[string]string{"Authorization": "Bearer gf-token"}), "or the Authorization header")
-	require.Len(t, s.got, 3)
+	require.Len(t, s.got, 2)
+}
+
+// TestGrafanaSignatureReplay: a signed delivery cannot be sent again. The
+// signature needs a timestamp at most 5 minutes off, and each signature is
+// taken once.
+func TestGrafanaSignatureReplay(t *testing.T) {
+	t.Parallel()
+	s := &sink{}
+	now := time.Date(2026, 8, 7, 14, 21, 0, 0, time.UTC)
+	h := alerting.NewGrafanaHandler(alerting.Auth{HMACSecrets: []string{"gf-secret"}, Now: func() time.Time { return now }}, s.take, nil)
+	body := fixture(t, "grafana.json")
+
+	status, answer := postAnswer(t, h, body, map[string]string{alerting.GrafanaSignatureHeader: sign("gf-secret", body)})
+	require.Equal(t, http.StatusUnauthorized, status, "the body alone signed, without a timestamp, could be replayed forever")
+	require.Contains(t, answer, "set the contact point's HMAC Timestamp Header to "+alerting.GrafanaTimestampHeader)
+
+	status, answer = postAnswer(t, h, body, signedAt("gf-secret", now.Add(-5*time.Minute-time.Second), body))
+	require.Equal(t, http.StatusUnauthorized, status)
+	require.Contains(t, answer, "stale timestamp")
+	status, _ = postAnswer(t, h, body, signedAt("gf-secret", now.Add(6*time.Minute), body))
+	require.Equal(t, http.StatusUnauthorized, status, "nor from the future")
+	require.Empty(t, s.got)
+
+	fresh := signedAt("gf-secret", now.Add(-4*time.Minute), body)
+	require.Equal(t, http.StatusOK, post(t, h, body, fresh))
+	status, answer = postAnswer(t, h, body, fresh)
+	require.Equal(t, http.StatusUnauthorized, status, "the same signed delivery again is a replay")
+	require.Contains(t, answer, "replayed delivery")
+	require.Len(t, s.got, 1)
+	require.Equal(t, http.StatusOK, post(t, h, body, signedAt("gf-secret", now, body)), "Grafana's next delivery is signed anew")
+	require.Len(t, s.got, 2)
+}
+
+// TestGrafanaCustomHeadersAndSharedDeliveries: the header names are those
+// set on the contact point, and with a delivery store a replay is refused
+// by every replica sharing it.
+func TestGrafanaCustomHeadersAndSharedDeliveries(t *testing.T) {
+	t.Parallel()
+	s := &sink{}
+	now := time.Date(2026, 8, 7, 14, 21, 0, 0, time.UTC)
+	store := &deliveries{ids: map[string]bool{}}
+	auth := alerting.Auth{HMACSecrets: []string{"gf-secret"}, SignatureHeader: "X-Sig", TimestampHeader: "X-Ts",
+		Deliveries: store, Now: func() time.Time { return now }}
+	one, two := alerting.NewGrafanaHandler(auth, s.take, nil), alerting.NewGrafanaHandler(auth, s.take, nil)
+	body := fixture(t, "grafana.json")
+	ts := strconv.FormatInt(now.Unix(), 10)
+	hdr := map[string]string{"X-Sig": sign("gf-secret", append([]byte(ts+":"), body...)), "X-Ts": ts}
+	require.Equal(t, http.StatusOK, post(t, one, body, hdr))
+	require.Equal(t, http.StatusUnauthorized, post(t, two, body, hdr), "another replica refuses the replay")
+	require.Len(t, s.got, 1)
+	require.Len(t, store.ids, 1)
+}
+
+type deliveries struct {
+	mu  sync.Mutex
+	ids map[string]bool
+}
+
+func (d *deliveries) RecordDelivery(_ context.Context, del incident.Delivery) (bool, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	key := del.Source + "/" + del.ID
+	if d.ids[key] {
+		return false, nil
+	}
+	d.ids[key] = true
+	return true, nil
 }
 
 func TestParseRejectsUnknownStatus(t *testing.T) {

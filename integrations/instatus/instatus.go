@@ -217,7 +217,7 @@ func (c *Client) SetComponents(ctx context.Context, ref comms.PublicIncident, cs
 
 func (c *Client) public(in incidentJSON) comms.PublicIncident {
 	return comms.PublicIncident{Provider: Provider, ID: in.ID, URL: c.link(in.ID),
-		Status: comms.PublicStatus(strings.ToLower(in.Status))}
+		Status: incident.PublicStatus(strings.ToLower(in.Status))}
 }
 
 func (c *Client) link(id string) string {

@@ -31,7 +31,7 @@ func setup(t *testing.T) (*instatusfake.Fake, *instatus.Client) {
 	return fake, instatus.New(instatus.Config{APIURL: fake.URL + "/", APIKey: key, PageID: page, PageURL: "https://status.example.com"})
 }
 
-func post(status comms.PublicStatus, body string, cs incident.ComponentStatus) comms.PublicPost {
+func post(status incident.PublicStatus, body string, cs incident.ComponentStatus) comms.PublicPost {
 	return comms.PublicPost{Name: "Issue affecting Checkout", Status: status, Body: body, Impact: "critical", Notify: true,
 		Components: map[string]incident.ComponentStatus{api: cs, web: cs}, StartedAt: time.Now().Add(-3 * time.Minute)}
 }
@@ -42,22 +42,22 @@ func TestLifecycle(t *testing.T) {
 	ctx := context.Background()
 	require.Equal(t, "instatus", c.Name())
 
-	got, err := c.Create(ctx, post(comms.PublicInvestigating, "We are aware of an issue.", incident.ComponentMajorOutage), false)
+	got, err := c.Create(ctx, post(incident.PublicInvestigating, "We are aware of an issue.", incident.ComponentMajorOutage), false)
 	require.NoError(t, err)
 	require.NotEmpty(t, got.ID)
 	require.Equal(t, "https://status.example.com/incident/"+got.ID, got.URL)
-	require.Equal(t, comms.PublicInvestigating, got.Status)
+	require.Equal(t, incident.PublicInvestigating, got.Status)
 	require.Equal(t, "MAJOROUTAGE", fake.Component(api))
 
 	require.NoError(t, c.SetComponents(ctx, got, map[string]incident.ComponentStatus{api: incident.ComponentPartialOutage}))
 	require.Equal(t, "PARTIALOUTAGE", fake.Component(api))
 	require.Equal(t, "MAJOROUTAGE", fake.Component(web))
 
-	_, err = c.Update(ctx, got, post(comms.PublicMonitoring, "A fix is out.", incident.ComponentDegraded), false)
+	_, err = c.Update(ctx, got, post(incident.PublicMonitoring, "A fix is out.", incident.ComponentDegraded), false)
 	require.NoError(t, err)
-	up, err := c.Update(ctx, got, post(comms.PublicResolved, "Resolved.", incident.ComponentOperational), false)
+	up, err := c.Update(ctx, got, post(incident.PublicResolved, "Resolved.", incident.ComponentOperational), false)
 	require.NoError(t, err)
-	require.Equal(t, comms.PublicResolved, up.Status)
+	require.Equal(t, incident.PublicResolved, up.Status)
 
 	incs := fake.Incidents()
 	require.Len(t, incs, 1)
@@ -74,7 +74,7 @@ func TestRecoverFindsWhatAnInterruptedAttemptPosted(t *testing.T) {
 	t.Parallel()
 	fake, c := setup(t)
 	ctx := context.Background()
-	p := post(comms.PublicInvestigating, "We are aware.", incident.ComponentMajorOutage)
+	p := post(incident.PublicInvestigating, "We are aware.", incident.ComponentMajorOutage)
 	first, err := c.Create(ctx, p, false)
 	require.NoError(t, err)
 	again, err := c.Create(ctx, p, true)
@@ -82,14 +82,14 @@ func TestRecoverFindsWhatAnInterruptedAttemptPosted(t *testing.T) {
 	require.Equal(t, first.ID, again.ID, "the retry adopts the incident")
 	require.Len(t, fake.Incidents(), 1)
 
-	u := post(comms.PublicIdentified, "Found it.", incident.ComponentMajorOutage)
+	u := post(incident.PublicIdentified, "Found it.", incident.ComponentMajorOutage)
 	_, err = c.Update(ctx, first, u, false)
 	require.NoError(t, err)
 	_, err = c.Update(ctx, first, u, true)
 	require.NoError(t, err)
 	require.Len(t, fake.Incidents()[0].Updates, 2, "the retried update is not posted twice")
 
-	_, err = c.Update(ctx, first, post(comms.PublicIdentified, "Another.", incident.ComponentMajorOutage), true)
+	_, err = c.Update(ctx, first, post(incident.PublicIdentified, "Another.", incident.ComponentMajorOutage), true)
 	require.NoError(t, err)
 	require.Len(t, fake.Incidents()[0].Updates, 3, "a different message is posted")
 }
@@ -98,7 +98,7 @@ func TestErrors(t *testing.T) {
 	t.Parallel()
 	fake, c := setup(t)
 	ctx := context.Background()
-	p := post(comms.PublicInvestigating, "x", incident.ComponentMajorOutage)
+	p := post(incident.PublicInvestigating, "x", incident.ComponentMajorOutage)
 
 	bad := instatus.New(instatus.Config{APIURL: fake.URL, APIKey: "wrong", PageID: page})
 	_, err := bad.Create(ctx, p, false)
@@ -139,16 +139,16 @@ func TestRateLimitPerMinute(t *testing.T) {
 	fake.SetClock(func() time.Time { return now })
 	fake.LimitPerMinute(2)
 	ctx := context.Background()
-	got, err := c.Create(ctx, post(comms.PublicInvestigating, "a", incident.ComponentMajorOutage), false)
+	got, err := c.Create(ctx, post(incident.PublicInvestigating, "a", incident.ComponentMajorOutage), false)
 	require.NoError(t, err)
-	_, err = c.Update(ctx, got, post(comms.PublicInvestigating, "b", incident.ComponentMajorOutage), false)
+	_, err = c.Update(ctx, got, post(incident.PublicInvestigating, "b", incident.ComponentMajorOutage), false)
 	require.NoError(t, err)
-	_, err = c.Update(ctx, got, post(comms.PublicInvestigating, "c", incident.ComponentMajorOutage), false)
+	_, err = c.Update(ctx, got, post(incident.PublicInvestigating, "c", incident.ComponentMajorOutage), false)
 	wait, ok := outbound.AsRetryAfter(err)
 	require.True(t, ok)
 	require.Equal(t, 61*time.Second, wait)
 	now = now.Add(61 * time.Second)
-	_, err = c.Update(ctx, got, post(comms.PublicInvestigating, "c", incident.ComponentMajorOutage), false)
+	_, err = c.Update(ctx, got, post(incident.PublicInvestigating, "c", incident.ComponentMajorOutage), false)
 	require.NoError(t, err)
 }
 
@@ -166,8 +166,8 @@ func TestDecodesTheDocumentedIncident(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	c := instatus.New(instatus.Config{APIURL: srv.URL, APIKey: key, PageID: "ckpage", PageURL: "https://status.example.com/"})
-	got, err := c.Create(context.Background(), post(comms.PublicInvestigating, "We are aware of an issue affecting Checkout.", incident.ComponentMajorOutage), false)
+	got, err := c.Create(context.Background(), post(incident.PublicInvestigating, "We are aware of an issue affecting Checkout.", incident.ComponentMajorOutage), false)
 	require.NoError(t, err)
 	require.Equal(t, comms.PublicIncident{Provider: "instatus", ID: "cl0nbq8s70001ab2x3y4z5w6v",
-		URL: "https://status.example.com/incident/cl0nbq8s70001ab2x3y4z5w6v", Status: comms.PublicInvestigating}, got)
+		URL: "https://status.example.com/incident/cl0nbq8s70001ab2x3y4z5w6v", Status: incident.PublicInvestigating}, got)
 }

@@ -222,7 +222,7 @@ func latest(in incidentJSON) (u updateJSON) {
 }
 
 func (c *Client) public(in incidentJSON) comms.PublicIncident {
-	return comms.PublicIncident{Provider: Provider, ID: in.ID, URL: in.Shortlink, Status: comms.PublicStatus(in.Status)}
+	return comms.PublicIncident{Provider: Provider, ID: in.ID, URL: in.Shortlink, Status: incident.PublicStatus(in.Status)}
 }
 
 func (c *Client) configured() error {

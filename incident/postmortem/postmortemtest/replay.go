@@ -56,53 +56,56 @@ func Replay() postmortem.Input {
 		ResolvedAt:     ptr(at(67, 0)),
 	}
 
-	ev := func(kind incident.EventKind, actor string, when time.Time, key bool, text string, data map[string]string) incident.TimelineEvent {
-		return incident.TimelineEvent{IncidentID: inc.ID, Kind: kind, Actor: actor, At: when, Key: key, Text: text, Data: data}
+	ev := func(kind incident.EventKind, actor string, when time.Time, key bool, text string, data incident.EventData) incident.TimelineEvent {
+		return incident.TimelineEvent{IncidentID: inc.ID, Kind: kind, Actor: actor, At: when, Key: key, Text: text, Payload: data}
 	}
-	msg := func(user string, when time.Time, key bool, text string, extra ...string) incident.TimelineEvent {
+	msg := func(user string, when time.Time, key bool, text string, with ...func(*incident.MessageData)) incident.TimelineEvent {
 		ts := fmt.Sprintf("%d.%06d", when.Unix(), when.Nanosecond()/1000)
-		data := map[string]string{"user": user, "ts": ts}
-		for i := 0; i+1 < len(extra); i += 2 {
-			data[extra[i]] = extra[i+1]
+		data := incident.MessageData{User: user, TS: ts}
+		for _, f := range with {
+			f(&data)
 		}
 		e := ev(incident.EventMessage, user, when, key, text, data)
 		e.SourceID = ts
 		return e
 	}
 	threadTS := fmt.Sprintf("%d.000000", at(2, 0).Unix())
+	inThread := func(d *incident.MessageData) { d.ThreadTS = threadTS }
+	edited := func(d *incident.MessageData) { d.Edited = true }
+	deleted := func(d *incident.MessageData) { d.Deleted = true }
 
 	timeline := []incident.TimelineEvent{
 		ev(incident.EventDeclared, Alice, t0, true, "<@U01ALICE> declared INC-42 (P1): Checkout fails for card payments", nil),
-		ev(incident.EventRoleAssigned, Alice, t0, true, "<@U01ALICE> is the Incident Commander", map[string]string{"role": incident.RoleCommander, "user": Alice}),
-		ev(incident.EventSetup, "bot", at(0, 5), false, "Channel created", map[string]string{"step": "channel"}),
-		ev(incident.EventPaged, "bot", at(0, 30), true, ":pager: Paged the on-call and the backup for checkout (PagerDuty).", map[string]string{"provider": "pagerduty"}),
+		ev(incident.EventRoleAssigned, Alice, t0, true, "<@U01ALICE> is the Incident Commander", incident.RoleAssignedData{Role: incident.RoleCommander, User: Alice}),
+		ev(incident.EventSetup, "bot", at(0, 5), false, "Channel created", nil),
+		ev(incident.EventPaged, "bot", at(0, 30), true, ":pager: Paged the on-call and the backup for checkout (PagerDuty).", incident.PagedData{Service: "checkout"}),
 		ev(incident.EventProviderFailure, "statuspage", at(0, 40), false, "Statuspage returned HTTP 503; the status page incident will be retried.", nil),
 		msg(Alice, at(1, 10), false, "Checkout is returning errors for every card payment. Declaring P1."),
 		msg(Dev, at(2, 0), false, "Looking at the checkout dashboards now"),
-		msg(Dev, at(2, 40), false, "DB connection pool on checkout-db is at 100% &amp; requests are queueing", "thread_ts", threadTS),
+		msg(Dev, at(2, 40), false, "DB connection pool on checkout-db is at 100% &amp; requests are queueing", inThread),
 		msg(Cara, at(3, 0), false, "Status page is up: investigating"),
 		// The edit arrives as a second capture of the same message.
-		msg(Cara, at(3, 0), false, "Status page posted: \"investigating checkout errors\" <https://status.example.com|status page>", "edited", "true"),
-		ev(incident.EventChangesShown, "bot", at(4, 0), false, "3 changes to checkout in the last hour", map[string]string{"count": "3"}),
+		msg(Cara, at(3, 0), false, "Status page posted: \"investigating checkout errors\" <https://status.example.com|status page>", edited),
+		ev(incident.EventChangesShown, "bot", at(4, 0), false, "3 changes to checkout in the last hour", incident.ChangesShownData{Changes: 3}),
 		msg(Dev, at(5, 0), true, "Deploy 1a2b3c4 at 13:41 added the order-history query; that lines up with the start"),
-		msg(Bob, at(6, 0), true, "oops, wrong channel", "deleted", "true"),
+		msg(Bob, at(6, 0), true, "oops, wrong channel", deleted),
 		msg(Dev, at(8, 0), true, "Rolling back checkout to 9f8e7d6 now (pinned by <@U01ALICE>)"),
 		ev(incident.EventRollback, Dev, at(9, 0), true, ":rewind: <@U04DEV> started a rollback: Redeploy acme/checkout to production at 9f8e7d6 (from 1a2b3c4).",
-			map[string]string{"status": string(incident.RollbackRunning), "key": "rb-deploy"}),
+			incident.RollbackData{Status: incident.RollbackRunning, Key: "rb-deploy"}),
 		ev(incident.EventRollback, "bot", at(12, 20), true, ":white_check_mark: Rollback succeeded: acme/checkout is at 9f8e7d6 in production.",
-			map[string]string{"status": string(incident.RollbackSucceeded), "key": "rb-deploy"}),
+			incident.RollbackData{Status: incident.RollbackSucceeded, Key: "rb-deploy"}),
 		ev(incident.EventRollback, "bot", at(13, 0), false, "Flag rollback failed: LaunchDarkly returned 403.",
-			map[string]string{"status": string(incident.RollbackFailed), "key": "rb-flag"}),
-		msg(Dev, at(14, 0), false, "Error rate dropping, pool back to 40%", "thread_ts", threadTS),
+			incident.RollbackData{Status: incident.RollbackFailed, Key: "rb-flag"}),
+		msg(Dev, at(14, 0), false, "Error rate dropping, pool back to 40%", inThread),
 		ev(incident.EventAcknowledged, "pagerduty", at(22, 0), false, "Bob Martin acknowledged the page in PagerDuty.", nil),
 		msg(Bob, at(22, 30), false, "Sorry, was on the train. Catching up."),
 		ev(incident.EventStatusChanged, Alice, at(45, 0), true, ":large_yellow_circle: <@U01ALICE> marked the incident mitigated.",
-			map[string]string{"from": string(incident.StatusInvestigating), "to": string(incident.StatusMitigated)}),
+			incident.StatusChangedData{From: incident.StatusInvestigating, To: incident.StatusMitigated}),
 		ev(incident.EventNote, Cara, at(30, 0), true, "Support confirms customers can pay again.", nil),
 		msg(Alice, at(50, 0), false, "Monitors green for 20 minutes; asking Bob for a smoke test"),
 		msg(Bob, at(60, 0), false, "Smoke test passed: 5 card orders placed"),
 		ev(incident.EventStatusChanged, Alice, at(67, 0), true, ":white_check_mark: <@U01ALICE> resolved the incident after 1h02m.",
-			map[string]string{"from": string(incident.StatusMitigated), "to": string(incident.StatusResolved)}),
+			incident.StatusChangedData{From: incident.StatusMitigated, To: incident.StatusResolved}),
 	}
 	// Ordinary chatter, so the most-active ranking has something to rank.
 	for i := 0; i < 6; i++ {
@@ -186,21 +189,21 @@ func Busy(n int) postmortem.Input {
 	for i := 0; i < n; i++ {
 		when := t0.Add(time.Duration(i+1) * step)
 		ts := fmt.Sprintf("%d.%06d", when.Unix(), i)
-		data := map[string]string{"user": users[i%len(users)], "ts": ts}
+		data := incident.MessageData{User: users[i%len(users)], TS: ts}
 		if i%7 == 0 {
-			data["thread_ts"] = fmt.Sprintf("%d.000000", t0.Unix())
+			data.ThreadTS = fmt.Sprintf("%d.000000", t0.Unix())
 		}
 		if i%101 == 0 {
-			data["deleted"] = "true"
+			data.Deleted = true
 		}
 		e := incident.TimelineEvent{IncidentID: in.Incident.ID, Kind: incident.EventMessage, Actor: users[i%len(users)],
 			At: when, Key: i%50 == 0, Text: fmt.Sprintf("message %d from <@%s>: looking at <https://grafana.example.com/d/%d|panel %d>", i, users[(i+1)%len(users)], i, i),
-			SourceID: ts, Data: data}
+			SourceID: ts, Payload: data}
 		timeline = append(timeline, e)
 		if i%97 == 0 {
 			edit := e
 			edit.Text += " (edited)"
-			edit.Data = map[string]string{"user": e.Data["user"], "ts": ts, "edited": "true"}
+			edit.Payload = incident.MessageData{User: data.User, TS: ts, Edited: true}
 			timeline = append(timeline, edit)
 		}
 	}
