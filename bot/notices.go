@@ -14,9 +14,13 @@ const DrillMarker = ":test_tube: *DRILL*"
 
 // NoticeText words a notice for Slack: mrkdwn, emoji and mentions, with
 // every piece of user text escaped once. The broadcast copy names the
-// incident first.
-func NoticeText(n incident.Notice) string {
-	text := noticeText(n, Escape)
+// incident first. Commands are named as DefaultCommand; NoticeTextFor
+// names the configured one.
+func NoticeText(n incident.Notice) string { return NoticeTextFor(n, DefaultCommand) }
+
+// NoticeTextFor is NoticeText naming the slash command as command.
+func NoticeTextFor(n incident.Notice, command string) string {
+	text := noticeWords(n, Escape, command)
 	if n.Broadcast {
 		text = "*" + n.Incident + "* " + text
 	}
@@ -29,7 +33,16 @@ func NoticeText(n incident.Notice) string {
 // TimelineText words a notice for the timeline: as said in the channel,
 // with user text as typed, which the postmortem quotes.
 func TimelineText(n incident.Notice) string {
-	return noticeText(n, func(s string) string { return s })
+	return noticeWords(n, func(s string) string { return s }, DefaultCommand)
+}
+
+// noticeWords words a notice of any kind, naming the slash command as
+// command.
+func noticeWords(n incident.Notice, esc func(string) string, command string) string {
+	if text, ok := postmortemNoticeText(n, esc, command); ok {
+		return text
+	}
+	return noticeText(n, esc)
 }
 
 // noticeText is the one place the notices' Slack wording lives.
@@ -204,6 +217,71 @@ func noticeText(n incident.Notice, esc func(string) string) string {
 			who += " and the backup"
 		}
 		return fmt.Sprintf(":pager: Simulated page: *%s* %s would have been paged in PagerDuty now. Nobody was paged.", esc(v("service")), who)
+	case incident.NoticePaged:
+		who := esc(v("who"))
+		if who == "" {
+			who = "on-call"
+		}
+		if v("backup") == "true" {
+			who += " (and the backup)"
+		}
+		text := fmt.Sprintf(":pager: Paged *%s* in PagerDuty: %s.", esc(v("service")), who)
+		if u := v("url"); u != "" {
+			text += fmt.Sprintf(" <%s|Open in PagerDuty>", u)
+		}
+		return text
+	case incident.NoticePageFailed:
+		text := fmt.Sprintf(":warning: *Paging %s failed*: %s", esc(v("service")), esc(v("error")))
+		if v("final") == "true" {
+			return text + " Retrying cannot fix this; correct it and use Retry, or page by phone."
+		}
+		return text + " Retrying in the background."
+	case incident.NoticePageAcknowledged:
+		who := "someone"
+		if n.User != "" {
+			who = user
+		} else if a := v("agent"); a != "" {
+			who = esc(a)
+		}
+		return fmt.Sprintf(":white_check_mark: Acknowledged by %s in PagerDuty, %s after the page.", who, v("after"))
+	case incident.NoticePageAckRefused:
+		if e := v("error"); e != "" {
+			return "PagerDuty did not accept the acknowledgement: " + esc(e)
+		}
+		return "I could not read your e-mail address from Slack, so I cannot act as you in PagerDuty. Acknowledge in the PagerDuty app instead."
+	case incident.NoticePageEvent:
+		if text, ok := pageEventText(n, esc); ok {
+			return text
+		}
+	case incident.NoticeRepage:
+		text := fmt.Sprintf(":rotating_light: Nobody acknowledged the page for *%s* within %s", esc(v("service")), esc(v("target")))
+		if v("action") != "escalated" {
+			return text + ", so I am paging again, with the backup."
+		}
+		text += ", so I escalated it in PagerDuty to the next level"
+		if a := v("assignees"); a != "" {
+			text += ", now paging " + esc(a)
+		}
+		return text + "."
+	case incident.NoticeOnCall:
+		if e := v("error"); e != "" {
+			return "Could not ask PagerDuty who is on call: " + esc(e)
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "*On call for %s now*", esc(v("service")))
+		if len(n.Items) == 0 {
+			b.WriteString("\nNobody is on call in PagerDuty for this service.")
+		}
+		for _, it := range n.Items {
+			b.WriteString("\n" + noticeText(it, esc))
+		}
+		return b.String()
+	case incident.NoticeOnCallLevel:
+		line := fmt.Sprintf("• Level %s: %s (%s)", v("level"), esc(v("name")), esc(v("schedule")))
+		if u := v("until"); u != "" {
+			line += " until " + u
+		}
+		return line
 	case incident.NoticeReviewScheduled:
 		text := fmt.Sprintf(":calendar: The postmortem review of %s is due %s (%s business days). Review state: draft.", n.Incident, v("due"), v("days"))
 		if n.User != "" {
@@ -277,6 +355,29 @@ func noticeText(n incident.Notice, esc func(string) string) string {
 	}
 	// A kind this version does not know: say the facts rather than nothing.
 	return esc(n.String())
+}
+
+// pageEventText words what PagerDuty reports on a page; false for an event
+// this version does not know.
+func pageEventText(n incident.Notice, esc func(string) string) (string, bool) {
+	service, agent := esc(n.Values["service"]), esc(n.Values["agent"])
+	to := ""
+	if a := n.Values["assignees"]; a != "" {
+		to = " to " + esc(a)
+	}
+	switch incident.PageEventKind(n.Values["event"]) {
+	case incident.PageUnacknowledged:
+		return fmt.Sprintf(":warning: The page for %s is unacknowledged again (the acknowledgement timed out).", service), true
+	case incident.PageEscalated:
+		return fmt.Sprintf(":arrow_double_up: PagerDuty escalated the page for %s%s.", service, to), true
+	case incident.PageReassigned:
+		return fmt.Sprintf(":arrows_counterclockwise: %s reassigned the page for %s%s.", agent, service, to), true
+	case incident.PageResolved:
+		return fmt.Sprintf(":white_check_mark: The page for %s was resolved in PagerDuty by %s.", service, agent), true
+	case incident.PageReopened:
+		return fmt.Sprintf(":warning: The page for %s was reopened in PagerDuty by %s.", service, agent), true
+	}
+	return "", false
 }
 
 // rollbackText words the rollback notices. The plan, the flag, the
@@ -396,18 +497,27 @@ func slackUser(id string) string {
 
 // Tell says a notice to one person, privately.
 func (c *Chat) Tell(ctx context.Context, to incident.ReplyTarget, n incident.Notice) error {
-	return c.Reply(ctx, to, NoticeText(n))
+	return c.Reply(ctx, to, c.noticeText(n))
+}
+
+// noticeText words n naming the configured slash command.
+func (c *Chat) noticeText(n incident.Notice) string {
+	command := c.policy.Command
+	if command == "" {
+		command = DefaultCommand
+	}
+	return NoticeTextFor(n, command)
 }
 
 // Notify says a notice in a channel, with its buttons under it.
 func (c *Chat) Notify(ctx context.Context, channelID string, n incident.Notice) (string, error) {
 	if len(n.Buttons) > 0 {
-		return c.PostButtons(ctx, channelID, NoticeText(n), n.Buttons)
+		return c.PostButtons(ctx, channelID, c.noticeText(n), n.Buttons)
 	}
 	id, err := c.channelID(ctx, channelID)
 	if err != nil {
 		return "", err
 	}
 	// Posted once per job run like any line, however often it is retried.
-	return c.Post(ctx, id, NoticeText(n))
+	return c.Post(ctx, id, c.noticeText(n))
 }

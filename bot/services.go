@@ -50,7 +50,8 @@ type CommsService interface {
 	FlagDataConcern(ctx context.Context, id int64, actor string) (*incident.Incident, error)
 }
 
-// PagingService pages responders and answers who is on call.
+// PagingService pages responders and answers who is on call
+// (*paging.Service, of incident/paging).
 type PagingService interface {
 	Page(ctx context.Context, id int64, service, actor string) (*incident.Incident, error)
 	PageIncident(ctx context.Context, pageKey string) (*incident.Incident, error)

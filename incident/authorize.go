@@ -2,7 +2,6 @@ package incident
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"sync"
@@ -165,24 +164,4 @@ func (s *Service) Visible(ctx context.Context, user string, incs []*Incident) ([
 func (s *Service) RollbackIncident(ctx context.Context, key string) (*Incident, error) {
 	_, inc, err := s.rollbackAndIncident(ctx, key)
 	return inc, err
-}
-
-// PageIncident returns the incident a page belongs to. ENOTFOUND for an
-// unknown page.
-func (s *Service) PageIncident(ctx context.Context, pageKey string) (*Incident, error) {
-	page, err := s.store.FindPage(ctx, "pagerduty", pageKey)
-	if err != nil {
-		return nil, Errorf(ENOTFOUND, "That page no longer exists.")
-	}
-	return s.store.GetIncident(ctx, page.IncidentID)
-}
-
-// RetryPageIncident returns the incident a Retry page button names.
-// EINVALID for a value that names none.
-func (s *Service) RetryPageIncident(ctx context.Context, value string) (*Incident, error) {
-	var p pagePayload
-	if err := json.Unmarshal([]byte(value), &p); err != nil || p.IncidentID == 0 {
-		return nil, Errorf(EINVALID, "The button does not name a page.")
-	}
-	return s.store.GetIncident(ctx, p.IncidentID)
 }

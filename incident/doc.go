@@ -17,8 +17,7 @@
 //     its own file, with its jobs and notices next to it:
 //     declare, the war room setup and the lifecycle (service.go,
 //     operations.go, channel.go, resolution.go); roles and permissions
-//     (access.go, authorize.go, permission.go); paging and re-paging
-//     (paging.go, repage.go); "what changed?" and rollbacks (changes.go,
+//     (access.go, authorize.go, permission.go); "what changed?" and rollbacks (changes.go,
 //     rollback.go); the vocabulary of alerts (alert.go); status
 //     updates and nags (update.go, nag.go), and the vocabulary of the
 //     status page (statuspage.go); drills (drill.go). The vocabulary of
@@ -43,7 +42,11 @@
 // publisher and the comms drafts, with their jobs), followthrough (the
 // postmortem review scheduled at the close, action-item reminders, overdue
 // escalations, the weekly digest, scheduled drills, with the notice job),
-// postmortem (drafting and
+// paging (pages per severity,
+// acknowledgements and escalations from PagerDuty, the bot's own re-page,
+// inviting the people paged, drills' test pages, who is on call; behind an
+// eight-method store interface, joining the declare with a Planner and
+// raises and resolves with a Hook), postmortem (drafting and
 // exporting postmortems), metrics (the response-time maths),
 // jobs (the durable job engine on River), gormstore (the gorm Store for
 // SQLite and PostgreSQL), pgtest and incidenttest (the test kit: in-memory
@@ -51,7 +54,8 @@
 // point inward: this package imports no sibling and no vendor SDK, which
 // arch_test.go keeps true. A feature package reaches the core through the
 // exported Service methods it needs (Notify and Say post in the channel,
-// Declare and Authorize as for anyone else), and adds itself to the core's
+// Declare and Authorize as for anyone else, ChangeIn changes an incident on
+// the feature's own transaction), and adds itself to the core's
 // lifecycle with Service.Use (hook.go): a Planner that stores its jobs in the
 // declare's own transaction, and a Hook after each committed change.
 //

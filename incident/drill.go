@@ -176,39 +176,6 @@ func (d *drillChat) PostChanges(ctx context.Context, channelID string, inc *Inci
 	return d.Chat.PostChanges(ctx, channelID, drillCopy(inc), list)
 }
 
-// drillPagerService is where a drill pages: the policy's test service, or
-// nowhere (simulated) when it names none.
-func (s *Service) drillPagerService(svc ServicePolicy) (ServicePolicy, bool) {
-	pd := s.policy.Drills.PagerDuty
-	if pd.ServiceID == "" && pd.RoutingKey == "" {
-		return svc, false
-	}
-	svc.PagerDuty = pd
-	svc.Name = svc.Name + " (drill test service)"
-	return svc, true
-}
-
-// simulatePage records the page a drill would have sent, without paging.
-func (s *Service) simulatePage(ctx context.Context, inc *Incident, p pagePayload, svc ServicePolicy, source string) error {
-	if s.announced(ctx, inc.ID, source) {
-		return nil
-	}
-	if inc.ChannelID == "" {
-		return RetryLater(2*time.Second, "%s has no channel yet", inc.Key())
-	}
-	n := Notice{Kind: NoticePageSimulated, Incident: inc.Key(), Actor: orBot(p.Actor),
-		Values: map[string]string{"service": svc.Name, "backup": fmt.Sprint(p.Backup)}}
-	if _, err := s.chat.Notify(ctx, inc.ChannelID, n); err != nil {
-		return fmt.Errorf("announce the simulated page: %w", err)
-	}
-	ev := TimelineEvent{IncidentID: inc.ID, Kind: EventPaged, Actor: orBot(p.Actor), At: s.clock.Now(), Key: true, Text: s.noticeText(n),
-		SourceID: source, Data: map[string]string{"service": p.Service, "simulated": "true"}}
-	if err := s.store.AddTimelineEvent(ctx, &ev); err != nil && ErrorCode(err) != ECONFLICT {
-		return fmt.Errorf("record simulated page: %w", err)
-	}
-	return nil
-}
-
 // drillText is a direct message or reply, marked when it is about a
 // drill, which the chat cannot tell by its channel.
 func drillText(inc *Incident, text string) Notice {

@@ -126,6 +126,40 @@ const (
 	// simulated; Values["backup"] is "true" when the backup would have
 	// been paged too.
 	NoticePageSimulated NoticeKind = "page_simulated"
+	// NoticePaged: Values["service"] (a service name) was paged at
+	// PagerDuty, reaching Values["who"] (names, or empty for on-call),
+	// the backup too when Values["backup"] is "true"; Values["url"] opens
+	// the page. A button acknowledges it.
+	NoticePaged NoticeKind = "paged"
+	// NoticePageFailed: paging Values["service"] failed with
+	// Values["error"]; Values["final"] is "true" when retrying cannot fix
+	// it, else it is retried in the background. A button retries.
+	NoticePageFailed NoticeKind = "page_failed"
+	// NoticePageAcknowledged: the page was acknowledged Values["after"]
+	// after it was sent, by User (from Slack), else by Values["agent"] (a
+	// name at PagerDuty), else by someone unnamed.
+	NoticePageAcknowledged NoticeKind = "page_acknowledged"
+	// NoticePageAckRefused: told to User: PagerDuty did not take their
+	// acknowledgement, refusing it with Values["error"], or, with no
+	// error, their e-mail could not be read to act as them.
+	NoticePageAckRefused NoticeKind = "page_ack_refused"
+	// NoticePageEvent: PagerDuty reports Values["event"] (a PageEventKind:
+	// unacknowledged, escalated, reassigned, resolved, reopened) on the page
+	// for Values["service"] (a service key), by Values["agent"], to
+	// Values["assignees"] (names, if any).
+	NoticePageEvent NoticeKind = "page_event"
+	// NoticeRepage: nobody acknowledged the page for Values["service"]
+	// within Values["target"]; Values["action"] is "escalated" (to the next
+	// level, now paging Values["assignees"] if known) or "paged_again"
+	// (with the backup). A button pages again.
+	NoticeRepage NoticeKind = "repage"
+	// NoticeOnCall: who is on call for Values["service"] now, one
+	// NoticeOnCallLevel per person in Items; Values["error"] says why
+	// PagerDuty could not be asked.
+	NoticeOnCall NoticeKind = "oncall"
+	// NoticeOnCallLevel: Values["name"] is on call at level
+	// Values["level"] of Values["schedule"], until Values["until"] if set.
+	NoticeOnCallLevel NoticeKind = "oncall_level"
 	// NoticeMessage: Values["message"] is a message already worded for the
 	// chat, said as it is (with the DRILL marker when Drill is set).
 	NoticeMessage NoticeKind = "message"
@@ -204,7 +238,8 @@ const (
 
 // UserTextValues are the Values that hold what a person typed; the chat
 // escapes them so they show literally.
-var UserTextValues = map[string]bool{"summary": true, "known": true, "doing": true, "text": true, "title": true, "body": true}
+var UserTextValues = map[string]bool{"summary": true, "known": true, "doing": true, "text": true, "title": true, "body": true,
+	"phrase": true, "markdown": true}
 
 // Notice is something that happened in an incident, with who and which
 // values, for the chat to render. The domain never words it for a chat.
@@ -251,3 +286,36 @@ func (n Notice) String() string {
 	}
 	return b.String()
 }
+
+// Notice kinds of the postmortem.
+const (
+	// NoticePostmortemDraft: the postmortem draft of the incident
+	// Values["title"] (user text), summed up in Values["summary"] (user
+	// text); the response metrics Values["metrics"]; the milestones
+	// recorded Values["timeline"] and those not recorded Values["missing"];
+	// Values["key_events"] key events. Items are the first root-cause facts
+	// (NoticePostmortemFact, Values["more_facts"] more in the draft) and
+	// the first review notes of the blameless check
+	// (NoticePostmortemReviewNote, of Values["review_notes"], Values["more_notes"]
+	// more). Values["action_items"] follow-ups, Values["no_owner"] without
+	// an owner and Values["no_due"] without a due date; Values["backfill_failed"]
+	// is "true" when the channel's history could not be read. The full draft
+	// follows in Values["parts"] pieces. Buttons export it.
+	NoticePostmortemDraft NoticeKind = "postmortem_draft"
+	// NoticePostmortemFact: a root-cause fact, Values["text"] (user text).
+	NoticePostmortemFact NoticeKind = "postmortem_fact"
+	// NoticePostmortemReviewNote: the blameless check flagged
+	// Values["phrase"] (user text) in the section Values["section"].
+	NoticePostmortemReviewNote NoticeKind = "postmortem_review_note"
+	// NoticePostmortemPart: piece Values["part"] of Values["parts"] of the
+	// draft in Markdown, Values["markdown"] (user text).
+	NoticePostmortemPart NoticeKind = "postmortem_part"
+	// NoticePostmortemExported: Actor's export Values["verb"] ("exported"
+	// or "updated") the postmortem in Values["target"] at Values["url"],
+	// Values["version"] when past the first.
+	NoticePostmortemExported NoticeKind = "postmortem_exported"
+	// NoticePostmortemExportFailed: exporting the postmortem to
+	// Values["target"] failed with Values["error"]; Values["retry"] is
+	// "background" (retrying) or "final" (with a Retry button).
+	NoticePostmortemExportFailed NoticeKind = "postmortem_export_failed"
+)

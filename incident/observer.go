@@ -3,8 +3,6 @@ package incident
 // Observer is told of what the service did, for counters in metrics. Each method is
 // called once per occurrence, after it is recorded; it must not block.
 type Observer interface {
-	// Paged: a page was created at the provider for the incident.
-	Paged(inc *Incident, service string)
 	// NagSent: the level-th update reminder was posted in the channel.
 	NagSent(inc *Incident, level int)
 }
@@ -12,5 +10,4 @@ type Observer interface {
 // noObserver is the Observer of a service configured without one.
 type noObserver struct{}
 
-func (noObserver) Paged(*Incident, string) {}
-func (noObserver) NagSent(*Incident, int)  {}
+func (noObserver) NagSent(*Incident, int) {}

@@ -276,15 +276,6 @@ func (s *Service) SetSeverity(ctx context.Context, id int64, sev Severity, actor
 	if err != nil {
 		return nil, err
 	}
-	// A raise pages per the new severity's policy; a page already sent
-	// for the service is not sent twice, but gains the backup for P1.
-	if sev < prevSev {
-		if svc, ok := s.policy.Services[inc.Service]; ok && s.PagingEnabled(svc) {
-			if err := s.planPage(ctx, s.sched, inc, nil, actor); err != nil {
-				return inc, err
-			}
-		}
-	}
 	// A new severity has a new cadence and a new response target.
 	if err := s.planNag(ctx, s.sched, inc); err != nil {
 		return inc, err
@@ -402,12 +393,6 @@ func (s *Service) setStatus(ctx context.Context, id int64, to Status, actor, sum
 	}
 	if err := s.after(ctx, Change{Kind: EventStatusChanged, Incident: inc, From: string(from), To: string(to), Actor: actor}); err != nil {
 		return inc, err
-	}
-	if to == StatusResolved && s.pager != nil && s.policy.ResolvePagesOnResolve {
-		payload, _ := json.Marshal(pagePayload{IncidentID: inc.ID})
-		if _, err := s.sched.Schedule(ctx, Job{Kind: JobResolvePages, Key: fmt.Sprintf("resolve_pages:%d:%d", inc.ID, inc.UpdatedAt.UnixNano()), Payload: payload, MaxAttempts: 8}); err != nil {
-			return inc, fmt.Errorf("schedule resolving the pages: %w", err)
-		}
 	}
 	// Reopening, or leaving mitigated, starts the reminders again.
 	return inc, s.planNag(ctx, s.sched, inc)

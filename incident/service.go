@@ -33,14 +33,12 @@ const maxChannelAttempts = 50
 
 // ServiceConfig holds the Service's dependencies.
 type ServiceConfig struct {
-	// Observer is told of pages and nags, for metrics.
+	// Observer is told of nags, for metrics.
 	Observer Observer
 
 	Store     Store
 	Scheduler Scheduler
 	Chat      Chat
-	// Pager pages on-call; nil turns paging off.
-	Pager Pager
 	// ChangeSources answer "what changed?"; Rollbackers undo changes.
 	ChangeSources []ChangeSource
 	Rollbackers   []Rollbacker
@@ -69,7 +67,6 @@ type Service struct {
 	store  Store
 	sched  Scheduler
 	chat   Chat
-	pager  Pager
 	policy Policy
 
 	sources     []ChangeSource
@@ -104,7 +101,7 @@ func NewService(cfg ServiceConfig) *Service {
 	if cfg.Escape == nil {
 		cfg.Escape = func(s string) string { return s }
 	}
-	s := &Service{noticeText: cfg.Render, escape: cfg.Escape, store: cfg.Store, sched: cfg.Scheduler, chat: MarkDrills(cfg.Chat, cfg.Store), pager: cfg.Pager, policy: cfg.Policy,
+	s := &Service{noticeText: cfg.Render, escape: cfg.Escape, store: cfg.Store, sched: cfg.Scheduler, chat: MarkDrills(cfg.Chat, cfg.Store), policy: cfg.Policy,
 		sources: cfg.ChangeSources, rollbackers: cfg.Rollbackers, clock: cfg.Clock, log: cfg.Logger,
 		hooks: append([]Hook(nil), cfg.Hooks...)}
 	s.observer = cfg.Observer
@@ -125,12 +122,6 @@ func (s *Service) RegisterJobs(r interface {
 	r.Handle(JobSync, s.runSync)
 	r.Handle(JobNag, s.runNag)
 	r.Handle(JobAckCheck, s.runAckCheck)
-	r.Handle(JobPage, s.runPage)
-	r.Handle(JobRepage, s.runRepage)
-	r.Handle(JobInvitePaged, s.runInvitePaged)
-	r.Handle(JobAckPage, s.runAckPage)
-	r.Handle(JobResolvePages, s.runResolvePages)
-	r.Handle(JobOnCall, s.runOnCall)
 	s.registerChangeJobs(r)
 }
 
@@ -278,13 +269,6 @@ func (s *Service) planDeclared(ctx context.Context, tx Tx, inc *Incident, in Dec
 	}
 	if err := s.planChanges(ctx, tx, inc); err != nil {
 		return err
-	}
-	// Paging does not wait for the channel: on-call hears at once, on the
-	// urgent queue, and the channel learns of the page when it exists.
-	if svc, ok := s.policy.Services[inc.Service]; ok && (s.PagingEnabled(svc) || inc.Drill) {
-		if err := s.planPage(ctx, tx, inc, in.Page, in.DeclaredBy); err != nil {
-			return err
-		}
 	}
 	for _, p := range s.planners {
 		if err := p.plan(ctx, tx, inc, in); err != nil {
@@ -650,6 +634,13 @@ func mention(user string) string {
 		return "firebreak"
 	}
 	return "<@" + user + ">"
+}
+
+func orBot(actor string) string {
+	if actor == "" {
+		return "bot"
+	}
+	return actor
 }
 
 func truncate(s string, n int) string {

@@ -61,13 +61,9 @@ type Store interface {
 	// SourceID (a message edited or deleted in Slack). ENOTFOUND when none.
 	UpdateTimelineEvent(ctx context.Context, incidentID int64, sourceID string, fn func(*TimelineEvent) error) (*TimelineEvent, error)
 
-	// AddPage stores a page; ECONFLICT when Provider+DedupKey exists.
-	AddPage(ctx context.Context, p *Page) error
-	// UpdatePage applies fn to a stored page in one transaction.
-	UpdatePage(ctx context.Context, id int64, fn func(*Page) error) (*Page, error)
-	// FindPage returns the page whose ExternalID or DedupKey is ref.
-	FindPage(ctx context.Context, provider, ref string) (*Page, error)
-	// ListPages returns an incident's pages, oldest first.
+	// ListPages returns an incident's pages, oldest first (the response
+	// check offers a Re-page button for each one nobody acknowledged).
+	// incident/paging's Store records and changes them.
 	ListPages(ctx context.Context, incidentID int64) ([]Page, error)
 
 	// AddRollback stores a requested rollback; ECONFLICT when Key exists.

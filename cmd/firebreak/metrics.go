@@ -52,7 +52,7 @@ func (m *incidentMetrics) hook(_ context.Context, c incident.Change) error {
 	return nil
 }
 
-// Paged implements incident.Observer.
+// Paged implements paging.Observer.
 func (m *incidentMetrics) Paged(inc *incident.Incident, _ string) {
 	if !inc.Drill {
 		m.pages.WithLabelValues(inc.Severity.String()).Inc()

@@ -28,6 +28,7 @@ import (
 	"github.com/firebreakhq/firebreak/incident/gormstore"
 	"github.com/firebreakhq/firebreak/incident/jobs"
 	"github.com/firebreakhq/firebreak/incident/metrics"
+	"github.com/firebreakhq/firebreak/incident/paging"
 	"github.com/firebreakhq/firebreak/incident/postmortem"
 	"github.com/firebreakhq/firebreak/integrations/outbound"
 	"github.com/firebreakhq/firebreak/migrations"
@@ -114,10 +115,15 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	svc := incident.NewService(incident.ServiceConfig{
 		Store: store, Scheduler: engine, Policy: policy, Clock: clock, Logger: log, Chat: chat,
 		Hooks: []incident.Hook{incMetrics.hook}, Observer: incMetrics,
-		Pager: prov.pagerOrNil(), ChangeSources: prov.sources, Rollbackers: prov.rollbackers,
+		ChangeSources: prov.sources, Rollbackers: prov.rollbackers,
 		Escape: bot.Escape, Render: bot.TimelineText,
 	})
 	svc.RegisterJobs(engine)
+	// Paging: the declare's page, acknowledgements, escalations, on-call.
+	pg := paging.New(paging.Config{Store: store, Core: svc, Chat: chat, Pager: prov.pagerOrNil(), Scheduler: engine, Observer: incMetrics,
+		Policy: policy, Clock: clock, Logger: log, Render: bot.TimelineText})
+	pg.RegisterJobs(engine)
+	svc.Use(pg.Feature())
 	// The status page and customer e-mail clock, from the declare on.
 	cm := comms.New(comms.Config{Store: store, Core: svc, Chat: chat, Scheduler: engine, StatusPages: prov.statusPages,
 		Templates: tmpl, Policy: policy, Clock: clock, Logger: log, Render: bot.TimelineText})
@@ -125,12 +131,12 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	svc.Use(cm.Feature())
 	// The channel's messages, pins, notes and follow-ups on the timeline.
 	capt := capture.New(capture.Config{Store: store, Chat: chat, Notifier: svc, Policy: policy, Clock: clock})
-	pm = postmortem.New(postmortem.Config{Escape: bot.Escape, Store: store, Backfill: capt, Chat: chat, Scheduler: engine, Exporters: prov.exporters,
+	pm = postmortem.New(postmortem.Config{Split: bot.MarkdownParts, Store: store, Backfill: capt, Chat: chat, Scheduler: engine, Exporters: prov.exporters,
 		Renderer: tmpl, Policy: policy, Clock: clock, Logger: log})
 	pm.RegisterJobs(engine)
 	// Closing an incident schedules its review, then drafts its postmortem.
 	ft := followthrough.New(followthrough.Config{Store: store, Core: svc, Chat: chat, Scheduler: engine, Policy: policy, Clock: clock,
-		Logger: log, Render: bot.TimelineText})
+		Render: bot.TimelineText})
 	ft.RegisterJobs(engine)
 	svc.Use(ft.Feature())
 	svc.Use(pm.Feature())
@@ -138,7 +144,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	alrt := alerts.New(alerts.Config{Store: store, Core: svc, Chat: chat, Scheduler: engine, Policy: policy, Clock: clock,
 		Logger: log, Render: bot.TimelineText})
 	alrt.RegisterJobs(engine)
-	webhooks := webhookRoutes(cfg, svc, alrt, ft, store, clock, log)
+	webhooks := webhookRoutes(cfg, svc, alrt, ft, pg, store, clock, log)
 
 	reports := metrics.NewService(store, policy, clock)
 
@@ -150,7 +156,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		Updates:       svc,
 		StatusPage:    cm.Publisher(),
 		Comms:         cm,
-		Paging:        svc,
+		Paging:        pg,
 		Changes:       svc,
 		Capture:       capt,
 		FollowThrough: ft,

@@ -8,6 +8,7 @@ import (
 	"github.com/firebreakhq/firebreak/incident"
 	"github.com/firebreakhq/firebreak/incident/alerts"
 	"github.com/firebreakhq/firebreak/incident/followthrough"
+	"github.com/firebreakhq/firebreak/incident/paging"
 	"github.com/firebreakhq/firebreak/integrations/alerting"
 	"github.com/firebreakhq/firebreak/integrations/changehook"
 	"github.com/firebreakhq/firebreak/integrations/github"
@@ -18,7 +19,7 @@ import (
 
 // webhookRoutes lists the inbound webhooks the configuration turns on. Each
 // verifies its provider's signature on the raw body before parsing.
-func webhookRoutes(cfg Config, svc *incident.Service, alrt *alerts.Service, ft *followthrough.Service, deliveries alerting.Deliveries, clock incident.Clock, log *slog.Logger) []webhookRoute {
+func webhookRoutes(cfg Config, svc *incident.Service, alrt *alerts.Service, ft *followthrough.Service, pg *paging.Service, deliveries alerting.Deliveries, clock incident.Clock, log *slog.Logger) []webhookRoute {
 	var routes []webhookRoute
 	if cfg.PagerDuty.WebhookSecret != "" {
 		// Several secrets, comma-separated, allow rotating the secret.
@@ -27,7 +28,7 @@ func webhookRoutes(cfg Config, svc *incident.Service, alrt *alerts.Service, ft *
 		if cfg.Alerts.PagerDutyTriggered {
 			opts = append(opts, pagerduty.WithAlerts(alrt.HandleAlert))
 		}
-		routes = append(routes, webhookRoute{"/webhooks/pagerduty", pagerduty.NewWebhookHandler(secrets, svc.HandlePageEvent, log, opts...)})
+		routes = append(routes, webhookRoute{"/webhooks/pagerduty", pagerduty.NewWebhookHandler(secrets, pg.HandlePageEvent, log, opts...)})
 	}
 	if cfg.GitHub.WebhookSecret != "" {
 		// GitHub reports every state of a deployment under one id: a later

@@ -12,7 +12,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"sort"
 	"strings"
 	"time"
@@ -94,7 +93,6 @@ type Config struct {
 	// zero means the default.
 	Policy incident.Policy
 	Clock  incident.Clock
-	Logger *slog.Logger
 	// Render words a notice for the timeline as the chat would say it, as
 	// the core's ServiceConfig.Render; nil means Notice.String.
 	Render func(incident.Notice) string
@@ -108,7 +106,6 @@ type Service struct {
 	sched      incident.Scheduler
 	policy     incident.Policy
 	clock      incident.Clock
-	log        *slog.Logger
 	noticeText func(incident.Notice) string
 }
 
@@ -116,9 +113,6 @@ type Service struct {
 func New(cfg Config) *Service {
 	if cfg.Clock == nil {
 		cfg.Clock = incident.SystemClock
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Policy.Severities == nil {
 		cfg.Policy = incident.DefaultPolicy()
@@ -130,7 +124,7 @@ func New(cfg Config) *Service {
 		cfg.Render = incident.Notice.String
 	}
 	return &Service{store: cfg.Store, core: cfg.Core, chat: cfg.Chat, sched: cfg.Scheduler, policy: cfg.Policy,
-		clock: cfg.Clock, log: cfg.Logger, noticeText: cfg.Render}
+		clock: cfg.Clock, noticeText: cfg.Render}
 }
 
 // RegisterJobs registers the notice job.

@@ -16,7 +16,7 @@ const (
 	msgPageMissing   = "That page was not found."
 )
 
-// AddPage implements incident.Store. Provider is required (EINVALID); a zero
+// AddPage implements paging.Store. Provider is required (EINVALID); a zero
 // CreatedAt becomes the clock's now; an empty DedupKey never conflicts. The
 // argument gets the stored ID and CreatedAt.
 func (s *Store) AddPage(ctx context.Context, p *incident.Page) error {
@@ -47,7 +47,7 @@ func (s *Store) AddPage(ctx context.Context, p *incident.Page) error {
 	return nil
 }
 
-// UpdatePage implements incident.Store. On Postgres the row is read with
+// UpdatePage implements paging.Store. On Postgres the row is read with
 // SELECT ... FOR UPDATE, as in UpdateIncident. ID and IncidentID cannot be
 // changed; a zero CreatedAt keeps the stored one; an empty Provider is
 // EINVALID and a Provider+DedupKey another page has is ECONFLICT. fn's error
@@ -101,7 +101,7 @@ func (s *Store) UpdatePage(ctx context.Context, id int64, fn func(*incident.Page
 	return &result, nil
 }
 
-// FindPage implements incident.Store. When several of the provider's pages
+// FindPage implements paging.Store. When several of the provider's pages
 // match, the oldest is returned. ENOTFOUND when none does.
 func (s *Store) FindPage(ctx context.Context, provider, ref string) (*incident.Page, error) {
 	const op = "find page"

@@ -670,7 +670,7 @@ func (m *MemStore) pageTaken(provider, dedupKey string, id int64) bool {
 	})
 }
 
-// AddPage implements incident.Store, with the same extras as the database
+// AddPage implements paging.Store, with the same extras as the database
 // store: Provider is required (EINVALID), a zero CreatedAt becomes the
 // clock's now, and an empty DedupKey never conflicts.
 func (m *MemStore) AddPage(_ context.Context, p *incident.Page) error {
@@ -699,7 +699,7 @@ func (m *MemStore) AddPage(_ context.Context, p *incident.Page) error {
 	return nil
 }
 
-// UpdatePage implements incident.Store, with the same extras as the
+// UpdatePage implements paging.Store, with the same extras as the
 // database store: ID and IncidentID cannot change, a zero CreatedAt keeps
 // the stored one, an empty Provider is EINVALID, another page's
 // Provider+DedupKey is ECONFLICT, and fn's error is returned as is.
@@ -732,7 +732,7 @@ func (m *MemStore) UpdatePage(_ context.Context, id int64, fn func(*incident.Pag
 	return &out, nil
 }
 
-// FindPage implements incident.Store. When several of the provider's pages
+// FindPage implements paging.Store. When several of the provider's pages
 // match, the oldest is returned.
 func (m *MemStore) FindPage(_ context.Context, provider, ref string) (*incident.Page, error) {
 	m.mu.Lock()

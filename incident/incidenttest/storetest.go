@@ -14,8 +14,9 @@ import (
 	"github.com/firebreakhq/firebreak/incident"
 )
 
-// RunStoreTests checks that a Store keeps incident.Store's contract and the
-// shared extras documented on MemStore and gormstore.Store. newStore must
+// RunStoreTests checks that a Store keeps incident.Store's contract, the
+// feature stores' (PageStore) and the shared extras documented on MemStore
+// and gormstore.Store. newStore must
 // return a new, empty store each time it is called; the subtests run in
 // parallel, each with its own store.
 func RunStoreTests(t *testing.T, newStore func(t *testing.T) incident.Store) {
@@ -75,6 +76,24 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) incident.Store) {
 			tc.run(t, newStore(t))
 		})
 	}
+}
+
+// PageStore is what incident/paging's Store adds to incident.Store: every
+// store the suite checks keeps pages too, on itself and on the Tx of its
+// Atomic.
+type PageStore interface {
+	AddPage(ctx context.Context, p *incident.Page) error
+	UpdatePage(ctx context.Context, id int64, fn func(*incident.Page) error) (*incident.Page, error)
+	FindPage(ctx context.Context, provider, ref string) (*incident.Page, error)
+}
+
+// pagesOf returns the page methods of a store or a transaction, failing
+// the test when it has none.
+func pagesOf(t testing.TB, s any) PageStore {
+	t.Helper()
+	p, ok := s.(PageStore)
+	require.True(t, ok, "%T keeps no pages (incident/paging's Store)", s)
+	return p
 }
 
 // RequireCode fails the test unless err carries the domain error code.
@@ -1011,7 +1030,7 @@ func testPages(t *testing.T, s incident.Store) {
 	})
 	onB := NewPage(b.ID, "INC-2")
 	for _, p := range []*incident.Page{later, earlier, onB} {
-		require.NoError(t, s.AddPage(ctx, p))
+		require.NoError(t, pagesOf(t, s).AddPage(ctx, p))
 		require.Positive(t, p.ID, "the ID is set on the argument")
 	}
 	require.Equal(t, at(5), later.CreatedAt, "the argument gets the stored time: UTC, whole microseconds")
@@ -1038,7 +1057,7 @@ func testPages(t *testing.T, s incident.Store) {
 		"case sensitive refs": {"pagerduty", "inc-1", nil},
 	} {
 		t.Run(name, func(t *testing.T) {
-			p, err := s.FindPage(ctx, tc.provider, tc.ref)
+			p, err := pagesOf(t, s).FindPage(ctx, tc.provider, tc.ref)
 			if tc.want == nil {
 				RequireCode(t, err, incident.ENOTFOUND)
 				require.Nil(t, p)
@@ -1051,7 +1070,7 @@ func testPages(t *testing.T, s incident.Store) {
 
 	// A zero CreatedAt becomes now, which sorts after the explicit times.
 	zero := NewPage(a.ID, "INC-1-third", func(p *incident.Page) { p.CreatedAt = time.Time{} })
-	require.NoError(t, s.AddPage(ctx, zero))
+	require.NoError(t, pagesOf(t, s).AddPage(ctx, zero))
 	require.False(t, zero.CreatedAt.IsZero())
 	got, err = s.ListPages(ctx, a.ID)
 	require.NoError(t, err)
@@ -1060,7 +1079,7 @@ func testPages(t *testing.T, s incident.Store) {
 	// What the store returns is a copy.
 	got[1].Assignees[0] = "mutated"
 	later.Assignees[1] = "mutated"
-	found, err := s.FindPage(ctx, "pagerduty", "INC-1-backup")
+	found, err := pagesOf(t, s).FindPage(ctx, "pagerduty", "INC-1-backup")
 	require.NoError(t, err)
 	require.Equal(t, []string{"Grace Hopper", "Alan Turing"}, found.Assignees)
 
@@ -1073,21 +1092,21 @@ func testPageErrors(t *testing.T, s incident.Store) {
 	ctx := context.Background()
 	a := create(t, s)
 	b := create(t, s)
-	require.NoError(t, s.AddPage(ctx, NewPage(a.ID, "INC-1")))
+	require.NoError(t, pagesOf(t, s).AddPage(ctx, NewPage(a.ID, "INC-1")))
 
 	dup := NewPage(b.ID, "INC-1", func(p *incident.Page) { p.ExternalID = "Q2" })
-	RequireCode(t, s.AddPage(ctx, dup), incident.ECONFLICT)
+	RequireCode(t, pagesOf(t, s).AddPage(ctx, dup), incident.ECONFLICT)
 	require.Zero(t, dup.ID, "a rejected page gets no ID")
-	require.NoError(t, s.AddPage(ctx, NewPage(a.ID, "INC-1", func(p *incident.Page) { p.Provider = "opsgenie" })),
+	require.NoError(t, pagesOf(t, s).AddPage(ctx, NewPage(a.ID, "INC-1", func(p *incident.Page) { p.Provider = "opsgenie" })),
 		"the same dedup key at another provider is another page")
 	for range 2 {
-		require.NoError(t, s.AddPage(ctx, NewPage(a.ID, "", func(p *incident.Page) { p.ExternalID = "Q3" })),
+		require.NoError(t, pagesOf(t, s).AddPage(ctx, NewPage(a.ID, "", func(p *incident.Page) { p.ExternalID = "Q3" })),
 			"an empty dedup key never conflicts")
 	}
 
-	RequireCode(t, s.AddPage(ctx, NewPage(a.ID+b.ID+1000, "INC-404")), incident.ENOTFOUND)
-	RequireCode(t, s.AddPage(ctx, NewPage(a.ID, "INC-x", func(p *incident.Page) { p.Provider = "" })), incident.EINVALID)
-	RequireCode(t, s.AddPage(ctx, nil), incident.EINVALID)
+	RequireCode(t, pagesOf(t, s).AddPage(ctx, NewPage(a.ID+b.ID+1000, "INC-404")), incident.ENOTFOUND)
+	RequireCode(t, pagesOf(t, s).AddPage(ctx, NewPage(a.ID, "INC-x", func(p *incident.Page) { p.Provider = "" })), incident.EINVALID)
+	RequireCode(t, pagesOf(t, s).AddPage(ctx, nil), incident.EINVALID)
 
 	got, err := s.ListPages(ctx, a.ID)
 	require.NoError(t, err)
@@ -1102,11 +1121,11 @@ func testUpdatePage(t *testing.T, s incident.Store) {
 	a := create(t, s)
 	b := create(t, s)
 	page := NewPage(a.ID, "INC-1", func(p *incident.Page) { p.ExternalID = "" })
-	require.NoError(t, s.AddPage(ctx, page))
+	require.NoError(t, pagesOf(t, s).AddPage(ctx, page))
 	taken := NewPage(a.ID, "INC-1-backup")
-	require.NoError(t, s.AddPage(ctx, taken))
+	require.NoError(t, pagesOf(t, s).AddPage(ctx, taken))
 
-	got, err := s.UpdatePage(ctx, page.ID, func(p *incident.Page) error {
+	got, err := pagesOf(t, s).UpdatePage(ctx, page.ID, func(p *incident.Page) error {
 		require.Equal(t, page, p, "fn sees the stored page")
 		p.ID, p.IncidentID = 999999, b.ID // ignored
 		p.CreatedAt = time.Time{}         // keeps the stored time
@@ -1122,14 +1141,14 @@ func testUpdatePage(t *testing.T, s incident.Store) {
 	want.ExternalID, want.Status, want.AcknowledgedAt, want.AcknowledgedBy = "Q1ABCDEF", "acknowledged", ptr(at(4)), "Grace Hopper"
 	want.Assignees = []string{"Grace Hopper"}
 	require.Equal(t, &want, got)
-	found, err := s.FindPage(ctx, "pagerduty", "Q1ABCDEF")
+	found, err := pagesOf(t, s).FindPage(ctx, "pagerduty", "Q1ABCDEF")
 	require.NoError(t, err)
 	require.Equal(t, &want, found, "findable by the new external id")
 	list, err := s.ListPages(ctx, b.ID)
 	require.NoError(t, err)
 	require.Empty(t, list, "the page stays with its incident")
 
-	got, err = s.UpdatePage(ctx, page.ID, func(p *incident.Page) error {
+	got, err = pagesOf(t, s).UpdatePage(ctx, page.ID, func(p *incident.Page) error {
 		p.Status, p.ResolvedAt, p.Assignees = "resolved", ptr(at(30)), nil
 		return nil
 	})
@@ -1139,7 +1158,7 @@ func testUpdatePage(t *testing.T, s incident.Store) {
 	want = *got
 
 	called := false
-	_, err = s.UpdatePage(ctx, page.ID+taken.ID+1000, func(*incident.Page) error {
+	_, err = pagesOf(t, s).UpdatePage(ctx, page.ID+taken.ID+1000, func(*incident.Page) error {
 		called = true
 		return nil
 	})
@@ -1147,23 +1166,23 @@ func testUpdatePage(t *testing.T, s incident.Store) {
 	require.False(t, called)
 
 	sentinel := errors.New("stale webhook")
-	_, err = s.UpdatePage(ctx, page.ID, func(p *incident.Page) error {
+	_, err = pagesOf(t, s).UpdatePage(ctx, page.ID, func(p *incident.Page) error {
 		p.Status = "triggered"
 		return sentinel
 	})
 	require.Same(t, sentinel, err, "fn's error is returned as is")
-	_, err = s.UpdatePage(ctx, page.ID, func(p *incident.Page) error {
+	_, err = pagesOf(t, s).UpdatePage(ctx, page.ID, func(p *incident.Page) error {
 		p.DedupKey, p.Status = taken.DedupKey, "triggered"
 		return nil
 	})
 	RequireCode(t, err, incident.ECONFLICT)
-	_, err = s.UpdatePage(ctx, page.ID, func(p *incident.Page) error {
+	_, err = pagesOf(t, s).UpdatePage(ctx, page.ID, func(p *incident.Page) error {
 		p.Provider, p.Status = "", "triggered"
 		return nil
 	})
 	RequireCode(t, err, incident.EINVALID)
 
-	found, err = s.FindPage(ctx, "pagerduty", "INC-1")
+	found, err = pagesOf(t, s).FindPage(ctx, "pagerduty", "INC-1")
 	require.NoError(t, err)
 	require.Equal(t, &want, found, "nothing was written")
 }
@@ -1172,8 +1191,9 @@ func testUpdatePage(t *testing.T, s incident.Store) {
 // goroutines, as concurrent webhooks do; lost updates would leave names out.
 func testConcurrentPageUpdates(t *testing.T, s incident.Store) {
 	ctx := context.Background()
+	pages := pagesOf(t, s)
 	page := NewPage(create(t, s).ID, "INC-1", func(p *incident.Page) { p.Assignees = nil })
-	require.NoError(t, s.AddPage(ctx, page))
+	require.NoError(t, pages.AddPage(ctx, page))
 	const n = 8
 	var wg sync.WaitGroup
 	errs := make([]error, n)
@@ -1181,7 +1201,7 @@ func testConcurrentPageUpdates(t *testing.T, s incident.Store) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, errs[g] = s.UpdatePage(ctx, page.ID, func(p *incident.Page) error {
+			_, errs[g] = pages.UpdatePage(ctx, page.ID, func(p *incident.Page) error {
 				p.Assignees = append(p.Assignees, fmt.Sprintf("responder %d", g))
 				return nil
 			})
@@ -1191,7 +1211,7 @@ func testConcurrentPageUpdates(t *testing.T, s incident.Store) {
 	for _, err := range errs {
 		require.NoError(t, err)
 	}
-	got, err := s.FindPage(ctx, "pagerduty", "INC-1")
+	got, err := pagesOf(t, s).FindPage(ctx, "pagerduty", "INC-1")
 	require.NoError(t, err)
 	require.Len(t, got.Assignees, n)
 }

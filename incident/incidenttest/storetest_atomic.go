@@ -41,7 +41,7 @@ func testAtomicCommits(t *testing.T, s incident.Store) {
 			return err
 		}
 		require.Equal(t, inc.Title, got.Title)
-		return tx.AddPage(ctx, NewPage(inc.ID, "firebreak-1-checkout"))
+		return pagesOf(t, tx).AddPage(ctx, NewPage(inc.ID, "firebreak-1-checkout"))
 	})
 	require.NoError(t, err)
 	got, err := s.GetIncident(ctx, inc.ID)
@@ -92,7 +92,7 @@ func testAtomicFnError(t *testing.T, s incident.Store) {
 		}); err != nil {
 			return err
 		}
-		if err := tx.AddPage(ctx, NewPage(before.ID, "firebreak-1-checkout")); err != nil {
+		if err := pagesOf(t, tx).AddPage(ctx, NewPage(before.ID, "firebreak-1-checkout")); err != nil {
 			return err
 		}
 		if _, err := tx.RecordDelivery(ctx, incident.Delivery{Source: "pagerduty", ID: "evt-1", ReceivedAt: Epoch()}); err != nil {
@@ -191,14 +191,14 @@ func testAtomicDeliveryPageEvent(t *testing.T, s incident.Store) {
 	ctx := context.Background()
 	inc := create(t, s)
 	page := NewPage(inc.ID, "firebreak-1-checkout")
-	require.NoError(t, s.AddPage(ctx, page))
+	require.NoError(t, pagesOf(t, s).AddPage(ctx, page))
 	ack := func(fail bool) error {
 		return s.Atomic(ctx, func(tx incident.Tx) error {
 			first, err := tx.RecordDelivery(ctx, incident.Delivery{Source: "pagerduty", ID: "ack-1", ReceivedAt: Epoch()})
 			if err != nil || !first {
 				return err
 			}
-			if _, err := tx.UpdatePage(ctx, page.ID, func(p *incident.Page) error {
+			if _, err := pagesOf(t, tx).UpdatePage(ctx, page.ID, func(p *incident.Page) error {
 				p.Status = "acknowledged"
 				return nil
 			}); err != nil {

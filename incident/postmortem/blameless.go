@@ -108,21 +108,10 @@ func BlamelessCheck(section, text string, names []string) []Finding {
 
 	// Mentions are found in the original text, since their ids are
 	// case-sensitive.
-	for i := 0; ; {
-		j := strings.Index(text[i:], "<@")
-		if j < 0 {
-			break
+	for _, m := range userMentions(text) {
+		if slackUserID(m.id) {
+			add(m.start, text[m.start:m.end], suggestName)
 		}
-		start := i + j
-		end := strings.IndexByte(text[start:], '>')
-		if end < 0 {
-			break
-		}
-		tok := text[start : start+end+1]
-		if id, _, _ := strings.Cut(tok[2:len(tok)-1], "|"); slackUserID(id) {
-			add(start, tok, suggestName)
-		}
-		i = start + end + 1
 	}
 
 	lowNames := make([]string, 0, len(names))
@@ -250,7 +239,7 @@ func boundaryAfter(s string, i int, phrase string) bool {
 // person: one of the subject words, a participant's name or a mention.
 func saidOfPerson(before string, subjects, names []string) bool {
 	before = strings.TrimRight(before, " ")
-	if strings.HasSuffix(before, ">") && strings.Contains(before[max(0, strings.LastIndex(before, "<")):], "<@") {
+	if last := strings.LastIndexByte(before, '<'); last >= 0 && strings.HasSuffix(before, ">") && len(userMentions(before[last:])) > 0 {
 		return true
 	}
 	for _, list := range [][]string{subjects, names} {

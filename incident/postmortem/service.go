@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/firebreakhq/firebreak/incident"
 )
@@ -31,11 +30,6 @@ const (
 	// nameLookups bounds the concurrent user-name lookups of one draft:
 	// users.info is Tier 4, and a draft names a few dozen people at most.
 	nameLookups = 8
-	// maxSummaryText keeps the summary inside one Block Kit section (3000).
-	maxSummaryText = 2900
-	// maxPartText keeps each message of the full draft under Slack's
-	// 40,000-character limit on a message's text, wrapper included.
-	maxPartText = 38000
 	// summaryFacts bounds the root-cause facts quoted in the summary.
 	summaryFacts = 3
 	// summaryNotes bounds the review notes quoted in the summary.
@@ -58,9 +52,10 @@ type Config struct {
 	Policy incident.Policy
 	Clock  incident.Clock
 	Logger *slog.Logger
-	// Escape makes text safe in the chat's messages; the chat transport
-	// provides it. Nil leaves text as it is.
-	Escape func(string) string
+	// Split cuts the Markdown draft into pieces that each fit one chat
+	// message once worded; the chat transport provides it. Nil posts the
+	// draft as one piece.
+	Split func(markdown string) []string
 }
 
 // Backfiller reads an incident channel back into the timeline, returning
@@ -83,7 +78,7 @@ type Service struct {
 	policy    incident.Policy
 	clock     incident.Clock
 	log       *slog.Logger
-	escape    func(string) string
+	split     func(string) []string
 }
 
 // New returns a Service.
@@ -97,10 +92,10 @@ func New(cfg Config) *Service {
 	if cfg.Policy.Severities == nil {
 		cfg.Policy = incident.DefaultPolicy()
 	}
-	if cfg.Escape == nil {
-		cfg.Escape = func(s string) string { return s }
+	if cfg.Split == nil {
+		cfg.Split = func(md string) []string { return []string{md} }
 	}
-	return &Service{escape: cfg.Escape, store: cfg.Store, backfill: cfg.Backfill, chat: cfg.Chat, sched: cfg.Scheduler,
+	return &Service{split: cfg.Split, store: cfg.Store, backfill: cfg.Backfill, chat: cfg.Chat, sched: cfg.Scheduler,
 		exporters: cfg.Exporters, renderer: cfg.Renderer, policy: cfg.Policy, clock: cfg.Clock, log: cfg.Logger}
 }
 
@@ -310,17 +305,8 @@ func (s *Service) names(ctx context.Context, in Input) map[string]string {
 		}
 	}
 	addMentions := func(text string) {
-		for {
-			i := strings.Index(text, "<@")
-			if i < 0 {
-				return
-			}
-			text = text[i+2:]
-			end := strings.IndexAny(text, "|>")
-			if end < 0 {
-				return
-			}
-			add(text[:end])
+		for _, m := range userMentions(text) {
+			add(m.id)
 		}
 	}
 	inc := in.Incident
@@ -416,10 +402,12 @@ func (s *Service) runDraft(ctx context.Context, payload []byte) error {
 			done[ev.SourceID] = true
 		}
 	}
-	parts := markdownParts(doc.Markdown, d.Key, s.escape)
+	parts := s.split(doc.Markdown)
+	if len(parts) == 0 {
+		parts = []string{""}
+	}
 	if src := prefix + "summary"; !done[src] {
-		text := SummaryText(d, s.policy.Command, s.escape, len(parts), backfillFailed)
-		if err := s.postSummary(ctx, inc, text); err != nil {
+		if err := s.postSummary(ctx, inc, DraftNotice(d, len(parts), backfillFailed)); err != nil {
 			return fmt.Errorf("post the postmortem draft of %s: %w", inc.Key(), err)
 		}
 		s.record(ctx, inc, src, "Postmortem draft posted in the channel")
@@ -429,7 +417,9 @@ func (s *Service) runDraft(ctx context.Context, payload []byte) error {
 		if done[src] {
 			continue
 		}
-		if _, err := s.chat.Post(ctx, inc.ChannelID, part); err != nil {
+		n := incident.Notice{Kind: incident.NoticePostmortemPart, Incident: d.Key, Actor: "bot",
+			Values: map[string]string{"markdown": part, "part": strconv.Itoa(i + 1), "parts": strconv.Itoa(len(parts))}}
+		if _, err := s.chat.Notify(ctx, inc.ChannelID, n); err != nil {
 			return fmt.Errorf("post part %d of the postmortem draft of %s: %w", i+1, inc.Key(), err)
 		}
 		s.record(ctx, inc, src, fmt.Sprintf("Postmortem draft part %d of %d posted", i+1, len(parts)))
@@ -437,11 +427,7 @@ func (s *Service) runDraft(ctx context.Context, payload []byte) error {
 	return nil
 }
 
-func (s *Service) postSummary(ctx context.Context, inc *incident.Incident, text string) error {
-	if len(s.exporters) == 0 {
-		_, err := s.chat.Post(ctx, inc.ChannelID, text)
-		return err
-	}
+func (s *Service) postSummary(ctx context.Context, inc *incident.Incident, n incident.Notice) error {
 	buttons := make([]incident.Button, 0, len(s.exporters))
 	for i, e := range s.exporters {
 		b := incident.Button{Action: incident.ActionExport, Text: "Export to " + e.Name(), Value: exportValue(inc.ID, targetName(e))}
@@ -450,7 +436,8 @@ func (s *Service) postSummary(ctx context.Context, inc *incident.Incident, text 
 		}
 		buttons = append(buttons, b)
 	}
-	_, err := s.chat.PostButtons(ctx, inc.ChannelID, text, buttons)
+	n.Buttons = buttons
+	_, err := s.chat.Notify(ctx, inc.ChannelID, n)
 	return err
 }
 
@@ -478,16 +465,11 @@ func (s *Service) record(ctx context.Context, inc *incident.Incident, sourceID, 
 	}
 }
 
-// SummaryText condenses a draft into one Slack message: the summary
-// paragraph, the metrics, the recorded milestones, the first root-cause
-// facts, the action items' gaps and the blameless check's review notes. parts
-// is how many messages the full draft follows in.
-func SummaryText(d Draft, command string, escape func(string) string, parts int, backfillFailed bool) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, ":memo: *Postmortem draft for %s: %s*\n", d.Key, escape(d.Title))
-	b.WriteString(escape(truncate(d.Summary, 700)))
-	b.WriteString("\n\n")
-
+// DraftNotice condenses a draft into the notice posted above it: the
+// summary paragraph, the metrics, the recorded milestones, the first
+// root-cause facts, the action items' gaps and the blameless check's review
+// notes. parts is how many pieces the full draft follows in.
+func DraftNotice(d Draft, parts int, backfillFailed bool) incident.Notice {
 	m := d.Metrics
 	ack := metric(m.TimeToAcknowledge)
 	if m.AckTarget > 0 && m.TimeToAcknowledge > 0 {
@@ -497,24 +479,23 @@ func SummaryText(d Draft, command string, escape func(string) string, parts int,
 		}
 		ack += fmt.Sprintf(" (target %s %s)", m.AckTargetText, verdict)
 	}
-	fmt.Fprintf(&b, "*Key metrics:* acknowledged %s · mitigated %s · resolved %s", ack, metric(m.TimeToMitigate), metric(m.TimeToResolve))
+	metrics := fmt.Sprintf("acknowledged %s · mitigated %s · resolved %s", ack, metric(m.TimeToMitigate), metric(m.TimeToResolve))
 	switch {
 	case m.PublicPosted:
-		fmt.Fprintf(&b, " · first public update %s", metric(m.TimeToFirstPublic))
+		metrics += fmt.Sprintf(" · first public update %s", metric(m.TimeToFirstPublic))
 		if m.PublicTarget > 0 {
 			verdict := "missed"
 			if m.PublicWithinTarget {
 				verdict = "met"
 			}
-			fmt.Fprintf(&b, " (target %s %s)", fmtDuration(m.PublicTarget), verdict)
+			metrics += fmt.Sprintf(" (target %s %s)", fmtDuration(m.PublicTarget), verdict)
 		}
 	case m.PublicTarget > 0:
-		fmt.Fprintf(&b, " · status page never posted (target %s)", fmtDuration(m.PublicTarget))
+		metrics += fmt.Sprintf(" · status page never posted (target %s)", fmtDuration(m.PublicTarget))
 	}
 	if !m.CustomersEmailed.IsZero() {
-		fmt.Fprintf(&b, " · customers told by e-mail at %s", clockShort(m.CustomersEmailed))
+		metrics += fmt.Sprintf(" · customers told by e-mail at %s", clockShort(m.CustomersEmailed))
 	}
-	b.WriteString("\n")
 
 	var recorded, missing []string
 	for _, ms := range d.Timeline {
@@ -524,23 +505,6 @@ func SummaryText(d Draft, command string, escape func(string) string, parts int,
 			missing = append(missing, ms.Name)
 		}
 	}
-	fmt.Fprintf(&b, "*Timeline (UTC):* %s", escape(strings.Join(recorded, " → ")))
-	if len(missing) > 0 {
-		fmt.Fprintf(&b, "; not recorded: %s", escape(strings.ToLower(strings.Join(missing, ", "))))
-	}
-	fmt.Fprintf(&b, ". %d key %s.\n", len(d.KeyEvents), plural(len(d.KeyEvents), "event", "events"))
-
-	if facts := d.RootCause.Facts; len(facts) > 0 {
-		b.WriteString("*Root cause, facts to start from:*\n")
-		for i, f := range facts {
-			if i == summaryFacts {
-				fmt.Fprintf(&b, "• …and %d more in the draft\n", len(facts)-summaryFacts)
-				break
-			}
-			fmt.Fprintf(&b, "• %s\n", escape(truncate(f, 220)))
-		}
-	}
-
 	owners, dues := 0, 0
 	for _, a := range d.ActionItems {
 		if a.OwnerNeeded {
@@ -550,29 +514,30 @@ func SummaryText(d Draft, command string, escape func(string) string, parts int,
 			dues++
 		}
 	}
-	fmt.Fprintf(&b, "*Action items:* %d", len(d.ActionItems))
-	if owners > 0 || dues > 0 {
-		fmt.Fprintf(&b, " (%d without an owner, %d without a due date)", owners, dues)
-	}
-	b.WriteString(". Add more with `" + command + " followup`.\n")
-
-	if n := len(d.ReviewNotes); n > 0 {
-		fmt.Fprintf(&b, ":warning: *Review notes:* the blameless check flagged %d %s to revisit before sharing:\n", n, plural(n, "phrase", "phrases"))
-		for i, f := range d.ReviewNotes {
-			if i == summaryNotes {
-				fmt.Fprintf(&b, "• …and %d more in the draft\n", n-summaryNotes)
-				break
-			}
-			fmt.Fprintf(&b, "• %s: \"%s\"\n", f.Section, escape(truncate(f.Phrase, 80)))
+	n := incident.Notice{Kind: incident.NoticePostmortemDraft, Incident: d.Key, Actor: "bot", Values: map[string]string{
+		"title": d.Title, "summary": truncate(d.Summary, 700), "metrics": metrics,
+		"timeline": strings.Join(recorded, " → "), "missing": strings.ToLower(strings.Join(missing, ", ")),
+		"key_events": strconv.Itoa(len(d.KeyEvents)), "action_items": strconv.Itoa(len(d.ActionItems)),
+		"no_owner": strconv.Itoa(owners), "no_due": strconv.Itoa(dues),
+		"review_notes": strconv.Itoa(len(d.ReviewNotes)), "parts": strconv.Itoa(parts),
+		"backfill_failed": strconv.FormatBool(backfillFailed),
+	}}
+	for i, f := range d.RootCause.Facts {
+		if i == summaryFacts {
+			n.Values["more_facts"] = strconv.Itoa(len(d.RootCause.Facts) - summaryFacts)
+			break
 		}
-	} else {
-		b.WriteString("*Review notes:* the blameless check found no names or blame language.\n")
+		n.Items = append(n.Items, incident.Notice{Kind: incident.NoticePostmortemFact, Incident: d.Key, Values: map[string]string{"text": truncate(f, 220)}})
 	}
-	if backfillFailed {
-		b.WriteString(":warning: The channel history could not be read, so messages sent while the bot was away may be missing.\n")
+	for i, f := range d.ReviewNotes {
+		if i == summaryNotes {
+			n.Values["more_notes"] = strconv.Itoa(len(d.ReviewNotes) - summaryNotes)
+			break
+		}
+		n.Items = append(n.Items, incident.Notice{Kind: incident.NoticePostmortemReviewNote, Incident: d.Key,
+			Values: map[string]string{"section": f.Section, "phrase": truncate(f.Phrase, 80)}})
 	}
-	fmt.Fprintf(&b, "_The full draft in Markdown follows in %d %s._", parts, plural(parts, "message", "messages"))
-	return truncate(b.String(), maxSummaryText)
+	return n
 }
 
 func metric(d time.Duration) string {
@@ -583,48 +548,6 @@ func metric(d time.Duration) string {
 }
 
 func clockShort(t time.Time) string { return t.UTC().Format("15:04") }
-
-// markdownParts splits the Markdown draft into messages, each a code block
-// under Slack's limit on a message's text, cut between lines.
-func markdownParts(md, key string, escape func(string) string) []string {
-	body := escape(strings.ReplaceAll(md, "```", "`\u200b``"))
-	const overhead = 120 // the header and the fences
-	var chunks []string
-	var cur strings.Builder
-	curLen := 0
-	flush := func() {
-		if curLen > 0 {
-			chunks = append(chunks, strings.TrimRight(cur.String(), "\n"))
-		}
-		cur.Reset()
-		curLen = 0
-	}
-	for _, line := range strings.SplitAfter(body, "\n") {
-		n := utf8.RuneCountInString(line)
-		for n > maxPartText-overhead {
-			// A single line longer than a message: cut it by runes.
-			flush()
-			r := []rune(line)
-			chunks = append(chunks, string(r[:maxPartText-overhead]))
-			line = string(r[maxPartText-overhead:])
-			n = len(r) - (maxPartText - overhead)
-		}
-		if curLen+n > maxPartText-overhead {
-			flush()
-		}
-		cur.WriteString(line)
-		curLen += n
-	}
-	flush()
-	if len(chunks) == 0 {
-		chunks = []string{""}
-	}
-	parts := make([]string, len(chunks))
-	for i, c := range chunks {
-		parts[i] = fmt.Sprintf("*%s postmortem draft (Markdown), part %d of %d*\n```\n%s\n```", key, i+1, len(chunks), c)
-	}
-	return parts
-}
 
 // runExport is the JobExport handler.
 func (s *Service) runExport(ctx context.Context, payload []byte) error {
@@ -668,16 +591,17 @@ func (s *Service) runExport(ctx context.Context, payload []byte) error {
 	if prev != nil && prev.ID == ref.ID {
 		verb = "updated"
 	}
-	line := fmt.Sprintf(":page_facing_up: %s %s the %s postmortem in %s: %s", mention(p.Actor), verb, inc.Key(), exp.Name(), ref.URL)
+	done := incident.Notice{Kind: incident.NoticePostmortemExported, Incident: inc.Key(), Actor: p.Actor,
+		Values: map[string]string{"verb": verb, "target": exp.Name(), "url": ref.URL}}
 	if ref.Version > 1 {
-		line += fmt.Sprintf(" (version %d)", ref.Version)
+		done.Values["version"] = strconv.Itoa(ref.Version)
 	}
 	if inc.ChannelID == "" {
-		if err := s.chat.Reply(ctx, p.Reply, line); err != nil {
+		if err := s.chat.Tell(ctx, p.Reply, done); err != nil {
 			s.log.WarnContext(ctx, "could not tell the exporter where the postmortem is", "incident", inc.Key(), "err", err)
 		}
 	} else {
-		if _, err := s.chat.Post(ctx, inc.ChannelID, line); err != nil {
+		if _, err := s.chat.Notify(ctx, inc.ChannelID, done); err != nil {
 			s.log.WarnContext(ctx, "could not post the postmortem link", "incident", inc.Key(), "err", err)
 		}
 		if ref.URL != "" && (prev == nil || prev.URL != ref.URL) {
@@ -706,23 +630,17 @@ func (s *Service) exportFailed(ctx context.Context, inc *incident.Incident, p ex
 	refused := code == incident.EINVALID || code == incident.EFORBIDDEN || code == incident.ENOTFOUND
 	final := refused || (max > 0 && attempt >= max)
 	if final || attempt <= 1 {
-		text := fmt.Sprintf(":warning: *Exporting the %s postmortem to %s failed*: %s", inc.Key(), exp.Name(), incident.ErrorMessage(cause))
-		var buttons []incident.Button
+		n := incident.Notice{Kind: incident.NoticePostmortemExportFailed, Incident: inc.Key(), Actor: "bot",
+			Values: map[string]string{"target": exp.Name(), "error": incident.ErrorMessage(cause), "retry": "background"}}
 		if final {
-			text += " Fix the cause, then press Retry."
-			buttons = []incident.Button{{Action: incident.ActionExport, Text: "Retry export to " + exp.Name(), Value: exportValue(inc.ID, p.Target), Style: "primary"}}
-		} else {
-			text += " Retrying in the background."
+			n.Values["retry"] = "final"
+			n.Buttons = []incident.Button{{Action: incident.ActionExport, Text: "Retry export to " + exp.Name(), Value: exportValue(inc.ID, p.Target), Style: "primary"}}
 		}
 		var err error
 		if inc.ChannelID != "" {
-			if buttons != nil {
-				_, err = s.chat.PostButtons(ctx, inc.ChannelID, text, buttons)
-			} else {
-				_, err = s.chat.Post(ctx, inc.ChannelID, text)
-			}
+			_, err = s.chat.Notify(ctx, inc.ChannelID, n)
 		} else {
-			err = s.chat.Reply(ctx, p.Reply, text)
+			err = s.chat.Tell(ctx, p.Reply, n)
 		}
 		if err != nil {
 			s.log.WarnContext(ctx, "could not report the failed export", "incident", inc.Key(), "err", err)
@@ -735,11 +653,4 @@ func (s *Service) exportFailed(ctx context.Context, inc *incident.Incident, p ex
 		return fmt.Errorf("%w: %w", err, incident.ErrJobCancel)
 	}
 	return err
-}
-
-func mention(user string) string {
-	if user == "" || user == "bot" {
-		return "firebreak"
-	}
-	return "<@" + user + ">"
 }

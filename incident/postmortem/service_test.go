@@ -97,7 +97,7 @@ func newFixture(t *testing.T, withExporters bool) *fixture {
 		list = f.exp.list
 	}
 	f.capt = capture.New(capture.Config{Store: store, Chat: ch, Notifier: f.svc, Policy: policy, Clock: clock})
-	f.pm = postmortem.New(postmortem.Config{Escape: slackEscape, Store: store, Backfill: f.capt, Policy: policy, Chat: ch, Scheduler: q, Exporters: list,
+	f.pm = postmortem.New(postmortem.Config{Split: bot.MarkdownParts, Store: store, Backfill: f.capt, Policy: policy, Chat: ch, Scheduler: q, Exporters: list,
 		Renderer: renderer, Clock: clock})
 	f.svc.Use(f.pm.Feature())
 	f.svc.RegisterJobs(q)
@@ -375,7 +375,7 @@ func TestDraftRetryPostsOnce(t *testing.T) {
 	require.Equal(t, 1, f.queue.Pending(postmortem.JobDraft))
 	// Fail the Markdown part once, after the summary went out.
 	failSecondPost := &secondPostFailer{Chat: f.chat}
-	pm := postmortem.New(postmortem.Config{Escape: slackEscape, Store: f.store, Backfill: f.capt, Policy: f.svc.Policy(), Chat: failSecondPost, Scheduler: f.queue, Renderer: mustTemplates(t), Clock: f.clock})
+	pm := postmortem.New(postmortem.Config{Split: bot.MarkdownParts, Store: f.store, Backfill: f.capt, Policy: f.svc.Policy(), Chat: failSecondPost, Scheduler: f.queue, Renderer: mustTemplates(t), Clock: f.clock})
 	pm.RegisterJobs(f.queue)
 	require.Empty(t, f.queue.RunAll(t))
 
@@ -399,12 +399,12 @@ type secondPostFailer struct {
 	failed bool
 }
 
-func (c *secondPostFailer) Post(ctx context.Context, ch, text string) (string, error) {
-	if !c.failed && strings.Contains(text, "(Markdown), part") {
+func (c *secondPostFailer) Notify(ctx context.Context, ch string, n incident.Notice) (string, error) {
+	if !c.failed && n.Kind == incident.NoticePostmortemPart {
 		c.failed = true
 		return "", incident.Errorf(incident.EUNAVAILABLE, "Slack is not responding")
 	}
-	return c.Chat.Post(ctx, ch, text)
+	return c.Chat.Notify(ctx, ch, n)
 }
 
 func mustTemplates(t testing.TB) *templates.Set {
@@ -639,7 +639,7 @@ func BenchmarkDraftFromStore10k(b *testing.B) {
 
 	ch := newFakeChat()
 	ch.Names = names
-	pm := postmortem.New(postmortem.Config{Escape: slackEscape, Store: store, Chat: ch, Renderer: mustTemplates(b), Clock: clock})
+	pm := postmortem.New(postmortem.Config{Split: bot.MarkdownParts, Store: store, Chat: ch, Renderer: mustTemplates(b), Clock: clock})
 	d, doc, err := pm.Draft(ctx, inc.ID)
 	require.NoError(b, err)
 	require.Equal(b, n-(n-1)/101-1, d.MessageCount)

@@ -30,6 +30,38 @@ func plainText(s string, name func(id string) string) string {
 	return b.String()
 }
 
+// mentionSpan is a user mention in captured text: its bytes [start, end)
+// and the user id.
+type mentionSpan struct {
+	start, end int
+	id         string
+}
+
+// userMentions finds the user mentions (<@U123>, <@U123|alice>) in text
+// as captured from the chat, in order.
+func userMentions(text string) []mentionSpan {
+	var out []mentionSpan
+	for i := 0; i < len(text); {
+		j := strings.IndexByte(text[i:], '<')
+		if j < 0 {
+			break
+		}
+		start := i + j
+		end := strings.IndexByte(text[start:], '>')
+		if end < 0 {
+			break
+		}
+		if target, ok := strings.CutPrefix(text[start+1:start+end], "@"); ok {
+			id, _, _ := strings.Cut(target, "|")
+			out = append(out, mentionSpan{start: start, end: start + end + 1, id: id})
+			i = start + end + 1
+			continue
+		}
+		i = start + 1
+	}
+	return out
+}
+
 // slackToken renders the inside of one <...> token.
 func slackToken(tok string, name func(string) string) string {
 	target, label, hasLabel := strings.Cut(tok, "|")

@@ -1,4 +1,4 @@
-package incident_test
+package paging_test
 
 import (
 	"context"
@@ -87,16 +87,10 @@ func (p *pager) OnCall(context.Context, incident.ServicePolicy) ([]incident.OnCa
 	return []incident.OnCall{{Level: 1, Name: "Bob Roe", Schedule: "Primary"}}, nil
 }
 
-func pagingSetup(t *testing.T) (bundle, *pager) {
+func pagingSetup(t *testing.T, mutate ...func(*incident.Policy)) (bundle, *pager) {
 	t.Helper()
 	pg := newPager()
-	b := setup(t)
-	policy := b.svc.Policy()
-	svc := incident.NewService(incident.ServiceConfig{Store: b.store, Scheduler: b.queue, Chat: b.chat, Pager: pg, Policy: policy, Clock: b.clock})
-	b.queue.ResetHandlers()
-	svc.RegisterJobs(b.queue)
-	b.svc = svc
-	return b, pg
+	return setup(t, pg, mutate...), pg
 }
 
 func TestPagingPerSeverity(t *testing.T) {
@@ -136,7 +130,7 @@ func TestPageOverrideAndNoDoublePage(t *testing.T) {
 	inc := declare(t, b, "loud", incident.P2, "")
 	require.Empty(t, b.queue.RunAll(t))
 	// A retried job (the same page again) never pages twice or posts twice.
-	_, err = b.svc.Page(ctx, inc.ID, "checkout", "U0DECL")
+	_, err = b.pg.Page(ctx, inc.ID, "checkout", "U0DECL")
 	require.NoError(t, err)
 	require.Empty(t, b.queue.RunAll(t))
 	require.Len(t, pg.pages, 2, "a deliberate re-page is a new page (round 1)")
@@ -154,8 +148,8 @@ func TestAcknowledgementFromWebhookAndSlack(t *testing.T) {
 	b.clock.Advance(3*time.Minute + 12*time.Second)
 
 	ev := incident.PageEvent{DeliveryID: "EV1", Kind: incident.PageAcknowledged, DedupKey: "firebreak-1-checkout", Agent: "Jane Doe", At: b.clock.Now()}
-	require.NoError(t, b.svc.HandlePageEvent(ctx, ev))
-	require.NoError(t, b.svc.HandlePageEvent(ctx, ev), "a redelivery")
+	require.NoError(t, b.pg.HandlePageEvent(ctx, ev))
+	require.NoError(t, b.pg.HandlePageEvent(ctx, ev), "a redelivery")
 	require.Empty(t, b.queue.RunAll(t))
 	posts := strings.Join(b.chat.Posts[inc.ChannelID], "\n")
 	require.Equal(t, 1, strings.Count(posts, "Acknowledged by Jane Doe in PagerDuty, 3m12s after the page."))
@@ -166,9 +160,9 @@ func TestAcknowledgementFromWebhookAndSlack(t *testing.T) {
 
 	// Other events become lines too; unknown pages are ignored.
 	for _, k := range []incident.PageEventKind{incident.PageUnacknowledged, incident.PageEscalated, incident.PageReassigned, incident.PageReopened, incident.PageResolved} {
-		require.NoError(t, b.svc.HandlePageEvent(ctx, incident.PageEvent{DeliveryID: "EV-" + string(k), Kind: k, DedupKey: "firebreak-1-checkout", Agent: "Jane Doe", Assignees: []string{"Carol"}}))
+		require.NoError(t, b.pg.HandlePageEvent(ctx, incident.PageEvent{DeliveryID: "EV-" + string(k), Kind: k, DedupKey: "firebreak-1-checkout", Agent: "Jane Doe", Assignees: []string{"Carol"}}))
 	}
-	require.NoError(t, b.svc.HandlePageEvent(ctx, incident.PageEvent{DeliveryID: "EV-X", Kind: incident.PageAcknowledged, DedupKey: "someone-elses"}))
+	require.NoError(t, b.pg.HandlePageEvent(ctx, incident.PageEvent{DeliveryID: "EV-X", Kind: incident.PageAcknowledged, DedupKey: "someone-elses"}))
 	require.Empty(t, b.queue.RunAll(t))
 	posts = strings.Join(b.chat.Posts[inc.ChannelID], "\n")
 	for _, want := range []string{"unacknowledged again", "escalated the page for checkout to Carol", "reassigned the page", "reopened in PagerDuty", "resolved in PagerDuty by Jane Doe"} {
@@ -177,14 +171,14 @@ func TestAcknowledgementFromWebhookAndSlack(t *testing.T) {
 	page, err := b.store.FindPage(ctx, "pagerduty", "firebreak-1-checkout")
 	require.NoError(t, err)
 	require.NotNil(t, page.ResolvedAt)
-	require.NoError(t, b.svc.HandlePageEvent(ctx, incident.PageEvent{DeliveryID: "EV-reopen-2", Kind: incident.PageReopened, DedupKey: "firebreak-1-checkout", Agent: "Jane Doe"}))
+	require.NoError(t, b.pg.HandlePageEvent(ctx, incident.PageEvent{DeliveryID: "EV-reopen-2", Kind: incident.PageReopened, DedupKey: "firebreak-1-checkout", Agent: "Jane Doe"}))
 	page, err = b.store.FindPage(ctx, "pagerduty", "firebreak-1-checkout")
 	require.NoError(t, err)
 	require.Nil(t, page.ResolvedAt, "a reopened page is not resolved")
 	require.Equal(t, "triggered", page.Status)
 
 	// Acknowledge from Slack: as the clicking user's e-mail.
-	require.NoError(t, b.svc.AcknowledgePage(ctx, "firebreak-1-checkout", "U0KIM", incident.ReplyTarget{UserID: "U0KIM"}))
+	require.NoError(t, b.pg.AcknowledgePage(ctx, "firebreak-1-checkout", "U0KIM", incident.ReplyTarget{UserID: "U0KIM"}))
 	require.Empty(t, b.queue.RunAll(t))
 	require.Equal(t, []string{"firebreak-1-checkout by kim@example.com"}, pg.acks)
 }
@@ -194,7 +188,7 @@ func TestPageFailureIsSaidOnceAndRetried(t *testing.T) {
 	b, pg := pagingSetup(t)
 	inc := readyAt(t, b, incident.P3)
 	pg.fail = incident.Errorf(incident.EUNAVAILABLE, "PagerDuty is not responding (HTTP 503 after 4 attempts).")
-	_, err := b.svc.Page(context.Background(), inc.ID, "", "U0DECL")
+	_, err := b.pg.Page(context.Background(), inc.ID, "", "U0DECL")
 	require.NoError(t, err)
 	b.queue.RunAll(t) // retried every 15s, bounded in this fake
 	posts := strings.Join(b.chat.Posts[inc.ChannelID], "\n")
@@ -205,7 +199,7 @@ func TestPageFailureIsSaidOnceAndRetried(t *testing.T) {
 	b2, pg2 := pagingSetup(t)
 	inc2 := readyAt(t, b2, incident.P3)
 	pg2.fail = incident.Errorf(incident.EINVALID, "No PagerDuty service PXXX.")
-	_, err = b2.svc.Page(context.Background(), inc2.ID, "", "U0DECL")
+	_, err = b2.pg.Page(context.Background(), inc2.ID, "", "U0DECL")
 	require.NoError(t, err)
 	b2.queue.RunAll(t)
 	require.Contains(t, strings.Join(b2.chat.Posts[inc2.ChannelID], "\n"), "Retrying cannot fix this")
@@ -245,13 +239,8 @@ func TestPrivateIncidentPageIsRedacted(t *testing.T) {
 	require.Empty(t, pg.requests[0].Details)
 
 	// A policy may let the title through.
-	b2, pg2 := pagingSetup(t)
-	p := b2.svc.Policy()
-	p.PrivatePages = incident.DiscloseFull
-	svc := incident.NewService(incident.ServiceConfig{Store: b2.store, Scheduler: b2.queue, Chat: b2.chat, Pager: pg2, Policy: p, Clock: b2.clock})
-	b2.queue.ResetHandlers()
-	svc.RegisterJobs(b2.queue)
-	_, _, err = svc.Declare(ctx, incident.DeclareInput{Title: "payroll export leaks salaries", Severity: incident.P1, ServiceKey: "checkout", DeclaredBy: "U0DECL", Private: true})
+	b2, pg2 := pagingSetup(t, func(p *incident.Policy) { p.PrivatePages = incident.DiscloseFull })
+	_, _, err = b2.svc.Declare(ctx, incident.DeclareInput{Title: "payroll export leaks salaries", Severity: incident.P1, ServiceKey: "checkout", DeclaredBy: "U0DECL", Private: true})
 	require.NoError(t, err)
 	require.Empty(t, b2.queue.RunAll(t))
 	require.Equal(t, "payroll export leaks salaries", pg2.requests[0].Title)

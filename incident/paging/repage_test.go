@@ -1,4 +1,4 @@
-package incident_test
+package paging_test
 
 import (
 	"context"
@@ -45,7 +45,7 @@ func TestAcknowledgedPageIsNotEscalated(t *testing.T) {
 	ctx := context.Background()
 	inc := readyAt(t, b, incident.P1)
 	advance(t, b, 5*time.Minute)
-	require.NoError(t, b.svc.HandlePageEvent(ctx, incident.PageEvent{DeliveryID: "EV1", Kind: incident.PageAcknowledged,
+	require.NoError(t, b.pg.HandlePageEvent(ctx, incident.PageEvent{DeliveryID: "EV1", Kind: incident.PageAcknowledged,
 		DedupKey: "firebreak-1-checkout", Agent: "Bob Roe", At: b.clock.Now()}))
 	advance(t, b, time.Hour)
 	require.Empty(t, pg.escalated)
@@ -82,7 +82,7 @@ func TestEscalationReportedByPagerDutyInvitesTheNewPeople(t *testing.T) {
 	pg.mu.Lock()
 	pg.emails["firebreak-1-checkout"] = []string{"erin@example.com"}
 	pg.mu.Unlock()
-	require.NoError(t, b.svc.HandlePageEvent(ctx, incident.PageEvent{DeliveryID: "EV-ESC", Kind: incident.PageEscalated,
+	require.NoError(t, b.pg.HandlePageEvent(ctx, incident.PageEvent{DeliveryID: "EV-ESC", Kind: incident.PageEscalated,
 		DedupKey: "firebreak-1-checkout", Assignees: []string{"Erin Doe"}, At: b.clock.Now()}))
 	require.Empty(t, b.queue.RunAll(t))
 	require.Contains(t, b.chat.Members[inc.ChannelID], "U0ERIN", "the person PagerDuty escalated to is invited")

@@ -1,4 +1,4 @@
-package incident
+package paging
 
 import (
 	"context"
@@ -6,22 +6,18 @@ import (
 	"fmt"
 	"strings"
 	"time"
-)
 
-// Job kinds of the paging that escalates by itself.
-const (
-	// JobRepage escalates a page nobody acknowledged within the severity's
-	// response target.
-	JobRepage = "incident.repage"
-	// JobInvitePaged invites the people a page reached into the incident
-	// channel.
-	JobInvitePaged = "incident.invite_paged"
+	"github.com/firebreakhq/firebreak/incident"
 )
 
 // maxAutoRepages bounds how often the bot escalates or re-pages one
 // service by itself; past that the Re-page button remains, and PagerDuty's
 // own escalation policy keeps going.
 const maxAutoRepages = 3
+
+// timerSlack is how early a re-page job may run and still count as due:
+// timers fire a little early or late, never exactly on time.
+const timerSlack = time.Second
 
 type repagePayload struct {
 	IncidentID int64  `json:"incident_id"`
@@ -40,7 +36,7 @@ type invitePayload struct {
 // followPage plans, on sched, what follows a new page: its people are
 // invited into the channel, and it is escalated if nobody acknowledges it
 // within the severity's response target.
-func (s *Service) followPage(ctx context.Context, sched Scheduler, inc *Incident, page *Page, source string) error {
+func (s *Service) followPage(ctx context.Context, sched incident.Scheduler, inc *incident.Incident, page *incident.Page, source string) error {
 	if err := s.scheduleInvitePaged(ctx, sched, page, source); err != nil {
 		return err
 	}
@@ -53,10 +49,10 @@ func (s *Service) followPage(ctx context.Context, sched Scheduler, inc *Incident
 
 // scheduleRepage plans an escalation check on the urgent queue: it is
 // part of paging, and must not wait behind slow work.
-func (s *Service) scheduleRepage(ctx context.Context, sched Scheduler, p repagePayload, at time.Time) error {
+func (s *Service) scheduleRepage(ctx context.Context, sched incident.Scheduler, p repagePayload, at time.Time) error {
 	p.Due = at.Unix()
 	payload, _ := json.Marshal(p)
-	if _, err := sched.Schedule(ctx, Job{Kind: JobRepage, Key: fmt.Sprintf("repage:%s:%d", p.PageKey, p.Step), Payload: payload,
+	if _, err := sched.Schedule(ctx, incident.Job{Kind: JobRepage, Key: fmt.Sprintf("repage:%s:%d", p.PageKey, p.Step), Payload: payload,
 		RunAt: at, MaxAttempts: pageAttempts, Urgent: true}); err != nil {
 		return fmt.Errorf("schedule the re-page of %s: %w", p.PageKey, err)
 	}
@@ -65,12 +61,12 @@ func (s *Service) scheduleRepage(ctx context.Context, sched Scheduler, p repageP
 
 // scheduleInvitePaged invites the people a page reached, once per reason
 // (the page, an escalation, a reassignment).
-func (s *Service) scheduleInvitePaged(ctx context.Context, sched Scheduler, page *Page, reason string) error {
-	if _, ok := s.pager.(PageResponders); !ok {
+func (s *Service) scheduleInvitePaged(ctx context.Context, sched incident.Scheduler, page *incident.Page, reason string) error {
+	if _, ok := s.pager.(incident.PageResponders); !ok {
 		return nil
 	}
 	payload, _ := json.Marshal(invitePayload{IncidentID: page.IncidentID, PageKey: page.DedupKey})
-	if _, err := sched.Schedule(ctx, Job{Kind: JobInvitePaged, Key: "invite-paged:" + page.DedupKey + ":" + reason, Payload: payload,
+	if _, err := sched.Schedule(ctx, incident.Job{Kind: JobInvitePaged, Key: "invite-paged:" + page.DedupKey + ":" + reason, Payload: payload,
 		MaxAttempts: 5, Urgent: true}); err != nil {
 		return fmt.Errorf("schedule inviting the people paged: %w", err)
 	}
@@ -85,31 +81,31 @@ func (s *Service) scheduleInvitePaged(ctx context.Context, sched Scheduler, page
 func (s *Service) runRepage(ctx context.Context, payload []byte) error {
 	var p repagePayload
 	if err := json.Unmarshal(payload, &p); err != nil {
-		return fmt.Errorf("decode re-page: %w: %w", err, ErrJobCancel)
+		return fmt.Errorf("decode re-page: %w: %w", err, incident.ErrJobCancel)
 	}
 	inc, err := s.store.GetIncident(ctx, p.IncidentID)
-	if ErrorCode(err) == ENOTFOUND {
+	if incident.ErrorCode(err) == incident.ENOTFOUND {
 		return nil
 	} else if err != nil {
 		return fmt.Errorf("re-page: %w", err)
 	}
 	page, err := s.store.FindPage(ctx, "pagerduty", p.PageKey)
 	if err != nil {
-		return fmt.Errorf("re-page %s: %w: %w", p.PageKey, err, ErrJobCancel)
+		return fmt.Errorf("re-page %s: %w: %w", p.PageKey, err, incident.ErrJobCancel)
 	}
 	sp := s.policy.Severity(inc.Severity)
 	if !inc.Status.Open() || sp.RespondWithin <= 0 || page.AcknowledgedAt != nil ||
 		page.Status == "acknowledged" || page.Status == "resolved" {
 		return nil
 	}
-	if due := time.Unix(p.Due, 0); due.After(s.clock.Now().Add(nagSlack)) {
+	if due := time.Unix(p.Due, 0); due.After(s.clock.Now().Add(timerSlack)) {
 		return s.scheduleRepage(ctx, s.sched, p, due) // a timer that fired early
 	}
 	if inc.ChannelID == "" {
-		return RetryLater(5*time.Second, "%s has no channel yet", inc.Key())
+		return incident.RetryLater(5*time.Second, "%s has no channel yet", inc.Key())
 	}
 	source := fmt.Sprintf("repage:%s:%d", page.DedupKey, p.Step)
-	if s.announced(ctx, inc.ID, source) {
+	if announced(ctx, s.store, inc.ID, source) {
 		return nil // a redelivered job
 	}
 	svc, ok := s.policy.Services[page.Service]
@@ -118,42 +114,18 @@ func (s *Service) runRepage(ctx context.Context, payload []byte) error {
 	}
 	target := sp.TargetText
 	if target == "" {
-		target = DurationWords(sp.RespondWithin)
+		target = incident.DurationWords(sp.RespondWithin)
 	}
-	head := fmt.Sprintf(":rotating_light: Nobody acknowledged the page for *%s* within %s", svc.Name, target)
-
-	var text string
-	if esc, ok := s.pager.(PageEscalator); ok {
-		updated, err := esc.Escalate(ctx, *page)
-		switch code := ErrorCode(err); {
-		case err == nil:
-			if _, err := s.store.UpdatePage(ctx, page.ID, func(pg *Page) error {
-				pg.Status, pg.Assignees = updated.Status, updated.Assignees
-				return nil
-			}); err != nil {
-				s.log.WarnContext(ctx, "could not record the escalation", "page", page.DedupKey, "err", err)
-			}
-			text = head + ", so I escalated it in PagerDuty to the next level"
-			if len(updated.Assignees) > 0 {
-				text += ", now paging " + strings.Join(updated.Assignees, ", ")
-			}
-			text += "."
-			if err := s.scheduleInvitePaged(ctx, s.sched, page, source); err != nil {
-				s.log.WarnContext(ctx, "could not plan inviting the people paged", "page", page.DedupKey, "err", err)
-			}
-			if p.Step < maxAutoRepages {
-				next := repagePayload{IncidentID: inc.ID, PageKey: page.DedupKey, Step: p.Step + 1}
-				if err := s.scheduleRepage(ctx, s.sched, next, s.clock.Now().Add(sp.RespondWithin)); err != nil {
-					s.log.WarnContext(ctx, "could not plan the next re-page", "page", page.DedupKey, "err", err)
-				}
-			}
-		case code == EINVALID || code == ENOTFOUND || code == EFORBIDDEN:
-			s.log.InfoContext(ctx, "the page cannot escalate; paging again", "incident", inc.Key(), "page", page.DedupKey, "reason", ErrorMessage(err))
-		default:
-			return fmt.Errorf("escalate page %s: %w", page.DedupKey, err)
-		}
+	n := incident.Notice{Kind: incident.NoticeRepage, Incident: inc.Key(), Actor: "bot", Drill: inc.Drill,
+		Values:  map[string]string{"service": svc.Name, "target": target},
+		Buttons: []incident.Button{{Action: incident.ActionRepage, Text: "Re-page " + page.Service, Value: fmt.Sprintf("%d|%s", inc.ID, page.Service), Style: "danger"}}}
+	escalated, ok, err := s.escalate(ctx, inc, page, p, source, sp.RespondWithin)
+	if err != nil {
+		return err
 	}
-	if text == "" {
+	if ok {
+		n.Values["action"], n.Values["assignees"] = "escalated", strings.Join(escalated.Assignees, ", ")
+	} else {
 		pages, err := s.store.ListPages(ctx, inc.ID)
 		if err != nil {
 			return fmt.Errorf("re-page: %w", err)
@@ -170,21 +142,56 @@ func (s *Service) runRepage(ctx context.Context, payload []byte) error {
 		if err := s.schedulePage(ctx, s.sched, pagePayload{IncidentID: inc.ID, Service: page.Service, Actor: "bot", Round: round, Backup: true}); err != nil {
 			return fmt.Errorf("re-page: %w", err)
 		}
-		text = head + ", so I am paging again, with the backup."
+		n.Values["action"] = "paged_again"
 	}
-	ev := TimelineEvent{IncidentID: inc.ID, Kind: EventPaged, Actor: "bot", At: s.clock.Now(), Key: true, Text: text,
+	ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventPaged, Actor: "bot", At: s.clock.Now(), Key: true, Text: s.noticeText(n),
 		SourceID: source, Data: map[string]string{"service": page.Service, "page": page.DedupKey, "repage": fmt.Sprint(p.Step)}}
-	if err := s.store.AddTimelineEvent(ctx, &ev); ErrorCode(err) == ECONFLICT {
+	if err := s.store.AddTimelineEvent(ctx, &ev); incident.ErrorCode(err) == incident.ECONFLICT {
 		return nil
 	} else if err != nil {
 		s.log.ErrorContext(ctx, "could not record the re-page", "incident", inc.Key(), "err", err)
 	}
-	buttons := []Button{{Action: ActionRepage, Text: "Re-page " + page.Service, Value: fmt.Sprintf("%d|%s", inc.ID, page.Service), Style: "danger"}}
-	if _, err := s.chat.PostButtons(ctx, inc.ChannelID, text, buttons); err != nil {
+	if _, err := s.chat.Notify(ctx, inc.ChannelID, n); err != nil {
 		// PagerDuty has acted; a retry would escalate again.
 		s.log.WarnContext(ctx, "could not say the re-page in the channel", "incident", inc.Key(), "err", err)
 	}
 	return nil
+}
+
+// escalate asks the provider to move an unacknowledged page on to the next
+// level, and plans inviting its people and the next check. It returns the
+// escalated page, or false when the provider cannot escalate this page (it
+// is paged again instead).
+func (s *Service) escalate(ctx context.Context, inc *incident.Incident, page *incident.Page, p repagePayload, source string, every time.Duration) (*incident.Page, bool, error) {
+	esc, ok := s.pager.(incident.PageEscalator)
+	if !ok {
+		return nil, false, nil
+	}
+	updated, err := esc.Escalate(ctx, *page)
+	switch code := incident.ErrorCode(err); {
+	case err == nil:
+	case code == incident.EINVALID || code == incident.ENOTFOUND || code == incident.EFORBIDDEN:
+		s.log.InfoContext(ctx, "the page cannot escalate; paging again", "incident", inc.Key(), "page", page.DedupKey, "reason", incident.ErrorMessage(err))
+		return nil, false, nil
+	default:
+		return nil, false, fmt.Errorf("escalate page %s: %w", page.DedupKey, err)
+	}
+	if _, err := s.store.UpdatePage(ctx, page.ID, func(pg *incident.Page) error {
+		pg.Status, pg.Assignees = updated.Status, updated.Assignees
+		return nil
+	}); err != nil {
+		s.log.WarnContext(ctx, "could not record the escalation", "page", page.DedupKey, "err", err)
+	}
+	if err := s.scheduleInvitePaged(ctx, s.sched, page, source); err != nil {
+		s.log.WarnContext(ctx, "could not plan inviting the people paged", "page", page.DedupKey, "err", err)
+	}
+	if p.Step < maxAutoRepages {
+		next := repagePayload{IncidentID: inc.ID, PageKey: page.DedupKey, Step: p.Step + 1}
+		if err := s.scheduleRepage(ctx, s.sched, next, s.clock.Now().Add(every)); err != nil {
+			s.log.WarnContext(ctx, "could not plan the next re-page", "page", page.DedupKey, "err", err)
+		}
+	}
+	return updated, true, nil
 }
 
 // runInvitePaged is the JobInvitePaged handler: the people a page reached
@@ -192,14 +199,14 @@ func (s *Service) runRepage(ctx context.Context, payload []byte) error {
 func (s *Service) runInvitePaged(ctx context.Context, payload []byte) error {
 	var p invitePayload
 	if err := json.Unmarshal(payload, &p); err != nil {
-		return fmt.Errorf("decode invite: %w: %w", err, ErrJobCancel)
+		return fmt.Errorf("decode invite: %w: %w", err, incident.ErrJobCancel)
 	}
-	r, ok := s.pager.(PageResponders)
+	r, ok := s.pager.(incident.PageResponders)
 	if !ok {
 		return nil
 	}
 	inc, err := s.store.GetIncident(ctx, p.IncidentID)
-	if ErrorCode(err) == ENOTFOUND {
+	if incident.ErrorCode(err) == incident.ENOTFOUND {
 		return nil
 	} else if err != nil {
 		return fmt.Errorf("invite the people paged: %w", err)
@@ -208,15 +215,15 @@ func (s *Service) runInvitePaged(ctx context.Context, payload []byte) error {
 		return nil
 	}
 	if inc.ChannelID == "" {
-		return RetryLater(2*time.Second, "%s has no channel yet", inc.Key())
+		return incident.RetryLater(2*time.Second, "%s has no channel yet", inc.Key())
 	}
 	page, err := s.store.FindPage(ctx, "pagerduty", p.PageKey)
 	if err != nil {
-		return fmt.Errorf("invite the people paged: %w: %w", err, ErrJobCancel)
+		return fmt.Errorf("invite the people paged: %w: %w", err, incident.ErrJobCancel)
 	}
 	emails, err := r.Responders(ctx, *page)
-	if c := ErrorCode(err); c == EINVALID || c == ENOTFOUND || c == EFORBIDDEN {
-		s.log.InfoContext(ctx, "cannot tell who the page reached", "incident", inc.Key(), "page", p.PageKey, "reason", ErrorMessage(err))
+	if c := incident.ErrorCode(err); c == incident.EINVALID || c == incident.ENOTFOUND || c == incident.EFORBIDDEN {
+		s.log.InfoContext(ctx, "cannot tell who the page reached", "incident", inc.Key(), "page", p.PageKey, "reason", incident.ErrorMessage(err))
 		return nil
 	} else if err != nil {
 		return fmt.Errorf("who the page reached: %w", err)

@@ -1,0 +1,585 @@
+// Package paging pages on-call for incidents: the page of a declare or a
+// severity raise, pages asked for by hand, their acknowledgements and
+// escalations from the provider, the bot's own re-page when nobody
+// answers, inviting the people paged, resolving the pages with the
+// incident, drills' test pages, and "who is on call?". It reaches the
+// provider through incident.Pager (with its optional PageEscalator and
+// PageResponders) and says what happened as incident.Notice values.
+package paging
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/firebreakhq/firebreak/incident"
+)
+
+// Job kinds of paging. The names predate the package and stay, so jobs
+// stored by an earlier version still run.
+const (
+	JobPage         = "incident.page"
+	JobAckPage      = "incident.ack_page"
+	JobResolvePages = "incident.resolve_pages"
+	JobOnCall       = "incident.oncall"
+	// JobRepage escalates a page nobody acknowledged within the severity's
+	// response target.
+	JobRepage = "incident.repage"
+	// JobInvitePaged invites the people a page reached into the incident
+	// channel.
+	JobInvitePaged = "incident.invite_paged"
+)
+
+// Store is what paging needs of the incident store.
+type Store interface {
+	GetIncident(ctx context.Context, id int64) (*incident.Incident, error)
+	// ListTimeline and AddTimelineEvent keep the dedupe markers (events
+	// with a SourceID) that say a page was announced once.
+	ListTimeline(ctx context.Context, incidentID int64) ([]incident.TimelineEvent, error)
+	AddTimelineEvent(ctx context.Context, ev *incident.TimelineEvent) error
+	// AddPage stores a page; ECONFLICT when Provider+DedupKey exists.
+	AddPage(ctx context.Context, p *incident.Page) error
+	// UpdatePage applies fn to a stored page in one transaction.
+	UpdatePage(ctx context.Context, id int64, fn func(*incident.Page) error) (*incident.Page, error)
+	// FindPage returns the page whose ExternalID or DedupKey is ref.
+	FindPage(ctx context.Context, provider, ref string) (*incident.Page, error)
+	// ListPages returns an incident's pages, oldest first.
+	ListPages(ctx context.Context, incidentID int64) ([]incident.Page, error)
+	// Atomic is incident.Store's; the transaction it passes must be a Tx.
+	Atomic(ctx context.Context, fn func(tx incident.Tx) error) error
+}
+
+// Tx is what paging writes on a transaction of the Store besides the
+// core's rows: the pages. The incident.Tx of the Store's Atomic must be one.
+type Tx interface {
+	AddPage(ctx context.Context, p *incident.Page) error
+	UpdatePage(ctx context.Context, id int64, fn func(*incident.Page) error) (*incident.Page, error)
+}
+
+// Core is what paging needs of the incident core (*incident.Service).
+type Core interface {
+	Authorize(ctx context.Context, req incident.Request) (incident.Decision, error)
+	// ChangeIn changes an incident on paging's own transaction and says
+	// the notices in its channel.
+	ChangeIn(ctx context.Context, tx incident.Tx, id int64, fn func(*incident.Incident) ([]incident.TimelineEvent, []incident.Notice, error)) (*incident.Incident, error)
+}
+
+// Chat is the Slack side of paging.
+type Chat interface {
+	// Notify says a notice, with its buttons, in a channel.
+	Notify(ctx context.Context, channelID string, n incident.Notice) (string, error)
+	// Tell says a notice to one person, privately.
+	Tell(ctx context.Context, to incident.ReplyTarget, n incident.Notice) error
+	UserEmail(ctx context.Context, user string) (string, error)
+	ResolveUsers(ctx context.Context, refs []string) (ids, missing []string, err error)
+	Invite(ctx context.Context, channelID string, users []string) error
+}
+
+// Observer is told of each page created at the provider, for metrics.
+type Observer interface {
+	Paged(inc *incident.Incident, service string)
+}
+
+// Config holds the Service's dependencies.
+type Config struct {
+	Store Store
+	Core  Core
+	Chat  Chat
+	// Pager pages on-call; nil turns paging off (drills still simulate
+	// their pages).
+	Pager     incident.Pager
+	Scheduler incident.Scheduler
+	Observer  Observer
+	// Policy gives the services, the severities' paging and response
+	// targets, and the drills' test service; zero means the default.
+	Policy incident.Policy
+	Clock  incident.Clock
+	Logger *slog.Logger
+	// Render words a notice for the timeline as the chat would say it, as
+	// the core's ServiceConfig.Render; nil means Notice.String.
+	Render func(incident.Notice) string
+}
+
+// Service pages on-call and follows each page until someone answers.
+type Service struct {
+	store      Store
+	core       Core
+	chat       Chat
+	pager      incident.Pager
+	sched      incident.Scheduler
+	observer   Observer
+	policy     incident.Policy
+	clock      incident.Clock
+	log        *slog.Logger
+	noticeText func(incident.Notice) string
+}
+
+// New returns a Service.
+func New(cfg Config) *Service {
+	if cfg.Clock == nil {
+		cfg.Clock = incident.SystemClock
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Policy.Severities == nil {
+		cfg.Policy = incident.DefaultPolicy()
+	}
+	if cfg.Policy.Location == nil {
+		cfg.Policy.Location = time.UTC
+	}
+	if cfg.Render == nil {
+		cfg.Render = incident.Notice.String
+	}
+	if cfg.Observer == nil {
+		cfg.Observer = noObserver{}
+	}
+	return &Service{store: cfg.Store, core: cfg.Core, chat: cfg.Chat, pager: cfg.Pager, sched: cfg.Scheduler, observer: cfg.Observer,
+		policy: cfg.Policy, clock: cfg.Clock, log: cfg.Logger, noticeText: cfg.Render}
+}
+
+type noObserver struct{}
+
+func (noObserver) Paged(*incident.Incident, string) {}
+
+// RegisterJobs registers paging's job handlers.
+func (s *Service) RegisterJobs(r interface {
+	Handle(kind string, h incident.JobHandler)
+}) {
+	r.Handle(JobPage, s.runPage)
+	r.Handle(JobRepage, s.runRepage)
+	r.Handle(JobInvitePaged, s.runInvitePaged)
+	r.Handle(JobAckPage, s.runAckPage)
+	r.Handle(JobResolvePages, s.runResolvePages)
+	r.Handle(JobOnCall, s.runOnCall)
+}
+
+// Feature is paging's part of the core's lifecycle, for
+// incident.Service.Use: a declare pages on-call in its own transaction,
+// a raise pages per the new severity, and a resolve resolves the pages.
+func (s *Service) Feature() incident.Feature {
+	return incident.Feature{Name: "paging", Planner: s.planDeclared, Hook: s.afterChange}
+}
+
+// planDeclared schedules a new incident's page on the declare's
+// transaction. Paging does not wait for the channel: on-call hears at
+// once, on the urgent queue, and the channel learns of the page when it
+// exists.
+func (s *Service) planDeclared(ctx context.Context, tx incident.Tx, inc *incident.Incident, in incident.DeclareInput) error {
+	if svc, ok := s.policy.Services[inc.Service]; ok && (canPage(s.pager, svc) || inc.Drill) {
+		return s.planPage(ctx, tx, inc, in.Page, in.DeclaredBy)
+	}
+	return nil
+}
+
+// afterChange pages on a severity raise, per the new severity's policy (a
+// page already sent for the service is not sent twice, but gains the
+// backup for P1), and resolves the incident's pages when it is resolved
+// and the policy says so.
+func (s *Service) afterChange(ctx context.Context, c incident.Change) error {
+	inc := c.Incident
+	switch c.Kind {
+	case incident.EventSeverityChanged:
+		from, ferr := incident.ParseSeverity(c.From)
+		to, terr := incident.ParseSeverity(c.To)
+		if ferr != nil || terr != nil || to >= from {
+			return nil
+		}
+		if svc, ok := s.policy.Services[inc.Service]; ok && canPage(s.pager, svc) {
+			return s.planPage(ctx, s.sched, inc, nil, c.Actor)
+		}
+	case incident.EventStatusChanged:
+		if c.To != string(incident.StatusResolved) || s.pager == nil || !s.policy.ResolvePagesOnResolve {
+			return nil
+		}
+		payload, _ := json.Marshal(pagePayload{IncidentID: inc.ID})
+		if _, err := s.sched.Schedule(ctx, incident.Job{Kind: JobResolvePages, Key: fmt.Sprintf("resolve_pages:%d:%d", inc.ID, inc.UpdatedAt.UnixNano()),
+			Payload: payload, MaxAttempts: 8}); err != nil {
+			return fmt.Errorf("schedule resolving the pages: %w", err)
+		}
+	}
+	return nil
+}
+
+// pageChannelWait is how long a page waits for the incident channel, whose
+// link it carries, before going out without it. Short: pages come first, and
+// under Slack's rate limits (20 new channels a minute) a burst of declares
+// must not hold on-call back.
+const pageChannelWait = 2 * time.Second
+
+// pageRetryNoChannel is how soon a failed page is tried again while the
+// incident has no channel yet, so the failure is said there soon after
+// the channel exists (the outbound circuit breaker spares PagerDuty).
+const pageRetryNoChannel = 3 * time.Second
+
+// pageAttempts bounds paging retries; the engine's backoff spreads them over
+// about an hour, and the channel is told at the first failure and the last.
+const pageAttempts = 10
+
+type pagePayload struct {
+	IncidentID int64  `json:"incident_id"`
+	Service    string `json:"service"`
+	Backup     bool   `json:"backup"`
+	Actor      string `json:"actor"`
+	// Round makes a deliberate re-page a new page; 0 is the first.
+	Round int `json:"round"`
+}
+
+// canPage reports whether pager can page the service.
+func canPage(pager incident.Pager, svc incident.ServicePolicy) bool {
+	if pager == nil {
+		return false
+	}
+	if e, ok := pager.(interface {
+		Enabled(incident.ServicePolicy) bool
+	}); ok {
+		return e.Enabled(svc)
+	}
+	return true
+}
+
+// dedupKey names a page at the provider: one per incident, service and
+// round, so a retried job never pages twice and a re-page is a new page.
+func dedupKey(incidentID int64, service string, round int) string {
+	k := fmt.Sprintf("firebreak-%d-%s", incidentID, service)
+	if round > 0 {
+		k += fmt.Sprintf("-r%d", round)
+	}
+	return k
+}
+
+// planPage schedules the page of a declare or a severity raise, per the
+// severity's paging policy (or the declarer's override).
+func (s *Service) planPage(ctx context.Context, sched incident.Scheduler, inc *incident.Incident, override *bool, actor string) error {
+	sp := s.policy.Severity(inc.Severity)
+	page := sp.Paging != incident.PageNone
+	if override != nil {
+		page = *override
+	}
+	if !page || inc.Service == "" {
+		return nil
+	}
+	return s.schedulePage(ctx, sched, pagePayload{IncidentID: inc.ID, Service: inc.Service, Backup: sp.Paging == incident.PageOnCallAndBackup, Actor: actor})
+}
+
+func (s *Service) schedulePage(ctx context.Context, sched incident.Scheduler, p pagePayload) error {
+	payload, _ := json.Marshal(p)
+	key := dedupKey(p.IncidentID, p.Service, p.Round)
+	if p.Backup {
+		key += "-backup"
+	}
+	if _, err := sched.Schedule(ctx, incident.Job{Kind: JobPage, Key: key, Payload: payload, MaxAttempts: pageAttempts, Urgent: true}); err != nil {
+		return fmt.Errorf("schedule page: %w", err)
+	}
+	return nil
+}
+
+// authorize checks that actor may do act in inc.
+func (s *Service) authorize(ctx context.Context, actor string, act incident.Action, inc *incident.Incident) error {
+	d, err := s.core.Authorize(ctx, incident.Request{Subject: incident.Subject{User: actor}, Action: act, Incident: inc})
+	if err != nil {
+		return fmt.Errorf("check permission: %w", err)
+	}
+	return d.Err()
+}
+
+// Page pages a service's on-call for an incident: the incident's own
+// service, or another one. A page of a service already paged for this
+// incident pages again (a new round), which is what the button is for.
+func (s *Service) Page(ctx context.Context, id int64, service, actor string) (*incident.Incident, error) {
+	inc, err := s.store.GetIncident(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.authorize(ctx, actor, incident.ActPage, inc); err != nil {
+		return nil, err
+	}
+	if service == "" {
+		service = inc.Service
+	}
+	if service == "" {
+		return nil, incident.Errorf(incident.EINVALID, "%s has no affected service; say which to page: `%s page <service>` (%s).", inc.Key(), s.policy.Command, strings.Join(s.policy.ServiceKeys(), ", "))
+	}
+	svc, ok := s.policy.Services[service]
+	if !ok {
+		return nil, incident.Errorf(incident.EINVALID, "Unknown service %q. Known services: %s.", service, strings.Join(s.policy.ServiceKeys(), ", "))
+	}
+	if !canPage(s.pager, svc) {
+		return nil, incident.Errorf(incident.EINVALID, "Paging is not configured for %s: set PAGERDUTY_TOKEN and the service's pagerduty.service_id, or its pagerduty.routing_key.", svc.Name)
+	}
+	pages, err := s.store.ListPages(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	round := 0
+	for _, p := range pages {
+		if p.Service == service {
+			round++
+		}
+	}
+	return inc, s.schedulePage(ctx, s.sched, pagePayload{IncidentID: id, Service: service, Actor: actor, Round: round,
+		Backup: s.policy.Severity(inc.Severity).Paging == incident.PageOnCallAndBackup})
+}
+
+// runPage is the JobPage handler. Nothing waits on it: the channel is told
+// when the page went out, or that it failed and is being retried.
+func (s *Service) runPage(ctx context.Context, payload []byte) error {
+	var p pagePayload
+	if err := json.Unmarshal(payload, &p); err != nil {
+		return fmt.Errorf("decode page: %w: %w", err, incident.ErrJobCancel)
+	}
+	inc, err := s.store.GetIncident(ctx, p.IncidentID)
+	if err != nil {
+		return fmt.Errorf("page: %w", err)
+	}
+	svc, ok := s.policy.Services[p.Service]
+	if !ok || (!canPage(s.pager, svc) && !inc.Drill) {
+		return nil
+	}
+	key := dedupKey(inc.ID, p.Service, p.Round)
+	source := "page:" + key
+	if p.Backup {
+		source += ":backup"
+	}
+	if inc.Drill {
+		// A drill pages the policy's test service, or nobody.
+		test, real := drillPagerService(s.policy, svc)
+		if !real || !canPage(s.pager, test) {
+			return s.simulatePage(ctx, inc, p, svc, source)
+		}
+		svc = test
+	}
+	page, err := s.store.FindPage(ctx, "pagerduty", key)
+	if err != nil && inc.ChannelID == "" && s.clock.Now().Sub(inc.DeclaredAt) < pageChannelWait {
+		// The page carries the channel's link; the channel is normally
+		// there within a second or two of the declaration.
+		return incident.RetryLater(250*time.Millisecond, "%s has no channel yet", inc.Key())
+	}
+	if err != nil || p.Backup && !announced(ctx, s.store, inc.ID, source) {
+		// Not paged yet, or a raise to a severity that also pages the
+		// backup: paging the same dedup key again adds the backup to the
+		// open page without paging on-call twice.
+		if page, err = s.sendPage(ctx, inc, p, svc, key, source); err != nil {
+			return err
+		}
+	}
+	if announced(ctx, s.store, inc.ID, source) {
+		return nil // a redelivered job
+	}
+	if inc.ChannelID == "" {
+		// Paged already; the announcement waits for the channel.
+		return incident.RetryLater(2*time.Second, "%s has no channel yet", inc.Key())
+	}
+	n := incident.Notice{Kind: incident.NoticePaged, Incident: inc.Key(), Actor: orBot(p.Actor), Drill: inc.Drill,
+		Values:  map[string]string{"service": svc.Name, "who": strings.Join(page.Assignees, ", "), "backup": fmt.Sprint(p.Backup), "url": page.URL},
+		Buttons: []incident.Button{{Action: incident.ActionAckPage, Text: "Acknowledge", Value: key, Style: "primary"}}}
+	if _, err := s.chat.Notify(ctx, inc.ChannelID, n); err != nil {
+		return fmt.Errorf("announce the page: %w", err)
+	}
+	ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventPaged, Actor: orBot(p.Actor), At: page.CreatedAt, Key: true, Text: s.noticeText(n),
+		SourceID: source, Data: map[string]string{"service": p.Service, "page": key}}
+	if err := s.store.AddTimelineEvent(ctx, &ev); err != nil && incident.ErrorCode(err) != incident.ECONFLICT {
+		return fmt.Errorf("record page: %w", err)
+	}
+	return nil
+}
+
+// sendPage pages svc at the provider, as the person who asked when they
+// have an account there, and records the page with what follows it.
+func (s *Service) sendPage(ctx context.Context, inc *incident.Incident, p pagePayload, svc incident.ServicePolicy, key, source string) (*incident.Page, error) {
+	email := ""
+	if p.Actor != "" && p.Actor != "bot" {
+		email, _ = s.chat.UserEmail(ctx, p.Actor)
+	}
+	// A private incident's page carries what the policy allows.
+	title, details := incident.DisclosedTitle(inc, s.policy.PrivatePages), inc.Description
+	if title != inc.Title {
+		details = ""
+	}
+	if inc.Drill {
+		title = "[DRILL] " + title
+	}
+	req := incident.PageRequest{IncidentID: inc.ID, IncidentKey: inc.Key(), Title: title,
+		Details: details, Severity: inc.Severity, Service: svc, Urgency: urgency(inc.Severity), FromEmail: email,
+		Backup: p.Backup, DedupKey: key, Link: channelLink(inc), Runbook: svc.Runbook}
+	page, err := s.pager.Page(ctx, req)
+	if code := incident.ErrorCode(err); email != "" && (code == incident.EINVALID || code == incident.ENOTFOUND) {
+		// The declarer may have no account at the provider: page as
+		// the bot rather than not at all.
+		s.log.WarnContext(ctx, "paging as the declarer was refused; paging as the bot", "incident", inc.Key(), "err", err)
+		req.FromEmail = ""
+		page, err = s.pager.Page(ctx, req)
+	}
+	if err != nil {
+		return nil, s.pageFailed(ctx, inc, p, svc, err)
+	}
+	page.IncidentID, page.Service, page.DedupKey = inc.ID, p.Service, key
+	if page.CreatedAt.IsZero() {
+		page.CreatedAt = s.clock.Now()
+	}
+	// The page and what follows it (inviting its people, escalating it
+	// if nobody acknowledges) are recorded together.
+	if err := atomic(ctx, s.store, func(tx incident.Tx, pages Tx) error {
+		if err := pages.AddPage(ctx, page); err != nil && incident.ErrorCode(err) != incident.ECONFLICT {
+			return err
+		}
+		return s.followPage(ctx, tx, inc, page, source)
+	}); err != nil {
+		return nil, fmt.Errorf("record page: %w", err)
+	}
+	s.observer.Paged(inc, p.Service)
+	return page, nil
+}
+
+// atomic runs fn in one transaction of the store, with its page writes.
+func atomic(ctx context.Context, store Store, fn func(tx incident.Tx, pages Tx) error) error {
+	return store.Atomic(ctx, func(tx incident.Tx) error {
+		pages, ok := tx.(Tx)
+		if !ok {
+			return fmt.Errorf("the store's transaction (%T) cannot record pages", tx)
+		}
+		return fn(tx, pages)
+	})
+}
+
+// announced reports whether the timeline has the event with this source id.
+func announced(ctx context.Context, store Store, incidentID int64, source string) bool {
+	events, err := store.ListTimeline(ctx, incidentID)
+	if err != nil {
+		return false
+	}
+	for _, ev := range events {
+		if ev.SourceID == source {
+			return true
+		}
+	}
+	return false
+}
+
+// pageRetryEvery is how often a page that failed for a passing reason is
+// tried again: steadily, not with a growing backoff, because on-call must
+// hear as soon as PagerDuty is back. The retries are snoozes, so they do not
+// use up the job's attempts.
+const pageRetryEvery = 15 * time.Second
+
+// pageFailed says in the channel, once, that the page did not go out and
+// why, with a Retry button, and keeps retrying in the background; a refusal
+// (bad configuration, unknown user) is final and said as such.
+func (s *Service) pageFailed(ctx context.Context, inc *incident.Incident, p pagePayload, svc incident.ServicePolicy, cause error) error {
+	code := incident.ErrorCode(cause)
+	final := code == incident.EINVALID || code == incident.EFORBIDDEN || code == incident.ENOTFOUND
+	if inc.ChannelID != "" {
+		ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventProviderFailure, Actor: "pagerduty", At: s.clock.Now(),
+			Text: "Paging " + svc.Name + " failed: " + incident.ErrorMessage(cause), SourceID: "pagefail:" + dedupKey(p.IncidentID, p.Service, p.Round)}
+		// Said once: the line is posted first (a keyed post, so a retry of
+		// this job finds it rather than posting it again) and then marked,
+		// so a failed post is retried instead of forgotten.
+		if !announced(ctx, s.store, inc.ID, ev.SourceID) {
+			value, _ := json.Marshal(pagePayload{IncidentID: p.IncidentID, Service: p.Service, Round: p.Round + 100, Backup: p.Backup})
+			n := incident.Notice{Kind: incident.NoticePageFailed, Incident: inc.Key(), Actor: "pagerduty", Drill: inc.Drill,
+				Values:  map[string]string{"service": svc.Name, "error": incident.ErrorMessage(cause), "final": fmt.Sprint(final)},
+				Buttons: []incident.Button{{Action: incident.ActionRetryPage, Text: "Retry page", Value: string(value), Style: "danger"}}}
+			if _, err := s.chat.Notify(ctx, inc.ChannelID, n); err != nil {
+				s.log.WarnContext(ctx, "could not report the failed page yet", "incident", inc.Key(), "err", err)
+				return fmt.Errorf("report the failed page of %s: %w", inc.Key(), err)
+			}
+			if err := s.store.AddTimelineEvent(ctx, &ev); err != nil && incident.ErrorCode(err) != incident.ECONFLICT {
+				return fmt.Errorf("record the failed page of %s: %w", inc.Key(), err)
+			}
+		}
+	}
+	if final {
+		return fmt.Errorf("page %s: %w: %w", svc.Name, cause, incident.ErrJobCancel)
+	}
+	if _, ok := errorRetryAfter(cause); ok {
+		return fmt.Errorf("page %s: %w", svc.Name, cause) // rate limited: the engine waits as told
+	}
+	if inc.ChannelID == "" {
+		return incident.RetryLater(pageRetryNoChannel, "paging %s failed: %s", svc.Name, incident.ErrorMessage(cause))
+	}
+	return incident.RetryLater(pageRetryEvery, "paging %s failed: %s", svc.Name, incident.ErrorMessage(cause))
+}
+
+// errorRetryAfter finds a Retry-After in an error chain.
+func errorRetryAfter(err error) (time.Duration, bool) {
+	var ra interface{ RetryAfter() time.Duration }
+	if errors.As(err, &ra) {
+		return ra.RetryAfter(), true
+	}
+	return 0, false
+}
+
+// RetryPage pages again after a failure, from the Retry button.
+func (s *Service) RetryPage(ctx context.Context, value, actor string) error {
+	p, err := retryPayload(value)
+	if err != nil {
+		return err
+	}
+	inc, err := s.store.GetIncident(ctx, p.IncidentID)
+	if err != nil {
+		return err
+	}
+	if err := s.authorize(ctx, actor, incident.ActPage, inc); err != nil {
+		return err
+	}
+	p.Actor = actor
+	p.Round += int(s.clock.Now().Unix() % 1000) // a fresh job even if an earlier retry is pending
+	return s.schedulePage(ctx, s.sched, p)
+}
+
+// RetryPageIncident returns the incident a Retry page button names.
+// EINVALID for a value that names none.
+func (s *Service) RetryPageIncident(ctx context.Context, value string) (*incident.Incident, error) {
+	p, err := retryPayload(value)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.GetIncident(ctx, p.IncidentID)
+}
+
+func retryPayload(value string) (pagePayload, error) {
+	var p pagePayload
+	if err := json.Unmarshal([]byte(value), &p); err != nil || p.IncidentID == 0 {
+		return p, incident.Errorf(incident.EINVALID, "The button does not name a page.")
+	}
+	return p, nil
+}
+
+// PageIncident returns the incident a page belongs to. ENOTFOUND for an
+// unknown page.
+func (s *Service) PageIncident(ctx context.Context, pageKey string) (*incident.Incident, error) {
+	page, err := s.store.FindPage(ctx, "pagerduty", pageKey)
+	if err != nil {
+		return nil, incident.Errorf(incident.ENOTFOUND, "That page no longer exists.")
+	}
+	return s.store.GetIncident(ctx, page.IncidentID)
+}
+
+func urgency(sev incident.Severity) string {
+	if sev <= incident.P2 {
+		return "high"
+	}
+	return "low"
+}
+
+func orBot(actor string) string {
+	if actor == "" {
+		return "bot"
+	}
+	return actor
+}
+
+// channelLink is a web link to the incident channel: Slack's app_redirect
+// opens the channel in the app on a phone and in the browser elsewhere,
+// where a slack:// link works only with the desktop app installed.
+func channelLink(inc *incident.Incident) string {
+	if inc.ChannelID == "" {
+		return ""
+	}
+	return "https://slack.com/app_redirect?channel=" + url.QueryEscape(inc.ChannelID)
+}

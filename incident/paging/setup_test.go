@@ -1,0 +1,99 @@
+package paging_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/firebreakhq/firebreak/bot"
+	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/incidenttest"
+	"github.com/firebreakhq/firebreak/incident/paging"
+)
+
+var (
+	_ paging.Store = (*incidenttest.MemStore)(nil)
+	_ paging.Tx    = (*incidenttest.MemStore)(nil)
+	_ paging.Core  = (*incident.Service)(nil)
+	_ paging.Chat  = (incident.Chat)(nil)
+)
+
+// bundle is the core and paging over one in-memory store, queue, chat
+// (worded as Slack words notices) and clock.
+type bundle struct {
+	svc   *incident.Service
+	pg    *paging.Service
+	store *incidenttest.MemStore
+	chat  *incidenttest.Chat
+	queue *incidenttest.Queue
+	clock *incidenttest.Clock
+}
+
+func setup(t *testing.T, pager incident.Pager, mutate ...func(*incident.Policy)) bundle {
+	t.Helper()
+	clock := incidenttest.NewClock(time.Date(2026, 8, 7, 14, 23, 0, 0, time.UTC))
+	store := incidenttest.NewMemStore(clock)
+	policy := incident.DefaultPolicy()
+	policy.BroadcastChannel = "#incidents"
+	policy.Services = map[string]incident.ServicePolicy{"checkout": {Key: "checkout", Name: "Checkout",
+		Responders: []string{"U0ALICE", "S0TEAM", "bob@example.com"}, Runbook: "https://runbooks/checkout"}}
+	for _, m := range mutate {
+		m(&policy)
+	}
+	c := incidenttest.NewChat()
+	c.Word = bot.NoticeText
+	c.Users["S0TEAM"] = []string{"U0CAROL", "U0DAVE"}
+	c.Users["bob@example.com"] = []string{"U0BOB"}
+	q := incidenttest.NewQueue()
+	store.SetScheduler(q)
+	svc := incident.NewService(incident.ServiceConfig{Store: store, Scheduler: q, Chat: c, Policy: policy, Clock: clock})
+	svc.RegisterJobs(q)
+	pg := paging.New(paging.Config{Store: store, Core: svc, Chat: incident.MarkDrills(c, store), Pager: pager, Scheduler: q, Policy: policy, Clock: clock})
+	pg.RegisterJobs(q)
+	svc.Use(pg.Feature())
+	return bundle{svc: svc, pg: pg, store: store, chat: c, queue: q, clock: clock}
+}
+
+func declare(t *testing.T, b bundle, title string, sev incident.Severity, key string) *incident.Incident {
+	t.Helper()
+	inc, existed, err := b.svc.Declare(context.Background(), incident.DeclareInput{Title: title, Severity: sev, ServiceKey: "checkout",
+		DeclaredBy: "U0DECL", Key: key, ReplyTo: incident.ReplyTarget{UserID: "U0DECL", ChannelID: "CORIGIN"}})
+	require.NoError(t, err)
+	require.False(t, existed)
+	return inc
+}
+
+func advance(t *testing.T, b bundle, d time.Duration) {
+	t.Helper()
+	end := b.clock.Now().Add(d)
+	for b.clock.Now().Before(end) {
+		step := min(30*time.Second, end.Sub(b.clock.Now()))
+		b.clock.Advance(step)
+		b.queue.RunDue(t, b.clock.Now())
+	}
+}
+
+func readyAt(t *testing.T, b bundle, sev incident.Severity) *incident.Incident {
+	t.Helper()
+	inc := declare(t, b, "checkout is down", sev, "")
+	b.queue.RunDue(t, b.clock.Now())
+	inc, err := b.store.GetIncident(context.Background(), inc.ID)
+	require.NoError(t, err)
+	require.NotEmpty(t, inc.ChannelID)
+	return inc
+}
+
+func postsContaining(c *incidenttest.Chat, ch, sub string) []string {
+	c.Mu.Lock()
+	defer c.Mu.Unlock()
+	var out []string
+	for _, p := range c.Posts[ch] {
+		if strings.Contains(p, sub) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
