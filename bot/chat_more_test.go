@@ -95,7 +95,7 @@ func TestChatChannelMessages(t *testing.T) {
 	require.Contains(t, texts, "DB pool is at 100%")
 
 	// The nag carries its buttons; a notice is worded by the transport.
-	nts, err := f.chat.PostNag(ctx, ch, inc, "INC-1 needs a status update")
+	nts, err := f.chat.PostNag(ctx, ch, inc, incident.NagNotice(inc, incident.DefaultPolicy(), 1, inc.DeclaredAt.Add(10*time.Minute)))
 	require.NoError(t, err)
 	_, err = f.chat.Notify(ctx, ch, incident.Notice{Kind: incident.NoticeSnoozed, Incident: inc.Key(), Actor: f.alice.ID,
 		Values: map[string]string{"until": "12:30 UTC"}})

@@ -42,6 +42,9 @@ func noticeWords(n incident.Notice, esc func(string) string, command string) str
 	if text, ok := postmortemNoticeText(n, esc, command); ok {
 		return text
 	}
+	if text, ok := responseNoticeText(n, esc, command); ok {
+		return text
+	}
 	return noticeText(n, esc)
 }
 

@@ -43,10 +43,11 @@ func NagBlocks(inc *incident.Incident, text string) []slack.Block {
 }
 
 // PostNag posts an update nag with its buttons.
-func (c *Chat) PostNag(ctx context.Context, channelID string, inc *incident.Incident, text string) (string, error) {
+func (c *Chat) PostNag(ctx context.Context, channelID string, inc *incident.Incident, n incident.Notice) (string, error) {
 	if inc != nil && inc.Drill {
-		text = DrillMarker + " " + text
+		n.Drill = true
 	}
+	text := c.noticeText(n)
 	_, ts, _, err := c.postOnce(ctx, channelID, postKey(ctx, "nag", channelID+"\n"+text),
 		slack.MsgOptionText(clip(text, maxMessageText), false), slack.MsgOptionBlocks(NagBlocks(inc, text)...))
 	if err != nil {

@@ -44,9 +44,10 @@ type Chat interface {
 	// UpdateAnnouncement edits the announcement in place.
 	UpdateAnnouncement(ctx context.Context, channelID, ts string, inc *Incident) error
 
-	// PostNag posts an update nag in the incident channel, with buttons to
-	// post an update, to say "still investigating", and to snooze.
-	PostNag(ctx context.Context, channelID string, inc *Incident, text string) (ts string, err error)
+	// PostNag posts an update nag (NoticeNag) in the incident channel,
+	// with buttons to post an update, to say "still investigating", and to
+	// snooze.
+	PostNag(ctx context.Context, channelID string, inc *Incident, n Notice) (ts string, err error)
 	// PostButtons posts a line of text with buttons under it.
 	PostButtons(ctx context.Context, channelID, text string, buttons []Button) (ts string, err error)
 	// UserEmail returns a user's e-mail address, for mapping to other tools.

@@ -168,8 +168,8 @@ func (d *drillChat) UpdateAnnouncement(ctx context.Context, channelID, ts string
 	return d.Chat.UpdateAnnouncement(ctx, channelID, ts, drillCopy(inc))
 }
 
-func (d *drillChat) PostNag(ctx context.Context, channelID string, inc *Incident, text string) (string, error) {
-	return d.Chat.PostNag(ctx, channelID, drillCopy(inc), text)
+func (d *drillChat) PostNag(ctx context.Context, channelID string, inc *Incident, n Notice) (string, error) {
+	return d.Chat.PostNag(ctx, channelID, drillCopy(inc), n)
 }
 
 func (d *drillChat) PostChanges(ctx context.Context, channelID string, inc *Incident, list ChangeList) (string, error) {

@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
+	"strconv"
 	"time"
 )
 
@@ -127,8 +127,7 @@ func (s *Service) runNag(ctx context.Context, payload []byte) error {
 	} else if err != nil {
 		return fmt.Errorf("nag: %w", err)
 	}
-	text := NagText(claimed, s.policy, level, now)
-	if _, err := s.chat.PostNag(ctx, claimed.ChannelID, claimed, text); err != nil {
+	if _, err := s.chat.PostNag(ctx, claimed.ChannelID, claimed, NagNotice(claimed, s.policy, level, now)); err != nil {
 		_, _ = s.store.UpdateIncident(ctx, inc.ID, func(i *Incident) ([]TimelineEvent, error) {
 			if i.NagCount == level {
 				i.NagCount, i.SnoozedUntil = level-1, inc.SnoozedUntil
@@ -139,9 +138,9 @@ func (s *Service) runNag(ctx context.Context, payload []byte) error {
 	}
 	s.observer.NagSent(claimed, level)
 	if level == 2 && claimed.Commander != "" {
-		dm := fmt.Sprintf("%s needs a status update: none was posted for %s. Post one in <#%s>, even if it is only \"still investigating\".",
-			claimed.Key(), Since(lastUpdate(claimed), now), claimed.ChannelID)
-		if err := s.chat.Tell(ctx, ReplyTarget{UserID: claimed.Commander}, drillText(claimed, dm)); err != nil {
+		dm := Notice{Kind: NoticeNagDirect, Incident: claimed.Key(), Actor: "bot", User: claimed.Commander, Drill: claimed.Drill,
+			Values: map[string]string{"silent": Since(lastUpdate(claimed), now), "channel": claimed.ChannelID}}
+		if err := s.chat.Tell(ctx, ReplyTarget{UserID: claimed.Commander}, dm); err != nil {
 			s.log.WarnContext(ctx, "could not DM the IC about a missed update", "incident", claimed.Key(), "err", err)
 		}
 	}
@@ -164,41 +163,22 @@ func lastUpdate(inc *Incident) time.Time {
 	return inc.DeclaredAt
 }
 
-// backup is who the third nag calls on: the commander user group, or the
-// comms lead.
-func backup(inc *Incident, p Policy) string {
+// backupOf is who backs the IC up: the policy's IC group, else the comms
+// lead.
+func backupOf(inc *Incident, p Policy) (group, user string) {
 	if p.CommanderGroup != "" {
-		return "<!subteam^" + p.CommanderGroup + ">"
+		return p.CommanderGroup, ""
 	}
-	if u := inc.Roles[RoleComms]; u != "" {
-		return mention(u)
-	}
-	return ""
+	return "", inc.Roles[RoleComms]
 }
 
-// NagText renders a nag. level 1 mentions the IC; level 2 is also sent to
-// the IC directly; level 3 and later also call on the backup. An incident
-// without an IC is asked to choose one first.
-func NagText(inc *Incident, p Policy, level int, now time.Time) string {
-	var b strings.Builder
-	silent := Since(lastUpdate(inc), now)
-	if inc.Commander == "" {
-		fmt.Fprintf(&b, ":raising_hand: *%s has no Incident Commander.* Someone take the role with the panel's *I'm the IC* button or `%s ic`, then post an update (none for %s).", inc.Key(), p.Command, silent)
-	} else {
-		fmt.Fprintf(&b, ":loudspeaker: %s, *%s needs a status update*: none for %s.", mention(inc.Commander), inc.Key(), silent)
-		b.WriteString(" Post one, even if it is only \"still investigating, no new findings\".")
-	}
-	switch {
-	case level >= 3:
-		if who := backup(inc, p); who != "" {
-			fmt.Fprintf(&b, "\n:rotating_light: %d updates missed. %s, please help the IC or take over.", level, who)
-		} else {
-			fmt.Fprintf(&b, "\n:rotating_light: %d updates missed.", level)
-		}
-	case level == 2:
-		b.WriteString("\n:warning: Second reminder; the IC has been messaged directly.")
-	}
-	return b.String()
+// NagNotice is the update reminder: level 1 calls on the IC; level 2 is
+// also sent to the IC directly; level 3 and later also call on the backup.
+// An incident without an IC is asked to choose one first.
+func NagNotice(inc *Incident, p Policy, level int, now time.Time) Notice {
+	group, user := backupOf(inc, p)
+	return Notice{Kind: NoticeNag, Incident: inc.Key(), Actor: "bot", User: inc.Commander, Drill: inc.Drill,
+		Values: map[string]string{"silent": Since(lastUpdate(inc), now), "level": strconv.Itoa(level), "group": group, "backup": user}}
 }
 
 // runAckCheck is the JobAckCheck handler: it says so in the channel, and
@@ -229,17 +209,10 @@ func (s *Service) runAckCheck(ctx context.Context, payload []byte) error {
 	if target == "" {
 		target = DurationWords(sp.RespondWithin)
 	}
-	text := fmt.Sprintf(":alarm_clock: *%s has not been acknowledged* within its %s target for %s (declared %s ago).",
-		inc.Key(), target, inc.Severity, Since(inc.DeclaredAt, now))
-	if inc.Commander == "" {
-		text += " Nobody has claimed the IC role or acknowledged the page."
-	} else {
-		text += fmt.Sprintf(" %s is the IC, but nobody has acknowledged the page.", mention(inc.Commander))
-	}
-	if who := backup(inc, s.policy); who != "" {
-		text += " " + who + ", please respond."
-	}
-	ev := TimelineEvent{IncidentID: inc.ID, Kind: EventAckMissed, Actor: "bot", At: now, Key: true, Text: text,
+	group, user := backupOf(inc, s.policy)
+	n := Notice{Kind: NoticeAckMissed, Incident: inc.Key(), Actor: "bot", User: inc.Commander,
+		Values: map[string]string{"target": target, "severity": inc.Severity.String(), "ago": Since(inc.DeclaredAt, now), "group": group, "backup": user}}
+	ev := TimelineEvent{IncidentID: inc.ID, Kind: EventAckMissed, Actor: "bot", At: now, Key: true, Text: s.noticeText(n),
 		SourceID: fmt.Sprintf("ack_missed:%d", p.Due)}
 	if err := s.store.AddTimelineEvent(ctx, &ev); ErrorCode(err) == ECONFLICT {
 		return nil // already said
@@ -251,19 +224,15 @@ func (s *Service) runAckCheck(ctx context.Context, payload []byte) error {
 	if err != nil {
 		return fmt.Errorf("ack check: %w", err)
 	}
-	var buttons []Button
 	for _, pg := range pages {
-		if pg.AcknowledgedAt == nil && pg.Status != "resolved" && len(buttons) < 5 {
-			buttons = append(buttons, Button{Action: ActionRepage, Text: "Re-page " + pg.Service, Value: fmt.Sprintf("%d|%s", inc.ID, pg.Service), Style: "danger"})
+		if pg.AcknowledgedAt == nil && pg.Status != "resolved" && len(n.Buttons) < 5 {
+			n.Buttons = append(n.Buttons, Button{Action: ActionRepage, Text: "Re-page " + pg.Service, Value: fmt.Sprintf("%d|%s", inc.ID, pg.Service), Style: "danger"})
 		}
 	}
-	if len(buttons) > 0 {
-		text += fmt.Sprintf(" %d page(s) are still unacknowledged.", len(buttons))
-		_, err = s.chat.PostButtons(ctx, inc.ChannelID, text, buttons)
-	} else {
-		_, err = s.chat.Post(ctx, inc.ChannelID, text)
+	if len(n.Buttons) > 0 {
+		n.Values["unacknowledged"] = strconv.Itoa(len(n.Buttons))
 	}
-	if err != nil {
+	if _, err := s.chat.Notify(ctx, inc.ChannelID, n); err != nil {
 		return fmt.Errorf("ack check: %w", err)
 	}
 	return nil

@@ -268,11 +268,11 @@ func TestRenderedNagUpdateAndComms(t *testing.T) {
 		Commander: "U0JANE", ChannelID: "C0INC", DeclaredAt: at}
 	var nags []string
 	for level := 1; level <= 3; level++ {
-		nags = append(nags, incident.NagText(inc, p, level, at.Add(time.Duration(level)*10*time.Minute)))
+		nags = append(nags, bot.NoticeText(incident.NagNotice(inc, p, level, at.Add(time.Duration(level)*10*time.Minute))))
 	}
 	noIC := *inc
 	noIC.Commander = ""
-	nags = append(nags, incident.NagText(&noIC, p, 1, at.Add(10*time.Minute)))
+	nags = append(nags, bot.NoticeText(incident.NagNotice(&noIC, p, 1, at.Add(10*time.Minute))))
 	incidenttest.Golden(t, "testdata/nag.golden", []byte(strings.Join(nags, "\n---\n")+"\n"))
 
 	upd := incident.UpdateNotice(inc, p, incident.UpdateInput{Author: "U0JANE", Known: "Payments fail for 40% of users since 14:02.",

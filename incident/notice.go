@@ -239,7 +239,7 @@ const (
 // UserTextValues are the Values that hold what a person typed; the chat
 // escapes them so they show literally.
 var UserTextValues = map[string]bool{"summary": true, "known": true, "doing": true, "text": true, "title": true, "body": true,
-	"phrase": true, "markdown": true}
+	"phrase": true, "markdown": true, "notes": true}
 
 // Notice is something that happened in an incident, with who and which
 // values, for the chat to render. The domain never words it for a chat.
@@ -318,4 +318,35 @@ const (
 	// Values["target"] failed with Values["error"]; Values["retry"] is
 	// "background" (retrying) or "final" (with a Retry button).
 	NoticePostmortemExportFailed NoticeKind = "postmortem_export_failed"
+)
+
+// Notice kinds of the update reminders and the response-time check.
+const (
+	// NoticeNag: the incident has had no status update for
+	// Values["silent"]; this is reminder number Values["level"]. User is the
+	// IC, or empty when nobody holds the role (who is asked to take it).
+	// From the third reminder the backup is called on: the user group
+	// Values["group"], else the comms lead Values["backup"], if any.
+	NoticeNag NoticeKind = "nag"
+	// NoticeNagDirect: told to User, the IC: no status update for
+	// Values["silent"]; post one in the channel Values["channel"].
+	NoticeNagDirect NoticeKind = "nag_direct"
+	// NoticeAckMissed: the incident was not acknowledged within its
+	// Values["target"] for Values["severity"] (declared Values["ago"] ago).
+	// User is the IC, if any; the backup (Values["group"], else
+	// Values["backup"]) is asked to respond. Values["unacknowledged"] pages
+	// are still unacknowledged, with a Re-page button each.
+	NoticeAckMissed NoticeKind = "ack_missed"
+)
+
+// Notice kinds of the resolution check and the declare.
+const (
+	// NoticeResolutionConfirmed: Actor confirmed the resolution with data:
+	// monitors green Values["monitors"], error rate at baseline
+	// Values["baseline"], smoke test Values["smoke"] ("yes" or "no"), run by
+	// User if anyone, with Values["notes"] (user text).
+	NoticeResolutionConfirmed NoticeKind = "resolution_confirmed"
+	// NoticeDeclaredFrom: the incident was declared from a message by User
+	// in the channel Values["channel"], at Values["url"] if known.
+	NoticeDeclaredFrom NoticeKind = "declared_from"
 )

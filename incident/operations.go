@@ -314,14 +314,17 @@ func (s *Service) setStatus(ctx context.Context, id int64, to Status, actor, sum
 		if err := CheckTransition(from, to); err != nil {
 			return nil, nil, err
 		}
-		var extra []TimelineEvent
+		var (
+			extra   []TimelineEvent
+			checked *Notice
+		)
 		if to == StatusResolved {
-			ev, err := s.checkResolution(i, actor, check, now)
+			ev, n, err := s.checkResolution(i, actor, check, now)
 			if err != nil {
 				return nil, nil, err
 			}
 			if ev != nil {
-				extra = append(extra, *ev)
+				extra, checked = append(extra, *ev), n
 			}
 		}
 		i.Status = to
@@ -356,11 +359,11 @@ func (s *Service) setStatus(ctx context.Context, id int64, to Status, actor, sum
 		}
 		ev := TimelineEvent{Kind: EventStatusChanged, Actor: actor, At: now, Key: true, Text: s.noticeText(n),
 			Payload: StatusChangedData{From: from, To: to}}
-		var lines []string
-		for _, x := range extra {
-			lines = append(lines, x.Text)
+		notices := []Notice{n}
+		if checked != nil {
+			notices = append(notices, *checked)
 		}
-		return append([]TimelineEvent{ev}, extra...), &syncPayload{Notices: []Notice{n}, Lines: lines}, nil
+		return append([]TimelineEvent{ev}, extra...), &syncPayload{Notices: notices}, nil
 	}
 	if to == StatusClosed {
 		// change refuses closed incidents; closing is the one move into it.

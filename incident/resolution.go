@@ -1,7 +1,6 @@
 package incident
 
 import (
-	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -39,24 +38,25 @@ func yesNo(b bool) string {
 func (p Policy) ResolutionRequired(sev Severity) bool { return p.ConfirmResolution[sev] }
 
 // checkResolution validates the checklist against the policy and returns
-// the timeline event that keeps its answers, or nil without a checklist.
-func (s *Service) checkResolution(inc *Incident, actor string, c *ResolutionCheck, now time.Time) (*TimelineEvent, error) {
+// the timeline event that keeps its answers and the notice that says them,
+// or nils without a checklist.
+func (s *Service) checkResolution(inc *Incident, actor string, c *ResolutionCheck, now time.Time) (*TimelineEvent, *Notice, error) {
 	required := s.policy.ResolutionRequired(inc.Severity)
 	if c == nil {
 		if required {
-			return nil, Errorf(EINVALID, "The policy asks %s incidents to confirm the resolution with data: use the Resolve button on the control panel and answer the checklist.", inc.Severity)
+			return nil, nil, Errorf(EINVALID, "The policy asks %s incidents to confirm the resolution with data: use the Resolve button on the control panel and answer the checklist.", inc.Severity)
 		}
-		return nil, nil
+		return nil, nil, nil
 	}
 	c.Notes = strings.TrimSpace(c.Notes)
 	if utf8.RuneCountInString(c.Notes) > 2000 {
-		return nil, Errorf(EINVALID, "The notes are too long; keep them within 2000 characters.")
+		return nil, nil, Errorf(EINVALID, "The notes are too long; keep them within 2000 characters.")
 	}
 	if c.SmokeTested && c.SmokeTester == "" {
-		return nil, Errorf(EINVALID, "Say who ran the smoke test.")
+		return nil, nil, Errorf(EINVALID, "Say who ran the smoke test.")
 	}
 	if c.SmokeTester != "" && c.SmokeTester == actor && required {
-		return nil, Errorf(EINVALID, "The smoke test should be run by someone not involved in the fix, not by the person resolving.")
+		return nil, nil, Errorf(EINVALID, "The smoke test should be run by someone not involved in the fix, not by the person resolving.")
 	}
 	if required && !c.Complete() {
 		var missing []string
@@ -69,20 +69,13 @@ func (s *Service) checkResolution(inc *Incident, actor string, c *ResolutionChec
 		if !c.SmokeTested || c.SmokeTester == "" {
 			missing = append(missing, "a smoke test by someone not in the fix")
 		}
-		return nil, Errorf(EINVALID, "%s incidents are resolved only when confirmed with data; not yet confirmed: %s.", inc.Severity, strings.Join(missing, ", "))
+		return nil, nil, Errorf(EINVALID, "%s incidents are resolved only when confirmed with data; not yet confirmed: %s.", inc.Severity, strings.Join(missing, ", "))
 	}
-	text := fmt.Sprintf(":bar_chart: Resolution confirmed by %s: monitors green: %s; error rate at baseline: %s; smoke test: %s",
-		mention(actor), yesNo(c.MonitorsGreen), yesNo(c.ErrorRateBaseline), yesNo(c.SmokeTested))
-	if c.SmokeTester != "" {
-		text += " (by " + mention(c.SmokeTester) + ")"
-	}
-	text += "."
-	if c.Notes != "" {
-		text += " " + s.escape(c.Notes)
-	}
-	return &TimelineEvent{Kind: EventResolutionCheck, Actor: actor, At: now, Key: true, Text: text,
+	n := Notice{Kind: NoticeResolutionConfirmed, Incident: inc.Key(), Actor: actor, User: c.SmokeTester, Values: map[string]string{
+		"monitors": yesNo(c.MonitorsGreen), "baseline": yesNo(c.ErrorRateBaseline), "smoke": yesNo(c.SmokeTested), "notes": c.Notes}}
+	return &TimelineEvent{Kind: EventResolutionCheck, Actor: actor, At: now, Key: true, Text: s.noticeText(n),
 		Payload: ResolutionCheckData{MonitorsGreen: YesNo(c.MonitorsGreen), ErrorRateBaseline: YesNo(c.ErrorRateBaseline),
-			SmokeTested: YesNo(c.SmokeTested), SmokeTester: c.SmokeTester, Notes: c.Notes}}, nil
+			SmokeTested: YesNo(c.SmokeTested), SmokeTester: c.SmokeTester, Notes: c.Notes}}, &n, nil
 }
 
 // SourceMessage is the Slack message an incident was declared from, with
@@ -94,12 +87,10 @@ type SourceMessage struct {
 	Permalink string
 }
 
-func sourceMessageEvent(inc *Incident, actor string, now time.Time, m SourceMessage) TimelineEvent {
-	text := fmt.Sprintf("Declared from a message by %s in <#%s>", mention(m.Author), m.ChannelID)
-	if m.Permalink != "" {
-		text += ": " + m.Permalink
-	}
-	return TimelineEvent{IncidentID: inc.ID, Kind: EventNote, Actor: actor, At: now, Key: true, Text: text,
+func (s *Service) sourceMessageEvent(inc *Incident, actor string, now time.Time, m SourceMessage) TimelineEvent {
+	n := Notice{Kind: NoticeDeclaredFrom, Incident: inc.Key(), Actor: actor, User: m.Author,
+		Values: map[string]string{"channel": m.ChannelID, "url": m.Permalink}}
+	return TimelineEvent{IncidentID: inc.ID, Kind: EventNote, Actor: actor, At: now, Key: true, Text: s.noticeText(n),
 		SourceID: "declared_from:" + m.ChannelID + ":" + m.TS,
 		Payload:  NoteData{Channel: m.ChannelID, TS: m.TS, Author: m.Author, Permalink: m.Permalink}}
 }

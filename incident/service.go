@@ -232,7 +232,7 @@ func (s *Service) Declare(ctx context.Context, in DeclareInput) (*Incident, bool
 		}
 		events := []TimelineEvent{{IncidentID: inc.ID, Kind: EventDeclared, Actor: in.DeclaredBy, At: now, Key: true, Text: declared}}
 		if src := in.Source; src != nil {
-			events = append(events, sourceMessageEvent(inc, in.DeclaredBy, now, *src))
+			events = append(events, s.sourceMessageEvent(inc, in.DeclaredBy, now, *src))
 		}
 		if inc.Commander != "" {
 			events = append(events, TimelineEvent{IncidentID: inc.ID, Kind: EventRoleAssigned, Actor: in.DeclaredBy, At: now, Key: true,

@@ -218,7 +218,7 @@ func (s *Service) scheduleReview(ctx context.Context, inc *incident.Incident) er
 		n := incident.Notice{Kind: incident.NoticeReviewScheduled, Incident: inc.Key(), Actor: "bot", User: owner,
 			Values: map[string]string{"due": due.Format("Mon 2 Jan 2006"), "days": fmt.Sprint(s.policy.FollowUps.ReviewBusinessDays)}}
 		ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventReview, Actor: "bot", At: now, Text: s.noticeText(n), SourceID: "review:scheduled",
-			Data: map[string]string{"state": string(incident.ReviewDraft), "due": due.Format(time.DateOnly)}}
+			Payload: incident.ReviewData{State: incident.ReviewDraft, Due: due.Format(time.DateOnly)}}
 		if err := tx.AddTimelineEvent(ctx, &ev); err != nil && incident.ErrorCode(err) != incident.ECONFLICT {
 			return fmt.Errorf("schedule review of %s: %w", inc.Key(), err)
 		}
@@ -271,7 +271,7 @@ func (s *Service) SetReviewState(ctx context.Context, id int64, state incident.R
 		}
 		n := incident.Notice{Kind: incident.NoticeReviewState, Incident: inc.Key(), Actor: actor, Values: map[string]string{"from": from.Label(), "to": state.Label()}}
 		ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventReview, Actor: actor, At: now, Text: s.noticeText(n),
-			Data: map[string]string{"from": string(from), "state": string(state)}}
+			Payload: incident.ReviewData{From: from, State: state}}
 		if err := tx.AddTimelineEvent(ctx, &ev); err != nil {
 			return fmt.Errorf("set review state: %w", err)
 		}
@@ -395,7 +395,7 @@ func (s *Service) CompleteActionItem(ctx context.Context, incKey string, itemID 
 		}
 		n := incident.Notice{Kind: incident.NoticeFollowUpDone, Incident: inc.Key(), Values: map[string]string{"by": actor, "text": item.Text, "url": link}}
 		ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventNote, Actor: actor, At: s.clock.Now(), Text: s.noticeText(n),
-			SourceID: fmt.Sprintf("item_done:%d", item.ID), Data: map[string]string{"action_item": fmt.Sprint(item.ID)}}
+			SourceID: fmt.Sprintf("item_done:%d", item.ID), Payload: incident.NoteData{ActionItem: item.ID}}
 		if err := tx.AddTimelineEvent(ctx, &ev); err != nil && incident.ErrorCode(err) != incident.ECONFLICT {
 			return err
 		}

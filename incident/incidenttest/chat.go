@@ -201,7 +201,11 @@ func (c *Chat) UpdateAnnouncement(_ context.Context, channelID, ts string, _ *in
 	return c.failing("update_announcement")
 }
 
-func (c *Chat) PostNag(_ context.Context, ch string, _ *incident.Incident, text string) (string, error) {
+func (c *Chat) PostNag(_ context.Context, ch string, _ *incident.Incident, n incident.Notice) (string, error) {
+	text := n.String()
+	if c.Word != nil {
+		text = c.Word(n)
+	}
 	c.Mu.Lock()
 	defer c.Mu.Unlock()
 	if err := c.failing("nag"); err != nil {

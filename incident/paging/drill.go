@@ -34,7 +34,7 @@ func (s *Service) simulatePage(ctx context.Context, inc *incident.Incident, p pa
 		return fmt.Errorf("announce the simulated page: %w", err)
 	}
 	ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventPaged, Actor: orBot(p.Actor), At: s.clock.Now(), Key: true, Text: s.noticeText(n),
-		SourceID: source, Data: map[string]string{"service": p.Service, "simulated": "true"}}
+		SourceID: source, Payload: incident.PagedData{Service: p.Service, Simulated: true}}
 	if err := s.store.AddTimelineEvent(ctx, &ev); err != nil && incident.ErrorCode(err) != incident.ECONFLICT {
 		return fmt.Errorf("record simulated page: %w", err)
 	}

@@ -103,7 +103,7 @@ func (s *Service) applyAck(ctx context.Context, page *incident.Page, slackUser, 
 	// change together, or not at all so that a redelivery applies them.
 	return atomic(ctx, s.store, func(tx incident.Tx, pages Tx) error {
 		if err := tx.AddTimelineEvent(ctx, &incident.TimelineEvent{IncidentID: page.IncidentID, Kind: incident.EventAcknowledged, Actor: orBot(slackUser),
-			At: at, Key: true, Text: s.noticeText(n), SourceID: sourceID, Data: map[string]string{"page": page.DedupKey, "by": who}}); incident.ErrorCode(err) == incident.ECONFLICT {
+			At: at, Key: true, Text: s.noticeText(n), SourceID: sourceID, Payload: incident.AcknowledgedData{Page: page.DedupKey, By: who}}); incident.ErrorCode(err) == incident.ECONFLICT {
 			return nil
 		} else if err != nil {
 			return fmt.Errorf("record acknowledgement: %w", err)
@@ -155,7 +155,7 @@ func (s *Service) applyPageEvent(ctx context.Context, page *incident.Page, ev in
 		Values: map[string]string{"event": string(ev.Kind), "service": page.Service, "agent": agent, "assignees": strings.Join(ev.Assignees, ", ")}}
 	return atomic(ctx, s.store, func(tx incident.Tx, pages Tx) error {
 		if err := tx.AddTimelineEvent(ctx, &incident.TimelineEvent{IncidentID: page.IncidentID, Kind: incident.EventPaged, Actor: "pagerduty", At: at,
-			Text: s.noticeText(n), SourceID: "pd:" + ev.DeliveryID, Data: map[string]string{"page": page.DedupKey, "event": string(ev.Kind)}}); incident.ErrorCode(err) == incident.ECONFLICT {
+			Text: s.noticeText(n), SourceID: "pd:" + ev.DeliveryID, Payload: incident.PagedData{Page: page.DedupKey, Event: ev.Kind}}); incident.ErrorCode(err) == incident.ECONFLICT {
 			return nil
 		} else if err != nil {
 			return fmt.Errorf("record page event: %w", err)

@@ -382,7 +382,7 @@ func (s *Service) runPage(ctx context.Context, payload []byte) error {
 		return fmt.Errorf("announce the page: %w", err)
 	}
 	ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventPaged, Actor: orBot(p.Actor), At: page.CreatedAt, Key: true, Text: s.noticeText(n),
-		SourceID: source, Data: map[string]string{"service": p.Service, "page": key}}
+		SourceID: source, Payload: incident.PagedData{Service: p.Service, Page: key}}
 	if err := s.store.AddTimelineEvent(ctx, &ev); err != nil && incident.ErrorCode(err) != incident.ECONFLICT {
 		return fmt.Errorf("record page: %w", err)
 	}

@@ -145,7 +145,7 @@ func (s *Service) runRepage(ctx context.Context, payload []byte) error {
 		n.Values["action"] = "paged_again"
 	}
 	ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventPaged, Actor: "bot", At: s.clock.Now(), Key: true, Text: s.noticeText(n),
-		SourceID: source, Data: map[string]string{"service": page.Service, "page": page.DedupKey, "repage": fmt.Sprint(p.Step)}}
+		SourceID: source, Payload: incident.PagedData{Service: page.Service, Page: page.DedupKey, Repage: p.Step}}
 	if err := s.store.AddTimelineEvent(ctx, &ev); incident.ErrorCode(err) == incident.ECONFLICT {
 		return nil
 	} else if err != nil {
