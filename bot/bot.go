@@ -63,8 +63,9 @@ type Config struct {
 	Comms CommsService
 	// Paging pages responders.
 	Paging PagingService
-	// Changes lists recent changes and rolls them back.
-	Changes ChangeService
+	// Changes lists recent changes; Rollbacks rolls them back.
+	Changes   ChangeService
+	Rollbacks RollbackService
 	// Capture records the channel on the timeline.
 	Capture CaptureService
 	// FollowThrough lists follow-ups and keeps the review.

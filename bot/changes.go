@@ -63,7 +63,7 @@ func (h *Handler) actionRollback(ctx context.Context, cb slack.InteractionCallba
 	}
 	pctx, cancel := context.WithTimeout(ctx, planTimeout)
 	defer cancel()
-	plan, err := h.cfg.Changes.PlanRollback(pctx, inc.ID, a.Value, cb.User.ID)
+	plan, err := h.cfg.Rollbacks.PlanRollback(pctx, inc.ID, a.Value, cb.User.ID)
 	if err != nil {
 		if errors.Is(pctx.Err(), context.DeadlineExceeded) {
 			h.log.WarnContext(ctx, "planning a rollback took too long", "incident", inc.Key(), "err", err)
@@ -71,7 +71,7 @@ func (h *Handler) actionRollback(ctx context.Context, cb slack.InteractionCallba
 		}
 		return err
 	}
-	return h.openIncidentModal(ctx, cb.TriggerID, cb.User.ID, RollbackModal(inc, plan, a.Value, NoticeText(h.cfg.Changes.RollbackRule(ctx, inc, plan))))
+	return h.openIncidentModal(ctx, cb.TriggerID, cb.User.ID, RollbackModal(inc, plan, a.Value, NoticeText(h.cfg.Rollbacks.RollbackRule(ctx, inc, plan))))
 }
 
 // RollbackModal asks to confirm a rollback. It says exactly what will
@@ -143,7 +143,7 @@ func (h *Handler) submitRollback(ctx context.Context, cb slack.InteractionCallba
 	// for this answer, so the provider gets at most two of them.
 	rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	if _, err := h.cfg.Changes.RequestRollback(rctx, meta.IncidentID, meta.Value, cb.User.ID); err != nil {
+	if _, err := h.cfg.Rollbacks.RequestRollback(rctx, meta.IncidentID, meta.Value, cb.User.ID); err != nil {
 		if errors.Is(rctx.Err(), context.DeadlineExceeded) {
 			err = incident.Errorf(incident.EUNAVAILABLE, "The provider was too slow to confirm the plan. Submit again; a rollback that already started is not started twice.")
 		}
@@ -159,12 +159,12 @@ func (h *Handler) submitRollback(ctx context.Context, cb slack.InteractionCallba
 }
 
 func (h *Handler) actionApproveRollback(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
-	_, err := h.cfg.Changes.ApproveRollback(ctx, a.Value, cb.User.ID)
+	_, err := h.cfg.Rollbacks.ApproveRollback(ctx, a.Value, cb.User.ID)
 	return err
 }
 
 func (h *Handler) actionRetryRollback(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
-	_, err := h.cfg.Changes.RetryRollback(ctx, a.Value, cb.User.ID)
+	_, err := h.cfg.Rollbacks.RetryRollback(ctx, a.Value, cb.User.ID)
 	return err
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/firebreakhq/firebreak/bot/slackfake"
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/changes"
 	"github.com/firebreakhq/firebreak/incident/incidenttest"
 )
 
@@ -59,6 +60,7 @@ type chgFixture struct {
 	srv    *slackfake.Server
 	h      *Handler
 	svc    *incident.Service
+	chg    *changes.Service
 	chat   *Chat
 	store  *incidenttest.MemStore
 	queue  *incidenttest.Queue
@@ -98,11 +100,14 @@ func newChgFixture(t *testing.T, sev incident.Severity, mutate ...func(*incident
 	f.store = incidenttest.NewMemStore(clock)
 	f.store.SetScheduler(f.queue)
 	f.chat = NewChat(api, policy, WithChatClock(clock))
-	f.svc = incident.NewService(incident.ServiceConfig{Store: f.store, Scheduler: f.queue, Policy: policy, Clock: clock,
-		Chat:        f.chat,
-		Rollbackers: []incident.Rollbacker{chgRollbacker{source: "github"}, chgRollbacker{source: "launchdarkly"}}})
+	f.svc = incident.NewService(incident.ServiceConfig{Store: f.store, Scheduler: f.queue, Policy: policy, Clock: clock, Chat: f.chat})
 	f.svc.RegisterJobs(f.queue)
-	f.h = New(withService(Config{Slack: api, Scheduler: f.queue, Deliveries: f.store, Clock: clock}, f.svc, f.store, f.chat))
+	f.chg = changes.New(changes.Config{Store: f.store, Core: f.svc, Chat: f.chat, Scheduler: f.queue, Policy: policy, Clock: clock,
+		Rollbackers: []incident.Rollbacker{chgRollbacker{source: "github"}, chgRollbacker{source: "launchdarkly"}}})
+	f.chg.RegisterJobs(f.queue)
+	f.svc.Use(f.chg.Feature())
+	f.h = New(withService(Config{Slack: api, Scheduler: f.queue, Deliveries: f.store, Clock: clock, Changes: f.chg, Rollbacks: f.chg.Rollbacks()},
+		f.svc, f.store, f.chat))
 	f.h.registerChangeHandlers()
 
 	inc, _, err := f.svc.Declare(ctx, incident.DeclareInput{Title: "checkout is down", Severity: sev, ServiceKey: "checkout", DeclaredBy: f.ic.ID})
@@ -119,8 +124,8 @@ func newChgFixture(t *testing.T, sev incident.Severity, mutate ...func(*incident
 		OccurredAt: start.Add(-8 * time.Minute), Data: map[string]string{"repo": "acme/checkout", "deployment_id": "7", "state": "success"}}
 	f.flag = incident.ChangeEvent{Source: "launchdarkly", ExternalID: "ld-1", Kind: incident.ChangeFlag, Summary: "Turned on new-checkout",
 		Environment: "production", Ref: "new-checkout", OccurredAt: start.Add(-3 * time.Minute), Data: map[string]string{"project": "default"}}
-	require.NoError(t, f.svc.RecordChange(ctx, f.deploy))
-	require.NoError(t, f.svc.RecordChange(ctx, f.flag))
+	require.NoError(t, f.chg.RecordChange(ctx, f.deploy))
+	require.NoError(t, f.chg.RecordChange(ctx, f.flag))
 	return f
 }
 
@@ -160,7 +165,7 @@ func (f *chgFixture) rollbacks(t *testing.T) []incident.Rollback {
 func (f *chgFixture) openModal(t *testing.T, user slackfake.User, c incident.ChangeEvent) slackfake.View {
 	t.Helper()
 	before := len(f.srv.Views())
-	f.click(user, incident.ActionRollback, incident.ChangeValue(c))
+	f.click(user, incident.ActionRollback, changes.ChangeValue(c))
 	views := f.srv.Views()
 	require.Len(t, views, before+1, "ephemerals: %s", f.ephemerals())
 	return views[len(views)-1]
@@ -169,9 +174,9 @@ func (f *chgFixture) openModal(t *testing.T, user slackfake.User, c incident.Cha
 func TestWhatChangedButtonSchedulesTheList(t *testing.T) {
 	t.Parallel()
 	f := newChgFixture(t, incident.P2)
-	before := f.queue.Pending(incident.JobChanges)
+	before := f.queue.Pending(changes.JobChanges)
 	f.click(f.ic, ActionWhatChanged, fmt.Sprint(f.inc.ID))
-	require.Equal(t, before+1, f.queue.Pending(incident.JobChanges))
+	require.Equal(t, before+1, f.queue.Pending(changes.JobChanges))
 	require.Empty(t, f.ephemerals())
 
 	f.click(f.ic, ActionWhatChanged, "not-a-number")
@@ -200,7 +205,7 @@ func TestRollbackModalSaysWhatWillHappen(t *testing.T) {
 	require.NoError(t, f.h.unseal(&cb))
 	var meta rollbackMeta
 	require.NoError(t, json.Unmarshal([]byte(cb.View.PrivateMetadata), &meta))
-	require.Equal(t, rollbackMeta{IncidentID: f.inc.ID, Value: incident.ChangeValue(f.deploy)}, meta)
+	require.Equal(t, rollbackMeta{IncidentID: f.inc.ID, Value: changes.ChangeValue(f.deploy)}, meta)
 	other := slack.InteractionCallback{User: slack.User{ID: f.roller.ID}, View: slack.View{CallbackID: ViewRollback, PrivateMetadata: v.PrivateMetadata}}
 	require.Equal(t, incident.EFORBIDDEN, incident.ErrorCode(f.h.unseal(&other)), "not for someone else")
 	elsewhere := slack.InteractionCallback{User: slack.User{ID: f.ic.ID}, View: slack.View{CallbackID: ViewUpdate, PrivateMetadata: v.PrivateMetadata}}
@@ -219,7 +224,7 @@ func TestRollbackModalSaysWhatWillHappen(t *testing.T) {
 func TestRollbackRefusedBeforeTheForm(t *testing.T) {
 	t.Parallel()
 	f := newChgFixture(t, incident.P2)
-	f.click(f.other, incident.ActionRollback, incident.ChangeValue(f.deploy))
+	f.click(f.other, incident.ActionRollback, changes.ChangeValue(f.deploy))
 	require.Empty(t, f.srv.Views(), "no form for someone who may not roll back")
 	require.Contains(t, f.ephemerals(), f.other.ID+": You may not roll back this change: rollbacks of checkout in production belong to its owners and the rollback group")
 	require.Empty(t, f.rollbacks(t))
@@ -234,7 +239,7 @@ func TestRollbackSubmitRequestsOnce(t *testing.T) {
 	require.Len(t, rbs, 1)
 	require.Equal(t, incident.RollbackRunning, rbs[0].Status)
 	require.Equal(t, f.ic.ID, rbs[0].RequestedBy)
-	require.Equal(t, 1, f.queue.Pending(incident.JobRollback))
+	require.Equal(t, 1, f.queue.Pending(changes.JobRollback))
 
 	events, err := f.store.ListTimeline(context.Background(), f.inc.ID)
 	require.NoError(t, err)
@@ -253,7 +258,7 @@ func TestRollbackSubmitRequestsOnce(t *testing.T) {
 	require.Equal(t, slack.RAErrors, sub.ResponseAction)
 	require.Contains(t, sub.Errors[blockRollbackReason], "This rollback was already requested by <@"+f.ic.ID+">")
 	require.Len(t, f.rollbacks(t), 1)
-	require.Equal(t, 1, f.queue.Pending(incident.JobRollback))
+	require.Equal(t, 1, f.queue.Pending(changes.JobRollback))
 
 	resp = f.submit(f.ic, slackfake.View{CallbackID: ViewRollback, PrivateMetadata: "{}"}, "")
 	require.Nil(t, resp, "a form without a change is refused, not crashed on")
@@ -287,7 +292,7 @@ func TestRollbackRetryButton(t *testing.T) {
 	t.Parallel()
 	f := newChgFixture(t, incident.P2)
 	ctx := context.Background()
-	plan, err := f.svc.PlanRollback(ctx, f.inc.ID, incident.ChangeValue(f.flag), f.ic.ID)
+	plan, err := f.chg.Rollbacks().PlanRollback(ctx, f.inc.ID, changes.ChangeValue(f.flag), f.ic.ID)
 	require.NoError(t, err)
 	require.NoError(t, f.store.AddRollback(ctx, &incident.Rollback{IncidentID: f.inc.ID, Key: plan.Key, Plan: plan,
 		Status: incident.RollbackFailed, RequestedBy: f.ic.ID, Detail: "LaunchDarkly is not responding."}))
@@ -298,7 +303,7 @@ func TestRollbackRetryButton(t *testing.T) {
 
 	f.click(f.roller, incident.ActionRetryRoll, plan.Key)
 	require.Equal(t, incident.RollbackRunning, f.rollbacks(t)[0].Status)
-	require.Equal(t, 1, f.queue.Pending(incident.JobRollback))
+	require.Equal(t, 1, f.queue.Pending(changes.JobRollback))
 	f.click(f.roller, incident.ActionRetryRoll, plan.Key)
 	require.Contains(t, f.ephemerals(), f.roller.ID+": There is nothing to retry: the rollback is running.")
 }
@@ -334,7 +339,7 @@ func TestChangesCommand(t *testing.T) {
 		require.Equal(t, slack.ResponseTypeEphemeral, reply.ResponseType)
 		require.Contains(t, reply.Text, tc.want, tc.args)
 	}
-	require.Equal(t, 4, f.queue.Pending(incident.JobChanges)-countDeclareLists(f))
+	require.Equal(t, 4, f.queue.Pending(changes.JobChanges)-countDeclareLists(f))
 
 	elsewhere := cmd("")
 	elsewhere.Cmd.ChannelID = "CRANDOM"
@@ -347,7 +352,7 @@ func TestChangesCommand(t *testing.T) {
 func countDeclareLists(f *chgFixture) int {
 	n := 0
 	for _, j := range f.queue.Jobs() {
-		if j.Kind == incident.JobChanges && strings.Contains(string(j.Payload), `"auto":true`) {
+		if j.Kind == changes.JobChanges && strings.Contains(string(j.Payload), `"auto":true`) {
 			n++
 		}
 	}

@@ -60,10 +60,10 @@ func (h *Handler) incidentActions() map[string]actionIncident {
 			return h.cfg.Incidents.ByChannel(ctx, cb.Channel.ID)
 		},
 		incident.ActionApproveRol: func(ctx context.Context, _ slack.InteractionCallback, v string) (*incident.Incident, error) {
-			return h.cfg.Changes.RollbackIncident(ctx, v)
+			return h.cfg.Rollbacks.RollbackIncident(ctx, v)
 		},
 		incident.ActionRetryRoll: func(ctx context.Context, _ slack.InteractionCallback, v string) (*incident.Incident, error) {
-			return h.cfg.Changes.RollbackIncident(ctx, v)
+			return h.cfg.Rollbacks.RollbackIncident(ctx, v)
 		},
 		incident.ActionAckPage: func(ctx context.Context, _ slack.InteractionCallback, v string) (*incident.Incident, error) {
 			return h.cfg.Paging.PageIncident(ctx, v)

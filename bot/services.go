@@ -61,9 +61,13 @@ type PagingService interface {
 	OnCall(ctx context.Context, service string, reply incident.ReplyTarget) error
 }
 
-// ChangeService lists recent changes and rolls them back.
+// ChangeService lists recent changes.
 type ChangeService interface {
 	WhatChanged(ctx context.Context, id int64, window time.Duration, actor string, reply incident.ReplyTarget) error
+}
+
+// RollbackService rolls listed changes back.
+type RollbackService interface {
 	PlanRollback(ctx context.Context, id int64, value, actor string) (incident.RollbackPlan, error)
 	RequestRollback(ctx context.Context, id int64, value, actor string) (*incident.Rollback, error)
 	ApproveRollback(ctx context.Context, key, actor string) (*incident.Rollback, error)
@@ -105,7 +109,7 @@ func (c Config) missingFeatures() []string {
 		set  bool
 	}{
 		{"Updates", c.Updates != nil}, {"StatusPage", c.StatusPage != nil}, {"Comms", c.Comms != nil}, {"Paging", c.Paging != nil},
-		{"Changes", c.Changes != nil}, {"Capture", c.Capture != nil}, {"FollowThrough", c.FollowThrough != nil},
+		{"Changes", c.Changes != nil}, {"Rollbacks", c.Rollbacks != nil}, {"Capture", c.Capture != nil}, {"FollowThrough", c.FollowThrough != nil},
 		{"Alerts", c.Alerts != nil},
 	} {
 		if !f.set {

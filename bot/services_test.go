@@ -9,6 +9,7 @@ import (
 	"github.com/firebreakhq/firebreak/incident"
 	"github.com/firebreakhq/firebreak/incident/alerts"
 	"github.com/firebreakhq/firebreak/incident/capture"
+	"github.com/firebreakhq/firebreak/incident/changes"
 	"github.com/firebreakhq/firebreak/incident/comms"
 	"github.com/firebreakhq/firebreak/incident/followthrough"
 	"github.com/firebreakhq/firebreak/incident/incidenttest"
@@ -28,7 +29,17 @@ func withService(cfg Config, svc *incident.Service, store *incidenttest.MemStore
 		cm.RegisterJobs(r)
 	}
 	cfg.StatusPage, cfg.Comms = cm.Publisher(), cm
-	cfg.Changes = svc
+	if cfg.Changes == nil {
+		// "What changed?" is listed at declare, as the program wires it.
+		chg := changes.New(changes.Config{Store: store, Core: svc, Chat: chat, Scheduler: cfg.Scheduler, Policy: svc.Policy(), Clock: cfg.Clock})
+		if q, ok := cfg.Scheduler.(interface {
+			Handle(kind string, h incident.JobHandler)
+		}); ok {
+			chg.RegisterJobs(q)
+		}
+		svc.Use(chg.Feature())
+		cfg.Changes, cfg.Rollbacks = chg, chg.Rollbacks()
+	}
 	ft := followthrough.New(followthrough.Config{Store: store, Core: svc, Chat: chat, Scheduler: cfg.Scheduler, Policy: svc.Policy(), Clock: cfg.Clock})
 	svc.Use(ft.Feature())
 	cfg.FollowThrough = ft

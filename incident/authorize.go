@@ -125,25 +125,6 @@ func (s *Service) refContains(ctx context.Context, ref, user string) (bool, erro
 	return slices.Contains(e.ids, user), nil
 }
 
-// rollbackSeverity is the highest severity involved in rolling back c
-// from inc: inc's own, and that of every open incident of c's service.
-func (s *Service) rollbackSeverity(ctx context.Context, inc *Incident, c ChangeEvent) (Severity, error) {
-	sev := inc.Severity
-	if c.Service == "" {
-		return sev, nil
-	}
-	open, err := s.store.ListIncidents(ctx, IncidentFilter{OpenOnly: true})
-	if err != nil {
-		return sev, fmt.Errorf("read the open incidents of %s: %w", c.Service, err)
-	}
-	for _, o := range open {
-		if o.Service == c.Service && o.Severity.Valid() && o.Severity < sev {
-			sev = o.Severity
-		}
-	}
-	return sev, nil
-}
-
 // Visible keeps the incidents user may see.
 func (s *Service) Visible(ctx context.Context, user string, incs []*Incident) ([]*Incident, error) {
 	out := make([]*Incident, 0, len(incs))
@@ -157,11 +138,4 @@ func (s *Service) Visible(ctx context.Context, user string, incs []*Incident) ([
 		}
 	}
 	return out, nil
-}
-
-// RollbackIncident returns the incident a rollback belongs to, for
-// checking where its buttons were clicked. ENOTFOUND for an unknown key.
-func (s *Service) RollbackIncident(ctx context.Context, key string) (*Incident, error) {
-	_, inc, err := s.rollbackAndIncident(ctx, key)
-	return inc, err
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/firebreakhq/firebreak/bot"
 	"github.com/firebreakhq/firebreak/incident"
 	"github.com/firebreakhq/firebreak/incident/incidenttest"
 )
@@ -201,39 +200,6 @@ func TestResolutionConfirmedWithData(t *testing.T) {
 	require.Empty(t, b.queue.RunAll(t))
 	_, err = b.svc.SetStatus(ctx, p3.ID, incident.StatusResolved, "U0DECL", "")
 	require.NoError(t, err)
-}
-
-func TestDrillRollbackIsADryRunUnlessAllowed(t *testing.T) {
-	t.Parallel()
-	for _, allow := range []bool{false, true} {
-		b := setupChanges(t, func(p *incident.Policy) { p.Drills.AllowRollback = allow })
-		ctx := context.Background()
-		d := b.deploy("1", 5*time.Minute, "success")
-		b.github.list = []incident.ChangeEvent{d}
-		inc, _, err := b.svc.Declare(ctx, incident.DeclareInput{Title: "checkout is down", Severity: incident.P2, ServiceKey: "checkout",
-			DeclaredBy: "U0DECL", Drill: true})
-		require.NoError(t, err)
-		require.NoError(t, incident.PlanChanges(ctx, b.svc, inc))
-		require.Empty(t, b.queue.RunAll(t))
-		inc, err = b.store.GetIncident(ctx, inc.ID)
-		require.NoError(t, err)
-		value := itemOf(t, b.lastList(t, inc, 0), d.ExternalID).Value
-
-		r, err := b.svc.RequestRollback(ctx, inc.ID, value, "U0DECL")
-		require.NoError(t, err)
-		require.Empty(t, b.queue.RunDue(t, b.clock.Now()))
-		r, err = b.store.GetRollback(ctx, r.Key)
-		require.NoError(t, err)
-		if allow {
-			require.Len(t, b.deploys.executions(), 1, "the policy allows a drill's rollback")
-			continue
-		}
-		require.Empty(t, b.deploys.executions(), "a drill's rollback changes nothing")
-		require.Equal(t, incident.RollbackSucceeded, r.Status)
-		require.Contains(t, r.Detail, "dry run")
-		require.Contains(t, b.posts(inc), "Dry run for <@U0DECL>: this would have rolled back now: Redeploy acme/checkout")
-		require.Contains(t, b.posts(inc), bot.DrillMarker)
-	}
 }
 
 func TestPagerDutyAlertOnAMappedService(t *testing.T) {

@@ -17,8 +17,8 @@
 //     its own file, with its jobs and notices next to it:
 //     declare, the war room setup and the lifecycle (service.go,
 //     operations.go, channel.go, resolution.go); roles and permissions
-//     (access.go, authorize.go, permission.go); "what changed?" and rollbacks (changes.go,
-//     rollback.go); the vocabulary of alerts (alert.go); status
+//     (access.go, authorize.go, permission.go); the vocabulary of changes
+//     (changes.go) and of alerts (alert.go); status
 //     updates and nags (update.go, nag.go), and the vocabulary of the
 //     status page (statuspage.go); drills (drill.go). The vocabulary of
 //     captured messages (CapturedMessage, SlackTime) and of follow-through
@@ -38,8 +38,11 @@
 // channel's messages, pins, notes and follow-ups on the timeline, and the
 // backfill, behind a six-method store interface), alerts (monitoring
 // alerts proposed, declared or added to the timeline, with the proposal
-// job), comms (the status page and customer e-mail clock, the status page
-// publisher and the comms drafts, with their jobs), followthrough (the
+// job), changes ("what changed?" from the change sources and webhooks, and
+// guarded rollbacks through the Rollbackers, with their jobs and an
+// eleven-method store interface; who may roll back stays the permission
+// model here), comms (the status page and customer e-mail clock, the status
+// page publisher and the comms drafts, with their jobs), followthrough (the
 // postmortem review scheduled at the close, action-item reminders, overdue
 // escalations, the weekly digest, scheduled drills, with the notice job),
 // paging (pages per severity,

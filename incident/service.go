@@ -39,9 +39,6 @@ type ServiceConfig struct {
 	Store     Store
 	Scheduler Scheduler
 	Chat      Chat
-	// ChangeSources answer "what changed?"; Rollbackers undo changes.
-	ChangeSources []ChangeSource
-	Rollbackers   []Rollbacker
 	// Hooks run after each committed lifecycle change, after the
 	// service's own; Use adds a feature's.
 	Hooks  []Hook
@@ -69,16 +66,14 @@ type Service struct {
 	chat   Chat
 	policy Policy
 
-	sources     []ChangeSource
-	rollbackers []Rollbacker
-	hooks       []Hook
-	planners    []namedPlanner
-	clock       Clock
-	log         *slog.Logger
-	observer    Observer
-	members     membership
-	escape      func(string) string
-	noticeText  func(Notice) string
+	hooks      []Hook
+	planners   []namedPlanner
+	clock      Clock
+	log        *slog.Logger
+	observer   Observer
+	members    membership
+	escape     func(string) string
+	noticeText func(Notice) string
 }
 
 // NewService returns a Service.
@@ -102,7 +97,7 @@ func NewService(cfg ServiceConfig) *Service {
 		cfg.Escape = func(s string) string { return s }
 	}
 	s := &Service{noticeText: cfg.Render, escape: cfg.Escape, store: cfg.Store, sched: cfg.Scheduler, chat: MarkDrills(cfg.Chat, cfg.Store), policy: cfg.Policy,
-		sources: cfg.ChangeSources, rollbackers: cfg.Rollbackers, clock: cfg.Clock, log: cfg.Logger,
+		clock: cfg.Clock, log: cfg.Logger,
 		hooks: append([]Hook(nil), cfg.Hooks...)}
 	s.observer = cfg.Observer
 	if s.observer == nil {
@@ -122,7 +117,6 @@ func (s *Service) RegisterJobs(r interface {
 	r.Handle(JobSync, s.runSync)
 	r.Handle(JobNag, s.runNag)
 	r.Handle(JobAckCheck, s.runAckCheck)
-	s.registerChangeJobs(r)
 }
 
 // DeclareInput is what a responder gives when declaring.
@@ -265,9 +259,6 @@ func (s *Service) planDeclared(ctx context.Context, tx Tx, inc *Incident, in Dec
 		return err
 	}
 	if err := s.planAckCheck(ctx, tx, inc); err != nil {
-		return err
-	}
-	if err := s.planChanges(ctx, tx, inc); err != nil {
 		return err
 	}
 	for _, p := range s.planners {
@@ -634,13 +625,6 @@ func mention(user string) string {
 		return "firebreak"
 	}
 	return "<@" + user + ">"
-}
-
-func orBot(actor string) string {
-	if actor == "" {
-		return "bot"
-	}
-	return actor
 }
 
 func truncate(s string, n int) string {

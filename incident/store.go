@@ -42,15 +42,6 @@ type Store interface {
 	// ListActionItems returns an incident's follow-ups, oldest first.
 	ListActionItems(ctx context.Context, incidentID int64) ([]ActionItem, error)
 
-	// AddChangeEvent stores a change, or replaces the stored report of the
-	// same Source+ExternalID when c is Newer (keeping the stored Service
-	// when c has none); ECONFLICT when the stored report is as new or
-	// newer (a redelivery, or a late report of an earlier state).
-	AddChangeEvent(ctx context.Context, c *ChangeEvent) error
-	// ListChangeEvents returns changes with OccurredAt in [from, to], newest
-	// first; an empty service matches every service.
-	ListChangeEvents(ctx context.Context, service string, from, to time.Time) ([]ChangeEvent, error)
-
 	// RecordDelivery stores a delivery and reports whether it is the first
 	// time this Source+ID was seen.
 	RecordDelivery(ctx context.Context, d Delivery) (first bool, err error)
@@ -65,15 +56,6 @@ type Store interface {
 	// check offers a Re-page button for each one nobody acknowledged).
 	// incident/paging's Store records and changes them.
 	ListPages(ctx context.Context, incidentID int64) ([]Page, error)
-
-	// AddRollback stores a requested rollback; ECONFLICT when Key exists.
-	AddRollback(ctx context.Context, r *Rollback) error
-	// UpdateRollback applies fn to a stored rollback in one transaction.
-	UpdateRollback(ctx context.Context, id int64, fn func(*Rollback) error) (*Rollback, error)
-	// GetRollback returns a rollback by its key.
-	GetRollback(ctx context.Context, key string) (*Rollback, error)
-	// ListRollbacks returns an incident's rollbacks, oldest first.
-	ListRollbacks(ctx context.Context, incidentID int64) ([]Rollback, error)
 
 	// SaveExport records where an incident's postmortem was exported,
 	// replacing the earlier record for the same target.

@@ -23,6 +23,7 @@ import (
 	"github.com/firebreakhq/firebreak/incident"
 	"github.com/firebreakhq/firebreak/incident/alerts"
 	"github.com/firebreakhq/firebreak/incident/capture"
+	"github.com/firebreakhq/firebreak/incident/changes"
 	"github.com/firebreakhq/firebreak/incident/comms"
 	"github.com/firebreakhq/firebreak/incident/followthrough"
 	"github.com/firebreakhq/firebreak/incident/gormstore"
@@ -115,7 +116,6 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	svc := incident.NewService(incident.ServiceConfig{
 		Store: store, Scheduler: engine, Policy: policy, Clock: clock, Logger: log, Chat: chat,
 		Hooks: []incident.Hook{incMetrics.hook}, Observer: incMetrics,
-		ChangeSources: prov.sources, Rollbackers: prov.rollbackers,
 		Escape: bot.Escape, Render: bot.TimelineText,
 	})
 	svc.RegisterJobs(engine)
@@ -124,6 +124,11 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		Policy: policy, Clock: clock, Logger: log, Render: bot.TimelineText})
 	pg.RegisterJobs(engine)
 	svc.Use(pg.Feature())
+	// "What changed?" (listed at declare, too) and guarded rollbacks.
+	chg := changes.New(changes.Config{Store: store, Core: svc, Chat: chat, Scheduler: engine, Sources: prov.sources,
+		Rollbackers: prov.rollbackers, Policy: policy, Clock: clock, Logger: log, Render: bot.TimelineText})
+	chg.RegisterJobs(engine)
+	svc.Use(chg.Feature())
 	// The status page and customer e-mail clock, from the declare on.
 	cm := comms.New(comms.Config{Store: store, Core: svc, Chat: chat, Scheduler: engine, StatusPages: prov.statusPages,
 		Templates: tmpl, Policy: policy, Clock: clock, Logger: log, Render: bot.TimelineText})
@@ -144,7 +149,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	alrt := alerts.New(alerts.Config{Store: store, Core: svc, Chat: chat, Scheduler: engine, Policy: policy, Clock: clock,
 		Logger: log, Render: bot.TimelineText})
 	alrt.RegisterJobs(engine)
-	webhooks := webhookRoutes(cfg, svc, alrt, ft, pg, store, clock, log)
+	webhooks := webhookRoutes(cfg, svc, alrt, ft, pg, chg, store, clock, log)
 
 	reports := metrics.NewService(store, policy, clock)
 
@@ -157,7 +162,8 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		StatusPage:    cm.Publisher(),
 		Comms:         cm,
 		Paging:        pg,
-		Changes:       svc,
+		Changes:       chg,
+		Rollbacks:     chg.Rollbacks(),
 		Capture:       capt,
 		FollowThrough: ft,
 		Alerts:        alrt,

@@ -7,6 +7,7 @@ import (
 
 	"github.com/firebreakhq/firebreak/incident"
 	"github.com/firebreakhq/firebreak/incident/alerts"
+	"github.com/firebreakhq/firebreak/incident/changes"
 	"github.com/firebreakhq/firebreak/incident/followthrough"
 	"github.com/firebreakhq/firebreak/incident/paging"
 	"github.com/firebreakhq/firebreak/integrations/alerting"
@@ -19,7 +20,8 @@ import (
 
 // webhookRoutes lists the inbound webhooks the configuration turns on. Each
 // verifies its provider's signature on the raw body before parsing.
-func webhookRoutes(cfg Config, svc *incident.Service, alrt *alerts.Service, ft *followthrough.Service, pg *paging.Service, deliveries alerting.Deliveries, clock incident.Clock, log *slog.Logger) []webhookRoute {
+func webhookRoutes(cfg Config, svc *incident.Service, alrt *alerts.Service, ft *followthrough.Service, pg *paging.Service, chg *changes.Service,
+	deliveries alerting.Deliveries, clock incident.Clock, log *slog.Logger) []webhookRoute {
 	var routes []webhookRoute
 	if cfg.PagerDuty.WebhookSecret != "" {
 		// Several secrets, comma-separated, allow rotating the secret.
@@ -34,7 +36,7 @@ func webhookRoutes(cfg Config, svc *incident.Service, alrt *alerts.Service, ft *
 		// GitHub reports every state of a deployment under one id: a later
 		// state is a duplicate change, but still moves a rollback on.
 		sink := func(ctx context.Context, c incident.ChangeEvent) error {
-			if err := svc.RecordChange(ctx, c); incident.ErrorCode(err) != incident.ECONFLICT {
+			if err := chg.RecordChange(ctx, c); incident.ErrorCode(err) != incident.ECONFLICT {
 				return err
 			}
 			return nil
@@ -45,13 +47,13 @@ func webhookRoutes(cfg Config, svc *incident.Service, alrt *alerts.Service, ft *
 			}))})
 	}
 	if cfg.LD.WebhookSecret != "" {
-		routes = append(routes, webhookRoute{"/webhooks/launchdarkly", launchdarkly.NewWebhookHandler(cfg.LD.WebhookSecret.Reveal(), svc.RecordChange, log, launchdarkly.WithSiteURL(cfg.LD.APIURL))})
+		routes = append(routes, webhookRoute{"/webhooks/launchdarkly", launchdarkly.NewWebhookHandler(cfg.LD.WebhookSecret.Reveal(), chg.RecordChange, log, launchdarkly.WithSiteURL(cfg.LD.APIURL))})
 	}
 	if cfg.Unleash.WebhookSecret != "" {
-		routes = append(routes, webhookRoute{"/webhooks/unleash", unleash.NewWebhookHandler(cfg.Unleash.WebhookSecret.Reveal(), svc.RecordChange, log, unleash.WithUIURL(cfg.Unleash.APIURL))})
+		routes = append(routes, webhookRoute{"/webhooks/unleash", unleash.NewWebhookHandler(cfg.Unleash.WebhookSecret.Reveal(), chg.RecordChange, log, unleash.WithUIURL(cfg.Unleash.APIURL))})
 	}
 	if cfg.ChangesWebhookSecret != "" {
-		routes = append(routes, webhookRoute{"/webhooks/changes", changehook.NewHandler(cfg.ChangesWebhookSecret.Reveal(), svc.RecordChange, log)})
+		routes = append(routes, webhookRoute{"/webhooks/changes", changehook.NewHandler(cfg.ChangesWebhookSecret.Reveal(), chg.RecordChange, log)})
 	}
 	if cfg.Alerts.AlertmanagerToken != "" {
 		auth := alerting.Auth{Tokens: strings.Split(cfg.Alerts.AlertmanagerToken.Reveal(), ",")}

@@ -45,14 +45,14 @@ func openDB(t *testing.T, dialect string) *gormstore.DB {
 
 func TestStoreSQLite(t *testing.T) {
 	t.Parallel()
-	incidenttest.RunStoreTests(t, func(t *testing.T) incident.Store {
+	incidenttest.RunStoreTests(t, func(t *testing.T) incidenttest.Store {
 		return gormstore.New(openDB(t, "sqlite"), testClock())
 	})
 }
 
 func TestStorePostgres(t *testing.T) {
 	t.Parallel()
-	incidenttest.RunStoreTests(t, func(t *testing.T) incident.Store {
+	incidenttest.RunStoreTests(t, func(t *testing.T) incidenttest.Store {
 		return gormstore.New(openDB(t, "postgres"), testClock())
 	})
 }

@@ -10,7 +10,7 @@ import (
 
 func TestMemStore(t *testing.T) {
 	t.Parallel()
-	incidenttest.RunStoreTests(t, func(*testing.T) incident.Store {
+	incidenttest.RunStoreTests(t, func(*testing.T) incidenttest.Store {
 		return incidenttest.NewMemStore(incidenttest.NewClock(incidenttest.Epoch().Add(24 * time.Hour)))
 	})
 }

@@ -14,16 +14,30 @@ import (
 	"github.com/firebreakhq/firebreak/incident"
 )
 
+// Store is every store method the conformance suite checks: the core's
+// incident.Store and the methods the feature packages declare in their own
+// store interfaces, which every implementation keeps too.
+type Store interface {
+	incident.Store
+	// The changes and rollbacks of package changes (changes.Store).
+	AddChangeEvent(ctx context.Context, c *incident.ChangeEvent) error
+	ListChangeEvents(ctx context.Context, service string, from, to time.Time) ([]incident.ChangeEvent, error)
+	AddRollback(ctx context.Context, r *incident.Rollback) error
+	UpdateRollback(ctx context.Context, id int64, fn func(*incident.Rollback) error) (*incident.Rollback, error)
+	GetRollback(ctx context.Context, key string) (*incident.Rollback, error)
+	ListRollbacks(ctx context.Context, incidentID int64) ([]incident.Rollback, error)
+}
+
 // RunStoreTests checks that a Store keeps incident.Store's contract, the
-// feature stores' (PageStore) and the shared extras documented on MemStore
-// and gormstore.Store. newStore must
+// feature stores' (PageStore, and the changes and rollbacks in Store) and
+// the shared extras documented on MemStore and gormstore.Store. newStore must
 // return a new, empty store each time it is called; the subtests run in
 // parallel, each with its own store.
-func RunStoreTests(t *testing.T, newStore func(t *testing.T) incident.Store) {
+func RunStoreTests(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Helper()
 	tests := []struct {
 		name string
-		run  func(t *testing.T, s incident.Store)
+		run  func(t *testing.T, s Store)
 	}{
 		{"CreateAndGet", testCreateAndGet},
 		{"CreateDefaults", testCreateDefaults},
@@ -114,7 +128,7 @@ func create(t *testing.T, s incident.Store, opts ...func(*incident.Incident)) *i
 	return inc
 }
 
-func testCreateAndGet(t *testing.T, s incident.Store) {
+func testCreateAndGet(t *testing.T, s Store) {
 	ctx := context.Background()
 	in := NewIncident(func(i *incident.Incident) {
 		i.Title = "payments degraded"
@@ -166,7 +180,7 @@ func testCreateAndGet(t *testing.T, s incident.Store) {
 	}
 }
 
-func testCreateDefaults(t *testing.T, s incident.Store) {
+func testCreateDefaults(t *testing.T, s Store) {
 	got, err := s.CreateIncident(context.Background(), &incident.Incident{Title: "t", Severity: incident.P3})
 	require.NoError(t, err)
 	require.Equal(t, incident.StatusDeclared, got.Status)
@@ -182,7 +196,7 @@ func testCreateDefaults(t *testing.T, s incident.Store) {
 	require.Zero(t, got.NagCount)
 }
 
-func testCreateInvalid(t *testing.T, s incident.Store) {
+func testCreateInvalid(t *testing.T, s Store) {
 	ctx := context.Background()
 	for name, opt := range map[string]func(*incident.Incident){
 		"no title":           func(i *incident.Incident) { i.Title = "" },
@@ -207,7 +221,7 @@ func testCreateInvalid(t *testing.T, s incident.Store) {
 	require.Equal(t, int64(1), create(t, s).Number)
 }
 
-func testNumbersIncrease(t *testing.T, s incident.Store) {
+func testNumbersIncrease(t *testing.T, s Store) {
 	var last int64
 	for range 3 {
 		inc := create(t, s)
@@ -216,7 +230,7 @@ func testNumbersIncrease(t *testing.T, s incident.Store) {
 	}
 }
 
-func testConcurrentCreate(t *testing.T, s incident.Store) {
+func testConcurrentCreate(t *testing.T, s Store) {
 	const n = 8
 	var (
 		wg      sync.WaitGroup
@@ -247,7 +261,7 @@ func testConcurrentCreate(t *testing.T, s incident.Store) {
 	require.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8}, numbers, "numbers are distinct and gap-free")
 }
 
-func testDeclareKey(t *testing.T, s incident.Store) {
+func testDeclareKey(t *testing.T, s Store) {
 	ctx := context.Background()
 	first := create(t, s, func(i *incident.Incident) { i.DeclareKey = "K1" })
 
@@ -267,7 +281,7 @@ func testDeclareKey(t *testing.T, s incident.Store) {
 	require.Len(t, list, 3)
 }
 
-func testConcurrentDeclareKey(t *testing.T, s incident.Store) {
+func testConcurrentDeclareKey(t *testing.T, s Store) {
 	const n = 6
 	type result struct {
 		inc *incident.Incident
@@ -300,7 +314,7 @@ func testConcurrentDeclareKey(t *testing.T, s incident.Store) {
 	require.Len(t, list, 1)
 }
 
-func testNotFound(t *testing.T, s incident.Store) {
+func testNotFound(t *testing.T, s Store) {
 	ctx := context.Background()
 	inc := create(t, s, func(i *incident.Incident) { i.ChannelID = "C0HAS" })
 	_, err := s.GetIncident(ctx, inc.ID+1000)
@@ -321,7 +335,7 @@ func testNotFound(t *testing.T, s incident.Store) {
 	require.False(t, called)
 }
 
-func testUniqueChannel(t *testing.T, s incident.Store) {
+func testUniqueChannel(t *testing.T, s Store) {
 	ctx := context.Background()
 	a := create(t, s, func(i *incident.Incident) { i.ChannelID = "C0A" })
 	_, err := s.CreateIncident(ctx, NewIncident(func(i *incident.Incident) { i.ChannelID = "C0A" }))
@@ -342,7 +356,7 @@ func testUniqueChannel(t *testing.T, s incident.Store) {
 	require.Empty(t, got.ChannelID)
 }
 
-func testListIncidents(t *testing.T, s incident.Store) {
+func testListIncidents(t *testing.T, s Store) {
 	ctx := context.Background()
 	mk := func(sev incident.Severity, st incident.Status, minute int) int64 {
 		return create(t, s, func(i *incident.Incident) {
@@ -371,7 +385,7 @@ func testListIncidents(t *testing.T, s incident.Store) {
 	require.Equal(t, []int64{p2}, ids(incident.IncidentFilter{OpenOnly: true, Limit: 1}))
 }
 
-func testListIncidentsFilters(t *testing.T, s incident.Store) {
+func testListIncidentsFilters(t *testing.T, s Store) {
 	ctx := context.Background()
 	mk := func(sev incident.Severity, st incident.Status, service string, drill bool, minute int) int64 {
 		return create(t, s, func(i *incident.Incident) {
@@ -424,7 +438,7 @@ func testListIncidentsFilters(t *testing.T, s incident.Store) {
 	require.Empty(t, ids(incident.IncidentFilter{Service: "nope"}))
 }
 
-func testUpdateIncident(t *testing.T, s incident.Store) {
+func testUpdateIncident(t *testing.T, s Store) {
 	ctx := context.Background()
 	orig := create(t, s, func(i *incident.Incident) {
 		i.Commander = "U0OLD"
@@ -497,7 +511,7 @@ func testUpdateIncident(t *testing.T, s incident.Store) {
 	require.Equal(t, incident.StatusChangedData{From: incident.StatusDeclared, To: incident.StatusMitigated}, status.Payload)
 }
 
-func testUpdateFnError(t *testing.T, s incident.Store) {
+func testUpdateFnError(t *testing.T, s Store) {
 	ctx := context.Background()
 	orig := create(t, s)
 	sentinel := errors.New("the lifecycle says no")
@@ -522,7 +536,7 @@ func testUpdateFnError(t *testing.T, s incident.Store) {
 	require.Empty(t, events)
 }
 
-func testUpdateInvalid(t *testing.T, s incident.Store) {
+func testUpdateInvalid(t *testing.T, s Store) {
 	ctx := context.Background()
 	orig := create(t, s)
 	for name, change := range map[string]func(*incident.Incident){
@@ -549,7 +563,7 @@ func testUpdateInvalid(t *testing.T, s incident.Store) {
 	require.Equal(t, orig, read)
 }
 
-func testUpdateDuplicateEvent(t *testing.T, s incident.Store) {
+func testUpdateDuplicateEvent(t *testing.T, s Store) {
 	ctx := context.Background()
 	orig := create(t, s)
 	require.NoError(t, s.AddTimelineEvent(ctx, NewTimelineEvent(orig.ID, func(e *incident.TimelineEvent) { e.SourceID = "Ev1" })))
@@ -583,7 +597,7 @@ func testUpdateDuplicateEvent(t *testing.T, s incident.Store) {
 
 // testConcurrentUpdates increments a counter kept in Roles from several
 // goroutines; lost updates would leave it short.
-func testConcurrentUpdates(t *testing.T, s incident.Store) {
+func testConcurrentUpdates(t *testing.T, s Store) {
 	ctx := context.Background()
 	orig := create(t, s, func(i *incident.Incident) { i.Roles = map[string]string{"count": "0"} })
 	const n = 8
@@ -615,7 +629,7 @@ func testConcurrentUpdates(t *testing.T, s incident.Store) {
 	require.Len(t, events, n)
 }
 
-func testTimeline(t *testing.T, s incident.Store) {
+func testTimeline(t *testing.T, s Store) {
 	ctx := context.Background()
 	a := create(t, s)
 	b := create(t, s)
@@ -652,7 +666,7 @@ func testTimeline(t *testing.T, s incident.Store) {
 	require.Empty(t, got)
 }
 
-func testTimelineErrors(t *testing.T, s incident.Store) {
+func testTimelineErrors(t *testing.T, s Store) {
 	ctx := context.Background()
 	a := create(t, s)
 	require.NoError(t, s.AddTimelineEvent(ctx, NewTimelineEvent(a.ID, func(e *incident.TimelineEvent) { e.SourceID = "Ev1" })))
@@ -669,7 +683,7 @@ func testTimelineErrors(t *testing.T, s incident.Store) {
 	require.Len(t, got, 1)
 }
 
-func testStatusUpdates(t *testing.T, s incident.Store) {
+func testStatusUpdates(t *testing.T, s Store) {
 	ctx := context.Background()
 	a := create(t, s)
 	second := &incident.StatusUpdate{IncidentID: a.ID, Author: "U0IC", Status: incident.StatusMitigated, Text: "error rate back to normal", NextUpdateIn: 30 * time.Minute, PostedAt: at(20)}
@@ -709,7 +723,7 @@ func testStatusUpdates(t *testing.T, s incident.Store) {
 	require.Empty(t, got)
 }
 
-func testActionItems(t *testing.T, s incident.Store) {
+func testActionItems(t *testing.T, s Store) {
 	ctx := context.Background()
 	a := create(t, s)
 	later := &incident.ActionItem{IncidentID: a.ID, Text: "add an alert on gateway latency", Owner: "U0OWNER", DueOn: ptr(at(7 * 24 * 60)), CreatedBy: "U0IC", CreatedAt: at(50), ExternalURL: "https://github.com/acme/checkout/issues/7"}
@@ -734,7 +748,7 @@ func testActionItems(t *testing.T, s incident.Store) {
 	require.Empty(t, got)
 }
 
-func testChangeEvents(t *testing.T, s incident.Store) {
+func testChangeEvents(t *testing.T, s Store) {
 	ctx := context.Background()
 	add := func(id, service string, minute int) *incident.ChangeEvent {
 		c := NewChangeEvent(id, func(c *incident.ChangeEvent) { c.Service, c.OccurredAt = service, at(minute) })
@@ -781,7 +795,7 @@ func testChangeEvents(t *testing.T, s incident.Store) {
 	require.Empty(t, got, "an inverted window is empty")
 }
 
-func testChangeEventErrors(t *testing.T, s incident.Store) {
+func testChangeEventErrors(t *testing.T, s Store) {
 	ctx := context.Background()
 	require.NoError(t, s.AddChangeEvent(ctx, NewChangeEvent("d1")))
 	dup := NewChangeEvent("d1", func(c *incident.ChangeEvent) { c.Summary = "redelivered" })
@@ -804,7 +818,7 @@ func testChangeEventErrors(t *testing.T, s incident.Store) {
 	RequireCode(t, s.AddChangeEvent(ctx, nil), incident.EINVALID)
 }
 
-func testDeliveries(t *testing.T, s incident.Store) {
+func testDeliveries(t *testing.T, s Store) {
 	ctx := context.Background()
 	record := func(source, id string, minute int) bool {
 		first, err := s.RecordDelivery(ctx, incident.Delivery{Source: source, ID: id, ReceivedAt: at(minute)})
@@ -842,7 +856,7 @@ func testDeliveries(t *testing.T, s incident.Store) {
 	require.True(t, first, "a zero ReceivedAt becomes now")
 }
 
-func testTimesNormalised(t *testing.T, s incident.Store) {
+func testTimesNormalised(t *testing.T, s Store) {
 	ctx := context.Background()
 	zone := time.FixedZone("UTC+5:30", 5*3600+1800)
 	local := time.Date(2026, 3, 2, 15, 0, 0, 123456789, zone)
@@ -869,7 +883,7 @@ func testTimesNormalised(t *testing.T, s incident.Store) {
 	require.Equal(t, []incident.TimelineEvent{*ev}, events)
 }
 
-func testReturnsCopies(t *testing.T, s incident.Store) {
+func testReturnsCopies(t *testing.T, s Store) {
 	ctx := context.Background()
 	in := NewIncident(func(i *incident.Incident) {
 		i.Roles = map[string]string{incident.RoleComms: "U0COMMS"}
@@ -914,7 +928,7 @@ func testReturnsCopies(t *testing.T, s incident.Store) {
 	require.Equal(t, incident.NoteData{Permalink: "v"}, events[0].Payload)
 }
 
-func testUpdateTimelineEvent(t *testing.T, s incident.Store) {
+func testUpdateTimelineEvent(t *testing.T, s Store) {
 	ctx := context.Background()
 	a := create(t, s)
 	b := create(t, s)
@@ -962,7 +976,7 @@ func testUpdateTimelineEvent(t *testing.T, s incident.Store) {
 	require.Equal(t, msg.ID, events[0].ID)
 }
 
-func testUpdateTimelineEventErrors(t *testing.T, s incident.Store) {
+func testUpdateTimelineEventErrors(t *testing.T, s Store) {
 	ctx := context.Background()
 	a := create(t, s)
 	b := create(t, s)
@@ -1010,7 +1024,7 @@ func testUpdateTimelineEventErrors(t *testing.T, s incident.Store) {
 	require.Equal(t, *ev, events[0], "nothing was written")
 }
 
-func testPages(t *testing.T, s incident.Store) {
+func testPages(t *testing.T, s Store) {
 	ctx := context.Background()
 	a := create(t, s)
 	b := create(t, s)
@@ -1088,7 +1102,7 @@ func testPages(t *testing.T, s incident.Store) {
 	require.Empty(t, got)
 }
 
-func testPageErrors(t *testing.T, s incident.Store) {
+func testPageErrors(t *testing.T, s Store) {
 	ctx := context.Background()
 	a := create(t, s)
 	b := create(t, s)
@@ -1116,7 +1130,7 @@ func testPageErrors(t *testing.T, s incident.Store) {
 	require.Empty(t, got)
 }
 
-func testUpdatePage(t *testing.T, s incident.Store) {
+func testUpdatePage(t *testing.T, s Store) {
 	ctx := context.Background()
 	a := create(t, s)
 	b := create(t, s)
@@ -1189,7 +1203,7 @@ func testUpdatePage(t *testing.T, s incident.Store) {
 
 // testConcurrentPageUpdates appends to a page's Assignees from several
 // goroutines, as concurrent webhooks do; lost updates would leave names out.
-func testConcurrentPageUpdates(t *testing.T, s incident.Store) {
+func testConcurrentPageUpdates(t *testing.T, s Store) {
 	ctx := context.Background()
 	pages := pagesOf(t, s)
 	page := NewPage(create(t, s).ID, "INC-1", func(p *incident.Page) { p.Assignees = nil })
@@ -1216,7 +1230,7 @@ func testConcurrentPageUpdates(t *testing.T, s incident.Store) {
 	require.Len(t, got.Assignees, n)
 }
 
-func testRollbacks(t *testing.T, s incident.Store) {
+func testRollbacks(t *testing.T, s Store) {
 	ctx := context.Background()
 	a := create(t, s)
 	b := create(t, s)
@@ -1258,7 +1272,7 @@ func testRollbacks(t *testing.T, s incident.Store) {
 	require.Empty(t, got)
 }
 
-func testRollbackErrors(t *testing.T, s incident.Store) {
+func testRollbackErrors(t *testing.T, s Store) {
 	ctx := context.Background()
 	a := create(t, s)
 	b := create(t, s)
@@ -1289,7 +1303,7 @@ func testRollbackErrors(t *testing.T, s incident.Store) {
 	require.Empty(t, got)
 }
 
-func testUpdateRollback(t *testing.T, s incident.Store) {
+func testUpdateRollback(t *testing.T, s Store) {
 	ctx := context.Background()
 	a := create(t, s)
 	b := create(t, s)
@@ -1349,7 +1363,7 @@ func testUpdateRollback(t *testing.T, s incident.Store) {
 	require.Equal(t, got, read, "nothing was written")
 }
 
-func testExports(t *testing.T, s incident.Store) {
+func testExports(t *testing.T, s Store) {
 	ctx := context.Background()
 	a := create(t, s)
 	b := create(t, s)
@@ -1386,13 +1400,13 @@ func testExports(t *testing.T, s incident.Store) {
 	require.Equal(t, &second, got)
 }
 
-func testPing(t *testing.T, s incident.Store) {
+func testPing(t *testing.T, s Store) {
 	require.NoError(t, s.Ping(context.Background()))
 }
 
 // testChangeEventStates: a change that moves through states under one id is
 // stored once, as its newest report.
-func testChangeEventStates(t *testing.T, s incident.Store) {
+func testChangeEventStates(t *testing.T, s Store) {
 	ctx := context.Background()
 	state := func(st string, rev int64, minute int, service string) *incident.ChangeEvent {
 		return NewChangeEvent("deployment:acme/shop:42", func(c *incident.ChangeEvent) {

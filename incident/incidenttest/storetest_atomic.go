@@ -13,7 +13,7 @@ import (
 // atomicTests check Store.Atomic: all of a transaction or nothing of it.
 var atomicTests = []struct {
 	name string
-	run  func(t *testing.T, s incident.Store)
+	run  func(t *testing.T, s Store)
 }{
 	{"AtomicCommitsEverything", testAtomicCommits},
 	{"AtomicSecondWriteFailsNothingRemains", testAtomicSecondWriteFails},
@@ -24,7 +24,7 @@ var atomicTests = []struct {
 	{"AtomicDeliveryPageAndEvent", testAtomicDeliveryPageEvent},
 }
 
-func testAtomicCommits(t *testing.T, s incident.Store) {
+func testAtomicCommits(t *testing.T, s Store) {
 	ctx := context.Background()
 	var inc *incident.Incident
 	err := s.Atomic(ctx, func(tx incident.Tx) error {
@@ -55,7 +55,7 @@ func testAtomicCommits(t *testing.T, s incident.Store) {
 	require.Len(t, pages, 1)
 }
 
-func testAtomicSecondWriteFails(t *testing.T, s incident.Store) {
+func testAtomicSecondWriteFails(t *testing.T, s Store) {
 	ctx := context.Background()
 	err := s.Atomic(ctx, func(tx incident.Tx) error {
 		inc, err := tx.CreateIncident(ctx, NewIncident(func(i *incident.Incident) { i.DeclareKey = "trigger-1" }))
@@ -81,7 +81,7 @@ func testAtomicSecondWriteFails(t *testing.T, s incident.Store) {
 	require.Empty(t, events)
 }
 
-func testAtomicFnError(t *testing.T, s incident.Store) {
+func testAtomicFnError(t *testing.T, s Store) {
 	ctx := context.Background()
 	before := create(t, s)
 	boom := errors.New("boom")
@@ -115,7 +115,7 @@ func testAtomicFnError(t *testing.T, s incident.Store) {
 	require.True(t, first, "the delivery marker of a failed transaction must not remain")
 }
 
-func testAtomicPanic(t *testing.T, s incident.Store) {
+func testAtomicPanic(t *testing.T, s Store) {
 	ctx := context.Background()
 	require.Panics(t, func() {
 		_ = s.Atomic(ctx, func(tx incident.Tx) error {
@@ -132,7 +132,7 @@ func testAtomicPanic(t *testing.T, s incident.Store) {
 	create(t, s)
 }
 
-func testAtomicHandledConflict(t *testing.T, s incident.Store) {
+func testAtomicHandledConflict(t *testing.T, s Store) {
 	ctx := context.Background()
 	first, err := s.CreateIncident(ctx, NewIncident(func(i *incident.Incident) { i.DeclareKey = "view-1" }))
 	require.NoError(t, err)
@@ -158,7 +158,7 @@ func testAtomicHandledConflict(t *testing.T, s incident.Store) {
 	require.Len(t, events, 2)
 }
 
-func testAtomicNested(t *testing.T, s incident.Store) {
+func testAtomicNested(t *testing.T, s Store) {
 	ctx := context.Background()
 	inner := errors.New("inner failed")
 	var kept *incident.Incident
@@ -187,7 +187,7 @@ func testAtomicNested(t *testing.T, s incident.Store) {
 
 // testAtomicDeliveryPageEvent is the shape of an acknowledgement webhook:
 // the dedupe marker, the page update and the timeline event are one fact.
-func testAtomicDeliveryPageEvent(t *testing.T, s incident.Store) {
+func testAtomicDeliveryPageEvent(t *testing.T, s Store) {
 	ctx := context.Background()
 	inc := create(t, s)
 	page := NewPage(inc.ID, "firebreak-1-checkout")

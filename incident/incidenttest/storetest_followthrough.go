@@ -20,7 +20,7 @@ func newAlert(fp string) *incident.Alert {
 		FirstAt: at(1), LastAt: at(1)}
 }
 
-func testAlerts(t *testing.T, s incident.Store) {
+func testAlerts(t *testing.T, s Store) {
 	ctx := context.Background()
 	a, err := s.AddAlert(ctx, newAlert("fp1"))
 	require.NoError(t, err)
@@ -87,7 +87,7 @@ func testAlerts(t *testing.T, s incident.Store) {
 	RequireCode(t, err, incident.EINVALID)
 }
 
-func testConcurrentAddAlert(t *testing.T, s incident.Store) {
+func testConcurrentAddAlert(t *testing.T, s Store) {
 	ctx := context.Background()
 	const n = 8
 	ids := make([]int64, n)
@@ -108,7 +108,7 @@ func testConcurrentAddAlert(t *testing.T, s incident.Store) {
 	}
 }
 
-func testUpdateActionItem(t *testing.T, st incident.Store) {
+func testUpdateActionItem(t *testing.T, st Store) {
 	s := followThroughStore(t, st)
 	ctx := context.Background()
 	a := create(t, s)
@@ -146,7 +146,7 @@ func testUpdateActionItem(t *testing.T, st incident.Store) {
 	RequireCode(t, err, incident.ENOTFOUND)
 }
 
-func testReviews(t *testing.T, st incident.Store) {
+func testReviews(t *testing.T, st Store) {
 	s := followThroughStore(t, st)
 	ctx := context.Background()
 	a := create(t, s)
@@ -181,7 +181,7 @@ func testReviews(t *testing.T, st incident.Store) {
 	RequireCode(t, s.SaveReview(ctx, &incident.Review{IncidentID: a.ID, State: incident.ReviewDraft}), incident.EINVALID)
 }
 
-func testNotices(t *testing.T, st incident.Store) {
+func testNotices(t *testing.T, st Store) {
 	s := followThroughStore(t, st)
 	ctx := context.Background()
 	sent, err := s.NoticeSent(ctx, "digest:payments:2026-W49")
@@ -255,7 +255,7 @@ func followThroughStore(t *testing.T, s incident.Store) interface {
 // testFollowThroughAtomic: on an Atomic's Tx, which keeps follow-through
 // too, an item, a review and their events commit together, or none of
 // them does.
-func testFollowThroughAtomic(t *testing.T, st incident.Store) {
+func testFollowThroughAtomic(t *testing.T, st Store) {
 	s := followThroughStore(t, st)
 	ctx := context.Background()
 	inc := create(t, s)

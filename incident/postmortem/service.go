@@ -36,9 +36,17 @@ const (
 	summaryNotes = 3
 )
 
+// Store is what postmortems read and write: the incident store, and the
+// changes and rollbacks around an incident that package changes keeps.
+type Store interface {
+	incident.Store
+	ListChangeEvents(ctx context.Context, service string, from, to time.Time) ([]incident.ChangeEvent, error)
+	ListRollbacks(ctx context.Context, incidentID int64) ([]incident.Rollback, error)
+}
+
 // Config holds the Service's dependencies.
 type Config struct {
-	Store incident.Store
+	Store Store
 	// Backfill fills the timeline from the channel before a draft
 	// (*capture.Service); nil skips the backfill.
 	Backfill  Backfiller
@@ -69,7 +77,7 @@ type Backfiller interface {
 // runs in durable jobs: a slow or failing Confluence never holds up a
 // command, and a retry resumes without posting anything twice.
 type Service struct {
-	store     incident.Store
+	store     Store
 	backfill  Backfiller
 	chat      incident.Chat
 	sched     incident.Scheduler

@@ -14,6 +14,7 @@ import (
 	"github.com/firebreakhq/firebreak/bot"
 	"github.com/firebreakhq/firebreak/incident"
 	"github.com/firebreakhq/firebreak/incident/capture"
+	"github.com/firebreakhq/firebreak/incident/changes"
 	"github.com/firebreakhq/firebreak/incident/gormstore"
 	"github.com/firebreakhq/firebreak/incident/incidenttest"
 	"github.com/firebreakhq/firebreak/incident/postmortem"
@@ -102,6 +103,10 @@ func newFixture(t *testing.T, withExporters bool) *fixture {
 	f.svc.Use(f.pm.Feature())
 	f.svc.RegisterJobs(q)
 	f.pm.RegisterJobs(q)
+	// The list of changes posted at declare, as the program wires it.
+	chg := changes.New(changes.Config{Store: store, Core: f.svc, Chat: ch, Scheduler: q, Policy: policy, Clock: clock})
+	chg.RegisterJobs(q)
+	f.svc.Use(chg.Feature())
 	return f
 }
 

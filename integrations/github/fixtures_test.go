@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/changes"
 	"github.com/firebreakhq/firebreak/incident/incidenttest"
 	"github.com/firebreakhq/firebreak/integrations/github"
 	"github.com/firebreakhq/firebreak/integrations/github/ghfake"
@@ -28,7 +29,8 @@ func TestWebhookFixturesBecomeTheServicesChanges(t *testing.T) {
 	policy := incident.DefaultPolicy()
 	policy.Services["checkout"] = incident.ServicePolicy{Key: "checkout", Name: "Checkout", GitHub: incident.GitHubService{
 		Repos: []string{"acme/checkout"}, Environments: []string{"production"}, DeployWorkflow: "deploy.yml"}}
-	svc := incident.NewService(incident.ServiceConfig{Store: store, Policy: policy, Clock: clock})
+	svc := changes.New(changes.Config{Store: store, Core: incident.NewService(incident.ServiceConfig{Store: store, Policy: policy, Clock: clock}),
+		Policy: policy, Clock: clock})
 	sink := func(ctx context.Context, c incident.ChangeEvent) error {
 		if err := svc.RecordChange(ctx, c); incident.ErrorCode(err) != incident.ECONFLICT {
 			return err

@@ -1,4 +1,4 @@
-package incident_test
+package changes_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/changes"
 	"github.com/firebreakhq/firebreak/incident/incidenttest"
 )
 
@@ -36,12 +37,12 @@ func TestRollbackProgressFailureIsNotADuplicate(t *testing.T) {
 	b.github.list = []incident.ChangeEvent{d}
 	inc := b.open(t, incident.P2)
 	value := itemOf(t, b.lastList(t, inc, 0), d.ExternalID).Value
-	r, err := b.svc.RequestRollback(ctx, inc.ID, value, "U0DECL")
+	r, err := b.rb.RequestRollback(ctx, inc.ID, value, "U0DECL")
 	require.NoError(t, err)
 	require.Empty(t, b.queue.RunDue(t, b.clock.Now()))
 
 	store := &rollbacksDownStore{MemStore: b.store}
-	svc := incident.NewService(incident.ServiceConfig{Store: store, Scheduler: b.queue, Chat: b.chat, Policy: b.svc.Policy(), Clock: b.clock,
+	svc := changes.New(changes.Config{Store: store, Core: b.core, Chat: b.chat, Scheduler: b.queue, Policy: b.core.Policy(), Clock: b.clock,
 		Rollbackers: []incident.Rollbacker{b.deploys, b.flagsOff}})
 	status := func(state string) incident.ChangeEvent {
 		c := b.deploy("777", 0, state)

@@ -1,4 +1,4 @@
-package incident_test
+package changes_test
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/firebreakhq/firebreak/bot"
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/changes"
 	"github.com/firebreakhq/firebreak/incident/incidenttest"
 )
 
@@ -125,9 +126,16 @@ func (f *fakeRollbacker) executions() []string {
 	return slices.Clone(f.executed)
 }
 
-// changeBundle is the test bundle with change sources and rollbackers.
+// changeBundle is the test bundle: the core, "what changed?" and its
+// rollbacks, with change sources and rollbackers.
 type changeBundle struct {
-	bundle
+	core     *incident.Service
+	chg      *changes.Service
+	rb       *changes.Rollbacks
+	store    *incidenttest.MemStore
+	chat     *incidenttest.Chat
+	queue    *incidenttest.Queue
+	clock    *incidenttest.Clock
 	github   *fakeSource
 	flags    *fakeSource
 	deploys  *fakeRollbacker
@@ -137,6 +145,13 @@ type changeBundle struct {
 const badSHA = "bad0c0ffee1234567890"
 
 func setupChanges(t *testing.T, mutate ...func(*incident.Policy)) changeBundle {
+	t.Helper()
+	return newChangeBundle(t, true, mutate...)
+}
+
+// newChangeBundle wires the core and changes as the program does; without
+// sources, nothing is tracked.
+func newChangeBundle(t *testing.T, sources bool, mutate ...func(*incident.Policy)) changeBundle {
 	t.Helper()
 	clock := incidenttest.NewClock(time.Date(2026, 8, 7, 14, 23, 0, 0, time.UTC))
 	store := incidenttest.NewMemStore(clock)
@@ -164,12 +179,38 @@ func setupChanges(t *testing.T, mutate ...func(*incident.Policy)) changeBundle {
 	ld := &fakeSource{name: "LaunchDarkly"}
 	deploys := &fakeRollbacker{source: "github"}
 	flagsOff := &fakeRollbacker{source: "launchdarkly", execStatus: "succeeded"}
-	svc := incident.NewService(incident.ServiceConfig{Store: store, Scheduler: q, Chat: c, Policy: policy, Clock: clock,
-		ChangeSources: []incident.ChangeSource{gh, ld}, Rollbackers: []incident.Rollbacker{deploys, flagsOff}})
-	svc.RegisterJobs(q)
-	incident.RegisterChangeJobs(svc, q)
-	return changeBundle{bundle: bundle{svc: svc, store: store, chat: c, queue: q, clock: clock},
+	core := incident.NewService(incident.ServiceConfig{Store: store, Scheduler: q, Chat: c, Policy: policy, Clock: clock})
+	core.RegisterJobs(q)
+	var srcs []incident.ChangeSource
+	if sources {
+		srcs = []incident.ChangeSource{gh, ld}
+	}
+	chg := changes.New(changes.Config{Store: store, Core: core, Chat: c, Scheduler: q, Policy: policy, Clock: clock,
+		Sources: srcs, Rollbackers: []incident.Rollbacker{deploys, flagsOff}})
+	chg.RegisterJobs(q)
+	core.Use(chg.Feature())
+	return changeBundle{core: core, chg: chg, rb: chg.Rollbacks(), store: store, chat: c, queue: q, clock: clock,
 		github: gh, flags: ld, deploys: deploys, flagsOff: flagsOff}
+}
+
+// declare declares an incident on checkout; the list of changes is
+// planned with it.
+func (b changeBundle) declare(t *testing.T, title string, sev incident.Severity) *incident.Incident {
+	t.Helper()
+	inc, existed, err := b.core.Declare(context.Background(), incident.DeclareInput{Title: title, Severity: sev, ServiceKey: "checkout",
+		DeclaredBy: "U0DECL", ReplyTo: incident.ReplyTarget{UserID: "U0DECL", ChannelID: "CORIGIN"}})
+	require.NoError(t, err)
+	require.False(t, existed)
+	return inc
+}
+
+// slackMessage is the sentence the chat shows for err.
+func slackMessage(err error) string {
+	var r *incident.Refusal
+	if errors.As(err, &r) {
+		return bot.RefusalText(r)
+	}
+	return incident.ErrorMessage(err)
 }
 
 // start is when every incident of these tests is declared.
@@ -193,8 +234,7 @@ func (b changeBundle) flagChange(id string, before time.Duration) incident.Chang
 func (b changeBundle) open(t *testing.T, sev incident.Severity) *incident.Incident {
 	t.Helper()
 	ctx := context.Background()
-	inc := declare(t, b.bundle, "checkout is down", sev, "")
-	require.NoError(t, incident.PlanChanges(ctx, b.svc, inc))
+	inc := b.declare(t, "checkout is down", sev)
 	require.Empty(t, b.queue.RunAll(t))
 	require.Len(t, b.chat.ChangeLists, 1, "the list is posted at declare")
 	b.chat.ChangeLists = nil
@@ -207,7 +247,7 @@ func (b changeBundle) open(t *testing.T, sev incident.Severity) *incident.Incide
 func (b changeBundle) lastList(t *testing.T, inc *incident.Incident, window time.Duration) incident.ChangeList {
 	t.Helper()
 	b.clock.Advance(10 * time.Second) // a new request, not a double click
-	require.NoError(t, b.svc.WhatChanged(context.Background(), inc.ID, window, "U0DECL", incident.ReplyTarget{UserID: "U0DECL"}))
+	require.NoError(t, b.chg.WhatChanged(context.Background(), inc.ID, window, "U0DECL", incident.ReplyTarget{UserID: "U0DECL"}))
 	require.Empty(t, b.queue.RunAll(t))
 	require.NotEmpty(t, b.chat.ChangeLists)
 	return b.chat.ChangeLists[len(b.chat.ChangeLists)-1]
@@ -296,7 +336,7 @@ func TestWhatChangedListsTheWindowNewestFirst(t *testing.T) {
 	require.Equal(t, map[string]string{"changes": "5", "highlighted": "3", "failed_sources": "0", "window": "1h0m0s"}, shown[1].Data)
 
 	for _, w := range []time.Duration{30 * time.Second, 49 * time.Hour} {
-		err := b.svc.WhatChanged(context.Background(), inc.ID, w, "U0DECL", incident.ReplyTarget{})
+		err := b.chg.WhatChanged(context.Background(), inc.ID, w, "U0DECL", incident.ReplyTarget{})
 		require.Equal(t, incident.EINVALID, incident.ErrorCode(err), w)
 	}
 }
@@ -328,13 +368,13 @@ func TestWhatChangedMergesStoredWebhookChanges(t *testing.T) {
 	b.github.list = []incident.ChangeEvent{fromAPI}
 	// The webhook stored the same deployment earlier, without a service.
 	hook := b.deploy("5", 12*time.Minute, "in_progress")
-	require.NoError(t, b.svc.RecordChange(ctx, hook))
+	require.NoError(t, b.chg.RecordChange(ctx, hook))
 	other := incident.ChangeEvent{Source: "webhook", ExternalID: "terraform:apply-9", Kind: incident.ChangeConfig, Service: "checkout",
 		Summary: "terraform apply", OccurredAt: b.start().Add(-3 * time.Minute)}
-	require.NoError(t, b.svc.RecordChange(ctx, other))
+	require.NoError(t, b.chg.RecordChange(ctx, other))
 	elsewhere := other
 	elsewhere.ExternalID, elsewhere.Service = "terraform:apply-10", "search"
-	require.NoError(t, b.svc.RecordChange(ctx, elsewhere))
+	require.NoError(t, b.chg.RecordChange(ctx, elsewhere))
 
 	list := b.lastList(t, inc, 0)
 	var ids []string
@@ -357,11 +397,10 @@ func TestChangesAtDeclareDoNotDelayTheChannel(t *testing.T) {
 	b := setupChanges(t)
 	ctx := context.Background()
 	b.github.list = []incident.ChangeEvent{b.deploy("1", 5*time.Minute, "success")}
-	inc := declare(t, b.bundle, "checkout is down", incident.P1, "")
-	require.NoError(t, incident.PlanChanges(ctx, b.svc, inc))
+	inc := b.declare(t, "checkout is down", incident.P1)
 	// Let the changes job run before the setup job: the sources answer
 	// first, and the list waits for the channel.
-	job, ok := b.queue.MoveToFront(incident.JobChanges)
+	job, ok := b.queue.MoveToFront(changes.JobChanges)
 	require.True(t, ok)
 
 	require.Empty(t, b.queue.RunAll(t))
@@ -373,12 +412,12 @@ func TestChangesAtDeclareDoNotDelayTheChannel(t *testing.T) {
 	require.Equal(t, 1, b.github.calls(), "the sources are asked once, not again while waiting")
 
 	// A redelivered job does not post the list again.
-	require.NoError(t, b.queue.Handler(incident.JobChanges)(ctx, job.Payload))
+	require.NoError(t, b.queue.Handler(changes.JobChanges)(ctx, job.Payload))
 	require.Len(t, b.chat.ChangeLists, 1)
 
 	// A double click posts one list.
 	for range 2 {
-		require.NoError(t, b.svc.WhatChanged(ctx, inc.ID, 0, "U0DECL", incident.ReplyTarget{}))
+		require.NoError(t, b.chg.WhatChanged(ctx, inc.ID, 0, "U0DECL", incident.ReplyTarget{}))
 	}
 	require.Empty(t, b.queue.RunAll(t))
 	require.Len(t, b.chat.ChangeLists, 2)
@@ -386,10 +425,9 @@ func TestChangesAtDeclareDoNotDelayTheChannel(t *testing.T) {
 
 func TestDeclareListIsQuietWithoutSources(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
-	incident.RegisterChangeJobs(b.svc, b.queue)
-	inc := declare(t, b, "checkout is down", incident.P2, "")
-	require.NoError(t, incident.PlanChanges(context.Background(), b.svc, inc))
+	b := newChangeBundle(t, false)
+	b.declare(t, "checkout is down", incident.P2)
+	require.Equal(t, 1, b.queue.Pending(changes.JobChanges), "the list is planned at declare")
 	require.Empty(t, b.queue.RunAll(t))
 	require.Empty(t, b.chat.ChangeLists, "nothing is tracked, so nothing is said")
 }
@@ -403,15 +441,15 @@ func TestRollbackDeployEndToEnd(t *testing.T) {
 	inc := b.open(t, incident.P2)
 	value := itemOf(t, b.lastList(t, inc, 0), d.ExternalID).Value
 
-	plan, err := b.svc.PlanRollback(ctx, inc.ID, value, "U0DECL")
+	plan, err := b.rb.PlanRollback(ctx, inc.ID, value, "U0DECL")
 	require.NoError(t, err)
 	require.Equal(t, "Redeploy acme/checkout to production at 0ld5afe (from bad0c0f).", plan.Description)
 	require.Equal(t, "github:"+d.ExternalID, plan.ChangeID)
-	require.Contains(t, bot.NoticeText(b.svc.RollbackRule(ctx, inc, plan)), "<!subteam^S0CHECKOUT>")
-	require.Contains(t, bot.NoticeText(b.svc.RollbackRule(ctx, inc, plan)), "<!subteam^S0ROLL>")
+	require.Contains(t, bot.NoticeText(b.rb.RollbackRule(ctx, inc, plan)), "<!subteam^S0CHECKOUT>")
+	require.Contains(t, bot.NoticeText(b.rb.RollbackRule(ctx, inc, plan)), "<!subteam^S0ROLL>")
 
 	b.deploys.progress = []string{"in_progress", "succeeded"}
-	r, err := b.svc.RequestRollback(ctx, inc.ID, value, "U0DECL")
+	r, err := b.rb.RequestRollback(ctx, inc.ID, value, "U0DECL")
 	require.NoError(t, err)
 	require.Equal(t, incident.RollbackRunning, r.Status)
 	now := b.clock.Now()
@@ -451,11 +489,11 @@ func TestRollbackFlagEndToEnd(t *testing.T) {
 	require.Equal(t, "Turn off", it.Action)
 
 	// A member of the rollback group may do it as well as the IC.
-	plan, err := b.svc.PlanRollback(ctx, inc.ID, it.Value, "U0ROLL2")
+	plan, err := b.rb.PlanRollback(ctx, inc.ID, it.Value, "U0ROLL2")
 	require.NoError(t, err)
 	require.Equal(t, "new-checkout", plan.Flag)
 	require.Equal(t, "production", plan.Environment)
-	r, err := b.svc.RequestRollback(ctx, inc.ID, it.Value, "U0ROLL2")
+	r, err := b.rb.RequestRollback(ctx, inc.ID, it.Value, "U0ROLL2")
 	require.NoError(t, err)
 	require.Empty(t, b.queue.RunAll(t))
 	require.Equal(t, []string{"flag:ld-1 by U0ROLL2"}, b.flagsOff.executions())
@@ -476,16 +514,16 @@ func TestRollbackRefusedForOthers(t *testing.T) {
 	inc := b.open(t, incident.P2)
 	value := itemOf(t, b.lastList(t, inc, 0), d.ExternalID).Value
 
-	_, err := b.svc.PlanRollback(ctx, inc.ID, value, "U0RANDOM")
+	_, err := b.rb.PlanRollback(ctx, inc.ID, value, "U0RANDOM")
 	require.Equal(t, incident.EFORBIDDEN, incident.ErrorCode(err))
 	require.Equal(t, "You may not roll back this change: rollbacks of checkout in production belong to its owners and the rollback group, not to an incident's roles. Who can: members of <!subteam^S0CHECKOUT> or members of <!subteam^S0ROLL>.",
 		slackMessage(err))
 	// Being the Incident Commander is no right to roll back.
-	_, err = b.svc.AssignRole(ctx, inc.ID, incident.RoleCommander, "U0RANDOM", "U0DECL")
+	_, err = b.core.AssignRole(ctx, inc.ID, incident.RoleCommander, "U0RANDOM", "U0DECL")
 	require.NoError(t, err)
-	_, err = b.svc.RequestRollback(ctx, inc.ID, value, "U0RANDOM")
+	_, err = b.rb.RequestRollback(ctx, inc.ID, value, "U0RANDOM")
 	require.Equal(t, incident.EFORBIDDEN, incident.ErrorCode(err))
-	_, err = b.svc.RequestRollback(ctx, inc.ID, value, "U0RANDOM")
+	_, err = b.rb.RequestRollback(ctx, inc.ID, value, "U0RANDOM")
 	require.Equal(t, incident.EFORBIDDEN, incident.ErrorCode(err))
 	rbs, err := b.store.ListRollbacks(ctx, inc.ID)
 	require.NoError(t, err)
@@ -493,9 +531,9 @@ func TestRollbackRefusedForOthers(t *testing.T) {
 	require.Empty(t, b.queue.RunAll(t))
 	require.Empty(t, b.deploys.executions())
 
-	_, err = b.svc.PlanRollback(ctx, inc.ID, "github|1|deployment:acme/checkout:404", "U0DECL")
+	_, err = b.rb.PlanRollback(ctx, inc.ID, "github|1|deployment:acme/checkout:404", "U0DECL")
 	require.Equal(t, incident.ENOTFOUND, incident.ErrorCode(err))
-	_, err = b.svc.PlanRollback(ctx, inc.ID, "nonsense", "U0DECL")
+	_, err = b.rb.PlanRollback(ctx, inc.ID, "nonsense", "U0DECL")
 	require.Equal(t, incident.EINVALID, incident.ErrorCode(err))
 }
 
@@ -510,11 +548,11 @@ func TestRollbackTwoPersonRule(t *testing.T) {
 	b.deploys.execStatus = "succeeded"
 	inc := b.open(t, incident.P1)
 	value := itemOf(t, b.lastList(t, inc, 0), d.ExternalID).Value
-	plan, err := b.svc.PlanRollback(ctx, inc.ID, value, "U0DECL")
+	plan, err := b.rb.PlanRollback(ctx, inc.ID, value, "U0DECL")
 	require.NoError(t, err)
-	require.Contains(t, bot.NoticeText(b.svc.RollbackRule(ctx, inc, plan)), "needs a second person's approval")
+	require.Contains(t, bot.NoticeText(b.rb.RollbackRule(ctx, inc, plan)), "needs a second person's approval")
 
-	r, err := b.svc.RequestRollback(ctx, inc.ID, value, "U0DECL")
+	r, err := b.rb.RequestRollback(ctx, inc.ID, value, "U0DECL")
 	require.NoError(t, err)
 	require.Equal(t, incident.RollbackAwaitingApproval, r.Status)
 	require.Empty(t, b.queue.RunAll(t))
@@ -522,16 +560,16 @@ func TestRollbackTwoPersonRule(t *testing.T) {
 	require.Contains(t, b.posts(inc), "[Approve rollback:"+incident.ActionApproveRol+"="+r.Key+"]")
 	require.Equal(t, 1, strings.Count(b.posts(inc), "asked for a rollback"), "said once, with its button")
 
-	_, err = b.svc.ApproveRollback(ctx, r.Key, "U0DECL")
+	_, err = b.rb.ApproveRollback(ctx, r.Key, "U0DECL")
 	require.Equal(t, incident.EFORBIDDEN, incident.ErrorCode(err))
 	require.Contains(t, incident.ErrorMessage(err), "a second person must approve, and you requested this rollback")
-	_, err = b.svc.ApproveRollback(ctx, r.Key, "U0RANDOM")
+	_, err = b.rb.ApproveRollback(ctx, r.Key, "U0RANDOM")
 	require.Equal(t, incident.EFORBIDDEN, incident.ErrorCode(err))
 
-	r, err = b.svc.ApproveRollback(ctx, r.Key, "U0ROLL1")
+	r, err = b.rb.ApproveRollback(ctx, r.Key, "U0ROLL1")
 	require.NoError(t, err)
 	require.Equal(t, "U0ROLL1", r.ApprovedBy)
-	_, err = b.svc.ApproveRollback(ctx, r.Key, "U0ROLL2")
+	_, err = b.rb.ApproveRollback(ctx, r.Key, "U0ROLL2")
 	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(err))
 	require.Empty(t, b.queue.RunAll(t))
 	require.Equal(t, []string{"deploy:" + d.ExternalID + " by U0DECL"}, b.deploys.executions())
@@ -549,10 +587,10 @@ func TestRollbackDoubleClickRollsBackOnce(t *testing.T) {
 	inc := b.open(t, incident.P2)
 	value := itemOf(t, b.lastList(t, inc, 0), d.ExternalID).Value
 
-	first, err := b.svc.RequestRollback(ctx, inc.ID, value, "U0DECL")
+	first, err := b.rb.RequestRollback(ctx, inc.ID, value, "U0DECL")
 	require.NoError(t, err)
 	b.clock.Advance(2 * time.Second)
-	second, err := b.svc.RequestRollback(ctx, inc.ID, value, "U0ROLL1")
+	second, err := b.rb.RequestRollback(ctx, inc.ID, value, "U0ROLL1")
 	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(err))
 	require.Equal(t, "This rollback was already requested by <@U0DECL> 2s ago; it is running.", incident.ErrorMessage(err))
 	require.Equal(t, first.ID, second.ID)
@@ -573,7 +611,7 @@ func TestRollbackExecuteFailsThenRetrySucceeds(t *testing.T) {
 	down := incident.Errorf(incident.EUNAVAILABLE, "GitHub is not responding (502).")
 	b.deploys.execErrs = []error{down, down, down, down, down}
 	b.deploys.execStatus = "succeeded"
-	r, err := b.svc.RequestRollback(ctx, inc.ID, value, "U0DECL")
+	r, err := b.rb.RequestRollback(ctx, inc.ID, value, "U0DECL")
 	require.NoError(t, err)
 	require.Empty(t, b.queue.RunAll(t), "the job gives up by itself, having said so")
 	require.Len(t, b.deploys.executions(), 5, "a provider outage is retried")
@@ -583,12 +621,12 @@ func TestRollbackExecuteFailsThenRetrySucceeds(t *testing.T) {
 	require.Contains(t, b.posts(inc), "Rollback of acme/checkout in production to 0ld5afe failed*: GitHub is not responding (502).")
 	require.Contains(t, b.posts(inc), "[Retry rollback:"+incident.ActionRetryRoll+"="+r.Key+"]")
 
-	_, err = b.svc.RetryRollback(ctx, r.Key, "U0RANDOM")
+	_, err = b.rb.RetryRollback(ctx, r.Key, "U0RANDOM")
 	require.Equal(t, incident.EFORBIDDEN, incident.ErrorCode(err))
-	r, err = b.svc.RetryRollback(ctx, r.Key, "U0ROLL1")
+	r, err = b.rb.RetryRollback(ctx, r.Key, "U0ROLL1")
 	require.NoError(t, err)
 	require.Equal(t, incident.RollbackRunning, r.Status)
-	_, err = b.svc.RetryRollback(ctx, r.Key, "U0ROLL1")
+	_, err = b.rb.RetryRollback(ctx, r.Key, "U0ROLL1")
 	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(err), "a double click retries once")
 	require.Empty(t, b.queue.RunAll(t))
 	execs := b.deploys.executions()
@@ -609,7 +647,7 @@ func TestRollbackRefusedByTheProviderFailsAtOnce(t *testing.T) {
 	inc := b.open(t, incident.P2)
 	value := itemOf(t, b.lastList(t, inc, 0), d.ExternalID).Value
 	b.deploys.execErrs = []error{incident.Errorf(incident.EINVALID, "Workflow deploy.yml has no workflow_dispatch trigger.")}
-	_, err := b.svc.RequestRollback(ctx, inc.ID, value, "U0DECL")
+	_, err := b.rb.RequestRollback(ctx, inc.ID, value, "U0DECL")
 	require.NoError(t, err)
 	require.Empty(t, b.queue.RunAll(t))
 	require.Len(t, b.deploys.executions(), 1, "a refusal is not retried")
@@ -643,7 +681,7 @@ func TestRecordChangeMapsServices(t *testing.T) {
 	} {
 		tc.c.ExternalID = fmt.Sprintf("map-%d", i)
 		tc.c.OccurredAt = at
-		require.NoError(t, b.svc.RecordChange(ctx, tc.c), tc.name)
+		require.NoError(t, b.chg.RecordChange(ctx, tc.c), tc.name)
 		got, err := b.store.ListChangeEvents(ctx, "", at, at)
 		require.NoError(t, err)
 		i := slices.IndexFunc(got, func(c incident.ChangeEvent) bool { return c.ExternalID == tc.c.ExternalID })
@@ -656,7 +694,7 @@ func TestRecordChangeMapsServices(t *testing.T) {
 	}
 	// The last case, delivered again.
 	dup := incident.ChangeEvent{Source: "webhook", ExternalID: "map-12", Kind: incident.ChangeConfig, OccurredAt: at}
-	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(b.svc.RecordChange(ctx, dup)), "a redelivery is a conflict, as is")
+	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(b.chg.RecordChange(ctx, dup)), "a redelivery is a conflict, as is")
 }
 
 func TestRollbackFollowsWorkflowRunWebhooks(t *testing.T) {
@@ -671,7 +709,7 @@ func TestRollbackFollowsWorkflowRunWebhooks(t *testing.T) {
 	b.github.list = []incident.ChangeEvent{d}
 	inc := b.open(t, incident.P2)
 	value := itemOf(t, b.lastList(t, inc, 0), d.ExternalID).Value
-	r, err := b.svc.RequestRollback(ctx, inc.ID, value, "U0DECL")
+	r, err := b.rb.RequestRollback(ctx, inc.ID, value, "U0DECL")
 	require.NoError(t, err)
 	require.Equal(t, "workflow", r.Plan.Method)
 	require.Empty(t, b.queue.RunDue(t, b.clock.Now()))
@@ -684,13 +722,13 @@ func TestRollbackFollowsWorkflowRunWebhooks(t *testing.T) {
 				"workflow": "deploy.yml", "event": "workflow_dispatch", "repo": "acme/checkout"}}
 	}
 	b.clock.Advance(5 * time.Second)
-	require.NoError(t, b.svc.RecordChange(ctx, run("in_progress", "")))
+	require.NoError(t, b.chg.RecordChange(ctx, run("in_progress", "")))
 	r, err = b.store.GetRollback(ctx, r.Key)
 	require.NoError(t, err)
 	require.Equal(t, "555", r.ExternalID, "the dispatched run is adopted")
 	require.Equal(t, "https://github.com/acme/checkout/actions/runs/555", r.URL)
 	b.clock.Advance(3*time.Minute + 5*time.Second)
-	require.NoError(t, b.svc.RecordChange(ctx, run("completed", "success")))
+	require.NoError(t, b.chg.RecordChange(ctx, run("completed", "success")))
 	r, err = b.store.GetRollback(ctx, r.Key)
 	require.NoError(t, err)
 	require.Equal(t, incident.RollbackSucceeded, r.Status)
@@ -699,7 +737,7 @@ func TestRollbackFollowsWorkflowRunWebhooks(t *testing.T) {
 	require.Contains(t, b.posts(inc), "succeeded in 3m10s")
 	require.Zero(t, b.deploys.polls, "the poll finds the webhook got there first")
 	// The same delivery again changes nothing.
-	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(b.svc.RecordChange(ctx, run("completed", "success"))))
+	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(b.chg.RecordChange(ctx, run("completed", "success"))))
 	require.Equal(t, 1, strings.Count(b.posts(inc), "succeeded in"))
 }
 
@@ -711,7 +749,7 @@ func TestRollbackFailedDeploymentStatusOffersRetry(t *testing.T) {
 	b.github.list = []incident.ChangeEvent{d}
 	inc := b.open(t, incident.P2)
 	value := itemOf(t, b.lastList(t, inc, 0), d.ExternalID).Value
-	r, err := b.svc.RequestRollback(ctx, inc.ID, value, "U0DECL")
+	r, err := b.rb.RequestRollback(ctx, inc.ID, value, "U0DECL")
 	require.NoError(t, err)
 	require.Empty(t, b.queue.RunDue(t, b.clock.Now()))
 
@@ -720,14 +758,14 @@ func TestRollbackFailedDeploymentStatusOffersRetry(t *testing.T) {
 		c.Ref, c.OccurredAt = "0ld5afe1234", b.clock.Now()
 		return c
 	}
-	require.NoError(t, b.svc.RecordChange(ctx, status("776", "failure")), "another deployment is not ours")
+	require.NoError(t, b.chg.RecordChange(ctx, status("776", "failure")), "another deployment is not ours")
 	r, err = b.store.GetRollback(ctx, r.Key)
 	require.NoError(t, err)
 	require.Equal(t, incident.RollbackRunning, r.Status)
 
-	require.NoError(t, b.svc.RecordChange(ctx, status("777", "in_progress")))
+	require.NoError(t, b.chg.RecordChange(ctx, status("777", "in_progress")))
 	// GitHub reports every state of a deployment under one id.
-	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(b.svc.RecordChange(ctx, status("777", "failure"))))
+	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(b.chg.RecordChange(ctx, status("777", "failure"))))
 	r, err = b.store.GetRollback(ctx, r.Key)
 	require.NoError(t, err)
 	require.Equal(t, incident.RollbackFailed, r.Status, "a later state of the same deployment still counts")
@@ -763,7 +801,7 @@ func TestWhatChangedShowsTheLatestStateOfADeploy(t *testing.T) {
 	running.Revision = 101
 	failed := b.deploy("7", 8*time.Minute, "failure")
 	failed.Revision = 102
-	require.NoError(t, b.svc.RecordChange(ctx, failed))
+	require.NoError(t, b.chg.RecordChange(ctx, failed))
 	b.github.list = []incident.ChangeEvent{running}
 	inc := b.open(t, incident.P2)
 
@@ -786,10 +824,10 @@ func TestWhatChangedListsADeployUnderWayAtTheStart(t *testing.T) {
 	failed := b.deploy("8", -10*time.Minute, "failure")
 	failed.Revision = 5
 	failed.Data["started_at"] = b.start().Add(-5 * time.Minute).Format(time.RFC3339)
-	require.NoError(t, b.svc.RecordChange(ctx, failed))
+	require.NoError(t, b.chg.RecordChange(ctx, failed))
 	late := b.deploy("9", -12*time.Minute, "success")
 	late.Data["started_at"] = b.start().Add(2 * time.Minute).Format(time.RFC3339)
-	require.NoError(t, b.svc.RecordChange(ctx, late))
+	require.NoError(t, b.chg.RecordChange(ctx, late))
 	b.clock.Advance(20 * time.Minute)
 
 	list := b.lastList(t, inc, 0)
@@ -811,10 +849,10 @@ func TestRollbackRetryKeepsTheTwoPersonRule(t *testing.T) {
 	b.github.list = []incident.ChangeEvent{d}
 	inc := b.open(t, incident.P1)
 	value := itemOf(t, b.lastList(t, inc, 0), d.ExternalID).Value
-	r, err := b.svc.RequestRollback(ctx, inc.ID, value, "U0DECL")
+	r, err := b.rb.RequestRollback(ctx, inc.ID, value, "U0DECL")
 	require.NoError(t, err)
 	require.Empty(t, b.queue.RunAll(t))
-	_, err = b.svc.ApproveRollback(ctx, r.Key, "U0ROLL1")
+	_, err = b.rb.ApproveRollback(ctx, r.Key, "U0ROLL1")
 	require.NoError(t, err)
 	refused := incident.Errorf(incident.EINVALID, "The workflow is disabled.")
 	b.deploys.execErrs = []error{refused}
@@ -826,18 +864,18 @@ func TestRollbackRetryKeepsTheTwoPersonRule(t *testing.T) {
 	require.Len(t, b.deploys.executions(), 1)
 
 	// A single person's Retry does not run it: it waits for a second one.
-	r, err = b.svc.RetryRollback(ctx, r.Key, "U0ROLL1")
+	r, err = b.rb.RetryRollback(ctx, r.Key, "U0ROLL1")
 	require.NoError(t, err)
 	require.Equal(t, incident.RollbackAwaitingApproval, r.Status)
 	require.Empty(t, b.queue.RunAll(t))
 	require.Len(t, b.deploys.executions(), 1, "nothing runs before the approval")
 	require.Contains(t, b.posts(inc), "<@U0ROLL1> asked to retry the rollback")
-	_, err = b.svc.RetryRollback(ctx, r.Key, "U0ROLL1")
+	_, err = b.rb.RetryRollback(ctx, r.Key, "U0ROLL1")
 	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(err))
-	_, err = b.svc.ApproveRollback(ctx, r.Key, "U0ROLL1")
+	_, err = b.rb.ApproveRollback(ctx, r.Key, "U0ROLL1")
 	require.Equal(t, incident.EFORBIDDEN, incident.ErrorCode(err), "the retrier cannot approve the retry")
 
-	r, err = b.svc.ApproveRollback(ctx, r.Key, "U0DECL")
+	r, err = b.rb.ApproveRollback(ctx, r.Key, "U0DECL")
 	require.NoError(t, err)
 	require.Equal(t, incident.RollbackRunning, r.Status)
 	require.Empty(t, b.queue.RunAll(t))
@@ -849,4 +887,36 @@ func TestRollbackRetryKeepsTheTwoPersonRule(t *testing.T) {
 	require.Equal(t, incident.RollbackSucceeded, r.Status)
 	require.Equal(t, []string{"requested:U0DECL", "approval:U0DECL", "approved:U0ROLL1", "failed:github",
 		"retry:U0ROLL1", "approval:U0ROLL1", "approved:U0DECL", "started:U0ROLL1", "succeeded:github"}, b.rollbackSteps(t, inc))
+}
+
+func TestDrillRollbackIsADryRunUnlessAllowed(t *testing.T) {
+	t.Parallel()
+	for _, allow := range []bool{false, true} {
+		b := setupChanges(t, func(p *incident.Policy) { p.Drills.AllowRollback = allow })
+		ctx := context.Background()
+		d := b.deploy("1", 5*time.Minute, "success")
+		b.github.list = []incident.ChangeEvent{d}
+		inc, _, err := b.core.Declare(ctx, incident.DeclareInput{Title: "checkout is down", Severity: incident.P2, ServiceKey: "checkout",
+			DeclaredBy: "U0DECL", Drill: true})
+		require.NoError(t, err)
+		require.Empty(t, b.queue.RunAll(t))
+		inc, err = b.store.GetIncident(ctx, inc.ID)
+		require.NoError(t, err)
+		value := itemOf(t, b.lastList(t, inc, 0), d.ExternalID).Value
+
+		r, err := b.rb.RequestRollback(ctx, inc.ID, value, "U0DECL")
+		require.NoError(t, err)
+		require.Empty(t, b.queue.RunDue(t, b.clock.Now()))
+		r, err = b.store.GetRollback(ctx, r.Key)
+		require.NoError(t, err)
+		if allow {
+			require.Len(t, b.deploys.executions(), 1, "the policy allows a drill's rollback")
+			continue
+		}
+		require.Empty(t, b.deploys.executions(), "a drill's rollback changes nothing")
+		require.Equal(t, incident.RollbackSucceeded, r.Status)
+		require.Contains(t, r.Detail, "dry run")
+		require.Contains(t, b.posts(inc), "Dry run for <@U0DECL>: this would have rolled back now: Redeploy acme/checkout")
+		require.Contains(t, b.posts(inc), bot.DrillMarker)
+	}
 }

@@ -1,4 +1,4 @@
-package incident
+package changes
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/firebreakhq/firebreak/incident"
 )
 
 // Pacing of rollbacks.
@@ -51,7 +53,7 @@ func rollbackSourceID(key string, round int, step string) string {
 // execPlan is the plan handed to the provider: a retry carries a key of its
 // own, since providers execute a plan once per key and the first attempt's
 // run has failed.
-func execPlan(r *Rollback, round int) RollbackPlan {
+func execPlan(r *incident.Rollback, round int) incident.RollbackPlan {
 	p := r.Plan
 	if round > 0 {
 		p.Key = fmt.Sprintf("%s#retry%d", r.Key, round)
@@ -61,13 +63,13 @@ func execPlan(r *Rollback, round int) RollbackPlan {
 
 // RollbackRule says who may confirm a rollback of the planned change and
 // whether a second person must approve, for the confirmation form.
-func (s *Service) RollbackRule(ctx context.Context, inc *Incident, plan RollbackPlan) Notice {
-	c := plan.change()
+func (s *Rollbacks) RollbackRule(ctx context.Context, inc *incident.Incident, plan incident.RollbackPlan) incident.Notice {
+	c := change(plan)
 	sev, err := s.rollbackSeverity(ctx, inc, c)
 	if err != nil {
 		sev = inc.Severity
 	}
-	n := Notice{Kind: NoticeRollbackRule, Incident: inc.Key(), Values: map[string]string{
+	n := incident.Notice{Kind: incident.NoticeRollbackRule, Incident: inc.Key(), Values: map[string]string{
 		"who": strings.Join(s.policy.RollbackRefs(c), ","), "environment": c.Environment, "severity": sev.String()}}
 	if s.policy.TwoPersonFor(c.Environment, sev) {
 		n.Values["approval"] = "true"
@@ -76,7 +78,7 @@ func (s *Service) RollbackRule(ctx context.Context, inc *Incident, plan Rollback
 }
 
 // rollbackNotice is a notice about r, naming what it rolls back.
-func rollbackNotice(kind NoticeKind, inc *Incident, r *Rollback, actor string) Notice {
+func rollbackNotice(kind incident.NoticeKind, inc *incident.Incident, r *incident.Rollback, actor string) incident.Notice {
 	p := r.Plan
 	v := map[string]string{"plan": p.Description}
 	for k, x := range map[string]string{"flag": p.Flag, "repo": p.Repo, "environment": p.Environment, "to": shortRef(p.ToRef), "url": r.URL} {
@@ -84,32 +86,32 @@ func rollbackNotice(kind NoticeKind, inc *Incident, r *Rollback, actor string) N
 			v[k] = x
 		}
 	}
-	return Notice{Kind: kind, Incident: inc.Key(), Actor: actor, Values: v}
+	return incident.Notice{Kind: kind, Incident: inc.Key(), Actor: actor, Values: v}
 }
 
 // change is the part of the planned change the permission model reads.
-func (p RollbackPlan) change() ChangeEvent {
-	return ChangeEvent{Service: p.Service, Environment: p.Environment, Kind: p.Kind, Source: p.Source}
+func change(p incident.RollbackPlan) incident.ChangeEvent {
+	return incident.ChangeEvent{Service: p.Service, Environment: p.Environment, Kind: p.Kind, Source: p.Source}
 }
 
 // checkMayRollback decides whether actor may roll back c from inc; the
 // decision says whether a second person must approve. EFORBIDDEN (a
 // *Refusal) when not.
-func (s *Service) checkMayRollback(ctx context.Context, inc *Incident, c ChangeEvent, actor string) (Decision, error) {
+func (s *Rollbacks) checkMayRollback(ctx context.Context, inc *incident.Incident, c incident.ChangeEvent, actor string) (incident.Decision, error) {
 	sev, err := s.rollbackSeverity(ctx, inc, c)
 	if err != nil {
-		return Decision{}, err
+		return incident.Decision{}, err
 	}
-	d, err := s.Authorize(ctx, Request{Subject: Subject{User: actor}, Action: ActRollback, Incident: inc, Change: &c, Severity: sev})
+	d, err := s.core.Authorize(ctx, incident.Request{Subject: incident.Subject{User: actor}, Action: incident.ActRollback, Incident: inc, Change: &c, Severity: sev})
 	if err != nil {
-		return Decision{}, fmt.Errorf("check permission: %w", err)
+		return incident.Decision{}, fmt.Errorf("check permission: %w", err)
 	}
 	return d, d.Err()
 }
 
 // servicePolicyOf is the policy of the change's service, else of the
 // incident's.
-func (s *Service) servicePolicyOf(inc *Incident, c ChangeEvent) ServicePolicy {
+func (s *Rollbacks) servicePolicyOf(inc *incident.Incident, c incident.ChangeEvent) incident.ServicePolicy {
 	if svc, ok := s.policy.Services[c.Service]; ok {
 		return svc
 	}
@@ -118,48 +120,48 @@ func (s *Service) servicePolicyOf(inc *Incident, c ChangeEvent) ServicePolicy {
 
 // rollbackerForPlan finds the rollbacker of a stored plan: the first that
 // handles a change of the plan's source, kind, subject and environment.
-func (s *Service) rollbackerForPlan(p RollbackPlan) Rollbacker {
+func (s *Rollbacks) rollbackerForPlan(p incident.RollbackPlan) incident.Rollbacker {
 	ref := p.Flag
 	if ref == "" {
 		ref = p.FromRef
 	}
-	return s.rollbackerFor(ChangeEvent{Source: p.Source, Kind: p.Kind, Ref: ref, Environment: p.Environment,
+	return rollbackerFor(s.rollbackers, incident.ChangeEvent{Source: p.Source, Kind: p.Kind, Ref: ref, Environment: p.Environment,
 		Data: map[string]string{"repo": p.Repo, "project": p.Project, "conclusion": "success"}})
 }
 
 // planRollback finds the change a button names, checks that actor may roll
 // it back and plans it; the decision says whether a second person must
 // approve.
-func (s *Service) planRollback(ctx context.Context, id int64, value, actor string) (*Incident, RollbackPlan, Decision, error) {
+func (s *Rollbacks) planRollback(ctx context.Context, id int64, value, actor string) (*incident.Incident, incident.RollbackPlan, incident.Decision, error) {
 	inc, err := s.store.GetIncident(ctx, id)
 	if err != nil {
-		return nil, RollbackPlan{}, Decision{}, err
+		return nil, incident.RollbackPlan{}, incident.Decision{}, err
 	}
-	if inc.Status == StatusClosed {
-		return nil, RollbackPlan{}, Decision{}, Errorf(ECONFLICT, "%s is closed; a closed incident cannot start a rollback.", inc.Key())
+	if inc.Status == incident.StatusClosed {
+		return nil, incident.RollbackPlan{}, incident.Decision{}, incident.Errorf(incident.ECONFLICT, "%s is closed; a closed incident cannot start a rollback.", inc.Key())
 	}
-	c, err := s.findChange(ctx, value)
+	c, err := findChange(ctx, s.store, value)
 	if err != nil {
-		return nil, RollbackPlan{}, Decision{}, err
+		return nil, incident.RollbackPlan{}, incident.Decision{}, err
 	}
-	rb := s.rollbackerFor(c)
+	rb := rollbackerFor(s.rollbackers, c)
 	if rb == nil {
-		return nil, RollbackPlan{}, Decision{}, Errorf(EINVALID, "The bot cannot roll back this change: no configured integration undoes it.")
+		return nil, incident.RollbackPlan{}, incident.Decision{}, incident.Errorf(incident.EINVALID, "The bot cannot roll back this change: no configured integration undoes it.")
 	}
 	if c.Service == "" {
-		c.Service = s.serviceOfChange(c)
+		c.Service = serviceOfChange(s.policy, c)
 	}
 	// Permission first: a refused person causes no call to the provider.
 	d, err := s.checkMayRollback(ctx, inc, c, actor)
 	if err != nil {
-		return nil, RollbackPlan{}, Decision{}, err
+		return nil, incident.RollbackPlan{}, incident.Decision{}, err
 	}
 	plan, err := rb.Plan(ctx, c, s.servicePolicyOf(inc, c))
 	if err != nil {
-		return nil, RollbackPlan{}, Decision{}, fmt.Errorf("plan the rollback: %w", err)
+		return nil, incident.RollbackPlan{}, incident.Decision{}, fmt.Errorf("plan the rollback: %w", err)
 	}
 	if plan.Key == "" {
-		return nil, RollbackPlan{}, Decision{}, Errorf(EINTERNAL, "The rollback plan has no key.")
+		return nil, incident.RollbackPlan{}, incident.Decision{}, incident.Errorf(incident.EINTERNAL, "The rollback plan has no key.")
 	}
 	if plan.ChangeID == "" {
 		plan.ChangeID = c.Source + ":" + c.ExternalID
@@ -178,7 +180,7 @@ func (s *Service) planRollback(ctx context.Context, id int64, value, actor strin
 // not change anything. EFORBIDDEN unless actor is the IC or in the
 // rollback group, ENOTFOUND for a change no longer recorded, EINVALID when
 // the change cannot be rolled back, ECONFLICT for a closed incident.
-func (s *Service) PlanRollback(ctx context.Context, id int64, value, actor string) (RollbackPlan, error) {
+func (s *Rollbacks) PlanRollback(ctx context.Context, id int64, value, actor string) (incident.RollbackPlan, error) {
 	_, plan, _, err := s.planRollback(ctx, id, value, actor)
 	return plan, err
 }
@@ -189,28 +191,28 @@ func (s *Service) PlanRollback(ctx context.Context, id int64, value, actor strin
 // Approve button is posted; otherwise it starts at once in a job. A second
 // request of the same rollback (a double click) returns the first one and
 // ECONFLICT saying who requested it. Errors are PlanRollback's.
-func (s *Service) RequestRollback(ctx context.Context, id int64, value, actor string) (*Rollback, error) {
+func (s *Rollbacks) RequestRollback(ctx context.Context, id int64, value, actor string) (*incident.Rollback, error) {
 	inc, plan, d, err := s.planRollback(ctx, id, value, actor)
 	if err != nil {
 		return nil, err
 	}
 	now := s.clock.Now()
 	twoPerson := d.SecondPerson
-	r := &Rollback{IncidentID: inc.ID, Key: plan.Key, Plan: plan, Status: RollbackRunning, RequestedBy: actor}
+	r := &incident.Rollback{IncidentID: inc.ID, Key: plan.Key, Plan: plan, Status: incident.RollbackRunning, RequestedBy: actor}
 	if twoPerson {
-		r.Status = RollbackAwaitingApproval
+		r.Status = incident.RollbackAwaitingApproval
 	}
-	if err := s.store.AddRollback(ctx, r); ErrorCode(err) == ECONFLICT {
+	if err := s.store.AddRollback(ctx, r); incident.ErrorCode(err) == incident.ECONFLICT {
 		existing, gerr := s.store.GetRollback(ctx, plan.Key)
 		if gerr != nil {
 			return nil, fmt.Errorf("request rollback: %w", gerr)
 		}
-		return existing, Errorf(ECONFLICT, "This rollback was already requested by %s %s ago; it %s.",
-			mention(existing.RequestedBy), Since(existing.CreatedAt, now), rollbackState(existing))
+		return existing, incident.Errorf(incident.ECONFLICT, "This rollback was already requested by %s %s ago; it %s.",
+			incident.Mention(existing.RequestedBy), incident.Since(existing.CreatedAt, now), rollbackState(existing))
 	} else if err != nil {
 		return nil, fmt.Errorf("request rollback: %w", err)
 	}
-	n := rollbackNotice(NoticeRollbackRequested, inc, r, actor)
+	n := rollbackNotice(incident.NoticeRollbackRequested, inc, r, actor)
 	ev := s.rollbackEvent(r, 0, "requested", actor, s.noticeText(n), true)
 	if twoPerson {
 		n.Values["approval"] = "true"
@@ -233,8 +235,8 @@ func (s *Service) RequestRollback(ctx context.Context, id int64, value, actor st
 			return r, err
 		}
 		// Nothing will run it: mark it failed so Retry can start it.
-		_, _ = s.store.UpdateRollback(ctx, r.ID, func(cur *Rollback) error {
-			cur.Status, cur.Detail = RollbackFailed, "The rollback could not be scheduled."
+		_, _ = s.store.UpdateRollback(ctx, r.ID, func(cur *incident.Rollback) error {
+			cur.Status, cur.Detail = incident.RollbackFailed, "The rollback could not be scheduled."
 			return nil
 		})
 		return r, err
@@ -243,15 +245,15 @@ func (s *Service) RequestRollback(ctx context.Context, id int64, value, actor st
 }
 
 // rollbackState describes a rollback's status after "it".
-func rollbackState(r *Rollback) string {
+func rollbackState(r *incident.Rollback) string {
 	switch r.Status {
-	case RollbackAwaitingApproval:
+	case incident.RollbackAwaitingApproval:
 		return "is waiting for a second person's approval"
-	case RollbackRunning:
+	case incident.RollbackRunning:
 		return "is running"
-	case RollbackSucceeded:
+	case incident.RollbackSucceeded:
 		return "succeeded"
-	case RollbackFailed:
+	case incident.RollbackFailed:
 		return "failed; use its Retry button"
 	}
 	return "is " + string(r.Status)
@@ -261,20 +263,20 @@ func rollbackState(r *Rollback) string {
 // for one; it starts the rollback. EFORBIDDEN when the approver requested
 // the rollback or may not roll back, ECONFLICT when it no longer waits,
 // ENOTFOUND for an unknown key.
-func (s *Service) ApproveRollback(ctx context.Context, key, actor string) (*Rollback, error) {
+func (s *Rollbacks) ApproveRollback(ctx context.Context, key, actor string) (*incident.Rollback, error) {
 	r, inc, err := s.rollbackAndIncident(ctx, key)
 	if err != nil {
 		return nil, err
 	}
-	if r.Status != RollbackAwaitingApproval {
-		return r, Errorf(ECONFLICT, "This rollback no longer waits for approval: it %s.", rollbackState(r))
+	if r.Status != incident.RollbackAwaitingApproval {
+		return r, incident.Errorf(incident.ECONFLICT, "This rollback no longer waits for approval: it %s.", rollbackState(r))
 	}
 	if actor == r.RequestedBy {
-		return nil, &Refusal{Action: ActRollback, Reason: "a second person must approve, and you requested this rollback",
-			WhoCan: refs(s.policy.RollbackRefs(ChangeEvent{Service: r.Plan.Service, Environment: r.Plan.Environment})...)}
+		return nil, &incident.Refusal{Action: incident.ActRollback, Reason: "a second person must approve, and you requested this rollback",
+			WhoCan: principals(s.policy.RollbackRefs(incident.ChangeEvent{Service: r.Plan.Service, Environment: r.Plan.Environment}))}
 	}
 	// The approver needs the same right as the requester.
-	if _, err := s.checkMayRollback(ctx, inc, r.Plan.change(), actor); err != nil {
+	if _, err := s.checkMayRollback(ctx, inc, change(r.Plan), actor); err != nil {
 		return nil, err
 	}
 	// The round the approval is for: a retry that needed a second
@@ -289,19 +291,22 @@ func (s *Service) ApproveRollback(ctx context.Context, key, actor string) (*Roll
 	}
 	// The approval, its timeline event and the job that runs the rollback
 	// are one fact.
-	err = s.store.Atomic(ctx, func(tx Tx) error {
-		var err error
-		r, err = tx.UpdateRollback(ctx, r.ID, func(cur *Rollback) error {
-			if cur.Status != RollbackAwaitingApproval {
-				return Errorf(ECONFLICT, "This rollback was already approved by %s.", mention(cur.ApprovedBy))
+	err = s.store.Atomic(ctx, func(tx incident.Tx) error {
+		rtx, err := rollbacksIn(tx)
+		if err != nil {
+			return err
+		}
+		r, err = rtx.UpdateRollback(ctx, r.ID, func(cur *incident.Rollback) error {
+			if cur.Status != incident.RollbackAwaitingApproval {
+				return incident.Errorf(incident.ECONFLICT, "This rollback was already approved by %s.", incident.Mention(cur.ApprovedBy))
 			}
-			cur.Status, cur.ApprovedBy = RollbackRunning, actor
+			cur.Status, cur.ApprovedBy = incident.RollbackRunning, actor
 			return nil
 		})
 		if err != nil {
 			return err
 		}
-		n := rollbackNotice(NoticeRollbackApproved, inc, r, actor)
+		n := rollbackNotice(incident.NoticeRollbackApproved, inc, r, actor)
 		n.User = r.RequestedBy
 		if _, err := s.recordRollbackStepIn(ctx, tx, inc.ID, s.rollbackEvent(r, round, "approved", actor, s.noticeText(n), true), &n); err != nil {
 			return err
@@ -317,18 +322,18 @@ func (s *Service) ApproveRollback(ctx context.Context, key, actor string) (*Roll
 // RetryRollback runs a failed rollback again, from its Retry button. The
 // actor must still be allowed to roll back; a double click retries once.
 // ECONFLICT unless the rollback failed, EFORBIDDEN as for a request.
-func (s *Service) RetryRollback(ctx context.Context, key, actor string) (*Rollback, error) {
+func (s *Rollbacks) RetryRollback(ctx context.Context, key, actor string) (*incident.Rollback, error) {
 	r, inc, err := s.rollbackAndIncident(ctx, key)
 	if err != nil {
 		return nil, err
 	}
-	if r.Status != RollbackFailed {
-		return r, Errorf(ECONFLICT, "There is nothing to retry: the rollback %s.", rollbackState(r))
+	if r.Status != incident.RollbackFailed {
+		return r, incident.Errorf(incident.ECONFLICT, "There is nothing to retry: the rollback %s.", rollbackState(r))
 	}
-	if inc.Status == StatusClosed {
-		return nil, Errorf(ECONFLICT, "%s is closed; a closed incident cannot start a rollback.", inc.Key())
+	if inc.Status == incident.StatusClosed {
+		return nil, incident.Errorf(incident.ECONFLICT, "%s is closed; a closed incident cannot start a rollback.", inc.Key())
 	}
-	d, err := s.checkMayRollback(ctx, inc, r.Plan.change(), actor)
+	d, err := s.checkMayRollback(ctx, inc, change(r.Plan), actor)
 	if err != nil {
 		return nil, err
 	}
@@ -339,29 +344,32 @@ func (s *Service) RetryRollback(ctx context.Context, key, actor string) (*Rollba
 	round++
 	// The retry event claims the round: of two clicks, one records it.
 	// The event, the new status and the job are one fact.
-	n := rollbackNotice(NoticeRollbackRetry, inc, r, actor)
+	n := rollbackNotice(incident.NoticeRollbackRetry, inc, r, actor)
 	if d.SecondPerson {
 		n.Values["approval"] = "true"
 	}
-	err = s.store.Atomic(ctx, func(tx Tx) error {
+	err = s.store.Atomic(ctx, func(tx incident.Tx) error {
 		if fresh, err := s.recordRollbackStepIn(ctx, tx, inc.ID, s.rollbackEvent(r, round, "retry", actor, s.noticeText(n), true), &n); err != nil {
 			return err
 		} else if !fresh {
-			return Errorf(ECONFLICT, "Someone is already retrying this rollback.")
+			return incident.Errorf(incident.ECONFLICT, "Someone is already retrying this rollback.")
 		}
-		var err error
-		r, err = tx.UpdateRollback(ctx, r.ID, func(cur *Rollback) error {
-			if cur.Status != RollbackFailed {
-				return Errorf(ECONFLICT, "There is nothing to retry: the rollback %s.", rollbackState(cur))
+		rtx, err := rollbacksIn(tx)
+		if err != nil {
+			return err
+		}
+		r, err = rtx.UpdateRollback(ctx, r.ID, func(cur *incident.Rollback) error {
+			if cur.Status != incident.RollbackFailed {
+				return incident.Errorf(incident.ECONFLICT, "There is nothing to retry: the rollback %s.", rollbackState(cur))
 			}
 			cur.ExternalID, cur.URL, cur.Detail = "", "", ""
 			if d.SecondPerson {
 				// The two-person rule holds for every run: the retry
 				// waits for someone other than its requester.
-				cur.Status, cur.RequestedBy, cur.ApprovedBy = RollbackAwaitingApproval, actor, ""
+				cur.Status, cur.RequestedBy, cur.ApprovedBy = incident.RollbackAwaitingApproval, actor, ""
 				return nil
 			}
-			cur.Status = RollbackRunning
+			cur.Status = incident.RollbackRunning
 			return nil
 		})
 		if err != nil {
@@ -380,10 +388,10 @@ func (s *Service) RetryRollback(ctx context.Context, key, actor string) (*Rollba
 	return r, nil
 }
 
-func (s *Service) rollbackAndIncident(ctx context.Context, key string) (*Rollback, *Incident, error) {
+func (s *Rollbacks) rollbackAndIncident(ctx context.Context, key string) (*incident.Rollback, *incident.Incident, error) {
 	r, err := s.store.GetRollback(ctx, key)
-	if ErrorCode(err) == ENOTFOUND {
-		return nil, nil, Errorf(ENOTFOUND, "That rollback no longer exists.")
+	if incident.ErrorCode(err) == incident.ENOTFOUND {
+		return nil, nil, incident.Errorf(incident.ENOTFOUND, "That rollback no longer exists.")
 	} else if err != nil {
 		return nil, nil, err
 	}
@@ -394,21 +402,21 @@ func (s *Service) rollbackAndIncident(ctx context.Context, key string) (*Rollbac
 	return r, inc, nil
 }
 
-func (s *Service) scheduleRollback(ctx context.Context, jobKey string, p rollbackPayload) error {
+func (s *Rollbacks) scheduleRollback(ctx context.Context, jobKey string, p rollbackPayload) error {
 	return s.scheduleRollbackOn(ctx, s.sched, jobKey, p)
 }
 
-func (s *Service) scheduleRollbackOn(ctx context.Context, sched Scheduler, jobKey string, p rollbackPayload) error {
+func (s *Rollbacks) scheduleRollbackOn(ctx context.Context, sched incident.Scheduler, jobKey string, p rollbackPayload) error {
 	payload, _ := json.Marshal(p)
-	if _, err := sched.Schedule(ctx, Job{Kind: JobRollback, Key: jobKey, Payload: payload, MaxAttempts: rollbackAttempts}); err != nil {
+	if _, err := sched.Schedule(ctx, incident.Job{Kind: JobRollback, Key: jobKey, Payload: payload, MaxAttempts: rollbackAttempts}); err != nil {
 		return fmt.Errorf("schedule the rollback: %w", err)
 	}
 	return nil
 }
 
-func (s *Service) scheduleProgress(ctx context.Context, key string, round, poll int) error {
+func (s *Rollbacks) scheduleProgress(ctx context.Context, key string, round, poll int) error {
 	payload, _ := json.Marshal(rollbackPayload{Key: key, Round: round, Poll: poll})
-	_, err := s.sched.Schedule(ctx, Job{Kind: JobRollbackProgress, Key: fmt.Sprintf("%s#%d:poll%d", key, round, poll),
+	_, err := s.sched.Schedule(ctx, incident.Job{Kind: JobRollbackProgress, Key: fmt.Sprintf("%s#%d:poll%d", key, round, poll),
 		Payload: payload, RunAt: s.clock.Now().Add(rollbackPollEvery), MaxAttempts: 3})
 	if err != nil {
 		return fmt.Errorf("schedule following the rollback: %w", err)
@@ -417,8 +425,8 @@ func (s *Service) scheduleProgress(ctx context.Context, key string, round, poll 
 }
 
 // rollbackEvent is the timeline event of one step of a rollback.
-func (s *Service) rollbackEvent(r *Rollback, round int, step, actor, text string, key bool) TimelineEvent {
-	return TimelineEvent{IncidentID: r.IncidentID, Kind: EventRollback, Actor: orBot(actor), At: s.clock.Now(), Key: key, Text: text,
+func (s *Rollbacks) rollbackEvent(r *incident.Rollback, round int, step, actor, text string, key bool) incident.TimelineEvent {
+	return incident.TimelineEvent{IncidentID: r.IncidentID, Kind: incident.EventRollback, Actor: orBot(actor), At: s.clock.Now(), Key: key, Text: text,
 		SourceID: rollbackSourceID(r.Key, round, step),
 		Data:     map[string]string{"key": r.Key, "step": step, "round": strconv.Itoa(round), "kind": string(r.Plan.Kind), "source": r.Plan.Source}}
 }
@@ -427,9 +435,9 @@ func (s *Service) rollbackEvent(r *Rollback, round int, step, actor, text string
 // says it in the channel through the sync job, which also refreshes the
 // panel. A step already recorded is neither stored nor said again: it
 // returns false. On a closed incident the step is only stored.
-func (s *Service) recordRollbackStep(ctx context.Context, incidentID int64, ev TimelineEvent, n *Notice) (bool, error) {
+func (s *Rollbacks) recordRollbackStep(ctx context.Context, incidentID int64, ev incident.TimelineEvent, n *incident.Notice) (bool, error) {
 	var fresh bool
-	err := s.store.Atomic(ctx, func(tx Tx) error {
+	err := s.store.Atomic(ctx, func(tx incident.Tx) error {
 		var err error
 		fresh, err = s.recordRollbackStepIn(ctx, tx, incidentID, ev, n)
 		return err
@@ -439,28 +447,28 @@ func (s *Service) recordRollbackStep(ctx context.Context, incidentID int64, ev T
 
 // recordRollbackStepIn is recordRollbackStep on a transaction that the
 // caller commits.
-func (s *Service) recordRollbackStepIn(ctx context.Context, tx Tx, incidentID int64, ev TimelineEvent, n *Notice) (bool, error) {
+func (s *Rollbacks) recordRollbackStepIn(ctx context.Context, tx incident.Tx, incidentID int64, ev incident.TimelineEvent, n *incident.Notice) (bool, error) {
 	if n == nil {
 		switch err := tx.AddTimelineEvent(ctx, &ev); {
 		case err == nil:
 			return true, nil
-		case ErrorCode(err) == ECONFLICT:
+		case incident.ErrorCode(err) == incident.ECONFLICT:
 			return false, nil
 		default:
 			return false, fmt.Errorf("record rollback step: %w", err)
 		}
 	}
 	called := false
-	_, err := s.changeIn(ctx, tx, incidentID, func(*Incident) ([]TimelineEvent, *syncPayload, error) {
+	_, err := s.core.ChangeIn(ctx, tx, incidentID, func(*incident.Incident) ([]incident.TimelineEvent, []incident.Notice, error) {
 		called = true
-		return []TimelineEvent{ev}, &syncPayload{Notices: []Notice{*n}}, nil
+		return []incident.TimelineEvent{ev}, []incident.Notice{*n}, nil
 	})
 	switch {
 	case err == nil:
 		return true, nil
-	case ErrorCode(err) == ECONFLICT && called:
+	case incident.ErrorCode(err) == incident.ECONFLICT && called:
 		return false, nil // recorded and said before
-	case ErrorCode(err) == ECONFLICT:
+	case incident.ErrorCode(err) == incident.ECONFLICT:
 		return s.recordRollbackStepIn(ctx, tx, incidentID, ev, nil) // closed
 	}
 	return false, fmt.Errorf("record rollback step: %w", err)
@@ -468,14 +476,14 @@ func (s *Service) recordRollbackStepIn(ctx context.Context, tx Tx, incidentID in
 
 // rollbackRound reads how many times the rollback was retried, which is
 // the round now running, and when that round started.
-func (s *Service) rollbackRound(ctx context.Context, incidentID int64, r *Rollback) (int, time.Time, error) {
+func (s *Rollbacks) rollbackRound(ctx context.Context, incidentID int64, r *incident.Rollback) (int, time.Time, error) {
 	events, err := s.store.ListTimeline(ctx, incidentID)
 	if err != nil {
 		return 0, time.Time{}, fmt.Errorf("read the rollback's timeline: %w", err)
 	}
 	round := 0
 	for _, ev := range events {
-		if ev.Kind == EventRollback && ev.Data["key"] == r.Key && ev.Data["step"] == "retry" {
+		if ev.Kind == incident.EventRollback && ev.Data["key"] == r.Key && ev.Data["step"] == "retry" {
 			round++
 		}
 	}
@@ -490,14 +498,14 @@ func (s *Service) rollbackRound(ctx context.Context, incidentID int64, r *Rollba
 }
 
 // runRollback is the JobRollback handler.
-func (s *Service) runRollback(ctx context.Context, payload []byte) error {
+func (s *Rollbacks) runRollback(ctx context.Context, payload []byte) error {
 	var p rollbackPayload
 	if err := json.Unmarshal(payload, &p); err != nil {
-		return fmt.Errorf("decode rollback payload: %w: %w", err, ErrJobCancel)
+		return fmt.Errorf("decode rollback payload: %w: %w", err, incident.ErrJobCancel)
 	}
 	r, inc, err := s.rollbackAndIncident(ctx, p.Key)
-	if ErrorCode(err) == ENOTFOUND {
-		return fmt.Errorf("rollback: %w: %w", err, ErrJobCancel)
+	if incident.ErrorCode(err) == incident.ENOTFOUND {
+		return fmt.Errorf("rollback: %w: %w", err, incident.ErrJobCancel)
 	} else if err != nil {
 		return fmt.Errorf("rollback: %w", err)
 	}
@@ -509,26 +517,26 @@ func (s *Service) runRollback(ctx context.Context, payload []byte) error {
 	case rollbackStepFailed:
 		return s.reportRollbackFailure(ctx, inc, r, p.Round)
 	}
-	return fmt.Errorf("unknown rollback step %q: %w", p.Step, ErrJobCancel)
+	return fmt.Errorf("unknown rollback step %q: %w", p.Step, incident.ErrJobCancel)
 }
 
 // askApproval posts the request for a second person's approval, once.
-func (s *Service) askApproval(ctx context.Context, inc *Incident, r *Rollback, round int) error {
-	if r.Status != RollbackAwaitingApproval {
+func (s *Rollbacks) askApproval(ctx context.Context, inc *incident.Incident, r *incident.Rollback, round int) error {
+	if r.Status != incident.RollbackAwaitingApproval {
 		return nil
 	}
 	sourceID := rollbackSourceID(r.Key, round, "approval")
-	if asked, err := s.hasEvent(ctx, inc.ID, sourceID); err != nil || asked {
+	if asked, err := hasEvent(ctx, s.store, inc.ID, sourceID); err != nil || asked {
 		return err
 	}
 	if inc.ChannelID == "" {
-		return RetryLater(2*time.Second, "%s has no channel yet", inc.Key())
+		return incident.RetryLater(2*time.Second, "%s has no channel yet", inc.Key())
 	}
-	n := rollbackNotice(NoticeRollbackApproval, inc, r, r.RequestedBy)
+	n := rollbackNotice(incident.NoticeRollbackApproval, inc, r, r.RequestedBy)
 	n.User = r.RequestedBy
 	n.Values["environment"] = r.Plan.Environment
-	n.Values["who"] = strings.Join(s.policy.RollbackRefs(r.Plan.change()), ",")
-	n.Buttons = []Button{{Action: ActionApproveRol, Text: "Approve rollback", Value: r.Key, Style: "danger"}}
+	n.Values["who"] = strings.Join(s.policy.RollbackRefs(change(r.Plan)), ",")
+	n.Buttons = []incident.Button{{Action: incident.ActionApproveRol, Text: "Approve rollback", Value: r.Key, Style: "danger"}}
 	if _, err := s.chat.Notify(ctx, inc.ChannelID, n); err != nil {
 		return fmt.Errorf("ask for the rollback's approval: %w", err)
 	}
@@ -540,12 +548,12 @@ func (s *Service) askApproval(ctx context.Context, inc *Incident, r *Rollback, r
 }
 
 // executeRollback runs one round of a rollback and starts following it.
-func (s *Service) executeRollback(ctx context.Context, inc *Incident, r *Rollback, p rollbackPayload) error {
+func (s *Rollbacks) executeRollback(ctx context.Context, inc *incident.Incident, r *incident.Rollback, p rollbackPayload) error {
 	switch r.Status {
-	case RollbackFailed:
+	case incident.RollbackFailed:
 		// A redelivered job of a round that failed: make sure it was said.
 		return s.reportRollbackFailure(ctx, inc, r, p.Round)
-	case RollbackRunning:
+	case incident.RollbackRunning:
 	default:
 		return nil
 	}
@@ -556,7 +564,7 @@ func (s *Service) executeRollback(ctx context.Context, inc *Incident, r *Rollbac
 	if round != p.Round {
 		return nil // a retry took over
 	}
-	if started, err := s.hasEvent(ctx, inc.ID, rollbackSourceID(r.Key, round, "started")); err != nil {
+	if started, err := hasEvent(ctx, s.store, inc.ID, rollbackSourceID(r.Key, round, "started")); err != nil {
 		return err
 	} else if started {
 		return s.scheduleProgress(ctx, r.Key, round, 1) // executed before; keep following it
@@ -570,16 +578,16 @@ func (s *Service) executeRollback(ctx context.Context, inc *Incident, r *Rollbac
 	}
 	run, err := rb.Execute(ctx, execPlan(r, round), p.Actor)
 	if err != nil {
-		attempt, max := JobAttempt(ctx)
-		code := ErrorCode(err)
-		refused := code == EINVALID || code == EFORBIDDEN || code == ENOTFOUND
+		attempt, max := incident.JobAttempt(ctx)
+		code := incident.ErrorCode(err)
+		refused := code == incident.EINVALID || code == incident.EFORBIDDEN || code == incident.ENOTFOUND
 		if !refused && (max == 0 || attempt < max) {
 			return fmt.Errorf("execute rollback %s: %w", r.Key, err)
 		}
 		s.log.WarnContext(ctx, "rollback failed", "incident", inc.Key(), "key", r.Key, "err", err)
-		return s.failRollback(ctx, inc, r, round, ErrorMessage(err))
+		return s.failRollback(ctx, inc, r, round, incident.ErrorMessage(err))
 	}
-	r, err = s.store.UpdateRollback(ctx, r.ID, func(cur *Rollback) error {
+	r, err = s.store.UpdateRollback(ctx, r.ID, func(cur *incident.Rollback) error {
 		if run.ExternalID != "" {
 			cur.ExternalID = run.ExternalID
 		}
@@ -592,7 +600,7 @@ func (s *Service) executeRollback(ctx context.Context, inc *Incident, r *Rollbac
 	if err != nil {
 		return fmt.Errorf("record the rollback's run: %w", err)
 	}
-	n := rollbackNotice(NoticeRollbackStarted, inc, r, p.Actor)
+	n := rollbackNotice(incident.NoticeRollbackStarted, inc, r, p.Actor)
 	if r.ApprovedBy != "" && round == 0 {
 		n.User = r.ApprovedBy
 	}
@@ -609,16 +617,16 @@ func (s *Service) executeRollback(ctx context.Context, inc *Incident, r *Rollbac
 	if err != nil {
 		return err
 	}
-	if r.Status != RollbackRunning {
+	if r.Status != incident.RollbackRunning {
 		return nil
 	}
 	return s.scheduleProgress(ctx, r.Key, round, 1)
 }
 
 // failRollback records a round's failure and says it with a Retry button.
-func (s *Service) failRollback(ctx context.Context, inc *Incident, r *Rollback, round int, detail string) error {
-	r, err := s.store.UpdateRollback(ctx, r.ID, func(cur *Rollback) error {
-		cur.Status, cur.Detail = RollbackFailed, detail
+func (s *Rollbacks) failRollback(ctx context.Context, inc *incident.Incident, r *incident.Rollback, round int, detail string) error {
+	r, err := s.store.UpdateRollback(ctx, r.ID, func(cur *incident.Rollback) error {
+		cur.Status, cur.Detail = incident.RollbackFailed, detail
 		return nil
 	})
 	if err != nil {
@@ -628,20 +636,20 @@ func (s *Service) failRollback(ctx context.Context, inc *Incident, r *Rollback, 
 }
 
 // reportRollbackFailure posts a failed round with a Retry button, once.
-func (s *Service) reportRollbackFailure(ctx context.Context, inc *Incident, r *Rollback, round int) error {
-	if r.Status != RollbackFailed {
+func (s *Rollbacks) reportRollbackFailure(ctx context.Context, inc *incident.Incident, r *incident.Rollback, round int) error {
+	if r.Status != incident.RollbackFailed {
 		return nil
 	}
 	sourceID := rollbackSourceID(r.Key, round, "failed")
-	if said, err := s.hasEvent(ctx, inc.ID, sourceID); err != nil || said {
+	if said, err := hasEvent(ctx, s.store, inc.ID, sourceID); err != nil || said {
 		return err
 	}
 	if inc.ChannelID == "" {
-		return RetryLater(2*time.Second, "%s has no channel yet", inc.Key())
+		return incident.RetryLater(2*time.Second, "%s has no channel yet", inc.Key())
 	}
-	n := rollbackNotice(NoticeRollbackFailed, inc, r, r.Plan.Source)
+	n := rollbackNotice(incident.NoticeRollbackFailed, inc, r, r.Plan.Source)
 	n.Values["detail"] = r.Detail
-	n.Buttons = []Button{{Action: ActionRetryRoll, Text: "Retry rollback", Value: r.Key, Style: "danger"}}
+	n.Buttons = []incident.Button{{Action: incident.ActionRetryRoll, Text: "Retry rollback", Value: r.Key, Style: "danger"}}
 	if _, err := s.chat.Notify(ctx, inc.ChannelID, n); err != nil {
 		return fmt.Errorf("report the failed rollback: %w", err)
 	}
@@ -656,17 +664,17 @@ func (s *Service) reportRollbackFailure(ctx context.Context, inc *Incident, r *R
 // poll or a webhook: the stored rollback follows it, and the channel hears
 // when it is in progress and when it ends. A rollback no longer running is
 // left as it is.
-func (s *Service) applyRun(ctx context.Context, inc *Incident, r *Rollback, round int, start time.Time, run RollbackRun) (*Rollback, error) {
-	status := RollbackRunning
+func (s *Rollbacks) applyRun(ctx context.Context, inc *incident.Incident, r *incident.Rollback, round int, start time.Time, run incident.RollbackRun) (*incident.Rollback, error) {
+	status := incident.RollbackRunning
 	switch run.Status {
 	case "succeeded":
-		status = RollbackSucceeded
+		status = incident.RollbackSucceeded
 	case "failed":
-		status = RollbackFailed
+		status = incident.RollbackFailed
 	}
-	settled := Errorf(ECONFLICT, "the rollback is no longer running")
-	updated, err := s.store.UpdateRollback(ctx, r.ID, func(cur *Rollback) error {
-		if cur.Status != RollbackRunning {
+	settled := incident.Errorf(incident.ECONFLICT, "the rollback is no longer running")
+	updated, err := s.store.UpdateRollback(ctx, r.ID, func(cur *incident.Rollback) error {
+		if cur.Status != incident.RollbackRunning {
 			return settled
 		}
 		if run.ExternalID != "" {
@@ -687,20 +695,20 @@ func (s *Service) applyRun(ctx context.Context, inc *Incident, r *Rollback, roun
 		return nil, fmt.Errorf("record the rollback's progress: %w", err)
 	}
 	switch status {
-	case RollbackRunning:
+	case incident.RollbackRunning:
 		if run.Status == "in_progress" {
-			n := rollbackNotice(NoticeRollbackProgress, inc, updated, updated.Plan.Source)
+			n := rollbackNotice(incident.NoticeRollbackProgress, inc, updated, updated.Plan.Source)
 			_, err = s.recordRollbackStep(ctx, inc.ID, s.rollbackEvent(updated, round, "in_progress", updated.Plan.Source, s.noticeText(n), true), &n)
 		}
-	case RollbackSucceeded:
-		n := rollbackNotice(NoticeRollbackSucceeded, inc, updated, updated.Plan.Source)
+	case incident.RollbackSucceeded:
+		n := rollbackNotice(incident.NoticeRollbackSucceeded, inc, updated, updated.Plan.Source)
 		n.User = updated.RequestedBy
-		n.Values["after"] = Since(start, s.clock.Now())
+		n.Values["after"] = incident.Since(start, s.clock.Now())
 		if updated.Detail != "" {
 			n.Values["detail"] = updated.Detail
 		}
 		_, err = s.recordRollbackStep(ctx, inc.ID, s.rollbackEvent(updated, round, "succeeded", updated.Plan.Source, s.noticeText(n), true), &n)
-	case RollbackFailed:
+	case incident.RollbackFailed:
 		payload := rollbackPayload{Key: updated.Key, Step: rollbackStepFailed, Round: round}
 		err = s.scheduleRollback(ctx, fmt.Sprintf("%s#%d:failed", updated.Key, round), payload)
 	}
@@ -710,18 +718,18 @@ func (s *Service) applyRun(ctx context.Context, inc *Incident, r *Rollback, roun
 // runRollbackProgress is the JobRollbackProgress handler: it asks the
 // provider how far the rollback got, and asks again later until it ends
 // or the polls run out.
-func (s *Service) runRollbackProgress(ctx context.Context, payload []byte) error {
+func (s *Rollbacks) runRollbackProgress(ctx context.Context, payload []byte) error {
 	var p rollbackPayload
 	if err := json.Unmarshal(payload, &p); err != nil {
-		return fmt.Errorf("decode rollback progress: %w: %w", err, ErrJobCancel)
+		return fmt.Errorf("decode rollback progress: %w: %w", err, incident.ErrJobCancel)
 	}
 	r, inc, err := s.rollbackAndIncident(ctx, p.Key)
-	if ErrorCode(err) == ENOTFOUND {
+	if incident.ErrorCode(err) == incident.ENOTFOUND {
 		return nil
 	} else if err != nil {
 		return fmt.Errorf("rollback progress: %w", err)
 	}
-	if r.Status != RollbackRunning {
+	if r.Status != incident.RollbackRunning {
 		return nil // a webhook got there first
 	}
 	round, start, err := s.rollbackRound(ctx, inc.ID, r)
@@ -735,7 +743,7 @@ func (s *Service) runRollbackProgress(ctx context.Context, payload []byte) error
 	if rb == nil {
 		return nil
 	}
-	run, err := rb.Progress(ctx, RollbackRun{Plan: execPlan(r, round), ExternalID: r.ExternalID, URL: r.URL, Status: "in_progress", Detail: r.Detail})
+	run, err := rb.Progress(ctx, incident.RollbackRun{Plan: execPlan(r, round), ExternalID: r.ExternalID, URL: r.URL, Status: "in_progress", Detail: r.Detail})
 	if err != nil {
 		// One failed poll is not the rollback failing: ask again later.
 		s.log.WarnContext(ctx, "could not read a rollback's progress", "incident", inc.Key(), "key", r.Key, "err", err)
@@ -743,13 +751,13 @@ func (s *Service) runRollbackProgress(ctx context.Context, payload []byte) error
 		if r, err = s.applyRun(ctx, inc, r, round, start, run); err != nil {
 			return err
 		}
-		if r.Status != RollbackRunning {
+		if r.Status != incident.RollbackRunning {
 			return nil
 		}
 	}
 	if p.Poll >= maxRollbackPolls {
-		n := rollbackNotice(NoticeRollbackUnfollowed, inc, r, "bot")
-		n.Values["after"] = Since(start, s.clock.Now())
+		n := rollbackNotice(incident.NoticeRollbackUnfollowed, inc, r, "bot")
+		n.Values["after"] = incident.Since(start, s.clock.Now())
 		_, err := s.recordRollbackStep(ctx, inc.ID, s.rollbackEvent(r, round, "unfollowed", "bot", s.noticeText(n), false), &n)
 		return err
 	}
@@ -763,15 +771,15 @@ func shortRef(ref string) string {
 	return ref
 }
 
-// followRollbacks moves running rollbacks on from a webhook's deploy or
+// follow moves running rollbacks on from a webhook's deploy or
 // workflow run. Only open incidents are searched; the polls follow the
 // rest.
-func (s *Service) followRollbacks(ctx context.Context, c ChangeEvent) error {
+func (s *Rollbacks) follow(ctx context.Context, c incident.ChangeEvent) error {
 	status, ok := runStatusOfChange(c)
 	if !ok || c.Data["repo"] == "" {
 		return nil
 	}
-	incs, err := s.store.ListIncidents(ctx, IncidentFilter{OpenOnly: true})
+	incs, err := s.store.ListIncidents(ctx, incident.IncidentFilter{OpenOnly: true})
 	if err != nil {
 		return fmt.Errorf("follow rollbacks: %w", err)
 	}
@@ -784,7 +792,7 @@ func (s *Service) followRollbacks(ctx context.Context, c ChangeEvent) error {
 		}
 		for i := range rbs {
 			r := &rbs[i]
-			if r.Status != RollbackRunning || r.Plan.Source != c.Source || r.Plan.Kind != ChangeDeploy || !strings.EqualFold(r.Plan.Repo, c.Data["repo"]) {
+			if r.Status != incident.RollbackRunning || r.Plan.Source != c.Source || r.Plan.Kind != incident.ChangeDeploy || !strings.EqualFold(r.Plan.Repo, c.Data["repo"]) {
 				continue
 			}
 			round, start, err := s.rollbackRound(ctx, inc.ID, r)
@@ -806,9 +814,9 @@ func (s *Service) followRollbacks(ctx context.Context, c ChangeEvent) error {
 
 // runStatusOfChange maps a GitHub deployment state or workflow run status
 // to a run status; false for states that say nothing about a rollback.
-func runStatusOfChange(c ChangeEvent) (string, bool) {
+func runStatusOfChange(c incident.ChangeEvent) (string, bool) {
 	switch c.Kind {
-	case ChangeDeploy:
+	case incident.ChangeDeploy:
 		switch c.Data["state"] {
 		case "queued", "pending":
 			return "queued", true
@@ -819,7 +827,7 @@ func runStatusOfChange(c ChangeEvent) (string, bool) {
 		case "failure", "error":
 			return "failed", true
 		}
-	case ChangeWorkflow:
+	case incident.ChangeWorkflow:
 		switch c.Data["status"] {
 		case "completed":
 			if c.Data["conclusion"] == "success" {
@@ -839,12 +847,12 @@ func runStatusOfChange(c ChangeEvent) (string, bool) {
 // rollback: the deployment or run it created, or, before that id is known,
 // a deployment of the target commit to the environment or a run of the
 // deploy workflow at the target commit, from the rollback's start on.
-func runOfChange(r *Rollback, start time.Time, c ChangeEvent, status string) (RollbackRun, bool) {
+func runOfChange(r *incident.Rollback, start time.Time, c incident.ChangeEvent, status string) (incident.RollbackRun, bool) {
 	p := r.Plan
 	recent := !c.OccurredAt.Before(start.Add(-rollbackSkew))
-	run := RollbackRun{Plan: p, URL: c.URL, Status: status, Detail: c.Summary + "."}
+	run := incident.RollbackRun{Plan: p, URL: c.URL, Status: status, Detail: c.Summary + "."}
 	switch c.Kind {
-	case ChangeDeploy:
+	case incident.ChangeDeploy:
 		id := c.Data["deployment_id"]
 		if p.Method == "deployment" {
 			if r.ExternalID != "" {
@@ -857,7 +865,7 @@ func runOfChange(r *Rollback, start time.Time, c ChangeEvent, status string) (Ro
 		}
 		// A workflow that deploys creates a deployment of the commit too.
 		return run, c.Ref == p.ToRef && c.Environment == p.Environment && recent
-	case ChangeWorkflow:
+	case incident.ChangeWorkflow:
 		if p.Method != "workflow" {
 			return run, false
 		}
@@ -874,20 +882,65 @@ func runOfChange(r *Rollback, start time.Time, c ChangeEvent, status string) (Ro
 
 // dryRunRollback stands in for a drill's rollback: it says exactly what
 // would have run, changes nothing, and counts as done, so the drill goes on.
-func (s *Service) dryRunRollback(ctx context.Context, inc *Incident, r *Rollback, round int, actor string) error {
+func (s *Rollbacks) dryRunRollback(ctx context.Context, inc *incident.Incident, r *incident.Rollback, round int, actor string) error {
 	const detail = "dry run: a drill changes nothing unless drills.allow_rollback is set"
-	r, err := s.store.UpdateRollback(ctx, r.ID, func(cur *Rollback) error {
-		cur.Status, cur.Detail = RollbackSucceeded, detail
+	r, err := s.store.UpdateRollback(ctx, r.ID, func(cur *incident.Rollback) error {
+		cur.Status, cur.Detail = incident.RollbackSucceeded, detail
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("record the dry-run rollback: %w", err)
 	}
-	n := rollbackNotice(NoticeRollbackStarted, inc, r, actor)
+	n := rollbackNotice(incident.NoticeRollbackStarted, inc, r, actor)
 	n.Values["dry_run"] = "true"
 	delete(n.Values, "url")
 	ev := s.rollbackEvent(r, round, "started", actor, s.noticeText(n), true)
 	ev.Data["dry_run"] = "true"
 	_, err = s.recordRollbackStep(ctx, inc.ID, ev, &n)
 	return err
+}
+
+// principals names policy references as the people who may do something.
+func principals(refs []string) []incident.Principal {
+	out := make([]incident.Principal, 0, len(refs))
+	for _, r := range refs {
+		out = append(out, incident.Principal{Kind: incident.PrincipalRef, ID: r})
+	}
+	return out
+}
+
+// rollbackSeverity is the highest severity involved in rolling back c
+// from inc: inc's own, and that of every open incident of c's service.
+func (s *Rollbacks) rollbackSeverity(ctx context.Context, inc *incident.Incident, c incident.ChangeEvent) (incident.Severity, error) {
+	sev := inc.Severity
+	if c.Service == "" {
+		return sev, nil
+	}
+	open, err := s.store.ListIncidents(ctx, incident.IncidentFilter{OpenOnly: true})
+	if err != nil {
+		return sev, fmt.Errorf("read the open incidents of %s: %w", c.Service, err)
+	}
+	for _, o := range open {
+		if o.Service == c.Service && o.Severity.Valid() && o.Severity < sev {
+			sev = o.Severity
+		}
+	}
+	return sev, nil
+}
+
+// RollbackIncident returns the incident a rollback belongs to, for
+// checking where its buttons were clicked. ENOTFOUND for an unknown key.
+func (s *Rollbacks) RollbackIncident(ctx context.Context, key string) (*incident.Incident, error) {
+	_, inc, err := s.rollbackAndIncident(ctx, key)
+	return inc, err
+}
+
+// rollbacksIn is the store's transaction as a keeper of rollbacks: the
+// store's Atomic hands out a transaction with all of its methods.
+func rollbacksIn(tx incident.Tx) (RollbackStore, error) {
+	rs, ok := tx.(RollbackStore)
+	if !ok {
+		return nil, fmt.Errorf("the store's transaction (%T) does not keep rollbacks", tx)
+	}
+	return rs, nil
 }
