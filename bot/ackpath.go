@@ -94,13 +94,54 @@ func (g *replayGuard) record(d incident.Delivery) {
 	}
 }
 
+// BatchDeliveries records several deliveries in one write, reporting for
+// each whether it was the first. A Deliveries that implements it gets the
+// signatures waiting to be recorded together.
+type BatchDeliveries interface {
+	RecordDeliveries(ctx context.Context, ds []incident.Delivery) (first []bool, err error)
+}
+
+// replayBatch bounds the signatures recorded in one write.
+const replayBatch = 256
+
+// write records the signatures in the background: each one alone, or, when
+// the store can, all those waiting at once, so that a burst of commands
+// costs the database a few writes rather than one each.
 func (g *replayGuard) write() {
+	batcher, _ := g.deliveries.(BatchDeliveries)
+	batch := make([]incident.Delivery, 0, replayBatch)
 	for d := range g.q {
+		batch = append(batch[:0], d)
+	waiting:
+		for batcher != nil && len(batch) < replayBatch {
+			select {
+			case d, ok := <-g.q:
+				if !ok {
+					break waiting
+				}
+				batch = append(batch, d)
+			default:
+				break waiting
+			}
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		first, err := g.deliveries.RecordDelivery(ctx, d)
+		var first []bool
+		var err error
+		if batcher != nil {
+			first, err = batcher.RecordDeliveries(ctx, batch)
+		} else {
+			var f bool
+			f, err = g.deliveries.RecordDelivery(ctx, d)
+			first = []bool{f}
+		}
 		cancel()
-		if err == nil && !first && g.onReplay != nil {
-			g.onReplay(d.ID)
+		if err != nil || g.onReplay == nil {
+			continue
+		}
+		for i, f := range first {
+			if !f {
+				g.onReplay(batch[i].ID)
+			}
 		}
 	}
 }

@@ -154,12 +154,12 @@ func (c *Chat) lookupChannel(ctx context.Context, name string, types ...string) 
 	}
 }
 
-// SetTopic sets the channel topic, shortened to Slack's 250 characters. A
-// topic that is already set is not set again, since each change posts a
-// line in the channel: this process remembers what it set, and a retried
-// job reads the channel's topic first.
-func (c *Chat) SetTopic(ctx context.Context, channelID, topic string) error {
-	topic = clipRunes(topic, maxTopic)
+// SetTopic sets the channel topic a NoticeTopic says, shortened to Slack's
+// 250 characters. A topic that is already set is not set again, since each
+// change posts a line in the channel: this process remembers what it set,
+// and a retried job reads the channel's topic first.
+func (c *Chat) SetTopic(ctx context.Context, channelID string, n incident.Notice) error {
+	topic := clipRunes(c.noticeText(n), maxTopic)
 	c.writes.mu.Lock()
 	same := c.writes.topics[channelID] == topic
 	c.writes.mu.Unlock()

@@ -229,7 +229,7 @@ func ChangeBlocks(inc *incident.Incident, list incident.ChangeList, loc *time.Lo
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwnText(clipRunes(text, maxTextObject)), nil, accessory))
 	}
 	for _, f := range list.Failures {
-		blocks = append(blocks, slack.NewContextBlock("", mrkdwnText(clipRunes(fmt.Sprintf(":warning: Could not read %s: %s The list above is without it.", f.Source, f.Message), maxTextObject))))
+		blocks = append(blocks, slack.NewContextBlock("", mrkdwnText(clipRunes(fmt.Sprintf(":warning: Could not read %s: %s The list above is without it.", Escape(f.Source), Escape(f.Message)), maxTextObject))))
 	}
 	return blocks
 }

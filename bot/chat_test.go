@@ -231,15 +231,22 @@ func TestChatBotUserIDOption(t *testing.T) {
 
 func TestChatSetTopic(t *testing.T) {
 	t.Parallel()
+	topic := func(title, ic string, drill bool) incident.Notice {
+		return incident.Notice{Kind: incident.NoticeTopic, Incident: "INC-42", User: ic,
+			Values: map[string]string{"severity": "P1", "status": "Investigating", "title": title, "drill": fmt.Sprint(drill)}}
+	}
+	const head = "INC-42 P1 | Investigating | no IC yet | " // 40 characters
 	tests := []struct {
 		name  string
-		topic string
+		topic incident.Notice
 		want  string
 	}{
-		{name: "short", topic: "INC-42 P1 | Investigating", want: "INC-42 P1 | Investigating"},
-		{name: "exactly 250", topic: strings.Repeat("a", 250), want: strings.Repeat("a", 250)},
-		{name: "too long", topic: strings.Repeat("a", 400), want: strings.Repeat("a", 249) + "…"},
-		{name: "multi-byte", topic: strings.Repeat("🚨", 300), want: strings.Repeat("🚨", 249) + "…"},
+		{name: "short", topic: topic("checkout is down", "", false), want: head + "checkout is down"},
+		{name: "with IC, drill", topic: topic("game day", "U0JANE", true), want: "DRILL | INC-42 P1 | Investigating | IC <@U0JANE> | game day"},
+		{name: "title shown literally", topic: topic("<!channel> p99 > 2s", "", false), want: head + "&lt;!channel&gt; p99 &gt; 2s"},
+		{name: "exactly 250", topic: topic(strings.Repeat("a", 210), "", false), want: head + strings.Repeat("a", 210)},
+		{name: "too long", topic: topic(strings.Repeat("a", 400), "", false), want: head + strings.Repeat("a", 209) + "…"},
+		{name: "multi-byte", topic: topic(strings.Repeat("🚨", 300), "", false), want: head + strings.Repeat("🚨", 209) + "…"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -257,7 +264,7 @@ func TestChatSetTopic(t *testing.T) {
 		t.Parallel()
 		f := newChatFixture(t)
 		ch := f.srv.AddChannel(slackfake.Channel{Name: "elsewhere", Members: []string{f.alice.ID}})
-		err := f.chat.SetTopic(context.Background(), ch.ID, "x")
+		err := f.chat.SetTopic(context.Background(), ch.ID, incident.Notice{Kind: incident.NoticeTopic, Incident: "INC-1", Values: map[string]string{"title": "x"}})
 		requireCode(t, err, incident.EFORBIDDEN)
 		require.Contains(t, incident.ErrorMessage(err), "set the channel topic")
 		var se slack.SlackErrorResponse

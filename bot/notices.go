@@ -351,6 +351,8 @@ func noticeText(n incident.Notice, esc func(string) string) string {
 		incident.NoticeRollbackStarted, incident.NoticeRollbackProgress, incident.NoticeRollbackSucceeded, incident.NoticeRollbackFailed,
 		incident.NoticeRollbackUnfollowed, incident.NoticeRollbackRule:
 		return rollbackText(n, esc)
+	case incident.NoticeChangesFailed:
+		return "I could not post the list of changes: " + esc(v("error"))
 	case incident.NoticeMessage:
 		return v("message")
 	case incident.NoticeDataConcern:

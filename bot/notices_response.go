@@ -8,8 +8,9 @@ import (
 )
 
 // responseNoticeText words the notices of the response itself: the update
-// reminders, the response-time check, the resolution check and where the
-// incident was declared from. ok is false for any other kind.
+// reminders, the response-time check, the resolution check, the declare's
+// timeline lines, the declarer's "is open" and the channel topic. ok is
+// false for any other kind.
 func responseNoticeText(n incident.Notice, esc func(string) string, command string) (text string, ok bool) {
 	v := func(k string) string { return n.Values[k] }
 	switch n.Kind {
@@ -66,6 +67,26 @@ func responseNoticeText(n incident.Notice, esc func(string) string, command stri
 		text = fmt.Sprintf("Declared from a message by %s in <#%s>", slackUser(n.User), esc(v("channel")))
 		if u := v("url"); u != "" {
 			text += ": " + esc(u)
+		}
+		return text, true
+	case incident.NoticeDeclared:
+		text = fmt.Sprintf("%s declared %s (%s): %s", slackUser(n.Actor), n.Incident, esc(v("severity")), esc(v("title")))
+		if v("drill") == "true" {
+			text = "DRILL: " + text
+		}
+		return text, true
+	case incident.NoticeICNamed:
+		return fmt.Sprintf("%s is the Incident Commander", slackUser(n.User)), true
+	case incident.NoticeIncidentOpen:
+		return fmt.Sprintf("%s is open: <#%s>", n.Incident, esc(v("channel"))), true
+	case incident.NoticeTopic:
+		ic := "no IC yet"
+		if n.User != "" {
+			ic = "IC " + slackUser(n.User)
+		}
+		text = fmt.Sprintf("%s %s | %s | %s | %s", n.Incident, esc(v("severity")), esc(v("status")), ic, esc(v("title")))
+		if v("drill") == "true" {
+			text = "DRILL | " + text
 		}
 		return text, true
 	}

@@ -33,6 +33,13 @@ func responseSamples() map[string]incident.Notice {
 			Values: map[string]string{"monitors": "yes", "baseline": "yes", "smoke": "yes", "notes": hostile}},
 		"resolution_confirmed_no_smoke": {Kind: incident.NoticeResolutionConfirmed, Incident: k, Actor: "U0JANE",
 			Values: map[string]string{"monitors": "yes", "baseline": "no", "smoke": "no"}},
+		"declared":            {Kind: incident.NoticeDeclared, Incident: k, Actor: "U0JANE", Values: map[string]string{"severity": "P1", "title": hostile, "drill": "false"}},
+		"declared_drill":      {Kind: incident.NoticeDeclared, Incident: k, Actor: "U0JANE", Values: map[string]string{"severity": "P3", "title": "game day", "drill": "true"}},
+		"ic_named":            {Kind: incident.NoticeICNamed, Incident: k, Actor: "U0JANE", User: "U0BOB"},
+		"incident_open":       {Kind: incident.NoticeIncidentOpen, Incident: k, Actor: "bot", Values: map[string]string{"channel": "C0INC"}},
+		"incident_open_drill": {Kind: incident.NoticeIncidentOpen, Incident: k, Actor: "bot", Drill: true, Values: map[string]string{"channel": "C0INC"}},
+		"topic":               {Kind: incident.NoticeTopic, Incident: k, User: "U0JANE", Values: map[string]string{"severity": "P1", "status": "Investigating", "title": hostile, "drill": "false"}},
+		"topic_no_ic_drill":   {Kind: incident.NoticeTopic, Incident: k, Values: map[string]string{"severity": "P3", "status": "Mitigated", "title": "game day", "drill": "true"}},
 		"declared_from": {Kind: incident.NoticeDeclaredFrom, Incident: k, Actor: "U0JANE", User: "U0BOB",
 			Values: map[string]string{"channel": "C0GENERAL", "url": "https://acme.slack.com/archives/C0GENERAL/p1700000000000100"}},
 	}

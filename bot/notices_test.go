@@ -143,6 +143,7 @@ func noticeSamples() map[string]incident.Notice {
 			Values: map[string]string{"plan": "Redeploy.", "repo": "acme/checkout", "environment": "production", "to": "0ld5afe", "after": "10m0s", "url": "https://example.com/runs/1"}},
 		"rollback_rule": {Kind: incident.NoticeRollbackRule, Incident: k,
 			Values: map[string]string{"who": "S0CHECKOUT,S0ROLL", "environment": "production", "severity": "P1", "approval": "true"}},
+		"changes_failed":       {Kind: incident.NoticeChangesFailed, Incident: k, Actor: "bot", Values: map[string]string{"error": "Slack said " + hostile}},
 		"rollback_rule_nobody": {Kind: incident.NoticeRollbackRule, Incident: k, Values: map[string]string{"who": "", "environment": "", "severity": "P3"}},
 	}
 }
@@ -190,7 +191,8 @@ func TestEveryNoticeKindIsWorded(t *testing.T) {
 		incident.NoticeFollowUpDone, incident.NoticeFollowUpDue, incident.NoticeFollowUpOverdue, incident.NoticeFollowUpOverdueIC,
 		incident.NoticeFollowUpItem, incident.NoticeFollowUpDigest, incident.NoticeRollbackRequested, incident.NoticeRollbackApproval,
 		incident.NoticeRollbackApproved, incident.NoticeRollbackRetry, incident.NoticeRollbackStarted, incident.NoticeRollbackProgress,
-		incident.NoticeRollbackSucceeded, incident.NoticeRollbackFailed, incident.NoticeRollbackUnfollowed, incident.NoticeRollbackRule} {
+		incident.NoticeRollbackSucceeded, incident.NoticeRollbackFailed, incident.NoticeRollbackUnfollowed, incident.NoticeRollbackRule,
+		incident.NoticeChangesFailed} {
 		require.True(t, worded[k], "%s has its own wording", k)
 	}
 }

@@ -18,9 +18,9 @@ type Chat interface {
 	// created it, and ENOTFOUND otherwise. It lets a retried declare adopt
 	// the channel an interrupted attempt created.
 	FindChannel(ctx context.Context, name string, private bool) (channelID string, err error)
-	// SetTopic sets the channel topic; the implementation enforces the
-	// platform's length limit.
-	SetTopic(ctx context.Context, channelID, topic string) error
+	// SetTopic sets the channel topic to what a NoticeTopic says; the
+	// implementation enforces the platform's length limit.
+	SetTopic(ctx context.Context, channelID string, n Notice) error
 	// AddBookmark adds a link to the channel's bookmarks.
 	AddBookmark(ctx context.Context, channelID, title, link string) error
 	// ResolveUsers turns user ids, user-group ids and e-mail addresses into

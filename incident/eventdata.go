@@ -57,7 +57,7 @@ var eventKinds = map[EventKind]func([]byte) (EventData, error){
 
 // mapReaders are the kinds some code still reads from TimelineEvent.Data:
 // DecodeEventData fills the map for them too.
-var mapReaders = map[EventKind]bool{EventRollback: true, EventChangesShown: true, EventStatusPage: true, EventComms: true, EventProviderFailure: true}
+var mapReaders = map[EventKind]bool{EventStatusPage: true, EventComms: true, EventProviderFailure: true}
 
 func decodeAs[T EventData](b []byte) (EventData, error) {
 	var d T

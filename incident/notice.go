@@ -229,6 +229,9 @@ const (
 	// NoticeRollbackUnfollowed: the bot stopped following the rollback
 	// after Values["after"]; it had not finished.
 	NoticeRollbackUnfollowed NoticeKind = "rollback_unfollowed"
+	// NoticeChangesFailed: told to the person who asked: the list of
+	// changes could not be posted, with Values["error"].
+	NoticeChangesFailed NoticeKind = "changes_failed"
 	// NoticeRollbackRule: who may confirm a rollback in
 	// Values["environment"]: Values["who"] (policy references,
 	// comma-separated); with Values["approval"] "true" a second person
@@ -349,4 +352,22 @@ const (
 	// NoticeDeclaredFrom: the incident was declared from a message by User
 	// in the channel Values["channel"], at Values["url"] if known.
 	NoticeDeclaredFrom NoticeKind = "declared_from"
+)
+
+// Notice kinds of the declare and the channel.
+const (
+	// NoticeDeclared: Actor declared the incident at Values["severity"]
+	// with the title Values["title"] (user text); Values["drill"] is "true"
+	// for a drill. A timeline line.
+	NoticeDeclared NoticeKind = "declared"
+	// NoticeICNamed: User is the Incident Commander from the declare on,
+	// named by Actor. A timeline line.
+	NoticeICNamed NoticeKind = "ic_named"
+	// NoticeIncidentOpen: the incident's channel Values["channel"] is
+	// ready, told to the declarer.
+	NoticeIncidentOpen NoticeKind = "incident_open"
+	// NoticeTopic: the channel topic: Values["severity"], Values["status"],
+	// User as the IC (nobody yet when empty) and Values["title"] (user
+	// text), marked when Values["drill"] is "true".
+	NoticeTopic NoticeKind = "topic"
 )

@@ -474,7 +474,7 @@ func (s *Service) render(ctx context.Context, inc *Incident) error {
 				return fmt.Errorf("sync %s: update panel: %w", inc.Key(), err)
 			}
 		}
-		if err := s.chat.SetTopic(ctx, inc.ChannelID, s.Topic(inc)); err != nil {
+		if err := s.chat.SetTopic(ctx, inc.ChannelID, TopicNotice(inc)); err != nil {
 			return fmt.Errorf("sync %s: set topic: %w", inc.Key(), err)
 		}
 		if inc.BroadcastTS != "" {

@@ -218,32 +218,61 @@ func (p Policy) HasRole(name string) bool {
 
 // Validate checks the policy and names the first problem found.
 func (p Policy) Validate() error {
+	for _, check := range []func() error{
+		p.validateSeverities,
+		p.validateRollbackAndPrivacy,
+		p.validateRoles,
+		p.validateServices,
+		p.validateAlertRules,
+		p.FollowUps.validate,
+		p.validateTeams,
+		func() error { return p.Drills.validate(p) },
+	} {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p Policy) validateSeverities() error {
 	for s, sp := range p.Severities {
-		if !s.Valid() {
-			return fmt.Errorf("severities: %v is not one of P1-P4", s)
-		}
-		if sp.Label == "" || sp.Meaning == "" {
-			return fmt.Errorf("severities.%s: label and meaning are required", s)
-		}
-		if !sp.Paging.Valid() {
-			return fmt.Errorf("severities.%s.paging: %q is not none, oncall or oncall_and_backup", s, sp.Paging)
-		}
-		if sp.RespondWithin < 0 || sp.UpdateEvery < 0 {
-			return fmt.Errorf("severities.%s: durations must not be negative", s)
-		}
-		if sp.StatusPageWithin < 0 || sp.CustomerEmailAfter < 0 {
-			return fmt.Errorf("severities.%s: durations must not be negative", s)
-		}
-		if sp.ComponentStatus != "" && !sp.ComponentStatus.Valid() {
-			return fmt.Errorf("severities.%s.component_status: %q is not operational, degraded_performance, partial_outage or major_outage", s, sp.ComponentStatus)
-		}
-		if sp.UpdateEvery > 0 && sp.UpdateEvery < time.Second {
-			return fmt.Errorf("severities.%s.update_every: %s is shorter than a second", s, sp.UpdateEvery)
+		if err := sp.validate(s); err != nil {
+			return err
 		}
 	}
 	if p.Comms.StaleAfter < 0 {
 		return fmt.Errorf("comms.stale_after: %s is negative", p.Comms.StaleAfter)
 	}
+	return nil
+}
+
+// validate checks the policy of severity s.
+func (sp SeverityPolicy) validate(s Severity) error {
+	if !s.Valid() {
+		return fmt.Errorf("severities: %v is not one of P1-P4", s)
+	}
+	if sp.Label == "" || sp.Meaning == "" {
+		return fmt.Errorf("severities.%s: label and meaning are required", s)
+	}
+	if !sp.Paging.Valid() {
+		return fmt.Errorf("severities.%s.paging: %q is not none, oncall or oncall_and_backup", s, sp.Paging)
+	}
+	if sp.RespondWithin < 0 || sp.UpdateEvery < 0 || sp.StatusPageWithin < 0 || sp.CustomerEmailAfter < 0 {
+		return fmt.Errorf("severities.%s: durations must not be negative", s)
+	}
+	if sp.ComponentStatus != "" && !sp.ComponentStatus.Valid() {
+		return fmt.Errorf("severities.%s.component_status: %q is not operational, degraded_performance, partial_outage or major_outage", s, sp.ComponentStatus)
+	}
+	if sp.UpdateEvery > 0 && sp.UpdateEvery < time.Second {
+		return fmt.Errorf("severities.%s.update_every: %s is shorter than a second", s, sp.UpdateEvery)
+	}
+	return nil
+}
+
+// validateRollbackAndPrivacy checks the two-person rollback severities and
+// what private incidents disclose and where they are announced.
+func (p Policy) validateRollbackAndPrivacy() error {
 	for env, sevs := range p.TwoPersonRollback {
 		for s := range sevs {
 			if !s.Valid() {
@@ -259,6 +288,10 @@ func (p Policy) Validate() error {
 	if p.PrivateBroadcastChannel != "" && p.PrivateBroadcastChannel == p.BroadcastChannel {
 		return fmt.Errorf("channels.private_broadcast: it must not be the public broadcast channel")
 	}
+	return nil
+}
+
+func (p Policy) validateRoles() error {
 	seen := map[string]bool{}
 	for _, r := range p.Roles {
 		if r == "" || r == RoleCommander {
@@ -269,29 +302,46 @@ func (p Policy) Validate() error {
 		}
 		seen[r] = true
 	}
+	return nil
+}
+
+func (p Policy) validateServices() error {
 	for k, svc := range p.Services {
 		if k == "" {
 			return fmt.Errorf("services: a service has an empty key")
 		}
-		switch svc.GitHub.Rollback {
-		case "", "workflow", "deployment":
-		default:
-			return fmt.Errorf("services.%s.github.rollback: %q is not workflow or deployment", k, svc.GitHub.Rollback)
-		}
-		switch svc.StatusPage.Provider {
-		case "", "statuspage", "instatus":
-		default:
-			return fmt.Errorf("services.%s.statuspage.provider: %q is not statuspage or instatus", k, svc.StatusPage.Provider)
-		}
-		for _, f := range svc.Flags {
-			if f.Provider != "launchdarkly" && f.Provider != "unleash" {
-				return fmt.Errorf("services.%s.flags: provider %q is not launchdarkly or unleash", k, f.Provider)
-			}
-			if f.Key == "" {
-				return fmt.Errorf("services.%s.flags: a flag has no key", k)
-			}
+		if err := svc.validate(k); err != nil {
+			return err
 		}
 	}
+	return nil
+}
+
+// validate checks the service under key k: its rollback kind, status
+// page provider and flags.
+func (svc ServicePolicy) validate(k string) error {
+	switch svc.GitHub.Rollback {
+	case "", "workflow", "deployment":
+	default:
+		return fmt.Errorf("services.%s.github.rollback: %q is not workflow or deployment", k, svc.GitHub.Rollback)
+	}
+	switch svc.StatusPage.Provider {
+	case "", "statuspage", "instatus":
+	default:
+		return fmt.Errorf("services.%s.statuspage.provider: %q is not statuspage or instatus", k, svc.StatusPage.Provider)
+	}
+	for _, f := range svc.Flags {
+		if f.Provider != "launchdarkly" && f.Provider != "unleash" {
+			return fmt.Errorf("services.%s.flags: provider %q is not launchdarkly or unleash", k, f.Provider)
+		}
+		if f.Key == "" {
+			return fmt.Errorf("services.%s.flags: a flag has no key", k)
+		}
+	}
+	return nil
+}
+
+func (p Policy) validateAlertRules() error {
 	for i, r := range p.AlertRules {
 		if len(r.Match) == 0 {
 			return fmt.Errorf("alerts.rules[%d]: match needs at least one label", i)
@@ -305,9 +355,10 @@ func (p Policy) Validate() error {
 			}
 		}
 	}
-	if err := p.FollowUps.validate(); err != nil {
-		return err
-	}
+	return nil
+}
+
+func (p Policy) validateTeams() error {
 	for name, t := range p.Teams {
 		for _, svc := range t.Services {
 			if _, ok := p.Services[svc]; !ok {
@@ -315,5 +366,5 @@ func (p Policy) Validate() error {
 			}
 		}
 	}
-	return p.Drills.validate(p)
+	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -45,11 +46,6 @@ type ServiceConfig struct {
 	Policy Policy
 	Clock  Clock
 	Logger *slog.Logger
-	// Escape makes user text (titles, updates, notes) safe inside the
-	// chat's messages and topic; the chat transport provides it (the Slack
-	// one escapes &, < and >). Nil leaves text as it is. The timeline
-	// keeps the text as typed.
-	Escape func(string) string
 	// Render words a notice for the timeline as the chat would say it;
 	// nil uses Notice.String.
 	Render func(Notice) string
@@ -72,7 +68,6 @@ type Service struct {
 	log        *slog.Logger
 	observer   Observer
 	members    membership
-	escape     func(string) string
 	noticeText func(Notice) string
 }
 
@@ -93,10 +88,7 @@ func NewService(cfg ServiceConfig) *Service {
 	if cfg.Render == nil {
 		cfg.Render = Notice.String
 	}
-	if cfg.Escape == nil {
-		cfg.Escape = func(s string) string { return s }
-	}
-	s := &Service{noticeText: cfg.Render, escape: cfg.Escape, store: cfg.Store, sched: cfg.Scheduler, chat: MarkDrills(cfg.Chat, cfg.Store), policy: cfg.Policy,
+	s := &Service{noticeText: cfg.Render, store: cfg.Store, sched: cfg.Scheduler, chat: MarkDrills(cfg.Chat, cfg.Store), policy: cfg.Policy,
 		clock: cfg.Clock, log: cfg.Logger,
 		hooks: append([]Hook(nil), cfg.Hooks...)}
 	s.observer = cfg.Observer
@@ -220,17 +212,16 @@ func (s *Service) Declare(ctx context.Context, in DeclareInput) (*Incident, bool
 			return err
 		}
 		inc = created
-		declared := fmt.Sprintf("%s declared %s (%s): %s", mention(in.DeclaredBy), inc.Key(), inc.Severity, inc.Title)
-		if inc.Drill {
-			declared = "DRILL: " + declared
-		}
-		events := []TimelineEvent{{IncidentID: inc.ID, Kind: EventDeclared, Actor: in.DeclaredBy, At: now, Key: true, Text: declared}}
+		declared := Notice{Kind: NoticeDeclared, Incident: inc.Key(), Actor: in.DeclaredBy,
+			Values: map[string]string{"severity": inc.Severity.String(), "title": inc.Title, "drill": strconv.FormatBool(inc.Drill)}}
+		events := []TimelineEvent{{IncidentID: inc.ID, Kind: EventDeclared, Actor: in.DeclaredBy, At: now, Key: true, Text: s.noticeText(declared)}}
 		if src := in.Source; src != nil {
 			events = append(events, s.sourceMessageEvent(inc, in.DeclaredBy, now, *src))
 		}
 		if inc.Commander != "" {
 			events = append(events, TimelineEvent{IncidentID: inc.ID, Kind: EventRoleAssigned, Actor: in.DeclaredBy, At: now, Key: true,
-				Text: fmt.Sprintf("%s is the Incident Commander", mention(inc.Commander)), Payload: RoleAssignedData{Role: RoleCommander, User: inc.Commander}})
+				Text:    s.noticeText(Notice{Kind: NoticeICNamed, Incident: inc.Key(), Actor: in.DeclaredBy, User: inc.Commander}),
+				Payload: RoleAssignedData{Role: RoleCommander, User: inc.Commander}})
 		}
 		for i := range events {
 			if err := tx.AddTimelineEvent(ctx, &events[i]); err != nil {
@@ -386,7 +377,7 @@ func (s *Service) setup(ctx context.Context, p setupPayload) error {
 		})
 	}
 	run(stepTopic, "Channel topic set", func() error {
-		return s.chat.SetTopic(ctx, inc.ChannelID, s.Topic(inc))
+		return s.chat.SetTopic(ctx, inc.ChannelID, TopicNotice(inc))
 	})
 	run(stepBookmarks, "Bookmarks added", func() error {
 		marks := s.bookmarks(inc)
@@ -446,7 +437,8 @@ func (s *Service) setup(ctx context.Context, p setupPayload) error {
 	}
 
 	if p.ReplyTo != (ReplyTarget{}) {
-		if err := s.chat.Tell(ctx, p.ReplyTo, drillText(inc, fmt.Sprintf("%s is open: <#%s>", inc.Key(), inc.ChannelID))); err != nil {
+		open := Notice{Kind: NoticeIncidentOpen, Incident: inc.Key(), Actor: "bot", Drill: inc.Drill, Values: map[string]string{"channel": inc.ChannelID}}
+		if err := s.chat.Tell(ctx, p.ReplyTo, open); err != nil {
 			s.log.WarnContext(ctx, "could not tell the declarer", "incident", inc.Key(), "err", err)
 		}
 	}
@@ -602,37 +594,11 @@ func (s *Service) bookmarks(inc *Incident) [][2]string {
 	return out
 }
 
-// Topic renders the channel topic: severity, status, IC and title, within
-// the platform's 250 characters (the Chat implementation enforces it too).
-func (s *Service) Topic(inc *Incident) string {
-	ic := "no IC yet"
-	if inc.Commander != "" {
-		ic = "IC " + mention(inc.Commander)
-	}
-	t := fmt.Sprintf("%s %s | %s | %s | %s", inc.Key(), inc.Severity, inc.Status.Label(), ic, s.escape(inc.Title))
-	if inc.Drill {
-		t = "DRILL | " + t
-	}
-	return truncate(t, 250)
-}
-
-// Mention is how a user is named in what the domain says: their mention,
-// or firebreak for the bot.
-func Mention(user string) string { return mention(user) }
-
-func mention(user string) string {
-	if user == "" || user == "bot" {
-		return "firebreak"
-	}
-	return "<@" + user + ">"
-}
-
-func truncate(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
+// TopicNotice is what the channel topic says: the severity, the status,
+// the IC and the title.
+func TopicNotice(inc *Incident) Notice {
+	return Notice{Kind: NoticeTopic, Incident: inc.Key(), User: inc.Commander, Values: map[string]string{
+		"severity": inc.Severity.String(), "status": inc.Status.Label(), "title": inc.Title, "drill": strconv.FormatBool(inc.Drill)}}
 }
 
 // Dedupe trims each string and drops empty ones and repeats, keeping the

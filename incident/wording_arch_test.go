@@ -33,7 +33,8 @@ var featurePackages = []string{"alerts", "capture", "changes", "comms", "followt
 // worded in the domain; each moves to notices in turn, and the test fails
 // for a file listed here that no longer needs to be.
 var notYetNotices = map[string]bool{
-	"service.go": true,
+	// Mention, for the lines changes, paging and alerts still word.
+	"mention.go": true,
 }
 
 // TestNoSlackWordingInTheDomain scans every string literal of package

@@ -368,6 +368,10 @@ func (s *Server) apiDeclare(w http.ResponseWriter, r *http.Request) {
 		s.apiFail(w, r, incident.Errorf(incident.EINVALID, "Unknown severity %q: use P1, P2, P3 or P4.", req.Severity))
 		return
 	}
+	if req.Commander != "" && !slackUserID(req.Commander) {
+		s.apiFail(w, r, incident.Errorf(incident.EINVALID, "commander must be a Slack user id, such as U012ABCDEF."))
+		return
+	}
 	key := ""
 	if req.IdempotencyKey != "" {
 		// Keys are per token, so two integrations never collide.
@@ -430,6 +434,10 @@ func (s *Server) apiUpdate(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	if req.Commander != nil && !slackUserID(*req.Commander) {
+		s.apiFail(w, r, incident.Errorf(incident.EINVALID, "commander must be a Slack user id, such as U012ABCDEF."))
+		return
+	}
 	if req.Commander != nil {
 		if inc, err = s.cfg.Incidents.AssignRole(ctx, inc.ID, incident.RoleCommander, *req.Commander, v.UserID); err != nil {
 			s.apiFail(w, r, err)
@@ -450,4 +458,18 @@ func (s *Server) apiUpdate(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	httpjson.Write(w, http.StatusOK, s.toAPI(inc))
+}
+
+// slackUserID reports whether id looks like a Slack user id (U… or W…),
+// the only thing the API takes as a person.
+func slackUserID(id string) bool {
+	if len(id) < 2 || (id[0] != 'U' && id[0] != 'W') {
+		return false
+	}
+	for _, c := range id[1:] {
+		if (c < 'A' || c > 'Z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
 }

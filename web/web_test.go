@@ -613,6 +613,12 @@ func TestAPIDeclareNamesICByThePermissionModel(t *testing.T) {
 		require.NotEqual(t, "search is slow", i.Title, "nothing is declared")
 	}
 
+	for _, who := range []string{commanderGroup, "@alice", "<@U0ALICE>", "bot"} {
+		status, body = apiCall(t, f, asAlice, http.MethodPost, "/api/v1/incidents", `{"title":"search is slow","severity":"P2","commander":"`+who+`"}`)
+		require.Equal(t, http.StatusBadRequest, status, "%s is not a person: %s", who, body)
+		require.Contains(t, body, "commander must be a Slack user id")
+	}
+
 	status, body = apiCall(t, f, asBob, http.MethodPost, "/api/v1/incidents",
 		`{"title":"search is slow","severity":"P2","commander":"`+f.bob.ID+`"}`)
 	require.Equal(t, http.StatusCreated, status, "naming yourself is taking the role: %s", body)
@@ -647,6 +653,9 @@ func TestAPIUpdateAuthorizedAsInSlack(t *testing.T) {
 		require.Equal(t, http.StatusForbidden, status, body)
 		require.Contains(t, body, tc.want, tc.body)
 	}
+	status, body := apiCall(t, f, asBob, http.MethodPatch, path, `{"commander":"`+commanderGroup+`"}`)
+	require.Equal(t, http.StatusBadRequest, status, body)
+	require.Contains(t, body, "commander must be a Slack user id")
 	got, err := f.store.GetIncident(context.Background(), f.public.ID)
 	require.NoError(t, err)
 	require.Equal(t, f.alice.ID, got.Commander)

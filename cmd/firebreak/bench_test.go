@@ -52,6 +52,7 @@ func BenchmarkSlashCommandAck(b *testing.B) {
 					b.ReportMetric(got.p99, "p99-ms")
 					b.ReportMetric(got.max, "max-ms")
 					b.ReportMetric(got.cpu, "cpu-us/req")
+					b.ReportMetric(got.refused, "refused-frac")
 					b.ReportMetric(lim.p50, "limit-p50-ms")
 					b.ReportMetric(lim.p99, "limit-p99-ms")
 					b.ReportMetric(lim.cpu, "limit-cpu-us/req")
@@ -85,6 +86,7 @@ func BenchmarkSlashCommandOpenLoop(b *testing.B) {
 						b.ReportMetric(got.p50, "p50-ms")
 						b.ReportMetric(got.p99, "p99-ms")
 						b.ReportMetric(got.max, "max-ms")
+						b.ReportMetric(got.refused, "refused-frac")
 					})
 				}
 			}
@@ -120,7 +122,7 @@ func seedOpenIncidents(b *testing.B, bot *botInstance, n int) {
 	b.Logf("list over %d open incidents answers %d bytes: %.200s … %s", n, len(text), text, text[max(0, len(text)-200):])
 }
 
-type ackFigures struct{ p50, p99, max, cpu float64 }
+type ackFigures struct{ p50, p99, max, cpu, refused float64 }
 
 func keepAliveClient(concurrency int) *http.Client {
 	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
@@ -134,7 +136,20 @@ var triggers atomic.Int64
 // postCommand sends one signed slash command and reads the whole answer, so
 // that the connection goes back to the pool.
 func postCommand(client *http.Client, driver *slackfake.Driver, target, text string, i int64) (time.Duration, error) {
-	body := url.Values{"command": {"/incident"}, "text": {text}, "user_id": {fmt.Sprintf("U%06d", i%5000)},
+	return postCommandAs(client, driver, target, text, fmt.Sprintf("U%06d", i%5000))
+}
+
+// postCommandAs sends one signed slash command from user and reads the
+// whole answer.
+func postCommandAs(client *http.Client, driver *slackfake.Driver, target, text, user string) (time.Duration, error) {
+	d, _, err := postCommandBody(client, driver, target, text, user)
+	return d, err
+}
+
+// postCommandBody sends one signed slash command from user and returns the
+// answer's body.
+func postCommandBody(client *http.Client, driver *slackfake.Driver, target, text, user string) (time.Duration, string, error) {
+	body := url.Values{"command": {"/incident"}, "text": {text}, "user_id": {user},
 		"channel_id": {"C0GENERAL"}, "team_id": {"T0"}, "trigger_id": {fmt.Sprintf("trig.%d", triggers.Add(1))}}.Encode()
 	req, _ := http.NewRequest(http.MethodPost, target, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -142,15 +157,15 @@ func postCommand(client *http.Client, driver *slackfake.Driver, target, text str
 	start := time.Now()
 	resp, err := client.Do(req)
 	if err != nil {
-		return time.Since(start), err
+		return time.Since(start), "", err
 	}
-	_, err = io.Copy(io.Discard, resp.Body)
+	answer, err := io.ReadAll(resp.Body)
 	d := time.Since(start)
 	_ = resp.Body.Close()
 	if err == nil && resp.StatusCode != http.StatusOK {
 		err = fmt.Errorf("HTTP %d", resp.StatusCode)
 	}
-	return d, err
+	return d, string(answer), err
 }
 
 // ackRun sends b.N signed commands to target with concurrency requests in
@@ -163,6 +178,7 @@ func ackRun(b *testing.B, driver *slackfake.Driver, target, text string, concurr
 		latencies = make([]time.Duration, 0, b.N)
 		next      atomic.Int64
 		failures  atomic.Int64
+		refused   atomic.Int64
 		wg        sync.WaitGroup
 	)
 	cpu0 := processCPU()
@@ -173,9 +189,12 @@ func ackRun(b *testing.B, driver *slackfake.Driver, target, text string, concurr
 				if i > int64(b.N) {
 					return
 				}
-				d, err := postCommand(client, driver, target, text, i)
+				d, answer, err := postCommandBody(client, driver, target, text, fmt.Sprintf("U%06d", i%5000))
 				if err != nil {
 					failures.Add(1)
+				}
+				if refusal(answer) {
+					refused.Add(1)
 				}
 				mu.Lock()
 				latencies = append(latencies, d)
@@ -190,6 +209,7 @@ func ackRun(b *testing.B, driver *slackfake.Driver, target, text string, concurr
 	}
 	f := percentiles(latencies)
 	f.cpu = float64(cpu.Microseconds()) / float64(b.N)
+	f.refused = float64(refused.Load()) / float64(b.N)
 	return f
 }
 
@@ -202,6 +222,7 @@ func openLoop(b *testing.B, bot *botInstance, text string, rate int) ackFigures 
 		mu        sync.Mutex
 		latencies = make([]time.Duration, 0, b.N)
 		failures  atomic.Int64
+		refused   atomic.Int64
 		wg        sync.WaitGroup
 	)
 	interval := time.Second / time.Duration(rate)
@@ -216,11 +237,14 @@ func openLoop(b *testing.B, bot *botInstance, text string, rate int) ackFigures 
 			cmd = fmt.Sprintf("declare P3 open loop %d %d", base, i)
 		}
 		wg.Go(func() {
-			d, err := postCommand(client, bot.driver, bot.base+"/slack/commands", cmd, int64(i))
+			d, answer, err := postCommandBody(client, bot.driver, bot.base+"/slack/commands", cmd, fmt.Sprintf("U%06d", i%5000))
 			if err != nil {
 				if failures.Add(1) == 1 {
 					b.Logf("%s: %v", cmd, err)
 				}
+			}
+			if refusal(answer) {
+				refused.Add(1)
 			}
 			mu.Lock()
 			latencies = append(latencies, d)
@@ -231,7 +255,16 @@ func openLoop(b *testing.B, bot *botInstance, text string, rate int) ackFigures 
 	if f := failures.Load(); f > 0 {
 		b.Fatalf("%d of %d requests failed", f, b.N)
 	}
-	return percentiles(latencies)
+	f := percentiles(latencies)
+	f.refused = float64(refused.Load()) / float64(b.N)
+	return f
+}
+
+// refusal reports whether a command's answer is the bot's own refusal
+// rather than the command's result: overloaded, or the database not
+// answering within the acknowledgement deadline.
+func refusal(answer string) bool {
+	return strings.Contains(answer, "overloaded right now") || strings.Contains(answer, "not answering right now")
 }
 
 func percentiles(latencies []time.Duration) ackFigures {

@@ -201,7 +201,7 @@ const (
 	DefaultSQLitePath        = "firebreak.db"
 	DefaultShutdownTimeout   = 25 * time.Second
 	DefaultJobWorkers        = 10
-	DefaultUrgentWorkers     = 4
+	DefaultUrgentWorkers     = 32
 	DefaultSlackSlashCommand = "/incident"
 )
 
@@ -333,80 +333,9 @@ func loadConfig(getenv func(string) string, slack bool) (Config, error) {
 			APIURL:        e.url("SLACK_API_URL", DefaultSlackAPIURL),
 			Command:       e.str("SLACK_COMMAND", DefaultSlackSlashCommand),
 		},
-		PagerDuty: PagerDutyConfig{
-			APIURL:        e.url("PAGERDUTY_API_URL", DefaultPagerDutyAPIURL),
-			EventsURL:     e.url("PAGERDUTY_EVENTS_URL", DefaultPagerDutyEvents),
-			Token:         e.secret("PAGERDUTY_TOKEN"),
-			WebhookSecret: e.secret("PAGERDUTY_WEBHOOK_SECRET"),
-			FromEmail:     e.str("PAGERDUTY_FROM_EMAIL", ""),
-		},
-		GitHub: GitHubConfig{
-			APIURL:        e.url("GITHUB_API_URL", DefaultGitHubAPIURL),
-			Token:         e.secret("GITHUB_TOKEN"),
-			WebhookSecret: e.secret("GITHUB_WEBHOOK_SECRET"),
-
-			PostmortemRepo:   e.str("GITHUB_POSTMORTEM_REPO", ""),
-			PostmortemMode:   strings.ToLower(e.str("GITHUB_POSTMORTEM_MODE", "pr")),
-			ActionItemIssues: e.boolean("GITHUB_ACTION_ITEM_ISSUES", false),
-		},
-		LD: LaunchDarklyConfig{
-			APIURL:        e.url("LAUNCHDARKLY_API_URL", DefaultLaunchDarklyURL),
-			Token:         e.secret("LAUNCHDARKLY_TOKEN"),
-			WebhookSecret: e.secret("LAUNCHDARKLY_WEBHOOK_SECRET"),
-		},
-		Unleash: UnleashConfig{
-			APIURL:        e.url("UNLEASH_API_URL", ""),
-			Token:         e.secret("UNLEASH_TOKEN"),
-			WebhookSecret: e.secret("UNLEASH_WEBHOOK_SECRET"),
-		},
-		Confluence: ConfluenceConfig{
-			URL:      e.url("CONFLUENCE_URL", ""),
-			Email:    e.str("CONFLUENCE_EMAIL", ""),
-			APIToken: e.secret("CONFLUENCE_API_TOKEN"),
-			SpaceID:  e.str("CONFLUENCE_SPACE_ID", ""),
-			ParentID: e.str("CONFLUENCE_PARENT_ID", ""),
-		},
-		StatusPage: StatusPageConfig{
-			APIURL: e.url("STATUSPAGE_API_URL", DefaultStatusPageURL),
-			APIKey: e.secret("STATUSPAGE_API_KEY"),
-			PageID: e.str("STATUSPAGE_PAGE_ID", ""),
-		},
-		Instatus: InstatusConfig{
-			APIURL:  e.url("INSTATUS_API_URL", DefaultInstatusURL),
-			APIKey:  e.secret("INSTATUS_API_KEY"),
-			PageID:  e.str("INSTATUS_PAGE_ID", ""),
-			PageURL: e.url("INSTATUS_PAGE_URL", ""),
-		},
-		Web: WebConfig{
-			ClientID:     e.str("SLACK_CLIENT_ID", ""),
-			ClientSecret: e.secret("SLACK_CLIENT_SECRET"),
-			AuthorizeURL: e.url("SLACK_AUTHORIZE_URL", DefaultSlackAuthorizeURL),
-			TeamID:       e.str("SLACK_TEAM_ID", ""),
-			Admins:       splitList(e.str("WEB_ADMINS", "")),
-			SessionTTL:   e.duration("WEB_SESSION_TTL", DefaultWebSessionTTL),
-		},
-		ChangesWebhookSecret: e.secret("CHANGES_WEBHOOK_SECRET"),
-		Alerts: AlertsConfig{
-			AlertmanagerToken:      e.secret("ALERTMANAGER_WEBHOOK_TOKEN"),
-			GrafanaToken:           e.secret("GRAFANA_WEBHOOK_TOKEN"),
-			GrafanaHMACSecret:      e.secret("GRAFANA_WEBHOOK_SECRET"),
-			GrafanaSignatureHeader: e.str("GRAFANA_WEBHOOK_SIGNATURE_HEADER", alerting.GrafanaSignatureHeader),
-			GrafanaTimestampHeader: e.str("GRAFANA_WEBHOOK_TIMESTAMP_HEADER", alerting.GrafanaTimestampHeader),
-			PagerDutyTriggered:     e.boolean("PAGERDUTY_ALERTS", true),
-		},
 	}
-	switch lvl := strings.ToLower(e.str("LOG_LEVEL", "info")); lvl {
-	case "debug":
-		c.LogLevel = slog.LevelDebug
-	case "info":
-		c.LogLevel = slog.LevelInfo
-	case "warn", "warning":
-		c.LogLevel = slog.LevelWarn
-	case "error":
-		c.LogLevel = slog.LevelError
-	default:
-		e.errs = append(e.errs, fmt.Errorf("LOG_LEVEL: %q is not debug, info, warn or error", lvl))
-	}
+	e.providers(&c)
+	c.LogLevel = e.logLevel("LOG_LEVEL")
 	e.errs = append(e.errs, c.validate(slack)...)
 	if len(e.errs) > 0 {
 		cerr := &ConfigError{Problems: e.errs}
@@ -416,6 +345,89 @@ func loadConfig(getenv func(string) string, slack bool) (Config, error) {
 		return c, cerr
 	}
 	return c, nil
+}
+
+// providers reads the settings of the providers firebreak talks to besides
+// Slack, and of Sign in with Slack, into c.
+func (e *env) providers(c *Config) {
+	c.PagerDuty = PagerDutyConfig{
+		APIURL:        e.url("PAGERDUTY_API_URL", DefaultPagerDutyAPIURL),
+		EventsURL:     e.url("PAGERDUTY_EVENTS_URL", DefaultPagerDutyEvents),
+		Token:         e.secret("PAGERDUTY_TOKEN"),
+		WebhookSecret: e.secret("PAGERDUTY_WEBHOOK_SECRET"),
+		FromEmail:     e.str("PAGERDUTY_FROM_EMAIL", ""),
+	}
+	c.GitHub = GitHubConfig{
+		APIURL:        e.url("GITHUB_API_URL", DefaultGitHubAPIURL),
+		Token:         e.secret("GITHUB_TOKEN"),
+		WebhookSecret: e.secret("GITHUB_WEBHOOK_SECRET"),
+
+		PostmortemRepo:   e.str("GITHUB_POSTMORTEM_REPO", ""),
+		PostmortemMode:   strings.ToLower(e.str("GITHUB_POSTMORTEM_MODE", "pr")),
+		ActionItemIssues: e.boolean("GITHUB_ACTION_ITEM_ISSUES", false),
+	}
+	c.LD = LaunchDarklyConfig{
+		APIURL:        e.url("LAUNCHDARKLY_API_URL", DefaultLaunchDarklyURL),
+		Token:         e.secret("LAUNCHDARKLY_TOKEN"),
+		WebhookSecret: e.secret("LAUNCHDARKLY_WEBHOOK_SECRET"),
+	}
+	c.Unleash = UnleashConfig{
+		APIURL:        e.url("UNLEASH_API_URL", ""),
+		Token:         e.secret("UNLEASH_TOKEN"),
+		WebhookSecret: e.secret("UNLEASH_WEBHOOK_SECRET"),
+	}
+	c.Confluence = ConfluenceConfig{
+		URL:      e.url("CONFLUENCE_URL", ""),
+		Email:    e.str("CONFLUENCE_EMAIL", ""),
+		APIToken: e.secret("CONFLUENCE_API_TOKEN"),
+		SpaceID:  e.str("CONFLUENCE_SPACE_ID", ""),
+		ParentID: e.str("CONFLUENCE_PARENT_ID", ""),
+	}
+	c.StatusPage = StatusPageConfig{
+		APIURL: e.url("STATUSPAGE_API_URL", DefaultStatusPageURL),
+		APIKey: e.secret("STATUSPAGE_API_KEY"),
+		PageID: e.str("STATUSPAGE_PAGE_ID", ""),
+	}
+	c.Instatus = InstatusConfig{
+		APIURL:  e.url("INSTATUS_API_URL", DefaultInstatusURL),
+		APIKey:  e.secret("INSTATUS_API_KEY"),
+		PageID:  e.str("INSTATUS_PAGE_ID", ""),
+		PageURL: e.url("INSTATUS_PAGE_URL", ""),
+	}
+	c.Web = WebConfig{
+		ClientID:     e.str("SLACK_CLIENT_ID", ""),
+		ClientSecret: e.secret("SLACK_CLIENT_SECRET"),
+		AuthorizeURL: e.url("SLACK_AUTHORIZE_URL", DefaultSlackAuthorizeURL),
+		TeamID:       e.str("SLACK_TEAM_ID", ""),
+		Admins:       splitList(e.str("WEB_ADMINS", "")),
+		SessionTTL:   e.duration("WEB_SESSION_TTL", DefaultWebSessionTTL),
+	}
+	c.ChangesWebhookSecret = e.secret("CHANGES_WEBHOOK_SECRET")
+	c.Alerts = AlertsConfig{
+		AlertmanagerToken:      e.secret("ALERTMANAGER_WEBHOOK_TOKEN"),
+		GrafanaToken:           e.secret("GRAFANA_WEBHOOK_TOKEN"),
+		GrafanaHMACSecret:      e.secret("GRAFANA_WEBHOOK_SECRET"),
+		GrafanaSignatureHeader: e.str("GRAFANA_WEBHOOK_SIGNATURE_HEADER", alerting.GrafanaSignatureHeader),
+		GrafanaTimestampHeader: e.str("GRAFANA_WEBHOOK_TIMESTAMP_HEADER", alerting.GrafanaTimestampHeader),
+		PagerDutyTriggered:     e.boolean("PAGERDUTY_ALERTS", true),
+	}
+}
+
+// logLevel reads a log level: debug, info (the default), warn or error.
+func (e *env) logLevel(name string) slog.Level {
+	switch lvl := strings.ToLower(e.str(name, "info")); lvl {
+	case "debug":
+		return slog.LevelDebug
+	case "info":
+		return slog.LevelInfo
+	case "warn", "warning":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	default:
+		e.errs = append(e.errs, fmt.Errorf("%s: %q is not debug, info, warn or error", name, lvl))
+		return 0
+	}
 }
 
 // firstContactHint is what a first run with no Slack settings at all
@@ -476,10 +488,27 @@ func sameListener(a, b string) bool {
 	return ah == bh || wild(ah) || wild(bh)
 }
 
+// validate checks the settings together and fills the derived defaults
+// (the Slack mode, trailing slashes on API URLs). With slack false the Slack
+// credentials are not required.
 func (c *Config) validate(slack bool) []error {
-	var errs []error
-	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	var p problems
+	c.validateSlack(&p, slack)
+	c.validateServer(&p)
+	c.validateProviders(&p)
+	c.Web.validate(&p, c.PublicURL)
+	return p
+}
 
+// problems collects configuration problems, each starting with the
+// variable to fix.
+type problems []error
+
+func (p *problems) add(format string, args ...any) { *p = append(*p, fmt.Errorf(format, args...)) }
+
+// validateSlack picks the Slack mode (socket when an app token is set) and
+// checks the credentials it needs.
+func (c *Config) validateSlack(p *problems, slack bool) {
 	if c.Slack.Mode == "" {
 		c.Slack.Mode = "http"
 		if c.Slack.AppToken != "" {
@@ -489,91 +518,106 @@ func (c *Config) validate(slack bool) []error {
 	switch {
 	case !slack:
 	case c.Slack.BotToken == "":
-		add("SLACK_BOT_TOKEN: required; the bot user OAuth token (xoxb-...) from the Slack app's OAuth & Permissions page")
+		p.add("SLACK_BOT_TOKEN: required; the bot user OAuth token (xoxb-...) from the Slack app's OAuth & Permissions page")
 	case !strings.HasPrefix(c.Slack.BotToken.Reveal(), "xoxb-"):
-		add("SLACK_BOT_TOKEN: must be a bot token starting with xoxb-")
+		p.add("SLACK_BOT_TOKEN: must be a bot token starting with xoxb-")
 	}
 	switch c.Slack.Mode {
 	case "socket":
-		if !slack {
-			break
-		}
 		switch {
+		case !slack:
 		case c.Slack.AppToken == "":
-			add("SLACK_APP_TOKEN: required in Socket Mode; an app-level token (xapp-...) with connections:write")
+			p.add("SLACK_APP_TOKEN: required in Socket Mode; an app-level token (xapp-...) with connections:write")
 		case !strings.HasPrefix(c.Slack.AppToken.Reveal(), "xapp-"):
-			add("SLACK_APP_TOKEN: must be an app-level token starting with xapp-")
+			p.add("SLACK_APP_TOKEN: must be an app-level token starting with xapp-")
 		}
 	case "http":
 		if slack && c.Slack.SigningSecret == "" {
-			add("SLACK_SIGNING_SECRET: required in HTTP mode; the signing secret from the Slack app's Basic Information page")
+			p.add("SLACK_SIGNING_SECRET: required in HTTP mode; the signing secret from the Slack app's Basic Information page")
 		}
 	default:
-		add("SLACK_MODE: %q is not socket or http", c.Slack.Mode)
+		p.add("SLACK_MODE: %q is not socket or http", c.Slack.Mode)
 	}
 	if !strings.HasPrefix(c.Slack.Command, "/") || strings.ContainsAny(c.Slack.Command, " \t") {
-		add("SLACK_COMMAND: %q must be a slash command such as /incident", c.Slack.Command)
+		p.add("SLACK_COMMAND: %q must be a slash command such as /incident", c.Slack.Command)
 	}
-	if c.Slack.APIURL != "" && !strings.HasSuffix(c.Slack.APIURL, "/") {
-		c.Slack.APIURL += "/"
+	c.Slack.APIURL = withTrailingSlash(c.Slack.APIURL)
+	c.GitHub.APIURL = withTrailingSlash(c.GitHub.APIURL)
+}
+
+// withTrailingSlash ends a non-empty base URL with "/".
+func withTrailingSlash(u string) string {
+	if u != "" && !strings.HasSuffix(u, "/") {
+		return u + "/"
 	}
-	if c.GitHub.APIURL != "" && !strings.HasSuffix(c.GitHub.APIURL, "/") {
-		c.GitHub.APIURL += "/"
-	}
+	return u
+}
+
+// validateServer checks the listeners, the database URL and the log format.
+func (c *Config) validateServer(p *problems) {
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
-		add("HTTP_ADDR: %q is not host:port, such as :8080 or 127.0.0.1:8080", c.HTTPAddr)
+		p.add("HTTP_ADDR: %q is not host:port, such as :8080 or 127.0.0.1:8080", c.HTTPAddr)
 	}
 	if _, _, err := net.SplitHostPort(c.AdminAddr); err != nil {
-		add("ADMIN_ADDR: %q is not host:port, such as :9090 or 127.0.0.1:9090", c.AdminAddr)
+		p.add("ADMIN_ADDR: %q is not host:port, such as :9090 or 127.0.0.1:9090", c.AdminAddr)
 	} else if sameListener(c.AdminAddr, c.HTTPAddr) {
-		add("ADMIN_ADDR: %q is the same as HTTP_ADDR; the admin listener must be separate from the public one", c.AdminAddr)
+		p.add("ADMIN_ADDR: %q is the same as HTTP_ADDR; the admin listener must be separate from the public one", c.AdminAddr)
 	}
 	if c.DatabaseURL != "" {
 		u, err := url.Parse(c.DatabaseURL)
 		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql" && u.Scheme != "sqlite") {
-			add("DATABASE_URL: must start with postgres:// (or be unset for the embedded SQLite database)")
+			p.add("DATABASE_URL: must start with postgres:// (or be unset for the embedded SQLite database)")
 		}
 	}
 	switch c.LogFormat {
 	case "auto", "json", "text":
 	default:
-		add("LOG_FORMAT: %q is not auto, json or text", c.LogFormat)
+		p.add("LOG_FORMAT: %q is not auto, json or text", c.LogFormat)
 	}
+}
+
+// validateProviders checks that each provider's settings come complete.
+func (c *Config) validateProviders(p *problems) {
 	if (c.StatusPage.APIKey == "") != (c.StatusPage.PageID == "") {
-		add("STATUSPAGE_API_KEY and STATUSPAGE_PAGE_ID: set both to post to Statuspage, or neither")
+		p.add("STATUSPAGE_API_KEY and STATUSPAGE_PAGE_ID: set both to post to Statuspage, or neither")
 	}
 	if (c.Instatus.APIKey == "") != (c.Instatus.PageID == "") {
-		add("INSTATUS_API_KEY and INSTATUS_PAGE_ID: set both to post to Instatus, or neither")
+		p.add("INSTATUS_API_KEY and INSTATUS_PAGE_ID: set both to post to Instatus, or neither")
 	}
 	if c.Confluence.URL != "" && (c.Confluence.Email == "" || c.Confluence.APIToken == "" || c.Confluence.SpaceID == "") {
-		add("CONFLUENCE_EMAIL, CONFLUENCE_API_TOKEN and CONFLUENCE_SPACE_ID: required when CONFLUENCE_URL is set")
+		p.add("CONFLUENCE_EMAIL, CONFLUENCE_API_TOKEN and CONFLUENCE_SPACE_ID: required when CONFLUENCE_URL is set")
 	}
 	if c.GitHub.PostmortemMode != "pr" && c.GitHub.PostmortemMode != "issue" {
-		add("GITHUB_POSTMORTEM_MODE: %q is not pr or issue", c.GitHub.PostmortemMode)
+		p.add("GITHUB_POSTMORTEM_MODE: %q is not pr or issue", c.GitHub.PostmortemMode)
 	}
 	if c.GitHub.PostmortemRepo != "" && (!strings.Contains(c.GitHub.PostmortemRepo, "/") || c.GitHub.Token == "") {
-		add("GITHUB_POSTMORTEM_REPO: needs owner/name and GITHUB_TOKEN")
+		p.add("GITHUB_POSTMORTEM_REPO: needs owner/name and GITHUB_TOKEN")
 	}
 	if c.Unleash.APIURL != "" && c.Unleash.Token == "" {
-		add("UNLEASH_TOKEN: required when UNLEASH_API_URL is set")
+		p.add("UNLEASH_TOKEN: required when UNLEASH_API_URL is set")
 	}
-	if c.Web.Enabled() {
-		if c.Web.ClientSecret == "" {
-			add("SLACK_CLIENT_SECRET: required with SLACK_CLIENT_ID for Sign in with Slack; the client secret from the Slack app's Basic Information page")
-		}
-		if c.PublicURL == "" {
-			add("PUBLIC_URL: required with SLACK_CLIENT_ID; the web view's address, whose /auth/callback is the app's redirect URL")
-		}
-		for _, a := range c.Web.Admins {
-			if !strings.HasPrefix(a, "U") && !strings.HasPrefix(a, "W") {
-				add("WEB_ADMINS: %q is not a Slack user id such as U012ABCDEF", a)
-			}
-		}
-		if c.Web.SessionTTL < 5*time.Minute || c.Web.SessionTTL > 30*24*time.Hour {
-			add("WEB_SESSION_TTL: %s is outside 5m to 720h", c.Web.SessionTTL)
+}
+
+// validate checks Sign in with Slack's settings when it is enabled;
+// publicURL is the web view's address.
+func (w WebConfig) validate(p *problems, publicURL string) {
+	if !w.Enabled() {
+		return
+	}
+	if w.ClientSecret == "" {
+		p.add("SLACK_CLIENT_SECRET: required with SLACK_CLIENT_ID for Sign in with Slack; the client secret from the Slack app's Basic Information page")
+	}
+	if publicURL == "" {
+		p.add("PUBLIC_URL: required with SLACK_CLIENT_ID; the web view's address, whose /auth/callback is the app's redirect URL")
+	}
+	for _, a := range w.Admins {
+		if !strings.HasPrefix(a, "U") && !strings.HasPrefix(a, "W") {
+			p.add("WEB_ADMINS: %q is not a Slack user id such as U012ABCDEF", a)
 		}
 	}
-	return errs
+	if w.SessionTTL < 5*time.Minute || w.SessionTTL > 30*24*time.Hour {
+		p.add("WEB_SESSION_TTL: %s is outside 5m to 720h", w.SessionTTL)
+	}
 }
 
 // splitList reads a comma- or space-separated list, dropping empty items.

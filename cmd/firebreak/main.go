@@ -117,56 +117,65 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		_, err := fmt.Fprintln(stdout, help)
 		return err
 	}
-	noArgs := func() error {
-		if len(args) > 0 {
-			return fmt.Errorf("%s takes no arguments, got %q\n%s", cmd, args, commandHelp[cmd])
-		}
-		return nil
+	sub, ok := subcommands[cmd]
+	if !ok {
+		return fmt.Errorf("unknown command %q\n%s", cmd, usage)
 	}
-	switch cmd {
-	case "serve":
-		if err := noArgs(); err != nil {
-			return err
-		}
-		cfg, err := LoadConfig(getenv)
+	if sub.noArgs && len(args) > 0 {
+		return fmt.Errorf("%s takes no arguments, got %q\n%s", cmd, args, commandHelp[cmd])
+	}
+	return sub.run(ctx, invocation{args: args, getenv: getenv, stdout: stdout, stderr: stderr, opts: opts})
+}
+
+// invocation is what a subcommand is run with.
+type invocation struct {
+	args           []string
+	getenv         func(string) string
+	stdout, stderr io.Writer
+	opts           []runOption
+}
+
+// subcommand is one of firebreak's commands; noArgs ones refuse arguments.
+type subcommand struct {
+	noArgs bool
+	run    func(context.Context, invocation) error
+}
+
+var subcommands = map[string]subcommand{
+	"serve": {noArgs: true, run: func(ctx context.Context, in invocation) error {
+		cfg, err := LoadConfig(in.getenv)
 		if err != nil {
 			return err
 		}
-		for _, o := range opts {
+		for _, o := range in.opts {
 			o(&cfg)
 		}
-		return serve(ctx, cfg, stderr)
-	case "check":
-		return checkCommand(args, getenv, stdout)
-	case "migrate":
-		cfg, err := loadConfig(getenv, false)
+		return serve(ctx, cfg, in.stderr)
+	}},
+	"check": {run: func(_ context.Context, in invocation) error {
+		return checkCommand(in.args, in.getenv, in.stdout)
+	}},
+	"migrate": {run: func(ctx context.Context, in invocation) error {
+		cfg, err := loadConfig(in.getenv, false)
 		if err != nil {
 			return err
 		}
-		return migrateCommand(ctx, cfg, args, stdout)
-	case "healthcheck":
-		if err := noArgs(); err != nil {
-			return err
-		}
-		cfg, err := loadConfig(getenv, false)
+		return migrateCommand(ctx, cfg, in.args, in.stdout)
+	}},
+	"healthcheck": {noArgs: true, run: func(ctx context.Context, in invocation) error {
+		cfg, err := loadConfig(in.getenv, false)
 		if err != nil {
 			return err
 		}
 		return healthcheck(ctx, cfg.AdminAddr)
-	case "demo":
-		if err := noArgs(); err != nil {
-			return err
-		}
-		return demo(ctx, stdout, stderr)
-	case "version":
-		if err := noArgs(); err != nil {
-			return err
-		}
-		_, err := fmt.Fprintln(stdout, currentBuild().String())
+	}},
+	"demo": {noArgs: true, run: func(ctx context.Context, in invocation) error {
+		return demo(ctx, in.stdout, in.stderr)
+	}},
+	"version": {noArgs: true, run: func(_ context.Context, in invocation) error {
+		_, err := fmt.Fprintln(in.stdout, currentBuild().String())
 		return err
-	default:
-		return fmt.Errorf("unknown command %q\n%s", cmd, usage)
-	}
+	}},
 }
 
 // healthcheck probes /healthz on the local listener, for container health

@@ -22,27 +22,35 @@ func migrateCommand(ctx context.Context, cfg Config, args []string, stdout io.Wr
 	}
 	defer db.Close()
 
-	switch {
-	case args[0] == "up" && len(args) == 1:
-		if err := migrations.Up(ctx, db.SQL(), db.Dialect()); err != nil {
-			return err
-		}
-	case args[0] == "down" && len(args) == 1:
-		if err := migrations.Down(ctx, db.SQL(), db.Dialect()); err != nil {
-			return err
-		}
-	case args[0] == "down" && len(args) == 2 && args[1] == "all":
-		if err := migrations.DownTo(ctx, db.SQL(), db.Dialect(), 0); err != nil {
-			return err
-		}
-	case args[0] == "status" && len(args) == 1:
-	default:
-		return fmt.Errorf("unknown migrate arguments %q\n%s", args, commandHelp["migrate"])
+	if err := migrate(ctx, db, args); err != nil {
+		return err
 	}
 	st, err := migrations.Status(ctx, db.SQL(), db.Dialect())
 	if err != nil {
 		return err
 	}
+	return printMigrations(stdout, st)
+}
+
+// migrate moves the schema as args say: up, down (one step), down all, or
+// status (no move).
+func migrate(ctx context.Context, db *gormstore.DB, args []string) error {
+	switch {
+	case args[0] == "up" && len(args) == 1:
+		return migrations.Up(ctx, db.SQL(), db.Dialect())
+	case args[0] == "down" && len(args) == 1:
+		return migrations.Down(ctx, db.SQL(), db.Dialect())
+	case args[0] == "down" && len(args) == 2 && args[1] == "all":
+		return migrations.DownTo(ctx, db.SQL(), db.Dialect(), 0)
+	case args[0] == "status" && len(args) == 1:
+		return nil
+	}
+	return fmt.Errorf("unknown migrate arguments %q\n%s", args, commandHelp["migrate"])
+}
+
+// printMigrations writes the migrations as a table: version, name and
+// whether (and when) each is applied.
+func printMigrations(stdout io.Writer, st []migrations.VersionStatus) error {
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "VERSION\tNAME\tAPPLIED")
 	for _, s := range st {

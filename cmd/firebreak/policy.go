@@ -122,7 +122,29 @@ var weekdays = map[string]time.Weekday{"sunday": time.Sunday, "monday": time.Mon
 // parseFollowThrough reads the alert rules, resolution, follow-up, team and
 // drill sections into p.
 func parseFollowThrough(f policyFile, p *incident.Policy) error {
-	for i, r := range f.Alerts.Rules {
+	if err := parseAlertRules(f.Alerts.Rules, p); err != nil {
+		return err
+	}
+	for _, v := range f.Resolution.Confirm {
+		sev, err := incident.ParseSeverity(v)
+		if err != nil {
+			return fmt.Errorf("resolution.confirm: %q is not one of P1-P4", v)
+		}
+		p.ConfirmResolution[sev] = true
+	}
+	if err := parseFollowUps(f.FollowUps, &p.FollowUps); err != nil {
+		return err
+	}
+	for name, t := range f.Teams {
+		p.Teams[name] = incident.Team{Name: name, Services: t.Services, Channel: t.Channel}
+	}
+	return parseDrills(f.Drills, &p.Drills)
+}
+
+// parseAlertRules reads alerts.rules; a rule without a name is called by
+// its place in the list.
+func parseAlertRules(rules []policyAlertRule, p *incident.Policy) error {
+	for i, r := range rules {
 		sev, err := incident.ParseSeverity(r.Severity)
 		if err != nil {
 			return fmt.Errorf("alerts.rules[%d].severity: %q is not one of P1-P4", i, r.Severity)
@@ -133,49 +155,48 @@ func parseFollowThrough(f policyFile, p *incident.Policy) error {
 		}
 		p.AlertRules = append(p.AlertRules, incident.AlertRule{Name: name, Match: r.Match, Service: r.Service, Severity: sev, Auto: r.Auto})
 	}
-	for _, v := range f.Resolution.Confirm {
-		sev, err := incident.ParseSeverity(v)
-		if err != nil {
-			return fmt.Errorf("resolution.confirm: %q is not one of P1-P4", v)
-		}
-		p.ConfirmResolution[sev] = true
+	return nil
+}
+
+// parseFollowUps reads the followups section over the defaults in fu.
+func parseFollowUps(f policyFollowUps, fu *incident.FollowUpPolicy) error {
+	if f.ReviewBusinessDays != nil {
+		fu.ReviewBusinessDays = *f.ReviewBusinessDays
 	}
-	fu := &p.FollowUps
-	if f.FollowUps.ReviewBusinessDays != nil {
-		fu.ReviewBusinessDays = *f.FollowUps.ReviewBusinessDays
+	if f.RemindDaysBefore != nil {
+		fu.RemindDaysBefore = *f.RemindDaysBefore
 	}
-	if f.FollowUps.RemindDaysBefore != nil {
-		fu.RemindDaysBefore = *f.FollowUps.RemindDaysBefore
-	}
-	if f.FollowUps.At != "" {
-		at, err := timeOfDay(f.FollowUps.At)
+	if f.At != "" {
+		at, err := timeOfDay(f.At)
 		if err != nil {
 			return fmt.Errorf("followups.at: %w", err)
 		}
 		fu.At = at
 	}
-	if f.FollowUps.DigestDay != "" {
-		wd, ok := weekdays[strings.ToLower(f.FollowUps.DigestDay)]
+	if f.DigestDay != "" {
+		wd, ok := weekdays[strings.ToLower(f.DigestDay)]
 		if !ok {
-			return fmt.Errorf("followups.digest_day: %q is not a weekday such as monday", f.FollowUps.DigestDay)
+			return fmt.Errorf("followups.digest_day: %q is not a weekday such as monday", f.DigestDay)
 		}
 		fu.DigestDay = wd
 	}
-	fu.DigestChannel = f.FollowUps.DigestChannel
-	if f.FollowUps.CheckEvery != "" {
-		d, err := time.ParseDuration(f.FollowUps.CheckEvery)
-		if err != nil || d < time.Second || d > time.Hour {
-			return fmt.Errorf("followups.check_every: %q is not a duration from 1s to 1h", f.FollowUps.CheckEvery)
+	fu.DigestChannel = f.DigestChannel
+	if f.CheckEvery != "" {
+		d, err := durationWithin("followups.check_every", f.CheckEvery, time.Second, time.Hour, "from 1s to 1h")
+		if err != nil {
+			return err
 		}
 		fu.CheckEvery = d
 	}
-	for name, t := range f.Teams {
-		p.Teams[name] = incident.Team{Name: name, Services: t.Services, Channel: t.Channel}
-	}
-	d := &p.Drills
-	d.PagerDuty = incident.PagerDutyService{ServiceID: f.Drills.PagerDuty.ServiceID, RoutingKey: f.Drills.PagerDuty.RoutingKey}
-	d.AllowRollback = f.Drills.AllowRollback
-	for i, s := range f.Drills.Schedule {
+	return nil
+}
+
+// parseDrills reads the drills section: where drill pages go and the
+// scheduled drills.
+func parseDrills(f policyDrills, d *incident.DrillPolicy) error {
+	d.PagerDuty = incident.PagerDutyService{ServiceID: f.PagerDuty.ServiceID, RoutingKey: f.PagerDuty.RoutingKey}
+	d.AllowRollback = f.AllowRollback
+	for i, s := range f.Schedule {
 		sev, err := incident.ParseSeverity(s.Severity)
 		if err != nil {
 			return fmt.Errorf("drills.schedule[%d].severity: %q is not one of P1-P4", i, s.Severity)
@@ -289,24 +310,60 @@ func LoadPolicy(path string) (incident.Policy, error) {
 // parsePolicy applies the YAML policy b over p. Every problem is reported at
 // once, each with its line, as a *PolicyError.
 func parsePolicy(b []byte, p incident.Policy) (incident.Policy, error) {
+	f, lint, err := decodePolicy(b)
+	if err != nil {
+		return p, err
+	}
+	for _, apply := range []func(*policyFile, *incident.Policy, *policyLint){
+		applyPolicyChannels,
+		applyPolicyChanges,
+		applyPolicyAccess,
+		applyPolicyNags,
+		applyPolicySeverities,
+		applyPolicyServices,
+		applyPolicyComms,
+	} {
+		apply(&f, &p, lint)
+	}
+	if err := parseFollowThrough(f, &p); err != nil {
+		lint.addErr(err)
+	}
+	if len(lint.problems) == 0 {
+		if err := p.Validate(); err != nil {
+			lint.addErr(err)
+		}
+	}
+	return p, lint.err("")
+}
+
+// decodePolicy decodes the YAML document, checking it against policyFile's
+// shape on the way. A syntax error or a document that is not a mapping
+// ends the parse; the lint carries every other problem found.
+func decodePolicy(b []byte) (policyFile, *policyLint, error) {
 	var doc yaml.Node
+	var f policyFile
 	if err := yaml.Unmarshal(b, &doc); err != nil {
 		// A syntax error: the YAML library names the line.
-		return p, &PolicyError{Problems: []PolicyProblem{{Msg: strings.TrimPrefix(err.Error(), "yaml: ")}}}
+		return f, nil, &PolicyError{Problems: []PolicyProblem{{Msg: strings.TrimPrefix(err.Error(), "yaml: ")}}}
 	}
-	var f policyFile
 	lint := &policyLint{}
-	if len(doc.Content) > 0 {
-		lint.root = doc.Content[0]
-		if lint.root.Kind != yaml.MappingNode {
-			lint.problems = append(lint.problems, PolicyProblem{Line: lint.root.Line, Msg: "the policy file must be a mapping of keys such as severities: and services:"})
-			return p, lint.err("")
-		}
-		lint.walk(lint.root, reflect.TypeOf(f), "", "")
-		if err := lint.root.Decode(&f); err != nil {
-			lint.typeErrors(err)
-		}
+	if len(doc.Content) == 0 {
+		return f, lint, nil
 	}
+	lint.root = doc.Content[0]
+	if lint.root.Kind != yaml.MappingNode {
+		lint.problems = append(lint.problems, PolicyProblem{Line: lint.root.Line, Msg: "the policy file must be a mapping of keys such as severities: and services:"})
+		return f, nil, lint.err("")
+	}
+	lint.walk(lint.root, reflect.TypeOf(f), "", "")
+	if err := lint.root.Decode(&f); err != nil {
+		lint.typeErrors(err)
+	}
+	return f, lint, nil
+}
+
+// applyPolicyChannels reads the time zone and the channels section.
+func applyPolicyChannels(f *policyFile, p *incident.Policy, lint *policyLint) {
 	if f.Timezone != "" {
 		loc, err := time.LoadLocation(f.Timezone)
 		if err != nil {
@@ -322,10 +379,14 @@ func parsePolicy(b []byte, p incident.Policy) (incident.Policy, error) {
 		p.ChannelPrefix = f.Channels.Prefix
 	}
 	p.DashboardURL = f.Channels.Dashboard
+}
+
+// applyPolicyChanges reads the change window, the rollback rules and the
+// environments' owners.
+func applyPolicyChanges(f *policyFile, p *incident.Policy, lint *policyLint) {
 	if f.Changes.Window != "" {
-		d, err := time.ParseDuration(f.Changes.Window)
-		if err != nil || d < time.Minute || d > 48*time.Hour {
-			lint.addErr(fmt.Errorf("changes.window: %q is not a duration from 1m to 48h", f.Changes.Window))
+		if d, err := durationWithin("changes.window", f.Changes.Window, time.Minute, 48*time.Hour, "from 1m to 48h"); err != nil {
+			lint.addErr(err)
 		} else {
 			p.ChangeWindow = d
 		}
@@ -343,6 +404,11 @@ func parsePolicy(b []byte, p incident.Policy) (incident.Policy, error) {
 		}
 		p.Environments[env] = incident.EnvironmentPolicy{Owners: fe.Owners}
 	}
+}
+
+// applyPolicyAccess reads who may declare and what private incidents
+// disclose.
+func applyPolicyAccess(f *policyFile, p *incident.Policy, lint *policyLint) {
 	p.Declarers = f.Permissions.Declare
 	p.PrivateBroadcastChannel = f.Channels.PrivateBroadcast
 	for _, d := range []struct {
@@ -359,6 +425,11 @@ func parsePolicy(b []byte, p incident.Policy) (incident.Policy, error) {
 		}
 		*d.to = incident.Disclosure(d.v)
 	}
+}
+
+// applyPolicyNags reads the paging and nags sections, the commander group
+// and the roles.
+func applyPolicyNags(f *policyFile, p *incident.Policy, lint *policyLint) {
 	if f.Paging.ResolveOnResolve != nil {
 		p.ResolvePagesOnResolve = *f.Paging.ResolveOnResolve
 	}
@@ -366,9 +437,8 @@ func parsePolicy(b []byte, p incident.Policy) (incident.Policy, error) {
 		p.PauseNagsWhenMitigated = *f.Nags.PauseWhenMitigated
 	}
 	if f.Nags.Snooze != "" {
-		d, err := time.ParseDuration(f.Nags.Snooze)
-		if err != nil || d < time.Minute || d > 24*time.Hour {
-			lint.addErr(fmt.Errorf("nags.snooze: %q is not a duration from 1m to 24h", f.Nags.Snooze))
+		if d, err := durationWithin("nags.snooze", f.Nags.Snooze, time.Minute, 24*time.Hour, "from 1m to 24h"); err != nil {
+			lint.addErr(err)
 		} else {
 			p.Snooze = d
 		}
@@ -377,74 +447,101 @@ func parsePolicy(b []byte, p incident.Policy) (incident.Policy, error) {
 	if f.Roles != nil {
 		p.Roles = f.Roles
 	}
+}
+
+// applyPolicySeverities reads each severity over its default.
+func applyPolicySeverities(f *policyFile, p *incident.Policy, lint *policyLint) {
 	for name, fs := range f.Severities {
 		sev, err := incident.ParseSeverity(name)
 		if err != nil {
 			lint.add("severities."+name, "%q is not a severity; the severities are P1, P2, P3 and P4", name)
 			continue
 		}
-		sp := p.Severity(sev)
-		if fs.Label != "" {
-			sp.Label = fs.Label
-		}
-		if fs.Meaning != "" {
-			sp.Meaning = fs.Meaning
-		}
-		if fs.Target != "" {
-			sp.TargetText = fs.Target
-		}
-		if fs.Paging != "" {
-			sp.Paging = incident.Paging(fs.Paging)
-			if !sp.Paging.Valid() {
-				lint.add("severities."+name+".paging", "%q is not none, oncall or oncall_and_backup", fs.Paging)
-			}
-		}
-		if fs.Invite != nil {
-			sp.Invite = fs.Invite
-		}
-		if sp.RespondWithin, err = policyDuration(fs.RespondWithin, sp.RespondWithin); err != nil {
-			lint.addErr(fmt.Errorf("severities.%s.respond_within: %w", name, err))
-		} else if fs.RespondWithin != "" && fs.Target == "" {
-			// The messages say the target in words; a new clock target
-			// without new words must not keep the default's.
-			sp.TargetText = ""
-			if sp.RespondWithin > 0 {
-				sp.TargetText = incident.DurationWords(sp.RespondWithin)
-			}
-		}
-		if sp.UpdateEvery, err = policyDuration(fs.UpdateEvery, sp.UpdateEvery); err != nil {
-			lint.addErr(fmt.Errorf("severities.%s.update_every: %w", name, err))
-		}
-		if sp.StatusPageWithin, err = policyDuration(fs.StatusPageWithin, sp.StatusPageWithin); err != nil {
-			lint.addErr(fmt.Errorf("severities.%s.status_page_within: %w", name, err))
-		}
-		if sp.CustomerEmailAfter, err = policyDuration(fs.CustomerEmailAfter, sp.CustomerEmailAfter); err != nil {
-			lint.addErr(fmt.Errorf("severities.%s.customer_email_after: %w", name, err))
-		}
-		if fs.ComponentStatus != "" {
-			sp.ComponentStatus = incident.ComponentStatus(fs.ComponentStatus)
-			if !sp.ComponentStatus.Valid() {
-				lint.add("severities."+name+".component_status", "%q is not operational, degraded_performance, partial_outage or major_outage", fs.ComponentStatus)
-			}
-		}
-		p.Severities[sev] = sp
+		p.Severities[sev] = fs.apply("severities."+name, p.Severity(sev), lint)
 	}
+}
+
+// apply returns sp with the severity's words and clocks from the file;
+// key is the severity's dotted path for problems.
+func (fs policySeverity) apply(key string, sp incident.SeverityPolicy, lint *policyLint) incident.SeverityPolicy {
+	if fs.Label != "" {
+		sp.Label = fs.Label
+	}
+	if fs.Meaning != "" {
+		sp.Meaning = fs.Meaning
+	}
+	if fs.Target != "" {
+		sp.TargetText = fs.Target
+	}
+	if fs.Paging != "" {
+		sp.Paging = incident.Paging(fs.Paging)
+		if !sp.Paging.Valid() {
+			lint.add(key+".paging", "%q is not none, oncall or oncall_and_backup", fs.Paging)
+		}
+	}
+	if fs.Invite != nil {
+		sp.Invite = fs.Invite
+	}
+	var err error
+	if sp.RespondWithin, err = policyDuration(fs.RespondWithin, sp.RespondWithin); err != nil {
+		lint.addErr(fmt.Errorf("%s.respond_within: %w", key, err))
+	} else if fs.RespondWithin != "" && fs.Target == "" {
+		// The messages say the target in words; a new clock target
+		// without new words must not keep the default's.
+		sp.TargetText = ""
+		if sp.RespondWithin > 0 {
+			sp.TargetText = incident.DurationWords(sp.RespondWithin)
+		}
+	}
+	for _, c := range []struct {
+		name string
+		v    string
+		to   *time.Duration
+	}{
+		{"update_every", fs.UpdateEvery, &sp.UpdateEvery},
+		{"status_page_within", fs.StatusPageWithin, &sp.StatusPageWithin},
+		{"customer_email_after", fs.CustomerEmailAfter, &sp.CustomerEmailAfter},
+	} {
+		if *c.to, err = policyDuration(c.v, *c.to); err != nil {
+			lint.addErr(fmt.Errorf("%s.%s: %w", key, c.name, err))
+		}
+	}
+	if fs.ComponentStatus != "" {
+		sp.ComponentStatus = incident.ComponentStatus(fs.ComponentStatus)
+		if !sp.ComponentStatus.Valid() {
+			lint.add(key+".component_status", "%q is not operational, degraded_performance, partial_outage or major_outage", fs.ComponentStatus)
+		}
+	}
+	return sp
+}
+
+// applyPolicyServices reads the services section.
+func applyPolicyServices(f *policyFile, p *incident.Policy, _ *policyLint) {
 	for key, fs := range f.Services {
-		svc := incident.ServicePolicy{
-			Key: key, Name: fs.Name, Responders: fs.Responders, Owners: fs.Owners, Runbook: fs.Runbook, Dashboard: fs.Dashboard, Channel: fs.Channel,
-			PagerDuty: incident.PagerDutyService{ServiceID: fs.PagerDuty.ServiceID, EscalationPolicy: fs.PagerDuty.EscalationPolicy, RoutingKey: fs.PagerDuty.RoutingKey},
-			GitHub: incident.GitHubService{Repos: fs.GitHub.Repos, Environments: fs.GitHub.Environments,
-				DeployWorkflow: fs.GitHub.DeployWorkflow, Rollback: fs.GitHub.Rollback},
-		}
-		if svc.Name == "" {
-			svc.Name = key
-		}
-		for _, fl := range fs.Flags {
-			svc.Flags = append(svc.Flags, incident.FlagRef{Provider: fl.Provider, Project: fl.Project, Key: fl.Key, Environment: fl.Environment})
-		}
-		svc.StatusPage = incident.StatusPageService{Provider: fs.StatusPage.Provider, Components: fs.StatusPage.Components}
-		p.Services[key] = svc
+		p.Services[key] = fs.service(key)
 	}
+}
+
+// service is the service policy for the file's entry under key.
+func (fs policyService) service(key string) incident.ServicePolicy {
+	svc := incident.ServicePolicy{
+		Key: key, Name: fs.Name, Responders: fs.Responders, Owners: fs.Owners, Runbook: fs.Runbook, Dashboard: fs.Dashboard, Channel: fs.Channel,
+		PagerDuty: incident.PagerDutyService{ServiceID: fs.PagerDuty.ServiceID, EscalationPolicy: fs.PagerDuty.EscalationPolicy, RoutingKey: fs.PagerDuty.RoutingKey},
+		GitHub: incident.GitHubService{Repos: fs.GitHub.Repos, Environments: fs.GitHub.Environments,
+			DeployWorkflow: fs.GitHub.DeployWorkflow, Rollback: fs.GitHub.Rollback},
+	}
+	if svc.Name == "" {
+		svc.Name = key
+	}
+	for _, fl := range fs.Flags {
+		svc.Flags = append(svc.Flags, incident.FlagRef{Provider: fl.Provider, Project: fl.Project, Key: fl.Key, Environment: fl.Environment})
+	}
+	svc.StatusPage = incident.StatusPageService{Provider: fs.StatusPage.Provider, Components: fs.StatusPage.Components}
+	return svc
+}
+
+// applyPolicyComms reads the comms section.
+func applyPolicyComms(f *policyFile, p *incident.Policy, lint *policyLint) {
 	if f.Comms.StaleAfter != "" {
 		d, err := policyDuration(f.Comms.StaleAfter, p.Comms.StaleAfter)
 		if err != nil {
@@ -456,15 +553,6 @@ func parsePolicy(b []byte, p incident.Policy) (incident.Policy, error) {
 	if f.Comms.Notify != nil {
 		p.Comms.Notify = *f.Comms.Notify
 	}
-	if err := parseFollowThrough(f, &p); err != nil {
-		lint.addErr(err)
-	}
-	if len(lint.problems) == 0 {
-		if err := p.Validate(); err != nil {
-			lint.addErr(err)
-		}
-	}
-	return p, lint.err("")
 }
 
 // parseTwoPerson reads rollback.two_person: a list of severities, which
@@ -503,6 +591,16 @@ func parseTwoPerson(n *yaml.Node) (map[string]map[incident.Severity]bool, error)
 		}
 	}
 	return out, nil
+}
+
+// durationWithin parses the duration v at key, which must lie between lo
+// and hi; words says the range in the file's terms ("from 1m to 48h").
+func durationWithin(key, v string, lo, hi time.Duration, words string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err != nil || d < lo || d > hi {
+		return 0, fmt.Errorf("%s: %q is not a duration %s", key, v, words)
+	}
+	return d, nil
 }
 
 // policyDuration parses "15m", or "off" for none; empty keeps def.

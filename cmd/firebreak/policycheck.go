@@ -123,66 +123,83 @@ func (l *policyLint) walk(n *yaml.Node, t reflect.Type, path string, ids string)
 	if n.Kind == yaml.AliasNode && n.Alias != nil {
 		n = n.Alias
 	}
-	join := func(k string) string {
-		if path == "" {
-			return k
-		}
-		return path + "." + k
-	}
 	switch t.Kind() {
 	case reflect.Struct:
-		if n.Kind != yaml.MappingNode {
-			return // the decoder reports the type mismatch, with its line
-		}
-		fields := map[string]reflect.StructField{}
-		var names []string
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-			if name == "" || name == "-" {
-				continue
-			}
-			fields[name] = f
-			names = append(names, name)
-		}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
-			f, ok := fields[k.Value]
-			if !ok {
-				msg := fmt.Sprintf("unknown key %q", k.Value)
-				if s := suggest(k.Value, names); s != "" {
-					msg += fmt.Sprintf("; did you mean %q?", s)
-				} else {
-					sort.Strings(names)
-					msg += "; known keys here: " + strings.Join(names, ", ")
-				}
-				l.problems = append(l.problems, PolicyProblem{Line: k.Line, Path: path, Msg: msg})
-				continue
-			}
-			l.walk(v, f.Type, join(k.Value), f.Tag.Get("id"))
+		if n.Kind == yaml.MappingNode { // else the decoder reports the type mismatch, with its line
+			l.walkStruct(n, t, path)
 		}
 	case reflect.Map:
 		if n.Kind != yaml.MappingNode {
 			return
 		}
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			l.walk(n.Content[i+1], t.Elem(), join(n.Content[i].Value), ids)
+			l.walk(n.Content[i+1], t.Elem(), joinPath(path, n.Content[i].Value), ids)
 		}
 	case reflect.Slice:
-		if n.Kind != yaml.SequenceNode {
-			if ids != "" && n.Kind == yaml.ScalarNode {
-				l.checkID(n, path, ids)
-			}
-			return
-		}
-		for i, item := range n.Content {
-			l.walk(item, t.Elem(), path+"["+strconv.Itoa(i)+"]", ids)
-		}
+		l.walkSlice(n, t, path, ids)
 	case reflect.String:
 		if ids != "" && n.Kind == yaml.ScalarNode && n.Value != "" {
 			l.checkID(n, path, ids)
 		}
 	}
+}
+
+// walkStruct checks a mapping's keys against the struct's yaml fields and
+// walks into each known one.
+func (l *policyLint) walkStruct(n *yaml.Node, t reflect.Type, path string) {
+	fields := map[string]reflect.StructField{}
+	var names []string
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if name == "" || name == "-" {
+			continue
+		}
+		fields[name] = f
+		names = append(names, name)
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		f, ok := fields[k.Value]
+		if !ok {
+			l.problems = append(l.problems, PolicyProblem{Line: k.Line, Path: path, Msg: unknownKey(k.Value, names)})
+			continue
+		}
+		l.walk(v, f.Type, joinPath(path, k.Value), f.Tag.Get("id"))
+	}
+}
+
+// unknownKey words an unknown key: the likely typo's fix, else the keys
+// known here (sorting names in place).
+func unknownKey(key string, names []string) string {
+	msg := fmt.Sprintf("unknown key %q", key)
+	if s := suggest(key, names); s != "" {
+		return msg + fmt.Sprintf("; did you mean %q?", s)
+	}
+	sort.Strings(names)
+	return msg + "; known keys here: " + strings.Join(names, ", ")
+}
+
+// walkSlice walks a sequence's items; a single scalar where a list of ids
+// is expected is checked as one id.
+func (l *policyLint) walkSlice(n *yaml.Node, t reflect.Type, path string, ids string) {
+	if n.Kind != yaml.SequenceNode {
+		if ids != "" && n.Kind == yaml.ScalarNode {
+			l.checkID(n, path, ids)
+		}
+		return
+	}
+	for i, item := range n.Content {
+		l.walk(item, t.Elem(), path+"["+strconv.Itoa(i)+"]", ids)
+	}
+}
+
+// joinPath appends key to the dotted path.
+func joinPath(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
 }
 
 var (

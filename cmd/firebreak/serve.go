@@ -116,7 +116,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	svc := incident.NewService(incident.ServiceConfig{
 		Store: store, Scheduler: engine, Policy: policy, Clock: clock, Logger: log, Chat: chat,
 		Hooks: []incident.Hook{incMetrics.hook}, Observer: incMetrics,
-		Escape: bot.Escape, Render: bot.TimelineText,
+		Render: bot.TimelineText,
 	})
 	svc.RegisterJobs(engine)
 	// Paging: the declare's page, acknowledgements, escalations, on-call.

@@ -186,7 +186,7 @@ func newChangeBundle(t *testing.T, sources bool, mutate ...func(*incident.Policy
 		srcs = []incident.ChangeSource{gh, ld}
 	}
 	chg := changes.New(changes.Config{Store: store, Core: core, Chat: c, Scheduler: q, Policy: policy, Clock: clock,
-		Sources: srcs, Rollbackers: []incident.Rollbacker{deploys, flagsOff}})
+		Sources: srcs, Rollbackers: []incident.Rollbacker{deploys, flagsOff}, Render: bot.TimelineText})
 	chg.RegisterJobs(q)
 	core.Use(chg.Feature())
 	return changeBundle{core: core, chg: chg, rb: chg.Rollbacks(), store: store, chat: c, queue: q, clock: clock,
@@ -277,7 +277,7 @@ func (b changeBundle) rollbackSteps(t *testing.T, inc *incident.Incident) []stri
 	var steps []string
 	for _, ev := range events {
 		if ev.Kind == incident.EventRollback {
-			steps = append(steps, ev.Data["step"]+":"+ev.Actor)
+			steps = append(steps, ev.Payload.(incident.RollbackData).Step+":"+ev.Actor)
 		}
 	}
 	return steps
@@ -333,7 +333,7 @@ func TestWhatChangedListsTheWindowNewestFirst(t *testing.T) {
 	require.Len(t, shown, 3, "declare, 60 min, 2 h")
 	require.True(t, shown[1].Key)
 	require.Equal(t, "U0DECL", shown[1].Actor)
-	require.Equal(t, map[string]string{"changes": "5", "highlighted": "3", "failed_sources": "0", "window": "1h0m0s"}, shown[1].Data)
+	require.Equal(t, incident.ChangesShownData{Changes: 5, Highlighted: 3, FailedSources: 0, Window: "1h0m0s"}, shown[1].Payload)
 
 	for _, w := range []time.Duration{30 * time.Second, 49 * time.Hour} {
 		err := b.chg.WhatChanged(context.Background(), inc.ID, w, "U0DECL", incident.ReplyTarget{})
@@ -919,4 +919,53 @@ func TestDrillRollbackIsADryRunUnlessAllowed(t *testing.T) {
 		require.Contains(t, b.posts(inc), "Dry run for <@U0DECL>: this would have rolled back now: Redeploy acme/checkout")
 		require.Contains(t, b.posts(inc), bot.DrillMarker)
 	}
+}
+
+// A flag's name comes from the flag provider: a flag named <!channel> is
+// shown literally in every line of its rollback and notifies nobody, while
+// the timeline keeps the name as it is.
+func TestRollbackOfAFlagNamedChannelIsShownLiterally(t *testing.T) {
+	t.Parallel()
+	b := setupChanges(t)
+	ctx := context.Background()
+	f := b.flagChange("ld-evil", 4*time.Minute)
+	f.Ref = "<!channel>"
+	f.Data = map[string]string{"project": "default", "flag": f.Ref}
+	b.flags.list = []incident.ChangeEvent{f}
+	inc := b.open(t, incident.P2)
+	it := itemOf(t, b.lastList(t, inc, 0), "ld-evil")
+	require.Equal(t, "Turn off", it.Action)
+
+	_, err := b.rb.RequestRollback(ctx, inc.ID, it.Value, "U0DECL")
+	require.NoError(t, err)
+	require.Empty(t, b.queue.RunAll(t))
+	posts := b.posts(inc)
+	require.Contains(t, posts, "confirmed a rollback: Turn off flag &lt;!channel&gt; in default/production.")
+	require.Contains(t, posts, "Rollback of flag &lt;!channel&gt; in production succeeded")
+	require.NotContains(t, posts, "<!channel>")
+	events, err := b.store.ListTimeline(ctx, inc.ID)
+	require.NoError(t, err)
+	var steps int
+	for _, ev := range events {
+		if ev.Kind == incident.EventRollback {
+			steps++
+			require.Contains(t, ev.Text, "<!channel>", "the timeline keeps the name as named")
+			require.NotContains(t, ev.Text, "&lt;")
+		}
+	}
+	require.Equal(t, 3, steps)
+}
+
+// A list that cannot be posted, attempt after attempt, is said privately to
+// whoever asked for it.
+func TestWhatChangedTellsWhoAskedWhenTheListCannotBePosted(t *testing.T) {
+	t.Parallel()
+	b := setupChanges(t)
+	inc := b.open(t, incident.P2)
+	b.chat.Mu.Lock()
+	b.chat.Fail["changes"] = 5
+	b.chat.Mu.Unlock()
+	require.NoError(t, b.chg.WhatChanged(context.Background(), inc.ID, 0, "U0DECL", incident.ReplyTarget{UserID: "U0DECL"}))
+	require.NotEmpty(t, b.queue.RunAll(t), "the job gives up")
+	require.Contains(t, b.chat.Replies, "U0DECL: I could not post the list of changes: Slack is not responding (changes)")
 }

@@ -3,6 +3,7 @@ package gormstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -109,6 +110,51 @@ func TestAtomicJobs(t *testing.T) {
 			require.NoError(t, err)
 			require.Len(t, all, 1)
 			require.Equal(t, inc.ID, all[0].ID)
+
+			// The jobs of one transaction are stored together: two with one
+			// key store the first, and a nested transaction that fails
+			// takes its jobs with it.
+			err = store.Atomic(ctx, func(tx incident.Tx) error {
+				for _, p := range []string{"first", "second"} {
+					if _, err := tx.Schedule(ctx, incident.Job{Kind: "probe", Key: "k-same", Payload: []byte(p)}); err != nil {
+						return err
+					}
+				}
+				nested := tx.Atomic(ctx, func(tx incident.Tx) error {
+					if _, err := tx.Schedule(ctx, incident.Job{Kind: "probe", Key: "k-nested", Payload: []byte("nested")}); err != nil {
+						return err
+					}
+					return boom
+				})
+				if !errors.Is(nested, boom) {
+					return fmt.Errorf("nested transaction: %w", nested)
+				}
+				_, err := tx.Schedule(ctx, incident.Job{Kind: "probe", Key: "k-after", Payload: []byte("after")})
+				return err
+			})
+			require.NoError(t, err)
+			seen = map[string]bool{}
+			for len(seen) < 2 {
+				select {
+				case p := <-done:
+					seen[p] = true
+				case <-ctx.Done():
+					t.Fatalf("jobs of the committed transaction did not run; ran %v", seen)
+				}
+			}
+			require.Equal(t, map[string]bool{"first": true, "after": true}, seen)
+			fresh, err = engine.Schedule(ctx, incident.Job{Kind: "probe", Key: "k-nested", Payload: []byte("nested again")})
+			require.NoError(t, err)
+			require.True(t, fresh, "a job of a failed nested transaction must not exist")
+			select {
+			case p := <-done:
+				require.Equal(t, "nested again", p)
+			case <-ctx.Done():
+				t.Fatal("rescheduled job did not run")
+			}
+			mu.Lock()
+			require.Zero(t, ran["second"]+ran["nested"])
+			mu.Unlock()
 		})
 	}
 }

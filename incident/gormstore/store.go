@@ -37,15 +37,53 @@ type Store struct {
 	dialect migrations.Dialect
 	clock   incident.Clock
 	jobs    JobInserter
-	sqlTx   *sql.Tx // set on the Store of an Atomic's transaction
+	sqlTx   *sql.Tx      // set on the Store of an Atomic's transaction
+	pending *pendingJobs // the jobs of that transaction, stored at its end
 }
 
 var _ incident.Store = (*Store)(nil)
 
-// JobInserter stores a job inside a transaction of the store's database.
+// JobInserter stores jobs inside a transaction of the store's database.
 // *jobs.Engine is one.
 type JobInserter interface {
-	ScheduleTx(ctx context.Context, tx *sql.Tx, job incident.Job) (bool, error)
+	// ScheduleManyTx stores the jobs in tx, skipping those whose Kind and
+	// Key are already scheduled.
+	ScheduleManyTx(ctx context.Context, tx *sql.Tx, jobs []incident.Job) error
+}
+
+// pendingJobs collects the jobs scheduled on an Atomic's transaction (and
+// on its nested ones), so they are stored in one statement when the
+// transaction's function returns, before it commits.
+type pendingJobs struct {
+	jobs []incident.Job
+	keys map[string]bool // Kind and Key of the keyed jobs collected
+}
+
+func (p *pendingJobs) add(job incident.Job) {
+	if job.Key != "" {
+		// One statement cannot store two jobs with the same key; the
+		// first one scheduled wins, as it would have one by one.
+		k := job.Kind + "\x00" + job.Key
+		if p.keys[k] {
+			return
+		}
+		if p.keys == nil {
+			p.keys = map[string]bool{}
+		}
+		p.keys[k] = true
+	}
+	p.jobs = append(p.jobs, job)
+}
+
+// truncate forgets the jobs collected after the first n, as a nested
+// transaction rolled back to its savepoint forgets its rows.
+func (p *pendingJobs) truncate(n int) {
+	for _, job := range p.jobs[n:] {
+		if job.Key != "" {
+			delete(p.keys, job.Kind+"\x00"+job.Key)
+		}
+	}
+	p.jobs = p.jobs[:n]
 }
 
 // Option configures a Store.
@@ -70,33 +108,48 @@ type txStore struct{ *Store }
 var _ incident.Tx = txStore{}
 
 // Schedule implements incident.Scheduler: the job is inserted in the
-// transaction and exists only if it commits.
+// transaction, with the others scheduled on it, when the Atomic's function
+// returns; it exists only if the transaction commits. It reports true: a
+// job whose Kind and Key are already scheduled is skipped when stored.
 func (t txStore) Schedule(ctx context.Context, job incident.Job) (bool, error) {
 	if t.jobs == nil {
 		return false, errors.New("gormstore: the store has no job engine (gormstore.WithJobs)")
 	}
-	ok, err := t.jobs.ScheduleTx(ctx, t.sqlTx, job)
-	if err != nil {
-		return false, storeError("schedule "+job.Kind, incident.Errorf(incident.EUNAVAILABLE, "The job could not be stored."), err)
-	}
-	return ok, nil
+	t.pending.add(job)
+	return true, nil
 }
 
 // Atomic implements incident.Store. On the Tx of an Atomic it opens a
-// savepoint, so a failed inner function undoes only its own writes.
+// savepoint, so a failed inner function undoes only its own writes (and
+// forgets the jobs it scheduled). The jobs scheduled on the transaction are
+// inserted in one statement at its end, before it commits.
 func (s *Store) Atomic(ctx context.Context, fn func(tx incident.Tx) error) error {
 	const op = "atomic"
 	var fnErr error
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		sqlTx := s.sqlTx
-		if sqlTx == nil {
+		sqlTx, pending := s.sqlTx, s.pending
+		outer := sqlTx == nil
+		if outer {
 			var ok bool
 			if sqlTx, ok = tx.Statement.ConnPool.(*sql.Tx); !ok {
 				return fmt.Errorf("transaction runs on %T, not *sql.Tx", tx.Statement.ConnPool)
 			}
+			pending = &pendingJobs{}
 		}
-		fnErr = fn(txStore{&Store{db: tx, dialect: s.dialect, clock: s.clock, jobs: s.jobs, sqlTx: sqlTx}})
-		return fnErr
+		mark := len(pending.jobs)
+		fnErr = fn(txStore{&Store{db: tx, dialect: s.dialect, clock: s.clock, jobs: s.jobs, sqlTx: sqlTx, pending: pending}})
+		if fnErr != nil {
+			pending.truncate(mark)
+			return fnErr
+		}
+		if !outer || len(pending.jobs) == 0 {
+			return nil
+		}
+		if err := s.jobs.ScheduleManyTx(ctx, sqlTx, pending.jobs); err != nil {
+			fnErr = storeError("schedule jobs", incident.Errorf(incident.EUNAVAILABLE, "The jobs of the change could not be stored."), err)
+			return fnErr
+		}
+		return nil
 	})
 	if fnErr != nil {
 		return fnErr
@@ -738,6 +791,61 @@ func (s *Store) RecordDelivery(ctx context.Context, d incident.Delivery) (bool, 
 		return false, translate(op, res.Error, nil)
 	}
 	return res.RowsAffected == 1, nil
+}
+
+// RecordDeliveries records several deliveries in one statement and reports,
+// for each, whether it is the first of its source and id (as RecordDelivery
+// does; of two equal ones in ds, the first). A zero ReceivedAt becomes the
+// clock's now.
+func (s *Store) RecordDeliveries(ctx context.Context, ds []incident.Delivery) ([]bool, error) {
+	const op = "record deliveries"
+	first := make([]bool, len(ds))
+	if len(ds) == 0 {
+		return first, nil
+	}
+	var (
+		q    strings.Builder
+		args = make([]any, 0, 3*len(ds))
+		now  = s.now()
+	)
+	q.WriteString("INSERT INTO deliveries (source, id, received_at) VALUES ")
+	for i, d := range ds {
+		if d.Source == "" || d.ID == "" {
+			return nil, invalid(op, "A delivery needs a source and an id.")
+		}
+		at := now
+		if !d.ReceivedAt.IsZero() {
+			at = dbTime(d.ReceivedAt)
+		}
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?, ?, ?)")
+		args = append(args, d.Source, d.ID, at)
+	}
+	q.WriteString(" ON CONFLICT DO NOTHING RETURNING source, id")
+	rows, err := s.db.WithContext(ctx).Raw(q.String(), args...).Rows()
+	if err != nil {
+		return nil, translate(op, err, nil)
+	}
+	defer rows.Close()
+	inserted := map[[2]string]bool{}
+	for rows.Next() {
+		var k [2]string
+		if err := rows.Scan(&k[0], &k[1]); err != nil {
+			return nil, translate(op, err, nil)
+		}
+		inserted[k] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, translate(op, err, nil)
+	}
+	for i, d := range ds {
+		k := [2]string{d.Source, d.ID}
+		first[i] = inserted[k]
+		delete(inserted, k) // a repeat within ds is not first
+	}
+	return first, nil
 }
 
 // PurgeDeliveries implements incident.Store.

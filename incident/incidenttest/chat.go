@@ -94,7 +94,11 @@ func (c *Chat) FindChannel(_ context.Context, name string, _ bool) (string, erro
 	return "", incident.Errorf(incident.ENOTFOUND, "no such channel")
 }
 
-func (c *Chat) SetTopic(_ context.Context, ch, topic string) error {
+func (c *Chat) SetTopic(_ context.Context, ch string, n incident.Notice) error {
+	topic := n.String()
+	if c.Word != nil {
+		topic = c.Word(n)
+	}
 	c.Mu.Lock()
 	defer c.Mu.Unlock()
 	if err := c.failing("topic"); err != nil {

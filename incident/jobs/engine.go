@@ -38,15 +38,24 @@ import (
 // DefaultMaxAttempts is lower than River's 25: with its attempt^4-second
 // backoff, 10 attempts span about four hours, while 25 would retry a
 // stale incident reminder for weeks.
+//
+// DefaultUrgentWorkers is high because an urgent job mostly waits on one
+// outbound call: at 100 ms a Slack call, 4 workers posted about 20 nags a
+// second, so 1,000 nags due within 20 seconds were posted up to 30 seconds
+// late; 32 post them within a second (BenchmarkNagLateness).
 const (
 	DefaultWorkers           = 10
-	DefaultUrgentWorkers     = 4
+	DefaultUrgentWorkers     = 32
 	DefaultFetchPollInterval = time.Second
 	DefaultMaxAttempts       = 10
 	DefaultJobTimeout        = time.Minute
 	DefaultMaxSnoozes        = 100
 	DefaultMaxSnooze         = time.Hour
 )
+
+// urgentPollInterval is the longest the urgent queue waits between polls
+// for due jobs: how late, at most, an idle engine starts an urgent timer.
+const urgentPollInterval = 250 * time.Millisecond
 
 // hardStopGrace bounds how long Stop waits for handlers to return once their
 // contexts are cancelled; a handler that ignores its context must not hang
@@ -183,7 +192,7 @@ func (o Options) withDefaults() Options {
 // handlers with Handle, then call Start; Schedule works before Start too.
 type Engine struct {
 	// client runs on database/sql for both databases, so a job can be
-	// inserted in the same *sql.Tx as the rows gorm writes (ScheduleTx).
+	// inserted in the same *sql.Tx as the rows gorm writes (ScheduleManyTx).
 	client   *river.Client[*sql.Tx]
 	db       *sql.DB
 	takeover *takeover
@@ -211,7 +220,7 @@ var _ incident.Scheduler = (*Engine)(nil)
 // The engine talks to the database through database/sql on top of the pool
 // (River's riverdatabasesql driver), and listens for new jobs on a connection
 // of the same pool. A Store opened on the same pool (gormstore.DB.Pool) can
-// therefore hand its *sql.Tx to ScheduleTx: the rows and the jobs of one step
+// therefore hand its *sql.Tx to ScheduleManyTx: the rows and the jobs of one step
 // commit together.
 func NewPostgres(pool *pgxpool.Pool, opts Options) (*Engine, error) {
 	if pool == nil {
@@ -308,17 +317,37 @@ func newEngine(driver riverdriver.Driver[*sql.Tx], opts Options, depth func(cont
 		MaxAttempts:          opts.DefaultMaxAttempts,
 		RetryPolicy:          retryPolicy{},
 		Queues: map[string]river.QueueConfig{
-			opts.Queue:       {MaxWorkers: opts.Workers},
-			opts.UrgentQueue: {MaxWorkers: opts.UrgentWorkers},
+			opts.Queue: {MaxWorkers: opts.Workers},
+			// Urgent timers fire when a poll finds them due (urgentTimers),
+			// so this queue polls more often.
+			opts.UrgentQueue: {MaxWorkers: opts.UrgentWorkers, FetchPollInterval: min(opts.FetchPollInterval, urgentPollInterval)},
 		},
 		Schema:  opts.Schema,
 		Workers: workers,
+		Hooks:   []rivertype.Hook{river.HookInsertBeginFunc(urgentTimers(opts.UrgentQueue))},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("jobs: new river client: %w", err)
 	}
 	e.client = client
 	return e, nil
+}
+
+// urgentTimers returns an insert hook that stores an urgent job due later
+// (an update nag, a response-time check, a comms deadline) as available
+// with its due time, rather than scheduled. River moves scheduled jobs to
+// available only every 5 seconds, on the leader, so a timer would fire up to
+// 5 seconds late; an available job is fetched once its scheduled_at has
+// passed, within one fetch poll of its due time. River does the same for
+// its own short snoozes and retries. Uniqueness is unchanged: both states
+// count for a keyed job (insertArgs).
+func urgentTimers(queue string) func(context.Context, *rivertype.JobInsertParams) error {
+	return func(_ context.Context, params *rivertype.JobInsertParams) error {
+		if params.Queue == queue && params.State == rivertype.JobStateScheduled {
+			params.State = rivertype.JobStateAvailable
+		}
+		return nil
+	}
 }
 
 // Handle registers the handler for a job kind. It must be called before
@@ -401,20 +430,40 @@ func (e *Engine) Schedule(ctx context.Context, job incident.Job) (bool, error) {
 	return e.inserted(ctx, job, res, err)
 }
 
-// ScheduleTx stores the job as Schedule does, inside tx: the job exists
-// once tx commits and never if it rolls back. tx must belong to the
-// database the engine runs on (for PostgreSQL, a connection of the pool
-// given to NewPostgres; for SQLite, the *sql.DB given to NewSQLite).
-func (e *Engine) ScheduleTx(ctx context.Context, tx *sql.Tx, job incident.Job) (bool, error) {
+// ScheduleManyTx stores the jobs as Schedule does, inside tx and in one
+// statement: those whose Kind and Key are already scheduled are skipped,
+// and the rest exist once tx commits and never if it rolls back. Jobs are
+// checked (as Schedule checks them) before anything is stored. tx must
+// belong to the database the engine runs on (for PostgreSQL, a connection
+// of the pool given to NewPostgres; for SQLite, the *sql.DB given to
+// NewSQLite), and the jobs must not share a Kind and Key.
+func (e *Engine) ScheduleManyTx(ctx context.Context, tx *sql.Tx, jobs []incident.Job) error {
 	if tx == nil {
-		return false, errors.New("jobs: ScheduleTx needs a transaction")
+		return errors.New("jobs: ScheduleManyTx needs a transaction")
 	}
-	args, opts, err := e.insertArgs(job)
+	if len(jobs) == 0 {
+		return nil
+	}
+	params := make([]river.InsertManyParams, 0, len(jobs))
+	for _, job := range jobs {
+		args, opts, err := e.insertArgs(job)
+		if err != nil {
+			return err
+		}
+		params = append(params, river.InsertManyParams{Args: args, InsertOpts: opts})
+	}
+	res, err := e.client.InsertManyTx(ctx, tx, params)
 	if err != nil {
-		return false, err
+		return fmt.Errorf("jobs: schedule %d jobs: %w", len(jobs), err)
 	}
-	res, err := e.client.InsertTx(ctx, tx, args, opts)
-	return e.inserted(ctx, job, res, err)
+	skipped := 0
+	for _, r := range res {
+		if r.UniqueSkippedAsDuplicate {
+			skipped++
+		}
+	}
+	e.log.DebugContext(ctx, "jobs scheduled", "jobs", len(res)-skipped, "already_scheduled", skipped)
+	return nil
 }
 
 // insertArgs validates a job and maps it to River's arguments and options.

@@ -720,3 +720,54 @@ func TestUrgentJobsHaveReservedWorkers(t *testing.T) {
 		})
 	}
 }
+
+// TestUrgentTimersRunOnTime schedules urgent jobs due a little later (update
+// nags, response checks): each runs at its time, not before, and within a
+// second of it, although River promotes scheduled jobs only every 5
+// seconds and the engine's general poll is a second.
+func TestUrgentTimersRunOnTime(t *testing.T) {
+	t.Parallel()
+	for _, hc := range harnesses {
+		t.Run(hc.name, func(t *testing.T) {
+			t.Parallel()
+			h := hc.open(t)
+			ctx := context.Background()
+			opts := testOptions()
+			opts.FetchPollInterval = time.Second
+			e := h.newEngine(t, opts)
+			var (
+				mu  sync.Mutex
+				ran = map[string]time.Time{}
+			)
+			e.Handle("nag", func(_ context.Context, payload []byte) error {
+				mu.Lock()
+				ran[string(payload)] = time.Now()
+				mu.Unlock()
+				return nil
+			})
+			start(t, e)
+			t.Cleanup(func() { stop(t, e) })
+
+			due := map[string]time.Time{}
+			for i, in := range []time.Duration{1500 * time.Millisecond, 3 * time.Second, 4500 * time.Millisecond, 6 * time.Second} {
+				name := fmt.Sprintf("t%d", i)
+				due[name] = time.Now().Add(in)
+				ok, err := e.Schedule(ctx, incident.Job{Kind: "nag", Key: name, Payload: []byte(name), RunAt: due[name], Urgent: true})
+				require.NoError(t, err)
+				require.True(t, ok)
+			}
+			require.Eventually(t, func() bool {
+				mu.Lock()
+				defer mu.Unlock()
+				return len(ran) == len(due)
+			}, waitFor, tick)
+			mu.Lock()
+			defer mu.Unlock()
+			for name, at := range ran {
+				late := at.Sub(due[name])
+				require.GreaterOrEqual(t, late, -50*time.Millisecond, "%s ran before its time", name)
+				require.Less(t, late, time.Second, "%s ran %s after its time", name, late)
+			}
+		})
+	}
+}

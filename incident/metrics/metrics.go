@@ -141,20 +141,44 @@ func DefaultFirstPublicUpdate(f Facts) (time.Time, bool) {
 // Compute measures the incidents in facts. It does not filter them: the
 // caller passes the incidents of the period (Service does).
 func Compute(facts []Facts, opt Options) Report {
-	now := opt.Now
-	if now.IsZero() {
-		now = opt.To
-	}
-	firstPublic := opt.FirstPublicUpdate
-	if firstPublic == nil {
-		firstPublic = DefaultFirstPublicUpdate
-	}
-	loc := opt.Policy.Location
-	if loc == nil {
-		loc = time.UTC
-	}
+	m := newMeasure(opt)
 	r := Report{From: opt.From, To: opt.To, Service: opt.Service, IncludeDrills: opt.IncludeDrills}
+	sorted := byDeclaration(facts)
+	r.Overall = group("all", sorted, m.now)
+	r.BySeverity = groupBySeverity(sorted, m.now)
+	r.ByService = groupByService(sorted, m.now)
+	r.Weekly = weeks(sorted, opt.From, opt.To, m.loc)
+	for _, f := range sorted {
+		m.compliance(&r, f)
+		m.actionItems(&r, f)
+	}
+	return r
+}
 
+// measure is Compute's settings with their defaults filled in.
+type measure struct {
+	now         time.Time
+	loc         *time.Location
+	policy      incident.Policy
+	firstPublic func(Facts) (time.Time, bool)
+}
+
+func newMeasure(opt Options) measure {
+	m := measure{now: opt.Now, loc: opt.Policy.Location, policy: opt.Policy, firstPublic: opt.FirstPublicUpdate}
+	if m.now.IsZero() {
+		m.now = opt.To
+	}
+	if m.firstPublic == nil {
+		m.firstPublic = DefaultFirstPublicUpdate
+	}
+	if m.loc == nil {
+		m.loc = time.UTC
+	}
+	return m
+}
+
+// byDeclaration returns the facts oldest declaration first, by id on a tie.
+func byDeclaration(facts []Facts) []Facts {
 	sorted := append([]Facts(nil), facts...)
 	sort.SliceStable(sorted, func(i, j int) bool {
 		a, b := sorted[i].Incident, sorted[j].Incident
@@ -163,19 +187,29 @@ func Compute(facts []Facts, opt Options) Report {
 		}
 		return a.ID < b.ID
 	})
+	return sorted
+}
 
-	r.Overall = group("all", sorted, now)
+// groupBySeverity is a group for each severity, P1 to P4, even when empty.
+func groupBySeverity(facts []Facts, now time.Time) []Group {
+	var out []Group
 	for sev := incident.P1; sev <= incident.P4; sev++ {
 		var in []Facts
-		for _, f := range sorted {
+		for _, f := range facts {
 			if f.Incident.Severity == sev {
 				in = append(in, f)
 			}
 		}
-		r.BySeverity = append(r.BySeverity, group(sev.String(), in, now))
+		out = append(out, group(sev.String(), in, now))
 	}
+	return out
+}
+
+// groupByService is a group for each service seen, sorted by key; incidents
+// without a service are grouped under NoService.
+func groupByService(facts []Facts, now time.Time) []Group {
 	byService := map[string][]Facts{}
-	for _, f := range sorted {
+	for _, f := range facts {
 		key := f.Incident.Service
 		if key == "" {
 			key = NoService
@@ -187,49 +221,54 @@ func Compute(facts []Facts, opt Options) Report {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	var out []Group
 	for _, k := range keys {
-		r.ByService = append(r.ByService, group(k, byService[k], now))
+		out = append(out, group(k, byService[k], now))
 	}
+	return out
+}
 
-	r.Weekly = weeks(sorted, opt.From, opt.To, loc)
-
-	for _, f := range sorted {
-		inc := f.Incident
-		if inc.ResolvedAt != nil {
-			r.Rollback.Applicable++
-			if resolvedByRollback(f) {
-				r.Rollback.Met++
-			}
-		}
-		if cadence := opt.Policy.Severity(inc.Severity).UpdateEvery; cadence > 0 {
-			r.Updates.Applicable++
-			if updatesKept(f, cadence, now) {
-				r.Updates.Met++
-			}
-		}
-		for _, ev := range f.Timeline {
-			if ev.Kind == incident.EventNag {
-				r.Nags++
-			}
-		}
-		if inc.Severity == incident.P1 {
-			r.StatusPage.Applicable++
-			if at, ok := firstPublic(f); ok && at.Sub(inc.DeclaredAt) <= StatusPageTarget {
-				r.StatusPage.Met++
-			}
-		}
-		for _, a := range f.ActionItems {
-			r.ActionItems++
-			if a.Done {
-				continue
-			}
-			r.OpenItems++
-			if a.DueOn != nil && overdue(*a.DueOn, now, loc) {
-				r.OverdueItems++
-			}
+// compliance counts the incident against the rollback, update cadence and
+// status-page targets, and counts its nags.
+func (m measure) compliance(r *Report, f Facts) {
+	inc := f.Incident
+	if inc.ResolvedAt != nil {
+		r.Rollback.count(resolvedByRollback(f))
+	}
+	if cadence := m.policy.Severity(inc.Severity).UpdateEvery; cadence > 0 {
+		r.Updates.count(updatesKept(f, cadence, m.now))
+	}
+	for _, ev := range f.Timeline {
+		if ev.Kind == incident.EventNag {
+			r.Nags++
 		}
 	}
-	return r
+	if inc.Severity == incident.P1 {
+		at, ok := m.firstPublic(f)
+		r.StatusPage.count(ok && at.Sub(inc.DeclaredAt) <= StatusPageTarget)
+	}
+}
+
+// actionItems counts the incident's follow-ups: all, open and overdue.
+func (m measure) actionItems(r *Report, f Facts) {
+	for _, a := range f.ActionItems {
+		r.ActionItems++
+		if a.Done {
+			continue
+		}
+		r.OpenItems++
+		if a.DueOn != nil && overdue(*a.DueOn, m.now, m.loc) {
+			r.OverdueItems++
+		}
+	}
+}
+
+// count adds one incident the target applied to, and whether it was met.
+func (c *Compliance) count(met bool) {
+	c.Applicable++
+	if met {
+		c.Met++
+	}
 }
 
 // overdue reports whether a follow-up due on the given day is late at now:

@@ -91,7 +91,7 @@ func newFixture(t *testing.T, withExporters bool) *fixture {
 	renderer, err := templates.Load("")
 	require.NoError(t, err)
 	f := &fixture{store: store, clock: clock, chat: ch, queue: q}
-	f.svc = incident.NewService(incident.ServiceConfig{Escape: slackEscape, Store: store, Scheduler: q, Chat: ch, Policy: policy, Clock: clock})
+	f.svc = incident.NewService(incident.ServiceConfig{Store: store, Scheduler: q, Chat: ch, Policy: policy, Clock: clock})
 	var list []incident.Exporter
 	if withExporters {
 		f.exp = newExporters(t, clock)
@@ -687,9 +687,4 @@ func TestExportOfPrivateIncidentIsRedacted(t *testing.T) {
 	require.True(t, ok, "the file name carries no title: %v", files)
 	require.NotContains(t, md, "Checkout fails for card payments")
 	require.NotContains(t, prs[0].Title, "Checkout fails")
-}
-
-// slackEscape stands in for the transport's escaping of &, < and >.
-func slackEscape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
 }

@@ -179,6 +179,15 @@ func (s *seen) RecordDelivery(_ context.Context, d incident.Delivery) (bool, err
 	return true, nil
 }
 
+// forget removes id and reports whether it was there.
+func (s *seen) forget(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.at[id]
+	delete(s.at, id)
+	return ok
+}
+
 // payload is the Alertmanager webhook body (version "4"); Grafana sends the
 // same fields (version "1") plus a few of its own.
 type payload struct {
@@ -288,6 +297,10 @@ func newHandler(source string, auth Auth, sink Sink, log *slog.Logger) http.Hand
 	if auth.Deliveries != nil {
 		deliveries = auth.Deliveries
 	}
+	// failed remembers the signatures this process took but could not
+	// handle: Grafana retries within the second, with the same timestamp
+	// and so the same signature, and that retry must be taken.
+	failed := &seen{at: map[string]time.Time{}, now: auth.now}
 	return &webhook.Handler{
 		Provider: source,
 		MaxBody:  MaxBody,
@@ -301,13 +314,19 @@ func newHandler(source string, auth Auth, sink Sink, log *slog.Logger) http.Hand
 		},
 		Handle: func(r *http.Request, body []byte) (any, error) {
 			// A signed delivery is taken once: the same signature again
-			// within the timestamp's 5 minutes is a replay.
-			if sig, err := auth.verify(r.Header, body); err != nil {
+			// within the timestamp's 5 minutes is a replay, unless it is
+			// the retry of one that failed here.
+			sig, err := auth.verify(r.Header, body)
+			if err != nil {
 				return nil, err
-			} else if sig != "" {
+			}
+			if sig != "" {
 				first, err := deliveries.RecordDelivery(r.Context(), incident.Delivery{Source: deliverySource, ID: sig, ReceivedAt: auth.now()})
 				if err != nil {
 					return nil, webhook.Failed("could not record the delivery", err)
+				}
+				if !first && failed.forget(sig) {
+					first = true
 				}
 				if !first {
 					log.WarnContext(r.Context(), "webhook refused", slog.String("provider", source), slog.String("remote", r.RemoteAddr), slog.String("reason", "replayed signature"))
@@ -325,6 +344,9 @@ func newHandler(source string, auth Auth, sink Sink, log *slog.Logger) http.Hand
 				}
 			}
 			if err := errors.Join(errs...); err != nil {
+				if sig != "" {
+					_, _ = failed.RecordDelivery(r.Context(), incident.Delivery{ID: sig})
+				}
 				return nil, webhook.Failed("could not handle every alert", err)
 			}
 			return nil, nil

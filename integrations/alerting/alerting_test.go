@@ -175,6 +175,17 @@ func TestGrafanaSignatureReplay(t *testing.T) {
 	require.Len(t, s.got, 1)
 	require.Equal(t, http.StatusOK, post(t, h, body, signedAt("gf-secret", now, body)), "Grafana's next delivery is signed anew")
 	require.Len(t, s.got, 2)
+
+	// Grafana retries a failed delivery within the second, with the same
+	// timestamp and signature: that retry is taken, once.
+	retried := signedAt("gf-secret", now.Add(time.Second), body)
+	s.fail = errors.New("database down")
+	require.Equal(t, http.StatusInternalServerError, post(t, h, body, retried))
+	s.fail = nil
+	require.Equal(t, http.StatusOK, post(t, h, body, retried), "the retry of a failed delivery")
+	require.Len(t, s.got, 3)
+	require.Equal(t, http.StatusUnauthorized, post(t, h, body, retried), "and no more")
+	require.Len(t, s.got, 3)
 }
 
 // TestGrafanaCustomHeadersAndSharedDeliveries: the header names are those

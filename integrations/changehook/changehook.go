@@ -128,61 +128,23 @@ func (p Payload) Change(now time.Time) (incident.ChangeEvent, error) {
 	if kind == "" {
 		kind = "other"
 	}
-	switch {
-	case id == "":
-		return incident.ChangeEvent{}, fieldErr("id", "id is required: a unique id for the change at the sender, such as a run or commit id")
-	case tooLong(id, maxID) || hasControl(id):
-		return incident.ChangeEvent{}, fieldErr("id", "id must be at most %d characters, without control characters", maxID)
-	case summary == "":
-		return incident.ChangeEvent{}, fieldErr("summary", "summary is required: one line saying what changed")
-	case tooLong(summary, maxSummary):
-		return incident.ChangeEvent{}, fieldErr("summary", "summary must be at most %d characters", maxSummary)
-	case source != "" && !sourcePattern.MatchString(source):
-		return incident.ChangeEvent{}, fieldErr("source", "source must be 1-50 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit")
+	if err := checkIdentity(id, summary, source); err != nil {
+		return incident.ChangeEvent{}, err
 	}
 	ck, ok := kinds[kind]
 	if !ok {
 		return incident.ChangeEvent{}, fieldErr("kind", "kind %q is not one of deploy, flag, config, migration, infrastructure, other", kind)
 	}
-	for _, f := range []struct {
-		name, value string
-		max         int
-	}{
-		{"service", p.Service, maxShort},
-		{"environment", p.Environment, maxShort},
-		{"actor", p.Actor, maxActorRef},
-		{"ref", p.Ref, maxActorRef},
-	} {
-		if tooLong(f.value, f.max) || hasControl(f.value) {
-			return incident.ChangeEvent{}, fieldErr(f.name, "%s must be at most %d characters, without control characters", f.name, f.max)
-		}
+	if err := p.checkDetails(); err != nil {
+		return incident.ChangeEvent{}, err
 	}
-	if p.URL != "" {
-		u, err := url.Parse(p.URL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(p.URL) > maxURL {
-			return incident.ChangeEvent{}, fieldErr("url", "url must be an absolute http or https URL of at most %d characters", maxURL)
-		}
+	at, err := p.occurredAt(now)
+	if err != nil {
+		return incident.ChangeEvent{}, err
 	}
-	at := now
-	if p.OccurredAt != "" {
-		t, err := time.Parse(time.RFC3339, p.OccurredAt)
-		if err != nil {
-			return incident.ChangeEvent{}, fieldErr("occurred_at", "occurred_at must be an RFC 3339 time, such as 2026-03-01T12:00:00Z")
-		}
-		if t.After(now.Add(Tolerance)) {
-			return incident.ChangeEvent{}, fieldErr("occurred_at", "occurred_at is in the future")
-		}
-		at = t
-	}
-	if len(p.Data) > maxDataEntries {
-		return incident.ChangeEvent{}, fieldErr("data", "data may hold at most %d entries", maxDataEntries)
-	}
-	data := make(map[string]string, len(p.Data)+2)
-	for k, v := range p.Data {
-		if k == "" || tooLong(k, maxDataKey) || tooLong(v, maxDataValue) {
-			return incident.ChangeEvent{}, fieldErr("data."+k, "data keys must be 1-%d characters and values at most %d", maxDataKey, maxDataValue)
-		}
-		data[k] = v
+	data, err := p.data()
+	if err != nil {
+		return incident.ChangeEvent{}, err
 	}
 	externalID := id
 	if source != "" {
@@ -205,6 +167,80 @@ func (p Payload) Change(now time.Time) (incident.ChangeEvent, error) {
 		OccurredAt:  at.UTC(),
 		Data:        data,
 	}, nil
+}
+
+// checkIdentity checks the trimmed id, summary and source: what names the
+// change and says what it was.
+func checkIdentity(id, summary, source string) error {
+	switch {
+	case id == "":
+		return fieldErr("id", "id is required: a unique id for the change at the sender, such as a run or commit id")
+	case tooLong(id, maxID) || hasControl(id):
+		return fieldErr("id", "id must be at most %d characters, without control characters", maxID)
+	case summary == "":
+		return fieldErr("summary", "summary is required: one line saying what changed")
+	case tooLong(summary, maxSummary):
+		return fieldErr("summary", "summary must be at most %d characters", maxSummary)
+	case source != "" && !sourcePattern.MatchString(source):
+		return fieldErr("source", "source must be 1-50 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit")
+	}
+	return nil
+}
+
+// checkDetails checks the optional short fields and the URL.
+func (p Payload) checkDetails() error {
+	for _, f := range []struct {
+		name, value string
+		max         int
+	}{
+		{"service", p.Service, maxShort},
+		{"environment", p.Environment, maxShort},
+		{"actor", p.Actor, maxActorRef},
+		{"ref", p.Ref, maxActorRef},
+	} {
+		if tooLong(f.value, f.max) || hasControl(f.value) {
+			return fieldErr(f.name, "%s must be at most %d characters, without control characters", f.name, f.max)
+		}
+	}
+	if p.URL != "" {
+		u, err := url.Parse(p.URL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(p.URL) > maxURL {
+			return fieldErr("url", "url must be an absolute http or https URL of at most %d characters", maxURL)
+		}
+	}
+	return nil
+}
+
+// occurredAt is when the change happened: occurred_at, or now when the
+// payload leaves it out. It may not lie beyond now by more than Tolerance.
+func (p Payload) occurredAt(now time.Time) (time.Time, error) {
+	if p.OccurredAt == "" {
+		return now, nil
+	}
+	t, err := time.Parse(time.RFC3339, p.OccurredAt)
+	if err != nil {
+		return time.Time{}, fieldErr("occurred_at", "occurred_at must be an RFC 3339 time, such as 2026-03-01T12:00:00Z")
+	}
+	if t.After(now.Add(Tolerance)) {
+		return time.Time{}, fieldErr("occurred_at", "occurred_at is in the future")
+	}
+	return t, nil
+}
+
+// data copies the payload's data after checking its size, with room for
+// the entries Change adds.
+func (p Payload) data() (map[string]string, error) {
+	if len(p.Data) > maxDataEntries {
+		return nil, fieldErr("data", "data may hold at most %d entries", maxDataEntries)
+	}
+	data := make(map[string]string, len(p.Data)+2)
+	for k, v := range p.Data {
+		if k == "" || tooLong(k, maxDataKey) || tooLong(v, maxDataValue) {
+			return nil, fieldErr("data."+k, "data keys must be 1-%d characters and values at most %d", maxDataKey, maxDataValue)
+		}
+		data[k] = v
+	}
+	return data, nil
 }
 
 func tooLong(s string, n int) bool { return utf8.RuneCountInString(s) > n }

@@ -247,16 +247,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		}
 		body = bytes.NewReader(b)
 	}
-	op := "incidents.get"
-	switch {
-	case strings.HasSuffix(path, "/incident-updates"):
-		op = "incident_updates.create"
-	case method == http.MethodPost:
-		op = "incidents.create"
-	case method == http.MethodPut:
-		op = "incidents.update"
-	}
-	req, err := http.NewRequestWithContext(outbound.WithOperation(ctx, op), method, c.base+path, body)
+	req, err := http.NewRequestWithContext(outbound.WithOperation(ctx, operation(method, path)), method, c.base+path, body)
 	if err != nil {
 		return fmt.Errorf("build request: %w", err)
 	}
@@ -287,6 +278,19 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		return nil
 	}
 	return c.statusError(resp.StatusCode, errorMessage(raw), resp.Header)
+}
+
+// operation names a request in the outbound metrics and logs.
+func operation(method, path string) string {
+	switch {
+	case strings.HasSuffix(path, "/incident-updates"):
+		return "incident_updates.create"
+	case method == http.MethodPost:
+		return "incidents.create"
+	case method == http.MethodPut:
+		return "incidents.update"
+	}
+	return "incidents.get"
 }
 
 func (c *Client) statusError(status int, msg string, h http.Header) error {

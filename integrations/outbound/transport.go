@@ -48,7 +48,79 @@ const drainLimit = 64 << 10
 // it returns an *UnavailableError. A cancelled ctx stops it at once with
 // ctx.Err().
 func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) {
-	ctx := req.Context()
+	rt, err := c.newCall(req)
+	if err != nil {
+		return nil, err
+	}
+	ctx := rt.ctx
+	for attempt := 1; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		done, err := c.breaker.Allow()
+		if err != nil {
+			return nil, c.rejected(rt, attempt)
+		}
+		if attempt > 1 {
+			c.metrics.retry(c.p.Provider, rt.op)
+		}
+		// Another caller was told to wait: wait too, or, in a durable job,
+		// hand the wait back so the job snoozes without holding a worker.
+		if wait := c.gate.wait(rt.key, c.now()); wait > 0 {
+			done(errBreakerExcluded)
+			if err := c.waitAtGate(rt, wait); err != nil {
+				return nil, err
+			}
+			attempt--
+			continue
+		}
+
+		res := c.send(rt, done)
+		switch res.outcome {
+		case OutcomeOK, OutcomeClientError:
+			return res.resp, nil
+		case OutcomeCanceled:
+			if res.resp != nil {
+				discard(res.resp)
+			}
+			return nil, ctx.Err()
+		}
+		c.noteFailure(res)
+		wait, handBack := c.retryWait(rt, attempt, res)
+		if handBack {
+			return res.resp, nil
+		}
+		if !c.retryWithin(rt, attempt, res, wait) {
+			return c.giveUp(rt, attempt, res)
+		}
+		c.logger.Debug("outbound request failed; retrying",
+			append(c.attrs(req, rt.op, attempt, res.outcome), slog.Duration("wait", wait), errAttr(res.err))...)
+		if res.resp != nil {
+			discard(res.resp)
+		}
+		if err := c.sleep(ctx, wait); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// roundTrip is one RoundTrip: the request and what its attempts share.
+type roundTrip struct {
+	ctx       context.Context
+	req       *http.Request
+	op        string
+	getBody   func() (io.ReadCloser, error)
+	retryable bool
+	// key is the request's rate-limit key in the gate.
+	key   string
+	bo    *backoff.ExponentialBackOff
+	start time.Time
+	// lastStatus is the status of the last response, for the error an
+	// open breaker ends the call with.
+	lastStatus int
+}
+
+func (c *Client) newCall(req *http.Request) (*roundTrip, error) {
 	op := c.p.operation(req)
 	getBody, err := replayableBody(req)
 	if err != nil {
@@ -63,106 +135,115 @@ func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) {
 		MaxInterval:         c.p.MaxInterval,
 	}
 	bo.Reset()
-	start := c.now()
-	lastStatus := 0
-	for attempt := 1; ; attempt++ {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		done, err := c.breaker.Allow()
-		if err != nil {
-			c.metrics.request(c.p.Provider, op, OutcomeBreakerOpen)
-			last, _ := c.lastFailure.Load().(string)
-			c.logger.Warn("outbound request rejected by open circuit breaker",
-				append(c.attrs(req, op, attempt, OutcomeBreakerOpen), slog.String("last_error", last))...)
-			return nil, &UnavailableError{
-				Provider: c.p.Provider, Name: c.p.Name, Status: lastStatus,
-				Attempts: attempt - 1, Cause: ErrBreakerOpen,
-			}
-		}
-		if attempt > 1 {
-			c.metrics.retry(c.p.Provider, op)
-		}
-		// Another caller was told to wait: wait too, or, in a durable job,
-		// hand the wait back so the job snoozes without holding a worker.
-		if wait := c.gate.wait(key, c.now()); wait > 0 {
-			done(errBreakerExcluded)
-			if inJob(ctx) || wait > c.p.MaxRetryAfter {
-				c.metrics.request(c.p.Provider, op, OutcomeRateLimited)
-				return nil, &RateLimitedError{Provider: c.p.Provider, Name: c.p.Name, Wait: wait}
-			}
-			if err := c.sleep(ctx, wait); err != nil {
-				return nil, err
-			}
-			attempt--
-			continue
-		}
+	return &roundTrip{
+		ctx: req.Context(), req: req, op: op, getBody: getBody, retryable: retryable,
+		key: key, bo: bo, start: c.now(),
+	}, nil
+}
 
-		began := c.now()
-		resp, err := c.attempt(ctx, req, getBody)
-		outcome := classify(ctx, resp, err)
-		c.metrics.observe(c.p.Provider, op, outcome, c.now().Sub(began))
-		done(breakerVerdict(outcome))
+// rejected records and words a call the open breaker turns away.
+func (c *Client) rejected(rt *roundTrip, attempt int) error {
+	c.metrics.request(c.p.Provider, rt.op, OutcomeBreakerOpen)
+	last, _ := c.lastFailure.Load().(string)
+	c.logger.Warn("outbound request rejected by open circuit breaker",
+		append(c.attrs(rt.req, rt.op, attempt, OutcomeBreakerOpen), slog.String("last_error", last))...)
+	return &UnavailableError{
+		Provider: c.p.Provider, Name: c.p.Name, Status: rt.lastStatus,
+		Attempts: attempt - 1, Cause: ErrBreakerOpen,
+	}
+}
 
-		switch outcome {
-		case OutcomeOK, OutcomeClientError:
-			return resp, nil
-		case OutcomeCanceled:
-			if resp != nil {
-				discard(resp)
-			}
-			return nil, ctx.Err()
-		}
+// waitAtGate waits out another caller's rate limit, or hands it back as a
+// *RateLimitedError in a durable job or when it is longer than
+// Policy.MaxRetryAfter.
+func (c *Client) waitAtGate(rt *roundTrip, wait time.Duration) error {
+	if inJob(rt.ctx) || wait > c.p.MaxRetryAfter {
+		c.metrics.request(c.p.Provider, rt.op, OutcomeRateLimited)
+		return &RateLimitedError{Provider: c.p.Provider, Name: c.p.Name, Wait: wait}
+	}
+	return c.sleep(rt.ctx, wait)
+}
 
-		if err != nil {
-			c.lastFailure.Store(errAttr(err).Value.String())
-		} else if resp != nil {
-			c.lastFailure.Store(resp.Status)
+// attemptResult is one attempt's response or error and its outcome.
+type attemptResult struct {
+	resp    *http.Response
+	err     error
+	outcome string
+}
+
+// send makes one attempt, measures it and tells the breaker its verdict.
+func (c *Client) send(rt *roundTrip, done func(error)) attemptResult {
+	began := c.now()
+	resp, err := c.attempt(rt.ctx, rt.req, rt.getBody)
+	outcome := classify(rt.ctx, resp, err)
+	c.metrics.observe(c.p.Provider, rt.op, outcome, c.now().Sub(began))
+	done(breakerVerdict(outcome))
+	return attemptResult{resp: resp, err: err, outcome: outcome}
+}
+
+// noteFailure keeps a failed attempt's cause for the breaker's log line.
+func (c *Client) noteFailure(res attemptResult) {
+	if res.err != nil {
+		c.lastFailure.Store(errAttr(res.err).Value.String())
+	} else if res.resp != nil {
+		c.lastFailure.Store(res.resp.Status)
+	}
+}
+
+// retryWait decides how long to wait before another attempt: the
+// response's Retry-After when it has one within Policy.MaxRetryAfter, else
+// the jittered backoff. A hinted 429 also closes the gate for other
+// callers, and is handed back (handBack) in a durable job or when its wait
+// is beyond the cap.
+func (c *Client) retryWait(rt *roundTrip, attempt int, res attemptResult) (wait time.Duration, handBack bool) {
+	var hinted bool
+	if res.resp != nil {
+		rt.lastStatus = res.resp.StatusCode
+		wait, hinted = ParseRetryAfter(res.resp.Header, c.now())
+	}
+	if res.outcome == OutcomeRateLimited && hinted {
+		c.gate.close(rt.key, c.now().Add(wait))
+		if inJob(rt.ctx) {
+			c.logger.Debug("outbound request rate limited in a job; handing the 429 back",
+				append(c.attrs(rt.req, rt.op, attempt, res.outcome), slog.Duration("retry_after", wait))...)
+			return wait, true
 		}
-		// Decide whether, and how long, to wait before another attempt.
-		var wait time.Duration
-		var hinted bool
-		if resp != nil {
-			lastStatus = resp.StatusCode
-			wait, hinted = ParseRetryAfter(resp.Header, c.now())
-		}
-		if outcome == OutcomeRateLimited && hinted {
-			c.gate.close(key, c.now().Add(wait))
-			if inJob(ctx) {
-				c.logger.Debug("outbound request rate limited in a job; handing the 429 back",
-					append(c.attrs(req, op, attempt, outcome), slog.Duration("retry_after", wait))...)
-				return resp, nil
-			}
-		}
-		if outcome == OutcomeRateLimited && hinted && wait > c.p.MaxRetryAfter {
+		if wait > c.p.MaxRetryAfter {
 			c.logger.Info("outbound request rate limited beyond the in-process cap; handing the 429 back",
-				append(c.attrs(req, op, attempt, outcome), slog.Duration("retry_after", wait))...)
-			return resp, nil
+				append(c.attrs(rt.req, rt.op, attempt, res.outcome), slog.Duration("retry_after", wait))...)
+			return wait, true
 		}
-		if !hinted || wait > c.p.MaxRetryAfter {
-			wait = c.jitter(bo.NextBackOff())
-		}
-		mayRetry := retryable || outcome == OutcomeRateLimited || (err != nil && notSent(err))
-		elapsed := c.now().Add(wait).Sub(start)
-		if !mayRetry || attempt >= c.p.MaxAttempts || elapsed > c.p.MaxElapsed {
-			c.logger.Warn("outbound request failed; not retrying",
-				append(c.attrs(req, op, attempt, outcome), slog.Bool("retryable", mayRetry), errAttr(err))...)
-			if resp != nil {
-				return resp, nil
-			}
-			return nil, &UnavailableError{
-				Provider: c.p.Provider, Name: c.p.Name, Attempts: attempt,
-				Timeout: outcome == OutcomeTimeout, Cause: err,
-			}
-		}
-		c.logger.Debug("outbound request failed; retrying",
-			append(c.attrs(req, op, attempt, outcome), slog.Duration("wait", wait), errAttr(err))...)
-		if resp != nil {
-			discard(resp)
-		}
-		if err := c.sleep(ctx, wait); err != nil {
-			return nil, err
-		}
+	}
+	if !hinted || wait > c.p.MaxRetryAfter {
+		wait = c.jitter(rt.bo.NextBackOff())
+	}
+	return wait, false
+}
+
+// mayRetry reports whether the failed attempt may be repeated: a
+// retryable request, a 429, or a request that never left.
+func (rt *roundTrip) mayRetry(res attemptResult) bool {
+	return rt.retryable || res.outcome == OutcomeRateLimited || (res.err != nil && notSent(res.err))
+}
+
+// retryWithin reports whether another attempt after wait stays within the
+// policy's attempts and elapsed time.
+func (c *Client) retryWithin(rt *roundTrip, attempt int, res attemptResult, wait time.Duration) bool {
+	elapsed := c.now().Add(wait).Sub(rt.start)
+	return rt.mayRetry(res) && attempt < c.p.MaxAttempts && elapsed <= c.p.MaxElapsed
+}
+
+// giveUp ends the call after its last attempt: the last response as is, or
+// an *UnavailableError when there is none.
+func (c *Client) giveUp(rt *roundTrip, attempt int, res attemptResult) (*http.Response, error) {
+	c.logger.Warn("outbound request failed; not retrying",
+		append(c.attrs(rt.req, rt.op, attempt, res.outcome), slog.Bool("retryable", rt.mayRetry(res)), errAttr(res.err))...)
+	if res.resp != nil {
+		return res.resp, nil
+	}
+	return nil, &UnavailableError{
+		Provider: c.p.Provider, Name: c.p.Name, Attempts: attempt,
+		Timeout: res.outcome == OutcomeTimeout, Cause: res.err,
 	}
 }
 

@@ -629,58 +629,23 @@ func truncate(s string, n int) string {
 // escalate) or without a REST token or From e-mail; ENOTFOUND when nobody
 // is on call at the next level.
 func (c *Client) Escalate(ctx context.Context, page incident.Page) (*incident.Page, error) {
-	if isEventsPage(page) {
-		return nil, incident.Errorf(incident.EINVALID, "A page sent with a routing key cannot be escalated through PagerDuty's Events API.")
-	}
-	if err := c.needToken(); err != nil {
+	if err := c.canEscalate(page); err != nil {
 		return nil, err
-	}
-	if c.from == "" {
-		return nil, incident.Errorf(incident.EINVALID,
-			"PagerDuty needs the e-mail of a PagerDuty user to escalate as; set the bot's PagerDuty From e-mail.")
 	}
 	inc, err := c.getIncident(ctx, page.ExternalID)
 	if err != nil {
 		return nil, fmt.Errorf("escalate %s: %w", page.ExternalID, err)
 	}
-	svc := incident.ServicePolicy{Key: page.Service}
-	if c.services != nil {
-		if s, ok := c.services(page.Service); ok {
-			svc = s
-		}
-	}
-	oncalls, err := c.listOnCalls(ctx, svc, inc.EscalationPolicy.ID)
+	oncalls, err := c.listOnCalls(ctx, c.servicePolicy(page.Service), inc.EscalationPolicy.ID)
 	if err != nil {
 		return nil, fmt.Errorf("escalate %s: %w", page.ExternalID, err)
 	}
-	// The incident is at the highest level among its assignees.
-	level := uint(1)
-	assigned := map[string]bool{}
-	for _, a := range inc.Assignments {
-		assigned[a.Assignee.ID] = true
-	}
-	for _, oc := range oncalls {
-		if assigned[oc.User.ID] && oc.EscalationLevel > level {
-			level = oc.EscalationLevel
-		}
-	}
-	next := level + 1
+	next := escalationLevel(inc, oncalls) + 1
 	if !slices.ContainsFunc(oncalls, func(oc pagerduty.OnCall) bool { return oc.EscalationLevel == next }) {
 		return nil, incident.Errorf(incident.ENOTFOUND, "Nobody is on call at level %d of the escalation policy.", next)
 	}
-	var res *pagerduty.ListIncidentsResponse
-	err = c.call(ctx, "incidents.manage", false, func(ctx context.Context) error {
-		var err error
-		res, err = c.pd.ManageIncidentsWithContext(ctx, c.from, []pagerduty.ManageIncidentsOptions{{ID: inc.ID, EscalationLevel: next}})
-		return err
-	})
-	if err != nil {
+	if inc, err = c.escalateTo(ctx, inc, next); err != nil {
 		return nil, fmt.Errorf("escalate %s: %w", page.ExternalID, err)
-	}
-	for i := range res.Incidents {
-		if res.Incidents[i].ID == inc.ID {
-			inc = &res.Incidents[i]
-		}
 	}
 	out := page
 	out.Status = cmp.Or(inc.Status, "triggered")
@@ -694,6 +659,69 @@ func (c *Client) Escalate(ctx context.Context, page incident.Page) (*incident.Pa
 	return &out, nil
 }
 
+// canEscalate says why the page cannot be escalated through the REST API,
+// or nil.
+func (c *Client) canEscalate(page incident.Page) error {
+	if isEventsPage(page) {
+		return incident.Errorf(incident.EINVALID, "A page sent with a routing key cannot be escalated through PagerDuty's Events API.")
+	}
+	if err := c.needToken(); err != nil {
+		return err
+	}
+	if c.from == "" {
+		return incident.Errorf(incident.EINVALID,
+			"PagerDuty needs the e-mail of a PagerDuty user to escalate as; set the bot's PagerDuty From e-mail.")
+	}
+	return nil
+}
+
+// servicePolicy is the policy of the service with key, or one with only
+// the key when the policy does not know it.
+func (c *Client) servicePolicy(key string) incident.ServicePolicy {
+	if c.services != nil {
+		if s, ok := c.services(key); ok {
+			return s
+		}
+	}
+	return incident.ServicePolicy{Key: key}
+}
+
+// escalationLevel is the level the incident is at: the highest level among
+// its assignees on call, and 1 when none is.
+func escalationLevel(inc *pagerduty.Incident, oncalls []pagerduty.OnCall) uint {
+	level := uint(1)
+	assigned := map[string]bool{}
+	for _, a := range inc.Assignments {
+		assigned[a.Assignee.ID] = true
+	}
+	for _, oc := range oncalls {
+		if assigned[oc.User.ID] && oc.EscalationLevel > level {
+			level = oc.EscalationLevel
+		}
+	}
+	return level
+}
+
+// escalateTo moves the incident to the escalation level and returns it as
+// PagerDuty answered (inc when the answer does not include it).
+func (c *Client) escalateTo(ctx context.Context, inc *pagerduty.Incident, level uint) (*pagerduty.Incident, error) {
+	var res *pagerduty.ListIncidentsResponse
+	err := c.call(ctx, "incidents.manage", false, func(ctx context.Context) error {
+		var err error
+		res, err = c.pd.ManageIncidentsWithContext(ctx, c.from, []pagerduty.ManageIncidentsOptions{{ID: inc.ID, EscalationLevel: level}})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i := range res.Incidents {
+		if res.Incidents[i].ID == inc.ID {
+			inc = &res.Incidents[i]
+		}
+	}
+	return inc, nil
+}
+
 // Responders returns the e-mail addresses of the people a page is
 // assigned to now: the incident's assignees for a REST page, the first
 // level on call for a page sent with a routing key. EINVALID without a
@@ -702,12 +730,7 @@ func (c *Client) Responders(ctx context.Context, page incident.Page) ([]string, 
 	if err := c.needToken(); err != nil {
 		return nil, err
 	}
-	svc := incident.ServicePolicy{Key: page.Service}
-	if c.services != nil {
-		if s, ok := c.services(page.Service); ok {
-			svc = s
-		}
-	}
+	svc := c.servicePolicy(page.Service)
 	var (
 		policy   string
 		assigned map[string]bool

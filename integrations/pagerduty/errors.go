@@ -163,31 +163,18 @@ func (c *Client) translate(op string, x *exchange, err error) error {
 		return nil
 	}
 	if x.err != nil {
-		var ue *outbound.UnavailableError
-		var rl *outbound.RateLimitedError
-		switch {
-		case errors.As(x.err, &ue), errors.As(x.err, &rl):
-			return fmt.Errorf("pagerduty %s: %w", op, x.err)
-		case errors.Is(x.err, context.Canceled):
-			return fmt.Errorf("pagerduty %s: %w", op, x.err)
-		}
-		return fmt.Errorf("pagerduty %s: %w", op, &outbound.UnavailableError{
-			Provider: providerID, Name: providerName,
-			Timeout: errors.Is(x.err, context.DeadlineExceeded) || isTimeout(x.err),
-			Cause:   x.err,
-		})
+		return fmt.Errorf("pagerduty %s: %w", op, transportError(x.err))
 	}
 	status := x.status
 	var sdkErr pagerduty.APIError
 	if errors.As(err, &sdkErr) {
 		status = sdkErr.StatusCode
 	}
-	if status < 300 {
+	switch {
+	case status < 300:
 		// The exchange succeeded but the SDK failed afterwards, decoding
 		// the body: a bug on one side or the other, not the user's.
 		return fmt.Errorf("pagerduty %s: %w", op, err)
-	}
-	switch {
 	case status == http.StatusTooManyRequests:
 		return fmt.Errorf("pagerduty %s: %w", op, &outbound.RateLimitedError{
 			Provider: providerID, Name: providerName,
@@ -202,7 +189,29 @@ func (c *Client) translate(op string, x *exchange, err error) error {
 	if msg == "" && sdkErr.APIError.Valid {
 		msg, details = sdkErr.APIError.ErrorObject.Message, sdkErr.APIError.ErrorObject.Errors
 	}
-	e := &apiError{status: status, details: details, cause: err}
+	return fmt.Errorf("pagerduty %s: %w", op, rejection(status, msg, details, err))
+}
+
+// transportError is the domain error for an exchange that got no answer:
+// the transport's own error when it is already one, else an
+// *outbound.UnavailableError.
+func transportError(err error) error {
+	var ue *outbound.UnavailableError
+	var rl *outbound.RateLimitedError
+	if errors.As(err, &ue) || errors.As(err, &rl) || errors.Is(err, context.Canceled) {
+		return err
+	}
+	return &outbound.UnavailableError{
+		Provider: providerID, Name: providerName,
+		Timeout: errors.Is(err, context.DeadlineExceeded) || isTimeout(err),
+		Cause:   err,
+	}
+}
+
+// rejection is the domain error for a 4xx answer, with PagerDuty's message
+// and details.
+func rejection(status int, msg string, details []string, cause error) *apiError {
+	e := &apiError{status: status, details: details, cause: cause}
 	said := pdSaid(status, msg, details)
 	switch status {
 	case http.StatusUnauthorized:
@@ -218,7 +227,7 @@ func (c *Client) translate(op string, x *exchange, err error) error {
 		e.code = incident.EINVALID
 		e.message = "PagerDuty rejected the request: " + said + "."
 	}
-	return fmt.Errorf("pagerduty %s: %w", op, e)
+	return e
 }
 
 // pdSaid renders PagerDuty's message and details for a user.

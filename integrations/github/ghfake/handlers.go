@@ -365,22 +365,37 @@ func (s *Server) listPulls(w http.ResponseWriter, req *http.Request, r *repoStat
 	}
 	var out []*PullRequest
 	for _, p := range r.pulls {
-		if state != "all" && p.State != state {
-			continue
+		if (state == "all" || p.State == state) && pullMatches(q, r.owner, p) {
+			out = append(out, p)
 		}
-		if b := q.Get("base"); b != "" && p.Base != b {
-			continue
-		}
-		if h := q.Get("head"); h != "" {
-			// GitHub wants "user:ref-name"; a bare branch name matches nothing.
-			owner, branch, ok := strings.Cut(h, ":")
-			if !ok || !strings.EqualFold(owner, r.owner) || branch != p.Head {
-				continue
-			}
-		}
-		out = append(out, p)
 	}
-	sortBy, dir := q.Get("sort"), q.Get("direction")
+	sortPulls(out, q.Get("sort"), q.Get("direction"))
+	items := []map[string]any{}
+	for _, p := range paginate(s, w, req, out) {
+		items = append(items, s.pullJSON(r, p))
+	}
+	writeJSON(w, http.StatusOK, items)
+}
+
+// pullMatches reports whether the pull request has the base and head the
+// query asks for; owner is the repository's.
+func pullMatches(q url.Values, owner string, p *PullRequest) bool {
+	if b := q.Get("base"); b != "" && p.Base != b {
+		return false
+	}
+	if h := q.Get("head"); h != "" {
+		// GitHub wants "user:ref-name"; a bare branch name matches nothing.
+		o, branch, ok := strings.Cut(h, ":")
+		if !ok || !strings.EqualFold(o, owner) || branch != p.Head {
+			return false
+		}
+	}
+	return true
+}
+
+// sortPulls orders pull requests as GitHub does: by created (the default,
+// newest first) or updated, in the direction asked.
+func sortPulls(out []*PullRequest, sortBy, dir string) {
 	if sortBy == "" {
 		sortBy = "created"
 	}
@@ -403,11 +418,6 @@ func (s *Server) listPulls(w http.ResponseWriter, req *http.Request, r *repoStat
 		}
 		return a.Before(b)
 	})
-	items := []map[string]any{}
-	for _, p := range paginate(s, w, req, out) {
-		items = append(items, s.pullJSON(r, p))
-	}
-	writeJSON(w, http.StatusOK, items)
 }
 
 func (s *Server) getPull(w http.ResponseWriter, req *http.Request, r *repoState) {
@@ -509,22 +519,9 @@ func (s *Server) listRuns(w http.ResponseWriter, req *http.Request, r *repoState
 	}
 	var out []*WorkflowRun
 	for _, run := range r.runs {
-		if run.Workflow != wf || !match(run.CreatedAt) {
-			continue
+		if run.Workflow == wf && match(run.CreatedAt) && runMatches(q, run) {
+			out = append(out, run)
 		}
-		if e := q.Get("event"); e != "" && run.Event != e {
-			continue
-		}
-		if b := q.Get("branch"); b != "" && run.HeadBranch != b {
-			continue
-		}
-		if st := q.Get("status"); st != "" && run.Status != st && run.Conclusion != st {
-			continue
-		}
-		if sha := q.Get("head_sha"); sha != "" && run.HeadSHA != sha {
-			continue
-		}
-		out = append(out, run)
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
@@ -539,54 +536,75 @@ func (s *Server) listRuns(w http.ResponseWriter, req *http.Request, r *repoState
 	writeJSON(w, http.StatusOK, map[string]any{"total_count": len(out), "workflow_runs": items})
 }
 
+// runMatches reports whether the run has the event, branch, status (or
+// conclusion) and head SHA the query asks for.
+func runMatches(q url.Values, run *WorkflowRun) bool {
+	if e := q.Get("event"); e != "" && run.Event != e {
+		return false
+	}
+	if b := q.Get("branch"); b != "" && run.HeadBranch != b {
+		return false
+	}
+	if st := q.Get("status"); st != "" && run.Status != st && run.Conclusion != st {
+		return false
+	}
+	sha := q.Get("head_sha")
+	return sha == "" || run.HeadSHA == sha
+}
+
+// createdComparisons are the one-sided forms of the created filter, longest
+// operator first.
+var createdComparisons = []struct {
+	op    string
+	match func(t, at time.Time) bool
+}{
+	{">=", func(t, at time.Time) bool { return !t.Before(at) }},
+	{"<=", func(t, at time.Time) bool { return !t.After(at) }},
+	{">", func(t, at time.Time) bool { return t.After(at) }},
+	{"<", func(t, at time.Time) bool { return t.Before(at) }},
+}
+
 // parseCreated reads GitHub's date-range syntax for the created filter:
 // a..b, >=a, >a, <=a, <a, or a single date, with dates or date-times.
 func parseCreated(v string) (func(time.Time) bool, error) {
 	if v == "" {
 		return func(time.Time) bool { return true }, nil
 	}
-	parse := func(s string) (time.Time, error) {
-		for _, layout := range []string{time.RFC3339, "2006-01-02T15:04:05", "2006-01-02"} {
-			if t, err := time.Parse(layout, s); err == nil {
-				return t, nil
-			}
-		}
-		return time.Time{}, fmt.Errorf("invalid date %q", s)
-	}
 	if a, b, ok := strings.Cut(v, ".."); ok {
-		from, err := parse(a)
+		from, err := parseSearchTime(a)
 		if err != nil {
 			return nil, err
 		}
-		to, err := parse(b)
+		to, err := parseSearchTime(b)
 		if err != nil {
 			return nil, err
 		}
 		return func(t time.Time) bool { return !t.Before(from) && !t.After(to) }, nil
 	}
-	for _, op := range []string{">=", "<=", ">", "<"} {
-		if rest, ok := strings.CutPrefix(v, op); ok {
-			at, err := parse(rest)
+	for _, c := range createdComparisons {
+		if rest, ok := strings.CutPrefix(v, c.op); ok {
+			at, err := parseSearchTime(rest)
 			if err != nil {
 				return nil, err
 			}
-			switch op {
-			case ">=":
-				return func(t time.Time) bool { return !t.Before(at) }, nil
-			case "<=":
-				return func(t time.Time) bool { return !t.After(at) }, nil
-			case ">":
-				return func(t time.Time) bool { return t.After(at) }, nil
-			default:
-				return func(t time.Time) bool { return t.Before(at) }, nil
-			}
+			return func(t time.Time) bool { return c.match(t, at) }, nil
 		}
 	}
-	day, err := parse(v)
+	day, err := parseSearchTime(v)
 	if err != nil {
 		return nil, err
 	}
 	return func(t time.Time) bool { return !t.Before(day) && t.Before(day.Add(24*time.Hour)) }, nil
+}
+
+// parseSearchTime reads a date or date-time in a search qualifier.
+func parseSearchTime(s string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04:05", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("invalid date %q", s)
 }
 
 func (s *Server) getRun(w http.ResponseWriter, req *http.Request, r *repoState) {

@@ -140,23 +140,7 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := f.now()
-	if f.limit > 0 {
-		cut := now.Add(-time.Minute)
-		f.window = slices.DeleteFunc(f.window, func(t time.Time) bool { return !t.After(cut) })
-		if len(f.window) >= f.limit {
-			w.Header().Set("Retry-After", fmt.Sprint(int(f.window[0].Add(time.Minute).Sub(now).Seconds())+1))
-			fail(w, http.StatusTooManyRequests, "Too many requests")
-			return
-		}
-		f.window = append(f.window, now)
-	}
-	if len(f.faults) > 0 {
-		status := f.faults[0]
-		f.faults = f.faults[1:]
-		if status == http.StatusTooManyRequests {
-			w.Header().Set("Retry-After", "2")
-		}
-		fail(w, status, http.StatusText(status))
+	if !f.admit(w, now) {
 		return
 	}
 	rest, ok := strings.CutPrefix(r.URL.Path, "/v1/"+f.PageID+"/incidents")
@@ -167,76 +151,118 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 	parts := strings.Split(strings.Trim(rest, "/"), "/")
 	switch {
 	case rest == "" && r.Method == http.MethodGet:
-		include := strings.Split(r.URL.Query().Get("status"), ",")
-		out := []*Incident{}
-		for _, in := range f.incidents {
-			if r.URL.Query().Get("status") == "" || slices.Contains(include, in.Status) {
-				out = append(out, in)
-			}
-		}
-		httpjson.Write(w, http.StatusOK, out)
+		f.listIncidents(w, r)
 	case rest == "" && r.Method == http.MethodPost:
+		f.createIncident(w, r, now)
+	case len(parts) == 1 && parts[0] != "":
+		f.serveIncident(w, r, parts[0])
+	case len(parts) == 2 && parts[1] == "incident-updates" && r.Method == http.MethodPost:
+		f.postUpdate(w, r, parts[0], now)
+	default:
+		fail(w, http.StatusNotFound, "Not found")
+	}
+}
+
+// admit answers the request with an error instead when the rate limit is
+// reached or a fault is queued, and reports whether it may be served.
+func (f *Fake) admit(w http.ResponseWriter, now time.Time) bool {
+	if f.limit > 0 {
+		cut := now.Add(-time.Minute)
+		f.window = slices.DeleteFunc(f.window, func(t time.Time) bool { return !t.After(cut) })
+		if len(f.window) >= f.limit {
+			w.Header().Set("Retry-After", fmt.Sprint(int(f.window[0].Add(time.Minute).Sub(now).Seconds())+1))
+			fail(w, http.StatusTooManyRequests, "Too many requests")
+			return false
+		}
+		f.window = append(f.window, now)
+	}
+	if len(f.faults) > 0 {
+		status := f.faults[0]
+		f.faults = f.faults[1:]
+		if status == http.StatusTooManyRequests {
+			w.Header().Set("Retry-After", "2")
+		}
+		fail(w, status, http.StatusText(status))
+		return false
+	}
+	return true
+}
+
+func (f *Fake) listIncidents(w http.ResponseWriter, r *http.Request) {
+	include := strings.Split(r.URL.Query().Get("status"), ",")
+	out := []*Incident{}
+	for _, in := range f.incidents {
+		if r.URL.Query().Get("status") == "" || slices.Contains(include, in.Status) {
+			out = append(out, in)
+		}
+	}
+	httpjson.Write(w, http.StatusOK, out)
+}
+
+func (f *Fake) createIncident(w http.ResponseWriter, r *http.Request, now time.Time) {
+	b, ok := f.decode(w, r, false)
+	if !ok {
+		return
+	}
+	if b.Name == nil || strings.TrimSpace(*b.Name) == "" || b.Status == nil {
+		fail(w, http.StatusBadRequest, "name and status are required")
+		return
+	}
+	f.seq++
+	in := &Incident{ID: fmt.Sprintf("ck%08d", f.seq), Name: *b.Name, Components: map[string]string{}, Started: now}
+	if b.Started != nil {
+		t, err := time.Parse(time.RFC3339, *b.Started)
+		if err != nil {
+			fail(w, http.StatusBadRequest, "started must be an ISO 8601 date")
+			return
+		}
+		in.Started = t
+	}
+	f.apply(in, b, now)
+	f.incidents = append(f.incidents, in)
+	httpjson.Write(w, http.StatusOK, in)
+}
+
+// serveIncident reads (GET) or updates (PUT) one incident.
+func (f *Fake) serveIncident(w http.ResponseWriter, r *http.Request, id string) {
+	in := f.find(id)
+	if in == nil {
+		fail(w, http.StatusNotFound, "Incident not found")
+		return
+	}
+	switch r.Method {
+	case http.MethodGet:
+		httpjson.Write(w, http.StatusOK, in)
+	case http.MethodPut:
 		b, ok := f.decode(w, r, false)
 		if !ok {
 			return
 		}
-		if b.Name == nil || strings.TrimSpace(*b.Name) == "" || b.Status == nil {
-			fail(w, http.StatusBadRequest, "name and status are required")
-			return
+		for _, s := range derefStatuses(b) {
+			f.components[s.ID], in.Components[s.ID] = s.Status, s.Status
 		}
-		f.seq++
-		in := &Incident{ID: fmt.Sprintf("ck%08d", f.seq), Name: *b.Name, Components: map[string]string{}, Started: now}
-		if b.Started != nil {
-			t, err := time.Parse(time.RFC3339, *b.Started)
-			if err != nil {
-				fail(w, http.StatusBadRequest, "started must be an ISO 8601 date")
-				return
-			}
-			in.Started = t
+		if b.Status != nil {
+			in.Status = *b.Status
 		}
-		f.apply(in, b, now)
-		f.incidents = append(f.incidents, in)
 		httpjson.Write(w, http.StatusOK, in)
-	case len(parts) == 1 && parts[0] != "":
-		in := f.find(parts[0])
-		if in == nil {
-			fail(w, http.StatusNotFound, "Incident not found")
-			return
-		}
-		switch r.Method {
-		case http.MethodGet:
-			httpjson.Write(w, http.StatusOK, in)
-		case http.MethodPut:
-			b, ok := f.decode(w, r, false)
-			if !ok {
-				return
-			}
-			for _, s := range derefStatuses(b) {
-				f.components[s.ID], in.Components[s.ID] = s.Status, s.Status
-			}
-			if b.Status != nil {
-				in.Status = *b.Status
-			}
-			httpjson.Write(w, http.StatusOK, in)
-		default:
-			fail(w, http.StatusMethodNotAllowed, "Method not allowed")
-		}
-	case len(parts) == 2 && parts[1] == "incident-updates" && r.Method == http.MethodPost:
-		in := f.find(parts[0])
-		if in == nil {
-			fail(w, http.StatusNotFound, "Incident not found")
-			return
-		}
-		b, ok := f.decode(w, r, true)
-		if !ok {
-			return
-		}
-		u := f.apply(in, b, now)
-		httpjson.Write(w, http.StatusOK, map[string]any{"id": u.ID, "message": u.Message, "status": u.Status, "notify": u.Notify,
-			"started": u.Started, "incident": map[string]any{"id": in.ID, "name": in.Name, "status": in.Status}})
 	default:
-		fail(w, http.StatusNotFound, "Not found")
+		fail(w, http.StatusMethodNotAllowed, "Method not allowed")
 	}
+}
+
+func (f *Fake) postUpdate(w http.ResponseWriter, r *http.Request, id string, now time.Time) {
+	in := f.find(id)
+	if in == nil {
+		fail(w, http.StatusNotFound, "Incident not found")
+		return
+	}
+	b, ok := f.decode(w, r, true)
+	if !ok {
+		return
+	}
+	u := f.apply(in, b, now)
+	httpjson.Write(w, http.StatusOK, map[string]any{"id": u.ID, "message": u.Message, "status": u.Status, "notify": u.Notify,
+		"started": u.Started, "incident": map[string]any{"id": in.ID, "name": in.Name, "status": in.Status}})
 }
 
 func derefStatuses(b *body) []struct {

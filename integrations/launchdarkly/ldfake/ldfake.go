@@ -270,22 +270,14 @@ func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	offset, _ := strconv.Atoi(q.Get("offset"))
-	spec, text := q.Get("spec"), strings.ToLower(q.Get("q"))
+	aq := auditQuery{after: after, before: before, spec: q.Get("spec"), text: strings.ToLower(q.Get("q"))}
 
 	s.mu.Lock()
 	var match []AuditEntry
 	for _, e := range s.entries {
-		ms := e.Date.UnixMilli()
-		if (after != nil && ms <= *after) || (before != nil && ms >= *before) {
-			continue
+		if aq.matches(e) {
+			match = append(match, e)
 		}
-		if spec != "" && !specMatches(spec, e) {
-			continue
-		}
-		if text != "" && !strings.Contains(strings.ToLower(e.Name+" "+e.MemberEmail+" "+e.FlagKey), text) {
-			continue
-		}
-		match = append(match, e)
 	}
 	s.mu.Unlock()
 
@@ -306,6 +298,24 @@ func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) {
 		links["next"] = map[string]string{"href": r.URL.Path + "?" + nq.Encode(), "type": "application/json"}
 	}
 	httpjson.Write(w, http.StatusOK, map[string]any{"items": items, "_links": links, "totalCount": total})
+}
+
+// auditQuery is an audit log search: the time bounds (Unix milliseconds,
+// exclusive), the resource spec and the lower-case text.
+type auditQuery struct {
+	after, before *int64
+	spec, text    string
+}
+
+func (aq auditQuery) matches(e AuditEntry) bool {
+	ms := e.Date.UnixMilli()
+	if (aq.after != nil && ms <= *aq.after) || (aq.before != nil && ms >= *aq.before) {
+		return false
+	}
+	if aq.spec != "" && !specMatches(aq.spec, e) {
+		return false
+	}
+	return aq.text == "" || strings.Contains(strings.ToLower(e.Name+" "+e.MemberEmail+" "+e.FlagKey), aq.text)
 }
 
 func msParam(q url.Values, name string) (*int64, bool) {

@@ -9,31 +9,26 @@ import (
 	"github.com/firebreakhq/firebreak/httpjson"
 )
 
-// enqueue serves POST /v2/enqueue, the Events API v2. It needs no token:
-// the routing key in the body selects the service.
-func (s *Server) enqueue(w http.ResponseWriter, r *http.Request) {
-	var body struct {
-		RoutingKey string           `json:"routing_key"`
-		Action     string           `json:"event_action"`
-		DedupKey   string           `json:"dedup_key"`
-		Client     string           `json:"client"`
-		ClientURL  string           `json:"client_url"`
-		Links      []map[string]any `json:"links"`
-		Payload    *struct {
-			Summary   string         `json:"summary"`
-			Source    string         `json:"source"`
-			Severity  string         `json:"severity"`
-			Component string         `json:"component"`
-			Class     string         `json:"class"`
-			Details   map[string]any `json:"custom_details"`
-		} `json:"payload"`
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-		httpjson.Write(w, http.StatusBadRequest, map[string]any{"status": "invalid event", "message": "Event object is invalid", "errors": []string{"Malformed JSON"}})
-		return
-	}
+// enqueueBody is an Events API v2 event as sent.
+type enqueueBody struct {
+	RoutingKey string           `json:"routing_key"`
+	Action     string           `json:"event_action"`
+	DedupKey   string           `json:"dedup_key"`
+	Client     string           `json:"client"`
+	ClientURL  string           `json:"client_url"`
+	Links      []map[string]any `json:"links"`
+	Payload    *struct {
+		Summary   string         `json:"summary"`
+		Source    string         `json:"source"`
+		Severity  string         `json:"severity"`
+		Component string         `json:"component"`
+		Class     string         `json:"class"`
+		Details   map[string]any `json:"custom_details"`
+	} `json:"payload"`
+}
+
+// event is the body as the fake records it.
+func (body enqueueBody) event() Event {
 	ev := Event{
 		RoutingKey: body.RoutingKey, Action: body.Action, DedupKey: body.DedupKey,
 		Client: body.Client, ClientURL: body.ClientURL, Links: body.Links,
@@ -42,45 +37,26 @@ func (s *Server) enqueue(w http.ResponseWriter, r *http.Request) {
 		ev.Summary, ev.Source, ev.Severity = p.Summary, p.Source, p.Severity
 		ev.Component, ev.Class, ev.CustomDetails = p.Component, p.Class, p.Details
 	}
+	return ev
+}
+
+// enqueue serves POST /v2/enqueue, the Events API v2. It needs no token:
+// the routing key in the body selects the service.
+func (s *Server) enqueue(w http.ResponseWriter, r *http.Request) {
+	var body enqueueBody
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		httpjson.Write(w, http.StatusBadRequest, map[string]any{"status": "invalid event", "message": "Event object is invalid", "errors": []string{"Malformed JSON"}})
+		return
+	}
+	ev := body.event()
 	refuse := func(problems ...string) {
 		ev.Status = http.StatusBadRequest
 		s.events = append(s.events, ev)
 		httpjson.Write(w, http.StatusBadRequest, map[string]any{"status": "invalid event", "message": "Event object is invalid", "errors": problems})
 	}
-
-	var problems []string
-	if len(body.RoutingKey) != 32 {
-		problems = append(problems, "Length of 'routing_key' is incorrect (should be 32 characters)")
-	}
-	switch body.Action {
-	case "trigger":
-		switch {
-		case body.Payload == nil:
-			problems = append(problems, "'payload' is missing or blank")
-		default:
-			if strings.TrimSpace(ev.Summary) == "" {
-				problems = append(problems, "'payload.summary' is missing or blank")
-			} else if len([]rune(ev.Summary)) > 1024 {
-				problems = append(problems, "'payload.summary' is too long (maximum is 1024 characters)")
-			}
-			if strings.TrimSpace(ev.Source) == "" {
-				problems = append(problems, "'payload.source' is missing or blank")
-			}
-			if !slices.Contains([]string{"critical", "error", "warning", "info"}, ev.Severity) {
-				problems = append(problems, "'payload.severity' is invalid (must be one of the following: 'critical', 'warning', 'error' or 'info')")
-			}
-		}
-	case "acknowledge", "resolve":
-		if body.DedupKey == "" {
-			problems = append(problems, "'dedup_key' is missing or blank")
-		}
-	default:
-		problems = append(problems, "'event_action' is invalid (must be one of the following: 'trigger', 'acknowledge' or 'resolve')")
-	}
-	if len(body.DedupKey) > 255 {
-		problems = append(problems, "'dedup_key' is too long (maximum is 255 characters)")
-	}
-	if len(problems) > 0 {
+	if problems := eventProblems(body, ev); len(problems) > 0 {
 		refuse(problems...)
 		return
 	}
@@ -95,12 +71,65 @@ func (s *Server) enqueue(w http.ResponseWriter, r *http.Request) {
 		key = RoutingKey("dedup " + s.nextID("D"))
 		ev.DedupKey = key
 	}
-	open := s.openIncident(svc.ID, key)
+	s.applyEvent(svc, key, ev)
+	ev.Status = http.StatusAccepted
+	s.events = append(s.events, ev)
+	httpjson.Write(w, http.StatusAccepted, map[string]any{"status": "success", "message": "Event processed", "dedup_key": key})
+}
+
+// eventProblems lists what PagerDuty would refuse in the event, in its words.
+func eventProblems(body enqueueBody, ev Event) []string {
+	var problems []string
+	if len(body.RoutingKey) != 32 {
+		problems = append(problems, "Length of 'routing_key' is incorrect (should be 32 characters)")
+	}
 	switch body.Action {
+	case "trigger":
+		if body.Payload == nil {
+			problems = append(problems, "'payload' is missing or blank")
+		} else {
+			problems = append(problems, payloadProblems(ev)...)
+		}
+	case "acknowledge", "resolve":
+		if body.DedupKey == "" {
+			problems = append(problems, "'dedup_key' is missing or blank")
+		}
+	default:
+		problems = append(problems, "'event_action' is invalid (must be one of the following: 'trigger', 'acknowledge' or 'resolve')")
+	}
+	if len(body.DedupKey) > 255 {
+		problems = append(problems, "'dedup_key' is too long (maximum is 255 characters)")
+	}
+	return problems
+}
+
+// payloadProblems lists what is wrong with a trigger's payload.
+func payloadProblems(ev Event) []string {
+	var problems []string
+	if strings.TrimSpace(ev.Summary) == "" {
+		problems = append(problems, "'payload.summary' is missing or blank")
+	} else if len([]rune(ev.Summary)) > 1024 {
+		problems = append(problems, "'payload.summary' is too long (maximum is 1024 characters)")
+	}
+	if strings.TrimSpace(ev.Source) == "" {
+		problems = append(problems, "'payload.source' is missing or blank")
+	}
+	if !slices.Contains([]string{"critical", "error", "warning", "info"}, ev.Severity) {
+		problems = append(problems, "'payload.severity' is invalid (must be one of the following: 'critical', 'warning', 'error' or 'info')")
+	}
+	return problems
+}
+
+// applyEvent acts on an accepted event: a trigger opens an incident for the
+// dedup key or adds an alert to the open one; acknowledge and resolve move
+// the open one, and are dropped when there is none, as PagerDuty does.
+func (s *Server) applyEvent(svc *Service, key string, ev Event) {
+	open := s.openIncident(svc.ID, key)
+	switch ev.Action {
 	case "trigger":
 		if open != nil {
 			open.Alerts++
-			break
+			return
 		}
 		urgency := "low"
 		if ev.Severity == "critical" || ev.Severity == "error" {
@@ -111,7 +140,6 @@ func (s *Server) enqueue(w http.ResponseWriter, r *http.Request) {
 			IncidentKey: key, Urgency: urgency, CreatedVia: "events", Alerts: 1,
 		})
 	case "acknowledge":
-		// Events for no open incident are accepted and dropped, as PagerDuty does.
 		if open != nil {
 			open.Status = "acknowledged"
 		}
@@ -120,7 +148,4 @@ func (s *Server) enqueue(w http.ResponseWriter, r *http.Request) {
 			open.Status = "resolved"
 		}
 	}
-	ev.Status = http.StatusAccepted
-	s.events = append(s.events, ev)
-	httpjson.Write(w, http.StatusAccepted, map[string]any{"status": "success", "message": "Event processed", "dedup_key": key})
 }

@@ -187,35 +187,25 @@ type ref struct {
 	Type string `json:"type"`
 }
 
-func (s *Server) createIncident(w http.ResponseWriter, r *http.Request) {
-	var body struct {
-		Incident *struct {
-			Type        string `json:"type"`
-			Title       string `json:"title"`
-			Service     *ref   `json:"service"`
-			Urgency     string `json:"urgency"`
-			IncidentKey string `json:"incident_key"`
-			Body        *struct {
-				Type    string `json:"type"`
-				Details string `json:"details"`
-			} `json:"body"`
-			EscalationPolicy *ref `json:"escalation_policy"`
-			Assignments      []struct {
-				Assignee ref `json:"assignee"`
-			} `json:"assignments"`
-		} `json:"incident"`
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	from, ok := s.requester(w, r)
-	if !ok {
-		return
-	}
-	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.Incident == nil {
-		writeError(w, http.StatusBadRequest, codeInvalidInput, msgInvalidInput, "Request body must contain an incident object")
-		return
-	}
-	in := body.Incident
+// newIncidentBody is the incident of a POST /incidents.
+type newIncidentBody struct {
+	Type        string `json:"type"`
+	Title       string `json:"title"`
+	Service     *ref   `json:"service"`
+	Urgency     string `json:"urgency"`
+	IncidentKey string `json:"incident_key"`
+	Body        *struct {
+		Type    string `json:"type"`
+		Details string `json:"details"`
+	} `json:"body"`
+	EscalationPolicy *ref `json:"escalation_policy"`
+	Assignments      []struct {
+		Assignee ref `json:"assignee"`
+	} `json:"assignments"`
+}
+
+// problems lists what PagerDuty refuses in the body itself, in its words.
+func (in *newIncidentBody) problems() []string {
 	var problems []string
 	if in.Type != "incident" {
 		problems = append(problems, "Incident type must be incident")
@@ -232,26 +222,59 @@ func (s *Server) createIncident(w http.ResponseWriter, r *http.Request) {
 	if len(in.Assignments) > 1 {
 		problems = append(problems, "Only one assignee is supported at this time")
 	}
-	if len(problems) > 0 {
+	return problems
+}
+
+// restError is an error answer: PagerDuty's code, message and details.
+type restError struct {
+	code    int
+	message string
+	errs    []string
+}
+
+func (s *Server) createIncident(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Incident *newIncidentBody `json:"incident"`
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	from, ok := s.requester(w, r)
+	if !ok {
+		return
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.Incident == nil {
+		writeError(w, http.StatusBadRequest, codeInvalidInput, msgInvalidInput, "Request body must contain an incident object")
+		return
+	}
+	if problems := body.Incident.problems(); len(problems) > 0 {
 		writeError(w, http.StatusBadRequest, codeInvalidInput, msgInvalidInput, problems...)
 		return
 	}
-	if in.Service == nil || s.service(in.Service.ID) == nil {
-		writeError(w, http.StatusBadRequest, codeInvalidInput, msgInvalidInput, "Service not found")
+	inc, rerr := s.incidentFrom(body.Incident, from)
+	if rerr != nil {
+		writeError(w, http.StatusBadRequest, rerr.code, rerr.message, rerr.errs...)
 		return
+	}
+	s.newIncident(inc)
+	httpjson.Write(w, http.StatusCreated, map[string]any{"incident": s.incidentJSON(inc)})
+}
+
+// incidentFrom resolves the body's service, escalation policy and assignee
+// into the incident to open for the user from.
+func (s *Server) incidentFrom(in *newIncidentBody, from *User) (*Incident, *restError) {
+	if in.Service == nil || s.service(in.Service.ID) == nil {
+		return nil, &restError{codeInvalidInput, msgInvalidInput, []string{"Service not found"}}
 	}
 	svc := s.service(in.Service.ID)
 	policy := svc.EscalationPolicyID
 	if in.EscalationPolicy != nil {
 		if s.policy(in.EscalationPolicy.ID) == nil {
-			writeError(w, http.StatusBadRequest, codeInvalidInput, msgInvalidInput, "Escalation Policy Not Found")
-			return
+			return nil, &restError{codeInvalidInput, msgInvalidInput, []string{"Escalation Policy Not Found"}}
 		}
 		policy = in.EscalationPolicy.ID
 	}
 	if in.IncidentKey != "" && s.openIncident(svc.ID, in.IncidentKey) != nil {
-		writeError(w, http.StatusBadRequest, codeInvalidInput, msgInvalidInput, msgDuplicateKey)
-		return
+		return nil, &restError{codeInvalidInput, msgInvalidInput, []string{msgDuplicateKey}}
 	}
 	inc := &Incident{
 		Title: in.Title, ServiceID: svc.ID, EscalationPolicyID: policy,
@@ -263,8 +286,7 @@ func (s *Server) createIncident(w http.ResponseWriter, r *http.Request) {
 	if len(in.Assignments) == 1 {
 		a := in.Assignments[0].Assignee
 		if s.user(a.ID) == nil {
-			writeError(w, http.StatusBadRequest, codeAssignee, msgAssignee)
-			return
+			return nil, &restError{code: codeAssignee, message: msgAssignee}
 		}
 		inc.Assignees = []string{a.ID}
 		// PagerDuty acknowledges, without notifying, an incident a user
@@ -274,8 +296,7 @@ func (s *Server) createIncident(w http.ResponseWriter, r *http.Request) {
 			inc.AcknowledgedBy = from.ID
 		}
 	}
-	s.newIncident(inc)
-	httpjson.Write(w, http.StatusCreated, map[string]any{"incident": s.incidentJSON(inc)})
+	return inc, nil
 }
 
 func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) {

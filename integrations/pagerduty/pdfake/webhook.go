@@ -140,62 +140,10 @@ func (s *Server) webhookPayload(eventType, incidentID, agentName string, d webho
 		d.occurred = s.now()
 	}
 	resourceType, _, _ := strings.Cut(eventType, ".")
-
-	data := map[string]any{
-		"id": incidentID, "type": "incident",
-		"self": base + "/incidents/" + incidentID, "html_url": base + "/incidents/" + incidentID,
-		"number": 1, "status": webhookStatus(eventType), "incident_key": nil,
-		"created_at": d.occurred.UTC().Format(time.RFC3339), "title": "Incident " + incidentID,
-		"service":   map[string]any{"id": "PSFAKE1", "type": "service_reference", "summary": "Fake service"},
-		"assignees": []any{}, "urgency": "high", "conference_bridge": nil, "resolve_reason": nil,
-		"teams": []any{}, "priority": nil,
-	}
-	var assignees []any
-	if inc := s.incident(incidentID); inc != nil {
-		data["number"], data["title"], data["urgency"] = inc.Number, inc.Title, inc.Urgency
-		data["created_at"] = inc.CreatedAt.Format(time.RFC3339)
-		if inc.IncidentKey != "" {
-			data["incident_key"] = inc.IncidentKey
-		}
-		if svc := s.service(inc.ServiceID); svc != nil {
-			data["service"] = map[string]any{"id": svc.ID, "type": "service_reference", "summary": svc.Name,
-				"self": base + "/services/" + svc.ID, "html_url": base + "/service-directory/" + svc.ID}
-		}
-		if p := s.policy(inc.EscalationPolicyID); p != nil {
-			data["escalation_policy"] = map[string]any{"id": p.id, "type": "escalation_policy_reference", "summary": p.name}
-		}
-		for _, id := range inc.Assignees {
-			if u := s.user(id); u != nil {
-				assignees = append(assignees, s.userRef(u))
-			}
-		}
-	}
-	if d.assignees != nil {
-		assignees = nil
-		for i, name := range d.assignees {
-			ref := map[string]any{"id": fmt.Sprintf("PUFAKE%d", i+1), "type": "user_reference", "summary": name}
-			for _, u := range s.users {
-				if u.Name == name {
-					ref = s.userRef(u)
-				}
-			}
-			assignees = append(assignees, ref)
-		}
-	}
-	if assignees != nil {
-		data["assignees"] = assignees
-	}
-
+	data := s.webhookData(base, eventType, incidentID, d)
 	var agent any
 	if agentName != "" {
-		ref := map[string]any{"id": "PAGENT1", "type": "user_reference", "summary": agentName,
-			"self": base + "/users/PAGENT1", "html_url": base + "/users/PAGENT1"}
-		for _, u := range s.users {
-			if u.Name == agentName {
-				ref = s.userRef(u)
-			}
-		}
-		agent = ref
+		agent = s.webhookAgent(base, agentName)
 	}
 	env := map[string]any{"event": map[string]any{
 		"id":            d.eventID,
@@ -211,6 +159,77 @@ func (s *Server) webhookPayload(eventType, incidentID, agentName string, d webho
 		panic(fmt.Sprintf("pdfake: marshal webhook: %v", err)) // maps of strings always marshal
 	}
 	return body
+}
+
+// webhookData is the incident a webhook carries: the fake's own when it
+// has one, with the delivery's assignees when it names some.
+func (s *Server) webhookData(base, eventType, incidentID string, d webhookDelivery) map[string]any {
+	data := map[string]any{
+		"id": incidentID, "type": "incident",
+		"self": base + "/incidents/" + incidentID, "html_url": base + "/incidents/" + incidentID,
+		"number": 1, "status": webhookStatus(eventType), "incident_key": nil,
+		"created_at": d.occurred.UTC().Format(time.RFC3339), "title": "Incident " + incidentID,
+		"service":   map[string]any{"id": "PSFAKE1", "type": "service_reference", "summary": "Fake service"},
+		"assignees": []any{}, "urgency": "high", "conference_bridge": nil, "resolve_reason": nil,
+		"teams": []any{}, "priority": nil,
+	}
+	var assignees []any
+	if inc := s.incident(incidentID); inc != nil {
+		assignees = s.fillIncidentData(data, base, inc)
+	}
+	if d.assignees != nil {
+		assignees = nil
+		for i, name := range d.assignees {
+			fallback := map[string]any{"id": fmt.Sprintf("PUFAKE%d", i+1), "type": "user_reference", "summary": name}
+			assignees = append(assignees, s.userRefNamed(name, fallback))
+		}
+	}
+	if assignees != nil {
+		data["assignees"] = assignees
+	}
+	return data
+}
+
+// fillIncidentData sets the incident's own fields in data and returns its
+// assignees.
+func (s *Server) fillIncidentData(data map[string]any, base string, inc *Incident) []any {
+	data["number"], data["title"], data["urgency"] = inc.Number, inc.Title, inc.Urgency
+	data["created_at"] = inc.CreatedAt.Format(time.RFC3339)
+	if inc.IncidentKey != "" {
+		data["incident_key"] = inc.IncidentKey
+	}
+	if svc := s.service(inc.ServiceID); svc != nil {
+		data["service"] = map[string]any{"id": svc.ID, "type": "service_reference", "summary": svc.Name,
+			"self": base + "/services/" + svc.ID, "html_url": base + "/service-directory/" + svc.ID}
+	}
+	if p := s.policy(inc.EscalationPolicyID); p != nil {
+		data["escalation_policy"] = map[string]any{"id": p.id, "type": "escalation_policy_reference", "summary": p.name}
+	}
+	var assignees []any
+	for _, id := range inc.Assignees {
+		if u := s.user(id); u != nil {
+			assignees = append(assignees, s.userRef(u))
+		}
+	}
+	return assignees
+}
+
+// webhookAgent is the user reference of the webhook's agent.
+func (s *Server) webhookAgent(base, name string) map[string]any {
+	return s.userRefNamed(name, map[string]any{"id": "PAGENT1", "type": "user_reference", "summary": name,
+		"self": base + "/users/PAGENT1", "html_url": base + "/users/PAGENT1"})
+}
+
+// userRefNamed is the reference of the last user with the name, else
+// fallback.
+func (s *Server) userRefNamed(name string, fallback map[string]any) map[string]any {
+	ref := fallback
+	for _, u := range s.users {
+		if u.Name == name {
+			ref = s.userRef(u)
+		}
+	}
+	return ref
 }
 
 // webhookStatus is the incident status a webhook of eventType carries.

@@ -159,24 +159,7 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := f.now()
-	if f.limit > 0 {
-		cut := now.Add(-time.Minute)
-		f.window = slices.DeleteFunc(f.window, func(t time.Time) bool { return !t.After(cut) })
-		if len(f.window) >= f.limit {
-			wait := f.window[0].Add(time.Minute).Sub(now)
-			w.Header().Set("Retry-After", fmt.Sprint(int(wait.Seconds())+1))
-			fail(w, http.StatusTooManyRequests, "Rate limit exceeded")
-			return
-		}
-		f.window = append(f.window, now)
-	}
-	if len(f.faults) > 0 {
-		status := f.faults[0]
-		f.faults = f.faults[1:]
-		if status == http.StatusTooManyRequests {
-			w.Header().Set("Retry-After", "2")
-		}
-		fail(w, status, http.StatusText(status))
+	if !f.admit(w, now) {
 		return
 	}
 	rest, ok := strings.CutPrefix(r.URL.Path, "/pages/"+f.PageID+"/incidents")
@@ -188,32 +171,64 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 	case rest == "" && r.Method == http.MethodPost:
 		f.create(w, r, now)
 	case rest == "/unresolved" && r.Method == http.MethodGet:
-		var open []*Incident
-		for _, in := range f.incidents {
-			if in.Status != "resolved" && in.Status != "postmortem" {
-				open = append(open, in)
-			}
-		}
-		if open == nil {
-			open = []*Incident{}
-		}
-		httpjson.Write(w, http.StatusOK, open)
+		f.listUnresolved(w)
 	case strings.HasPrefix(rest, "/") && !strings.Contains(rest[1:], "/"):
-		in := f.find(rest[1:])
-		if in == nil {
-			fail(w, http.StatusNotFound, "The requested resource could not be found.")
-			return
-		}
-		switch r.Method {
-		case http.MethodGet:
-			httpjson.Write(w, http.StatusOK, in)
-		case http.MethodPatch, http.MethodPut:
-			f.update(w, r, in, now)
-		default:
-			fail(w, http.StatusMethodNotAllowed, "Method not allowed")
-		}
+		f.serveIncident(w, r, rest[1:], now)
 	default:
 		fail(w, http.StatusNotFound, "The requested resource could not be found.")
+	}
+}
+
+// admit answers the request with an error instead when the rate limit is
+// reached or a fault is queued, and reports whether it may be served.
+func (f *Fake) admit(w http.ResponseWriter, now time.Time) bool {
+	if f.limit > 0 {
+		cut := now.Add(-time.Minute)
+		f.window = slices.DeleteFunc(f.window, func(t time.Time) bool { return !t.After(cut) })
+		if len(f.window) >= f.limit {
+			wait := f.window[0].Add(time.Minute).Sub(now)
+			w.Header().Set("Retry-After", fmt.Sprint(int(wait.Seconds())+1))
+			fail(w, http.StatusTooManyRequests, "Rate limit exceeded")
+			return false
+		}
+		f.window = append(f.window, now)
+	}
+	if len(f.faults) > 0 {
+		status := f.faults[0]
+		f.faults = f.faults[1:]
+		if status == http.StatusTooManyRequests {
+			w.Header().Set("Retry-After", "2")
+		}
+		fail(w, status, http.StatusText(status))
+		return false
+	}
+	return true
+}
+
+func (f *Fake) listUnresolved(w http.ResponseWriter) {
+	open := []*Incident{}
+	for _, in := range f.incidents {
+		if in.Status != "resolved" && in.Status != "postmortem" {
+			open = append(open, in)
+		}
+	}
+	httpjson.Write(w, http.StatusOK, open)
+}
+
+// serveIncident reads (GET) or updates (PATCH, PUT) one incident.
+func (f *Fake) serveIncident(w http.ResponseWriter, r *http.Request, id string, now time.Time) {
+	in := f.find(id)
+	if in == nil {
+		fail(w, http.StatusNotFound, "The requested resource could not be found.")
+		return
+	}
+	switch r.Method {
+	case http.MethodGet:
+		httpjson.Write(w, http.StatusOK, in)
+	case http.MethodPatch, http.MethodPut:
+		f.update(w, r, in, now)
+	default:
+		fail(w, http.StatusMethodNotAllowed, "Method not allowed")
 	}
 }
 

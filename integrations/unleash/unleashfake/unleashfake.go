@@ -253,69 +253,86 @@ func operator(v string) (values []string, ok bool) {
 }
 
 func (s *Server) searchEvents(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	filters := map[string][]string{}
-	for _, name := range []string{"feature", "project", "type", "environment", "createdBy"} {
-		vals, ok := operator(q.Get(name))
-		if !ok {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("%s must be IS:<value> or IS_ANY_OF:<values>", name))
-			return
-		}
-		filters[name] = vals
+	eq, problem := parseEventQuery(r.URL.Query())
+	if problem != "" {
+		writeError(w, http.StatusBadRequest, problem)
+		return
 	}
-	var from, to *time.Time
-	for name, dst := range map[string]**time.Time{"from": &from, "to": &to} {
-		v := q.Get(name)
-		if v == "" {
-			continue
-		}
-		day, err := time.Parse(time.DateOnly, strings.TrimPrefix(v, "IS:"))
-		if err != nil || !strings.HasPrefix(v, "IS:") {
-			writeError(w, http.StatusBadRequest, name+" must be IS:yyyy-MM-dd")
-			return
-		}
-		*dst = &day
-	}
-	limit, offset := 50, 0
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			writeError(w, http.StatusBadRequest, "limit must be a positive number")
-			return
-		}
-		limit = min(n, 1000)
-	}
-	if v := q.Get("offset"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			writeError(w, http.StatusBadRequest, "offset must not be negative")
-			return
-		}
-		offset = n
-	}
-	in := func(vals []string, v string) bool { return len(vals) == 0 || slices.Contains(vals, v) }
-
 	s.mu.Lock()
 	var match []Event
 	for _, e := range s.events {
-		day := e.CreatedAt.UTC().Truncate(24 * time.Hour)
-		if (from != nil && day.Before(*from)) || (to != nil && day.After(*to)) {
-			continue
+		if eq.matches(e) {
+			match = append(match, e)
 		}
-		if !in(filters["feature"], e.FeatureName) || !in(filters["project"], e.Project) || !in(filters["type"], e.Type) ||
-			!in(filters["environment"], e.Environment) || !in(filters["createdBy"], e.CreatedBy) {
-			continue
-		}
-		match = append(match, e)
 	}
 	s.mu.Unlock()
 
 	// Newest first, as Unleash lists them.
 	slices.SortStableFunc(match, func(a, b Event) int { return cmp.Compare(b.ID, a.ID) })
 	total := len(match)
-	offset = min(offset, total)
-	page := match[offset:min(offset+limit, total)]
+	offset := min(eq.offset, total)
+	page := match[offset:min(offset+eq.limit, total)]
 	httpjson.Write(w, http.StatusOK, map[string]any{"events": append([]Event{}, page...), "total": total})
+}
+
+// eventQuery is an event search: the values each field must take (none
+// for any), the days, and the page.
+type eventQuery struct {
+	filters       map[string][]string
+	from, to      *time.Time
+	limit, offset int
+}
+
+// parseEventQuery reads an event search, or says what is wrong with it.
+func parseEventQuery(q url.Values) (eventQuery, string) {
+	eq := eventQuery{filters: map[string][]string{}, limit: 50}
+	for _, name := range []string{"feature", "project", "type", "environment", "createdBy"} {
+		vals, ok := operator(q.Get(name))
+		if !ok {
+			return eq, fmt.Sprintf("%s must be IS:<value> or IS_ANY_OF:<values>", name)
+		}
+		eq.filters[name] = vals
+	}
+	for name, dst := range map[string]**time.Time{"from": &eq.from, "to": &eq.to} {
+		v := q.Get(name)
+		if v == "" {
+			continue
+		}
+		day, err := time.Parse(time.DateOnly, strings.TrimPrefix(v, "IS:"))
+		if err != nil || !strings.HasPrefix(v, "IS:") {
+			return eq, name + " must be IS:yyyy-MM-dd"
+		}
+		*dst = &day
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return eq, "limit must be a positive number"
+		}
+		eq.limit = min(n, 1000)
+	}
+	if v := q.Get("offset"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return eq, "offset must not be negative"
+		}
+		eq.offset = n
+	}
+	return eq, ""
+}
+
+// matches reports whether the event is on the days and has the values
+// searched for.
+func (eq eventQuery) matches(e Event) bool {
+	day := e.CreatedAt.UTC().Truncate(24 * time.Hour)
+	if (eq.from != nil && day.Before(*eq.from)) || (eq.to != nil && day.After(*eq.to)) {
+		return false
+	}
+	in := func(field, v string) bool {
+		return len(eq.filters[field]) == 0 || slices.Contains(eq.filters[field], v)
+	}
+	return in("feature", e.FeatureName) && in("project", e.Project) && in("type", e.Type) &&
+		in("environment", e.Environment) && in("createdBy", e.CreatedBy)
 }
 
 func (s *Server) getFeature(w http.ResponseWriter, r *http.Request) {
