@@ -52,8 +52,9 @@
 // raises and resolves with a Hook), postmortem (drafting and
 // exporting postmortems), metrics (the response-time maths),
 // jobs (the durable job engine on River), gormstore (the gorm Store for
-// SQLite and PostgreSQL), pgtest and incidenttest (the test kit: in-memory
-// store, job queue, golden files, the store conformance suite). Imports
+// SQLite and PostgreSQL, one part per feature on one handle), pgtest and
+// incidenttest (the test kit: in-memory store, split the same way, job
+// queue, golden files, the store conformance suite). Imports
 // point inward: this package imports no sibling and no vendor SDK, which
 // arch_test.go keeps true. A feature package reaches the core through the
 // exported Service methods it needs (Notify and Say post in the channel,
