@@ -12,6 +12,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/comms"
 	"github.com/firebreakhq/firebreak/incident/postmortem"
 )
 
@@ -71,14 +72,14 @@ func (h *Handler) incidentActions() map[string]actionIncident {
 			return h.cfg.Paging.RetryPageIncident(ctx, v)
 		},
 		incident.ActionStatusPagePublish: func(ctx context.Context, _ slack.InteractionCallback, v string) (*incident.Incident, error) {
-			id, _, _, err := incident.ParsePublishValue(v)
+			id, _, _, err := comms.ParsePublishValue(v)
 			if err != nil {
 				return nil, err
 			}
 			return h.cfg.Incidents.Get(ctx, id)
 		},
 		incident.ActionStatusPageEdit: func(ctx context.Context, _ slack.InteractionCallback, v string) (*incident.Incident, error) {
-			id, _, _, err := incident.ParsePublishValue(v)
+			id, _, _, err := comms.ParsePublishValue(v)
 			if err != nil {
 				return nil, err
 			}

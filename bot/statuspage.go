@@ -9,6 +9,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/comms"
 )
 
 // ViewStatusPage is the callback id of the status page edit modal.
@@ -35,11 +36,11 @@ func (h *Handler) registerStatusPageHandlers() {
 }
 
 func (h *Handler) actionPublish(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
-	id, kind, ref, err := incident.ParsePublishValue(a.Value)
+	id, kind, ref, err := comms.ParsePublishValue(a.Value)
 	if err != nil {
 		return err
 	}
-	scheduled, err := h.cfg.StatusPage.Publish(ctx, id, incident.PublishInput{Kind: kind, Ref: ref, Actor: cb.User.ID})
+	scheduled, err := h.cfg.StatusPage.Publish(ctx, id, comms.PublishInput{Kind: kind, Ref: ref, Actor: cb.User.ID})
 	if err != nil {
 		return err
 	}
@@ -61,7 +62,7 @@ func StatusPageModal(inc *incident.Incident, kind, ref, draft string) slack.Moda
 }
 
 func (h *Handler) actionEditPublic(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
-	id, kind, ref, err := incident.ParsePublishValue(a.Value)
+	id, kind, ref, err := comms.ParsePublishValue(a.Value)
 	if err != nil {
 		return err
 	}
@@ -85,7 +86,7 @@ func (h *Handler) submitStatusPage(ctx context.Context, cb slack.InteractionCall
 	if body == "" {
 		return slack.NewErrorsViewSubmissionResponse(map[string]string{blockStatusPageBody: "Write what customers should read."}), nil
 	}
-	scheduled, err := h.cfg.StatusPage.Publish(ctx, m.IncidentID, incident.PublishInput{Kind: m.Kind, Ref: m.Ref, Body: body, Actor: cb.User.ID})
+	scheduled, err := h.cfg.StatusPage.Publish(ctx, m.IncidentID, comms.PublishInput{Kind: m.Kind, Ref: m.Ref, Body: body, Actor: cb.User.ID})
 	if err != nil {
 		if code := incident.ErrorCode(err); code == incident.EINVALID || code == incident.ECONFLICT || code == incident.EFORBIDDEN {
 			return slack.NewErrorsViewSubmissionResponse(map[string]string{blockStatusPageBody: userMessage(err)}), nil
@@ -103,7 +104,7 @@ func (h *Handler) actionDecline(ctx context.Context, cb slack.InteractionCallbac
 	if err != nil {
 		return err
 	}
-	_, err = h.cfg.StatusPage.Decline(ctx, inc.ID, cb.User.ID)
+	_, err = h.cfg.Comms.Decline(ctx, inc.ID, cb.User.ID)
 	return err
 }
 
@@ -117,7 +118,7 @@ func (h *Handler) actionCustomerEmail(sent bool) ActionHandler {
 		if err != nil {
 			return err
 		}
-		_, err = h.cfg.StatusPage.CustomerEmail(ctx, inc.ID, sent, cb.User.ID)
+		_, err = h.cfg.Comms.CustomerEmail(ctx, inc.ID, sent, cb.User.ID)
 		return err
 	}
 }
@@ -149,7 +150,7 @@ func (h *Handler) statuspageCommand(ctx context.Context, inv Invocation) (Reply,
 			ref = "cmd-" + strconv.FormatInt(h.cfg.Clock.Now().UnixNano(), 10)
 		}
 	}
-	scheduled, err := h.cfg.StatusPage.Publish(ctx, inc.ID, incident.PublishInput{Kind: kind, Ref: ref, Body: inv.Args, Actor: inv.Cmd.UserID})
+	scheduled, err := h.cfg.StatusPage.Publish(ctx, inc.ID, comms.PublishInput{Kind: kind, Ref: ref, Body: inv.Args, Actor: inv.Cmd.UserID})
 	if err != nil {
 		return Reply{}, err
 	}
@@ -166,7 +167,7 @@ func (h *Handler) dataConcernCommand(ctx context.Context, inv Invocation) (Reply
 	if err != nil {
 		return Reply{}, err
 	}
-	if _, err := h.cfg.StatusPage.FlagDataConcern(ctx, inc.ID, inv.Cmd.UserID); err != nil {
+	if _, err := h.cfg.Comms.FlagDataConcern(ctx, inc.ID, inv.Cmd.UserID); err != nil {
 		return Reply{}, err
 	}
 	return ephemeral("%s is flagged for a data concern; the customer e-mail draft follows in the channel.", inc.Key()), nil

@@ -161,14 +161,11 @@ func (h *Handler) updateCommand(ctx context.Context, inv Invocation) (Reply, err
 
 // commsCommand is "/incident comms": the four drafts, ready to copy.
 func (h *Handler) commsCommand(ctx context.Context, inv Invocation) (Reply, error) {
-	if h.cfg.Templates == nil {
-		return Reply{}, incident.Errorf(incident.EINTERNAL, "No comms templates are loaded.")
-	}
 	inc, err := h.incidentHere(ctx, inv)
 	if err != nil {
 		return Reply{}, err
 	}
-	drafts, err := h.cfg.Updates.Comms(ctx, inc.ID, h.cfg.Templates)
+	drafts, err := h.cfg.Comms.Comms(ctx, inc.ID)
 	if err != nil {
 		return Reply{}, err
 	}
