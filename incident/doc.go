@@ -26,7 +26,9 @@
 //     followup.go).
 //   - The interfaces the outside implements: Store and Tx (store.go, one
 //     transaction per public method; Atomic for rows and jobs together),
-//     Chat (chat.go, the Slack side), Pager, ChangeSource and Rollbacker
+//     the chat's roles (chat.go: ChannelSetup, Directory, PanelPoster,
+//     NoticePoster, ChatHistory, ChangePoster, gathered in the Chat struct
+//     that MarkDrills wraps; the Slack side), Pager, ChangeSource and Rollbacker
 //     (providers.go), Scheduler and the job contract (jobs.go), Clock.
 //   - The table of provider names (provider.go), the typed notices the
 //     domain returns for the transport to word (notice.go, format.go), and
