@@ -23,23 +23,54 @@ type statusPageMeta struct {
 	Ref        string `json:"r,omitempty"`
 }
 
-// registerStatusPageHandlers wires the communication clock's buttons.
-func (h *Handler) registerStatusPageHandlers() {
-	h.OnAction(incident.ActionStatusPagePublish, h.actionPublish)
-	h.OnAction(incident.ActionStatusPageEdit, h.actionEditPublic)
-	h.OnAction(incident.ActionStatusPageDecline, h.actionDecline)
-	h.OnAction(incident.ActionStatusPageRetry, h.actionRetryPublic)
-	h.OnAction(incident.ActionEmailSent, h.actionCustomerEmail(true))
-	h.OnAction(incident.ActionEmailNotNeeded, h.actionCustomerEmail(false))
-	h.OnView(ViewStatusPage, h.submitStatusPage)
+// statusPageHandlers answer the communication clock: the status page and
+// data-concern commands, the status page's buttons and edit form, and the
+// customer e-mail's buttons.
+type statusPageHandlers struct {
+	kit        *kit
+	statusPage StatusPageService
 }
 
-func (h *Handler) actionPublish(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
+func (sp *statusPageHandlers) table() table {
+	byID := sp.kit.byID
+	return table{
+		commands: []command{
+			{name: "statuspage", usage: "statuspage [public message]", summary: "Post to the public status page now: the draft in a form, or the text given.", run: sp.statuspageCommand},
+			{name: "data-concern", usage: "data-concern", summary: "Flag that customer data may be affected; proposes the customer e-mail at once.", run: sp.dataConcernCommand},
+		},
+		actions: map[string]action{
+			incident.ActionStatusPagePublish: {run: sp.actionPublish, find: sp.publishIncident},
+			incident.ActionStatusPageEdit:    {run: sp.actionEditPublic, find: sp.publishIncident},
+			incident.ActionStatusPageDecline: {run: sp.actionDecline, find: byID},
+			incident.ActionStatusPageRetry:   {run: sp.actionRetryPublic, find: sp.retryIncident},
+			incident.ActionEmailSent:         {run: sp.actionCustomerEmail(true), find: byID},
+			incident.ActionEmailNotNeeded:    {run: sp.actionCustomerEmail(false), find: byID},
+		},
+		views: map[string]view{ViewStatusPage: {run: sp.submitStatusPage, sealed: true}},
+	}
+}
+
+// publishIncident finds the incident a Publish or Edit button names.
+func (sp *statusPageHandlers) publishIncident(ctx context.Context, _ slack.InteractionCallback, v string) (*incident.Incident, error) {
+	id, _, _, err := incident.ParsePublishValue(v)
+	if err != nil {
+		return nil, err
+	}
+	return sp.kit.incidents.Get(ctx, id)
+}
+
+// retryIncident finds the incident a Retry button names: "<id>|...".
+func (sp *statusPageHandlers) retryIncident(ctx context.Context, _ slack.InteractionCallback, v string) (*incident.Incident, error) {
+	idText, _, _ := strings.Cut(v, "|")
+	return sp.kit.incidentFromValue(ctx, idText)
+}
+
+func (sp *statusPageHandlers) actionPublish(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
 	id, kind, ref, err := incident.ParsePublishValue(a.Value)
 	if err != nil {
 		return err
 	}
-	scheduled, err := h.cfg.StatusPage.Publish(ctx, id, incident.PublishInput{Kind: kind, Ref: ref, Actor: cb.User.ID})
+	scheduled, err := sp.statusPage.Publish(ctx, id, incident.PublishInput{Kind: kind, Ref: ref, Actor: cb.User.ID})
 	if err != nil {
 		return err
 	}
@@ -60,23 +91,23 @@ func StatusPageModal(inc *incident.Incident, kind, ref, draft string) slack.Moda
 		Blocks: slack.Blocks{BlockSet: []slack.Block{block}}}
 }
 
-func (h *Handler) actionEditPublic(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
+func (sp *statusPageHandlers) actionEditPublic(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
 	id, kind, ref, err := incident.ParsePublishValue(a.Value)
 	if err != nil {
 		return err
 	}
-	inc, err := h.cfg.Incidents.Get(ctx, id)
+	inc, err := sp.kit.incidents.Get(ctx, id)
 	if err != nil {
 		return err
 	}
-	draft, err := h.cfg.StatusPage.Draft(ctx, id, kind, ref)
+	draft, err := sp.statusPage.Draft(ctx, id, kind, ref)
 	if err != nil {
 		return err
 	}
-	return h.openIncidentModal(ctx, cb.TriggerID, cb.User.ID, StatusPageModal(inc, kind, ref, draft))
+	return sp.kit.openModal(ctx, cb.TriggerID, cb.User.ID, StatusPageModal(inc, kind, ref, draft))
 }
 
-func (h *Handler) submitStatusPage(ctx context.Context, cb slack.InteractionCallback) (*slack.ViewSubmissionResponse, error) {
+func (sp *statusPageHandlers) submitStatusPage(ctx context.Context, cb slack.InteractionCallback) (*slack.ViewSubmissionResponse, error) {
 	var m statusPageMeta
 	if err := json.Unmarshal([]byte(cb.View.PrivateMetadata), &m); err != nil || m.IncidentID == 0 {
 		return nil, incident.Errorf(incident.EINVALID, "The form lost track of its incident; open it again.")
@@ -85,7 +116,7 @@ func (h *Handler) submitStatusPage(ctx context.Context, cb slack.InteractionCall
 	if body == "" {
 		return slack.NewErrorsViewSubmissionResponse(map[string]string{blockStatusPageBody: "Write what customers should read."}), nil
 	}
-	scheduled, err := h.cfg.StatusPage.Publish(ctx, m.IncidentID, incident.PublishInput{Kind: m.Kind, Ref: m.Ref, Body: body, Actor: cb.User.ID})
+	scheduled, err := sp.statusPage.Publish(ctx, m.IncidentID, incident.PublishInput{Kind: m.Kind, Ref: m.Ref, Body: body, Actor: cb.User.ID})
 	if err != nil {
 		if code := incident.ErrorCode(err); code == incident.EINVALID || code == incident.ECONFLICT || code == incident.EFORBIDDEN {
 			return slack.NewErrorsViewSubmissionResponse(map[string]string{blockStatusPageBody: userMessage(err)}), nil
@@ -98,34 +129,34 @@ func (h *Handler) submitStatusPage(ctx context.Context, cb slack.InteractionCall
 	return nil, nil
 }
 
-func (h *Handler) actionDecline(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
-	inc, err := h.incidentFromValue(ctx, a.Value)
+func (sp *statusPageHandlers) actionDecline(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
+	inc, err := sp.kit.incidentFromValue(ctx, a.Value)
 	if err != nil {
 		return err
 	}
-	_, err = h.cfg.StatusPage.Decline(ctx, inc.ID, cb.User.ID)
+	_, err = sp.statusPage.Decline(ctx, inc.ID, cb.User.ID)
 	return err
 }
 
-func (h *Handler) actionRetryPublic(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
-	return h.cfg.StatusPage.RetryStatusPage(ctx, a.Value, cb.User.ID)
+func (sp *statusPageHandlers) actionRetryPublic(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
+	return sp.statusPage.RetryStatusPage(ctx, a.Value, cb.User.ID)
 }
 
-func (h *Handler) actionCustomerEmail(sent bool) ActionHandler {
+func (sp *statusPageHandlers) actionCustomerEmail(sent bool) ActionHandler {
 	return func(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
-		inc, err := h.incidentFromValue(ctx, a.Value)
+		inc, err := sp.kit.incidentFromValue(ctx, a.Value)
 		if err != nil {
 			return err
 		}
-		_, err = h.cfg.StatusPage.CustomerEmail(ctx, inc.ID, sent, cb.User.ID)
+		_, err = sp.statusPage.CustomerEmail(ctx, inc.ID, sent, cb.User.ID)
 		return err
 	}
 }
 
 // statuspageCommand is "/incident statuspage [text]": publish the first
 // post (or an update, once public) now, with the draft or the given text.
-func (h *Handler) statuspageCommand(ctx context.Context, inv Invocation) (Reply, error) {
-	inc, err := h.incidentHere(ctx, inv)
+func (sp *statusPageHandlers) statuspageCommand(ctx context.Context, inv Invocation) (Reply, error) {
+	inc, err := sp.kit.incidentHere(ctx, inv)
 	if err != nil {
 		return Reply{}, err
 	}
@@ -134,11 +165,11 @@ func (h *Handler) statuspageCommand(ctx context.Context, inv Invocation) (Reply,
 		kind = incident.PostUpdate
 	}
 	if inv.Args == "" && inv.Cmd.TriggerID != "" {
-		draft, err := h.cfg.StatusPage.Draft(ctx, inc.ID, kind, "")
+		draft, err := sp.statusPage.Draft(ctx, inc.ID, kind, "")
 		if err != nil {
 			return Reply{}, err
 		}
-		return Reply{}, h.openIncidentModal(ctx, inv.Cmd.TriggerID, inv.Cmd.UserID, StatusPageModal(inc, kind, "", draft))
+		return Reply{}, sp.kit.openModal(ctx, inv.Cmd.TriggerID, inv.Cmd.UserID, StatusPageModal(inc, kind, "", draft))
 	}
 	ref := ""
 	if kind == incident.PostUpdate {
@@ -146,10 +177,10 @@ func (h *Handler) statuspageCommand(ctx context.Context, inv Invocation) (Reply,
 		// command carries the same trigger id and posts once.
 		ref = "cmd-" + inv.Cmd.TriggerID
 		if inv.Cmd.TriggerID == "" {
-			ref = "cmd-" + strconv.FormatInt(h.cfg.Clock.Now().UnixNano(), 10)
+			ref = "cmd-" + strconv.FormatInt(sp.kit.clock.Now().UnixNano(), 10)
 		}
 	}
-	scheduled, err := h.cfg.StatusPage.Publish(ctx, inc.ID, incident.PublishInput{Kind: kind, Ref: ref, Body: inv.Args, Actor: inv.Cmd.UserID})
+	scheduled, err := sp.statusPage.Publish(ctx, inc.ID, incident.PublishInput{Kind: kind, Ref: ref, Body: inv.Args, Actor: inv.Cmd.UserID})
 	if err != nil {
 		return Reply{}, err
 	}
@@ -161,12 +192,12 @@ func (h *Handler) statuspageCommand(ctx context.Context, inv Invocation) (Reply,
 
 // dataConcernCommand is "/incident data-concern": flag that customer data
 // may be affected, which proposes the customer e-mail at once.
-func (h *Handler) dataConcernCommand(ctx context.Context, inv Invocation) (Reply, error) {
-	inc, err := h.incidentHere(ctx, inv)
+func (sp *statusPageHandlers) dataConcernCommand(ctx context.Context, inv Invocation) (Reply, error) {
+	inc, err := sp.kit.incidentHere(ctx, inv)
 	if err != nil {
 		return Reply{}, err
 	}
-	if _, err := h.cfg.StatusPage.FlagDataConcern(ctx, inc.ID, inv.Cmd.UserID); err != nil {
+	if _, err := sp.statusPage.FlagDataConcern(ctx, inc.ID, inv.Cmd.UserID); err != nil {
 		return Reply{}, err
 	}
 	return ephemeral("%s is flagged for a data concern; the customer e-mail draft follows in the channel.", inc.Key()), nil
