@@ -28,6 +28,10 @@ const (
 	startLookback = 6 * time.Hour
 )
 
+// changeLister is the change source: deployments, merged pull requests
+// and deploy workflow runs.
+type changeLister struct{ *api }
+
 // Changes lists the service's deployments (at their latest status), the
 // pull requests merged into each repository's default branch, and the runs
 // of its deploy workflow that finished or last moved in [from, to], oldest
@@ -36,7 +40,7 @@ const (
 // with no repositories gets none, without a call. ENOTFOUND names a
 // repository or workflow GitHub does not show; EUNAVAILABLE when GitHub is
 // down or rate limiting (then with a RetryAfter wait).
-func (c *Client) Changes(ctx context.Context, svc incident.ServicePolicy, from, to time.Time) ([]incident.ChangeEvent, error) {
+func (c *changeLister) Changes(ctx context.Context, svc incident.ServicePolicy, from, to time.Time) ([]incident.ChangeEvent, error) {
 	out := []incident.ChangeEvent{}
 	for _, full := range svc.GitHub.Repos {
 		r, err := parseRepo(full)
@@ -79,7 +83,7 @@ func inWindow(t, from, to time.Time) bool { return !t.Before(from) && !t.After(t
 
 // listDeployments pages through deployments newest first and stops at the
 // first page that reaches back before since.
-func (c *Client) listDeployments(ctx context.Context, r repoRef, opts gh.DeploymentsListOptions, since time.Time) ([]*gh.Deployment, error) {
+func (c *api) listDeployments(ctx context.Context, r repoRef, opts gh.DeploymentsListOptions, since time.Time) ([]*gh.Deployment, error) {
 	opts.PerPage = perPage
 	var all []*gh.Deployment
 	for page := 0; page < maxPages; page++ {
@@ -97,7 +101,7 @@ func (c *Client) listDeployments(ctx context.Context, r repoRef, opts gh.Deploym
 }
 
 // statuses returns a deployment's statuses, newest first.
-func (c *Client) statuses(ctx context.Context, r repoRef, id int64) ([]*gh.DeploymentStatus, error) {
+func (c *api) statuses(ctx context.Context, r repoRef, id int64) ([]*gh.DeploymentStatus, error) {
 	sts, _, err := c.gh.Repositories.ListDeploymentStatuses(ctx, r.owner, r.name, id, &gh.ListOptions{PerPage: perPage})
 	if err != nil {
 		return nil, c.wrap(err, "list deployment statuses", r)
@@ -108,7 +112,7 @@ func (c *Client) statuses(ctx context.Context, r repoRef, id int64) ([]*gh.Deplo
 	return sts, nil
 }
 
-func (c *Client) deployChanges(ctx context.Context, svcKey string, info repoInfo, env string, from, to time.Time) ([]incident.ChangeEvent, error) {
+func (c *changeLister) deployChanges(ctx context.Context, svcKey string, info repoInfo, env string, from, to time.Time) ([]incident.ChangeEvent, error) {
 	since := from.Add(-startLookback)
 	ds, err := c.listDeployments(ctx, info.ref, gh.DeploymentsListOptions{Environment: env}, since)
 	if err != nil {
@@ -204,7 +208,7 @@ func deployChange(svcKey, repo, repoHTML string, d *gh.Deployment, st *gh.Deploy
 	}
 }
 
-func (c *Client) pullChanges(ctx context.Context, svcKey string, info repoInfo, from, to time.Time) ([]incident.ChangeEvent, error) {
+func (c *changeLister) pullChanges(ctx context.Context, svcKey string, info repoInfo, from, to time.Time) ([]incident.ChangeEvent, error) {
 	// There is no merged filter: list closed pull requests by last update,
 	// newest first, and stop once updates predate the window (a merge
 	// updates the pull request, so nothing merged in it is older).
@@ -263,7 +267,7 @@ func createdRange(from, to time.Time) string {
 	return from.UTC().Format(time.RFC3339) + ".." + to.UTC().Format(time.RFC3339)
 }
 
-func (c *Client) runChanges(ctx context.Context, svcKey string, info repoInfo, workflow string, from, to time.Time) ([]incident.ChangeEvent, error) {
+func (c *changeLister) runChanges(ctx context.Context, svcKey string, info repoInfo, workflow string, from, to time.Time) ([]incident.ChangeEvent, error) {
 	opts := &gh.ListWorkflowRunsOptions{Created: createdRange(from.Add(-startLookback), to), ListOptions: gh.ListOptions{PerPage: perPage}}
 	var out []incident.ChangeEvent
 	for page := 0; page < maxPages; page++ {

@@ -56,14 +56,23 @@ type Config struct {
 	ActionItemIssues bool
 }
 
-// Client talks to GitHub for one installation of the bot.
+// Client talks to GitHub for one installation of the bot. It is the
+// package's three providers in one value: the change source, the deploy
+// rollbacker and the postmortem exporter, each kept in its own type over
+// one shared API connection.
 type Client struct {
-	gh               *gh.Client
-	log              *slog.Logger
-	clock            incident.Clock
-	exportRepo       string
-	exportMode       string
-	actionItemIssues bool
+	changes   *changeLister
+	rollbacks *deployRollbacker
+	export    *postmortemExporter
+}
+
+// api is the go-github client with what every feature needs of it: the
+// clock, the logger, and the translation of GitHub's errors into the
+// domain's kinds.
+type api struct {
+	gh    *gh.Client
+	log   *slog.Logger
+	clock incident.Clock
 }
 
 var (
@@ -112,16 +121,51 @@ func New(cfg Config) (*Client, error) {
 	// to a fake's URL.
 	client.BaseURL = base
 	client.UploadURL = base
+	a := &api{gh: client, log: cfg.Logger, clock: cfg.Clock}
 	return &Client{
-		gh: client, log: cfg.Logger, clock: cfg.Clock,
-		exportRepo: cfg.ExportRepo, exportMode: cfg.ExportMode, actionItemIssues: cfg.ActionItemIssues,
+		changes:   &changeLister{a},
+		rollbacks: &deployRollbacker{a},
+		export: &postmortemExporter{api: a,
+			exportRepo: cfg.ExportRepo, exportMode: cfg.ExportMode, actionItemIssues: cfg.ActionItemIssues},
 	}, nil
 }
 
 // Name names the source in the changes list and the exporter in menus.
 func (c *Client) Name() string { return "GitHub" }
 
-func (c *Client) now() time.Time { return c.clock.Now().UTC() }
+// Changes lists the service's deploys, merged pull requests and deploy
+// workflow runs in [from, to]; see changeLister.Changes.
+func (c *Client) Changes(ctx context.Context, svc incident.ServicePolicy, from, to time.Time) ([]incident.ChangeEvent, error) {
+	return c.changes.Changes(ctx, svc, from, to)
+}
+
+// Handles reports whether the change is a deploy GitHub can roll back; see
+// deployRollbacker.Handles.
+func (c *Client) Handles(ch incident.ChangeEvent) bool { return c.rollbacks.Handles(ch) }
+
+// Plan plans the redeploy of the last good commit; see deployRollbacker.Plan.
+func (c *Client) Plan(ctx context.Context, ch incident.ChangeEvent, svc incident.ServicePolicy) (incident.RollbackPlan, error) {
+	return c.rollbacks.Plan(ctx, ch, svc)
+}
+
+// Execute dispatches the deploy workflow or creates the deployment; see
+// deployRollbacker.Execute.
+func (c *Client) Execute(ctx context.Context, plan incident.RollbackPlan, actor string) (incident.RollbackRun, error) {
+	return c.rollbacks.Execute(ctx, plan, actor)
+}
+
+// Progress follows an executed rollback; see deployRollbacker.Progress.
+func (c *Client) Progress(ctx context.Context, run incident.RollbackRun) (incident.RollbackRun, error) {
+	return c.rollbacks.Progress(ctx, run)
+}
+
+// Export publishes a postmortem as a pull request or an issue; see
+// postmortemExporter.Export.
+func (c *Client) Export(ctx context.Context, doc incident.PostmortemDoc, prev *incident.ExportRef) (incident.ExportRef, error) {
+	return c.export.Export(ctx, doc, prev)
+}
+
+func (c *api) now() time.Time { return c.clock.Now().UTC() }
 
 type repoRef struct{ owner, name string }
 
@@ -161,7 +205,7 @@ func (e *apiError) Unwrap() []error { return []error{e.kind, e.cause} }
 // wrap translates an error from go-github into the domain's kinds. op is
 // short lower-case context ("list deployments"); repo names the repository
 // in a not-found message.
-func (c *Client) wrap(err error, op string, repo repoRef) error {
+func (c *api) wrap(err error, op string, repo repoRef) error {
 	if err == nil {
 		return nil
 	}
@@ -194,7 +238,7 @@ func (c *Client) wrap(err error, op string, repo repoRef) error {
 
 // statusError translates GitHub's error answer er (to the call that failed
 // with err) by its HTTP status.
-func (c *Client) statusError(err error, er *gh.ErrorResponse, op string, repo repoRef) error {
+func (c *api) statusError(err error, er *gh.ErrorResponse, op string, repo repoRef) error {
 	status := er.Response.StatusCode
 	switch {
 	case status == http.StatusTooManyRequests:
@@ -268,7 +312,7 @@ type repoInfo struct {
 	htmlURL       string
 }
 
-func (c *Client) repo(ctx context.Context, r repoRef) (repoInfo, error) {
+func (c *api) repo(ctx context.Context, r repoRef) (repoInfo, error) {
 	repo, _, err := c.gh.Repositories.Get(ctx, r.owner, r.name)
 	if err != nil {
 		return repoInfo{}, c.wrap(err, "read the repository", r)

@@ -30,6 +30,15 @@ const (
 	followUpLabel = "incident-follow-up"
 )
 
+// postmortemExporter publishes postmortems to one repository, as a pull
+// request or an issue, and opens issues for action items.
+type postmortemExporter struct {
+	*api
+	exportRepo       string // owner/name
+	exportMode       string // ExportPullRequest or ExportIssue
+	actionItemIssues bool
+}
+
 // Export publishes the postmortem to ExportRepo. In "pr" mode it commits
 // postmortems/<YYYY-MM-DD>-<slug>.md to the branch
 // postmortem/<incident key> (created from the default branch head) and
@@ -38,7 +47,7 @@ const (
 // "postmortem", and a re-export edits it. With ActionItemIssues it also
 // opens one issue per action item that has no tracker link and is not
 // done, at most once per item. EINVALID when no repository is configured.
-func (c *Client) Export(ctx context.Context, doc incident.PostmortemDoc, prev *incident.ExportRef) (incident.ExportRef, error) {
+func (c *postmortemExporter) Export(ctx context.Context, doc incident.PostmortemDoc, prev *incident.ExportRef) (incident.ExportRef, error) {
 	if c.exportRepo == "" {
 		return incident.ExportRef{}, incident.Errorf(incident.EINVALID, "No GitHub repository is set for postmortems; set the export repository in the bot's configuration.")
 	}
@@ -84,7 +93,7 @@ func postmortemTitle(doc incident.PostmortemDoc) string {
 
 // postmortemPath is postmortems/<YYYY-MM-DD>-<slug>.md; it depends only on
 // the document, so every export of one incident writes the same file.
-func (c *Client) postmortemPath(doc incident.PostmortemDoc) string {
+func (c *postmortemExporter) postmortemPath(doc incident.PostmortemDoc) string {
 	date := doc.Date
 	if date.IsZero() {
 		date = c.now()
@@ -137,7 +146,7 @@ func isStatus(err error, status int) bool {
 	return errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == status
 }
 
-func (c *Client) exportPR(ctx context.Context, info repoInfo, doc incident.PostmortemDoc, prev *incident.ExportRef) (incident.ExportRef, error) {
+func (c *postmortemExporter) exportPR(ctx context.Context, info repoInfo, doc incident.PostmortemDoc, prev *incident.ExportRef) (incident.ExportRef, error) {
 	r := info.ref
 	branch := "postmortem/" + strings.ToLower(doc.IncidentKey)
 	if err := c.ensureBranch(ctx, info, branch); err != nil {
@@ -154,7 +163,7 @@ func (c *Client) exportPR(ctx context.Context, info repoInfo, doc incident.Postm
 	return incident.ExportRef{ID: strconv.Itoa(pr.GetNumber()), URL: pr.GetHTMLURL()}, nil
 }
 
-func (c *Client) ensureBranch(ctx context.Context, info repoInfo, branch string) error {
+func (c *postmortemExporter) ensureBranch(ctx context.Context, info repoInfo, branch string) error {
 	r := info.ref
 	_, _, err := c.gh.Git.GetRef(ctx, r.owner, r.name, "heads/"+branch)
 	if err == nil {
@@ -178,7 +187,7 @@ func (c *Client) ensureBranch(ctx context.Context, info repoInfo, branch string)
 	return nil
 }
 
-func (c *Client) putFile(ctx context.Context, r repoRef, branch, p string, doc incident.PostmortemDoc) error {
+func (c *postmortemExporter) putFile(ctx context.Context, r repoRef, branch, p string, doc incident.PostmortemDoc) error {
 	opts := &gh.RepositoryContentFileOptions{
 		Message: gh.String(fmt.Sprintf("Add postmortem for %s", doc.IncidentKey)),
 		// go-github base64-encodes Content itself.
@@ -208,7 +217,7 @@ func (c *Client) putFile(ctx context.Context, r repoRef, branch, p string, doc i
 
 // postmortemPR returns the open pull request for the branch: the one the
 // previous export opened, else any open one for the branch, else a new one.
-func (c *Client) postmortemPR(ctx context.Context, info repoInfo, branch, p string, doc incident.PostmortemDoc, prev *incident.ExportRef) (*gh.PullRequest, error) {
+func (c *postmortemExporter) postmortemPR(ctx context.Context, info repoInfo, branch, p string, doc incident.PostmortemDoc, prev *incident.ExportRef) (*gh.PullRequest, error) {
 	prevPR, err := c.previousPR(ctx, info.ref, branch, prev)
 	if err != nil || prevPR.GetState() == "open" {
 		return prevPR, err
@@ -234,7 +243,7 @@ func (c *Client) postmortemPR(ctx context.Context, info repoInfo, branch, p stri
 
 // previousPR returns the pull request the previous export opened, when it
 // is still for the branch (open, or closed since); nil when there is none.
-func (c *Client) previousPR(ctx context.Context, r repoRef, branch string, prev *incident.ExportRef) (*gh.PullRequest, error) {
+func (c *postmortemExporter) previousPR(ctx context.Context, r repoRef, branch string, prev *incident.ExportRef) (*gh.PullRequest, error) {
 	if prev == nil || prev.ID == "" {
 		return nil, nil
 	}
@@ -255,7 +264,7 @@ func (c *Client) previousPR(ctx context.Context, r repoRef, branch string, prev 
 // recoverPR handles a failed pull request creation: a pull request opened
 // meanwhile is the one to use, and so is the previous one when it was
 // merged and nothing changed since.
-func (c *Client) recoverPR(ctx context.Context, info repoInfo, branch string, prevPR *gh.PullRequest, err error) (*gh.PullRequest, error) {
+func (c *postmortemExporter) recoverPR(ctx context.Context, info repoInfo, branch string, prevPR *gh.PullRequest, err error) (*gh.PullRequest, error) {
 	if isStatus(err, http.StatusUnprocessableEntity) && strings.Contains(err.Error(), "already exists") {
 		if pr, lerr := c.openPR(ctx, info, branch); lerr == nil && pr != nil {
 			return pr, nil
@@ -267,7 +276,7 @@ func (c *Client) recoverPR(ctx context.Context, info repoInfo, branch string, pr
 	return nil, c.wrap(err, "open a pull request", info.ref)
 }
 
-func (c *Client) openPR(ctx context.Context, info repoInfo, branch string) (*gh.PullRequest, error) {
+func (c *postmortemExporter) openPR(ctx context.Context, info repoInfo, branch string) (*gh.PullRequest, error) {
 	r := info.ref
 	prs, _, err := c.gh.PullRequests.List(ctx, r.owner, r.name, &gh.PullRequestListOptions{
 		State: "open", Head: r.owner + ":" + branch, Base: info.defaultBranch,
@@ -281,7 +290,7 @@ func (c *Client) openPR(ctx context.Context, info repoInfo, branch string) (*gh.
 	return prs[0], nil
 }
 
-func (c *Client) exportIssue(ctx context.Context, info repoInfo, doc incident.PostmortemDoc, prev *incident.ExportRef) (incident.ExportRef, error) {
+func (c *postmortemExporter) exportIssue(ctx context.Context, info repoInfo, doc incident.PostmortemDoc, prev *incident.ExportRef) (incident.ExportRef, error) {
 	r := info.ref
 	req := &gh.IssueRequest{Title: gh.String(postmortemTitle(doc)), Body: gh.String(truncateBody(doc.Markdown))}
 	if prev != nil && prev.ID != "" {
@@ -316,7 +325,7 @@ func actionItemMarker(doc incident.PostmortemDoc, item incident.ActionItem) stri
 	return fmt.Sprintf("<!-- firebreak:action-item:%s:%s -->", doc.IncidentKey, id)
 }
 
-func (c *Client) exportActionItems(ctx context.Context, info repoInfo, doc incident.PostmortemDoc) error {
+func (c *postmortemExporter) exportActionItems(ctx context.Context, info repoInfo, doc incident.PostmortemDoc) error {
 	r := info.ref
 	var todo []incident.ActionItem
 	for _, item := range doc.ActionItems {

@@ -29,9 +29,13 @@ const rollbackKeyField = "firebreak_rollback_key"
 // differ a little, and GitHub stamps whole seconds.
 const dispatchSkew = 5 * time.Second
 
+// deployRollbacker rolls a deploy back by dispatching the service's deploy
+// workflow or by creating a deployment of the previous good commit.
+type deployRollbacker struct{ *api }
+
 // Handles reports whether the change is a GitHub deploy, or a successful
 // run of a deploy workflow, with a commit to roll back from.
-func (c *Client) Handles(ch incident.ChangeEvent) bool {
+func (c *deployRollbacker) Handles(ch incident.ChangeEvent) bool {
 	if ch.Source != Source || ch.Ref == "" || repoOf(ch) == "" {
 		return false
 	}
@@ -62,7 +66,7 @@ func repoOf(ch incident.ChangeEvent) string {
 // For a workflow run the environment is the one its commit was deployed
 // to, or the service's only environment. EINVALID when there is nothing to
 // roll back to or the service's settings cannot do it.
-func (c *Client) Plan(ctx context.Context, ch incident.ChangeEvent, svc incident.ServicePolicy) (incident.RollbackPlan, error) {
+func (c *deployRollbacker) Plan(ctx context.Context, ch incident.ChangeEvent, svc incident.ServicePolicy) (incident.RollbackPlan, error) {
 	if !c.Handles(ch) {
 		return incident.RollbackPlan{}, incident.Errorf(incident.EINVALID, "GitHub cannot roll back this change: only deploys and successful deploy workflow runs can be rolled back.")
 	}
@@ -137,7 +141,7 @@ func (b badDeploy) before(d *gh.Deployment) bool {
 
 // deployOfRun finds where a workflow run's commit went: its newest
 // deployment, else the service's only environment.
-func (c *Client) deployOfRun(ctx context.Context, r repoRef, ch incident.ChangeEvent, svc incident.ServicePolicy) (badDeploy, error) {
+func (c *deployRollbacker) deployOfRun(ctx context.Context, r repoRef, ch incident.ChangeEvent, svc incident.ServicePolicy) (badDeploy, error) {
 	ds, _, err := c.gh.Repositories.ListDeployments(ctx, r.owner, r.name, &gh.DeploymentsListOptions{SHA: ch.Ref, ListOptions: gh.ListOptions{PerPage: perPage}})
 	if err != nil {
 		return badDeploy{}, c.wrap(err, "list deployments", r)
@@ -167,7 +171,7 @@ func contains(list []string, s string) bool {
 // returns the first one before the bad deployment, of another commit, that
 // ever reported success. Any success counts, not only the latest status:
 // GitHub marks superseded deployments inactive.
-func (c *Client) previousSuccess(ctx context.Context, r repoRef, bad badDeploy) (*gh.Deployment, error) {
+func (c *deployRollbacker) previousSuccess(ctx context.Context, r repoRef, bad badDeploy) (*gh.Deployment, error) {
 	opts := &gh.DeploymentsListOptions{Environment: bad.env, ListOptions: gh.ListOptions{PerPage: perPage}}
 	checked := 0
 	for page := 0; page < maxPages; page++ {
@@ -213,7 +217,7 @@ func (c *Client) previousSuccess(ctx context.Context, r repoRef, bad badDeploy) 
 // only when the workflow sets `run-name: ${{ inputs.reason }}`. Without it
 // the caller's durable job, which records the run and executes a plan
 // once, is what keeps a rollback from being dispatched twice.
-func (c *Client) Execute(ctx context.Context, plan incident.RollbackPlan, actor string) (incident.RollbackRun, error) {
+func (c *deployRollbacker) Execute(ctx context.Context, plan incident.RollbackPlan, actor string) (incident.RollbackRun, error) {
 	if plan.Source != Source || plan.Repo == "" || plan.ToRef == "" || plan.Environment == "" || plan.Key == "" {
 		return incident.RollbackRun{}, incident.Errorf(incident.EINVALID, "This rollback plan is incomplete; plan the rollback again.")
 	}
@@ -234,7 +238,7 @@ func (c *Client) Execute(ctx context.Context, plan incident.RollbackPlan, actor 
 	return incident.RollbackRun{}, incident.Errorf(incident.EINVALID, "Unknown rollback method %q: use workflow or deployment.", plan.Method)
 }
 
-func (c *Client) executeDeployment(ctx context.Context, info repoInfo, plan incident.RollbackPlan, actor string) (incident.RollbackRun, error) {
+func (c *deployRollbacker) executeDeployment(ctx context.Context, info repoInfo, plan incident.RollbackPlan, actor string) (incident.RollbackRun, error) {
 	r := info.ref
 	existing, err := c.listDeployments(ctx, r, gh.DeploymentsListOptions{SHA: plan.ToRef, Environment: plan.Environment}, time.Time{})
 	if err != nil {
@@ -283,7 +287,7 @@ func deploymentRun(plan incident.RollbackPlan, info repoInfo, d *gh.Deployment) 
 	}
 }
 
-func (c *Client) executeWorkflow(ctx context.Context, info repoInfo, plan incident.RollbackPlan, actor string) (incident.RollbackRun, error) {
+func (c *deployRollbacker) executeWorkflow(ctx context.Context, info repoInfo, plan incident.RollbackPlan, actor string) (incident.RollbackRun, error) {
 	if plan.Workflow == "" {
 		return incident.RollbackRun{}, incident.Errorf(incident.EINVALID, "This rollback plan names no workflow; plan the rollback again.")
 	}
@@ -336,7 +340,7 @@ func dispatchReason(plan incident.RollbackPlan, actor string) string {
 // findDispatchedRun looks among recent workflow_dispatch runs of the plan's
 // workflow for the one this plan started: one whose display title carries
 // the key, else, when since is set, the first run created from since on.
-func (c *Client) findDispatchedRun(ctx context.Context, info repoInfo, plan incident.RollbackPlan, since time.Time) (*gh.WorkflowRun, error) {
+func (c *deployRollbacker) findDispatchedRun(ctx context.Context, info repoInfo, plan incident.RollbackPlan, since time.Time) (*gh.WorkflowRun, error) {
 	opts := &gh.ListWorkflowRunsOptions{Event: "workflow_dispatch", Branch: info.defaultBranch, ListOptions: gh.ListOptions{PerPage: perPage}}
 	if !since.IsZero() {
 		opts.Created = ">=" + since.Add(-dispatchSkew).UTC().Format(time.RFC3339)
@@ -387,7 +391,7 @@ func workflowRun(plan incident.RollbackPlan, run *gh.WorkflowRun) incident.Rollb
 // Progress reads the workflow run's status and conclusion, or the rollback
 // deployment's statuses, into run.Status: queued, in_progress, succeeded or
 // failed.
-func (c *Client) Progress(ctx context.Context, run incident.RollbackRun) (incident.RollbackRun, error) {
+func (c *deployRollbacker) Progress(ctx context.Context, run incident.RollbackRun) (incident.RollbackRun, error) {
 	plan := run.Plan
 	r, err := parseRepo(plan.Repo)
 	if err != nil {
