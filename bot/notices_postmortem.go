@@ -23,79 +23,116 @@ const (
 	draftPartOverhead = 120
 )
 
-// postmortemNoticeText words the postmortem's notices, naming the slash
-// command as configured. ok is false for any other kind.
-func postmortemNoticeText(n incident.Notice, esc func(string) string, command string) (text string, ok bool) {
-	v := func(k string) string { return n.Values[k] }
-	num := func(k string) int { i, _ := strconv.Atoi(v(k)); return i }
-	switch n.Kind {
-	case incident.NoticePostmortemDraft:
-		var b strings.Builder
-		fmt.Fprintf(&b, ":memo: *Postmortem draft for %s: %s*\n", n.Incident, esc(v("title")))
-		b.WriteString(esc(v("summary")))
-		b.WriteString("\n\n")
-		fmt.Fprintf(&b, "*Key metrics:* %s\n", esc(v("metrics")))
-		fmt.Fprintf(&b, "*Timeline (UTC):* %s", esc(v("timeline")))
-		if m := v("missing"); m != "" {
-			fmt.Fprintf(&b, "; not recorded: %s", esc(m))
-		}
-		fmt.Fprintf(&b, ". %d key %s.\n", num("key_events"), plural(num("key_events"), "event", "events"))
-		var facts, notes []incident.Notice
-		for _, it := range n.Items {
-			switch it.Kind {
-			case incident.NoticePostmortemFact:
-				facts = append(facts, it)
-			case incident.NoticePostmortemReviewNote:
-				notes = append(notes, it)
-			}
-		}
-		if len(facts) > 0 {
-			b.WriteString("*Root cause, facts to start from:*\n")
-			for _, f := range facts {
-				fmt.Fprintf(&b, "• %s\n", esc(f.Values["text"]))
-			}
-			if more := num("more_facts"); more > 0 {
-				fmt.Fprintf(&b, "• …and %d more in the draft\n", more)
-			}
-		}
-		fmt.Fprintf(&b, "*Action items:* %d", num("action_items"))
-		if num("no_owner") > 0 || num("no_due") > 0 {
-			fmt.Fprintf(&b, " (%d without an owner, %d without a due date)", num("no_owner"), num("no_due"))
-		}
-		b.WriteString(". Add more with `" + command + " followup`.\n")
-		if flagged := num("review_notes"); flagged > 0 {
-			fmt.Fprintf(&b, ":warning: *Review notes:* the blameless check flagged %d %s to revisit before sharing:\n", flagged, plural(flagged, "phrase", "phrases"))
-			for _, f := range notes {
-				fmt.Fprintf(&b, "• %s: \"%s\"\n", esc(f.Values["section"]), esc(f.Values["phrase"]))
-			}
-			if more := num("more_notes"); more > 0 {
-				fmt.Fprintf(&b, "• …and %d more in the draft\n", more)
-			}
-		} else {
-			b.WriteString("*Review notes:* the blameless check found no names or blame language.\n")
-		}
-		if v("backfill_failed") == "true" {
-			b.WriteString(":warning: The channel history could not be read, so messages sent while the bot was away may be missing.\n")
-		}
-		fmt.Fprintf(&b, "_The full draft in Markdown follows in %d %s._", num("parts"), plural(num("parts"), "message", "messages"))
-		return clipRunes(b.String(), maxDraftSummary), true
-	case incident.NoticePostmortemPart:
-		return fmt.Sprintf("*%s postmortem draft (Markdown), part %d of %d*\n```\n%s\n```", n.Incident, num("part"), num("parts"),
-			esc(unfenced(v("markdown")))), true
-	case incident.NoticePostmortemExported:
-		text := fmt.Sprintf(":page_facing_up: %s %s the %s postmortem in %s: %s", slackUser(n.Actor), esc(v("verb")), n.Incident, esc(v("target")), esc(v("url")))
-		if ver := v("version"); ver != "" {
-			text += fmt.Sprintf(" (version %s)", esc(ver))
-		}
-		return text, true
-	case incident.NoticePostmortemExportFailed:
-		text := fmt.Sprintf(":warning: *Exporting the %s postmortem to %s failed*: %s", n.Incident, esc(v("target")), esc(v("error")))
-		if v("retry") == "final" {
-			return text + " Fix the cause, then press Retry.", true
-		}
-		return text + " Retrying in the background.", true
+// postmortemWordings word the postmortem's notices, naming the slash
+// command as configured.
+var postmortemWordings = map[incident.NoticeKind]wordFunc{
+	incident.NoticePostmortemDraft:        postmortemDraftText,
+	incident.NoticePostmortemFact:         unworded,
+	incident.NoticePostmortemReviewNote:   unworded,
+	incident.NoticePostmortemPart:         postmortemPartText,
+	incident.NoticePostmortemExported:     postmortemExportedText,
+	incident.NoticePostmortemExportFailed: postmortemExportFailedText,
+}
+
+// unworded says the facts of a notice that is only ever worded as part of
+// another (the draft's facts and review notes).
+func unworded(n incident.Notice, w wording) string { return unknownNoticeText(n, w.esc) }
+
+// valueInt reads a count from a notice's values, 0 when unset.
+func valueInt(n incident.Notice, k string) int {
+	i, _ := strconv.Atoi(n.Values[k])
+	return i
+}
+
+func postmortemDraftText(n incident.Notice, w wording) string {
+	v, num := n.Values, func(k string) int { return valueInt(n, k) }
+	var b strings.Builder
+	fmt.Fprintf(&b, ":memo: *Postmortem draft for %s: %s*\n", n.Incident, w.esc(v["title"]))
+	b.WriteString(w.esc(v["summary"]))
+	b.WriteString("\n\n")
+	fmt.Fprintf(&b, "*Key metrics:* %s\n", w.esc(v["metrics"]))
+	fmt.Fprintf(&b, "*Timeline (UTC):* %s", w.esc(v["timeline"]))
+	if m := v["missing"]; m != "" {
+		fmt.Fprintf(&b, "; not recorded: %s", w.esc(m))
 	}
-	return "", false
+	fmt.Fprintf(&b, ". %d key %s.\n", num("key_events"), plural(num("key_events"), "event", "events"))
+	draftFacts(&b, n, w)
+	fmt.Fprintf(&b, "*Action items:* %d", num("action_items"))
+	if num("no_owner") > 0 || num("no_due") > 0 {
+		fmt.Fprintf(&b, " (%d without an owner, %d without a due date)", num("no_owner"), num("no_due"))
+	}
+	b.WriteString(". Add more with `" + w.command + " followup`.\n")
+	draftReviewNotes(&b, n, w)
+	if v["backfill_failed"] == "true" {
+		b.WriteString(":warning: The channel history could not be read, so messages sent while the bot was away may be missing.\n")
+	}
+	fmt.Fprintf(&b, "_The full draft in Markdown follows in %d %s._", num("parts"), plural(num("parts"), "message", "messages"))
+	return clipRunes(b.String(), maxDraftSummary)
+}
+
+// draftItems are the draft's items of one kind.
+func draftItems(n incident.Notice, kind incident.NoticeKind) []incident.Notice {
+	var items []incident.Notice
+	for _, it := range n.Items {
+		if it.Kind == kind {
+			items = append(items, it)
+		}
+	}
+	return items
+}
+
+// draftFacts lists the root-cause facts the draft starts from, if any.
+func draftFacts(b *strings.Builder, n incident.Notice, w wording) {
+	facts := draftItems(n, incident.NoticePostmortemFact)
+	if len(facts) == 0 {
+		return
+	}
+	b.WriteString("*Root cause, facts to start from:*\n")
+	for _, f := range facts {
+		fmt.Fprintf(b, "• %s\n", w.esc(f.Values["text"]))
+	}
+	if more := valueInt(n, "more_facts"); more > 0 {
+		fmt.Fprintf(b, "• …and %d more in the draft\n", more)
+	}
+}
+
+// draftReviewNotes lists what the blameless check flagged, or says it
+// flagged nothing.
+func draftReviewNotes(b *strings.Builder, n incident.Notice, w wording) {
+	flagged := valueInt(n, "review_notes")
+	if flagged <= 0 {
+		b.WriteString("*Review notes:* the blameless check found no names or blame language.\n")
+		return
+	}
+	fmt.Fprintf(b, ":warning: *Review notes:* the blameless check flagged %d %s to revisit before sharing:\n", flagged, plural(flagged, "phrase", "phrases"))
+	for _, f := range draftItems(n, incident.NoticePostmortemReviewNote) {
+		fmt.Fprintf(b, "• %s: \"%s\"\n", w.esc(f.Values["section"]), w.esc(f.Values["phrase"]))
+	}
+	if more := valueInt(n, "more_notes"); more > 0 {
+		fmt.Fprintf(b, "• …and %d more in the draft\n", more)
+	}
+}
+
+func postmortemPartText(n incident.Notice, w wording) string {
+	return fmt.Sprintf("*%s postmortem draft (Markdown), part %d of %d*\n```\n%s\n```", n.Incident, valueInt(n, "part"), valueInt(n, "parts"),
+		w.esc(unfenced(n.Values["markdown"])))
+}
+
+func postmortemExportedText(n incident.Notice, w wording) string {
+	v := n.Values
+	text := fmt.Sprintf(":page_facing_up: %s %s the %s postmortem in %s: %s", slackUser(n.Actor), w.esc(v["verb"]), n.Incident, w.esc(v["target"]), w.esc(v["url"]))
+	if ver := v["version"]; ver != "" {
+		text += fmt.Sprintf(" (version %s)", w.esc(ver))
+	}
+	return text
+}
+
+func postmortemExportFailedText(n incident.Notice, w wording) string {
+	text := fmt.Sprintf(":warning: *Exporting the %s postmortem to %s failed*: %s", n.Incident, w.esc(n.Values["target"]), w.esc(n.Values["error"]))
+	if n.Values["retry"] == "final" {
+		return text + " Fix the cause, then press Retry."
+	}
+	return text + " Retrying in the background."
 }
 
 // unfenced keeps Markdown's own code fences from closing the code block it

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -45,7 +46,15 @@ type apiIncident struct {
 	URL            string            `json:"url"`
 }
 
-func (s *Server) toAPI(inc *incident.Incident) apiIncident {
+// apiV1 is /api/v1: the incidents, their timelines and follow-ups, the
+// metrics report, and declaring and updating incidents, for callers with a
+// bearer token.
+type apiV1 struct {
+	*site
+	reports *reports
+}
+
+func (s *apiV1) toAPI(inc *incident.Incident) apiIncident {
 	roles := inc.Roles
 	if roles == nil {
 		roles = map[string]string{}
@@ -190,7 +199,7 @@ func apiError(w http.ResponseWriter, status int, code, message string) {
 }
 
 // apiFail is the API's one error mapper.
-func (s *Server) apiFail(w http.ResponseWriter, r *http.Request, err error) {
+func (s *apiV1) apiFail(w http.ResponseWriter, r *http.Request, err error) {
 	status := httpStatus(err)
 	code := incident.ErrorCode(err)
 	msg := incident.ErrorMessage(err)
@@ -201,7 +210,7 @@ func (s *Server) apiFail(w http.ResponseWriter, r *http.Request, err error) {
 	apiError(w, status, code, msg)
 }
 
-func (s *Server) apiListIncidents(w http.ResponseWriter, r *http.Request) {
+func (s *apiV1) listIncidents(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	v := r.URL.Query()
 	_, f, err := s.parseListQuery(v)
@@ -240,7 +249,7 @@ func (s *Server) apiListIncidents(w http.ResponseWriter, r *http.Request) {
 	httpjson.Write(w, http.StatusOK, out)
 }
 
-func (s *Server) apiGetIncident(w http.ResponseWriter, r *http.Request) {
+func (s *apiV1) getIncident(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	inc, err := s.incidentFor(ctx, viewerFrom(ctx).UserID, chi.URLParam(r, "number"))
 	if err != nil {
@@ -250,7 +259,7 @@ func (s *Server) apiGetIncident(w http.ResponseWriter, r *http.Request) {
 	httpjson.Write(w, http.StatusOK, s.toAPI(inc))
 }
 
-func (s *Server) apiTimeline(w http.ResponseWriter, r *http.Request) {
+func (s *apiV1) timeline(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	inc, err := s.incidentFor(ctx, viewerFrom(ctx).UserID, chi.URLParam(r, "number"))
 	if err != nil {
@@ -276,7 +285,7 @@ func (s *Server) apiTimeline(w http.ResponseWriter, r *http.Request) {
 	httpjson.Write(w, http.StatusOK, out)
 }
 
-func (s *Server) apiFollowUps(w http.ResponseWriter, r *http.Request) {
+func (s *apiV1) followUps(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	inc, err := s.incidentFor(ctx, viewerFrom(ctx).UserID, chi.URLParam(r, "number"))
 	if err != nil {
@@ -302,14 +311,14 @@ func (s *Server) apiFollowUps(w http.ResponseWriter, r *http.Request) {
 	httpjson.Write(w, http.StatusOK, out)
 }
 
-func (s *Server) apiMetrics(w http.ResponseWriter, r *http.Request) {
+func (s *apiV1) metrics(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	_, q, err := s.parseMetricsQuery(r.URL.Query())
+	_, q, err := s.reports.parseMetricsQuery(r.URL.Query())
 	if err != nil {
 		s.apiFail(w, r, err)
 		return
 	}
-	rep, err := s.report(ctx, viewerFrom(ctx).UserID, q)
+	rep, err := s.reports.report(ctx, viewerFrom(ctx).UserID, q)
 	if err != nil {
 		s.apiFail(w, r, err)
 		return
@@ -355,7 +364,7 @@ type declareRequest struct {
 	IdempotencyKey string `json:"idempotency_key"`
 }
 
-func (s *Server) apiDeclare(w http.ResponseWriter, r *http.Request) {
+func (s *apiV1) declare(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	v := viewerFrom(ctx)
 	var req declareRequest
@@ -404,7 +413,7 @@ type updateRequest struct {
 	Commander *string `json:"commander"`
 }
 
-func (s *Server) apiUpdate(w http.ResponseWriter, r *http.Request) {
+func (s *apiV1) update(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	v := viewerFrom(ctx)
 	inc, err := s.incidentFor(ctx, v.UserID, chi.URLParam(r, "number"))
@@ -421,43 +430,61 @@ func (s *Server) apiUpdate(w http.ResponseWriter, r *http.Request) {
 		s.apiFail(w, r, incident.Errorf(incident.EINVALID, "Send at least one of status, severity and commander."))
 		return
 	}
-	if req.Severity != nil {
-		sev, ok := parseSeverity(*req.Severity)
-		if !ok {
-			s.apiFail(w, r, incident.Errorf(incident.EINVALID, "Unknown severity %q: use P1, P2, P3 or P4.", *req.Severity))
-			return
-		}
-		if sev != inc.Severity {
-			if inc, err = s.cfg.Incidents.SetSeverity(ctx, inc.ID, sev, v.UserID); err != nil {
-				s.apiFail(w, r, err)
-				return
-			}
-		}
-	}
-	if req.Commander != nil && !slackUserID(*req.Commander) {
-		s.apiFail(w, r, incident.Errorf(incident.EINVALID, "commander must be a Slack user id, such as U012ABCDEF."))
-		return
-	}
-	if req.Commander != nil {
-		if inc, err = s.cfg.Incidents.AssignRole(ctx, inc.ID, incident.RoleCommander, *req.Commander, v.UserID); err != nil {
+	// Each change is applied in turn; a later one that is refused leaves
+	// the earlier ones made.
+	for _, apply := range []func(context.Context, *incident.Incident, updateRequest, string) (*incident.Incident, error){
+		s.updateSeverity, s.updateCommander, s.updateStatus,
+	} {
+		if inc, err = apply(ctx, inc, req, v.UserID); err != nil {
 			s.apiFail(w, r, err)
 			return
 		}
 	}
-	if req.Status != nil {
-		st := incident.Status(*req.Status)
-		if !st.Valid() {
-			s.apiFail(w, r, incident.Errorf(incident.EINVALID, "Unknown status %q.", *req.Status))
-			return
-		}
-		if st != inc.Status {
-			if inc, err = s.cfg.Incidents.SetStatus(ctx, inc.ID, st, v.UserID, req.Summary); err != nil {
-				s.apiFail(w, r, err)
-				return
-			}
-		}
-	}
 	httpjson.Write(w, http.StatusOK, s.toAPI(inc))
+}
+
+// updateSeverity applies the update's severity, if it sends one that
+// differs.
+func (s *apiV1) updateSeverity(ctx context.Context, inc *incident.Incident, req updateRequest, actor string) (*incident.Incident, error) {
+	if req.Severity == nil {
+		return inc, nil
+	}
+	sev, ok := parseSeverity(*req.Severity)
+	if !ok {
+		return nil, incident.Errorf(incident.EINVALID, "Unknown severity %q: use P1, P2, P3 or P4.", *req.Severity)
+	}
+	if sev == inc.Severity {
+		return inc, nil
+	}
+	return s.cfg.Incidents.SetSeverity(ctx, inc.ID, sev, actor)
+}
+
+// updateCommander hands the incident to the update's commander, if it
+// names one.
+func (s *apiV1) updateCommander(ctx context.Context, inc *incident.Incident, req updateRequest, actor string) (*incident.Incident, error) {
+	if req.Commander == nil {
+		return inc, nil
+	}
+	if !slackUserID(*req.Commander) {
+		return nil, incident.Errorf(incident.EINVALID, "commander must be a Slack user id, such as U012ABCDEF.")
+	}
+	return s.cfg.Incidents.AssignRole(ctx, inc.ID, incident.RoleCommander, *req.Commander, actor)
+}
+
+// updateStatus moves the incident to the update's status, if it sends one
+// that differs, with the update's summary.
+func (s *apiV1) updateStatus(ctx context.Context, inc *incident.Incident, req updateRequest, actor string) (*incident.Incident, error) {
+	if req.Status == nil {
+		return inc, nil
+	}
+	st := incident.Status(*req.Status)
+	if !st.Valid() {
+		return nil, incident.Errorf(incident.EINVALID, "Unknown status %q.", *req.Status)
+	}
+	if st == inc.Status {
+		return inc, nil
+	}
+	return s.cfg.Incidents.SetStatus(ctx, inc.ID, st, actor, req.Summary)
 }
 
 // slackUserID reports whether id looks like a Slack user id (U… or W…),

@@ -43,6 +43,33 @@ func viewerFrom(ctx context.Context) *viewer {
 	return v
 }
 
+// signIn is Sign in with Slack and the sessions it opens: the login page,
+// the OAuth round trip, the session cookie, the CSRF check on every form,
+// and the admin gate.
+type signIn struct {
+	*site
+	team   *teamCache
+	secure bool
+	cookie string
+	httpc  *http.Client
+}
+
+func newSignIn(st *site, secure bool) *signIn {
+	s := &signIn{
+		site:   st,
+		team:   &teamCache{api: st.cfg.Slack, fixed: st.cfg.TeamID},
+		secure: secure,
+		cookie: "firebreak_session",
+		httpc:  &http.Client{Timeout: 10 * time.Second},
+	}
+	if secure {
+		// __Host- cookies are Secure, host-only and Path=/ by rule, so a
+		// sibling subdomain cannot plant or overwrite them.
+		s.cookie = "__Host-firebreak_session"
+	}
+	return s
+}
+
 func randomString(n int) string {
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
@@ -56,7 +83,7 @@ func hashSecret(secret string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-func (s *Server) callbackURL() string { return s.cfg.PublicURL + "/auth/callback" }
+func (s *signIn) callbackURL() string { return s.cfg.PublicURL + "/auth/callback" }
 
 // safeNext keeps a post-sign-in redirect on this site: a path, never a
 // scheme-relative or absolute URL.
@@ -67,7 +94,7 @@ func safeNext(next string) string {
 	return next
 }
 
-func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
+func (s *signIn) serveLogin(w http.ResponseWriter, r *http.Request) {
 	if v, err := s.sessionViewer(r); err == nil && v != nil {
 		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusFound)
 		return
@@ -80,7 +107,7 @@ func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
 
 // serveAuthStart sends the browser to Slack's consent page with a fresh
 // state and nonce, remembered in a short-lived cookie.
-func (s *Server) serveAuthStart(w http.ResponseWriter, r *http.Request) {
+func (s *signIn) serveAuthStart(w http.ResponseWriter, r *http.Request) {
 	team, err := s.team.get(r.Context())
 	if err != nil {
 		s.pageError(w, r, incident.Errorf(incident.EUNAVAILABLE, "Slack cannot be reached to sign you in; try again in a minute."))
@@ -107,7 +134,7 @@ func (s *Server) serveAuthStart(w http.ResponseWriter, r *http.Request) {
 // serveAuthCallback finishes Sign in with Slack: it checks the state,
 // exchanges the code (openid.connect.token), asks who signed in
 // (openid.connect.userInfo), refuses another workspace, and opens a session.
-func (s *Server) serveAuthCallback(w http.ResponseWriter, r *http.Request) {
+func (s *signIn) serveAuthCallback(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	q := r.URL.Query()
 	c, err := r.Cookie(loginCookie)
@@ -163,7 +190,7 @@ func (s *Server) serveAuthCallback(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, safeNext(next), http.StatusFound)
 }
 
-func (s *Server) loginFailed(w http.ResponseWriter, r *http.Request, code, detail string) {
+func (s *signIn) loginFailed(w http.ResponseWriter, r *http.Request, code, detail string) {
 	if detail != "" {
 		s.cfg.Logger.WarnContext(r.Context(), "sign-in failed", "reason", code, "detail", detail)
 	}
@@ -171,7 +198,7 @@ func (s *Server) loginFailed(w http.ResponseWriter, r *http.Request, code, detai
 }
 
 // sessionViewer returns the signed-in person, nil when nobody is.
-func (s *Server) sessionViewer(r *http.Request) (*viewer, error) {
+func (s *signIn) sessionViewer(r *http.Request) (*viewer, error) {
 	c, err := r.Cookie(s.cookie)
 	if err != nil || c.Value == "" {
 		return nil, nil
@@ -191,7 +218,7 @@ func (s *Server) sessionViewer(r *http.Request) (*viewer, error) {
 // requireSession refuses anybody not signed in: pages redirect to the
 // sign-in page, anything else gets 401. Every unsafe method must carry the
 // session's CSRF token.
-func (s *Server) requireSession(next http.Handler) http.Handler {
+func (s *signIn) requireSession(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		v, err := s.sessionViewer(r)
 		if err != nil {
@@ -223,7 +250,7 @@ func (s *Server) requireSession(next http.Handler) http.Handler {
 	})
 }
 
-func (s *Server) requireAdmin(next http.Handler) http.Handler {
+func (s *signIn) requireAdmin(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if v := viewerFrom(r.Context()); v == nil || !v.Admin {
 			s.pageError(w, r, incident.Errorf(incident.EFORBIDDEN, "Only firebreak's admins manage API tokens."))
@@ -233,7 +260,7 @@ func (s *Server) requireAdmin(next http.Handler) http.Handler {
 	})
 }
 
-func (s *Server) serveLogout(w http.ResponseWriter, r *http.Request) {
+func (s *signIn) serveLogout(w http.ResponseWriter, r *http.Request) {
 	v := viewerFrom(r.Context())
 	if err := s.cfg.Access.DeleteSession(r.Context(), v.Session.ID); err != nil {
 		s.pageError(w, r, err)
@@ -241,54 +268,6 @@ func (s *Server) serveLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, &http.Cookie{Name: s.cookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
-}
-
-// tokenPrefix starts every API token, so a leaked one is recognisable by
-// secret scanners.
-const tokenPrefix = "fbk_"
-
-// newToken returns a fresh API token secret.
-func newToken() string { return tokenPrefix + randomString(32) }
-
-// requireToken authenticates an API call by its bearer token and checks
-// the token's scope.
-func (s *Server) requireToken(want incident.TokenScope) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			ctx := r.Context()
-			h := r.Header.Get("Authorization")
-			secret, ok := strings.CutPrefix(h, "Bearer ")
-			if !ok || !strings.HasPrefix(secret, tokenPrefix) {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="firebreak"`)
-				apiError(w, http.StatusUnauthorized, "unauthorized", "Send an API token as Authorization: Bearer fbk_...")
-				return
-			}
-			tok, err := s.cfg.Access.GetAPITokenByHash(ctx, hashSecret(strings.TrimSpace(secret)))
-			if incident.ErrorCode(err) == incident.ENOTFOUND || (err == nil && !tok.Active()) {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="firebreak", error="invalid_token"`)
-				apiError(w, http.StatusUnauthorized, "invalid_token", "The API token is unknown or revoked.")
-				return
-			}
-			if err != nil {
-				s.apiFail(w, r, err)
-				return
-			}
-			if !tok.Scope.Allows(want) {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="firebreak", error="insufficient_scope", scope="`+string(want)+`"`)
-				apiError(w, http.StatusForbidden, "insufficient_scope", "This token's scope is "+string(tok.Scope)+"; this call needs "+string(want)+".")
-				return
-			}
-			// "Last used" to the minute is enough, and spares a busy
-			// integration a database write per call.
-			if now := s.cfg.Clock.Now(); tok.LastUsedAt == nil || now.Sub(*tok.LastUsedAt) >= time.Minute {
-				if err := s.cfg.Access.TouchAPIToken(ctx, tok.ID, now); err != nil {
-					s.cfg.Logger.WarnContext(ctx, "could not record an API token's use", "token", tok.ID, "err", err)
-				}
-			}
-			v := &viewer{UserID: tok.ActAs, Name: tok.Name, Token: tok}
-			next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, viewerKey{}, v)))
-		})
-	}
 }
 
 // teamCache remembers the bot's workspace, from auth.test.

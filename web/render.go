@@ -105,7 +105,7 @@ func parseTemplates() (map[string]*template.Template, error) {
 
 // render executes a page into a buffer first, so a template error becomes
 // a clean 500 rather than half a page.
-func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page string, data map[string]any) {
+func (s *site) render(w http.ResponseWriter, r *http.Request, status int, page string, data map[string]any) {
 	t, ok := s.tmpl[page]
 	if !ok {
 		s.cfg.Logger.ErrorContext(r.Context(), "no such page template", "page", page)
@@ -135,7 +135,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 // pageError is the one place a page's error becomes a response: the domain
 // kind picks the status, the message is the user-safe one, and unknown
 // errors are logged once.
-func (s *Server) pageError(w http.ResponseWriter, r *http.Request, err error) {
+func (s *site) pageError(w http.ResponseWriter, r *http.Request, err error) {
 	status := httpStatus(err)
 	msg := incident.ErrorMessage(err)
 	if status == http.StatusInternalServerError {

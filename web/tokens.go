@@ -1,9 +1,11 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
@@ -11,11 +13,14 @@ import (
 	"github.com/firebreakhq/firebreak/incident"
 )
 
-func (s *Server) serveTokens(w http.ResponseWriter, r *http.Request) {
+// tokenAdmin is the admin pages that create, list and revoke API tokens.
+type tokenAdmin struct{ *site }
+
+func (s *tokenAdmin) serveTokens(w http.ResponseWriter, r *http.Request) {
 	s.renderTokens(w, r, http.StatusOK, "", "")
 }
 
-func (s *Server) renderTokens(w http.ResponseWriter, r *http.Request, status int, created, problem string) {
+func (s *tokenAdmin) renderTokens(w http.ResponseWriter, r *http.Request, status int, created, problem string) {
 	ctx := r.Context()
 	tokens, err := s.cfg.Access.ListAPITokens(ctx)
 	if err != nil {
@@ -34,7 +39,7 @@ func (s *Server) renderTokens(w http.ResponseWriter, r *http.Request, status int
 
 // serveCreateToken creates a token and shows its secret once; only the
 // hash is kept.
-func (s *Server) serveCreateToken(w http.ResponseWriter, r *http.Request) {
+func (s *tokenAdmin) serveCreateToken(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	v := viewerFrom(ctx)
 	name := strings.TrimSpace(r.PostFormValue("name"))
@@ -65,7 +70,7 @@ func (s *Server) serveCreateToken(w http.ResponseWriter, r *http.Request) {
 	s.renderTokens(w, r, http.StatusCreated, secret, "")
 }
 
-func (s *Server) serveRevokeToken(w http.ResponseWriter, r *http.Request) {
+func (s *tokenAdmin) serveRevokeToken(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
 	if err != nil {
@@ -78,4 +83,52 @@ func (s *Server) serveRevokeToken(w http.ResponseWriter, r *http.Request) {
 	}
 	s.cfg.Logger.InfoContext(ctx, "API token revoked", "token", id, "by", viewerFrom(ctx).UserID)
 	http.Redirect(w, r, "/admin/tokens", http.StatusSeeOther)
+}
+
+// tokenPrefix starts every API token, so a leaked one is recognisable by
+// secret scanners.
+const tokenPrefix = "fbk_"
+
+// newToken returns a fresh API token secret.
+func newToken() string { return tokenPrefix + randomString(32) }
+
+// requireToken authenticates an API call by its bearer token and checks
+// the token's scope.
+func (s *apiV1) requireToken(want incident.TokenScope) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx := r.Context()
+			h := r.Header.Get("Authorization")
+			secret, ok := strings.CutPrefix(h, "Bearer ")
+			if !ok || !strings.HasPrefix(secret, tokenPrefix) {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="firebreak"`)
+				apiError(w, http.StatusUnauthorized, "unauthorized", "Send an API token as Authorization: Bearer fbk_...")
+				return
+			}
+			tok, err := s.cfg.Access.GetAPITokenByHash(ctx, hashSecret(strings.TrimSpace(secret)))
+			if incident.ErrorCode(err) == incident.ENOTFOUND || (err == nil && !tok.Active()) {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="firebreak", error="invalid_token"`)
+				apiError(w, http.StatusUnauthorized, "invalid_token", "The API token is unknown or revoked.")
+				return
+			}
+			if err != nil {
+				s.apiFail(w, r, err)
+				return
+			}
+			if !tok.Scope.Allows(want) {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="firebreak", error="insufficient_scope", scope="`+string(want)+`"`)
+				apiError(w, http.StatusForbidden, "insufficient_scope", "This token's scope is "+string(tok.Scope)+"; this call needs "+string(want)+".")
+				return
+			}
+			// "Last used" to the minute is enough, and spares a busy
+			// integration a database write per call.
+			if now := s.cfg.Clock.Now(); tok.LastUsedAt == nil || now.Sub(*tok.LastUsedAt) >= time.Minute {
+				if err := s.cfg.Access.TouchAPIToken(ctx, tok.ID, now); err != nil {
+					s.cfg.Logger.WarnContext(ctx, "could not record an API token's use", "token", tok.ID, "err", err)
+				}
+			}
+			v := &viewer{UserID: tok.ActAs, Name: tok.Name, Token: tok}
+			next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, viewerKey{}, v)))
+		})
+	}
 }

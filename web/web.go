@@ -5,6 +5,11 @@
 // Like bot, it is a transport: it decodes, asks the domain (incident,
 // incident/metrics) through interfaces, and renders. Private incidents are
 // shown only to members of their Slack channel, on the pages and in the API.
+//
+// Server holds one route table (Routes); the handlers behind it are split
+// by part over a shared site (config, templates, names, who may see what):
+// signIn (auth.go), incidentPages (pages.go), reports (reports.go),
+// tokenAdmin (tokens.go) and apiV1 (api.go).
 package web
 
 import (
@@ -101,21 +106,54 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// Server serves the web view and the API.
+// Server serves the web view and the API. Each part of the surface is its
+// own type over the shared site: sign-in and sessions, the incident pages,
+// the metrics reports, the token admin pages, and /api/v1.
 type Server struct {
-	cfg    Config
-	tmpl   map[string]*template.Template
-	names  *nameCache
-	team   *teamCache
-	secure bool
-	cookie string
-	httpc  *http.Client
-	static http.Handler
+	static  http.Handler
+	auth    *signIn
+	pages   *incidentPages
+	reports *reports
+	tokens  *tokenAdmin
+	api     *apiV1
+}
+
+// site is what every part of the web view shares: the configuration, the
+// parsed page templates, people's names, and who may see what.
+type site struct {
+	cfg   Config
+	tmpl  map[string]*template.Template
+	names *nameCache
 }
 
 // New checks the configuration and parses the templates, so a broken
 // template fails at start.
 func New(cfg Config) (*Server, error) {
+	u, err := cfg.check()
+	if err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	tmpl, err := parseTemplates()
+	if err != nil {
+		return nil, err
+	}
+	sub, _ := fs.Sub(staticFS, "static")
+	st := &site{cfg: cfg, tmpl: tmpl, names: newNameCache(cfg.Slack, cfg.Clock, 10*time.Minute)}
+	rep := &reports{st}
+	return &Server{
+		static:  http.StripPrefix("/static/", http.FileServerFS(sub)),
+		auth:    newSignIn(st, u.Scheme == "https"),
+		pages:   &incidentPages{st},
+		reports: rep,
+		tokens:  &tokenAdmin{st},
+		api:     &apiV1{site: st, reports: rep},
+	}, nil
+}
+
+// check refuses a configuration the web view cannot run with, and returns
+// the parsed public URL.
+func (cfg Config) check() (*url.URL, error) {
 	switch {
 	case cfg.Reader == nil || cfg.Incidents == nil || cfg.Access == nil || cfg.Metrics == nil:
 		return nil, errors.New("web: Reader, Incidents, Access and Metrics are required")
@@ -128,6 +166,11 @@ func New(cfg Config) (*Server, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("web: the public URL %q is not an http(s) URL", cfg.PublicURL)
 	}
+	return u, nil
+}
+
+// withDefaults fills in what was left unset.
+func (cfg Config) withDefaults() Config {
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	if cfg.SlackAPIURL == "" {
 		cfg.SlackAPIURL = slack.APIURL
@@ -150,27 +193,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Policy.Location == nil {
 		cfg.Policy.Location = time.UTC
 	}
-	tmpl, err := parseTemplates()
-	if err != nil {
-		return nil, err
-	}
-	sub, _ := fs.Sub(staticFS, "static")
-	s := &Server{
-		cfg:    cfg,
-		tmpl:   tmpl,
-		names:  newNameCache(cfg.Slack, cfg.Clock, 10*time.Minute),
-		team:   &teamCache{api: cfg.Slack, fixed: cfg.TeamID},
-		secure: u.Scheme == "https",
-		cookie: "firebreak_session",
-		httpc:  &http.Client{Timeout: 10 * time.Second},
-		static: http.StripPrefix("/static/", http.FileServerFS(sub)),
-	}
-	if s.secure {
-		// __Host- cookies are Secure, host-only and Path=/ by rule, so a
-		// sibling subdomain cannot plant or overwrite them.
-		s.cookie = "__Host-firebreak_session"
-	}
-	return s, nil
+	return cfg
 }
 
 // Routes mounts the whole web and API surface on r. This is the one route
@@ -180,25 +203,25 @@ func (s *Server) Routes(r chi.Router) {
 		r.Use(securityHeaders)
 		r.Use(http.NewCrossOriginProtection().Handler)
 		r.Method(http.MethodGet, "/static/*", s.static)
-		r.Get("/login", s.serveLogin)
-		r.Get("/auth/start", s.serveAuthStart)
-		r.Get("/auth/callback", s.serveAuthCallback)
+		r.Get("/login", s.auth.serveLogin)
+		r.Get("/auth/start", s.auth.serveAuthStart)
+		r.Get("/auth/callback", s.auth.serveAuthCallback)
 
 		r.Group(func(r chi.Router) {
-			r.Use(s.requireSession)
+			r.Use(s.auth.requireSession)
 			r.Get("/", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/incidents", http.StatusFound) })
-			r.Post("/logout", s.serveLogout)
-			r.Get("/incidents", s.serveList)
-			r.Get("/incidents/{number}", s.serveIncident)
-			r.Get("/incidents/{number}/postmortem.md", s.servePostmortemMarkdown)
-			r.Get("/incidents/{number}/timeline.csv", s.serveTimelineCSV)
-			r.Get("/reports/metrics", s.serveMetrics)
-			r.Get("/reports/metrics.csv", s.serveMetricsCSV)
+			r.Post("/logout", s.auth.serveLogout)
+			r.Get("/incidents", s.pages.serveList)
+			r.Get("/incidents/{number}", s.pages.serveIncident)
+			r.Get("/incidents/{number}/postmortem.md", s.pages.servePostmortemMarkdown)
+			r.Get("/incidents/{number}/timeline.csv", s.pages.serveTimelineCSV)
+			r.Get("/reports/metrics", s.reports.serveMetrics)
+			r.Get("/reports/metrics.csv", s.reports.serveMetricsCSV)
 			r.Group(func(r chi.Router) {
-				r.Use(s.requireAdmin)
-				r.Get("/admin/tokens", s.serveTokens)
-				r.Post("/admin/tokens", s.serveCreateToken)
-				r.Post("/admin/tokens/{id}/revoke", s.serveRevokeToken)
+				r.Use(s.auth.requireAdmin)
+				r.Get("/admin/tokens", s.tokens.serveTokens)
+				r.Post("/admin/tokens", s.tokens.serveCreateToken)
+				r.Post("/admin/tokens/{id}/revoke", s.tokens.serveRevokeToken)
 			})
 		})
 	})
@@ -207,17 +230,17 @@ func (s *Server) Routes(r chi.Router) {
 		r.Use(middleware.NoCache)
 		r.Get("/openapi.json", serveOpenAPI)
 		r.Group(func(r chi.Router) {
-			r.Use(s.requireToken(incident.ScopeRead))
-			r.Get("/incidents", s.apiListIncidents)
-			r.Get("/incidents/{number}", s.apiGetIncident)
-			r.Get("/incidents/{number}/timeline", s.apiTimeline)
-			r.Get("/incidents/{number}/follow-ups", s.apiFollowUps)
-			r.Get("/metrics", s.apiMetrics)
+			r.Use(s.api.requireToken(incident.ScopeRead))
+			r.Get("/incidents", s.api.listIncidents)
+			r.Get("/incidents/{number}", s.api.getIncident)
+			r.Get("/incidents/{number}/timeline", s.api.timeline)
+			r.Get("/incidents/{number}/follow-ups", s.api.followUps)
+			r.Get("/metrics", s.api.metrics)
 		})
 		r.Group(func(r chi.Router) {
-			r.Use(s.requireToken(incident.ScopeWrite))
-			r.Post("/incidents", s.apiDeclare)
-			r.Patch("/incidents/{number}", s.apiUpdate)
+			r.Use(s.api.requireToken(incident.ScopeWrite))
+			r.Post("/incidents", s.api.declare)
+			r.Patch("/incidents/{number}", s.api.update)
 		})
 	})
 }
@@ -245,7 +268,7 @@ func securityHeaders(next http.Handler) http.Handler {
 }
 
 // isAdmin reports whether the Slack user may manage API tokens.
-func (s *Server) isAdmin(userID string) bool {
+func (s *signIn) isAdmin(userID string) bool {
 	for _, a := range s.cfg.Admins {
 		if a == userID {
 			return true
@@ -256,7 +279,7 @@ func (s *Server) isAdmin(userID string) bool {
 
 // canSee asks the permission model whether a person may see an incident.
 // Unknown membership (Slack unreachable) is never taken as membership.
-func (s *Server) canSee(ctx context.Context, userID string, inc *incident.Incident) (bool, error) {
+func (s *site) canSee(ctx context.Context, userID string, inc *incident.Incident) (bool, error) {
 	ok, err := s.cfg.Incidents.CanSee(ctx, userID, inc)
 	if err != nil {
 		s.cfg.Logger.WarnContext(ctx, "could not tell who may see a private incident", "incident", inc.Key(), "err", err)
@@ -266,7 +289,7 @@ func (s *Server) canSee(ctx context.Context, userID string, inc *incident.Incide
 }
 
 // visible keeps the incidents userID may see, in order.
-func (s *Server) visible(ctx context.Context, userID string, incs []*incident.Incident) ([]*incident.Incident, error) {
+func (s *site) visible(ctx context.Context, userID string, incs []*incident.Incident) ([]*incident.Incident, error) {
 	out := make([]*incident.Incident, 0, len(incs))
 	for _, inc := range incs {
 		ok, err := s.canSee(ctx, userID, inc)
@@ -282,7 +305,7 @@ func (s *Server) visible(ctx context.Context, userID string, incs []*incident.In
 
 // incidentFor loads an incident by its number, as ENOTFOUND when userID
 // may not see it, so a private incident's existence does not leak.
-func (s *Server) incidentFor(ctx context.Context, userID, number string) (*incident.Incident, error) {
+func (s *site) incidentFor(ctx context.Context, userID, number string) (*incident.Incident, error) {
 	n, err := parseNumber(number)
 	if err != nil {
 		return nil, err

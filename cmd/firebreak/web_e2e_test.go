@@ -157,7 +157,7 @@ func TestWebInBrowser(t *testing.T) {
 	// claiming it is the incident's acknowledgement.
 	fake.AddUserGroup(slackfake.UserGroup{ID: "S0ICS", Handle: "incident-commanders", Users: []string{"U0BOB"}})
 	policyPath := filepath.Join(t.TempDir(), "policy.yaml")
-	require.NoError(t, os.WriteFile(policyPath, []byte(e2ePolicy+"commander_group: S0ICS\n"), 0o600))
+	require.NoError(t, os.WriteFile(policyPath, []byte(strings.Replace(e2ePolicy, "commander_group: S0LEADS", "commander_group: S0ICS", 1)), 0o600))
 	addr := freeAddr(t)
 	base := "http://" + addr
 	b := startBot(t, botOptions{mode: "http", slack: fake, env: map[string]string{
