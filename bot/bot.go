@@ -55,10 +55,12 @@ type Config struct {
 	// incident commands off. When it is set, the feature services below
 	// must be set too.
 	Incidents IncidentService
-	// Updates posts status updates and keeps the comms clock.
+	// Updates posts status updates.
 	Updates UpdateService
 	// StatusPage drafts and publishes the public status page.
 	StatusPage StatusPageService
+	// Comms keeps the communication clock and renders the comms drafts.
+	Comms CommsService
 	// Paging pages responders.
 	Paging PagingService
 	// Changes lists recent changes; Rollbacks rolls them back.
@@ -70,8 +72,6 @@ type Config struct {
 	FollowThrough FollowThroughService
 	// Alerts turns proposed alerts into incidents.
 	Alerts AlertService
-	// Templates renders the comms drafts.
-	Templates incident.Renderer
 	// Postmortems drafts and exports postmortems; nil turns them off.
 	Postmortems PostmortemService
 	// Metrics answers /incident metrics; nil turns the command off.

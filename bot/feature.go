@@ -15,7 +15,7 @@ import (
 // The transport is split by feature as the domain is. The router (Handler)
 // verifies, admits and acknowledges what Slack sends and dispatches it on a
 // table; each feature's handlers (lifecycleHandlers, updateHandlers,
-// pagingHandlers ...) hold the one feature service they call and declare,
+// pagingHandlers ...) hold the feature service they call and declare,
 // in their table, the subcommands, buttons, forms, shortcuts and events
 // they answer.
 
@@ -62,10 +62,10 @@ type feature interface {
 func features(cfg Config, k *kit) []feature {
 	return []feature{
 		&lifecycleHandlers{kit: k},
-		&updateHandlers{kit: k, updates: cfg.Updates, templates: cfg.Templates},
+		&updateHandlers{kit: k, updates: cfg.Updates},
 		&pagingHandlers{kit: k, paging: cfg.Paging},
 		&changeHandlers{kit: k, changes: cfg.Changes, rollbacks: cfg.Rollbacks, notes: cfg.Capture},
-		&statusPageHandlers{kit: k, statusPage: cfg.StatusPage},
+		&commsHandlers{kit: k, statusPage: cfg.StatusPage, comms: cfg.Comms},
 		&captureHandlers{kit: k, capture: cfg.Capture},
 		&followThroughHandlers{kit: k, followThrough: cfg.FollowThrough},
 		&alertHandlers{kit: k, alerts: cfg.Alerts},

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/comms"
 )
 
 // The transport depends on these small interfaces, one per feature, rather
@@ -27,18 +28,23 @@ type IncidentService interface {
 	Resolve(ctx context.Context, id int64, actor, summary string, check incident.ResolutionCheck) (*incident.Incident, error)
 }
 
-// UpdateService posts status updates and keeps the comms clock.
+// UpdateService posts status updates and snoozes their reminders.
 type UpdateService interface {
 	PostUpdate(ctx context.Context, id int64, in incident.UpdateInput) (*incident.Incident, error)
 	Snooze(ctx context.Context, id int64, actor string) (*incident.Incident, error)
-	Comms(ctx context.Context, id int64, r incident.Renderer) ([]incident.Draft, error)
 }
 
 // StatusPageService drafts and publishes the public status page.
 type StatusPageService interface {
 	Draft(ctx context.Context, id int64, kind, ref string) (string, error)
-	Publish(ctx context.Context, id int64, in incident.PublishInput) (bool, error)
+	Publish(ctx context.Context, id int64, in comms.PublishInput) (bool, error)
 	RetryStatusPage(ctx context.Context, value, actor string) error
+}
+
+// CommsService keeps the communication clock: the comms drafts and the
+// comms lead's decisions.
+type CommsService interface {
+	Comms(ctx context.Context, id int64) ([]comms.Draft, error)
 	CustomerEmail(ctx context.Context, id int64, sent bool, actor string) (*incident.Incident, error)
 	Decline(ctx context.Context, id int64, actor string) (*incident.Incident, error)
 	FlagDataConcern(ctx context.Context, id int64, actor string) (*incident.Incident, error)
@@ -102,7 +108,7 @@ func (c Config) missingFeatures() []string {
 		name string
 		set  bool
 	}{
-		{"Updates", c.Updates != nil}, {"StatusPage", c.StatusPage != nil}, {"Paging", c.Paging != nil},
+		{"Updates", c.Updates != nil}, {"StatusPage", c.StatusPage != nil}, {"Comms", c.Comms != nil}, {"Paging", c.Paging != nil},
 		{"Changes", c.Changes != nil}, {"Rollbacks", c.Rollbacks != nil}, {"Capture", c.Capture != nil}, {"FollowThrough", c.FollowThrough != nil},
 		{"Alerts", c.Alerts != nil},
 	} {

@@ -10,17 +10,25 @@ import (
 	"github.com/firebreakhq/firebreak/incident/alerts"
 	"github.com/firebreakhq/firebreak/incident/capture"
 	"github.com/firebreakhq/firebreak/incident/changes"
+	"github.com/firebreakhq/firebreak/incident/comms"
 	"github.com/firebreakhq/firebreak/incident/followthrough"
 	"github.com/firebreakhq/firebreak/incident/incidenttest"
 	"github.com/firebreakhq/firebreak/incident/paging"
 )
 
 // withService sets every feature service of cfg to svc, and Capture,
-// Alerts, FollowThrough and Paging to their services over the same store,
-// chat and clock; closing an incident schedules its review.
+// Alerts, Comms, FollowThrough and Paging to their services over the same
+// store, chat and clock; the communication clock joins svc's lifecycle, and
+// closing an incident schedules its review.
 func withService(cfg Config, svc *incident.Service, store *incidenttest.MemStore, chat incident.Chat) Config {
-	cfg.Incidents, cfg.Updates, cfg.StatusPage = svc, svc, svc
+	cfg.Incidents, cfg.Updates = svc, svc
 	cfg.Paging = paging.New(paging.Config{Store: store, Core: svc, Chat: chat, Scheduler: cfg.Scheduler, Policy: svc.Policy(), Clock: cfg.Clock})
+	cm := comms.New(comms.Config{Store: store, Core: svc, Chat: chat, Scheduler: cfg.Scheduler, Policy: svc.Policy(), Clock: cfg.Clock})
+	svc.Use(cm.Feature())
+	if r, ok := cfg.Scheduler.(JobRegistrar); ok {
+		cm.RegisterJobs(r)
+	}
+	cfg.StatusPage, cfg.Comms = cm.Publisher(), cm
 	if cfg.Changes == nil {
 		// "What changed?" is listed at declare, as the program wires it.
 		chg := changes.New(changes.Config{Store: store, Core: svc, Chat: chat, Scheduler: cfg.Scheduler, Policy: svc.Policy(), Clock: cfg.Clock})

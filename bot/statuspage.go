@@ -3,12 +3,14 @@ package bot
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 
 	"github.com/slack-go/slack"
 
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/comms"
 )
 
 // ViewStatusPage is the callback id of the status page edit modal.
@@ -23,54 +25,56 @@ type statusPageMeta struct {
 	Ref        string `json:"r,omitempty"`
 }
 
-// statusPageHandlers answer the communication clock: the status page and
+// commsHandlers answer the communication clock: the comms, status page and
 // data-concern commands, the status page's buttons and edit form, and the
 // customer e-mail's buttons.
-type statusPageHandlers struct {
+type commsHandlers struct {
 	kit        *kit
 	statusPage StatusPageService
+	comms      CommsService
 }
 
-func (sp *statusPageHandlers) table() table {
-	byID := sp.kit.byID
+func (c *commsHandlers) table() table {
+	byID := c.kit.byID
 	return table{
 		commands: []command{
-			{name: "statuspage", usage: "statuspage [public message]", summary: "Post to the public status page now: the draft in a form, or the text given.", run: sp.statuspageCommand},
-			{name: "data-concern", usage: "data-concern", summary: "Flag that customer data may be affected; proposes the customer e-mail at once.", run: sp.dataConcernCommand},
+			{name: "comms", usage: "comms", summary: "Show the status-page and customer e-mail drafts, ready to copy.", run: c.commsCommand},
+			{name: "statuspage", usage: "statuspage [public message]", summary: "Post to the public status page now: the draft in a form, or the text given.", run: c.statuspageCommand},
+			{name: "data-concern", usage: "data-concern", summary: "Flag that customer data may be affected; proposes the customer e-mail at once.", run: c.dataConcernCommand},
 		},
 		actions: map[string]action{
-			incident.ActionStatusPagePublish: {run: sp.actionPublish, find: sp.publishIncident},
-			incident.ActionStatusPageEdit:    {run: sp.actionEditPublic, find: sp.publishIncident},
-			incident.ActionStatusPageDecline: {run: sp.actionDecline, find: byID},
-			incident.ActionStatusPageRetry:   {run: sp.actionRetryPublic, find: sp.retryIncident},
-			incident.ActionEmailSent:         {run: sp.actionCustomerEmail(true), find: byID},
-			incident.ActionEmailNotNeeded:    {run: sp.actionCustomerEmail(false), find: byID},
+			incident.ActionStatusPagePublish: {run: c.actionPublish, find: c.publishIncident},
+			incident.ActionStatusPageEdit:    {run: c.actionEditPublic, find: c.publishIncident},
+			incident.ActionStatusPageDecline: {run: c.actionDecline, find: byID},
+			incident.ActionStatusPageRetry:   {run: c.actionRetryPublic, find: c.retryIncident},
+			incident.ActionEmailSent:         {run: c.actionCustomerEmail(true), find: byID},
+			incident.ActionEmailNotNeeded:    {run: c.actionCustomerEmail(false), find: byID},
 		},
-		views: map[string]view{ViewStatusPage: {run: sp.submitStatusPage, sealed: true}},
+		views: map[string]view{ViewStatusPage: {run: c.submitStatusPage, sealed: true}},
 	}
 }
 
 // publishIncident finds the incident a Publish or Edit button names.
-func (sp *statusPageHandlers) publishIncident(ctx context.Context, _ slack.InteractionCallback, v string) (*incident.Incident, error) {
-	id, _, _, err := incident.ParsePublishValue(v)
+func (c *commsHandlers) publishIncident(ctx context.Context, _ slack.InteractionCallback, v string) (*incident.Incident, error) {
+	id, _, _, err := comms.ParsePublishValue(v)
 	if err != nil {
 		return nil, err
 	}
-	return sp.kit.incidents.Get(ctx, id)
+	return c.kit.incidents.Get(ctx, id)
 }
 
 // retryIncident finds the incident a Retry button names: "<id>|...".
-func (sp *statusPageHandlers) retryIncident(ctx context.Context, _ slack.InteractionCallback, v string) (*incident.Incident, error) {
+func (c *commsHandlers) retryIncident(ctx context.Context, _ slack.InteractionCallback, v string) (*incident.Incident, error) {
 	idText, _, _ := strings.Cut(v, "|")
-	return sp.kit.incidentFromValue(ctx, idText)
+	return c.kit.incidentFromValue(ctx, idText)
 }
 
-func (sp *statusPageHandlers) actionPublish(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
-	id, kind, ref, err := incident.ParsePublishValue(a.Value)
+func (c *commsHandlers) actionPublish(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
+	id, kind, ref, err := comms.ParsePublishValue(a.Value)
 	if err != nil {
 		return err
 	}
-	scheduled, err := sp.statusPage.Publish(ctx, id, incident.PublishInput{Kind: kind, Ref: ref, Actor: cb.User.ID})
+	scheduled, err := c.statusPage.Publish(ctx, id, comms.PublishInput{Kind: kind, Ref: ref, Actor: cb.User.ID})
 	if err != nil {
 		return err
 	}
@@ -91,23 +95,23 @@ func StatusPageModal(inc *incident.Incident, kind, ref, draft string) slack.Moda
 		Blocks: slack.Blocks{BlockSet: []slack.Block{block}}}
 }
 
-func (sp *statusPageHandlers) actionEditPublic(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
-	id, kind, ref, err := incident.ParsePublishValue(a.Value)
+func (c *commsHandlers) actionEditPublic(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
+	id, kind, ref, err := comms.ParsePublishValue(a.Value)
 	if err != nil {
 		return err
 	}
-	inc, err := sp.kit.incidents.Get(ctx, id)
+	inc, err := c.kit.incidents.Get(ctx, id)
 	if err != nil {
 		return err
 	}
-	draft, err := sp.statusPage.Draft(ctx, id, kind, ref)
+	draft, err := c.statusPage.Draft(ctx, id, kind, ref)
 	if err != nil {
 		return err
 	}
-	return sp.kit.openModal(ctx, cb.TriggerID, cb.User.ID, StatusPageModal(inc, kind, ref, draft))
+	return c.kit.openModal(ctx, cb.TriggerID, cb.User.ID, StatusPageModal(inc, kind, ref, draft))
 }
 
-func (sp *statusPageHandlers) submitStatusPage(ctx context.Context, cb slack.InteractionCallback) (*slack.ViewSubmissionResponse, error) {
+func (c *commsHandlers) submitStatusPage(ctx context.Context, cb slack.InteractionCallback) (*slack.ViewSubmissionResponse, error) {
 	var m statusPageMeta
 	if err := json.Unmarshal([]byte(cb.View.PrivateMetadata), &m); err != nil || m.IncidentID == 0 {
 		return nil, incident.Errorf(incident.EINVALID, "The form lost track of its incident; open it again.")
@@ -116,7 +120,7 @@ func (sp *statusPageHandlers) submitStatusPage(ctx context.Context, cb slack.Int
 	if body == "" {
 		return slack.NewErrorsViewSubmissionResponse(map[string]string{blockStatusPageBody: "Write what customers should read."}), nil
 	}
-	scheduled, err := sp.statusPage.Publish(ctx, m.IncidentID, incident.PublishInput{Kind: m.Kind, Ref: m.Ref, Body: body, Actor: cb.User.ID})
+	scheduled, err := c.statusPage.Publish(ctx, m.IncidentID, comms.PublishInput{Kind: m.Kind, Ref: m.Ref, Body: body, Actor: cb.User.ID})
 	if err != nil {
 		if code := incident.ErrorCode(err); code == incident.EINVALID || code == incident.ECONFLICT || code == incident.EFORBIDDEN {
 			return slack.NewErrorsViewSubmissionResponse(map[string]string{blockStatusPageBody: userMessage(err)}), nil
@@ -129,34 +133,34 @@ func (sp *statusPageHandlers) submitStatusPage(ctx context.Context, cb slack.Int
 	return nil, nil
 }
 
-func (sp *statusPageHandlers) actionDecline(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
-	inc, err := sp.kit.incidentFromValue(ctx, a.Value)
+func (c *commsHandlers) actionDecline(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
+	inc, err := c.kit.incidentFromValue(ctx, a.Value)
 	if err != nil {
 		return err
 	}
-	_, err = sp.statusPage.Decline(ctx, inc.ID, cb.User.ID)
+	_, err = c.comms.Decline(ctx, inc.ID, cb.User.ID)
 	return err
 }
 
-func (sp *statusPageHandlers) actionRetryPublic(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
-	return sp.statusPage.RetryStatusPage(ctx, a.Value, cb.User.ID)
+func (c *commsHandlers) actionRetryPublic(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
+	return c.statusPage.RetryStatusPage(ctx, a.Value, cb.User.ID)
 }
 
-func (sp *statusPageHandlers) actionCustomerEmail(sent bool) ActionHandler {
+func (c *commsHandlers) actionCustomerEmail(sent bool) ActionHandler {
 	return func(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
-		inc, err := sp.kit.incidentFromValue(ctx, a.Value)
+		inc, err := c.kit.incidentFromValue(ctx, a.Value)
 		if err != nil {
 			return err
 		}
-		_, err = sp.statusPage.CustomerEmail(ctx, inc.ID, sent, cb.User.ID)
+		_, err = c.comms.CustomerEmail(ctx, inc.ID, sent, cb.User.ID)
 		return err
 	}
 }
 
 // statuspageCommand is "/incident statuspage [text]": publish the first
 // post (or an update, once public) now, with the draft or the given text.
-func (sp *statusPageHandlers) statuspageCommand(ctx context.Context, inv Invocation) (Reply, error) {
-	inc, err := sp.kit.incidentHere(ctx, inv)
+func (c *commsHandlers) statuspageCommand(ctx context.Context, inv Invocation) (Reply, error) {
+	inc, err := c.kit.incidentHere(ctx, inv)
 	if err != nil {
 		return Reply{}, err
 	}
@@ -165,11 +169,11 @@ func (sp *statusPageHandlers) statuspageCommand(ctx context.Context, inv Invocat
 		kind = incident.PostUpdate
 	}
 	if inv.Args == "" && inv.Cmd.TriggerID != "" {
-		draft, err := sp.statusPage.Draft(ctx, inc.ID, kind, "")
+		draft, err := c.statusPage.Draft(ctx, inc.ID, kind, "")
 		if err != nil {
 			return Reply{}, err
 		}
-		return Reply{}, sp.kit.openModal(ctx, inv.Cmd.TriggerID, inv.Cmd.UserID, StatusPageModal(inc, kind, "", draft))
+		return Reply{}, c.kit.openModal(ctx, inv.Cmd.TriggerID, inv.Cmd.UserID, StatusPageModal(inc, kind, "", draft))
 	}
 	ref := ""
 	if kind == incident.PostUpdate {
@@ -177,10 +181,10 @@ func (sp *statusPageHandlers) statuspageCommand(ctx context.Context, inv Invocat
 		// command carries the same trigger id and posts once.
 		ref = "cmd-" + inv.Cmd.TriggerID
 		if inv.Cmd.TriggerID == "" {
-			ref = "cmd-" + strconv.FormatInt(sp.kit.clock.Now().UnixNano(), 10)
+			ref = "cmd-" + strconv.FormatInt(c.kit.clock.Now().UnixNano(), 10)
 		}
 	}
-	scheduled, err := sp.statusPage.Publish(ctx, inc.ID, incident.PublishInput{Kind: kind, Ref: ref, Body: inv.Args, Actor: inv.Cmd.UserID})
+	scheduled, err := c.statusPage.Publish(ctx, inc.ID, comms.PublishInput{Kind: kind, Ref: ref, Body: inv.Args, Actor: inv.Cmd.UserID})
 	if err != nil {
 		return Reply{}, err
 	}
@@ -192,15 +196,36 @@ func (sp *statusPageHandlers) statuspageCommand(ctx context.Context, inv Invocat
 
 // dataConcernCommand is "/incident data-concern": flag that customer data
 // may be affected, which proposes the customer e-mail at once.
-func (sp *statusPageHandlers) dataConcernCommand(ctx context.Context, inv Invocation) (Reply, error) {
-	inc, err := sp.kit.incidentHere(ctx, inv)
+func (c *commsHandlers) dataConcernCommand(ctx context.Context, inv Invocation) (Reply, error) {
+	inc, err := c.kit.incidentHere(ctx, inv)
 	if err != nil {
 		return Reply{}, err
 	}
-	if _, err := sp.statusPage.FlagDataConcern(ctx, inc.ID, inv.Cmd.UserID); err != nil {
+	if _, err := c.comms.FlagDataConcern(ctx, inc.ID, inv.Cmd.UserID); err != nil {
 		return Reply{}, err
 	}
 	return ephemeral("%s is flagged for a data concern; the customer e-mail draft follows in the channel.", inc.Key()), nil
+}
+
+// commsCommand is "/incident comms": the four drafts, ready to copy.
+func (c *commsHandlers) commsCommand(ctx context.Context, inv Invocation) (Reply, error) {
+	inc, err := c.kit.incidentHere(ctx, inv)
+	if err != nil {
+		return Reply{}, err
+	}
+	drafts, err := c.comms.Comms(ctx, inc.ID)
+	if err != nil {
+		return Reply{}, err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "*Comms drafts for %s* — copy, edit, send.\n", inc.Key())
+	blocks := []slack.Block{slack.NewHeaderBlock(plain(clip("Comms drafts · "+inc.Key(), 150)))}
+	for _, d := range drafts {
+		fmt.Fprintf(&b, "\n*%s*\n```%s```\n", d.Title, d.Text)
+		blocks = append(blocks,
+			slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, "*"+d.Title+"*\n```"+clip(strings.TrimSpace(d.Text), 2900)+"```", false, false), nil, nil))
+	}
+	return Reply{ResponseType: slack.ResponseTypeEphemeral, Text: clip(b.String(), 3000), Blocks: blocks}, nil
 }
 
 // publicField is the panel's status page line, once the incident is public.

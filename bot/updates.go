@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -28,19 +27,17 @@ const (
 	blockUpdateNext   = "update_next"
 )
 
-// updateHandlers answer status updates: the update command and form, the
-// nag's buttons, and the comms drafts.
+// updateHandlers answer status updates: the update command and form, and
+// the nag's buttons.
 type updateHandlers struct {
-	kit       *kit
-	updates   UpdateService
-	templates incident.Renderer
+	kit     *kit
+	updates UpdateService
 }
 
 func (u *updateHandlers) table() table {
 	return table{
 		commands: []command{
 			{name: "update", usage: "update <what we know, what we are doing>", summary: "Post a status update; without text, a form asks for it.", run: u.updateCommand},
-			{name: "comms", usage: "comms", summary: "Show the status-page and customer e-mail drafts, ready to copy.", run: u.commsCommand},
 		},
 		actions: map[string]action{
 			ActionPostUpdate:         {run: u.actionPostUpdate, find: u.kit.byID},
@@ -180,28 +177,4 @@ func (u *updateHandlers) updateCommand(ctx context.Context, inv Invocation) (Rep
 		return Reply{}, err
 	}
 	return ephemeral("Update posted for %s; the reminder clock starts again.", inc.Key()), nil
-}
-
-// commsCommand is "/incident comms": the four drafts, ready to copy.
-func (u *updateHandlers) commsCommand(ctx context.Context, inv Invocation) (Reply, error) {
-	if u.templates == nil {
-		return Reply{}, incident.Errorf(incident.EINTERNAL, "No comms templates are loaded.")
-	}
-	inc, err := u.kit.incidentHere(ctx, inv)
-	if err != nil {
-		return Reply{}, err
-	}
-	drafts, err := u.updates.Comms(ctx, inc.ID, u.templates)
-	if err != nil {
-		return Reply{}, err
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "*Comms drafts for %s* — copy, edit, send.\n", inc.Key())
-	blocks := []slack.Block{slack.NewHeaderBlock(plain(clip("Comms drafts · "+inc.Key(), 150)))}
-	for _, d := range drafts {
-		fmt.Fprintf(&b, "\n*%s*\n```%s```\n", d.Title, d.Text)
-		blocks = append(blocks,
-			slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, "*"+d.Title+"*\n```"+clip(strings.TrimSpace(d.Text), 2900)+"```", false, false), nil, nil))
-	}
-	return Reply{ResponseType: slack.ResponseTypeEphemeral, Text: clip(b.String(), 3000), Blocks: blocks}, nil
 }

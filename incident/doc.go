@@ -19,16 +19,15 @@
 //     operations.go, channel.go, resolution.go); roles and permissions
 //     (access.go, authorize.go, permission.go); the vocabulary of changes
 //     (changes.go) and of alerts (alert.go); status
-//     updates, nags and the communication clock (update.go, nag.go, comms.go,
-//     commsclock.go, statuspage.go); drills (drill.go). The vocabulary of
+//     updates and nags (update.go, nag.go), and the vocabulary of the
+//     status page (statuspage.go); drills (drill.go). The vocabulary of
 //     captured messages (CapturedMessage, SlackTime) and of follow-through
 //     (Review, FollowUpPolicy, Team, business days) stays here (capture.go,
 //     followup.go).
 //   - The interfaces the outside implements: Store and Tx (store.go, one
 //     transaction per public method; Atomic for rows and jobs together),
-//     Chat (chat.go, the Slack side), Pager, ChangeSource, Rollbacker and
-//     the status page publishers (providers.go), Scheduler and the job
-//     contract (jobs.go), Clock, Renderer.
+//     Chat (chat.go, the Slack side), Pager, ChangeSource and Rollbacker
+//     (providers.go), Scheduler and the job contract (jobs.go), Clock.
 //   - The table of provider names (provider.go), the typed notices the
 //     domain returns for the transport to word (notice.go, format.go), and
 //     the Observer that counts what happened for metrics (observer.go).
@@ -42,17 +41,20 @@
 // job), changes ("what changed?" from the change sources and webhooks, and
 // guarded rollbacks through the Rollbackers, with their jobs and an
 // eleven-method store interface; who may roll back stays the permission
-// model here), followthrough (the postmortem review scheduled at the close,
-// action-item reminders, overdue escalations, the weekly digest, scheduled
-// drills, with the notice job), paging (pages per severity,
+// model here), comms (the status page and customer e-mail clock, the status
+// page publisher and the comms drafts, with their jobs), followthrough (the
+// postmortem review scheduled at the close, action-item reminders, overdue
+// escalations, the weekly digest, scheduled drills, with the notice job),
+// paging (pages per severity,
 // acknowledgements and escalations from PagerDuty, the bot's own re-page,
 // inviting the people paged, drills' test pages, who is on call; behind an
 // eight-method store interface, joining the declare with a Planner and
 // raises and resolves with a Hook), postmortem (drafting and
 // exporting postmortems), metrics (the response-time maths),
 // jobs (the durable job engine on River), gormstore (the gorm Store for
-// SQLite and PostgreSQL), pgtest and incidenttest (the test kit: in-memory
-// store, job queue, golden files, the store conformance suite). Imports
+// SQLite and PostgreSQL, one part per feature on one handle), pgtest and
+// incidenttest (the test kit: in-memory store, split the same way, job
+// queue, golden files, the store conformance suite). Imports
 // point inward: this package imports no sibling and no vendor SDK, which
 // arch_test.go keeps true. A feature package reaches the core through the
 // exported Service methods it needs (Notify and Say post in the channel,

@@ -40,12 +40,6 @@ type ServiceConfig struct {
 	Store     Store
 	Scheduler Scheduler
 	Chat      Chat
-	// StatusPages publish incidents publicly; empty turns the status page
-	// clock off.
-	StatusPages []StatusPage
-	// Templates renders the comms drafts the clocks propose; nil falls back
-	// to plain built-in sentences.
-	Templates Renderer
 	// Hooks run after each committed lifecycle change, after the
 	// service's own; Use adds a feature's.
 	Hooks  []Hook
@@ -68,15 +62,13 @@ type Service struct {
 	chat   Chat
 	policy Policy
 
-	statusPages []StatusPage
-	templates   Renderer
-	hooks       []Hook
-	planners    []namedPlanner
-	clock       Clock
-	log         *slog.Logger
-	observer    Observer
-	members     membership
-	noticeText  func(Notice) string
+	hooks      []Hook
+	planners   []namedPlanner
+	clock      Clock
+	log        *slog.Logger
+	observer   Observer
+	members    membership
+	noticeText func(Notice) string
 }
 
 // NewService returns a Service.
@@ -98,8 +90,7 @@ func NewService(cfg ServiceConfig) *Service {
 	}
 	s := &Service{noticeText: cfg.Render, store: cfg.Store, sched: cfg.Scheduler, chat: MarkDrills(cfg.Chat, cfg.Store), policy: cfg.Policy,
 		clock: cfg.Clock, log: cfg.Logger,
-		statusPages: cfg.StatusPages, templates: cfg.Templates}
-	s.hooks = append([]Hook{s.commsHook}, cfg.Hooks...)
+		hooks: append([]Hook(nil), cfg.Hooks...)}
 	s.observer = cfg.Observer
 	if s.observer == nil {
 		s.observer = noObserver{}
@@ -118,8 +109,6 @@ func (s *Service) RegisterJobs(r interface {
 	r.Handle(JobSync, s.runSync)
 	r.Handle(JobNag, s.runNag)
 	r.Handle(JobAckCheck, s.runAckCheck)
-	r.Handle(JobComms, s.runComms)
-	r.Handle(JobStatusPagePost, s.runStatusPagePost)
 }
 
 // DeclareInput is what a responder gives when declaring.
@@ -261,11 +250,6 @@ func (s *Service) planDeclared(ctx context.Context, tx Tx, inc *Incident, in Dec
 		return err
 	}
 	if err := s.planAckCheck(ctx, tx, inc); err != nil {
-		return err
-	}
-	// The communication clock starts with the incident: draft, nudge,
-	// escalation and the customer e-mail check.
-	if err := s.planComms(ctx, tx, inc, inc.DeclaredAt); err != nil {
 		return err
 	}
 	for _, p := range s.planners {
@@ -615,21 +599,6 @@ func (s *Service) bookmarks(inc *Incident) [][2]string {
 func TopicNotice(inc *Incident) Notice {
 	return Notice{Kind: NoticeTopic, Incident: inc.Key(), User: inc.Commander, Values: map[string]string{
 		"severity": inc.Severity.String(), "status": inc.Status.Label(), "title": inc.Title, "drill": strconv.FormatBool(inc.Drill)}}
-}
-
-func orBot(actor string) string {
-	if actor == "" {
-		return "bot"
-	}
-	return actor
-}
-
-func truncate(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
 }
 
 // Dedupe trims each string and drops empty ones and repeats, keeping the

@@ -1,9 +1,47 @@
 package incident
 
-import (
-	"context"
-	"time"
+import "time"
+
+// The vocabulary of the communication clock and the status page, which
+// the policy, the transport and the postmortem share; the clock itself
+// lives in incident/comms.
+
+// Button actions of the communication clock's messages.
+const (
+	ActionStatusPagePublish = "statuspage_publish"
+	ActionStatusPageEdit    = "statuspage_edit"
+	ActionStatusPageDecline = "statuspage_decline"
+	ActionStatusPageRetry   = "statuspage_retry"
+	ActionEmailSent         = "customer_email_sent"
+	ActionEmailNotNeeded    = "customer_email_not_needed"
 )
+
+// Kinds of public post, each pre-filled from its comms template. The
+// timeline keeps the kind of each post in its EventStatusPage's "kind".
+const (
+	// PostAcknowledge is the first post: we know, we are investigating.
+	PostAcknowledge = "ack"
+	// PostUpdate mirrors a status update; its ref is the update's id.
+	PostUpdate = "update"
+	// PostStillInvestigating is the proposal after a quiet spell.
+	PostStillInvestigating = "stale"
+	// PostResolution is the resolution notice.
+	PostResolution = "resolution"
+	// PostComponents changes component states without a message.
+	PostComponents = "components"
+)
+
+// FirstPublicPost returns when the incident first appeared on the status
+// page, from its timeline.
+func FirstPublicPost(events []TimelineEvent) (time.Time, bool) {
+	var first time.Time
+	for _, ev := range events {
+		if ev.Kind == EventStatusPage && ev.Data["kind"] != PostComponents && (first.IsZero() || ev.At.Before(first)) {
+			first = ev.At
+		}
+	}
+	return first, !first.IsZero()
+}
 
 // PublicStatus is an incident's status as a public status page shows it.
 type PublicStatus string
@@ -52,63 +90,6 @@ func (c ComponentStatus) Label() string {
 	return string(c)
 }
 
-// PublicIncident is an incident as published on a status page.
-type PublicIncident struct {
-	// Provider names the StatusPage that holds it ("statuspage", "instatus").
-	Provider string
-	ID       string
-	// URL is the public link to the incident, or to the page when the
-	// provider has no per-incident link.
-	URL    string
-	Status PublicStatus
-}
-
-// PublicPost is one public post: the first one opens the public incident,
-// later ones add an update to it.
-type PublicPost struct {
-	// Name is the public incident's title (used when creating).
-	Name   string
-	Status PublicStatus
-	Body   string
-	// Components maps a provider component id to its new state.
-	Components map[string]ComponentStatus
-	// Impact is the overall impact for providers that take one: none,
-	// minor, major or critical.
-	Impact string
-	// Notify tells subscribers (e-mail, SMS, webhooks).
-	Notify bool
-	// StartedAt is when the incident began; a provider asked to recover
-	// looks for incidents created since then.
-	StartedAt time.Time
-}
-
-// StatusPage publishes incidents on a public status page (Atlassian
-// Statuspage, Instatus). Implementations return *Error values: EFORBIDDEN
-// for refused credentials, ENOTFOUND for an unknown page or incident,
-// EINVALID for a post the provider rejects, EUNAVAILABLE (with a RetryAfter
-// method when the provider asked us to wait) when it is down or limiting.
-//
-// A post may be interrupted after the provider acted and before the answer
-// arrived. A retry passes recover, and the implementation first looks for
-// the incident (or the update) the interrupted attempt made, returning it
-// instead of posting twice.
-type StatusPage interface {
-	// Name is the provider's key, as the policy's statuspage.provider
-	// names it: "statuspage" or "instatus".
-	Name() string
-	// Title names the provider to people: "Statuspage", "Instatus".
-	Title() string
-	// Create opens a public incident. With recover it returns an unresolved
-	// incident with the same name created since post.StartedAt, if any.
-	Create(ctx context.Context, post PublicPost, recover bool) (PublicIncident, error)
-	// Update adds an update to a public incident. With recover it returns
-	// without posting when the incident's latest update has the same body.
-	Update(ctx context.Context, ref PublicIncident, post PublicPost, recover bool) (PublicIncident, error)
-	// SetComponents changes the incident's components' states without a
-	// new public message.
-	SetComponents(ctx context.Context, ref PublicIncident, components map[string]ComponentStatus) error
-}
-
 // StatusPageService maps a service to its status page.
 type StatusPageService struct {
 	// Provider is "statuspage" or "instatus"; empty means the one that is
@@ -134,52 +115,4 @@ type CommsPolicy struct {
 // DefaultCommsPolicy returns the practice's defaults.
 func DefaultCommsPolicy() CommsPolicy {
 	return CommsPolicy{StaleAfter: 30 * time.Minute, Notify: true}
-}
-
-// publicStatus maps the incident's status to the public one.
-func publicStatus(s Status) PublicStatus {
-	switch s {
-	case StatusMitigated:
-		return PublicMonitoring
-	case StatusResolved, StatusClosed:
-		return PublicResolved
-	}
-	return PublicInvestigating
-}
-
-// componentStatus maps severity and status to the affected components'
-// public state: the severity's state while open, degraded performance once
-// mitigated, operational once resolved.
-func componentStatus(inc *Incident, p Policy) ComponentStatus {
-	switch inc.Status {
-	case StatusResolved, StatusClosed:
-		return ComponentOperational
-	case StatusMitigated:
-		return ComponentDegraded
-	}
-	if c := p.Severity(inc.Severity).ComponentStatus; c.Valid() {
-		return c
-	}
-	return defaultComponentStatus(inc.Severity)
-}
-
-func defaultComponentStatus(sev Severity) ComponentStatus {
-	switch sev {
-	case P1:
-		return ComponentMajorOutage
-	case P2:
-		return ComponentPartialOutage
-	}
-	return ComponentDegraded
-}
-
-// publicImpact is Statuspage's impact for a severity.
-func publicImpact(sev Severity) string {
-	switch sev {
-	case P1:
-		return "critical"
-	case P2:
-		return "major"
-	}
-	return "minor"
 }

@@ -26,7 +26,7 @@ var slackWording = map[string]*regexp.Regexp{
 
 // featurePackages are the feature packages split out of package incident;
 // their strings are scanned too.
-var featurePackages = []string{"alerts", "capture", "changes", "followthrough", "paging", "postmortem"}
+var featurePackages = []string{"alerts", "capture", "changes", "comms", "followthrough", "paging", "postmortem"}
 
 // notYetNotices are the files of package incident (and of its feature
 // packages, by relative path) whose messages are still

@@ -10,7 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/comms"
 	"github.com/firebreakhq/firebreak/templates"
 )
 
@@ -21,7 +21,7 @@ func TestCommsDraftsGolden(t *testing.T) {
 	set, err := templates.Load("")
 	require.NoError(t, err)
 	start := time.Date(2026, 8, 7, 14, 2, 0, 0, time.UTC)
-	data := incident.CommsData{
+	data := comms.Data{
 		Key: "INC-42", Title: "Checkout is down", Severity: "P1", Affected: "Checkout",
 		Impact:       "Some customers could not complete a purchase.",
 		LatestUpdate: "We have found the cause and are rolling back a recent change.",
@@ -29,7 +29,7 @@ func TestCommsDraftsGolden(t *testing.T) {
 		StartedAt:    start, ResolvedAt: start.Add(49 * time.Minute), Duration: 49 * time.Minute,
 		NextUpdateMinutes: 30, Now: start.Add(31 * time.Minute), Signature: "The Acme team",
 	}
-	for _, tpl := range incident.CommsTemplates {
+	for _, tpl := range comms.Templates {
 		got, err := set.Render(tpl.Name, data)
 		require.NoError(t, err, tpl.Name)
 		path := filepath.Join("testdata", strings.TrimSuffix(tpl.Name, ".tmpl")+".golden")
@@ -63,7 +63,7 @@ func TestOverridesFailFastWithFileAndLine(t *testing.T) {
 	require.NoError(t, os.WriteFile(good, []byte("Fixed: {{.Affected}}"), 0o644))
 	set, err := templates.Load(dir)
 	require.NoError(t, err)
-	got, err := set.Render("comms_resolution.tmpl", incident.CommsData{Affected: "Checkout"})
+	got, err := set.Render("comms_resolution.tmpl", comms.Data{Affected: "Checkout"})
 	require.NoError(t, err)
 	require.Equal(t, "Fixed: Checkout", got, "the override replaces the embedded template")
 

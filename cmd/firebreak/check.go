@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/comms"
 	"github.com/firebreakhq/firebreak/incident/postmortem"
 	"github.com/firebreakhq/firebreak/templates"
 )
@@ -118,12 +119,12 @@ func trialRender(set *templates.Set, policy incident.Policy) error {
 }
 
 // sampleData is the data a template is rendered with, by the template's
-// name: the comms drafts get incident.CommsData, the postmortem a Draft.
+// name: the comms drafts get comms.Data, the postmortem a Draft.
 func sampleData(name string, policy incident.Policy) (any, bool) {
 	start := time.Date(2026, 8, 7, 14, 2, 0, 0, time.UTC)
 	switch {
 	case strings.HasPrefix(name, "comms_"):
-		return incident.CommsData{
+		return comms.Data{
 			Key: "INC-42", Title: "Checkout is down", Severity: "P1", Affected: "Checkout",
 			Impact: "Some customers cannot pay.", LatestUpdate: "A recent change is being rolled back.",
 			Summary: "A change made the payment page time out; it was undone.", StartedAt: start,

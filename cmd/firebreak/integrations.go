@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/comms"
 	"github.com/firebreakhq/firebreak/integrations/confluence"
 	"github.com/firebreakhq/firebreak/integrations/github"
 	"github.com/firebreakhq/firebreak/integrations/instatus"
@@ -22,7 +23,7 @@ type providers struct {
 	sources     []incident.ChangeSource
 	rollbackers []incident.Rollbacker
 	exporters   []incident.Exporter
-	statusPages []incident.StatusPage
+	statusPages []comms.StatusPage
 }
 
 // buildProviders constructs every configured integration, each with its

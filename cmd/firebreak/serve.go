@@ -24,6 +24,7 @@ import (
 	"github.com/firebreakhq/firebreak/incident/alerts"
 	"github.com/firebreakhq/firebreak/incident/capture"
 	"github.com/firebreakhq/firebreak/incident/changes"
+	"github.com/firebreakhq/firebreak/incident/comms"
 	"github.com/firebreakhq/firebreak/incident/followthrough"
 	"github.com/firebreakhq/firebreak/incident/gormstore"
 	"github.com/firebreakhq/firebreak/incident/jobs"
@@ -115,7 +116,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	svc := incident.NewService(incident.ServiceConfig{
 		Store: store, Scheduler: engine, Policy: policy, Clock: clock, Logger: log, Chat: chat,
 		Hooks: []incident.Hook{incMetrics.hook}, Observer: incMetrics,
-		StatusPages: prov.statusPages, Templates: tmpl, Render: bot.TimelineText,
+		Render: bot.TimelineText,
 	})
 	svc.RegisterJobs(engine)
 	// Paging: the declare's page, acknowledgements, escalations, on-call.
@@ -128,6 +129,11 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		Rollbackers: prov.rollbackers, Policy: policy, Clock: clock, Logger: log, Render: bot.TimelineText})
 	chg.RegisterJobs(engine)
 	svc.Use(chg.Feature())
+	// The status page and customer e-mail clock, from the declare on.
+	cm := comms.New(comms.Config{Store: store, Core: svc, Chat: chat, Scheduler: engine, StatusPages: prov.statusPages,
+		Templates: tmpl, Policy: policy, Clock: clock, Logger: log, Render: bot.TimelineText})
+	cm.RegisterJobs(engine)
+	svc.Use(cm.Feature())
 	// The channel's messages, pins, notes and follow-ups on the timeline.
 	capt := capture.New(capture.Config{Store: store, Chat: chat, Notifier: svc, Policy: policy, Clock: clock})
 	pm = postmortem.New(postmortem.Config{Split: bot.MarkdownParts, Store: store, Backfill: capt, Chat: chat, Scheduler: engine, Exporters: prov.exporters,
@@ -153,14 +159,14 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		Slack:         slackAPI,
 		Incidents:     svc,
 		Updates:       svc,
-		StatusPage:    svc,
+		StatusPage:    cm.Publisher(),
+		Comms:         cm,
 		Paging:        pg,
 		Changes:       chg,
 		Rollbacks:     chg.Rollbacks(),
 		Capture:       capt,
 		FollowThrough: ft,
 		Alerts:        alrt,
-		Templates:     tmpl,
 		Postmortems:   pm,
 		Metrics:       reports,
 		WebURL:        webURL(cfg),

@@ -10,6 +10,9 @@ import (
 	"github.com/firebreakhq/firebreak/incident"
 )
 
+// accessStore keeps the web sessions and API tokens.
+type accessStore struct{ *handle }
+
 var _ incident.AccessStore = (*Store)(nil)
 
 type webSessionRow struct {
@@ -66,7 +69,7 @@ func checkSession(op string, s *incident.WebSession) error {
 
 // CreateSession implements incident.AccessStore. A zero CreatedAt is set
 // from the clock.
-func (s *Store) CreateSession(ctx context.Context, sess *incident.WebSession) error {
+func (s *accessStore) CreateSession(ctx context.Context, sess *incident.WebSession) error {
 	const op = "create session"
 	if err := checkSession(op, sess); err != nil {
 		return err
@@ -85,7 +88,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *incident.WebSession) er
 }
 
 // GetSession implements incident.AccessStore.
-func (s *Store) GetSession(ctx context.Context, id string) (*incident.WebSession, error) {
+func (s *accessStore) GetSession(ctx context.Context, id string) (*incident.WebSession, error) {
 	const op = "get session"
 	var row webSessionRow
 	err := s.tx(ctx, func(tx *gorm.DB) error { return tx.Where("id = ?", id).Take(&row).Error })
@@ -96,14 +99,14 @@ func (s *Store) GetSession(ctx context.Context, id string) (*incident.WebSession
 }
 
 // DeleteSession implements incident.AccessStore.
-func (s *Store) DeleteSession(ctx context.Context, id string) error {
+func (s *accessStore) DeleteSession(ctx context.Context, id string) error {
 	const op = "delete session"
 	err := s.tx(ctx, func(tx *gorm.DB) error { return tx.Where("id = ?", id).Delete(&webSessionRow{}).Error })
 	return translate(op, err, nil)
 }
 
 // PurgeSessions implements incident.AccessStore.
-func (s *Store) PurgeSessions(ctx context.Context, before time.Time) (int64, error) {
+func (s *accessStore) PurgeSessions(ctx context.Context, before time.Time) (int64, error) {
 	const op = "purge sessions"
 	var n int64
 	err := s.tx(ctx, func(tx *gorm.DB) error {
@@ -119,7 +122,7 @@ func (s *Store) PurgeSessions(ctx context.Context, before time.Time) (int64, err
 
 // CreateAPIToken implements incident.AccessStore. A zero CreatedAt is set
 // from the clock.
-func (s *Store) CreateAPIToken(ctx context.Context, t *incident.APIToken) error {
+func (s *accessStore) CreateAPIToken(ctx context.Context, t *incident.APIToken) error {
 	const op = "create API token"
 	switch {
 	case t.Name == "":
@@ -145,7 +148,7 @@ func (s *Store) CreateAPIToken(ctx context.Context, t *incident.APIToken) error 
 }
 
 // GetAPITokenByHash implements incident.AccessStore.
-func (s *Store) GetAPITokenByHash(ctx context.Context, hash string) (*incident.APIToken, error) {
+func (s *accessStore) GetAPITokenByHash(ctx context.Context, hash string) (*incident.APIToken, error) {
 	const op = "get API token"
 	var row apiTokenRow
 	err := s.tx(ctx, func(tx *gorm.DB) error { return tx.Where("hash = ?", hash).Take(&row).Error })
@@ -156,7 +159,7 @@ func (s *Store) GetAPITokenByHash(ctx context.Context, hash string) (*incident.A
 }
 
 // ListAPITokens implements incident.AccessStore.
-func (s *Store) ListAPITokens(ctx context.Context) ([]incident.APIToken, error) {
+func (s *accessStore) ListAPITokens(ctx context.Context) ([]incident.APIToken, error) {
 	const op = "list API tokens"
 	var rows []apiTokenRow
 	err := s.tx(ctx, func(tx *gorm.DB) error { return tx.Order("created_at DESC, id DESC").Find(&rows).Error })
@@ -171,7 +174,7 @@ func (s *Store) ListAPITokens(ctx context.Context) ([]incident.APIToken, error) 
 }
 
 // RevokeAPIToken implements incident.AccessStore.
-func (s *Store) RevokeAPIToken(ctx context.Context, id int64, at time.Time) (*incident.APIToken, error) {
+func (s *accessStore) RevokeAPIToken(ctx context.Context, id int64, at time.Time) (*incident.APIToken, error) {
 	const op = "revoke API token"
 	var row apiTokenRow
 	err := s.tx(ctx, func(tx *gorm.DB) error {
@@ -192,7 +195,7 @@ func (s *Store) RevokeAPIToken(ctx context.Context, id int64, at time.Time) (*in
 }
 
 // TouchAPIToken implements incident.AccessStore. ENOTFOUND when unknown.
-func (s *Store) TouchAPIToken(ctx context.Context, id int64, at time.Time) error {
+func (s *accessStore) TouchAPIToken(ctx context.Context, id int64, at time.Time) error {
 	const op = "touch API token"
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		res := tx.Model(&apiTokenRow{}).Where("id = ?", id).Update("last_used_at", dbTime(at))

@@ -12,6 +12,9 @@ import (
 	"github.com/firebreakhq/firebreak/incident"
 )
 
+// alertStore keeps monitoring alerts and what was decided about them.
+type alertStore struct{ *handle }
+
 const msgAlertMissing = "That alert was not found."
 
 type alertRow struct {
@@ -87,7 +90,7 @@ func checkAlert(op string, a *incident.Alert) error {
 
 // AddAlert implements incident.Store. A zero FirstAt or LastAt becomes the
 // clock's now.
-func (s *Store) AddAlert(ctx context.Context, a *incident.Alert) (*incident.Alert, error) {
+func (s *alertStore) AddAlert(ctx context.Context, a *incident.Alert) (*incident.Alert, error) {
 	const op = "add alert"
 	if a == nil {
 		return nil, invalid(op, "No alert to add.")
@@ -137,7 +140,7 @@ func (s *Store) AddAlert(ctx context.Context, a *incident.Alert) (*incident.Aler
 	return &out, nil
 }
 
-func (s *Store) alertWhere(ctx context.Context, op, where string, args ...any) (*incident.Alert, error) {
+func (s *alertStore) alertWhere(ctx context.Context, op, where string, args ...any) (*incident.Alert, error) {
 	var row alertRow
 	err := s.tx(ctx, func(tx *gorm.DB) error { return tx.Where(where, args...).Take(&row).Error })
 	if err != nil {
@@ -151,18 +154,18 @@ func (s *Store) alertWhere(ctx context.Context, op, where string, args ...any) (
 }
 
 // GetAlert implements incident.Store.
-func (s *Store) GetAlert(ctx context.Context, id int64) (*incident.Alert, error) {
+func (s *alertStore) GetAlert(ctx context.Context, id int64) (*incident.Alert, error) {
 	return s.alertWhere(ctx, "get alert", "id = ?", id)
 }
 
 // FindAlert implements incident.Store.
-func (s *Store) FindAlert(ctx context.Context, source, fingerprint string) (*incident.Alert, error) {
+func (s *alertStore) FindAlert(ctx context.Context, source, fingerprint string) (*incident.Alert, error) {
 	return s.alertWhere(ctx, "find alert", "source = ? AND fingerprint = ?", source, fingerprint)
 }
 
 // UpdateAlert implements incident.Store. The row is locked for the update,
 // so concurrent deliveries of one alert apply one after the other.
-func (s *Store) UpdateAlert(ctx context.Context, id int64, fn func(*incident.Alert) error) (*incident.Alert, error) {
+func (s *alertStore) UpdateAlert(ctx context.Context, id int64, fn func(*incident.Alert) error) (*incident.Alert, error) {
 	const op = "update alert"
 	var (
 		fnErr  error
@@ -208,7 +211,7 @@ func (s *Store) UpdateAlert(ctx context.Context, id int64, fn func(*incident.Ale
 }
 
 // ListAlerts implements incident.Store.
-func (s *Store) ListAlerts(ctx context.Context, incidentID int64) ([]incident.Alert, error) {
+func (s *alertStore) ListAlerts(ctx context.Context, incidentID int64) ([]incident.Alert, error) {
 	const op = "list alerts"
 	var rows []alertRow
 	err := s.tx(ctx, func(tx *gorm.DB) error {

@@ -10,10 +10,13 @@ import (
 	"github.com/firebreakhq/firebreak/incident"
 )
 
+// exportStore records where postmortems were exported.
+type exportStore struct{ *handle }
+
 // SaveExport implements incident.Store. Target is required (EINVALID); the
 // record also notes when it was saved, from the clock. ENOTFOUND when the
 // incident is unknown.
-func (s *Store) SaveExport(ctx context.Context, incidentID int64, ref incident.ExportRef) error {
+func (s *exportStore) SaveExport(ctx context.Context, incidentID int64, ref incident.ExportRef) error {
 	const op = "save export"
 	if ref.Target == "" {
 		return invalid(op, "An export needs a target.")
@@ -41,7 +44,7 @@ func (s *Store) SaveExport(ctx context.Context, incidentID int64, ref incident.E
 }
 
 // GetExport implements incident.Store.
-func (s *Store) GetExport(ctx context.Context, incidentID int64, target string) (*incident.ExportRef, error) {
+func (s *exportStore) GetExport(ctx context.Context, incidentID int64, target string) (*incident.ExportRef, error) {
 	const op = "get export"
 	missing := fmt.Sprintf("The postmortem was never exported to %s.", target)
 	var row exportRow

@@ -13,6 +13,10 @@ import (
 	"github.com/firebreakhq/firebreak/incident/followthrough"
 )
 
+// followUpStore keeps follow-ups (action items), postmortem reviews and
+// the notices already sent about them.
+type followUpStore struct{ *handle }
+
 // The store, and the store of an Atomic's transaction, keep follow-through.
 var (
 	_ followthrough.Store = (*Store)(nil)
@@ -48,8 +52,51 @@ type noticeRow struct {
 
 func (noticeRow) TableName() string { return "notices" }
 
+// AddActionItem implements incident.Store. A zero CreatedAt becomes the
+// clock's now.
+func (s *followUpStore) AddActionItem(ctx context.Context, a *incident.ActionItem) error {
+	const op = "add action item"
+	if a == nil {
+		return invalid(op, "No follow-up to add.")
+	}
+	if a.Text == "" {
+		return invalid(op, "A follow-up needs a description.")
+	}
+	in := *a
+	if in.CreatedAt.IsZero() {
+		in.CreatedAt = s.now()
+	}
+	row := toActionItemRow(&in)
+	row.ID = 0
+	err := s.tx(ctx, func(tx *gorm.DB) error { return tx.Create(&row).Error })
+	if err != nil {
+		return translate(op, err, map[string]string{
+			incident.ENOTFOUND: fmt.Sprintf("Incident %d was not found.", a.IncidentID),
+		})
+	}
+	a.ID, a.CreatedAt = row.ID, row.CreatedAt
+	return nil
+}
+
+// ListActionItems implements incident.Store.
+func (s *followUpStore) ListActionItems(ctx context.Context, incidentID int64) ([]incident.ActionItem, error) {
+	const op = "list action items"
+	var rows []actionItemRow
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		return tx.Where("incident_id = ?", incidentID).Order("created_at ASC, id ASC").Find(&rows).Error
+	})
+	if err != nil {
+		return nil, translate(op, err, nil)
+	}
+	out := make([]incident.ActionItem, 0, len(rows))
+	for i := range rows {
+		out = append(out, rows[i].toDomain())
+	}
+	return out, nil
+}
+
 // GetActionItem implements followthrough.Store.
-func (s *Store) GetActionItem(ctx context.Context, id int64) (*incident.ActionItem, error) {
+func (s *followUpStore) GetActionItem(ctx context.Context, id int64) (*incident.ActionItem, error) {
 	const op = "get action item"
 	var row actionItemRow
 	if err := s.tx(ctx, func(tx *gorm.DB) error { return tx.Where("id = ?", id).Take(&row).Error }); err != nil {
@@ -61,7 +108,7 @@ func (s *Store) GetActionItem(ctx context.Context, id int64) (*incident.ActionIt
 
 // UpdateActionItem implements followthrough.Store. The incident, creator and
 // creation time cannot change.
-func (s *Store) UpdateActionItem(ctx context.Context, id int64, fn func(*incident.ActionItem) error) (*incident.ActionItem, error) {
+func (s *followUpStore) UpdateActionItem(ctx context.Context, id int64, fn func(*incident.ActionItem) error) (*incident.ActionItem, error) {
 	const op = "update action item"
 	var (
 		fnErr  error
@@ -101,7 +148,7 @@ func (s *Store) UpdateActionItem(ctx context.Context, id int64, fn func(*inciden
 }
 
 // ListOpenActionItems implements followthrough.Store.
-func (s *Store) ListOpenActionItems(ctx context.Context) ([]incident.ActionItem, error) {
+func (s *followUpStore) ListOpenActionItems(ctx context.Context) ([]incident.ActionItem, error) {
 	const op = "list open action items"
 	var rows []actionItemRow
 	err := s.tx(ctx, func(tx *gorm.DB) error {
@@ -119,7 +166,7 @@ func (s *Store) ListOpenActionItems(ctx context.Context) ([]incident.ActionItem,
 
 // SaveReview implements followthrough.Store. Zero CreatedAt and UpdatedAt
 // become the clock's now.
-func (s *Store) SaveReview(ctx context.Context, r *incident.Review) error {
+func (s *followUpStore) SaveReview(ctx context.Context, r *incident.Review) error {
 	const op = "save review"
 	if r == nil || r.IncidentID == 0 {
 		return invalid(op, "A review needs an incident.")
@@ -153,7 +200,7 @@ func (s *Store) SaveReview(ctx context.Context, r *incident.Review) error {
 }
 
 // GetReview implements followthrough.Store.
-func (s *Store) GetReview(ctx context.Context, incidentID int64) (*incident.Review, error) {
+func (s *followUpStore) GetReview(ctx context.Context, incidentID int64) (*incident.Review, error) {
 	const op = "get review"
 	var row reviewRow
 	if err := s.tx(ctx, func(tx *gorm.DB) error { return tx.Where("incident_id = ?", incidentID).Take(&row).Error }); err != nil {
@@ -164,7 +211,7 @@ func (s *Store) GetReview(ctx context.Context, incidentID int64) (*incident.Revi
 }
 
 // ListReviews implements followthrough.Store.
-func (s *Store) ListReviews(ctx context.Context) ([]incident.Review, error) {
+func (s *followUpStore) ListReviews(ctx context.Context) ([]incident.Review, error) {
 	const op = "list reviews"
 	var rows []reviewRow
 	err := s.tx(ctx, func(tx *gorm.DB) error {
@@ -182,7 +229,7 @@ func (s *Store) ListReviews(ctx context.Context) ([]incident.Review, error) {
 
 // RecordNotice implements followthrough.Store with one INSERT ... ON CONFLICT DO
 // NOTHING, atomic by itself.
-func (s *Store) RecordNotice(ctx context.Context, key string, at time.Time) (bool, error) {
+func (s *followUpStore) RecordNotice(ctx context.Context, key string, at time.Time) (bool, error) {
 	const op = "record notice"
 	if key == "" {
 		return false, invalid(op, "A notice needs a key.")
@@ -202,7 +249,7 @@ func (s *Store) RecordNotice(ctx context.Context, key string, at time.Time) (boo
 const noticeChunk = 500
 
 // NoticesSent implements followthrough.Store.
-func (s *Store) NoticesSent(ctx context.Context, keys []string) (map[string]bool, error) {
+func (s *followUpStore) NoticesSent(ctx context.Context, keys []string) (map[string]bool, error) {
 	const op = "notices sent"
 	out := make(map[string]bool, len(keys))
 	for start := 0; start < len(keys); start += noticeChunk {
@@ -219,7 +266,7 @@ func (s *Store) NoticesSent(ctx context.Context, keys []string) (map[string]bool
 }
 
 // NoticeSent implements followthrough.Store.
-func (s *Store) NoticeSent(ctx context.Context, key string) (bool, error) {
+func (s *followUpStore) NoticeSent(ctx context.Context, key string) (bool, error) {
 	const op = "notice sent"
 	var n int64
 	if err := s.db.WithContext(ctx).Model(&noticeRow{}).Where("key = ?", key).Count(&n).Error; err != nil {

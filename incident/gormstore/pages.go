@@ -11,6 +11,9 @@ import (
 	"github.com/firebreakhq/firebreak/incident"
 )
 
+// pageStore keeps the pages sent for incidents.
+type pageStore struct{ *handle }
+
 const (
 	msgPageDuplicate = "That page was already sent."
 	msgPageMissing   = "That page was not found."
@@ -19,7 +22,7 @@ const (
 // AddPage implements paging.Store. Provider is required (EINVALID); a zero
 // CreatedAt becomes the clock's now; an empty DedupKey never conflicts. The
 // argument gets the stored ID and CreatedAt.
-func (s *Store) AddPage(ctx context.Context, p *incident.Page) error {
+func (s *pageStore) AddPage(ctx context.Context, p *incident.Page) error {
 	const op = "add page"
 	if p == nil {
 		return invalid(op, "No page to add.")
@@ -52,7 +55,7 @@ func (s *Store) AddPage(ctx context.Context, p *incident.Page) error {
 // changed; a zero CreatedAt keeps the stored one; an empty Provider is
 // EINVALID and a Provider+DedupKey another page has is ECONFLICT. fn's error
 // aborts the update and is returned as is. ENOTFOUND when the id is unknown.
-func (s *Store) UpdatePage(ctx context.Context, id int64, fn func(*incident.Page) error) (*incident.Page, error) {
+func (s *pageStore) UpdatePage(ctx context.Context, id int64, fn func(*incident.Page) error) (*incident.Page, error) {
 	const op = "update page"
 	var (
 		fnErr  error
@@ -103,7 +106,7 @@ func (s *Store) UpdatePage(ctx context.Context, id int64, fn func(*incident.Page
 
 // FindPage implements paging.Store. When several of the provider's pages
 // match, the oldest is returned. ENOTFOUND when none does.
-func (s *Store) FindPage(ctx context.Context, provider, ref string) (*incident.Page, error) {
+func (s *pageStore) FindPage(ctx context.Context, provider, ref string) (*incident.Page, error) {
 	const op = "find page"
 	if provider == "" || ref == "" {
 		return nil, notFound(op, msgPageMissing)
@@ -124,7 +127,7 @@ func (s *Store) FindPage(ctx context.Context, provider, ref string) (*incident.P
 }
 
 // ListPages implements incident.Store.
-func (s *Store) ListPages(ctx context.Context, incidentID int64) ([]incident.Page, error) {
+func (s *pageStore) ListPages(ctx context.Context, incidentID int64) ([]incident.Page, error) {
 	const op = "list pages"
 	var rows []pageRow
 	err := s.tx(ctx, func(tx *gorm.DB) error {

@@ -43,7 +43,7 @@ func checkRollbackKey(op string, r *incident.Rollback) error {
 // EINVALID. An empty Status becomes RollbackAwaitingApproval. CreatedAt and
 // UpdatedAt are always the clock's now. The argument gets the stored ID,
 // Key, Plan.Key, Status and times. ENOTFOUND when the incident is unknown.
-func (s *Store) AddRollback(ctx context.Context, r *incident.Rollback) error {
+func (s *changeStore) AddRollback(ctx context.Context, r *incident.Rollback) error {
 	const op = "add rollback"
 	if r == nil {
 		return invalid(op, "No rollback to add.")
@@ -79,7 +79,7 @@ func (s *Store) AddRollback(ctx context.Context, r *incident.Rollback) error {
 // Plan.Key) and CreatedAt cannot be changed; UpdatedAt is set from the
 // clock; an empty Status is EINVALID. fn's error aborts the update and is
 // returned as is. ENOTFOUND when the id is unknown.
-func (s *Store) UpdateRollback(ctx context.Context, id int64, fn func(*incident.Rollback) error) (*incident.Rollback, error) {
+func (s *changeStore) UpdateRollback(ctx context.Context, id int64, fn func(*incident.Rollback) error) (*incident.Rollback, error) {
 	const op = "update rollback"
 	var (
 		fnErr  error
@@ -127,7 +127,7 @@ func (s *Store) UpdateRollback(ctx context.Context, id int64, fn func(*incident.
 }
 
 // GetRollback implements incident.Store: ENOTFOUND when no rollback has the key.
-func (s *Store) GetRollback(ctx context.Context, key string) (*incident.Rollback, error) {
+func (s *changeStore) GetRollback(ctx context.Context, key string) (*incident.Rollback, error) {
 	const op = "get rollback"
 	if key == "" {
 		return nil, notFound(op, msgRollbackMissing)
@@ -147,7 +147,7 @@ func (s *Store) GetRollback(ctx context.Context, key string) (*incident.Rollback
 }
 
 // ListRollbacks implements incident.Store.
-func (s *Store) ListRollbacks(ctx context.Context, incidentID int64) ([]incident.Rollback, error) {
+func (s *changeStore) ListRollbacks(ctx context.Context, incidentID int64) ([]incident.Rollback, error) {
 	const op = "list rollbacks"
 	var rows []rollbackRow
 	err := s.tx(ctx, func(tx *gorm.DB) error {

@@ -10,132 +10,54 @@ import (
 	"github.com/firebreakhq/firebreak/incident/followthrough"
 )
 
+// memFollowUps keeps follow-ups (action items), postmortem reviews and the
+// notices already sent about them.
+type memFollowUps struct{ *memShared }
+
 // The store, and the store of an Atomic's transaction, keep follow-through.
 var _ followthrough.Tx = (*MemStore)(nil)
 
-func cloneAlert(a incident.Alert) incident.Alert {
-	a.Labels = cloneMap(a.Labels)
-	a.ResolvedAt = normTimePtr(a.ResolvedAt)
-	return a
-}
-
-func checkAlert(op string, a *incident.Alert) error {
-	switch {
-	case a.Source == "" || a.Fingerprint == "":
-		return errorf(op, incident.EINVALID, "An alert needs a source and a fingerprint.")
-	case a.Status == "" || a.State == "":
-		return errorf(op, incident.EINVALID, "An alert needs a status and a state.")
-	case !a.Severity.Valid():
-		return errorf(op, incident.EINVALID, "Unknown severity: use P1, P2, P3 or P4.")
-	case a.Count < 0:
-		return errorf(op, incident.EINVALID, "An alert's count cannot be negative.")
+// AddActionItem implements incident.Store. A zero CreatedAt becomes the
+// clock's now.
+func (m *memFollowUps) AddActionItem(_ context.Context, a *incident.ActionItem) error {
+	const op = "add action item"
+	if a == nil {
+		return errorf(op, incident.EINVALID, "No follow-up to add.")
 	}
+	if a.Text == "" {
+		return errorf(op, incident.EINVALID, "A follow-up needs a description.")
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.incidentByID(a.IncidentID) == nil {
+		return errorf(op, incident.ENOTFOUND, "Incident %d was not found.", a.IncidentID)
+	}
+	in := *a
+	in.DueOn = normTimePtr(a.DueOn)
+	in.CreatedAt = normTime(in.CreatedAt)
+	if in.CreatedAt.IsZero() {
+		in.CreatedAt = m.now()
+	}
+	in.ID = m.nextID()
+	m.items = append(m.items, in)
+	a.ID, a.CreatedAt = in.ID, in.CreatedAt
 	return nil
 }
 
-// AddAlert implements incident.Store.
-func (m *MemStore) AddAlert(_ context.Context, a *incident.Alert) (*incident.Alert, error) {
-	const op = "add alert"
-	if a == nil {
-		return nil, errorf(op, incident.EINVALID, "No alert to add.")
-	}
-	in := cloneAlert(*a)
-	if err := checkAlert(op, &in); err != nil {
-		return nil, err
-	}
+// ListActionItems implements incident.Store.
+func (m *memFollowUps) ListActionItems(_ context.Context, incidentID int64) ([]incident.ActionItem, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, x := range m.alerts {
-		if x.Source == in.Source && x.Fingerprint == in.Fingerprint {
-			out := cloneAlert(x)
-			return &out, errorf(op, incident.ECONFLICT, "That alert is already stored.")
-		}
-	}
-	if in.IncidentID != 0 && m.incidentByID(in.IncidentID) == nil {
-		return nil, errorf(op, incident.ENOTFOUND, "Incident %d was not found.", in.IncidentID)
-	}
-	in.FirstAt, in.LastAt = normTime(in.FirstAt), normTime(in.LastAt)
-	if in.FirstAt.IsZero() {
-		in.FirstAt = m.now()
-	}
-	if in.LastAt.IsZero() {
-		in.LastAt = in.FirstAt
-	}
-	if len(in.Labels) == 0 {
-		in.Labels = nil
-	}
-	in.ID = m.nextID()
-	m.alerts = append(m.alerts, in)
-	out := cloneAlert(in)
-	return &out, nil
-}
-
-func (m *MemStore) alertWhere(op string, match func(incident.Alert) bool) (*incident.Alert, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, a := range m.alerts {
-		if match(a) {
-			out := cloneAlert(a)
-			return &out, nil
-		}
-	}
-	return nil, errorf(op, incident.ENOTFOUND, "That alert was not found.")
-}
-
-// GetAlert implements incident.Store.
-func (m *MemStore) GetAlert(_ context.Context, id int64) (*incident.Alert, error) {
-	return m.alertWhere("get alert", func(a incident.Alert) bool { return a.ID == id })
-}
-
-// FindAlert implements incident.Store.
-func (m *MemStore) FindAlert(_ context.Context, source, fingerprint string) (*incident.Alert, error) {
-	return m.alertWhere("find alert", func(a incident.Alert) bool { return a.Source == source && a.Fingerprint == fingerprint })
-}
-
-// UpdateAlert implements incident.Store.
-func (m *MemStore) UpdateAlert(_ context.Context, id int64, fn func(*incident.Alert) error) (*incident.Alert, error) {
-	const op = "update alert"
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for i, a := range m.alerts {
-		if a.ID != id {
-			continue
-		}
-		work := cloneAlert(a)
-		if err := fn(&work); err != nil {
-			return nil, err
-		}
-		work.ID, work.Source, work.Fingerprint = a.ID, a.Source, a.Fingerprint
-		if err := checkAlert(op, &work); err != nil {
-			return nil, err
-		}
-		if work.IncidentID != 0 && m.incidentByID(work.IncidentID) == nil {
-			return nil, errorf(op, incident.ENOTFOUND, "Incident %d was not found.", work.IncidentID)
-		}
-		work.FirstAt, work.LastAt = normTime(work.FirstAt), normTime(work.LastAt)
-		if len(work.Labels) == 0 {
-			work.Labels = nil
-		}
-		m.alerts[i] = cloneAlert(work)
-		out := cloneAlert(work)
-		return &out, nil
-	}
-	return nil, errorf(op, incident.ENOTFOUND, "That alert was not found.")
-}
-
-// ListAlerts implements incident.Store.
-func (m *MemStore) ListAlerts(_ context.Context, incidentID int64) ([]incident.Alert, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	out := []incident.Alert{}
-	for _, a := range m.alerts {
-		if a.IncidentID == incidentID && incidentID != 0 {
-			out = append(out, cloneAlert(a))
+	out := []incident.ActionItem{}
+	for _, a := range m.items {
+		if a.IncidentID == incidentID {
+			a.DueOn = normTimePtr(a.DueOn)
+			out = append(out, a)
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool {
-		if !out[i].FirstAt.Equal(out[j].FirstAt) {
-			return out[i].FirstAt.Before(out[j].FirstAt)
+		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
+			return out[i].CreatedAt.Before(out[j].CreatedAt)
 		}
 		return out[i].ID < out[j].ID
 	})
@@ -143,7 +65,7 @@ func (m *MemStore) ListAlerts(_ context.Context, incidentID int64) ([]incident.A
 }
 
 // GetActionItem implements followthrough.Store.
-func (m *MemStore) GetActionItem(_ context.Context, id int64) (*incident.ActionItem, error) {
+func (m *memFollowUps) GetActionItem(_ context.Context, id int64) (*incident.ActionItem, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, a := range m.items {
@@ -156,7 +78,7 @@ func (m *MemStore) GetActionItem(_ context.Context, id int64) (*incident.ActionI
 }
 
 // UpdateActionItem implements followthrough.Store.
-func (m *MemStore) UpdateActionItem(_ context.Context, id int64, fn func(*incident.ActionItem) error) (*incident.ActionItem, error) {
+func (m *memFollowUps) UpdateActionItem(_ context.Context, id int64, fn func(*incident.ActionItem) error) (*incident.ActionItem, error) {
 	const op = "update action item"
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -183,7 +105,7 @@ func (m *MemStore) UpdateActionItem(_ context.Context, id int64, fn func(*incide
 }
 
 // ListOpenActionItems implements followthrough.Store.
-func (m *MemStore) ListOpenActionItems(_ context.Context) ([]incident.ActionItem, error) {
+func (m *memFollowUps) ListOpenActionItems(_ context.Context) ([]incident.ActionItem, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := []incident.ActionItem{}
@@ -203,7 +125,7 @@ func (m *MemStore) ListOpenActionItems(_ context.Context) ([]incident.ActionItem
 }
 
 // SaveReview implements followthrough.Store.
-func (m *MemStore) SaveReview(_ context.Context, r *incident.Review) error {
+func (m *memFollowUps) SaveReview(_ context.Context, r *incident.Review) error {
 	const op = "save review"
 	if r == nil || r.IncidentID == 0 {
 		return errorf(op, incident.EINVALID, "A review needs an incident.")
@@ -237,7 +159,7 @@ func (m *MemStore) SaveReview(_ context.Context, r *incident.Review) error {
 }
 
 // GetReview implements followthrough.Store.
-func (m *MemStore) GetReview(_ context.Context, incidentID int64) (*incident.Review, error) {
+func (m *memFollowUps) GetReview(_ context.Context, incidentID int64) (*incident.Review, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r, ok := m.reviews[incidentID]
@@ -248,7 +170,7 @@ func (m *MemStore) GetReview(_ context.Context, incidentID int64) (*incident.Rev
 }
 
 // ListReviews implements followthrough.Store.
-func (m *MemStore) ListReviews(_ context.Context) ([]incident.Review, error) {
+func (m *memFollowUps) ListReviews(_ context.Context) ([]incident.Review, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := []incident.Review{}
@@ -267,7 +189,7 @@ func (m *MemStore) ListReviews(_ context.Context) ([]incident.Review, error) {
 }
 
 // RecordNotice implements followthrough.Store.
-func (m *MemStore) RecordNotice(_ context.Context, key string, at time.Time) (bool, error) {
+func (m *memFollowUps) RecordNotice(_ context.Context, key string, at time.Time) (bool, error) {
 	if key == "" {
 		return false, errorf("record notice", incident.EINVALID, "A notice needs a key.")
 	}
@@ -284,7 +206,7 @@ func (m *MemStore) RecordNotice(_ context.Context, key string, at time.Time) (bo
 }
 
 // NoticesSent implements followthrough.Store.
-func (m *MemStore) NoticesSent(_ context.Context, keys []string) (map[string]bool, error) {
+func (m *memFollowUps) NoticesSent(_ context.Context, keys []string) (map[string]bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := make(map[string]bool, len(keys))
@@ -297,7 +219,7 @@ func (m *MemStore) NoticesSent(_ context.Context, keys []string) (map[string]boo
 }
 
 // NoticeSent implements followthrough.Store.
-func (m *MemStore) NoticeSent(_ context.Context, key string) (bool, error) {
+func (m *memFollowUps) NoticeSent(_ context.Context, key string) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	_, ok := m.notices[key]

@@ -1,6 +1,6 @@
 // Package instatus publishes incidents on an Instatus status page through
 // its REST API (https://api.instatus.com). It implements
-// incident.StatusPage: the first post adds an incident (POST
+// comms.StatusPage: the first post adds an incident (POST
 // /v1/{page_id}/incidents), later posts add incident updates (POST
 // .../incidents/{id}/incident-updates), and component changes update the
 // incident (PUT .../incidents/{id}) with its components' statuses.
@@ -28,6 +28,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/comms"
 	"github.com/firebreakhq/firebreak/integrations/outbound"
 )
 
@@ -84,10 +85,10 @@ func New(cfg Config) *Client {
 	return c
 }
 
-// Name implements incident.StatusPage.
+// Name implements comms.StatusPage.
 func (c *Client) Name() string { return Provider }
 
-// Title implements incident.StatusPage.
+// Title implements comms.StatusPage.
 func (c *Client) Title() string { return "Instatus" }
 
 // State translates a state to Instatus' spelling: "major_outage" becomes
@@ -137,16 +138,16 @@ func components(cs map[string]incident.ComponentStatus) ([]string, []componentSt
 	return ids, st
 }
 
-// Create implements incident.StatusPage.
-func (c *Client) Create(ctx context.Context, post incident.PublicPost, recover bool) (incident.PublicIncident, error) {
+// Create implements comms.StatusPage.
+func (c *Client) Create(ctx context.Context, post comms.PublicPost, recover bool) (comms.PublicIncident, error) {
 	if err := c.configured(); err != nil {
-		return incident.PublicIncident{}, err
+		return comms.PublicIncident{}, err
 	}
 	started := post.StartedAt.UTC().Truncate(time.Second)
 	if recover {
 		var open []incidentJSON
 		if err := c.do(ctx, http.MethodGet, c.pagePath("/incidents?status=INVESTIGATING,IDENTIFIED,MONITORING"), nil, &open); err != nil {
-			return incident.PublicIncident{}, err
+			return comms.PublicIncident{}, err
 		}
 		for _, in := range open {
 			if in.Name == post.Name && in.Started.Equal(started) {
@@ -161,22 +162,22 @@ func (c *Client) Create(ctx context.Context, post incident.PublicPost, recover b
 		Notify: &notify, Started: started.Format(time.RFC3339)}
 	var out incidentJSON
 	if err := c.do(ctx, http.MethodPost, c.pagePath("/incidents"), in, &out); err != nil {
-		return incident.PublicIncident{}, err
+		return comms.PublicIncident{}, err
 	}
 	c.log.InfoContext(ctx, "instatus incident created", "public_id", out.ID)
 	return c.public(out), nil
 }
 
-// Update implements incident.StatusPage.
-func (c *Client) Update(ctx context.Context, ref incident.PublicIncident, post incident.PublicPost, recover bool) (incident.PublicIncident, error) {
+// Update implements comms.StatusPage.
+func (c *Client) Update(ctx context.Context, ref comms.PublicIncident, post comms.PublicPost, recover bool) (comms.PublicIncident, error) {
 	if err := c.configured(); err != nil {
-		return incident.PublicIncident{}, err
+		return comms.PublicIncident{}, err
 	}
 	path := c.pagePath("/incidents/" + url.PathEscape(ref.ID))
 	if recover {
 		var cur incidentJSON
 		if err := c.do(ctx, http.MethodGet, path, nil, &cur); err != nil {
-			return incident.PublicIncident{}, err
+			return comms.PublicIncident{}, err
 		}
 		var newest time.Time
 		msg := ""
@@ -194,7 +195,7 @@ func (c *Client) Update(ctx context.Context, ref incident.PublicIncident, post i
 	in := postBody{Message: post.Body, Components: ids, Statuses: st, Status: State(post.Status), Notify: &notify,
 		Started: c.now().UTC().Format(time.RFC3339)}
 	if err := c.do(ctx, http.MethodPost, path+"/incident-updates", in, nil); err != nil {
-		return incident.PublicIncident{}, err
+		return comms.PublicIncident{}, err
 	}
 	got := ref
 	got.Provider, got.Status = Provider, post.Status
@@ -204,9 +205,9 @@ func (c *Client) Update(ctx context.Context, ref incident.PublicIncident, post i
 	return got, nil
 }
 
-// SetComponents implements incident.StatusPage: a PUT of the incident with
+// SetComponents implements comms.StatusPage: a PUT of the incident with
 // its components' statuses.
-func (c *Client) SetComponents(ctx context.Context, ref incident.PublicIncident, cs map[string]incident.ComponentStatus) error {
+func (c *Client) SetComponents(ctx context.Context, ref comms.PublicIncident, cs map[string]incident.ComponentStatus) error {
 	if err := c.configured(); err != nil {
 		return err
 	}
@@ -214,8 +215,8 @@ func (c *Client) SetComponents(ctx context.Context, ref incident.PublicIncident,
 	return c.do(ctx, http.MethodPut, c.pagePath("/incidents/"+url.PathEscape(ref.ID)), postBody{Components: ids, Statuses: st}, nil)
 }
 
-func (c *Client) public(in incidentJSON) incident.PublicIncident {
-	return incident.PublicIncident{Provider: Provider, ID: in.ID, URL: c.link(in.ID),
+func (c *Client) public(in incidentJSON) comms.PublicIncident {
+	return comms.PublicIncident{Provider: Provider, ID: in.ID, URL: c.link(in.ID),
 		Status: incident.PublicStatus(strings.ToLower(in.Status))}
 }
 

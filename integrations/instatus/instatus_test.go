@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/comms"
 	"github.com/firebreakhq/firebreak/integrations/instatus"
 	"github.com/firebreakhq/firebreak/integrations/instatus/instatusfake"
 	"github.com/firebreakhq/firebreak/integrations/outbound"
@@ -30,8 +31,8 @@ func setup(t *testing.T) (*instatusfake.Fake, *instatus.Client) {
 	return fake, instatus.New(instatus.Config{APIURL: fake.URL + "/", APIKey: key, PageID: page, PageURL: "https://status.example.com"})
 }
 
-func post(status incident.PublicStatus, body string, cs incident.ComponentStatus) incident.PublicPost {
-	return incident.PublicPost{Name: "Issue affecting Checkout", Status: status, Body: body, Impact: "critical", Notify: true,
+func post(status incident.PublicStatus, body string, cs incident.ComponentStatus) comms.PublicPost {
+	return comms.PublicPost{Name: "Issue affecting Checkout", Status: status, Body: body, Impact: "critical", Notify: true,
 		Components: map[string]incident.ComponentStatus{api: cs, web: cs}, StartedAt: time.Now().Add(-3 * time.Minute)}
 }
 
@@ -167,6 +168,6 @@ func TestDecodesTheDocumentedIncident(t *testing.T) {
 	c := instatus.New(instatus.Config{APIURL: srv.URL, APIKey: key, PageID: "ckpage", PageURL: "https://status.example.com/"})
 	got, err := c.Create(context.Background(), post(incident.PublicInvestigating, "We are aware of an issue affecting Checkout.", incident.ComponentMajorOutage), false)
 	require.NoError(t, err)
-	require.Equal(t, incident.PublicIncident{Provider: "instatus", ID: "cl0nbq8s70001ab2x3y4z5w6v",
+	require.Equal(t, comms.PublicIncident{Provider: "instatus", ID: "cl0nbq8s70001ab2x3y4z5w6v",
 		URL: "https://status.example.com/incident/cl0nbq8s70001ab2x3y4z5w6v", Status: incident.PublicInvestigating}, got)
 }

@@ -1,6 +1,6 @@
 // Package statuspage publishes incidents on an Atlassian Statuspage page
 // through its REST API (https://api.statuspage.io/v1). It implements
-// incident.StatusPage: the first post creates a realtime incident with its
+// comms.StatusPage: the first post creates a realtime incident with its
 // impact, affected components and their states, later posts PATCH the
 // incident with a new status and message, and component changes PATCH the
 // components alone.
@@ -27,6 +27,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/comms"
 	"github.com/firebreakhq/firebreak/integrations/outbound"
 )
 
@@ -85,10 +86,10 @@ func New(cfg Config) *Client {
 	return c
 }
 
-// Name implements incident.StatusPage.
+// Name implements comms.StatusPage.
 func (c *Client) Name() string { return Provider }
 
-// Title implements incident.StatusPage.
+// Title implements comms.StatusPage.
 func (c *Client) Title() string { return "Statuspage" }
 
 // incidentJSON is Statuspage's incident, the fields we read.
@@ -134,14 +135,14 @@ func componentsBody(cs map[string]incident.ComponentStatus) ([]string, map[strin
 	return ids, m
 }
 
-// Create implements incident.StatusPage.
-func (c *Client) Create(ctx context.Context, post incident.PublicPost, recover bool) (incident.PublicIncident, error) {
+// Create implements comms.StatusPage.
+func (c *Client) Create(ctx context.Context, post comms.PublicPost, recover bool) (comms.PublicIncident, error) {
 	if err := c.configured(); err != nil {
-		return incident.PublicIncident{}, err
+		return comms.PublicIncident{}, err
 	}
 	if recover {
 		if got, ok, err := c.findCreated(ctx, post); err != nil {
-			return incident.PublicIncident{}, err
+			return comms.PublicIncident{}, err
 		} else if ok {
 			c.log.InfoContext(ctx, "statuspage incident from an interrupted post adopted", "public_id", got.ID)
 			return got, nil
@@ -153,22 +154,22 @@ func (c *Client) Create(ctx context.Context, post incident.PublicPost, recover b
 		ComponentIDs: ids, Components: comps, DeliverNotifications: &notify}
 	var out incidentJSON
 	if err := c.do(ctx, http.MethodPost, c.pagePath("/incidents"), map[string]any{"incident": in}, &out); err != nil {
-		return incident.PublicIncident{}, err
+		return comms.PublicIncident{}, err
 	}
 	c.log.InfoContext(ctx, "statuspage incident created", "public_id", out.ID)
 	return c.public(out), nil
 }
 
-// Update implements incident.StatusPage.
-func (c *Client) Update(ctx context.Context, ref incident.PublicIncident, post incident.PublicPost, recover bool) (incident.PublicIncident, error) {
+// Update implements comms.StatusPage.
+func (c *Client) Update(ctx context.Context, ref comms.PublicIncident, post comms.PublicPost, recover bool) (comms.PublicIncident, error) {
 	if err := c.configured(); err != nil {
-		return incident.PublicIncident{}, err
+		return comms.PublicIncident{}, err
 	}
 	path := c.pagePath("/incidents/" + url.PathEscape(ref.ID))
 	if recover {
 		var cur incidentJSON
 		if err := c.do(ctx, http.MethodGet, path, nil, &cur); err != nil {
-			return incident.PublicIncident{}, err
+			return comms.PublicIncident{}, err
 		}
 		if len(cur.Updates) > 0 && strings.TrimSpace(latest(cur).Body) == strings.TrimSpace(post.Body) {
 			return c.public(cur), nil
@@ -179,14 +180,14 @@ func (c *Client) Update(ctx context.Context, ref incident.PublicIncident, post i
 	in := incidentBody{Status: string(post.Status), Body: post.Body, ComponentIDs: ids, Components: comps, DeliverNotifications: &notify}
 	var out incidentJSON
 	if err := c.do(ctx, http.MethodPatch, path, map[string]any{"incident": in}, &out); err != nil {
-		return incident.PublicIncident{}, err
+		return comms.PublicIncident{}, err
 	}
 	return c.public(out), nil
 }
 
-// SetComponents implements incident.StatusPage: a PATCH with components
+// SetComponents implements comms.StatusPage: a PATCH with components
 // and no message.
-func (c *Client) SetComponents(ctx context.Context, ref incident.PublicIncident, cs map[string]incident.ComponentStatus) error {
+func (c *Client) SetComponents(ctx context.Context, ref comms.PublicIncident, cs map[string]incident.ComponentStatus) error {
 	if err := c.configured(); err != nil {
 		return err
 	}
@@ -197,17 +198,17 @@ func (c *Client) SetComponents(ctx context.Context, ref incident.PublicIncident,
 }
 
 // findCreated looks for the incident an interrupted create made.
-func (c *Client) findCreated(ctx context.Context, post incident.PublicPost) (incident.PublicIncident, bool, error) {
+func (c *Client) findCreated(ctx context.Context, post comms.PublicPost) (comms.PublicIncident, bool, error) {
 	var open []incidentJSON
 	if err := c.do(ctx, http.MethodGet, c.pagePath("/incidents/unresolved"), nil, &open); err != nil {
-		return incident.PublicIncident{}, false, err
+		return comms.PublicIncident{}, false, err
 	}
 	for _, in := range open {
 		if in.Name == post.Name && !in.CreatedAt.Before(post.StartedAt.Add(-time.Minute)) {
 			return c.public(in), true, nil
 		}
 	}
-	return incident.PublicIncident{}, false, nil
+	return comms.PublicIncident{}, false, nil
 }
 
 // latest returns the incident's newest update.
@@ -220,8 +221,8 @@ func latest(in incidentJSON) (u updateJSON) {
 	return u
 }
 
-func (c *Client) public(in incidentJSON) incident.PublicIncident {
-	return incident.PublicIncident{Provider: Provider, ID: in.ID, URL: in.Shortlink, Status: incident.PublicStatus(in.Status)}
+func (c *Client) public(in incidentJSON) comms.PublicIncident {
+	return comms.PublicIncident{Provider: Provider, ID: in.ID, URL: in.Shortlink, Status: incident.PublicStatus(in.Status)}
 }
 
 func (c *Client) configured() error {

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/comms"
 	"github.com/firebreakhq/firebreak/integrations/outbound"
 	"github.com/firebreakhq/firebreak/integrations/statuspage"
 	"github.com/firebreakhq/firebreak/integrations/statuspage/statuspagefake"
@@ -30,8 +31,8 @@ func setup(t *testing.T) (*statuspagefake.Fake, *statuspage.Client) {
 	return fake, statuspage.New(statuspage.Config{APIURL: fake.URL + "/", APIKey: key, PageID: page})
 }
 
-func post(status incident.PublicStatus, body string, cs incident.ComponentStatus) incident.PublicPost {
-	return incident.PublicPost{Name: "Issue affecting Checkout", Status: status, Body: body, Impact: "critical", Notify: true,
+func post(status incident.PublicStatus, body string, cs incident.ComponentStatus) comms.PublicPost {
+	return comms.PublicPost{Name: "Issue affecting Checkout", Status: status, Body: body, Impact: "critical", Notify: true,
 		Components: map[string]incident.ComponentStatus{api: cs, web: cs}, StartedAt: time.Now().Add(-3 * time.Minute)}
 }
 
@@ -167,5 +168,5 @@ func TestDecodesTheDocumentedIncident(t *testing.T) {
 	c := statuspage.New(statuspage.Config{APIURL: srv.URL, APIKey: key, PageID: "pg1"})
 	got, err := c.Create(context.Background(), post(incident.PublicInvestigating, "We are aware of an issue affecting Checkout.", incident.ComponentMajorOutage), false)
 	require.NoError(t, err)
-	require.Equal(t, incident.PublicIncident{Provider: "statuspage", ID: "x0ljvc9m1wxj", URL: "http://stspg.io/7a0d3a4d2", Status: incident.PublicInvestigating}, got)
+	require.Equal(t, comms.PublicIncident{Provider: "statuspage", ID: "x0ljvc9m1wxj", URL: "http://stspg.io/7a0d3a4d2", Status: incident.PublicInvestigating}, got)
 }

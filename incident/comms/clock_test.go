@@ -1,4 +1,4 @@
-package incident_test
+package comms_test
 
 import (
 	"context"
@@ -10,15 +10,18 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/firebreakhq/firebreak/bot"
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/comms"
+	"github.com/firebreakhq/firebreak/incident/incidenttest"
 	"github.com/firebreakhq/firebreak/templates"
 )
 
 // page is an in-memory StatusPage that records posts and fails on demand.
 type page struct {
 	mu        sync.Mutex
-	incidents []incident.PublicIncident
-	posts     []incident.PublicPost
+	incidents []comms.PublicIncident
+	posts     []comms.PublicPost
 	comps     map[string]incident.ComponentStatus
 	// fail makes the next calls fail with this error.
 	fail []error
@@ -41,11 +44,11 @@ func (p *page) failing() error {
 	return nil
 }
 
-func (p *page) Create(_ context.Context, post incident.PublicPost, recover bool) (incident.PublicIncident, error) {
+func (p *page) Create(_ context.Context, post comms.PublicPost, recover bool) (comms.PublicIncident, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err := p.failing(); err != nil {
-		return incident.PublicIncident{}, err
+		return comms.PublicIncident{}, err
 	}
 	if recover {
 		for _, in := range p.incidents {
@@ -54,7 +57,7 @@ func (p *page) Create(_ context.Context, post incident.PublicPost, recover bool)
 			}
 		}
 	}
-	in := incident.PublicIncident{ID: fmt.Sprintf("pub%d", len(p.incidents)+1), Status: post.Status}
+	in := comms.PublicIncident{ID: fmt.Sprintf("pub%d", len(p.incidents)+1), Status: post.Status}
 	in.URL = "https://status.example.com/" + in.ID
 	p.incidents = append(p.incidents, in)
 	p.posts = append(p.posts, post)
@@ -63,16 +66,16 @@ func (p *page) Create(_ context.Context, post incident.PublicPost, recover bool)
 	}
 	if p.actThenFail > 0 {
 		p.actThenFail--
-		return incident.PublicIncident{}, incident.Errorf(incident.EUNAVAILABLE, "Statuspage did not answer in time.")
+		return comms.PublicIncident{}, incident.Errorf(incident.EUNAVAILABLE, "Statuspage did not answer in time.")
 	}
 	return in, nil
 }
 
-func (p *page) Update(_ context.Context, ref incident.PublicIncident, post incident.PublicPost, recover bool) (incident.PublicIncident, error) {
+func (p *page) Update(_ context.Context, ref comms.PublicIncident, post comms.PublicPost, recover bool) (comms.PublicIncident, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err := p.failing(); err != nil {
-		return incident.PublicIncident{}, err
+		return comms.PublicIncident{}, err
 	}
 	if recover && len(p.posts) > 0 && p.posts[len(p.posts)-1].Body == post.Body {
 		return ref, nil
@@ -86,7 +89,7 @@ func (p *page) Update(_ context.Context, ref incident.PublicIncident, post incid
 	return ref, nil
 }
 
-func (p *page) SetComponents(_ context.Context, _ incident.PublicIncident, cs map[string]incident.ComponentStatus) error {
+func (p *page) SetComponents(_ context.Context, _ comms.PublicIncident, cs map[string]incident.ComponentStatus) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err := p.failing(); err != nil {
@@ -98,31 +101,79 @@ func (p *page) SetComponents(_ context.Context, _ incident.PublicIncident, cs ma
 	return nil
 }
 
-func (p *page) snapshot() ([]incident.PublicIncident, []incident.PublicPost) {
+func (p *page) snapshot() ([]comms.PublicIncident, []comms.PublicPost) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return append([]incident.PublicIncident(nil), p.incidents...), append([]incident.PublicPost(nil), p.posts...)
+	return append([]comms.PublicIncident(nil), p.incidents...), append([]comms.PublicPost(nil), p.posts...)
 }
 
 type commsBundle struct {
-	bundle
-	page *page
+	core  *incident.Service
+	svc   *comms.Service
+	pub   *comms.Publisher
+	page  *page
+	store *incidenttest.MemStore
+	chat  *incidenttest.Chat
+	queue *incidenttest.Queue
+	clock *incidenttest.Clock
 }
 
+// setupComms runs the core with the communication clock, a status page
+// for the checkout service and the shipped templates.
 func setupComms(t *testing.T, mutate ...func(*incident.Policy)) commsBundle {
 	t.Helper()
-	b := setup(t, mutate...)
+	clock := incidenttest.NewClock(time.Date(2026, 8, 7, 14, 23, 0, 0, time.UTC))
+	store := incidenttest.NewMemStore(clock)
+	policy := incident.DefaultPolicy()
+	policy.BroadcastChannel = "#incidents"
+	policy.Services = map[string]incident.ServicePolicy{"checkout": {Key: "checkout", Name: "Checkout",
+		Responders: []string{"U0ALICE", "S0TEAM", "bob@example.com"}, Runbook: "https://runbooks/checkout",
+		StatusPage: incident.StatusPageService{Components: []string{"cmp-api", "cmp-web"}}}}
+	for _, m := range mutate {
+		m(&policy)
+	}
+	c := incidenttest.NewChat()
+	c.Word = bot.NoticeText
+	c.Users["S0TEAM"] = []string{"U0CAROL", "U0DAVE"}
+	c.Users["bob@example.com"] = []string{"U0BOB"}
+	q := incidenttest.NewQueue()
+	store.SetScheduler(q)
+	core := incident.NewService(incident.ServiceConfig{Store: store, Scheduler: q, Chat: c, Policy: policy, Clock: clock})
+	core.RegisterJobs(q)
 	pg := newPage()
-	policy := b.svc.Policy()
-	svc := policy.Services["checkout"]
-	svc.StatusPage = incident.StatusPageService{Components: []string{"cmp-api", "cmp-web"}}
-	policy.Services["checkout"] = svc
 	tmpl, err := templates.Load("")
 	require.NoError(t, err)
-	b.svc = incident.NewService(incident.ServiceConfig{Store: b.store, Scheduler: b.queue, Chat: b.chat, Policy: policy, Clock: b.clock,
-		StatusPages: []incident.StatusPage{pg}, Templates: tmpl})
-	b.svc.RegisterJobs(b.queue)
-	return commsBundle{bundle: b, page: pg}
+	svc := comms.New(comms.Config{Store: store, Core: core, Chat: c, Scheduler: q, StatusPages: []comms.StatusPage{pg},
+		Templates: tmpl, Policy: policy, Clock: clock})
+	svc.RegisterJobs(q)
+	core.Use(svc.Feature())
+	return commsBundle{core: core, svc: svc, pub: svc.Publisher(), page: pg, store: store, chat: c, queue: q, clock: clock}
+}
+
+// advance moves the clock in small steps, running the timers that fall due,
+// as the job engine does.
+func advance(t *testing.T, b commsBundle, d time.Duration) {
+	t.Helper()
+	end := b.clock.Now().Add(d)
+	for b.clock.Now().Before(end) {
+		step := min(30*time.Second, end.Sub(b.clock.Now()))
+		b.clock.Advance(step)
+		b.queue.RunDue(t, b.clock.Now())
+	}
+}
+
+// readyAt declares a checkout incident and opens its war room.
+func readyAt(t *testing.T, b commsBundle, sev incident.Severity) *incident.Incident {
+	t.Helper()
+	inc, existed, err := b.core.Declare(context.Background(), incident.DeclareInput{Title: "checkout is down", Severity: sev, ServiceKey: "checkout",
+		DeclaredBy: "U0DECL", ReplyTo: incident.ReplyTarget{UserID: "U0DECL", ChannelID: "CORIGIN"}})
+	require.NoError(t, err)
+	require.False(t, existed)
+	b.queue.RunDue(t, b.clock.Now())
+	inc, err = b.store.GetIncident(context.Background(), inc.ID)
+	require.NoError(t, err)
+	require.NotEmpty(t, inc.ChannelID)
+	return inc
 }
 
 // channel returns everything posted in the incident channel.
@@ -152,7 +203,7 @@ func (b commsBundle) timeline(t *testing.T, id int64) []incident.TimelineEvent {
 func TestCommsClockDraftNudgeEscalation(t *testing.T) {
 	t.Parallel()
 	b := setupComms(t, func(p *incident.Policy) { p.CommanderGroup = "S0ICS" })
-	inc := readyAt(t, b.bundle, incident.P1)
+	inc := readyAt(t, b, incident.P1)
 
 	require.Equal(t, 1, b.count("*Status page draft for INC-1* (Statuspage)"), "the draft is in the channel at declare")
 	draft := b.channel()[b.indexOf("Status page draft")]
@@ -162,16 +213,16 @@ func TestCommsClockDraftNudgeEscalation(t *testing.T) {
 	require.Contains(t, draft, "[Edit:statuspage_edit=1|ack|]")
 	require.Contains(t, draft, "[Not customer-facing:statuspage_decline=1]")
 
-	advance(t, b.bundle, 4*time.Minute)
+	advance(t, b, 4*time.Minute)
 	require.Zero(t, b.count("is not on the status page yet"), "no nudge before 5 minutes")
-	advance(t, b.bundle, time.Minute+30*time.Second)
+	advance(t, b, time.Minute+30*time.Second)
 	require.Equal(t, 1, b.count("<@U0DECL>, *INC-1 is not on the status page yet*: 5 minutes left of the 10 minutes target"))
 	require.Contains(t, strings.Join(b.chat.Replies, "\n"), "U0DECL: INC-1 is not on the status page yet")
 
-	advance(t, b.bundle, 5*time.Minute)
+	advance(t, b, 5*time.Minute)
 	require.Equal(t, 1, b.count("*INC-1: 10 minutes without a status page post.*"))
 	require.Equal(t, 1, b.count("<@U0DECL>, <!subteam^S0ICS>, please publish now"))
-	advance(t, b.bundle, 20*time.Minute)
+	advance(t, b, 20*time.Minute)
 	require.Equal(t, 1, b.count("without a status page post"), "each step is said once")
 
 	var kinds []string
@@ -197,8 +248,8 @@ func (b commsBundle) indexOf(substr string) int {
 func TestCommsClockOnlyForItsSeverities(t *testing.T) {
 	t.Parallel()
 	b := setupComms(t)
-	readyAt(t, b.bundle, incident.P2)
-	advance(t, b.bundle, 15*time.Minute)
+	readyAt(t, b, incident.P2)
+	advance(t, b, 15*time.Minute)
 	require.Zero(t, b.count("status page"), "P2 has no clock by default")
 
 	b = setupComms(t, func(p *incident.Policy) {
@@ -206,9 +257,9 @@ func TestCommsClockOnlyForItsSeverities(t *testing.T) {
 		sp.StatusPageWithin = 20 * time.Minute
 		p.Severities[incident.P2] = sp
 	})
-	readyAt(t, b.bundle, incident.P2)
+	readyAt(t, b, incident.P2)
 	require.Equal(t, 1, b.count("Status page draft"))
-	advance(t, b.bundle, 10*time.Minute+30*time.Second)
+	advance(t, b, 10*time.Minute+30*time.Second)
 	require.Equal(t, 1, b.count("10 minutes left of the 20 minutes target"))
 }
 
@@ -216,16 +267,16 @@ func TestPublishLifecycle(t *testing.T) {
 	t.Parallel()
 	b := setupComms(t)
 	ctx := context.Background()
-	inc := readyAt(t, b.bundle, incident.P1)
-	advance(t, b.bundle, 3*time.Minute)
+	inc := readyAt(t, b, incident.P1)
+	advance(t, b, 3*time.Minute)
 
-	_, err := b.svc.Publish(ctx, inc.ID, incident.PublishInput{Kind: incident.PostAcknowledge, Actor: "U0STRANGER"})
+	_, err := b.pub.Publish(ctx, inc.ID, comms.PublishInput{Kind: incident.PostAcknowledge, Actor: "U0STRANGER"})
 	require.Equal(t, incident.EFORBIDDEN, incident.ErrorCode(err), "only the IC, the comms lead or a publisher may post")
 
-	ok, err := b.svc.Publish(ctx, inc.ID, incident.PublishInput{Kind: incident.PostAcknowledge, Actor: "U0DECL"})
+	ok, err := b.pub.Publish(ctx, inc.ID, comms.PublishInput{Kind: incident.PostAcknowledge, Actor: "U0DECL"})
 	require.NoError(t, err)
 	require.True(t, ok)
-	again, err := b.svc.Publish(ctx, inc.ID, incident.PublishInput{Kind: incident.PostAcknowledge, Actor: "U0DECL"})
+	again, err := b.pub.Publish(ctx, inc.ID, comms.PublishInput{Kind: incident.PostAcknowledge, Actor: "U0DECL"})
 	require.NoError(t, err)
 	require.False(t, again, "a double click posts once")
 	require.Empty(t, b.queue.RunDue(t, b.clock.Now()))
@@ -248,19 +299,19 @@ func TestPublishLifecycle(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, inc.DeclaredAt.Add(3*time.Minute), first)
 
-	advance(t, b.bundle, 10*time.Minute)
+	advance(t, b, 10*time.Minute)
 	require.Zero(t, b.count("is not on the status page yet"), "posting stops the clock")
 	require.Zero(t, b.count("without a status page post"))
 
 	// An update offers the status page, pre-filled.
-	_, err = b.svc.PostUpdate(ctx, inc.ID, incident.UpdateInput{Author: "U0DECL", Known: "a bad deploy; rolling back"})
+	_, err = b.core.PostUpdate(ctx, inc.ID, incident.UpdateInput{Author: "U0DECL", Known: "a bad deploy; rolling back"})
 	require.NoError(t, err)
 	require.Empty(t, b.queue.RunDue(t, b.clock.Now()))
 	offer := b.channel()[b.indexOf("Also post this update to the status page?")]
 	require.Contains(t, offer, "a bad deploy; rolling back")
-	id, kind, ref, err := incident.ParsePublishValue(between(offer, "statuspage_publish=", "]"))
+	id, kind, ref, err := comms.ParsePublishValue(between(offer, "statuspage_publish=", "]"))
 	require.NoError(t, err)
-	_, err = b.svc.Publish(ctx, id, incident.PublishInput{Kind: kind, Ref: ref, Actor: "U0DECL"})
+	_, err = b.pub.Publish(ctx, id, comms.PublishInput{Kind: kind, Ref: ref, Actor: "U0DECL"})
 	require.NoError(t, err)
 	require.Empty(t, b.queue.RunDue(t, b.clock.Now()))
 	_, posts = b.page.snapshot()
@@ -269,29 +320,29 @@ func TestPublishLifecycle(t *testing.T) {
 	require.Equal(t, incident.PublicInvestigating, posts[1].Status)
 
 	// Severity maps to component status.
-	_, err = b.svc.SetSeverity(ctx, inc.ID, incident.P2, "U0DECL")
+	_, err = b.core.SetSeverity(ctx, inc.ID, incident.P2, "U0DECL")
 	require.NoError(t, err)
 	require.Empty(t, b.queue.RunDue(t, b.clock.Now()))
 	require.Equal(t, incident.ComponentPartialOutage, b.page.comps["cmp-api"])
 	require.Equal(t, 1, b.count("Status page components for INC-1 set to partial outage"))
 
-	_, err = b.svc.Publish(ctx, inc.ID, incident.PublishInput{Kind: incident.PostResolution, Actor: "U0DECL"})
+	_, err = b.pub.Publish(ctx, inc.ID, comms.PublishInput{Kind: incident.PostResolution, Actor: "U0DECL"})
 	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(err), "no resolution notice for an open incident")
 
 	// Mitigating shows degraded performance; resolving proposes the notice.
-	_, err = b.svc.SetStatus(ctx, inc.ID, incident.StatusMitigated, "U0DECL", "")
+	_, err = b.core.SetStatus(ctx, inc.ID, incident.StatusMitigated, "U0DECL", "")
 	require.NoError(t, err)
 	require.Empty(t, b.queue.RunDue(t, b.clock.Now()))
 	require.Equal(t, incident.ComponentDegraded, b.page.comps["cmp-api"])
-	_, err = b.svc.SetStatus(ctx, inc.ID, incident.StatusResolved, "U0DECL", "Rolled back the 14:02 deploy.")
+	_, err = b.core.SetStatus(ctx, inc.ID, incident.StatusResolved, "U0DECL", "Rolled back the 14:02 deploy.")
 	require.NoError(t, err)
 	require.Empty(t, b.queue.RunDue(t, b.clock.Now()))
 	notice := b.channel()[b.indexOf("post the resolution notice on the status page?")]
 	require.Contains(t, notice, "has been resolved")
-	id, kind, ref, err = incident.ParsePublishValue(between(notice, "statuspage_publish=", "]"))
+	id, kind, ref, err = comms.ParsePublishValue(between(notice, "statuspage_publish=", "]"))
 	require.NoError(t, err)
 	require.Equal(t, incident.PostResolution, kind)
-	_, err = b.svc.Publish(ctx, id, incident.PublishInput{Kind: kind, Ref: ref, Actor: "U0DECL", Body: "Fixed. Sorry."})
+	_, err = b.pub.Publish(ctx, id, comms.PublishInput{Kind: kind, Ref: ref, Actor: "U0DECL", Body: "Fixed. Sorry."})
 	require.NoError(t, err)
 	require.Empty(t, b.queue.RunDue(t, b.clock.Now()))
 	pubs, posts = b.page.snapshot()
@@ -300,7 +351,7 @@ func TestPublishLifecycle(t *testing.T) {
 	require.Equal(t, incident.ComponentOperational, b.page.comps["cmp-api"])
 	require.Equal(t, incident.PublicResolved, pubs[0].Status)
 	require.Equal(t, 1, b.count("Posted the resolution notice on the status page"))
-	_, err = b.svc.Publish(ctx, inc.ID, incident.PublishInput{Kind: incident.PostUpdate, Ref: "late", Actor: "U0DECL"})
+	_, err = b.pub.Publish(ctx, inc.ID, comms.PublishInput{Kind: incident.PostUpdate, Ref: "late", Actor: "U0DECL"})
 	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(err), "updates are for open incidents")
 }
 
@@ -314,15 +365,15 @@ func TestStillInvestigatingProposedAfterAQuietSpell(t *testing.T) {
 	t.Parallel()
 	b := setupComms(t)
 	ctx := context.Background()
-	inc := readyAt(t, b.bundle, incident.P1)
-	_, err := b.svc.Publish(ctx, inc.ID, incident.PublishInput{Kind: incident.PostAcknowledge, Actor: "U0DECL"})
+	inc := readyAt(t, b, incident.P1)
+	_, err := b.pub.Publish(ctx, inc.ID, comms.PublishInput{Kind: incident.PostAcknowledge, Actor: "U0DECL"})
 	require.NoError(t, err)
-	advance(t, b.bundle, 29*time.Minute)
+	advance(t, b, 29*time.Minute)
 	require.Zero(t, b.count("nothing was posted on the status page"))
-	advance(t, b.bundle, 2*time.Minute)
+	advance(t, b, 2*time.Minute)
 	require.Equal(t, 1, b.count("*nothing was posted on the status page for 30 minutes* about INC-1"))
 	require.Contains(t, b.channel()[b.indexOf("nothing was posted")], "We are continuing to investigate")
-	advance(t, b.bundle, 30*time.Minute)
+	advance(t, b, 30*time.Minute)
 	require.Equal(t, 2, b.count("nothing was posted on the status page"), "proposed again after another quiet spell")
 }
 
@@ -330,10 +381,10 @@ func TestCustomerEmailClock(t *testing.T) {
 	t.Parallel()
 	b := setupComms(t)
 	ctx := context.Background()
-	inc := readyAt(t, b.bundle, incident.P1)
-	advance(t, b.bundle, 29*time.Minute)
+	inc := readyAt(t, b, incident.P1)
+	advance(t, b, 29*time.Minute)
 	require.Zero(t, b.count("*Customer e-mail*"))
-	advance(t, b.bundle, 2*time.Minute)
+	advance(t, b, 2*time.Minute)
 	require.Equal(t, 1, b.count("*Customer e-mail*: INC-1 has been open for 30 minutes"))
 	email := b.channel()[b.indexOf("*Customer e-mail*")]
 	require.Contains(t, email, "Subject: Checkout disruption")
@@ -362,16 +413,16 @@ func TestCustomerEmailClock(t *testing.T) {
 
 	// Fixed within 30 minutes: no e-mail.
 	b = setupComms(t)
-	inc = readyAt(t, b.bundle, incident.P1)
-	advance(t, b.bundle, 20*time.Minute)
-	_, err = b.svc.SetStatus(ctx, inc.ID, incident.StatusResolved, "U0DECL", "")
+	inc = readyAt(t, b, incident.P1)
+	advance(t, b, 20*time.Minute)
+	_, err = b.core.SetStatus(ctx, inc.ID, incident.StatusResolved, "U0DECL", "")
 	require.NoError(t, err)
-	advance(t, b.bundle, 20*time.Minute)
+	advance(t, b, 20*time.Minute)
 	require.Zero(t, b.count("*Customer e-mail*"))
 
 	// A data concern proposes it at once, whatever the severity.
 	b = setupComms(t)
-	inc = readyAt(t, b.bundle, incident.P3)
+	inc = readyAt(t, b, incident.P3)
 	_, err = b.svc.FlagDataConcern(ctx, inc.ID, "U0STRANGER")
 	require.Equal(t, incident.EFORBIDDEN, incident.ErrorCode(err), "only who may publish flags a data concern")
 	_, err = b.svc.FlagDataConcern(ctx, inc.ID, "U0DECL")
@@ -384,14 +435,14 @@ func TestNotCustomerFacingStopsTheClock(t *testing.T) {
 	t.Parallel()
 	b := setupComms(t)
 	ctx := context.Background()
-	inc := readyAt(t, b.bundle, incident.P1)
+	inc := readyAt(t, b, incident.P1)
 	_, err := b.svc.Decline(ctx, inc.ID, "U0OTHER")
 	require.Equal(t, incident.EFORBIDDEN, incident.ErrorCode(err))
-	_, err = b.svc.AssignRole(ctx, inc.ID, "comms", "U0COMMS", "U0DECL")
+	_, err = b.core.AssignRole(ctx, inc.ID, "comms", "U0COMMS", "U0DECL")
 	require.NoError(t, err)
 	_, err = b.svc.Decline(ctx, inc.ID, "U0COMMS")
 	require.NoError(t, err, "the comms lead may decide")
-	advance(t, b.bundle, 15*time.Minute)
+	advance(t, b, 15*time.Minute)
 	require.Equal(t, 1, b.count("<@U0COMMS> marked INC-1 not customer-facing"))
 	require.Zero(t, b.count("is not on the status page yet"))
 	require.Zero(t, b.count("without a status page post"))
@@ -401,11 +452,11 @@ func TestStatusPageDownRetriesAndNeverPostsTwice(t *testing.T) {
 	t.Parallel()
 	b := setupComms(t)
 	ctx := context.Background()
-	inc := readyAt(t, b.bundle, incident.P1)
+	inc := readyAt(t, b, incident.P1)
 	down := incident.Errorf(incident.EUNAVAILABLE, "Statuspage is down (HTTP 503).")
 	b.page.fail = []error{down, down}
 	b.page.actThenFail = 1 // then the third attempt creates and times out
-	_, err := b.svc.Publish(ctx, inc.ID, incident.PublishInput{Kind: incident.PostAcknowledge, Actor: "U0DECL"})
+	_, err := b.pub.Publish(ctx, inc.ID, comms.PublishInput{Kind: incident.PostAcknowledge, Actor: "U0DECL"})
 	require.NoError(t, err)
 	require.Empty(t, b.queue.RunDue(t, b.clock.Now()))
 
@@ -419,19 +470,19 @@ func TestStatusPageDownRetriesAndNeverPostsTwice(t *testing.T) {
 	require.Equal(t, "pub1", inc.PublicID)
 
 	// Retry after success says it is already there.
-	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(b.svc.RetryStatusPage(ctx, "1|ack||1", "U0DECL")))
+	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(b.pub.RetryStatusPage(ctx, "1|ack||1", "U0DECL")))
 
 	// A refusal is final: said once, no retries.
 	b2 := setupComms(t)
-	inc2 := readyAt(t, b2.bundle, incident.P1)
+	inc2 := readyAt(t, b2, incident.P1)
 	b2.page.fail = []error{incident.Errorf(incident.EFORBIDDEN, "Statuspage refused the API key (HTTP 401)."), down, down}
-	_, err = b2.svc.Publish(ctx, inc2.ID, incident.PublishInput{Kind: incident.PostAcknowledge, Body: "Custom words.", Actor: "U0DECL"})
+	_, err = b2.pub.Publish(ctx, inc2.ID, comms.PublishInput{Kind: incident.PostAcknowledge, Body: "Custom words.", Actor: "U0DECL"})
 	require.NoError(t, err)
 	require.Len(t, b2.queue.RunDue(t, b2.clock.Now()), 1)
 	require.Equal(t, 1, b2.count("Retrying cannot fix this"))
 	require.Len(t, b2.page.fail, 2, "no retry after a refusal")
 	b2.page.fail = nil
-	require.NoError(t, b2.svc.RetryStatusPage(ctx, "1|ack||1", "U0DECL"))
+	require.NoError(t, b2.pub.RetryStatusPage(ctx, "1|ack||1", "U0DECL"))
 	require.Empty(t, b2.queue.RunDue(t, b2.clock.Now()))
 	_, posts = b2.page.snapshot()
 	require.Len(t, posts, 1)
@@ -441,9 +492,9 @@ func TestStatusPageDownRetriesAndNeverPostsTwice(t *testing.T) {
 func TestDraftsAreWrittenForCustomers(t *testing.T) {
 	t.Parallel()
 	b := setupComms(t)
-	inc := readyAt(t, b.bundle, incident.P1)
+	inc := readyAt(t, b, incident.P1)
 	for _, kind := range []string{incident.PostAcknowledge, incident.PostStillInvestigating, incident.PostResolution} {
-		text, err := b.svc.Draft(context.Background(), inc.ID, kind, "")
+		text, err := b.pub.Draft(context.Background(), inc.ID, kind, "")
 		require.NoError(t, err)
 		require.NotContains(t, text, "Posted ", "%s: the status page stamps posts itself", kind)
 		require.NotRegexp(t, `^(Investigating|Update|Resolved) - `, text, "%s: the status page shows the status itself", kind)
@@ -460,7 +511,7 @@ func TestStatusPageNeverShowsTheInternalTitle(t *testing.T) {
 	ctx := context.Background()
 	declareOn := func(service, title string, private bool) *incident.Incident {
 		t.Helper()
-		inc, _, err := b.svc.Declare(ctx, incident.DeclareInput{Title: title, Severity: incident.P1, ServiceKey: service,
+		inc, _, err := b.core.Declare(ctx, incident.DeclareInput{Title: title, Severity: incident.P1, ServiceKey: service,
 			DeclaredBy: "U0DECL", Private: private, ReplyTo: incident.ReplyTarget{UserID: "U0DECL"}})
 		require.NoError(t, err)
 		require.Empty(t, b.queue.RunAll(t))
@@ -469,9 +520,9 @@ func TestStatusPageNeverShowsTheInternalTitle(t *testing.T) {
 
 	// No status page mapping, or no service: no provider, no clock.
 	for _, inc := range []*incident.Incident{declareOn("billing", "billing db failover", false), declareOn("", "something is off", false)} {
-		_, _, ok := b.svc.StatusPageFor(inc)
+		_, _, ok := b.pub.StatusPageFor(inc)
 		require.False(t, ok, "%s of service %q", inc.Key(), inc.Service)
-		_, err := b.svc.Publish(ctx, inc.ID, incident.PublishInput{Kind: incident.PostAcknowledge, Actor: "U0DECL"})
+		_, err := b.pub.Publish(ctx, inc.ID, comms.PublishInput{Kind: incident.PostAcknowledge, Actor: "U0DECL"})
 		require.Error(t, err, "%s of service %q", inc.Key(), inc.Service)
 	}
 	_, none := b.page.snapshot()
@@ -479,12 +530,12 @@ func TestStatusPageNeverShowsTheInternalTitle(t *testing.T) {
 
 	// A mapped service without a public name: a generic name.
 	unnamed := declareOn("search", "reindex job dropped the tenant-42 index", false)
-	ok, err := b.svc.Publish(ctx, unnamed.ID, incident.PublishInput{Kind: incident.PostAcknowledge, Actor: "U0DECL"})
+	ok, err := b.pub.Publish(ctx, unnamed.ID, comms.PublishInput{Kind: incident.PostAcknowledge, Actor: "U0DECL"})
 	require.NoError(t, err)
 	require.True(t, ok)
 	// A private incident: only its redacted name.
 	private := declareOn("checkout", "card numbers in the access logs", true)
-	ok, err = b.svc.Publish(ctx, private.ID, incident.PublishInput{Kind: incident.PostAcknowledge, Actor: "U0DECL"})
+	ok, err = b.pub.Publish(ctx, private.ID, comms.PublishInput{Kind: incident.PostAcknowledge, Actor: "U0DECL"})
 	require.NoError(t, err)
 	require.True(t, ok)
 	require.Empty(t, b.queue.RunDue(t, b.clock.Now()))

@@ -1,0 +1,483 @@
+package comms
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/firebreakhq/firebreak/incident"
+)
+
+// Clock steps.
+const (
+	stepDraft           = "draft"
+	stepNudge           = "nudge"
+	stepEscalate        = "escalate"
+	stepStale           = "stale"
+	stepEmail           = "email"
+	stepOfferUpdate     = "offer_update"
+	stepOfferResolution = "offer_resolution"
+)
+
+// Timeline source ids of the clock, so each step is said once.
+const (
+	srcDraft         = "comms:draft"
+	srcNudge         = "comms:nudge"
+	srcEscalate      = "comms:escalate"
+	srcDeclined      = "comms:declined"
+	srcEmailProposed = "comms:email:proposed"
+	srcEmailDecision = "comms:email:decision"
+	srcDataConcern   = "comms:data_concern"
+)
+
+// leeway is how early a step may run and still count as due: timers
+// fire a little early or late, never exactly on time.
+const leeway = time.Second
+
+type commsPayload struct {
+	IncidentID int64  `json:"incident_id"`
+	Step       string `json:"step"`
+	Due        int64  `json:"due,omitempty"` // unix seconds
+	Ref        string `json:"ref,omitempty"`
+}
+
+// clockOn reports whether the incident's severity runs the status page clock.
+func (s *Service) clockOn(inc *incident.Incident) bool {
+	_, _, ok := s.pub.StatusPageFor(inc)
+	return ok && s.policy.Severity(inc.Severity).StatusPageWithin > 0
+}
+
+// commsHook plans the clock's steps after each lifecycle change.
+func (s *Service) commsHook(ctx context.Context, c incident.Change) error {
+	inc := c.Incident
+	switch c.Kind {
+	case incident.EventSeverityChanged:
+		if err := s.planComms(ctx, s.sched, inc, s.clock.Now()); err != nil {
+			return err
+		}
+		return s.pub.planComponents(ctx, inc)
+	case incident.EventUpdatePosted:
+		if inc.PublicID != "" && c.Update != nil {
+			if err := scheduleComms(ctx, s.sched, commsPayload{IncidentID: inc.ID, Step: stepOfferUpdate, Ref: strconv.FormatInt(c.Update.ID, 10)}, time.Time{}); err != nil {
+				return err
+			}
+		}
+		return s.pub.planComponents(ctx, inc)
+	case incident.EventStatusChanged:
+		if incident.Status(c.To) == incident.StatusResolved && inc.PublicID != "" {
+			return scheduleComms(ctx, s.sched, commsPayload{IncidentID: inc.ID, Step: stepOfferResolution, Ref: strconv.FormatInt(inc.UpdatedAt.UnixNano(), 10)}, time.Time{})
+		}
+		if incident.Status(c.To) == incident.StatusInvestigating || incident.Status(c.To) == incident.StatusMitigated {
+			return s.pub.planComponents(ctx, inc)
+		}
+	}
+	return nil
+}
+
+// planComms schedules, on sched (the declare's transaction), the status
+// page clock from start (the declaration, or a raise to a severity that has
+// a clock) and the customer e-mail check.
+func (s *Service) planComms(ctx context.Context, sched incident.Scheduler, inc *incident.Incident, start time.Time) error {
+	sp := s.policy.Severity(inc.Severity)
+	if s.clockOn(inc) && inc.PublicID == "" {
+		within := sp.StatusPageWithin
+		steps := []struct {
+			step string
+			at   time.Time
+		}{{stepDraft, time.Time{}}, {stepNudge, start.Add(within / 2)}, {stepEscalate, start.Add(within)}}
+		for _, st := range steps {
+			if err := scheduleComms(ctx, sched, commsPayload{IncidentID: inc.ID, Step: st.step, Due: st.at.Unix()}, st.at); err != nil {
+				return err
+			}
+		}
+	}
+	if sp.CustomerEmailAfter > 0 {
+		at := inc.DeclaredAt.Add(sp.CustomerEmailAfter)
+		if err := scheduleComms(ctx, sched, commsPayload{IncidentID: inc.ID, Step: stepEmail, Due: at.Unix()}, at); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// scheduleComms schedules a clock step on the urgent queue: customers
+// waiting to hear from us must not wait behind Slack housekeeping.
+func scheduleComms(ctx context.Context, sched incident.Scheduler, p commsPayload, at time.Time) error {
+	payload, _ := json.Marshal(p)
+	key := fmt.Sprintf("comms:%d:%s", p.IncidentID, p.Step)
+	switch p.Step {
+	case stepDraft:
+	case stepOfferUpdate, stepOfferResolution:
+		key += ":" + p.Ref
+	default:
+		key += ":" + strconv.FormatInt(p.Due, 10) + p.Ref
+	}
+	if _, err := sched.Schedule(ctx, incident.Job{Kind: JobComms, Key: key, Payload: payload, RunAt: at, MaxAttempts: 8, Urgent: true}); err != nil {
+		return fmt.Errorf("schedule the comms clock: %w", err)
+	}
+	return nil
+}
+
+// lastPublicPost returns when the incident was last posted publicly.
+func lastPublicPost(events []incident.TimelineEvent) (time.Time, bool) {
+	var last time.Time
+	for _, ev := range events {
+		if ev.Kind == incident.EventStatusPage && ev.Data["kind"] != incident.PostComponents && ev.At.After(last) {
+			last = ev.At
+		}
+	}
+	return last, !last.IsZero()
+}
+
+// runComms is the JobComms handler.
+func (s *Service) runComms(ctx context.Context, payload []byte) error {
+	var p commsPayload
+	if err := json.Unmarshal(payload, &p); err != nil {
+		return fmt.Errorf("decode comms step: %w: %w", err, incident.ErrJobCancel)
+	}
+	inc, err := s.store.GetIncident(ctx, p.IncidentID)
+	if incident.ErrorCode(err) == incident.ENOTFOUND {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("comms: %w", err)
+	}
+	src, events, err := s.timelineBySource(ctx, inc.ID)
+	if err != nil {
+		return err
+	}
+	_, declined := src[srcDeclined]
+	switch p.Step {
+	case stepDraft, stepNudge, stepEscalate:
+		if !inc.Status.Open() || inc.PublicID != "" || declined || !s.clockOn(inc) {
+			return nil // posted, not customer-facing, over, or no clock any more
+		}
+		return s.clockStep(ctx, inc, p, src)
+	case stepStale:
+		return s.staleStep(ctx, inc, p, src, events)
+	case stepEmail:
+		return s.emailStep(ctx, inc, p, src)
+	case stepOfferUpdate, stepOfferResolution:
+		return s.offerStep(ctx, inc, p, src)
+	}
+	return nil
+}
+
+// clockStep posts the draft, the nudge or the escalation, once each.
+func (s *Service) clockStep(ctx context.Context, inc *incident.Incident, p commsPayload, src map[string]incident.TimelineEvent) error {
+	source := map[string]string{stepDraft: srcDraft, stepNudge: srcNudge, stepEscalate: srcEscalate}[p.Step]
+	if _, done := src[source]; done {
+		return nil
+	}
+	if inc.ChannelID == "" {
+		return incident.RetryLater(time.Second, "%s has no channel yet", inc.Key())
+	}
+	if _, drafted := src[srcDraft]; p.Step != stepDraft && !drafted {
+		// The reminders refer to the draft: it goes first.
+		return incident.RetryLater(time.Second, "%s has no status page draft yet", inc.Key())
+	}
+	now := s.clock.Now()
+	within := s.policy.Severity(inc.Severity).StatusPageWithin
+	start := inc.DeclaredAt
+	if p.Step != stepDraft && p.Due != 0 {
+		start = time.Unix(p.Due, 0).Add(-within)
+		if p.Step == stepNudge {
+			start = time.Unix(p.Due, 0).Add(-within / 2)
+		}
+	}
+	deadline := start.Add(within)
+	provider, _, _ := s.pub.StatusPageFor(inc)
+	value := fmt.Sprintf("%d|%s|", inc.ID, incident.PostAcknowledge)
+	buttons := []incident.Button{
+		{Action: incident.ActionStatusPagePublish, Text: "Publish", Value: value, Style: "primary"},
+		{Action: incident.ActionStatusPageEdit, Text: "Edit", Value: value},
+		{Action: incident.ActionStatusPageDecline, Text: "Not customer-facing", Value: strconv.FormatInt(inc.ID, 10)},
+	}
+	lead := commsLead(inc)
+	n := incident.Notice{Incident: inc.Key(), Actor: "bot", Buttons: buttons, Values: map[string]string{"within": minutes(within)}}
+	switch p.Step {
+	case stepDraft:
+		body, err := s.draftBody(ctx, inc, incident.PostAcknowledge, "")
+		if err != nil {
+			return err
+		}
+		n.Kind = incident.NoticeStatusPageDraft
+		n.Values["provider"], n.Values["by"], n.Values["body"] = provider.Title(), deadline.In(s.policy.Location).Format("15:04 MST"), body
+	case stepNudge:
+		n.Kind, n.User = incident.NoticeStatusPageNudge, lead
+		n.Values["left"] = minutes(max(deadline.Sub(now), 0))
+	case stepEscalate:
+		n.Kind, n.User = incident.NoticeStatusPageEscalate, inc.Commander
+		n.Values["after"] = minutes(now.Sub(start))
+		if group, user := backupOf(inc, s.policy); group != "" {
+			n.Values["group"] = group
+		} else if user != inc.Commander {
+			n.Prev = user
+		}
+	}
+	if _, err := s.chat.Notify(ctx, inc.ChannelID, n); err != nil {
+		return fmt.Errorf("comms %s for %s: %w", p.Step, inc.Key(), err)
+	}
+	ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventComms, Actor: "bot", At: now, Key: p.Step == stepEscalate, SourceID: source,
+		Text: map[string]string{
+			stepDraft:    "Status page draft proposed",
+			stepNudge:    "Status page reminder: not posted yet",
+			stepEscalate: fmt.Sprintf("Status page target of %s missed: escalated", minutes(within)),
+		}[p.Step]}
+	if err := s.store.AddTimelineEvent(ctx, &ev); err != nil && incident.ErrorCode(err) != incident.ECONFLICT {
+		return fmt.Errorf("comms: %w", err)
+	}
+	// The person called on hears it directly too.
+	dmTo := lead
+	if p.Step == stepEscalate {
+		dmTo = inc.Commander
+	}
+	if p.Step != stepDraft && dmTo != "" {
+		dm := incident.Notice{Kind: incident.NoticeStatusPageReminder, Incident: inc.Key(), Actor: "bot", User: dmTo, Drill: inc.Drill,
+			Values: map[string]string{"after": incident.Since(start, now), "channel": inc.ChannelID}}
+		if err := s.chat.Tell(ctx, incident.ReplyTarget{UserID: dmTo}, dm); err != nil {
+			s.log.WarnContext(ctx, "could not message about the status page", "incident", inc.Key(), "err", err)
+		}
+	}
+	return nil
+}
+
+// staleStep proposes the "still investigating" update when nothing was
+// posted publicly for the policy's StaleAfter.
+func (s *Service) staleStep(ctx context.Context, inc *incident.Incident, p commsPayload, src map[string]incident.TimelineEvent, events []incident.TimelineEvent) error {
+	every := s.policy.Comms.StaleAfter
+	if every <= 0 || !inc.Status.Open() || inc.PublicID == "" {
+		return nil
+	}
+	last, _ := lastPublicPost(events)
+	now := s.clock.Now()
+	if due := last.Add(every); due.After(now.Add(leeway)) {
+		return s.planStale(ctx, inc, last) // posted since: the clock moved on
+	}
+	source := fmt.Sprintf("comms:stale:%d", p.Due)
+	if _, done := src[source]; done {
+		return nil
+	}
+	if inc.ChannelID == "" {
+		return incident.RetryLater(2*time.Second, "%s has no channel yet", inc.Key())
+	}
+	body, err := s.draftBody(ctx, inc, incident.PostStillInvestigating, "")
+	if err != nil {
+		return err
+	}
+	value := fmt.Sprintf("%d|%s|%d", inc.ID, incident.PostStillInvestigating, p.Due)
+	n := incident.Notice{Kind: incident.NoticeStatusPageStale, Incident: inc.Key(), Actor: "bot", User: commsLead(inc),
+		Values: map[string]string{"quiet": minutes(now.Sub(last)), "body": body}, Buttons: []incident.Button{
+			{Action: incident.ActionStatusPagePublish, Text: "Post to status page", Value: value, Style: "primary"},
+			{Action: incident.ActionStatusPageEdit, Text: "Edit", Value: value},
+		}}
+	if _, err := s.chat.Notify(ctx, inc.ChannelID, n); err != nil {
+		return fmt.Errorf("propose a status page update for %s: %w", inc.Key(), err)
+	}
+	ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventComms, Actor: "bot", At: now, SourceID: source,
+		Text: fmt.Sprintf("Status page update proposed after %s without one", incident.Since(last, now))}
+	if err := s.store.AddTimelineEvent(ctx, &ev); err != nil && incident.ErrorCode(err) != incident.ECONFLICT {
+		return fmt.Errorf("comms: %w", err)
+	}
+	// Still nothing after another spell: propose again then.
+	return scheduleComms(ctx, s.sched, commsPayload{IncidentID: inc.ID, Step: stepStale, Due: now.Add(every).Unix()}, now.Add(every))
+}
+
+// emailStep proposes the customer e-mail once: to a severity's incident
+// still open after CustomerEmailAfter, or at once for a data concern.
+func (s *Service) emailStep(ctx context.Context, inc *incident.Incident, p commsPayload, src map[string]incident.TimelineEvent) error {
+	_, concern := src[srcDataConcern]
+	_, proposed := src[srcEmailProposed]
+	_, decided := src[srcEmailDecision]
+	if proposed || decided {
+		return nil
+	}
+	sp := s.policy.Severity(inc.Severity)
+	now := s.clock.Now()
+	if !concern {
+		if sp.CustomerEmailAfter <= 0 || !inc.Status.Open() {
+			return nil // fixed in time, or no longer a severity that e-mails
+		}
+		if due := inc.DeclaredAt.Add(sp.CustomerEmailAfter); due.After(now.Add(leeway)) {
+			return nil // the severity changed; its own check is planned
+		}
+	}
+	if inc.ChannelID == "" {
+		return incident.RetryLater(2*time.Second, "%s has no channel yet", inc.Key())
+	}
+	body, err := s.renderComms(ctx, inc, "comms_customer_email.tmpl", "")
+	if err != nil {
+		return err
+	}
+	why := fmt.Sprintf("%s has been open for %s", inc.Key(), minutes(now.Sub(inc.DeclaredAt)))
+	if concern {
+		why = fmt.Sprintf("%s was flagged for a data concern", inc.Key())
+	}
+	lead := commsLead(inc)
+	id := strconv.FormatInt(inc.ID, 10)
+	n := incident.Notice{Kind: incident.NoticeCustomerEmail, Incident: inc.Key(), Actor: "bot", User: lead,
+		Values: map[string]string{"open_for": minutes(now.Sub(inc.DeclaredAt)), "concern": fmt.Sprint(concern), "body": strings.TrimSpace(body)},
+		Buttons: []incident.Button{
+			{Action: incident.ActionEmailSent, Text: "Sent", Value: id, Style: "primary"},
+			{Action: incident.ActionEmailNotNeeded, Text: "Not needed", Value: id},
+		}}
+	if _, err := s.chat.Notify(ctx, inc.ChannelID, n); err != nil {
+		return fmt.Errorf("propose the customer e-mail for %s: %w", inc.Key(), err)
+	}
+	ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventComms, Actor: "bot", At: now, SourceID: srcEmailProposed,
+		Text: "Customer e-mail proposed: " + why}
+	if err := s.store.AddTimelineEvent(ctx, &ev); err != nil && incident.ErrorCode(err) != incident.ECONFLICT {
+		return fmt.Errorf("comms: %w", err)
+	}
+	if lead != "" {
+		dm := incident.Notice{Kind: incident.NoticeCustomerEmailReminder, Incident: inc.Key(), Actor: "bot", User: lead, Drill: inc.Drill,
+			Values: map[string]string{"channel": inc.ChannelID}}
+		if err := s.chat.Tell(ctx, incident.ReplyTarget{UserID: lead}, dm); err != nil {
+			s.log.WarnContext(ctx, "could not message about the customer e-mail", "incident", inc.Key(), "err", err)
+		}
+	}
+	return nil
+}
+
+// offerStep offers to mirror a status update, or to post the resolution
+// notice, on the status page.
+func (s *Service) offerStep(ctx context.Context, inc *incident.Incident, p commsPayload, src map[string]incident.TimelineEvent) error {
+	if inc.PublicID == "" {
+		return nil
+	}
+	kind := incident.PostUpdate
+	if p.Step == stepOfferResolution {
+		if inc.Status != incident.StatusResolved && inc.Status != incident.StatusClosed {
+			return nil // reopened meanwhile
+		}
+		kind = incident.PostResolution
+	} else if !inc.Status.Open() {
+		return nil
+	}
+	source := "comms:offer:" + kind + ":" + p.Ref
+	if _, done := src[source]; done {
+		return nil
+	}
+	if _, done := src[postPayload{Kind: kind, Ref: p.Ref}.source()]; done {
+		return nil
+	}
+	if inc.ChannelID == "" {
+		return incident.RetryLater(2*time.Second, "%s has no channel yet", inc.Key())
+	}
+	body, err := s.draftBody(ctx, inc, kind, p.Ref)
+	if err != nil {
+		return err
+	}
+	value := fmt.Sprintf("%d|%s|%s", inc.ID, kind, p.Ref)
+	n := incident.Notice{Kind: incident.NoticeStatusPageOffer, Incident: inc.Key(), Actor: "bot", Values: map[string]string{"post": kind, "body": body},
+		Buttons: []incident.Button{
+			{Action: incident.ActionStatusPagePublish, Text: "Post to status page", Value: value, Style: "primary"},
+			{Action: incident.ActionStatusPageEdit, Text: "Edit", Value: value},
+		}}
+	if _, err := s.chat.Notify(ctx, inc.ChannelID, n); err != nil {
+		return fmt.Errorf("offer the status page post for %s: %w", inc.Key(), err)
+	}
+	ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventComms, Actor: "bot", At: s.clock.Now(), SourceID: source,
+		Text: "Status page " + map[string]string{incident.PostUpdate: "update", incident.PostResolution: "resolution notice"}[kind] + " offered"}
+	if err := s.store.AddTimelineEvent(ctx, &ev); err != nil && incident.ErrorCode(err) != incident.ECONFLICT {
+		return fmt.Errorf("comms: %w", err)
+	}
+	return nil
+}
+
+// Decline records that the incident is not customer-facing: the status page
+// clock stops. ECONFLICT when it is already public.
+func (s *Service) Decline(ctx context.Context, id int64, actor string) (*incident.Incident, error) {
+	inc, err := s.store.GetIncident(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.authorizePublish(ctx, inc, actor); err != nil {
+		return nil, err
+	}
+	now := s.clock.Now()
+	return s.change(ctx, id, func(i *incident.Incident) ([]incident.TimelineEvent, []incident.Notice, error) {
+		if i.PublicID != "" {
+			return nil, nil, incident.Errorf(incident.ECONFLICT, "%s is already on the status page: %s", i.Key(), i.PublicURL)
+		}
+		n := incident.Notice{Kind: incident.NoticeNotCustomerFacing, Incident: i.Key(), Actor: actor}
+		return []incident.TimelineEvent{{Kind: incident.EventComms, Actor: actor, At: now, Key: true, Text: s.noticeText(n), SourceID: srcDeclined}},
+			[]incident.Notice{n}, nil
+	})
+}
+
+// CustomerEmail records the comms lead's answer to the customer e-mail
+// proposal: sent, or not needed. The timeline and the postmortem keep it.
+// ECONFLICT when it was already recorded; EFORBIDDEN unless actor may
+// publish (the IC, the comms lead or a publisher).
+func (s *Service) CustomerEmail(ctx context.Context, id int64, sent bool, actor string) (*incident.Incident, error) {
+	cur, err := s.store.GetIncident(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.authorizePublish(ctx, cur, actor); err != nil {
+		return nil, err
+	}
+	now := s.clock.Now()
+	inc, err := s.store.UpdateIncident(ctx, id, func(i *incident.Incident) ([]incident.TimelineEvent, error) {
+		n := s.emailDecision(i, actor, sent, now)
+		return []incident.TimelineEvent{{Kind: incident.EventComms, Actor: actor, At: now, Key: true, Text: s.noticeText(n), SourceID: srcEmailDecision,
+			Data: map[string]string{"email": map[bool]string{true: "sent", false: "not_needed"}[sent]}}}, nil
+	})
+	if incident.ErrorCode(err) == incident.ECONFLICT {
+		return nil, incident.Errorf(incident.ECONFLICT, "The customer e-mail decision is already recorded.")
+	} else if err != nil {
+		return nil, err
+	}
+	events, err := s.store.ListTimeline(ctx, id)
+	if err != nil {
+		return inc, err
+	}
+	for _, ev := range events {
+		if ev.SourceID == srcEmailDecision {
+			n := s.emailDecision(inc, ev.Actor, ev.Data["email"] == "sent", ev.At)
+			return inc, s.core.Notify(ctx, inc, n)
+		}
+	}
+	return inc, nil
+}
+
+// emailDecision is the notice of the customer e-mail decision.
+func (s *Service) emailDecision(inc *incident.Incident, actor string, sent bool, at time.Time) incident.Notice {
+	if sent {
+		return incident.Notice{Kind: incident.NoticeCustomerEmailSent, Incident: inc.Key(), Actor: actor,
+			Values: map[string]string{"at": at.In(s.policy.Location).Format("15:04 MST")}}
+	}
+	return incident.Notice{Kind: incident.NoticeCustomerEmailNotNeeded, Incident: inc.Key(), Actor: actor}
+}
+
+// FlagDataConcern records that customer data may be affected, which
+// proposes the customer e-mail at once whatever the severity. EFORBIDDEN
+// unless actor may publish (the IC, the comms lead or a publisher).
+func (s *Service) FlagDataConcern(ctx context.Context, id int64, actor string) (*incident.Incident, error) {
+	cur, err := s.store.GetIncident(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.authorizePublish(ctx, cur, actor); err != nil {
+		return nil, err
+	}
+	now := s.clock.Now()
+	inc, err := s.change(ctx, id, func(i *incident.Incident) ([]incident.TimelineEvent, []incident.Notice, error) {
+		n := incident.Notice{Kind: incident.NoticeDataConcern, Incident: i.Key(), Actor: actor}
+		return []incident.TimelineEvent{{Kind: incident.EventComms, Actor: actor, At: now, Key: true, Text: s.noticeText(n), SourceID: srcDataConcern}},
+			[]incident.Notice{n}, nil
+	})
+	if incident.ErrorCode(err) == incident.ECONFLICT && inc == nil {
+		got, gerr := s.store.GetIncident(ctx, id)
+		if gerr == nil && got.Status != incident.StatusClosed {
+			return nil, incident.Errorf(incident.ECONFLICT, "%s is already flagged for a data concern.", got.Key())
+		}
+		return nil, err
+	} else if err != nil {
+		return nil, err
+	}
+	return inc, scheduleComms(ctx, s.sched, commsPayload{IncidentID: id, Step: stepEmail, Due: now.Unix(), Ref: "data"}, time.Time{})
+}

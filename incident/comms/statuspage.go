@@ -1,0 +1,481 @@
+package comms
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/firebreakhq/firebreak/incident"
+)
+
+// PublicIncident is an incident as published on a status page.
+type PublicIncident struct {
+	// Provider names the StatusPage that holds it ("statuspage", "instatus").
+	Provider string
+	ID       string
+	// URL is the public link to the incident, or to the page when the
+	// provider has no per-incident link.
+	URL    string
+	Status incident.PublicStatus
+}
+
+// PublicPost is one public post: the first one opens the public incident,
+// later ones add an update to it.
+type PublicPost struct {
+	// Name is the public incident's title (used when creating).
+	Name   string
+	Status incident.PublicStatus
+	Body   string
+	// Components maps a provider component id to its new state.
+	Components map[string]incident.ComponentStatus
+	// Impact is the overall impact for providers that take one: none,
+	// minor, major or critical.
+	Impact string
+	// Notify tells subscribers (e-mail, SMS, webhooks).
+	Notify bool
+	// StartedAt is when the incident began; a provider asked to recover
+	// looks for incidents created since then.
+	StartedAt time.Time
+}
+
+// StatusPage publishes incidents on a public status page (Atlassian
+// Statuspage, Instatus). Implementations return *incident.Error values: EFORBIDDEN
+// for refused credentials, ENOTFOUND for an unknown page or incident,
+// EINVALID for a post the provider rejects, EUNAVAILABLE (with a RetryAfter
+// method when the provider asked us to wait) when it is down or limiting.
+//
+// A post may be interrupted after the provider acted and before the answer
+// arrived. A retry passes recover, and the implementation first looks for
+// the incident (or the update) the interrupted attempt made, returning it
+// instead of posting twice.
+type StatusPage interface {
+	// Name is the provider's key, as the policy's statuspage.provider
+	// names it: "statuspage" or "instatus".
+	Name() string
+	// Title names the provider to people: "Statuspage", "Instatus".
+	Title() string
+	// Create opens a public incident. With recover it returns an unresolved
+	// incident with the same name created since post.StartedAt, if any.
+	Create(ctx context.Context, post PublicPost, recover bool) (PublicIncident, error)
+	// Update adds an update to a public incident. With recover it returns
+	// without posting when the incident's latest update has the same body.
+	Update(ctx context.Context, ref PublicIncident, post PublicPost, recover bool) (PublicIncident, error)
+	// SetComponents changes the incident's components' states without a
+	// new public message.
+	SetComponents(ctx context.Context, ref PublicIncident, components map[string]incident.ComponentStatus) error
+}
+
+// statusPageAttempts bounds a post's retries; with the engine's backoff
+// they span about two hours.
+const statusPageAttempts = 12
+
+// maxPublicBody bounds a public post's text.
+const maxPublicBody = 5000
+
+type postPayload struct {
+	IncidentID int64  `json:"incident_id"`
+	Kind       string `json:"kind"`
+	Ref        string `json:"ref,omitempty"`
+	Body       string `json:"body,omitempty"`
+	Actor      string `json:"actor,omitempty"`
+	Round      int    `json:"round,omitempty"`
+}
+
+func (p postPayload) source() string { return "statuspage:" + p.Kind + ":" + p.Ref }
+
+// Publisher posts on the status page as durable jobs, one per post, and
+// says in the channel when a post is up or why it failed: the first post,
+// updates, component states and the resolution notice.
+type Publisher struct {
+	*base
+}
+
+// StatusPageFor returns the status page that publishes the incident's
+// service and the service's mapping, and false when none is configured. A
+// drill never reaches the public status page, and neither does an incident
+// whose service is not mapped to the status page (no provider nor
+// components in the policy).
+func (pub *Publisher) StatusPageFor(inc *incident.Incident) (StatusPage, incident.StatusPageService, bool) {
+	sp, known := pub.policy.Services[inc.Service]
+	svc := sp.StatusPage
+	if inc.Drill || inc.Service == "" || !known || (svc.Provider == "" && len(svc.Components) == 0) {
+		return nil, svc, false
+	}
+	for _, sp := range pub.pages {
+		if svc.Provider == "" || sp.Name() == svc.Provider {
+			return sp, svc, true
+		}
+	}
+	return nil, svc, false
+}
+
+// planComponents brings the public components in line with the incident's
+// severity and status, when it is public and open.
+func (pub *Publisher) planComponents(ctx context.Context, inc *incident.Incident) error {
+	if inc.PublicID == "" || !inc.Status.Open() {
+		return nil
+	}
+	cs := componentStatus(inc, pub.policy)
+	return pub.schedulePost(ctx, postPayload{IncidentID: inc.ID, Kind: incident.PostComponents, Ref: string(cs) + ":" + strconv.FormatInt(inc.UpdatedAt.UnixNano(), 10)})
+}
+
+func (pub *Publisher) schedulePost(ctx context.Context, p postPayload) error {
+	payload, _ := json.Marshal(p)
+	key := fmt.Sprintf("statuspage:%d:%s:%s:%d", p.IncidentID, p.Kind, p.Ref, p.Round)
+	if _, err := pub.sched.Schedule(ctx, incident.Job{Kind: JobStatusPagePost, Key: key, Payload: payload, MaxAttempts: statusPageAttempts, Urgent: true}); err != nil {
+		return fmt.Errorf("schedule the status page post: %w", err)
+	}
+	return nil
+}
+
+// PublishInput is a request to post on the status page.
+type PublishInput struct {
+	// Kind is PostAcknowledge, PostUpdate, PostStillInvestigating or
+	// PostResolution; Ref is its argument (the update's id).
+	Kind string
+	Ref  string
+	// Body is the public text; empty posts the template's draft.
+	Body  string
+	Actor string
+}
+
+// ParsePublishValue reads a Publish or Edit button's value: "id|kind|ref".
+func ParsePublishValue(v string) (id int64, kind, ref string, err error) {
+	parts := strings.SplitN(v, "|", 3)
+	if len(parts) != 3 {
+		return 0, "", "", incident.Errorf(incident.EINVALID, "The button does not name a status page post.")
+	}
+	id, perr := strconv.ParseInt(parts[0], 10, 64)
+	if perr != nil {
+		return 0, "", "", incident.Errorf(incident.EINVALID, "The button does not name an incident.")
+	}
+	return id, parts[1], parts[2], nil
+}
+
+// Publish posts to the status page, from a button or the edit modal. The
+// post runs as a durable job: the channel hears when it is up, or why it
+// failed. It returns false when the same post was already requested, so a
+// double click posts once. EFORBIDDEN when actor may not publish;
+// EINVALID when no status page is configured or the text is too long;
+// ECONFLICT for a first post of an incident already public.
+func (pub *Publisher) Publish(ctx context.Context, id int64, in PublishInput) (bool, error) {
+	switch in.Kind {
+	case incident.PostAcknowledge, incident.PostUpdate, incident.PostStillInvestigating, incident.PostResolution:
+	default:
+		return false, incident.Errorf(incident.EINVALID, "Unknown kind of status page post %q.", in.Kind)
+	}
+	in.Body = strings.TrimSpace(in.Body)
+	if utf8.RuneCountInString(in.Body) > maxPublicBody {
+		return false, incident.Errorf(incident.EINVALID, "The status page text is too long; keep it within %d characters.", maxPublicBody)
+	}
+	inc, err := pub.store.GetIncident(ctx, id)
+	if err != nil {
+		return false, err
+	}
+	if err := pub.authorizePublish(ctx, inc, in.Actor); err != nil {
+		return false, err
+	}
+	if inc.Drill {
+		return false, incident.Errorf(incident.EINVALID, "%s is a drill; drills never post on the public status page.", inc.Key())
+	}
+	if _, _, ok := pub.StatusPageFor(inc); !ok {
+		return false, incident.Errorf(incident.EINVALID, "No status page is configured for %s: set STATUSPAGE_API_KEY and STATUSPAGE_PAGE_ID, or INSTATUS_API_KEY and INSTATUS_PAGE_ID.", inc.Key())
+	}
+	if in.Kind == incident.PostAcknowledge && inc.PublicID != "" {
+		return false, incident.Errorf(incident.ECONFLICT, "%s is already on the status page: %s", inc.Key(), inc.PublicURL)
+	}
+	switch {
+	case in.Kind != incident.PostResolution && !inc.Status.Open():
+		return false, incident.Errorf(incident.ECONFLICT, "%s is %s; only the resolution notice can still be posted.", inc.Key(), strings.ToLower(inc.Status.Label()))
+	case in.Kind == incident.PostResolution && inc.Status.Open():
+		return false, incident.Errorf(incident.ECONFLICT, "%s is not resolved yet; resolve it first, then post the resolution notice.", inc.Key())
+	}
+	p := postPayload{IncidentID: id, Kind: in.Kind, Ref: in.Ref, Body: in.Body, Actor: in.Actor}
+	payload, _ := json.Marshal(p)
+	key := fmt.Sprintf("statuspage:%d:%s:%s:0", id, in.Kind, in.Ref)
+	if in.Kind == incident.PostAcknowledge {
+		key = fmt.Sprintf("statuspage:%d:first", id)
+	}
+	scheduled, err := pub.sched.Schedule(ctx, incident.Job{Kind: JobStatusPagePost, Key: key, Payload: payload, MaxAttempts: statusPageAttempts, Urgent: true})
+	if err != nil {
+		return false, fmt.Errorf("schedule the status page post: %w", err)
+	}
+	return scheduled, nil
+}
+
+// Draft returns the pre-filled text of a status page post, for the edit
+// modal.
+func (pub *Publisher) Draft(ctx context.Context, id int64, kind, ref string) (string, error) {
+	inc, err := pub.store.GetIncident(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	return pub.draftBody(ctx, inc, kind, ref)
+}
+
+// runPost is the JobStatusPagePost handler.
+func (pub *Publisher) runPost(ctx context.Context, payload []byte) error {
+	var p postPayload
+	if err := json.Unmarshal(payload, &p); err != nil {
+		return fmt.Errorf("decode status page post: %w: %w", err, incident.ErrJobCancel)
+	}
+	inc, err := pub.store.GetIncident(ctx, p.IncidentID)
+	if incident.ErrorCode(err) == incident.ENOTFOUND {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("status page post: %w", err)
+	}
+	sp, svc, ok := pub.StatusPageFor(inc)
+	if !ok {
+		return nil
+	}
+	src, events, err := pub.timelineBySource(ctx, inc.ID)
+	if err != nil {
+		return err
+	}
+	if _, done := src[p.source()]; done {
+		return nil // a redelivered job, or a retry that raced the first
+	}
+	attempt, maxAttempts := incident.JobAttempt(ctx)
+	recover := attempt > 1 || p.Round > 0
+	cs := componentStatus(inc, pub.policy)
+	if p.Kind == incident.PostResolution {
+		cs = incident.ComponentOperational
+	}
+	components := map[string]incident.ComponentStatus{}
+	for _, c := range svc.Components {
+		components[c] = cs
+	}
+	ref := PublicIncident{Provider: inc.PublicProvider, ID: inc.PublicID, URL: inc.PublicURL}
+	now := pub.clock.Now()
+
+	if p.Kind == incident.PostComponents {
+		if inc.PublicID == "" || len(components) == 0 || lastComponents(events) == cs {
+			return nil
+		}
+		if err := sp.SetComponents(ctx, ref, components); err != nil {
+			return pub.statusPageFailed(ctx, inc, sp, p, err, attempt, maxAttempts)
+		}
+		n := incident.Notice{Kind: incident.NoticeStatusPageComponents, Incident: inc.Key(), Actor: orBot(p.Actor), Values: map[string]string{"components": cs.Label()}}
+		return pub.recordPublic(ctx, inc, p, PublicIncident{}, n, now, map[string]string{"components": string(cs)})
+	}
+
+	body := p.Body
+	if body == "" {
+		if body, err = pub.draftBody(ctx, inc, p.Kind, p.Ref); err != nil {
+			return err
+		}
+	}
+	post := PublicPost{Name: publicName(inc, pub.policy), Status: publicStatus(inc.Status), Body: body, Components: components,
+		Impact: publicImpact(inc.Severity), Notify: pub.policy.Comms.Notify, StartedAt: inc.DeclaredAt}
+	switch p.Kind {
+	case incident.PostAcknowledge:
+		post.Status = incident.PublicInvestigating
+	case incident.PostResolution:
+		post.Status = incident.PublicResolved
+	}
+	if inc.Status == incident.StatusResolved && p.Kind != incident.PostResolution {
+		post.Status = incident.PublicMonitoring
+	}
+	var got PublicIncident
+	if inc.PublicID == "" {
+		got, err = sp.Create(ctx, post, recover)
+	} else {
+		got, err = sp.Update(ctx, ref, post, recover)
+	}
+	if err != nil {
+		return pub.statusPageFailed(ctx, inc, sp, p, err, attempt, maxAttempts)
+	}
+	got.Provider = sp.Name()
+	if got.ID == "" {
+		got.ID = inc.PublicID
+	}
+	if got.URL == "" {
+		got.URL = inc.PublicURL
+	}
+	n := incident.Notice{Kind: incident.NoticeStatusPagePosted, Incident: inc.Key(), Actor: orBot(p.Actor), Values: map[string]string{
+		"post": p.Kind, "provider": sp.Title(), "status": string(post.Status), "url": got.URL, "id": got.ID}}
+	if inc.PublicID == "" {
+		n.Values["first"], n.Values["after"] = "true", incident.Since(inc.DeclaredAt, now)
+	}
+	data := map[string]string{"status": string(post.Status), "components": string(cs)}
+	if err := pub.recordPublic(ctx, inc, p, got, n, now, data); err != nil {
+		return err
+	}
+	if p.Kind != incident.PostResolution {
+		return pub.planStale(ctx, inc, now)
+	}
+	return nil
+}
+
+// recordPublic stores a public post on the incident and its timeline, in
+// one transaction, and says it in the channel.
+func (pub *Publisher) recordPublic(ctx context.Context, inc *incident.Incident, p postPayload, got PublicIncident, n incident.Notice, now time.Time, data map[string]string) error {
+	line := pub.noticeText(n)
+	data["kind"] = p.Kind
+	data["provider"] = got.Provider
+	if got.ID != "" {
+		data["public_id"], data["url"] = got.ID, got.URL
+	}
+	updated, err := pub.store.UpdateIncident(ctx, inc.ID, func(i *incident.Incident) ([]incident.TimelineEvent, error) {
+		if got.ID != "" && i.PublicID == "" {
+			i.PublicProvider, i.PublicID, i.PublicURL = got.Provider, got.ID, got.URL
+		}
+		return []incident.TimelineEvent{{Kind: incident.EventStatusPage, Actor: orBot(p.Actor), At: now, Key: p.Kind != incident.PostComponents, Text: line,
+			SourceID: p.source(), Data: data}}, nil
+	})
+	if incident.ErrorCode(err) == incident.ECONFLICT {
+		return nil // recorded by a run that raced this one
+	} else if err != nil {
+		return fmt.Errorf("record the status page post: %w", err)
+	}
+	return pub.core.Notify(ctx, updated, n)
+}
+
+// statusPageFailed says in the channel, once per post and round, that the
+// post failed and why, with a Retry button; a refusal is final, anything
+// else is retried with backoff by the job engine.
+func (pub *Publisher) statusPageFailed(ctx context.Context, inc *incident.Incident, sp StatusPage, p postPayload, cause error, attempt, maxAttempts int) error {
+	code := incident.ErrorCode(cause)
+	final := code == incident.EINVALID || code == incident.EFORBIDDEN || code == incident.ENOTFOUND
+	last := final || (maxAttempts > 0 && attempt >= maxAttempts)
+	pub.log.WarnContext(ctx, "status page post failed", "incident", inc.Key(), "kind", p.Kind, "attempt", attempt, "err", cause)
+	if inc.ChannelID != "" && (attempt <= 1 || last) {
+		source := fmt.Sprintf("statuspage:fail:%s:%s:%d", p.Kind, p.Ref, p.Round)
+		if last && !final {
+			source += ":last"
+		}
+		retry := "background"
+		switch {
+		case final:
+			retry = "final"
+		case last:
+			retry = "gave_up"
+		}
+		ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventProviderFailure, Actor: sp.Name(), At: pub.clock.Now(), SourceID: source,
+			Text: "Status page post failed: " + incident.ErrorMessage(cause), Data: map[string]string{"kind": p.Kind, "ref": p.Ref, "body": p.Body}}
+		if err := pub.store.AddTimelineEvent(ctx, &ev); err == nil {
+			value := fmt.Sprintf("%d|%s|%s|%d", inc.ID, p.Kind, p.Ref, p.Round+1)
+			n := incident.Notice{Kind: incident.NoticeStatusPageFailed, Incident: inc.Key(), Actor: sp.Name(),
+				Values:  map[string]string{"provider": sp.Title(), "error": incident.ErrorMessage(cause), "retry": retry},
+				Buttons: []incident.Button{{Action: incident.ActionStatusPageRetry, Text: "Retry", Value: value, Style: "danger"}}}
+			if err := pub.notify(ctx, inc, n); err != nil {
+				pub.log.WarnContext(ctx, "could not report the failed status page post", "incident", inc.Key(), "err", err)
+			}
+		}
+	}
+	if final {
+		return fmt.Errorf("status page post for %s: %w: %w", inc.Key(), cause, incident.ErrJobCancel)
+	}
+	return fmt.Errorf("status page post for %s: %w", inc.Key(), cause)
+}
+
+// RetryStatusPage posts again after a failure, from the Retry button. The
+// retry first looks for what an earlier attempt may have posted.
+func (pub *Publisher) RetryStatusPage(ctx context.Context, value, actor string) error {
+	parts := strings.Split(value, "|")
+	if len(parts) != 4 {
+		return incident.Errorf(incident.EINVALID, "The button does not name a status page post.")
+	}
+	id, err1 := strconv.ParseInt(parts[0], 10, 64)
+	round, err2 := strconv.Atoi(parts[3])
+	if err1 != nil || err2 != nil {
+		return incident.Errorf(incident.EINVALID, "The button does not name a status page post.")
+	}
+	inc, err := pub.store.GetIncident(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := pub.authorizePublish(ctx, inc, actor); err != nil {
+		return err
+	}
+	p := postPayload{IncidentID: id, Kind: parts[1], Ref: parts[2], Actor: actor, Round: round}
+	src, _, err := pub.timelineBySource(ctx, id)
+	if err != nil {
+		return err
+	}
+	if _, done := src[p.source()]; done {
+		return incident.Errorf(incident.ECONFLICT, "That post is already on the status page.")
+	}
+	for k, ev := range src {
+		if strings.HasPrefix(k, fmt.Sprintf("statuspage:fail:%s:%s:%d", p.Kind, p.Ref, round-1)) {
+			p.Body = ev.Data["body"]
+		}
+	}
+	return pub.schedulePost(ctx, p)
+}
+
+// lastComponents returns the component state last posted.
+func lastComponents(events []incident.TimelineEvent) incident.ComponentStatus {
+	var cs incident.ComponentStatus
+	for _, ev := range events {
+		if ev.Kind == incident.EventStatusPage && ev.Data["components"] != "" {
+			cs = incident.ComponentStatus(ev.Data["components"])
+		}
+	}
+	return cs
+}
+
+// publicName is the public incident's title: what customers use, never
+// the internal title; a private incident shows only its redacted name.
+func publicName(inc *incident.Incident, p incident.Policy) string {
+	if inc.Private {
+		return incident.DisclosedTitle(inc, incident.DiscloseRedacted)
+	}
+	if svc, ok := p.Services[inc.Service]; ok && svc.Name != "" {
+		return "Issue affecting " + truncate(svc.Name, 180)
+	}
+	return "Service disruption"
+}
+
+// publicStatus maps the incident's status to the public one.
+func publicStatus(s incident.Status) incident.PublicStatus {
+	switch s {
+	case incident.StatusMitigated:
+		return incident.PublicMonitoring
+	case incident.StatusResolved, incident.StatusClosed:
+		return incident.PublicResolved
+	}
+	return incident.PublicInvestigating
+}
+
+// componentStatus maps severity and status to the affected components'
+// public state: the severity's state while open, degraded performance once
+// mitigated, operational once resolved.
+func componentStatus(inc *incident.Incident, p incident.Policy) incident.ComponentStatus {
+	switch inc.Status {
+	case incident.StatusResolved, incident.StatusClosed:
+		return incident.ComponentOperational
+	case incident.StatusMitigated:
+		return incident.ComponentDegraded
+	}
+	if c := p.Severity(inc.Severity).ComponentStatus; c.Valid() {
+		return c
+	}
+	return defaultComponentStatus(inc.Severity)
+}
+
+func defaultComponentStatus(sev incident.Severity) incident.ComponentStatus {
+	switch sev {
+	case incident.P1:
+		return incident.ComponentMajorOutage
+	case incident.P2:
+		return incident.ComponentPartialOutage
+	}
+	return incident.ComponentDegraded
+}
+
+// publicImpact is Statuspage's impact for a severity.
+func publicImpact(sev incident.Severity) string {
+	switch sev {
+	case incident.P1:
+		return "critical"
+	case incident.P2:
+		return "major"
+	}
+	return "minor"
+}

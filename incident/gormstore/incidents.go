@@ -1,0 +1,302 @@
+package gormstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/firebreakhq/firebreak/incident"
+)
+
+// incidentStore keeps incidents: their numbering, lookups, the list and
+// the locked update that also records the update's events.
+type incidentStore struct{ *handle }
+
+// counterIncidentNumber is the incident_counters row that numbers incidents.
+const counterIncidentNumber = "incident_number"
+
+// checkIncident enforces the schema's rules before the database does, so the
+// message can say what is wrong.
+func checkIncident(op string, inc *incident.Incident) error {
+	switch {
+	case inc.Title == "":
+		return invalid(op, "The incident needs a title.")
+	case !inc.Severity.Valid():
+		return invalid(op, "Unknown severity %d: use P1, P2, P3 or P4.", int(inc.Severity))
+	case !inc.Status.Valid():
+		return invalid(op, "Unknown status %q.", inc.Status)
+	case inc.NagCount < 0:
+		return invalid(op, "The nag count cannot be negative.")
+	}
+	return nil
+}
+
+// User-safe messages for the conflicts the schema can report.
+const (
+	msgChannelTaken   = "Another incident already uses this channel."
+	msgEventDuplicate = "That event is already on the timeline."
+)
+
+// CreateIncident implements incident.Store.
+func (s *incidentStore) CreateIncident(ctx context.Context, inc *incident.Incident) (*incident.Incident, error) {
+	const op = "create incident"
+	row, err := s.newIncidentRow(op, inc)
+	if err != nil {
+		return nil, err
+	}
+	existing, err := s.insertIncident(ctx, &row)
+	if err != nil && row.DeclareKey != nil && errorKind(err) == incident.ECONFLICT {
+		// A concurrent declare with the same key committed between our
+		// check and our insert; the unique index caught it.
+		if found, ferr := s.incidentBy(ctx, "declare_key = ?", *row.DeclareKey); ferr == nil {
+			existing, err = found, nil
+		}
+	}
+	if err != nil {
+		return nil, translate(op, err, map[string]string{incident.ECONFLICT: msgChannelTaken})
+	}
+	if existing != nil {
+		out, err := existing.toDomain()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		return out, storeError(op, incident.Errorf(incident.ECONFLICT, "This incident was already declared as %s.", out.Key()), nil)
+	}
+	out, err := row.toDomain()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return out, nil
+}
+
+// newIncidentRow is the row CreateIncident inserts for inc, with its
+// defaults set and no ID or Number yet; inc is left untouched.
+func (s *incidentStore) newIncidentRow(op string, inc *incident.Incident) (incidentRow, error) {
+	if inc == nil {
+		return incidentRow{}, invalid(op, "No incident to create.")
+	}
+	in := *inc
+	now := s.now()
+	if in.Status == "" {
+		in.Status = incident.StatusDeclared
+	}
+	if in.DeclaredAt.IsZero() {
+		in.DeclaredAt = now
+	}
+	in.UpdatedAt = now
+	if err := checkIncident(op, &in); err != nil {
+		return incidentRow{}, err
+	}
+	row, err := toIncidentRow(&in)
+	if err != nil {
+		return incidentRow{}, fmt.Errorf("%s: %w", op, err)
+	}
+	row.ID, row.Number = 0, 0
+	return row, nil
+}
+
+// insertIncident numbers row and inserts it in one transaction, unless an
+// incident with its DeclareKey is stored: then it returns that one and
+// inserts nothing.
+func (s *incidentStore) insertIncident(ctx context.Context, row *incidentRow) (existing *incidentRow, err error) {
+	err = s.tx(ctx, func(tx *gorm.DB) error {
+		if row.DeclareKey != nil {
+			var found incidentRow
+			err := tx.Where("declare_key = ?", *row.DeclareKey).Take(&found).Error
+			if err == nil {
+				existing = &found
+				return nil
+			}
+			if !errors.Is(err, gorm.ErrRecordNotFound) {
+				return err
+			}
+		}
+		// The counter row stays locked until commit: concurrent declares
+		// queue here and each gets the next number.
+		var number int64
+		if err := tx.Raw("UPDATE incident_counters SET value = value + 1 WHERE name = ? RETURNING value", counterIncidentNumber).
+			Scan(&number).Error; err != nil {
+			return err
+		}
+		if number == 0 {
+			return errors.New("incident_counters has no incident_number row; is the database migrated?")
+		}
+		row.Number = number
+		return tx.Create(row).Error
+	})
+	return existing, err
+}
+
+// incidentBy reads one incident row in its own transaction.
+func (s *incidentStore) incidentBy(ctx context.Context, where string, arg any) (*incidentRow, error) {
+	var row incidentRow
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		return tx.Where(where, arg).Take(&row).Error
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &row, nil
+}
+
+func (s *incidentStore) getIncident(ctx context.Context, op, where string, arg any, missing string) (*incident.Incident, error) {
+	row, err := s.incidentBy(ctx, where, arg)
+	if err != nil {
+		return nil, translate(op, err, map[string]string{incident.ENOTFOUND: missing})
+	}
+	out, err := row.toDomain()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return out, nil
+}
+
+// GetIncident implements incident.Store.
+func (s *incidentStore) GetIncident(ctx context.Context, id int64) (*incident.Incident, error) {
+	return s.getIncident(ctx, "get incident", "id = ?", id, fmt.Sprintf("Incident %d was not found.", id))
+}
+
+// GetIncidentByNumber implements incident.Store.
+func (s *incidentStore) GetIncidentByNumber(ctx context.Context, number int64) (*incident.Incident, error) {
+	return s.getIncident(ctx, "get incident by number", "number = ?", number, fmt.Sprintf("INC-%d was not found.", number))
+}
+
+// GetIncidentByChannel implements incident.Store.
+func (s *incidentStore) GetIncidentByChannel(ctx context.Context, channelID string) (*incident.Incident, error) {
+	const op, missing = "get incident by channel", "This channel does not belong to an incident."
+	if channelID == "" {
+		return nil, notFound(op, missing)
+	}
+	return s.getIncident(ctx, op, "channel_id = ?", channelID, missing)
+}
+
+// ListIncidents implements incident.Store. A Limit of zero or less means no
+// limit.
+func (s *incidentStore) ListIncidents(ctx context.Context, filter incident.IncidentFilter) ([]*incident.Incident, error) {
+	const op = "list incidents"
+	var rows []incidentRow
+	// One SELECT is consistent on its own: no transaction, which would cost
+	// a BEGIN and a COMMIT on every `list`.
+	err := func(tx *gorm.DB) error {
+		q := tx.Order("severity ASC, declared_at DESC, id DESC")
+		if filter.OpenOnly {
+			q = q.Where("status IN ?", []string{
+				string(incident.StatusDeclared), string(incident.StatusInvestigating), string(incident.StatusMitigated),
+			})
+		}
+		if len(filter.Statuses) > 0 {
+			statuses := make([]string, len(filter.Statuses))
+			for i, st := range filter.Statuses {
+				statuses[i] = string(st)
+			}
+			q = q.Where("status IN ?", statuses)
+		}
+		if filter.Severity != 0 {
+			q = q.Where("severity = ?", int16(filter.Severity))
+		}
+		if filter.Service != "" {
+			q = q.Where("service = ?", filter.Service)
+		}
+		if !filter.DeclaredFrom.IsZero() {
+			q = q.Where("declared_at >= ?", dbTime(filter.DeclaredFrom))
+		}
+		if !filter.DeclaredBefore.IsZero() {
+			q = q.Where("declared_at < ?", dbTime(filter.DeclaredBefore))
+		}
+		if filter.ExcludeDrills {
+			q = q.Where("drill = ?", false)
+		}
+		if filter.Limit > 0 {
+			q = q.Limit(filter.Limit)
+		}
+		return q.Find(&rows).Error
+	}(s.db.WithContext(ctx))
+	if err != nil {
+		return nil, translate(op, err, nil)
+	}
+	out := make([]*incident.Incident, 0, len(rows))
+	for i := range rows {
+		inc, err := rows[i].toDomain()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		out = append(out, inc)
+	}
+	return out, nil
+}
+
+// UpdateIncident implements incident.Store. On Postgres the row is read with
+// SELECT ... FOR UPDATE, so concurrent updates of one incident (from several
+// replicas) run one after another, each seeing the previous one's result.
+// ID and Number cannot be changed; UpdatedAt is set from the clock; events
+// get the incident's ID and, when their At is zero, the clock's now. An
+// event whose SourceID is already stored aborts the update with ECONFLICT.
+func (s *incidentStore) UpdateIncident(ctx context.Context, id int64, fn func(*incident.Incident) ([]incident.TimelineEvent, error)) (*incident.Incident, error) {
+	const op = "update incident"
+	var (
+		fnErr  error
+		result *incident.Incident
+	)
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		var row incidentRow
+		if err := tx.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).
+			Where("id = ?", id).Take(&row).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return notFound(op, "Incident %d was not found.", id)
+			}
+			return err
+		}
+		inc, err := row.toDomain()
+		if err != nil {
+			return err
+		}
+		events, err := fn(inc)
+		if err != nil {
+			fnErr = err
+			return err
+		}
+		now := s.now()
+		inc.ID, inc.Number, inc.UpdatedAt = row.ID, row.Number, now
+		if err := checkIncident(op, inc); err != nil {
+			return err
+		}
+		updated, err := toIncidentRow(inc)
+		if err != nil {
+			return err
+		}
+		res := tx.Model(&updated).Select("*").Omit("id", "number").Updates(&updated)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return fmt.Errorf("updated %d rows for incident %d", res.RowsAffected, id)
+		}
+		for i := range events {
+			ev := events[i]
+			ev.ID, ev.IncidentID = 0, id
+			if ev.At.IsZero() {
+				ev.At = now
+			}
+			if err := insertEvent(tx, &ev); err != nil {
+				return err
+			}
+		}
+		result, err = updated.toDomain()
+		return err
+	})
+	if fnErr != nil {
+		return nil, fnErr
+	}
+	if err != nil {
+		msg := msgEventDuplicate
+		if strings.Contains(err.Error(), "channel_id") {
+			msg = msgChannelTaken
+		}
+		return nil, translate(op, err, map[string]string{incident.ECONFLICT: msg})
+	}
+	return result, nil
+}

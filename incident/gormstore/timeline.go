@@ -1,0 +1,129 @@
+package gormstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/firebreakhq/firebreak/incident"
+)
+
+// timelineStore keeps each incident's timeline events.
+type timelineStore struct{ *handle }
+
+func insertEvent(tx *gorm.DB, ev *incident.TimelineEvent) error {
+	if ev.Kind == "" {
+		return invalid("add timeline event", "A timeline event needs a kind.")
+	}
+	row, err := toTimelineEventRow(ev)
+	if err != nil {
+		return err
+	}
+	if err := tx.Create(&row).Error; err != nil {
+		return err
+	}
+	ev.ID, ev.At = row.ID, row.At
+	return nil
+}
+
+// AddTimelineEvent implements incident.Store. A zero At becomes the clock's now.
+func (s *timelineStore) AddTimelineEvent(ctx context.Context, ev *incident.TimelineEvent) error {
+	const op = "add timeline event"
+	if ev == nil {
+		return invalid(op, "No event to add.")
+	}
+	in := *ev
+	if in.At.IsZero() {
+		in.At = s.now()
+	}
+	err := s.tx(ctx, func(tx *gorm.DB) error { return insertEvent(tx, &in) })
+	if err != nil {
+		return translate(op, err, map[string]string{
+			incident.ECONFLICT: msgEventDuplicate,
+			incident.ENOTFOUND: fmt.Sprintf("Incident %d was not found.", ev.IncidentID),
+		})
+	}
+	ev.ID, ev.At = in.ID, in.At
+	return nil
+}
+
+// UpdateTimelineEvent implements incident.Store. On Postgres the row is read
+// with SELECT ... FOR UPDATE, as in UpdateIncident. ID, IncidentID and
+// SourceID cannot be changed; a zero At keeps the stored one; an empty Kind
+// is EINVALID. fn's error aborts the update and is returned as is.
+func (s *timelineStore) UpdateTimelineEvent(ctx context.Context, incidentID int64, sourceID string, fn func(*incident.TimelineEvent) error) (*incident.TimelineEvent, error) {
+	const op = "update timeline event"
+	const missing = "That message is not on the incident's timeline."
+	if sourceID == "" {
+		return nil, notFound(op, missing)
+	}
+	var (
+		fnErr  error
+		result incident.TimelineEvent
+	)
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		var row timelineEventRow
+		if err := tx.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).
+			Where("incident_id = ? AND source_id = ?", incidentID, sourceID).Take(&row).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return notFound(op, missing)
+			}
+			return err
+		}
+		ev, err := row.toDomain()
+		if err != nil {
+			return err
+		}
+		if err := fn(&ev); err != nil {
+			fnErr = err
+			return err
+		}
+		ev.ID, ev.IncidentID, ev.SourceID = row.ID, row.IncidentID, sourceID
+		if ev.At.IsZero() {
+			ev.At = row.At
+		}
+		if ev.Kind == "" {
+			return invalid(op, "A timeline event needs a kind.")
+		}
+		updated, err := toTimelineEventRow(&ev)
+		if err != nil {
+			return err
+		}
+		if err := updateOne(tx, &updated, "id", "incident_id", "source_id"); err != nil {
+			return err
+		}
+		result, err = updated.toDomain()
+		return err
+	})
+	if fnErr != nil {
+		return nil, fnErr
+	}
+	if err != nil {
+		return nil, translate(op, err, nil)
+	}
+	return &result, nil
+}
+
+// ListTimeline implements incident.Store.
+func (s *timelineStore) ListTimeline(ctx context.Context, incidentID int64) ([]incident.TimelineEvent, error) {
+	const op = "list timeline"
+	var rows []timelineEventRow
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		return tx.Where("incident_id = ?", incidentID).Order("at ASC, id ASC").Find(&rows).Error
+	})
+	if err != nil {
+		return nil, translate(op, err, nil)
+	}
+	out := make([]incident.TimelineEvent, 0, len(rows))
+	for i := range rows {
+		ev, err := rows[i].toDomain()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		out = append(out, ev)
+	}
+	return out, nil
+}
