@@ -204,7 +204,11 @@ type PagedData struct {
 // AcknowledgedData is EventAcknowledged's payload.
 type AcknowledgedData struct {
 	Page string `json:"page,omitempty"` // the page's dedup key
-	By   string `json:"by,omitempty"`   // who acknowledged, as a mention or name
+	// By names who acknowledged at PagerDuty, or "someone"; rows written
+	// before User was kept hold the chat user's mention here.
+	By string `json:"by,omitempty"`
+	// User is the chat user who acknowledged from the chat, by id.
+	User string `json:"user,omitempty"`
 }
 
 // ChangesShownData is EventChangesShown's payload: how many changes were

@@ -39,6 +39,9 @@ const (
 // it fails when a nag is missing or posted twice.
 //
 //	go test ./cmd/firebreak -run '^$' -bench NagLateness -benchtime 1x
+//
+// BENCH_JOB_URGENT_WORKERS and BENCH_JOB_WORKERS, when set, replace the
+// program's worker counts, to compare them.
 func BenchmarkNagLateness(b *testing.B) {
 	for _, db := range []string{"sqlite", "postgres"} {
 		b.Run(db, func(b *testing.B) {

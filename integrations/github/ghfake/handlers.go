@@ -17,31 +17,35 @@ import (
 
 const docsURL = "https://docs.github.com/rest"
 
+// routes is the fake's route table: the deploy side (deployments, their
+// statuses, workflow runs and dispatches) and the content side (pull
+// requests, refs, files and issues) are each their own type.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
+	d, c := &deploysAPI{s}, &contentsAPI{s}
 	h := func(pattern string, fn func(http.ResponseWriter, *http.Request, *repoState)) {
 		mux.HandleFunc(pattern, s.withRepo(fn))
 	}
-	h("GET /repos/{owner}/{repo}", s.getRepo)
-	h("GET /repos/{owner}/{repo}/deployments", s.listDeployments)
-	h("POST /repos/{owner}/{repo}/deployments", s.createDeployment)
-	h("GET /repos/{owner}/{repo}/deployments/{id}", s.getDeployment)
-	h("GET /repos/{owner}/{repo}/deployments/{id}/statuses", s.listDeploymentStatuses)
-	h("POST /repos/{owner}/{repo}/deployments/{id}/statuses", s.createDeploymentStatus)
-	h("GET /repos/{owner}/{repo}/pulls", s.listPulls)
-	h("POST /repos/{owner}/{repo}/pulls", s.createPull)
-	h("GET /repos/{owner}/{repo}/pulls/{number}", s.getPull)
-	h("GET /repos/{owner}/{repo}/actions/workflows/{workflow}/runs", s.listRuns)
-	h("POST /repos/{owner}/{repo}/actions/workflows/{workflow}/dispatches", s.dispatch)
-	h("GET /repos/{owner}/{repo}/actions/runs/{id}", s.getRun)
-	h("GET /repos/{owner}/{repo}/git/ref/{ref...}", s.getRef)
-	h("POST /repos/{owner}/{repo}/git/refs", s.createRef)
-	h("GET /repos/{owner}/{repo}/contents/{path...}", s.getContents)
-	h("PUT /repos/{owner}/{repo}/contents/{path...}", s.putContents)
-	h("GET /repos/{owner}/{repo}/issues", s.listIssues)
-	h("POST /repos/{owner}/{repo}/issues", s.createIssue)
-	h("GET /repos/{owner}/{repo}/issues/{number}", s.getIssue)
-	h("PATCH /repos/{owner}/{repo}/issues/{number}", s.editIssue)
+	h("GET /repos/{owner}/{repo}", d.getRepo)
+	h("GET /repos/{owner}/{repo}/deployments", d.listDeployments)
+	h("POST /repos/{owner}/{repo}/deployments", d.createDeployment)
+	h("GET /repos/{owner}/{repo}/deployments/{id}", d.getDeployment)
+	h("GET /repos/{owner}/{repo}/deployments/{id}/statuses", d.listDeploymentStatuses)
+	h("POST /repos/{owner}/{repo}/deployments/{id}/statuses", d.createDeploymentStatus)
+	h("GET /repos/{owner}/{repo}/pulls", c.listPulls)
+	h("POST /repos/{owner}/{repo}/pulls", c.createPull)
+	h("GET /repos/{owner}/{repo}/pulls/{number}", c.getPull)
+	h("GET /repos/{owner}/{repo}/actions/workflows/{workflow}/runs", d.listRuns)
+	h("POST /repos/{owner}/{repo}/actions/workflows/{workflow}/dispatches", d.dispatch)
+	h("GET /repos/{owner}/{repo}/actions/runs/{id}", d.getRun)
+	h("GET /repos/{owner}/{repo}/git/ref/{ref...}", c.getRef)
+	h("POST /repos/{owner}/{repo}/git/refs", c.createRef)
+	h("GET /repos/{owner}/{repo}/contents/{path...}", c.getContents)
+	h("PUT /repos/{owner}/{repo}/contents/{path...}", c.putContents)
+	h("GET /repos/{owner}/{repo}/issues", c.listIssues)
+	h("POST /repos/{owner}/{repo}/issues", c.createIssue)
+	h("GET /repos/{owner}/{repo}/issues/{number}", c.getIssue)
+	h("PATCH /repos/{owner}/{repo}/issues/{number}", c.editIssue)
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { writeError(w, http.StatusNotFound, "Not Found") })
 	return mux
 }
@@ -60,6 +64,18 @@ func (s *Server) withRepo(fn func(http.ResponseWriter, *http.Request, *repoState
 		fn(w, r, repo)
 	}
 }
+
+// deploysAPI serves deployments, their statuses, workflow runs and
+// workflow dispatches: what the change list and rollbacks call.
+type deploysAPI struct{ *Server }
+
+// contentsAPI serves pull requests, refs, file contents and issues: what
+// the postmortem export calls.
+type contentsAPI struct{ *Server }
+
+// shapes renders the fake's objects as GitHub's JSON, with URLs under
+// base, the fake's address.
+type shapes struct{ base string }
 
 // Responses.
 
@@ -137,10 +153,10 @@ func user(login string) map[string]any {
 	return map[string]any{"login": login, "id": len(login), "type": "User"}
 }
 
-func (s *Server) apiURL(r *repoState) string  { return s.srv.URL + "/repos/" + r.fullName() }
-func (s *Server) htmlURL(r *repoState) string { return s.srv.URL + "/" + r.fullName() }
+func (s shapes) apiURL(r *repoState) string  { return s.base + "/repos/" + r.fullName() }
+func (s shapes) htmlURL(r *repoState) string { return s.base + "/" + r.fullName() }
 
-func (s *Server) repoJSON(r *repoState) map[string]any {
+func (s shapes) repoJSON(r *repoState) map[string]any {
 	return map[string]any{
 		"id": r.id, "name": r.name, "full_name": r.fullName(), "private": false,
 		"owner": user(r.owner), "default_branch": r.defaultBranch,
@@ -148,13 +164,13 @@ func (s *Server) repoJSON(r *repoState) map[string]any {
 	}
 }
 
-func (s *Server) getRepo(w http.ResponseWriter, _ *http.Request, r *repoState) {
+func (s *deploysAPI) getRepo(w http.ResponseWriter, _ *http.Request, r *repoState) {
 	writeJSON(w, http.StatusOK, s.repoJSON(r))
 }
 
 // Deployments.
 
-func (s *Server) deploymentJSON(r *repoState, d *Deployment) map[string]any {
+func (s shapes) deploymentJSON(r *repoState, d *Deployment) map[string]any {
 	payload := d.Payload
 	if payload == nil {
 		payload = map[string]any{}
@@ -175,7 +191,7 @@ func (s *Server) deploymentJSON(r *repoState, d *Deployment) map[string]any {
 	}
 }
 
-func (s *Server) deploymentStatusJSON(r *repoState, d *Deployment, st DeploymentStatus) map[string]any {
+func (s shapes) deploymentStatusJSON(r *repoState, d *Deployment, st DeploymentStatus) map[string]any {
 	u := fmt.Sprintf("%s/deployments/%d", s.apiURL(r), d.ID)
 	return map[string]any{
 		"id": st.ID, "node_id": fmt.Sprintf("DES_%d", st.ID), "url": fmt.Sprintf("%s/statuses/%d", u, st.ID),
@@ -186,7 +202,7 @@ func (s *Server) deploymentStatusJSON(r *repoState, d *Deployment, st Deployment
 	}
 }
 
-func (s *Server) listDeployments(w http.ResponseWriter, req *http.Request, r *repoState) {
+func (s *deploysAPI) listDeployments(w http.ResponseWriter, req *http.Request, r *repoState) {
 	q := req.URL.Query()
 	var out []*Deployment
 	for _, d := range r.deployments {
@@ -204,13 +220,13 @@ func (s *Server) listDeployments(w http.ResponseWriter, req *http.Request, r *re
 		return out[i].ID > out[j].ID
 	})
 	items := []map[string]any{}
-	for _, d := range paginate(s, w, req, out) {
+	for _, d := range paginate(s.Server, w, req, out) {
 		items = append(items, s.deploymentJSON(r, d))
 	}
 	writeJSON(w, http.StatusOK, items)
 }
 
-func (s *Server) findDeployment(w http.ResponseWriter, req *http.Request, r *repoState) *Deployment {
+func (s *deploysAPI) findDeployment(w http.ResponseWriter, req *http.Request, r *repoState) *Deployment {
 	id, err := strconv.ParseInt(req.PathValue("id"), 10, 64)
 	if d := r.deployment(id); err == nil && d != nil {
 		return d
@@ -219,7 +235,7 @@ func (s *Server) findDeployment(w http.ResponseWriter, req *http.Request, r *rep
 	return nil
 }
 
-func (s *Server) getDeployment(w http.ResponseWriter, req *http.Request, r *repoState) {
+func (s *deploysAPI) getDeployment(w http.ResponseWriter, req *http.Request, r *repoState) {
 	if d := s.findDeployment(w, req, r); d != nil {
 		writeJSON(w, http.StatusOK, s.deploymentJSON(r, d))
 	}
@@ -236,7 +252,7 @@ func resolveRef(r *repoState, ref string) (string, bool) {
 	return "", false
 }
 
-func (s *Server) createDeployment(w http.ResponseWriter, req *http.Request, r *repoState) {
+func (s *deploysAPI) createDeployment(w http.ResponseWriter, req *http.Request, r *repoState) {
 	var body struct {
 		Ref                  string    `json:"ref"`
 		Task                 string    `json:"task"`
@@ -287,7 +303,7 @@ func (s *Server) createDeployment(w http.ResponseWriter, req *http.Request, r *r
 	writeJSON(w, http.StatusCreated, s.deploymentJSON(r, d))
 }
 
-func (s *Server) listDeploymentStatuses(w http.ResponseWriter, req *http.Request, r *repoState) {
+func (s *deploysAPI) listDeploymentStatuses(w http.ResponseWriter, req *http.Request, r *repoState) {
 	d := s.findDeployment(w, req, r)
 	if d == nil {
 		return
@@ -295,13 +311,13 @@ func (s *Server) listDeploymentStatuses(w http.ResponseWriter, req *http.Request
 	sts := slices.Clone(d.Statuses)
 	slices.Reverse(sts) // newest first
 	items := []map[string]any{}
-	for _, st := range paginate(s, w, req, sts) {
+	for _, st := range paginate(s.Server, w, req, sts) {
 		items = append(items, s.deploymentStatusJSON(r, d, st))
 	}
 	writeJSON(w, http.StatusOK, items)
 }
 
-func (s *Server) createDeploymentStatus(w http.ResponseWriter, req *http.Request, r *repoState) {
+func (s *deploysAPI) createDeploymentStatus(w http.ResponseWriter, req *http.Request, r *repoState) {
 	d := s.findDeployment(w, req, r)
 	if d == nil {
 		return
@@ -332,7 +348,7 @@ func (s *Server) createDeploymentStatus(w http.ResponseWriter, req *http.Request
 
 // Pull requests.
 
-func (s *Server) pullJSON(r *repoState, p *PullRequest) map[string]any {
+func (s shapes) pullJSON(r *repoState, p *PullRequest) map[string]any {
 	var merged any
 	if p.MergedAt != nil {
 		merged = ts(*p.MergedAt)
@@ -357,7 +373,7 @@ func (s *Server) pullJSON(r *repoState, p *PullRequest) map[string]any {
 	return out
 }
 
-func (s *Server) listPulls(w http.ResponseWriter, req *http.Request, r *repoState) {
+func (s *contentsAPI) listPulls(w http.ResponseWriter, req *http.Request, r *repoState) {
 	q := req.URL.Query()
 	state := q.Get("state")
 	if state == "" {
@@ -371,7 +387,7 @@ func (s *Server) listPulls(w http.ResponseWriter, req *http.Request, r *repoStat
 	}
 	sortPulls(out, q.Get("sort"), q.Get("direction"))
 	items := []map[string]any{}
-	for _, p := range paginate(s, w, req, out) {
+	for _, p := range paginate(s.Server, w, req, out) {
 		items = append(items, s.pullJSON(r, p))
 	}
 	writeJSON(w, http.StatusOK, items)
@@ -420,7 +436,7 @@ func sortPulls(out []*PullRequest, sortBy, dir string) {
 	})
 }
 
-func (s *Server) getPull(w http.ResponseWriter, req *http.Request, r *repoState) {
+func (s *contentsAPI) getPull(w http.ResponseWriter, req *http.Request, r *repoState) {
 	n, _ := strconv.Atoi(req.PathValue("number"))
 	p := r.pull(n)
 	if p == nil {
@@ -430,7 +446,7 @@ func (s *Server) getPull(w http.ResponseWriter, req *http.Request, r *repoState)
 	writeJSON(w, http.StatusOK, s.pullJSON(r, p))
 }
 
-func (s *Server) createPull(w http.ResponseWriter, req *http.Request, r *repoState) {
+func (s *contentsAPI) createPull(w http.ResponseWriter, req *http.Request, r *repoState) {
 	var body struct {
 		Title string `json:"title"`
 		Head  string `json:"head"`
@@ -475,7 +491,7 @@ func (s *Server) createPull(w http.ResponseWriter, req *http.Request, r *repoSta
 
 // Workflow runs.
 
-func (s *Server) runJSON(r *repoState, run *WorkflowRun) map[string]any {
+func (s shapes) runJSON(r *repoState, run *WorkflowRun) map[string]any {
 	var conclusion any
 	if run.Conclusion != "" {
 		conclusion = run.Conclusion
@@ -498,14 +514,14 @@ func (s *Server) runJSON(r *repoState, run *WorkflowRun) map[string]any {
 	}
 }
 
-func (s *Server) workflowJSON(r *repoState, w *Workflow) map[string]any {
+func (s shapes) workflowJSON(r *repoState, w *Workflow) map[string]any {
 	return map[string]any{
 		"id": w.ID, "name": w.Name, "path": ".github/workflows/" + w.File, "state": "active",
 		"html_url": fmt.Sprintf("%s/blob/%s/.github/workflows/%s", s.htmlURL(r), r.defaultBranch, w.File),
 	}
 }
 
-func (s *Server) listRuns(w http.ResponseWriter, req *http.Request, r *repoState) {
+func (s *deploysAPI) listRuns(w http.ResponseWriter, req *http.Request, r *repoState) {
 	wf := req.PathValue("workflow")
 	if _, ok := r.workflows[wf]; !ok {
 		writeError(w, http.StatusNotFound, "Not Found")
@@ -530,7 +546,7 @@ func (s *Server) listRuns(w http.ResponseWriter, req *http.Request, r *repoState
 		return out[i].ID > out[j].ID
 	})
 	items := []map[string]any{}
-	for _, run := range paginate(s, w, req, out) {
+	for _, run := range paginate(s.Server, w, req, out) {
 		items = append(items, s.runJSON(r, run))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"total_count": len(out), "workflow_runs": items})
@@ -607,7 +623,7 @@ func parseSearchTime(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("invalid date %q", s)
 }
 
-func (s *Server) getRun(w http.ResponseWriter, req *http.Request, r *repoState) {
+func (s *deploysAPI) getRun(w http.ResponseWriter, req *http.Request, r *repoState) {
 	id, _ := strconv.ParseInt(req.PathValue("id"), 10, 64)
 	run := r.run(id)
 	if run == nil {
@@ -617,7 +633,7 @@ func (s *Server) getRun(w http.ResponseWriter, req *http.Request, r *repoState) 
 	writeJSON(w, http.StatusOK, s.runJSON(r, run))
 }
 
-func (s *Server) dispatch(w http.ResponseWriter, req *http.Request, r *repoState) {
+func (s *deploysAPI) dispatch(w http.ResponseWriter, req *http.Request, r *repoState) {
 	wf, ok := r.workflows[req.PathValue("workflow")]
 	if !ok {
 		writeError(w, http.StatusNotFound, "Not Found")
@@ -679,7 +695,7 @@ func (s *Server) dispatch(w http.ResponseWriter, req *http.Request, r *repoState
 
 // Git refs.
 
-func (s *Server) refJSON(r *repoState, branch, sha string) map[string]any {
+func (s shapes) refJSON(r *repoState, branch, sha string) map[string]any {
 	return map[string]any{
 		"ref": "refs/heads/" + branch, "node_id": "REF_" + branch,
 		"url":    s.apiURL(r) + "/git/refs/heads/" + branch,
@@ -687,7 +703,7 @@ func (s *Server) refJSON(r *repoState, branch, sha string) map[string]any {
 	}
 }
 
-func (s *Server) getRef(w http.ResponseWriter, req *http.Request, r *repoState) {
+func (s *contentsAPI) getRef(w http.ResponseWriter, req *http.Request, r *repoState) {
 	branch, ok := strings.CutPrefix(req.PathValue("ref"), "heads/")
 	sha := r.branches[branch]
 	if !ok || sha == "" {
@@ -697,7 +713,7 @@ func (s *Server) getRef(w http.ResponseWriter, req *http.Request, r *repoState) 
 	writeJSON(w, http.StatusOK, s.refJSON(r, branch, sha))
 }
 
-func (s *Server) createRef(w http.ResponseWriter, req *http.Request, r *repoState) {
+func (s *contentsAPI) createRef(w http.ResponseWriter, req *http.Request, r *repoState) {
 	var body struct {
 		Ref string `json:"ref"`
 		SHA string `json:"sha"`
@@ -731,7 +747,7 @@ func (s *Server) createRef(w http.ResponseWriter, req *http.Request, r *repoStat
 
 // Contents.
 
-func (s *Server) contentJSON(r *repoState, branch, p string, f file) map[string]any {
+func (s shapes) contentJSON(r *repoState, branch, p string, f file) map[string]any {
 	return map[string]any{
 		"type": "file", "name": path.Base(p), "path": p, "sha": f.sha, "size": len(f.content),
 		"url":      fmt.Sprintf("%s/contents/%s?ref=%s", s.apiURL(r), p, url.QueryEscape(branch)),
@@ -739,7 +755,7 @@ func (s *Server) contentJSON(r *repoState, branch, p string, f file) map[string]
 	}
 }
 
-func (s *Server) getContents(w http.ResponseWriter, req *http.Request, r *repoState) {
+func (s *contentsAPI) getContents(w http.ResponseWriter, req *http.Request, r *repoState) {
 	branch := req.URL.Query().Get("ref")
 	if branch == "" {
 		branch = r.defaultBranch
@@ -769,7 +785,7 @@ func (s *Server) getContents(w http.ResponseWriter, req *http.Request, r *repoSt
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) putContents(w http.ResponseWriter, req *http.Request, r *repoState) {
+func (s *contentsAPI) putContents(w http.ResponseWriter, req *http.Request, r *repoState) {
 	var body struct {
 		Message *string `json:"message"`
 		Content *string `json:"content"`
@@ -829,7 +845,7 @@ func (s *Server) putContents(w http.ResponseWriter, req *http.Request, r *repoSt
 
 // Issues.
 
-func (s *Server) issueJSON(r *repoState, i *Issue) map[string]any {
+func (s shapes) issueJSON(r *repoState, i *Issue) map[string]any {
 	labels := []any{}
 	for _, l := range i.Labels {
 		labels = append(labels, map[string]any{"name": l})
@@ -862,7 +878,7 @@ func nullableTime(t time.Time) any {
 	return ts(t)
 }
 
-func (s *Server) listIssues(w http.ResponseWriter, req *http.Request, r *repoState) {
+func (s *contentsAPI) listIssues(w http.ResponseWriter, req *http.Request, r *repoState) {
 	q := req.URL.Query()
 	state := q.Get("state")
 	if state == "" {
@@ -892,7 +908,7 @@ func (s *Server) listIssues(w http.ResponseWriter, req *http.Request, r *repoSta
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].at.After(out[j].at) })
 	items := []map[string]any{}
-	for _, e := range paginate(s, w, req, out) {
+	for _, e := range paginate(s.Server, w, req, out) {
 		items = append(items, e.item)
 	}
 	writeJSON(w, http.StatusOK, items)
@@ -915,7 +931,7 @@ type issueBody struct {
 	Assignees *[]string `json:"assignees"`
 }
 
-func (s *Server) createIssue(w http.ResponseWriter, req *http.Request, r *repoState) {
+func (s *contentsAPI) createIssue(w http.ResponseWriter, req *http.Request, r *repoState) {
 	var body issueBody
 	if !decode(w, req, &body) {
 		return
@@ -931,7 +947,7 @@ func (s *Server) createIssue(w http.ResponseWriter, req *http.Request, r *repoSt
 	writeJSON(w, http.StatusCreated, s.issueJSON(r, i))
 }
 
-func (s *Server) applyIssue(i *Issue, body issueBody) {
+func (s *contentsAPI) applyIssue(i *Issue, body issueBody) {
 	if body.Title != nil {
 		i.Title = *body.Title
 	}
@@ -949,7 +965,7 @@ func (s *Server) applyIssue(i *Issue, body issueBody) {
 	}
 }
 
-func (s *Server) findIssue(w http.ResponseWriter, req *http.Request, r *repoState) *Issue {
+func (s *contentsAPI) findIssue(w http.ResponseWriter, req *http.Request, r *repoState) *Issue {
 	n, _ := strconv.Atoi(req.PathValue("number"))
 	if i := r.issue(n); i != nil {
 		return i
@@ -958,13 +974,13 @@ func (s *Server) findIssue(w http.ResponseWriter, req *http.Request, r *repoStat
 	return nil
 }
 
-func (s *Server) getIssue(w http.ResponseWriter, req *http.Request, r *repoState) {
+func (s *contentsAPI) getIssue(w http.ResponseWriter, req *http.Request, r *repoState) {
 	if i := s.findIssue(w, req, r); i != nil {
 		writeJSON(w, http.StatusOK, s.issueJSON(r, i))
 	}
 }
 
-func (s *Server) editIssue(w http.ResponseWriter, req *http.Request, r *repoState) {
+func (s *contentsAPI) editIssue(w http.ResponseWriter, req *http.Request, r *repoState) {
 	i := s.findIssue(w, req, r)
 	if i == nil {
 		return

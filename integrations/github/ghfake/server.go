@@ -25,21 +25,39 @@ const DefaultToken = "ghfake-token"
 // DefaultLogin is the login the fake's token belongs to.
 const DefaultLogin = "firebreak"
 
-// Server is a running fake GitHub. It is safe for concurrent use.
+// Server is a running fake GitHub. It is safe for concurrent use. Its
+// repositories, with the methods that seed and read them, are the world it
+// embeds; its fault injection is the faultInjector it embeds; its REST
+// endpoints are deploysAPI and contentsAPI (handlers.go).
 type Server struct {
-	srv    *httptest.Server
-	token  string
-	login  string
-	now    func() time.Time
-	closed chan struct{}
+	world
+	faultInjector
+	shapes
 
-	mu       sync.Mutex
-	repos    map[string]*repoState
-	nextID   int64
-	commitN  int
-	calls    []string
-	faults   faults
+	srv      *httptest.Server
+	token    string
+	closed   chan struct{}
 	closeOne sync.Once
+}
+
+// world is the fake's repositories and everything in them. mu guards it,
+// and the request log.
+type world struct {
+	login string
+	now   func() time.Time
+
+	mu      sync.Mutex
+	repos   map[string]*repoState
+	nextID  int64
+	commitN int
+	calls   []string
+}
+
+// faultInjector holds the faults the next requests meet. fmu guards it; a
+// request takes it inside world.mu, never the other way round.
+type faultInjector struct {
+	fmu    sync.Mutex
+	faults faults
 }
 
 type faults struct {
@@ -70,16 +88,19 @@ func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = n
 // New starts a fake GitHub on a local port. Close stops it.
 func New(opts ...Option) *Server {
 	s := &Server{
+		world: world{
+			login: DefaultLogin,
+			now:   func() time.Time { return time.Now().UTC() },
+			repos: map[string]*repoState{},
+		},
 		token:  DefaultToken,
-		login:  DefaultLogin,
-		now:    func() time.Time { return time.Now().UTC() },
 		closed: make(chan struct{}),
-		repos:  map[string]*repoState{},
 	}
 	for _, opt := range opts {
 		opt(s)
 	}
 	s.srv = httptest.NewServer(s.middleware(s.routes()))
+	s.shapes = shapes{base: s.srv.URL}
 	return s
 }
 
@@ -97,15 +118,15 @@ func (s *Server) Close() {
 	s.srv.Close()
 }
 
-func (s *Server) clock() time.Time { return s.now().UTC().Truncate(time.Second) }
+func (s *world) clock() time.Time { return s.now().UTC().Truncate(time.Second) }
 
-func (s *Server) id() int64 {
+func (s *world) id() int64 {
 	s.nextID++
 	return s.nextID
 }
 
 // newCommit makes up a commit sha and records it, as a push would.
-func (s *Server) newCommit(r *repoState) string {
+func (s *world) newCommit(r *repoState) string {
 	s.commitN++
 	h := sha1.Sum([]byte(fmt.Sprintf("commit %d %s", s.commitN, r.fullName())))
 	sha := hex.EncodeToString(h[:])
@@ -116,42 +137,62 @@ func (s *Server) newCommit(r *repoState) string {
 // Fault injection.
 
 // SetLatency delays every response by d.
-func (s *Server) SetLatency(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *faultInjector) SetLatency(d time.Duration) {
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
 	s.faults.latency = d
 }
 
 // FailNext answers the next n requests with status (a 5xx, usually) before
 // doing anything else.
-func (s *Server) FailNext(n, status int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *faultInjector) FailNext(n, status int) {
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
 	s.faults.failN, s.faults.failStatus = n, status
 }
 
 // SetTimeoutMode makes every request hang until the client gives up (or the
 // server closes) while on is true.
-func (s *Server) SetTimeoutMode(on bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *faultInjector) SetTimeoutMode(on bool) {
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
 	s.faults.hang = on
 }
 
 // RateLimitNext answers the next n requests with GitHub's primary rate
 // limit: 403, X-RateLimit-Remaining 0 and X-RateLimit-Reset at reset.
-func (s *Server) RateLimitNext(n int, reset time.Time) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *faultInjector) RateLimitNext(n int, reset time.Time) {
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
 	s.faults.rateN, s.faults.rateReset = n, reset
 }
 
 // SecondaryRateLimitNext answers the next n requests with a secondary rate
 // limit: 429 with Retry-After.
-func (s *Server) SecondaryRateLimitNext(n int, retryAfter time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *faultInjector) SecondaryRateLimitNext(n int, retryAfter time.Duration) {
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
 	s.faults.secondaryN, s.faults.secondaryFor = n, retryAfter
+}
+
+// take returns the faults in force and uses up one of the counted ones:
+// the request is failed, rate limited or secondary rate limited.
+func (s *faultInjector) take() (f faults, fail, rate, secondary bool) {
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
+	f = s.faults
+	switch {
+	case s.faults.failN > 0:
+		s.faults.failN--
+		fail = true
+	case s.faults.rateN > 0:
+		s.faults.rateN--
+		rate = true
+	case s.faults.secondaryN > 0:
+		s.faults.secondaryN--
+		secondary = true
+	}
+	return f, fail, rate, secondary
 }
 
 // Calls returns every request received so far as "METHOD /path".
@@ -165,21 +206,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.calls = append(s.calls, r.Method+" "+r.URL.Path)
-		f := s.faults
-		var (
-			fail, rate, secondary bool
-		)
-		switch {
-		case s.faults.failN > 0:
-			s.faults.failN--
-			fail = true
-		case s.faults.rateN > 0:
-			s.faults.rateN--
-			rate = true
-		case s.faults.secondaryN > 0:
-			s.faults.secondaryN--
-			secondary = true
-		}
+		f, fail, rate, secondary := s.take()
 		s.mu.Unlock()
 
 		if f.latency > 0 {
@@ -250,7 +277,7 @@ func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
 
 // AddRepo adds a repository with its default branch at a commit. It panics
 // on a malformed name, a test's mistake.
-func (s *Server) AddRepo(full, defaultBranch, headSHA string) {
+func (s *world) AddRepo(full, defaultBranch, headSHA string) {
 	owner, name, ok := splitRepo(full)
 	if !ok {
 		panic(fmt.Sprintf("ghfake: repository %q is not owner/name", full))
@@ -274,7 +301,7 @@ func (s *Server) AddRepo(full, defaultBranch, headSHA string) {
 
 // AddCommit records commits that exist in the repository, so deployments
 // and refs may point at them.
-func (s *Server) AddCommit(repo string, shas ...string) {
+func (s *world) AddCommit(repo string, shas ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := s.mustRepo(repo)
@@ -285,7 +312,7 @@ func (s *Server) AddCommit(repo string, shas ...string) {
 
 // AddDeployment adds a deployment with its statuses (oldest first) and
 // returns its id. A zero CreatedAt means now; the commit becomes known.
-func (s *Server) AddDeployment(repo string, d Deployment) int64 {
+func (s *world) AddDeployment(repo string, d Deployment) int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := s.mustRepo(repo)
@@ -319,7 +346,7 @@ func (s *Server) AddDeployment(repo string, d Deployment) int64 {
 
 // AddDeploymentStatus appends a status to a deployment, as the deploy
 // system would.
-func (s *Server) AddDeploymentStatus(repo string, id int64, st DeploymentStatus) error {
+func (s *world) AddDeploymentStatus(repo string, id int64, st DeploymentStatus) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := s.mustRepo(repo)
@@ -340,7 +367,7 @@ func (s *Server) AddDeploymentStatus(repo string, id int64, st DeploymentStatus)
 
 // AddMergedPR adds a pull request merged at pr.MergedAt (which must be set)
 // and returns its number. Zero CreatedAt and UpdatedAt default to MergedAt.
-func (s *Server) AddMergedPR(repo string, pr PullRequest) int {
+func (s *world) AddMergedPR(repo string, pr PullRequest) int {
 	if pr.MergedAt == nil {
 		panic("ghfake: AddMergedPR needs MergedAt")
 	}
@@ -371,7 +398,7 @@ func (s *Server) AddMergedPR(repo string, pr PullRequest) int {
 
 // AddWorkflow adds a workflow file; dispatchable workflows declare
 // on: workflow_dispatch.
-func (s *Server) AddWorkflow(repo, fileName string, dispatchable bool, opts ...WorkflowOption) {
+func (s *world) AddWorkflow(repo, fileName string, dispatchable bool, opts ...WorkflowOption) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := s.mustRepo(repo)
@@ -385,7 +412,7 @@ func (s *Server) AddWorkflow(repo, fileName string, dispatchable bool, opts ...W
 // AddWorkflowRun adds a run of a workflow added with AddWorkflow and
 // returns its id. Zero fields default to a completed push run on the
 // default branch's head, created now.
-func (s *Server) AddWorkflowRun(repo string, run WorkflowRun) int64 {
+func (s *world) AddWorkflowRun(repo string, run WorkflowRun) int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := s.mustRepo(repo)
@@ -425,7 +452,7 @@ func (s *Server) AddWorkflowRun(repo string, run WorkflowRun) int64 {
 	return run.ID
 }
 
-func (s *Server) runNumber(r *repoState, workflow string) int {
+func (s *world) runNumber(r *repoState, workflow string) int {
 	n := 0
 	for _, run := range r.runs {
 		if run.Workflow == workflow {
@@ -436,17 +463,17 @@ func (s *Server) runNumber(r *repoState, workflow string) int {
 }
 
 // StartRun moves a run to in_progress.
-func (s *Server) StartRun(repo string, id int64) error {
+func (s *world) StartRun(repo string, id int64) error {
 	return s.setRun(repo, id, "in_progress", "")
 }
 
 // CompleteRun completes a run with a conclusion (success, failure,
 // cancelled ...).
-func (s *Server) CompleteRun(repo string, id int64, conclusion string) error {
+func (s *world) CompleteRun(repo string, id int64, conclusion string) error {
 	return s.setRun(repo, id, "completed", conclusion)
 }
 
-func (s *Server) setRun(repo string, id int64, status, conclusion string) error {
+func (s *world) setRun(repo string, id int64, status, conclusion string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := s.mustRepo(repo)
@@ -460,7 +487,7 @@ func (s *Server) setRun(repo string, id int64, status, conclusion string) error 
 
 // MergePullRequest merges an open pull request by fast-forwarding its base
 // to its head, as a person pressing the merge button would.
-func (s *Server) MergePullRequest(repo string, number int) error {
+func (s *world) MergePullRequest(repo string, number int) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := s.mustRepo(repo)
@@ -477,7 +504,7 @@ func (s *Server) MergePullRequest(repo string, number int) error {
 }
 
 // PutFile writes a file on a branch, as a push would.
-func (s *Server) PutFile(repo, branch, path, content string) {
+func (s *world) PutFile(repo, branch, path, content string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := s.mustRepo(repo)
@@ -491,7 +518,7 @@ func (s *Server) PutFile(repo, branch, path, content string) {
 // State.
 
 // Files returns the files on a branch, path to content.
-func (s *Server) Files(repo, branch string) map[string]string {
+func (s *world) Files(repo, branch string) map[string]string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := map[string]string{}
@@ -502,14 +529,14 @@ func (s *Server) Files(repo, branch string) map[string]string {
 }
 
 // Branches returns the repository's branches, name to head sha.
-func (s *Server) Branches(repo string) map[string]string {
+func (s *world) Branches(repo string) map[string]string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return maps.Clone(s.mustRepo(repo).branches)
 }
 
 // PullRequests returns the repository's pull requests, oldest first.
-func (s *Server) PullRequests(repo string) []PullRequest {
+func (s *world) PullRequests(repo string) []PullRequest {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []PullRequest
@@ -520,7 +547,7 @@ func (s *Server) PullRequests(repo string) []PullRequest {
 }
 
 // Issues returns the repository's issues, oldest first.
-func (s *Server) Issues(repo string) []Issue {
+func (s *world) Issues(repo string) []Issue {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []Issue
@@ -534,7 +561,7 @@ func (s *Server) Issues(repo string) []Issue {
 }
 
 // Dispatches returns the accepted workflow_dispatch calls, oldest first.
-func (s *Server) Dispatches(repo string) []Dispatch {
+func (s *world) Dispatches(repo string) []Dispatch {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []Dispatch
@@ -546,7 +573,7 @@ func (s *Server) Dispatches(repo string) []Dispatch {
 }
 
 // Deployments returns the repository's deployments, oldest first.
-func (s *Server) Deployments(repo string) []Deployment {
+func (s *world) Deployments(repo string) []Deployment {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []Deployment
@@ -557,7 +584,7 @@ func (s *Server) Deployments(repo string) []Deployment {
 }
 
 // WorkflowRuns returns the repository's workflow runs, oldest first.
-func (s *Server) WorkflowRuns(repo string) []WorkflowRun {
+func (s *world) WorkflowRuns(repo string) []WorkflowRun {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []WorkflowRun
@@ -569,7 +596,7 @@ func (s *Server) WorkflowRuns(repo string) []WorkflowRun {
 
 // mustRepo returns a seeded repository; an unknown one is a test's mistake.
 // The caller holds s.mu.
-func (s *Server) mustRepo(full string) *repoState {
+func (s *world) mustRepo(full string) *repoState {
 	r, ok := s.repos[strings.ToLower(full)]
 	if !ok {
 		panic(fmt.Sprintf("ghfake: repository %q was not added", full))
