@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/slack-go/slack"
+
 	"github.com/firebreakhq/firebreak/incident"
 )
 
@@ -228,9 +230,15 @@ func (c *chatDirectory) userInfo(ctx context.Context, userID string) ([]string, 
 	if err != nil {
 		return nil, classify("users.info", "look up the user", err)
 	}
-	v := []string{u.Profile.Email, u.Profile.DisplayName, u.RealName, u.Profile.RealName, u.Name}
+	v := userFacts(u)
 	c.lookupCache.put(key, v, c.clock.Now())
 	return v, nil
+}
+
+// userFacts is a user's e-mail address, then the names UserName tries in
+// turn.
+func userFacts(u *slack.User) []string {
+	return []string{u.Profile.Email, u.Profile.DisplayName, u.RealName, u.Profile.RealName, u.Name}
 }
 
 // UserName returns a user's display name, or their real name.
