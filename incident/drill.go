@@ -101,13 +101,13 @@ func (d DrillSchedule) Occurrence(now time.Time, loc *time.Location) (string, bo
 // rendering of a drill incident, as a drill.
 type drillChat struct {
 	Chat
-	store Store
+	store IncidentStore
 }
 
 // MarkDrills wraps c so that everything it posts about a drill carries the
 // DRILL marker: lines and buttons in a drill's channel, and the panel,
 // announcement, nags and change lists of a drill incident.
-func MarkDrills(c Chat, store Store) Chat {
+func MarkDrills(c Chat, store IncidentStore) Chat {
 	if c == nil {
 		return nil
 	}
