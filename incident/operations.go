@@ -363,4 +363,3 @@ func (s *Service) setStatus(ctx context.Context, id int64, to Status, actor, sum
 	// Reopening, or leaving mitigated, starts the reminders again.
 	return inc, s.reminders.planNag(ctx, s.sched, inc)
 }
-

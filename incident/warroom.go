@@ -399,4 +399,3 @@ func (w *warRoom) bookmarks(inc *Incident) [][2]string {
 	}
 	return out
 }
-
