@@ -79,6 +79,22 @@ func (s *authz) authorize(ctx context.Context, req Request) error {
 	return d.Err()
 }
 
+// mayDeclare checks that the declarer may declare, and may name someone
+// else as the IC. The bot declares from alerts and drill schedules the
+// policy set up.
+func (s *authz) mayDeclare(ctx context.Context, in DeclareInput) error {
+	if in.DeclaredBy == "bot" {
+		return nil
+	}
+	if err := s.authorize(ctx, Request{Subject: Subject{User: in.DeclaredBy}, Action: ActDeclare}); err != nil {
+		return err
+	}
+	if in.Commander != "" && in.Commander != in.DeclaredBy {
+		return s.authorize(ctx, Request{Subject: Subject{User: in.DeclaredBy}, Action: ActNameIC, Target: in.Commander})
+	}
+	return nil
+}
+
 // CanSee reports whether user may see inc: every public incident, and a
 // private one only for its members.
 func (s *authz) CanSee(ctx context.Context, user string, inc *Incident) (bool, error) {

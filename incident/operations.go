@@ -2,7 +2,6 @@ package incident
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"unicode/utf8"
 )
@@ -125,16 +124,9 @@ func (s *Service) ConfirmTakeIC(ctx context.Context, id int64, actor string) (*I
 }
 
 func (s *Service) assignRole(ctx context.Context, id int64, role, user, actor string, confirmed bool) (*Incident, error) {
-	role = strings.ToLower(strings.TrimSpace(role))
-	switch role {
-	case "ic", "incident-commander", "incident_commander":
-		role = RoleCommander
-	}
-	if !s.policy.HasRole(role) {
-		return nil, Errorf(EINVALID, "Unknown role %q. Roles: ic, %s.", role, strings.Join(s.policy.Roles, ", "))
-	}
-	if user == "" {
-		return nil, Errorf(EINVALID, "Say who takes the role, such as @jane.")
+	role, err := s.life.role(role, user)
+	if err != nil {
+		return nil, err
 	}
 	cur, err := s.store.GetIncident(ctx, id)
 	if err != nil {
@@ -147,65 +139,15 @@ func (s *Service) assignRole(ctx context.Context, id int64, role, user, actor st
 	if role == RoleCommander {
 		act = ActTakeIC
 	}
-	d, err := s.Authorize(ctx, Request{Subject: Subject{User: actor}, Action: act, Incident: cur, Target: user, Confirmed: confirmed})
-	if err != nil {
-		return nil, fmt.Errorf("check permission: %w", err)
-	}
-	if err := d.Err(); err != nil {
+	if err := s.authz.authorize(ctx, Request{Subject: Subject{User: actor}, Action: act, Incident: cur, Target: user, Confirmed: confirmed}); err != nil {
 		return nil, err
 	}
-	// A confirmed takeover replaces someone who did not hand over.
-	takeover := role == RoleCommander && confirmed && cur.Commander != "" && cur.Commander != actor
-	now := s.clock.Now()
+	c := roleChange{role: role, user: user, actor: actor, commander: cur.Commander, now: s.clock.Now(),
+		// A confirmed takeover replaces someone who did not hand over.
+		takeover: role == RoleCommander && confirmed && cur.Commander != "" && cur.Commander != actor}
 	return s.change(ctx, id, func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
-		if role == RoleCommander && i.Commander != cur.Commander {
-			return nil, nil, Errorf(ECONFLICT, "The Incident Commander of %s changed meanwhile; look again and retry.", i.Key())
-		}
-		n := Notice{Incident: i.Key(), Actor: actor, User: user}
-		if role == RoleCommander {
-			prev := i.Commander
-			if prev == user {
-				return nil, nil, Errorf(ECONFLICT, "That person is already the Incident Commander.")
-			}
-			i.Commander = user
-			n.Prev = prev
-			switch {
-			case prev == "":
-				n.Kind = NoticeICAssigned
-			case takeover:
-				n.Kind = NoticeICTakeover
-			default:
-				n.Kind = NoticeICHandover
-			}
-			if i.AcknowledgedAt == nil && actor == user {
-				// Someone claiming the IC role is the human acknowledgement.
-				t := now
-				i.AcknowledgedAt = &t
-			}
-		} else {
-			if i.Roles == nil {
-				i.Roles = map[string]string{}
-			}
-			if i.Roles[role] == user {
-				return nil, nil, Errorf(ECONFLICT, "That person already holds the %s role.", role)
-			}
-			i.Roles[role] = user
-			n.Kind, n.Values = NoticeRoleAssigned, map[string]string{"role": roleLabel(role)}
-		}
-		data := RoleAssignedData{Role: role, User: user}
-		if takeover {
-			data.Takeover = TakeoverConfirmed
-		}
-		ev := TimelineEvent{Kind: EventRoleAssigned, Actor: actor, At: now, Key: role == RoleCommander, Text: s.noticeText(n), Payload: data}
-		return []TimelineEvent{ev}, &syncPayload{Notices: []Notice{n}, Invite: []string{user}}, nil
+		return s.life.assignRole(i, c)
 	})
-}
-
-func roleLabel(role string) string {
-	if role == RoleScribe {
-		return "scribe"
-	}
-	return role
 }
 
 // SetSeverity changes the severity. The new severity's invitees are invited.
@@ -220,21 +162,7 @@ func (s *Service) SetSeverity(ctx context.Context, id int64, sev Severity, actor
 	var prevSev Severity
 	inc, err := s.change(ctx, id, func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
 		prevSev = i.Severity
-		if i.Severity == sev {
-			return nil, nil, Errorf(ECONFLICT, "%s is already %s.", i.Key(), sev)
-		}
-		prev := i.Severity
-		i.Severity = sev
-		verb := "lowered"
-		if sev < prev {
-			verb = "raised"
-		}
-		sp := s.policy.Severity(sev)
-		n := Notice{Kind: NoticeSeverityChanged, Incident: i.Key(), Actor: actor, Mirror: true,
-			Values: map[string]string{"from": prev.String(), "to": sev.String(), "label": sp.Label, "raised": fmt.Sprint(verb == "raised")}}
-		ev := TimelineEvent{Kind: EventSeverityChanged, Actor: actor, At: now, Key: true, Text: s.noticeText(n),
-			Payload: SeverityChangedData{From: prev, To: sev}}
-		return []TimelineEvent{ev}, &syncPayload{Notices: []Notice{n}, Invite: sp.Invite}, nil
+		return s.life.setSeverity(i, sev, actor, now)
 	})
 	if err != nil {
 		return nil, err
@@ -271,89 +199,23 @@ func (s *Service) setStatus(ctx context.Context, id int64, to Status, actor, sum
 	if err := s.authz.authorizeOn(ctx, id, actor, ActSetStatus); err != nil {
 		return nil, err
 	}
-	now := s.clock.Now()
+	m := statusMove{to: to, actor: actor, summary: summary, check: check, now: s.clock.Now()}
+	var from Status
 	update := func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
-		from := i.Status
-		if err := CheckTransition(from, to); err != nil {
-			return nil, nil, err
-		}
-		var (
-			extra   []TimelineEvent
-			checked *Notice
-		)
-		if to == StatusResolved {
-			ev, n, err := s.checkResolution(i, actor, check, now)
-			if err != nil {
-				return nil, nil, err
-			}
-			if ev != nil {
-				extra, checked = append(extra, *ev), n
-			}
-		}
-		i.Status = to
-		t := now
-		n := Notice{Incident: i.Key(), Actor: actor, Mirror: true}
-		switch {
-		case to == StatusMitigated:
-			i.MitigatedAt = &t
-			n.Kind = NoticeMitigated
-		case to == StatusResolved:
-			i.ResolvedAt = &t
-			if summary != "" {
-				i.Summary = summary
-			}
-			n.Kind, n.Values = NoticeResolved, map[string]string{"after": Since(i.DeclaredAt, now)}
-			if summary != "" {
-				n.Values["summary"] = summary
-			}
-		case to == StatusClosed:
-			i.ClosedAt = &t
-			n.Kind = NoticeClosed
-		case from == StatusResolved && to == StatusInvestigating:
-			i.ResolvedAt = nil
-			n.Kind = NoticeReopened
-		default:
-			n.Kind, n.Values = NoticeStatusSet, map[string]string{"status": to.Label()}
-		}
-		if to == StatusInvestigating {
-			// Back to work after a reopen or a relapse: the update clock
-			// starts again now rather than nagging at once for the pause.
-			i.LastUpdateAt, i.NagCount, i.SnoozedUntil = &t, 0, nil
-		}
-		ev := TimelineEvent{Kind: EventStatusChanged, Actor: actor, At: now, Key: true, Text: s.noticeText(n),
-			Payload: StatusChangedData{From: from, To: to}}
-		notices := []Notice{n}
-		if checked != nil {
-			notices = append(notices, *checked)
-		}
-		return append([]TimelineEvent{ev}, extra...), &syncPayload{Notices: notices}, nil
+		from = i.Status
+		return s.life.setStatus(i, m)
 	}
 	if to == StatusClosed {
 		// change refuses closed incidents; closing is the one move into it.
-		var sync *syncPayload
-		var from Status
-		inc, err := s.store.UpdateIncident(ctx, id, func(i *Incident) ([]TimelineEvent, error) {
-			from = i.Status
-			events, sp, err := update(i)
-			sync = sp
-			return events, err
-		})
+		inc, err := s.close(ctx, id, update)
 		if err != nil {
-			return nil, err
-		}
-		sync.IncidentID = inc.ID
-		if err := s.sync.schedule(ctx, s.sched, inc, *sync); err != nil {
 			return inc, err
 		}
 		// The hooks hear of the close too: the review and the postmortem
 		// draft start from it.
 		return inc, s.after(ctx, Change{Kind: EventStatusChanged, Incident: inc, From: string(from), To: string(to), Actor: actor})
 	}
-	var from Status
-	inc, err := s.change(ctx, id, func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
-		from = i.Status
-		return update(i)
-	})
+	inc, err := s.change(ctx, id, update)
 	if err != nil {
 		return nil, err
 	}
@@ -362,4 +224,19 @@ func (s *Service) setStatus(ctx context.Context, id int64, to Status, actor, sum
 	}
 	// Reopening, or leaving mitigated, starts the reminders again.
 	return inc, s.reminders.planNag(ctx, s.sched, inc)
+}
+
+// close is change for the one move into closed, which change refuses.
+func (s *Service) close(ctx context.Context, id int64, fn func(*Incident) ([]TimelineEvent, *syncPayload, error)) (*Incident, error) {
+	var sync *syncPayload
+	inc, err := s.store.UpdateIncident(ctx, id, func(i *Incident) ([]TimelineEvent, error) {
+		events, sp, err := fn(i)
+		sync = sp
+		return events, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	sync.IncidentID = inc.ID
+	return inc, s.sync.schedule(ctx, s.sched, inc, *sync)
 }

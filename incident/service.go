@@ -54,7 +54,8 @@ type ServiceConfig struct {
 // as durable jobs, so a Slack outage delays the war room but never loses an
 // incident or a change.
 //
-// Service is the entry point and delegates: authz decides who may do what,
+// Service is the entry point and delegates: lifecycle says what each change
+// does to the incident, authz decides who may do what,
 // warRoom opens the war room, channelSync brings Slack in line after each
 // change, reminders runs the update nags and the response-time check.
 type Service struct {
@@ -67,6 +68,7 @@ type Service struct {
 	clock      Clock
 	noticeText func(Notice) string
 
+	life      *lifecycle
 	authz     *authz
 	warRoom   *warRoom
 	sync      *channelSync
@@ -104,6 +106,7 @@ func NewService(cfg ServiceConfig) *Service {
 	chat := MarkDrills(cfg.Chat, cfg.Store)
 	return &Service{noticeText: cfg.Render, store: cfg.Store, sched: cfg.Scheduler, policy: cfg.Policy,
 		clock: cfg.Clock, hooks: append([]Hook(nil), cfg.Hooks...),
+		life:    &lifecycle{policy: cfg.Policy, text: cfg.Render},
 		authz:   &authz{policy: cfg.Policy, chat: chat, incidents: cfg.Store, clock: cfg.Clock},
 		warRoom: &warRoom{policy: cfg.Policy, incidents: cfg.Store, timeline: cfg.Store, chat: chat, clock: cfg.Clock, log: cfg.Logger},
 		sync:    &channelSync{incidents: cfg.Store, chat: chat, log: cfg.Logger},
@@ -183,16 +186,8 @@ func (s *Service) Declare(ctx context.Context, in DeclareInput) (*Incident, bool
 	if err := in.Validate(s.policy); err != nil {
 		return nil, false, err
 	}
-	// The bot declares from alerts and drill schedules the policy set up.
-	if in.DeclaredBy != "bot" {
-		if err := s.authz.authorize(ctx, Request{Subject: Subject{User: in.DeclaredBy}, Action: ActDeclare}); err != nil {
-			return nil, false, err
-		}
-		if in.Commander != "" && in.Commander != in.DeclaredBy {
-			if err := s.authz.authorize(ctx, Request{Subject: Subject{User: in.DeclaredBy}, Action: ActNameIC, Target: in.Commander}); err != nil {
-				return nil, false, err
-			}
-		}
+	if err := s.authz.mayDeclare(ctx, in); err != nil {
+		return nil, false, err
 	}
 	if in.Commander == "" && in.DeclaredBy != "bot" {
 		// An incident the bot declared (from an alert, or a scheduled
@@ -205,38 +200,9 @@ func (s *Service) Declare(ctx context.Context, in DeclareInput) (*Incident, bool
 		existed bool
 	)
 	err := s.store.Atomic(ctx, func(tx Tx) error {
-		inc, existed = nil, false
-		created, err := tx.CreateIncident(ctx, &Incident{
-			Title: in.Title, Description: in.Description, Severity: in.Severity, Status: StatusDeclared,
-			Service: in.ServiceKey, Private: in.Private, Drill: in.Drill, DeclareKey: in.Key, DeclaredBy: in.DeclaredBy,
-			Commander: in.Commander, Roles: map[string]string{}, DeclaredAt: now,
-		})
-		if ErrorCode(err) == ECONFLICT && created != nil {
-			// The first declare stored its jobs with it.
-			inc, existed = created, true
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		inc = created
-		declared := Notice{Kind: NoticeDeclared, Incident: inc.Key(), Actor: in.DeclaredBy,
-			Values: map[string]string{"severity": inc.Severity.String(), "title": inc.Title, "drill": strconv.FormatBool(inc.Drill)}}
-		events := []TimelineEvent{{IncidentID: inc.ID, Kind: EventDeclared, Actor: in.DeclaredBy, At: now, Key: true, Text: s.noticeText(declared)}}
-		if src := in.Source; src != nil {
-			events = append(events, s.sourceMessageEvent(inc, in.DeclaredBy, now, *src))
-		}
-		if inc.Commander != "" {
-			events = append(events, TimelineEvent{IncidentID: inc.ID, Kind: EventRoleAssigned, Actor: in.DeclaredBy, At: now, Key: true,
-				Text:    s.noticeText(Notice{Kind: NoticeICNamed, Incident: inc.Key(), Actor: in.DeclaredBy, User: inc.Commander}),
-				Payload: RoleAssignedData{Role: RoleCommander, User: inc.Commander}})
-		}
-		for i := range events {
-			if err := tx.AddTimelineEvent(ctx, &events[i]); err != nil {
-				return err
-			}
-		}
-		return s.planDeclared(ctx, tx, inc, in)
+		var err error
+		inc, existed, err = s.declareIn(ctx, tx, in, now)
+		return err
 	})
 	if err != nil {
 		return nil, false, fmt.Errorf("declare: %w", err)
@@ -245,6 +211,31 @@ func (s *Service) Declare(ctx context.Context, in DeclareInput) (*Incident, bool
 		return inc, existed, err
 	}
 	return inc, existed, nil
+}
+
+// declareIn stores the incident, its first timeline events and its jobs on
+// tx, or finds the incident a declare with the same key stored with its
+// jobs.
+func (s *Service) declareIn(ctx context.Context, tx Tx, in DeclareInput, now time.Time) (*Incident, bool, error) {
+	inc, err := tx.CreateIncident(ctx, &Incident{
+		Title: in.Title, Description: in.Description, Severity: in.Severity, Status: StatusDeclared,
+		Service: in.ServiceKey, Private: in.Private, Drill: in.Drill, DeclareKey: in.Key, DeclaredBy: in.DeclaredBy,
+		Commander: in.Commander, Roles: map[string]string{}, DeclaredAt: now,
+	})
+	if ErrorCode(err) == ECONFLICT && inc != nil {
+		// The first declare stored its jobs with it.
+		return inc, true, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	events := s.life.declared(inc, in, now)
+	for i := range events {
+		if err := tx.AddTimelineEvent(ctx, &events[i]); err != nil {
+			return nil, false, err
+		}
+	}
+	return inc, false, s.planDeclared(ctx, tx, inc, in)
 }
 
 // planDeclared schedules, on the declare's transaction, every job a new
