@@ -63,11 +63,16 @@ func RefusalText(r *incident.Refusal) string {
 }
 
 // userMessage is the sentence a person sees for err: a refusal in Slack's
-// words, any other domain error's message, or a plain sentence.
+// words, any other domain error's message naming people by mention, or a
+// plain sentence.
 func userMessage(err error) string {
 	var r *incident.Refusal
 	if errors.As(err, &r) {
 		return RefusalText(r)
+	}
+	var e *incident.Error
+	if errors.As(err, &e) {
+		return e.Text(slackUser)
 	}
 	return incident.ErrorMessage(err)
 }

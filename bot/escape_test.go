@@ -1,9 +1,12 @@
 package bot
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/firebreakhq/firebreak/incident"
 )
 
 func TestEscape(t *testing.T) {
@@ -28,4 +31,14 @@ func TestEscape(t *testing.T) {
 	}
 	require.Equal(t, "<!channel> p99 > 2s & more", unescapeSlack("&lt;!channel&gt; p99 &gt; 2s &amp; more"))
 	require.Equal(t, "&lt;", unescapeSlack("&amp;lt;"), "what the person typed literally stays literal")
+}
+
+// A domain error names people by id; the person reading it in Slack sees
+// their mention.
+func TestUserMessageMentionsThePeopleAnErrorNames(t *testing.T) {
+	t.Parallel()
+	err := fmt.Errorf("approve rollback: %w", incident.Errorf(incident.ECONFLICT, "This rollback was already approved by %s.", incident.User("U0BOB")))
+	require.Equal(t, "This rollback was already approved by <@U0BOB>.", userMessage(err))
+	err = incident.Errorf(incident.ECONFLICT, "%s dismissed this alert as not an incident.", incident.User("bot"))
+	require.Equal(t, "firebreak dismissed this alert as not an incident.", userMessage(err))
 }

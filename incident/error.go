@@ -19,8 +19,15 @@ const (
 // Error is a domain error: a code for programs and a message that is safe to
 // show to the person who caused it.
 type Error struct {
-	Code    string
+	Code string
+	// Message names the people it is about by user id (see User); a chat
+	// names them its own way with Text.
 	Message string
+	// Users are the user ids of the people Message names, in order.
+	Users []string
+
+	format string
+	args   []any
 }
 
 // Error implements the error interface.
@@ -28,9 +35,44 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("incident error: code=%s message=%s", e.Code, e.Message)
 }
 
-// Errorf returns an *Error with the given code and a formatted, user-safe message.
+// Text is the message naming each of its Users with user.
+func (e *Error) Text(user func(id string) string) string {
+	if len(e.Users) == 0 {
+		return e.Message
+	}
+	args := make([]any, len(e.args))
+	for i, a := range e.args {
+		if u, ok := a.(User); ok {
+			a = user(string(u))
+		}
+		args[i] = a
+	}
+	return fmt.Sprintf(e.format, args...)
+}
+
+// User is an argument of Errorf that names a person by user id, so the
+// message can be said with the chat's own mention (Error.Text). Formatted
+// as such it is the id, or firebreak for the bot.
+type User string
+
+// String is the user id, or firebreak for the bot.
+func (u User) String() string {
+	if u == "" || u == "bot" {
+		return "firebreak"
+	}
+	return string(u)
+}
+
+// Errorf returns an *Error with the given code and a formatted, user-safe
+// message. Arguments of type User are the people it names.
 func Errorf(code string, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+	e := &Error{Code: code, Message: fmt.Sprintf(format, args...), format: format, args: args}
+	for _, a := range args {
+		if u, ok := a.(User); ok {
+			e.Users = append(e.Users, string(u))
+		}
+	}
+	return e
 }
 
 // ErrorCode returns the code of the first *Error in err's chain, EINTERNAL for

@@ -158,7 +158,6 @@ func TestEventWritersUseTheirKindsPayload(t *testing.T) {
 				return true
 			}
 			var kindExpr, payload ast.Expr
-			data := false
 			for _, el := range cl.Elts {
 				kv, ok := el.(*ast.KeyValueExpr)
 				if !ok {
@@ -169,11 +168,9 @@ func TestEventWritersUseTheirKindsPayload(t *testing.T) {
 					kindExpr = kv.Value
 				case "Payload":
 					payload = kv.Value
-				case "Data":
-					data = true
 				}
 			}
-			if kindExpr == nil || (payload == nil && !data) {
+			if kindExpr == nil || payload == nil {
 				return true
 			}
 			kind, ok := kinds[typeName(kindExpr)]

@@ -319,7 +319,7 @@ func (s *Service) DeclareFromAlert(ctx context.Context, alertID int64, actor str
 		return nil, fmt.Errorf("declare from alert: %w", err)
 	}
 	if a.State == incident.AlertDismissed {
-		return nil, incident.Errorf(incident.ECONFLICT, "%s dismissed this alert as not an incident.", incident.Mention(a.DecidedBy))
+		return nil, incident.Errorf(incident.ECONFLICT, "%s dismissed this alert as not an incident.", incident.User(a.DecidedBy))
 	}
 	desc := a.Summary
 	if a.URL != "" {

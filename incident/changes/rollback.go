@@ -205,7 +205,7 @@ func (s *Rollbacks) RequestRollback(ctx context.Context, id int64, value, actor 
 			return nil, fmt.Errorf("request rollback: %w", gerr)
 		}
 		return existing, incident.Errorf(incident.ECONFLICT, "This rollback was already requested by %s %s ago; it %s.",
-			incident.Mention(existing.RequestedBy), incident.Since(existing.CreatedAt, now), rollbackState(existing))
+			incident.User(existing.RequestedBy), incident.Since(existing.CreatedAt, now), rollbackState(existing))
 	} else if err != nil {
 		return nil, fmt.Errorf("request rollback: %w", err)
 	}
@@ -295,7 +295,7 @@ func (s *Rollbacks) ApproveRollback(ctx context.Context, key, actor string) (*in
 		}
 		r, err = rtx.UpdateRollback(ctx, r.ID, func(cur *incident.Rollback) error {
 			if cur.Status != incident.RollbackAwaitingApproval {
-				return incident.Errorf(incident.ECONFLICT, "This rollback was already approved by %s.", incident.Mention(cur.ApprovedBy))
+				return incident.Errorf(incident.ECONFLICT, "This rollback was already approved by %s.", incident.User(cur.ApprovedBy))
 			}
 			cur.Status, cur.ApprovedBy = incident.RollbackRunning, actor
 			return nil

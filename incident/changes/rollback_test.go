@@ -592,7 +592,12 @@ func TestRollbackDoubleClickRollsBackOnce(t *testing.T) {
 	b.clock.Advance(2 * time.Second)
 	second, err := b.rb.RequestRollback(ctx, inc.ID, value, "U0ROLL1")
 	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(err))
-	require.Equal(t, "This rollback was already requested by <@U0DECL> 2s ago; it is running.", incident.ErrorMessage(err))
+	require.Equal(t, "This rollback was already requested by U0DECL 2s ago; it is running.", incident.ErrorMessage(err))
+	var refused *incident.Error
+	require.ErrorAs(t, err, &refused)
+	require.Equal(t, []string{"U0DECL"}, refused.Users, "the refusal names who asked by id, for the chat to mention")
+	require.Equal(t, "This rollback was already requested by <@U0DECL> 2s ago; it is running.",
+		refused.Text(func(id string) string { return "<@" + id + ">" }))
 	require.Equal(t, first.ID, second.ID)
 	require.Empty(t, b.queue.RunAll(t))
 	require.Len(t, b.deploys.executions(), 1)

@@ -91,10 +91,7 @@ func (s *Service) HandlePageEvent(ctx context.Context, ev incident.PageEvent) er
 // applyAck records an acknowledgement once per source id.
 func (s *Service) applyAck(ctx context.Context, page *incident.Page, slackUser, agent string, at time.Time, sourceID string) error {
 	who := agent
-	if slackUser != "" {
-		who = incident.Mention(slackUser)
-	}
-	if who == "" {
+	if who == "" && slackUser == "" {
 		who = "someone"
 	}
 	n := incident.Notice{Kind: incident.NoticePageAcknowledged, Actor: orBot(slackUser), User: slackUser,
@@ -103,7 +100,7 @@ func (s *Service) applyAck(ctx context.Context, page *incident.Page, slackUser, 
 	// change together, or not at all so that a redelivery applies them.
 	return atomic(ctx, s.store, func(tx incident.Tx, pages Tx) error {
 		if err := tx.AddTimelineEvent(ctx, &incident.TimelineEvent{IncidentID: page.IncidentID, Kind: incident.EventAcknowledged, Actor: orBot(slackUser),
-			At: at, Key: true, Text: s.noticeText(n), SourceID: sourceID, Payload: incident.AcknowledgedData{Page: page.DedupKey, By: who}}); incident.ErrorCode(err) == incident.ECONFLICT {
+			At: at, Key: true, Text: s.noticeText(n), SourceID: sourceID, Payload: incident.AcknowledgedData{Page: page.DedupKey, By: who, User: slackUser}}); incident.ErrorCode(err) == incident.ECONFLICT {
 			return nil
 		} else if err != nil {
 			return fmt.Errorf("record acknowledgement: %w", err)

@@ -325,6 +325,8 @@ func actionItemMarker(doc incident.PostmortemDoc, item incident.ActionItem) stri
 	return fmt.Sprintf("<!-- firebreak:action-item:%s:%s -->", doc.IncidentKey, id)
 }
 
+// exportActionItems opens an issue for each open action item with no
+// tracker link, unless a follow-up issue already carries its marker.
 func (c *postmortemExporter) exportActionItems(ctx context.Context, info repoInfo, doc incident.PostmortemDoc) error {
 	r := info.ref
 	var todo []incident.ActionItem
@@ -336,12 +338,36 @@ func (c *postmortemExporter) exportActionItems(ctx context.Context, info repoInf
 	if len(todo) == 0 {
 		return nil
 	}
+	existing, err := c.followUpBodies(ctx, r)
+	if err != nil {
+		return err
+	}
+	for _, item := range todo {
+		marker := actionItemMarker(doc, item)
+		if hasMarker(existing, marker) {
+			continue
+		}
+		req := actionItemIssue(doc, item, marker)
+		issue, _, err := c.gh.Issues.Create(ctx, r.owner, r.name, req)
+		if err != nil {
+			return c.wrap(err, "open an issue", r)
+		}
+		existing[req.GetBody()] = true
+		c.log.Info("github: action item issue opened",
+			slog.String("repo", r.String()), slog.Int("number", issue.GetNumber()), slog.String("incident", doc.IncidentKey))
+	}
+	return nil
+}
+
+// followUpBodies returns the bodies of the repository's follow-up issues,
+// open or closed.
+func (c *postmortemExporter) followUpBodies(ctx context.Context, r repoRef) (map[string]bool, error) {
 	existing := map[string]bool{}
 	opts := &gh.IssueListByRepoOptions{State: "all", Labels: []string{followUpLabel}, ListOptions: gh.ListOptions{PerPage: perPage}}
 	for page := 0; page < maxPages; page++ {
 		issues, resp, err := c.gh.Issues.ListByRepo(ctx, r.owner, r.name, opts)
 		if err != nil {
-			return c.wrap(err, "list issues", r)
+			return nil, c.wrap(err, "list issues", r)
 		}
 		for _, is := range issues {
 			existing[is.GetBody()] = true
@@ -351,34 +377,28 @@ func (c *postmortemExporter) exportActionItems(ctx context.Context, info repoInf
 		}
 		opts.Page = resp.NextPage
 	}
-	for _, item := range todo {
-		marker := actionItemMarker(doc, item)
-		if hasMarker(existing, marker) {
-			continue
-		}
-		owner := "nobody yet"
-		if item.Owner != "" {
-			owner = "Slack user " + item.Owner
-		}
-		body := fmt.Sprintf("Follow-up from %s: %s.\n\nOwner: %s", doc.IncidentKey, doc.Title, owner)
-		if item.DueOn != nil {
-			body += "\nDue: " + item.DueOn.Format("2006-01-02")
-		}
-		body += "\n\n" + marker
-		title, _, _ := strings.Cut(strings.TrimSpace(item.Text), "\n")
-		issue, _, err := c.gh.Issues.Create(ctx, r.owner, r.name, &gh.IssueRequest{
-			Title:  gh.String(truncate(title, maxTitleLen)),
-			Body:   gh.String(body),
-			Labels: &[]string{followUpLabel},
-		})
-		if err != nil {
-			return c.wrap(err, "open an issue", r)
-		}
-		existing[body] = true
-		c.log.Info("github: action item issue opened",
-			slog.String("repo", r.String()), slog.Int("number", issue.GetNumber()), slog.String("incident", doc.IncidentKey))
+	return existing, nil
+}
+
+// actionItemIssue is the follow-up issue for an action item: its first
+// line as the title, the incident, owner and due date in the body, and the
+// marker that finds it again.
+func actionItemIssue(doc incident.PostmortemDoc, item incident.ActionItem, marker string) *gh.IssueRequest {
+	owner := "nobody yet"
+	if item.Owner != "" {
+		owner = "Slack user " + item.Owner
 	}
-	return nil
+	body := fmt.Sprintf("Follow-up from %s: %s.\n\nOwner: %s", doc.IncidentKey, doc.Title, owner)
+	if item.DueOn != nil {
+		body += "\nDue: " + item.DueOn.Format("2006-01-02")
+	}
+	body += "\n\n" + marker
+	title, _, _ := strings.Cut(strings.TrimSpace(item.Text), "\n")
+	return &gh.IssueRequest{
+		Title:  gh.String(truncate(title, maxTitleLen)),
+		Body:   gh.String(body),
+		Labels: &[]string{followUpLabel},
+	}
 }
 
 func hasMarker(bodies map[string]bool, marker string) bool {

@@ -112,31 +112,17 @@ func (h *webhookHandler) handle(r *http.Request, body []byte) (any, error) {
 	if err != nil {
 		return nil, webhook.Errorf(http.StatusBadRequest, "%s", err.Error())
 	}
-
-	var change incident.ChangeEvent
 	switch event {
 	case "issues":
 		return h.handleIssues(r, payload, log)
 	case "ping":
 		return map[string]any{"pong": true}, nil
-	case "deployment_status":
-		var ev gh.DeploymentStatusEvent
-		if err := json.Unmarshal(payload, &ev); err != nil || ev.Deployment == nil || ev.DeploymentStatus == nil || ev.Repo == nil {
-			return nil, webhook.Errorf(http.StatusBadRequest, "malformed deployment_status payload")
-		}
-		repo := ev.Repo.GetFullName()
-		change = deployChange("", repo, ev.Repo.GetHTMLURL(), ev.Deployment, ev.DeploymentStatus)
-	case "workflow_run":
-		var ev gh.WorkflowRunEvent
-		if err := json.Unmarshal(payload, &ev); err != nil || ev.WorkflowRun == nil || ev.Repo == nil {
-			return nil, webhook.Errorf(http.StatusBadRequest, "malformed workflow_run payload")
-		}
-		change = runChange("", ev.Repo.GetFullName(), path.Base(ev.Workflow.GetPath()), ev.WorkflowRun)
-		if change.Data["workflow"] == "." {
-			change.Data["workflow"] = ""
-		}
-		change.Data["action"] = ev.GetAction()
-	default:
+	}
+	change, ok, err := webhookChange(event, payload)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
 		log.Debug("github webhook ignored")
 		return nil, nil
 	}
@@ -145,6 +131,32 @@ func (h *webhookHandler) handle(r *http.Request, body []byte) (any, error) {
 		return nil, webhook.Failed("could not record the change", fmt.Errorf("change %s: %w", change.ExternalID, err))
 	}
 	return nil, nil
+}
+
+// webhookChange decodes a deployment_status or workflow_run delivery into
+// a change; ok is false for any other event.
+func webhookChange(event string, payload []byte) (change incident.ChangeEvent, ok bool, err error) {
+	switch event {
+	case "deployment_status":
+		var ev gh.DeploymentStatusEvent
+		if err := json.Unmarshal(payload, &ev); err != nil || ev.Deployment == nil || ev.DeploymentStatus == nil || ev.Repo == nil {
+			return change, false, webhook.Errorf(http.StatusBadRequest, "malformed deployment_status payload")
+		}
+		repo := ev.Repo.GetFullName()
+		return deployChange("", repo, ev.Repo.GetHTMLURL(), ev.Deployment, ev.DeploymentStatus), true, nil
+	case "workflow_run":
+		var ev gh.WorkflowRunEvent
+		if err := json.Unmarshal(payload, &ev); err != nil || ev.WorkflowRun == nil || ev.Repo == nil {
+			return change, false, webhook.Errorf(http.StatusBadRequest, "malformed workflow_run payload")
+		}
+		change = runChange("", ev.Repo.GetFullName(), path.Base(ev.Workflow.GetPath()), ev.WorkflowRun)
+		if change.Data["workflow"] == "." {
+			change.Data["workflow"] = ""
+		}
+		change.Data["action"] = ev.GetAction()
+		return change, true, nil
+	}
+	return change, false, nil
 }
 
 // jsonPayload returns the event JSON from a body GitHub sent as JSON or as
