@@ -360,21 +360,22 @@ func (p Policy) decide(req Request) Decision {
 		return Decision{Reason: inc.Key() + " is private and you are not one of its members",
 			WhoCan: []Principal{{Kind: PrincipalMembers}}}
 	}
+	r := p.onIncident(req)
 	switch req.Action {
 	case ActView:
 		return Decision{Allowed: true}
 	case ActTakeIC:
-		return p.decideTakeIC(req)
+		return r.takeIC()
 	case ActAssignRole, ActChangeSeverity, ActSetStatus, ActSnooze:
-		return p.decideLead(req)
+		return r.lead()
 	case ActPostUpdate, ActPage:
 		// Anyone working the incident may say what they know and call
 		// for help, as anyone may declare.
 		return Decision{Allowed: true}
 	case ActPublish:
-		return p.decidePublish(req)
+		return r.publish()
 	case ActReview:
-		return p.decideReview(req)
+		return r.review()
 	case ActRollback:
 		return p.decideRollback(req)
 	}
@@ -400,17 +401,20 @@ func (p Policy) decideNameIC(req Request) Decision {
 		WhoCan: refs(p.CommanderGroup)}
 }
 
-// leads is who leads the incident a request is about, and whether the
-// person asking is one of them.
-type leads struct {
+// incidentRequest is a request about an incident, with who leads the
+// incident and whether the person asking is one of them.
+type incidentRequest struct {
+	Request
+	p                 Policy
 	ic                Principal
 	commanders        []Principal
 	isIC, isCommander bool
 }
 
-func (p Policy) leadsOf(req Request) leads {
+func (p Policy) onIncident(req Request) incidentRequest {
 	sub, inc := req.Subject, req.Incident
-	return leads{
+	return incidentRequest{
+		Request: req, p: p,
 		ic:          Principal{Kind: PrincipalRole, ID: RoleCommander, Holder: inc.Commander},
 		commanders:  refs(p.CommanderGroup),
 		isIC:        inc.Commander != "" && sub.User == inc.Commander,
@@ -418,8 +422,8 @@ func (p Policy) leadsOf(req Request) leads {
 	}
 }
 
-func (p Policy) decideTakeIC(req Request) Decision {
-	sub, inc, l := req.Subject, req.Incident, p.leadsOf(req)
+func (l incidentRequest) takeIC() Decision {
+	req, sub, inc := l.Request, l.Subject, l.Incident
 	target := req.Target
 	if target == "" {
 		target = sub.User
@@ -444,18 +448,17 @@ func (p Policy) decideTakeIC(req Request) Decision {
 	}
 }
 
-// decideLead is for what only the IC or the commander group may do: assign
+// lead is for what only the IC or the commander group may do: assign
 // roles, change the severity or the status, snooze.
-func (p Policy) decideLead(req Request) Decision {
-	l := p.leadsOf(req)
+func (l incidentRequest) lead() Decision {
 	if l.isIC || l.isCommander {
 		return Decision{Allowed: true}
 	}
-	return Decision{Reason: noIC(req.Incident, "only the Incident Commander or the commander group may"), WhoCan: append([]Principal{l.ic}, l.commanders...)}
+	return Decision{Reason: noIC(l.Incident, "only the Incident Commander or the commander group may"), WhoCan: append([]Principal{l.ic}, l.commanders...)}
 }
 
-func (p Policy) decidePublish(req Request) Decision {
-	sub, inc, l := req.Subject, req.Incident, p.leadsOf(req)
+func (l incidentRequest) publish() Decision {
+	p, sub, inc := l.p, l.Subject, l.Incident
 	isComms := inc.Roles[RoleComms] != "" && sub.User == inc.Roles[RoleComms]
 	if l.isIC || isComms || l.isCommander || sub.in(p.Comms.Publishers...) {
 		return Decision{Allowed: true}
@@ -464,8 +467,8 @@ func (p Policy) decidePublish(req Request) Decision {
 		WhoCan: append(append([]Principal{l.ic, {Kind: PrincipalRole, ID: RoleComms, Holder: inc.Roles[RoleComms]}}, l.commanders...), refs(p.Comms.Publishers...)...)}
 }
 
-func (p Policy) decideReview(req Request) Decision {
-	l := p.leadsOf(req)
+func (l incidentRequest) review() Decision {
+	req := l.Request
 	if l.isIC || l.isCommander || (req.Target != "" && req.Subject.User == req.Target) {
 		return Decision{Allowed: true}
 	}
