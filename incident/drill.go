@@ -50,23 +50,31 @@ func (d DrillPolicy) validate(p Policy) error {
 			return fmt.Errorf("%s.at: not a time of day", where)
 		}
 		seen[s.Name] = true
-		switch s.Every {
-		case "weekly":
-			if s.Day < 0 || s.Day > 6 {
-				return fmt.Errorf("%s.day: a weekly drill's day is 0 (Sunday) to 6 (Saturday)", where)
-			}
-		case "monthly", "quarterly":
-			if s.Day < 1 || s.Day > 28 {
-				return fmt.Errorf("%s.day: a %s drill's day is 1 to 28", where, s.Every)
-			}
-		default:
-			return fmt.Errorf("%s.every: %q is not weekly, monthly or quarterly", where, s.Every)
+		if err := s.validateDay(where); err != nil {
+			return err
 		}
 		if s.Service != "" {
 			if _, ok := p.Services[s.Service]; !ok {
 				return fmt.Errorf("%s.service: %q is not a service in services", where, s.Service)
 			}
 		}
+	}
+	return nil
+}
+
+// validateDay checks the schedule's period and its day in it.
+func (s DrillSchedule) validateDay(where string) error {
+	switch s.Every {
+	case "weekly":
+		if s.Day < 0 || s.Day > 6 {
+			return fmt.Errorf("%s.day: a weekly drill's day is 0 (Sunday) to 6 (Saturday)", where)
+		}
+	case "monthly", "quarterly":
+		if s.Day < 1 || s.Day > 28 {
+			return fmt.Errorf("%s.day: a %s drill's day is 1 to 28", where, s.Every)
+		}
+	default:
+		return fmt.Errorf("%s.every: %q is not weekly, monthly or quarterly", where, s.Every)
 	}
 	return nil
 }
@@ -102,7 +110,7 @@ func (d DrillSchedule) Occurrence(now time.Time, loc *time.Location) (string, bo
 // in a drill's channel, and the panel, announcement, nags and change lists
 // of a drill incident. The other roles are passed on as they are; a
 // wrapped role is not wrapped again.
-func MarkDrills(c Chat, store Store) Chat {
+func MarkDrills(c Chat, store IncidentStore) Chat {
 	if n := c.NoticePoster; n != nil {
 		if _, ok := n.(*drillNotices); !ok {
 			c.NoticePoster = &drillNotices{NoticePoster: n, store: store}
@@ -134,7 +142,7 @@ func drillCopy(inc *Incident) *Incident {
 // nags.
 type drillNotices struct {
 	NoticePoster
-	store Store
+	store IncidentStore
 }
 
 func (d *drillNotices) isDrillChannel(ctx context.Context, channelID string) bool {
