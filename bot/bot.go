@@ -100,21 +100,22 @@ type Config struct {
 	MaxInFlight int
 }
 
-// Handler turns Slack requests into domain calls. Both transports (HTTP and
-// Socket Mode) feed the same Handler.
+// Handler is the router: it turns Slack requests into domain calls. Both
+// transports (HTTP and Socket Mode) feed the same Handler, which checks
+// signatures, admits requests within its bound and answers within the
+// acknowledgement deadline; it dispatches each subcommand, button, form,
+// shortcut and event on the table the feature handlers declare.
 type Handler struct {
 	cfg     Config
+	kit     *kit
 	replies *Chat
 	log     *slog.Logger
 	metrics *metrics
-	events  map[string]EventHandler
-	actions map[string]ActionHandler
-	views   map[string]ViewHandler
-	// origins finds the incident each incident-bound button names.
-	origins     map[string]actionIncident
-	sealed      map[string]bool
-	metadataKey []byte
-	// shortcuts answer message shortcuts by callback_id.
+	// The dispatch table, from every feature's.
+	commands  []command
+	events    map[string]EventHandler
+	actions   map[string]action
+	views     map[string]view
 	shortcuts map[string]ShortcutHandler
 	replay    *replayGuard
 	inFlight  chan struct{}
@@ -123,6 +124,46 @@ type Handler struct {
 // New returns a Handler. Slack, Scheduler and Deliveries are required; with
 // Incidents set, every feature service must be set too (New panics otherwise).
 func New(cfg Config) *Handler {
+	cfg = withDefaults(cfg)
+	h := &Handler{
+		cfg:       cfg,
+		log:       cfg.Logger,
+		metrics:   newMetrics(cfg.Registerer),
+		events:    map[string]EventHandler{},
+		actions:   map[string]action{},
+		views:     map[string]view{},
+		shortcuts: map[string]ShortcutHandler{},
+		inFlight:  make(chan struct{}, cfg.MaxInFlight),
+	}
+	h.replay = &replayGuard{deliveries: cfg.Deliveries, clock: cfg.Clock, onReplay: func(string) {
+		h.metrics.requests.WithLabelValues("command", "replayed_elsewhere").Inc()
+		h.log.Warn("a request accepted here was also accepted by another replica (a replay)")
+	}}
+	h.kit = &kit{incidents: cfg.Incidents, slack: cfg.Slack, seals: sealer{key: cfg.MetadataKey}, log: cfg.Logger,
+		clock: cfg.Clock, command: cfg.Command}
+	if len(h.kit.seals.key) == 0 {
+		h.kit.seals.key = newMetadataKey()
+	}
+	if cfg.Slack != nil {
+		// Replies to interactions take Chat.Reply's fallback chain.
+		h.replies = NewChat(cfg.Slack, incident.Policy{}, WithChatClock(cfg.Clock), WithChatLogger(cfg.Logger))
+	}
+	h.mount(table{commands: []command{{name: "help", usage: "help", summary: "Show this help.", run: h.help}}})
+	h.mount((&metricsHandlers{kit: h.kit, metrics: cfg.Metrics, webURL: cfg.WebURL}).table())
+	if cfg.Incidents != nil {
+		if missing := cfg.missingFeatures(); len(missing) > 0 {
+			panic("bot: Config.Incidents is set but not " + strings.Join(missing, ", "))
+		}
+		for _, f := range features(cfg, h.kit) {
+			h.mount(f.table())
+		}
+	}
+	sortCommands(h.commands)
+	return h
+}
+
+// withDefaults fills in what cfg leaves unset.
+func withDefaults(cfg Config) Config {
 	if cfg.Command == "" {
 		cfg.Command = "/incident"
 	}
@@ -141,55 +182,7 @@ func New(cfg Config) *Handler {
 	if cfg.MaxInFlight <= 0 {
 		cfg.MaxInFlight = DefaultMaxInFlight
 	}
-	h := &Handler{
-		cfg:     cfg,
-		log:     cfg.Logger,
-		metrics: newMetrics(cfg.Registerer),
-		events:  map[string]EventHandler{},
-		actions: map[string]ActionHandler{},
-		views:   map[string]ViewHandler{},
-
-		shortcuts: map[string]ShortcutHandler{},
-		inFlight:  make(chan struct{}, cfg.MaxInFlight),
-	}
-	h.replay = &replayGuard{deliveries: cfg.Deliveries, clock: cfg.Clock, onReplay: func(string) {
-		h.metrics.requests.WithLabelValues("command", "replayed_elsewhere").Inc()
-		h.log.Warn("a request accepted here was also accepted by another replica (a replay)")
-	}}
-	h.metadataKey, h.sealed = cfg.MetadataKey, sealedViews
-	if cfg.Slack != nil {
-		// Replies to interactions take Chat.Reply's fallback chain.
-		h.replies = NewChat(cfg.Slack, incident.Policy{}, WithChatClock(cfg.Clock), WithChatLogger(cfg.Logger))
-	}
-	if len(h.metadataKey) == 0 {
-		h.metadataKey = newMetadataKey()
-	}
-	if cfg.Incidents != nil {
-		if missing := cfg.missingFeatures(); len(missing) > 0 {
-			panic("bot: Config.Incidents is set but not " + strings.Join(missing, ", "))
-		}
-		h.origins = h.incidentActions()
-	}
-	if cfg.Incidents != nil {
-		h.OnView(ViewDeclare, h.submitDeclare)
-		h.OnView(ViewRoles, h.submitRoles)
-		h.OnView(ViewSeverity, h.submitSeverity)
-		h.OnAction(ActionClaimIC, h.actionClaimIC)
-		h.OnAction(ActionConfirmTakeIC, h.actionConfirmTakeIC)
-		h.OnAction(ActionAssignRoles, h.actionRoles)
-		h.OnAction(ActionChangeSeverity, h.actionSeverity)
-		h.OnAction(ActionResolve, h.actionResolve)
-		h.registerPagingHandlers()
-		h.registerChangeHandlers()
-		h.registerCaptureHandlers()
-		h.registerStatusPageHandlers()
-		h.registerFollowThroughHandlers()
-		h.OnView(ViewUpdate, h.submitUpdate)
-		h.OnAction(ActionPostUpdate, h.actionPostUpdate)
-		h.OnAction(ActionStillInvestigating, h.actionStillInvestigating)
-		h.OnAction(ActionSnooze, h.actionSnooze)
-	}
-	return h
+	return cfg
 }
 
 // OnEvent routes Events API events of one type (such as "message") to fn.

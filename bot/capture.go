@@ -5,39 +5,46 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
-	"slices"
 	"strings"
 	"time"
 
-	"github.com/slack-go/slack"
-
 	"github.com/firebreakhq/firebreak/incident"
-	"github.com/firebreakhq/firebreak/incident/postmortem"
 )
 
-// Usage and summary lines of the timeline and postmortem subcommands, for
-// the command table.
+// Usage and summary lines of the timeline subcommands, for the command
+// table.
 const (
-	noteUsage         = "note <text>"
-	noteSummary       = "Add a key event to the incident's timeline, for the postmortem."
-	followUpUsage     = "followup <text> [@owner] [due YYYY-MM-DD]"
-	followUpSummary   = "Record an action item, with an owner and a due date."
-	postmortemUsage   = "postmortem [export confluence|github]"
-	postmortemSummary = "Draft the postmortem in this channel, or export it to Confluence or GitHub."
+	noteUsage       = "note <text>"
+	noteSummary     = "Add a key event to the incident's timeline, for the postmortem."
+	followUpUsage   = "followup <text> [@owner] [due YYYY-MM-DD]"
+	followUpSummary = "Record an action item, with an owner and a due date."
 )
 
 // dueDateRE matches a due date as people type it: YYYY-MM-DD.
 var dueDateRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
 
-// registerCaptureHandlers wires timeline capture (channel messages with
-// their edits and deletions, pins, key reactions) and the export buttons.
-// The events reach here already deduplicated on event_id by the event job's
-// key; the domain deduplicates messages on their ts.
-func (h *Handler) registerCaptureHandlers() {
-	h.OnEvent("message", h.onMessage)
-	h.OnEvent("pin_added", h.onPinAdded)
-	h.OnEvent("reaction_added", h.onReactionAdded)
-	h.OnAction(incident.ActionExport, h.actionExport)
+// captureHandlers keep the incident channel on the timeline: its
+// messages with their edits and deletions, pins and key reactions, and the
+// note and follow-up commands. The events reach here already deduplicated
+// on event_id by the event job's key; the domain deduplicates messages on
+// their ts.
+type captureHandlers struct {
+	kit     *kit
+	capture CaptureService
+}
+
+func (c *captureHandlers) table() table {
+	return table{
+		commands: []command{
+			{name: "note", usage: noteUsage, summary: noteSummary, run: c.noteCommand},
+			{name: "followup", usage: followUpUsage, summary: followUpSummary, run: c.followupCommand},
+		},
+		events: map[string]EventHandler{
+			"message":        c.onMessage,
+			"pin_added":      c.onPinAdded,
+			"reaction_added": c.onReactionAdded,
+		},
+	}
 }
 
 // captureEnvelope is the part of an Events API envelope capture reads: who
@@ -138,7 +145,7 @@ func parseCapture(raw []byte, inner any) (captureEnvelope, error) {
 
 // onMessage captures a message, an edit or a deletion in an incident
 // channel (message.channels and message.groups deliver them alike).
-func (h *Handler) onMessage(ctx context.Context, _ string, raw []byte) error {
+func (c *captureHandlers) onMessage(ctx context.Context, _ string, raw []byte) error {
 	var ev slackMessage
 	env, err := parseCapture(raw, &ev)
 	if err != nil {
@@ -169,7 +176,7 @@ func (h *Handler) onMessage(ctx context.Context, _ string, raw []byte) error {
 			m.App = ev.app()
 		}
 	}
-	if err := h.cfg.Capture.CaptureMessage(ctx, m); err != nil {
+	if err := c.capture.CaptureMessage(ctx, m); err != nil {
 		return fmt.Errorf("capture message: %w", err)
 	}
 	return nil
@@ -188,7 +195,7 @@ type pinEvent struct {
 
 // onPinAdded marks a pinned message as a key event. The event carries the
 // message, so it is captured too, in case its own delivery was missed.
-func (h *Handler) onPinAdded(ctx context.Context, _ string, raw []byte) error {
+func (c *captureHandlers) onPinAdded(ctx context.Context, _ string, raw []byte) error {
 	var ev pinEvent
 	env, err := parseCapture(raw, &ev)
 	if err != nil {
@@ -207,10 +214,10 @@ func (h *Handler) onPinAdded(ctx context.Context, _ string, raw []byte) error {
 	}
 	m := incident.CapturedMessage{ChannelID: channel, TS: msg.TS, ThreadTS: msg.ThreadTS, User: msg.User, Text: msg.Text,
 		Subtype: msg.Subtype, EventID: env.EventID, Edited: msg.Edited != nil, App: msg.app()}
-	if err := h.cfg.Capture.CaptureMessage(ctx, m); err != nil {
+	if err := c.capture.CaptureMessage(ctx, m); err != nil {
 		return fmt.Errorf("capture pinned message: %w", err)
 	}
-	if err := h.cfg.Capture.CapturePin(ctx, channel, msg.TS, ev.User); err != nil {
+	if err := c.capture.CapturePin(ctx, channel, msg.TS, ev.User); err != nil {
 		return fmt.Errorf("capture pin: %w", err)
 	}
 	return nil
@@ -230,7 +237,7 @@ type reactionEvent struct {
 
 // onReactionAdded marks a message as a key event when the reaction is the
 // policy's key reaction; the domain ignores the others.
-func (h *Handler) onReactionAdded(ctx context.Context, _ string, raw []byte) error {
+func (c *captureHandlers) onReactionAdded(ctx context.Context, _ string, raw []byte) error {
 	var ev reactionEvent
 	env, err := parseCapture(raw, &ev)
 	if err != nil {
@@ -242,34 +249,22 @@ func (h *Handler) onReactionAdded(ctx context.Context, _ string, raw []byte) err
 	if bot := env.botUser(); bot != "" && (ev.ItemUser == bot || ev.User == bot) {
 		return nil // a reaction to one of the bot's lines, already on the timeline
 	}
-	if err := h.cfg.Capture.CaptureReaction(ctx, ev.Item.Channel, ev.Item.TS, ev.Reaction, ev.User); err != nil {
+	if err := c.capture.CaptureReaction(ctx, ev.Item.Channel, ev.Item.TS, ev.Reaction, ev.User); err != nil {
 		return fmt.Errorf("capture reaction: %w", err)
 	}
 	return nil
 }
 
-// actionExport answers an Export (or Retry) button: "<incident id>:<target>".
-func (h *Handler) actionExport(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
-	if h.cfg.Postmortems == nil {
-		return incident.Errorf(incident.EINVALID, "Postmortem export is not configured.")
-	}
-	id, target, err := postmortem.ParseExportValue(a.Value)
-	if err != nil {
-		return err
-	}
-	return h.cfg.Postmortems.Export(ctx, id, target, cb.User.ID, incident.ReplyTarget{ChannelID: cb.Channel.ID, UserID: cb.User.ID})
-}
-
 // noteCommand is "/incident note <text>".
-func (h *Handler) noteCommand(ctx context.Context, inv Invocation) (Reply, error) {
+func (c *captureHandlers) noteCommand(ctx context.Context, inv Invocation) (Reply, error) {
 	if inv.Args == "" {
 		return Reply{}, incident.Errorf(incident.EINVALID, "Say what to note, such as `note rolled back the 14:02 deploy`.")
 	}
-	inc, err := h.incidentHere(ctx, inv)
+	inc, err := c.kit.incidentHere(ctx, inv)
 	if err != nil {
 		return Reply{}, err
 	}
-	if err := h.cfg.Capture.AddNote(ctx, inc.ID, inv.Cmd.UserID, inv.Args); err != nil {
+	if err := c.capture.AddNote(ctx, inc.ID, inv.Cmd.UserID, inv.Args); err != nil {
 		return Reply{}, err
 	}
 	return ephemeral("Noted on the %s timeline as a key event for the postmortem.", inc.Key()), nil
@@ -323,16 +318,16 @@ func parseFollowUp(args string, loc *time.Location) (followUp, error) {
 }
 
 // followupCommand is "/incident followup <text> [@owner] [due YYYY-MM-DD]".
-func (h *Handler) followupCommand(ctx context.Context, inv Invocation) (Reply, error) {
-	f, err := parseFollowUp(inv.Args, h.cfg.Incidents.Policy().Location)
+func (c *captureHandlers) followupCommand(ctx context.Context, inv Invocation) (Reply, error) {
+	f, err := parseFollowUp(inv.Args, c.kit.policy().Location)
 	if err != nil {
 		return Reply{}, err
 	}
-	inc, err := h.incidentHere(ctx, inv)
+	inc, err := c.kit.incidentHere(ctx, inv)
 	if err != nil {
 		return Reply{}, err
 	}
-	if _, err := h.cfg.Capture.AddFollowUp(ctx, inc.ID, inv.Cmd.UserID, f.text, f.owner, f.due); err != nil {
+	if _, err := c.capture.AddFollowUp(ctx, inc.ID, inv.Cmd.UserID, f.text, f.owner, f.due); err != nil {
 		return Reply{}, err
 	}
 	var missing []string
@@ -346,42 +341,4 @@ func (h *Handler) followupCommand(ctx context.Context, inv Invocation) (Reply, e
 		return ephemeral("Follow-up recorded for %s. It has no %s yet; the postmortem will flag it.", inc.Key(), strings.Join(missing, " and no ")), nil
 	}
 	return ephemeral("Follow-up recorded for %s.", inc.Key()), nil
-}
-
-// postmortemCommand is "/incident postmortem" (draft it in the channel) and
-// "/incident postmortem export <target>".
-func (h *Handler) postmortemCommand(ctx context.Context, inv Invocation) (Reply, error) {
-	if h.cfg.Postmortems == nil {
-		return Reply{}, incident.Errorf(incident.EINVALID, "Postmortems are not configured for this bot.")
-	}
-	fields := strings.Fields(strings.ToLower(inv.Args))
-	if len(fields) > 0 && fields[0] != "export" {
-		return Reply{}, incident.Errorf(incident.EINVALID, "Use `postmortem` to draft the postmortem, or `postmortem export <target>` to export it.")
-	}
-	targets := h.cfg.Postmortems.Targets()
-	var target string
-	if len(fields) > 0 {
-		if len(targets) == 0 {
-			return Reply{}, incident.Errorf(incident.EINVALID, "No postmortem export is configured: set CONFLUENCE_URL (with its e-mail, API token and space) or GITHUB_POSTMORTEM_REPO.")
-		}
-		if len(fields) != 2 || !slices.Contains(targets, fields[1]) {
-			return Reply{}, incident.Errorf(incident.EINVALID, "Say where to export: %s.", strings.Join(targets, " or "))
-		}
-		target = fields[1]
-	}
-	inc, err := h.incidentHere(ctx, inv)
-	if err != nil {
-		return Reply{}, err
-	}
-	if target == "" {
-		if err := h.cfg.Postmortems.ScheduleDraft(ctx, inc); err != nil {
-			return Reply{}, err
-		}
-		return ephemeral("Drafting the %s postmortem; it will appear in this channel shortly.", inc.Key()), nil
-	}
-	reply := incident.ReplyTarget{ResponseURL: inv.Cmd.ResponseURL, ChannelID: inv.Cmd.ChannelID, UserID: inv.Cmd.UserID}
-	if err := h.cfg.Postmortems.Export(ctx, inc.ID, target, inv.Cmd.UserID, reply); err != nil {
-		return Reply{}, err
-	}
-	return ephemeral("Exporting the %s postmortem to %s; the link will be posted in this channel.", inc.Key(), target), nil
 }

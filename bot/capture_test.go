@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -56,6 +55,9 @@ type captureFixture struct {
 	pm    *fakePostmortems
 	inc   *incident.Incident
 	clock *incidenttest.Clock
+	// The capture and postmortem handlers, over the same services as h.
+	capture    *captureHandlers
+	postmortem *postmortemHandlers
 }
 
 func newCaptureFixture(t *testing.T, withPostmortems bool) *captureFixture {
@@ -78,9 +80,9 @@ func newCaptureFixture(t *testing.T, withPostmortems bool) *captureFixture {
 		cfg.Postmortems = pm
 	}
 	h := New(cfg)
-	h.registerCaptureHandlers()
 	h.RegisterJobs(q)
-	return &captureFixture{h: h, store: store, queue: q, chat: ch, pm: pm, inc: inc, clock: clock}
+	return &captureFixture{h: h, store: store, queue: q, chat: ch, pm: pm, inc: inc, clock: clock,
+		capture: &captureHandlers{kit: h.kit, capture: cfg.Capture}, postmortem: &postmortemHandlers{kit: h.kit, postmortems: cfg.Postmortems}}
 }
 
 // deliver sends an Events API envelope as Slack does and runs its job.
@@ -191,7 +193,7 @@ func TestCaptureEvents(t *testing.T) {
 func TestCaptureEventMalformed(t *testing.T) {
 	t.Parallel()
 	f := newCaptureFixture(t, false)
-	for _, fn := range []EventHandler{f.h.onMessage, f.h.onPinAdded, f.h.onReactionAdded} {
+	for _, fn := range []EventHandler{f.capture.onMessage, f.capture.onPinAdded, f.capture.onReactionAdded} {
 		err := fn(context.Background(), "message", []byte(`{"event":"not an object"}`))
 		require.ErrorIs(t, err, incident.ErrJobCancel, "a malformed event is not retried")
 	}
@@ -243,15 +245,15 @@ func TestNoteAndFollowUpCommands(t *testing.T) {
 	f := newCaptureFixture(t, false)
 	ctx := context.Background()
 
-	reply, err := f.h.noteCommand(ctx, invocation(captureChannel, "customers can pay again"))
+	reply, err := f.capture.noteCommand(ctx, invocation(captureChannel, "customers can pay again"))
 	require.NoError(t, err)
 	require.Equal(t, "Noted on the INC-1 timeline as a key event for the postmortem.", reply.Text)
 	require.Equal(t, slack.ResponseTypeEphemeral, reply.ResponseType)
 
-	reply, err = f.h.followupCommand(ctx, invocation(captureChannel, "alert on pool use <@U0DEV|dev> due 2026-03-21"))
+	reply, err = f.capture.followupCommand(ctx, invocation(captureChannel, "alert on pool use <@U0DEV|dev> due 2026-03-21"))
 	require.NoError(t, err)
 	require.Equal(t, "Follow-up recorded for INC-1.", reply.Text)
-	reply, err = f.h.followupCommand(ctx, invocation(captureChannel, "write a runbook"))
+	reply, err = f.capture.followupCommand(ctx, invocation(captureChannel, "write a runbook"))
 	require.NoError(t, err)
 	require.Equal(t, "Follow-up recorded for INC-1. It has no owner and no due date yet; the postmortem will flag it.", reply.Text)
 	require.Empty(t, f.queue.RunAll(t))
@@ -276,70 +278,14 @@ func TestNoteAndFollowUpCommands(t *testing.T) {
 		args    string
 		code    string
 	}{
-		{"note without text", f.h.noteCommand, captureChannel, "", incident.EINVALID},
-		{"note elsewhere", f.h.noteCommand, "CGENERAL", "hi", incident.ENOTFOUND},
-		{"followup without text", f.h.followupCommand, captureChannel, "due 2026-03-21", incident.EINVALID},
-		{"followup elsewhere", f.h.followupCommand, "CGENERAL", "x", incident.ENOTFOUND},
-		{"followup due in the past", f.h.followupCommand, captureChannel, "x due 2020-01-01", incident.EINVALID},
+		{"note without text", f.capture.noteCommand, captureChannel, "", incident.EINVALID},
+		{"note elsewhere", f.capture.noteCommand, "CGENERAL", "hi", incident.ENOTFOUND},
+		{"followup without text", f.capture.followupCommand, captureChannel, "due 2026-03-21", incident.EINVALID},
+		{"followup elsewhere", f.capture.followupCommand, "CGENERAL", "x", incident.ENOTFOUND},
+		{"followup due in the past", f.capture.followupCommand, captureChannel, "x due 2020-01-01", incident.EINVALID},
 	}
 	for _, tt := range tests {
 		_, err := tt.run(ctx, invocation(tt.channel, tt.args))
 		require.Equal(t, tt.code, incident.ErrorCode(err), tt.name)
 	}
-}
-
-func TestPostmortemCommand(t *testing.T) {
-	t.Parallel()
-	f := newCaptureFixture(t, true)
-	ctx := context.Background()
-
-	reply, err := f.h.postmortemCommand(ctx, invocation(captureChannel, ""))
-	require.NoError(t, err)
-	require.Equal(t, "Drafting the INC-1 postmortem; it will appear in this channel shortly.", reply.Text)
-	require.Equal(t, []int64{f.inc.ID}, f.pm.drafts)
-
-	reply, err = f.h.postmortemCommand(ctx, invocation(captureChannel, "export Confluence"))
-	require.NoError(t, err)
-	require.Equal(t, "Exporting the INC-1 postmortem to confluence; the link will be posted in this channel.", reply.Text)
-	require.Equal(t, []string{fmt.Sprintf("%d confluence by U0ALICE reply %s/U0ALICE", f.inc.ID, captureChannel)}, f.pm.exports)
-
-	tests := []struct {
-		name, channel, args, code, message string
-	}{
-		{"unknown target", captureChannel, "export notion", incident.EINVALID, "Say where to export: confluence or github."},
-		{"no target", captureChannel, "export", incident.EINVALID, "Say where to export: confluence or github."},
-		{"unknown subcommand", captureChannel, "publish", incident.EINVALID, "postmortem export <target>"},
-		{"not an incident channel", "CGENERAL", "", incident.ENOTFOUND, "not an incident channel"},
-	}
-	for _, tt := range tests {
-		_, err := f.h.postmortemCommand(ctx, invocation(tt.channel, tt.args))
-		require.Equal(t, tt.code, incident.ErrorCode(err), tt.name)
-		require.Contains(t, incident.ErrorMessage(err), tt.message, tt.name)
-	}
-	require.Len(t, f.pm.exports, 1)
-
-	f.pm.targets = nil
-	_, err = f.h.postmortemCommand(ctx, invocation(captureChannel, "export github"))
-	require.Contains(t, incident.ErrorMessage(err), "No postmortem export is configured")
-
-	off := newCaptureFixture(t, false)
-	_, err = off.h.postmortemCommand(ctx, invocation(captureChannel, ""))
-	require.Equal(t, incident.EINVALID, incident.ErrorCode(err))
-}
-
-func TestExportButton(t *testing.T) {
-	t.Parallel()
-	f := newCaptureFixture(t, true)
-	ctx := context.Background()
-	cb := slack.InteractionCallback{Type: slack.InteractionTypeBlockActions, User: slack.User{ID: "U0BOB"}, Channel: slack.Channel{}}
-	cb.Channel.ID = captureChannel
-	cb.ActionCallback.BlockActions = []*slack.BlockAction{{ActionID: incident.ActionExport, Value: fmt.Sprintf("%d:github", f.inc.ID)}}
-	require.Nil(t, f.h.Interaction(ctx, cb))
-	require.Equal(t, []string{fmt.Sprintf("%d github by U0BOB reply %s/U0BOB", f.inc.ID, captureChannel)}, f.pm.exports)
-
-	err := f.h.actionExport(ctx, cb, &slack.BlockAction{ActionID: incident.ActionExport, Value: "github"})
-	require.Equal(t, incident.EINVALID, incident.ErrorCode(err))
-	off := newCaptureFixture(t, false)
-	err = off.h.actionExport(ctx, cb, cb.ActionCallback.BlockActions[0])
-	require.True(t, strings.Contains(incident.ErrorMessage(err), "not configured"))
 }

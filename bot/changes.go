@@ -35,43 +35,72 @@ type rollbackMeta struct {
 	Value      string `json:"v"`
 }
 
-// registerChangeHandlers routes the "What changed?" button and the buttons
-// and modal of guarded rollbacks.
-func (h *Handler) registerChangeHandlers() {
-	h.OnAction(ActionWhatChanged, h.actionWhatChanged)
-	h.OnAction(incident.ActionRollback, h.actionRollback)
-	h.OnView(ViewRollback, h.submitRollback)
-	h.OnAction(incident.ActionApproveRol, h.actionApproveRollback)
-	h.OnAction(incident.ActionRetryRoll, h.actionRetryRollback)
+// changeHandlers answer the changes before an incident and their guarded
+// rollbacks: the changes command, the "What changed?" button, and the
+// rollback buttons and form.
+type changeHandlers struct {
+	kit       *kit
+	changes   ChangeService
+	rollbacks RollbackService
+	// notes keeps a rollback's reason on the timeline.
+	notes interface {
+		AddNote(ctx context.Context, id int64, actor, text string) error
+	}
 }
 
-func (h *Handler) actionWhatChanged(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
-	inc, err := h.incidentFromValue(ctx, a.Value)
+func (c *changeHandlers) table() table {
+	return table{
+		commands: []command{
+			{name: "changes", usage: "changes [2h]", summary: "List the deploys and flag changes before the incident started (default 60 min), with rollback buttons.", run: c.changesCommand},
+		},
+		actions: map[string]action{
+			ActionWhatChanged:         {run: c.actionWhatChanged, find: c.kit.byID},
+			incident.ActionRollback:   {run: c.actionRollback, find: c.channelIncident},
+			incident.ActionApproveRol: {run: c.actionApproveRollback, find: c.rollbackIncident},
+			incident.ActionRetryRoll:  {run: c.actionRetryRollback, find: c.rollbackIncident},
+		},
+		views: map[string]view{ViewRollback: {run: c.submitRollback, sealed: true}},
+	}
+}
+
+// channelIncident finds the incident of the channel a listed change's
+// Roll back button was clicked in.
+func (c *changeHandlers) channelIncident(ctx context.Context, cb slack.InteractionCallback, _ string) (*incident.Incident, error) {
+	return c.kit.incidents.ByChannel(ctx, cb.Channel.ID)
+}
+
+// rollbackIncident finds the incident of the rollback a button names.
+func (c *changeHandlers) rollbackIncident(ctx context.Context, _ slack.InteractionCallback, v string) (*incident.Incident, error) {
+	return c.rollbacks.RollbackIncident(ctx, v)
+}
+
+func (c *changeHandlers) actionWhatChanged(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
+	inc, err := c.kit.incidentFromValue(ctx, a.Value)
 	if err != nil {
 		return err
 	}
-	return h.cfg.Changes.WhatChanged(ctx, inc.ID, 0, cb.User.ID, incident.ReplyTarget{ChannelID: cb.Channel.ID, UserID: cb.User.ID})
+	return c.changes.WhatChanged(ctx, inc.ID, 0, cb.User.ID, incident.ReplyTarget{ChannelID: cb.Channel.ID, UserID: cb.User.ID})
 }
 
 // actionRollback plans the rollback of a listed change and asks for
 // confirmation. Someone who may not roll back is refused here, before any
 // form opens.
-func (h *Handler) actionRollback(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
-	inc, err := h.cfg.Incidents.ByChannel(ctx, cb.Channel.ID)
+func (c *changeHandlers) actionRollback(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
+	inc, err := c.kit.incidents.ByChannel(ctx, cb.Channel.ID)
 	if err != nil {
 		return err
 	}
 	pctx, cancel := context.WithTimeout(ctx, planTimeout)
 	defer cancel()
-	plan, err := h.cfg.Rollbacks.PlanRollback(pctx, inc.ID, a.Value, cb.User.ID)
+	plan, err := c.rollbacks.PlanRollback(pctx, inc.ID, a.Value, cb.User.ID)
 	if err != nil {
 		if errors.Is(pctx.Err(), context.DeadlineExceeded) {
-			h.log.WarnContext(ctx, "planning a rollback took too long", "incident", inc.Key(), "err", err)
+			c.kit.log.WarnContext(ctx, "planning a rollback took too long", "incident", inc.Key(), "err", err)
 			return incident.Errorf(incident.EUNAVAILABLE, "Working out the rollback took too long; click the button again.")
 		}
 		return err
 	}
-	return h.openIncidentModal(ctx, cb.TriggerID, cb.User.ID, RollbackModal(inc, plan, a.Value, NoticeText(h.cfg.Rollbacks.RollbackRule(ctx, inc, plan))))
+	return c.kit.openModal(ctx, cb.TriggerID, cb.User.ID, RollbackModal(inc, plan, a.Value, NoticeText(c.rollbacks.RollbackRule(ctx, inc, plan))))
 }
 
 // RollbackModal asks to confirm a rollback. It says exactly what will
@@ -128,14 +157,14 @@ func RollbackModal(inc *incident.Incident, plan incident.RollbackPlan, value, ru
 // submitRollback requests the confirmed rollback. Every refusal (not
 // allowed, already requested, no longer possible) is shown on the form,
 // which stays open so the person reads it.
-func (h *Handler) submitRollback(ctx context.Context, cb slack.InteractionCallback) (*slack.ViewSubmissionResponse, error) {
+func (c *changeHandlers) submitRollback(ctx context.Context, cb slack.InteractionCallback) (*slack.ViewSubmissionResponse, error) {
 	var meta rollbackMeta
 	if err := json.Unmarshal([]byte(cb.View.PrivateMetadata), &meta); err != nil || meta.IncidentID == 0 || meta.Value == "" {
 		return nil, incident.Errorf(incident.EINVALID, "The form does not name a change.")
 	}
 	fieldError := func(err error) *slack.ViewSubmissionResponse {
 		if incident.ErrorCode(err) == incident.EINTERNAL {
-			h.log.ErrorContext(ctx, "rollback request failed", "incident_id", meta.IncidentID, "err", err)
+			c.kit.log.ErrorContext(ctx, "rollback request failed", "incident_id", meta.IncidentID, "err", err)
 		}
 		return slack.NewErrorsViewSubmissionResponse(map[string]string{blockRollbackReason: clip(userMessage(err), 2000)})
 	}
@@ -143,48 +172,48 @@ func (h *Handler) submitRollback(ctx context.Context, cb slack.InteractionCallba
 	// for this answer, so the provider gets at most two of them.
 	rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	if _, err := h.cfg.Rollbacks.RequestRollback(rctx, meta.IncidentID, meta.Value, cb.User.ID); err != nil {
+	if _, err := c.rollbacks.RequestRollback(rctx, meta.IncidentID, meta.Value, cb.User.ID); err != nil {
 		if errors.Is(rctx.Err(), context.DeadlineExceeded) {
 			err = incident.Errorf(incident.EUNAVAILABLE, "The provider was too slow to confirm the plan. Submit again; a rollback that already started is not started twice.")
 		}
 		return fieldError(err), nil
 	}
 	if reason := strings.TrimSpace(stateValue(cb, blockRollbackReason).Value); reason != "" {
-		if err := h.cfg.Capture.AddNote(ctx, meta.IncidentID, cb.User.ID, "Rollback reason: "+clip(reason, maxReason)); err != nil {
+		if err := c.notes.AddNote(ctx, meta.IncidentID, cb.User.ID, "Rollback reason: "+clip(reason, maxReason)); err != nil {
 			// The rollback is under way; a lost reason must not undo that.
-			h.log.WarnContext(ctx, "could not record the rollback reason", "incident_id", meta.IncidentID, "err", err)
+			c.kit.log.WarnContext(ctx, "could not record the rollback reason", "incident_id", meta.IncidentID, "err", err)
 		}
 	}
 	return nil, nil
 }
 
-func (h *Handler) actionApproveRollback(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
-	_, err := h.cfg.Rollbacks.ApproveRollback(ctx, a.Value, cb.User.ID)
+func (c *changeHandlers) actionApproveRollback(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
+	_, err := c.rollbacks.ApproveRollback(ctx, a.Value, cb.User.ID)
 	return err
 }
 
-func (h *Handler) actionRetryRollback(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
-	_, err := h.cfg.Rollbacks.RetryRollback(ctx, a.Value, cb.User.ID)
+func (c *changeHandlers) actionRetryRollback(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
+	_, err := c.rollbacks.RetryRollback(ctx, a.Value, cb.User.ID)
 	return err
 }
 
 // changesCommand is "/incident changes [2h]": the changes before the
 // incident started, posted in the channel by a job.
-func (h *Handler) changesCommand(ctx context.Context, inv Invocation) (Reply, error) {
+func (c *changeHandlers) changesCommand(ctx context.Context, inv Invocation) (Reply, error) {
 	window, err := parseWindow(inv.Args)
 	if err != nil {
 		return Reply{}, err
 	}
-	inc, err := h.incidentHere(ctx, inv)
+	inc, err := c.kit.incidentHere(ctx, inv)
 	if err != nil {
 		return Reply{}, err
 	}
 	reply := incident.ReplyTarget{ResponseURL: inv.Cmd.ResponseURL, ChannelID: inv.Cmd.ChannelID, UserID: inv.Cmd.UserID}
-	if err := h.cfg.Changes.WhatChanged(ctx, inc.ID, window, inv.Cmd.UserID, reply); err != nil {
+	if err := c.changes.WhatChanged(ctx, inc.ID, window, inv.Cmd.UserID, reply); err != nil {
 		return Reply{}, err
 	}
 	if window == 0 {
-		window = h.cfg.Incidents.Policy().LookBack()
+		window = c.kit.policy().LookBack()
 	}
 	return ephemeral(":mag: Looking for changes in the %s before %s started; the list will appear in this channel.",
 		humanDuration(window), inc.Key()), nil

@@ -108,7 +108,6 @@ func newChgFixture(t *testing.T, sev incident.Severity, mutate ...func(*incident
 	f.svc.Use(f.chg.Feature())
 	f.h = New(withService(Config{Slack: api, Scheduler: f.queue, Deliveries: f.store, Clock: clock, Changes: f.chg, Rollbacks: f.chg.Rollbacks()},
 		f.svc, f.store, f.chat))
-	f.h.registerChangeHandlers()
 
 	inc, _, err := f.svc.Declare(ctx, incident.DeclareInput{Title: "checkout is down", Severity: sev, ServiceKey: "checkout", DeclaredBy: f.ic.ID})
 	require.NoError(t, err)
@@ -130,6 +129,12 @@ func newChgFixture(t *testing.T, sev incident.Severity, mutate ...func(*incident
 }
 
 // click sends a block action from the incident channel.
+// changes is the handlers of changes and rollbacks, over the fixture's
+// services.
+func (f *chgFixture) changes() *changeHandlers {
+	return &changeHandlers{kit: f.h.kit, changes: f.chg, rollbacks: f.chg.Rollbacks(), notes: f.h.cfg.Capture}
+}
+
 func (f *chgFixture) click(user slackfake.User, actionID, value string) {
 	cb := slack.InteractionCallback{Type: slack.InteractionTypeBlockActions, TriggerID: f.srv.NewTriggerIDFor(user.ID, "", 0),
 		User: slack.User{ID: user.ID}}
@@ -202,14 +207,14 @@ func TestRollbackModalSaysWhatWillHappen(t *testing.T) {
 	require.Equal(t, "Roll back", submitText(t, v))
 	// The metadata is sealed to the form and to the person it was opened for.
 	cb := slack.InteractionCallback{User: slack.User{ID: f.ic.ID}, View: slack.View{CallbackID: ViewRollback, PrivateMetadata: v.PrivateMetadata}}
-	require.NoError(t, f.h.unseal(&cb))
+	require.NoError(t, f.h.kit.seals.unseal(&cb))
 	var meta rollbackMeta
 	require.NoError(t, json.Unmarshal([]byte(cb.View.PrivateMetadata), &meta))
 	require.Equal(t, rollbackMeta{IncidentID: f.inc.ID, Value: changes.ChangeValue(f.deploy)}, meta)
 	other := slack.InteractionCallback{User: slack.User{ID: f.roller.ID}, View: slack.View{CallbackID: ViewRollback, PrivateMetadata: v.PrivateMetadata}}
-	require.Equal(t, incident.EFORBIDDEN, incident.ErrorCode(f.h.unseal(&other)), "not for someone else")
+	require.Equal(t, incident.EFORBIDDEN, incident.ErrorCode(f.h.kit.seals.unseal(&other)), "not for someone else")
 	elsewhere := slack.InteractionCallback{User: slack.User{ID: f.ic.ID}, View: slack.View{CallbackID: ViewUpdate, PrivateMetadata: v.PrivateMetadata}}
-	require.Equal(t, incident.EFORBIDDEN, incident.ErrorCode(f.h.unseal(&elsewhere)), "not in another form")
+	require.Equal(t, incident.EFORBIDDEN, incident.ErrorCode(f.h.kit.seals.unseal(&elsewhere)), "not in another form")
 
 	// A member of the rollback group sees the flag's form.
 	v = f.openModal(t, f.roller, f.flag)
@@ -329,7 +334,7 @@ func TestChangesCommand(t *testing.T) {
 		{"30s", "30s is too short: look at least 1 minute before the start.", incident.EINVALID},
 	} {
 		f.clock.Advance(5 * time.Second) // each a request of its own
-		reply, err := f.h.changesCommand(ctx, cmd(tc.args))
+		reply, err := f.changes().changesCommand(ctx, cmd(tc.args))
 		if tc.code != "" {
 			require.Equal(t, tc.code, incident.ErrorCode(err), tc.args)
 			require.Contains(t, incident.ErrorMessage(err), tc.want, tc.args)
@@ -343,7 +348,7 @@ func TestChangesCommand(t *testing.T) {
 
 	elsewhere := cmd("")
 	elsewhere.Cmd.ChannelID = "CRANDOM"
-	_, err := f.h.changesCommand(ctx, elsewhere)
+	_, err := f.changes().changesCommand(ctx, elsewhere)
 	require.Equal(t, incident.ENOTFOUND, incident.ErrorCode(err))
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
@@ -30,27 +29,42 @@ func parseUser(tok string) (string, error) {
 	return "", incident.Errorf(incident.EINVALID, "%q is not a Slack user: mention them with @ so Slack links the name.", tok)
 }
 
-// incidentHere returns the incident of the channel the command was run in,
-// if the person may see it.
-func (h *Handler) incidentHere(ctx context.Context, inv Invocation) (*incident.Incident, error) {
-	inc, err := h.cfg.Incidents.ByChannel(ctx, inv.Cmd.ChannelID)
-	if err != nil {
-		return nil, err
-	}
-	if err := h.canSee(ctx, inv.Cmd.UserID, inc); err != nil {
-		return nil, err
-	}
-	return inc, nil
+// lifecycleHandlers answer the core of an incident: declaring it (by
+// command, form or message shortcut), its roles, severity and status, and
+// resolving it.
+type lifecycleHandlers struct {
+	kit *kit
 }
 
-// canSee refuses a private incident to someone who is not one of its
-// members, without naming it.
-func (h *Handler) canSee(ctx context.Context, user string, inc *incident.Incident) error {
-	d, err := h.cfg.Incidents.Authorize(ctx, incident.Request{Subject: incident.Subject{User: user}, Action: incident.ActView, Incident: inc})
-	if err != nil {
-		return err
+func (l *lifecycleHandlers) table() table {
+	with := func(run ActionHandler) action { return action{run: run, find: l.kit.byID} }
+	return table{
+		commands: []command{
+			{name: "declare", usage: "declare [P1] [--private] [--service=<key>] [--drill] <title>", summary: "Declare an incident, such as `" + l.kit.command + " declare P1 checkout is down`; without a severity and title, a form asks for them. Options go before the title: --private, --service=<key>, --drill (a practice incident: marked DRILL, pages simulated or to the test service, rollbacks dry-run, left out of metrics).", run: l.declare},
+			{name: "list", usage: "list", summary: "List open incidents, most severe first.", run: l.list},
+			{name: "status", usage: "status [investigating|mitigated]", summary: "Show the incident's status, or set it (in an incident channel).", run: l.status},
+			{name: "ic", usage: "ic [@user]", summary: "Make yourself or someone the Incident Commander.", run: l.assignIC},
+			{name: "role", usage: "role comms @user", summary: "Give someone a role (" + strings.Join(l.kit.policy().Roles, ", ") + ").", run: l.assignRole},
+			{name: "severity", usage: "severity P2", summary: "Change the severity.", run: l.severity},
+			{name: "resolve", usage: "resolve [summary]", summary: "Resolve the incident, with an optional summary.", run: l.transition(incident.StatusResolved, true)},
+			{name: "reopen", usage: "reopen", summary: "Reopen a resolved incident.", run: l.transition(incident.StatusInvestigating, false)},
+			{name: "close", usage: "close", summary: "Close a resolved incident.", run: l.transition(incident.StatusClosed, false)},
+		},
+		actions: map[string]action{
+			ActionClaimIC:        with(l.actionClaimIC),
+			ActionConfirmTakeIC:  with(l.actionConfirmTakeIC),
+			ActionAssignRoles:    with(l.actionRoles),
+			ActionChangeSeverity: with(l.actionSeverity),
+			ActionResolve:        with(l.actionResolve),
+		},
+		views: map[string]view{
+			ViewDeclare:  {run: l.submitDeclare, sealed: true},
+			ViewRoles:    {run: l.submitRoles, sealed: true},
+			ViewSeverity: {run: l.submitSeverity, sealed: true},
+			ViewResolve:  {run: l.submitResolve, sealed: true},
+		},
+		shortcuts: map[string]ShortcutHandler{ShortcutDeclareFromMessage: l.shortcutDeclareFromMessage},
 	}
-	return d.Err()
 }
 
 // declareArgs is what "/incident declare ..." says.
@@ -110,7 +124,7 @@ options:
 	return d, nil
 }
 
-func (h *Handler) declare(ctx context.Context, inv Invocation) (Reply, error) {
+func (l *lifecycleHandlers) declare(ctx context.Context, inv Invocation) (Reply, error) {
 	d, err := parseDeclare(inv.Args)
 	if err != nil {
 		return Reply{}, err
@@ -118,7 +132,7 @@ func (h *Handler) declare(ctx context.Context, inv Invocation) (Reply, error) {
 	if d.title == "" || !d.severity.Valid() {
 		// Missing pieces: ask in a modal. trigger_id lives three seconds,
 		// so this one Slack call stays on the acknowledgement path.
-		if err := h.openDeclareModal(ctx, inv.Cmd.TriggerID, inv.Cmd.UserID, inv.Cmd.ChannelID, d); err != nil {
+		if err := l.openDeclareModal(ctx, inv.Cmd.TriggerID, inv.Cmd.UserID, inv.Cmd.ChannelID, d); err != nil {
 			return Reply{}, err
 		}
 		return Reply{}, nil
@@ -132,17 +146,17 @@ func (h *Handler) declare(ctx context.Context, inv Invocation) (Reply, error) {
 	if inv.Cmd.TriggerID == "" {
 		in.Key = ""
 	}
-	if err := in.Validate(h.cfg.Incidents.Policy()); err != nil {
+	if err := in.Validate(l.kit.policy()); err != nil {
 		return Reply{}, err
 	}
-	inc, existed, err := h.cfg.Incidents.Declare(ctx, in)
+	inc, existed, err := l.kit.incidents.Declare(ctx, in)
 	if err != nil {
 		return Reply{}, err
 	}
 	if existed {
 		return ephemeral("%s was already declared from this command.", inc.Key()), nil
 	}
-	sp := h.cfg.Incidents.Policy().Severity(inc.Severity)
+	sp := l.kit.policy().Severity(inc.Severity)
 	if inc.Private {
 		// Nobody else in the channel where it was typed learns of it.
 		return ephemeral("You declared the private incident *%s* (%s · %s): %s\nDeclaring %s… opening its private channel; only the people invited see it.",
@@ -156,8 +170,8 @@ func (h *Handler) declare(ctx context.Context, inv Invocation) (Reply, error) {
 	return Reply{ResponseType: slack.ResponseTypeInChannel, Text: text}, nil
 }
 
-func (h *Handler) assignIC(ctx context.Context, inv Invocation) (Reply, error) {
-	inc, err := h.incidentHere(ctx, inv)
+func (l *lifecycleHandlers) assignIC(ctx context.Context, inv Invocation) (Reply, error) {
+	inc, err := l.kit.incidentHere(ctx, inv)
 	if err != nil {
 		return Reply{}, err
 	}
@@ -167,7 +181,7 @@ func (h *Handler) assignIC(ctx context.Context, inv Invocation) (Reply, error) {
 			return Reply{}, err
 		}
 	}
-	updated, err := h.cfg.Incidents.AssignRole(ctx, inc.ID, incident.RoleCommander, user, inv.Cmd.UserID)
+	updated, err := l.kit.incidents.AssignRole(ctx, inc.ID, incident.RoleCommander, user, inv.Cmd.UserID)
 	if text, blocks, ok := takeoverPrompt(inc, err); ok {
 		return Reply{ResponseType: slack.ResponseTypeEphemeral, Text: text, Blocks: blocks}, nil
 	}
@@ -178,7 +192,7 @@ func (h *Handler) assignIC(ctx context.Context, inv Invocation) (Reply, error) {
 	return ephemeral("<@%s> is now the Incident Commander of %s.", inc.Commander, inc.Key()), nil
 }
 
-func (h *Handler) assignRole(ctx context.Context, inv Invocation) (Reply, error) {
+func (l *lifecycleHandlers) assignRole(ctx context.Context, inv Invocation) (Reply, error) {
 	fields := strings.Fields(inv.Args)
 	if len(fields) != 2 {
 		return Reply{}, incident.Errorf(incident.EINVALID, "Say which role and who, such as `comms @jane`.")
@@ -187,18 +201,18 @@ func (h *Handler) assignRole(ctx context.Context, inv Invocation) (Reply, error)
 	if err != nil {
 		return Reply{}, err
 	}
-	inc, err := h.incidentHere(ctx, inv)
+	inc, err := l.kit.incidentHere(ctx, inv)
 	if err != nil {
 		return Reply{}, err
 	}
-	if _, err := h.cfg.Incidents.AssignRole(ctx, inc.ID, fields[0], user, inv.Cmd.UserID); err != nil {
+	if _, err := l.kit.incidents.AssignRole(ctx, inc.ID, fields[0], user, inv.Cmd.UserID); err != nil {
 		return Reply{}, err
 	}
 	return ephemeral("<@%s> now holds the %s role in %s.", user, strings.ToLower(fields[0]), inc.Key()), nil
 }
 
-func (h *Handler) status(ctx context.Context, inv Invocation) (Reply, error) {
-	inc, err := h.incidentHere(ctx, inv)
+func (l *lifecycleHandlers) status(ctx context.Context, inv Invocation) (Reply, error) {
+	inc, err := l.kit.incidentHere(ctx, inv)
 	if err != nil {
 		return Reply{}, err
 	}
@@ -207,15 +221,15 @@ func (h *Handler) status(ctx context.Context, inv Invocation) (Reply, error) {
 		if to != incident.StatusInvestigating && to != incident.StatusMitigated {
 			return Reply{}, incident.Errorf(incident.EINVALID, "Set the status to investigating or mitigated; use resolve, close or reopen for the rest.")
 		}
-		if inc, err = h.cfg.Incidents.SetStatus(ctx, inc.ID, to, inv.Cmd.UserID, ""); err != nil {
+		if inc, err = l.kit.incidents.SetStatus(ctx, inc.ID, to, inv.Cmd.UserID, ""); err != nil {
 			return Reply{}, err
 		}
 	}
-	return ephemeral("%s", h.statusText(inc)), nil
+	return ephemeral("%s", l.statusText(inc)), nil
 }
 
-func (h *Handler) statusText(inc *incident.Incident) string {
-	policy := h.cfg.Incidents.Policy()
+func (l *lifecycleHandlers) statusText(inc *incident.Incident) string {
+	policy := l.kit.policy()
 	sp := policy.Severity(inc.Severity)
 	ic := "_unassigned_"
 	if inc.Commander != "" {
@@ -231,45 +245,45 @@ func (h *Handler) statusText(inc *incident.Incident) string {
 		}
 		fmt.Fprintf(&b, "• %s: %s\n", role, holder)
 	}
-	fmt.Fprintf(&b, "• Declared %s ago by <@%s>", incident.Since(inc.DeclaredAt, h.cfg.Clock.Now()), inc.DeclaredBy)
+	fmt.Fprintf(&b, "• Declared %s ago by <@%s>", incident.Since(inc.DeclaredAt, l.kit.clock.Now()), inc.DeclaredBy)
 	return b.String()
 }
 
-func (h *Handler) severity(ctx context.Context, inv Invocation) (Reply, error) {
+func (l *lifecycleHandlers) severity(ctx context.Context, inv Invocation) (Reply, error) {
 	sev, err := incident.ParseSeverity(inv.Args)
 	if err != nil {
 		return Reply{}, err
 	}
-	inc, err := h.incidentHere(ctx, inv)
+	inc, err := l.kit.incidentHere(ctx, inv)
 	if err != nil {
 		return Reply{}, err
 	}
-	if inc, err = h.cfg.Incidents.SetSeverity(ctx, inc.ID, sev, inv.Cmd.UserID); err != nil {
+	if inc, err = l.kit.incidents.SetSeverity(ctx, inc.ID, sev, inv.Cmd.UserID); err != nil {
 		return Reply{}, err
 	}
 	return ephemeral("%s is now %s.", inc.Key(), inc.Severity), nil
 }
 
 // transition returns a subcommand that moves the incident to a status.
-func (h *Handler) transition(to incident.Status, takesSummary bool) func(ctx context.Context, inv Invocation) (Reply, error) {
+func (l *lifecycleHandlers) transition(to incident.Status, takesSummary bool) func(ctx context.Context, inv Invocation) (Reply, error) {
 	return func(ctx context.Context, inv Invocation) (Reply, error) {
 		if inv.Args != "" && !takesSummary {
 			return Reply{}, incident.Errorf(incident.EINVALID, "This command takes no arguments.")
 		}
-		inc, err := h.incidentHere(ctx, inv)
+		inc, err := l.kit.incidentHere(ctx, inv)
 		if err != nil {
 			return Reply{}, err
 		}
-		if inc, err = h.cfg.Incidents.SetStatus(ctx, inc.ID, to, inv.Cmd.UserID, inv.Args); err != nil {
+		if inc, err = l.kit.incidents.SetStatus(ctx, inc.ID, to, inv.Cmd.UserID, inv.Args); err != nil {
 			return Reply{}, err
 		}
 		return ephemeral("%s is now %s.", inc.Key(), strings.ToLower(inc.Status.Label())), nil
 	}
 }
 
-func (h *Handler) list(ctx context.Context, inv Invocation) (Reply, error) {
+func (l *lifecycleHandlers) list(ctx context.Context, inv Invocation) (Reply, error) {
 	// Private incidents are listed to their members only.
-	incs, err := h.cfg.Incidents.ListFor(ctx, inv.Cmd.UserID)
+	incs, err := l.kit.incidents.ListFor(ctx, inv.Cmd.UserID)
 	if err != nil {
 		return Reply{}, err
 	}
@@ -278,7 +292,7 @@ func (h *Handler) list(ctx context.Context, inv Invocation) (Reply, error) {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "*Open incidents* (%d)\n", len(incs))
-	now := h.cfg.Clock.Now()
+	now := l.kit.clock.Now()
 	for _, inc := range incs {
 		where := ""
 		if inc.ChannelID != "" {
@@ -292,15 +306,6 @@ func (h *Handler) list(ctx context.Context, inv Invocation) (Reply, error) {
 			strings.ToLower(inc.Status.Label()), ic, incident.Since(inc.DeclaredAt, now), where)
 	}
 	return ephemeral("%s", strings.TrimRight(b.String(), "\n")), nil
-}
-
-// incidentFromValue reads the incident id a button carries.
-func (h *Handler) incidentFromValue(ctx context.Context, v string) (*incident.Incident, error) {
-	id, err := strconv.ParseInt(v, 10, 64)
-	if err != nil {
-		return nil, incident.Errorf(incident.EINVALID, "The button does not name an incident.")
-	}
-	return h.cfg.Incidents.Get(ctx, id)
 }
 
 // viewsTimeout bounds a views.open on the acknowledgement path: the

@@ -16,94 +16,116 @@ type ActionHandler func(ctx context.Context, cb slack.InteractionCallback, actio
 // response (such as errors on a field) is sent back to Slack as is.
 type ViewHandler func(ctx context.Context, cb slack.InteractionCallback) (*slack.ViewSubmissionResponse, error)
 
+// ShortcutHandler answers a message shortcut (message_action) for one
+// callback_id. It runs on the 3-second path: the trigger_id expires then.
+type ShortcutHandler func(ctx context.Context, cb slack.InteractionCallback) error
+
 // Interaction answers an interactivity payload. The returned value is the
 // acknowledgement body: nil for an empty 200, or a view_submission response.
 func (h *Handler) Interaction(ctx context.Context, cb slack.InteractionCallback) any {
 	switch cb.Type {
 	case slack.InteractionTypeBlockActions:
 		for _, a := range cb.ActionCallback.BlockActions {
-			fn, ok := h.actions[a.ActionID]
-			if !ok {
-				h.log.WarnContext(ctx, "unknown action", "action_id", a.ActionID, "user", cb.User.ID)
-				h.metrics.requests.WithLabelValues("interaction", "unknown").Inc()
-				continue
-			}
-			if find, ok := h.origins[a.ActionID]; ok {
-				if err := h.checkAction(ctx, cb, find, a.Value); err != nil {
-					h.metrics.requests.WithLabelValues("interaction", "refused").Inc()
-					h.tellUser(ctx, cb, err)
-					continue
-				}
-			}
-			if err := fn(ctx, cb, a); err != nil {
-				h.metrics.requests.WithLabelValues("interaction", "error").Inc()
-				h.tellUser(ctx, cb, err)
-				continue
-			}
-			h.metrics.requests.WithLabelValues("interaction", "ok").Inc()
+			h.counted(h.blockAction(ctx, cb, a))
 		}
 		return nil
 	case slack.InteractionTypeViewSubmission:
-		fn, ok := h.views[cb.View.CallbackID]
-		if !ok {
-			h.log.WarnContext(ctx, "unknown view", "callback_id", cb.View.CallbackID)
-			h.metrics.requests.WithLabelValues("interaction", "unknown").Inc()
-			return nil
-		}
-		if h.sealed[cb.View.CallbackID] {
-			if err := h.unseal(&cb); err != nil {
-				h.log.WarnContext(ctx, "form with a broken seal refused", "callback_id", cb.View.CallbackID, "user", cb.User.ID)
-				h.metrics.requests.WithLabelValues("interaction", "refused").Inc()
-				h.tellUser(ctx, cb, err)
-				return nil
-			}
-		}
-		resp, err := fn(ctx, cb)
-		if err != nil {
-			h.metrics.requests.WithLabelValues("interaction", "error").Inc()
-			h.tellUser(ctx, cb, err)
-			return nil
-		}
-		h.metrics.requests.WithLabelValues("interaction", "ok").Inc()
-		if resp == nil {
-			return nil
-		}
+		resp, outcome := h.viewSubmission(ctx, cb)
+		h.counted(outcome)
 		return resp
 	case slack.InteractionTypeMessageAction:
-		fn, ok := h.shortcuts[cb.CallbackID]
-		if !ok {
-			h.log.WarnContext(ctx, "unknown shortcut", "callback_id", cb.CallbackID)
-			h.metrics.requests.WithLabelValues("interaction", "unknown").Inc()
-			return nil
-		}
-		if err := fn(ctx, cb); err != nil {
-			h.metrics.requests.WithLabelValues("interaction", "error").Inc()
-			h.tellUser(ctx, cb, err)
-			return nil
-		}
-		h.metrics.requests.WithLabelValues("interaction", "ok").Inc()
+		h.counted(h.shortcut(ctx, cb))
 		return nil
 	default:
-		h.metrics.requests.WithLabelValues("interaction", "ignored").Inc()
+		h.counted("ignored")
 		return nil
 	}
 }
 
-// checkAction finds the incident a button names and checks that it was
-// clicked where it belongs.
-func (h *Handler) checkAction(ctx context.Context, cb slack.InteractionCallback, find actionIncident, value string) error {
-	inc, err := find(ctx, cb, value)
-	if err != nil {
-		return err
-	}
-	return h.checkOrigin(ctx, cb, inc)
+// counted counts an interaction by its outcome.
+func (h *Handler) counted(outcome string) {
+	h.metrics.requests.WithLabelValues("interaction", outcome).Inc()
 }
 
-// OnAction routes block_actions with the given action_id to fn.
-func (h *Handler) OnAction(actionID string, fn ActionHandler) { h.actions[actionID] = fn }
+// blockAction runs one clicked button's handler, once the incident it names
+// was found to belong where it was clicked; it returns the outcome.
+func (h *Handler) blockAction(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) string {
+	act, ok := h.actions[a.ActionID]
+	if !ok || act.run == nil {
+		h.log.WarnContext(ctx, "unknown action", "action_id", a.ActionID, "user", cb.User.ID)
+		return "unknown"
+	}
+	if act.find != nil {
+		if err := h.kit.checkAction(ctx, cb, act.find, a.Value); err != nil {
+			h.tellUser(ctx, cb, err)
+			return "refused"
+		}
+	}
+	if err := act.run(ctx, cb, a); err != nil {
+		h.tellUser(ctx, cb, err)
+		return "error"
+	}
+	return "ok"
+}
+
+// viewSubmission runs a submitted form's handler, once its seal holds; it
+// returns the acknowledgement body and the outcome.
+func (h *Handler) viewSubmission(ctx context.Context, cb slack.InteractionCallback) (any, string) {
+	v, ok := h.views[cb.View.CallbackID]
+	if !ok || v.run == nil {
+		h.log.WarnContext(ctx, "unknown view", "callback_id", cb.View.CallbackID)
+		return nil, "unknown"
+	}
+	if v.sealed {
+		if err := h.kit.seals.unseal(&cb); err != nil {
+			h.log.WarnContext(ctx, "form with a broken seal refused", "callback_id", cb.View.CallbackID, "user", cb.User.ID)
+			h.tellUser(ctx, cb, err)
+			return nil, "refused"
+		}
+	}
+	resp, err := v.run(ctx, cb)
+	if err != nil {
+		h.tellUser(ctx, cb, err)
+		return nil, "error"
+	}
+	if resp == nil {
+		return nil, "ok"
+	}
+	return resp, "ok"
+}
+
+// shortcut runs a message shortcut's handler; it returns the outcome.
+func (h *Handler) shortcut(ctx context.Context, cb slack.InteractionCallback) string {
+	fn, ok := h.shortcuts[cb.CallbackID]
+	if !ok {
+		h.log.WarnContext(ctx, "unknown shortcut", "callback_id", cb.CallbackID)
+		return "unknown"
+	}
+	if err := fn(ctx, cb); err != nil {
+		h.tellUser(ctx, cb, err)
+		return "error"
+	}
+	return "ok"
+}
+
+// OnAction routes block_actions with the given action_id to fn. A button
+// about an incident stays checked for where it was clicked.
+func (h *Handler) OnAction(actionID string, fn ActionHandler) {
+	a := h.actions[actionID]
+	a.run = fn
+	h.actions[actionID] = a
+}
 
 // OnView routes view_submission payloads with the given callback_id to fn.
-func (h *Handler) OnView(callbackID string, fn ViewHandler) { h.views[callbackID] = fn }
+// A sealed form stays sealed.
+func (h *Handler) OnView(callbackID string, fn ViewHandler) {
+	v := h.views[callbackID]
+	v.run = fn
+	h.views[callbackID] = v
+}
+
+// OnShortcut routes message_action payloads with the callback_id to fn.
+func (h *Handler) OnShortcut(callbackID string, fn ShortcutHandler) { h.shortcuts[callbackID] = fn }
 
 // tellUser shows an interaction's failure to the person who clicked, only
 // to them, along the same chain as Chat.Reply: the interaction's

@@ -25,25 +25,31 @@ const (
 	metricsSummary = "MTTA, MTTM, MTTR and MTBF over a period (default 30 days), by severity, for one service or all; drills left out."
 )
 
+// metricsHandlers answer the metrics command.
+type metricsHandlers struct {
+	kit     *kit
+	metrics MetricsService
+	// webURL is the web view's address, linked from the reply; empty
+	// leaves the link out.
+	webURL string
+}
+
+func (m *metricsHandlers) table() table {
+	return table{commands: []command{{name: "metrics", usage: metricsUsage, summary: metricsSummary, run: m.metricsCommand}}}
+}
+
 var periodArg = regexp.MustCompile(`^[0-9]+[dwh]$`)
 
 // metricsCommand answers with the same numbers as the web view's metrics
 // page. Private incidents count only when the asker is in their channel,
 // as on the web.
-func (h *Handler) metricsCommand(ctx context.Context, inv Invocation) (Reply, error) {
-	if h.cfg.Metrics == nil || h.cfg.Incidents == nil {
+func (m *metricsHandlers) metricsCommand(ctx context.Context, inv Invocation) (Reply, error) {
+	if m.metrics == nil || m.kit.incidents == nil {
 		return ephemeral("Metrics are not set up."), nil
 	}
-	period, service := "", ""
-	for _, arg := range strings.Fields(inv.Args) {
-		switch {
-		case periodArg.MatchString(strings.ToLower(arg)) && period == "":
-			period = strings.ToLower(arg)
-		case service == "":
-			service = arg
-		default:
-			return Reply{}, incident.Errorf(incident.EINVALID, "Give at most a period and a service.")
-		}
+	period, service, err := parseMetricsArgs(inv.Args)
+	if err != nil {
+		return Reply{}, err
 	}
 	d, err := reports.ParsePeriod(period)
 	if err != nil {
@@ -52,29 +58,53 @@ func (h *Handler) metricsCommand(ctx context.Context, inv Invocation) (Reply, er
 	if period == "" {
 		period = "30d"
 	}
-	if service != "" && h.cfg.Incidents != nil {
-		if _, ok := h.cfg.Incidents.Policy().Services[service]; !ok {
+	if service != "" {
+		if _, ok := m.kit.policy().Services[service]; !ok {
 			return Reply{}, incident.Errorf(incident.EINVALID, "Unknown service %q.", service)
 		}
 	}
-	now := h.cfg.Clock.Now()
+	now := m.kit.clock.Now()
 	q := reports.Query{From: now.Add(-d), To: now, Service: service}
-	facts, err := h.cfg.Metrics.Facts(ctx, q)
+	facts, err := m.metrics.Facts(ctx, q)
 	if err != nil {
 		return Reply{}, err
 	}
+	kept, err := m.visible(ctx, inv.Cmd.UserID, facts)
+	if err != nil {
+		return Reply{}, err
+	}
+	r := m.metrics.Compute(kept, q)
+	return Reply{ResponseType: slack.ResponseTypeEphemeral, Text: m.metricsText(r, period)}, nil
+}
+
+// parseMetricsArgs reads "[30d] [service]", in either order.
+func parseMetricsArgs(args string) (period, service string, err error) {
+	for _, arg := range strings.Fields(args) {
+		switch {
+		case periodArg.MatchString(strings.ToLower(arg)) && period == "":
+			period = strings.ToLower(arg)
+		case service == "":
+			service = arg
+		default:
+			return "", "", incident.Errorf(incident.EINVALID, "Give at most a period and a service.")
+		}
+	}
+	return period, service, nil
+}
+
+// visible keeps the facts of the incidents user may see.
+func (m *metricsHandlers) visible(ctx context.Context, user string, facts []reports.Facts) ([]reports.Facts, error) {
 	kept := facts[:0]
 	for _, f := range facts {
-		ok, err := h.cfg.Incidents.CanSee(ctx, inv.Cmd.UserID, f.Incident)
+		ok, err := m.kit.incidents.CanSee(ctx, user, f.Incident)
 		if err != nil {
-			return Reply{}, incident.Errorf(incident.EUNAVAILABLE, "Slack cannot say who is in the private incidents' channels right now; try again in a minute.")
+			return nil, incident.Errorf(incident.EUNAVAILABLE, "Slack cannot say who is in the private incidents' channels right now; try again in a minute.")
 		}
 		if ok {
 			kept = append(kept, f)
 		}
 	}
-	r := h.cfg.Metrics.Compute(kept, q)
-	return Reply{ResponseType: slack.ResponseTypeEphemeral, Text: h.metricsText(r, period)}, nil
+	return kept, nil
 }
 
 func dur(st reports.Stat) string {
@@ -98,7 +128,7 @@ func share(c reports.Compliance) string {
 	return fmt.Sprintf("%.0f%% (%d of %d)", c.Share()*100, c.Met, c.Applicable)
 }
 
-func (h *Handler) metricsText(r reports.Report, period string) string {
+func (m *metricsHandlers) metricsText(r reports.Report, period string) string {
 	var b strings.Builder
 	scope := "all services"
 	if r.Service != "" {
@@ -123,12 +153,12 @@ func (h *Handler) metricsText(r reports.Report, period string) string {
 	fmt.Fprintf(&b, "Resolved by a rollback: %s · Update cadence kept: %s · P1s on the status page within 10 min: %s\n",
 		share(r.Rollback), share(r.Updates), share(r.StatusPage))
 	fmt.Fprintf(&b, "Follow-ups: %d open, %d overdue, of %d", r.OpenItems, r.OverdueItems, r.ActionItems)
-	if h.cfg.WebURL != "" {
+	if m.webURL != "" {
 		q := url.Values{"period": {period}}
 		if r.Service != "" {
 			q.Set("service", r.Service)
 		}
-		fmt.Fprintf(&b, "\nCharts and CSV: <%s/reports/metrics?%s|metrics page>", strings.TrimRight(h.cfg.WebURL, "/"), q.Encode())
+		fmt.Fprintf(&b, "\nCharts and CSV: <%s/reports/metrics?%s|metrics page>", strings.TrimRight(m.webURL, "/"), q.Encode())
 	}
 	return b.String()
 }

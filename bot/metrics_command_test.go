@@ -26,7 +26,7 @@ func TestMetricsText(t *testing.T) {
 		Updates:   reports.Compliance{Applicable: 3, Met: 3},
 		OpenItems: 2, OverdueItems: 1, ActionItems: 4,
 	}
-	h := &Handler{cfg: Config{WebURL: "https://fb.example.com/"}}
+	h := &metricsHandlers{webURL: "https://fb.example.com/"}
 	want := "*Incident metrics, last 30d* (all services; drills left out)\n" +
 		"3 incidents · MTTA 5m00s (p90 9m00s) · MTTM 40m00s · MTTR 1h30m (p90 3h00m) · MTBF 2d2h\n" +
 		"*By severity*\n" +
@@ -40,7 +40,7 @@ func TestMetricsText(t *testing.T) {
 	require.Equal(t, want, h.metricsText(r, "30d"))
 
 	r.Service = "checkout"
-	h.cfg.WebURL = ""
+	h.webURL = ""
 	got := h.metricsText(r, "7d")
 	require.Contains(t, got, "last 7d* (service checkout;")
 	require.NotContains(t, got, "By service", "one service needs no breakdown by service")

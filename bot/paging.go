@@ -10,49 +10,79 @@ import (
 	"github.com/firebreakhq/firebreak/incident"
 )
 
-// registerPagingHandlers wires the paging buttons.
-func (h *Handler) registerPagingHandlers() {
-	h.OnAction(ActionPage, h.actionPage)
-	h.OnAction(incident.ActionAckPage, h.actionAckPage)
-	h.OnAction(incident.ActionRetryPage, h.actionRetryPage)
-	h.OnAction(incident.ActionRepage, h.actionRepage)
+// pagingHandlers answer paging: the page and on-call commands, and the
+// buttons to page, acknowledge, retry and re-page.
+type pagingHandlers struct {
+	kit    *kit
+	paging PagingService
 }
 
-func (h *Handler) actionPage(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
-	inc, err := h.incidentFromValue(ctx, a.Value)
+func (p *pagingHandlers) table() table {
+	return table{
+		commands: []command{
+			{name: "page", usage: "page [service]", summary: "Page the service's on-call in PagerDuty (again), or another service.", run: p.pageCommand},
+			{name: "oncall", usage: "oncall [service]", summary: "Show who is on call now.", run: p.oncallCommand},
+		},
+		actions: map[string]action{
+			ActionPage:               {run: p.actionPage, find: p.kit.byID},
+			incident.ActionAckPage:   {run: p.actionAckPage, find: p.pageIncident},
+			incident.ActionRetryPage: {run: p.actionRetryPage, find: p.retryPageIncident},
+			incident.ActionRepage:    {run: p.actionRepage, find: p.repageIncident},
+		},
+	}
+}
+
+// pageIncident finds the incident of the page an Acknowledge button names.
+func (p *pagingHandlers) pageIncident(ctx context.Context, _ slack.InteractionCallback, v string) (*incident.Incident, error) {
+	return p.paging.PageIncident(ctx, v)
+}
+
+// retryPageIncident finds the incident of the page a Retry button names.
+func (p *pagingHandlers) retryPageIncident(ctx context.Context, _ slack.InteractionCallback, v string) (*incident.Incident, error) {
+	return p.paging.RetryPageIncident(ctx, v)
+}
+
+// repageIncident finds the incident a Re-page button names: "<id>|<service>".
+func (p *pagingHandlers) repageIncident(ctx context.Context, _ slack.InteractionCallback, v string) (*incident.Incident, error) {
+	idText, _, _ := strings.Cut(v, "|")
+	return p.kit.incidentFromValue(ctx, idText)
+}
+
+func (p *pagingHandlers) actionPage(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
+	inc, err := p.kit.incidentFromValue(ctx, a.Value)
 	if err != nil {
 		return err
 	}
-	_, err = h.cfg.Paging.Page(ctx, inc.ID, "", cb.User.ID)
+	_, err = p.paging.Page(ctx, inc.ID, "", cb.User.ID)
 	return err
 }
 
-func (h *Handler) actionAckPage(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
-	return h.cfg.Paging.AcknowledgePage(ctx, a.Value, cb.User.ID, incident.ReplyTarget{ChannelID: cb.Channel.ID, UserID: cb.User.ID})
+func (p *pagingHandlers) actionAckPage(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
+	return p.paging.AcknowledgePage(ctx, a.Value, cb.User.ID, incident.ReplyTarget{ChannelID: cb.Channel.ID, UserID: cb.User.ID})
 }
 
-func (h *Handler) actionRetryPage(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
-	return h.cfg.Paging.RetryPage(ctx, a.Value, cb.User.ID)
+func (p *pagingHandlers) actionRetryPage(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
+	return p.paging.RetryPage(ctx, a.Value, cb.User.ID)
 }
 
-func (h *Handler) actionRepage(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
+func (p *pagingHandlers) actionRepage(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
 	idText, service, _ := strings.Cut(a.Value, "|")
 	id, err := strconv.ParseInt(idText, 10, 64)
 	if err != nil {
 		return incident.Errorf(incident.EINVALID, "The button does not name an incident.")
 	}
-	_, err = h.cfg.Paging.Page(ctx, id, service, cb.User.ID)
+	_, err = p.paging.Page(ctx, id, service, cb.User.ID)
 	return err
 }
 
 // pageCommand is "/incident page [service]".
-func (h *Handler) pageCommand(ctx context.Context, inv Invocation) (Reply, error) {
-	inc, err := h.incidentHere(ctx, inv)
+func (p *pagingHandlers) pageCommand(ctx context.Context, inv Invocation) (Reply, error) {
+	inc, err := p.kit.incidentHere(ctx, inv)
 	if err != nil {
 		return Reply{}, err
 	}
 	service := strings.ToLower(strings.TrimSpace(inv.Args))
-	if _, err := h.cfg.Paging.Page(ctx, inc.ID, service, inv.Cmd.UserID); err != nil {
+	if _, err := p.paging.Page(ctx, inc.ID, service, inv.Cmd.UserID); err != nil {
 		return Reply{}, err
 	}
 	if service == "" {
@@ -62,17 +92,17 @@ func (h *Handler) pageCommand(ctx context.Context, inv Invocation) (Reply, error
 }
 
 // oncallCommand is "/incident oncall [service]"; the answer comes from a job.
-func (h *Handler) oncallCommand(ctx context.Context, inv Invocation) (Reply, error) {
+func (p *pagingHandlers) oncallCommand(ctx context.Context, inv Invocation) (Reply, error) {
 	service := strings.ToLower(strings.TrimSpace(inv.Args))
 	if service == "" {
-		inc, err := h.cfg.Incidents.ByChannel(ctx, inv.Cmd.ChannelID)
+		inc, err := p.kit.incidents.ByChannel(ctx, inv.Cmd.ChannelID)
 		if err != nil || inc.Service == "" {
 			return Reply{}, incident.Errorf(incident.EINVALID, "Say which service, such as `oncall checkout`.")
 		}
 		service = inc.Service
 	}
 	reply := incident.ReplyTarget{ResponseURL: inv.Cmd.ResponseURL, ChannelID: inv.Cmd.ChannelID, UserID: inv.Cmd.UserID}
-	if err := h.cfg.Paging.OnCall(ctx, service, reply); err != nil {
+	if err := p.paging.OnCall(ctx, service, reply); err != nil {
 		return Reply{}, err
 	}
 	return ephemeral("Asking PagerDuty who is on call for %s…", service), nil

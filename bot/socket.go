@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
@@ -35,24 +36,7 @@ func (h *Handler) RunSocketMode(ctx context.Context, sm *socketmode.Client) erro
 }
 
 func (h *Handler) socketEvent(ctx context.Context, sm *socketmode.Client, evt socketmode.Event) {
-	switch evt.Type {
-	case socketmode.EventTypeConnected:
-		h.log.InfoContext(ctx, "socket mode connected")
-		return
-	case socketmode.EventTypeConnectionError:
-		// The cause (connection refused, DNS, TLS, a refused app token) is
-		// logged on every attempt, before the retries blur it.
-		attrs := []any{"type", string(evt.Type)}
-		if ce, ok := evt.Data.(*slack.ConnectionErrorEvent); ok {
-			attrs = append(attrs, "attempt", ce.Attempt, "retry_in", ce.Backoff, "err", ce.ErrorObj)
-		}
-		h.log.ErrorContext(ctx, "socket mode connection problem", attrs...)
-		return
-	case socketmode.EventTypeInvalidAuth:
-		h.log.ErrorContext(ctx, "socket mode connection refused: the app-level token (SLACK_APP_TOKEN) is invalid or revoked", "type", string(evt.Type))
-		return
-	}
-	if evt.Request == nil {
+	if logConnection(ctx, h.log, evt) || evt.Request == nil {
 		return
 	}
 	req := *evt.Request
@@ -74,33 +58,8 @@ func (h *Handler) socketEvent(ctx context.Context, sm *socketmode.Client, evt so
 	}
 	go func() {
 		defer h.release()
-		var payload any
-		switch evt.Type {
-		case socketmode.EventTypeSlashCommand:
-			cmd, ok := evt.Data.(slack.SlashCommand)
-			if !ok {
-				return
-			}
-			// The same deadline as over HTTP: the answer, even "try
-			// again", must reach Slack within its 3 seconds.
-			actx, cancel := context.WithTimeoutCause(ctx, h.cfg.AckDeadline, errStoreSlow)
-			payload = h.Command(actx, cmd)
-			cancel()
-		case socketmode.EventTypeInteractive:
-			cb, ok := evt.Data.(slack.InteractionCallback)
-			if !ok {
-				return
-			}
-			actx, cancel := context.WithTimeoutCause(ctx, h.cfg.AckDeadline, errStoreSlow)
-			payload = h.Interaction(actx, cb)
-			cancel()
-		case socketmode.EventTypeEventsAPI:
-			if _, _, err := h.Event(ctx, json.RawMessage(req.Payload)); err != nil {
-				h.log.ErrorContext(ctx, "accept event", "err", err)
-				// Not acknowledging makes Slack redeliver it later.
-				return
-			}
-		default:
+		payload, ack := h.socketAnswer(ctx, evt, req)
+		if !ack {
 			return
 		}
 		var err error
@@ -113,6 +72,63 @@ func (h *Handler) socketEvent(ctx context.Context, sm *socketmode.Client, evt so
 			h.log.WarnContext(ctx, "socket mode ack failed", "err", err, "type", string(evt.Type))
 		}
 	}()
+}
+
+// logConnection logs the state of the connection an event reports, and
+// reports whether it was one.
+func logConnection(ctx context.Context, log *slog.Logger, evt socketmode.Event) bool {
+	switch evt.Type {
+	case socketmode.EventTypeConnected:
+		log.InfoContext(ctx, "socket mode connected")
+		return true
+	case socketmode.EventTypeConnectionError:
+		// The cause (connection refused, DNS, TLS, a refused app token) is
+		// logged on every attempt, before the retries blur it.
+		attrs := []any{"type", string(evt.Type)}
+		if ce, ok := evt.Data.(*slack.ConnectionErrorEvent); ok {
+			attrs = append(attrs, "attempt", ce.Attempt, "retry_in", ce.Backoff, "err", ce.ErrorObj)
+		}
+		log.ErrorContext(ctx, "socket mode connection problem", attrs...)
+		return true
+	case socketmode.EventTypeInvalidAuth:
+		log.ErrorContext(ctx, "socket mode connection refused: the app-level token (SLACK_APP_TOKEN) is invalid or revoked", "type", string(evt.Type))
+		return true
+	}
+	return false
+}
+
+// socketAnswer handles one Socket Mode request as the HTTP routes would,
+// and returns the acknowledgement payload, or false to leave it
+// unacknowledged.
+func (h *Handler) socketAnswer(ctx context.Context, evt socketmode.Event, req socketmode.Request) (any, bool) {
+	switch evt.Type {
+	case socketmode.EventTypeSlashCommand:
+		cmd, ok := evt.Data.(slack.SlashCommand)
+		if !ok {
+			return nil, false
+		}
+		// The same deadline as over HTTP: the answer, even "try
+		// again", must reach Slack within its 3 seconds.
+		actx, cancel := context.WithTimeoutCause(ctx, h.cfg.AckDeadline, errStoreSlow)
+		defer cancel()
+		return h.Command(actx, cmd), true
+	case socketmode.EventTypeInteractive:
+		cb, ok := evt.Data.(slack.InteractionCallback)
+		if !ok {
+			return nil, false
+		}
+		actx, cancel := context.WithTimeoutCause(ctx, h.cfg.AckDeadline, errStoreSlow)
+		defer cancel()
+		return h.Interaction(actx, cb), true
+	case socketmode.EventTypeEventsAPI:
+		if _, _, err := h.Event(ctx, json.RawMessage(req.Payload)); err != nil {
+			h.log.ErrorContext(ctx, "accept event", "err", err)
+			// Not acknowledging makes Slack redeliver it later.
+			return nil, false
+		}
+		return nil, true
+	}
+	return nil, false
 }
 
 // socketKind names a Socket Mode request as the HTTP routes do, or "" for

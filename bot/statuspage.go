@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -24,23 +25,56 @@ type statusPageMeta struct {
 	Ref        string `json:"r,omitempty"`
 }
 
-// registerStatusPageHandlers wires the communication clock's buttons.
-func (h *Handler) registerStatusPageHandlers() {
-	h.OnAction(incident.ActionStatusPagePublish, h.actionPublish)
-	h.OnAction(incident.ActionStatusPageEdit, h.actionEditPublic)
-	h.OnAction(incident.ActionStatusPageDecline, h.actionDecline)
-	h.OnAction(incident.ActionStatusPageRetry, h.actionRetryPublic)
-	h.OnAction(incident.ActionEmailSent, h.actionCustomerEmail(true))
-	h.OnAction(incident.ActionEmailNotNeeded, h.actionCustomerEmail(false))
-	h.OnView(ViewStatusPage, h.submitStatusPage)
+// commsHandlers answer the communication clock: the comms, status page and
+// data-concern commands, the status page's buttons and edit form, and the
+// customer e-mail's buttons.
+type commsHandlers struct {
+	kit        *kit
+	statusPage StatusPageService
+	comms      CommsService
 }
 
-func (h *Handler) actionPublish(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
+func (c *commsHandlers) table() table {
+	byID := c.kit.byID
+	return table{
+		commands: []command{
+			{name: "comms", usage: "comms", summary: "Show the status-page and customer e-mail drafts, ready to copy.", run: c.commsCommand},
+			{name: "statuspage", usage: "statuspage [public message]", summary: "Post to the public status page now: the draft in a form, or the text given.", run: c.statuspageCommand},
+			{name: "data-concern", usage: "data-concern", summary: "Flag that customer data may be affected; proposes the customer e-mail at once.", run: c.dataConcernCommand},
+		},
+		actions: map[string]action{
+			incident.ActionStatusPagePublish: {run: c.actionPublish, find: c.publishIncident},
+			incident.ActionStatusPageEdit:    {run: c.actionEditPublic, find: c.publishIncident},
+			incident.ActionStatusPageDecline: {run: c.actionDecline, find: byID},
+			incident.ActionStatusPageRetry:   {run: c.actionRetryPublic, find: c.retryIncident},
+			incident.ActionEmailSent:         {run: c.actionCustomerEmail(true), find: byID},
+			incident.ActionEmailNotNeeded:    {run: c.actionCustomerEmail(false), find: byID},
+		},
+		views: map[string]view{ViewStatusPage: {run: c.submitStatusPage, sealed: true}},
+	}
+}
+
+// publishIncident finds the incident a Publish or Edit button names.
+func (c *commsHandlers) publishIncident(ctx context.Context, _ slack.InteractionCallback, v string) (*incident.Incident, error) {
+	id, _, _, err := comms.ParsePublishValue(v)
+	if err != nil {
+		return nil, err
+	}
+	return c.kit.incidents.Get(ctx, id)
+}
+
+// retryIncident finds the incident a Retry button names: "<id>|...".
+func (c *commsHandlers) retryIncident(ctx context.Context, _ slack.InteractionCallback, v string) (*incident.Incident, error) {
+	idText, _, _ := strings.Cut(v, "|")
+	return c.kit.incidentFromValue(ctx, idText)
+}
+
+func (c *commsHandlers) actionPublish(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
 	id, kind, ref, err := comms.ParsePublishValue(a.Value)
 	if err != nil {
 		return err
 	}
-	scheduled, err := h.cfg.StatusPage.Publish(ctx, id, comms.PublishInput{Kind: kind, Ref: ref, Actor: cb.User.ID})
+	scheduled, err := c.statusPage.Publish(ctx, id, comms.PublishInput{Kind: kind, Ref: ref, Actor: cb.User.ID})
 	if err != nil {
 		return err
 	}
@@ -61,23 +95,23 @@ func StatusPageModal(inc *incident.Incident, kind, ref, draft string) slack.Moda
 		Blocks: slack.Blocks{BlockSet: []slack.Block{block}}}
 }
 
-func (h *Handler) actionEditPublic(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
+func (c *commsHandlers) actionEditPublic(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
 	id, kind, ref, err := comms.ParsePublishValue(a.Value)
 	if err != nil {
 		return err
 	}
-	inc, err := h.cfg.Incidents.Get(ctx, id)
+	inc, err := c.kit.incidents.Get(ctx, id)
 	if err != nil {
 		return err
 	}
-	draft, err := h.cfg.StatusPage.Draft(ctx, id, kind, ref)
+	draft, err := c.statusPage.Draft(ctx, id, kind, ref)
 	if err != nil {
 		return err
 	}
-	return h.openIncidentModal(ctx, cb.TriggerID, cb.User.ID, StatusPageModal(inc, kind, ref, draft))
+	return c.kit.openModal(ctx, cb.TriggerID, cb.User.ID, StatusPageModal(inc, kind, ref, draft))
 }
 
-func (h *Handler) submitStatusPage(ctx context.Context, cb slack.InteractionCallback) (*slack.ViewSubmissionResponse, error) {
+func (c *commsHandlers) submitStatusPage(ctx context.Context, cb slack.InteractionCallback) (*slack.ViewSubmissionResponse, error) {
 	var m statusPageMeta
 	if err := json.Unmarshal([]byte(cb.View.PrivateMetadata), &m); err != nil || m.IncidentID == 0 {
 		return nil, incident.Errorf(incident.EINVALID, "The form lost track of its incident; open it again.")
@@ -86,7 +120,7 @@ func (h *Handler) submitStatusPage(ctx context.Context, cb slack.InteractionCall
 	if body == "" {
 		return slack.NewErrorsViewSubmissionResponse(map[string]string{blockStatusPageBody: "Write what customers should read."}), nil
 	}
-	scheduled, err := h.cfg.StatusPage.Publish(ctx, m.IncidentID, comms.PublishInput{Kind: m.Kind, Ref: m.Ref, Body: body, Actor: cb.User.ID})
+	scheduled, err := c.statusPage.Publish(ctx, m.IncidentID, comms.PublishInput{Kind: m.Kind, Ref: m.Ref, Body: body, Actor: cb.User.ID})
 	if err != nil {
 		if code := incident.ErrorCode(err); code == incident.EINVALID || code == incident.ECONFLICT || code == incident.EFORBIDDEN {
 			return slack.NewErrorsViewSubmissionResponse(map[string]string{blockStatusPageBody: userMessage(err)}), nil
@@ -99,34 +133,34 @@ func (h *Handler) submitStatusPage(ctx context.Context, cb slack.InteractionCall
 	return nil, nil
 }
 
-func (h *Handler) actionDecline(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
-	inc, err := h.incidentFromValue(ctx, a.Value)
+func (c *commsHandlers) actionDecline(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
+	inc, err := c.kit.incidentFromValue(ctx, a.Value)
 	if err != nil {
 		return err
 	}
-	_, err = h.cfg.Comms.Decline(ctx, inc.ID, cb.User.ID)
+	_, err = c.comms.Decline(ctx, inc.ID, cb.User.ID)
 	return err
 }
 
-func (h *Handler) actionRetryPublic(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
-	return h.cfg.StatusPage.RetryStatusPage(ctx, a.Value, cb.User.ID)
+func (c *commsHandlers) actionRetryPublic(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
+	return c.statusPage.RetryStatusPage(ctx, a.Value, cb.User.ID)
 }
 
-func (h *Handler) actionCustomerEmail(sent bool) ActionHandler {
+func (c *commsHandlers) actionCustomerEmail(sent bool) ActionHandler {
 	return func(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
-		inc, err := h.incidentFromValue(ctx, a.Value)
+		inc, err := c.kit.incidentFromValue(ctx, a.Value)
 		if err != nil {
 			return err
 		}
-		_, err = h.cfg.Comms.CustomerEmail(ctx, inc.ID, sent, cb.User.ID)
+		_, err = c.comms.CustomerEmail(ctx, inc.ID, sent, cb.User.ID)
 		return err
 	}
 }
 
 // statuspageCommand is "/incident statuspage [text]": publish the first
 // post (or an update, once public) now, with the draft or the given text.
-func (h *Handler) statuspageCommand(ctx context.Context, inv Invocation) (Reply, error) {
-	inc, err := h.incidentHere(ctx, inv)
+func (c *commsHandlers) statuspageCommand(ctx context.Context, inv Invocation) (Reply, error) {
+	inc, err := c.kit.incidentHere(ctx, inv)
 	if err != nil {
 		return Reply{}, err
 	}
@@ -135,11 +169,11 @@ func (h *Handler) statuspageCommand(ctx context.Context, inv Invocation) (Reply,
 		kind = incident.PostUpdate
 	}
 	if inv.Args == "" && inv.Cmd.TriggerID != "" {
-		draft, err := h.cfg.StatusPage.Draft(ctx, inc.ID, kind, "")
+		draft, err := c.statusPage.Draft(ctx, inc.ID, kind, "")
 		if err != nil {
 			return Reply{}, err
 		}
-		return Reply{}, h.openIncidentModal(ctx, inv.Cmd.TriggerID, inv.Cmd.UserID, StatusPageModal(inc, kind, "", draft))
+		return Reply{}, c.kit.openModal(ctx, inv.Cmd.TriggerID, inv.Cmd.UserID, StatusPageModal(inc, kind, "", draft))
 	}
 	ref := ""
 	if kind == incident.PostUpdate {
@@ -147,10 +181,10 @@ func (h *Handler) statuspageCommand(ctx context.Context, inv Invocation) (Reply,
 		// command carries the same trigger id and posts once.
 		ref = "cmd-" + inv.Cmd.TriggerID
 		if inv.Cmd.TriggerID == "" {
-			ref = "cmd-" + strconv.FormatInt(h.cfg.Clock.Now().UnixNano(), 10)
+			ref = "cmd-" + strconv.FormatInt(c.kit.clock.Now().UnixNano(), 10)
 		}
 	}
-	scheduled, err := h.cfg.StatusPage.Publish(ctx, inc.ID, comms.PublishInput{Kind: kind, Ref: ref, Body: inv.Args, Actor: inv.Cmd.UserID})
+	scheduled, err := c.statusPage.Publish(ctx, inc.ID, comms.PublishInput{Kind: kind, Ref: ref, Body: inv.Args, Actor: inv.Cmd.UserID})
 	if err != nil {
 		return Reply{}, err
 	}
@@ -162,15 +196,36 @@ func (h *Handler) statuspageCommand(ctx context.Context, inv Invocation) (Reply,
 
 // dataConcernCommand is "/incident data-concern": flag that customer data
 // may be affected, which proposes the customer e-mail at once.
-func (h *Handler) dataConcernCommand(ctx context.Context, inv Invocation) (Reply, error) {
-	inc, err := h.incidentHere(ctx, inv)
+func (c *commsHandlers) dataConcernCommand(ctx context.Context, inv Invocation) (Reply, error) {
+	inc, err := c.kit.incidentHere(ctx, inv)
 	if err != nil {
 		return Reply{}, err
 	}
-	if _, err := h.cfg.Comms.FlagDataConcern(ctx, inc.ID, inv.Cmd.UserID); err != nil {
+	if _, err := c.comms.FlagDataConcern(ctx, inc.ID, inv.Cmd.UserID); err != nil {
 		return Reply{}, err
 	}
 	return ephemeral("%s is flagged for a data concern; the customer e-mail draft follows in the channel.", inc.Key()), nil
+}
+
+// commsCommand is "/incident comms": the four drafts, ready to copy.
+func (c *commsHandlers) commsCommand(ctx context.Context, inv Invocation) (Reply, error) {
+	inc, err := c.kit.incidentHere(ctx, inv)
+	if err != nil {
+		return Reply{}, err
+	}
+	drafts, err := c.comms.Comms(ctx, inc.ID)
+	if err != nil {
+		return Reply{}, err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "*Comms drafts for %s* — copy, edit, send.\n", inc.Key())
+	blocks := []slack.Block{slack.NewHeaderBlock(plain(clip("Comms drafts · "+inc.Key(), 150)))}
+	for _, d := range drafts {
+		fmt.Fprintf(&b, "\n*%s*\n```%s```\n", d.Title, d.Text)
+		blocks = append(blocks,
+			slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, "*"+d.Title+"*\n```"+clip(strings.TrimSpace(d.Text), 2900)+"```", false, false), nil, nil))
+	}
+	return Reply{ResponseType: slack.ResponseTypeEphemeral, Text: clip(b.String(), 3000), Blocks: blocks}, nil
 }
 
 // publicField is the panel's status page line, once the incident is public.

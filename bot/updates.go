@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -27,6 +26,27 @@ const (
 	blockUpdateDoing  = "update_doing"
 	blockUpdateNext   = "update_next"
 )
+
+// updateHandlers answer status updates: the update command and form, and
+// the nag's buttons.
+type updateHandlers struct {
+	kit     *kit
+	updates UpdateService
+}
+
+func (u *updateHandlers) table() table {
+	return table{
+		commands: []command{
+			{name: "update", usage: "update <what we know, what we are doing>", summary: "Post a status update; without text, a form asks for it.", run: u.updateCommand},
+		},
+		actions: map[string]action{
+			ActionPostUpdate:         {run: u.actionPostUpdate, find: u.kit.byID},
+			ActionStillInvestigating: {run: u.actionStillInvestigating, find: u.kit.byID},
+			ActionSnooze:             {run: u.actionSnooze, find: u.kit.byID},
+		},
+		views: map[string]view{ViewUpdate: {run: u.submitUpdate, sealed: true}},
+	}
+}
 
 // NagBlocks renders a nag: its text and the three ways to answer it.
 func NagBlocks(inc *incident.Incident, text string) []slack.Block {
@@ -92,15 +112,15 @@ func UpdateModal(p incident.Policy, inc *incident.Incident) slack.ModalViewReque
 		Blocks: slack.Blocks{BlockSet: []slack.Block{slack.NewInputBlock(blockUpdateStatus, plain("Status"), nil, status), knownBlock, doingBlock, nextBlock}}}
 }
 
-func (h *Handler) actionPostUpdate(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
-	inc, err := h.incidentFromValue(ctx, a.Value)
+func (u *updateHandlers) actionPostUpdate(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
+	inc, err := u.kit.incidentFromValue(ctx, a.Value)
 	if err != nil {
 		return err
 	}
-	return h.openIncidentModal(ctx, cb.TriggerID, cb.User.ID, UpdateModal(h.cfg.Incidents.Policy(), inc))
+	return u.kit.openModal(ctx, cb.TriggerID, cb.User.ID, UpdateModal(u.kit.policy(), inc))
 }
 
-func (h *Handler) submitUpdate(ctx context.Context, cb slack.InteractionCallback) (*slack.ViewSubmissionResponse, error) {
+func (u *updateHandlers) submitUpdate(ctx context.Context, cb slack.InteractionCallback) (*slack.ViewSubmissionResponse, error) {
 	id, err := metaIncident(cb)
 	if err != nil {
 		return nil, err
@@ -114,7 +134,7 @@ func (h *Handler) submitUpdate(ctx context.Context, cb slack.InteractionCallback
 	if m, err := strconv.Atoi(stateValue(cb, blockUpdateNext).SelectedOption.Value); err == nil {
 		in.NextIn = time.Duration(m) * time.Minute
 	}
-	if _, err := h.cfg.Updates.PostUpdate(ctx, id, in); err != nil {
+	if _, err := u.updates.PostUpdate(ctx, id, in); err != nil {
 		if code := incident.ErrorCode(err); code == incident.EINVALID || code == incident.ECONFLICT {
 			return slack.NewErrorsViewSubmissionResponse(map[string]string{blockUpdateKnown: userMessage(err)}), nil
 		}
@@ -123,59 +143,38 @@ func (h *Handler) submitUpdate(ctx context.Context, cb slack.InteractionCallback
 	return nil, nil
 }
 
-func (h *Handler) actionStillInvestigating(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
-	inc, err := h.incidentFromValue(ctx, a.Value)
+func (u *updateHandlers) actionStillInvestigating(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
+	inc, err := u.kit.incidentFromValue(ctx, a.Value)
 	if err != nil {
 		return err
 	}
-	_, err = h.cfg.Updates.PostUpdate(ctx, inc.ID, incident.UpdateInput{Author: cb.User.ID, Known: incident.StillInvestigating})
+	_, err = u.updates.PostUpdate(ctx, inc.ID, incident.UpdateInput{Author: cb.User.ID, Known: incident.StillInvestigating})
 	return err
 }
 
-func (h *Handler) actionSnooze(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
-	inc, err := h.incidentFromValue(ctx, a.Value)
+func (u *updateHandlers) actionSnooze(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
+	inc, err := u.kit.incidentFromValue(ctx, a.Value)
 	if err != nil {
 		return err
 	}
-	_, err = h.cfg.Updates.Snooze(ctx, inc.ID, cb.User.ID)
+	_, err = u.updates.Snooze(ctx, inc.ID, cb.User.ID)
 	return err
 }
 
 // updateCommand is "/incident update <what we know>".
-func (h *Handler) updateCommand(ctx context.Context, inv Invocation) (Reply, error) {
-	inc, err := h.incidentHere(ctx, inv)
+func (u *updateHandlers) updateCommand(ctx context.Context, inv Invocation) (Reply, error) {
+	inc, err := u.kit.incidentHere(ctx, inv)
 	if err != nil {
 		return Reply{}, err
 	}
 	if inv.Args == "" {
 		if inv.Cmd.TriggerID != "" {
-			return Reply{}, h.openIncidentModal(ctx, inv.Cmd.TriggerID, inv.Cmd.UserID, UpdateModal(h.cfg.Incidents.Policy(), inc))
+			return Reply{}, u.kit.openModal(ctx, inv.Cmd.TriggerID, inv.Cmd.UserID, UpdateModal(u.kit.policy(), inc))
 		}
 		return Reply{}, incident.Errorf(incident.EINVALID, "Say what we know, such as `update error rate back to normal, watching`.")
 	}
-	if _, err := h.cfg.Updates.PostUpdate(ctx, inc.ID, incident.UpdateInput{Author: inv.Cmd.UserID, Known: inv.Args}); err != nil {
+	if _, err := u.updates.PostUpdate(ctx, inc.ID, incident.UpdateInput{Author: inv.Cmd.UserID, Known: inv.Args}); err != nil {
 		return Reply{}, err
 	}
 	return ephemeral("Update posted for %s; the reminder clock starts again.", inc.Key()), nil
-}
-
-// commsCommand is "/incident comms": the four drafts, ready to copy.
-func (h *Handler) commsCommand(ctx context.Context, inv Invocation) (Reply, error) {
-	inc, err := h.incidentHere(ctx, inv)
-	if err != nil {
-		return Reply{}, err
-	}
-	drafts, err := h.cfg.Comms.Comms(ctx, inc.ID)
-	if err != nil {
-		return Reply{}, err
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "*Comms drafts for %s* — copy, edit, send.\n", inc.Key())
-	blocks := []slack.Block{slack.NewHeaderBlock(plain(clip("Comms drafts · "+inc.Key(), 150)))}
-	for _, d := range drafts {
-		fmt.Fprintf(&b, "\n*%s*\n```%s```\n", d.Title, d.Text)
-		blocks = append(blocks,
-			slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, "*"+d.Title+"*\n```"+clip(strings.TrimSpace(d.Text), 2900)+"```", false, false), nil, nil))
-	}
-	return Reply{ResponseType: slack.ResponseTypeEphemeral, Text: clip(b.String(), 3000), Blocks: blocks}, nil
 }

@@ -153,15 +153,51 @@ func DeclareModal(p incident.Policy, declarer, channelID string, d declareArgs) 
 	}
 }
 
-func (h *Handler) openDeclareModal(ctx context.Context, triggerID, user, channel string, d declareArgs) error {
+func (l *lifecycleHandlers) openDeclareModal(ctx context.Context, triggerID, user, channel string, d declareArgs) error {
 	if triggerID == "" {
 		return incident.Errorf(incident.EINVALID, "Say the severity and a title, such as `declare P1 checkout is down`.")
 	}
 	ctx, cancel := context.WithTimeout(ctx, viewsTimeout)
 	defer cancel()
-	if _, err := h.cfg.Slack.OpenViewContext(ctx, triggerID, h.seal(DeclareModal(h.cfg.Incidents.Policy(), user, channel, d), user)); err != nil {
-		h.log.WarnContext(ctx, "could not open the declare modal", "err", err)
-		return incident.Errorf(incident.EUNAVAILABLE, "Slack did not open the declare form. Declare directly instead: `%s declare P1 checkout is down`.", h.cfg.Command)
+	if _, err := l.kit.slack.OpenViewContext(ctx, triggerID, l.kit.seals.seal(DeclareModal(l.kit.policy(), user, channel, d), user)); err != nil {
+		l.kit.log.WarnContext(ctx, "could not open the declare modal", "err", err)
+		return incident.Errorf(incident.EUNAVAILABLE, "Slack did not open the declare form. Declare directly instead: `%s declare P1 checkout is down`.", l.kit.command)
+	}
+	return nil
+}
+
+// permalink builds a message's link from the workspace domain, without a
+// Slack call on the 3-second path.
+func permalink(domain, channelID, ts string) string {
+	if domain == "" || channelID == "" || ts == "" {
+		return ""
+	}
+	return fmt.Sprintf("https://%s.slack.com/archives/%s/p%s", domain, channelID, strings.ReplaceAll(ts, ".", ""))
+}
+
+// shortcutDeclareFromMessage opens the declare modal with the message as
+// the description; the declared incident's timeline links the message.
+func (l *lifecycleHandlers) shortcutDeclareFromMessage(ctx context.Context, cb slack.InteractionCallback) error {
+	text := strings.TrimSpace(cb.Message.Text)
+	firstLine, _, _ := strings.Cut(text, "\n")
+	d := declareArgs{title: clip(strings.Join(strings.Fields(firstLine), " "), 80), description: clip(text, 3000)}
+	ts := cb.Message.Timestamp
+	if ts == "" {
+		ts = cb.MessageTs
+	}
+	src := &incident.SourceMessage{ChannelID: cb.Channel.ID, TS: ts, Author: cb.Message.User,
+		Permalink: permalink(cb.Team.Domain, cb.Channel.ID, ts)}
+	if cb.TriggerID == "" {
+		return incident.Errorf(incident.EINVALID, "Slack sent no trigger to open the declare form.")
+	}
+	ctx, cancel := context.WithTimeout(ctx, viewsTimeout)
+	defer cancel()
+	view := DeclareModal(l.kit.policy(), cb.User.ID, cb.Channel.ID, d)
+	meta, _ := json.Marshal(modalMeta{ChannelID: cb.Channel.ID, Source: src})
+	view.PrivateMetadata = string(meta)
+	if _, err := l.kit.slack.OpenViewContext(ctx, cb.TriggerID, l.kit.seals.seal(view, cb.User.ID)); err != nil {
+		l.kit.log.WarnContext(ctx, "could not open the declare modal from a message", "err", err)
+		return incident.Errorf(incident.EUNAVAILABLE, "Slack did not open the declare form. Declare with `%s declare P1 <title>` instead.", l.kit.command)
 	}
 	return nil
 }
@@ -177,8 +213,8 @@ func stateValue(cb slack.InteractionCallback, block string) slack.BlockAction {
 // submitDeclare validates the declare modal; errors go back on the field at
 // fault and nothing is created. The view id is the idempotency key, so a
 // double-clicked submit declares once.
-func (h *Handler) submitDeclare(ctx context.Context, cb slack.InteractionCallback) (*slack.ViewSubmissionResponse, error) {
-	p := h.cfg.Incidents.Policy()
+func (l *lifecycleHandlers) submitDeclare(ctx context.Context, cb slack.InteractionCallback) (*slack.ViewSubmissionResponse, error) {
+	p := l.kit.policy()
 	errs := map[string]string{}
 	title := strings.TrimSpace(stateValue(cb, blockTitle).Value)
 	sev, err := incident.ParseSeverity(stateValue(cb, blockSeverity).SelectedOption.Value)
@@ -215,7 +251,7 @@ func (h *Handler) submitDeclare(ctx context.Context, cb slack.InteractionCallbac
 	if err := in.Validate(p); err != nil {
 		return slack.NewErrorsViewSubmissionResponse(map[string]string{blockTitle: userMessage(err)}), nil
 	}
-	if _, _, err := h.cfg.Incidents.Declare(ctx, in); err != nil {
+	if _, _, err := l.kit.incidents.Declare(ctx, in); err != nil {
 		// Naming someone else as IC is refused on the field, so the
 		// person can pick again without retyping the form.
 		var r *incident.Refusal
@@ -235,18 +271,6 @@ func pageChoice(v string) *bool {
 	case "no":
 		f := false
 		return &f
-	}
-	return nil
-}
-
-// openIncidentModal opens a modal about one incident from a button.
-// Its private_metadata is sealed to the form and to user.
-func (h *Handler) openIncidentModal(ctx context.Context, triggerID, user string, v slack.ModalViewRequest) error {
-	ctx, cancel := context.WithTimeout(ctx, viewsTimeout)
-	defer cancel()
-	if _, err := h.cfg.Slack.OpenViewContext(ctx, triggerID, h.seal(v, user)); err != nil {
-		h.log.WarnContext(ctx, "could not open a modal", "callback_id", v.CallbackID, "err", err)
-		return incident.Errorf(incident.EUNAVAILABLE, "Slack did not open the form; try the slash command instead (`%s help`).", h.cfg.Command)
 	}
 	return nil
 }
@@ -289,16 +313,16 @@ func metaIncident(cb slack.InteractionCallback) (int64, error) {
 	return meta.IncidentID, nil
 }
 
-func (h *Handler) submitRoles(ctx context.Context, cb slack.InteractionCallback) (*slack.ViewSubmissionResponse, error) {
+func (l *lifecycleHandlers) submitRoles(ctx context.Context, cb slack.InteractionCallback) (*slack.ViewSubmissionResponse, error) {
 	id, err := metaIncident(cb)
 	if err != nil {
 		return nil, err
 	}
-	inc, err := h.cfg.Incidents.Get(ctx, id)
+	inc, err := l.kit.incidents.Get(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	roles := append([]string{incident.RoleCommander}, h.cfg.Incidents.Policy().Roles...)
+	roles := append([]string{incident.RoleCommander}, l.kit.policy().Roles...)
 	for _, role := range roles {
 		user := stateValue(cb, role).SelectedUser
 		current := inc.Roles[role]
@@ -308,14 +332,14 @@ func (h *Handler) submitRoles(ctx context.Context, cb slack.InteractionCallback)
 		if user == "" || user == current {
 			continue
 		}
-		if _, err := h.cfg.Incidents.AssignRole(ctx, id, role, user, cb.User.ID); err != nil {
+		if _, err := l.kit.incidents.AssignRole(ctx, id, role, user, cb.User.ID); err != nil {
 			return slack.NewErrorsViewSubmissionResponse(map[string]string{role: userMessage(err)}), nil
 		}
 	}
 	return nil, nil
 }
 
-func (h *Handler) submitSeverity(ctx context.Context, cb slack.InteractionCallback) (*slack.ViewSubmissionResponse, error) {
+func (l *lifecycleHandlers) submitSeverity(ctx context.Context, cb slack.InteractionCallback) (*slack.ViewSubmissionResponse, error) {
 	id, err := metaIncident(cb)
 	if err != nil {
 		return nil, err
@@ -324,7 +348,7 @@ func (h *Handler) submitSeverity(ctx context.Context, cb slack.InteractionCallba
 	if err != nil {
 		return slack.NewErrorsViewSubmissionResponse(map[string]string{blockSeverity: "Choose a severity."}), nil
 	}
-	if _, err := h.cfg.Incidents.SetSeverity(ctx, id, sev, cb.User.ID); err != nil {
+	if _, err := l.kit.incidents.SetSeverity(ctx, id, sev, cb.User.ID); err != nil {
 		if incident.ErrorCode(err) == incident.ECONFLICT || incident.ErrorCode(err) == incident.EINVALID {
 			return slack.NewErrorsViewSubmissionResponse(map[string]string{blockSeverity: userMessage(err)}), nil
 		}
@@ -335,14 +359,14 @@ func (h *Handler) submitSeverity(ctx context.Context, cb slack.InteractionCallba
 
 // Button handlers of the control panel.
 
-func (h *Handler) actionClaimIC(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
-	inc, err := h.incidentFromValue(ctx, a.Value)
+func (l *lifecycleHandlers) actionClaimIC(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
+	inc, err := l.kit.incidentFromValue(ctx, a.Value)
 	if err != nil {
 		return err
 	}
-	_, err = h.cfg.Incidents.AssignRole(ctx, inc.ID, incident.RoleCommander, cb.User.ID, cb.User.ID)
+	_, err = l.kit.incidents.AssignRole(ctx, inc.ID, incident.RoleCommander, cb.User.ID, cb.User.ID)
 	if text, blocks, ok := takeoverPrompt(inc, err); ok {
-		h.replyToClick(ctx, cb, text, blocks)
+		l.kit.replyToClick(ctx, cb, text, blocks)
 		return nil
 	}
 	return err
@@ -351,15 +375,15 @@ func (h *Handler) actionClaimIC(ctx context.Context, cb slack.InteractionCallbac
 // actionConfirmTakeIC takes the IC role over after the person confirmed
 // it; only a click in the incident's own channel counts, so the takeover
 // is said where everyone working the incident sees it.
-func (h *Handler) actionConfirmTakeIC(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
-	inc, err := h.incidentFromValue(ctx, a.Value)
+func (l *lifecycleHandlers) actionConfirmTakeIC(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
+	inc, err := l.kit.incidentFromValue(ctx, a.Value)
 	if err != nil {
 		return err
 	}
 	if cb.Channel.ID != inc.ChannelID {
 		return incident.Errorf(incident.EFORBIDDEN, "Confirm taking over as Incident Commander in %s's own channel.", inc.Key())
 	}
-	_, err = h.cfg.Incidents.ConfirmTakeIC(ctx, inc.ID, cb.User.ID)
+	_, err = l.kit.incidents.ConfirmTakeIC(ctx, inc.ID, cb.User.ID)
 	return err
 }
 
@@ -382,45 +406,32 @@ func takeoverPrompt(inc *incident.Incident, err error) (string, []slack.Block, b
 	return text, blocks, true
 }
 
-// replyToClick answers the person who clicked, only to them.
-func (h *Handler) replyToClick(ctx context.Context, cb slack.InteractionCallback, text string, blocks []slack.Block) {
-	opts := []slack.MsgOption{slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...)}
-	if cb.ResponseURL != "" {
-		if _, _, err := h.cfg.Slack.PostMessageContext(ctx, "", append(opts, slack.MsgOptionResponseURL(cb.ResponseURL, slack.ResponseTypeEphemeral))...); err == nil {
-			return
-		}
-	}
-	if _, err := h.cfg.Slack.PostEphemeralContext(ctx, cb.Channel.ID, cb.User.ID, opts...); err != nil {
-		h.log.WarnContext(ctx, "could not answer a click", "user", cb.User.ID, "err", err)
-	}
-}
-
-func (h *Handler) actionRoles(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
-	inc, err := h.incidentFromValue(ctx, a.Value)
+func (l *lifecycleHandlers) actionRoles(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
+	inc, err := l.kit.incidentFromValue(ctx, a.Value)
 	if err != nil {
 		return err
 	}
-	return h.openIncidentModal(ctx, cb.TriggerID, cb.User.ID, RolesModal(h.cfg.Incidents.Policy(), inc))
+	return l.kit.openModal(ctx, cb.TriggerID, cb.User.ID, RolesModal(l.kit.policy(), inc))
 }
 
-func (h *Handler) actionSeverity(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
-	inc, err := h.incidentFromValue(ctx, a.Value)
+func (l *lifecycleHandlers) actionSeverity(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
+	inc, err := l.kit.incidentFromValue(ctx, a.Value)
 	if err != nil {
 		return err
 	}
-	return h.openIncidentModal(ctx, cb.TriggerID, cb.User.ID, SeverityModal(h.cfg.Incidents.Policy(), inc))
+	return l.kit.openModal(ctx, cb.TriggerID, cb.User.ID, SeverityModal(l.kit.policy(), inc))
 }
 
-func (h *Handler) actionResolve(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
+func (l *lifecycleHandlers) actionResolve(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
 	id, err := strconv.ParseInt(a.Value, 10, 64)
 	if err != nil {
 		return incident.Errorf(incident.EINVALID, "The button does not name an incident.")
 	}
-	inc, err := h.cfg.Incidents.Get(ctx, id)
+	inc, err := l.kit.incidents.Get(ctx, id)
 	if err != nil {
 		return err
 	}
 	// The checklist is the confirmation the practice asks for: monitors
 	// green, error rate at baseline, a smoke test by someone not in the fix.
-	return h.openIncidentModal(ctx, cb.TriggerID, cb.User.ID, ResolveModal(h.cfg.Incidents.Policy(), inc))
+	return l.kit.openModal(ctx, cb.TriggerID, cb.User.ID, ResolveModal(l.kit.policy(), inc))
 }

@@ -55,10 +55,6 @@ var eventKinds = map[EventKind]func([]byte) (EventData, error){
 	EventReview:          decodeAs[ReviewData],
 }
 
-// mapReaders are the kinds some code still reads from TimelineEvent.Data:
-// DecodeEventData fills the map for them too.
-var mapReaders = map[EventKind]bool{EventStatusPage: true, EventComms: true, EventProviderFailure: true}
-
 func decodeAs[T EventData](b []byte) (EventData, error) {
 	var d T
 	if err := json.Unmarshal(b, &d); err != nil {
@@ -72,13 +68,6 @@ func decodeAs[T EventData](b []byte) (EventData, error) {
 // EINVALID error.
 func EncodeEventData(ev *TimelineEvent) (string, error) {
 	if ev.Payload == nil {
-		if len(ev.Data) > 0 {
-			b, err := json.Marshal(ev.Data)
-			if err != nil {
-				return "", fmt.Errorf("encode %s event data: %w", ev.Kind, err)
-			}
-			return string(b), nil
-		}
 		return "{}", nil
 	}
 	if k := ev.Payload.eventKind(); k != ev.Kind {
@@ -95,18 +84,9 @@ func EncodeEventData(ev *TimelineEvent) (string, error) {
 // as the event's flat map of strings was stored before), by ev.Kind: an
 // empty object, and the data of a kind without a payload, leave it nil.
 func DecodeEventData(ev *TimelineEvent, data string) error {
-	ev.Payload, ev.Data = nil, nil
+	ev.Payload = nil
 	if data == "" || data == "{}" {
 		return nil
-	}
-	if mapReaders[ev.Kind] {
-		var m map[string]string
-		if err := json.Unmarshal([]byte(data), &m); err != nil {
-			return fmt.Errorf("decode %s event data: %w", ev.Kind, err)
-		}
-		if len(m) > 0 {
-			ev.Data = m
-		}
 	}
 	decode := eventKinds[ev.Kind]
 	if decode == nil {

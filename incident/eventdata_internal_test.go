@@ -1,12 +1,14 @@
 package incident
 
 import (
+	"encoding/json"
 	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
 	"io/fs"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -158,7 +160,6 @@ func TestEventWritersUseTheirKindsPayload(t *testing.T) {
 				return true
 			}
 			var kindExpr, payload ast.Expr
-			data := false
 			for _, el := range cl.Elts {
 				kv, ok := el.(*ast.KeyValueExpr)
 				if !ok {
@@ -169,11 +170,9 @@ func TestEventWritersUseTheirKindsPayload(t *testing.T) {
 					kindExpr = kv.Value
 				case "Payload":
 					payload = kv.Value
-				case "Data":
-					data = true
 				}
 			}
-			if kindExpr == nil || (payload == nil && !data) {
+			if kindExpr == nil || payload == nil {
 				return true
 			}
 			kind, ok := kinds[typeName(kindExpr)]
@@ -199,4 +198,46 @@ func TestEventWritersUseTheirKindsPayload(t *testing.T) {
 
 func typeString(p EventData) string {
 	return strings.TrimPrefix(fmt.Sprintf("%T", p), "incident.")
+}
+
+// TestPayloadsStoreFlatStrings keeps every payload a flat object of strings,
+// the shape rows were stored in and the API's "data" promises: each field,
+// set, is stored as a string under its own key.
+func TestPayloadsStoreFlatStrings(t *testing.T) {
+	for kind, decode := range eventKinds {
+		if decode == nil {
+			continue
+		}
+		zero, _ := decode([]byte("{}"))
+		v := reflect.New(reflect.TypeOf(zero)).Elem()
+		for i := 0; i < v.NumField(); i++ {
+			switch f := v.Field(i); f.Kind() {
+			case reflect.String:
+				f.SetString("x")
+			case reflect.Int, reflect.Int64:
+				f.SetInt(1)
+			case reflect.Bool:
+				f.SetBool(true)
+			default:
+				t.Errorf("%s: field %s is a %s: a payload holds strings, numbers and flags", kind, v.Type().Field(i).Name, f.Kind())
+			}
+		}
+		b, err := json.Marshal(v.Interface())
+		if err != nil {
+			t.Errorf("%s: %v", kind, err)
+			continue
+		}
+		var m map[string]string
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Errorf("%s is not stored as a flat object of strings: %s", kind, b)
+			continue
+		}
+		if len(m) != v.NumField() {
+			t.Errorf("%s stores %d keys for %d fields: %s", kind, len(m), v.NumField(), b)
+		}
+		back, err := decode(b)
+		if err != nil || back != v.Interface() {
+			t.Errorf("%s does not read back what it stored: %s -> %#v (%v)", kind, b, back, err)
+		}
+	}
 }

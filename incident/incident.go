@@ -202,9 +202,6 @@ type TimelineEvent struct {
 	// Payload holds the kind's details: the struct of eventdata.go for the
 	// kind (MessageData for EventMessage ...), nil for a kind without any.
 	Payload EventData
-	// Data holds kind-specific details as flat strings, for the writers
-	// not yet on Payload; a store fills both from the same stored JSON.
-	Data map[string]string
 }
 
 // StatusUpdate is an update posted by the IC.

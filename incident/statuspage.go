@@ -36,7 +36,7 @@ const (
 func FirstPublicPost(events []TimelineEvent) (time.Time, bool) {
 	var first time.Time
 	for _, ev := range events {
-		if ev.Kind == EventStatusPage && ev.Data["kind"] != PostComponents && (first.IsZero() || ev.At.Before(first)) {
+		if d, _ := ev.Payload.(StatusPageData); ev.Kind == EventStatusPage && d.Kind != PostComponents && (first.IsZero() || ev.At.Before(first)) {
 			first = ev.At
 		}
 	}

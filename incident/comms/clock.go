@@ -121,11 +121,17 @@ func scheduleComms(ctx context.Context, sched incident.Scheduler, p commsPayload
 	return nil
 }
 
+// statusPagePost is a status page event's payload.
+func statusPagePost(ev incident.TimelineEvent) incident.StatusPageData {
+	d, _ := ev.Payload.(incident.StatusPageData)
+	return d
+}
+
 // lastPublicPost returns when the incident was last posted publicly.
 func lastPublicPost(events []incident.TimelineEvent) (time.Time, bool) {
 	var last time.Time
 	for _, ev := range events {
-		if ev.Kind == incident.EventStatusPage && ev.Data["kind"] != incident.PostComponents && ev.At.After(last) {
+		if ev.Kind == incident.EventStatusPage && statusPagePost(ev).Kind != incident.PostComponents && ev.At.After(last) {
 			last = ev.At
 		}
 	}
@@ -424,7 +430,7 @@ func (s *Service) CustomerEmail(ctx context.Context, id int64, sent bool, actor 
 	inc, err := s.store.UpdateIncident(ctx, id, func(i *incident.Incident) ([]incident.TimelineEvent, error) {
 		n := s.emailDecision(i, actor, sent, now)
 		return []incident.TimelineEvent{{Kind: incident.EventComms, Actor: actor, At: now, Key: true, Text: s.noticeText(n), SourceID: srcEmailDecision,
-			Data: map[string]string{"email": map[bool]string{true: "sent", false: "not_needed"}[sent]}}}, nil
+			Payload: incident.CommsStepData{Email: map[bool]string{true: incident.EmailSent, false: incident.EmailNotNeeded}[sent]}}}, nil
 	})
 	if incident.ErrorCode(err) == incident.ECONFLICT {
 		return nil, incident.Errorf(incident.ECONFLICT, "The customer e-mail decision is already recorded.")
@@ -437,7 +443,8 @@ func (s *Service) CustomerEmail(ctx context.Context, id int64, sent bool, actor 
 	}
 	for _, ev := range events {
 		if ev.SourceID == srcEmailDecision {
-			n := s.emailDecision(inc, ev.Actor, ev.Data["email"] == "sent", ev.At)
+			d, _ := ev.Payload.(incident.CommsStepData)
+			n := s.emailDecision(inc, ev.Actor, d.Email == incident.EmailSent, ev.At)
 			return inc, s.core.Notify(ctx, inc, n)
 		}
 	}

@@ -409,7 +409,7 @@ func TestCustomerEmailClock(t *testing.T) {
 	}
 	require.Len(t, decided, 1)
 	require.True(t, decided[0].Key)
-	require.Equal(t, "sent", decided[0].Data["email"])
+	require.Equal(t, incident.CommsStepData{Email: incident.EmailSent}, decided[0].Payload)
 
 	// Fixed within 30 minutes: no e-mail.
 	b = setupComms(t)

@@ -261,7 +261,7 @@ func (pub *Publisher) runPost(ctx context.Context, payload []byte) error {
 			return pub.statusPageFailed(ctx, inc, sp, p, err, attempt, maxAttempts)
 		}
 		n := incident.Notice{Kind: incident.NoticeStatusPageComponents, Incident: inc.Key(), Actor: orBot(p.Actor), Values: map[string]string{"components": cs.Label()}}
-		return pub.recordPublic(ctx, inc, p, PublicIncident{}, n, now, map[string]string{"components": string(cs)})
+		return pub.recordPublic(ctx, inc, p, PublicIncident{}, n, now, incident.StatusPageData{Components: cs})
 	}
 
 	body := p.Body
@@ -302,7 +302,7 @@ func (pub *Publisher) runPost(ctx context.Context, payload []byte) error {
 	if inc.PublicID == "" {
 		n.Values["first"], n.Values["after"] = "true", incident.Since(inc.DeclaredAt, now)
 	}
-	data := map[string]string{"status": string(post.Status), "components": string(cs)}
+	data := incident.StatusPageData{Status: post.Status, Components: cs}
 	if err := pub.recordPublic(ctx, inc, p, got, n, now, data); err != nil {
 		return err
 	}
@@ -314,19 +314,19 @@ func (pub *Publisher) runPost(ctx context.Context, payload []byte) error {
 
 // recordPublic stores a public post on the incident and its timeline, in
 // one transaction, and says it in the channel.
-func (pub *Publisher) recordPublic(ctx context.Context, inc *incident.Incident, p postPayload, got PublicIncident, n incident.Notice, now time.Time, data map[string]string) error {
+func (pub *Publisher) recordPublic(ctx context.Context, inc *incident.Incident, p postPayload, got PublicIncident, n incident.Notice, now time.Time, data incident.StatusPageData) error {
 	line := pub.noticeText(n)
-	data["kind"] = p.Kind
-	data["provider"] = got.Provider
+	data.Kind = p.Kind
+	data.Provider = got.Provider
 	if got.ID != "" {
-		data["public_id"], data["url"] = got.ID, got.URL
+		data.PublicID, data.URL = got.ID, got.URL
 	}
 	updated, err := pub.store.UpdateIncident(ctx, inc.ID, func(i *incident.Incident) ([]incident.TimelineEvent, error) {
 		if got.ID != "" && i.PublicID == "" {
 			i.PublicProvider, i.PublicID, i.PublicURL = got.Provider, got.ID, got.URL
 		}
 		return []incident.TimelineEvent{{Kind: incident.EventStatusPage, Actor: orBot(p.Actor), At: now, Key: p.Kind != incident.PostComponents, Text: line,
-			SourceID: p.source(), Data: data}}, nil
+			SourceID: p.source(), Payload: data}}, nil
 	})
 	if incident.ErrorCode(err) == incident.ECONFLICT {
 		return nil // recorded by a run that raced this one
@@ -357,7 +357,7 @@ func (pub *Publisher) statusPageFailed(ctx context.Context, inc *incident.Incide
 			retry = "gave_up"
 		}
 		ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventProviderFailure, Actor: sp.Name(), At: pub.clock.Now(), SourceID: source,
-			Text: "Status page post failed: " + incident.ErrorMessage(cause), Data: map[string]string{"kind": p.Kind, "ref": p.Ref, "body": p.Body}}
+			Text: "Status page post failed: " + incident.ErrorMessage(cause), Payload: incident.ProviderFailureData{Kind: p.Kind, Ref: p.Ref, Body: p.Body}}
 		if err := pub.store.AddTimelineEvent(ctx, &ev); err == nil {
 			value := fmt.Sprintf("%d|%s|%s|%d", inc.ID, p.Kind, p.Ref, p.Round+1)
 			n := incident.Notice{Kind: incident.NoticeStatusPageFailed, Incident: inc.Key(), Actor: sp.Name(),
@@ -403,7 +403,8 @@ func (pub *Publisher) RetryStatusPage(ctx context.Context, value, actor string) 
 	}
 	for k, ev := range src {
 		if strings.HasPrefix(k, fmt.Sprintf("statuspage:fail:%s:%s:%d", p.Kind, p.Ref, round-1)) {
-			p.Body = ev.Data["body"]
+			d, _ := ev.Payload.(incident.ProviderFailureData)
+			p.Body = d.Body
 		}
 	}
 	return pub.schedulePost(ctx, p)
@@ -413,8 +414,8 @@ func (pub *Publisher) RetryStatusPage(ctx context.Context, value, actor string) 
 func lastComponents(events []incident.TimelineEvent) incident.ComponentStatus {
 	var cs incident.ComponentStatus
 	for _, ev := range events {
-		if ev.Kind == incident.EventStatusPage && ev.Data["components"] != "" {
-			cs = incident.ComponentStatus(ev.Data["components"])
+		if d, ok := ev.Payload.(incident.StatusPageData); ok && d.Components != "" {
+			cs = d.Components
 		}
 	}
 	return cs

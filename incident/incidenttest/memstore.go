@@ -150,8 +150,8 @@ func cloneIncident(in *incident.Incident) *incident.Incident {
 	return &out
 }
 
+// cloneEvent copies ev; its payload is a value, copied with it.
 func cloneEvent(in incident.TimelineEvent) incident.TimelineEvent {
-	in.Data = cloneMap(in.Data)
 	in.At = normTime(in.At)
 	return in
 }
