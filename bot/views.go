@@ -86,22 +86,6 @@ func DeclareModal(p incident.Policy, declarer, channelID string, d declareArgs) 
 	desc.MaxLength = 3000
 	desc.InitialValue = d.description
 
-	var paging []string
-	for _, s := range incident.Severities {
-		sp := p.Severity(s)
-		switch sp.Paging {
-		case incident.PageOnCallAndBackup:
-			paging = append(paging, s.String()+": on-call and backup")
-		case incident.PageOnCall:
-			paging = append(paging, s.String()+": on-call")
-		}
-	}
-	auto := slack.NewOptionBlockObject("auto", plain("As the severity says"), plain(clip(strings.Join(paging, "; "), 75)))
-	page := slack.NewRadioButtonsBlockElement(blockPage, auto,
-		slack.NewOptionBlockObject("yes", plain("Page on-call now"), nil),
-		slack.NewOptionBlockObject("no", plain("Do not page"), nil))
-	page.InitialOption = auto
-
 	private := slack.NewCheckboxGroupsBlockElement(blockPrivate,
 		slack.NewOptionBlockObject("private", plain("Private channel (security incident)"), nil))
 	if d.private {
@@ -113,25 +97,12 @@ func DeclareModal(p incident.Policy, declarer, channelID string, d declareArgs) 
 		slack.NewInputBlock(blockSeverity, plain("Severity"), nil, sev),
 		slack.NewInputBlock(blockCommander, plain("Incident Commander"), nil, ic),
 	}
-	if keys := p.ServiceKeys(); len(keys) > 0 {
-		opts := make([]*slack.OptionBlockObject, 0, len(keys))
-		var initial *slack.OptionBlockObject
-		for _, k := range keys {
-			o := slack.NewOptionBlockObject(k, plain(clip(p.Services[k].Name, 75)), nil)
-			if k == d.service {
-				initial = o
-			}
-			opts = append(opts, o)
-		}
-		svc := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plain("Affected service"), blockService, opts...)
-		svc.InitialOption = initial
-		in := slack.NewInputBlock(blockService, plain("Affected service"), nil, svc)
-		in.Optional = true
+	if in := serviceInput(p, d.service); in != nil {
 		blocks = append(blocks, in)
 	}
 	for _, b := range []*slack.InputBlock{
 		slack.NewInputBlock(blockDescription, plain("Description"), nil, desc),
-		slack.NewInputBlock(blockPage, plain("Page on-call"), nil, page),
+		slack.NewInputBlock(blockPage, plain("Page on-call"), nil, pageChoices(p)),
 		slack.NewInputBlock(blockPrivate, plain("Visibility"), nil, private),
 	} {
 		b.Optional = true
@@ -151,6 +122,49 @@ func DeclareModal(p incident.Policy, declarer, channelID string, d declareArgs) 
 		Blocks:          slack.Blocks{BlockSet: blocks},
 		PrivateMetadata: string(meta),
 	}
+}
+
+// pageChoices asks whether to page on-call: as the severity says (the
+// default, which the policy spells out), now, or not.
+func pageChoices(p incident.Policy) *slack.RadioButtonsBlockElement {
+	var paging []string
+	for _, s := range incident.Severities {
+		switch p.Severity(s).Paging {
+		case incident.PageOnCallAndBackup:
+			paging = append(paging, s.String()+": on-call and backup")
+		case incident.PageOnCall:
+			paging = append(paging, s.String()+": on-call")
+		}
+	}
+	auto := slack.NewOptionBlockObject("auto", plain("As the severity says"), plain(clip(strings.Join(paging, "; "), 75)))
+	page := slack.NewRadioButtonsBlockElement(blockPage, auto,
+		slack.NewOptionBlockObject("yes", plain("Page on-call now"), nil),
+		slack.NewOptionBlockObject("no", plain("Do not page"), nil))
+	page.InitialOption = auto
+	return page
+}
+
+// serviceInput picks the affected service among the policy's, with
+// selected chosen; nil when the policy names none.
+func serviceInput(p incident.Policy, selected string) *slack.InputBlock {
+	keys := p.ServiceKeys()
+	if len(keys) == 0 {
+		return nil
+	}
+	opts := make([]*slack.OptionBlockObject, 0, len(keys))
+	var initial *slack.OptionBlockObject
+	for _, k := range keys {
+		o := slack.NewOptionBlockObject(k, plain(clip(p.Services[k].Name, 75)), nil)
+		if k == selected {
+			initial = o
+		}
+		opts = append(opts, o)
+	}
+	svc := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plain("Affected service"), blockService, opts...)
+	svc.InitialOption = initial
+	in := slack.NewInputBlock(blockService, plain("Affected service"), nil, svc)
+	in.Optional = true
+	return in
 }
 
 func (l *lifecycleHandlers) openDeclareModal(ctx context.Context, triggerID, user, channel string, d declareArgs) error {

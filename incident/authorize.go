@@ -13,6 +13,19 @@ import (
 // someone removed from a group loses the right within a minute.
 const membershipTTL = time.Minute
 
+// authz answers who may do what and who may see which incident: the
+// permission model (Policy.Decide) fed with the memberships it needs (user
+// groups and e-mails, a private incident's channel), read from the chat
+// and cached for a minute. The Service and, through its Authorize and
+// CanSee, the feature packages, bot and web ask it.
+type authz struct {
+	policy    Policy
+	chat      Chat
+	incidents IncidentStore
+	clock     Clock
+	members   membership
+}
+
 // membership caches what policy references resolve to.
 type membership struct {
 	mu      sync.Mutex
@@ -29,7 +42,7 @@ type membershipEntry struct {
 // a private incident whether they are one of its members) first. The
 // decision's Err is the refusal to return. An error means a membership
 // could not be read.
-func (s *Service) Authorize(ctx context.Context, req Request) (Decision, error) {
+func (s *authz) Authorize(ctx context.Context, req Request) (Decision, error) {
 	if req.Subject.In == nil {
 		req.Subject.In = map[string]bool{}
 	}
@@ -58,7 +71,7 @@ func (s *Service) Authorize(ctx context.Context, req Request) (Decision, error) 
 }
 
 // authorize is Authorize returning the refusal as an error.
-func (s *Service) authorize(ctx context.Context, req Request) error {
+func (s *authz) authorize(ctx context.Context, req Request) error {
 	d, err := s.Authorize(ctx, req)
 	if err != nil {
 		return fmt.Errorf("check permission: %w", err)
@@ -66,9 +79,25 @@ func (s *Service) authorize(ctx context.Context, req Request) error {
 	return d.Err()
 }
 
+// mayDeclare checks that the declarer may declare, and may name someone
+// else as the IC. The bot declares from alerts and drill schedules the
+// policy set up.
+func (s *authz) mayDeclare(ctx context.Context, in DeclareInput) error {
+	if in.DeclaredBy == "bot" {
+		return nil
+	}
+	if err := s.authorize(ctx, Request{Subject: Subject{User: in.DeclaredBy}, Action: ActDeclare}); err != nil {
+		return err
+	}
+	if in.Commander != "" && in.Commander != in.DeclaredBy {
+		return s.authorize(ctx, Request{Subject: Subject{User: in.DeclaredBy}, Action: ActNameIC, Target: in.Commander})
+	}
+	return nil
+}
+
 // CanSee reports whether user may see inc: every public incident, and a
 // private one only for its members.
-func (s *Service) CanSee(ctx context.Context, user string, inc *Incident) (bool, error) {
+func (s *authz) CanSee(ctx context.Context, user string, inc *Incident) (bool, error) {
 	if !inc.Private {
 		return true, nil
 	}
@@ -77,7 +106,7 @@ func (s *Service) CanSee(ctx context.Context, user string, inc *Incident) (bool,
 
 // isMember reports whether user is a member of inc: one of its named
 // people, or in its channel.
-func (s *Service) isMember(ctx context.Context, inc *Incident, user string) (bool, error) {
+func (s *authz) isMember(ctx context.Context, inc *Incident, user string) (bool, error) {
 	if user == "" {
 		return false, nil
 	}
@@ -101,7 +130,7 @@ func (s *Service) isMember(ctx context.Context, inc *Incident, user string) (boo
 
 // refContains reports whether a policy reference (a user id, a user group
 // id or an e-mail address) includes user.
-func (s *Service) refContains(ctx context.Context, ref, user string) (bool, error) {
+func (s *authz) refContains(ctx context.Context, ref, user string) (bool, error) {
 	if ref == user {
 		return true, nil
 	}
@@ -126,7 +155,7 @@ func (s *Service) refContains(ctx context.Context, ref, user string) (bool, erro
 }
 
 // Visible keeps the incidents user may see.
-func (s *Service) Visible(ctx context.Context, user string, incs []*Incident) ([]*Incident, error) {
+func (s *authz) Visible(ctx context.Context, user string, incs []*Incident) ([]*Incident, error) {
 	out := make([]*Incident, 0, len(incs))
 	for _, inc := range incs {
 		ok, err := s.CanSee(ctx, user, inc)
@@ -138,4 +167,28 @@ func (s *Service) Visible(ctx context.Context, user string, incs []*Incident) ([
 		}
 	}
 	return out, nil
+}
+
+// authorizeOn checks that actor may do act in the incident id.
+func (s *authz) authorizeOn(ctx context.Context, id int64, actor string, act Action) error {
+	inc, err := s.incidents.GetIncident(ctx, id)
+	if err != nil {
+		return err
+	}
+	return s.authorize(ctx, Request{Subject: Subject{User: actor}, Action: act, Incident: inc})
+}
+
+// Authorize answers whether req.Subject.User may do req.Action, filling in
+// the subject's memberships (the policy's user groups and e-mails, and for
+// a private incident whether they are one of its members) first. The
+// decision's Err is the refusal to return. An error means a membership
+// could not be read.
+func (s *Service) Authorize(ctx context.Context, req Request) (Decision, error) {
+	return s.authz.Authorize(ctx, req)
+}
+
+// CanSee reports whether user may see inc: every public incident, and a
+// private one only for its members.
+func (s *Service) CanSee(ctx context.Context, user string, inc *Incident) (bool, error) {
+	return s.authz.CanSee(ctx, user, inc)
 }

@@ -13,19 +13,30 @@
 //     (eventdata.go: MessageData, RollbackData ...), listed in one table of
 //     kinds and stored as one JSON object whose keys and string values are
 //     those events have always been stored with. Errors are a kind plus a user-safe message (error.go).
-//   - Service, which runs incidents. Each feature of the response lives in
-//     its own file, with its jobs and notices next to it:
-//     declare, the war room setup and the lifecycle (service.go,
-//     operations.go, channel.go, resolution.go); roles and permissions
-//     (access.go, authorize.go, permission.go); the vocabulary of changes
-//     (changes.go) and of alerts (alert.go); status
-//     updates and nags (update.go, nag.go), and the vocabulary of the
-//     status page (statuspage.go); drills (drill.go). The vocabulary of
-//     captured messages (CapturedMessage, SlackTime) and of follow-through
-//     (Review, FollowUpPolicy, Team, business days) stays here (capture.go,
-//     followup.go).
-//   - The interfaces the outside implements: Store and Tx (store.go, one
-//     transaction per public method; Atomic for rows and jobs together),
+//   - Service, which runs incidents: the entry point for declare, roles,
+//     severity, status, updates and snoozes (service.go, operations.go,
+//     update.go), delegating to one type per responsibility, each holding
+//     only the store roles it uses: lifecycle (lifecycle.go,
+//     resolution.go) works out what each change does to the incident, its
+//     timeline events and notices, storing nothing; authz (authorize.go)
+//     answers who may do what and who sees which incident, on the
+//     permission model of permission.go, for the Service and, through
+//     Service.Authorize and CanSee, the feature packages, bot and web;
+//     warRoom (warroom.go, channel.go) opens the war room as the setup job;
+//     channelSync (sync.go) brings Slack in line after each change as the
+//     sync job; reminders (nag.go) runs the update nags and the
+//     response-time check. Also here: the vocabulary of changes
+//     (changes.go), of alerts (alert.go), of web sessions and tokens
+//     (access.go), of the status page (statuspage.go) and of drills
+//     (drill.go). The vocabulary of captured messages (CapturedMessage,
+//     SlackTime) and of follow-through (Review, FollowUpPolicy, Team,
+//     business days) stays here (capture.go, followup.go).
+//   - The interfaces the outside implements: the store, by role (store.go:
+//     IncidentStore, TimelineStore, UpdateStore, ActionItemStore,
+//     DeliveryStore, ExportStore, PageReader, AlertStore, Pinger and
+//     Transactor, each method one transaction; Atomic for rows and jobs
+//     together), with Store their composition for wiring only, and Tx, the
+//     incident and timeline roles and a Scheduler on one transaction;
 //     Chat (chat.go, the Slack side), Pager, ChangeSource and Rollbacker
 //     (providers.go), Scheduler and the job contract (jobs.go), Clock.
 //   - The table of provider names (provider.go), the typed notices the

@@ -50,23 +50,31 @@ func (d DrillPolicy) validate(p Policy) error {
 			return fmt.Errorf("%s.at: not a time of day", where)
 		}
 		seen[s.Name] = true
-		switch s.Every {
-		case "weekly":
-			if s.Day < 0 || s.Day > 6 {
-				return fmt.Errorf("%s.day: a weekly drill's day is 0 (Sunday) to 6 (Saturday)", where)
-			}
-		case "monthly", "quarterly":
-			if s.Day < 1 || s.Day > 28 {
-				return fmt.Errorf("%s.day: a %s drill's day is 1 to 28", where, s.Every)
-			}
-		default:
-			return fmt.Errorf("%s.every: %q is not weekly, monthly or quarterly", where, s.Every)
+		if err := s.validateDay(where); err != nil {
+			return err
 		}
 		if s.Service != "" {
 			if _, ok := p.Services[s.Service]; !ok {
 				return fmt.Errorf("%s.service: %q is not a service in services", where, s.Service)
 			}
 		}
+	}
+	return nil
+}
+
+// validateDay checks the schedule's period and its day in it.
+func (s DrillSchedule) validateDay(where string) error {
+	switch s.Every {
+	case "weekly":
+		if s.Day < 0 || s.Day > 6 {
+			return fmt.Errorf("%s.day: a weekly drill's day is 0 (Sunday) to 6 (Saturday)", where)
+		}
+	case "monthly", "quarterly":
+		if s.Day < 1 || s.Day > 28 {
+			return fmt.Errorf("%s.day: a %s drill's day is 1 to 28", where, s.Every)
+		}
+	default:
+		return fmt.Errorf("%s.every: %q is not weekly, monthly or quarterly", where, s.Every)
 	}
 	return nil
 }
@@ -101,13 +109,13 @@ func (d DrillSchedule) Occurrence(now time.Time, loc *time.Location) (string, bo
 // rendering of a drill incident, as a drill.
 type drillChat struct {
 	Chat
-	store Store
+	store IncidentStore
 }
 
 // MarkDrills wraps c so that everything it posts about a drill carries the
 // DRILL marker: lines and buttons in a drill's channel, and the panel,
 // announcement, nags and change lists of a drill incident.
-func MarkDrills(c Chat, store Store) Chat {
+func MarkDrills(c Chat, store IncidentStore) Chat {
 	if c == nil {
 		return nil
 	}

@@ -2,6 +2,7 @@ package incident
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -126,17 +127,8 @@ func (f IncidentFilter) Match(inc *Incident) bool {
 	if f.OpenOnly && !inc.Status.Open() {
 		return false
 	}
-	if len(f.Statuses) > 0 {
-		found := false
-		for _, st := range f.Statuses {
-			if inc.Status == st {
-				found = true
-				break
-			}
-		}
-		if !found {
-			return false
-		}
+	if len(f.Statuses) > 0 && !slices.Contains(f.Statuses, inc.Status) {
+		return false
 	}
 	if f.Severity != 0 && inc.Severity != f.Severity {
 		return false
@@ -144,16 +136,16 @@ func (f IncidentFilter) Match(inc *Incident) bool {
 	if f.Service != "" && inc.Service != f.Service {
 		return false
 	}
+	return f.declaredWithin(inc) && !(f.ExcludeDrills && inc.Drill)
+}
+
+// declaredWithin reports whether inc was declared within the filter's
+// DeclaredFrom and DeclaredBefore.
+func (f IncidentFilter) declaredWithin(inc *Incident) bool {
 	if !f.DeclaredFrom.IsZero() && inc.DeclaredAt.Before(f.DeclaredFrom) {
 		return false
 	}
-	if !f.DeclaredBefore.IsZero() && !inc.DeclaredAt.Before(f.DeclaredBefore) {
-		return false
-	}
-	if f.ExcludeDrills && inc.Drill {
-		return false
-	}
-	return true
+	return f.DeclaredBefore.IsZero() || inc.DeclaredAt.Before(f.DeclaredBefore)
 }
 
 // EventKind names a timeline event.

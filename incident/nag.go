@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"time"
 )
@@ -19,6 +20,24 @@ const (
 // nagSlack is how early a nag job may run and still count as due: timers
 // fire a little early or late, never exactly on time.
 const nagSlack = time.Second
+
+// reminders keeps responders talking: the update nag at each severity's
+// cadence (escalating to the IC directly and then to the backup) and the
+// response-time check that calls on the backup when nobody acknowledged a
+// P1 or P2 in time. Both are durable timers, re-planned whenever a change
+// moves their due time.
+type reminders struct {
+	policy     Policy
+	incidents  IncidentStore
+	timeline   TimelineStore
+	pages      PageReader
+	sched      Scheduler
+	chat       Chat
+	clock      Clock
+	log        *slog.Logger
+	observer   Observer
+	noticeText func(Notice) string
+}
 
 type nagPayload struct {
 	IncidentID int64 `json:"incident_id"`
@@ -53,7 +72,7 @@ func NextNagAt(inc *Incident, p Policy) (time.Time, bool) {
 // are keyed by incident and due time, so planning the same due time twice
 // (from two replicas, or two changes) stores one timer; a timer left over
 // from an earlier plan finds nothing due when it fires and re-plans.
-func (s *Service) planNag(ctx context.Context, sched Scheduler, inc *Incident) error {
+func (s *reminders) planNag(ctx context.Context, sched Scheduler, inc *Incident) error {
 	due, ok := NextNagAt(inc, s.policy)
 	if !ok {
 		return nil
@@ -68,7 +87,7 @@ func (s *Service) planNag(ctx context.Context, sched Scheduler, inc *Incident) e
 
 // planAckCheck schedules the response-time check of a severity with a
 // target, at DeclaredAt + target.
-func (s *Service) planAckCheck(ctx context.Context, sched Scheduler, inc *Incident) error {
+func (s *reminders) planAckCheck(ctx context.Context, sched Scheduler, inc *Incident) error {
 	target := s.policy.Severity(inc.Severity).RespondWithin
 	if target <= 0 || inc.AcknowledgedAt != nil {
 		return nil
@@ -82,17 +101,27 @@ func (s *Service) planAckCheck(ctx context.Context, sched Scheduler, inc *Incide
 	return nil
 }
 
-// runNag is the JobNag handler.
-func (s *Service) runNag(ctx context.Context, payload []byte) error {
+// loadTimer decodes a timer's payload and reads its incident; a nil
+// incident with no error means the incident is gone and the timer dies.
+func (s *reminders) loadTimer(ctx context.Context, payload []byte, decoding, what string) (nagPayload, *Incident, error) {
 	var p nagPayload
 	if err := json.Unmarshal(payload, &p); err != nil {
-		return fmt.Errorf("decode nag payload: %w: %w", err, ErrJobCancel)
+		return p, nil, fmt.Errorf("decode %s: %w: %w", decoding, err, ErrJobCancel)
 	}
-	inc, err := s.store.GetIncident(ctx, p.IncidentID)
+	inc, err := s.incidents.GetIncident(ctx, p.IncidentID)
 	if ErrorCode(err) == ENOTFOUND {
-		return nil
+		return p, nil, nil
 	} else if err != nil {
-		return fmt.Errorf("nag: %w", err)
+		return p, nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return p, inc, nil
+}
+
+// runNag is the JobNag handler.
+func (s *reminders) runNag(ctx context.Context, payload []byte) error {
+	_, inc, err := s.loadTimer(ctx, payload, "nag payload", "nag")
+	if inc == nil {
+		return err
 	}
 	now := s.clock.Now()
 	due, ok := NextNagAt(inc, s.policy)
@@ -106,47 +135,64 @@ func (s *Service) runNag(ctx context.Context, payload []byte) error {
 	if inc.ChannelID == "" {
 		return RetryLater(5*time.Second, "%s has no channel yet", inc.Key())
 	}
-
-	// Claim the nag before posting it, so two timers that both find it due
-	// post it once; give the claim back if Slack fails, so the retry posts.
 	level := inc.NagCount + 1
-	claimed, err := s.store.UpdateIncident(ctx, inc.ID, func(i *Incident) ([]TimelineEvent, error) {
+	claimed, err := s.claimNag(ctx, inc, level, now)
+	if claimed == nil {
+		return err
+	}
+	if _, err := s.chat.PostNag(ctx, claimed.ChannelID, claimed, NagNotice(claimed, s.policy, level, now)); err != nil {
+		s.releaseNag(ctx, inc, level)
+		return fmt.Errorf("post nag for %s: %w", inc.Key(), err)
+	}
+	s.observer.NagSent(claimed, level)
+	if level == 2 && claimed.Commander != "" {
+		s.tellCommander(ctx, claimed, now)
+	}
+	_ = s.timeline.AddTimelineEvent(ctx, &TimelineEvent{IncidentID: inc.ID, Kind: EventNag, Actor: "bot", At: now,
+		Text: fmt.Sprintf("Update nag #%d", level), SourceID: fmt.Sprintf("nag:%d:%d", level, lastUpdate(claimed).Unix())})
+	return s.planNag(ctx, s.sched, claimed)
+}
+
+// claimNag claims the nag at level before it is posted, so two timers that
+// both find it due post it once: a nil incident with no error means
+// another timer claimed it. The next reminder comes a full cadence after
+// this one, even when this one was late (the bot was down): one nag per
+// cadence, never a burst to catch up.
+func (s *reminders) claimNag(ctx context.Context, inc *Incident, level int, now time.Time) (*Incident, error) {
+	claimed, err := s.incidents.UpdateIncident(ctx, inc.ID, func(i *Incident) ([]TimelineEvent, error) {
 		if i.NagCount != inc.NagCount || !sameTime(i.LastUpdateAt, inc.LastUpdateAt) {
 			return nil, Errorf(ECONFLICT, "the nag was already posted")
 		}
 		i.NagCount = level
-		// The next reminder comes a full cadence after this one, even
-		// when this one was late (the bot was down): one nag per
-		// cadence, never a burst to catch up.
 		quiet := now.Add(s.policy.Severity(i.Severity).UpdateEvery)
 		i.SnoozedUntil = &quiet
 		return nil, nil
 	})
 	if ErrorCode(err) == ECONFLICT {
-		return nil
+		return nil, nil
 	} else if err != nil {
-		return fmt.Errorf("nag: %w", err)
+		return nil, fmt.Errorf("nag: %w", err)
 	}
-	if _, err := s.chat.PostNag(ctx, claimed.ChannelID, claimed, NagNotice(claimed, s.policy, level, now)); err != nil {
-		_, _ = s.store.UpdateIncident(ctx, inc.ID, func(i *Incident) ([]TimelineEvent, error) {
-			if i.NagCount == level {
-				i.NagCount, i.SnoozedUntil = level-1, inc.SnoozedUntil
-			}
-			return nil, nil
-		})
-		return fmt.Errorf("post nag for %s: %w", inc.Key(), err)
-	}
-	s.observer.NagSent(claimed, level)
-	if level == 2 && claimed.Commander != "" {
-		dm := Notice{Kind: NoticeNagDirect, Incident: claimed.Key(), Actor: "bot", User: claimed.Commander, Drill: claimed.Drill,
-			Values: map[string]string{"silent": Since(lastUpdate(claimed), now), "channel": claimed.ChannelID}}
-		if err := s.chat.Tell(ctx, ReplyTarget{UserID: claimed.Commander}, dm); err != nil {
-			s.log.WarnContext(ctx, "could not DM the IC about a missed update", "incident", claimed.Key(), "err", err)
+	return claimed, nil
+}
+
+// releaseNag gives a claim back when Slack failed, so the retry posts.
+func (s *reminders) releaseNag(ctx context.Context, inc *Incident, level int) {
+	_, _ = s.incidents.UpdateIncident(ctx, inc.ID, func(i *Incident) ([]TimelineEvent, error) {
+		if i.NagCount == level {
+			i.NagCount, i.SnoozedUntil = level-1, inc.SnoozedUntil
 		}
+		return nil, nil
+	})
+}
+
+// tellCommander sends the second nag to the IC directly.
+func (s *reminders) tellCommander(ctx context.Context, inc *Incident, now time.Time) {
+	dm := Notice{Kind: NoticeNagDirect, Incident: inc.Key(), Actor: "bot", User: inc.Commander, Drill: inc.Drill,
+		Values: map[string]string{"silent": Since(lastUpdate(inc), now), "channel": inc.ChannelID}}
+	if err := s.chat.Tell(ctx, ReplyTarget{UserID: inc.Commander}, dm); err != nil {
+		s.log.WarnContext(ctx, "could not DM the IC about a missed update", "incident", inc.Key(), "err", err)
 	}
-	_ = s.store.AddTimelineEvent(ctx, &TimelineEvent{IncidentID: inc.ID, Kind: EventNag, Actor: "bot", At: now,
-		Text: fmt.Sprintf("Update nag #%d", level), SourceID: fmt.Sprintf("nag:%d:%d", level, lastUpdate(claimed).Unix())})
-	return s.planNag(ctx, s.sched, claimed)
 }
 
 func sameTime(a, b *time.Time) bool {
@@ -183,16 +229,10 @@ func NagNotice(inc *Incident, p Policy, level int, now time.Time) Notice {
 
 // runAckCheck is the JobAckCheck handler: it says so in the channel, and
 // calls on the backup, when a P1 or P2 was not acknowledged in time.
-func (s *Service) runAckCheck(ctx context.Context, payload []byte) error {
-	var p nagPayload
-	if err := json.Unmarshal(payload, &p); err != nil {
-		return fmt.Errorf("decode ack check: %w: %w", err, ErrJobCancel)
-	}
-	inc, err := s.store.GetIncident(ctx, p.IncidentID)
-	if ErrorCode(err) == ENOTFOUND {
-		return nil
-	} else if err != nil {
-		return fmt.Errorf("ack check: %w", err)
+func (s *reminders) runAckCheck(ctx context.Context, payload []byte) error {
+	p, inc, err := s.loadTimer(ctx, payload, "ack check", "ack check")
+	if inc == nil {
+		return err
 	}
 	sp := s.policy.Severity(inc.Severity)
 	if inc.AcknowledgedAt != nil || !inc.Status.Open() || sp.RespondWithin <= 0 {
@@ -205,24 +245,41 @@ func (s *Service) runAckCheck(ctx context.Context, payload []byte) error {
 	if inc.ChannelID == "" {
 		return RetryLater(5*time.Second, "%s has no channel yet", inc.Key())
 	}
-	target := sp.TargetText
-	if target == "" {
-		target = DurationWords(sp.RespondWithin)
-	}
-	group, user := backupOf(inc, s.policy)
-	n := Notice{Kind: NoticeAckMissed, Incident: inc.Key(), Actor: "bot", User: inc.Commander,
-		Values: map[string]string{"target": target, "severity": inc.Severity.String(), "ago": Since(inc.DeclaredAt, now), "group": group, "backup": user}}
+	n := ackMissedNotice(inc, s.policy, now)
 	ev := TimelineEvent{IncidentID: inc.ID, Kind: EventAckMissed, Actor: "bot", At: now, Key: true, Text: s.noticeText(n),
 		SourceID: fmt.Sprintf("ack_missed:%d", p.Due)}
-	if err := s.store.AddTimelineEvent(ctx, &ev); ErrorCode(err) == ECONFLICT {
+	if err := s.timeline.AddTimelineEvent(ctx, &ev); ErrorCode(err) == ECONFLICT {
 		return nil // already said
 	} else if err != nil {
 		return fmt.Errorf("ack check: %w", err)
 	}
-	// Pages nobody acknowledged get a Re-page button each.
-	pages, err := s.store.ListPages(ctx, inc.ID)
-	if err != nil {
+	if err := s.addRepageButtons(ctx, inc, &n); err != nil {
 		return fmt.Errorf("ack check: %w", err)
+	}
+	if _, err := s.chat.Notify(ctx, inc.ChannelID, n); err != nil {
+		return fmt.Errorf("ack check: %w", err)
+	}
+	return nil
+}
+
+// ackMissedNotice says the severity's response-time target was missed and
+// calls on the backup.
+func ackMissedNotice(inc *Incident, p Policy, now time.Time) Notice {
+	sp := p.Severity(inc.Severity)
+	target := sp.TargetText
+	if target == "" {
+		target = DurationWords(sp.RespondWithin)
+	}
+	group, user := backupOf(inc, p)
+	return Notice{Kind: NoticeAckMissed, Incident: inc.Key(), Actor: "bot", User: inc.Commander,
+		Values: map[string]string{"target": target, "severity": inc.Severity.String(), "ago": Since(inc.DeclaredAt, now), "group": group, "backup": user}}
+}
+
+// addRepageButtons gives each page nobody acknowledged a Re-page button.
+func (s *reminders) addRepageButtons(ctx context.Context, inc *Incident, n *Notice) error {
+	pages, err := s.pages.ListPages(ctx, inc.ID)
+	if err != nil {
+		return err
 	}
 	for _, pg := range pages {
 		if pg.AcknowledgedAt == nil && pg.Status != "resolved" && len(n.Buttons) < 5 {
@@ -232,16 +289,13 @@ func (s *Service) runAckCheck(ctx context.Context, payload []byte) error {
 	if len(n.Buttons) > 0 {
 		n.Values["unacknowledged"] = strconv.Itoa(len(n.Buttons))
 	}
-	if _, err := s.chat.Notify(ctx, inc.ChannelID, n); err != nil {
-		return fmt.Errorf("ack check: %w", err)
-	}
 	return nil
 }
 
 // Snooze silences an incident's nags for the policy's snooze time. Only the
 // IC or the commander group may snooze (EFORBIDDEN otherwise).
 func (s *Service) Snooze(ctx context.Context, id int64, actor string) (*Incident, error) {
-	if err := s.authorizeOn(ctx, id, actor, ActSnooze); err != nil {
+	if err := s.authz.authorizeOn(ctx, id, actor, ActSnooze); err != nil {
 		return nil, err
 	}
 	now := s.clock.Now()
@@ -254,5 +308,5 @@ func (s *Service) Snooze(ctx context.Context, id int64, actor string) (*Incident
 	if err != nil {
 		return nil, err
 	}
-	return inc, s.planNag(ctx, s.sched, inc)
+	return inc, s.reminders.planNag(ctx, s.sched, inc)
 }

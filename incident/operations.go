@@ -2,24 +2,9 @@ package incident
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"strings"
-	"time"
 	"unicode/utf8"
 )
-
-// syncPayload is the JobSync input: lines to post in the incident channel
-// and users to invite, before the panel, topic and announcement are
-// refreshed from the stored incident.
-type syncPayload struct {
-	IncidentID int64    `json:"incident_id"`
-	Lines      []string `json:"lines,omitempty"`
-	Invite     []string `json:"invite,omitempty"`
-	// Notices are said in the channel before Lines; the Broadcast ones
-	// are mirrored to the broadcast channel too.
-	Notices []Notice `json:"notices,omitempty"`
-}
 
 // Get returns an incident by id.
 func (s *Service) Get(ctx context.Context, id int64) (*Incident, error) {
@@ -36,15 +21,6 @@ func (s *Service) ByChannel(ctx context.Context, channelID string) (*Incident, e
 	return inc, err
 }
 
-// authorizeOn checks that actor may do act in the incident id.
-func (s *Service) authorizeOn(ctx context.Context, id int64, actor string, act Action) error {
-	inc, err := s.store.GetIncident(ctx, id)
-	if err != nil {
-		return err
-	}
-	return s.authorize(ctx, Request{Subject: Subject{User: actor}, Action: act, Incident: inc})
-}
-
 // ListFor returns the open incidents user may see, most severe first:
 // private incidents only to their members.
 func (s *Service) ListFor(ctx context.Context, user string) ([]*Incident, error) {
@@ -52,7 +28,7 @@ func (s *Service) ListFor(ctx context.Context, user string) ([]*Incident, error)
 	if err != nil {
 		return nil, err
 	}
-	return s.Visible(ctx, user, incs)
+	return s.authz.Visible(ctx, user, incs)
 }
 
 // List returns open incidents, most severe first, private ones included;
@@ -97,7 +73,7 @@ func (s *Service) changeIn(ctx context.Context, tx Tx, id int64, fn func(*Incide
 		sync = &syncPayload{}
 	}
 	sync.IncidentID = inc.ID
-	if err := s.scheduleSyncOn(ctx, tx, inc, *sync); err != nil {
+	if err := s.sync.schedule(ctx, tx, inc, *sync); err != nil {
 		return inc, err
 	}
 	return inc, nil
@@ -120,27 +96,13 @@ func (s *Service) ChangeIn(ctx context.Context, tx Tx, id int64, fn func(*Incide
 // Notify says notices in the incident's channel (the Broadcast ones in the
 // broadcast channel too) through the durable sync job.
 func (s *Service) Notify(ctx context.Context, inc *Incident, notices ...Notice) error {
-	return s.scheduleSync(ctx, inc, syncPayload{IncidentID: inc.ID, Notices: notices})
+	return s.sync.schedule(ctx, s.sched, inc, syncPayload{IncidentID: inc.ID, Notices: notices})
 }
 
 // NotifyOn is Notify on sched, such as a Store.Atomic's Tx: the notices
 // are said only if the transaction that changed what they tell of commits.
 func (s *Service) NotifyOn(ctx context.Context, sched Scheduler, inc *Incident, notices ...Notice) error {
-	return s.scheduleSyncOn(ctx, sched, inc, syncPayload{IncidentID: inc.ID, Notices: notices})
-}
-
-func (s *Service) scheduleSync(ctx context.Context, inc *Incident, p syncPayload) error {
-	return s.scheduleSyncOn(ctx, s.sched, inc, p)
-}
-
-func (s *Service) scheduleSyncOn(ctx context.Context, sched Scheduler, inc *Incident, p syncPayload) error {
-	// No key: every change schedules its own sync exactly once, and two
-	// changes in the same instant must both reach Slack.
-	payload, _ := json.Marshal(p)
-	if _, err := sched.Schedule(ctx, Job{Kind: JobSync, Payload: payload}); err != nil {
-		return fmt.Errorf("schedule update of %s in Slack: %w", inc.Key(), err)
-	}
-	return nil
+	return s.sync.schedule(ctx, sched, inc, syncPayload{IncidentID: inc.ID, Notices: notices})
 }
 
 // AssignRole gives a role to a user. The IC role has exactly one holder; a
@@ -162,16 +124,9 @@ func (s *Service) ConfirmTakeIC(ctx context.Context, id int64, actor string) (*I
 }
 
 func (s *Service) assignRole(ctx context.Context, id int64, role, user, actor string, confirmed bool) (*Incident, error) {
-	role = strings.ToLower(strings.TrimSpace(role))
-	switch role {
-	case "ic", "incident-commander", "incident_commander":
-		role = RoleCommander
-	}
-	if !s.policy.HasRole(role) {
-		return nil, Errorf(EINVALID, "Unknown role %q. Roles: ic, %s.", role, strings.Join(s.policy.Roles, ", "))
-	}
-	if user == "" {
-		return nil, Errorf(EINVALID, "Say who takes the role, such as @jane.")
+	role, err := s.life.role(role, user)
+	if err != nil {
+		return nil, err
 	}
 	cur, err := s.store.GetIncident(ctx, id)
 	if err != nil {
@@ -184,65 +139,15 @@ func (s *Service) assignRole(ctx context.Context, id int64, role, user, actor st
 	if role == RoleCommander {
 		act = ActTakeIC
 	}
-	d, err := s.Authorize(ctx, Request{Subject: Subject{User: actor}, Action: act, Incident: cur, Target: user, Confirmed: confirmed})
-	if err != nil {
-		return nil, fmt.Errorf("check permission: %w", err)
-	}
-	if err := d.Err(); err != nil {
+	if err := s.authz.authorize(ctx, Request{Subject: Subject{User: actor}, Action: act, Incident: cur, Target: user, Confirmed: confirmed}); err != nil {
 		return nil, err
 	}
-	// A confirmed takeover replaces someone who did not hand over.
-	takeover := role == RoleCommander && confirmed && cur.Commander != "" && cur.Commander != actor
-	now := s.clock.Now()
+	c := roleChange{role: role, user: user, actor: actor, commander: cur.Commander, now: s.clock.Now(),
+		// A confirmed takeover replaces someone who did not hand over.
+		takeover: role == RoleCommander && confirmed && cur.Commander != "" && cur.Commander != actor}
 	return s.change(ctx, id, func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
-		if role == RoleCommander && i.Commander != cur.Commander {
-			return nil, nil, Errorf(ECONFLICT, "The Incident Commander of %s changed meanwhile; look again and retry.", i.Key())
-		}
-		n := Notice{Incident: i.Key(), Actor: actor, User: user}
-		if role == RoleCommander {
-			prev := i.Commander
-			if prev == user {
-				return nil, nil, Errorf(ECONFLICT, "That person is already the Incident Commander.")
-			}
-			i.Commander = user
-			n.Prev = prev
-			switch {
-			case prev == "":
-				n.Kind = NoticeICAssigned
-			case takeover:
-				n.Kind = NoticeICTakeover
-			default:
-				n.Kind = NoticeICHandover
-			}
-			if i.AcknowledgedAt == nil && actor == user {
-				// Someone claiming the IC role is the human acknowledgement.
-				t := now
-				i.AcknowledgedAt = &t
-			}
-		} else {
-			if i.Roles == nil {
-				i.Roles = map[string]string{}
-			}
-			if i.Roles[role] == user {
-				return nil, nil, Errorf(ECONFLICT, "That person already holds the %s role.", role)
-			}
-			i.Roles[role] = user
-			n.Kind, n.Values = NoticeRoleAssigned, map[string]string{"role": roleLabel(role)}
-		}
-		data := RoleAssignedData{Role: role, User: user}
-		if takeover {
-			data.Takeover = TakeoverConfirmed
-		}
-		ev := TimelineEvent{Kind: EventRoleAssigned, Actor: actor, At: now, Key: role == RoleCommander, Text: s.noticeText(n), Payload: data}
-		return []TimelineEvent{ev}, &syncPayload{Notices: []Notice{n}, Invite: []string{user}}, nil
+		return s.life.assignRole(i, c)
 	})
-}
-
-func roleLabel(role string) string {
-	if role == RoleScribe {
-		return "scribe"
-	}
-	return role
 }
 
 // SetSeverity changes the severity. The new severity's invitees are invited.
@@ -250,37 +155,23 @@ func (s *Service) SetSeverity(ctx context.Context, id int64, sev Severity, actor
 	if !sev.Valid() {
 		return nil, Errorf(EINVALID, "Unknown severity: use P1, P2, P3 or P4.")
 	}
-	if err := s.authorizeOn(ctx, id, actor, ActChangeSeverity); err != nil {
+	if err := s.authz.authorizeOn(ctx, id, actor, ActChangeSeverity); err != nil {
 		return nil, err
 	}
 	now := s.clock.Now()
 	var prevSev Severity
 	inc, err := s.change(ctx, id, func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
 		prevSev = i.Severity
-		if i.Severity == sev {
-			return nil, nil, Errorf(ECONFLICT, "%s is already %s.", i.Key(), sev)
-		}
-		prev := i.Severity
-		i.Severity = sev
-		verb := "lowered"
-		if sev < prev {
-			verb = "raised"
-		}
-		sp := s.policy.Severity(sev)
-		n := Notice{Kind: NoticeSeverityChanged, Incident: i.Key(), Actor: actor, Mirror: true,
-			Values: map[string]string{"from": prev.String(), "to": sev.String(), "label": sp.Label, "raised": fmt.Sprint(verb == "raised")}}
-		ev := TimelineEvent{Kind: EventSeverityChanged, Actor: actor, At: now, Key: true, Text: s.noticeText(n),
-			Payload: SeverityChangedData{From: prev, To: sev}}
-		return []TimelineEvent{ev}, &syncPayload{Notices: []Notice{n}, Invite: sp.Invite}, nil
+		return s.life.setSeverity(i, sev, actor, now)
 	})
 	if err != nil {
 		return nil, err
 	}
 	// A new severity has a new cadence and a new response target.
-	if err := s.planNag(ctx, s.sched, inc); err != nil {
+	if err := s.reminders.planNag(ctx, s.sched, inc); err != nil {
 		return inc, err
 	}
-	if err := s.planAckCheck(ctx, s.sched, inc); err != nil {
+	if err := s.reminders.planAckCheck(ctx, s.sched, inc); err != nil {
 		return inc, err
 	}
 	return inc, s.after(ctx, Change{Kind: EventSeverityChanged, Incident: inc, From: prevSev.String(), To: sev.String(), Actor: actor})
@@ -305,92 +196,26 @@ func (s *Service) setStatus(ctx context.Context, id int64, to Status, actor, sum
 	if utf8.RuneCountInString(summary) > 3000 {
 		return nil, Errorf(EINVALID, "The summary is too long; keep it within 3000 characters.")
 	}
-	if err := s.authorizeOn(ctx, id, actor, ActSetStatus); err != nil {
+	if err := s.authz.authorizeOn(ctx, id, actor, ActSetStatus); err != nil {
 		return nil, err
 	}
-	now := s.clock.Now()
+	m := statusMove{to: to, actor: actor, summary: summary, check: check, now: s.clock.Now()}
+	var from Status
 	update := func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
-		from := i.Status
-		if err := CheckTransition(from, to); err != nil {
-			return nil, nil, err
-		}
-		var (
-			extra   []TimelineEvent
-			checked *Notice
-		)
-		if to == StatusResolved {
-			ev, n, err := s.checkResolution(i, actor, check, now)
-			if err != nil {
-				return nil, nil, err
-			}
-			if ev != nil {
-				extra, checked = append(extra, *ev), n
-			}
-		}
-		i.Status = to
-		t := now
-		n := Notice{Incident: i.Key(), Actor: actor, Mirror: true}
-		switch {
-		case to == StatusMitigated:
-			i.MitigatedAt = &t
-			n.Kind = NoticeMitigated
-		case to == StatusResolved:
-			i.ResolvedAt = &t
-			if summary != "" {
-				i.Summary = summary
-			}
-			n.Kind, n.Values = NoticeResolved, map[string]string{"after": Since(i.DeclaredAt, now)}
-			if summary != "" {
-				n.Values["summary"] = summary
-			}
-		case to == StatusClosed:
-			i.ClosedAt = &t
-			n.Kind = NoticeClosed
-		case from == StatusResolved && to == StatusInvestigating:
-			i.ResolvedAt = nil
-			n.Kind = NoticeReopened
-		default:
-			n.Kind, n.Values = NoticeStatusSet, map[string]string{"status": to.Label()}
-		}
-		if to == StatusInvestigating {
-			// Back to work after a reopen or a relapse: the update clock
-			// starts again now rather than nagging at once for the pause.
-			i.LastUpdateAt, i.NagCount, i.SnoozedUntil = &t, 0, nil
-		}
-		ev := TimelineEvent{Kind: EventStatusChanged, Actor: actor, At: now, Key: true, Text: s.noticeText(n),
-			Payload: StatusChangedData{From: from, To: to}}
-		notices := []Notice{n}
-		if checked != nil {
-			notices = append(notices, *checked)
-		}
-		return append([]TimelineEvent{ev}, extra...), &syncPayload{Notices: notices}, nil
+		from = i.Status
+		return s.life.setStatus(i, m)
 	}
 	if to == StatusClosed {
 		// change refuses closed incidents; closing is the one move into it.
-		var sync *syncPayload
-		var from Status
-		inc, err := s.store.UpdateIncident(ctx, id, func(i *Incident) ([]TimelineEvent, error) {
-			from = i.Status
-			events, sp, err := update(i)
-			sync = sp
-			return events, err
-		})
+		inc, err := s.close(ctx, id, update)
 		if err != nil {
-			return nil, err
-		}
-		sync.IncidentID = inc.ID
-		if err := s.scheduleSync(ctx, inc, *sync); err != nil {
 			return inc, err
 		}
 		// The hooks hear of the close too: the review and the postmortem
 		// draft start from it.
 		return inc, s.after(ctx, Change{Kind: EventStatusChanged, Incident: inc, From: string(from), To: string(to), Actor: actor})
 	}
-	var from Status
-	inc, err := s.change(ctx, id, func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
-		from = i.Status
-		return update(i)
-	})
+	inc, err := s.change(ctx, id, update)
 	if err != nil {
 		return nil, err
 	}
@@ -398,98 +223,20 @@ func (s *Service) setStatus(ctx context.Context, id int64, to Status, actor, sum
 		return inc, err
 	}
 	// Reopening, or leaving mitigated, starts the reminders again.
-	return inc, s.planNag(ctx, s.sched, inc)
+	return inc, s.reminders.planNag(ctx, s.sched, inc)
 }
 
-// runSync is the JobSync handler. The overwrites (invites, panel, topic,
-// announcement) come first and the new lines last, so a retry after a
-// failure repeats only idempotent calls, never a line already posted.
-func (s *Service) runSync(ctx context.Context, payload []byte) error {
-	var p syncPayload
-	if err := json.Unmarshal(payload, &p); err != nil {
-		return fmt.Errorf("decode sync payload: %w: %w", err, ErrJobCancel)
+// close is change for the one move into closed, which change refuses.
+func (s *Service) close(ctx context.Context, id int64, fn func(*Incident) ([]TimelineEvent, *syncPayload, error)) (*Incident, error) {
+	var sync *syncPayload
+	inc, err := s.store.UpdateIncident(ctx, id, func(i *Incident) ([]TimelineEvent, error) {
+		events, sp, err := fn(i)
+		sync = sp
+		return events, err
+	})
+	if err != nil {
+		return nil, err
 	}
-	inc, err := s.store.GetIncident(ctx, p.IncidentID)
-	if ErrorCode(err) == ENOTFOUND {
-		return fmt.Errorf("sync: %w: %w", err, ErrJobCancel)
-	} else if err != nil {
-		return fmt.Errorf("sync: %w", err)
-	}
-	if inc.ChannelID == "" {
-		// The setup job has not created the channel yet; retry so the
-		// lines are not lost.
-		return RetryLater(time.Second, "%s has no channel yet", inc.Key())
-	}
-	if len(p.Invite) > 0 {
-		ids, _, err := s.chat.ResolveUsers(ctx, p.Invite)
-		if err != nil {
-			return fmt.Errorf("sync %s: resolve invitees: %w", inc.Key(), err)
-		}
-		if err := s.chat.Invite(ctx, inc.ChannelID, ids); err != nil {
-			return fmt.Errorf("sync %s: invite: %w", inc.Key(), err)
-		}
-	}
-	if err := s.render(ctx, inc); err != nil {
-		return err
-	}
-	// Notices are keyed posts: a retry finds the ones already in the
-	// channel and posts only the rest, so any failure retries the job.
-	for _, n := range p.Notices {
-		if _, err := s.chat.Notify(ctx, inc.ChannelID, n); err != nil {
-			return fmt.Errorf("sync %s: post: %w", inc.Key(), err)
-		}
-	}
-	for i, line := range p.Lines {
-		if _, err := s.chat.Post(ctx, inc.ChannelID, line); err != nil {
-			if i == 0 && len(p.Notices) == 0 {
-				return fmt.Errorf("sync %s: post: %w", inc.Key(), err)
-			}
-			// Earlier lines are out; retrying would repeat them.
-			s.log.ErrorContext(ctx, "could not post a line in the incident channel", "incident", inc.Key(), "err", err)
-		}
-	}
-	if inc.BroadcastTS != "" {
-		for _, n := range p.Notices {
-			if !n.Mirror {
-				continue
-			}
-			n.Broadcast, n.Drill = true, inc.Drill
-			if _, err := s.chat.Notify(ctx, inc.BroadcastChannel, n); err != nil {
-				s.log.WarnContext(ctx, "could not mirror to the broadcast channel", "incident", inc.Key(), "err", err)
-			}
-		}
-	}
-	return nil
-}
-
-// render brings the panel, topic and announcement in line with the stored
-// incident. Syncs of quick successive changes run concurrently, so an edit
-// rendered from an older state can land last; reading the incident again
-// after the edits and rendering once more when it moved on makes the last
-// word always the newest state.
-func (s *Service) render(ctx context.Context, inc *Incident) error {
-	for range 3 {
-		if inc.PanelTS != "" {
-			if err := s.chat.UpdatePanel(ctx, inc); err != nil {
-				return fmt.Errorf("sync %s: update panel: %w", inc.Key(), err)
-			}
-		}
-		if err := s.chat.SetTopic(ctx, inc.ChannelID, TopicNotice(inc)); err != nil {
-			return fmt.Errorf("sync %s: set topic: %w", inc.Key(), err)
-		}
-		if inc.BroadcastTS != "" {
-			if err := s.chat.UpdateAnnouncement(ctx, inc.BroadcastChannel, inc.BroadcastTS, inc); err != nil {
-				return fmt.Errorf("sync %s: update announcement: %w", inc.Key(), err)
-			}
-		}
-		now, err := s.store.GetIncident(ctx, inc.ID)
-		if err != nil {
-			return fmt.Errorf("sync %s: %w", inc.Key(), err)
-		}
-		if now.UpdatedAt.Equal(inc.UpdatedAt) {
-			return nil
-		}
-		inc = now
-	}
-	return nil
+	sync.IncidentID = inc.ID
+	return inc, s.sync.schedule(ctx, s.sched, inc, *sync)
 }

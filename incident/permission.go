@@ -344,25 +344,14 @@ func (p Policy) Decide(req Request) Decision {
 
 func (p Policy) decide(req Request) Decision {
 	sub, inc := req.Subject, req.Incident
-	allow := Decision{Allowed: true}
 	if sub.User == "" {
 		return Decision{Reason: "nobody is named as the person asking"}
 	}
-	if req.Action == ActDeclare {
-		if len(p.Declarers) == 0 || sub.in(p.Declarers...) {
-			return allow
-		}
-		return Decision{Reason: "the policy lets only named people declare", WhoCan: refs(p.Declarers...)}
-	}
-	if req.Action == ActNameIC {
-		if req.Target == "" || req.Target == sub.User || sub.in(p.CommanderGroup) {
-			return allow
-		}
-		if p.CommanderGroup == "" {
-			return Decision{Reason: "the policy names no commander group, so whoever declares an incident is its first Incident Commander; declare without naming one to take the role yourself"}
-		}
-		return Decision{Reason: "while nobody holds the role, only the commander group may give it to someone else; declare without naming one to take the role yourself",
-			WhoCan: refs(p.CommanderGroup)}
+	switch req.Action {
+	case ActDeclare:
+		return p.decideDeclare(sub)
+	case ActNameIC:
+		return p.decideNameIC(req)
 	}
 	if inc == nil {
 		return Decision{Reason: "no incident is named"}
@@ -371,65 +360,123 @@ func (p Policy) decide(req Request) Decision {
 		return Decision{Reason: inc.Key() + " is private and you are not one of its members",
 			WhoCan: []Principal{{Kind: PrincipalMembers}}}
 	}
-	ic := Principal{Kind: PrincipalRole, ID: RoleCommander, Holder: inc.Commander}
-	commanders := refs(p.CommanderGroup)
-	isIC := inc.Commander != "" && sub.User == inc.Commander
-	isCommander := sub.in(p.CommanderGroup)
+	r := p.onIncident(req)
 	switch req.Action {
 	case ActView:
-		return allow
+		return Decision{Allowed: true}
 	case ActTakeIC:
-		target := req.Target
-		if target == "" {
-			target = sub.User
-		}
-		switch {
-		case inc.Commander == "" && target == sub.User:
-			return allow
-		case isIC || isCommander:
-			return allow
-		case inc.Commander == "":
-			return Decision{Reason: "only the commander group may name someone else while nobody is the Incident Commander; take the role yourself instead",
-				WhoCan: append(commanders, Principal{Kind: PrincipalMembers})}
-		case target != sub.User:
-			return Decision{Reason: "only the current Incident Commander or the commander group may hand the role to someone else",
-				WhoCan: append([]Principal{ic}, commanders...)}
-		case req.Confirmed:
-			return allow
-		default:
-			return Decision{Confirm: true,
-				Reason: "someone else is the Incident Commander; taking over needs their handover, the commander group, or your confirmation in the incident's channel",
-				WhoCan: append([]Principal{ic}, commanders...)}
-		}
+		return r.takeIC()
 	case ActAssignRole, ActChangeSeverity, ActSetStatus, ActSnooze:
-		if isIC || isCommander {
-			return allow
-		}
-		return Decision{Reason: noIC(inc, "only the Incident Commander or the commander group may"), WhoCan: append([]Principal{ic}, commanders...)}
+		return r.lead()
 	case ActPostUpdate, ActPage:
 		// Anyone working the incident may say what they know and call
 		// for help, as anyone may declare.
-		return allow
+		return Decision{Allowed: true}
 	case ActPublish:
-		isComms := inc.Roles[RoleComms] != "" && sub.User == inc.Roles[RoleComms]
-		if isIC || isComms || isCommander || sub.in(p.Comms.Publishers...) {
-			return allow
-		}
-		return Decision{Reason: "customers read the status page, so only the incident's leads and the policy's publishers may post there",
-			WhoCan: append(append([]Principal{ic, {Kind: PrincipalRole, ID: RoleComms, Holder: inc.Roles[RoleComms]}}, commanders...), refs(p.Comms.Publishers...)...)}
+		return r.publish()
 	case ActReview:
-		if isIC || isCommander || (req.Target != "" && sub.User == req.Target) {
-			return allow
-		}
-		who := append([]Principal{ic}, commanders...)
-		if req.Target != "" {
-			who = append(who, Principal{Kind: PrincipalUser, ID: req.Target})
-		}
-		return Decision{Reason: "the review is run by the Incident Commander, the commander group and its owner", WhoCan: who}
+		return r.review()
 	case ActRollback:
 		return p.decideRollback(req)
 	}
 	return Decision{Reason: "the action is unknown"}
+}
+
+func (p Policy) decideDeclare(sub Subject) Decision {
+	if len(p.Declarers) == 0 || sub.in(p.Declarers...) {
+		return Decision{Allowed: true}
+	}
+	return Decision{Reason: "the policy lets only named people declare", WhoCan: refs(p.Declarers...)}
+}
+
+func (p Policy) decideNameIC(req Request) Decision {
+	sub := req.Subject
+	if req.Target == "" || req.Target == sub.User || sub.in(p.CommanderGroup) {
+		return Decision{Allowed: true}
+	}
+	if p.CommanderGroup == "" {
+		return Decision{Reason: "the policy names no commander group, so whoever declares an incident is its first Incident Commander; declare without naming one to take the role yourself"}
+	}
+	return Decision{Reason: "while nobody holds the role, only the commander group may give it to someone else; declare without naming one to take the role yourself",
+		WhoCan: refs(p.CommanderGroup)}
+}
+
+// incidentRequest is a request about an incident, with who leads the
+// incident and whether the person asking is one of them.
+type incidentRequest struct {
+	Request
+	p                 Policy
+	ic                Principal
+	commanders        []Principal
+	isIC, isCommander bool
+}
+
+func (p Policy) onIncident(req Request) incidentRequest {
+	sub, inc := req.Subject, req.Incident
+	return incidentRequest{
+		Request: req, p: p,
+		ic:          Principal{Kind: PrincipalRole, ID: RoleCommander, Holder: inc.Commander},
+		commanders:  refs(p.CommanderGroup),
+		isIC:        inc.Commander != "" && sub.User == inc.Commander,
+		isCommander: sub.in(p.CommanderGroup),
+	}
+}
+
+func (l incidentRequest) takeIC() Decision {
+	req, sub, inc := l.Request, l.Subject, l.Incident
+	target := req.Target
+	if target == "" {
+		target = sub.User
+	}
+	switch {
+	case inc.Commander == "" && target == sub.User:
+		return Decision{Allowed: true}
+	case l.isIC || l.isCommander:
+		return Decision{Allowed: true}
+	case inc.Commander == "":
+		return Decision{Reason: "only the commander group may name someone else while nobody is the Incident Commander; take the role yourself instead",
+			WhoCan: append(l.commanders, Principal{Kind: PrincipalMembers})}
+	case target != sub.User:
+		return Decision{Reason: "only the current Incident Commander or the commander group may hand the role to someone else",
+			WhoCan: append([]Principal{l.ic}, l.commanders...)}
+	case req.Confirmed:
+		return Decision{Allowed: true}
+	default:
+		return Decision{Confirm: true,
+			Reason: "someone else is the Incident Commander; taking over needs their handover, the commander group, or your confirmation in the incident's channel",
+			WhoCan: append([]Principal{l.ic}, l.commanders...)}
+	}
+}
+
+// lead is for what only the IC or the commander group may do: assign
+// roles, change the severity or the status, snooze.
+func (l incidentRequest) lead() Decision {
+	if l.isIC || l.isCommander {
+		return Decision{Allowed: true}
+	}
+	return Decision{Reason: noIC(l.Incident, "only the Incident Commander or the commander group may"), WhoCan: append([]Principal{l.ic}, l.commanders...)}
+}
+
+func (l incidentRequest) publish() Decision {
+	p, sub, inc := l.p, l.Subject, l.Incident
+	isComms := inc.Roles[RoleComms] != "" && sub.User == inc.Roles[RoleComms]
+	if l.isIC || isComms || l.isCommander || sub.in(p.Comms.Publishers...) {
+		return Decision{Allowed: true}
+	}
+	return Decision{Reason: "customers read the status page, so only the incident's leads and the policy's publishers may post there",
+		WhoCan: append(append([]Principal{l.ic, {Kind: PrincipalRole, ID: RoleComms, Holder: inc.Roles[RoleComms]}}, l.commanders...), refs(p.Comms.Publishers...)...)}
+}
+
+func (l incidentRequest) review() Decision {
+	req := l.Request
+	if l.isIC || l.isCommander || (req.Target != "" && req.Subject.User == req.Target) {
+		return Decision{Allowed: true}
+	}
+	who := append([]Principal{l.ic}, l.commanders...)
+	if req.Target != "" {
+		who = append(who, Principal{Kind: PrincipalUser, ID: req.Target})
+	}
+	return Decision{Reason: "the review is run by the Incident Commander, the commander group and its owner", WhoCan: who}
 }
 
 // noIC adds a hint to take the IC role when nobody holds it.

@@ -40,8 +40,8 @@ func (p Policy) ResolutionRequired(sev Severity) bool { return p.ConfirmResoluti
 // checkResolution validates the checklist against the policy and returns
 // the timeline event that keeps its answers and the notice that says them,
 // or nils without a checklist.
-func (s *Service) checkResolution(inc *Incident, actor string, c *ResolutionCheck, now time.Time) (*TimelineEvent, *Notice, error) {
-	required := s.policy.ResolutionRequired(inc.Severity)
+func (l *lifecycle) checkResolution(inc *Incident, actor string, c *ResolutionCheck, now time.Time) (*TimelineEvent, *Notice, error) {
+	required := l.policy.ResolutionRequired(inc.Severity)
 	if c == nil {
 		if required {
 			return nil, nil, Errorf(EINVALID, "The policy asks %s incidents to confirm the resolution with data: use the Resolve button on the control panel and answer the checklist.", inc.Severity)
@@ -73,7 +73,7 @@ func (s *Service) checkResolution(inc *Incident, actor string, c *ResolutionChec
 	}
 	n := Notice{Kind: NoticeResolutionConfirmed, Incident: inc.Key(), Actor: actor, User: c.SmokeTester, Values: map[string]string{
 		"monitors": yesNo(c.MonitorsGreen), "baseline": yesNo(c.ErrorRateBaseline), "smoke": yesNo(c.SmokeTested), "notes": c.Notes}}
-	return &TimelineEvent{Kind: EventResolutionCheck, Actor: actor, At: now, Key: true, Text: s.noticeText(n),
+	return &TimelineEvent{Kind: EventResolutionCheck, Actor: actor, At: now, Key: true, Text: l.text(n),
 		Payload: ResolutionCheckData{MonitorsGreen: YesNo(c.MonitorsGreen), ErrorRateBaseline: YesNo(c.ErrorRateBaseline),
 			SmokeTested: YesNo(c.SmokeTested), SmokeTester: c.SmokeTester, Notes: c.Notes}}, &n, nil
 }
@@ -85,12 +85,4 @@ type SourceMessage struct {
 	TS        string
 	Author    string
 	Permalink string
-}
-
-func (s *Service) sourceMessageEvent(inc *Incident, actor string, now time.Time, m SourceMessage) TimelineEvent {
-	n := Notice{Kind: NoticeDeclaredFrom, Incident: inc.Key(), Actor: actor, User: m.Author,
-		Values: map[string]string{"channel": m.ChannelID, "url": m.Permalink}}
-	return TimelineEvent{IncidentID: inc.ID, Kind: EventNote, Actor: actor, At: now, Key: true, Text: s.noticeText(n),
-		SourceID: "declared_from:" + m.ChannelID + ":" + m.TS,
-		Payload:  NoteData{Channel: m.ChannelID, TS: m.TS, Author: m.Author, Permalink: m.Permalink}}
 }

@@ -5,10 +5,13 @@ import (
 	"time"
 )
 
-// Store keeps incidents and everything recorded about them. Every method runs
+// The store is split by role: each part of the core, and each feature
+// package, depends only on the narrow interfaces it uses. Every method runs
 // in one transaction. Implementations translate their errors into *Error:
 // ENOTFOUND when a row is missing and ECONFLICT when a uniqueness rule holds.
-type Store interface {
+
+// IncidentStore keeps the incidents themselves.
+type IncidentStore interface {
 	// CreateIncident stores a new incident, assigning ID and Number. When an
 	// incident with the same DeclareKey exists it returns that incident and
 	// an ECONFLICT error, so a repeated declare never creates a second one.
@@ -25,57 +28,77 @@ type Store interface {
 	// with the events fn returns, all in one transaction. fn's error aborts
 	// the update and is returned as is. ENOTFOUND when the id is unknown.
 	UpdateIncident(ctx context.Context, id int64, fn func(*Incident) ([]TimelineEvent, error)) (*Incident, error)
+}
 
+// TimelineStore keeps an incident's timeline.
+type TimelineStore interface {
 	// AddTimelineEvent stores an event. An event whose IncidentID and
 	// non-empty SourceID are already stored returns ECONFLICT.
 	AddTimelineEvent(ctx context.Context, ev *TimelineEvent) error
 	// ListTimeline returns an incident's events, oldest first.
 	ListTimeline(ctx context.Context, incidentID int64) ([]TimelineEvent, error)
+	// UpdateTimelineEvent changes the stored event with this IncidentID and
+	// SourceID (a message edited or deleted in Slack). ENOTFOUND when none.
+	UpdateTimelineEvent(ctx context.Context, incidentID int64, sourceID string, fn func(*TimelineEvent) error) (*TimelineEvent, error)
+}
 
+// UpdateStore keeps the IC's status updates.
+type UpdateStore interface {
 	// AddStatusUpdate stores an update and its timeline event.
 	AddStatusUpdate(ctx context.Context, u *StatusUpdate) error
 	// ListStatusUpdates returns an incident's updates, oldest first.
 	ListStatusUpdates(ctx context.Context, incidentID int64) ([]StatusUpdate, error)
+}
 
+// ActionItemStore keeps follow-ups.
+type ActionItemStore interface {
 	// AddActionItem stores a follow-up.
 	AddActionItem(ctx context.Context, a *ActionItem) error
 	// ListActionItems returns an incident's follow-ups, oldest first.
 	ListActionItems(ctx context.Context, incidentID int64) ([]ActionItem, error)
+}
 
+// DeliveryStore remembers webhook deliveries, so a redelivery is taken once.
+type DeliveryStore interface {
 	// RecordDelivery stores a delivery and reports whether it is the first
 	// time this Source+ID was seen.
 	RecordDelivery(ctx context.Context, d Delivery) (first bool, err error)
 	// PurgeDeliveries removes delivery records received before the cutoff.
 	PurgeDeliveries(ctx context.Context, before time.Time) (int64, error)
+}
 
-	// UpdateTimelineEvent changes the stored event with this IncidentID and
-	// SourceID (a message edited or deleted in Slack). ENOTFOUND when none.
-	UpdateTimelineEvent(ctx context.Context, incidentID int64, sourceID string, fn func(*TimelineEvent) error) (*TimelineEvent, error)
-
-	// ListPages returns an incident's pages, oldest first (the response
-	// check offers a Re-page button for each one nobody acknowledged).
-	// incident/paging's Store records and changes them.
-	ListPages(ctx context.Context, incidentID int64) ([]Page, error)
-
+// ExportStore records where postmortems were exported.
+type ExportStore interface {
 	// SaveExport records where an incident's postmortem was exported,
 	// replacing the earlier record for the same target.
 	SaveExport(ctx context.Context, incidentID int64, ref ExportRef) error
 	// GetExport returns the export record; ENOTFOUND when never exported.
 	GetExport(ctx context.Context, incidentID int64, target string) (*ExportRef, error)
+}
 
-	// Ping checks that the store is reachable.
+// PageReader reads an incident's pages.
+type PageReader interface {
+	// ListPages returns an incident's pages, oldest first (the response
+	// check offers a Re-page button for each one nobody acknowledged).
+	// incident/paging's Store records and changes them.
+	ListPages(ctx context.Context, incidentID int64) ([]Page, error)
+}
+
+// Pinger checks that the store is reachable.
+type Pinger interface {
 	Ping(ctx context.Context) error
+}
 
-	AlertStore
-
-	// Atomic runs fn in one transaction: every Store call made on tx and
+// Transactor runs several store calls and jobs as one transaction.
+type Transactor interface {
+	// Atomic runs fn in one transaction: every store call made on tx and
 	// every job scheduled on tx take effect together when fn returns nil,
 	// and none of them does when fn returns an error or panics. fn's error
-	// is returned as is; a failed commit is EUNAVAILABLE. A Store call on
+	// is returned as is; a failed commit is EUNAVAILABLE. A store call on
 	// tx that fails (ECONFLICT, ENOTFOUND ...) undoes only its own writes,
 	// so fn may handle the error and go on.
 	//
-	// While fn runs it must use tx only: a call on the Store itself, or on
+	// While fn runs it must use tx only: a call on the store itself, or on
 	// a Scheduler outside tx, may wait for the transaction's own connection
 	// (SQLite has one) and never return. Calling Atomic on tx runs fn in the
 	// same transaction. Keep slow work (outbound calls) out of fn: it holds
@@ -83,12 +106,33 @@ type Store interface {
 	Atomic(ctx context.Context, fn func(tx Tx) error) error
 }
 
-// Tx is a Store and a Scheduler bound to one transaction; see Store.Atomic.
-// Schedule on a Tx stores the job only if the transaction commits, which is
-// how a step makes its rows and the jobs that finish its work one fact.
+// Store is the whole store, every role in one, for wiring: gormstore and
+// incidenttest.MemStore implement it. No part of the domain depends on it;
+// each takes the roles it uses.
+type Store interface {
+	IncidentStore
+	TimelineStore
+	UpdateStore
+	ActionItemStore
+	DeliveryStore
+	ExportStore
+	PageReader
+	AlertStore
+	Pinger
+	Transactor
+}
+
+// Tx is the store and a Scheduler bound to one transaction; see
+// Transactor.Atomic. Schedule on a Tx stores the job only if the
+// transaction commits, which is how a step makes its rows and the jobs that
+// finish its work one fact. It carries the incident and timeline roles the
+// core changes in a transaction; a feature package asserts the Tx to its own
+// store interface for its rows (the stores' Tx implements every role).
 type Tx interface {
-	Store
+	IncidentStore
+	TimelineStore
 	Scheduler
+	Transactor
 }
 
 // Clock tells the time. The domain never calls time.Now directly.

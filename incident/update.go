@@ -47,7 +47,7 @@ func (s *Service) PostUpdate(ctx context.Context, id int64, in UpdateInput) (*In
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
-	if err := s.authorizeOn(ctx, id, in.Author, ActPostUpdate); err != nil {
+	if err := s.authz.authorizeOn(ctx, id, in.Author, ActPostUpdate); err != nil {
 		return nil, err
 	}
 	now := s.clock.Now()
@@ -94,7 +94,7 @@ func (s *Service) PostUpdate(ctx context.Context, id int64, in UpdateInput) (*In
 	if err := s.store.AddStatusUpdate(ctx, &u); err != nil {
 		return inc, fmt.Errorf("record update: %w", err)
 	}
-	if err := s.planNag(ctx, s.sched, inc); err != nil {
+	if err := s.reminders.planNag(ctx, s.sched, inc); err != nil {
 		return inc, err
 	}
 	return inc, s.after(ctx, Change{Kind: EventUpdatePosted, Incident: inc, Update: &u, Actor: in.Author})

@@ -95,7 +95,7 @@ func testAtomicFnError(t *testing.T, s Store) {
 		if err := pagesOf(t, tx).AddPage(ctx, NewPage(before.ID, "firebreak-1-checkout")); err != nil {
 			return err
 		}
-		if _, err := tx.RecordDelivery(ctx, incident.Delivery{Source: "pagerduty", ID: "evt-1", ReceivedAt: Epoch()}); err != nil {
+		if _, err := deliveriesOf(t, tx).RecordDelivery(ctx, incident.Delivery{Source: "pagerduty", ID: "evt-1", ReceivedAt: Epoch()}); err != nil {
 			return err
 		}
 		return boom
@@ -194,7 +194,7 @@ func testAtomicDeliveryPageEvent(t *testing.T, s Store) {
 	require.NoError(t, pagesOf(t, s).AddPage(ctx, page))
 	ack := func(fail bool) error {
 		return s.Atomic(ctx, func(tx incident.Tx) error {
-			first, err := tx.RecordDelivery(ctx, incident.Delivery{Source: "pagerduty", ID: "ack-1", ReceivedAt: Epoch()})
+			first, err := deliveriesOf(t, tx).RecordDelivery(ctx, incident.Delivery{Source: "pagerduty", ID: "ack-1", ReceivedAt: Epoch()})
 			if err != nil || !first {
 				return err
 			}
@@ -223,4 +223,13 @@ func testAtomicDeliveryPageEvent(t *testing.T, s Store) {
 	events, err := s.ListTimeline(ctx, inc.ID)
 	require.NoError(t, err)
 	require.Len(t, events, 1)
+}
+
+// deliveriesOf is the delivery role of a store's Tx: a Tx carries the
+// incident and timeline roles, and the stores' Tx implements every role.
+func deliveriesOf(t testing.TB, tx incident.Tx) incident.DeliveryStore {
+	t.Helper()
+	d, ok := tx.(incident.DeliveryStore)
+	require.True(t, ok, "%T records no deliveries", tx)
+	return d
 }

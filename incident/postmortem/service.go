@@ -36,12 +36,20 @@ const (
 	summaryNotes = 3
 )
 
-// Store is what postmortems read and write: the incident store, and the
-// changes and rollbacks around an incident that package changes keeps.
+// Store is what postmortems read and write: the incident and everything
+// recorded about it, the changes and rollbacks around it that package
+// changes keeps, and where it was exported. incident.Store's
+// implementations are one.
 type Store interface {
-	incident.Store
+	GetIncident(ctx context.Context, id int64) (*incident.Incident, error)
+	ListTimeline(ctx context.Context, incidentID int64) ([]incident.TimelineEvent, error)
+	AddTimelineEvent(ctx context.Context, ev *incident.TimelineEvent) error
+	ListStatusUpdates(ctx context.Context, incidentID int64) ([]incident.StatusUpdate, error)
+	ListActionItems(ctx context.Context, incidentID int64) ([]incident.ActionItem, error)
+	ListPages(ctx context.Context, incidentID int64) ([]incident.Page, error)
 	ListChangeEvents(ctx context.Context, service string, from, to time.Time) ([]incident.ChangeEvent, error)
 	ListRollbacks(ctx context.Context, incidentID int64) ([]incident.Rollback, error)
+	incident.ExportStore
 }
 
 // Config holds the Service's dependencies.

@@ -1,0 +1,401 @@
+package incident
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+)
+
+// warRoom opens a declared incident's war room: the channel, its topic and
+// bookmarks, the responders invited, the control panel pinned and the
+// announcement in the broadcast channel. It runs as the JobSetup job; each
+// step is recorded on the timeline, so a retry resumes where an attempt
+// stopped and a final failure says exactly what does not exist.
+type warRoom struct {
+	policy    Policy
+	incidents IncidentStore
+	timeline  TimelineStore
+	chat      Chat
+	clock     Clock
+	log       *slog.Logger
+}
+
+type setupPayload struct {
+	IncidentID int64       `json:"incident_id"`
+	ReplyTo    ReplyTarget `json:"reply_to"`
+	Page       *bool       `json:"page,omitempty"`
+}
+
+// plan schedules the setup of a new incident on the declare's transaction.
+func (w *warRoom) plan(ctx context.Context, sched Scheduler, inc *Incident, in DeclareInput) error {
+	payload, _ := json.Marshal(setupPayload{IncidentID: inc.ID, ReplyTo: in.ReplyTo, Page: in.Page})
+	if _, err := sched.Schedule(ctx, Job{Kind: JobSetup, Key: fmt.Sprintf("setup:%d", inc.ID), Payload: payload, MaxAttempts: setupAttempts}); err != nil {
+		return fmt.Errorf("schedule setup of %s: %w", inc.Key(), err)
+	}
+	return nil
+}
+
+// setup steps, recorded as timeline events so a retry skips what is done
+// and a final failure can say exactly what did not happen.
+const (
+	stepChannel   = "channel"
+	stepTopic     = "topic"
+	stepBookmarks = "bookmarks"
+	stepInvites   = "invites"
+	stepPanel     = "panel"
+	stepAnnounce  = "announce"
+)
+
+var stepLabels = map[string]string{
+	stepChannel:   "create the incident channel",
+	stepTopic:     "set the channel topic",
+	stepBookmarks: "add the runbook and dashboard bookmarks",
+	stepInvites:   "invite the responders",
+	stepPanel:     "post and pin the control panel",
+	stepAnnounce:  "announce the incident in the broadcast channel",
+}
+
+func stepSource(step string) string { return "setup:" + step }
+
+// runSetup is the JobSetup handler.
+func (w *warRoom) runSetup(ctx context.Context, payload []byte) error {
+	var p setupPayload
+	if err := json.Unmarshal(payload, &p); err != nil {
+		return fmt.Errorf("decode setup payload: %w: %w", err, ErrJobCancel)
+	}
+	err := w.setup(ctx, p)
+	if err == nil || errors.Is(err, ErrJobCancel) {
+		return err
+	}
+	if attempt, max := JobAttempt(ctx); max > 0 && attempt >= max {
+		w.reportSetupFailure(ctx, p, err)
+	}
+	return err
+}
+
+// invitees is who joins the channel, resolved to user ids.
+type invitees struct {
+	ids, missing []string
+	err          error
+}
+
+func (w *warRoom) setup(ctx context.Context, p setupPayload) error {
+	inc, err := w.incidents.GetIncident(ctx, p.IncidentID)
+	if ErrorCode(err) == ENOTFOUND {
+		return fmt.Errorf("setup: %w: %w", err, ErrJobCancel)
+	} else if err != nil {
+		return fmt.Errorf("setup: %w", err)
+	}
+	done, err := w.doneSteps(ctx, inc.ID)
+	if err != nil {
+		return err
+	}
+	// Who to invite does not depend on the channel: resolve it while the
+	// channel is being created, off the critical path.
+	people := w.resolveInvitees(ctx, inc, done[stepInvites])
+	if inc.ChannelID == "" {
+		if inc, err = w.createChannel(ctx, inc); err != nil {
+			return err
+		}
+	}
+	if err := w.markStep(ctx, inc, stepChannel, fmt.Sprintf("Channel #%s created", inc.ChannelName)); err != nil {
+		return err
+	}
+	if inc, err = w.startInvestigating(ctx, inc); err != nil {
+		return fmt.Errorf("setup: %w", err)
+	}
+	if err := w.runSteps(ctx, inc, done, people); err != nil {
+		return fmt.Errorf("setup of %s: %w", inc.Key(), err)
+	}
+	if p.ReplyTo != (ReplyTarget{}) {
+		open := Notice{Kind: NoticeIncidentOpen, Incident: inc.Key(), Actor: "bot", Drill: inc.Drill, Values: map[string]string{"channel": inc.ChannelID}}
+		if err := w.chat.Tell(ctx, p.ReplyTo, open); err != nil {
+			w.log.WarnContext(ctx, "could not tell the declarer", "incident", inc.Key(), "err", err)
+		}
+	}
+	return nil
+}
+
+// resolveInvitees resolves who joins the channel in the background; done
+// means an earlier attempt invited them.
+func (w *warRoom) resolveInvitees(ctx context.Context, inc *Incident, done bool) <-chan invitees {
+	out := make(chan invitees, 1)
+	if done {
+		out <- invitees{}
+		return out
+	}
+	refs := w.inviteRefs(inc)
+	go func() {
+		ids, missing, err := w.chat.ResolveUsers(ctx, refs)
+		out <- invitees{ids, missing, err}
+	}()
+	return out
+}
+
+// startInvestigating moves a declared incident to investigating once its
+// war room exists, so everything rendered from here on says so.
+func (w *warRoom) startInvestigating(ctx context.Context, inc *Incident) (*Incident, error) {
+	if inc.Status != StatusDeclared {
+		return inc, nil
+	}
+	return w.incidents.UpdateIncident(ctx, inc.ID, func(i *Incident) ([]TimelineEvent, error) {
+		if i.Status != StatusDeclared {
+			return nil, nil
+		}
+		i.Status = StatusInvestigating
+		return []TimelineEvent{{Kind: EventStatusChanged, Actor: "bot", At: w.clock.Now(), Text: "Investigating",
+			Payload: StatusChangedData{From: StatusDeclared, To: StatusInvestigating}}}, nil
+	})
+}
+
+// setupStep is one step that needs only the channel.
+type setupStep struct {
+	step, text string
+	run        func() error
+}
+
+// runSteps runs the steps that need only the channel, concurrently,
+// skipping those an earlier attempt did, and joins their errors.
+func (w *warRoom) runSteps(ctx context.Context, inc *Incident, done map[string]bool, people <-chan invitees) error {
+	steps := []setupStep{
+		{stepTopic, "Channel topic set", func() error { return w.chat.SetTopic(ctx, inc.ChannelID, TopicNotice(inc)) }},
+		{stepBookmarks, "Bookmarks added", func() error { return w.addBookmarks(ctx, inc) }},
+		{stepInvites, "Responders invited", func() error { return w.invite(ctx, inc, <-people) }},
+		{stepPanel, "Control panel pinned", func() error { return w.pinPanel(ctx, inc) }},
+	}
+	if broadcast := w.broadcastChannel(inc); broadcast != "" {
+		steps = append(steps, setupStep{stepAnnounce, "Incident announced", func() error { return w.announce(ctx, inc, broadcast) }})
+	}
+	var (
+		mu   sync.Mutex
+		errs []error
+		wg   sync.WaitGroup
+	)
+	fail := func(step string, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		errs = append(errs, fmt.Errorf("%s: %w", stepLabels[step], err))
+	}
+	for _, st := range steps {
+		if done[st.step] {
+			continue
+		}
+		wg.Go(func() {
+			if err := st.run(); err != nil {
+				fail(st.step, err)
+				return
+			}
+			if err := w.markStep(ctx, inc, st.step, st.text); err != nil {
+				fail(st.step, err)
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func (w *warRoom) addBookmarks(ctx context.Context, inc *Incident) error {
+	marks := w.bookmarks(inc)
+	errs := make([]error, len(marks))
+	var wg sync.WaitGroup
+	for i, bm := range marks {
+		wg.Go(func() { errs[i] = w.chat.AddBookmark(ctx, inc.ChannelID, bm[0], bm[1]) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func (w *warRoom) invite(ctx context.Context, inc *Incident, r invitees) error {
+	if r.err != nil {
+		return r.err
+	}
+	if len(r.missing) > 0 {
+		w.log.WarnContext(ctx, "responders not found", "incident", inc.Key(), "missing", r.missing)
+	}
+	return w.chat.Invite(ctx, inc.ChannelID, r.ids)
+}
+
+func (w *warRoom) pinPanel(ctx context.Context, inc *Incident) error {
+	ts := inc.PanelTS
+	if ts == "" {
+		var err error
+		if ts, err = w.chat.PostPanel(ctx, inc); err != nil {
+			return err
+		}
+		if _, err := w.incidents.UpdateIncident(ctx, inc.ID, func(i *Incident) ([]TimelineEvent, error) {
+			i.PanelTS = ts
+			return nil, nil
+		}); err != nil {
+			return err
+		}
+	}
+	return w.chat.Pin(ctx, inc.ChannelID, ts)
+}
+
+func (w *warRoom) announce(ctx context.Context, inc *Incident, broadcast string) error {
+	if inc.BroadcastTS != "" {
+		return nil
+	}
+	ch, ts, err := w.chat.Announce(ctx, broadcast, inc)
+	if err != nil {
+		return err
+	}
+	_, err = w.incidents.UpdateIncident(ctx, inc.ID, func(i *Incident) ([]TimelineEvent, error) {
+		i.BroadcastChannel, i.BroadcastTS = ch, ts
+		return nil, nil
+	})
+	return err
+}
+
+// broadcastChannel is where inc is announced: the broadcast channel, or
+// for a private incident only the private broadcast channel, if any.
+func (w *warRoom) broadcastChannel(inc *Incident) string {
+	if inc.Private {
+		return w.policy.PrivateBroadcastChannel
+	}
+	return w.policy.BroadcastChannel
+}
+
+// createChannel creates the incident's channel, trying "-2", "-3" ... for a
+// taken name, and adopts a channel that an interrupted attempt created.
+func (w *warRoom) createChannel(ctx context.Context, inc *Incident) (*Incident, error) {
+	for attempt := 1; attempt <= maxChannelAttempts; attempt++ {
+		prefix := w.policy.ChannelPrefix
+		if inc.Drill {
+			prefix += "-drill"
+		}
+		name := ChannelName(prefix, inc.DeclaredAt, w.policy.Location, inc.Title, inc.Number, attempt)
+		id, err := w.chat.CreateChannel(ctx, name, inc.Private)
+		if ErrorCode(err) == ECONFLICT {
+			// Taken: perhaps by us, in an attempt that died before it
+			// stored the id. Adopt it if no incident owns it.
+			id, ferr := w.chat.FindChannel(ctx, name, inc.Private)
+			if ferr != nil {
+				if ErrorCode(ferr) == ENOTFOUND {
+					continue
+				}
+				return inc, fmt.Errorf("find channel %s: %w", name, ferr)
+			}
+			owner, gerr := w.incidents.GetIncidentByChannel(ctx, id)
+			if gerr == nil && owner.ID != inc.ID {
+				continue
+			} else if gerr != nil && ErrorCode(gerr) != ENOTFOUND {
+				return inc, gerr
+			}
+			err = nil
+			if id == "" {
+				continue
+			}
+			return w.storeChannel(ctx, inc, id, name)
+		}
+		if err != nil {
+			return inc, fmt.Errorf("create channel %s: %w", name, err)
+		}
+		return w.storeChannel(ctx, inc, id, name)
+	}
+	return inc, fmt.Errorf("no free channel name for %s after %d attempts: %w", inc.Key(), maxChannelAttempts, ErrJobCancel)
+}
+
+func (w *warRoom) storeChannel(ctx context.Context, inc *Incident, id, name string) (*Incident, error) {
+	updated, err := w.incidents.UpdateIncident(ctx, inc.ID, func(i *Incident) ([]TimelineEvent, error) {
+		i.ChannelID, i.ChannelName = id, name
+		return nil, nil
+	})
+	if err != nil {
+		return inc, fmt.Errorf("store channel of %s: %w", inc.Key(), err)
+	}
+	return updated, nil
+}
+
+// doneSteps reads which setup steps earlier attempts completed.
+func (w *warRoom) doneSteps(ctx context.Context, incidentID int64) (map[string]bool, error) {
+	events, err := w.timeline.ListTimeline(ctx, incidentID)
+	if err != nil {
+		return nil, fmt.Errorf("read setup progress: %w", err)
+	}
+	done := map[string]bool{}
+	for _, ev := range events {
+		if step, ok := strings.CutPrefix(ev.SourceID, "setup:"); ok {
+			done[step] = true
+		}
+	}
+	return done, nil
+}
+
+func (w *warRoom) markStep(ctx context.Context, inc *Incident, step, text string) error {
+	err := w.timeline.AddTimelineEvent(ctx, &TimelineEvent{IncidentID: inc.ID, Kind: EventSetup, Actor: "bot", At: w.clock.Now(),
+		Text: text, SourceID: stepSource(step)})
+	if err != nil && ErrorCode(err) != ECONFLICT {
+		return fmt.Errorf("record step %s: %w", step, err)
+	}
+	return nil
+}
+
+// reportSetupFailure tells the declarer, after the last attempt, exactly
+// which parts of the war room do not exist.
+func (w *warRoom) reportSetupFailure(ctx context.Context, p setupPayload, cause error) {
+	done, err := w.doneSteps(ctx, p.IncidentID)
+	if err != nil {
+		done = map[string]bool{}
+	}
+	inc, err := w.incidents.GetIncident(ctx, p.IncidentID)
+	if err != nil {
+		return
+	}
+	var missing []string
+	for _, step := range []string{stepChannel, stepTopic, stepBookmarks, stepInvites, stepPanel, stepAnnounce} {
+		if step == stepAnnounce && w.broadcastChannel(inc) == "" {
+			continue
+		}
+		if !done[step] {
+			missing = append(missing, stepLabels[step])
+		}
+	}
+	text := fmt.Sprintf("%s was declared and is recorded, but I could not %s. Cause: %s",
+		inc.Key(), strings.Join(missing, ", "), ErrorMessage(cause))
+	w.log.ErrorContext(ctx, "setup failed for good", "incident", inc.Key(), "missing", missing, "err", cause)
+	target := p.ReplyTo
+	if inc.ChannelID != "" && target.ResponseURL == "" && target.ChannelID == "" {
+		target.ChannelID = inc.ChannelID
+	}
+	if err := w.chat.Tell(ctx, target, drillText(inc, text)); err != nil {
+		w.log.ErrorContext(ctx, "could not tell the declarer about the failed setup", "incident", inc.Key(), "err", err)
+	}
+}
+
+// inviteRefs lists who joins the channel: the declarer, the IC, the other
+// role holders, the service's responders and the severity's invitees.
+func (w *warRoom) inviteRefs(inc *Incident) []string {
+	refs := []string{inc.Commander}
+	if inc.DeclaredBy != "bot" {
+		refs = append(refs, inc.DeclaredBy)
+	}
+	for _, u := range inc.Roles {
+		refs = append(refs, u)
+	}
+	if svc, ok := w.policy.Services[inc.Service]; ok {
+		refs = append(refs, svc.Responders...)
+	}
+	refs = append(refs, w.policy.Severity(inc.Severity).Invite...)
+	return Dedupe(refs)
+}
+
+func (w *warRoom) bookmarks(inc *Incident) [][2]string {
+	var out [][2]string
+	svc, ok := w.policy.Services[inc.Service]
+	if ok && svc.Runbook != "" {
+		out = append(out, [2]string{"Runbook: " + svc.Name, svc.Runbook})
+	}
+	dash := w.policy.DashboardURL
+	if ok && svc.Dashboard != "" {
+		dash = svc.Dashboard
+	}
+	if dash != "" {
+		out = append(out, [2]string{"Dashboard", dash})
+	}
+	return out
+}
