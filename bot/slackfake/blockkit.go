@@ -176,60 +176,17 @@ func (v *validator) blocks(ptr string, list []any, limit int) {
 func (v *validator) block(ptr string, b map[string]any) {
 	switch str(b, "type") {
 	case "section":
-		text, hasText := textOf(b, "text")
-		fields := arr(b, "fields")
-		if !hasText && fields == nil {
-			v.errf(ptr, "must provide either text or fields")
-		}
-		if hasText {
-			if text == "" {
-				v.errf(ptr+"/text/text", "must be more than 0 characters")
-			}
-			v.maxLen(ptr+"/text/text", text, MaxSectionText)
-		}
-		v.maxItems(ptr+"/fields", len(fields), MaxSectionFields)
-		for i, f := range fields {
-			fm, _ := f.(map[string]any)
-			v.maxLen(fmt.Sprintf("%s/fields/%d/text", ptr, i), str(fm, "text"), MaxSectionFieldText)
-		}
-		if acc := obj(b, "accessory"); acc != nil {
-			v.element(ptr+"/accessory", acc)
-		}
+		v.sectionBlock(ptr, b)
 	case "header":
-		text, ok := textOf(b, "text")
-		if !ok {
-			v.errf(ptr, "missing required field: text")
-		}
-		if t := obj(b, "text"); t != nil && str(t, "type") != "plain_text" {
-			v.errf(ptr+"/text/type", "must be one of the following: plain_text")
-		}
-		v.maxLen(ptr+"/text/text", text, MaxHeaderText)
+		v.headerBlock(ptr, b)
 	case "actions":
 		els := arr(b, "elements")
 		v.maxItems(ptr+"/elements", len(els), MaxActionsElements)
 		v.elements(ptr+"/elements", els)
 	case "context":
-		els := arr(b, "elements")
-		v.maxItems(ptr+"/elements", len(els), MaxContextElements)
-		for i, e := range els {
-			if em, ok := e.(map[string]any); ok && str(em, "type") == "image" {
-				v.maxLen(fmt.Sprintf("%s/elements/%d/alt_text", ptr, i), str(em, "alt_text"), MaxImageText)
-			}
-		}
+		v.contextBlock(ptr, b)
 	case "input":
-		label, ok := textOf(b, "label")
-		if !ok {
-			v.errf(ptr, "missing required field: label")
-		}
-		v.maxLen(ptr+"/label/text", label, MaxInputLabel)
-		if hint, ok := textOf(b, "hint"); ok {
-			v.maxLen(ptr+"/hint/text", hint, MaxInputLabel)
-		}
-		if el := obj(b, "element"); el != nil {
-			v.element(ptr+"/element", el)
-		} else {
-			v.errf(ptr, "missing required field: element")
-		}
+		v.inputBlock(ptr, b)
 	case "image":
 		v.maxLen(ptr+"/alt_text", str(b, "alt_text"), MaxImageText)
 		if t, ok := textOf(b, "title"); ok {
@@ -237,6 +194,65 @@ func (v *validator) block(ptr string, b map[string]any) {
 		}
 	case "":
 		v.errf(ptr, "missing required field: type")
+	}
+}
+
+func (v *validator) sectionBlock(ptr string, b map[string]any) {
+	text, hasText := textOf(b, "text")
+	fields := arr(b, "fields")
+	if !hasText && fields == nil {
+		v.errf(ptr, "must provide either text or fields")
+	}
+	if hasText {
+		if text == "" {
+			v.errf(ptr+"/text/text", "must be more than 0 characters")
+		}
+		v.maxLen(ptr+"/text/text", text, MaxSectionText)
+	}
+	v.maxItems(ptr+"/fields", len(fields), MaxSectionFields)
+	for i, f := range fields {
+		fm, _ := f.(map[string]any)
+		v.maxLen(fmt.Sprintf("%s/fields/%d/text", ptr, i), str(fm, "text"), MaxSectionFieldText)
+	}
+	if acc := obj(b, "accessory"); acc != nil {
+		v.element(ptr+"/accessory", acc)
+	}
+}
+
+func (v *validator) headerBlock(ptr string, b map[string]any) {
+	text, ok := textOf(b, "text")
+	if !ok {
+		v.errf(ptr, "missing required field: text")
+	}
+	if t := obj(b, "text"); t != nil && str(t, "type") != "plain_text" {
+		v.errf(ptr+"/text/type", "must be one of the following: plain_text")
+	}
+	v.maxLen(ptr+"/text/text", text, MaxHeaderText)
+}
+
+func (v *validator) contextBlock(ptr string, b map[string]any) {
+	els := arr(b, "elements")
+	v.maxItems(ptr+"/elements", len(els), MaxContextElements)
+	for i, e := range els {
+		if em, ok := e.(map[string]any); ok && str(em, "type") == "image" {
+			v.maxLen(fmt.Sprintf("%s/elements/%d/alt_text", ptr, i), str(em, "alt_text"), MaxImageText)
+		}
+	}
+}
+
+func (v *validator) inputBlock(ptr string, b map[string]any) {
+	label, ok := textOf(b, "label")
+	if !ok {
+		v.errf(ptr, "missing required field: label")
+	}
+	v.maxLen(ptr+"/label/text", label, MaxInputLabel)
+	if hint, ok := textOf(b, "hint"); ok {
+		v.maxLen(ptr+"/hint/text", hint, MaxInputLabel)
+	}
+	if el := obj(b, "element"); el != nil {
+		v.element(ptr+"/element", el)
+	} else {
+		v.errf(ptr, "missing required field: element")
 	}
 }
 

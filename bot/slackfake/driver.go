@@ -293,6 +293,22 @@ type interaction struct {
 // trigger_id (tied to the view it came from), and for block_actions on a message a
 // response_url tied to that message.
 func (d *Driver) prepareInteraction(payload any) (interaction, error) {
+	m, err := interactionObject(payload)
+	if err != nil {
+		return interaction{}, err
+	}
+	in := interaction{kind: str(m, "type")}
+	d.fillInteraction(m, &in)
+	in.body, err = json.Marshal(m)
+	if err != nil {
+		return interaction{}, fmt.Errorf("encode interaction payload: %w", err)
+	}
+	return in, nil
+}
+
+// interactionObject decodes an interaction payload given as a callback, a
+// map or raw JSON into a JSON object.
+func interactionObject(payload any) (map[string]any, error) {
 	var raw []byte
 	var err error
 	switch p := payload.(type) {
@@ -306,16 +322,21 @@ func (d *Driver) prepareInteraction(payload any) (interaction, error) {
 		raw, err = json.Marshal(p)
 	}
 	if err != nil {
-		return interaction{}, fmt.Errorf("encode interaction payload: %w", err)
+		return nil, fmt.Errorf("encode interaction payload: %w", err)
 	}
 	m := map[string]any{}
 	if err := json.Unmarshal(raw, &m); err != nil {
-		return interaction{}, fmt.Errorf("interaction payload is not a JSON object: %w", err)
+		return nil, fmt.Errorf("interaction payload is not a JSON object: %w", err)
 	}
-	in := interaction{kind: str(m, "type")}
+	return m, nil
+}
 
+// fillInteraction fills in m what Slack fills and records in in the view,
+// trigger_id and response_url the delivery carries.
+func (d *Driver) fillInteraction(m map[string]any, in *interaction) {
 	s := d.srv
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if team := obj(m, "team"); team == nil || str(team, "id") == "" {
 		m["team"] = map[string]any{"id": s.cfg.teamID, "domain": s.cfg.teamDomain}
 	}
@@ -331,11 +352,7 @@ func (d *Driver) prepareInteraction(payload any) (interaction, error) {
 		user["username"], user["name"], user["team_id"] = u.Name, u.Name, s.cfg.teamID
 	}
 	container := obj(m, "container")
-	if view := obj(m, "view"); view != nil && str(view, "id") != "" {
-		in.viewID = str(view, "id")
-	} else if container != nil && str(container, "view_id") != "" {
-		in.viewID = str(container, "view_id")
-	}
+	in.viewID = firstNonEmpty(str(obj(m, "view"), "id"), str(container, "view_id"))
 	in.triggerID = str(m, "trigger_id")
 	if in.triggerID == "" {
 		in.triggerID = s.newTriggerLocked(userID, in.viewID, 0)
@@ -348,13 +365,6 @@ func (d *Driver) prepareInteraction(payload any) (interaction, error) {
 		in.responseURL = s.newResponseURLLocked(channelID, userID, messageTS, str(container, "thread_ts"), in.triggerID)
 		m["response_url"] = in.responseURL
 	}
-	s.mu.Unlock()
-
-	in.body, err = json.Marshal(m)
-	if err != nil {
-		return interaction{}, fmt.Errorf("encode interaction payload: %w", err)
-	}
-	return in, nil
 }
 
 // Interaction posts a signed interaction (block_actions, view_submission...) to the

@@ -51,83 +51,89 @@ func (b *miniBot) verified(w http.ResponseWriter, r *http.Request) ([]byte, bool
 
 func (b *miniBot) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /slash", func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := b.verified(w, r); !ok {
-			return
-		}
-		cmd, err := slack.SlashCommandParse(r)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		title := slack.NewInputBlock("title", slack.NewTextBlockObject("plain_text", "Title", false, false), nil,
-			slack.NewPlainTextInputBlockElement(nil, "value"))
-		v := modal("Declare", "declare", title, section("Severity is set later"))
-		v.PrivateMetadata = cmd.ChannelID
-		if _, err := b.api.OpenViewContext(r.Context(), cmd.TriggerID, v); err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		if _, _, err := b.api.PostMessageContext(r.Context(), "", slack.MsgOptionResponseURL(cmd.ResponseURL, slack.ResponseTypeInChannel),
-			slack.MsgOptionText(cmd.UserName+" is declaring: "+cmd.Text, false)); err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"response_type":"ephemeral","text":"Opening the form"}`))
-	})
-	mux.HandleFunc("POST /interact", func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := b.verified(w, r); !ok {
-			return
-		}
-		ic, err := slack.InteractionCallbackParse(r)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		switch ic.Type {
-		case slack.InteractionTypeBlockActions:
-			action := ic.ActionCallback.BlockActions[0]
-			_, _, err := b.api.PostMessageContext(r.Context(), "", slack.MsgOptionResponseURL(ic.ResponseURL, slack.ResponseTypeInChannel),
-				slack.MsgOptionReplaceOriginal(ic.ResponseURL), slack.MsgOptionText("acknowledged by "+ic.User.Name+" via "+action.ActionID, false))
-			if err != nil {
-				http.Error(w, err.Error(), http.StatusInternalServerError)
-			}
-		case slack.InteractionTypeViewSubmission:
-			title := ic.View.State.Values["title"]["value"].Value
-			switch title {
-			case "":
-				_ = json.NewEncoder(w).Encode(slack.NewErrorsViewSubmissionResponse(map[string]string{"title": "Required"}))
-			case "bad-key":
-				_ = json.NewEncoder(w).Encode(slack.NewErrorsViewSubmissionResponse(map[string]string{"severity": "Pick one"}))
-			}
-		}
-	})
-	mux.HandleFunc("POST /events", func(w http.ResponseWriter, r *http.Request) {
-		body, ok := b.verified(w, r)
-		if !ok {
-			return
-		}
-		ev, err := slackevents.ParseEvent(body, slackevents.OptionNoVerifyToken())
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		switch ev.Type {
-		case slackevents.URLVerification:
-			var ch slackevents.ChallengeResponse
-			_ = json.Unmarshal(body, &ch)
-			w.Header().Set("Content-Type", "text/plain")
-			_, _ = w.Write([]byte(ch.Challenge))
-		case slackevents.CallbackEvent:
-			cb := ev.Data.(*slackevents.EventsAPICallbackEvent)
-			b.mu.Lock()
-			b.events = append(b.events, cb.EventID)
-			b.retries = append(b.retries, r.Header.Get("X-Slack-Retry-Num"))
-			b.mu.Unlock()
-		}
-	})
+	mux.HandleFunc("POST /slash", b.slash)
+	mux.HandleFunc("POST /interact", b.interact)
+	mux.HandleFunc("POST /events", b.event)
 	return mux
+}
+
+func (b *miniBot) slash(w http.ResponseWriter, r *http.Request) {
+	if _, ok := b.verified(w, r); !ok {
+		return
+	}
+	cmd, err := slack.SlashCommandParse(r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	title := slack.NewInputBlock("title", slack.NewTextBlockObject("plain_text", "Title", false, false), nil,
+		slack.NewPlainTextInputBlockElement(nil, "value"))
+	v := modal("Declare", "declare", title, section("Severity is set later"))
+	v.PrivateMetadata = cmd.ChannelID
+	if _, err := b.api.OpenViewContext(r.Context(), cmd.TriggerID, v); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	if _, _, err := b.api.PostMessageContext(r.Context(), "", slack.MsgOptionResponseURL(cmd.ResponseURL, slack.ResponseTypeInChannel),
+		slack.MsgOptionText(cmd.UserName+" is declaring: "+cmd.Text, false)); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write([]byte(`{"response_type":"ephemeral","text":"Opening the form"}`))
+}
+
+func (b *miniBot) interact(w http.ResponseWriter, r *http.Request) {
+	if _, ok := b.verified(w, r); !ok {
+		return
+	}
+	ic, err := slack.InteractionCallbackParse(r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	switch ic.Type {
+	case slack.InteractionTypeBlockActions:
+		action := ic.ActionCallback.BlockActions[0]
+		_, _, err := b.api.PostMessageContext(r.Context(), "", slack.MsgOptionResponseURL(ic.ResponseURL, slack.ResponseTypeInChannel),
+			slack.MsgOptionReplaceOriginal(ic.ResponseURL), slack.MsgOptionText("acknowledged by "+ic.User.Name+" via "+action.ActionID, false))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+		}
+	case slack.InteractionTypeViewSubmission:
+		title := ic.View.State.Values["title"]["value"].Value
+		switch title {
+		case "":
+			_ = json.NewEncoder(w).Encode(slack.NewErrorsViewSubmissionResponse(map[string]string{"title": "Required"}))
+		case "bad-key":
+			_ = json.NewEncoder(w).Encode(slack.NewErrorsViewSubmissionResponse(map[string]string{"severity": "Pick one"}))
+		}
+	}
+}
+
+func (b *miniBot) event(w http.ResponseWriter, r *http.Request) {
+	body, ok := b.verified(w, r)
+	if !ok {
+		return
+	}
+	ev, err := slackevents.ParseEvent(body, slackevents.OptionNoVerifyToken())
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	switch ev.Type {
+	case slackevents.URLVerification:
+		var ch slackevents.ChallengeResponse
+		_ = json.Unmarshal(body, &ch)
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write([]byte(ch.Challenge))
+	case slackevents.CallbackEvent:
+		cb := ev.Data.(*slackevents.EventsAPICallbackEvent)
+		b.mu.Lock()
+		b.events = append(b.events, cb.EventID)
+		b.retries = append(b.retries, r.Header.Get("X-Slack-Retry-Num"))
+		b.mu.Unlock()
+	}
 }
 
 type driverFixture struct {

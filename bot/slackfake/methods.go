@@ -20,7 +20,21 @@ const (
 	MaxListLimit    = 1000
 )
 
-func (s *Server) authTest(r *apiRequest) result {
+// conversationsAPI serves conversations.*: channels, direct messages,
+// membership, topic and purpose, history and threads.
+type conversationsAPI struct{ *world }
+
+// chatAPI serves chat.*, pins.* and reactions.add: the bot's messages and
+// what it does to them.
+type chatAPI struct{ *world }
+
+// bookmarksAPI serves bookmarks.*.
+type bookmarksAPI struct{ *world }
+
+// directoryAPI serves auth.test, users.* and usergroups.*.
+type directoryAPI struct{ *world }
+
+func (s *directoryAPI) authTest(r *apiRequest) result {
 	return ok(result{
 		"url":                   "https://" + s.cfg.teamDomain + ".slack.com/",
 		"team":                  s.cfg.teamName,
@@ -32,13 +46,13 @@ func (s *Server) authTest(r *apiRequest) result {
 	})
 }
 
-func (s *Server) appsConnectionsOpen(r *apiRequest) result {
+func (s *socketMode) appsConnectionsOpen(r *apiRequest) result {
 	ticket := s.sock.newTicket()
 	return ok(result{"url": "ws://" + r.host + "/socket/link?ticket=" + ticket + "&app_id=" + s.cfg.appID})
 }
 
 // channelJSON renders a channel the way conversations.* return it.
-func (s *Server) channelJSON(c *Channel) map[string]any {
+func (s *world) channelJSON(c *Channel) map[string]any {
 	if c.IM {
 		return map[string]any{
 			"id": c.ID, "is_im": true, "is_org_shared": false, "user": c.Members[len(c.Members)-1],
@@ -70,7 +84,7 @@ func (s *Server) channelJSON(c *Channel) map[string]any {
 	}
 }
 
-func (s *Server) messageJSON(m *Message) map[string]any {
+func (s *world) messageJSON(m *Message) map[string]any {
 	out := map[string]any{"type": "message", "ts": m.TS, "text": m.Text, "user": m.User, "team": s.cfg.teamID}
 	if m.BotID != "" {
 		out["bot_id"] = m.BotID
@@ -107,7 +121,7 @@ func (s *Server) messageJSON(m *Message) map[string]any {
 	return out
 }
 
-func (s *Server) userJSON(u *User) map[string]any {
+func (s *directoryAPI) userJSON(u *User) map[string]any {
 	tz := u.TZ
 	if tz == "" {
 		tz = "UTC"
@@ -138,7 +152,7 @@ func (s *Server) userJSON(u *User) map[string]any {
 
 // visibleChannel returns the channel the bot can see: any public channel, and private
 // ones it belongs to. Slack answers channel_not_found for the rest.
-func (s *Server) visibleChannel(id string) *Channel {
+func (s *world) visibleChannel(id string) *Channel {
 	ch := s.channels[id]
 	if ch == nil || (ch.Private && !slices.Contains(ch.Members, s.cfg.botUserID)) {
 		return nil
@@ -146,7 +160,7 @@ func (s *Server) visibleChannel(id string) *Channel {
 	return ch
 }
 
-func (s *Server) botIsMember(ch *Channel) bool { return slices.Contains(ch.Members, s.cfg.botUserID) }
+func (s *world) botIsMember(ch *Channel) bool { return slices.Contains(ch.Members, s.cfg.botUserID) }
 
 // validateChannelName applies conversations.create's naming rules.
 func validateChannelName(name string) string {
@@ -172,7 +186,7 @@ func validateChannelName(name string) string {
 	return ""
 }
 
-func (s *Server) conversationsCreate(r *apiRequest) result {
+func (s *conversationsAPI) conversationsCreate(r *apiRequest) result {
 	name := r.str("name")
 	if code := validateChannelName(name); code != "" {
 		return fail(code)
@@ -193,7 +207,7 @@ func (s *Server) conversationsCreate(r *apiRequest) result {
 	return ok(result{"channel": s.channelJSON(ch)})
 }
 
-func (s *Server) conversationsInfo(r *apiRequest) result {
+func (s *conversationsAPI) conversationsInfo(r *apiRequest) result {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ch := s.visibleChannel(r.str("channel"))
@@ -214,6 +228,24 @@ func decodeCursor(kind, c string) (string, bool) {
 		return "", false
 	}
 	return strings.CutPrefix(string(b), kind+":")
+}
+
+// cursorArg reads "cursor", a cursor of the kind, into the key it carries;
+// false means Slack would answer invalid_cursor.
+func cursorArg(r *apiRequest, kind string) (string, bool) {
+	c := r.str("cursor")
+	if c == "" {
+		return "", true
+	}
+	return decodeCursor(kind, c)
+}
+
+// nextCursor is the response_metadata.next_cursor for a page whose next key is next.
+func nextCursor(kind, next string) string {
+	if next == "" {
+		return ""
+	}
+	return encodeCursor(kind, next)
 }
 
 // limitArg reads "limit" with Slack's default and cap; bad values fall back to the default.
@@ -243,7 +275,8 @@ func page[T any](items []T, cursorKey string, limit int, keyOf func(T) string) (
 	return items[start:end], next, true
 }
 
-func (s *Server) conversationsList(r *apiRequest) result {
+// channelTypes reads conversations.list's "types" (public_channel when none).
+func channelTypes(r *apiRequest) map[string]bool {
 	types := map[string]bool{}
 	for _, t := range strings.Split(r.str("types"), ",") {
 		if t = strings.TrimSpace(t); t != "" {
@@ -253,25 +286,35 @@ func (s *Server) conversationsList(r *apiRequest) result {
 	if len(types) == 0 {
 		types["public_channel"] = true
 	}
+	return types
+}
+
+// listable reports whether conversations.list shows ch for the types asked.
+func listable(ch *Channel, types map[string]bool, excludeArchived bool) bool {
+	switch {
+	case ch == nil, excludeArchived && ch.Archived:
+		return false
+	case ch.IM && types["im"], !ch.IM && ch.Private && types["private_channel"]:
+		return true
+	}
+	return !ch.Private && types["public_channel"]
+}
+
+func (s *conversationsAPI) conversationsList(r *apiRequest) result {
+	types := channelTypes(r)
 	excludeArchived := r.boolean("exclude_archived")
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var list []*Channel
 	for _, id := range s.channelOrder {
-		ch := s.visibleChannel(id)
-		switch {
-		case ch == nil, excludeArchived && ch.Archived:
-		case ch.IM && types["im"], !ch.IM && ch.Private && types["private_channel"], !ch.Private && types["public_channel"]:
+		if ch := s.visibleChannel(id); listable(ch, types, excludeArchived) {
 			list = append(list, ch)
 		}
 	}
-	cursorKey := ""
-	if c := r.str("cursor"); c != "" {
-		var valid bool
-		if cursorKey, valid = decodeCursor("team", c); !valid {
-			return fail("invalid_cursor")
-		}
+	cursorKey, valid := cursorArg(r, "team")
+	if !valid {
+		return fail("invalid_cursor")
 	}
 	items, next, valid := page(list, cursorKey, limitArg(r, 100, MaxListLimit), func(c *Channel) string { return c.ID })
 	if !valid {
@@ -281,39 +324,28 @@ func (s *Server) conversationsList(r *apiRequest) result {
 	for _, ch := range items {
 		out = append(out, s.channelJSON(ch))
 	}
-	nextCursor := ""
-	if next != "" {
-		nextCursor = encodeCursor("team", next)
-	}
-	return ok(result{"channels": out, "response_metadata": map[string]any{"next_cursor": nextCursor}})
+	return ok(result{"channels": out, "response_metadata": map[string]any{"next_cursor": nextCursor("team", next)}})
 }
 
-func (s *Server) conversationsMembers(r *apiRequest) result {
+func (s *conversationsAPI) conversationsMembers(r *apiRequest) result {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ch := s.visibleChannel(r.str("channel"))
 	if ch == nil {
 		return fail("channel_not_found")
 	}
-	cursorKey := ""
-	if c := r.str("cursor"); c != "" {
-		var valid bool
-		if cursorKey, valid = decodeCursor("user", c); !valid {
-			return fail("invalid_cursor")
-		}
+	cursorKey, valid := cursorArg(r, "user")
+	if !valid {
+		return fail("invalid_cursor")
 	}
 	items, next, valid := page(ch.Members, cursorKey, limitArg(r, 100, MaxListLimit), func(u string) string { return u })
 	if !valid {
 		return fail("invalid_cursor")
 	}
-	nextCursor := ""
-	if next != "" {
-		nextCursor = encodeCursor("user", next)
-	}
-	return ok(result{"members": slices.Clone(items), "response_metadata": map[string]any{"next_cursor": nextCursor}})
+	return ok(result{"members": slices.Clone(items), "response_metadata": map[string]any{"next_cursor": nextCursor("user", next)}})
 }
 
-func (s *Server) conversationsJoin(r *apiRequest) result {
+func (s *conversationsAPI) conversationsJoin(r *apiRequest) result {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ch := s.visibleChannel(r.str("channel"))
@@ -338,7 +370,7 @@ func (s *Server) conversationsJoin(r *apiRequest) result {
 // and nobody is invited; with force the valid ids are invited and the bad ones are
 // reported in "errors". The error code for more ids than the limit is not documented
 // by Slack; the fake answers too_many_users.
-func (s *Server) conversationsInvite(r *apiRequest) result {
+func (s *conversationsAPI) conversationsInvite(r *apiRequest) result {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ch := s.visibleChannel(r.str("channel"))
@@ -350,20 +382,41 @@ func (s *Server) conversationsInvite(r *apiRequest) result {
 	case !s.botIsMember(ch):
 		return fail("not_in_channel")
 	}
-	var ids []string
-	for _, id := range strings.Split(r.str("users"), ",") {
-		if id = strings.TrimSpace(id); id != "" {
-			ids = append(ids, id)
-		}
-	}
+	ids := userIDs(r.str("users"))
 	if len(ids) == 0 {
 		return fail("no_user")
 	}
 	if len(ids) > s.cfg.inviteLimit {
 		return fail("too_many_users")
 	}
-	var valid []string
-	var errs []map[string]any
+	valid, errs := s.sortInvitees(ch, ids)
+	if len(errs) > 0 && (!r.boolean("force") || len(valid) == 0) {
+		res := fail(errs[0]["error"].(string))
+		res["errors"] = errs
+		return res
+	}
+	ch.Members = append(ch.Members, valid...)
+	res := ok(result{"channel": s.channelJSON(ch)})
+	if len(errs) > 0 {
+		res["errors"] = errs
+	}
+	return res
+}
+
+// userIDs reads a comma-separated list of user ids.
+func userIDs(list string) []string {
+	var ids []string
+	for _, id := range strings.Split(list, ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// sortInvitees splits the ids into those that can be invited to ch and the
+// per-user errors of the rest, in conversations.invite's shape.
+func (s *conversationsAPI) sortInvitees(ch *Channel, ids []string) (valid []string, errs []map[string]any) {
 	for _, id := range ids {
 		code := ""
 		u := s.users[id]
@@ -381,20 +434,10 @@ func (s *Server) conversationsInvite(r *apiRequest) result {
 		}
 		valid = append(valid, id)
 	}
-	if len(errs) > 0 && (!r.boolean("force") || len(valid) == 0) {
-		res := fail(errs[0]["error"].(string))
-		res["errors"] = errs
-		return res
-	}
-	ch.Members = append(ch.Members, valid...)
-	res := ok(result{"channel": s.channelJSON(ch)})
-	if len(errs) > 0 {
-		res["errors"] = errs
-	}
-	return res
+	return valid, errs
 }
 
-func (s *Server) conversationsKick(r *apiRequest) result {
+func (s *conversationsAPI) conversationsKick(r *apiRequest) result {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ch := s.visibleChannel(r.str("channel"))
@@ -415,7 +458,7 @@ func (s *Server) conversationsKick(r *apiRequest) result {
 	return ok(nil)
 }
 
-func (s *Server) setChannelText(r *apiRequest, arg string, limit int, set func(*Channel, string)) result {
+func (s *conversationsAPI) setChannelText(r *apiRequest, arg string, limit int, set func(*Channel, string)) result {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ch := s.visibleChannel(r.str("channel"))
@@ -434,15 +477,15 @@ func (s *Server) setChannelText(r *apiRequest, arg string, limit int, set func(*
 	return ok(result{"channel": s.channelJSON(ch)})
 }
 
-func (s *Server) conversationsSetTopic(r *apiRequest) result {
+func (s *conversationsAPI) conversationsSetTopic(r *apiRequest) result {
 	return s.setChannelText(r, "topic", MaxTopic, func(c *Channel, v string) { c.Topic = v })
 }
 
-func (s *Server) conversationsSetPurpose(r *apiRequest) result {
+func (s *conversationsAPI) conversationsSetPurpose(r *apiRequest) result {
 	return s.setChannelText(r, "purpose", MaxPurpose, func(c *Channel, v string) { c.Purpose = v })
 }
 
-func (s *Server) conversationsArchive(r *apiRequest) result {
+func (s *conversationsAPI) conversationsArchive(r *apiRequest) result {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ch := s.visibleChannel(r.str("channel"))
@@ -493,7 +536,7 @@ func inWindow(ts string, lo, hi int64) bool {
 // readableChannel applies the access rules of conversations.history/replies: a
 // direct message needs the im:history scope, and a bot reads only channels it
 // is a member of.
-func (s *Server) readableChannel(id string) (*Channel, string) {
+func (s *conversationsAPI) readableChannel(id string) (*Channel, string) {
 	if strings.HasPrefix(id, "D") && s.cfg.withoutScope["im:history"] {
 		return nil, "missing_scope"
 	}
@@ -507,7 +550,7 @@ func (s *Server) readableChannel(id string) (*Channel, string) {
 	return ch, ""
 }
 
-func (s *Server) conversationsHistory(r *apiRequest) result {
+func (s *conversationsAPI) conversationsHistory(r *apiRequest) result {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ch, code := s.readableChannel(r.str("channel"))
@@ -530,7 +573,7 @@ func (s *Server) conversationsHistory(r *apiRequest) result {
 
 // conversationsReplies returns a thread oldest first. Like Slack, the parent message
 // comes first on every page; limit counts the replies after it.
-func (s *Server) conversationsReplies(r *apiRequest) result {
+func (s *conversationsAPI) conversationsReplies(r *apiRequest) result {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ch, code := s.readableChannel(r.str("channel"))
@@ -558,13 +601,10 @@ func (s *Server) conversationsReplies(r *apiRequest) result {
 	return res
 }
 
-func (s *Server) messagePage(r *apiRequest, list []*Message, maxLimit int, extra result) result {
-	cursorKey := ""
-	if c := r.str("cursor"); c != "" {
-		var valid bool
-		if cursorKey, valid = decodeCursor("next_ts", c); !valid {
-			return fail("invalid_cursor")
-		}
+func (s *conversationsAPI) messagePage(r *apiRequest, list []*Message, maxLimit int, extra result) result {
+	cursorKey, valid := cursorArg(r, "next_ts")
+	if !valid {
+		return fail("invalid_cursor")
 	}
 	items, next, valid := page(list, cursorKey, limitArg(r, 100, maxLimit), func(m *Message) string { return m.TS })
 	if !valid {
@@ -579,11 +619,7 @@ func (s *Server) messagePage(r *apiRequest, list []*Message, maxLimit int, extra
 		}
 		out = append(out, mj)
 	}
-	nextCursor := ""
-	if next != "" {
-		nextCursor = encodeCursor("next_ts", next)
-	}
-	res := ok(result{"messages": out, "has_more": next != "", "response_metadata": map[string]any{"next_cursor": nextCursor}})
+	res := ok(result{"messages": out, "has_more": next != "", "response_metadata": map[string]any{"next_cursor": nextCursor("next_ts", next)}})
 	for k, v := range extra {
 		res[k] = v
 	}
@@ -592,7 +628,7 @@ func (s *Server) messagePage(r *apiRequest, list []*Message, maxLimit int, extra
 
 // dmWith returns the bot's direct-message channel with a user, opening it if needed,
 // and whether it already existed.
-func (s *Server) dmWith(userID string) (*Channel, bool) {
+func (s *world) dmWith(userID string) (*Channel, bool) {
 	for _, id := range s.channelOrder {
 		if ch := s.channels[id]; ch.IM && slices.Contains(ch.Members, userID) {
 			return ch, true
@@ -605,7 +641,7 @@ func (s *Server) dmWith(userID string) (*Channel, bool) {
 }
 
 // conversationsOpen opens a direct message with one user; group DMs are not faked.
-func (s *Server) conversationsOpen(r *apiRequest) result {
+func (s *conversationsAPI) conversationsOpen(r *apiRequest) result {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if id := r.str("channel"); id != "" {
@@ -632,7 +668,7 @@ func (s *Server) conversationsOpen(r *apiRequest) result {
 
 // writableChannel applies chat.postMessage's access rules. A user id opens (or
 // reuses) the bot's direct message with that user, as Slack does.
-func (s *Server) writableChannel(idOrName string) (*Channel, string) {
+func (s *chatAPI) writableChannel(idOrName string) (*Channel, string) {
 	ch := s.lookupChannel(idOrName)
 	if ch == nil {
 		if u := s.users[idOrName]; u != nil && !u.Deleted && !u.IsBot {
@@ -669,7 +705,7 @@ func messageArgs(r *apiRequest) (text string, blocks, attachments, metadata json
 
 // chatPostMessage posts as the bot. A thread_ts that names no message is accepted
 // and kept, as Slack does not document an error for it.
-func (s *Server) chatPostMessage(r *apiRequest) result {
+func (s *chatAPI) chatPostMessage(r *apiRequest) result {
 	text, blocks, attachments, metadata := messageArgs(r)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -688,7 +724,7 @@ func (s *Server) chatPostMessage(r *apiRequest) result {
 	return ok(result{"channel": ch.ID, "ts": m.TS, "message": s.messageJSON(m)})
 }
 
-func (s *Server) chatPostEphemeral(r *apiRequest) result {
+func (s *chatAPI) chatPostEphemeral(r *apiRequest) result {
 	text, blocks, attachments, _ := messageArgs(r)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -716,7 +752,7 @@ func (s *Server) chatPostEphemeral(r *apiRequest) result {
 
 // chatUpdate follows Slack's documented rule: text without blocks removes the old
 // blocks; neither keeps the message as it was.
-func (s *Server) chatUpdate(r *apiRequest) result {
+func (s *chatAPI) chatUpdate(r *apiRequest) result {
 	text, blocks, attachments, _ := messageArgs(r)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -755,7 +791,7 @@ func (s *Server) chatUpdate(r *apiRequest) result {
 	return ok(result{"channel": ch.ID, "ts": m.TS, "text": m.Text, "message": s.messageJSON(m)})
 }
 
-func (s *Server) chatDelete(r *apiRequest) result {
+func (s *chatAPI) chatDelete(r *apiRequest) result {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ch := s.visibleChannel(r.str("channel"))
@@ -773,14 +809,14 @@ func (s *Server) chatDelete(r *apiRequest) result {
 	return ok(result{"channel": ch.ID, "ts": r.str("ts")})
 }
 
-func (s *Server) deleteMessage(channelID, ts string) {
+func (s *world) deleteMessage(channelID, ts string) {
 	s.messages[channelID] = slices.DeleteFunc(s.messages[channelID], func(m *Message) bool { return m.TS == ts })
 	if ch := s.channels[channelID]; ch != nil {
 		ch.Pins = slices.DeleteFunc(ch.Pins, func(p string) bool { return p == ts })
 	}
 }
 
-func (s *Server) chatGetPermalink(r *apiRequest) result {
+func (s *chatAPI) chatGetPermalink(r *apiRequest) result {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ch := s.visibleChannel(r.str("channel"))
@@ -798,7 +834,7 @@ func (s *Server) chatGetPermalink(r *apiRequest) result {
 	return ok(result{"channel": ch.ID, "permalink": link})
 }
 
-func (s *Server) pinsAdd(r *apiRequest) result {
+func (s *chatAPI) pinsAdd(r *apiRequest) result {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ch := s.visibleChannel(r.str("channel"))
@@ -819,7 +855,7 @@ func (s *Server) pinsAdd(r *apiRequest) result {
 	return ok(nil)
 }
 
-func (s *Server) pinsList(r *apiRequest) result {
+func (s *chatAPI) pinsList(r *apiRequest) result {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ch := s.visibleChannel(r.str("channel"))
@@ -837,7 +873,7 @@ func (s *Server) pinsList(r *apiRequest) result {
 	return ok(result{"items": items})
 }
 
-func (s *Server) bookmarkJSON(b Bookmark) map[string]any {
+func (s *bookmarksAPI) bookmarkJSON(b Bookmark) map[string]any {
 	return map[string]any{
 		"id": b.ID, "channel_id": b.ChannelID, "title": b.Title, "link": b.Link, "emoji": b.Emoji,
 		"icon_url": "", "type": b.Type, "date_created": b.Created.Unix(), "date_updated": 0,
@@ -846,7 +882,7 @@ func (s *Server) bookmarkJSON(b Bookmark) map[string]any {
 	}
 }
 
-func (s *Server) bookmarksAdd(r *apiRequest) result {
+func (s *bookmarksAPI) bookmarksAdd(r *apiRequest) result {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ch := s.visibleChannel(r.str("channel_id"))
@@ -871,7 +907,7 @@ func (s *Server) bookmarksAdd(r *apiRequest) result {
 	return ok(result{"bookmark": s.bookmarkJSON(b)})
 }
 
-func (s *Server) bookmarksList(r *apiRequest) result {
+func (s *bookmarksAPI) bookmarksList(r *apiRequest) result {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ch := s.visibleChannel(r.str("channel_id"))
@@ -885,7 +921,7 @@ func (s *Server) bookmarksList(r *apiRequest) result {
 	return ok(result{"bookmarks": out})
 }
 
-func (s *Server) reactionsAdd(r *apiRequest) result {
+func (s *chatAPI) reactionsAdd(r *apiRequest) result {
 	name := strings.Trim(r.str("name"), ":")
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -915,7 +951,7 @@ func (s *Server) reactionsAdd(r *apiRequest) result {
 	return ok(nil)
 }
 
-func (s *Server) usersInfo(r *apiRequest) result {
+func (s *directoryAPI) usersInfo(r *apiRequest) result {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	u := s.users[r.str("user")]
@@ -925,7 +961,7 @@ func (s *Server) usersInfo(r *apiRequest) result {
 	return ok(result{"user": s.userJSON(u)})
 }
 
-func (s *Server) usersLookupByEmail(r *apiRequest) result {
+func (s *directoryAPI) usersLookupByEmail(r *apiRequest) result {
 	email := strings.TrimSpace(r.str("email"))
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -938,7 +974,7 @@ func (s *Server) usersLookupByEmail(r *apiRequest) result {
 	return fail("users_not_found")
 }
 
-func (s *Server) usergroupJSON(g *UserGroup, withUsers bool) map[string]any {
+func (s *directoryAPI) usergroupJSON(g *UserGroup, withUsers bool) map[string]any {
 	out := map[string]any{
 		"id": g.ID, "team_id": s.cfg.teamID, "is_usergroup": true, "name": g.Name, "handle": g.Handle,
 		"description": "", "user_count": len(g.Users),
@@ -949,7 +985,7 @@ func (s *Server) usergroupJSON(g *UserGroup, withUsers bool) map[string]any {
 	return out
 }
 
-func (s *Server) usergroupsList(r *apiRequest) result {
+func (s *directoryAPI) usergroupsList(r *apiRequest) result {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]map[string]any, 0, len(s.groupOrder))
@@ -959,7 +995,7 @@ func (s *Server) usergroupsList(r *apiRequest) result {
 	return ok(result{"usergroups": out})
 }
 
-func (s *Server) usergroupsUsersList(r *apiRequest) result {
+func (s *directoryAPI) usergroupsUsersList(r *apiRequest) result {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	g := s.groups[r.str("usergroup")]

@@ -102,7 +102,7 @@ var consentPage = template.Must(template.New("consent").Parse(`<!doctype html>
 
 // checkAuthorize validates an authorization request and returns the
 // problem, or "".
-func (s *Server) checkAuthorize(q url.Values) string {
+func (s *signIn) checkAuthorize(q url.Values) string {
 	switch {
 	case q.Get("client_id") != s.cfg.clientID:
 		return "invalid_client_id"
@@ -121,13 +121,17 @@ func (s *Server) checkAuthorize(q url.Values) string {
 	return ""
 }
 
-func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
+// authorizeParams are the parameters of an authorization request the
+// consent page carries over.
+var authorizeParams = []string{"client_id", "response_type", "scope", "redirect_uri", "state", "nonce", "team", "code_challenge", "code_challenge_method"}
+
+func (s *signIn) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "invalid_request", http.StatusBadRequest)
 		return
 	}
 	params := url.Values{}
-	for _, k := range []string{"client_id", "response_type", "scope", "redirect_uri", "state", "nonce", "team", "code_challenge", "code_challenge_method"} {
+	for _, k := range authorizeParams {
 		if v := r.Form.Get(k); v != "" {
 			params.Set(k, v)
 		}
@@ -136,6 +140,34 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, problem, http.StatusBadRequest)
 		return
 	}
+	switch r.Method {
+	case http.MethodGet:
+		s.consent(w, params)
+	case http.MethodPost:
+		s.grant(w, r, params)
+	default:
+		w.Header().Set("Allow", "GET, POST")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	}
+}
+
+// consent shows the consent page: a "Continue as" button per person.
+func (s *signIn) consent(w http.ResponseWriter, params url.Values) {
+	s.mu.Lock()
+	var users []User
+	for _, id := range s.userOrder {
+		if u := s.users[id]; !u.IsBot && !u.Deleted {
+			users = append(users, *u)
+		}
+	}
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_ = consentPage.Execute(w, map[string]any{"Team": s.cfg.teamName, "App": s.cfg.botName, "Users": users, "Params": params})
+}
+
+// grant answers the consent page: back to the redirect_uri with a fresh
+// code for the person chosen, or with access_denied on Cancel.
+func (s *signIn) grant(w http.ResponseWriter, r *http.Request, params url.Values) {
 	redirect := func(extra url.Values) {
 		u, _ := url.Parse(params.Get("redirect_uri"))
 		q := u.Query()
@@ -148,44 +180,27 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		u.RawQuery = q.Encode()
 		http.Redirect(w, r, u.String(), http.StatusFound)
 	}
-	switch r.Method {
-	case http.MethodGet:
-		s.mu.Lock()
-		var users []User
-		for _, id := range s.userOrder {
-			if u := s.users[id]; !u.IsBot && !u.Deleted {
-				users = append(users, *u)
-			}
-		}
-		s.mu.Unlock()
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_ = consentPage.Execute(w, map[string]any{"Team": s.cfg.teamName, "App": s.cfg.botName, "Users": users, "Params": params})
-	case http.MethodPost:
-		if r.PostForm.Get("cancel") != "" {
-			redirect(url.Values{"error": {"access_denied"}})
-			return
-		}
-		u, found := s.User(r.PostForm.Get("user_id"))
-		if !found || u.IsBot || u.Deleted {
-			http.Error(w, "user_not_found", http.StatusBadRequest)
-			return
-		}
-		code := randomToken(24)
-		s.oidc.mu.Lock()
-		if s.oidc.codes == nil {
-			s.oidc.codes = map[string]*authCode{}
-		}
-		s.oidc.codes[code] = &authCode{userID: u.ID, clientID: params.Get("client_id"), redirectURI: params.Get("redirect_uri"),
-			nonce: params.Get("nonce"), challenge: params.Get("code_challenge"), expires: s.cfg.now().Add(CodeTTL)}
-		s.oidc.mu.Unlock()
-		redirect(url.Values{"code": {code}})
-	default:
-		w.Header().Set("Allow", "GET, POST")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	if r.PostForm.Get("cancel") != "" {
+		redirect(url.Values{"error": {"access_denied"}})
+		return
 	}
+	u, found := s.User(r.PostForm.Get("user_id"))
+	if !found || u.IsBot || u.Deleted {
+		http.Error(w, "user_not_found", http.StatusBadRequest)
+		return
+	}
+	code := randomToken(24)
+	s.oidc.mu.Lock()
+	if s.oidc.codes == nil {
+		s.oidc.codes = map[string]*authCode{}
+	}
+	s.oidc.codes[code] = &authCode{userID: u.ID, clientID: params.Get("client_id"), redirectURI: params.Get("redirect_uri"),
+		nonce: params.Get("nonce"), challenge: params.Get("code_challenge"), expires: s.cfg.now().Add(CodeTTL)}
+	s.oidc.mu.Unlock()
+	redirect(url.Values{"code": {code}})
 }
 
-func (s *Server) openIDConnectToken(r *apiRequest) result {
+func (s *signIn) openIDConnectToken(r *apiRequest) result {
 	clientID, secret := r.str("client_id"), r.str("client_secret")
 	switch {
 	case clientID == "":
@@ -241,7 +256,7 @@ func (s *Server) openIDConnectToken(r *apiRequest) result {
 	return ok(result{"access_token": token, "token_type": "Bearer", "id_token": s.signJWT(claims)})
 }
 
-func (s *Server) openIDConnectUserInfo(r *apiRequest) result {
+func (s *signIn) openIDConnectUserInfo(r *apiRequest) result {
 	u, found := s.User(s.oidc.userForToken(r.token))
 	if !found {
 		return fail("invalid_auth")
@@ -250,7 +265,7 @@ func (s *Server) openIDConnectUserInfo(r *apiRequest) result {
 }
 
 // claims are the OpenID Connect claims Slack reports for a person.
-func (s *Server) claims(u User) map[string]any {
+func (s *signIn) claims(u User) map[string]any {
 	team := u.TeamID
 	if team == "" {
 		team = s.cfg.teamID
@@ -271,7 +286,7 @@ func (s *Server) claims(u User) map[string]any {
 	}
 }
 
-func (s *Server) signJWT(claims map[string]any) string {
+func (s *signIn) signJWT(claims map[string]any) string {
 	key := s.oidc.signingKey()
 	header, _ := json.Marshal(map[string]string{"alg": "RS256", "typ": "JWT", "kid": "fake-key-1"})
 	body, _ := json.Marshal(claims)
@@ -284,7 +299,7 @@ func (s *Server) signJWT(claims map[string]any) string {
 	return signing + "." + base64.RawURLEncoding.EncodeToString(sig)
 }
 
-func (s *Server) serveKeys(w http.ResponseWriter, _ *http.Request) {
+func (s *signIn) serveKeys(w http.ResponseWriter, _ *http.Request) {
 	pub := s.oidc.signingKey().PublicKey
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{"keys": []map[string]string{{
@@ -294,7 +309,7 @@ func (s *Server) serveKeys(w http.ResponseWriter, _ *http.Request) {
 	}}})
 }
 
-func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request) {
+func (s *signIn) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 	base := "http://" + r.Host
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{

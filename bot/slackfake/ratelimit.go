@@ -87,7 +87,7 @@ func (l *limiter) limit(key string, limit int, now time.Time) time.Duration {
 // it had elapsed, leaving out those arriving within 100 ms of the 429 (sent
 // before the client could have read it). Only calls under WithRateLimits are
 // counted.
-func (s *Server) PrematureCalls() map[string]int {
+func (s *faultInjector) PrematureCalls() map[string]int {
 	s.limits.mu.Lock()
 	defer s.limits.mu.Unlock()
 	out := make(map[string]int, len(s.limits.premature))
@@ -122,8 +122,8 @@ func (l *limiter) take(key string, limit int, now time.Time) time.Duration {
 
 // rateLimited applies the tier limits to a call; a zero result lets it
 // through.
-func (s *Server) rateLimited(method string, channel string, now time.Time) time.Duration {
-	if !s.cfg.rateLimits {
+func (s *faultInjector) rateLimited(method string, channel string, now time.Time) time.Duration {
+	if !s.tiers {
 		return 0
 	}
 	if method == "chat.postMessage" {

@@ -28,19 +28,19 @@ type trigger struct {
 
 // NewTriggerID issues a trigger_id valid for ttl (the server's default, 3 s, when
 // ttl is 0). views.open accepts it once.
-func (s *Server) NewTriggerID(ttl time.Duration) string {
+func (s *modals) NewTriggerID(ttl time.Duration) string {
 	return s.NewTriggerIDFor("", "", ttl)
 }
 
 // NewTriggerIDFor issues a trigger_id for a user; viewID, when set, names the view
 // the interaction came from, whose stack views.push will push onto.
-func (s *Server) NewTriggerIDFor(userID, viewID string, ttl time.Duration) string {
+func (s *modals) NewTriggerIDFor(userID, viewID string, ttl time.Duration) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.newTriggerLocked(userID, viewID, ttl)
 }
 
-func (s *Server) newTriggerLocked(userID, viewID string, ttl time.Duration) string {
+func (s *modals) newTriggerLocked(userID, viewID string, ttl time.Duration) string {
 	if ttl <= 0 {
 		ttl = s.cfg.triggerTTL
 	}
@@ -53,7 +53,7 @@ func (s *Server) newTriggerLocked(userID, viewID string, ttl time.Duration) stri
 }
 
 // checkTrigger returns the error code views.open/push give for a trigger_id, or "".
-func (s *Server) checkTrigger(id string, now time.Time) (*trigger, string) {
+func (s *modals) checkTrigger(id string, now time.Time) (*trigger, string) {
 	t, ok := s.triggers[id]
 	switch {
 	case !ok:
@@ -80,13 +80,13 @@ type responseURL struct {
 // NewResponseURL issues a response_url for a channel and user, as Slack sends with a
 // slash command. The Driver issues one per delivery; call this when building
 // payloads by hand.
-func (s *Server) NewResponseURL(channelID, userID string) string {
+func (s *responder) NewResponseURL(channelID, userID string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.newResponseURLLocked(channelID, userID, "", "", "")
 }
 
-func (s *Server) newResponseURLLocked(channelID, userID, messageTS, threadTS, triggerID string) string {
+func (s *responder) newResponseURLLocked(channelID, userID, messageTS, threadTS, triggerID string) string {
 	s.seq++
 	h := fnv.New64a()
 	fmt.Fprintf(h, "resp/%d", s.seq)
@@ -95,7 +95,7 @@ func (s *Server) newResponseURLLocked(channelID, userID, messageTS, threadTS, tr
 		id: id, channelID: channelID, userID: userID, messageTS: messageTS, threadTS: threadTS,
 		triggerID: triggerID, created: s.cfg.now(),
 	}
-	return s.http.URL + "/response/" + id
+	return s.base + "/response/" + id
 }
 
 // ResponsePost is one post the bot made to a response_url.
@@ -129,11 +129,11 @@ type responseBody struct {
 // rules apply: JSON bodies only, five uses within thirty minutes. Refusals answer
 // 404 with a JSON {"ok":false,"error":"used_url"|"expired_url"} body; Slack's exact
 // status for them is not documented.
-func (s *Server) serveResponseURL(w http.ResponseWriter, r *http.Request) {
+func (s *responder) serveResponseURL(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	body, _ := io.ReadAll(io.LimitReader(r.Body, maxRequestBody))
 	now := s.cfg.now()
-	post := ResponsePost{URL: s.http.URL + "/response/" + id, Body: body, Time: now}
+	post := ResponsePost{URL: s.base + "/response/" + id, Body: body, Time: now}
 
 	reply := func(status int, code string, messages []string) {
 		post.Status, post.Error = status, code
@@ -206,7 +206,7 @@ func (s *Server) serveResponseURL(w http.ResponseWriter, r *http.Request) {
 }
 
 // applyResponsePost makes a response_url post visible the way Slack would.
-func (s *Server) applyResponsePost(ru *responseURL, rb responseBody) {
+func (s *responder) applyResponsePost(ru *responseURL, rb responseBody) {
 	switch {
 	case rb.DeleteOriginal && ru.messageTS != "":
 		s.deleteMessage(ru.channelID, ru.messageTS)
@@ -237,22 +237,22 @@ func (s *Server) applyResponsePost(ru *responseURL, rb responseBody) {
 
 // ResponsePosts returns the posts made to one response_url, oldest first, refused
 // ones included (see ResponsePost.Error).
-func (s *Server) ResponsePosts(responseURL string) []ResponsePost {
+func (s *responder) ResponsePosts(responseURL string) []ResponsePost {
 	return s.filterResponses(func(p ResponsePost) bool { return p.URL == responseURL })
 }
 
 // ResponsePostsForTrigger returns the response_url posts tied to the delivery that
 // carried triggerID (slash command or interaction), oldest first.
-func (s *Server) ResponsePostsForTrigger(triggerID string) []ResponsePost {
+func (s *responder) ResponsePostsForTrigger(triggerID string) []ResponsePost {
 	return s.filterResponses(func(p ResponsePost) bool { return p.TriggerID == triggerID })
 }
 
 // AllResponsePosts returns every response_url post, oldest first.
-func (s *Server) AllResponsePosts() []ResponsePost {
+func (s *responder) AllResponsePosts() []ResponsePost {
 	return s.filterResponses(func(ResponsePost) bool { return true })
 }
 
-func (s *Server) filterResponses(keep func(ResponsePost) bool) []ResponsePost {
+func (s *responder) filterResponses(keep func(ResponsePost) bool) []ResponsePost {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []ResponsePost
@@ -266,7 +266,7 @@ func (s *Server) filterResponses(keep func(ResponsePost) bool) []ResponsePost {
 
 // WaitResponsePosts waits until at least n posts were made to responseURL (the bot
 // often answers asynchronously) and returns them, or fails when ctx is done.
-func (s *Server) WaitResponsePosts(ctx context.Context, responseURL string, n int) ([]ResponsePost, error) {
+func (s *responder) WaitResponsePosts(ctx context.Context, responseURL string, n int) ([]ResponsePost, error) {
 	for {
 		s.mu.Lock()
 		changed := s.changed

@@ -2,6 +2,7 @@ package slackfake
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -135,10 +136,32 @@ func WithoutScope(scope string) Option {
 }
 
 // Server is a fake Slack Web API with state. All methods are safe for concurrent use.
+//
+// The workspace (users, user groups, channels, messages, views, trigger ids,
+// response_urls), with the methods that seed and read it, is the world it
+// embeds; the other parts each embed one responsibility: the call log
+// (recorder), fault injection and tier rate limits (faultInjector), modal
+// views and trigger ids (modals), response_url endpoints (responder), Sign in
+// with Slack (signIn) and Socket Mode (socketMode). The Web API methods are
+// served by conversationsAPI, chatAPI, bookmarksAPI and directoryAPI
+// (methods.go), and by modals, signIn and socketMode for their own.
 type Server struct {
-	cfg    config
+	world
+	recorder
+	faultInjector
+	modals
+	responder
+	signIn
+	socketMode
+
 	http   *httptest.Server
 	routes map[string]route
+}
+
+// world is the fake workspace. mu guards everything in it; the parts of the
+// Server that act on it hold a pointer to it.
+type world struct {
+	cfg config
 
 	mu           sync.Mutex
 	seq          int
@@ -157,14 +180,44 @@ type Server struct {
 	responseURLs map[string]*responseURL
 	responses    []ResponsePost
 	changed      chan struct{} // closed and replaced whenever a response post is recorded
+}
 
+// recorder is the log of Web API calls. callMu guards it on its own.
+type recorder struct {
 	callMu sync.Mutex
 	calls  []Call
+}
+
+// faultInjector holds the injected faults and, when tiers is set, applies
+// Slack's per-method rate-limit tiers.
+type faultInjector struct {
 	faults faults
 	limits limiter
+	tiers  bool
+}
 
-	sock socketHub
+// modals serves views.open, views.push and views.update, issues trigger ids
+// and applies the app's answers to view submissions.
+type modals struct{ *world }
+
+// responder issues response_urls and serves the posts made to them, under
+// base, the fake's address.
+type responder struct {
+	*world
+	base string
+}
+
+// signIn is Sign in with Slack (OpenID Connect): the consent page, codes,
+// tokens and the signing key.
+type signIn struct {
+	*world
 	oidc oidcState
+}
+
+// socketMode is apps.connections.open and the Socket Mode WebSocket.
+type socketMode struct {
+	*world
+	sock socketHub
 }
 
 // New starts a fake Slack server on a loopback port. Call Close when done.
@@ -191,9 +244,8 @@ func New(opts ...Option) *Server {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	s := &Server{
+	s := &Server{world: world{
 		cfg:          cfg,
-		routes:       routeTable(),
 		users:        map[string]*User{},
 		groups:       map[string]*UserGroup{},
 		channels:     map[string]*Channel{},
@@ -202,7 +254,13 @@ func New(opts ...Option) *Server {
 		views:        map[string]*View{},
 		responseURLs: map[string]*responseURL{},
 		changed:      make(chan struct{}),
-	}
+	}}
+	w := &s.world
+	s.faultInjector.tiers = cfg.rateLimits
+	s.modals = modals{w}
+	s.signIn = signIn{world: w}
+	s.socketMode = socketMode{world: w}
+	s.routes = s.routeTable()
 	s.faults.init(cfg.seed)
 	s.sock.init()
 	s.AddUser(User{ID: cfg.botUserID, Name: cfg.botName, RealName: cfg.botName, IsBot: true})
@@ -216,6 +274,8 @@ func New(opts ...Option) *Server {
 		_ = s.http.Listener.Close()
 		s.http.Listener = l
 	}
+	// The address httptest.Server.Start reports as its URL.
+	s.responder = responder{world: w, base: "http://" + s.http.Listener.Addr().String()}
 	s.http.Start()
 	return s
 }
@@ -288,14 +348,14 @@ type Call struct {
 func (c Call) OK() bool { return c.Status == http.StatusOK && c.Error == "" }
 
 // Calls returns every recorded call, oldest first.
-func (s *Server) Calls() []Call {
+func (s *recorder) Calls() []Call {
 	s.callMu.Lock()
 	defer s.callMu.Unlock()
 	return append([]Call(nil), s.calls...)
 }
 
 // CallsTo returns the recorded calls to one method, oldest first.
-func (s *Server) CallsTo(method string) []Call {
+func (s *recorder) CallsTo(method string) []Call {
 	s.callMu.Lock()
 	defer s.callMu.Unlock()
 	var out []Call
@@ -309,13 +369,13 @@ func (s *Server) CallsTo(method string) []Call {
 
 // Reset forgets the recorded calls. State (channels, messages, views...) and faults
 // are kept; use ClearFaults for the latter.
-func (s *Server) Reset() {
+func (s *recorder) Reset() {
 	s.callMu.Lock()
 	defer s.callMu.Unlock()
 	s.calls = nil
 }
 
-func (s *Server) record(c Call) {
+func (s *recorder) record(c Call) {
 	s.callMu.Lock()
 	defer s.callMu.Unlock()
 	s.calls = append(s.calls, c)
@@ -376,7 +436,7 @@ func failWithMessages(code string, messages []string) result {
 	return result{"ok": false, "error": code, "response_metadata": map[string]any{"messages": messages}}
 }
 
-type handler func(*Server, *apiRequest) result
+type handler func(*apiRequest) result
 
 // tokenKind says which token a method wants.
 type tokenKind int
@@ -396,53 +456,88 @@ type route struct {
 }
 
 // routeTable is the whole Web API surface of the fake.
-func routeTable() map[string]route {
+func (s *Server) routeTable() map[string]route {
+	w := &s.world
+	conv, chat, bm, dir := &conversationsAPI{w}, &chatAPI{w}, &bookmarksAPI{w}, &directoryAPI{w}
 	return map[string]route{
-		"auth.test":                {h: (*Server).authTest},
-		"openid.connect.token":     {h: (*Server).openIDConnectToken, kind: noTokenKind},
-		"openid.connect.userInfo":  {h: (*Server).openIDConnectUserInfo, kind: userTokenKind},
-		"apps.connections.open":    {h: (*Server).appsConnectionsOpen, kind: appTokenKind},
-		"conversations.create":     {h: (*Server).conversationsCreate},
-		"conversations.info":       {h: (*Server).conversationsInfo},
-		"conversations.list":       {h: (*Server).conversationsList},
-		"conversations.members":    {h: (*Server).conversationsMembers},
-		"conversations.join":       {h: (*Server).conversationsJoin},
-		"conversations.open":       {h: (*Server).conversationsOpen},
-		"conversations.invite":     {h: (*Server).conversationsInvite},
-		"conversations.kick":       {h: (*Server).conversationsKick},
-		"conversations.setTopic":   {h: (*Server).conversationsSetTopic},
-		"conversations.setPurpose": {h: (*Server).conversationsSetPurpose},
-		"conversations.archive":    {h: (*Server).conversationsArchive},
-		"conversations.history":    {h: (*Server).conversationsHistory},
-		"conversations.replies":    {h: (*Server).conversationsReplies},
-		"chat.postMessage":         {h: (*Server).chatPostMessage},
-		"chat.postEphemeral":       {h: (*Server).chatPostEphemeral},
-		"chat.update":              {h: (*Server).chatUpdate},
-		"chat.delete":              {h: (*Server).chatDelete},
-		"chat.getPermalink":        {h: (*Server).chatGetPermalink},
-		"pins.add":                 {h: (*Server).pinsAdd},
-		"pins.list":                {h: (*Server).pinsList},
-		"bookmarks.add":            {h: (*Server).bookmarksAdd},
-		"bookmarks.list":           {h: (*Server).bookmarksList},
-		"reactions.add":            {h: (*Server).reactionsAdd},
-		"users.info":               {h: (*Server).usersInfo},
-		"users.lookupByEmail":      {h: (*Server).usersLookupByEmail},
-		"usergroups.list":          {h: (*Server).usergroupsList},
-		"usergroups.users.list":    {h: (*Server).usergroupsUsersList},
-		"views.open":               {h: (*Server).viewsOpen},
-		"views.push":               {h: (*Server).viewsPush},
-		"views.update":             {h: (*Server).viewsUpdate},
+		"auth.test":                {h: dir.authTest},
+		"openid.connect.token":     {h: s.signIn.openIDConnectToken, kind: noTokenKind},
+		"openid.connect.userInfo":  {h: s.signIn.openIDConnectUserInfo, kind: userTokenKind},
+		"apps.connections.open":    {h: s.socketMode.appsConnectionsOpen, kind: appTokenKind},
+		"conversations.create":     {h: conv.conversationsCreate},
+		"conversations.info":       {h: conv.conversationsInfo},
+		"conversations.list":       {h: conv.conversationsList},
+		"conversations.members":    {h: conv.conversationsMembers},
+		"conversations.join":       {h: conv.conversationsJoin},
+		"conversations.open":       {h: conv.conversationsOpen},
+		"conversations.invite":     {h: conv.conversationsInvite},
+		"conversations.kick":       {h: conv.conversationsKick},
+		"conversations.setTopic":   {h: conv.conversationsSetTopic},
+		"conversations.setPurpose": {h: conv.conversationsSetPurpose},
+		"conversations.archive":    {h: conv.conversationsArchive},
+		"conversations.history":    {h: conv.conversationsHistory},
+		"conversations.replies":    {h: conv.conversationsReplies},
+		"chat.postMessage":         {h: chat.chatPostMessage},
+		"chat.postEphemeral":       {h: chat.chatPostEphemeral},
+		"chat.update":              {h: chat.chatUpdate},
+		"chat.delete":              {h: chat.chatDelete},
+		"chat.getPermalink":        {h: chat.chatGetPermalink},
+		"pins.add":                 {h: chat.pinsAdd},
+		"pins.list":                {h: chat.pinsList},
+		"bookmarks.add":            {h: bm.bookmarksAdd},
+		"bookmarks.list":           {h: bm.bookmarksList},
+		"reactions.add":            {h: chat.reactionsAdd},
+		"users.info":               {h: dir.usersInfo},
+		"users.lookupByEmail":      {h: dir.usersLookupByEmail},
+		"usergroups.list":          {h: dir.usergroupsList},
+		"usergroups.users.list":    {h: dir.usergroupsUsersList},
+		"views.open":               {h: s.modals.viewsOpen},
+		"views.push":               {h: s.modals.viewsPush},
+		"views.update":             {h: s.modals.viewsUpdate},
 	}
 }
 
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
-	method := r.PathValue("method")
-	call := Call{Method: method, Time: s.cfg.now(), Args: url.Values{}}
-
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBody))
+	call, req, err := s.readCall(r)
 	if err != nil {
 		http.Error(w, "read body", http.StatusBadRequest)
 		return
+	}
+	fault := s.faults.pick(call)
+	if wait := s.rateLimited(req.method, req.args.Get("channel"), call.Time); wait > 0 && fault.Status == 0 {
+		fault.Status, fault.RetryAfter = http.StatusTooManyRequests, max(wait, time.Second)
+	}
+	if fault.Delay > 0 && !sleep(r.Context(), fault.Delay) {
+		call.Status = 499 // client went away; nginx's code, for the record only
+		s.record(call)
+		return
+	}
+	if s.answerFault(w, &call, req, fault) {
+		return
+	}
+
+	rt, found := s.routes[req.method]
+	if !found {
+		res := fail("unknown_method")
+		res["req_method"] = req.method
+		s.writeJSON(w, &call, http.StatusOK, res)
+		return
+	}
+	if code := s.checkToken(req.token, rt.kind); code != "" {
+		s.writeJSON(w, &call, http.StatusOK, fail(code))
+		return
+	}
+	res := rt.h(req)
+	s.writeJSON(w, &call, http.StatusOK, res)
+}
+
+// readCall decodes one Web API call: its method, arguments and token.
+func (s *Server) readCall(r *http.Request) (Call, *apiRequest, error) {
+	method := r.PathValue("method")
+	call := Call{Method: method, Time: s.cfg.now(), Args: url.Values{}}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBody))
+	if err != nil {
+		return call, nil, err
 	}
 	call.Body = body
 	req := &apiRequest{method: method, args: url.Values{}, now: call.Time, host: r.Host}
@@ -453,60 +548,47 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		req.token = req.args.Get("token")
 	}
 	call.Token = req.token
+	return call, req, nil
+}
 
-	fault := s.faults.pick(call)
-	if wait := s.rateLimited(method, req.args.Get("channel"), call.Time); wait > 0 && fault.Status == 0 {
-		fault.Status, fault.RetryAfter = http.StatusTooManyRequests, max(wait, time.Second)
+// sleep waits d, and reports false when ctx ends first.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
 	}
-	if fault.Delay > 0 {
-		t := time.NewTimer(fault.Delay)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			call.Status = 499 // client went away; nginx's code, for the record only
-			s.record(call)
-			return
-		}
-	}
+}
 
+// answerFault answers the call with the fault, when it has one that
+// replaces the answer, and reports whether it did.
+func (s *Server) answerFault(w http.ResponseWriter, call *Call, req *apiRequest, fault Fault) bool {
 	switch {
 	case fault.Status == http.StatusTooManyRequests:
 		secs := retryAfterSecs(fault.RetryAfter)
 		w.Header().Set("Retry-After", fmt.Sprint(secs))
-		s.writeJSON(w, &call, http.StatusTooManyRequests, fail("ratelimited"))
-		return
+		s.writeJSON(w, call, http.StatusTooManyRequests, fail("ratelimited"))
 	case fault.Status != 0 && fault.Status != http.StatusOK:
 		if fault.AfterEffect {
-			if rt, found := s.routes[method]; found && s.checkToken(req.token, rt.kind) == "" {
-				rt.h(s, req)
+			if rt, found := s.routes[req.method]; found && s.checkToken(req.token, rt.kind) == "" {
+				rt.h(req)
 			}
 		}
 		call.Status = fault.Status
 		call.Response = []byte(fmt.Sprintf("<html><body>%d fake server error</body></html>", fault.Status))
-		s.record(call)
+		s.record(*call)
 		w.Header().Set("Content-Type", "text/html")
 		w.WriteHeader(fault.Status)
 		_, _ = w.Write(call.Response)
-		return
 	case fault.Error != "":
-		s.writeJSON(w, &call, http.StatusOK, fail(fault.Error))
-		return
+		s.writeJSON(w, call, http.StatusOK, fail(fault.Error))
+	default:
+		return false
 	}
-
-	rt, found := s.routes[method]
-	if !found {
-		res := fail("unknown_method")
-		res["req_method"] = method
-		s.writeJSON(w, &call, http.StatusOK, res)
-		return
-	}
-	if code := s.checkToken(req.token, rt.kind); code != "" {
-		s.writeJSON(w, &call, http.StatusOK, fail(code))
-		return
-	}
-	res := rt.h(s, req)
-	s.writeJSON(w, &call, http.StatusOK, res)
+	return true
 }
 
 func (s *Server) checkToken(token string, want tokenKind) string {
@@ -697,7 +779,7 @@ func (f *faults) pick(c Call) Fault {
 
 // SetLatency delays every call to method by d; method "" applies to all methods
 // (both add up). d = 0 removes the latency.
-func (s *Server) SetLatency(method string, d time.Duration) {
+func (s *faultInjector) SetLatency(method string, d time.Duration) {
 	s.faults.mu.Lock()
 	defer s.faults.mu.Unlock()
 	if d == 0 {
@@ -709,23 +791,23 @@ func (s *Server) SetLatency(method string, d time.Duration) {
 
 // FailNext answers the next n calls to method ("" for any method) with the HTTP
 // status (e.g. 500, 503). Queued faults are consumed in order.
-func (s *Server) FailNext(method string, n, status int) {
+func (s *faultInjector) FailNext(method string, n, status int) {
 	s.enqueue(method, n, Fault{Status: status})
 }
 
 // RateLimitNext answers the next n calls to method ("" for any) with 429 and a
 // Retry-After header of retryAfter (rounded to whole seconds, as Slack sends).
-func (s *Server) RateLimitNext(method string, n int, retryAfter time.Duration) {
+func (s *faultInjector) RateLimitNext(method string, n int, retryAfter time.Duration) {
 	s.enqueue(method, n, Fault{Status: http.StatusTooManyRequests, RetryAfter: retryAfter})
 }
 
 // ErrorNext answers the next n calls to method ("" for any) with HTTP 200 and
 // {"ok":false,"error":code}.
-func (s *Server) ErrorNext(method string, n int, code string) {
+func (s *faultInjector) ErrorNext(method string, n int, code string) {
 	s.enqueue(method, n, Fault{Error: code})
 }
 
-func (s *Server) enqueue(method string, n int, f Fault) {
+func (s *faultInjector) enqueue(method string, n int, f Fault) {
 	if n <= 0 {
 		return
 	}
@@ -737,7 +819,7 @@ func (s *Server) enqueue(method string, n int, f Fault) {
 // FailFraction answers a fraction (0..1) of the calls to method ("" for any) with the
 // HTTP status. The choice comes from a random source seeded by WithSeed, so a given
 // sequence of calls fails the same way on every run. fraction 0 removes the rule.
-func (s *Server) FailFraction(method string, fraction float64, status int) {
+func (s *faultInjector) FailFraction(method string, fraction float64, status int) {
 	s.faults.mu.Lock()
 	defer s.faults.mu.Unlock()
 	if fraction <= 0 {
@@ -750,7 +832,7 @@ func (s *Server) FailFraction(method string, fraction float64, status int) {
 // TookEffectFraction makes a fraction (0..1) of the calls to method ("" for
 // any) take effect and then answer the HTTP status (a 5xx), as Slack does when
 // it fails after doing the work. fraction 0 removes the rule.
-func (s *Server) TookEffectFraction(method string, fraction float64, status int) {
+func (s *faultInjector) TookEffectFraction(method string, fraction float64, status int) {
 	s.faults.mu.Lock()
 	defer s.faults.mu.Unlock()
 	if fraction <= 0 {
@@ -763,14 +845,14 @@ func (s *Server) TookEffectFraction(method string, fraction float64, status int)
 // OnCall installs a hook that sees every call before it is handled (Method, Args,
 // Token, Body and Time are set) and may return a Fault to apply, or nil to let the
 // call through. It takes precedence over the queued and random faults. nil removes it.
-func (s *Server) OnCall(fn func(Call) *Fault) {
+func (s *faultInjector) OnCall(fn func(Call) *Fault) {
 	s.faults.mu.Lock()
 	defer s.faults.mu.Unlock()
 	s.faults.hook = fn
 }
 
 // ClearFaults removes every latency, queued fault, random fault and hook.
-func (s *Server) ClearFaults() {
+func (s *faultInjector) ClearFaults() {
 	s.faults.mu.Lock()
 	defer s.faults.mu.Unlock()
 	s.faults.latency = map[string]time.Duration{}

@@ -83,7 +83,7 @@ func (h *socketHub) closeAll() {
 // serveSocket speaks Slack's Socket Mode protocol: a ticket from apps.connections.open
 // is good for one connection; the server greets with "hello", pings on a timer and
 // matches acks to envelopes by envelope_id.
-func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
+func (s *socketMode) serveSocket(w http.ResponseWriter, r *http.Request) {
 	ticket := r.URL.Query().Get("ticket")
 	h := &s.sock
 	h.mu.Lock()
@@ -174,20 +174,20 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
 }
 
 // SocketConnections returns how many Socket Mode connections are open.
-func (s *Server) SocketConnections() int {
+func (s *socketMode) SocketConnections() int {
 	s.sock.mu.Lock()
 	defer s.sock.mu.Unlock()
 	return len(s.sock.conns)
 }
 
 // WaitSocketConnected waits until at least one Socket Mode connection is open.
-func (s *Server) WaitSocketConnected(ctx context.Context) error {
+func (s *socketMode) WaitSocketConnected(ctx context.Context) error {
 	_, err := s.sock.waitConn(ctx)
 	return err
 }
 
 // SocketAcks returns every ack received over Socket Mode, oldest first.
-func (s *Server) SocketAcks() []Ack {
+func (s *socketMode) SocketAcks() []Ack {
 	s.sock.mu.Lock()
 	defer s.sock.mu.Unlock()
 	return slices.Clone(s.sock.acks)
@@ -196,7 +196,7 @@ func (s *Server) SocketAcks() []Ack {
 // DisconnectSockets asks every connected client to reconnect, as Slack does before
 // it rotates a connection ({"type":"disconnect","reason":reason}), then closes them.
 // slack-go's client reconnects by calling apps.connections.open again.
-func (s *Server) DisconnectSockets(reason string) {
+func (s *socketMode) DisconnectSockets(reason string) {
 	s.sock.mu.Lock()
 	conns := slices.Clone(s.sock.conns)
 	s.sock.mu.Unlock()
@@ -238,7 +238,7 @@ type envelope struct {
 
 // push sends an envelope on the newest connection (waiting for one if needed) and
 // waits for its ack.
-func (s *Server) push(ctx context.Context, env envelope) (Ack, error) {
+func (s *socketMode) push(ctx context.Context, env envelope) (Ack, error) {
 	h := &s.sock
 	c, err := h.waitConn(ctx)
 	if err != nil {

@@ -121,14 +121,14 @@ type View struct {
 	ErrorKeysNotInput []string
 }
 
-func (s *Server) nextID(prefix string) string {
+func (s *world) nextID(prefix string) string {
 	s.seq++
 	return fmt.Sprintf("%s%08X", prefix, s.seq)
 }
 
 // nextTS issues a message ts from the clock, strictly increasing even when the clock
 // stands still, as Slack's are unique per channel.
-func (s *Server) nextTS() string {
+func (s *world) nextTS() string {
 	us := s.cfg.now().UnixMicro()
 	if us <= s.lastTS {
 		us = s.lastTS + 1
@@ -162,7 +162,7 @@ func parseTS(ts string) (int64, bool) {
 }
 
 // AddUser adds a user (an id is assigned when ID is empty) and returns it.
-func (s *Server) AddUser(u User) User {
+func (s *world) AddUser(u User) User {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if u.ID == "" {
@@ -177,7 +177,7 @@ func (s *Server) AddUser(u User) User {
 }
 
 // User returns a user by id.
-func (s *Server) User(id string) (User, bool) {
+func (s *world) User(id string) (User, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	u, ok := s.users[id]
@@ -188,7 +188,7 @@ func (s *Server) User(id string) (User, bool) {
 }
 
 // AddUserGroup adds a user group (an id is assigned when ID is empty) and returns it.
-func (s *Server) AddUserGroup(g UserGroup) UserGroup {
+func (s *world) AddUserGroup(g UserGroup) UserGroup {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if g.ID == "" {
@@ -205,7 +205,7 @@ func (s *Server) AddUserGroup(g UserGroup) UserGroup {
 
 // AddChannel adds a channel (an id is assigned when ID is empty; Created defaults to
 // now) and returns it. The bot is a member only if Members lists BotUserID().
-func (s *Server) AddChannel(c Channel) Channel {
+func (s *world) AddChannel(c Channel) Channel {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if c.ID == "" {
@@ -222,7 +222,7 @@ func (s *Server) AddChannel(c Channel) Channel {
 }
 
 // AddMember adds a user to a channel, as if they had joined it themselves.
-func (s *Server) AddMember(channelID, userID string) bool {
+func (s *world) AddMember(channelID, userID string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ch, ok := s.channels[channelID]
@@ -244,7 +244,7 @@ func cloneChannel(c *Channel) *Channel {
 }
 
 // Channel returns a channel by id, or by name (with or without a leading '#').
-func (s *Server) Channel(idOrName string) (Channel, bool) {
+func (s *world) Channel(idOrName string) (Channel, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ch := s.lookupChannel(idOrName)
@@ -255,7 +255,7 @@ func (s *Server) Channel(idOrName string) (Channel, bool) {
 }
 
 // Channels returns every channel in creation order.
-func (s *Server) Channels() []Channel {
+func (s *world) Channels() []Channel {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]Channel, 0, len(s.channelOrder))
@@ -265,7 +265,7 @@ func (s *Server) Channels() []Channel {
 	return out
 }
 
-func (s *Server) lookupChannel(idOrName string) *Channel {
+func (s *world) lookupChannel(idOrName string) *Channel {
 	if ch, ok := s.channels[idOrName]; ok {
 		return ch
 	}
@@ -283,7 +283,7 @@ func (s *Server) lookupChannel(idOrName string) *Channel {
 
 // AddMessage stores a message as if a user had posted it (for seeding history), and
 // returns it with its ts. TS is assigned when empty; Channel must exist.
-func (s *Server) AddMessage(m Message) (Message, bool) {
+func (s *world) AddMessage(m Message) (Message, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.channels[m.Channel]; !ok {
@@ -297,7 +297,7 @@ func (s *Server) AddMessage(m Message) (Message, bool) {
 	return *cloneMessage(stored), true
 }
 
-func (s *Server) insertMessage(m *Message) {
+func (s *world) insertMessage(m *Message) {
 	msgs := s.messages[m.Channel]
 	us, _ := parseTS(m.TS)
 	i, _ := slices.BinarySearchFunc(msgs, us, func(e *Message, t int64) int {
@@ -321,7 +321,7 @@ func (s *Server) insertMessage(m *Message) {
 	}
 }
 
-func (s *Server) findMessage(channelID, ts string) *Message {
+func (s *world) findMessage(channelID, ts string) *Message {
 	for _, m := range s.messages[channelID] {
 		if m.TS == ts {
 			return m
@@ -343,7 +343,7 @@ func cloneMessage(m *Message) *Message {
 }
 
 // Messages returns every message in a channel, thread replies included, oldest first.
-func (s *Server) Messages(channelID string) []Message {
+func (s *world) Messages(channelID string) []Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]Message, 0, len(s.messages[channelID]))
@@ -354,7 +354,7 @@ func (s *Server) Messages(channelID string) []Message {
 }
 
 // Thread returns a thread's parent followed by its replies, oldest first.
-func (s *Server) Thread(channelID, threadTS string) []Message {
+func (s *world) Thread(channelID, threadTS string) []Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []Message
@@ -367,7 +367,7 @@ func (s *Server) Thread(channelID, threadTS string) []Message {
 }
 
 // Message returns one message by channel and ts.
-func (s *Server) Message(channelID, ts string) (Message, bool) {
+func (s *world) Message(channelID, ts string) (Message, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m := s.findMessage(channelID, ts)
@@ -378,7 +378,7 @@ func (s *Server) Message(channelID, ts string) (Message, bool) {
 }
 
 // Ephemerals returns the ephemeral messages shown in a channel ("" for all), oldest first.
-func (s *Server) Ephemerals(channelID string) []Ephemeral {
+func (s *world) Ephemerals(channelID string) []Ephemeral {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []Ephemeral
@@ -392,7 +392,7 @@ func (s *Server) Ephemerals(channelID string) []Ephemeral {
 }
 
 // View returns a view by id.
-func (s *Server) View(id string) (View, bool) {
+func (s *modals) View(id string) (View, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	v, ok := s.views[id]
@@ -403,7 +403,7 @@ func (s *Server) View(id string) (View, bool) {
 }
 
 // Views returns every view ever opened or pushed, in creation order.
-func (s *Server) Views() []View {
+func (s *modals) Views() []View {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]View, 0, len(s.viewOrder))
@@ -414,7 +414,7 @@ func (s *Server) Views() []View {
 }
 
 // OpenViews returns the views currently open (on any stack), in creation order.
-func (s *Server) OpenViews() []View {
+func (s *modals) OpenViews() []View {
 	var out []View
 	for _, v := range s.Views() {
 		if v.Open {

@@ -11,7 +11,7 @@ import (
 // MaxViewStack is how many views a modal stack holds (Slack: "up to 3 views at a time").
 const MaxViewStack = 3
 
-func (s *Server) viewsOpen(r *apiRequest) result {
+func (s *modals) viewsOpen(r *apiRequest) result {
 	triggerID := firstNonEmpty(r.str("trigger_id"), r.str("interactivity_pointer"))
 	raw := r.jsonArg("view")
 	s.mu.Lock()
@@ -35,7 +35,7 @@ func (s *Server) viewsOpen(r *apiRequest) result {
 // viewsPush pushes onto the stack of the view the trigger came from. A trigger
 // without a view (e.g. from a slash command) pushes onto the newest open stack,
 // and fails with not_found when no modal is open.
-func (s *Server) viewsPush(r *apiRequest) result {
+func (s *modals) viewsPush(r *apiRequest) result {
 	triggerID := firstNonEmpty(r.str("trigger_id"), r.str("interactivity_pointer"))
 	raw := r.jsonArg("view")
 	s.mu.Lock()
@@ -64,7 +64,7 @@ func (s *Server) viewsPush(r *apiRequest) result {
 	return ok(result{"view": json.RawMessage(v.JSON)})
 }
 
-func (s *Server) viewsUpdate(r *apiRequest) result {
+func (s *modals) viewsUpdate(r *apiRequest) result {
 	raw := r.jsonArg("view")
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -102,7 +102,7 @@ func firstNonEmpty(vals ...string) string {
 	return ""
 }
 
-func (s *Server) externalIDTaken(ext, exceptViewID string) bool {
+func (s *modals) externalIDTaken(ext, exceptViewID string) bool {
 	if ext == "" {
 		return false
 	}
@@ -116,7 +116,7 @@ func (s *Server) externalIDTaken(ext, exceptViewID string) bool {
 
 // stackRootFor returns the root of the open stack a view belongs to, or of the newest
 // open stack when viewID is empty.
-func (s *Server) stackRootFor(viewID string) string {
+func (s *modals) stackRootFor(viewID string) string {
 	if viewID != "" {
 		v := s.views[viewID]
 		if v == nil || !v.Open {
@@ -133,7 +133,7 @@ func (s *Server) stackRootFor(viewID string) string {
 }
 
 // openStack returns the open views of a stack, bottom first.
-func (s *Server) openStack(root string) []*View {
+func (s *modals) openStack(root string) []*View {
 	var out []*View
 	for _, id := range s.viewOrder {
 		if v := s.views[id]; v.Open && v.RootViewID == root {
@@ -143,7 +143,7 @@ func (s *Server) openStack(root string) []*View {
 	return out
 }
 
-func (s *Server) newViewLocked(view map[string]any, root, previous, userID string) *View {
+func (s *modals) newViewLocked(view map[string]any, root, previous, userID string) *View {
 	v := &View{ID: s.nextID("V"), PreviousViewID: previous, UserID: userID, Open: true}
 	v.RootViewID = root
 	if root == "" {
@@ -156,7 +156,7 @@ func (s *Server) newViewLocked(view map[string]any, root, previous, userID strin
 }
 
 // setViewLocked stores a new definition for v, with the fields Slack adds to a view.
-func (s *Server) setViewLocked(v *View, view map[string]any) {
+func (s *modals) setViewLocked(v *View, view map[string]any) {
 	s.seq++
 	h := fnv.New32a()
 	fmt.Fprintf(h, "%s/%d", v.ID, s.seq)
@@ -211,7 +211,7 @@ type viewResponse struct {
 // stack, "update" replaces the view, "push" pushes a new one, "errors" keeps the view
 // open with the errors shown. It returns a description of what went wrong when the
 // answer would be refused by Slack, or "".
-func (s *Server) applyViewSubmissionAck(viewID string, body []byte) string {
+func (s *modals) applyViewSubmissionAck(viewID string, body []byte) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	v := s.views[viewID]
@@ -229,18 +229,7 @@ func (s *Server) applyViewSubmissionAck(viewID string, body []byte) string {
 			sv.Open = false
 		}
 	case "errors":
-		v.Errors = resp.Errors
-		inputs := inputBlockIDs(v.JSON)
-		v.ErrorKeysNotInput = nil
-		for k := range resp.Errors {
-			if !slices.Contains(inputs, k) {
-				v.ErrorKeysNotInput = append(v.ErrorKeysNotInput, k)
-			}
-		}
-		slices.Sort(v.ErrorKeysNotInput)
-		if len(v.ErrorKeysNotInput) > 0 {
-			return "errors names blocks that are not input blocks: " + strings.Join(v.ErrorKeysNotInput, ", ")
-		}
+		return s.showErrorsLocked(v, resp.Errors)
 	case "update":
 		view, code, msgs := validateView(resp.View)
 		if code != "" {
@@ -248,23 +237,47 @@ func (s *Server) applyViewSubmissionAck(viewID string, body []byte) string {
 		}
 		s.setViewLocked(v, view)
 	case "push":
-		view, code, msgs := validateView(resp.View)
-		if code != "" {
-			return code + " " + strings.Join(msgs, "; ")
-		}
-		stack := s.openStack(v.RootViewID)
-		if len(stack) >= MaxViewStack {
-			return "push_limit_reached"
-		}
-		s.newViewLocked(view, v.RootViewID, stack[len(stack)-1].ID, v.UserID)
+		return s.pushFromAckLocked(v, resp.View)
 	default:
 		return "unknown response_action " + resp.ResponseAction
 	}
 	return ""
 }
 
+// showErrorsLocked keeps v open with the errors a response_action "errors"
+// names, and says which of their keys are not input blocks.
+func (s *modals) showErrorsLocked(v *View, errs map[string]string) string {
+	v.Errors = errs
+	inputs := inputBlockIDs(v.JSON)
+	v.ErrorKeysNotInput = nil
+	for k := range errs {
+		if !slices.Contains(inputs, k) {
+			v.ErrorKeysNotInput = append(v.ErrorKeysNotInput, k)
+		}
+	}
+	slices.Sort(v.ErrorKeysNotInput)
+	if len(v.ErrorKeysNotInput) > 0 {
+		return "errors names blocks that are not input blocks: " + strings.Join(v.ErrorKeysNotInput, ", ")
+	}
+	return ""
+}
+
+// pushFromAckLocked pushes the view of a response_action "push" onto v's stack.
+func (s *modals) pushFromAckLocked(v *View, raw json.RawMessage) string {
+	view, code, msgs := validateView(raw)
+	if code != "" {
+		return code + " " + strings.Join(msgs, "; ")
+	}
+	stack := s.openStack(v.RootViewID)
+	if len(stack) >= MaxViewStack {
+		return "push_limit_reached"
+	}
+	s.newViewLocked(view, v.RootViewID, stack[len(stack)-1].ID, v.UserID)
+	return ""
+}
+
 // closeViewLocked closes a view and every view pushed above it.
-func (s *Server) closeViewLocked(v *View) {
+func (s *modals) closeViewLocked(v *View) {
 	closing := false
 	for _, sv := range s.openStack(v.RootViewID) {
 		if sv.ID == v.ID {
@@ -277,7 +290,7 @@ func (s *Server) closeViewLocked(v *View) {
 }
 
 // CloseView closes a view as the user pressing its close button would.
-func (s *Server) CloseView(viewID string) bool {
+func (s *modals) CloseView(viewID string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	v := s.views[viewID]

@@ -40,9 +40,13 @@ func (body enqueueBody) event() Event {
 	return ev
 }
 
+// eventsAPI serves the Events API v2: triggers open or merge into incidents
+// by dedup key, acknowledges and resolves move them.
+type eventsAPI struct{ *Server }
+
 // enqueue serves POST /v2/enqueue, the Events API v2. It needs no token:
 // the routing key in the body selects the service.
-func (s *Server) enqueue(w http.ResponseWriter, r *http.Request) {
+func (s *eventsAPI) enqueue(w http.ResponseWriter, r *http.Request) {
 	var body enqueueBody
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -123,7 +127,7 @@ func payloadProblems(ev Event) []string {
 // applyEvent acts on an accepted event: a trigger opens an incident for the
 // dedup key or adds an alert to the open one; acknowledge and resolve move
 // the open one, and are dropped when there is none, as PagerDuty does.
-func (s *Server) applyEvent(svc *Service, key string, ev Event) {
+func (s *eventsAPI) applyEvent(svc *Service, key string, ev Event) {
 	open := s.openIncident(svc.ID, key)
 	switch ev.Action {
 	case "trigger":

@@ -37,22 +37,34 @@ const (
 	codeRateLimited  = 2020
 )
 
+// routes is the fake's route table: the Events API v2, the REST incident
+// endpoints and the REST directory (users, on-calls, services) are each
+// their own type.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v2/enqueue", s.enqueue)
-	mux.Handle("POST /incidents", s.auth(s.createIncident))
-	mux.Handle("GET /incidents", s.auth(s.listIncidents))
-	mux.Handle("PUT /incidents", s.auth(s.manageIncidents))
-	mux.Handle("GET /incidents/{id}", s.auth(s.getIncident))
-	mux.Handle("PUT /incidents/{id}", s.auth(s.updateIncident))
-	mux.Handle("GET /users", s.auth(s.listUsers))
-	mux.Handle("GET /oncalls", s.auth(s.listOnCalls))
-	mux.Handle("GET /services/{id}", s.auth(s.getService))
+	ev, inc, dir := &eventsAPI{s}, &incidentsAPI{s}, &directoryAPI{s}
+	mux.HandleFunc("POST /v2/enqueue", ev.enqueue)
+	mux.Handle("POST /incidents", s.auth(inc.createIncident))
+	mux.Handle("GET /incidents", s.auth(inc.listIncidents))
+	mux.Handle("PUT /incidents", s.auth(inc.manageIncidents))
+	mux.Handle("GET /incidents/{id}", s.auth(inc.getIncident))
+	mux.Handle("PUT /incidents/{id}", s.auth(inc.updateIncident))
+	mux.Handle("GET /users", s.auth(dir.listUsers))
+	mux.Handle("GET /oncalls", s.auth(dir.listOnCalls))
+	mux.Handle("GET /services/{id}", s.auth(dir.getService))
 	mux.Handle("/", s.auth(func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, codeNotFound, msgNotFound)
 	}))
 	return s.faults(mux)
 }
+
+// incidentsAPI serves the REST incident endpoints: create, list, get and
+// update (acknowledge, resolve, reassign, escalate).
+type incidentsAPI struct{ *Server }
+
+// directoryAPI serves users, on-calls and services: who is on call at
+// which level of an escalation policy.
+type directoryAPI struct{ *Server }
 
 // statusWriter remembers the status a handler answered and calls onStatus
 // with it before any byte of the answer reaches the client, so a call is on
@@ -82,17 +94,7 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // and 429 before the real handler sees the request.
 func (s *Server) faults(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		latency, down := s.latency, s.down
-		fail, failStatus := s.failN > 0, s.failStatus
-		if fail {
-			s.failN--
-		}
-		limited, wait := !fail && s.limitN > 0, s.retryAfter
-		if limited {
-			s.limitN--
-		}
-		s.mu.Unlock()
+		in := s.take()
 
 		recorded := false
 		var record func()
@@ -101,12 +103,10 @@ func (s *Server) faults(next http.Handler) http.Handler {
 			if recorded {
 				return
 			}
-			s.callMu.Lock()
-			s.calls = append(s.calls, Call{
+			s.record(Call{
 				Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery,
 				From: r.Header.Get("From"), Authorized: s.authorized(r), Status: sw.status,
 			})
-			s.callMu.Unlock()
 			recorded = true
 		}
 		defer func() {
@@ -114,8 +114,8 @@ func (s *Server) faults(next http.Handler) http.Handler {
 				record()
 			}
 		}()
-		if latency > 0 {
-			t := time.NewTimer(latency)
+		if in.latency > 0 {
+			t := time.NewTimer(in.latency)
 			select {
 			case <-t.C:
 			case <-r.Context().Done():
@@ -124,7 +124,7 @@ func (s *Server) faults(next http.Handler) http.Handler {
 			}
 		}
 		switch {
-		case down:
+		case in.down:
 			if hj, ok := w.(http.Hijacker); ok {
 				if conn, _, err := hj.Hijack(); err == nil {
 					// Recorded before the connection drops: the client
@@ -136,10 +136,10 @@ func (s *Server) faults(next http.Handler) http.Handler {
 				}
 			}
 			writeError(sw, http.StatusServiceUnavailable, codeInternal, msgInternal)
-		case fail:
-			writeError(sw, failStatus, codeInternal, msgInternal)
-		case limited:
-			secs := strconv.Itoa(int(wait.Round(time.Second) / time.Second))
+		case in.fail:
+			writeError(sw, in.failStatus, codeInternal, msgInternal)
+		case in.limited:
+			secs := strconv.Itoa(int(in.retryAfter.Round(time.Second) / time.Second))
 			sw.Header().Set("Retry-After", secs)
 			sw.Header().Set("Ratelimit-Limit", "960")
 			sw.Header().Set("Ratelimit-Remaining", "0")
@@ -168,7 +168,7 @@ func (s *Server) auth(h http.HandlerFunc) http.Handler {
 
 // requester returns the user named by the From header, answering the error
 // itself when there is none.
-func (s *Server) requester(w http.ResponseWriter, r *http.Request) (*User, bool) {
+func (s *incidentsAPI) requester(w http.ResponseWriter, r *http.Request) (*User, bool) {
 	from := strings.TrimSpace(r.Header.Get("From"))
 	if from == "" {
 		writeError(w, http.StatusBadRequest, codeNeedFrom, msgNeedFrom)
@@ -232,7 +232,7 @@ type restError struct {
 	errs    []string
 }
 
-func (s *Server) createIncident(w http.ResponseWriter, r *http.Request) {
+func (s *incidentsAPI) createIncident(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		Incident *newIncidentBody `json:"incident"`
 	}
@@ -261,7 +261,7 @@ func (s *Server) createIncident(w http.ResponseWriter, r *http.Request) {
 
 // incidentFrom resolves the body's service, escalation policy and assignee
 // into the incident to open for the user from.
-func (s *Server) incidentFrom(in *newIncidentBody, from *User) (*Incident, *restError) {
+func (s *incidentsAPI) incidentFrom(in *newIncidentBody, from *User) (*Incident, *restError) {
 	if in.Service == nil || s.service(in.Service.ID) == nil {
 		return nil, &restError{codeInvalidInput, msgInvalidInput, []string{"Service not found"}}
 	}
@@ -299,7 +299,7 @@ func (s *Server) incidentFrom(in *newIncidentBody, from *User) (*Incident, *rest
 	return inc, nil
 }
 
-func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) {
+func (s *incidentsAPI) listIncidents(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	key := q.Get("incident_key")
 	services, statuses := q["service_ids[]"], q["statuses[]"]
@@ -317,7 +317,7 @@ func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) {
 	httpjson.Write(w, http.StatusOK, map[string]any{"incidents": list, "limit": 25, "offset": 0, "more": false, "total": nil})
 }
 
-func (s *Server) getIncident(w http.ResponseWriter, r *http.Request) {
+func (s *incidentsAPI) getIncident(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	inc := s.incident(r.PathValue("id"))
@@ -341,7 +341,7 @@ type incidentUpdate struct {
 	EscalationLevel int `json:"escalation_level"`
 }
 
-func (s *Server) manageIncidents(w http.ResponseWriter, r *http.Request) {
+func (s *incidentsAPI) manageIncidents(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		Incidents []incidentUpdate `json:"incidents"`
 	}
@@ -374,7 +374,7 @@ func (s *Server) manageIncidents(w http.ResponseWriter, r *http.Request) {
 	httpjson.Write(w, http.StatusOK, map[string]any{"incidents": list})
 }
 
-func (s *Server) updateIncident(w http.ResponseWriter, r *http.Request) {
+func (s *incidentsAPI) updateIncident(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		Incident *incidentUpdate `json:"incident"`
 	}
@@ -398,7 +398,7 @@ func (s *Server) updateIncident(w http.ResponseWriter, r *http.Request) {
 	httpjson.Write(w, http.StatusOK, map[string]any{"incident": s.incidentJSON(inc)})
 }
 
-func (s *Server) validUpdate(w http.ResponseWriter, u incidentUpdate) bool {
+func (s *incidentsAPI) validUpdate(w http.ResponseWriter, u incidentUpdate) bool {
 	if u.Type != "incident" && u.Type != "incident_reference" {
 		writeError(w, http.StatusBadRequest, codeInvalidInput, msgInvalidInput, "type must be incident or incident_reference")
 		return false
@@ -426,7 +426,7 @@ func (s *Server) validUpdate(w http.ResponseWriter, u incidentUpdate) bool {
 // assignees and re-triggers an acknowledged incident; acknowledging or
 // resolving records who did it, and acknowledging a resolved incident
 // reopens it.
-func (s *Server) apply(inc *Incident, u incidentUpdate, by *User) {
+func (s *incidentsAPI) apply(inc *Incident, u incidentUpdate, by *User) {
 	var assignees []string
 	for _, a := range u.Assignments {
 		if !slices.Contains(assignees, a.Assignee.ID) {
@@ -462,7 +462,7 @@ func (s *Server) apply(inc *Incident, u incidentUpdate, by *User) {
 	}
 }
 
-func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
+func (s *directoryAPI) listUsers(w http.ResponseWriter, r *http.Request) {
 	query := strings.ToLower(r.URL.Query().Get("query"))
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -476,7 +476,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 	httpjson.Write(w, http.StatusOK, map[string]any{"users": list, "limit": 25, "offset": 0, "more": false, "total": nil})
 }
 
-func (s *Server) listOnCalls(w http.ResponseWriter, r *http.Request) {
+func (s *directoryAPI) listOnCalls(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	policies, users := q["escalation_policy_ids[]"], q["user_ids[]"]
 	includeUsers := slices.Contains(q["include[]"], "users")
@@ -512,7 +512,7 @@ func (s *Server) listOnCalls(w http.ResponseWriter, r *http.Request) {
 	httpjson.Write(w, http.StatusOK, map[string]any{"oncalls": list, "limit": 25, "offset": 0, "more": false, "total": nil})
 }
 
-func (s *Server) getService(w http.ResponseWriter, r *http.Request) {
+func (s *directoryAPI) getService(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	svc := s.service(r.PathValue("id"))
@@ -523,12 +523,12 @@ func (s *Server) getService(w http.ResponseWriter, r *http.Request) {
 	p := s.policy(svc.EscalationPolicyID)
 	httpjson.Write(w, http.StatusOK, map[string]any{"service": map[string]any{
 		"id": svc.ID, "type": "service", "summary": svc.Name, "name": svc.Name, "status": "active",
-		"self": s.srv.URL + "/services/" + svc.ID, "html_url": s.srv.URL + "/service-directory/" + svc.ID,
+		"self": s.base + "/services/" + svc.ID, "html_url": s.base + "/service-directory/" + svc.ID,
 		"escalation_policy": map[string]any{"id": p.id, "type": "escalation_policy_reference", "summary": p.name},
 	}})
 }
 
-func (s *Server) incidentJSON(inc *Incident) map[string]any {
+func (s *incidentsAPI) incidentJSON(inc *Incident) map[string]any {
 	svc := s.service(inc.ServiceID)
 	p := s.policy(inc.EscalationPolicyID)
 	assignments := []map[string]any{}
@@ -545,7 +545,7 @@ func (s *Server) incidentJSON(inc *Incident) map[string]any {
 	}
 	out := map[string]any{
 		"id": inc.ID, "type": "incident", "summary": "[#" + strconv.Itoa(inc.Number) + "] " + inc.Title,
-		"self": s.srv.URL + "/incidents/" + inc.ID, "html_url": s.srv.URL + "/incidents/" + inc.ID,
+		"self": s.base + "/incidents/" + inc.ID, "html_url": s.base + "/incidents/" + inc.ID,
 		"incident_number": inc.Number, "title": inc.Title, "created_at": inc.CreatedAt.Format(time.RFC3339),
 		"status": inc.Status, "incident_key": inc.IncidentKey, "urgency": inc.Urgency,
 		"assignments": assignments, "acknowledgements": acks,
@@ -559,17 +559,17 @@ func (s *Server) incidentJSON(inc *Incident) map[string]any {
 	return out
 }
 
-func (s *Server) userRef(u *User) map[string]any {
+func (s shapes) userRef(u *User) map[string]any {
 	return map[string]any{
 		"id": u.ID, "type": "user_reference", "summary": u.Name,
-		"self": s.srv.URL + "/users/" + u.ID, "html_url": s.srv.URL + "/users/" + u.ID,
+		"self": s.base + "/users/" + u.ID, "html_url": s.base + "/users/" + u.ID,
 	}
 }
 
-func (s *Server) userJSON(u *User) map[string]any {
+func (s shapes) userJSON(u *User) map[string]any {
 	return map[string]any{
 		"id": u.ID, "type": "user", "summary": u.Name, "name": u.Name, "email": u.Email,
-		"self": s.srv.URL + "/users/" + u.ID, "html_url": s.srv.URL + "/users/" + u.ID,
+		"self": s.base + "/users/" + u.ID, "html_url": s.base + "/users/" + u.ID,
 	}
 }
 

@@ -126,32 +126,69 @@ type escalationPolicy struct {
 	id, name string
 }
 
-// Server is a fake PagerDuty. It is safe for concurrent use.
+// Server is a fake PagerDuty. It is safe for concurrent use. Its services,
+// users, on-calls and incidents, with the methods that seed and read them,
+// are the world it embeds; its fault injection is the faultInjector, its
+// request log the recorder and its v3 webhook deliveries the webhookSender
+// it embeds. Its endpoints are incidentsAPI, directoryAPI (users, on-calls,
+// services) and eventsAPI.
 type Server struct {
+	world
+	shapes
+	faultInjector
+	recorder
+	webhookSender
+
 	srv   *httptest.Server
 	token string
-	now   func() time.Time
+}
 
-	mu        sync.Mutex
-	services  []*Service
-	users     []*User
-	policies  []*escalationPolicy
-	oncalls   []OnCall
-	incidents []*Incident
-	events    []Event
-	// callMu guards calls on its own: a call is recorded while a handler
-	// holding mu writes its answer.
-	callMu     sync.Mutex
-	calls      []Call
+// world is the fake's services, users, escalation policies, on-calls,
+// incidents and Events API requests. mu guards it.
+type world struct {
+	now func() time.Time
+
+	mu         sync.Mutex
+	services   []*Service
+	users      []*User
+	policies   []*escalationPolicy
+	oncalls    []OnCall
+	incidents  []*Incident
+	events     []Event
 	seq        int
 	webhookSeq int
+}
 
+// shapes renders the fake's objects as PagerDuty's JSON, with URLs under
+// base, the fake's address.
+type shapes struct{ base string }
+
+// recorder is the request log. callMu guards it on its own: a call is
+// recorded while a handler holding world.mu writes its answer.
+type recorder struct {
+	callMu sync.Mutex
+	calls  []Call
+}
+
+// faultInjector holds the faults the next requests meet. fmu guards it.
+type faultInjector struct {
+	fmu        sync.Mutex
 	latency    time.Duration
 	failN      int
 	failStatus int
 	limitN     int
 	retryAfter time.Duration
 	down       bool
+}
+
+// injected is what one request meets: latency, an outage, a 5xx or a 429.
+type injected struct {
+	latency    time.Duration
+	down       bool
+	fail       bool
+	failStatus int
+	limited    bool
+	retryAfter time.Duration
 }
 
 // Option configures a Server.
@@ -169,11 +206,14 @@ func WithClock(now func() time.Time) Option {
 
 // New starts a Server; Close stops it.
 func New(opts ...Option) *Server {
-	s := &Server{token: DefaultToken, now: time.Now}
+	s := &Server{token: DefaultToken, world: world{now: time.Now}}
 	for _, opt := range opts {
 		opt(s)
 	}
-	s.srv = httptest.NewServer(s.routes())
+	s.srv = httptest.NewUnstartedServer(s.routes())
+	s.shapes = shapes{base: "http://" + s.srv.Listener.Addr().String()}
+	s.webhookSender = webhookSender{world: &s.world, shapes: s.shapes}
+	s.srv.Start()
 	return s
 }
 
@@ -190,7 +230,7 @@ func (s *Server) EventsURL() string { return s.srv.URL }
 func (s *Server) Token() string { return s.token }
 
 // AddService adds svc and returns it with its generated fields filled in.
-func (s *Server) AddService(svc Service) Service {
+func (s *world) AddService(svc Service) Service {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if svc.ID == "" {
@@ -212,7 +252,7 @@ func (s *Server) AddService(svc Service) Service {
 }
 
 // AddUser adds u and returns it with its id filled in.
-func (s *Server) AddUser(u User) User {
+func (s *world) AddUser(u User) User {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if u.ID == "" {
@@ -224,7 +264,7 @@ func (s *Server) AddUser(u User) User {
 }
 
 // AddEscalationPolicy adds (or renames) an escalation policy.
-func (s *Server) AddEscalationPolicy(id, name string) {
+func (s *world) AddEscalationPolicy(id, name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if p := s.policy(id); p != nil {
@@ -235,7 +275,7 @@ func (s *Server) AddEscalationPolicy(id, name string) {
 }
 
 // AddOnCall puts a user on call; the escalation policy is created if new.
-func (s *Server) AddOnCall(oc OnCall) {
+func (s *world) AddOnCall(oc OnCall) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.ensurePolicy(oc.EscalationPolicyID, oc.EscalationPolicyID)
@@ -243,7 +283,7 @@ func (s *Server) AddOnCall(oc OnCall) {
 }
 
 // Incidents returns a copy of every incident, oldest first.
-func (s *Server) Incidents() []Incident {
+func (s *world) Incidents() []Incident {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]Incident, len(s.incidents))
@@ -254,7 +294,7 @@ func (s *Server) Incidents() []Incident {
 }
 
 // Incident returns a copy of the incident with id.
-func (s *Server) Incident(id string) (Incident, bool) {
+func (s *world) Incident(id string) (Incident, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if inc := s.incident(id); inc != nil {
@@ -264,21 +304,21 @@ func (s *Server) Incident(id string) (Incident, bool) {
 }
 
 // Events returns every Events API v2 request received, in order.
-func (s *Server) Events() []Event {
+func (s *world) Events() []Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.events)
 }
 
 // Calls returns every request received, in order.
-func (s *Server) Calls() []Call {
+func (s *recorder) Calls() []Call {
 	s.callMu.Lock()
 	defer s.callMu.Unlock()
 	return slices.Clone(s.calls)
 }
 
 // UserName returns the name of the user with id, or "".
-func (s *Server) UserName(id string) string {
+func (s *world) UserName(id string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if u := s.user(id); u != nil {
@@ -288,17 +328,17 @@ func (s *Server) UserName(id string) string {
 }
 
 // SetLatency delays every answer by d (or until the request is cancelled).
-func (s *Server) SetLatency(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *faultInjector) SetLatency(d time.Duration) {
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
 	s.latency = d
 }
 
 // FailNext answers the next n requests with status (500 when 0) and
 // PagerDuty's internal error body.
-func (s *Server) FailNext(n, status int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *faultInjector) FailNext(n, status int) {
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
 	if status == 0 {
 		status = http.StatusInternalServerError
 	}
@@ -307,18 +347,39 @@ func (s *Server) FailNext(n, status int) {
 
 // RateLimitNext answers the next n requests with 429, Retry-After and
 // ratelimit-reset set to wait.
-func (s *Server) RateLimitNext(n int, wait time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *faultInjector) RateLimitNext(n int, wait time.Duration) {
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
 	s.limitN, s.retryAfter = n, wait
 }
 
 // SetDown makes the server cut every connection without answering, as an
 // unreachable PagerDuty would, until called with false.
-func (s *Server) SetDown(down bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *faultInjector) SetDown(down bool) {
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
 	s.down = down
+}
+
+// take returns the faults the request meets and uses up one counted
+// failure or rate limit.
+func (s *faultInjector) take() injected {
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
+	in := injected{latency: s.latency, down: s.down, failStatus: s.failStatus, retryAfter: s.retryAfter}
+	if in.fail = s.failN > 0; in.fail {
+		s.failN--
+	}
+	if in.limited = !in.fail && s.limitN > 0; in.limited {
+		s.limitN--
+	}
+	return in
+}
+
+func (s *recorder) record(c Call) {
+	s.callMu.Lock()
+	defer s.callMu.Unlock()
+	s.calls = append(s.calls, c)
 }
 
 // RoutingKey derives a well-formed 32-character routing key from seed.
@@ -329,18 +390,18 @@ func RoutingKey(seed string) string {
 
 // Locked helpers: the caller holds s.mu.
 
-func (s *Server) nextID(prefix string) string {
+func (s *world) nextID(prefix string) string {
 	s.seq++
 	return fmt.Sprintf("%s%05d", prefix, s.seq)
 }
 
-func (s *Server) ensurePolicy(id, name string) {
+func (s *world) ensurePolicy(id, name string) {
 	if s.policy(id) == nil {
 		s.policies = append(s.policies, &escalationPolicy{id: id, name: name})
 	}
 }
 
-func (s *Server) policy(id string) *escalationPolicy {
+func (s *world) policy(id string) *escalationPolicy {
 	for _, p := range s.policies {
 		if p.id == id {
 			return p
@@ -349,7 +410,7 @@ func (s *Server) policy(id string) *escalationPolicy {
 	return nil
 }
 
-func (s *Server) service(id string) *Service {
+func (s *world) service(id string) *Service {
 	for _, svc := range s.services {
 		if svc.ID == id {
 			return svc
@@ -358,7 +419,7 @@ func (s *Server) service(id string) *Service {
 	return nil
 }
 
-func (s *Server) serviceByRoutingKey(key string) *Service {
+func (s *world) serviceByRoutingKey(key string) *Service {
 	for _, svc := range s.services {
 		if svc.RoutingKey == key {
 			return svc
@@ -367,7 +428,7 @@ func (s *Server) serviceByRoutingKey(key string) *Service {
 	return nil
 }
 
-func (s *Server) user(id string) *User {
+func (s *world) user(id string) *User {
 	for _, u := range s.users {
 		if u.ID == id {
 			return u
@@ -376,7 +437,7 @@ func (s *Server) user(id string) *User {
 	return nil
 }
 
-func (s *Server) userByEmail(email string) *User {
+func (s *world) userByEmail(email string) *User {
 	for _, u := range s.users {
 		if strings.EqualFold(u.Email, email) {
 			return u
@@ -385,7 +446,7 @@ func (s *Server) userByEmail(email string) *User {
 	return nil
 }
 
-func (s *Server) incident(id string) *Incident {
+func (s *world) incident(id string) *Incident {
 	for _, inc := range s.incidents {
 		if inc.ID == id {
 			return inc
@@ -395,7 +456,7 @@ func (s *Server) incident(id string) *Incident {
 }
 
 // openIncident returns the unresolved incident with key on the service.
-func (s *Server) openIncident(serviceID, key string) *Incident {
+func (s *world) openIncident(serviceID, key string) *Incident {
 	for _, inc := range s.incidents {
 		if inc.ServiceID == serviceID && inc.IncidentKey == key && inc.Status != "resolved" {
 			return inc
@@ -405,7 +466,7 @@ func (s *Server) openIncident(serviceID, key string) *Incident {
 }
 
 // onCallNow returns the current on-calls of policy at level (0: any).
-func (s *Server) onCallNow(policy string, level int) []OnCall {
+func (s *world) onCallNow(policy string, level int) []OnCall {
 	now := s.now()
 	var out []OnCall
 	for _, oc := range s.oncalls {
@@ -422,7 +483,7 @@ func (s *Server) onCallNow(policy string, level int) []OnCall {
 }
 
 // newIncident opens an incident assigned to the first level of its policy.
-func (s *Server) newIncident(inc *Incident) *Incident {
+func (s *world) newIncident(inc *Incident) *Incident {
 	s.seq++
 	inc.ID = fmt.Sprintf("Q%013d", s.seq)
 	inc.Number = len(s.incidents) + 1
@@ -454,7 +515,6 @@ func copyIncident(inc *Incident) Incident {
 	return c
 }
 
-// writeJSON answers status with v as JSON.
 // writeError answers with the REST API's error shape.
 func writeError(w http.ResponseWriter, status, code int, message string, errs ...string) {
 	if errs == nil {

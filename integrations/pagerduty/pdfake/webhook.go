@@ -29,6 +29,13 @@ func Sign(body []byte, secrets ...string) string {
 	return strings.Join(sigs, ",")
 }
 
+// webhookSender delivers v3 webhooks about the world's incidents, signed
+// the way PagerDuty signs them.
+type webhookSender struct {
+	*world
+	shapes
+}
+
 // WebhookOption changes one delivery made by SendWebhook.
 type WebhookOption func(*webhookDelivery)
 
@@ -88,7 +95,7 @@ func WithWebhookClient(hc *http.Client) WebhookOption {
 // example, filled from the server's incident when it has one. agentName is
 // the acting user's name; empty sends a null agent. The caller closes the
 // response body.
-func (s *Server) SendWebhook(ctx context.Context, url, secret, eventType, incidentID, agentName string, opts ...WebhookOption) (*http.Response, error) {
+func (s *webhookSender) SendWebhook(ctx context.Context, url, secret, eventType, incidentID, agentName string, opts ...WebhookOption) (*http.Response, error) {
 	d := webhookDelivery{client: &http.Client{Timeout: 10 * time.Second}}
 	for _, opt := range opts {
 		opt(&d)
@@ -120,7 +127,7 @@ func (s *Server) SendWebhook(ctx context.Context, url, secret, eventType, incide
 
 // WebhookPayload returns the body SendWebhook would send, for tests that
 // sign or post it themselves.
-func (s *Server) WebhookPayload(eventType, incidentID, agentName string, opts ...WebhookOption) []byte {
+func (s *webhookSender) WebhookPayload(eventType, incidentID, agentName string, opts ...WebhookOption) []byte {
 	var d webhookDelivery
 	for _, opt := range opts {
 		opt(&d)
@@ -128,10 +135,10 @@ func (s *Server) WebhookPayload(eventType, incidentID, agentName string, opts ..
 	return s.webhookPayload(eventType, incidentID, agentName, d)
 }
 
-func (s *Server) webhookPayload(eventType, incidentID, agentName string, d webhookDelivery) []byte {
+func (s *webhookSender) webhookPayload(eventType, incidentID, agentName string, d webhookDelivery) []byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	base := s.srv.URL
+	base := s.base
 	s.webhookSeq++
 	if d.eventID == "" {
 		d.eventID = fmt.Sprintf("01PDFAKE%018d", s.webhookSeq)
@@ -163,7 +170,7 @@ func (s *Server) webhookPayload(eventType, incidentID, agentName string, d webho
 
 // webhookData is the incident a webhook carries: the fake's own when it
 // has one, with the delivery's assignees when it names some.
-func (s *Server) webhookData(base, eventType, incidentID string, d webhookDelivery) map[string]any {
+func (s *webhookSender) webhookData(base, eventType, incidentID string, d webhookDelivery) map[string]any {
 	data := map[string]any{
 		"id": incidentID, "type": "incident",
 		"self": base + "/incidents/" + incidentID, "html_url": base + "/incidents/" + incidentID,
@@ -192,7 +199,7 @@ func (s *Server) webhookData(base, eventType, incidentID string, d webhookDelive
 
 // fillIncidentData sets the incident's own fields in data and returns its
 // assignees.
-func (s *Server) fillIncidentData(data map[string]any, base string, inc *Incident) []any {
+func (s *webhookSender) fillIncidentData(data map[string]any, base string, inc *Incident) []any {
 	data["number"], data["title"], data["urgency"] = inc.Number, inc.Title, inc.Urgency
 	data["created_at"] = inc.CreatedAt.Format(time.RFC3339)
 	if inc.IncidentKey != "" {
@@ -215,14 +222,14 @@ func (s *Server) fillIncidentData(data map[string]any, base string, inc *Inciden
 }
 
 // webhookAgent is the user reference of the webhook's agent.
-func (s *Server) webhookAgent(base, name string) map[string]any {
+func (s *webhookSender) webhookAgent(base, name string) map[string]any {
 	return s.userRefNamed(name, map[string]any{"id": "PAGENT1", "type": "user_reference", "summary": name,
 		"self": base + "/users/PAGENT1", "html_url": base + "/users/PAGENT1"})
 }
 
 // userRefNamed is the reference of the last user with the name, else
 // fallback.
-func (s *Server) userRefNamed(name string, fallback map[string]any) map[string]any {
+func (s *webhookSender) userRefNamed(name string, fallback map[string]any) map[string]any {
 	ref := fallback
 	for _, u := range s.users {
 		if u.Name == name {
