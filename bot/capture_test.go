@@ -72,7 +72,7 @@ func newCaptureFixture(t *testing.T, withPostmortems bool) *captureFixture {
 	ch := incidenttest.NewChat()
 	ch.Word = NoticeText
 	store.SetScheduler(q)
-	svc := incident.NewService(incident.ServiceConfig{Store: store, Scheduler: q, Chat: ch, Clock: clock})
+	svc := incident.NewService(incident.ServiceConfig{Store: store, Scheduler: q, Chat: ch.Roles(), Clock: clock})
 	svc.RegisterJobs(q)
 	cfg := withService(Config{Scheduler: q, Clock: clock}, svc, store, ch)
 	pm := &fakePostmortems{targets: []string{"confluence", "github"}}

@@ -100,7 +100,7 @@ func newChgFixture(t *testing.T, sev incident.Severity, mutate ...func(*incident
 	f.store = incidenttest.NewMemStore(clock)
 	f.store.SetScheduler(f.queue)
 	f.chat = NewChat(api, policy, WithChatClock(clock))
-	f.svc = incident.NewService(incident.ServiceConfig{Store: f.store, Scheduler: f.queue, Policy: policy, Clock: clock, Chat: f.chat})
+	f.svc = incident.NewService(incident.ServiceConfig{Store: f.store, Scheduler: f.queue, Policy: policy, Clock: clock, Chat: f.chat.Roles()})
 	f.svc.RegisterJobs(f.queue)
 	f.chg = changes.New(changes.Config{Store: f.store, Core: f.svc, Chat: f.chat, Scheduler: f.queue, Policy: policy, Clock: clock,
 		Rollbackers: []incident.Rollbacker{chgRollbacker{source: "github"}, chgRollbacker{source: "launchdarkly"}}})

@@ -69,7 +69,7 @@ func postKey(ctx context.Context, kind, content string) string {
 // mayHaveLanded reports whether an earlier call for key may have posted
 // although it did not report success: a retried job, or a failure in this
 // process that was not Slack's clear refusal.
-func (c *Chat) mayHaveLanded(ctx context.Context, key string) bool {
+func (c *slackConn) mayHaveLanded(ctx context.Context, key string) bool {
 	if attempt, _ := incident.JobAttempt(ctx); attempt > 1 {
 		return true
 	}
@@ -82,7 +82,7 @@ func (c *Chat) mayHaveLanded(ctx context.Context, key string) bool {
 // attempt may have posted it already, it looks for that message first and
 // returns it instead (adopted reports so): a 500 after the post took effect
 // never makes a second copy.
-func (c *Chat) postOnce(ctx context.Context, channelID, key string, opts ...slack.MsgOption) (respChannel, ts string, adopted bool, err error) {
+func (c *slackConn) postOnce(ctx context.Context, channelID, key string, opts ...slack.MsgOption) (respChannel, ts string, adopted bool, err error) {
 	if key == "" {
 		respChannel, ts, err = c.api.PostMessageContext(ctx, channelID, opts...)
 		return respChannel, ts, false, err
@@ -133,7 +133,7 @@ func unreadable(code string) bool {
 	return false
 }
 
-func (c *Chat) settle(key string) {
+func (c *slackConn) settle(key string) {
 	c.writes.mu.Lock()
 	delete(c.writes.uncertain, key)
 	c.writes.mu.Unlock()
@@ -141,7 +141,7 @@ func (c *Chat) settle(key string) {
 
 // findPosted returns the ts of the bot's recent message in channelID whose
 // metadata carries key, or "".
-func (c *Chat) findPosted(ctx context.Context, channelID, key string) (string, error) {
+func (c *slackConn) findPosted(ctx context.Context, channelID, key string) (string, error) {
 	params := &slack.GetConversationHistoryParameters{ChannelID: channelID, Limit: 100, IncludeAllMetadata: true}
 	seen := 0
 	for {
@@ -185,7 +185,7 @@ func (m message) hash() string {
 
 // updateIfChanged edits a message unless this process last wrote exactly
 // this content to it.
-func (c *Chat) updateIfChanged(ctx context.Context, channelID, ts string, msg message) error {
+func (c *slackConn) updateIfChanged(ctx context.Context, channelID, ts string, msg message) error {
 	hash := msg.hash()
 	k := channelID + "/" + ts
 	l := c.writes.editLock(k)
@@ -204,7 +204,7 @@ func (c *Chat) updateIfChanged(ctx context.Context, channelID, ts string, msg me
 	return nil
 }
 
-func (c *Chat) remember(channelID, ts, hash string) {
+func (c *slackConn) remember(channelID, ts, hash string) {
 	if hash == "" {
 		return
 	}

@@ -19,7 +19,7 @@ func newTableHandler(t *testing.T) *Handler {
 	store := incidenttest.NewMemStore(clock)
 	q := incidenttest.NewQueue()
 	chat := incidenttest.NewChat()
-	svc := incident.NewService(incident.ServiceConfig{Store: store, Scheduler: q, Chat: chat, Clock: clock})
+	svc := incident.NewService(incident.ServiceConfig{Store: store, Scheduler: q, Chat: chat.Roles(), Clock: clock})
 	return New(withService(Config{Scheduler: q, Clock: clock}, svc, store, chat))
 }
 

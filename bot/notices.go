@@ -1,7 +1,6 @@
 package bot
 
 import (
-	"context"
 	"strings"
 
 	"github.com/firebreakhq/firebreak/incident"
@@ -100,29 +99,11 @@ func slackUser(id string) string {
 	return "<@" + id + ">"
 }
 
-// Tell says a notice to one person, privately.
-func (c *Chat) Tell(ctx context.Context, to incident.ReplyTarget, n incident.Notice) error {
-	return c.Reply(ctx, to, c.noticeText(n))
-}
-
 // noticeText words n naming the configured slash command.
-func (c *Chat) noticeText(n incident.Notice) string {
+func (c *slackConn) noticeText(n incident.Notice) string {
 	command := c.policy.Command
 	if command == "" {
 		command = DefaultCommand
 	}
 	return NoticeTextFor(n, command)
-}
-
-// Notify says a notice in a channel, with its buttons under it.
-func (c *Chat) Notify(ctx context.Context, channelID string, n incident.Notice) (string, error) {
-	if len(n.Buttons) > 0 {
-		return c.PostButtons(ctx, channelID, c.noticeText(n), n.Buttons)
-	}
-	id, err := c.channelID(ctx, channelID)
-	if err != nil {
-		return "", err
-	}
-	// Posted once per job run like any line, however often it is retried.
-	return c.Post(ctx, id, c.noticeText(n))
 }

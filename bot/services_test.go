@@ -20,7 +20,8 @@ import (
 // Alerts, Comms, FollowThrough and Paging to their services over the same
 // store, chat and clock; the communication clock joins svc's lifecycle, and
 // closing an incident schedules its review.
-func withService(cfg Config, svc *incident.Service, store *incidenttest.MemStore, chat incident.Chat) Config {
+func withService(cfg Config, svc *incident.Service, store *incidenttest.MemStore, c interface{ Roles() incident.Chat }) Config {
+	chat := c.Roles()
 	cfg.Incidents, cfg.Updates = svc, svc
 	cfg.Paging = paging.New(paging.Config{Store: store, Core: svc, Chat: chat, Scheduler: cfg.Scheduler, Policy: svc.Policy(), Clock: cfg.Clock})
 	cm := comms.New(comms.Config{Store: store, Core: svc, Chat: chat, Scheduler: cfg.Scheduler, Policy: svc.Policy(), Clock: cfg.Clock})
@@ -55,7 +56,7 @@ func TestNewNeedsEveryFeatureWithIncidents(t *testing.T) {
 	store := incidenttest.NewMemStore(clock)
 	q := incidenttest.NewQueue()
 	chat := incidenttest.NewChat()
-	svc := incident.NewService(incident.ServiceConfig{Store: store, Scheduler: q, Chat: chat, Clock: clock})
+	svc := incident.NewService(incident.ServiceConfig{Store: store, Scheduler: q, Chat: chat.Roles(), Clock: clock})
 	cfg := withService(Config{Scheduler: q, Clock: clock}, svc, store, chat)
 	cfg.Paging, cfg.Alerts = nil, nil
 	require.PanicsWithValue(t, "bot: Config.Incidents is set but not Paging, Alerts", func() { New(cfg) })

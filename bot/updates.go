@@ -63,7 +63,7 @@ func NagBlocks(inc *incident.Incident, text string) []slack.Block {
 }
 
 // PostNag posts an update nag with its buttons.
-func (c *Chat) PostNag(ctx context.Context, channelID string, inc *incident.Incident, n incident.Notice) (string, error) {
+func (c *chatMessages) PostNag(ctx context.Context, channelID string, inc *incident.Incident, n incident.Notice) (string, error) {
 	if inc != nil && inc.Drill {
 		n.Drill = true
 	}

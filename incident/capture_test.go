@@ -416,7 +416,7 @@ func TestNotesAndFollowUpsAfterClose(t *testing.T) {
 	b := setup(t)
 	ctx := context.Background()
 	inc := openIncident(t, b)
-	svc := incident.NewService(incident.ServiceConfig{Store: b.store, Scheduler: b.queue, Chat: b.chat, Policy: b.svc.Policy(), Clock: b.clock})
+	svc := incident.NewService(incident.ServiceConfig{Store: b.store, Scheduler: b.queue, Chat: b.chat.Roles(), Policy: b.svc.Policy(), Clock: b.clock})
 	svc.Use(incident.Feature{Name: "close", Hook: func(_ context.Context, c incident.Change) error {
 		if incident.Status(c.To) == incident.StatusClosed {
 			closed = append(closed, c.Incident.ID)

@@ -5,12 +5,17 @@ import (
 	"time"
 )
 
-// Chat is what the service needs from the chat platform. The Slack
-// implementation renders every message itself; the domain passes facts.
-// Methods return *Error values: ECONFLICT for a taken channel name,
-// ENOTFOUND for a missing channel or message, EUNAVAILABLE when the platform
-// is down, so the caller can decide what to retry.
-type Chat interface {
+// The chat platform, role by role. The Slack implementation renders every
+// message itself; the domain passes facts. Methods return *Error values:
+// ECONFLICT for a taken channel name, ENOTFOUND for a missing channel or
+// message, EUNAVAILABLE when the platform is down, so the caller can decide
+// what to retry. Each consumer takes the roles it uses: the core the
+// channel setup, the directory, the panels and the notices; a feature
+// package declares the few methods it calls, which a Chat satisfies.
+
+// ChannelSetup sets up an incident's war room: its channel, topic,
+// bookmarks, members and pins.
+type ChannelSetup interface {
 	// CreateChannel creates a channel and joins the bot to it. A taken name
 	// is ECONFLICT.
 	CreateChannel(ctx context.Context, name string, private bool) (channelID string, err error)
@@ -23,46 +28,70 @@ type Chat interface {
 	SetTopic(ctx context.Context, channelID string, n Notice) error
 	// AddBookmark adds a link to the channel's bookmarks.
 	AddBookmark(ctx context.Context, channelID, title, link string) error
-	// ResolveUsers turns user ids, user-group ids and e-mail addresses into
-	// user ids. References that match nobody are returned in missing.
-	ResolveUsers(ctx context.Context, refs []string) (userIDs, missing []string, err error)
 	// Invite adds users to a channel, in batches the platform accepts;
 	// users already in the channel are not an error.
 	Invite(ctx context.Context, channelID string, userIDs []string) error
 	// IsMember reports whether a user is in a channel.
 	IsMember(ctx context.Context, channelID, userID string) (bool, error)
+	// Pin pins a message.
+	Pin(ctx context.Context, channelID, ts string) error
+}
 
+// Directory finds people on the chat platform.
+type Directory interface {
+	// ResolveUsers turns user ids, user-group ids and e-mail addresses into
+	// user ids. References that match nobody are returned in missing.
+	ResolveUsers(ctx context.Context, refs []string) (userIDs, missing []string, err error)
+	// UserEmail returns a user's e-mail address, for mapping to other tools.
+	UserEmail(ctx context.Context, userID string) (string, error)
+	// UserName returns a user's display name.
+	UserName(ctx context.Context, userID string) (string, error)
+}
+
+// PanelPoster shows an incident's control panel in its channel and its
+// announcement in the broadcast channel.
+type PanelPoster interface {
 	// PostPanel posts the incident's control panel in its channel.
 	PostPanel(ctx context.Context, inc *Incident) (ts string, err error)
 	// UpdatePanel edits the control panel in place.
 	UpdatePanel(ctx context.Context, inc *Incident) error
-	// Pin pins a message.
-	Pin(ctx context.Context, channelID, ts string) error
 	// Announce posts the incident in the broadcast channel and returns the
 	// message's channel id and ts.
 	Announce(ctx context.Context, channel string, inc *Incident) (channelID, ts string, err error)
 	// UpdateAnnouncement edits the announcement in place.
 	UpdateAnnouncement(ctx context.Context, channelID, ts string, inc *Incident) error
+}
 
-	// PostNag posts an update nag (NoticeNag) in the incident channel,
-	// with buttons to post an update, to say "still investigating", and to
-	// snooze.
-	PostNag(ctx context.Context, channelID string, inc *Incident, n Notice) (ts string, err error)
-	// PostButtons posts a line of text with buttons under it.
-	PostButtons(ctx context.Context, channelID, text string, buttons []Button) (ts string, err error)
-	// UserEmail returns a user's e-mail address, for mapping to other tools.
-	UserEmail(ctx context.Context, userID string) (string, error)
+// NoticePoster says things in channels and to people.
+type NoticePoster interface {
 	// Notify says a notice in a channel, in the chat's own words. Within a
 	// job it posts at most once per job and content: a retry after a
 	// failure that may have taken effect returns the earlier message.
 	Notify(ctx context.Context, channelID string, n Notice) (ts string, err error)
-	// Post posts a line of text in a channel.
-	Post(ctx context.Context, channelID, text string) (ts string, err error)
-	// Reply answers the person who asked for something, privately.
-	Reply(ctx context.Context, to ReplyTarget, text string) error
 	// Tell says a notice to one person, privately.
 	Tell(ctx context.Context, to ReplyTarget, n Notice) error
+	// Post posts a line of text in a channel.
+	Post(ctx context.Context, channelID, text string) (ts string, err error)
+	// PostButtons posts a line of text with buttons under it.
+	PostButtons(ctx context.Context, channelID, text string, buttons []Button) (ts string, err error)
+	// PostNag posts an update nag (NoticeNag) in the incident channel,
+	// with buttons to post an update, to say "still investigating", and to
+	// snooze.
+	PostNag(ctx context.Context, channelID string, inc *Incident, n Notice) (ts string, err error)
+	// Reply answers the person who asked for something, privately.
+	Reply(ctx context.Context, to ReplyTarget, text string) error
+}
 
+// Chat is the chat platform, one field per role; one implementation
+// usually fills them all (the Slack Chat, the tests' fake). Its methods are
+// those of its roles, so a Chat can be given to any consumer that declares
+// a few of them. A role nobody uses may be nil. MarkDrills wraps the roles
+// that post.
+type Chat struct {
+	ChannelSetup
+	Directory
+	PanelPoster
+	NoticePoster
 	ChatHistory
 	ChangePoster
 }
@@ -145,8 +174,6 @@ type ChatHistory interface {
 	// History returns the channel's messages since oldest, thread replies
 	// included, oldest first, paginating and respecting rate limits.
 	History(ctx context.Context, channelID string, oldest time.Time) ([]ChatMessage, error)
-	// UserName returns a user's display name.
-	UserName(ctx context.Context, userID string) (string, error)
 }
 
 // ChangePoster shows a list of changes with their rollback buttons.

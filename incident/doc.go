@@ -37,7 +37,9 @@
 //     Transactor, each method one transaction; Atomic for rows and jobs
 //     together), with Store their composition for wiring only, and Tx, the
 //     incident and timeline roles and a Scheduler on one transaction;
-//     Chat (chat.go, the Slack side), Pager, ChangeSource and Rollbacker
+//     the chat's roles (chat.go: ChannelSetup, Directory, PanelPoster,
+//     NoticePoster, ChatHistory, ChangePoster, gathered in the Chat struct
+//     that MarkDrills wraps; the Slack side), Pager, ChangeSource and Rollbacker
 //     (providers.go), Scheduler and the job contract (jobs.go), Clock.
 //   - The table of provider names (provider.go), the typed notices the
 //     domain returns for the transport to word (notice.go, format.go), and

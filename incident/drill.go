@@ -105,29 +105,28 @@ func (d DrillSchedule) Occurrence(now time.Time, loc *time.Location) (string, bo
 	return period, !now.Before(at)
 }
 
-// drillChat marks every message posted in a drill's channel, and every
-// rendering of a drill incident, as a drill.
-type drillChat struct {
-	Chat
-	store IncidentStore
-}
-
-// MarkDrills wraps c so that everything it posts about a drill carries the
-// DRILL marker: lines and buttons in a drill's channel, and the panel,
-// announcement, nags and change lists of a drill incident.
+// MarkDrills wraps the roles of c that post so that everything they post
+// about a drill carries the DRILL marker: lines, notices, buttons and nags
+// in a drill's channel, and the panel, announcement, nags and change lists
+// of a drill incident. The other roles are passed on as they are; a
+// wrapped role is not wrapped again.
 func MarkDrills(c Chat, store IncidentStore) Chat {
-	if c == nil {
-		return nil
+	if n := c.NoticePoster; n != nil {
+		if _, ok := n.(*drillNotices); !ok {
+			c.NoticePoster = &drillNotices{NoticePoster: n, store: store}
+		}
 	}
-	if _, ok := c.(*drillChat); ok {
-		return c
+	if p := c.PanelPoster; p != nil {
+		if _, ok := p.(drillPanels); !ok {
+			c.PanelPoster = drillPanels{p}
+		}
 	}
-	return &drillChat{Chat: c, store: store}
-}
-
-func (d *drillChat) isDrillChannel(ctx context.Context, channelID string) bool {
-	inc, err := d.store.GetIncidentByChannel(ctx, channelID)
-	return err == nil && inc.Drill
+	if p := c.ChangePoster; p != nil {
+		if _, ok := p.(drillChanges); !ok {
+			c.ChangePoster = drillChanges{p}
+		}
+	}
+	return c
 }
 
 func drillCopy(inc *Incident) *Incident {
@@ -139,49 +138,67 @@ func drillCopy(inc *Incident) *Incident {
 	return &c
 }
 
-func (d *drillChat) Post(ctx context.Context, channelID, text string) (string, error) {
-	if d.isDrillChannel(ctx, channelID) {
-		return d.Chat.Notify(ctx, channelID, Notice{Kind: NoticeMessage, Drill: true, Values: map[string]string{"message": text}})
-	}
-	return d.Chat.Post(ctx, channelID, text)
+// drillNotices marks what is posted in a drill's channel, and a drill's
+// nags.
+type drillNotices struct {
+	NoticePoster
+	store IncidentStore
 }
 
-func (d *drillChat) Notify(ctx context.Context, channelID string, n Notice) (string, error) {
+func (d *drillNotices) isDrillChannel(ctx context.Context, channelID string) bool {
+	inc, err := d.store.GetIncidentByChannel(ctx, channelID)
+	return err == nil && inc.Drill
+}
+
+func (d *drillNotices) Post(ctx context.Context, channelID, text string) (string, error) {
+	if d.isDrillChannel(ctx, channelID) {
+		return d.NoticePoster.Notify(ctx, channelID, Notice{Kind: NoticeMessage, Drill: true, Values: map[string]string{"message": text}})
+	}
+	return d.NoticePoster.Post(ctx, channelID, text)
+}
+
+func (d *drillNotices) Notify(ctx context.Context, channelID string, n Notice) (string, error) {
 	if d.isDrillChannel(ctx, channelID) {
 		n.Drill = true
 	}
-	return d.Chat.Notify(ctx, channelID, n)
+	return d.NoticePoster.Notify(ctx, channelID, n)
 }
 
-func (d *drillChat) PostButtons(ctx context.Context, channelID, text string, buttons []Button) (string, error) {
+func (d *drillNotices) PostButtons(ctx context.Context, channelID, text string, buttons []Button) (string, error) {
 	if d.isDrillChannel(ctx, channelID) {
-		return d.Chat.Notify(ctx, channelID, Notice{Kind: NoticeMessage, Drill: true, Values: map[string]string{"message": text}, Buttons: buttons})
+		return d.NoticePoster.Notify(ctx, channelID, Notice{Kind: NoticeMessage, Drill: true, Values: map[string]string{"message": text}, Buttons: buttons})
 	}
-	return d.Chat.PostButtons(ctx, channelID, text, buttons)
+	return d.NoticePoster.PostButtons(ctx, channelID, text, buttons)
 }
 
-func (d *drillChat) PostPanel(ctx context.Context, inc *Incident) (string, error) {
-	return d.Chat.PostPanel(ctx, drillCopy(inc))
+func (d *drillNotices) PostNag(ctx context.Context, channelID string, inc *Incident, n Notice) (string, error) {
+	return d.NoticePoster.PostNag(ctx, channelID, drillCopy(inc), n)
 }
 
-func (d *drillChat) UpdatePanel(ctx context.Context, inc *Incident) error {
-	return d.Chat.UpdatePanel(ctx, drillCopy(inc))
+// drillPanels marks a drill's panel and announcement.
+type drillPanels struct{ PanelPoster }
+
+func (d drillPanels) PostPanel(ctx context.Context, inc *Incident) (string, error) {
+	return d.PanelPoster.PostPanel(ctx, drillCopy(inc))
 }
 
-func (d *drillChat) Announce(ctx context.Context, channel string, inc *Incident) (string, string, error) {
-	return d.Chat.Announce(ctx, channel, drillCopy(inc))
+func (d drillPanels) UpdatePanel(ctx context.Context, inc *Incident) error {
+	return d.PanelPoster.UpdatePanel(ctx, drillCopy(inc))
 }
 
-func (d *drillChat) UpdateAnnouncement(ctx context.Context, channelID, ts string, inc *Incident) error {
-	return d.Chat.UpdateAnnouncement(ctx, channelID, ts, drillCopy(inc))
+func (d drillPanels) Announce(ctx context.Context, channel string, inc *Incident) (string, string, error) {
+	return d.PanelPoster.Announce(ctx, channel, drillCopy(inc))
 }
 
-func (d *drillChat) PostNag(ctx context.Context, channelID string, inc *Incident, n Notice) (string, error) {
-	return d.Chat.PostNag(ctx, channelID, drillCopy(inc), n)
+func (d drillPanels) UpdateAnnouncement(ctx context.Context, channelID, ts string, inc *Incident) error {
+	return d.PanelPoster.UpdateAnnouncement(ctx, channelID, ts, drillCopy(inc))
 }
 
-func (d *drillChat) PostChanges(ctx context.Context, channelID string, inc *Incident, list ChangeList) (string, error) {
-	return d.Chat.PostChanges(ctx, channelID, drillCopy(inc), list)
+// drillChanges marks a drill's list of changes.
+type drillChanges struct{ ChangePoster }
+
+func (d drillChanges) PostChanges(ctx context.Context, channelID string, inc *Incident, list ChangeList) (string, error) {
+	return d.ChangePoster.PostChanges(ctx, channelID, drillCopy(inc), list)
 }
 
 // drillText is a direct message or reply, marked when it is about a

@@ -43,7 +43,7 @@ func setup(t *testing.T, mutate ...func(*incident.Policy)) bundle {
 	c.Users["bob@example.com"] = []string{"U0BOB"}
 	q := incidenttest.NewQueue()
 	store.SetScheduler(q)
-	svc := incident.NewService(incident.ServiceConfig{Store: store, Scheduler: q, Chat: c, Policy: policy, Clock: clock})
+	svc := incident.NewService(incident.ServiceConfig{Store: store, Scheduler: q, Chat: c.Roles(), Policy: policy, Clock: clock})
 	svc.RegisterJobs(q)
 	capt := capture.New(capture.Config{Store: store, Chat: c, Notifier: svc, Policy: policy, Clock: clock})
 	alrt := alerts.New(alerts.Config{Store: store, Core: svc, Chat: c, Scheduler: q, Policy: policy, Clock: clock})

@@ -56,7 +56,8 @@ func TestSyncRetriesALaterNoticeThatFailed(t *testing.T) {
 	c.Word = bot.NoticeText
 	q := incidenttest.NewQueue()
 	store.SetScheduler(q)
-	svc := incident.NewService(incident.ServiceConfig{Store: store, Scheduler: q, Chat: c, Policy: policy, Clock: clock})
+	svc := incident.NewService(incident.ServiceConfig{Store: store, Scheduler: q, Policy: policy, Clock: clock,
+		Chat: incident.Chat{ChannelSetup: c, Directory: c, PanelPoster: c, NoticePoster: c, ChatHistory: c, ChangePoster: c}})
 	svc.RegisterJobs(q)
 
 	ctx := context.Background()

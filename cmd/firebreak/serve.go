@@ -110,7 +110,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		return err
 	}
 	// Everything posted about a drill says DRILL, the postmortem's lines too.
-	chat := incident.MarkDrills(bot.NewChat(slackAPI, policy, bot.WithChatLogger(log), bot.WithChatClock(clock)), store)
+	chat := incident.MarkDrills(bot.NewChat(slackAPI, policy, bot.WithChatLogger(log), bot.WithChatClock(clock)).Roles(), store)
 	var pm *postmortem.Service
 	incMetrics := newIncidentMetrics(reg, store, log)
 	svc := incident.NewService(incident.ServiceConfig{

@@ -179,7 +179,7 @@ func newChangeBundle(t *testing.T, sources bool, mutate ...func(*incident.Policy
 	ld := &fakeSource{name: "LaunchDarkly"}
 	deploys := &fakeRollbacker{source: "github"}
 	flagsOff := &fakeRollbacker{source: "launchdarkly", execStatus: "succeeded"}
-	core := incident.NewService(incident.ServiceConfig{Store: store, Scheduler: q, Chat: c, Policy: policy, Clock: clock})
+	core := incident.NewService(incident.ServiceConfig{Store: store, Scheduler: q, Chat: c.Roles(), Policy: policy, Clock: clock})
 	core.RegisterJobs(q)
 	var srcs []incident.ChangeSource
 	if sources {

@@ -138,7 +138,7 @@ func setupComms(t *testing.T, mutate ...func(*incident.Policy)) commsBundle {
 	c.Users["bob@example.com"] = []string{"U0BOB"}
 	q := incidenttest.NewQueue()
 	store.SetScheduler(q)
-	core := incident.NewService(incident.ServiceConfig{Store: store, Scheduler: q, Chat: c, Policy: policy, Clock: clock})
+	core := incident.NewService(incident.ServiceConfig{Store: store, Scheduler: q, Chat: c.Roles(), Policy: policy, Clock: clock})
 	core.RegisterJobs(q)
 	pg := newPage()
 	tmpl, err := templates.Load("")

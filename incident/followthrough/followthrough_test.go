@@ -43,7 +43,7 @@ func setup(t *testing.T, mutate ...func(*incident.Policy)) bundle {
 	c.Users["bob@example.com"] = []string{"U0BOB"}
 	q := incidenttest.NewQueue()
 	store.SetScheduler(q)
-	svc := incident.NewService(incident.ServiceConfig{Store: store, Scheduler: q, Chat: c, Policy: policy, Clock: clock})
+	svc := incident.NewService(incident.ServiceConfig{Store: store, Scheduler: q, Chat: c.Roles(), Policy: policy, Clock: clock})
 	svc.RegisterJobs(q)
 	ft := newFollowThrough(svc, store, q, c, policy, clock)
 	capt := capture.New(capture.Config{Store: store, Chat: c, Notifier: svc, Policy: policy, Clock: clock})
@@ -109,7 +109,7 @@ func TestFollowThroughRemindersOnceAcrossReplicas(t *testing.T) {
 	ctx := context.Background()
 	// A second replica: its own Service on the same store and queue.
 	other := followthrough.New(followthrough.Config{Store: b.store, Chat: b.chat, Scheduler: b.queue, Policy: b.svc.Policy(), Clock: b.clock,
-		Core: incident.NewService(incident.ServiceConfig{Store: b.store, Scheduler: b.queue, Chat: b.chat, Policy: b.svc.Policy(), Clock: b.clock})})
+		Core: incident.NewService(incident.ServiceConfig{Store: b.store, Scheduler: b.queue, Chat: b.chat.Roles(), Policy: b.svc.Policy(), Clock: b.clock})})
 
 	inc := declare(t, b, "checkout is down", incident.P2, "")
 	require.Empty(t, b.queue.RunAll(t))
@@ -379,7 +379,7 @@ func flakySetup(t *testing.T) (bundle, *atomic.Bool, *atomic.Bool) {
 	failEvents, failJobs := new(atomic.Bool), new(atomic.Bool)
 	store := flakyStore{MemStore: b.store, failEvents: failEvents, failJobs: failJobs}
 	sched := flakySched{Scheduler: b.queue, fail: failJobs}
-	b.svc = incident.NewService(incident.ServiceConfig{Store: b.store, Scheduler: sched, Chat: b.chat, Policy: b.svc.Policy(), Clock: b.clock})
+	b.svc = incident.NewService(incident.ServiceConfig{Store: b.store, Scheduler: sched, Chat: b.chat.Roles(), Policy: b.svc.Policy(), Clock: b.clock})
 	b.svc.RegisterJobs(b.queue)
 	b.ft = followthrough.New(followthrough.Config{Store: store, Core: b.svc, Chat: b.chat, Scheduler: sched, Policy: b.svc.Policy(), Clock: b.clock})
 	b.svc.Use(b.ft.Feature())

@@ -11,10 +11,18 @@ import (
 	"github.com/firebreakhq/firebreak/incident"
 )
 
-var _ incident.Chat = (*Chat)(nil)
+var (
+	_ incident.ChannelSetup = (*Chat)(nil)
+	_ incident.Directory    = (*Chat)(nil)
+	_ incident.PanelPoster  = (*Chat)(nil)
+	_ incident.NoticePoster = (*Chat)(nil)
+	_ incident.ChatHistory  = (*Chat)(nil)
+	_ incident.ChangePoster = (*Chat)(nil)
+)
 
-// Chat is the one in-memory incident.Chat of the tests: it records what it
-// was asked, in exported fields a test reads under Mu, and fails on demand.
+// Chat is the one in-memory chat of the tests, in every role of an
+// incident.Chat (see Roles): it records what it was asked, in exported
+// fields a test reads under Mu, and fails on demand.
 // Channel ids are C001, C002...; user ids starting with U resolve to
 // themselves, other references through Users; e-mail addresses and names
 // derive from the id (U0ALICE is alice@example.com) unless Names is set.
@@ -48,6 +56,12 @@ type Chat struct {
 	AllMembers bool
 	// Word renders a notice for Notify; nil uses Notice.String.
 	Word func(incident.Notice) string
+}
+
+// Roles is c in every role. A type that embeds *Chat to change some of its
+// methods fills the roles with itself instead, or Roles would bypass them.
+func (c *Chat) Roles() incident.Chat {
+	return incident.Chat{ChannelSetup: c, Directory: c, PanelPoster: c, NoticePoster: c, ChatHistory: c, ChangePoster: c}
 }
 
 // NewChat returns an empty Chat.

@@ -18,7 +18,7 @@ var (
 	_ paging.Store = (*incidenttest.MemStore)(nil)
 	_ paging.Tx    = (*incidenttest.MemStore)(nil)
 	_ paging.Core  = (*incident.Service)(nil)
-	_ paging.Chat  = (incident.Chat)(nil)
+	_ paging.Chat  = incident.Chat{}
 )
 
 // bundle is the core and paging over one in-memory store, queue, chat
@@ -49,9 +49,9 @@ func setup(t *testing.T, pager incident.Pager, mutate ...func(*incident.Policy))
 	c.Users["bob@example.com"] = []string{"U0BOB"}
 	q := incidenttest.NewQueue()
 	store.SetScheduler(q)
-	svc := incident.NewService(incident.ServiceConfig{Store: store, Scheduler: q, Chat: c, Policy: policy, Clock: clock})
+	svc := incident.NewService(incident.ServiceConfig{Store: store, Scheduler: q, Chat: c.Roles(), Policy: policy, Clock: clock})
 	svc.RegisterJobs(q)
-	pg := paging.New(paging.Config{Store: store, Core: svc, Chat: incident.MarkDrills(c, store), Pager: pager, Scheduler: q, Policy: policy, Clock: clock})
+	pg := paging.New(paging.Config{Store: store, Core: svc, Chat: incident.MarkDrills(c.Roles(), store), Pager: pager, Scheduler: q, Policy: policy, Clock: clock})
 	pg.RegisterJobs(q)
 	svc.Use(pg.Feature())
 	return bundle{svc: svc, pg: pg, store: store, chat: c, queue: q, clock: clock}

@@ -58,7 +58,7 @@ type Config struct {
 	// Backfill fills the timeline from the channel before a draft
 	// (*capture.Service); nil skips the backfill.
 	Backfill  Backfiller
-	Chat      incident.Chat
+	Chat      Chat
 	Scheduler incident.Scheduler
 	// Exporters are the configured export targets, in the order their
 	// buttons are shown; each is addressed by its lower-cased Name().
@@ -74,6 +74,15 @@ type Config struct {
 	Split func(markdown string) []string
 }
 
+// Chat is what the postmortem needs of the chat platform: to say its
+// notices, bookmark an export, and name the people of the timeline.
+type Chat interface {
+	Notify(ctx context.Context, channelID string, n incident.Notice) (ts string, err error)
+	Tell(ctx context.Context, to incident.ReplyTarget, n incident.Notice) error
+	AddBookmark(ctx context.Context, channelID, title, link string) error
+	UserName(ctx context.Context, userID string) (string, error)
+}
+
 // Backfiller reads an incident channel back into the timeline, returning
 // how many messages it added.
 type Backfiller interface {
@@ -87,7 +96,7 @@ type Backfiller interface {
 type Service struct {
 	store     Store
 	backfill  Backfiller
-	chat      incident.Chat
+	chat      Chat
 	sched     incident.Scheduler
 	exporters []incident.Exporter
 	renderer  Renderer

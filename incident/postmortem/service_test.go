@@ -91,7 +91,7 @@ func newFixture(t *testing.T, withExporters bool) *fixture {
 	renderer, err := templates.Load("")
 	require.NoError(t, err)
 	f := &fixture{store: store, clock: clock, chat: ch, queue: q}
-	f.svc = incident.NewService(incident.ServiceConfig{Store: store, Scheduler: q, Chat: ch, Policy: policy, Clock: clock})
+	f.svc = incident.NewService(incident.ServiceConfig{Store: store, Scheduler: q, Chat: ch.Roles(), Policy: policy, Clock: clock})
 	var list []incident.Exporter
 	if withExporters {
 		f.exp = newExporters(t, clock)

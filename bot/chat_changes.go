@@ -1,0 +1,96 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/firebreakhq/firebreak/incident"
+)
+
+// chatChanges posts the list of changes with its rollback buttons
+// (incident.ChangePoster).
+type chatChanges struct{ *slackConn }
+
+// ChangeBlocks renders a "what changed?" list: newest first, each change
+// with what, who, when relative to the start and a link; the ones in the
+// last 30 minutes before the start highlighted; rollback buttons; and the
+// sources that could not be read.
+func ChangeBlocks(inc *incident.Incident, list incident.ChangeList, loc *time.Location) []slack.Block {
+	window := list.To.Sub(list.From).Round(time.Minute)
+	head := fmt.Sprintf(":mag: *What changed?* %d change(s) in the %s before %s started (%s).", len(list.Items),
+		humanDuration(window), inc.Key(), slackDateToken(list.Start, loc))
+	if len(list.Items) == 0 {
+		head = fmt.Sprintf(":mag: *What changed?* No changes recorded in the %s before %s started.", humanDuration(window), inc.Key())
+	}
+	blocks := []slack.Block{slack.NewSectionBlock(mrkdwnText(head), nil, nil)}
+	// 50 blocks in all: header, failures, and two blocks per change.
+	max := 22
+	for i, it := range list.Items {
+		if i == max {
+			blocks = append(blocks, slack.NewContextBlock("", mrkdwnText(fmt.Sprintf("…and %d older change(s).", len(list.Items)-max))))
+			break
+		}
+		ch := it.Change
+		rel := list.Start.Sub(ch.OccurredAt)
+		when := fmt.Sprintf("%s before start", humanDuration(rel.Round(time.Minute)))
+		if rel < 0 {
+			when = fmt.Sprintf("%s after start", humanDuration((-rel).Round(time.Minute)))
+		}
+		mark := ":small_blue_diamond:"
+		if it.Highlight {
+			mark = ":large_orange_diamond: *in the 30 min before the start*"
+		}
+		summary := Escape(ch.Summary)
+		if ch.URL != "" {
+			summary = Link(ch.URL, ch.Summary)
+		}
+		who := ch.Actor
+		if who == "" {
+			who = "unknown"
+		}
+		text := fmt.Sprintf("%s %s\n%s · %s · by %s · %s", mark, summary, sourceName(ch.Source), string(ch.Kind), Escape(who), when)
+		var accessory *slack.Accessory
+		if it.Action != "" {
+			btn := slack.NewButtonBlockElement(incident.ActionRollback, clipRunes(it.Value, 2000),
+				slack.NewTextBlockObject(slack.PlainTextType, clipRunes(it.Action, maxButtonText), false, false))
+			btn.Style = slack.StyleDanger
+			accessory = slack.NewAccessory(btn)
+		}
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwnText(clipRunes(text, maxTextObject)), nil, accessory))
+	}
+	for _, f := range list.Failures {
+		blocks = append(blocks, slack.NewContextBlock("", mrkdwnText(clipRunes(fmt.Sprintf(":warning: Could not read %s: %s The list above is without it.", Escape(f.Source), Escape(f.Message)), maxTextObject))))
+	}
+	return blocks
+}
+
+func sourceName(s string) string { return incident.ProviderName(s) }
+
+func humanDuration(d time.Duration) string {
+	if d < time.Minute {
+		return "under a minute"
+	}
+	h, m := int(d.Hours()), int(d.Minutes())%60
+	switch {
+	case h == 0:
+		return fmt.Sprintf("%d min", m)
+	case m == 0:
+		return fmt.Sprintf("%d h", h)
+	default:
+		return fmt.Sprintf("%d h %d min", h, m)
+	}
+}
+
+// PostChanges posts a "what changed?" list in the channel.
+func (c *chatChanges) PostChanges(ctx context.Context, channelID string, inc *incident.Incident, list incident.ChangeList) (string, error) {
+	blocks := ChangeBlocks(inc, list, c.policy.Location)
+	fallback := fmt.Sprintf("What changed before %s: %d change(s).", inc.Key(), len(list.Items))
+	_, ts, _, err := c.postOnce(ctx, channelID, postKey(ctx, "changes", channelID+"\n"+fallback), slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...))
+	if err != nil {
+		return "", classify("chat.postMessage", "post the list of changes", err)
+	}
+	return ts, nil
+}

@@ -1,0 +1,256 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/slack-go/slack"
+
+	"github.com/firebreakhq/firebreak/incident"
+)
+
+// chatDirectory finds people in Slack: who a responder reference names, a
+// user's e-mail and name (incident.Directory).
+type chatDirectory struct{ *slackConn }
+
+// refKind is what a responder reference names.
+type refKind int
+
+const (
+	refInvalid refKind = iota
+	refUser
+	refGroup
+	refEmail
+)
+
+// parseUserRef reads a responder reference: a user id (U..., W...), a
+// user-group id (S...), an e-mail address, or Slack's escaped forms of them
+// as they arrive in message text ("<@U123|alice>", "<!subteam^S123|@sre>",
+// "<mailto:a@example.com|a@example.com>").
+func parseUserRef(ref string) (refKind, string) {
+	r := strings.TrimSpace(ref)
+	if inner, ok := strings.CutPrefix(r, "<"); ok {
+		inner, ok = strings.CutSuffix(inner, ">")
+		if !ok {
+			return refInvalid, ""
+		}
+		inner, _, _ = strings.Cut(inner, "|")
+		switch {
+		case strings.HasPrefix(inner, "@"):
+			if id := inner[1:]; isSlackID(id, "UW") {
+				return refUser, id
+			}
+		case strings.HasPrefix(inner, "!subteam^"):
+			if id := strings.TrimPrefix(inner, "!subteam^"); isSlackID(id, "S") {
+				return refGroup, id
+			}
+		case strings.HasPrefix(inner, "mailto:"):
+			if addr := strings.TrimPrefix(inner, "mailto:"); isEmail(addr) {
+				return refEmail, addr
+			}
+		}
+		return refInvalid, ""
+	}
+	switch {
+	case isSlackID(r, "UW"):
+		return refUser, r
+	case isSlackID(r, "S"):
+		return refGroup, r
+	case isEmail(r):
+		return refEmail, r
+	}
+	return refInvalid, ""
+}
+
+// isSlackID reports whether s looks like a Slack id starting with one of
+// prefixes: an upper-case letter followed by upper-case letters and digits.
+func isSlackID(s, prefixes string) bool {
+	if len(s) < 3 || !strings.ContainsRune(prefixes, rune(s[0])) {
+		return false
+	}
+	for _, r := range s[1:] {
+		if (r < 'A' || r > 'Z') && (r < '0' || r > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+func isEmail(s string) bool {
+	at := strings.LastIndexByte(s, '@')
+	return at > 0 && strings.Contains(s[at+1:], ".") && !strings.ContainsAny(s, " <>|")
+}
+
+// ResolveUsers turns user ids, user-group ids and e-mail addresses (plain or
+// in Slack's mention syntax) into user ids, in the order given, without
+// duplicates and without the bot itself. Group and e-mail lookups run
+// concurrently, at most WithLookupConcurrency at a time. References that
+// match nobody (an unknown e-mail, a missing or empty group, a malformed
+// reference) come back in missing; a failed lookup is an error.
+func (c *chatDirectory) ResolveUsers(ctx context.Context, refs []string) (userIDs, missing []string, err error) {
+	botID, err := c.botID(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	type lookup struct {
+		kind  refKind
+		value string
+		ids   []string
+	}
+	// Two spellings of one group or address ("S123", "<!subteam^S123>")
+	// share one lookup.
+	refs = incident.Dedupe(refs)
+	lookups := map[string]*lookup{}
+	keys := make([]string, len(refs))
+	for i, ref := range refs {
+		kind, v := parseUserRef(ref)
+		keys[i] = fmt.Sprintf("%d:%s", kind, v)
+		if _, ok := lookups[keys[i]]; !ok {
+			lookups[keys[i]] = &lookup{kind: kind, value: v}
+		}
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg       sync.WaitGroup
+		errMu    sync.Mutex
+		firstErr error
+	)
+	sem := make(chan struct{}, c.lookups)
+	for _, l := range lookups {
+		switch l.kind {
+		case refInvalid:
+			continue
+		case refUser:
+			l.ids = []string{l.value}
+			continue
+		}
+		wg.Go(func() {
+			select {
+			case sem <- struct{}{}:
+				defer func() { <-sem }()
+			case <-ctx.Done():
+				return
+			}
+			ids, lerr := c.lookupRef(ctx, l.kind, l.value)
+			if lerr != nil {
+				errMu.Lock()
+				if firstErr == nil {
+					firstErr = lerr
+					cancel()
+				}
+				errMu.Unlock()
+				return
+			}
+			l.ids = ids
+		})
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, nil, fmt.Errorf("resolve responders: %w", firstErr)
+	}
+
+	seen := map[string]bool{botID: true}
+	for i, ref := range refs {
+		l := lookups[keys[i]]
+		if len(l.ids) == 0 {
+			missing = append(missing, ref)
+			continue
+		}
+		for _, id := range l.ids {
+			if !seen[id] {
+				seen[id] = true
+				userIDs = append(userIDs, id)
+			}
+		}
+	}
+	return userIDs, missing, nil
+}
+
+// lookupRef resolves a user group or an e-mail address; no ids and no error
+// means it matches nobody.
+func (c *chatDirectory) lookupRef(ctx context.Context, kind refKind, v string) ([]string, error) {
+	key := fmt.Sprint(kind, ":", v)
+	if ids, ok := c.lookupCache.get(key, c.clock.Now()); ok {
+		return ids, nil
+	}
+	ids, err := c.lookupRefUncached(ctx, kind, v)
+	if err == nil {
+		c.lookupCache.put(key, ids, c.clock.Now())
+	}
+	return ids, err
+}
+
+func (c *chatDirectory) lookupRefUncached(ctx context.Context, kind refKind, v string) ([]string, error) {
+	if kind == refGroup {
+		ids, err := c.api.GetUserGroupMembersContext(ctx, v)
+		switch slackCode(err) {
+		case "no_such_subteam", "subteam_not_found":
+			return nil, nil
+		}
+		if err != nil {
+			return nil, classify("usergroups.users.list", "list the members of user group "+v, err)
+		}
+		return ids, nil
+	}
+	u, err := c.api.GetUserByEmailContext(ctx, v)
+	if slackCode(err) == "users_not_found" {
+		return nil, nil
+	}
+	if err != nil {
+		// The address stays out of the message: it is personal data.
+		return nil, classify("users.lookupByEmail", "look up a responder by e-mail", err)
+	}
+	if u.Deleted {
+		return nil, nil
+	}
+	return []string{u.ID}, nil
+}
+
+// UserEmail returns a user's e-mail address from users.info.
+func (c *chatDirectory) UserEmail(ctx context.Context, userID string) (string, error) {
+	u, err := c.userInfo(ctx, userID)
+	if err != nil {
+		return "", err
+	}
+	return u[0], nil
+}
+
+// userInfo returns a user's e-mail and name candidates from users.info,
+// cached briefly like other lookups.
+func (c *chatDirectory) userInfo(ctx context.Context, userID string) ([]string, error) {
+	key := "users.info:" + userID
+	if v, ok := c.lookupCache.get(key, c.clock.Now()); ok {
+		return v, nil
+	}
+	u, err := c.api.GetUserInfoContext(ctx, userID)
+	if err != nil {
+		return nil, classify("users.info", "look up the user", err)
+	}
+	v := userFacts(u)
+	c.lookupCache.put(key, v, c.clock.Now())
+	return v, nil
+}
+
+// userFacts is a user's e-mail address, then the names UserName tries in
+// turn.
+func userFacts(u *slack.User) []string {
+	return []string{u.Profile.Email, u.Profile.DisplayName, u.RealName, u.Profile.RealName, u.Name}
+}
+
+// UserName returns a user's display name, or their real name.
+func (c *chatDirectory) UserName(ctx context.Context, userID string) (string, error) {
+	u, err := c.userInfo(ctx, userID)
+	if err != nil {
+		return "", err
+	}
+	for _, n := range u[1:] {
+		if n != "" {
+			return n, nil
+		}
+	}
+	return userID, nil
+}

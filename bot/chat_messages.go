@@ -1,0 +1,141 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"net/url"
+
+	"github.com/slack-go/slack"
+
+	"github.com/firebreakhq/firebreak/incident"
+)
+
+// chatMessages says notices, lines, buttons and nags in channels and to
+// people (incident.NoticePoster).
+type chatMessages struct{ *slackConn }
+
+// Post posts a line of mrkdwn text and returns its ts.
+func (c *chatMessages) Post(ctx context.Context, channelID, text string) (string, error) {
+	channelID, err := c.named(ctx, channelID)
+	if err != nil {
+		return "", err
+	}
+	text = clipRunes(text, maxMessageText)
+	_, ts, _, err := c.postOnce(ctx, channelID, postKey(ctx, "line", channelID+"\n"+text), slack.MsgOptionText(text, false))
+	if err != nil {
+		return "", classify("chat.postMessage", "post a message", err)
+	}
+	return ts, nil
+}
+
+// Reply answers privately: through the response URL when there is one, else
+// as an ephemeral message in the channel, else in a direct message. Each
+// way falls back to the next when it fails for a reason the next can avoid:
+// an expired response URL, a channel the bot or the user is not in. A target
+// with only a channel gets an ordinary message there.
+func (c *chatMessages) Reply(ctx context.Context, to incident.ReplyTarget, text string) error {
+	text = clipRunes(text, maxMessageText)
+	if to.ResponseURL != "" {
+		_, _, err := c.api.PostMessageContext(ctx, "", slack.MsgOptionText(text, false),
+			slack.MsgOptionResponseURL(to.ResponseURL, slack.ResponseTypeEphemeral))
+		if err == nil {
+			return nil
+		}
+		err = redactURL(err)
+		if to.UserID == "" || ctx.Err() != nil {
+			return classify("response_url", "reply", err)
+		}
+		c.log.DebugContext(ctx, "response_url failed; replying another way", "user", to.UserID, "err", err)
+	}
+	switch {
+	case to.ChannelID != "" && to.UserID != "":
+		_, err := c.api.PostEphemeralContext(ctx, to.ChannelID, to.UserID, slack.MsgOptionText(text, false))
+		switch slackCode(err) {
+		case "not_in_channel", "channel_not_found", "user_not_in_channel", "is_archived":
+			return c.directMessage(ctx, to.UserID, text)
+		}
+		return classify("chat.postEphemeral", "reply", err)
+	case to.UserID != "":
+		return c.directMessage(ctx, to.UserID, text)
+	case to.ChannelID != "":
+		_, err := c.Post(ctx, to.ChannelID, text)
+		return err
+	}
+	return incident.Errorf(incident.EINVALID, "There is nobody to reply to.")
+}
+
+// redactURL hides the URL of a transport error: a response URL lets anyone
+// who holds it post to the user, so it stays out of errors and logs.
+func redactURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return &url.Error{Op: ue.Op, URL: "(response_url)", Err: ue.Err}
+	}
+	return err
+}
+
+func (c *chatMessages) directMessage(ctx context.Context, userID, text string) error {
+	ch, _, _, err := c.api.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{userID}, ReturnIM: true})
+	if err != nil {
+		return classify("conversations.open", "open a direct message", err)
+	}
+	if ch == nil || ch.ID == "" {
+		return incident.Errorf(incident.EINTERNAL, "Slack opened no direct message channel.")
+	}
+	if _, _, _, err := c.postOnce(ctx, ch.ID, postKey(ctx, "dm", ch.ID+"\n"+text), slack.MsgOptionText(text, false)); err != nil {
+		return classify("chat.postMessage", "send a direct message", err)
+	}
+	return nil
+}
+
+// ButtonBlocks renders a line of text with buttons under it.
+func ButtonBlocks(text string, buttons []incident.Button) []slack.Block {
+	blocks := []slack.Block{slack.NewSectionBlock(mrkdwnText(clipRunes(text, maxTextObject)), nil, nil)}
+	var els []slack.BlockElement
+	for _, b := range buttons {
+		btn := slack.NewButtonBlockElement(b.Action, clipRunes(b.Value, 2000), slack.NewTextBlockObject(slack.PlainTextType, clipRunes(b.Text, maxButtonText), false, false))
+		switch b.Style {
+		case "primary":
+			btn.Style = slack.StylePrimary
+		case "danger":
+			btn.Style = slack.StyleDanger
+		}
+		els = append(els, btn)
+	}
+	if len(els) > 0 {
+		blocks = append(blocks, slack.NewActionBlock("", els...))
+	}
+	return blocks
+}
+
+// PostButtons posts a line of text with buttons under it.
+func (c *chatMessages) PostButtons(ctx context.Context, channelID, text string, buttons []incident.Button) (string, error) {
+	channelID, err := c.named(ctx, channelID)
+	if err != nil {
+		return "", err
+	}
+	_, ts, _, err := c.postOnce(ctx, channelID, postKey(ctx, "buttons", channelID+"\n"+text), slack.MsgOptionText(clipRunes(text, maxMessageText), false),
+		slack.MsgOptionBlocks(ButtonBlocks(text, buttons)...))
+	if err != nil {
+		return "", classify("chat.postMessage", "post a message", err)
+	}
+	return ts, nil
+}
+
+// Tell says a notice to one person, privately.
+func (c *chatMessages) Tell(ctx context.Context, to incident.ReplyTarget, n incident.Notice) error {
+	return c.Reply(ctx, to, c.noticeText(n))
+}
+
+// Notify says a notice in a channel, with its buttons under it.
+func (c *chatMessages) Notify(ctx context.Context, channelID string, n incident.Notice) (string, error) {
+	if len(n.Buttons) > 0 {
+		return c.PostButtons(ctx, channelID, c.noticeText(n), n.Buttons)
+	}
+	id, err := c.channelID(ctx, channelID)
+	if err != nil {
+		return "", err
+	}
+	// Posted once per job run like any line, however often it is retried.
+	return c.Post(ctx, id, c.noticeText(n))
+}
