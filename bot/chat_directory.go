@@ -94,24 +94,50 @@ func (c *chatDirectory) ResolveUsers(ctx context.Context, refs []string) (userID
 	if err != nil {
 		return nil, nil, err
 	}
-	type lookup struct {
-		kind  refKind
-		value string
-		ids   []string
-	}
 	// Two spellings of one group or address ("S123", "<!subteam^S123>")
 	// share one lookup.
 	refs = incident.Dedupe(refs)
-	lookups := map[string]*lookup{}
+	lookups := map[string]*refLookup{}
 	keys := make([]string, len(refs))
 	for i, ref := range refs {
 		kind, v := parseUserRef(ref)
 		keys[i] = fmt.Sprintf("%d:%s", kind, v)
 		if _, ok := lookups[keys[i]]; !ok {
-			lookups[keys[i]] = &lookup{kind: kind, value: v}
+			lookups[keys[i]] = &refLookup{kind: kind, value: v}
 		}
 	}
+	if err := c.lookupAll(ctx, lookups); err != nil {
+		return nil, nil, fmt.Errorf("resolve responders: %w", err)
+	}
 
+	seen := map[string]bool{botID: true}
+	for i, ref := range refs {
+		l := lookups[keys[i]]
+		if len(l.ids) == 0 {
+			missing = append(missing, ref)
+			continue
+		}
+		for _, id := range l.ids {
+			if !seen[id] {
+				seen[id] = true
+				userIDs = append(userIDs, id)
+			}
+		}
+	}
+	return userIDs, missing, nil
+}
+
+// refLookup is one reference to resolve and the user ids it names.
+type refLookup struct {
+	kind  refKind
+	value string
+	ids   []string
+}
+
+// lookupAll fills in the ids of every lookup: a user id names itself, and
+// groups and e-mail addresses are looked up concurrently, at most
+// c.lookups at a time. The first failure stops the others.
+func (c *chatDirectory) lookupAll(ctx context.Context, lookups map[string]*refLookup) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
@@ -149,25 +175,7 @@ func (c *chatDirectory) ResolveUsers(ctx context.Context, refs []string) (userID
 		})
 	}
 	wg.Wait()
-	if firstErr != nil {
-		return nil, nil, fmt.Errorf("resolve responders: %w", firstErr)
-	}
-
-	seen := map[string]bool{botID: true}
-	for i, ref := range refs {
-		l := lookups[keys[i]]
-		if len(l.ids) == 0 {
-			missing = append(missing, ref)
-			continue
-		}
-		for _, id := range l.ids {
-			if !seen[id] {
-				seen[id] = true
-				userIDs = append(userIDs, id)
-			}
-		}
-	}
-	return userIDs, missing, nil
+	return firstErr
 }
 
 // lookupRef resolves a user group or an e-mail address; no ids and no error

@@ -3,8 +3,10 @@ package bot
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -97,6 +99,37 @@ func classify(method, what string, err error) error {
 	return &apiError{method: method, err: err}
 }
 
+// slackRefusal is what a Slack error code means: the kind of incident
+// error, and why Slack refused, with %[1]s standing for the code.
+type slackRefusal struct{ kind, why string }
+
+// slackRefusals are the Slack error codes the bot words, by code.
+var slackRefusals = func() map[string]slackRefusal {
+	m := map[string]slackRefusal{}
+	add := func(kind, why string, codes ...string) {
+		for _, c := range codes {
+			m[c] = slackRefusal{kind, why}
+		}
+	}
+	add(incident.ENOTFOUND, "the channel does not exist, or it is private and the bot is not a member", "channel_not_found")
+	add(incident.ENOTFOUND, "the message no longer exists", "message_not_found", "thread_not_found")
+	add(incident.ENOTFOUND, "the user or group does not exist", "user_not_found", "users_not_found", "no_such_subteam", "subteam_not_found")
+	add(incident.EFORBIDDEN, "the bot is not a member of the channel; invite it first", "not_in_channel")
+	add(incident.EFORBIDDEN, "the person is not a member of the channel", "user_not_in_channel")
+	add(incident.ECONFLICT, "the channel is archived", "is_archived", "is_inactive")
+	add(incident.EFORBIDDEN, "the bot's token is not valid for this workspace", "not_authed", "invalid_auth", "account_inactive", "token_revoked",
+		"token_expired", "not_allowed_token_type", "no_permission", "access_denied", "ekm_access_denied", "team_access_not_granted")
+	add(incident.EFORBIDDEN, "the workspace settings do not allow it", "restricted_action", "cannot_create_channel", "cant_invite",
+		"user_is_restricted", "not_pinnable")
+	add(incident.EINVALID, "the channel name is not allowed (%[1]s)", "invalid_name", "invalid_name_maxlength", "invalid_name_punctuation",
+		"invalid_name_required", "invalid_name_specials")
+	add(incident.EINVALID, "the request was malformed (%[1]s); this is a bug in the bot", "too_long", "msg_too_long", "msg_blocks_too_long",
+		"invalid_blocks", "invalid_blocks_format", "no_text", "invalid_link", "invalid_arguments", "invalid_bookmark_type", "too_many_users",
+		"invalid_cursor", "invalid_ts_latest", "invalid_ts_oldest", "no_item_specified")
+	add(incident.EINVALID, "the channel has as many bookmarks as Slack allows", "too_many_bookmarks")
+	return m
+}()
+
 // slackErrorKind maps a Slack error code to an incident error whose message
 // says what failed and why.
 func slackErrorKind(code, what string, err error) *incident.Error {
@@ -104,40 +137,21 @@ func slackErrorKind(code, what string, err error) *incident.Error {
 		return incident.Errorf(kind, "Slack refused to %s: %s.", what, why)
 	}
 	switch code {
-	case "channel_not_found":
-		return refused(incident.ENOTFOUND, "the channel does not exist, or it is private and the bot is not a member")
-	case "message_not_found", "thread_not_found":
-		return refused(incident.ENOTFOUND, "the message no longer exists")
-	case "user_not_found", "users_not_found", "no_such_subteam", "subteam_not_found":
-		return refused(incident.ENOTFOUND, "the user or group does not exist")
-	case "not_in_channel":
-		return refused(incident.EFORBIDDEN, "the bot is not a member of the channel; invite it first")
-	case "user_not_in_channel":
-		return refused(incident.EFORBIDDEN, "the person is not a member of the channel")
-	case "is_archived", "is_inactive":
-		return refused(incident.ECONFLICT, "the channel is archived")
 	case "missing_scope":
 		var se slack.SlackErrorResponse
 		if errors.As(err, &se) && se.Needed != "" {
 			return refused(incident.EFORBIDDEN, "the Slack app lacks the "+se.Needed+" permission; reinstall it with that scope")
 		}
 		return refused(incident.EFORBIDDEN, "the Slack app lacks a permission it needs; reinstall it with the scopes in the manifest")
-	case "not_authed", "invalid_auth", "account_inactive", "token_revoked", "token_expired", "not_allowed_token_type",
-		"no_permission", "access_denied", "ekm_access_denied", "team_access_not_granted":
-		return refused(incident.EFORBIDDEN, "the bot's token is not valid for this workspace")
-	case "restricted_action", "cannot_create_channel", "cant_invite", "user_is_restricted", "not_pinnable":
-		return refused(incident.EFORBIDDEN, "the workspace settings do not allow it")
-	case "invalid_name", "invalid_name_maxlength", "invalid_name_punctuation", "invalid_name_required",
-		"invalid_name_specials":
-		return refused(incident.EINVALID, "the channel name is not allowed ("+code+")")
-	case "too_long", "msg_too_long", "msg_blocks_too_long", "invalid_blocks", "invalid_blocks_format", "no_text",
-		"invalid_link", "invalid_arguments", "invalid_bookmark_type", "too_many_users", "invalid_cursor",
-		"invalid_ts_latest", "invalid_ts_oldest", "no_item_specified":
-		return refused(incident.EINVALID, "the request was malformed ("+code+"); this is a bug in the bot")
-	case "too_many_bookmarks":
-		return refused(incident.EINVALID, "the channel has as many bookmarks as Slack allows")
 	case "ratelimited", "rate_limited", "internal_error", "fatal_error", "service_unavailable", "request_timeout":
 		return incident.Errorf(incident.EUNAVAILABLE, "Slack could not %s right now (%s); the bot will try again.", what, code)
+	}
+	if r, ok := slackRefusals[code]; ok {
+		why := r.why
+		if strings.Contains(why, "%[1]s") {
+			why = fmt.Sprintf(why, code)
+		}
+		return refused(r.kind, why)
 	}
 	return refused(incident.EINTERNAL, "Slack said "+code)
 }

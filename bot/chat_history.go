@@ -24,19 +24,34 @@ const historyPage = 200
 // replies, oldest first. It pages with cursors; rate limits are handled by
 // the outbound client and, past its patience, by the job that called this.
 func (c *chatHistory) History(ctx context.Context, channelID string, oldest time.Time) ([]incident.ChatMessage, error) {
-	oldestTS := fmt.Sprintf("%d.000000", oldest.Unix())
 	// The bot's own posts are already timeline events of their own kinds.
 	self, err := c.botID(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var out []incident.ChatMessage
-	params := &slack.GetConversationHistoryParameters{ChannelID: channelID, Oldest: oldestTS, Limit: historyPage, Inclusive: true}
-	var parents []string
+	out, parents, err := c.channelMessages(ctx, channelID, oldest, self)
+	if err != nil {
+		return nil, err
+	}
+	for _, ts := range parents {
+		replies, err := c.threadReplies(ctx, channelID, ts, self)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, replies...)
+	}
+	slices.SortStableFunc(out, func(a, b incident.ChatMessage) int { return compareTS(a.TS, b.TS) })
+	return out, nil
+}
+
+// channelMessages reads the channel's messages since oldest but the bot's
+// own, and the ts of those that have replies.
+func (c *chatHistory) channelMessages(ctx context.Context, channelID string, oldest time.Time, self string) (out []incident.ChatMessage, parents []string, err error) {
+	params := &slack.GetConversationHistoryParameters{ChannelID: channelID, Oldest: fmt.Sprintf("%d.000000", oldest.Unix()), Limit: historyPage, Inclusive: true}
 	for {
 		resp, err := c.api.GetConversationHistoryContext(ctx, params)
 		if err != nil {
-			return nil, classify("conversations.history", "read the channel history", err)
+			return nil, nil, classify("conversations.history", "read the channel history", err)
 		}
 		for _, m := range resp.Messages {
 			if m.ReplyCount > 0 {
@@ -47,31 +62,32 @@ func (c *chatHistory) History(ctx context.Context, channelID string, oldest time
 			}
 		}
 		if !resp.HasMore || resp.ResponseMetaData.NextCursor == "" {
-			break
+			return out, parents, nil
 		}
 		params.Cursor = resp.ResponseMetaData.NextCursor
 	}
-	for _, ts := range parents {
-		rp := &slack.GetConversationRepliesParameters{ChannelID: channelID, Timestamp: ts, Limit: historyPage}
-		for {
-			msgs, hasMore, cursor, err := c.api.GetConversationRepliesContext(ctx, rp)
-			if err != nil {
-				return nil, classify("conversations.replies", "read a thread", err)
-			}
-			for _, m := range msgs {
-				if m.Timestamp == ts || m.User == self {
-					continue // the parent, already read; or the bot itself
-				}
-				out = append(out, chatMessage(m))
-			}
-			if !hasMore || cursor == "" {
-				break
-			}
-			rp.Cursor = cursor
+}
+
+// threadReplies reads the replies to the message ts but the bot's own.
+func (c *chatHistory) threadReplies(ctx context.Context, channelID, ts, self string) ([]incident.ChatMessage, error) {
+	var out []incident.ChatMessage
+	rp := &slack.GetConversationRepliesParameters{ChannelID: channelID, Timestamp: ts, Limit: historyPage}
+	for {
+		msgs, hasMore, cursor, err := c.api.GetConversationRepliesContext(ctx, rp)
+		if err != nil {
+			return nil, classify("conversations.replies", "read a thread", err)
 		}
+		for _, m := range msgs {
+			if m.Timestamp == ts || m.User == self {
+				continue // the parent, already read; or the bot itself
+			}
+			out = append(out, chatMessage(m))
+		}
+		if !hasMore || cursor == "" {
+			return out, nil
+		}
+		rp.Cursor = cursor
 	}
-	slices.SortStableFunc(out, func(a, b incident.ChatMessage) int { return compareTS(a.TS, b.TS) })
-	return out, nil
 }
 
 func chatMessage(m slack.Message) incident.ChatMessage {
