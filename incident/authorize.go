@@ -20,7 +20,8 @@ const membershipTTL = time.Minute
 // CanSee, the feature packages, bot and web ask it.
 type authz struct {
 	policy    Policy
-	chat      Chat
+	rooms     ChannelSetup
+	people    Directory
 	incidents IncidentStore
 	clock     Clock
 	members   membership
@@ -121,7 +122,7 @@ func (s *authz) isMember(ctx context.Context, inc *Incident, user string) (bool,
 	if inc.ChannelID == "" {
 		return false, nil
 	}
-	in, err := s.chat.IsMember(ctx, inc.ChannelID, user)
+	in, err := s.rooms.IsMember(ctx, inc.ChannelID, user)
 	if err != nil {
 		return false, fmt.Errorf("read the members of %s: %w", inc.Key(), err)
 	}
@@ -139,7 +140,7 @@ func (s *authz) refContains(ctx context.Context, ref, user string) (bool, error)
 	e, ok := s.members.entries[ref]
 	s.members.mu.Unlock()
 	if !ok || now.Sub(e.at) > membershipTTL || now.Before(e.at) {
-		ids, _, err := s.chat.ResolveUsers(ctx, []string{ref})
+		ids, _, err := s.people.ResolveUsers(ctx, []string{ref})
 		if err != nil {
 			return false, fmt.Errorf("read who is in %s: %w", ref, err)
 		}

@@ -32,7 +32,7 @@ type reminders struct {
 	timeline   TimelineStore
 	pages      PageReader
 	sched      Scheduler
-	chat       Chat
+	notices    NoticePoster
 	clock      Clock
 	log        *slog.Logger
 	observer   Observer
@@ -140,7 +140,7 @@ func (s *reminders) runNag(ctx context.Context, payload []byte) error {
 	if claimed == nil {
 		return err
 	}
-	if _, err := s.chat.PostNag(ctx, claimed.ChannelID, claimed, NagNotice(claimed, s.policy, level, now)); err != nil {
+	if _, err := s.notices.PostNag(ctx, claimed.ChannelID, claimed, NagNotice(claimed, s.policy, level, now)); err != nil {
 		s.releaseNag(ctx, inc, level)
 		return fmt.Errorf("post nag for %s: %w", inc.Key(), err)
 	}
@@ -190,7 +190,7 @@ func (s *reminders) releaseNag(ctx context.Context, inc *Incident, level int) {
 func (s *reminders) tellCommander(ctx context.Context, inc *Incident, now time.Time) {
 	dm := Notice{Kind: NoticeNagDirect, Incident: inc.Key(), Actor: "bot", User: inc.Commander, Drill: inc.Drill,
 		Values: map[string]string{"silent": Since(lastUpdate(inc), now), "channel": inc.ChannelID}}
-	if err := s.chat.Tell(ctx, ReplyTarget{UserID: inc.Commander}, dm); err != nil {
+	if err := s.notices.Tell(ctx, ReplyTarget{UserID: inc.Commander}, dm); err != nil {
 		s.log.WarnContext(ctx, "could not DM the IC about a missed update", "incident", inc.Key(), "err", err)
 	}
 }
@@ -256,7 +256,7 @@ func (s *reminders) runAckCheck(ctx context.Context, payload []byte) error {
 	if err := s.addRepageButtons(ctx, inc, &n); err != nil {
 		return fmt.Errorf("ack check: %w", err)
 	}
-	if _, err := s.chat.Notify(ctx, inc.ChannelID, n); err != nil {
+	if _, err := s.notices.Notify(ctx, inc.ChannelID, n); err != nil {
 		return fmt.Errorf("ack check: %w", err)
 	}
 	return nil

@@ -36,7 +36,9 @@ type ServiceConfig struct {
 
 	Store     Store
 	Scheduler Scheduler
-	Chat      Chat
+	// Chat is the chat platform; the core uses its ChannelSetup,
+	// Directory, PanelPoster and NoticePoster roles, marked for drills.
+	Chat Chat
 	// Hooks run after each committed lifecycle change, after the
 	// service's own; Use adds a feature's.
 	Hooks  []Hook
@@ -106,12 +108,14 @@ func NewService(cfg ServiceConfig) *Service {
 	chat := MarkDrills(cfg.Chat, cfg.Store)
 	return &Service{noticeText: cfg.Render, store: cfg.Store, sched: cfg.Scheduler, policy: cfg.Policy,
 		clock: cfg.Clock, hooks: append([]Hook(nil), cfg.Hooks...),
-		life:    &lifecycle{policy: cfg.Policy, text: cfg.Render},
-		authz:   &authz{policy: cfg.Policy, chat: chat, incidents: cfg.Store, clock: cfg.Clock},
-		warRoom: &warRoom{policy: cfg.Policy, incidents: cfg.Store, timeline: cfg.Store, chat: chat, clock: cfg.Clock, log: cfg.Logger},
-		sync:    &channelSync{incidents: cfg.Store, chat: chat, log: cfg.Logger},
+		life:  &lifecycle{policy: cfg.Policy, text: cfg.Render},
+		authz: &authz{policy: cfg.Policy, rooms: chat.ChannelSetup, people: chat.Directory, incidents: cfg.Store, clock: cfg.Clock},
+		warRoom: &warRoom{policy: cfg.Policy, incidents: cfg.Store, timeline: cfg.Store, rooms: chat.ChannelSetup, people: chat.Directory,
+			panels: chat.PanelPoster, notices: chat.NoticePoster, clock: cfg.Clock, log: cfg.Logger},
+		sync: &channelSync{incidents: cfg.Store, rooms: chat.ChannelSetup, people: chat.Directory, panels: chat.PanelPoster,
+			notices: chat.NoticePoster, log: cfg.Logger},
 		reminders: &reminders{policy: cfg.Policy, incidents: cfg.Store, timeline: cfg.Store, pages: cfg.Store, sched: cfg.Scheduler,
-			chat: chat, clock: cfg.Clock, log: cfg.Logger, observer: cfg.Observer, noticeText: cfg.Render},
+			notices: chat.NoticePoster, clock: cfg.Clock, log: cfg.Logger, observer: cfg.Observer, noticeText: cfg.Render},
 	}
 }
 

@@ -14,7 +14,10 @@ import (
 // the change's notices in the channel (mirroring the broadcast ones).
 type channelSync struct {
 	incidents IncidentStore
-	chat      Chat
+	rooms     ChannelSetup
+	people    Directory
+	panels    PanelPoster
+	notices   NoticePoster
 	log       *slog.Logger
 }
 
@@ -79,11 +82,11 @@ func (c *channelSync) invite(ctx context.Context, inc *Incident, refs []string) 
 	if len(refs) == 0 {
 		return nil
 	}
-	ids, _, err := c.chat.ResolveUsers(ctx, refs)
+	ids, _, err := c.people.ResolveUsers(ctx, refs)
 	if err != nil {
 		return fmt.Errorf("sync %s: resolve invitees: %w", inc.Key(), err)
 	}
-	if err := c.chat.Invite(ctx, inc.ChannelID, ids); err != nil {
+	if err := c.rooms.Invite(ctx, inc.ChannelID, ids); err != nil {
 		return fmt.Errorf("sync %s: invite: %w", inc.Key(), err)
 	}
 	return nil
@@ -94,12 +97,12 @@ func (c *channelSync) invite(ctx context.Context, inc *Incident, refs []string) 
 // and posts only the rest, so any failure retries the job.
 func (c *channelSync) say(ctx context.Context, inc *Incident, p syncPayload) error {
 	for _, n := range p.Notices {
-		if _, err := c.chat.Notify(ctx, inc.ChannelID, n); err != nil {
+		if _, err := c.notices.Notify(ctx, inc.ChannelID, n); err != nil {
 			return fmt.Errorf("sync %s: post: %w", inc.Key(), err)
 		}
 	}
 	for i, line := range p.Lines {
-		if _, err := c.chat.Post(ctx, inc.ChannelID, line); err != nil {
+		if _, err := c.notices.Post(ctx, inc.ChannelID, line); err != nil {
 			if i == 0 && len(p.Notices) == 0 {
 				return fmt.Errorf("sync %s: post: %w", inc.Key(), err)
 			}
@@ -121,7 +124,7 @@ func (c *channelSync) mirror(ctx context.Context, inc *Incident, notices []Notic
 			continue
 		}
 		n.Broadcast, n.Drill = true, inc.Drill
-		if _, err := c.chat.Notify(ctx, inc.BroadcastChannel, n); err != nil {
+		if _, err := c.notices.Notify(ctx, inc.BroadcastChannel, n); err != nil {
 			c.log.WarnContext(ctx, "could not mirror to the broadcast channel", "incident", inc.Key(), "err", err)
 		}
 	}
@@ -135,15 +138,15 @@ func (c *channelSync) mirror(ctx context.Context, inc *Incident, notices []Notic
 func (c *channelSync) render(ctx context.Context, inc *Incident) error {
 	for range 3 {
 		if inc.PanelTS != "" {
-			if err := c.chat.UpdatePanel(ctx, inc); err != nil {
+			if err := c.panels.UpdatePanel(ctx, inc); err != nil {
 				return fmt.Errorf("sync %s: update panel: %w", inc.Key(), err)
 			}
 		}
-		if err := c.chat.SetTopic(ctx, inc.ChannelID, TopicNotice(inc)); err != nil {
+		if err := c.rooms.SetTopic(ctx, inc.ChannelID, TopicNotice(inc)); err != nil {
 			return fmt.Errorf("sync %s: set topic: %w", inc.Key(), err)
 		}
 		if inc.BroadcastTS != "" {
-			if err := c.chat.UpdateAnnouncement(ctx, inc.BroadcastChannel, inc.BroadcastTS, inc); err != nil {
+			if err := c.panels.UpdateAnnouncement(ctx, inc.BroadcastChannel, inc.BroadcastTS, inc); err != nil {
 				return fmt.Errorf("sync %s: update announcement: %w", inc.Key(), err)
 			}
 		}

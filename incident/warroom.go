@@ -19,7 +19,10 @@ type warRoom struct {
 	policy    Policy
 	incidents IncidentStore
 	timeline  TimelineStore
-	chat      Chat
+	rooms     ChannelSetup
+	people    Directory
+	panels    PanelPoster
+	notices   NoticePoster
 	clock     Clock
 	log       *slog.Logger
 }
@@ -113,7 +116,7 @@ func (w *warRoom) setup(ctx context.Context, p setupPayload) error {
 	}
 	if p.ReplyTo != (ReplyTarget{}) {
 		open := Notice{Kind: NoticeIncidentOpen, Incident: inc.Key(), Actor: "bot", Drill: inc.Drill, Values: map[string]string{"channel": inc.ChannelID}}
-		if err := w.chat.Tell(ctx, p.ReplyTo, open); err != nil {
+		if err := w.notices.Tell(ctx, p.ReplyTo, open); err != nil {
 			w.log.WarnContext(ctx, "could not tell the declarer", "incident", inc.Key(), "err", err)
 		}
 	}
@@ -130,7 +133,7 @@ func (w *warRoom) resolveInvitees(ctx context.Context, inc *Incident, done bool)
 	}
 	refs := w.inviteRefs(inc)
 	go func() {
-		ids, missing, err := w.chat.ResolveUsers(ctx, refs)
+		ids, missing, err := w.people.ResolveUsers(ctx, refs)
 		out <- invitees{ids, missing, err}
 	}()
 	return out
@@ -162,7 +165,7 @@ type setupStep struct {
 // skipping those an earlier attempt did, and joins their errors.
 func (w *warRoom) runSteps(ctx context.Context, inc *Incident, done map[string]bool, people <-chan invitees) error {
 	steps := []setupStep{
-		{stepTopic, "Channel topic set", func() error { return w.chat.SetTopic(ctx, inc.ChannelID, TopicNotice(inc)) }},
+		{stepTopic, "Channel topic set", func() error { return w.rooms.SetTopic(ctx, inc.ChannelID, TopicNotice(inc)) }},
 		{stepBookmarks, "Bookmarks added", func() error { return w.addBookmarks(ctx, inc) }},
 		{stepInvites, "Responders invited", func() error { return w.invite(ctx, inc, <-people) }},
 		{stepPanel, "Control panel pinned", func() error { return w.pinPanel(ctx, inc) }},
@@ -203,7 +206,7 @@ func (w *warRoom) addBookmarks(ctx context.Context, inc *Incident) error {
 	errs := make([]error, len(marks))
 	var wg sync.WaitGroup
 	for i, bm := range marks {
-		wg.Go(func() { errs[i] = w.chat.AddBookmark(ctx, inc.ChannelID, bm[0], bm[1]) })
+		wg.Go(func() { errs[i] = w.rooms.AddBookmark(ctx, inc.ChannelID, bm[0], bm[1]) })
 	}
 	wg.Wait()
 	return errors.Join(errs...)
@@ -216,14 +219,14 @@ func (w *warRoom) invite(ctx context.Context, inc *Incident, r invitees) error {
 	if len(r.missing) > 0 {
 		w.log.WarnContext(ctx, "responders not found", "incident", inc.Key(), "missing", r.missing)
 	}
-	return w.chat.Invite(ctx, inc.ChannelID, r.ids)
+	return w.rooms.Invite(ctx, inc.ChannelID, r.ids)
 }
 
 func (w *warRoom) pinPanel(ctx context.Context, inc *Incident) error {
 	ts := inc.PanelTS
 	if ts == "" {
 		var err error
-		if ts, err = w.chat.PostPanel(ctx, inc); err != nil {
+		if ts, err = w.panels.PostPanel(ctx, inc); err != nil {
 			return err
 		}
 		if _, err := w.incidents.UpdateIncident(ctx, inc.ID, func(i *Incident) ([]TimelineEvent, error) {
@@ -233,14 +236,14 @@ func (w *warRoom) pinPanel(ctx context.Context, inc *Incident) error {
 			return err
 		}
 	}
-	return w.chat.Pin(ctx, inc.ChannelID, ts)
+	return w.rooms.Pin(ctx, inc.ChannelID, ts)
 }
 
 func (w *warRoom) announce(ctx context.Context, inc *Incident, broadcast string) error {
 	if inc.BroadcastTS != "" {
 		return nil
 	}
-	ch, ts, err := w.chat.Announce(ctx, broadcast, inc)
+	ch, ts, err := w.panels.Announce(ctx, broadcast, inc)
 	if err != nil {
 		return err
 	}
@@ -269,11 +272,11 @@ func (w *warRoom) createChannel(ctx context.Context, inc *Incident) (*Incident, 
 			prefix += "-drill"
 		}
 		name := ChannelName(prefix, inc.DeclaredAt, w.policy.Location, inc.Title, inc.Number, attempt)
-		id, err := w.chat.CreateChannel(ctx, name, inc.Private)
+		id, err := w.rooms.CreateChannel(ctx, name, inc.Private)
 		if ErrorCode(err) == ECONFLICT {
 			// Taken: perhaps by us, in an attempt that died before it
 			// stored the id. Adopt it if no incident owns it.
-			id, ferr := w.chat.FindChannel(ctx, name, inc.Private)
+			id, ferr := w.rooms.FindChannel(ctx, name, inc.Private)
 			if ferr != nil {
 				if ErrorCode(ferr) == ENOTFOUND {
 					continue
@@ -362,7 +365,7 @@ func (w *warRoom) reportSetupFailure(ctx context.Context, p setupPayload, cause 
 	if inc.ChannelID != "" && target.ResponseURL == "" && target.ChannelID == "" {
 		target.ChannelID = inc.ChannelID
 	}
-	if err := w.chat.Tell(ctx, target, drillText(inc, text)); err != nil {
+	if err := w.notices.Tell(ctx, target, drillText(inc, text)); err != nil {
 		w.log.ErrorContext(ctx, "could not tell the declarer about the failed setup", "incident", inc.Key(), "err", err)
 	}
 }

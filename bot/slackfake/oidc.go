@@ -213,24 +213,9 @@ func (s *signIn) openIDConnectToken(r *apiRequest) result {
 	if gt := r.str("grant_type"); gt != "" && gt != "authorization_code" {
 		return fail("unsupported_grant_type")
 	}
-	s.oidc.mu.Lock()
-	code := s.oidc.codes[r.str("code")]
-	// A code works once, even when the exchange then fails.
-	delete(s.oidc.codes, r.str("code"))
-	s.oidc.mu.Unlock()
-	switch {
-	case code == nil || !r.now.Before(code.expires):
-		return fail("invalid_code")
-	case code.clientID != clientID:
-		return fail("invalid_code")
-	case code.redirectURI != r.str("redirect_uri"):
-		return fail("bad_redirect_uri")
-	}
-	if code.challenge != "" {
-		sum := sha256.Sum256([]byte(r.str("code_verifier")))
-		if base64.RawURLEncoding.EncodeToString(sum[:]) != code.challenge {
-			return fail("invalid_grant")
-		}
+	code, problem := s.redeem(r, clientID)
+	if problem != "" {
+		return fail(problem)
 	}
 	u, found := s.User(code.userID)
 	if !found {
@@ -254,6 +239,32 @@ func (s *signIn) openIDConnectToken(r *apiRequest) result {
 		claims["nonce"] = code.nonce
 	}
 	return ok(result{"access_token": token, "token_type": "Bearer", "id_token": s.signJWT(claims)})
+}
+
+// redeem uses up the request's code and returns it, or the error code when
+// it is unknown, expired, another client's, for another redirect_uri or
+// fails its PKCE challenge. A code works once, even when the exchange then
+// fails.
+func (s *signIn) redeem(r *apiRequest, clientID string) (*authCode, string) {
+	s.oidc.mu.Lock()
+	code := s.oidc.codes[r.str("code")]
+	delete(s.oidc.codes, r.str("code"))
+	s.oidc.mu.Unlock()
+	switch {
+	case code == nil || !r.now.Before(code.expires):
+		return nil, "invalid_code"
+	case code.clientID != clientID:
+		return nil, "invalid_code"
+	case code.redirectURI != r.str("redirect_uri"):
+		return nil, "bad_redirect_uri"
+	}
+	if code.challenge != "" {
+		sum := sha256.Sum256([]byte(r.str("code_verifier")))
+		if base64.RawURLEncoding.EncodeToString(sum[:]) != code.challenge {
+			return nil, "invalid_grant"
+		}
+	}
+	return code, ""
 }
 
 func (s *signIn) openIDConnectUserInfo(r *apiRequest) result {

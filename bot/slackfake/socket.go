@@ -128,20 +128,7 @@ func (s *socketMode) serveSocket(w http.ResponseWriter, r *http.Request) {
 
 	stopPing := make(chan struct{})
 	defer close(stopPing)
-	go func() {
-		t := time.NewTicker(s.cfg.pingInterval)
-		defer t.Stop()
-		for {
-			select {
-			case <-stopPing:
-				return
-			case <-t.C:
-				if ws.WriteControl(websocket.PingMessage, []byte("ping"), time.Now().Add(5*time.Second)) != nil {
-					return
-				}
-			}
-		}
-	}()
+	go c.ping(s.cfg.pingInterval, stopPing)
 
 	for {
 		var msg struct {
@@ -162,14 +149,36 @@ func (s *socketMode) serveSocket(w http.ResponseWriter, r *http.Request) {
 		if !isJSONNull(msg.Payload) {
 			ack.Payload = msg.Payload
 		}
-		h.mu.Lock()
-		h.acks = append(h.acks, ack)
-		ch := h.pending[msg.EnvelopeID]
-		delete(h.pending, msg.EnvelopeID)
-		h.mu.Unlock()
-		if ch != nil {
-			ch <- ack
+		h.acked(ack)
+	}
+}
+
+// ping sends a WebSocket ping every interval until stop closes or a ping
+// fails.
+func (c *socketConn) ping(interval time.Duration, stop <-chan struct{}) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			if c.ws.WriteControl(websocket.PingMessage, []byte("ping"), time.Now().Add(5*time.Second)) != nil {
+				return
+			}
 		}
+	}
+}
+
+// acked records an ack and hands it to the push waiting for it, if any.
+func (h *socketHub) acked(ack Ack) {
+	h.mu.Lock()
+	h.acks = append(h.acks, ack)
+	ch := h.pending[ack.EnvelopeID]
+	delete(h.pending, ack.EnvelopeID)
+	h.mu.Unlock()
+	if ch != nil {
+		ch <- ack
 	}
 }
 
