@@ -56,10 +56,13 @@ type Store interface {
 	Atomic(ctx context.Context, fn func(tx incident.Tx) error) error
 }
 
-// Tx is a Store and a Scheduler bound to one transaction: what the Tx of
-// Store.Atomic must also be.
+// Tx is what follow-through writes in one transaction, and a Scheduler
+// bound to it: what the Tx of Store.Atomic must also be.
 type Tx interface {
-	Store
+	GetReview(ctx context.Context, incidentID int64) (*incident.Review, error)
+	SaveReview(ctx context.Context, r *incident.Review) error
+	UpdateActionItem(ctx context.Context, id int64, fn func(*incident.ActionItem) error) (*incident.ActionItem, error)
+	AddTimelineEvent(ctx context.Context, ev *incident.TimelineEvent) error
 	incident.Scheduler
 }
 

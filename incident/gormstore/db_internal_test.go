@@ -3,10 +3,15 @@ package gormstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -148,6 +153,14 @@ func TestErrorKind(t *testing.T) {
 		{"pg deadlock", &pgconn.PgError{Code: "40P01"}, incident.EUNAVAILABLE},
 		{"pg other", &pgconn.PgError{Code: "42P01"}, ""},
 		{"plain", errors.New("boom"), ""},
+		// The connection failing under a statement: the database is
+		// unreachable, not the statement wrong.
+		{"reply cut short", fmt.Errorf("failed to receive message: %w", io.ErrUnexpectedEOF), incident.EUNAVAILABLE},
+		{"closed connection", fmt.Errorf("query: %w", pgconn.ErrConnClosed), incident.EUNAVAILABLE},
+		{"bad connection", fmt.Errorf("exec: %w", driver.ErrBadConn), incident.EUNAVAILABLE},
+		{"reset", &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.ECONNRESET)}, incident.EUNAVAILABLE},
+		{"refused", fmt.Errorf("dial: %w", syscall.ECONNREFUSED), incident.EUNAVAILABLE},
+		{"broken pipe", fmt.Errorf("write: %w", syscall.EPIPE), incident.EUNAVAILABLE},
 	}
 	for _, tc := range tests {
 		require.Equal(t, tc.want, errorKind(tc.err), tc.name)

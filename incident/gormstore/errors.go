@@ -2,10 +2,13 @@ package gormstore
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
+	"syscall"
 
 	gosqlite "github.com/glebarez/go-sqlite"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -42,12 +45,31 @@ func errorKind(err error) string {
 	if errors.As(err, &sqErr) {
 		return sqliteKind(sqErr.Code(), sqErr.Error())
 	}
-	var netErr net.Error
-	var connectErr *pgconn.ConnectError
-	if errors.As(err, &connectErr) || errors.As(err, &netErr) {
+	if connectionLost(err) {
 		return incident.EUNAVAILABLE
 	}
 	return ""
+}
+
+// connectionLost reports whether err is the connection to the database
+// failing rather than the database refusing a statement: it could not be
+// opened, it was closed under the query (an EOF halfway through a reply),
+// reset, or timed out. Nothing about the statement is wrong; trying again
+// once the database is back is.
+func connectionLost(err error) bool {
+	var netErr net.Error
+	var connectErr *pgconn.ConnectError
+	switch {
+	case errors.As(err, &connectErr), errors.As(err, &netErr):
+		return true
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
+		return true
+	case errors.Is(err, driver.ErrBadConn), errors.Is(err, pgconn.ErrConnClosed), pgconn.Timeout(err):
+		return true
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.EPIPE):
+		return true
+	}
+	return false
 }
 
 // sqliteKind classifies by extended result code, falling back on the
