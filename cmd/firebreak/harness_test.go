@@ -54,13 +54,32 @@ type botInstance struct {
 	done   chan error
 }
 
+// handedOut remembers the addresses freeAddr gave, so two listeners of
+// this test process (a bot's public and admin ports, or two bots) are never
+// given the same port: the kernel may hand a just-closed port out again.
+var handedOut = struct {
+	sync.Mutex
+	addrs map[string]bool
+}{addrs: map[string]bool{}}
+
+// freeAddr returns a loopback address no listener holds now and that no
+// other call in this process has returned.
 func freeAddr(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	return addr
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	for range 100 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		addr := ln.Addr().String()
+		require.NoError(t, ln.Close())
+		if !handedOut.addrs[addr] {
+			handedOut.addrs[addr] = true
+			return addr
+		}
+	}
+	t.Fatal("no free loopback port found in 100 tries")
+	return ""
 }
 
 // botOptions describes one run of the program.
