@@ -33,6 +33,7 @@ import (
 	"github.com/firebreakhq/firebreak/incident/postmortem"
 	"github.com/firebreakhq/firebreak/integrations/outbound"
 	"github.com/firebreakhq/firebreak/migrations"
+	"github.com/firebreakhq/firebreak/templates"
 	"github.com/firebreakhq/firebreak/web"
 )
 
@@ -67,29 +68,11 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	build.register(reg)
 
-	// Storage, migrated before anything else starts.
-	db, err := openDatabase(ctx, cfg)
+	st, err := openStorage(ctx, cfg, clock, log, reg)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	if err := migrations.Up(ctx, db.SQL(), db.Dialect(), migrations.WithLogger(log)); err != nil {
-		return fmt.Errorf("migrate database: %w", err)
-	}
-	// Durable jobs on the same database, through the same pool as the
-	// store, so a step's rows and jobs commit in one transaction.
-	jobOpts := jobs.Options{Workers: cfg.JobWorkers, UrgentWorkers: cfg.UrgentWorkers, InstanceID: cfg.InstanceID, Logger: log, Registerer: reg, RetryAfter: outbound.AsRetryAfter}
-	var engine *jobs.Engine
-	if db.Dialect() == migrations.Postgres {
-		engine, err = jobs.NewPostgres(db.Pool(), jobOpts)
-	} else {
-		jobOpts.FetchPollInterval = 200 * time.Millisecond
-		engine, err = jobs.NewSQLite(db.SQL(), jobOpts)
-	}
-	if err != nil {
-		return fmt.Errorf("job engine: %w", err)
-	}
-	store := gormstore.New(db, clock, gormstore.WithJobs(engine))
+	defer st.db.Close()
 
 	// Outbound calls: one resilient client per provider.
 	outMetrics := outbound.NewMetrics(reg)
@@ -104,170 +87,57 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		slack.OptionHTTPClient(slackOut.HTTPClient()),
 		slack.OptionAppLevelToken(cfg.Slack.AppToken.Reveal()),
 	)
-
 	prov, err := buildProviders(cfg, policy, clock, log, newOut)
 	if err != nil {
 		return err
 	}
-	// Everything posted about a drill says DRILL, the postmortem's lines too.
-	chat := incident.MarkDrills(bot.NewChat(slackAPI, policy, bot.WithChatLogger(log), bot.WithChatClock(clock)).Roles(), store)
-	var pm *postmortem.Service
-	incMetrics := newIncidentMetrics(reg, store, log)
-	svc := incident.NewService(incident.ServiceConfig{
-		Store: store, Scheduler: engine, Policy: policy, Clock: clock, Logger: log, Chat: chat,
-		Hooks: []incident.Hook{incMetrics.hook}, Observer: incMetrics,
-		Render: bot.TimelineText,
-	})
-	svc.RegisterJobs(engine)
-	// Paging: the declare's page, acknowledgements, escalations, on-call.
-	pg := paging.New(paging.Config{Store: store, Core: svc, Chat: chat, Pager: prov.pagerOrNil(), Scheduler: engine, Observer: incMetrics,
-		Policy: policy, Clock: clock, Logger: log, Render: bot.TimelineText})
-	pg.RegisterJobs(engine)
-	svc.Use(pg.Feature())
-	// "What changed?" (listed at declare, too) and guarded rollbacks.
-	chg := changes.New(changes.Config{Store: store, Core: svc, Chat: chat, Scheduler: engine, Sources: prov.sources,
-		Rollbackers: prov.rollbackers, Policy: policy, Clock: clock, Logger: log, Render: bot.TimelineText})
-	chg.RegisterJobs(engine)
-	svc.Use(chg.Feature())
-	// The status page and customer e-mail clock, from the declare on.
-	cm := comms.New(comms.Config{Store: store, Core: svc, Chat: chat, Scheduler: engine, StatusPages: prov.statusPages,
-		Templates: tmpl, Policy: policy, Clock: clock, Logger: log, Render: bot.TimelineText})
-	cm.RegisterJobs(engine)
-	svc.Use(cm.Feature())
-	// The channel's messages, pins, notes and follow-ups on the timeline.
-	capt := capture.New(capture.Config{Store: store, Chat: chat, Notifier: svc, Policy: policy, Clock: clock})
-	pm = postmortem.New(postmortem.Config{Split: bot.MarkdownParts, Store: store, Backfill: capt, Chat: chat, Scheduler: engine, Exporters: prov.exporters,
-		Renderer: tmpl, Policy: policy, Clock: clock, Logger: log})
-	pm.RegisterJobs(engine)
-	// Closing an incident schedules its review, then drafts its postmortem.
-	ft := followthrough.New(followthrough.Config{Store: store, Core: svc, Chat: chat, Scheduler: engine, Policy: policy, Clock: clock,
-		Render: bot.TimelineText})
-	ft.RegisterJobs(engine)
-	svc.Use(ft.Feature())
-	svc.Use(pm.Feature())
-	// Monitoring alerts: proposed, declared or added to the timeline.
-	alrt := alerts.New(alerts.Config{Store: store, Core: svc, Chat: chat, Scheduler: engine, Policy: policy, Clock: clock,
-		Logger: log, Render: bot.TimelineText})
-	alrt.RegisterJobs(engine)
-	webhooks := webhookRoutes(cfg, svc, alrt, ft, pg, chg, store, clock, log)
 
-	reports := metrics.NewService(store, policy, clock)
-
-	handler := bot.New(bot.Config{
-		Command:       cfg.Slack.Command,
-		SigningSecret: cfg.Slack.SigningSecret.Reveal(),
-		Slack:         slackAPI,
-		Incidents:     svc,
-		Updates:       svc,
-		StatusPage:    cm.Publisher(),
-		Comms:         cm,
-		Paging:        pg,
-		Changes:       chg,
-		Rollbacks:     chg.Rollbacks(),
-		Capture:       capt,
-		FollowThrough: ft,
-		Alerts:        alrt,
-		Postmortems:   pm,
-		Metrics:       reports,
-		WebURL:        webURL(cfg),
-		Scheduler:     engine,
-		Deliveries:    store,
-		Clock:         clock,
-		Logger:        log,
-		Registerer:    reg,
-		MetadataKey:   metadataKey(cfg.Slack),
-	})
-	handler.RegisterJobs(engine)
-	engine.Handle(jobPurgeDeliveries, purgeDeliveries(store, engine, clock, log))
-	engine.Handle(jobSweep, sweepFollowThrough(ft, engine, policy.FollowUps.CheckEvery, log))
+	d := buildDomain(st, prov, slackAPI, policy, tmpl, clock, log, reg)
+	webhooks := webhookRoutes(cfg, d.core, d.alerts, d.followThrough, d.paging, d.changes, st.store, clock, log)
+	handler := buildSlackHandler(cfg, d, slackAPI, st, clock, log, reg)
+	st.engine.Handle(jobPurgeDeliveries, purgeDeliveries(st.store, st.engine, clock, log))
+	st.engine.Handle(jobSweep, sweepFollowThrough(d.followThrough, st.engine, policy.FollowUps.CheckEvery, log))
 
 	// Time to acknowledge and to resolve, by severity, from the store.
-	reg.MustRegister(web.NewIncidentCollector(store.ListIncidents, clock, log))
-	var webServer *web.Server
-	if cfg.Web.Enabled() {
-		webServer, err = web.New(web.Config{
-			Reader: store, Incidents: svc, Access: store, Metrics: reports, Policy: policy,
-			Slack: slackAPI, SlackAPIURL: cfg.Slack.APIURL, AuthorizeURL: cfg.Web.AuthorizeURL,
-			ClientID: cfg.Web.ClientID, ClientSecret: cfg.Web.ClientSecret.Reveal(), TeamID: cfg.Web.TeamID,
-			PublicURL: cfg.PublicURL, Admins: cfg.Web.Admins, SessionTTL: cfg.Web.SessionTTL,
-			Postmortem: func(ctx context.Context, id int64) (string, error) {
-				_, doc, err := pm.Draft(ctx, id)
-				return doc.Markdown, err
-			},
-			ExportTargets: pm.Targets(), Clock: clock, Logger: log,
-		})
-		if err != nil {
-			return err
-		}
-		engine.Handle(jobPurgeSessions, purgeSessions(store, engine, clock, log))
+	reg.MustRegister(web.NewIncidentCollector(st.store.ListIncidents, clock, log))
+	webServer, err := buildWeb(cfg, d, slackAPI, st, policy, clock, log)
+	if err != nil {
+		return err
 	}
 
-	// Readiness.
 	slackAuth := &authState{}
-	ready := &readiness{}
-	ready.add(check{name: "database", critical: true, fn: func(ctx context.Context) (string, error) {
-		return db.Dialect().String(), store.Ping(ctx)
-	}})
-	ready.add(check{name: "slack_auth", critical: true, fn: slackAuth.check})
-	ready.add(check{name: "jobs", critical: true, fn: func(ctx context.Context) (string, error) {
-		if !engine.Running() {
-			return "stopped", errors.New("the job engine is not running")
-		}
-		depth, err := engine.QueueDepth(ctx)
-		return fmt.Sprintf("running, %d queued", depth), err
-	}})
-	ready.add(check{name: "breakers", fn: func(context.Context) (string, error) {
-		var parts []string
-		for _, b := range breakers.Breakers() {
-			parts = append(parts, b.Provider+"="+b.State.String())
-		}
-		if open := breakers.Open(); len(open) > 0 {
-			return strings.Join(parts, " "), degraded(fmt.Errorf("circuit open for %s", strings.Join(open, ", ")))
-		}
-		return strings.Join(parts, " "), nil
-	}})
+	ready := readinessChecks(st, slackAuth, breakers)
 
 	// Start: jobs, then listeners.
-	if err := engine.Start(ctx); err != nil {
+	if err := st.engine.Start(ctx); err != nil {
 		return fmt.Errorf("start job engine: %w", err)
 	}
-	if _, err := engine.Schedule(ctx, sweepJob(time.Now(), policy.FollowUps.CheckEvery)); err != nil {
-		log.WarnContext(ctx, "could not schedule the follow-through check", "err", err)
-	}
-	if _, err := engine.Schedule(ctx, purgeJob(clock.Now())); err != nil {
-		log.WarnContext(ctx, "could not schedule the delivery purge", "err", err)
-	}
-	if webServer != nil {
-		if _, err := engine.Schedule(ctx, purgeSessionsJob(clock.Now())); err != nil {
-			log.WarnContext(ctx, "could not schedule the session purge", "err", err)
-		}
-	}
+	scheduleMaintenance(ctx, st.engine, policy, clock, webServer != nil, log)
 
+	metrics := requestMetrics(reg)
+	public := routes(handler, cfg.Slack.Mode == "http", metrics, webhooks, webServer)
+	admin := adminRoutes(ready, reg, metrics, cfg.AdminPprof)
+	return listenAndServe(ctx, cfg, public, admin, st, slackAPI, slackAuth, handler, log, build)
+}
+
+// listenAndServe opens the public and the admin listener, serves until ctx
+// ends or a server fails, then shuts down gracefully.
+func listenAndServe(ctx context.Context, cfg Config, public, admin http.Handler, st storage,
+	slackAPI *slack.Client, slackAuth *authState, handler *bot.Handler, log *slog.Logger, build buildInfo) error {
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
-		_ = engine.Stop(context.Background())
+		_ = st.engine.Stop(context.Background())
 		return fmt.Errorf("HTTP_ADDR: listen on %s: %w", cfg.HTTPAddr, err)
 	}
 	adminLn, err := net.Listen("tcp", cfg.AdminAddr)
 	if err != nil {
 		_ = ln.Close()
-		_ = engine.Stop(context.Background())
+		_ = st.engine.Stop(context.Background())
 		return fmt.Errorf("ADMIN_ADDR: listen on %s: %w", cfg.AdminAddr, err)
 	}
-	metrics := requestMetrics(reg)
-	newServer := func(h http.Handler, writeTimeout time.Duration) *http.Server {
-		return &http.Server{
-			Handler:           h,
-			ReadHeaderTimeout: 5 * time.Second,
-			ReadTimeout:       10 * time.Second,
-			WriteTimeout:      writeTimeout,
-			IdleTimeout:       60 * time.Second,
-			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		}
-	}
-	srv := newServer(routes(handler, cfg.Slack.Mode == "http", metrics, webhooks, webServer), 15*time.Second)
+	srv := newHTTPServer(public, 15*time.Second, log)
 	// A CPU profile or trace takes as long as asked (30s by default).
-	adminSrv := newServer(adminRoutes(ready, reg, metrics, cfg.AdminPprof), 2*time.Minute)
+	adminSrv := newHTTPServer(admin, 2*time.Minute, log)
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -292,7 +162,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		})
 	}
 	log.InfoContext(ctx, "firebreak started", "version", build.Version, "commit", build.Commit, "addr", ln.Addr().String(),
-		"admin_addr", adminLn.Addr().String(), "pprof", cfg.AdminPprof, "slack_mode", cfg.Slack.Mode, "database", db.Dialect().String())
+		"admin_addr", adminLn.Addr().String(), "pprof", cfg.AdminPprof, "slack_mode", cfg.Slack.Mode, "database", st.db.Dialect().String())
 
 	var runErr error
 	select {
@@ -300,10 +170,222 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	case runErr = <-errc:
 		log.ErrorContext(ctx, "shutting down after a fatal error", "err", runErr)
 	}
+	shutdown(cfg.ShutdownTimeout, srv, adminSrv, st.engine, cancel, log)
+	wg.Wait()
+	log.Info("stopped")
+	return runErr
+}
 
-	// Graceful shutdown: stop taking requests, let in-flight ones finish,
-	// then let running jobs finish.
-	shutdownCtx, stop := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+// storage is the database, migrated, and the job engine on the same pool.
+type storage struct {
+	db     *gormstore.DB
+	engine *jobs.Engine
+	store  *gormstore.Store
+}
+
+// openStorage opens and migrates the database before anything else starts,
+// and puts the durable jobs on the same database through the same pool as
+// the store, so a step's rows and jobs commit in one transaction.
+func openStorage(ctx context.Context, cfg Config, clock incident.Clock, log *slog.Logger, reg prometheus.Registerer) (storage, error) {
+	db, err := openDatabase(ctx, cfg)
+	if err != nil {
+		return storage{}, err
+	}
+	if err := migrations.Up(ctx, db.SQL(), db.Dialect(), migrations.WithLogger(log)); err != nil {
+		_ = db.Close()
+		return storage{}, fmt.Errorf("migrate database: %w", err)
+	}
+	jobOpts := jobs.Options{Workers: cfg.JobWorkers, UrgentWorkers: cfg.UrgentWorkers, InstanceID: cfg.InstanceID, Logger: log, Registerer: reg, RetryAfter: outbound.AsRetryAfter}
+	var engine *jobs.Engine
+	if db.Dialect() == migrations.Postgres {
+		engine, err = jobs.NewPostgres(db.Pool(), jobOpts)
+	} else {
+		jobOpts.FetchPollInterval = 200 * time.Millisecond
+		engine, err = jobs.NewSQLite(db.SQL(), jobOpts)
+	}
+	if err != nil {
+		_ = db.Close()
+		return storage{}, fmt.Errorf("job engine: %w", err)
+	}
+	return storage{db: db, engine: engine, store: gormstore.New(db, clock, gormstore.WithJobs(engine))}, nil
+}
+
+// domain is the incident core and its features, wired to each other, the
+// store, the job engine, Slack and the providers.
+type domain struct {
+	core          *incident.Service
+	paging        *paging.Service
+	changes       *changes.Service
+	comms         *comms.Service
+	capture       *capture.Service
+	postmortems   *postmortem.Service
+	followThrough *followthrough.Service
+	alerts        *alerts.Service
+	reports       *metrics.Service
+}
+
+// buildDomain wires the core and each feature, registers their jobs, and
+// adds the features to the core's lifecycle in the order they act.
+func buildDomain(st storage, prov providers, slackAPI *slack.Client, policy incident.Policy, tmpl *templates.Set,
+	clock incident.Clock, log *slog.Logger, reg prometheus.Registerer) domain {
+	store, engine := st.store, st.engine
+	// Everything posted about a drill says DRILL, the postmortem's lines too.
+	chat := incident.MarkDrills(bot.NewChat(slackAPI, policy, bot.WithChatLogger(log), bot.WithChatClock(clock)).Roles(), store)
+	incMetrics := newIncidentMetrics(reg, store, log)
+	svc := incident.NewService(incident.ServiceConfig{
+		Store: store, Scheduler: engine, Policy: policy, Clock: clock, Logger: log, Chat: chat,
+		Hooks: []incident.Hook{incMetrics.hook}, Observer: incMetrics,
+		Render: bot.TimelineText,
+	})
+	svc.RegisterJobs(engine)
+	// Paging: the declare's page, acknowledgements, escalations, on-call.
+	pg := paging.New(paging.Config{Store: store, Core: svc, Chat: chat, Pager: prov.pagerOrNil(), Scheduler: engine, Observer: incMetrics,
+		Policy: policy, Clock: clock, Logger: log, Render: bot.TimelineText})
+	pg.RegisterJobs(engine)
+	svc.Use(pg.Feature())
+	// "What changed?" (listed at declare, too) and guarded rollbacks.
+	chg := changes.New(changes.Config{Store: store, Core: svc, Chat: chat, Scheduler: engine, Sources: prov.sources,
+		Rollbackers: prov.rollbackers, Policy: policy, Clock: clock, Logger: log, Render: bot.TimelineText})
+	chg.RegisterJobs(engine)
+	svc.Use(chg.Feature())
+	// The status page and customer e-mail clock, from the declare on.
+	cm := comms.New(comms.Config{Store: store, Core: svc, Chat: chat, Scheduler: engine, StatusPages: prov.statusPages,
+		Templates: tmpl, Policy: policy, Clock: clock, Logger: log, Render: bot.TimelineText})
+	cm.RegisterJobs(engine)
+	svc.Use(cm.Feature())
+	// The channel's messages, pins, notes and follow-ups on the timeline.
+	capt := capture.New(capture.Config{Store: store, Chat: chat, Notifier: svc, Policy: policy, Clock: clock})
+	pm := postmortem.New(postmortem.Config{Split: bot.MarkdownParts, Store: store, Backfill: capt, Chat: chat, Scheduler: engine, Exporters: prov.exporters,
+		Renderer: tmpl, Policy: policy, Clock: clock, Logger: log})
+	pm.RegisterJobs(engine)
+	// Closing an incident schedules its review, then drafts its postmortem.
+	ft := followthrough.New(followthrough.Config{Store: store, Core: svc, Chat: chat, Scheduler: engine, Policy: policy, Clock: clock,
+		Render: bot.TimelineText})
+	ft.RegisterJobs(engine)
+	svc.Use(ft.Feature())
+	svc.Use(pm.Feature())
+	// Monitoring alerts: proposed, declared or added to the timeline.
+	alrt := alerts.New(alerts.Config{Store: store, Core: svc, Chat: chat, Scheduler: engine, Policy: policy, Clock: clock,
+		Logger: log, Render: bot.TimelineText})
+	alrt.RegisterJobs(engine)
+	return domain{core: svc, paging: pg, changes: chg, comms: cm, capture: capt, postmortems: pm, followThrough: ft,
+		alerts: alrt, reports: metrics.NewService(store, policy, clock)}
+}
+
+// buildSlackHandler is the Slack transport over the domain's features.
+func buildSlackHandler(cfg Config, d domain, slackAPI *slack.Client, st storage, clock incident.Clock, log *slog.Logger, reg prometheus.Registerer) *bot.Handler {
+	handler := bot.New(bot.Config{
+		Command:       cfg.Slack.Command,
+		SigningSecret: cfg.Slack.SigningSecret.Reveal(),
+		Slack:         slackAPI,
+		Incidents:     d.core,
+		Updates:       d.core,
+		StatusPage:    d.comms.Publisher(),
+		Comms:         d.comms,
+		Paging:        d.paging,
+		Changes:       d.changes,
+		Rollbacks:     d.changes.Rollbacks(),
+		Capture:       d.capture,
+		FollowThrough: d.followThrough,
+		Alerts:        d.alerts,
+		Postmortems:   d.postmortems,
+		Metrics:       d.reports,
+		WebURL:        webURL(cfg),
+		Scheduler:     st.engine,
+		Deliveries:    st.store,
+		Clock:         clock,
+		Logger:        log,
+		Registerer:    reg,
+		MetadataKey:   metadataKey(cfg.Slack),
+	})
+	handler.RegisterJobs(st.engine)
+	return handler
+}
+
+// buildWeb is the web view and API, or nil when sign-in is not configured.
+func buildWeb(cfg Config, d domain, slackAPI *slack.Client, st storage, policy incident.Policy, clock incident.Clock, log *slog.Logger) (*web.Server, error) {
+	if !cfg.Web.Enabled() {
+		return nil, nil
+	}
+	pm := d.postmortems
+	webServer, err := web.New(web.Config{
+		Reader: st.store, Incidents: d.core, Access: st.store, Metrics: d.reports, Policy: policy,
+		Slack: slackAPI, SlackAPIURL: cfg.Slack.APIURL, AuthorizeURL: cfg.Web.AuthorizeURL,
+		ClientID: cfg.Web.ClientID, ClientSecret: cfg.Web.ClientSecret.Reveal(), TeamID: cfg.Web.TeamID,
+		PublicURL: cfg.PublicURL, Admins: cfg.Web.Admins, SessionTTL: cfg.Web.SessionTTL,
+		Postmortem: func(ctx context.Context, id int64) (string, error) {
+			_, doc, err := pm.Draft(ctx, id)
+			return doc.Markdown, err
+		},
+		ExportTargets: pm.Targets(), Clock: clock, Logger: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	st.engine.Handle(jobPurgeSessions, purgeSessions(st.store, st.engine, clock, log))
+	return webServer, nil
+}
+
+// readinessChecks: the database, Slack's authentication and the job engine
+// are critical; an open circuit breaker is reported as degraded only, so
+// webhooks keep landing while one provider is down.
+func readinessChecks(st storage, slackAuth *authState, breakers *outbound.Registry) *readiness {
+	ready := &readiness{}
+	ready.add(check{name: "database", critical: true, fn: func(ctx context.Context) (string, error) {
+		return st.db.Dialect().String(), st.store.Ping(ctx)
+	}})
+	ready.add(check{name: "slack_auth", critical: true, fn: slackAuth.check})
+	ready.add(check{name: "jobs", critical: true, fn: func(ctx context.Context) (string, error) {
+		if !st.engine.Running() {
+			return "stopped", errors.New("the job engine is not running")
+		}
+		depth, err := st.engine.QueueDepth(ctx)
+		return fmt.Sprintf("running, %d queued", depth), err
+	}})
+	ready.add(check{name: "breakers", fn: func(context.Context) (string, error) {
+		var parts []string
+		for _, b := range breakers.Breakers() {
+			parts = append(parts, b.Provider+"="+b.State.String())
+		}
+		if open := breakers.Open(); len(open) > 0 {
+			return strings.Join(parts, " "), degraded(fmt.Errorf("circuit open for %s", strings.Join(open, ", ")))
+		}
+		return strings.Join(parts, " "), nil
+	}})
+	return ready
+}
+
+// scheduleMaintenance starts the periodic jobs; each keeps itself going.
+func scheduleMaintenance(ctx context.Context, engine *jobs.Engine, policy incident.Policy, clock incident.Clock, web bool, log *slog.Logger) {
+	if _, err := engine.Schedule(ctx, sweepJob(time.Now(), policy.FollowUps.CheckEvery)); err != nil {
+		log.WarnContext(ctx, "could not schedule the follow-through check", "err", err)
+	}
+	if _, err := engine.Schedule(ctx, purgeJob(clock.Now())); err != nil {
+		log.WarnContext(ctx, "could not schedule the delivery purge", "err", err)
+	}
+	if web {
+		if _, err := engine.Schedule(ctx, purgeSessionsJob(clock.Now())); err != nil {
+			log.WarnContext(ctx, "could not schedule the session purge", "err", err)
+		}
+	}
+}
+
+func newHTTPServer(h http.Handler, writeTimeout time.Duration, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       60 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+// shutdown stops taking requests, lets in-flight ones finish, then lets
+// running jobs finish. The admin listener stays up until the work is done,
+// so probes and scrapes see the drain.
+func shutdown(timeout time.Duration, srv, adminSrv *http.Server, engine *jobs.Engine, cancel context.CancelFunc, log *slog.Logger) {
+	shutdownCtx, stop := context.WithTimeout(context.Background(), timeout)
 	defer stop()
 	log.InfoContext(shutdownCtx, "shutting down")
 	if err := srv.Shutdown(shutdownCtx); err != nil {
@@ -313,14 +395,9 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	if err := engine.Stop(shutdownCtx); err != nil {
 		log.WarnContext(shutdownCtx, "job engine shutdown", "err", err)
 	}
-	// The admin listener stays up until the work is done, so probes and
-	// scrapes see the drain.
 	if err := adminSrv.Shutdown(shutdownCtx); err != nil {
 		log.WarnContext(shutdownCtx, "admin shutdown", "err", err)
 	}
-	wg.Wait()
-	log.InfoContext(shutdownCtx, "stopped")
-	return runErr
 }
 
 // slackRetryable says which Slack methods may be sent again after a 5xx or
