@@ -123,21 +123,9 @@ func (s *Service) changes(ctx context.Context, p changesPayload) error {
 	}
 	list := p.List
 	if list == nil {
-		gathered := s.gatherChanges(ctx, inc, p.Window)
-		list = &gathered
-		if p.Auto && len(list.Items) == 0 && len(list.Failures) == 0 && len(s.sources) == 0 {
-			return nil // nothing is tracked, so "no changes" would mislead
-		}
-		if inc.ChannelID == "" {
-			// Keep what the sources said and wait for the channel in a
-			// job of its own, rather than ask them again on every retry.
-			if inc, err = s.store.GetIncident(ctx, inc.ID); err != nil {
-				return fmt.Errorf("changes: %w", err)
-			}
-			if inc.ChannelID == "" {
-				p.List = list
-				return s.scheduleChanges(ctx, s.sched, p)
-			}
+		var done bool
+		if inc, list, done, err = s.gatherForPost(ctx, inc, p); done || err != nil {
+			return err
 		}
 	}
 	if inc.ChannelID == "" {
@@ -146,6 +134,42 @@ func (s *Service) changes(ctx context.Context, p changesPayload) error {
 	if _, err := s.chat.PostChanges(ctx, inc.ChannelID, inc, *list); err != nil {
 		return fmt.Errorf("post the changes of %s: %w", inc.Key(), err)
 	}
+	ev := s.changesShown(inc, p, list)
+	if err := s.store.AddTimelineEvent(ctx, &ev); err != nil && incident.ErrorCode(err) != incident.ECONFLICT {
+		// The list is out; a retry would post it again.
+		s.log.ErrorContext(ctx, "could not record the list of changes", "incident", inc.Key(), "err", err)
+	}
+	return nil
+}
+
+// gatherForPost gathers the list of changes to post to the incident's
+// channel. done is true when nothing is left to do in this job: nothing is
+// tracked, or the incident has no channel yet and the list waits for it in
+// a job of its own.
+func (s *Service) gatherForPost(ctx context.Context, inc *incident.Incident, p changesPayload) (_ *incident.Incident, _ *incident.ChangeList, done bool, _ error) {
+	gathered := s.gatherChanges(ctx, inc, p.Window)
+	list := &gathered
+	if p.Auto && len(list.Items) == 0 && len(list.Failures) == 0 && len(s.sources) == 0 {
+		return inc, list, true, nil // nothing is tracked, so "no changes" would mislead
+	}
+	if inc.ChannelID != "" {
+		return inc, list, false, nil
+	}
+	// Keep what the sources said and wait for the channel in a
+	// job of its own, rather than ask them again on every retry.
+	inc, err := s.store.GetIncident(ctx, inc.ID)
+	if err != nil {
+		return inc, list, true, fmt.Errorf("changes: %w", err)
+	}
+	if inc.ChannelID == "" {
+		p.List = list
+		return inc, list, true, s.scheduleChanges(ctx, s.sched, p)
+	}
+	return inc, list, false, nil
+}
+
+// changesShown is the timeline event of a posted list of changes.
+func (s *Service) changesShown(inc *incident.Incident, p changesPayload, list *incident.ChangeList) incident.TimelineEvent {
 	highlighted := 0
 	for _, it := range list.Items {
 		if it.Highlight {
@@ -161,14 +185,9 @@ func (s *Service) changes(ctx context.Context, p changesPayload) error {
 	if len(failed) > 0 {
 		text += "; could not read " + strings.Join(failed, ", ")
 	}
-	ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventChangesShown, Actor: orBot(p.Actor), At: s.clock.Now(), Key: true,
+	return incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventChangesShown, Actor: orBot(p.Actor), At: s.clock.Now(), Key: true,
 		Text: text + ".", SourceID: p.sourceID(), Payload: incident.ChangesShownData{
 			Changes: len(list.Items), Highlighted: highlighted, FailedSources: len(list.Failures), Window: p.Window.String()}}
-	if err := s.store.AddTimelineEvent(ctx, &ev); err != nil && incident.ErrorCode(err) != incident.ECONFLICT {
-		// The list is out; a retry would post it again.
-		s.log.ErrorContext(ctx, "could not record the list of changes", "incident", inc.Key(), "err", err)
-	}
-	return nil
 }
 
 // hasEvent reports whether the incident's timeline holds sourceID.
