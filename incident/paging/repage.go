@@ -254,6 +254,12 @@ func (s *Service) runInvitePaged(ctx context.Context, payload []byte) error {
 	} else if err != nil {
 		return fmt.Errorf("who the page reached: %w", err)
 	}
+	return s.inviteByEmail(ctx, inc, emails)
+}
+
+// inviteByEmail invites the people with a Slack account by these e-mails
+// into the incident channel.
+func (s *Service) inviteByEmail(ctx context.Context, inc *incident.Incident, emails []string) error {
 	if len(emails) == 0 {
 		return nil
 	}
