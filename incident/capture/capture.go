@@ -364,15 +364,9 @@ func (s *Service) Backfill(ctx context.Context, id int64) (added int, err error)
 	if err != nil {
 		return 0, fmt.Errorf("backfill %s: read the channel history: %w", inc.Key(), err)
 	}
-	events, err := s.store.ListTimeline(ctx, inc.ID)
+	have, err := s.capturedMessages(ctx, inc.ID)
 	if err != nil {
 		return 0, fmt.Errorf("backfill %s: %w", inc.Key(), err)
-	}
-	have := make(map[string]incident.TimelineEvent, len(events))
-	for _, ev := range events {
-		if ev.Kind == incident.EventMessage && ev.SourceID != "" {
-			have[ev.SourceID] = ev
-		}
 	}
 	seen := make(map[string]bool, len(msgs))
 	for _, m := range msgs {
@@ -381,76 +375,115 @@ func (s *Service) Backfill(ctx context.Context, id int64) (added int, err error)
 		}
 		src := messageSource(m.TS)
 		seen[src] = true
-		key := m.Pinned || s.keyReacted(m.Reactions)
-		how := "pin"
-		if !m.Pinned {
-			how = "reaction"
-		}
 		stored, ok := have[src]
-		if !ok {
-			ev := s.messageEvent(inc.ID, incident.CapturedMessage{TS: m.TS, ThreadTS: m.ThreadTS, User: m.User, Text: m.Text, Edited: m.Edited, App: m.App})
-			ev.Key = key
-			d := messageData(&ev)
-			d.Backfilled = true
-			if key {
-				d.Marked = how
-			}
-			ev.Payload = d
-			err := s.store.AddTimelineEvent(ctx, &ev)
-			switch {
-			case err == nil:
-				added++
-				continue
-			case incident.ErrorCode(err) != incident.ECONFLICT:
-				return added, fmt.Errorf("backfill %s: %w", inc.Key(), err)
-			}
-			// Captured meanwhile by the live event: reconcile it below.
+		fresh, err := s.backfillMessage(ctx, inc.ID, m, stored, ok)
+		if fresh {
+			added++
 		}
-		if ok && !isPlaceholder(&stored) && stored.Text == m.Text && (stored.Key || !key) {
-			continue // up to date: no write
-		}
-		err := s.updateMessage(ctx, inc.ID, m.TS, func(ev *incident.TimelineEvent, d *incident.MessageData) bool {
-			changed := false
-			switch {
-			case d.Placeholder:
-				fillMessage(ev, d, m.User, m.ThreadTS, m.Text, incident.SlackTime(m.TS))
-				if m.Edited {
-					d.Edited = true
-				}
-				changed = true
-			case ev.Text != m.Text && !d.Deleted:
-				ev.Text = m.Text
-				d.Edited = true
-				changed = true
-			}
-			if key && !ev.Key {
-				ev.Key = true
-				d.Marked = how
-				changed = true
-			}
-			return changed
-		})
 		if err != nil {
 			return added, fmt.Errorf("backfill %s: %w", inc.Key(), err)
 		}
 	}
-	// A pin or reaction whose message is not in the history marked a
-	// message that was deleted since.
+	if err := s.markDeleted(ctx, inc.ID, have, seen); err != nil {
+		return added, fmt.Errorf("backfill %s: %w", inc.Key(), err)
+	}
+	return added, nil
+}
+
+// capturedMessages is the incident's captured messages by source id.
+func (s *Service) capturedMessages(ctx context.Context, incidentID int64) (map[string]incident.TimelineEvent, error) {
+	events, err := s.store.ListTimeline(ctx, incidentID)
+	if err != nil {
+		return nil, err
+	}
+	have := make(map[string]incident.TimelineEvent, len(events))
+	for _, ev := range events {
+		if ev.Kind == incident.EventMessage && ev.SourceID != "" {
+			have[ev.SourceID] = ev
+		}
+	}
+	return have, nil
+}
+
+// backfillMessage adds m, a message of the channel's history, to the
+// timeline if it lacks it (added is then true), or brings the stored one
+// (ok reports there is one) up to date.
+func (s *Service) backfillMessage(ctx context.Context, incidentID int64, m incident.ChatMessage, stored incident.TimelineEvent, ok bool) (added bool, err error) {
+	key := m.Pinned || s.keyReacted(m.Reactions)
+	how := "pin"
+	if !m.Pinned {
+		how = "reaction"
+	}
+	if !ok {
+		ev := s.messageEvent(incidentID, incident.CapturedMessage{TS: m.TS, ThreadTS: m.ThreadTS, User: m.User, Text: m.Text, Edited: m.Edited, App: m.App})
+		ev.Key = key
+		d := messageData(&ev)
+		d.Backfilled = true
+		if key {
+			d.Marked = how
+		}
+		ev.Payload = d
+		err := s.store.AddTimelineEvent(ctx, &ev)
+		switch {
+		case err == nil:
+			return true, nil
+		case incident.ErrorCode(err) != incident.ECONFLICT:
+			return false, err
+		}
+		// Captured meanwhile by the live event: reconcile it below.
+	}
+	if ok && !isPlaceholder(&stored) && stored.Text == m.Text && (stored.Key || !key) {
+		return false, nil // up to date: no write
+	}
+	return false, s.updateMessage(ctx, incidentID, m.TS, func(ev *incident.TimelineEvent, d *incident.MessageData) bool {
+		return refreshMessage(ev, d, m, key, how)
+	})
+}
+
+// refreshMessage brings a stored message up to date with m from the
+// history: a placeholder is filled, edited text replaces the old, and a
+// key message (marked by how) is marked key. It reports whether it
+// changed anything.
+func refreshMessage(ev *incident.TimelineEvent, d *incident.MessageData, m incident.ChatMessage, key bool, how string) bool {
+	changed := false
+	switch {
+	case d.Placeholder:
+		fillMessage(ev, d, m.User, m.ThreadTS, m.Text, incident.SlackTime(m.TS))
+		if m.Edited {
+			d.Edited = true
+		}
+		changed = true
+	case ev.Text != m.Text && !d.Deleted:
+		ev.Text = m.Text
+		d.Edited = true
+		changed = true
+	}
+	if key && !ev.Key {
+		ev.Key = true
+		d.Marked = how
+		changed = true
+	}
+	return changed
+}
+
+// markDeleted marks as deleted the placeholders whose message is not in
+// the history (seen): a pin or reaction marked a message deleted since.
+func (s *Service) markDeleted(ctx context.Context, incidentID int64, have map[string]incident.TimelineEvent, seen map[string]bool) error {
 	for src, ev := range have {
 		if !isPlaceholder(&ev) || seen[src] {
 			continue
 		}
-		if err := s.updateMessage(ctx, inc.ID, messageData(&ev).TS, func(_ *incident.TimelineEvent, d *incident.MessageData) bool {
+		if err := s.updateMessage(ctx, incidentID, messageData(&ev).TS, func(_ *incident.TimelineEvent, d *incident.MessageData) bool {
 			if !d.Placeholder {
 				return false
 			}
 			d.Deleted = true
 			return true
 		}); err != nil {
-			return added, fmt.Errorf("backfill %s: %w", inc.Key(), err)
+			return err
 		}
 	}
-	return added, nil
+	return nil
 }
 
 // personUser reports whether a history message's author is a person: bots

@@ -123,21 +123,9 @@ func (s *Service) changes(ctx context.Context, p changesPayload) error {
 	}
 	list := p.List
 	if list == nil {
-		gathered := s.gatherChanges(ctx, inc, p.Window)
-		list = &gathered
-		if p.Auto && len(list.Items) == 0 && len(list.Failures) == 0 && len(s.sources) == 0 {
-			return nil // nothing is tracked, so "no changes" would mislead
-		}
-		if inc.ChannelID == "" {
-			// Keep what the sources said and wait for the channel in a
-			// job of its own, rather than ask them again on every retry.
-			if inc, err = s.store.GetIncident(ctx, inc.ID); err != nil {
-				return fmt.Errorf("changes: %w", err)
-			}
-			if inc.ChannelID == "" {
-				p.List = list
-				return s.scheduleChanges(ctx, s.sched, p)
-			}
+		var done bool
+		if inc, list, done, err = s.gatherForPost(ctx, inc, p); done || err != nil {
+			return err
 		}
 	}
 	if inc.ChannelID == "" {
@@ -146,6 +134,42 @@ func (s *Service) changes(ctx context.Context, p changesPayload) error {
 	if _, err := s.chat.PostChanges(ctx, inc.ChannelID, inc, *list); err != nil {
 		return fmt.Errorf("post the changes of %s: %w", inc.Key(), err)
 	}
+	ev := s.changesShown(inc, p, list)
+	if err := s.store.AddTimelineEvent(ctx, &ev); err != nil && incident.ErrorCode(err) != incident.ECONFLICT {
+		// The list is out; a retry would post it again.
+		s.log.ErrorContext(ctx, "could not record the list of changes", "incident", inc.Key(), "err", err)
+	}
+	return nil
+}
+
+// gatherForPost gathers the list of changes to post to the incident's
+// channel. done is true when nothing is left to do in this job: nothing is
+// tracked, or the incident has no channel yet and the list waits for it in
+// a job of its own.
+func (s *Service) gatherForPost(ctx context.Context, inc *incident.Incident, p changesPayload) (_ *incident.Incident, _ *incident.ChangeList, done bool, _ error) {
+	gathered := s.gatherChanges(ctx, inc, p.Window)
+	list := &gathered
+	if p.Auto && len(list.Items) == 0 && len(list.Failures) == 0 && len(s.sources) == 0 {
+		return inc, list, true, nil // nothing is tracked, so "no changes" would mislead
+	}
+	if inc.ChannelID != "" {
+		return inc, list, false, nil
+	}
+	// Keep what the sources said and wait for the channel in a
+	// job of its own, rather than ask them again on every retry.
+	inc, err := s.store.GetIncident(ctx, inc.ID)
+	if err != nil {
+		return inc, list, true, fmt.Errorf("changes: %w", err)
+	}
+	if inc.ChannelID == "" {
+		p.List = list
+		return inc, list, true, s.scheduleChanges(ctx, s.sched, p)
+	}
+	return inc, list, false, nil
+}
+
+// changesShown is the timeline event of a posted list of changes.
+func (s *Service) changesShown(inc *incident.Incident, p changesPayload, list *incident.ChangeList) incident.TimelineEvent {
 	highlighted := 0
 	for _, it := range list.Items {
 		if it.Highlight {
@@ -161,14 +185,9 @@ func (s *Service) changes(ctx context.Context, p changesPayload) error {
 	if len(failed) > 0 {
 		text += "; could not read " + strings.Join(failed, ", ")
 	}
-	ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventChangesShown, Actor: orBot(p.Actor), At: s.clock.Now(), Key: true,
+	return incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventChangesShown, Actor: orBot(p.Actor), At: s.clock.Now(), Key: true,
 		Text: text + ".", SourceID: p.sourceID(), Payload: incident.ChangesShownData{
 			Changes: len(list.Items), Highlighted: highlighted, FailedSources: len(list.Failures), Window: p.Window.String()}}
-	if err := s.store.AddTimelineEvent(ctx, &ev); err != nil && incident.ErrorCode(err) != incident.ECONFLICT {
-		// The list is out; a retry would post it again.
-		s.log.ErrorContext(ctx, "could not record the list of changes", "incident", inc.Key(), "err", err)
-	}
-	return nil
 }
 
 // hasEvent reports whether the incident's timeline holds sourceID.
@@ -197,116 +216,163 @@ func (s *Service) gatherChanges(ctx context.Context, inc *incident.Incident, win
 	from := to.Add(-window)
 	list := incident.ChangeList{From: from, To: to, Start: to}
 
-	type answer struct {
-		changes []incident.ChangeEvent
-		err     error
-	}
-	svc, hasService := s.policy.Services[inc.Service]
-	answers := make([]answer, len(s.sources))
-	if hasService {
-		var wg sync.WaitGroup
-		for i, src := range s.sources {
-			wg.Go(func() {
-				sctx, cancel := context.WithTimeout(ctx, sourceTimeout)
-				defer cancel()
-				cs, err := src.Changes(sctx, svc, from, to)
-				if err != nil && sctx.Err() != nil && incident.ErrorCode(err) == incident.EINTERNAL {
-					err = incident.Errorf(incident.EUNAVAILABLE, "It did not answer within %s.", sourceTimeout)
-				}
-				answers[i] = answer{cs, err}
-			})
-		}
-		wg.Wait()
-	}
-
-	seen := map[string]bool{}
-	persisted := map[string]bool{}
-	var all []incident.ChangeEvent
-	for i, a := range answers {
+	g := gathered{seen: map[string]bool{}, persisted: map[string]bool{}}
+	for i, a := range s.askSources(ctx, inc, from, to) {
 		if a.err != nil {
 			s.log.WarnContext(ctx, "change source failed", "incident", inc.Key(), "source", s.sources[i].Name(), "err", a.err)
 			list.Failures = append(list.Failures, incident.SourceFailure{Source: s.sources[i].Name(), Message: incident.ErrorMessage(a.err)})
 			continue
 		}
-		for _, c := range a.changes {
-			if c.Source == "" || c.ExternalID == "" || !incident.ChangeInWindow(c, from, to) || seen[changeKey(c)] {
-				continue
-			}
-			if c.Service == "" {
-				c.Service = inc.Service
-			}
-			seen[changeKey(c)] = true
-			// Stored so the history outlives the provider's retention,
-			// and so a rollback button can find the change again.
-			stored := c
-			switch err := s.store.AddChangeEvent(ctx, &stored); {
-			case err == nil || incident.ErrorCode(err) == incident.ECONFLICT:
-				persisted[changeKey(c)] = true
-			default:
-				s.log.WarnContext(ctx, "could not store a change", "source", c.Source, "external_id", c.ExternalID, "err", err)
-			}
-			all = append(all, c)
-		}
+		s.addAnswered(ctx, &g, inc, a.changes, from, to)
 	}
-	stored, err := s.store.ListChangeEvents(ctx, inc.Service, from, to)
-	if err == nil {
-		// Deploys and runs under way at the start are stored at the time
-		// they moved on since.
-		var later []incident.ChangeEvent
-		if now := s.clock.Now(); now.After(to) {
-			later, err = s.store.ListChangeEvents(ctx, inc.Service, to.Add(time.Nanosecond), now)
-		}
-		for _, c := range later {
-			if incident.ChangeInWindow(c, from, to) {
-				stored = append(stored, c)
-			}
-		}
-	}
+	stored, err := s.storedChanges(ctx, inc, from, to)
 	if err != nil {
 		s.log.WarnContext(ctx, "could not read the stored changes", "incident", inc.Key(), "err", err)
 		list.Failures = append(list.Failures, incident.SourceFailure{Source: "Change history", Message: incident.ErrorMessage(err)})
 	}
+	g.addStored(stored)
+	sortChanges(g.all)
+	if len(g.all) > maxListedChanges {
+		g.all = g.all[:maxListedChanges]
+	}
+	for _, c := range g.all {
+		list.Items = append(list.Items, s.changeItem(c, to, g.persisted[changeKey(c)]))
+	}
+	return list
+}
+
+// sourceAnswer is one change source's answer.
+type sourceAnswer struct {
+	changes []incident.ChangeEvent
+	err     error
+}
+
+// askSources asks every source at once for the incident service's changes
+// in [from, to]; the answers are in the order of s.sources. An incident
+// without a configured service asks none and gets empty answers.
+func (s *Service) askSources(ctx context.Context, inc *incident.Incident, from, to time.Time) []sourceAnswer {
+	answers := make([]sourceAnswer, len(s.sources))
+	svc, hasService := s.policy.Services[inc.Service]
+	if !hasService {
+		return answers
+	}
+	var wg sync.WaitGroup
+	for i, src := range s.sources {
+		wg.Go(func() {
+			sctx, cancel := context.WithTimeout(ctx, sourceTimeout)
+			defer cancel()
+			cs, err := src.Changes(sctx, svc, from, to)
+			if err != nil && sctx.Err() != nil && incident.ErrorCode(err) == incident.EINTERNAL {
+				err = incident.Errorf(incident.EUNAVAILABLE, "It did not answer within %s.", sourceTimeout)
+			}
+			answers[i] = sourceAnswer{cs, err}
+		})
+	}
+	wg.Wait()
+	return answers
+}
+
+// gathered is the list of changes as it is merged: every change once, and
+// which of them are stored.
+type gathered struct {
+	all       []incident.ChangeEvent
+	seen      map[string]bool
+	persisted map[string]bool
+}
+
+// addAnswered adds a source's changes in [from, to] not seen yet, and
+// stores them.
+func (s *Service) addAnswered(ctx context.Context, g *gathered, inc *incident.Incident, changes []incident.ChangeEvent, from, to time.Time) {
+	for _, c := range changes {
+		if c.Source == "" || c.ExternalID == "" || !incident.ChangeInWindow(c, from, to) || g.seen[changeKey(c)] {
+			continue
+		}
+		if c.Service == "" {
+			c.Service = inc.Service
+		}
+		g.seen[changeKey(c)] = true
+		// Stored so the history outlives the provider's retention,
+		// and so a rollback button can find the change again.
+		stored := c
+		switch err := s.store.AddChangeEvent(ctx, &stored); {
+		case err == nil || incident.ErrorCode(err) == incident.ECONFLICT:
+			g.persisted[changeKey(c)] = true
+		default:
+			s.log.WarnContext(ctx, "could not store a change", "source", c.Source, "external_id", c.ExternalID, "err", err)
+		}
+		g.all = append(g.all, c)
+	}
+}
+
+// addStored merges the stored changes: new ones are added, and a stored
+// state newer than a source's answer replaces it.
+func (g *gathered) addStored(stored []incident.ChangeEvent) {
 	for _, c := range stored {
-		persisted[changeKey(c)] = true
-		if !seen[changeKey(c)] {
-			seen[changeKey(c)] = true
-			all = append(all, c)
+		g.persisted[changeKey(c)] = true
+		if !g.seen[changeKey(c)] {
+			g.seen[changeKey(c)] = true
+			g.all = append(g.all, c)
 			continue
 		}
 		// A webhook may have stored a later state than the source's
 		// answer, which can lag behind it.
-		if i := slices.IndexFunc(all, func(a incident.ChangeEvent) bool { return changeKey(a) == changeKey(c) }); i >= 0 && c.Newer(all[i]) {
-			all[i] = c
+		if i := slices.IndexFunc(g.all, func(a incident.ChangeEvent) bool { return changeKey(a) == changeKey(c) }); i >= 0 && c.Newer(g.all[i]) {
+			g.all[i] = c
 		}
 	}
+}
+
+// storedChanges reads the stored changes of the incident's service in
+// [from, to], with those under way at to that moved on since.
+func (s *Service) storedChanges(ctx context.Context, inc *incident.Incident, from, to time.Time) ([]incident.ChangeEvent, error) {
+	stored, err := s.store.ListChangeEvents(ctx, inc.Service, from, to)
+	if err != nil {
+		return stored, err
+	}
+	// Deploys and runs under way at the start are stored at the time
+	// they moved on since.
+	var later []incident.ChangeEvent
+	if now := s.clock.Now(); now.After(to) {
+		later, err = s.store.ListChangeEvents(ctx, inc.Service, to.Add(time.Nanosecond), now)
+	}
+	for _, c := range later {
+		if incident.ChangeInWindow(c, from, to) {
+			stored = append(stored, c)
+		}
+	}
+	return stored, err
+}
+
+// sortChanges orders changes newest first.
+func sortChanges(all []incident.ChangeEvent) {
 	slices.SortStableFunc(all, func(a, b incident.ChangeEvent) int {
 		if c := b.OccurredAt.Compare(a.OccurredAt); c != 0 {
 			return c
 		}
 		return cmp.Compare(changeKey(a), changeKey(b))
 	})
-	if len(all) > maxListedChanges {
-		all = all[:maxListedChanges]
+}
+
+// changeItem is c as listed for an incident that started at start:
+// highlighted if recent, with a rollback button if a stored change can be
+// rolled back.
+func (s *Service) changeItem(c incident.ChangeEvent, start time.Time, persisted bool) incident.ChangeItem {
+	at := c.OccurredAt
+	if started, ok := changeStarted(c); ok && at.After(start) {
+		at = started // under way at the start: as close as it began
 	}
-	for _, c := range all {
-		at := c.OccurredAt
-		if started, ok := changeStarted(c); ok && at.After(to) {
-			at = started // under way at the start: as close as it began
-		}
-		it := incident.ChangeItem{Change: c, Highlight: !at.After(to) && to.Sub(at) <= HighlightWindow}
-		// A change that turned a flag off is already what "Turn off"
-		// would do.
-		if rb := rollbackerFor(s.rollbackers, c); rb != nil && persisted[changeKey(c)] && !(c.Kind == incident.ChangeFlag && c.Data["on"] == "false") {
-			if v := ChangeValue(c); len(v) <= maxButtonValue {
-				it.Action, it.Value = "Roll back", v
-				if c.Kind == incident.ChangeFlag {
-					it.Action = "Turn off"
-				}
+	it := incident.ChangeItem{Change: c, Highlight: !at.After(start) && start.Sub(at) <= HighlightWindow}
+	// A change that turned a flag off is already what "Turn off"
+	// would do.
+	if rb := rollbackerFor(s.rollbackers, c); rb != nil && persisted && !(c.Kind == incident.ChangeFlag && c.Data["on"] == "false") {
+		if v := ChangeValue(c); len(v) <= maxButtonValue {
+			it.Action, it.Value = "Roll back", v
+			if c.Kind == incident.ChangeFlag {
+				it.Action = "Turn off"
 			}
 		}
-		list.Items = append(list.Items, it)
 	}
-	return list
+	return it
 }
 
 func changeKey(c incident.ChangeEvent) string { return c.Source + "\x00" + c.ExternalID }

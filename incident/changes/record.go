@@ -62,39 +62,48 @@ func isGitHubRun(c incident.ChangeEvent) bool {
 
 // serviceOfChange finds the service a change belongs to, or "".
 func serviceOfChange(policy incident.Policy, c incident.ChangeEvent) string {
-	keys := policy.ServiceKeys()
 	if repo := c.Data["repo"]; repo != "" && c.Kind != incident.ChangeFlag {
-		for _, k := range keys {
-			gh := policy.Services[k].GitHub
-			if !slices.ContainsFunc(gh.Repos, func(r string) bool { return strings.EqualFold(r, repo) }) {
-				continue
-			}
-			switch c.Kind {
-			case incident.ChangeWorkflow:
-				// Only the deploy workflow changes production; tests
-				// and linters run in the same repository.
-				if gh.DeployWorkflow == "" || !strings.EqualFold(gh.DeployWorkflow, c.Data["workflow"]) {
-					continue
-				}
-			default:
-				// One repository may deploy several services, one per
-				// environment, and deploy elsewhere (github-pages).
-				if len(gh.Environments) > 0 && !slices.Contains(gh.Environments, c.Environment) {
-					continue
-				}
-			}
-			return k
-		}
-		return ""
+		return serviceOfRepoChange(policy, c, repo)
 	}
 	if c.Kind == incident.ChangeFlag && c.Ref != "" {
-		project := flagProject(c.Data["project"])
-		for _, k := range keys {
-			for _, f := range policy.Services[k].Flags {
-				if f.Provider == c.Source && f.Key == c.Ref && flagProject(f.Project) == project &&
-					(f.Environment == "" || c.Environment == "" || f.Environment == c.Environment) {
-					return k
-				}
+		return serviceOfFlagChange(policy, c)
+	}
+	return ""
+}
+
+// serviceOfRepoChange finds the first service whose GitHub settings watch
+// c, a change in repo, or "".
+func serviceOfRepoChange(policy incident.Policy, c incident.ChangeEvent, repo string) string {
+	for _, k := range policy.ServiceKeys() {
+		gh := policy.Services[k].GitHub
+		if slices.ContainsFunc(gh.Repos, func(r string) bool { return strings.EqualFold(r, repo) }) && watchesRepoChange(gh, c) {
+			return k
+		}
+	}
+	return ""
+}
+
+// watchesRepoChange reports whether a service with the GitHub settings gh
+// counts c, a change in one of its repositories, as its own.
+func watchesRepoChange(gh incident.GitHubService, c incident.ChangeEvent) bool {
+	if c.Kind == incident.ChangeWorkflow {
+		// Only the deploy workflow changes production; tests
+		// and linters run in the same repository.
+		return gh.DeployWorkflow != "" && strings.EqualFold(gh.DeployWorkflow, c.Data["workflow"])
+	}
+	// One repository may deploy several services, one per
+	// environment, and deploy elsewhere (github-pages).
+	return len(gh.Environments) == 0 || slices.Contains(gh.Environments, c.Environment)
+}
+
+// serviceOfFlagChange finds the first service that names c's flag, or "".
+func serviceOfFlagChange(policy incident.Policy, c incident.ChangeEvent) string {
+	project := flagProject(c.Data["project"])
+	for _, k := range policy.ServiceKeys() {
+		for _, f := range policy.Services[k].Flags {
+			if f.Provider == c.Source && f.Key == c.Ref && flagProject(f.Project) == project &&
+				(f.Environment == "" || c.Environment == "" || f.Environment == c.Environment) {
+				return k
 			}
 		}
 	}

@@ -181,22 +181,55 @@ func (s *Rollbacks) executeRollback(ctx context.Context, inc *incident.Incident,
 	if inc.Drill && !s.policy.Drills.AllowRollback {
 		return s.dryRunRollback(ctx, inc, r, round, p.Actor)
 	}
+	return s.startRound(ctx, inc, r, round, p.Actor)
+}
+
+// startRound carries out a round of a rollback through its integration,
+// says it started and follows the run.
+func (s *Rollbacks) startRound(ctx context.Context, inc *incident.Incident, r *incident.Rollback, round int, actor string) error {
 	rb := s.rollbackerForPlan(r.Plan)
 	if rb == nil {
 		return s.failRollback(ctx, inc, r, round, "No configured integration can carry out this rollback any more.")
 	}
-	run, err := rb.Execute(ctx, execPlan(r, round), p.Actor)
+	run, err := rb.Execute(ctx, execPlan(r, round), actor)
 	if err != nil {
-		attempt, max := incident.JobAttempt(ctx)
-		code := incident.ErrorCode(err)
-		refused := code == incident.EINVALID || code == incident.EFORBIDDEN || code == incident.ENOTFOUND
-		if !refused && (max == 0 || attempt < max) {
-			return fmt.Errorf("execute rollback %s: %w", r.Key, err)
-		}
-		s.log.WarnContext(ctx, "rollback failed", "incident", inc.Key(), "key", r.Key, "err", err)
-		return s.failRollback(ctx, inc, r, round, incident.ErrorMessage(err))
+		return s.executeFailed(ctx, inc, r, round, err)
 	}
-	r, err = s.store.UpdateRollback(ctx, r.ID, func(cur *incident.Rollback) error {
+	r, err = s.recordRun(ctx, r, run)
+	if err != nil {
+		return err
+	}
+	at, err := s.sayStarted(ctx, inc, r, round, actor, run)
+	if err != nil {
+		return err
+	}
+	r, err = s.applyRun(ctx, inc, r, round, at, run)
+	if err != nil {
+		return err
+	}
+	if r.Status != incident.RollbackRunning {
+		return nil
+	}
+	return s.scheduleProgress(ctx, r.Key, round, 1)
+}
+
+// executeFailed handles an integration's refusal or failure to execute a
+// round: retried while attempts are left, unless refused, then recorded
+// as failed.
+func (s *Rollbacks) executeFailed(ctx context.Context, inc *incident.Incident, r *incident.Rollback, round int, err error) error {
+	attempt, max := incident.JobAttempt(ctx)
+	code := incident.ErrorCode(err)
+	refused := code == incident.EINVALID || code == incident.EFORBIDDEN || code == incident.ENOTFOUND
+	if !refused && (max == 0 || attempt < max) {
+		return fmt.Errorf("execute rollback %s: %w", r.Key, err)
+	}
+	s.log.WarnContext(ctx, "rollback failed", "incident", inc.Key(), "key", r.Key, "err", err)
+	return s.failRollback(ctx, inc, r, round, incident.ErrorMessage(err))
+}
+
+// recordRun stores what the integration said of the run it started.
+func (s *Rollbacks) recordRun(ctx context.Context, r *incident.Rollback, run incident.RollbackRun) (*incident.Rollback, error) {
+	r, err := s.store.UpdateRollback(ctx, r.ID, func(cur *incident.Rollback) error {
 		if run.ExternalID != "" {
 			cur.ExternalID = run.ExternalID
 		}
@@ -207,29 +240,28 @@ func (s *Rollbacks) executeRollback(ctx context.Context, inc *incident.Incident,
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("record the rollback's run: %w", err)
+		return nil, fmt.Errorf("record the rollback's run: %w", err)
 	}
-	n := rollbackNotice(incident.NoticeRollbackStarted, inc, r, p.Actor)
+	return r, nil
+}
+
+// sayStarted records that a round started, and says it unless the run
+// already finished; it returns when the round started.
+func (s *Rollbacks) sayStarted(ctx context.Context, inc *incident.Incident, r *incident.Rollback, round int, actor string, run incident.RollbackRun) (time.Time, error) {
+	n := rollbackNotice(incident.NoticeRollbackStarted, inc, r, actor)
 	if r.ApprovedBy != "" && round == 0 {
 		n.User = r.ApprovedBy
 	}
-	ev := s.rollbackEvent(r, round, "started", p.Actor, s.noticeText(n), true)
+	ev := s.rollbackEvent(r, round, "started", actor, s.noticeText(n), true)
 	// A run that finished at once is said by its outcome alone.
 	say := &n
 	if run.Status == "succeeded" {
 		say = nil
 	}
 	if _, err := s.recordRollbackStep(ctx, inc.ID, ev, say); err != nil {
-		return err
+		return ev.At, err
 	}
-	r, err = s.applyRun(ctx, inc, r, round, ev.At, run)
-	if err != nil {
-		return err
-	}
-	if r.Status != incident.RollbackRunning {
-		return nil
-	}
-	return s.scheduleProgress(ctx, r.Key, round, 1)
+	return ev.At, nil
 }
 
 // failRollback records a round's failure and says it with a Retry button.

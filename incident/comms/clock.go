@@ -186,42 +186,10 @@ func (s *Service) clockStep(ctx context.Context, inc *incident.Incident, p comms
 	}
 	now := s.clock.Now()
 	within := s.policy.Severity(inc.Severity).StatusPageWithin
-	start := inc.DeclaredAt
-	if p.Step != stepDraft && p.Due != 0 {
-		start = time.Unix(p.Due, 0).Add(-within)
-		if p.Step == stepNudge {
-			start = time.Unix(p.Due, 0).Add(-within / 2)
-		}
-	}
-	deadline := start.Add(within)
-	provider, _, _ := s.pub.StatusPageFor(inc)
-	value := fmt.Sprintf("%d|%s|", inc.ID, incident.PostAcknowledge)
-	buttons := []incident.Button{
-		{Action: incident.ActionStatusPagePublish, Text: "Publish", Value: value, Style: "primary"},
-		{Action: incident.ActionStatusPageEdit, Text: "Edit", Value: value},
-		{Action: incident.ActionStatusPageDecline, Text: "Not customer-facing", Value: strconv.FormatInt(inc.ID, 10)},
-	}
-	lead := commsLead(inc)
-	n := incident.Notice{Incident: inc.Key(), Actor: "bot", Buttons: buttons, Values: map[string]string{"within": minutes(within)}}
-	switch p.Step {
-	case stepDraft:
-		body, err := s.draftBody(ctx, inc, incident.PostAcknowledge, "")
-		if err != nil {
-			return err
-		}
-		n.Kind = incident.NoticeStatusPageDraft
-		n.Values["provider"], n.Values["by"], n.Values["body"] = provider.Title(), deadline.In(s.policy.Location).Format("15:04 MST"), body
-	case stepNudge:
-		n.Kind, n.User = incident.NoticeStatusPageNudge, lead
-		n.Values["left"] = minutes(max(deadline.Sub(now), 0))
-	case stepEscalate:
-		n.Kind, n.User = incident.NoticeStatusPageEscalate, inc.Commander
-		n.Values["after"] = minutes(now.Sub(start))
-		if group, user := backupOf(inc, s.policy); group != "" {
-			n.Values["group"] = group
-		} else if user != inc.Commander {
-			n.Prev = user
-		}
+	start := clockStart(inc, p, within)
+	n, err := s.clockNotice(ctx, inc, p.Step, start, within, now)
+	if err != nil {
+		return err
 	}
 	if _, err := s.chat.Notify(ctx, inc.ChannelID, n); err != nil {
 		return fmt.Errorf("comms %s for %s: %w", p.Step, inc.Key(), err)
@@ -235,19 +203,75 @@ func (s *Service) clockStep(ctx context.Context, inc *incident.Incident, p comms
 	if err := s.store.AddTimelineEvent(ctx, &ev); err != nil && incident.ErrorCode(err) != incident.ECONFLICT {
 		return fmt.Errorf("comms: %w", err)
 	}
-	// The person called on hears it directly too.
-	dmTo := lead
-	if p.Step == stepEscalate {
-		dmTo = inc.Commander
-	}
-	if p.Step != stepDraft && dmTo != "" {
-		dm := incident.Notice{Kind: incident.NoticeStatusPageReminder, Incident: inc.Key(), Actor: "bot", User: dmTo, Drill: inc.Drill,
-			Values: map[string]string{"after": incident.Since(start, now), "channel": inc.ChannelID}}
-		if err := s.chat.Tell(ctx, incident.ReplyTarget{UserID: dmTo}, dm); err != nil {
-			s.log.WarnContext(ctx, "could not message about the status page", "incident", inc.Key(), "err", err)
-		}
+	if p.Step != stepDraft {
+		s.tellCalledOn(ctx, inc, p.Step, start, now)
 	}
 	return nil
+}
+
+// clockStart is when the status page clock of step started: the
+// declaration, or for a reminder of a clock restarted at p.Due, that much
+// before it.
+func clockStart(inc *incident.Incident, p commsPayload, within time.Duration) time.Time {
+	if p.Step == stepDraft || p.Due == 0 {
+		return inc.DeclaredAt
+	}
+	if p.Step == stepNudge {
+		return time.Unix(p.Due, 0).Add(-within / 2)
+	}
+	return time.Unix(p.Due, 0).Add(-within)
+}
+
+// clockNotice is the channel's notice of step, with the buttons that
+// publish, edit or decline the draft.
+func (s *Service) clockNotice(ctx context.Context, inc *incident.Incident, step string, start time.Time, within time.Duration, now time.Time) (incident.Notice, error) {
+	deadline := start.Add(within)
+	value := fmt.Sprintf("%d|%s|", inc.ID, incident.PostAcknowledge)
+	buttons := []incident.Button{
+		{Action: incident.ActionStatusPagePublish, Text: "Publish", Value: value, Style: "primary"},
+		{Action: incident.ActionStatusPageEdit, Text: "Edit", Value: value},
+		{Action: incident.ActionStatusPageDecline, Text: "Not customer-facing", Value: strconv.FormatInt(inc.ID, 10)},
+	}
+	n := incident.Notice{Incident: inc.Key(), Actor: "bot", Buttons: buttons, Values: map[string]string{"within": minutes(within)}}
+	switch step {
+	case stepDraft:
+		body, err := s.draftBody(ctx, inc, incident.PostAcknowledge, "")
+		if err != nil {
+			return n, err
+		}
+		provider, _, _ := s.pub.StatusPageFor(inc)
+		n.Kind = incident.NoticeStatusPageDraft
+		n.Values["provider"], n.Values["by"], n.Values["body"] = provider.Title(), deadline.In(s.policy.Location).Format("15:04 MST"), body
+	case stepNudge:
+		n.Kind, n.User = incident.NoticeStatusPageNudge, commsLead(inc)
+		n.Values["left"] = minutes(max(deadline.Sub(now), 0))
+	case stepEscalate:
+		n.Kind, n.User = incident.NoticeStatusPageEscalate, inc.Commander
+		n.Values["after"] = minutes(now.Sub(start))
+		if group, user := backupOf(inc, s.policy); group != "" {
+			n.Values["group"] = group
+		} else if user != inc.Commander {
+			n.Prev = user
+		}
+	}
+	return n, nil
+}
+
+// tellCalledOn messages the person a reminder calls on directly: the comms
+// lead for a nudge, the commander for an escalation.
+func (s *Service) tellCalledOn(ctx context.Context, inc *incident.Incident, step string, start, now time.Time) {
+	dmTo := commsLead(inc)
+	if step == stepEscalate {
+		dmTo = inc.Commander
+	}
+	if dmTo == "" {
+		return
+	}
+	dm := incident.Notice{Kind: incident.NoticeStatusPageReminder, Incident: inc.Key(), Actor: "bot", User: dmTo, Drill: inc.Drill,
+		Values: map[string]string{"after": incident.Since(start, now), "channel": inc.ChannelID}}
+	if err := s.chat.Tell(ctx, incident.ReplyTarget{UserID: dmTo}, dm); err != nil {
+		s.log.WarnContext(ctx, "could not message about the status page", "incident", inc.Key(), "err", err)
+	}
 }
 
 // staleStep proposes the "still investigating" update when nothing was

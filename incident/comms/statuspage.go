@@ -240,76 +240,119 @@ func (pub *Publisher) runPost(ctx context.Context, payload []byte) error {
 	if _, done := src[p.source()]; done {
 		return nil // a redelivered job, or a retry that raced the first
 	}
-	attempt, maxAttempts := incident.JobAttempt(ctx)
-	recover := attempt > 1 || p.Round > 0
-	cs := componentStatus(inc, pub.policy)
+	j := postJob{p: p, inc: inc, sp: sp, cs: componentStatus(inc, pub.policy), components: map[string]incident.ComponentStatus{}, now: pub.clock.Now()}
+	j.attempt, j.maxAttempts = incident.JobAttempt(ctx)
 	if p.Kind == incident.PostResolution {
-		cs = incident.ComponentOperational
+		j.cs = incident.ComponentOperational
 	}
-	components := map[string]incident.ComponentStatus{}
 	for _, c := range svc.Components {
-		components[c] = cs
+		j.components[c] = j.cs
 	}
-	ref := PublicIncident{Provider: inc.PublicProvider, ID: inc.PublicID, URL: inc.PublicURL}
-	now := pub.clock.Now()
-
 	if p.Kind == incident.PostComponents {
-		if inc.PublicID == "" || len(components) == 0 || lastComponents(events) == cs {
+		if inc.PublicID == "" || len(j.components) == 0 || lastComponents(events) == j.cs {
 			return nil
 		}
-		if err := sp.SetComponents(ctx, ref, components); err != nil {
-			return pub.statusPageFailed(ctx, inc, sp, p, err, attempt, maxAttempts)
-		}
-		n := incident.Notice{Kind: incident.NoticeStatusPageComponents, Incident: inc.Key(), Actor: orBot(p.Actor), Values: map[string]string{"components": cs.Label()}}
-		return pub.recordPublic(ctx, inc, p, PublicIncident{}, n, now, incident.StatusPageData{Components: cs})
+		return pub.postComponents(ctx, j)
 	}
+	return pub.postIncident(ctx, j)
+}
 
+// postJob is one status page post to make.
+type postJob struct {
+	p                    postPayload
+	inc                  *incident.Incident
+	sp                   StatusPage
+	cs                   incident.ComponentStatus
+	components           map[string]incident.ComponentStatus
+	attempt, maxAttempts int
+	now                  time.Time
+}
+
+// ref is the incident's public incident.
+func (j postJob) ref() PublicIncident {
+	return PublicIncident{Provider: j.inc.PublicProvider, ID: j.inc.PublicID, URL: j.inc.PublicURL}
+}
+
+// postComponents sets the status of the service's components alone.
+func (pub *Publisher) postComponents(ctx context.Context, j postJob) error {
+	inc, p := j.inc, j.p
+	if err := j.sp.SetComponents(ctx, j.ref(), j.components); err != nil {
+		return pub.statusPageFailed(ctx, inc, j.sp, p, err, j.attempt, j.maxAttempts)
+	}
+	n := incident.Notice{Kind: incident.NoticeStatusPageComponents, Incident: inc.Key(), Actor: orBot(p.Actor), Values: map[string]string{"components": j.cs.Label()}}
+	return pub.recordPublic(ctx, inc, p, PublicIncident{}, n, j.now, incident.StatusPageData{Components: j.cs})
+}
+
+// postIncident creates or updates the public incident, records it and
+// plans the reminder of a stale page.
+func (pub *Publisher) postIncident(ctx context.Context, j postJob) error {
+	inc, p := j.inc, j.p
 	body := p.Body
 	if body == "" {
+		var err error
 		if body, err = pub.draftBody(ctx, inc, p.Kind, p.Ref); err != nil {
 			return err
 		}
 	}
+	post := pub.publicPost(inc, p.Kind, body, j.components)
+	got, err := pub.publish(ctx, j, post)
+	if err != nil {
+		return pub.statusPageFailed(ctx, inc, j.sp, p, err, j.attempt, j.maxAttempts)
+	}
+	n := incident.Notice{Kind: incident.NoticeStatusPagePosted, Incident: inc.Key(), Actor: orBot(p.Actor), Values: map[string]string{
+		"post": p.Kind, "provider": j.sp.Title(), "status": string(post.Status), "url": got.URL, "id": got.ID}}
+	if inc.PublicID == "" {
+		n.Values["first"], n.Values["after"] = "true", incident.Since(inc.DeclaredAt, j.now)
+	}
+	data := incident.StatusPageData{Status: post.Status, Components: j.cs}
+	if err := pub.recordPublic(ctx, inc, p, got, n, j.now, data); err != nil {
+		return err
+	}
+	if p.Kind != incident.PostResolution {
+		return pub.planStale(ctx, inc, j.now)
+	}
+	return nil
+}
+
+// publicPost is the post of kind about inc.
+func (pub *Publisher) publicPost(inc *incident.Incident, kind, body string, components map[string]incident.ComponentStatus) PublicPost {
 	post := PublicPost{Name: publicName(inc, pub.policy), Status: publicStatus(inc.Status), Body: body, Components: components,
 		Impact: publicImpact(inc.Severity), Notify: pub.policy.Comms.Notify, StartedAt: inc.DeclaredAt}
-	switch p.Kind {
+	switch kind {
 	case incident.PostAcknowledge:
 		post.Status = incident.PublicInvestigating
 	case incident.PostResolution:
 		post.Status = incident.PublicResolved
 	}
-	if inc.Status == incident.StatusResolved && p.Kind != incident.PostResolution {
+	if inc.Status == incident.StatusResolved && kind != incident.PostResolution {
 		post.Status = incident.PublicMonitoring
 	}
+	return post
+}
+
+// publish creates the public incident, or updates it once created; a
+// retry asks the provider to recover a post that may have gone through.
+func (pub *Publisher) publish(ctx context.Context, j postJob, post PublicPost) (PublicIncident, error) {
+	inc := j.inc
+	recover := j.attempt > 1 || j.p.Round > 0
 	var got PublicIncident
+	var err error
 	if inc.PublicID == "" {
-		got, err = sp.Create(ctx, post, recover)
+		got, err = j.sp.Create(ctx, post, recover)
 	} else {
-		got, err = sp.Update(ctx, ref, post, recover)
+		got, err = j.sp.Update(ctx, j.ref(), post, recover)
 	}
 	if err != nil {
-		return pub.statusPageFailed(ctx, inc, sp, p, err, attempt, maxAttempts)
+		return got, err
 	}
-	got.Provider = sp.Name()
+	got.Provider = j.sp.Name()
 	if got.ID == "" {
 		got.ID = inc.PublicID
 	}
 	if got.URL == "" {
 		got.URL = inc.PublicURL
 	}
-	n := incident.Notice{Kind: incident.NoticeStatusPagePosted, Incident: inc.Key(), Actor: orBot(p.Actor), Values: map[string]string{
-		"post": p.Kind, "provider": sp.Title(), "status": string(post.Status), "url": got.URL, "id": got.ID}}
-	if inc.PublicID == "" {
-		n.Values["first"], n.Values["after"] = "true", incident.Since(inc.DeclaredAt, now)
-	}
-	data := incident.StatusPageData{Status: post.Status, Components: cs}
-	if err := pub.recordPublic(ctx, inc, p, got, n, now, data); err != nil {
-		return err
-	}
-	if p.Kind != incident.PostResolution {
-		return pub.planStale(ctx, inc, now)
-	}
-	return nil
+	return got, nil
 }
 
 // recordPublic stores a public post on the incident and its timeline, in

@@ -301,3 +301,28 @@ func testFollowThroughAtomic(t *testing.T, st Store) {
 	require.NoError(t, err)
 	require.Len(t, events, 1)
 }
+
+func testActionItems(t *testing.T, s Store) {
+	ctx := context.Background()
+	a := create(t, s)
+	later := &incident.ActionItem{IncidentID: a.ID, Text: "add an alert on gateway latency", Owner: "U0OWNER", DueOn: ptr(at(7 * 24 * 60)), CreatedBy: "U0IC", CreatedAt: at(50), ExternalURL: "https://github.com/acme/checkout/issues/7"}
+	earlier := &incident.ActionItem{IncidentID: a.ID, Text: "write the postmortem", Done: true, CreatedBy: "U0IC", CreatedAt: at(45)}
+	require.NoError(t, s.AddActionItem(ctx, later))
+	require.NoError(t, s.AddActionItem(ctx, earlier))
+	require.Positive(t, later.ID)
+
+	got, err := s.ListActionItems(ctx, a.ID)
+	require.NoError(t, err)
+	require.Equal(t, []incident.ActionItem{*earlier, *later}, got)
+
+	zero := &incident.ActionItem{IncidentID: a.ID, Text: "t"}
+	require.NoError(t, s.AddActionItem(ctx, zero))
+	require.False(t, zero.CreatedAt.IsZero(), "a zero CreatedAt becomes now")
+
+	RequireCode(t, s.AddActionItem(ctx, &incident.ActionItem{IncidentID: a.ID + 1000, Text: "t"}), incident.ENOTFOUND)
+	RequireCode(t, s.AddActionItem(ctx, &incident.ActionItem{IncidentID: a.ID}), incident.EINVALID)
+	RequireCode(t, s.AddActionItem(ctx, nil), incident.EINVALID)
+	got, err = s.ListActionItems(ctx, a.ID+1000)
+	require.NoError(t, err)
+	require.Empty(t, got)
+}

@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -48,4 +49,27 @@ func newMetrics(reg prometheus.Registerer, queue string, depth func() float64) (
 func (m *metrics) observe(kind, outcome string, d time.Duration) {
 	m.total.WithLabelValues(kind, outcome).Inc()
 	m.duration.WithLabelValues(kind, outcome).Observe(d.Seconds())
+}
+
+// QueueDepth reports how many jobs of the engine's queue wait to run:
+// available, scheduled, or retryable.
+func (e *Engine) QueueDepth(ctx context.Context) (int, error) {
+	n, err := e.depth(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("jobs: queue depth: %w", err)
+	}
+	return n, nil
+}
+
+// scrapeDepth feeds the queue depth gauge; a failed query reports -1 so the
+// gap is visible on a dashboard instead of a plausible zero.
+func (e *Engine) scrapeDepth() float64 {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	n, err := e.QueueDepth(ctx)
+	if err != nil {
+		e.log.Warn("queue depth scrape failed", "error", err)
+		return -1
+	}
+	return float64(n)
 }

@@ -354,19 +354,9 @@ func (s *Service) runPage(ctx context.Context, payload []byte) error {
 		}
 		svc = test
 	}
-	page, err := s.store.FindPage(ctx, "pagerduty", key)
-	if err != nil && inc.ChannelID == "" && s.clock.Now().Sub(inc.DeclaredAt) < pageChannelWait {
-		// The page carries the channel's link; the channel is normally
-		// there within a second or two of the declaration.
-		return incident.RetryLater(250*time.Millisecond, "%s has no channel yet", inc.Key())
-	}
-	if err != nil || p.Backup && !announced(ctx, s.store, inc.ID, source) {
-		// Not paged yet, or a raise to a severity that also pages the
-		// backup: paging the same dedup key again adds the backup to the
-		// open page without paging on-call twice.
-		if page, err = s.sendPage(ctx, inc, p, svc, key, source); err != nil {
-			return err
-		}
+	page, err := s.pageOnce(ctx, inc, p, svc, key, source)
+	if err != nil {
+		return err
 	}
 	if announced(ctx, s.store, inc.ID, source) {
 		return nil // a redelivered job
@@ -375,6 +365,30 @@ func (s *Service) runPage(ctx context.Context, payload []byte) error {
 		// Paged already; the announcement waits for the channel.
 		return incident.RetryLater(2*time.Second, "%s has no channel yet", inc.Key())
 	}
+	return s.announcePage(ctx, inc, p, svc, page, key, source)
+}
+
+// pageOnce returns the page of key, sent unless it was sent already (or
+// sent again to add the backup).
+func (s *Service) pageOnce(ctx context.Context, inc *incident.Incident, p pagePayload, svc incident.ServicePolicy, key, source string) (*incident.Page, error) {
+	page, err := s.store.FindPage(ctx, "pagerduty", key)
+	if err != nil && inc.ChannelID == "" && s.clock.Now().Sub(inc.DeclaredAt) < pageChannelWait {
+		// The page carries the channel's link; the channel is normally
+		// there within a second or two of the declaration.
+		return nil, incident.RetryLater(250*time.Millisecond, "%s has no channel yet", inc.Key())
+	}
+	if err != nil || p.Backup && !announced(ctx, s.store, inc.ID, source) {
+		// Not paged yet, or a raise to a severity that also pages the
+		// backup: paging the same dedup key again adds the backup to the
+		// open page without paging on-call twice.
+		return s.sendPage(ctx, inc, p, svc, key, source)
+	}
+	return page, nil
+}
+
+// announcePage says the page in the channel, with an Acknowledge button,
+// and records it on the timeline.
+func (s *Service) announcePage(ctx context.Context, inc *incident.Incident, p pagePayload, svc incident.ServicePolicy, page *incident.Page, key, source string) error {
 	n := incident.Notice{Kind: incident.NoticePaged, Incident: inc.Key(), Actor: orBot(p.Actor), Drill: inc.Drill,
 		Values:  map[string]string{"service": svc.Name, "who": strings.Join(page.Assignees, ", "), "backup": fmt.Sprint(p.Backup), "url": page.URL},
 		Buttons: []incident.Button{{Action: incident.ActionAckPage, Text: "Acknowledge", Value: key, Style: "primary"}}}

@@ -94,8 +94,7 @@ func (s *Service) runRepage(ctx context.Context, payload []byte) error {
 		return fmt.Errorf("re-page %s: %w: %w", p.PageKey, err, incident.ErrJobCancel)
 	}
 	sp := s.policy.Severity(inc.Severity)
-	if !inc.Status.Open() || sp.RespondWithin <= 0 || page.AcknowledgedAt != nil ||
-		page.Status == "acknowledged" || page.Status == "resolved" {
+	if !awaitsAck(inc, page, sp) {
 		return nil
 	}
 	if due := time.Unix(p.Due, 0); due.After(s.clock.Now().Add(timerSlack)) {
@@ -112,13 +111,7 @@ func (s *Service) runRepage(ctx context.Context, payload []byte) error {
 	if !ok {
 		return nil
 	}
-	target := sp.TargetText
-	if target == "" {
-		target = incident.DurationWords(sp.RespondWithin)
-	}
-	n := incident.Notice{Kind: incident.NoticeRepage, Incident: inc.Key(), Actor: "bot", Drill: inc.Drill,
-		Values:  map[string]string{"service": svc.Name, "target": target},
-		Buttons: []incident.Button{{Action: incident.ActionRepage, Text: "Re-page " + page.Service, Value: fmt.Sprintf("%d|%s", inc.ID, page.Service), Style: "danger"}}}
+	n := repageNotice(inc, page, svc, sp)
 	escalated, ok, err := s.escalate(ctx, inc, page, p, source, sp.RespondWithin)
 	if err != nil {
 		return err
@@ -126,28 +119,62 @@ func (s *Service) runRepage(ctx context.Context, payload []byte) error {
 	if ok {
 		n.Values["action"], n.Values["assignees"] = "escalated", strings.Join(escalated.Assignees, ", ")
 	} else {
-		pages, err := s.store.ListPages(ctx, inc.ID)
-		if err != nil {
-			return fmt.Errorf("re-page: %w", err)
-		}
-		round := 0
-		for _, pg := range pages {
-			if pg.Service == page.Service {
-				round++
-			}
-		}
-		if round > maxAutoRepages {
-			return nil // the button remains; PagerDuty keeps escalating
-		}
-		if err := s.schedulePage(ctx, s.sched, pagePayload{IncidentID: inc.ID, Service: page.Service, Actor: "bot", Round: round, Backup: true}); err != nil {
-			return fmt.Errorf("re-page: %w", err)
+		if paged, err := s.pageAgain(ctx, inc, page); err != nil || !paged {
+			return err
 		}
 		n.Values["action"] = "paged_again"
 	}
+	s.sayRepage(ctx, inc, page, p.Step, source, n)
+	return nil
+}
+
+// awaitsAck reports whether page still waits for an acknowledgement that
+// the severity's response target expects.
+func awaitsAck(inc *incident.Incident, page *incident.Page, sp incident.SeverityPolicy) bool {
+	return inc.Status.Open() && sp.RespondWithin > 0 && page.AcknowledgedAt == nil &&
+		page.Status != "acknowledged" && page.Status != "resolved"
+}
+
+// repageNotice is the channel's notice of a re-page, with a Re-page button.
+func repageNotice(inc *incident.Incident, page *incident.Page, svc incident.ServicePolicy, sp incident.SeverityPolicy) incident.Notice {
+	target := sp.TargetText
+	if target == "" {
+		target = incident.DurationWords(sp.RespondWithin)
+	}
+	return incident.Notice{Kind: incident.NoticeRepage, Incident: inc.Key(), Actor: "bot", Drill: inc.Drill,
+		Values:  map[string]string{"service": svc.Name, "target": target},
+		Buttons: []incident.Button{{Action: incident.ActionRepage, Text: "Re-page " + page.Service, Value: fmt.Sprintf("%d|%s", inc.ID, page.Service), Style: "danger"}}}
+}
+
+// pageAgain plans a new page of the page's service, with the backup. It
+// returns false when the service was paged again as often as it may be.
+func (s *Service) pageAgain(ctx context.Context, inc *incident.Incident, page *incident.Page) (bool, error) {
+	pages, err := s.store.ListPages(ctx, inc.ID)
+	if err != nil {
+		return false, fmt.Errorf("re-page: %w", err)
+	}
+	round := 0
+	for _, pg := range pages {
+		if pg.Service == page.Service {
+			round++
+		}
+	}
+	if round > maxAutoRepages {
+		return false, nil // the button remains; PagerDuty keeps escalating
+	}
+	if err := s.schedulePage(ctx, s.sched, pagePayload{IncidentID: inc.ID, Service: page.Service, Actor: "bot", Round: round, Backup: true}); err != nil {
+		return false, fmt.Errorf("re-page: %w", err)
+	}
+	return true, nil
+}
+
+// sayRepage records the re-page on the timeline and says it in the channel,
+// once.
+func (s *Service) sayRepage(ctx context.Context, inc *incident.Incident, page *incident.Page, step int, source string, n incident.Notice) {
 	ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventPaged, Actor: "bot", At: s.clock.Now(), Key: true, Text: s.noticeText(n),
-		SourceID: source, Payload: incident.PagedData{Service: page.Service, Page: page.DedupKey, Repage: p.Step}}
+		SourceID: source, Payload: incident.PagedData{Service: page.Service, Page: page.DedupKey, Repage: step}}
 	if err := s.store.AddTimelineEvent(ctx, &ev); incident.ErrorCode(err) == incident.ECONFLICT {
-		return nil
+		return
 	} else if err != nil {
 		s.log.ErrorContext(ctx, "could not record the re-page", "incident", inc.Key(), "err", err)
 	}
@@ -155,7 +182,6 @@ func (s *Service) runRepage(ctx context.Context, payload []byte) error {
 		// PagerDuty has acted; a retry would escalate again.
 		s.log.WarnContext(ctx, "could not say the re-page in the channel", "incident", inc.Key(), "err", err)
 	}
-	return nil
 }
 
 // escalate asks the provider to move an unacknowledged page on to the next
@@ -228,6 +254,12 @@ func (s *Service) runInvitePaged(ctx context.Context, payload []byte) error {
 	} else if err != nil {
 		return fmt.Errorf("who the page reached: %w", err)
 	}
+	return s.inviteByEmail(ctx, inc, emails)
+}
+
+// inviteByEmail invites the people with a Slack account by these e-mails
+// into the incident channel.
+func (s *Service) inviteByEmail(ctx context.Context, inc *incident.Incident, emails []string) error {
 	if len(emails) == 0 {
 		return nil
 	}

@@ -1,0 +1,153 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/firebreakhq/firebreak/incident"
+)
+
+// Handle registers the handler for a job kind. It must be called before
+// Start, since a job fetched before its handler exists would be cancelled.
+// It panics on an empty kind, a nil handler, a duplicate kind, or a call after
+// Start: all are wiring bugs, best found at boot.
+func (e *Engine) Handle(kind string, h incident.JobHandler) {
+	if kind == "" || h == nil {
+		panic("jobs: Handle needs a kind and a handler")
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.started {
+		panic(fmt.Sprintf("jobs: Handle(%q) called after Start", kind))
+	}
+	if _, dup := e.handlers[kind]; dup {
+		panic(fmt.Sprintf("jobs: duplicate handler for kind %q", kind))
+	}
+	e.handlers[kind] = h
+}
+
+func (e *Engine) handler(kind string) (incident.JobHandler, bool) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	h, ok := e.handlers[kind]
+	return h, ok
+}
+
+// Running reports whether the engine is working jobs: Start succeeded and
+// the engine has not stopped since.
+func (e *Engine) Running() bool {
+	e.mu.RLock()
+	stopped := e.stopped
+	e.mu.RUnlock()
+	if stopped == nil {
+		return false
+	}
+	select {
+	case <-stopped:
+		return false
+	default:
+		return true
+	}
+}
+
+// Start begins fetching and running jobs in the background. Cancelling ctx
+// stops the engine abruptly, cancelling running handlers; use Stop for a
+// graceful shutdown. Starting a running engine is an error.
+func (e *Engine) Start(ctx context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.stopped != nil {
+		select {
+		case <-e.stopped:
+		default:
+			return errors.New("jobs: engine already started")
+		}
+	}
+	// Nothing of this process runs yet, so jobs still marked running under
+	// its instance id were interrupted by its previous life: take them back
+	// at once instead of waiting for the heartbeat to go stale.
+	if err := e.takeover.beat(ctx); err != nil {
+		return fmt.Errorf("jobs: start: %w", err)
+	}
+	if n, err := e.takeover.reclaim(ctx, true); err != nil {
+		return fmt.Errorf("jobs: start: %w", err)
+	} else if n > 0 {
+		e.log.WarnContext(ctx, "took back jobs interrupted by a crash", "jobs", n, "instance", e.opts.InstanceID)
+	}
+	if err := e.client.Start(ctx); err != nil {
+		return fmt.Errorf("jobs: start: %w", err)
+	}
+	e.started = true
+	e.stopped = e.client.Stopped()
+	beatCtx, cancel := context.WithCancel(ctx)
+	e.stopBeat, e.beatDone = cancel, make(chan struct{})
+	go e.heartbeat(beatCtx, e.beatDone)
+	e.log.InfoContext(ctx, "job engine started", "workers", e.opts.Workers, "urgent_workers", e.opts.UrgentWorkers,
+		"instance", e.opts.InstanceID)
+	return nil
+}
+
+// heartbeat records that the engine is alive and hands the running jobs of
+// dead instances to the queue, every HeartbeatInterval, until ctx ends.
+func (e *Engine) heartbeat(ctx context.Context, done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTicker(e.opts.HeartbeatInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		callCtx, cancel := context.WithTimeout(ctx, e.opts.HeartbeatInterval)
+		err := e.takeover.beat(callCtx)
+		if err == nil {
+			var n int
+			if n, err = e.takeover.reclaim(callCtx, false); n > 0 {
+				e.log.WarnContext(ctx, "took over jobs of a dead instance", "jobs", n)
+			}
+		}
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			e.log.WarnContext(ctx, "job heartbeat failed", "error", err)
+		}
+	}
+}
+
+// endHeartbeat stops the heartbeat loop of the current run, if any.
+func (e *Engine) endHeartbeat() {
+	e.mu.Lock()
+	stop, done := e.stopBeat, e.beatDone
+	e.stopBeat, e.beatDone = nil, nil
+	e.mu.Unlock()
+	if stop != nil {
+		stop()
+		<-done
+	}
+}
+
+// Stop stops fetching jobs and waits for running handlers to finish. If ctx
+// ends first, it cancels the handlers' contexts (their jobs will be retried),
+// waits briefly for them to return, and returns ctx's error.
+func (e *Engine) Stop(ctx context.Context) error {
+	// The heartbeat goes on while running jobs finish, so that no other
+	// instance takes them over meanwhile.
+	defer e.endHeartbeat()
+	err := e.client.Stop(ctx)
+	if err == nil {
+		e.log.InfoContext(ctx, "job engine stopped")
+		return nil
+	}
+	if ctx.Err() == nil {
+		return fmt.Errorf("jobs: stop: %w", err)
+	}
+	e.log.WarnContext(ctx, "job engine stop timed out; cancelling running jobs")
+	hardCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), hardStopGrace)
+	defer cancel()
+	if hardErr := e.client.StopAndCancel(hardCtx); hardErr != nil {
+		return fmt.Errorf("jobs: stop: %w", errors.Join(err, hardErr))
+	}
+	return fmt.Errorf("jobs: stop: %w", err)
+}

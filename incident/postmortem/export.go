@@ -1,0 +1,213 @@
+package postmortem
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/firebreakhq/firebreak/incident"
+)
+
+// Targets lists the configured export targets ("confluence", "github").
+func (s *Service) Targets() []string {
+	out := make([]string, 0, len(s.exporters))
+	for _, e := range s.exporters {
+		out = append(out, targetName(e))
+	}
+	return out
+}
+
+func targetName(e incident.Exporter) string { return strings.ToLower(e.Name()) }
+
+func (s *Service) exporter(target string) incident.Exporter {
+	for _, e := range s.exporters {
+		if targetName(e) == target {
+			return e
+		}
+	}
+	return nil
+}
+
+type exportPayload struct {
+	IncidentID int64                `json:"incident_id"`
+	Target     string               `json:"target"`
+	Actor      string               `json:"actor"`
+	Reply      incident.ReplyTarget `json:"reply"`
+}
+
+// Export schedules the export of an incident's current draft to a target
+// ("confluence", "github"). A re-export updates the document exported
+// before. EINVALID for an unknown target (the message lists the configured
+// ones); ENOTFOUND for an unknown incident.
+func (s *Service) Export(ctx context.Context, incidentID int64, target, actor string, reply incident.ReplyTarget) error {
+	target = strings.ToLower(strings.TrimSpace(target))
+	if len(s.exporters) == 0 {
+		return incident.Errorf(incident.EINVALID, "No postmortem export is configured: set CONFLUENCE_URL (with its e-mail, API token and space) or GITHUB_POSTMORTEM_REPO.")
+	}
+	if s.exporter(target) == nil {
+		return incident.Errorf(incident.EINVALID, "Unknown export target %q: use %s.", target, strings.Join(s.Targets(), " or "))
+	}
+	inc, err := s.store.GetIncident(ctx, incidentID)
+	if err != nil {
+		return fmt.Errorf("export postmortem: %w", err)
+	}
+	payload, _ := json.Marshal(exportPayload{IncidentID: inc.ID, Target: target, Actor: actor, Reply: reply})
+	// Keyed by the minute: a double click exports once.
+	key := fmt.Sprintf("export:%d:%s:%d", inc.ID, target, s.clock.Now().Unix()/60)
+	if _, err := s.sched.Schedule(ctx, incident.Job{Kind: JobExport, Key: key, Payload: payload, MaxAttempts: exportAttempts}); err != nil {
+		return fmt.Errorf("schedule the postmortem export of %s: %w", inc.Key(), err)
+	}
+	return nil
+}
+
+// exportDoc composes the document that leaves Slack. A private incident's
+// title is replaced by "Private incident INC-42" everywhere in it unless the
+// policy's private_incidents.exports is full.
+func (s *Service) exportDoc(ctx context.Context, inc *incident.Incident) (incident.PostmortemDoc, error) {
+	shown := incident.DisclosedTitle(inc, s.policy.PrivateExports)
+	if shown == inc.Title {
+		_, doc, _, err := s.compose(ctx, inc)
+		return doc, err
+	}
+	redacted := *inc
+	redacted.Title = shown
+	_, doc, _, err := s.compose(ctx, &redacted)
+	if err != nil {
+		return doc, err
+	}
+	// The timeline quotes the title too, as typed and as escaped for the
+	// page's markup.
+	for _, form := range []string{inc.Title, html.EscapeString(inc.Title)} {
+		if strings.TrimSpace(form) == "" {
+			continue
+		}
+		doc.Markdown = strings.ReplaceAll(doc.Markdown, form, shown)
+		doc.Confluence = strings.ReplaceAll(doc.Confluence, form, shown)
+	}
+	doc.Title = shown
+	return doc, nil
+}
+
+// exportValue is the value of an export button: "<incident id>:<target>".
+func exportValue(id int64, target string) string { return fmt.Sprintf("%d:%s", id, target) }
+
+// ParseExportValue reads an export button's value.
+func ParseExportValue(v string) (id int64, target string, err error) {
+	idText, target, ok := strings.Cut(v, ":")
+	id, perr := strconv.ParseInt(idText, 10, 64)
+	if !ok || perr != nil || id <= 0 || target == "" {
+		return 0, "", incident.Errorf(incident.EINVALID, "The button does not name an incident and an export target.")
+	}
+	return id, target, nil
+}
+
+// runExport is the JobExport handler.
+func (s *Service) runExport(ctx context.Context, payload []byte) error {
+	var p exportPayload
+	if err := json.Unmarshal(payload, &p); err != nil {
+		return fmt.Errorf("decode export payload: %w: %w", err, incident.ErrJobCancel)
+	}
+	inc, err := s.store.GetIncident(ctx, p.IncidentID)
+	if incident.ErrorCode(err) == incident.ENOTFOUND {
+		return fmt.Errorf("postmortem export: %w: %w", err, incident.ErrJobCancel)
+	} else if err != nil {
+		return fmt.Errorf("postmortem export: %w", err)
+	}
+	exp := s.exporter(p.Target)
+	if exp == nil {
+		return fmt.Errorf("postmortem export of %s: target %q is no longer configured: %w", inc.Key(), p.Target, incident.ErrJobCancel)
+	}
+	doc, err := s.exportDoc(ctx, inc)
+	if err != nil {
+		return err
+	}
+	prev, err := s.store.GetExport(ctx, inc.ID, p.Target)
+	if incident.ErrorCode(err) == incident.ENOTFOUND {
+		prev, err = nil, nil
+	}
+	if err != nil {
+		return fmt.Errorf("postmortem export of %s: %w", inc.Key(), err)
+	}
+	ref, err := exp.Export(ctx, doc, prev)
+	if err != nil {
+		return s.exportFailed(ctx, inc, p, exp, err)
+	}
+	if ref.Target == "" {
+		ref.Target = p.Target
+	}
+	if err := s.store.SaveExport(ctx, inc.ID, ref); err != nil {
+		// The retry finds the document (by title, by branch) and updates it.
+		return fmt.Errorf("record the postmortem export of %s: %w", inc.Key(), err)
+	}
+	verb := "exported"
+	if prev != nil && prev.ID == ref.ID {
+		verb = "updated"
+	}
+	done := incident.Notice{Kind: incident.NoticePostmortemExported, Incident: inc.Key(), Actor: p.Actor,
+		Values: map[string]string{"verb": verb, "target": exp.Name(), "url": ref.URL}}
+	if ref.Version > 1 {
+		done.Values["version"] = strconv.Itoa(ref.Version)
+	}
+	if inc.ChannelID == "" {
+		if err := s.chat.Tell(ctx, p.Reply, done); err != nil {
+			s.log.WarnContext(ctx, "could not tell the exporter where the postmortem is", "incident", inc.Key(), "err", err)
+		}
+	} else {
+		if _, err := s.chat.Notify(ctx, inc.ChannelID, done); err != nil {
+			s.log.WarnContext(ctx, "could not post the postmortem link", "incident", inc.Key(), "err", err)
+		}
+		if ref.URL != "" && (prev == nil || prev.URL != ref.URL) {
+			if err := s.chat.AddBookmark(ctx, inc.ChannelID, "Postmortem ("+exp.Name()+")", ref.URL); err != nil {
+				s.log.WarnContext(ctx, "could not bookmark the postmortem", "incident", inc.Key(), "err", err)
+			}
+		}
+	}
+	s.record(ctx, inc, fmt.Sprintf("postmortem:export:%s:%s:%d", p.Target, ref.ID, ref.Version),
+		fmt.Sprintf("Postmortem %s in %s: %s", verb, exp.Name(), ref.URL))
+	return nil
+}
+
+// exportFailed says in the channel why an export failed: at once with a
+// Retry button when retrying cannot help (bad credentials, a missing space,
+// a rejected page), else on the first failure (retrying) and after the last
+// attempt (with Retry). A rate limit is left to the job engine, which waits
+// as long as the exporter asked.
+func (s *Service) exportFailed(ctx context.Context, inc *incident.Incident, p exportPayload, exp incident.Exporter, cause error) error {
+	var limited interface{ RetryAfter() time.Duration }
+	if errors.As(cause, &limited) && limited.RetryAfter() > 0 {
+		return fmt.Errorf("export the postmortem of %s to %s: %w", inc.Key(), exp.Name(), cause)
+	}
+	attempt, max := incident.JobAttempt(ctx)
+	code := incident.ErrorCode(cause)
+	refused := code == incident.EINVALID || code == incident.EFORBIDDEN || code == incident.ENOTFOUND
+	final := refused || (max > 0 && attempt >= max)
+	if final || attempt <= 1 {
+		n := incident.Notice{Kind: incident.NoticePostmortemExportFailed, Incident: inc.Key(), Actor: "bot",
+			Values: map[string]string{"target": exp.Name(), "error": incident.ErrorMessage(cause), "retry": "background"}}
+		if final {
+			n.Values["retry"] = "final"
+			n.Buttons = []incident.Button{{Action: incident.ActionExport, Text: "Retry export to " + exp.Name(), Value: exportValue(inc.ID, p.Target), Style: "primary"}}
+		}
+		var err error
+		if inc.ChannelID != "" {
+			_, err = s.chat.Notify(ctx, inc.ChannelID, n)
+		} else {
+			err = s.chat.Tell(ctx, p.Reply, n)
+		}
+		if err != nil {
+			s.log.WarnContext(ctx, "could not report the failed export", "incident", inc.Key(), "err", err)
+		}
+		s.record(ctx, inc, fmt.Sprintf("postmortem:exportfail:%s:%d:%d", p.Target, s.clock.Now().Unix(), attempt),
+			fmt.Sprintf("Postmortem export to %s failed: %s", exp.Name(), incident.ErrorMessage(cause)))
+	}
+	err := fmt.Errorf("export the postmortem of %s to %s: %w", inc.Key(), exp.Name(), cause)
+	if refused {
+		return fmt.Errorf("%w: %w", err, incident.ErrJobCancel)
+	}
+	return err
+}

@@ -1,0 +1,280 @@
+package pagerduty
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/PagerDuty/go-pagerduty"
+
+	"github.com/firebreakhq/firebreak/incident"
+)
+
+// Page opens a page for req. With a REST API token and the service's
+// ServiceID it creates an incident attributed to req.FromEmail (or
+// Config.FromEmail); otherwise it sends an Events API v2 trigger with the
+// service's RoutingKey. The same DedupKey returns the same page.
+// EINVALID when the service has neither, or no From e-mail is known;
+// EUNAVAILABLE when PagerDuty does not answer; an error with RetryAfter when
+// it rate limits us.
+func (c *Client) Page(ctx context.Context, req incident.PageRequest) (*incident.Page, error) {
+	switch {
+	case c.useREST(req.Service):
+		return c.pageREST(ctx, req)
+	case req.Service.PagerDuty.RoutingKey != "":
+		return c.pageEvents(ctx, req)
+	case req.Service.PagerDuty.ServiceID != "":
+		return nil, incident.Errorf(incident.EINVALID,
+			"Service %q has a PagerDuty service_id but the bot has no PagerDuty REST API token; set the token, or give the service a routing_key.",
+			serviceName(req.Service))
+	}
+	return nil, incident.Errorf(incident.EINVALID,
+		"Service %q is not linked to PagerDuty; add a pagerduty service_id (with a REST API token) or a routing_key to it in the policy file.",
+		serviceName(req.Service))
+}
+
+func (c *Client) pageREST(ctx context.Context, req incident.PageRequest) (*incident.Page, error) {
+	from := cmp.Or(req.FromEmail, c.from)
+	if from == "" {
+		return nil, incident.Errorf(incident.EINVALID,
+			"PagerDuty needs the e-mail of a PagerDuty user to page as; set the bot's PagerDuty From e-mail.")
+	}
+	svc := req.Service.PagerDuty
+	opts := &pagerduty.CreateIncidentOptions{
+		Title:       pageTitle(req),
+		Service:     &pagerduty.APIReference{ID: svc.ServiceID, Type: "service_reference"},
+		Urgency:     req.Urgency,
+		IncidentKey: req.DedupKey,
+		Body:        &pagerduty.APIDetails{Type: "incident_body", Details: pageDetails(req)},
+	}
+	if svc.EscalationPolicy != "" {
+		// The policy file names the escalation policy OnCall reports, so
+		// the page goes to the same people rather than the service default.
+		opts.EscalationPolicy = &pagerduty.APIReference{ID: svc.EscalationPolicy, Type: "escalation_policy_reference"}
+	}
+	var inc *pagerduty.Incident
+	// PagerDuty refuses a second open incident with the same incident_key,
+	// so with a key the create may be retried after a 5xx.
+	err := c.call(ctx, "incidents.create", req.DedupKey != "", func(ctx context.Context) error {
+		var err error
+		inc, err = c.pd.CreateIncidentWithContext(ctx, from, opts)
+		return err
+	})
+	if ae := asAPIError(err); ae != nil && ae.duplicate() {
+		inc, err = c.findOpen(ctx, svc.ServiceID, req.DedupKey)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("page %s: %w", serviceName(req.Service), err)
+	}
+	if req.Backup {
+		if inc, err = c.addBackup(ctx, from, req.Service, inc); err != nil {
+			return nil, fmt.Errorf("page %s backup: %w", serviceName(req.Service), err)
+		}
+	}
+	page := c.restPage(req, inc)
+	c.log.InfoContext(ctx, "pagerduty incident open",
+		slog.String("incident", req.IncidentKey), slog.String("service", req.Service.Key),
+		slog.String("pagerduty_incident", inc.ID), slog.Int("assignees", len(page.Assignees)))
+	return page, nil
+}
+
+// findOpen returns the open incident with incidentKey on the service, the
+// one that made PagerDuty refuse a create as a duplicate.
+func (c *Client) findOpen(ctx context.Context, serviceID, incidentKey string) (*pagerduty.Incident, error) {
+	var list *pagerduty.ListIncidentsResponse
+	err := c.call(ctx, "incidents.list", false, func(ctx context.Context) error {
+		var err error
+		list, err = c.pd.ListIncidentsWithContext(ctx, pagerduty.ListIncidentsOptions{
+			IncidentKey: incidentKey,
+			ServiceIDs:  []string{serviceID},
+			Statuses:    []string{"triggered", "acknowledged"},
+		})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i := range list.Incidents {
+		if list.Incidents[i].IncidentKey == incidentKey {
+			return &list.Incidents[i], nil
+		}
+	}
+	// It was resolved between PagerDuty's refusal and our look-up; the
+	// next attempt will open a new one.
+	return nil, incident.Errorf(incident.ECONFLICT,
+		"PagerDuty reported an open incident for this page but no longer lists it; try again.")
+}
+
+// addBackup pages the escalation policy's level 2 at once, besides level 1.
+//
+// PagerDuty offers no "notify two levels" flag. The incident creation API
+// accepts a single assignee (and assigning the From user acknowledges at
+// once), and escalating to level 2 would unassign level 1. Reassigning the
+// open incident to the people on call at levels 1 and 2 together is the
+// documented way that notifies every newly assigned user at once and keeps
+// level 1 on the incident; the escalation policy stays attached, so the
+// incident still escalates if nobody acknowledges. Retried, it does nothing
+// when everyone is already assigned.
+func (c *Client) addBackup(ctx context.Context, from string, svc incident.ServicePolicy, inc *pagerduty.Incident) (*pagerduty.Incident, error) {
+	policy := cmp.Or(svc.PagerDuty.EscalationPolicy, inc.EscalationPolicy.ID)
+	oncalls, err := c.listOnCalls(ctx, svc, policy)
+	if err != nil {
+		return nil, err
+	}
+	assigned := map[string]bool{}
+	for _, a := range inc.Assignments {
+		assigned[a.Assignee.ID] = true
+	}
+	var want []pagerduty.Assignee
+	names := map[string]string{}
+	missing, level2 := false, false
+	for _, oc := range oncalls {
+		if oc.EscalationLevel > 2 || oc.User.ID == "" || names[oc.User.ID] != "" {
+			continue
+		}
+		names[oc.User.ID] = userName(oc.User)
+		level2 = level2 || oc.EscalationLevel == 2
+		missing = missing || !assigned[oc.User.ID]
+		want = append(want, pagerduty.Assignee{Assignee: pagerduty.APIObject{ID: oc.User.ID, Type: "user_reference"}})
+	}
+	if !level2 {
+		c.log.WarnContext(ctx, "pagerduty backup page skipped: nobody on call at level 2",
+			slog.String("service", svc.Key), slog.String("escalation_policy", policy))
+		return inc, nil
+	}
+	if !missing {
+		return inc, nil
+	}
+	var res *pagerduty.ListIncidentsResponse
+	err = c.call(ctx, "incidents.manage", false, func(ctx context.Context) error {
+		var err error
+		res, err = c.pd.ManageIncidentsWithContext(ctx, from, []pagerduty.ManageIncidentsOptions{{
+			ID: inc.ID, Assignments: want,
+		}})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i := range res.Incidents {
+		if res.Incidents[i].ID == inc.ID {
+			return &res.Incidents[i], nil
+		}
+	}
+	// PagerDuty accepted the reassignment without echoing the incident;
+	// report who we assigned.
+	updated := *inc
+	updated.Assignments = nil
+	for _, a := range want {
+		updated.Assignments = append(updated.Assignments, pagerduty.Assignment{
+			Assignee: pagerduty.APIObject{ID: a.Assignee.ID, Summary: names[a.Assignee.ID]},
+		})
+	}
+	return &updated, nil
+}
+
+func (c *Client) restPage(req incident.PageRequest, inc *pagerduty.Incident) *incident.Page {
+	created, err := time.Parse(time.RFC3339, inc.CreatedAt)
+	if err != nil {
+		created = c.clock.Now()
+	}
+	page := &incident.Page{
+		IncidentID: req.IncidentID,
+		Provider:   providerID,
+		ExternalID: inc.ID,
+		DedupKey:   req.DedupKey,
+		Service:    req.Service.Key,
+		URL:        inc.HTMLURL,
+		Status:     cmp.Or(inc.Status, "triggered"),
+		CreatedAt:  created.UTC(),
+	}
+	for _, a := range inc.Assignments {
+		if name := cmp.Or(a.Assignee.Summary, a.Assignee.ID); name != "" && !slices.Contains(page.Assignees, name) {
+			page.Assignees = append(page.Assignees, name)
+		}
+	}
+	return page
+}
+
+// Acknowledge acknowledges page as the PagerDuty user with email. ENOTFOUND
+// when no PagerDuty user has the e-mail; EINVALID when the page was sent
+// with a routing key the client cannot look up.
+func (c *Client) Acknowledge(ctx context.Context, page incident.Page, email string) error {
+	if isEventsPage(page) {
+		return c.followUp(ctx, page, "acknowledge")
+	}
+	if err := c.needToken(); err != nil {
+		return err
+	}
+	email = strings.TrimSpace(email)
+	if email == "" {
+		return incident.Errorf(incident.EINVALID, "We need your e-mail address to acknowledge in PagerDuty as you.")
+	}
+	user, err := c.userByEmail(ctx, email)
+	if err != nil {
+		return fmt.Errorf("acknowledge %s: %w", page.ExternalID, err)
+	}
+	if err := c.manage(ctx, user.Email, page.ExternalID, "acknowledged"); err != nil {
+		return fmt.Errorf("acknowledge %s: %w", page.ExternalID, err)
+	}
+	return nil
+}
+
+// Resolve resolves page, as Config.FromEmail for a REST incident.
+func (c *Client) Resolve(ctx context.Context, page incident.Page) error {
+	if isEventsPage(page) {
+		return c.followUp(ctx, page, "resolve")
+	}
+	if err := c.needToken(); err != nil {
+		return err
+	}
+	if c.from == "" {
+		return incident.Errorf(incident.EINVALID,
+			"PagerDuty needs the e-mail of a PagerDuty user to resolve as; set the bot's PagerDuty From e-mail.")
+	}
+	if err := c.manage(ctx, c.from, page.ExternalID, "resolved"); err != nil {
+		return fmt.Errorf("resolve %s: %w", page.ExternalID, err)
+	}
+	return nil
+}
+
+// followUp sends an Events API v2 acknowledge or resolve for page.
+func (c *Client) followUp(ctx context.Context, page incident.Page, action string) error {
+	key := cmp.Or(page.DedupKey, page.ExternalID)
+	var svc incident.ServicePolicy
+	ok := c.services != nil
+	if ok {
+		svc, ok = c.services(page.Service)
+	}
+	if !ok || svc.PagerDuty.RoutingKey == "" {
+		return incident.Errorf(incident.EINVALID,
+			"Cannot %s the PagerDuty page of service %q: it was sent with a routing_key that is no longer configured.", action, page.Service)
+	}
+	if key == "" {
+		return incident.Errorf(incident.EINVALID, "Cannot %s the PagerDuty page: it has no dedup key.", action)
+	}
+	ev := &pagerduty.V2Event{RoutingKey: svc.PagerDuty.RoutingKey, Action: action, DedupKey: key}
+	// Acknowledge and resolve are idempotent on the dedup key.
+	err := c.call(ctx, "events."+action, true, func(ctx context.Context) error {
+		_, err := c.pd.ManageEventWithContext(ctx, ev)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", action, page.Service, err)
+	}
+	return nil
+}
+
+func (c *Client) getIncident(ctx context.Context, id string) (*pagerduty.Incident, error) {
+	var inc *pagerduty.Incident
+	err := c.call(ctx, "incidents.get", false, func(ctx context.Context) error {
+		var err error
+		inc, err = c.pd.GetIncidentWithContext(ctx, id)
+		return err
+	})
+	return inc, err
+}
