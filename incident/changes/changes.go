@@ -185,8 +185,8 @@ func (s *Service) RegisterJobs(r interface {
 	Handle(kind string, h incident.JobHandler)
 }) {
 	r.Handle(JobChanges, s.runChanges)
-	r.Handle(JobRollback, s.rollbacks.runRollback)
-	r.Handle(JobRollbackProgress, s.rollbacks.runRollbackProgress)
+	r.Handle(JobRollback, rollbackRun{s.rollbacks}.runRollback)
+	r.Handle(JobRollbackProgress, rollbackRun{s.rollbacks}.runRollbackProgress)
 }
 
 // orBot names the bot as the actor when nobody is named.

@@ -11,6 +11,11 @@ import (
 	"github.com/firebreakhq/firebreak/incident"
 )
 
+// rollbackRun runs a requested rollback: each round asked for approval when
+// the rule says so, executed (or dry-run for a drill), recorded and followed
+// until the provider says it is done.
+type rollbackRun struct{ *Rollbacks }
+
 func (s *Rollbacks) scheduleRollback(ctx context.Context, jobKey string, p rollbackPayload) error {
 	return s.scheduleRollbackOn(ctx, s.sched, jobKey, p)
 }
@@ -107,7 +112,7 @@ func (s *Rollbacks) rollbackRound(ctx context.Context, incidentID int64, r *inci
 }
 
 // runRollback is the JobRollback handler.
-func (s *Rollbacks) runRollback(ctx context.Context, payload []byte) error {
+func (s rollbackRun) runRollback(ctx context.Context, payload []byte) error {
 	var p rollbackPayload
 	if err := json.Unmarshal(payload, &p); err != nil {
 		return fmt.Errorf("decode rollback payload: %w: %w", err, incident.ErrJobCancel)
@@ -130,7 +135,7 @@ func (s *Rollbacks) runRollback(ctx context.Context, payload []byte) error {
 }
 
 // askApproval posts the request for a second person's approval, once.
-func (s *Rollbacks) askApproval(ctx context.Context, inc *incident.Incident, r *incident.Rollback, round int) error {
+func (s rollbackRun) askApproval(ctx context.Context, inc *incident.Incident, r *incident.Rollback, round int) error {
 	if r.Status != incident.RollbackAwaitingApproval {
 		return nil
 	}
@@ -157,7 +162,7 @@ func (s *Rollbacks) askApproval(ctx context.Context, inc *incident.Incident, r *
 }
 
 // executeRollback runs one round of a rollback and starts following it.
-func (s *Rollbacks) executeRollback(ctx context.Context, inc *incident.Incident, r *incident.Rollback, p rollbackPayload) error {
+func (s rollbackRun) executeRollback(ctx context.Context, inc *incident.Incident, r *incident.Rollback, p rollbackPayload) error {
 	switch r.Status {
 	case incident.RollbackFailed:
 		// A redelivered job of a round that failed: make sure it was said.
@@ -186,7 +191,7 @@ func (s *Rollbacks) executeRollback(ctx context.Context, inc *incident.Incident,
 
 // startRound carries out a round of a rollback through its integration,
 // says it started and follows the run.
-func (s *Rollbacks) startRound(ctx context.Context, inc *incident.Incident, r *incident.Rollback, round int, actor string) error {
+func (s rollbackRun) startRound(ctx context.Context, inc *incident.Incident, r *incident.Rollback, round int, actor string) error {
 	rb := s.rollbackerForPlan(r.Plan)
 	if rb == nil {
 		return s.failRollback(ctx, inc, r, round, "No configured integration can carry out this rollback any more.")
@@ -216,7 +221,7 @@ func (s *Rollbacks) startRound(ctx context.Context, inc *incident.Incident, r *i
 // executeFailed handles an integration's refusal or failure to execute a
 // round: retried while attempts are left, unless refused, then recorded
 // as failed.
-func (s *Rollbacks) executeFailed(ctx context.Context, inc *incident.Incident, r *incident.Rollback, round int, err error) error {
+func (s rollbackRun) executeFailed(ctx context.Context, inc *incident.Incident, r *incident.Rollback, round int, err error) error {
 	attempt, max := incident.JobAttempt(ctx)
 	code := incident.ErrorCode(err)
 	refused := code == incident.EINVALID || code == incident.EFORBIDDEN || code == incident.ENOTFOUND
@@ -228,7 +233,7 @@ func (s *Rollbacks) executeFailed(ctx context.Context, inc *incident.Incident, r
 }
 
 // recordRun stores what the integration said of the run it started.
-func (s *Rollbacks) recordRun(ctx context.Context, r *incident.Rollback, run incident.RollbackRun) (*incident.Rollback, error) {
+func (s rollbackRun) recordRun(ctx context.Context, r *incident.Rollback, run incident.RollbackRun) (*incident.Rollback, error) {
 	r, err := s.store.UpdateRollback(ctx, r.ID, func(cur *incident.Rollback) error {
 		if run.ExternalID != "" {
 			cur.ExternalID = run.ExternalID
@@ -247,7 +252,7 @@ func (s *Rollbacks) recordRun(ctx context.Context, r *incident.Rollback, run inc
 
 // sayStarted records that a round started, and says it unless the run
 // already finished; it returns when the round started.
-func (s *Rollbacks) sayStarted(ctx context.Context, inc *incident.Incident, r *incident.Rollback, round int, actor string, run incident.RollbackRun) (time.Time, error) {
+func (s rollbackRun) sayStarted(ctx context.Context, inc *incident.Incident, r *incident.Rollback, round int, actor string, run incident.RollbackRun) (time.Time, error) {
 	n := rollbackNotice(incident.NoticeRollbackStarted, inc, r, actor)
 	if r.ApprovedBy != "" && round == 0 {
 		n.User = r.ApprovedBy
@@ -359,7 +364,7 @@ func (s *Rollbacks) applyRun(ctx context.Context, inc *incident.Incident, r *inc
 // runRollbackProgress is the JobRollbackProgress handler: it asks the
 // provider how far the rollback got, and asks again later until it ends
 // or the polls run out.
-func (s *Rollbacks) runRollbackProgress(ctx context.Context, payload []byte) error {
+func (s rollbackRun) runRollbackProgress(ctx context.Context, payload []byte) error {
 	var p rollbackPayload
 	if err := json.Unmarshal(payload, &p); err != nil {
 		return fmt.Errorf("decode rollback progress: %w: %w", err, incident.ErrJobCancel)
@@ -414,7 +419,7 @@ func shortRef(ref string) string {
 
 // dryRunRollback stands in for a drill's rollback: it says exactly what
 // would have run, changes nothing, and counts as done, so the drill goes on.
-func (s *Rollbacks) dryRunRollback(ctx context.Context, inc *incident.Incident, r *incident.Rollback, round int, actor string) error {
+func (s rollbackRun) dryRunRollback(ctx context.Context, inc *incident.Incident, r *incident.Rollback, round int, actor string) error {
 	const detail = "dry run: a drill changes nothing unless drills.allow_rollback is set"
 	r, err := s.store.UpdateRollback(ctx, r.ID, func(cur *incident.Rollback) error {
 		cur.Status, cur.Detail = incident.RollbackSucceeded, detail

@@ -158,7 +158,7 @@ func (s *Service) applyPageEvent(ctx context.Context, page *incident.Page, ev in
 			return fmt.Errorf("record page event: %w", err)
 		}
 		if ev.Kind == incident.PageEscalated || ev.Kind == incident.PageReassigned {
-			if err := s.scheduleInvitePaged(ctx, tx, page, "pd:"+ev.DeliveryID); err != nil {
+			if err := (repager{s}).scheduleInvitePaged(ctx, tx, page, "pd:"+ev.DeliveryID); err != nil {
 				return err
 			}
 		}

@@ -152,8 +152,8 @@ func (s *Service) RegisterJobs(r interface {
 	Handle(kind string, h incident.JobHandler)
 }) {
 	r.Handle(JobPage, s.runPage)
-	r.Handle(JobRepage, s.runRepage)
-	r.Handle(JobInvitePaged, s.runInvitePaged)
+	r.Handle(JobRepage, repager{s}.runRepage)
+	r.Handle(JobInvitePaged, repager{s}.runInvitePaged)
 	r.Handle(JobAckPage, s.runAckPage)
 	r.Handle(JobResolvePages, s.runResolvePages)
 	r.Handle(JobOnCall, s.runOnCall)
@@ -442,7 +442,7 @@ func (s *Service) sendPage(ctx context.Context, inc *incident.Incident, p pagePa
 		if err := pages.AddPage(ctx, page); err != nil && incident.ErrorCode(err) != incident.ECONFLICT {
 			return err
 		}
-		return s.followPage(ctx, tx, inc, page, source)
+		return repager{s}.followPage(ctx, tx, inc, page, source)
 	}); err != nil {
 		return nil, fmt.Errorf("record page: %w", err)
 	}

@@ -28,6 +28,10 @@ type repagePayload struct {
 	Due int64 `json:"due"`
 }
 
+// repager follows a page once it is sent: it invites the people paged into
+// the channel and escalates or pages again when nobody acknowledges in time.
+type repager struct{ *Service }
+
 type invitePayload struct {
 	IncidentID int64  `json:"incident_id"`
 	PageKey    string `json:"page"`
@@ -36,7 +40,7 @@ type invitePayload struct {
 // followPage plans, on sched, what follows a new page: its people are
 // invited into the channel, and it is escalated if nobody acknowledges it
 // within the severity's response target.
-func (s *Service) followPage(ctx context.Context, sched incident.Scheduler, inc *incident.Incident, page *incident.Page, source string) error {
+func (s repager) followPage(ctx context.Context, sched incident.Scheduler, inc *incident.Incident, page *incident.Page, source string) error {
 	if err := s.scheduleInvitePaged(ctx, sched, page, source); err != nil {
 		return err
 	}
@@ -49,7 +53,7 @@ func (s *Service) followPage(ctx context.Context, sched incident.Scheduler, inc 
 
 // scheduleRepage plans an escalation check on the urgent queue: it is
 // part of paging, and must not wait behind slow work.
-func (s *Service) scheduleRepage(ctx context.Context, sched incident.Scheduler, p repagePayload, at time.Time) error {
+func (s repager) scheduleRepage(ctx context.Context, sched incident.Scheduler, p repagePayload, at time.Time) error {
 	p.Due = at.Unix()
 	payload, _ := json.Marshal(p)
 	if _, err := sched.Schedule(ctx, incident.Job{Kind: JobRepage, Key: fmt.Sprintf("repage:%s:%d", p.PageKey, p.Step), Payload: payload,
@@ -61,7 +65,7 @@ func (s *Service) scheduleRepage(ctx context.Context, sched incident.Scheduler, 
 
 // scheduleInvitePaged invites the people a page reached, once per reason
 // (the page, an escalation, a reassignment).
-func (s *Service) scheduleInvitePaged(ctx context.Context, sched incident.Scheduler, page *incident.Page, reason string) error {
+func (s repager) scheduleInvitePaged(ctx context.Context, sched incident.Scheduler, page *incident.Page, reason string) error {
 	if _, ok := s.pager.(incident.PageResponders); !ok {
 		return nil
 	}
@@ -78,7 +82,7 @@ func (s *Service) scheduleInvitePaged(ctx context.Context, sched incident.Schedu
 // the next level; a page that cannot escalate is sent again, with the
 // backup, as a new page. The channel is told either way, with a Re-page
 // button for doing it again by hand.
-func (s *Service) runRepage(ctx context.Context, payload []byte) error {
+func (s repager) runRepage(ctx context.Context, payload []byte) error {
 	var p repagePayload
 	if err := json.Unmarshal(payload, &p); err != nil {
 		return fmt.Errorf("decode re-page: %w: %w", err, incident.ErrJobCancel)
@@ -148,7 +152,7 @@ func repageNotice(inc *incident.Incident, page *incident.Page, svc incident.Serv
 
 // pageAgain plans a new page of the page's service, with the backup. It
 // returns false when the service was paged again as often as it may be.
-func (s *Service) pageAgain(ctx context.Context, inc *incident.Incident, page *incident.Page) (bool, error) {
+func (s repager) pageAgain(ctx context.Context, inc *incident.Incident, page *incident.Page) (bool, error) {
 	pages, err := s.store.ListPages(ctx, inc.ID)
 	if err != nil {
 		return false, fmt.Errorf("re-page: %w", err)
@@ -170,7 +174,7 @@ func (s *Service) pageAgain(ctx context.Context, inc *incident.Incident, page *i
 
 // sayRepage records the re-page on the timeline and says it in the channel,
 // once.
-func (s *Service) sayRepage(ctx context.Context, inc *incident.Incident, page *incident.Page, step int, source string, n incident.Notice) {
+func (s repager) sayRepage(ctx context.Context, inc *incident.Incident, page *incident.Page, step int, source string, n incident.Notice) {
 	ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventPaged, Actor: "bot", At: s.clock.Now(), Key: true, Text: s.noticeText(n),
 		SourceID: source, Payload: incident.PagedData{Service: page.Service, Page: page.DedupKey, Repage: step}}
 	if err := s.store.AddTimelineEvent(ctx, &ev); incident.ErrorCode(err) == incident.ECONFLICT {
@@ -188,7 +192,7 @@ func (s *Service) sayRepage(ctx context.Context, inc *incident.Incident, page *i
 // level, and plans inviting its people and the next check. It returns the
 // escalated page, or false when the provider cannot escalate this page (it
 // is paged again instead).
-func (s *Service) escalate(ctx context.Context, inc *incident.Incident, page *incident.Page, p repagePayload, source string, every time.Duration) (*incident.Page, bool, error) {
+func (s repager) escalate(ctx context.Context, inc *incident.Incident, page *incident.Page, p repagePayload, source string, every time.Duration) (*incident.Page, bool, error) {
 	esc, ok := s.pager.(incident.PageEscalator)
 	if !ok {
 		return nil, false, nil
@@ -222,7 +226,7 @@ func (s *Service) escalate(ctx context.Context, inc *incident.Incident, page *in
 
 // runInvitePaged is the JobInvitePaged handler: the people a page reached
 // are invited into the incident channel, matched to Slack by e-mail.
-func (s *Service) runInvitePaged(ctx context.Context, payload []byte) error {
+func (s repager) runInvitePaged(ctx context.Context, payload []byte) error {
 	var p invitePayload
 	if err := json.Unmarshal(payload, &p); err != nil {
 		return fmt.Errorf("decode invite: %w: %w", err, incident.ErrJobCancel)
@@ -259,7 +263,7 @@ func (s *Service) runInvitePaged(ctx context.Context, payload []byte) error {
 
 // inviteByEmail invites the people with a Slack account by these e-mails
 // into the incident channel.
-func (s *Service) inviteByEmail(ctx context.Context, inc *incident.Incident, emails []string) error {
+func (s repager) inviteByEmail(ctx context.Context, inc *incident.Incident, emails []string) error {
 	if len(emails) == 0 {
 		return nil
 	}
