@@ -220,13 +220,5 @@ func (s *alertStore) ListAlerts(ctx context.Context, incidentID int64) ([]incide
 	if err != nil {
 		return nil, translate(op, err, nil)
 	}
-	out := make([]incident.Alert, 0, len(rows))
-	for i := range rows {
-		a, err := rows[i].toDomain()
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", op, err)
-		}
-		out = append(out, a)
-	}
-	return out, nil
+	return domainRows(op, rows, (*alertRow).toDomain)
 }

@@ -98,13 +98,5 @@ func (s *changeStore) ListChangeEvents(ctx context.Context, service string, from
 	if err != nil {
 		return nil, translate(op, err, nil)
 	}
-	out := make([]incident.ChangeEvent, 0, len(rows))
-	for i := range rows {
-		c, err := rows[i].toDomain()
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", op, err)
-		}
-		out = append(out, c)
-	}
-	return out, nil
+	return domainRows(op, rows, (*changeEventRow).toDomain)
 }

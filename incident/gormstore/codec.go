@@ -166,3 +166,17 @@ func decodePlan(s string) (incident.RollbackPlan, error) {
 		ChangeID:    d.ChangeID,
 	}, nil
 }
+
+// domainRows converts the rows one query read into domain values, naming
+// op in the error of the first row that does not convert.
+func domainRows[R, T any](op string, rows []R, toDomain func(*R) (T, error)) ([]T, error) {
+	out := make([]T, 0, len(rows))
+	for i := range rows {
+		v, err := toDomain(&rows[i])
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}

@@ -136,13 +136,5 @@ func (s *pageStore) ListPages(ctx context.Context, incidentID int64) ([]incident
 	if err != nil {
 		return nil, translate(op, err, nil)
 	}
-	out := make([]incident.Page, 0, len(rows))
-	for i := range rows {
-		p, err := rows[i].toDomain()
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", op, err)
-		}
-		out = append(out, p)
-	}
-	return out, nil
+	return domainRows(op, rows, (*pageRow).toDomain)
 }

@@ -117,13 +117,5 @@ func (s *timelineStore) ListTimeline(ctx context.Context, incidentID int64) ([]i
 	if err != nil {
 		return nil, translate(op, err, nil)
 	}
-	out := make([]incident.TimelineEvent, 0, len(rows))
-	for i := range rows {
-		ev, err := rows[i].toDomain()
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", op, err)
-		}
-		out = append(out, ev)
-	}
-	return out, nil
+	return domainRows(op, rows, (*timelineEventRow).toDomain)
 }
