@@ -220,6 +220,22 @@ func (b *botInstance) command(mode, user, channel, text string) (*slackfake.Repl
 	return r, reply.Text
 }
 
+// metricSum returns the sum of every sample of one metric on /metrics.
+func (b *botInstance) metricSum(name string) float64 {
+	b.t.Helper()
+	_, body := b.get("/metrics")
+	var sum float64
+	for _, line := range strings.Split(body, "\n") {
+		if rest, ok := strings.CutPrefix(line, name); ok && (strings.HasPrefix(rest, "{") || strings.HasPrefix(rest, " ")) {
+			var v float64
+			fields := strings.Fields(line)
+			_, _ = fmt.Sscan(fields[len(fields)-1], &v)
+			sum += v
+		}
+	}
+	return sum
+}
+
 // metric returns the value of one sample line of /metrics, or 0.
 func (b *botInstance) metric(name string, labels ...string) float64 {
 	b.t.Helper()

@@ -195,6 +195,12 @@ func openStorage(ctx context.Context, cfg Config, clock incident.Clock, log *slo
 		_ = db.Close()
 		return storage{}, fmt.Errorf("migrate database: %w", err)
 	}
+	// The pool's figures (connections in use, waits for one and their
+	// time) tell an operator whether the database is the bottleneck.
+	if err := reg.Register(collectors.NewDBStatsCollector(db.SQL(), "firebreak")); err != nil {
+		_ = db.Close()
+		return storage{}, fmt.Errorf("database metrics: %w", err)
+	}
 	jobOpts := jobs.Options{Workers: cfg.JobWorkers, UrgentWorkers: cfg.UrgentWorkers, InstanceID: cfg.InstanceID, Logger: log, Registerer: reg, RetryAfter: outbound.AsRetryAfter}
 	var engine *jobs.Engine
 	if db.Dialect() == migrations.Postgres {
