@@ -13,12 +13,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/glebarez/sqlite"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/libtnb/sqlite"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
+	msqlite "modernc.org/sqlite"
 
 	"github.com/firebreakhq/firebreak/migrations"
 )
@@ -99,17 +100,23 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Set("_txlock", "immediate")
+	// Times are written as "2006-01-02 15:04:05.999999999-07:00", SQLite's
+	// own format, which is what databases written before this driver hold,
+	// and read back in UTC.
+	q.Set("_time_format", "sqlite")
+	q.Set("_timezone", "UTC")
 	// Without the "file:" prefix the driver strips the query before opening,
 	// so the path needs no URI escaping.
-	sqlDB, err := sql.Open(sqlite.DriverName, path+"?"+q.Encode())
+	connector, err := msqlite.NewConnector(path + "?" + q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
+	sqlDB := sql.OpenDB(cachingConnector{Connector: connector, size: stmtCacheSize})
 	sqlDB.SetMaxOpenConns(1)
 	// An in-memory database lives as long as its connection: keep it.
 	sqlDB.SetConnMaxLifetime(0)
 	sqlDB.SetConnMaxIdleTime(0)
-	return finishOpen(ctx, sqlDB, sqlite.Dialector{Conn: sqlDB}, migrations.SQLite)
+	return finishOpen(ctx, sqlDB, sqlite.New(sqlite.Config{Conn: sqlDB}), migrations.SQLite)
 }
 
 func openPostgres(ctx context.Context, databaseURL string) (*DB, error) {

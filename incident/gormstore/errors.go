@@ -10,9 +10,9 @@ import (
 	"strings"
 	"syscall"
 
-	gosqlite "github.com/glebarez/go-sqlite"
 	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
+	msqlite "modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/firebreakhq/firebreak/incident"
@@ -41,7 +41,7 @@ func errorKind(err error) string {
 		}
 		return ""
 	}
-	var sqErr *gosqlite.Error
+	var sqErr *msqlite.Error
 	if errors.As(err, &sqErr) {
 		return sqliteKind(sqErr.Code(), sqErr.Error())
 	}

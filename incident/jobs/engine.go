@@ -244,7 +244,7 @@ func NewPostgres(pool *pgxpool.Pool, opts Options) (*Engine, error) {
 }
 
 // NewSQLite returns an Engine on a SQLite database opened with the "sqlite"
-// driver of github.com/glebarez/sqlite. The pool must be limited to one open
+// driver of modernc.org/sqlite. The pool must be limited to one open
 // connection (db.SetMaxOpenConns(1)): River runs concurrent maintenance
 // queries that would otherwise fail with SQLITE_BUSY. River's tables must
 // already exist.
