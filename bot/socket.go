@@ -8,6 +8,8 @@ import (
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
+
+	"github.com/firebreakhq/firebreak/incident"
 )
 
 // RunSocketMode connects to Slack over Socket Mode and serves requests until
@@ -58,7 +60,9 @@ func (h *Handler) socketEvent(ctx context.Context, sm *socketmode.Client, evt so
 	}
 	go func() {
 		defer h.release()
-		payload, ack := h.socketAnswer(ctx, evt, req)
+		// Someone waits for this answer: the store serves it before
+		// background jobs, as it does the HTTP routes.
+		payload, ack := h.socketAnswer(incident.Foreground(ctx), evt, req)
 		if !ack {
 			return
 		}

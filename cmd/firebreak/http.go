@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/firebreakhq/firebreak/bot"
+	"github.com/firebreakhq/firebreak/incident"
 	"github.com/firebreakhq/firebreak/web"
 )
 
@@ -26,6 +27,7 @@ func routes(slackHandler *bot.Handler, slackHTTP bool, metrics func(http.Handler
 	r := chi.NewRouter()
 	r.Use(middleware.Recoverer)
 	r.Use(metrics)
+	r.Use(foreground)
 
 	r.Get("/healthz", serveHealthz)
 	if slackHTTP {
@@ -60,6 +62,14 @@ func adminRoutes(ready *readiness, reg *prometheus.Registry, metrics func(http.H
 		r.Handle("/debug/pprof/{profile}", http.HandlerFunc(pprof.Index))
 	}
 	return r
+}
+
+// foreground marks every public request as work someone waits for, which
+// the store serves before background jobs (incident.Foreground).
+func foreground(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(incident.Foreground(r.Context())))
+	})
 }
 
 // webhookRoute is an inbound webhook endpoint of an integration.

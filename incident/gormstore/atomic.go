@@ -78,7 +78,21 @@ func (t txStore) Schedule(ctx context.Context, job incident.Job) (bool, error) {
 func (s *Store) Atomic(ctx context.Context, fn func(tx incident.Tx) error) error {
 	const op = "atomic"
 	var fnErr error
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.admitted(ctx, func() error { return s.atomic(ctx, fn, &fnErr) })
+	if fnErr != nil {
+		return fnErr
+	}
+	if err != nil {
+		return storeError(op, incident.Errorf(incident.EUNAVAILABLE, "The change could not be saved; try again."), err)
+	}
+	return nil
+}
+
+// atomic runs fn in a transaction, or a savepoint of the one in progress,
+// and stores the jobs fn scheduled at the end of the outermost. fn's own
+// error is set in fnErr.
+func (s *Store) atomic(ctx context.Context, fn func(tx incident.Tx) error, fnErr *error) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		sqlTx, pending := s.sqlTx, s.pending
 		outer := sqlTx == nil
 		if outer {
@@ -89,25 +103,18 @@ func (s *Store) Atomic(ctx context.Context, fn func(tx incident.Tx) error) error
 			pending = &pendingJobs{}
 		}
 		mark := len(pending.jobs)
-		fnErr = fn(txStore{newStore(&handle{db: tx, dialect: s.dialect, clock: s.clock, jobs: s.jobs, sqlTx: sqlTx, pending: pending})})
-		if fnErr != nil {
+		*fnErr = fn(txStore{newStore(&handle{db: tx, dialect: s.dialect, clock: s.clock, jobs: s.jobs, sqlTx: sqlTx, pending: pending})})
+		if *fnErr != nil {
 			pending.truncate(mark)
-			return fnErr
+			return *fnErr
 		}
 		if !outer || len(pending.jobs) == 0 {
 			return nil
 		}
 		if err := s.jobs.ScheduleManyTx(ctx, sqlTx, pending.jobs); err != nil {
-			fnErr = storeError("schedule jobs", incident.Errorf(incident.EUNAVAILABLE, "The jobs of the change could not be stored."), err)
-			return fnErr
+			*fnErr = storeError("schedule jobs", incident.Errorf(incident.EUNAVAILABLE, "The jobs of the change could not be stored."), err)
+			return *fnErr
 		}
 		return nil
 	})
-	if fnErr != nil {
-		return fnErr
-	}
-	if err != nil {
-		return storeError(op, incident.Errorf(incident.EUNAVAILABLE, "The change could not be saved; try again."), err)
-	}
-	return nil
 }

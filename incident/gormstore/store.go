@@ -59,6 +59,7 @@ type handle struct {
 	jobs    JobInserter
 	sqlTx   *sql.Tx      // set on the Store of an Atomic's transaction
 	pending *pendingJobs // the jobs of that transaction, stored at its end
+	gate    *gate        // orders transactions on SQLite; nil on PostgreSQL and inside a transaction
 }
 
 // Option configures a Store.
@@ -70,7 +71,11 @@ func WithJobs(j JobInserter) Option { return func(s *Store) { s.jobs = j } }
 
 // New returns a Store on db, which must be migrated, telling the time with clock.
 func New(db *DB, clock incident.Clock, opts ...Option) *Store {
-	s := newStore(&handle{db: db.gorm, dialect: db.dialect, clock: clock})
+	h := &handle{db: db.gorm, dialect: db.dialect, clock: clock}
+	if db.dialect == migrations.SQLite {
+		h.gate = newGate(1)
+	}
+	s := newStore(h)
 	for _, o := range opts {
 		o(s)
 	}
@@ -109,7 +114,20 @@ func (h *handle) now() time.Time { return dbTime(h.clock.Now()) }
 // tx runs fn in one transaction. On Postgres it runs at READ COMMITTED, with
 // explicit row locks where an update must see the latest row.
 func (h *handle) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	return h.db.WithContext(ctx).Transaction(fn)
+	return h.admitted(ctx, func() error { return h.db.WithContext(ctx).Transaction(fn) })
+}
+
+// admitted runs fn, which opens a transaction, once the gate admits it:
+// foreground work first (incident.Foreground).
+func (h *handle) admitted(ctx context.Context, fn func() error) error {
+	if h.gate == nil {
+		return fn()
+	}
+	if err := h.gate.acquire(ctx, incident.IsForeground(ctx)); err != nil {
+		return err
+	}
+	defer h.gate.release()
+	return fn()
 }
 
 func invalid(op, format string, args ...any) error {
