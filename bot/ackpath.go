@@ -26,6 +26,13 @@ const (
 	replayWindow = 5 * time.Minute
 	// replayQueue bounds the signatures waiting to be recorded.
 	replayQueue = 4096
+	// replayLinger is how long the writer gathers signatures after the
+	// first before it records them: under load one statement carries many
+	// rows instead of each carrying a few.
+	replayLinger = 20 * time.Millisecond
+	// replayPrune is how often the in-memory signatures are swept of those
+	// older than the window, once there are many.
+	replayPrune = 10 * time.Second
 )
 
 // msgStoreDown is what a user sees when the database does not answer in
@@ -51,10 +58,11 @@ type replayGuard struct {
 	clock      incident.Clock
 	onReplay   func(sig string)
 
-	mu   sync.Mutex
-	seen map[string]time.Time
-	once sync.Once
-	q    chan incident.Delivery
+	mu     sync.Mutex
+	seen   map[string]time.Time
+	pruned time.Time
+	once   sync.Once
+	q      chan incident.Delivery
 }
 
 // firstSeen reports whether sig is new, remembering it.
@@ -69,7 +77,9 @@ func (g *replayGuard) firstSeen(sig string) bool {
 		return false
 	}
 	g.seen[sig] = now
-	if len(g.seen) > 100_000 {
+	if len(g.seen) > 100_000 && now.Sub(g.pruned) >= replayPrune {
+		// Swept at most every replayPrune: a sweep reads every entry.
+		g.pruned = now
 		for k, at := range g.seen {
 			if now.Sub(at) >= replayWindow {
 				delete(g.seen, k)
@@ -112,17 +122,8 @@ func (g *replayGuard) write() {
 	batch := make([]incident.Delivery, 0, replayBatch)
 	for d := range g.q {
 		batch = append(batch[:0], d)
-	waiting:
-		for batcher != nil && len(batch) < replayBatch {
-			select {
-			case d, ok := <-g.q:
-				if !ok {
-					break waiting
-				}
-				batch = append(batch, d)
-			default:
-				break waiting
-			}
+		if batcher != nil {
+			batch = gather(g.q, batch, replayBatch, replayLinger)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		var first []bool
@@ -144,6 +145,24 @@ func (g *replayGuard) write() {
 			}
 		}
 	}
+}
+
+// gather adds to batch what arrives on q within linger, up to size in all.
+func gather(q <-chan incident.Delivery, batch []incident.Delivery, size int, linger time.Duration) []incident.Delivery {
+	timer := time.NewTimer(linger)
+	defer timer.Stop()
+	for len(batch) < size {
+		select {
+		case d, ok := <-q:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, d)
+		case <-timer.C:
+			return batch
+		}
+	}
+	return batch
 }
 
 // msgOverloaded answers a slash command beyond the in-flight bound.

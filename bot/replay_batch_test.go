@@ -72,3 +72,49 @@ func TestReplayRecordBatches(t *testing.T) {
 	}, 5*time.Second, 5*time.Millisecond)
 	require.Equal(t, []string{"sig-elsewhere"}, replayed)
 }
+
+// TestReplayRecordGathersWithinTheLinger: signatures arriving one by one
+// within the linger go in one write, and a write never waits past it.
+func TestReplayRecordGathersWithinTheLinger(t *testing.T) {
+	t.Parallel()
+	q := make(chan incident.Delivery, 16)
+	go func() {
+		for i := range 5 {
+			q <- incident.Delivery{ID: fmt.Sprint(i)}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	batch := gather(q, []incident.Delivery{{ID: "first"}}, 6, time.Minute)
+	require.Len(t, batch, 6, "gathered up to the batch size, without waiting out the linger")
+
+	start := time.Now()
+	batch = gather(q, []incident.Delivery{{ID: "alone"}}, 6, 30*time.Millisecond)
+	require.Len(t, batch, 1)
+	require.Less(t, time.Since(start), 5*time.Second, "a lone signature is written once the linger ends")
+
+	close(q)
+	require.Len(t, gather(q, nil, 6, time.Minute), 0, "a closed queue ends the gathering")
+}
+
+// TestReplayMemorySweptAtIntervals: past 100,000 signatures the in-memory
+// set is swept of expired ones, but not on every request.
+func TestReplayMemorySweptAtIntervals(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	clock := incident.ClockFunc(func() time.Time { return now })
+	g := &replayGuard{deliveries: &batchDeliveries{seen: map[string]bool{}, gate: make(chan struct{})}, clock: clock}
+	g.seen = make(map[string]time.Time, 100_001)
+	for i := range 100_000 {
+		g.seen[fmt.Sprintf("old-%d", i)] = now.Add(-2 * replayWindow)
+	}
+	require.True(t, g.firstSeen("new-1"))
+	require.Len(t, g.seen, 1, "expired signatures swept")
+	for i := range 100_000 {
+		g.seen[fmt.Sprintf("old-%d", i)] = now.Add(-2 * replayWindow)
+	}
+	require.True(t, g.firstSeen("new-2"))
+	require.Len(t, g.seen, 100_002, "not swept again within the interval")
+	now = now.Add(replayPrune)
+	require.True(t, g.firstSeen("new-3"))
+	require.Len(t, g.seen, 3, "swept once the interval passed")
+}
