@@ -39,10 +39,11 @@ const sqliteBusyTimeout = 10 * time.Second
 // through database/sql, and the job engine uses the same pool, so a job can be
 // inserted in the very transaction that writes the rows it belongs to.
 type DB struct {
-	gorm    *gorm.DB
-	sql     *sql.DB
-	pool    *pgxpool.Pool // nil for SQLite
-	dialect migrations.Dialect
+	gorm        *gorm.DB
+	sql         *sql.DB
+	pool        *pgxpool.Pool // nil for SQLite
+	dialect     migrations.Dialect
+	checkpoints *checkpointer // nil but for a SQLite file
 }
 
 // postgresMaxConns sizes the pool when the URL has no pool_max_conns: the
@@ -107,6 +108,12 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	q.Set("_timezone", "UTC")
 	// Without the "file:" prefix the driver strips the query before opening,
 	// so the path needs no URI escaping.
+	file := !inMemory(path)
+	if file {
+		// Commits seldom copy the log into the database file: the
+		// checkpointer does, on a connection of its own.
+		q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", autocheckpointPages))
+	}
 	connector, err := msqlite.NewConnector(path + "?" + q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
@@ -116,7 +123,20 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	// An in-memory database lives as long as its connection: keep it.
 	sqlDB.SetConnMaxLifetime(0)
 	sqlDB.SetConnMaxIdleTime(0)
-	return finishOpen(ctx, sqlDB, sqlite.New(sqlite.Config{Conn: sqlDB}), migrations.SQLite)
+	db, err := finishOpen(ctx, sqlDB, sqlite.New(sqlite.Config{Conn: sqlDB}), migrations.SQLite)
+	if err != nil || !file {
+		return db, err
+	}
+	if db.checkpoints, err = startCheckpointer(ctx, path); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// inMemory reports whether a SQLite path names a private in-memory database.
+func inMemory(path string) bool {
+	return path == ":memory:" || strings.HasPrefix(path, "file::memory:")
 }
 
 func openPostgres(ctx context.Context, databaseURL string) (*DB, error) {
@@ -200,6 +220,9 @@ func (db *DB) Migrate(ctx context.Context) error {
 
 // Close closes the pool.
 func (db *DB) Close() error {
+	if db.checkpoints != nil {
+		db.checkpoints.stop()
+	}
 	err := db.sql.Close()
 	if db.pool != nil {
 		db.pool.Close()
