@@ -493,3 +493,50 @@ func TestMigration00017(t *testing.T) {
 		})
 	}
 }
+
+// TestMigration00023 checks that on PostgreSQL the incident number sequence
+// goes on from the counter, and rolling it back hands the counter the last
+// number the sequence gave; on SQLite the counter stays as it is.
+func TestMigration00023(t *testing.T) {
+	t.Parallel()
+	for _, tc := range dialects() {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			d := tc.open(t)
+			counter := func() int64 {
+				var v int64
+				require.NoError(t, d.db.QueryRowContext(ctx, `SELECT value FROM incident_counters WHERE name = 'incident_number'`).Scan(&v))
+				return v
+			}
+			require.NoError(t, migrations.UpTo(ctx, d.db, d.dialect, 22))
+			_, err := d.db.ExecContext(ctx, `UPDATE incident_counters SET value = 41 WHERE name = 'incident_number'`)
+			require.NoError(t, err)
+
+			require.NoError(t, migrations.UpTo(ctx, d.db, d.dialect, 23))
+			if d.dialect != migrations.Postgres {
+				require.EqualValues(t, 41, counter(), "SQLite keeps its counter")
+				require.NoError(t, migrations.DownTo(ctx, d.db, d.dialect, 22))
+				require.EqualValues(t, 41, counter())
+				return
+			}
+			var next int64
+			require.NoError(t, d.db.QueryRowContext(ctx, `SELECT nextval('incident_number_seq')`).Scan(&next))
+			require.EqualValues(t, 42, next, "numbers go on from the counter")
+			require.NoError(t, d.db.QueryRowContext(ctx, `SELECT nextval('incident_number_seq')`).Scan(&next))
+			require.EqualValues(t, 43, next)
+
+			require.NoError(t, migrations.DownTo(ctx, d.db, d.dialect, 22))
+			require.EqualValues(t, 43, counter(), "the counter goes on from the last number handed out")
+			_, err = d.db.ExecContext(ctx, `SELECT nextval('incident_number_seq')`)
+			require.Error(t, err, "the sequence is gone")
+
+			// A database that never numbered an incident starts at 1.
+			_, err = d.db.ExecContext(ctx, `UPDATE incident_counters SET value = 0 WHERE name = 'incident_number'`)
+			require.NoError(t, err)
+			require.NoError(t, migrations.UpTo(ctx, d.db, d.dialect, 23))
+			require.NoError(t, d.db.QueryRowContext(ctx, `SELECT nextval('incident_number_seq')`).Scan(&next))
+			require.EqualValues(t, 1, next)
+		})
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/migrations"
 )
 
 // incidentStore keeps incidents: their numbering, lookups, the list and
@@ -115,20 +116,34 @@ func (s *incidentStore) insertIncident(ctx context.Context, row *incidentRow) (e
 				return err
 			}
 		}
-		// The counter row stays locked until commit: concurrent declares
-		// queue here and each gets the next number.
-		var number int64
-		if err := tx.Raw("UPDATE incident_counters SET value = value + 1 WHERE name = ? RETURNING value", counterIncidentNumber).
-			Scan(&number).Error; err != nil {
+		number, err := s.nextNumber(tx)
+		if err != nil {
 			return err
-		}
-		if number == 0 {
-			return errors.New("incident_counters has no incident_number row; is the database migrated?")
 		}
 		row.Number = number
 		return tx.Create(row).Error
 	})
 	return existing, err
+}
+
+// nextNumber hands out the next incident number. On PostgreSQL it comes
+// from a sequence, which locks nothing, so declares on every replica run side
+// by side; a declare that rolls back leaves its number unused. On SQLite,
+// whose one writer serializes declares anyway, the counter row's UPDATE
+// hands out numbers with no gaps.
+func (s *incidentStore) nextNumber(tx *gorm.DB) (int64, error) {
+	var number int64
+	q := tx.Raw("UPDATE incident_counters SET value = value + 1 WHERE name = ? RETURNING value", counterIncidentNumber)
+	if s.dialect == migrations.Postgres {
+		q = tx.Raw("SELECT nextval('incident_number_seq')")
+	}
+	if err := q.Scan(&number).Error; err != nil {
+		return 0, err
+	}
+	if number == 0 {
+		return 0, errors.New("no incident number was handed out; is the database migrated?")
+	}
+	return number, nil
 }
 
 // incidentBy reads one incident row in its own transaction.

@@ -2,6 +2,7 @@ package gormstore_test
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"testing"
 	"time"
@@ -132,4 +133,33 @@ func TestAccessStorePostgres(t *testing.T) {
 	incidenttest.RunAccessStoreTests(t, func(t *testing.T) incident.AccessStore {
 		return gormstore.New(openDB(t, "postgres"), testClock())
 	})
+}
+
+// TestNumbersAfterARolledBackDeclare pins what each dialect does with the
+// number of a declare that rolls back: SQLite hands it out again (no gaps),
+// PostgreSQL leaves it unused (a sequence, which makes no declare wait for
+// another's commit).
+func TestNumbersAfterARolledBackDeclare(t *testing.T) {
+	t.Parallel()
+	for dialect, want := range map[string]int64{"sqlite": 1, "postgres": 2} {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			s := gormstore.New(openDB(t, dialect), testClock())
+			boom := errors.New("boom")
+			err := s.Atomic(ctx, func(tx incident.Tx) error {
+				inc, err := tx.CreateIncident(ctx, incidenttest.NewIncident())
+				require.NoError(t, err)
+				require.EqualValues(t, 1, inc.Number)
+				return boom
+			})
+			require.ErrorIs(t, err, boom)
+			inc, err := s.CreateIncident(ctx, incidenttest.NewIncident())
+			require.NoError(t, err)
+			require.Equal(t, want, inc.Number)
+			next, err := s.CreateIncident(ctx, incidenttest.NewIncident())
+			require.NoError(t, err)
+			require.Equal(t, want+1, next.Number, "then one after the other")
+		})
+	}
 }

@@ -72,10 +72,11 @@ func testAtomicSecondWriteFails(t *testing.T, s Store) {
 	all, err := s.ListIncidents(ctx, incident.IncidentFilter{})
 	require.NoError(t, err)
 	require.Empty(t, all, "the incident of a failed transaction must not remain")
-	// The declare key is free again and numbering did not skip.
+	// The declare key is free again. The rolled-back number may stay unused
+	// (PostgreSQL takes numbers from a sequence) or be handed out again.
 	inc, err := s.CreateIncident(ctx, NewIncident(func(i *incident.Incident) { i.DeclareKey = "trigger-1" }))
 	require.NoError(t, err)
-	require.Equal(t, int64(1), inc.Number)
+	require.Contains(t, []int64{1, 2}, inc.Number)
 	events, err := s.ListTimeline(ctx, inc.ID)
 	require.NoError(t, err)
 	require.Empty(t, events)
