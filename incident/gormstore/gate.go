@@ -10,13 +10,21 @@ import (
 // admits one, the pool's one connection: without it, database/sql hands the
 // connection to a waiter picked at random, so a slash command's declare
 // waited behind every job's transaction queued at the time; with it, the
-// command waits for the transaction in progress at most.
+// command waits for the transaction in progress at most. So that a flood of
+// commands cannot hold back pages and nags, which are background jobs,
+// every foregroundStreak-th place goes to a background waiter if there is
+// one.
 type gate struct {
 	mu         sync.Mutex
 	free       int
+	streak     int // foreground places given in a row while background waited
 	foreground []chan struct{}
 	background []chan struct{}
 }
+
+// foregroundStreak is how many foreground waiters at most go ahead of a
+// waiting background one.
+const foregroundStreak = 4
 
 func newGate(n int) *gate { return &gate{free: n} }
 
@@ -55,7 +63,7 @@ func (g *gate) acquire(ctx context.Context, foreground bool) error {
 }
 
 // release gives the place to the first foreground waiter, or else the first
-// background one.
+// background one, or to a background one after a streak of foreground.
 func (g *gate) release() {
 	g.mu.Lock()
 	g.releaseLocked()
@@ -64,10 +72,14 @@ func (g *gate) release() {
 
 func (g *gate) releaseLocked() {
 	switch {
-	case len(g.foreground) > 0:
+	case len(g.foreground) > 0 && (len(g.background) == 0 || g.streak < foregroundStreak):
+		if len(g.background) > 0 {
+			g.streak++
+		}
 		close(g.foreground[0])
 		g.foreground = g.foreground[1:]
 	case len(g.background) > 0:
+		g.streak = 0
 		close(g.background[0])
 		g.background = g.background[1:]
 	default:

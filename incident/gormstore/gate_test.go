@@ -2,6 +2,7 @@ package gormstore
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -106,4 +107,37 @@ func TestGateManyWaitersNeverExceedItsPlaces(t *testing.T) {
 	wg.Wait()
 	require.LessOrEqual(t, most, 2)
 	require.Equal(t, 2, g.free)
+}
+
+func TestGateLetsBackgroundThroughAFloodOfForeground(t *testing.T) {
+	t.Parallel()
+	g := newGate(1)
+	ctx := context.Background()
+	require.NoError(t, g.acquire(ctx, true))
+
+	var (
+		mu    sync.Mutex
+		order []string
+		wg    sync.WaitGroup
+	)
+	enter := func(name string, fg bool) {
+		wg.Go(func() {
+			require.NoError(t, g.acquire(ctx, fg))
+			mu.Lock()
+			order = append(order, name)
+			mu.Unlock()
+			g.release()
+		})
+	}
+	enter("page job", false)
+	waitWaiters(t, g, 0, 1)
+	for i := range 10 {
+		enter(fmt.Sprintf("command %d", i), true)
+		waitWaiters(t, g, i+1, 1)
+	}
+	g.release()
+	wg.Wait()
+	require.Equal(t, "page job", order[foregroundStreak],
+		"a background waiter goes after %d foreground ones: %v", foregroundStreak, order)
+	require.Equal(t, 1, g.free)
 }
