@@ -44,6 +44,7 @@ type DB struct {
 	pool        *pgxpool.Pool // nil for SQLite
 	dialect     migrations.Dialect
 	checkpoints *checkpointer // nil but for a SQLite file
+	gate        *gate         // orders the transactions of every Store on a SQLite DB; nil on PostgreSQL
 }
 
 // postgresMaxConns sizes the pool when the URL has no pool_max_conns: the
@@ -124,8 +125,12 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	sqlDB.SetConnMaxLifetime(0)
 	sqlDB.SetConnMaxIdleTime(0)
 	db, err := finishOpen(ctx, sqlDB, sqlite.New(sqlite.Config{Conn: sqlDB}), migrations.SQLite)
-	if err != nil || !file {
-		return db, err
+	if err != nil {
+		return nil, err
+	}
+	db.gate = newGate(1) // the pool's one connection
+	if !file {
+		return db, nil
 	}
 	if db.checkpoints, err = startCheckpointer(ctx, path); err != nil {
 		_ = db.Close()

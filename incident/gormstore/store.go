@@ -71,11 +71,7 @@ func WithJobs(j JobInserter) Option { return func(s *Store) { s.jobs = j } }
 
 // New returns a Store on db, which must be migrated, telling the time with clock.
 func New(db *DB, clock incident.Clock, opts ...Option) *Store {
-	h := &handle{db: db.gorm, dialect: db.dialect, clock: clock}
-	if db.dialect == migrations.SQLite {
-		h.gate = newGate(1)
-	}
-	s := newStore(h)
+	s := newStore(&handle{db: db.gorm, dialect: db.dialect, clock: clock, gate: db.gate})
 	for _, o := range opts {
 		o(s)
 	}
