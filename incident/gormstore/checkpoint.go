@@ -25,8 +25,7 @@ const autocheckpointPages = 4096
 // checkpointer copies a SQLite database's write-ahead log into the database
 // file from a connection of its own, so that commits seldom do. By default
 // SQLite makes the commit that takes the log past 1,000 pages copy them all
-// and sync the file, holding the store's only connection meanwhile (at 100
-// declares a second, about once a second). A PASSIVE
+// and sync the file, holding the store's only connection meanwhile. A PASSIVE
 // checkpoint takes no write lock, so the store's connection goes on
 // committing while it copies. Under a steady stream of commits the log is
 // never all copied at the moment a commit starts, which is when SQLite
