@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,11 +18,13 @@ import (
 // its channel waits until the caller gives up, or until released.
 type hungStore struct {
 	*incidenttest.MemStore
-	entered chan struct{}
-	release chan struct{}
+	entered    chan struct{}
+	release    chan struct{}
+	foreground atomic.Bool // the last look-up was marked incident.Foreground
 }
 
 func (s *hungStore) GetIncidentByChannel(ctx context.Context, channelID string) (*incident.Incident, error) {
+	s.foreground.Store(incident.IsForeground(ctx))
 	s.entered <- struct{}{}
 	select {
 	case <-ctx.Done():
@@ -91,4 +94,15 @@ func TestSocketModeInFlightBound(t *testing.T) {
 	res := <-first
 	require.NoError(t, res.err)
 	require.Contains(t, res.body, tr.inc.Key(), "the admitted command ran")
+}
+
+// TestSocketModeRequestsAreForeground: a request over Socket Mode reaches
+// the store marked as work someone waits for, as one over HTTP does.
+func TestSocketModeRequestsAreForeground(t *testing.T) {
+	tr, store, ctx := socketHandler(t, time.Minute, DefaultMaxInFlight)
+	close(store.release)
+	_, err := tr.driver.SocketSlashCommand(ctx, slack.SlashCommand{Command: "/incident", Text: "status", UserID: tr.ic.ID, ChannelID: tr.inc.ChannelID})
+	require.NoError(t, err)
+	<-store.entered
+	require.True(t, store.foreground.Load())
 }
