@@ -43,6 +43,8 @@ func TestAdminListenerKeepsOperationsOffThePublicPort(t *testing.T) {
 	require.Contains(t, metrics, `firebreak_build_info{commit="`)
 	require.Contains(t, metrics, `goversion="go`)
 	require.Contains(t, metrics, `firebreak_http_request_duration_seconds_bucket{code="404",route="unmatched"`, "status codes are numeric")
+	require.Contains(t, metrics, `go_sql_open_connections{db_name="firebreak"} 1`, "the database pool's figures: SQLite's one connection")
+	require.Contains(t, metrics, `go_sql_wait_duration_seconds_total{db_name="firebreak"}`)
 
 	withPprof := startBot(t, botOptions{mode: "http", env: map[string]string{"ADMIN_PPROF": "yes"}})
 	code, body := withPprof.get("/debug/pprof/")
