@@ -227,13 +227,18 @@ func (b *botInstance) metricSum(name string) float64 {
 	var sum float64
 	for _, line := range strings.Split(body, "\n") {
 		if rest, ok := strings.CutPrefix(line, name); ok && (strings.HasPrefix(rest, "{") || strings.HasPrefix(rest, " ")) {
-			var v float64
-			fields := strings.Fields(line)
-			_, _ = fmt.Sscan(fields[len(fields)-1], &v)
-			sum += v
+			sum += sampleValue(line)
 		}
 	}
 	return sum
+}
+
+// sampleValue is the value at the end of one sample line of /metrics.
+func sampleValue(line string) float64 {
+	var v float64
+	fields := strings.Fields(line)
+	_, _ = fmt.Sscan(fields[len(fields)-1], &v)
+	return v
 }
 
 // metric returns the value of one sample line of /metrics, or 0.
@@ -251,10 +256,7 @@ func (b *botInstance) metric(name string, labels ...string) float64 {
 			}
 		}
 		if ok {
-			var v float64
-			fields := strings.Fields(line)
-			_, _ = fmt.Sscan(fields[len(fields)-1], &v)
-			return v
+			return sampleValue(line)
 		}
 	}
 	return 0
