@@ -17,8 +17,10 @@ import (
 const stmtCacheSize = 512
 
 // stmtCacheMaxQuery is the longest query text kept prepared: longer ones are
-// migration scripts and such, run once.
-const stmtCacheMaxQuery = 4096
+// migration scripts and such, run once. The job engine's own statements run
+// up to about 5 KB once its templates are filled in (completing a job is one
+// of them, run for every job), so the bound is well above that.
+const stmtCacheMaxQuery = 32 << 10
 
 // cachingConnector opens SQLite connections that keep their prepared
 // statements. modernc.org/sqlite compiles a statement's SQL on every call
