@@ -91,7 +91,7 @@ func (s *accessStore) CreateSession(ctx context.Context, sess *incident.WebSessi
 func (s *accessStore) GetSession(ctx context.Context, id string) (*incident.WebSession, error) {
 	const op = "get session"
 	var row webSessionRow
-	err := s.tx(ctx, func(tx *gorm.DB) error { return tx.Where("id = ?", id).Take(&row).Error })
+	err := s.one(ctx, func(tx *gorm.DB) error { return tx.Where("id = ?", id).Take(&row).Error })
 	if err != nil {
 		return nil, translate(op, err, map[string]string{incident.ENOTFOUND: "The session was not found."})
 	}
@@ -151,7 +151,7 @@ func (s *accessStore) CreateAPIToken(ctx context.Context, t *incident.APIToken) 
 func (s *accessStore) GetAPITokenByHash(ctx context.Context, hash string) (*incident.APIToken, error) {
 	const op = "get API token"
 	var row apiTokenRow
-	err := s.tx(ctx, func(tx *gorm.DB) error { return tx.Where("hash = ?", hash).Take(&row).Error })
+	err := s.one(ctx, func(tx *gorm.DB) error { return tx.Where("hash = ?", hash).Take(&row).Error })
 	if err != nil {
 		return nil, translate(op, err, map[string]string{incident.ENOTFOUND: "The token was not found."})
 	}
@@ -162,7 +162,7 @@ func (s *accessStore) GetAPITokenByHash(ctx context.Context, hash string) (*inci
 func (s *accessStore) ListAPITokens(ctx context.Context) ([]incident.APIToken, error) {
 	const op = "list API tokens"
 	var rows []apiTokenRow
-	err := s.tx(ctx, func(tx *gorm.DB) error { return tx.Order("created_at DESC, id DESC").Find(&rows).Error })
+	err := s.one(ctx, func(tx *gorm.DB) error { return tx.Order("created_at DESC, id DESC").Find(&rows).Error })
 	if err != nil {
 		return nil, translate(op, err, nil)
 	}

@@ -142,7 +142,7 @@ func (s *alertStore) AddAlert(ctx context.Context, a *incident.Alert) (*incident
 
 func (s *alertStore) alertWhere(ctx context.Context, op, where string, args ...any) (*incident.Alert, error) {
 	var row alertRow
-	err := s.tx(ctx, func(tx *gorm.DB) error { return tx.Where(where, args...).Take(&row).Error })
+	err := s.one(ctx, func(tx *gorm.DB) error { return tx.Where(where, args...).Take(&row).Error })
 	if err != nil {
 		return nil, translate(op, err, map[string]string{incident.ENOTFOUND: msgAlertMissing})
 	}
@@ -214,7 +214,7 @@ func (s *alertStore) UpdateAlert(ctx context.Context, id int64, fn func(*inciden
 func (s *alertStore) ListAlerts(ctx context.Context, incidentID int64) ([]incident.Alert, error) {
 	const op = "list alerts"
 	var rows []alertRow
-	err := s.tx(ctx, func(tx *gorm.DB) error {
+	err := s.one(ctx, func(tx *gorm.DB) error {
 		return tx.Where("incident_id = ?", incidentID).Order("first_at ASC, id ASC").Find(&rows).Error
 	})
 	if err != nil {

@@ -48,7 +48,7 @@ func (s *exportStore) GetExport(ctx context.Context, incidentID int64, target st
 	const op = "get export"
 	missing := fmt.Sprintf("The postmortem was never exported to %s.", target)
 	var row exportRow
-	err := s.tx(ctx, func(tx *gorm.DB) error {
+	err := s.one(ctx, func(tx *gorm.DB) error {
 		return tx.Where("incident_id = ? AND target = ?", incidentID, target).Take(&row).Error
 	})
 	if err != nil {

@@ -82,7 +82,7 @@ func (s *followUpStore) AddActionItem(ctx context.Context, a *incident.ActionIte
 func (s *followUpStore) ListActionItems(ctx context.Context, incidentID int64) ([]incident.ActionItem, error) {
 	const op = "list action items"
 	var rows []actionItemRow
-	err := s.tx(ctx, func(tx *gorm.DB) error {
+	err := s.one(ctx, func(tx *gorm.DB) error {
 		return tx.Where("incident_id = ?", incidentID).Order("created_at ASC, id ASC").Find(&rows).Error
 	})
 	if err != nil {
@@ -99,7 +99,7 @@ func (s *followUpStore) ListActionItems(ctx context.Context, incidentID int64) (
 func (s *followUpStore) GetActionItem(ctx context.Context, id int64) (*incident.ActionItem, error) {
 	const op = "get action item"
 	var row actionItemRow
-	if err := s.tx(ctx, func(tx *gorm.DB) error { return tx.Where("id = ?", id).Take(&row).Error }); err != nil {
+	if err := s.one(ctx, func(tx *gorm.DB) error { return tx.Where("id = ?", id).Take(&row).Error }); err != nil {
 		return nil, translate(op, err, map[string]string{incident.ENOTFOUND: msgActionItemMissing})
 	}
 	a := row.toDomain()
@@ -151,7 +151,7 @@ func (s *followUpStore) UpdateActionItem(ctx context.Context, id int64, fn func(
 func (s *followUpStore) ListOpenActionItems(ctx context.Context) ([]incident.ActionItem, error) {
 	const op = "list open action items"
 	var rows []actionItemRow
-	err := s.tx(ctx, func(tx *gorm.DB) error {
+	err := s.one(ctx, func(tx *gorm.DB) error {
 		return tx.Where("NOT done").Order("created_at ASC, id ASC").Find(&rows).Error
 	})
 	if err != nil {
@@ -203,7 +203,7 @@ func (s *followUpStore) SaveReview(ctx context.Context, r *incident.Review) erro
 func (s *followUpStore) GetReview(ctx context.Context, incidentID int64) (*incident.Review, error) {
 	const op = "get review"
 	var row reviewRow
-	if err := s.tx(ctx, func(tx *gorm.DB) error { return tx.Where("incident_id = ?", incidentID).Take(&row).Error }); err != nil {
+	if err := s.one(ctx, func(tx *gorm.DB) error { return tx.Where("incident_id = ?", incidentID).Take(&row).Error }); err != nil {
 		return nil, translate(op, err, map[string]string{incident.ENOTFOUND: msgReviewMissing})
 	}
 	r := row.toDomain()
@@ -214,7 +214,7 @@ func (s *followUpStore) GetReview(ctx context.Context, incidentID int64) (*incid
 func (s *followUpStore) ListReviews(ctx context.Context) ([]incident.Review, error) {
 	const op = "list reviews"
 	var rows []reviewRow
-	err := s.tx(ctx, func(tx *gorm.DB) error {
+	err := s.one(ctx, func(tx *gorm.DB) error {
 		return tx.Where("state <> ?", string(incident.ReviewPublished)).Order("due_on ASC, incident_id ASC").Find(&rows).Error
 	})
 	if err != nil {

@@ -50,13 +50,6 @@ func (s *incidentStore) CreateIncident(ctx context.Context, inc *incident.Incide
 		return nil, err
 	}
 	existing, err := s.insertIncident(ctx, &row)
-	if err != nil && row.DeclareKey != nil && errorKind(err) == incident.ECONFLICT {
-		// A concurrent declare with the same key committed between our
-		// check and our insert; the unique index caught it.
-		if found, ferr := s.incidentBy(ctx, "declare_key = ?", *row.DeclareKey); ferr == nil {
-			existing, err = found, nil
-		}
-	}
 	if err != nil {
 		return nil, translate(op, err, map[string]string{incident.ECONFLICT: msgChannelTaken})
 	}
@@ -100,30 +93,53 @@ func (s *incidentStore) newIncidentRow(op string, inc *incident.Incident) (incid
 	return row, nil
 }
 
-// insertIncident numbers row and inserts it in one transaction, unless an
-// incident with its DeclareKey is stored: then it returns that one and
-// inserts nothing.
+// insertIncident numbers row and inserts it, unless an incident with its
+// DeclareKey is stored: then it returns that one and inserts nothing. On the
+// transaction of an Atomic it runs with no savepoint of its own: a unique
+// rule that holds the row back makes the INSERT do nothing rather than fail
+// (which on PostgreSQL would abort the declare's transaction).
 func (s *incidentStore) insertIncident(ctx context.Context, row *incidentRow) (existing *incidentRow, err error) {
-	err = s.tx(ctx, func(tx *gorm.DB) error {
-		if row.DeclareKey != nil {
-			var found incidentRow
-			err := tx.Where("declare_key = ?", *row.DeclareKey).Take(&found).Error
-			if err == nil {
-				existing = &found
-				return nil
-			}
-			if !errors.Is(err, gorm.ErrRecordNotFound) {
-				return err
-			}
+	err = s.inTx(ctx, func(tx *gorm.DB) error {
+		if existing, err = incidentByKey(tx, row.DeclareKey); err != nil || existing != nil {
+			return err
 		}
 		number, err := s.nextNumber(tx)
 		if err != nil {
 			return err
 		}
 		row.Number = number
-		return tx.Create(row).Error
+		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(row)
+		if res.Error != nil || res.RowsAffected == 1 {
+			return res.Error
+		}
+		// A declare with the same key committed after the check above (the
+		// INSERT waited for it), or the channel belongs to an incident.
+		if err := s.returnNumber(tx); err != nil {
+			return err
+		}
+		if existing, err = incidentByKey(tx, row.DeclareKey); err != nil || existing != nil {
+			return err
+		}
+		return storeError("create incident", incident.Errorf(incident.ECONFLICT, "%s", msgChannelTaken), nil)
 	})
 	return existing, err
+}
+
+// incidentByKey reads the incident stored with the declare key, or nil when
+// there is none (or no key).
+func incidentByKey(tx *gorm.DB, key *string) (*incidentRow, error) {
+	if key == nil {
+		return nil, nil
+	}
+	var found incidentRow
+	err := tx.Where("declare_key = ?", *key).Take(&found).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &found, nil
 }
 
 // nextNumber hands out the next incident number. On PostgreSQL it comes
@@ -146,10 +162,21 @@ func (s *incidentStore) nextNumber(tx *gorm.DB) (int64, error) {
 	return number, nil
 }
 
-// incidentBy reads one incident row in its own transaction.
+// returnNumber gives back the number nextNumber handed out last on tx, for
+// an incident that was not stored after all: SQLite's numbers stay free of
+// gaps (its one writer took no other number since); PostgreSQL's sequence
+// never gives one back.
+func (s *incidentStore) returnNumber(tx *gorm.DB) error {
+	if s.dialect == migrations.Postgres {
+		return nil
+	}
+	return tx.Exec("UPDATE incident_counters SET value = value - 1 WHERE name = ?", counterIncidentNumber).Error
+}
+
+// incidentBy reads one incident row.
 func (s *incidentStore) incidentBy(ctx context.Context, where string, arg any) (*incidentRow, error) {
 	var row incidentRow
-	err := s.tx(ctx, func(tx *gorm.DB) error {
+	err := s.one(ctx, func(tx *gorm.DB) error {
 		return tx.Where(where, arg).Take(&row).Error
 	})
 	if err != nil {

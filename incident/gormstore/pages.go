@@ -130,7 +130,7 @@ func (s *pageStore) FindPage(ctx context.Context, provider, ref string) (*incide
 func (s *pageStore) ListPages(ctx context.Context, incidentID int64) ([]incident.Page, error) {
 	const op = "list pages"
 	var rows []pageRow
-	err := s.tx(ctx, func(tx *gorm.DB) error {
+	err := s.one(ctx, func(tx *gorm.DB) error {
 		return tx.Where("incident_id = ?", incidentID).Order("created_at ASC, id ASC").Find(&rows).Error
 	})
 	if err != nil {

@@ -133,7 +133,7 @@ func (s *changeStore) GetRollback(ctx context.Context, key string) (*incident.Ro
 		return nil, notFound(op, msgRollbackMissing)
 	}
 	var row rollbackRow
-	err := s.tx(ctx, func(tx *gorm.DB) error {
+	err := s.one(ctx, func(tx *gorm.DB) error {
 		return tx.Where(clause.Eq{Column: rollbackKey, Value: key}).Take(&row).Error
 	})
 	if err != nil {
@@ -150,7 +150,7 @@ func (s *changeStore) GetRollback(ctx context.Context, key string) (*incident.Ro
 func (s *changeStore) ListRollbacks(ctx context.Context, incidentID int64) ([]incident.Rollback, error) {
 	const op = "list rollbacks"
 	var rows []rollbackRow
-	err := s.tx(ctx, func(tx *gorm.DB) error {
+	err := s.one(ctx, func(tx *gorm.DB) error {
 		return tx.Where("incident_id = ?", incidentID).Order("created_at ASC, id ASC").Find(&rows).Error
 	})
 	if err != nil {

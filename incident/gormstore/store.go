@@ -113,6 +113,30 @@ func (h *handle) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	return h.admitted(ctx, func() error { return h.db.WithContext(ctx).Transaction(fn) })
 }
 
+// one runs fn, which issues one statement, on the transaction in progress
+// when there is one, with no savepoint around it (on PostgreSQL a savepoint is
+// a round trip of its own), and otherwise in no transaction: one statement is
+// atomic by itself. On PostgreSQL a statement that fails aborts the
+// transaction it runs in, so fn is a read, or a write that meets the
+// conflicts its caller handles with ON CONFLICT DO NOTHING rather than by
+// failing.
+func (h *handle) one(ctx context.Context, fn func(db *gorm.DB) error) error {
+	if h.sqlTx != nil {
+		return fn(h.db.WithContext(ctx))
+	}
+	return h.admitted(ctx, func() error { return fn(h.db.WithContext(ctx)) })
+}
+
+// inTx runs fn on the transaction in progress when there is one, with no
+// savepoint around it, and otherwise in a transaction of its own. As for
+// one, fn meets the conflicts its caller handles without a statement failing.
+func (h *handle) inTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	if h.sqlTx != nil {
+		return fn(h.db.WithContext(ctx))
+	}
+	return h.tx(ctx, fn)
+}
+
 // admitted runs fn, which opens a transaction, once the gate admits it:
 // foreground work first (incident.Foreground).
 func (h *handle) admitted(ctx context.Context, fn func() error) error {

@@ -163,3 +163,22 @@ func TestNumbersAfterARolledBackDeclare(t *testing.T) {
 		})
 	}
 }
+
+// TestNumbersAfterARefusedIncident: an incident refused inside a transaction
+// that goes on (its channel is taken) leaves no gap in SQLite's numbers.
+func TestNumbersAfterARefusedIncident(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := gormstore.New(openDB(t, "sqlite"), testClock())
+	held, err := s.CreateIncident(ctx, incidenttest.NewIncident(func(i *incident.Incident) { i.ChannelID = "C0HELD" }))
+	require.NoError(t, err)
+	var kept *incident.Incident
+	err = s.Atomic(ctx, func(tx incident.Tx) error {
+		_, err := tx.CreateIncident(ctx, incidenttest.NewIncident(func(i *incident.Incident) { i.ChannelID = "C0HELD" }))
+		incidenttest.RequireCode(t, err, incident.ECONFLICT)
+		kept, err = tx.CreateIncident(ctx, incidenttest.NewIncident())
+		return err
+	})
+	require.NoError(t, err)
+	require.Equal(t, held.Number+1, kept.Number, "the refused incident's number is given back")
+}

@@ -22,8 +22,15 @@ func insertEvent(tx *gorm.DB, ev *incident.TimelineEvent) error {
 	if err != nil {
 		return err
 	}
-	if err := tx.Create(&row).Error; err != nil {
-		return err
+	// A repeated source id is a conflict its caller may handle and go on
+	// from: the statement does nothing rather than fail, which on
+	// PostgreSQL would abort the transaction it runs in.
+	res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return storeError("add timeline event", incident.Errorf(incident.ECONFLICT, "%s", msgEventDuplicate), nil)
 	}
 	ev.ID, ev.At = row.ID, row.At
 	return nil
@@ -39,7 +46,7 @@ func (s *timelineStore) AddTimelineEvent(ctx context.Context, ev *incident.Timel
 	if in.At.IsZero() {
 		in.At = s.now()
 	}
-	err := s.tx(ctx, func(tx *gorm.DB) error { return insertEvent(tx, &in) })
+	err := s.one(ctx, func(tx *gorm.DB) error { return insertEvent(tx, &in) })
 	if err != nil {
 		return translate(op, err, map[string]string{
 			incident.ECONFLICT: msgEventDuplicate,
@@ -111,7 +118,7 @@ func (s *timelineStore) UpdateTimelineEvent(ctx context.Context, incidentID int6
 func (s *timelineStore) ListTimeline(ctx context.Context, incidentID int64) ([]incident.TimelineEvent, error) {
 	const op = "list timeline"
 	var rows []timelineEventRow
-	err := s.tx(ctx, func(tx *gorm.DB) error {
+	err := s.one(ctx, func(tx *gorm.DB) error {
 		return tx.Where("incident_id = ?", incidentID).Order("at ASC, id ASC").Find(&rows).Error
 	})
 	if err != nil {

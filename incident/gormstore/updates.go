@@ -59,7 +59,7 @@ func (s *updateStore) AddStatusUpdate(ctx context.Context, u *incident.StatusUpd
 func (s *updateStore) ListStatusUpdates(ctx context.Context, incidentID int64) ([]incident.StatusUpdate, error) {
 	const op = "list status updates"
 	var rows []statusUpdateRow
-	err := s.tx(ctx, func(tx *gorm.DB) error {
+	err := s.one(ctx, func(tx *gorm.DB) error {
 		return tx.Where("incident_id = ?", incidentID).Order("posted_at ASC, id ASC").Find(&rows).Error
 	})
 	if err != nil {

@@ -3,6 +3,8 @@ package incidenttest
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -20,6 +22,8 @@ var atomicTests = []struct {
 	{"AtomicFnErrorUndoesEverything", testAtomicFnError},
 	{"AtomicPanicUndoesEverything", testAtomicPanic},
 	{"AtomicHandledConflictContinues", testAtomicHandledConflict},
+	{"AtomicConcurrentDeclaresOfOneKey", testAtomicConcurrentDeclareKey},
+	{"AtomicChannelConflictContinues", testAtomicChannelConflict},
 	{"AtomicNestedFailureUndoesOnlyItself", testAtomicNested},
 	{"AtomicDeliveryPageAndEvent", testAtomicDeliveryPageEvent},
 }
@@ -157,6 +161,69 @@ func testAtomicHandledConflict(t *testing.T, s Store) {
 	events, err := s.ListTimeline(ctx, first.ID)
 	require.NoError(t, err)
 	require.Len(t, events, 2)
+}
+
+// testAtomicConcurrentDeclareKey runs declares of one key side by side, each
+// in a transaction that goes on after its conflict: one incident is stored,
+// every declare gets it, and every transaction's other write commits.
+func testAtomicConcurrentDeclareKey(t *testing.T, s Store) {
+	ctx := context.Background()
+	const n = 6
+	got := make([]*incident.Incident, n)
+	errs := make([]error, n)
+	var created sync.Map
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			errs[i] = s.Atomic(ctx, func(tx incident.Tx) error {
+				inc, err := tx.CreateIncident(ctx, NewIncident(func(inc *incident.Incident) { inc.DeclareKey = "declare-race" }))
+				switch {
+				case err == nil:
+					created.Store(i, true)
+				case incident.ErrorCode(err) != incident.ECONFLICT || inc == nil:
+					return fmt.Errorf("want the incident or ECONFLICT with it: %w", err)
+				}
+				got[i] = inc
+				return tx.AddTimelineEvent(ctx, NewTimelineEvent(inc.ID, func(e *incident.TimelineEvent) { e.SourceID = fmt.Sprintf("race-%d", i) }))
+			})
+		})
+	}
+	wg.Wait()
+	count := 0
+	created.Range(func(any, any) bool { count++; return true })
+	require.Equal(t, 1, count, "one declare stores the incident")
+	for i := range n {
+		require.NoError(t, errs[i], "declare %d", i)
+		require.Equal(t, got[0].ID, got[i].ID, "declare %d gets the stored incident", i)
+	}
+	all, err := s.ListIncidents(ctx, incident.IncidentFilter{})
+	require.NoError(t, err)
+	require.Len(t, all, 1)
+	events, err := s.ListTimeline(ctx, got[0].ID)
+	require.NoError(t, err)
+	require.Len(t, events, n, "every transaction went on after its conflict and committed")
+}
+
+// testAtomicChannelConflict creates an incident on a channel another one
+// holds, in a transaction that goes on: the conflict is reported, nothing of
+// the refused incident remains, and the rest commits.
+func testAtomicChannelConflict(t *testing.T, s Store) {
+	ctx := context.Background()
+	holder := create(t, s, func(i *incident.Incident) { i.ChannelID = "C0HELD" })
+	err := s.Atomic(ctx, func(tx incident.Tx) error {
+		_, err := tx.CreateIncident(ctx, NewIncident(func(i *incident.Incident) { i.ChannelID = "C0HELD"; i.Title = "refused" }))
+		if incident.ErrorCode(err) != incident.ECONFLICT {
+			return fmt.Errorf("want ECONFLICT for a channel in use: %v", err)
+		}
+		_, err = tx.CreateIncident(ctx, NewIncident(func(i *incident.Incident) { i.ChannelID = "C0FREE"; i.Title = "kept" }))
+		return err
+	})
+	require.NoError(t, err)
+	all, err := s.ListIncidents(ctx, incident.IncidentFilter{})
+	require.NoError(t, err)
+	require.Len(t, all, 2)
+	titles := []string{all[0].Title, all[1].Title}
+	require.ElementsMatch(t, []string{holder.Title, "kept"}, titles)
 }
 
 func testAtomicNested(t *testing.T, s Store) {
