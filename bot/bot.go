@@ -8,6 +8,7 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -119,6 +120,9 @@ type Handler struct {
 	shortcuts map[string]ShortcutHandler
 	replay    *replayGuard
 	inFlight  chan struct{}
+
+	helpOnce  sync.Once
+	helpReply Reply
 }
 
 // New returns a Handler. Slack, Scheduler and Deliveries are required; with

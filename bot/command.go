@@ -1,7 +1,9 @@
 package bot
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -21,6 +23,10 @@ type Reply struct {
 	ResponseType string        `json:"response_type,omitempty"`
 	Text         string        `json:"text"`
 	Blocks       []slack.Block `json:"blocks,omitempty"`
+
+	// encoded is the reply already encoded as JSON, for a reply that never
+	// changes (help): it is written as is.
+	encoded []byte
 }
 
 // ephemeral returns a reply only the invoking user sees.
@@ -96,12 +102,27 @@ func (h *Handler) errorReply(ctx context.Context, err error, usage string) Reply
 	return ephemeral("%s", text)
 }
 
-// help lists the subcommands.
+// help lists the subcommands. The list is the same for every request, so
+// it is rendered and encoded once.
 func (h *Handler) help(_ context.Context, _ Invocation) (Reply, error) {
-	var b strings.Builder
-	fmt.Fprintf(&b, "*firebreak* runs your incidents from Slack. Commands:\n")
-	for _, sc := range h.commands {
-		fmt.Fprintf(&b, "• `%s %s` — %s\n", h.cfg.Command, sc.usage, sc.summary)
+	h.helpOnce.Do(func() {
+		var b strings.Builder
+		fmt.Fprintf(&b, "*firebreak* runs your incidents from Slack. Commands:\n")
+		for _, sc := range h.commands {
+			fmt.Fprintf(&b, "• `%s %s` — %s\n", h.cfg.Command, sc.usage, sc.summary)
+		}
+		h.helpReply = Reply{ResponseType: slack.ResponseTypeEphemeral, Text: strings.TrimRight(b.String(), "\n")}
+		h.helpReply.encoded = h.helpReply.encode()
+	})
+	return h.helpReply, nil
+}
+
+// encode returns the reply as the JSON body of an HTTP answer.
+func (r Reply) encode() []byte {
+	if r.encoded != nil {
+		return r.encoded
 	}
-	return Reply{ResponseType: slack.ResponseTypeEphemeral, Text: strings.TrimRight(b.String(), "\n")}, nil
+	var b bytes.Buffer
+	_ = json.NewEncoder(&b).Encode(r)
+	return b.Bytes()
 }

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"testing"
 	"time"
@@ -100,4 +101,12 @@ func TestHelpListsEveryCommand(t *testing.T) {
 		require.Contains(t, reply.Text, "`/incident "+c.usage+"`")
 	}
 	require.Contains(t, reply.Text, "Give someone a role (comms, ops, scribe).")
+
+	// Rendered once, the answer's JSON is the reply's own.
+	again, err := h.help(context.Background(), Invocation{})
+	require.NoError(t, err)
+	var decoded Reply
+	require.NoError(t, json.Unmarshal(again.encode(), &decoded))
+	require.Equal(t, reply.Text, decoded.Text)
+	require.Equal(t, "ephemeral", decoded.ResponseType)
 }

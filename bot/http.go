@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
+	"sync"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/slack-go/slack"
@@ -38,7 +40,11 @@ func (h *Handler) Routes(r chi.Router) {
 // off, or whose exact signature was already accepted (a replay).
 func (h *Handler) verify(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes))
+		buf := bodies.Get().(*bytes.Buffer)
+		defer putBody(buf)
+		buf.Reset()
+		_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes))
+		body := buf.Bytes()
 		if err != nil {
 			var tooBig *http.MaxBytesError
 			if errors.As(err, &tooBig) {
@@ -69,7 +75,7 @@ func (h *Handler) verify(next http.Handler) http.Handler {
 		// signature is remembered for the five minutes it stays valid: in
 		// memory at once, in the database in the background.
 		if r.URL.Path != "/slack/events" {
-			if !h.replay.firstSeen(r.Header.Get("X-Slack-Signature")) {
+			if !h.replay.firstSeen(replayKey(r.Header)) {
 				h.metrics.requests.WithLabelValues(kindOf(r), "replayed").Inc()
 				h.log.WarnContext(r.Context(), "rejected Slack request", "route", r.URL.Path, "reason", "replayed")
 				http.Error(w, "replayed request", http.StatusUnauthorized)
@@ -80,6 +86,20 @@ func (h *Handler) verify(next http.Handler) http.Handler {
 		r.ContentLength = int64(len(body))
 		next.ServeHTTP(w, r)
 	})
+}
+
+// bodies holds the buffers requests are read into: a request's body lives
+// only as long as its handler, which copies what it keeps.
+var bodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledBody is the largest buffer kept for the next request; the
+// occasional large one is left to the garbage collector.
+const maxPooledBody = 64 << 10
+
+func putBody(buf *bytes.Buffer) {
+	if buf.Cap() <= maxPooledBody {
+		bodies.Put(buf)
+	}
 }
 
 func kindOf(r *http.Request) string {
@@ -101,7 +121,10 @@ func (h *Handler) serveCommand(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeoutCause(r.Context(), h.cfg.AckDeadline, errStoreSlow)
 	defer cancel()
-	httpjson.Write(w, http.StatusOK, h.Command(ctx, cmd))
+	body := h.Command(ctx, cmd).encode()
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	_, _ = w.Write(body)
 }
 
 func (h *Handler) serveInteraction(w http.ResponseWriter, r *http.Request) {
