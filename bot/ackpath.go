@@ -65,6 +65,17 @@ type replayGuard struct {
 	q      chan incident.Delivery
 }
 
+// replayKey is what the replay check remembers of a verified request: its
+// timestamp, then the first 128 bits of its signature. A replay repeats
+// both. Keys that begin with the time sit together in the database's index,
+// so a batch of them is written to a few pages rather than one page each
+// (random keys cost 2.5 times the CPU per signature on SQLite,
+// BenchmarkRecordDeliveries).
+func replayKey(h http.Header) string {
+	sig := strings.TrimPrefix(h.Get("X-Slack-Signature"), "v0=")
+	return h.Get("X-Slack-Request-Timestamp") + ":" + sig[:min(len(sig), 32)]
+}
+
 // firstSeen reports whether sig is new, remembering it.
 func (g *replayGuard) firstSeen(sig string) bool {
 	now := g.clock.Now()

@@ -3,6 +3,8 @@ package bot
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -117,4 +119,24 @@ func TestReplayMemorySweptAtIntervals(t *testing.T) {
 	now = now.Add(replayPrune)
 	require.True(t, g.firstSeen("new-3"))
 	require.Len(t, g.seen, 3, "swept once the interval passed")
+}
+
+// TestReplayKeyBeginsWithTheTime: the remembered key is the request's
+// timestamp and the start of its signature, the same for a replay and
+// different for another request, and keys of one second sort together.
+func TestReplayKeyBeginsWithTheTime(t *testing.T) {
+	t.Parallel()
+	header := func(ts, sig string) http.Header {
+		h := http.Header{}
+		h.Set("X-Slack-Request-Timestamp", ts)
+		h.Set("X-Slack-Signature", "v0="+sig)
+		return h
+	}
+	sig := strings.Repeat("ab", 32)
+	key := replayKey(header("1733230000", sig))
+	require.Equal(t, "1733230000:"+sig[:32], key)
+	require.Equal(t, key, replayKey(header("1733230000", sig)), "a replay has the same key")
+	require.NotEqual(t, key, replayKey(header("1733230001", sig)), "another timestamp is another request")
+	require.NotEqual(t, key, replayKey(header("1733230000", strings.Repeat("cd", 32))))
+	require.Less(t, key, replayKey(header("1733230001", strings.Repeat("00", 32))), "later requests sort after")
 }
