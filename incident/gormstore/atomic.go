@@ -79,6 +79,9 @@ func (s *Store) Atomic(ctx context.Context, fn func(tx incident.Tx) error) error
 	const op = "atomic"
 	var fnErr error
 	err := s.admitted(ctx, func() error { return s.atomic(ctx, fn, &fnErr) })
+	if err == nil && s.sqlTx == nil {
+		s.shared.wrote()
+	}
 	if fnErr != nil {
 		return fnErr
 	}
@@ -103,7 +106,7 @@ func (s *Store) atomic(ctx context.Context, fn func(tx incident.Tx) error, fnErr
 			pending = &pendingJobs{}
 		}
 		mark := len(pending.jobs)
-		*fnErr = fn(txStore{newStore(&handle{db: tx, dialect: s.dialect, clock: s.clock, jobs: s.jobs, sqlTx: sqlTx, pending: pending})})
+		*fnErr = fn(txStore{newStore(&handle{db: tx, dialect: s.dialect, clock: s.clock, jobs: s.jobs, sqlTx: sqlTx, pending: pending, shared: s.shared})})
 		if *fnErr != nil {
 			pending.truncate(mark)
 			return *fnErr

@@ -45,6 +45,7 @@ type DB struct {
 	dialect     migrations.Dialect
 	checkpoints *checkpointer // nil but for a SQLite file
 	gate        *gate         // orders the transactions of every Store on a SQLite DB; nil on PostgreSQL
+	shared      *sharedReads  // reads of every Store on the DB that concurrent callers share
 }
 
 // postgresMaxConns sizes the pool when the URL has no pool_max_conns: the
@@ -129,6 +130,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		return nil, err
 	}
 	db.gate = newGate(1) // the pool's one connection
+	db.shared.version = sqliteVersion(sqlDB)
 	if !file {
 		return db, nil
 	}
@@ -166,7 +168,7 @@ func openPostgres(ctx context.Context, databaseURL string) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
-	db := &DB{gorm: gdb, sql: sqlDB, pool: pool, dialect: migrations.Postgres}
+	db := &DB{gorm: gdb, sql: sqlDB, pool: pool, dialect: migrations.Postgres, shared: &sharedReads{}}
 	if err := db.ping(ctx); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -180,7 +182,7 @@ func finishOpen(ctx context.Context, sqlDB *sql.DB, dialector gorm.Dialector, d 
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("open %s: %w", d, err)
 	}
-	db := &DB{gorm: gdb, sql: sqlDB, dialect: d}
+	db := &DB{gorm: gdb, sql: sqlDB, dialect: d, shared: &sharedReads{}}
 	if err := db.ping(ctx); err != nil {
 		_ = sqlDB.Close()
 		return nil, err

@@ -217,49 +217,25 @@ func (s *incidentStore) GetIncidentByChannel(ctx context.Context, channelID stri
 }
 
 // ListIncidents implements incident.Store. A Limit of zero or less means no
-// limit.
+// limit. Outside a transaction, callers asking for the same incidents at
+// the same time share one read (sharedReads), never one that began before a
+// write committed through this DB.
 func (s *incidentStore) ListIncidents(ctx context.Context, filter incident.IncidentFilter) ([]*incident.Incident, error) {
 	const op = "list incidents"
-	var rows []incidentRow
-	// One SELECT is consistent on its own: no transaction, which would cost
-	// a BEGIN and a COMMIT on every `list`.
-	err := func(tx *gorm.DB) error {
-		q := tx.Order("severity ASC, declared_at DESC, id DESC")
-		if filter.OpenOnly {
-			q = q.Where("status IN ?", []string{
-				string(incident.StatusDeclared), string(incident.StatusInvestigating), string(incident.StatusMitigated),
-			})
-		}
-		if len(filter.Statuses) > 0 {
-			statuses := make([]string, len(filter.Statuses))
-			for i, st := range filter.Statuses {
-				statuses[i] = string(st)
-			}
-			q = q.Where("status IN ?", statuses)
-		}
-		if filter.Severity != 0 {
-			q = q.Where("severity = ?", int16(filter.Severity))
-		}
-		if filter.Service != "" {
-			q = q.Where("service = ?", filter.Service)
-		}
-		if !filter.DeclaredFrom.IsZero() {
-			q = q.Where("declared_at >= ?", dbTime(filter.DeclaredFrom))
-		}
-		if !filter.DeclaredBefore.IsZero() {
-			q = q.Where("declared_at < ?", dbTime(filter.DeclaredBefore))
-		}
-		if filter.ExcludeDrills {
-			q = q.Where("drill = ?", false)
-		}
-		if filter.Limit > 0 {
-			q = q.Limit(filter.Limit)
-		}
-		return q.Find(&rows).Error
-	}(s.db.WithContext(ctx))
+	read := func(ctx context.Context) (any, error) { return s.incidentRows(ctx, filter) }
+	var (
+		got any
+		err error
+	)
+	if s.sqlTx != nil {
+		got, err = read(ctx) // a transaction reads its own writes
+	} else {
+		got, err = s.shared.do(ctx, fmt.Sprintf("incidents %+v", filter), read)
+	}
 	if err != nil {
 		return nil, translate(op, err, nil)
 	}
+	rows := got.([]incidentRow) // shared with the other callers: read only
 	out := make([]*incident.Incident, 0, len(rows))
 	for i := range rows {
 		inc, err := rows[i].toDomain()
@@ -269,6 +245,45 @@ func (s *incidentStore) ListIncidents(ctx context.Context, filter incident.Incid
 		out = append(out, inc)
 	}
 	return out, nil
+}
+
+// incidentRows reads the rows of the incidents filter selects, in one SELECT,
+// which is consistent on its own: no transaction, which would cost a BEGIN
+// and a COMMIT on every `list`.
+func (s *incidentStore) incidentRows(ctx context.Context, filter incident.IncidentFilter) ([]incidentRow, error) {
+	var rows []incidentRow
+	q := s.db.WithContext(ctx).Order("severity ASC, declared_at DESC, id DESC")
+	if filter.OpenOnly {
+		q = q.Where("status IN ?", []string{
+			string(incident.StatusDeclared), string(incident.StatusInvestigating), string(incident.StatusMitigated),
+		})
+	}
+	if len(filter.Statuses) > 0 {
+		statuses := make([]string, len(filter.Statuses))
+		for i, st := range filter.Statuses {
+			statuses[i] = string(st)
+		}
+		q = q.Where("status IN ?", statuses)
+	}
+	if filter.Severity != 0 {
+		q = q.Where("severity = ?", int16(filter.Severity))
+	}
+	if filter.Service != "" {
+		q = q.Where("service = ?", filter.Service)
+	}
+	if !filter.DeclaredFrom.IsZero() {
+		q = q.Where("declared_at >= ?", dbTime(filter.DeclaredFrom))
+	}
+	if !filter.DeclaredBefore.IsZero() {
+		q = q.Where("declared_at < ?", dbTime(filter.DeclaredBefore))
+	}
+	if filter.ExcludeDrills {
+		q = q.Where("drill = ?", false)
+	}
+	if filter.Limit > 0 {
+		q = q.Limit(filter.Limit)
+	}
+	return rows, q.Find(&rows).Error
 }
 
 // UpdateIncident implements incident.Store. On Postgres the row is read with

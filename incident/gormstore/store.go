@@ -60,6 +60,7 @@ type handle struct {
 	sqlTx   *sql.Tx      // set on the Store of an Atomic's transaction
 	pending *pendingJobs // the jobs of that transaction, stored at its end
 	gate    *gate        // orders transactions on SQLite; nil on PostgreSQL and inside a transaction
+	shared  *sharedReads // reads concurrent callers share, and the count of writes that ends a share
 }
 
 // Option configures a Store.
@@ -71,7 +72,7 @@ func WithJobs(j JobInserter) Option { return func(s *Store) { s.jobs = j } }
 
 // New returns a Store on db, which must be migrated, telling the time with clock.
 func New(db *DB, clock incident.Clock, opts ...Option) *Store {
-	s := newStore(&handle{db: db.gorm, dialect: db.dialect, clock: clock, gate: db.gate})
+	s := newStore(&handle{db: db.gorm, dialect: db.dialect, clock: clock, gate: db.gate, shared: db.shared})
 	for _, o := range opts {
 		o(s)
 	}
@@ -110,7 +111,11 @@ func (h *handle) now() time.Time { return dbTime(h.clock.Now()) }
 // tx runs fn in one transaction. On Postgres it runs at READ COMMITTED, with
 // explicit row locks where an update must see the latest row.
 func (h *handle) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	return h.admitted(ctx, func() error { return h.db.WithContext(ctx).Transaction(fn) })
+	err := h.admitted(ctx, func() error { return h.db.WithContext(ctx).Transaction(fn) })
+	if err == nil && h.sqlTx == nil {
+		h.shared.wrote()
+	}
+	return err
 }
 
 // one runs fn, which issues one statement, on the transaction in progress

@@ -182,3 +182,53 @@ func TestNumbersAfterARefusedIncident(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, held.Number+1, kept.Number, "the refused incident's number is given back")
 }
+
+// TestListSeesEveryCommittedWrite: lists are shared and, on SQLite, kept
+// between writes; a list still shows every incident committed through this
+// handle before it was asked for, and, within a tenth of a second, those of
+// another process (a second handle on the same file).
+func TestListSeesEveryCommittedWrite(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := "sqlite:" + filepath.Join(t.TempDir(), "firebreak.db")
+	open := func() *gormstore.Store {
+		db, err := gormstore.Open(ctx, path)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = db.Close() })
+		require.NoError(t, db.Migrate(ctx))
+		return gormstore.New(db, testClock())
+	}
+	here, elsewhere := open(), open()
+	openOnly := incident.IncidentFilter{OpenOnly: true}
+	count := func() int {
+		list, err := here.ListIncidents(ctx, openOnly)
+		require.NoError(t, err)
+		return len(list)
+	}
+	require.Zero(t, count())
+	require.Zero(t, count(), "answered again while nothing changed")
+
+	_, err := here.CreateIncident(ctx, incidenttest.NewIncident())
+	require.NoError(t, err)
+	require.Equal(t, 1, count(), "a write of this process")
+
+	_, err = elsewhere.CreateIncident(ctx, incidenttest.NewIncident())
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return count() == 2 }, time.Second, 10*time.Millisecond, "a write of another process")
+
+	err = here.Atomic(ctx, func(tx incident.Tx) error {
+		_, err := tx.CreateIncident(ctx, incidenttest.NewIncident())
+		return err
+	})
+	require.NoError(t, err)
+	require.Equal(t, 3, count(), "a transaction of this process")
+
+	list, err := here.ListIncidents(ctx, openOnly)
+	require.NoError(t, err)
+	_, err = elsewhere.UpdateIncident(ctx, list[0].ID, func(i *incident.Incident) ([]incident.TimelineEvent, error) {
+		i.Status = incident.StatusResolved
+		return nil, nil
+	})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return count() == 2 }, time.Second, 10*time.Millisecond, "another process's change of status")
+}
