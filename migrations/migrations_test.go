@@ -540,3 +540,36 @@ func TestMigration00023(t *testing.T) {
 		})
 	}
 }
+
+// TestMigration00024 checks that on PostgreSQL an incident inserted without
+// a number takes the sequence's next one, and that rolling the migration
+// back makes the number required again; SQLite is unchanged.
+func TestMigration00024(t *testing.T) {
+	t.Parallel()
+	for _, tc := range dialects() {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			d := tc.open(t)
+			require.NoError(t, migrations.UpTo(ctx, d.db, d.dialect, 24))
+			if d.dialect != migrations.Postgres {
+				require.NoError(t, migrations.DownTo(ctx, d.db, d.dialect, 23))
+				return
+			}
+			insert := func() (int64, error) {
+				var number int64
+				err := d.db.QueryRowContext(ctx, `INSERT INTO incidents (title, severity, status, declared_by, declared_at, updated_at)
+					VALUES ('t', 1, 'declared', 'U1', now(), now()) RETURNING number`).Scan(&number)
+				return number, err
+			}
+			first, err := insert()
+			require.NoError(t, err)
+			second, err := insert()
+			require.NoError(t, err)
+			require.Equal(t, first+1, second, "each insert takes the next number")
+			require.NoError(t, migrations.DownTo(ctx, d.db, d.dialect, 23))
+			_, err = insert()
+			require.Error(t, err, "without the default a number is required")
+		})
+	}
+}

@@ -98,21 +98,28 @@ func (s *incidentStore) newIncidentRow(op string, inc *incident.Incident) (incid
 // transaction of an Atomic it runs with no savepoint of its own: a unique
 // rule that holds the row back makes the INSERT do nothing rather than fail
 // (which on PostgreSQL would abort the declare's transaction).
+//
+// On PostgreSQL the INSERT is the one round trip of a new incident: the
+// number is the column's default (the sequence), and a repeated key is found
+// after the INSERT did nothing (the number it took stays unused). SQLite,
+// whose numbers have no gaps, looks for the key first.
 func (s *incidentStore) insertIncident(ctx context.Context, row *incidentRow) (existing *incidentRow, err error) {
 	err = s.inTx(ctx, func(tx *gorm.DB) error {
-		if existing, err = incidentByKey(tx, row.DeclareKey); err != nil || existing != nil {
-			return err
+		if s.dialect != migrations.Postgres {
+			if existing, err = incidentByKey(tx, row.DeclareKey); err != nil || existing != nil {
+				return err
+			}
+			number, err := s.nextNumber(tx)
+			if err != nil {
+				return err
+			}
+			row.Number = number
 		}
-		number, err := s.nextNumber(tx)
-		if err != nil {
-			return err
-		}
-		row.Number = number
 		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(row)
 		if res.Error != nil || res.RowsAffected == 1 {
 			return res.Error
 		}
-		// A declare with the same key committed after the check above (the
+		// A declare with the same key was stored (or committed while the
 		// INSERT waited for it), or the channel belongs to an incident.
 		if err := s.returnNumber(tx); err != nil {
 			return err
@@ -142,17 +149,14 @@ func incidentByKey(tx *gorm.DB, key *string) (*incidentRow, error) {
 	return &found, nil
 }
 
-// nextNumber hands out the next incident number. On PostgreSQL it comes
-// from a sequence, which locks nothing, so declares on every replica run side
-// by side; a declare that rolls back leaves its number unused. On SQLite,
-// whose one writer serializes declares anyway, the counter row's UPDATE
-// hands out numbers with no gaps.
+// nextNumber hands out the next incident number on SQLite, whose one writer
+// serializes declares anyway: the counter row's UPDATE hands out numbers
+// with no gaps. On PostgreSQL the number is the column's default, from a
+// sequence, which locks nothing, so declares on every replica run side by
+// side; a declare that rolls back leaves its number unused.
 func (s *incidentStore) nextNumber(tx *gorm.DB) (int64, error) {
 	var number int64
 	q := tx.Raw("UPDATE incident_counters SET value = value + 1 WHERE name = ? RETURNING value", counterIncidentNumber)
-	if s.dialect == migrations.Postgres {
-		q = tx.Raw("SELECT nextval('incident_number_seq')")
-	}
 	if err := q.Scan(&number).Error; err != nil {
 		return 0, err
 	}

@@ -14,7 +14,7 @@ import (
 
 type incidentRow struct {
 	ID             int64      `gorm:"column:id;primaryKey"`
-	Number         int64      `gorm:"column:number"`
+	Number         int64      `gorm:"column:number;default:nextval('incident_number_seq')"` // PostgreSQL's default; SQLite's is always set
 	Title          string     `gorm:"column:title"`
 	Description    string     `gorm:"column:description"`
 	Severity       int16      `gorm:"column:severity"`
