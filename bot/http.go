@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 
@@ -84,6 +85,14 @@ func (h *Handler) verify(next http.Handler) http.Handler {
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		r.ContentLength = int64(len(body))
+		if r.URL.Path != "/slack/events" && r.URL.RawQuery == "" {
+			// A command or an interaction is a form: parsed here, from the
+			// bytes at hand, ParseForm finds it done rather than reading
+			// the body again (a malformed one is left for it to report).
+			if form, err := url.ParseQuery(string(body)); err == nil {
+				r.PostForm, r.Form = form, form
+			}
+		}
 		next.ServeHTTP(w, r)
 	})
 }
