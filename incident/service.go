@@ -233,11 +233,8 @@ func (s *Service) declareIn(ctx context.Context, tx Tx, in DeclareInput, now tim
 	if err != nil {
 		return nil, false, err
 	}
-	events := s.life.declared(inc, in, now)
-	for i := range events {
-		if err := tx.AddTimelineEvent(ctx, &events[i]); err != nil {
-			return nil, false, err
-		}
+	if err := addEvents(ctx, tx, s.life.declared(inc, in, now)); err != nil {
+		return nil, false, err
 	}
 	return inc, false, s.planDeclared(ctx, tx, inc, in)
 }

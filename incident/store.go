@@ -42,6 +42,29 @@ type TimelineStore interface {
 	UpdateTimelineEvent(ctx context.Context, incidentID int64, sourceID string, fn func(*TimelineEvent) error) (*TimelineEvent, error)
 }
 
+// TimelineBatcher is a TimelineStore that stores several events in one
+// write. A declare's first events go through it when its transaction offers
+// it (addEvents). The events get their IDs and defaulted At; a repeated
+// SourceID fails the whole batch with ECONFLICT, and on a database where a
+// failed statement ends the transaction it ends it, so events that may
+// repeat go one by one through AddTimelineEvent.
+type TimelineBatcher interface {
+	AddTimelineEvents(ctx context.Context, evs []TimelineEvent) error
+}
+
+// addEvents stores evs on ts, in one write when it can.
+func addEvents(ctx context.Context, ts TimelineStore, evs []TimelineEvent) error {
+	if b, ok := ts.(TimelineBatcher); ok && len(evs) > 1 {
+		return b.AddTimelineEvents(ctx, evs)
+	}
+	for i := range evs {
+		if err := ts.AddTimelineEvent(ctx, &evs[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // UpdateStore keeps the IC's status updates.
 type UpdateStore interface {
 	// AddStatusUpdate stores an update and its timeline event.

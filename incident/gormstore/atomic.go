@@ -57,7 +57,10 @@ func (p *pendingJobs) truncate(n int) {
 // txStore is the Store of one Atomic's transaction.
 type txStore struct{ *Store }
 
-var _ incident.Tx = txStore{}
+var (
+	_ incident.Tx              = txStore{}
+	_ incident.TimelineBatcher = txStore{}
+)
 
 // Schedule implements incident.Scheduler: the job is inserted in the
 // transaction, with the others scheduled on it, when the Atomic's function

@@ -232,3 +232,50 @@ func TestListSeesEveryCommittedWrite(t *testing.T) {
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { return count() == 2 }, time.Second, 10*time.Millisecond, "another process's change of status")
 }
+
+// TestAddTimelineEvents: a batch of events is stored in one write, in
+// order, each with its ID and defaulted time; inside a transaction it is
+// part of the transaction; a repeated source id stores none of the batch.
+func TestAddTimelineEvents(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			clock := testClock()
+			s := gormstore.New(openDB(t, dialect), clock)
+			inc, err := s.CreateIncident(ctx, incidenttest.NewIncident())
+			require.NoError(t, err)
+			evs := []incident.TimelineEvent{
+				*incidenttest.NewTimelineEvent(inc.ID, func(e *incident.TimelineEvent) { e.Text = "first"; e.At = time.Time{} }),
+				*incidenttest.NewTimelineEvent(inc.ID, func(e *incident.TimelineEvent) { e.Text = "second"; e.SourceID = "msg-1"; e.At = clock.Now() }),
+			}
+			require.NoError(t, s.AddTimelineEvents(ctx, evs))
+			require.NotZero(t, evs[0].ID)
+			require.NotEqual(t, evs[0].ID, evs[1].ID)
+			require.True(t, evs[0].At.Equal(clock.Now()), "a zero At becomes now")
+
+			err = s.Atomic(ctx, func(tx incident.Tx) error {
+				return tx.(incident.TimelineBatcher).AddTimelineEvents(ctx, []incident.TimelineEvent{
+					*incidenttest.NewTimelineEvent(inc.ID, func(e *incident.TimelineEvent) { e.Text = "in a transaction"; e.At = clock.Now() }),
+					*incidenttest.NewTimelineEvent(inc.ID, func(e *incident.TimelineEvent) { e.Text = "in it too"; e.At = clock.Now() }),
+				})
+			})
+			require.NoError(t, err)
+
+			err = s.AddTimelineEvents(ctx, []incident.TimelineEvent{
+				*incidenttest.NewTimelineEvent(inc.ID, func(e *incident.TimelineEvent) { e.Text = "refused" }),
+				*incidenttest.NewTimelineEvent(inc.ID, func(e *incident.TimelineEvent) { e.SourceID = "msg-1" }),
+			})
+			incidenttest.RequireCode(t, err, incident.ECONFLICT)
+
+			got, err := s.ListTimeline(ctx, inc.ID)
+			require.NoError(t, err)
+			var texts []string
+			for _, ev := range got {
+				texts = append(texts, ev.Text)
+			}
+			require.Equal(t, []string{"first", "second", "in a transaction", "in it too"}, texts, "nothing of the refused batch")
+		})
+	}
+}

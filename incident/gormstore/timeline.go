@@ -57,6 +57,42 @@ func (s *timelineStore) AddTimelineEvent(ctx context.Context, ev *incident.Timel
 	return nil
 }
 
+// AddTimelineEvents implements incident.TimelineBatcher: the events in one
+// INSERT. A zero At becomes the clock's now.
+func (s *timelineStore) AddTimelineEvents(ctx context.Context, evs []incident.TimelineEvent) error {
+	const op = "add timeline events"
+	if len(evs) == 0 {
+		return nil
+	}
+	now := s.now()
+	rows := make([]timelineEventRow, len(evs))
+	for i := range evs {
+		in := evs[i]
+		if in.Kind == "" {
+			return invalid(op, "A timeline event needs a kind.")
+		}
+		if in.At.IsZero() {
+			in.At = now
+		}
+		row, err := toTimelineEventRow(&in)
+		if err != nil {
+			return err
+		}
+		rows[i] = row
+	}
+	err := s.one(ctx, func(tx *gorm.DB) error { return tx.Create(&rows).Error })
+	if err != nil {
+		return translate(op, err, map[string]string{
+			incident.ECONFLICT: msgEventDuplicate,
+			incident.ENOTFOUND: "The incident of an event was not found.",
+		})
+	}
+	for i := range evs {
+		evs[i].ID, evs[i].At = rows[i].ID, rows[i].At
+	}
+	return nil
+}
+
 // UpdateTimelineEvent implements incident.Store. On Postgres the row is read
 // with SELECT ... FOR UPDATE, as in UpdateIncident. ID, IncidentID and
 // SourceID cannot be changed; a zero At keeps the stored one; an empty Kind
