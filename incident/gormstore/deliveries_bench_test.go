@@ -28,15 +28,7 @@ func BenchmarkRecordDeliveries(b *testing.B) {
 
 func benchDeliveries(b *testing.B, url, key string) {
 	ctx := context.Background()
-	db, err := gormstore.Open(ctx, url)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
-	store := gormstore.New(db, incidenttest.NewClock(incidenttest.Epoch()))
+	store := gormstore.New(openBenchDB(b, url), incidenttest.NewClock(incidenttest.Epoch()))
 	const batch = 50
 	ds := make([]incident.Delivery, batch)
 	b.ResetTimer()

@@ -34,16 +34,24 @@ func BenchmarkSweepFollowThrough(b *testing.B) {
 	b.Run("postgres", func(b *testing.B) { benchSweep(b, pgtest.DSN(b)) })
 }
 
-func benchSweep(b *testing.B, url string) {
+// openBenchDB opens and migrates the database at url for one benchmark.
+func openBenchDB(b *testing.B, url string) *gormstore.DB {
+	b.Helper()
 	ctx := context.Background()
 	db, err := gormstore.Open(ctx, url)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer db.Close()
+	b.Cleanup(func() { _ = db.Close() })
 	if err := db.Migrate(ctx); err != nil {
 		b.Fatal(err)
 	}
+	return db
+}
+
+func benchSweep(b *testing.B, url string) {
+	ctx := context.Background()
+	db := openBenchDB(b, url)
 	start := time.Date(2026, 8, 3, 8, 0, 0, 0, time.UTC)
 	clock := incidenttest.NewClock(start)
 	store := gormstore.New(db, clock)
