@@ -317,8 +317,14 @@ func openLoop(b *testing.B, bot *botInstance, text string, rate int) ackFigures 
 // rather than the command's result: overloaded, or the database not
 // answering within the acknowledgement deadline.
 func refusal(answer []byte) bool {
-	return bytes.Contains(answer, []byte("overloaded right now")) || bytes.Contains(answer, []byte("not answering right now"))
+	// Both sentences are short answers of their own: a long answer (help's
+	// is 2.5 KB) is never one, and is not searched.
+	return len(answer) <= maxRefusal &&
+		(bytes.Contains(answer, []byte("overloaded right now")) || bytes.Contains(answer, []byte("not answering right now")))
 }
+
+// maxRefusal is longer than either refusal as JSON.
+const maxRefusal = 512
 
 func percentiles(latencies []time.Duration) ackFigures {
 	slices.Sort(latencies)
