@@ -83,18 +83,35 @@ var openIncidentsDesc = prometheus.NewDesc("firebreak_incidents_open",
 
 func (o *openIncidents) Describe(ch chan<- *prometheus.Desc) { ch <- openIncidentsDesc }
 
-func (o *openIncidents) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
+// openCounter is a store that counts the open incidents in the database
+// (gormstore does); another store's are listed and counted here.
+type openCounter interface {
+	CountOpenIncidents(ctx context.Context) (map[incident.Severity]int, error)
+}
+
+func (o *openIncidents) count(ctx context.Context) (map[incident.Severity]int, error) {
+	if c, ok := o.store.(openCounter); ok {
+		return c.CountOpenIncidents(ctx)
+	}
 	open, err := o.store.ListIncidents(ctx, incident.IncidentFilter{OpenOnly: true, ExcludeDrills: true})
 	if err != nil {
-		o.log.WarnContext(ctx, "metrics: could not count open incidents", "err", err)
-		ch <- prometheus.NewInvalidMetric(openIncidentsDesc, err)
-		return
+		return nil, err
 	}
 	counts := map[incident.Severity]int{}
 	for _, inc := range open {
 		counts[inc.Severity]++
+	}
+	return counts, nil
+}
+
+func (o *openIncidents) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	counts, err := o.count(ctx)
+	if err != nil {
+		o.log.WarnContext(ctx, "metrics: could not count open incidents", "err", err)
+		ch <- prometheus.NewInvalidMetric(openIncidentsDesc, err)
+		return
 	}
 	for _, sev := range []incident.Severity{incident.P1, incident.P2, incident.P3, incident.P4} {
 		ch <- prometheus.MustNewConstMetric(openIncidentsDesc, prometheus.GaugeValue, float64(counts[sev]), sev.String())

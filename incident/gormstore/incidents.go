@@ -251,6 +251,30 @@ func (s *incidentStore) ListIncidents(ctx context.Context, filter incident.Incid
 	return out, nil
 }
 
+// CountOpenIncidents returns how many incidents are open (declared,
+// investigating or mitigated), by severity, drills left out: one counting
+// query, for the open-incidents gauge read at every metrics scrape.
+func (s *incidentStore) CountOpenIncidents(ctx context.Context) (map[incident.Severity]int, error) {
+	const op = "count open incidents"
+	var rows []struct {
+		Severity int16
+		N        int
+	}
+	err := s.one(ctx, func(tx *gorm.DB) error {
+		return tx.Model(&incidentRow{}).Select("severity, count(*) AS n").
+			Where("status IN ?", []string{string(incident.StatusDeclared), string(incident.StatusInvestigating), string(incident.StatusMitigated)}).
+			Where("drill = ?", false).Group("severity").Scan(&rows).Error
+	})
+	if err != nil {
+		return nil, translate(op, err, nil)
+	}
+	counts := make(map[incident.Severity]int, len(rows))
+	for _, r := range rows {
+		counts[incident.Severity(r.Severity)] = r.N
+	}
+	return counts, nil
+}
+
 // incidentRows reads the rows of the incidents filter selects, in one SELECT,
 // which is consistent on its own: no transaction, which would cost a BEGIN
 // and a COMMIT on every `list`.

@@ -279,3 +279,38 @@ func TestAddTimelineEvents(t *testing.T) {
 		})
 	}
 }
+
+// TestCountOpenIncidents: the open incidents by severity, in one query,
+// drills and incidents no longer open left out.
+func TestCountOpenIncidents(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			s := gormstore.New(openDB(t, dialect), testClock())
+			counts, err := s.CountOpenIncidents(ctx)
+			require.NoError(t, err)
+			require.Empty(t, counts)
+			for _, in := range []struct {
+				sev    incident.Severity
+				status incident.Status
+				drill  bool
+			}{
+				{incident.P1, incident.StatusDeclared, false},
+				{incident.P1, incident.StatusInvestigating, false},
+				{incident.P1, incident.StatusResolved, false},
+				{incident.P2, incident.StatusMitigated, false},
+				{incident.P2, incident.StatusInvestigating, true},
+				{incident.P3, incident.StatusClosed, false},
+			} {
+				create := incidenttest.NewIncident(func(i *incident.Incident) { i.Severity, i.Status, i.Drill = in.sev, in.status, in.drill })
+				_, err := s.CreateIncident(ctx, create)
+				require.NoError(t, err)
+			}
+			counts, err = s.CountOpenIncidents(ctx)
+			require.NoError(t, err)
+			require.Equal(t, map[incident.Severity]int{incident.P1: 2, incident.P2: 1}, counts)
+		})
+	}
+}
