@@ -21,38 +21,45 @@ func waitWaiters(t *testing.T, g *gate, fg, bg int) {
 	}, 5*time.Second, time.Millisecond)
 }
 
+// admissions records the order in which waiters pass a gate.
+type admissions struct {
+	t     *testing.T
+	g     *gate
+	mu    sync.Mutex
+	order []string
+	wg    sync.WaitGroup
+}
+
+// enter starts a waiter that records its name once admitted, then leaves.
+func (r *admissions) enter(name string, fg bool) {
+	r.wg.Go(func() {
+		require.NoError(r.t, r.g.acquire(context.Background(), fg))
+		r.mu.Lock()
+		r.order = append(r.order, name)
+		r.mu.Unlock()
+		r.g.release()
+	})
+}
+
 func TestGateAdmitsForegroundBeforeBackground(t *testing.T) {
 	t.Parallel()
 	g := newGate(1)
 	ctx := context.Background()
 	require.NoError(t, g.acquire(ctx, false)) // a job's transaction in progress
 
-	var (
-		mu    sync.Mutex
-		order []string
-		wg    sync.WaitGroup
-	)
-	enter := func(name string, fg bool) {
-		wg.Go(func() {
-			require.NoError(t, g.acquire(ctx, fg))
-			mu.Lock()
-			order = append(order, name)
-			mu.Unlock()
-			g.release()
-		})
-	}
-	enter("job 1", false)
+	r := &admissions{t: t, g: g}
+	r.enter("job 1", false)
 	waitWaiters(t, g, 0, 1)
-	enter("job 2", false)
+	r.enter("job 2", false)
 	waitWaiters(t, g, 0, 2)
-	enter("command 1", true)
+	r.enter("command 1", true)
 	waitWaiters(t, g, 1, 2)
-	enter("command 2", true)
+	r.enter("command 2", true)
 	waitWaiters(t, g, 2, 2)
 
 	g.release()
-	wg.Wait()
-	require.Equal(t, []string{"command 1", "command 2", "job 1", "job 2"}, order,
+	r.wg.Wait()
+	require.Equal(t, []string{"command 1", "command 2", "job 1", "job 2"}, r.order,
 		"people first, each class in arrival order")
 	require.Equal(t, 1, g.free, "every place returned")
 }
@@ -115,29 +122,16 @@ func TestGateLetsBackgroundThroughAFloodOfForeground(t *testing.T) {
 	ctx := context.Background()
 	require.NoError(t, g.acquire(ctx, true))
 
-	var (
-		mu    sync.Mutex
-		order []string
-		wg    sync.WaitGroup
-	)
-	enter := func(name string, fg bool) {
-		wg.Go(func() {
-			require.NoError(t, g.acquire(ctx, fg))
-			mu.Lock()
-			order = append(order, name)
-			mu.Unlock()
-			g.release()
-		})
-	}
-	enter("page job", false)
+	r := &admissions{t: t, g: g}
+	r.enter("page job", false)
 	waitWaiters(t, g, 0, 1)
 	for i := range 10 {
-		enter(fmt.Sprintf("command %d", i), true)
+		r.enter(fmt.Sprintf("command %d", i), true)
 		waitWaiters(t, g, i+1, 1)
 	}
 	g.release()
-	wg.Wait()
-	require.Equal(t, "page job", order[foregroundStreak],
-		"a background waiter goes after %d foreground ones: %v", foregroundStreak, order)
+	r.wg.Wait()
+	require.Equal(t, "page job", r.order[foregroundStreak],
+		"a background waiter goes after %d foreground ones: %v", foregroundStreak, r.order)
 	require.Equal(t, 1, g.free)
 }
