@@ -231,6 +231,16 @@ func TestListSeesEveryCommittedWrite(t *testing.T) {
 	})
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { return count() == 2 }, time.Second, 10*time.Millisecond, "another process's change of status")
+
+	// Callers answered by one kept read get values of their own.
+	first, err := here.ListIncidents(ctx, openOnly)
+	require.NoError(t, err)
+	title := first[0].Title
+	first[0].Title, first[0].Roles = "changed by one caller", map[string]string{"scribe": "U0X"}
+	again, err := here.ListIncidents(ctx, openOnly)
+	require.NoError(t, err)
+	require.Equal(t, title, again[0].Title)
+	require.Empty(t, again[0].Roles)
 }
 
 // TestAddTimelineEvents: a batch of events is stored in one write, in
