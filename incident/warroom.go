@@ -101,14 +101,10 @@ func (w *warRoom) setup(ctx context.Context, p setupPayload) error {
 	// channel is being created, off the critical path.
 	people := w.resolveInvitees(ctx, inc, done[stepInvites])
 	if inc.ChannelID == "" {
-		if inc, err = w.createChannel(ctx, inc); err != nil {
+		if inc, err = w.createChannel(ctx, inc, done[stepChannel]); err != nil {
 			return err
 		}
-	}
-	if err := w.markStep(ctx, inc, stepChannel, fmt.Sprintf("Channel #%s created", inc.ChannelName)); err != nil {
-		return err
-	}
-	if inc, err = w.startInvestigating(ctx, inc); err != nil {
+	} else if inc, err = w.channelOpened(ctx, inc, "", "", done[stepChannel]); err != nil {
 		return fmt.Errorf("setup: %w", err)
 	}
 	if err := w.runSteps(ctx, inc, done, people); err != nil {
@@ -139,20 +135,45 @@ func (w *warRoom) resolveInvitees(ctx context.Context, inc *Incident, done bool)
 	return out
 }
 
-// startInvestigating moves a declared incident to investigating once its
-// war room exists, so everything rendered from here on says so.
-func (w *warRoom) startInvestigating(ctx context.Context, inc *Incident) (*Incident, error) {
-	if inc.Status != StatusDeclared {
+// channelOpened stores the channel (when id is set), records the channel
+// step (unless recorded says an earlier attempt did) and moves a declared
+// incident to investigating, so that everything rendered from here on says
+// so: one write, which does nothing when nothing is left to do.
+func (w *warRoom) channelOpened(ctx context.Context, inc *Incident, id, name string, recorded bool) (*Incident, error) {
+	if id == "" && recorded && inc.Status != StatusDeclared {
 		return inc, nil
 	}
-	return w.incidents.UpdateIncident(ctx, inc.ID, func(i *Incident) ([]TimelineEvent, error) {
-		if i.Status != StatusDeclared {
-			return nil, nil
+	update := func(recorded bool) (*Incident, error) {
+		return w.incidents.UpdateIncident(ctx, inc.ID, func(i *Incident) ([]TimelineEvent, error) {
+			if id != "" {
+				i.ChannelID, i.ChannelName = id, name
+			}
+			now := w.clock.Now()
+			var events []TimelineEvent
+			if !recorded {
+				events = append(events, TimelineEvent{Kind: EventSetup, Actor: "bot", At: now,
+					Text: fmt.Sprintf("Channel #%s created", i.ChannelName), SourceID: stepSource(stepChannel)})
+			}
+			if i.Status == StatusDeclared {
+				i.Status = StatusInvestigating
+				events = append(events, TimelineEvent{Kind: EventStatusChanged, Actor: "bot", At: now, Text: "Investigating",
+					Payload: StatusChangedData{From: StatusDeclared, To: StatusInvestigating}})
+			}
+			return events, nil
+		})
+	}
+	updated, err := update(recorded)
+	if ErrorCode(err) == ECONFLICT && !recorded {
+		// The step was recorded after this attempt read its progress.
+		updated, err = update(true)
+	}
+	if err != nil {
+		if id != "" {
+			return inc, fmt.Errorf("store channel of %s: %w", inc.Key(), err)
 		}
-		i.Status = StatusInvestigating
-		return []TimelineEvent{{Kind: EventStatusChanged, Actor: "bot", At: w.clock.Now(), Text: "Investigating",
-			Payload: StatusChangedData{From: StatusDeclared, To: StatusInvestigating}}}, nil
-	})
+		return inc, err
+	}
+	return updated, nil
 }
 
 // setupStep is one step that needs only the channel.
@@ -264,8 +285,9 @@ func (w *warRoom) broadcastChannel(inc *Incident) string {
 }
 
 // createChannel creates the incident's channel, trying "-2", "-3" ... for a
-// taken name, and adopts a channel that an interrupted attempt created.
-func (w *warRoom) createChannel(ctx context.Context, inc *Incident) (*Incident, error) {
+// taken name, and adopts a channel that an interrupted attempt created. It
+// stores the channel as channelOpened does.
+func (w *warRoom) createChannel(ctx context.Context, inc *Incident, recorded bool) (*Incident, error) {
 	for attempt := 1; attempt <= maxChannelAttempts; attempt++ {
 		prefix := w.policy.ChannelPrefix
 		if inc.Drill {
@@ -293,25 +315,14 @@ func (w *warRoom) createChannel(ctx context.Context, inc *Incident) (*Incident, 
 			if id == "" {
 				continue
 			}
-			return w.storeChannel(ctx, inc, id, name)
+			return w.channelOpened(ctx, inc, id, name, recorded)
 		}
 		if err != nil {
 			return inc, fmt.Errorf("create channel %s: %w", name, err)
 		}
-		return w.storeChannel(ctx, inc, id, name)
+		return w.channelOpened(ctx, inc, id, name, recorded)
 	}
 	return inc, fmt.Errorf("no free channel name for %s after %d attempts: %w", inc.Key(), maxChannelAttempts, ErrJobCancel)
-}
-
-func (w *warRoom) storeChannel(ctx context.Context, inc *Incident, id, name string) (*Incident, error) {
-	updated, err := w.incidents.UpdateIncident(ctx, inc.ID, func(i *Incident) ([]TimelineEvent, error) {
-		i.ChannelID, i.ChannelName = id, name
-		return nil, nil
-	})
-	if err != nil {
-		return inc, fmt.Errorf("store channel of %s: %w", inc.Key(), err)
-	}
-	return updated, nil
 }
 
 // doneSteps reads which setup steps earlier attempts completed.
