@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -234,7 +236,7 @@ func (s *incidentStore) ListIncidents(ctx context.Context, filter incident.Incid
 	if s.sqlTx != nil {
 		got, err = read(ctx) // a transaction reads its own writes
 	} else {
-		got, err = s.shared.do(ctx, fmt.Sprintf("incidents %+v", filter), read)
+		got, err = s.shared.do(ctx, filterKey(filter), read)
 	}
 	if err != nil {
 		return nil, translate(op, err, nil)
@@ -249,6 +251,37 @@ func (s *incidentStore) ListIncidents(ctx context.Context, filter incident.Incid
 		out = append(out, inc)
 	}
 	return out, nil
+}
+
+// filterKey names the incidents filter selects, for sharedReads: two
+// filters have the same key exactly when they select the same rows. It is
+// built on every `list`, so it costs a few appends rather than fmt's
+// reflection and two formatted times.
+func filterKey(f incident.IncidentFilter) string {
+	b := make([]byte, 0, 64)
+	b = append(b, "incidents"...)
+	b = strconv.AppendBool(append(b, " open="...), f.OpenOnly)
+	b = append(b, " statuses="...)
+	for _, st := range f.Statuses {
+		b = strconv.AppendQuote(b, string(st))
+	}
+	b = strconv.AppendInt(append(b, " severity="...), int64(f.Severity), 10)
+	b = strconv.AppendQuote(append(b, " service="...), f.Service)
+	b = appendTime(append(b, " from="...), f.DeclaredFrom)
+	b = appendTime(append(b, " before="...), f.DeclaredBefore)
+	b = strconv.AppendBool(append(b, " nodrills="...), f.ExcludeDrills)
+	b = strconv.AppendInt(append(b, " limit="...), int64(max(f.Limit, 0)), 10)
+	return string(b)
+}
+
+// appendTime appends t as seconds and nanoseconds since 1970, or "-" for
+// the zero time (no bound).
+func appendTime(b []byte, t time.Time) []byte {
+	if t.IsZero() {
+		return append(b, '-')
+	}
+	b = strconv.AppendInt(b, t.Unix(), 10)
+	return strconv.AppendInt(append(b, '.'), int64(t.Nanosecond()), 10)
 }
 
 // CountOpenIncidents returns how many incidents are open (declared,
