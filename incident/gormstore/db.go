@@ -168,7 +168,7 @@ func openPostgres(ctx context.Context, databaseURL string) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
-	db := &DB{gorm: gdb, sql: sqlDB, pool: pool, dialect: migrations.Postgres, shared: &sharedReads{}}
+	db := &DB{gorm: gdb, sql: sqlDB, pool: pool, dialect: migrations.Postgres, shared: &sharedReads{keepFor: versionEvery}}
 	if err := db.ping(ctx); err != nil {
 		_ = db.Close()
 		return nil, err

@@ -20,18 +20,22 @@ import (
 // be missed by the reads that joined, as it would have been had they asked
 // a moment earlier.
 //
-// On SQLite, whose one connection makes every write of this process, a
-// finished read is also kept, and answers again until a write commits: one
-// of this process (counted), or one of another process on the same file,
-// which SQLite's data_version tells; that is asked at most every
-// versionEvery, so another process's commit shows within that time.
+// A finished read is also kept, and answers again until a write commits
+// here (counted), or until another process's may have: on SQLite, whose one
+// connection makes every write of this process, SQLite's data_version tells
+// of another process's commit, and is asked at most every versionEvery; on
+// PostgreSQL, where nothing tells of another replica's commit, a read is
+// kept for at most versionEvery. Either way another process's commit shows
+// within that time, and this process's at once.
 type sharedReads struct {
 	writes  atomic.Uint64 // write transactions committed
 	flights singleflight.Group
 
 	// version, on SQLite, reports a number that changes when another
-	// connection commits to the database; nil on PostgreSQL.
+	// connection commits to the database.
 	version func(ctx context.Context) (int64, error)
+	// keepFor, on PostgreSQL, is how long a finished read is kept.
+	keepFor time.Duration
 	mu      sync.Mutex
 	kept    map[string]keptRead
 	seen    int64     // the version last read
@@ -79,7 +83,7 @@ func (r *sharedReads) do(ctx context.Context, key string, read func(ctx context.
 	}
 	writes := r.writes.Load()
 	version, keep := int64(0), false
-	if r.version != nil {
+	if r.version != nil || r.keepFor > 0 {
 		v, err := r.currentVersion(ctx)
 		if err != nil {
 			return nil, err
@@ -124,8 +128,12 @@ func (r *sharedReads) do(ctx context.Context, key string, read func(ctx context.
 const readGrace = 100 * time.Millisecond
 
 // currentVersion returns the database's data_version, read again once
-// versionEvery has passed.
+// versionEvery has passed; or, without one, the number of keepFor periods
+// since 1970, which changes every keepFor.
 func (r *sharedReads) currentVersion(ctx context.Context) (int64, error) {
+	if r.version == nil {
+		return time.Now().UnixNano() / int64(r.keepFor), nil
+	}
 	r.mu.Lock()
 	v, at := r.seen, r.seenAt
 	r.mu.Unlock()

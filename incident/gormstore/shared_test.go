@@ -126,3 +126,34 @@ func TestSharedReadsCallerHearsItsOwnDeadline(t *testing.T) {
 		require.NotErrorIs(t, err, hung)
 	}
 }
+
+// TestSharedReadsKeptForAWhile: on PostgreSQL a finished read answers again
+// until a write commits here or keepFor passes, whichever comes first.
+func TestSharedReadsKeptForAWhile(t *testing.T) {
+	t.Parallel()
+	r := sharedReads{keepFor: 200 * time.Millisecond}
+	var runs atomic.Int32
+	read := func(context.Context) (any, error) { return runs.Add(1), nil }
+	list := func() any {
+		v, err := r.do(context.Background(), "list", read)
+		require.NoError(t, err)
+		return v
+	}
+	first := list()
+	for range 10 {
+		if v := list(); v != first {
+			// The period changed between two calls: a new read is kept.
+			first = v
+		}
+	}
+	require.LessOrEqual(t, runs.Load(), int32(2), "a kept read answers")
+
+	before := runs.Load()
+	r.wrote()
+	require.NotEqual(t, first, list(), "a write here is seen at once")
+	require.Equal(t, before+1, runs.Load())
+
+	kept := list()
+	require.Eventually(t, func() bool { return list() != kept }, time.Second, 10*time.Millisecond,
+		"after keepFor the database is read again (another replica's writes show)")
+}

@@ -183,16 +183,32 @@ func TestNumbersAfterARefusedIncident(t *testing.T) {
 	require.Equal(t, held.Number+1, kept.Number, "the refused incident's number is given back")
 }
 
-// TestListSeesEveryCommittedWrite: lists are shared and, on SQLite, kept
-// between writes; a list still shows every incident committed through this
-// handle before it was asked for, and, within a tenth of a second, those of
-// another process (a second handle on the same file).
+// TestListSeesEveryCommittedWrite: lists are shared and kept between
+// writes; a list still shows every incident committed through this handle
+// before it was asked for, and, within a tenth of a second, those of another
+// process (a second handle on the same SQLite file, or on the same
+// PostgreSQL database as another replica).
 func TestListSeesEveryCommittedWrite(t *testing.T) {
 	t.Parallel()
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			listSeesEveryCommittedWrite(t, dialect)
+		})
+	}
+}
+
+// listSeesEveryCommittedWrite lists through one handle ("here") while it
+// and another ("elsewhere": another process on the same SQLite file, or
+// another replica on the same PostgreSQL database) write.
+func listSeesEveryCommittedWrite(t *testing.T, dialect string) {
 	ctx := context.Background()
-	path := "sqlite:" + filepath.Join(t.TempDir(), "firebreak.db")
+	url := "sqlite:" + filepath.Join(t.TempDir(), "firebreak.db")
+	if dialect == "postgres" {
+		url = pgtest.MigratedDSN(t)
+	}
 	open := func() *gormstore.Store {
-		db, err := gormstore.Open(ctx, path)
+		db, err := gormstore.Open(ctx, url)
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = db.Close() })
 		require.NoError(t, db.Migrate(ctx))
