@@ -28,6 +28,13 @@ type bundle struct {
 
 func setup(t *testing.T, mutate ...func(*incident.Policy)) bundle {
 	t.Helper()
+	return setupOn(t, func(s *incidenttest.MemStore) incident.Store { return s }, mutate...)
+}
+
+// setupOn is setup with the service on the store wrap returns for the
+// bundle's MemStore.
+func setupOn(t *testing.T, wrap func(*incidenttest.MemStore) incident.Store, mutate ...func(*incident.Policy)) bundle {
+	t.Helper()
 	clock := incidenttest.NewClock(time.Date(2026, 8, 7, 14, 23, 0, 0, time.UTC))
 	store := incidenttest.NewMemStore(clock)
 	policy := incident.DefaultPolicy()
@@ -43,7 +50,7 @@ func setup(t *testing.T, mutate ...func(*incident.Policy)) bundle {
 	c.Users["bob@example.com"] = []string{"U0BOB"}
 	q := incidenttest.NewQueue()
 	store.SetScheduler(q)
-	svc := incident.NewService(incident.ServiceConfig{Store: store, Scheduler: q, Chat: c.Roles(), Policy: policy, Clock: clock})
+	svc := incident.NewService(incident.ServiceConfig{Store: wrap(store), Scheduler: q, Chat: c.Roles(), Policy: policy, Clock: clock})
 	svc.RegisterJobs(q)
 	capt := capture.New(capture.Config{Store: store, Chat: c, Notifier: svc, Policy: policy, Clock: clock})
 	alrt := alerts.New(alerts.Config{Store: store, Core: svc, Chat: c, Scheduler: q, Policy: policy, Clock: clock})

@@ -5,11 +5,9 @@ import (
 	"fmt"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/firebreakhq/firebreak/bot"
 	"github.com/firebreakhq/firebreak/incident"
 	"github.com/firebreakhq/firebreak/incident/incidenttest"
 )
@@ -36,34 +34,25 @@ func (c *countingStore) AddTimelineEvent(ctx context.Context, ev *incident.Timel
 // topic, bookmarks, invites, panel and announcement.
 func TestWarRoomWrites(t *testing.T) {
 	t.Parallel()
-	clock := incidenttest.NewClock(time.Date(2026, 8, 7, 14, 23, 0, 0, time.UTC))
-	store := &countingStore{MemStore: incidenttest.NewMemStore(clock)}
-	policy := incident.DefaultPolicy()
-	policy.BroadcastChannel = "#incidents"
-	policy.Services = map[string]incident.ServicePolicy{"checkout": {Key: "checkout", Name: "Checkout",
-		Responders: []string{"U0ALICE"}, Runbook: "https://runbooks/checkout"}}
-	chat := incidenttest.NewChat()
-	chat.Word = bot.NoticeText
-	q := incidenttest.NewQueue()
-	store.SetScheduler(q)
-	svc := incident.NewService(incident.ServiceConfig{Store: store, Scheduler: q, Chat: chat.Roles(), Policy: policy, Clock: clock})
-	svc.RegisterJobs(q)
-
+	var store *countingStore
+	b := setupOn(t, func(s *incidenttest.MemStore) incident.Store {
+		store = &countingStore{MemStore: s}
+		return store
+	})
 	ctx := context.Background()
-	inc, _, err := svc.Declare(ctx, incident.DeclareInput{Title: "checkout is down", Severity: incident.P1, ServiceKey: "checkout", DeclaredBy: "U0DECL"})
-	require.NoError(t, err)
+	inc := declare(t, b, "checkout is down", incident.P1, "")
 	store.updates.Store(0)
 	store.events.Store(0)
-	require.Empty(t, q.RunAll(t))
+	require.Empty(t, b.queue.RunAll(t))
 
-	inc, err = store.GetIncident(ctx, inc.ID)
+	inc, err := b.store.GetIncident(ctx, inc.ID)
 	require.NoError(t, err)
 	require.Equal(t, incident.StatusInvestigating, inc.Status)
 	require.NotEmpty(t, inc.PanelTS)
 	require.NotEmpty(t, inc.BroadcastTS)
 	require.EqualValues(t, 3, store.updates.Load(), "incident writes: channel with its step and status, panel, announcement")
 	require.EqualValues(t, 5, store.events.Load(), "step records: topic, bookmarks, invites, panel, announcement")
-	requireChannelOpenedOnce(t, store.MemStore, inc.ID)
+	requireChannelOpenedOnce(t, b.store, inc.ID)
 }
 
 // TestSetupAdoptsAStoredChannel: an attempt that stored the channel and died
