@@ -29,6 +29,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivertype"
+	"golang.org/x/time/rate"
 
 	"github.com/firebreakhq/firebreak/incident"
 )
@@ -123,6 +124,15 @@ type Options struct {
 	// DeadAfter is how long an instance may stay silent before its running
 	// jobs are handed to a live one. Defaults to DefaultDeadAfter.
 	DeadAfter time.Duration
+	// StartSpacing is the least time between the starts of two jobs of
+	// Queue (urgent jobs are never held back). River hands a queue's jobs
+	// over in batches, one fetch every fetch cooldown (100 ms), and a batch
+	// started at once takes every core for a moment: the acknowledgements
+	// arriving then wait. Spread over the cooldown instead, the batch
+	// takes no longer to start than River takes to fetch the next. Zero
+	// selects the fetch cooldown divided by Workers; negative starts jobs
+	// as soon as they are fetched.
+	StartSpacing time.Duration
 }
 
 // instances numbers the engines of this process, so that two of them never
@@ -204,6 +214,9 @@ type Engine struct {
 	log      *slog.Logger
 	metrics  *metrics
 	opts     Options
+	// starts spaces the starts of Queue's jobs (Options.StartSpacing);
+	// nil starts them as soon as River hands them over.
+	starts *rate.Limiter
 
 	mu       sync.RWMutex
 	handlers map[string]incident.JobHandler
@@ -302,6 +315,12 @@ func newEngine(driver riverdriver.Driver[*sql.Tx], opts Options, depth func(cont
 	// River rejects a poll interval shorter than the fetch cooldown, whose
 	// default (100ms) is longer than the intervals tests use.
 	cooldown := min(opts.FetchPollInterval, river.FetchCooldownDefault)
+	if spacing := opts.StartSpacing; spacing >= 0 {
+		if spacing == 0 {
+			spacing = cooldown / time.Duration(opts.Workers)
+		}
+		e.starts = rate.NewLimiter(rate.Every(spacing), 1)
+	}
 	client, err := river.NewClient(driver, &river.Config{
 		ID:                opts.InstanceID,
 		FetchCooldown:     cooldown,

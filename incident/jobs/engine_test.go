@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/time/rate"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/firebreakhq/firebreak/incident"
@@ -770,4 +772,84 @@ func TestUrgentTimersRunOnTime(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestJobStartsAreSpaced schedules ordinary and urgent jobs at once: the
+// ordinary ones start StartSpacing apart, however many workers are free,
+// while the urgent ones are never held back behind them.
+func TestJobStartsAreSpaced(t *testing.T) {
+	t.Parallel()
+	for _, hc := range harnesses {
+		t.Run(hc.name, func(t *testing.T) {
+			t.Parallel()
+			h := hc.open(t)
+			ctx := context.Background()
+			opts := testOptions()
+			opts.Workers = 4
+			opts.StartSpacing = 500 * time.Millisecond
+			e := h.newEngine(t, opts)
+			var (
+				mu      sync.Mutex
+				started = map[string][]time.Time{}
+			)
+			record := func(kind string) incident.JobHandler {
+				return func(context.Context, []byte) error {
+					mu.Lock()
+					started[kind] = append(started[kind], time.Now())
+					mu.Unlock()
+					return nil
+				}
+			}
+			e.Handle("setup", record("setup"))
+			e.Handle("page", record("page"))
+			for i := range 4 {
+				_, err := e.Schedule(ctx, incident.Job{Kind: "setup", Payload: fmt.Appendf(nil, "setup-%d", i)})
+				require.NoError(t, err)
+				_, err = e.Schedule(ctx, incident.Job{Kind: "page", Urgent: true, Payload: fmt.Appendf(nil, "page-%d", i)})
+				require.NoError(t, err)
+			}
+			start(t, e)
+			require.Eventually(t, func() bool {
+				mu.Lock()
+				defer mu.Unlock()
+				return len(started["setup"]) == 4 && len(started["page"]) == 4
+			}, waitFor, tick)
+
+			mu.Lock()
+			defer mu.Unlock()
+			setups := started["setup"]
+			slices.SortFunc(setups, time.Time.Compare)
+			for i := 1; i < len(setups); i++ {
+				// rate.Limiter rounds to the nanosecond; a few
+				// milliseconds cover the clock reads around it.
+				require.GreaterOrEqual(t, setups[i].Sub(setups[i-1]), opts.StartSpacing-5*time.Millisecond,
+					"ordinary jobs %d and %d started too close together", i-1, i)
+			}
+			for _, at := range started["page"] {
+				require.True(t, at.Before(setups[len(setups)-1]), "an urgent job waited for the ordinary jobs' turns")
+			}
+		})
+	}
+}
+
+// TestStartSpacingDefaultsToTheFetchCooldown: a batch of fetched jobs is
+// spread over River's fetch cooldown (100 ms), one worker's share each.
+func TestStartSpacingDefaultsToTheFetchCooldown(t *testing.T) {
+	h := sqliteHarness(t)
+	opts := testOptions()
+	opts.FetchPollInterval = time.Second
+	opts.Workers = 10
+	e := h.newEngine(t, opts)
+	require.NotNil(t, e.starts)
+	require.Equal(t, rate.Every(10*time.Millisecond), e.starts.Limit())
+
+	opts = testOptions()
+	opts.FetchPollInterval = 40 * time.Millisecond
+	opts.Workers = 4
+	e = h.newEngine(t, opts)
+	require.Equal(t, rate.Every(10*time.Millisecond), e.starts.Limit(), "a shorter poll is the cooldown")
+
+	opts = testOptions()
+	opts.StartSpacing = -1
+	require.Nil(t, h.newEngine(t, opts).starts, "negative spacing starts jobs at once")
 }

@@ -67,6 +67,12 @@ func (d *dispatcher) Work(ctx context.Context, job *river.Job[taskArgs]) error {
 		return river.JobCancel(fmt.Errorf("jobs: no handler for kind %q", kind))
 	}
 
+	if job.Queue == e.opts.Queue && e.starts != nil {
+		// Waits at most Workers turns, a fetch cooldown. A context that
+		// ends first (the engine stops) runs the handler at once, to end
+		// as any interrupted job does.
+		_ = e.starts.Wait(ctx)
+	}
 	log.DebugContext(ctx, "job started", "payload_bytes", len(job.Args.Payload))
 	start := time.Now()
 	err := runHandler(incident.WithJobRun(ctx, job.ID, job.Attempt, job.MaxAttempts), h, job.Args.Payload)
