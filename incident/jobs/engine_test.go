@@ -147,6 +147,18 @@ var harnesses = []struct {
 	{"postgres", postgresHarness},
 }
 
+// eachHarness runs fn on a fresh database of each kind, in parallel
+// subtests named after the database.
+func eachHarness(t *testing.T, fn func(t *testing.T, h *harness)) {
+	t.Helper()
+	for _, hc := range harnesses {
+		t.Run(hc.name, func(t *testing.T) {
+			t.Parallel()
+			fn(t, hc.open(t))
+		})
+	}
+}
+
 // testOptions keeps polling fast. JOBS_TEST_LOG=1 shows the logs.
 func testOptions() Options {
 	w := io.Discard
@@ -223,36 +235,32 @@ func (e retryAfterError) RetryAfter() time.Duration { return e.d }
 
 func TestEngineRestartRunsScheduledJobOnce(t *testing.T) {
 	t.Parallel()
-	for _, hc := range harnesses {
-		t.Run(hc.name, func(t *testing.T) {
-			t.Parallel()
-			h := hc.open(t)
-			ctx := context.Background()
+	eachHarness(t, func(t *testing.T, h *harness) {
+		ctx := context.Background()
 
-			var recA, recB recorder
-			a := h.newEngine(t, testOptions())
-			a.Handle("timer", recA.handle)
-			require.False(t, a.Running())
-			start(t, a)
-			require.True(t, a.Running())
-			ok, err := a.Schedule(ctx, incident.Job{Kind: "timer", Payload: []byte("t1"), RunAt: time.Now().Add(time.Second)})
-			require.NoError(t, err)
-			require.True(t, ok)
-			stop(t, a)
-			require.False(t, a.Running())
-			require.Zero(t, recA.total(), "engine A ran the job before its time")
+		var recA, recB recorder
+		a := h.newEngine(t, testOptions())
+		a.Handle("timer", recA.handle)
+		require.False(t, a.Running())
+		start(t, a)
+		require.True(t, a.Running())
+		ok, err := a.Schedule(ctx, incident.Job{Kind: "timer", Payload: []byte("t1"), RunAt: time.Now().Add(time.Second)})
+		require.NoError(t, err)
+		require.True(t, ok)
+		stop(t, a)
+		require.False(t, a.Running())
+		require.Zero(t, recA.total(), "engine A ran the job before its time")
 
-			b := h.newEngine(t, testOptions())
-			b.Handle("timer", recB.handle)
-			start(t, b)
-			require.Eventually(t, func() bool { return h.states(t)["completed"] == 1 }, waitFor, tick)
-			stop(t, b)
+		b := h.newEngine(t, testOptions())
+		b.Handle("timer", recB.handle)
+		start(t, b)
+		require.Eventually(t, func() bool { return h.states(t)["completed"] == 1 }, waitFor, tick)
+		stop(t, b)
 
-			require.Equal(t, 1, recB.count("t1"))
-			require.Zero(t, recA.total())
-			require.Equal(t, map[string]int{"completed": 1}, h.states(t))
-		})
-	}
+		require.Equal(t, 1, recB.count("t1"))
+		require.Zero(t, recA.total())
+		require.Equal(t, map[string]int{"completed": 1}, h.states(t))
+	})
 }
 
 func TestEngineTwoClientsOnOnePostgresRunEachJobOnce(t *testing.T) {
@@ -288,47 +296,43 @@ func TestEngineTwoClientsOnOnePostgresRunEachJobOnce(t *testing.T) {
 
 func TestEngineScheduleDeduplicatesByKindAndKey(t *testing.T) {
 	t.Parallel()
-	for _, hc := range harnesses {
-		t.Run(hc.name, func(t *testing.T) {
-			t.Parallel()
-			h := hc.open(t)
-			ctx := context.Background()
-			var rec recorder
-			e := h.newEngine(t, testOptions())
-			e.Handle("remind", rec.handle)
-			e.Handle("escalate", rec.handle)
+	eachHarness(t, func(t *testing.T, h *harness) {
+		ctx := context.Background()
+		var rec recorder
+		e := h.newEngine(t, testOptions())
+		e.Handle("remind", rec.handle)
+		e.Handle("escalate", rec.handle)
 
-			steps := []struct {
-				job  incident.Job
-				want bool
-			}{
-				{incident.Job{Kind: "remind", Key: "inc-1", Payload: []byte("first")}, true},
-				{incident.Job{Kind: "remind", Key: "inc-1", Payload: []byte("duplicate")}, false},
-				{incident.Job{Kind: "remind", Key: "inc-2", Payload: []byte("other key")}, true},
-				{incident.Job{Kind: "escalate", Key: "inc-1", Payload: []byte("other kind")}, true},
-				{incident.Job{Kind: "remind", Payload: []byte("no key")}, true},
-				{incident.Job{Kind: "remind", Payload: []byte("no key")}, true},
-			}
-			for i, s := range steps {
-				got, err := e.Schedule(ctx, s.job)
-				require.NoError(t, err)
-				require.Equal(t, s.want, got, "step %d", i)
-			}
-
-			start(t, e)
-			require.Eventually(t, func() bool { return h.states(t)["completed"] == 5 }, waitFor, tick)
-			require.Equal(t, 1, rec.count("first"))
-			require.Zero(t, rec.count("duplicate"))
-			require.Equal(t, 2, rec.count("no key"))
-
-			// A completed job still holds its key, so a late redelivery
-			// is absorbed rather than processed twice.
-			got, err := e.Schedule(ctx, incident.Job{Kind: "remind", Key: "inc-1", Payload: []byte("again")})
+		steps := []struct {
+			job  incident.Job
+			want bool
+		}{
+			{incident.Job{Kind: "remind", Key: "inc-1", Payload: []byte("first")}, true},
+			{incident.Job{Kind: "remind", Key: "inc-1", Payload: []byte("duplicate")}, false},
+			{incident.Job{Kind: "remind", Key: "inc-2", Payload: []byte("other key")}, true},
+			{incident.Job{Kind: "escalate", Key: "inc-1", Payload: []byte("other kind")}, true},
+			{incident.Job{Kind: "remind", Payload: []byte("no key")}, true},
+			{incident.Job{Kind: "remind", Payload: []byte("no key")}, true},
+		}
+		for i, s := range steps {
+			got, err := e.Schedule(ctx, s.job)
 			require.NoError(t, err)
-			require.False(t, got)
-			require.Never(t, func() bool { return rec.count("again") > 0 }, 300*time.Millisecond, tick)
-		})
-	}
+			require.Equal(t, s.want, got, "step %d", i)
+		}
+
+		start(t, e)
+		require.Eventually(t, func() bool { return h.states(t)["completed"] == 5 }, waitFor, tick)
+		require.Equal(t, 1, rec.count("first"))
+		require.Zero(t, rec.count("duplicate"))
+		require.Equal(t, 2, rec.count("no key"))
+
+		// A completed job still holds its key, so a late redelivery
+		// is absorbed rather than processed twice.
+		got, err := e.Schedule(ctx, incident.Job{Kind: "remind", Key: "inc-1", Payload: []byte("again")})
+		require.NoError(t, err)
+		require.False(t, got)
+		require.Never(t, func() bool { return rec.count("again") > 0 }, 300*time.Millisecond, tick)
+	})
 }
 
 func TestEngineHandlerResults(t *testing.T) {
@@ -485,51 +489,47 @@ func TestEngineUnknownKindIsCancelled(t *testing.T) {
 
 func TestEngineQueueDepth(t *testing.T) {
 	t.Parallel()
-	for _, hc := range harnesses {
-		t.Run(hc.name, func(t *testing.T) {
-			t.Parallel()
-			h := hc.open(t)
-			ctx := context.Background()
-			opts := testOptions()
-			reg := prometheus.NewRegistry()
-			opts.Registerer = reg
-			e := h.newEngine(t, opts)
-			e.Handle("x", func(context.Context, []byte) error { return nil })
+	eachHarness(t, func(t *testing.T, h *harness) {
+		ctx := context.Background()
+		opts := testOptions()
+		reg := prometheus.NewRegistry()
+		opts.Registerer = reg
+		e := h.newEngine(t, opts)
+		e.Handle("x", func(context.Context, []byte) error { return nil })
 
-			otherOpts := testOptions()
-			otherOpts.Queue = "other"
-			other := h.newEngine(t, otherOpts)
-			other.Handle("x", func(context.Context, []byte) error { return nil })
+		otherOpts := testOptions()
+		otherOpts.Queue = "other"
+		other := h.newEngine(t, otherOpts)
+		other.Handle("x", func(context.Context, []byte) error { return nil })
 
-			for _, job := range []incident.Job{
-				{Kind: "x", Payload: []byte("now-1")},
-				{Kind: "x", Payload: []byte("now-2")},
-				{Kind: "x", Payload: []byte("later"), RunAt: time.Now().Add(time.Hour)},
-			} {
-				_, err := e.Schedule(ctx, job)
-				require.NoError(t, err)
-			}
-			_, err := other.Schedule(ctx, incident.Job{Kind: "x"})
+		for _, job := range []incident.Job{
+			{Kind: "x", Payload: []byte("now-1")},
+			{Kind: "x", Payload: []byte("now-2")},
+			{Kind: "x", Payload: []byte("later"), RunAt: time.Now().Add(time.Hour)},
+		} {
+			_, err := e.Schedule(ctx, job)
 			require.NoError(t, err)
+		}
+		_, err := other.Schedule(ctx, incident.Job{Kind: "x"})
+		require.NoError(t, err)
 
-			depth, err := e.QueueDepth(ctx)
-			require.NoError(t, err)
-			require.Equal(t, 3, depth)
-			depth, err = other.QueueDepth(ctx)
-			require.NoError(t, err)
-			require.Equal(t, 1, depth)
-			n, err := testutil.GatherAndCount(reg, "firebreak_job_queue_depth")
-			require.NoError(t, err)
-			require.Equal(t, 1, n)
-			require.Equal(t, 3.0, gaugeValue(t, reg, "firebreak_job_queue_depth"))
+		depth, err := e.QueueDepth(ctx)
+		require.NoError(t, err)
+		require.Equal(t, 3, depth)
+		depth, err = other.QueueDepth(ctx)
+		require.NoError(t, err)
+		require.Equal(t, 1, depth)
+		n, err := testutil.GatherAndCount(reg, "firebreak_job_queue_depth")
+		require.NoError(t, err)
+		require.Equal(t, 1, n)
+		require.Equal(t, 3.0, gaugeValue(t, reg, "firebreak_job_queue_depth"))
 
-			start(t, e)
-			require.Eventually(t, func() bool {
-				d, err := e.QueueDepth(ctx)
-				return err == nil && d == 1 // only the job an hour out is left
-			}, waitFor, tick)
-		})
-	}
+		start(t, e)
+		require.Eventually(t, func() bool {
+			d, err := e.QueueDepth(ctx)
+			return err == nil && d == 1 // only the job an hour out is left
+		}, waitFor, tick)
+	})
 }
 
 func gaugeValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
@@ -675,52 +675,48 @@ func TestNewRejectsDuplicateMetrics(t *testing.T) {
 // urgent job still runs at once on its own queue.
 func TestUrgentJobsHaveReservedWorkers(t *testing.T) {
 	t.Parallel()
-	for _, hc := range harnesses {
-		t.Run(hc.name, func(t *testing.T) {
-			t.Parallel()
-			h := hc.open(t)
-			ctx := context.Background()
-			opts := testOptions()
-			opts.Workers = 2
-			opts.UrgentWorkers = 1
-			e := h.newEngine(t, opts)
-			release := make(chan struct{})
-			busy := make(chan struct{}, 10)
-			e.Handle("slow", func(ctx context.Context, _ []byte) error {
-				busy <- struct{}{}
-				select {
-				case <-release:
-				case <-ctx.Done():
-				}
-				return nil
-			})
-			paged := make(chan struct{}, 1)
-			e.Handle("page", func(context.Context, []byte) error {
-				paged <- struct{}{}
-				return nil
-			})
-			start(t, e)
-			defer close(release)
-			for i := range 5 {
-				_, err := e.Schedule(ctx, incident.Job{Kind: "slow", Payload: fmt.Appendf(nil, "slow-%d", i)})
-				require.NoError(t, err)
-			}
-			for range opts.Workers {
-				select {
-				case <-busy:
-				case <-time.After(waitFor):
-					t.Fatal("ordinary workers never got busy")
-				}
-			}
-			_, err := e.Schedule(ctx, incident.Job{Kind: "page", Urgent: true})
-			require.NoError(t, err)
+	eachHarness(t, func(t *testing.T, h *harness) {
+		ctx := context.Background()
+		opts := testOptions()
+		opts.Workers = 2
+		opts.UrgentWorkers = 1
+		e := h.newEngine(t, opts)
+		release := make(chan struct{})
+		busy := make(chan struct{}, 10)
+		e.Handle("slow", func(ctx context.Context, _ []byte) error {
+			busy <- struct{}{}
 			select {
-			case <-paged:
-			case <-time.After(waitFor):
-				t.Fatal("the urgent job waited behind ordinary work")
+			case <-release:
+			case <-ctx.Done():
 			}
+			return nil
 		})
-	}
+		paged := make(chan struct{}, 1)
+		e.Handle("page", func(context.Context, []byte) error {
+			paged <- struct{}{}
+			return nil
+		})
+		start(t, e)
+		defer close(release)
+		for i := range 5 {
+			_, err := e.Schedule(ctx, incident.Job{Kind: "slow", Payload: fmt.Appendf(nil, "slow-%d", i)})
+			require.NoError(t, err)
+		}
+		for range opts.Workers {
+			select {
+			case <-busy:
+			case <-time.After(waitFor):
+				t.Fatal("ordinary workers never got busy")
+			}
+		}
+		_, err := e.Schedule(ctx, incident.Job{Kind: "page", Urgent: true})
+		require.NoError(t, err)
+		select {
+		case <-paged:
+		case <-time.After(waitFor):
+			t.Fatal("the urgent job waited behind ordinary work")
+		}
+	})
 }
 
 // TestUrgentTimersRunOnTime schedules urgent jobs due a little later (update
@@ -729,49 +725,45 @@ func TestUrgentJobsHaveReservedWorkers(t *testing.T) {
 // seconds and the engine's general poll is a second.
 func TestUrgentTimersRunOnTime(t *testing.T) {
 	t.Parallel()
-	for _, hc := range harnesses {
-		t.Run(hc.name, func(t *testing.T) {
-			t.Parallel()
-			h := hc.open(t)
-			ctx := context.Background()
-			opts := testOptions()
-			opts.FetchPollInterval = time.Second
-			e := h.newEngine(t, opts)
-			var (
-				mu  sync.Mutex
-				ran = map[string]time.Time{}
-			)
-			e.Handle("nag", func(_ context.Context, payload []byte) error {
-				mu.Lock()
-				ran[string(payload)] = time.Now()
-				mu.Unlock()
-				return nil
-			})
-			start(t, e)
-			t.Cleanup(func() { stop(t, e) })
+	eachHarness(t, func(t *testing.T, h *harness) {
+		ctx := context.Background()
+		opts := testOptions()
+		opts.FetchPollInterval = time.Second
+		e := h.newEngine(t, opts)
+		var (
+			mu  sync.Mutex
+			ran = map[string]time.Time{}
+		)
+		e.Handle("nag", func(_ context.Context, payload []byte) error {
+			mu.Lock()
+			ran[string(payload)] = time.Now()
+			mu.Unlock()
+			return nil
+		})
+		start(t, e)
+		t.Cleanup(func() { stop(t, e) })
 
-			due := map[string]time.Time{}
-			for i, in := range []time.Duration{1500 * time.Millisecond, 3 * time.Second, 4500 * time.Millisecond, 6 * time.Second} {
-				name := fmt.Sprintf("t%d", i)
-				due[name] = time.Now().Add(in)
-				ok, err := e.Schedule(ctx, incident.Job{Kind: "nag", Key: name, Payload: []byte(name), RunAt: due[name], Urgent: true})
-				require.NoError(t, err)
-				require.True(t, ok)
-			}
-			require.Eventually(t, func() bool {
-				mu.Lock()
-				defer mu.Unlock()
-				return len(ran) == len(due)
-			}, waitFor, tick)
+		due := map[string]time.Time{}
+		for i, in := range []time.Duration{1500 * time.Millisecond, 3 * time.Second, 4500 * time.Millisecond, 6 * time.Second} {
+			name := fmt.Sprintf("t%d", i)
+			due[name] = time.Now().Add(in)
+			ok, err := e.Schedule(ctx, incident.Job{Kind: "nag", Key: name, Payload: []byte(name), RunAt: due[name], Urgent: true})
+			require.NoError(t, err)
+			require.True(t, ok)
+		}
+		require.Eventually(t, func() bool {
 			mu.Lock()
 			defer mu.Unlock()
-			for name, at := range ran {
-				late := at.Sub(due[name])
-				require.GreaterOrEqual(t, late, -50*time.Millisecond, "%s ran before its time", name)
-				require.Less(t, late, time.Second, "%s ran %s after its time", name, late)
-			}
-		})
-	}
+			return len(ran) == len(due)
+		}, waitFor, tick)
+		mu.Lock()
+		defer mu.Unlock()
+		for name, at := range ran {
+			late := at.Sub(due[name])
+			require.GreaterOrEqual(t, late, -50*time.Millisecond, "%s ran before its time", name)
+			require.Less(t, late, time.Second, "%s ran %s after its time", name, late)
+		}
+	})
 }
 
 // TestJobStartsAreSpaced schedules ordinary and urgent jobs at once: the
@@ -779,61 +771,57 @@ func TestUrgentTimersRunOnTime(t *testing.T) {
 // while the urgent ones are never held back behind them.
 func TestJobStartsAreSpaced(t *testing.T) {
 	t.Parallel()
-	for _, hc := range harnesses {
-		t.Run(hc.name, func(t *testing.T) {
-			t.Parallel()
-			h := hc.open(t)
-			ctx := context.Background()
-			opts := testOptions()
-			opts.Workers = 4
-			opts.StartSpacing = 500 * time.Millisecond
-			e := h.newEngine(t, opts)
-			var (
-				mu      sync.Mutex
-				started = map[string][]time.Time{}
-			)
-			record := func(kind string) incident.JobHandler {
-				return func(context.Context, []byte) error {
-					mu.Lock()
-					started[kind] = append(started[kind], time.Now())
-					mu.Unlock()
-					return nil
-				}
-			}
-			e.Handle("setup", record("setup"))
-			e.Handle("page", record("page"))
-			for i := range 4 {
-				_, err := e.Schedule(ctx, incident.Job{Kind: "setup", Payload: fmt.Appendf(nil, "setup-%d", i)})
-				require.NoError(t, err)
-				_, err = e.Schedule(ctx, incident.Job{Kind: "page", Urgent: true, Payload: fmt.Appendf(nil, "page-%d", i)})
-				require.NoError(t, err)
-			}
-			start(t, e)
-			require.Eventually(t, func() bool {
+	eachHarness(t, func(t *testing.T, h *harness) {
+		ctx := context.Background()
+		opts := testOptions()
+		opts.Workers = 4
+		opts.StartSpacing = 500 * time.Millisecond
+		e := h.newEngine(t, opts)
+		var (
+			mu      sync.Mutex
+			started = map[string][]time.Time{}
+		)
+		record := func(kind string) incident.JobHandler {
+			return func(context.Context, []byte) error {
 				mu.Lock()
-				defer mu.Unlock()
-				return len(started["setup"]) == 4 && len(started["page"]) == 4
-			}, waitFor, tick)
-
+				started[kind] = append(started[kind], time.Now())
+				mu.Unlock()
+				return nil
+			}
+		}
+		e.Handle("setup", record("setup"))
+		e.Handle("page", record("page"))
+		for i := range 4 {
+			_, err := e.Schedule(ctx, incident.Job{Kind: "setup", Payload: fmt.Appendf(nil, "setup-%d", i)})
+			require.NoError(t, err)
+			_, err = e.Schedule(ctx, incident.Job{Kind: "page", Urgent: true, Payload: fmt.Appendf(nil, "page-%d", i)})
+			require.NoError(t, err)
+		}
+		start(t, e)
+		require.Eventually(t, func() bool {
 			mu.Lock()
 			defer mu.Unlock()
-			setups := started["setup"]
-			slices.SortFunc(setups, time.Time.Compare)
-			// A handler notes its start a little after its turn comes, by
-			// as much as a busy machine delays a goroutine: so each gap is
-			// held to half the spacing, and the whole run to the sum of
-			// the spacings less 100 ms.
-			for i := 1; i < len(setups); i++ {
-				require.GreaterOrEqual(t, setups[i].Sub(setups[i-1]), opts.StartSpacing/2,
-					"ordinary jobs %d and %d started too close together", i-1, i)
-			}
-			require.GreaterOrEqual(t, setups[len(setups)-1].Sub(setups[0]), time.Duration(len(setups)-1)*opts.StartSpacing-100*time.Millisecond,
-				"the ordinary jobs started faster than one per spacing")
-			for _, at := range started["page"] {
-				require.True(t, at.Before(setups[len(setups)-1]), "an urgent job waited for the ordinary jobs' turns")
-			}
-		})
-	}
+			return len(started["setup"]) == 4 && len(started["page"]) == 4
+		}, waitFor, tick)
+
+		mu.Lock()
+		defer mu.Unlock()
+		setups := started["setup"]
+		slices.SortFunc(setups, time.Time.Compare)
+		// A handler notes its start a little after its turn comes, by
+		// as much as a busy machine delays a goroutine: so each gap is
+		// held to half the spacing, and the whole run to the sum of
+		// the spacings less 100 ms.
+		for i := 1; i < len(setups); i++ {
+			require.GreaterOrEqual(t, setups[i].Sub(setups[i-1]), opts.StartSpacing/2,
+				"ordinary jobs %d and %d started too close together", i-1, i)
+		}
+		require.GreaterOrEqual(t, setups[len(setups)-1].Sub(setups[0]), time.Duration(len(setups)-1)*opts.StartSpacing-100*time.Millisecond,
+			"the ordinary jobs started faster than one per spacing")
+		for _, at := range started["page"] {
+			require.True(t, at.Before(setups[len(setups)-1]), "an urgent job waited for the ordinary jobs' turns")
+		}
+	})
 }
 
 // TestStartSpacingDefaultsToTheFetchCooldown: a batch of fetched jobs is

@@ -26,67 +26,59 @@ func holdJobs(t *testing.T, e *Engine, owner string) {
 // longer beats runs on a live engine without waiting for River's rescuer.
 func TestTakeoverOfDeadInstance(t *testing.T) {
 	t.Parallel()
-	for _, hc := range harnesses {
-		t.Run(hc.name, func(t *testing.T) {
-			t.Parallel()
-			h := hc.open(t)
-			opts := testOptions()
-			opts.InstanceID = "live"
-			opts.HeartbeatInterval = 50 * time.Millisecond
-			opts.JobTimeout = time.Hour // River's rescuer would wait an hour
-			e := h.newEngine(t, opts)
-			var rec recorder
-			e.Handle("work", rec.handle)
-			_, err := e.Schedule(context.Background(), incident.Job{Kind: "work", Payload: []byte("orphan"), Urgent: true})
-			require.NoError(t, err)
-			holdJobs(t, e, "crashed-replica")
-			start(t, e)
-			require.Eventually(t, func() bool { return rec.count("orphan") == 1 }, waitFor, tick)
-		})
-	}
+	eachHarness(t, func(t *testing.T, h *harness) {
+		opts := testOptions()
+		opts.InstanceID = "live"
+		opts.HeartbeatInterval = 50 * time.Millisecond
+		opts.JobTimeout = time.Hour // River's rescuer would wait an hour
+		e := h.newEngine(t, opts)
+		var rec recorder
+		e.Handle("work", rec.handle)
+		_, err := e.Schedule(context.Background(), incident.Job{Kind: "work", Payload: []byte("orphan"), Urgent: true})
+		require.NoError(t, err)
+		holdJobs(t, e, "crashed-replica")
+		start(t, e)
+		require.Eventually(t, func() bool { return rec.count("orphan") == 1 }, waitFor, tick)
+	})
 }
 
 // TestTakeoverSparesLiveInstances: only the jobs of silent instances, and
 // at start this instance's own, are taken back.
 func TestTakeoverSparesLiveInstances(t *testing.T) {
 	t.Parallel()
-	for _, hc := range harnesses {
-		t.Run(hc.name, func(t *testing.T) {
-			t.Parallel()
-			h := hc.open(t)
-			ctx := context.Background()
-			opts := testOptions()
-			opts.InstanceID = "me"
-			e := h.newEngine(t, opts)
-			e.Handle("work", (&recorder{}).handle)
-			other := *e.takeover
-			other.id = "alive"
-			require.NoError(t, other.beat(ctx))
+	eachHarness(t, func(t *testing.T, h *harness) {
+		ctx := context.Background()
+		opts := testOptions()
+		opts.InstanceID = "me"
+		e := h.newEngine(t, opts)
+		e.Handle("work", (&recorder{}).handle)
+		other := *e.takeover
+		other.id = "alive"
+		require.NoError(t, other.beat(ctx))
 
-			_, err := e.Schedule(ctx, incident.Job{Kind: "work"})
-			require.NoError(t, err)
-			holdJobs(t, e, "alive")
-			n, err := e.takeover.reclaim(ctx, true)
-			require.NoError(t, err)
-			require.Zero(t, n, "a job of a live instance must not be taken")
+		_, err := e.Schedule(ctx, incident.Job{Kind: "work"})
+		require.NoError(t, err)
+		holdJobs(t, e, "alive")
+		n, err := e.takeover.reclaim(ctx, true)
+		require.NoError(t, err)
+		require.Zero(t, n, "a job of a live instance must not be taken")
 
-			holdJobs(t, e, "me")
-			n, err = e.takeover.reclaim(ctx, false)
-			require.NoError(t, err)
-			require.Zero(t, n, "a running engine never takes its own running jobs")
-			n, err = e.takeover.reclaim(ctx, true)
-			require.NoError(t, err)
-			require.Equal(t, 1, n, "at start, this instance's running jobs were interrupted")
+		holdJobs(t, e, "me")
+		n, err = e.takeover.reclaim(ctx, false)
+		require.NoError(t, err)
+		require.Zero(t, n, "a running engine never takes its own running jobs")
+		n, err = e.takeover.reclaim(ctx, true)
+		require.NoError(t, err)
+		require.Equal(t, 1, n, "at start, this instance's running jobs were interrupted")
 
-			holdJobs(t, e, "alive")
-			other.now = func() time.Time { return time.Now().Add(-time.Minute) }
-			require.NoError(t, other.beat(ctx)) // its last beat is a minute old
-			n, err = e.takeover.reclaim(ctx, false)
-			require.NoError(t, err)
-			require.Equal(t, 1, n, "a silent instance's job is taken over")
-			require.Equal(t, 1, h.states(t)["available"])
-		})
-	}
+		holdJobs(t, e, "alive")
+		other.now = func() time.Time { return time.Now().Add(-time.Minute) }
+		require.NoError(t, other.beat(ctx)) // its last beat is a minute old
+		n, err = e.takeover.reclaim(ctx, false)
+		require.NoError(t, err)
+		require.Equal(t, 1, n, "a silent instance's job is taken over")
+		require.Equal(t, 1, h.states(t)["available"])
+	})
 }
 
 func TestRetryDelay(t *testing.T) {
