@@ -3,18 +3,22 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/firebreakhq/firebreak/bot/slackfake"
+	"github.com/firebreakhq/firebreak/incident/pgtest"
 )
 
 // TestAdminListenerKeepsOperationsOffThePublicPort: /readyz (which names the
@@ -181,4 +185,39 @@ func TestAdminAddrMustDifferFromHTTPAddr(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, ":9090", cfg.AdminAddr)
 	require.False(t, cfg.AdminPprof)
+}
+
+// TestPoolWaitsOnPostgres: on PostgreSQL database/sql borrows from pgx's
+// pool with no limit of its own, so a wait for a connection shows only in
+// pgx's figures. With a pool of three and 40 declares at once, /metrics
+// counts waits in pgxpool_empty_acquire while go_sql_* sees none.
+func TestPoolWaitsOnPostgres(t *testing.T) {
+	t.Parallel()
+	dsn := pgtest.MigratedDSN(t)
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	b := startBot(t, botOptions{mode: "http", databaseURL: dsn + sep + "pool_max_conns=3"})
+	_, metrics := b.get("/metrics")
+	require.Contains(t, metrics, `pgxpool_max_conns{db_name="firebreak"} 3`)
+	require.Contains(t, metrics, `pgxpool_empty_acquire_wait_time_ns{db_name="firebreak"}`)
+
+	waits := b.metricSum("pgxpool_empty_acquire")
+	client := keepAliveClient(40)
+	defer client.CloseIdleConnections()
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	for i := range 40 {
+		wg.Go(func() {
+			if _, err := postCommand(client, b.driver, b.base+"/slack/commands", fmt.Sprintf("declare P3 pool wait %d", i), int64(i)); err != nil {
+				failed.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	require.Zero(t, failed.Load(), "declares failed")
+	require.Greater(t, b.metricSum("pgxpool_empty_acquire"), waits, "the declares waited for one of three connections")
+	require.Greater(t, b.metricSum("pgxpool_acquire_count"), 40.0)
+	require.Zero(t, b.metricSum("go_sql_wait_count_total"), "database/sql itself never waits on PostgreSQL")
 }

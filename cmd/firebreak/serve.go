@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/IBM/pgxpoolprometheus"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/slack-go/slack"
@@ -196,10 +197,18 @@ func openStorage(ctx context.Context, cfg Config, clock incident.Clock, log *slo
 		return storage{}, fmt.Errorf("migrate database: %w", err)
 	}
 	// The pool's figures (connections in use, waits for one and their
-	// time) tell an operator whether the database is the bottleneck.
+	// time) tell an operator whether the database is the bottleneck. On
+	// PostgreSQL database/sql borrows from pgx's pool without a limit of
+	// its own, so the waits for a connection are pgx's: pgxpool_*.
 	if err := reg.Register(collectors.NewDBStatsCollector(db.SQL(), "firebreak")); err != nil {
 		_ = db.Close()
 		return storage{}, fmt.Errorf("database metrics: %w", err)
+	}
+	if pool := db.Pool(); pool != nil {
+		if err := reg.Register(pgxpoolprometheus.NewCollector(pool, map[string]string{"db_name": "firebreak"})); err != nil {
+			_ = db.Close()
+			return storage{}, fmt.Errorf("database pool metrics: %w", err)
+		}
 	}
 	jobOpts := jobs.Options{Workers: cfg.JobWorkers, UrgentWorkers: cfg.UrgentWorkers, InstanceID: cfg.InstanceID, Logger: log, Registerer: reg, RetryAfter: outbound.AsRetryAfter}
 	var engine *jobs.Engine
