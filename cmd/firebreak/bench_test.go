@@ -32,8 +32,9 @@ import (
 // database and on PostgreSQL. Each request is verified, recorded against
 // replay, parsed and answered, as in production. In the same run a minimal
 // handler that only checks the signature and answers (the limit of the
-// machine and the HTTP stack) is measured the same way, and the bot/limit
-// ratios of p50 and p99 are reported with the CPU time per request of each.
+// machine and the HTTP stack) is measured the same way, in blocks that take
+// turns with the bot's (ackPair), and the bot/limit ratios of p50 and p99
+// are reported with the CPU time per request of each.
 //
 //	go test ./cmd/firebreak -run '^$' -bench SlashCommandAck -benchtime 4000x
 func BenchmarkSlashCommandAck(b *testing.B) {
@@ -48,8 +49,7 @@ func BenchmarkSlashCommandAck(b *testing.B) {
 					bot := startBot(b, o)
 					limit := startLimitHandler(b)
 					b.ResetTimer()
-					lim := ackRun(b, bot.driver, limit.URL, text, concurrency)
-					got := ackRun(b, bot.driver, bot.base+"/slack/commands", text, concurrency)
+					lim, got := ackPair(b, bot.driver, limit.URL, bot.base+"/slack/commands", text, concurrency)
 					b.StopTimer()
 					b.ReportMetric(got.p50, "p50-ms")
 					b.ReportMetric(got.p99, "p99-ms")
@@ -263,49 +263,106 @@ func postCommandRead(client *http.Client, driver *slackfake.Driver, target, text
 	return d, err
 }
 
-// ackRun sends b.N signed commands to target with concurrency requests in
-// flight over kept-alive connections.
-func ackRun(b *testing.B, driver *slackfake.Driver, target, text string, concurrency int) ackFigures {
-	client := keepAliveClient(concurrency)
-	defer client.CloseIdleConnections()
+// ackPair sends b.N signed commands to each of two targets (the limit
+// handler and the bot) with concurrency requests in flight over kept-alive
+// connections. The requests go in blocks, the targets taking turns in the
+// order limit, bot, bot, limit, limit, bot, bot, limit, so that both meet
+// the same moments of a shared machine: a stall of the machine during one
+// target's run would otherwise land on that target alone and swing the
+// ratio between runs. Each target is warmed first with a block that is not
+// counted (connections opened, caches filled).
+func ackPair(b *testing.B, driver *slackfake.Driver, limitURL, botURL, text string, concurrency int) (lim, got ackFigures) {
+	limit := newClosedLoop(driver, limitURL, text, concurrency)
+	bot := newClosedLoop(driver, botURL, text, concurrency)
+	defer limit.client.CloseIdleConnections()
+	defer bot.client.CloseIdleConnections()
+	warm := 2 * concurrency
+	limit.block(warm)
+	bot.block(warm)
+	limit.reset()
+	bot.reset()
+	order := []*closedLoop{limit, bot, bot, limit, limit, bot, bot, limit}
+	perTarget := len(order) / 2
+	for i, l := range order {
+		// The first of a target's blocks takes what does not divide evenly.
+		n := b.N / perTarget
+		if i < 2 {
+			n += b.N % perTarget
+		}
+		l.block(n)
+	}
+	return limit.figures(b), bot.figures(b)
+}
+
+// closedLoop is one target of a closed-loop run and what its requests
+// measured so far.
+type closedLoop struct {
+	driver            *slackfake.Driver
+	client            *http.Client
+	target, text      string
+	concurrency       int
+	latencies         []time.Duration
+	cpu               time.Duration
+	sent              int64
+	failures, refused atomic.Int64
+}
+
+func newClosedLoop(driver *slackfake.Driver, target, text string, concurrency int) *closedLoop {
+	return &closedLoop{driver: driver, client: keepAliveClient(concurrency), target: target, text: text, concurrency: concurrency}
+}
+
+// block sends n commands with the loop's concurrency in flight and adds
+// their latencies, and the process's CPU time meanwhile, to the loop's.
+func (l *closedLoop) block(n int) {
 	var (
-		mu        sync.Mutex
-		latencies = make([]time.Duration, 0, b.N)
-		next      atomic.Int64
-		failures  atomic.Int64
-		refused   atomic.Int64
-		wg        sync.WaitGroup
+		mu   sync.Mutex
+		next atomic.Int64
+		wg   sync.WaitGroup
 	)
 	cpu0 := processCPU()
-	for w := 0; w < concurrency; w++ {
+	for w := 0; w < l.concurrency; w++ {
 		wg.Go(func() {
 			for {
 				i := next.Add(1)
-				if i > int64(b.N) {
+				if i > int64(n) {
 					return
 				}
-				d, err := postCommandRead(client, driver, target, text, fmt.Sprintf("U%06d", i%5000), func(answer []byte) {
+				d, err := postCommandRead(l.client, l.driver, l.target, l.text, fmt.Sprintf("U%06d", (l.sent+i)%5000), func(answer []byte) {
 					if refusal(answer) {
-						refused.Add(1)
+						l.refused.Add(1)
 					}
 				})
 				if err != nil {
-					failures.Add(1)
+					l.failures.Add(1)
 				}
 				mu.Lock()
-				latencies = append(latencies, d)
+				l.latencies = append(l.latencies, d)
 				mu.Unlock()
 			}
 		})
 	}
 	wg.Wait()
-	cpu := processCPU() - cpu0
-	if f := failures.Load(); f > 0 {
-		b.Fatalf("%d of %d requests to %s failed", f, b.N, target)
+	l.cpu += processCPU() - cpu0
+	l.sent += int64(n)
+}
+
+// reset forgets what the loop measured (after a warm-up), but not its
+// failures.
+func (l *closedLoop) reset() {
+	l.latencies, l.cpu = l.latencies[:0], 0
+	l.refused.Store(0)
+}
+
+// figures are the percentiles, CPU per request and refused fraction of
+// what the loop measured; a failed request fails the benchmark.
+func (l *closedLoop) figures(b *testing.B) ackFigures {
+	n := len(l.latencies)
+	if f := l.failures.Load(); f > 0 {
+		b.Fatalf("%d requests to %s failed", f, l.target)
 	}
-	f := percentiles(latencies)
-	f.cpu = float64(cpu.Microseconds()) / float64(b.N)
-	f.refused = float64(refused.Load()) / float64(b.N)
+	f := percentiles(l.latencies)
+	f.cpu = float64(l.cpu.Microseconds()) / float64(n)
+	f.refused = float64(l.refused.Load()) / float64(n)
 	return f
 }
 
