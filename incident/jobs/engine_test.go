@@ -31,7 +31,11 @@ import (
 // passing suite stays fast.
 const (
 	waitFor = 15 * time.Second
-	tick    = 20 * time.Millisecond
+	// leaderWait bounds a wait for a new leader when the last one may have
+	// stopped without resigning: River's leader TTL (15 s), its next
+	// attempt to be elected (every 5 s) and the scheduler's first run.
+	leaderWait = 35 * time.Second
+	tick       = 20 * time.Millisecond
 )
 
 // harness is one migrated database. Each engine it builds gets its own
@@ -254,7 +258,11 @@ func TestEngineRestartRunsScheduledJobOnce(t *testing.T) {
 		b := h.newEngine(t, testOptions())
 		b.Handle("timer", recB.handle)
 		start(t, b)
-		require.Eventually(t, func() bool { return h.states(t)["completed"] == 1 }, waitFor, tick)
+		// A scheduled job is made available by the leader's scheduler. When
+		// A's election committed just as A stopped, A never learnt it led
+		// and so never resigned: B can lead only once that leadership
+		// expires (River's leader TTL, 15 s) and B next tries (every 5 s).
+		require.Eventually(t, func() bool { return h.states(t)["completed"] == 1 }, leaderWait, tick)
 		stop(t, b)
 
 		require.Equal(t, 1, recB.count("t1"))
