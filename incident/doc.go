@@ -33,7 +33,7 @@
 //     business days) stays here (capture.go, followup.go).
 //   - The interfaces the outside implements: the store, by role (store.go:
 //     IncidentStore, TimelineStore, UpdateStore, ActionItemStore,
-//     DeliveryStore, ExportStore, PageReader, AlertStore, Pinger and
+//     DeliveryStore, ReplayStore, ExportStore, PageReader, AlertStore, Pinger and
 //     Transactor, each method one transaction; Atomic for rows and jobs
 //     together), with Store their composition for wiring only, and Tx, the
 //     incident and timeline roles and a Scheduler on one transaction;

@@ -279,6 +279,15 @@ type Delivery struct {
 	ReceivedAt time.Time
 }
 
+// ReplayBatch is a batch of the Slack request signatures one process
+// accepted, recorded so that the others refuse a replay of them.
+type ReplayBatch struct {
+	ID         int64
+	Instance   string // the process that accepted them
+	RecordedAt time.Time
+	Keys       []string
+}
+
 // RollbackStatus is where a rollback is.
 type RollbackStatus string
 

@@ -90,6 +90,20 @@ type DeliveryStore interface {
 	PurgeDeliveries(ctx context.Context, before time.Time) (int64, error)
 }
 
+// ReplayStore shares the signatures of the Slack requests each process
+// accepted, a batch a row, so that every process can refuse a replay of a
+// request another accepted.
+type ReplayStore interface {
+	// RecordReplayBatch stores a batch; it needs an instance and at least
+	// one key (EINVALID), and a zero RecordedAt becomes the clock's now.
+	RecordReplayBatch(ctx context.Context, b ReplayBatch) error
+	// ReplayBatchesSince returns the batches recorded at or after since by
+	// every instance but except, in the order they were stored.
+	ReplayBatchesSince(ctx context.Context, since time.Time, except string) ([]ReplayBatch, error)
+	// PurgeReplayBatches removes the batches recorded before the cutoff.
+	PurgeReplayBatches(ctx context.Context, before time.Time) (int64, error)
+}
+
 // ExportStore records where postmortems were exported.
 type ExportStore interface {
 	// SaveExport records where an incident's postmortem was exported,
@@ -138,6 +152,7 @@ type Store interface {
 	UpdateStore
 	ActionItemStore
 	DeliveryStore
+	ReplayStore
 	ExportStore
 	PageReader
 	AlertStore

@@ -36,61 +36,6 @@ func (s *deliveryStore) RecordDelivery(ctx context.Context, d incident.Delivery)
 	return res.RowsAffected == 1, nil
 }
 
-// RecordDeliveries records several deliveries in one statement and reports,
-// for each, whether it is the first of its source and id (as RecordDelivery
-// does; of two equal ones in ds, the first). A zero ReceivedAt becomes the
-// clock's now.
-func (s *deliveryStore) RecordDeliveries(ctx context.Context, ds []incident.Delivery) ([]bool, error) {
-	const op = "record deliveries"
-	first := make([]bool, len(ds))
-	if len(ds) == 0 {
-		return first, nil
-	}
-	var (
-		q    strings.Builder
-		args = make([]any, 0, 3*len(ds))
-		now  = s.now()
-	)
-	q.WriteString("INSERT INTO deliveries (source, id, received_at) VALUES ")
-	for i, d := range ds {
-		if d.Source == "" || d.ID == "" {
-			return nil, invalid(op, "A delivery needs a source and an id.")
-		}
-		at := now
-		if !d.ReceivedAt.IsZero() {
-			at = dbTime(d.ReceivedAt)
-		}
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteString("(?, ?, ?)")
-		args = append(args, d.Source, d.ID, at)
-	}
-	q.WriteString(" ON CONFLICT DO NOTHING RETURNING source, id")
-	rows, err := s.db.WithContext(ctx).Raw(q.String(), args...).Rows()
-	if err != nil {
-		return nil, translate(op, err, nil)
-	}
-	defer rows.Close()
-	inserted := map[[2]string]bool{}
-	for rows.Next() {
-		var k [2]string
-		if err := rows.Scan(&k[0], &k[1]); err != nil {
-			return nil, translate(op, err, nil)
-		}
-		inserted[k] = true
-	}
-	if err := rows.Err(); err != nil {
-		return nil, translate(op, err, nil)
-	}
-	for i, d := range ds {
-		k := [2]string{d.Source, d.ID}
-		first[i] = inserted[k]
-		delete(inserted, k) // a repeat within ds is not first
-	}
-	return first, nil
-}
-
 // PurgeDeliveries implements incident.Store.
 func (s *deliveryStore) PurgeDeliveries(ctx context.Context, before time.Time) (int64, error) {
 	const op = "purge deliveries"
@@ -104,4 +49,52 @@ func (s *deliveryStore) PurgeDeliveries(ctx context.Context, before time.Time) (
 		return 0, translate(op, err, nil)
 	}
 	return n, nil
+}
+
+// RecordReplayBatch implements incident.Store: one row, its keys one per
+// line.
+func (s *deliveryStore) RecordReplayBatch(ctx context.Context, b incident.ReplayBatch) error {
+	const op = "record replay batch"
+	if b.Instance == "" || len(b.Keys) == 0 {
+		return invalid(op, "A replay batch needs an instance and keys.")
+	}
+	for _, k := range b.Keys {
+		if k == "" || strings.ContainsRune(k, '\n') {
+			return invalid(op, "A replay key is one line of text.")
+		}
+	}
+	at := s.now()
+	if !b.RecordedAt.IsZero() {
+		at = dbTime(b.RecordedAt)
+	}
+	row := replayBatchRow{Instance: b.Instance, RecordedAt: at, Keys: strings.Join(b.Keys, "\n")}
+	if err := s.db.WithContext(ctx).Create(&row).Error; err != nil {
+		return translate(op, err, nil)
+	}
+	return nil
+}
+
+// ReplayBatchesSince implements incident.Store.
+func (s *deliveryStore) ReplayBatchesSince(ctx context.Context, since time.Time, except string) ([]incident.ReplayBatch, error) {
+	const op = "read replay batches"
+	var rows []replayBatchRow
+	err := s.db.WithContext(ctx).Where("recorded_at >= ? AND instance <> ?", dbTime(since), except).Order("id").Find(&rows).Error
+	if err != nil {
+		return nil, translate(op, err, nil)
+	}
+	out := make([]incident.ReplayBatch, len(rows))
+	for i, r := range rows {
+		out[i] = incident.ReplayBatch{ID: r.ID, Instance: r.Instance, RecordedAt: r.RecordedAt.UTC(), Keys: strings.Split(r.Keys, "\n")}
+	}
+	return out, nil
+}
+
+// PurgeReplayBatches implements incident.Store.
+func (s *deliveryStore) PurgeReplayBatches(ctx context.Context, before time.Time) (int64, error) {
+	const op = "purge replay batches"
+	res := s.db.WithContext(ctx).Where("recorded_at < ?", ceilMicro(before.UTC())).Delete(&replayBatchRow{})
+	if res.Error != nil {
+		return 0, translate(op, res.Error, nil)
+	}
+	return res.RowsAffected, nil
 }

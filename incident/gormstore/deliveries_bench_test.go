@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"path/filepath"
-	"strconv"
 	"testing"
 
 	"github.com/firebreakhq/firebreak/incident"
@@ -14,34 +13,28 @@ import (
 	"github.com/firebreakhq/firebreak/incident/pgtest"
 )
 
-// BenchmarkRecordDeliveries measures the background write that remembers
-// the signatures of accepted Slack requests: batches of 50 new ones, per
-// delivery, on SQLite and PostgreSQL.
+// BenchmarkRecordReplayBatch measures the background write that shares the
+// signatures of accepted Slack requests with the other processes: batches
+// of 50, one row each, per signature, on SQLite and PostgreSQL.
 //
-//	go test ./incident/gormstore -run '^$' -bench RecordDeliveries
-func BenchmarkRecordDeliveries(b *testing.B) {
-	for _, key := range []string{"signature", "timestamp-first"} {
-		b.Run("sqlite/"+key, func(b *testing.B) { benchDeliveries(b, "sqlite:"+filepath.Join(b.TempDir(), "firebreak.db"), key) })
-		b.Run("postgres/"+key, func(b *testing.B) { benchDeliveries(b, pgtest.DSN(b), key) })
-	}
+//	go test ./incident/gormstore -run '^$' -bench RecordReplayBatch
+func BenchmarkRecordReplayBatch(b *testing.B) {
+	b.Run("sqlite", func(b *testing.B) { benchReplayBatch(b, "sqlite:"+filepath.Join(b.TempDir(), "firebreak.db")) })
+	b.Run("postgres", func(b *testing.B) { benchReplayBatch(b, pgtest.DSN(b)) })
 }
 
-func benchDeliveries(b *testing.B, url, key string) {
+func benchReplayBatch(b *testing.B, url string) {
 	ctx := context.Background()
 	store := gormstore.New(openBenchDB(b, url), incidenttest.NewClock(incidenttest.Epoch()))
 	const batch = 50
-	ds := make([]incident.Delivery, batch)
+	keys := make([]string, batch)
 	b.ResetTimer()
 	for i := 0; i < b.N; i += batch {
-		for j := range ds {
-			sig := sha256.Sum256([]byte(strconv.Itoa(i + j)))
-			id := fmt.Sprintf("v0=%x", sig)
-			if key == "timestamp-first" {
-				id = fmt.Sprintf("%d:%x", 1733230000+(i+j)/1000, sig[:16])
-			}
-			ds[j] = incident.Delivery{Source: "slack-signature", ID: id, ReceivedAt: incidenttest.Epoch()}
+		for j := range keys {
+			sig := sha256.Sum256(fmt.Appendf(nil, "%d", i+j))
+			keys[j] = fmt.Sprintf("%d:%x", 1733230000+(i+j)/1000, sig[:16])
 		}
-		if _, err := store.RecordDeliveries(ctx, ds); err != nil {
+		if err := store.RecordReplayBatch(ctx, incident.ReplayBatch{Instance: "bench", Keys: keys}); err != nil {
 			b.Fatal(err)
 		}
 	}

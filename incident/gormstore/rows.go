@@ -114,6 +114,15 @@ type deliveryRow struct {
 
 func (deliveryRow) TableName() string { return "deliveries" }
 
+type replayBatchRow struct {
+	ID         int64     `gorm:"column:id;primaryKey"`
+	Instance   string    `gorm:"column:instance"`
+	RecordedAt time.Time `gorm:"column:recorded_at"`
+	Keys       string    `gorm:"column:keys"` // one per line
+}
+
+func (replayBatchRow) TableName() string { return "replay_batches" }
+
 type pageRow struct {
 	ID             int64      `gorm:"column:id;primaryKey"`
 	IncidentID     int64      `gorm:"column:incident_id"`

@@ -105,7 +105,7 @@ func compatible(d migrations.Dialect, goType reflect.Type) []string {
 func TestSchemaMatchesRows(t *testing.T) {
 	t.Parallel()
 	rowTypes := []interface{ TableName() string }{
-		&incidentRow{}, &timelineEventRow{}, &statusUpdateRow{}, &actionItemRow{}, &changeEventRow{}, &deliveryRow{},
+		&incidentRow{}, &timelineEventRow{}, &statusUpdateRow{}, &actionItemRow{}, &changeEventRow{}, &deliveryRow{}, &replayBatchRow{},
 		&pageRow{}, &rollbackRow{}, &exportRow{}, &webSessionRow{}, &apiTokenRow{},
 	}
 	for _, dialect := range []migrations.Dialect{migrations.SQLite, migrations.Postgres} {

@@ -68,6 +68,7 @@ type memData struct {
 	items      []incident.ActionItem
 	changes    []incident.ChangeEvent
 	deliveries map[deliveryKey]time.Time
+	replays    []incident.ReplayBatch
 	pages      []incident.Page
 	rollbacks  []incident.Rollback
 	exports    map[exportKey]incident.ExportRef

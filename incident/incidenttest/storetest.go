@@ -60,6 +60,7 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) Store) {
 		{"ChangeEventErrors", testChangeEventErrors},
 		{"ChangeEventStates", testChangeEventStates},
 		{"Deliveries", testDeliveries},
+		{"ReplayBatches", testReplayBatches},
 		{"UpdateTimelineEvent", testUpdateTimelineEvent},
 		{"UpdateTimelineEventErrors", testUpdateTimelineEventErrors},
 		{"Pages", testPages},

@@ -2,6 +2,7 @@ package incidenttest
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,4 +47,51 @@ func testDeliveries(t *testing.T, s Store) {
 	first, err := s.RecordDelivery(ctx, incident.Delivery{Source: "slack", ID: "Ev-now"})
 	require.NoError(t, err)
 	require.True(t, first, "a zero ReceivedAt becomes now")
+}
+
+func testReplayBatches(t *testing.T, s Store) {
+	ctx := context.Background()
+	record := func(instance string, minute int, keys ...string) {
+		t.Helper()
+		require.NoError(t, s.RecordReplayBatch(ctx, incident.ReplayBatch{Instance: instance, RecordedAt: at(minute), Keys: keys}))
+	}
+	record("a", 0, "100:aa", "100:bb")
+	record("b", 1, "101:cc")
+	record("a", 2, "102:dd")
+	record("c", 3, "103:ee", "103:ff", "103:gg")
+
+	keys := func(bs []incident.ReplayBatch) (out []string) {
+		for _, b := range bs {
+			out = append(out, b.Instance+"="+strings.Join(b.Keys, ","))
+		}
+		return out
+	}
+	got, err := s.ReplayBatchesSince(ctx, at(0), "a")
+	require.NoError(t, err)
+	require.Equal(t, []string{"b=101:cc", "c=103:ee,103:ff,103:gg"}, keys(got), "every instance's but the one asking, in order")
+	require.Less(t, got[0].ID, got[1].ID)
+	require.True(t, got[0].RecordedAt.Equal(at(1)), "recorded at %v", got[0].RecordedAt)
+	got, err = s.ReplayBatchesSince(ctx, at(1), "c")
+	require.NoError(t, err)
+	require.Equal(t, []string{"b=101:cc", "a=102:dd"}, keys(got), "at or after since")
+	got, err = s.ReplayBatchesSince(ctx, at(4), "")
+	require.NoError(t, err)
+	require.Empty(t, got)
+
+	for _, bad := range []incident.ReplayBatch{{Keys: []string{"1:x"}}, {Instance: "a"}, {Instance: "a", Keys: []string{"1:x\n2:y"}}, {Instance: "a", Keys: []string{""}}} {
+		RequireCode(t, s.RecordReplayBatch(ctx, bad), incident.EINVALID)
+	}
+
+	n, err := s.PurgeReplayBatches(ctx, at(2))
+	require.NoError(t, err)
+	require.Equal(t, int64(2), n, "strictly before the cutoff")
+	got, err = s.ReplayBatchesSince(ctx, at(0), "")
+	require.NoError(t, err)
+	require.Equal(t, []string{"a=102:dd", "c=103:ee,103:ff,103:gg"}, keys(got))
+
+	// Last, because the clock decides when it was recorded.
+	require.NoError(t, s.RecordReplayBatch(ctx, incident.ReplayBatch{Instance: "d", Keys: []string{"now:x"}}))
+	got, err = s.ReplayBatchesSince(ctx, at(0), "")
+	require.NoError(t, err)
+	require.Len(t, got, 3, "a zero RecordedAt becomes now")
 }
