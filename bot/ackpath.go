@@ -2,8 +2,12 @@ package bot
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
+	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -33,6 +37,13 @@ const (
 	// replayPrune is how often the in-memory signatures are swept of those
 	// older than the window, once there are many.
 	replayPrune = 10 * time.Second
+	// replayPoll is how often a process reads the signatures the others
+	// accepted: a replay sent to another process later than this (and
+	// within the signature's window) is refused there.
+	replayPoll = time.Second
+	// replayOverlap is how far back each read starts before the previous
+	// one did.
+	replayOverlap = 10 * time.Second
 )
 
 // msgStoreDown is what a user sees when the database does not answer in
@@ -49,28 +60,46 @@ func storeDown(err error) bool {
 // errStoreSlow marks an ack-path deadline that expired.
 var errStoreSlow = errors.New("the acknowledgement deadline passed")
 
+// ReplayRecords shares the signatures of the requests each process
+// accepted (incident.ReplayStore).
+type ReplayRecords interface {
+	RecordReplayBatch(ctx context.Context, b incident.ReplayBatch) error
+	ReplayBatchesSince(ctx context.Context, since time.Time, except string) ([]incident.ReplayBatch, error)
+}
+
 // replayGuard remembers the signatures of accepted requests in memory, so
-// the replay check costs no database write on the acknowledgement path, and
-// records them in the database in the background, so a replica that
-// receives a replay of another's request learns of it.
+// the replay check costs no database write on the acknowledgement path.
+// With records, it also writes the signatures this process accepts there in
+// the background, a batch a row, and reads the other processes' batches
+// every replayPoll (share): a replay of a request another process accepted
+// is then refused here too, and one that came before its batch was read is
+// counted by each process that accepted it (onReplay). Reading the last
+// replayWindow at start, a restarted process refuses replays of requests
+// it accepted before.
 type replayGuard struct {
-	deliveries Deliveries
-	clock      incident.Clock
-	onReplay   func(sig string)
+	records  ReplayRecords // nil: this process's memory only
+	instance string        // this process, in the records
+	clock    incident.Clock
+	onReplay func(key string)
+	log      *slog.Logger
 
 	mu     sync.Mutex
-	seen   map[string]time.Time
+	seen   map[string]seenKey
 	pruned time.Time
 	once   sync.Once
-	q      chan incident.Delivery
+	q      chan string
+}
+
+// seenKey is when a signature was accepted, or learnt of, and by whom.
+type seenKey struct {
+	at       time.Time
+	here     bool // accepted by this process
+	replayed bool // another process accepted it too, and onReplay was told
 }
 
 // replayKey is what the replay check remembers of a verified request: its
 // timestamp, then the first 128 bits of its signature. A replay repeats
-// both. Keys that begin with the time sit together in the database's index,
-// so a batch of them is written to a few pages rather than one page each
-// (random keys cost 2.5 times the CPU per signature on SQLite,
-// BenchmarkRecordDeliveries).
+// both.
 func replayKey(h http.Header) string {
 	sig := strings.TrimPrefix(h.Get("X-Slack-Signature"), "v0=")
 	return h.Get("X-Slack-Request-Timestamp") + ":" + sig[:min(len(sig), 32)]
@@ -81,85 +110,70 @@ func (g *replayGuard) firstSeen(sig string) bool {
 	now := g.clock.Now()
 	g.mu.Lock()
 	if g.seen == nil {
-		g.seen = map[string]time.Time{}
+		g.seen = map[string]seenKey{}
 	}
-	if at, ok := g.seen[sig]; ok && now.Sub(at) < replayWindow {
+	if k, ok := g.seen[sig]; ok && now.Sub(k.at) < replayWindow {
 		g.mu.Unlock()
 		return false
 	}
-	g.seen[sig] = now
-	if len(g.seen) > 100_000 && now.Sub(g.pruned) >= replayPrune {
-		// Swept at most every replayPrune: a sweep reads every entry.
-		g.pruned = now
-		for k, at := range g.seen {
-			if now.Sub(at) >= replayWindow {
-				delete(g.seen, k)
-			}
-		}
-	}
+	g.seen[sig] = seenKey{at: now, here: true}
+	g.pruneLocked(now)
 	g.mu.Unlock()
-	g.record(incident.Delivery{Source: "slack-signature", ID: sig, ReceivedAt: now})
+	g.record(sig)
 	return true
 }
 
+// pruneLocked sweeps the signatures older than the window, once there are
+// many, at most every replayPrune: a sweep reads every entry.
+func (g *replayGuard) pruneLocked(now time.Time) {
+	if len(g.seen) <= 100_000 || now.Sub(g.pruned) < replayPrune {
+		return
+	}
+	g.pruned = now
+	for k, v := range g.seen {
+		if now.Sub(v.at) >= replayWindow {
+			delete(g.seen, k)
+		}
+	}
+}
+
 // record hands the signature to the background writer; when its queue is
-// full it is dropped (the in-memory check still holds for this replica).
-func (g *replayGuard) record(d incident.Delivery) {
+// full it is dropped (the in-memory check still holds for this process).
+func (g *replayGuard) record(sig string) {
+	if g.records == nil {
+		return
+	}
 	g.once.Do(func() {
-		g.q = make(chan incident.Delivery, replayQueue)
+		g.q = make(chan string, replayQueue)
 		go g.write()
 	})
 	select {
-	case g.q <- d:
+	case g.q <- sig:
 	default:
 	}
 }
 
-// BatchDeliveries records several deliveries in one write, reporting for
-// each whether it was the first. A Deliveries that implements it gets the
-// signatures waiting to be recorded together.
-type BatchDeliveries interface {
-	RecordDeliveries(ctx context.Context, ds []incident.Delivery) (first []bool, err error)
-}
-
-// replayBatch bounds the signatures recorded in one write.
+// replayBatch bounds the signatures recorded in one row.
 const replayBatch = 256
 
-// write records the signatures in the background: each one alone, or, when
-// the store can, all those waiting at once, so that a burst of commands
-// costs the database a few writes rather than one each.
+// write records the signatures in the background, all those waiting at
+// once (up to replayBatch) in one row, so that a burst of commands costs
+// the database a few small writes rather than one row each.
 func (g *replayGuard) write() {
-	batcher, _ := g.deliveries.(BatchDeliveries)
-	batch := make([]incident.Delivery, 0, replayBatch)
-	for d := range g.q {
-		batch = append(batch[:0], d)
-		if batcher != nil {
-			batch = gather(g.q, batch, replayBatch, replayLinger)
-		}
+	batch := make([]string, 0, replayBatch)
+	for sig := range g.q {
+		batch = gather(g.q, append(batch[:0], sig), replayBatch, replayLinger)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		var first []bool
-		var err error
-		if batcher != nil {
-			first, err = batcher.RecordDeliveries(ctx, batch)
-		} else {
-			var f bool
-			f, err = g.deliveries.RecordDelivery(ctx, d)
-			first = []bool{f}
-		}
+		err := g.records.RecordReplayBatch(ctx, incident.ReplayBatch{Instance: g.instance, RecordedAt: g.clock.Now(), Keys: batch})
 		cancel()
-		if err != nil || g.onReplay == nil {
-			continue
-		}
-		for i, f := range first {
-			if !f {
-				g.onReplay(batch[i].ID)
-			}
+		if err != nil && g.log != nil {
+			g.log.Warn("record accepted request signatures", "signatures", len(batch), "err", err)
 		}
 	}
 }
 
 // gather adds to batch what arrives on q within linger, up to size in all.
-func gather(q <-chan incident.Delivery, batch []incident.Delivery, size int, linger time.Duration) []incident.Delivery {
+func gather(q <-chan string, batch []string, size int, linger time.Duration) []string {
 	timer := time.NewTimer(linger)
 	defer timer.Stop()
 	for len(batch) < size {
@@ -174,6 +188,67 @@ func gather(q <-chan incident.Delivery, batch []incident.Delivery, size int, lin
 		}
 	}
 	return batch
+}
+
+// share reads the other processes' batches until ctx ends: first those of
+// the last replayWindow, then every replayPoll those recorded since the
+// last read, less replayOverlap (a batch committed late, or recorded on a
+// clock a little behind, is read again rather than missed).
+func (g *replayGuard) share(ctx context.Context) {
+	if g.records == nil {
+		return
+	}
+	since := g.clock.Now().Add(-replayWindow)
+	tick := time.NewTicker(replayPoll)
+	defer tick.Stop()
+	for {
+		started := g.clock.Now()
+		batches, err := g.records.ReplayBatchesSince(ctx, since, g.instance)
+		switch {
+		case err == nil:
+			g.learn(batches)
+			since = started.Add(-replayOverlap)
+		case ctx.Err() == nil && g.log != nil:
+			g.log.Warn("read the request signatures other replicas accepted", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// learn remembers the signatures of other processes' batches, so that a
+// replay of them is refused here, and tells onReplay of each that this
+// process accepted too.
+func (g *replayGuard) learn(batches []incident.ReplayBatch) {
+	now := g.clock.Now()
+	var replayed []string
+	g.mu.Lock()
+	if g.seen == nil {
+		g.seen = map[string]seenKey{}
+	}
+	for _, b := range batches {
+		for _, sig := range b.Keys {
+			k, ok := g.seen[sig]
+			switch {
+			case !ok:
+				g.seen[sig] = seenKey{at: now}
+			case k.here && !k.replayed:
+				k.replayed = true
+				g.seen[sig] = k
+				replayed = append(replayed, sig)
+			}
+		}
+	}
+	g.pruneLocked(now)
+	g.mu.Unlock()
+	if g.onReplay != nil {
+		for _, sig := range replayed {
+			g.onReplay(sig)
+		}
+	}
 }
 
 // msgOverloaded answers a slash command beyond the in-flight bound.
@@ -211,4 +286,24 @@ func (h *Handler) admit(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// ShareReplayChecks reads, until ctx ends, the signatures of the requests
+// the other processes on the same database accepted, so that a replay of
+// one of them is refused here too, and a process that restarted refuses
+// replays of what it accepted before. It needs a Deliveries that is also a
+// ReplayRecords; otherwise it returns at once and the replay check is this
+// process's own.
+func (h *Handler) ShareReplayChecks(ctx context.Context) { h.replay.share(ctx) }
+
+// newInstanceName names this process in the replay records: the host and
+// a random suffix, new at every start.
+func newInstanceName() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "firebreak"
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return host + "-" + hex.EncodeToString(b[:])
 }

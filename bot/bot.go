@@ -139,7 +139,8 @@ func New(cfg Config) *Handler {
 		shortcuts: map[string]ShortcutHandler{},
 		inFlight:  make(chan struct{}, cfg.MaxInFlight),
 	}
-	h.replay = &replayGuard{deliveries: cfg.Deliveries, clock: cfg.Clock, onReplay: func(string) {
+	records, _ := cfg.Deliveries.(ReplayRecords)
+	h.replay = &replayGuard{records: records, instance: newInstanceName(), clock: cfg.Clock, log: cfg.Logger, onReplay: func(string) {
 		h.metrics.requests.WithLabelValues("command", "replayed_elsewhere").Inc()
 		h.log.Warn("a request accepted here was also accepted by another replica (a replay)")
 	}}

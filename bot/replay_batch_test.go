@@ -14,83 +14,122 @@ import (
 	"github.com/firebreakhq/firebreak/incident"
 )
 
-// batchDeliveries records deliveries in batches, the first of each id new.
-type batchDeliveries struct {
+// gatedRecords keeps replay batches in memory, each write waiting for gate.
+type gatedRecords struct {
 	mu      sync.Mutex
-	seen    map[string]bool
-	batches int
+	batches []incident.ReplayBatch
 	gate    chan struct{} // closed to let writes through
 }
 
-func (b *batchDeliveries) RecordDelivery(context.Context, incident.Delivery) (bool, error) {
-	panic("a store that records batches gets batches")
+func (r *gatedRecords) RecordReplayBatch(_ context.Context, b incident.ReplayBatch) error {
+	<-r.gate
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	b.ID = int64(len(r.batches)) + 1
+	b.Keys = append([]string(nil), b.Keys...)
+	r.batches = append(r.batches, b)
+	return nil
 }
 
-func (b *batchDeliveries) RecordDeliveries(_ context.Context, ds []incident.Delivery) ([]bool, error) {
-	<-b.gate
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.batches++
-	out := make([]bool, len(ds))
-	for i, d := range ds {
-		out[i] = !b.seen[d.ID]
-		b.seen[d.ID] = true
+func (r *gatedRecords) ReplayBatchesSince(_ context.Context, since time.Time, except string) ([]incident.ReplayBatch, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []incident.ReplayBatch
+	for _, b := range r.batches {
+		if b.Instance != except && !b.RecordedAt.Before(since) {
+			out = append(out, b)
+		}
 	}
 	return out, nil
 }
 
+func (r *gatedRecords) keys() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, b := range r.batches {
+		n += len(b.Keys)
+	}
+	return n
+}
+
 // TestReplayRecordBatches: signatures accepted while the store is busy are
-// recorded together, and one already recorded (by another replica) is
-// reported as a replay.
+// recorded together, a batch a row, under this process's name.
 func TestReplayRecordBatches(t *testing.T) {
-	store := &batchDeliveries{seen: map[string]bool{"sig-elsewhere": true}, gate: make(chan struct{})}
+	t.Parallel()
+	store := &gatedRecords{gate: make(chan struct{})}
+	g := &replayGuard{records: store, instance: "here", clock: incident.SystemClock}
+	for i := range 100 {
+		require.True(t, g.firstSeen(fmt.Sprintf("sig-%d", i)))
+	}
+	require.False(t, g.firstSeen("sig-3"), "a replay to the same process is refused at once")
+	close(store.gate)
+	require.Eventually(t, func() bool { return store.keys() == 100 }, 5*time.Second, 5*time.Millisecond)
+	store.mu.Lock()
+	defer store.mu.Unlock()
+	require.LessOrEqual(t, len(store.batches), 3, "waiting signatures are written together")
+	for _, b := range store.batches {
+		require.Equal(t, "here", b.Instance)
+	}
+}
+
+// TestReplayShareRefusesAndCounts: a process that reads another's batches
+// refuses replays of their signatures, counts once each signature it had
+// accepted too, and reads again what it has read without counting again.
+func TestReplayShareRefusesAndCounts(t *testing.T) {
+	t.Parallel()
+	store := &gatedRecords{gate: make(chan struct{})}
+	close(store.gate)
 	var (
 		mu       sync.Mutex
 		replayed []string
 	)
-	g := &replayGuard{deliveries: store, clock: incident.SystemClock, onReplay: func(sig string) {
+	a := &replayGuard{records: store, instance: "a", clock: incident.SystemClock}
+	b := &replayGuard{records: store, instance: "b", clock: incident.SystemClock, onReplay: func(sig string) {
 		mu.Lock()
 		replayed = append(replayed, sig)
 		mu.Unlock()
 	}}
-	for i := range 100 {
-		require.True(t, g.firstSeen(fmt.Sprintf("sig-%d", i)))
-	}
-	require.True(t, g.firstSeen("sig-elsewhere"), "new to this replica")
-	require.False(t, g.firstSeen("sig-3"), "a replay to the same replica is refused at once")
-	close(store.gate)
+	require.True(t, a.firstSeen("sig-1"))
+	require.True(t, a.firstSeen("sig-both"))
+	require.True(t, b.firstSeen("sig-both"), "b has not read a's batch yet")
+	require.Eventually(t, func() bool { return store.keys() == 3 }, 5*time.Second, 5*time.Millisecond)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { b.share(ctx); close(done) }()
 	require.Eventually(t, func() bool {
-		store.mu.Lock()
-		defer store.mu.Unlock()
-		return len(store.seen) == 101
-	}, 5*time.Second, 5*time.Millisecond)
-	store.mu.Lock()
-	require.LessOrEqual(t, store.batches, 3, "waiting signatures are written together")
-	store.mu.Unlock()
-	require.Eventually(t, func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(replayed) == 1
-	}, 5*time.Second, 5*time.Millisecond)
-	require.Equal(t, []string{"sig-elsewhere"}, replayed)
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		_, ok := b.seen["sig-1"]
+		return ok
+	}, 5*time.Second, 5*time.Millisecond, "b reads a's batch")
+	require.False(t, b.firstSeen("sig-1"), "b refuses a replay of a's request once it has read a's batch")
+	time.Sleep(replayPoll + 200*time.Millisecond) // a second read of the same batches
+	cancel()
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	require.Equal(t, []string{"sig-both"}, replayed, "the signature both accepted is counted once")
+	require.True(t, b.firstSeen("sig-new"), "a new request is still accepted")
 }
 
 // TestReplayRecordGathersWithinTheLinger: signatures arriving one by one
 // within the linger go in one write, and a write never waits past it.
 func TestReplayRecordGathersWithinTheLinger(t *testing.T) {
 	t.Parallel()
-	q := make(chan incident.Delivery, 16)
+	q := make(chan string, 16)
 	go func() {
 		for i := range 5 {
-			q <- incident.Delivery{ID: fmt.Sprint(i)}
+			q <- fmt.Sprint(i)
 			time.Sleep(time.Millisecond)
 		}
 	}()
-	batch := gather(q, []incident.Delivery{{ID: "first"}}, 6, time.Minute)
+	batch := gather(q, []string{"first"}, 6, time.Minute)
 	require.Len(t, batch, 6, "gathered up to the batch size, without waiting out the linger")
 
 	start := time.Now()
-	batch = gather(q, []incident.Delivery{{ID: "alone"}}, 6, 30*time.Millisecond)
+	batch = gather(q, []string{"alone"}, 6, 30*time.Millisecond)
 	require.Len(t, batch, 1)
 	require.Less(t, time.Since(start), 5*time.Second, "a lone signature is written once the linger ends")
 
@@ -104,15 +143,15 @@ func TestReplayMemorySweptAtIntervals(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
 	clock := incident.ClockFunc(func() time.Time { return now })
-	g := &replayGuard{deliveries: &batchDeliveries{seen: map[string]bool{}, gate: make(chan struct{})}, clock: clock}
-	g.seen = make(map[string]time.Time, 100_001)
+	g := &replayGuard{clock: clock}
+	g.seen = make(map[string]seenKey, 100_001)
 	for i := range 100_000 {
-		g.seen[fmt.Sprintf("old-%d", i)] = now.Add(-2 * replayWindow)
+		g.seen[fmt.Sprintf("old-%d", i)] = seenKey{at: now.Add(-2 * replayWindow)}
 	}
 	require.True(t, g.firstSeen("new-1"))
 	require.Len(t, g.seen, 1, "expired signatures swept")
 	for i := range 100_000 {
-		g.seen[fmt.Sprintf("old-%d", i)] = now.Add(-2 * replayWindow)
+		g.seen[fmt.Sprintf("old-%d", i)] = seenKey{at: now.Add(-2 * replayWindow)}
 	}
 	require.True(t, g.firstSeen("new-2"))
 	require.Len(t, g.seen, 100_002, "not swept again within the interval")

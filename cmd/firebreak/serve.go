@@ -48,6 +48,11 @@ const (
 // any provider redelivers (Slack retries for minutes, PagerDuty for hours).
 const deliveryRetention = 72 * time.Hour
 
+// replayRetention is how long the signatures of accepted Slack requests are
+// kept: a signature is valid for 5 minutes, and each replica reads the
+// others' every second.
+const replayRetention = 10 * time.Minute
+
 // serve runs the bot until ctx ends, then shuts down gracefully: the HTTP
 // server finishes in-flight requests and running jobs finish or are handed
 // back to the queue.
@@ -154,6 +159,7 @@ func listenAndServe(ctx context.Context, cfg Config, public, admin http.Handler,
 		}
 	})
 	wg.Go(func() { slackAuth.watch(runCtx, slackAPI, log) })
+	wg.Go(func() { handler.ShareReplayChecks(runCtx) })
 	if cfg.Slack.Mode == "socket" {
 		wg.Go(func() {
 			sm := socketmode.New(slackAPI)
@@ -512,8 +518,9 @@ func purgeJob(now time.Time) incident.Job {
 	return incident.Job{Kind: jobPurgeDeliveries, Key: next.Format(time.RFC3339), RunAt: next}
 }
 
-// purgeDeliveries deletes old delivery records and schedules its next run,
-// one per hour across all replicas.
+// purgeDeliveries deletes old delivery records and the batches of request
+// signatures past their window, and schedules its next run, one per hour
+// across all replicas.
 func purgeDeliveries(store incident.Store, sched incident.Scheduler, clock incident.Clock, log *slog.Logger) incident.JobHandler {
 	return func(ctx context.Context, _ []byte) error {
 		now := clock.Now()
@@ -521,7 +528,11 @@ func purgeDeliveries(store incident.Store, sched incident.Scheduler, clock incid
 		if err != nil {
 			return fmt.Errorf("purge deliveries: %w", err)
 		}
-		log.InfoContext(ctx, "purged delivery records", "count", n)
+		r, err := store.PurgeReplayBatches(ctx, now.Add(-replayRetention))
+		if err != nil {
+			return fmt.Errorf("purge replay records: %w", err)
+		}
+		log.InfoContext(ctx, "purged delivery records", "count", n, "replay_batches", r)
 		if _, err := sched.Schedule(ctx, purgeJob(now)); err != nil {
 			return fmt.Errorf("schedule next purge: %w", err)
 		}
