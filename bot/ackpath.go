@@ -225,11 +225,13 @@ func (g *replayGuard) share(ctx context.Context) {
 func (g *replayGuard) learn(batches []incident.ReplayBatch) {
 	now := g.clock.Now()
 	var replayed []string
-	g.mu.Lock()
-	if g.seen == nil {
-		g.seen = map[string]seenKey{}
-	}
+	// A batch at a time, so that the acknowledgements checked meanwhile
+	// wait for one batch at most (a restart reads five minutes' worth).
 	for _, b := range batches {
+		g.mu.Lock()
+		if g.seen == nil {
+			g.seen = map[string]seenKey{}
+		}
 		for _, sig := range b.Keys {
 			k, ok := g.seen[sig]
 			switch {
@@ -241,9 +243,9 @@ func (g *replayGuard) learn(batches []incident.ReplayBatch) {
 				replayed = append(replayed, sig)
 			}
 		}
+		g.pruneLocked(now)
+		g.mu.Unlock()
 	}
-	g.pruneLocked(now)
-	g.mu.Unlock()
 	if g.onReplay != nil {
 		for _, sig := range replayed {
 			g.onReplay(sig)
