@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -174,21 +173,9 @@ func TestForgedStaleAndReplayedRequests(t *testing.T) {
 	require.Contains(t, func() string { _, body := b.get("/metrics"); return body }(), `firebreak_slack_requests_total{kind="command",outcome="unauthorized"} 4`)
 
 	// A replay: the very same signed request sent twice.
-	body := url.Values{"command": {"/incident"}, "text": {"help"}, "user_id": {"U0ALICE"}, "channel_id": {"C0GENERAL"}, "team_id": {"T0"}}.Encode()
-	send := func(h http.Header) int {
-		req, err := http.NewRequest(http.MethodPost, b.base+"/slack/commands", strings.NewReader(body))
-		require.NoError(t, err)
-		req.Header = h.Clone()
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		resp.Body.Close()
-		return resp.StatusCode
-	}
-	h := http.Header{}
-	b.driver.Sign(h, []byte(body))
-	require.Equal(t, http.StatusOK, send(h))
-	require.Equal(t, http.StatusUnauthorized, send(h), "a replayed request is refused")
+	send := signedCommand(t, b.driver)
+	require.Equal(t, http.StatusOK, send(b))
+	require.Equal(t, http.StatusUnauthorized, send(b), "a replayed request is refused")
 
 	// An oversized body is refused before anything is parsed.
 	big := bytes.Repeat([]byte("x"), 2<<20)
