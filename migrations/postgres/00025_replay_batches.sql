@@ -13,7 +13,6 @@ CREATE TABLE replay_batches (
 -- Signatures are hex, which compression would only halve at a cost in CPU.
 ALTER TABLE replay_batches ALTER COLUMN keys SET STORAGE EXTERNAL;
 CREATE INDEX replay_batches_recorded_at_idx ON replay_batches (recorded_at);
-DELETE FROM deliveries WHERE source = 'slack-signature';
 
 -- +goose Down
 DROP TABLE replay_batches;

@@ -11,7 +11,6 @@ CREATE TABLE replay_batches (
     keys        text NOT NULL CHECK (keys <> '')
 );
 CREATE INDEX replay_batches_recorded_at_idx ON replay_batches (recorded_at);
-DELETE FROM deliveries WHERE source = 'slack-signature';
 
 -- +goose Down
 DROP TABLE replay_batches;
