@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -44,6 +45,8 @@ const (
 	// replayOverlap is how far back each read starts before the previous
 	// one did.
 	replayOverlap = 10 * time.Second
+	// replayReadTimeout bounds one read of the other processes' signatures.
+	replayReadTimeout = 5 * time.Second
 )
 
 // msgStoreDown is what a user sees when the database does not answer in
@@ -82,6 +85,9 @@ type replayGuard struct {
 	clock    incident.Clock
 	onReplay func(key string)
 	log      *slog.Logger
+	// readTimeout bounds one read of the others' signatures; 0 is
+	// replayReadTimeout.
+	readTimeout time.Duration
 
 	mu     sync.Mutex
 	seen   map[string]seenKey
@@ -201,15 +207,27 @@ func (g *replayGuard) share(ctx context.Context) {
 	since := g.clock.Now().Add(-replayWindow)
 	tick := time.NewTicker(replayPoll)
 	defer tick.Stop()
+	failing := false
 	for {
 		started := g.clock.Now()
-		batches, err := g.records.ReplayBatchesSince(ctx, since, g.instance)
+		// A database that hangs holds up one read, not the sharing.
+		readCtx, cancel := context.WithTimeout(ctx, cmp.Or(g.readTimeout, replayReadTimeout))
+		batches, err := g.records.ReplayBatchesSince(readCtx, since, g.instance)
+		cancel()
 		switch {
 		case err == nil:
 			g.learn(batches)
 			since = started.Add(-replayOverlap)
-		case ctx.Err() == nil && g.log != nil:
-			g.log.Warn("read the request signatures other replicas accepted", "err", err)
+			if failing && g.log != nil {
+				g.log.Info("reading the request signatures other replicas accepted again")
+			}
+			failing = false
+		case ctx.Err() == nil && !failing:
+			// Said once, not every second of an outage; the reads go on.
+			failing = true
+			if g.log != nil {
+				g.log.Warn("cannot read the request signatures other replicas accepted; replays sent to them are not refused here until it can", "err", err)
+			}
 		}
 		select {
 		case <-ctx.Done():

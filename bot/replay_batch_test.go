@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -178,4 +179,44 @@ func TestReplayKeyBeginsWithTheTime(t *testing.T) {
 	require.NotEqual(t, key, replayKey(header("1733230001", sig)), "another timestamp is another request")
 	require.NotEqual(t, key, replayKey(header("1733230000", strings.Repeat("cd", 32))))
 	require.Less(t, key, replayKey(header("1733230001", strings.Repeat("00", 32))), "later requests sort after")
+}
+
+// hangingRecords is gatedRecords whose first reads hang until their
+// context ends, like a database that stops answering.
+type hangingRecords struct {
+	*gatedRecords
+	hangs atomic.Int32 // reads left to hang
+}
+
+func (h *hangingRecords) ReplayBatchesSince(ctx context.Context, since time.Time, except string) ([]incident.ReplayBatch, error) {
+	if h.hangs.Add(-1) >= 0 {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	return h.gatedRecords.ReplayBatchesSince(ctx, since, except)
+}
+
+// TestReplayShareOutlivesAHangingDatabase: a read that hangs is given up
+// after the read timeout, and the next reads go on.
+func TestReplayShareOutlivesAHangingDatabase(t *testing.T) {
+	t.Parallel()
+	store := &hangingRecords{gatedRecords: &gatedRecords{gate: make(chan struct{})}}
+	close(store.gate)
+	store.hangs.Store(2)
+	a := &replayGuard{records: store, instance: "a", clock: incident.SystemClock}
+	b := &replayGuard{records: store, instance: "b", clock: incident.SystemClock, readTimeout: 50 * time.Millisecond}
+	require.True(t, a.firstSeen("sig-1"))
+	require.Eventually(t, func() bool { return store.keys() == 1 }, 5*time.Second, 5*time.Millisecond)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go b.share(ctx)
+	require.Eventually(t, func() bool {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		_, ok := b.seen["sig-1"]
+		return ok
+	}, 3*replayPoll+time.Second, 5*time.Millisecond, "b reads a's batch once the database answers again")
+	require.False(t, b.firstSeen("sig-1"))
+	require.LessOrEqual(t, store.hangs.Load(), int32(-1), "two reads hung and were given up, a later one answered")
 }
