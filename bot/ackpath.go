@@ -45,7 +45,8 @@ const (
 	// replayOverlap is how far back each read starts before the previous
 	// one did.
 	replayOverlap = 10 * time.Second
-	// replayReadTimeout bounds one read of the other processes' signatures.
+	// replayReadTimeout bounds one read of the other processes' signatures,
+	// and one write of this process's.
 	replayReadTimeout = 5 * time.Second
 )
 
@@ -167,14 +168,20 @@ const replayBatch = 256
 // the database a few small writes rather than one row each.
 func (g *replayGuard) write() {
 	batch := make([]string, 0, replayBatch)
+	failing := false
 	for sig := range g.q {
 		batch = gather(g.q, append(batch[:0], sig), replayBatch, replayLinger)
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), replayReadTimeout)
 		err := g.records.RecordReplayBatch(ctx, incident.ReplayBatch{Instance: g.instance, RecordedAt: g.clock.Now(), Keys: batch})
 		cancel()
-		if err != nil && g.log != nil {
-			g.log.Warn("record accepted request signatures", "signatures", len(batch), "err", err)
+		switch {
+		case err != nil && !failing && g.log != nil:
+			// Said once, not for every batch of an outage.
+			g.log.Warn("cannot record the request signatures accepted here; other replicas will not refuse their replays", "signatures", len(batch), "err", err)
+		case err == nil && failing && g.log != nil:
+			g.log.Info("recording the request signatures accepted here again")
 		}
+		failing = err != nil
 	}
 }
 
