@@ -318,8 +318,8 @@ func (h *Handler) admit(next http.Handler) http.Handler {
 // ShareReplayChecks reads, until ctx ends, the signatures of the requests
 // the other processes on the same database accepted, so that a replay of
 // one of them is refused here too, and a process that restarted refuses
-// replays of what it accepted before. It needs a Deliveries that is also a
-// ReplayRecords; otherwise it returns at once and the replay check is this
+// replays of what it accepted before. Without Config.Replays it returns at
+// once and the replay check is this
 // process's own.
 func (h *Handler) ShareReplayChecks(ctx context.Context) { h.replay.share(ctx) }
 

@@ -22,11 +22,6 @@ const (
 	JobSlackEvent = "slack.event"
 )
 
-// Deliveries records inbound deliveries so a redelivery is recognised.
-type Deliveries interface {
-	RecordDelivery(ctx context.Context, d incident.Delivery) (first bool, err error)
-}
-
 // JobRegistrar registers job handlers with the job engine.
 type JobRegistrar interface {
 	Handle(kind string, h incident.JobHandler)
@@ -82,10 +77,12 @@ type Config struct {
 	WebURL string
 	// Scheduler takes the work that must not run on the 3-second path.
 	Scheduler incident.Scheduler
-	// Deliveries records deliveries and signatures already seen.
-	Deliveries Deliveries
-	Clock      incident.Clock
-	Logger     *slog.Logger
+	// Replays shares the signatures of accepted requests with the other
+	// processes on the same database; nil keeps the replay check in this
+	// process's memory only.
+	Replays ReplayRecords
+	Clock   incident.Clock
+	Logger  *slog.Logger
 	// Registerer receives the transport's metrics; nil means none.
 	Registerer prometheus.Registerer
 	// MaxBodyBytes bounds an inbound request body (default 1 MiB).
@@ -125,7 +122,7 @@ type Handler struct {
 	helpReply Reply
 }
 
-// New returns a Handler. Slack, Scheduler and Deliveries are required; with
+// New returns a Handler. Slack and Scheduler are required; with
 // Incidents set, every feature service must be set too (New panics otherwise).
 func New(cfg Config) *Handler {
 	cfg = withDefaults(cfg)
@@ -139,8 +136,7 @@ func New(cfg Config) *Handler {
 		shortcuts: map[string]ShortcutHandler{},
 		inFlight:  make(chan struct{}, cfg.MaxInFlight),
 	}
-	records, _ := cfg.Deliveries.(ReplayRecords)
-	h.replay = &replayGuard{records: records, instance: newInstanceName(), clock: cfg.Clock, log: cfg.Logger, onReplay: func(string) {
+	h.replay = &replayGuard{records: cfg.Replays, instance: newInstanceName(), clock: cfg.Clock, log: cfg.Logger, onReplay: func(string) {
 		h.metrics.requests.WithLabelValues("command", "replayed_elsewhere").Inc()
 		h.log.Warn("a request accepted here was also accepted by another replica (a replay)")
 	}}

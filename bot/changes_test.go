@@ -106,7 +106,7 @@ func newChgFixture(t *testing.T, sev incident.Severity, mutate ...func(*incident
 		Rollbackers: []incident.Rollbacker{chgRollbacker{source: "github"}, chgRollbacker{source: "launchdarkly"}}})
 	f.chg.RegisterJobs(f.queue)
 	f.svc.Use(f.chg.Feature())
-	f.h = New(withService(Config{Slack: api, Scheduler: f.queue, Deliveries: f.store, Clock: clock, Changes: f.chg, Rollbacks: f.chg.Rollbacks()},
+	f.h = New(withService(Config{Slack: api, Scheduler: f.queue, Replays: f.store, Clock: clock, Changes: f.chg, Rollbacks: f.chg.Rollbacks()},
 		f.svc, f.store, f.chat))
 
 	inc, _, err := f.svc.Declare(ctx, incident.DeclareInput{Title: "checkout is down", Severity: sev, ServiceKey: "checkout", DeclaredBy: f.ic.ID})

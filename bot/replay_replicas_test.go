@@ -21,7 +21,7 @@ import (
 func TestReplayAcrossReplicas(t *testing.T) {
 	tr := newTransport(t)
 	api := slack.New(tr.srv.BotToken(), slack.OptionAPIURL(tr.srv.URL()))
-	other := New(withService(Config{Slack: api, Scheduler: tr.queue, Deliveries: tr.store, Clock: tr.clock,
+	other := New(withService(Config{Slack: api, Scheduler: tr.queue, Replays: tr.store, Clock: tr.clock,
 		SigningSecret: testSigningSecret, MaxBodyBytes: 64 << 10}, tr.svc, tr.store, tr.chat))
 	r := chi.NewRouter()
 	other.Routes(r)

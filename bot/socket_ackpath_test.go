@@ -42,7 +42,7 @@ func socketHandler(t *testing.T, deadline time.Duration, maxInFlight int) (*tran
 	store := &hungStore{MemStore: tr.store, entered: make(chan struct{}, 16), release: make(chan struct{})}
 	svc := incident.NewService(incident.ServiceConfig{Store: store, Scheduler: tr.queue, Policy: tr.svc.Policy(), Clock: tr.clock, Chat: tr.chat.Roles()})
 	api := slack.New(tr.srv.BotToken(), slack.OptionAPIURL(tr.srv.URL()), slack.OptionAppLevelToken(tr.srv.AppToken()))
-	h := New(withService(Config{Slack: api, Scheduler: tr.queue, Deliveries: tr.store, Clock: tr.clock,
+	h := New(withService(Config{Slack: api, Scheduler: tr.queue, Replays: tr.store, Clock: tr.clock,
 		AckDeadline: deadline, MaxInFlight: maxInFlight}, svc, tr.store, tr.chat))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // a hung acknowledgement fails the test
 	done := make(chan error, 1)

@@ -33,7 +33,7 @@ func newTransport(t *testing.T) *transport {
 	t.Helper()
 	f := newChgFixture(t, incident.P1)
 	api := slack.New(f.srv.BotToken(), slack.OptionAPIURL(f.srv.URL()))
-	h := New(withService(Config{Slack: api, Scheduler: f.queue, Deliveries: f.store, Clock: f.clock, SigningSecret: testSigningSecret, MaxBodyBytes: 64 << 10}, f.svc, f.store, f.chat))
+	h := New(withService(Config{Slack: api, Scheduler: f.queue, Replays: f.store, Clock: f.clock, SigningSecret: testSigningSecret, MaxBodyBytes: 64 << 10}, f.svc, f.store, f.chat))
 	r := chi.NewRouter()
 	h.Routes(r)
 	srv := httptest.NewServer(r)
