@@ -171,7 +171,10 @@ func (g *replayGuard) write() {
 	failing := false
 	for sig := range g.q {
 		batch = gather(g.q, append(batch[:0], sig), replayBatch, replayLinger)
-		ctx, cancel := context.WithTimeout(context.Background(), replayReadTimeout)
+		// Background: a crash of the database server that loses the
+		// latest batches reopens, for replays of those requests only, the
+		// window the in-memory check of this process still closes.
+		ctx, cancel := context.WithTimeout(incident.Background(context.Background()), replayReadTimeout)
 		err := g.records.RecordReplayBatch(ctx, incident.ReplayBatch{Instance: g.instance, RecordedAt: g.clock.Now(), Keys: batch})
 		cancel()
 		switch {

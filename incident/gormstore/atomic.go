@@ -98,7 +98,7 @@ func (s *Store) Atomic(ctx context.Context, fn func(tx incident.Tx) error) error
 // and stores the jobs fn scheduled at the end of the outermost. fn's own
 // error is set in fnErr.
 func (s *Store) atomic(ctx context.Context, fn func(tx incident.Tx) error, fnErr *error) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.session(ctx).Transaction(func(tx *gorm.DB) error {
 		sqlTx, pending := s.sqlTx, s.pending
 		outer := sqlTx == nil
 		if outer {

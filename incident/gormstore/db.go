@@ -8,6 +8,7 @@ package gormstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -35,13 +36,18 @@ const sqliteBusyTimeout = 10 * time.Second
 // pool underneath it (for migrations and for River's drivers), and the
 // dialect, which selects the migration set.
 //
-// On PostgreSQL every connection comes from one pgx pool (Pool): gorm uses it
-// through database/sql, and the job engine uses the same pool, so a job can be
-// inserted in the very transaction that writes the rows it belongs to.
+// On PostgreSQL every connection of the store's foreground work comes from
+// one pgx pool (Pool): gorm uses it through database/sql, and the job engine
+// inserts through the same pool, so a job can be inserted in the very
+// transaction that writes the rows it belongs to. Background writes
+// (incident.IsBackground: a job's, and the bookkeeping marked so) go
+// through a second pool of the same database, BackgroundPool, whose
+// connections commit without waiting for the disk.
 type DB struct {
 	gorm        *gorm.DB
 	sql         *sql.DB
 	pool        *pgxpool.Pool // nil for SQLite
+	background  *background   // nil for SQLite
 	dialect     migrations.Dialect
 	checkpoints *checkpointer // nil but for a SQLite file
 	gate        *gate         // orders the transactions of every Store on a SQLite DB; nil on PostgreSQL
@@ -49,8 +55,23 @@ type DB struct {
 }
 
 // postgresMaxConns sizes the pool when the URL has no pool_max_conns: the
-// store, the job engine's workers and its listener share it.
+// store's foreground work and the jobs the engine inserts share it. The
+// background pool (the store's background writes, the engine's workers
+// and its listener) has as many again.
 const postgresMaxConns = 20
+
+// background is the second PostgreSQL pool: its connections set
+// synchronous_commit to off, so a commit returns once its record is in
+// PostgreSQL's log buffer, and the log writer makes it durable within three
+// times wal_writer_delay (600 ms by default). A crash of the database
+// server (not of the bot) may lose the latest such commits, never a part
+// of one, and never one that a later synchronous commit followed: the log
+// is flushed in order. See ADR 0025.
+type background struct {
+	gorm *gorm.DB
+	sql  *sql.DB
+	pool *pgxpool.Pool
+}
 
 // Open connects to the database a URL names and checks that it answers.
 //
@@ -155,9 +176,36 @@ func openPostgres(ctx context.Context, databaseURL string) (*DB, error) {
 		pcfg.MaxConns = postgresMaxConns
 	}
 	pcfg.MaxConnIdleTime = 5 * time.Minute
-	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	bcfg := pcfg.Copy()
+	bcfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
+	name := "firebreak"
+	if set := pcfg.ConnConfig.RuntimeParams["application_name"]; set != "" {
+		name = set
+	}
+	bcfg.ConnConfig.RuntimeParams["application_name"] = name + "-background"
+	gdb, sqlDB, pool, err := openPool(ctx, pcfg)
 	if err != nil {
-		return nil, fmt.Errorf("open postgres: %w", err)
+		return nil, err
+	}
+	db := &DB{gorm: gdb, sql: sqlDB, pool: pool, dialect: migrations.Postgres, shared: &sharedReads{keepFor: versionEvery}}
+	bg := &background{}
+	if bg.gorm, bg.sql, bg.pool, err = openPool(ctx, bcfg); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	db.background = bg
+	if err := db.ping(ctx); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// openPool opens a pgx pool and gorm on top of it, through database/sql.
+func openPool(ctx context.Context, cfg *pgxpool.Config) (*gorm.DB, *sql.DB, *pgxpool.Pool, error) {
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("open postgres: %w", err)
 	}
 	// Idle connections are kept by the pgx pool, which database/sql borrows
 	// from per statement or transaction.
@@ -166,14 +214,9 @@ func openPostgres(ctx context.Context, databaseURL string) (*DB, error) {
 	if err != nil {
 		_ = sqlDB.Close()
 		pool.Close()
-		return nil, fmt.Errorf("open postgres: %w", err)
+		return nil, nil, nil, fmt.Errorf("open postgres: %w", err)
 	}
-	db := &DB{gorm: gdb, sql: sqlDB, pool: pool, dialect: migrations.Postgres, shared: &sharedReads{keepFor: versionEvery}}
-	if err := db.ping(ctx); err != nil {
-		_ = db.Close()
-		return nil, err
-	}
-	return db, nil
+	return gdb, sqlDB, pool, nil
 }
 
 func finishOpen(ctx context.Context, sqlDB *sql.DB, dialector gorm.Dialector, d migrations.Dialect) (*DB, error) {
@@ -203,6 +246,11 @@ func (db *DB) ping(ctx context.Context) error {
 	if err := db.sql.PingContext(ctx); err != nil {
 		return fmt.Errorf("ping %s: %w", db.dialect, err)
 	}
+	if db.background != nil {
+		if err := db.background.sql.PingContext(ctx); err != nil {
+			return fmt.Errorf("ping %s background pool: %w", db.dialect, err)
+		}
+	}
 	return nil
 }
 
@@ -216,6 +264,17 @@ func (db *DB) SQL() *sql.DB { return db.sql }
 // job engine must run on it (jobs.NewPostgres) for Store.Atomic to insert
 // jobs in the store's transactions.
 func (db *DB) Pool() *pgxpool.Pool { return db.pool }
+
+// BackgroundPool returns the pgx pool of the store's background writes on
+// PostgreSQL, whose connections commit without waiting for the disk, and
+// nil on SQLite. The job engine runs its own bookkeeping on it
+// (jobs.Options.BackgroundPool).
+func (db *DB) BackgroundPool() *pgxpool.Pool {
+	if db.background == nil {
+		return nil
+	}
+	return db.background.pool
+}
 
 // Dialect returns which migration set the database needs.
 func (db *DB) Dialect() migrations.Dialect { return db.dialect }
@@ -233,6 +292,10 @@ func (db *DB) Close() error {
 	err := db.sql.Close()
 	if db.pool != nil {
 		db.pool.Close()
+	}
+	if bg := db.background; bg != nil {
+		err = errors.Join(err, bg.sql.Close())
+		bg.pool.Close()
 	}
 	if err != nil {
 		return fmt.Errorf("close %s: %w", db.dialect, err)

@@ -29,7 +29,7 @@ func (s *deliveryStore) RecordDelivery(ctx context.Context, d incident.Delivery)
 	// One INSERT ... ON CONFLICT DO NOTHING is atomic by itself; it runs on
 	// the 3-second path of every Slack request, so it skips the BEGIN and
 	// COMMIT round trips of an explicit transaction.
-	res := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
+	res := s.session(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
 	if res.Error != nil {
 		return false, translate(op, res.Error, nil)
 	}
@@ -68,7 +68,7 @@ func (s *deliveryStore) RecordReplayBatch(ctx context.Context, b incident.Replay
 		at = dbTime(b.RecordedAt)
 	}
 	row := replayBatchRow{Instance: b.Instance, RecordedAt: at, Keys: strings.Join(b.Keys, "\n")}
-	if err := s.db.WithContext(ctx).Create(&row).Error; err != nil {
+	if err := s.session(ctx).Create(&row).Error; err != nil {
 		return translate(op, err, nil)
 	}
 	return nil
@@ -78,7 +78,7 @@ func (s *deliveryStore) RecordReplayBatch(ctx context.Context, b incident.Replay
 func (s *deliveryStore) ReplayBatchesSince(ctx context.Context, since time.Time, except string) ([]incident.ReplayBatch, error) {
 	const op = "read replay batches"
 	var rows []replayBatchRow
-	err := s.db.WithContext(ctx).Where("recorded_at >= ? AND instance <> ?", dbTime(since), except).Order("id").Find(&rows).Error
+	err := s.session(ctx).Where("recorded_at >= ? AND instance <> ?", dbTime(since), except).Order("id").Find(&rows).Error
 	if err != nil {
 		return nil, translate(op, err, nil)
 	}
@@ -92,7 +92,7 @@ func (s *deliveryStore) ReplayBatchesSince(ctx context.Context, since time.Time,
 // PurgeReplayBatches implements incident.Store.
 func (s *deliveryStore) PurgeReplayBatches(ctx context.Context, before time.Time) (int64, error) {
 	const op = "purge replay batches"
-	res := s.db.WithContext(ctx).Where("recorded_at < ?", ceilMicro(before.UTC())).Delete(&replayBatchRow{})
+	res := s.session(ctx).Where("recorded_at < ?", ceilMicro(before.UTC())).Delete(&replayBatchRow{})
 	if res.Error != nil {
 		return 0, translate(op, res.Error, nil)
 	}

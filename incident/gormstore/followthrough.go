@@ -237,7 +237,7 @@ func (s *followUpStore) RecordNotice(ctx context.Context, key string, at time.Ti
 	if at.IsZero() {
 		at = s.now()
 	}
-	res := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&noticeRow{Key: key, SentAt: dbTime(at)})
+	res := s.session(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&noticeRow{Key: key, SentAt: dbTime(at)})
 	if res.Error != nil {
 		return false, translate(op, res.Error, nil)
 	}
@@ -255,7 +255,7 @@ func (s *followUpStore) NoticesSent(ctx context.Context, keys []string) (map[str
 	for start := 0; start < len(keys); start += noticeChunk {
 		chunk := keys[start:min(start+noticeChunk, len(keys))]
 		var found []string
-		if err := s.db.WithContext(ctx).Model(&noticeRow{}).Where("key IN ?", chunk).Pluck("key", &found).Error; err != nil {
+		if err := s.session(ctx).Model(&noticeRow{}).Where("key IN ?", chunk).Pluck("key", &found).Error; err != nil {
 			return nil, translate(op, err, nil)
 		}
 		for _, k := range found {
@@ -269,7 +269,7 @@ func (s *followUpStore) NoticesSent(ctx context.Context, keys []string) (map[str
 func (s *followUpStore) NoticeSent(ctx context.Context, key string) (bool, error) {
 	const op = "notice sent"
 	var n int64
-	if err := s.db.WithContext(ctx).Model(&noticeRow{}).Where("key = ?", key).Count(&n).Error; err != nil {
+	if err := s.session(ctx).Model(&noticeRow{}).Where("key = ?", key).Count(&n).Error; err != nil {
 		return false, translate(op, err, nil)
 	}
 	return n > 0, nil

@@ -313,7 +313,7 @@ func (s *incidentStore) CountOpenIncidents(ctx context.Context) (map[incident.Se
 // and a COMMIT on every `list`.
 func (s *incidentStore) incidentRows(ctx context.Context, filter incident.IncidentFilter) ([]incidentRow, error) {
 	var rows []incidentRow
-	q := s.db.WithContext(ctx).Order("severity ASC, declared_at DESC, id DESC")
+	q := s.session(ctx).Order("severity ASC, declared_at DESC, id DESC")
 	if filter.OpenOnly {
 		q = q.Where("status IN ?", []string{
 			string(incident.StatusDeclared), string(incident.StatusInvestigating), string(incident.StatusMitigated),

@@ -54,6 +54,7 @@ var _ incident.Store = (*Store)(nil)
 // transaction of an Atomic, and what runs on it.
 type handle struct {
 	db      *gorm.DB
+	bg      *gorm.DB // the background pool's, on PostgreSQL outside a transaction; else nil
 	dialect migrations.Dialect
 	clock   incident.Clock
 	jobs    JobInserter
@@ -72,7 +73,11 @@ func WithJobs(j JobInserter) Option { return func(s *Store) { s.jobs = j } }
 
 // New returns a Store on db, which must be migrated, telling the time with clock.
 func New(db *DB, clock incident.Clock, opts ...Option) *Store {
-	s := newStore(&handle{db: db.gorm, dialect: db.dialect, clock: clock, gate: db.gate, shared: db.shared})
+	h := &handle{db: db.gorm, dialect: db.dialect, clock: clock, gate: db.gate, shared: db.shared}
+	if db.background != nil {
+		h.bg = db.background.gorm
+	}
+	s := newStore(h)
 	for _, o := range opts {
 		o(s)
 	}
@@ -108,10 +113,21 @@ func (s *Store) Ping(ctx context.Context) error {
 
 func (h *handle) now() time.Time { return dbTime(h.clock.Now()) }
 
+// session is the handle's database for ctx: the transaction in progress,
+// or outside one the background pool for background work
+// (incident.IsBackground), whose commits do not wait for the disk, and the
+// store's pool for everything else.
+func (h *handle) session(ctx context.Context) *gorm.DB {
+	if h.bg != nil && incident.IsBackground(ctx) {
+		return h.bg.WithContext(ctx)
+	}
+	return h.db.WithContext(ctx)
+}
+
 // tx runs fn in one transaction. On Postgres it runs at READ COMMITTED, with
 // explicit row locks where an update must see the latest row.
 func (h *handle) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	err := h.admitted(ctx, func() error { return h.db.WithContext(ctx).Transaction(fn) })
+	err := h.admitted(ctx, func() error { return h.session(ctx).Transaction(fn) })
 	if err == nil && h.sqlTx == nil {
 		h.shared.wrote()
 	}
@@ -129,7 +145,7 @@ func (h *handle) one(ctx context.Context, fn func(db *gorm.DB) error) error {
 	if h.sqlTx != nil {
 		return fn(h.db.WithContext(ctx))
 	}
-	return h.admitted(ctx, func() error { return fn(h.db.WithContext(ctx)) })
+	return h.admitted(ctx, func() error { return fn(h.session(ctx)) })
 }
 
 // inTx runs fn on the transaction in progress when there is one, with no
