@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/IBM/pgxpoolprometheus"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/slack-go/slack"
@@ -210,8 +211,13 @@ func openStorage(ctx context.Context, cfg Config, clock incident.Clock, log *slo
 		_ = db.Close()
 		return storage{}, fmt.Errorf("database metrics: %w", err)
 	}
-	if pool := db.Pool(); pool != nil {
-		if err := reg.Register(pgxpoolprometheus.NewCollector(pool, map[string]string{"db_name": "firebreak"})); err != nil {
+	// The background pool (jobs' writes and River's own) is labelled
+	// db_name="firebreak_background".
+	for name, pool := range map[string]*pgxpool.Pool{"firebreak": db.Pool(), "firebreak_background": db.BackgroundPool()} {
+		if pool == nil {
+			continue
+		}
+		if err := reg.Register(pgxpoolprometheus.NewCollector(pool, map[string]string{"db_name": name})); err != nil {
 			_ = db.Close()
 			return storage{}, fmt.Errorf("database pool metrics: %w", err)
 		}
@@ -219,6 +225,7 @@ func openStorage(ctx context.Context, cfg Config, clock incident.Clock, log *slo
 	jobOpts := jobs.Options{Workers: cfg.JobWorkers, UrgentWorkers: cfg.UrgentWorkers, InstanceID: cfg.InstanceID, Logger: log, Registerer: reg, RetryAfter: outbound.AsRetryAfter}
 	var engine *jobs.Engine
 	if db.Dialect() == migrations.Postgres {
+		jobOpts.BackgroundPool = db.BackgroundPool()
 		engine, err = jobs.NewPostgres(db.Pool(), jobOpts)
 	} else {
 		jobOpts.FetchPollInterval = 200 * time.Millisecond

@@ -133,6 +133,17 @@ type Options struct {
 	// selects the fetch cooldown divided by Workers; negative starts jobs
 	// as soon as they are fetched.
 	StartSpacing time.Duration
+	// BackgroundPool, on PostgreSQL, is a pool of the same database whose
+	// connections commit without waiting for the disk
+	// (gormstore.DB.BackgroundPool). River's own writes (fetching,
+	// completing, retrying and snoozing jobs, the leader's maintenance),
+	// its listener and the heartbeats then run on it, while Schedule still
+	// commits the jobs it inserts durably, on the pool given to
+	// NewPostgres. A crash of the database server may lose the latest of
+	// River's own writes: a job whose completion is lost runs again, as
+	// after any crash mid-job. Nil runs everything on the pool. Ignored
+	// for SQLite.
+	BackgroundPool *pgxpool.Pool
 }
 
 // instances numbers the engines of this process, so that two of them never
@@ -203,8 +214,11 @@ func (o Options) withDefaults() Options {
 type Engine struct {
 	// client runs on database/sql for both databases, so a job can be
 	// inserted in the same *sql.Tx as the rows gorm writes (ScheduleManyTx).
-	client   *river.Client[*sql.Tx]
-	db       *sql.DB
+	client *river.Client[*sql.Tx]
+	// inserts, when set, is the database Schedule inserts through, in a
+	// transaction of its own: the durable pool, when River's own writes
+	// run on a background one (Options.BackgroundPool).
+	inserts  *sql.DB
 	takeover *takeover
 	// stopBeat ends the heartbeat loop of the current run; beatDone is
 	// closed when it has returned.
@@ -252,8 +266,19 @@ func NewPostgres(pool *pgxpool.Pool, opts Options) (*Engine, error) {
 		err := pool.QueryRow(ctx, query, queues, states).Scan(&n)
 		return n, err
 	}
-	db := stdlib.OpenDBFromPool(pool)
-	return newEngine(riverdatabasesql.NewWithPgxListener(db, pool), opts, depth, db, true)
+	work := pool
+	if opts.BackgroundPool != nil {
+		work = opts.BackgroundPool
+	}
+	db := stdlib.OpenDBFromPool(work)
+	e, err := newEngine(riverdatabasesql.NewWithPgxListener(db, work), opts, depth, db, true)
+	if err != nil {
+		return nil, err
+	}
+	if work != pool {
+		e.inserts = stdlib.OpenDBFromPool(pool)
+	}
+	return e, nil
 }
 
 // NewSQLite returns an Engine on a SQLite database opened with the "sqlite"
@@ -294,7 +319,6 @@ func waitingStates() []string {
 
 func newEngine(driver riverdriver.Driver[*sql.Tx], opts Options, depth func(context.Context) (int, error), db *sql.DB, postgres bool) (*Engine, error) {
 	e := &Engine{
-		db: db,
 		takeover: &takeover{db: db, postgres: postgres, id: opts.InstanceID, queues: []string{opts.Queue, opts.UrgentQueue},
 			interval: opts.HeartbeatInterval, deadAfter: opts.DeadAfter, now: time.Now},
 		depth:    depth,

@@ -22,7 +22,21 @@ func (e *Engine) Schedule(ctx context.Context, job incident.Job) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	res, err := e.client.Insert(ctx, args, opts)
+	if e.inserts == nil {
+		res, err := e.client.Insert(ctx, args, opts)
+		return e.inserted(ctx, job, res, err)
+	}
+	// River's own pool commits without waiting for the disk; a job someone
+	// was told is scheduled must not be lost with a crash of the database.
+	tx, err := e.inserts.BeginTx(ctx, nil)
+	if err != nil {
+		return e.inserted(ctx, job, nil, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	res, err := e.client.InsertTx(ctx, tx, args, opts)
+	if err == nil {
+		err = tx.Commit()
+	}
 	return e.inserted(ctx, job, res, err)
 }
 
@@ -31,8 +45,8 @@ func (e *Engine) Schedule(ctx context.Context, job incident.Job) (bool, error) {
 // and the rest exist once tx commits and never if it rolls back. Jobs are
 // checked (as Schedule checks them) before anything is stored. tx must
 // belong to the database the engine runs on (for PostgreSQL, a connection
-// of the pool given to NewPostgres; for SQLite, the *sql.DB given to
-// NewSQLite), and the jobs must not share a Kind and Key.
+// of the pool given to NewPostgres or of its Options.BackgroundPool; for
+// SQLite, the *sql.DB given to NewSQLite), and the jobs must not share a Kind and Key.
 func (e *Engine) ScheduleManyTx(ctx context.Context, tx *sql.Tx, jobs []incident.Job) error {
 	if tx == nil {
 		return errors.New("jobs: ScheduleManyTx needs a transaction")

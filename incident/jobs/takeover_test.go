@@ -18,7 +18,7 @@ func holdJobs(t *testing.T, e *Engine, owner string) {
 	if !e.takeover.postgres {
 		q = "UPDATE river_job SET state = 'running', attempt = 1, attempted_at = datetime('now', 'subsec'), attempted_by = jsonb_array(?)"
 	}
-	_, err := e.db.ExecContext(context.Background(), q, owner)
+	_, err := e.takeover.db.ExecContext(context.Background(), q, owner)
 	require.NoError(t, err)
 }
 
