@@ -184,7 +184,7 @@ func listenAndServe(ctx context.Context, cfg Config, public, admin http.Handler,
 	return runErr
 }
 
-// storage is the database, migrated, and the job engine on the same pool.
+// storage is the database, migrated, and the job engine on the same database.
 type storage struct {
 	db     *gormstore.DB
 	engine *jobs.Engine
@@ -192,8 +192,9 @@ type storage struct {
 }
 
 // openStorage opens and migrates the database before anything else starts,
-// and puts the durable jobs on the same database through the same pool as
-// the store, so a step's rows and jobs commit in one transaction.
+// and puts the durable jobs on the same database as the store, so a step's
+// rows and jobs commit in one transaction. On PostgreSQL the job engine's own
+// writes go through the store's background pool (ADR 0025).
 func openStorage(ctx context.Context, cfg Config, clock incident.Clock, log *slog.Logger, reg prometheus.Registerer) (storage, error) {
 	db, err := openDatabase(ctx, cfg)
 	if err != nil {

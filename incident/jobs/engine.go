@@ -244,11 +244,11 @@ var _ incident.Scheduler = (*Engine)(nil)
 // already exist in opts.Schema, or in the pool's search_path when Schema is
 // empty.
 //
-// The engine talks to the database through database/sql on top of the pool
-// (River's riverdatabasesql driver), and listens for new jobs on a connection
-// of the same pool. A Store opened on the same pool (gormstore.DB.Pool) can
-// therefore hand its *sql.Tx to ScheduleManyTx: the rows and the jobs of one step
-// commit together.
+// The engine talks to the database through database/sql on top of the pool,
+// or of Options.BackgroundPool when set (River's riverdatabasesql driver),
+// and listens for new jobs on a connection of that pool. A Store opened on
+// the same database (gormstore.DB) can therefore hand its *sql.Tx to
+// ScheduleManyTx: the rows and the jobs of one step commit together.
 func NewPostgres(pool *pgxpool.Pool, opts Options) (*Engine, error) {
 	if pool == nil {
 		return nil, errors.New("jobs: nil postgres pool")
