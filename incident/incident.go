@@ -1,8 +1,8 @@
 package incident
 
 import (
-	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -83,7 +83,10 @@ type Incident struct {
 }
 
 // Key returns the human identifier, such as "INC-42".
-func (i *Incident) Key() string { return fmt.Sprintf("INC-%d", i.Number) }
+func (i *Incident) Key() string { return KeyPrefix + strconv.FormatInt(i.Number, 10) }
+
+// KeyPrefix starts every incident's key; the number follows it.
+const KeyPrefix = "INC-"
 
 // Validate checks the fields a person types.
 func (i *Incident) Validate() error {

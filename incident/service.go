@@ -221,19 +221,16 @@ func (s *Service) Declare(ctx context.Context, in DeclareInput) (*Incident, bool
 // tx, or finds the incident a declare with the same key stored with its
 // jobs.
 func (s *Service) declareIn(ctx context.Context, tx Tx, in DeclareInput, now time.Time) (*Incident, bool, error) {
-	inc, err := tx.CreateIncident(ctx, &Incident{
+	inc, err := createIncident(ctx, tx, &Incident{
 		Title: in.Title, Description: in.Description, Severity: in.Severity, Status: StatusDeclared,
 		Service: in.ServiceKey, Private: in.Private, Drill: in.Drill, DeclareKey: in.Key, DeclaredBy: in.DeclaredBy,
 		Commander: in.Commander, Roles: map[string]string{}, DeclaredAt: now,
-	})
+	}, func(inc *Incident) []TimelineEvent { return s.life.declared(inc, in, now) })
 	if ErrorCode(err) == ECONFLICT && inc != nil {
 		// The first declare stored its jobs with it.
 		return inc, true, nil
 	}
 	if err != nil {
-		return nil, false, err
-	}
-	if err := addEvents(ctx, tx, s.life.declared(inc, in, now)); err != nil {
 		return nil, false, err
 	}
 	return inc, false, s.planDeclared(ctx, tx, inc, in)

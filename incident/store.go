@@ -52,6 +52,35 @@ type TimelineBatcher interface {
 	AddTimelineEvents(ctx context.Context, evs []TimelineEvent) error
 }
 
+// IncidentOpener is an IncidentStore that stores a new incident and its
+// first timeline events in one write: a declare's Tx offers it, and
+// createIncident uses it when offered.
+type IncidentOpener interface {
+	// CreateIncidentWith stores inc as CreateIncident does and, when it is
+	// stored, the events first returns for it, or none of them. first is
+	// called once, with the incident as it will be stored except for its ID
+	// and, on a database that numbers the incident in that same write, its
+	// Number: a stand-in, whose Key the store replaces with the incident's
+	// own key wherever it appears in the events' Text. So first names the
+	// incident only by Key, and only in Text. The events' IncidentID is set
+	// by the store. A repeated DeclareKey returns the stored incident and
+	// ECONFLICT, and stores no events.
+	CreateIncidentWith(ctx context.Context, inc *Incident, first func(*Incident) []TimelineEvent) (*Incident, error)
+}
+
+// createIncident stores inc and the events first returns for it, in one
+// write when tx offers it (IncidentOpener), else in two.
+func createIncident(ctx context.Context, tx Tx, inc *Incident, first func(*Incident) []TimelineEvent) (*Incident, error) {
+	if o, ok := tx.(IncidentOpener); ok {
+		return o.CreateIncidentWith(ctx, inc, first)
+	}
+	out, err := tx.CreateIncident(ctx, inc)
+	if err != nil {
+		return out, err
+	}
+	return out, addEvents(ctx, tx, first(out))
+}
+
 // addEvents stores evs on ts, in one write when it can.
 func addEvents(ctx context.Context, ts TimelineStore, evs []TimelineEvent) error {
 	if b, ok := ts.(TimelineBatcher); ok && len(evs) > 1 {

@@ -167,10 +167,15 @@ func inMemory(path string) bool {
 	return path == ":memory:" || strings.HasPrefix(path, "file::memory:")
 }
 
-func openPostgres(ctx context.Context, databaseURL string) (*DB, error) {
+// openPostgres opens the two pools on databaseURL; tune, if any, adjusts
+// the pools' configuration first (a test's statement tracer).
+func openPostgres(ctx context.Context, databaseURL string, tune ...func(*pgxpool.Config)) (*DB, error) {
 	pcfg, err := pgxpool.ParseConfig(databaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	for _, t := range tune {
+		t(pcfg)
 	}
 	if !strings.Contains(databaseURL, "pool_max_conns") {
 		pcfg.MaxConns = postgresMaxConns

@@ -52,21 +52,7 @@ func (s *incidentStore) CreateIncident(ctx context.Context, inc *incident.Incide
 		return nil, err
 	}
 	existing, err := s.insertIncident(ctx, &row)
-	if err != nil {
-		return nil, translate(op, err, map[string]string{incident.ECONFLICT: msgChannelTaken})
-	}
-	if existing != nil {
-		out, err := existing.toDomain()
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", op, err)
-		}
-		return out, storeError(op, incident.Errorf(incident.ECONFLICT, "This incident was already declared as %s.", out.Key()), nil)
-	}
-	out, err := row.toDomain()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
-	}
-	return out, nil
+	return s.created(op, &row, existing, err)
 }
 
 // newIncidentRow is the row CreateIncident inserts for inc, with its
@@ -107,31 +93,42 @@ func (s *incidentStore) newIncidentRow(op string, inc *incident.Incident) (incid
 // whose numbers have no gaps, looks for the key first.
 func (s *incidentStore) insertIncident(ctx context.Context, row *incidentRow) (existing *incidentRow, err error) {
 	err = s.inTx(ctx, func(tx *gorm.DB) error {
-		if s.dialect != migrations.Postgres {
-			if existing, err = incidentByKey(tx, row.DeclareKey); err != nil || existing != nil {
-				return err
-			}
-			number, err := s.nextNumber(tx)
-			if err != nil {
-				return err
-			}
-			row.Number = number
-		}
-		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(row)
-		if res.Error != nil || res.RowsAffected == 1 {
-			return res.Error
-		}
-		// A declare with the same key was stored (or committed while the
-		// INSERT waited for it), or the channel belongs to an incident.
-		if err := s.returnNumber(tx); err != nil {
-			return err
-		}
-		if existing, err = incidentByKey(tx, row.DeclareKey); err != nil || existing != nil {
-			return err
-		}
-		return storeError("create incident", incident.Errorf(incident.ECONFLICT, "%s", msgChannelTaken), nil)
+		existing, err = s.insertIncidentOn(tx, row)
+		return err
 	})
 	return existing, err
+}
+
+// insertIncidentOn is insertIncident on the transaction tx.
+func (s *incidentStore) insertIncidentOn(tx *gorm.DB, row *incidentRow) (*incidentRow, error) {
+	if s.dialect != migrations.Postgres {
+		if existing, err := incidentByKey(tx, row.DeclareKey); err != nil || existing != nil {
+			return existing, err
+		}
+		number, err := s.nextNumber(tx)
+		if err != nil {
+			return nil, err
+		}
+		row.Number = number
+	}
+	res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(row)
+	if res.Error != nil || res.RowsAffected == 1 {
+		return nil, res.Error
+	}
+	return s.notInserted(tx, row)
+}
+
+// notInserted explains an incident INSERT that did nothing: a declare with
+// the same key was stored (or committed while the INSERT waited for it),
+// and that incident is returned; or the channel belongs to an incident.
+func (s *incidentStore) notInserted(tx *gorm.DB, row *incidentRow) (*incidentRow, error) {
+	if err := s.returnNumber(tx); err != nil {
+		return nil, err
+	}
+	if existing, err := incidentByKey(tx, row.DeclareKey); err != nil || existing != nil {
+		return existing, err
+	}
+	return nil, storeError("create incident", incident.Errorf(incident.ECONFLICT, "%s", msgChannelTaken), nil)
 }
 
 // incidentByKey reads the incident stored with the declare key, or nil when

@@ -115,3 +115,32 @@ func (d *memData) clone() *memData {
 	out.notices = maps.Clone(d.notices)
 	return &out
 }
+
+// CreateIncidentWith implements incident.IncidentOpener: the incident, then
+// its first events, in one Atomic (a savepoint inside one), so a failing
+// event leaves nothing of the incident.
+func (m *MemStore) CreateIncidentWith(ctx context.Context, inc *incident.Incident, first func(*incident.Incident) []incident.TimelineEvent) (*incident.Incident, error) {
+	var (
+		out     *incident.Incident
+		existed bool
+	)
+	err := m.Atomic(ctx, func(tx incident.Tx) error {
+		var err error
+		out, err = tx.CreateIncident(ctx, inc)
+		if err != nil {
+			existed = out != nil
+			return err
+		}
+		for _, ev := range first(out) {
+			ev.IncidentID = out.ID
+			if err := tx.AddTimelineEvent(ctx, &ev); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil && !existed {
+		return nil, err
+	}
+	return out, err
+}

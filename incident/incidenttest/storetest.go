@@ -16,6 +16,8 @@ import (
 // store interfaces, which every implementation keeps too.
 type Store interface {
 	incident.Store
+	// A declare's incident and first events in one write.
+	incident.IncidentOpener
 	// The changes and rollbacks of package changes (changes.Store).
 	AddChangeEvent(ctx context.Context, c *incident.ChangeEvent) error
 	ListChangeEvents(ctx context.Context, service string, from, to time.Time) ([]incident.ChangeEvent, error)
@@ -82,6 +84,7 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) Store) {
 		{"FollowThroughAtomic", testFollowThroughAtomic},
 	}
 	tests = append(tests, atomicTests...)
+	tests = append(tests, openerTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
