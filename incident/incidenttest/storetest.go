@@ -34,10 +34,7 @@ type Store interface {
 // parallel, each with its own store.
 func RunStoreTests(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Helper()
-	tests := []struct {
-		name string
-		run  func(t *testing.T, s Store)
-	}{
+	tests := []storeTest{
 		{"CreateAndGet", testCreateAndGet},
 		{"CreateDefaults", testCreateDefaults},
 		{"CreateInvalid", testCreateInvalid},
@@ -91,6 +88,12 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) Store) {
 			tc.run(t, newStore(t))
 		})
 	}
+}
+
+// storeTest is one check of the conformance suite, run on a new store.
+type storeTest struct {
+	name string
+	run  func(t *testing.T, s Store)
 }
 
 // RequireCode fails the test unless err carries the domain error code.

@@ -13,10 +13,7 @@ import (
 )
 
 // atomicTests check Store.Atomic: all of a transaction or nothing of it.
-var atomicTests = []struct {
-	name string
-	run  func(t *testing.T, s Store)
-}{
+var atomicTests = []storeTest{
 	{"AtomicCommitsEverything", testAtomicCommits},
 	{"AtomicSecondWriteFailsNothingRemains", testAtomicSecondWriteFails},
 	{"AtomicFnErrorUndoesEverything", testAtomicFnError},

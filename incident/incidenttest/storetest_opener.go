@@ -14,10 +14,7 @@ import (
 
 // openerTests check CreateIncidentWith: a declare's incident and its first
 // timeline events, all stored or none.
-var openerTests = []struct {
-	name string
-	run  func(t *testing.T, s Store)
-}{
+var openerTests = []storeTest{
 	{"CreateIncidentWithEvents", testCreateIncidentWith},
 	{"CreateIncidentWithRepeatedKey", testCreateIncidentWithRepeatedKey},
 	{"CreateIncidentWithFailingEventStoresNothing", testCreateIncidentWithFailingEvent},
