@@ -85,8 +85,8 @@ func (s *incidentStore) insertOpened(tx *gorm.DB, row *incidentRow, first func(*
 // openedEvents is the rest of the statement that stores an incident and its
 // first events on PostgreSQL, after the incident's INSERT (named inc). The
 // events' columns come as arrays, one element per event, in order; an
-// incident INSERT that did nothing inserts no events. Its verbs are, in order, the
-// stand-in key, the key prefix and the seven arrays.
+// incident INSERT that did nothing inserts no events. Its verbs are, in
+// order, the stand-in key, the key prefix and the seven arrays.
 const openedEvents = `, ev AS (
 	INSERT INTO timeline_events (incident_id, kind, actor, at, text, key_event, source_id, data)
 	SELECT inc.id, e.kind, e.actor, e.at, replace(e.text, %s, %s || inc.number::text), e.key_event, e.source_id, e.data::jsonb
