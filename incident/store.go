@@ -58,7 +58,7 @@ type TimelineBatcher interface {
 type IncidentOpener interface {
 	// CreateIncidentWith stores inc as CreateIncident does and, when it is
 	// stored, the events first returns for it, or none of them. first is
-	// called once, with the incident as it will be stored except for its ID
+	// called at most once, with the incident as it will be stored except for its ID
 	// and, on a database that numbers the incident in that same write, its
 	// Number: a stand-in, whose Key the store replaces with the incident's
 	// own key wherever it appears in the events' Text. So first names the
