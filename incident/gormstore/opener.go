@@ -75,7 +75,7 @@ func (s *incidentStore) insertOpened(tx *gorm.DB, row *incidentRow, first func(*
 	if err != nil {
 		return nil, err
 	}
-	rows, err := firstEventRows(first(inc), row.ID, s.now())
+	rows, err := eventRows(first(inc), row.ID, s.now())
 	if err != nil || len(rows) == 0 {
 		return nil, err
 	}
@@ -106,7 +106,7 @@ func (s *incidentStore) insertOpenedPostgres(ctx context.Context, tx *gorm.DB, r
 	}
 	inc.Number = 1<<62 + rand.Int64N(1<<62)
 	standIn := inc.Key()
-	rows, err := firstEventRows(first(inc), 0, s.now())
+	rows, err := eventRows(first(inc), 0, s.now())
 	if err != nil {
 		return nil, err
 	}
@@ -156,35 +156,4 @@ func queryNumberID(ctx context.Context, db gorm.ConnPool, q string, args []any, 
 		return false, err
 	}
 	return true, rows.Close()
-}
-
-// firstEventRows are the rows of a new incident's first events: each has
-// a kind and a time (now when unset) and belongs to incidentID, and no two
-// share a source id (the statement that stores them must not fail on a
-// repeat).
-func firstEventRows(evs []incident.TimelineEvent, incidentID int64, now time.Time) ([]timelineEventRow, error) {
-	const op = "add timeline events"
-	rows := make([]timelineEventRow, 0, len(evs))
-	sources := map[string]bool{}
-	for _, ev := range evs {
-		if ev.Kind == "" {
-			return nil, invalid(op, "A timeline event needs a kind.")
-		}
-		if ev.SourceID != "" {
-			if sources[ev.SourceID] {
-				return nil, storeError(op, incident.Errorf(incident.ECONFLICT, "%s", msgEventDuplicate), nil)
-			}
-			sources[ev.SourceID] = true
-		}
-		if ev.At.IsZero() {
-			ev.At = now
-		}
-		ev.IncidentID = incidentID
-		row, err := toTimelineEventRow(&ev)
-		if err != nil {
-			return nil, err
-		}
-		rows = append(rows, row)
-	}
-	return rows, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -64,23 +65,11 @@ func (s *timelineStore) AddTimelineEvents(ctx context.Context, evs []incident.Ti
 	if len(evs) == 0 {
 		return nil
 	}
-	now := s.now()
-	rows := make([]timelineEventRow, len(evs))
-	for i := range evs {
-		in := evs[i]
-		if in.Kind == "" {
-			return invalid(op, "A timeline event needs a kind.")
-		}
-		if in.At.IsZero() {
-			in.At = now
-		}
-		row, err := toTimelineEventRow(&in)
-		if err != nil {
-			return err
-		}
-		rows[i] = row
+	rows, err := eventRows(evs, 0, s.now())
+	if err != nil {
+		return err
 	}
-	err := s.one(ctx, func(tx *gorm.DB) error { return tx.Create(&rows).Error })
+	err = s.one(ctx, func(tx *gorm.DB) error { return tx.Create(&rows).Error })
 	if err != nil {
 		return translate(op, err, map[string]string{
 			incident.ECONFLICT: msgEventDuplicate,
@@ -161,4 +150,37 @@ func (s *timelineStore) ListTimeline(ctx context.Context, incidentID int64) ([]i
 		return nil, translate(op, err, nil)
 	}
 	return domainRows(op, rows, (*timelineEventRow).toDomain)
+}
+
+// eventRows are the rows of events stored in one statement: each has a
+// kind and a time (now when unset), belongs to incidentID (unless 0: then
+// to its own), and no two share a source id, which the statement would
+// fail on.
+func eventRows(evs []incident.TimelineEvent, incidentID int64, now time.Time) ([]timelineEventRow, error) {
+	const op = "add timeline events"
+	rows := make([]timelineEventRow, 0, len(evs))
+	sources := map[string]bool{}
+	for _, ev := range evs {
+		if ev.Kind == "" {
+			return nil, invalid(op, "A timeline event needs a kind.")
+		}
+		if ev.SourceID != "" {
+			if sources[ev.SourceID] {
+				return nil, storeError(op, incident.Errorf(incident.ECONFLICT, "%s", msgEventDuplicate), nil)
+			}
+			sources[ev.SourceID] = true
+		}
+		if ev.At.IsZero() {
+			ev.At = now
+		}
+		if incidentID != 0 {
+			ev.IncidentID = incidentID
+		}
+		row, err := toTimelineEventRow(&ev)
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, row)
+	}
+	return rows, nil
 }
