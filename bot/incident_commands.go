@@ -15,8 +15,12 @@ import (
 // mentionRE matches a Slack user mention as Slack escapes it: <@U123> or <@U123|jane>.
 var mentionRE = regexp.MustCompile(`^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$`)
 
-// severityLikeRE matches what a person types as a severity, valid or not.
-var severityLikeRE = regexp.MustCompile(`(?i)^(p|sev)?\d+$`)
+// severityLikeRE matches what a person types as a severity, valid or not:
+// P or SEV and a number. A bare number is not one: "declare 4 regions down"
+// and "declare 500 errors on checkout" are titles, so the form asks for the
+// severity rather than the bot reading P4 into the first and refusing the
+// second.
+var severityLikeRE = regexp.MustCompile(`(?i)^(p|sev)\d+$`)
 
 // parseUser reads a mention, or a bare user id.
 func parseUser(tok string) (string, error) {

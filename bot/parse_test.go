@@ -23,6 +23,11 @@ func TestParseDeclareOptionsOnlyBeforeTheTitle(t *testing.T) {
 		{"P1 -- --private is a word here", declareArgs{severity: incident.P1, title: "--private is a word here"}},
 		{"P1 P2 upgrade failed", declareArgs{severity: incident.P1, title: "P2 upgrade failed"}},
 		{"checkout is down", declareArgs{title: "checkout is down"}},
+		// A bare number starts the title: no severity is read into it.
+		{"4 regions down, checkout failing", declareArgs{title: "4 regions down, checkout failing"}},
+		{"500 errors on checkout", declareArgs{title: "500 errors on checkout"}},
+		{"P2 500 errors on checkout", declareArgs{severity: incident.P2, title: "500 errors on checkout"}},
+		{"sev1 checkout is down", declareArgs{severity: incident.P1, title: "checkout is down"}},
 		{"--service=checkout", declareArgs{service: "checkout"}},
 		{"", declareArgs{}},
 	}
