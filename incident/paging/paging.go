@@ -288,6 +288,18 @@ func (s *Service) authorize(ctx context.Context, actor string, act incident.Acti
 	return d.Err()
 }
 
+// pageable refuses a page for an incident that is over: a resolved one is
+// reopened first, and a closed one pages nobody.
+func pageable(inc *incident.Incident) error {
+	switch inc.Status {
+	case incident.StatusResolved:
+		return incident.Errorf(incident.ECONFLICT, "%s is resolved, so nobody is paged for it; reopen it first if it is not over.", inc.Key())
+	case incident.StatusClosed:
+		return incident.Errorf(incident.ECONFLICT, "%s is closed, so nobody is paged for it.", inc.Key())
+	}
+	return nil
+}
+
 // Page pages a service's on-call for an incident: the incident's own
 // service, or another one. A page of a service already paged for this
 // incident pages again (a new round), which is what the button is for.
@@ -297,6 +309,9 @@ func (s *Service) Page(ctx context.Context, id int64, service, actor string) (*i
 		return nil, err
 	}
 	if err := s.authorize(ctx, actor, incident.ActPage, inc); err != nil {
+		return nil, err
+	}
+	if err := pageable(inc); err != nil {
 		return nil, err
 	}
 	if service == "" {
@@ -345,6 +360,18 @@ func (s *Service) runPage(ctx context.Context, payload []byte) error {
 	source := "page:" + key
 	if p.Backup {
 		source += ":backup"
+	}
+	if pageable(inc) != nil {
+		// Resolved or closed before this page went out (PagerDuty down
+		// until then, say): nobody is woken for it, and no page is left
+		// open that the resolution will not resolve. One already sent is
+		// still announced.
+		if _, err := s.store.FindPage(ctx, "pagerduty", key); incident.ErrorCode(err) == incident.ENOTFOUND {
+			s.log.InfoContext(ctx, "page not sent: the incident was resolved first", "incident", inc.Key(), "service", p.Service)
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("page: %w", err)
+		}
 	}
 	if inc.Drill {
 		// A drill pages the policy's test service, or nobody.
@@ -539,6 +566,9 @@ func (s *Service) RetryPage(ctx context.Context, value, actor string) error {
 		return err
 	}
 	if err := s.authorize(ctx, actor, incident.ActPage, inc); err != nil {
+		return err
+	}
+	if err := pageable(inc); err != nil {
 		return err
 	}
 	p.Actor = actor
