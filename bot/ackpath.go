@@ -106,10 +106,11 @@ type seenKey struct {
 
 // replayKey is what the replay check remembers of a verified request: its
 // timestamp, then the first 128 bits of its signature. A replay repeats
-// both.
+// both. The signature is hex, accepted in either case, so it is remembered
+// in lower case: a replay that only re-cases it is the same request.
 func replayKey(h http.Header) string {
 	sig := strings.TrimPrefix(h.Get("X-Slack-Signature"), "v0=")
-	return h.Get("X-Slack-Request-Timestamp") + ":" + sig[:min(len(sig), 32)]
+	return h.Get("X-Slack-Request-Timestamp") + ":" + strings.ToLower(sig[:min(len(sig), 32)])
 }
 
 // firstSeen reports whether sig is new, remembering it.

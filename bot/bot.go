@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -117,6 +118,7 @@ type Handler struct {
 	shortcuts map[string]ShortcutHandler
 	replay    *replayGuard
 	inFlight  chan struct{}
+	home      atomic.Pointer[workspace] // set by SetWorkspace
 
 	helpOnce  sync.Once
 	helpReply Reply

@@ -52,6 +52,12 @@ func (h *Handler) Event(ctx context.Context, raw []byte) (challenge string, isNe
 	if err != nil {
 		return "", false, fmt.Errorf("encode event job: %w", err)
 	}
+	// The same deadline as a command's: an event not stored in time is
+	// answered with an error (HTTP) or left unacknowledged (Socket Mode)
+	// before Slack's 3 seconds, and Slack delivers it again, rather than
+	// Slack counting a timeout against the app's event subscriptions.
+	ctx, cancel := context.WithTimeoutCause(ctx, h.cfg.AckDeadline, errStoreSlow)
+	defer cancel()
 	scheduled, err := h.cfg.Scheduler.Schedule(ctx, incident.Job{Kind: JobSlackEvent, Key: env.EventID, Payload: payload})
 	if err != nil {
 		h.metrics.requests.WithLabelValues("event", "error").Inc()

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/slack-go/slack"
@@ -26,10 +27,12 @@ import (
 //	POST /slack/events        Events API
 //
 // Every request's signature is checked on the raw body before anything is
-// parsed.
+// parsed, and before it takes one of the places of the requests handled at
+// once (admit): a client without the signing secret, sending bodies slowly,
+// holds no place a real Slack request needs.
 func (h *Handler) Routes(r chi.Router) {
 	r.Group(func(r chi.Router) {
-		r.Use(h.admit, h.verify)
+		r.Use(h.verify, h.admit)
 		r.Post("/slack/commands", h.serveCommand)
 		r.Post("/slack/interactions", h.serveInteraction)
 		r.Post("/slack/events", h.serveEvent)
@@ -44,7 +47,16 @@ func (h *Handler) verify(next http.Handler) http.Handler {
 		buf := bodies.Get().(*bytes.Buffer)
 		defer putBody(buf)
 		buf.Reset()
+		// Slack sends a request's body at once; one still arriving after
+		// bodyReadTimeout could not be answered within Slack's 3 seconds.
+		rc := http.NewResponseController(w)
+		deadline := rc.SetReadDeadline(time.Now().Add(bodyReadTimeout)) == nil
 		_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes))
+		if deadline && err == nil {
+			// Kept after a failed read, so the server's discarding of the
+			// rest of the body stops too.
+			_ = rc.SetReadDeadline(time.Time{})
+		}
 		body := buf.Bytes()
 		if err != nil {
 			var tooBig *http.MaxBytesError
@@ -53,6 +65,7 @@ func (h *Handler) verify(next http.Handler) http.Handler {
 				http.Error(w, fmt.Sprintf("request body exceeds %d bytes", h.cfg.MaxBodyBytes), http.StatusRequestEntityTooLarge)
 				return
 			}
+			h.metrics.requests.WithLabelValues(kindOf(r), "unreadable").Inc()
 			http.Error(w, "could not read request body", http.StatusBadRequest)
 			return
 		}
@@ -96,6 +109,9 @@ func (h *Handler) verify(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// bodyReadTimeout bounds the reading of a request's body.
+const bodyReadTimeout = 2 * time.Second
 
 // bodies holds the buffers requests are read into: a request's body lives
 // only as long as its handler, which copies what it keeps.

@@ -24,6 +24,14 @@ type ShortcutHandler func(ctx context.Context, cb slack.InteractionCallback) err
 // acknowledgement body: nil for an empty 200, or a view_submission response.
 func (h *Handler) Interaction(ctx context.Context, cb slack.InteractionCallback) any {
 	switch cb.Type {
+	case slack.InteractionTypeBlockActions, slack.InteractionTypeViewSubmission, slack.InteractionTypeMessageAction:
+		if h.interactionOutsider(ctx, cb) {
+			h.tellUser(ctx, cb, errOutsider)
+			h.counted("outsider")
+			return nil
+		}
+	}
+	switch cb.Type {
 	case slack.InteractionTypeBlockActions:
 		for _, a := range cb.ActionCallback.BlockActions {
 			h.counted(h.blockAction(ctx, cb, a))

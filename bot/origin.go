@@ -49,7 +49,12 @@ func (k *kit) checkOrigin(ctx context.Context, cb slack.InteractionCallback, inc
 		return nil
 	}
 	if cb.Channel.ID != "" {
-		if other, err := k.incidents.ByChannel(ctx, cb.Channel.ID); err == nil && other.ID != inc.ID {
+		other, err := k.incidents.ByChannel(ctx, cb.Channel.ID)
+		switch {
+		case err != nil && incident.ErrorCode(err) != incident.ENOTFOUND:
+			// Not knowing whose channel it is, the click is not acted on.
+			return err
+		case err == nil && other.ID != inc.ID:
 			k.log.WarnContext(ctx, "button from another incident's channel refused", "user", cb.User.ID, "channel", cb.Channel.ID, "incident", inc.Key())
 			return incident.Errorf(incident.EFORBIDDEN, "That button does not belong to this channel's incident; use the buttons in the incident's own channel.")
 		}

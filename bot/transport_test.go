@@ -88,6 +88,10 @@ func TestSignatureCheck(t *testing.T) {
 		}
 		require.Equal(t, http.StatusOK, send())
 		require.Equal(t, http.StatusUnauthorized, send(), "the same signature twice is a replay")
+		// The signature is hex, which Slack's check accepts in either
+		// case: re-cased, it is still the same request.
+		hdr.Set("X-Slack-Signature", "v0="+strings.ToUpper(strings.TrimPrefix(hdr.Get("X-Slack-Signature"), "v0=")))
+		require.Equal(t, http.StatusUnauthorized, send(), "a replay with the signature in upper case")
 	})
 
 	t.Run("too large", func(t *testing.T) {

@@ -250,7 +250,7 @@ var answers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // answer's body to read, which must not keep it.
 func postCommandRead(client *http.Client, driver *slackfake.Driver, target, text, user string, read func([]byte)) (time.Duration, error) {
 	body := url.Values{"command": {"/incident"}, "text": {text}, "user_id": {user},
-		"channel_id": {"C0GENERAL"}, "team_id": {"T0"}, "trigger_id": {fmt.Sprintf("trig.%d", triggers.Add(1))}}.Encode()
+		"channel_id": {"C0GENERAL"}, "team_id": {slackfake.DefaultTeamID}, "trigger_id": {fmt.Sprintf("trig.%d", triggers.Add(1))}}.Encode()
 	req, _ := http.NewRequest(http.MethodPost, target, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	driver.Sign(req.Header, []byte(body))

@@ -21,7 +21,7 @@ const replayRead = 3 * time.Second
 // signedCommand returns a signed `/incident help` and a function that sends
 // exactly that request to a bot, returning the status.
 func signedCommand(t *testing.T, driver *slackfake.Driver) func(b *botInstance) int {
-	body := url.Values{"command": {"/incident"}, "text": {"help"}, "user_id": {"U0ALICE"}, "channel_id": {"C0GENERAL"}, "team_id": {"T0"}}.Encode()
+	body := url.Values{"command": {"/incident"}, "text": {"help"}, "user_id": {"U0ALICE"}, "channel_id": {"C0GENERAL"}, "team_id": {slackfake.DefaultTeamID}}.Encode()
 	h := http.Header{}
 	driver.Sign(h, []byte(body))
 	return func(b *botInstance) int {

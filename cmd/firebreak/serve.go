@@ -159,7 +159,7 @@ func listenAndServe(ctx context.Context, cfg Config, public, admin http.Handler,
 			errc <- fmt.Errorf("admin server: %w", err)
 		}
 	})
-	wg.Go(func() { slackAuth.watch(runCtx, slackAPI, log) })
+	wg.Go(func() { slackAuth.watch(runCtx, slackAPI, log, handler.SetWorkspace) })
 	wg.Go(func() { handler.ShareReplayChecks(runCtx) })
 	if cfg.Slack.Mode == "socket" {
 		wg.Go(func() {
@@ -489,7 +489,8 @@ func slackAuthRefused(err error) bool {
 
 // watch runs auth.test now and again periodically: every 15 seconds while
 // it fails, every 5 minutes once it passes.
-func (a *authState) watch(ctx context.Context, api *slack.Client, log *slog.Logger) {
+// Each pass tells learnt the bot's workspace and organisation.
+func (a *authState) watch(ctx context.Context, api *slack.Client, log *slog.Logger, learnt func(team, enterprise string)) {
 	for {
 		callCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		resp, err := api.AuthTestContext(callCtx)
@@ -499,6 +500,7 @@ func (a *authState) watch(ctx context.Context, api *slack.Client, log *slog.Logg
 		a.ok, a.err = err == nil, err
 		if err == nil {
 			a.state = fmt.Sprintf("team %s, bot %s", resp.Team, resp.User)
+			learnt(resp.TeamID, resp.EnterpriseID)
 		} else {
 			a.state = "failed"
 		}

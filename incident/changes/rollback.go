@@ -135,7 +135,7 @@ func (s *Rollbacks) planRollback(ctx context.Context, id int64, value, actor str
 		return nil, incident.RollbackPlan{}, incident.Decision{}, err
 	}
 	if inc.Status == incident.StatusClosed {
-		return nil, incident.RollbackPlan{}, incident.Decision{}, incident.Errorf(incident.ECONFLICT, "%s is closed; a closed incident cannot start a rollback.", inc.Key())
+		return nil, incident.RollbackPlan{}, incident.Decision{}, closedRollback(inc)
 	}
 	c, err := findChange(ctx, s.store, value)
 	if err != nil {
@@ -256,6 +256,12 @@ func rollbackState(r *incident.Rollback) string {
 	return "is " + string(r.Status)
 }
 
+// closedRollback refuses to start a rollback, or a round of one, for a
+// closed incident: its approval and retry buttons stay in the channel.
+func closedRollback(inc *incident.Incident) error {
+	return incident.Errorf(incident.ECONFLICT, "%s is closed; a closed incident cannot start a rollback.", inc.Key())
+}
+
 // ApproveRollback is the second person's approval of a rollback that waits
 // for one; it starts the rollback. EFORBIDDEN when the approver requested
 // the rollback or may not roll back, ECONFLICT when it no longer waits,
@@ -267,6 +273,9 @@ func (s *Rollbacks) ApproveRollback(ctx context.Context, key, actor string) (*in
 	}
 	if r.Status != incident.RollbackAwaitingApproval {
 		return r, incident.Errorf(incident.ECONFLICT, "This rollback no longer waits for approval: it %s.", rollbackState(r))
+	}
+	if inc.Status == incident.StatusClosed {
+		return nil, closedRollback(inc)
 	}
 	if actor == r.RequestedBy {
 		return nil, &incident.Refusal{Action: incident.ActRollback, Reason: "a second person must approve, and you requested this rollback",
@@ -292,6 +301,11 @@ func (s *Rollbacks) ApproveRollback(ctx context.Context, key, actor string) (*in
 		rtx, err := rollbacksIn(tx)
 		if err != nil {
 			return err
+		}
+		if cur, err := tx.GetIncident(ctx, inc.ID); err != nil {
+			return err
+		} else if cur.Status == incident.StatusClosed {
+			return closedRollback(cur)
 		}
 		r, err = rtx.UpdateRollback(ctx, r.ID, func(cur *incident.Rollback) error {
 			if cur.Status != incident.RollbackAwaitingApproval {
@@ -328,7 +342,7 @@ func (s *Rollbacks) RetryRollback(ctx context.Context, key, actor string) (*inci
 		return r, incident.Errorf(incident.ECONFLICT, "There is nothing to retry: the rollback %s.", rollbackState(r))
 	}
 	if inc.Status == incident.StatusClosed {
-		return nil, incident.Errorf(incident.ECONFLICT, "%s is closed; a closed incident cannot start a rollback.", inc.Key())
+		return nil, closedRollback(inc)
 	}
 	d, err := s.checkMayRollback(ctx, inc, change(r.Plan), actor)
 	if err != nil {

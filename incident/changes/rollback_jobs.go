@@ -183,6 +183,11 @@ func (s rollbackRun) executeRollback(ctx context.Context, inc *incident.Incident
 	} else if started {
 		return s.scheduleProgress(ctx, r.Key, round, 1) // executed before; keep following it
 	}
+	if inc.Status == incident.StatusClosed {
+		// Closed after the rollback was approved or retried, before
+		// this job ran: nothing is carried out.
+		return s.failRollback(ctx, inc, r, round, inc.Key()+" was closed before the rollback started, so nothing was rolled back.")
+	}
 	if inc.Drill && !s.policy.Drills.AllowRollback {
 		return s.dryRunRollback(ctx, inc, r, round, p.Actor)
 	}
