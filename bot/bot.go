@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -118,7 +117,7 @@ type Handler struct {
 	shortcuts map[string]ShortcutHandler
 	replay    *replayGuard
 	inFlight  chan struct{}
-	home      atomic.Pointer[workspace] // set by SetWorkspace
+	homes     *homeGuard
 
 	helpOnce  sync.Once
 	helpReply Reply
@@ -137,6 +136,7 @@ func New(cfg Config) *Handler {
 		views:     map[string]view{},
 		shortcuts: map[string]ShortcutHandler{},
 		inFlight:  make(chan struct{}, cfg.MaxInFlight),
+		homes:     &homeGuard{log: cfg.Logger},
 	}
 	h.replay = &replayGuard{records: cfg.Replays, instance: newInstanceName(), clock: cfg.Clock, log: cfg.Logger, onReplay: func(string) {
 		h.metrics.requests.WithLabelValues("command", "replayed_elsewhere").Inc()

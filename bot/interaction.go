@@ -25,7 +25,7 @@ type ShortcutHandler func(ctx context.Context, cb slack.InteractionCallback) err
 func (h *Handler) Interaction(ctx context.Context, cb slack.InteractionCallback) any {
 	switch cb.Type {
 	case slack.InteractionTypeBlockActions, slack.InteractionTypeViewSubmission, slack.InteractionTypeMessageAction:
-		if h.interactionOutsider(ctx, cb) {
+		if h.homes.interaction(ctx, cb) {
 			h.tellUser(ctx, cb, errOutsider)
 			h.counted("outsider")
 			return nil

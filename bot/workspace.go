@@ -2,6 +2,8 @@ package bot
 
 import (
 	"context"
+	"log/slog"
+	"sync/atomic"
 
 	"github.com/slack-go/slack"
 
@@ -25,6 +27,13 @@ import (
 // to.
 type workspace struct{ team, enterprise string }
 
+// homeGuard refuses requests from other organisations once it knows the
+// bot's own.
+type homeGuard struct {
+	home atomic.Pointer[workspace]
+	log  *slog.Logger
+}
+
 // SetWorkspace tells the handler the bot's own workspace (team id) and, on
 // Enterprise Grid, its organisation (enterprise id), from auth.test. Until
 // it is told, no request is refused for its origin.
@@ -32,14 +41,14 @@ func (h *Handler) SetWorkspace(team, enterprise string) {
 	if team == "" && enterprise == "" {
 		return
 	}
-	h.home.Store(&workspace{team: team, enterprise: enterprise})
+	h.homes.home.Store(&workspace{team: team, enterprise: enterprise})
 }
 
 // outsider reports whether a request's user belongs to another
 // organisation: the user's home team (or, without it, the request's team)
 // is not the bot's, and the request is not from the bot's Enterprise Grid
 // organisation.
-func (h *Handler) outsider(userTeam, team, enterprise string) bool {
+func (h *homeGuard) outsider(userTeam, team, enterprise string) bool {
 	home := h.home.Load()
 	if home == nil {
 		return false
@@ -62,7 +71,7 @@ var errOutsider = incident.Errorf(incident.EFORBIDDEN, msgOutsider)
 
 // commandOutsider refuses, and logs, a slash command from another
 // organisation.
-func (h *Handler) commandOutsider(ctx context.Context, cmd slack.SlashCommand) bool {
+func (h *homeGuard) command(ctx context.Context, cmd slack.SlashCommand) bool {
 	if !h.outsider("", cmd.TeamID, cmd.EnterpriseID) {
 		return false
 	}
@@ -72,7 +81,7 @@ func (h *Handler) commandOutsider(ctx context.Context, cmd slack.SlashCommand) b
 
 // interactionOutsider refuses, and logs, an interaction from another
 // organisation.
-func (h *Handler) interactionOutsider(ctx context.Context, cb slack.InteractionCallback) bool {
+func (h *homeGuard) interaction(ctx context.Context, cb slack.InteractionCallback) bool {
 	if !h.outsider(cb.User.TeamID, cb.Team.ID, cb.Enterprise.ID) {
 		return false
 	}
