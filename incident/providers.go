@@ -2,7 +2,10 @@ package incident
 
 import (
 	"context"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Pager pages on-call responders (PagerDuty). Implementations are
@@ -196,4 +199,28 @@ type ExportRef struct {
 type Exporter interface {
 	Name() string
 	Export(ctx context.Context, doc PostmortemDoc, prev *ExportRef) (ExportRef, error)
+}
+
+// NamesKey reports whether text names a rollback plan's key as a whole
+// word, as a run's title does when a workflow is named after the reason the
+// bot dispatched it with: a retry's key ("<key>#retry1") does not name the
+// first round's, nor does a longer key that starts with it.
+func NamesKey(text, key string) bool {
+	if key == "" {
+		return false
+	}
+	for i := 0; ; {
+		j := strings.Index(text[i:], key)
+		if j < 0 {
+			return false
+		}
+		end := i + j + len(key)
+		if end == len(text) {
+			return true
+		}
+		if next, _ := utf8.DecodeRuneInString(text[end:]); next != '#' && !unicode.IsLetter(next) && !unicode.IsDigit(next) {
+			return true
+		}
+		i += j + 1
+	}
 }

@@ -82,12 +82,18 @@ func TestRunOfChange(t *testing.T) {
 		FromRef: "bad", ToRef: "good", Method: "deployment"}
 	workflowPlan := deployPlan
 	workflowPlan.Method, workflowPlan.Workflow = "workflow", "deploy.yml"
+	workflowPlan.Key = "github:acme/checkout:production:bad->good"
 	deploy := func(id, ref, env string, at time.Time) incident.ChangeEvent {
 		return incident.ChangeEvent{Kind: incident.ChangeDeploy, Ref: ref, Environment: env, OccurredAt: at, Data: map[string]string{"deployment_id": id}}
 	}
 	run := func(id, ref, workflow, event string, at time.Time) incident.ChangeEvent {
 		return incident.ChangeEvent{Kind: incident.ChangeWorkflow, Ref: ref, OccurredAt: at,
 			Data: map[string]string{"run_id": id, "workflow": workflow, "event": event}}
+	}
+	titled := func(id, title string) incident.ChangeEvent {
+		c := run(id, "head", "deploy.yml", "workflow_dispatch", start)
+		c.Data["display_title"] = title
+		return c
 	}
 	for name, tc := range map[string]struct {
 		r     incident.Rollback
@@ -102,8 +108,10 @@ func TestRunOfChange(t *testing.T) {
 		"other environment":                 {incident.Rollback{Plan: deployPlan}, deploy("9", "good", "staging", start), false, ""},
 		"workflow run by id":                {incident.Rollback{Plan: workflowPlan, ExternalID: "55"}, run("55", "head", "deploy.yml", "workflow_dispatch", start), true, ""},
 		"another workflow run":              {incident.Rollback{Plan: workflowPlan, ExternalID: "55"}, run("56", "head", "deploy.yml", "workflow_dispatch", start), false, ""},
-		"dispatched run not yet known":      {incident.Rollback{Plan: workflowPlan}, run("57", "head", "deploy.yml", "workflow_dispatch", start), true, "57"},
-		"run at the target commit":          {incident.Rollback{Plan: workflowPlan}, run("58", "good", "ci.yml", "push", start), true, "58"},
+		"dispatched run not naming the key": {incident.Rollback{Plan: workflowPlan}, run("57", "head", "deploy.yml", "workflow_dispatch", start), false, ""},
+		"run naming the key":                {incident.Rollback{Plan: workflowPlan}, titled("61", "firebreak rollback "+workflowPlan.Key+" requested by U1"), true, "61"},
+		"run naming a retry's key":          {incident.Rollback{Plan: workflowPlan}, titled("62", "firebreak rollback "+workflowPlan.Key+"#retry1 requested by U1"), false, ""},
+		"run at the target commit":          {incident.Rollback{Plan: workflowPlan}, run("58", "good", "ci.yml", "push", start), false, ""},
 		"unrelated push run":                {incident.Rollback{Plan: workflowPlan}, run("59", "head", "ci.yml", "push", start), false, ""},
 		"run for a deployment rollback":     {incident.Rollback{Plan: deployPlan}, run("60", "good", "deploy.yml", "workflow_dispatch", start), false, ""},
 		"deployment made by the workflow":   {incident.Rollback{Plan: workflowPlan, ExternalID: "55"}, deploy("10", "good", "production", start), true, ""},

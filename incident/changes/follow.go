@@ -39,7 +39,10 @@ func (s *Rollbacks) follow(ctx context.Context, c incident.ChangeEvent) error {
 				errs = append(errs, err)
 				continue
 			}
-			run, ok := runOfChange(r, start, c, status)
+			// A retry dispatches under its own key: only its run is ours.
+			cur := *r
+			cur.Plan = execPlan(r, round)
+			run, ok := runOfChange(&cur, start, c, status)
 			if !ok {
 				continue
 			}
@@ -84,8 +87,12 @@ func runStatusOfChange(c incident.ChangeEvent) (string, bool) {
 
 // runOfChange decides whether a deploy or workflow run belongs to a
 // rollback: the deployment or run it created, or, before that id is known,
-// a deployment of the target commit to the environment or a run of the
-// deploy workflow at the target commit, from the rollback's start on.
+// a deployment of the target commit to the environment from the rollback's
+// start on, or a run of the deploy workflow whose title names the plan's
+// key (r.Plan.Key, the key of the round running). A workflow run is never
+// taken for the rollback's because of when it was created or which commit
+// it runs: anyone may dispatch the deploy workflow at the same time, and
+// until a run names the key the rollback waits for its poll.
 func runOfChange(r *incident.Rollback, start time.Time, c incident.ChangeEvent, status string) (incident.RollbackRun, bool) {
 	p := r.Plan
 	recent := !c.OccurredAt.Before(start.Add(-rollbackSkew))
@@ -113,8 +120,8 @@ func runOfChange(r *incident.Rollback, start time.Time, c incident.ChangeEvent, 
 			return run, id == r.ExternalID
 		}
 		run.ExternalID = id
-		byWorkflow := p.Workflow != "" && c.Data["workflow"] == p.Workflow && c.Data["event"] == "workflow_dispatch"
-		return run, recent && (c.Ref == p.ToRef || byWorkflow)
+		sameWorkflow := p.Workflow == "" || c.Data["workflow"] == "" || c.Data["workflow"] == p.Workflow
+		return run, id != "" && sameWorkflow && incident.NamesKey(c.Data["display_title"], p.Key)
 	}
 	return run, false
 }

@@ -724,13 +724,14 @@ func TestRollbackFollowsWorkflowRunWebhooks(t *testing.T) {
 		return incident.ChangeEvent{Source: "github", ExternalID: "workflow_run:acme/checkout:555:" + status, Kind: incident.ChangeWorkflow,
 			Summary: "Workflow deploy.yml run #12 on acme/checkout@main (" + status + ")", URL: "https://github.com/acme/checkout/actions/runs/555",
 			Ref: "ma1nhead", OccurredAt: b.clock.Now(), Data: map[string]string{"run_id": "555", "status": status, "conclusion": conclusion,
-				"workflow": "deploy.yml", "event": "workflow_dispatch", "repo": "acme/checkout"}}
+				"workflow": "deploy.yml", "event": "workflow_dispatch", "repo": "acme/checkout",
+				"display_title": "firebreak rollback " + r.Key + " requested by U0DECL"}}
 	}
 	b.clock.Advance(5 * time.Second)
 	require.NoError(t, b.chg.RecordChange(ctx, run("in_progress", "")))
 	r, err = b.store.GetRollback(ctx, r.Key)
 	require.NoError(t, err)
-	require.Equal(t, "555", r.ExternalID, "the dispatched run is adopted")
+	require.Equal(t, "555", r.ExternalID, "the dispatched run, naming the rollback, is adopted")
 	require.Equal(t, "https://github.com/acme/checkout/actions/runs/555", r.URL)
 	b.clock.Advance(3*time.Minute + 5*time.Second)
 	require.NoError(t, b.chg.RecordChange(ctx, run("completed", "success")))

@@ -32,8 +32,9 @@ const (
 // and deploy workflow runs.
 type changeLister struct{ *api }
 
-// Changes lists the service's deployments (at their latest status), the
-// pull requests merged into each repository's default branch, and the runs
+// Changes lists the service's deployments (at their latest status, passing
+// over inactive: see describingStatus), the pull requests merged into each
+// repository's default branch, and the runs
 // of its deploy workflow that finished or last moved in [from, to], oldest
 // first; a deploy or run started up to startLookback before the window
 // counts when it finished inside it. A service
@@ -139,15 +140,32 @@ func (c *changeLister) deployChanges(ctx context.Context, svcKey string, info re
 		if err != nil {
 			return nil, err
 		}
-		var latest *gh.DeploymentStatus
-		if len(sts) > 0 {
-			latest = sts[0]
-		}
-		if ch := deployChange(svcKey, info.ref.String(), info.htmlURL, d, latest); incident.ChangeInWindow(ch, from, to) {
+		if ch := deployChange(svcKey, info.ref.String(), info.htmlURL, d, describingStatus(d, sts)); incident.ChangeInWindow(ch, from, to) {
 			out = append(out, ch)
 		}
 	}
 	return out, nil
+}
+
+// describingStatus picks the status that describes a deployment, from its
+// statuses newest first: the latest, nil before the first. GitHub marks a
+// deployment inactive when a later one to its environment succeeds
+// (auto_inactive), which says nothing happened to this one, so an inactive
+// status is passed over for the last other one: the deployment reads as
+// the success it was, when it was. One that was only ever marked inactive
+// reads as inactive at its creation.
+func describingStatus(d *gh.Deployment, sts []*gh.DeploymentStatus) *gh.DeploymentStatus {
+	for _, st := range sts {
+		if st.GetState() != "inactive" {
+			return st
+		}
+	}
+	if len(sts) == 0 {
+		return nil
+	}
+	only := *sts[len(sts)-1]
+	only.CreatedAt = d.CreatedAt
+	return &only
 }
 
 // deploymentExternalID is shared by the API listing and the
@@ -347,6 +365,7 @@ func runChange(svcKey, repo, workflow string, run *gh.WorkflowRun) incident.Chan
 			"head_sha":             run.GetHeadSHA(),
 			"head_branch":          run.GetHeadBranch(),
 			"event":                run.GetEvent(),
+			"display_title":        run.GetDisplayTitle(),
 			"workflow":             workflow,
 			"repo":                 repo,
 			incident.DataStartedAt: started.UTC().Format(time.RFC3339),

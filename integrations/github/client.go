@@ -3,7 +3,8 @@
 // rolls a deploy back by dispatching the deploy workflow or by creating a
 // deployment of the previous commit (incident.Rollbacker), exports
 // postmortems as a pull request or an issue (incident.Exporter), and turns
-// deployment_status and workflow_run webhooks into change events.
+// deployment, deployment_status and workflow_run webhooks into change
+// events.
 //
 // It uses go-github over the *http.Client it is given, which in production
 // comes from the outbound package, so retries, timeouts and the circuit
@@ -19,6 +20,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	gh "github.com/google/go-github/v60/github"
@@ -73,6 +75,10 @@ type api struct {
 	gh    *gh.Client
 	log   *slog.Logger
 	clock incident.Clock
+
+	// selfMu guards self, the login the token acts as, once learnt.
+	selfMu sync.Mutex
+	self   string
 }
 
 var (
@@ -166,6 +172,88 @@ func (c *Client) Export(ctx context.Context, doc incident.PostmortemDoc, prev *i
 }
 
 func (c *api) now() time.Time { return c.clock.Now().UTC() }
+
+// selfLogin returns the login the bot's token acts as, which is the author
+// of everything the bot opens: the user of a personal access token (GET
+// /user), or "<app slug>[bot]" for a GitHub App installation. GitHub
+// refuses GET /user to an installation token (403), and GET /app takes the
+// app's JWT, which the bot does not hold, so an installation is asked
+// through GraphQL's viewer, which answers with the bot user. It is learnt
+// once; a failure is not remembered.
+func (c *api) selfLogin(ctx context.Context) (string, error) {
+	c.selfMu.Lock()
+	defer c.selfMu.Unlock()
+	if c.self != "" {
+		return c.self, nil
+	}
+	u, _, err := c.gh.Users.Get(ctx, "")
+	switch {
+	case err == nil && u.GetLogin() != "":
+		c.self = u.GetLogin()
+		return c.self, nil
+	case err == nil:
+		err = errors.New("GitHub named no login for the token")
+	case isStatus(err, http.StatusForbidden):
+		var login string
+		if login, err = c.viewerLogin(ctx); err == nil {
+			c.self = login
+			return c.self, nil
+		}
+	}
+	return "", c.wrap(err, "read the authenticated user", repoRef{})
+}
+
+// viewerLogin asks GitHub's GraphQL API who the token is: POST /graphql on
+// github.com, /api/graphql on GitHub Enterprise Server (whose REST base is
+// /api/v3/).
+func (c *api) viewerLogin(ctx context.Context) (string, error) {
+	endpoint := *c.gh.BaseURL
+	if p, ok := strings.CutSuffix(endpoint.Path, "/v3/"); ok {
+		endpoint.Path = p + "/graphql"
+	} else {
+		endpoint.Path = strings.TrimSuffix(endpoint.Path, "/") + "/graphql"
+	}
+	req, err := c.gh.NewRequest(http.MethodPost, endpoint.String(), map[string]string{"query": "query { viewer { login } }"})
+	if err != nil {
+		return "", err
+	}
+	var out struct {
+		Data struct {
+			Viewer struct {
+				Login string `json:"login"`
+			} `json:"viewer"`
+		} `json:"data"`
+		Errors []struct {
+			Message string `json:"message"`
+		} `json:"errors"`
+	}
+	if _, err := c.gh.Do(ctx, req, &out); err != nil {
+		return "", err
+	}
+	if out.Data.Viewer.Login == "" {
+		msg := "no login"
+		if len(out.Errors) > 0 {
+			msg = out.Errors[0].Message
+		}
+		return "", fmt.Errorf("GitHub's viewer query answered %s", msg)
+	}
+	return out.Data.Viewer.Login, nil
+}
+
+// ownsIssue reports whether an issue in repo (owner/name) opened by author
+// is one the bot could have opened: repo is the export repository, where
+// the bot opens action item issues, and author the login its token acts
+// as. False without an export repository.
+func (c *Client) ownsIssue(ctx context.Context, repo, author string) (bool, error) {
+	if c.export.exportRepo == "" || author == "" || !strings.EqualFold(repo, c.export.exportRepo) {
+		return false, nil
+	}
+	login, err := c.export.selfLogin(ctx)
+	if err != nil {
+		return false, err
+	}
+	return strings.EqualFold(author, login), nil
+}
 
 type repoRef struct{ owner, name string }
 

@@ -83,8 +83,14 @@ func (s *syncBuffer) String() string {
 // shaHead) and a client for it; opts adjust the client's Config.
 func setup(t *testing.T, opts ...func(*github.Config)) bundle {
 	t.Helper()
+	return setupFake(t, nil, opts...)
+}
+
+// setupFake is setup with options for the fake too.
+func setupFake(t *testing.T, fakeOpts []ghfake.Option, opts ...func(*github.Config)) bundle {
+	t.Helper()
 	clock := &testClock{t: now}
-	fake := ghfake.New(ghfake.WithToken(token), ghfake.WithClock(clock.Now))
+	fake := ghfake.New(append([]ghfake.Option{ghfake.WithToken(token), ghfake.WithClock(clock.Now)}, fakeOpts...)...)
 	t.Cleanup(fake.Close)
 	fake.AddRepo(repo, "main", shaHead)
 	logs := &syncBuffer{}

@@ -50,7 +50,8 @@ func TestWebhookIssueClosedMarksTheActionItemDone(t *testing.T) {
 
 	rec := &doneRecorder{}
 	changes := &sinkRecorder{}
-	srv := httptest.NewServer(github.NewWebhookHandler(hookSecret, changes.sink, nil, github.WithIssueClosed(rec.issueClosed)))
+	srv := httptest.NewServer(github.NewWebhookHandler(hookSecret, changes.sink, nil,
+		github.WithIssueClosed(rec.issueClosed), github.WithBotIdentity(b.client)))
 	t.Cleanup(srv.Close)
 
 	closed, err := b.fake.CloseIssue(docsRepo, numbers["Add a canary for checkout"], "completed", "ada")

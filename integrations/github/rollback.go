@@ -3,8 +3,11 @@ package github
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -24,9 +27,9 @@ const (
 // key, so a repeated Execute finds the deployment it already created.
 const rollbackKeyField = "firebreak_rollback_key"
 
-// dispatchSkew is how far before our dispatch time a run may be stamped
-// and still be taken for the one we dispatched: GitHub's clock and ours
-// differ a little, and GitHub stamps whole seconds.
+// dispatchSkew is how far before our dispatch time the listing of runs
+// looks for the one we dispatched: GitHub's clock and ours differ a
+// little, and GitHub stamps whole seconds.
 const dispatchSkew = 5 * time.Second
 
 // deployRollbacker rolls a deploy back by dispatching the service's deploy
@@ -34,14 +37,16 @@ const dispatchSkew = 5 * time.Second
 type deployRollbacker struct{ *api }
 
 // Handles reports whether the change is a GitHub deploy, or a successful
-// run of a deploy workflow, with a commit to roll back from.
+// run of a deploy workflow, with a commit to roll back from. A deploy
+// reported as inactive was superseded by a later one: rolling it back
+// would undo nothing that is running.
 func (c *deployRollbacker) Handles(ch incident.ChangeEvent) bool {
 	if ch.Source != Source || ch.Ref == "" || repoOf(ch) == "" {
 		return false
 	}
 	switch ch.Kind {
 	case incident.ChangeDeploy:
-		return ch.Environment != ""
+		return ch.Environment != "" && ch.Data["state"] != "inactive"
 	case incident.ChangeWorkflow:
 		return ch.Data["conclusion"] == "success"
 	}
@@ -212,11 +217,16 @@ func (c *deployRollbacker) previousSuccess(ctx context.Context, r repoRef, bad b
 //
 // With the workflow method it dispatches the deploy workflow on the
 // default branch with inputs sha, environment and reason; the reason holds
-// the key. GitHub's 204 says nothing about the run, and a run shows its
-// inputs only through its display title, so a repeated Execute is detected
-// only when the workflow sets `run-name: ${{ inputs.reason }}`. Without it
-// the caller's durable job, which records the run and executes a plan
-// once, is what keeps a rollback from being dispatched twice.
+// the key. It asks GitHub for the run the dispatch starts
+// (return_run_details) and follows that run. A GitHub that does not say
+// (204, or an older GitHub Enterprise Server refusing the field) leaves
+// only the run's display title to go by, so the run is found only when the
+// workflow sets `run-name: ${{ inputs.reason }}`; a run is never taken for
+// ours because of when it was created, since anyone may dispatch the same
+// workflow at the same time. A repeated Execute finds an earlier dispatch
+// the same way, by the key in a run's title; without it the caller's
+// durable job, which records the run and executes a plan once, is what
+// keeps a rollback from being dispatched twice.
 func (c *deployRollbacker) Execute(ctx context.Context, plan incident.RollbackPlan, actor string) (incident.RollbackRun, error) {
 	if plan.Source != Source || plan.Repo == "" || plan.ToRef == "" || plan.Environment == "" || plan.Key == "" {
 		return incident.RollbackRun{}, incident.Errorf(incident.EINVALID, "This rollback plan is incomplete; plan the rollback again.")
@@ -300,7 +310,7 @@ func (c *deployRollbacker) executeWorkflow(ctx context.Context, info repoInfo, p
 		return c.Progress(ctx, workflowRun(plan, run))
 	}
 	at := c.now()
-	_, err := c.gh.Actions.CreateWorkflowDispatchEventByFileName(ctx, r.owner, r.name, plan.Workflow, gh.CreateWorkflowDispatchEventRequest{
+	dispatched, err := c.dispatch(ctx, r, plan.Workflow, dispatchRequest{
 		Ref: info.defaultBranch,
 		Inputs: map[string]any{
 			"sha":         plan.ToRef,
@@ -309,11 +319,27 @@ func (c *deployRollbacker) executeWorkflow(ctx context.Context, info repoInfo, p
 		},
 	})
 	if err != nil {
-		return incident.RollbackRun{}, c.wrap(err, "dispatch workflow "+plan.Workflow, r)
+		return incident.RollbackRun{}, err
 	}
 	c.log.Info("github: rollback workflow dispatched",
 		slog.String("repo", r.String()), slog.String("workflow", plan.Workflow),
-		slog.String("environment", plan.Environment), slog.String("sha", plan.ToRef))
+		slog.String("environment", plan.Environment), slog.String("sha", plan.ToRef),
+		slog.Int64("run_id", dispatched.GetID()))
+	if dispatched != nil {
+		link := dispatched.HTMLURL
+		if link == "" {
+			link = fmt.Sprintf("%s/actions/runs/%d", info.htmlURL, dispatched.ID)
+		}
+		return incident.RollbackRun{
+			Plan:       plan,
+			ExternalID: strconv.FormatInt(dispatched.ID, 10),
+			URL:        link,
+			Status:     "queued",
+			Detail:     fmt.Sprintf("Dispatched %s on %s; its run is queued.", plan.Workflow, info.defaultBranch),
+		}, nil
+	}
+	// GitHub did not say which run it started: only a run whose title
+	// carries the key is ours.
 	run, err := c.findDispatchedRun(ctx, info, plan, at)
 	if err != nil || run == nil {
 		// The dispatch went through; finding its run is best effort, and
@@ -321,14 +347,98 @@ func (c *deployRollbacker) executeWorkflow(ctx context.Context, info repoInfo, p
 		if err != nil {
 			c.log.Warn("github: could not find the dispatched run", slog.String("repo", r.String()), slog.Any("error", err))
 		}
-		return incident.RollbackRun{
-			Plan:   plan,
-			URL:    fmt.Sprintf("%s/actions/workflows/%s", info.htmlURL, plan.Workflow),
-			Status: "queued",
-			Detail: fmt.Sprintf("Dispatched %s on %s; its run is not listed yet.", plan.Workflow, info.defaultBranch),
-		}, nil
+		return unknownRun(plan, info), nil
 	}
 	return workflowRun(plan, run), nil
+}
+
+// unknownRun is a dispatched rollback whose run GitHub has not named and no
+// run's title identifies yet.
+func unknownRun(plan incident.RollbackPlan, info repoInfo) incident.RollbackRun {
+	return incident.RollbackRun{
+		Plan:   plan,
+		URL:    fmt.Sprintf("%s/actions/workflows/%s", info.htmlURL, plan.Workflow),
+		Status: "queued",
+		Detail: fmt.Sprintf("Dispatched %s on %s; GitHub did not say which run it started, and no run's title names this rollback yet "+
+			"(set `run-name: ${{ inputs.reason }}` in the workflow so the bot can tell its run apart).", plan.Workflow, info.defaultBranch),
+	}
+}
+
+// dispatchRequest is the body of a workflow dispatch. go-github v60's
+// CreateWorkflowDispatchEventRequest has no return_run_details.
+type dispatchRequest struct {
+	Ref              string         `json:"ref"`
+	Inputs           map[string]any `json:"inputs,omitempty"`
+	ReturnRunDetails *bool          `json:"return_run_details,omitempty"`
+}
+
+// dispatchedRun is GitHub's answer to a dispatch with return_run_details.
+type dispatchedRun struct {
+	ID      int64  `json:"workflow_run_id"`
+	RunURL  string `json:"run_url"`
+	HTMLURL string `json:"html_url"`
+}
+
+// GetID returns the run's id, 0 for a nil run.
+func (d *dispatchedRun) GetID() int64 {
+	if d == nil {
+		return 0
+	}
+	return d.ID
+}
+
+// dispatch dispatches the workflow and asks GitHub for the run it starts
+// (return_run_details): GitHub answers 200 with the run's id. nil, without
+// an error, means GitHub did not say: it answered 204, or it is an older
+// GitHub Enterprise Server that refused the field (400 or 422 naming it)
+// and the dispatch was sent again without it.
+func (c *deployRollbacker) dispatch(ctx context.Context, r repoRef, workflow string, body dispatchRequest) (*dispatchedRun, error) {
+	op := "dispatch workflow " + workflow
+	send := func(details bool) (*dispatchedRun, error) {
+		body.ReturnRunDetails = nil
+		if details {
+			body.ReturnRunDetails = gh.Bool(true)
+		}
+		u := fmt.Sprintf("repos/%s/%s/actions/workflows/%s/dispatches", url.PathEscape(r.owner), url.PathEscape(r.name), url.PathEscape(workflow))
+		req, err := c.gh.NewRequest(http.MethodPost, u, body)
+		if err != nil {
+			return nil, err
+		}
+		var out dispatchedRun
+		resp, err := c.gh.Do(ctx, req, &out)
+		if err != nil {
+			return nil, err
+		}
+		if resp.StatusCode == http.StatusNoContent || out.ID == 0 {
+			return nil, nil
+		}
+		return &out, nil
+	}
+	run, err := send(true)
+	if err != nil && refusesRunDetails(err) {
+		// Nothing was dispatched: GitHub validates the body first.
+		c.log.Info("github: GitHub does not return dispatched runs; dispatching without return_run_details",
+			slog.String("repo", r.String()), slog.String("workflow", workflow))
+		run, err = send(false)
+	}
+	if err != nil {
+		return nil, c.wrap(err, op, r)
+	}
+	return run, nil
+}
+
+// refusesRunDetails reports whether GitHub refused return_run_details as a
+// field it does not know, as GitHub Enterprise Server releases that
+// predate it (3.20 and older) do.
+func refusesRunDetails(err error) bool {
+	var er *gh.ErrorResponse
+	if !errors.As(err, &er) || er.Response == nil {
+		return false
+	}
+	if s := er.Response.StatusCode; s != http.StatusBadRequest && s != http.StatusUnprocessableEntity {
+		return false
+	}
+	return strings.Contains(er.Error(), "return_run_details")
 }
 
 // dispatchReason is the reason input; it carries the plan's key so a
@@ -338,8 +448,10 @@ func dispatchReason(plan incident.RollbackPlan, actor string) string {
 }
 
 // findDispatchedRun looks among recent workflow_dispatch runs of the plan's
-// workflow for the one this plan started: one whose display title carries
-// the key, else, when since is set, the first run created from since on.
+// workflow for the one this plan started: the one whose display title (or
+// name) carries the key. since, when set, only narrows the listing to runs
+// created from shortly before it on; a run is never taken for ours by its
+// creation time, since anyone may dispatch the workflow meanwhile.
 func (c *deployRollbacker) findDispatchedRun(ctx context.Context, info repoInfo, plan incident.RollbackPlan, since time.Time) (*gh.WorkflowRun, error) {
 	opts := &gh.ListWorkflowRunsOptions{Event: "workflow_dispatch", Branch: info.defaultBranch, ListOptions: gh.ListOptions{PerPage: perPage}}
 	if !since.IsZero() {
@@ -350,21 +462,11 @@ func (c *deployRollbacker) findDispatchedRun(ctx context.Context, info repoInfo,
 		return nil, c.wrap(err, "list runs of workflow "+plan.Workflow, info.ref)
 	}
 	for _, run := range runs.WorkflowRuns {
-		if strings.Contains(run.GetDisplayTitle(), plan.Key) {
+		if incident.NamesKey(run.GetDisplayTitle(), plan.Key) || incident.NamesKey(run.GetName(), plan.Key) {
 			return run, nil
 		}
 	}
-	if since.IsZero() {
-		return nil, nil
-	}
-	// Newest first: the last one is the earliest after our dispatch.
-	var earliest *gh.WorkflowRun
-	for _, run := range runs.WorkflowRuns {
-		if earliest == nil || run.GetCreatedAt().Before(earliest.GetCreatedAt().Time) {
-			earliest = run
-		}
-	}
-	return earliest, nil
+	return nil, nil
 }
 
 func workflowRun(plan incident.RollbackPlan, run *gh.WorkflowRun) incident.RollbackRun {
@@ -405,8 +507,13 @@ func (c *deployRollbacker) Progress(ctx context.Context, run incident.RollbackRu
 				return run, err
 			}
 			found, err := c.findDispatchedRun(ctx, info, plan, time.Time{})
-			if err != nil || found == nil {
+			if err != nil {
 				return run, err
+			}
+			if found == nil {
+				// Still unknown: keep waiting for a run that names the
+				// rollback rather than guess.
+				return unknownRun(plan, info), nil
 			}
 			return workflowRun(plan, found), nil
 		}

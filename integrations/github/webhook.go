@@ -28,11 +28,11 @@ const MaxWebhookBody = 5 << 20
 // the raw body (up to MaxWebhookBody), verifies X-Hub-Signature-256 with
 // secret and answers 401 on a missing or wrong signature, and on any
 // delivery at all when secret is empty: go-github would skip verification
-// then. deployment_status and workflow_run events become ChangeEvents
-// handed to sink, with X-GitHub-Delivery in Data["delivery"] for
-// deduplication; ping and other events get 200. A malformed delivery gets
-// 400 and a sink error 500, which GitHub shows on the delivery (it does not
-// redeliver by itself).
+// then. deployment, deployment_status and workflow_run events become
+// ChangeEvents handed to sink, with X-GitHub-Delivery in Data["delivery"]
+// for deduplication; closed issues go to WithIssueClosed; ping and other
+// events get 200. A malformed delivery gets 400 and a sink error 500,
+// which GitHub shows on the delivery (it does not redeliver by itself).
 func NewWebhookHandler(secret string, sink func(ctx context.Context, c incident.ChangeEvent) error, log *slog.Logger, opts ...WebhookOption) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -48,16 +48,28 @@ func NewWebhookHandler(secret string, sink func(ctx context.Context, c incident.
 type WebhookOption func(*webhookHandler)
 
 // WithIssueClosed hands every closed issue that is an exported action item
-// (its body carries the action-item marker the export writes) to done, with
-// the incident key ("INC-42"), the action item's id and the issue's URL.
+// to done, with the incident key ("INC-42"), the action item's id and the
+// issue's URL. An exported action item is an issue whose body carries the
+// action-item marker the export writes, in the export repository, opened
+// by the bot itself: anyone who can open and close an issue can write the
+// marker. Which repository and which login that is comes from the client
+// given with WithBotIdentity; without it no issue marks an item done.
 func WithIssueClosed(done func(ctx context.Context, incidentKey string, itemID int64, url string) error) WebhookOption {
 	return func(h *webhookHandler) { h.issueClosed = done }
+}
+
+// WithBotIdentity names the client that exports action items as issues:
+// a closed issue counts as an action item only in its export repository
+// and when opened by the login its token acts as (asked of GitHub once).
+func WithBotIdentity(c *Client) WebhookOption {
+	return func(h *webhookHandler) { h.owner = c }
 }
 
 type webhookHandler struct {
 	secret      []byte
 	sink        func(ctx context.Context, c incident.ChangeEvent) error
 	issueClosed func(ctx context.Context, incidentKey string, itemID int64, url string) error
+	owner       *Client
 	log         *slog.Logger
 }
 
@@ -76,6 +88,21 @@ func (h *webhookHandler) handleIssues(r *http.Request, payload []byte, log *slog
 	if ev.Issue.GetStateReason() == "not_planned" {
 		// Closed as not planned: the follow-up was dropped, not done.
 		log.Info("github: action item issue closed as not planned", slog.String("url", ev.Issue.GetHTMLURL()))
+		return nil, nil
+	}
+	repo, author := ev.GetRepo().GetFullName(), ev.Issue.GetUser().GetLogin()
+	if h.owner == nil {
+		log.Warn("github: closed action item issue ignored: the webhook does not know the bot's GitHub identity",
+			slog.String("url", ev.Issue.GetHTMLURL()))
+		return nil, nil
+	}
+	own, err := h.owner.ownsIssue(r.Context(), repo, author)
+	if err != nil {
+		return nil, webhook.Failed("could not check who opened the issue", err)
+	}
+	if !own {
+		log.Warn("github: closed issue carries an action item marker but the bot did not open it; ignored",
+			slog.String("repo", repo), slog.String("author", author), slog.String("url", ev.Issue.GetHTMLURL()))
 		return nil, nil
 	}
 	id, _ := strconv.ParseInt(m[2], 10, 64)
@@ -133,14 +160,30 @@ func (h *webhookHandler) handle(r *http.Request, body []byte) (any, error) {
 	return nil, nil
 }
 
-// webhookChange decodes a deployment_status or workflow_run delivery into
-// a change; ok is false for any other event.
+// webhookChange decodes a deployment, deployment_status or workflow_run
+// delivery into a change; ok is false for any other event, and for a
+// deployment marked inactive.
 func webhookChange(event string, payload []byte) (change incident.ChangeEvent, ok bool, err error) {
 	switch event {
+	case "deployment":
+		// A new deployment, before any status: pending at its creation, as
+		// the API lists it. Its statuses, with greater revisions, replace
+		// it; delivered after them, it changes nothing.
+		var ev gh.DeploymentEvent
+		if err := json.Unmarshal(payload, &ev); err != nil || ev.Deployment == nil || ev.Repo == nil {
+			return change, false, webhook.Errorf(http.StatusBadRequest, "malformed deployment payload")
+		}
+		return deployChange("", ev.Repo.GetFullName(), ev.Repo.GetHTMLURL(), ev.Deployment, nil), true, nil
 	case "deployment_status":
 		var ev gh.DeploymentStatusEvent
 		if err := json.Unmarshal(payload, &ev); err != nil || ev.Deployment == nil || ev.DeploymentStatus == nil || ev.Repo == nil {
 			return change, false, webhook.Errorf(http.StatusBadRequest, "malformed deployment_status payload")
+		}
+		if ev.DeploymentStatus.GetState() == "inactive" {
+			// GitHub marks a deployment inactive when a later one to its
+			// environment succeeds: the later one is the change, and this
+			// one stays the success it was (see describingStatus).
+			return change, false, nil
 		}
 		repo := ev.Repo.GetFullName()
 		return deployChange("", repo, ev.Repo.GetHTMLURL(), ev.Deployment, ev.DeploymentStatus), true, nil

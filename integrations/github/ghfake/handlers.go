@@ -46,8 +46,44 @@ func (s *Server) routes() http.Handler {
 	h("POST /repos/{owner}/{repo}/issues", c.createIssue)
 	h("GET /repos/{owner}/{repo}/issues/{number}", c.getIssue)
 	h("PATCH /repos/{owner}/{repo}/issues/{number}", c.editIssue)
+	mux.HandleFunc("GET /user", s.getAuthenticatedUser)
+	mux.HandleFunc("POST /graphql", s.graphql)
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { writeError(w, http.StatusNotFound, "Not Found") })
 	return mux
+}
+
+// getAuthenticatedUser serves GET /user: the user the token belongs to. An
+// installation token is refused, as GitHub refuses it.
+func (s *Server) getAuthenticatedUser(w http.ResponseWriter, _ *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.installation {
+		writeError(w, http.StatusForbidden, "Resource not accessible by integration")
+		return
+	}
+	u := user(s.login)
+	u["html_url"] = s.base + "/" + s.login
+	writeJSON(w, http.StatusOK, u)
+}
+
+// graphql serves POST /graphql for the one query the integration sends,
+// viewer { login }, which names the token's user, a bot user for an
+// installation. Any other query gets GraphQL's error shape.
+func (s *Server) graphql(w http.ResponseWriter, req *http.Request) {
+	var body struct {
+		Query string `json:"query"`
+	}
+	if !decode(w, req, &body) {
+		return
+	}
+	q := strings.Join(strings.Fields(body.Query), " ")
+	if !strings.Contains(q, "viewer { login }") {
+		writeJSON(w, http.StatusOK, map[string]any{"errors": []any{map[string]any{"message": "ghfake answers only viewer { login }"}}})
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"viewer": map[string]any{"login": s.login}}})
 }
 
 // withRepo resolves the repository (404 when unknown, as GitHub answers for
@@ -150,7 +186,11 @@ func paginate[T any](s *Server, w http.ResponseWriter, r *http.Request, items []
 func ts(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 func user(login string) map[string]any {
-	return map[string]any{"login": login, "id": len(login), "type": "User"}
+	kind := "User"
+	if strings.HasSuffix(login, "[bot]") {
+		kind = "Bot"
+	}
+	return map[string]any{"login": login, "id": len(login), "type": kind}
 }
 
 func (s shapes) apiURL(r *repoState) string  { return s.base + "/repos/" + r.fullName() }
@@ -187,7 +227,7 @@ func (s shapes) deploymentJSON(r *repoState, d *Deployment) map[string]any {
 		// GitHub moves a deployment's updated_at to its latest status.
 		"created_at": ts(d.CreatedAt), "updated_at": ts(updated),
 		"statuses_url": u + "/statuses", "repository_url": s.apiURL(r),
-		"transient_environment": false, "production_environment": d.Environment == "production",
+		"transient_environment": d.Transient, "production_environment": d.production(),
 	}
 }
 
@@ -284,7 +324,7 @@ func (s *deploysAPI) createDeployment(w http.ResponseWriter, req *http.Request, 
 	}
 	d := &Deployment{
 		ID: s.id(), SHA: sha, Ref: body.Ref, Task: body.Task, Environment: body.Environment,
-		Description: body.Description, Creator: s.login, CreatedAt: s.clock(),
+		Description: body.Description, Creator: s.login, CreatedAt: s.clock(), Transient: body.TransientEnvironment,
 	}
 	if d.Task == "" {
 		d.Task = "deploy"
@@ -328,6 +368,7 @@ func (s *deploysAPI) createDeploymentStatus(w http.ResponseWriter, req *http.Req
 		TargetURL      string `json:"target_url"`
 		EnvironmentURL string `json:"environment_url"`
 		Description    string `json:"description"`
+		AutoInactive   *bool  `json:"auto_inactive"`
 	}
 	if !decode(w, req, &body) {
 		return
@@ -343,6 +384,9 @@ func (s *deploysAPI) createDeploymentStatus(w http.ResponseWriter, req *http.Req
 		EnvironmentURL: body.EnvironmentURL, Description: body.Description, Creator: s.login, CreatedAt: s.clock(),
 	}
 	d.Statuses = append(d.Statuses, st)
+	if st.State == "success" && (body.AutoInactive == nil || *body.AutoInactive) {
+		autoInactivate(r, d, st.CreatedAt, st.Creator, s.id)
+	}
 	writeJSON(w, http.StatusCreated, s.deploymentStatusJSON(r, d, st))
 }
 
@@ -640,10 +684,17 @@ func (s *deploysAPI) dispatch(w http.ResponseWriter, req *http.Request, r *repoS
 		return
 	}
 	var body struct {
-		Ref    string         `json:"ref"`
-		Inputs map[string]any `json:"inputs"`
+		Ref              string         `json:"ref"`
+		Inputs           map[string]any `json:"inputs"`
+		ReturnRunDetails *bool          `json:"return_run_details"`
 	}
 	if !decode(w, req, &body) {
+		return
+	}
+	// GitHub Enterprise Server before return_run_details validates the
+	// body's keys and refuses the one it does not know.
+	if body.ReturnRunDetails != nil && s.legacyDispatch && s.legacyRefusal != 0 {
+		writeError(w, s.legacyRefusal, "Invalid request.\n\n\"return_run_details\" is not a permitted key.")
 		return
 	}
 	if body.Ref == "" {
@@ -689,8 +740,19 @@ func (s *deploysAPI) dispatch(w http.ResponseWriter, req *http.Request, r *repoS
 		run.DisplayTitle = v
 	}
 	r.runs = append(r.runs, run)
-	r.dispatches = append(r.dispatches, Dispatch{Workflow: wf.File, Ref: body.Ref, Inputs: maps.Clone(body.Inputs), At: now, RunID: run.ID})
-	w.WriteHeader(http.StatusNoContent)
+	details := body.ReturnRunDetails != nil && *body.ReturnRunDetails && !s.legacyDispatch
+	r.dispatches = append(r.dispatches, Dispatch{Workflow: wf.File, Ref: body.Ref, Inputs: maps.Clone(body.Inputs), At: now, RunID: run.ID,
+		ReturnedRunDetails: details})
+	if !details {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	// return_run_details: 200 with the run's id, API URL and web URL.
+	writeJSON(w, http.StatusOK, map[string]any{
+		"workflow_run_id": run.ID,
+		"run_url":         fmt.Sprintf("%s/actions/runs/%d", s.apiURL(r), run.ID),
+		"html_url":        fmt.Sprintf("%s/actions/runs/%d", s.htmlURL(r), run.ID),
+	})
 }
 
 // Git refs.

@@ -21,9 +21,16 @@ type Deployment struct {
 	Description string
 	Creator     string
 	Payload     map[string]any
-	CreatedAt   time.Time
-	Statuses    []DeploymentStatus
+	// Transient marks a transient environment (transient_environment),
+	// which a success elsewhere never marks inactive.
+	Transient bool
+	CreatedAt time.Time
+	Statuses  []DeploymentStatus
 }
+
+// production reports whether the deployment is to a production
+// environment, as the fake decides production_environment.
+func (d *Deployment) production() bool { return d.Environment == "production" }
 
 // DeploymentStatus is one status of a deployment.
 type DeploymentStatus struct {
@@ -35,6 +42,9 @@ type DeploymentStatus struct {
 	EnvironmentURL string
 	Creator        string
 	CreatedAt      time.Time
+	// AutoInactive is auto_inactive when the status is added with
+	// AddDeploymentStatus: nil is GitHub's default, true.
+	AutoInactive *bool
 }
 
 // PullRequest is a pull request as the fake stores it.
@@ -97,6 +107,9 @@ type Dispatch struct {
 	Inputs   map[string]any
 	At       time.Time
 	RunID    int64
+	// ReturnedRunDetails reports whether the call asked for the run's
+	// details (return_run_details) and got them: 200 rather than 204.
+	ReturnedRunDetails bool
 }
 
 // Workflow describes a workflow file in a repository.
@@ -224,4 +237,27 @@ func latestStatus(d *Deployment) (DeploymentStatus, bool) {
 		return DeploymentStatus{}, false
 	}
 	return d.Statuses[len(d.Statuses)-1], true
+}
+
+// autoInactivate does what GitHub does when deployment d gets a success
+// status with auto_inactive (the default): every earlier deployment to the
+// same environment whose latest state is success gets an inactive status,
+// unless the environment is a production or transient one ("Adds a new
+// inactive status to all prior non-transient, non-production environment
+// deployments with the same repository and environment name ... An inactive
+// status is only added to deployments that had a success state"). newID
+// numbers the statuses it adds. The caller holds the lock.
+func autoInactivate(r *repoState, d *Deployment, at time.Time, creator string, newID func() int64) {
+	if d.production() || d.Transient {
+		return
+	}
+	for _, o := range r.deployments {
+		prior := o.CreatedAt.Before(d.CreatedAt) || (o.CreatedAt.Equal(d.CreatedAt) && o.ID < d.ID)
+		if o == d || !prior || o.Environment != d.Environment || o.Transient || o.production() {
+			continue
+		}
+		if st, ok := latestStatus(o); ok && st.State == "success" {
+			o.Statuses = append(o.Statuses, DeploymentStatus{ID: newID(), State: "inactive", Creator: creator, CreatedAt: at})
+		}
+	}
 }

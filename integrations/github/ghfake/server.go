@@ -38,6 +38,13 @@ type Server struct {
 	token    string
 	closed   chan struct{}
 	closeOne sync.Once
+
+	// legacyDispatch makes dispatches predate return_run_details;
+	// legacyRefusal is the status refusing the field, or 0 to ignore it.
+	legacyDispatch bool
+	legacyRefusal  int
+	// installation makes the token a GitHub App installation's.
+	installation bool
 }
 
 // world is the fake's repositories and everything in them. mu guards it,
@@ -84,6 +91,25 @@ func WithLogin(login string) Option { return func(s *Server) { s.login = login }
 // WithClock sets the fake's clock, used for the timestamps of objects
 // created through the API and for the rate-limit reset.
 func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
+
+// WithAppInstallation makes the token a GitHub App installation token of
+// the app slug: its user, the author of what it creates, is "<slug>[bot]",
+// GET /user refuses it with 403 "Resource not accessible by integration",
+// and GraphQL's viewer names the bot user.
+func WithAppInstallation(slug string) Option {
+	return func(s *Server) { s.installation, s.login = true, slug+"[bot]" }
+}
+
+// WithLegacyDispatch makes the workflow dispatch endpoint behave as on a
+// GitHub Enterprise Server that predates return_run_details (3.20 and
+// older): every accepted dispatch answers 204 without the run's details.
+// A request carrying return_run_details is refused with status refuse
+// (400 or 422) and `"return_run_details" is not a permitted key.`, as
+// GitHub's body validation refuses unknown keys; with refuse 0 the field is
+// ignored instead.
+func WithLegacyDispatch(refuse int) Option {
+	return func(s *Server) { s.legacyDispatch, s.legacyRefusal = true, refuse }
+}
 
 // New starts a fake GitHub on a local port. Close stops it.
 func New(opts ...Option) *Server {
@@ -345,7 +371,9 @@ func (s *world) AddDeployment(repo string, d Deployment) int64 {
 }
 
 // AddDeploymentStatus appends a status to a deployment, as the deploy
-// system would.
+// system would through the API: a success marks the environment's earlier
+// successful deployments inactive unless st.AutoInactive is false (see
+// autoInactivate). AddDeployment's statuses are history and do not.
 func (s *world) AddDeploymentStatus(repo string, id int64, st DeploymentStatus) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -361,8 +389,38 @@ func (s *world) AddDeploymentStatus(repo string, id int64, st DeploymentStatus) 
 	if st.Creator == "" {
 		st.Creator = s.login
 	}
+	auto := st.AutoInactive == nil || *st.AutoInactive
+	st.AutoInactive = nil
 	d.Statuses = append(d.Statuses, st)
+	if st.State == "success" && auto {
+		autoInactivate(r, d, st.CreatedAt, st.Creator, s.id)
+	}
 	return nil
+}
+
+// AddIssue adds an issue opened by i.User (default: the token's user) and
+// returns its number. Zero CreatedAt means now; State defaults to open.
+func (s *world) AddIssue(repo string, i Issue) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.mustRepo(repo)
+	i.Number = r.number()
+	if i.User == "" {
+		i.User = s.login
+	}
+	if i.State == "" {
+		i.State = "open"
+	}
+	if i.CreatedAt.IsZero() {
+		i.CreatedAt = s.clock()
+	}
+	if i.UpdatedAt.IsZero() {
+		i.UpdatedAt = i.CreatedAt
+	}
+	i.Labels = slices.Clone(i.Labels)
+	i.Assignees = slices.Clone(i.Assignees)
+	r.issues = append(r.issues, &i)
+	return i.Number
 }
 
 // AddMergedPR adds a pull request merged at pr.MergedAt (which must be set)

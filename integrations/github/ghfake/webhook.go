@@ -111,6 +111,30 @@ func guid() string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }
 
+// DeploymentPayload builds the deployment webhook payload (action
+// "created") GitHub delivers when a deployment is created, shaped like its
+// documented example: the deployment, the workflow and workflow_run that
+// created it (null here), the repository and the sender.
+func (s *Server) DeploymentPayload(repo string, deploymentID int64) (map[string]any, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.mustRepo(repo)
+	d := r.deployment(deploymentID)
+	if d == nil {
+		return nil, fmt.Errorf("ghfake: no deployment %d in %s", deploymentID, repo)
+	}
+	dj := s.deploymentJSON(r, d)
+	dj["updated_at"] = dj["created_at"] // as it was when created
+	return map[string]any{
+		"action":       "created",
+		"deployment":   dj,
+		"workflow":     nil,
+		"workflow_run": nil,
+		"repository":   s.repoJSON(r),
+		"sender":       user(d.Creator),
+	}, nil
+}
+
 // DeploymentStatusPayload builds the deployment_status webhook payload
 // (action "created") for a deployment's latest status, shaped like
 // GitHub's documented example.
