@@ -1,9 +1,12 @@
 package paging
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -52,13 +55,23 @@ func (s *Service) runAckPage(ctx context.Context, payload []byte) error {
 		}
 		return fmt.Errorf("acknowledge page %s: %w", p.PageKey, err)
 	}
-	return s.applyAck(ctx, page, p.User, "", s.clock.Now(), "slack-ack:"+p.PageKey)
+	return s.applyAck(ctx, page, ackReport{slackUser: p.User, at: s.clock.Now(), sourceID: "slack-ack:" + p.PageKey,
+		ackedBefore: page.Status == "acknowledged"})
 }
 
 // HandlePageEvent applies a PagerDuty webhook delivery: a line in the
 // channel, a timeline event, the panel refreshed, and on the first
 // acknowledgement the incident's acknowledged time. A redelivery (same
 // delivery id) changes nothing.
+//
+// An event that reports what the page already is, is an echo: PagerDuty
+// reports every change, the bot's own too (an acknowledgement from Slack,
+// the resolution of the pages of a resolved incident, the bot's escalation
+// or backup reassignment), and those were said when the bot made them. An
+// echo records only its dedupe marker. A genuine change always follows
+// another: PagerDuty acknowledges again only after incident.unacknowledged
+// (or reopened), which put the page back to triggered, and resolves again
+// only after incident.reopened.
 func (s *Service) HandlePageEvent(ctx context.Context, ev incident.PageEvent) error {
 	var page *incident.Page
 	var err error
@@ -82,14 +95,34 @@ func (s *Service) HandlePageEvent(ctx context.Context, ev incident.PageEvent) er
 	}
 	switch ev.Kind {
 	case incident.PageAcknowledged:
-		return s.applyAck(ctx, page, "", ev.Agent, at, "pd:"+ev.DeliveryID)
+		return s.applyAck(ctx, page, ackReport{agent: ev.Agent, at: at, sourceID: "pd:" + ev.DeliveryID})
 	default:
 		return s.applyPageEvent(ctx, page, ev, at)
 	}
 }
 
-// applyAck records an acknowledgement once per source id.
-func (s *Service) applyAck(ctx context.Context, page *incident.Page, slackUser, agent string, at time.Time, sourceID string) error {
+// errRedelivered rolls back a transaction whose dedupe marker was already
+// recorded: the event was applied before.
+var errRedelivered = errors.New("already applied")
+
+// ackReport is one report of an acknowledgement: from Slack (slackUser) or
+// from PagerDuty (agent).
+type ackReport struct {
+	slackUser, agent string
+	at               time.Time
+	sourceID         string
+	// ackedBefore is set when the page was acknowledged already before
+	// this acknowledgement was made (someone acknowledges from Slack a page
+	// acknowledged in PagerDuty): it is then not the echo of one recorded.
+	ackedBefore bool
+}
+
+// applyAck records an acknowledgement once per source id, and says it once:
+// when the page is acknowledged already (PagerDuty's webhook for an
+// acknowledgement made from Slack, or the other way round when the webhook
+// is first), it records only the dedupe marker.
+func (s *Service) applyAck(ctx context.Context, page *incident.Page, r ackReport) error {
+	slackUser, agent, at := r.slackUser, r.agent, r.at
 	who := agent
 	if who == "" && slackUser == "" {
 		who = "someone"
@@ -97,15 +130,15 @@ func (s *Service) applyAck(ctx context.Context, page *incident.Page, slackUser, 
 	n := incident.Notice{Kind: incident.NoticePageAcknowledged, Actor: orBot(slackUser), User: slackUser,
 		Values: map[string]string{"agent": agent, "after": incident.Since(page.CreatedAt, at)}}
 	// The dedupe marker (the event's source id), the page and the incident
-	// change together, or not at all so that a redelivery applies them.
-	return atomic(ctx, s.store, func(tx incident.Tx, pages Tx) error {
-		if err := tx.AddTimelineEvent(ctx, &incident.TimelineEvent{IncidentID: page.IncidentID, Kind: incident.EventAcknowledged, Actor: orBot(slackUser),
-			At: at, Key: true, Text: s.noticeText(n), SourceID: sourceID, Payload: incident.AcknowledgedData{Page: page.DedupKey, By: who, User: slackUser}}); incident.ErrorCode(err) == incident.ECONFLICT {
-			return nil
-		} else if err != nil {
-			return fmt.Errorf("record acknowledgement: %w", err)
-		}
+	// change together, or not at all so that a redelivery applies them. The
+	// page is read and written first: its row lock orders this report
+	// after a concurrent one about the same page.
+	err := atomic(ctx, s.store, func(tx incident.Tx, pages Tx) error {
+		echo := false
 		if _, err := pages.UpdatePage(ctx, page.ID, func(p *incident.Page) error {
+			if echo = p.Status == "acknowledged" && !r.ackedBefore; echo {
+				return nil
+			}
 			if p.AcknowledgedAt == nil {
 				t := at
 				p.AcknowledgedAt, p.AcknowledgedBy = &t, who
@@ -113,6 +146,19 @@ func (s *Service) applyAck(ctx context.Context, page *incident.Page, slackUser, 
 			p.Status = "acknowledged"
 			return nil
 		}); err != nil {
+			return fmt.Errorf("record acknowledgement: %w", err)
+		}
+		if echo {
+			text := fmt.Sprintf("PagerDuty reported the page for %s acknowledged by %s; that acknowledgement was already recorded.", page.Service, cmp.Or(agent, "someone"))
+			if slackUser != "" {
+				text = fmt.Sprintf("The page for %s was acknowledged from Slack; PagerDuty's report of it was recorded first.", page.Service)
+			}
+			return s.recordEcho(ctx, tx, page, incident.PageAcknowledged, at, r.sourceID, text)
+		}
+		if err := tx.AddTimelineEvent(ctx, &incident.TimelineEvent{IncidentID: page.IncidentID, Kind: incident.EventAcknowledged, Actor: orBot(slackUser),
+			At: at, Key: true, Text: s.noticeText(n), SourceID: r.sourceID, Payload: incident.AcknowledgedData{Page: page.DedupKey, By: who, User: slackUser}}); incident.ErrorCode(err) == incident.ECONFLICT {
+			return errRedelivered
+		} else if err != nil {
 			return fmt.Errorf("record acknowledgement: %w", err)
 		}
 		_, err := s.core.ChangeIn(ctx, tx, page.IncidentID, func(i *incident.Incident) ([]incident.TimelineEvent, []incident.Notice, error) {
@@ -128,19 +174,75 @@ func (s *Service) applyAck(ctx context.Context, page *incident.Page, slackUser, 
 		}
 		return err
 	})
+	if errors.Is(err, errRedelivered) {
+		return nil
+	}
+	return err
+}
+
+// recordEcho records the dedupe marker of an event that reports what the
+// page already is: a timeline line for the record, off the postmortem's key
+// events, and nothing said in the channel. It is the bot's own note (its
+// actor is the bot): PagerDuty changed nothing. errRedelivered when the
+// marker is there already.
+func (s *Service) recordEcho(ctx context.Context, tx incident.Tx, page *incident.Page, kind incident.PageEventKind, at time.Time, sourceID, text string) error {
+	err := tx.AddTimelineEvent(ctx, &incident.TimelineEvent{IncidentID: page.IncidentID, Kind: incident.EventPaged, Actor: "bot", At: at,
+		Text: text, SourceID: sourceID, Payload: incident.PagedData{Page: page.DedupKey, Event: kind}})
+	if incident.ErrorCode(err) == incident.ECONFLICT {
+		return errRedelivered
+	} else if err != nil {
+		return fmt.Errorf("record page event: %w", err)
+	}
+	return nil
+}
+
+// isEcho reports whether ev reports what p already is: resolved when it is
+// resolved; escalated or reassigned, with the status it has, to the people
+// the bot itself last assigned it to (its page, backup page or escalation:
+// byBot). Such an event follows a change the bot made and said itself.
+func isEcho(p *incident.Page, ev incident.PageEvent, status string, byBot bool) bool {
+	switch ev.Kind {
+	case incident.PageResolved:
+		return p.Status == "resolved"
+	case incident.PageEscalated, incident.PageReassigned:
+		return byBot && p.Status == status && len(ev.Assignees) > 0 && sameNames(p.Assignees, ev.Assignees)
+	}
+	return false
+}
+
+// assignedByBot reports whether the page's people were last set by the
+// bot (the page, a backup page, an escalation) rather than by an event
+// PagerDuty reported, every one of which carries the incident's assignees.
+// Echo markers are the bot's own records, and acknowledgements assign
+// nobody.
+func assignedByBot(events []incident.TimelineEvent, key string) bool {
+	byBot := true // the bot sent the page
+	for _, ev := range events {
+		d, ok := ev.Payload.(incident.PagedData)
+		if ev.Kind != incident.EventPaged || !ok || d.Page != key || d.Event == incident.PageAcknowledged {
+			continue
+		}
+		byBot = ev.Actor != "pagerduty"
+	}
+	return byBot
+}
+
+// sameNames reports whether a and b hold the same names, in any order.
+func sameNames(a, b []string) bool {
+	x, y := slices.Clone(a), slices.Clone(b)
+	slices.Sort(x)
+	slices.Sort(y)
+	return slices.Equal(slices.Compact(x), slices.Compact(y))
 }
 
 // applyPageEvent records what the provider did to a page (unacknowledged
-// again, escalated, reassigned, resolved, reopened) once per delivery.
+// again, escalated, reassigned, resolved, reopened) once per delivery; an
+// echo of a change the bot made records only its dedupe marker, and a page
+// resolved once the incident is resolved is recorded without a word in the
+// channel.
 func (s *Service) applyPageEvent(ctx context.Context, page *incident.Page, ev incident.PageEvent, at time.Time) error {
-	var status string
 	switch ev.Kind {
-	case incident.PageUnacknowledged, incident.PageEscalated, incident.PageReopened:
-		status = "triggered"
-	case incident.PageReassigned:
-		status = page.Status
-	case incident.PageResolved:
-		status = "resolved"
+	case incident.PageUnacknowledged, incident.PageEscalated, incident.PageReopened, incident.PageReassigned, incident.PageResolved:
 	default:
 		return nil
 	}
@@ -150,19 +252,39 @@ func (s *Service) applyPageEvent(ctx context.Context, page *incident.Page, ev in
 	}
 	n := incident.Notice{Kind: incident.NoticePageEvent, Actor: "pagerduty",
 		Values: map[string]string{"event": string(ev.Kind), "service": page.Service, "agent": agent, "assignees": strings.Join(ev.Assignees, ", ")}}
-	return atomic(ctx, s.store, func(tx incident.Tx, pages Tx) error {
-		if err := tx.AddTimelineEvent(ctx, &incident.TimelineEvent{IncidentID: page.IncidentID, Kind: incident.EventPaged, Actor: "pagerduty", At: at,
-			Text: s.noticeText(n), SourceID: "pd:" + ev.DeliveryID, Payload: incident.PagedData{Page: page.DedupKey, Event: ev.Kind}}); incident.ErrorCode(err) == incident.ECONFLICT {
-			return nil
-		} else if err != nil {
-			return fmt.Errorf("record page event: %w", err)
-		}
-		if ev.Kind == incident.PageEscalated || ev.Kind == incident.PageReassigned {
-			if err := (repager{s}).scheduleInvitePaged(ctx, tx, page, "pd:"+ev.DeliveryID); err != nil {
-				return err
+	err := atomic(ctx, s.store, func(tx incident.Tx, pages Tx) error {
+		byBot, over := false, false
+		switch ev.Kind {
+		case incident.PageEscalated, incident.PageReassigned:
+			events, err := tx.ListTimeline(ctx, page.IncidentID)
+			if err != nil {
+				return fmt.Errorf("record page event: %w", err)
 			}
+			byBot = assignedByBot(events, page.DedupKey)
+		case incident.PageResolved:
+			// The incident's resolution resolves its pages: the bot's
+			// own resolve may be reported before it recorded it, and
+			// either way the channel heard the incident resolved.
+			inc, err := tx.GetIncident(ctx, page.IncidentID)
+			if err != nil {
+				return fmt.Errorf("record page event: %w", err)
+			}
+			over = !inc.Status.Open()
 		}
+		echo := false
 		if _, err := pages.UpdatePage(ctx, page.ID, func(p *incident.Page) error {
+			var status string
+			switch ev.Kind {
+			case incident.PageUnacknowledged, incident.PageEscalated, incident.PageReopened:
+				status = "triggered"
+			case incident.PageReassigned:
+				status = p.Status
+			case incident.PageResolved:
+				status = "resolved"
+			}
+			if echo = isEcho(p, ev, status, byBot); echo {
+				return nil
+			}
 			p.Status = status
 			if len(ev.Assignees) > 0 {
 				p.Assignees = ev.Assignees
@@ -178,6 +300,25 @@ func (s *Service) applyPageEvent(ctx context.Context, page *incident.Page, ev in
 		}); err != nil {
 			return fmt.Errorf("record page event: %w", err)
 		}
+		switch {
+		case echo:
+			return s.recordEcho(ctx, tx, page, ev.Kind, at, "pd:"+ev.DeliveryID,
+				fmt.Sprintf("PagerDuty reported the page for %s %s by %s; that change was already recorded.", page.Service, ev.Kind, agent))
+		case over:
+			return s.recordEcho(ctx, tx, page, ev.Kind, at, "pd:"+ev.DeliveryID,
+				fmt.Sprintf("PagerDuty reported the page for %s resolved by %s, after the incident was resolved.", page.Service, agent))
+		}
+		if err := tx.AddTimelineEvent(ctx, &incident.TimelineEvent{IncidentID: page.IncidentID, Kind: incident.EventPaged, Actor: "pagerduty", At: at,
+			Text: s.noticeText(n), SourceID: "pd:" + ev.DeliveryID, Payload: incident.PagedData{Page: page.DedupKey, Event: ev.Kind}}); incident.ErrorCode(err) == incident.ECONFLICT {
+			return errRedelivered
+		} else if err != nil {
+			return fmt.Errorf("record page event: %w", err)
+		}
+		if ev.Kind == incident.PageEscalated || ev.Kind == incident.PageReassigned {
+			if err := (repager{s}).scheduleInvitePaged(ctx, tx, page, "pd:"+ev.DeliveryID); err != nil {
+				return err
+			}
+		}
 		_, err := s.core.ChangeIn(ctx, tx, page.IncidentID, func(i *incident.Incident) ([]incident.TimelineEvent, []incident.Notice, error) {
 			n.Incident = i.Key()
 			return nil, []incident.Notice{n}, nil
@@ -187,6 +328,10 @@ func (s *Service) applyPageEvent(ctx context.Context, page *incident.Page, ev in
 		}
 		return err
 	})
+	if errors.Is(err, errRedelivered) {
+		return nil
+	}
+	return err
 }
 
 // runResolvePages resolves an incident's open pages when it is resolved.

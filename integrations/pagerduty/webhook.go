@@ -71,7 +71,8 @@ type webhookIncident struct {
 
 // NewWebhookHandler returns the handler for POST /webhooks/pagerduty, which
 // receives PagerDuty v3 webhooks. It verifies X-PagerDuty-Signature against
-// every secret (several during a rotation) before reading the JSON, and
+// every secret (several during a rotation; each trimmed, empty ones
+// ignored) before reading the JSON, and
 // hands each incident acknowledged, unacknowledged, escalated, reassigned,
 // resolved or reopened event to sink; other event types are accepted and
 // ignored.
@@ -95,7 +96,9 @@ func NewWebhookHandler(secrets []string, sink func(ctx context.Context, ev incid
 	}
 	var keys []string
 	for _, s := range secrets {
-		if s != "" {
+		// A secret never starts or ends with a space: " new" from
+		// "old, new" is "new".
+		if s = strings.TrimSpace(s); s != "" {
 			keys = append(keys, s)
 		}
 	}

@@ -75,7 +75,9 @@ func (s *eventsAPI) enqueue(w http.ResponseWriter, r *http.Request) {
 		key = RoutingKey("dedup " + s.nextID("D"))
 		ev.DedupKey = key
 	}
-	s.applyEvent(svc, key, ev)
+	if inc, eventType := s.applyEvent(svc, key, ev); eventType != "" {
+		s.changed(r.Context(), eventType, inc, nil)
+	}
 	ev.Status = http.StatusAccepted
 	s.events = append(s.events, ev)
 	httpjson.Write(w, http.StatusAccepted, map[string]any{"status": "success", "message": "Event processed", "dedup_key": key})
@@ -126,30 +128,36 @@ func payloadProblems(ev Event) []string {
 
 // applyEvent acts on an accepted event: a trigger opens an incident for the
 // dedup key or adds an alert to the open one; acknowledge and resolve move
-// the open one, and are dropped when there is none, as PagerDuty does.
-func (s *eventsAPI) applyEvent(svc *Service, key string, ev Event) {
+// the open one, and are dropped when there is none, as PagerDuty does. It
+// returns the incident changed and the webhook event type of the change,
+// "" when nothing changed.
+func (s *eventsAPI) applyEvent(svc *Service, key string, ev Event) (*Incident, string) {
 	open := s.openIncident(svc.ID, key)
 	switch ev.Action {
 	case "trigger":
 		if open != nil {
 			open.Alerts++
-			return
+			return open, ""
 		}
 		urgency := "low"
 		if ev.Severity == "critical" || ev.Severity == "error" {
 			urgency = "high"
 		}
-		s.newIncident(&Incident{
+		inc := s.newIncident(&Incident{
 			Title: ev.Summary, ServiceID: svc.ID, EscalationPolicyID: svc.EscalationPolicyID,
 			IncidentKey: key, Urgency: urgency, CreatedVia: "events", Alerts: 1,
 		})
+		return inc, "incident.triggered"
 	case "acknowledge":
-		if open != nil {
+		if open != nil && open.Status != "acknowledged" {
 			open.Status = "acknowledged"
+			return open, "incident.acknowledged"
 		}
 	case "resolve":
 		if open != nil {
 			open.Status = "resolved"
+			return open, "incident.resolved"
 		}
 	}
+	return open, ""
 }

@@ -43,12 +43,12 @@ const (
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	ev, inc, dir := &eventsAPI{s}, &incidentsAPI{s}, &directoryAPI{s}
-	mux.HandleFunc("POST /v2/enqueue", ev.enqueue)
-	mux.Handle("POST /incidents", s.auth(inc.createIncident))
+	mux.HandleFunc("POST /v2/enqueue", s.withWebhooks(ev.enqueue))
+	mux.Handle("POST /incidents", s.auth(s.withWebhooks(inc.createIncident)))
 	mux.Handle("GET /incidents", s.auth(inc.listIncidents))
-	mux.Handle("PUT /incidents", s.auth(inc.manageIncidents))
+	mux.Handle("PUT /incidents", s.auth(s.withWebhooks(inc.manageIncidents)))
 	mux.Handle("GET /incidents/{id}", s.auth(inc.getIncident))
-	mux.Handle("PUT /incidents/{id}", s.auth(inc.updateIncident))
+	mux.Handle("PUT /incidents/{id}", s.auth(s.withWebhooks(inc.updateIncident)))
 	mux.Handle("GET /users", s.auth(dir.listUsers))
 	mux.Handle("GET /oncalls", s.auth(dir.listOnCalls))
 	mux.Handle("GET /services/{id}", s.auth(dir.getService))
@@ -256,6 +256,10 @@ func (s *incidentsAPI) createIncident(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.newIncident(inc)
+	s.changed(r.Context(), "incident.triggered", inc, from)
+	if inc.Status == "acknowledged" {
+		s.changed(r.Context(), "incident.acknowledged", inc, from)
+	}
 	httpjson.Write(w, http.StatusCreated, map[string]any{"incident": s.incidentJSON(inc)})
 }
 
@@ -341,6 +345,13 @@ type incidentUpdate struct {
 	EscalationLevel int `json:"escalation_level"`
 }
 
+// escalates reports whether the update moves the incident to an escalation
+// level (PagerDuty's incident.escalated) rather than to named assignees
+// (incident.reassigned).
+func (u incidentUpdate) escalates() bool {
+	return u.EscalationLevel > 0 && len(u.Assignments) == 0
+}
+
 func (s *incidentsAPI) manageIncidents(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		Incidents []incidentUpdate `json:"incidents"`
@@ -368,7 +379,9 @@ func (s *incidentsAPI) manageIncidents(w http.ResponseWriter, r *http.Request) {
 	list := []map[string]any{}
 	for _, u := range body.Incidents {
 		inc := s.incident(u.ID)
+		before := copyIncident(inc)
 		s.apply(inc, u, by)
+		s.incidentChanged(r.Context(), before, inc, u.escalates(), by)
 		list = append(list, s.incidentJSON(inc))
 	}
 	httpjson.Write(w, http.StatusOK, map[string]any{"incidents": list})
@@ -394,7 +407,9 @@ func (s *incidentsAPI) updateIncident(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	inc := s.incident(u.ID)
+	before := copyIncident(inc)
 	s.apply(inc, u, by)
+	s.incidentChanged(r.Context(), before, inc, u.escalates(), by)
 	httpjson.Write(w, http.StatusOK, map[string]any{"incident": s.incidentJSON(inc)})
 }
 

@@ -3,7 +3,9 @@
 // Events API v2 that firebreak uses, enforcing PagerDuty's rules for them
 // (token auth, the From header, known services and users, one open incident
 // per incident_key, Events v2 validation and dedup_key merging), with fault
-// injection and a signed v3 webhook sender.
+// injection and a signed v3 webhook sender. Configured WithWebhooks, it
+// also sends PagerDuty's v3 webhooks by itself for the changes made through
+// its APIs, as a webhook subscription does.
 //
 // Point go-pagerduty at it with WithAPIEndpoint(s.URL()) and
 // WithV2EventsAPIEndpoint(s.EventsURL()).
@@ -139,6 +141,10 @@ type Server struct {
 	recorder
 	webhookSender
 
+	// auto sends the webhooks of the changes made through the APIs, when
+	// configured.
+	auto autoWebhooks
+
 	srv   *httptest.Server
 	token string
 }
@@ -217,8 +223,11 @@ func New(opts ...Option) *Server {
 	return s
 }
 
-// Close shuts the server down.
-func (s *Server) Close() { s.srv.Close() }
+// Close shuts the server down; webhooks still queued are dropped.
+func (s *Server) Close() {
+	s.auto.close()
+	s.srv.Close()
+}
 
 // URL is the REST API base URL.
 func (s *Server) URL() string { return s.srv.URL }

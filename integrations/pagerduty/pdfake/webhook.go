@@ -103,22 +103,28 @@ func (s *webhookSender) SendWebhook(ctx context.Context, url, secret, eventType,
 	if d.body == nil {
 		d.body = s.webhookPayload(eventType, incidentID, agentName, d)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(d.body))
+	sig := Sign(d.body, append(d.extra, secret)...)
+	if d.header != nil {
+		sig = *d.header // forged, or none when empty
+	}
+	return postWebhook(ctx, d.client, url, d.body, sig)
+}
+
+// postWebhook posts a delivery the way PagerDuty does, with sig as
+// X-PagerDuty-Signature (none when empty).
+func postWebhook(ctx context.Context, client *http.Client, url string, body []byte, sig string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("pdfake webhook: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "PagerDuty-Webhook/V3.0")
-	req.Header.Set("X-Webhook-Id", deliveryID(d.body))
+	req.Header.Set("X-Webhook-Id", deliveryID(body))
 	req.Header.Set("X-Webhook-Subscription", "PSUBFAKE")
-	switch {
-	case d.header != nil && *d.header == "":
-	case d.header != nil:
-		req.Header.Set(SignatureHeader, *d.header)
-	default:
-		req.Header.Set(SignatureHeader, Sign(d.body, append(d.extra, secret)...))
+	if sig != "" {
+		req.Header.Set(SignatureHeader, sig)
 	}
-	resp, err := d.client.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("pdfake webhook: %w", err)
 	}
@@ -138,6 +144,12 @@ func (s *webhookSender) WebhookPayload(eventType, incidentID, agentName string, 
 func (s *webhookSender) webhookPayload(eventType, incidentID, agentName string, d webhookDelivery) []byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.payloadLocked(eventType, incidentID, agentName, &d)
+}
+
+// payloadLocked builds a delivery's body, filling in d's event id and time
+// when unset. The caller holds s.mu.
+func (s *webhookSender) payloadLocked(eventType, incidentID, agentName string, d *webhookDelivery) []byte {
 	base := s.base
 	s.webhookSeq++
 	if d.eventID == "" {
@@ -147,7 +159,7 @@ func (s *webhookSender) webhookPayload(eventType, incidentID, agentName string, 
 		d.occurred = s.now()
 	}
 	resourceType, _, _ := strings.Cut(eventType, ".")
-	data := s.webhookData(base, eventType, incidentID, d)
+	data := s.webhookData(base, eventType, incidentID, *d)
 	var agent any
 	if agentName != "" {
 		agent = s.webhookAgent(base, agentName)
