@@ -20,6 +20,7 @@ import (
 // sees them.
 type providers struct {
 	pager       *pagerduty.Client
+	github      *github.Client // nil without GITHUB_TOKEN
 	sources     []incident.ChangeSource
 	rollbackers []incident.Rollbacker
 	exporters   []incident.Exporter
@@ -52,6 +53,7 @@ func buildProviders(cfg Config, policy incident.Policy, clock incident.Clock, lo
 		if err != nil {
 			return p, fmt.Errorf("GITHUB_*: %w", err)
 		}
+		p.github = gh
 		p.sources = append(p.sources, gh)
 		p.rollbackers = append(p.rollbackers, gh)
 		if cfg.GitHub.PostmortemRepo != "" {

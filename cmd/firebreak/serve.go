@@ -100,7 +100,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	}
 
 	d := buildDomain(st, prov, slackAPI, policy, tmpl, clock, log, reg)
-	webhooks := webhookRoutes(cfg, d.core, d.alerts, d.followThrough, d.paging, d.changes, st.store, clock, log)
+	webhooks := webhookRoutes(cfg, d.core, d.alerts, d.followThrough, d.paging, d.changes, prov.github, st.store, clock, log)
 	handler := buildSlackHandler(cfg, d, slackAPI, st, clock, log, reg)
 	st.engine.Handle(jobPurgeDeliveries, purgeDeliveries(st.store, st.engine, clock, log))
 	st.engine.Handle(jobSweep, sweepFollowThrough(d.followThrough, st.engine, policy.FollowUps.CheckEvery, log))

@@ -20,12 +20,14 @@ import (
 
 // webhookRoutes lists the inbound webhooks the configuration turns on. Each
 // verifies its provider's signature on the raw body before parsing.
+// gh, the GitHub client, tells the bot's own action item issues from
+// others'; nil, none counts.
 func webhookRoutes(cfg Config, svc *incident.Service, alrt *alerts.Service, ft *followthrough.Service, pg *paging.Service, chg *changes.Service,
-	deliveries alerting.Deliveries, clock incident.Clock, log *slog.Logger) []webhookRoute {
+	gh *github.Client, deliveries alerting.Deliveries, clock incident.Clock, log *slog.Logger) []webhookRoute {
 	var routes []webhookRoute
 	if cfg.PagerDuty.WebhookSecret != "" {
 		// Several secrets, comma-separated, allow rotating the secret.
-		secrets := strings.Split(cfg.PagerDuty.WebhookSecret.Reveal(), ",")
+		secrets := secretList(cfg.PagerDuty.WebhookSecret)
 		var opts []pagerduty.WebhookOption
 		if cfg.Alerts.PagerDutyTriggered {
 			opts = append(opts, pagerduty.WithAlerts(alrt.HandleAlert))
@@ -41,10 +43,13 @@ func webhookRoutes(cfg Config, svc *incident.Service, alrt *alerts.Service, ft *
 			}
 			return nil
 		}
-		routes = append(routes, webhookRoute{"/webhooks/github", github.NewWebhookHandler(cfg.GitHub.WebhookSecret.Reveal(), sink, log,
-			github.WithIssueClosed(func(ctx context.Context, key string, id int64, url string) error {
-				return ft.CompleteActionItem(ctx, key, id, "GitHub issue closed", url)
-			}))})
+		opts := []github.WebhookOption{github.WithIssueClosed(func(ctx context.Context, key string, id int64, url string) error {
+			return ft.CompleteActionItem(ctx, key, id, "GitHub issue closed", url)
+		})}
+		if gh != nil {
+			opts = append(opts, github.WithBotIdentity(gh))
+		}
+		routes = append(routes, webhookRoute{"/webhooks/github", github.NewWebhookHandler(cfg.GitHub.WebhookSecret.Reveal(), sink, log, opts...)})
 	}
 	if cfg.LD.WebhookSecret != "" {
 		routes = append(routes, webhookRoute{"/webhooks/launchdarkly", launchdarkly.NewWebhookHandler(cfg.LD.WebhookSecret.Reveal(), chg.RecordChange, log, launchdarkly.WithSiteURL(cfg.LD.APIURL))})
@@ -56,17 +61,30 @@ func webhookRoutes(cfg Config, svc *incident.Service, alrt *alerts.Service, ft *
 		routes = append(routes, webhookRoute{"/webhooks/changes", changehook.NewHandler(cfg.ChangesWebhookSecret.Reveal(), chg.RecordChange, log)})
 	}
 	if cfg.Alerts.AlertmanagerToken != "" {
-		auth := alerting.Auth{Tokens: strings.Split(cfg.Alerts.AlertmanagerToken.Reveal(), ",")}
+		auth := alerting.Auth{Tokens: secretList(cfg.Alerts.AlertmanagerToken)}
 		routes = append(routes, webhookRoute{"/webhooks/alertmanager", alerting.NewAlertmanagerHandler(auth, alrt.HandleAlert, log)})
 	}
 	if cfg.Alerts.GrafanaToken != "" || cfg.Alerts.GrafanaHMACSecret != "" {
 		// A signed delivery is taken once across replicas: the delivery
 		// records are shared.
-		auth := alerting.Auth{Tokens: strings.Split(cfg.Alerts.GrafanaToken.Reveal(), ","),
-			HMACSecrets:     strings.Split(cfg.Alerts.GrafanaHMACSecret.Reveal(), ","),
+		auth := alerting.Auth{Tokens: secretList(cfg.Alerts.GrafanaToken),
+			HMACSecrets:     secretList(cfg.Alerts.GrafanaHMACSecret),
 			SignatureHeader: cfg.Alerts.GrafanaSignatureHeader, TimestampHeader: cfg.Alerts.GrafanaTimestampHeader,
 			Deliveries: deliveries, Now: clock.Now}
 		routes = append(routes, webhookRoute{"/webhooks/grafana", alerting.NewGrafanaHandler(auth, alrt.HandleAlert, log)})
 	}
 	return routes
+}
+
+// secretList reads a secret that may hold several, comma-separated while
+// one is rotated ("old, new"): each is trimmed, as a signature or token
+// never starts or ends with a space, and empty ones are dropped.
+func secretList(s Secret) []string {
+	var out []string
+	for _, part := range strings.Split(s.Reveal(), ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
 }
