@@ -17,17 +17,53 @@ type ackPagePayload struct {
 	PageKey string               `json:"page"`
 	User    string               `json:"user"`
 	Reply   incident.ReplyTarget `json:"reply"`
+	// Round is how many times the page went back to triggered before the
+	// click (ackRound): an acknowledgement in a later round is a new one.
+	Round int `json:"round,omitempty"`
+}
+
+// ackRound counts the times PagerDuty put the page back to triggered after
+// an acknowledgement (unacknowledged, when an acknowledgement timed out, or
+// reopened), as recorded on the incident's timeline. Each starts a round in
+// which an acknowledgement from Slack is a new one, not a double click.
+func ackRound(events []incident.TimelineEvent, pageKey string) int {
+	n := 0
+	for _, ev := range events {
+		if d, ok := ev.Payload.(incident.PagedData); ok && ev.Kind == incident.EventPaged && ev.Actor == "pagerduty" && d.Page == pageKey &&
+			(d.Event == incident.PageUnacknowledged || d.Event == incident.PageReopened) {
+			n++
+		}
+	}
+	return n
+}
+
+// ackKey is what keys a Slack acknowledgement of the page in a round: its
+// job (with the person) and its timeline event.
+func ackKey(pageKey string, round int) string {
+	if round == 0 {
+		return pageKey
+	}
+	return fmt.Sprintf("%s#%d", pageKey, round)
 }
 
 // AcknowledgePage acknowledges a page in PagerDuty as the person who
 // clicked, mapped by their Slack e-mail. It runs as a job: the click is
 // answered at once, and PagerDuty's webhook confirms it in the channel.
 func (s *Service) AcknowledgePage(ctx context.Context, pageKey string, user string, reply incident.ReplyTarget) error {
-	if _, err := s.store.FindPage(ctx, "pagerduty", pageKey); err != nil {
+	page, err := s.store.FindPage(ctx, "pagerduty", pageKey)
+	if err != nil {
 		return incident.Errorf(incident.ENOTFOUND, "That page no longer exists.")
 	}
-	payload, _ := json.Marshal(ackPagePayload{PageKey: pageKey, User: user, Reply: reply})
-	_, err := s.sched.Schedule(ctx, incident.Job{Kind: JobAckPage, Key: "ack:" + pageKey + ":" + user, Payload: payload, MaxAttempts: 5, Urgent: true})
+	// A double click acknowledges once; a click after PagerDuty put the
+	// page back to triggered (the acknowledgement timed out) is a new
+	// acknowledgement.
+	events, err := s.store.ListTimeline(ctx, page.IncidentID)
+	if err != nil {
+		return err
+	}
+	round := ackRound(events, pageKey)
+	payload, _ := json.Marshal(ackPagePayload{PageKey: pageKey, User: user, Reply: reply, Round: round})
+	_, err = s.sched.Schedule(ctx, incident.Job{Kind: JobAckPage, Key: "ack:" + ackKey(pageKey, round) + ":" + user, Payload: payload, MaxAttempts: 5, Urgent: true})
 	return err
 }
 
@@ -55,7 +91,7 @@ func (s *Service) runAckPage(ctx context.Context, payload []byte) error {
 		}
 		return fmt.Errorf("acknowledge page %s: %w", p.PageKey, err)
 	}
-	return s.applyAck(ctx, page, ackReport{slackUser: p.User, at: s.clock.Now(), sourceID: "slack-ack:" + p.PageKey,
+	return s.applyAck(ctx, page, ackReport{slackUser: p.User, at: s.clock.Now(), sourceID: "slack-ack:" + ackKey(p.PageKey, p.Round),
 		ackedBefore: page.Status == "acknowledged"})
 }
 

@@ -267,3 +267,39 @@ func TestBotEscalationAndReassignEchoesAreNotAnnounced(t *testing.T) {
 	require.Equal(t, "triggered", pageStatus(t, b))
 	require.Len(t, strings.Split(strings.Join(postsContaining(b.chat, inc.ChannelID, "Acknowledged by"), "\n"), "\n"), 1)
 }
+
+// TestSlackAckAgainAfterItTimedOut: when an acknowledgement times out and
+// PagerDuty puts the page back to triggered, the same person's Acknowledge
+// click acknowledges again and is said again; a double click within one
+// round acknowledges once.
+func TestSlackAckAgainAfterItTimedOut(t *testing.T) {
+	t.Parallel()
+	b, pg := pagingSetup(t)
+	ctx := context.Background()
+	inc := readyAt(t, b, incident.P2)
+	require.Empty(t, b.queue.RunAll(t))
+	click := func() {
+		require.NoError(t, b.pg.AcknowledgePage(ctx, pageKey, "U0KIM", incident.ReplyTarget{UserID: "U0KIM"}))
+	}
+	click()
+	click() // a double click
+	require.Empty(t, b.queue.RunAll(t))
+	require.Len(t, pg.acks, 1)
+	require.NoError(t, b.pg.HandlePageEvent(ctx, incident.PageEvent{DeliveryID: "EV1", Kind: incident.PageAcknowledged, DedupKey: pageKey, Agent: "Kim Lee"}))
+	require.NoError(t, b.pg.HandlePageEvent(ctx, incident.PageEvent{DeliveryID: "EV2", Kind: incident.PageUnacknowledged, DedupKey: pageKey}))
+	require.Equal(t, "triggered", pageStatus(t, b))
+
+	click()
+	click()
+	require.Empty(t, b.queue.RunAll(t))
+	require.Len(t, pg.acks, 2, "acknowledged in PagerDuty again, once")
+	require.Equal(t, "acknowledged", pageStatus(t, b))
+	lines, events := countAcks(t, b, inc)
+	require.Len(t, lines, 2, "%q", lines)
+	require.Equal(t, 2, events)
+	// PagerDuty's report of the second acknowledgement is its echo.
+	require.NoError(t, b.pg.HandlePageEvent(ctx, incident.PageEvent{DeliveryID: "EV3", Kind: incident.PageAcknowledged, DedupKey: pageKey, Agent: "Kim Lee"}))
+	lines, events = countAcks(t, b, inc)
+	require.Len(t, lines, 2, "%q", lines)
+	require.Equal(t, 2, events)
+}
