@@ -155,6 +155,16 @@ func loadConfig(getenv func(string) string, slack bool) (Config, error) {
 	return c, nil
 }
 
+// secrets reads a comma-separated list of secrets (several while one is
+// rotated): set, it must name at least one.
+func (e *env) secrets(name string) Secret {
+	s := e.secret(name)
+	if s != "" && len(secretList(s)) == 0 {
+		e.errs = append(e.errs, fmt.Errorf("%s names no secret: set one, or several separated by commas while rotating", name))
+	}
+	return s
+}
+
 // providers reads the settings of the providers firebreak talks to besides
 // Slack, and of Sign in with Slack, into c.
 func (e *env) providers(c *Config) {
@@ -162,7 +172,7 @@ func (e *env) providers(c *Config) {
 		APIURL:        e.url("PAGERDUTY_API_URL", DefaultPagerDutyAPIURL),
 		EventsURL:     e.url("PAGERDUTY_EVENTS_URL", DefaultPagerDutyEvents),
 		Token:         e.secret("PAGERDUTY_TOKEN"),
-		WebhookSecret: e.secret("PAGERDUTY_WEBHOOK_SECRET"),
+		WebhookSecret: e.secrets("PAGERDUTY_WEBHOOK_SECRET"),
 		FromEmail:     e.str("PAGERDUTY_FROM_EMAIL", ""),
 	}
 	c.GitHub = GitHubConfig{
@@ -212,9 +222,9 @@ func (e *env) providers(c *Config) {
 	}
 	c.ChangesWebhookSecret = e.secret("CHANGES_WEBHOOK_SECRET")
 	c.Alerts = AlertsConfig{
-		AlertmanagerToken:      e.secret("ALERTMANAGER_WEBHOOK_TOKEN"),
-		GrafanaToken:           e.secret("GRAFANA_WEBHOOK_TOKEN"),
-		GrafanaHMACSecret:      e.secret("GRAFANA_WEBHOOK_SECRET"),
+		AlertmanagerToken:      e.secrets("ALERTMANAGER_WEBHOOK_TOKEN"),
+		GrafanaToken:           e.secrets("GRAFANA_WEBHOOK_TOKEN"),
+		GrafanaHMACSecret:      e.secrets("GRAFANA_WEBHOOK_SECRET"),
 		GrafanaSignatureHeader: e.str("GRAFANA_WEBHOOK_SIGNATURE_HEADER", alerting.GrafanaSignatureHeader),
 		GrafanaTimestampHeader: e.str("GRAFANA_WEBHOOK_TIMESTAMP_HEADER", alerting.GrafanaTimestampHeader),
 		PagerDutyTriggered:     e.boolean("PAGERDUTY_ALERTS", true),

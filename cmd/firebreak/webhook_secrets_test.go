@@ -69,3 +69,16 @@ func TestAlertWebhookTokensAreTrimmed(t *testing.T) {
 	}
 	require.Equal(t, http.StatusUnauthorized, post(h, "not json", map[string]string{"Authorization": "Bearer other"}))
 }
+
+// TestSecretListNamingNoSecretIsRefused: a list of secrets that is only
+// commas and spaces would refuse every delivery; the configuration says so.
+func TestSecretListNamingNoSecretIsRefused(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"PAGERDUTY_WEBHOOK_SECRET", "ALERTMANAGER_WEBHOOK_TOKEN", "GRAFANA_WEBHOOK_TOKEN"} {
+		_, err := LoadConfig(envOf(map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", name: " , "}))
+		require.ErrorContains(t, err, name+" names no secret", name)
+	}
+	cfg, err := LoadConfig(envOf(map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "PAGERDUTY_WEBHOOK_SECRET": "old, new"}))
+	require.NoError(t, err)
+	require.Equal(t, []string{"old", "new"}, secretList(cfg.PagerDuty.WebhookSecret))
+}
