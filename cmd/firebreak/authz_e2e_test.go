@@ -339,3 +339,24 @@ func mrkdwnTexts(t *testing.T, blocks json.RawMessage) string {
 	walk(v)
 	return strings.Join(out, "\n")
 }
+
+// TestOtherOrganisationRefusedByTheProgram: the real program learns its
+// workspace from auth.test and refuses a declare from a user of another
+// organisation (a Slack Connect channel), storing nothing, while its own
+// workspace's users declare as before.
+func TestOtherOrganisationRefusedByTheProgram(t *testing.T) {
+	t.Parallel()
+	b := startBot(t, botOptions{mode: "http"})
+	ctx := context.Background()
+	send := func(team, text string) string {
+		r, err := b.driver.SlashCommand(ctx, b.base+"/slack/commands", slack.SlashCommand{Command: "/incident", Text: text,
+			UserID: "U0OUTSIDE", ChannelID: "C0GENERAL", TeamID: team})
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, r.StatusCode)
+		return string(r.Body)
+	}
+	require.Contains(t, send("T0OTHERORG", "declare P1 from outside"), "Only members of the workspace this bot belongs to")
+	require.NotContains(t, send(slackfake.DefaultTeamID, "list"), "from outside", "nothing was declared")
+	require.NotContains(t, send(slackfake.DefaultTeamID, "declare P3 from inside"), "Only members")
+	require.Contains(t, send(slackfake.DefaultTeamID, "list"), "from inside")
+}
