@@ -133,3 +133,27 @@ func TestBackupPageReassignEchoOverHTTPIsNotSaid(t *testing.T) {
 	require.Empty(t, postsContaining(b.chat, inc.ChannelID, "reassigned the page"))
 	require.Equal(t, []string{"incident.triggered", "incident.reassigned"}, deliveredOK(t, fake))
 }
+
+// TestRaiseToP1BackupReassignEchoOverHTTPIsNotSaid: raising a P2 to P1 adds
+// the backup to the page already open; PagerDuty's report of that
+// reassignment is the bot's own change, said once as the backup page.
+func TestRaiseToP1BackupReassignEchoOverHTTPIsNotSaid(t *testing.T) {
+	t.Parallel()
+	b, fake := pdEchoSetup(t, pdfake.WebhooksHeld)
+	ctx := context.Background()
+	inc := readyAt(t, b, incident.P2) // pages the on-call only
+	require.Empty(t, b.queue.RunAll(t))
+	fake.DeliverWebhooks(ctx)
+	require.Empty(t, b.queue.RunAll(t))
+	_, err := b.svc.SetSeverity(ctx, inc.ID, incident.P1, "U0DECL")
+	require.NoError(t, err)
+	require.Empty(t, b.queue.RunAll(t))
+	fake.DeliverWebhooks(ctx)
+	require.Empty(t, b.queue.RunAll(t))
+	require.Contains(t, deliveredOK(t, fake), "incident.reassigned")
+	require.Empty(t, postsContaining(b.chat, inc.ChannelID, "reassigned the page"))
+	pages, err := b.store.ListPages(ctx, inc.ID)
+	require.NoError(t, err)
+	require.Len(t, pages, 1)
+	require.Len(t, pages[0].Assignees, 2, "%v", pages[0].Assignees)
+}

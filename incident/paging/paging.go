@@ -465,8 +465,24 @@ func (s *Service) sendPage(ctx context.Context, inc *incident.Incident, p pagePa
 	}
 	// The page and what follows it (inviting its people, escalating it
 	// if nobody acknowledges) are recorded together.
+	// Paged before, this added the backup (a raise to P1): the page's
+	// people are now those the provider names, so its report of the
+	// reassignment is the bot's own change.
+	before, err := s.store.FindPage(ctx, "pagerduty", key)
+	if err != nil && incident.ErrorCode(err) != incident.ENOTFOUND {
+		return nil, fmt.Errorf("record page: %w", err)
+	}
 	if err := atomic(ctx, s.store, func(tx incident.Tx, pages Tx) error {
-		if err := pages.AddPage(ctx, page); err != nil && incident.ErrorCode(err) != incident.ECONFLICT {
+		if err := pages.AddPage(ctx, page); incident.ErrorCode(err) == incident.ECONFLICT {
+			if before != nil && len(page.Assignees) > 0 {
+				if _, err := pages.UpdatePage(ctx, before.ID, func(p *incident.Page) error {
+					p.Assignees = page.Assignees
+					return nil
+				}); err != nil {
+					return err
+				}
+			}
+		} else if err != nil {
 			return err
 		}
 		return repager{s}.followPage(ctx, tx, inc, page, source)
