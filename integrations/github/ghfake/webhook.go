@@ -111,6 +111,16 @@ func guid() string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }
 
+// deploymentLocked finds a repository's deployment; s.mu is held.
+func (s *Server) deploymentLocked(repo string, id int64) (*repoState, *Deployment, error) {
+	r := s.mustRepo(repo)
+	d := r.deployment(id)
+	if d == nil {
+		return nil, nil, fmt.Errorf("ghfake: no deployment %d in %s", id, repo)
+	}
+	return r, d, nil
+}
+
 // DeploymentPayload builds the deployment webhook payload (action
 // "created") GitHub delivers when a deployment is created, shaped like its
 // documented example: the deployment, the workflow and workflow_run that
@@ -118,10 +128,9 @@ func guid() string {
 func (s *Server) DeploymentPayload(repo string, deploymentID int64) (map[string]any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r := s.mustRepo(repo)
-	d := r.deployment(deploymentID)
-	if d == nil {
-		return nil, fmt.Errorf("ghfake: no deployment %d in %s", deploymentID, repo)
+	r, d, err := s.deploymentLocked(repo, deploymentID)
+	if err != nil {
+		return nil, err
 	}
 	dj := s.deploymentJSON(r, d)
 	dj["updated_at"] = dj["created_at"] // as it was when created
@@ -141,10 +150,9 @@ func (s *Server) DeploymentPayload(repo string, deploymentID int64) (map[string]
 func (s *Server) DeploymentStatusPayload(repo string, deploymentID int64) (map[string]any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r := s.mustRepo(repo)
-	d := r.deployment(deploymentID)
-	if d == nil {
-		return nil, fmt.Errorf("ghfake: no deployment %d in %s", deploymentID, repo)
+	r, d, err := s.deploymentLocked(repo, deploymentID)
+	if err != nil {
+		return nil, err
 	}
 	st, ok := latestStatus(d)
 	if !ok {
