@@ -22,6 +22,12 @@ const echoSecret = "whsec-echo"
 
 func pdEchoSetup(t *testing.T, when pdfake.WebhookTiming) (bundle, *pdfake.Server) {
 	t.Helper()
+	return pdEchoSetupOn(t, storeMemory, when)
+}
+
+// pdEchoSetupOn is pdEchoSetup over the named store.
+func pdEchoSetupOn(t *testing.T, kind storeKind, when pdfake.WebhookTiming) (bundle, *pdfake.Server) {
+	t.Helper()
 	var b bundle
 	fake := pdfake.New(pdfake.WithClock(func() time.Time { return b.clock.Now() }))
 	t.Cleanup(fake.Close)
@@ -33,7 +39,7 @@ func pdEchoSetup(t *testing.T, when pdfake.WebhookTiming) (bundle, *pdfake.Serve
 	fake.AddOnCall(pdfake.OnCall{EscalationPolicyID: "PEP1", Level: 1, UserID: "PUBOB", Schedule: "Primary"})
 	fake.AddOnCall(pdfake.OnCall{EscalationPolicyID: "PEP1", Level: 2, UserID: "PUCAROL", Schedule: "Secondary"})
 	client := pagerduty.New(pagerduty.Config{APIURL: fake.URL(), EventsURL: fake.EventsURL(), Token: fake.Token(), FromEmail: "bot@example.com"})
-	b = setup(t, client, func(p *incident.Policy) {
+	b = setupOn(t, kind, client, func(p *incident.Policy) {
 		svc := p.Services["checkout"]
 		svc.PagerDuty = incident.PagerDutyService{ServiceID: "PSVC1"}
 		p.Services["checkout"] = svc

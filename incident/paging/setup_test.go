@@ -21,12 +21,13 @@ var (
 	_ paging.Chat  = incident.Chat{}
 )
 
-// bundle is the core and paging over one in-memory store, queue, chat
-// (worded as Slack words notices) and clock.
+// bundle is the core and paging over one store (in memory unless the test
+// asks for SQLite or PostgreSQL), queue, chat (worded as Slack words
+// notices) and clock.
 type bundle struct {
 	svc   *incident.Service
 	pg    *paging.Service
-	store *incidenttest.MemStore
+	store testStore
 	chat  *incidenttest.Chat
 	queue *incidenttest.Queue
 	clock *incidenttest.Clock
@@ -34,8 +35,15 @@ type bundle struct {
 
 func setup(t *testing.T, pager incident.Pager, mutate ...func(*incident.Policy)) bundle {
 	t.Helper()
+	return setupOn(t, storeMemory, pager, mutate...)
+}
+
+// setupOn is setup over the named store.
+func setupOn(t *testing.T, kind storeKind, pager incident.Pager, mutate ...func(*incident.Policy)) bundle {
+	t.Helper()
 	clock := incidenttest.NewClock(time.Date(2026, 8, 7, 14, 23, 0, 0, time.UTC))
-	store := incidenttest.NewMemStore(clock)
+	q := incidenttest.NewQueue()
+	store := openStore(t, kind, clock, q)
 	policy := incident.DefaultPolicy()
 	policy.BroadcastChannel = "#incidents"
 	policy.Services = map[string]incident.ServicePolicy{"checkout": {Key: "checkout", Name: "Checkout",
@@ -47,8 +55,6 @@ func setup(t *testing.T, pager incident.Pager, mutate ...func(*incident.Policy))
 	c.Word = bot.NoticeText
 	c.Users["S0TEAM"] = []string{"U0CAROL", "U0DAVE"}
 	c.Users["bob@example.com"] = []string{"U0BOB"}
-	q := incidenttest.NewQueue()
-	store.SetScheduler(q)
 	svc := incident.NewService(incident.ServiceConfig{Store: store, Scheduler: q, Chat: c.Roles(), Policy: policy, Clock: clock})
 	svc.RegisterJobs(q)
 	pg := paging.New(paging.Config{Store: store, Core: svc, Chat: incident.MarkDrills(c.Roles(), store), Pager: pager, Scheduler: q, Policy: policy, Clock: clock})
