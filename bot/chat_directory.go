@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/slack-go/slack"
 
@@ -227,11 +228,16 @@ func (c *chatDirectory) UserEmail(ctx context.Context, userID string) (string, e
 	return u[0], nil
 }
 
-// userInfo returns a user's e-mail and name candidates from users.info,
-// cached briefly like other lookups.
+// userInfoTTL is how long what users.info said of a person is reused: their
+// names, and whether they are a guest, which every command asks. A member
+// made a guest keeps a member's rights in the bot at most this long.
+const userInfoTTL = 10 * time.Minute
+
+// userInfo returns a user's e-mail, name candidates and guest status from
+// users.info, cached for userInfoTTL.
 func (c *chatDirectory) userInfo(ctx context.Context, userID string) ([]string, error) {
 	key := "users.info:" + userID
-	if v, ok := c.lookupCache.get(key, c.clock.Now()); ok {
+	if v, ok := c.lookupCache.getWithin(key, c.clock.Now(), userInfoTTL); ok {
 		return v, nil
 	}
 	u, err := c.api.GetUserInfoContext(ctx, userID)
@@ -244,9 +250,74 @@ func (c *chatDirectory) userInfo(ctx context.Context, userID string) ([]string, 
 }
 
 // userFacts is a user's e-mail address, then the names UserName tries in
-// turn.
+// turn, then whether they are a guest (factGuest).
 func userFacts(u *slack.User) []string {
-	return []string{u.Profile.Email, u.Profile.DisplayName, u.RealName, u.Profile.RealName, u.Name}
+	guest := ""
+	if u.IsRestricted || u.IsUltraRestricted {
+		guest = "guest"
+	}
+	return []string{u.Profile.Email, u.Profile.DisplayName, u.RealName, u.Profile.RealName, u.Name, guest}
+}
+
+// factGuest is where userFacts says whether the user is a guest.
+const factGuest = 5
+
+// userChannelsPage is how many channels one users.conversations call asks
+// for: Slack's recommended page (its limit is 999).
+const userChannelsPage = 200
+
+// guestMemory is how long a user's guest status is still used when Slack
+// cannot be asked again: a member made a guest keeps their rights no
+// longer than this while Slack is failing.
+const guestMemory = time.Hour
+
+// IsGuest reports whether a user is a guest of the workspace: Slack's
+// multi-channel (is_restricted) and single-channel (is_ultra_restricted)
+// guests. What is not a user id, and a user Slack does not know, is not a
+// guest. When users.info fails, an answer up to guestMemory old is used.
+func (c *chatDirectory) IsGuest(ctx context.Context, userID string) (bool, error) {
+	if !isSlackID(userID, "UW") {
+		return false, nil
+	}
+	u, err := c.userInfo(ctx, userID)
+	if slackCode(err) == "user_not_found" {
+		return false, nil
+	}
+	if err != nil {
+		if v, ok := c.lookupCache.getWithin("users.info:"+userID, c.clock.Now(), guestMemory); ok {
+			return v[factGuest] != "", nil
+		}
+		return false, err
+	}
+	return u[factGuest] != "", nil
+}
+
+// UserChannels lists the channels a user is in, from users.conversations:
+// the public ones, and the private ones the bot shares with them. Archived
+// channels are left out.
+func (c *chatDirectory) UserChannels(ctx context.Context, userID string) ([]string, error) {
+	key := "users.conversations:" + userID
+	if ids, ok := c.lookupCache.get(key, c.clock.Now()); ok {
+		return ids, nil
+	}
+	var out []string
+	cursor := ""
+	for {
+		chans, next, err := c.api.GetConversationsForUserContext(ctx, &slack.GetConversationsForUserParameters{
+			UserID: userID, Cursor: cursor, Types: []string{"public_channel", "private_channel"}, Limit: userChannelsPage, ExcludeArchived: true})
+		if err != nil {
+			return nil, classify("users.conversations", "list the channels of "+userID, err)
+		}
+		for _, ch := range chans {
+			out = append(out, ch.ID)
+		}
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	c.lookupCache.put(key, out, c.clock.Now())
+	return out, nil
 }
 
 // UserName returns a user's display name, or their real name.
@@ -255,7 +326,7 @@ func (c *chatDirectory) UserName(ctx context.Context, userID string) (string, er
 	if err != nil {
 		return "", err
 	}
-	for _, n := range u[1:] {
+	for _, n := range u[1:factGuest] {
 		if n != "" {
 			return n, nil
 		}

@@ -230,10 +230,16 @@ type ttlEntry struct {
 }
 
 func (c *ttlCache) get(key string, now time.Time) ([]string, bool) {
+	return c.getWithin(key, now, lookupTTL)
+}
+
+// getWithin returns an answer no older than maxAge, for when a fresh one
+// cannot be had.
+func (c *ttlCache) getWithin(key string, now time.Time, maxAge time.Duration) ([]string, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[key]
-	if !ok || now.Sub(e.at) >= lookupTTL || now.Before(e.at) {
+	if !ok || now.Sub(e.at) >= maxAge || now.Before(e.at) {
 		return nil, false
 	}
 	return slices.Clone(e.ids), true

@@ -3,6 +3,7 @@ package incident
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"time"
@@ -12,6 +13,11 @@ import (
 // long enough that a burst of clicks costs one lookup, short enough that
 // someone removed from a group loses the right within a minute.
 const membershipTTL = time.Minute
+
+// guestLookupTimeout bounds the question whether the person asking is a
+// guest, which is on the path of every command and click: with the
+// database's own deadline it stays within Slack's 3 seconds.
+const guestLookupTimeout = 800 * time.Millisecond
 
 // authz answers who may do what and who may see which incident: the
 // permission model (Policy.Decide) fed with the memberships it needs (user
@@ -24,6 +30,7 @@ type authz struct {
 	people    Directory
 	incidents IncidentStore
 	clock     Clock
+	log       *slog.Logger
 	members   membership
 }
 
@@ -47,7 +54,10 @@ func (s *authz) Authorize(ctx context.Context, req Request) (Decision, error) {
 	if req.Subject.In == nil {
 		req.Subject.In = map[string]bool{}
 	}
-	if req.Incident != nil && req.Incident.Private && !req.Subject.Member {
+	if !req.Subject.Guest {
+		req.Subject.Guest = s.isGuest(ctx, req.Subject.User)
+	}
+	if req.Incident != nil && (req.Incident.Private || req.Subject.Guest) && !req.Subject.Member {
 		member, err := s.isMember(ctx, req.Incident, req.Subject.User)
 		if err != nil {
 			return Decision{}, err
@@ -80,6 +90,32 @@ func (s *authz) authorize(ctx context.Context, req Request) error {
 	return d.Err()
 }
 
+// isGuest reports whether user is a guest of the workspace. When the chat
+// cannot say within guestLookupTimeout, the person is taken for a member
+// and a warning is logged: a slow directory must not stop the workspace's
+// people from declaring during an outage, and a guest's commands reach the
+// bot only from the channels they were let into.
+func (s *authz) isGuest(ctx context.Context, user string) bool {
+	if user == "" || user == "bot" {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, guestLookupTimeout)
+	defer cancel()
+	guest, err := s.people.IsGuest(ctx, user)
+	if err != nil {
+		s.logger().WarnContext(ctx, "could not tell whether the person is a guest of the workspace; taken for a member", "user", user, "err", err)
+		return false
+	}
+	return guest
+}
+
+func (s *authz) logger() *slog.Logger {
+	if s.log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.log
+}
+
 // mayDeclare checks that the declarer may declare, and may name someone
 // else as the IC. The bot declares from alerts and drill schedules the
 // policy set up.
@@ -97,9 +133,10 @@ func (s *authz) mayDeclare(ctx context.Context, in DeclareInput) error {
 }
 
 // CanSee reports whether user may see inc: every public incident, and a
-// private one only for its members.
+// private one only for its members; a guest of the workspace sees only the
+// incidents they are a member of.
 func (s *authz) CanSee(ctx context.Context, user string, inc *Incident) (bool, error) {
-	if !inc.Private {
+	if !inc.Private && !s.isGuest(ctx, user) {
 		return true, nil
 	}
 	return s.isMember(ctx, inc, user)
@@ -111,13 +148,8 @@ func (s *authz) isMember(ctx context.Context, inc *Incident, user string) (bool,
 	if user == "" {
 		return false, nil
 	}
-	if user == inc.DeclaredBy || user == inc.Commander {
+	if named(inc, user) {
 		return true, nil
-	}
-	for _, holder := range inc.Roles {
-		if holder == user {
-			return true, nil
-		}
 	}
 	if inc.ChannelID == "" {
 		return false, nil
@@ -157,6 +189,9 @@ func (s *authz) refContains(ctx context.Context, ref, user string) (bool, error)
 
 // Visible keeps the incidents user may see.
 func (s *authz) Visible(ctx context.Context, user string, incs []*Incident) ([]*Incident, error) {
+	if s.isGuest(ctx, user) {
+		return s.visibleToGuest(ctx, user, incs)
+	}
 	out := make([]*Incident, 0, len(incs))
 	for _, inc := range incs {
 		ok, err := s.CanSee(ctx, user, inc)
@@ -168,6 +203,41 @@ func (s *authz) Visible(ctx context.Context, user string, incs []*Incident) ([]*
 		}
 	}
 	return out, nil
+}
+
+// visibleToGuest keeps the incidents a guest is a member of: named in, or
+// in the channel of. Their channels are read once, not each incident's
+// members.
+func (s *authz) visibleToGuest(ctx context.Context, user string, incs []*Incident) ([]*Incident, error) {
+	channels, err := s.people.UserChannels(ctx, user)
+	if err != nil {
+		return nil, fmt.Errorf("read the channels of %s: %w", user, err)
+	}
+	in := make(map[string]bool, len(channels))
+	for _, c := range channels {
+		in[c] = true
+	}
+	out := make([]*Incident, 0, len(incs))
+	for _, inc := range incs {
+		if named(inc, user) || (inc.ChannelID != "" && in[inc.ChannelID]) {
+			out = append(out, inc)
+		}
+	}
+	return out, nil
+}
+
+// named reports whether user is one of inc's named people: its declarer,
+// its IC or the holder of one of its roles.
+func named(inc *Incident, user string) bool {
+	if user == inc.DeclaredBy || user == inc.Commander {
+		return true
+	}
+	for _, holder := range inc.Roles {
+		if holder == user {
+			return true
+		}
+	}
+	return false
 }
 
 // authorizeOn checks that actor may do act in the incident id.

@@ -46,6 +46,13 @@ type Directory interface {
 	UserEmail(ctx context.Context, userID string) (string, error)
 	// UserName returns a user's display name.
 	UserName(ctx context.Context, userID string) (string, error)
+	// IsGuest reports whether a user is a guest of the workspace (Slack's
+	// multi- and single-channel guests). An id that names nobody of the
+	// workspace is not a guest.
+	IsGuest(ctx context.Context, userID string) (bool, error)
+	// UserChannels lists the channels a user is in: the public ones, and
+	// the private ones the bot is in too (every incident channel).
+	UserChannels(ctx context.Context, userID string) ([]string, error)
 }
 
 // PanelPoster shows an incident's control panel in its channel and its

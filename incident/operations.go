@@ -31,6 +31,13 @@ func (s *Service) ListFor(ctx context.Context, user string) ([]*Incident, error)
 	return s.authz.Visible(ctx, user, incs)
 }
 
+// Visible keeps the incidents user may see, in order: private incidents
+// only for their members, and for a guest of the workspace only those they
+// are a member of.
+func (s *Service) Visible(ctx context.Context, user string, incs []*Incident) ([]*Incident, error) {
+	return s.authz.Visible(ctx, user, incs)
+}
+
 // List returns open incidents, most severe first, private ones included;
 // what a person sees comes from ListFor.
 func (s *Service) List(ctx context.Context) ([]*Incident, error) {

@@ -79,6 +79,8 @@ const (
 	PrincipalAnyone PrincipalKind = "anyone"
 	// PrincipalMembers is the incident's members.
 	PrincipalMembers PrincipalKind = "members"
+	// PrincipalStaff is everybody in the workspace but its guests.
+	PrincipalStaff PrincipalKind = "staff"
 )
 
 // Principal is someone who may do something, named in a refusal so the
@@ -93,13 +95,18 @@ type Principal struct {
 
 // Subject is the person asking, with the policy references they belong to.
 // Member says whether they are a member of the incident (its channel, or
-// one of its named people), which matters for a private incident.
+// one of its named people), which matters for a private incident and for a
+// guest.
 type Subject struct {
 	User string
 	// In lists the policy references (user ids, group ids, e-mail
 	// addresses) the user belongs to, resolved by the caller.
 	In     map[string]bool
 	Member bool
+	// Guest is set for a guest of the workspace (Slack's multi- and
+	// single-channel guests): what the policy lets "anyone" do is not
+	// theirs, and they see only the incidents they are members of.
+	Guest bool
 }
 
 // in reports whether the subject belongs to any of refs.
@@ -208,6 +215,8 @@ func WhoList(ps []Principal, user, group func(id string) string) string {
 			parts = append(parts, "anyone")
 		case PrincipalMembers:
 			parts = append(parts, "the incident's members")
+		case PrincipalStaff:
+			parts = append(parts, "the workspace's members (not its guests)")
 		case PrincipalRole:
 			t := "the " + roleTitle(p.ID)
 			if p.Holder != "" {
@@ -334,6 +343,14 @@ func (p Policy) TwoPersonFor(env string, sev Severity) bool {
 //     incident. Where the policy's two-person rule covers the change's
 //     environment and the highest severity involved, a different person
 //     with the same right must approve before anything runs.
+//   - guests of the workspace (contractors, partners' people, let into a
+//     few channels): what the rules above give "anyone" is not theirs.
+//     They declare only when the policy names them as declarers, see an
+//     incident only as one of its members, as Slack shows them only the
+//     channels they are in, page on-call only while they hold one of the
+//     incident's roles, and take the IC role only when it is handed to
+//     them. Where the policy or the IC names them (a group, a role), they
+//     do what it gives them.
 //
 // Everyone but declare also needs to see the incident.
 func (p Policy) Decide(req Request) Decision {
@@ -360,6 +377,10 @@ func (p Policy) decide(req Request) Decision {
 		return Decision{Reason: inc.Key() + " is private and you are not one of its members",
 			WhoCan: []Principal{{Kind: PrincipalMembers}}}
 	}
+	if sub.Guest && !sub.Member {
+		return Decision{Reason: "guests of the workspace see only the incidents whose channels they are in, and you are not in " + inc.Key() + "'s",
+			WhoCan: []Principal{{Kind: PrincipalMembers}}}
+	}
 	r := p.onIncident(req)
 	switch req.Action {
 	case ActView:
@@ -368,9 +389,16 @@ func (p Policy) decide(req Request) Decision {
 		return r.takeIC()
 	case ActAssignRole, ActChangeSeverity, ActSetStatus, ActSnooze:
 		return r.lead()
-	case ActPostUpdate, ActPage:
-		// Anyone working the incident may say what they know and call
-		// for help, as anyone may declare.
+	case ActPostUpdate:
+		// Anyone working the incident may say what they know.
+		return Decision{Allowed: true}
+	case ActPage:
+		// Anyone working the incident may call for help, as anyone may
+		// declare; a guest only while the incident gives them a role.
+		if sub.Guest && !r.holdsRole() && !r.isCommander {
+			return Decision{Reason: "guests of the workspace may page on-call only while they hold one of the incident's roles",
+				WhoCan: append([]Principal{{Kind: PrincipalStaff}, r.ic}, r.commanders...)}
+		}
 		return Decision{Allowed: true}
 	case ActPublish:
 		return r.publish()
@@ -383,8 +411,12 @@ func (p Policy) decide(req Request) Decision {
 }
 
 func (p Policy) decideDeclare(sub Subject) Decision {
-	if len(p.Declarers) == 0 || sub.in(p.Declarers...) {
+	if sub.in(p.Declarers...) || (len(p.Declarers) == 0 && !sub.Guest) {
 		return Decision{Allowed: true}
+	}
+	if len(p.Declarers) == 0 {
+		return Decision{Reason: "guests of the workspace may declare only where the policy names them as declarers",
+			WhoCan: []Principal{{Kind: PrincipalStaff}}}
 	}
 	return Decision{Reason: "the policy lets only named people declare", WhoCan: refs(p.Declarers...)}
 }
@@ -428,6 +460,12 @@ func (l incidentRequest) takeIC() Decision {
 	if target == "" {
 		target = sub.User
 	}
+	if sub.Guest && !l.isIC && !l.isCommander {
+		// The IC or the commander group may hand the role to a guest;
+		// a guest does not take it.
+		return Decision{Reason: "guests of the workspace take the Incident Commander role only when it is handed to them",
+			WhoCan: append([]Principal{l.ic}, l.commanders...)}
+	}
 	switch {
 	case inc.Commander == "" && target == sub.User:
 		return Decision{Allowed: true}
@@ -446,6 +484,20 @@ func (l incidentRequest) takeIC() Decision {
 			Reason: "someone else is the Incident Commander; taking over needs their handover, the commander group, or your confirmation in the incident's channel",
 			WhoCan: append([]Principal{l.ic}, l.commanders...)}
 	}
+}
+
+// holdsRole reports whether the subject is the IC or holds another of the
+// incident's roles.
+func (l incidentRequest) holdsRole() bool {
+	if l.isIC {
+		return true
+	}
+	for _, holder := range l.Incident.Roles {
+		if holder != "" && holder == l.Subject.User {
+			return true
+		}
+	}
+	return false
 }
 
 // lead is for what only the IC or the commander group may do: assign

@@ -335,3 +335,71 @@ func slackMessage(err error) string {
 	}
 	return incident.ErrorMessage(err)
 }
+
+// TestPermissionGuests: a guest of the workspace does not get what the
+// policy gives "anyone": they see only the incidents they are members of,
+// declare only when named as declarers, page only while holding one of the
+// incident's roles and take the IC role only when it is handed to them.
+// What the policy or the IC names them for, they do.
+func TestPermissionGuests(t *testing.T) {
+	t.Parallel()
+	p := permPolicy()
+	const uGuest = "UGUEST"
+	guest := func(member bool, in ...string) incident.Subject {
+		s := incident.Subject{User: uGuest, Guest: true, Member: member, In: map[string]bool{}}
+		for _, r := range in {
+			s.In[r] = true
+		}
+		return s
+	}
+	decide := func(sub incident.Subject, act incident.Action, inc *incident.Incident, target string) incident.Decision {
+		return p.Decide(incident.Request{Subject: sub, Action: act, Incident: inc, Target: target})
+	}
+
+	d := decide(guest(false), incident.ActDeclare, nil, "")
+	require.False(t, d.Allowed)
+	msg := slackMessage(d.Err())
+	require.Contains(t, msg, "guests of the workspace may declare only where the policy names them")
+	require.Contains(t, msg, "Who can: the workspace's members (not its guests).")
+	withDeclarers := p
+	withDeclarers.Declarers = []string{gDeclarers}
+	require.True(t, withDeclarers.Decide(incident.Request{Subject: guest(false, gDeclarers), Action: incident.ActDeclare}).Allowed,
+		"a guest the policy names as a declarer declares")
+	require.False(t, withDeclarers.Decide(incident.Request{Subject: guest(false), Action: incident.ActDeclare}).Allowed)
+
+	public := incidentIn("has-ic", incident.P2)
+	for _, act := range []incident.Action{incident.ActView, incident.ActPostUpdate, incident.ActPage, incident.ActTakeIC} {
+		d := decide(guest(false), act, public, "")
+		require.False(t, d.Allowed, act)
+		require.Contains(t, slackMessage(d.Err()), "guests of the workspace see only the incidents whose channels they are in", act)
+	}
+
+	// In the channel: they read and say what they know, but neither page
+	// nor take the lead.
+	require.True(t, decide(guest(true), incident.ActView, public, "").Allowed)
+	require.True(t, decide(guest(true), incident.ActPostUpdate, public, "").Allowed)
+	d = decide(guest(true), incident.ActPage, public, "")
+	require.False(t, d.Allowed)
+	require.Contains(t, slackMessage(d.Err()), "may page on-call only while they hold one of the incident's roles")
+	noIC := incidentIn("no-ic", incident.P2)
+	for _, inc := range []*incident.Incident{noIC, public} {
+		d = decide(guest(true), incident.ActTakeIC, inc, "")
+		require.False(t, d.Allowed)
+		require.False(t, d.Confirm, "a guest cannot take over by confirming")
+		require.Contains(t, slackMessage(d.Err()), "take the Incident Commander role only when it is handed to them")
+	}
+
+	// The IC hands them the role, or gives them another: it is theirs.
+	require.True(t, p.Decide(incident.Request{Subject: subject(uIC, public), Action: incident.ActTakeIC, Incident: public, Target: uGuest}).Allowed)
+	theirs := incidentIn("has-ic", incident.P2)
+	theirs.Roles = map[string]string{incident.RoleComms: uGuest}
+	require.True(t, decide(guest(true), incident.ActPage, theirs, "").Allowed, "a guest holding a role pages")
+	theirs.Commander = uGuest
+	require.True(t, decide(guest(true), incident.ActSetStatus, theirs, "").Allowed, "a guest who is the IC leads")
+	// The commander group names them: they lead.
+	require.True(t, decide(guest(true, gCommanders), incident.ActTakeIC, public, "").Allowed)
+	require.True(t, decide(guest(true, gCommanders), incident.ActPage, public, "").Allowed)
+
+	// Members of the workspace are unaffected.
+	require.True(t, decide(subject(uMember, public), incident.ActPage, public, "").Allowed)
+}

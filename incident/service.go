@@ -109,7 +109,7 @@ func NewService(cfg ServiceConfig) *Service {
 	return &Service{noticeText: cfg.Render, store: cfg.Store, sched: cfg.Scheduler, policy: cfg.Policy,
 		clock: cfg.Clock, hooks: append([]Hook(nil), cfg.Hooks...),
 		life:  &lifecycle{policy: cfg.Policy, text: cfg.Render},
-		authz: &authz{policy: cfg.Policy, rooms: chat.ChannelSetup, people: chat.Directory, incidents: cfg.Store, clock: cfg.Clock},
+		authz: &authz{policy: cfg.Policy, rooms: chat.ChannelSetup, people: chat.Directory, incidents: cfg.Store, clock: cfg.Clock, log: cfg.Logger},
 		warRoom: &warRoom{policy: cfg.Policy, incidents: cfg.Store, timeline: cfg.Store, rooms: chat.ChannelSetup, people: chat.Directory,
 			panels: chat.PanelPoster, notices: chat.NoticePoster, clock: cfg.Clock, log: cfg.Logger},
 		sync: &channelSync{incidents: cfg.Store, rooms: chat.ChannelSetup, people: chat.Directory, panels: chat.PanelPoster,

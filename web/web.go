@@ -64,6 +64,9 @@ type Incidents interface {
 	// CanSee is the permission model's answer to who sees an incident:
 	// everybody a public one, only its members a private one.
 	CanSee(ctx context.Context, user string, inc *incident.Incident) (bool, error)
+	// Visible keeps the incidents user may see, reading what it needs of
+	// Slack once for the lot (a guest's channels).
+	Visible(ctx context.Context, user string, incs []*incident.Incident) ([]*incident.Incident, error)
 }
 
 // Config holds the web view's dependencies and settings.
@@ -290,15 +293,10 @@ func (s *site) canSee(ctx context.Context, userID string, inc *incident.Incident
 
 // visible keeps the incidents userID may see, in order.
 func (s *site) visible(ctx context.Context, userID string, incs []*incident.Incident) ([]*incident.Incident, error) {
-	out := make([]*incident.Incident, 0, len(incs))
-	for _, inc := range incs {
-		ok, err := s.canSee(ctx, userID, inc)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			out = append(out, inc)
-		}
+	out, err := s.cfg.Incidents.Visible(ctx, userID, incs)
+	if err != nil {
+		s.cfg.Logger.WarnContext(ctx, "could not tell which incidents the person may see", "user", userID, "err", err)
+		return nil, incident.Errorf(incident.EUNAVAILABLE, "Slack cannot say who is in the incidents' channels right now; try again in a minute.")
 	}
 	return out, nil
 }

@@ -749,3 +749,36 @@ func TestReportCSVNeutralisesFormulas(t *testing.T) {
 	require.Contains(t, out, `service,"'=HYPERLINK`)
 	require.True(t, bytes.HasPrefix([]byte(out), []byte("section,key,measure,value\n")))
 }
+
+// TestGuestSeesOnlyTheirIncidents: a guest of the workspace signed in to
+// the web view lists and opens only the incidents whose channels they are
+// in, as Slack shows them only those channels.
+func TestGuestSeesOnlyTheirIncidents(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	guest := f.slack.AddUser(slackfake.User{ID: "U0GUEST", Name: "gus", RealName: "Gus Guest", Email: "gus@partner.example", Guest: true})
+	room := f.slack.AddChannel(slackfake.Channel{Name: "inc-partner-api", Members: []string{f.slack.BotUserID(), guest.ID}})
+	theirs, err := f.store.CreateIncident(ctx, incidenttest.NewIncident(func(i *incident.Incident) {
+		i.Title, i.Severity, i.Service, i.ChannelID, i.DeclaredAt = "partner API returns 502", incident.P2, "checkout", room.ID, t0.Add(-time.Hour)
+	}))
+	require.NoError(t, err)
+	b := f.browser()
+	b.signIn(guest)
+
+	_, list := b.get("/incidents")
+	require.Contains(t, list, "partner API returns 502")
+	require.NotContains(t, list, "checkout is down", "a guest lists an incident whose channel they are not in")
+	resp, _ := b.get("/incidents/" + itoa(theirs.Number))
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	resp, page := b.get("/incidents/" + itoa(f.public.Number))
+	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+	require.NotContains(t, page, "checkout is down")
+
+	// A member of the workspace still sees every public incident.
+	bob := f.browser()
+	bob.signIn(f.bob)
+	_, list = bob.get("/incidents")
+	require.Contains(t, list, "checkout is down")
+	require.Contains(t, list, "partner API returns 502")
+}

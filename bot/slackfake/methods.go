@@ -18,6 +18,8 @@ const (
 	MaxPurpose      = 250
 	MaxHistoryLimit = 999
 	MaxListLimit    = 1000
+	// MaxUserConversationsLimit is users.conversations' largest page.
+	MaxUserConversationsLimit = 999
 )
 
 // conversationsAPI serves conversations.*: channels, direct messages,
@@ -138,7 +140,12 @@ func (s *directoryAPI) userJSON(u *User) map[string]any {
 		"deleted":   u.Deleted,
 		"is_bot":    u.IsBot,
 		"is_admin":  false,
-		"tz":        tz,
+		// Guests: multi-channel (is_restricted) and single-channel
+		// (is_ultra_restricted, which Slack reports with is_restricted
+		// too).
+		"is_restricted":       u.Guest || u.SingleChannelGuest,
+		"is_ultra_restricted": u.SingleChannelGuest,
+		"tz":                  tz,
 		"profile": map[string]any{
 			"email":                   u.Email,
 			"real_name":               u.RealName,
@@ -323,6 +330,48 @@ func (s *conversationsAPI) conversationsList(r *apiRequest) result {
 	out := make([]map[string]any, 0, len(items))
 	for _, ch := range items {
 		out = append(out, s.channelJSON(ch))
+	}
+	return ok(result{"channels": out, "response_metadata": map[string]any{"next_cursor": nextCursor("team", next)}})
+}
+
+// usersConversations lists the channels a user is in, as users.conversations
+// with the user argument and a bot token answers: public channels, and
+// private ones only where the bot is a member too; without is_member and
+// num_members, which Slack leaves out of this method's answer. limit is at
+// most 999.
+func (s *conversationsAPI) usersConversations(r *apiRequest) result {
+	types := channelTypes(r)
+	excludeArchived := r.boolean("exclude_archived")
+	user := r.str("user")
+	if user == "" {
+		user = s.cfg.botUserID
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u := s.users[user]; u == nil && user != s.cfg.botUserID {
+		return fail("user_not_found")
+	}
+	var list []*Channel
+	for _, id := range s.channelOrder {
+		ch := s.visibleChannel(id)
+		if ch != nil && slices.Contains(ch.Members, user) && listable(ch, types, excludeArchived) {
+			list = append(list, ch)
+		}
+	}
+	cursorKey, valid := cursorArg(r, "team")
+	if !valid {
+		return fail("invalid_cursor")
+	}
+	items, next, valid := page(list, cursorKey, limitArg(r, 100, MaxUserConversationsLimit), func(c *Channel) string { return c.ID })
+	if !valid {
+		return fail("invalid_cursor")
+	}
+	out := make([]map[string]any, 0, len(items))
+	for _, ch := range items {
+		j := s.channelJSON(ch)
+		delete(j, "is_member")
+		delete(j, "num_members")
+		out = append(out, j)
 	}
 	return ok(result{"channels": out, "response_metadata": map[string]any{"next_cursor": nextCursor("team", next)}})
 }

@@ -179,3 +179,50 @@ func TestCustomFaultsHelpers(t *testing.T) {
 	require.Equal(t, "fatal_error", slackErr(t, err))
 	require.NotEmpty(t, f.srv.BaseURL())
 }
+
+// TestUsersConversationsAndGuests: users.conversations with a user lists
+// the public channels they are in and only the private ones the bot
+// shares, pages, and leaves archived ones out on request; users.info says
+// who is a guest as Slack does (a single-channel guest is restricted too).
+func TestUsersConversationsAndGuests(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	guest := f.srv.AddUser(slackfake.User{Name: "guest", Guest: true})
+	single := f.srv.AddUser(slackfake.User{Name: "single", SingleChannelGuest: true})
+	pub := f.srv.AddChannel(slackfake.Channel{Name: "pub", Members: []string{guest.ID}})
+	shared := f.srv.AddChannel(slackfake.Channel{Name: "shared", Private: true, Members: []string{f.srv.BotUserID(), guest.ID}})
+	f.srv.AddChannel(slackfake.Channel{Name: "secret", Private: true, Members: []string{guest.ID}})
+	f.srv.AddChannel(slackfake.Channel{Name: "old", Archived: true, Members: []string{guest.ID}})
+
+	var ids []string
+	cursor := ""
+	for {
+		chans, next, err := f.api.GetConversationsForUser(&slack.GetConversationsForUserParameters{UserID: guest.ID, Cursor: cursor,
+			Types: []string{"public_channel", "private_channel"}, Limit: 1, ExcludeArchived: true})
+		require.NoError(t, err)
+		require.LessOrEqual(t, len(chans), 1)
+		for _, c := range chans {
+			ids = append(ids, c.ID)
+		}
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	require.ElementsMatch(t, []string{pub.ID, shared.ID}, ids, "the private channel the bot is not in stays hidden")
+
+	_, _, err := f.api.GetConversationsForUser(&slack.GetConversationsForUserParameters{UserID: "U0NOBODY"})
+	require.Equal(t, "user_not_found", slackErr(t, err))
+
+	u, err := f.api.GetUserInfo(guest.ID)
+	require.NoError(t, err)
+	require.True(t, u.IsRestricted)
+	require.False(t, u.IsUltraRestricted)
+	u, err = f.api.GetUserInfo(single.ID)
+	require.NoError(t, err)
+	require.True(t, u.IsRestricted)
+	require.True(t, u.IsUltraRestricted)
+	u, err = f.api.GetUserInfo(f.alice.ID)
+	require.NoError(t, err)
+	require.False(t, u.IsRestricted)
+}

@@ -488,6 +488,7 @@ func (s *Server) routeTable() map[string]route {
 		"bookmarks.list":           {h: bm.bookmarksList},
 		"reactions.add":            {h: chat.reactionsAdd},
 		"users.info":               {h: dir.usersInfo},
+		"users.conversations":      {h: conv.usersConversations},
 		"users.lookupByEmail":      {h: dir.usersLookupByEmail},
 		"usergroups.list":          {h: dir.usergroupsList},
 		"usergroups.users.list":    {h: dir.usergroupsUsersList},

@@ -19,7 +19,11 @@ type User struct {
 	Email       string
 	IsBot       bool
 	Deleted     bool
-	TZ          string // IANA zone, e.g. "Europe/Paris"; empty means UTC
+	// Guest makes the user a multi-channel guest; SingleChannelGuest a
+	// single-channel guest.
+	Guest              bool
+	SingleChannelGuest bool
+	TZ                 string // IANA zone, e.g. "Europe/Paris"; empty means UTC
 	// TeamID is the workspace the person signs in from with Sign in with
 	// Slack; empty means the fake's own workspace. Another workspace's
 	// people exist only for signing in.

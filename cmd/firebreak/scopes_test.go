@@ -27,6 +27,7 @@ var slackMethods = map[string]string{
 	"GetConversationRepliesContext":         "conversations.replies",
 	"GetConversationsContext":               "conversations.list",
 	"GetConversationInfoContext":            "conversations.info",
+	"GetConversationsForUserContext":        "users.conversations",
 	"GetOpenIDConnectUserInfoContext":       "openid.connect.userInfo",
 	"GetUserByEmailContext":                 "users.lookupByEmail",
 	"GetUserGroupMembersContext":            "usergroups.users.list",
@@ -65,6 +66,7 @@ var methodScopes = map[string][]string{
 	"conversations.join":     {"channels:join"},
 	"users.lookupByEmail":    {"users:read", "users:read.email"},
 	"users.info":             {"users:read"},
+	"users.conversations":    {"channels:read", "groups:read"}, // public and private channels only
 	"usergroups.users.list":  {"usergroups:read"},
 	"views.open":             nil,
 	"views.push":             nil,

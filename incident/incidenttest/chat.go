@@ -54,6 +54,8 @@ type Chat struct {
 	Lookups map[string]int
 	// AllMembers makes everyone a member of every channel.
 	AllMembers bool
+	// Guests are the users who are guests of the workspace.
+	Guests map[string]bool
 	// Word renders a notice for Notify; nil uses Notice.String.
 	Word func(incident.Notice) string
 }
@@ -264,6 +266,36 @@ func (c *Chat) UserName(_ context.Context, user string) (string, error) {
 		return "", incident.Errorf(incident.ENOTFOUND, "user_not_found")
 	}
 	return strings.ToLower(strings.TrimPrefix(user, "U0")), nil
+}
+
+func (c *Chat) IsGuest(_ context.Context, user string) (bool, error) {
+	c.Mu.Lock()
+	defer c.Mu.Unlock()
+	if err := c.failing("guest"); err != nil {
+		return false, err
+	}
+	return c.Guests[user], nil
+}
+
+func (c *Chat) UserChannels(_ context.Context, user string) ([]string, error) {
+	c.Mu.Lock()
+	defer c.Mu.Unlock()
+	if err := c.failing("user_channels"); err != nil {
+		return nil, err
+	}
+	var out []string
+	for id, members := range c.Members {
+		if slices.Contains(members, user) {
+			out = append(out, id)
+		}
+	}
+	if c.AllMembers {
+		for _, id := range c.Channels {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
 }
 
 func (c *Chat) History(_ context.Context, ch string, oldest time.Time) ([]incident.ChatMessage, error) {

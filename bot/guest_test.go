@@ -1,0 +1,74 @@
+package bot
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/stretchr/testify/require"
+
+	"github.com/firebreakhq/firebreak/bot/slackfake"
+	"github.com/firebreakhq/firebreak/incident"
+)
+
+// TestGuestsOverSlack: Slack's multi- and single-channel guests, told apart
+// by users.info, neither declare nor take the IC role, and see only the
+// incidents whose channels they are in; in their channel they post
+// updates. When users.info fails, a person the bot has not seen is taken
+// for a member, and a guest it has seen within the hour stays a guest.
+func TestGuestsOverSlack(t *testing.T) {
+	tr := newTransport(t)
+	ctx := context.Background()
+	guest := tr.srv.AddUser(slackfake.User{Name: "contractor", Email: "contractor@partner.example", Guest: true})
+	single := tr.srv.AddUser(slackfake.User{Name: "auditor", Email: "auditor@partner.example", SingleChannelGuest: true})
+	tr.srv.AddMember(tr.inc.ChannelID, guest.ID)
+	tr.srv.AddMember(tr.inc.ChannelID, single.ID)
+	other, _, err := tr.svc.Declare(ctx, incident.DeclareInput{Title: "search is slow", Severity: incident.P3, ServiceKey: "checkout", DeclaredBy: tr.ic.ID})
+	require.NoError(t, err)
+	tr.queue.Run(t, incident.JobSetup)
+	other, err = tr.store.GetIncident(ctx, other.ID)
+	require.NoError(t, err)
+	before, err := tr.store.ListIncidents(ctx, incident.IncidentFilter{})
+	require.NoError(t, err)
+
+	for _, who := range []slackfake.User{guest, single} {
+		r := tr.command(t, who.ID, tr.inc.ChannelID, "declare P1 partner API is down")
+		require.Equal(t, http.StatusOK, r.StatusCode)
+		require.Contains(t, string(r.Body), "guests of the workspace may declare only where the policy names them", who.Name)
+	}
+	after, err := tr.store.ListIncidents(ctx, incident.IncidentFilter{})
+	require.NoError(t, err)
+	require.Len(t, after, len(before), "a guest declared an incident")
+
+	r := tr.command(t, guest.ID, tr.inc.ChannelID, "list")
+	require.Contains(t, string(r.Body), tr.inc.Key())
+	require.NotContains(t, string(r.Body), other.Key(), "a guest lists an incident whose channel they are not in")
+	require.NotContains(t, string(r.Body), other.Title)
+	r = tr.command(t, tr.other.ID, tr.inc.ChannelID, "list")
+	require.Contains(t, string(r.Body), other.Key(), "members list every public incident")
+
+	cb := slackfake.BlockActions(guest.ID, tr.inc.ChannelID, "", &slack.BlockAction{ActionID: ActionClaimIC, Value: strconv.FormatInt(tr.inc.ID, 10)})
+	tr.interact(t, cb)
+	got, err := tr.store.GetIncident(ctx, tr.inc.ID)
+	require.NoError(t, err)
+	require.Equal(t, tr.inc.Commander, got.Commander, "a guest took the IC role")
+
+	r = tr.command(t, guest.ID, tr.inc.ChannelID, "update the partner sees 502s from checkout")
+	require.NotContains(t, string(r.Body), "You may not")
+
+	// users.info failing: a person not seen before declares.
+	newcomer := tr.srv.AddUser(slackfake.User{Name: "newcomer", Email: "newcomer@example.com"})
+	tr.srv.FailNext("users.info", 3, http.StatusInternalServerError)
+	r = tr.command(t, newcomer.ID, tr.inc.ChannelID, "declare P2 carts are empty")
+	require.Contains(t, string(r.Body), "carts are empty")
+	require.NotContains(t, string(r.Body), "You may not")
+
+	// A guest seen within the hour stays a guest while Slack fails.
+	tr.clock.Advance(userInfoTTL + time.Minute)
+	tr.srv.FailNext("users.info", 3, http.StatusInternalServerError)
+	r = tr.command(t, guest.ID, tr.inc.ChannelID, "declare P1 partner API is down again")
+	require.Contains(t, string(r.Body), "guests of the workspace may declare only where the policy names them")
+}
