@@ -108,7 +108,52 @@ func (s *Service) runAckPage(ctx context.Context, payload []byte) error {
 // another: PagerDuty acknowledges again only after incident.unacknowledged
 // (or reopened), which put the page back to triggered, and resolves again
 // only after incident.reopened.
+//
+// An escalation or reassignment reported while the bot is escalating the
+// page (PagerDuty may report the bot's escalation before answering the
+// call) is applied by a job once the bot has recorded its escalation, so
+// that the report of it is known as its echo.
 func (s *Service) HandlePageEvent(ctx context.Context, ev incident.PageEvent) error {
+	return s.handlePageEvent(ctx, ev, false)
+}
+
+// pageEventPayload is a PagerDuty report held back while the bot escalated
+// the page (JobPageEvent).
+type pageEventPayload struct {
+	DeliveryID string                 `json:"delivery_id"`
+	Kind       incident.PageEventKind `json:"kind"`
+	ExternalID string                 `json:"external_id,omitempty"`
+	DedupKey   string                 `json:"dedup_key,omitempty"`
+	Agent      string                 `json:"agent,omitempty"`
+	AgentEmail string                 `json:"agent_email,omitempty"`
+	Assignees  []string               `json:"assignees,omitempty"`
+	At         time.Time              `json:"at"`
+}
+
+// escalationPoll is how often a report held back checks whether the bot's
+// escalation of its page is recorded; it takes about one call to PagerDuty.
+const escalationPoll = time.Second
+
+// runPageEvent is the JobPageEvent handler: it applies the report once the
+// bot's escalation of the page is over (recorded, failed, or in flight for
+// longer than escalationInFlightFor).
+func (s *Service) runPageEvent(ctx context.Context, payload []byte) error {
+	var p pageEventPayload
+	if err := json.Unmarshal(payload, &p); err != nil {
+		return fmt.Errorf("decode page event: %w: %w", err, incident.ErrJobCancel)
+	}
+	ev := incident.PageEvent{DeliveryID: p.DeliveryID, Kind: p.Kind, ExternalID: p.ExternalID, DedupKey: p.DedupKey, Agent: p.Agent,
+		AgentEmail: p.AgentEmail, Assignees: p.Assignees, At: p.At}
+	err := s.handlePageEvent(ctx, ev, true)
+	if errors.Is(err, errEscalating) {
+		return incident.RetryLater(escalationPoll, "the bot is escalating the page %s", cmp.Or(p.DedupKey, p.ExternalID))
+	}
+	return err
+}
+
+// handlePageEvent is HandlePageEvent, and JobPageEvent's when held:
+// errEscalating while the bot is still escalating the page.
+func (s *Service) handlePageEvent(ctx context.Context, ev incident.PageEvent, held bool) error {
 	var page *incident.Page
 	var err error
 	for _, ref := range []string{ev.DedupKey, ev.ExternalID} {
@@ -125,16 +170,33 @@ func (s *Service) HandlePageEvent(ctx context.Context, ev incident.PageEvent) er
 	if page == nil {
 		return nil // not a page of ours
 	}
-	at := ev.At
-	if at.IsZero() {
-		at = s.clock.Now()
+	if ev.At.IsZero() {
+		ev.At = s.clock.Now()
 	}
 	switch ev.Kind {
 	case incident.PageAcknowledged:
-		return s.applyAck(ctx, page, ackReport{agent: ev.Agent, at: at, sourceID: "pd:" + ev.DeliveryID})
+		return s.applyAck(ctx, page, ackReport{agent: ev.Agent, at: ev.At, sourceID: "pd:" + ev.DeliveryID})
 	default:
-		return s.applyPageEvent(ctx, page, ev, at)
+		return s.applyPageEvent(ctx, page, ev, held)
 	}
+}
+
+// errEscalating says a report about a page waits: the bot is escalating it.
+var errEscalating = errors.New("the bot is escalating the page")
+
+// holdPageEvent schedules, on sched, the job that applies ev once the bot's
+// escalation of its page is recorded: one per delivery.
+func holdPageEvent(ctx context.Context, sched incident.Scheduler, ev incident.PageEvent) error {
+	payload, _ := json.Marshal(pageEventPayload{DeliveryID: ev.DeliveryID, Kind: ev.Kind, ExternalID: ev.ExternalID, DedupKey: ev.DedupKey,
+		Agent: ev.Agent, AgentEmail: ev.AgentEmail, Assignees: ev.Assignees, At: ev.At})
+	job := incident.Job{Kind: JobPageEvent, Payload: payload, MaxAttempts: 10, Urgent: true}
+	if ev.DeliveryID != "" {
+		job.Key = "page-event:pd:" + ev.DeliveryID
+	}
+	if _, err := sched.Schedule(ctx, job); err != nil {
+		return fmt.Errorf("hold the page event until the escalation is recorded: %w", err)
+	}
+	return nil
 }
 
 // errRedelivered rolls back a transaction whose dedupe marker was already
@@ -249,13 +311,15 @@ func isEcho(p *incident.Page, ev incident.PageEvent, status string, byBot bool) 
 // assignedByBot reports whether the page's people were last set by the
 // bot (the page, a backup page, an escalation) rather than by an event
 // PagerDuty reported, every one of which carries the incident's assignees.
-// Echo markers are the bot's own records, and acknowledgements assign
-// nobody.
+// Echo markers are the bot's own records, acknowledgements assign nobody,
+// and an escalation is the bot's once recorded (its re-page), not when
+// asked.
 func assignedByBot(events []incident.TimelineEvent, key string) bool {
 	byBot := true // the bot sent the page
 	for _, ev := range events {
 		d, ok := ev.Payload.(incident.PagedData)
-		if ev.Kind != incident.EventPaged || !ok || d.Page != key || d.Event == incident.PageAcknowledged {
+		if ev.Kind != incident.EventPaged || !ok || d.Page != key || d.Event == incident.PageAcknowledged ||
+			strings.HasPrefix(ev.SourceID, escalatingPrefix) {
 			continue
 		}
 		byBot = ev.Actor != "pagerduty"
@@ -275,13 +339,17 @@ func sameNames(a, b []string) bool {
 // again, escalated, reassigned, resolved, reopened) once per delivery; an
 // echo of a change the bot made records only its dedupe marker, and a page
 // resolved once the incident is resolved is recorded without a word in the
-// channel.
-func (s *Service) applyPageEvent(ctx context.Context, page *incident.Page, ev incident.PageEvent, at time.Time) error {
+// channel. An escalation or reassignment reported while the bot is
+// escalating the page waits for the bot to record its escalation: it is
+// handed to a job (JobPageEvent), or, when that job is applying it (held),
+// errEscalating.
+func (s *Service) applyPageEvent(ctx context.Context, page *incident.Page, ev incident.PageEvent, held bool) error {
 	switch ev.Kind {
 	case incident.PageUnacknowledged, incident.PageEscalated, incident.PageReopened, incident.PageReassigned, incident.PageResolved:
 	default:
 		return nil
 	}
+	at := ev.At
 	agent := ev.Agent
 	if agent == "" {
 		agent = "PagerDuty"
@@ -295,6 +363,14 @@ func (s *Service) applyPageEvent(ctx context.Context, page *incident.Page, ev in
 			events, err := tx.ListTimeline(ctx, page.IncidentID)
 			if err != nil {
 				return fmt.Errorf("record page event: %w", err)
+			}
+			if escalationInFlight(events, page.DedupKey, s.clock.Now()) {
+				// Maybe the report of that escalation, before the bot
+				// recorded the page's new people: it waits for them.
+				if held {
+					return errEscalating
+				}
+				return holdPageEvent(ctx, tx, ev)
 			}
 			byBot = assignedByBot(events, page.DedupKey)
 		case incident.PageResolved:

@@ -33,6 +33,9 @@ const (
 	// JobInvitePaged invites the people a page reached into the incident
 	// channel.
 	JobInvitePaged = "incident.invite_paged"
+	// JobPageEvent applies a PagerDuty report that arrived while the bot
+	// was escalating the page, once the escalation is recorded.
+	JobPageEvent = "incident.page_event"
 )
 
 // Store is what paging needs of the incident store.
@@ -42,6 +45,9 @@ type Store interface {
 	// with a SourceID) that say a page was announced once.
 	ListTimeline(ctx context.Context, incidentID int64) ([]incident.TimelineEvent, error)
 	AddTimelineEvent(ctx context.Context, ev *incident.TimelineEvent) error
+	// UpdateTimelineEvent changes the event with this source id: the
+	// record of an escalation in flight, when it ends.
+	UpdateTimelineEvent(ctx context.Context, incidentID int64, sourceID string, fn func(*incident.TimelineEvent) error) (*incident.TimelineEvent, error)
 	// AddPage stores a page; ECONFLICT when Provider+DedupKey exists.
 	AddPage(ctx context.Context, p *incident.Page) error
 	// UpdatePage applies fn to a stored page in one transaction.
@@ -154,6 +160,7 @@ func (s *Service) RegisterJobs(r interface {
 	r.Handle(JobPage, s.runPage)
 	r.Handle(JobRepage, repager{s}.runRepage)
 	r.Handle(JobInvitePaged, repager{s}.runInvitePaged)
+	r.Handle(JobPageEvent, s.runPageEvent)
 	r.Handle(JobAckPage, s.runAckPage)
 	r.Handle(JobResolvePages, s.runResolvePages)
 	r.Handle(JobOnCall, s.runOnCall)

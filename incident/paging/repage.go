@@ -116,18 +116,14 @@ func (s repager) runRepage(ctx context.Context, payload []byte) error {
 		return nil
 	}
 	n := repageNotice(inc, page, svc, sp)
-	escalated, ok, err := s.escalate(ctx, inc, page, p, source, sp.RespondWithin)
-	if err != nil {
+	escalated, err := s.escalate(ctx, inc, page, p, source, sp.RespondWithin, n)
+	if err != nil || escalated {
 		return err
 	}
-	if ok {
-		n.Values["action"], n.Values["assignees"] = "escalated", strings.Join(escalated.Assignees, ", ")
-	} else {
-		if paged, err := s.pageAgain(ctx, inc, page); err != nil || !paged {
-			return err
-		}
-		n.Values["action"] = "paged_again"
+	if paged, err := s.pageAgain(ctx, inc, page); err != nil || !paged {
+		return err
 	}
+	n.Values["action"] = "paged_again"
 	s.sayRepage(ctx, inc, page, p.Step, source, n)
 	return nil
 }
@@ -189,39 +185,197 @@ func (s repager) sayRepage(ctx context.Context, inc *incident.Incident, page *in
 }
 
 // escalate asks the provider to move an unacknowledged page on to the next
-// level, and plans inviting its people and the next check. It returns the
-// escalated page, or false when the provider cannot escalate this page (it
-// is paged again instead).
-func (s repager) escalate(ctx context.Context, inc *incident.Incident, page *incident.Page, p repagePayload, source string, every time.Duration) (*incident.Page, bool, error) {
+// level, records the escalated page with what follows it (inviting its
+// people, the next check) and says it in the channel with n. It returns
+// false when the provider cannot escalate this page (it is paged again
+// instead).
+//
+// The provider reports the escalation by webhook, and may deliver that
+// report before its answer to the call: before the bot has recorded the
+// page's new people. So the escalation is recorded as in flight before the
+// call (markEscalating), and a report of an escalation or reassignment of
+// the page waits meanwhile (see applyPageEvent): once the escalation is
+// recorded, the report of it is the echo of what the store shows, and a
+// report of anything else is news.
+func (s repager) escalate(ctx context.Context, inc *incident.Incident, page *incident.Page, p repagePayload, source string, every time.Duration, n incident.Notice) (bool, error) {
 	esc, ok := s.pager.(incident.PageEscalator)
 	if !ok {
-		return nil, false, nil
+		return false, nil
+	}
+	if err := s.markEscalating(ctx, page, p.Step); err != nil {
+		return false, err // nothing was asked of the provider yet
 	}
 	updated, err := esc.Escalate(ctx, *page)
-	switch code := incident.ErrorCode(err); {
-	case err == nil:
-	case code == incident.EINVALID || code == incident.ENOTFOUND || code == incident.EFORBIDDEN:
-		s.log.InfoContext(ctx, "the page cannot escalate; paging again", "incident", inc.Key(), "page", page.DedupKey, "reason", incident.ErrorMessage(err))
-		return nil, false, nil
-	default:
-		return nil, false, fmt.Errorf("escalate page %s: %w", page.DedupKey, err)
+	if err != nil {
+		s.escalationFailed(ctx, page, p.Step, err)
+		if code := incident.ErrorCode(err); code == incident.EINVALID || code == incident.ENOTFOUND || code == incident.EFORBIDDEN {
+			s.log.InfoContext(ctx, "the page cannot escalate; paging again", "incident", inc.Key(), "page", page.DedupKey, "reason", incident.ErrorMessage(err))
+			return false, nil
+		}
+		return false, fmt.Errorf("escalate page %s: %w", page.DedupKey, err)
 	}
-	if _, err := s.store.UpdatePage(ctx, page.ID, func(pg *incident.Page) error {
-		pg.Status, pg.Assignees = updated.Status, updated.Assignees
-		return nil
-	}); err != nil {
-		s.log.WarnContext(ctx, "could not record the escalation", "page", page.DedupKey, "err", err)
-	}
-	if err := s.scheduleInvitePaged(ctx, s.sched, page, source); err != nil {
-		s.log.WarnContext(ctx, "could not plan inviting the people paged", "page", page.DedupKey, "err", err)
-	}
+	n.Values["action"], n.Values["assignees"] = "escalated", strings.Join(updated.Assignees, ", ")
+	ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventPaged, Actor: "bot", At: s.clock.Now(), Key: true, Text: s.noticeText(n),
+		SourceID: source, Payload: incident.PagedData{Service: page.Service, Page: page.DedupKey, Repage: p.Step}}
+	var next *repagePayload
 	if p.Step < maxAutoRepages {
-		next := repagePayload{IncidentID: inc.ID, PageKey: page.DedupKey, Step: p.Step + 1}
-		if err := s.scheduleRepage(ctx, s.sched, next, s.clock.Now().Add(every)); err != nil {
-			s.log.WarnContext(ctx, "could not plan the next re-page", "page", page.DedupKey, "err", err)
+		next = &repagePayload{IncidentID: inc.ID, PageKey: page.DedupKey, Step: p.Step + 1}
+	}
+	// PagerDuty has acted, so what it did is recorded even when the job's
+	// time is up.
+	rec, cancel := recordContext(ctx)
+	defer cancel()
+	saidBefore, err := s.recordEscalation(rec, page, updated, p.Step, &ev, next, every)
+	if err != nil {
+		// A retry would escalate again. What can still be done is done
+		// on its own.
+		s.log.WarnContext(ctx, "could not record the escalation", "incident", inc.Key(), "page", page.DedupKey, "err", err)
+		if err := s.followEscalation(rec, s.sched, page, source, next, every); err != nil {
+			s.log.WarnContext(ctx, "could not plan what follows the escalation", "page", page.DedupKey, "err", err)
 		}
 	}
-	return updated, true, nil
+	if saidBefore {
+		return true, nil
+	}
+	if _, err := s.chat.Notify(ctx, inc.ChannelID, n); err != nil {
+		// PagerDuty has acted; a retry would escalate again.
+		s.log.WarnContext(ctx, "could not say the re-page in the channel", "incident", inc.Key(), "err", err)
+	}
+	return true, nil
+}
+
+// recordEscalation records the page escalated to updated, the end of the
+// escalation in flight, the re-page's event ev and what follows it (inviting
+// the people, the next check) as one fact: a report of the escalation
+// waiting for it sees all of it or none. saidBefore is set when ev was
+// recorded already, by a run of the job that went before.
+func (s repager) recordEscalation(ctx context.Context, page, updated *incident.Page, step int, ev *incident.TimelineEvent, next *repagePayload, every time.Duration) (saidBefore bool, err error) {
+	err = atomic(ctx, s.store, func(tx incident.Tx, pages Tx) error {
+		if _, err := pages.UpdatePage(ctx, page.ID, func(pg *incident.Page) error {
+			pg.Status, pg.Assignees = updated.Status, updated.Assignees
+			return nil
+		}); err != nil {
+			return err
+		}
+		if err := endEscalating(ctx, tx, page, step, ""); err != nil {
+			return err
+		}
+		if err := tx.AddTimelineEvent(ctx, ev); incident.ErrorCode(err) == incident.ECONFLICT {
+			saidBefore = true
+		} else if err != nil {
+			return err
+		}
+		return s.followEscalation(ctx, tx, page, ev.SourceID, next, every)
+	})
+	return saidBefore, err
+}
+
+// followEscalation plans, on sched, inviting the people an escalation
+// reached and the next check (next, when the bot may escalate again).
+func (s repager) followEscalation(ctx context.Context, sched incident.Scheduler, page *incident.Page, source string, next *repagePayload, every time.Duration) error {
+	if err := s.scheduleInvitePaged(ctx, sched, page, source); err != nil {
+		return err
+	}
+	if next == nil {
+		return nil
+	}
+	return s.scheduleRepage(ctx, sched, *next, s.clock.Now().Add(every))
+}
+
+// escalationInFlightFor bounds how long an escalation counts as in flight:
+// longer than an attempt of the job may last (the job engine cancels one
+// after a minute by default), so that an escalation whose job stopped
+// without a word (the process killed during the call) holds PagerDuty's
+// reports of the page back for no longer than this.
+const escalationInFlightFor = 2 * time.Minute
+
+// escalatingPrefix starts the source id of the record of an escalation of
+// a page by the bot.
+const escalatingPrefix = "escalating:"
+
+// escalatingSource is the source id of the record of the bot's escalation
+// of a page, at a step of its re-page.
+func escalatingSource(pageKey string, step int) string {
+	return fmt.Sprintf("%s%s:%d", escalatingPrefix, pageKey, step)
+}
+
+// markEscalating records, before the provider is asked, that the bot is
+// escalating the page: a note on the timeline, off the postmortem's key
+// events, whose payload's Event is PageEscalated while the escalation is in
+// flight (escalationInFlight). A later attempt of the same step marks it in
+// flight again, from now.
+func (s repager) markEscalating(ctx context.Context, page *incident.Page, step int) error {
+	now := s.clock.Now()
+	text := fmt.Sprintf("Asked PagerDuty to escalate the page for %s: nobody acknowledged it.", page.Service)
+	data := incident.PagedData{Service: page.Service, Page: page.DedupKey, Event: incident.PageEscalated, Repage: step}
+	ev := incident.TimelineEvent{IncidentID: page.IncidentID, Kind: incident.EventPaged, Actor: "bot", At: now, Text: text,
+		SourceID: escalatingSource(page.DedupKey, step), Payload: data}
+	err := s.store.AddTimelineEvent(ctx, &ev)
+	if incident.ErrorCode(err) == incident.ECONFLICT {
+		_, err = s.store.UpdateTimelineEvent(ctx, page.IncidentID, ev.SourceID, func(e *incident.TimelineEvent) error {
+			e.At, e.Text, e.Payload = now, text, data
+			return nil
+		})
+	}
+	if err != nil {
+		return fmt.Errorf("record the escalation of %s: %w", page.DedupKey, err)
+	}
+	return nil
+}
+
+// endEscalating records that the bot's escalation of the page is no
+// longer in flight: done (why empty), or not done for that reason.
+func endEscalating(ctx context.Context, ts incident.TimelineStore, page *incident.Page, step int, why string) error {
+	_, err := ts.UpdateTimelineEvent(ctx, page.IncidentID, escalatingSource(page.DedupKey, step), func(e *incident.TimelineEvent) error {
+		d, _ := e.Payload.(incident.PagedData)
+		d.Event = ""
+		e.Payload = d
+		if why != "" {
+			e.Text = fmt.Sprintf("Asking PagerDuty to escalate the page for %s failed: %s", page.Service, why)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("record the end of the escalation of %s: %w", page.DedupKey, err)
+	}
+	return nil
+}
+
+// escalationFailed ends the escalation in flight that the provider refused
+// or failed, so that PagerDuty's reports of the page are not held back: a
+// job that stops meanwhile (the context cancelled) still ends it.
+func (s repager) escalationFailed(ctx context.Context, page *incident.Page, step int, cause error) {
+	rec, cancel := recordContext(ctx)
+	defer cancel()
+	if err := endEscalating(rec, s.store, page, step, incident.ErrorMessage(cause)); err != nil {
+		// Held back no longer than escalationInFlightFor.
+		s.log.WarnContext(ctx, "could not record the failed escalation", "page", page.DedupKey, "err", err)
+	}
+}
+
+// recordTimeout bounds recording what the provider did once the job's
+// context is done.
+const recordTimeout = 10 * time.Second
+
+// recordContext is ctx for recording what the provider did: not cancelled
+// with the job (the provider acted, and a retry would act again), and
+// bounded by recordTimeout.
+func recordContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+}
+
+// escalationInFlight reports whether the timeline shows the bot escalating
+// the page now: asked of the provider, neither recorded nor failed yet, and
+// asked less than escalationInFlightFor ago.
+func escalationInFlight(events []incident.TimelineEvent, pageKey string, now time.Time) bool {
+	for _, ev := range events {
+		d, ok := ev.Payload.(incident.PagedData)
+		if ok && ev.Kind == incident.EventPaged && strings.HasPrefix(ev.SourceID, escalatingPrefix) && d.Page == pageKey &&
+			d.Event == incident.PageEscalated && now.Before(ev.At.Add(escalationInFlightFor)) {
+			return true
+		}
+	}
+	return false
 }
 
 // runInvitePaged is the JobInvitePaged handler: the people a page reached
