@@ -3,6 +3,8 @@ package paging_test
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -160,5 +162,110 @@ func TestBotEscalationEchoedOverHTTPIsSaidOnce(t *testing.T) {
 				require.Equal(t, []string{"Carol Poe"}, page.Assignees)
 			})
 		}
+	}
+}
+
+// TestGenuineReassignDuringTheBotsEscalationIsSaidOnce: Jane reassigns the
+// page in PagerDuty to Erin while the bot's escalation is in flight; both
+// reports arrive before the bot records its escalation. The bot's
+// escalation is said once, and Jane's reassignment once.
+func TestGenuineReassignDuringTheBotsEscalationIsSaidOnce(t *testing.T) {
+	t.Parallel()
+	for _, kind := range everyStore {
+		t.Run(string(kind), func(t *testing.T) {
+			t.Parallel()
+			pg := &escalationEchoPager{pager: newPager()}
+			b := setupOn(t, kind, pg)
+			pg.echo = func(ctx context.Context, _, escalated incident.Page) {
+				require.NoError(t, b.pg.HandlePageEvent(ctx, escalationEcho(b, "EV-ESC", incident.PageEscalated, "firebreak", escalated)))
+				require.NoError(t, b.pg.HandlePageEvent(ctx, incident.PageEvent{DeliveryID: "EV-JANE", Kind: incident.PageReassigned,
+					DedupKey: pageKey, Agent: "Jane Doe", Assignees: []string{"Erin Doe"}, At: b.clock.Now()}))
+			}
+			inc := readyAt(t, b, incident.P1)
+			advance(t, b, 16*time.Minute)
+
+			lines, events := escalationsSaid(t, b, inc)
+			require.Len(t, lines, 2, "%q", lines)
+			require.Contains(t, lines[0], "so I escalated it in PagerDuty to the next level, now paging Carol Backup")
+			require.Contains(t, lines[1], "Jane Doe reassigned the page for checkout to Erin Doe")
+			require.Len(t, events, 2, "%q", events)
+			page, err := b.store.FindPage(context.Background(), "pagerduty", pageKey)
+			require.NoError(t, err)
+			require.Equal(t, []string{"Erin Doe"}, page.Assignees, "Jane's reassignment came last")
+		})
+	}
+}
+
+// unavailable is PagerDuty failing for a while, after it acted: the job
+// tries again in a few minutes.
+type unavailable struct{}
+
+func (unavailable) Error() string             { return "PagerDuty is unavailable" }
+func (unavailable) RetryAfter() time.Duration { return 5 * time.Minute }
+
+// TestReportAfterAFailedEscalationIsNotHeldBack: PagerDuty escalated the
+// page and reported it, but the escalating call failed. The escalation in
+// flight ends with the failure, so PagerDuty's report is said at once, as
+// the news it is to the channel, rather than held back or dropped.
+func TestReportAfterAFailedEscalationIsNotHeldBack(t *testing.T) {
+	t.Parallel()
+	for _, kind := range everyStore {
+		t.Run(string(kind), func(t *testing.T) {
+			t.Parallel()
+			pg := &escalationEchoPager{pager: newPager(), fail: unavailable{}}
+			b := setupOn(t, kind, pg)
+			pg.echo = func(ctx context.Context, _, escalated incident.Page) {
+				require.NoError(t, b.pg.HandlePageEvent(ctx, escalationEcho(b, "EV-ESC", incident.PageEscalated, "firebreak", escalated)))
+			}
+			inc := readyAt(t, b, incident.P1)
+			advance(t, b, 16*time.Minute)
+			require.Equal(t, []string{pageKey}, pg.escalated)
+
+			lines, events := escalationsSaid(t, b, inc)
+			require.Len(t, lines, 1, "%q", lines)
+			require.Contains(t, lines[0], "PagerDuty escalated the page for checkout to Carol Backup")
+			require.Len(t, events, 1, "%q", events)
+			page, err := b.store.FindPage(context.Background(), "pagerduty", pageKey)
+			require.NoError(t, err)
+			require.Equal(t, []string{"Carol Backup"}, page.Assignees)
+			evs, err := b.store.ListTimeline(context.Background(), inc.ID)
+			require.NoError(t, err)
+			require.True(t, slices.ContainsFunc(evs, func(e incident.TimelineEvent) bool {
+				return strings.HasPrefix(e.Text, "Asking PagerDuty to escalate the page for checkout failed: ")
+			}), "the failure is on the timeline")
+		})
+	}
+}
+
+// TestReportHeldByAnEscalationThatNeverEndsIsSaidInTime: the process stops
+// during the escalating call, after PagerDuty acted and reported it, so
+// nothing records the end of the escalation. PagerDuty's report is held
+// back only for a bounded time, then said.
+func TestReportHeldByAnEscalationThatNeverEndsIsSaidInTime(t *testing.T) {
+	t.Parallel()
+	for _, kind := range everyStore {
+		t.Run(string(kind), func(t *testing.T) {
+			t.Parallel()
+			pg := &escalationEchoPager{pager: newPager(), crash: true}
+			b := setupOn(t, kind, pg)
+			pg.echo = func(ctx context.Context, _, escalated incident.Page) {
+				require.NoError(t, b.pg.HandlePageEvent(ctx, escalationEcho(b, "EV-ESC", incident.PageEscalated, "firebreak", escalated)))
+			}
+			inc := readyAt(t, b, incident.P1)
+			func() {
+				defer func() { require.Equal(t, errCrashed, recover()) }()
+				advance(t, b, 16*time.Minute)
+			}()
+			require.Equal(t, []string{pageKey}, pg.escalated)
+			b.queue.RunDue(t, b.clock.Now())
+			lines, _ := escalationsSaid(t, b, inc)
+			require.Empty(t, lines, "held back while the escalation may still be recorded")
+
+			advance(t, b, 3*time.Minute)
+			lines, events := escalationsSaid(t, b, inc)
+			require.Len(t, lines, 1, "%q", lines)
+			require.Contains(t, lines[0], "PagerDuty escalated the page for checkout to Carol Backup")
+			require.Len(t, events, 1, "%q", events)
+		})
 	}
 }
