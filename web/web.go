@@ -308,7 +308,12 @@ func (s *site) incidentFor(ctx context.Context, userID, number string) (*inciden
 	if err != nil {
 		return nil, err
 	}
+	// A missing incident and a hidden one answer in the same words.
+	notFound := incident.Errorf(incident.ENOTFOUND, "Incident INC-%d was not found.", n)
 	inc, err := s.cfg.Reader.GetIncidentByNumber(ctx, n)
+	if incident.ErrorCode(err) == incident.ENOTFOUND {
+		return nil, notFound
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -317,7 +322,7 @@ func (s *site) incidentFor(ctx context.Context, userID, number string) (*inciden
 		return nil, err
 	}
 	if !ok {
-		return nil, incident.Errorf(incident.ENOTFOUND, "Incident INC-%d was not found.", n)
+		return nil, notFound
 	}
 	return inc, nil
 }
