@@ -86,9 +86,13 @@ func hashSecret(secret string) string {
 func (s *signIn) callbackURL() string { return s.cfg.PublicURL + "/auth/callback" }
 
 // safeNext keeps a post-sign-in redirect on this site: a path, never a
-// scheme-relative or absolute URL.
+// scheme-relative or absolute URL. Browsers drop tabs and newlines from a
+// URL and read a backslash as a slash, so "/\t/evil" or "/\\evil" would
+// leave the site: a next with a control character or a backslash is
+// refused.
 func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") ||
+		strings.ContainsFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) {
 		return "/incidents"
 	}
 	return next

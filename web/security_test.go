@@ -3,7 +3,9 @@ package web_test
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -52,4 +54,56 @@ func TestHiddenIncidentAnswersLikeAMissingOne(t *testing.T) {
 		require.Equal(t, "not_found: Incident INC-"+hidden+" was not found.", got[0], call.method+" "+call.path)
 		require.Equal(t, "not_found: Incident INC-"+missing+" was not found.", got[1], call.method+" "+call.path)
 	}
+}
+
+// TestOpenRedirectByControlCharactersRefused: browsers drop tabs and
+// newlines from a URL and read a backslash as a slash, so "/\t/evil" and
+// "/\t\\evil" leave the site once they reach the Location header.
+func TestOpenRedirectByControlCharactersRefused(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	b := f.browser()
+	b.signIn(f.alice)
+	for _, next := range []string{"/\t/evil.example/", "/\t\\evil.example/", "/\n/evil.example/", "/\r/evil.example/", "/%09/x\\\\evil", "\\/evil.example/", "/\\evil.example/"} {
+		resp := b.roundTrip("/login?next=" + url.QueryEscape(next))
+		require.Equal(t, http.StatusFound, resp.StatusCode, "%q", next)
+		require.Equal(t, "/incidents", resp.Header.Get("Location"), "%q", next)
+	}
+	resp := b.roundTrip("/login?next=" + url.QueryEscape("/incidents/1?x=y"))
+	require.Equal(t, "/incidents/1?x=y", resp.Header.Get("Location"), "a path on the site is kept")
+
+	// Through the sign-in round trip too.
+	other := f.browser()
+	resp, _ = other.get("/auth/start?next=" + url.QueryEscape("/\t/evil.example/"))
+	authorize, _ := url.Parse(resp.Header.Get("Location"))
+	form := url.Values{"user_id": {f.alice.ID}}
+	for k, v := range authorize.Query() {
+		form[k] = v
+	}
+	consent, _ := http.NewRequest(http.MethodPost, f.slack.BaseURL()+"/openid/connect/authorize", strings.NewReader(form.Encode()))
+	consent.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, _ = other.do(consent)
+	callback, _ := url.Parse(resp.Header.Get("Location"))
+	resp = other.roundTrip(callback.RequestURI())
+	require.Equal(t, http.StatusFound, resp.StatusCode)
+	require.Equal(t, "/incidents", resp.Header.Get("Location"))
+}
+
+// roundTrip sends one GET with the browser's cookies and returns the
+// answer as it came, without reading its Location (Go's client refuses to
+// parse one with a control character, which a browser follows).
+func (b *browser) roundTrip(path string) *http.Response {
+	b.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, b.f.srv.URL+path, nil)
+	require.NoError(b.t, err)
+	for _, c := range b.client.Jar.Cookies(req.URL) {
+		req.AddCookie(c)
+	}
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	require.NoError(b.t, err)
+	resp.Body.Close()
+	if u, err := url.Parse(b.f.srv.URL); err == nil {
+		b.client.Jar.SetCookies(u, resp.Cookies())
+	}
+	return resp
 }
