@@ -133,12 +133,29 @@ func truncate(s string, n int) string {
 	return string([]rune(s)[:n-1]) + "…"
 }
 
-func truncateBody(s string) string {
+// truncateBody cuts s so that it and a suffix of room runes fit GitHub's
+// limit on a body.
+func truncateBody(s string, room int) string {
 	const note = "\n\n_(Truncated: the full postmortem is too long for GitHub.)_"
-	if utf8.RuneCountInString(s) <= maxBodyLen {
+	limit := maxBodyLen - room
+	if utf8.RuneCountInString(s) <= limit {
 		return s
 	}
-	return string([]rune(s)[:maxBodyLen-utf8.RuneCountInString(note)]) + note
+	return string([]rune(s)[:limit-utf8.RuneCountInString(note)]) + note
+}
+
+// postmortemMarker identifies an incident's postmortem issue in its body,
+// so an export whose answer was lost (the issue opened, the reply timed
+// out) finds that issue on the retry instead of opening a second one.
+func postmortemMarker(doc incident.PostmortemDoc) string {
+	return fmt.Sprintf("<!-- firebreak:postmortem:%s -->", doc.IncidentKey)
+}
+
+// postmortemIssueBody is the draft, cut to GitHub's limit, followed by the
+// marker.
+func postmortemIssueBody(doc incident.PostmortemDoc) string {
+	marker := "\n\n" + postmortemMarker(doc)
+	return truncateBody(doc.Markdown, utf8.RuneCountInString(marker)) + marker
 }
 
 func isStatus(err error, status int) bool {
@@ -292,17 +309,27 @@ func (c *postmortemExporter) openPR(ctx context.Context, info repoInfo, branch s
 
 func (c *postmortemExporter) exportIssue(ctx context.Context, info repoInfo, doc incident.PostmortemDoc, prev *incident.ExportRef) (incident.ExportRef, error) {
 	r := info.ref
-	req := &gh.IssueRequest{Title: gh.String(postmortemTitle(doc)), Body: gh.String(truncateBody(doc.Markdown))}
+	req := &gh.IssueRequest{Title: gh.String(postmortemTitle(doc)), Body: gh.String(postmortemIssueBody(doc))}
+	number := 0
 	if prev != nil && prev.ID != "" {
-		if n, err := strconv.Atoi(prev.ID); err == nil {
-			issue, _, err := c.gh.Issues.Edit(ctx, r.owner, r.name, n, req)
-			if err == nil {
-				return incident.ExportRef{ID: strconv.Itoa(issue.GetNumber()), URL: issue.GetHTMLURL()}, nil
-			}
-			// A deleted or transferred issue is replaced below.
-			if !isStatus(err, http.StatusNotFound) && !isStatus(err, http.StatusGone) {
-				return incident.ExportRef{}, c.wrap(err, "edit issue", r)
-			}
+		number, _ = strconv.Atoi(prev.ID)
+	}
+	if number == 0 {
+		// No record of an earlier export: one whose answer was lost may
+		// still have opened the issue.
+		var err error
+		if number, err = c.findPostmortemIssue(ctx, r, postmortemMarker(doc)); err != nil {
+			return incident.ExportRef{}, err
+		}
+	}
+	if number != 0 {
+		issue, _, err := c.gh.Issues.Edit(ctx, r.owner, r.name, number, req)
+		if err == nil {
+			return incident.ExportRef{ID: strconv.Itoa(issue.GetNumber()), URL: issue.GetHTMLURL()}, nil
+		}
+		// A deleted or transferred issue is replaced below.
+		if !isStatus(err, http.StatusNotFound) && !isStatus(err, http.StatusGone) {
+			return incident.ExportRef{}, c.wrap(err, "edit issue", r)
 		}
 	}
 	req.Labels = &[]string{postmortemLabel}
@@ -311,6 +338,28 @@ func (c *postmortemExporter) exportIssue(ctx context.Context, info repoInfo, doc
 		return incident.ExportRef{}, c.wrap(err, "open an issue", r)
 	}
 	return incident.ExportRef{ID: strconv.Itoa(issue.GetNumber()), URL: issue.GetHTMLURL()}, nil
+}
+
+// findPostmortemIssue returns the number of the postmortem issue, open or
+// closed, whose body carries marker; 0 when there is none.
+func (c *postmortemExporter) findPostmortemIssue(ctx context.Context, r repoRef, marker string) (int, error) {
+	opts := &gh.IssueListByRepoOptions{State: "all", Labels: []string{postmortemLabel}, ListOptions: gh.ListOptions{PerPage: perPage}}
+	for page := 0; page < maxPages; page++ {
+		issues, resp, err := c.gh.Issues.ListByRepo(ctx, r.owner, r.name, opts)
+		if err != nil {
+			return 0, c.wrap(err, "list issues", r)
+		}
+		for _, is := range issues {
+			if !is.IsPullRequest() && strings.Contains(is.GetBody(), marker) {
+				return is.GetNumber(), nil
+			}
+		}
+		if resp.NextPage == 0 {
+			break
+		}
+		opts.Page = resp.NextPage
+	}
+	return 0, nil
 }
 
 // actionItemMarker identifies an action item's issue in its body, so a

@@ -2,6 +2,10 @@ package github_test
 
 import (
 	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -99,7 +103,7 @@ func TestExportAsIssue(t *testing.T) {
 	issues := b.fake.Issues(docsRepo)
 	require.Len(t, issues, 1)
 	require.Equal(t, "Postmortem: INC-42 Checkout is down", issues[0].Title)
-	require.Equal(t, "First draft.", issues[0].Body)
+	require.True(t, strings.HasPrefix(issues[0].Body, "First draft."), issues[0].Body)
 	require.Equal(t, []string{"postmortem"}, issues[0].Labels)
 	require.Equal(t, fmt.Sprint(issues[0].Number), ref.ID)
 	require.Equal(t, fmt.Sprintf("%s%s/issues/%d", b.fake.URL(), docsRepo, issues[0].Number), ref.URL)
@@ -108,10 +112,67 @@ func TestExportAsIssue(t *testing.T) {
 	require.NoError(t, err)
 	issues = b.fake.Issues(docsRepo)
 	require.Len(t, issues, 1, "re-export edits the issue")
-	require.Equal(t, "Second draft.", issues[0].Body)
+	require.True(t, strings.HasPrefix(issues[0].Body, "Second draft."), issues[0].Body)
 	require.Equal(t, ref.ID, again.ID)
 	require.Equal(t, 2, again.Version)
 	require.Empty(t, b.fake.PullRequests(docsRepo))
+}
+
+// actThenFail lets GitHub act on the first n requests with method whose
+// path ends in suffix, then answers 502 in GitHub's stead, as a proxy whose
+// upstream answered too late does: the caller cannot tell it worked.
+type actThenFail struct {
+	method, suffix string
+	mu             sync.Mutex
+	n              int
+}
+
+func (a *actThenFail) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	hit := a.n > 0 && r.Method == a.method && strings.HasSuffix(r.URL.Path, a.suffix)
+	if hit {
+		a.n--
+	}
+	a.mu.Unlock()
+	if !hit {
+		return resp, nil
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	return &http.Response{StatusCode: http.StatusBadGateway, Status: "502 Bad Gateway", Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(strings.NewReader(`{"message":"Server Error"}`)), Request: r}, nil
+}
+
+func TestExportAsIssueAfterAnAmbiguousFailureOpensOneIssue(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(c *github.Config) {
+		c.ExportRepo, c.ExportMode = docsRepo, "issue"
+		c.HTTPClient = &http.Client{Transport: &actThenFail{method: http.MethodPost, suffix: "/issues", n: 1}}
+	})
+	b.fake.AddRepo(docsRepo, "main", "")
+
+	_, err := b.client.Export(t.Context(), postmortem("First draft."), nil)
+	requireCode(t, err, incident.EUNAVAILABLE)
+	require.Len(t, b.fake.Issues(docsRepo), 1, "GitHub opened the issue before the answer was lost")
+
+	// The export job retries with no reference recorded.
+	ref, err := b.client.Export(t.Context(), postmortem("First draft, retried."), nil)
+	require.NoError(t, err)
+	issues := b.fake.Issues(docsRepo)
+	require.Len(t, issues, 1, "the retry finds the issue the lost answer opened instead of opening a second")
+	require.Equal(t, fmt.Sprint(issues[0].Number), ref.ID)
+	require.True(t, strings.HasPrefix(issues[0].Body, "First draft, retried."), issues[0].Body)
+
+	// Another incident's postmortem is its own issue.
+	other := postmortem("Other.")
+	other.IncidentKey = "INC-43"
+	_, err = b.client.Export(t.Context(), other, nil)
+	require.NoError(t, err)
+	require.Len(t, b.fake.Issues(docsRepo), 2)
 }
 
 func TestExportActionItemsAsIssues(t *testing.T) {
