@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -19,8 +20,9 @@ import (
 	"github.com/firebreakhq/firebreak/incident"
 )
 
-// loginCookie carries the OAuth state (and where to go afterwards) from
-// /auth/start to /auth/callback; it lives no longer than a sign-in takes.
+// loginCookie carries the OAuth state and the OpenID Connect nonce (and
+// where to go afterwards) from /auth/start to /auth/callback; it lives no
+// longer than a sign-in takes.
 const (
 	loginCookie = "firebreak_login"
 	loginTTL    = 10 * time.Minute
@@ -117,10 +119,10 @@ func (s *signIn) serveAuthStart(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, incident.Errorf(incident.EUNAVAILABLE, "Slack cannot be reached to sign you in; try again in a minute."))
 		return
 	}
-	state := randomString(24)
+	state, nonce := randomString(24), randomString(16)
 	next := safeNext(r.URL.Query().Get("next"))
 	http.SetCookie(w, &http.Cookie{
-		Name: loginCookie, Value: state + "|" + url.QueryEscape(next), Path: "/auth/",
+		Name: loginCookie, Value: state + "|" + nonce + "|" + url.QueryEscape(next), Path: "/auth/",
 		MaxAge: int(loginTTL / time.Second), HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode,
 	})
 	q := url.Values{
@@ -129,14 +131,15 @@ func (s *signIn) serveAuthStart(w http.ResponseWriter, r *http.Request) {
 		"client_id":     {s.cfg.ClientID},
 		"redirect_uri":  {s.callbackURL()},
 		"state":         {state},
-		"nonce":         {randomString(16)},
+		"nonce":         {nonce},
 		"team":          {team},
 	}
 	http.Redirect(w, r, s.cfg.AuthorizeURL+"?"+q.Encode(), http.StatusFound)
 }
 
 // serveAuthCallback finishes Sign in with Slack: it checks the state,
-// exchanges the code (openid.connect.token), asks who signed in
+// exchanges the code (openid.connect.token), checks that the id_token
+// carries this sign-in's nonce, asks who signed in
 // (openid.connect.userInfo), refuses another workspace, and opens a session.
 func (s *signIn) serveAuthCallback(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
@@ -148,7 +151,8 @@ func (s *signIn) serveAuthCallback(w http.ResponseWriter, r *http.Request) {
 		s.loginFailed(w, r, "expired", "the sign-in took too long or started elsewhere")
 		return
 	}
-	state, nextEsc, _ := strings.Cut(c.Value, "|")
+	state, rest, _ := strings.Cut(c.Value, "|")
+	nonce, nextEsc, _ := strings.Cut(rest, "|")
 	if subtle.ConstantTimeCompare([]byte(state), []byte(q.Get("state"))) != 1 || state == "" {
 		s.loginFailed(w, r, "state", "the sign-in state did not match")
 		return
@@ -161,6 +165,12 @@ func (s *signIn) serveAuthCallback(w http.ResponseWriter, r *http.Request) {
 		slack.OAuthOptionAPIURL(s.cfg.SlackAPIURL))
 	if err != nil {
 		s.loginFailed(w, r, "exchange", "openid.connect.token: "+err.Error())
+		return
+	}
+	// The code must be the one Slack issued to this browser's sign-in, not
+	// one issued to somebody else's and pasted here with our state.
+	if got := idTokenNonce(tok.IdToken); nonce == "" || subtle.ConstantTimeCompare([]byte(got), []byte(nonce)) != 1 {
+		s.loginFailed(w, r, "nonce", "the id_token's nonce did not match the sign-in's")
 		return
 	}
 	info, err := slack.New(tok.AccessToken, slack.OptionAPIURL(s.cfg.SlackAPIURL), slack.OptionHTTPClient(s.httpc)).
@@ -192,6 +202,28 @@ func (s *signIn) serveAuthCallback(w http.ResponseWriter, r *http.Request) {
 	s.cfg.Logger.InfoContext(ctx, "signed in", "user", info.UserID)
 	next, _ := url.QueryUnescape(nextEsc)
 	http.Redirect(w, r, safeNext(next), http.StatusFound)
+}
+
+// idTokenNonce returns the nonce claim of an id_token, "" when there is
+// none. The token comes straight from Slack's token endpoint over TLS, in
+// exchange for the client secret, so its signature need not be checked
+// (OpenID Connect Core 3.1.3.7).
+func idTokenNonce(idToken string) string {
+	parts := strings.Split(idToken, ".")
+	if len(parts) != 3 {
+		return ""
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return ""
+	}
+	var claims struct {
+		Nonce string `json:"nonce"`
+	}
+	if json.Unmarshal(payload, &claims) != nil {
+		return ""
+	}
+	return claims.Nonce
 }
 
 func (s *signIn) loginFailed(w http.ResponseWriter, r *http.Request, code, detail string) {

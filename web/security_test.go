@@ -107,3 +107,39 @@ func (b *browser) roundTrip(path string) *http.Response {
 	}
 	return resp
 }
+
+// TestSignInRefusesAnInjectedCode: a code Slack issued to somebody else's
+// sign-in (leaked from their browser history, a log or a proxy) does not
+// sign in whoever pastes it into their own callback with their own state:
+// the sign-in's nonce must come back in the code's id_token.
+func TestSignInRefusesAnInjectedCode(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+
+	// Alice signs in; her callback URL, with its code, leaks before her
+	// browser uses it.
+	victim := f.browser()
+	resp, _ := victim.get("/auth/start")
+	authorize, _ := url.Parse(resp.Header.Get("Location"))
+	form := url.Values{"user_id": {f.alice.ID}}
+	for k, v := range authorize.Query() {
+		form[k] = v
+	}
+	consent, _ := http.NewRequest(http.MethodPost, f.slack.BaseURL()+"/openid/connect/authorize", strings.NewReader(form.Encode()))
+	consent.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, _ = victim.do(consent)
+	leaked, _ := url.Parse(resp.Header.Get("Location"))
+	code := leaked.Query().Get("code")
+	require.NotEmpty(t, code)
+
+	// The attacker starts a sign-in of their own and feeds the code to it.
+	attacker := f.browser()
+	resp, _ = attacker.get("/auth/start")
+	own, _ := url.Parse(resp.Header.Get("Location"))
+	resp, _ = attacker.get("/auth/callback?" + url.Values{"code": {code}, "state": {own.Query().Get("state")}}.Encode())
+	require.Equal(t, http.StatusFound, resp.StatusCode)
+	require.Equal(t, "/login?error=nonce", resp.Header.Get("Location"))
+	resp, _ = attacker.get("/incidents")
+	require.Equal(t, http.StatusFound, resp.StatusCode, "no session was opened")
+	require.True(t, strings.HasPrefix(resp.Header.Get("Location"), "/login"))
+}

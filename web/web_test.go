@@ -306,7 +306,8 @@ func TestSecureCookiesOverHTTPS(t *testing.T) {
 	resp, err := client.Get(ts.URL + "/auth/start")
 	require.NoError(t, err)
 	resp.Body.Close()
-	require.True(t, resp.Cookies()[0].Secure)
+	login := resp.Cookies()[0]
+	require.True(t, login.Secure)
 
 	authorize, _ := url.Parse(resp.Header.Get("Location"))
 	form := url.Values{"user_id": {f.alice.ID}}
@@ -317,7 +318,7 @@ func TestSecureCookiesOverHTTPS(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	req, _ := http.NewRequest(http.MethodGet, resp.Header.Get("Location"), nil)
-	req.AddCookie(&http.Cookie{Name: "firebreak_login", Value: authorize.Query().Get("state") + "|%2F"})
+	req.AddCookie(&http.Cookie{Name: login.Name, Value: login.Value})
 	resp, err = client.Do(req)
 	require.NoError(t, err)
 	resp.Body.Close()
