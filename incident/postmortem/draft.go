@@ -48,14 +48,18 @@ func (s *Service) Draft(ctx context.Context, incidentID int64) (Draft, incident.
 }
 
 // compose is Draft for a loaded incident; it also returns the input, whose
-// timeline tells a retried job what it already posted.
-func (s *Service) compose(ctx context.Context, inc *incident.Incident) (Draft, incident.PostmortemDoc, Input, error) {
+// timeline tells a retried job what it already posted. edit, when given,
+// changes the compiled draft before it is rendered.
+func (s *Service) compose(ctx context.Context, inc *incident.Incident, edit ...func(*Draft)) (Draft, incident.PostmortemDoc, Input, error) {
 	in, err := s.load(ctx, inc)
 	if err != nil {
 		return Draft{}, incident.PostmortemDoc{}, in, err
 	}
 	in.UserNames = s.names(ctx, in)
 	d := Compile(in)
+	for _, fn := range edit {
+		fn(&d)
+	}
 	doc, err := Document(d, s.renderer)
 	if err != nil {
 		return d, doc, in, fmt.Errorf("render the postmortem of %s: %w", inc.Key(), err)

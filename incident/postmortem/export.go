@@ -5,7 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"html"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -76,21 +77,70 @@ func (s *Service) exportDoc(ctx context.Context, inc *incident.Incident) (incide
 	}
 	redacted := *inc
 	redacted.Title = shown
-	_, doc, _, err := s.compose(ctx, &redacted)
+	// The timeline quotes the title too (the declaration, as the chat
+	// worded it). It is replaced in the compiled draft, where every text is
+	// still plain, so no escaping the documents apply (XML entities,
+	// Markdown table escapes) can let a form of it through.
+	_, doc, _, err := s.compose(ctx, &redacted, func(d *Draft) { redactDraft(d, inc.Title, shown) })
 	if err != nil {
 		return doc, err
 	}
-	// The timeline quotes the title too, as typed and as escaped for the
-	// page's markup.
-	for _, form := range []string{inc.Title, html.EscapeString(inc.Title)} {
-		if strings.TrimSpace(form) == "" {
-			continue
-		}
-		doc.Markdown = strings.ReplaceAll(doc.Markdown, form, shown)
-		doc.Confluence = strings.ReplaceAll(doc.Confluence, form, shown)
-	}
 	doc.Title = shown
 	return doc, nil
+}
+
+// redactDraft replaces title by shown in every text of d: the title as
+// typed, as the chat escapes it (&amp; &lt; &gt;) and as the draft turns
+// Slack markup into plain text.
+func redactDraft(d *Draft, title, shown string) {
+	if strings.TrimSpace(title) == "" {
+		return
+	}
+	escaped := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(title)
+	forms := []string{title, escaped, plainText(title, func(id string) string { return id }), plainText(escaped, func(id string) string { return id })}
+	// Longest first, so a form is never half replaced by a shorter one.
+	slices.SortStableFunc(forms, func(a, b string) int { return len(b) - len(a) })
+	var pairs []string
+	for _, f := range slices.Compact(forms) {
+		if strings.TrimSpace(f) != "" {
+			pairs = append(pairs, f, shown)
+		}
+	}
+	replaceStrings(reflect.ValueOf(d).Elem(), strings.NewReplacer(pairs...))
+}
+
+var stringType = reflect.TypeFor[string]()
+
+// replaceStrings applies r to every string reachable from v through
+// exported fields, slices, maps and pointers. Named string types (kinds,
+// severities) are codes, not text, and are left alone.
+func replaceStrings(v reflect.Value, r *strings.Replacer) {
+	switch v.Kind() {
+	case reflect.String:
+		if v.Type() == stringType && v.CanSet() {
+			v.SetString(r.Replace(v.String()))
+		}
+	case reflect.Pointer:
+		if !v.IsNil() {
+			replaceStrings(v.Elem(), r)
+		}
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				replaceStrings(v.Field(i), r)
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		for i := range v.Len() {
+			replaceStrings(v.Index(i), r)
+		}
+	case reflect.Map:
+		if v.Type().Elem() == stringType {
+			for _, k := range v.MapKeys() {
+				v.SetMapIndex(k, reflect.ValueOf(r.Replace(v.MapIndex(k).String())))
+			}
+		}
+	}
 }
 
 // exportValue is the value of an export button: "<incident id>:<target>".

@@ -688,3 +688,32 @@ func TestExportOfPrivateIncidentIsRedacted(t *testing.T) {
 	require.NotContains(t, md, "Checkout fails for card payments")
 	require.NotContains(t, prs[0].Title, "Checkout fails")
 }
+
+func TestExportOfPrivateIncidentRedactsEveryFormOfTheTitle(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, true)
+	ctx := context.Background()
+	// Quotes, a pipe and angle brackets: each document escapes them its own
+	// way, and none of those ways may let the title through.
+	const title = `Acme "Orion" | merger <draft> & co's data`
+	inc, _, err := f.svc.Declare(ctx, incident.DeclareInput{Title: title, Severity: incident.P1, ServiceKey: "checkout",
+		DeclaredBy: alice, Key: "cmd:private", Private: true})
+	require.NoError(t, err)
+	require.Empty(t, f.queue.RunAll(t))
+	reply := incident.ReplyTarget{ChannelID: inc.ChannelID, UserID: alice}
+	for _, target := range []string{"confluence", "github"} {
+		require.NoError(t, f.pm.Export(ctx, inc.ID, target, alice, reply))
+	}
+	require.Empty(t, f.queue.RunAll(t))
+
+	pages := f.exp.conf.Pages()
+	require.Len(t, pages, 1)
+	require.NotContains(t, strings.ToLower(pages[0].Body), "orion")
+	require.Contains(t, pages[0].Body, "Private incident INC-1")
+	prs := f.exp.gh.PullRequests(f.exp.docsRepo)
+	require.Len(t, prs, 1)
+	for name, md := range f.exp.gh.Files(f.exp.docsRepo, prs[0].Head) {
+		require.NotContains(t, strings.ToLower(md), "orion", name)
+		require.Contains(t, md, "Private incident INC-1", name)
+	}
+}
