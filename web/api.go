@@ -426,12 +426,12 @@ func (s *apiV1) update(w http.ResponseWriter, r *http.Request) {
 		s.apiFail(w, r, err)
 		return
 	}
-	if req.Status == nil && req.Severity == nil && req.Commander == nil {
-		s.apiFail(w, r, incident.Errorf(incident.EINVALID, "Send at least one of status, severity and commander."))
+	if err := req.validate(); err != nil {
+		s.apiFail(w, r, err)
 		return
 	}
-	// Each change is applied in turn; a later one that is refused leaves
-	// the earlier ones made.
+	// Each change is applied in turn; a later one that the permission
+	// model or the lifecycle refuses leaves the earlier ones made.
 	for _, apply := range []func(context.Context, *incident.Incident, updateRequest, string) (*incident.Incident, error){
 		s.updateSeverity, s.updateCommander, s.updateStatus,
 	} {
@@ -441,6 +441,26 @@ func (s *apiV1) update(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	httpjson.Write(w, http.StatusOK, s.toAPI(inc))
+}
+
+// validate refuses an update with nothing to change or a field that is not
+// valid, before any change is made.
+func (req updateRequest) validate() error {
+	if req.Status == nil && req.Severity == nil && req.Commander == nil {
+		return incident.Errorf(incident.EINVALID, "Send at least one of status, severity and commander.")
+	}
+	if req.Severity != nil {
+		if _, ok := parseSeverity(*req.Severity); !ok {
+			return incident.Errorf(incident.EINVALID, "Unknown severity %q: use P1, P2, P3 or P4.", *req.Severity)
+		}
+	}
+	if req.Commander != nil && !slackUserID(*req.Commander) {
+		return incident.Errorf(incident.EINVALID, "commander must be a Slack user id, such as U012ABCDEF.")
+	}
+	if req.Status != nil && !incident.Status(*req.Status).Valid() {
+		return incident.Errorf(incident.EINVALID, "Unknown status %q.", *req.Status)
+	}
+	return nil
 }
 
 // updateSeverity applies the update's severity, if it sends one that

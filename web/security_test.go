@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -9,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/firebreakhq/firebreak/incident"
 )
 
 // TestHiddenIncidentAnswersLikeAMissingOne: asking for a private incident
@@ -142,4 +145,37 @@ func TestSignInRefusesAnInjectedCode(t *testing.T) {
 	resp, _ = attacker.get("/incidents")
 	require.Equal(t, http.StatusFound, resp.StatusCode, "no session was opened")
 	require.True(t, strings.HasPrefix(resp.Header.Get("Location"), "/login"))
+}
+
+// TestAPIUpdateWithBadInputChangesNothing: an update whose fields are not
+// all valid is refused with 400 before any of them is applied.
+func TestAPIUpdateWithBadInputChangesNothing(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	admin := f.browser()
+	admin.signIn(f.alice)
+	write := createToken(t, admin, "alertmanager", "write", "")
+	status, body := apiCall(t, f, write, http.MethodPost, "/api/v1/incidents", `{"title":"queue backlog","severity":"P3"}`)
+	require.Equal(t, http.StatusCreated, status, body)
+	var inc struct {
+		Number int64 `json:"number"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(body), &inc))
+	path := "/api/v1/incidents/" + itoa(inc.Number)
+
+	for _, tc := range []struct{ body, want string }{
+		{`{"severity":"P1","status":"sideways"}`, `Unknown status`},
+		{`{"severity":"P1","commander":"@bob"}`, `commander must be a Slack user id`},
+		{`{"status":"investigating","severity":"P9"}`, `Unknown severity`},
+		{`{"commander":"` + f.bob.ID + `","severity":"P0"}`, `Unknown severity`},
+	} {
+		status, body := apiCall(t, f, write, http.MethodPatch, path, tc.body)
+		require.Equal(t, http.StatusBadRequest, status, body)
+		require.Contains(t, body, tc.want, tc.body)
+		got, err := f.store.GetIncidentByNumber(context.Background(), inc.Number)
+		require.NoError(t, err)
+		require.Equal(t, incident.P3, got.Severity, "nothing changed: %s", tc.body)
+		require.Equal(t, incident.StatusDeclared, got.Status, "nothing changed: %s", tc.body)
+		require.Equal(t, f.alice.ID, got.Commander, "nothing changed: %s", tc.body)
+	}
 }
