@@ -544,3 +544,33 @@ func TestStatusPageNeverShowsTheInternalTitle(t *testing.T) {
 	require.Equal(t, "Service disruption", posts[0].Name)
 	require.Equal(t, "Private incident "+private.Key(), posts[1].Name)
 }
+
+func TestPublicPostOfPrivateIncidentKeepsItsTitleOut(t *testing.T) {
+	t.Parallel()
+	// A service without a public name: the drafts would otherwise name
+	// what is affected by the incident's title.
+	b := setupComms(t, func(p *incident.Policy) {
+		svc := p.Services["checkout"]
+		svc.Name = ""
+		p.Services["checkout"] = svc
+	})
+	ctx := context.Background()
+	inc, _, err := b.core.Declare(ctx, incident.DeclareInput{Title: "Acme merger data exposed", Severity: incident.P1, ServiceKey: "checkout",
+		DeclaredBy: "U0DECL", Private: true, ReplyTo: incident.ReplyTarget{UserID: "U0DECL", ChannelID: "CORIGIN"}})
+	require.NoError(t, err)
+	b.queue.RunDue(t, b.clock.Now())
+
+	_, err = b.pub.Publish(ctx, inc.ID, comms.PublishInput{Kind: incident.PostAcknowledge, Actor: "U0DECL"})
+	require.NoError(t, err)
+	require.Empty(t, b.queue.RunDue(t, b.clock.Now()))
+	_, posts := b.page.snapshot()
+	require.Len(t, posts, 1)
+	require.Equal(t, "Private incident INC-1", posts[0].Name)
+	require.NotContains(t, posts[0].Body, "Acme", "the public text never carries a private incident's title")
+
+	drafts, err := b.svc.Comms(ctx, inc.ID)
+	require.NoError(t, err)
+	for _, d := range drafts {
+		require.NotContains(t, d.Text, "Acme", "%s is written for customers", d.Title)
+	}
+}

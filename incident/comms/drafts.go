@@ -30,7 +30,9 @@ type Data struct {
 	Key      string
 	Title    string
 	Severity string
-	// Affected names what customers use: the service's name, or the title.
+	// Affected names what customers use: the service's name, or the title
+	// (for a private incident, never its title). Title is redacted for a
+	// private incident too.
 	Affected string
 	// Impact is the incident's description: what customers experience.
 	Impact            string
@@ -43,6 +45,10 @@ type Data struct {
 	Now               time.Time
 	Signature         string
 }
+
+// privateAffected names what a private incident affects in the drafts when
+// its service has no public name.
+const privateAffected = "our service"
 
 // Draft is one rendered comms draft.
 type Draft struct {
@@ -84,6 +90,11 @@ func (b *base) commsData(inc *incident.Incident, updates []incident.StatusUpdate
 	d := Data{Key: inc.Key(), Title: inc.Title, Severity: inc.Severity.String(), Affected: inc.Title,
 		Impact: inc.Description, Summary: inc.Summary, StartedAt: inc.DeclaredAt, Now: now,
 		NextUpdateMinutes: 30, Signature: "The team"}
+	if inc.Private {
+		// The drafts are written for customers: a private incident's title
+		// stays in the chat, as on the status page itself (publicName).
+		d.Title, d.Affected = incident.DisclosedTitle(inc, incident.DiscloseRedacted), privateAffected
+	}
 	if svc, ok := b.policy.Services[inc.Service]; ok && svc.Name != "" {
 		d.Affected = svc.Name
 	}
