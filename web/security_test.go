@@ -8,9 +8,11 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/firebreakhq/firebreak/bot/slackfake"
 	"github.com/firebreakhq/firebreak/incident"
 )
 
@@ -178,4 +180,42 @@ func TestAPIUpdateWithBadInputChangesNothing(t *testing.T) {
 		require.Equal(t, incident.StatusDeclared, got.Status, "nothing changed: %s", tc.body)
 		require.Equal(t, f.alice.ID, got.Commander, "nothing changed: %s", tc.body)
 	}
+}
+
+// TestTokenActsOnlyForAnActivePerson: a token acts for a person of the
+// workspace; an id that is no Slack user, a deactivated person or a bot is
+// refused when the token is made, and a token whose person is deactivated
+// later stops working.
+func TestTokenActsOnlyForAnActivePerson(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	gone := f.slack.AddUser(slackfake.User{ID: "U0GONE", Name: "gone", RealName: "Gone Person", Deleted: true})
+	robot := f.slack.AddUser(slackfake.User{ID: "U0ROBOT", Name: "robot", IsBot: true})
+	admin := f.browser()
+	admin.signIn(f.alice)
+
+	for _, actAs := range []string{"U0NOBODY", "U><!channel>", "Ubot", gone.ID, robot.ID} {
+		_, page := admin.get("/admin/tokens")
+		resp, page := admin.post("/admin/tokens", url.Values{"csrf_token": {csrfFrom(t, page)}, "name": {"x"}, "scope": {"read"}, "act_as": {actAs}})
+		require.Equal(t, http.StatusBadRequest, resp.StatusCode, "%s: %s", actAs, page)
+		require.Contains(t, page, `id="token-problem"`, actAs)
+	}
+	tokens, err := f.access.ListAPITokens(context.Background())
+	require.NoError(t, err)
+	require.Empty(t, tokens, "no token was made")
+
+	asBob := createToken(t, admin, "bob's dashboards", "read", f.bob.ID)
+	status, body := apiCall(t, f, asBob, http.MethodGet, "/api/v1/incidents", "")
+	require.Equal(t, http.StatusOK, status, body)
+
+	// Bob leaves and is deactivated in Slack: within minutes his token
+	// stops working.
+	bob := f.bob
+	bob.Deleted = true
+	f.slack.AddUser(bob)
+	f.clock.Advance(11 * time.Minute)
+	status, body = apiCall(t, f, asBob, http.MethodGet, "/api/v1/incidents", "")
+	require.Equal(t, http.StatusUnauthorized, status, body)
+	require.Contains(t, body, "invalid_token")
+	require.NotContains(t, body, "checkout is down")
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -10,7 +11,9 @@ import (
 	"github.com/firebreakhq/firebreak/incident"
 )
 
-// nameCache turns Slack user ids into display names for the pages.
+// nameCache turns Slack user ids into display names for the pages, and
+// tells whether an id is an active person of the workspace (for whom an API
+// token may act).
 type nameCache struct {
 	api   *slack.Client
 	clock incident.Clock
@@ -22,11 +25,49 @@ type nameCache struct {
 
 type nameEntry struct {
 	name string
-	at   time.Time
+	// inactive: Slack does not know the id, or the person is deactivated
+	// or a bot.
+	inactive bool
+	at       time.Time
 }
 
 func newNameCache(api *slack.Client, clock incident.Clock, ttl time.Duration) *nameCache {
 	return &nameCache{api: api, clock: clock, ttl: ttl, entries: map[string]nameEntry{}}
+}
+
+// lookup returns what Slack says of userID, from the cache when it is
+// recent. The error is Slack's when it could not be asked.
+func (c *nameCache) lookup(ctx context.Context, userID string) (nameEntry, error) {
+	now := c.clock.Now()
+	c.mu.Lock()
+	e, ok := c.entries[userID]
+	c.mu.Unlock()
+	if ok && now.Sub(e.at) < c.ttl {
+		return e, nil
+	}
+	u, err := c.api.GetUserInfoContext(ctx, userID)
+	var se slack.SlackErrorResponse
+	switch {
+	case errors.As(err, &se) && se.Err == "user_not_found":
+		e = nameEntry{name: userID, inactive: true, at: now}
+	case err != nil:
+		return nameEntry{name: userID}, err
+	default:
+		e = nameEntry{name: u.RealName, inactive: u.Deleted || u.IsBot, at: now}
+		if e.name == "" {
+			e.name = u.Profile.DisplayName
+		}
+		if e.name == "" {
+			e.name = u.Name
+		}
+		if e.name == "" {
+			e.name = userID
+		}
+	}
+	c.mu.Lock()
+	c.entries[userID] = e
+	c.mu.Unlock()
+	return e, nil
 }
 
 // name returns the person's real or display name, or the id itself when
@@ -36,31 +77,22 @@ func (c *nameCache) name(ctx context.Context, userID string) string {
 	if userID == "" || userID == "bot" || (userID[0] != 'U' && userID[0] != 'W') {
 		return userID
 	}
-	now := c.clock.Now()
-	c.mu.Lock()
-	e, ok := c.entries[userID]
-	c.mu.Unlock()
-	if ok && now.Sub(e.at) < c.ttl {
-		return e.name
+	e, _ := c.lookup(ctx, userID)
+	return e.name
+}
+
+// active reports whether userID is a person of the workspace who is not
+// deactivated, as Slack said within the cache's time. The error is Slack's
+// when it could not be asked.
+func (c *nameCache) active(ctx context.Context, userID string) (bool, error) {
+	if !slackUserID(userID) {
+		return false, nil
 	}
-	u, err := c.api.GetUserInfoContext(ctx, userID)
+	e, err := c.lookup(ctx, userID)
 	if err != nil {
-		return userID
+		return false, err
 	}
-	name := u.RealName
-	if name == "" {
-		name = u.Profile.DisplayName
-	}
-	if name == "" {
-		name = u.Name
-	}
-	if name == "" {
-		name = userID
-	}
-	c.mu.Lock()
-	c.entries[userID] = nameEntry{name: name, at: now}
-	c.mu.Unlock()
-	return name
+	return !e.inactive, nil
 }
 
 // names resolves several ids, for a page's people.

@@ -55,8 +55,18 @@ func (s *tokenAdmin) serveCreateToken(w http.ResponseWriter, r *http.Request) {
 	case !scope.Valid():
 		s.renderTokens(w, r, http.StatusBadRequest, "", "Choose the read or the write scope.")
 		return
-	case !strings.HasPrefix(actAs, "U") && !strings.HasPrefix(actAs, "W"):
+	case !slackUserID(actAs):
 		s.renderTokens(w, r, http.StatusBadRequest, "", "A token acts for a Slack user id, such as U012ABCDEF.")
+		return
+	}
+	// A token acts for a person of this workspace: not an id Slack does not
+	// know, a deactivated person or a bot.
+	if ok, err := s.names.active(ctx, actAs); err != nil {
+		s.cfg.Logger.WarnContext(ctx, "could not check the user a new API token acts as", "user", actAs, "err", err)
+		s.renderTokens(w, r, http.StatusServiceUnavailable, "", "Slack cannot say who "+actAs+" is right now; try again in a minute.")
+		return
+	} else if !ok {
+		s.renderTokens(w, r, http.StatusBadRequest, "", actAs+" is not an active person of this Slack workspace.")
 		return
 	}
 	secret := newToken()
@@ -113,6 +123,16 @@ func (s *apiV1) requireToken(want incident.TokenScope) func(http.Handler) http.H
 			}
 			if err != nil {
 				s.apiFail(w, r, err)
+				return
+			}
+			// A token stops working once the person it acts as is
+			// deactivated (or was never a person); while Slack cannot say,
+			// the check at creation stands.
+			if ok, err := s.names.active(ctx, tok.ActAs); err != nil {
+				s.cfg.Logger.WarnContext(ctx, "could not check the user an API token acts as", "token", tok.ID, "user", tok.ActAs, "err", err)
+			} else if !ok {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="firebreak", error="invalid_token"`)
+				apiError(w, http.StatusUnauthorized, "invalid_token", "The API token acts as a person who is no longer in the Slack workspace.")
 				return
 			}
 			if !tok.Scope.Allows(want) {
