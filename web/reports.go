@@ -38,20 +38,30 @@ func (s *reports) parseMetricsQuery(v url.Values) (metricsQuery, metrics.Query, 
 	return q, metrics.Query{From: to.Add(-d), To: to, Service: q.Service, IncludeDrills: q.IncludeDrills}, nil
 }
 
-// report builds the report the viewer may see: private incidents they are
-// not a member of are left out of the numbers too.
+// report builds the report the viewer may see: the incidents they may not
+// see (private ones they are not a member of; for a guest, those whose
+// channels they are not in) are left out of the numbers too. Who sees what
+// is asked once for the lot, as for the list.
 func (s *reports) report(ctx context.Context, userID string, q metrics.Query) (metrics.Report, error) {
 	facts, err := s.cfg.Metrics.Facts(ctx, q)
 	if err != nil {
 		return metrics.Report{}, err
 	}
+	incs := make([]*incident.Incident, len(facts))
+	for i, f := range facts {
+		incs[i] = f.Incident
+	}
+	seen, err := s.visible(ctx, userID, incs)
+	if err != nil {
+		return metrics.Report{}, err
+	}
+	visible := make(map[int64]bool, len(seen))
+	for _, inc := range seen {
+		visible[inc.ID] = true
+	}
 	kept := facts[:0]
 	for _, f := range facts {
-		ok, err := s.canSee(ctx, userID, f.Incident)
-		if err != nil {
-			return metrics.Report{}, err
-		}
-		if ok {
+		if visible[f.Incident.ID] {
 			kept = append(kept, f)
 		}
 	}

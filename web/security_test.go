@@ -14,6 +14,7 @@ import (
 
 	"github.com/firebreakhq/firebreak/bot/slackfake"
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/incidenttest"
 )
 
 // TestHiddenIncidentAnswersLikeAMissingOne: asking for a private incident
@@ -218,4 +219,36 @@ func TestTokenActsOnlyForAnActivePerson(t *testing.T) {
 	require.Equal(t, http.StatusUnauthorized, status, body)
 	require.Contains(t, body, "invalid_token")
 	require.NotContains(t, body, "checkout is down")
+}
+
+// TestGuestMetricsReadTheirChannelsOnce: the metrics a guest sees count
+// only the incidents whose channels they are in, and, as the list does,
+// the page reads the guest's channels once rather than the members of
+// every incident's channel.
+func TestGuestMetricsReadTheirChannelsOnce(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	guest := f.slack.AddUser(slackfake.User{ID: "U0GUEST", Name: "gus", RealName: "Gus Guest", Guest: true})
+	room := f.slack.AddChannel(slackfake.Channel{Name: "inc-partner-api", Members: []string{f.slack.BotUserID(), guest.ID}})
+	_, err := f.store.CreateIncident(ctx, incidenttest.NewIncident(func(i *incident.Incident) {
+		i.Title, i.Severity, i.Service, i.ChannelID, i.DeclaredAt = "partner API returns 502", incident.P2, "checkout", room.ID, t0.Add(-time.Hour)
+	}))
+	require.NoError(t, err)
+	for i := range 20 {
+		ch := f.slack.AddChannel(slackfake.Channel{Name: "inc-other-" + itoa(int64(i)), Members: []string{f.slack.BotUserID(), f.alice.ID}})
+		_, err := f.store.CreateIncident(ctx, incidenttest.NewIncident(func(inc *incident.Incident) {
+			inc.Title, inc.Severity, inc.Service, inc.ChannelID, inc.DeclaredAt = "other", incident.P3, "checkout", ch.ID, t0.Add(-3*time.Hour)
+		}))
+		require.NoError(t, err)
+	}
+	b := f.browser()
+	b.signIn(guest)
+	before := len(f.slack.CallsTo("conversations.members"))
+	resp, page := b.get("/reports/metrics?period=7d")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Contains(t, page, `id="incident-count">1<`, "only the guest's own incident is counted")
+	require.Equal(t, before, len(f.slack.CallsTo("conversations.members")), "no channel's members are read one by one")
+	_, csv := b.get("/reports/metrics.csv?period=7d")
+	require.Contains(t, csv, "overall,all,incidents,1")
 }
