@@ -118,4 +118,15 @@ func TestOpenAPIDescribesRealResponses(t *testing.T) {
 	check(write, http.MethodPatch, "/api/v1/incidents/4", `{"status":"resolved","summary":"drained the queue"}`, 200)
 	check(write, http.MethodPatch, "/api/v1/incidents/4", `{"status":"declared"}`, 409)
 	check("", http.MethodGet, "/api/v1/openapi.json", "", 200)
+
+	// While Slack cannot say who is in a private incident's channel, the
+	// API answers 503, as documented.
+	f.slack.ErrorNext("conversations.members", 6, "internal_error")
+	private := "/api/v1/incidents/" + itoa(f.private.Number)
+	check(read, http.MethodGet, private, "", 503)
+	check(read, http.MethodGet, private+"/timeline", "", 503)
+	check(read, http.MethodGet, private+"/follow-ups", "", 503)
+	check(write, http.MethodPatch, private, `{"severity":"P1"}`, 503)
+	check(read, http.MethodGet, "/api/v1/incidents", "", 503)
+	check(read, http.MethodGet, "/api/v1/metrics?period=7d", "", 503)
 }
