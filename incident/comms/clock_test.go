@@ -543,6 +543,8 @@ func TestStatusPageNeverShowsTheInternalTitle(t *testing.T) {
 	require.Len(t, posts, 2)
 	require.Equal(t, "Service disruption", posts[0].Name)
 	require.Equal(t, "Private incident "+private.Key(), posts[1].Name)
+	require.NotContains(t, posts[0].Body, "tenant-42", "nor does the text customers read")
+	require.NotContains(t, posts[1].Body, "card numbers")
 }
 
 func TestPublicPostOfPrivateIncidentKeepsItsTitleOut(t *testing.T) {

@@ -30,9 +30,9 @@ type Data struct {
 	Key      string
 	Title    string
 	Severity string
-	// Affected names what customers use: the service's name, or the title
-	// (for a private incident, never its title). Title is redacted for a
-	// private incident too.
+	// Affected names what customers use: the service's public name, else
+	// "our service", never the internal title. Title is redacted for a
+	// private incident.
 	Affected string
 	// Impact is the incident's description: what customers experience.
 	Impact            string
@@ -46,9 +46,11 @@ type Data struct {
 	Signature         string
 }
 
-// privateAffected names what a private incident affects in the drafts when
-// its service has no public name.
-const privateAffected = "our service"
+// unnamedAffected names what is affected in the drafts when the service
+// has no public name: the internal title is not written for customers,
+// just as the status page's own name for it is "Service disruption"
+// (publicName).
+const unnamedAffected = "our service"
 
 // Draft is one rendered comms draft.
 type Draft struct {
@@ -87,13 +89,13 @@ func (s *Service) Comms(ctx context.Context, id int64) ([]Draft, error) {
 
 func (b *base) commsData(inc *incident.Incident, updates []incident.StatusUpdate) Data {
 	now := b.clock.Now()
-	d := Data{Key: inc.Key(), Title: inc.Title, Severity: inc.Severity.String(), Affected: inc.Title,
+	d := Data{Key: inc.Key(), Title: inc.Title, Severity: inc.Severity.String(), Affected: unnamedAffected,
 		Impact: inc.Description, Summary: inc.Summary, StartedAt: inc.DeclaredAt, Now: now,
 		NextUpdateMinutes: 30, Signature: "The team"}
 	if inc.Private {
 		// The drafts are written for customers: a private incident's title
 		// stays in the chat, as on the status page itself (publicName).
-		d.Title, d.Affected = incident.DisclosedTitle(inc, incident.DiscloseRedacted), privateAffected
+		d.Title = incident.DisclosedTitle(inc, incident.DiscloseRedacted)
 	}
 	if svc, ok := b.policy.Services[inc.Service]; ok && svc.Name != "" {
 		d.Affected = svc.Name
