@@ -76,6 +76,9 @@ type slackConn struct {
 	// lookupCache keeps user-group members and e-mail lookups briefly:
 	// every incident of a service invites the same groups.
 	lookupCache ttlCache
+	// guests is the workspace's people as users.list last listed them
+	// (WatchGuests).
+	guests guestList
 }
 
 // ChatOption configures a Chat.

@@ -266,32 +266,6 @@ const factGuest = 5
 // for: Slack's recommended page (its limit is 999).
 const userChannelsPage = 200
 
-// guestMemory is how long a user's guest status is still used when Slack
-// cannot be asked again: a member made a guest keeps their rights no
-// longer than this while Slack is failing.
-const guestMemory = time.Hour
-
-// IsGuest reports whether a user is a guest of the workspace: Slack's
-// multi-channel (is_restricted) and single-channel (is_ultra_restricted)
-// guests. What is not a user id, and a user Slack does not know, is not a
-// guest. When users.info fails, an answer up to guestMemory old is used.
-func (c *chatDirectory) IsGuest(ctx context.Context, userID string) (bool, error) {
-	if !isSlackID(userID, "UW") {
-		return false, nil
-	}
-	u, err := c.userInfo(ctx, userID)
-	if slackCode(err) == "user_not_found" {
-		return false, nil
-	}
-	if err != nil {
-		if v, ok := c.lookupCache.getWithin("users.info:"+userID, c.clock.Now(), guestMemory); ok {
-			return v[factGuest] != "", nil
-		}
-		return false, err
-	}
-	return u[factGuest] != "", nil
-}
-
 // UserChannels lists the channels a user is in, from users.conversations:
 // the public ones, and the private ones the bot shares with them. Archived
 // channels are left out.

@@ -72,3 +72,52 @@ func TestGuestsOverSlack(t *testing.T) {
 	r = tr.command(t, guest.ID, tr.inc.ChannelID, "declare P1 partner API is down again")
 	require.Contains(t, string(r.Body), "guests of the workspace may declare only where the policy names them")
 }
+
+// TestGuestListAnswersFromMemory: once the workspace's people are read
+// with users.list (every page, waiting out a rate limit), whether someone
+// is a guest costs no call to Slack; only a person who joined since is
+// asked about, once.
+func TestGuestListAnswersFromMemory(t *testing.T) {
+	srv := slackfake.New()
+	t.Cleanup(srv.Close)
+	var members []slackfake.User
+	for range 2*guestListPage + 50 {
+		members = append(members, srv.AddUser(slackfake.User{}))
+	}
+	guest := srv.AddUser(slackfake.User{Name: "contractor", Guest: true})
+	single := srv.AddUser(slackfake.User{Name: "auditor", SingleChannelGuest: true})
+	gone := srv.AddUser(slackfake.User{Name: "left", Guest: true, Deleted: true})
+	srv.RateLimitNext("users.list", 1, time.Second)
+	chat := NewChat(slack.New(srv.BotToken(), slack.OptionAPIURL(srv.URL())), incident.DefaultPolicy())
+	ctx := context.Background()
+	require.NoError(t, chat.chatDirectory.readGuests(ctx))
+	require.Equal(t, 4, len(srv.CallsTo("users.list")), "one rate-limited call, then three pages")
+
+	for _, u := range []slackfake.User{guest, single} {
+		g, err := chat.IsGuest(ctx, u.ID)
+		require.NoError(t, err)
+		require.True(t, g, u.Name)
+	}
+	for _, u := range []slackfake.User{members[0], members[len(members)-1]} {
+		g, err := chat.IsGuest(ctx, u.ID)
+		require.NoError(t, err)
+		require.False(t, g)
+	}
+	require.Zero(t, len(srv.CallsTo("users.info")), "answered from the list")
+
+	newcomer := srv.AddUser(slackfake.User{Name: "new-guest", Guest: true})
+	for range 3 {
+		g, err := chat.IsGuest(ctx, newcomer.ID)
+		require.NoError(t, err)
+		require.True(t, g, "a guest who joined after the read")
+	}
+	g, err := chat.IsGuest(ctx, gone.ID)
+	require.NoError(t, err)
+	require.True(t, g, "a deactivated guest is asked about, and stays a guest")
+	for range 2 {
+		g, err = chat.IsGuest(ctx, "U0NOBODY")
+		require.NoError(t, err)
+		require.False(t, g)
+	}
+	require.Equal(t, 3, len(srv.CallsTo("users.info")), "one call for each person the list did not have")
+}

@@ -1010,6 +1010,32 @@ func (s *directoryAPI) usersInfo(r *apiRequest) result {
 	return ok(result{"user": s.userJSON(u)})
 }
 
+// usersList pages through every user of the workspace, deactivated ones and
+// bots included, as users.list does.
+func (s *directoryAPI) usersList(r *apiRequest) result {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var list []*User
+	for _, id := range s.userOrder {
+		if u := s.users[id]; u.TeamID == "" || u.TeamID == s.cfg.teamID {
+			list = append(list, u)
+		}
+	}
+	cursorKey, valid := cursorArg(r, "user")
+	if !valid {
+		return fail("invalid_cursor")
+	}
+	items, next, valid := page(list, cursorKey, limitArg(r, 100, MaxListLimit), func(u *User) string { return u.ID })
+	if !valid {
+		return fail("invalid_cursor")
+	}
+	out := make([]map[string]any, 0, len(items))
+	for _, u := range items {
+		out = append(out, s.userJSON(u))
+	}
+	return ok(result{"members": out, "cache_ts": s.cfg.now().Unix(), "response_metadata": map[string]any{"next_cursor": nextCursor("user", next)}})
+}
+
 func (s *directoryAPI) usersLookupByEmail(r *apiRequest) result {
 	email := strings.TrimSpace(r.str("email"))
 	s.mu.Lock()

@@ -28,7 +28,7 @@ var MethodTiers = map[string]int{
 	"conversations.history": Tier3, "conversations.replies": Tier3,
 	"pins.add": Tier2, "pins.list": Tier2, "bookmarks.add": Tier2, "bookmarks.list": Tier3,
 	"reactions.add": Tier3, "chat.update": Tier3, "chat.delete": Tier3, "chat.getPermalink": Tier4,
-	"chat.postEphemeral": Tier4, "users.info": Tier4, "users.lookupByEmail": Tier3, "users.conversations": Tier3,
+	"chat.postEphemeral": Tier4, "users.info": Tier4, "users.lookupByEmail": Tier3, "users.conversations": Tier3, "users.list": Tier2,
 	"usergroups.list": Tier2, "usergroups.users.list": Tier2,
 	"views.open": Tier4, "views.push": Tier4, "views.update": Tier4,
 	"openid.connect.token": Tier4, "openid.connect.userInfo": Tier3,

@@ -489,6 +489,7 @@ func (s *Server) routeTable() map[string]route {
 		"reactions.add":            {h: chat.reactionsAdd},
 		"users.info":               {h: dir.usersInfo},
 		"users.conversations":      {h: conv.usersConversations},
+		"users.list":               {h: dir.usersList},
 		"users.lookupByEmail":      {h: dir.usersLookupByEmail},
 		"usergroups.list":          {h: dir.usergroupsList},
 		"usergroups.users.list":    {h: dir.usergroupsUsersList},

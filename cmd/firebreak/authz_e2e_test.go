@@ -360,3 +360,36 @@ func TestOtherOrganisationRefusedByTheProgram(t *testing.T) {
 	require.NotContains(t, send(slackfake.DefaultTeamID, "declare P3 from inside"), "Only members")
 	require.Contains(t, send(slackfake.DefaultTeamID, "list"), "from inside")
 }
+
+// TestGuestRefusedByTheProgram: the program reads the workspace's people
+// when it starts, and a guest's declare is refused without asking Slack
+// about them; a member's goes ahead.
+func TestGuestRefusedByTheProgram(t *testing.T) {
+	t.Parallel()
+	fake := slackfake.New(slackfake.WithChatWritePublic())
+	t.Cleanup(fake.Close)
+	guest := fake.AddUser(slackfake.User{Name: "contractor", Guest: true})
+	member := fake.AddUser(slackfake.User{Name: "sre"})
+	b := startBot(t, botOptions{mode: "http", slack: fake})
+	require.Eventually(t, func() bool {
+		for _, c := range fake.CallsTo("users.list") {
+			if c.OK() {
+				return true
+			}
+		}
+		return false
+	}, 10*time.Second, 20*time.Millisecond, "the program reads the workspace's people")
+	ctx := context.Background()
+	send := func(user, text string) string {
+		r, err := b.driver.SlashCommand(ctx, b.base+"/slack/commands", slack.SlashCommand{Command: "/incident", Text: text,
+			UserID: user, ChannelID: "C0GENERAL", TeamID: slackfake.DefaultTeamID})
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, r.StatusCode)
+		return string(r.Body)
+	}
+	require.Contains(t, send(guest.ID, "declare P1 from a guest"), "guests of the workspace may declare only where the policy names them")
+	require.NotContains(t, send(member.ID, "declare P3 from a member"), "You may not")
+	require.Contains(t, send(member.ID, "list"), "from a member")
+	require.NotContains(t, send(member.ID, "list"), "from a guest")
+	require.Zero(t, len(fake.CallsTo("users.info")), "both were answered from the workspace's list")
+}

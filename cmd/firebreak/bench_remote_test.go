@@ -35,7 +35,7 @@ func BenchmarkDeclareRemoteDatabase(b *testing.B) {
 	remote := u.String()
 
 	rtt := measureRoundTrip(b, remote)
-	bot := startBot(b, botOptions{mode: "http", databaseURL: remote, env: map[string]string{"LOG_LEVEL": "error"}})
+	bot := startBot(b, botOptions{mode: "http", slack: loadWorkspace(b), databaseURL: remote, env: map[string]string{"LOG_LEVEL": "error"}})
 	// Warm up as a running replica is: both pools' connections open, each
 	// backend with its catalogs read and the statements prepared (a new
 	// backend's first declare parses for 40-90 ms), the war rooms built.

@@ -44,7 +44,7 @@ func BenchmarkSlashCommandAck(b *testing.B) {
 		for _, text := range []string{"help", "list"} {
 			for _, concurrency := range []int{50, 200, 1000} {
 				b.Run(fmt.Sprintf("%s/%s/c%d", db, text, concurrency), func(b *testing.B) {
-					o := botOptions{mode: "http", env: map[string]string{"LOG_LEVEL": "error"}}
+					o := botOptions{mode: "http", slack: loadWorkspace(b), env: map[string]string{"LOG_LEVEL": "error"}}
 					if db == "postgres" {
 						o.databaseURL = pgtest.MigratedDSN(b)
 					}
@@ -84,7 +84,7 @@ func BenchmarkSlashCommandAck(b *testing.B) {
 func BenchmarkSlashCommandOpenLoop(b *testing.B) {
 	for _, db := range []string{"sqlite", "postgres"} {
 		b.Run(db, func(b *testing.B) {
-			o := botOptions{mode: "http", env: map[string]string{"LOG_LEVEL": "error"}}
+			o := botOptions{mode: "http", slack: loadWorkspace(b), env: map[string]string{"LOG_LEVEL": "error"}}
 			if db == "postgres" {
 				o.databaseURL = pgtest.MigratedDSN(b)
 			}
@@ -221,10 +221,27 @@ func keepAliveClient(concurrency int) *http.Client {
 // request to the replay check.
 var triggers atomic.Int64
 
+// loadUsers is how many people the load sends commands as: U000000 to
+// U004999.
+const loadUsers = 5000
+
+// loadWorkspace is a fake Slack whose workspace has the people the load
+// sends commands as, so that the bot knows them from its read of
+// users.list, as it knows a real workspace's people, rather than asking
+// users.info about each.
+func loadWorkspace(t testing.TB) *slackfake.Server {
+	fake := slackfake.New(slackfake.WithChatWritePublic())
+	t.Cleanup(fake.Close)
+	for i := range loadUsers {
+		fake.AddUser(slackfake.User{ID: fmt.Sprintf("U%06d", i), Name: fmt.Sprintf("responder%d", i)})
+	}
+	return fake
+}
+
 // postCommand sends one signed slash command and reads the whole answer, so
 // that the connection goes back to the pool.
 func postCommand(client *http.Client, driver *slackfake.Driver, target, text string, i int64) (time.Duration, error) {
-	return postCommandAs(client, driver, target, text, fmt.Sprintf("U%06d", i%5000))
+	return postCommandAs(client, driver, target, text, fmt.Sprintf("U%06d", i%loadUsers))
 }
 
 // postCommandAs sends one signed slash command from user and reads the
@@ -336,7 +353,7 @@ func (l *closedLoop) block(n int) {
 				if i > int64(n) {
 					return
 				}
-				d, err := postCommandRead(l.client, l.driver, l.target, l.text, fmt.Sprintf("U%06d", (l.sent+i)%5000), func(answer []byte) {
+				d, err := postCommandRead(l.client, l.driver, l.target, l.text, fmt.Sprintf("U%06d", (l.sent+i)%loadUsers), func(answer []byte) {
 					if refusal(answer) {
 						l.refused.Add(1)
 					}
@@ -402,7 +419,7 @@ func openLoop(b *testing.B, bot *botInstance, text string, rate int) ackFigures 
 			cmd = fmt.Sprintf("declare P3 open loop %d %d", base, i)
 		}
 		wg.Go(func() {
-			d, err := postCommandRead(client, bot.driver, bot.base+"/slack/commands", cmd, fmt.Sprintf("U%06d", i%5000), func(answer []byte) {
+			d, err := postCommandRead(client, bot.driver, bot.base+"/slack/commands", cmd, fmt.Sprintf("U%06d", i%loadUsers), func(answer []byte) {
 				if refusal(answer) {
 					refused.Add(1)
 				}

@@ -28,6 +28,7 @@ var slackMethods = map[string]string{
 	"GetConversationsContext":               "conversations.list",
 	"GetConversationInfoContext":            "conversations.info",
 	"GetConversationsForUserContext":        "users.conversations",
+	"GetUsersPaginated":                     "users.list",
 	"GetOpenIDConnectUserInfoContext":       "openid.connect.userInfo",
 	"GetUserByEmailContext":                 "users.lookupByEmail",
 	"GetUserGroupMembersContext":            "usergroups.users.list",
@@ -67,6 +68,7 @@ var methodScopes = map[string][]string{
 	"users.lookupByEmail":    {"users:read", "users:read.email"},
 	"users.info":             {"users:read"},
 	"users.conversations":    {"channels:read", "groups:read"}, // public and private channels only
+	"users.list":             {"users:read"},
 	"usergroups.users.list":  {"usergroups:read"},
 	"views.open":             nil,
 	"views.push":             nil,

@@ -112,7 +112,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		return err
 	}
 
-	slackAuth := &authState{}
+	slackAuth := newAuthState()
 	ready := readinessChecks(st, slackAuth, breakers)
 
 	// Start: jobs, then listeners.
@@ -124,13 +124,13 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	metrics := requestMetrics(reg)
 	public := routes(handler, cfg.Slack.Mode == "http", metrics, webhooks, webServer)
 	admin := adminRoutes(ready, reg, metrics, cfg.AdminPprof)
-	return listenAndServe(ctx, cfg, public, admin, st, slackAPI, slackAuth, handler, log, build)
+	return listenAndServe(ctx, cfg, public, admin, st, slackAPI, slackAuth, handler, d.slack, log, build)
 }
 
 // listenAndServe opens the public and the admin listener, serves until ctx
 // ends or a server fails, then shuts down gracefully.
 func listenAndServe(ctx context.Context, cfg Config, public, admin http.Handler, st storage,
-	slackAPI *slack.Client, slackAuth *authState, handler *bot.Handler, log *slog.Logger, build buildInfo) error {
+	slackAPI *slack.Client, slackAuth *authState, handler *bot.Handler, chat *bot.Chat, log *slog.Logger, build buildInfo) error {
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		_ = st.engine.Stop(context.Background())
@@ -161,6 +161,7 @@ func listenAndServe(ctx context.Context, cfg Config, public, admin http.Handler,
 	})
 	wg.Go(func() { slackAuth.watch(runCtx, slackAPI, log, handler.SetWorkspace) })
 	wg.Go(func() { handler.ShareReplayChecks(runCtx) })
+	wg.Go(func() { slackAuth.afterFirstPass(runCtx, chat.WatchGuests) })
 	if cfg.Slack.Mode == "socket" {
 		wg.Go(func() {
 			sm := socketmode.New(slackAPI)
@@ -251,6 +252,9 @@ type domain struct {
 	followThrough *followthrough.Service
 	alerts        *alerts.Service
 	reports       *metrics.Service
+	// slack is the Slack side of the chat, which keeps the workspace's
+	// guests in memory (WatchGuests).
+	slack *bot.Chat
 }
 
 // buildDomain wires the core and each feature, registers their jobs, and
@@ -259,7 +263,8 @@ func buildDomain(st storage, prov providers, slackAPI *slack.Client, policy inci
 	clock incident.Clock, log *slog.Logger, reg prometheus.Registerer) domain {
 	store, engine := st.store, st.engine
 	// Everything posted about a drill says DRILL, the postmortem's lines too.
-	chat := incident.MarkDrills(bot.NewChat(slackAPI, policy, bot.WithChatLogger(log), bot.WithChatClock(clock)).Roles(), store)
+	slackChat := bot.NewChat(slackAPI, policy, bot.WithChatLogger(log), bot.WithChatClock(clock))
+	chat := incident.MarkDrills(slackChat.Roles(), store)
 	incMetrics := newIncidentMetrics(reg, store, log)
 	svc := incident.NewService(incident.ServiceConfig{
 		Store: store, Scheduler: engine, Policy: policy, Clock: clock, Logger: log, Chat: chat,
@@ -298,7 +303,7 @@ func buildDomain(st storage, prov providers, slackAPI *slack.Client, policy inci
 		Logger: log, Render: bot.TimelineText})
 	alrt.RegisterJobs(engine)
 	return domain{core: svc, paging: pg, changes: chg, comms: cm, capture: capt, postmortems: pm, followThrough: ft,
-		alerts: alrt, reports: metrics.NewService(store, policy, clock)}
+		alerts: alrt, reports: metrics.NewService(store, policy, clock), slack: slackChat}
 }
 
 // buildSlackHandler is the Slack transport over the domain's features.
@@ -450,6 +455,22 @@ type authState struct {
 	ok    bool
 	state string
 	err   error
+	// passed is closed when auth.test first passes.
+	passed     chan struct{}
+	passedOnce sync.Once
+}
+
+func newAuthState() *authState { return &authState{passed: make(chan struct{})} }
+
+// afterFirstPass runs fn once auth.test has passed, unless ctx ends first:
+// work that needs Slack waits for it rather than adding its failures to
+// the circuit breaker while Slack is unreachable.
+func (a *authState) afterFirstPass(ctx context.Context, fn func(context.Context)) {
+	select {
+	case <-a.passed:
+		fn(ctx)
+	case <-ctx.Done():
+	}
 }
 
 // check fails readiness only when Slack refused the token: that needs an
@@ -501,6 +522,7 @@ func (a *authState) watch(ctx context.Context, api *slack.Client, log *slog.Logg
 		if err == nil {
 			a.state = fmt.Sprintf("team %s, bot %s", resp.Team, resp.User)
 			learnt(resp.TeamID, resp.EnterpriseID)
+			a.passedOnce.Do(func() { close(a.passed) })
 		} else {
 			a.state = "failed"
 		}
