@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
 
@@ -364,6 +365,11 @@ type declareRequest struct {
 	IdempotencyKey string `json:"idempotency_key"`
 }
 
+// maxIdempotencyKey bounds a declare's idempotency key, in characters: the
+// store keeps it in a unique index, and PostgreSQL refuses an index entry
+// past about 2.7 kB.
+const maxIdempotencyKey = 200
+
 func (s *apiV1) declare(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	v := viewerFrom(ctx)
@@ -379,6 +385,10 @@ func (s *apiV1) declare(w http.ResponseWriter, r *http.Request) {
 	}
 	if req.Commander != "" && !slackUserID(req.Commander) {
 		s.apiFail(w, r, incident.Errorf(incident.EINVALID, "commander must be a Slack user id, such as U012ABCDEF."))
+		return
+	}
+	if n := utf8.RuneCountInString(req.IdempotencyKey); n > maxIdempotencyKey {
+		s.apiFail(w, r, incident.Errorf(incident.EINVALID, "idempotency_key is %d characters long; keep it within %d.", n, maxIdempotencyKey))
 		return
 	}
 	key := ""
@@ -443,6 +453,9 @@ func (s *apiV1) update(w http.ResponseWriter, r *http.Request) {
 	httpjson.Write(w, http.StatusOK, s.toAPI(inc))
 }
 
+// maxSummary is the longest resolution summary the lifecycle takes.
+const maxSummary = 3000
+
 // validate refuses an update with nothing to change or a field that is not
 // valid, before any change is made.
 func (req updateRequest) validate() error {
@@ -459,6 +472,9 @@ func (req updateRequest) validate() error {
 	}
 	if req.Status != nil && !incident.Status(*req.Status).Valid() {
 		return incident.Errorf(incident.EINVALID, "Unknown status %q.", *req.Status)
+	}
+	if utf8.RuneCountInString(req.Summary) > maxSummary {
+		return incident.Errorf(incident.EINVALID, "The summary is too long; keep it within %d characters.", maxSummary)
 	}
 	return nil
 }

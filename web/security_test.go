@@ -252,3 +252,33 @@ func TestGuestMetricsReadTheirChannelsOnce(t *testing.T) {
 	_, csv := b.get("/reports/metrics.csv?period=7d")
 	require.Contains(t, csv, "overall,all,incidents,1")
 }
+
+// TestAPIRefusesOverlongFieldsBeforeChanging: an idempotency key longer
+// than a database index takes, or an update whose summary the lifecycle
+// would refuse, is answered 400 with nothing declared or changed.
+func TestAPIRefusesOverlongFieldsBeforeChanging(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	admin := f.browser()
+	admin.signIn(f.alice)
+	write := createToken(t, admin, "alertmanager", "write", "")
+	before, err := f.store.ListIncidents(context.Background(), incident.IncidentFilter{})
+	require.NoError(t, err)
+
+	status, body := apiCall(t, f, write, http.MethodPost, "/api/v1/incidents",
+		`{"title":"queue backlog","severity":"P3","idempotency_key":"`+strings.Repeat("k", 5000)+`"}`)
+	require.Equal(t, http.StatusBadRequest, status, body)
+	require.Contains(t, body, "idempotency_key")
+	after, err := f.store.ListIncidents(context.Background(), incident.IncidentFilter{})
+	require.NoError(t, err)
+	require.Len(t, after, len(before), "nothing was declared")
+
+	status, body = apiCall(t, f, write, http.MethodPatch, "/api/v1/incidents/"+itoa(f.private.Number),
+		`{"severity":"P1","status":"resolved","summary":"`+strings.Repeat("s", 3001)+`"}`)
+	require.Equal(t, http.StatusBadRequest, status, body)
+	require.Contains(t, body, "summary")
+	got, err := f.store.GetIncident(context.Background(), f.private.ID)
+	require.NoError(t, err)
+	require.Equal(t, incident.P2, got.Severity, "nothing changed")
+	require.Equal(t, f.private.Status, got.Status, "nothing changed")
+}
