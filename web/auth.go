@@ -20,13 +20,10 @@ import (
 	"github.com/firebreakhq/firebreak/incident"
 )
 
-// loginCookie carries the OAuth state and the OpenID Connect nonce (and
-// where to go afterwards) from /auth/start to /auth/callback; it lives no
-// longer than a sign-in takes.
-const (
-	loginCookie = "firebreak_login"
-	loginTTL    = 10 * time.Minute
-)
+// loginTTL is how long the login cookie lives: it carries the OAuth state
+// and the OpenID Connect nonce (and where to go afterwards) from
+// /auth/start to /auth/callback, no longer than a sign-in takes.
+const loginTTL = 10 * time.Minute
 
 // viewer is who is asking: a signed-in person, or an API token acting for
 // one.
@@ -53,7 +50,9 @@ type signIn struct {
 	team   *teamCache
 	secure bool
 	cookie string
-	httpc  *http.Client
+	// login is the name of the login cookie.
+	login string
+	httpc *http.Client
 }
 
 func newSignIn(st *site, secure bool) *signIn {
@@ -62,12 +61,15 @@ func newSignIn(st *site, secure bool) *signIn {
 		team:   &teamCache{api: st.cfg.Slack, fixed: st.cfg.TeamID},
 		secure: secure,
 		cookie: "firebreak_session",
+		login:  "firebreak_login",
 		httpc:  &http.Client{Timeout: 10 * time.Second},
 	}
 	if secure {
 		// __Host- cookies are Secure, host-only and Path=/ by rule, so a
-		// sibling subdomain cannot plant or overwrite them.
+		// sibling subdomain cannot plant or overwrite them: neither a
+		// session nor a sign-in's state and nonce (login CSRF).
 		s.cookie = "__Host-firebreak_session"
+		s.login = "__Host-firebreak_login"
 	}
 	return s
 }
@@ -122,7 +124,7 @@ func (s *signIn) serveAuthStart(w http.ResponseWriter, r *http.Request) {
 	state, nonce := randomString(24), randomString(16)
 	next := safeNext(r.URL.Query().Get("next"))
 	http.SetCookie(w, &http.Cookie{
-		Name: loginCookie, Value: state + "|" + nonce + "|" + url.QueryEscape(next), Path: "/auth/",
+		Name: s.login, Value: state + "|" + nonce + "|" + url.QueryEscape(next), Path: "/",
 		MaxAge: int(loginTTL / time.Second), HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode,
 	})
 	q := url.Values{
@@ -144,9 +146,9 @@ func (s *signIn) serveAuthStart(w http.ResponseWriter, r *http.Request) {
 func (s *signIn) serveAuthCallback(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	q := r.URL.Query()
-	c, err := r.Cookie(loginCookie)
+	c, err := r.Cookie(s.login)
 	// The login cookie is single-use.
-	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: "", Path: "/auth/", MaxAge: -1, HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
+	http.SetCookie(w, &http.Cookie{Name: s.login, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
 	if err != nil {
 		s.loginFailed(w, r, "expired", "the sign-in took too long or started elsewhere")
 		return

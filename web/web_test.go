@@ -308,6 +308,10 @@ func TestSecureCookiesOverHTTPS(t *testing.T) {
 	resp.Body.Close()
 	login := resp.Cookies()[0]
 	require.True(t, login.Secure)
+	// A sibling subdomain must not plant its own sign-in's state, nonce and
+	// next (login CSRF), so the login cookie is host-only too.
+	require.Equal(t, "__Host-firebreak_login", login.Name)
+	require.Equal(t, "/", login.Path)
 
 	authorize, _ := url.Parse(resp.Header.Get("Location"))
 	form := url.Values{"user_id": {f.alice.ID}}
