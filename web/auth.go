@@ -250,6 +250,15 @@ func (s *signIn) sessionViewer(r *http.Request) (*viewer, error) {
 	case !s.cfg.Clock.Now().Before(sess.ExpiresAt):
 		return nil, nil
 	}
+	// Someone deactivated in Slack is signed out within the name cache's
+	// time; while Slack cannot be asked, the session stands.
+	if ok, err := s.names.active(r.Context(), sess.UserID); err == nil && !ok {
+		s.cfg.Logger.InfoContext(r.Context(), "signed out a person deactivated in Slack", "user", sess.UserID)
+		if err := s.cfg.Access.DeleteSession(r.Context(), sess.ID); err != nil {
+			return nil, err
+		}
+		return nil, nil
+	}
 	return &viewer{UserID: sess.UserID, Name: sess.Name, Admin: s.isAdmin(sess.UserID), Session: sess}, nil
 }
 

@@ -282,3 +282,23 @@ func TestAPIRefusesOverlongFieldsBeforeChanging(t *testing.T) {
 	require.Equal(t, incident.P2, got.Severity, "nothing changed")
 	require.Equal(t, f.private.Status, got.Status, "nothing changed")
 }
+
+// TestDeactivatedPersonIsSignedOut: a person deactivated in Slack loses the
+// web view within minutes, not when their session would have expired.
+func TestDeactivatedPersonIsSignedOut(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	b := f.browser()
+	b.signIn(f.bob)
+	resp, _ := b.get("/incidents")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+
+	bob := f.bob
+	bob.Deleted = true
+	f.slack.AddUser(bob)
+	f.clock.Advance(11 * time.Minute)
+	resp, page := b.get("/incidents")
+	require.Equal(t, http.StatusFound, resp.StatusCode)
+	require.True(t, strings.HasPrefix(resp.Header.Get("Location"), "/login"))
+	require.NotContains(t, page, "checkout is down")
+}
