@@ -462,7 +462,8 @@ func TestStatusPageDownRetriesAndNeverPostsTwice(t *testing.T) {
 
 	require.Equal(t, 1, b.count("*The status page post for INC-1 failed* (Statuspage): Statuspage is down (HTTP 503). Retrying in the background"),
 		"the channel hears once, with the reason")
-	require.Equal(t, 1, b.count("[Retry:statuspage_retry=1|ack||1]"))
+	clicked := b.clock.Now().Unix()
+	require.Equal(t, 1, b.count(fmt.Sprintf("[Retry:statuspage_retry=1|ack||1|%d]", clicked)), "the retry keeps when the post was asked for")
 	pubs, posts := b.page.snapshot()
 	require.Len(t, pubs, 1, "the interrupted create is adopted, not repeated")
 	require.Len(t, posts, 1)
@@ -575,4 +576,34 @@ func TestPublicPostOfPrivateIncidentKeepsItsTitleOut(t *testing.T) {
 	for _, d := range drafts {
 		require.NotContains(t, d.Text, "Acme", "%s is written for customers", d.Title)
 	}
+}
+
+func TestRetriedPostsRecoverOnlyWhatWasPostedSinceTheClick(t *testing.T) {
+	t.Parallel()
+	b := setupComms(t)
+	ctx := context.Background()
+	inc := readyAt(t, b, incident.P1)
+	advance(t, b, 3*time.Minute)
+	clicked := b.clock.Now()
+	down := incident.Errorf(incident.EUNAVAILABLE, "Statuspage is down (HTTP 503).")
+	refused := incident.Errorf(incident.EINVALID, "Statuspage rejected the post (HTTP 422).")
+	b.page.fail = []error{down, refused}
+	_, err := b.pub.Publish(ctx, inc.ID, comms.PublishInput{Kind: incident.PostAcknowledge, Actor: "U0DECL"})
+	require.NoError(t, err)
+	require.Len(t, b.queue.RunDue(t, b.clock.Now()), 1, "down, then refused: final")
+	advance(t, b, 10*time.Minute)
+
+	// The Retry button, long after the click, still recovers from the click.
+	var value string
+	for _, p := range b.channel() {
+		if v := between(p, "statuspage_retry=", "]"); v != "" {
+			value = v
+		}
+	}
+	require.NotEmpty(t, value)
+	require.NoError(t, b.pub.RetryStatusPage(ctx, value, "U0DECL"))
+	require.Empty(t, b.queue.RunDue(t, b.clock.Now()))
+	_, posts := b.page.snapshot()
+	require.Len(t, posts, 1)
+	require.Equal(t, clicked, posts[0].RequestedAt, "a provider recovers only what was posted since the post was asked for")
 }

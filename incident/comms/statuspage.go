@@ -40,6 +40,25 @@ type PublicPost struct {
 	// StartedAt is when the incident began; a provider asked to recover
 	// looks for incidents created since then.
 	StartedAt time.Time
+	// RequestedAt is when the post was asked for (the click, or the
+	// clock's step). A provider asked to recover adopts only an incident or
+	// an update made since then, less RecoverSkew; zero means since
+	// StartedAt.
+	RequestedAt time.Time
+}
+
+// RecoverSkew is how much earlier than PublicPost.RequestedAt a provider's
+// clock may date what an interrupted attempt made.
+const RecoverSkew = time.Minute
+
+// RecoverSince is the earliest time at which what an interrupted attempt
+// of post made can be dated: RequestedAt (else StartedAt) less RecoverSkew.
+func (p PublicPost) RecoverSince() time.Time {
+	since := p.StartedAt
+	if p.RequestedAt.After(since) {
+		since = p.RequestedAt
+	}
+	return since.Add(-RecoverSkew)
 }
 
 // StatusPage publishes incidents on a public status page (Atlassian
@@ -83,6 +102,10 @@ type postPayload struct {
 	Body       string `json:"body,omitempty"`
 	Actor      string `json:"actor,omitempty"`
 	Round      int    `json:"round,omitempty"`
+	// At is when the post was asked for (Unix seconds), kept through
+	// retries and Retry clicks: recovering looks only at what was posted
+	// since.
+	At int64 `json:"at,omitempty"`
 }
 
 func (p postPayload) source() string { return "statuspage:" + p.Kind + ":" + p.Ref }
@@ -194,7 +217,7 @@ func (pub *Publisher) Publish(ctx context.Context, id int64, in PublishInput) (b
 	case in.Kind == incident.PostResolution && inc.Status.Open():
 		return false, incident.Errorf(incident.ECONFLICT, "%s is not resolved yet; resolve it first, then post the resolution notice.", inc.Key())
 	}
-	p := postPayload{IncidentID: id, Kind: in.Kind, Ref: in.Ref, Body: in.Body, Actor: in.Actor}
+	p := postPayload{IncidentID: id, Kind: in.Kind, Ref: in.Ref, Body: in.Body, Actor: in.Actor, At: pub.clock.Now().Unix()}
 	payload, _ := json.Marshal(p)
 	key := fmt.Sprintf("statuspage:%d:%s:%s:0", id, in.Kind, in.Ref)
 	if in.Kind == incident.PostAcknowledge {
@@ -295,6 +318,9 @@ func (pub *Publisher) postIncident(ctx context.Context, j postJob) error {
 		}
 	}
 	post := pub.publicPost(inc, p.Kind, body, j.components)
+	if p.At > 0 {
+		post.RequestedAt = time.Unix(p.At, 0).UTC()
+	}
 	got, err := pub.publish(ctx, j, post)
 	if err != nil {
 		return pub.statusPageFailed(ctx, inc, j.sp, p, err, j.attempt, j.maxAttempts)
@@ -403,6 +429,9 @@ func (pub *Publisher) statusPageFailed(ctx context.Context, inc *incident.Incide
 			Text: "Status page post failed: " + incident.ErrorMessage(cause), Payload: incident.ProviderFailureData{Kind: p.Kind, Ref: p.Ref, Body: p.Body}}
 		if err := pub.store.AddTimelineEvent(ctx, &ev); err == nil {
 			value := fmt.Sprintf("%d|%s|%s|%d", inc.ID, p.Kind, p.Ref, p.Round+1)
+			if p.At > 0 {
+				value += "|" + strconv.FormatInt(p.At, 10)
+			}
 			n := incident.Notice{Kind: incident.NoticeStatusPageFailed, Incident: inc.Key(), Actor: sp.Name(),
 				Values:  map[string]string{"provider": sp.Title(), "error": incident.ErrorMessage(cause), "retry": retry},
 				Buttons: []incident.Button{{Action: incident.ActionStatusPageRetry, Text: "Retry", Value: value, Style: "danger"}}}
@@ -420,13 +449,20 @@ func (pub *Publisher) statusPageFailed(ctx context.Context, inc *incident.Incide
 // RetryStatusPage posts again after a failure, from the Retry button. The
 // retry first looks for what an earlier attempt may have posted.
 func (pub *Publisher) RetryStatusPage(ctx context.Context, value, actor string) error {
+	// id|kind|ref|round, then when the post was first asked for (buttons
+	// posted before it was added lack it).
 	parts := strings.Split(value, "|")
-	if len(parts) != 4 {
+	if len(parts) != 4 && len(parts) != 5 {
 		return incident.Errorf(incident.EINVALID, "The button does not name a status page post.")
 	}
 	id, err1 := strconv.ParseInt(parts[0], 10, 64)
 	round, err2 := strconv.Atoi(parts[3])
-	if err1 != nil || err2 != nil {
+	var at int64
+	var err3 error
+	if len(parts) == 5 {
+		at, err3 = strconv.ParseInt(parts[4], 10, 64)
+	}
+	if err1 != nil || err2 != nil || err3 != nil {
 		return incident.Errorf(incident.EINVALID, "The button does not name a status page post.")
 	}
 	inc, err := pub.store.GetIncident(ctx, id)
@@ -436,7 +472,7 @@ func (pub *Publisher) RetryStatusPage(ctx context.Context, value, actor string) 
 	if err := pub.authorizePublish(ctx, inc, actor); err != nil {
 		return err
 	}
-	p := postPayload{IncidentID: id, Kind: parts[1], Ref: parts[2], Actor: actor, Round: round}
+	p := postPayload{IncidentID: id, Kind: parts[1], Ref: parts[2], Actor: actor, Round: round, At: at}
 	src, _, err := pub.timelineBySource(ctx, id)
 	if err != nil {
 		return err

@@ -181,12 +181,14 @@ func (c *Client) Update(ctx context.Context, ref comms.PublicIncident, post comm
 		}
 		var newest time.Time
 		msg := ""
-		for _, u := range cur.Updates {
-			if u.Started.After(newest) || msg == "" {
+		for i, u := range cur.Updates {
+			if i == 0 || !u.Started.Before(newest) {
 				newest, msg = u.Started, u.Message
 			}
 		}
-		if strings.TrimSpace(msg) == strings.TrimSpace(post.Body) && msg != "" {
+		// The same words posted before this post was asked for are an
+		// earlier post (the last quiet spell's), not this one.
+		if strings.TrimSpace(msg) == strings.TrimSpace(post.Body) && msg != "" && !newest.Before(post.RecoverSince()) {
 			return c.public(cur), nil
 		}
 	}

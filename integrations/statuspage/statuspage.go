@@ -8,7 +8,8 @@
 // Statuspage has no idempotency key. A post interrupted after Statuspage
 // acted is recognised on the retry instead: a create looks for an
 // unresolved incident of the same name created since the incident began,
-// and an update compares the incident's latest message with its own.
+// and an update compares the incident's latest message with its own; only
+// what was made since the post was asked for counts.
 package statuspage
 
 import (
@@ -171,7 +172,10 @@ func (c *Client) Update(ctx context.Context, ref comms.PublicIncident, post comm
 		if err := c.do(ctx, http.MethodGet, path, nil, &cur); err != nil {
 			return comms.PublicIncident{}, err
 		}
-		if len(cur.Updates) > 0 && strings.TrimSpace(latest(cur).Body) == strings.TrimSpace(post.Body) {
+		// The same words posted before this post was asked for are an
+		// earlier post (the last quiet spell's), not this one.
+		if u := latest(cur); len(cur.Updates) > 0 && strings.TrimSpace(u.Body) == strings.TrimSpace(post.Body) &&
+			!u.CreatedAt.Before(post.RecoverSince()) {
 			return c.public(cur), nil
 		}
 	}
@@ -203,8 +207,10 @@ func (c *Client) findCreated(ctx context.Context, post comms.PublicPost) (comms.
 	if err := c.do(ctx, http.MethodGet, c.pagePath("/incidents/unresolved"), nil, &open); err != nil {
 		return comms.PublicIncident{}, false, err
 	}
+	// Another incident of the same service has the same public name: only
+	// one created since this post was asked for can be this post's.
 	for _, in := range open {
-		if in.Name == post.Name && !in.CreatedAt.Before(post.StartedAt.Add(-time.Minute)) {
+		if in.Name == post.Name && !in.CreatedAt.Before(post.RecoverSince()) {
 			return c.public(in), true, nil
 		}
 	}

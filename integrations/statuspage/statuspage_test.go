@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -169,4 +170,62 @@ func TestDecodesTheDocumentedIncident(t *testing.T) {
 	got, err := c.Create(context.Background(), post(incident.PublicInvestigating, "We are aware of an issue affecting Checkout.", incident.ComponentMajorOutage), false)
 	require.NoError(t, err)
 	require.Equal(t, comms.PublicIncident{Provider: "statuspage", ID: "x0ljvc9m1wxj", URL: "http://stspg.io/7a0d3a4d2", Status: incident.PublicInvestigating}, got)
+}
+
+// TestRecoverAdoptsOnlyWhatWasPostedSinceTheRequest: a retried post adopts
+// what its own interrupted attempt made, never an older incident of the
+// same name (another incident of the same service) nor an older update
+// with the same words (the previous "still investigating" round).
+func TestRecoverAdoptsOnlyWhatWasPostedSinceTheRequest(t *testing.T) {
+	t.Parallel()
+	fake, c := setup(t)
+	now := time.Date(2026, 8, 7, 14, 0, 0, 0, time.UTC)
+	fake.SetClock(func() time.Time { return now })
+	ctx := context.Background()
+
+	first := post(incident.PublicInvestigating, "We are aware.", incident.ComponentMajorOutage)
+	first.StartedAt, first.RequestedAt = now.Add(-10*time.Minute), now
+	other, err := c.Create(ctx, first, false)
+	require.NoError(t, err)
+
+	// Another incident of the same service, declared before the first was
+	// posted, asks for its first post later; its first attempt failed
+	// before Statuspage acted.
+	now = now.Add(5 * time.Minute)
+	second := post(incident.PublicInvestigating, "We are aware.", incident.ComponentMajorOutage)
+	second.StartedAt, second.RequestedAt = now.Add(-7*time.Minute), now
+	got, err := c.Create(ctx, second, true)
+	require.NoError(t, err)
+	require.NotEqual(t, other.ID, got.ID, "the other incident's public incident is not adopted")
+	require.Len(t, fake.Incidents(), 2)
+
+	// A quiet spell: the same words again half an hour later, whose first
+	// attempt failed before Statuspage acted.
+	now = now.Add(2 * time.Minute)
+	still := post(incident.PublicInvestigating, "We are still investigating.", incident.ComponentMajorOutage)
+	still.RequestedAt = now
+	_, err = c.Update(ctx, got, still, false)
+	require.NoError(t, err)
+	now = now.Add(30 * time.Minute)
+	still.RequestedAt = now
+	_, err = c.Update(ctx, got, still, true)
+	require.NoError(t, err)
+	var words []string
+	for _, in := range fake.Incidents() {
+		if in.ID == got.ID {
+			for _, u := range in.Updates {
+				words = append(words, u.Body)
+			}
+		}
+	}
+	require.Equal(t, 2, strings.Count(strings.Join(words, "\n"), "We are still investigating."), "the second round is posted: %q", words)
+
+	// Its own interrupted attempt is still adopted.
+	now = now.Add(time.Minute)
+	_, err = c.Update(ctx, got, still, true)
+	require.NoError(t, err)
+	again, err := c.Create(ctx, second, true)
+	require.NoError(t, err)
+	require.Equal(t, got.ID, again.ID)
+	require.Len(t, fake.Incidents(), 2)
 }
