@@ -214,7 +214,7 @@ func (c *postmortemExporter) putFile(ctx context.Context, r repoRef, branch, p s
 	cur, _, _, err := c.gh.Repositories.GetContents(ctx, r.owner, r.name, p, &gh.RepositoryContentGetOptions{Ref: branch})
 	switch {
 	case isStatus(err, http.StatusNotFound):
-		if _, _, err := c.gh.Repositories.CreateFile(ctx, r.owner, r.name, p, opts); err != nil {
+		if _, _, err := c.gh.Repositories.CreateFile(ctx, r.owner, r.name, p, opts); err != nil && !c.written(ctx, r, branch, p, doc, err) {
 			return c.wrap(err, "write "+p, r)
 		}
 		return nil
@@ -226,10 +226,27 @@ func (c *postmortemExporter) putFile(ctx context.Context, r repoRef, branch, p s
 	}
 	opts.Message = gh.String(fmt.Sprintf("Update postmortem for %s", doc.IncidentKey))
 	opts.SHA = cur.SHA
-	if _, _, err := c.gh.Repositories.UpdateFile(ctx, r.owner, r.name, p, opts); err != nil {
+	if _, _, err := c.gh.Repositories.UpdateFile(ctx, r.owner, r.name, p, opts); err != nil && !c.written(ctx, r, branch, p, doc, err) {
 		return c.wrap(err, "update "+p, r)
 	}
 	return nil
+}
+
+// written reports whether a write of the document that GitHub refused as
+// conflicting (422: the file exists and no sha was given; 409: the sha
+// moved on) finds the file already holding the document: an earlier
+// attempt whose answer was lost wrote it, and the refused one was its
+// resend.
+func (c *postmortemExporter) written(ctx context.Context, r repoRef, branch, p string, doc incident.PostmortemDoc, err error) bool {
+	if !isStatus(err, http.StatusUnprocessableEntity) && !isStatus(err, http.StatusConflict) {
+		return false
+	}
+	cur, _, _, gerr := c.gh.Repositories.GetContents(ctx, r.owner, r.name, p, &gh.RepositoryContentGetOptions{Ref: branch})
+	if gerr != nil {
+		return false
+	}
+	text, gerr := cur.GetContent()
+	return gerr == nil && text == doc.Markdown
 }
 
 // postmortemPR returns the open pull request for the branch: the one the

@@ -1,6 +1,7 @@
 package github_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/firebreakhq/firebreak/incident"
 	"github.com/firebreakhq/firebreak/integrations/github"
+	"github.com/firebreakhq/firebreak/integrations/outbound"
 )
 
 const docsRepo = "acme/postmortems"
@@ -173,6 +175,34 @@ func TestExportAsIssueAfterAnAmbiguousFailureOpensOneIssue(t *testing.T) {
 	_, err = b.client.Export(t.Context(), other, nil)
 	require.NoError(t, err)
 	require.Len(t, b.fake.Issues(docsRepo), 2)
+}
+
+func TestExportAsPullRequestAfterAnAmbiguousWrite(t *testing.T) {
+	t.Parallel()
+	// GitHub writes the file, the answer is lost, and the outbound client
+	// sends the PUT again, as it does for an idempotent method: GitHub
+	// refuses the repeat (422 "sha wasn't supplied" for a create, 409 for
+	// an update whose sha moved on), though the document is written.
+	lost := &actThenFail{method: http.MethodPut, suffix: "/contents/" + mdPath, n: 1}
+	out := outbound.New(outbound.Policy{Provider: "github", Operation: outbound.GitHubOperation},
+		outbound.WithBaseTransport(lost), outbound.WithSleep(func(context.Context, time.Duration) error { return nil }))
+	b := setup(t, func(c *github.Config) {
+		c.ExportRepo, c.HTTPClient = docsRepo, out.HTTPClient()
+	})
+	b.fake.AddRepo(docsRepo, "main", "")
+
+	ref, err := b.client.Export(t.Context(), postmortem("First draft."), nil)
+	require.NoError(t, err, "the file the lost answer wrote is the export")
+	require.Equal(t, map[string]string{mdPath: "First draft."}, b.fake.Files(docsRepo, "postmortem/inc-42"))
+	require.Len(t, b.fake.PullRequests(docsRepo), 1)
+
+	lost.mu.Lock()
+	lost.n = 1
+	lost.mu.Unlock()
+	again, err := b.client.Export(t.Context(), postmortem("Second draft."), &ref)
+	require.NoError(t, err)
+	require.Equal(t, ref.ID, again.ID)
+	require.Equal(t, map[string]string{mdPath: "Second draft."}, b.fake.Files(docsRepo, "postmortem/inc-42"))
 }
 
 func TestExportActionItemsAsIssues(t *testing.T) {
