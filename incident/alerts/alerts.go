@@ -247,6 +247,15 @@ func (s *Service) alertRepeated(ctx context.Context, a *incident.Alert, ev incid
 	if err != nil {
 		return fmt.Errorf("alert repeat: %w", err)
 	}
+	if updated.State == incident.AlertProposed && updated.IncidentID == 0 {
+		// Still undecided: the delivery that stored it may have failed to
+		// propose or declare it, and its sender delivers again. Both are
+		// keyed by the episode, so this does them once.
+		if rule, ok := ruleFor(s.policy, ev); ok && (rule.Auto || updated.MessageTS == "") {
+			return s.startAlert(ctx, updated, rule.Auto)
+		}
+		return nil
+	}
 	if inc == nil || !inc.Status.Open() {
 		return nil
 	}

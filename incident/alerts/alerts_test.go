@@ -1,0 +1,94 @@
+package alerts_test
+
+import (
+	"context"
+	"net/http"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/alerts"
+)
+
+var errDown = incident.Errorf(incident.EUNAVAILABLE, "The store is down.")
+
+// failingDeclares fails the core's next declares, as when the database
+// blips while the alert's incident is being declared.
+type failingDeclares struct {
+	alerts.Core
+	fail *atomic.Int32
+}
+
+func (f failingDeclares) Declare(ctx context.Context, in incident.DeclareInput) (*incident.Incident, bool, error) {
+	if f.fail.Add(-1) >= 0 {
+		return nil, false, errDown
+	}
+	return f.Core.Declare(ctx, in)
+}
+
+// failingProposals fails the next proposals scheduled.
+type failingProposals struct {
+	incident.Scheduler
+	fail *atomic.Int32
+}
+
+func (f failingProposals) Schedule(ctx context.Context, job incident.Job) (bool, error) {
+	if job.Kind == alerts.JobPropose && f.fail.Add(-1) >= 0 {
+		return false, errDown
+	}
+	return f.Scheduler.Schedule(ctx, job)
+}
+
+// TestAlertFailedOnceIsDeclaredOnRedelivery: when the first delivery of an
+// auto rule's alert stored the alert but could not declare its incident,
+// Alertmanager is answered 500 and delivers again; that delivery declares
+// it, once.
+func TestAlertFailedOnceIsDeclaredOnRedelivery(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, kind storeKind) {
+		fail := new(atomic.Int32)
+		b := setupOn(t, kind, options{core: func(c alerts.Core) alerts.Core { return failingDeclares{Core: c, fail: fail} }})
+		h := alertmanager(b)
+		body := fixture(t, "checkout_down_firing.json")
+
+		fail.Store(1)
+		require.Equal(t, http.StatusInternalServerError, deliver(t, h, body), "Alertmanager is asked to deliver again")
+		require.Empty(t, incidents(t, b))
+
+		require.Equal(t, http.StatusOK, deliver(t, h, body), "Alertmanager's retry")
+		require.Equal(t, http.StatusOK, deliver(t, h, body), "and its repeat")
+		require.Empty(t, b.queue.RunAll(t))
+		list := incidents(t, b)
+		require.Len(t, list, 1, "the alert declares its incident, once")
+		require.Equal(t, "bot", list[0].DeclaredBy)
+		a, err := b.store.FindAlert(context.Background(), "alertmanager", "c0ffee0ddba11c0d")
+		require.NoError(t, err)
+		require.Equal(t, incident.AlertDeclared, a.State)
+		require.Equal(t, list[0].ID, a.IncidentID)
+	})
+}
+
+// TestAlertFailedOnceIsProposedOnRedelivery: the same for a rule that
+// proposes: the retry posts the proposal, once.
+func TestAlertFailedOnceIsProposedOnRedelivery(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, kind storeKind) {
+		fail := new(atomic.Int32)
+		b := setupOn(t, kind, options{sched: func(s incident.Scheduler) incident.Scheduler { return failingProposals{Scheduler: s, fail: fail} }})
+		h := alertmanager(b)
+		body := fixture(t, "high_error_rate_firing.json")
+
+		fail.Store(1)
+		require.Equal(t, http.StatusInternalServerError, deliver(t, h, body))
+		require.Empty(t, b.queue.RunAll(t))
+		require.Empty(t, postsContaining(b.chat, "#checkout", "from this alert?"))
+
+		require.Equal(t, http.StatusOK, deliver(t, h, body), "Alertmanager's retry")
+		require.Empty(t, b.queue.RunAll(t))
+		require.Equal(t, http.StatusOK, deliver(t, h, body), "and its repeat")
+		require.Empty(t, b.queue.RunAll(t))
+		require.Len(t, postsContaining(b.chat, "#checkout", "Declare P1 from this alert?"), 1, "proposed once")
+	})
+}
