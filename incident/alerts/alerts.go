@@ -3,6 +3,7 @@ package alerts
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -207,6 +208,10 @@ func (s *Service) startAlert(ctx context.Context, a *incident.Alert, auto bool) 
 	return nil
 }
 
+// errEpisodeStarted aborts starting an alert's new episode that a
+// concurrent delivery started first.
+var errEpisodeStarted = errors.New("the alert's new episode has started")
+
 // alertRepeated handles a firing delivery of a known alert.
 func (s *Service) alertRepeated(ctx context.Context, a *incident.Alert, ev incident.AlertEvent, now time.Time) error {
 	var inc *incident.Incident
@@ -226,6 +231,11 @@ func (s *Service) alertRepeated(ctx context.Context, a *incident.Alert, ev incid
 			return nil
 		}
 		updated, err := s.store.UpdateAlert(ctx, a.ID, func(x *incident.Alert) error {
+			if x.Status != incident.AlertResolved || !x.FirstAt.Equal(a.FirstAt) {
+				// A concurrent delivery started the new episode after
+				// this one read the alert: this one is a repeat of it.
+				return errEpisodeStarted
+			}
 			x.Status, x.State, x.IncidentID, x.ResolvedAt = incident.AlertFiring, incident.AlertProposed, 0, nil
 			x.ChannelID, x.MessageTS, x.DecidedBy = "", "", ""
 			x.Title, x.Summary, x.URL, x.Labels = alertTitle(ev), truncate(strings.TrimSpace(ev.Summary), 1000), ev.URL, ev.Labels
@@ -233,12 +243,22 @@ func (s *Service) alertRepeated(ctx context.Context, a *incident.Alert, ev incid
 			x.Count, x.FirstAt, x.LastAt = 1, now, now
 			return nil
 		})
+		if errors.Is(err, errEpisodeStarted) {
+			cur, err := s.store.GetAlert(ctx, a.ID)
+			if err != nil {
+				return fmt.Errorf("alert fired again: %w", err)
+			}
+			return s.alertRepeated(ctx, cur, ev, now)
+		}
 		if err != nil {
 			return fmt.Errorf("alert fired again: %w", err)
 		}
 		return s.startAlert(ctx, updated, rule.Auto)
 	}
 	updated, err := s.store.UpdateAlert(ctx, a.ID, func(x *incident.Alert) error {
+		// Read under the lock: of two deliveries of a firing that follows
+		// a resolution, only the first says it fires again.
+		wasResolved = x.Status == incident.AlertResolved
 		x.Status, x.ResolvedAt = incident.AlertFiring, nil
 		x.Count++
 		x.LastAt = now
