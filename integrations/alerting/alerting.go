@@ -39,6 +39,13 @@ const (
 	GrafanaTimestampHeader = "X-Grafana-Alerting-Signature-Timestamp"
 )
 
+// grafanaUnsetSignatureHeader is where Grafana puts the signature when the
+// contact point's HMAC Header is left empty: its code's default
+// (grafana/alerting http/hmac.go), which differs from the name its
+// documentation and form show. A bot left at GrafanaSignatureHeader reads
+// it too.
+const grafanaUnsetSignatureHeader = "X-Grafana-Alert-Signature"
+
 // maxSkew bounds the age of a timestamped Grafana signature.
 const maxSkew = 5 * time.Minute
 
@@ -87,6 +94,17 @@ func (a Auth) signatureHeader() string {
 	return GrafanaSignatureHeader
 }
 
+// signature reads the signature header; at the default header name, also
+// the one Grafana uses when its Header setting is left empty.
+func (a Auth) signature(h http.Header) string {
+	name := a.signatureHeader()
+	sig := strings.TrimSpace(h.Get(name))
+	if sig == "" && strings.EqualFold(name, GrafanaSignatureHeader) {
+		sig = strings.TrimSpace(h.Get(grafanaUnsetSignatureHeader))
+	}
+	return sig
+}
+
 func (a Auth) timestampHeader() string {
 	if h := strings.TrimSpace(a.TimestampHeader); h != "" {
 		return h
@@ -121,7 +139,7 @@ func (a Auth) verify(h http.Header, body []byte) (signature string, err error) {
 		}
 	}
 	secrets := nonEmpty(a.HMACSecrets)
-	sig := strings.ToLower(strings.TrimPrefix(strings.TrimSpace(h.Get(a.signatureHeader())), "sha256="))
+	sig := strings.ToLower(strings.TrimPrefix(a.signature(h), "sha256="))
 	if sig == "" || len(secrets) == 0 {
 		return "", errUnauthorized
 	}

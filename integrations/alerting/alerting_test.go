@@ -232,3 +232,29 @@ func TestParseRejectsUnknownStatus(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "", evs[0].Title, "the domain names an alert without a name by its fingerprint")
 }
+
+// TestGrafanaSignatureUnderItsUnsetHeaderName: a contact point whose HMAC
+// Header is left empty signs in the header Grafana's code defaults to,
+// X-Grafana-Alert-Signature (grafana/alerting http/hmac.go), while its
+// documentation and form placeholder name X-Grafana-Alerting-Signature. The
+// bot, left at its default header, takes both; set to another header it
+// takes only that one.
+func TestGrafanaSignatureUnderItsUnsetHeaderName(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 8, 7, 14, 21, 0, 0, time.UTC)
+	body := fixture(t, "grafana.json")
+	ts := strconv.FormatInt(now.Unix(), 10)
+	unset := map[string]string{"X-Grafana-Alert-Signature": sign("gf-secret", append([]byte(ts+":"), body...)), alerting.GrafanaTimestampHeader: ts}
+	for _, header := range []string{"", alerting.GrafanaSignatureHeader} {
+		s := &sink{}
+		h := alerting.NewGrafanaHandler(alerting.Auth{HMACSecrets: []string{"gf-secret"}, SignatureHeader: header, Now: func() time.Time { return now }}, s.take, nil)
+		status, answer := postAnswer(t, h, body, unset)
+		require.Equal(t, http.StatusOK, status, "header %q: %s", header, answer)
+		require.Len(t, s.got, 1)
+		require.Equal(t, http.StatusUnauthorized, post(t, h, body, unset), "taken once, whichever header carries it")
+	}
+	s := &sink{}
+	custom := alerting.NewGrafanaHandler(alerting.Auth{HMACSecrets: []string{"gf-secret"}, SignatureHeader: "X-Sig", Now: func() time.Time { return now }}, s.take, nil)
+	require.Equal(t, http.StatusUnauthorized, post(t, custom, body, unset))
+	require.Empty(t, s.got)
+}
