@@ -181,6 +181,8 @@ func checkIdentity(id, summary, source string) error {
 		return fieldErr("summary", "summary is required: one line saying what changed")
 	case tooLong(summary, maxSummary):
 		return fieldErr("summary", "summary must be at most %d characters", maxSummary)
+	case hasNUL(summary):
+		return fieldErr("summary", "summary must not contain NUL characters")
 	case source != "" && !sourcePattern.MatchString(source):
 		return fieldErr("source", "source must be 1-50 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit")
 	}
@@ -235,8 +237,13 @@ func (p Payload) data() (map[string]string, error) {
 	}
 	data := make(map[string]string, len(p.Data)+2)
 	for k, v := range p.Data {
-		if k == "" || tooLong(k, maxDataKey) || tooLong(v, maxDataValue) {
+		switch {
+		case hasNUL(k):
+			return nil, fieldErr("data", "data keys must not contain NUL characters")
+		case k == "" || tooLong(k, maxDataKey) || tooLong(v, maxDataValue):
 			return nil, fieldErr("data."+k, "data keys must be 1-%d characters and values at most %d", maxDataKey, maxDataValue)
+		case hasNUL(v):
+			return nil, fieldErr("data."+k, "data values must not contain NUL characters")
 		}
 		data[k] = v
 	}
@@ -246,6 +253,11 @@ func (p Payload) data() (map[string]string, error) {
 func tooLong(s string, n int) bool { return utf8.RuneCountInString(s) > n }
 
 func hasControl(s string) bool { return strings.IndexFunc(s, unicode.IsControl) >= 0 }
+
+// hasNUL reports a NUL character, which the store cannot keep (PostgreSQL
+// refuses it in text and in jsonb): refused up front, it is a 400 the
+// sender can fix rather than a 500 it retries for ever.
+func hasNUL(s string) bool { return strings.IndexByte(s, 0) >= 0 }
 
 // Sign returns the X-Firebreak-Signature value for body sent at
 // timestamp (Unix seconds): "sha256=" and the hex HMAC-SHA256 of

@@ -148,6 +148,11 @@ func TestValidationErrors(t *testing.T) {
 		{"array", `[{"id":"a","summary":"s"}]`, "", "JSON object"},
 		{"two objects", `{"id":"a","summary":"s"} {"id":"b","summary":"s"}`, "", "single JSON object"},
 		{"control characters", `{"id":"a\u0000b","summary":"s"}`, "id", "control characters"},
+		// PostgreSQL stores no NUL character, in text or in jsonb: the
+		// change would fail to store on every retry.
+		{"NUL in the summary", `{"id":"a","summary":"s\u0000"}`, "summary", "NUL"},
+		{"NUL in a data value", `{"id":"a","summary":"s","data":{"k":"v\u0000"}}`, "data.k", "NUL"},
+		{"NUL in a data key", `{"id":"a","summary":"s","data":{"k\u0000":"v"}}`, "data", "NUL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
