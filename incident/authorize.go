@@ -55,7 +55,8 @@ func (s *authz) Authorize(ctx context.Context, req Request) (Decision, error) {
 		req.Subject.In = map[string]bool{}
 	}
 	if !req.Subject.Guest {
-		req.Subject.Guest = s.isGuest(ctx, req.Subject.User)
+		guest, known := s.guestStatus(ctx, req.Subject.User)
+		req.Subject.Guest = guest || (!known && req.Action == ActView)
 	}
 	if req.Incident != nil && (req.Incident.Private || req.Subject.Guest) && !req.Subject.Member {
 		member, err := s.isMember(ctx, req.Incident, req.Subject.User)
@@ -90,23 +91,33 @@ func (s *authz) authorize(ctx context.Context, req Request) error {
 	return d.Err()
 }
 
-// isGuest reports whether user is a guest of the workspace. When the chat
-// cannot say within guestLookupTimeout, the person is taken for a member
-// and a warning is logged: a slow directory must not stop the workspace's
-// people from declaring during an outage, and a guest's commands reach the
-// bot only from the channels they were let into.
-func (s *authz) isGuest(ctx context.Context, user string) bool {
+// guestStatus reports whether user is a guest of the workspace, and whether
+// the chat could say so within guestLookupTimeout; when it could not, a
+// warning is logged. To act, someone the chat cannot say about is taken
+// for a member: a slow directory must not stop the workspace's people from
+// declaring, updating or paging during an outage, and a guest's commands
+// reach the bot only from the channels they were let into. To see, they
+// are taken for a guest (mayBeGuest).
+func (s *authz) guestStatus(ctx context.Context, user string) (guest, known bool) {
 	if user == "" || user == "bot" {
-		return false
+		return false, true
 	}
 	ctx, cancel := context.WithTimeout(ctx, guestLookupTimeout)
 	defer cancel()
 	guest, err := s.people.IsGuest(ctx, user)
 	if err != nil {
-		s.logger().WarnContext(ctx, "could not tell whether the person is a guest of the workspace; taken for a member", "user", user, "err", err)
-		return false
+		s.logger().WarnContext(ctx, "could not tell whether the person is a guest of the workspace; taken for a member to act, for a guest to see", "user", user, "err", err)
+		return false, false
 	}
-	return guest
+	return guest, true
+}
+
+// mayBeGuest is guestStatus for seeing: someone the chat cannot say about
+// sees only the incidents they are a member of, as a guest does, rather
+// than every public one.
+func (s *authz) mayBeGuest(ctx context.Context, user string) bool {
+	guest, known := s.guestStatus(ctx, user)
+	return guest || !known
 }
 
 func (s *authz) logger() *slog.Logger {
@@ -136,7 +147,7 @@ func (s *authz) mayDeclare(ctx context.Context, in DeclareInput) error {
 // private one only for its members; a guest of the workspace sees only the
 // incidents they are a member of.
 func (s *authz) CanSee(ctx context.Context, user string, inc *Incident) (bool, error) {
-	if !inc.Private && !s.isGuest(ctx, user) {
+	if !inc.Private && !s.mayBeGuest(ctx, user) {
 		return true, nil
 	}
 	return s.isMember(ctx, inc, user)
@@ -187,39 +198,34 @@ func (s *authz) refContains(ctx context.Context, ref, user string) (bool, error)
 	return slices.Contains(e.ids, user), nil
 }
 
-// Visible keeps the incidents user may see.
+// Visible keeps the incidents user may see: every public one, and those
+// they are a member of (named in, or in the channel of), which is all a
+// guest sees. The person's channels are read once for the lot
+// (UserChannels), and only when an incident needs it, rather than each
+// incident's members.
 func (s *authz) Visible(ctx context.Context, user string, incs []*Incident) ([]*Incident, error) {
-	if s.isGuest(ctx, user) {
-		return s.visibleToGuest(ctx, user, incs)
-	}
+	guest := s.mayBeGuest(ctx, user)
+	var in map[string]bool
 	out := make([]*Incident, 0, len(incs))
 	for _, inc := range incs {
-		ok, err := s.CanSee(ctx, user, inc)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
+		switch {
+		case !inc.Private && !guest, named(inc, user):
 			out = append(out, inc)
+			continue
+		case inc.ChannelID == "" || user == "":
+			continue
 		}
-	}
-	return out, nil
-}
-
-// visibleToGuest keeps the incidents a guest is a member of: named in, or
-// in the channel of. Their channels are read once, not each incident's
-// members.
-func (s *authz) visibleToGuest(ctx context.Context, user string, incs []*Incident) ([]*Incident, error) {
-	channels, err := s.people.UserChannels(ctx, user)
-	if err != nil {
-		return nil, fmt.Errorf("read the channels of %s: %w", user, err)
-	}
-	in := make(map[string]bool, len(channels))
-	for _, c := range channels {
-		in[c] = true
-	}
-	out := make([]*Incident, 0, len(incs))
-	for _, inc := range incs {
-		if named(inc, user) || (inc.ChannelID != "" && in[inc.ChannelID]) {
+		if in == nil {
+			channels, err := s.people.UserChannels(ctx, user)
+			if err != nil {
+				return nil, fmt.Errorf("read the channels of %s: %w", user, err)
+			}
+			in = make(map[string]bool, len(channels))
+			for _, c := range channels {
+				in[c] = true
+			}
+		}
+		if in[inc.ChannelID] {
 			out = append(out, inc)
 		}
 	}

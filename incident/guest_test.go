@@ -84,3 +84,72 @@ func TestGuestLookupFailingTakesThePersonForAMember(t *testing.T) {
 	require.Contains(t, logs.String(), "could not tell whether the person is a guest")
 	require.Contains(t, logs.String(), "U0DECL")
 }
+
+// TestSeeingWhenTheGuestLookupFails: someone the chat cannot say about
+// sees only the incidents they are a member of, as a guest would, though
+// they may still declare.
+func TestSeeingWhenTheGuestLookupFails(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	theirs := ready(t, b)
+	other := declare(t, b, "search is slow", incident.P3, "k2")
+	require.Empty(t, b.queue.RunAll(t))
+	other, err := b.store.GetIncident(ctx, other.ID)
+	require.NoError(t, err)
+	const who = "U0NEWCOMER"
+	b.chat.Members[theirs.ChannelID] = append(b.chat.Members[theirs.ChannelID], who)
+
+	b.chat.Fail["guest"] = 1
+	list, err := b.svc.ListFor(ctx, who)
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	require.Equal(t, theirs.ID, list[0].ID)
+	b.chat.Fail["guest"] = 1
+	d, err := b.svc.Authorize(ctx, incident.Request{Subject: incident.Subject{User: who}, Action: incident.ActView, Incident: other})
+	require.NoError(t, err)
+	require.False(t, d.Allowed)
+
+	list, err = b.svc.ListFor(ctx, who)
+	require.NoError(t, err)
+	require.Len(t, list, 2, "once the chat answers, a member sees every public incident")
+}
+
+// TestListReadsAPersonsChannelsOnce: for the private incidents in a list,
+// the person's channels are read once, not each incident's members.
+func TestListReadsAPersonsChannelsOnce(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	var private []*incident.Incident
+	for i := range 5 {
+		inc, _, err := b.svc.Declare(ctx, incident.DeclareInput{Title: "payroll leak", Severity: incident.P2, ServiceKey: "checkout",
+			DeclaredBy: "U0DECL", Private: true, Key: "p" + string(rune('a'+i))})
+		require.NoError(t, err)
+		private = append(private, inc)
+	}
+	require.Empty(t, b.queue.RunAll(t))
+	for i, inc := range private {
+		got, err := b.store.GetIncident(ctx, inc.ID)
+		require.NoError(t, err)
+		private[i] = got
+	}
+	b.chat.Members[private[2].ChannelID] = append(b.chat.Members[private[2].ChannelID], "U0READER")
+	b.chat.Calls = nil
+
+	list, err := b.svc.ListFor(ctx, "U0READER")
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	require.Equal(t, private[2].ID, list[0].ID)
+	var reads, members int
+	for _, c := range b.chat.Calls {
+		switch c {
+		case "user_channels":
+			reads++
+		case "is_member":
+			members++
+		}
+	}
+	require.Equal(t, 1, reads)
+	require.Zero(t, members)
+}

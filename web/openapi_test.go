@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -122,6 +123,8 @@ func TestOpenAPIDescribesRealResponses(t *testing.T) {
 	// While Slack cannot say who is in a private incident's channel, the
 	// API answers 503, as documented.
 	f.slack.ErrorNext("conversations.members", 6, "internal_error")
+	f.slack.ErrorNext("users.conversations", 2, "internal_error")
+	f.clock.Advance(2 * time.Minute) // past the people's channels read for the lists above
 	private := "/api/v1/incidents/" + itoa(f.private.Number)
 	check(read, http.MethodGet, private, "", 503)
 	check(read, http.MethodGet, private+"/timeline", "", 503)

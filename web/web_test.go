@@ -95,7 +95,7 @@ func setup(t testing.TB) *fixture {
 	api := slack.New(f.slack.BotToken(), slack.OptionAPIURL(f.slack.URL()))
 	q := incidenttest.NewQueue()
 	f.store.SetScheduler(q)
-	svc := incident.NewService(incident.ServiceConfig{Store: f.store, Scheduler: q, Chat: bot.NewChat(api, policy).Roles(), Policy: policy, Clock: f.clock})
+	svc := incident.NewService(incident.ServiceConfig{Store: f.store, Scheduler: q, Chat: bot.NewChat(api, policy, bot.WithChatClock(f.clock)).Roles(), Policy: policy, Clock: f.clock})
 	f.svc = svc
 
 	f.srv = httptest.NewUnstartedServer(nil)

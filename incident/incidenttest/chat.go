@@ -168,6 +168,7 @@ func (c *Chat) Invite(_ context.Context, ch string, users []string) error {
 func (c *Chat) IsMember(_ context.Context, ch, user string) (bool, error) {
 	c.Mu.Lock()
 	defer c.Mu.Unlock()
+	c.Calls = append(c.Calls, "is_member")
 	return c.AllMembers || slices.Contains(c.Members[ch], user), nil
 }
 
