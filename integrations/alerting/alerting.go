@@ -235,6 +235,33 @@ type alert struct {
 	PanelURL     string `json:"panelURL"`
 }
 
+// maxFingerprint bounds a fingerprint: Alertmanager's and Grafana's are 16
+// hex digits, and the store indexes it, which a value of a few kilobytes
+// defeats.
+const maxFingerprint = 256
+
+// storable reports what the store could not keep, on any delivery: a
+// fingerprint over maxFingerprint, or a NUL character, which PostgreSQL
+// refuses in text and in jsonb. Refused as malformed, the delivery is a
+// 400 that Alertmanager does not retry, rather than a 500 retried for ever.
+func (a alert) storable() error {
+	if len(a.Fingerprint) > maxFingerprint {
+		return fmt.Errorf("has a fingerprint longer than %d bytes", maxFingerprint)
+	}
+	fields := []string{a.Fingerprint, a.GeneratorURL, a.DashboardURL}
+	for _, m := range []map[string]string{a.Labels, a.Annotations} {
+		for k, v := range m {
+			fields = append(fields, k, v)
+		}
+	}
+	for _, f := range fields {
+		if strings.IndexByte(f, 0) >= 0 {
+			return errors.New("holds a NUL character in a label, an annotation or a link")
+		}
+	}
+	return nil
+}
+
 // Parse reads a verified delivery into alert events. source is
 // "alertmanager" or "grafana".
 func Parse(source string, body []byte) ([]incident.AlertEvent, error) {
@@ -249,6 +276,9 @@ func Parse(source string, body []byte) ([]incident.AlertEvent, error) {
 	for i, a := range p.Alerts {
 		if a.Fingerprint == "" {
 			return nil, fmt.Errorf("alerts[%d] has no fingerprint", i)
+		}
+		if err := a.storable(); err != nil {
+			return nil, fmt.Errorf("alerts[%d] %w", i, err)
 		}
 		status := incident.AlertFiring
 		switch a.Status {

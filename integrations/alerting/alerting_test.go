@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -257,4 +258,34 @@ func TestGrafanaSignatureUnderItsUnsetHeaderName(t *testing.T) {
 	custom := alerting.NewGrafanaHandler(alerting.Auth{HMACSecrets: []string{"gf-secret"}, SignatureHeader: "X-Sig", Now: func() time.Time { return now }}, s.take, nil)
 	require.Equal(t, http.StatusUnauthorized, post(t, custom, body, unset))
 	require.Empty(t, s.got)
+}
+
+// TestAlertTheStoreCannotKeepIsA400: a NUL character (PostgreSQL keeps
+// none, in text or jsonb) or a fingerprint far longer than any sender's
+// (Alertmanager's and Grafana's are 16 hex digits; an index entry has a
+// size limit) would fail to store on every retry, each retry repeating
+// the delivery's other alerts. It is refused with 400, which Alertmanager
+// does not retry, before any alert is handled.
+func TestAlertTheStoreCannotKeepIsA400(t *testing.T) {
+	t.Parallel()
+	body := fixture(t, "alertmanager_v4.json")
+	auth := map[string]string{"Authorization": "Bearer am-token"}
+	for name, bad := range map[string][]byte{
+		"NUL in an annotation": bytes.Replace(body, []byte(`fail with 5xx.`), []byte(`fail with 5xx.\u0000`), 1),
+		"NUL in a label":       bytes.Replace(body, []byte(`"checkout-7d9f:8080"`), []byte(`"checkout-7d9f:8080\u0000"`), 1),
+		"NUL in a label name":  bytes.Replace(body, []byte(`"instance":`), []byte(`"inst\u0000ance":`), 1),
+		"NUL in the link":      bytes.Replace(body, []byte(`g0.tab=1"`), []byte(`g0.tab=1\u0000"`), 1),
+		"huge fingerprint":     bytes.Replace(body, []byte(`"0b2c9e77a1f04d3e"`), []byte(`"`+strings.Repeat("0b2c9e77a1f04d3e", 200)+`"`), 1),
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			require.NotEqual(t, body, bad)
+			s := &sink{}
+			h := alerting.NewAlertmanagerHandler(alerting.Auth{Tokens: []string{"am-token"}}, s.take, nil)
+			status, answer := postAnswer(t, h, bad, auth)
+			require.Equal(t, http.StatusBadRequest, status, answer)
+			require.Contains(t, answer, "alerts[")
+			require.Empty(t, s.got, "no alert of the delivery is handled")
+		})
+	}
 }
