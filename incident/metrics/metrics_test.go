@@ -253,6 +253,11 @@ func TestParsePeriod(t *testing.T) {
 		{"3m", 0, true},
 		{"d", 0, true},
 		{"400d", 0, true},
+		{"365d", 365 * 24 * time.Hour, false},
+		// Would wrap round to a small positive period if multiplied first.
+		{"106751991167301d", 0, true},
+		{"9223372036854775807h", 0, true},
+		{"15250284452471w", 0, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.in, func(t *testing.T) {

@@ -120,19 +120,22 @@ func ParsePeriod(text string) (time.Duration, error) {
 	if _, err := fmt.Sscanf(text, "%d%s", &n, &unit); err != nil || n <= 0 {
 		return 0, incident.Errorf(incident.EINVALID, "Unknown period %q: use a number of days, weeks or hours, such as 30d, 2w or 12h.", text)
 	}
-	var d time.Duration
+	var size time.Duration
 	switch unit {
 	case "d":
-		d = time.Duration(n) * 24 * time.Hour
+		size = 24 * time.Hour
 	case "w":
-		d = time.Duration(n) * 7 * 24 * time.Hour
+		size = 7 * 24 * time.Hour
 	case "h":
-		d = time.Duration(n) * time.Hour
+		size = time.Hour
 	default:
 		return 0, incident.Errorf(incident.EINVALID, "Unknown period %q: use a number of days, weeks or hours, such as 30d, 2w or 12h.", text)
 	}
-	if d > MaxPeriod {
+	// Compared before multiplying, so a huge number cannot wrap round into
+	// a period that passes.
+	if n > int(MaxPeriod/size) {
 		return 0, incident.Errorf(incident.EINVALID, "A report covers at most a year.")
 	}
+	d := time.Duration(n) * size
 	return d, nil
 }
