@@ -155,7 +155,8 @@ func (s *Service) messageEvent(incidentID int64, m incident.CapturedMessage) inc
 // timeline, once per message ts: a redelivery or a message already read back
 // by Backfill changes nothing. An edit replaces the stored text and marks it
 // edited (or stores the message when its first delivery was missed); a
-// deletion marks it deleted, keeping the text for the record. Messages in
+// deletion marks it deleted, keeping the text for the record, and so does
+// the tombstone Slack puts in place of a deleted thread parent. Messages in
 // other channels, the bot's own and those without a user or an app are
 // ignored. Another app's message (App) is captured like a person's and
 // attributed to the app.
@@ -182,10 +183,12 @@ func (s *Service) CaptureMessage(ctx context.Context, m incident.CapturedMessage
 	if m.TS == inc.PanelTS {
 		return nil
 	}
-	switch m.Subtype {
-	case incident.SubtypeChanged:
+	switch {
+	case m.Subtype == incident.SubtypeChanged && isTombstone(m.User, m.Text):
+		_, err = s.captureTombstone(ctx, inc.ID, m.TS, false)
+	case m.Subtype == incident.SubtypeChanged:
 		err = s.captureEdit(ctx, inc, m)
-	case incident.SubtypeDeleted:
+	case m.Subtype == incident.SubtypeDeleted:
 		err = s.captureDelete(ctx, inc, m)
 	default:
 		err = s.captureNew(ctx, inc, m)
@@ -271,6 +274,48 @@ func (s *Service) captureDelete(ctx context.Context, inc *incident.Incident, m i
 		}
 	}
 	return nil
+}
+
+// Deleting a thread's parent leaves a tombstone in its place: Slack sends
+// a message_changed whose message (subtype "tombstone") is by Slackbot and
+// says "This message was deleted.", and the channel's history keeps that
+// message in the parent's place.
+const (
+	slackbot      = "USLACKBOT"
+	tombstoneText = "This message was deleted."
+)
+
+// isTombstone reports whether a message with this author and text is the
+// tombstone of a deleted thread parent.
+func isTombstone(user, text string) bool { return user == slackbot && text == tombstoneText }
+
+// captureTombstone marks the message with this ts deleted, keeping what it
+// said, as captureDelete does: the tombstone is a deletion, not Slackbot
+// editing it. A message never captured is stored as deleted with no text
+// and no author, since only that a message was deleted there is known;
+// backfilled marks it read back from the history. It reports whether it
+// stored a new message.
+func (s *Service) captureTombstone(ctx context.Context, incidentID int64, ts string, backfilled bool) (bool, error) {
+	del := func(_ *incident.TimelineEvent, d *incident.MessageData) bool {
+		if d.Deleted {
+			return false
+		}
+		d.Deleted = true
+		return true
+	}
+	for range 2 {
+		err := s.updateMessage(ctx, incidentID, ts, del)
+		if incident.ErrorCode(err) != incident.ENOTFOUND {
+			return false, err
+		}
+		ev := s.messageEvent(incidentID, incident.CapturedMessage{TS: ts})
+		ev.Payload = incident.MessageData{TS: ts, Deleted: true, Backfilled: backfilled}
+		err = s.store.AddTimelineEvent(ctx, &ev)
+		if incident.ErrorCode(err) != incident.ECONFLICT {
+			return err == nil, err
+		}
+	}
+	return false, nil
 }
 
 // CapturePin marks a pinned message of an incident channel as a key event
@@ -376,7 +421,17 @@ func (s *Service) Backfill(ctx context.Context, id int64) (added int, err error)
 		src := messageSource(m.TS)
 		seen[src] = true
 		stored, ok := have[src]
-		fresh, err := s.backfillMessage(ctx, inc.ID, m, stored, ok)
+		var (
+			fresh bool
+			err   error
+		)
+		switch {
+		case isTombstone(m.User, m.Text) && ok && messageData(&stored).Deleted:
+		case isTombstone(m.User, m.Text):
+			fresh, err = s.captureTombstone(ctx, inc.ID, m.TS, true)
+		default:
+			fresh, err = s.backfillMessage(ctx, inc.ID, m, stored, ok)
+		}
 		if fresh {
 			added++
 		}
