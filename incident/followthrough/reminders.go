@@ -206,11 +206,28 @@ func (s *Service) sendReviewNotice(ctx context.Context, n notice) error {
 		if u == "bot" {
 			continue
 		}
-		if err := s.chat.Tell(ctx, incident.ReplyTarget{UserID: u}, say); err != nil {
+		if err := s.tellOnce(ctx, n.Key, u, say); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// tellOnce tells user the notice with this key unless a record says they
+// were told. A notice for several people is sent to each in turn; when one
+// cannot be told, the job is retried and the next checks schedule it
+// again, and those told already are not told again.
+func (s *Service) tellOnce(ctx context.Context, key, user string, n incident.Notice) error {
+	key += ":" + user
+	sent, err := s.store.NoticeSent(ctx, key)
+	if err != nil || sent {
+		return err
+	}
+	if err := s.chat.Tell(ctx, incident.ReplyTarget{UserID: user}, n); err != nil {
+		return err
+	}
+	_, err = s.store.RecordNotice(ctx, key, s.clock.Now())
+	return err
 }
 
 func (s *Service) sendItemNotice(ctx context.Context, n notice) error {
@@ -234,14 +251,14 @@ func (s *Service) sendItemNotice(ctx context.Context, n notice) error {
 	}
 	say.Kind = incident.NoticeFollowUpOverdue
 	if item.Owner != "" {
-		if err := s.chat.Tell(ctx, incident.ReplyTarget{UserID: item.Owner}, say); err != nil {
+		if err := s.tellOnce(ctx, n.Key, item.Owner, say); err != nil {
 			return err
 		}
 	}
 	// The escalation: the IC hears of it, unless the IC is the owner.
 	if inc.Commander != "" && inc.Commander != item.Owner {
 		say.Kind = incident.NoticeFollowUpOverdueIC
-		return s.chat.Tell(ctx, incident.ReplyTarget{UserID: inc.Commander}, say)
+		return s.tellOnce(ctx, n.Key, inc.Commander, say)
 	}
 	return nil
 }
