@@ -181,11 +181,7 @@ func (s *Server) withWebhooks(h http.HandlerFunc) http.HandlerFunc {
 		default:
 			s.auto.enqueue(cfg, c.list)
 		}
-		for k, v := range rec.Header() {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(rec.Code)
-		_, _ = w.Write(rec.Body.Bytes())
+		copyAnswer(w, rec)
 	}
 }
 

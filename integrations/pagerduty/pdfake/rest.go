@@ -3,6 +3,7 @@ package pdfake
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -90,11 +91,19 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
+// isIncidentUpdate reports whether r updates incidents: PUT /incidents
+// (Manage incidents) or PUT /incidents/{id} (Update an incident).
+func isIncidentUpdate(r *http.Request) bool {
+	id, one := strings.CutPrefix(r.URL.Path, "/incidents/")
+	return r.Method == http.MethodPut && (r.URL.Path == "/incidents" || (one && id != "" && !strings.Contains(id, "/")))
+}
+
 // faults records each call and applies the injected latency, outage, 5xx
-// and 429 before the real handler sees the request.
+// and 429 before the real handler sees the request, and a 5xx after an
+// incident update took effect.
 func (s *Server) faults(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		in := s.take()
+		in := s.take(isIncidentUpdate(r))
 
 		recorded := false
 		var record func()
@@ -145,10 +154,29 @@ func (s *Server) faults(next http.Handler) http.Handler {
 			sw.Header().Set("Ratelimit-Remaining", "0")
 			sw.Header().Set("Ratelimit-Reset", secs)
 			writeError(sw, http.StatusTooManyRequests, codeRateLimited, msgRateLimited)
+		case in.afterEffect:
+			// The update is carried out, its webhooks sent as configured,
+			// and its answer lost: PagerDuty's "took effect, then failed".
+			rec := httptest.NewRecorder()
+			next.ServeHTTP(rec, r)
+			if rec.Code >= 300 {
+				copyAnswer(sw, rec) // refused: nothing took effect
+				return
+			}
+			writeError(sw, in.afterStatus, codeInternal, msgInternal)
 		default:
 			next.ServeHTTP(sw, r)
 		}
 	})
+}
+
+// copyAnswer writes the answer rec holds to w.
+func copyAnswer(w http.ResponseWriter, rec *httptest.ResponseRecorder) {
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(rec.Body.Bytes())
 }
 
 func (s *Server) authorized(r *http.Request) bool {
@@ -437,8 +465,9 @@ func (s *incidentsAPI) validUpdate(w http.ResponseWriter, u incidentUpdate) bool
 	return true
 }
 
-// apply changes inc as PagerDuty does: reassigning notifies the new
-// assignees and re-triggers an acknowledged incident; acknowledging or
+// apply changes inc as PagerDuty does: escalating to a level assigns the
+// people on call at that level; reassigning notifies the new assignees and
+// re-triggers an acknowledged incident; acknowledging or
 // resolving records who did it, and acknowledging a resolved incident
 // reopens it.
 func (s *incidentsAPI) apply(inc *Incident, u incidentUpdate, by *User) {
@@ -448,12 +477,13 @@ func (s *incidentsAPI) apply(inc *Incident, u incidentUpdate, by *User) {
 			assignees = append(assignees, a.Assignee.ID)
 		}
 	}
-	if u.EscalationLevel > 0 && len(assignees) == 0 {
+	if u.escalates() {
 		for _, oc := range s.onCallNow(inc.EscalationPolicyID, u.EscalationLevel) {
 			if !slices.Contains(assignees, oc.UserID) {
 				assignees = append(assignees, oc.UserID)
 			}
 		}
+		inc.EscalationLevel = u.EscalationLevel
 	}
 	if len(assignees) > 0 {
 		for _, id := range assignees {

@@ -89,8 +89,13 @@ type Incident struct {
 	AcknowledgedBy string
 	ResolvedBy     string
 	// Alerts counts the Events v2 triggers merged into the incident.
-	Alerts    int
-	CreatedAt time.Time
+	Alerts int
+	// EscalationLevel is the level of its escalation policy the incident
+	// is at: 1 when it opens, then the escalation_level of the last update
+	// that escalated it. PagerDuty's incident object does not show it; a
+	// client tells it from the assignees and the on-calls.
+	EscalationLevel int
+	CreatedAt       time.Time
 }
 
 // Event is one accepted or refused Events API v2 request.
@@ -185,16 +190,22 @@ type faultInjector struct {
 	limitN     int
 	retryAfter time.Duration
 	down       bool
+	// afterN incident updates take effect and then answer afterStatus.
+	afterN      int
+	afterStatus int
 }
 
-// injected is what one request meets: latency, an outage, a 5xx or a 429.
+// injected is what one request meets: latency, an outage, a 5xx or a 429
+// instead of its answer, or a 5xx after it took effect.
 type injected struct {
-	latency    time.Duration
-	down       bool
-	fail       bool
-	failStatus int
-	limited    bool
-	retryAfter time.Duration
+	latency     time.Duration
+	down        bool
+	fail        bool
+	failStatus  int
+	limited     bool
+	retryAfter  time.Duration
+	afterEffect bool
+	afterStatus int
 }
 
 // Option configures a Server.
@@ -354,6 +365,21 @@ func (s *faultInjector) FailNext(n, status int) {
 	s.failN, s.failStatus = n, status
 }
 
+// FailNextUpdateAfterEffect makes the next n incident updates (PUT
+// /incidents and PUT /incidents/{id}) take effect, webhooks included, and
+// then answer status (500 when 0) with PagerDuty's internal error body:
+// the failure a client cannot tell from one that changed nothing. An
+// update PagerDuty refuses (4xx) changes nothing and is answered as it is.
+// Other requests are not counted.
+func (s *faultInjector) FailNextUpdateAfterEffect(n, status int) {
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
+	if status == 0 {
+		status = http.StatusInternalServerError
+	}
+	s.afterN, s.afterStatus = n, status
+}
+
 // RateLimitNext answers the next n requests with 429, Retry-After and
 // ratelimit-reset set to wait.
 func (s *faultInjector) RateLimitNext(n int, wait time.Duration) {
@@ -371,16 +397,19 @@ func (s *faultInjector) SetDown(down bool) {
 }
 
 // take returns the faults the request meets and uses up one counted
-// failure or rate limit.
-func (s *faultInjector) take() injected {
+// failure, rate limit or, for an incident update, failure after effect.
+func (s *faultInjector) take(update bool) injected {
 	s.fmu.Lock()
 	defer s.fmu.Unlock()
-	in := injected{latency: s.latency, down: s.down, failStatus: s.failStatus, retryAfter: s.retryAfter}
+	in := injected{latency: s.latency, down: s.down, failStatus: s.failStatus, retryAfter: s.retryAfter, afterStatus: s.afterStatus}
 	if in.fail = s.failN > 0; in.fail {
 		s.failN--
 	}
 	if in.limited = !in.fail && s.limitN > 0; in.limited {
 		s.limitN--
+	}
+	if in.afterEffect = update && !in.fail && !in.limited && s.afterN > 0; in.afterEffect {
+		s.afterN--
 	}
 	return in
 }
@@ -503,6 +532,7 @@ func (s *world) newIncident(inc *Incident) *Incident {
 	if inc.Urgency == "" {
 		inc.Urgency = "high"
 	}
+	inc.EscalationLevel = 1
 	if inc.Assignees == nil {
 		for _, oc := range s.onCallNow(inc.EscalationPolicyID, 1) {
 			if !slices.Contains(inc.Assignees, oc.UserID) {

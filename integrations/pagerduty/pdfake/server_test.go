@@ -323,6 +323,59 @@ func TestFaults(t *testing.T) {
 	require.True(t, calls[0].Authorized)
 }
 
+// TestUpdateTookEffectThenFailed: an incident update that PagerDuty
+// carries out and then fails to answer, through both update endpoints with
+// the documented bodies (Update an incident: {"incident":{...}}; Manage
+// incidents: {"incidents":[{"id":...}]}).
+func TestUpdateTookEffectThenFailed(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	cara := f.fake.AddUser(pdfake.User{Name: "Cara", Email: "cara@example.com"})
+	dan := f.fake.AddUser(pdfake.User{Name: "Dan", Email: "dan@example.com"})
+	f.fake.AddOnCall(pdfake.OnCall{EscalationPolicyID: f.svc.EscalationPolicyID, Level: 2, UserID: cara.ID})
+	f.fake.AddOnCall(pdfake.OnCall{EscalationPolicyID: f.svc.EscalationPolicyID, Level: 3, UserID: dan.ID})
+	inc, err := f.pd.CreateIncidentWithContext(t.Context(), f.ann.Email, &pagerduty.CreateIncidentOptions{
+		Title: "Down", Service: &pagerduty.APIReference{ID: f.svc.ID, Type: "service_reference"}, IncidentKey: "k",
+	})
+	require.NoError(t, err)
+	got, _ := f.fake.Incident(inc.ID)
+	require.Equal(t, 1, got.EscalationLevel)
+	header := map[string]string{"Authorization": "Token token=" + f.fake.Token(), "From": f.ann.Email, "Content-Type": "application/json"}
+
+	// Reads are not counted: the fault waits for the update.
+	f.fake.FailNextUpdateAfterEffect(1, 0)
+	status, _, _ := raw(t, http.MethodGet, f.fake.URL()+"/incidents/"+inc.ID, header, "")
+	require.Equal(t, http.StatusOK, status)
+
+	status, _, out := raw(t, http.MethodPut, f.fake.URL()+"/incidents/"+inc.ID, header,
+		`{"incident":{"type":"incident_reference","escalation_level":2}}`)
+	require.Equal(t, http.StatusInternalServerError, status)
+	_, code, _ := restError(t, out)
+	require.EqualValues(t, 2000, code)
+	got, _ = f.fake.Incident(inc.ID)
+	require.Equal(t, 2, got.EscalationLevel, "it took effect")
+	require.Equal(t, []string{cara.ID}, got.Assignees)
+	require.Equal(t, []string{f.ben.ID, cara.ID}, got.Notified)
+
+	// A refused update changes nothing and is answered as refused.
+	f.fake.FailNextUpdateAfterEffect(1, http.StatusBadGateway)
+	status, _, _ = raw(t, http.MethodPut, f.fake.URL()+"/incidents/QNOPE", header, `{"incident":{"type":"incident_reference","escalation_level":3}}`)
+	require.Equal(t, http.StatusNotFound, status)
+
+	f.fake.FailNextUpdateAfterEffect(1, http.StatusBadGateway)
+	status, _, _ = raw(t, http.MethodPut, f.fake.URL()+"/incidents", header,
+		`{"incidents":[{"id":"`+inc.ID+`","type":"incident_reference","escalation_level":3}]}`)
+	require.Equal(t, http.StatusBadGateway, status)
+	got, _ = f.fake.Incident(inc.ID)
+	require.Equal(t, 3, got.EscalationLevel)
+	require.Equal(t, []string{dan.ID}, got.Assignees)
+
+	status, _, _ = raw(t, http.MethodPut, f.fake.URL()+"/incidents/"+inc.ID, header, `{"incident":{"type":"incident_reference","status":"acknowledged"}}`)
+	require.Equal(t, http.StatusOK, status, "used up")
+	calls := f.fake.Calls()
+	require.Equal(t, http.StatusInternalServerError, calls[len(calls)-4].Status, "recorded as answered")
+}
+
 func TestSendWebhook(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
