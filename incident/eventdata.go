@@ -179,6 +179,10 @@ type PagedData struct {
 	Event     PageEventKind `json:"event,omitempty"`
 	Repage    int           `json:"repage,omitempty,string"`
 	Simulated bool          `json:"simulated,omitempty,string"`
+	// Level is the escalation level a step of the re-page escalates the
+	// page to: decided once, before the provider is asked, and kept on the
+	// record of that escalation so that a retry asks for the same level.
+	Level int `json:"level,omitempty,string"`
 }
 
 // AcknowledgedData is EventAcknowledged's payload.

@@ -23,13 +23,24 @@ type Pager interface {
 	OnCall(ctx context.Context, svc ServicePolicy) ([]OnCall, error)
 }
 
-// PageEscalator is a Pager that can move an open page on to the next
+// PageEscalator is a Pager that can move an open page on to a further
 // level of its escalation policy at once.
+//
+// Escalating is two calls so that a caller can decide the level once and
+// keep it before asking: a call that took effect but failed to answer is
+// then retried to the same level, never one further.
 type PageEscalator interface {
-	// Escalate escalates the page and returns it with its new assignees.
+	// NextEscalationLevel returns the level the page would escalate to
+	// now: the one after the level it is at (the first level is 1).
 	// EINVALID or ENOTFOUND when the page cannot be escalated (it was sent
 	// in a way that cannot escalate, or nobody is on the next level).
-	Escalate(ctx context.Context, page Page) (*Page, error)
+	NextEscalationLevel(ctx context.Context, page Page) (int, error)
+	// EscalateTo moves the page to that level of its escalation policy and
+	// returns it with its assignees, and whether it moved it: a page at
+	// that level or past it already is left as it is (escalated false).
+	// EINVALID or ENOTFOUND when the page cannot be escalated (it was sent
+	// in a way that cannot escalate, or nobody is on call at the level).
+	EscalateTo(ctx context.Context, page Page, level int) (updated *Page, escalated bool, err error)
 }
 
 // PageResponders is a Pager that can say who a page reached.

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/paging"
 	"github.com/firebreakhq/firebreak/integrations/pagerduty/pdfake"
 )
 
@@ -37,10 +38,10 @@ type escalationEchoPager struct {
 // errCrashed is the panic of a crashed escalation.
 var errCrashed = fmt.Errorf("the process stopped")
 
-func (p *escalationEchoPager) Escalate(ctx context.Context, page incident.Page) (*incident.Page, error) {
-	out, err := p.pager.Escalate(ctx, page)
-	if err != nil {
-		return nil, err
+func (p *escalationEchoPager) EscalateTo(ctx context.Context, page incident.Page, level int) (*incident.Page, bool, error) {
+	out, escalated, err := p.pager.EscalateTo(ctx, page, level)
+	if err != nil || !escalated {
+		return out, escalated, err
 	}
 	p.mu.Lock()
 	echo, fail, crash := p.echo, p.fail, p.crash
@@ -53,9 +54,9 @@ func (p *escalationEchoPager) Escalate(ctx context.Context, page incident.Page) 
 		panic(errCrashed)
 	}
 	if fail != nil {
-		return nil, fail
+		return nil, false, fail
 	}
-	return out, nil
+	return out, true, nil
 }
 
 // escalationsSaid returns the channel's lines about an escalation of the
@@ -233,6 +234,23 @@ func TestReportAfterAFailedEscalationIsNotHeldBack(t *testing.T) {
 			require.True(t, slices.ContainsFunc(evs, func(e incident.TimelineEvent) bool {
 				return strings.HasPrefix(e.Text, "Asking PagerDuty to escalate the page for checkout failed: ")
 			}), "the failure is on the timeline")
+
+			// The job tries again once PagerDuty is back: to the level it
+			// decided, which the page is at. Nothing more is asked of
+			// PagerDuty, and the channel, which heard PagerDuty's report,
+			// hears nothing more; the step is recorded, off the key events.
+			advance(t, b, 5*time.Minute)
+			require.Equal(t, []string{pageKey}, pg.escalated, "escalated once")
+			lines, events = escalationsSaid(t, b, inc)
+			require.Len(t, lines, 1, "%q", lines)
+			require.Len(t, events, 1, "%q", events)
+			evs, err = b.store.ListTimeline(context.Background(), inc.ID)
+			require.NoError(t, err)
+			i := slices.IndexFunc(evs, func(e incident.TimelineEvent) bool { return e.SourceID == "repage:"+pageKey+":1" })
+			require.GreaterOrEqual(t, i, 0, "the step's outcome is recorded")
+			require.False(t, evs[i].Key)
+			require.Equal(t, "The re-page found the page for checkout at level 2 already, as PagerDuty reported, paging Carol Backup; nothing more was asked of PagerDuty.", evs[i].Text)
+			require.True(t, jobWaits(b, paging.JobRepage, "repage:"+pageKey+":2"), "the next check is planned")
 		})
 	}
 }

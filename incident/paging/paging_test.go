@@ -21,24 +21,40 @@ type pager struct {
 	acks     []string
 	resolved []string
 	fail     error
-	// escalated lists the pages escalated; escalateErr refuses.
+	// escalated lists the pages escalated; escalateErr refuses. levels are
+	// the escalation levels of the pages escalated, by dedup key (1 when
+	// absent).
 	escalated   []string
 	escalateErr error
+	levels      map[string]int
 	// emails are the people each page reached, by dedup key.
 	emails map[string][]string
 }
 
-func (p *pager) Escalate(_ context.Context, page incident.Page) (*incident.Page, error) {
+func (p *pager) NextEscalationLevel(_ context.Context, page incident.Page) (int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.escalateErr != nil {
-		return nil, p.escalateErr
+		return 0, p.escalateErr
 	}
-	p.escalated = append(p.escalated, page.DedupKey)
+	return max(p.levels[page.DedupKey], 1) + 1, nil
+}
+
+func (p *pager) EscalateTo(_ context.Context, page incident.Page, level int) (*incident.Page, bool, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.escalateErr != nil {
+		return nil, false, p.escalateErr
+	}
 	out := page
 	out.Assignees = []string{"Carol Backup"}
+	if max(p.levels[page.DedupKey], 1) >= level {
+		return &out, false, nil
+	}
+	p.levels[page.DedupKey] = level
+	p.escalated = append(p.escalated, page.DedupKey)
 	p.emails[page.DedupKey] = append(p.emails[page.DedupKey], "carol@example.com")
-	return &out, nil
+	return &out, true, nil
 }
 
 func (p *pager) Responders(_ context.Context, page incident.Page) ([]string, error) {
@@ -48,7 +64,7 @@ func (p *pager) Responders(_ context.Context, page incident.Page) ([]string, err
 }
 
 func newPager() *pager {
-	return &pager{pages: map[string]*incident.Page{}, emails: map[string][]string{}}
+	return &pager{pages: map[string]*incident.Page{}, emails: map[string][]string{}, levels: map[string]int{}}
 }
 
 func (p *pager) Page(_ context.Context, req incident.PageRequest) (*incident.Page, error) {

@@ -190,6 +190,14 @@ func (s repager) sayRepage(ctx context.Context, inc *incident.Incident, page *in
 // false when the provider cannot escalate this page (it is paged again
 // instead).
 //
+// The level is decided once per step and kept on the record of the
+// escalation (markEscalating) before the provider is asked: the provider
+// may carry the escalation out and fail to answer (a 5xx, a timeout), and
+// the retry of the job then escalates to that same level, which the page
+// is at already, rather than to the one after it. Asked for a level the
+// page is at or past, the provider changes nothing; the outcome is still
+// recorded, and said unless the channel heard it from PagerDuty already.
+//
 // The provider reports the escalation by webhook, and may deliver that
 // report before its answer to the call: before the bot has recorded the
 // page's new people. So the escalation is recorded as in flight before the
@@ -202,21 +210,29 @@ func (s repager) escalate(ctx context.Context, inc *incident.Incident, page *inc
 	if !ok {
 		return false, nil
 	}
-	if err := s.markEscalating(ctx, page, p.Step); err != nil {
+	level, err := s.escalationLevel(ctx, esc, page, p.Step)
+	if cannotEscalate(err) {
+		s.log.InfoContext(ctx, "the page cannot escalate; paging again", "incident", inc.Key(), "page", page.DedupKey, "reason", incident.ErrorMessage(err))
+		return false, nil
+	} else if err != nil {
+		return false, fmt.Errorf("escalate page %s: %w", page.DedupKey, err) // nothing was asked of the provider yet
+	}
+	if level, err = s.markEscalating(ctx, page, p.Step, level); err != nil {
 		return false, err // nothing was asked of the provider yet
 	}
-	updated, err := esc.Escalate(ctx, *page)
+	updated, changed, err := esc.EscalateTo(ctx, *page, level)
 	if err != nil {
 		s.escalationFailed(ctx, page, p.Step, err)
-		if code := incident.ErrorCode(err); code == incident.EINVALID || code == incident.ENOTFOUND || code == incident.EFORBIDDEN {
+		if cannotEscalate(err) {
 			s.log.InfoContext(ctx, "the page cannot escalate; paging again", "incident", inc.Key(), "page", page.DedupKey, "reason", incident.ErrorMessage(err))
 			return false, nil
 		}
+		// Maybe done all the same: the retry asks for the same level.
 		return false, fmt.Errorf("escalate page %s: %w", page.DedupKey, err)
 	}
 	n.Values["action"], n.Values["assignees"] = "escalated", strings.Join(updated.Assignees, ", ")
 	ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventPaged, Actor: "bot", At: s.clock.Now(), Key: true, Text: s.noticeText(n),
-		SourceID: source, Payload: incident.PagedData{Service: page.Service, Page: page.DedupKey, Repage: p.Step}}
+		SourceID: source, Payload: incident.PagedData{Service: page.Service, Page: page.DedupKey, Repage: p.Step, Level: level}}
 	var next *repagePayload
 	if p.Step < maxAutoRepages {
 		next = &repagePayload{IncidentID: inc.ID, PageKey: page.DedupKey, Step: p.Step + 1}
@@ -225,49 +241,96 @@ func (s repager) escalate(ctx context.Context, inc *incident.Incident, page *inc
 	// time is up.
 	rec, cancel := recordContext(ctx)
 	defer cancel()
-	saidBefore, err := s.recordEscalation(rec, page, updated, p.Step, &ev, next, every)
+	said, err := s.recordEscalation(rec, page, updated, changed, p.Step, &ev, next, every)
 	if err != nil {
-		// A retry would escalate again. What can still be done is done
-		// on its own.
+		// A retry would ask PagerDuty again. What can still be done is
+		// done on its own.
 		s.log.WarnContext(ctx, "could not record the escalation", "incident", inc.Key(), "page", page.DedupKey, "err", err)
 		if err := s.followEscalation(rec, s.sched, page, source, next, every); err != nil {
 			s.log.WarnContext(ctx, "could not plan what follows the escalation", "page", page.DedupKey, "err", err)
 		}
 	}
-	if saidBefore {
+	if said {
 		return true, nil
 	}
 	if _, err := s.chat.Notify(ctx, inc.ChannelID, n); err != nil {
-		// PagerDuty has acted; a retry would escalate again.
+		// PagerDuty has acted; a retry would ask it again.
 		s.log.WarnContext(ctx, "could not say the re-page in the channel", "incident", inc.Key(), "err", err)
 	}
 	return true, nil
 }
 
+// cannotEscalate reports whether err says the provider cannot escalate the
+// page (it is paged again instead).
+func cannotEscalate(err error) bool {
+	code := incident.ErrorCode(err)
+	return err != nil && (code == incident.EINVALID || code == incident.ENOTFOUND || code == incident.EFORBIDDEN)
+}
+
+// escalationLevel is the level a step of the re-page escalates the page
+// to: the one the record of its escalation keeps, decided by an attempt of
+// the step before this one; else the one after the level the page is at
+// now, as the provider says.
+func (s repager) escalationLevel(ctx context.Context, esc incident.PageEscalator, page *incident.Page, step int) (int, error) {
+	events, err := s.store.ListTimeline(ctx, page.IncidentID)
+	if err != nil {
+		return 0, err
+	}
+	source := escalatingSource(page.DedupKey, step)
+	for _, ev := range events {
+		if d, ok := ev.Payload.(incident.PagedData); ok && ev.SourceID == source && d.Level > 0 {
+			return d.Level, nil
+		}
+	}
+	return esc.NextEscalationLevel(ctx, *page)
+}
+
 // recordEscalation records the page escalated to updated, the end of the
 // escalation in flight, the re-page's event ev and what follows it (inviting
 // the people, the next check) as one fact: a report of the escalation
-// waiting for it sees all of it or none. saidBefore is set when ev was
-// recorded already, by a run of the job that went before.
-func (s repager) recordEscalation(ctx context.Context, page, updated *incident.Page, step int, ev *incident.TimelineEvent, next *repagePayload, every time.Duration) (saidBefore bool, err error) {
+// waiting for it sees all of it or none. said is set when the channel was
+// told already: ev was recorded by a run of the job that went before, or
+// the provider found the page escalated already (changed false) and the
+// channel heard PagerDuty report the people it has now; ev is then
+// recorded as a note, off the postmortem's key events.
+func (s repager) recordEscalation(ctx context.Context, page, updated *incident.Page, changed bool, step int, ev *incident.TimelineEvent, next *repagePayload, every time.Duration) (said bool, err error) {
 	err = atomic(ctx, s.store, func(tx incident.Tx, pages Tx) error {
+		// The page is written first: its row lock orders this after a
+		// concurrent report of the page, whose line the timeline then shows.
+		var before []string
 		if _, err := pages.UpdatePage(ctx, page.ID, func(pg *incident.Page) error {
+			before = pg.Assignees
 			pg.Status, pg.Assignees = updated.Status, updated.Assignees
 			return nil
 		}); err != nil {
 			return err
 		}
+		said = false
+		if !changed && sameNames(before, updated.Assignees) {
+			events, err := tx.ListTimeline(ctx, page.IncidentID)
+			if err != nil {
+				return err
+			}
+			said = !assignedByBot(events, page.DedupKey)
+		}
 		if err := endEscalating(ctx, tx, page, step, ""); err != nil {
 			return err
 		}
-		if err := tx.AddTimelineEvent(ctx, ev); incident.ErrorCode(err) == incident.ECONFLICT {
-			saidBefore = true
+		note := *ev
+		if said {
+			d, _ := ev.Payload.(incident.PagedData)
+			note.Key = false
+			note.Text = fmt.Sprintf("The re-page found the page for %s at level %d already, as PagerDuty reported, paging %s; nothing more was asked of PagerDuty.",
+				page.Service, d.Level, strings.Join(updated.Assignees, ", "))
+		}
+		if err := tx.AddTimelineEvent(ctx, &note); incident.ErrorCode(err) == incident.ECONFLICT {
+			said = true
 		} else if err != nil {
 			return err
 		}
 		return s.followEscalation(ctx, tx, page, ev.SourceID, next, every)
 	})
-	return saidBefore, err
+	return said, err
 }
 
 // followEscalation plans, on sched, inviting the people an escalation
@@ -300,27 +363,34 @@ func escalatingSource(pageKey string, step int) string {
 }
 
 // markEscalating records, before the provider is asked, that the bot is
-// escalating the page: a note on the timeline, off the postmortem's key
-// events, whose payload's Event is PageEscalated while the escalation is in
-// flight (escalationInFlight). A later attempt of the same step marks it in
-// flight again, from now.
-func (s repager) markEscalating(ctx context.Context, page *incident.Page, step int) error {
+// escalating the page to level: a note on the timeline, off the
+// postmortem's key events, whose payload's Event is PageEscalated while the
+// escalation is in flight (escalationInFlight). A later attempt of the
+// same step marks it in flight again, from now, and keeps the level the
+// first attempt recorded: it returns the level kept.
+func (s repager) markEscalating(ctx context.Context, page *incident.Page, step, level int) (int, error) {
 	now := s.clock.Now()
-	text := fmt.Sprintf("Asked PagerDuty to escalate the page for %s: nobody acknowledged it.", page.Service)
-	data := incident.PagedData{Service: page.Service, Page: page.DedupKey, Event: incident.PageEscalated, Repage: step}
-	ev := incident.TimelineEvent{IncidentID: page.IncidentID, Kind: incident.EventPaged, Actor: "bot", At: now, Text: text,
+	text := func(level int) string {
+		return fmt.Sprintf("Asked PagerDuty to escalate the page for %s to level %d: nobody acknowledged it.", page.Service, level)
+	}
+	data := incident.PagedData{Service: page.Service, Page: page.DedupKey, Event: incident.PageEscalated, Repage: step, Level: level}
+	ev := incident.TimelineEvent{IncidentID: page.IncidentID, Kind: incident.EventPaged, Actor: "bot", At: now, Text: text(level),
 		SourceID: escalatingSource(page.DedupKey, step), Payload: data}
 	err := s.store.AddTimelineEvent(ctx, &ev)
 	if incident.ErrorCode(err) == incident.ECONFLICT {
 		_, err = s.store.UpdateTimelineEvent(ctx, page.IncidentID, ev.SourceID, func(e *incident.TimelineEvent) error {
-			e.At, e.Text, e.Payload = now, text, data
+			if d, ok := e.Payload.(incident.PagedData); ok && d.Level > 0 {
+				level = d.Level // decided once
+			}
+			data.Level = level
+			e.At, e.Text, e.Payload = now, text(level), data
 			return nil
 		})
 	}
 	if err != nil {
-		return fmt.Errorf("record the escalation of %s: %w", page.DedupKey, err)
+		return 0, fmt.Errorf("record the escalation of %s: %w", page.DedupKey, err)
 	}
-	return nil
+	return level, nil
 }
 
 // endEscalating records that the bot's escalation of the page is no

@@ -14,6 +14,11 @@ import (
 	"github.com/firebreakhq/firebreak/incident"
 )
 
+var (
+	_ incident.PageEscalator  = (*Client)(nil)
+	_ incident.PageResponders = (*Client)(nil)
+)
+
 // OnCall lists who is on call now for svc's escalation policy (the
 // service's own when the policy file names none), first level first.
 // EINVALID when svc is not linked to PagerDuty through the REST API.
@@ -89,31 +94,79 @@ func (c *Client) listOnCalls(ctx context.Context, svc incident.ServicePolicy, po
 	return oncalls, nil
 }
 
-// Escalate moves a page to the next level of its escalation policy now,
-// as "Escalate" in PagerDuty does: the people on call at that level are
-// notified and assigned. It returns the page with its new assignees.
-// EINVALID for a page sent with a routing key (Events API v2 cannot
-// escalate) or without a REST token or From e-mail; ENOTFOUND when nobody
-// is on call at the next level.
-func (c *Client) Escalate(ctx context.Context, page incident.Page) (*incident.Page, error) {
+// NextEscalationLevel returns the level of its escalation policy the page
+// would escalate to now: the one after the level it is at. EINVALID for a
+// page sent with a routing key (Events API v2 cannot escalate) or without
+// a REST token or From e-mail; ENOTFOUND when nobody is on call at that
+// level.
+func (c *Client) NextEscalationLevel(ctx context.Context, page incident.Page) (int, error) {
+	inc, oncalls, err := c.escalationState(ctx, page)
+	if err != nil {
+		return 0, err
+	}
+	next := escalationLevel(inc, oncalls) + 1
+	if !onCallAt(oncalls, next) {
+		return 0, incident.Errorf(incident.ENOTFOUND, "Nobody is on call at level %d of the escalation policy.", next)
+	}
+	return int(next), nil
+}
+
+// EscalateTo moves a page to the level of its escalation policy now, as
+// "Escalate" in PagerDuty does (PUT escalation_level): the people on call
+// at that level are notified and assigned. It returns the page with its
+// assignees. A page at that level or past it already is left alone
+// (escalated false): PagerDuty may carry an escalation out and still fail
+// to answer it, and a caller that tries again with the same level must not
+// have it escalated again. Errors as NextEscalationLevel's, ENOTFOUND when
+// nobody is on call at the level.
+func (c *Client) EscalateTo(ctx context.Context, page incident.Page, level int) (*incident.Page, bool, error) {
+	if level < 1 {
+		return nil, false, incident.Errorf(incident.EINVALID, "Escalation level %d is not a level of an escalation policy.", level)
+	}
+	inc, oncalls, err := c.escalationState(ctx, page)
+	if err != nil {
+		return nil, false, err
+	}
+	to := uint(level)
+	if at := escalationLevel(inc, oncalls); at >= to {
+		c.log.InfoContext(ctx, "pagerduty incident already escalated", slog.String("pagerduty_incident", inc.ID),
+			slog.Int("level", int(at)), slog.Int("asked", level))
+		return escalatedPage(page, inc), false, nil
+	}
+	if !onCallAt(oncalls, to) {
+		return nil, false, incident.Errorf(incident.ENOTFOUND, "Nobody is on call at level %d of the escalation policy.", level)
+	}
+	if inc, err = c.escalateTo(ctx, inc, to); err != nil {
+		return nil, false, fmt.Errorf("escalate %s: %w", page.ExternalID, err)
+	}
+	c.log.InfoContext(ctx, "pagerduty incident escalated", slog.String("pagerduty_incident", inc.ID), slog.Int("level", level))
+	return escalatedPage(page, inc), true, nil
+}
+
+// escalationState reads the page's incident and the on-calls of its
+// escalation policy: what its escalation level is told from.
+func (c *Client) escalationState(ctx context.Context, page incident.Page) (*pagerduty.Incident, []pagerduty.OnCall, error) {
 	if err := c.canEscalate(page); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	inc, err := c.getIncident(ctx, page.ExternalID)
 	if err != nil {
-		return nil, fmt.Errorf("escalate %s: %w", page.ExternalID, err)
+		return nil, nil, fmt.Errorf("escalate %s: %w", page.ExternalID, err)
 	}
 	oncalls, err := c.listOnCalls(ctx, c.servicePolicy(page.Service), inc.EscalationPolicy.ID)
 	if err != nil {
-		return nil, fmt.Errorf("escalate %s: %w", page.ExternalID, err)
+		return nil, nil, fmt.Errorf("escalate %s: %w", page.ExternalID, err)
 	}
-	next := escalationLevel(inc, oncalls) + 1
-	if !slices.ContainsFunc(oncalls, func(oc pagerduty.OnCall) bool { return oc.EscalationLevel == next }) {
-		return nil, incident.Errorf(incident.ENOTFOUND, "Nobody is on call at level %d of the escalation policy.", next)
-	}
-	if inc, err = c.escalateTo(ctx, inc, next); err != nil {
-		return nil, fmt.Errorf("escalate %s: %w", page.ExternalID, err)
-	}
+	return inc, oncalls, nil
+}
+
+// onCallAt reports whether somebody is on call at the level.
+func onCallAt(oncalls []pagerduty.OnCall, level uint) bool {
+	return slices.ContainsFunc(oncalls, func(oc pagerduty.OnCall) bool { return oc.EscalationLevel == level })
+}
+
+// escalatedPage is page with the status and assignees of its incident.
+func escalatedPage(page incident.Page, inc *pagerduty.Incident) *incident.Page {
 	out := page
 	out.Status = cmp.Or(inc.Status, "triggered")
 	out.Assignees = nil
@@ -122,8 +175,7 @@ func (c *Client) Escalate(ctx context.Context, page incident.Page) (*incident.Pa
 			out.Assignees = append(out.Assignees, name)
 		}
 	}
-	c.log.InfoContext(ctx, "pagerduty incident escalated", slog.String("pagerduty_incident", inc.ID), slog.Int("level", int(next)))
-	return &out, nil
+	return &out
 }
 
 // canEscalate says why the page cannot be escalated through the REST API,
@@ -154,7 +206,9 @@ func (c *Client) servicePolicy(key string) incident.ServicePolicy {
 }
 
 // escalationLevel is the level the incident is at: the highest level among
-// its assignees on call, and 1 when none is.
+// its assignees on call, and 1 when none is. PagerDuty's incident object
+// does not carry its level; it carries its assignments and escalation
+// policy.
 func escalationLevel(inc *pagerduty.Incident, oncalls []pagerduty.OnCall) uint {
 	level := uint(1)
 	assigned := map[string]bool{}
@@ -170,7 +224,12 @@ func escalationLevel(inc *pagerduty.Incident, oncalls []pagerduty.OnCall) uint {
 }
 
 // escalateTo moves the incident to the escalation level and returns it as
-// PagerDuty answered (inc when the answer does not include it).
+// PagerDuty answered (inc when the answer does not include it). It is
+// Manage incidents (PUT /incidents, From header) with one entry
+// {"id","type","escalation_level"}: the body of Update an incident (PUT
+// /incidents/{id}) in a list, sent through the SDK. The outbound client may
+// send it again after a 5xx or a timeout (PUT is idempotent by method);
+// the level in it is absolute, so a repeat cannot go past it.
 func (c *Client) escalateTo(ctx context.Context, inc *pagerduty.Incident, level uint) (*pagerduty.Incident, error) {
 	var res *pagerduty.ListIncidentsResponse
 	err := c.call(ctx, "incidents.manage", false, func(ctx context.Context) error {
