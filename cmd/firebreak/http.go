@@ -17,6 +17,7 @@ import (
 
 	"github.com/firebreakhq/firebreak/bot"
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/integrations/webhook"
 	"github.com/firebreakhq/firebreak/web"
 )
 
@@ -34,7 +35,9 @@ func routes(slackHandler *bot.Handler, slackHTTP bool, metrics func(http.Handler
 		slackHandler.Routes(r) // POST /slack/commands, /slack/interactions, /slack/events
 	}
 	for _, wh := range webhooks {
-		r.Method(http.MethodPost, wh.path, wh.handler)
+		for _, m := range webhook.AcceptedMethods(wh.handler) {
+			r.Method(m, wh.path, wh.handler)
+		}
 	}
 	if webServer != nil {
 		webServer.Routes(r) // the web view, /auth/, /api/v1

@@ -327,8 +327,14 @@ func NewAlertmanagerHandler(auth Auth, sink Sink, log *slog.Logger) http.Handler
 }
 
 // NewGrafanaHandler returns the handler of POST /webhooks/grafana.
+//
+// Grafana's webhook contact point sends with POST or PUT, as configured
+// (grafana/alerting http/client.go: "webhook only supports HTTP methods
+// PUT or POST"); both are taken.
 func NewGrafanaHandler(auth Auth, sink Sink, log *slog.Logger) http.Handler {
-	return newHandler("grafana", auth, sink, log)
+	h := newHandler("grafana", auth, sink, log)
+	h.Methods = []string{http.MethodPost, http.MethodPut}
+	return h
 }
 
 // newHandler verifies the delivery on the raw body before parsing it, and
@@ -337,7 +343,7 @@ func NewGrafanaHandler(auth Auth, sink Sink, log *slog.Logger) http.Handler {
 // alert could not be handled, so the sender retries (Alertmanager retries
 // a failed notification; the domain deduplicates the alerts it already
 // took).
-func newHandler(source string, auth Auth, sink Sink, log *slog.Logger) http.Handler {
+func newHandler(source string, auth Auth, sink Sink, log *slog.Logger) *webhook.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}

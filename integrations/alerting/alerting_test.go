@@ -289,3 +289,34 @@ func TestAlertTheStoreCannotKeepIsA400(t *testing.T) {
 		})
 	}
 }
+
+// TestGrafanaDeliversWithPUT: a Grafana contact point set to PUT is taken
+// like one set to POST; Alertmanager, which only POSTs, still refuses PUT.
+func TestGrafanaDeliversWithPUT(t *testing.T) {
+	t.Parallel()
+	s := &sink{}
+	now := time.Date(2026, 8, 7, 14, 21, 0, 0, time.UTC)
+	h := alerting.NewGrafanaHandler(alerting.Auth{HMACSecrets: []string{"gf-secret"}, Now: func() time.Time { return now }}, s.take, nil)
+	body := fixture(t, "grafana.json")
+	send := func(h http.Handler, method string, header map[string]string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(method, "/webhooks/x", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	require.Equal(t, http.StatusOK, send(h, http.MethodPut, signedAt("gf-secret", now, body)).Code)
+	require.Len(t, s.got, 1)
+	rec := send(h, http.MethodGet, nil)
+	require.Equal(t, http.StatusMethodNotAllowed, rec.Code)
+	require.Equal(t, "POST, PUT", rec.Header().Get("Allow"))
+
+	am := alerting.NewAlertmanagerHandler(alerting.Auth{Tokens: []string{"am-token"}}, s.take, nil)
+	rec = send(am, http.MethodPut, map[string]string{"Authorization": "Bearer am-token"})
+	require.Equal(t, http.StatusMethodNotAllowed, rec.Code)
+	require.Equal(t, "POST", rec.Header().Get("Allow"))
+	require.Len(t, s.got, 1)
+}

@@ -11,6 +11,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/firebreakhq/firebreak/httpjson"
 	"github.com/firebreakhq/firebreak/incident"
@@ -80,19 +82,39 @@ type Handler struct {
 	Handle func(r *http.Request, body []byte) (any, error)
 	// Log receives refusals and failures; nil discards them.
 	Log *slog.Logger
+	// Methods are the HTTP methods the provider delivers with; nil means
+	// POST only.
+	Methods []string
 }
 
-// ServeHTTP reads, verifies and handles one delivery. Only POST is
-// accepted.
+// methods returns the methods the handler accepts.
+func (h *Handler) methods() []string {
+	if len(h.Methods) == 0 {
+		return []string{http.MethodPost}
+	}
+	return h.Methods
+}
+
+// AcceptedMethods reports the HTTP methods h takes deliveries with, for
+// routing: POST unless h says otherwise.
+func AcceptedMethods(h http.Handler) []string {
+	if wh, ok := h.(*Handler); ok {
+		return wh.methods()
+	}
+	return []string{http.MethodPost}
+}
+
+// ServeHTTP reads, verifies and handles one delivery, sent with one of
+// h's methods (POST by default).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	log := h.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	log = log.With(slog.String("provider", h.Provider))
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		Fail(w, Errorf(http.StatusMethodNotAllowed, "use POST"))
+	if methods := h.methods(); !slices.Contains(methods, r.Method) {
+		w.Header().Set("Allow", strings.Join(methods, ", "))
+		Fail(w, Errorf(http.StatusMethodNotAllowed, "use %s", strings.Join(methods, " or ")))
 		return
 	}
 	limit := h.MaxBody
