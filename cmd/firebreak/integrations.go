@@ -1,8 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
+	"strings"
 
 	"github.com/firebreakhq/firebreak/incident"
 	"github.com/firebreakhq/firebreak/incident/comms"
@@ -39,7 +43,7 @@ func buildProviders(cfg Config, policy incident.Policy, clock incident.Clock, lo
 		p.pager = pagerduty.New(pagerduty.Config{
 			APIURL: cfg.PagerDuty.APIURL, EventsURL: cfg.PagerDuty.EventsURL, Token: cfg.PagerDuty.Token.Reveal(),
 			FromEmail: cfg.PagerDuty.FromEmail, Logger: log, Clock: clock,
-			HTTPClient: newOut(outbound.Policy{Provider: "pagerduty"}).HTTPClient(),
+			HTTPClient: newOut(outbound.Policy{Provider: "pagerduty", Retryable: pagerDutyRetryable}).HTTPClient(),
 			Services: func(key string) (incident.ServicePolicy, bool) {
 				svc, ok := policy.Services[key]
 				return svc, ok
@@ -99,4 +103,28 @@ func (p providers) pagerOrNil() incident.Pager {
 		return nil
 	}
 	return p.pager
+}
+
+// pagerDutyRetryable says which PagerDuty requests may be sent again after a
+// 5xx or a timeout: not an update of incidents that escalates or reassigns
+// them, whose repeat could wake people again; the job that asked checks
+// PagerDuty's incident before asking again. Everything else follows
+// outbound.DefaultRetryable (acknowledging or resolving twice changes
+// nothing, and an Events API page carries its dedup key).
+func pagerDutyRetryable(req *http.Request) bool {
+	if req.Method == http.MethodPut && strings.Contains(req.URL.Path, "/incidents") {
+		if req.GetBody == nil {
+			return false
+		}
+		body, err := req.GetBody()
+		if err != nil {
+			return false
+		}
+		defer body.Close()
+		b, err := io.ReadAll(io.LimitReader(body, 1<<20))
+		if err != nil || bytes.Contains(b, []byte(`"escalation_level"`)) || bytes.Contains(b, []byte(`"assignments"`)) {
+			return false
+		}
+	}
+	return outbound.DefaultRetryable(req)
 }
