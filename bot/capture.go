@@ -132,6 +132,14 @@ func (m *slackMessage) app() string {
 	return m.BotID
 }
 
+// editedTS is the ts of m's last edit, "" when it has none.
+func (m *slackMessage) editedTS() string {
+	if m == nil || m.Edited == nil {
+		return ""
+	}
+	return m.Edited.TS
+}
+
 func parseCapture(raw []byte, inner any) (captureEnvelope, error) {
 	var env captureEnvelope
 	if err := json.Unmarshal(raw, &env); err != nil {
@@ -158,7 +166,11 @@ func (c *captureHandlers) onMessage(ctx context.Context, _ string, raw []byte) e
 			return nil
 		}
 		cur := ev.Message
-		m.TS, m.ThreadTS, m.User, m.Text, m.Edited, m.App = cur.TS, cur.ThreadTS, cur.User, cur.Text, cur.Edited != nil, cur.app()
+		m.TS, m.ThreadTS, m.User, m.Text, m.App = cur.TS, cur.ThreadTS, cur.User, cur.Text, cur.app()
+		// The message's own subtype tells a deleted thread parent's
+		// tombstone from an edit; the edit's ts orders edits Slack
+		// delivers out of order.
+		m.MessageSubtype, m.Edited, m.EditedTS = cur.Subtype, cur.Edited != nil, cur.editedTS()
 	case incident.SubtypeDeleted:
 		m.TS = ev.DeletedTS
 		if prev := ev.PreviousMessage; prev != nil {
@@ -168,7 +180,7 @@ func (c *captureHandlers) onMessage(ctx context.Context, _ string, raw []byte) e
 			if m.TS == "" {
 				m.TS = prev.TS
 			}
-			m.ThreadTS, m.User, m.Text, m.App = prev.ThreadTS, prev.User, prev.Text, prev.app()
+			m.ThreadTS, m.User, m.Text, m.App, m.MessageSubtype = prev.ThreadTS, prev.User, prev.Text, prev.app(), prev.Subtype
 		}
 	default:
 		m.TS, m.ThreadTS, m.User, m.Text, m.Bot = ev.TS, ev.ThreadTS, ev.User, ev.Text, env.own(&ev)
@@ -213,7 +225,7 @@ func (c *captureHandlers) onPinAdded(ctx context.Context, _ string, raw []byte) 
 		channel = ev.Item.Channel
 	}
 	m := incident.CapturedMessage{ChannelID: channel, TS: msg.TS, ThreadTS: msg.ThreadTS, User: msg.User, Text: msg.Text,
-		Subtype: msg.Subtype, EventID: env.EventID, Edited: msg.Edited != nil, App: msg.app()}
+		Subtype: msg.Subtype, EventID: env.EventID, Edited: msg.Edited != nil, EditedTS: msg.editedTS(), App: msg.app()}
 	if err := c.capture.CaptureMessage(ctx, m); err != nil {
 		return fmt.Errorf("capture pinned message: %w", err)
 	}

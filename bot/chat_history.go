@@ -90,8 +90,17 @@ func (c *chatHistory) threadReplies(ctx context.Context, channelID, ts, self str
 	}
 }
 
+// chatMessage is a message of the history as the domain reads it. The
+// subtype goes with it, so capture tells a person's words from the
+// channel's system messages (joins, topic changes, pins ...) by the rule
+// it applies live, and the last edit's ts, so a late edit event older
+// than what was read back changes nothing.
 func chatMessage(m slack.Message) incident.ChatMessage {
-	cm := incident.ChatMessage{TS: m.Timestamp, ThreadTS: m.ThreadTimestamp, User: m.User, Text: m.Text, Edited: m.Edited != nil}
+	cm := incident.ChatMessage{TS: m.Timestamp, ThreadTS: m.ThreadTimestamp, User: m.User, Text: m.Text, Subtype: m.SubType,
+		Edited: m.Edited != nil}
+	if m.Edited != nil {
+		cm.EditedTS = m.Edited.Timestamp
+	}
 	if m.BotID != "" {
 		// Another app's message, as a classic bot_message or from its
 		// bot user: captured and attributed to the app.

@@ -7,12 +7,16 @@ import (
 )
 
 // Message subtypes that CaptureMessage treats specially; the others it
-// stores ("", "thread_broadcast", "file_share", "me_message") or ignores
-// (joins, topic changes, bot messages and other channel noise).
+// stores ("", "thread_broadcast", "file_share", "me_message", another
+// app's "bot_message") or ignores (joins, topic changes and other channel
+// noise), live and read back alike.
 const (
 	SubtypeChanged   = "message_changed"
 	SubtypeDeleted   = "message_deleted"
 	SubtypeBroadcast = "thread_broadcast"
+	// SubtypeTombstone is the hidden message Slack leaves in place of a
+	// deleted thread parent that has replies.
+	SubtypeTombstone = "tombstone"
 )
 
 // EventPostmortem records the bot's postmortem work (a draft posted, an
@@ -39,6 +43,10 @@ type CapturedMessage struct {
 	// Subtype is Slack's message subtype: "", SubtypeChanged,
 	// SubtypeDeleted, SubtypeBroadcast ...
 	Subtype string
+	// MessageSubtype is, for an edit or a deletion, the subtype of the
+	// message edited or deleted (SubtypeTombstone for a deleted thread
+	// parent, "bot_message" ...).
+	MessageSubtype string
 	// EventID is the delivery's event_id; the transport deduplicates on it
 	// before the message gets here.
 	EventID string
@@ -46,6 +54,10 @@ type CapturedMessage struct {
 	At time.Time
 	// Edited reports that Slack marked the message edited.
 	Edited bool
+	// EditedTS is the ts of the message's last edit (Slack's edited.ts),
+	// "" when it has none: edits can arrive out of order, and the newest
+	// is kept.
+	EditedTS string
 	// Bot marks a message the bot itself posted: what it says is already
 	// on the timeline as the bot's own events.
 	Bot bool

@@ -167,7 +167,16 @@ type ChatMessage struct {
 	ThreadTS string
 	User     string
 	Text     string
-	Edited   bool
+	// Subtype is Slack's message subtype: "" for what a person says,
+	// SubtypeBroadcast, "bot_message" ..., a system message's
+	// ("channel_join", "channel_topic", "pinned_item" ...), or
+	// SubtypeTombstone. Capture records the same subtypes read back as
+	// live.
+	Subtype string
+	Edited  bool
+	// EditedTS is the ts of the message's last edit (Slack's edited.ts),
+	// "" when it has none.
+	EditedTS string
 	Pinned   bool
 	// App names the app that posted the message when another app did;
 	// see CapturedMessage.App.

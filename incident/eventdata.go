@@ -239,7 +239,10 @@ type MessageData struct {
 	ThreadTS  string `json:"thread_ts,omitempty"` // set for a reply in a thread
 	Permalink string `json:"permalink,omitempty"`
 	Edited    bool   `json:"edited,omitempty,string"`
-	Deleted   bool   `json:"deleted,omitempty,string"`
+	// EditedTS is the ts of the edit the text is from (Slack's
+	// edited.ts), so an older edit delivered late changes nothing.
+	EditedTS string `json:"edited_ts,omitempty"`
+	Deleted  bool   `json:"deleted,omitempty,string"`
 	// Placeholder marks a message pinned or reacted to before its own
 	// delivery: its text is not known yet.
 	Placeholder bool `json:"placeholder,omitempty,string"`

@@ -92,6 +92,7 @@ func (s *world) messageJSON(m *Message) map[string]any {
 		out["bot_id"] = m.BotID
 		out["app_id"] = s.cfg.appID
 	}
+	systemMessageJSON(m, out)
 	if m.ThreadTS != "" {
 		out["thread_ts"] = m.ThreadTS
 	}
@@ -121,6 +122,39 @@ func (s *world) messageJSON(m *Message) map[string]any {
 		out["pinned_to"] = []string{m.Channel}
 	}
 	return out
+}
+
+// systemMessageJSON adds a message's subtype and the fields Slack
+// documents for it (https://docs.slack.dev/reference/events/message and
+// the page of each subtype).
+func systemMessageJSON(m *Message, out map[string]any) {
+	if m.Subtype == "" {
+		return
+	}
+	out["subtype"] = m.Subtype
+	set := func(key, value string) {
+		if value != "" {
+			out[key] = value
+		}
+	}
+	switch m.Subtype {
+	case "channel_join":
+		set("inviter", m.Inviter)
+	case "channel_topic":
+		out["topic"] = m.Topic
+	case "channel_purpose":
+		out["purpose"] = m.Purpose
+	case "channel_name":
+		out["old_name"], out["name"] = m.OldName, m.Name
+	case "pinned_item":
+		out["item_type"] = "C" // a message, the only thing the fake pins
+	case "bot_add":
+		// The bot added is another app's, not the fake's own.
+		delete(out, "app_id")
+		set("bot_link", m.BotLink)
+	case "tombstone":
+		out["hidden"] = true
+	}
 }
 
 func (s *directoryAPI) userJSON(u *User) map[string]any {

@@ -79,6 +79,17 @@ type Message struct {
 	EditedTS    string // set by chat.update
 	ReplyCount  int
 	Reactions   []Reaction
+	// Subtype is "" for what a person or an app says; a system message
+	// Slack keeps in the history has its own ("channel_join",
+	// "channel_topic", "pinned_item", "bot_add" ...), as does the hidden
+	// "tombstone" Slack leaves in place of a deleted thread parent with
+	// replies.
+	Subtype string
+	// The fields a system message carries by subtype, as Slack documents
+	// them: Inviter (channel_join, when invited), Topic (channel_topic),
+	// Purpose (channel_purpose), OldName and Name (channel_name), BotLink
+	// (bot_add, with BotID the bot added).
+	Inviter, Topic, Purpose, OldName, Name, BotLink string
 }
 
 // IsReply reports whether the message is a thread reply.

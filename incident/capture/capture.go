@@ -139,7 +139,7 @@ func (s *Service) messageEvent(incidentID int64, m incident.CapturedMessage) inc
 		at = s.clock.Now()
 	}
 	actor := m.User
-	data := incident.MessageData{User: m.User, TS: m.TS, Edited: m.Edited}
+	data := incident.MessageData{User: m.User, TS: m.TS, Edited: m.Edited, EditedTS: m.EditedTS}
 	if m.App != "" {
 		actor = m.App
 		data.User, data.App = "", m.App
@@ -154,26 +154,33 @@ func (s *Service) messageEvent(incidentID int64, m incident.CapturedMessage) inc
 // CaptureMessage records a message of an incident channel on the incident's
 // timeline, once per message ts: a redelivery or a message already read back
 // by Backfill changes nothing. An edit replaces the stored text and marks it
-// edited (or stores the message when its first delivery was missed); a
-// deletion marks it deleted, keeping the text for the record, and so does
-// the tombstone Slack puts in place of a deleted thread parent. Messages in
-// other channels, the bot's own and those without a user or an app are
-// ignored. Another app's message (App) is captured like a person's and
-// attributed to the app.
+// edited (or stores the message when its first delivery was missed), unless
+// the text stored is from a newer edit (EditedTS): Slack delivers edits in
+// no set order. A deletion marks it deleted, keeping the text for the
+// record, and so does the tombstone Slack puts in place of a deleted thread
+// parent, known by its subtype (or, without one, by Slackbot's "This message
+// was deleted."). Messages in other channels, the bot's own, those without a
+// user or an app, and the channel's system messages (joins, topic changes,
+// pins ...: see conversational) are ignored. Another app's message (App) is
+// captured like a person's and attributed to the app.
 func (s *Service) CaptureMessage(ctx context.Context, m incident.CapturedMessage) error {
 	if m.TS == "" || m.Bot {
 		return nil
 	}
+	tombstone := false
 	switch m.Subtype {
-	case "", incident.SubtypeChanged, incident.SubtypeDeleted, incident.SubtypeBroadcast, "file_share", "me_message":
-	case "bot_message":
-		if m.App == "" {
+	case incident.SubtypeChanged, incident.SubtypeDeleted:
+		// The subtype of the message edited or deleted decides.
+		tombstone = isTombstone(m.MessageSubtype, m.User, m.Text)
+		if !tombstone && !conversational(m.MessageSubtype, m.App) {
 			return nil
 		}
 	default:
-		return nil // joins, topic changes ...: not conversation
+		if !conversational(m.Subtype, m.App) {
+			return nil
+		}
 	}
-	if m.User == "" && m.App == "" && m.Subtype != incident.SubtypeDeleted {
+	if m.User == "" && m.App == "" && m.Subtype != incident.SubtypeDeleted && !tombstone {
 		return nil
 	}
 	inc, err := s.incidentOf(ctx, m.ChannelID)
@@ -184,7 +191,7 @@ func (s *Service) CaptureMessage(ctx context.Context, m incident.CapturedMessage
 		return nil
 	}
 	switch {
-	case m.Subtype == incident.SubtypeChanged && isTombstone(m.User, m.Text):
+	case tombstone:
 		_, err = s.captureTombstone(ctx, inc.ID, m.TS, false)
 	case m.Subtype == incident.SubtypeChanged:
 		err = s.captureEdit(ctx, inc, m)
@@ -212,6 +219,9 @@ func (s *Service) captureNew(ctx context.Context, inc *incident.Incident, m inci
 			return false
 		}
 		fillMessage(stored, d, m.User, m.ThreadTS, m.Text, ev.At)
+		if m.Edited {
+			d.Edited, d.EditedTS = true, m.EditedTS
+		}
 		return true
 	})
 }
@@ -221,18 +231,11 @@ func (s *Service) captureEdit(ctx context.Context, inc *incident.Incident, m inc
 		if d.Placeholder {
 			fillMessage(stored, d, m.User, m.ThreadTS, m.Text, time.Time{})
 			if m.Edited {
-				d.Edited = true
+				d.Edited, d.EditedTS = true, m.EditedTS
 			}
 			return true
 		}
-		// Slack also sends message_changed for unfurls and new thread
-		// replies; only a new text is an edit.
-		if stored.Text == m.Text {
-			return false
-		}
-		stored.Text = m.Text
-		d.Edited = true
-		return true
+		return applyEdit(stored, d, m.Text, m.EditedTS)
 	}
 	for range 2 {
 		err := s.updateMessage(ctx, inc.ID, m.TS, edit)
@@ -276,18 +279,84 @@ func (s *Service) captureDelete(ctx context.Context, inc *incident.Incident, m i
 	return nil
 }
 
+// applyEdit brings a stored message's text to text, the message as edited
+// at editedTS (Slack's edited.ts; "" for a message never edited), and
+// reports whether it changed anything. Slack delivers message_changed
+// events in no set order and retries late, so an edit older than the one
+// stored, or the message as it read before any edit (an unfurl delivered
+// late), changes nothing. Slack also sends message_changed for unfurls and
+// new thread replies: only a new text, or a newer edit back to the same
+// text, is an edit.
+func applyEdit(ev *incident.TimelineEvent, d *incident.MessageData, text, editedTS string) bool {
+	newer := compareTS(editedTS, d.EditedTS)
+	switch {
+	case newer < 0:
+		return false
+	case ev.Text != text:
+		ev.Text, d.Edited = text, true
+		if newer > 0 {
+			d.EditedTS = editedTS
+		}
+		return true
+	case newer > 0:
+		// Edited back to the text stored: keep the edit's time, so an
+		// older edit delivered after it does not win.
+		d.Edited, d.EditedTS = true, editedTS
+		return true
+	}
+	return false
+}
+
+// compareTS orders two Slack timestamps ("1700000000.000100") by time; ""
+// (no edit) comes before any.
+func compareTS(a, b string) int {
+	switch {
+	case a == b:
+		return 0
+	case a == "":
+		return -1
+	case b == "":
+		return 1
+	}
+	if c := incident.SlackTime(a).Compare(incident.SlackTime(b)); c != 0 {
+		return c
+	}
+	return strings.Compare(a, b)
+}
+
+// conversational reports whether a message of this Slack subtype (posted
+// by app, when another app posted it) is conversation the timeline
+// records: what people say, thread replies sent to the channel too, files
+// shared, /me messages and other apps' messages. The channel's system
+// messages are not: joins and leaves, topic, purpose and name changes,
+// pins, apps added or removed, archiving, and any subtype Slack adds later
+// (https://docs.slack.dev/reference/events/message). The rule is the same
+// for a message seen live and one read back from the history.
+func conversational(subtype, app string) bool {
+	switch subtype {
+	case "", incident.SubtypeBroadcast, "file_share", "me_message":
+		return true
+	case "bot_message":
+		return app != ""
+	}
+	return false
+}
+
 // Deleting a thread's parent leaves a tombstone in its place: Slack sends
-// a message_changed whose message (subtype "tombstone") is by Slackbot and
-// says "This message was deleted.", and the channel's history keeps that
-// message in the parent's place.
+// a message_changed whose message has subtype "tombstone", is by Slackbot
+// and says "This message was deleted.", and the channel's history keeps
+// that message in the parent's place.
 const (
 	slackbot      = "USLACKBOT"
 	tombstoneText = "This message was deleted."
 )
 
-// isTombstone reports whether a message with this author and text is the
-// tombstone of a deleted thread parent.
-func isTombstone(user, text string) bool { return user == slackbot && text == tombstoneText }
+// isTombstone reports whether a message with this subtype, author and text
+// is the tombstone of a deleted thread parent: by its subtype, or, when
+// the subtype is not known, by Slackbot's text.
+func isTombstone(subtype, user, text string) bool {
+	return subtype == incident.SubtypeTombstone || (user == slackbot && text == tombstoneText)
+}
 
 // captureTombstone marks the message with this ts deleted, keeping what it
 // said, as captureDelete does: the tombstone is a deletion, not Slackbot
@@ -390,8 +459,10 @@ func (s *Service) markKey(ctx context.Context, channelID, ts, user, how string) 
 
 // Backfill reads the incident channel's history since the declaration (a
 // minute before, to be safe) and adds every message the timeline lacks, so a
-// gap left while the bot was down is filled without duplicating anything. It
-// also brings stored messages up to date: edited text, pins and key
+// gap left while the bot was down is filled without duplicating anything;
+// the channel's system messages (joins, topic changes ...) are left out by
+// the rule live capture applies. It also brings stored messages up to
+// date: edited text (unless a newer edit is stored), pins and key
 // reactions, and placeholders left by pins and reactions. A placeholder whose
 // message is no longer in the history was deleted and is marked so. It
 // returns how many messages it added. Errors from the chat (a rate limit with
@@ -415,19 +486,23 @@ func (s *Service) Backfill(ctx context.Context, id int64) (added int, err error)
 	}
 	seen := make(map[string]bool, len(msgs))
 	for _, m := range msgs {
-		if m.TS == "" || m.TS == inc.PanelTS || (!personUser(m.User) && m.App == "") {
+		if m.TS == "" || m.TS == inc.PanelTS {
 			continue
 		}
 		src := messageSource(m.TS)
-		seen[src] = true
+		seen[src] = true // in the history, so not deleted
+		tombstone := isTombstone(m.Subtype, m.User, m.Text)
+		if !tombstone && (!conversational(m.Subtype, m.App) || (!personUser(m.User) && m.App == "")) {
+			continue // the channel's system messages, as live; anonymous bots
+		}
 		stored, ok := have[src]
 		var (
 			fresh bool
 			err   error
 		)
 		switch {
-		case isTombstone(m.User, m.Text) && ok && messageData(&stored).Deleted:
-		case isTombstone(m.User, m.Text):
+		case tombstone && ok && messageData(&stored).Deleted:
+		case tombstone:
 			fresh, err = s.captureTombstone(ctx, inc.ID, m.TS, true)
 		default:
 			fresh, err = s.backfillMessage(ctx, inc.ID, m, stored, ok)
@@ -470,7 +545,8 @@ func (s *Service) backfillMessage(ctx context.Context, incidentID int64, m incid
 		how = "reaction"
 	}
 	if !ok {
-		ev := s.messageEvent(incidentID, incident.CapturedMessage{TS: m.TS, ThreadTS: m.ThreadTS, User: m.User, Text: m.Text, Edited: m.Edited, App: m.App})
+		ev := s.messageEvent(incidentID, incident.CapturedMessage{TS: m.TS, ThreadTS: m.ThreadTS, User: m.User, Text: m.Text, Edited: m.Edited,
+			EditedTS: m.EditedTS, App: m.App})
 		ev.Key = key
 		d := messageData(&ev)
 		d.Backfilled = true
@@ -487,7 +563,8 @@ func (s *Service) backfillMessage(ctx context.Context, incidentID int64, m incid
 		}
 		// Captured meanwhile by the live event: reconcile it below.
 	}
-	if ok && !isPlaceholder(&stored) && stored.Text == m.Text && (stored.Key || !key) {
+	if ok && !isPlaceholder(&stored) && stored.Text == m.Text && (stored.Key || !key) &&
+		compareTS(m.EditedTS, messageData(&stored).EditedTS) <= 0 {
 		return false, nil // up to date: no write
 	}
 	return false, s.updateMessage(ctx, incidentID, m.TS, func(ev *incident.TimelineEvent, d *incident.MessageData) bool {
@@ -496,21 +573,20 @@ func (s *Service) backfillMessage(ctx context.Context, incidentID int64, m incid
 }
 
 // refreshMessage brings a stored message up to date with m from the
-// history: a placeholder is filled, edited text replaces the old, and a
-// key message (marked by how) is marked key. It reports whether it
-// changed anything.
+// history: a placeholder is filled, edited text replaces the old unless
+// what is stored is from a newer edit (the history was read before an edit
+// captured live), and a key message (marked by how) is marked key. It
+// reports whether it changed anything.
 func refreshMessage(ev *incident.TimelineEvent, d *incident.MessageData, m incident.ChatMessage, key bool, how string) bool {
 	changed := false
 	switch {
 	case d.Placeholder:
 		fillMessage(ev, d, m.User, m.ThreadTS, m.Text, incident.SlackTime(m.TS))
 		if m.Edited {
-			d.Edited = true
+			d.Edited, d.EditedTS = true, m.EditedTS
 		}
 		changed = true
-	case ev.Text != m.Text && !d.Deleted:
-		ev.Text = m.Text
-		d.Edited = true
+	case !d.Deleted && applyEdit(ev, d, m.Text, m.EditedTS):
 		changed = true
 	}
 	if key && !ev.Key {
