@@ -121,12 +121,72 @@ type IncidentFilter struct {
 	DeclaredBefore time.Time
 	// ExcludeDrills leaves practice incidents out.
 	ExcludeDrills bool
-	Limit         int
+	// Limit, when above zero, keeps the first Limit incidents in Order.
+	Limit int
+	// Order is the order incidents come in: OrderSeverity (the zero value)
+	// or OrderNewest.
+	Order ListOrder
+	// After, when set, keeps the incidents that come after it in the
+	// newest-first order: declared before After.DeclaredAt, or at that very
+	// time with an ID below After.ID. With OrderNewest and a Limit it reads
+	// the page that follows the incident the cursor was taken from
+	// (CursorOf), however many incidents are declared meanwhile.
+	After *ListCursor
 }
 
-// Match reports whether inc passes the filter (ignoring Limit). Stores that
-// filter in memory use it; database stores apply the same rules in SQL.
+// ListOrder is an order ListIncidents returns incidents in.
+type ListOrder int
+
+const (
+	// OrderSeverity lists the most severe first, then the newest first
+	// (declared time, then ID, highest first): Slack's list of open
+	// incidents.
+	OrderSeverity ListOrder = iota
+	// OrderNewest lists the newest first: by declared time, then by ID,
+	// highest first. It is the order a ListCursor pages through, and the
+	// stores read it through an index, so a Limit bounds what is read.
+	OrderNewest
+)
+
+// Valid reports whether o is one of the orders above.
+func (o ListOrder) Valid() bool { return o == OrderSeverity || o == OrderNewest }
+
+// ListCursor is a place in the newest-first order (OrderNewest): the
+// declared time and ID of the last incident of a page.
+type ListCursor struct {
+	DeclaredAt time.Time
+	ID         int64
+}
+
+// CursorOf is inc's place in the newest-first order, for IncidentFilter.After.
+func CursorOf(inc *Incident) *ListCursor {
+	return &ListCursor{DeclaredAt: inc.DeclaredAt, ID: inc.ID}
+}
+
+// Precedes reports whether c comes before inc in the newest-first order:
+// inc was declared earlier, or at the same time with a lower ID.
+func (c ListCursor) Precedes(inc *Incident) bool {
+	if !inc.DeclaredAt.Equal(c.DeclaredAt) {
+		return inc.DeclaredAt.Before(c.DeclaredAt)
+	}
+	return inc.ID < c.ID
+}
+
+// NewestFirst reports whether a comes before b in OrderNewest.
+func NewestFirst(a, b *Incident) bool {
+	if !a.DeclaredAt.Equal(b.DeclaredAt) {
+		return a.DeclaredAt.After(b.DeclaredAt)
+	}
+	return a.ID > b.ID
+}
+
+// Match reports whether inc passes the filter (ignoring Limit and Order).
+// Stores that filter in memory use it; database stores apply the same rules
+// in SQL.
 func (f IncidentFilter) Match(inc *Incident) bool {
+	if f.After != nil && !f.After.Precedes(inc) {
+		return false
+	}
 	if f.OpenOnly && !inc.Status.Open() {
 		return false
 	}

@@ -22,7 +22,11 @@ type IncidentStore interface {
 	GetIncidentByNumber(ctx context.Context, number int64) (*Incident, error)
 	// GetIncidentByChannel returns ENOTFOUND when no incident owns the channel.
 	GetIncidentByChannel(ctx context.Context, channelID string) (*Incident, error)
-	// ListIncidents returns incidents, most severe first, then newest first.
+	// ListIncidents returns the incidents filter selects, in its Order:
+	// most severe first, then newest first (OrderSeverity), or newest first
+	// (OrderNewest), ties on the declared time broken by the higher ID. A
+	// Limit of zero or less means no limit; with OrderNewest a Limit bounds
+	// the rows read, and filter.After reads the next page.
 	ListIncidents(ctx context.Context, filter IncidentFilter) ([]*Incident, error)
 	// UpdateIncident reads the incident, calls fn on it and writes it back
 	// with the events fn returns, all in one transaction. fn's error aborts

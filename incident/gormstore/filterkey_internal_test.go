@@ -33,6 +33,12 @@ func TestFilterKey(t *testing.T) {
 		{ExcludeDrills: true},
 		{Limit: 50},
 		{Limit: 51},
+		{Order: incident.OrderNewest},
+		{Order: incident.OrderNewest, Limit: 50},
+		{Order: incident.OrderNewest, After: &incident.ListCursor{DeclaredAt: at, ID: 7}},
+		{Order: incident.OrderNewest, After: &incident.ListCursor{DeclaredAt: at, ID: 8}},
+		{Order: incident.OrderNewest, After: &incident.ListCursor{DeclaredAt: at.Add(time.Microsecond), ID: 7}},
+		{After: &incident.ListCursor{DeclaredAt: at, ID: 7}},
 	}
 	seen := map[string]int{}
 	for i, f := range distinct {
@@ -47,6 +53,7 @@ func TestFilterKey(t *testing.T) {
 		{{DeclaredFrom: at}, {DeclaredFrom: at.In(time.FixedZone("CET", 3600))}},
 		{{Limit: 0}, {Limit: -1}},
 		{{Statuses: []incident.Status{}}, {}},
+		{{After: &incident.ListCursor{DeclaredAt: at, ID: 7}}, {After: &incident.ListCursor{DeclaredAt: at.In(time.FixedZone("CET", 3600)), ID: 7}}},
 	}
 	for _, p := range same {
 		require.Equal(t, filterKey(p[0]), filterKey(p[1]), "%+v and %+v select the same incidents", p[0], p[1])

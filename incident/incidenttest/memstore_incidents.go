@@ -113,27 +113,33 @@ func (m *memIncidents) GetIncidentByChannel(_ context.Context, channelID string)
 // ListIncidents implements incident.Store. A Limit of zero or less means no
 // limit.
 func (m *memIncidents) ListIncidents(_ context.Context, filter incident.IncidentFilter) ([]*incident.Incident, error) {
+	if !filter.Order.Valid() {
+		return nil, errorf("list incidents", incident.EINVALID, "Unknown list order %d.", int(filter.Order))
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := make([]*incident.Incident, 0, len(m.incidents))
+	var picked []*incident.Incident
 	for _, inc := range m.incidents {
-		if !filter.Match(inc) {
-			continue
+		if filter.Match(inc) {
+			picked = append(picked, inc)
 		}
-		out = append(out, cloneIncident(inc))
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		a, b := out[i], out[j]
+	less := func(a, b *incident.Incident) bool {
 		if a.Severity != b.Severity {
 			return a.Severity < b.Severity
 		}
-		if !a.DeclaredAt.Equal(b.DeclaredAt) {
-			return a.DeclaredAt.After(b.DeclaredAt)
-		}
-		return a.ID > b.ID
-	})
-	if filter.Limit > 0 && len(out) > filter.Limit {
-		out = out[:filter.Limit]
+		return incident.NewestFirst(a, b)
+	}
+	if filter.Order == incident.OrderNewest {
+		less = incident.NewestFirst
+	}
+	sort.SliceStable(picked, func(i, j int) bool { return less(picked[i], picked[j]) })
+	if filter.Limit > 0 && len(picked) > filter.Limit {
+		picked = picked[:filter.Limit]
+	}
+	out := make([]*incident.Incident, len(picked))
+	for i, inc := range picked {
+		out[i] = cloneIncident(inc)
 	}
 	return out, nil
 }

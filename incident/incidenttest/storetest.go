@@ -80,6 +80,7 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) Store) {
 		{"Notices", testNotices},
 		{"FollowThroughAtomic", testFollowThroughAtomic},
 	}
+	tests = append(tests, listPageTests...)
 	tests = append(tests, atomicTests...)
 	tests = append(tests, openerTests...)
 	for _, tc := range tests {
