@@ -211,6 +211,20 @@ func (s *apiV1) apiFail(w http.ResponseWriter, r *http.Request, err error) {
 	apiError(w, status, code, msg)
 }
 
+// apiListLimit and apiMaxListLimit are the API list's default and largest
+// page.
+const (
+	apiListLimit    = 100
+	apiMaxListLimit = 1000
+)
+
+// apiIncidentList is a page of GET /incidents: newest first, and the cursor
+// of the next page, null on the last.
+type apiIncidentList struct {
+	Incidents  []apiIncident `json:"incidents"`
+	NextCursor *string       `json:"next_cursor"`
+}
+
 func (s *apiV1) listIncidents(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	v := r.URL.Query()
@@ -219,33 +233,27 @@ func (s *apiV1) listIncidents(w http.ResponseWriter, r *http.Request) {
 		s.apiFail(w, r, err)
 		return
 	}
-	limit := 100
+	limit := apiListLimit
 	if l := v.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > 1000 {
-			s.apiFail(w, r, incident.Errorf(incident.EINVALID, "limit must be between 1 and 1000."))
+		if err != nil || n < 1 || n > apiMaxListLimit {
+			s.apiFail(w, r, incident.Errorf(incident.EINVALID, "limit must be a whole number between 1 and %d.", apiMaxListLimit))
 			return
 		}
 		limit = n
 	}
-	all, err := s.cfg.Reader.ListIncidents(ctx, f)
+	page, err := s.readPage(ctx, viewerFrom(ctx).UserID, f, limit)
 	if err != nil {
 		s.apiFail(w, r, err)
 		return
 	}
-	incs, err := s.visible(ctx, viewerFrom(ctx).UserID, all)
-	if err != nil {
-		s.apiFail(w, r, err)
-		return
-	}
-	out := struct {
-		Incidents []apiIncident `json:"incidents"`
-	}{Incidents: []apiIncident{}}
-	for _, inc := range incs {
-		if len(out.Incidents) == limit {
-			break
-		}
+	out := apiIncidentList{Incidents: make([]apiIncident, 0, len(page.Incidents))}
+	for _, inc := range page.Incidents {
 		out.Incidents = append(out.Incidents, s.toAPI(inc))
+	}
+	if page.Next != nil {
+		next := encodeCursor(page.Next)
+		out.NextCursor = &next
 	}
 	httpjson.Write(w, http.StatusOK, out)
 }

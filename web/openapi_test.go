@@ -3,8 +3,10 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 	"testing"
@@ -102,6 +104,16 @@ func TestOpenAPIDescribesRealResponses(t *testing.T) {
 	check(read, http.MethodGet, "/api/v1/incidents", "", 200)
 	check(read, http.MethodGet, "/api/v1/incidents?status=resolved&severity=P1&drills=include&limit=5", "", 200)
 	check(read, http.MethodGet, "/api/v1/incidents?severity=P7", "", 400)
+	check(read, http.MethodGet, "/api/v1/incidents?limit=0", "", 400)
+	check(read, http.MethodGet, "/api/v1/incidents?cursor=nope", "", 400)
+	_, body := apiCall(t, f, read, http.MethodGet, "/api/v1/incidents?limit=1", "")
+	var first struct {
+		NextCursor string `json:"next_cursor"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(body), &first))
+	require.NotEmpty(t, first.NextCursor, body)
+	check(read, http.MethodGet, "/api/v1/incidents?limit=1&cursor="+url.QueryEscape(first.NextCursor), "", 200)
+	check(read, http.MethodGet, "/api/v1/incidents?status=resolved&cursor="+url.QueryEscape(first.NextCursor), "", 200)
 	check(read, http.MethodGet, "/api/v1/incidents/1", "", 200)
 	check(read, http.MethodGet, "/api/v1/incidents/99", "", 404)
 	check(read, http.MethodGet, "/api/v1/incidents/1/timeline", "", 200)

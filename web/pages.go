@@ -8,7 +8,6 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -20,7 +19,8 @@ import (
 	"github.com/firebreakhq/firebreak/incident"
 )
 
-// listLimit bounds the incident list; narrower filters find older ones.
+// listLimit is how many incidents a page of the list shows; a link reads
+// the older ones, a page at a time.
 const listLimit = 200
 
 // listQuery is the incident list's filters, as the form sends them.
@@ -30,14 +30,37 @@ type listQuery struct {
 	Service       string
 	From, To      string
 	IncludeDrills bool
+	// Cursor is where the page starts (encodeCursor); empty for the newest.
+	Cursor string
 }
 
-// parseListQuery reads the filters into a store filter. The dates are
-// whole days in the policy's zone; To is inclusive.
+// values is the query of the list with these filters, starting at cursor.
+func (q listQuery) values(cursor string) url.Values {
+	v := url.Values{}
+	for _, kv := range [][2]string{{"status", q.Status}, {"severity", q.Severity}, {"service", q.Service}, {"from", q.From}, {"to", q.To}, {"cursor", cursor}} {
+		if kv[1] != "" {
+			v.Set(kv[0], kv[1])
+		}
+	}
+	if q.IncludeDrills {
+		v.Set("drills", "include")
+	}
+	return v
+}
+
+// parseListQuery reads the filters and the cursor into a store filter. The
+// dates are whole days in the policy's zone; To is inclusive.
 func (s *site) parseListQuery(v url.Values) (listQuery, incident.IncidentFilter, error) {
 	q := listQuery{Status: v.Get("status"), Severity: v.Get("severity"), Service: v.Get("service"),
-		From: v.Get("from"), To: v.Get("to"), IncludeDrills: v.Get("drills") == "include"}
+		From: v.Get("from"), To: v.Get("to"), IncludeDrills: v.Get("drills") == "include", Cursor: v.Get("cursor")}
 	f := incident.IncidentFilter{ExcludeDrills: !q.IncludeDrills, Service: q.Service}
+	if q.Cursor != "" {
+		after, err := parseCursor(q.Cursor)
+		if err != nil {
+			return q, f, err
+		}
+		f.After = after
+	}
 	switch q.Status {
 	case "":
 	case "open":
@@ -95,28 +118,22 @@ func (s *incidentPages) serveList(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, err)
 		return
 	}
-	all, err := s.cfg.Reader.ListIncidents(ctx, f)
+	page, err := s.readPage(ctx, v.UserID, f, listLimit)
 	if err != nil {
 		s.pageError(w, r, err)
 		return
 	}
-	incs, err := s.visible(ctx, v.UserID, all)
-	if err != nil {
-		s.pageError(w, r, err)
-		return
-	}
-	// Newest first reads best in a list that spans months.
-	sort.SliceStable(incs, func(i, j int) bool { return incs[i].DeclaredAt.After(incs[j].DeclaredAt) })
-	more := len(incs) > listLimit
-	if more {
-		incs = incs[:listLimit]
+	incs := page.Incidents
+	older := ""
+	if page.Next != nil {
+		older = "/incidents?" + q.values(encodeCursor(page.Next)).Encode()
 	}
 	var ids []string
 	for _, inc := range incs {
 		ids = append(ids, inc.Commander)
 	}
 	s.render(w, r, http.StatusOK, "list", map[string]any{
-		"Title": "Incidents", "Incidents": incs, "Query": q, "More": more, "Limit": listLimit,
+		"Title": "Incidents", "Incidents": incs, "Query": q, "Older": older, "Newest": "/incidents?" + q.values("").Encode(),
 		"Statuses":   []string{"open", "declared", "investigating", "mitigated", "resolved", "closed"},
 		"Severities": []string{"P1", "P2", "P3", "P4"}, "Services": s.serviceKeys(),
 		"Names": s.names.names(ctx, ids...),

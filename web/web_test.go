@@ -51,7 +51,8 @@ const (
 	commanderGroup = "S0COMMANDERS" // alice only
 )
 
-func setup(t testing.TB) *fixture {
+// setup starts the web server; each option edits its configuration first.
+func setup(t testing.TB, opts ...func(*web.Config)) *fixture {
 	t.Helper()
 	f := &fixture{t: t, clock: incidenttest.NewClock(t0)}
 	f.slack = slackfake.New(slackfake.WithClock(f.clock.Now))
@@ -101,7 +102,7 @@ func setup(t testing.TB) *fixture {
 	f.srv = httptest.NewUnstartedServer(nil)
 	f.srv.Start()
 	t.Cleanup(f.srv.Close)
-	w, err := web.New(web.Config{
+	cfg := web.Config{
 		Reader: f.store, Incidents: svc, Access: f.access, Metrics: metrics.NewService(f.store, policy, f.clock), Policy: policy,
 		Slack: api, SlackAPIURL: f.slack.URL(), AuthorizeURL: f.slack.BaseURL() + "/openid/connect/authorize",
 		ClientID: slackfake.DefaultClientID, ClientSecret: slackfake.DefaultClientSecret,
@@ -109,7 +110,11 @@ func setup(t testing.TB) *fixture {
 		Postmortem: func(context.Context, int64) (string, error) {
 			return "# Postmortem\n\n<script>alert(1)</script>\n\nThe **pool** was exhausted.", nil
 		},
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	w, err := web.New(cfg)
 	require.NoError(t, err)
 	f.web = w
 	f.srv.Config.Handler = w.Handler()

@@ -1,0 +1,4 @@
+package web
+
+// MaxListScan is maxListScan, for the tests of package web_test.
+const MaxListScan = maxListScan
