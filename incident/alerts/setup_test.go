@@ -3,7 +3,6 @@ package alerts_test
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -17,9 +16,8 @@ import (
 	"github.com/firebreakhq/firebreak/bot"
 	"github.com/firebreakhq/firebreak/incident"
 	"github.com/firebreakhq/firebreak/incident/alerts"
-	"github.com/firebreakhq/firebreak/incident/gormstore"
 	"github.com/firebreakhq/firebreak/incident/incidenttest"
-	"github.com/firebreakhq/firebreak/incident/pgtest"
+	"github.com/firebreakhq/firebreak/incident/storetest"
 	"github.com/firebreakhq/firebreak/integrations/alerting"
 )
 
@@ -29,56 +27,12 @@ type testStore interface {
 }
 
 // storeKind names a store the tests run on.
-type storeKind string
-
-const (
-	storeMemory   storeKind = "memory"
-	storeSQLite   storeKind = "sqlite"
-	storePostgres storeKind = "postgres"
-)
-
-// everyStore is the stores a test about what the store records runs on.
-var everyStore = []storeKind{storeMemory, storeSQLite, storePostgres}
+type storeKind = storetest.Kind
 
 // openStore returns a fresh store of the kind whose transactions hand their
-// jobs to q. A PostgreSQL one is skipped when the server is unreachable,
-// except in CI (pgtest).
+// jobs to q (storetest.Open).
 func openStore(t *testing.T, kind storeKind, clock incident.Clock, q *incidenttest.Queue) testStore {
-	t.Helper()
-	ctx := context.Background()
-	var url string
-	switch kind {
-	case storeMemory:
-		store := incidenttest.NewMemStore(clock)
-		store.SetScheduler(q)
-		return store
-	case storeSQLite:
-		url = "sqlite:" + filepath.Join(t.TempDir(), "firebreak.db")
-	case storePostgres:
-		url = pgtest.MigratedDSN(t)
-	default:
-		t.Fatalf("unknown store %q", kind)
-	}
-	db, err := gormstore.Open(ctx, url)
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, db.Close()) })
-	if kind == storeSQLite {
-		require.NoError(t, db.Migrate(ctx))
-	}
-	return gormstore.New(db, clock, gormstore.WithJobs(queueJobs{q}))
-}
-
-// queueJobs hands the jobs of a database transaction to the test queue, as
-// the job engine stores them with it.
-type queueJobs struct{ q *incidenttest.Queue }
-
-func (j queueJobs) ScheduleManyTx(ctx context.Context, _ *sql.Tx, jobs []incident.Job) error {
-	for _, job := range jobs {
-		if _, err := j.q.Schedule(ctx, job); err != nil {
-			return err
-		}
-	}
-	return nil
+	return storetest.Open[testStore](t, kind, clock, q)
 }
 
 // bundle is the core and the alerts service over one store, queue, chat
@@ -145,12 +99,7 @@ func setupOn(t *testing.T, kind storeKind, o options) bundle {
 // forEachStore runs test on every store kind.
 func forEachStore(t *testing.T, test func(t *testing.T, kind storeKind)) {
 	t.Helper()
-	for _, kind := range everyStore {
-		t.Run(string(kind), func(t *testing.T) {
-			t.Parallel()
-			test(t, kind)
-		})
-	}
+	storetest.ForEach(t, test)
 }
 
 const token = "am-token"

@@ -2,8 +2,6 @@ package followthrough_test
 
 import (
 	"context"
-	"database/sql"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -15,22 +13,15 @@ import (
 	"github.com/firebreakhq/firebreak/incident"
 	"github.com/firebreakhq/firebreak/incident/capture"
 	"github.com/firebreakhq/firebreak/incident/followthrough"
-	"github.com/firebreakhq/firebreak/incident/gormstore"
 	"github.com/firebreakhq/firebreak/incident/incidenttest"
-	"github.com/firebreakhq/firebreak/incident/pgtest"
+	"github.com/firebreakhq/firebreak/incident/storetest"
 )
 
 // storeKind names a store the tests run on.
-type storeKind string
-
-const (
-	storeMemory   storeKind = "memory"
-	storeSQLite   storeKind = "sqlite"
-	storePostgres storeKind = "postgres"
-)
+type storeKind = storetest.Kind
 
 // everyStore is the stores a test about what the store records runs on.
-var everyStore = []storeKind{storeMemory, storeSQLite, storePostgres}
+var everyStore = storetest.Every
 
 // followStore is the whole incident store with follow-through's part.
 type followStore interface {
@@ -39,44 +30,9 @@ type followStore interface {
 }
 
 // openStore returns a fresh store of the kind whose transactions hand their
-// jobs to q. A PostgreSQL one is skipped when the server is unreachable,
-// except in CI (pgtest).
+// jobs to q (storetest.Open).
 func openStore(t *testing.T, kind storeKind, clock incident.Clock, q *incidenttest.Queue) followStore {
-	t.Helper()
-	ctx := context.Background()
-	var url string
-	switch kind {
-	case storeMemory:
-		store := incidenttest.NewMemStore(clock)
-		store.SetScheduler(q)
-		return store
-	case storeSQLite:
-		url = "sqlite:" + filepath.Join(t.TempDir(), "firebreak.db")
-	case storePostgres:
-		url = pgtest.MigratedDSN(t)
-	default:
-		t.Fatalf("unknown store %q", kind)
-	}
-	db, err := gormstore.Open(ctx, url)
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, db.Close()) })
-	if kind == storeSQLite {
-		require.NoError(t, db.Migrate(ctx))
-	}
-	return gormstore.New(db, clock, gormstore.WithJobs(queueJobs{q}))
-}
-
-// queueJobs hands the jobs of a database transaction to the test queue, as
-// the job engine stores them with it.
-type queueJobs struct{ q *incidenttest.Queue }
-
-func (j queueJobs) ScheduleManyTx(ctx context.Context, _ *sql.Tx, jobs []incident.Job) error {
-	for _, job := range jobs {
-		if _, err := j.q.Schedule(ctx, job); err != nil {
-			return err
-		}
-	}
-	return nil
+	return storetest.Open[followStore](t, kind, clock, q)
 }
 
 // undeliverable is a chat that cannot reach some people privately, as
