@@ -302,3 +302,29 @@ func TestDeactivatedPersonIsSignedOut(t *testing.T) {
 	require.True(t, strings.HasPrefix(resp.Header.Get("Location"), "/login"))
 	require.NotContains(t, page, "checkout is down")
 }
+
+// TestBearerSchemeIsCaseInsensitive: an API token is taken whatever the
+// case of the scheme's name (RFC 9110, 11.1).
+func TestBearerSchemeIsCaseInsensitive(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	admin := f.browser()
+	admin.signIn(f.alice)
+	token := createToken(t, admin, "dashboards", "read", "")
+	for _, scheme := range []string{"bearer ", "BEARER ", "Bearer  "} {
+		req, err := http.NewRequest(http.MethodGet, f.srv.URL+"/api/v1/incidents", nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", scheme+token)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode, scheme)
+	}
+	req, err := http.NewRequest(http.MethodGet, f.srv.URL+"/api/v1/incidents", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Basic "+token)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+}

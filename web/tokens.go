@@ -102,6 +102,16 @@ const tokenPrefix = "fbk_"
 // newToken returns a fresh API token secret.
 func newToken() string { return tokenPrefix + randomString(32) }
 
+// bearer returns the credentials of an Authorization header of the Bearer
+// scheme, whose name is case-insensitive (RFC 9110, 11.1).
+func bearer(h string) (string, bool) {
+	scheme, cred, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	return strings.TrimSpace(cred), true
+}
+
 // requireToken authenticates an API call by its bearer token and checks
 // the token's scope.
 func (s *apiV1) requireToken(want incident.TokenScope) func(http.Handler) http.Handler {
@@ -109,7 +119,7 @@ func (s *apiV1) requireToken(want incident.TokenScope) func(http.Handler) http.H
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			ctx := r.Context()
 			h := r.Header.Get("Authorization")
-			secret, ok := strings.CutPrefix(h, "Bearer ")
+			secret, ok := bearer(h)
 			if !ok || !strings.HasPrefix(secret, tokenPrefix) {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="firebreak"`)
 				apiError(w, http.StatusUnauthorized, "unauthorized", "Send an API token as Authorization: Bearer fbk_...")

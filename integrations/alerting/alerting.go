@@ -131,7 +131,9 @@ var errUnauthorized = webhook.Errorf(http.StatusUnauthorized, "unauthorized")
 // the signature when the delivery passed by its HMAC signature (the key
 // under which it is taken once), and "" when it passed by a token.
 func (a Auth) verify(h http.Header, body []byte) (signature string, err error) {
-	if tok, ok := strings.CutPrefix(h.Get("Authorization"), "Bearer "); ok {
+	// The scheme's name is case-insensitive (RFC 9110, 11.1): Alertmanager
+	// sends authorization.type as written in its configuration.
+	if scheme, tok, ok := strings.Cut(h.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
 		for _, want := range nonEmpty(a.Tokens) {
 			if subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), []byte(want)) == 1 {
 				return "", nil

@@ -320,3 +320,16 @@ func TestGrafanaDeliversWithPUT(t *testing.T) {
 	require.Equal(t, "POST", rec.Header().Get("Allow"))
 	require.Len(t, s.got, 1)
 }
+
+// TestBearerSchemeIsCaseInsensitive: Alertmanager sends its
+// authorization.type as configured ("bearer" as well as "Bearer"); the
+// scheme's name is case-insensitive, the token is not.
+func TestBearerSchemeIsCaseInsensitive(t *testing.T) {
+	t.Parallel()
+	s := &sink{}
+	h := alerting.NewAlertmanagerHandler(alerting.Auth{Tokens: []string{"am-token"}}, s.take, nil)
+	body := fixture(t, "alertmanager_v4.json")
+	require.Equal(t, http.StatusOK, post(t, h, body, map[string]string{"Authorization": "bearer am-token"}))
+	require.Equal(t, http.StatusUnauthorized, post(t, h, body, map[string]string{"Authorization": "bearer AM-TOKEN"}))
+	require.Equal(t, http.StatusUnauthorized, post(t, h, body, map[string]string{"Authorization": "Beareram-token"}))
+}
