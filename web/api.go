@@ -358,6 +358,11 @@ func decodeJSON(r *http.Request, v any) error {
 		}
 		return incident.Errorf(incident.EINVALID, "The body could not be read.")
 	}
+	// One JSON value, nothing after it: a second object or stray text is
+	// a client's mistake, not something to ignore.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return incident.Errorf(incident.EINVALID, "The body holds more than one JSON value.")
+	}
 	return nil
 }
 

@@ -328,3 +328,34 @@ func TestBearerSchemeIsCaseInsensitive(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 }
+
+// TestAPIAnswersJSONForWhatItLacks: a path the API lacks, a method a path
+// does not take, and a body with more than one JSON value get a JSON error
+// the client can read, and change nothing.
+func TestAPIAnswersJSONForWhatItLacks(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	admin := f.browser()
+	admin.signIn(f.alice)
+	write := createToken(t, admin, "writer", "write", "")
+	for _, tc := range []struct {
+		method, path, body string
+		status             int
+		code               string
+	}{
+		{http.MethodGet, "/api/v1/nothing-here", "", http.StatusNotFound, `"not_found"`},
+		{http.MethodDelete, "/api/v1/incidents", "", http.StatusMethodNotAllowed, `"method_not_allowed"`},
+		{http.MethodPost, "/api/v1/incidents", `{"title":"queue backlog","severity":"P3"}{"title":"second","severity":"P1"}`, http.StatusBadRequest, "more than one JSON value"},
+		{http.MethodPost, "/api/v1/incidents", `{"title":"queue backlog","severity":"P3"} trailing`, http.StatusBadRequest, "more than one JSON value"},
+	} {
+		status, body := apiCall(t, f, write, tc.method, tc.path, tc.body)
+		require.Equal(t, tc.status, status, "%s %s: %s", tc.method, tc.path, body)
+		require.Contains(t, body, tc.code, "%s %s", tc.method, tc.path)
+		require.True(t, strings.HasPrefix(strings.TrimSpace(body), "{"), "a JSON answer: %s", body)
+	}
+	incs, err := f.store.ListIncidents(context.Background(), incident.IncidentFilter{})
+	require.NoError(t, err)
+	for _, inc := range incs {
+		require.NotEqual(t, "queue backlog", inc.Title, "a body with two values declared nothing")
+	}
+}

@@ -231,6 +231,13 @@ func (s *Server) Routes(r chi.Router) {
 
 	r.Route("/api/v1", func(r chi.Router) {
 		r.Use(middleware.NoCache)
+		// The API answers in JSON even for a path or method it lacks.
+		r.NotFound(func(w http.ResponseWriter, _ *http.Request) {
+			apiError(w, http.StatusNotFound, "not_found", "There is no such API path; see /api/v1/openapi.json.")
+		})
+		r.MethodNotAllowed(func(w http.ResponseWriter, _ *http.Request) {
+			apiError(w, http.StatusMethodNotAllowed, "method_not_allowed", "The path does not take that method; see /api/v1/openapi.json.")
+		})
 		r.Get("/openapi.json", serveOpenAPI)
 		r.Group(func(r chi.Router) {
 			r.Use(s.api.requireToken(incident.ScopeRead))
