@@ -264,6 +264,18 @@ func (a alert) storable() error {
 	return nil
 }
 
+// truncatedAlerts is how many alerts the sender left out of a delivery
+// (Alertmanager's truncatedAlerts, under the receiver's max_alerts).
+func truncatedAlerts(body []byte) int {
+	var p struct {
+		TruncatedAlerts int `json:"truncatedAlerts"`
+	}
+	if json.Unmarshal(body, &p) != nil {
+		return 0
+	}
+	return p.TruncatedAlerts
+}
+
 // Parse reads a verified delivery into alert events. source is
 // "alertmanager" or "grafana".
 func Parse(source string, body []byte) ([]incident.AlertEvent, error) {
@@ -392,6 +404,12 @@ func newHandler(source string, auth Auth, sink Sink, log *slog.Logger) *webhook.
 			events, err := Parse(source, body)
 			if err != nil {
 				return nil, webhook.Errorf(http.StatusBadRequest, "malformed webhook: %s", err.Error())
+			}
+			if n := truncatedAlerts(body); n > 0 {
+				// Alertmanager's max_alerts cut the group: the alerts left
+				// out reach the bot only in a later delivery.
+				log.WarnContext(r.Context(), "the sender left alerts out of the delivery; raise the receiver's max_alerts to see them",
+					slog.String("provider", source), slog.Int("truncated_alerts", n), slog.Int("alerts", len(events)))
 			}
 			var errs []error
 			for _, ev := range events {

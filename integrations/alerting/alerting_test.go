@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -332,4 +333,19 @@ func TestBearerSchemeIsCaseInsensitive(t *testing.T) {
 	require.Equal(t, http.StatusOK, post(t, h, body, map[string]string{"Authorization": "bearer am-token"}))
 	require.Equal(t, http.StatusUnauthorized, post(t, h, body, map[string]string{"Authorization": "bearer AM-TOKEN"}))
 	require.Equal(t, http.StatusUnauthorized, post(t, h, body, map[string]string{"Authorization": "Beareram-token"}))
+}
+
+// TestTruncatedDeliveryIsLogged: when Alertmanager's max_alerts leaves
+// alerts out of a delivery (truncatedAlerts), the alerts it carries are
+// taken and the operator is told how many were left out.
+func TestTruncatedDeliveryIsLogged(t *testing.T) {
+	t.Parallel()
+	s := &sink{}
+	var logs strings.Builder
+	h := alerting.NewAlertmanagerHandler(alerting.Auth{Tokens: []string{"am-token"}}, s.take, slog.New(slog.NewTextHandler(&logs, nil)))
+	body := bytes.Replace(fixture(t, "alertmanager_v4.json"), []byte(`"truncatedAlerts": 0`), []byte(`"truncatedAlerts": 7`), 1)
+	require.Equal(t, http.StatusOK, post(t, h, body, map[string]string{"Authorization": "Bearer am-token"}))
+	require.Len(t, s.got, 2)
+	require.Contains(t, logs.String(), "truncated_alerts=7")
+	require.Contains(t, logs.String(), "max_alerts")
 }
