@@ -22,11 +22,7 @@ func TestEditsOutOfOrderKeepTheNewest(t *testing.T) {
 		ctx := context.Background()
 		inc := openIncident(t, b)
 		ts := func(sec int) string { return slackTS(inc, sec) }
-		capture := func(m incident.CapturedMessage) {
-			t.Helper()
-			m.ChannelID = inc.ChannelID
-			require.NoError(t, b.capt.CaptureMessage(ctx, m))
-		}
+		capture := captureIn(t, b, inc)
 		edit := func(sec int, user, text string, editedAt int) incident.CapturedMessage {
 			m := incident.CapturedMessage{TS: ts(sec), User: user, Text: text, Subtype: incident.SubtypeChanged}
 			if editedAt > 0 {

@@ -105,3 +105,12 @@ func msgData(ev incident.TimelineEvent) incident.MessageData {
 	d, _ := ev.Payload.(incident.MessageData)
 	return d
 }
+
+// captureIn returns a function that captures a message in inc's channel.
+func captureIn(t *testing.T, b bundle, inc *incident.Incident) func(incident.CapturedMessage) {
+	return func(m incident.CapturedMessage) {
+		t.Helper()
+		m.ChannelID = inc.ChannelID
+		require.NoError(t, b.capt.CaptureMessage(context.Background(), m))
+	}
+}

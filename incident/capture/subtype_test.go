@@ -88,11 +88,7 @@ func TestTombstoneRecognisedBySubtype(t *testing.T) {
 	ctx := context.Background()
 	inc := openIncident(t, b)
 	ts := func(sec int) string { return slackTS(inc, sec) }
-	capture := func(m incident.CapturedMessage) {
-		t.Helper()
-		m.ChannelID = inc.ChannelID
-		require.NoError(t, b.capt.CaptureMessage(ctx, m))
-	}
+	capture := captureIn(t, b, inc)
 
 	capture(incident.CapturedMessage{TS: ts(10), User: "U0ALICE", Text: "rolling back the 14:02 deploy"})
 	capture(incident.CapturedMessage{TS: ts(11), ThreadTS: ts(10), User: "U0BOB", Text: "go"})

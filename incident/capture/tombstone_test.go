@@ -26,11 +26,7 @@ func TestDeletedThreadParentIsADeletionNotAnEdit(t *testing.T) {
 		ctx := context.Background()
 		inc := openIncident(t, b)
 		ts := func(sec int) string { return slackTS(inc, sec) }
-		capture := func(m incident.CapturedMessage) {
-			t.Helper()
-			m.ChannelID = inc.ChannelID
-			require.NoError(t, b.capt.CaptureMessage(ctx, m))
-		}
+		capture := captureIn(t, b, inc)
 		tombstone := func(sec int) incident.CapturedMessage {
 			return incident.CapturedMessage{TS: ts(sec), ThreadTS: ts(sec), User: "USLACKBOT", Text: "This message was deleted.",
 				Subtype: incident.SubtypeChanged}
