@@ -11,6 +11,9 @@
 //     _links.next. Both bounds are exclusive, so the client widens the
 //     window by a millisecond and filters to [from, to] itself.
 //   - Authorization carries the raw API access token, with no Bearer.
+//   - A 429 of the global and route limits carries X-Ratelimit-Reset, the
+//     Unix time in milliseconds when the ten-second window resets; one of
+//     the IP-based limits carries Retry-After in seconds.
 //   - A flag is turned off with a semantic patch: PATCH
 //     /api/v2/flags/{project}/{key} with Content-Type
 //     "application/json; domain-model=launchdarkly.semanticpatch".
@@ -65,7 +68,7 @@ const (
 	// maxResponseBytes bounds what is read from one response.
 	maxResponseBytes = 4 << 20
 	// defaultRetryAfter is the wait reported for a 429 without a usable
-	// Retry-After header.
+	// Retry-After or X-Ratelimit-Reset header.
 	defaultRetryAfter = time.Minute
 	// defaultProject is the project LaunchDarkly creates for every account;
 	// a FlagRef without a project means it.
@@ -84,8 +87,8 @@ type Config struct {
 	HTTPClient *http.Client
 	// Logger receives warnings; nil discards them.
 	Logger *slog.Logger
-	// Clock dates Retry-After values given as HTTP dates; nil means
-	// incident.SystemClock.
+	// Clock dates Retry-After values given as HTTP dates and rate-limit
+	// reset times; nil means incident.SystemClock.
 	Clock incident.Clock
 }
 
@@ -96,6 +99,8 @@ type Client struct {
 	http  *http.Client
 	log   *slog.Logger
 	clock incident.Clock
+	// maxResetWait bounds the wait read from X-Ratelimit-Reset.
+	maxResetWait time.Duration
 }
 
 // New returns a Client for cfg, with defaults for its zero fields.
@@ -118,6 +123,13 @@ func New(cfg Config) *Client {
 	}
 	if c.clock == nil {
 		c.clock = incident.SystemClock
+	}
+	// LaunchDarkly's windows last ten seconds, so a reset much further
+	// off says the clocks disagree: wait no longer than the HTTP policy
+	// would in process.
+	c.maxResetWait = outbound.DefaultMaxRetryAfter
+	if oc, ok := c.http.Transport.(*outbound.Client); ok {
+		c.maxResetWait = oc.Policy().MaxRetryAfter
 	}
 	return c
 }
@@ -228,6 +240,23 @@ func projectOf(p string) string {
 	return p
 }
 
+// rateLimitWait reads how long a 429 asks the bot to wait: until
+// X-Ratelimit-Reset (bounded by maxResetWait, and never negative when the
+// bot's clock is ahead of LaunchDarkly's) or for Retry-After, whichever is
+// later; defaultRetryAfter when neither is usable.
+func (c *Client) rateLimitWait(h http.Header) time.Duration {
+	now := c.clock.Now()
+	wait, hinted := outbound.ParseRetryAfter(h, now)
+	if ms, err := strconv.ParseInt(strings.TrimSpace(h.Get("X-Ratelimit-Reset")), 10, 64); err == nil {
+		reset := min(max(time.UnixMilli(ms).Sub(now), 0), c.maxResetWait)
+		wait, hinted = max(wait, reset), true
+	}
+	if !hinted {
+		return defaultRetryAfter
+	}
+	return wait
+}
+
 // apiError is LaunchDarkly's error body.
 type apiError struct {
 	Code    string `json:"code"`
@@ -286,7 +315,7 @@ func (c *Client) statusError(resp *http.Response, data []byte, notFound string) 
 	case code >= 200 && code < 300:
 		return nil
 	case code == http.StatusTooManyRequests:
-		return &outbound.RateLimitedError{Provider: Source, Wait: outbound.RetryAfterOr(resp.Header, c.clock.Now(), defaultRetryAfter)}
+		return &outbound.RateLimitedError{Provider: Source, Wait: c.rateLimitWait(resp.Header)}
 	case code >= 500 || code == http.StatusRequestTimeout:
 		return &outbound.UnavailableError{Provider: Source, Status: code}
 	case code == http.StatusUnauthorized || code == http.StatusForbidden:

@@ -1,6 +1,7 @@
 package launchdarkly_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -150,12 +151,19 @@ func TestChangesFailures(t *testing.T) {
 		name      string
 		fault     ldfake.Fault
 		token     string
+		clock     time.Time // the bot's clock; zero means the fake's
 		wantCode  string
 		wantRetry time.Duration
 	}{
 		{name: "server error", fault: ldfake.Fault{Status: 503}, wantCode: incident.EUNAVAILABLE},
-		{name: "rate limited", fault: ldfake.Fault{Status: 429, RetryAfter: "30"}, wantCode: incident.EUNAVAILABLE, wantRetry: 30 * time.Second},
-		{name: "rate limited without hint", fault: ldfake.Fault{Status: 429}, wantCode: incident.EUNAVAILABLE, wantRetry: time.Minute},
+		{name: "IP limit: Retry-After beyond the window", fault: ldfake.Fault{Status: 429, RetryAfter: "30"}, wantCode: incident.EUNAVAILABLE, wantRetry: 30 * time.Second},
+		{name: "global limit: until the window resets", fault: ldfake.Fault{Status: 429, ResetAt: t0.Add(7*time.Second + 250*time.Millisecond)},
+			wantCode: incident.EUNAVAILABLE, wantRetry: 7*time.Second + 250*time.Millisecond},
+		{name: "global limit: the end of the ten-second window", fault: ldfake.Fault{Status: 429}, wantCode: incident.EUNAVAILABLE, wantRetry: 10 * time.Second},
+		{name: "global limit: the bot's clock is ahead", fault: ldfake.Fault{Status: 429}, clock: t0.Add(15 * time.Second),
+			wantCode: incident.EUNAVAILABLE, wantRetry: 0},
+		{name: "global limit: a reset far off is bounded", fault: ldfake.Fault{Status: 429, ResetAt: t0.Add(3 * time.Hour)},
+			wantCode: incident.EUNAVAILABLE, wantRetry: outbound.DefaultMaxRetryAfter},
 		{name: "bad token", token: "wrong", wantCode: incident.EUNAVAILABLE},
 	}
 	for _, tt := range tests {
@@ -165,16 +173,18 @@ func TestChangesFailures(t *testing.T) {
 			if tt.fault.Status != 0 {
 				b.fake.InjectFault(tt.fault)
 			}
-			client := b.client
-			if tt.token != "" {
-				client = launchdarkly.New(launchdarkly.Config{APIURL: b.srv.URL, Token: tt.token, HTTPClient: b.srv.Client()})
+			now := t0
+			if !tt.clock.IsZero() {
+				now = tt.clock
 			}
+			client := launchdarkly.New(launchdarkly.Config{APIURL: b.srv.URL, Token: cmp.Or(tt.token, token), HTTPClient: b.srv.Client(),
+				Clock: incident.ClockFunc(func() time.Time { return now })})
 			_, err := client.Changes(context.Background(), checkout(), t0.Add(-time.Hour), t0)
 			require.Error(t, err)
 			require.Equal(t, tt.wantCode, incident.ErrorCode(err))
 			require.Contains(t, incident.ErrorMessage(err), "LaunchDarkly")
 			wait, ok := outbound.AsRetryAfter(err)
-			require.Equal(t, tt.wantRetry != 0, ok)
+			require.Equal(t, tt.fault.Status == http.StatusTooManyRequests, ok)
 			require.Equal(t, tt.wantRetry, wait)
 		})
 	}
@@ -320,22 +330,27 @@ func TestFakeRequiresSemanticPatchContentType(t *testing.T) {
 func TestThroughOutboundClient(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name      string
-		fault     ldfake.Fault
-		wantRetry time.Duration
+		name          string
+		fault         ldfake.Fault
+		maxRetryAfter time.Duration
+		wantRetry     time.Duration
 	}{
 		{name: "5xx after every retry", fault: ldfake.Fault{Status: 503, Times: 10}},
 		{name: "429 beyond the in-process cap", fault: ldfake.Fault{Status: 429, RetryAfter: "120"}, wantRetry: 2 * time.Minute},
+		{name: "global limit after every retry", fault: ldfake.Fault{Status: 429, Times: 10}, wantRetry: 10 * time.Second},
+		{name: "a reset far off is bounded by the policy", fault: ldfake.Fault{Status: 429, Times: 10, ResetAt: t0.Add(time.Hour)},
+			maxRetryAfter: 30 * time.Second, wantRetry: 30 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
 			b.fake.InjectFault(tt.fault)
-			ob := outbound.New(outbound.Policy{Provider: "launchdarkly"},
+			ob := outbound.New(outbound.Policy{Provider: "launchdarkly", MaxRetryAfter: tt.maxRetryAfter},
 				outbound.WithBaseTransport(b.srv.Client().Transport),
 				outbound.WithSleep(func(context.Context, time.Duration) error { return nil }))
-			client := launchdarkly.New(launchdarkly.Config{APIURL: b.srv.URL, Token: token, HTTPClient: ob.HTTPClient()})
+			client := launchdarkly.New(launchdarkly.Config{APIURL: b.srv.URL, Token: token, HTTPClient: ob.HTTPClient(),
+				Clock: incident.ClockFunc(func() time.Time { return t0 })})
 			_, err := client.Changes(context.Background(), checkout(), t0.Add(-time.Hour), t0)
 			require.Equal(t, incident.EUNAVAILABLE, incident.ErrorCode(err))
 			wait, ok := outbound.AsRetryAfter(err)

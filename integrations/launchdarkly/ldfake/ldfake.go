@@ -2,7 +2,8 @@
 // demo mode: the audit log (after, before, spec, q, limit and _links.next
 // paging), flag state per environment, semantic-patch updates with the
 // content type LaunchDarkly requires, API-key auth, injected faults (429
-// with Retry-After, 5xx), a record of every call, and a webhook sender that
+// with LaunchDarkly's rate-limit headers, 5xx), a record of every call, and
+// a webhook sender that
 // signs deliveries the way LaunchDarkly does. Serve it with
 // httptest.NewServer(ldfake.New(token)).
 package ldfake
@@ -89,8 +90,14 @@ type Fault struct {
 	PathPrefix string
 	// Status is the HTTP status to answer with, such as 429 or 503.
 	Status int
-	// RetryAfter, when set, is sent as the Retry-After header.
+	// RetryAfter, when set, is sent as the Retry-After header (seconds),
+	// as LaunchDarkly does for its IP-based limits.
 	RetryAfter string
+	// ResetAt is when the rate limit of a 429 resets, sent as
+	// X-Ratelimit-Reset in Unix milliseconds, as LaunchDarkly does for its
+	// global and route limits. Zero means the end of the fake clock's
+	// current ten-second window, LaunchDarkly's documented period.
+	ResetAt time.Time
 	// Times is how many requests fail; 0 means 1.
 	Times int
 }
@@ -223,8 +230,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 
 	if faulted {
-		if fault.RetryAfter != "" {
-			w.Header().Set("Retry-After", fault.RetryAfter)
+		if fault.Status == http.StatusTooManyRequests {
+			s.setRateLimited(w.Header(), fault)
 		}
 		writeError(w, fault.Status, "injected_fault", http.StatusText(fault.Status))
 		return
@@ -234,6 +241,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mux.ServeHTTP(w, r)
+}
+
+// rateLimitWindow is how often LaunchDarkly's global and route rate limits
+// reset.
+const rateLimitWindow = 10 * time.Second
+
+// setRateLimited sets the headers of a 429: X-Ratelimit-Global-Remaining
+// and X-Ratelimit-Reset (Unix milliseconds) always, Retry-After (seconds)
+// when the fault has one.
+func (s *Server) setRateLimited(h http.Header, f Fault) {
+	reset := f.ResetAt
+	if reset.IsZero() {
+		reset = s.now().Truncate(rateLimitWindow).Add(rateLimitWindow)
+	}
+	h.Set("X-Ratelimit-Global-Remaining", "0")
+	h.Set("X-Ratelimit-Reset", strconv.FormatInt(reset.UnixMilli(), 10))
+	if f.RetryAfter != "" {
+		h.Set("Retry-After", f.RetryAfter)
+	}
 }
 
 func (s *Server) takeFaultLocked(r *http.Request) (Fault, bool) {
