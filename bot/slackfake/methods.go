@@ -234,10 +234,8 @@ func (s *conversationsAPI) conversationsCreate(r *apiRequest) result {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, ch := range s.channels {
-		if ch.Name == name {
-			return fail("name_taken")
-		}
+	if _, taken := s.channelByName[name]; taken {
+		return fail("name_taken")
 	}
 	ch := &Channel{
 		ID: s.nextID("C"), Name: name, Private: r.boolean("is_private"),
@@ -245,6 +243,7 @@ func (s *conversationsAPI) conversationsCreate(r *apiRequest) result {
 	}
 	s.channels[ch.ID] = ch
 	s.channelOrder = append(s.channelOrder, ch.ID)
+	s.indexChannel(ch)
 	return ok(result{"channel": s.channelJSON(ch)})
 }
 
@@ -712,14 +711,13 @@ func (s *conversationsAPI) messagePage(r *apiRequest, list []*Message, maxLimit 
 // dmWith returns the bot's direct-message channel with a user, opening it if needed,
 // and whether it already existed.
 func (s *world) dmWith(userID string) (*Channel, bool) {
-	for _, id := range s.channelOrder {
-		if ch := s.channels[id]; ch.IM && slices.Contains(ch.Members, userID) {
-			return ch, true
-		}
+	if id, ok := s.dmByUser[userID]; ok {
+		return s.channels[id], true
 	}
 	ch := &Channel{ID: s.nextID("D"), Private: true, IM: true, Members: []string{s.cfg.botUserID, userID}, Created: s.cfg.now()}
 	s.channels[ch.ID] = ch
 	s.channelOrder = append(s.channelOrder, ch.ID)
+	s.indexChannel(ch)
 	return ch, false
 }
 

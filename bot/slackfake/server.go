@@ -172,14 +172,19 @@ type world struct {
 	groupOrder   []string
 	channels     map[string]*Channel
 	channelOrder []string
-	messages     map[string][]*Message // per channel, ascending ts, replies included
-	ephemerals   []Ephemeral
-	triggers     map[string]*trigger
-	views        map[string]*View
-	viewOrder    []string
-	responseURLs map[string]*responseURL
-	responses    []ResponsePost
-	changed      chan struct{} // closed and replaced whenever a response post is recorded
+	// channelByName and dmByUser index channels by name (the first created
+	// with it) and the bot's direct messages by the other person, so a
+	// lookup under mu does not walk every channel.
+	channelByName map[string]string
+	dmByUser      map[string]string
+	messages      map[string][]*Message // per channel, ascending ts, replies included
+	ephemerals    []Ephemeral
+	triggers      map[string]*trigger
+	views         map[string]*View
+	viewOrder     []string
+	responseURLs  map[string]*responseURL
+	responses     []ResponsePost
+	changed       chan struct{} // closed and replaced whenever a response post is recorded
 }
 
 // recorder is the log of Web API calls. callMu guards it on its own.
@@ -245,15 +250,17 @@ func New(opts ...Option) *Server {
 		o(&cfg)
 	}
 	s := &Server{world: world{
-		cfg:          cfg,
-		users:        map[string]*User{},
-		groups:       map[string]*UserGroup{},
-		channels:     map[string]*Channel{},
-		messages:     map[string][]*Message{},
-		triggers:     map[string]*trigger{},
-		views:        map[string]*View{},
-		responseURLs: map[string]*responseURL{},
-		changed:      make(chan struct{}),
+		cfg:           cfg,
+		users:         map[string]*User{},
+		groups:        map[string]*UserGroup{},
+		channels:      map[string]*Channel{},
+		channelByName: map[string]string{},
+		dmByUser:      map[string]string{},
+		messages:      map[string][]*Message{},
+		triggers:      map[string]*trigger{},
+		views:         map[string]*View{},
+		responseURLs:  map[string]*responseURL{},
+		changed:       make(chan struct{}),
 	}}
 	w := &s.world
 	s.faultInjector.tiers = cfg.rateLimits

@@ -229,11 +229,31 @@ func (s *world) AddChannel(c Channel) Channel {
 	if c.Created.IsZero() {
 		c.Created = s.cfg.now()
 	}
-	if _, exists := s.channels[c.ID]; !exists {
+	if old, exists := s.channels[c.ID]; !exists {
 		s.channelOrder = append(s.channelOrder, c.ID)
+	} else if s.channelByName[old.Name] == c.ID {
+		delete(s.channelByName, old.Name)
 	}
 	s.channels[c.ID] = cloneChannel(&c)
+	s.indexChannel(s.channels[c.ID])
 	return *cloneChannel(&c)
+}
+
+// indexChannel records ch in the lookups by name and, for a direct message,
+// by its members other than the bot; the first channel indexed under a key
+// keeps it, as a walk in creation order would find it first.
+func (s *world) indexChannel(ch *Channel) {
+	if _, taken := s.channelByName[ch.Name]; ch.Name != "" && !taken {
+		s.channelByName[ch.Name] = ch.ID
+	}
+	if !ch.IM {
+		return
+	}
+	for _, u := range ch.Members {
+		if _, taken := s.dmByUser[u]; !taken {
+			s.dmByUser[u] = ch.ID
+		}
+	}
 }
 
 // AddMember adds a user to a channel, as if they had joined it themselves.
@@ -246,6 +266,7 @@ func (s *world) AddMember(channelID, userID string) bool {
 	}
 	if !slices.Contains(ch.Members, userID) {
 		ch.Members = append(ch.Members, userID)
+		s.indexChannel(ch)
 	}
 	return true
 }
@@ -288,10 +309,8 @@ func (s *world) lookupChannel(idOrName string) *Channel {
 	if name == "" {
 		return nil
 	}
-	for _, id := range s.channelOrder {
-		if s.channels[id].Name == name {
-			return s.channels[id]
-		}
+	if id, ok := s.channelByName[name]; ok {
+		return s.channels[id]
 	}
 	return nil
 }
