@@ -43,6 +43,15 @@ func setup(t *testing.T) bundle {
 	return bundle{fake: fake, srv: srv, client: client}
 }
 
+// throughPolicy returns a client of the fake whose requests go through
+// package outbound's transport under p, which retries without waiting.
+func (b bundle) throughPolicy(p outbound.Policy) *launchdarkly.Client {
+	ob := outbound.New(p, outbound.WithBaseTransport(b.srv.Client().Transport),
+		outbound.WithSleep(func(context.Context, time.Duration) error { return nil }))
+	return launchdarkly.New(launchdarkly.Config{APIURL: b.srv.URL, Token: token, HTTPClient: ob.HTTPClient(),
+		Clock: incident.ClockFunc(func() time.Time { return t0 })})
+}
+
 func checkout() incident.ServicePolicy {
 	return incident.ServicePolicy{
 		Key: "checkout",
@@ -346,11 +355,7 @@ func TestThroughOutboundClient(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
 			b.fake.InjectFault(tt.fault)
-			ob := outbound.New(outbound.Policy{Provider: "launchdarkly", MaxRetryAfter: tt.maxRetryAfter},
-				outbound.WithBaseTransport(b.srv.Client().Transport),
-				outbound.WithSleep(func(context.Context, time.Duration) error { return nil }))
-			client := launchdarkly.New(launchdarkly.Config{APIURL: b.srv.URL, Token: token, HTTPClient: ob.HTTPClient(),
-				Clock: incident.ClockFunc(func() time.Time { return t0 })})
+			client := b.throughPolicy(outbound.Policy{Provider: "launchdarkly", MaxRetryAfter: tt.maxRetryAfter})
 			_, err := client.Changes(context.Background(), checkout(), t0.Add(-time.Hour), t0)
 			require.Equal(t, incident.EUNAVAILABLE, incident.ErrorCode(err))
 			wait, ok := outbound.AsRetryAfter(err)
@@ -385,4 +390,55 @@ func TestWebhookAndAuditLogAgreeOnIdentity(t *testing.T) {
 	require.Equal(t, listed[0].Ref, got.Ref)
 	require.Equal(t, listed[0].Environment, got.Environment)
 	require.Equal(t, listed[0].Data["project"], got.Data["project"])
+}
+
+// TestRollbackAnsweredWithAFailureAfterItTookEffect turns a flag off through
+// a LaunchDarkly that applies the change and then answers 5xx: the bot reads
+// the flag back instead of reporting a failure or sending the change again.
+func TestRollbackAnsweredWithAFailureAfterItTookEffect(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		fault      ldfake.Fault
+		outbound   bool
+		wantStatus string // empty: an EUNAVAILABLE error
+		wantOn     bool
+	}{
+		{name: "took effect, then 500", fault: ldfake.Fault{Method: http.MethodPatch, Status: 500, AfterEffect: true}, wantStatus: "succeeded"},
+		{name: "took effect, then 502, through the HTTP policy", fault: ldfake.Fault{Method: http.MethodPatch, Status: 502, AfterEffect: true},
+			outbound: true, wantStatus: "succeeded"},
+		{name: "failed before taking effect", fault: ldfake.Fault{Method: http.MethodPatch, Status: 503}, outbound: true, wantOn: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			b.fake.AddFlag(ldfake.Flag{Project: "shop", Key: "new-cart", On: map[string]bool{"production": true}, Version: 4})
+			b.fake.InjectFault(tt.fault)
+			client := b.client
+			if tt.outbound {
+				client = b.throughPolicy(outbound.Policy{Provider: "launchdarkly"})
+			}
+			plan, err := client.Plan(context.Background(), flagChange(), checkout())
+			require.NoError(t, err)
+
+			run, err := client.Execute(context.Background(), plan, "U123")
+			if tt.wantStatus == "" {
+				require.Equal(t, incident.EUNAVAILABLE, incident.ErrorCode(err))
+			} else {
+				require.NoError(t, err)
+				require.Equal(t, tt.wantStatus, run.Status)
+				require.Equal(t, "Flag new-cart is off in production.", run.Detail)
+			}
+			on, _ := b.fake.FlagOn("shop", "new-cart", "production")
+			require.Equal(t, tt.wantOn, on)
+			patches := 0
+			for _, c := range b.fake.Calls() {
+				if c.Method == http.MethodPatch {
+					patches++
+				}
+			}
+			require.Equal(t, 1, patches, "the change is sent once")
+		})
+	}
 }

@@ -50,9 +50,12 @@ type instruction struct {
 
 // Execute turns the flag off with a semantic patch. Turning off a flag that
 // is already off changes nothing, so executing a plan twice is harmless;
-// the run has succeeded once LaunchDarkly accepts the patch. ENOTFOUND when
-// the flag does not exist, EINVALID when LaunchDarkly refuses the change
-// (a pending approval, say), EUNAVAILABLE when it fails.
+// the run has succeeded once LaunchDarkly accepts the patch. The patch is
+// sent once: when LaunchDarkly fails (5xx, a timeout) it may have applied it
+// all the same, so the flag is read back, and a flag that is off is a
+// success. ENOTFOUND when the flag does not exist, EINVALID when
+// LaunchDarkly refuses the change (a pending approval, say), EUNAVAILABLE
+// when it fails and the flag is still on.
 func (c *Client) Execute(ctx context.Context, plan incident.RollbackPlan, actor string) (incident.RollbackRun, error) {
 	if err := planner.Check(plan); err != nil {
 		return incident.RollbackRun{}, err
@@ -65,11 +68,14 @@ func (c *Client) Execute(ctx context.Context, plan incident.RollbackPlan, actor 
 	if err != nil {
 		return incident.RollbackRun{}, fmt.Errorf("launchdarkly: encode patch: %w", err)
 	}
-	// Turning a flag off twice is harmless, so the transport may retry.
-	ctx = outbound.WithIdempotent(outbound.WithOperation(ctx, "flags.patch"))
 	var flag flagRep
-	err = c.do(ctx, http.MethodPatch, flagPath(plan.Project, plan.Flag), SemanticPatchContentType, body, &flag,
-		fmt.Sprintf("LaunchDarkly has no flag %s in project %s.", plan.Flag, plan.Project))
+	err = c.do(outbound.WithOperation(ctx, "flags.patch"), http.MethodPatch, flagPath(plan.Project, plan.Flag), SemanticPatchContentType, body, &flag,
+		notFoundFlag(plan))
+	if err != nil && incident.ErrorCode(err) == incident.EUNAVAILABLE {
+		if read, rerr := c.readFlag(ctx, plan); rerr == nil && isOff(read, plan.Environment) {
+			flag, err = read, nil
+		}
+	}
 	if err != nil {
 		return incident.RollbackRun{}, fmt.Errorf("launchdarkly: turn off flag %s: %w", plan.Flag, err)
 	}
@@ -97,18 +103,33 @@ func (c *Client) Progress(ctx context.Context, run incident.RollbackRun) (incide
 	if err := planner.Check(plan); err != nil {
 		return run, err
 	}
-	ctx = outbound.WithOperation(ctx, "flags.get")
-	var flag flagRep
-	err := c.do(ctx, http.MethodGet, flagPath(plan.Project, plan.Flag)+"?env="+url.QueryEscape(plan.Environment), "", nil, &flag,
-		fmt.Sprintf("LaunchDarkly has no flag %s in project %s.", plan.Flag, plan.Project))
+	flag, err := c.readFlag(ctx, plan)
 	if err != nil {
 		return run, fmt.Errorf("launchdarkly: read flag %s: %w", plan.Flag, err)
 	}
-	if st, ok := flag.Environments[plan.Environment]; ok && !st.On {
+	if isOff(flag, plan.Environment) {
 		run.Status = flagoff.StatusSucceeded
 		run.Detail = flagoff.OffDetail(plan)
 	}
 	return run, nil
+}
+
+// readFlag reads the plan's flag in the plan's environment.
+func (c *Client) readFlag(ctx context.Context, plan incident.RollbackPlan) (flagRep, error) {
+	var flag flagRep
+	err := c.do(outbound.WithOperation(ctx, "flags.get"), http.MethodGet, flagPath(plan.Project, plan.Flag)+"?env="+url.QueryEscape(plan.Environment), "", nil, &flag,
+		notFoundFlag(plan))
+	return flag, err
+}
+
+// isOff reports whether flag is known to be off in env.
+func isOff(flag flagRep, env string) bool {
+	st, ok := flag.Environments[env]
+	return ok && !st.On
+}
+
+func notFoundFlag(plan incident.RollbackPlan) string {
+	return fmt.Sprintf("LaunchDarkly has no flag %s in project %s.", plan.Flag, plan.Project)
 }
 
 func flagPath(project, key string) string {

@@ -26,18 +26,23 @@ func (c *Client) Plan(_ context.Context, ch incident.ChangeEvent, svc incident.S
 }
 
 // Execute turns the flag off in the plan's environment. Turning off a flag
-// that is already off changes nothing, so executing twice is harmless.
-// ENOTFOUND when the project, flag or environment does not exist, EINVALID
-// when Unleash refuses (a change request is required, say), EUNAVAILABLE
-// when it fails.
+// that is already off changes nothing, so executing twice is harmless. The
+// request is sent once: when Unleash fails (5xx, a timeout) it may have
+// turned the flag off all the same, so the flag is read back, and a flag
+// that is off is a success. ENOTFOUND when the project, flag or environment
+// does not exist, EINVALID when Unleash refuses (a change request is
+// required, say), EUNAVAILABLE when it fails and the flag is still on.
 func (c *Client) Execute(ctx context.Context, plan incident.RollbackPlan, _ string) (incident.RollbackRun, error) {
 	if err := planner.Check(plan); err != nil {
 		return incident.RollbackRun{}, err
 	}
-	// Unleash's off endpoint is idempotent, so the transport may retry it.
-	ctx = outbound.WithIdempotent(outbound.WithOperation(ctx, "features.environment.off"))
-	err := c.do(ctx, http.MethodPost, envPath(plan)+"/off", nil,
+	err := c.do(outbound.WithOperation(ctx, "features.environment.off"), http.MethodPost, envPath(plan)+"/off", nil,
 		fmt.Sprintf("Unleash has no flag %s in project %s with an environment %s.", plan.Flag, plan.Project, plan.Environment))
+	if err != nil && incident.ErrorCode(err) == incident.EUNAVAILABLE {
+		if f, rerr := c.readFeature(ctx, plan); rerr == nil && f.isOff(plan.Environment) {
+			err = nil
+		}
+	}
 	if err != nil {
 		return incident.RollbackRun{}, fmt.Errorf("unleash: turn off flag %s: %w", plan.Flag, err)
 	}
@@ -57,6 +62,16 @@ type featureRep struct {
 	} `json:"environments"`
 }
 
+// isOff reports whether the feature is known to be off in env.
+func (f featureRep) isOff(env string) bool {
+	for _, e := range f.Environments {
+		if e.Name == env {
+			return !e.Enabled
+		}
+	}
+	return false
+}
+
 // Progress reports a finished run as it is; Execute only returns finished
 // runs, so any other status reads the flag's state to settle it.
 func (c *Client) Progress(ctx context.Context, run incident.RollbackRun) (incident.RollbackRun, error) {
@@ -67,19 +82,23 @@ func (c *Client) Progress(ctx context.Context, run incident.RollbackRun) (incide
 	if err := planner.Check(plan); err != nil {
 		return run, err
 	}
-	var f featureRep
-	err := c.do(outbound.WithOperation(ctx, "features.get"), http.MethodGet, featurePath(plan), &f,
-		fmt.Sprintf("Unleash has no flag %s in project %s.", plan.Flag, plan.Project))
+	f, err := c.readFeature(ctx, plan)
 	if err != nil {
 		return run, fmt.Errorf("unleash: read flag %s: %w", plan.Flag, err)
 	}
-	for _, e := range f.Environments {
-		if e.Name == plan.Environment && !e.Enabled {
-			run.Status = flagoff.StatusSucceeded
-			run.Detail = flagoff.OffDetail(plan)
-		}
+	if f.isOff(plan.Environment) {
+		run.Status = flagoff.StatusSucceeded
+		run.Detail = flagoff.OffDetail(plan)
 	}
 	return run, nil
+}
+
+// readFeature reads the plan's flag.
+func (c *Client) readFeature(ctx context.Context, plan incident.RollbackPlan) (featureRep, error) {
+	var f featureRep
+	err := c.do(outbound.WithOperation(ctx, "features.get"), http.MethodGet, featurePath(plan), &f,
+		fmt.Sprintf("Unleash has no flag %s in project %s.", plan.Flag, plan.Project))
+	return f, err
 }
 
 func featurePath(plan incident.RollbackPlan) string {

@@ -336,3 +336,56 @@ func TestWebhookRejectsAndIgnores(t *testing.T) {
 		})
 	}
 }
+
+// TestRollbackAnsweredWithAFailureAfterItTookEffect turns a flag off through
+// an Unleash that applies the change and then answers 5xx: the bot reads the
+// flag back instead of reporting a failure or sending the change again.
+func TestRollbackAnsweredWithAFailureAfterItTookEffect(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		fault      unleashfake.Fault
+		outbound   bool
+		wantStatus string // empty: an EUNAVAILABLE error
+		wantOn     bool
+	}{
+		{name: "took effect, then 500", fault: unleashfake.Fault{Method: http.MethodPost, Status: 500, AfterEffect: true}, wantStatus: "succeeded"},
+		{name: "took effect, then 502, through the HTTP policy", fault: unleashfake.Fault{Method: http.MethodPost, Status: 502, AfterEffect: true},
+			outbound: true, wantStatus: "succeeded"},
+		{name: "failed before taking effect", fault: unleashfake.Fault{Method: http.MethodPost, Status: 503}, outbound: true, wantOn: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			b.fake.AddFeature(unleashfake.Feature{Project: "pay", Name: "fast_refunds", Enabled: map[string]bool{"production": true}})
+			b.fake.InjectFault(tt.fault)
+			client := b.client
+			if tt.outbound {
+				ob := outbound.New(outbound.Policy{Provider: "unleash"}, outbound.WithBaseTransport(b.srv.Client().Transport),
+					outbound.WithSleep(func(context.Context, time.Duration) error { return nil }))
+				client = unleash.New(unleash.Config{APIURL: b.srv.URL, Token: token, HTTPClient: ob.HTTPClient()})
+			}
+			plan, err := client.Plan(context.Background(), flagChange(), payments())
+			require.NoError(t, err)
+
+			run, err := client.Execute(context.Background(), plan, "U9")
+			if tt.wantStatus == "" {
+				require.Equal(t, incident.EUNAVAILABLE, incident.ErrorCode(err))
+			} else {
+				require.NoError(t, err)
+				require.Equal(t, tt.wantStatus, run.Status)
+				require.Equal(t, "Flag fast_refunds is off in production.", run.Detail)
+			}
+			on, _ := b.fake.Enabled("pay", "fast_refunds", "production")
+			require.Equal(t, tt.wantOn, on)
+			offs := 0
+			for _, c := range b.fake.Calls() {
+				if c.Method == http.MethodPost {
+					offs++
+				}
+			}
+			require.Equal(t, 1, offs, "the change is sent once")
+		})
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strconv"
@@ -98,6 +99,11 @@ type Fault struct {
 	// global and route limits. Zero means the end of the fake clock's
 	// current ten-second window, LaunchDarkly's documented period.
 	ResetAt time.Time
+	// AfterEffect carries the request out before failing it, as when
+	// LaunchDarkly applied a change and its answer was lost: a client
+	// cannot tell it from a failure that changed nothing. A request the
+	// fake refuses (4xx) is answered as refused.
+	AfterEffect bool
 	// Times is how many requests fail; 0 means 1.
 	Times int
 }
@@ -229,18 +235,43 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fault, faulted := s.takeFaultLocked(r)
 	s.mu.Unlock()
 
-	if faulted {
-		if fault.Status == http.StatusTooManyRequests {
-			s.setRateLimited(w.Header(), fault)
-		}
-		writeError(w, fault.Status, "injected_fault", http.StatusText(fault.Status))
+	if faulted && !fault.AfterEffect {
+		s.writeFault(w, fault)
 		return
 	}
 	if !authorized {
 		writeError(w, http.StatusUnauthorized, "unauthorized", "Invalid account ID header")
 		return
 	}
-	s.mux.ServeHTTP(w, r)
+	if !faulted {
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+	rec := httptest.NewRecorder()
+	s.mux.ServeHTTP(rec, r)
+	if rec.Code >= 300 {
+		copyAnswer(w, rec) // refused: nothing took effect
+		return
+	}
+	s.writeFault(w, fault)
+}
+
+// writeFault answers with the fault's status, and LaunchDarkly's headers
+// for a 429.
+func (s *Server) writeFault(w http.ResponseWriter, f Fault) {
+	if f.Status == http.StatusTooManyRequests {
+		s.setRateLimited(w.Header(), f)
+	}
+	writeError(w, f.Status, "injected_fault", http.StatusText(f.Status))
+}
+
+// copyAnswer writes a recorded answer to w.
+func copyAnswer(w http.ResponseWriter, rec *httptest.ResponseRecorder) {
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(rec.Body.Bytes())
 }
 
 // rateLimitWindow is how often LaunchDarkly's global and route rate limits

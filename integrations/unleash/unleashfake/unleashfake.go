@@ -16,6 +16,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strconv"
@@ -91,6 +92,11 @@ type Fault struct {
 	Status int
 	// RetryAfter, when set, is sent as the Retry-After header.
 	RetryAfter string
+	// AfterEffect carries the request out before failing it, as when
+	// Unleash applied a change and its answer was lost: a client cannot
+	// tell it from a failure that changed nothing. A request the fake
+	// refuses (4xx) is answered as refused.
+	AfterEffect bool
 	// Times is how many requests fail; 0 means 1.
 	Times int
 }
@@ -204,18 +210,37 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.calls = append(s.calls, Call{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Authorized: authorized})
 	fault, faulted := s.takeFaultLocked(r)
 	s.mu.Unlock()
-	if faulted {
-		if fault.RetryAfter != "" {
-			w.Header().Set("Retry-After", fault.RetryAfter)
-		}
-		writeError(w, fault.Status, http.StatusText(fault.Status))
+	if faulted && !fault.AfterEffect {
+		writeFault(w, fault)
 		return
 	}
 	if !authorized {
 		writeError(w, http.StatusUnauthorized, "You must log in to use Unleash.")
 		return
 	}
-	s.mux.ServeHTTP(w, r)
+	if !faulted {
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+	rec := httptest.NewRecorder()
+	s.mux.ServeHTTP(rec, r)
+	if rec.Code >= 300 {
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code) // refused: nothing took effect
+		_, _ = w.Write(rec.Body.Bytes())
+		return
+	}
+	writeFault(w, fault)
+}
+
+// writeFault answers with the fault's status and Retry-After.
+func writeFault(w http.ResponseWriter, f Fault) {
+	if f.RetryAfter != "" {
+		w.Header().Set("Retry-After", f.RetryAfter)
+	}
+	writeError(w, f.Status, http.StatusText(f.Status))
 }
 
 func (s *Server) takeFaultLocked(r *http.Request) (Fault, bool) {
