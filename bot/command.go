@@ -86,7 +86,7 @@ func (h *Handler) Command(ctx context.Context, cmd slack.SlashCommand) Reply {
 		}
 	}
 	h.metrics.requests.WithLabelValues("command", "unknown").Inc()
-	return ephemeral("Unknown command `%s %s`. Try `%s help` for the list of commands.", h.cfg.Command, inv.Sub, h.cfg.Command)
+	return ephemeral("Unknown command `%s %s`. Try `%s help` for the list of commands.", Escape(h.cfg.Command), Escape(inv.Sub), Escape(h.cfg.Command))
 }
 
 // errorReply is the one place a domain error becomes a Slack reply.
@@ -99,9 +99,9 @@ func (h *Handler) errorReply(ctx context.Context, err error, usage string) Reply
 	if incident.ErrorCode(err) == incident.EINTERNAL {
 		h.log.ErrorContext(ctx, "command failed", "err", err)
 	}
-	text := userMessage(err)
+	text := userMrkdwn(err)
 	if usage != "" && incident.ErrorCode(err) == incident.EINVALID {
-		text += fmt.Sprintf("\nUsage: `%s %s`", h.cfg.Command, usage)
+		text += fmt.Sprintf("\nUsage: `%s %s`", Escape(h.cfg.Command), Escape(usage))
 	}
 	return ephemeral("%s", text)
 }
@@ -113,7 +113,7 @@ func (h *Handler) help(_ context.Context, _ Invocation) (Reply, error) {
 		var b strings.Builder
 		fmt.Fprintf(&b, "*firebreak* runs your incidents from Slack. Commands:\n")
 		for _, sc := range h.commands {
-			fmt.Fprintf(&b, "• `%s %s` — %s\n", h.cfg.Command, sc.usage, sc.summary)
+			fmt.Fprintf(&b, "• `%s %s` — %s\n", Escape(h.cfg.Command), Escape(sc.usage), Escape(sc.summary))
 		}
 		h.helpReply = Reply{ResponseType: slack.ResponseTypeEphemeral, Text: strings.TrimRight(b.String(), "\n")}
 		h.helpReply.encoded = h.helpReply.encode()

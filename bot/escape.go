@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/firebreakhq/firebreak/incident"
@@ -66,16 +67,51 @@ func RefusalText(r *incident.Refusal) string {
 // words, any other domain error's message naming people by mention, or a
 // plain sentence.
 func userMessage(err error) string {
+	return messageNaming(err, slackUser, slackGroup)
+}
+
+// messageNaming is err's sentence naming people with user and user groups
+// with group.
+func messageNaming(err error, user, group func(id string) string) string {
 	var r *incident.Refusal
 	if errors.As(err, &r) {
-		return RefusalText(r)
+		return r.Text(user, group)
 	}
 	var e *incident.Error
 	if errors.As(err, &e) {
-		return e.Text(slackUser)
+		return e.Text(user)
 	}
 	return incident.ErrorMessage(err)
 }
+
+// userMrkdwn is userMessage for a message's mrkdwn: the sentence escaped
+// once, so what the person typed that it repeats (an unknown severity, an
+// option, a role) and a usage's <placeholder> show as written rather than
+// as Slack markup, while the people and groups it names stay mentions.
+func userMrkdwn(err error) string {
+	var mentions []string
+	hold := func(mention func(string) string) func(string) string {
+		return func(id string) string {
+			mentions = append(mentions, mention(id))
+			return mentionMark + strconv.Itoa(len(mentions)-1) + mentionMark
+		}
+	}
+	text := Escape(messageNaming(err, hold(slackUser), hold(slackGroup)))
+	if strings.Count(text, mentionMark) != 2*len(mentions) {
+		// A mark came with what the person typed: no mention is made.
+		return strings.ReplaceAll(text, mentionMark, "")
+	}
+	// Between two marks stands the index of a mention.
+	parts := strings.Split(text, mentionMark)
+	for i := 1; i < len(parts); i += 2 {
+		n, _ := strconv.Atoi(parts[i])
+		parts[i] = mentions[n]
+	}
+	return strings.Join(parts, "")
+}
+
+// mentionMark brackets where userMrkdwn puts a mention back after escaping.
+const mentionMark = "\x00"
 
 // Link renders a mrkdwn link <url|label>, the label escaped. The URL must be
 // an absolute http or https address; the characters that would end or split

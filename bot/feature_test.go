@@ -98,7 +98,7 @@ func TestHelpListsEveryCommand(t *testing.T) {
 	reply, err := h.help(context.Background(), Invocation{})
 	require.NoError(t, err)
 	for _, c := range h.commands {
-		require.Contains(t, reply.Text, "`/incident "+c.usage+"`")
+		require.Contains(t, reply.Text, "`/incident "+Escape(c.usage)+"`")
 	}
 	require.Contains(t, reply.Text, "Give someone a role (comms, ops, scribe).")
 

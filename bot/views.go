@@ -408,7 +408,7 @@ func takeoverPrompt(inc *incident.Incident, err error) (string, []slack.Block, b
 	if !errors.As(err, &r) || !r.Confirm {
 		return "", nil, false
 	}
-	text := userMessage(err) + " Taking over is said in the channel and kept on the timeline."
+	text := userMrkdwn(err) + " Taking over is said in the channel and kept on the timeline."
 	btn := slack.NewButtonBlockElement(ActionConfirmTakeIC, strconv.FormatInt(inc.ID, 10), plain("Take over as IC"))
 	btn = btn.WithStyle(slack.StyleDanger).WithConfirm(slack.NewConfirmationBlockObject(
 		plain("Take over as IC?"), mrkdwnText("You become the Incident Commander of "+inc.Key()+" in place of "+slackUserRef(inc.Commander)+", without their handover."),

@@ -103,7 +103,7 @@ func TestDeclareAndRunEndToEnd(t *testing.T) {
 			// Bad input: a clear answer with the usage line, nothing created.
 			_, text := b.command(mode, "U0ALICE", "C0GENERAL", "declare P7 checkout is down")
 			require.Contains(t, text, "Unknown severity \"P7\"")
-			require.Contains(t, text, "Usage: `/incident declare [P1] [--private] [--service=<key>] [--drill] <title>`")
+			require.Contains(t, text, "Usage: `/incident declare [P1] [--private] [--service=&lt;key&gt;] [--drill] &lt;title&gt;`")
 			_, text = b.command(mode, "U0ALICE", "C0GENERAL", "declare P1 "+strings.Repeat("long ", 200))
 			require.Contains(t, text, "keep it within 150")
 			_, text = b.command(mode, "U0ALICE", "C0GENERAL", "declare P1 --service=billing checkout")
