@@ -20,9 +20,9 @@
 //   - Webhook payloads are audit log entries, signed with X-LD-Signature:
 //     the hex HMAC-SHA256 of the raw body keyed with the webhook secret.
 //
-// Assumed, not checked against a live account: a listed entry may omit
-// previousVersion and currentVersion (only the detailed entry and webhooks
-// carry them); when present they are flag objects whose _version and
+// A listed entry (AuditLogEntryListingRep) carries no previousVersion and
+// currentVersion; the detailed entry and webhooks do. Assumed, not checked
+// against a live account: they are flag objects whose _version and
 // environments.<env>.on give the versions and the on/off state.
 package launchdarkly
 

@@ -49,7 +49,8 @@ type Flag struct {
 }
 
 // AuditEntry is an audit log entry; the fake renders it in LaunchDarkly's
-// JSON shape, for the audit log and for webhooks.
+// JSON shapes: the listing's, without the flag versions, and the detailed
+// one webhooks send.
 type AuditEntry struct {
 	ID string
 	// Date is when the change happened (millisecond precision).
@@ -346,7 +347,7 @@ func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) {
 	end := min(offset+limit, total)
 	items := make([]map[string]any, 0, end-offset)
 	for _, e := range match[offset:end] {
-		items = append(items, entryJSON(e))
+		items = append(items, listingJSON(e))
 	}
 	links := map[string]any{"self": map[string]string{"href": r.URL.RequestURI()}}
 	if end < total {
@@ -354,7 +355,7 @@ func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) {
 		nq.Set("offset", strconv.Itoa(end))
 		links["next"] = map[string]string{"href": r.URL.Path + "?" + nq.Encode(), "type": "application/json"}
 	}
-	httpjson.Write(w, http.StatusOK, map[string]any{"items": items, "_links": links, "totalCount": total})
+	httpjson.Write(w, http.StatusOK, map[string]any{"items": items, "_links": links})
 }
 
 // auditQuery is an audit log search: the time bounds (Unix milliseconds,
@@ -417,7 +418,18 @@ func resourceOf(e AuditEntry) string {
 	return fmt.Sprintf("proj/%s:env/%s:flag/%s", e.Project, e.Environment, e.FlagKey)
 }
 
-// entryJSON renders e the way the audit log and webhooks do.
+// listingJSON renders e the way the audit log lists it: LaunchDarkly's
+// AuditLogEntryListingRep, which leaves out the resource's previous and
+// current versions that an entry read on its own, and a webhook, carry.
+func listingJSON(e AuditEntry) map[string]any {
+	m := entryJSON(e)
+	delete(m, "previousVersion")
+	delete(m, "currentVersion")
+	return m
+}
+
+// entryJSON renders e the way a webhook delivers it: LaunchDarkly's
+// detailed AuditLogEntryRep, with the flag's previous and current versions.
 func entryJSON(e AuditEntry) map[string]any {
 	e.Kind = cmp.Or(e.Kind, "flag")
 	res := resourceOf(e)
