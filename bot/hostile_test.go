@@ -6,8 +6,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/slack-go/slack"
 	"github.com/stretchr/testify/require"
 
+	"github.com/firebreakhq/firebreak/bot/slackfake"
 	"github.com/firebreakhq/firebreak/incident"
 )
 
@@ -77,4 +79,76 @@ func TestUserMrkdwn(t *testing.T) {
 	forged := incident.Errorf(incident.ECONFLICT, "%s by %s.", "x\x000\x00", incident.User("U0BOB"))
 	require.Equal(t, "x0 by 0.", userMrkdwn(forged))
 	require.Equal(t, "Unknown role &lt;x&gt;.", userMrkdwn(incident.Errorf(incident.EINVALID, "Unknown role %s.", "<x>")))
+}
+
+// formErrors decodes a view_submission's answer: the errors it names by
+// block id, nil when the form was accepted.
+func formErrors(t *testing.T, r *slackfake.Reply) map[string]string {
+	t.Helper()
+	if len(strings.TrimSpace(string(r.Body))) == 0 {
+		return nil
+	}
+	var resp slack.ViewSubmissionResponse
+	require.NoError(t, r.JSON(&resp))
+	require.Equal(t, slack.RAErrors, resp.ResponseAction)
+	return resp.Errors
+}
+
+// TestFormErrorsNameTheFieldAtFault: a form submitted with a field over the
+// length the form allows (Slack's client stops it, a forged or altered
+// submission does not) or missing what another answer needs is answered
+// with response_action errors on that field, so the person fixes that
+// field and nothing is recorded.
+func TestFormErrorsNameTheFieldAtFault(t *testing.T) {
+	tr := newTransport(t)
+	long := func(n int) string { return strings.Repeat("é", n) }
+	text := func(block, v string) map[string]slack.BlockAction {
+		return map[string]slack.BlockAction{block: {Value: v}}
+	}
+
+	t.Run("declare", func(t *testing.T) {
+		tr.command(t, tr.other.ID, "C0GENERAL", "declare")
+		v := tr.openedView(t, ViewDeclare)
+		errs := formErrors(t, tr.submit(t, tr.other.ID, v, map[string]map[string]slack.BlockAction{
+			blockTitle:       text(blockTitle, "search is slow"),
+			blockSeverity:    {blockSeverity: {SelectedOption: slack.OptionBlockObject{Value: "P3"}}},
+			blockDescription: text(blockDescription, long(3001)),
+		}))
+		require.Len(t, errs, 1, errs)
+		require.Contains(t, errs[blockDescription], "3000")
+	})
+
+	t.Run("update", func(t *testing.T) {
+		tr.click(t, tr.ic.ID, ActionPostUpdate)
+		v := tr.openedView(t, ViewUpdate)
+		before := tr.incident(t).LastUpdateAt
+		errs := formErrors(t, tr.submit(t, tr.ic.ID, v, map[string]map[string]slack.BlockAction{
+			blockUpdateKnown: text(blockUpdateKnown, "Payments fail for 4% of users."),
+			blockUpdateDoing: text(blockUpdateDoing, long(1401)),
+		}))
+		require.Len(t, errs, 1, errs)
+		require.Contains(t, errs[blockUpdateDoing], "1400")
+		require.Equal(t, before, tr.incident(t).LastUpdateAt)
+	})
+
+	t.Run("resolve", func(t *testing.T) {
+		for name, tt := range map[string]struct {
+			values map[string]map[string]slack.BlockAction
+			block  string
+		}{
+			"summary too long": {map[string]map[string]slack.BlockAction{blockSummary: text(blockSummary, long(3001))}, blockSummary},
+			"notes too long":   {map[string]map[string]slack.BlockAction{blockNotes: text(blockNotes, long(2001))}, blockNotes},
+			"smoke test without its tester": {map[string]map[string]slack.BlockAction{
+				blockChecks: {blockChecks: {SelectedOptions: []slack.OptionBlockObject{{Value: checkSmoke}}}}}, blockSmokeTester},
+		} {
+			t.Run(name, func(t *testing.T) {
+				tr.click(t, tr.ic.ID, ActionResolve)
+				v := tr.openedView(t, ViewResolve)
+				errs := formErrors(t, tr.submit(t, tr.ic.ID, v, tt.values))
+				require.Len(t, errs, 1, errs)
+				require.Contains(t, errs, tt.block)
+				require.NotEqual(t, incident.StatusResolved, tr.incident(t).Status)
+			})
+		}
+	})
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/slack-go/slack"
 
@@ -43,9 +42,9 @@ func ResolveModal(p incident.Policy, inc *incident.Incident) slack.ModalViewRequ
 		slack.NewOptionBlockObject(checkSmoke, plain("A smoke test passed, run by someone not in the fix"), nil))
 	tester := slack.NewOptionsSelectBlockElement(slack.OptTypeUser, plain("Who ran the smoke test"), blockSmokeTester)
 	summary := slack.NewPlainTextInputBlockElement(plain("What fixed it"), blockSummary)
-	summary.Multiline, summary.MaxLength = true, 3000
+	summary.Multiline, summary.MaxLength = true, maxSummaryInput
 	notes := slack.NewPlainTextInputBlockElement(plain("Dashboards, numbers, links"), blockNotes)
-	notes.Multiline, notes.MaxLength = true, 2000
+	notes.Multiline, notes.MaxLength = true, maxNotesInput
 
 	intro := "Resolution is confirmed with data. Tick what you have checked; the answers go in the postmortem."
 	if required {
@@ -65,11 +64,15 @@ func ResolveModal(p incident.Policy, inc *incident.Incident) slack.ModalViewRequ
 }
 
 // submitResolve resolves with the checklist; a refusal by the policy goes
-// back on the checklist field.
+// back on the field at fault: who ran the smoke test when that is what is
+// missing or wrong, else the checklist.
 func (l *lifecycleHandlers) submitResolve(ctx context.Context, cb slack.InteractionCallback) (*slack.ViewSubmissionResponse, error) {
 	id, err := metaIncident(cb)
 	if err != nil {
 		return nil, err
+	}
+	if errs := overLength(cb, map[string]int{blockSummary: maxSummaryInput, blockNotes: maxNotesInput}); len(errs) > 0 {
+		return slack.NewErrorsViewSubmissionResponse(errs), nil
 	}
 	var check incident.ResolutionCheck
 	for _, o := range stateValue(cb, blockChecks).SelectedOptions {
@@ -88,7 +91,7 @@ func (l *lifecycleHandlers) submitResolve(ctx context.Context, cb slack.Interact
 	if _, err := l.kit.incidents.Resolve(ctx, id, cb.User.ID, summary, check); err != nil {
 		if incident.ErrorCode(err) == incident.EINVALID {
 			block := blockChecks
-			if strings.Contains(userMessage(err), "smoke test") && check.MonitorsGreen && check.ErrorRateBaseline {
+			if check.SmokeTested && (check.SmokeTester == "" || check.SmokeTester == cb.User.ID) {
 				block = blockSmokeTester
 			}
 			return slack.NewErrorsViewSubmissionResponse(map[string]string{block: userMessage(err)}), nil

@@ -87,9 +87,9 @@ func UpdateModal(p incident.Policy, inc *incident.Incident) slack.ModalViewReque
 		status.InitialOption = status.Options[0]
 	}
 	known := slack.NewPlainTextInputBlockElement(plain("Symptoms, impact, what we ruled out"), blockUpdateKnown)
-	known.Multiline, known.MaxLength = true, 1400
+	known.Multiline, known.MaxLength = true, maxUpdateInput
 	doing := slack.NewPlainTextInputBlockElement(plain("Next steps, who is on them"), blockUpdateDoing)
-	doing.Multiline, doing.MaxLength = true, 1400
+	doing.Multiline, doing.MaxLength = true, maxUpdateInput
 	var nextOpts []*slack.OptionBlockObject
 	for _, m := range []int{10, 15, 30, 60} {
 		nextOpts = append(nextOpts, slack.NewOptionBlockObject(strconv.Itoa(m), plain(fmt.Sprintf("%d minutes", m)), nil))
@@ -124,6 +124,9 @@ func (u *updateHandlers) submitUpdate(ctx context.Context, cb slack.InteractionC
 	id, err := metaIncident(cb)
 	if err != nil {
 		return nil, err
+	}
+	if errs := overLength(cb, map[string]int{blockUpdateKnown: maxUpdateInput, blockUpdateDoing: maxUpdateInput}); len(errs) > 0 {
+		return slack.NewErrorsViewSubmissionResponse(errs), nil
 	}
 	in := incident.UpdateInput{
 		Author: cb.User.ID,

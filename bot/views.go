@@ -33,6 +33,29 @@ const (
 	blockPrivate     = "private"
 )
 
+// Lengths the forms let a person type (max_length); a submission over one
+// is answered on its field.
+const (
+	maxDescriptionInput = 3000
+	maxSummaryInput     = 3000
+	maxNotesInput       = 2000
+	maxUpdateInput      = 1400
+)
+
+// overLength returns an error for each of the blocks' text inputs that is
+// longer than limits says the form allows. Slack's client stops a person
+// typing more, so only an altered submission is; it is answered on the
+// field rather than taken or refused as a whole.
+func overLength(cb slack.InteractionCallback, limits map[string]int) map[string]string {
+	errs := map[string]string{}
+	for block, n := range limits {
+		if c := utf8.RuneCountInString(strings.TrimSpace(stateValue(cb, block).Value)); c > n {
+			errs[block] = fmt.Sprintf("Keep this within %d characters; it has %d.", n, c)
+		}
+	}
+	return errs
+}
+
 // modalMeta round-trips through a modal's private_metadata (3000 chars).
 type modalMeta struct {
 	ChannelID  string `json:"c,omitempty"`
@@ -83,7 +106,7 @@ func DeclareModal(p incident.Policy, declarer, channelID string, d declareArgs) 
 
 	desc := slack.NewPlainTextInputBlockElement(plain("What is happening, who is affected"), blockDescription)
 	desc.Multiline = true
-	desc.MaxLength = 3000
+	desc.MaxLength = maxDescriptionInput
 	desc.InitialValue = d.description
 
 	private := slack.NewCheckboxGroupsBlockElement(blockPrivate,
@@ -229,7 +252,7 @@ func stateValue(cb slack.InteractionCallback, block string) slack.BlockAction {
 // double-clicked submit declares once.
 func (l *lifecycleHandlers) submitDeclare(ctx context.Context, cb slack.InteractionCallback) (*slack.ViewSubmissionResponse, error) {
 	p := l.kit.policy()
-	errs := map[string]string{}
+	errs := overLength(cb, map[string]int{blockDescription: maxDescriptionInput})
 	title := strings.TrimSpace(stateValue(cb, blockTitle).Value)
 	sev, err := incident.ParseSeverity(stateValue(cb, blockSeverity).SelectedOption.Value)
 	if err != nil {
