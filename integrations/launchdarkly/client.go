@@ -296,7 +296,7 @@ func (c *Client) do(ctx context.Context, method, pathQuery, contentType string, 
 	if err != nil {
 		return &outbound.UnavailableError{Provider: Source, Status: resp.StatusCode, Cause: err}
 	}
-	if err := c.statusError(resp, data, notFound); err != nil {
+	if err := c.statusError(method, resp, data, notFound); err != nil {
 		return err
 	}
 	if out == nil {
@@ -308,8 +308,11 @@ func (c *Client) do(ctx context.Context, method, pathQuery, contentType string, 
 	return nil
 }
 
-// statusError turns a non-2xx response into a domain error.
-func (c *Client) statusError(resp *http.Response, data []byte, notFound string) error {
+// statusError turns a non-2xx response to a method request into a domain
+// error. A 409 is a concurrent change LaunchDarkly asks clients to retry. A
+// rejected token makes the source unavailable when reading, and refuses a
+// change for good: trying again will not give the token the right.
+func (c *Client) statusError(method string, resp *http.Response, data []byte, notFound string) error {
 	code := resp.StatusCode
 	switch {
 	case code >= 200 && code < 300:
@@ -318,8 +321,14 @@ func (c *Client) statusError(resp *http.Response, data []byte, notFound string) 
 		return &outbound.RateLimitedError{Provider: Source, Wait: c.rateLimitWait(resp.Header)}
 	case code >= 500 || code == http.StatusRequestTimeout:
 		return &outbound.UnavailableError{Provider: Source, Status: code}
+	case code == http.StatusConflict:
+		return incident.Errorf(incident.EUNAVAILABLE, "LaunchDarkly was busy with a concurrent change (HTTP 409); the bot tries again.")
 	case code == http.StatusUnauthorized || code == http.StatusForbidden:
-		return incident.Errorf(incident.EUNAVAILABLE, "LaunchDarkly rejected the bot's API token (HTTP %d); check the token and its role.", code)
+		kind := incident.EUNAVAILABLE
+		if method != http.MethodGet {
+			kind = incident.EFORBIDDEN
+		}
+		return incident.Errorf(kind, "LaunchDarkly rejected the bot's API token (HTTP %d); check the token and its role.", code)
 	case code == http.StatusNotFound:
 		if notFound == "" {
 			notFound = "LaunchDarkly could not find what the bot asked for (HTTP 404)."

@@ -441,3 +441,42 @@ func TestRollbackAnsweredWithAFailureAfterItTookEffect(t *testing.T) {
 		})
 	}
 }
+
+// TestRollbackRefusedOrInConflict checks which failures of a turn-off end
+// the rollback at once and which are worth another try: LaunchDarkly asks a
+// client to retry a 409 (a concurrent change), while a token whose role
+// may not change flags will not be let in by trying again.
+func TestRollbackRefusedOrInConflict(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		fault    ldfake.Fault
+		token    string
+		wantCode string
+		wantMsg  string
+	}{
+		{name: "a concurrent change", fault: ldfake.Fault{Method: http.MethodPatch, Status: 409}, wantCode: incident.EUNAVAILABLE, wantMsg: "concurrent"},
+		{name: "a reader's token", token: "reader-token", wantCode: incident.EFORBIDDEN, wantMsg: "HTTP 403"},
+		{name: "a refused patch", fault: ldfake.Fault{Method: http.MethodPatch, Status: 400}, wantCode: incident.EINVALID, wantMsg: "HTTP 400"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			fake := ldfake.New(token, ldfake.WithReaderToken("reader-token"))
+			srv := httptest.NewServer(fake)
+			t.Cleanup(srv.Close)
+			fake.AddFlag(ldfake.Flag{Project: "shop", Key: "new-cart", On: map[string]bool{"production": true}})
+			if tt.fault.Status != 0 {
+				fake.InjectFault(tt.fault)
+			}
+			client := launchdarkly.New(launchdarkly.Config{APIURL: srv.URL, Token: cmp.Or(tt.token, token), HTTPClient: srv.Client()})
+			plan, err := client.Plan(context.Background(), flagChange(), checkout())
+			require.NoError(t, err)
+			_, err = client.Execute(context.Background(), plan, "U1")
+			require.Equal(t, tt.wantCode, incident.ErrorCode(err), "%v", err)
+			require.Contains(t, incident.ErrorMessage(err), tt.wantMsg)
+			on, _ := fake.FlagOn("shop", "new-cart", "production")
+			require.True(t, on)
+		})
+	}
+}

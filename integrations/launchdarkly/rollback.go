@@ -54,8 +54,9 @@ type instruction struct {
 // sent once: when LaunchDarkly fails (5xx, a timeout) it may have applied it
 // all the same, so the flag is read back, and a flag that is off is a
 // success. ENOTFOUND when the flag does not exist, EINVALID when
-// LaunchDarkly refuses the change (a pending approval, say), EUNAVAILABLE
-// when it fails and the flag is still on.
+// LaunchDarkly refuses the change (a pending approval, say), EFORBIDDEN
+// when the token may not change the flag, EUNAVAILABLE when it fails or is
+// busy with a concurrent change (409) and the flag is still on.
 func (c *Client) Execute(ctx context.Context, plan incident.RollbackPlan, actor string) (incident.RollbackRun, error) {
 	if err := planner.Check(plan); err != nil {
 		return incident.RollbackRun{}, err

@@ -111,9 +111,10 @@ type Fault struct {
 
 // Server is the fake API. It is safe for concurrent use.
 type Server struct {
-	token string
-	now   func() time.Time
-	mux   *http.ServeMux
+	token  string
+	reader string
+	now    func() time.Time
+	mux    *http.ServeMux
 
 	mu      sync.Mutex
 	flags   map[string]*Flag
@@ -130,6 +131,13 @@ type Option func(*Server)
 // flag updates; the default is time.Now.
 func WithNow(now func() time.Time) Option {
 	return func(s *Server) { s.now = now }
+}
+
+// WithReaderToken also accepts token as the API key of a member whose
+// role only reads, as LaunchDarkly's Reader role: a change made with it is
+// answered 403.
+func WithReaderToken(token string) Option {
+	return func(s *Server) { s.reader = token }
 }
 
 // New returns an empty fake that accepts token as the API key.
@@ -226,7 +234,8 @@ func (s *Server) InjectFault(f Fault) {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	authorized := s.token != "" && r.Header.Get("Authorization") == s.token
+	key := r.Header.Get("Authorization")
+	authorized := (s.token != "" && key == s.token) || (s.reader != "" && key == s.reader)
 
 	s.mu.Lock()
 	s.calls = append(s.calls, Call{
@@ -242,6 +251,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if !authorized {
 		writeError(w, http.StatusUnauthorized, "unauthorized", "Invalid account ID header")
+		return
+	}
+	if key == s.reader && r.Method != http.MethodGet {
+		writeError(w, http.StatusForbidden, "forbidden", "Access to the requested resource was denied")
 		return
 	}
 	if !faulted {
