@@ -15,6 +15,10 @@
 //   - A flag is turned off with POST
 //     /api/admin/projects/{project}/features/{name}/environments/{env}/off.
 //   - Authorization carries the admin or personal access token as is.
+//   - A change the token may not make is answered 403 with a
+//     PermissionError whose permissions name what it lacks:
+//     SKIP_CHANGE_REQUEST where the environment takes changes only through
+//     change requests.
 //   - The webhook integration has no signature; it sends a configured
 //     Authorization header verbatim, which serves as a shared secret.
 package unleash
@@ -28,6 +32,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -213,7 +218,7 @@ func (c *Client) do(ctx context.Context, method, pathQuery string, out any, notF
 	if err != nil {
 		return &outbound.UnavailableError{Provider: Source, Status: resp.StatusCode, Cause: err}
 	}
-	if err := c.statusError(resp, data, notFound); err != nil {
+	if err := c.statusError(method, resp, data, notFound); err != nil {
 		return err
 	}
 	if out == nil || len(data) == 0 {
@@ -225,8 +230,36 @@ func (c *Client) do(ctx context.Context, method, pathQuery string, out any, notF
 	return nil
 }
 
-// statusError turns a non-2xx response into a domain error.
-func (c *Client) statusError(resp *http.Response, data []byte, notFound string) error {
+// errorBody is Unleash's error answer.
+type errorBody struct {
+	Message string `json:"message"`
+	Details []struct {
+		Message string `json:"message"`
+	} `json:"details"`
+	// Permissions names what a PermissionError (403) lacks.
+	Permissions []string `json:"permissions"`
+}
+
+// message is the body's sentence, cut to a length fit for a reply.
+func (b errorBody) message(code int) string {
+	msg := strings.TrimSpace(b.Message)
+	if msg == "" && len(b.Details) > 0 {
+		msg = strings.TrimSpace(b.Details[0].Message)
+	}
+	if len(msg) > 200 {
+		msg = msg[:200] + "…"
+	}
+	if msg == "" {
+		msg = http.StatusText(code)
+	}
+	return msg
+}
+
+// statusError turns a non-2xx response to a method request into a domain
+// error. A rejected token makes the source unavailable when reading, and
+// refuses a change for good: trying again will not give the token the
+// right, nor skip the change request an environment requires.
+func (c *Client) statusError(method string, resp *http.Response, data []byte, notFound string) error {
 	code := resp.StatusCode
 	switch {
 	case code >= 200 && code < 300:
@@ -235,30 +268,21 @@ func (c *Client) statusError(resp *http.Response, data []byte, notFound string) 
 		return &outbound.RateLimitedError{Provider: Source, Wait: outbound.RetryAfterOr(resp.Header, c.clock.Now(), defaultRetryAfter)}
 	case code >= 500 || code == http.StatusRequestTimeout:
 		return &outbound.UnavailableError{Provider: Source, Status: code}
-	case code == http.StatusUnauthorized || code == http.StatusForbidden:
-		return incident.Errorf(incident.EUNAVAILABLE, "Unleash rejected the bot's API token (HTTP %d); check the token and its permissions.", code)
 	case code == http.StatusNotFound:
 		if notFound == "" {
 			notFound = "Unleash could not find what the bot asked for (HTTP 404)."
 		}
 		return incident.Errorf(incident.ENOTFOUND, "%s", notFound)
 	}
-	var body struct {
-		Message string `json:"message"`
-		Details []struct {
-			Message string `json:"message"`
-		} `json:"details"`
-	}
+	var body errorBody
 	_ = json.Unmarshal(data, &body)
-	msg := strings.TrimSpace(body.Message)
-	if msg == "" && len(body.Details) > 0 {
-		msg = strings.TrimSpace(body.Details[0].Message)
+	switch {
+	case code != http.StatusUnauthorized && code != http.StatusForbidden:
+		return incident.Errorf(incident.EINVALID, "Unleash refused the request (HTTP %d): %s", code, body.message(code))
+	case method == http.MethodGet:
+		return incident.Errorf(incident.EUNAVAILABLE, "Unleash rejected the bot's API token (HTTP %d); check the token and its permissions.", code)
+	case slices.Contains(body.Permissions, "SKIP_CHANGE_REQUEST"):
+		return incident.Errorf(incident.EFORBIDDEN, "Unleash takes changes to this environment only through a change request (HTTP %d); turn the flag off in Unleash, or let the bot's token skip change requests.", code)
 	}
-	if len(msg) > 200 {
-		msg = msg[:200] + "…"
-	}
-	if msg == "" {
-		msg = http.StatusText(code)
-	}
-	return incident.Errorf(incident.EINVALID, "Unleash refused the request (HTTP %d): %s", code, msg)
+	return incident.Errorf(incident.EFORBIDDEN, "Unleash refused the bot's API token the change (HTTP %d): %s", code, body.message(code))
 }

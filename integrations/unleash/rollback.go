@@ -30,8 +30,9 @@ func (c *Client) Plan(_ context.Context, ch incident.ChangeEvent, svc incident.S
 // request is sent once: when Unleash fails (5xx, a timeout) it may have
 // turned the flag off all the same, so the flag is read back, and a flag
 // that is off is a success. ENOTFOUND when the project, flag or environment
-// does not exist, EINVALID when Unleash refuses (a change request is
-// required, say), EUNAVAILABLE when it fails and the flag is still on.
+// does not exist, EFORBIDDEN when the token may not make the change (the
+// environment requires a change request, say), EINVALID when Unleash
+// refuses it otherwise, EUNAVAILABLE when it fails and the flag is still on.
 func (c *Client) Execute(ctx context.Context, plan incident.RollbackPlan, _ string) (incident.RollbackRun, error) {
 	if err := planner.Check(plan); err != nil {
 		return incident.RollbackRun{}, err

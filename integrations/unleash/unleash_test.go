@@ -389,3 +389,21 @@ func TestRollbackAnsweredWithAFailureAfterItTookEffect(t *testing.T) {
 		})
 	}
 }
+
+// TestRollbackRefusedByChangeRequests turns off a flag in an environment
+// that takes changes only through change requests: Unleash answers 403,
+// which ends the rollback at once and says why.
+func TestRollbackRefusedByChangeRequests(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.fake.AddFeature(unleashfake.Feature{Project: "pay", Name: "fast_refunds", Enabled: map[string]bool{"production": true}})
+	b.fake.RequireChangeRequests("pay", "production")
+	plan, err := b.client.Plan(context.Background(), flagChange(), payments())
+	require.NoError(t, err)
+
+	_, err = b.client.Execute(context.Background(), plan, "U9")
+	require.Equal(t, incident.EFORBIDDEN, incident.ErrorCode(err), "%v", err)
+	require.Contains(t, incident.ErrorMessage(err), "change request")
+	on, _ := b.fake.Enabled("pay", "fast_refunds", "production")
+	require.True(t, on)
+}

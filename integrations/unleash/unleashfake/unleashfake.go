@@ -109,10 +109,13 @@ type Server struct {
 
 	mu       sync.Mutex
 	features map[string]*Feature
-	events   []Event
-	calls    []Call
-	faults   []Fault
-	nextID   int64
+	// guarded holds the project/environment pairs whose flags change only
+	// through change requests.
+	guarded map[string]bool
+	events  []Event
+	calls   []Call
+	faults  []Fault
+	nextID  int64
 }
 
 // Option configures a Server.
@@ -148,6 +151,19 @@ func (s *Server) AddFeature(f Feature) {
 		f.Enabled = map[string]bool{}
 	}
 	s.features[featureID(f.Project, f.Name)] = &f
+}
+
+// RequireChangeRequests makes env of project take changes only through
+// change requests, as Unleash Enterprise can: turning a flag on or off
+// there directly is answered 403, Unleash's PermissionError naming
+// SKIP_CHANGE_REQUEST.
+func (s *Server) RequireChangeRequests(project, env string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.guarded == nil {
+		s.guarded = map[string]bool{}
+	}
+	s.guarded[project+"/"+env] = true
 }
 
 // AddEvent adds an event and returns it with its ID.
@@ -392,6 +408,12 @@ func (s *Server) toggle(w http.ResponseWriter, r *http.Request) {
 	was, ok := f.Enabled[env]
 	if !ok {
 		writeError(w, http.StatusNotFound, "Could not find environment "+env)
+		return
+	}
+	if s.guarded[f.Project+"/"+env] {
+		httpjson.Write(w, http.StatusForbidden, map[string]any{"name": "PermissionError",
+			"message":     `You don't have the required permissions to perform this operation. To perform this action, you need the "SKIP_CHANGE_REQUEST" permission.`,
+			"permissions": []string{"SKIP_CHANGE_REQUEST"}})
 		return
 	}
 	want := state == "on"
