@@ -167,6 +167,21 @@ func (k *kit) byID(ctx context.Context, _ slack.InteractionCallback, v string) (
 	return k.incidentFromValue(ctx, v)
 }
 
+// mayOpen refuses, before a form about inc opens for user, what its
+// submission would refuse: any form of a closed incident (its old messages
+// keep their buttons), and a form for act to someone the permission model
+// does not let do it, saying who can. Nobody fills in a form to be told no.
+func (k *kit) mayOpen(ctx context.Context, user string, inc *incident.Incident, act incident.Action) error {
+	if inc.Status == incident.StatusClosed {
+		return incident.Errorf(incident.ECONFLICT, "%s is closed; a closed incident cannot change.", inc.Key())
+	}
+	d, err := k.incidents.Authorize(ctx, incident.Request{Subject: incident.Subject{User: user}, Action: act, Incident: inc})
+	if err != nil {
+		return err
+	}
+	return d.Err()
+}
+
 // openModal opens a modal about one incident from a button or a command.
 // Its private_metadata is sealed to the form and to user.
 func (k *kit) openModal(ctx context.Context, triggerID, user string, v slack.ModalViewRequest) error {

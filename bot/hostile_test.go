@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"context"
 	"net/http"
 	"regexp"
 	"strings"
@@ -151,4 +152,41 @@ func TestFormErrorsNameTheFieldAtFault(t *testing.T) {
 			})
 		}
 	})
+}
+
+// TestFormsOpenOnlyForWhoMaySubmitThem: a button that opens a form is
+// refused at the click, privately and saying who can, when the form's
+// submission would be refused: the leads' forms (roles, severity, resolve)
+// for someone else, and any form of a closed incident, whose old messages
+// keep their buttons. Nobody fills in a form only to be told no.
+func TestFormsOpenOnlyForWhoMaySubmitThem(t *testing.T) {
+	tr := newTransport(t)
+	refused := func(t *testing.T, user, action, want string) {
+		t.Helper()
+		before := len(tr.srv.OpenViews())
+		r := tr.click(t, user, action)
+		require.Equal(t, before, len(tr.srv.OpenViews()), "%s opened a form", action)
+		posts := tr.srv.ResponsePosts(r.ResponseURL)
+		require.Equal(t, 1, len(posts), action)
+		require.Contains(t, posts[0].Text, want, action)
+	}
+	for _, action := range []string{ActionAssignRoles, ActionChangeSeverity, ActionResolve} {
+		refused(t, tr.other.ID, action, "<@"+tr.ic.ID+">")
+	}
+	// Anyone working the incident may post an update; the IC opens the
+	// leads' forms.
+	for _, action := range []string{ActionPostUpdate, ActionResolve} {
+		before := len(tr.srv.OpenViews())
+		tr.click(t, tr.ic.ID, action)
+		require.Equal(t, before+1, len(tr.srv.OpenViews()), action)
+	}
+
+	ctx := context.Background()
+	_, err := tr.svc.SetStatus(ctx, tr.inc.ID, incident.StatusResolved, tr.ic.ID, "rolled back")
+	require.NoError(t, err)
+	_, err = tr.svc.SetStatus(ctx, tr.inc.ID, incident.StatusClosed, tr.ic.ID, "")
+	require.NoError(t, err)
+	for _, action := range []string{ActionAssignRoles, ActionChangeSeverity, ActionResolve, ActionPostUpdate} {
+		refused(t, tr.ic.ID, action, "closed")
+	}
 }

@@ -117,6 +117,9 @@ func (u *updateHandlers) actionPostUpdate(ctx context.Context, cb slack.Interact
 	if err != nil {
 		return err
 	}
+	if err := u.kit.mayOpen(ctx, cb.User.ID, inc, incident.ActPostUpdate); err != nil {
+		return err
+	}
 	return u.kit.openModal(ctx, cb.TriggerID, cb.User.ID, UpdateModal(u.kit.policy(), inc))
 }
 
@@ -172,6 +175,9 @@ func (u *updateHandlers) updateCommand(ctx context.Context, inv Invocation) (Rep
 	}
 	if inv.Args == "" {
 		if inv.Cmd.TriggerID != "" {
+			if err := u.kit.mayOpen(ctx, inv.Cmd.UserID, inc, incident.ActPostUpdate); err != nil {
+				return Reply{}, err
+			}
 			return Reply{}, u.kit.openModal(ctx, inv.Cmd.TriggerID, inv.Cmd.UserID, UpdateModal(u.kit.policy(), inc))
 		}
 		return Reply{}, incident.Errorf(incident.EINVALID, "Say what we know, such as `update error rate back to normal, watching`.")

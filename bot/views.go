@@ -448,12 +448,18 @@ func (l *lifecycleHandlers) actionRoles(ctx context.Context, cb slack.Interactio
 	if err != nil {
 		return err
 	}
+	if err := l.kit.mayOpen(ctx, cb.User.ID, inc, incident.ActAssignRole); err != nil {
+		return err
+	}
 	return l.kit.openModal(ctx, cb.TriggerID, cb.User.ID, RolesModal(l.kit.policy(), inc))
 }
 
 func (l *lifecycleHandlers) actionSeverity(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
 	inc, err := l.kit.incidentFromValue(ctx, a.Value)
 	if err != nil {
+		return err
+	}
+	if err := l.kit.mayOpen(ctx, cb.User.ID, inc, incident.ActChangeSeverity); err != nil {
 		return err
 	}
 	return l.kit.openModal(ctx, cb.TriggerID, cb.User.ID, SeverityModal(l.kit.policy(), inc))
@@ -466,6 +472,9 @@ func (l *lifecycleHandlers) actionResolve(ctx context.Context, cb slack.Interact
 	}
 	inc, err := l.kit.incidents.Get(ctx, id)
 	if err != nil {
+		return err
+	}
+	if err := l.kit.mayOpen(ctx, cb.User.ID, inc, incident.ActSetStatus); err != nil {
 		return err
 	}
 	// The checklist is the confirmation the practice asks for: monitors
