@@ -10,7 +10,8 @@
 //     spec (a resource specifier), and limit (1-20), and pages with
 //     _links.next. Both bounds are exclusive, so the client widens the
 //     window by a millisecond and filters to [from, to] itself.
-//   - Authorization carries the raw API access token, with no Bearer.
+//   - Authorization carries the raw API access token, with no Bearer, and
+//     LD-API-Version pins the API version (20220603).
 //   - A 429 of the global and route limits carries X-Ratelimit-Reset, the
 //     Unix time in milliseconds when the ten-second window resets; one of
 //     the IP-based limits carries Retry-After in seconds.
@@ -51,6 +52,12 @@ const Source = incident.ProviderLaunchDarkly
 // DefaultAPIURL is LaunchDarkly's commercial instance; federal and EU
 // accounts have their own hosts.
 const DefaultAPIURL = "https://app.launchdarkly.com"
+
+// APIVersion is the REST API version the client is written for, sent as
+// LD-API-Version on every request: without it LaunchDarkly answers in the
+// version the access token was created with, which LaunchDarkly advises
+// clients not to rely on.
+const APIVersion = "20220603"
 
 // SemanticPatchContentType selects LaunchDarkly's semantic patch format;
 // with plain application/json the API expects a JSON Patch array instead.
@@ -276,6 +283,7 @@ func (c *Client) do(ctx context.Context, method, pathQuery, contentType string, 
 		return fmt.Errorf("build request: %w", err)
 	}
 	req.Header.Set("Authorization", c.token)
+	req.Header.Set("LD-API-Version", APIVersion)
 	req.Header.Set("Accept", "application/json")
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)

@@ -124,6 +124,7 @@ func TestChangesWindowAndMapping(t *testing.T) {
 	require.Equal(t, fmt.Sprint(to.UnixMilli()+1), q.Get("before"))
 	require.Equal(t, "20", q.Get("limit"))
 	require.True(t, calls[0].Authorized, "raw API key in Authorization")
+	require.Equal(t, "20220603", calls[0].APIVersion, "the API version the client is written for, not the token's")
 }
 
 func TestChangesFollowsPagination(t *testing.T) {
@@ -253,6 +254,7 @@ func TestRollbackTurnsFlagOff(t *testing.T) {
 	require.Equal(t, http.MethodPatch, last.Method)
 	require.Equal(t, "/api/v2/flags/shop/new-cart", last.Path)
 	require.Equal(t, "application/json; domain-model=launchdarkly.semanticpatch", last.ContentType)
+	require.Equal(t, "20220603", last.APIVersion)
 	var body map[string]any
 	require.NoError(t, json.Unmarshal([]byte(last.Body), &body))
 	require.Equal(t, map[string]any{

@@ -80,6 +80,9 @@ type Call struct {
 	Path        string
 	Query       url.Values
 	ContentType string
+	// APIVersion is the LD-API-Version header; without it LaunchDarkly
+	// answers in the version the token was created with.
+	APIVersion string
 	// Authorized reports whether the request carried the right API key.
 	Authorized bool
 	Body       string
@@ -240,7 +243,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.calls = append(s.calls, Call{
 		Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(),
-		ContentType: r.Header.Get("Content-Type"), Authorized: authorized, Body: string(body),
+		ContentType: r.Header.Get("Content-Type"), APIVersion: r.Header.Get("LD-API-Version"), Authorized: authorized, Body: string(body),
 	})
 	fault, faulted := s.takeFaultLocked(r)
 	s.mu.Unlock()
