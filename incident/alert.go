@@ -80,7 +80,11 @@ type Alert struct {
 	MessageTS string
 	DecidedBy string
 	// Count is how many firing deliveries arrived in this episode.
-	Count      int
+	Count int
+	// StartsAt is when the sender says the alert's latest firing began,
+	// kept to the microsecond as the stores keep times; zero when the
+	// sender gave none.
+	StartsAt   time.Time
 	FirstAt    time.Time
 	LastAt     time.Time
 	ResolvedAt *time.Time

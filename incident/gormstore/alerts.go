@@ -35,6 +35,7 @@ type alertRow struct {
 	MessageTS   string     `gorm:"column:message_ts"`
 	DecidedBy   string     `gorm:"column:decided_by"`
 	Count       int64      `gorm:"column:count"`
+	StartsAt    *time.Time `gorm:"column:starts_at"`
 	FirstAt     time.Time  `gorm:"column:first_at"`
 	LastAt      time.Time  `gorm:"column:last_at"`
 	ResolvedAt  *time.Time `gorm:"column:resolved_at"`
@@ -55,7 +56,7 @@ func toAlertRow(a *incident.Alert) (alertRow, error) {
 	return alertRow{ID: a.ID, Source: a.Source, Fingerprint: a.Fingerprint, Status: string(a.Status), Title: a.Title,
 		Summary: a.Summary, URL: a.URL, Labels: labels, Rule: a.Rule, Service: a.Service, Severity: int16(a.Severity),
 		State: string(a.State), IncidentID: incID, ChannelID: a.ChannelID, MessageTS: a.MessageTS, DecidedBy: a.DecidedBy,
-		Count: int64(a.Count), FirstAt: dbTime(a.FirstAt), LastAt: dbTime(a.LastAt), ResolvedAt: dbTimePtr(a.ResolvedAt)}, nil
+		Count: int64(a.Count), StartsAt: nullTime(a.StartsAt), FirstAt: dbTime(a.FirstAt), LastAt: dbTime(a.LastAt), ResolvedAt: dbTimePtr(a.ResolvedAt)}, nil
 }
 
 func (r *alertRow) toDomain() (incident.Alert, error) {
@@ -70,7 +71,7 @@ func (r *alertRow) toDomain() (incident.Alert, error) {
 	return incident.Alert{ID: r.ID, Source: r.Source, Fingerprint: r.Fingerprint, Status: incident.AlertStatus(r.Status),
 		Title: r.Title, Summary: r.Summary, URL: r.URL, Labels: labels, Rule: r.Rule, Service: r.Service,
 		Severity: incident.Severity(r.Severity), State: incident.AlertState(r.State), IncidentID: incID, ChannelID: r.ChannelID,
-		MessageTS: r.MessageTS, DecidedBy: r.DecidedBy, Count: int(r.Count), FirstAt: domainTime(r.FirstAt),
+		MessageTS: r.MessageTS, DecidedBy: r.DecidedBy, Count: int(r.Count), StartsAt: zeroTime(r.StartsAt), FirstAt: domainTime(r.FirstAt),
 		LastAt: domainTime(r.LastAt), ResolvedAt: domainTimePtr(r.ResolvedAt)}, nil
 }
 

@@ -21,6 +21,23 @@ func dbTimePtr(t *time.Time) *time.Time {
 	return &v
 }
 
+// nullTime stores a zero time, the domain's "none", as NULL.
+func nullTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	v := dbTime(t)
+	return &v
+}
+
+// zeroTime reads NULL back as the zero time.
+func zeroTime(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return domainTime(*t)
+}
+
 // domainTime gives back times in UTC whatever zone the driver chose.
 func domainTime(t time.Time) time.Time { return t.UTC() }
 

@@ -13,6 +13,7 @@ type memAlerts struct{ *memShared }
 func cloneAlert(a incident.Alert) incident.Alert {
 	a.Labels = cloneMap(a.Labels)
 	a.ResolvedAt = normTimePtr(a.ResolvedAt)
+	a.StartsAt = normTime(a.StartsAt)
 	return a
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -17,7 +18,7 @@ func newAlert(fp string) *incident.Alert {
 	return &incident.Alert{Source: "alertmanager", Fingerprint: fp, Status: incident.AlertFiring, Title: "HighErrorRate",
 		Summary: "5xx above 5%", URL: "http://prometheus/graph", Labels: map[string]string{"alertname": "HighErrorRate", "service": "checkout"},
 		Rule: "checkout-errors", Service: "checkout", Severity: incident.P1, State: incident.AlertProposed, Count: 1,
-		FirstAt: at(1), LastAt: at(1)}
+		StartsAt: at(0).Add(123456 * time.Microsecond), FirstAt: at(1), LastAt: at(1)}
 }
 
 func testAlerts(t *testing.T, s Store) {
@@ -50,10 +51,12 @@ func testAlerts(t *testing.T, s Store) {
 		x.State, x.IncidentID, x.Count, x.LastAt = incident.AlertDeclared, inc.ID, 3, at(9)
 		x.Source = "changed" // ignored: the identity never changes
 		x.ResolvedAt = ptr(at(10))
+		x.StartsAt = time.Time{} // a sender without startsAt: none, not 0001-01-01
 		return nil
 	})
 	require.NoError(t, err)
 	require.Equal(t, "alertmanager", updated.Source)
+	require.True(t, updated.StartsAt.IsZero())
 	require.Equal(t, incident.AlertDeclared, updated.State)
 	require.Equal(t, 3, updated.Count)
 	require.Equal(t, at(10), *updated.ResolvedAt)
