@@ -90,6 +90,11 @@ type Page struct {
 	AcknowledgedAt *time.Time
 	AcknowledgedBy string
 	ResolvedAt     *time.Time
+	// Retriggers counts the times the provider put the page back to
+	// triggered after an acknowledgement or a resolution (the
+	// acknowledgement timed out, or the incident reopened). A Slack
+	// acknowledgement is keyed by it: one in a later round is a new one.
+	Retriggers int
 }
 
 // OnCall is one person on call.

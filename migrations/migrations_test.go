@@ -573,3 +573,52 @@ func TestMigration00024(t *testing.T) {
 		})
 	}
 }
+
+// TestMigration00030 checks that a page existing before 00030 gets the
+// count of the times PagerDuty put it back to triggered, as its timeline
+// recorded them, and that rolling it back keeps the pages.
+func TestMigration00030(t *testing.T) {
+	t.Parallel()
+	for _, tc := range dialects() {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			d := tc.open(t)
+			exec := func(q string) {
+				t.Helper()
+				_, err := d.db.ExecContext(ctx, q)
+				require.NoError(t, err)
+			}
+			require.NoError(t, migrations.UpTo(ctx, d.db, d.dialect, 29))
+			exec(`INSERT INTO incidents (id, number, title, severity, status, declared_at, updated_at)
+				VALUES (1, 1, 'checkout is down', 1, 'declared', '2026-03-02 09:30:00+00:00', '2026-03-02 09:30:00+00:00')`)
+			exec(`INSERT INTO pages (id, incident_id, provider, dedup_key, status, created_at)
+				VALUES (1, 1, 'pagerduty', 'inc-1-payments', 'triggered', '2026-03-02 09:30:01+00:00'),
+				       (2, 1, 'pagerduty', 'inc-1-checkout', 'acknowledged', '2026-03-02 09:30:01+00:00')`)
+			exec(`INSERT INTO timeline_events (incident_id, kind, actor, at, source_id, data) VALUES
+				(1, 'paged', 'pagerduty', '2026-03-02 09:40:00+00:00', 'pd:1', '{"page":"inc-1-payments","event":"unacknowledged"}'),
+				(1, 'paged', 'pagerduty', '2026-03-02 09:50:00+00:00', 'pd:2', '{"page":"inc-1-payments","event":"reopened"}'),
+				(1, 'paged', 'pagerduty', '2026-03-02 09:55:00+00:00', 'pd:3', '{"page":"inc-1-payments","event":"escalated"}'),
+				(1, 'paged', 'bot', '2026-03-02 09:56:00+00:00', 'echo:1', '{"page":"inc-1-payments","event":"unacknowledged"}'),
+				(1, 'paged', 'pagerduty', '2026-03-02 09:57:00+00:00', 'pd:4', '{"page":"inc-1-checkout","event":"unacknowledged"}')`)
+
+			require.NoError(t, migrations.UpTo(ctx, d.db, d.dialect, 30))
+			counts := map[int]int{}
+			rows, err := d.db.QueryContext(ctx, `SELECT id, retriggers FROM pages`)
+			require.NoError(t, err)
+			for rows.Next() {
+				var id, n int
+				require.NoError(t, rows.Scan(&id, &n))
+				counts[id] = n
+			}
+			require.NoError(t, rows.Err())
+			require.NoError(t, rows.Close())
+			require.Equal(t, map[int]int{1: 2, 2: 1}, counts, "PagerDuty's unacknowledgements and reopenings of each page, not the bot's records or escalations")
+
+			require.NoError(t, migrations.DownTo(ctx, d.db, d.dialect, 29))
+			var n int
+			require.NoError(t, d.db.QueryRowContext(ctx, `SELECT count(*) FROM pages`).Scan(&n))
+			require.Equal(t, 2, n, "rolling 00030 back keeps the pages")
+		})
+	}
+}

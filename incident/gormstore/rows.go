@@ -137,6 +137,7 @@ type pageRow struct {
 	AcknowledgedAt *time.Time `gorm:"column:acknowledged_at"`
 	AcknowledgedBy string     `gorm:"column:acknowledged_by"`
 	ResolvedAt     *time.Time `gorm:"column:resolved_at"`
+	Retriggers     int64      `gorm:"column:retriggers"`
 }
 
 func (pageRow) TableName() string { return "pages" }
@@ -399,6 +400,7 @@ func toPageRow(p *incident.Page) (pageRow, error) {
 		AcknowledgedAt: dbTimePtr(p.AcknowledgedAt),
 		AcknowledgedBy: p.AcknowledgedBy,
 		ResolvedAt:     dbTimePtr(p.ResolvedAt),
+		Retriggers:     int64(p.Retriggers),
 	}, nil
 }
 
@@ -421,6 +423,7 @@ func (r *pageRow) toDomain() (incident.Page, error) {
 		AcknowledgedAt: domainTimePtr(r.AcknowledgedAt),
 		AcknowledgedBy: r.AcknowledgedBy,
 		ResolvedAt:     domainTimePtr(r.ResolvedAt),
+		Retriggers:     int(r.Retriggers),
 	}, nil
 }
 

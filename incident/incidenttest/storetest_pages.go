@@ -155,12 +155,13 @@ func testUpdatePage(t *testing.T, s Store) {
 		p.AcknowledgedAt = ptr(at(4))
 		p.AcknowledgedBy = "Grace Hopper"
 		p.Assignees = []string{"Grace Hopper"}
+		p.Retriggers = 2
 		return nil
 	})
 	require.NoError(t, err)
 	want := *page
 	want.ExternalID, want.Status, want.AcknowledgedAt, want.AcknowledgedBy = "Q1ABCDEF", "acknowledged", ptr(at(4)), "Grace Hopper"
-	want.Assignees = []string{"Grace Hopper"}
+	want.Assignees, want.Retriggers = []string{"Grace Hopper"}, 2
 	require.Equal(t, &want, got)
 	found, err := pagesOf(t, s).FindPage(ctx, "pagerduty", "Q1ABCDEF")
 	require.NoError(t, err)

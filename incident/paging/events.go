@@ -18,23 +18,9 @@ type ackPagePayload struct {
 	User    string               `json:"user"`
 	Reply   incident.ReplyTarget `json:"reply"`
 	// Round is how many times the page went back to triggered before the
-	// click (ackRound): an acknowledgement in a later round is a new one.
+	// click (Page.Retriggers): an acknowledgement in a later round is a new
+	// one.
 	Round int `json:"round,omitempty"`
-}
-
-// ackRound counts the times PagerDuty put the page back to triggered after
-// an acknowledgement (unacknowledged, when an acknowledgement timed out, or
-// reopened), as recorded on the incident's timeline. Each starts a round in
-// which an acknowledgement from Slack is a new one, not a double click.
-func ackRound(events []incident.TimelineEvent, pageKey string) int {
-	n := 0
-	for _, ev := range events {
-		if d, ok := ev.Payload.(incident.PagedData); ok && ev.Kind == incident.EventPaged && ev.Actor == "pagerduty" && d.Page == pageKey &&
-			(d.Event == incident.PageUnacknowledged || d.Event == incident.PageReopened) {
-			n++
-		}
-	}
-	return n
 }
 
 // ackKey is what keys a Slack acknowledgement of the page in a round: its
@@ -56,12 +42,9 @@ func (s *Service) AcknowledgePage(ctx context.Context, pageKey string, user stri
 	}
 	// A double click acknowledges once; a click after PagerDuty put the
 	// page back to triggered (the acknowledgement timed out) is a new
-	// acknowledgement.
-	events, err := s.store.ListTimeline(ctx, page.IncidentID)
-	if err != nil {
-		return err
-	}
-	round := ackRound(events, pageKey)
+	// acknowledgement. The page row counts those rounds, so the click is
+	// answered after one read whatever the length of the timeline.
+	round := page.Retriggers
 	payload, _ := json.Marshal(ackPagePayload{PageKey: pageKey, User: user, Reply: reply, Round: round})
 	_, err = s.sched.Schedule(ctx, incident.Job{Kind: JobAckPage, Key: "ack:" + ackKey(pageKey, round) + ":" + user, Payload: payload, MaxAttempts: 5, Urgent: true})
 	return err
@@ -398,6 +381,11 @@ func (s *Service) applyPageEvent(ctx context.Context, page *incident.Page, ev in
 				return nil
 			}
 			p.Status = status
+			if ev.Kind == incident.PageUnacknowledged || ev.Kind == incident.PageReopened {
+				// Recorded with this delivery's timeline event, or not
+				// at all: a redelivery rolls both back.
+				p.Retriggers++
+			}
 			if len(ev.Assignees) > 0 {
 				p.Assignees = ev.Assignees
 			}

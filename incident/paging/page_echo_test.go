@@ -271,10 +271,22 @@ func TestBotEscalationAndReassignEchoesAreNotAnnounced(t *testing.T) {
 // TestSlackAckAgainAfterItTimedOut: when an acknowledgement times out and
 // PagerDuty puts the page back to triggered, the same person's Acknowledge
 // click acknowledges again and is said again; a double click within one
-// round acknowledges once.
+// round acknowledges once, and so does a click after PagerDuty redelivered
+// its report that the page was triggered again. The page keeps the count of
+// its rounds on every store.
 func TestSlackAckAgainAfterItTimedOut(t *testing.T) {
 	t.Parallel()
-	b, pg := pagingSetup(t)
+	for _, kind := range everyStore {
+		t.Run(string(kind), func(t *testing.T) {
+			t.Parallel()
+			testSlackAckAgainAfterItTimedOut(t, kind)
+		})
+	}
+}
+
+func testSlackAckAgainAfterItTimedOut(t *testing.T, kind storeKind) {
+	pg := newPager()
+	b := setupOn(t, kind, pg)
 	ctx := context.Background()
 	inc := readyAt(t, b, incident.P2)
 	require.Empty(t, b.queue.RunAll(t))
@@ -302,4 +314,14 @@ func TestSlackAckAgainAfterItTimedOut(t *testing.T) {
 	lines, events = countAcks(t, b, inc)
 	require.Len(t, lines, 2, "%q", lines)
 	require.Equal(t, 2, events)
+
+	// PagerDuty delivers its report of the first round's end again: the
+	// page is in the same round, and a click acknowledges nothing more.
+	require.NoError(t, b.pg.HandlePageEvent(ctx, incident.PageEvent{DeliveryID: "EV2", Kind: incident.PageUnacknowledged, DedupKey: pageKey}))
+	page, err := b.store.FindPage(ctx, "pagerduty", pageKey)
+	require.NoError(t, err)
+	require.Equal(t, 1, page.Retriggers, "a redelivery is not another round")
+	click()
+	require.Empty(t, b.queue.RunAll(t))
+	require.Len(t, pg.acks, 2, "the click is a repeat of this round's")
 }
