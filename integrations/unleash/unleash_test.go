@@ -407,3 +407,32 @@ func TestRollbackRefusedByChangeRequests(t *testing.T) {
 	on, _ := b.fake.Enabled("pay", "fast_refunds", "production")
 	require.True(t, on)
 }
+
+// TestChangesListsEveryChangeToEvaluation lists the Unleash events that
+// change how a flag evaluates besides turning it on or off and editing its
+// strategies: its dependencies on other flags and its strategies' order.
+func TestChangesListsEveryChangeToEvaluation(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	want := map[string]string{
+		"feature-dependency-added":     "Added a dependency to fast_refunds",
+		"feature-dependency-removed":   "Removed a dependency of fast_refunds",
+		"feature-dependencies-removed": "Removed the dependencies of fast_refunds",
+		"strategy-order-changed":       "Reordered the strategies of fast_refunds in production",
+	}
+	at := t0.Add(-time.Minute)
+	for typ := range want {
+		env := ""
+		if typ == "strategy-order-changed" {
+			env = "production"
+		}
+		b.fake.AddEvent(unleashfake.Event{Type: typ, CreatedBy: "bob", CreatedAt: at, Project: "pay", Environment: env, FeatureName: "fast_refunds"})
+	}
+	got, err := b.client.Changes(context.Background(), payments(), t0.Add(-time.Hour), t0)
+	require.NoError(t, err)
+	summaries := map[string]string{}
+	for _, c := range got {
+		summaries[c.Data["type"]] = c.Summary
+	}
+	require.Equal(t, want, summaries)
+}
