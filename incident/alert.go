@@ -79,12 +79,18 @@ type Alert struct {
 	ChannelID string
 	MessageTS string
 	DecidedBy string
-	// Count is how many firing deliveries arrived in this episode.
+	// Count is how many times the alert fired in this episode: its first
+	// firing and each firing again. A resend of a firing already counted
+	// (a delivery with the stored StartsAt, as Alertmanager repeats every
+	// group_interval and from each HA peer) does not count; a delivery
+	// without StartsAt always does, as nothing tells it from a new firing.
 	Count int
 	// StartsAt is when the sender says the alert's latest firing began,
 	// kept to the microsecond as the stores keep times; zero when the
 	// sender gave none.
-	StartsAt   time.Time
+	StartsAt time.Time
+	// FirstAt is when this episode was first delivered, LastAt when a
+	// firing of it was last delivered, resends included.
 	FirstAt    time.Time
 	LastAt     time.Time
 	ResolvedAt *time.Time

@@ -72,9 +72,10 @@ func channelCount(fake *slackfake.Server, channelID, sub string) int {
 }
 
 // TestAlertProposesDeclaresRepeatsAndResolves: an Alertmanager v4 webhook
-// proposes a P1 in the service's channel; Declare opens the incident; a
-// repeat of the alert goes on the timeline and the channel; its resolution
-// is said in the incident channel. A wrong token changes nothing.
+// proposes a P1 in the service's channel; Declare opens the incident;
+// Alertmanager's resends of the firing alert say nothing, and its firing
+// again goes on the timeline and the channel once; its resolution is said
+// in the incident channel. A wrong token changes nothing.
 func TestAlertProposesDeclaresRepeatsAndResolves(t *testing.T) {
 	t.Parallel()
 	fake := seededSlack(t)
@@ -138,12 +139,21 @@ alerts:
 	_, text := b.command("http", "U0ALICE", ch.ID, "status")
 	require.Contains(t, text, "P1")
 
-	// A repeat of the firing alert, now tied to the open incident.
+	// Alertmanager resends the firing alert, same startsAt, every
+	// group_interval: that says nothing. It stops and fires again, its
+	// resolution not sent (send_resolved: false): a later startsAt, said
+	// once though both HA peers send it.
 	require.Equal(t, http.StatusOK, postAlert(t, b, amToken, firing))
-	require.Eventually(t, func() bool { return channelCount(fake, ch.ID, "fired again (3 times so far)") == 1 }, 20*time.Second, 25*time.Millisecond)
+	refiring := bytes.Replace(firing, []byte(`"startsAt": "2026-08-07T14:20:31.123Z"`), []byte(`"startsAt": "2026-08-07T14:52:00Z"`), 1)
+	require.NotEqual(t, firing, refiring)
+	require.Equal(t, http.StatusOK, postAlert(t, b, amToken, refiring))
+	require.Equal(t, http.StatusOK, postAlert(t, b, amToken, refiring))
+	require.Eventually(t, func() bool { return channelCount(fake, ch.ID, "fired again (2 times so far)") == 1 }, 20*time.Second, 25*time.Millisecond)
+	require.Never(t, func() bool { return channelCount(fake, ch.ID, "fired again") > 1 }, time.Second, 50*time.Millisecond,
+		"neither the resend nor the second peer's delivery is said")
 
 	// The alert resolves: positive confirmation in the incident channel.
-	resolved := bytes.Replace(firing, []byte(`"status": "firing",
+	resolved := bytes.Replace(refiring, []byte(`"status": "firing",
       "labels": {"alertname": "HighErrorRate"`), []byte(`"status": "resolved",
       "labels": {"alertname": "HighErrorRate"`), 1)
 	require.NotEqual(t, firing, resolved)

@@ -149,9 +149,11 @@ type alertPayload struct {
 // HandleAlert takes one alert from a monitoring webhook. A firing alert
 // that matches a policy rule is proposed in its service's channel, or
 // declared at once when the rule says auto; one already tied to an open
-// incident is added to its timeline. A resolved alert tied to an incident
-// is announced in its channel. Alerts are deduplicated by source and
-// fingerprint, so redeliveries and repeats change nothing twice. EINVALID
+// incident is added to its timeline when it fires again. A resolved alert
+// tied to an incident is announced in its channel. Alerts are deduplicated
+// by source and fingerprint, so redeliveries and repeats change nothing
+// twice, and a resend of a firing alert (the same StartsAt, as Alertmanager
+// repeats every group_interval and from each HA peer) says nothing. EINVALID
 // for an alert without source or fingerprint.
 func (s *Service) HandleAlert(ctx context.Context, ev incident.AlertEvent) error {
 	if ev.Source == "" || ev.Fingerprint == "" {
@@ -179,7 +181,8 @@ func (s *Service) HandleAlert(ctx context.Context, ev incident.AlertEvent) error
 		}
 		a := &incident.Alert{Source: ev.Source, Fingerprint: ev.Fingerprint, Status: incident.AlertFiring, Title: alertTitle(ev),
 			Summary: truncate(strings.TrimSpace(ev.Summary), 1000), URL: ev.URL, Labels: ev.Labels, Rule: rule.Name,
-			Service: rule.Service, Severity: rule.Severity, State: incident.AlertProposed, Count: 1, FirstAt: now, LastAt: now}
+			Service: rule.Service, Severity: rule.Severity, State: incident.AlertProposed, Count: 1, StartsAt: ev.StartsAt,
+			FirstAt: now, LastAt: now}
 		stored, err := s.store.AddAlert(ctx, a)
 		switch {
 		case incident.ErrorCode(err) == incident.ECONFLICT && stored != nil:
@@ -240,7 +243,7 @@ func (s *Service) alertRepeated(ctx context.Context, a *incident.Alert, ev incid
 			x.ChannelID, x.MessageTS, x.DecidedBy = "", "", ""
 			x.Title, x.Summary, x.URL, x.Labels = alertTitle(ev), truncate(strings.TrimSpace(ev.Summary), 1000), ev.URL, ev.Labels
 			x.Rule, x.Service, x.Severity = rule.Name, rule.Service, rule.Severity
-			x.Count, x.FirstAt, x.LastAt = 1, now, now
+			x.Count, x.StartsAt, x.FirstAt, x.LastAt = 1, ev.StartsAt, now, now
 			return nil
 		})
 		if errors.Is(err, errEpisodeStarted) {
@@ -255,13 +258,22 @@ func (s *Service) alertRepeated(ctx context.Context, a *incident.Alert, ev incid
 		}
 		return s.startAlert(ctx, updated, rule.Auto)
 	}
+	var resend bool
 	updated, err := s.store.UpdateAlert(ctx, a.ID, func(x *incident.Alert) error {
 		// Read under the lock: of two deliveries of a firing that follows
-		// a resolution, only the first says it fires again.
+		// a resolution, or of one new StartsAt, only the first says it
+		// fires again.
 		wasResolved = x.Status == incident.AlertResolved
+		resend = !wasResolved && isResend(x.StartsAt, ev.StartsAt)
+		x.LastAt = now
+		if resend {
+			return nil
+		}
 		x.Status, x.ResolvedAt = incident.AlertFiring, nil
 		x.Count++
-		x.LastAt = now
+		if ev.StartsAt.After(x.StartsAt) {
+			x.StartsAt = ev.StartsAt
+		}
 		return nil
 	})
 	if err != nil {
@@ -276,7 +288,7 @@ func (s *Service) alertRepeated(ctx context.Context, a *incident.Alert, ev incid
 		}
 		return nil
 	}
-	if inc == nil || !inc.Status.Open() {
+	if resend || inc == nil || !inc.Status.Open() {
 		return nil
 	}
 	n := incident.Notice{Kind: incident.NoticeAlertRepeat, Incident: inc.Key(), Actor: updated.Source,
@@ -295,6 +307,18 @@ func (s *Service) alertRepeated(ctx context.Context, a *incident.Alert, ev incid
 		return fmt.Errorf("alert repeat: %w", err)
 	}
 	return s.core.Notify(ctx, inc, n)
+}
+
+// isResend reports whether a firing delivery starting at startsAt repeats
+// the firing stored as starting at stored, rather than a new one: both are
+// known, and the delivery's is not later (an earlier one is a late
+// delivery of a firing already past). Compared to the microsecond, as the
+// stores keep times.
+func isResend(stored, startsAt time.Time) bool {
+	if stored.IsZero() || startsAt.IsZero() {
+		return false
+	}
+	return !startsAt.Truncate(time.Microsecond).After(stored.Truncate(time.Microsecond))
 }
 
 // alertResolved records the resolution of a known alert and, when it
