@@ -121,6 +121,10 @@ func (h *Handler) help(_ context.Context, _ Invocation) (Reply, error) {
 	return h.helpReply, nil
 }
 
+// empty reports whether the reply says nothing, to be answered with a plain
+// acknowledgement.
+func (r Reply) empty() bool { return r.Text == "" && len(r.Blocks) == 0 && r.encoded == nil }
+
 // encode returns the reply as the JSON body of an HTTP answer.
 func (r Reply) encode() []byte {
 	if r.encoded != nil {

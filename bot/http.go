@@ -146,7 +146,14 @@ func (h *Handler) serveCommand(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeoutCause(r.Context(), h.cfg.AckDeadline, errStoreSlow)
 	defer cancel()
-	body := h.Command(ctx, cmd).encode()
+	reply := h.Command(ctx, cmd)
+	if reply.empty() {
+		// Nothing to say (a form opened): an empty body is Slack's plain
+		// acknowledgement, where a message without text is no message.
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	body := reply.encode()
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	_, _ = w.Write(body)

@@ -115,7 +115,10 @@ func (h *Handler) socketAnswer(ctx context.Context, evt socketmode.Event, req so
 		// again", must reach Slack within its 3 seconds.
 		actx, cancel := context.WithTimeoutCause(ctx, h.cfg.AckDeadline, errStoreSlow)
 		defer cancel()
-		return h.Command(actx, cmd), true
+		if reply := h.Command(actx, cmd); !reply.empty() {
+			return reply, true
+		}
+		return nil, true
 	case socketmode.EventTypeInteractive:
 		cb, ok := evt.Data.(slack.InteractionCallback)
 		if !ok {

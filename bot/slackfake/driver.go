@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -118,6 +119,31 @@ type Reply struct {
 	// blocks...); "" when the answer was fine. The answer has been applied to the
 	// Server's views either way, where it could be.
 	ViewAckProblem string
+	// MessageProblem, for a slash command, says why Slack would not show the bot's
+	// immediate answer, a message payload held to chat.postMessage's rules
+	// (msg_too_long, or invalid_blocks with the details); "" when it is fine or empty.
+	MessageProblem string
+}
+
+// messageProblem checks a slash command's immediate answer as Slack checks a
+// message: an empty body is a plain acknowledgement.
+func messageProblem(body []byte) string {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return ""
+	}
+	var m struct {
+		Text        string          `json:"text"`
+		Blocks      json.RawMessage `json:"blocks"`
+		Attachments json.RawMessage `json:"attachments"`
+	}
+	if err := json.Unmarshal(body, &m); err != nil {
+		return "invalid_payload"
+	}
+	code, msgs := validateMessage(m.Text, m.Blocks, m.Attachments)
+	if code == "" {
+		return ""
+	}
+	return strings.TrimSpace(code + " " + strings.Join(msgs, "; "))
 }
 
 // JSON decodes the reply body into v.
@@ -257,6 +283,9 @@ func (d *Driver) SlashCommand(ctx context.Context, target string, cmd slack.Slas
 		return nil, fmt.Errorf("slash command %s: %w", cmd.Command, err)
 	}
 	reply.TriggerID, reply.ResponseURL = cmd.TriggerID, cmd.ResponseURL
+	if reply.StatusCode == http.StatusOK {
+		reply.MessageProblem = messageProblem(reply.Body)
+	}
 	return reply, nil
 }
 
@@ -276,7 +305,8 @@ func (d *Driver) SocketSlashCommand(ctx context.Context, cmd slack.SlashCommand,
 	if err != nil {
 		return nil, fmt.Errorf("slash command %s: %w", cmd.Command, err)
 	}
-	return &Reply{Body: ack.Payload, EnvelopeID: ack.EnvelopeID, TriggerID: cmd.TriggerID, ResponseURL: cmd.ResponseURL}, nil
+	return &Reply{Body: ack.Payload, EnvelopeID: ack.EnvelopeID, TriggerID: cmd.TriggerID, ResponseURL: cmd.ResponseURL,
+		MessageProblem: messageProblem(ack.Payload)}, nil
 }
 
 // interaction is a normalised interaction payload ready to send.
