@@ -45,6 +45,20 @@ func Escape(s string) string {
 	return b.String()
 }
 
+// clipEscaped is clipRunes for escaped text: a cut never leaves half an
+// entity ("&am…"), which Slack would show as typed.
+func clipEscaped(s string, n int) string {
+	c := clipRunes(s, n)
+	if c == s || n <= 1 {
+		return c
+	}
+	kept := strings.TrimSuffix(c, "…")
+	if i := strings.LastIndexByte(kept, '&'); i >= 0 && !strings.Contains(kept[i:], ";") {
+		kept = kept[:i]
+	}
+	return kept + "…"
+}
+
 // unescapeSlack turns the entities Slack puts in a slash command's text
 // (&lt;, &gt;, &amp;) back into the characters the person typed, so the
 // domain stores what they wrote and Escape renders it once.

@@ -3,15 +3,18 @@ package bot
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/slack-go/slack"
 	"github.com/stretchr/testify/require"
 
 	"github.com/firebreakhq/firebreak/bot/slackfake"
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/comms"
 )
 
 // slackSequence matches a control sequence of Slack's mrkdwn: what starts
@@ -189,4 +192,60 @@ func TestFormsOpenOnlyForWhoMaySubmitThem(t *testing.T) {
 	for _, action := range []string{ActionAssignRoles, ActionChangeSeverity, ActionResolve, ActionPostUpdate} {
 		refused(t, tr.ic.ID, action, "closed")
 	}
+}
+
+// draftsStub answers the comms drafts a test gives.
+type draftsStub struct {
+	CommsService
+	drafts []comms.Draft
+}
+
+func (s draftsStub) Comms(context.Context, int64) ([]comms.Draft, error) { return s.drafts, nil }
+
+// TestCommsDraftsShowAsWritten: the comms drafts quote what responders
+// typed (the resolution summary, the latest update); "/incident comms"
+// shows them as written, markup and all, within Slack's 3000 characters a
+// section.
+func TestCommsDraftsShowAsWritten(t *testing.T) {
+	f := newChgFixture(t, incident.P1)
+	api := slack.New(f.srv.BotToken(), slack.OptionAPIURL(f.srv.URL()))
+	cfg := withService(Config{Slack: api, Scheduler: f.queue, Replays: f.store, Clock: f.clock, SigningSecret: testSigningSecret}, f.svc, f.store, f.chat)
+	cfg.Comms = draftsStub{CommsService: cfg.Comms, drafts: []comms.Draft{
+		{Title: "Status page", Text: "We fixed <!channel> & <https://evil.example|this>."},
+		{Title: "Customer e-mail", Text: strings.Repeat("a&b ", 800)},
+	}}
+	r := chi.NewRouter()
+	New(cfg).Routes(r)
+	srv := httptest.NewServer(r)
+	t.Cleanup(srv.Close)
+
+	reply, err := slackfake.NewDriver(f.srv, testSigningSecret).SlashCommand(context.Background(), srv.URL+"/slack/commands",
+		slack.SlashCommand{Command: "/incident", Text: "comms", UserID: f.ic.ID, ChannelID: f.inc.ChannelID})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, reply.StatusCode)
+	require.Empty(t, reply.MessageProblem)
+	var got struct {
+		Text   string `json:"text"`
+		Blocks []struct {
+			Text *struct {
+				Text string `json:"text"`
+			} `json:"text"`
+		} `json:"blocks"`
+	}
+	require.NoError(t, reply.JSON(&got))
+	requireOnlyOwnMarkup(t, got.Text)
+	require.Contains(t, got.Text, "We fixed &lt;!channel&gt; &amp; &lt;https://evil.example|this&gt;.")
+	for _, b := range got.Blocks {
+		if b.Text != nil {
+			requireOnlyOwnMarkup(t, b.Text.Text)
+		}
+	}
+}
+
+func TestClipEscaped(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, "a &amp; b", clipEscaped("a &amp; b", 9))
+	require.Equal(t, "a …", clipEscaped("a &amp; b", 6))
+	require.Equal(t, "a &amp;…", clipEscaped("a &amp; b", 8))
+	require.Equal(t, "abc…", clipEscaped("abcdef", 4))
 }

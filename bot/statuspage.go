@@ -221,11 +221,13 @@ func (c *commsHandlers) commsCommand(ctx context.Context, inv Invocation) (Reply
 	fmt.Fprintf(&b, "*Comms drafts for %s* — copy, edit, send.\n", inc.Key())
 	blocks := []slack.Block{slack.NewHeaderBlock(plain(clip("Comms drafts · "+inc.Key(), 150)))}
 	for _, d := range drafts {
-		fmt.Fprintf(&b, "\n*%s*\n```%s```\n", d.Title, d.Text)
+		// The drafts quote what responders typed: shown as written.
+		title, text := Escape(d.Title), Escape(strings.TrimSpace(d.Text))
+		fmt.Fprintf(&b, "\n*%s*\n```%s```\n", title, text)
 		blocks = append(blocks,
-			slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, "*"+d.Title+"*\n```"+clip(strings.TrimSpace(d.Text), 2900)+"```", false, false), nil, nil))
+			slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, "*"+clipEscaped(title, 90)+"*\n```"+clipEscaped(text, 2900)+"```", false, false), nil, nil))
 	}
-	return Reply{ResponseType: slack.ResponseTypeEphemeral, Text: clip(b.String(), 3000), Blocks: blocks}, nil
+	return Reply{ResponseType: slack.ResponseTypeEphemeral, Text: clipEscaped(b.String(), 3000), Blocks: blocks}, nil
 }
 
 // publicField is the panel's status page line, once the incident is public.
