@@ -128,7 +128,7 @@ type Reply struct {
 // messageProblem checks a slash command's immediate answer as Slack checks a
 // message: an empty body is a plain acknowledgement.
 func messageProblem(body []byte) string {
-	if len(bytes.TrimSpace(body)) == 0 {
+	if isJSONNull(body) {
 		return ""
 	}
 	var m struct {

@@ -211,6 +211,7 @@ func (b *botInstance) command(mode, user, channel, text string) (*slackfake.Repl
 		require.Equal(b.t, http.StatusOK, r.StatusCode, string(r.Body))
 	}
 	require.NoError(b.t, err)
+	require.Empty(b.t, r.MessageProblem, "Slack would not show the answer to %q", text)
 	var reply struct {
 		Text string `json:"text"`
 	}
