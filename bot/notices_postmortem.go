@@ -48,6 +48,9 @@ func postmortemDraftText(n incident.Notice, w wording) string {
 	v, num := n.Values, func(k string) int { return valueInt(n, k) }
 	var b strings.Builder
 	fmt.Fprintf(&b, ":memo: *Postmortem draft for %s: %s*\n", n.Incident, w.esc(v["title"]))
+	if v["replaces"] == "true" {
+		b.WriteString("_This draft replaces the earlier one above, which was only partly posted._\n")
+	}
 	b.WriteString(w.esc(v["summary"]))
 	b.WriteString("\n\n")
 	fmt.Fprintf(&b, "*Key metrics:* %s\n", w.esc(v["metrics"]))

@@ -302,8 +302,10 @@ const (
 	// (NoticePostmortemReviewNote, of Values["review_notes"], Values["more_notes"]
 	// more). Values["action_items"] follow-ups, Values["no_owner"] without
 	// an owner and Values["no_due"] without a due date; Values["backfill_failed"]
-	// is "true" when the channel's history could not be read. The full draft
-	// follows in Values["parts"] pieces. Buttons export it.
+	// is "true" when the channel's history could not be read;
+	// Values["replaces"] is "true" when an earlier version of the same draft
+	// was only partly posted. The full draft follows in Values["parts"]
+	// pieces. Buttons export it.
 	NoticePostmortemDraft NoticeKind = "postmortem_draft"
 	// NoticePostmortemFact: a root-cause fact, Values["text"] (user text).
 	NoticePostmortemFact NoticeKind = "postmortem_fact"

@@ -2,8 +2,11 @@ package postmortem
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"sync"
@@ -12,11 +15,28 @@ import (
 	"github.com/firebreakhq/firebreak/incident"
 )
 
+// draftPayload is the payload of both jobs of a draft: the one that
+// compiles it and the one that posts it, which carries it pinned.
 type draftPayload struct {
 	IncidentID int64 `json:"incident_id"`
-	// Run names this draft; the messages it posted are recorded under it,
-	// so a retry posts only what is missing.
+	// Run names this draft; the messages posted of it are recorded under
+	// it and its version, so a retry posts only what is missing.
 	Run string `json:"run"`
+	// Pinned is the draft to post, as the first attempt of the compiling
+	// job compiled it; nil on the compiling job.
+	Pinned *pinnedDraft `json:"pinned,omitempty"`
+}
+
+// pinnedDraft is one version of a draft: its summary and its Markdown parts.
+// Every attempt of the posting job posts from it, so a retry resumes the
+// same document, in the same parts, however the incident's record changed
+// in between. Its messages carry the posting job's id in their keys, which
+// so names the version too.
+type pinnedDraft struct {
+	// Version fingerprints the parts; the posts are recorded under it.
+	Version string          `json:"version"`
+	Summary incident.Notice `json:"summary"`
+	Parts   []string        `json:"parts"`
 }
 
 // ScheduleDraft schedules the draft of an incident's postmortem. It is the
@@ -43,17 +63,15 @@ func (s *Service) Draft(ctx context.Context, incidentID int64) (Draft, incident.
 	if err != nil {
 		return Draft{}, incident.PostmortemDoc{}, fmt.Errorf("postmortem draft: %w", err)
 	}
-	d, doc, _, err := s.compose(ctx, inc)
-	return d, doc, err
+	return s.compose(ctx, inc)
 }
 
-// compose is Draft for a loaded incident; it also returns the input, whose
-// timeline tells a retried job what it already posted. edit, when given,
-// changes the compiled draft before it is rendered.
-func (s *Service) compose(ctx context.Context, inc *incident.Incident, edit ...func(*Draft)) (Draft, incident.PostmortemDoc, Input, error) {
+// compose is Draft for a loaded incident. edit, when given, changes the
+// compiled draft before it is rendered.
+func (s *Service) compose(ctx context.Context, inc *incident.Incident, edit ...func(*Draft)) (Draft, incident.PostmortemDoc, error) {
 	in, err := s.load(ctx, inc)
 	if err != nil {
-		return Draft{}, incident.PostmortemDoc{}, in, err
+		return Draft{}, incident.PostmortemDoc{}, err
 	}
 	in.UserNames = s.names(ctx, in)
 	d := Compile(in)
@@ -62,9 +80,9 @@ func (s *Service) compose(ctx context.Context, inc *incident.Incident, edit ...f
 	}
 	doc, err := Document(d, s.renderer)
 	if err != nil {
-		return d, doc, in, fmt.Errorf("render the postmortem of %s: %w", inc.Key(), err)
+		return d, doc, fmt.Errorf("render the postmortem of %s: %w", inc.Key(), err)
 	}
-	return d, doc, in, nil
+	return d, doc, nil
 }
 
 // load reads the incident's record from the store.
@@ -180,21 +198,37 @@ func (s *Service) names(ctx context.Context, in Input) map[string]string {
 	return names
 }
 
-// runDraft is the JobDraft handler.
+// draftIncident loads the incident a draft job works for. An incident that
+// is gone, or has no channel to post in, cancels the job.
+func (s *Service) draftIncident(ctx context.Context, id int64) (*incident.Incident, error) {
+	inc, err := s.store.GetIncident(ctx, id)
+	if incident.ErrorCode(err) == incident.ENOTFOUND {
+		return nil, fmt.Errorf("postmortem draft: %w: %w", err, incident.ErrJobCancel)
+	} else if err != nil {
+		return nil, fmt.Errorf("postmortem draft: %w", err)
+	}
+	if inc.ChannelID == "" {
+		s.log.WarnContext(ctx, "no channel to post the postmortem draft in", "incident", inc.Key())
+		return nil, fmt.Errorf("postmortem draft of %s: no channel: %w", inc.Key(), incident.ErrJobCancel)
+	}
+	return inc, nil
+}
+
+// runDraft is the JobDraft handler: it compiles a draft and pins it in a
+// second job of the same kind, or posts the draft that job carries. One kind
+// for both keeps a rolling deploy safe: an instance of an earlier release
+// takes the posting job for a draft job, and posts the draft as it did.
 func (s *Service) runDraft(ctx context.Context, payload []byte) error {
 	var p draftPayload
 	if err := json.Unmarshal(payload, &p); err != nil {
 		return fmt.Errorf("decode draft payload: %w: %w", err, incident.ErrJobCancel)
 	}
-	inc, err := s.store.GetIncident(ctx, p.IncidentID)
-	if incident.ErrorCode(err) == incident.ENOTFOUND {
-		return fmt.Errorf("postmortem draft: %w: %w", err, incident.ErrJobCancel)
-	} else if err != nil {
-		return fmt.Errorf("postmortem draft: %w", err)
+	inc, err := s.draftIncident(ctx, p.IncidentID)
+	if err != nil {
+		return err
 	}
-	if inc.ChannelID == "" {
-		s.log.WarnContext(ctx, "no channel to post the postmortem draft in", "incident", inc.Key())
-		return fmt.Errorf("postmortem draft of %s: no channel: %w", inc.Key(), incident.ErrJobCancel)
+	if p.Pinned != nil {
+		return s.postDraft(ctx, inc, p.Run, *p.Pinned)
 	}
 	backfillFailed := false
 	if s.backfill != nil {
@@ -209,38 +243,84 @@ func (s *Service) runDraft(ctx context.Context, payload []byte) error {
 			backfillFailed = true
 		}
 	}
-	d, doc, in, err := s.compose(ctx, inc)
+	d, doc, err := s.compose(ctx, inc)
 	if err != nil {
 		return err
-	}
-	done := map[string]bool{}
-	prefix := "postmortem:" + p.Run + ":"
-	for _, ev := range in.Timeline {
-		if strings.HasPrefix(ev.SourceID, prefix) {
-			done[ev.SourceID] = true
-		}
 	}
 	parts := s.split(doc.Markdown)
 	if len(parts) == 0 {
 		parts = []string{""}
 	}
+	pin := &pinnedDraft{Version: draftVersion(parts), Summary: DraftNotice(d, len(parts), backfillFailed), Parts: parts}
+	pinned, _ := json.Marshal(draftPayload{IncidentID: inc.ID, Run: p.Run, Pinned: pin})
+	// The run's key keeps the version an earlier attempt pinned: this
+	// attempt's, compiled from a record that may have changed since, is
+	// dropped rather than posted over it.
+	scheduled, err := s.sched.Schedule(ctx, incident.Job{Kind: JobDraft, Key: "post:" + p.Run, Payload: pinned, MaxAttempts: draftAttempts})
+	if err != nil {
+		return fmt.Errorf("schedule the posting of the postmortem draft of %s: %w", inc.Key(), err)
+	}
+	if !scheduled {
+		s.log.DebugContext(ctx, "the postmortem draft was pinned by an earlier attempt", "incident", inc.Key(), "run", p.Run)
+	}
+	return nil
+}
+
+// draftVersion names a draft by its parts, as they are posted.
+func draftVersion(parts []string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		fmt.Fprintf(h, "%d:%s", len(p), p)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:8])
+}
+
+// postDraft posts the summary and the parts of a pinned draft that are not
+// recorded as posted yet.
+func (s *Service) postDraft(ctx context.Context, inc *incident.Incident, run string, p pinnedDraft) error {
+	if p.Version == "" || len(p.Parts) == 0 {
+		return fmt.Errorf("the postmortem draft of %s pins no parts: %w", inc.Key(), incident.ErrJobCancel)
+	}
+	timeline, err := s.store.ListTimeline(ctx, inc.ID)
+	if err != nil {
+		return fmt.Errorf("post the postmortem draft of %s: %w", inc.Key(), err)
+	}
+	runPrefix := "postmortem:" + run + ":"
+	prefix := runPrefix + p.Version + ":"
+	done, replaces := map[string]bool{}, false
+	for _, ev := range timeline {
+		switch {
+		case strings.HasPrefix(ev.SourceID, prefix):
+			done[ev.SourceID] = true
+		case strings.HasPrefix(ev.SourceID, runPrefix):
+			// Another version of this run was partly posted (one whose
+			// posting failed for good): this one is posted whole, and
+			// says it replaces it.
+			replaces = true
+		}
+	}
 	if src := prefix + "summary"; !done[src] {
-		if err := s.postSummary(ctx, inc, DraftNotice(d, len(parts), backfillFailed)); err != nil {
+		n := p.Summary
+		if replaces {
+			n.Values = maps.Clone(n.Values)
+			n.Values["replaces"] = "true"
+		}
+		if err := s.postSummary(ctx, inc, n); err != nil {
 			return fmt.Errorf("post the postmortem draft of %s: %w", inc.Key(), err)
 		}
 		s.record(ctx, inc, src, "Postmortem draft posted in the channel")
 	}
-	for i, part := range parts {
+	for i, part := range p.Parts {
 		src := prefix + "part:" + strconv.Itoa(i+1)
 		if done[src] {
 			continue
 		}
-		n := incident.Notice{Kind: incident.NoticePostmortemPart, Incident: d.Key, Actor: "bot",
-			Values: map[string]string{"markdown": part, "part": strconv.Itoa(i + 1), "parts": strconv.Itoa(len(parts))}}
+		n := incident.Notice{Kind: incident.NoticePostmortemPart, Incident: p.Summary.Incident, Actor: "bot",
+			Values: map[string]string{"markdown": part, "part": strconv.Itoa(i + 1), "parts": strconv.Itoa(len(p.Parts))}}
 		if _, err := s.chat.Notify(ctx, inc.ChannelID, n); err != nil {
 			return fmt.Errorf("post part %d of the postmortem draft of %s: %w", i+1, inc.Key(), err)
 		}
-		s.record(ctx, inc, src, fmt.Sprintf("Postmortem draft part %d of %d posted", i+1, len(parts)))
+		s.record(ctx, inc, src, fmt.Sprintf("Postmortem draft part %d of %d posted", i+1, len(p.Parts)))
 	}
 	return nil
 }

@@ -72,7 +72,7 @@ func (s *Service) Export(ctx context.Context, incidentID int64, target, actor st
 func (s *Service) exportDoc(ctx context.Context, inc *incident.Incident) (incident.PostmortemDoc, error) {
 	shown := incident.DisclosedTitle(inc, s.policy.PrivateExports)
 	if shown == inc.Title {
-		_, doc, _, err := s.compose(ctx, inc)
+		_, doc, err := s.compose(ctx, inc)
 		return doc, err
 	}
 	redacted := *inc
@@ -81,7 +81,7 @@ func (s *Service) exportDoc(ctx context.Context, inc *incident.Incident) (incide
 	// worded it). It is replaced in the compiled draft, where every text is
 	// still plain, so no escaping the documents apply (XML entities,
 	// Markdown table escapes) can let a form of it through.
-	_, doc, _, err := s.compose(ctx, &redacted, func(d *Draft) { redactDraft(d, inc.Title, shown) })
+	_, doc, err := s.compose(ctx, &redacted, func(d *Draft) { redactDraft(d, inc.Title, shown) })
 	if err != nil {
 		return doc, err
 	}

@@ -10,8 +10,9 @@ import (
 
 // Job kinds the Service runs.
 const (
-	// JobDraft backfills the channel, compiles the draft and posts it in
-	// the incident channel with its export buttons.
+	// JobDraft backfills the channel and compiles the draft, then posts it
+	// in the incident channel with its export buttons from a second job of
+	// the kind, which carries the draft as compiled.
 	JobDraft = "postmortem.draft"
 	// JobExport publishes the current draft through one exporter.
 	JobExport = "postmortem.export"
