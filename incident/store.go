@@ -137,6 +137,23 @@ type ReplayStore interface {
 	PurgeReplayBatches(ctx context.Context, before time.Time) (int64, error)
 }
 
+// LeaseStore hands out leases: exclusive claims on a name that end by
+// themselves. A lease serialises outbound work that must not run twice at
+// once (a post to a provider that takes no idempotency key) across
+// replicas, without a transaction held open across the call; a holder that
+// dies blocks the others only until its lease ends.
+type LeaseStore interface {
+	// AcquireLease claims the lease named key for holder, for ttl from the
+	// store's clock's now, when nobody holds it, its holder's time is up,
+	// or holder holds it already (the lease is then extended). It reports
+	// false, with no error, while another holder has it. An empty key or
+	// holder, or a ttl under a millisecond, is EINVALID.
+	AcquireLease(ctx context.Context, key, holder string, ttl time.Duration) (bool, error)
+	// ReleaseLease ends holder's lease on key at once. A lease that is not
+	// holder's (its time was up and another holder took it) is left alone.
+	ReleaseLease(ctx context.Context, key, holder string) error
+}
+
 // ExportStore records where postmortems were exported.
 type ExportStore interface {
 	// SaveExport records where an incident's postmortem was exported,
@@ -187,6 +204,7 @@ type Store interface {
 	DeliveryStore
 	ReplayStore
 	ExportStore
+	LeaseStore
 	PageReader
 	AlertStore
 	Pinger

@@ -18,9 +18,9 @@ import (
 // (incidents.go), the timeline (timeline.go), status updates (updates.go),
 // follow-ups, reviews and sent notices (followthrough.go), pages (pages.go),
 // changes and rollbacks (changes.go, rollbacks.go), alerts (alerts.go), web
-// sessions and API tokens (access.go), webhook deliveries (deliveries.go)
-// and postmortem exports (exports.go). Atomic (atomic.go) composes the same
-// parts on the handle of one transaction.
+// sessions and API tokens (access.go), webhook deliveries (deliveries.go),
+// postmortem exports (exports.go) and leases (leases.go). Atomic
+// (atomic.go) composes the same parts on the handle of one transaction.
 //
 // Beyond the interface's contract: CreateIncident defaults an empty Status to
 // declared and a zero DeclaredAt to the clock's now, always sets UpdatedAt,
@@ -46,6 +46,7 @@ type Store struct {
 	accessStore
 	deliveryStore
 	exportStore
+	leaseStore
 }
 
 var _ incident.Store = (*Store)(nil)
@@ -98,6 +99,7 @@ func newStore(h *handle) *Store {
 		accessStore:   accessStore{h},
 		deliveryStore: deliveryStore{h},
 		exportStore:   exportStore{h},
+		leaseStore:    leaseStore{h},
 	}
 }
 

@@ -25,20 +25,33 @@ func testClock() *incidenttest.Clock {
 // PostgreSQL one is a clone of the template pgtest migrates once.
 func openDB(t *testing.T, dialect string) *gormstore.DB {
 	t.Helper()
-	ctx := context.Background()
-	var url string
+	return openURL(t, dbURL(t, dialect), dialect == "sqlite")
+}
+
+// dbURL returns the URL of a fresh database of the named dialect: a SQLite
+// file not yet migrated, or a migrated PostgreSQL clone.
+func dbURL(t *testing.T, dialect string) string {
+	t.Helper()
 	switch dialect {
 	case "sqlite":
-		url = "sqlite:" + filepath.Join(t.TempDir(), "firebreak.db")
+		return "sqlite:" + filepath.Join(t.TempDir(), "firebreak.db")
 	case "postgres":
-		url = pgtest.MigratedDSN(t)
-	default:
-		t.Fatalf("unknown dialect %q", dialect)
+		return pgtest.MigratedDSN(t)
 	}
+	t.Fatalf("unknown dialect %q", dialect)
+	return ""
+}
+
+// openURL opens the database at url, closed at the end of the test, and
+// migrates it when asked: a second process's handle on a database is
+// opened without.
+func openURL(t *testing.T, url string, migrate bool) *gormstore.DB {
+	t.Helper()
+	ctx := context.Background()
 	db, err := gormstore.Open(ctx, url)
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, db.Close()) })
-	if dialect == "sqlite" {
+	if migrate {
 		require.NoError(t, db.Migrate(ctx))
 	}
 	return db

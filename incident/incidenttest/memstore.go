@@ -27,9 +27,9 @@ import (
 // (memstore_timeline.go), status updates (memstore_updates.go), follow-ups,
 // reviews and sent notices (memstore_followthrough.go), pages
 // (memstore_pages.go), changes and rollbacks (memstore_changes.go), alerts
-// (memstore_alerts.go), deliveries (memstore_deliveries.go) and exports
-// (memstore_exports.go); Atomic (memstore_atomic.go) composes the same parts
-// on its transaction.
+// (memstore_alerts.go), deliveries (memstore_deliveries.go), exports
+// (memstore_exports.go) and leases (memstore_leases.go); Atomic
+// (memstore_atomic.go) composes the same parts on its transaction.
 type MemStore struct {
 	*memShared
 	memIncidents
@@ -41,6 +41,7 @@ type MemStore struct {
 	memAlerts
 	memDeliveries
 	memExports
+	memLeases
 }
 
 var _ incident.Store = (*MemStore)(nil)
@@ -75,6 +76,7 @@ type memData struct {
 	alerts     []incident.Alert
 	reviews    map[int64]incident.Review
 	notices    map[string]time.Time
+	leases     map[string]memLease
 }
 
 // NewMemStore returns an empty store that tells the time with clock
@@ -90,6 +92,7 @@ func NewMemStore(clock incident.Clock) *MemStore {
 			exports:    map[exportKey]incident.ExportRef{},
 			reviews:    map[int64]incident.Review{},
 			notices:    map[string]time.Time{},
+			leases:     map[string]memLease{},
 		},
 		mu: &sync.Mutex{},
 	})
@@ -108,6 +111,7 @@ func newMemStore(sh *memShared) *MemStore {
 		memAlerts:     memAlerts{sh},
 		memDeliveries: memDeliveries{sh},
 		memExports:    memExports{sh},
+		memLeases:     memLeases{sh},
 	}
 }
 

@@ -113,6 +113,7 @@ func (d *memData) clone() *memData {
 	}
 	out.reviews = maps.Clone(d.reviews)
 	out.notices = maps.Clone(d.notices)
+	out.leases = maps.Clone(d.leases)
 	return &out
 }
 

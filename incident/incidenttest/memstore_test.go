@@ -15,6 +15,13 @@ func TestMemStore(t *testing.T) {
 	})
 }
 
+func TestMemLeaseStore(t *testing.T) {
+	t.Parallel()
+	incidenttest.RunLeaseStoreTests(t, func(_ *testing.T, clock incident.Clock) incident.LeaseStore {
+		return incidenttest.NewMemStore(clock)
+	})
+}
+
 func TestMemAccessStore(t *testing.T) {
 	t.Parallel()
 	incidenttest.RunAccessStoreTests(t, func(*testing.T) incident.AccessStore {

@@ -1,0 +1,43 @@
+package incidenttest
+
+import (
+	"context"
+	"time"
+
+	"github.com/firebreakhq/firebreak/incident"
+)
+
+// memLeases hands out leases.
+type memLeases struct{ *memShared }
+
+// memLease is a lease held: by whom, and until when (Unix milliseconds).
+type memLease struct {
+	holder  string
+	untilMS int64
+}
+
+// AcquireLease implements incident.LeaseStore. As the database store, it
+// counts in whole milliseconds.
+func (m *memLeases) AcquireLease(_ context.Context, key, holder string, ttl time.Duration) (bool, error) {
+	if key == "" || holder == "" || ttl < time.Millisecond {
+		return false, errorf("acquire lease", incident.EINVALID, "A lease needs a key, a holder and a duration of a millisecond or more.")
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.clock.Now().UnixMilli()
+	if cur, ok := m.leases[key]; ok && cur.holder != holder && cur.untilMS > now {
+		return false, nil
+	}
+	m.leases[key] = memLease{holder: holder, untilMS: now + ttl.Milliseconds()}
+	return true, nil
+}
+
+// ReleaseLease implements incident.LeaseStore.
+func (m *memLeases) ReleaseLease(_ context.Context, key, holder string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if cur, ok := m.leases[key]; ok && cur.holder == holder {
+		delete(m.leases, key)
+	}
+	return nil
+}
