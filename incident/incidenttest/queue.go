@@ -98,12 +98,29 @@ func (q *Queue) Pending(kinds ...string) int {
 func (q *Queue) MoveToFront(kind string) (incident.Job, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	job, ok := q.take(kind)
+	if ok {
+		q.jobs = append([]incident.Job{job}, q.jobs...)
+	}
+	return job, ok
+}
+
+// Take removes the first waiting job of kind and returns it, for a test
+// that runs it by hand (Handler), as a worker of the engine would; its key
+// stays taken, as a running job's does. False when none waits.
+func (q *Queue) Take(kind string) (incident.Job, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.take(kind)
+}
+
+func (q *Queue) take(kind string) (incident.Job, bool) {
 	i := slices.IndexFunc(q.jobs, func(j incident.Job) bool { return j.Kind == kind })
 	if i < 0 {
 		return incident.Job{}, false
 	}
 	job := q.jobs[i]
-	q.jobs = append([]incident.Job{job}, slices.Delete(q.jobs, i, i+1)...)
+	q.jobs = slices.Delete(q.jobs, i, i+1)
 	return job, true
 }
 

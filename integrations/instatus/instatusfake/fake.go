@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/firebreakhq/firebreak/httpjson"
+	"github.com/firebreakhq/firebreak/integrations/gatefake"
 )
 
 // Incident is a stored incident.
@@ -48,6 +49,8 @@ type Fake struct {
 	APIKey string
 	PageID string
 
+	gate gatefake.Gate
+
 	mu         sync.Mutex
 	now        func() time.Time
 	seq        int
@@ -65,12 +68,22 @@ func New(apiKey, pageID string, componentIDs ...string) *Fake {
 	for _, id := range componentIDs {
 		f.components[id] = "OPERATIONAL"
 	}
-	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
+	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { f.gate.Serve(w, r, f.serve) }))
 	return f
 }
 
 // SetClock makes the fake read time from now.
 func (f *Fake) SetClock(now func() time.Time) { f.mu.Lock(); f.now = now; f.mu.Unlock() }
+
+// HoldCreates keeps the incident creates that arrive from now on waiting
+// until release is called: before Instatus makes the incident (a create still
+// on its way) or, with afterActing, once it is made and before the answer
+// goes back. held receives once for each create that waits.
+func (f *Fake) HoldCreates(afterActing bool) (held <-chan struct{}, release func()) {
+	return f.gate.Hold(func(r *http.Request) bool {
+		return r.Method == http.MethodPost && r.URL.Path == "/v1/"+f.PageID+"/incidents"
+	}, afterActing)
+}
 
 // FailNext makes the next calls answer with these statuses.
 func (f *Fake) FailNext(statuses ...int) {

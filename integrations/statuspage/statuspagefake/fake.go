@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/firebreakhq/firebreak/httpjson"
+	"github.com/firebreakhq/firebreak/integrations/gatefake"
 )
 
 // Incident is a stored incident.
@@ -54,6 +55,8 @@ type Fake struct {
 	APIKey string
 	PageID string
 
+	gate gatefake.Gate
+
 	mu         sync.Mutex
 	now        func() time.Time
 	seq        int
@@ -74,7 +77,7 @@ func New(apiKey, pageID string, componentIDs ...string) *Fake {
 	for _, id := range componentIDs {
 		f.components[id] = "operational"
 	}
-	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
+	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { f.gate.Serve(w, r, f.serve) }))
 	return f
 }
 
@@ -84,6 +87,16 @@ func (f *Fake) SetClock(now func() time.Time) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.now = now
+}
+
+// HoldCreates keeps the incident creates that arrive from now on waiting
+// until release is called: before Statuspage makes the incident (a create still
+// on its way) or, with afterActing, once it is made and before the answer
+// goes back. held receives once for each create that waits.
+func (f *Fake) HoldCreates(afterActing bool) (held <-chan struct{}, release func()) {
+	return f.gate.Hold(func(r *http.Request) bool {
+		return r.Method == http.MethodPost && r.URL.Path == "/pages/"+f.PageID+"/incidents"
+	}, afterActing)
 }
 
 // FailNext makes the next calls answer with the given statuses, in order.

@@ -1,0 +1,78 @@
+// Package gatefake keeps a fake provider's requests in flight until the
+// test lets them go, so a test can make two callers meet at the provider:
+// a second call that arrives while a first is on its way, or just after the
+// provider acted on the first and before its answer came back.
+package gatefake
+
+import (
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+)
+
+// Gate holds the requests a Hold selects. The zero Gate holds nothing.
+type Gate struct {
+	mu  sync.Mutex
+	cur *hold
+}
+
+type hold struct {
+	match       func(*http.Request) bool
+	afterActing bool
+	held        chan struct{}
+	released    chan struct{}
+	once        sync.Once
+}
+
+// Hold keeps the requests that match selects, from now on, waiting until
+// release is called: before the fake acts on them or, with afterActing,
+// once it has acted and before the answer is written. held receives once
+// for each request that waits (up to 64 unread). release lets every held
+// request go and ends the hold; calling it again does nothing.
+func (g *Gate) Hold(match func(*http.Request) bool, afterActing bool) (held <-chan struct{}, release func()) {
+	h := &hold{match: match, afterActing: afterActing, held: make(chan struct{}, 64), released: make(chan struct{})}
+	g.mu.Lock()
+	g.cur = h
+	g.mu.Unlock()
+	return h.held, func() {
+		h.once.Do(func() {
+			g.mu.Lock()
+			if g.cur == h {
+				g.cur = nil
+			}
+			g.mu.Unlock()
+			close(h.released)
+		})
+	}
+}
+
+// Serve answers r with next, holding it when the current Hold selects it.
+func (g *Gate) Serve(w http.ResponseWriter, r *http.Request, next http.HandlerFunc) {
+	g.mu.Lock()
+	h := g.cur
+	g.mu.Unlock()
+	if h == nil || !h.match(r) {
+		next(w, r)
+		return
+	}
+	if !h.afterActing {
+		h.wait()
+		next(w, r)
+		return
+	}
+	rec := httptest.NewRecorder()
+	next(rec, r)
+	h.wait()
+	maps.Copy(w.Header(), rec.Header())
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(rec.Body.Bytes())
+}
+
+func (h *hold) wait() {
+	select {
+	case h.held <- struct{}{}:
+	default:
+	}
+	<-h.released
+}
