@@ -47,7 +47,14 @@ services:
 	return env
 }
 
-var publishValue = regexp.MustCompile(`"action_id":"statuspage_publish"[^}]*?"value":"([^"]+)"|"value":"([^"]+)"[^}]*?"action_id":"statuspage_publish"`)
+// buttonValue returns the value of the message's button with actionID.
+func buttonValue(t *testing.T, msg slackfake.Message, actionID string) string {
+	t.Helper()
+	id := regexp.QuoteMeta(actionID)
+	m := regexp.MustCompile(`"action_id":"` + id + `"[^}]*?"value":"([^"]+)"|"value":"([^"]+)"[^}]*?"action_id":"` + id + `"`).FindStringSubmatch(string(msg.Blocks))
+	require.NotNil(t, m, "a %s button in %s", actionID, msg.Blocks)
+	return m[1] + m[2]
+}
 
 // click presses the Publish button of the newest message containing text.
 func clickPublish(t *testing.T, b *botInstance, fake *slackfake.Server, channel, text, user string) {
@@ -58,10 +65,7 @@ func clickPublish(t *testing.T, b *botInstance, fake *slackfake.Server, channel,
 		msg, ok = findMessage(fake, channel, text)
 		return ok && strings.Contains(string(msg.Blocks), "statuspage_publish")
 	}, 15*time.Second, 20*time.Millisecond, "a message with %q and a Publish button", text)
-	m := publishValue.FindStringSubmatch(string(msg.Blocks))
-	require.NotNil(t, m, string(msg.Blocks))
-	value := m[1] + m[2]
-	cb := slackfake.BlockActions(user, channel, msg.TS, &slack.BlockAction{ActionID: "statuspage_publish", Value: value})
+	cb := slackfake.BlockActions(user, channel, msg.TS, &slack.BlockAction{ActionID: "statuspage_publish", Value: buttonValue(t, msg, "statuspage_publish")})
 	r, err := b.driver.Interaction(context.Background(), b.base+"/slack/interactions", cb)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, r.StatusCode)
@@ -157,11 +161,11 @@ func TestStatusPageEndToEnd(t *testing.T) {
 	require.Contains(t, all, "Customers were told at")
 }
 
-// TestStatusPageDownEndToEnd: Statuspage answers 503; the channel says the
-// post failed and why, with Retry, and the durable job posts it once when
-// Statuspage is back.
-func TestStatusPageDownEndToEnd(t *testing.T) {
-	t.Parallel()
+// postWhileStatuspageAnswers starts the program on Statuspage, declares a P1
+// of the checkout service and asks for a status page post while Statuspage
+// answers the next calls with statuses.
+func postWhileStatuspageAnswers(t *testing.T, statuses ...int) (*slackfake.Server, *statuspagefake.Fake, *botInstance, slackfake.Channel) {
+	t.Helper()
 	fake := seededSlack(t)
 	sp := statuspagefake.New("sp-e2e-key", "pgE2E", "cmpapi", "cmpweb")
 	t.Cleanup(sp.Close)
@@ -170,9 +174,18 @@ func TestStatusPageDownEndToEnd(t *testing.T) {
 	require.Contains(t, text, "Declaring INC-1")
 	ch := waitChannel(t, fake, fmt.Sprintf("inc-%s-search-down", time.Now().UTC().Format("2006-01-02")))
 
-	sp.FailNext(http.StatusServiceUnavailable, http.StatusServiceUnavailable)
+	sp.FailNext(statuses...)
 	_, text = b.command("http", "U0ALICE", ch.ID, "statuspage We are looking into failing searches.")
 	require.Contains(t, text, "Posting INC-1 to the status page")
+	return fake, sp, b, ch
+}
+
+// TestStatusPageDownEndToEnd: Statuspage answers 503; the channel says the
+// post failed and why, with Retry, and the durable job posts it once when
+// Statuspage is back.
+func TestStatusPageDownEndToEnd(t *testing.T) {
+	t.Parallel()
+	fake, sp, _, ch := postWhileStatuspageAnswers(t, http.StatusServiceUnavailable, http.StatusServiceUnavailable)
 	require.Eventually(t, func() bool {
 		return strings.Contains(messagesText(fake, ch.ID), "The status page post for INC-1 failed")
 	},
@@ -248,4 +261,46 @@ func TestStatusPageEditOnInstatusEndToEnd(t *testing.T) {
 	},
 		15*time.Second, 20*time.Millisecond, "the severity maps to the components' status")
 	require.Len(t, is.Incidents()[0].Updates, 1, "a component change posts no message")
+}
+
+// TestStatusPageRetryClickRacingTheBackgroundRetryEndToEnd: the first post
+// failed; Retry is clicked while the job engine's retry is creating the
+// public incident. The click's post waits for it and then finds it done:
+// one public incident, said once, and Retry then says it is there.
+func TestStatusPageRetryClickRacingTheBackgroundRetryEndToEnd(t *testing.T) {
+	t.Parallel()
+	fake, sp, b, ch := postWhileStatuspageAnswers(t, http.StatusServiceUnavailable)
+	var failure slackfake.Message
+	require.Eventually(t, func() bool {
+		var ok bool
+		failure, ok = findMessage(fake, ch.ID, "The status page post for INC-1 failed")
+		return ok
+	}, 15*time.Second, 10*time.Millisecond)
+	// The engine retries a second later: its create is held on its way.
+	held, release := sp.HoldCreates(false)
+	defer release()
+	select {
+	case <-held:
+	case <-time.After(15 * time.Second):
+		t.Fatal("the background retry never reached Statuspage")
+	}
+
+	retry := buttonValue(t, failure, "statuspage_retry")
+	w := &authzWorld{t: t, fake: fake, b: b}
+	w.click("U0ALICE", ch.ID, "statuspage_retry", retry)
+	select {
+	case <-held:
+		t.Error("the click's post reached Statuspage while the background retry's was on its way")
+	case <-time.After(1500 * time.Millisecond):
+	}
+	release()
+	require.Eventually(t, func() bool { return strings.Contains(messagesText(fake, ch.ID), "Posted on the status page") },
+		15*time.Second, 20*time.Millisecond)
+	require.Never(t, func() bool { return len(sp.Incidents()) != 1 }, 4*time.Second, 50*time.Millisecond,
+		"one public incident, after the click's post ran again")
+	require.Equal(t, 1, strings.Count(messagesText(fake, ch.ID), "Posted on the status page"))
+
+	w.click("U0ALICE", ch.ID, "statuspage_retry", retry)
+	w.waitSaid("U0ALICE", "That post is already on the status page.", "Retry after the post says it is there")
+	require.Len(t, sp.Incidents(), 1)
 }

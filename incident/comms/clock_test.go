@@ -112,18 +112,32 @@ type commsBundle struct {
 	svc   *comms.Service
 	pub   *comms.Publisher
 	page  *page
-	store *incidenttest.MemStore
+	store incident.Store
 	chat  *incidenttest.Chat
 	queue *incidenttest.Queue
 	clock *incidenttest.Clock
 }
 
-// setupComms runs the core with the communication clock, a status page
-// for the checkout service and the shipped templates.
+// setupComms runs the core with the communication clock, an in-memory
+// status page for the checkout service and the shipped templates, on the
+// in-memory store.
 func setupComms(t *testing.T, mutate ...func(*incident.Policy)) commsBundle {
 	t.Helper()
 	clock := incidenttest.NewClock(time.Date(2026, 8, 7, 14, 23, 0, 0, time.UTC))
 	store := incidenttest.NewMemStore(clock)
+	q := incidenttest.NewQueue()
+	store.SetScheduler(q)
+	pg := newPage()
+	b := setupCommsOn(t, store, q, clock, pg, mutate...)
+	b.page = pg
+	return b
+}
+
+// setupCommsOn runs the core with the communication clock, publishing the
+// checkout service's incidents on sp, on store, whose transactions hand
+// their jobs to q.
+func setupCommsOn(t *testing.T, store incident.Store, q *incidenttest.Queue, clock *incidenttest.Clock, sp comms.StatusPage, mutate ...func(*incident.Policy)) commsBundle {
+	t.Helper()
 	policy := incident.DefaultPolicy()
 	policy.BroadcastChannel = "#incidents"
 	policy.Services = map[string]incident.ServicePolicy{"checkout": {Key: "checkout", Name: "Checkout",
@@ -136,18 +150,15 @@ func setupComms(t *testing.T, mutate ...func(*incident.Policy)) commsBundle {
 	c.Word = bot.NoticeText
 	c.Users["S0TEAM"] = []string{"U0CAROL", "U0DAVE"}
 	c.Users["bob@example.com"] = []string{"U0BOB"}
-	q := incidenttest.NewQueue()
-	store.SetScheduler(q)
 	core := incident.NewService(incident.ServiceConfig{Store: store, Scheduler: q, Chat: c.Roles(), Policy: policy, Clock: clock})
 	core.RegisterJobs(q)
-	pg := newPage()
 	tmpl, err := templates.Load("")
 	require.NoError(t, err)
-	svc := comms.New(comms.Config{Store: store, Core: core, Chat: c, Scheduler: q, StatusPages: []comms.StatusPage{pg},
+	svc := comms.New(comms.Config{Store: store, Core: core, Chat: c, Scheduler: q, StatusPages: []comms.StatusPage{sp},
 		Templates: tmpl, Policy: policy, Clock: clock})
 	svc.RegisterJobs(q)
 	core.Use(svc.Feature())
-	return commsBundle{core: core, svc: svc, pub: svc.Publisher(), page: pg, store: store, chat: c, queue: q, clock: clock}
+	return commsBundle{core: core, svc: svc, pub: svc.Publisher(), store: store, chat: c, queue: q, clock: clock}
 }
 
 // advance moves the clock in small steps, running the timers that fall due,

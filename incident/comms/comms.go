@@ -48,6 +48,8 @@ type Store interface {
 	ListStatusUpdates(ctx context.Context, incidentID int64) ([]incident.StatusUpdate, error)
 	// Atomic runs fn in one transaction, as incident.Store.Atomic.
 	Atomic(ctx context.Context, fn func(tx incident.Tx) error) error
+	// The lease of an incident's status page posts: one post at a time.
+	incident.LeaseStore
 }
 
 // Core is what the communication clock needs of the incident core

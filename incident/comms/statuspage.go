@@ -2,6 +2,7 @@ package comms
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -112,7 +113,8 @@ func (p postPayload) source() string { return "statuspage:" + p.Kind + ":" + p.R
 
 // Publisher posts on the status page as durable jobs, one per post, and
 // says in the channel when a post is up or why it failed: the first post,
-// updates, component states and the resolution notice.
+// updates, component states and the resolution notice. An incident's posts
+// run one at a time, on any number of replicas (holdPosts).
 type Publisher struct {
 	*base
 }
@@ -240,12 +242,59 @@ func (pub *Publisher) Draft(ctx context.Context, id int64, kind, ref string) (st
 	return pub.draftBody(ctx, inc, kind, ref)
 }
 
-// runPost is the JobStatusPagePost handler.
+// The lease of an incident's status page posts. A post holds it from its
+// look at the timeline, through the provider's look for what an earlier
+// attempt posted and the post itself, to the record of what it posted: two
+// attempts at one post (a background retry and a Retry click's), or two
+// posts that would each open the public incident, never run at once, on
+// any replica (ADR 0029).
+const (
+	// postLease is how long a post may hold the lease: a holder killed
+	// mid-post keeps the others waiting this long at most.
+	postLease = 2 * time.Minute
+	// postWork bounds the work done under the lease; the rest of postLease
+	// covers two replicas' clocks disagreeing.
+	postWork = postLease - 30*time.Second
+	// postBusyWait is how long a post waits while another holds the lease.
+	postBusyWait = 2 * time.Second
+)
+
+// holdPosts takes the lease of the incident's status page posts and
+// returns its release. While another post holds it, the error asks the job
+// engine to run this one again a little later.
+func (pub *Publisher) holdPosts(ctx context.Context, id int64) (release func(), err error) {
+	key, holder := "statuspage:"+strconv.FormatInt(id, 10), rand.Text()
+	ok, err := pub.store.AcquireLease(ctx, key, holder, postLease)
+	if err != nil {
+		return nil, fmt.Errorf("status page post: %w", err)
+	}
+	if !ok {
+		return nil, incident.RetryLater(postBusyWait, "another status page post of incident %d is under way", id)
+	}
+	return func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := pub.store.ReleaseLease(ctx, key, holder); err != nil {
+			pub.log.WarnContext(ctx, "could not release the status page lease; it ends by itself", "incident", id, "err", err)
+		}
+	}, nil
+}
+
+// runPost is the JobStatusPagePost handler. It reads the incident and its
+// timeline only once it holds the lease, so it sees what a post that held
+// it before recorded.
 func (pub *Publisher) runPost(ctx context.Context, payload []byte) error {
 	var p postPayload
 	if err := json.Unmarshal(payload, &p); err != nil {
 		return fmt.Errorf("decode status page post: %w: %w", err, incident.ErrJobCancel)
 	}
+	release, err := pub.holdPosts(ctx, p.IncidentID)
+	if err != nil {
+		return err
+	}
+	defer release()
+	ctx, cancel := context.WithTimeout(ctx, postWork)
+	defer cancel()
 	inc, err := pub.store.GetIncident(ctx, p.IncidentID)
 	if incident.ErrorCode(err) == incident.ENOTFOUND {
 		return nil
