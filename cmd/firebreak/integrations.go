@@ -66,7 +66,7 @@ func buildProviders(cfg Config, policy incident.Policy, clock incident.Clock, lo
 	}
 	if cfg.LD.Token != "" {
 		ld := launchdarkly.New(launchdarkly.Config{APIURL: cfg.LD.APIURL, Token: cfg.LD.Token.Reveal(), Logger: log, Clock: clock,
-			HTTPClient: newOut(outbound.Policy{Provider: "launchdarkly"}).HTTPClient()})
+			HTTPClient: newOut(outbound.Policy{Provider: "launchdarkly", RetryAfter: launchdarkly.RetryAfter}).HTTPClient()})
 		p.sources = append(p.sources, ld)
 		p.rollbackers = append(p.rollbackers, ld)
 	}

@@ -247,21 +247,42 @@ func projectOf(p string) string {
 	return p
 }
 
-// rateLimitWait reads how long a 429 asks the bot to wait: until
-// X-Ratelimit-Reset (bounded by maxResetWait, and never negative when the
-// bot's clock is ahead of LaunchDarkly's) or for Retry-After, whichever is
-// later; defaultRetryAfter when neither is usable.
+// rateLimitWait reads how long a 429 asks the bot to wait (RetryAfter),
+// with the wait until X-Ratelimit-Reset bounded by maxResetWait;
+// defaultRetryAfter when no header is usable.
 func (c *Client) rateLimitWait(h http.Header) time.Duration {
 	now := c.clock.Now()
 	wait, hinted := outbound.ParseRetryAfter(h, now)
-	if ms, err := strconv.ParseInt(strings.TrimSpace(h.Get("X-Ratelimit-Reset")), 10, 64); err == nil {
-		reset := min(max(time.UnixMilli(ms).Sub(now), 0), c.maxResetWait)
-		wait, hinted = max(wait, reset), true
+	if reset, ok := resetWait(h, now); ok {
+		wait, hinted = max(wait, min(reset, c.maxResetWait)), true
 	}
 	if !hinted {
 		return defaultRetryAfter
 	}
 	return wait
+}
+
+// RetryAfter reads how long a LaunchDarkly response asks the caller to
+// wait: until X-Ratelimit-Reset (Unix milliseconds, sent with a 429 of the
+// global and route limits; never negative when the caller's clock is ahead)
+// or for Retry-After (a 429 of the IP limit), whichever is later. It suits
+// outbound.Policy.RetryAfter, so the HTTP policy's retries and its shared
+// wait per operation follow LaunchDarkly's reset too.
+func RetryAfter(h http.Header, now time.Time) (time.Duration, bool) {
+	wait, hinted := outbound.ParseRetryAfter(h, now)
+	if reset, ok := resetWait(h, now); ok {
+		return max(wait, reset), true
+	}
+	return wait, hinted
+}
+
+// resetWait is the wait until X-Ratelimit-Reset, when the header is set.
+func resetWait(h http.Header, now time.Time) (time.Duration, bool) {
+	ms, err := strconv.ParseInt(strings.TrimSpace(h.Get("X-Ratelimit-Reset")), 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	return max(time.UnixMilli(ms).Sub(now), 0), true
 }
 
 // apiError is LaunchDarkly's error body.

@@ -482,3 +482,40 @@ func TestRollbackRefusedOrInConflict(t *testing.T) {
 		})
 	}
 }
+
+// TestHTTPPolicyWaitsForTheReset sends a read through package outbound's
+// transport with LaunchDarkly's RetryAfter: a 429 of the global limit is
+// retried once its X-Ratelimit-Reset has passed, not on the policy's short
+// backoff, and a 429 of the IP limit waits for the later of its two headers.
+func TestHTTPPolicyWaitsForTheReset(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		fault ldfake.Fault
+		want  time.Duration
+	}{
+		{name: "global limit", fault: ldfake.Fault{Status: 429, Times: 1, ResetAt: t0.Add(7 * time.Second)}, want: 7 * time.Second},
+		{name: "reset already passed", fault: ldfake.Fault{Status: 429, Times: 1, ResetAt: t0.Add(-time.Second)}, want: 0},
+		{name: "retry-after later than the reset", fault: ldfake.Fault{Status: 429, Times: 1, ResetAt: t0.Add(2 * time.Second), RetryAfter: "9"},
+			want: 9 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			b.fake.InjectFault(tt.fault)
+			// The policy's clock moves with its sleeps, so the wait it
+			// shares with other callers ends.
+			var slept []time.Duration
+			now := t0
+			ob := outbound.New(outbound.Policy{Provider: "launchdarkly", RetryAfter: launchdarkly.RetryAfter},
+				outbound.WithBaseTransport(b.srv.Client().Transport), outbound.WithClock(func() time.Time { return now }),
+				outbound.WithSleep(func(_ context.Context, d time.Duration) error { slept, now = append(slept, d), now.Add(d); return nil }))
+			client := launchdarkly.New(launchdarkly.Config{APIURL: b.srv.URL, Token: token, HTTPClient: ob.HTTPClient(),
+				Clock: incident.ClockFunc(func() time.Time { return t0 })})
+			_, err := client.Changes(context.Background(), checkout(), t0.Add(-time.Hour), t0)
+			require.NoError(t, err)
+			require.Equal(t, []time.Duration{tt.want}, slept, "one wait, until LaunchDarkly's limit resets")
+		})
+	}
+}

@@ -184,13 +184,13 @@ func (c *Client) AsRateLimited(err error) (*RateLimitedError, bool) {
 
 // CheckRateLimit returns a *RateLimitedError when resp is a 429, for
 // hand-written clients that read responses themselves; its wait comes from
-// Retry-After (or RateLimit-Reset), else Policy.MaxRetryAfter. It returns nil
+// Policy.RetryAfter, else Policy.MaxRetryAfter. It returns nil
 // for any other response.
 func (c *Client) CheckRateLimit(resp *http.Response) error {
 	if resp == nil || resp.StatusCode != http.StatusTooManyRequests {
 		return nil
 	}
-	wait, ok := ParseRetryAfter(resp.Header, c.now())
+	wait, ok := c.p.RetryAfter(resp.Header, c.now())
 	if !ok {
 		wait = c.p.MaxRetryAfter
 	}

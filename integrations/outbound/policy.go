@@ -64,6 +64,11 @@ type Policy struct {
 	Operation func(*http.Request) string
 	// Breaker configures the provider's circuit breaker.
 	Breaker BreakerPolicy
+	// RetryAfter reads how long a response asks the caller to wait, and
+	// whether it asks at all, for a provider whose rate-limit headers are
+	// its own (LaunchDarkly's X-Ratelimit-Reset in Unix milliseconds, say).
+	// Nil means ParseRetryAfter: Retry-After, then RateLimit-Reset.
+	RetryAfter func(h http.Header, now time.Time) (time.Duration, bool)
 	// RateKey names the rate limit a request counts against, given the
 	// request and its body: a 429's Retry-After closes that key for every
 	// caller of the Client until it elapses. Nil means the operation.
@@ -115,6 +120,9 @@ func (p Policy) withDefaults() Policy {
 	}
 	if p.MaxElapsed <= 0 {
 		p.MaxElapsed = DefaultMaxElapsed
+	}
+	if p.RetryAfter == nil {
+		p.RetryAfter = ParseRetryAfter
 	}
 	if p.MaxRetryAfter <= 0 {
 		p.MaxRetryAfter = DefaultMaxRetryAfter

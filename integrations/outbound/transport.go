@@ -199,7 +199,7 @@ func (c *Client) retryWait(rt *roundTrip, attempt int, res attemptResult) (wait 
 	var hinted bool
 	if res.resp != nil {
 		rt.lastStatus = res.resp.StatusCode
-		wait, hinted = ParseRetryAfter(res.resp.Header, c.now())
+		wait, hinted = c.p.RetryAfter(res.resp.Header, c.now())
 	}
 	if res.outcome == OutcomeRateLimited && hinted {
 		c.gate.close(rt.key, c.now().Add(wait))
