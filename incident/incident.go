@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -91,6 +92,12 @@ const KeyPrefix = "INC-"
 // Validate checks the fields a person types.
 func (i *Incident) Validate() error {
 	title := strings.TrimSpace(i.Title)
+	if err := CheckText("title", title, false); err != nil {
+		return err
+	}
+	if err := CheckText("description", i.Description, true); err != nil {
+		return err
+	}
 	switch {
 	case title == "":
 		return Errorf(EINVALID, "The incident needs a title, such as \"checkout is down\".")
@@ -100,6 +107,27 @@ func (i *Incident) Validate() error {
 		return Errorf(EINVALID, "Unknown severity: use P1, P2, P3 or P4.")
 	case i.Status != "" && !i.Status.Valid():
 		return Errorf(EINVALID, "Unknown status %q.", i.Status)
+	}
+	return nil
+}
+
+// CheckText refuses text that cannot be kept or shown as typed: invalid
+// UTF-8, a NUL character (PostgreSQL cannot store one in text), and, unless
+// lines is set, any other control character (a title is one line; a
+// description or an update may hold line breaks and tabs). what names the
+// field in the EINVALID error's sentence.
+func CheckText(what, s string, lines bool) error {
+	if !utf8.ValidString(s) {
+		return Errorf(EINVALID, "The %s is not valid UTF-8 text.", what)
+	}
+	for _, r := range s {
+		switch {
+		case r == 0:
+			return Errorf(EINVALID, "The %s holds a NUL character; remove it.", what)
+		case lines && (r == '\n' || r == '\r' || r == '\t'):
+		case unicode.IsControl(r):
+			return Errorf(EINVALID, "The %s holds a control character (U+%04X); remove it.", what, r)
+		}
 	}
 	return nil
 }

@@ -49,6 +49,9 @@ func (l *lifecycle) checkResolution(inc *Incident, actor string, c *ResolutionCh
 		return nil, nil, nil
 	}
 	c.Notes = strings.TrimSpace(c.Notes)
+	if err := CheckText("notes", c.Notes, true); err != nil {
+		return nil, nil, err
+	}
 	if utf8.RuneCountInString(c.Notes) > 2000 {
 		return nil, nil, Errorf(EINVALID, "The notes are too long; keep them within 2000 characters.")
 	}

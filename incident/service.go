@@ -158,7 +158,7 @@ type DeclareInput struct {
 
 // Validate checks a declare before anything is stored.
 func (in DeclareInput) Validate(p Policy) error {
-	inc := Incident{Title: in.Title, Severity: in.Severity}
+	inc := Incident{Title: in.Title, Description: in.Description, Severity: in.Severity}
 	if err := inc.Validate(); err != nil {
 		return err
 	}

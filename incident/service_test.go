@@ -132,6 +132,11 @@ func TestDeclareRejectsBadInput(t *testing.T) {
 		"long title":      {Title: strings.Repeat("x", 1000), Severity: incident.P1, DeclaredBy: "U1"},
 		"no severity":     {Title: "x", DeclaredBy: "U1"},
 		"unknown service": {Title: "x", Severity: incident.P2, ServiceKey: "billing", DeclaredBy: "U1"},
+		"NUL in title":    {Title: "checkout\x00down", Severity: incident.P2, DeclaredBy: "U1"},
+		"bell in title":   {Title: "checkout \a down", Severity: incident.P2, DeclaredBy: "U1"},
+		"invalid UTF-8":   {Title: "checkout \xff down", Severity: incident.P2, DeclaredBy: "U1"},
+		"NUL in description": {Title: "checkout is down", Description: "since\x0014:02", Severity: incident.P2,
+			DeclaredBy: "U1"},
 	} {
 		_, _, err := b.svc.Declare(ctx, in)
 		require.Error(t, err, name)
@@ -368,4 +373,35 @@ func TestSyncWaitsForTheChannel(t *testing.T) {
 	require.NoError(t, err)
 	failed := b.queue.RunAll(t)
 	require.Len(t, failed, 2, "setup and the sync both fail while Slack is down, to be retried")
+}
+
+// TestTextThatCannotBeKeptIsRefused: a NUL, invalid UTF-8 or a control
+// character in a one-line field is refused with a sentence naming the field,
+// before anything is stored, in an update and a resolution summary as in a
+// declare; line breaks and tabs in longer text are kept.
+func TestTextThatCannotBeKeptIsRefused(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	_, _, err := b.svc.Declare(ctx, incident.DeclareInput{Title: "checkout\x00down", Severity: incident.P2, DeclaredBy: "U1"})
+	require.Equal(t, "The title holds a NUL character; remove it.", incident.ErrorMessage(err))
+
+	inc, _, err := b.svc.Declare(ctx, incident.DeclareInput{Title: "checkout is down", Description: "since 14:02\n\tcarts fail",
+		Severity: incident.P3, DeclaredBy: "U1"})
+	require.NoError(t, err, "line breaks and tabs in a description are text")
+	require.Empty(t, b.queue.RunAll(t))
+
+	_, err = b.svc.PostUpdate(ctx, inc.ID, incident.UpdateInput{Author: "U1", Known: "carts\x00fail"})
+	incidenttest.RequireCode(t, err, incident.EINVALID)
+	require.Contains(t, incident.ErrorMessage(err), "The update holds a NUL")
+	_, err = b.svc.Resolve(ctx, inc.ID, "U1", "rolled back \x1b[31m", incident.ResolutionCheck{})
+	incidenttest.RequireCode(t, err, incident.EINVALID)
+	require.Equal(t, "The summary holds a control character (U+001B); remove it.", incident.ErrorMessage(err))
+
+	got, err := b.store.GetIncident(ctx, inc.ID)
+	require.NoError(t, err)
+	require.True(t, got.Status.Open(), "the refused resolution changed nothing")
+	ups, err := b.store.ListStatusUpdates(ctx, inc.ID)
+	require.NoError(t, err)
+	require.Empty(t, ups, "the refused update was not stored")
 }

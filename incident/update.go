@@ -26,6 +26,9 @@ type UpdateInput struct {
 // Validate checks an update before anything is stored.
 func (in UpdateInput) Validate() error {
 	known, doing := strings.TrimSpace(in.Known), strings.TrimSpace(in.Doing)
+	if err := CheckText("update", known+"\n"+doing, true); err != nil {
+		return err
+	}
 	switch {
 	case known == "" && doing == "":
 		return Errorf(EINVALID, "Say what we know or what we are doing, such as `update rolled back the 14:02 deploy, error rate falling`.")

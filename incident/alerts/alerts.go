@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/firebreakhq/firebreak/incident"
@@ -132,7 +133,15 @@ func ruleFor(p incident.Policy, ev incident.AlertEvent) (incident.AlertRule, boo
 }
 
 func alertTitle(ev incident.AlertEvent) string {
-	t := strings.Join(strings.Fields(ev.Title), " ")
+	// A sender's text may hold terminal colours or other control
+	// characters, which an incident's title refuses: they become spaces.
+	t := strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, strings.ToValidUTF8(ev.Title, "\uFFFD"))
+	t = strings.Join(strings.Fields(t), " ")
 	if t == "" {
 		t = "alert " + ev.Fingerprint
 	}

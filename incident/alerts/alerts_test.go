@@ -3,6 +3,7 @@ package alerts_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -10,6 +11,7 @@ import (
 
 	"github.com/firebreakhq/firebreak/incident"
 	"github.com/firebreakhq/firebreak/incident/alerts"
+	"github.com/firebreakhq/firebreak/incident/storetest"
 )
 
 var errDown = incident.Errorf(incident.EUNAVAILABLE, "The store is down.")
@@ -91,4 +93,19 @@ func TestAlertFailedOnceIsProposedOnRedelivery(t *testing.T) {
 		require.Empty(t, b.queue.RunAll(t))
 		require.Len(t, postsContaining(b.chat, "#checkout", "Declare P1 from this alert?"), 1, "proposed once")
 	})
+}
+
+// TestAlertTitleWithControlCharactersDeclares: an alert whose summary holds
+// terminal colours (which an incident's title refuses) is declared, its
+// title without them, rather than failing the declare on every delivery.
+func TestAlertTitleWithControlCharactersDeclares(t *testing.T) {
+	t.Parallel()
+	b := setupOn(t, storetest.Memory, options{})
+	body := strings.Replace(string(fixture(t, "checkout_down_firing.json")), `"summary": "checkout answers no health check", "runbook_url"`,
+		`"summary": "\u001b[31mcheckout answers\tno health check\u001b[0m", "runbook_url"`, 1)
+	require.Equal(t, http.StatusOK, deliver(t, alertmanager(b), []byte(body)))
+	require.Empty(t, b.queue.RunAll(t))
+	list := incidents(t, b)
+	require.Len(t, list, 1)
+	require.Equal(t, "CheckoutDown: [31mcheckout answers no health check [0m", list[0].Title)
 }

@@ -150,6 +150,8 @@ func TestErrorKind(t *testing.T) {
 		{"pg unique", &pgconn.PgError{Code: "23505"}, incident.ECONFLICT},
 		{"pg foreign key", &pgconn.PgError{Code: "23503"}, incident.ENOTFOUND},
 		{"pg check", &pgconn.PgError{Code: "23514"}, incident.EINVALID},
+		{"pg NUL in text", &pgconn.PgError{Code: "22021"}, incident.EINVALID},
+		{"pg NUL in JSON", &pgconn.PgError{Code: "22P05"}, incident.EINVALID},
 		{"pg deadlock", &pgconn.PgError{Code: "40P01"}, incident.EUNAVAILABLE},
 		{"pg other", &pgconn.PgError{Code: "42P01"}, ""},
 		{"plain", errors.New("boom"), ""},

@@ -36,6 +36,8 @@ func errorKind(err error) string {
 			return incident.ENOTFOUND
 		case "23514", "23502", "22001", "22003", "22P02": // check, not null, too long, out of range, bad text
 			return incident.EINVALID
+		case unstorableText, "22P05": // a NUL or invalid UTF-8 in text; \u0000 in JSON
+			return incident.EINVALID
 		case "40001", "40P01", "57P01", "57P03", "53300": // serialization, deadlock, shutdown, starting, too many connections
 			return incident.EUNAVAILABLE
 		}
@@ -132,8 +134,16 @@ func translate(op string, err error, messages map[string]string) error {
 	if !ok {
 		msg = genericMessage(kind)
 	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && (pgErr.Code == unstorableText || pgErr.Code == "22P05") {
+		msg = "The text holds a character that cannot be stored, such as a NUL; remove it."
+	}
 	return storeError(op, incident.Errorf(kind, "%s", msg), err)
 }
+
+// unstorableText is PostgreSQL's character_not_in_repertoire: text with a
+// NUL or invalid UTF-8, which SQLite would have kept.
+const unstorableText = "22021"
 
 func genericMessage(kind string) string {
 	switch kind {

@@ -353,3 +353,27 @@ func TestCountOpenIncidents(t *testing.T) {
 		})
 	}
 }
+
+// TestPostgresRefusesUnstorableText: text PostgreSQL cannot store (a NUL,
+// in a column or in JSON) is refused as invalid with a sentence saying why,
+// not reported as the database failing, so nobody retries it for ever.
+func TestPostgresRefusesUnstorableText(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := gormstore.New(openDB(t, "postgres"), testClock())
+	inc, err := s.CreateIncident(ctx, incidenttest.NewIncident())
+	require.NoError(t, err)
+	for name, ev := range map[string]*incident.TimelineEvent{
+		"text": incidenttest.NewTimelineEvent(inc.ID, func(e *incident.TimelineEvent) { e.Text = "before\x00after" }),
+		"json": incidenttest.NewTimelineEvent(inc.ID, func(e *incident.TimelineEvent) {
+			e.Kind, e.Payload = incident.EventPaged, incident.PagedData{Service: "check\x00out"}
+		}),
+	} {
+		err := s.AddTimelineEvent(ctx, ev)
+		incidenttest.RequireCode(t, err, incident.EINVALID)
+		require.Contains(t, incident.ErrorMessage(err), "NUL", name)
+	}
+	evs, err := s.ListTimeline(ctx, inc.ID)
+	require.NoError(t, err)
+	require.Empty(t, evs, "nothing was stored")
+}
