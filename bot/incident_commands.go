@@ -294,9 +294,13 @@ func (l *lifecycleHandlers) list(ctx context.Context, inv Invocation) (Reply, er
 	if len(incs) == 0 {
 		return ephemeral("No open incidents. :sunny:"), nil
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "*Open incidents* (%d)\n", len(incs))
+	more := len(incs) > incident.ListLimit
+	if more {
+		incs = incs[:incident.ListLimit]
+	}
 	now := l.kit.clock.Now()
+	lines := make([]string, 0, len(incs))
+	size := 0
 	for _, inc := range incs {
 		where := ""
 		if inc.ChannelID != "" {
@@ -306,11 +310,26 @@ func (l *lifecycleHandlers) list(ctx context.Context, inv Invocation) (Reply, er
 		if inc.Commander != "" {
 			ic = "IC <@" + inc.Commander + ">"
 		}
-		fmt.Fprintf(&b, "• *%s* %s %s — %s, %s, %s ago%s\n", inc.Key(), inc.Severity, Escape(inc.Title),
+		line := fmt.Sprintf("• *%s* %s %s — %s, %s, %s ago%s", inc.Key(), inc.Severity, Escape(inc.Title),
 			strings.ToLower(inc.Status.Label()), ic, incident.Since(inc.DeclaredAt, now), where)
+		if size+len(line) > maxListText {
+			// Titles full of escaped characters: the rest would not fit
+			// one message.
+			more = true
+			break
+		}
+		lines, size = append(lines, line), size+len(line)+1
 	}
-	return ephemeral("%s", strings.TrimRight(b.String(), "\n")), nil
+	header := fmt.Sprintf("*Open incidents* (%d)", len(lines))
+	if more {
+		header = fmt.Sprintf("*Open incidents*: the %d most severe are shown; more are open.", len(lines))
+	}
+	return ephemeral("%s\n%s", header, strings.Join(lines, "\n")), nil
 }
+
+// maxListText bounds the lines of a list, so that with its header it stays
+// within Slack's 40,000 characters of a message's text.
+const maxListText = 39000
 
 // viewsTimeout bounds a views.open on the acknowledgement path: the
 // trigger_id expires three seconds after Slack sent it.

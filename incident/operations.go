@@ -22,7 +22,8 @@ func (s *Service) ByChannel(ctx context.Context, channelID string) (*Incident, e
 }
 
 // ListFor returns the open incidents user may see, most severe first:
-// private incidents only to their members.
+// private incidents only to their members. Like List it returns at most
+// ListLimit+1, the last saying that more are open.
 func (s *Service) ListFor(ctx context.Context, user string) ([]*Incident, error) {
 	incs, err := s.List(ctx)
 	if err != nil {
@@ -38,10 +39,15 @@ func (s *Service) Visible(ctx context.Context, user string, incs []*Incident) ([
 	return s.authz.Visible(ctx, user, incs)
 }
 
+// ListLimit is how many open incidents a list in chat shows: the most
+// severe first.
+const ListLimit = 50
+
 // List returns open incidents, most severe first, private ones included;
-// what a person sees comes from ListFor.
+// what a person sees comes from ListFor. It returns at most ListLimit+1:
+// one more than ListLimit says that more are open than a list shows.
 func (s *Service) List(ctx context.Context) ([]*Incident, error) {
-	return s.store.ListIncidents(ctx, IncidentFilter{OpenOnly: true, Limit: 50})
+	return s.store.ListIncidents(ctx, IncidentFilter{OpenOnly: true, Limit: ListLimit + 1})
 }
 
 // change applies fn to an incident in one transaction and schedules the
@@ -200,6 +206,9 @@ func (s *Service) Resolve(ctx context.Context, id int64, actor, summary string, 
 
 func (s *Service) setStatus(ctx context.Context, id int64, to Status, actor, summary string, check *ResolutionCheck) (*Incident, error) {
 	summary = strings.TrimSpace(summary)
+	if err := CheckText("summary", summary, true); err != nil {
+		return nil, err
+	}
 	if utf8.RuneCountInString(summary) > 3000 {
 		return nil, Errorf(EINVALID, "The summary is too long; keep it within 3000 characters.")
 	}
