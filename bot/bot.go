@@ -81,8 +81,11 @@ type Config struct {
 	// processes on the same database; nil keeps the replay check in this
 	// process's memory only.
 	Replays ReplayRecords
-	Clock   incident.Clock
-	Logger  *slog.Logger
+	// People takes what Slack reports of people's standing (user_change
+	// and team_join events): *Chat's PersonChanged. Nil ignores them.
+	People PeopleService
+	Clock  incident.Clock
+	Logger *slog.Logger
 	// Registerer receives the transport's metrics; nil means none.
 	Registerer prometheus.Registerer
 	// MaxBodyBytes bounds an inbound request body (default 1 MiB).
@@ -153,6 +156,9 @@ func New(cfg Config) *Handler {
 	}
 	h.mount(table{commands: []command{{name: "help", usage: "help", summary: "Show this help.", run: h.help}}})
 	h.mount((&metricsHandlers{kit: h.kit, metrics: cfg.Metrics, webURL: cfg.WebURL}).table())
+	if cfg.People != nil {
+		h.mount(peopleEvents{people: cfg.People}.table())
+	}
 	if cfg.Incidents != nil {
 		if missing := cfg.missingFeatures(); len(missing) > 0 {
 			panic("bot: Config.Incidents is set but not " + strings.Join(missing, ", "))

@@ -77,8 +77,11 @@ type slackConn struct {
 	// every incident of a service invites the same groups.
 	lookupCache ttlCache
 	// guests is the workspace's people as users.list last listed them
-	// (WatchGuests).
+	// (WatchGuests), and the changes Slack reported since.
 	guests guestList
+	// standings shares the changes Slack reported with the other
+	// replicas; nil keeps them in this process.
+	standings incident.PeopleStore
 }
 
 // ChatOption configures a Chat.
@@ -92,6 +95,14 @@ func WithChatClock(c incident.Clock) ChatOption { return func(ch *slackConn) { c
 // should know about, such as a responder Slack refused to invite. The
 // default discards.
 func WithChatLogger(l *slog.Logger) ChatOption { return func(ch *slackConn) { ch.log = l } }
+
+// WithPeopleStore shares the changes of people's standing that Slack
+// reports (a member made a guest, someone deactivated) through the store,
+// so that every replica applies a change any of them took within
+// standingsPoll (WatchGuests).
+func WithPeopleStore(s incident.PeopleStore) ChatOption {
+	return func(ch *slackConn) { ch.standings = s }
+}
 
 // WithBotUserID sets the bot's own user id. Without it the Chat asks
 // auth.test once and caches the answer.

@@ -3,10 +3,13 @@ package bot
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
 	"github.com/slack-go/slack"
+
+	"github.com/firebreakhq/firebreak/incident"
 )
 
 // Every command and click asks whether its person is a guest of the
@@ -34,19 +37,26 @@ const (
 	guestMemory = time.Hour
 )
 
-// guestList is who the last users.list read found: the guests among the
-// workspace's people.
+// guestList is who the last users.list read found, the guests among the
+// workspace's people, and the changes Slack reported since (user_change,
+// team_join), here or at another replica.
 type guestList struct {
-	mu     sync.RWMutex
-	people map[string]bool // id -> guest
-	at     time.Time       // when the read finished; zero: never
+	mu      sync.RWMutex
+	people  map[string]bool // id -> guest
+	started time.Time       // when the read began
+	at      time.Time       // when the read finished; zero: never
+	// reported is the latest standing Slack reported of each person.
+	reported map[string]incident.PersonStanding
 }
 
-// lookup answers from the last read, if it is recent enough and saw the
-// person.
+// lookup answers from a change Slack reported after the last read began,
+// or else from the last read, if it is recent enough and saw the person.
 func (g *guestList) lookup(id string, now time.Time) (guest, ok bool) {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
+	if p, ok := g.reported[id]; ok && p.ChangedAt.After(g.started) && now.Sub(p.ChangedAt) <= guestListMaxAge {
+		return p.Guest && !p.Deactivated, true
+	}
 	if g.at.IsZero() || now.Sub(g.at) > guestListMaxAge {
 		return false, false
 	}
@@ -54,10 +64,23 @@ func (g *guestList) lookup(id string, now time.Time) (guest, ok bool) {
 	return guest, ok
 }
 
-func (g *guestList) set(people map[string]bool, at time.Time) {
+func (g *guestList) set(people map[string]bool, started, at time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.people, g.at = people, at
+	g.people, g.started, g.at = people, started, at
+}
+
+// report keeps a standing Slack reported, unless a later one is kept.
+func (g *guestList) report(p incident.PersonStanding) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if cur, ok := g.reported[p.UserID]; ok && cur.ChangedAt.After(p.ChangedAt) {
+		return
+	}
+	if g.reported == nil {
+		g.reported = map[string]incident.PersonStanding{}
+	}
+	g.reported[p.UserID] = p
 }
 
 // IsGuest reports whether a user is a guest of the workspace: Slack's
@@ -98,6 +121,9 @@ func (c *chatDirectory) IsGuest(ctx context.Context, userID string) (bool, error
 func (c *Chat) WatchGuests(ctx context.Context) { c.chatDirectory.watchGuests(ctx) }
 
 func (c *chatDirectory) watchGuests(ctx context.Context) {
+	if c.standings != nil {
+		go c.watchStandings(ctx)
+	}
 	for {
 		wait := guestListEvery
 		if err := c.readGuests(ctx); err != nil {
@@ -118,6 +144,7 @@ func (c *chatDirectory) watchGuests(ctx context.Context) {
 // readGuests reads every page of users.list and, when all have come, makes
 // them the list IsGuest answers from.
 func (c *chatDirectory) readGuests(ctx context.Context) error {
+	started := c.clock.Now()
 	people := map[string]bool{}
 	p := c.api.GetUsersPaginated(slack.GetUsersOptionLimit(guestListPage))
 	for {
@@ -146,6 +173,78 @@ func (c *chatDirectory) readGuests(ctx context.Context) error {
 		}
 		p = next
 	}
-	c.guests.set(people, c.clock.Now())
+	c.guests.set(people, started, c.clock.Now())
 	return nil
+}
+
+const (
+	// standingsPoll is how often a replica reads the changes of people's
+	// standing the others took from Slack.
+	standingsPoll = 5 * time.Second
+	// standingsOverlap is how far back each read starts before the last:
+	// a change recorded by a replica whose clock is behind, or committed
+	// late, is still read. Reading one twice changes nothing.
+	standingsOverlap = 2 * time.Minute
+)
+
+// PersonChanged applies what Slack reported of a person (a user_change or
+// team_join event): whether they are a guest of the workspace, or
+// deactivated. A change to their standing is recorded in the store shared
+// with the other replicas; a report that changes nothing here (Slack
+// reports every profile change) writes nothing.
+func (c *Chat) PersonChanged(ctx context.Context, p incident.PersonStanding) error {
+	return c.chatDirectory.personChanged(ctx, p)
+}
+
+func (c *chatDirectory) personChanged(ctx context.Context, p incident.PersonStanding) error {
+	if !isSlackID(p.UserID, "UW") {
+		return nil
+	}
+	now := c.clock.Now()
+	if guest, ok := c.guests.lookup(p.UserID, now); ok && guest == p.Guest && !p.Deactivated {
+		return nil
+	}
+	p.ChangedAt = now
+	if c.standings != nil {
+		if err := c.standings.RecordStanding(ctx, p); err != nil {
+			return fmt.Errorf("record the standing of %s: %w", p.UserID, err)
+		}
+	}
+	c.guests.report(p)
+	c.log.InfoContext(ctx, "a person's standing in the workspace changed", "user", p.UserID, "guest", p.Guest, "deactivated", p.Deactivated)
+	return nil
+}
+
+// readStandings applies the changes of people's standing recorded at or
+// after since, and returns where the next read starts.
+func (c *chatDirectory) readStandings(ctx context.Context, since time.Time) (time.Time, error) {
+	readAt := c.clock.Now()
+	ctx, cancel := context.WithTimeout(ctx, standingsPoll)
+	defer cancel()
+	changes, err := c.standings.StandingsChangedSince(ctx, since)
+	if err != nil {
+		return since, err
+	}
+	for _, p := range changes {
+		c.guests.report(p)
+	}
+	return readAt.Add(-standingsOverlap), nil
+}
+
+// watchStandings reads, every standingsPoll until ctx ends, the changes of
+// people's standing recorded by any replica, and applies them.
+func (c *chatDirectory) watchStandings(ctx context.Context) {
+	since := c.clock.Now().Add(-guestListMaxAge)
+	for {
+		next, err := c.readStandings(ctx, since)
+		if err != nil && ctx.Err() == nil {
+			c.log.WarnContext(ctx, "could not read the changes of people's standing other replicas took from Slack", "err", err)
+		}
+		since = next
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(standingsPoll):
+		}
+	}
 }

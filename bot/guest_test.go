@@ -3,15 +3,18 @@ package bot
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/slack-go/slack"
 	"github.com/stretchr/testify/require"
 
 	"github.com/firebreakhq/firebreak/bot/slackfake"
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/incidenttest"
 )
 
 // TestGuestsOverSlack: Slack's multi- and single-channel guests, told apart
@@ -120,4 +123,80 @@ func TestGuestListAnswersFromMemory(t *testing.T) {
 		require.False(t, g)
 	}
 	require.Equal(t, 3, len(srv.CallsTo("users.info")), "one call for each person the list did not have")
+}
+
+// TestGuestStandingFollowsSlackEvents: a member made a guest is a guest at
+// once on the replica that takes Slack's user_change event, and on another
+// replica after its next read of the changes recorded in the store, not at
+// its next read of the workspace's people; an event that changes nothing
+// (a profile edit) writes nothing, and a member made one again is a member.
+func TestGuestStandingFollowsSlackEvents(t *testing.T) {
+	srv := slackfake.New()
+	t.Cleanup(srv.Close)
+	member := srv.AddUser(slackfake.User{Name: "dana", Email: "dana@example.com"})
+	other := srv.AddUser(slackfake.User{Name: "eve", Email: "eve@example.com"})
+	clock := incidenttest.NewClock(time.Date(2026, 8, 7, 14, 0, 0, 0, time.UTC))
+	store := incidenttest.NewMemStore(clock)
+	api := slack.New(srv.BotToken(), slack.OptionAPIURL(srv.URL()))
+	replicaA := NewChat(api, incident.DefaultPolicy(), WithPeopleStore(store), WithChatClock(clock))
+	replicaB := NewChat(api, incident.DefaultPolicy(), WithPeopleStore(store), WithChatClock(clock))
+	ctx := context.Background()
+	since := clock.Now()
+	for _, c := range []*Chat{replicaA, replicaB} {
+		require.NoError(t, c.chatDirectory.readGuests(ctx))
+	}
+	queue := incidenttest.NewQueue()
+	h := New(Config{Slack: api, Scheduler: queue, Replays: store, People: replicaA, Clock: clock, SigningSecret: testSigningSecret})
+	h.RegisterJobs(queue)
+	r := chi.NewRouter()
+	h.Routes(r)
+	events := httptest.NewServer(r)
+	t.Cleanup(events.Close)
+	driver := slackfake.NewDriver(srv, testSigningSecret)
+	deliver := func(u slackfake.User, eventID string) {
+		t.Helper()
+		clock.Advance(time.Second)
+		ev, ok := srv.UserChangeEvent(u.ID)
+		require.True(t, ok)
+		reply, err := driver.Event(ctx, events.URL+"/slack/events", ev, eventID)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, reply.StatusCode)
+		require.Empty(t, queue.RunAll(t))
+	}
+	isGuest := func(c *Chat, u slackfake.User) bool {
+		t.Helper()
+		g, err := c.IsGuest(ctx, u.ID)
+		require.NoError(t, err)
+		return g
+	}
+
+	member.Guest = true
+	srv.AddUser(member)
+	deliver(member, "Ev01")
+	require.True(t, isGuest(replicaA, member), "a guest at once on the replica that took the event")
+	require.False(t, isGuest(replicaB, member), "the other replica has not read the change yet")
+	next, err := replicaB.chatDirectory.readStandings(ctx, since)
+	require.NoError(t, err)
+	require.True(t, isGuest(replicaB, member), "a guest on the other replica after its next read")
+
+	other.RealName = "Eve Example" // a profile edit
+	srv.AddUser(other)
+	deliver(other, "Ev02")
+	recorded, err := store.StandingsChangedSince(ctx, since)
+	require.NoError(t, err)
+	require.Len(t, recorded, 1, "a profile edit writes nothing")
+
+	// A read of the workspace's people that began after the change agrees
+	// with it; a member made a member again follows the next event.
+	clock.Advance(time.Second)
+	require.NoError(t, replicaB.chatDirectory.readGuests(ctx))
+	require.True(t, isGuest(replicaB, member))
+	member.Guest = false
+	srv.AddUser(member)
+	deliver(member, "Ev03")
+	_, err = replicaB.chatDirectory.readStandings(ctx, next)
+	require.NoError(t, err)
+	require.False(t, isGuest(replicaA, member))
+	require.False(t, isGuest(replicaB, member), "a member again on both replicas")
+	require.Zero(t, len(srv.CallsTo("users.info")), "answered from memory throughout")
 }

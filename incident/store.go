@@ -205,6 +205,7 @@ type Store interface {
 	ReplayStore
 	ExportStore
 	LeaseStore
+	PeopleStore
 	PageReader
 	AlertStore
 	Pinger

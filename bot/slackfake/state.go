@@ -470,3 +470,19 @@ func cloneView(v *View) View {
 	cp.ErrorKeysNotInput = slices.Clone(v.ErrorKeysNotInput)
 	return cp
 }
+
+// UserChangeEvent returns the user_change event Slack sends when a user's
+// data changes (made a guest, deactivated, a profile edit), in the Events
+// API's shape: the whole user object, as users.info gives it. The bool is
+// false when there is no such user.
+func (s *world) UserChangeEvent(id string) (map[string]any, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[id]
+	if !ok {
+		return nil, false
+	}
+	now := s.cfg.now()
+	return map[string]any{"type": "user_change", "user": (&directoryAPI{s}).userJSON(u), "cache_ts": now.Unix(),
+		"event_ts": fmt.Sprintf("%d.%06d", now.Unix(), now.Nanosecond()/1000)}, true
+}

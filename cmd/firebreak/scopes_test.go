@@ -90,6 +90,8 @@ var eventScopes = map[string][]string{
 	"pin_added":        {"pins:read"},
 	"reaction_added":   {"reactions:read"},
 	"app_mention":      {"app_mentions:read"},
+	"user_change":      {"users:read"},
+	"team_join":        {"users:read"},
 }
 
 // calledSlackMethods finds every slack-go Client method called from the

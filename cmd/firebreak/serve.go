@@ -263,7 +263,7 @@ func buildDomain(st storage, prov providers, slackAPI *slack.Client, policy inci
 	clock incident.Clock, log *slog.Logger, reg prometheus.Registerer) domain {
 	store, engine := st.store, st.engine
 	// Everything posted about a drill says DRILL, the postmortem's lines too.
-	slackChat := bot.NewChat(slackAPI, policy, bot.WithChatLogger(log), bot.WithChatClock(clock))
+	slackChat := bot.NewChat(slackAPI, policy, bot.WithChatLogger(log), bot.WithChatClock(clock), bot.WithPeopleStore(store))
 	chat := incident.MarkDrills(slackChat.Roles(), store)
 	incMetrics := newIncidentMetrics(reg, store, log)
 	svc := incident.NewService(incident.ServiceConfig{
@@ -327,6 +327,7 @@ func buildSlackHandler(cfg Config, d domain, slackAPI *slack.Client, st storage,
 		WebURL:        webURL(cfg),
 		Scheduler:     st.engine,
 		Replays:       st.store,
+		People:        d.slack,
 		Clock:         clock,
 		Logger:        log,
 		Registerer:    reg,

@@ -106,7 +106,7 @@ func TestSchemaMatchesRows(t *testing.T) {
 	t.Parallel()
 	rowTypes := []interface{ TableName() string }{
 		&incidentRow{}, &timelineEventRow{}, &statusUpdateRow{}, &actionItemRow{}, &changeEventRow{}, &deliveryRow{}, &replayBatchRow{},
-		&pageRow{}, &rollbackRow{}, &exportRow{}, &webSessionRow{}, &apiTokenRow{}, &alertRow{},
+		&pageRow{}, &rollbackRow{}, &exportRow{}, &webSessionRow{}, &apiTokenRow{}, &alertRow{}, &standingRow{},
 	}
 	for _, dialect := range []migrations.Dialect{migrations.SQLite, migrations.Postgres} {
 		t.Run(string(dialect), func(t *testing.T) {

@@ -47,6 +47,7 @@ type Store struct {
 	deliveryStore
 	exportStore
 	leaseStore
+	peopleStore
 }
 
 var _ incident.Store = (*Store)(nil)
@@ -100,6 +101,7 @@ func newStore(h *handle) *Store {
 		deliveryStore: deliveryStore{h},
 		exportStore:   exportStore{h},
 		leaseStore:    leaseStore{h},
+		peopleStore:   peopleStore{h},
 	}
 }
 

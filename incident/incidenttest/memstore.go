@@ -42,6 +42,7 @@ type MemStore struct {
 	memDeliveries
 	memExports
 	memLeases
+	memPeople
 }
 
 var _ incident.Store = (*MemStore)(nil)
@@ -77,6 +78,7 @@ type memData struct {
 	reviews    map[int64]incident.Review
 	notices    map[string]time.Time
 	leases     map[string]memLease
+	standings  map[string]incident.PersonStanding
 }
 
 // NewMemStore returns an empty store that tells the time with clock
@@ -93,6 +95,7 @@ func NewMemStore(clock incident.Clock) *MemStore {
 			reviews:    map[int64]incident.Review{},
 			notices:    map[string]time.Time{},
 			leases:     map[string]memLease{},
+			standings:  map[string]incident.PersonStanding{},
 		},
 		mu: &sync.Mutex{},
 	})
@@ -112,6 +115,7 @@ func newMemStore(sh *memShared) *MemStore {
 		memDeliveries: memDeliveries{sh},
 		memExports:    memExports{sh},
 		memLeases:     memLeases{sh},
+		memPeople:     memPeople{sh},
 	}
 }
 

@@ -114,6 +114,7 @@ func (d *memData) clone() *memData {
 	out.reviews = maps.Clone(d.reviews)
 	out.notices = maps.Clone(d.notices)
 	out.leases = maps.Clone(d.leases)
+	out.standings = maps.Clone(d.standings)
 	return &out
 }
 

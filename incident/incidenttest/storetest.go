@@ -60,6 +60,7 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) Store) {
 		{"ChangeEventStates", testChangeEventStates},
 		{"Deliveries", testDeliveries},
 		{"ReplayBatches", testReplayBatches},
+		{"PeopleStandings", testPeopleStandings},
 		{"UpdateTimelineEvent", testUpdateTimelineEvent},
 		{"UpdateTimelineEventErrors", testUpdateTimelineEventErrors},
 		{"Pages", testPages},

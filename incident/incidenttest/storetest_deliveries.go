@@ -95,3 +95,32 @@ func testReplayBatches(t *testing.T, s Store) {
 	require.NoError(t, err)
 	require.Len(t, got, 3, "a zero RecordedAt becomes now")
 }
+
+func testPeopleStandings(t *testing.T, s Store) {
+	ctx := context.Background()
+	RequireCode(t, s.RecordStanding(ctx, incident.PersonStanding{Guest: true}), incident.EINVALID)
+
+	require.NoError(t, s.RecordStanding(ctx, incident.PersonStanding{UserID: "U0GUEST", Guest: true, ChangedAt: at(1)}))
+	require.NoError(t, s.RecordStanding(ctx, incident.PersonStanding{UserID: "U0LEFT", Deactivated: true, ChangedAt: at(2)}))
+	require.NoError(t, s.RecordStanding(ctx, incident.PersonStanding{UserID: "U0BACK", Guest: true, ChangedAt: at(3)}))
+	got, err := s.StandingsChangedSince(ctx, at(2))
+	require.NoError(t, err)
+	require.Equal(t, []incident.PersonStanding{
+		{UserID: "U0LEFT", Deactivated: true, ChangedAt: at(2)},
+		{UserID: "U0BACK", Guest: true, ChangedAt: at(3)},
+	}, got, "since is inclusive, oldest first")
+
+	// A later change replaces the person's standing.
+	require.NoError(t, s.RecordStanding(ctx, incident.PersonStanding{UserID: "U0BACK", ChangedAt: at(4)}))
+	got, err = s.StandingsChangedSince(ctx, at(0))
+	require.NoError(t, err)
+	require.Len(t, got, 3)
+	require.Equal(t, incident.PersonStanding{UserID: "U0BACK", ChangedAt: at(4)}, got[2], "a member again")
+
+	require.NoError(t, s.RecordStanding(ctx, incident.PersonStanding{UserID: "U0NOW", Guest: true}))
+	got, err = s.StandingsChangedSince(ctx, at(5))
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	require.Equal(t, "U0NOW", got[0].UserID)
+	require.False(t, got[0].ChangedAt.IsZero(), "a zero time becomes the clock's now")
+}
