@@ -1,7 +1,9 @@
-// Package gatefake keeps a fake provider's requests in flight until the
-// test lets them go, so a test can make two callers meet at the provider:
-// a second call that arrives while a first is on its way, or just after the
-// provider acted on the first and before its answer came back.
+// Package gatefake shapes how a fake provider answers, for the fault modes
+// several fakes share: it keeps requests in flight until the test lets them
+// go, so a test can make two callers meet at the provider (a second call
+// that arrives while a first is on its way, or just after the provider
+// acted on the first and before its answer came back), and it answers a
+// request the provider carried out with a failure (ServeThenFail).
 package gatefake
 
 import (
@@ -75,4 +77,21 @@ func (h *hold) wait() {
 	default:
 	}
 	<-h.released
+}
+
+// ServeThenFail serves r with h and, when h carried it out (an answer
+// under 300), writes fail's answer instead: the request took effect and its
+// answer was lost, which a client cannot tell from a failure that changed
+// nothing. A refusal (300 or over) is passed on as it is, since nothing took
+// effect.
+func ServeThenFail(w http.ResponseWriter, r *http.Request, h http.Handler, fail func(http.ResponseWriter)) {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	if rec.Code < 300 {
+		fail(w)
+		return
+	}
+	maps.Copy(w.Header(), rec.Header())
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(rec.Body.Bytes())
 }

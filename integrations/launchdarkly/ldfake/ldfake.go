@@ -20,7 +20,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strconv"
@@ -29,6 +28,7 @@ import (
 	"time"
 
 	"github.com/firebreakhq/firebreak/httpjson"
+	"github.com/firebreakhq/firebreak/integrations/gatefake"
 )
 
 // SemanticPatchDomainModel is the Content-Type parameter value that selects
@@ -264,13 +264,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.mux.ServeHTTP(w, r)
 		return
 	}
-	rec := httptest.NewRecorder()
-	s.mux.ServeHTTP(rec, r)
-	if rec.Code >= 300 {
-		copyAnswer(w, rec) // refused: nothing took effect
-		return
-	}
-	s.writeFault(w, fault)
+	gatefake.ServeThenFail(w, r, s.mux, func(w http.ResponseWriter) { s.writeFault(w, fault) })
 }
 
 // writeFault answers with the fault's status, and LaunchDarkly's headers
@@ -280,15 +274,6 @@ func (s *Server) writeFault(w http.ResponseWriter, f Fault) {
 		s.setRateLimited(w.Header(), f)
 	}
 	writeError(w, f.Status, "injected_fault", http.StatusText(f.Status))
-}
-
-// copyAnswer writes a recorded answer to w.
-func copyAnswer(w http.ResponseWriter, rec *httptest.ResponseRecorder) {
-	for k, v := range rec.Header() {
-		w.Header()[k] = v
-	}
-	w.WriteHeader(rec.Code)
-	_, _ = w.Write(rec.Body.Bytes())
 }
 
 // rateLimitWindow is how often LaunchDarkly's global and route rate limits

@@ -16,7 +16,6 @@ import (
 	"io"
 	"maps"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strconv"
@@ -25,6 +24,7 @@ import (
 	"time"
 
 	"github.com/firebreakhq/firebreak/httpjson"
+	"github.com/firebreakhq/firebreak/integrations/gatefake"
 )
 
 // Feature is a flag with its enabled state per environment.
@@ -238,17 +238,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.mux.ServeHTTP(w, r)
 		return
 	}
-	rec := httptest.NewRecorder()
-	s.mux.ServeHTTP(rec, r)
-	if rec.Code >= 300 {
-		for k, v := range rec.Header() {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(rec.Code) // refused: nothing took effect
-		_, _ = w.Write(rec.Body.Bytes())
-		return
-	}
-	writeFault(w, fault)
+	gatefake.ServeThenFail(w, r, s.mux, func(w http.ResponseWriter) { writeFault(w, fault) })
 }
 
 // writeFault answers with the fault's status and Retry-After.
