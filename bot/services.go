@@ -38,6 +38,8 @@ type UpdateService interface {
 type StatusPageService interface {
 	Draft(ctx context.Context, id int64, kind, ref string) (string, error)
 	Publish(ctx context.Context, id int64, in comms.PublishInput) (bool, error)
+	// CheckPublish refuses, before the edit form opens, what Publish would.
+	CheckPublish(ctx context.Context, id int64, in comms.PublishInput) error
 	RetryStatusPage(ctx context.Context, value, actor string) error
 }
 

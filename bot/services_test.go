@@ -18,13 +18,13 @@ import (
 
 // withService sets every feature service of cfg to svc, and Capture,
 // Alerts, Comms, FollowThrough and Paging to their services over the same
-// store, chat and clock; the communication clock joins svc's lifecycle, and
-// closing an incident schedules its review.
-func withService(cfg Config, svc *incident.Service, store *incidenttest.MemStore, c interface{ Roles() incident.Chat }) Config {
+// store, chat and clock; the communication clock, publishing on pages,
+// joins svc's lifecycle, and closing an incident schedules its review.
+func withService(cfg Config, svc *incident.Service, store *incidenttest.MemStore, c interface{ Roles() incident.Chat }, pages ...comms.StatusPage) Config {
 	chat := c.Roles()
 	cfg.Incidents, cfg.Updates = svc, svc
 	cfg.Paging = paging.New(paging.Config{Store: store, Core: svc, Chat: chat, Scheduler: cfg.Scheduler, Policy: svc.Policy(), Clock: cfg.Clock})
-	cm := comms.New(comms.Config{Store: store, Core: svc, Chat: chat, Scheduler: cfg.Scheduler, Policy: svc.Policy(), Clock: cfg.Clock})
+	cm := comms.New(comms.Config{Store: store, Core: svc, Chat: chat, Scheduler: cfg.Scheduler, StatusPages: pages, Policy: svc.Policy(), Clock: cfg.Clock})
 	svc.Use(cm.Feature())
 	if r, ok := cfg.Scheduler.(JobRegistrar); ok {
 		cm.RegisterJobs(r)

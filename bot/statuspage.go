@@ -104,11 +104,21 @@ func (c *commsHandlers) actionEditPublic(ctx context.Context, cb slack.Interacti
 	if err != nil {
 		return err
 	}
-	draft, err := c.statusPage.Draft(ctx, id, kind, ref)
+	return c.openStatusPageForm(ctx, inc, kind, ref, cb.TriggerID, cb.User.ID)
+}
+
+// openStatusPageForm opens the edit form of a post for user, once the
+// post could be published by them: nobody writes a public message to be
+// told no on submit.
+func (c *commsHandlers) openStatusPageForm(ctx context.Context, inc *incident.Incident, kind, ref, triggerID, user string) error {
+	if err := c.statusPage.CheckPublish(ctx, inc.ID, comms.PublishInput{Kind: kind, Ref: ref, Actor: user}); err != nil {
+		return err
+	}
+	draft, err := c.statusPage.Draft(ctx, inc.ID, kind, ref)
 	if err != nil {
 		return err
 	}
-	return c.kit.openModal(ctx, cb.TriggerID, cb.User.ID, StatusPageModal(inc, kind, ref, draft))
+	return c.kit.openModal(ctx, triggerID, user, StatusPageModal(inc, kind, ref, draft))
 }
 
 func (c *commsHandlers) submitStatusPage(ctx context.Context, cb slack.InteractionCallback) (*slack.ViewSubmissionResponse, error) {
@@ -164,25 +174,18 @@ func (c *commsHandlers) statuspageCommand(ctx context.Context, inv Invocation) (
 	if err != nil {
 		return Reply{}, err
 	}
-	kind := incident.PostAcknowledge
+	kind, ref := incident.PostAcknowledge, ""
 	if inc.PublicID != "" {
-		kind = incident.PostUpdate
-	}
-	if inv.Args == "" && inv.Cmd.TriggerID != "" {
-		draft, err := c.statusPage.Draft(ctx, inc.ID, kind, "")
-		if err != nil {
-			return Reply{}, err
-		}
-		return Reply{}, c.kit.openModal(ctx, inv.Cmd.TriggerID, inv.Cmd.UserID, StatusPageModal(inc, kind, "", draft))
-	}
-	ref := ""
-	if kind == incident.PostUpdate {
-		// Each command is its own post; a retried delivery of the same
-		// command carries the same trigger id and posts once.
-		ref = "cmd-" + inv.Cmd.TriggerID
+		// Each command, and the form it opens, is its own post; a
+		// retried delivery of the same command carries the same trigger
+		// id and posts once.
+		kind, ref = incident.PostUpdate, "cmd-"+inv.Cmd.TriggerID
 		if inv.Cmd.TriggerID == "" {
 			ref = "cmd-" + strconv.FormatInt(c.kit.clock.Now().UnixNano(), 10)
 		}
+	}
+	if inv.Args == "" && inv.Cmd.TriggerID != "" {
+		return Reply{}, c.openStatusPageForm(ctx, inc, kind, ref, inv.Cmd.TriggerID, inv.Cmd.UserID)
 	}
 	scheduled, err := c.statusPage.Publish(ctx, inc.ID, comms.PublishInput{Kind: kind, Ref: ref, Body: inv.Args, Actor: inv.Cmd.UserID})
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/firebreakhq/firebreak/bot/slackfake"
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/comms"
 )
 
 const testSigningSecret = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -31,9 +32,16 @@ type transport struct {
 
 func newTransport(t *testing.T) *transport {
 	t.Helper()
-	f := newChgFixture(t, incident.P1)
+	return newTransportWith(t, nil)
+}
+
+// newTransportWith is newTransport with the communication clock publishing
+// on pages, and the policy changed by mutate.
+func newTransportWith(t *testing.T, pages []comms.StatusPage, mutate ...func(*incident.Policy)) *transport {
+	t.Helper()
+	f := newChgFixture(t, incident.P1, mutate...)
 	api := slack.New(f.srv.BotToken(), slack.OptionAPIURL(f.srv.URL()))
-	h := New(withService(Config{Slack: api, Scheduler: f.queue, Replays: f.store, Clock: f.clock, SigningSecret: testSigningSecret, MaxBodyBytes: 64 << 10}, f.svc, f.store, f.chat))
+	h := New(withService(Config{Slack: api, Scheduler: f.queue, Replays: f.store, Clock: f.clock, SigningSecret: testSigningSecret, MaxBodyBytes: 64 << 10}, f.svc, f.store, f.chat, pages...))
 	r := chi.NewRouter()
 	h.Routes(r)
 	srv := httptest.NewServer(r)

@@ -184,40 +184,11 @@ func ParsePublishValue(v string) (id int64, kind, ref string, err error) {
 // Publish posts to the status page, from a button or the edit modal. The
 // post runs as a durable job: the channel hears when it is up, or why it
 // failed. It returns false when the same post was already requested, so a
-// double click posts once. EFORBIDDEN when actor may not publish;
-// EINVALID when no status page is configured or the text is too long;
-// ECONFLICT for a first post of an incident already public.
+// double click posts once. Errors are CheckPublish's.
 func (pub *Publisher) Publish(ctx context.Context, id int64, in PublishInput) (bool, error) {
-	switch in.Kind {
-	case incident.PostAcknowledge, incident.PostUpdate, incident.PostStillInvestigating, incident.PostResolution:
-	default:
-		return false, incident.Errorf(incident.EINVALID, "Unknown kind of status page post %q.", in.Kind)
-	}
 	in.Body = strings.TrimSpace(in.Body)
-	if utf8.RuneCountInString(in.Body) > maxPublicBody {
-		return false, incident.Errorf(incident.EINVALID, "The status page text is too long; keep it within %d characters.", maxPublicBody)
-	}
-	inc, err := pub.store.GetIncident(ctx, id)
-	if err != nil {
+	if err := pub.CheckPublish(ctx, id, in); err != nil {
 		return false, err
-	}
-	if err := pub.authorizePublish(ctx, inc, in.Actor); err != nil {
-		return false, err
-	}
-	if inc.Drill {
-		return false, incident.Errorf(incident.EINVALID, "%s is a drill; drills never post on the public status page.", inc.Key())
-	}
-	if _, _, ok := pub.StatusPageFor(inc); !ok {
-		return false, incident.Errorf(incident.EINVALID, "No status page is configured for %s: set STATUSPAGE_API_KEY and STATUSPAGE_PAGE_ID, or INSTATUS_API_KEY and INSTATUS_PAGE_ID.", inc.Key())
-	}
-	if in.Kind == incident.PostAcknowledge && inc.PublicID != "" {
-		return false, incident.Errorf(incident.ECONFLICT, "%s is already on the status page: %s", inc.Key(), inc.PublicURL)
-	}
-	switch {
-	case in.Kind != incident.PostResolution && !inc.Status.Open():
-		return false, incident.Errorf(incident.ECONFLICT, "%s is %s; only the resolution notice can still be posted.", inc.Key(), strings.ToLower(inc.Status.Label()))
-	case in.Kind == incident.PostResolution && inc.Status.Open():
-		return false, incident.Errorf(incident.ECONFLICT, "%s is not resolved yet; resolve it first, then post the resolution notice.", inc.Key())
 	}
 	p := postPayload{IncidentID: id, Kind: in.Kind, Ref: in.Ref, Body: in.Body, Actor: in.Actor, At: pub.clock.Now().Unix()}
 	payload, _ := json.Marshal(p)
@@ -230,6 +201,47 @@ func (pub *Publisher) Publish(ctx context.Context, id int64, in PublishInput) (b
 		return false, fmt.Errorf("schedule the status page post: %w", err)
 	}
 	return scheduled, nil
+}
+
+// CheckPublish says whether Publish would refuse the post, without posting:
+// the edit form asks before it opens, so nobody writes a post to be told
+// no. EFORBIDDEN when in.Actor may not publish; EINVALID for an unknown
+// kind of post, a text that is too long, a drill, or no status page
+// configured for the incident; ECONFLICT for a first post of an incident
+// already public, or a post other than the resolution notice once it is
+// resolved.
+func (pub *Publisher) CheckPublish(ctx context.Context, id int64, in PublishInput) error {
+	switch in.Kind {
+	case incident.PostAcknowledge, incident.PostUpdate, incident.PostStillInvestigating, incident.PostResolution:
+	default:
+		return incident.Errorf(incident.EINVALID, "Unknown kind of status page post %q.", in.Kind)
+	}
+	if utf8.RuneCountInString(strings.TrimSpace(in.Body)) > maxPublicBody {
+		return incident.Errorf(incident.EINVALID, "The status page text is too long; keep it within %d characters.", maxPublicBody)
+	}
+	inc, err := pub.store.GetIncident(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := pub.authorizePublish(ctx, inc, in.Actor); err != nil {
+		return err
+	}
+	if inc.Drill {
+		return incident.Errorf(incident.EINVALID, "%s is a drill; drills never post on the public status page.", inc.Key())
+	}
+	if _, _, ok := pub.StatusPageFor(inc); !ok {
+		return incident.Errorf(incident.EINVALID, "No status page is configured for %s: set STATUSPAGE_API_KEY and STATUSPAGE_PAGE_ID, or INSTATUS_API_KEY and INSTATUS_PAGE_ID.", inc.Key())
+	}
+	if in.Kind == incident.PostAcknowledge && inc.PublicID != "" {
+		return incident.Errorf(incident.ECONFLICT, "%s is already on the status page: %s", inc.Key(), inc.PublicURL)
+	}
+	switch {
+	case in.Kind != incident.PostResolution && !inc.Status.Open():
+		return incident.Errorf(incident.ECONFLICT, "%s is %s; only the resolution notice can still be posted.", inc.Key(), strings.ToLower(inc.Status.Label()))
+	case in.Kind == incident.PostResolution && inc.Status.Open():
+		return incident.Errorf(incident.ECONFLICT, "%s is not resolved yet; resolve it first, then post the resolution notice.", inc.Key())
+	}
+	return nil
 }
 
 // Draft returns the pre-filled text of a status page post, for the edit
