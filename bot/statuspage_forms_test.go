@@ -118,6 +118,39 @@ func TestStatusPageFormIsRefusedBeforeItOpens(t *testing.T) {
 	require.Empty(t, page.bodies())
 }
 
+// TestStatusPageTextIsPlainForCustomers: what responders wrote in Slack
+// reaches the public status page as customers can read it, whether typed
+// with the command or quoted from an update by the draft: no Slack markup,
+// no staff member named by id or name. Each status page form opened once
+// the incident is public is its own update.
+func TestStatusPageTextIsPlainForCustomers(t *testing.T) {
+	tr, page := newStatusPageTransport(t)
+	ctx := context.Background()
+	// As Slack sends a command's text with escaping on (should_escape).
+	text := "statuspage Payments fail for some customers; <@" + tr.other.ID + "|other> is on it, details at <https://example.com/status|our notes> &amp; in <#C0OPS|ops>."
+	r := tr.command(t, tr.ic.ID, tr.inc.ChannelID, text)
+	require.Contains(t, string(r.Body), "Posting INC-1 to the status page")
+	tr.queue.Run(t, comms.JobStatusPagePost)
+	require.Equal(t, []string{"Payments fail for some customers; our team is on it, details at our notes (https://example.com/status) & in #ops."}, page.bodies())
+
+	// An update quoting someone, mirrored on the page from its draft.
+	tr.command(t, tr.ic.ID, tr.inc.ChannelID, "update Rolling back; <@"+tr.other.ID+"|other> watches the error rate")
+	updates, err := tr.store.ListStatusUpdates(ctx, tr.inc.ID)
+	require.NoError(t, err)
+	require.NotEmpty(t, updates)
+	tr.clickIn(t, tr.ic.ID, incident.ActionStatusPageEdit,
+		strconv.FormatInt(tr.inc.ID, 10)+"|"+incident.PostUpdate+"|"+strconv.FormatInt(updates[len(updates)-1].ID, 10))
+	form := tr.openedView(t, ViewStatusPage)
+	require.Contains(t, string(form.JSON), "Rolling back; our team watches the error rate", "the form shows what customers will read")
+	tr.clickIn(t, tr.ic.ID, incident.ActionStatusPagePublish,
+		strconv.FormatInt(tr.inc.ID, 10)+"|"+incident.PostUpdate+"|"+strconv.FormatInt(updates[len(updates)-1].ID, 10))
+	tr.queue.Run(t, comms.JobStatusPagePost)
+	bodies := page.bodies()
+	require.Len(t, bodies, 2)
+	require.Contains(t, bodies[1], "Rolling back; our team watches the error rate")
+	require.NotContains(t, bodies[1], "<@")
+}
+
 // TestEachStatusPageFormIsItsOwnUpdate: once the incident is public, each
 // form "/incident statuspage" opens posts its own update; a second one is
 // not taken for a repeat of the first.

@@ -90,7 +90,7 @@ func (s *Service) Comms(ctx context.Context, id int64) ([]Draft, error) {
 func (b *base) commsData(inc *incident.Incident, updates []incident.StatusUpdate) Data {
 	now := b.clock.Now()
 	d := Data{Key: inc.Key(), Title: inc.Title, Severity: inc.Severity.String(), Affected: unnamedAffected,
-		Impact: inc.Description, Summary: inc.Summary, StartedAt: inc.DeclaredAt, Now: now,
+		Impact: publicText(inc.Description), Summary: publicText(inc.Summary), StartedAt: inc.DeclaredAt, Now: now,
 		NextUpdateMinutes: 30, Signature: "The team"}
 	if inc.Private {
 		// The drafts are written for customers: a private incident's title
@@ -104,7 +104,7 @@ func (b *base) commsData(inc *incident.Incident, updates []incident.StatusUpdate
 		d.NextUpdateMinutes = max(1, int(every.Minutes()))
 	}
 	if n := len(updates); n > 0 {
-		d.LatestUpdate = updates[n-1].Text
+		d.LatestUpdate = publicText(updates[n-1].Text)
 	}
 	end := now
 	if inc.ResolvedAt != nil {
@@ -113,6 +113,18 @@ func (b *base) commsData(inc *incident.Incident, updates []incident.StatusUpdate
 	}
 	d.Duration = end.Sub(inc.DeclaredAt)
 	return d
+}
+
+// publicMention is how a person mentioned in what responders wrote is
+// named to customers: never by name.
+const publicMention = "our team"
+
+// publicText is text responders wrote in the chat (an update, the
+// description, the summary) as customers may read it: plain text, its
+// mentions, channels and links written out rather than left as the chat's
+// markup, and nobody named.
+func publicText(s string) string {
+	return incident.PlainText(s, func(string) string { return publicMention })
 }
 
 // templateFor names the comms template of a post kind.

@@ -184,9 +184,11 @@ func ParsePublishValue(v string) (id int64, kind, ref string, err error) {
 // Publish posts to the status page, from a button or the edit modal. The
 // post runs as a durable job: the channel hears when it is up, or why it
 // failed. It returns false when the same post was already requested, so a
-// double click posts once. Errors are CheckPublish's.
+// double click posts once. The text is posted as customers may read it:
+// the chat's mentions, channels and links in it are written out. Errors
+// are CheckPublish's.
 func (pub *Publisher) Publish(ctx context.Context, id int64, in PublishInput) (bool, error) {
-	in.Body = strings.TrimSpace(in.Body)
+	in.Body = strings.TrimSpace(publicText(in.Body))
 	if err := pub.CheckPublish(ctx, id, in); err != nil {
 		return false, err
 	}

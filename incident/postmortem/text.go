@@ -1,34 +1,14 @@
 package postmortem
 
-import "strings"
+import (
+	"strings"
 
-// plainText turns Slack's message markup into plain text: a user mention
-// <@U123> or <@U123|alice> becomes name(U123), a channel <#C1|general>
-// becomes #general, <!here> becomes @here, a link <https://x|label> becomes
-// "label (https://x)", and Slack's &amp; &lt; &gt; escapes are undone.
-func plainText(s string, name func(id string) string) string {
-	if !strings.ContainsAny(s, "<&") {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s))
-	for {
-		i := strings.IndexByte(s, '<')
-		if i < 0 {
-			b.WriteString(unescapeSlack(s))
-			break
-		}
-		j := strings.IndexByte(s[i:], '>')
-		if j < 0 {
-			b.WriteString(unescapeSlack(s))
-			break
-		}
-		b.WriteString(unescapeSlack(s[:i]))
-		b.WriteString(unescapeSlack(slackToken(s[i+1:i+j], name)))
-		s = s[i+j+1:]
-	}
-	return b.String()
-}
+	"github.com/firebreakhq/firebreak/incident"
+)
+
+// plainText turns Slack's message markup into plain text
+// (incident.PlainText).
+func plainText(s string, name func(id string) string) string { return incident.PlainText(s, name) }
 
 // mentionSpan is a user mention in captured text: its bytes [start, end)
 // and the user id.
@@ -60,38 +40,6 @@ func userMentions(text string) []mentionSpan {
 		i = start + 1
 	}
 	return out
-}
-
-// slackToken renders the inside of one <...> token.
-func slackToken(tok string, name func(string) string) string {
-	target, label, hasLabel := strings.Cut(tok, "|")
-	switch {
-	case strings.HasPrefix(target, "@"):
-		return name(target[1:])
-	case strings.HasPrefix(target, "#"):
-		if hasLabel && label != "" {
-			return "#" + label
-		}
-		return target
-	case strings.HasPrefix(target, "!"):
-		if hasLabel && label != "" {
-			return label
-		}
-		sub, _, _ := strings.Cut(target[1:], "^")
-		return "@" + sub
-	case hasLabel && label != "" && label != target:
-		return label + " (" + strings.TrimPrefix(target, "mailto:") + ")"
-	}
-	return strings.TrimPrefix(target, "mailto:")
-}
-
-func unescapeSlack(s string) string {
-	if !strings.Contains(s, "&") {
-		return s
-	}
-	s = strings.ReplaceAll(s, "&lt;", "<")
-	s = strings.ReplaceAll(s, "&gt;", ">")
-	return strings.ReplaceAll(s, "&amp;", "&")
 }
 
 // stripLeadingEmoji drops the emoji shortcodes the bot starts its lines

@@ -1,0 +1,68 @@
+package incident
+
+import "strings"
+
+// PlainText turns the chat's message markup into plain text, for what
+// leaves the chat (a postmortem, a public status page): a user mention
+// <@U123> or <@U123|alice> becomes name(U123), a channel <#C1|general>
+// becomes #general, <!here> becomes @here, a link <https://x|label>
+// becomes "label (https://x)", and the &amp; &lt; &gt; escapes are undone.
+// Anything else between < and > is not markup and stays as written: a
+// command's text reaches the domain with what the person typed unescaped.
+func PlainText(s string, name func(id string) string) string {
+	if !strings.ContainsAny(s, "<&") {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for {
+		i := strings.IndexByte(s, '<')
+		if i < 0 {
+			b.WriteString(unescapeEntities(s))
+			break
+		}
+		j := strings.IndexByte(s[i:], '>')
+		if j < 0 {
+			b.WriteString(unescapeEntities(s))
+			break
+		}
+		b.WriteString(unescapeEntities(s[:i]))
+		b.WriteString(unescapeEntities(markupToken(s[i+1:i+j], name)))
+		s = s[i+j+1:]
+	}
+	return b.String()
+}
+
+// markupToken renders the inside of one <...> token.
+func markupToken(tok string, name func(string) string) string {
+	target, label, hasLabel := strings.Cut(tok, "|")
+	switch {
+	case strings.HasPrefix(target, "@"):
+		return name(target[1:])
+	case strings.HasPrefix(target, "#"):
+		if hasLabel && label != "" {
+			return "#" + label
+		}
+		return target
+	case strings.HasPrefix(target, "!"):
+		if hasLabel && label != "" {
+			return label
+		}
+		sub, _, _ := strings.Cut(target[1:], "^")
+		return "@" + sub
+	case !strings.Contains(target, "://") && !strings.HasPrefix(target, "mailto:"):
+		return "<" + tok + ">"
+	case hasLabel && label != "" && label != target:
+		return label + " (" + strings.TrimPrefix(target, "mailto:") + ")"
+	}
+	return strings.TrimPrefix(target, "mailto:")
+}
+
+func unescapeEntities(s string) string {
+	if !strings.Contains(s, "&") {
+		return s
+	}
+	s = strings.ReplaceAll(s, "&lt;", "<")
+	s = strings.ReplaceAll(s, "&gt;", ">")
+	return strings.ReplaceAll(s, "&amp;", "&")
+}
