@@ -373,8 +373,11 @@ func (s *Service) alertResolved(ctx context.Context, a *incident.Alert, now time
 
 // DeclareFromAlert declares the incident an alert proposes, once however
 // often it is clicked: the declare is keyed by the alert's episode. actor
-// is the Slack user who clicked, or "bot" for a rule's auto declare.
-// ENOTFOUND for an unknown alert; ECONFLICT when it was dismissed.
+// is the Slack user who clicked, or "bot" for a rule's auto declare. The
+// alert keeps who declared it: of two people clicking, the one whose
+// click declared. ENOTFOUND for an unknown alert; ECONFLICT when it was
+// dismissed, or when someone else already declared its incident (with
+// that incident).
 func (s *Service) DeclareFromAlert(ctx context.Context, alertID int64, actor string, reply incident.ReplyTarget) (*incident.Incident, error) {
 	a, err := s.store.GetAlert(ctx, alertID)
 	if err != nil {
@@ -393,11 +396,15 @@ func (s *Service) DeclareFromAlert(ctx context.Context, alertID int64, actor str
 	if err != nil {
 		return nil, err
 	}
+	// The incident says who declared it, whichever click links it first.
 	if _, err := s.store.UpdateAlert(ctx, a.ID, func(x *incident.Alert) error {
-		x.State, x.IncidentID, x.DecidedBy = incident.AlertDeclared, inc.ID, actor
+		x.State, x.IncidentID, x.DecidedBy = incident.AlertDeclared, inc.ID, inc.DeclaredBy
 		return nil
 	}); err != nil {
 		return inc, fmt.Errorf("link alert to %s: %w", inc.Key(), err)
+	}
+	if existed && inc.DeclaredBy != actor {
+		return inc, incident.Errorf(incident.ECONFLICT, "%s already declared %s from this alert.", incident.User(inc.DeclaredBy), inc.Key())
 	}
 	if !existed {
 		n := incident.Notice{Kind: incident.NoticeAlertStarted, Incident: inc.Key(), Actor: actor,

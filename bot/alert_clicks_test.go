@@ -1,0 +1,61 @@
+package bot
+
+import (
+	"context"
+	"strconv"
+	"testing"
+
+	"github.com/slack-go/slack"
+	"github.com/stretchr/testify/require"
+
+	"github.com/firebreakhq/firebreak/bot/slackfake"
+	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/alerts"
+)
+
+// TestAlertDeclaredTwiceKeepsWhoDeclared: two people press Declare on the
+// same alert proposal. One incident is declared, by the first; the second
+// is told, only to them, who declared it, and the alert keeps the first as
+// who decided. A button naming an alert that does not exist declares
+// nothing.
+func TestAlertDeclaredTwiceKeepsWhoDeclared(t *testing.T) {
+	tr := newTransportWith(t, nil, func(p *incident.Policy) {
+		p.AlertRules = []incident.AlertRule{{Name: "payments", Match: map[string]string{"alertname": "PaymentsDown"}, Service: "checkout", Severity: incident.P1}}
+	})
+	ctx := context.Background()
+	require.NoError(t, tr.h.cfg.Alerts.(*alerts.Service).HandleAlert(ctx, incident.AlertEvent{Source: "grafana", Fingerprint: "fp-payments",
+		Title: "Payments down", Labels: map[string]string{"alertname": "PaymentsDown"}}))
+	al, err := tr.store.FindAlert(ctx, "grafana", "fp-payments")
+	require.NoError(t, err)
+	before, err := tr.svc.List(ctx)
+	require.NoError(t, err)
+
+	click := func(user, value string) []slackfake.ResponsePost {
+		r := tr.interact(t, slackfake.BlockActions(user, "C0GENERAL", "1700000000.000100",
+			&slack.BlockAction{ActionID: incident.ActionAlertDeclare, Value: value}))
+		return tr.srv.ResponsePosts(r.ResponseURL)
+	}
+	id := strconv.FormatInt(al.ID, 10)
+	click(tr.roller.ID, id)
+	posts := click(tr.other.ID, id)
+
+	after, err := tr.svc.List(ctx)
+	require.NoError(t, err)
+	require.Len(t, after, len(before)+1, "one incident")
+	al, err = tr.store.GetAlert(ctx, al.ID)
+	require.NoError(t, err)
+	require.Equal(t, tr.roller.ID, al.DecidedBy, "the alert keeps who declared it")
+	inc, err := tr.store.GetIncident(ctx, al.IncidentID)
+	require.NoError(t, err)
+	require.Equal(t, tr.roller.ID, inc.DeclaredBy)
+	require.Len(t, posts, 1)
+	require.False(t, posts[0].ReplaceOriginal, "the proposal is not rewritten as the second person's declare")
+	require.Contains(t, posts[0].Text, "<@"+tr.roller.ID+"> already declared "+inc.Key())
+
+	posts = click(tr.other.ID, "424242")
+	require.Len(t, posts, 1)
+	require.Contains(t, posts[0].Text, "That alert was not found")
+	again, err := tr.svc.List(ctx)
+	require.NoError(t, err)
+	require.Len(t, again, len(after), "a forged alert id declares nothing")
+}
