@@ -306,6 +306,9 @@ func (c *api) wrap(err error, op string, repo repoRef) error {
 	if errors.As(err, &rl) || errors.As(err, &un) {
 		return fmt.Errorf("github: %s: %w", op, err)
 	}
+	if wait, ok := rateLimitWait(err, c.now()); ok {
+		return fmt.Errorf("github: %s: %w", op, &outbound.RateLimitedError{Provider: "github", Name: "GitHub", Wait: wait, Cause: err})
+	}
 	if wait, ok := outbound.RetryAfterAt(err, c.now()); ok {
 		return fmt.Errorf("github: %s: %w", op, &outbound.RateLimitedError{Provider: "github", Name: "GitHub", Wait: wait, Cause: err})
 	}
@@ -329,9 +332,6 @@ func (c *api) wrap(err error, op string, repo repoRef) error {
 func (c *api) statusError(err error, er *gh.ErrorResponse, op string, repo repoRef) error {
 	status := er.Response.StatusCode
 	switch {
-	case status == http.StatusTooManyRequests:
-		wait := outbound.RetryAfterOr(er.Response.Header, c.now(), outbound.DefaultSecondaryRateLimitWait)
-		return fmt.Errorf("github: %s: %w", op, &outbound.RateLimitedError{Provider: "github", Name: "GitHub", Wait: wait, Cause: err})
 	case status >= 500:
 		return &apiError{op, incident.Errorf(incident.EUNAVAILABLE, "GitHub is not responding (HTTP %d).", status), err}
 	case status == http.StatusNotFound:

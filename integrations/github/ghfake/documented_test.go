@@ -176,3 +176,50 @@ func TestAppInstallationIdentity(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "firebreak[bot]", out.Data.Viewer.Login)
 }
+
+// Rate limits as "Rate limits for the REST API" describes them: a primary
+// limit is a 403 or 429 with x-ratelimit-remaining 0 and x-ratelimit-reset
+// in epoch seconds, no retry-after; a secondary one is a 403 or 429 whose
+// retry-after may be missing while the primary counters go on.
+func TestRateLimitAnswers(t *testing.T) {
+	t.Parallel()
+	fake, _ := setup(t, ghfake.DefaultToken)
+	get := func() *http.Response {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, fake.URL()+"repos/acme/checkout", nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+fake.Token())
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp
+	}
+	reset := time.Date(2026, 3, 2, 12, 10, 0, 0, time.UTC)
+	fake.PrimaryRateLimitNext(1, http.StatusTooManyRequests, reset)
+	resp := get()
+	require.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
+	require.Equal(t, "0", resp.Header.Get("X-RateLimit-Remaining"))
+	require.Equal(t, "1772453400", resp.Header.Get("X-RateLimit-Reset"))
+	require.Empty(t, resp.Header.Get("Retry-After"))
+
+	window := time.Date(2026, 3, 2, 12, 0, 5, 0, time.UTC)
+	fake.SetRateLimitWindowReset(window)
+	fake.SecondaryRateLimitNextWith(1, http.StatusForbidden, 0)
+	resp = get()
+	require.Equal(t, http.StatusForbidden, resp.StatusCode)
+	require.Empty(t, resp.Header.Get("Retry-After"))
+	require.NotEqual(t, "0", resp.Header.Get("X-RateLimit-Remaining"))
+	require.Equal(t, "1772452805", resp.Header.Get("X-RateLimit-Reset"))
+
+	require.Equal(t, http.StatusOK, get().StatusCode)
+}
+
+// A request GitHub carried out but answered 5xx: the dispatch took effect.
+func TestActThenFail(t *testing.T) {
+	t.Parallel()
+	fake, _ := setup(t, ghfake.DefaultToken)
+	fake.AddWorkflow(repo, "deploy.yml", true)
+	fake.ActThenFailNext(1, http.StatusBadGateway)
+	status, _ := postDispatch(t, fake, `{"ref":"main"}`)
+	require.Equal(t, http.StatusBadGateway, status)
+	require.Len(t, fake.Dispatches(repo), 1, "the run started all the same")
+}

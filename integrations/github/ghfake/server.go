@@ -68,14 +68,23 @@ type faultInjector struct {
 }
 
 type faults struct {
-	latency      time.Duration
-	failN        int
-	failStatus   int
-	hang         bool
-	rateN        int
-	rateReset    time.Time
-	secondaryN   int
-	secondaryFor time.Duration
+	latency    time.Duration
+	failN      int
+	failStatus int
+	// actThenFailN requests are carried out, then answered
+	// actThenFailStatus instead of their result.
+	actThenFailN      int
+	actThenFailStatus int
+	hang              bool
+	rateN             int
+	rateStatus        int
+	rateReset         time.Time
+	secondaryN        int
+	secondaryStatus   int
+	secondaryFor      time.Duration
+	// windowReset is the X-RateLimit-Reset of the current primary window;
+	// zero means an hour from now.
+	windowReset time.Time
 }
 
 // Option configures a Server.
@@ -185,25 +194,60 @@ func (s *faultInjector) SetTimeoutMode(on bool) {
 	s.faults.hang = on
 }
 
+// ActThenFailNext carries out the next n requests and then answers them
+// with status (a 5xx) instead of their result, as GitHub does when its
+// front end gives up on a backend that went on to act: a dispatch answered
+// 502 may still have started its run.
+func (s *faultInjector) ActThenFailNext(n, status int) {
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
+	s.faults.actThenFailN, s.faults.actThenFailStatus = n, status
+}
+
 // RateLimitNext answers the next n requests with GitHub's primary rate
 // limit: 403, X-RateLimit-Remaining 0 and X-RateLimit-Reset at reset.
 func (s *faultInjector) RateLimitNext(n int, reset time.Time) {
+	s.PrimaryRateLimitNext(n, http.StatusForbidden, reset)
+}
+
+// PrimaryRateLimitNext answers the next n requests with GitHub's primary
+// rate limit with status, 403 or 429 ("you will receive a 403 or 429
+// response, and the x-ratelimit-remaining header will be 0"): no
+// Retry-After, X-RateLimit-Reset at reset in epoch seconds.
+func (s *faultInjector) PrimaryRateLimitNext(n, status int, reset time.Time) {
 	s.fmu.Lock()
 	defer s.fmu.Unlock()
-	s.faults.rateN, s.faults.rateReset = n, reset
+	s.faults.rateN, s.faults.rateStatus, s.faults.rateReset = n, status, reset
 }
 
 // SecondaryRateLimitNext answers the next n requests with a secondary rate
 // limit: 429 with Retry-After.
 func (s *faultInjector) SecondaryRateLimitNext(n int, retryAfter time.Duration) {
+	s.SecondaryRateLimitNextWith(n, http.StatusTooManyRequests, retryAfter)
+}
+
+// SecondaryRateLimitNextWith answers the next n requests with a secondary
+// rate limit with status, 403 or 429, and Retry-After in whole seconds, or
+// none when retryAfter is 0 ("retry-after might be present"). The primary
+// counters go on as they were: X-RateLimit-Remaining above 0 and
+// X-RateLimit-Reset at the window's reset (SetRateLimitWindowReset).
+func (s *faultInjector) SecondaryRateLimitNextWith(n, status int, retryAfter time.Duration) {
 	s.fmu.Lock()
 	defer s.fmu.Unlock()
-	s.faults.secondaryN, s.faults.secondaryFor = n, retryAfter
+	s.faults.secondaryN, s.faults.secondaryStatus, s.faults.secondaryFor = n, status, retryAfter
+}
+
+// SetRateLimitWindowReset sets the X-RateLimit-Reset every answer carries
+// while the primary limit is not exhausted (default: an hour from now).
+func (s *faultInjector) SetRateLimitWindowReset(reset time.Time) {
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
+	s.faults.windowReset = reset
 }
 
 // take returns the faults in force and uses up one of the counted ones:
 // the request is failed, rate limited or secondary rate limited.
-func (s *faultInjector) take() (f faults, fail, rate, secondary bool) {
+func (s *faultInjector) take() (f faults, fail, actThenFail, rate, secondary bool) {
 	s.fmu.Lock()
 	defer s.fmu.Unlock()
 	f = s.faults
@@ -211,6 +255,9 @@ func (s *faultInjector) take() (f faults, fail, rate, secondary bool) {
 	case s.faults.failN > 0:
 		s.faults.failN--
 		fail = true
+	case s.faults.actThenFailN > 0:
+		s.faults.actThenFailN--
+		actThenFail = true
 	case s.faults.rateN > 0:
 		s.faults.rateN--
 		rate = true
@@ -218,7 +265,7 @@ func (s *faultInjector) take() (f faults, fail, rate, secondary bool) {
 		s.faults.secondaryN--
 		secondary = true
 	}
-	return f, fail, rate, secondary
+	return f, fail, actThenFail, rate, secondary
 }
 
 // Calls returns every request received so far as "METHOD /path".
@@ -232,7 +279,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.calls = append(s.calls, r.Method+" "+r.URL.Path)
-		f, fail, rate, secondary := s.take()
+		f, fail, actThenFail, rate, secondary := s.take()
 		s.mu.Unlock()
 
 		if f.latency > 0 {
@@ -265,24 +312,45 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			w.Header().Set("X-RateLimit-Remaining", "0")
 			w.Header().Set("X-RateLimit-Used", "5000")
 			w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(f.rateReset.Unix(), 10))
-			writeJSON(w, http.StatusForbidden, map[string]any{
+			writeJSON(w, f.rateStatus, map[string]any{
 				"message":           "API rate limit exceeded for user ID 1.",
 				"documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-the-primary-rate-limit",
 			})
 			return
-		case secondary:
-			w.Header().Set("Retry-After", strconv.Itoa(int(f.secondaryFor/time.Second)))
-			writeJSON(w, http.StatusTooManyRequests, map[string]any{
+		}
+		w.Header().Set("X-RateLimit-Remaining", "4999")
+		w.Header().Set("X-RateLimit-Used", "1")
+		reset := f.windowReset
+		if reset.IsZero() {
+			reset = s.now().Add(time.Hour)
+		}
+		w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
+		if secondary {
+			if f.secondaryFor > 0 {
+				w.Header().Set("Retry-After", strconv.Itoa(int(f.secondaryFor/time.Second)))
+			}
+			writeJSON(w, f.secondaryStatus, map[string]any{
 				"message":           "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
 				"documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits",
 			})
 			return
 		}
-		w.Header().Set("X-RateLimit-Remaining", "4999")
-		w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(s.now().Add(time.Hour).Unix(), 10))
+		if actThenFail {
+			// The request is carried out; its answer is lost.
+			next.ServeHTTP(discardWriter{header: http.Header{}}, r)
+			writeError(w, f.actThenFailStatus, http.StatusText(f.actThenFailStatus))
+			return
+		}
 		next.ServeHTTP(w, r)
 	})
 }
+
+// discardWriter takes a response nobody will see.
+type discardWriter struct{ header http.Header }
+
+func (d discardWriter) Header() http.Header         { return d.header }
+func (d discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (d discardWriter) WriteHeader(int)             {}
 
 // authorized accepts "Bearer <token>" and "token <token>", as GitHub does.
 func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
