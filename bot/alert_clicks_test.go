@@ -59,3 +59,33 @@ func TestAlertDeclaredTwiceKeepsWhoDeclared(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, again, len(after), "a forged alert id declares nothing")
 }
+
+// TestAlertDismissedTwiceKeepsWhoDismissed: two people press Not an
+// incident on the same proposal; the second is told, only to them, who
+// judged it, and the alert keeps the first.
+func TestAlertDismissedTwiceKeepsWhoDismissed(t *testing.T) {
+	tr := newTransportWith(t, nil, func(p *incident.Policy) {
+		p.AlertRules = []incident.AlertRule{{Name: "payments", Match: map[string]string{"alertname": "PaymentsSlow"}, Service: "checkout", Severity: incident.P2}}
+	})
+	ctx := context.Background()
+	require.NoError(t, tr.h.cfg.Alerts.(*alerts.Service).HandleAlert(ctx, incident.AlertEvent{Source: "grafana", Fingerprint: "fp-slow",
+		Title: "Payments slow", Labels: map[string]string{"alertname": "PaymentsSlow"}}))
+	al, err := tr.store.FindAlert(ctx, "grafana", "fp-slow")
+	require.NoError(t, err)
+	id := strconv.FormatInt(al.ID, 10)
+	for _, user := range []string{tr.roller.ID, tr.roller.ID} {
+		r := tr.interact(t, slackfake.BlockActions(user, "C0GENERAL", "1700000000.000200", &slack.BlockAction{ActionID: incident.ActionAlertDismiss, Value: id}))
+		for _, p := range tr.srv.ResponsePosts(r.ResponseURL) {
+			require.NotContains(t, p.Text, "already", "a double click is no conflict")
+		}
+	}
+	r := tr.interact(t, slackfake.BlockActions(tr.other.ID, "C0GENERAL", "1700000000.000200", &slack.BlockAction{ActionID: incident.ActionAlertDismiss, Value: id}))
+	posts := tr.srv.ResponsePosts(r.ResponseURL)
+	require.Len(t, posts, 1)
+	require.False(t, posts[0].ReplaceOriginal)
+	require.Contains(t, posts[0].Text, "<@"+tr.roller.ID+"> already judged this alert not an incident")
+	al, err = tr.store.GetAlert(ctx, al.ID)
+	require.NoError(t, err)
+	require.Equal(t, incident.AlertDismissed, al.State)
+	require.Equal(t, tr.roller.ID, al.DecidedBy)
+}

@@ -422,17 +422,21 @@ func (s *Service) DeclareFromAlert(ctx context.Context, alertID int64, actor str
 	return inc, nil
 }
 
-// DismissAlert records that an alert is not an  EFORBIDDEN for
-// someone the policy does not let declare; ECONFLICT when it already
-// started one.
+// DismissAlert records that an alert is not an incident, once: a double
+// click changes nothing. EFORBIDDEN for someone the policy does not let
+// declare; ECONFLICT when it already started one, or when someone else
+// already judged it not one.
 func (s *Service) DismissAlert(ctx context.Context, alertID int64, actor string) (*incident.Alert, error) {
 	// Judging an alert not an incident is the declarers' call.
 	if err := s.authorize(ctx, incident.Request{Subject: incident.Subject{User: actor}, Action: incident.ActDeclare}); err != nil {
 		return nil, err
 	}
 	return s.store.UpdateAlert(ctx, alertID, func(a *incident.Alert) error {
-		if a.State == incident.AlertDeclared {
+		switch {
+		case a.State == incident.AlertDeclared:
 			return incident.Errorf(incident.ECONFLICT, "This alert already started INC-%d.", a.IncidentID)
+		case a.State == incident.AlertDismissed && a.DecidedBy != actor:
+			return incident.Errorf(incident.ECONFLICT, "%s already judged this alert not an incident.", incident.User(a.DecidedBy))
 		}
 		a.State, a.DecidedBy = incident.AlertDismissed, actor
 		return nil
