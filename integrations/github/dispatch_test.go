@@ -133,3 +133,77 @@ func TestExecuteByWorkflowWithoutRunDetailsFindsTheRunByItsTitle(t *testing.T) {
 	require.Len(t, b.fake.Dispatches(repo), 1, "the same plan dispatches once")
 	require.Equal(t, run.ExternalID, again.ExternalID)
 }
+
+// executeAsTheJobDoes runs Execute as the rollback job does: an error
+// that is not a refusal (invalid, forbidden, not found) is tried again, up
+// to the job's attempts.
+func executeAsTheJobDoes(t *testing.T, b bundle, plan incident.RollbackPlan) (incident.RollbackRun, error) {
+	t.Helper()
+	var (
+		run incident.RollbackRun
+		err error
+	)
+	for range 3 {
+		run, err = b.client.Execute(t.Context(), plan, "U0IC")
+		switch incident.ErrorCode(err) {
+		case "", incident.EINVALID, incident.EFORBIDDEN, incident.ENOTFOUND:
+			return run, err
+		}
+	}
+	return run, err
+}
+
+// GitHub started the run and then answered the dispatch 502. Without
+// run-name the run's title does not name the rollback, and each retry of
+// the job dispatched the workflow again, deploying twice. The bot now
+// looks for the run its own login dispatched since, and follows it.
+func TestExecuteByWorkflowAfterADispatchAnswered5xxDispatchesOnce(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name   string
+		legacy bool
+	}{
+		{name: "return_run_details"},
+		{name: "204 without run details", legacy: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var b bundle
+			var plan incident.RollbackPlan
+			if tt.legacy {
+				b, plan = legacyWorkflowSetup(t, 0)
+			} else {
+				b, plan = workflowSetup(t)
+			}
+			// A teammate's earlier dispatch is not the rollback's run.
+			b.fake.AddWorkflowRun(repo, ghfake.WorkflowRun{Workflow: "deploy.yml", Event: "workflow_dispatch", Status: "queued",
+				Actor: "alice", CreatedAt: now.Add(-3 * time.Second)})
+			b.fake.FailNextWrite(1, http.StatusBadGateway, true)
+
+			run, err := executeAsTheJobDoes(t, b, plan)
+			require.NoError(t, err)
+			dispatches := b.fake.Dispatches(repo)
+			require.Len(t, dispatches, 1, "the workflow is dispatched once")
+			require.Equal(t, 1, countCalls(b.fake, dispatchCall))
+			require.Equal(t, fmt.Sprint(dispatches[0].RunID), run.ExternalID, "the rollback follows the run it started")
+			require.Equal(t, "queued", run.Status)
+		})
+	}
+}
+
+// The dispatch was answered 502 and no run of the bot's appeared: it may
+// yet appear, so the bot neither dispatches again nor waits in silence; it
+// says what happened and where to look, and the round fails with its
+// Retry button.
+func TestExecuteByWorkflowAfterADispatchAnswered5xxWithoutARunSaysSo(t *testing.T) {
+	t.Parallel()
+	b, plan := workflowSetup(t)
+	b.fake.FailNextWrite(1, http.StatusBadGateway, false)
+
+	_, err := executeAsTheJobDoes(t, b, plan)
+	requireCode(t, err, incident.EINVALID)
+	require.Equal(t, 1, countCalls(b.fake, dispatchCall), "never dispatched twice")
+	require.Equal(t, fmt.Sprintf("GitHub answered HTTP 502 to the dispatch of deploy.yml, which may have started a run all the same, "+
+		"so the bot did not dispatch it again. Check %sacme/checkout/actions/workflows/deploy.yml and retry the rollback if no run started.",
+		b.fake.URL()), incident.ErrorMessage(err))
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 	gh "github.com/google/go-github/v60/github"
 
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/integrations/outbound"
 )
 
 // Rollback methods, from ServicePolicy.GitHub.Rollback.
@@ -226,7 +228,10 @@ func (c *deployRollbacker) previousSuccess(ctx context.Context, r repoRef, bad b
 // workflow at the same time. A repeated Execute finds an earlier dispatch
 // the same way, by the key in a run's title; without it the caller's
 // durable job, which records the run and executes a plan once, is what
-// keeps a rollback from being dispatched twice.
+// keeps a rollback from being dispatched twice. A dispatch GitHub may have
+// carried out without answering (5xx, a timeout) is never sent again: the
+// bot follows the run its own login started meanwhile, or fails the round
+// saying where to look (see afterUnansweredDispatch).
 func (c *deployRollbacker) Execute(ctx context.Context, plan incident.RollbackPlan, actor string) (incident.RollbackRun, error) {
 	if plan.Source != Source || plan.Repo == "" || plan.ToRef == "" || plan.Environment == "" || plan.Key == "" {
 		return incident.RollbackRun{}, incident.Errorf(incident.EINVALID, "This rollback plan is incomplete; plan the rollback again.")
@@ -302,9 +307,11 @@ func (c *deployRollbacker) executeWorkflow(ctx context.Context, info repoInfo, p
 		return incident.RollbackRun{}, incident.Errorf(incident.EINVALID, "This rollback plan names no workflow; plan the rollback again.")
 	}
 	r := info.ref
-	if run, err := c.findDispatchedRun(ctx, info, plan, time.Time{}); err != nil {
+	earlier, err := c.dispatchRuns(ctx, info, plan, time.Time{})
+	if err != nil {
 		return incident.RollbackRun{}, err
-	} else if run != nil {
+	}
+	if run := runNamingKey(earlier, plan.Key); run != nil {
 		c.log.Info("github: rollback workflow run already exists",
 			slog.String("repo", r.String()), slog.Int64("run_id", run.GetID()))
 		return c.Progress(ctx, workflowRun(plan, run))
@@ -318,6 +325,9 @@ func (c *deployRollbacker) executeWorkflow(ctx context.Context, info repoInfo, p
 			"reason":      dispatchReason(plan, actor),
 		},
 	})
+	if err != nil && mayHaveActed(err) {
+		return c.afterUnansweredDispatch(ctx, info, plan, at, earlier, err)
+	}
 	if err != nil {
 		return incident.RollbackRun{}, err
 	}
@@ -350,6 +360,98 @@ func (c *deployRollbacker) executeWorkflow(ctx context.Context, info repoInfo, p
 		return unknownRun(plan, info), nil
 	}
 	return workflowRun(plan, run), nil
+}
+
+// mayHaveActed reports whether a dispatch that failed with err may have
+// started a run all the same: GitHub answered 5xx, or the answer never
+// came (a timeout, a dropped connection). A refusal (4xx), a rate limit, a
+// connection that was never made and an open circuit breaker did nothing.
+func mayHaveActed(err error) bool {
+	if errors.Is(err, outbound.ErrBreakerOpen) {
+		return false
+	}
+	var rl *outbound.RateLimitedError
+	if errors.As(err, &rl) {
+		return false
+	}
+	var er *gh.ErrorResponse
+	if errors.As(err, &er) && er.Response != nil {
+		return er.Response.StatusCode >= 500
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return false
+	}
+	var un *outbound.UnavailableError
+	var ue *url.Error
+	return errors.As(err, &un) || errors.As(err, &ue)
+}
+
+// afterUnansweredDispatch handles a dispatch whose answer was lost (err):
+// GitHub may have started the run. Sending it again could deploy twice,
+// and the rollback job would send it again on any error it may retry, so
+// the bot looks for the run instead: one whose title names the key, else
+// the one workflow_dispatch run its own login started since, of those not
+// listed before the dispatch (earlier). Found, it is followed; not found,
+// the round fails (EINVALID, which the job does not retry) saying where to
+// look, and a person decides whether to retry.
+func (c *deployRollbacker) afterUnansweredDispatch(ctx context.Context, info repoInfo, plan incident.RollbackPlan, at time.Time,
+	earlier []*gh.WorkflowRun, err error) (incident.RollbackRun, error) {
+	r := info.ref
+	log := c.log.With(slog.String("repo", r.String()), slog.String("workflow", plan.Workflow))
+	log.Warn("github: the dispatch was not answered; looking for the run it may have started", slog.Any("error", err))
+	if run, ferr := c.startedSince(ctx, info, plan, at, earlier); ferr != nil {
+		log.Warn("github: could not look for the dispatched run", slog.Any("error", ferr))
+	} else if run != nil {
+		log.Info("github: found the run of the unanswered dispatch", slog.Int64("run_id", run.GetID()))
+		return workflowRun(plan, run), nil
+	}
+	what := "nothing in time"
+	var er *gh.ErrorResponse
+	if errors.As(err, &er) && er.Response != nil {
+		what = fmt.Sprintf("HTTP %d", er.Response.StatusCode)
+	}
+	return incident.RollbackRun{}, &apiError{"dispatch workflow " + plan.Workflow, incident.Errorf(incident.EINVALID,
+		"GitHub answered %s to the dispatch of %s, which may have started a run all the same, so the bot did not dispatch it again. "+
+			"Check %s/actions/workflows/%s and retry the rollback if no run started.",
+		what, plan.Workflow, info.htmlURL, plan.Workflow), err}
+}
+
+// startedSince finds the run an unanswered dispatch started: the run whose
+// title names the key, else the only run dispatched since at, by the
+// bot's own login, that is not among earlier and names no other rollback.
+func (c *deployRollbacker) startedSince(ctx context.Context, info repoInfo, plan incident.RollbackPlan, at time.Time,
+	earlier []*gh.WorkflowRun) (*gh.WorkflowRun, error) {
+	runs, err := c.dispatchRuns(ctx, info, plan, at)
+	if err != nil {
+		return nil, err
+	}
+	if run := runNamingKey(runs, plan.Key); run != nil {
+		return run, nil
+	}
+	self, err := c.selfLogin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	known := map[int64]bool{}
+	for _, run := range earlier {
+		known[run.GetID()] = true
+	}
+	var found *gh.WorkflowRun
+	for _, run := range runs {
+		by := run.GetTriggeringActor().GetLogin()
+		if by == "" {
+			by = run.GetActor().GetLogin()
+		}
+		if known[run.GetID()] || !strings.EqualFold(by, self) || strings.Contains(run.GetDisplayTitle(), "firebreak rollback ") {
+			continue
+		}
+		if found != nil {
+			return nil, nil // two candidates: neither is surely ours
+		}
+		found = run
+	}
+	return found, nil
 }
 
 // unknownRun is a dispatched rollback whose run GitHub has not named and no
@@ -453,6 +555,17 @@ func dispatchReason(plan incident.RollbackPlan, actor string) string {
 // created from shortly before it on; a run is never taken for ours by its
 // creation time, since anyone may dispatch the workflow meanwhile.
 func (c *deployRollbacker) findDispatchedRun(ctx context.Context, info repoInfo, plan incident.RollbackPlan, since time.Time) (*gh.WorkflowRun, error) {
+	runs, err := c.dispatchRuns(ctx, info, plan, since)
+	if err != nil {
+		return nil, err
+	}
+	return runNamingKey(runs, plan.Key), nil
+}
+
+// dispatchRuns lists the newest workflow_dispatch runs of the plan's
+// workflow on the default branch, created from shortly before since on
+// when since is set.
+func (c *deployRollbacker) dispatchRuns(ctx context.Context, info repoInfo, plan incident.RollbackPlan, since time.Time) ([]*gh.WorkflowRun, error) {
 	opts := &gh.ListWorkflowRunsOptions{Event: "workflow_dispatch", Branch: info.defaultBranch, ListOptions: gh.ListOptions{PerPage: perPage}}
 	if !since.IsZero() {
 		opts.Created = ">=" + since.Add(-dispatchSkew).UTC().Format(time.RFC3339)
@@ -461,12 +574,18 @@ func (c *deployRollbacker) findDispatchedRun(ctx context.Context, info repoInfo,
 	if err != nil {
 		return nil, c.wrap(err, "list runs of workflow "+plan.Workflow, info.ref)
 	}
-	for _, run := range runs.WorkflowRuns {
-		if incident.NamesKey(run.GetDisplayTitle(), plan.Key) || incident.NamesKey(run.GetName(), plan.Key) {
-			return run, nil
+	return runs.WorkflowRuns, nil
+}
+
+// runNamingKey returns the run whose display title (or name) carries the
+// key, or nil.
+func runNamingKey(runs []*gh.WorkflowRun, key string) *gh.WorkflowRun {
+	for _, run := range runs {
+		if incident.NamesKey(run.GetDisplayTitle(), key) || incident.NamesKey(run.GetName(), key) {
+			return run
 		}
 	}
-	return nil, nil
+	return nil
 }
 
 func workflowRun(plan incident.RollbackPlan, run *gh.WorkflowRun) incident.RollbackRun {

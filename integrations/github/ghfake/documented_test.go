@@ -214,12 +214,19 @@ func TestRateLimitAnswers(t *testing.T) {
 }
 
 // A request GitHub carried out but answered 5xx: the dispatch took effect.
-func TestActThenFail(t *testing.T) {
+func TestFailNextWrite(t *testing.T) {
 	t.Parallel()
 	fake, _ := setup(t, ghfake.DefaultToken)
 	fake.AddWorkflow(repo, "deploy.yml", true)
-	fake.ActThenFailNext(1, http.StatusBadGateway)
+	fake.FailNextWrite(1, http.StatusBadGateway, true)
 	status, _ := postDispatch(t, fake, `{"ref":"main"}`)
 	require.Equal(t, http.StatusBadGateway, status)
 	require.Len(t, fake.Dispatches(repo), 1, "the run started all the same")
+
+	fake.FailNextWrite(1, http.StatusBadGateway, false)
+	status, _ = postDispatch(t, fake, `{"ref":"main"}`)
+	require.Equal(t, http.StatusBadGateway, status)
+	require.Len(t, fake.Dispatches(repo), 1, "a write failed without acting did nothing")
+	status, _ = postDispatch(t, fake, `{"ref":"main"}`)
+	require.Equal(t, http.StatusNoContent, status)
 }

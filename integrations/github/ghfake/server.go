@@ -71,17 +71,18 @@ type faults struct {
 	latency    time.Duration
 	failN      int
 	failStatus int
-	// actThenFailN requests are carried out, then answered
-	// actThenFailStatus instead of their result.
-	actThenFailN      int
-	actThenFailStatus int
-	hang              bool
-	rateN             int
-	rateStatus        int
-	rateReset         time.Time
-	secondaryN        int
-	secondaryStatus   int
-	secondaryFor      time.Duration
+	// failWriteN writes are answered failWriteStatus, after being
+	// carried out when failWriteActed.
+	failWriteN      int
+	failWriteStatus int
+	failWriteActed  bool
+	hang            bool
+	rateN           int
+	rateStatus      int
+	rateReset       time.Time
+	secondaryN      int
+	secondaryStatus int
+	secondaryFor    time.Duration
 	// windowReset is the X-RateLimit-Reset of the current primary window;
 	// zero means an hour from now.
 	windowReset time.Time
@@ -194,14 +195,15 @@ func (s *faultInjector) SetTimeoutMode(on bool) {
 	s.faults.hang = on
 }
 
-// ActThenFailNext carries out the next n requests and then answers them
-// with status (a 5xx) instead of their result, as GitHub does when its
-// front end gives up on a backend that went on to act: a dispatch answered
-// 502 may still have started its run.
-func (s *faultInjector) ActThenFailNext(n, status int) {
+// FailNextWrite answers the next n requests that write (any method but
+// GET and HEAD) with status, a 5xx usually. With acted, each is carried
+// out first and only its answer is lost, as when GitHub's front end gives
+// up on a backend that went on to act: a dispatch answered 502 may still
+// have started its run. Reads pass meanwhile.
+func (s *faultInjector) FailNextWrite(n, status int, acted bool) {
 	s.fmu.Lock()
 	defer s.fmu.Unlock()
-	s.faults.actThenFailN, s.faults.actThenFailStatus = n, status
+	s.faults.failWriteN, s.faults.failWriteStatus, s.faults.failWriteActed = n, status, acted
 }
 
 // RateLimitNext answers the next n requests with GitHub's primary rate
@@ -247,7 +249,7 @@ func (s *faultInjector) SetRateLimitWindowReset(reset time.Time) {
 
 // take returns the faults in force and uses up one of the counted ones:
 // the request is failed, rate limited or secondary rate limited.
-func (s *faultInjector) take() (f faults, fail, actThenFail, rate, secondary bool) {
+func (s *faultInjector) take(method string) (f faults, fail, failWrite, rate, secondary bool) {
 	s.fmu.Lock()
 	defer s.fmu.Unlock()
 	f = s.faults
@@ -255,9 +257,9 @@ func (s *faultInjector) take() (f faults, fail, actThenFail, rate, secondary boo
 	case s.faults.failN > 0:
 		s.faults.failN--
 		fail = true
-	case s.faults.actThenFailN > 0:
-		s.faults.actThenFailN--
-		actThenFail = true
+	case s.faults.failWriteN > 0 && method != http.MethodGet && method != http.MethodHead:
+		s.faults.failWriteN--
+		failWrite = true
 	case s.faults.rateN > 0:
 		s.faults.rateN--
 		rate = true
@@ -265,7 +267,7 @@ func (s *faultInjector) take() (f faults, fail, actThenFail, rate, secondary boo
 		s.faults.secondaryN--
 		secondary = true
 	}
-	return f, fail, actThenFail, rate, secondary
+	return f, fail, failWrite, rate, secondary
 }
 
 // Calls returns every request received so far as "METHOD /path".
@@ -279,7 +281,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.calls = append(s.calls, r.Method+" "+r.URL.Path)
-		f, fail, actThenFail, rate, secondary := s.take()
+		f, fail, failWrite, rate, secondary := s.take(r.Method)
 		s.mu.Unlock()
 
 		if f.latency > 0 {
@@ -335,10 +337,12 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			})
 			return
 		}
-		if actThenFail {
-			// The request is carried out; its answer is lost.
-			next.ServeHTTP(discardWriter{header: http.Header{}}, r)
-			writeError(w, f.actThenFailStatus, http.StatusText(f.actThenFailStatus))
+		if failWrite {
+			if f.failWriteActed {
+				// The request is carried out; its answer is lost.
+				next.ServeHTTP(discardWriter{header: http.Header{}}, r)
+			}
+			writeError(w, f.failWriteStatus, http.StatusText(f.failWriteStatus))
 			return
 		}
 		next.ServeHTTP(w, r)
