@@ -339,7 +339,11 @@ func (c *api) statusError(err error, er *gh.ErrorResponse, op string, repo repoR
 	case status == http.StatusUnauthorized:
 		return &apiError{op, incident.Errorf(incident.EFORBIDDEN, "GitHub rejected the bot's token (%s); ask an admin to renew it.", er.Message), err}
 	case status == http.StatusForbidden:
-		return &apiError{op, incident.Errorf(incident.EFORBIDDEN, "GitHub refused to %s in %s: %s", op, repo, githubMessage(er)), err}
+		msg := fmt.Sprintf("GitHub refused to %s in %s: %s", op, repo, githubMessage(er))
+		if perm := permissionFor(op); perm != "" && strings.Contains(er.Message, "Resource not accessible by") {
+			msg += fmt.Sprintf(" The bot's GitHub token needs the %s permission on %s.", perm, repo)
+		}
+		return &apiError{op, incident.Errorf(incident.EFORBIDDEN, "%s", msg), err}
 	case status == http.StatusUnprocessableEntity || status == http.StatusConflict:
 		return &apiError{op, incident.Errorf(incident.EINVALID, "GitHub refused to %s in %s: %s", op, repo, githubMessage(er)), err}
 	}
@@ -366,6 +370,29 @@ func notFound(op string, repo repoRef) string {
 		return fmt.Sprintf("GitHub has no repository %s, or the bot's token cannot see it.", repo)
 	}
 	return fmt.Sprintf("GitHub could not find %s in %s, or the bot's token cannot see the repository.", thing, repo)
+}
+
+// permissionFor names the fine-grained permission a call needs, by its
+// op: GitHub's "Resource not accessible by integration" (or "by personal
+// access token") names none. "" when the op says too little.
+func permissionFor(op string) string {
+	level := "write"
+	if strings.HasPrefix(op, "list ") || strings.HasPrefix(op, "read ") {
+		level = "read"
+	}
+	switch {
+	case strings.Contains(op, "workflow"):
+		return "Actions: " + level
+	case strings.Contains(op, "deployment"):
+		return "Deployments: " + level
+	case strings.Contains(op, "issue"):
+		return "Issues: " + level
+	case strings.Contains(op, "pull request"):
+		return "Pull requests: " + level
+	case strings.Contains(op, "branch"), strings.HasPrefix(op, "write "), strings.HasPrefix(op, "update "):
+		return "Contents: " + level
+	}
+	return ""
 }
 
 // githubMessage renders GitHub's explanation: the field errors' messages
@@ -398,6 +425,8 @@ type repoInfo struct {
 	ref           repoRef
 	defaultBranch string
 	htmlURL       string
+	// archived repositories refuse every write.
+	archived bool
 }
 
 func (c *api) repo(ctx context.Context, r repoRef) (repoInfo, error) {
@@ -408,7 +437,7 @@ func (c *api) repo(ctx context.Context, r repoRef) (repoInfo, error) {
 	if repo.GetDefaultBranch() == "" {
 		return repoInfo{}, fmt.Errorf("github: repository %s has no default branch", r)
 	}
-	return repoInfo{ref: r, defaultBranch: repo.GetDefaultBranch(), htmlURL: repo.GetHTMLURL()}, nil
+	return repoInfo{ref: r, defaultBranch: repo.GetDefaultBranch(), htmlURL: repo.GetHTMLURL(), archived: repo.GetArchived()}, nil
 }
 
 func shortSHA(sha string) string {

@@ -62,6 +62,11 @@ func (c *postmortemExporter) Export(ctx context.Context, doc incident.Postmortem
 	if err != nil {
 		return incident.ExportRef{}, err
 	}
+	if info.archived {
+		// GitHub refuses every write to it: say so before the first.
+		return incident.ExportRef{}, incident.Errorf(incident.EFORBIDDEN,
+			"%s is archived on GitHub, so it takes no new postmortems; unarchive it or set another export repository.", r)
+	}
 	if prev != nil && prev.Target != Source {
 		prev = nil // exported elsewhere before: nothing here to update
 	}

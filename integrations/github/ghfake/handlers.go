@@ -97,8 +97,40 @@ func (s *Server) withRepo(fn func(http.ResponseWriter, *http.Request, *repoState
 			writeError(w, http.StatusNotFound, "Not Found")
 			return
 		}
+		if r.Method != http.MethodGet {
+			if repo.archived {
+				writeError(w, http.StatusForbidden, "Repository was archived so is read-only.")
+				return
+			}
+			if s.denied[writePermission(r)] {
+				who := "personal access token"
+				if s.installation {
+					who = "integration"
+				}
+				writeError(w, http.StatusForbidden, "Resource not accessible by "+who)
+				return
+			}
+		}
 		fn(w, r, repo)
 	}
+}
+
+// writePermission names the fine-grained permission a write needs.
+func writePermission(r *http.Request) string {
+	p := r.URL.Path
+	switch {
+	case strings.Contains(p, "/actions/"):
+		return "actions"
+	case strings.Contains(p, "/deployments"):
+		return "deployments"
+	case strings.Contains(p, "/contents/"), strings.Contains(p, "/git/"):
+		return "contents"
+	case strings.Contains(p, "/issues"):
+		return "issues"
+	case strings.Contains(p, "/pulls"):
+		return "pull_requests"
+	}
+	return ""
 }
 
 // deploysAPI serves deployments, their statuses, workflow runs and
@@ -199,7 +231,7 @@ func (s shapes) htmlURL(r *repoState) string { return s.base + "/" + r.fullName(
 func (s shapes) repoJSON(r *repoState) map[string]any {
 	return map[string]any{
 		"id": r.id, "name": r.name, "full_name": r.fullName(), "private": false,
-		"owner": user(r.owner), "default_branch": r.defaultBranch,
+		"owner": user(r.owner), "default_branch": r.defaultBranch, "archived": r.archived,
 		"html_url": s.htmlURL(r), "url": s.apiURL(r),
 	}
 }

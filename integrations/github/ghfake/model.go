@@ -151,6 +151,7 @@ type repoState struct {
 	id            int64
 	owner, name   string
 	defaultBranch string
+	archived      bool
 	branches      map[string]string // branch -> head sha
 	commits       map[string]bool
 	files         map[string]map[string]file // branch -> path -> file

@@ -45,6 +45,8 @@ type Server struct {
 	legacyRefusal  int
 	// installation makes the token a GitHub App installation's.
 	installation bool
+	// denied are the permissions the token lacks (see WithoutPermission).
+	denied map[string]bool
 }
 
 // world is the fake's repositories and everything in them. mu guards it,
@@ -108,6 +110,23 @@ func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = n
 // and GraphQL's viewer names the bot user.
 func WithAppInstallation(slug string) Option {
 	return func(s *Server) { s.installation, s.login = true, slug+"[bot]" }
+}
+
+// WithoutPermission takes permissions from the token, by their names in
+// GitHub's fine-grained permissions: "actions" (workflow dispatches),
+// "deployments", "contents" (refs and files), "issues" and
+// "pull_requests". A write that needs one is refused with 403 "Resource
+// not accessible by integration" for an installation token, "... by
+// personal access token" for a fine-grained personal one.
+func WithoutPermission(perms ...string) Option {
+	return func(s *Server) {
+		if s.denied == nil {
+			s.denied = map[string]bool{}
+		}
+		for _, p := range perms {
+			s.denied[p] = true
+		}
+	}
 }
 
 // WithLegacyDispatch makes the workflow dispatch endpoint behave as on a
@@ -395,6 +414,15 @@ func (s *world) AddRepo(full, defaultBranch, headSHA string) {
 	r.branches[defaultBranch] = headSHA
 	r.commits[headSHA] = true
 	s.repos[strings.ToLower(full)] = r
+}
+
+// ArchiveRepo archives a repository: it reads as archived and refuses
+// every write with 403 "Repository was archived so is read-only.", as
+// GitHub does.
+func (s *world) ArchiveRepo(full string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mustRepo(full).archived = true
 }
 
 // AddCommit records commits that exist in the repository, so deployments
