@@ -265,3 +265,29 @@ func TestNewValidatesConfig(t *testing.T) {
 	_, err := github.New(github.Config{Token: "t", APIURL: "https://ghe.example.com/api/v3", ExportRepo: "acme/docs", ExportMode: "issue"})
 	require.NoError(t, err)
 }
+
+// GitHub refuses an issue or pull request whose title passes 256
+// characters or whose body passes 65,536 ("body is too long (maximum is
+// 65536 characters)"); the fake does too. A long postmortem, with
+// multi-byte characters, and a long title go out cut to fit, both ways.
+func TestExportCutsTitleAndBodyToGitHubsLimits(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []string{"pr", "issue"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			b := exportSetup(t, mode, true)
+			doc := postmortem("# INC-42\n\n" + strings.Repeat("é", 70000))
+			doc.Title = strings.Repeat("Checkout is down ", 20)
+			doc.ActionItems = []incident.ActionItem{{ID: 7, Text: strings.Repeat("Add a circuit breaker ", 20)}}
+			_, err := b.client.Export(t.Context(), doc, nil)
+			require.NoError(t, err)
+			for _, is := range b.fake.Issues(docsRepo) {
+				require.LessOrEqual(t, len([]rune(is.Title)), 256)
+				require.LessOrEqual(t, len([]rune(is.Body)), 65536)
+			}
+			for _, pr := range b.fake.PullRequests(docsRepo) {
+				require.LessOrEqual(t, len([]rune(pr.Title)), 256)
+			}
+		})
+	}
+}

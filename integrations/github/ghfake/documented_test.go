@@ -230,3 +230,20 @@ func TestFailNextWrite(t *testing.T) {
 	status, _ = postDispatch(t, fake, `{"ref":"main"}`)
 	require.Equal(t, http.StatusNoContent, status)
 }
+
+// An issue's title is at most 256 characters and its body 65,536.
+func TestIssueTextLimits(t *testing.T) {
+	t.Parallel()
+	_, c := setup(t, ghfake.DefaultToken)
+	long := func(n int) *string { s := string(bytes.Repeat([]byte("x"), n)); return &s }
+	_, _, err := c.Issues.Create(t.Context(), "acme", "checkout", &gh.IssueRequest{Title: long(257)})
+	var er *gh.ErrorResponse
+	require.ErrorAs(t, err, &er)
+	require.Equal(t, http.StatusUnprocessableEntity, er.Response.StatusCode)
+	require.Equal(t, "title is too long (maximum is 256 characters)", er.Errors[0].Message)
+	_, _, err = c.Issues.Create(t.Context(), "acme", "checkout", &gh.IssueRequest{Title: long(256), Body: long(65537)})
+	require.ErrorAs(t, err, &er)
+	require.Equal(t, "body is too long (maximum is 65536 characters)", er.Errors[0].Message)
+	_, _, err = c.Issues.Create(t.Context(), "acme", "checkout", &gh.IssueRequest{Title: long(256), Body: long(65536)})
+	require.NoError(t, err)
+}

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 const docsURL = "https://docs.github.com/rest"
@@ -536,6 +537,9 @@ func (s *contentsAPI) createPull(w http.ResponseWriter, req *http.Request, r *re
 	if owner, branch, ok := strings.Cut(head, ":"); ok && strings.EqualFold(owner, r.owner) {
 		head = branch
 	}
+	if tooLong(w, "PullRequest", &body.Title, &body.Body) {
+		return
+	}
 	switch {
 	case body.Title == "":
 		writeValidation(w, "PullRequest", "title", "missing_field", "")
@@ -1025,6 +1029,28 @@ type issueBody struct {
 	Assignees *[]string `json:"assignees"`
 }
 
+// Limits GitHub sets on an issue's or pull request's text, in characters.
+const (
+	maxTitle = 256
+	maxBody  = 65536
+)
+
+// tooLong answers 422 when the title or body passes GitHub's limits, with
+// GitHub's message ("body is too long (maximum is 65536 characters)").
+func tooLong(w http.ResponseWriter, resource string, title, body *string) bool {
+	for _, f := range []struct {
+		name string
+		v    *string
+		max  int
+	}{{"title", title, maxTitle}, {"body", body, maxBody}} {
+		if f.v != nil && utf8.RuneCountInString(*f.v) > f.max {
+			writeValidation(w, resource, f.name, "custom", fmt.Sprintf("%s is too long (maximum is %d characters)", f.name, f.max))
+			return true
+		}
+	}
+	return false
+}
+
 func (s *contentsAPI) createIssue(w http.ResponseWriter, req *http.Request, r *repoState) {
 	var body issueBody
 	if !decode(w, req, &body) {
@@ -1032,6 +1058,9 @@ func (s *contentsAPI) createIssue(w http.ResponseWriter, req *http.Request, r *r
 	}
 	if body.Title == nil || *body.Title == "" {
 		writeValidation(w, "Issue", "title", "missing_field", "")
+		return
+	}
+	if tooLong(w, "Issue", body.Title, body.Body) {
 		return
 	}
 	now := s.clock()
@@ -1085,6 +1114,9 @@ func (s *contentsAPI) editIssue(w http.ResponseWriter, req *http.Request, r *rep
 	}
 	if body.Title != nil && *body.Title == "" {
 		writeValidation(w, "Issue", "title", "missing_field", "")
+		return
+	}
+	if tooLong(w, "Issue", body.Title, body.Body) {
 		return
 	}
 	if body.State != nil && *body.State != "open" && *body.State != "closed" {
