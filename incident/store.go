@@ -205,7 +205,6 @@ type Store interface {
 	ReplayStore
 	ExportStore
 	LeaseStore
-	PeopleStore
 	PageReader
 	AlertStore
 	Pinger

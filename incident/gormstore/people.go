@@ -22,6 +22,8 @@ type standingRow struct {
 
 func (standingRow) TableName() string { return "people_standings" }
 
+var _ incident.PeopleStore = (*Store)(nil)
+
 // RecordStanding implements incident.PeopleStore: one upsert, atomic by
 // itself.
 func (s *peopleStore) RecordStanding(ctx context.Context, p incident.PersonStanding) error {

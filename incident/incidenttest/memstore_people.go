@@ -12,6 +12,8 @@ import (
 // memPeople keeps the standings the chat reported.
 type memPeople struct{ *memShared }
 
+var _ incident.PeopleStore = (*MemStore)(nil)
+
 // RecordStanding implements incident.PeopleStore.
 func (m *memPeople) RecordStanding(_ context.Context, p incident.PersonStanding) error {
 	if p.UserID == "" {

@@ -18,6 +18,8 @@ type Store interface {
 	incident.Store
 	// A declare's incident and first events in one write.
 	incident.IncidentOpener
+	// The chat's reports of people's standing, which the transport keeps.
+	incident.PeopleStore
 	// The changes and rollbacks of package changes (changes.Store).
 	AddChangeEvent(ctx context.Context, c *incident.ChangeEvent) error
 	ListChangeEvents(ctx context.Context, service string, from, to time.Time) ([]incident.ChangeEvent, error)
