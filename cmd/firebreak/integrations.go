@@ -52,7 +52,7 @@ func buildProviders(cfg Config, policy incident.Policy, clock incident.Clock, lo
 	}
 	if cfg.GitHub.Token != "" {
 		gh, err := github.New(github.Config{APIURL: cfg.GitHub.APIURL, Token: cfg.GitHub.Token.Reveal(), Logger: log, Clock: clock,
-			HTTPClient: newOut(outbound.Policy{Provider: "github", Operation: outbound.GitHubOperation}).HTTPClient(),
+			HTTPClient: newOut(outbound.Policy{Provider: "github", Operation: outbound.GitHubOperation, RetryAfter: github.RetryAfter}).HTTPClient(),
 			ExportRepo: cfg.GitHub.PostmortemRepo, ExportMode: cfg.GitHub.PostmortemMode, ActionItemIssues: cfg.GitHub.ActionItemIssues})
 		if err != nil {
 			return p, fmt.Errorf("GITHUB_*: %w", err)
