@@ -8,11 +8,12 @@ import (
 
 // alertWordings word what the monitoring alerts behind an incident do.
 var alertWordings = map[incident.NoticeKind]wordFunc{
-	incident.NoticeAlertRepeat:   alertRepeatText,
-	incident.NoticeAlertRefiring: alertRefiringText,
-	incident.NoticeAlertResolved: alertResolvedText,
-	incident.NoticeAlertStarted:  alertStartedText,
-	incident.NoticeAlertProposal: alertProposalText,
+	incident.NoticeAlertRepeat:           alertRepeatText,
+	incident.NoticeAlertRefiring:         alertRefiringText,
+	incident.NoticeAlertResolved:         alertResolvedText,
+	incident.NoticeAlertProposalResolved: alertProposalResolvedText,
+	incident.NoticeAlertStarted:          alertStartedText,
+	incident.NoticeAlertProposal:         alertProposalText,
 }
 
 func alertRepeatText(n incident.Notice, w wording) string {
@@ -31,6 +32,12 @@ func alertResolvedText(n incident.Notice, w wording) string {
 		text += " Confirm with data (monitors green, error rate at baseline, a smoke test) before resolving."
 	}
 	return text
+}
+
+func alertProposalResolvedText(n incident.Notice, w wording) string {
+	v := n.Values
+	return fmt.Sprintf(":large_green_circle: The alert *%s* (%s) resolved after %s, before anyone decided. Declare %s from the proposal only if it still matters.",
+		w.esc(v["title"]), v["source"], v["after"], v["severity"])
 }
 
 func alertStartedText(n incident.Notice, w wording) string {

@@ -58,6 +58,10 @@ const (
 	// Values["open"] is "true" the incident still runs, and the people are
 	// asked to confirm with data before resolving.
 	NoticeAlertResolved NoticeKind = "alert_resolved"
+	// NoticeAlertProposalResolved: the alert Values["title"] from
+	// Values["source"], proposed as a Values["severity"] incident and not
+	// decided, resolved after Values["after"].
+	NoticeAlertProposalResolved NoticeKind = "alert_proposal_resolved"
 	// NoticeAlertStarted: the incident was started by the alert
 	// Values["title"] from Values["source"], declared by Actor, or by the
 	// policy rule Values["rule"] when Actor is "bot"; Values["url"] links

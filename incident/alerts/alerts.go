@@ -81,11 +81,12 @@ func New(cfg Config) *Service {
 		clock: cfg.Clock, log: cfg.Logger, noticeText: cfg.Render}
 }
 
-// RegisterJobs registers the proposal job.
+// RegisterJobs registers the proposal's jobs.
 func (s *Service) RegisterJobs(r interface {
 	Handle(kind string, h incident.JobHandler)
 }) {
 	r.Handle(JobPropose, s.runAlertPropose)
+	r.Handle(JobProposalResolved, s.runProposalResolved)
 }
 
 func (s *Service) authorize(ctx context.Context, req incident.Request) error {
@@ -351,6 +352,15 @@ func (s *Service) alertResolved(ctx context.Context, a *incident.Alert, now time
 		return fmt.Errorf("alert resolved: %w", err)
 	}
 	if updated.IncidentID == 0 {
+		if updated.State == incident.AlertProposed && updated.MessageTS != "" {
+			// Undecided: the proposal's channel hears it resolved before
+			// someone declares a P1 and pages for it.
+			payload, _ := json.Marshal(alertPayload{AlertID: updated.ID})
+			if _, err := s.sched.Schedule(ctx, incident.Job{Kind: JobProposalResolved, Payload: payload, MaxAttempts: 8,
+				Key: fmt.Sprintf("alert_proposal_resolved:%d:%d", updated.ID, updated.FirstAt.UnixNano())}); err != nil {
+				s.log.WarnContext(ctx, "could not schedule the note that a proposed alert resolved", "alert", updated.ID, "err", err)
+			}
+		}
 		return nil
 	}
 	inc, err := s.store.GetIncident(ctx, updated.IncidentID)
@@ -475,6 +485,11 @@ func (s *Service) runAlertPropose(ctx context.Context, payload []byte) error {
 	if a.State != incident.AlertProposed || a.MessageTS != "" {
 		return nil
 	}
+	if a.Status == incident.AlertResolved {
+		// It resolved before its proposal went out: nothing to decide.
+		s.log.InfoContext(ctx, "alert resolved before its proposal was posted; not proposed", "alert", a.ID, "title", a.Title)
+		return nil
+	}
 	channel := s.policy.AlertChannel(a.Service)
 	if channel == "" {
 		s.log.WarnContext(ctx, "no channel to propose an alert in: set the service's channel or channels.broadcast",
@@ -494,6 +509,34 @@ func (s *Service) runAlertPropose(ctx context.Context, payload []byte) error {
 		return nil
 	}); err != nil {
 		s.log.WarnContext(ctx, "could not record the alert proposal", "alert", a.ID, "err", err)
+	}
+	return nil
+}
+
+// JobProposalResolved says, in the channel of an alert's proposal that
+// nobody decided, that the alert resolved.
+const JobProposalResolved = "alert.proposal_resolved"
+
+// runProposalResolved is the JobProposalResolved handler: it says so only
+// while the alert is still resolved and undecided.
+func (s *Service) runProposalResolved(ctx context.Context, payload []byte) error {
+	var p alertPayload
+	if err := json.Unmarshal(payload, &p); err != nil {
+		return fmt.Errorf("decode alert: %w: %w", err, incident.ErrJobCancel)
+	}
+	a, err := s.store.GetAlert(ctx, p.AlertID)
+	if incident.ErrorCode(err) == incident.ENOTFOUND {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("proposed alert resolved: %w", err)
+	}
+	if a.Status != incident.AlertResolved || a.State != incident.AlertProposed || a.IncidentID != 0 || a.ChannelID == "" || a.ResolvedAt == nil {
+		return nil
+	}
+	n := incident.Notice{Kind: incident.NoticeAlertProposalResolved, Actor: a.Source, Values: map[string]string{
+		"title": a.Title, "source": sourceLabel(a.Source), "after": incident.Since(a.FirstAt, *a.ResolvedAt), "severity": a.Severity.String()}}
+	if _, err := s.chat.Notify(ctx, a.ChannelID, n); err != nil {
+		return fmt.Errorf("say alert %d resolved: %w", a.ID, err)
 	}
 	return nil
 }

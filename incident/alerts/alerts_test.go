@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -108,4 +109,39 @@ func TestAlertTitleWithControlCharactersDeclares(t *testing.T) {
 	list := incidents(t, b)
 	require.Len(t, list, 1)
 	require.Equal(t, "CheckoutDown: [31mcheckout answers no health check [0m", list[0].Title)
+}
+
+// TestProposedAlertThatResolvesSaysSo: an alert proposed and not decided
+// that resolves is said to have resolved in the proposal's channel, once
+// however often Alertmanager delivers the resolution, so nobody declares a
+// P1 and pages for it unknowingly; one that resolves before its proposal
+// went out is not proposed at all.
+func TestProposedAlertThatResolvesSaysSo(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, kind storeKind) {
+		b := setupOn(t, kind, options{})
+		h := alertmanager(b)
+		firing := fixture(t, "high_error_rate_firing.json")
+		resolved := strings.ReplaceAll(string(firing), `"status": "firing"`, `"status": "resolved"`)
+		require.NotEqual(t, string(firing), resolved)
+
+		require.Equal(t, http.StatusOK, deliver(t, h, firing))
+		require.Empty(t, b.queue.RunAll(t))
+		require.Len(t, postsContaining(b.chat, "#checkout", "Declare P1 from this alert?"), 1)
+		b.clock.Advance(4 * time.Minute)
+		for range 2 {
+			require.Equal(t, http.StatusOK, deliver(t, h, []byte(resolved)))
+			require.Empty(t, b.queue.RunAll(t))
+		}
+		said := postsContaining(b.chat, "#checkout", "resolved after 4m00s, before anyone decided")
+		require.Len(t, said, 1, "said once")
+		require.Contains(t, said[0], "Declare P1 from the proposal only if it still matters")
+
+		// A second alert that resolves before its proposal job runs.
+		other := strings.ReplaceAll(string(firing), `"fingerprint": "`, `"fingerprint": "f`)
+		require.Equal(t, http.StatusOK, deliver(t, h, []byte(other)))
+		require.Equal(t, http.StatusOK, deliver(t, h, []byte(strings.ReplaceAll(other, `"status": "firing"`, `"status": "resolved"`))))
+		require.Empty(t, b.queue.RunAll(t))
+		require.Len(t, postsContaining(b.chat, "#checkout", "from this alert?"), 1, "the resolved one is not proposed")
+	})
 }
