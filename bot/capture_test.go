@@ -283,6 +283,8 @@ func TestNoteAndFollowUpCommands(t *testing.T) {
 		{"followup without text", f.capture.followupCommand, captureChannel, "due 2026-03-21", incident.EINVALID},
 		{"followup elsewhere", f.capture.followupCommand, "CGENERAL", "x", incident.ENOTFOUND},
 		{"followup due in the past", f.capture.followupCommand, captureChannel, "x due 2020-01-01", incident.EINVALID},
+		{"followup due far off", f.capture.followupCommand, captureChannel, "x due 9999-12-31", incident.EINVALID},
+		{"followup due in two years", f.capture.followupCommand, captureChannel, "y due 2028-03-14", ""},
 	}
 	for _, tt := range tests {
 		_, err := tt.run(ctx, invocation(tt.channel, tt.args))

@@ -656,13 +656,20 @@ func (s *Service) AddNote(ctx context.Context, id int64, actor, text string) err
 	return s.notifier.Notify(ctx, inc, n)
 }
 
+// maxDueYears bounds how far off a follow-up's due date may be.
+const maxDueYears = 2
+
 // AddFollowUp records an action item, with an optional owner and due date,
 // and posts it in the channel. It works on a closed incident too: follow-ups
 // are often agreed in the review. The due date keeps only its day. incident.EINVALID
-// for an empty or over-long text or a due date in the past; incident.ENOTFOUND for an
+// for an empty or over-long text, or a due date in the past or over maxDueYears
+// away; incident.ENOTFOUND for an
 // unknown incident.
 func (s *Service) AddFollowUp(ctx context.Context, id int64, actor, text, owner string, due *time.Time) (*incident.ActionItem, error) {
 	text = strings.TrimSpace(text)
+	if err := incident.CheckText("follow-up", text, true); err != nil {
+		return nil, err
+	}
 	switch n := utf8.RuneCountInString(text); {
 	case n == 0:
 		return nil, incident.Errorf(incident.EINVALID, "Say what needs doing, such as `followup alert when the pool is over 80%% @jane due 2026-03-21`.")
@@ -679,8 +686,15 @@ func (s *Service) AddFollowUp(ctx context.Context, id int64, actor, text, owner 
 		y, m, d := due.Date()
 		day := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 		ty, tm, td := now.In(s.policy.Location).Date()
-		if day.Before(time.Date(ty, tm, td, 0, 0, 0, 0, time.UTC)) {
+		today := time.Date(ty, tm, td, 0, 0, 0, 0, time.UTC)
+		if day.Before(today) {
 			return nil, incident.Errorf(incident.EINVALID, "The due date %s is in the past.", day.Format("2006-01-02"))
+		}
+		if day.After(today.AddDate(maxDueYears, 0, 0)) {
+			// A typo (9999, 2062) would keep the item out of every
+			// reminder and overdue list for good.
+			return nil, incident.Errorf(incident.EINVALID, "The due date %s is more than %d years away; a follow-up is due sooner than that.",
+				day.Format("2006-01-02"), maxDueYears)
 		}
 		dueOn = &day
 	}
