@@ -1,10 +1,13 @@
 // Package confluencefake is a fake Confluence Cloud that speaks the part of
 // the v2 pages API the exporter uses, on an httptest server, and enforces
 // Confluence's rules: Basic auth, an existing space (and parent), the
-// storage representation with well-formed XHTML, titles unique per space,
-// and optimistic locking (a PUT carries exactly the current version plus
-// one, else 409). It records every call and can inject faults. Tests and the
-// demo use it.
+// storage representation with well-formed XHTML, titles unique per space
+// and at most 255 characters as Java counts them (UTF-16 units), and
+// optimistic locking (a PUT carries exactly the current version plus one,
+// else 409). Bodies are returned only when body-format asks for them, and
+// spaces can be looked up by key (GET /spaces?keys=). It records every call
+// and can inject faults, including a request carried out whose answer is
+// lost (Fault.AfterEffect). Tests and the demo use it.
 package confluencefake
 
 import (
@@ -16,11 +19,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf16"
 
 	"github.com/firebreakhq/firebreak/httpjson"
+	"github.com/firebreakhq/firebreak/integrations/gatefake"
 )
 
 // Config sets up a fake.
@@ -67,6 +73,10 @@ type Fault struct {
 	RetryAfter string
 	// Times is how many requests fail; 0 means one.
 	Times int
+	// AfterEffect carries the request out first and then answers with the
+	// failure, as when Confluence saved a page and its answer was lost. A
+	// request the fake refuses is answered with its refusal.
+	AfterEffect bool
 }
 
 // Server is a running fake Confluence.
@@ -190,31 +200,73 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		httpjson.Write(rec, http.StatusUnauthorized, map[string]any{"code": 401, "message": "Unauthorized; scope does not match"})
 		return
 	}
-	if f := s.fault(r); f != nil {
+	f := s.fault(r)
+	if f == nil {
+		s.route(rec, r, body, &call)
+		return
+	}
+	fail := func(w http.ResponseWriter) {
 		if f.RetryAfter != "" {
-			rec.Header().Set("Retry-After", f.RetryAfter)
+			w.Header().Set("Retry-After", f.RetryAfter)
 		}
-		writeError(rec, f.Status, f.Message)
+		writeError(w, f.Status, f.Message)
+	}
+	if !f.AfterEffect {
+		fail(rec)
+		return
+	}
+	gatefake.ServeThenFail(rec, r, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.route(w, r, body, &call)
+	}), fail)
+}
+
+func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte, call *Call) {
+	if r.URL.Path == "/wiki/api/v2/spaces" && r.Method == http.MethodGet {
+		s.spaces(w, r.URL.Query())
 		return
 	}
 	rest, ok := strings.CutPrefix(r.URL.Path, "/wiki/api/v2/pages")
 	if !ok {
-		writeError(rec, http.StatusNotFound, "No route")
+		writeError(w, http.StatusNotFound, "No route")
 		return
 	}
 	id := strings.Trim(rest, "/")
+	withBody := r.URL.Query().Get("body-format") == "storage"
 	switch {
 	case id == "" && r.Method == http.MethodPost:
-		s.create(rec, body)
+		s.create(w, body)
 	case id == "" && r.Method == http.MethodGet:
-		s.list(rec, r.URL.Query())
+		s.list(w, r.URL.Query(), withBody)
 	case id != "" && r.Method == http.MethodGet:
-		s.get(rec, id)
+		s.get(w, id, withBody)
 	case id != "" && r.Method == http.MethodPut:
-		s.update(rec, id, body, &call)
+		s.update(w, id, body, call)
 	default:
-		writeError(rec, http.StatusMethodNotAllowed, "Method not allowed")
+		writeError(w, http.StatusMethodNotAllowed, "Method not allowed")
 	}
+}
+
+// spaces answers GET /spaces?keys=A,B (or keys=A&keys=B) with the spaces
+// of those keys; an unknown key is simply absent.
+func (s *Server) spaces(w http.ResponseWriter, q url.Values) {
+	want := map[string]bool{}
+	for _, k := range q["keys"] {
+		for _, key := range strings.Split(k, ",") {
+			want[key] = true
+		}
+	}
+	results := []map[string]any{}
+	ids := make([]string, 0, len(s.cfg.Spaces))
+	for id := range s.cfg.Spaces {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		if key := s.cfg.Spaces[id]; len(want) == 0 || want[key] {
+			results = append(results, map[string]any{"id": id, "key": key, "name": key, "type": "global", "status": "current"})
+		}
+	}
+	httpjson.Write(w, http.StatusOK, map[string]any{"results": results, "_links": map[string]any{}})
 }
 
 func (s *Server) fault(r *http.Request) *Fault {
@@ -272,7 +324,7 @@ func (s *Server) create(w http.ResponseWriter, raw []byte) {
 	}
 	p := s.add(req.SpaceID, req.ParentID, req.Title, req.Body.Value)
 	p.Status = req.Status
-	httpjson.Write(w, http.StatusOK, s.view(p))
+	httpjson.Write(w, http.StatusOK, s.view(p, true))
 }
 
 // validate applies the rules a create and an update share; self is the
@@ -283,8 +335,9 @@ func (s *Server) validate(req pageRequest, self string) string {
 		return fmt.Sprintf("Invalid status %q", req.Status)
 	case strings.TrimSpace(req.Title) == "":
 		return "A published page must have a title"
-	case len([]rune(req.Title)) > 255:
-		return "Title is longer than 255 characters"
+	case len(utf16.Encode([]rune(req.Title))) > 255:
+		// Confluence checks the length of a Java string: UTF-16 units.
+		return "Title cannot be longer than 255 characters"
 	case req.Body.Representation != "storage":
 		return fmt.Sprintf("Unsupported body representation %q; this fake accepts storage", req.Body.Representation)
 	}
@@ -303,16 +356,16 @@ func (s *Server) validate(req pageRequest, self string) string {
 	return ""
 }
 
-func (s *Server) get(w http.ResponseWriter, id string) {
+func (s *Server) get(w http.ResponseWriter, id string, withBody bool) {
 	p, ok := s.pages[id]
 	if !ok {
 		writeError(w, http.StatusNotFound, "Page not found")
 		return
 	}
-	httpjson.Write(w, http.StatusOK, s.view(p))
+	httpjson.Write(w, http.StatusOK, s.view(p, withBody))
 }
 
-func (s *Server) list(w http.ResponseWriter, q url.Values) {
+func (s *Server) list(w http.ResponseWriter, q url.Values, withBody bool) {
 	results := []map[string]any{}
 	for _, id := range s.order {
 		p, ok := s.pages[id]
@@ -328,7 +381,7 @@ func (s *Server) list(w http.ResponseWriter, q url.Values) {
 		if st := q.Get("status"); st != "" && p.Status != st {
 			continue
 		}
-		results = append(results, s.view(p))
+		results = append(results, s.view(p, withBody))
 	}
 	httpjson.Write(w, http.StatusOK, map[string]any{"results": results, "_links": map[string]any{}})
 }
@@ -362,16 +415,21 @@ func (s *Server) update(w http.ResponseWriter, id string, raw []byte, call *Call
 		return
 	}
 	p.Title, p.Status, p.Body, p.Version = req.Title, req.Status, req.Body.Value, req.Version.Number
-	httpjson.Write(w, http.StatusOK, s.view(p))
+	httpjson.Write(w, http.StatusOK, s.view(p, true))
 }
 
-// view renders a page as the v2 API does.
-func (s *Server) view(p *Page) map[string]any {
+// view renders a page as the v2 API does; the body only when asked for
+// (body-format=storage on a read).
+func (s *Server) view(p *Page, withBody bool) map[string]any {
 	key := s.cfg.Spaces[p.SpaceID]
+	body := map[string]any{}
+	if withBody {
+		body["storage"] = map[string]any{"representation": "storage", "value": p.Body}
+	}
 	return map[string]any{
 		"id": p.ID, "status": p.Status, "title": p.Title, "spaceId": p.SpaceID, "parentId": p.ParentID,
 		"version": map[string]any{"number": p.Version, "message": ""},
-		"body":    map[string]any{"storage": map[string]any{"representation": "storage", "value": p.Body}},
+		"body":    body,
 		"_links": map[string]any{
 			"webui":  fmt.Sprintf("/spaces/%s/pages/%s/%s", key, p.ID, url.PathEscape(strings.ReplaceAll(p.Title, " ", "+"))),
 			"editui": fmt.Sprintf("/pages/resumedraft.action?draftId=%s", p.ID),

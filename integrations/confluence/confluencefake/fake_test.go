@@ -65,3 +65,52 @@ func TestFakeEnforcesConfluenceRules(t *testing.T) {
 	require.Equal(t, http.StatusOK, status)
 	require.Equal(t, 1, strings.Count(body, `"title":"Taken"`), "the search is per space")
 }
+
+func TestFakeTitleLengthBodyFormatSpacesAndLostAnswers(t *testing.T) {
+	t.Parallel()
+	fake := confluencefake.New(confluencefake.Config{Email: "a@example.com", APIToken: "t", Spaces: map[string]string{"1": "ENG"}})
+	t.Cleanup(fake.Close)
+	send := func(method, path, body string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest(method, fake.URL()+path, strings.NewReader(body))
+		require.NoError(t, err)
+		req.SetBasicAuth("a@example.com", "t")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return resp.StatusCode, string(b)
+	}
+	page := func(title string) string {
+		return `{"spaceId":"1","status":"current","title":"` + title + `","body":{"representation":"storage","value":"<p>x</p>"}}`
+	}
+
+	// 128 emoji are 128 characters but 256 UTF-16 units.
+	status, body := send(http.MethodPost, "/api/v2/pages", page(strings.Repeat("🔥", 128)))
+	require.Equal(t, http.StatusBadRequest, status)
+	require.Contains(t, body, "255 characters")
+	status, _ = send(http.MethodPost, "/api/v2/pages", page(strings.Repeat("🔥", 127)))
+	require.Equal(t, http.StatusOK, status)
+
+	status, body = send(http.MethodGet, "/api/v2/pages?space-id=1", "")
+	require.Equal(t, http.StatusOK, status)
+	require.NotContains(t, body, `"storage"`, "no body unless asked for")
+	_, body = send(http.MethodGet, "/api/v2/pages?space-id=1&body-format=storage", "")
+	require.Contains(t, body, `"storage"`)
+
+	_, body = send(http.MethodGet, "/api/v2/spaces?keys=ENG", "")
+	require.Contains(t, body, `"id":"1"`)
+	_, body = send(http.MethodGet, "/api/v2/spaces?keys=NOPE", "")
+	require.Contains(t, body, `"results":[]`)
+
+	fake.Fail(confluencefake.Fault{Method: http.MethodPost, Status: http.StatusBadGateway, AfterEffect: true})
+	status, _ = send(http.MethodPost, "/api/v2/pages", page("Saved"))
+	require.Equal(t, http.StatusBadGateway, status)
+	require.Len(t, fake.Pages(), 2, "the page was saved though the answer was a failure")
+	fake.Fail(confluencefake.Fault{Method: http.MethodPost, Status: http.StatusBadGateway, AfterEffect: true})
+	status, body = send(http.MethodPost, "/api/v2/pages", page("Saved"))
+	require.Equal(t, http.StatusBadRequest, status, "a refusal is passed on as it is")
+	require.Contains(t, body, "already exists")
+	require.Len(t, fake.Pages(), 2)
+}
