@@ -498,9 +498,9 @@ func TestExportFailureSaysWhyWithRetry(t *testing.T) {
 		exported bool
 	}{
 		{
-			name:  "refused credentials stop at once",
+			name:  "a missing permission stops at once",
 			fault: confluencefake.Fault{Method: http.MethodPost, Status: http.StatusForbidden, Message: "no permission"},
-			reports: []string{":warning: *Exporting the INC-1 postmortem to Confluence failed*: Confluence refused the credentials (HTTP 403): check the account e-mail and API token, and that the account may add pages to the space with id 42. " +
+			reports: []string{":warning: *Exporting the INC-1 postmortem to Confluence failed*: The Confluence account may not add or edit pages in the space with id 42 (HTTP 403): give it that permission in the space settings, or remove the page restrictions that stop it. " +
 				"Fix the cause, then press Retry. [Retry export to Confluence:postmortem_export=%d:confluence]"},
 		},
 		{

@@ -7,9 +7,14 @@
 // Confluence updates use optimistic locking: a PUT must carry exactly the
 // current version plus one. The client reads the current version before each
 // update, and when someone saves the page in between (409 Conflict) it reads
-// again and retries once. A page with the same title already in the space
-// (an export whose record was lost, or a page made by hand) is found and
-// updated instead of failing.
+// again and retries once.
+//
+// Titles are unique within a space. Every page the client writes carries an
+// invisible anchor macro naming the incident, so a page with the
+// postmortem's title is told apart: the client's own (a create that took
+// effect but whose answer was lost, or whose record was) is found and
+// updated; a page someone else made is left alone, and the postmortem is
+// published as "<title> (2)" (then 3, and so on) instead.
 package confluence
 
 import (
@@ -22,8 +27,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
+	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/firebreakhq/firebreak/incident"
@@ -33,8 +42,13 @@ import (
 // Target is the ExportRef.Target of Confluence exports.
 const Target = incident.ProviderConfluence
 
-// MaxTitleLength is Confluence's limit on a page title.
+// MaxTitleLength is Confluence's limit on a page title, counted as Java
+// counts a string's length: in UTF-16 units, so an emoji counts twice.
 const MaxTitleLength = 255
+
+// maxTitleTries bounds the numbered titles tried when pages made by others
+// hold the postmortem's title.
+const maxTitleTries = 5
 
 // maxBody bounds how much of a response the client reads.
 const maxBody = 4 << 20
@@ -44,14 +58,16 @@ const defaultRetryAfter = time.Minute
 
 // Config configures the Confluence exporter.
 type Config struct {
-	// BaseURL is the site's wiki root: https://SITE.atlassian.net/wiki.
+	// BaseURL is the site's wiki root: https://SITE.atlassian.net/wiki. The
+	// site root of an atlassian.net site gets /wiki added, and a trailing
+	// /rest/api or /api/v2 is dropped.
 	BaseURL string
 	// Email and APIToken authenticate with HTTP Basic auth; the token is an
 	// Atlassian API token of an account that may create pages in the space.
 	Email    string
 	APIToken string
-	// SpaceID is the numeric id of the space (the v2 API takes the id, not
-	// the key).
+	// SpaceID is the numeric id of the space, or its key (such as ENG),
+	// which is looked up once (the v2 API takes the id).
 	SpaceID string
 	// ParentID is the page postmortems are created under; empty puts them
 	// under the space's home page.
@@ -72,13 +88,17 @@ type Client struct {
 	http   *http.Client
 	logger *slog.Logger
 	now    func() time.Time
+
+	mu      sync.Mutex
+	spaceID string // resolved from a key on first use
 }
 
 // New returns a Client for cfg.
 func New(cfg Config) *Client {
+	cfg.SpaceID = strings.TrimSpace(cfg.SpaceID)
 	c := &Client{
 		cfg:    cfg,
-		base:   strings.TrimRight(strings.TrimSpace(cfg.BaseURL), "/"),
+		base:   wikiRoot(cfg.BaseURL),
 		http:   cfg.HTTPClient,
 		logger: cfg.Logger,
 		now:    time.Now,
@@ -92,17 +112,89 @@ func New(cfg Config) *Client {
 	return c
 }
 
+// wikiRoot turns the configured URL into the wiki root the API paths
+// hang from. Confluence Cloud serves its REST APIs under /wiki; without it
+// every call is a 404.
+func wikiRoot(raw string) string {
+	base := strings.TrimRight(strings.TrimSpace(raw), "/")
+	for _, api := range []string{"/rest/api", "/api/v2"} {
+		base = strings.TrimRight(strings.TrimSuffix(base, api), "/")
+	}
+	if u, err := url.Parse(base); err == nil && u.Path == "" && strings.HasSuffix(strings.ToLower(u.Hostname()), ".atlassian.net") {
+		base += "/wiki"
+	}
+	return base
+}
+
 // Name names the exporter to people.
 func (c *Client) Name() string { return "Confluence" }
 
 // Title returns the page title for a postmortem: "Postmortem: INC-42 <title>",
-// cut to Confluence's limit.
+// without the characters XML forbids and cut to Confluence's limit.
 func Title(doc incident.PostmortemDoc) string {
-	t := strings.TrimSpace(fmt.Sprintf("Postmortem: %s %s", doc.IncidentKey, strings.Join(strings.Fields(doc.Title), " ")))
-	if utf8.RuneCountInString(t) > MaxTitleLength {
-		t = string([]rune(t)[:MaxTitleLength-1]) + "…"
+	clean := strings.Map(func(r rune) rune {
+		if !xmlChar(r) {
+			return -1
+		}
+		return r
+	}, doc.Title)
+	t := strings.TrimSpace(fmt.Sprintf("Postmortem: %s %s", doc.IncidentKey, strings.Join(strings.Fields(clean), " ")))
+	return cut(t, MaxTitleLength)
+}
+
+// numbered returns the title's n-th variant, "<title> (n)", within the
+// limit; the first is the title itself.
+func numbered(title string, n int) string {
+	if n <= 1 {
+		return title
 	}
-	return t
+	suffix := " (" + strconv.Itoa(n) + ")"
+	return cut(title, MaxTitleLength-utf16Len(suffix)) + suffix
+}
+
+// cut shortens s to at most max UTF-16 units, ending it with "…" when
+// anything was cut, and never splits a character.
+func cut(s string, max int) string {
+	if utf16Len(s) <= max {
+		return s
+	}
+	n := 0
+	for i, r := range s {
+		n += utf16.RuneLen(r)
+		if n > max-1 {
+			return strings.TrimRightFunc(s[:i], unicode.IsSpace) + "…"
+		}
+	}
+	return s
+}
+
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		n += utf16.RuneLen(r)
+	}
+	return n
+}
+
+// xmlChar reports whether XML 1.0 allows r, as Confluence's storage does.
+func xmlChar(r rune) bool {
+	return r == '\t' || r == '\n' || r == '\r' ||
+		(r >= 0x20 && r <= 0xD7FF) || (r >= 0xE000 && r <= 0xFFFD) || (r >= 0x10000 && r <= 0x10FFFF)
+}
+
+// marker is the anchor macro that marks a page as this incident's export.
+// An anchor renders nothing; it survives edits made in the editor.
+func marker(key string) string {
+	return `<ac:structured-macro ac:name="anchor"><ac:parameter ac:name="">` + markerName(key) + `</ac:parameter></ac:structured-macro>`
+}
+
+func markerName(key string) string {
+	return "firebreak-postmortem-" + strings.NewReplacer("&", "", "<", "", ">", "", `"`, "").Replace(key)
+}
+
+// ours reports whether a stored body carries the incident's marker.
+func ours(body, key string) bool {
+	return strings.Contains(body, ">"+markerName(key)+"</ac:parameter>")
 }
 
 // Export publishes doc.Confluence. Without prev it creates a page, or
@@ -116,6 +208,11 @@ func (c *Client) Export(ctx context.Context, doc incident.PostmortemDoc, prev *i
 	if c.base == "" || c.cfg.SpaceID == "" {
 		return incident.ExportRef{}, incident.Errorf(incident.EINVALID, "Confluence is not configured: set the base URL and the space id.")
 	}
+	space, err := c.space(ctx)
+	if err != nil {
+		return incident.ExportRef{}, err
+	}
+	doc.Confluence = marker(doc.IncidentKey) + doc.Confluence
 	title := Title(doc)
 	if prev != nil && prev.ID != "" && (prev.Target == "" || prev.Target == Target) {
 		ref, err := c.update(ctx, prev.ID, title, doc)
@@ -126,21 +223,84 @@ func (c *Client) Export(ctx context.Context, doc incident.PostmortemDoc, prev *i
 		c.logger.Warn("confluence page of an earlier export is gone; creating a new one",
 			slog.String("incident", doc.IncidentKey), slog.String("page_id", prev.ID))
 	}
-	page, err := c.create(ctx, title, doc)
-	if err == nil {
-		c.logger.Info("confluence page created", slog.String("incident", doc.IncidentKey), slog.String("page_id", page.ID))
-		return c.ref(page), nil
+	for n := 1; n <= maxTitleTries; n++ {
+		t := numbered(title, n)
+		page, err := c.create(ctx, space, t, doc)
+		if err == nil {
+			c.logger.Info("confluence page created", slog.String("incident", doc.IncidentKey), slog.String("page_id", page.ID))
+			return c.ref(page), nil
+		}
+		if !errors.Is(err, errTitleTaken) {
+			return incident.ExportRef{}, err
+		}
+		id, err := c.findOwn(ctx, space, t, doc.IncidentKey)
+		if err != nil {
+			return incident.ExportRef{}, err
+		}
+		if id != "" {
+			// Ours: an earlier create took effect though its answer or its
+			// record was lost.
+			c.logger.Info("confluence page of this postmortem exists; updating it",
+				slog.String("incident", doc.IncidentKey), slog.String("page_id", id))
+			return c.update(ctx, id, t, doc)
+		}
+		c.logger.Info("confluence page with the postmortem's title was made by someone else; trying the next title",
+			slog.String("incident", doc.IncidentKey), slog.Int("n", n))
 	}
-	if !errors.Is(err, errTitleTaken) {
-		return incident.ExportRef{}, err
+	return incident.ExportRef{}, incident.Errorf(incident.ECONFLICT,
+		"Pages titled %q and %q through (%d) already exist in the Confluence space and were not made by this bot; rename or move one of them, then export again.",
+		title, title+" (2)", maxTitleTries)
+}
+
+// space returns the id of the configured space, looking a key up once.
+func (c *Client) space(ctx context.Context) (string, error) {
+	if isID(c.cfg.SpaceID) {
+		return c.cfg.SpaceID, nil
 	}
-	id, err := c.findByTitle(ctx, title)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.spaceID != "" {
+		return c.spaceID, nil
+	}
+	var res struct {
+		Results []struct {
+			ID  string `json:"id"`
+			Key string `json:"key"`
+		} `json:"results"`
+	}
+	q := url.Values{"keys": {c.cfg.SpaceID}}
+	status, msg, err := c.do(outbound.WithOperation(ctx, "spaces.find"), http.MethodGet, "/api/v2/spaces?"+q.Encode(), nil, &res)
 	if err != nil {
-		return incident.ExportRef{}, err
+		return "", fmt.Errorf("confluence find space: %w", err)
 	}
-	c.logger.Info("confluence page with the postmortem's title exists; updating it",
-		slog.String("incident", doc.IncidentKey), slog.String("page_id", id))
-	return c.update(ctx, id, title, doc)
+	if status != http.StatusOK {
+		return "", fmt.Errorf("confluence find space: %w", c.statusError(status, msg, nil))
+	}
+	for _, sp := range res.Results {
+		if strings.EqualFold(sp.Key, c.cfg.SpaceID) && sp.ID != "" {
+			c.spaceID = sp.ID
+			return sp.ID, nil
+		}
+	}
+	return "", fmt.Errorf("confluence find space: %w", incident.Errorf(incident.ENOTFOUND,
+		"Confluence has no space with key %s that the account can see: check the space key (or give its numeric id).", c.cfg.SpaceID))
+}
+
+func isID(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// spaceName names the configured space in messages.
+func (c *Client) spaceName() string {
+	if isID(c.cfg.SpaceID) {
+		return "the space with id " + c.cfg.SpaceID
+	}
+	return "the space " + c.cfg.SpaceID
 }
 
 // errTitleTaken marks a create refused because the title is in use.
@@ -154,6 +314,11 @@ type page struct {
 	Version struct {
 		Number int `json:"number"`
 	} `json:"version"`
+	Body struct {
+		Storage struct {
+			Value string `json:"value"`
+		} `json:"storage"`
+	} `json:"body"`
 	Links struct {
 		WebUI string `json:"webui"`
 	} `json:"_links"`
@@ -183,20 +348,20 @@ type updateRequest struct {
 	} `json:"version"`
 }
 
-func (c *Client) create(ctx context.Context, title string, doc incident.PostmortemDoc) (page, error) {
+func (c *Client) create(ctx context.Context, space, title string, doc incident.PostmortemDoc) (page, error) {
 	req := createRequest{
-		SpaceID: c.cfg.SpaceID, Status: "current", Title: title, ParentID: c.cfg.ParentID,
+		SpaceID: space, Status: "current", Title: title, ParentID: c.cfg.ParentID,
 		Body: storageBody{Representation: "storage", Value: doc.Confluence},
 	}
 	// A create is safe to resend: a duplicate is refused for its title and
-	// then found and updated.
+	// then found by its marker and updated.
 	ctx = outbound.WithIdempotent(outbound.WithOperation(ctx, "pages.create"))
 	var p page
 	status, msg, err := c.do(ctx, http.MethodPost, "/api/v2/pages", req, &p)
 	if err != nil {
 		return page{}, fmt.Errorf("confluence create page: %w", err)
 	}
-	if status == http.StatusBadRequest && strings.Contains(strings.ToLower(msg), "already exists") {
+	if titleTaken(status, msg) {
 		return page{}, errTitleTaken
 	}
 	if status != http.StatusOK && status != http.StatusCreated {
@@ -217,10 +382,17 @@ func (c *Client) get(ctx context.Context, id string) (page, error) {
 	return p, nil
 }
 
+func titleTaken(status int, msg string) bool {
+	return status == http.StatusBadRequest && strings.Contains(strings.ToLower(msg), "already exists")
+}
+
 // update writes the draft as the next version of page id, reading the
-// current version first and once more after a conflict.
+// current version first and once more after a conflict. When the title is
+// held by another page (ours was numbered, or the incident was renamed to a
+// title in use) the page keeps the title it has.
 func (c *Client) update(ctx context.Context, id, title string, doc incident.PostmortemDoc) (incident.ExportRef, error) {
-	for attempt := 1; ; attempt++ {
+	conflicts := 0
+	for {
 		cur, err := c.get(ctx, id)
 		if err != nil {
 			return incident.ExportRef{}, err
@@ -239,8 +411,12 @@ func (c *Client) update(ctx context.Context, id, title string, doc incident.Post
 			c.logger.Info("confluence page updated", slog.String("incident", doc.IncidentKey),
 				slog.String("page_id", id), slog.Int("version", p.Version.Number))
 			return c.ref(p), nil
-		case status == http.StatusConflict && attempt == 1:
+		case status == http.StatusConflict && conflicts == 0:
 			// Someone saved the page between our read and our write.
+			conflicts++
+			continue
+		case titleTaken(status, msg) && title != cur.Title && cur.Title != "":
+			title = cur.Title
 			continue
 		case status == http.StatusConflict:
 			return incident.ExportRef{}, fmt.Errorf("confluence update page %s: %w", id, incident.Errorf(incident.ECONFLICT,
@@ -250,10 +426,11 @@ func (c *Client) update(ctx context.Context, id, title string, doc incident.Post
 	}
 }
 
-// findByTitle returns the id of the current page with this title in the
-// space.
-func (c *Client) findByTitle(ctx context.Context, title string) (string, error) {
-	q := url.Values{"title": {title}, "space-id": {c.cfg.SpaceID}, "status": {"current"}}
+// findOwn returns the id of the current page with this title in the space
+// when it carries the incident's marker, and "" when the page holding the
+// title was made by someone else (or cannot be read by the account).
+func (c *Client) findOwn(ctx context.Context, space, title, key string) (string, error) {
+	q := url.Values{"title": {title}, "space-id": {space}, "status": {"current"}, "body-format": {"storage"}}
 	var res struct {
 		Results []page `json:"results"`
 	}
@@ -265,12 +442,11 @@ func (c *Client) findByTitle(ctx context.Context, title string) (string, error) 
 		return "", fmt.Errorf("confluence find page: %w", c.statusError(status, msg, nil))
 	}
 	for _, p := range res.Results {
-		if p.Title == title && p.ID != "" {
+		if p.Title == title && p.ID != "" && ours(p.Body.Storage.Value, key) {
 			return p.ID, nil
 		}
 	}
-	return "", fmt.Errorf("confluence find page: %w", incident.Errorf(incident.ECONFLICT,
-		"Confluence says a page titled %q exists, but it is not in the space with id %s or cannot be read.", title, c.cfg.SpaceID))
+	return "", nil
 }
 
 func (c *Client) ref(p page) incident.ExportRef {
@@ -336,15 +512,19 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) (int,
 // statusError maps a refused request to an error with an incident code.
 func (c *Client) statusError(status int, msg string, h http.Header) error {
 	switch {
-	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+	case status == http.StatusUnauthorized:
 		return incident.Errorf(incident.EFORBIDDEN,
-			"Confluence refused the credentials (HTTP %d): check the account e-mail and API token, and that the account may add pages to the space with id %s.", status, c.cfg.SpaceID)
+			"Confluence refused the credentials (HTTP 401): check the account e-mail and API token (Atlassian API tokens expire).")
+	case status == http.StatusForbidden:
+		return incident.Errorf(incident.EFORBIDDEN,
+			"The Confluence account may not add or edit pages in %s (HTTP 403): give it that permission in the space settings, or remove the page restrictions that stop it.", c.spaceName())
 	case status == http.StatusNotFound:
-		what := "the space with id " + c.cfg.SpaceID
+		what := c.spaceName()
 		if c.cfg.ParentID != "" {
 			what += " or the parent page " + c.cfg.ParentID
 		}
-		return incident.Errorf(incident.ENOTFOUND, "Confluence cannot find the page or %s.", what)
+		return incident.Errorf(incident.ENOTFOUND,
+			"Confluence cannot find the page or %s at %s: check them, and that the URL is a Confluence Cloud wiki root such as https://SITE.atlassian.net/wiki (Confluence Data Center is not supported).", what, c.base)
 	case status == http.StatusTooManyRequests:
 		return &outbound.RateLimitedError{Provider: Target, Name: "Confluence", Wait: outbound.RetryAfterOr(h, c.now(), defaultRetryAfter)}
 	case status >= 500:

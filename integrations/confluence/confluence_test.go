@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 
@@ -52,6 +55,17 @@ func doc(body string) incident.PostmortemDoc {
 
 const title = "Postmortem: INC-42 Checkout fails for card payments"
 
+// anchor is the invisible macro that marks INC-42's page as the bot's.
+const anchor = `<ac:structured-macro ac:name="anchor"><ac:parameter ac:name="">firebreak-postmortem-INC-42</ac:parameter></ac:structured-macro>`
+
+// written returns what the bot wrote on a page, after its anchor.
+func written(t *testing.T, p confluencefake.Page) string {
+	t.Helper()
+	rest, ok := strings.CutPrefix(p.Body, anchor)
+	require.True(t, ok, "the page starts with the bot's anchor")
+	return rest
+}
+
 // postmortems returns the fake's pages other than the parent.
 func (b bundle) postmortems() []confluencefake.Page {
 	var out []confluencefake.Page
@@ -87,7 +101,7 @@ func TestExportCreatesPage(t *testing.T) {
 	require.Equal(t, b.parent, p.ParentID)
 	require.Equal(t, spaceID, p.SpaceID)
 	require.Equal(t, "current", p.Status)
-	require.Equal(t, `<h1>INC-42 &amp; friends</h1><p>draft</p>`, p.Body)
+	require.Equal(t, `<h1>INC-42 &amp; friends</h1><p>draft</p>`, written(t, p))
 	require.Equal(t, incident.ExportRef{Target: "confluence", ID: p.ID, Version: 1,
 		URL: b.fake.URL() + "/spaces/ENG/pages/" + p.ID + "/Postmortem:+INC-42+Checkout+fails+for+card+payments"}, ref)
 	require.Equal(t, []string{"POST /pages OK"}, calls(b))
@@ -111,7 +125,7 @@ func TestReExportUpdatesTheSamePage(t *testing.T) {
 
 	pages := b.postmortems()
 	require.Len(t, pages, 1, "no duplicate page")
-	require.Equal(t, "<p>v3</p>", pages[0].Body)
+	require.Equal(t, "<p>v3</p>", written(t, pages[0]))
 	require.Equal(t, 3, pages[0].Version)
 	require.Equal(t, []string{"POST /pages OK", "GET /pages/" + first.ID + " OK", "PUT /pages/" + first.ID + " OK",
 		"GET /pages/" + first.ID + " OK", "PUT /pages/" + first.ID + " OK"}, calls(b))
@@ -132,21 +146,6 @@ func TestExportAfterAHandEditUsesTheCurrentVersion(t *testing.T) {
 	require.Equal(t, 4, ref.Version)
 }
 
-func TestTitleClashUpdatesTheExistingPage(t *testing.T) {
-	t.Parallel()
-	b := setup(t)
-	existing := b.fake.AddPage(spaceID, b.parent, title, "<p>made by hand</p>")
-
-	ref, err := b.client.Export(context.Background(), doc("<p>draft</p>"), nil)
-	require.NoError(t, err)
-	require.Equal(t, existing.ID, ref.ID)
-	require.Equal(t, 2, ref.Version)
-	pages := b.postmortems()
-	require.Len(t, pages, 1, "no second page with the same title")
-	require.Equal(t, "<p>draft</p>", pages[0].Body)
-	require.Equal(t, []string{"POST /pages Bad Request", "GET /pages OK", "GET /pages/" + existing.ID + " OK", "PUT /pages/" + existing.ID + " OK"}, calls(b))
-}
-
 func TestVersionConflictIsRetriedOnce(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -159,7 +158,7 @@ func TestVersionConflictIsRetriedOnce(t *testing.T) {
 	ref, err := b.client.Export(ctx, doc("<p>v2</p>"), &first)
 	require.NoError(t, err)
 	require.Equal(t, 2, ref.Version)
-	require.Equal(t, "<p>v2</p>", b.postmortems()[0].Body)
+	require.Equal(t, "<p>v2</p>", written(t, b.postmortems()[0]))
 
 	// It keeps happening: give up with a conflict the user can act on.
 	b.fake.Fail(confluencefake.Fault{Method: http.MethodPut, Status: http.StatusConflict, Times: 2})
@@ -218,7 +217,7 @@ func TestExportErrors(t *testing.T) {
 		{name: "wrong token", cfg: func(c *confluence.Config) { c.APIToken = "wrong" }, code: incident.EFORBIDDEN,
 			contains: "Confluence refused the credentials"},
 		{name: "forbidden", fault: &confluencefake.Fault{Status: http.StatusForbidden}, code: incident.EFORBIDDEN,
-			contains: "may add pages to the space"},
+			contains: "may not add or edit pages in the space with id " + spaceID},
 		{name: "unknown space", cfg: func(c *confluence.Config) { c.SpaceID = "999" }, code: incident.ENOTFOUND,
 			contains: "space with id 999"},
 		{name: "unknown parent", cfg: func(c *confluence.Config) { c.ParentID = "1" }, code: incident.ENOTFOUND,
@@ -297,7 +296,7 @@ func TestExportRenderedPostmortem(t *testing.T) {
 	pages := b.postmortems()
 	require.Len(t, pages, 1)
 	require.Equal(t, `Postmortem: INC-42 Checkout <fails> & "breaks"`, pages[0].Title)
-	require.Equal(t, pm.Confluence, pages[0].Body)
+	require.Equal(t, pm.Confluence, written(t, pages[0]))
 	require.Equal(t, 1, ref.Version)
 }
 
@@ -322,4 +321,192 @@ func TestExportThroughTheOutboundClient(t *testing.T) {
 	b.fake.Fail(confluencefake.Fault{Status: http.StatusServiceUnavailable, Times: 100})
 	_, err = client.Export(context.Background(), doc("<p>y</p>"), &ref)
 	require.Equal(t, incident.EUNAVAILABLE, incident.ErrorCode(err))
+}
+
+func TestTitleClashWithAPageNotMadeByTheBotLeavesItAlone(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	hand := b.fake.AddPage(spaceID, b.parent, title, "<p>the team's own notes</p>")
+
+	ref, err := b.client.Export(ctx, doc("<p>draft</p>"), nil)
+	require.NoError(t, err)
+	require.NotEqual(t, hand.ID, ref.ID)
+	require.Equal(t, 1, ref.Version)
+	pages := b.postmortems()
+	require.Len(t, pages, 2)
+	require.Equal(t, "<p>the team's own notes</p>", pages[0].Body, "the page made by hand is untouched")
+	require.Equal(t, 1, pages[0].Version)
+	require.Equal(t, title+" (2)", pages[1].Title)
+
+	// A re-export updates the bot's page and keeps its title.
+	again, err := b.client.Export(ctx, doc("<p>draft 2</p>"), &ref)
+	require.NoError(t, err)
+	require.Equal(t, ref.ID, again.ID)
+	require.Equal(t, 2, again.Version)
+	pages = b.postmortems()
+	require.Len(t, pages, 2)
+	require.Equal(t, title+" (2)", pages[1].Title)
+	require.Contains(t, pages[1].Body, "<p>draft 2</p>")
+	require.Equal(t, 1, pages[0].Version)
+}
+
+func TestCreateThatTookEffectButFailedIsNotDuplicated(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	t.Run("retried by the HTTP policy", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		out := outbound.New(outbound.Policy{Provider: "confluence"}, outbound.WithSleep(func(context.Context, time.Duration) error { return nil }))
+		client := confluence.New(confluence.Config{BaseURL: b.fake.URL(), Email: email, APIToken: token, SpaceID: spaceID,
+			ParentID: b.parent, HTTPClient: out.HTTPClient()})
+		b.fake.Fail(confluencefake.Fault{Method: http.MethodPost, Status: http.StatusBadGateway, AfterEffect: true})
+
+		ref, err := client.Export(ctx, doc("<p>draft</p>"), nil)
+		require.NoError(t, err)
+		pages := b.postmortems()
+		require.Len(t, pages, 1, "the page the lost answer created is found and updated")
+		require.Equal(t, pages[0].ID, ref.ID)
+		require.Equal(t, title, pages[0].Title)
+	})
+	t.Run("retried by the job", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		b.fake.Fail(confluencefake.Fault{Method: http.MethodPost, Status: http.StatusInternalServerError, AfterEffect: true})
+		_, err := b.client.Export(ctx, doc("<p>draft</p>"), nil)
+		require.Equal(t, incident.EUNAVAILABLE, incident.ErrorCode(err))
+		require.Len(t, b.postmortems(), 1, "the create took effect")
+
+		ref, err := b.client.Export(ctx, doc("<p>draft</p>"), nil)
+		require.NoError(t, err)
+		pages := b.postmortems()
+		require.Len(t, pages, 1)
+		require.Equal(t, pages[0].ID, ref.ID)
+		require.Equal(t, 2, ref.Version)
+	})
+}
+
+func TestTitleLimitCountsWhatConfluenceCounts(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	d := doc("<p>draft</p>")
+	// Emoji are two UTF-16 units each: Confluence counts those.
+	d.Title = strings.Repeat("🔥", 200)
+	ref, err := b.client.Export(context.Background(), d, nil)
+	require.NoError(t, err)
+	pages := b.postmortems()
+	require.Len(t, pages, 1)
+	require.Equal(t, ref.ID, pages[0].ID)
+	require.LessOrEqual(t, len(utf16.Encode([]rune(pages[0].Title))), confluence.MaxTitleLength)
+	require.True(t, utf8.ValidString(pages[0].Title), "no emoji is cut in half")
+	require.True(t, strings.HasSuffix(pages[0].Title, "🔥…"))
+
+	// The numbered title of a clash stays within the limit too.
+	b.fake.Delete(ref.ID)
+	b.fake.AddPage(spaceID, b.parent, pages[0].Title, "<p>by hand</p>")
+	_, err = b.client.Export(context.Background(), d, nil)
+	require.NoError(t, err)
+	got := b.postmortems()
+	require.Len(t, got, 2)
+	require.True(t, strings.HasSuffix(got[1].Title, "… (2)"), got[1].Title)
+	require.LessOrEqual(t, len(utf16.Encode([]rune(got[1].Title))), confluence.MaxTitleLength)
+}
+
+func TestTitleDropsCharactersConfluenceRefuses(t *testing.T) {
+	t.Parallel()
+	d := doc("")
+	d.Title = "bad\x00byte\x07bell\uFFFEnon-char <b>&amp; ]]>"
+	require.Equal(t, "Postmortem: INC-42 badbytebellnon-char <b>&amp; ]]>", confluence.Title(d))
+}
+
+func TestSpaceGivenByKey(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	client := confluence.New(confluence.Config{BaseURL: b.fake.URL(), Email: email, APIToken: token, SpaceID: "ENG", ParentID: b.parent})
+	ref, err := client.Export(ctx, doc("<p>draft</p>"), nil)
+	require.NoError(t, err)
+	pages := b.postmortems()
+	require.Len(t, pages, 1)
+	require.Equal(t, spaceID, pages[0].SpaceID)
+	_, err = client.Export(ctx, doc("<p>again</p>"), &ref)
+	require.NoError(t, err)
+
+	missing := confluence.New(confluence.Config{BaseURL: b.fake.URL(), Email: email, APIToken: token, SpaceID: "NOPE"})
+	_, err = missing.Export(ctx, doc("<p>draft</p>"), nil)
+	require.Equal(t, incident.ENOTFOUND, incident.ErrorCode(err))
+	require.Contains(t, incident.ErrorMessage(err), "no space with key NOPE")
+}
+
+func TestSiteURLWithoutWikiPath(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	fake, err := url.Parse(b.fake.URL())
+	require.NoError(t, err)
+	// Requests to https://acme.atlassian.net go to the fake, path unchanged.
+	rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		r = r.Clone(r.Context())
+		r.URL.Scheme, r.URL.Host = fake.Scheme, fake.Host
+		return http.DefaultTransport.RoundTrip(r)
+	})
+	for _, base := range []string{"https://acme.atlassian.net", "https://acme.atlassian.net/", "https://acme.atlassian.net/wiki/rest/api", "https://acme.atlassian.net/wiki/api/v2/"} {
+		client := confluence.New(confluence.Config{BaseURL: base, Email: email, APIToken: token, SpaceID: spaceID,
+			HTTPClient: &http.Client{Transport: rt}})
+		d := doc("<p>draft</p>")
+		d.IncidentKey = "INC-" + strconv.Itoa(len(b.postmortems())+1)
+		ref, err := client.Export(context.Background(), d, nil)
+		require.NoError(t, err, base)
+		require.True(t, strings.HasPrefix(ref.URL, "https://acme.atlassian.net/wiki/spaces/ENG/pages/"), ref.URL)
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func TestRefusalsSayWhatToFix(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	b.fake.Fail(confluencefake.Fault{Status: http.StatusForbidden, Message: "User not permitted to create page"})
+	_, err := b.client.Export(ctx, doc("<p>draft</p>"), nil)
+	require.Equal(t, incident.EFORBIDDEN, incident.ErrorCode(err))
+	require.Contains(t, incident.ErrorMessage(err), "may not add or edit pages in the space with id "+spaceID)
+	require.NotContains(t, incident.ErrorMessage(err), "API token", "the credentials were accepted")
+
+	wrong := confluence.New(confluence.Config{BaseURL: b.fake.URL(), Email: email, APIToken: "expired", SpaceID: spaceID})
+	_, err = wrong.Export(ctx, doc("<p>draft</p>"), nil)
+	require.Equal(t, incident.EFORBIDDEN, incident.ErrorCode(err))
+	require.Contains(t, incident.ErrorMessage(err), "check the account e-mail and API token")
+
+	// A Data Center URL: there is no v2 API there.
+	dc := confluence.New(confluence.Config{BaseURL: strings.TrimSuffix(b.fake.URL(), "/wiki") + "/confluence/rest/api", Email: email, APIToken: token, SpaceID: spaceID})
+	_, err = dc.Export(ctx, doc("<p>draft</p>"), nil)
+	require.Equal(t, incident.ENOTFOUND, incident.ErrorCode(err))
+	require.Contains(t, incident.ErrorMessage(err), "https://SITE.atlassian.net/wiki")
+	require.Empty(t, b.postmortems())
+}
+
+func TestTypedTextNeverBecomesMarkup(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	set, err := templates.Load("")
+	require.NoError(t, err)
+	hostile := `<ac:structured-macro ac:name="html"><ac:plain-text-body><![CDATA[<script>x</script>]]></ac:plain-text-body></ac:structured-macro> & ]]> bell` + "\x07\x1b" + ` 🔥 &nbsp; é`
+	in := postmortemtest.Replay()
+	in.Incident.Description = hostile
+	in.Timeline = append(in.Timeline, incident.TimelineEvent{Kind: incident.EventNote, Actor: postmortemtest.Cara,
+		At: postmortemtest.Declared().Add(time.Minute), Key: true, Text: hostile})
+	in.ActionItems = append(in.ActionItems, incident.ActionItem{Text: hostile})
+	pm, err := postmortem.Document(postmortem.Compile(in), set)
+	require.NoError(t, err)
+
+	_, err = b.client.Export(context.Background(), pm, nil)
+	require.NoError(t, err, "Confluence accepts the body")
+	body := written(t, b.postmortems()[0])
+	require.NotContains(t, body, `<ac:structured-macro ac:name="html"`)
+	require.NotContains(t, body, "<![CDATA[")
+	require.NotContains(t, body, "\x07")
+	require.Contains(t, body, `&lt;ac:structured-macro ac:name=&quot;html&quot;&gt;`)
+	require.Contains(t, body, "&amp; ]]&gt; bell 🔥 &amp;nbsp; é")
 }
