@@ -19,17 +19,7 @@ func TestFakeEnforcesConfluenceRules(t *testing.T) {
 
 	send := func(user, pass, method, path, body string) (int, string) {
 		t.Helper()
-		req, err := http.NewRequest(method, fake.URL()+path, strings.NewReader(body))
-		require.NoError(t, err)
-		if user != "" {
-			req.SetBasicAuth(user, pass)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		require.NoError(t, err)
-		return resp.StatusCode, string(b)
+		return call(t, fake, user, pass, method, path, body)
 	}
 	page := func(space, title, repr, value string) string {
 		return `{"spaceId":"` + space + `","status":"current","title":"` + title + `","body":{"representation":"` + repr + `","value":"` + value + `"}}`
@@ -72,15 +62,7 @@ func TestFakeTitleLengthBodyFormatSpacesAndLostAnswers(t *testing.T) {
 	t.Cleanup(fake.Close)
 	send := func(method, path, body string) (int, string) {
 		t.Helper()
-		req, err := http.NewRequest(method, fake.URL()+path, strings.NewReader(body))
-		require.NoError(t, err)
-		req.SetBasicAuth("a@example.com", "t")
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		require.NoError(t, err)
-		return resp.StatusCode, string(b)
+		return call(t, fake, "a@example.com", "t", method, path, body)
 	}
 	page := func(title string) string {
 		return `{"spaceId":"1","status":"current","title":"` + title + `","body":{"representation":"storage","value":"<p>x</p>"}}`
@@ -113,4 +95,20 @@ func TestFakeTitleLengthBodyFormatSpacesAndLostAnswers(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, status, "a refusal is passed on as it is")
 	require.Contains(t, body, "already exists")
 	require.Len(t, fake.Pages(), 2)
+}
+
+// call sends one request to the fake, with Basic auth unless user is empty.
+func call(t *testing.T, fake *confluencefake.Server, user, pass, method, path, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, fake.URL()+path, strings.NewReader(body))
+	require.NoError(t, err)
+	if user != "" {
+		req.SetBasicAuth(user, pass)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(b)
 }
