@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"sync"
+	"time"
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
@@ -16,29 +18,98 @@ import (
 // ctx ends. The Slack client must carry the app-level token
 // (slack.OptionAppLevelToken). Each request is handled in its own goroutine
 // and acknowledged with the same payload the HTTP transport would return.
+//
+// When ctx ends, the requests being handled are finished and acknowledged
+// on the open connection (each is bounded by the acknowledgement deadline)
+// before it closes; those arriving meanwhile are not taken on: an event is
+// left unacknowledged, so Slack delivers it again (to another replica, or
+// to this one once it is back), and a command is answered with a sentence
+// asking to try again. An envelope is never acknowledged without having
+// been handled.
 func (h *Handler) RunSocketMode(ctx context.Context, sm *socketmode.Client) error {
+	// The connection outlives ctx by as long as the requests in flight
+	// take to be answered.
+	connCtx, closeConn := context.WithCancel(context.WithoutCancel(ctx))
+	defer closeConn()
 	errc := make(chan error, 1)
-	go func() { errc <- sm.RunContext(ctx) }()
+	go func() { errc <- sm.RunContext(connCtx) }()
+	s := &socketServer{h: h, sm: sm, conn: connCtx}
 	for {
 		select {
 		case <-ctx.Done():
+			s.drain(errc)
+			closeConn()
+			<-errc
 			return nil
 		case err := <-errc:
-			if ctx.Err() != nil {
-				return nil
-			}
+			s.inFlight.Wait()
 			return fmt.Errorf("socket mode: %w", err)
 		case evt, ok := <-sm.Events:
 			if !ok {
 				return nil
 			}
-			h.socketEvent(ctx, sm, evt)
+			s.serve(ctx, evt, false)
 		}
 	}
 }
 
-func (h *Handler) socketEvent(ctx context.Context, sm *socketmode.Client, evt socketmode.Event) {
-	if logConnection(ctx, h.log, evt) || evt.Request == nil {
+// msgRestarting answers a slash command that reached a process as it stops.
+const msgRestarting = "The bot is restarting and did not run this; please try again in a moment."
+
+// socketDrainGrace is how long a draining connection stays open after the
+// last acknowledgement was handed to slack-go, whose writer sends it
+// shortly after and gives no sign that it did.
+const socketDrainGrace = 250 * time.Millisecond
+
+// socketServer serves the requests of one Socket Mode client.
+type socketServer struct {
+	h        *Handler
+	sm       *socketmode.Client
+	conn     context.Context // the connection's life, which outlasts the serving
+	inFlight sync.WaitGroup
+}
+
+// drain waits, for at most the acknowledgement deadline and a second, for
+// the requests in flight to be answered, refusing those that arrive
+// meanwhile, then gives the last acknowledgements time to be written.
+func (s *socketServer) drain(errc <-chan error) {
+	done := make(chan struct{})
+	go func() { s.inFlight.Wait(); close(done) }()
+	limit := time.NewTimer(s.h.cfg.AckDeadline + time.Second)
+	defer limit.Stop()
+	for {
+		select {
+		case <-done:
+			time.Sleep(socketDrainGrace)
+			return
+		case <-limit.C:
+			s.h.log.Warn("socket mode: closing the connection with requests still unanswered; Slack delivers their events again")
+			return
+		case err := <-errc:
+			// The connection ended on its own: nothing more can be sent.
+			s.h.log.Warn("socket mode: the connection ended while stopping", "err", err)
+			<-done
+			return
+		case evt, ok := <-s.sm.Events:
+			if !ok {
+				<-done
+				return
+			}
+			s.serve(context.Background(), evt, true)
+		}
+	}
+}
+
+// serve handles one Socket Mode event; draining refuses requests.
+func (s *socketServer) serve(ctx context.Context, evt socketmode.Event, draining bool) {
+	h, sm := s.h, s.sm
+	if logConnection(ctx, h.log, evt) {
+		return
+	}
+	if evt.Type == socketmode.EventTypeErrorBadMessage {
+		evt = undecoded(ctx, h.log, evt)
+	}
+	if evt.Request == nil {
 		return
 	}
 	req := *evt.Request
@@ -48,34 +119,62 @@ func (h *Handler) socketEvent(ctx context.Context, sm *socketmode.Client, evt so
 	}
 	// The same bound as over HTTP: beyond it a command is answered with the
 	// bot's own sentence at once, anything else is left unacknowledged,
-	// which Slack takes as a failure (and redelivers an event).
-	if !h.tryAdmit() {
-		h.metrics.requests.WithLabelValues(kind, "overloaded").Inc()
+	// which Slack takes as a failure (and redelivers an event). A process
+	// that is stopping takes nothing more on.
+	refusal, outcome := msgOverloaded, "overloaded"
+	if draining {
+		refusal, outcome = msgRestarting, "stopping"
+	}
+	if draining || !h.tryAdmit() {
+		h.metrics.requests.WithLabelValues(kind, outcome).Inc()
 		if evt.Type == socketmode.EventTypeSlashCommand {
-			if err := sm.AckCtx(ctx, req.EnvelopeID, ephemeral("%s", msgOverloaded)); err != nil {
+			if err := sm.AckCtx(s.conn, req.EnvelopeID, ephemeral("%s", refusal)); err != nil {
 				h.log.WarnContext(ctx, "socket mode ack failed", "err", err, "type", string(evt.Type))
 			}
 		}
 		return
 	}
+	s.inFlight.Add(1)
 	go func() {
+		defer s.inFlight.Done()
 		defer h.release()
 		// Someone waits for this answer: the store serves it before
-		// background jobs, as it does the HTTP routes.
-		payload, ack := h.socketAnswer(incident.Foreground(ctx), evt, req)
+		// background jobs, as it does the HTTP routes. The work is bounded
+		// by the acknowledgement deadline, not by the process stopping: a
+		// request taken on is finished and answered.
+		payload, ack := h.socketAnswer(incident.Foreground(context.WithoutCancel(ctx)), evt, req)
 		if !ack {
 			return
 		}
 		var err error
 		if payload != nil {
-			err = sm.AckCtx(ctx, req.EnvelopeID, payload)
+			err = sm.AckCtx(s.conn, req.EnvelopeID, payload)
 		} else {
-			err = sm.AckCtx(ctx, req.EnvelopeID, nil)
+			err = sm.AckCtx(s.conn, req.EnvelopeID, nil)
 		}
 		if err != nil {
 			h.log.WarnContext(ctx, "socket mode ack failed", "err", err, "type", string(evt.Type))
 		}
 	}()
+}
+
+// undecoded recovers an Events API envelope slack-go could not decode into
+// its own types (Slack sends some fields in shapes those types refuse,
+// such as a profile's "fields" as [] when there are none). The transport
+// needs only the raw payload, which it stores and acknowledges as it does
+// over HTTP; otherwise the envelope would never be acknowledged, and Slack
+// would redeliver it until it gave up. Anything else is returned as is.
+func undecoded(ctx context.Context, log *slog.Logger, evt socketmode.Event) socketmode.Event {
+	bad, ok := evt.Data.(*socketmode.ErrorBadMessage)
+	if !ok {
+		return evt
+	}
+	var req socketmode.Request
+	if err := json.Unmarshal(bad.Message, &req); err != nil || req.EnvelopeID == "" || req.Type != socketmode.RequestTypeEventsAPI {
+		log.WarnContext(ctx, "socket mode message not understood", "err", bad.Cause)
+		return evt
+	}
+	return socketmode.Event{Type: socketmode.EventTypeEventsAPI, Request: &req}
 }
 
 // logConnection logs the state of the connection an event reports, and

@@ -11,7 +11,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/slack-go/slack"
-	"github.com/slack-go/slack/socketmode"
 	"github.com/stretchr/testify/require"
 
 	"github.com/firebreakhq/firebreak/bot/slackfake"
@@ -360,14 +359,7 @@ func TestFormsAndButtonsOverHTTP(t *testing.T) {
 // buttons and events are acknowledged with the payload HTTP would answer.
 func TestSocketMode(t *testing.T) {
 	tr := newTransport(t)
-	api := slack.New(tr.srv.BotToken(), slack.OptionAPIURL(tr.srv.URL()), slack.OptionAppLevelToken(tr.srv.AppToken()))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- tr.h.RunSocketMode(ctx, socketmode.New(api)) }()
-	t.Cleanup(func() {
-		cancel()
-		require.NoError(t, <-done)
-	})
+	ctx := runSocket(t, tr)
 
 	r, err := tr.driver.SocketSlashCommand(ctx, slack.SlashCommand{Command: "/incident", Text: "status", UserID: tr.ic.ID, ChannelID: tr.inc.ChannelID})
 	require.NoError(t, err)
