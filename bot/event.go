@@ -12,9 +12,13 @@ import (
 type envelope struct {
 	Type      string `json:"type"`
 	Challenge string `json:"challenge"`
-	EventID   string `json:"event_id"`
-	EventTime int64  `json:"event_time"`
-	Event     struct {
+	TeamID    string `json:"team_id"`
+	// MinuteRateLimited is, in an app_rate_limited envelope, the minute
+	// (Unix time) from which events were not delivered.
+	MinuteRateLimited int64  `json:"minute_rate_limited"`
+	EventID           string `json:"event_id"`
+	EventTime         int64  `json:"event_time"`
+	Event             struct {
 		Type string `json:"type"`
 	} `json:"event"`
 }
@@ -39,6 +43,14 @@ func (h *Handler) Event(ctx context.Context, raw []byte) (challenge string, isNe
 	case "url_verification":
 		h.metrics.requests.WithLabelValues("event", "url_verification").Inc()
 		return env.Challenge, false, nil
+	case "app_rate_limited":
+		// Slack stopped delivering this workspace's events for the rest of
+		// the hour (past 30,000 an hour): what happens in incident channels
+		// meanwhile is missing from their timelines.
+		h.metrics.requests.WithLabelValues("event", "app_rate_limited").Inc()
+		h.log.WarnContext(ctx, "Slack is not delivering events (app_rate_limited): messages, pins and reactions from this minute on are missing from incident timelines until the hour is over",
+			"type", env.Type, "team", env.TeamID, "minute_rate_limited", env.MinuteRateLimited)
+		return "", false, nil
 	case "event_callback":
 	default:
 		h.metrics.requests.WithLabelValues("event", "ignored").Inc()
