@@ -33,6 +33,13 @@ func nagText(n incident.Notice, w wording) string {
 	}
 	level, _ := strconv.Atoi(n.Values["level"])
 	switch {
+	case n.User == "" && level >= 2:
+		// Nobody to message directly: the backup is called a rung early.
+		if who := backupOf(n); who != "" {
+			text += fmt.Sprintf("\n:rotating_light: %d updates missed and nobody is the IC. %s, please take the role.", level, who)
+		} else {
+			text += fmt.Sprintf("\n:rotating_light: %d updates missed and nobody is the IC.", level)
+		}
 	case level >= 3:
 		if who := backupOf(n); who != "" {
 			text += fmt.Sprintf("\n:rotating_light: %d updates missed. %s, please help the IC or take over.", level, who)

@@ -48,17 +48,22 @@ func (u *updateHandlers) table() table {
 	}
 }
 
-// NagBlocks renders a nag: its text and the three ways to answer it.
-func NagBlocks(inc *incident.Incident, text string) []slack.Block {
+// NagBlocks renders a nag: its text and the three ways to answer it; the
+// snooze button says how long it silences (snooze, such as "30 minutes").
+func NagBlocks(inc *incident.Incident, text, snooze string) []slack.Block {
 	value := strconv.FormatInt(inc.ID, 10)
 	btn := func(id, label string) *slack.ButtonBlockElement {
 		return slack.NewButtonBlockElement(id, value, plain(label))
 	}
 	post := btn(ActionPostUpdate, "Post update")
 	post.Style = slack.StylePrimary
+	label := "Snooze (IC)"
+	if snooze != "" {
+		label = "Snooze " + snooze + " (IC)"
+	}
 	return []slack.Block{
 		slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, clip(text, 3000), false, false), nil, nil),
-		slack.NewActionBlock("nag_actions", post, btn(ActionStillInvestigating, "Still investigating"), btn(ActionSnooze, "Snooze 30 min (IC)")),
+		slack.NewActionBlock("nag_actions", post, btn(ActionStillInvestigating, "Still investigating"), btn(ActionSnooze, label)),
 	}
 }
 
@@ -69,7 +74,7 @@ func (c *chatMessages) PostNag(ctx context.Context, channelID string, inc *incid
 	}
 	text := c.noticeText(n)
 	_, ts, _, err := c.postOnce(ctx, channelID, postKey(ctx, "nag", channelID+"\n"+text),
-		slack.MsgOptionText(clip(text, maxMessageText), false), slack.MsgOptionBlocks(NagBlocks(inc, text)...))
+		slack.MsgOptionText(clip(text, maxMessageText), false), slack.MsgOptionBlocks(NagBlocks(inc, text, n.Values["snooze"])...))
 	if err != nil {
 		return "", classify("chat.postMessage", "post the update reminder", err)
 	}

@@ -71,8 +71,9 @@ type Incident struct {
 	// NagCount is how many nags went unanswered since the last update; it
 	// drives the escalation ladder.
 	NagCount int
-	// SnoozedUntil silences nags until then: set by the IC's snooze, and by
-	// each nag to one cadence later, so a late nag never comes in a burst.
+	// SnoozedUntil, when set, is when the next nag is due: set by the IC's
+	// snooze, by an update that promises the next one, and by each nag to
+	// the gap before the next, so a late nag never comes in a burst.
 	SnoozedUntil *time.Time
 
 	DeclaredAt     time.Time

@@ -145,6 +145,7 @@ func (l *lifecycle) setSeverity(i *Incident, sev Severity, actor string, now tim
 	}
 	prev := i.Severity
 	i.Severity = sev
+	retimeNags(i, prev, l.policy, now)
 	sp := l.policy.Severity(sev)
 	n := Notice{Kind: NoticeSeverityChanged, Incident: i.Key(), Actor: actor, Mirror: true,
 		Values: map[string]string{"from": prev.String(), "to": sev.String(), "label": sp.Label, "raised": fmt.Sprint(sev < prev)}}

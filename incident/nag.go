@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -46,9 +47,10 @@ type nagPayload struct {
 
 // NextNagAt returns when the next update nag is due, and false when the
 // incident gets no nags: its severity has no cadence, it is not open, or it
-// is mitigated and the policy pauses nags then. The clock runs from the
-// last update (or the declaration), one cadence per unanswered nag, and a
-// snooze pushes it back.
+// is mitigated and the policy pauses nags then. SnoozedUntil, when set,
+// is the due time (a snooze, a promised next update, or the gap after a
+// nag); otherwise the clock runs from the last update (or the
+// declaration), one cadence per unanswered nag.
 func NextNagAt(inc *Incident, p Policy) (time.Time, bool) {
 	every := p.Severity(inc.Severity).UpdateEvery
 	if every <= 0 || !inc.Status.Open() {
@@ -57,15 +59,59 @@ func NextNagAt(inc *Incident, p Policy) (time.Time, bool) {
 	if inc.Status == StatusMitigated && p.PauseNagsWhenMitigated {
 		return time.Time{}, false
 	}
-	base := inc.DeclaredAt
-	if inc.LastUpdateAt != nil && inc.LastUpdateAt.After(base) {
-		base = *inc.LastUpdateAt
+	if inc.SnoozedUntil != nil {
+		return *inc.SnoozedUntil, true
 	}
-	due := base.Add(every * time.Duration(inc.NagCount+1))
-	if inc.SnoozedUntil != nil && inc.SnoozedUntil.After(due) {
-		due = *inc.SnoozedUntil
+	return lastUpdate(inc).Add(every * time.Duration(inc.NagCount+1)), true
+}
+
+// quietLimit is the longest a snooze or a promised next update holds an
+// incident's reminders off: three of its cadences (P1 30 minutes, P2 45),
+// when missing updates would have called the backup, so neither can
+// silence an incident longer than the ladder would take to escalate it.
+func quietLimit(every time.Duration) time.Duration { return 3 * every }
+
+// maxTopGap is the longest gap between nags at the top of the ladder
+// (unless the cadence itself is longer).
+const maxTopGap = time.Hour
+
+// nagGap is how long after the nag at level the next one comes: one
+// cadence while the ladder climbs; at its top (the backup called), twice
+// the previous gap each time, up to an hour, so an incident everyone has
+// left is not called to the backup every few minutes for ever.
+func nagGap(every time.Duration, level int) time.Duration {
+	limit := max(every, maxTopGap)
+	gap := every
+	for l := 3; l <= level && gap < limit; l++ {
+		gap *= 2
 	}
-	return due, true
+	return min(gap, limit)
+}
+
+// promiseNext sets when the next reminder is due after an update posted
+// at that promises the next one in next (zero: the severity's cadence).
+// The promise is kept within quietLimit.
+func promiseNext(i *Incident, p Policy, at time.Time, next time.Duration) {
+	i.LastUpdateAt, i.NagCount, i.SnoozedUntil = &at, 0, nil
+	every := p.Severity(i.Severity).UpdateEvery
+	if next > 0 && every > 0 {
+		due := at.Add(min(next, quietLimit(every)))
+		i.SnoozedUntil = &due
+	}
+}
+
+// retimeNags keeps the reminders in step with a severity change from
+// prev: a shorter cadence applies at once, so no snooze, promise or gap
+// set for the old severity holds the next reminder off longer than one
+// new cadence from now.
+func retimeNags(i *Incident, prev Severity, p Policy, now time.Time) {
+	old, every := p.Severity(prev).UpdateEvery, p.Severity(i.Severity).UpdateEvery
+	if every <= 0 || i.SnoozedUntil == nil || (old > 0 && every >= old) {
+		return
+	}
+	if limit := now.Add(every); i.SnoozedUntil.After(limit) {
+		i.SnoozedUntil = &limit
+	}
 }
 
 // planNag schedules the nag timer for the incident's next due time. Timers
@@ -155,17 +201,17 @@ func (s *reminders) runNag(ctx context.Context, payload []byte) error {
 
 // claimNag claims the nag at level before it is posted, so two timers that
 // both find it due post it once: a nil incident with no error means
-// another timer claimed it. The next reminder comes a full cadence after
-// this one, even when this one was late (the bot was down): one nag per
-// cadence, never a burst to catch up.
+// another timer claimed it. The next reminder comes a full gap (nagGap)
+// after this one, even when this one was late (the bot was down): one nag
+// per gap, never a burst to catch up.
 func (s *reminders) claimNag(ctx context.Context, inc *Incident, level int, now time.Time) (*Incident, error) {
 	claimed, err := s.incidents.UpdateIncident(ctx, inc.ID, func(i *Incident) ([]TimelineEvent, error) {
 		if i.NagCount != inc.NagCount || !sameTime(i.LastUpdateAt, inc.LastUpdateAt) {
 			return nil, Errorf(ECONFLICT, "the nag was already posted")
 		}
 		i.NagCount = level
-		quiet := now.Add(s.policy.Severity(i.Severity).UpdateEvery)
-		i.SnoozedUntil = &quiet
+		next := now.Add(nagGap(s.policy.Severity(i.Severity).UpdateEvery, level))
+		i.SnoozedUntil = &next
 		return nil, nil
 	})
 	if ErrorCode(err) == ECONFLICT {
@@ -220,17 +266,22 @@ func backupOf(inc *Incident, p Policy) (group, user string) {
 
 // NagNotice is the update reminder: level 1 calls on the IC; level 2 is
 // also sent to the IC directly; level 3 and later also call on the backup.
-// An incident without an IC is asked to choose one first.
+// An incident without an IC is asked to choose one first, and calls on the
+// backup from level 2, as there is nobody to message directly. "snooze"
+// says how long the nag's Snooze button silences.
 func NagNotice(inc *Incident, p Policy, level int, now time.Time) Notice {
 	group, user := backupOf(inc, p)
 	return Notice{Kind: NoticeNag, Incident: inc.Key(), Actor: "bot", User: inc.Commander, Drill: inc.Drill,
-		Values: map[string]string{"silent": Since(lastUpdate(inc), now), "level": strconv.Itoa(level), "group": group, "backup": user}}
+		Values: map[string]string{"silent": Since(lastUpdate(inc), now), "level": strconv.Itoa(level), "group": group, "backup": user,
+			"snooze": DurationWords(snoozeFor(p, inc.Severity))}}
 }
 
 // runAckCheck is the JobAckCheck handler: it says so in the channel, and
-// calls on the backup, when a P1 or P2 was not acknowledged in time.
+// calls on the backup, when a P1 or P2 was not acknowledged in time. It
+// says so once per incident: a severity change that moves the target
+// after it was missed does not say it again.
 func (s *reminders) runAckCheck(ctx context.Context, payload []byte) error {
-	p, inc, err := s.loadTimer(ctx, payload, "ack check", "ack check")
+	_, inc, err := s.loadTimer(ctx, payload, "ack check", "ack check")
 	if inc == nil {
 		return err
 	}
@@ -247,9 +298,9 @@ func (s *reminders) runAckCheck(ctx context.Context, payload []byte) error {
 	}
 	n := ackMissedNotice(inc, s.policy, now)
 	ev := TimelineEvent{IncidentID: inc.ID, Kind: EventAckMissed, Actor: "bot", At: now, Key: true, Text: s.noticeText(n),
-		SourceID: fmt.Sprintf("ack_missed:%d", p.Due)}
+		SourceID: "ack_missed"}
 	if err := s.timeline.AddTimelineEvent(ctx, &ev); ErrorCode(err) == ECONFLICT {
-		return nil // already said
+		return nil // already said, at this target or an earlier severity's
 	} else if err != nil {
 		return fmt.Errorf("ack check: %w", err)
 	}
@@ -292,15 +343,31 @@ func (s *reminders) addRepageButtons(ctx context.Context, inc *Incident, n *Noti
 	return nil
 }
 
-// Snooze silences an incident's nags for the policy's snooze time. Only the
-// IC or the commander group may snooze (EFORBIDDEN otherwise).
+// Snooze silences an incident's nags for the policy's snooze time, at
+// most quietLimit of its severity; it never brings a reminder forward.
+// Only the IC or the commander group may snooze (EFORBIDDEN otherwise);
+// an incident without reminders to snooze (not open, a severity without a
+// cadence, paused while mitigated) is ECONFLICT.
 func (s *Service) Snooze(ctx context.Context, id int64, actor string) (*Incident, error) {
 	if err := s.authz.authorizeOn(ctx, id, actor, ActSnooze); err != nil {
 		return nil, err
 	}
 	now := s.clock.Now()
-	until := now.Add(s.policy.Snooze)
 	inc, err := s.change(ctx, id, func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
+		every := s.policy.Severity(i.Severity).UpdateEvery
+		due, ok := NextNagAt(i, s.policy)
+		switch {
+		case !i.Status.Open():
+			return nil, nil, Errorf(ECONFLICT, "%s is %s; it has no update reminders to snooze.", i.Key(), strings.ToLower(i.Status.Label()))
+		case every <= 0:
+			return nil, nil, Errorf(ECONFLICT, "%s is %s, which has no update reminders to snooze.", i.Key(), i.Severity)
+		case !ok:
+			return nil, nil, Errorf(ECONFLICT, "%s is mitigated; its update reminders are paused until it goes back to investigating.", i.Key())
+		}
+		until := now.Add(snoozeFor(s.policy, i.Severity))
+		if due.After(until) {
+			until = due
+		}
 		i.SnoozedUntil = &until
 		n := Notice{Kind: NoticeSnoozed, Incident: i.Key(), Actor: actor, Values: map[string]string{"until": until.In(s.policy.Location).Format("15:04 MST")}}
 		return []TimelineEvent{{Kind: EventNote, Actor: actor, At: now, Text: s.noticeText(n)}}, &syncPayload{Notices: []Notice{n}}, nil
@@ -309,4 +376,9 @@ func (s *Service) Snooze(ctx context.Context, id int64, actor string) (*Incident
 		return nil, err
 	}
 	return inc, s.reminders.planNag(ctx, s.sched, inc)
+}
+
+// snoozeFor is how long a snooze silences an incident of severity sev.
+func snoozeFor(p Policy, sev Severity) time.Duration {
+	return min(p.Snooze, quietLimit(p.Severity(sev).UpdateEvery))
 }

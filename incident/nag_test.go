@@ -202,14 +202,21 @@ func TestNagWithoutICAsksForOne(t *testing.T) {
 	inc, _, err := b.svc.Declare(ctx, incident.DeclareInput{Title: "db failover", Severity: incident.P1, DeclaredBy: "U0BOT"})
 	require.NoError(t, err)
 	b.queue.RunDue(t, b.clock.Now())
-	_, err = b.store.UpdateIncident(ctx, inc.ID, func(i *incident.Incident) ([]incident.TimelineEvent, error) {
+	withoutIC(t, b, inc.ID)
+	advance(t, b, 11*time.Minute)
+	require.Len(t, b.chat.Nags, 1)
+	require.Contains(t, b.chat.Nags[0], "has no Incident Commander")
+}
+
+// withoutIC leaves the incident without an IC, as one declared from an
+// alert is.
+func withoutIC(t *testing.T, b bundle, id int64) {
+	t.Helper()
+	_, err := b.store.UpdateIncident(context.Background(), id, func(i *incident.Incident) ([]incident.TimelineEvent, error) {
 		i.Commander = ""
 		return nil, nil
 	})
 	require.NoError(t, err)
-	advance(t, b, 11*time.Minute)
-	require.Len(t, b.chat.Nags, 1)
-	require.Contains(t, b.chat.Nags[0], "has no Incident Commander")
 }
 
 func TestResponseTargetEscalates(t *testing.T) {
@@ -272,10 +279,179 @@ func TestRenderedNagUpdateAndComms(t *testing.T) {
 	}
 	noIC := *inc
 	noIC.Commander = ""
-	nags = append(nags, bot.NoticeText(incident.NagNotice(&noIC, p, 1, at.Add(10*time.Minute))))
+	nags = append(nags, bot.NoticeText(incident.NagNotice(&noIC, p, 1, at.Add(10*time.Minute))),
+		bot.NoticeText(incident.NagNotice(&noIC, p, 2, at.Add(20*time.Minute))))
 	incidenttest.Golden(t, "testdata/nag.golden", []byte(strings.Join(nags, "\n---\n")+"\n"))
 
 	upd := incident.UpdateNotice(inc, p, incident.UpdateInput{Author: "U0JANE", Known: "Payments fail for 40% of users since 14:02.",
 		Doing: "Rolling back the 14:02 deploy."}, at.Add(12*time.Minute))
 	incidenttest.Golden(t, "testdata/update.golden", []byte(bot.NoticeText(upd)+"\n"))
+}
+
+// dmsTo counts the update reminders sent to user directly, among the
+// replies from index from on.
+func dmsTo(b bundle, user string, from int) int {
+	n := 0
+	for _, r := range b.chat.Replies[from:] {
+		if strings.HasPrefix(r, user+": ") && strings.Contains(r, "needs a status update") {
+			n++
+		}
+	}
+	return n
+}
+
+func TestRaisedSeverityNagsAtTheNewCadence(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+
+	// Raised right after a P2 nag: the next one comes within P1's 10
+	// minutes, not at the end of P2's 15.
+	b := setup(t)
+	inc := readyAt(t, b, incident.P2)
+	advance(t, b, 16*time.Minute)
+	require.Len(t, b.chat.Nags, 1)
+	_, err := b.svc.SetSeverity(ctx, inc.ID, incident.P1, "U0DECL")
+	require.NoError(t, err)
+	advance(t, b, 10*time.Minute+30*time.Second)
+	require.Len(t, b.chat.Nags, 2, "the first P1 nag is due within P1's cadence")
+
+	// Raised after a promise made for a P2: P1's cadence wins.
+	b = setup(t)
+	inc = readyAt(t, b, incident.P2)
+	_, err = b.svc.PostUpdate(ctx, inc.ID, incident.UpdateInput{Author: "U0DECL", Known: "looking", NextIn: 40 * time.Minute})
+	require.NoError(t, err)
+	advance(t, b, 2*time.Minute)
+	_, err = b.svc.SetSeverity(ctx, inc.ID, incident.P1, "U0DECL")
+	require.NoError(t, err)
+	advance(t, b, 10*time.Minute+30*time.Second)
+	require.Len(t, b.chat.Nags, 1, "a P2 promise does not hold off a P1's reminder")
+}
+
+func TestNagSaysHowLongSinceTheLastUpdate(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	inc := readyAt(t, b, incident.P1)
+	_, err := b.svc.PostUpdate(context.Background(), inc.ID, incident.UpdateInput{Author: "U0DECL", Known: "stable", NextIn: 25 * time.Minute})
+	require.NoError(t, err)
+	advance(t, b, 25*time.Minute+30*time.Second)
+	require.Len(t, b.chat.Nags, 1)
+	require.Contains(t, b.chat.Nags[0], "none for 25m", "the silence since the update, not since a shifted clock")
+}
+
+func TestNothingSilencesAP1ForHours(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t, func(p *incident.Policy) { p.Snooze = 4 * time.Hour })
+	inc := readyAt(t, b, incident.P1)
+	_, err := b.svc.Snooze(ctx, inc.ID, "U0DECL")
+	require.NoError(t, err)
+	b.queue.RunDue(t, b.clock.Now())
+	require.Contains(t, strings.Join(b.chat.PostsIn(inc.ChannelID), "\n"), "snoozed update reminders until 14:53 UTC", "a P1 snooze lasts at most three cadences")
+	advance(t, b, 30*time.Minute+30*time.Second)
+	require.Len(t, b.chat.Nags, 1, "a P1 snooze is bounded by three of its cadences")
+
+	b = setup(t)
+	inc = readyAt(t, b, incident.P1)
+	_, err = b.svc.PostUpdate(ctx, inc.ID, incident.UpdateInput{Author: "U0DECL", Known: "stable", NextIn: 24 * time.Hour})
+	require.NoError(t, err)
+	advance(t, b, 30*time.Minute+30*time.Second)
+	require.Len(t, b.chat.Nags, 1, "a promise of the next update in a day does not silence a P1 for a day")
+}
+
+func TestSnoozeOnlyWhereThereIsSomethingToSnooze(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t)
+	p3 := readyAt(t, b, incident.P3)
+	_, err := b.svc.Snooze(ctx, p3.ID, "U0DECL")
+	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(err), "P3 has no reminders")
+
+	p1 := readyAt(t, b, incident.P1)
+	_, err = b.svc.SetStatus(ctx, p1.ID, incident.StatusMitigated, "U0DECL", "")
+	require.NoError(t, err)
+	_, err = b.svc.Snooze(ctx, p1.ID, "U0DECL")
+	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(err), "reminders are paused while mitigated")
+	_, err = b.svc.SetStatus(ctx, p1.ID, incident.StatusResolved, "U0DECL", "")
+	require.NoError(t, err)
+	_, err = b.svc.Snooze(ctx, p1.ID, "U0DECL")
+	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(err), "a resolved incident has no reminders")
+	_, err = b.svc.SetStatus(ctx, p1.ID, incident.StatusClosed, "U0DECL", "")
+	require.NoError(t, err)
+	_, err = b.svc.Snooze(ctx, p1.ID, "U0DECL")
+	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(err), "nor a closed one")
+	require.NotContains(t, strings.Join(b.chat.PostsIn(p1.ChannelID), "\n"), "snoozed")
+}
+
+func TestSnoozeNeverBringsANagForward(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(p *incident.Policy) { p.Snooze = 2 * time.Minute })
+	inc := readyAt(t, b, incident.P1)
+	_, err := b.svc.Snooze(context.Background(), inc.ID, "U0DECL")
+	require.NoError(t, err)
+	advance(t, b, 9*time.Minute)
+	require.Empty(t, b.chat.Nags, "a short snooze does not bring the reminder forward")
+	advance(t, b, 90*time.Second)
+	require.Len(t, b.chat.Nags, 1)
+}
+
+func TestNoICEscalatesToTheCommanderGroup(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(p *incident.Policy) { p.CommanderGroup = "S0ICS" })
+	inc := readyAt(t, b, incident.P1)
+	withoutIC(t, b, inc.ID)
+	replies := len(b.chat.Replies)
+	advance(t, b, 20*time.Minute+30*time.Second)
+	require.Len(t, b.chat.Nags, 2)
+	require.NotContains(t, b.chat.Nags[1], "the IC has been messaged directly", "there is no IC to message")
+	require.Contains(t, b.chat.Nags[1], "<!subteam^S0ICS>", "with nobody to message directly, the commander group is called")
+	require.Len(t, b.chat.Replies, replies, "no DM to nobody")
+}
+
+func TestNagDMGoesToTheCurrentIC(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	inc := readyAt(t, b, incident.P1)
+	replies := len(b.chat.Replies)
+	advance(t, b, 11*time.Minute)
+	_, err := b.svc.AssignRole(context.Background(), inc.ID, "ic", "U0JANE", "U0DECL")
+	require.NoError(t, err)
+	advance(t, b, 10*time.Minute)
+	require.Len(t, b.chat.Nags, 2)
+	require.Contains(t, b.chat.Nags[1], "<@U0JANE>")
+	require.Equal(t, 1, dmsTo(b, "U0JANE", replies), "the IC after the handover is messaged")
+	require.Zero(t, dmsTo(b, "U0DECL", replies), "not the one who handed over")
+}
+
+func TestTopOfTheLadderIsSpaced(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(p *incident.Policy) { p.CommanderGroup = "S0ICS" })
+	readyAt(t, b, incident.P1)
+	advance(t, b, 30*time.Minute+30*time.Second)
+	require.Len(t, b.chat.Nags, 3, "the channel, the IC, the group: one P1 cadence apart")
+	advance(t, b, 19*time.Minute)
+	require.Len(t, b.chat.Nags, 3, "at the top the gap doubles")
+	advance(t, b, time.Minute)
+	require.Len(t, b.chat.Nags, 4)
+	require.Contains(t, b.chat.Nags[3], "4 updates missed")
+	advance(t, b, 39*time.Minute)
+	require.Len(t, b.chat.Nags, 4)
+	advance(t, b, time.Minute)
+	require.Len(t, b.chat.Nags, 5)
+	advance(t, b, 4*time.Hour)
+	require.Len(t, b.chat.Nags, 9, "then once an hour, not every ten minutes")
+}
+
+func TestAckMissedIsSaidOncePerIncident(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	inc := readyAt(t, b, incident.P1)
+	advance(t, b, 16*time.Minute)
+	missed := func() int {
+		return strings.Count(strings.Join(b.chat.PostsIn(inc.ChannelID), "\n"), "has not been acknowledged")
+	}
+	require.Equal(t, 1, missed())
+	_, err := b.svc.SetSeverity(context.Background(), inc.ID, incident.P2, "U0DECL")
+	require.NoError(t, err)
+	advance(t, b, time.Hour)
+	require.Equal(t, 1, missed(), "lowering the severity does not say it again at P2's target")
 }

@@ -29,7 +29,8 @@ type Policy struct {
 	// PauseNagsWhenMitigated stops update nags while an incident is
 	// mitigated (the default); they resume if it goes back to investigating.
 	PauseNagsWhenMitigated bool
-	// Snooze is how long the IC's Snooze button silences nags (default 30m).
+	// Snooze is how long the IC's Snooze button silences nags (default
+	// 30m), at most three of the severity's cadences.
 	Snooze time.Duration
 	// ResolvePagesOnResolve resolves the incident's pages when it is
 	// resolved (default true).

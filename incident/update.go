@@ -74,19 +74,9 @@ func (s *Service) PostUpdate(ctx context.Context, id int64, in UpdateInput) (*In
 				Text:    s.noticeText(set),
 				Payload: StatusChangedData{From: from, To: in.Status}})
 		}
-		t := now
-		i.LastUpdateAt = &t
-		i.NagCount = 0
-		i.SnoozedUntil = nil
-		if in.NextIn > 0 {
-			// A promised time shorter or longer than the cadence moves the
-			// next reminder with it.
-			every := s.policy.Severity(i.Severity).UpdateEvery
-			if every > 0 {
-				shift := t.Add(in.NextIn - every)
-				i.LastUpdateAt = &shift
-			}
-		}
+		// A promised time shorter or longer than the cadence moves the
+		// next reminder with it.
+		promiseNext(i, s.policy, now, in.NextIn)
 		return events, &syncPayload{Notices: []Notice{UpdateNotice(i, s.policy, in, now)}}, nil
 	})
 	if err != nil {
