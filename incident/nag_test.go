@@ -2,6 +2,7 @@ package incident_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -454,4 +455,22 @@ func TestAckMissedIsSaidOncePerIncident(t *testing.T) {
 	require.NoError(t, err)
 	advance(t, b, time.Hour)
 	require.Equal(t, 1, missed(), "lowering the severity does not say it again at P2's target")
+}
+
+func TestReopenNagsEvenWhenAHookFails(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	inc := readyAt(t, b, incident.P1)
+	_, err := b.svc.SetStatus(ctx, inc.ID, incident.StatusResolved, "U0DECL", "")
+	require.NoError(t, err)
+	advance(t, b, time.Hour)
+	require.Empty(t, b.chat.Nags)
+	b.svc.Use(incident.Feature{Name: "flaky", Hook: func(context.Context, incident.Change) error {
+		return errors.New("status page unreachable")
+	}})
+	_, err = b.svc.SetStatus(ctx, inc.ID, incident.StatusInvestigating, "U0DECL", "")
+	require.Error(t, err, "the hook's failure is reported")
+	advance(t, b, 11*time.Minute)
+	require.Len(t, b.chat.Nags, 1, "the reopen stands, and so do its reminders")
 }

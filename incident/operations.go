@@ -235,11 +235,12 @@ func (s *Service) setStatus(ctx context.Context, id int64, to Status, actor, sum
 	if err != nil {
 		return nil, err
 	}
-	if err := s.after(ctx, Change{Kind: EventStatusChanged, Incident: inc, From: string(from), To: string(to), Actor: actor}); err != nil {
+	// Reopening, or leaving mitigated, starts the reminders again, before
+	// the hooks, whose failure leaves the change standing.
+	if err := s.reminders.planNag(ctx, s.sched, inc); err != nil {
 		return inc, err
 	}
-	// Reopening, or leaving mitigated, starts the reminders again.
-	return inc, s.reminders.planNag(ctx, s.sched, inc)
+	return inc, s.after(ctx, Change{Kind: EventStatusChanged, Incident: inc, From: string(from), To: string(to), Actor: actor})
 }
 
 // close is change for the one move into closed, which change refuses.
