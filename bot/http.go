@@ -62,6 +62,8 @@ func (h *Handler) verify(next http.Handler) http.Handler {
 			var tooBig *http.MaxBytesError
 			if errors.As(err, &tooBig) {
 				h.metrics.requests.WithLabelValues(kindOf(r), "too_large").Inc()
+				// The same event delivered again is as large.
+				w.Header().Set("X-Slack-No-Retry", "1")
 				http.Error(w, fmt.Sprintf("request body exceeds %d bytes", h.cfg.MaxBodyBytes), http.StatusRequestEntityTooLarge)
 				return
 			}

@@ -103,16 +103,21 @@ func TestSignatureCheck(t *testing.T) {
 	})
 
 	t.Run("too large", func(t *testing.T) {
-		body := "command=%2Fincident&text=" + strings.Repeat("x", 70<<10)
-		hdr := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
-		tr.driver.Sign(hdr, []byte(body))
-		req, err := http.NewRequest(http.MethodPost, tr.base+"/slack/commands", strings.NewReader(body))
-		require.NoError(t, err)
-		req.Header = hdr
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		resp.Body.Close()
-		require.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
+		for path, body := range map[string]string{
+			"/slack/commands": "command=%2Fincident&text=" + strings.Repeat("x", 70<<10),
+			"/slack/events":   `{"type":"event_callback","event_id":"Ev1","event":{"type":"message","text":"` + strings.Repeat("x", 70<<10) + `"}}`,
+		} {
+			hdr := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
+			tr.driver.Sign(hdr, []byte(body))
+			req, err := http.NewRequest(http.MethodPost, tr.base+path, strings.NewReader(body))
+			require.NoError(t, err)
+			req.Header = hdr
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			resp.Body.Close()
+			require.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode, path)
+			require.Equal(t, "1", resp.Header.Get("X-Slack-No-Retry"), "Slack is told a retry cannot help")
+		}
 	})
 
 	t.Run("url verification", func(t *testing.T) {
