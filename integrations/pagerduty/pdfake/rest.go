@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/firebreakhq/firebreak/httpjson"
+	"github.com/firebreakhq/firebreak/integrations/gatefake"
 )
 
 // PagerDuty's error messages and codes for the rules the server enforces
@@ -157,13 +158,7 @@ func (s *Server) faults(next http.Handler) http.Handler {
 		case in.afterEffect:
 			// The update is carried out, its webhooks sent as configured,
 			// and its answer lost: PagerDuty's "took effect, then failed".
-			rec := httptest.NewRecorder()
-			next.ServeHTTP(rec, r)
-			if rec.Code >= 300 {
-				copyAnswer(sw, rec) // refused: nothing took effect
-				return
-			}
-			writeError(sw, in.afterStatus, codeInternal, msgInternal)
+			gatefake.ServeThenFail(sw, r, next, func(w http.ResponseWriter) { writeError(w, in.afterStatus, codeInternal, msgInternal) })
 		default:
 			next.ServeHTTP(sw, r)
 		}
