@@ -335,7 +335,9 @@ func isResend(stored, startsAt time.Time) bool {
 // started an incident still running, says so in the incident channel.
 func (s *Service) alertResolved(ctx context.Context, a *incident.Alert, now time.Time) error {
 	if a.Status == incident.AlertResolved {
-		return nil
+		// A redelivery: the delivery that resolved it may have stopped
+		// before its note was scheduled.
+		return s.noteProposalResolved(ctx, a)
 	}
 	updated, err := s.store.UpdateAlert(ctx, a.ID, func(x *incident.Alert) error {
 		if x.Status == incident.AlertResolved {
@@ -352,16 +354,7 @@ func (s *Service) alertResolved(ctx context.Context, a *incident.Alert, now time
 		return fmt.Errorf("alert resolved: %w", err)
 	}
 	if updated.IncidentID == 0 {
-		if updated.State == incident.AlertProposed && updated.MessageTS != "" {
-			// Undecided: the proposal's channel hears it resolved before
-			// someone declares a P1 and pages for it.
-			payload, _ := json.Marshal(alertPayload{AlertID: updated.ID})
-			if _, err := s.sched.Schedule(ctx, incident.Job{Kind: JobProposalResolved, Payload: payload, MaxAttempts: 8,
-				Key: fmt.Sprintf("alert_proposal_resolved:%d:%d", updated.ID, updated.FirstAt.UnixNano())}); err != nil {
-				s.log.WarnContext(ctx, "could not schedule the note that a proposed alert resolved", "alert", updated.ID, "err", err)
-			}
-		}
-		return nil
+		return s.noteProposalResolved(ctx, updated)
 	}
 	inc, err := s.store.GetIncident(ctx, updated.IncidentID)
 	if err != nil {
@@ -509,6 +502,23 @@ func (s *Service) runAlertPropose(ctx context.Context, payload []byte) error {
 		return nil
 	}); err != nil {
 		s.log.WarnContext(ctx, "could not record the alert proposal", "alert", a.ID, "err", err)
+	}
+	return nil
+}
+
+// noteProposalResolved schedules, for a resolved alert whose posted
+// proposal nobody decided, the note that it resolved, so that nobody
+// declares a P1 and pages for it unknowingly. It is keyed by the alert's
+// episode: a redelivery schedules it once; a failure to schedule is
+// returned, so the sender delivers again.
+func (s *Service) noteProposalResolved(ctx context.Context, a *incident.Alert) error {
+	if a.IncidentID != 0 || a.State != incident.AlertProposed || a.MessageTS == "" {
+		return nil
+	}
+	payload, _ := json.Marshal(alertPayload{AlertID: a.ID})
+	if _, err := s.sched.Schedule(ctx, incident.Job{Kind: JobProposalResolved, Payload: payload, MaxAttempts: 8,
+		Key: fmt.Sprintf("alert_proposal_resolved:%d:%d", a.ID, a.FirstAt.UnixNano())}); err != nil {
+		return fmt.Errorf("schedule the note that alert %d resolved: %w", a.ID, err)
 	}
 	return nil
 }

@@ -145,3 +145,43 @@ func TestProposedAlertThatResolvesSaysSo(t *testing.T) {
 		require.Len(t, postsContaining(b.chat, "#checkout", "from this alert?"), 1, "the resolved one is not proposed")
 	})
 }
+
+// failingNotes fails the next notes that a proposed alert resolved.
+type failingNotes struct {
+	incident.Scheduler
+	fail *atomic.Int32
+}
+
+func (f failingNotes) Schedule(ctx context.Context, job incident.Job) (bool, error) {
+	if job.Kind == alerts.JobProposalResolved && f.fail.Add(-1) >= 0 {
+		return false, errDown
+	}
+	return f.Scheduler.Schedule(ctx, job)
+}
+
+// TestProposedAlertResolvedIsSaidAfterAFailedDelivery: when the delivery
+// that resolved a proposed alert could not schedule its note, Alertmanager
+// is asked to deliver again, and that delivery, which finds the alert
+// already resolved, says it, once.
+func TestProposedAlertResolvedIsSaidAfterAFailedDelivery(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, kind storeKind) {
+		fail := new(atomic.Int32)
+		b := setupOn(t, kind, options{sched: func(s incident.Scheduler) incident.Scheduler { return failingNotes{Scheduler: s, fail: fail} }})
+		h := alertmanager(b)
+		firing := fixture(t, "high_error_rate_firing.json")
+		resolved := []byte(strings.ReplaceAll(string(firing), `"status": "firing"`, `"status": "resolved"`))
+		require.Equal(t, http.StatusOK, deliver(t, h, firing))
+		require.Empty(t, b.queue.RunAll(t))
+
+		fail.Store(1)
+		require.Equal(t, http.StatusInternalServerError, deliver(t, h, resolved), "Alertmanager is asked to deliver again")
+		require.Empty(t, b.queue.RunAll(t))
+		require.Empty(t, postsContaining(b.chat, "#checkout", "before anyone decided"))
+		for range 2 {
+			require.Equal(t, http.StatusOK, deliver(t, h, resolved))
+			require.Empty(t, b.queue.RunAll(t))
+		}
+		require.Len(t, postsContaining(b.chat, "#checkout", "before anyone decided"), 1, "said once")
+	})
+}
