@@ -50,6 +50,13 @@ const MaxTitleLength = 255
 // hold the postmortem's title.
 const maxTitleTries = 5
 
+// lookupLimit is how many results one page of a title lookup asks for, and
+// maxLookupPages how many pages of results one lookup reads at most.
+const (
+	lookupLimit    = 100
+	maxLookupPages = 10
+)
+
 // maxBody bounds how much of a response the client reads.
 const maxBody = 4 << 20
 
@@ -427,26 +434,54 @@ func (c *Client) update(ctx context.Context, id, title string, doc incident.Post
 }
 
 // findOwn returns the id of the current page with this title in the space
-// when it carries the incident's marker, and "" when the page holding the
-// title was made by someone else (or cannot be read by the account).
+// when it carries the incident's marker, and "" when the pages holding the
+// title were made by someone else (or cannot be read by the account). It
+// follows the lookup's next links, up to maxLookupPages pages of results.
 func (c *Client) findOwn(ctx context.Context, space, title, key string) (string, error) {
-	q := url.Values{"title": {title}, "space-id": {space}, "status": {"current"}, "body-format": {"storage"}}
-	var res struct {
-		Results []page `json:"results"`
-	}
-	status, msg, err := c.do(outbound.WithOperation(ctx, "pages.find"), http.MethodGet, "/api/v2/pages?"+q.Encode(), nil, &res)
-	if err != nil {
-		return "", fmt.Errorf("confluence find page: %w", err)
-	}
-	if status != http.StatusOK {
-		return "", fmt.Errorf("confluence find page: %w", c.statusError(status, msg, nil))
-	}
-	for _, p := range res.Results {
-		if p.Title == title && p.ID != "" && ours(p.Body.Storage.Value, key) {
-			return p.ID, nil
+	q := url.Values{"title": {title}, "space-id": {space}, "status": {"current"}, "body-format": {"storage"},
+		"limit": {strconv.Itoa(lookupLimit)}}
+	for range maxLookupPages {
+		var res struct {
+			Results []page `json:"results"`
+			Links   struct {
+				Next string `json:"next"`
+			} `json:"_links"`
 		}
+		status, msg, err := c.do(outbound.WithOperation(ctx, "pages.find"), http.MethodGet, "/api/v2/pages?"+q.Encode(), nil, &res)
+		if err != nil {
+			return "", fmt.Errorf("confluence find page: %w", err)
+		}
+		if status != http.StatusOK {
+			return "", fmt.Errorf("confluence find page: %w", c.statusError(status, msg, nil))
+		}
+		for _, p := range res.Results {
+			if p.Title == title && p.ID != "" && ours(p.Body.Storage.Value, key) {
+				return p.ID, nil
+			}
+		}
+		cursor := nextParam(res.Links.Next, "cursor")
+		if cursor == "" {
+			return "", nil
+		}
+		q.Set("cursor", cursor)
 	}
+	c.logger.Warn("confluence title lookup stopped at its cap; taking the title as someone else's",
+		slog.String("incident", key), slog.Int("pages", maxLookupPages))
 	return "", nil
+}
+
+// nextParam reads one query parameter of a next link. The link is relative
+// to the site and carries the context path (/wiki/api/v2/...?cursor=...),
+// so only its parameter is reused, on the client's own base URL.
+func nextParam(next, name string) string {
+	if next == "" {
+		return ""
+	}
+	u, err := url.Parse(next)
+	if err != nil {
+		return ""
+	}
+	return u.Query().Get(name)
 }
 
 func (c *Client) ref(p page) incident.ExportRef {

@@ -510,3 +510,53 @@ func TestTypedTextNeverBecomesMarkup(t *testing.T) {
 	require.Contains(t, body, `&lt;ac:structured-macro ac:name=&quot;html&quot;&gt;`)
 	require.Contains(t, body, "&amp; ]]&gt; bell 🔥 &amp;nbsp; é")
 }
+
+func TestOwnPageOnALaterPageOfResultsIsFoundAndUpdated(t *testing.T) {
+	t.Parallel()
+	fake := confluencefake.New(confluencefake.Config{Email: email, APIToken: token, Spaces: map[string]string{spaceID: "ENG"}, PageSize: 1})
+	t.Cleanup(fake.Close)
+	client := confluence.New(confluence.Config{BaseURL: fake.URL(), Email: email, APIToken: token, SpaceID: spaceID})
+	// A page made by hand and the bot's own (a create whose answer was
+	// lost) both answer the title lookup; the bot's comes second.
+	hand := fake.AddPage(spaceID, "", title, "<p>the team's own notes</p>")
+	own := fake.AddPage(spaceID, "", title, anchor+"<p>draft</p>")
+
+	ref, err := client.Export(context.Background(), doc("<p>draft 2</p>"), nil)
+	require.NoError(t, err)
+	require.Equal(t, own.ID, ref.ID)
+	require.Equal(t, 2, ref.Version)
+	pages := fake.Pages()
+	require.Len(t, pages, 2, "no page was added")
+	require.Equal(t, hand, pages[0], "the page made by hand is untouched")
+	require.Equal(t, anchor+"<p>draft 2</p>", pages[1].Body)
+	require.Equal(t, title, pages[1].Title)
+
+	var lookups []string
+	for _, c := range fake.Calls() {
+		if c.Method == http.MethodGet && strings.HasPrefix(c.Path, "/wiki/api/v2/pages?") {
+			lookups = append(lookups, c.Path)
+		}
+	}
+	require.Len(t, lookups, 2, "the second page of results was read")
+	require.Contains(t, lookups[1], "cursor=")
+}
+
+func TestTitleLookupStopsAtItsCap(t *testing.T) {
+	t.Parallel()
+	fake := confluencefake.New(confluencefake.Config{Email: email, APIToken: token, Spaces: map[string]string{spaceID: "ENG"}, PageSize: 1})
+	t.Cleanup(fake.Close)
+	client := confluence.New(confluence.Config{BaseURL: fake.URL(), Email: email, APIToken: token, SpaceID: spaceID})
+	for range 40 {
+		fake.AddPage(spaceID, "", title, "<p>by hand</p>")
+	}
+	ref, err := client.Export(context.Background(), doc("<p>draft</p>"), nil)
+	require.NoError(t, err)
+	require.Equal(t, 1, ref.Version)
+	lookups := 0
+	for _, c := range fake.Calls() {
+		if c.Method == http.MethodGet && strings.HasPrefix(c.Path, "/wiki/api/v2/pages?") {
+			lookups++
+		}
+	}
+	require.Equal(t, 10, lookups, "one lookup reads at most 10 pages of results")
+}

@@ -11,6 +11,7 @@
 package confluencefake
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
@@ -36,6 +37,11 @@ type Config struct {
 	APIToken string
 	// Spaces maps a space id to its key, which appears in page links.
 	Spaces map[string]string
+	// PageSize caps how many results one page of a list holds, below the
+	// limit a request asks for; 0 means Confluence's default of 25 (the
+	// most a request may ask for is 250). Tests set it small so a client
+	// must follow the next links.
+	PageSize int
 }
 
 // Page is a page stored in the fake.
@@ -346,6 +352,9 @@ func (s *Server) validate(req pageRequest, self string) string {
 	}
 	space := req.SpaceID
 	if self != "" {
+		if s.pages[self].Title == req.Title {
+			return "" // a page keeps its own title
+		}
 		space = s.pages[self].SpaceID
 	}
 	for _, p := range s.pages {
@@ -365,8 +374,29 @@ func (s *Server) get(w http.ResponseWriter, id string, withBody bool) {
 	httpjson.Write(w, http.StatusOK, s.view(p, withBody))
 }
 
+// list answers GET /pages, one page of results at a time: a request asks
+// for up to limit results (default 25, at most 250, cut to the fake's page
+// size), and when more remain the answer's _links.next (and the Link
+// header) carries the cursor of the next page, as Confluence's v2 API does.
 func (s *Server) list(w http.ResponseWriter, q url.Values, withBody bool) {
-	results := []map[string]any{}
+	limit, from := s.pageSize(), 0
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 250 {
+			writeError(w, http.StatusBadRequest, "Provided value for 'limit' is not valid. It must be between 1 and 250.")
+			return
+		}
+		limit = min(n, limit)
+	}
+	if c := q.Get("cursor"); c != "" {
+		n, ok := decodeCursor(c)
+		if !ok {
+			writeError(w, http.StatusBadRequest, "Provided value for 'cursor' is not the correct type. Expected type is Cursor.")
+			return
+		}
+		from = n
+	}
+	var matched []*Page
 	for _, id := range s.order {
 		p, ok := s.pages[id]
 		if !ok {
@@ -381,9 +411,50 @@ func (s *Server) list(w http.ResponseWriter, q url.Values, withBody bool) {
 		if st := q.Get("status"); st != "" && p.Status != st {
 			continue
 		}
-		results = append(results, s.view(p, withBody))
+		matched = append(matched, p)
 	}
-	httpjson.Write(w, http.StatusOK, map[string]any{"results": results, "_links": map[string]any{}})
+	results := []map[string]any{}
+	for i := from; i < len(matched) && i < from+limit; i++ {
+		results = append(results, s.view(matched[i], withBody))
+	}
+	links := map[string]any{"base": s.URL()}
+	if from+limit < len(matched) {
+		next := url.Values{}
+		for k, v := range q {
+			next[k] = v
+		}
+		next.Set("cursor", encodeCursor(from+limit))
+		next.Set("limit", strconv.Itoa(limit))
+		links["next"] = "/wiki/api/v2/pages?" + next.Encode()
+		w.Header().Set("Link", fmt.Sprintf(`<%s>; rel="next", <%s>; rel="base"`, links["next"], s.URL()))
+	}
+	httpjson.Write(w, http.StatusOK, map[string]any{"results": results, "_links": links})
+}
+
+func (s *Server) pageSize() int {
+	if s.cfg.PageSize > 0 {
+		return min(s.cfg.PageSize, 250)
+	}
+	return 25
+}
+
+// encodeCursor makes the opaque cursor of the result at offset n.
+func encodeCursor(n int) string {
+	return base64.StdEncoding.EncodeToString([]byte(`{"offset":` + strconv.Itoa(n) + `}`))
+}
+
+func decodeCursor(c string) (int, bool) {
+	raw, err := base64.StdEncoding.DecodeString(c)
+	if err != nil {
+		return 0, false
+	}
+	var v struct {
+		Offset *int `json:"offset"`
+	}
+	if json.Unmarshal(raw, &v) != nil || v.Offset == nil || *v.Offset < 0 {
+		return 0, false
+	}
+	return *v.Offset, true
 }
 
 func (s *Server) update(w http.ResponseWriter, id string, raw []byte, call *Call) {

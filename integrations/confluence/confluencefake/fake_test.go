@@ -1,6 +1,7 @@
 package confluencefake_test
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -111,4 +112,40 @@ func call(t *testing.T, fake *confluencefake.Server, user, pass, method, path, b
 	b, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	return resp.StatusCode, string(b)
+}
+
+func TestFakeListsPagesOnePageOfResultsAtATime(t *testing.T) {
+	t.Parallel()
+	fake := confluencefake.New(confluencefake.Config{Email: "a@example.com", APIToken: "t", Spaces: map[string]string{"1": "ENG"}, PageSize: 2})
+	t.Cleanup(fake.Close)
+	for _, title := range []string{"A", "B", "C"} {
+		fake.AddPage("1", "", title, "<p/>")
+	}
+	var res struct {
+		Results []struct {
+			Title string `json:"title"`
+		} `json:"results"`
+		Links struct {
+			Next string `json:"next"`
+		} `json:"_links"`
+	}
+	status, body := call(t, fake, "a@example.com", "t", http.MethodGet, "/api/v2/pages?space-id=1&limit=100", "")
+	require.Equal(t, http.StatusOK, status)
+	require.NoError(t, json.Unmarshal([]byte(body), &res))
+	require.Len(t, res.Results, 2, "the page size caps the limit asked for")
+	require.True(t, strings.HasPrefix(res.Links.Next, "/wiki/api/v2/pages?"), res.Links.Next)
+
+	status, body = call(t, fake, "a@example.com", "t", http.MethodGet, strings.TrimPrefix(res.Links.Next, "/wiki"), "")
+	require.Equal(t, http.StatusOK, status)
+	res.Links.Next = ""
+	require.NoError(t, json.Unmarshal([]byte(body), &res))
+	require.Len(t, res.Results, 1)
+	require.Equal(t, "C", res.Results[0].Title)
+	require.Empty(t, res.Links.Next, "no next link on the last page")
+
+	status, body = call(t, fake, "a@example.com", "t", http.MethodGet, "/api/v2/pages?space-id=1&cursor=nonsense", "")
+	require.Equal(t, http.StatusBadRequest, status)
+	require.Contains(t, body, "cursor")
+	status, _ = call(t, fake, "a@example.com", "t", http.MethodGet, "/api/v2/pages?space-id=1&limit=251", "")
+	require.Equal(t, http.StatusBadRequest, status)
 }
