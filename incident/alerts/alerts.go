@@ -275,6 +275,14 @@ func (s *Service) alertRepeated(ctx context.Context, a *incident.Alert, ev incid
 		// fires again.
 		wasResolved = x.Status == incident.AlertResolved
 		resend = !wasResolved && isResend(x.StartsAt, ev.StartsAt)
+		if !wasResolved && x.StartsAt.IsZero() && !ev.StartsAt.IsZero() && !ev.StartsAt.After(x.LastAt) {
+			// Stored without a start time (before start times were
+			// kept, or from a sender that gave none until now): a
+			// firing that began before the alert was last heard of is
+			// the one already known, so it is adopted, not said again.
+			resend = true
+			x.StartsAt = ev.StartsAt
+		}
 		x.LastAt = now
 		if resend {
 			return nil

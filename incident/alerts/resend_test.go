@@ -172,3 +172,43 @@ func TestAlertWithoutStartsAtCountsEveryDelivery(t *testing.T) {
 		require.True(t, a.StartsAt.IsZero())
 	})
 }
+
+// TestAlertStoredWithoutStartsAtAdoptsTheKnownFiring: an alert stored
+// before start times were kept has none; the first delivery that gives one,
+// for the firing the bot already knows (it began before the alert was last
+// heard of), is adopted silently, and a later firing is still said once.
+func TestAlertStoredWithoutStartsAtAdoptsTheKnownFiring(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, kind storeKind) {
+		b := setupOn(t, kind, options{})
+		h := alertmanager(b)
+		ctx := context.Background()
+		firing := startingAt(t, "2026-08-07T14:20:31Z")
+		inc := declaredCheckoutDown(t, b, firing)
+		_, err := b.store.UpdateAlert(ctx, checkoutDown(t, b).ID, func(x *incident.Alert) error {
+			x.StartsAt = time.Time{}
+			return nil
+		})
+		require.NoError(t, err)
+		require.True(t, checkoutDown(t, b).StartsAt.IsZero(), "stored as before start times were kept")
+
+		for range 2 {
+			b.clock.Advance(5 * time.Minute)
+			require.Equal(t, http.StatusOK, deliver(t, h, firing), "the resend of the firing already known")
+			require.Empty(t, b.queue.RunAll(t))
+		}
+		require.Empty(t, postsContaining(b.chat, inc.ChannelID, "fired again"))
+		require.Equal(t, 1, alertEvents(t, b, inc.ID))
+		a := checkoutDown(t, b)
+		require.Equal(t, 1, a.Count)
+		require.Equal(t, time.Date(2026, 8, 7, 14, 20, 31, 0, time.UTC), a.StartsAt, "the start time is adopted")
+		require.Equal(t, b.clock.Now(), a.LastAt)
+
+		b.clock.Advance(5 * time.Minute)
+		refiring := startingAt(t, b.clock.Now().Add(-time.Minute).Format(time.RFC3339Nano))
+		require.Equal(t, http.StatusOK, deliver(t, h, refiring), "a firing that began after the alert was last heard of")
+		require.Empty(t, b.queue.RunAll(t))
+		require.Len(t, postsContaining(b.chat, inc.ChannelID, "fired again"), 1)
+		require.Equal(t, 2, checkoutDown(t, b).Count)
+	})
+}
