@@ -23,9 +23,13 @@ type Ack struct {
 }
 
 type socketConn struct {
+	id   int // 1 for the first connection the server accepted, and so on
 	ws   *websocket.Conn
 	wmu  sync.Mutex // gorilla allows one concurrent writer
 	done chan struct{}
+	// retiring is set once the connection was told to disconnect: Slack
+	// sends it nothing more.
+	retiring bool
 }
 
 func (c *socketConn) writeJSON(v any) error {
@@ -45,6 +49,34 @@ type socketHub struct {
 	pending map[string]chan Ack
 	acks    []Ack
 	closed  bool
+
+	accepted   int // connections accepted so far, for their ids
+	next       int // the round-robin position among the open connections
+	deliveries []Delivery
+	// redelivery is how Slack retries an Events API envelope that was not
+	// acknowledged; zero means each envelope is sent once.
+	redelivery redelivery
+	// connectDelay holds each new connection's upgrade back, as a slow
+	// network or a busy Slack edge would.
+	connectDelay time.Duration
+}
+
+// redelivery is the retry schedule of unacknowledged envelopes.
+type redelivery struct {
+	ackTimeout time.Duration
+	delays     []time.Duration
+}
+
+// Delivery is one envelope sent over Socket Mode, first or retried.
+type Delivery struct {
+	EnvelopeID string
+	Type       string // events_api, slash_commands, interactive
+	// Conn is the connection it went to: 1 for the first connection the
+	// server accepted, 2 for the next, and so on.
+	Conn         int
+	RetryAttempt int
+	RetryReason  string
+	Payload      json.RawMessage
 }
 
 func (h *socketHub) init() {
@@ -94,6 +126,16 @@ func (s *socketMode) serveSocket(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "invalid or used ticket", http.StatusUnauthorized)
 		return
 	}
+	h.mu.Lock()
+	delay := h.connectDelay
+	h.mu.Unlock()
+	if delay > 0 {
+		select {
+		case <-time.After(delay):
+		case <-r.Context().Done():
+			return
+		}
+	}
 	// slack-go sends Origin: https://api.slack.com, which never matches the fake's host.
 	upgrader := websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
 	ws, err := upgrader.Upgrade(w, r, nil)
@@ -104,6 +146,8 @@ func (s *socketMode) serveSocket(w http.ResponseWriter, r *http.Request) {
 	defer close(c.done)
 
 	h.mu.Lock()
+	h.accepted++
+	c.id = h.accepted
 	h.conns = append(h.conns, c)
 	n := len(h.conns)
 	h.notifyLocked()
@@ -208,6 +252,9 @@ func (s *socketMode) SocketAcks() []Ack {
 func (s *socketMode) DisconnectSockets(reason string) {
 	s.sock.mu.Lock()
 	conns := slices.Clone(s.sock.conns)
+	for _, c := range conns {
+		c.retiring = true
+	}
 	s.sock.mu.Unlock()
 	for _, c := range conns {
 		_ = c.writeJSON(map[string]any{
@@ -217,11 +264,50 @@ func (s *socketMode) DisconnectSockets(reason string) {
 	}
 }
 
+// SocketRedelivery makes the server retry an Events API envelope that is not
+// acknowledged within ackTimeout (Slack: 3 seconds), once after each of delays
+// (Slack retries at once, after about a minute and after about five), with
+// retry_attempt counting the retries and retry_reason "timeout". Each attempt
+// is a new envelope and goes to whichever connection is next, as Slack's would.
+// A command or an interaction is never retried: Slack shows its user an error
+// instead. Without SocketRedelivery each envelope is sent once.
+func (s *socketMode) SocketRedelivery(ackTimeout time.Duration, delays ...time.Duration) {
+	s.sock.mu.Lock()
+	defer s.sock.mu.Unlock()
+	s.sock.redelivery = redelivery{ackTimeout: ackTimeout, delays: slices.Clone(delays)}
+}
+
+// SlowSocketConnects holds every later Socket Mode connection back for d before
+// the WebSocket upgrade is answered, so a client reconnecting waits that long
+// before it can write anything.
+func (s *socketMode) SlowSocketConnects(d time.Duration) {
+	s.sock.mu.Lock()
+	defer s.sock.mu.Unlock()
+	s.sock.connectDelay = d
+}
+
+// SocketDeliveries returns every envelope sent over Socket Mode, oldest first.
+func (s *socketMode) SocketDeliveries() []Delivery {
+	s.sock.mu.Lock()
+	defer s.sock.mu.Unlock()
+	return slices.Clone(s.sock.deliveries)
+}
+
+// waitConn returns the connection the next envelope goes to: Slack spreads
+// envelopes over the app's open connections, so the fake takes them in turn,
+// skipping those told to disconnect, and waits for one if none is open.
 func (h *socketHub) waitConn(ctx context.Context) (*socketConn, error) {
 	for {
 		h.mu.Lock()
-		if len(h.conns) > 0 {
-			c := h.conns[len(h.conns)-1]
+		var open []*socketConn
+		for _, c := range h.conns {
+			if !c.retiring {
+				open = append(open, c)
+			}
+		}
+		if len(open) > 0 {
+			c := open[h.next%len(open)]
+			h.next++
 			h.mu.Unlock()
 			return c, nil
 		}
@@ -245,33 +331,68 @@ type envelope struct {
 	RetryReason            string          `json:"retry_reason,omitempty"`
 }
 
-// push sends an envelope on the newest connection (waiting for one if needed) and
-// waits for its ack.
+// push sends an envelope on the next connection (waiting for one if needed)
+// and waits for its ack, sending an Events API envelope again as SocketRedelivery
+// says when it is not acknowledged in time.
 func (s *socketMode) push(ctx context.Context, env envelope) (Ack, error) {
 	h := &s.sock
-	c, err := h.waitConn(ctx)
-	if err != nil {
-		return Ack{}, err
-	}
 	h.mu.Lock()
-	h.seq++
-	env.EnvelopeID = fmt.Sprintf("%08x-fake-%04d-envelope", h.seq, h.seq%10000)
-	ch := make(chan Ack, 1)
-	h.pending[env.EnvelopeID] = ch
+	plan := h.redelivery
 	h.mu.Unlock()
+	if env.Type != "events_api" || plan.ackTimeout <= 0 {
+		plan = redelivery{}
+	}
+	ch := make(chan Ack, 1+len(plan.delays))
+	var ids []string
 	defer func() {
 		h.mu.Lock()
-		delete(h.pending, env.EnvelopeID)
+		for _, id := range ids {
+			delete(h.pending, id)
+		}
 		h.mu.Unlock()
 	}()
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			env.RetryAttempt, env.RetryReason = attempt, "timeout"
+		}
+		c, err := h.waitConn(ctx)
+		if err != nil {
+			return Ack{}, err
+		}
+		h.mu.Lock()
+		h.seq++
+		env.EnvelopeID = fmt.Sprintf("%08x-fake-%04d-envelope", h.seq, h.seq%10000)
+		ids = append(ids, env.EnvelopeID)
+		h.pending[env.EnvelopeID] = ch
+		h.deliveries = append(h.deliveries, Delivery{EnvelopeID: env.EnvelopeID, Type: env.Type, Conn: c.id,
+			RetryAttempt: env.RetryAttempt, RetryReason: env.RetryReason, Payload: env.Payload})
+		h.mu.Unlock()
 
-	if err := c.writeJSON(env); err != nil {
-		return Ack{}, fmt.Errorf("write %s envelope: %w", env.Type, err)
-	}
-	select {
-	case ack := <-ch:
-		return ack, nil
-	case <-ctx.Done():
-		return Ack{}, fmt.Errorf("wait for ack of %s envelope %s: %w", env.Type, env.EnvelopeID, ctx.Err())
+		if err := c.writeJSON(env); err != nil && plan.ackTimeout <= 0 {
+			return Ack{}, fmt.Errorf("write %s envelope: %w", env.Type, err)
+		}
+		var timeout <-chan time.Time
+		if plan.ackTimeout > 0 {
+			t := time.NewTimer(plan.ackTimeout)
+			defer t.Stop()
+			timeout = t.C
+		}
+		select {
+		case ack := <-ch:
+			return ack, nil
+		case <-ctx.Done():
+			return Ack{}, fmt.Errorf("wait for ack of %s envelope %s: %w", env.Type, env.EnvelopeID, ctx.Err())
+		case <-timeout:
+		}
+		if attempt == len(plan.delays) {
+			return Ack{}, fmt.Errorf("%s envelope not acknowledged after %d attempts", env.Type, attempt+1)
+		}
+		select {
+		case ack := <-ch: // a late ack still counts
+			return ack, nil
+		case <-ctx.Done():
+			return Ack{}, fmt.Errorf("wait to retry %s envelope %s: %w", env.Type, env.EnvelopeID, ctx.Err())
+		case <-time.After(plan.delays[attempt]):
+		}
 	}
 }
