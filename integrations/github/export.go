@@ -25,8 +25,9 @@ const (
 	maxTitleLen = 256
 	// postmortemLabel marks exported postmortem issues.
 	postmortemLabel = "postmortem"
-	// followUpLabel marks issues opened for action items; the bot lists
-	// them to avoid opening one twice.
+	// followUpLabel marks issues opened for action items. The bot finds
+	// them again by their marker, not by the label, which GitHub drops
+	// for a token without push access.
 	followUpLabel = "incident-follow-up"
 )
 
@@ -362,18 +363,50 @@ func (c *postmortemExporter) exportIssue(ctx context.Context, info repoInfo, doc
 	return incident.ExportRef{ID: strconv.Itoa(issue.GetNumber()), URL: issue.GetHTMLURL()}, nil
 }
 
-// findPostmortemIssue returns the number of the postmortem issue, open or
-// closed, whose body carries marker; 0 when there is none.
+// findPostmortemIssue returns the number of the bot's postmortem issue,
+// open or closed, whose body carries marker; 0 when there is none.
 func (c *postmortemExporter) findPostmortemIssue(ctx context.Context, r repoRef, marker string) (int, error) {
-	opts := &gh.IssueListByRepoOptions{State: "all", Labels: []string{postmortemLabel}, ListOptions: gh.ListOptions{PerPage: perPage}}
+	number := 0
+	err := c.eachOwnIssue(ctx, r, func(is *gh.Issue) bool {
+		if strings.Contains(is.GetBody(), marker) {
+			number = is.GetNumber()
+			return true
+		}
+		return false
+	})
+	return number, err
+}
+
+// eachOwnIssue calls fn with each issue, open or closed and newest first,
+// that the bot opened in the repository, until fn returns true. The bot's
+// issues are told by who opened them, not by their labels: GitHub silently
+// drops the labels of a token without push access to the repository.
+// When GitHub will not say who the token is, every issue is looked at, and
+// only the hidden marker tells; when it cannot say for now, the error is
+// returned, so nothing is opened twice in the meantime.
+func (c *postmortemExporter) eachOwnIssue(ctx context.Context, r repoRef, fn func(*gh.Issue) bool) error {
+	opts := &gh.IssueListByRepoOptions{State: "all", ListOptions: gh.ListOptions{PerPage: perPage}}
+	login, err := c.selfLogin(ctx)
+	switch {
+	case err == nil:
+		opts.Creator = login
+	case incident.ErrorCode(err) == incident.EUNAVAILABLE || ctx.Err() != nil:
+		return err
+	default:
+		c.log.Warn("github: the token's login is unknown; looking for the bot's issues among every issue",
+			slog.String("repo", r.String()), slog.Any("err", err))
+	}
 	for page := 0; page < maxPages; page++ {
 		issues, resp, err := c.gh.Issues.ListByRepo(ctx, r.owner, r.name, opts)
 		if err != nil {
-			return 0, c.wrap(err, "list issues", r)
+			return c.wrap(err, "list issues", r)
 		}
 		for _, is := range issues {
-			if !is.IsPullRequest() && strings.Contains(is.GetBody(), marker) {
-				return is.GetNumber(), nil
+			if is.IsPullRequest() || (login != "" && !strings.EqualFold(is.GetUser().GetLogin(), login)) {
+				continue
+			}
+			if fn(is) {
+				return nil
 			}
 		}
 		if resp.NextPage == 0 {
@@ -381,7 +414,7 @@ func (c *postmortemExporter) findPostmortemIssue(ctx context.Context, r repoRef,
 		}
 		opts.Page = resp.NextPage
 	}
-	return 0, nil
+	return nil
 }
 
 // actionItemMarker identifies an action item's issue in its body, so a
@@ -430,23 +463,16 @@ func (c *postmortemExporter) exportActionItems(ctx context.Context, info repoInf
 	return nil
 }
 
-// followUpBodies returns the bodies of the repository's follow-up issues,
-// open or closed.
+// followUpBodies returns the bodies of the bot's issues in the
+// repository, open or closed.
 func (c *postmortemExporter) followUpBodies(ctx context.Context, r repoRef) (map[string]bool, error) {
 	existing := map[string]bool{}
-	opts := &gh.IssueListByRepoOptions{State: "all", Labels: []string{followUpLabel}, ListOptions: gh.ListOptions{PerPage: perPage}}
-	for page := 0; page < maxPages; page++ {
-		issues, resp, err := c.gh.Issues.ListByRepo(ctx, r.owner, r.name, opts)
-		if err != nil {
-			return nil, c.wrap(err, "list issues", r)
-		}
-		for _, is := range issues {
-			existing[is.GetBody()] = true
-		}
-		if resp.NextPage == 0 {
-			break
-		}
-		opts.Page = resp.NextPage
+	err := c.eachOwnIssue(ctx, r, func(is *gh.Issue) bool {
+		existing[is.GetBody()] = true
+		return false
+	})
+	if err != nil {
+		return nil, err
 	}
 	return existing, nil
 }

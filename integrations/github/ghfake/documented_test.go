@@ -247,3 +247,61 @@ func TestIssueTextLimits(t *testing.T) {
 	_, _, err = c.Issues.Create(t.Context(), "acme", "checkout", &gh.IssueRequest{Title: long(256), Body: long(65536)})
 	require.NoError(t, err)
 }
+
+// "Only users with push access can set labels for new issues. Labels are
+// silently dropped otherwise." (and assignees the same), on create and on
+// edit: the request succeeds and the issue comes back without them.
+func TestIssueLabelsDroppedWithoutPushAccess(t *testing.T) {
+	t.Parallel()
+	fake := ghfake.New(ghfake.WithClock(func() time.Time { return now }), ghfake.WithoutPushAccess())
+	t.Cleanup(fake.Close)
+	fake.AddRepo(repo, "main", "")
+	c := gh.NewClient(nil).WithAuthToken(fake.Token())
+	u, err := url.Parse(fake.URL())
+	require.NoError(t, err)
+	c.BaseURL, c.UploadURL = u, u
+
+	is, resp, err := c.Issues.Create(t.Context(), "acme", "checkout", &gh.IssueRequest{Title: gh.String("Follow up"),
+		Body: gh.String("body"), Labels: &[]string{"incident-follow-up"}, Assignees: &[]string{"ada"}})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
+	require.Empty(t, is.Labels)
+	require.Empty(t, is.Assignees)
+	require.Equal(t, ghfake.DefaultLogin, is.GetUser().GetLogin())
+
+	is, _, err = c.Issues.Edit(t.Context(), "acme", "checkout", is.GetNumber(), &gh.IssueRequest{Body: gh.String("edited"), Labels: &[]string{"postmortem"}})
+	require.NoError(t, err)
+	require.Empty(t, is.Labels)
+	require.Equal(t, "edited", is.GetBody())
+	require.Empty(t, fake.Issues(repo)[0].Labels)
+
+	// With push access the labels stay.
+	_, c = setup(t, ghfake.DefaultToken)
+	is, _, err = c.Issues.Create(t.Context(), "acme", "checkout", &gh.IssueRequest{Title: gh.String("Follow up"), Labels: &[]string{"incident-follow-up"}})
+	require.NoError(t, err)
+	require.Len(t, is.Labels, 1)
+}
+
+// The creator filter lists what one login opened, issues and pull
+// requests alike, whatever their labels.
+func TestListIssuesByCreator(t *testing.T) {
+	t.Parallel()
+	fake, c := setup(t, ghfake.DefaultToken)
+	mine := fake.AddIssue(repo, ghfake.Issue{Title: "mine"})
+	fake.AddIssue(repo, ghfake.Issue{Title: "theirs", User: "mallory", Labels: []string{"incident-follow-up"}})
+	bot := fake.AddIssue(repo, ghfake.Issue{Title: "the app's", User: "firebreak-app[bot]"})
+
+	list := func(creator string) []int {
+		t.Helper()
+		issues, _, err := c.Issues.ListByRepo(t.Context(), "acme", "checkout", &gh.IssueListByRepoOptions{State: "all", Creator: creator})
+		require.NoError(t, err)
+		var out []int
+		for _, is := range issues {
+			out = append(out, is.GetNumber())
+		}
+		return out
+	}
+	require.Equal(t, []int{mine}, list(ghfake.DefaultLogin))
+	require.Equal(t, []int{bot}, list("Firebreak-App[bot]"))
+	require.Len(t, list(""), 3)
+}

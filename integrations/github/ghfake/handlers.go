@@ -986,6 +986,9 @@ func (s *contentsAPI) listIssues(w http.ResponseWriter, req *http.Request, r *re
 	if l := q.Get("labels"); l != "" {
 		want = strings.Split(l, ",")
 	}
+	// creator names the login that opened the issue or pull request.
+	creator := q.Get("creator")
+	byCreator := func(login string) bool { return creator == "" || strings.EqualFold(login, creator) }
 	// GitHub lists pull requests as issues too, marked with pull_request.
 	type entry struct {
 		at   time.Time
@@ -993,12 +996,12 @@ func (s *contentsAPI) listIssues(w http.ResponseWriter, req *http.Request, r *re
 	}
 	var out []entry
 	for _, i := range r.issues {
-		if (state == "all" || i.State == state) && containsAll(i.Labels, want) {
+		if (state == "all" || i.State == state) && containsAll(i.Labels, want) && byCreator(i.User) {
 			out = append(out, entry{i.CreatedAt, s.issueJSON(r, i)})
 		}
 	}
 	for _, p := range r.pulls {
-		if (state == "all" || p.State == state) && len(want) == 0 {
+		if (state == "all" || p.State == state) && len(want) == 0 && byCreator(p.User) {
 			item := s.pullJSON(r, p)
 			item["pull_request"] = map[string]any{"url": item["url"], "html_url": item["html_url"]}
 			out = append(out, entry{p.CreatedAt, item})
@@ -1065,9 +1068,19 @@ func (s *contentsAPI) createIssue(w http.ResponseWriter, req *http.Request, r *r
 	}
 	now := s.clock()
 	i := &Issue{Number: r.number(), Title: *body.Title, State: "open", User: s.login, CreatedAt: now, UpdatedAt: now}
-	s.applyIssue(i, body)
+	s.applyIssue(i, s.withoutPushOnly(body))
 	r.issues = append(r.issues, i)
 	writeJSON(w, http.StatusCreated, s.issueJSON(r, i))
+}
+
+// withoutPushOnly drops from an issue request what only users with push
+// access may set, labels and assignees, when the token's user has none:
+// GitHub drops them silently and carries out the rest.
+func (s *contentsAPI) withoutPushOnly(body issueBody) issueBody {
+	if s.noPush {
+		body.Labels, body.Assignees = nil, nil
+	}
+	return body
 }
 
 func (s *contentsAPI) applyIssue(i *Issue, body issueBody) {
@@ -1123,7 +1136,7 @@ func (s *contentsAPI) editIssue(w http.ResponseWriter, req *http.Request, r *rep
 		writeValidation(w, "Issue", "state", "invalid", "")
 		return
 	}
-	s.applyIssue(i, body)
+	s.applyIssue(i, s.withoutPushOnly(body))
 	i.UpdatedAt = s.clock()
 	writeJSON(w, http.StatusOK, s.issueJSON(r, i))
 }

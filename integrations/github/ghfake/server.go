@@ -47,6 +47,9 @@ type Server struct {
 	installation bool
 	// denied are the permissions the token lacks (see WithoutPermission).
 	denied map[string]bool
+	// noPush makes the token's user one without push access, whose
+	// issues lose their labels and assignees (see WithoutPushAccess).
+	noPush bool
 }
 
 // world is the fake's repositories and everything in them. mu guards it,
@@ -128,6 +131,15 @@ func WithoutPermission(perms ...string) Option {
 		}
 	}
 }
+
+// WithoutPushAccess makes the token's user one who may open and edit
+// issues but has no push access to the repositories, as GitHub documents
+// for creating and editing an issue: "Only users with push access can set
+// labels for new issues. Labels are silently dropped otherwise.", and the
+// same for assignees. The request succeeds and the issue comes back
+// without them. Only issues are affected; refuse other writes with
+// WithoutPermission.
+func WithoutPushAccess() Option { return func(s *Server) { s.noPush = true } }
 
 // WithLegacyDispatch makes the workflow dispatch endpoint behave as on a
 // GitHub Enterprise Server that predates return_run_details (3.20 and
