@@ -22,6 +22,9 @@ type PublicIncident struct {
 	// provider has no per-incident link.
 	URL    string
 	Status incident.PublicStatus
+	// Adopted reports that Create, asked to recover, returned an incident
+	// an earlier attempt made instead of making one.
+	Adopted bool
 }
 
 // PublicPost is one public post: the first one opens the public incident,
@@ -71,15 +74,18 @@ func (p PublicPost) RecoverSince() time.Time {
 // A post may be interrupted after the provider acted and before the answer
 // arrived. A retry passes recover, and the implementation first looks for
 // the incident (or the update) the interrupted attempt made, returning it
-// instead of posting twice.
+// instead of posting twice. Any post that would open the public incident
+// after a create was attempted passes recover too, whichever post
+// attempted it.
 type StatusPage interface {
 	// Name is the provider's key, as the policy's statuspage.provider
 	// names it: "statuspage" or "instatus".
 	Name() string
 	// Title names the provider to people: "Statuspage", "Instatus".
 	Title() string
-	// Create opens a public incident. With recover it returns an unresolved
-	// incident with the same name created since post.StartedAt, if any.
+	// Create opens a public incident. With recover it returns, marked
+	// Adopted, an unresolved incident with the same name created since
+	// post.RecoverSince (Instatus: started at post.StartedAt), if any.
 	Create(ctx context.Context, post PublicPost, recover bool) (PublicIncident, error)
 	// Update adds an update to a public incident. With recover it returns
 	// without posting when the incident's latest update has the same body.
@@ -326,7 +332,14 @@ func (pub *Publisher) runPost(ctx context.Context, payload []byte) error {
 	if _, done := src[p.source()]; done {
 		return nil // a redelivered job, or a retry that raced the first
 	}
-	j := postJob{p: p, inc: inc, sp: sp, cs: componentStatus(inc, pub.policy), components: map[string]incident.ComponentStatus{}, now: pub.clock.Now()}
+	if p.Kind == incident.PostAcknowledge && inc.PublicID != "" {
+		// Another post opened the public incident (adopting what this one
+		// made, when it was lost after the provider acted): the first post
+		// has nothing left to say.
+		return nil
+	}
+	j := postJob{p: p, inc: inc, sp: sp, cs: componentStatus(inc, pub.policy), components: map[string]incident.ComponentStatus{}, now: pub.clock.Now(),
+		events: events}
 	j.attempt, j.maxAttempts = incident.JobAttempt(ctx)
 	if p.Kind == incident.PostResolution {
 		j.cs = incident.ComponentOperational
@@ -352,6 +365,8 @@ type postJob struct {
 	components           map[string]incident.ComponentStatus
 	attempt, maxAttempts int
 	now                  time.Time
+	// events is the incident's timeline as the post found it.
+	events []incident.TimelineEvent
 }
 
 // ref is the incident's public incident.
@@ -383,6 +398,11 @@ func (pub *Publisher) postIncident(ctx context.Context, j postJob) error {
 	post := pub.publicPost(inc, p.Kind, body, j.components)
 	if p.At > 0 {
 		post.RequestedAt = time.Unix(p.At, 0).UTC()
+	}
+	if inc.PublicID == "" {
+		if err := pub.noteCreate(ctx, j); err != nil {
+			return err
+		}
 	}
 	got, err := pub.publish(ctx, j, post)
 	if err != nil {
@@ -419,15 +439,67 @@ func (pub *Publisher) publicPost(inc *incident.Incident, kind, body string, comp
 	return post
 }
 
-// publish creates the public incident, or updates it once created; a
-// retry asks the provider to recover a post that may have gone through.
+// srcCreateAttempt starts the source id of the timeline's note that a post
+// is about to open the public incident; the post's kind and ref follow.
+const srcCreateAttempt = "statuspage:create:"
+
+// noteCreate notes on the timeline, before the provider is asked, that the
+// post is about to open the public incident. A post that finds the note and
+// no public id recorded knows a create may have gone through, whichever
+// post made it, and asks the provider to recover it. The first attempt's
+// note stays: its time bounds the look back.
+func (pub *Publisher) noteCreate(ctx context.Context, j postJob) error {
+	ev := incident.TimelineEvent{IncidentID: j.inc.ID, Kind: incident.EventComms, Actor: "bot", At: j.now,
+		SourceID: srcCreateAttempt + j.p.Kind + ":" + j.p.Ref, Text: "Opening the public incident on " + j.sp.Title()}
+	if err := pub.store.AddTimelineEvent(ctx, &ev); err != nil && incident.ErrorCode(err) != incident.ECONFLICT {
+		return fmt.Errorf("status page post: note the create: %w", err)
+	}
+	return nil
+}
+
+// createAttempts reads the notes of creates attempted, none recorded: when
+// the first was made, and whether another post than own made one.
+func createAttempts(events []incident.TimelineEvent, own string) (first time.Time, other bool) {
+	for _, ev := range events {
+		rest, ok := strings.CutPrefix(ev.SourceID, srcCreateAttempt)
+		if !ok || ev.Kind != incident.EventComms {
+			continue
+		}
+		if first.IsZero() || ev.At.Before(first) {
+			first = ev.At
+		}
+		if "statuspage:"+rest != own {
+			other = true
+		}
+	}
+	return first, other
+}
+
+// publish creates the public incident, or updates it once created. A retry
+// asks the provider to recover a post that may have gone through, and so
+// does any post that would create after a create was attempted: it adopts
+// the public incident another post made, if that post was lost after the
+// provider acted, and posts onto it.
 func (pub *Publisher) publish(ctx context.Context, j postJob, post PublicPost) (PublicIncident, error) {
 	inc := j.inc
 	recover := j.attempt > 1 || j.p.Round > 0
 	var got PublicIncident
 	var err error
 	if inc.PublicID == "" {
+		first, other := createAttempts(j.events, j.p.source())
+		if !first.IsZero() {
+			recover = true
+			if !post.RequestedAt.IsZero() && first.Before(post.RequestedAt) {
+				post.RequestedAt = first
+			}
+		}
 		got, err = j.sp.Create(ctx, post, recover)
+		if err == nil && got.Adopted && other {
+			// Another post's create, perhaps: post this one onto it,
+			// unless this post's words are its latest update already.
+			got.Provider = j.sp.Name()
+			got, err = j.sp.Update(ctx, got, post, true)
+		}
 	} else {
 		got, err = j.sp.Update(ctx, j.ref(), post, recover)
 	}

@@ -3,6 +3,7 @@ package comms_test
 import (
 	"context"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -25,6 +26,15 @@ type publicPage struct {
 	hold      func(afterActing bool) (held <-chan struct{}, release func())
 	failNext  func(statuses ...int)
 	incidents func() int
+	// onPage lists the public incidents, oldest first, each with the
+	// bodies of its updates in the order they were posted.
+	onPage func() []pageIncident
+}
+
+// pageIncident is a public incident as the fake holds it.
+type pageIncident struct {
+	ID     string
+	Bodies []string
 }
 
 // publicPages opens each provider's fake, with the checkout service's
@@ -38,14 +48,34 @@ var publicPages = []struct {
 		t.Cleanup(f.Close)
 		f.SetClock(clock.Now)
 		return publicPage{sp: statuspage.New(statuspage.Config{APIURL: f.URL, APIKey: f.APIKey, PageID: f.PageID, Clock: clock}),
-			hold: f.HoldCreates, failNext: f.FailNext, incidents: func() int { return len(f.Incidents()) }}
+			hold: f.HoldCreates, failNext: f.FailNext, incidents: func() int { return len(f.Incidents()) },
+			onPage: func() (out []pageIncident) {
+				for _, in := range f.Incidents() {
+					p := pageIncident{ID: in.ID}
+					for _, u := range slices.Backward(in.Updates) { // newest first, as Statuspage lists them
+						p.Bodies = append(p.Bodies, u.Body)
+					}
+					out = append(out, p)
+				}
+				return out
+			}}
 	}},
 	{"instatus", func(t *testing.T, clock incident.Clock) publicPage {
 		f := instatusfake.New("is-key", "pgrace", "cmp-api", "cmp-web")
 		t.Cleanup(f.Close)
 		f.SetClock(clock.Now)
 		return publicPage{sp: instatus.New(instatus.Config{APIURL: f.URL, APIKey: f.APIKey, PageID: f.PageID, Clock: clock}),
-			hold: f.HoldCreates, failNext: f.FailNext, incidents: func() int { return len(f.Incidents()) }}
+			hold: f.HoldCreates, failNext: f.FailNext, incidents: func() int { return len(f.Incidents()) },
+			onPage: func() (out []pageIncident) {
+				for _, in := range f.Incidents() {
+					p := pageIncident{ID: in.ID}
+					for _, u := range in.Updates {
+						p.Bodies = append(p.Bodies, u.Message)
+					}
+					out = append(out, p)
+				}
+				return out
+			}}
 	}},
 }
 
@@ -224,6 +254,51 @@ func TestPostOfALostReplicaIsTakenOverOnce(t *testing.T) {
 		r.release()
 		require.NoError(t, <-r.background)
 		r.requirePostedOnce(t)
+	})
+}
+
+// TestDifferentPostAfterALostReplicaAdoptsItsIncident: the replica running
+// the first post stops answering after the provider made the public
+// incident, before it recorded it. Once its lease ends, a different post of
+// the incident (a quiet-spell update) finds no public id recorded; it
+// adopts the incident the lost post made and posts onto it, instead of
+// opening a second one. The lost post's own retry then posts nothing more.
+func TestDifferentPostAfterALostReplicaAdoptsItsIncident(t *testing.T) {
+	t.Parallel()
+	const body = "We are still investigating errors at checkout."
+	forEachRace(t, true, func(t *testing.T, r race) {
+		ctx := context.Background()
+		r.clock.Advance(2*time.Minute + time.Second)
+		_, err := r.pub.Publish(ctx, r.inc.ID, comms.PublishInput{Kind: incident.PostStillInvestigating, Body: body, Actor: "U0DECL"})
+		require.NoError(t, err)
+		update, ok := r.queue.Take(comms.JobStatusPagePost)
+		require.True(t, ok)
+		require.NoError(t, r.run(update, 1), "the lease ended: the update takes it")
+
+		page := r.page.onPage()
+		require.Len(t, page, 1, "one public incident on the status page")
+		require.Len(t, page[0].Bodies, 2, "the first post's, then the update's")
+		require.Equal(t, body, page[0].Bodies[1], "the update is posted onto the adopted incident")
+		inc, err := r.store.GetIncident(ctx, r.inc.ID)
+		require.NoError(t, err)
+		require.Equal(t, page[0].ID, inc.PublicID, "the adopted incident is recorded")
+		require.Empty(t, r.queue.RunDue(t, r.clock.Now()))
+		require.Equal(t, 1, r.count("Posted on the status page"), "the channel hears of the update")
+
+		// The lost first post, run again by the engine or a Retry click,
+		// finds the incident public and posts nothing.
+		require.NoError(t, r.run(r.clickPost, 1))
+		require.Len(t, r.page.onPage()[0].Bodies, 2, "nothing more is posted")
+
+		// The lost replica comes back: still one public incident.
+		r.release()
+		require.NoError(t, <-r.background)
+		page = r.page.onPage()
+		require.Len(t, page, 1)
+		require.Len(t, page[0].Bodies, 2)
+		inc, err = r.store.GetIncident(ctx, r.inc.ID)
+		require.NoError(t, err)
+		require.Equal(t, page[0].ID, inc.PublicID)
 	})
 }
 

@@ -152,7 +152,9 @@ func (c *Client) Create(ctx context.Context, post comms.PublicPost, recover bool
 		for _, in := range open {
 			if in.Name == post.Name && in.Started.Equal(started) {
 				c.log.InfoContext(ctx, "instatus incident from an interrupted post adopted", "public_id", in.ID)
-				return c.public(in), nil
+				got := c.public(in)
+				got.Adopted = true
+				return got, nil
 			}
 		}
 	}

@@ -146,6 +146,7 @@ func (c *Client) Create(ctx context.Context, post comms.PublicPost, recover bool
 			return comms.PublicIncident{}, err
 		} else if ok {
 			c.log.InfoContext(ctx, "statuspage incident from an interrupted post adopted", "public_id", got.ID)
+			got.Adopted = true
 			return got, nil
 		}
 	}

@@ -197,6 +197,7 @@ func TestRecoverAdoptsOnlyWhatWasPostedSinceTheRequest(t *testing.T) {
 	got, err := c.Create(ctx, second, true)
 	require.NoError(t, err)
 	require.NotEqual(t, other.ID, got.ID, "the other incident's public incident is not adopted")
+	require.False(t, got.Adopted, "made, not adopted")
 	require.Len(t, fake.Incidents(), 2)
 
 	// A quiet spell: the same words again half an hour later, whose first
@@ -227,5 +228,6 @@ func TestRecoverAdoptsOnlyWhatWasPostedSinceTheRequest(t *testing.T) {
 	again, err := c.Create(ctx, second, true)
 	require.NoError(t, err)
 	require.Equal(t, got.ID, again.ID)
+	require.True(t, again.Adopted, "adopted, not made")
 	require.Len(t, fake.Incidents(), 2)
 }
