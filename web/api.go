@@ -202,6 +202,9 @@ func apiError(w http.ResponseWriter, status int, code, message string) {
 // apiFail is the API's one error mapper.
 func (s *apiV1) apiFail(w http.ResponseWriter, r *http.Request, err error) {
 	status := httpStatus(err)
+	if errors.As(err, new(*tooLargeError)) {
+		status = http.StatusRequestEntityTooLarge
+	}
 	code := incident.ErrorCode(err)
 	msg := incident.ErrorMessage(err)
 	if status == http.StatusInternalServerError {
@@ -335,20 +338,33 @@ func (s *apiV1) metrics(w http.ResponseWriter, r *http.Request) {
 	httpjson.Write(w, http.StatusOK, toAPIReport(rep))
 }
 
-// maxBody bounds a request body; a declare or an update is a few hundred
-// bytes.
+// maxBody bounds a request body; a declare or an update is a few
+// kilobytes at most.
 const maxBody = 64 << 10
 
-func decodeJSON(r *http.Request, v any) error {
+// errBodyTooLarge is a request body past maxBody. It is refused whole (413):
+// a body cut at the limit could still read as JSON and be taken for what
+// the caller sent.
+var errBodyTooLarge = &tooLargeError{incident.Errorf(incident.EINVALID, "The body is larger than 64 KiB; an incident's fields and an update are a few kilobytes at most.")}
+
+type tooLargeError struct{ err error }
+
+func (e *tooLargeError) Error() string { return e.err.Error() }
+func (e *tooLargeError) Unwrap() error { return e.err }
+
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/json" {
 		return incident.Errorf(incident.EINVALID, "Send the body as application/json.")
 	}
-	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody))
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var syn *json.SyntaxError
 		var typ *json.UnmarshalTypeError
+		var big *http.MaxBytesError
 		switch {
+		case errors.As(err, &big):
+			return errBodyTooLarge
 		case errors.As(err, &syn), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 			return incident.Errorf(incident.EINVALID, "The body is not valid JSON.")
 		case errors.As(err, &typ):
@@ -361,6 +377,10 @@ func decodeJSON(r *http.Request, v any) error {
 	// One JSON value, nothing after it: a second object or stray text is
 	// a client's mistake, not something to ignore.
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var big *http.MaxBytesError
+		if errors.As(err, &big) {
+			return errBodyTooLarge
+		}
 		return incident.Errorf(incident.EINVALID, "The body holds more than one JSON value.")
 	}
 	return nil
@@ -387,7 +407,7 @@ func (s *apiV1) declare(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	v := viewerFrom(ctx)
 	var req declareRequest
-	if err := decodeJSON(r, &req); err != nil {
+	if err := decodeJSON(w, r, &req); err != nil {
 		s.apiFail(w, r, err)
 		return
 	}
@@ -445,7 +465,7 @@ func (s *apiV1) update(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req updateRequest
-	if err := decodeJSON(r, &req); err != nil {
+	if err := decodeJSON(w, r, &req); err != nil {
 		s.apiFail(w, r, err)
 		return
 	}
@@ -548,4 +568,120 @@ func slackUserID(id string) bool {
 		}
 	}
 	return true
+}
+
+// postUpdateRequest is a status update in the fixed format every update
+// uses: what we know, what we are doing, and optionally the status it
+// moves the incident to and when the next update comes.
+type postUpdateRequest struct {
+	Known  string `json:"known"`
+	Doing  string `json:"doing"`
+	Status string `json:"status"`
+	// NextUpdateMinutes promises the next update; absent means the
+	// severity's cadence.
+	NextUpdateMinutes *int `json:"next_update_minutes"`
+}
+
+// maxUpdate is the most characters what we know and what we are doing hold
+// together, the domain's limit (incident.UpdateInput.Validate), checked
+// here first so that the refusal names the fields.
+const maxUpdate = 2800
+
+// maxNextUpdateMinutes is the furthest a next update may be promised: the
+// domain takes a day at most.
+const maxNextUpdateMinutes = 24 * 60
+
+// input checks the request field by field, so that a refusal names the
+// field to fix, and returns it as the domain's update by author. The
+// domain checks the update again as it does any other.
+func (req postUpdateRequest) input(author string) (incident.UpdateInput, error) {
+	known, doing := strings.TrimSpace(req.Known), strings.TrimSpace(req.Doing)
+	for _, f := range []struct{ name, text string }{{"known", known}, {"doing", doing}} {
+		if err := incident.CheckText(`field "`+f.name+`"`, f.text, true); err != nil {
+			return incident.UpdateInput{}, err
+		}
+	}
+	nk, nd := utf8.RuneCountInString(known), utf8.RuneCountInString(doing)
+	switch {
+	case known == "" && doing == "":
+		return incident.UpdateInput{}, incident.Errorf(incident.EINVALID, `Send "known" (what we know) or "doing" (what we are doing), or both.`)
+	case nk+nd > maxUpdate && nd == 0:
+		return incident.UpdateInput{}, incident.Errorf(incident.EINVALID, `The field "known" is %d characters long; keep the update within %d.`, nk, maxUpdate)
+	case nk+nd > maxUpdate && nk == 0:
+		return incident.UpdateInput{}, incident.Errorf(incident.EINVALID, `The field "doing" is %d characters long; keep the update within %d.`, nd, maxUpdate)
+	case nk+nd > maxUpdate:
+		return incident.UpdateInput{}, incident.Errorf(incident.EINVALID, `The fields "known" and "doing" are %d characters long together; keep the update within %d.`, nk+nd, maxUpdate)
+	}
+	st := incident.Status(req.Status)
+	if st != "" && st != incident.StatusInvestigating && st != incident.StatusMitigated {
+		return incident.UpdateInput{}, incident.Errorf(incident.EINVALID, `The field "status" must be investigating or mitigated; resolve an incident with PATCH.`)
+	}
+	in := incident.UpdateInput{Author: author, Status: st, Known: known, Doing: doing}
+	if m := req.NextUpdateMinutes; m != nil {
+		if *m < 1 || *m > maxNextUpdateMinutes {
+			return incident.UpdateInput{}, incident.Errorf(incident.EINVALID, `The field "next_update_minutes" must be a whole number of minutes from 1 to %d; leave it out for the severity's cadence.`, maxNextUpdateMinutes)
+		}
+		in.NextIn = time.Duration(*m) * time.Minute
+	}
+	return in, nil
+}
+
+// apiUpdate is a posted status update, and when the next one is due (null
+// when the incident gets no reminders).
+type apiUpdate struct {
+	Author          string     `json:"author"`
+	Status          string     `json:"status"`
+	Known           string     `json:"known"`
+	Doing           string     `json:"doing"`
+	PostedAt        time.Time  `json:"posted_at"`
+	NextUpdateDueAt *time.Time `json:"next_update_due_at"`
+}
+
+// postUpdate posts a status update through the domain, as /incident update
+// does in Slack: the same checks and permissions, the same message in the
+// incident's channel, and the update reminders start again.
+func (s *apiV1) postUpdate(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	v := viewerFrom(ctx)
+	inc, err := s.incidentFor(ctx, v.UserID, chi.URLParam(r, "number"))
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	var req postUpdateRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	in, err := req.input(v.UserID)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	posted, err := s.cfg.Incidents.PostUpdate(ctx, inc.ID, in)
+	if err != nil && posted == nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	if err != nil {
+		// The update is stored and its message scheduled; a later step
+		// (its record for the metrics, the next reminder, a feature's
+		// hook) failed. A retry would post it twice, so the caller is
+		// told it was posted.
+		s.cfg.Logger.ErrorContext(ctx, "status update posted through the API, but a later step failed", "incident", posted.Key(), "err", err)
+	}
+	out := struct {
+		Update   apiUpdate   `json:"update"`
+		Incident apiIncident `json:"incident"`
+	}{Update: apiUpdate{Author: in.Author, Status: string(posted.Status), Known: in.Known, Doing: in.Doing}, Incident: s.toAPI(posted)}
+	if posted.LastUpdateAt != nil {
+		out.Update.PostedAt = posted.LastUpdateAt.UTC()
+	} else {
+		out.Update.PostedAt = s.cfg.Clock.Now().UTC()
+	}
+	if due, ok := incident.NextNagAt(posted, s.cfg.Policy); ok {
+		due = due.UTC()
+		out.Update.NextUpdateDueAt = &due
+	}
+	httpjson.Write(w, http.StatusCreated, out)
 }

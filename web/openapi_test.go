@@ -130,6 +130,14 @@ func TestOpenAPIDescribesRealResponses(t *testing.T) {
 	check(write, http.MethodPatch, "/api/v1/incidents/4", `{"status":"investigating"}`, 200)
 	check(write, http.MethodPatch, "/api/v1/incidents/4", `{"status":"resolved","summary":"drained the queue"}`, 200)
 	check(write, http.MethodPatch, "/api/v1/incidents/4", `{"status":"declared"}`, 409)
+	check(write, http.MethodPatch, "/api/v1/incidents/4", `{"status":"closed","summary":"`+strings.Repeat("s", 70<<10)+`"}`, 413)
+	check(write, http.MethodPost, "/api/v1/incidents/3/updates", `{"known":"replica promoted","doing":"checking lag"}`, 201)
+	check(write, http.MethodPost, "/api/v1/incidents/3/updates", `{"doing":"failing back","status":"investigating","next_update_minutes":15}`, 201)
+	check(write, http.MethodPost, "/api/v1/incidents/3/updates", `{"known":"rolled back","status":"resolved"}`, 400)
+	check(write, http.MethodPost, "/api/v1/incidents/3/updates", `{"known":"`+strings.Repeat("k", 70<<10)+`"}`, 413)
+	check(write, http.MethodPost, "/api/v1/incidents/4/updates", `{"known":"drained the queue"}`, 409)
+	check(write, http.MethodPost, "/api/v1/incidents/99/updates", `{"known":"drained the queue"}`, 404)
+	check(read, http.MethodPost, "/api/v1/incidents/3/updates", `{"known":"drained the queue"}`, 403)
 	check("", http.MethodGet, "/api/v1/openapi.json", "", 200)
 
 	// While Slack cannot say who is in a private incident's channel, the
@@ -142,6 +150,7 @@ func TestOpenAPIDescribesRealResponses(t *testing.T) {
 	check(read, http.MethodGet, private+"/timeline", "", 503)
 	check(read, http.MethodGet, private+"/follow-ups", "", 503)
 	check(write, http.MethodPatch, private, `{"severity":"P1"}`, 503)
+	check(write, http.MethodPost, private+"/updates", `{"known":"rotated the keys"}`, 503)
 	check(read, http.MethodGet, "/api/v1/incidents", "", 503)
 	check(read, http.MethodGet, "/api/v1/metrics?period=7d", "", 503)
 }

@@ -61,6 +61,10 @@ type Incidents interface {
 	SetStatus(ctx context.Context, id int64, to incident.Status, actor, summary string) (*incident.Incident, error)
 	SetSeverity(ctx context.Context, id int64, sev incident.Severity, actor string) (*incident.Incident, error)
 	AssignRole(ctx context.Context, id int64, role, user, actor string) (*incident.Incident, error)
+	// PostUpdate posts a status update, as /incident update does in
+	// Slack: said in the incident's channel, and the update reminders
+	// start again.
+	PostUpdate(ctx context.Context, id int64, in incident.UpdateInput) (*incident.Incident, error)
 	// CanSee is the permission model's answer to who sees an incident:
 	// everybody a public one, only its members a private one.
 	CanSee(ctx context.Context, user string, inc *incident.Incident) (bool, error)
@@ -251,6 +255,7 @@ func (s *Server) Routes(r chi.Router) {
 			r.Use(s.api.requireToken(incident.ScopeWrite))
 			r.Post("/incidents", s.api.declare)
 			r.Patch("/incidents/{number}", s.api.update)
+			r.Post("/incidents/{number}/updates", s.api.postUpdate)
 		})
 	})
 }

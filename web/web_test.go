@@ -39,6 +39,7 @@ type fixture struct {
 	clock  *incidenttest.Clock
 	web    *web.Server
 	svc    *incident.Service
+	queue  *incidenttest.Queue // the service's jobs; a test runs them
 
 	alice, bob, eve slackfake.User // alice is an admin and in the private channel; eve is from another workspace
 	private         *incident.Incident
@@ -97,7 +98,8 @@ func setup(t testing.TB, opts ...func(*web.Config)) *fixture {
 	q := incidenttest.NewQueue()
 	f.store.SetScheduler(q)
 	svc := incident.NewService(incident.ServiceConfig{Store: f.store, Scheduler: q, Chat: bot.NewChat(api, policy, bot.WithChatClock(f.clock)).Roles(), Policy: policy, Clock: f.clock})
-	f.svc = svc
+	svc.RegisterJobs(q)
+	f.svc, f.queue = svc, q
 
 	f.srv = httptest.NewUnstartedServer(nil)
 	f.srv.Start()
