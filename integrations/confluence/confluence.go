@@ -1,8 +1,9 @@
-// Package confluence publishes postmortem drafts to Confluence Cloud as
-// pages, through the v2 REST API (/wiki/api/v2/pages). It implements
-// incident.Exporter: the first export creates a page, a re-export updates
-// the same page with the next version number, so a draft is never published
-// twice.
+// Package confluence publishes postmortem drafts to Confluence as pages. It
+// speaks Confluence Cloud's v2 REST API (/wiki/api/v2/pages), or, with the
+// DataCenter flavor, the REST API of Confluence Data Center and Server
+// (/rest/api/content), which has no v2. It implements incident.Exporter:
+// the first export creates a page, a re-export updates the same page with
+// the next version number, so a draft is never published twice.
 //
 // Confluence updates use optimistic locking: a PUT must carry exactly the
 // current version plus one. The client reads the current version before each
@@ -14,7 +15,8 @@
 // postmortem's title is told apart: the client's own (a create that took
 // effect but whose answer was lost, or whose record was) is found and
 // updated; a page someone else made is left alone, and the postmortem is
-// published as "<title> (2)" (then 3, and so on) instead.
+// published as "<title> (2)" (then 3, and so on) instead. Both flavors keep
+// these guarantees; only the requests differ (cloud.go, datacenter.go).
 package confluence
 
 import (
@@ -63,18 +65,40 @@ const maxBody = 4 << 20
 // defaultRetryAfter is the wait reported for a 429 without Retry-After.
 const defaultRetryAfter = time.Minute
 
+// Flavor is the kind of Confluence deployment, which decides the API the
+// client speaks and how it authenticates.
+type Flavor string
+
+// The flavors of Confluence.
+const (
+	// Cloud is Confluence Cloud (SITE.atlassian.net): the v2 REST API,
+	// HTTP Basic auth with an e-mail and an Atlassian API token.
+	Cloud Flavor = "cloud"
+	// DataCenter is Confluence Data Center or Server, installed by the
+	// customer: the REST API under /rest/api, with a personal access token
+	// sent as a bearer token.
+	DataCenter Flavor = "datacenter"
+)
+
 // Config configures the Confluence exporter.
 type Config struct {
-	// BaseURL is the site's wiki root: https://SITE.atlassian.net/wiki. The
-	// site root of an atlassian.net site gets /wiki added, and a trailing
-	// /rest/api or /api/v2 is dropped.
+	// Flavor picks the deployment; empty means Cloud.
+	Flavor Flavor
+	// BaseURL is the site's wiki root: https://SITE.atlassian.net/wiki on
+	// Cloud (the site root of an atlassian.net site gets /wiki added); on
+	// Data Center the base URL with its context path, if any, such as
+	// https://confluence.example.com/confluence. A trailing /rest/api or
+	// /api/v2 is dropped.
 	BaseURL string
-	// Email and APIToken authenticate with HTTP Basic auth; the token is an
-	// Atlassian API token of an account that may create pages in the space.
+	// Email and APIToken authenticate with HTTP Basic auth on Cloud; the
+	// token is an Atlassian API token of an account that may create pages
+	// in the space. On Data Center, APIToken is a personal access token of
+	// such an account and Email is not used.
 	Email    string
 	APIToken string
 	// SpaceID is the numeric id of the space, or its key (such as ENG),
-	// which is looked up once (the v2 API takes the id).
+	// which is looked up once (the v2 API takes the id). Data Center takes
+	// the key.
 	SpaceID string
 	// ParentID is the page postmortems are created under; empty puts them
 	// under the space's home page.
@@ -91,6 +115,7 @@ type Config struct {
 // Client exports postmortems to Confluence. It is safe for concurrent use.
 type Client struct {
 	cfg    Config
+	api    api
 	base   string
 	http   *http.Client
 	logger *slog.Logger
@@ -103,9 +128,14 @@ type Client struct {
 // New returns a Client for cfg.
 func New(cfg Config) *Client {
 	cfg.SpaceID = strings.TrimSpace(cfg.SpaceID)
+	var wire api = cloudAPI{}
+	if cfg.Flavor == DataCenter {
+		wire = dataCenterAPI{}
+	}
 	c := &Client{
 		cfg:    cfg,
-		base:   wikiRoot(cfg.BaseURL),
+		api:    wire,
+		base:   wire.root(cfg.BaseURL),
 		http:   cfg.HTTPClient,
 		logger: cfg.Logger,
 		now:    time.Now,
@@ -119,16 +149,12 @@ func New(cfg Config) *Client {
 	return c
 }
 
-// wikiRoot turns the configured URL into the wiki root the API paths
-// hang from. Confluence Cloud serves its REST APIs under /wiki; without it
-// every call is a 404.
-func wikiRoot(raw string) string {
+// trimAPI drops a trailing API path from a configured URL, so the URL of
+// an API page pasted as the base works.
+func trimAPI(raw string) string {
 	base := strings.TrimRight(strings.TrimSpace(raw), "/")
 	for _, api := range []string{"/rest/api", "/api/v2"} {
 		base = strings.TrimRight(strings.TrimSuffix(base, api), "/")
-	}
-	if u, err := url.Parse(base); err == nil && u.Path == "" && strings.HasSuffix(strings.ToLower(u.Hostname()), ".atlassian.net") {
-		base += "/wiki"
 	}
 	return base
 }
@@ -259,38 +285,9 @@ func (c *Client) Export(ctx context.Context, doc incident.PostmortemDoc, prev *i
 		title, title+" (2)", maxTitleTries)
 }
 
-// space returns the id of the configured space, looking a key up once.
+// space returns how requests name the configured space.
 func (c *Client) space(ctx context.Context) (string, error) {
-	if isID(c.cfg.SpaceID) {
-		return c.cfg.SpaceID, nil
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.spaceID != "" {
-		return c.spaceID, nil
-	}
-	var res struct {
-		Results []struct {
-			ID  string `json:"id"`
-			Key string `json:"key"`
-		} `json:"results"`
-	}
-	q := url.Values{"keys": {c.cfg.SpaceID}}
-	status, msg, err := c.do(outbound.WithOperation(ctx, "spaces.find"), http.MethodGet, "/api/v2/spaces?"+q.Encode(), nil, &res)
-	if err != nil {
-		return "", fmt.Errorf("confluence find space: %w", err)
-	}
-	if status != http.StatusOK {
-		return "", fmt.Errorf("confluence find space: %w", c.statusError(status, msg, nil))
-	}
-	for _, sp := range res.Results {
-		if strings.EqualFold(sp.Key, c.cfg.SpaceID) && sp.ID != "" {
-			c.spaceID = sp.ID
-			return sp.ID, nil
-		}
-	}
-	return "", fmt.Errorf("confluence find space: %w", incident.Errorf(incident.ENOTFOUND,
-		"Confluence has no space with key %s that the account can see: check the space key (or give its numeric id).", c.cfg.SpaceID))
+	return c.api.space(ctx, c)
 }
 
 func isID(s string) bool {
@@ -304,16 +301,44 @@ func isID(s string) bool {
 
 // spaceName names the configured space in messages.
 func (c *Client) spaceName() string {
-	if isID(c.cfg.SpaceID) {
+	if isID(c.cfg.SpaceID) && c.cfg.Flavor != DataCenter {
 		return "the space with id " + c.cfg.SpaceID
 	}
 	return "the space " + c.cfg.SpaceID
 }
 
+// api is the part of the client that differs between Cloud and Data
+// Center: where the requests go, what they carry, and how they are
+// authenticated. Everything else (the title rules, the marker, retries on a
+// conflict, reading the answers) is shared.
+type api interface {
+	// root turns the configured URL into the base the API paths hang from.
+	root(raw string) string
+	// space returns how requests name the configured space.
+	space(ctx context.Context, c *Client) (string, error)
+	authorize(req *http.Request, cfg Config)
+	createPath() string
+	createBody(space, parent, title, body string) any
+	getPath(id string) string
+	putPath(id string) string
+	updateBody(id, title, body string, version int) any
+	// findPath asks for the current pages titled title in space, bodies
+	// and versions included, from where an earlier answer's next link
+	// pointed ("" for the first page).
+	findPath(space, title, from string) string
+	// nextParam names the parameter of a next link that findPath takes.
+	nextParam() string
+	// unauthorized says what to fix after a 401, notFoundHint what to
+	// check after a 404.
+	unauthorized() string
+	notFoundHint() string
+}
+
 // errTitleTaken marks a create refused because the title is in use.
 var errTitleTaken = errors.New("a page with this title already exists")
 
-// page is the part of a v2 page the client reads.
+// page is the part of a page the client reads; both APIs answer with this
+// shape (v1 with expand=body.storage,version).
 type page struct {
 	ID      string `json:"id"`
 	Title   string `json:"title"`
@@ -331,40 +356,12 @@ type page struct {
 	} `json:"_links"`
 }
 
-type storageBody struct {
-	Representation string `json:"representation"`
-	Value          string `json:"value"`
-}
-
-type createRequest struct {
-	SpaceID  string      `json:"spaceId"`
-	Status   string      `json:"status"`
-	Title    string      `json:"title"`
-	ParentID string      `json:"parentId,omitempty"`
-	Body     storageBody `json:"body"`
-}
-
-type updateRequest struct {
-	ID      string      `json:"id"`
-	Status  string      `json:"status"`
-	Title   string      `json:"title"`
-	Body    storageBody `json:"body"`
-	Version struct {
-		Number  int    `json:"number"`
-		Message string `json:"message,omitempty"`
-	} `json:"version"`
-}
-
 func (c *Client) create(ctx context.Context, space, title string, doc incident.PostmortemDoc) (page, error) {
-	req := createRequest{
-		SpaceID: space, Status: "current", Title: title, ParentID: c.cfg.ParentID,
-		Body: storageBody{Representation: "storage", Value: doc.Confluence},
-	}
 	// A create is safe to resend: a duplicate is refused for its title and
 	// then found by its marker and updated.
 	ctx = outbound.WithIdempotent(outbound.WithOperation(ctx, "pages.create"))
 	var p page
-	status, msg, err := c.do(ctx, http.MethodPost, "/api/v2/pages", req, &p)
+	status, msg, err := c.do(ctx, http.MethodPost, c.api.createPath(), c.api.createBody(space, c.cfg.ParentID, title, doc.Confluence), &p)
 	if err != nil {
 		return page{}, fmt.Errorf("confluence create page: %w", err)
 	}
@@ -379,7 +376,7 @@ func (c *Client) create(ctx context.Context, space, title string, doc incident.P
 
 func (c *Client) get(ctx context.Context, id string) (page, error) {
 	var p page
-	status, msg, err := c.do(outbound.WithOperation(ctx, "pages.get"), http.MethodGet, "/api/v2/pages/"+url.PathEscape(id), nil, &p)
+	status, msg, err := c.do(outbound.WithOperation(ctx, "pages.get"), http.MethodGet, c.api.getPath(id), nil, &p)
 	if err != nil {
 		return page{}, fmt.Errorf("confluence get page: %w", err)
 	}
@@ -404,12 +401,9 @@ func (c *Client) update(ctx context.Context, id, title string, doc incident.Post
 		if err != nil {
 			return incident.ExportRef{}, err
 		}
-		req := updateRequest{ID: id, Status: "current", Title: title,
-			Body: storageBody{Representation: "storage", Value: doc.Confluence}}
-		req.Version.Number = cur.Version.Number + 1
-		req.Version.Message = "Updated by firebreak"
+		req := c.api.updateBody(id, title, doc.Confluence, cur.Version.Number+1)
 		var p page
-		status, msg, err := c.do(outbound.WithOperation(ctx, "pages.update"), http.MethodPut, "/api/v2/pages/"+url.PathEscape(id), req, &p)
+		status, msg, err := c.do(outbound.WithOperation(ctx, "pages.update"), http.MethodPut, c.api.putPath(id), req, &p)
 		if err != nil {
 			return incident.ExportRef{}, fmt.Errorf("confluence update page: %w", err)
 		}
@@ -438,8 +432,7 @@ func (c *Client) update(ctx context.Context, id, title string, doc incident.Post
 // title were made by someone else (or cannot be read by the account). It
 // follows the lookup's next links, up to maxLookupPages pages of results.
 func (c *Client) findOwn(ctx context.Context, space, title, key string) (string, error) {
-	q := url.Values{"title": {title}, "space-id": {space}, "status": {"current"}, "body-format": {"storage"},
-		"limit": {strconv.Itoa(lookupLimit)}}
+	from := ""
 	for range maxLookupPages {
 		var res struct {
 			Results []page `json:"results"`
@@ -447,7 +440,7 @@ func (c *Client) findOwn(ctx context.Context, space, title, key string) (string,
 				Next string `json:"next"`
 			} `json:"_links"`
 		}
-		status, msg, err := c.do(outbound.WithOperation(ctx, "pages.find"), http.MethodGet, "/api/v2/pages?"+q.Encode(), nil, &res)
+		status, msg, err := c.do(outbound.WithOperation(ctx, "pages.find"), http.MethodGet, c.api.findPath(space, title, from), nil, &res)
 		if err != nil {
 			return "", fmt.Errorf("confluence find page: %w", err)
 		}
@@ -459,20 +452,20 @@ func (c *Client) findOwn(ctx context.Context, space, title, key string) (string,
 				return p.ID, nil
 			}
 		}
-		cursor := nextParam(res.Links.Next, "cursor")
-		if cursor == "" {
+		from = nextParam(res.Links.Next, c.api.nextParam())
+		if from == "" {
 			return "", nil
 		}
-		q.Set("cursor", cursor)
 	}
 	c.logger.Warn("confluence title lookup stopped at its cap; taking the title as someone else's",
 		slog.String("incident", key), slog.Int("pages", maxLookupPages))
 	return "", nil
 }
 
-// nextParam reads one query parameter of a next link. The link is relative
-// to the site and carries the context path (/wiki/api/v2/...?cursor=...),
-// so only its parameter is reused, on the client's own base URL.
+// nextParam reads one query parameter of a next link. Cloud's link is
+// relative to the site and carries the context path
+// (/wiki/api/v2/...?cursor=...), Data Center's is relative to the base URL,
+// so only the parameter is reused, on the client's own base URL.
 func nextParam(next, name string) string {
 	if next == "" {
 		return ""
@@ -510,7 +503,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) (int,
 	if err != nil {
 		return 0, "", fmt.Errorf("build request: %w", err)
 	}
-	req.SetBasicAuth(c.cfg.Email, c.cfg.APIToken)
+	c.api.authorize(req, c.cfg)
 	req.Header.Set("Accept", "application/json")
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -548,8 +541,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) (int,
 func (c *Client) statusError(status int, msg string, h http.Header) error {
 	switch {
 	case status == http.StatusUnauthorized:
-		return incident.Errorf(incident.EFORBIDDEN,
-			"Confluence refused the credentials (HTTP 401): check the account e-mail and API token (Atlassian API tokens expire).")
+		return incident.Errorf(incident.EFORBIDDEN, "%s", c.api.unauthorized())
 	case status == http.StatusForbidden:
 		return incident.Errorf(incident.EFORBIDDEN,
 			"The Confluence account may not add or edit pages in %s (HTTP 403): give it that permission in the space settings, or remove the page restrictions that stop it.", c.spaceName())
@@ -559,7 +551,7 @@ func (c *Client) statusError(status int, msg string, h http.Header) error {
 			what += " or the parent page " + c.cfg.ParentID
 		}
 		return incident.Errorf(incident.ENOTFOUND,
-			"Confluence cannot find the page or %s at %s: check them, and that the URL is a Confluence Cloud wiki root such as https://SITE.atlassian.net/wiki (Confluence Data Center is not supported).", what, c.base)
+			"Confluence cannot find the page or %s at %s: check them, and %s", what, c.base, c.api.notFoundHint())
 	case status == http.StatusTooManyRequests:
 		return &outbound.RateLimitedError{Provider: Target, Name: "Confluence", Wait: outbound.RetryAfterOr(h, c.now(), defaultRetryAfter)}
 	case status >= 500:

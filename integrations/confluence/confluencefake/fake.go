@@ -1,13 +1,17 @@
-// Package confluencefake is a fake Confluence Cloud that speaks the part of
-// the v2 pages API the exporter uses, on an httptest server, and enforces
-// Confluence's rules: Basic auth, an existing space (and parent), the
+// Package confluencefake is a fake Confluence on an httptest server. It
+// speaks the part of Confluence Cloud's v2 pages API the exporter uses
+// (under URL, with Basic auth) and the part of Confluence Data Center's
+// REST API it uses (under DataCenterURL, with a personal access token; see
+// datacenter.go), over one store of spaces and pages. It enforces
+// Confluence's rules: credentials, an existing space (and parent), the
 // storage representation with well-formed XHTML, titles unique per space
 // and at most 255 characters as Java counts them (UTF-16 units), and
 // optimistic locking (a PUT carries exactly the current version plus one,
-// else 409). Bodies are returned only when body-format asks for them, and
-// spaces can be looked up by key (GET /spaces?keys=). It records every call
-// and can inject faults, including a request carried out whose answer is
-// lost (Fault.AfterEffect). Tests and the demo use it.
+// else 409). Bodies are returned only when asked for, and spaces can be
+// looked up by key (GET /spaces?keys=). Lists come a page at a time
+// (Config.PageSize) behind next links. It records every call and can
+// inject faults, including a request carried out whose answer is lost
+// (Fault.AfterEffect). Tests and the demo use it.
 package confluencefake
 
 import (
@@ -35,7 +39,11 @@ type Config struct {
 	// Email and APIToken are the only credentials accepted.
 	Email    string
 	APIToken string
-	// Spaces maps a space id to its key, which appears in page links.
+	// PersonalAccessToken is the only token the Data Center API (under
+	// DataCenterURL) accepts, as Authorization: Bearer.
+	PersonalAccessToken string
+	// Spaces maps a space id to its key, which appears in page links and
+	// names the space in the Data Center API.
 	Spaces map[string]string
 	// PageSize caps how many results one page of a list holds, below the
 	// limit a request asks for; 0 means Confluence's default of 25 (the
@@ -202,27 +210,40 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 	}()
 
-	if email, token, ok := r.BasicAuth(); !ok || email != s.cfg.Email || token != s.cfg.APIToken {
+	route, writeErr := s.route, writeError
+	if !strings.HasPrefix(r.URL.Path, "/wiki/") && !strings.HasPrefix(r.URL.Path, dataCenterPath+"/rest/") {
+		// Nothing is served outside the two roots, and Data Center has no
+		// v2 API.
+		writeErrorV1(rec, http.StatusNotFound, "null for uri: "+r.URL.String())
+		return
+	}
+	if strings.HasPrefix(r.URL.Path, dataCenterPath+"/") {
+		route, writeErr = s.routeV1, writeErrorV1
+		if !s.bearer(r) {
+			writeErrorV1(rec, http.StatusUnauthorized, "This request requires authentication: send Authorization: Bearer with a personal access token")
+			return
+		}
+	} else if email, token, ok := r.BasicAuth(); !ok || email != s.cfg.Email || token != s.cfg.APIToken {
 		httpjson.Write(rec, http.StatusUnauthorized, map[string]any{"code": 401, "message": "Unauthorized; scope does not match"})
 		return
 	}
 	f := s.fault(r)
 	if f == nil {
-		s.route(rec, r, body, &call)
+		route(rec, r, body, &call)
 		return
 	}
 	fail := func(w http.ResponseWriter) {
 		if f.RetryAfter != "" {
 			w.Header().Set("Retry-After", f.RetryAfter)
 		}
-		writeError(w, f.Status, f.Message)
+		writeErr(w, f.Status, f.Message)
 	}
 	if !f.AfterEffect {
 		fail(rec)
 		return
 	}
 	gatefake.ServeThenFail(rec, r, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.route(w, r, body, &call)
+		route(w, r, body, &call)
 	}), fail)
 }
 

@@ -149,3 +149,100 @@ func TestFakeListsPagesOnePageOfResultsAtATime(t *testing.T) {
 	status, _ = call(t, fake, "a@example.com", "t", http.MethodGet, "/api/v2/pages?space-id=1&limit=251", "")
 	require.Equal(t, http.StatusBadRequest, status)
 }
+
+func TestFakeDataCenterEnforcesItsRules(t *testing.T) {
+	t.Parallel()
+	fake := confluencefake.New(confluencefake.Config{Email: "a@example.com", APIToken: "t", PersonalAccessToken: "pat",
+		Spaces: map[string]string{"1": "ENG"}, PageSize: 1})
+	t.Cleanup(fake.Close)
+	send := func(auth, method, path, body string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest(method, fake.DataCenterURL()+path, strings.NewReader(body))
+		require.NoError(t, err)
+		if auth == "basic" {
+			req.SetBasicAuth("a@example.com", "t")
+		} else if auth != "" {
+			req.Header.Set("Authorization", "Bearer "+auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return resp.StatusCode, string(b)
+	}
+	page := func(space, title, value string) string {
+		return `{"type":"page","title":"` + title + `","space":{"key":"` + space + `"},"body":{"storage":{"value":"` + value + `","representation":"storage"}}}`
+	}
+
+	for _, auth := range []string{"", "basic", "wrong"} {
+		status, body := send(auth, http.MethodPost, "/rest/api/content", page("ENG", "A", "<p/>"))
+		require.Equal(t, http.StatusUnauthorized, status, auth)
+		require.Contains(t, body, `"statusCode":401`)
+	}
+	status, _ := send("pat", http.MethodPost, "/api/v2/pages", `{}`)
+	require.Equal(t, http.StatusNotFound, status, "Data Center has no v2 API")
+
+	status, body := send("pat", http.MethodPost, "/rest/api/content", page("ENG", "A", "<p>v1</p>"))
+	require.Equal(t, http.StatusOK, status, body)
+	var created struct {
+		ID      string `json:"id"`
+		Version struct {
+			Number int `json:"number"`
+		} `json:"version"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(body), &created))
+	require.Equal(t, 1, created.Version.Number)
+
+	tests := []struct {
+		name, method, path, body string
+		status                   int
+		contains                 string
+	}{
+		{"title taken", http.MethodPost, "/rest/api/content", page("ENG", "A", "<p/>"), http.StatusBadRequest, "A page with this title already exists"},
+		{"unknown space", http.MethodPost, "/rest/api/content", page("NOPE", "B", "<p/>"), http.StatusNotFound, "No space with key"},
+		{"malformed xhtml", http.MethodPost, "/rest/api/content", page("ENG", "B", "<p>"), http.StatusBadRequest, "Error parsing xhtml"},
+		{"no type", http.MethodPost, "/rest/api/content", `{"title":"B","space":{"key":"ENG"},"body":{"storage":{"value":"<p/>","representation":"storage"}}}`, http.StatusBadRequest, "type"},
+		{"no version", http.MethodPut, "/rest/api/content/" + created.ID, page("ENG", "A", "<p/>"), http.StatusBadRequest, "No version supplied"},
+		{"same version", http.MethodPut, "/rest/api/content/" + created.ID,
+			`{"type":"page","title":"A","body":{"storage":{"value":"<p/>","representation":"storage"}},"version":{"number":1}}`, http.StatusConflict, "Current version is: 1"},
+		{"skipped version", http.MethodPut, "/rest/api/content/" + created.ID,
+			`{"type":"page","title":"A","body":{"storage":{"value":"<p/>","representation":"storage"}},"version":{"number":3}}`, http.StatusConflict, "Current version is: 1"},
+		{"next version", http.MethodPut, "/rest/api/content/" + created.ID,
+			`{"type":"page","title":"A","body":{"storage":{"value":"<p>v2</p>","representation":"storage"}},"version":{"number":2}}`, http.StatusOK, `"number":2`},
+	}
+	for _, tt := range tests {
+		status, body := send("pat", tt.method, tt.path, tt.body)
+		require.Equal(t, tt.status, status, tt.name+": "+body)
+		require.Contains(t, body, tt.contains, tt.name)
+	}
+
+	// The version comes with a single page; the body only when expanded.
+	_, body = send("pat", http.MethodGet, "/rest/api/content/"+created.ID, "")
+	require.Contains(t, body, `"number":2`)
+	require.NotContains(t, body, `"storage"`)
+	_, body = send("pat", http.MethodGet, "/rest/api/content/"+created.ID+"?expand=body.storage", "")
+	require.Contains(t, body, `\u003cp\u003ev2`)
+
+	// Lists come a page at a time, with a next link relative to the base URL.
+	_, _ = send("pat", http.MethodPost, "/rest/api/content", page("ENG", "B", "<p/>"))
+	var list struct {
+		Results []struct {
+			Title string `json:"title"`
+		} `json:"results"`
+		Links struct {
+			Next string `json:"next"`
+		} `json:"_links"`
+	}
+	_, body = send("pat", http.MethodGet, "/rest/api/content?spaceKey=ENG&type=page&limit=25", "")
+	require.NoError(t, json.Unmarshal([]byte(body), &list))
+	require.Len(t, list.Results, 1)
+	require.Equal(t, "A", list.Results[0].Title)
+	require.True(t, strings.HasPrefix(list.Links.Next, "/rest/api/content?"), list.Links.Next)
+	_, body = send("pat", http.MethodGet, list.Links.Next, "")
+	list.Links.Next = ""
+	require.NoError(t, json.Unmarshal([]byte(body), &list))
+	require.Equal(t, "B", list.Results[0].Title)
+	require.Empty(t, list.Links.Next)
+	require.Len(t, fake.Pages(), 2)
+}
