@@ -152,8 +152,11 @@ type UnleashConfig struct {
 	WebhookSecret Secret
 }
 
-// ConfluenceConfig configures postmortem export to Confluence Cloud.
+// ConfluenceConfig configures postmortem export to Confluence Cloud, or to
+// Confluence Data Center when Flavor is "datacenter" (APIToken is then a
+// personal access token and Email is not used).
 type ConfluenceConfig struct {
+	Flavor   string
 	URL      string
 	Email    string
 	APIToken Secret

@@ -195,6 +195,7 @@ func (e *env) providers(c *Config) {
 		WebhookSecret: e.secret("UNLEASH_WEBHOOK_SECRET"),
 	}
 	c.Confluence = ConfluenceConfig{
+		Flavor:   strings.ToLower(e.str("CONFLUENCE_FLAVOR", "cloud")),
 		URL:      e.url("CONFLUENCE_URL", ""),
 		Email:    e.str("CONFLUENCE_EMAIL", ""),
 		APIToken: e.secret("CONFLUENCE_API_TOKEN"),

@@ -92,6 +92,9 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 		{"web admin not a user", map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s", "PUBLIC_URL": "https://fb.example.com", "WEB_ADMINS": "U01,alice"}, "WEB_ADMINS: \"alice\""},
 		{"web session too long", map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s", "PUBLIC_URL": "https://fb.example.com", "WEB_SESSION_TTL": "9000h"}, "WEB_SESSION_TTL"},
 		{"confluence half set", map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "CONFLUENCE_URL": "https://x.atlassian.net/wiki"}, "CONFLUENCE_EMAIL"},
+		{"confluence bad flavor", map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "CONFLUENCE_FLAVOR": "server"}, "CONFLUENCE_FLAVOR: \"server\" is not cloud or datacenter"},
+		{"confluence data center without token", map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "CONFLUENCE_FLAVOR": "datacenter",
+			"CONFLUENCE_URL": "https://wiki.example.com/confluence", "CONFLUENCE_SPACE_ID": "ENG"}, "CONFLUENCE_API_TOKEN (a personal access token)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -280,4 +283,19 @@ func TestStatusPagePolicyAndConfig(t *testing.T) {
 	require.Equal(t, "https://api.statuspage.io/v1", cfg.StatusPage.APIURL)
 	require.Equal(t, "pg1", cfg.StatusPage.PageID)
 	require.Equal(t, "https://api.instatus.com", cfg.Instatus.APIURL)
+}
+
+func TestConfluenceFlavor(t *testing.T) {
+	t.Parallel()
+	base := map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1",
+		"CONFLUENCE_URL": "https://x.atlassian.net/wiki", "CONFLUENCE_EMAIL": "bot@example.com", "CONFLUENCE_API_TOKEN": "t", "CONFLUENCE_SPACE_ID": "ENG"}
+	cfg, err := LoadConfig(envOf(base))
+	require.NoError(t, err)
+	require.Equal(t, "cloud", cfg.Confluence.Flavor, "Cloud unless told otherwise")
+
+	dc := map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "CONFLUENCE_FLAVOR": "DataCenter",
+		"CONFLUENCE_URL": "https://wiki.example.com/confluence", "CONFLUENCE_API_TOKEN": "pat", "CONFLUENCE_SPACE_ID": "ENG"}
+	cfg, err = LoadConfig(envOf(dc))
+	require.NoError(t, err, "Data Center needs no e-mail: the personal access token names the account")
+	require.Equal(t, "datacenter", cfg.Confluence.Flavor)
 }

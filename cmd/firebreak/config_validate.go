@@ -142,8 +142,17 @@ func (c *Config) validateProviders(p *problems) {
 	if (c.Instatus.APIKey == "") != (c.Instatus.PageID == "") {
 		p.add("INSTATUS_API_KEY and INSTATUS_PAGE_ID: set both to post to Instatus, or neither")
 	}
-	if c.Confluence.URL != "" && (c.Confluence.Email == "" || c.Confluence.APIToken == "" || c.Confluence.SpaceID == "") {
-		p.add("CONFLUENCE_EMAIL, CONFLUENCE_API_TOKEN and CONFLUENCE_SPACE_ID: required when CONFLUENCE_URL is set")
+	switch c.Confluence.Flavor {
+	case "cloud":
+		if c.Confluence.URL != "" && (c.Confluence.Email == "" || c.Confluence.APIToken == "" || c.Confluence.SpaceID == "") {
+			p.add("CONFLUENCE_EMAIL, CONFLUENCE_API_TOKEN and CONFLUENCE_SPACE_ID: required when CONFLUENCE_URL is set")
+		}
+	case "datacenter":
+		if c.Confluence.URL != "" && (c.Confluence.APIToken == "" || c.Confluence.SpaceID == "") {
+			p.add("CONFLUENCE_API_TOKEN (a personal access token) and CONFLUENCE_SPACE_ID (the space key): required when CONFLUENCE_URL is set")
+		}
+	default:
+		p.add("CONFLUENCE_FLAVOR: %q is not cloud or datacenter", c.Confluence.Flavor)
 	}
 	if c.GitHub.PostmortemMode != "pr" && c.GitHub.PostmortemMode != "issue" {
 		p.add("GITHUB_POSTMORTEM_MODE: %q is not pr or issue", c.GitHub.PostmortemMode)

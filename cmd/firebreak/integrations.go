@@ -89,7 +89,8 @@ func buildProviders(cfg Config, policy incident.Policy, clock incident.Clock, lo
 			HTTPClient: newOut(outbound.Policy{Provider: instatus.Provider}).HTTPClient()}))
 	}
 	if cfg.Confluence.URL != "" {
-		p.exporters = append(p.exporters, confluence.New(confluence.Config{BaseURL: cfg.Confluence.URL, Email: cfg.Confluence.Email,
+		p.exporters = append(p.exporters, confluence.New(confluence.Config{Flavor: confluence.Flavor(cfg.Confluence.Flavor),
+			BaseURL: cfg.Confluence.URL, Email: cfg.Confluence.Email,
 			APIToken: cfg.Confluence.APIToken.Reveal(), SpaceID: cfg.Confluence.SpaceID, ParentID: cfg.Confluence.ParentID, Logger: log,
 			HTTPClient: newOut(outbound.Policy{Provider: "confluence"}).HTTPClient()}))
 	}
