@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -16,11 +17,11 @@ type chatChanges struct{ *slackConn }
 
 // ChangeBlocks renders a "what changed?" list: newest first, each change
 // with what, who, when relative to the start and a link; the ones in the
-// last 30 minutes before the start highlighted; rollback buttons; and the
-// sources that could not be read.
+// last 30 minutes before the start highlighted; rollback buttons; what the
+// sources read only the newest of; and the sources that could not be read.
 func ChangeBlocks(inc *incident.Incident, list incident.ChangeList, loc *time.Location) []slack.Block {
 	window := list.To.Sub(list.From).Round(time.Minute)
-	head := fmt.Sprintf(":mag: *What changed?* %d change(s) in the %s before %s started (%s).", len(list.Items),
+	head := fmt.Sprintf(":mag: *What changed?* %d change(s) in the %s before %s started (%s).", len(list.Items)+list.Omitted,
 		humanDuration(window), inc.Key(), slackDateToken(list.Start, loc))
 	if len(list.Items) == 0 {
 		head = fmt.Sprintf(":mag: *What changed?* No changes recorded in the %s before %s started.", humanDuration(window), inc.Key())
@@ -30,7 +31,7 @@ func ChangeBlocks(inc *incident.Incident, list incident.ChangeList, loc *time.Lo
 	max := 22
 	for i, it := range list.Items {
 		if i == max {
-			blocks = append(blocks, slack.NewContextBlock("", mrkdwnText(fmt.Sprintf("…and %d older change(s).", len(list.Items)-max))))
+			blocks = append(blocks, slack.NewContextBlock("", mrkdwnText(fmt.Sprintf("…and %d older change(s).", len(list.Items)-max+list.Omitted))))
 			break
 		}
 		ch := it.Change
@@ -61,10 +62,27 @@ func ChangeBlocks(inc *incident.Incident, list incident.ChangeList, loc *time.Lo
 		}
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwnText(clipRunes(text, maxTextObject)), nil, accessory))
 	}
+	if len(list.Items) <= max && list.Omitted > 0 {
+		blocks = append(blocks, slack.NewContextBlock("", mrkdwnText(fmt.Sprintf("…and %d older change(s).", list.Omitted))))
+	}
+	if cuts := cutLines(list.Cuts); cuts != "" {
+		blocks = append(blocks, slack.NewContextBlock("", mrkdwnText(clipRunes(cuts, maxTextObject))))
+	}
 	for _, f := range list.Failures {
 		blocks = append(blocks, slack.NewContextBlock("", mrkdwnText(clipRunes(fmt.Sprintf(":warning: Could not read %s: %s The list above is without it.", Escape(f.Source), Escape(f.Message)), maxTextObject))))
 	}
 	return blocks
+}
+
+// cutLines says, one line each, what a source read only the newest of,
+// so the newest are not taken for all the changes in the window.
+func cutLines(cuts []incident.SourceCut) string {
+	var lines []string
+	for _, c := range cuts {
+		lines = append(lines, fmt.Sprintf(":warning: %s: showing the newest %d %s of more in this window; older ones are not listed.",
+			Escape(c.Source), c.Read, Escape(c.What)))
+	}
+	return strings.Join(lines, "\n")
 }
 
 func sourceName(s string) string { return incident.ProviderName(s) }
@@ -87,7 +105,10 @@ func humanDuration(d time.Duration) string {
 // PostChanges posts a "what changed?" list in the channel.
 func (c *chatChanges) PostChanges(ctx context.Context, channelID string, inc *incident.Incident, list incident.ChangeList) (string, error) {
 	blocks := ChangeBlocks(inc, list, c.policy.Location)
-	fallback := fmt.Sprintf("What changed before %s: %d change(s).", inc.Key(), len(list.Items))
+	fallback := fmt.Sprintf("What changed before %s: %d change(s).", inc.Key(), len(list.Items)+list.Omitted)
+	if len(list.Cuts) > 0 {
+		fallback += " Older ones are not all listed."
+	}
 	_, ts, _, err := c.postOnce(ctx, channelID, postKey(ctx, "changes", channelID+"\n"+fallback), slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...))
 	if err != nil {
 		return "", classify("chat.postMessage", "post the list of changes", err)

@@ -143,6 +143,12 @@ type ChangeList struct {
 	// Failures lists the sources that could not be asked, so the list
 	// says which part is missing.
 	Failures []SourceFailure
+	// Cuts lists the changes a source read only the newest of, so the
+	// list does not pass for all the changes in the window.
+	Cuts []SourceCut
+	// Omitted counts the older changes gathered but left out of Items,
+	// past the most a list holds.
+	Omitted int
 }
 
 // ChangeItem is one change in the list.
@@ -159,6 +165,19 @@ type ChangeItem struct {
 type SourceFailure struct {
 	Source  string
 	Message string
+}
+
+// SourceCut says a change source read only the newest of more changes of
+// one kind in the window: GitHub reads at most 50 deployments per
+// repository and environment.
+type SourceCut struct {
+	// Source names the source, as ChangeSource.Name does.
+	Source string
+	// What names the changes, in the plural: "deployments to production
+	// in acme/checkout".
+	What string
+	// Read is how many of them the source read, the newest.
+	Read int
 }
 
 // ChatMessage is a message read back from a channel's history.

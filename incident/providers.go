@@ -142,6 +142,16 @@ type ChangeSource interface {
 	Changes(ctx context.Context, svc ServicePolicy, from, to time.Time) ([]ChangeEvent, error)
 }
 
+// CuttingChangeSource is a ChangeSource that reads at most so many changes
+// of a kind in a window, and says when it stopped short of them all; the
+// list of changes then says so rather than pass the newest for all.
+type CuttingChangeSource interface {
+	ChangeSource
+	// ChangesCut is Changes, with one SourceCut for each kind of change
+	// it read only the newest of; their Source may be left empty.
+	ChangesCut(ctx context.Context, svc ServicePolicy, from, to time.Time) ([]ChangeEvent, []SourceCut, error)
+}
+
 // Rollbacker undoes one kind of change: a deploy (GitHub) or a flag change
 // (LaunchDarkly, Unleash).
 type Rollbacker interface {

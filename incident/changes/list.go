@@ -185,6 +185,9 @@ func (s *Service) changesShown(inc *incident.Incident, p changesPayload, list *i
 	if len(failed) > 0 {
 		text += "; could not read " + strings.Join(failed, ", ")
 	}
+	if len(list.Cuts) > 0 || list.Omitted > 0 {
+		text += "; older changes left out"
+	}
 	return incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventChangesShown, Actor: orBot(p.Actor), At: s.clock.Now(), Key: true,
 		Text: text + ".", SourceID: p.sourceID(), Payload: incident.ChangesShownData{
 			Changes: len(list.Items), Highlighted: highlighted, FailedSources: len(list.Failures), Window: p.Window.String()}}
@@ -224,6 +227,10 @@ func (s *Service) gatherChanges(ctx context.Context, inc *incident.Incident, win
 			continue
 		}
 		s.addAnswered(ctx, &g, inc, a.changes, from, to)
+		for _, c := range a.cuts {
+			c.Source = s.sources[i].Name()
+			list.Cuts = append(list.Cuts, c)
+		}
 	}
 	stored, err := s.storedChanges(ctx, inc, from, to)
 	if err != nil {
@@ -233,6 +240,7 @@ func (s *Service) gatherChanges(ctx context.Context, inc *incident.Incident, win
 	g.addStored(stored)
 	sortChanges(g.all)
 	if len(g.all) > maxListedChanges {
+		list.Omitted = len(g.all) - maxListedChanges
 		g.all = g.all[:maxListedChanges]
 	}
 	for _, c := range g.all {
@@ -244,7 +252,9 @@ func (s *Service) gatherChanges(ctx context.Context, inc *incident.Incident, win
 // sourceAnswer is one change source's answer.
 type sourceAnswer struct {
 	changes []incident.ChangeEvent
-	err     error
+	// cuts are the kinds of change the source read only the newest of.
+	cuts []incident.SourceCut
+	err  error
 }
 
 // askSources asks every source at once for the incident service's changes
@@ -261,11 +271,16 @@ func (s *Service) askSources(ctx context.Context, inc *incident.Incident, from, 
 		wg.Go(func() {
 			sctx, cancel := context.WithTimeout(ctx, sourceTimeout)
 			defer cancel()
-			cs, err := src.Changes(sctx, svc, from, to)
-			if err != nil && sctx.Err() != nil && incident.ErrorCode(err) == incident.EINTERNAL {
-				err = incident.Errorf(incident.EUNAVAILABLE, "It did not answer within %s.", sourceTimeout)
+			var a sourceAnswer
+			if cutter, ok := src.(incident.CuttingChangeSource); ok {
+				a.changes, a.cuts, a.err = cutter.ChangesCut(sctx, svc, from, to)
+			} else {
+				a.changes, a.err = src.Changes(sctx, svc, from, to)
 			}
-			answers[i] = sourceAnswer{cs, err}
+			if a.err != nil && sctx.Err() != nil && incident.ErrorCode(a.err) == incident.EINTERNAL {
+				a.err = incident.Errorf(incident.EUNAVAILABLE, "It did not answer within %s.", sourceTimeout)
+			}
+			answers[i] = a
 		})
 	}
 	wg.Wait()

@@ -42,63 +42,81 @@ type changeLister struct{ *api }
 // repository or workflow GitHub does not show; EUNAVAILABLE when GitHub is
 // down or rate limiting (then with a RetryAfter wait).
 func (c *changeLister) Changes(ctx context.Context, svc incident.ServicePolicy, from, to time.Time) ([]incident.ChangeEvent, error) {
+	out, _, err := c.ChangesCut(ctx, svc, from, to)
+	return out, err
+}
+
+// ChangesCut is Changes, with the lists it read only the newest of: more
+// than maxDeployments deployments to one environment of a repository, or
+// more pull requests or runs than maxPages pages hold.
+func (c *changeLister) ChangesCut(ctx context.Context, svc incident.ServicePolicy, from, to time.Time) ([]incident.ChangeEvent, []incident.SourceCut, error) {
 	out := []incident.ChangeEvent{}
+	var cuts []incident.SourceCut
 	for _, full := range svc.GitHub.Repos {
 		r, err := parseRepo(full)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		info, err := c.repo(ctx, r)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		envs := svc.GitHub.Environments
 		if len(envs) == 0 {
 			envs = []string{""} // every environment
 		}
 		for _, env := range envs {
-			got, err := c.deployChanges(ctx, svc.Key, info, env, from, to)
+			got, cut, err := c.deployChanges(ctx, svc.Key, info, env, from, to)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			out = append(out, got...)
+			cuts = append(cuts, cut...)
 		}
-		prs, err := c.pullChanges(ctx, svc.Key, info, from, to)
+		prs, cut, err := c.pullChanges(ctx, svc.Key, info, from, to)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out = append(out, prs...)
+		cuts = append(cuts, cut...)
 		if wf := svc.GitHub.DeployWorkflow; wf != "" {
-			runs, err := c.runChanges(ctx, svc.Key, info, wf, from, to)
+			runs, cut, err := c.runChanges(ctx, svc.Key, info, wf, from, to)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			out = append(out, runs...)
+			cuts = append(cuts, cut...)
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].OccurredAt.Before(out[j].OccurredAt) })
-	return out, nil
+	return out, cuts, nil
+}
+
+// cut says the lister read only the newest read of what.
+func cut(what string, read int) []incident.SourceCut {
+	return []incident.SourceCut{{Source: "GitHub", What: what, Read: read}}
 }
 
 func inWindow(t, from, to time.Time) bool { return !t.Before(from) && !t.After(to) }
 
 // listDeployments pages through deployments newest first and stops at the
-// first page that reaches back before since.
-func (c *api) listDeployments(ctx context.Context, r repoRef, opts gh.DeploymentsListOptions, since time.Time) ([]*gh.Deployment, error) {
+// first page that reaches back before since; more reports that it stopped
+// at maxPages with older ones still to list.
+func (c *api) listDeployments(ctx context.Context, r repoRef, opts gh.DeploymentsListOptions, since time.Time) (_ []*gh.Deployment, more bool, _ error) {
 	opts.PerPage = perPage
 	var all []*gh.Deployment
 	for page := 0; page < maxPages; page++ {
 		ds, resp, err := c.gh.Repositories.ListDeployments(ctx, r.owner, r.name, &opts)
 		if err != nil {
-			return nil, c.wrap(err, "list deployments", r)
+			return nil, false, c.wrap(err, "list deployments", r)
 		}
 		all = append(all, ds...)
 		if len(ds) == 0 || resp.NextPage == 0 || ds[len(ds)-1].GetCreatedAt().Before(since) {
-			break
+			return all, false, nil
 		}
 		opts.Page = resp.NextPage
 	}
-	return all, nil
+	return all, true, nil
 }
 
 // statuses returns a deployment's statuses, newest first.
@@ -113,11 +131,15 @@ func (c *api) statuses(ctx context.Context, r repoRef, id int64) ([]*gh.Deployme
 	return sts, nil
 }
 
-func (c *changeLister) deployChanges(ctx context.Context, svcKey string, info repoInfo, env string, from, to time.Time) ([]incident.ChangeEvent, error) {
+func (c *changeLister) deployChanges(ctx context.Context, svcKey string, info repoInfo, env string, from, to time.Time) ([]incident.ChangeEvent, []incident.SourceCut, error) {
 	since := from.Add(-startLookback)
-	ds, err := c.listDeployments(ctx, info.ref, gh.DeploymentsListOptions{Environment: env}, since)
+	ds, more, err := c.listDeployments(ctx, info.ref, gh.DeploymentsListOptions{Environment: env}, since)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	what := "deployments in " + info.ref.String()
+	if env != "" {
+		what = "deployments to " + env + " in " + info.ref.String()
 	}
 	var out []incident.ChangeEvent
 	read := 0
@@ -132,19 +154,22 @@ func (c *changeLister) deployChanges(ctx context.Context, svcKey string, info re
 		}
 		if read == maxDeployments {
 			c.log.Warn("github: too many deployments in the changes window; listing the newest",
-				slog.String("repo", info.ref.String()), slog.Int("limit", maxDeployments))
-			break
+				slog.String("repo", info.ref.String()), slog.String("environment", env), slog.Int("limit", maxDeployments))
+			return out, cut(what, read), nil
 		}
 		read++
 		sts, err := c.statuses(ctx, info.ref, d.GetID())
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if ch := deployChange(svcKey, info.ref.String(), info.htmlURL, d, describingStatus(d, sts)); incident.ChangeInWindow(ch, from, to) {
 			out = append(out, ch)
 		}
 	}
-	return out, nil
+	if more {
+		return out, cut(what, read), nil
+	}
+	return out, nil, nil
 }
 
 // describingStatus picks the status that describes a deployment, from its
@@ -226,7 +251,7 @@ func deployChange(svcKey, repo, repoHTML string, d *gh.Deployment, st *gh.Deploy
 	}
 }
 
-func (c *changeLister) pullChanges(ctx context.Context, svcKey string, info repoInfo, from, to time.Time) ([]incident.ChangeEvent, error) {
+func (c *changeLister) pullChanges(ctx context.Context, svcKey string, info repoInfo, from, to time.Time) ([]incident.ChangeEvent, []incident.SourceCut, error) {
 	// There is no merged filter: list closed pull requests by last update,
 	// newest first, and stop once updates predate the window (a merge
 	// updates the pull request, so nothing merged in it is older).
@@ -238,7 +263,7 @@ func (c *changeLister) pullChanges(ctx context.Context, svcKey string, info repo
 	for page := 0; page < maxPages; page++ {
 		prs, resp, err := c.gh.PullRequests.List(ctx, info.ref.owner, info.ref.name, opts)
 		if err != nil {
-			return nil, c.wrap(err, "list pull requests", info.ref)
+			return nil, nil, c.wrap(err, "list pull requests", info.ref)
 		}
 		for _, pr := range prs {
 			if pr.MergedAt == nil || !inWindow(pr.GetMergedAt().Time, from, to) {
@@ -247,11 +272,13 @@ func (c *changeLister) pullChanges(ctx context.Context, svcKey string, info repo
 			out = append(out, pullChange(svcKey, info, pr))
 		}
 		if len(prs) == 0 || resp.NextPage == 0 || prs[len(prs)-1].GetUpdatedAt().Before(from) {
-			break
+			return out, nil, nil
 		}
 		opts.Page = resp.NextPage
 	}
-	return out, nil
+	c.log.Warn("github: too many pull requests in the changes window; listing the newest",
+		slog.String("repo", info.ref.String()), slog.Int("pages", maxPages))
+	return out, cut("pull requests merged into "+info.defaultBranch+" in "+info.ref.String(), len(out)), nil
 }
 
 func pullChange(svcKey string, info repoInfo, pr *gh.PullRequest) incident.ChangeEvent {
@@ -285,13 +312,13 @@ func createdRange(from, to time.Time) string {
 	return from.UTC().Format(time.RFC3339) + ".." + to.UTC().Format(time.RFC3339)
 }
 
-func (c *changeLister) runChanges(ctx context.Context, svcKey string, info repoInfo, workflow string, from, to time.Time) ([]incident.ChangeEvent, error) {
+func (c *changeLister) runChanges(ctx context.Context, svcKey string, info repoInfo, workflow string, from, to time.Time) ([]incident.ChangeEvent, []incident.SourceCut, error) {
 	opts := &gh.ListWorkflowRunsOptions{Created: createdRange(from.Add(-startLookback), to), ListOptions: gh.ListOptions{PerPage: perPage}}
 	var out []incident.ChangeEvent
 	for page := 0; page < maxPages; page++ {
 		runs, resp, err := c.gh.Actions.ListWorkflowRunsByFileName(ctx, info.ref.owner, info.ref.name, workflow, opts)
 		if err != nil {
-			return nil, c.wrap(err, "list runs of workflow "+workflow, info.ref)
+			return nil, nil, c.wrap(err, "list runs of workflow "+workflow, info.ref)
 		}
 		for _, run := range runs.WorkflowRuns {
 			if ch := runChange(svcKey, info.ref.String(), workflow, run); incident.ChangeInWindow(ch, from, to) {
@@ -299,11 +326,13 @@ func (c *changeLister) runChanges(ctx context.Context, svcKey string, info repoI
 			}
 		}
 		if resp.NextPage == 0 {
-			break
+			return out, nil, nil
 		}
 		opts.Page = resp.NextPage
 	}
-	return out, nil
+	c.log.Warn("github: too many workflow runs in the changes window; listing the newest",
+		slog.String("repo", info.ref.String()), slog.String("workflow", workflow), slog.Int("pages", maxPages))
+	return out, cut("runs of "+workflow+" in "+info.ref.String(), len(out)), nil
 }
 
 // runExternalID names a run: the API listing and the workflow_run webhook

@@ -82,9 +82,10 @@ type api struct {
 }
 
 var (
-	_ incident.ChangeSource = (*Client)(nil)
-	_ incident.Rollbacker   = (*Client)(nil)
-	_ incident.Exporter     = (*Client)(nil)
+	_ incident.ChangeSource        = (*Client)(nil)
+	_ incident.CuttingChangeSource = (*Client)(nil)
+	_ incident.Rollbacker          = (*Client)(nil)
+	_ incident.Exporter            = (*Client)(nil)
 )
 
 // New returns a Client. It fails on a missing token, a malformed API URL,
@@ -143,6 +144,12 @@ func (c *Client) Name() string { return "GitHub" }
 // workflow runs in [from, to]; see changeLister.Changes.
 func (c *Client) Changes(ctx context.Context, svc incident.ServicePolicy, from, to time.Time) ([]incident.ChangeEvent, error) {
 	return c.changes.Changes(ctx, svc, from, to)
+}
+
+// ChangesCut is Changes, with the lists GitHub was read only the newest
+// of; see changeLister.ChangesCut.
+func (c *Client) ChangesCut(ctx context.Context, svc incident.ServicePolicy, from, to time.Time) ([]incident.ChangeEvent, []incident.SourceCut, error) {
+	return c.changes.ChangesCut(ctx, svc, from, to)
 }
 
 // Handles reports whether the change is a deploy GitHub can roll back; see

@@ -255,7 +255,7 @@ func (c *deployRollbacker) Execute(ctx context.Context, plan incident.RollbackPl
 
 func (c *deployRollbacker) executeDeployment(ctx context.Context, info repoInfo, plan incident.RollbackPlan, actor string) (incident.RollbackRun, error) {
 	r := info.ref
-	existing, err := c.listDeployments(ctx, r, gh.DeploymentsListOptions{SHA: plan.ToRef, Environment: plan.Environment}, time.Time{})
+	existing, _, err := c.listDeployments(ctx, r, gh.DeploymentsListOptions{SHA: plan.ToRef, Environment: plan.Environment}, time.Time{})
 	if err != nil {
 		return incident.RollbackRun{}, err
 	}
