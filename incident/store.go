@@ -151,6 +151,8 @@ type LeaseStore interface {
 	AcquireLease(ctx context.Context, key, holder string, ttl time.Duration) (bool, error)
 	// ReleaseLease ends holder's lease on key at once. A lease that is not
 	// holder's (its time was up and another holder took it) is left alone.
+	// It also deletes every lease whose time is up, on any key: a holder
+	// that died leaves no row behind once any lease is released.
 	ReleaseLease(ctx context.Context, key, holder string) error
 }
 

@@ -39,12 +39,31 @@ func (s *leaseStore) AcquireLease(ctx context.Context, key, holder string, ttl t
 	return taken == 1, nil
 }
 
+// releaseLease deletes the holder's lease and every lease whose time is up.
+// On PostgreSQL a lease taken over in the meantime is read again and, its
+// time no longer up, kept.
+const releaseLease = `DELETE FROM leases WHERE (name = ? AND holder = ?) OR expires_at_ms <= ?`
+
 // ReleaseLease implements incident.LeaseStore.
 func (s *leaseStore) ReleaseLease(ctx context.Context, key, holder string) error {
+	now := s.clock.Now().UnixMilli()
 	err := s.one(ctx, func(db *gorm.DB) error {
-		return db.Exec("DELETE FROM leases WHERE name = ? AND holder = ?", key, holder).Error
+		return db.Exec(releaseLease, key, holder, now).Error
 	})
 	return translate("release lease", err, nil)
+}
+
+// LeaseNames lists the leases on record by name, held or ended and not yet
+// deleted.
+func (s *leaseStore) LeaseNames(ctx context.Context) ([]string, error) {
+	var names []string
+	err := s.one(ctx, func(db *gorm.DB) error {
+		return db.Raw("SELECT name FROM leases ORDER BY name").Scan(&names).Error
+	})
+	if err != nil {
+		return nil, translate("list leases", err, nil)
+	}
+	return names, nil
 }
 
 var _ incident.LeaseStore = (*Store)(nil)

@@ -2,6 +2,7 @@ package incidenttest
 
 import (
 	"context"
+	"maps"
 	"time"
 
 	"github.com/firebreakhq/firebreak/incident"
@@ -39,5 +40,18 @@ func (m *memLeases) ReleaseLease(_ context.Context, key, holder string) error {
 	if cur, ok := m.leases[key]; ok && cur.holder == holder {
 		delete(m.leases, key)
 	}
+	now := m.clock.Now().UnixMilli()
+	maps.DeleteFunc(m.leases, func(_ string, l memLease) bool { return l.untilMS <= now })
 	return nil
+}
+
+// LeaseNames implements LeaseLister.
+func (m *memLeases) LeaseNames(_ context.Context) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	names := make([]string, 0, len(m.leases))
+	for name := range m.leases {
+		names = append(names, name)
+	}
+	return names, nil
 }

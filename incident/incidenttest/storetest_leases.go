@@ -3,6 +3,7 @@ package incidenttest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -12,9 +13,16 @@ import (
 	"github.com/firebreakhq/firebreak/incident"
 )
 
+// LeaseLister lists the leases on record by name, those whose time is up
+// and that are not deleted yet included. RunLeaseStoreTests reads a store
+// through it to see that ended leases do not stay.
+type LeaseLister interface {
+	LeaseNames(ctx context.Context) ([]string, error)
+}
+
 // RunLeaseStoreTests checks that a LeaseStore keeps its contract. newStore
 // must return a new, empty store that tells the time with clock each time
-// it is called.
+// it is called, and that is a LeaseLister.
 func RunLeaseStoreTests(t *testing.T, newStore func(t *testing.T, clock incident.Clock) incident.LeaseStore) {
 	t.Helper()
 	tests := []struct {
@@ -24,6 +32,7 @@ func RunLeaseStoreTests(t *testing.T, newStore func(t *testing.T, clock incident
 		{"Leases", testLeases},
 		{"LeaseEndsByItself", testLeaseEnds},
 		{"ConcurrentAcquireLease", testConcurrentAcquireLease},
+		{"EndedLeasesAreDeleted", testEndedLeasesAreDeleted},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -79,6 +88,41 @@ func testLeaseEnds(t *testing.T, s incident.LeaseStore, clock *Clock) {
 	ok, err = s.AcquireLease(ctx, "statuspage:1", "other", time.Minute)
 	require.NoError(t, err)
 	require.False(t, ok, "leaves the new holder's lease alone")
+}
+
+// testEndedLeasesAreDeleted: a holder that died leaves its lease on
+// record; the next release of any lease deletes it, and leaves the leases
+// still held alone.
+func testEndedLeasesAreDeleted(t *testing.T, s incident.LeaseStore, clock *Clock) {
+	ctx := context.Background()
+	lister, ok := s.(LeaseLister)
+	require.True(t, ok, "%T lists its leases", s)
+	acquire := func(key, holder string, ttl time.Duration) bool {
+		t.Helper()
+		ok, err := s.AcquireLease(ctx, key, holder, ttl)
+		require.NoError(t, err)
+		return ok
+	}
+	names := func() []string {
+		t.Helper()
+		names, err := lister.LeaseNames(ctx)
+		require.NoError(t, err)
+		slices.Sort(names)
+		return names
+	}
+	require.True(t, acquire("statuspage:1", "dead", time.Minute))
+	require.True(t, acquire("statuspage:2", "live", 10*time.Minute))
+	require.True(t, acquire("statuspage:3", "done", 10*time.Minute))
+	clock.Advance(time.Minute)
+	require.Equal(t, []string{"statuspage:1", "statuspage:2", "statuspage:3"}, names(), "an ended lease stays until a release")
+
+	require.NoError(t, s.ReleaseLease(ctx, "statuspage:3", "done"))
+	require.Equal(t, []string{"statuspage:2"}, names(), "the dead holder's lease of another incident is deleted, the live one is not")
+	require.False(t, acquire("statuspage:2", "other", time.Minute), "the live lease still holds")
+
+	clock.Advance(10 * time.Minute)
+	require.NoError(t, s.ReleaseLease(ctx, "statuspage:9", "nobody"), "a release of a lease nobody holds")
+	require.Empty(t, names(), "deletes the leases ended since")
 }
 
 func testConcurrentAcquireLease(t *testing.T, s incident.LeaseStore, _ *Clock) {
