@@ -261,7 +261,7 @@ func TestRollbackSubmitRequestsOnce(t *testing.T) {
 	sub, ok := resp.(*slack.ViewSubmissionResponse)
 	require.True(t, ok, "%#v", resp)
 	require.Equal(t, slack.RAErrors, sub.ResponseAction)
-	require.Contains(t, sub.Errors[blockRollbackReason], "This rollback was already requested by <@"+f.ic.ID+">")
+	require.Contains(t, sub.Errors[blockRollbackReason], "This rollback was already requested by @"+f.ic.Name+" ", "a field error is plain text: the person by name")
 	require.Len(t, f.rollbacks(t), 1)
 	require.Equal(t, 1, f.queue.Pending(changes.JobRollback))
 

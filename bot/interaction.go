@@ -2,6 +2,9 @@ package bot
 
 import (
 	"context"
+	"log/slog"
+	"strings"
+	"time"
 
 	"github.com/slack-go/slack"
 
@@ -99,6 +102,9 @@ func (h *Handler) viewSubmission(ctx context.Context, cb slack.InteractionCallba
 	if resp == nil {
 		return nil, "ok"
 	}
+	if resp.ResponseAction == slack.RAErrors {
+		h.plainFieldErrors(ctx, resp.Errors)
+	}
 	return resp, "ok"
 }
 
@@ -149,4 +155,118 @@ func (h *Handler) tellUser(ctx context.Context, cb slack.InteractionCallback, er
 	if perr := h.replies.Reply(ctx, to, reply.Text); perr != nil {
 		h.log.WarnContext(ctx, "could not tell the user about a failed interaction", "err", perr, "user", cb.User.ID)
 	}
+}
+
+// maxFieldError bounds a field error's message. Slack's documentation of
+// response_action "errors" gives no length of its own; the message shows
+// under the input like the input block's hint, which holds 2000 characters.
+const maxFieldError = 2000
+
+// fieldNameLookup bounds the time spent naming people in field errors: the
+// answer must reach Slack within its 3 seconds, and an id is an answer.
+const fieldNameLookup = time.Second
+
+// plainFieldErrors rewrites each field error as the plain text Slack shows
+// there: Slack renders a field error as plain text, so a mention
+// ("<@U123>"), a channel ("<#C123>"), a user group or a link would show as
+// the raw markup. People, channels and groups are named (looked up in
+// Slack, "@U123" when the lookup fails), links become "label (url)", and
+// &amp;, &lt; and &gt; become the characters they stand for.
+func (h *Handler) plainFieldErrors(ctx context.Context, errs map[string]string) {
+	ctx, cancel := context.WithTimeout(ctx, fieldNameLookup)
+	defer cancel()
+	n := &namer{chat: h.replies, log: h.log}
+	for block, msg := range errs {
+		errs[block] = clipRunes(n.plain(ctx, msg), maxFieldError)
+	}
+}
+
+// namer names the people, channels and groups of Slack markup in plain
+// text, through the Chat's cached lookups; a nil chat names them by id.
+type namer struct {
+	chat *Chat
+	log  *slog.Logger
+}
+
+// plain is text, Slack markup and entities included, as plain text.
+func (n *namer) plain(ctx context.Context, text string) string {
+	var b strings.Builder
+	for {
+		open := strings.IndexByte(text, '<')
+		if open < 0 {
+			break
+		}
+		end := strings.IndexByte(text[open:], '>')
+		if end < 0 {
+			break
+		}
+		b.WriteString(unescapeSlack(text[:open]))
+		s, ok := n.markup(ctx, text[open+1:open+end])
+		if !ok {
+			// Not Slack markup: a "<" of the text, shown as is.
+			b.WriteByte('<')
+			text = text[open+1:]
+			continue
+		}
+		b.WriteString(s)
+		text = text[open+end+1:]
+	}
+	b.WriteString(unescapeSlack(text))
+	return b.String()
+}
+
+// markup renders the inside of one <...> of Slack's message formatting;
+// ok is false when it is none.
+func (n *namer) markup(ctx context.Context, inner string) (string, bool) {
+	target, label, labelled := strings.Cut(inner, "|")
+	label = unescapeSlack(label)
+	switch {
+	case strings.HasPrefix(target, "@") && isSlackID(target[1:], "UW"):
+		return "@" + n.user(ctx, target[1:], label), true
+	case strings.HasPrefix(target, "#") && isSlackID(target[1:], "CGD"):
+		if label != "" {
+			return "#" + label, true
+		}
+		return "#" + target[1:], true
+	case strings.HasPrefix(target, "!subteam^") && isSlackID(strings.TrimPrefix(target, "!subteam^"), "S"):
+		if label != "" {
+			return "@" + strings.TrimPrefix(label, "@"), true
+		}
+		return "@" + strings.TrimPrefix(target, "!subteam^"), true
+	case target == "!here" || target == "!channel" || target == "!everyone":
+		return "@" + target[1:], true
+	case strings.HasPrefix(target, "!date^") && labelled:
+		return label, true
+	case strings.HasPrefix(target, "mailto:"):
+		addr := unescapeSlack(strings.TrimPrefix(target, "mailto:"))
+		if label == "" || label == addr {
+			return addr, true
+		}
+		return label + " (" + addr + ")", true
+	case strings.HasPrefix(target, "http://") || strings.HasPrefix(target, "https://"):
+		u := unescapeSlack(target)
+		if label == "" || label == u {
+			return u, true
+		}
+		return label + " (" + u + ")", true
+	}
+	return "", false
+}
+
+// user is a person's name: their display or real name from Slack, else the
+// name the markup carried, else their id.
+func (n *namer) user(ctx context.Context, id, label string) string {
+	if n.chat != nil {
+		name, err := n.chat.UserName(ctx, id)
+		if err == nil && name != "" {
+			return name
+		}
+		if err != nil {
+			n.log.DebugContext(ctx, "a field error names a person by id: users.info failed", "user", id, "err", err)
+		}
+	}
+	if label != "" {
+		return strings.TrimPrefix(label, "@")
+	}
+	return id
 }

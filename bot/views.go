@@ -290,10 +290,12 @@ func (l *lifecycleHandlers) submitDeclare(ctx context.Context, cb slack.Interact
 	}
 	if _, _, err := l.kit.incidents.Declare(ctx, in); err != nil {
 		// Naming someone else as IC is refused on the field, so the
-		// person can pick again without retyping the form.
+		// person can pick again without retyping the form. The people the
+		// refusal names are mentions here and names on the field
+		// (Handler.plainFieldErrors).
 		var r *incident.Refusal
 		if errors.As(err, &r) && r.Action == incident.ActNameIC {
-			return slack.NewErrorsViewSubmissionResponse(map[string]string{blockCommander: clip(r.Message(), 2000)}), nil
+			return slack.NewErrorsViewSubmissionResponse(map[string]string{blockCommander: userMessage(err)}), nil
 		}
 		return nil, err
 	}
