@@ -142,8 +142,9 @@ func New(cfg Config) *Client {
 }
 
 var (
-	_ incident.ChangeSource = (*Client)(nil)
-	_ incident.Rollbacker   = (*Client)(nil)
+	_ incident.ChangeSource        = (*Client)(nil)
+	_ incident.CuttingChangeSource = (*Client)(nil)
+	_ incident.Rollbacker          = (*Client)(nil)
 )
 
 // Name returns "LaunchDarkly".
@@ -154,15 +155,27 @@ func (c *Client) Name() string { return "LaunchDarkly" }
 // flags has none. EUNAVAILABLE (with a RetryAfter when rate limited) when
 // LaunchDarkly fails.
 func (c *Client) Changes(ctx context.Context, svc incident.ServicePolicy, from, to time.Time) ([]incident.ChangeEvent, error) {
+	out, _, err := c.ChangesCut(ctx, svc, from, to)
+	return out, err
+}
+
+// ChangesCut is Changes, with the flags whose audit log had more entries
+// in the window than maxAuditLogPages pages hold: only the newest of
+// those are read.
+func (c *Client) ChangesCut(ctx context.Context, svc incident.ServicePolicy, from, to time.Time) ([]incident.ChangeEvent, []incident.SourceCut, error) {
 	var out []incident.ChangeEvent
+	var cuts []incident.SourceCut
 	seen := map[string]bool{}
 	for _, f := range svc.Flags {
 		if f.Provider != Source {
 			continue
 		}
-		entries, err := c.auditLog(ctx, f, from, to)
+		entries, more, err := c.auditLog(ctx, f, from, to)
 		if err != nil {
-			return nil, fmt.Errorf("launchdarkly: list changes of flag %s: %w", f.Key, err)
+			return nil, nil, fmt.Errorf("launchdarkly: list changes of flag %s: %w", f.Key, err)
+		}
+		if more {
+			cuts = append(cuts, incident.SourceCut{Source: c.Name(), What: "audit log entries of flag " + f.Key, Read: len(entries)})
 		}
 		for _, e := range entries {
 			ch, ok := e.change(c.base, f)
@@ -178,12 +191,13 @@ func (c *Client) Changes(ctx context.Context, svc incident.ServicePolicy, from, 
 		}
 	}
 	sortNewestFirst(out)
-	return out, nil
+	return out, cuts, nil
 }
 
 // auditLog lists the audit log entries of one flag around [from, to],
-// following _links.next.
-func (c *Client) auditLog(ctx context.Context, f incident.FlagRef, from, to time.Time) ([]auditEntry, error) {
+// newest first, following _links.next; more reports that it stopped at
+// maxAuditLogPages with older entries left.
+func (c *Client) auditLog(ctx context.Context, f incident.FlagRef, from, to time.Time) (_ []auditEntry, more bool, _ error) {
 	q := url.Values{}
 	// after and before are exclusive: widen by a millisecond so entries on
 	// the bounds come back.
@@ -199,11 +213,11 @@ func (c *Client) auditLog(ctx context.Context, f incident.FlagRef, from, to time
 		if page == maxAuditLogPages {
 			c.log.Warn("launchdarkly audit log has more pages than read; older changes are left out",
 				slog.String("flag", f.Key), slog.Int("pages", page))
-			break
+			return all, true, nil
 		}
 		var coll auditLogCollection
 		if err := c.do(ctx, http.MethodGet, next, "", nil, &coll, ""); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		all = append(all, coll.Items...)
 		if len(coll.Items) == 0 {
@@ -211,10 +225,10 @@ func (c *Client) auditLog(ctx context.Context, f incident.FlagRef, from, to time
 		}
 		var err error
 		if next, err = sameOriginPath(coll.Links.Next.Href); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
-	return all, nil
+	return all, false, nil
 }
 
 // sameOriginPath returns the path and query of a _links href. The host is

@@ -108,8 +108,9 @@ func New(cfg Config) *Client {
 }
 
 var (
-	_ incident.ChangeSource = (*Client)(nil)
-	_ incident.Rollbacker   = (*Client)(nil)
+	_ incident.ChangeSource        = (*Client)(nil)
+	_ incident.CuttingChangeSource = (*Client)(nil)
+	_ incident.Rollbacker          = (*Client)(nil)
 )
 
 // Name returns "Unleash".
@@ -126,15 +127,27 @@ type eventPage struct {
 // than the flag's are left out; events without an environment (such as
 // feature-updated) are kept. EUNAVAILABLE when Unleash fails.
 func (c *Client) Changes(ctx context.Context, svc incident.ServicePolicy, from, to time.Time) ([]incident.ChangeEvent, error) {
+	out, _, err := c.ChangesCut(ctx, svc, from, to)
+	return out, err
+}
+
+// ChangesCut is Changes, with the flags that had more events around the
+// window than maxEventPages pages hold: only the first pages of those are
+// read.
+func (c *Client) ChangesCut(ctx context.Context, svc incident.ServicePolicy, from, to time.Time) ([]incident.ChangeEvent, []incident.SourceCut, error) {
 	var out []incident.ChangeEvent
+	var cuts []incident.SourceCut
 	seen := map[string]bool{}
 	for _, f := range svc.Flags {
 		if f.Provider != Source {
 			continue
 		}
-		events, err := c.events(ctx, f, from, to)
+		events, more, err := c.events(ctx, f, from, to)
 		if err != nil {
-			return nil, fmt.Errorf("unleash: list changes of flag %s: %w", f.Key, err)
+			return nil, nil, fmt.Errorf("unleash: list changes of flag %s: %w", f.Key, err)
+		}
+		if more {
+			cuts = append(cuts, incident.SourceCut{Source: c.Name(), What: "events of flag " + f.Key, Read: len(events)})
 		}
 		for _, e := range events {
 			ch, ok := e.change(c.base)
@@ -150,11 +163,12 @@ func (c *Client) Changes(ctx context.Context, svc incident.ServicePolicy, from, 
 		}
 	}
 	sortNewestFirst(out)
-	return out, nil
+	return out, cuts, nil
 }
 
-// events pages through the event search for one flag.
-func (c *Client) events(ctx context.Context, f incident.FlagRef, from, to time.Time) ([]event, error) {
+// events pages through the event search for one flag; more reports that
+// it stopped at maxEventPages with events left.
+func (c *Client) events(ctx context.Context, f incident.FlagRef, from, to time.Time) (_ []event, more bool, _ error) {
 	q := url.Values{}
 	q.Set("feature", "IS:"+f.Key)
 	q.Set("project", "IS:"+projectOf(f.Project))
@@ -170,19 +184,18 @@ func (c *Client) events(ctx context.Context, f incident.FlagRef, from, to time.T
 		if page == maxEventPages {
 			c.log.Warn("unleash event search has more pages than read; older changes are left out",
 				slog.String("flag", f.Key), slog.Int("pages", page))
-			break
+			return all, true, nil
 		}
 		q.Set("offset", strconv.Itoa(len(all)))
 		var p eventPage
 		if err := c.do(ctx, http.MethodGet, EventsPath+"?"+q.Encode(), &p, ""); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		all = append(all, p.Events...)
 		if len(p.Events) == 0 || len(all) >= p.Total {
-			break
+			return all, false, nil
 		}
 	}
-	return all, nil
 }
 
 func projectOf(p string) string {
