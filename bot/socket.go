@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -16,24 +17,33 @@ import (
 
 // RunSocketMode connects to Slack over Socket Mode and serves requests until
 // ctx ends. The Slack client must carry the app-level token
-// (slack.OptionAppLevelToken). Each request is handled in its own goroutine
-// and acknowledged with the same payload the HTTP transport would return.
+// (slack.OptionAppLevelToken); opts are passed to socketmode.New, except a
+// dialer, which the transport brings. Each request is handled in its own
+// goroutine and acknowledged with the same payload the HTTP transport would
+// return.
 //
 // When ctx ends, the requests being handled are finished and acknowledged
 // on the open connection (each is bounded by the acknowledgement deadline)
-// before it closes; those arriving meanwhile are not taken on: an event is
-// left unacknowledged, so Slack delivers it again (to another replica, or
-// to this one once it is back), and a command is answered with a sentence
-// asking to try again. An envelope is never acknowledged without having
-// been handled.
-func (h *Handler) RunSocketMode(ctx context.Context, sm *socketmode.Client) error {
+// before it closes, and it closes once the Socket Mode client has written
+// every acknowledgement handed to it; those arriving meanwhile are not
+// taken on: an event is left unacknowledged, so Slack delivers it again (to
+// another replica, or to this one once it is back), and a command is
+// answered with a sentence asking to try again. An envelope is never
+// acknowledged without having been handled.
+//
+// Slack's requests to disconnect are logged with their reason and counted;
+// the one saying Socket Mode is turned off for the app is also reported by
+// SocketModeState.
+func (h *Handler) RunSocketMode(ctx context.Context, api *slack.Client, opts ...socketmode.Option) error {
+	s := &socketServer{h: h, progress: make(chan struct{}, 1)}
+	s.sm = socketmode.New(api, append(opts, socketmode.OptionDialer(socketDialer(s)))...)
 	// The connection outlives ctx by as long as the requests in flight
 	// take to be answered.
 	connCtx, closeConn := context.WithCancel(context.WithoutCancel(ctx))
 	defer closeConn()
+	s.conn = connCtx
 	errc := make(chan error, 1)
-	go func() { errc <- sm.RunContext(connCtx) }()
-	s := &socketServer{h: h, sm: sm, conn: connCtx}
+	go func() { errc <- s.sm.RunContext(connCtx) }()
 	for {
 		select {
 		case <-ctx.Done():
@@ -44,7 +54,7 @@ func (h *Handler) RunSocketMode(ctx context.Context, sm *socketmode.Client) erro
 		case err := <-errc:
 			s.inFlight.Wait()
 			return fmt.Errorf("socket mode: %w", err)
-		case evt, ok := <-sm.Events:
+		case evt, ok := <-s.sm.Events:
 			if !ok {
 				return nil
 			}
@@ -56,43 +66,82 @@ func (h *Handler) RunSocketMode(ctx context.Context, sm *socketmode.Client) erro
 // msgRestarting answers a slash command that reached a process as it stops.
 const msgRestarting = "The bot is restarting and did not run this; please try again in a moment."
 
-// socketDrainGrace is how long a draining connection stays open after the
-// last acknowledgement was handed to slack-go, whose writer sends it
-// shortly after and gives no sign that it did.
-const socketDrainGrace = 250 * time.Millisecond
-
 // socketServer serves the requests of one Socket Mode client.
 type socketServer struct {
 	h        *Handler
 	sm       *socketmode.Client
 	conn     context.Context // the connection's life, which outlasts the serving
 	inFlight sync.WaitGroup
+
+	// handed counts the acknowledgements handed to the client, settled
+	// those it has written or failed to write; progress is signalled on
+	// each write.
+	handed, settled atomic.Int64
+	progress        chan struct{}
 }
+
+// ack hands an acknowledgement to the Socket Mode client, whose writer
+// sends it on the connection.
+func (s *socketServer) ack(ctx context.Context, evt socketmode.Event, payload any) {
+	if err := s.sm.AckCtx(s.conn, evt.Request.EnvelopeID, payload); err != nil {
+		s.h.log.WarnContext(ctx, "socket mode ack failed", "err", err, "type", string(evt.Type))
+		return
+	}
+	s.handed.Add(1)
+}
+
+// written is told by the connection that a message left whole.
+func (s *socketServer) written() { s.settle() }
+
+func (s *socketServer) settle() {
+	s.settled.Add(1)
+	select {
+	case s.progress <- struct{}{}:
+	default:
+	}
+}
+
+// unwritten is how many acknowledgements handed over are not yet written.
+func (s *socketServer) unwritten() int64 { return s.handed.Load() - s.settled.Load() }
 
 // drain waits, for at most the acknowledgement deadline and a second, for
 // the requests in flight to be answered, refusing those that arrive
-// meanwhile, then gives the last acknowledgements time to be written.
+// meanwhile, then for the client to have written every acknowledgement
+// handed to it, which takes longer when the connection is slow or being
+// replaced.
 func (s *socketServer) drain(errc <-chan error) {
 	done := make(chan struct{})
 	go func() { s.inFlight.Wait(); close(done) }()
 	limit := time.NewTimer(s.h.cfg.AckDeadline + time.Second)
 	defer limit.Stop()
+	answered := false
 	for {
+		if answered && s.unwritten() <= 0 {
+			return
+		}
 		select {
 		case <-done:
-			time.Sleep(socketDrainGrace)
-			return
+			answered, done = true, nil
+		case <-s.progress:
 		case <-limit.C:
-			s.h.log.Warn("socket mode: closing the connection with requests still unanswered; Slack delivers their events again")
+			if !answered {
+				s.h.log.Warn("socket mode: closing the connection with requests still unanswered; Slack delivers their events again")
+			} else {
+				s.h.log.Warn("socket mode: closing the connection before every answer was written", "unwritten", s.unwritten())
+			}
 			return
 		case err := <-errc:
 			// The connection ended on its own: nothing more can be sent.
 			s.h.log.Warn("socket mode: the connection ended while stopping", "err", err)
-			<-done
+			if !answered {
+				<-done
+			}
 			return
 		case evt, ok := <-s.sm.Events:
 			if !ok {
-				<-done
+				if !answered {
+					<-done
+				}
 				return
 			}
 			s.serve(context.Background(), evt, true)
@@ -102,7 +151,17 @@ func (s *socketServer) drain(errc <-chan error) {
 
 // serve handles one Socket Mode event; draining refuses requests.
 func (s *socketServer) serve(ctx context.Context, evt socketmode.Event, draining bool) {
-	h, sm := s.h, s.sm
+	h := s.h
+	if evt.Type == socketmode.EventTypeErrorWriteFailed {
+		// The acknowledgement is lost; Slack takes it as a failure.
+		attrs := []any{}
+		if wf, ok := evt.Data.(*socketmode.ErrorWriteFailed); ok {
+			attrs = append(attrs, "err", wf.Cause)
+		}
+		h.log.WarnContext(ctx, "socket mode: an acknowledgement could not be written", attrs...)
+		s.settle()
+		return
+	}
 	if logConnection(ctx, h.log, evt) {
 		return
 	}
@@ -128,9 +187,7 @@ func (s *socketServer) serve(ctx context.Context, evt socketmode.Event, draining
 	if draining || !h.tryAdmit() {
 		h.metrics.requests.WithLabelValues(kind, outcome).Inc()
 		if evt.Type == socketmode.EventTypeSlashCommand {
-			if err := sm.AckCtx(s.conn, req.EnvelopeID, ephemeral("%s", refusal)); err != nil {
-				h.log.WarnContext(ctx, "socket mode ack failed", "err", err, "type", string(evt.Type))
-			}
+			s.ack(ctx, evt, ephemeral("%s", refusal))
 		}
 		return
 	}
@@ -146,15 +203,7 @@ func (s *socketServer) serve(ctx context.Context, evt socketmode.Event, draining
 		if !ack {
 			return
 		}
-		var err error
-		if payload != nil {
-			err = sm.AckCtx(s.conn, req.EnvelopeID, payload)
-		} else {
-			err = sm.AckCtx(s.conn, req.EnvelopeID, nil)
-		}
-		if err != nil {
-			h.log.WarnContext(ctx, "socket mode ack failed", "err", err, "type", string(evt.Type))
-		}
+		s.ack(ctx, evt, payload)
 	}()
 }
 
@@ -249,4 +298,10 @@ func socketKind(t socketmode.EventType) string {
 		return "event"
 	}
 	return ""
+}
+
+// disconnect is told by the connection that Slack asked the client to
+// reconnect.
+func (s *socketServer) disconnect(reason, host string) {
+	s.h.log.Info("socket mode: Slack asked to reconnect", "reason", reason, "slack_host", host)
 }

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
-	"github.com/slack-go/slack/socketmode"
 	"github.com/stretchr/testify/require"
 
 	"github.com/firebreakhq/firebreak/incident"
@@ -46,7 +45,7 @@ func socketHandler(t *testing.T, deadline time.Duration, maxInFlight int) (*tran
 		AckDeadline: deadline, MaxInFlight: maxInFlight}, svc, tr.store, tr.chat))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // a hung acknowledgement fails the test
 	done := make(chan error, 1)
-	go func() { done <- h.RunSocketMode(ctx, socketmode.New(api)) }()
+	go func() { done <- h.RunSocketMode(ctx, api) }()
 	t.Cleanup(func() {
 		cancel()
 		require.NoError(t, <-done)

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
-	"github.com/slack-go/slack/socketmode"
 	"github.com/stretchr/testify/require"
 
 	"github.com/firebreakhq/firebreak/bot/slackfake"
@@ -20,7 +19,7 @@ func runSocket(t *testing.T, tr *transport) context.Context {
 	api := slack.New(tr.srv.BotToken(), slack.OptionAPIURL(tr.srv.URL()), slack.OptionAppLevelToken(tr.srv.AppToken()))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- tr.h.RunSocketMode(ctx, socketmode.New(api)) }()
+	go func() { done <- tr.h.RunSocketMode(ctx, api) }()
 	t.Cleanup(func() {
 		cancel()
 		require.NoError(t, <-done)
@@ -60,7 +59,7 @@ func TestSocketModeShutdownAcknowledgesInFlight(t *testing.T) {
 	runCtx, stop := context.WithCancel(context.Background())
 	defer stop()
 	done := make(chan error, 1)
-	go func() { done <- h.RunSocketMode(runCtx, socketmode.New(api)) }()
+	go func() { done <- h.RunSocketMode(runCtx, api) }()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 

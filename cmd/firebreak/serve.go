@@ -19,7 +19,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/slack-go/slack"
-	"github.com/slack-go/slack/socketmode"
 
 	"github.com/firebreakhq/firebreak/bot"
 	"github.com/firebreakhq/firebreak/incident"
@@ -164,8 +163,7 @@ func listenAndServe(ctx context.Context, cfg Config, public, admin http.Handler,
 	wg.Go(func() { slackAuth.afterFirstPass(runCtx, chat.WatchGuests) })
 	if cfg.Slack.Mode == "socket" {
 		wg.Go(func() {
-			sm := socketmode.New(slackAPI)
-			if err := handler.RunSocketMode(runCtx, sm); err != nil {
+			if err := handler.RunSocketMode(runCtx, slackAPI); err != nil {
 				errc <- err
 			}
 		})
