@@ -81,9 +81,9 @@ func TestPlainFieldText(t *testing.T) {
 // characters, however long the sentence.
 func TestFieldErrorsFitSlack(t *testing.T) {
 	t.Parallel()
-	h := &Handler{log: slog.New(slog.DiscardHandler)}
+	n := &namer{log: slog.New(slog.DiscardHandler)}
 	errs := map[string]string{"f": strings.Repeat("é <@U0BOB> ", 400)}
-	h.plainFieldErrors(context.Background(), errs)
+	n.plainFieldErrors(context.Background(), errs)
 	require.Equal(t, maxFieldError, utf8.RuneCountInString(errs["f"]))
 	require.True(t, strings.HasSuffix(errs["f"], "…"))
 	require.NotContains(t, errs["f"], "<@")

@@ -103,7 +103,7 @@ func (h *Handler) viewSubmission(ctx context.Context, cb slack.InteractionCallba
 		return nil, "ok"
 	}
 	if resp.ResponseAction == slack.RAErrors {
-		h.plainFieldErrors(ctx, resp.Errors)
+		(&namer{chat: h.replies, log: h.log}).plainFieldErrors(ctx, resp.Errors)
 	}
 	return resp, "ok"
 }
@@ -172,10 +172,9 @@ const fieldNameLookup = time.Second
 // the raw markup. People, channels and groups are named (looked up in
 // Slack, "@U123" when the lookup fails), links become "label (url)", and
 // &amp;, &lt; and &gt; become the characters they stand for.
-func (h *Handler) plainFieldErrors(ctx context.Context, errs map[string]string) {
+func (n *namer) plainFieldErrors(ctx context.Context, errs map[string]string) {
 	ctx, cancel := context.WithTimeout(ctx, fieldNameLookup)
 	defer cancel()
-	n := &namer{chat: h.replies, log: h.log}
 	for block, msg := range errs {
 		errs[block] = clipRunes(n.plain(ctx, msg), maxFieldError)
 	}

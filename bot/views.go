@@ -292,7 +292,7 @@ func (l *lifecycleHandlers) submitDeclare(ctx context.Context, cb slack.Interact
 		// Naming someone else as IC is refused on the field, so the
 		// person can pick again without retyping the form. The people the
 		// refusal names are mentions here and names on the field
-		// (Handler.plainFieldErrors).
+		// (namer.plainFieldErrors).
 		var r *incident.Refusal
 		if errors.As(err, &r) && r.Action == incident.ActNameIC {
 			return slack.NewErrorsViewSubmissionResponse(map[string]string{blockCommander: userMessage(err)}), nil
