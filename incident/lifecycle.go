@@ -75,6 +75,9 @@ func (l *lifecycle) assignRole(i *Incident, c roleChange) ([]TimelineEvent, *syn
 	var err error
 	if c.role == RoleCommander {
 		err = assignCommander(i, c, &n)
+		if err == nil {
+			restartNags(i, l.policy, c.now)
+		}
 	} else {
 		err = assignOther(i, c, &n)
 	}

@@ -100,6 +100,24 @@ func promiseNext(i *Incident, p Policy, at time.Time, next time.Duration) {
 	}
 }
 
+// restartNags starts the reminder ladder again for a new IC, who has just
+// taken over: they get one cadence from now to post before its first
+// step, and its later steps name and message them. A promise or a snooze
+// that holds the reminders off longer still holds while the ladder had
+// not started climbing.
+func restartNags(i *Incident, p Policy, now time.Time) {
+	every := p.Severity(i.Severity).UpdateEvery
+	if every <= 0 {
+		i.NagCount = 0
+		return
+	}
+	due := now.Add(every)
+	if i.NagCount == 0 && i.SnoozedUntil != nil && i.SnoozedUntil.After(due) {
+		due = *i.SnoozedUntil
+	}
+	i.NagCount, i.SnoozedUntil = 0, &due
+}
+
 // retimeNags keeps the reminders in step with a severity change from
 // prev: a shorter cadence applies at once, so no snooze, promise or gap
 // set for the old severity holds the next reminder off longer than one
@@ -194,8 +212,10 @@ func (s *reminders) runNag(ctx context.Context, payload []byte) error {
 	if level == 2 && claimed.Commander != "" {
 		s.tellCommander(ctx, claimed, now)
 	}
+	// The due time tells a restarted ladder's nags (a new IC) from the
+	// first ones at the same level since the same update.
 	_ = s.timeline.AddTimelineEvent(ctx, &TimelineEvent{IncidentID: inc.ID, Kind: EventNag, Actor: "bot", At: now,
-		Text: fmt.Sprintf("Update nag #%d", level), SourceID: fmt.Sprintf("nag:%d:%d", level, lastUpdate(claimed).Unix())})
+		Text: fmt.Sprintf("Update nag #%d", level), SourceID: fmt.Sprintf("nag:%d:%d:%d", level, lastUpdate(claimed).Unix(), due.Unix())})
 	return s.planNag(ctx, s.sched, claimed)
 }
 

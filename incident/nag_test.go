@@ -416,9 +416,14 @@ func TestNagDMGoesToTheCurrentIC(t *testing.T) {
 	advance(t, b, 11*time.Minute)
 	_, err := b.svc.AssignRole(context.Background(), inc.ID, "ic", "U0JANE", "U0DECL")
 	require.NoError(t, err)
+	// The ladder starts again for the new IC: the first step names them,
+	// the second messages them.
 	advance(t, b, 10*time.Minute)
 	require.Len(t, b.chat.Nags, 2)
 	require.Contains(t, b.chat.Nags[1], "<@U0JANE>")
+	require.Zero(t, dmsTo(b, "U0JANE", replies), "the first step messages nobody")
+	advance(t, b, 10*time.Minute)
+	require.Len(t, b.chat.Nags, 3)
 	require.Equal(t, 1, dmsTo(b, "U0JANE", replies), "the IC after the handover is messaged")
 	require.Zero(t, dmsTo(b, "U0DECL", replies), "not the one who handed over")
 }

@@ -158,9 +158,23 @@ func (s *Service) assignRole(ctx context.Context, id int64, role, user, actor st
 	c := roleChange{role: role, user: user, actor: actor, commander: cur.Commander, now: s.clock.Now(),
 		// A confirmed takeover replaces someone who did not hand over.
 		takeover: role == RoleCommander && confirmed && cur.Commander != "" && cur.Commander != actor}
-	return s.change(ctx, id, func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
-		return s.life.assignRole(i, c)
+	var inc *Incident
+	err = s.store.Atomic(ctx, func(tx Tx) error {
+		var err error
+		inc, err = s.changeIn(ctx, tx, id, func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
+			return s.life.assignRole(i, c)
+		})
+		if err != nil || role != RoleCommander {
+			return err
+		}
+		// A new IC restarts the reminder ladder (restartNags): its timer
+		// commits with the change.
+		return s.reminders.planNag(ctx, tx, inc)
 	})
+	if err != nil {
+		return nil, err
+	}
+	return inc, nil
 }
 
 // SetSeverity changes the severity. The new severity's invitees are invited.
