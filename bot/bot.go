@@ -121,6 +121,7 @@ type Handler struct {
 	replay    *replayGuard
 	inFlight  chan struct{}
 	homes     *homeGuard
+	socket    socketHealth
 
 	helpOnce  sync.Once
 	helpReply Reply

@@ -176,6 +176,7 @@ func (s *socketServer) serve(ctx context.Context, evt socketmode.Event, draining
 	if kind == "" {
 		return
 	}
+	h.socket.served()
 	// The same bound as over HTTP: beyond it a command is answered with the
 	// bot's own sentence at once, anything else is left unacknowledged,
 	// which Slack takes as a failure (and redelivers an event). A process
@@ -301,7 +302,80 @@ func socketKind(t socketmode.EventType) string {
 }
 
 // disconnect is told by the connection that Slack asked the client to
-// reconnect.
+// reconnect, which slack-go does whatever the reason. Most reasons are
+// routine; two need a person, and are said so plainly.
 func (s *socketServer) disconnect(reason, host string) {
-	s.h.log.Info("socket mode: Slack asked to reconnect", "reason", reason, "slack_host", host)
+	h := s.h
+	h.metrics.socketDisconnects.WithLabelValues(disconnectLabel(reason)).Inc()
+	h.socket.disconnected(reason, h.cfg.Clock.Now())
+	attrs := []any{"reason", reason, "slack_host", host}
+	switch reason {
+	case "link_disabled":
+		h.log.Error("socket mode: Slack closed the connection because Socket Mode is disabled for this app in its Slack settings; "+
+			"no command, button or event reaches the bot until it is turned on again (api.slack.com/apps, Socket Mode) or the bot is run with SLACK_MODE=http", attrs...)
+	case "too_many_websockets":
+		h.log.Error("socket mode: Slack closed the connection because the app has too many open: Slack allows an app 10 Socket Mode connections at once, "+
+			"shared by every replica of this bot and by any other process using the same app-level token (a second deployment, a local run); "+
+			"run fewer replicas or stop the other process", attrs...)
+	case "refresh_requested", "warning":
+		h.log.Info("socket mode: Slack is replacing the connection; reconnecting", attrs...)
+	default:
+		h.log.Warn("socket mode: Slack closed the connection; reconnecting", attrs...)
+	}
+}
+
+// disconnectLabel bounds the reason label to Slack's documented reasons.
+func disconnectLabel(reason string) string {
+	switch reason {
+	case "link_disabled", "too_many_websockets", "refresh_requested", "warning":
+		return reason
+	}
+	return "other"
+}
+
+// socketHealth remembers whether Slack keeps turning the Socket Mode
+// connection away because Socket Mode is disabled for the app: slack-go
+// reconnects, Slack lets it, then closes it again, so the process looks
+// busy but nothing arrives.
+type socketHealth struct {
+	mu           sync.Mutex
+	linkDisabled int       // link_disabled disconnects in a row
+	since        time.Time // the first of them
+}
+
+// disconnected records a disconnect; another reason ends a run of
+// link_disabled.
+func (sh *socketHealth) disconnected(reason string, now time.Time) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if reason != "link_disabled" {
+		sh.linkDisabled = 0
+		return
+	}
+	if sh.linkDisabled == 0 {
+		sh.since = now
+	}
+	sh.linkDisabled++
+}
+
+// served records that a request arrived, which proves Socket Mode is on.
+func (sh *socketHealth) served() {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	sh.linkDisabled = 0
+}
+
+// SocketModeState reports, for a readiness check, whether Slack is turning
+// the Socket Mode connection away because Socket Mode is disabled for the
+// app in its Slack settings; it fails from the first such disconnect until
+// a request arrives or Slack disconnects for another reason. A restart does
+// not fix it: someone must turn Socket Mode on.
+func (h *Handler) SocketModeState(context.Context) (string, error) {
+	h.socket.mu.Lock()
+	defer h.socket.mu.Unlock()
+	if h.socket.linkDisabled == 0 {
+		return "ok", nil
+	}
+	return "link_disabled", fmt.Errorf("link_disabled: Socket Mode is disabled for this app in its Slack settings (Slack closed the connection %d times since %s)",
+		h.socket.linkDisabled, h.socket.since.UTC().Format(time.RFC3339))
 }

@@ -113,6 +113,10 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 
 	slackAuth := newAuthState()
 	ready := readinessChecks(st, slackAuth, breakers)
+	if cfg.Slack.Mode == "socket" {
+		// Reported, not critical: a restart does not turn Socket Mode back on.
+		ready.add(check{name: "slack_socket_mode", fn: handler.SocketModeState})
+	}
 
 	// Start: jobs, then listeners.
 	if err := st.engine.Start(ctx); err != nil {
