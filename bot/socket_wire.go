@@ -38,6 +38,16 @@ type socketWireObserver interface {
 // answer goes in one frame; the proxy from the environment), with connections
 // observed by obs.
 func socketDialer(obs socketWireObserver) *websocket.Dialer {
+	return socketNet{proxy: http.ProxyFromEnvironment}.dialer(obs)
+}
+
+// socketNet is how a Socket Mode connection reaches Slack.
+type socketNet struct {
+	proxy func(*http.Request) (*url.URL, error)
+	tls   *tls.Config // nil for the system's roots
+}
+
+func (n socketNet) dialer(obs socketWireObserver) *websocket.Dialer {
 	d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
 	return &websocket.Dialer{
 		HandshakeTimeout: 45 * time.Second,
@@ -45,14 +55,14 @@ func socketDialer(obs socketWireObserver) *websocket.Dialer {
 		// The proxy is applied in dialTCP: gorilla would otherwise hand the
 		// proxy's address to NetDialTLSContext.
 		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			conn, err := dialTCP(ctx, d, "http", network, addr)
+			conn, err := n.dialTCP(ctx, d, "http", network, addr)
 			if err != nil {
 				return nil, err
 			}
 			return observe(conn, obs), nil
 		},
 		NetDialTLSContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			conn, err := dialTCP(ctx, d, "https", network, addr)
+			conn, err := n.dialTCP(ctx, d, "https", network, addr)
 			if err != nil {
 				return nil, err
 			}
@@ -60,7 +70,12 @@ func socketDialer(obs socketWireObserver) *websocket.Dialer {
 			if err != nil {
 				host = addr
 			}
-			tc := tls.Client(conn, &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12})
+			cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+			if n.tls != nil {
+				cfg = n.tls.Clone()
+			}
+			cfg.ServerName = host
+			tc := tls.Client(conn, cfg)
 			if err := tc.HandshakeContext(ctx); err != nil {
 				_ = conn.Close()
 				return nil, fmt.Errorf("tls handshake with %s: %w", addr, err)
@@ -70,10 +85,10 @@ func socketDialer(obs socketWireObserver) *websocket.Dialer {
 	}
 }
 
-// dialTCP connects to addr, through the HTTP proxy the environment names for
-// scheme://addr if there is one (HTTPS_PROXY, HTTP_PROXY, NO_PROXY).
-func dialTCP(ctx context.Context, d *net.Dialer, scheme, network, addr string) (net.Conn, error) {
-	proxy, err := http.ProxyFromEnvironment(&http.Request{URL: &url.URL{Scheme: scheme, Host: addr}})
+// dialTCP connects to addr, through the HTTP proxy named for scheme://addr
+// if there is one (from the environment: HTTPS_PROXY, HTTP_PROXY, NO_PROXY).
+func (n socketNet) dialTCP(ctx context.Context, d *net.Dialer, scheme, network, addr string) (net.Conn, error) {
+	proxy, err := n.proxy(&http.Request{URL: &url.URL{Scheme: scheme, Host: addr}})
 	if err != nil {
 		return nil, fmt.Errorf("proxy for %s: %w", addr, err)
 	}

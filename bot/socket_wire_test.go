@@ -2,8 +2,14 @@ package bot
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -92,4 +98,73 @@ func TestSocketDialerObservesFrames(t *testing.T) {
 	}, 2*time.Second, time.Millisecond)
 	_, disconnects := log.counts()
 	require.Equal(t, []string{"too_many_websockets@applink-1"}, disconnects)
+}
+
+// TestSocketDialerThroughProxyAndTLS: over wss:// through an HTTP proxy
+// (CONNECT, with the proxy's credentials), as Slack is reached from behind
+// a corporate proxy, frames are still observed above TLS.
+func TestSocketDialerThroughProxyAndTLS(t *testing.T) {
+	slackSide := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ws, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer ws.Close()
+		_, msg, err := ws.ReadMessage()
+		if err != nil {
+			return
+		}
+		_ = ws.WriteMessage(websocket.TextMessage, []byte(`{"type":"disconnect","reason":"warning","debug_info":{"host":"`+string(msg)+`"}}`))
+		_, _, _ = ws.ReadMessage()
+	}))
+	defer slackSide.Close()
+
+	var connects []string
+	var mu sync.Mutex
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		connects = append(connects, r.Method+" "+r.Host+" "+r.Header.Get("Proxy-Authorization"))
+		mu.Unlock()
+		if r.Method != http.MethodConnect || r.Header.Get("Proxy-Authorization") != "Basic "+base64.StdEncoding.EncodeToString([]byte("ops:s3cret")) {
+			http.Error(w, "no", http.StatusProxyAuthRequired)
+			return
+		}
+		upstream, err := net.Dial("tcp", r.Host)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		client, buf, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			return
+		}
+		_, _ = client.Write([]byte("HTTP/1.1 200 Connection established\r\n\r\n"))
+		go func() { _, _ = io.Copy(upstream, buf.Reader); _ = upstream.Close() }()
+		_, _ = io.Copy(client, upstream)
+		_ = client.Close()
+	}))
+	defer proxy.Close()
+	proxyURL, err := url.Parse(proxy.URL)
+	require.NoError(t, err)
+	proxyURL.User = url.UserPassword("ops", "s3cret")
+
+	roots := x509.NewCertPool()
+	roots.AddCert(slackSide.Certificate())
+	log := &wireLog{}
+	n := socketNet{proxy: http.ProxyURL(proxyURL), tls: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ws, _, err := n.dialer(log).DialContext(ctx, "wss"+strings.TrimPrefix(slackSide.URL, "https"), nil)
+	require.NoError(t, err)
+	defer ws.Close()
+	require.NoError(t, ws.WriteMessage(websocket.TextMessage, []byte("wss-via-proxy")))
+	_, _, err = ws.ReadMessage()
+	require.NoError(t, err)
+
+	writes, disconnects := log.counts()
+	require.Equal(t, 1, writes)
+	require.Equal(t, []string{"warning@wss-via-proxy"}, disconnects)
+	mu.Lock()
+	defer mu.Unlock()
+	require.Equal(t, []string{"CONNECT " + strings.TrimPrefix(slackSide.URL, "https://") + " Basic b3BzOnMzY3JldA=="}, connects)
 }
