@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -167,4 +168,89 @@ func TestSocketDialerThroughProxyAndTLS(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	require.Equal(t, []string{"CONNECT " + strings.TrimPrefix(slackSide.URL, "https://") + " Basic b3BzOnMzY3JldA=="}, connects)
+}
+
+// TestSocketDialerThroughSocks5: a socks5:// proxy, which slack-go's own
+// dialer accepted, still works, with its user name and password.
+func TestSocketDialerThroughSocks5(t *testing.T) {
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ws, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer ws.Close()
+		for {
+			mt, msg, err := ws.ReadMessage()
+			if err != nil {
+				return
+			}
+			_ = ws.WriteMessage(mt, msg)
+		}
+	}))
+	defer echo.Close()
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	asked := make(chan string, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		buf := make([]byte, 512)
+		read := func(n int) []byte { _, _ = io.ReadFull(c, buf[:n]); return buf[:n] }
+		greet := read(2)
+		methods := read(int(greet[1]))
+		if !strings.ContainsRune(string(methods), 0x02) {
+			_, _ = c.Write([]byte{0x05, 0xff})
+			return
+		}
+		_, _ = c.Write([]byte{0x05, 0x02})
+		ulen := int(read(2)[1])
+		name := string(read(ulen))
+		plen := int(read(1)[0])
+		pass := string(read(plen))
+		if name != "ops" || pass != "s3cret" {
+			_, _ = c.Write([]byte{0x01, 0x01})
+			return
+		}
+		_, _ = c.Write([]byte{0x01, 0x00})
+		head := read(4)
+		var host string
+		switch head[3] {
+		case 0x01:
+			host = net.IP(read(4)).String()
+		case 0x03:
+			host = string(read(int(read(1)[0])))
+		}
+		port := read(2)
+		target := net.JoinHostPort(host, fmt.Sprint(int(port[0])<<8|int(port[1])))
+		asked <- target
+		up, err := net.Dial("tcp", target)
+		if err != nil {
+			_, _ = c.Write([]byte{0x05, 0x05, 0x00, 0x01, 0, 0, 0, 0, 0, 0})
+			return
+		}
+		defer up.Close()
+		_, _ = c.Write([]byte{0x05, 0x00, 0x00, 0x01, 127, 0, 0, 1, 0x04, 0x38})
+		go func() { _, _ = io.Copy(up, c) }()
+		_, _ = io.Copy(c, up)
+	}()
+
+	proxyURL := &url.URL{Scheme: "socks5", Host: ln.Addr().String(), User: url.UserPassword("ops", "s3cret")}
+	log := &wireLog{}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ws, _, err := socketNet{proxy: http.ProxyURL(proxyURL)}.dialer(log).DialContext(ctx, "ws"+strings.TrimPrefix(echo.URL, "http"), nil)
+	require.NoError(t, err)
+	defer ws.Close()
+	require.Equal(t, strings.TrimPrefix(echo.URL, "http://"), <-asked)
+	require.NoError(t, ws.WriteMessage(websocket.TextMessage, []byte("via socks")))
+	_, msg, err := ws.ReadMessage()
+	require.NoError(t, err)
+	require.Equal(t, "via socks", string(msg))
+	writes, _ := log.counts()
+	require.Equal(t, 1, writes)
 }
