@@ -299,6 +299,11 @@ type StatusUpdate struct {
 	// severity's cadence.
 	NextUpdateIn time.Duration
 	PostedAt     time.Time
+	// SourceID, when set, names where the update came from (such as an API
+	// caller's idempotency key); its timeline event carries it, so a second
+	// update with the same SourceID on the incident is refused (ECONFLICT)
+	// and nothing of it is stored.
+	SourceID string
 }
 
 // ActionItem is a follow-up recorded during or after an incident.

@@ -222,6 +222,7 @@ type Store interface {
 type Tx interface {
 	IncidentStore
 	TimelineStore
+	UpdateStore
 	Scheduler
 	Transactor
 }

@@ -2,6 +2,7 @@ package incident
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -21,7 +22,15 @@ type UpdateInput struct {
 	Doing string
 	// NextIn promises the next update; zero means the severity's cadence.
 	NextIn time.Duration
+	// Key, when set, makes the update once-only on its incident: a second
+	// update with the same Key stores and posts nothing (ErrUpdateRepeated).
+	Key string
 }
+
+// ErrUpdateRepeated is PostUpdate's answer to an update whose Key was
+// already posted on the incident: nothing was stored or posted again, and
+// the incident returned with it is as it stands.
+var ErrUpdateRepeated = Errorf(ECONFLICT, "That update was already posted.")
 
 // Validate checks an update before anything is stored.
 func (in UpdateInput) Validate() error {
@@ -44,7 +53,10 @@ func (in UpdateInput) Validate() error {
 
 // PostUpdate records a status update, posts it in the channel in the fixed
 // format, mirrors it to the broadcast channel, and resets the nag clock and
-// its escalation.
+// its escalation. The change to the incident, the update and its timeline
+// event, the message's job and the next reminder commit together. An
+// update whose Key was posted before returns the incident and
+// ErrUpdateRepeated.
 func (s *Service) PostUpdate(ctx context.Context, id int64, in UpdateInput) (*Incident, error) {
 	in.Known, in.Doing = strings.TrimSpace(in.Known), strings.TrimSpace(in.Doing)
 	if err := in.Validate(); err != nil {
@@ -54,7 +66,44 @@ func (s *Service) PostUpdate(ctx context.Context, id int64, in UpdateInput) (*In
 		return nil, err
 	}
 	now := s.clock.Now()
-	inc, err := s.change(ctx, id, func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
+	var inc *Incident
+	var u StatusUpdate
+	err := s.store.Atomic(ctx, func(tx Tx) error {
+		var err error
+		inc, err = s.changeIn(ctx, tx, id, s.updateChange(in, now))
+		if err != nil {
+			return err
+		}
+		u = StatusUpdate{IncidentID: id, Author: in.Author, Status: inc.Status,
+			Text: updateBody(in), NextUpdateIn: in.NextIn, PostedAt: now}
+		if in.Key != "" {
+			u.SourceID = "update:" + in.Key
+		}
+		if err := tx.AddStatusUpdate(ctx, &u); err != nil {
+			if in.Key != "" && ErrorCode(err) == ECONFLICT {
+				return ErrUpdateRepeated
+			}
+			return fmt.Errorf("record update: %w", err)
+		}
+		return s.reminders.planNag(ctx, tx, inc)
+	})
+	if errors.Is(err, ErrUpdateRepeated) {
+		cur, gerr := s.store.GetIncident(ctx, id)
+		if gerr != nil {
+			return nil, gerr
+		}
+		return cur, ErrUpdateRepeated
+	}
+	if err != nil {
+		return nil, err
+	}
+	return inc, s.after(ctx, Change{Kind: EventUpdatePosted, Incident: inc, Update: &u, Actor: in.Author})
+}
+
+// updateChange is an update's change to its incident: the status it sets,
+// the promised time of the next one, and the update's message.
+func (s *Service) updateChange(in UpdateInput, now time.Time) func(*Incident) ([]TimelineEvent, *syncPayload, error) {
+	return func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
 		if !i.Status.Open() {
 			return nil, nil, Errorf(ECONFLICT, "%s is %s; updates are for open incidents. Reopen it first.", i.Key(), strings.ToLower(i.Status.Label()))
 		}
@@ -78,19 +127,7 @@ func (s *Service) PostUpdate(ctx context.Context, id int64, in UpdateInput) (*In
 		// next reminder with it.
 		promiseNext(i, s.policy, now, in.NextIn)
 		return events, &syncPayload{Notices: []Notice{UpdateNotice(i, s.policy, in, now)}}, nil
-	})
-	if err != nil {
-		return nil, err
 	}
-	u := StatusUpdate{IncidentID: id, Author: in.Author, Status: inc.Status,
-		Text: updateBody(in), NextUpdateIn: in.NextIn, PostedAt: now}
-	if err := s.store.AddStatusUpdate(ctx, &u); err != nil {
-		return inc, fmt.Errorf("record update: %w", err)
-	}
-	if err := s.reminders.planNag(ctx, s.sched, inc); err != nil {
-		return inc, err
-	}
-	return inc, s.after(ctx, Change{Kind: EventUpdatePosted, Incident: inc, Update: &u, Actor: in.Author})
 }
 
 func updateBody(in UpdateInput) string {

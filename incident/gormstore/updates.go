@@ -43,11 +43,13 @@ func (s *updateStore) AddStatusUpdate(ctx context.Context, u *incident.StatusUpd
 			Actor:      row.Author,
 			At:         row.PostedAt,
 			Text:       row.Text,
+			SourceID:   u.SourceID,
 			Payload:    incident.UpdatePostedData{Status: incident.Status(row.Status)},
 		})
 	})
 	if err != nil {
 		return translate(op, err, map[string]string{
+			incident.ECONFLICT: "That update is already on the timeline.",
 			incident.ENOTFOUND: fmt.Sprintf("Incident %d was not found.", u.IncidentID),
 		})
 	}

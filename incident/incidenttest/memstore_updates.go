@@ -34,19 +34,27 @@ func (m *memUpdates) AddStatusUpdate(_ context.Context, u *incident.StatusUpdate
 	if in.PostedAt.IsZero() {
 		in.PostedAt = m.now()
 	}
-	in.ID = m.nextID()
-	m.updates = append(m.updates, in)
 	ev, err := storedEvent(op, incident.TimelineEvent{
 		IncidentID: in.IncidentID,
 		Kind:       incident.EventUpdatePosted,
 		Actor:      in.Author,
 		At:         in.PostedAt,
 		Text:       in.Text,
+		SourceID:   in.SourceID,
 		Payload:    incident.UpdatePostedData{Status: in.Status},
 	})
 	if err != nil {
 		return err
 	}
+	if err := m.checkEvent(op, ev, nil); err != nil {
+		if incident.ErrorCode(err) == incident.ECONFLICT {
+			return errorf(op, incident.ECONFLICT, "That update is already on the timeline.")
+		}
+		return err
+	}
+	in.ID = m.nextID()
+	in.SourceID = ""
+	m.updates = append(m.updates, in)
 	ev.ID = m.nextID()
 	m.events = append(m.events, ev)
 	u.ID, u.PostedAt = in.ID, in.PostedAt
