@@ -580,6 +580,9 @@ type postUpdateRequest struct {
 	// NextUpdateMinutes promises the next update; absent means the
 	// severity's cadence.
 	NextUpdateMinutes *int `json:"next_update_minutes"`
+	// IdempotencyKey makes a retried update post once: the retry answers
+	// 200 with the first one.
+	IdempotencyKey string `json:"idempotency_key"`
 }
 
 // maxUpdate is the most characters what we know and what we are doing hold
@@ -615,6 +618,12 @@ func (req postUpdateRequest) input(author string) (incident.UpdateInput, error) 
 	st := incident.Status(req.Status)
 	if st != "" && st != incident.StatusInvestigating && st != incident.StatusMitigated {
 		return incident.UpdateInput{}, incident.Errorf(incident.EINVALID, `The field "status" must be investigating or mitigated; resolve an incident with PATCH.`)
+	}
+	if n := utf8.RuneCountInString(req.IdempotencyKey); n > maxIdempotencyKey {
+		return incident.UpdateInput{}, incident.Errorf(incident.EINVALID, "idempotency_key is %d characters long; keep it within %d.", n, maxIdempotencyKey)
+	}
+	if err := incident.CheckText(`field "idempotency_key"`, req.IdempotencyKey, false); err != nil {
+		return incident.UpdateInput{}, err
 	}
 	in := incident.UpdateInput{Author: author, Status: st, Known: known, Doing: doing}
 	if m := req.NextUpdateMinutes; m != nil {
@@ -658,7 +667,15 @@ func (s *apiV1) postUpdate(w http.ResponseWriter, r *http.Request) {
 		s.apiFail(w, r, err)
 		return
 	}
+	if req.IdempotencyKey != "" {
+		// Keys are per token, so two integrations never collide.
+		in.Key = "api:" + strconv.FormatInt(v.Token.ID, 10) + ":" + req.IdempotencyKey
+	}
 	posted, err := s.cfg.Incidents.PostUpdate(ctx, inc.ID, in)
+	if errors.Is(err, incident.ErrUpdateRepeated) && posted != nil {
+		s.repeatedUpdate(w, r, posted, in)
+		return
+	}
 	if err != nil && posted == nil {
 		s.apiFail(w, r, err)
 		return
@@ -684,4 +701,34 @@ func (s *apiV1) postUpdate(w http.ResponseWriter, r *http.Request) {
 		out.Update.NextUpdateDueAt = &due
 	}
 	httpjson.Write(w, http.StatusCreated, out)
+}
+
+// repeatedUpdate answers a retried update whose idempotency key was posted
+// before: 200 with the update as first posted (its time read from its
+// timeline event) and the incident as it stands. Nothing was posted again.
+func (s *apiV1) repeatedUpdate(w http.ResponseWriter, r *http.Request, inc *incident.Incident, in incident.UpdateInput) {
+	ctx := r.Context()
+	events, err := s.cfg.Reader.ListTimeline(ctx, inc.ID)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	out := struct {
+		Update   apiUpdate   `json:"update"`
+		Incident apiIncident `json:"incident"`
+	}{Update: apiUpdate{Author: in.Author, Status: string(inc.Status), Known: in.Known, Doing: in.Doing}, Incident: s.toAPI(inc)}
+	for _, ev := range events {
+		if ev.SourceID == "update:"+in.Key {
+			out.Update.Author, out.Update.PostedAt = ev.Actor, ev.At.UTC()
+			if d, ok := ev.Payload.(incident.UpdatePostedData); ok && d.Status != "" {
+				out.Update.Status = string(d.Status)
+			}
+			break
+		}
+	}
+	if due, ok := incident.NextNagAt(inc, s.cfg.Policy); ok {
+		due = due.UTC()
+		out.Update.NextUpdateDueAt = &due
+	}
+	httpjson.Write(w, http.StatusOK, out)
 }

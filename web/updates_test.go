@@ -236,6 +236,8 @@ func TestAPIPostUpdateRefusals(t *testing.T) {
 		{`{"known":"rolled back","next_update_minutes":"soon"}`, `The field "next_update_minutes" has the wrong type`},
 		{`{"known":42}`, `The field "known" has the wrong type`},
 		{`{"text":"rolled back"}`, `Unknown field "text"`},
+		{`{"known":"rolled back","idempotency_key":"` + strings.Repeat("k", 201) + `"}`, `idempotency_key is 201 characters long; keep it within 200.`},
+		{`{"known":"rolled back","idempotency_key":"k\u0000"}`, `The field "idempotency_key" holds a NUL character`},
 	} {
 		status, body = apiCall(t, f, write, http.MethodPost, path(inc.Number), tc.body)
 		require.Equal(t, http.StatusBadRequest, status, "%.80s: %s", tc.body, body)
@@ -276,4 +278,57 @@ func TestAPIPostUpdateRefusals(t *testing.T) {
 	}
 	require.Empty(t, f.queue.Run(t, incident.JobSync))
 	require.Empty(t, f.updateMessages(t, inc), "nothing was said in the channel")
+}
+
+// TestAPIPostUpdateIdempotencyKey: a caller that retries an update it sent
+// (its answer lost) with the same idempotency key gets 200 and the first
+// update; the channel hears it once, one update is stored, and the
+// reminder clock is the first one's. Keys are per token: another token's
+// same key is its own update.
+func TestAPIPostUpdateIdempotencyKey(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	admin := f.browser()
+	admin.signIn(f.alice)
+	write := createToken(t, admin, "statuspage-sync", "write", f.bob.ID)
+	other := createToken(t, admin, "runbook-bot", "write", f.bob.ID)
+	inc := f.openIncident(t, "search is slow")
+	path := "/api/v1/incidents/" + itoa(inc.Number) + "/updates"
+	req := `{"known":"p99 falling after the rollback","status":"mitigated","idempotency_key":"upd-7f3a"}`
+
+	f.clock.Advance(2 * time.Minute)
+	first := f.clock.Now()
+	status, body := apiCall(t, f, write, http.MethodPost, path, req)
+	require.Equal(t, http.StatusCreated, status, body)
+	var got postedUpdate
+	require.NoError(t, json.Unmarshal([]byte(body), &got))
+	require.Equal(t, "mitigated", got.Update.Status)
+
+	f.clock.Advance(time.Minute)
+	for range 2 {
+		status, body = apiCall(t, f, write, http.MethodPost, path, req)
+		require.Equal(t, http.StatusOK, status, "a retry: %s", body)
+		var again postedUpdate
+		require.NoError(t, json.Unmarshal([]byte(body), &again))
+		require.True(t, first.Equal(again.Update.PostedAt), "the first update's time: %s", again.Update.PostedAt)
+		require.Equal(t, "mitigated", again.Update.Status)
+		require.Equal(t, f.bob.ID, again.Update.Author)
+		require.Equal(t, "p99 falling after the rollback", again.Update.Known)
+		require.Equal(t, "mitigated", again.Incident.Status)
+	}
+	stored, err := f.store.GetIncident(ctx, inc.ID)
+	require.NoError(t, err)
+	require.True(t, first.Equal(*stored.LastUpdateAt), "the reminder clock is the first update's")
+	updates, err := f.store.ListStatusUpdates(ctx, inc.ID)
+	require.NoError(t, err)
+	require.Len(t, updates, 1, "one update stored")
+	require.Empty(t, f.queue.Run(t, incident.JobSync))
+	require.Len(t, f.updateMessages(t, inc), 1, "the channel hears it once")
+
+	status, body = apiCall(t, f, other, http.MethodPost, path, `{"known":"p99 falling after the rollback","idempotency_key":"upd-7f3a"}`)
+	require.Equal(t, http.StatusCreated, status, "another token's key is its own: %s", body)
+	updates, err = f.store.ListStatusUpdates(ctx, inc.ID)
+	require.NoError(t, err)
+	require.Len(t, updates, 2)
 }
