@@ -8,17 +8,15 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
+	xproxy "golang.org/x/net/proxy"
 )
 
 // The Socket Mode client (slack-go) writes acknowledgements from a goroutine
@@ -111,6 +109,22 @@ func (n socketNet) dialTCP(ctx context.Context, d *net.Dialer, scheme, network, 
 	if proxy.Port() == "" {
 		proxyAddr = net.JoinHostPort(proxy.Hostname(), defaultPort)
 	}
+	if defaultPort == "1080" {
+		var auth *xproxy.Auth
+		if u := proxy.User; u != nil {
+			pass, _ := u.Password()
+			auth = &xproxy.Auth{User: u.Username(), Password: pass}
+		}
+		socks, err := xproxy.SOCKS5("tcp", proxyAddr, auth, d)
+		if err != nil {
+			return nil, fmt.Errorf("proxy %s: %w", proxy.Redacted(), err)
+		}
+		conn, err := socks.(xproxy.ContextDialer).DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, fmt.Errorf("proxy %s: %w", proxy.Redacted(), err)
+		}
+		return conn, nil
+	}
 	conn, err := d.DialContext(ctx, network, proxyAddr)
 	if err != nil {
 		return nil, fmt.Errorf("dial proxy %s: %w", proxy.Redacted(), err)
@@ -118,13 +132,6 @@ func (n socketNet) dialTCP(ctx context.Context, d *net.Dialer, scheme, network, 
 	if dl, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(dl)
 		defer func() { _ = conn.SetDeadline(time.Time{}) }()
-	}
-	if defaultPort == "1080" {
-		if err := socks5Connect(conn, proxy.User, addr); err != nil {
-			_ = conn.Close()
-			return nil, fmt.Errorf("proxy %s: %w", proxy.Redacted(), err)
-		}
-		return conn, nil
 	}
 	req := &http.Request{Method: http.MethodConnect, URL: &url.URL{Opaque: addr}, Host: addr, Header: http.Header{}}
 	if u := proxy.User; u != nil {
@@ -147,87 +154,6 @@ func (n socketNet) dialTCP(ctx context.Context, d *net.Dialer, scheme, network, 
 		return nil, fmt.Errorf("proxy %s refused CONNECT %s: %s", proxy.Redacted(), addr, resp.Status)
 	}
 	return conn, nil
-}
-
-// socks5Connect asks a SOCKS5 proxy (RFC 1928) on conn to connect to addr,
-// signing in with user's name and password (RFC 1929) when given.
-func socks5Connect(conn net.Conn, user *url.Userinfo, addr string) error {
-	host, portStr, err := net.SplitHostPort(addr)
-	if err != nil {
-		return err
-	}
-	port, err := strconv.ParseUint(portStr, 10, 16)
-	if err != nil || len(host) > 255 {
-		return fmt.Errorf("socks5: bad address %q", addr)
-	}
-	method := byte(0x00) // no authentication
-	if user != nil {
-		method = 0x02 // username and password
-	}
-	if _, err := conn.Write([]byte{0x05, 0x01, method}); err != nil {
-		return err
-	}
-	var reply [2]byte
-	if _, err := io.ReadFull(conn, reply[:]); err != nil {
-		return fmt.Errorf("socks5 greeting: %w", err)
-	}
-	if reply[0] != 0x05 || reply[1] != method {
-		return fmt.Errorf("socks5: the proxy refused authentication method %d", method)
-	}
-	if user != nil {
-		pass, _ := user.Password()
-		name := user.Username()
-		if len(name) > 255 || len(pass) > 255 {
-			return errors.New("socks5: user name or password too long")
-		}
-		msg := append([]byte{0x01, byte(len(name))}, name...)
-		msg = append(append(msg, byte(len(pass))), pass...)
-		if _, err := conn.Write(msg); err != nil {
-			return err
-		}
-		if _, err := io.ReadFull(conn, reply[:]); err != nil {
-			return fmt.Errorf("socks5 sign-in: %w", err)
-		}
-		if reply[1] != 0x00 {
-			return errors.New("socks5: the proxy refused the user name and password")
-		}
-	}
-	req := []byte{0x05, 0x01, 0x00}
-	if ip := net.ParseIP(host); ip != nil && ip.To4() != nil {
-		req = append(append(req, 0x01), ip.To4()...)
-	} else if ip != nil {
-		req = append(append(req, 0x04), ip.To16()...)
-	} else {
-		req = append(append(req, 0x03, byte(len(host))), host...)
-	}
-	req = binary.BigEndian.AppendUint16(req, uint16(port))
-	if _, err := conn.Write(req); err != nil {
-		return err
-	}
-	var head [4]byte
-	if _, err := io.ReadFull(conn, head[:]); err != nil {
-		return fmt.Errorf("socks5 connect: %w", err)
-	}
-	if head[1] != 0x00 {
-		return fmt.Errorf("socks5: the proxy could not connect to %s (reply %d)", addr, head[1])
-	}
-	var skip int // the bound address, which is not needed
-	switch head[3] {
-	case 0x01:
-		skip = 4
-	case 0x04:
-		skip = 16
-	case 0x03:
-		var l [1]byte
-		if _, err := io.ReadFull(conn, l[:]); err != nil {
-			return err
-		}
-		skip = int(l[0])
-	default:
-		return fmt.Errorf("socks5: unknown address type %d", head[3])
-	}
-	_, err = io.ReadFull(conn, make([]byte, skip+2))
-	return err
 }
 
 // observe wraps conn so that obs hears of the messages written and of
