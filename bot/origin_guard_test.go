@@ -205,3 +205,48 @@ func TestApproveRollbackOfClosedIncidentRefused(t *testing.T) {
 		require.Contains(t, got.Detail, "closed before the rollback started")
 	})
 }
+
+// TestOtherOrganisationRefusedOnEnterpriseGrid: on Enterprise Grid, a
+// person of another organisation clicking the bot's buttons in a Slack
+// Connect channel is refused, though the payload's team and enterprise are
+// the bot's own: Slack sends the workspace (and organisation) the app is
+// installed in there, and the clicker's own in user.team_id. People of the
+// bot's organisation, whose user.team_id Slack reports as the
+// organisation's id, still act.
+func TestOtherOrganisationRefusedOnEnterpriseGrid(t *testing.T) {
+	tr := newTransport(t)
+	ctx := context.Background()
+	tr.h.SetWorkspace(slackfake.DefaultTeamID, "E0HOME")
+	inc, _, err := tr.svc.Declare(ctx, incident.DeclareInput{Title: "db down", Severity: incident.P2, ServiceKey: "checkout", DeclaredBy: "bot"})
+	require.NoError(t, err)
+	tr.queue.Run(t, incident.JobSetup)
+	inc, err = tr.store.GetIncident(ctx, inc.ID)
+	require.NoError(t, err)
+
+	for _, vendor := range []string{"T0VENDOR", "E0VENDOR"} { // another organisation, on Grid or not
+		cb := slackfake.BlockActions("U0VENDOR", inc.ChannelID, "", &slack.BlockAction{ActionID: ActionClaimIC, Value: strconv.FormatInt(inc.ID, 10)})
+		cb.User.TeamID = vendor
+		cb.Team = slack.Team{ID: slackfake.DefaultTeamID, Domain: "home", EnterpriseID: "E0HOME"}
+		cb.Enterprise = slack.Enterprise{ID: "E0HOME", Name: "Home"}
+		cb.IsEnterpriseInstall = false
+		tr.interact(t, cb)
+		got, err := tr.store.GetIncident(ctx, inc.ID)
+		require.NoError(t, err)
+		require.Empty(t, got.Commander, "a person of another organisation (%s) took the IC role", vendor)
+	}
+	var told bool
+	for _, e := range tr.srv.Ephemerals(inc.ChannelID) {
+		told = told || e.User == "U0VENDOR" && strings.Contains(e.Text, msgOutsider)
+	}
+	require.True(t, told, "the person who clicked is told why")
+
+	// A person of the organisation: Slack reports the organisation's id as
+	// their team, with or without the enterprise object.
+	cb := slackfake.BlockActions(tr.ic.ID, inc.ChannelID, "", &slack.BlockAction{ActionID: ActionClaimIC, Value: strconv.FormatInt(inc.ID, 10)})
+	cb.User.TeamID = "E0HOME"
+	cb.Team = slack.Team{ID: slackfake.DefaultTeamID, Domain: "home"}
+	tr.interact(t, cb)
+	got, err := tr.store.GetIncident(ctx, inc.ID)
+	require.NoError(t, err)
+	require.Equal(t, tr.ic.ID, got.Commander)
+}

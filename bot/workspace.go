@@ -45,22 +45,25 @@ func (h *Handler) SetWorkspace(team, enterprise string) {
 }
 
 // outsider reports whether a request's user belongs to another
-// organisation: the user's home team (or, without it, the request's team)
-// is not the bot's, and the request is not from the bot's Enterprise Grid
-// organisation.
+// organisation. An interaction names the user's own team (user.team_id;
+// on Enterprise Grid, Slack reports the organisation's id there): it is
+// theirs that decides, for the payload's team and enterprise are where the
+// app is installed, which in a Slack Connect channel is this organisation
+// whoever clicks. A slash command names no user team: its team (or, on
+// Enterprise Grid, its enterprise) is the user's, as Slack runs a command
+// only for people of an organisation the app is installed in.
 func (h *homeGuard) outsider(userTeam, team, enterprise string) bool {
 	home := h.home.Load()
 	if home == nil {
 		return false
 	}
+	if userTeam != "" {
+		return userTeam != home.team && (home.enterprise == "" || userTeam != home.enterprise)
+	}
 	if home.enterprise != "" && enterprise == home.enterprise {
 		return false
 	}
-	from := userTeam
-	if from == "" {
-		from = team
-	}
-	return from != "" && from != home.team
+	return team != "" && team != home.team
 }
 
 // msgOutsider is what a person of another organisation is told.
