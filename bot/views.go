@@ -2,6 +2,8 @@ package bot
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -167,27 +169,79 @@ func pageChoices(p incident.Policy) *slack.RadioButtonsBlockElement {
 	return page
 }
 
+// Limits of a static select (platform-facts 1.8; Slack's option object):
+// at most 100 options, or 100 groups of 100; an option's value at most 150
+// characters and its text and a group's label at most 75.
+const (
+	maxSelectOptions = 100
+	maxOptionValue   = 150
+	maxOptionText    = 75
+)
+
 // serviceInput picks the affected service among the policy's, with
-// selected chosen; nil when the policy names none.
+// selected chosen; nil when the policy names none. Past 100 services the
+// select groups them, 100 to a group, so every service stays choosable.
 func serviceInput(p incident.Policy, selected string) *slack.InputBlock {
 	keys := p.ServiceKeys()
 	if len(keys) == 0 {
 		return nil
 	}
+	keys = keys[:min(len(keys), maxSelectOptions*maxSelectOptions)]
 	opts := make([]*slack.OptionBlockObject, 0, len(keys))
 	var initial *slack.OptionBlockObject
 	for _, k := range keys {
-		o := slack.NewOptionBlockObject(k, plain(clip(p.Services[k].Name, 75)), nil)
+		name := strings.TrimSpace(p.Services[k].Name)
+		if name == "" {
+			name = k
+		}
+		o := slack.NewOptionBlockObject(serviceOptionValue(k), plain(clip(name, maxOptionText)), nil)
 		if k == selected {
 			initial = o
 		}
 		opts = append(opts, o)
 	}
-	svc := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plain("Affected service"), blockService, opts...)
+	var svc *slack.SelectBlockElement
+	if len(opts) <= maxSelectOptions {
+		svc = slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plain("Affected service"), blockService, opts...)
+	} else {
+		var groups []*slack.OptionGroupBlockObject
+		for start := 0; start < len(opts); start += maxSelectOptions {
+			end := min(start+maxSelectOptions, len(opts))
+			label := fmt.Sprintf("Services %d–%d", start+1, end)
+			groups = append(groups, slack.NewOptionGroupBlockElement(plain(label), opts[start:end]...))
+		}
+		svc = slack.NewOptionsGroupSelectBlockElement(slack.OptTypeStatic, plain("Affected service"), blockService, groups...)
+	}
 	svc.InitialOption = initial
 	in := slack.NewInputBlock(blockService, plain("Affected service"), nil, svc)
 	in.Optional = true
 	return in
+}
+
+// serviceOptionValue is the value of a service's option: its key, or for a
+// key longer than an option's value may be, a digest of it that
+// serviceFromOption maps back.
+func serviceOptionValue(key string) string {
+	if utf8.RuneCountInString(key) <= maxOptionValue {
+		return key
+	}
+	sum := sha256.Sum256([]byte(key))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// serviceFromOption is the key of the service whose option has value v.
+func serviceFromOption(p incident.Policy, v string) (string, bool) {
+	if _, ok := p.Services[v]; ok {
+		return v, true
+	}
+	if strings.HasPrefix(v, "sha256:") {
+		for k := range p.Services {
+			if serviceOptionValue(k) == v {
+				return k, true
+			}
+		}
+	}
+	return "", false
 }
 
 func (l *lifecycleHandlers) openDeclareModal(ctx context.Context, triggerID, user, channel string, d declareArgs) error {
@@ -265,8 +319,12 @@ func (l *lifecycleHandlers) submitDeclare(ctx context.Context, cb slack.Interact
 		errs[blockTitle] = fmt.Sprintf("Keep the title within %d characters.", incident.MaxTitleLength)
 	}
 	service := stateValue(cb, blockService).SelectedOption.Value
-	if _, ok := p.Services[service]; service != "" && !ok {
-		errs[blockService] = "Unknown service."
+	if service != "" {
+		key, ok := serviceFromOption(p, service)
+		if !ok {
+			errs[blockService] = "Unknown service."
+		}
+		service = key
 	}
 	if len(errs) > 0 {
 		return slack.NewErrorsViewSubmissionResponse(errs), nil

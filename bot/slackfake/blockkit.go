@@ -8,7 +8,8 @@ import (
 )
 
 // Block Kit and message limits, from Slack's Block Kit reference (see
-// shared/reference/platform-facts.md 1.8). Lengths count characters, not bytes.
+// shared/reference/platform-facts.md 1.8; an option's value is 150 characters as the
+// option object reference now says). Lengths count characters, not bytes.
 const (
 	MaxMessageText        = 40000
 	MaxMessageBlocks      = 50
@@ -27,7 +28,12 @@ const (
 	MaxInputLabel         = 2000
 	MaxImageText          = 2000
 	MaxOptionText         = 75
-	MaxOptionValue        = 75
+	MaxOptionValue        = 150
+	MaxPlaceholder        = 150
+	MaxTextObject         = 3000
+	MaxConfirmTitle       = 100
+	MaxConfirmText        = 300
+	MaxConfirmButton      = 30
 	MaxSelectOptions      = 100
 	MaxOverflowOptions    = 5
 	MaxCheckboxOptions    = 10
@@ -234,8 +240,12 @@ func (v *validator) contextBlock(ptr string, b map[string]any) {
 	els := arr(b, "elements")
 	v.maxItems(ptr+"/elements", len(els), MaxContextElements)
 	for i, e := range els {
-		if em, ok := e.(map[string]any); ok && str(em, "type") == "image" {
+		em, _ := e.(map[string]any)
+		switch str(em, "type") {
+		case "image":
 			v.maxLen(fmt.Sprintf("%s/elements/%d/alt_text", ptr, i), str(em, "alt_text"), MaxImageText)
+		case "mrkdwn", "plain_text":
+			v.maxLen(fmt.Sprintf("%s/elements/%d/text", ptr, i), str(em, "text"), MaxTextObject)
 		}
 	}
 }
@@ -277,6 +287,12 @@ func (v *validator) elements(ptr string, els []any) {
 
 func (v *validator) element(ptr string, e map[string]any) {
 	v.maxLen(ptr+"/action_id", str(e, "action_id"), MaxActionID)
+	if p, ok := textOf(e, "placeholder"); ok {
+		v.maxLen(ptr+"/placeholder/text", p, MaxPlaceholder)
+	}
+	if c := obj(e, "confirm"); c != nil {
+		v.confirm(ptr+"/confirm", c)
+	}
 	switch str(e, "type") {
 	case "button":
 		text, _ := textOf(e, "text")
@@ -301,6 +317,18 @@ func (v *validator) element(ptr string, e map[string]any) {
 	case "plain_text_input":
 		if n, ok := e["min_length"].(float64); ok && n > MaxTextInputMinLength {
 			v.errf(ptr+"/min_length", "must be less than %d", MaxTextInputMinLength+1)
+		}
+	}
+}
+
+// confirm checks a confirmation dialog object.
+func (v *validator) confirm(ptr string, c map[string]any) {
+	for _, f := range []struct {
+		key   string
+		limit int
+	}{{"title", MaxConfirmTitle}, {"text", MaxConfirmText}, {"confirm", MaxConfirmButton}, {"deny", MaxConfirmButton}} {
+		if t, ok := textOf(c, f.key); ok {
+			v.maxLen(ptr+"/"+f.key+"/text", t, f.limit)
 		}
 	}
 }

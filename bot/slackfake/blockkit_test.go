@@ -54,6 +54,19 @@ func TestMessageBlockKitLimits(t *testing.T) {
 		sel := slack.NewOptionsSelectBlockElement("static_select", slack.NewTextBlockObject("plain_text", "Pick", false, false), "sev", options(n, textLen)...)
 		return slack.NewActionBlock("b", sel)
 	}
+	optionValued := func(value string) slack.Block {
+		o := slack.NewOptionBlockObject(value, slack.NewTextBlockObject("plain_text", "o", false, false), nil)
+		return slack.NewActionBlock("b", slack.NewOptionsSelectBlockElement("static_select", slack.NewTextBlockObject("plain_text", "Pick", false, false), "sev", o))
+	}
+	placeholder := func(n int) slack.Block {
+		return slack.NewActionBlock("b", slack.NewOptionsSelectBlockElement("static_select", slack.NewTextBlockObject("plain_text", strings.Repeat("p", n), false, false), "sev", options(1, 5)...))
+	}
+	confirmed := func(title, text, yes, no int) slack.Block {
+		pt := func(n int) *slack.TextBlockObject {
+			return slack.NewTextBlockObject("plain_text", strings.Repeat("c", n), false, false)
+		}
+		return slack.NewActionBlock("b", button("a", "Go").WithConfirm(slack.NewConfirmationBlockObject(pt(title), pt(text), pt(yes), pt(no))))
+	}
 	tests := []struct {
 		name    string
 		text    string
@@ -76,6 +89,15 @@ func TestMessageBlockKitLimits(t *testing.T) {
 		{"option text 76", "", []slack.Block{selectWith(3, 76)}, "invalid_blocks", "/blocks/0/elements/0/options/0/text/text"},
 		{"101 options", "", []slack.Block{selectWith(101, 5)}, "invalid_blocks", "/blocks/0/elements/0/options"},
 		{"100 options", "", []slack.Block{selectWith(100, 5)}, "", ""},
+		{"option value 150", "", []slack.Block{optionValued(strings.Repeat("v", 150))}, "", ""},
+		{"option value 151", "", []slack.Block{optionValued(strings.Repeat("v", 151))}, "invalid_blocks", "/blocks/0/elements/0/options/0/value"},
+		{"placeholder 150", "", []slack.Block{placeholder(150)}, "", ""},
+		{"placeholder 151", "", []slack.Block{placeholder(151)}, "invalid_blocks", "/blocks/0/elements/0/placeholder/text"},
+		{"confirm at its limits", "", []slack.Block{confirmed(100, 300, 30, 30)}, "", ""},
+		{"confirm title 101", "", []slack.Block{confirmed(101, 5, 5, 5)}, "invalid_blocks", "/blocks/0/elements/0/confirm/title/text"},
+		{"confirm text 301", "", []slack.Block{confirmed(5, 301, 5, 5)}, "invalid_blocks", "/blocks/0/elements/0/confirm/text/text"},
+		{"confirm button 31", "", []slack.Block{confirmed(5, 5, 31, 5)}, "invalid_blocks", "/blocks/0/elements/0/confirm/confirm/text"},
+		{"context text 3001", "", []slack.Block{slack.NewContextBlock("", slack.NewTextBlockObject("mrkdwn", strings.Repeat("x", 3001), false, false))}, "invalid_blocks", "/blocks/0/elements/0/text"},
 		{"duplicate block_id", "", []slack.Block{slack.NewActionBlock("b", button("a", "x")), slack.NewActionBlock("b", button("c", "y"))}, "invalid_blocks", "/blocks/1/block_id"},
 		{"text 40000", strings.Repeat("t", 40000), nil, "", ""},
 		{"text 40001", strings.Repeat("t", 40001), nil, "msg_too_long", ""},

@@ -1,0 +1,90 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/slack-go/slack"
+	"github.com/stretchr/testify/require"
+
+	"github.com/firebreakhq/firebreak/incident"
+)
+
+// TestDeclareFormOffersEveryService: a policy with more services than a
+// select holds (100), and a key longer than an option's value may be (150),
+// still opens the declare form, which Slack accepts, offers each service
+// once, and declares for the one chosen.
+func TestDeclareFormOffersEveryService(t *testing.T) {
+	long := strings.Repeat("payments-", 25) + "ledger"
+	tr := newTransportWith(t, nil, func(p *incident.Policy) {
+		for i := range 150 {
+			k := fmt.Sprintf("svc-%03d", i)
+			p.Services[k] = incident.ServicePolicy{Key: k, Name: "Service " + k}
+		}
+		p.Services[long] = incident.ServicePolicy{Key: long, Name: long}
+	})
+	r := tr.command(t, tr.other.ID, "C0GENERAL", "declare")
+	require.Equal(t, http.StatusOK, r.StatusCode)
+	require.NotContains(t, string(r.Body), "did not open", "the declare form opens")
+	for _, c := range tr.srv.Calls() {
+		require.True(t, c.OK(), "%s failed: %s %s", c.Method, c.Error, c.Response)
+	}
+	v := tr.openedView(t, ViewDeclare)
+
+	var view struct {
+		Blocks []struct {
+			BlockID string `json:"block_id"`
+			Element struct {
+				Options      []slack.OptionBlockObject `json:"options"`
+				OptionGroups []struct {
+					Options []slack.OptionBlockObject `json:"options"`
+				} `json:"option_groups"`
+			} `json:"element"`
+		} `json:"blocks"`
+	}
+	require.NoError(t, json.Unmarshal(v.JSON, &view))
+	byText := map[string]string{}
+	for _, b := range view.Blocks {
+		if b.BlockID != blockService {
+			continue
+		}
+		opts := b.Element.Options
+		for _, g := range b.Element.OptionGroups {
+			opts = append(opts, g.Options...)
+		}
+		for _, o := range opts {
+			byText[o.Text.Text] = o.Value
+		}
+	}
+	require.Len(t, byText, 152, "every service is offered once, checkout among them")
+
+	declare := func(title, option string) *incident.Incident {
+		t.Helper()
+		r := tr.submit(t, tr.other.ID, v, map[string]map[string]slack.BlockAction{
+			blockTitle:     {blockTitle: {Value: title}},
+			blockSeverity:  {blockSeverity: {SelectedOption: slack.OptionBlockObject{Value: "P3"}}},
+			blockCommander: {blockCommander: {SelectedUser: tr.other.ID}},
+			blockService:   {blockService: {SelectedOption: slack.OptionBlockObject{Value: option}}},
+		})
+		list, err := tr.svc.List(context.Background())
+		require.NoError(t, err)
+		for _, inc := range list {
+			if inc.Title == title {
+				return inc
+			}
+		}
+		t.Fatalf("%q was not declared: %s", title, r.Body)
+		return nil
+	}
+	require.Equal(t, "svc-149", declare("the last service", byText["Service svc-149"]).Service)
+	// A submitted form declares once: the next declaration is a new form.
+	tr.command(t, tr.other.ID, "C0GENERAL", "declare")
+	v = tr.openedView(t, ViewDeclare)
+	longOption := byText[clip(long, 75)]
+	require.NotEmpty(t, longOption)
+	require.Equal(t, long, declare("the long key", longOption).Service)
+}
