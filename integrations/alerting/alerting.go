@@ -235,6 +235,24 @@ type alert struct {
 	SilenceURL   string `json:"silenceURL"`
 	DashboardURL string `json:"dashboardURL"`
 	PanelURL     string `json:"panelURL"`
+	ValueString  string `json:"valueString"`
+}
+
+// grafanaTestValueString is the value string of the alert Grafana makes up
+// for a contact point's Test button (grafana/alerting notify/testing.go,
+// newTestAlert); no query of a real rule reads like it.
+const grafanaTestValueString = "[ metric='foo' labels={instance=bar} value=10 ]"
+
+// grafanaTest reports whether a is the alert Grafana sends when someone
+// tests the contact point: labels alertname=TestAlert and instance=Grafana,
+// or, when the test dialog renamed or relabelled it, Grafana's test value
+// string; either way no rule is behind it, so it has no generatorURL.
+func (a alert) grafanaTest() bool {
+	if a.GeneratorURL != "" {
+		return false
+	}
+	return a.ValueString == grafanaTestValueString ||
+		(a.Labels["alertname"] == "TestAlert" && a.Labels["instance"] == "Grafana")
 }
 
 // maxFingerprint bounds a fingerprint: Alertmanager's and Grafana's are 16
@@ -277,22 +295,33 @@ func truncatedAlerts(body []byte) int {
 }
 
 // Parse reads a verified delivery into alert events. source is
-// "alertmanager" or "grafana".
+// "alertmanager" or "grafana". The alert Grafana sends when a contact
+// point is tested is left out: it is no alert.
 func Parse(source string, body []byte) ([]incident.AlertEvent, error) {
+	events, _, err := parse(source, body)
+	return events, err
+}
+
+// parse is Parse, also counting the test alerts it left out.
+func parse(source string, body []byte) (_ []incident.AlertEvent, tests int, _ error) {
 	var p payload
 	if err := json.Unmarshal(body, &p); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if source == "alertmanager" && p.Version != "4" {
-		return nil, fmt.Errorf("webhook payload version %q is not 4", p.Version)
+		return nil, 0, fmt.Errorf("webhook payload version %q is not 4", p.Version)
 	}
 	out := make([]incident.AlertEvent, 0, len(p.Alerts))
 	for i, a := range p.Alerts {
+		if source == "grafana" && a.grafanaTest() {
+			tests++
+			continue
+		}
 		if a.Fingerprint == "" {
-			return nil, fmt.Errorf("alerts[%d] has no fingerprint", i)
+			return nil, 0, fmt.Errorf("alerts[%d] has no fingerprint", i)
 		}
 		if err := a.storable(); err != nil {
-			return nil, fmt.Errorf("alerts[%d] %w", i, err)
+			return nil, 0, fmt.Errorf("alerts[%d] %w", i, err)
 		}
 		status := incident.AlertFiring
 		switch a.Status {
@@ -300,7 +329,7 @@ func Parse(source string, body []byte) ([]incident.AlertEvent, error) {
 		case "resolved":
 			status = incident.AlertResolved
 		default:
-			return nil, fmt.Errorf("alerts[%d] has status %q, not firing or resolved", i, a.Status)
+			return nil, 0, fmt.Errorf("alerts[%d] has status %q, not firing or resolved", i, a.Status)
 		}
 		labels := map[string]string{}
 		for k, v := range a.Labels {
@@ -329,7 +358,7 @@ func Parse(source string, body []byte) ([]incident.AlertEvent, error) {
 		}
 		out = append(out, ev)
 	}
-	return out, nil
+	return out, tests, nil
 }
 
 // Sink takes one alert; the domain's HandleAlert.
@@ -401,9 +430,13 @@ func newHandler(source string, auth Auth, sink Sink, log *slog.Logger) *webhook.
 					return nil, webhook.Errorf(http.StatusUnauthorized, "replayed delivery: this signature was taken before")
 				}
 			}
-			events, err := Parse(source, body)
+			events, tests, err := parse(source, body)
 			if err != nil {
 				return nil, webhook.Errorf(http.StatusBadRequest, "malformed webhook: %s", err.Error())
+			}
+			if tests > 0 {
+				log.InfoContext(r.Context(), "contact point test notification received; it changes nothing",
+					slog.String("provider", source), slog.Int("test_alerts", tests), slog.Int("alerts", len(events)))
 			}
 			if n := truncatedAlerts(body); n > 0 {
 				// Alertmanager's max_alerts cut the group: the alerts left
