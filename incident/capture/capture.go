@@ -463,8 +463,9 @@ func (s *Service) markKey(ctx context.Context, channelID, ts, user, how string) 
 // the channel's system messages (joins, topic changes ...) are left out by
 // the rule live capture applies. It also brings stored messages up to
 // date: edited text (unless a newer edit is stored), pins and key
-// reactions, and placeholders left by pins and reactions. A placeholder whose
-// message is no longer in the history was deleted and is marked so. It
+// reactions, and placeholders left by pins and reactions. A message captured
+// before the read (or a placeholder) that is no longer in the history was
+// deleted while the bot was away, and is marked so. It
 // returns how many messages it added. Errors from the chat (a rate limit with
 // its RetryAfter) are returned wrapped, so the job calling it waits and
 // retries.
@@ -476,13 +477,17 @@ func (s *Service) Backfill(ctx context.Context, id int64) (added int, err error)
 	if inc.ChannelID == "" {
 		return 0, nil
 	}
-	msgs, err := s.chat.History(ctx, inc.ChannelID, inc.DeclaredAt.Add(-backfillMargin))
-	if err != nil {
-		return 0, fmt.Errorf("backfill %s: read the channel history: %w", inc.Key(), err)
-	}
+	// What was captured before the read: each of these messages is in a
+	// whole history of the channel unless it was deleted. One captured
+	// while the history is read is reconciled as it is met.
 	have, err := s.capturedMessages(ctx, inc.ID)
 	if err != nil {
 		return 0, fmt.Errorf("backfill %s: %w", inc.Key(), err)
+	}
+	oldest := inc.DeclaredAt.Add(-backfillMargin)
+	msgs, err := s.chat.History(ctx, inc.ChannelID, oldest)
+	if err != nil {
+		return 0, fmt.Errorf("backfill %s: read the channel history: %w", inc.Key(), err)
 	}
 	seen := make(map[string]bool, len(msgs))
 	for _, m := range msgs {
@@ -514,7 +519,7 @@ func (s *Service) Backfill(ctx context.Context, id int64) (added int, err error)
 			return added, fmt.Errorf("backfill %s: %w", inc.Key(), err)
 		}
 	}
-	if err := s.markDeleted(ctx, inc.ID, have, seen); err != nil {
+	if err := s.markDeleted(ctx, inc.ID, have, seen, oldest); err != nil {
 		return added, fmt.Errorf("backfill %s: %w", inc.Key(), err)
 	}
 	return added, nil
@@ -597,15 +602,22 @@ func refreshMessage(ev *incident.TimelineEvent, d *incident.MessageData, m incid
 	return changed
 }
 
-// markDeleted marks as deleted the placeholders whose message is not in
-// the history (seen): a pin or reaction marked a message deleted since.
-func (s *Service) markDeleted(ctx context.Context, incidentID int64, have map[string]incident.TimelineEvent, seen map[string]bool) error {
+// markDeleted marks as deleted the messages captured before the history
+// was read (have) that are not in it (seen): deleted while the bot was away,
+// or, for a placeholder, after a pin or reaction marked it. Only what the
+// read covers counts: a message from before oldest, or a reply in a thread
+// whose parent is, was not read, so it is left as it is.
+func (s *Service) markDeleted(ctx context.Context, incidentID int64, have map[string]incident.TimelineEvent, seen map[string]bool, oldest time.Time) error {
 	for src, ev := range have {
-		if !isPlaceholder(&ev) || seen[src] {
+		d := messageData(&ev)
+		if seen[src] || d.Deleted {
 			continue
 		}
-		if err := s.updateMessage(ctx, incidentID, messageData(&ev).TS, func(_ *incident.TimelineEvent, d *incident.MessageData) bool {
-			if !d.Placeholder {
+		if !d.Placeholder && (!read(d.TS, oldest) || (d.ThreadTS != "" && !read(d.ThreadTS, oldest))) {
+			continue
+		}
+		if err := s.updateMessage(ctx, incidentID, d.TS, func(_ *incident.TimelineEvent, d *incident.MessageData) bool {
+			if d.Deleted {
 				return false
 			}
 			d.Deleted = true
@@ -615,6 +627,12 @@ func (s *Service) markDeleted(ctx context.Context, incidentID int64, have map[st
 		}
 	}
 	return nil
+}
+
+// read reports whether a history read from oldest covers the message ts.
+func read(ts string, oldest time.Time) bool {
+	at := incident.SlackTime(ts)
+	return !at.IsZero() && !at.Before(oldest)
 }
 
 // personUser reports whether a history message's author is a person: bots
