@@ -286,3 +286,84 @@ func clipRunes(s string, n int) string {
 	r := []rune(s)
 	return string(r[:n-1]) + "…"
 }
+
+// splitMrkdwn splits mrkdwn text into pieces of at most n characters, so
+// text longer than one text object holds is shown whole over several. It
+// cuts at a line break, else at a space, and never inside an entity
+// (&amp;), a control sequence (<@U1>, <url|label>) or a run of backticks; a
+// ``` code block or a >>> quote open at a cut is closed and opened again,
+// so each piece renders as that part of the whole would.
+func splitMrkdwn(text string, n int) []string {
+	var out []string
+	prefix, quoted, code := "", false, false
+	for {
+		piece := prefix + text
+		if utf8.RuneCountInString(piece) <= n {
+			return append(out, piece)
+		}
+		r := []rune(text)
+		cut := mrkdwnCut(r, max(n-utf8.RuneCountInString(prefix)-len("```"), 1))
+		head := strings.TrimRight(string(r[:cut]), " \n")
+		text = strings.TrimLeft(string(r[cut:]), " \n")
+		quoted = quoted || (!code && (strings.HasPrefix(head, ">>>") || strings.Contains(head, "\n>>>")))
+		if strings.Count(head, "```")%2 == 1 {
+			code = !code
+		}
+		piece = prefix + head
+		if code {
+			piece += "```"
+		}
+		out = append(out, piece)
+		prefix = ""
+		if quoted {
+			prefix = ">>> "
+		}
+		if code {
+			prefix += "```"
+		}
+	}
+}
+
+// mrkdwnCut is where to cut r to keep at most budget characters before it.
+func mrkdwnCut(r []rune, budget int) int {
+	cut := budget
+	if i := lastRune(r[:budget+1], '\n'); i > budget/2 {
+		cut = i + 1
+	} else if i := lastRune(r[:budget+1], ' '); i > budget/2 {
+		cut = i + 1
+	}
+	// Back out of a control sequence or an entity the cut would split.
+	if lt := lastRune(r[:cut], '<'); lt > 0 && lt > lastRune(r[:cut], '>') {
+		cut = lt
+	}
+	if amp := lastRune(r[:cut], '&'); amp > 0 && amp > lastRune(r[:cut], ';') && cut-amp <= len("&amp;") {
+		cut = amp
+	}
+	for cut > 1 && r[cut-1] == '`' && r[cut] == '`' {
+		cut--
+	}
+	return cut
+}
+
+func lastRune(r []rune, c rune) int {
+	for i := len(r) - 1; i >= 0; i-- {
+		if r[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
+// textSections renders mrkdwn text as sections, as many as it needs up to
+// limit; text past them is said to be left out.
+func textSections(text string, limit int) []slack.Block {
+	pieces := splitMrkdwn(text, maxTextObject)
+	if len(pieces) > limit {
+		pieces = append(pieces[:limit-1:limit-1], "_…the rest is too long to show here._")
+	}
+	out := make([]slack.Block, len(pieces))
+	for i, p := range pieces {
+		out[i] = slack.NewSectionBlock(mrkdwnText(p), nil, nil)
+	}
+	return out
+}

@@ -61,10 +61,8 @@ func NagBlocks(inc *incident.Incident, text, snooze string) []slack.Block {
 	if snooze != "" {
 		label = "Snooze " + snooze + " (IC)"
 	}
-	return []slack.Block{
-		slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, clip(text, 3000), false, false), nil, nil),
-		slack.NewActionBlock("nag_actions", post, btn(ActionStillInvestigating, "Still investigating"), btn(ActionSnooze, label)),
-	}
+	return append(textSections(text, maxMessageBlocks-1),
+		slack.NewActionBlock("nag_actions", post, btn(ActionStillInvestigating, "Still investigating"), btn(ActionSnooze, label)))
 }
 
 // PostNag posts an update nag with its buttons.
