@@ -1,11 +1,21 @@
 package bot
 
 import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
+	"github.com/go-chi/chi/v5"
+	"github.com/slack-go/slack"
 	"github.com/stretchr/testify/require"
+
+	"github.com/firebreakhq/firebreak/bot/slackfake"
+	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/comms"
 )
 
 // TestSplitMrkdwn: every piece fits, nothing is lost, and no piece ends
@@ -53,4 +63,51 @@ func TestSplitMrkdwn(t *testing.T) {
 		})
 	}
 	require.Equal(t, []string{"short"}, splitMrkdwn("short", maxTextObject))
+}
+
+// TestCommsDraftsShowWhole: "/incident comms" shows a draft longer than a
+// section holds whole, over several sections each a code block to copy,
+// rather than cut at 2900 characters.
+func TestCommsDraftsShowWhole(t *testing.T) {
+	f := newChgFixture(t, incident.P1)
+	api := slack.New(f.srv.BotToken(), slack.OptionAPIURL(f.srv.URL()))
+	cfg := withService(Config{Slack: api, Scheduler: f.queue, Replays: f.store, Clock: f.clock, SigningSecret: testSigningSecret}, f.svc, f.store, f.chat)
+	var email strings.Builder
+	for i := 0; email.Len() < 7000; i++ {
+		fmt.Fprintf(&email, "Line %d: orders & refunds <EU> were delayed.\n", i)
+	}
+	cfg.Comms = draftsStub{CommsService: cfg.Comms, drafts: []comms.Draft{
+		{Title: "Status page", Text: "We fixed it."},
+		{Title: "Customer e-mail", Text: email.String()},
+	}}
+	r := chi.NewRouter()
+	New(cfg).Routes(r)
+	srv := httptest.NewServer(r)
+	t.Cleanup(srv.Close)
+
+	reply, err := slackfake.NewDriver(f.srv, testSigningSecret).SlashCommand(context.Background(), srv.URL+"/slack/commands",
+		slack.SlashCommand{Command: "/incident", Text: "comms", UserID: f.ic.ID, ChannelID: f.inc.ChannelID})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, reply.StatusCode)
+	require.Empty(t, reply.MessageProblem, "Slack accepts the reply")
+	var got struct {
+		Blocks []struct {
+			Text *struct {
+				Text string `json:"text"`
+			} `json:"text"`
+		} `json:"blocks"`
+	}
+	require.NoError(t, reply.JSON(&got))
+	var shown []string
+	for _, b := range got.Blocks[1:] {
+		require.NotNil(t, b.Text)
+		text := b.Text.Text
+		require.NotContains(t, text, "…", "nothing is cut")
+		require.True(t, strings.HasSuffix(text, "```"), "each section closes its code block")
+		_, code, ok := strings.Cut(text, "```")
+		require.True(t, ok)
+		shown = append(shown, strings.TrimSuffix(code, "```"))
+	}
+	want := Escape(strings.TrimSpace(email.String()))
+	require.Contains(t, strings.Join(shown, "\n"), want, "the whole e-mail is shown")
 }

@@ -227,8 +227,9 @@ func (c *commsHandlers) commsCommand(ctx context.Context, inv Invocation) (Reply
 		// The drafts quote what responders typed: shown as written.
 		title, text := Escape(d.Title), Escape(strings.TrimSpace(d.Text))
 		fmt.Fprintf(&b, "\n*%s*\n```%s```\n", title, text)
-		blocks = append(blocks,
-			slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, "*"+clipEscaped(title, 90)+"*\n```"+clipEscaped(text, 2900)+"```", false, false), nil, nil))
+		// A draft longer than a section is shown whole over several,
+		// each a code block to copy.
+		blocks = append(blocks, textSections("*"+clipEscaped(title, 90)+"*\n```"+text+"```", max(maxMessageBlocks-len(blocks), 1))...)
 	}
 	return Reply{ResponseType: slack.ResponseTypeEphemeral, Text: clipEscaped(b.String(), 3000), Blocks: blocks}, nil
 }
