@@ -127,11 +127,43 @@ func (e *auditEntry) flagResource() resource {
 	return best
 }
 
+// descriptive are LaunchDarkly's flag actions (the `accesses` of an audit
+// entry, named as in its role policies) that change what a flag says about
+// itself, or what is proposed or planned for it, and not what it serves:
+// a rename, a new tag or an approval request asked for is not a change that
+// could have caused an incident, and offers nothing to roll back.
+var descriptive = map[string]bool{
+	"updateName": true, "updateDescription": true, "updateTags": true, "updateMaintainer": true,
+	"updateTemporary": true, "updateDeprecated": true, "updateFlagCustomProperties": true,
+	"updateFlagRuleDescription": true, "updateFlagCodeReferences": true, "manageFlagFollowers": true,
+	"createFlagLink": true, "updateFlagLink": true, "deleteFlagLink": true,
+	"createApprovalRequest": true, "updateApprovalRequest": true, "reviewApprovalRequest": true,
+	"deleteApprovalRequest": true, "updateScheduledChanges": true, "updateFlagDefaultVariations": true,
+	"createTriggers": true, "updateTriggers": true, "deleteTriggers": true, "updateVariationJsonSchema": true,
+	"updateReleasePhaseStatus": true, "updateAttachedGoals": true, "deleteFlagAttachedGoalResults": true,
+}
+
+// describesOnly reports whether every action of the entry is descriptive.
+// An entry that names no action, or an action not known here (LaunchDarkly
+// adds some every year), is taken for a change.
+func (e *auditEntry) describesOnly() bool {
+	if len(e.Accesses) == 0 {
+		return false
+	}
+	for _, a := range e.Accesses {
+		if !descriptive[a.Action] {
+			return false
+		}
+	}
+	return true
+}
+
 // change maps a flag entry to a ChangeEvent; ok is false for entries that
-// are not about a flag. siteBase resolves relative UI links. ref fills in
-// the project and environment an entry leaves out.
+// are not about a flag, or only about how it is described (describesOnly).
+// siteBase resolves relative UI links. ref fills in the project and
+// environment an entry leaves out.
 func (e *auditEntry) change(siteBase string, ref incident.FlagRef) (incident.ChangeEvent, bool) {
-	if e.Kind != "flag" || e.ID == "" || e.Date <= 0 {
+	if e.Kind != "flag" || e.ID == "" || e.Date <= 0 || e.describesOnly() {
 		return incident.ChangeEvent{}, false
 	}
 	r := e.flagResource()

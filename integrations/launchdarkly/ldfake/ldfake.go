@@ -72,6 +72,9 @@ type AuditEntry struct {
 	CurrentVersion  int64
 	// On, when set, is the flag's state in Environment after the change.
 	On *bool
+	// Actions are the entry's actions, as LaunchDarkly names them in
+	// role policies ("updateOn", "updateName"); empty means updateOn.
+	Actions []string
 }
 
 // Call is one request the fake received.
@@ -443,7 +446,7 @@ func entryJSON(e AuditEntry) map[string]any {
 		"description": fmt.Sprintf("* %s", cmp.Or(e.TitleVerb, "changed")),
 		"titleVerb":   e.TitleVerb,
 		"title":       cmp.Or(e.Title, fmt.Sprintf("[%s](mailto:%s) %s [%s](/%s/%s/features/%s)", e.MemberName, e.MemberEmail, e.TitleVerb, e.Name, e.Project, e.Environment, e.FlagKey)),
-		"accesses":    []map[string]string{{"action": "updateOn", "resource": res}},
+		"accesses":    accesses(e, res),
 		"target":      map[string]any{"name": e.Name, "resources": []string{res}},
 		"_links": map[string]any{
 			"self":      map[string]string{"href": "/api/v2/auditlog/" + e.ID, "type": "application/json"},
@@ -613,4 +616,17 @@ func SendWebhook(ctx context.Context, client *http.Client, url, secret string, e
 
 func writeError(w http.ResponseWriter, status int, code, msg string) {
 	httpjson.Write(w, status, map[string]string{"code": code, "message": msg})
+}
+
+// accesses is the entry's accesses: each action on the flag's resource.
+func accesses(e AuditEntry, res string) []map[string]string {
+	actions := e.Actions
+	if len(actions) == 0 {
+		actions = []string{"updateOn"}
+	}
+	out := make([]map[string]string, 0, len(actions))
+	for _, a := range actions {
+		out = append(out, map[string]string{"action": a, "resource": res})
+	}
+	return out
 }
