@@ -11,11 +11,12 @@ import (
 
 // summary writes the one paragraph for a non-technical reader: what, when,
 // the user impact, the severity and how long it lasted. People are never
-// named: a mention becomes "a responder".
+// named: a mention becomes "a responder", in the title as in the
+// description and the resolution.
 func (c *compiler) summary(d Draft) string {
 	anon := func(string) string { return "a responder" }
 	var b strings.Builder
-	what := strings.TrimSpace(c.inc.Title)
+	what := strings.TrimSpace(plainText(c.inc.Title, anon))
 	if d.Service != "" {
 		fmt.Fprintf(&b, "On %s at %s, the %s service had an incident: %s.", c.start.UTC().Format("Monday 2 January 2006"), clock(c.start), d.Service, sentence(what))
 	} else {
