@@ -213,3 +213,78 @@ func TestBusyHistoryBackfillsEveryMessageOnce(t *testing.T) {
 	require.NotContains(t, doc.Markdown, "14:02 deploy")
 	require.NotContains(t, doc.Markdown, "Reminder 3")
 }
+
+// newDraftService is the postmortem service over a busy channel, drafting
+// through the fake Slack: the catch-up, the names, the posts.
+func newDraftService(t *testing.T, b *busyChannel, q *incidenttest.Queue) *postmortem.Service {
+	t.Helper()
+	renderer, err := templates.Load("")
+	require.NoError(t, err)
+	b.store.SetScheduler(q)
+	pm := postmortem.New(postmortem.Config{Split: bot.MarkdownParts, Store: b.store, Backfill: b.capt, Chat: b.f.chat, Scheduler: q,
+		Renderer: renderer, Clock: b.clock})
+	pm.RegisterJobs(q)
+	return pm
+}
+
+// postedDraft is the text of what the bot posted in the channel for a
+// draft: its summary and its parts.
+func postedDraft(t *testing.T, b *busyChannel) string {
+	t.Helper()
+	var out strings.Builder
+	for _, m := range b.f.srv.Messages(b.ch) {
+		if m.User == b.f.srv.BotUserID() && !strings.Contains(m.Text, "Reminder") && m.Text != "Noted in the timeline." {
+			out.WriteString(m.Text)
+			out.WriteString("\n")
+		}
+	}
+	return out.String()
+}
+
+// The channel's history read fails half-way on every attempt: its second
+// page answers HTTP 500, or channel_not_found (the channel archived or
+// deleted meanwhile), or a thread's replies cannot be read. The draft the
+// last attempt posts says the history could not be read, in the summary
+// above it, and keeps nothing of the part that was read, rather than
+// looking complete.
+func TestDraftAfterHistoryFailsHalfWaySaysSo(t *testing.T) {
+	for name, fault := range map[string]func(slackfake.Call) *slackfake.Fault{
+		"5xx on the second page": func(c slackfake.Call) *slackfake.Fault {
+			if c.Method == "conversations.history" && c.Args.Get("cursor") != "" {
+				return slackfake.ServerError(500)
+			}
+			return nil
+		},
+		"channel_not_found on the second page": func(c slackfake.Call) *slackfake.Fault {
+			if c.Method == "conversations.history" && c.Args.Get("cursor") != "" {
+				return slackfake.SlackError("channel_not_found")
+			}
+			return nil
+		},
+		"a thread's replies": func(c slackfake.Call) *slackfake.Fault {
+			if c.Method == "conversations.replies" && c.Args.Get("cursor") != "" {
+				return slackfake.ServerError(503)
+			}
+			return nil
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			b := newBusyChannel(t)
+			ctx := context.Background()
+			b.f.srv.OnCall(fault)
+			q := incidenttest.NewQueue()
+			pm := newDraftService(t, b, q)
+			require.NoError(t, pm.ScheduleDraft(ctx, b.inc))
+			require.Empty(t, q.RunAll(t))
+
+			posted := postedDraft(t, b)
+			require.Contains(t, posted, "Postmortem draft for "+b.inc.Key())
+			require.Contains(t, posted, "The channel history could not be read")
+			events, err := b.store.ListTimeline(ctx, b.inc.ID)
+			require.NoError(t, err)
+			for _, ev := range events {
+				require.NotEqual(t, incident.EventMessage, ev.Kind, "nothing of a history read half-way is kept")
+			}
+		})
+	}
+}
