@@ -88,3 +88,63 @@ func TestDeclareFormOffersEveryService(t *testing.T) {
 	require.NotEmpty(t, longOption)
 	require.Equal(t, long, declare("the long key", longOption).Service)
 }
+
+// TestRolesFormWithAnyRoleNames: the roles form opens, and Slack accepts
+// it, whatever the policy calls its roles: names in any script are labelled
+// as written, a name longer than a block id may be (255) is still assigned,
+// and roles past what a form holds (100 blocks) are said to be left out.
+func TestRolesFormWithAnyRoleNames(t *testing.T) {
+	long := strings.Repeat("customer_success_liaison_", 12)
+	tr := newTransportWith(t, nil, func(p *incident.Policy) {
+		p.Roles = append(p.Roles, "広報", long)
+		for i := range 120 {
+			p.Roles = append(p.Roles, fmt.Sprintf("extra%03d", i))
+		}
+	})
+	tr.click(t, tr.ic.ID, ActionAssignRoles)
+	for _, c := range tr.srv.Calls() {
+		require.True(t, c.OK(), "%s failed: %s %s", c.Method, c.Error, c.Response)
+	}
+	v := tr.openedView(t, ViewRoles)
+	var view struct {
+		Blocks []struct {
+			Type    string `json:"type"`
+			BlockID string `json:"block_id"`
+			Label   struct {
+				Text string `json:"text"`
+			} `json:"label"`
+			Elements []struct {
+				Text string `json:"text"`
+			} `json:"elements"`
+			Element struct {
+				ActionID string `json:"action_id"`
+			} `json:"element"`
+		} `json:"blocks"`
+	}
+	require.NoError(t, json.Unmarshal(v.JSON, &view))
+	require.LessOrEqual(t, len(view.Blocks), 100)
+	labels := map[string]string{}
+	for _, b := range view.Blocks {
+		labels[b.Label.Text] = b.BlockID
+		require.Equal(t, b.BlockID, b.Element.ActionID)
+	}
+	require.Contains(t, labels, "広報 lead", "the role is labelled as written")
+	last := view.Blocks[len(view.Blocks)-1]
+	require.Equal(t, "context", last.Type)
+	require.Contains(t, last.Elements[0].Text, "more roles", "the roles left out are said")
+
+	var longID string
+	for label, id := range labels {
+		if strings.HasPrefix(label, "Customer success liaison") {
+			longID = id
+		}
+	}
+	require.NotEmpty(t, longID, "the long role is offered")
+	tr.submit(t, tr.ic.ID, v, map[string]map[string]slack.BlockAction{
+		longID: {longID: {SelectedUser: tr.other.ID}},
+		"広報":   {"広報": {SelectedUser: tr.other.ID}},
+	})
+	inc := tr.incident(t)
+	require.Equal(t, tr.other.ID, inc.Roles[long])
+	require.Equal(t, tr.other.ID, inc.Roles["広報"])
+}

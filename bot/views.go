@@ -372,23 +372,50 @@ func pageChoice(v string) *bool {
 	return nil
 }
 
-// RolesModal lets the IC hand out every role at once.
+// maxModalBlocks is how many blocks a modal holds.
+const maxModalBlocks = 100
+
+// RolesModal lets the IC hand out every role at once. Each role is labelled
+// as the panel names it; roles past what a modal holds are said to be left
+// out, to be assigned with the role command.
 func RolesModal(p incident.Policy, inc *incident.Incident) slack.ModalViewRequest {
 	blocks := []slack.Block{}
 	add := func(role, label, current string) {
-		sel := slack.NewOptionsSelectBlockElement(slack.OptTypeUser, plain("Choose someone"), role)
+		id := roleBlockID(role)
+		sel := slack.NewOptionsSelectBlockElement(slack.OptTypeUser, plain("Choose someone"), id)
 		sel.InitialUser = current
-		in := slack.NewInputBlock(role, plain(label), nil, sel)
+		in := slack.NewInputBlock(id, plain(label), nil, sel)
 		in.Optional = true
 		blocks = append(blocks, in)
 	}
 	add(incident.RoleCommander, "Incident Commander", inc.Commander)
-	for _, r := range p.Roles {
-		add(r, clip(strings.ToUpper(r[:1])+r[1:]+" lead", 2000), inc.Roles[r])
+	roles := p.Roles
+	if len(roles) > maxModalBlocks-1 {
+		roles = roles[:maxModalBlocks-2]
+	}
+	for _, r := range roles {
+		add(r, clip(policyRoleLabel(r)+" lead", 2000), inc.Roles[r])
+	}
+	if left := len(p.Roles) - len(roles); left > 0 {
+		command := p.Command
+		if command == "" {
+			command = DefaultCommand
+		}
+		blocks = append(blocks, slack.NewContextBlock("", mrkdwnText(fmt.Sprintf("%d more roles than this form holds: assign them with `%s role &lt;role&gt; @someone`.", left, Escape(command)))))
 	}
 	meta, _ := json.Marshal(modalMeta{IncidentID: inc.ID})
 	return slack.ModalViewRequest{Type: slack.VTModal, CallbackID: ViewRoles, Title: plain(clip("Roles · "+inc.Key(), 24)),
 		Submit: plain("Save"), Close: plain("Cancel"), Blocks: slack.Blocks{BlockSet: blocks}, PrivateMetadata: string(meta)}
+}
+
+// roleBlockID is the block and action id of a role's input: the role, or
+// for a role longer than an id may be (255), a digest of it.
+func roleBlockID(role string) string {
+	if utf8.RuneCountInString(role) <= 255 {
+		return role
+	}
+	sum := sha256.Sum256([]byte(role))
+	return "role:" + hex.EncodeToString(sum[:])
 }
 
 // SeverityModal changes the severity.
@@ -421,7 +448,7 @@ func (l *lifecycleHandlers) submitRoles(ctx context.Context, cb slack.Interactio
 	}
 	roles := append([]string{incident.RoleCommander}, l.kit.policy().Roles...)
 	for _, role := range roles {
-		user := stateValue(cb, role).SelectedUser
+		user := stateValue(cb, roleBlockID(role)).SelectedUser
 		current := inc.Roles[role]
 		if role == incident.RoleCommander {
 			current = inc.Commander
@@ -430,7 +457,7 @@ func (l *lifecycleHandlers) submitRoles(ctx context.Context, cb slack.Interactio
 			continue
 		}
 		if _, err := l.kit.incidents.AssignRole(ctx, id, role, user, cb.User.ID); err != nil {
-			return slack.NewErrorsViewSubmissionResponse(map[string]string{role: userMessage(err)}), nil
+			return slack.NewErrorsViewSubmissionResponse(map[string]string{roleBlockID(role): userMessage(err)}), nil
 		}
 	}
 	return nil, nil
