@@ -148,3 +148,19 @@ func TestRolesFormWithAnyRoleNames(t *testing.T) {
 	require.Equal(t, tr.other.ID, inc.Roles[long])
 	require.Equal(t, tr.other.ID, inc.Roles["広報"])
 }
+
+// TestDeclareFormWithoutPaging: a policy under which no severity pages
+// anyone still opens the declare form, and Slack accepts it.
+func TestDeclareFormWithoutPaging(t *testing.T) {
+	tr := newTransportWith(t, nil, func(p *incident.Policy) {
+		for _, s := range incident.Severities {
+			sp := p.Severity(s)
+			sp.Paging = incident.PageNone
+			p.Severities[s] = sp
+		}
+	})
+	r := tr.command(t, tr.other.ID, "C0GENERAL", "declare")
+	require.Equal(t, http.StatusOK, r.StatusCode)
+	require.NotContains(t, string(r.Body), "did not open", "the declare form opens")
+	tr.openedView(t, ViewDeclare)
+}

@@ -161,7 +161,12 @@ func pageChoices(p incident.Policy) *slack.RadioButtonsBlockElement {
 			paging = append(paging, s.String()+": on-call")
 		}
 	}
-	auto := slack.NewOptionBlockObject("auto", plain("As the severity says"), plain(clip(strings.Join(paging, "; "), 75)))
+	says := strings.Join(paging, "; ")
+	if says == "" {
+		// An option's description must not be empty.
+		says = "No severity pages on-call"
+	}
+	auto := slack.NewOptionBlockObject("auto", plain("As the severity says"), plain(clip(says, maxOptionText)))
 	page := slack.NewRadioButtonsBlockElement(blockPage, auto,
 		slack.NewOptionBlockObject("yes", plain("Page on-call now"), nil),
 		slack.NewOptionBlockObject("no", plain("Do not page"), nil))

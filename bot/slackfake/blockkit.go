@@ -58,6 +58,14 @@ func (v *validator) maxLen(ptr, s string, limit int) {
 	}
 }
 
+// minLen checks a text object's text, which Slack requires to hold at
+// least one character.
+func (v *validator) minLen(ptr, s string) {
+	if s == "" {
+		v.errf(ptr, "must be more than 0 characters")
+	}
+}
+
 func (v *validator) maxItems(ptr string, n, limit int) {
 	if n > limit {
 		v.errf(ptr, "no more than %d items allowed", limit)
@@ -339,9 +347,11 @@ func (v *validator) options(ptr string, opts []any, limit int) {
 		om, _ := o.(map[string]any)
 		op := fmt.Sprintf("%s/%d", ptr, i)
 		text, _ := textOf(om, "text")
+		v.minLen(op+"/text/text", text)
 		v.maxLen(op+"/text/text", text, MaxOptionText)
 		v.maxLen(op+"/value", str(om, "value"), MaxOptionValue)
 		if d, ok := textOf(om, "description"); ok {
+			v.minLen(op+"/description/text", d)
 			v.maxLen(op+"/description/text", d, MaxOptionText)
 		}
 	}

@@ -91,6 +91,8 @@ func TestMessageBlockKitLimits(t *testing.T) {
 		{"100 options", "", []slack.Block{selectWith(100, 5)}, "", ""},
 		{"option value 150", "", []slack.Block{optionValued(strings.Repeat("v", 150))}, "", ""},
 		{"option value 151", "", []slack.Block{optionValued(strings.Repeat("v", 151))}, "invalid_blocks", "/blocks/0/elements/0/options/0/value"},
+		{"option description empty", "", []slack.Block{slack.NewActionBlock("b", slack.NewOptionsSelectBlockElement("static_select", slack.NewTextBlockObject("plain_text", "Pick", false, false), "sev",
+			slack.NewOptionBlockObject("v", slack.NewTextBlockObject("plain_text", "o", false, false), slack.NewTextBlockObject("plain_text", "", false, false))))}, "invalid_blocks", "/blocks/0/elements/0/options/0/description/text"},
 		{"placeholder 150", "", []slack.Block{placeholder(150)}, "", ""},
 		{"placeholder 151", "", []slack.Block{placeholder(151)}, "invalid_blocks", "/blocks/0/elements/0/placeholder/text"},
 		{"confirm at its limits", "", []slack.Block{confirmed(100, 300, 30, 30)}, "", ""},
