@@ -226,6 +226,7 @@ func (v *validator) sectionBlock(ptr string, b map[string]any) {
 	v.maxItems(ptr+"/fields", len(fields), MaxSectionFields)
 	for i, f := range fields {
 		fm, _ := f.(map[string]any)
+		v.minLen(fmt.Sprintf("%s/fields/%d/text", ptr, i), str(fm, "text"))
 		v.maxLen(fmt.Sprintf("%s/fields/%d/text", ptr, i), str(fm, "text"), MaxSectionFieldText)
 	}
 	if acc := obj(b, "accessory"); acc != nil {
@@ -241,6 +242,7 @@ func (v *validator) headerBlock(ptr string, b map[string]any) {
 	if t := obj(b, "text"); t != nil && str(t, "type") != "plain_text" {
 		v.errf(ptr+"/text/type", "must be one of the following: plain_text")
 	}
+	v.minLen(ptr+"/text/text", text)
 	v.maxLen(ptr+"/text/text", text, MaxHeaderText)
 }
 
@@ -253,6 +255,7 @@ func (v *validator) contextBlock(ptr string, b map[string]any) {
 		case "image":
 			v.maxLen(fmt.Sprintf("%s/elements/%d/alt_text", ptr, i), str(em, "alt_text"), MaxImageText)
 		case "mrkdwn", "plain_text":
+			v.minLen(fmt.Sprintf("%s/elements/%d/text", ptr, i), str(em, "text"))
 			v.maxLen(fmt.Sprintf("%s/elements/%d/text", ptr, i), str(em, "text"), MaxTextObject)
 		}
 	}
@@ -263,6 +266,7 @@ func (v *validator) inputBlock(ptr string, b map[string]any) {
 	if !ok {
 		v.errf(ptr, "missing required field: label")
 	}
+	v.minLen(ptr+"/label/text", label)
 	v.maxLen(ptr+"/label/text", label, MaxInputLabel)
 	if hint, ok := textOf(b, "hint"); ok {
 		v.maxLen(ptr+"/hint/text", hint, MaxInputLabel)
@@ -304,6 +308,7 @@ func (v *validator) element(ptr string, e map[string]any) {
 	switch str(e, "type") {
 	case "button":
 		text, _ := textOf(e, "text")
+		v.minLen(ptr+"/text/text", text)
 		v.maxLen(ptr+"/text/text", text, MaxButtonText)
 		v.maxLen(ptr+"/value", str(e, "value"), MaxButtonValue)
 		v.maxLen(ptr+"/url", str(e, "url"), MaxURL)
