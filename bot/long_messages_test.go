@@ -70,3 +70,21 @@ func TestLongDraftWithButtonsIsShownWhole(t *testing.T) {
 	flat := func(s string) string { return strings.Join(strings.Fields(s), " ") }
 	require.Contains(t, flat(shown.String()), flat(strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(body)), "the whole draft is shown")
 }
+
+// TestTopicWithLongTitleEndsCleanly: a channel topic with a long title full
+// of characters Slack escapes stays within conversations.setTopic's 250
+// characters and ends with "…", never inside an entity such as "&am".
+func TestTopicWithLongTitleEndsCleanly(t *testing.T) {
+	t.Parallel()
+	f := newChatFixture(t)
+	ch := f.botChannel(t, "inc-42")
+	title := strings.Repeat("R&D <EU> ", 17)[:incident.MaxTitleLength]
+	n := incident.Notice{Kind: incident.NoticeTopic, Incident: "INC-42", User: f.alice.ID,
+		Values: map[string]string{"severity": "P1", "status": "Investigating", "title": title, "drill": "true"}}
+	require.NoError(t, f.chat.SetTopic(context.Background(), ch.ID, n))
+	got, ok := f.srv.Channel(ch.ID)
+	require.True(t, ok)
+	require.Contains(t, got.Topic, "<@"+f.alice.ID+">", "the IC is still mentioned")
+	require.True(t, strings.HasSuffix(got.Topic, "…"), got.Topic)
+	require.NotRegexp(t, `&[a-z]*…$`, got.Topic, "the cut is not inside an entity")
+}

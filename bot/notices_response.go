@@ -3,6 +3,7 @@ package bot
 import (
 	"fmt"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/firebreakhq/firebreak/incident"
 )
@@ -119,11 +120,13 @@ func topicText(n incident.Notice, w wording) string {
 	if n.User != "" {
 		ic = "IC " + slackUser(n.User)
 	}
-	text := fmt.Sprintf("%s %s | %s | %s | %s", n.Incident, w.esc(v["severity"]), w.esc(v["status"]), ic, w.esc(v["title"]))
+	text := fmt.Sprintf("%s %s | %s | %s | ", n.Incident, w.esc(v["severity"]), w.esc(v["status"]), ic)
 	if v["drill"] == "true" {
 		text = "DRILL | " + text
 	}
-	return text
+	// The title comes last and is what gives way to the topic's limit,
+	// cut between entities so the mention before it stays whole.
+	return text + clipEscaped(w.esc(v["title"]), maxTopic-utf8.RuneCountInString(text))
 }
 
 // backupOf names who backs the IC up: the user group, else the comms lead.
