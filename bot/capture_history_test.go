@@ -244,9 +244,10 @@ func postedDraft(t *testing.T, b *busyChannel) string {
 // The channel's history read fails half-way on every attempt: its second
 // page answers HTTP 500, or channel_not_found (the channel archived or
 // deleted meanwhile), or a thread's replies cannot be read. The draft the
-// last attempt posts says the history could not be read, in the summary
-// above it, and keeps nothing of the part that was read, rather than
-// looking complete.
+// last attempt posts says the history could not be read, in the notice
+// above it and in the draft itself, so a copy of the Markdown or an export
+// does not look complete either; it keeps nothing of the part that was
+// read. A later draft that reads the history no longer says so.
 func TestDraftAfterHistoryFailsHalfWaySaysSo(t *testing.T) {
 	for name, fault := range map[string]func(slackfake.Call) *slackfake.Fault{
 		"5xx on the second page": func(c slackfake.Call) *slackfake.Fault {
@@ -285,6 +286,23 @@ func TestDraftAfterHistoryFailsHalfWaySaysSo(t *testing.T) {
 			for _, ev := range events {
 				require.NotEqual(t, incident.EventMessage, ev.Kind, "nothing of a history read half-way is kept")
 			}
+			require.Contains(t, posted, postmortem.HistoryUnreadNote, "the Markdown draft says so")
+			d, doc, err := pm.Draft(ctx, b.inc.ID)
+			require.NoError(t, err)
+			require.True(t, d.HistoryUnread)
+			require.Contains(t, doc.Markdown, postmortem.HistoryUnreadNote, "what an export publishes says so")
+			require.Contains(t, doc.Confluence, "could not be read back: messages sent while the bot was away may be missing.")
+
+			// Slack answers again; the next draft reads the history.
+			b.f.srv.OnCall(func(slackfake.Call) *slackfake.Fault { return nil })
+			b.clock.Advance(2 * time.Minute)
+			require.NoError(t, pm.ScheduleDraft(ctx, b.inc))
+			require.Empty(t, q.RunAll(t))
+			d, doc, err = pm.Draft(ctx, b.inc.ID)
+			require.NoError(t, err)
+			require.False(t, d.HistoryUnread)
+			require.NotContains(t, doc.Markdown, postmortem.HistoryUnreadNote)
+			require.Equal(t, len(b.said), d.MessageCount)
 		})
 	}
 }

@@ -48,8 +48,16 @@ func (c *compiler) summary(d Draft) string {
 	} else {
 		fmt.Fprintf(&b, " It has been open for %s so far (status: %s).", fmtDuration(d.Duration), statusLabel(c.inc.Status))
 	}
+	if c.unread {
+		b.WriteString(" " + HistoryUnreadNote)
+	}
 	return b.String()
 }
+
+// HistoryUnreadNote ends the summary of a draft compiled without the
+// channel's history, so no copy of the draft looks complete.
+const HistoryUnreadNote = "This draft was compiled without the incident channel's history, which could not be read back: " +
+	"messages sent while the bot was away may be missing."
 
 // Prompts for the sections the team writes.
 const (

@@ -242,6 +242,14 @@ func (s *Service) runDraft(ctx context.Context, payload []byte) error {
 			s.log.WarnContext(ctx, "drafting without a backfill", "incident", inc.Key(), "err", err)
 			backfillFailed = true
 		}
+		// Recorded on the timeline, so the draft and every export compiled
+		// from this record say whether the channel's history is in it,
+		// until a later draft reads it.
+		if backfillFailed {
+			s.record(ctx, inc, historySource+p.Run+historyUnread, "Postmortem drafted without the channel's history, which could not be read")
+		} else {
+			s.record(ctx, inc, historySource+p.Run+historyRead, "Channel history read for the postmortem draft")
+		}
 	}
 	d, doc, err := s.compose(ctx, inc)
 	if err != nil {
@@ -265,6 +273,15 @@ func (s *Service) runDraft(ctx context.Context, payload []byte) error {
 	}
 	return nil
 }
+
+// The SourceIDs of the records of a draft's history read:
+// historySource + run + historyRead or historyUnread. They are kept apart
+// from the "postmortem:" records of the posts.
+const (
+	historySource = "history:"
+	historyRead   = ":read"
+	historyUnread = ":unread"
+)
 
 // draftVersion names a draft by its parts, as they are posted.
 func draftVersion(parts []string) string {

@@ -108,6 +108,10 @@ type Draft struct {
 	MostActive []Participant
 	// MessageCount counts the captured messages that were not deleted.
 	MessageCount int
+	// HistoryUnread reports that the last draft could not read the
+	// channel's history back, so messages sent while the bot was away may
+	// be missing; the summary says so.
+	HistoryUnread bool
 
 	// ReviewNotes are BlamelessCheck's findings on the summary, root-cause
 	// and contributing-factor text of this draft.
@@ -234,6 +238,8 @@ type compiler struct {
 	perUser  map[string]int
 	start    time.Time
 	end      time.Time // resolution, or Now while open
+	// unread is HistoryUnread.
+	unread bool
 }
 
 func newCompiler(in Input) *compiler {
@@ -244,6 +250,10 @@ func newCompiler(in Input) *compiler {
 	c.sev = in.Policy.Severity(c.inc.Severity)
 	c.events = mergeMessages(in.Timeline)
 	for _, ev := range c.events {
+		if ev.Kind == incident.EventPostmortem && strings.HasPrefix(ev.SourceID, historySource) {
+			// The last draft's read decides.
+			c.unread = strings.HasSuffix(ev.SourceID, historyUnread)
+		}
 		if ev.Kind == incident.EventMessage && !deleted(ev) {
 			c.messages++
 			if u := messageUser(ev); u != "" {
@@ -284,6 +294,7 @@ func (c *compiler) compile() Draft {
 		Duration:      positive(c.end.Sub(c.start)),
 		Open:          c.inc.ResolvedAt == nil,
 		MessageCount:  c.messages,
+		HistoryUnread: c.unread,
 	}
 	d.MultiDay = c.start.UTC().Format("20060102") != c.end.UTC().Format("20060102")
 	d.Metrics = c.metrics()
