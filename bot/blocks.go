@@ -367,3 +367,13 @@ func textSections(text string, limit int) []slack.Block {
 	}
 	return out
 }
+
+// clipMessage shortens a message's mrkdwn text to at most n characters,
+// cut as splitMrkdwn cuts (never inside markup), and says it was cut.
+func clipMessage(text string, n int) string {
+	if utf8.RuneCountInString(text) <= n {
+		return text
+	}
+	const note = "\n_…cut short: the rest is too long for one Slack message._"
+	return splitMrkdwn(text, n-utf8.RuneCountInString(note))[0] + note
+}

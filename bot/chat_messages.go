@@ -20,7 +20,7 @@ func (c *chatMessages) Post(ctx context.Context, channelID, text string) (string
 	if err != nil {
 		return "", err
 	}
-	text = clipRunes(text, maxMessageText)
+	text = clipMessage(text, maxMessageText)
 	_, ts, _, err := c.postOnce(ctx, channelID, postKey(ctx, "line", channelID+"\n"+text), slack.MsgOptionText(text, false))
 	if err != nil {
 		return "", classify("chat.postMessage", "post a message", err)
@@ -34,7 +34,7 @@ func (c *chatMessages) Post(ctx context.Context, channelID, text string) (string
 // an expired response URL, a channel the bot or the user is not in. A target
 // with only a channel gets an ordinary message there.
 func (c *chatMessages) Reply(ctx context.Context, to incident.ReplyTarget, text string) error {
-	text = clipRunes(text, maxMessageText)
+	text = clipMessage(text, maxMessageText)
 	if to.ResponseURL != "" {
 		_, _, err := c.api.PostMessageContext(ctx, "", slack.MsgOptionText(text, false),
 			slack.MsgOptionResponseURL(to.ResponseURL, slack.ResponseTypeEphemeral))
@@ -114,7 +114,7 @@ func (c *chatMessages) PostButtons(ctx context.Context, channelID, text string, 
 	if err != nil {
 		return "", err
 	}
-	_, ts, _, err := c.postOnce(ctx, channelID, postKey(ctx, "buttons", channelID+"\n"+text), slack.MsgOptionText(clipRunes(text, maxMessageText), false),
+	_, ts, _, err := c.postOnce(ctx, channelID, postKey(ctx, "buttons", channelID+"\n"+text), slack.MsgOptionText(clipMessage(text, maxMessageText), false),
 		slack.MsgOptionBlocks(ButtonBlocks(text, buttons)...))
 	if err != nil {
 		return "", classify("chat.postMessage", "post a message", err)

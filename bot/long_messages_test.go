@@ -88,3 +88,21 @@ func TestTopicWithLongTitleEndsCleanly(t *testing.T) {
 	require.True(t, strings.HasSuffix(got.Topic, "…"), got.Topic)
 	require.NotRegexp(t, `&[a-z]*…$`, got.Topic, "the cut is not inside an entity")
 }
+
+// TestOverlongMessageSaysItWasCut: a message longer than Slack takes
+// (40,000 characters) is posted cut between mentions, and says it was cut.
+func TestOverlongMessageSaysItWasCut(t *testing.T) {
+	t.Parallel()
+	f := newChatFixture(t)
+	ch := f.botChannel(t, "inc-42")
+	text := strings.Repeat("ping <@"+f.alice.ID+"> ", 2500)
+	require.Greater(t, len([]rune(text)), 40000)
+
+	ts, err := f.chat.Post(context.Background(), ch.ID, text)
+	require.NoError(t, err)
+	msg, ok := f.srv.Message(ch.ID, ts)
+	require.True(t, ok)
+	require.LessOrEqual(t, len([]rune(msg.Text)), 40000)
+	require.Equal(t, strings.Count(msg.Text, "<"), strings.Count(msg.Text, ">"), "no mention is cut")
+	require.Contains(t, msg.Text, "too long", "the message says it was cut")
+}

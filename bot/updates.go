@@ -72,7 +72,7 @@ func (c *chatMessages) PostNag(ctx context.Context, channelID string, inc *incid
 	}
 	text := c.noticeText(n)
 	_, ts, _, err := c.postOnce(ctx, channelID, postKey(ctx, "nag", channelID+"\n"+text),
-		slack.MsgOptionText(clip(text, maxMessageText), false), slack.MsgOptionBlocks(NagBlocks(inc, text, n.Values["snooze"])...))
+		slack.MsgOptionText(clipMessage(text, maxMessageText), false), slack.MsgOptionBlocks(NagBlocks(inc, text, n.Values["snooze"])...))
 	if err != nil {
 		return "", classify("chat.postMessage", "post the update reminder", err)
 	}
