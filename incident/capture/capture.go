@@ -180,6 +180,9 @@ func (s *Service) CaptureMessage(ctx context.Context, m incident.CapturedMessage
 			return nil
 		}
 	}
+	if !tombstone {
+		m.App = appOf(m.User, m.App)
+	}
 	if m.User == "" && m.App == "" && m.Subtype != incident.SubtypeDeleted && !tombstone {
 		return nil
 	}
@@ -497,6 +500,9 @@ func (s *Service) Backfill(ctx context.Context, id int64) (added int, err error)
 		src := messageSource(m.TS)
 		seen[src] = true // in the history, so not deleted
 		tombstone := isTombstone(m.Subtype, m.User, m.Text)
+		if !tombstone {
+			m.App = appOf(m.User, m.App)
+		}
 		if !tombstone && (!conversational(m.Subtype, m.App) || (!personUser(m.User) && m.App == "")) {
 			continue // the channel's system messages, as live; anonymous bots
 		}
@@ -637,6 +643,16 @@ func read(ts string, oldest time.Time) bool {
 
 // personUser reports whether a history message's author is a person: bots
 // without a user show their bot id (B…) or nothing.
+// appOf is the app a message is attributed to: app, or "Slackbot" for
+// Slackbot's own posts (reminders, /remind, its answers), which come as a
+// user's message from USLACKBOT, so that nobody counts them as a person's.
+func appOf(user, app string) string {
+	if app == "" && user == slackbot {
+		return "Slackbot"
+	}
+	return app
+}
+
 func personUser(user string) bool {
 	return user != "" && !strings.HasPrefix(user, "B")
 }
