@@ -164,3 +164,34 @@ func TestDeclareFormWithoutPaging(t *testing.T) {
 	require.NotContains(t, string(r.Body), "did not open", "the declare form opens")
 	tr.openedView(t, ViewDeclare)
 }
+
+// TestDeclareFromMessagePrefillsPlainText: "Declare from message" fills the
+// form with what the message says as people read it: Slack's entities and
+// markup (mentions, links) become plain text, so the title is not cut inside
+// a mention nor saved with "&amp;" in it.
+func TestDeclareFromMessagePrefillsPlainText(t *testing.T) {
+	tr := newTransport(t)
+	text := "<@" + tr.other.ID + "|other> says checkout &amp; payments fail &lt;again&gt; for every EU customer since the 14:02 deploy\n" +
+		"Details: <https://grafana.example.com/d/abc|dashboard>"
+	cb := slack.InteractionCallback{Type: slack.InteractionTypeMessageAction, CallbackID: ShortcutDeclareFromMessage,
+		User: slack.User{ID: tr.ic.ID}, Channel: slack.Channel{GroupConversation: slack.GroupConversation{Conversation: slack.Conversation{ID: "C0GENERAL"}}},
+		Message: slack.Message{Msg: slack.Msg{Text: text, User: tr.other.ID, Timestamp: "1786112000.000100"}}}
+	tr.interact(t, &cb)
+	v := tr.openedView(t, ViewDeclare)
+	var view struct {
+		Blocks []struct {
+			BlockID string `json:"block_id"`
+			Element struct {
+				InitialValue string `json:"initial_value"`
+			} `json:"element"`
+		} `json:"blocks"`
+	}
+	require.NoError(t, json.Unmarshal(v.JSON, &view))
+	initial := map[string]string{}
+	for _, b := range view.Blocks {
+		initial[b.BlockID] = b.Element.InitialValue
+	}
+	require.True(t, strings.HasPrefix(initial[blockTitle], "@other says checkout & payments fail <again> for every EU"), initial[blockTitle])
+	require.Contains(t, initial[blockDescription], "Details: dashboard (https://grafana.example.com/d/abc)")
+	require.NotContains(t, initial[blockDescription], "&amp;")
+}

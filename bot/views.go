@@ -79,6 +79,19 @@ func clip(s string, n int) string {
 	return string([]rune(s)[:n-1]) + "…"
 }
 
+// clipWords is clip, cutting at a space when there is one in the second
+// half of what is kept.
+func clipWords(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)[:n-1]
+	if i := lastRune(r, ' '); i > len(r)/2 {
+		r = r[:i]
+	}
+	return strings.TrimRight(string(r), " \n") + "…"
+}
+
 func severityOption(sp incident.SeverityPolicy) *slack.OptionBlockObject {
 	return slack.NewOptionBlockObject(sp.Severity.String(),
 		plain(clip(fmt.Sprintf("%s · %s", sp.Severity, sp.Label), 75)),
@@ -274,9 +287,11 @@ func permalink(domain, channelID, ts string) string {
 // shortcutDeclareFromMessage opens the declare modal with the message as
 // the description; the declared incident's timeline links the message.
 func (l *lifecycleHandlers) shortcutDeclareFromMessage(ctx context.Context, cb slack.InteractionCallback) error {
-	text := strings.TrimSpace(cb.Message.Text)
+	// The message as people read it: Slack's markup and entities would
+	// otherwise be kept, and shown, as typed characters.
+	text := strings.TrimSpace((&namer{}).plain(ctx, cb.Message.Text))
 	firstLine, _, _ := strings.Cut(text, "\n")
-	d := declareArgs{title: clip(strings.Join(strings.Fields(firstLine), " "), 80), description: clip(text, 3000)}
+	d := declareArgs{title: clipWords(strings.Join(strings.Fields(firstLine), " "), 80), description: clipWords(text, maxDescriptionInput)}
 	ts := cb.Message.Timestamp
 	if ts == "" {
 		ts = cb.MessageTs
