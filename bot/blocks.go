@@ -354,16 +354,28 @@ func lastRune(r []rune, c rune) int {
 	return -1
 }
 
+// maxBlocksText bounds the text of a message's blocks together: Slack
+// refuses more with msg_blocks_too_long, a limit it does not document but
+// has put at about 12,000 characters (slackapi/bolt-js#2509).
+const maxBlocksText = 11000
+
 // textSections renders mrkdwn text as sections, as many as it needs up to
-// limit; text past them is said to be left out.
-func textSections(text string, limit int) []slack.Block {
-	pieces := splitMrkdwn(text, maxTextObject)
-	if len(pieces) > limit {
-		pieces = append(pieces[:limit-1:limit-1], "_…the rest is too long to show here._")
-	}
-	out := make([]slack.Block, len(pieces))
-	for i, p := range pieces {
-		out[i] = slack.NewSectionBlock(mrkdwnText(p), nil, nil)
+// limit blocks and budget characters in all; text past them is said to be
+// left out.
+func textSections(text string, limit, budget int) []slack.Block {
+	const more = "_…the rest is too long to show here._"
+	var out []slack.Block
+	used := 0
+	for _, p := range splitMrkdwn(text, maxTextObject) {
+		n := utf8.RuneCountInString(p)
+		if len(out) == limit-1 || used+n > budget-len(more) {
+			if len(out) > 0 {
+				out = append(out, slack.NewSectionBlock(mrkdwnText(more), nil, nil))
+				break
+			}
+		}
+		out = append(out, slack.NewSectionBlock(mrkdwnText(p), nil, nil))
+		used += n
 	}
 	return out
 }

@@ -90,7 +90,7 @@ func (c *chatMessages) directMessage(ctx context.Context, userID, text string) e
 
 // ButtonBlocks renders a line of text with buttons under it.
 func ButtonBlocks(text string, buttons []incident.Button) []slack.Block {
-	blocks := textSections(text, maxMessageBlocks-1)
+	blocks := textSections(text, maxMessageBlocks-1, maxBlocksText)
 	var els []slack.BlockElement
 	for _, b := range buttons {
 		btn := slack.NewButtonBlockElement(b.Action, clipRunes(b.Value, 2000), slack.NewTextBlockObject(slack.PlainTextType, clipRunes(b.Text, maxButtonText), false, false))

@@ -106,3 +106,27 @@ func TestOverlongMessageSaysItWasCut(t *testing.T) {
 	require.Equal(t, strings.Count(msg.Text, "<"), strings.Count(msg.Text, ">"), "no mention is cut")
 	require.Contains(t, msg.Text, "too long", "the message says it was cut")
 }
+
+// TestButtonTextPastWhatBlocksHoldSaysSo: text with buttons past what a
+// message's blocks hold together (Slack's msg_blocks_too_long, at about
+// 12,000 characters) is shown up to there, and says the rest is left out.
+func TestButtonTextPastWhatBlocksHoldSaysSo(t *testing.T) {
+	t.Parallel()
+	f := newChatFixture(t)
+	ch := f.botChannel(t, "inc-42")
+	body := strings.Repeat("Checkout retried every order overnight. ", 900)
+	n := incident.Notice{Kind: incident.NoticeStatusPageOffer, Incident: "INC-42", Actor: "bot",
+		Values:  map[string]string{"body": body},
+		Buttons: []incident.Button{{Action: incident.ActionStatusPagePublish, Text: "Post to status page", Value: "42|update|1", Style: "primary"}}}
+	ts, err := f.chat.Notify(context.Background(), ch.ID, n)
+	require.NoError(t, err)
+	msg, ok := f.srv.Message(ch.ID, ts)
+	require.True(t, ok)
+	sections := messageSections(t, msg.Blocks)
+	total := 0
+	for _, s := range sections {
+		total += len([]rune(s))
+	}
+	require.LessOrEqual(t, total, 12000)
+	require.Contains(t, sections[len(sections)-1], "too long to show here")
+}

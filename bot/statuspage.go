@@ -229,7 +229,7 @@ func (c *commsHandlers) commsCommand(ctx context.Context, inv Invocation) (Reply
 		fmt.Fprintf(&b, "\n*%s*\n```%s```\n", title, text)
 		// A draft longer than a section is shown whole over several,
 		// each a code block to copy.
-		blocks = append(blocks, textSections("*"+clipEscaped(title, 90)+"*\n```"+text+"```", max(maxMessageBlocks-len(blocks), 1))...)
+		blocks = append(blocks, textSections("*"+clipEscaped(title, 90)+"*\n```"+text+"```", max(maxMessageBlocks-len(blocks), 1), maxMessageText)...)
 	}
 	return Reply{ResponseType: slack.ResponseTypeEphemeral, Text: clipEscaped(b.String(), 3000), Blocks: blocks}, nil
 }

@@ -61,7 +61,7 @@ func NagBlocks(inc *incident.Incident, text, snooze string) []slack.Block {
 	if snooze != "" {
 		label = "Snooze " + snooze + " (IC)"
 	}
-	return append(textSections(text, maxMessageBlocks-1),
+	return append(textSections(text, maxMessageBlocks-1, maxBlocksText),
 		slack.NewActionBlock("nag_actions", post, btn(ActionStillInvestigating, "Still investigating"), btn(ActionSnooze, label)))
 }
 
