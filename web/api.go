@@ -681,26 +681,36 @@ func (s *apiV1) postUpdate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		// The update is stored and its message scheduled; a later step
-		// (its record for the metrics, the next reminder, a feature's
-		// hook) failed. A retry would post it twice, so the caller is
-		// told it was posted.
+		// The update, its message and the next reminder are stored; a
+		// feature's hook after them failed. A retry would post it twice,
+		// so the caller is told it was posted.
 		s.cfg.Logger.ErrorContext(ctx, "status update posted through the API, but a later step failed", "incident", posted.Key(), "err", err)
 	}
-	out := struct {
-		Update   apiUpdate   `json:"update"`
-		Incident apiIncident `json:"incident"`
-	}{Update: apiUpdate{Author: in.Author, Status: string(posted.Status), Known: in.Known, Doing: in.Doing}, Incident: s.toAPI(posted)}
+	out := s.postedUpdate(posted, in)
 	if posted.LastUpdateAt != nil {
 		out.Update.PostedAt = posted.LastUpdateAt.UTC()
 	} else {
 		out.Update.PostedAt = s.cfg.Clock.Now().UTC()
 	}
-	if due, ok := incident.NextNagAt(posted, s.cfg.Policy); ok {
+	httpjson.Write(w, http.StatusCreated, out)
+}
+
+// postedUpdateAnswer is the answer to a posted update.
+type postedUpdateAnswer struct {
+	Update   apiUpdate   `json:"update"`
+	Incident apiIncident `json:"incident"`
+}
+
+// postedUpdate is the answer for the update in posted on inc, its time
+// left for the caller to set.
+func (s *apiV1) postedUpdate(inc *incident.Incident, in incident.UpdateInput) postedUpdateAnswer {
+	out := postedUpdateAnswer{Update: apiUpdate{Author: in.Author, Status: string(inc.Status), Known: in.Known, Doing: in.Doing},
+		Incident: s.toAPI(inc)}
+	if due, ok := incident.NextNagAt(inc, s.cfg.Policy); ok {
 		due = due.UTC()
 		out.Update.NextUpdateDueAt = &due
 	}
-	httpjson.Write(w, http.StatusCreated, out)
+	return out
 }
 
 // repeatedUpdate answers a retried update whose idempotency key was posted
@@ -713,10 +723,7 @@ func (s *apiV1) repeatedUpdate(w http.ResponseWriter, r *http.Request, inc *inci
 		s.apiFail(w, r, err)
 		return
 	}
-	out := struct {
-		Update   apiUpdate   `json:"update"`
-		Incident apiIncident `json:"incident"`
-	}{Update: apiUpdate{Author: in.Author, Status: string(inc.Status), Known: in.Known, Doing: in.Doing}, Incident: s.toAPI(inc)}
+	out := s.postedUpdate(inc, in)
 	for _, ev := range events {
 		if ev.SourceID == "update:"+in.Key {
 			out.Update.Author, out.Update.PostedAt = ev.Actor, ev.At.UTC()
@@ -725,10 +732,6 @@ func (s *apiV1) repeatedUpdate(w http.ResponseWriter, r *http.Request, inc *inci
 			}
 			break
 		}
-	}
-	if due, ok := incident.NextNagAt(inc, s.cfg.Policy); ok {
-		due = due.UTC()
-		out.Update.NextUpdateDueAt = &due
 	}
 	httpjson.Write(w, http.StatusOK, out)
 }
