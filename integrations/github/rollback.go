@@ -100,6 +100,16 @@ func (c *deployRollbacker) Plan(ctx context.Context, ch incident.ChangeEvent, sv
 			return incident.RollbackPlan{}, err
 		}
 	}
+	// The deploy must still be what runs: rolling back a deploy that a
+	// newer one replaced (a fix shipped during the incident) would undo
+	// the newer one too.
+	cur, err := c.liveDeploy(ctx, r, bad.env, func(d *gh.Deployment) bool { return !bad.after(d) })
+	if err != nil {
+		return incident.RollbackPlan{}, err
+	}
+	if cur != nil && cur.GetSHA() != bad.sha {
+		return incident.RollbackPlan{}, replacedError(r, bad.env, bad.sha, cur, "")
+	}
 	prev, err := c.previousSuccess(ctx, r, bad)
 	if err != nil {
 		return incident.RollbackPlan{}, err
@@ -144,6 +154,66 @@ func (b badDeploy) before(d *gh.Deployment) bool {
 		return d.GetID() < b.id // ids only grow
 	}
 	return d.GetCreatedAt().Before(b.at)
+}
+
+// after reports whether d was created after the bad deployment.
+func (b badDeploy) after(d *gh.Deployment) bool {
+	if b.id != 0 {
+		return d.GetID() > b.id
+	}
+	return d.GetCreatedAt().After(b.at)
+}
+
+// liveDeploy walks the environment's deployments newest first, until stop
+// says so, and returns the first that runs or is on its way: its latest
+// status is success, or it is queued, pending or in progress. Deployments
+// that failed, or that nothing reported on, are passed over. nil when none
+// is found.
+func (c *deployRollbacker) liveDeploy(ctx context.Context, r repoRef, env string, stop func(*gh.Deployment) bool) (*gh.Deployment, error) {
+	opts := &gh.DeploymentsListOptions{Environment: env, ListOptions: gh.ListOptions{PerPage: perPage}}
+	checked := 0
+	for page := 0; page < maxPages; page++ {
+		ds, resp, err := c.gh.Repositories.ListDeployments(ctx, r.owner, r.name, opts)
+		if err != nil {
+			return nil, c.wrap(err, "list deployments", r)
+		}
+		for _, d := range ds {
+			if (stop != nil && stop(d)) || checked == maxDeployments {
+				return nil, nil
+			}
+			checked++
+			sts, err := c.statuses(ctx, r, d.GetID())
+			if err != nil {
+				return nil, err
+			}
+			if len(sts) == 0 {
+				continue
+			}
+			switch sts[0].GetState() {
+			case "success", "queued", "pending", "in_progress":
+				return d, nil
+			}
+		}
+		if resp.NextPage == 0 {
+			break
+		}
+		opts.Page = resp.NextPage
+	}
+	return nil, nil
+}
+
+// replacedError refuses to roll back from the commit from in env of r
+// while cur, a deployment of another commit, runs there or is on its way.
+// to, when known, is the commit the rollback would deploy.
+func replacedError(r repoRef, env, from string, cur *gh.Deployment, to string) error {
+	undo := ""
+	if to != "" {
+		undo = " to " + shortSHA(to)
+	}
+	return incident.Errorf(incident.EINVALID,
+		"%s is no longer what runs in %s of %s: deployment %d of %s came after it, and rolling back%s would undo that too. "+
+			"List the changes again with What changed? and roll back the newest deploy, or roll back by hand.",
+		shortSHA(from), env, r, cur.GetID(), shortSHA(cur.GetSHA()), undo)
 }
 
 // deployOfRun finds where a workflow run's commit went: its newest
@@ -267,6 +337,9 @@ func (c *deployRollbacker) executeDeployment(ctx context.Context, info repoInfo,
 			return c.Progress(ctx, deploymentRun(plan, info, d))
 		}
 	}
+	if err := c.checkNotReplaced(ctx, r, plan); err != nil {
+		return incident.RollbackRun{}, err
+	}
 	d, _, err := c.gh.Repositories.CreateDeployment(ctx, r.owner, r.name, &gh.DeploymentRequest{
 		Ref:         gh.String(plan.ToRef),
 		Environment: gh.String(plan.Environment),
@@ -293,6 +366,22 @@ func (c *deployRollbacker) executeDeployment(ctx context.Context, info repoInfo,
 	return run, nil
 }
 
+// checkNotReplaced refuses to carry out a plan when, since it was made, a
+// deployment of a commit other than the plan's two took over the
+// environment or is on its way there (someone shipped a fix while the
+// rollback waited for its approval or its retry): rolling back would undo
+// it. EINVALID, which fails the round at once and says why.
+func (c *deployRollbacker) checkNotReplaced(ctx context.Context, r repoRef, plan incident.RollbackPlan) error {
+	cur, err := c.liveDeploy(ctx, r, plan.Environment, nil)
+	if err != nil {
+		return err
+	}
+	if cur != nil && cur.GetSHA() != plan.FromRef && cur.GetSHA() != plan.ToRef {
+		return replacedError(r, plan.Environment, plan.FromRef, cur, plan.ToRef)
+	}
+	return nil
+}
+
 func deploymentRun(plan incident.RollbackPlan, info repoInfo, d *gh.Deployment) incident.RollbackRun {
 	return incident.RollbackRun{
 		Plan:       plan,
@@ -315,6 +404,9 @@ func (c *deployRollbacker) executeWorkflow(ctx context.Context, info repoInfo, p
 		c.log.Info("github: rollback workflow run already exists",
 			slog.String("repo", r.String()), slog.Int64("run_id", run.GetID()))
 		return c.Progress(ctx, workflowRun(plan, run))
+	}
+	if err := c.checkNotReplaced(ctx, r, plan); err != nil {
+		return incident.RollbackRun{}, err
 	}
 	at := c.now()
 	dispatched, err := c.dispatch(ctx, r, plan.Workflow, dispatchRequest{
