@@ -280,6 +280,10 @@ func (s *signIn) requireSession(next http.Handler) http.Handler {
 			http.Error(w, "Sign in first.", http.StatusUnauthorized)
 			return
 		}
+		// What a signed-in person is sent is theirs alone: no cache or
+		// proxy in front may keep it, the downloads (CSV, Markdown) as
+		// much as the pages.
+		w.Header().Set("Cache-Control", "no-store")
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			// The web view's forms are a few fields.
 			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
