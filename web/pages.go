@@ -349,7 +349,8 @@ func (s *incidentPages) serveTimelineCSV(w http.ResponseWriter, r *http.Request)
 	cw := csv.NewWriter(&buf)
 	_ = cw.Write([]string{"at", "kind", "actor", "key", "text"})
 	for _, ev := range events {
-		_ = cw.Write([]string{ev.At.UTC().Format(time.RFC3339), string(ev.Kind), ev.Actor, strconv.FormatBool(ev.Key), csvSafe(ev.Text)})
+		// Another app's message has the app's own name as its actor.
+		_ = cw.Write([]string{ev.At.UTC().Format(time.RFC3339), string(ev.Kind), csvSafe(ev.Actor), strconv.FormatBool(ev.Key), csvSafe(ev.Text)})
 	}
 	cw.Flush()
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
