@@ -406,6 +406,9 @@ func (s rollbackRun) runRollbackProgress(ctx context.Context, payload []byte) er
 			return nil
 		}
 	}
+	if p.Poll >= maxRollbackPolls && r.ExternalID == "" {
+		return s.failUnseenRun(ctx, inc, r, round, start)
+	}
 	if p.Poll >= maxRollbackPolls {
 		n := rollbackNotice(incident.NoticeRollbackUnfollowed, inc, r, "bot")
 		n.Values["after"] = incident.Since(start, s.clock.Now())
@@ -414,6 +417,34 @@ func (s rollbackRun) runRollbackProgress(ctx context.Context, payload []byte) er
 	}
 	return s.scheduleProgress(ctx, r.Key, round, p.Poll+1)
 }
+
+// failUnseenRun fails a round whose run the provider never named (GitHub
+// accepted a dispatch, but no run showed that it is the rollback's) when
+// the polls run out: left running, nothing would ever move it on, and
+// Retry and a new request would both be refused as already running. The
+// detail says where to look, since a run may have started unseen.
+func (s rollbackRun) failUnseenRun(ctx context.Context, inc *incident.Incident, r *incident.Rollback, round int, start time.Time) error {
+	detail := fmt.Sprintf("No run of it was found in %s, so the bot stopped following it. %s Check the provider, and retry only if none started.",
+		incident.Since(start, s.clock.Now()), r.Detail)
+	updated, err := s.store.UpdateRollback(ctx, r.ID, func(cur *incident.Rollback) error {
+		if cur.Status != incident.RollbackRunning || cur.ExternalID != "" {
+			return errRunSeen
+		}
+		cur.Status, cur.Detail = incident.RollbackFailed, strings.TrimSpace(detail)
+		return nil
+	})
+	if errors.Is(err, errRunSeen) {
+		return nil // a webhook found the run meanwhile
+	} else if err != nil {
+		return fmt.Errorf("record the rollback's failure: %w", err)
+	}
+	s.log.WarnContext(ctx, "rollback run never found", "incident", inc.Key(), "key", r.Key)
+	return s.reportRollbackFailure(ctx, inc, updated, round)
+}
+
+// errRunSeen stops failUnseenRun when the run was found or the rollback
+// settled meanwhile.
+var errRunSeen = errors.New("the rollback's run was found")
 
 func shortRef(ref string) string {
 	if len(ref) > 7 {
