@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -80,6 +82,49 @@ func TestDockerCompose(t *testing.T) {
 	require.NoError(t, err)
 	_, err = opts.LoadProject(context.Background())
 	require.ErrorContains(t, err, "SLACK_BOT_TOKEN")
+}
+
+// TestDockerComposeTakesEverySettingFromDotEnv follows the compose file's
+// instructions (cp .env.example .env, fill it in, docker compose up): a
+// setting from the README's table written in .env reaches the bot, not only
+// the few the compose file names.
+func TestDockerComposeTakesEverySettingFromDotEnv(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	compose, err := os.ReadFile("../../docker-compose.yml")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "docker-compose.yml"), compose, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, ".env"), []byte(strings.Join([]string{
+		"SLACK_BOT_TOKEN=xoxb-test", "SLACK_APP_TOKEN=xapp-test",
+		"STATUSPAGE_API_KEY=sp-key", "STATUSPAGE_PAGE_ID=sp-page",
+		"ALERTMANAGER_WEBHOOK_TOKEN=am-token", "LAUNCHDARKLY_WEBHOOK_SECRET=ld-secret",
+		"SLACK_CLIENT_ID=123.456", "SLACK_CLIENT_SECRET=client-secret", "PUBLIC_URL=https://firebreak.example.com",
+		"GITHUB_POSTMORTEM_REPO=acme/postmortems", "GITHUB_TOKEN=ghp_test",
+		"", // the compose file's own settings win over .env
+		"DATABASE_URL=postgres://elsewhere:5432/other",
+	}, "\n")), 0o600))
+	opts, err := cli.NewProjectOptions([]string{filepath.Join(dir, "docker-compose.yml")},
+		cli.WithWorkingDirectory(dir), cli.WithEnv(nil), cli.WithEnvFiles(), cli.WithDotEnv, cli.WithName("firebreak"))
+	require.NoError(t, err)
+	project, err := opts.LoadProject(context.Background())
+	require.NoError(t, err)
+	svc, err := project.GetService("firebreak")
+	require.NoError(t, err)
+	env := map[string]string{}
+	for k, v := range svc.Environment {
+		if v != nil {
+			env[k] = *v
+		}
+	}
+	cfg, err := LoadConfig(func(k string) string { return env[k] })
+	require.NoError(t, err)
+	require.Equal(t, "sp-key", cfg.StatusPage.APIKey.Reveal())
+	require.Equal(t, "sp-page", cfg.StatusPage.PageID)
+	require.Equal(t, "am-token", cfg.Alerts.AlertmanagerToken.Reveal())
+	require.Equal(t, "ld-secret", cfg.LD.WebhookSecret.Reveal())
+	require.True(t, cfg.Web.Enabled(), "SLACK_CLIENT_ID from .env turns on the web view")
+	require.Equal(t, "acme/postmortems", cfg.GitHub.PostmortemRepo)
+	require.Contains(t, cfg.DatabaseURL, "@postgres:5432/firebreak", "the compose file's database is kept")
 }
 
 // TestSlackManifests checks that both shipped manifests ask for every scope
