@@ -33,6 +33,10 @@ const (
 	// HighlightWindow is how close before the start a change is
 	// highlighted: most outages follow a change within minutes.
 	HighlightWindow = 30 * time.Minute
+	// startSkew is how long after the start a change stamped by a
+	// provider is still listed: providers' clocks and ours differ by
+	// seconds, and GitHub stamps whole seconds.
+	startSkew = 30 * time.Second
 	// sourceTimeout bounds one change source, so a slow provider shows up
 	// as missing instead of holding the whole list back.
 	sourceTimeout = 10 * time.Second

@@ -218,21 +218,24 @@ func (s *Service) gatherChanges(ctx context.Context, inc *incident.Incident, win
 	to := inc.DeclaredAt
 	from := to.Add(-window)
 	list := incident.ChangeList{From: from, To: to, Start: to}
+	// A provider's clock may stamp a change that came just before the
+	// start a little after it: the likeliest cause must not be left out.
+	until := to.Add(startSkew)
 
 	g := gathered{seen: map[string]bool{}, persisted: map[string]bool{}}
-	for i, a := range s.askSources(ctx, inc, from, to) {
+	for i, a := range s.askSources(ctx, inc, from, until) {
 		if a.err != nil {
 			s.log.WarnContext(ctx, "change source failed", "incident", inc.Key(), "source", s.sources[i].Name(), "err", a.err)
 			list.Failures = append(list.Failures, incident.SourceFailure{Source: s.sources[i].Name(), Message: incident.ErrorMessage(a.err)})
 			continue
 		}
-		s.addAnswered(ctx, &g, inc, a.changes, from, to)
+		s.addAnswered(ctx, &g, inc, a.changes, from, until)
 		for _, c := range a.cuts {
 			c.Source = s.sources[i].Name()
 			list.Cuts = append(list.Cuts, c)
 		}
 	}
-	stored, err := s.storedChanges(ctx, inc, from, to)
+	stored, err := s.storedChanges(ctx, inc, from, until)
 	if err != nil {
 		s.log.WarnContext(ctx, "could not read the stored changes", "incident", inc.Key(), "err", err)
 		list.Failures = append(list.Failures, incident.SourceFailure{Source: "Change history", Message: incident.ErrorMessage(err)})
