@@ -56,3 +56,52 @@ func TestChartOffersEverySecret(t *testing.T) {
 		require.True(t, secrets[name], "secret.values.%s is not a setting with a _FILE form", name)
 	}
 }
+
+// TestChartIngressRoutesThePublicListener checks that the chart's Ingress,
+// with its default paths, reaches everything the public listener serves:
+// Slack in HTTP mode, the webhooks, and the web view and API with its
+// Sign in with Slack callback (PUBLIC_URL/auth/callback).
+func TestChartIngressRoutesThePublicListener(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../../deploy/helm/firebreak/values.yaml")
+	require.NoError(t, err)
+	var values struct {
+		Ingress struct {
+			Hosts []struct {
+				Paths []struct {
+					Path     string `yaml:"path"`
+					PathType string `yaml:"pathType"`
+				} `yaml:"paths"`
+			} `yaml:"hosts"`
+		} `yaml:"ingress"`
+	}
+	require.NoError(t, yaml.Unmarshal(b, &values))
+	require.NotEmpty(t, values.Ingress.Hosts)
+	// routed applies Kubernetes' path matching: Exact, or Prefix by whole
+	// path elements.
+	routed := func(p string) bool {
+		for _, rule := range values.Ingress.Hosts[0].Paths {
+			switch rule.PathType {
+			case "Exact":
+				if p == rule.Path {
+					return true
+				}
+			case "Prefix":
+				prefix := strings.TrimSuffix(rule.Path, "/")
+				if prefix == "" || p == prefix || strings.HasPrefix(p, prefix+"/") {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	for _, p := range []string{
+		"/slack/commands", "/slack/interactions", "/slack/events",
+		"/webhooks/pagerduty", "/webhooks/github", "/webhooks/grafana",
+		"/", "/auth/start", "/auth/callback", "/incidents", "/incidents/42", "/incidents/42/timeline.csv",
+		"/reports/metrics", "/reports/metrics.csv", "/admin/tokens", "/static/app.css",
+		"/api/v1/incidents", "/api/v1/openapi.json",
+	} {
+		require.True(t, routed(p), "the chart's Ingress does not route %s to the public listener", p)
+	}
+}

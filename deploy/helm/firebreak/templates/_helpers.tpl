@@ -105,10 +105,10 @@ app.kubernetes.io/component: bot
 {{- fail "set either postgresql.enabled or database.existingSecret, not both" }}
 {{- end }}
 {{- if and .Values.ingress.enabled (ne .Values.slack.mode "http") }}
-{{- $hasWebhooks := false }}
-{{- range $k, $v := .Values.secret.values }}{{ if and $v (hasSuffix "WEBHOOK_SECRET" $k) }}{{ $hasWebhooks = true }}{{ end }}{{ end }}
-{{- if and (not $hasWebhooks) (not .Values.secret.existingSecret) }}
-{{- fail "ingress.enabled routes /slack and /webhooks: use slack.mode=http, or configure a webhook secret" }}
+{{- $public := false }}
+{{- range $k, $v := .Values.secret.values }}{{ if and $v (or (hasSuffix "WEBHOOK_SECRET" $k) (hasSuffix "WEBHOOK_TOKEN" $k) (eq "SLACK_CLIENT_SECRET" $k)) }}{{ $public = true }}{{ end }}{{ end }}
+{{- if and (not $public) (not .Values.secret.existingSecret) }}
+{{- fail "ingress.enabled routes the public port, which in Socket Mode serves only webhooks and the web view: use slack.mode=http, or configure a webhook secret or token, or the web view (SLACK_CLIENT_SECRET)" }}
 {{- end }}
 {{- end }}
 {{- if and (eq .Values.slack.mode "socket") (not .Values.secret.existingSecret) .Values.secret.values.SLACK_BOT_TOKEN (not .Values.secret.values.SLACK_APP_TOKEN) }}
