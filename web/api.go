@@ -255,7 +255,7 @@ func (s *apiV1) listIncidents(w http.ResponseWriter, r *http.Request) {
 		out.Incidents = append(out.Incidents, s.toAPI(inc))
 	}
 	if page.Next != nil {
-		next := encodeCursor(page.Next)
+		next := s.cursors.encode(page.Next)
 		out.NextCursor = &next
 	}
 	httpjson.Write(w, http.StatusOK, out)

@@ -2,6 +2,11 @@ package web
 
 import (
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"strconv"
 	"strings"
@@ -66,11 +71,37 @@ func (s *site) readPage(ctx context.Context, userID string, f incident.IncidentF
 	}
 }
 
-// encodeCursor writes c as the list's cursor parameter: opaque to callers,
-// the declared time in microseconds (what the stores keep) and the ID.
-func encodeCursor(c *incident.ListCursor) string {
+// A cursor is sealed (AES-GCM) rather than written in the clear: a page
+// that stops after reading maxListScan incidents the viewer may not see
+// goes on after the last of them, and a hidden incident's ID and declared
+// time must not reach the viewer through its cursor. Sealing also refuses
+// any cursor the list did not hand out. The key comes from the Slack
+// client secret, which every replica shares and which outlives a restart.
+type cursorSealer struct{ aead cipher.AEAD }
+
+func newCursorSealer(secret string) *cursorSealer {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte("firebreak list cursor"))
+	block, err := aes.NewCipher(mac.Sum(nil))
+	if err != nil {
+		panic("web: cursor key: " + err.Error())
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		panic("web: cursor cipher: " + err.Error())
+	}
+	return &cursorSealer{aead: aead}
+}
+
+// encode writes c as the list's cursor parameter: opaque to callers, the
+// declared time in microseconds (what the stores keep) and the ID, sealed.
+func (cs *cursorSealer) encode(c *incident.ListCursor) string {
 	text := strconv.FormatInt(c.DeclaredAt.UnixMicro(), 10) + "." + strconv.FormatInt(c.ID, 10)
-	return base64.RawURLEncoding.EncodeToString([]byte(text))
+	nonce := make([]byte, cs.aead.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		panic("web: no randomness: " + err.Error())
+	}
+	return base64.RawURLEncoding.EncodeToString(cs.aead.Seal(nonce, nonce, []byte(text), nil))
 }
 
 // badCursor answers a cursor the list did not hand out.
@@ -78,9 +109,14 @@ func badCursor() error {
 	return incident.Errorf(incident.EINVALID, "The cursor is not one this list handed out; leave it out to start from the newest incidents.")
 }
 
-// parseCursor reads a cursor encodeCursor wrote.
-func parseCursor(text string) (*incident.ListCursor, error) {
-	raw, err := base64.RawURLEncoding.DecodeString(text)
+// parse reads a cursor encode wrote.
+func (cs *cursorSealer) parse(text string) (*incident.ListCursor, error) {
+	sealed, err := base64.RawURLEncoding.DecodeString(text)
+	if err != nil || len(sealed) < cs.aead.NonceSize() {
+		return nil, badCursor()
+	}
+	n := cs.aead.NonceSize()
+	raw, err := cs.aead.Open(nil, sealed[:n], sealed[n:], nil)
 	if err != nil {
 		return nil, badCursor()
 	}
@@ -92,9 +128,9 @@ func parseCursor(text string) (*incident.ListCursor, error) {
 	if err != nil {
 		return nil, badCursor()
 	}
-	n, err := strconv.ParseInt(id, 10, 64)
-	if err != nil || n <= 0 {
+	n64, err := strconv.ParseInt(id, 10, 64)
+	if err != nil || n64 <= 0 {
 		return nil, badCursor()
 	}
-	return &incident.ListCursor{DeclaredAt: time.UnixMicro(us).UTC(), ID: n}, nil
+	return &incident.ListCursor{DeclaredAt: time.UnixMicro(us).UTC(), ID: n64}, nil
 }

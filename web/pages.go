@@ -30,7 +30,7 @@ type listQuery struct {
 	Service       string
 	From, To      string
 	IncludeDrills bool
-	// Cursor is where the page starts (encodeCursor); empty for the newest.
+	// Cursor is where the page starts (cursorSealer.encode); empty for the newest.
 	Cursor string
 }
 
@@ -55,7 +55,7 @@ func (s *site) parseListQuery(v url.Values) (listQuery, incident.IncidentFilter,
 		From: v.Get("from"), To: v.Get("to"), IncludeDrills: v.Get("drills") == "include", Cursor: v.Get("cursor")}
 	f := incident.IncidentFilter{ExcludeDrills: !q.IncludeDrills, Service: q.Service}
 	if q.Cursor != "" {
-		after, err := parseCursor(q.Cursor)
+		after, err := s.cursors.parse(q.Cursor)
 		if err != nil {
 			return q, f, err
 		}
@@ -126,7 +126,7 @@ func (s *incidentPages) serveList(w http.ResponseWriter, r *http.Request) {
 	incs := page.Incidents
 	older := ""
 	if page.Next != nil {
-		older = "/incidents?" + q.values(encodeCursor(page.Next)).Encode()
+		older = "/incidents?" + q.values(s.cursors.encode(page.Next)).Encode()
 	}
 	var ids []string
 	for _, inc := range incs {

@@ -131,6 +131,8 @@ type site struct {
 	cfg   Config
 	tmpl  map[string]*template.Template
 	names *nameCache
+	// cursors seals the incident list's cursors.
+	cursors *cursorSealer
 }
 
 // New checks the configuration and parses the templates, so a broken
@@ -146,7 +148,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	sub, _ := fs.Sub(staticFS, "static")
-	st := &site{cfg: cfg, tmpl: tmpl, names: newNameCache(cfg.Slack, cfg.Clock, 10*time.Minute)}
+	st := &site{cfg: cfg, tmpl: tmpl, names: newNameCache(cfg.Slack, cfg.Clock, 10*time.Minute), cursors: newCursorSealer(cfg.ClientSecret)}
 	rep := &reports{st}
 	return &Server{
 		static:  http.StripPrefix("/static/", http.FileServerFS(sub)),
