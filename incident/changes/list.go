@@ -152,6 +152,9 @@ func (s *Service) gatherForPost(ctx context.Context, inc *incident.Incident, p c
 	if p.Auto && len(list.Items) == 0 && len(list.Failures) == 0 && len(s.sources) == 0 {
 		return inc, list, true, nil // nothing is tracked, so "no changes" would mislead
 	}
+	if f, ok := s.unwatched(inc); ok {
+		list.Failures = append(list.Failures, f)
+	}
 	if inc.ChannelID != "" {
 		return inc, list, false, nil
 	}
@@ -166,6 +169,33 @@ func (s *Service) gatherForPost(ctx context.Context, inc *incident.Incident, p c
 		return inc, list, true, s.scheduleChanges(ctx, s.sched, p)
 	}
 	return inc, list, false, nil
+}
+
+// unwatched says why no provider was asked for the incident's changes,
+// when none was: no provider is configured, the service is not in the
+// policy, or the policy links it to no repository and no flag. An empty
+// list would otherwise read as "nothing changed". An incident without a
+// service asks no provider by design, and lists every service's stored
+// changes.
+func (s *Service) unwatched(inc *incident.Incident) (incident.SourceFailure, bool) {
+	if inc.Service == "" {
+		return incident.SourceFailure{}, false
+	}
+	if len(s.sources) == 0 {
+		return incident.SourceFailure{Source: "Deploys and flag changes",
+			Message: "No change provider (GitHub, LaunchDarkly or Unleash) is configured, so only changes sent to the change webhook are listed."}, true
+	}
+	svc, ok := s.policy.Services[inc.Service]
+	if !ok {
+		return incident.SourceFailure{Source: inc.Service + "'s deploys and flag changes",
+			Message: fmt.Sprintf("Service %s is not in the policy file, so no provider was asked.", inc.Service)}, true
+	}
+	if len(svc.GitHub.Repos) == 0 && len(svc.Flags) == 0 {
+		name := cmp.Or(svc.Name, svc.Key, inc.Service)
+		return incident.SourceFailure{Source: name + "'s deploys and flag changes",
+			Message: fmt.Sprintf("The policy file names no GitHub repository or feature flag for %s, so no provider was asked.", name)}, true
+	}
+	return incident.SourceFailure{}, false
 }
 
 // changesShown is the timeline event of a posted list of changes.
