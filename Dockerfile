@@ -11,6 +11,8 @@ ARG BUILD_DATE=unknown
 RUN CGO_ENABLED=0 go build -trimpath \
     -ldflags="-s -w -X main.version=${VERSION} -X main.commit=${COMMIT} -X main.date=${BUILD_DATE}" \
     -o /out/firebreak ./cmd/firebreak
+# The SQLite file's directory, handed to the nonroot user below (WORKDIR would create it owned by root).
+RUN mkdir -p /out/data
 
 FROM gcr.io/distroless/static-debian12:nonroot
 ARG VERSION=dev
@@ -27,6 +29,7 @@ LABEL org.opencontainers.image.title="firebreak" \
       org.opencontainers.image.revision="${COMMIT}" \
       org.opencontainers.image.created="${BUILD_DATE}"
 COPY --from=build /out/firebreak /usr/local/bin/firebreak
+COPY --from=build --chown=65532:65532 /out/data /data
 WORKDIR /data
 ENV HTTP_ADDR=:8080 ADMIN_ADDR=:9090 SQLITE_PATH=/data/firebreak.db
 # 8080: Slack and webhooks (public); 9090: metrics, readiness, health (cluster only).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -196,4 +197,50 @@ func TestSlackManifests(t *testing.T) {
 	require.Equal(t, "https://firebreak.example.com/slack/interactions", http.Settings.Interactivity.RequestURL)
 	require.Equal(t, "https://firebreak.example.com/slack/commands", http.Features.SlashCommands[0].URL)
 	require.Equal(t, socket.OAuth.Scopes.Bot, http.OAuth.Scopes.Bot, "both variants need the same scopes")
+}
+
+// TestDockerfileDataDirectoryBelongsToTheUser checks that the image can
+// create its embedded SQLite file: the directory SQLITE_PATH names must be
+// given to the image's user, since WORKDIR creates a missing directory
+// owned by root whatever USER says, and the nonroot user cannot write there.
+func TestDockerfileDataDirectoryBelongsToTheUser(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../../Dockerfile")
+	require.NoError(t, err)
+	lines := strings.Split(string(b), "\n")
+	// The final stage: from its FROM to the end.
+	final := 0
+	for i, l := range lines {
+		if strings.HasPrefix(strings.ToUpper(strings.TrimSpace(l)), "FROM ") {
+			final = i
+		}
+	}
+	var user, dataDir string
+	var chowned []string
+	for _, l := range lines[final:] {
+		f := strings.Fields(l)
+		if len(f) == 0 {
+			continue
+		}
+		switch strings.ToUpper(f[0]) {
+		case "USER":
+			user = strings.Split(f[1], ":")[0]
+		case "ENV":
+			for _, kv := range f[1:] {
+				if v, ok := strings.CutPrefix(kv, "SQLITE_PATH="); ok {
+					dataDir = filepath.Dir(v)
+				}
+			}
+		case "COPY":
+			for _, a := range f[1:] {
+				if owner, ok := strings.CutPrefix(a, "--chown="); ok {
+					chowned = append(chowned, strings.Split(owner, ":")[0]+" "+f[len(f)-1])
+				}
+			}
+		}
+	}
+	require.Equal(t, "nonroot", user)
+	require.Equal(t, "/data", dataDir)
+	require.True(t, slices.Contains(chowned, "65532 "+dataDir) || slices.Contains(chowned, user+" "+dataDir),
+		"%s, where SQLite writes, must be copied in with --chown=%s; WORKDIR alone leaves it to root", dataDir, user)
 }
