@@ -209,7 +209,7 @@ func (cfg Config) withDefaults() Config {
 // table: every page and endpoint is listed here.
 func (s *Server) Routes(r chi.Router) {
 	r.Group(func(r chi.Router) {
-		r.Use(securityHeaders)
+		r.Use(securityHeaders, s.transportSecurity)
 		r.Use(http.NewCrossOriginProtection().Handler)
 		r.Method(http.MethodGet, "/static/*", s.static)
 		r.Get("/login", s.auth.serveLogin)
@@ -236,7 +236,7 @@ func (s *Server) Routes(r chi.Router) {
 	})
 
 	r.Route("/api/v1", func(r chi.Router) {
-		r.Use(middleware.NoCache)
+		r.Use(middleware.NoCache, s.transportSecurity, noSniff)
 		// The API answers in JSON even for a path or method it lacks.
 		r.NotFound(func(w http.ResponseWriter, _ *http.Request) {
 			apiError(w, http.StatusNotFound, "not_found", "There is no such API path; see /api/v1/openapi.json.")
@@ -280,6 +280,33 @@ func securityHeaders(next http.Handler) http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin")
 		h.Set("X-Frame-Options", "DENY")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// hstsMaxAge is how long a browser keeps to https for the site once told:
+// two years, as the HSTS preload list asks.
+const hstsMaxAge = 2 * 365 * 24 * time.Hour
+
+// transportSecurity tells browsers, when the public URL is https, to use
+// https only from then on (RFC 6797), so no later visit sends a session
+// cookie or a token over plain http. Subdomains are left to their own.
+func (s *Server) transportSecurity(next http.Handler) http.Handler {
+	if !s.auth.secure {
+		return next
+	}
+	value := fmt.Sprintf("max-age=%d", int(hstsMaxAge/time.Second))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Strict-Transport-Security", value)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// noSniff keeps browsers from reading an API answer, which echoes what the
+// caller sent, as anything but its declared JSON.
+func noSniff(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
 		next.ServeHTTP(w, r)
 	})
 }
