@@ -63,3 +63,33 @@ func TestTimelineCSVNeutralisesFormulasInEveryCell(t *testing.T) {
 	}
 	require.True(t, found, "the app's message is in the CSV, its name kept after the quote: %q", rows)
 }
+
+// TestIncidentPageKeepsTimesAndColonsInText: the incident page drops
+// Slack's emoji codes from timeline lines and updates, but a clock time,
+// a ratio or an ARN in what people wrote is not an emoji code and is shown
+// as written.
+func TestIncidentPageKeepsTimesAndColonsInText(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	for i, text := range []string{
+		"errors began at 14:05:10 UTC, p99 back at 14:31:59",
+		"traffic split 1:2:1 across the pools",
+		"the role arn:aws:iam::123456789012:role/checkout lost s3:GetObject",
+		"fixed :white_check_mark: thanks all :tada::rocket:",
+	} {
+		require.NoError(t, f.store.AddTimelineEvent(ctx, &incident.TimelineEvent{IncidentID: f.public.ID, Kind: incident.EventNote,
+			Actor: f.alice.ID, At: f.public.DeclaredAt.Add(time.Duration(i+1) * time.Minute), Text: text, Key: true}))
+	}
+	b := f.browser()
+	b.signIn(f.bob)
+	resp, page := b.get("/incidents/" + itoa(f.public.Number))
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	for _, want := range []string{
+		"errors began at 14:05:10 UTC, p99 back at 14:31:59", "traffic split 1:2:1 across the pools",
+		"the role arn:aws:iam::123456789012:role/checkout lost s3:GetObject", "fixed thanks all",
+	} {
+		require.Contains(t, page, want)
+	}
+	require.NotContains(t, page, ":tada:")
+}

@@ -4,6 +4,7 @@ import (
 	"html"
 	"regexp"
 	"strings"
+	"unicode"
 )
 
 // Timeline lines and updates are stored as Slack mrkdwn. The pages show
@@ -16,6 +17,34 @@ var (
 	slackSpecial = regexp.MustCompile(`<!(here|channel|everyone)(?:\|[^>]*)?>`)
 	slackEmoji   = regexp.MustCompile(`:[a-z0-9_+\-]+:\s?`)
 )
+
+// dropEmoji removes emoji codes such as :tada: (and a space after one).
+// A code stands apart from the words around it: "14:05:10", "1:2:1" or
+// "arn:aws:iam::…" hold colons, not codes, so a candidate whose colon
+// touches a letter or digit outside it is left as written. Codes may
+// follow each other (":tada::rocket:").
+func dropEmoji(text string) string {
+	var b strings.Builder
+	last := 0 // the end of the text kept or dropped so far
+	for _, m := range slackEmoji.FindAllStringIndex(text, -1) {
+		start, end := m[0], m[1]
+		code := strings.TrimRightFunc(text[start:end], unicode.IsSpace)
+		apart := (start == 0 || start == last && last > 0 && text[last-1] == ':' || !wordChar(text[start-1])) &&
+			(start+len(code) == len(text) || text[start+len(code)] == ':' || !wordChar(text[start+len(code)]))
+		if !apart {
+			continue
+		}
+		b.WriteString(text[last:start])
+		last = end
+	}
+	b.WriteString(text[last:])
+	return b.String()
+}
+
+// wordChar reports whether c is an ASCII letter or digit.
+func wordChar(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
 
 // mentionedUsers returns the user ids mentioned in text.
 func mentionedUsers(text string) []string {
@@ -44,7 +73,7 @@ func plainSlack(text string, names map[string]string) string {
 		return sub[1]
 	})
 	text = slackSpecial.ReplaceAllString(text, "@$1")
-	text = slackEmoji.ReplaceAllString(text, "")
+	text = dropEmoji(text)
 	text = strings.ReplaceAll(text, "\n>", "\n")
 	return strings.TrimSpace(html.UnescapeString(text))
 }
