@@ -125,8 +125,16 @@ func (c *deployRollbacker) Plan(ctx context.Context, ch incident.ChangeEvent, sv
 		workflow = svc.GitHub.DeployWorkflow
 		desc = fmt.Sprintf("Redeploy %s to %s at %s (from %s) by running %s.", r, bad.env, shortSHA(to), shortSHA(bad.sha), workflow)
 	}
+	// The key names the deployment rolled back when it is known: the
+	// same commit deployed again later is a new rollback, not the one
+	// that finished, while a double click, or the deploy and its workflow
+	// run, still plan one.
+	key := fmt.Sprintf("github:%s:%s:%s->%s", r, bad.env, bad.sha, to)
+	if bad.id != 0 {
+		key = fmt.Sprintf("github:%s:%s:%d:%s->%s", r, bad.env, bad.id, bad.sha, to)
+	}
 	return incident.RollbackPlan{
-		Key:         fmt.Sprintf("github:%s:%s:%s->%s", r, bad.env, bad.sha, to),
+		Key:         key,
 		Kind:        incident.ChangeDeploy,
 		Source:      Source,
 		Description: desc,

@@ -71,7 +71,7 @@ func TestPlan(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
-			seedProduction(b.fake)
+			ids := seedProduction(b.fake)
 			svc := checkoutService()
 			bad := badDeploy(t, b, svc)
 			if tt.svc != nil {
@@ -81,7 +81,7 @@ func TestPlan(t *testing.T) {
 			plan, err := b.client.Plan(t.Context(), bad, svc)
 			require.NoError(t, err)
 			require.Equal(t, incident.RollbackPlan{
-				Key:         fmt.Sprintf("github:acme/checkout:production:%s->%s", sha3, sha2),
+				Key:         fmt.Sprintf("github:acme/checkout:production:%d:%s->%s", ids[3], sha3, sha2),
 				Kind:        incident.ChangeDeploy,
 				Source:      "github",
 				Description: tt.desc,
