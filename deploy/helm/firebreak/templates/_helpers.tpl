@@ -111,6 +111,14 @@ app.kubernetes.io/component: bot
 {{- fail "ingress.enabled routes the public port, which in Socket Mode serves only webhooks and the web view: use slack.mode=http, or configure a webhook secret or token, or the web view (SLACK_CLIENT_SECRET)" }}
 {{- end }}
 {{- end }}
+{{- if .Values.secret.existingSecret }}
+{{- $need := list "SLACK_BOT_TOKEN" (ternary "SLACK_APP_TOKEN" "SLACK_SIGNING_SECRET" (eq .Values.slack.mode "socket")) }}
+{{- range $need }}
+{{- if not (has . $.Values.secret.existingSecretKeys) }}
+{{- fail (printf "slack.mode=%s needs %s from secret.existingSecret: list the Secret's keys in secret.existingSecretKeys, such as [%s]" $.Values.slack.mode . (join ", " $need)) }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- if and (eq .Values.slack.mode "socket") (not .Values.secret.existingSecret) .Values.secret.values.SLACK_BOT_TOKEN (not .Values.secret.values.SLACK_APP_TOKEN) }}
 {{- fail "slack.mode=socket needs secret.values.SLACK_APP_TOKEN (xapp-...)" }}
 {{- end }}
