@@ -93,3 +93,35 @@ func TestIncidentPageKeepsTimesAndColonsInText(t *testing.T) {
 	}
 	require.NotContains(t, page, ":tada:")
 }
+
+// TestIncidentPageReadsEverySlackReference: the timeline keeps Slack's
+// markup (the bot's own nag calls a user group as <!subteam^ID>, people
+// write e-mail addresses, dates and channels); the incident page shows
+// each as Slack shows it, never the raw <…> sequence.
+func TestIncidentPageReadsEverySlackReference(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	for i, text := range []string{
+		"<!subteam^S0ICS>, please help the IC or take over",
+		"paging <!subteam^S0SRE|@sre> now",
+		"write to <mailto:oncall@example.com|oncall@example.com> or <mailto:dpo@example.com>",
+		"last seen <!date^1774872000^{date_short} at {time}|Mar 30, 2026 at 12:00 UTC>",
+		"moved to <#C0WAR|> and <#C0OPS|ops>",
+	} {
+		require.NoError(t, f.store.AddTimelineEvent(ctx, &incident.TimelineEvent{IncidentID: f.public.ID, Kind: incident.EventNote,
+			Actor: "bot", At: f.public.DeclaredAt.Add(time.Duration(i+1) * time.Minute), Text: text}))
+	}
+	b := f.browser()
+	b.signIn(f.bob)
+	resp, page := b.get("/incidents/" + itoa(f.public.Number))
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	for _, want := range []string{
+		"@S0ICS, please help the IC or take over", "paging @sre now",
+		"write to oncall@example.com or dpo@example.com", "last seen Mar 30, 2026 at 12:00 UTC", "moved to #C0WAR and #ops",
+	} {
+		require.Contains(t, page, want)
+	}
+	require.NotContains(t, page, "&lt;!")
+	require.NotContains(t, page, "&lt;mailto")
+}

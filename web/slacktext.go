@@ -8,13 +8,16 @@ import (
 )
 
 // Timeline lines and updates are stored as Slack mrkdwn. The pages show
-// them as plain text: mentions become names, links their labels, and emoji
-// codes are dropped.
+// them as plain text: mentions become names, channels and user groups
+// their names (or ids), links and dates their labels, and emoji codes are
+// dropped.
 var (
 	slackUser    = regexp.MustCompile(`<@([UW][A-Z0-9]+)(?:\|[^>]*)?>`)
-	slackChannel = regexp.MustCompile(`<#C[A-Z0-9]+\|([^>]*)>`)
-	slackLink    = regexp.MustCompile(`<(https?://[^|>]+)(?:\|([^>]+))?>`)
+	slackChannel = regexp.MustCompile(`<#([CGD][A-Z0-9]+)(?:\|([^>]*))?>`)
+	slackLink    = regexp.MustCompile(`<((?:https?://|mailto:)[^|>]+)(?:\|([^>]+))?>`)
 	slackSpecial = regexp.MustCompile(`<!(here|channel|everyone)(?:\|[^>]*)?>`)
+	slackGroup   = regexp.MustCompile(`<!subteam\^([A-Z0-9]+)(?:\|@?([^>]*))?>`)
+	slackDate    = regexp.MustCompile(`<!date\^[^|>]*\|([^>]*)>`)
 	slackEmoji   = regexp.MustCompile(`:[a-z0-9_+\-]+:\s?`)
 )
 
@@ -64,15 +67,27 @@ func plainSlack(text string, names map[string]string) string {
 		}
 		return "@" + id
 	})
-	text = slackChannel.ReplaceAllString(text, "#$1")
+	// A channel, a user group: by the name the markup carries, else the id.
+	labelled := func(re *regexp.Regexp, prefix string) func(string) string {
+		return func(m string) string {
+			sub := re.FindStringSubmatch(m)
+			if sub[2] != "" {
+				return prefix + sub[2]
+			}
+			return prefix + sub[1]
+		}
+	}
+	text = slackChannel.ReplaceAllStringFunc(text, labelled(slackChannel, "#"))
+	text = slackGroup.ReplaceAllStringFunc(text, labelled(slackGroup, "@"))
 	text = slackLink.ReplaceAllStringFunc(text, func(m string) string {
 		sub := slackLink.FindStringSubmatch(m)
 		if sub[2] != "" {
 			return sub[2]
 		}
-		return sub[1]
+		return strings.TrimPrefix(sub[1], "mailto:")
 	})
 	text = slackSpecial.ReplaceAllString(text, "@$1")
+	text = slackDate.ReplaceAllString(text, "$1")
 	text = dropEmoji(text)
 	text = strings.ReplaceAll(text, "\n>", "\n")
 	return strings.TrimSpace(html.UnescapeString(text))
