@@ -21,6 +21,9 @@ const (
 	// rollbackSkew is how long before a rollback started a provider may
 	// stamp a change that still belongs to it: clocks differ.
 	rollbackSkew = time.Minute
+	// recordTimeout bounds recording a confirmed rollback, which goes on
+	// past the click's deadline.
+	recordTimeout = 10 * time.Second
 )
 
 // Steps of the JobRollback job.
@@ -199,8 +202,38 @@ func (s *Rollbacks) RequestRollback(ctx context.Context, id int64, value, actor 
 	if twoPerson {
 		r.Status = incident.RollbackAwaitingApproval
 	}
-	if err := s.store.AddRollback(ctx, r); incident.ErrorCode(err) == incident.ECONFLICT {
-		existing, gerr := s.store.GetRollback(ctx, plan.Key)
+	n := rollbackNotice(incident.NoticeRollbackRequested, inc, r, actor)
+	ev := s.rollbackEvent(r, 0, "requested", actor, s.noticeText(n), true)
+	say := &n
+	step, key := rollbackStepExecute, r.Key
+	if twoPerson {
+		n.Values["approval"] = "true"
+		ev.Text = s.noticeText(n)
+		// The approval request carries the line itself, with its button.
+		say = nil
+		step, key = rollbackStepApproval, r.Key+":approval"
+	}
+	// The plan is made and the person confirmed: recording it is not cut
+	// short by the click's deadline, which a slow provider may have spent.
+	// The rollback, its timeline line and the job that runs it are one
+	// fact, so none is left without the others.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
+	err = s.store.Atomic(wctx, func(tx incident.Tx) error {
+		rtx, err := rollbacksIn(tx)
+		if err != nil {
+			return err
+		}
+		if err := rtx.AddRollback(wctx, r); err != nil {
+			return err
+		}
+		if _, err := s.recordRollbackStepIn(wctx, tx, inc.ID, ev, say); err != nil {
+			return err
+		}
+		return s.scheduleRollbackOn(wctx, tx, key, rollbackPayload{Key: r.Key, Step: step, Actor: actor})
+	})
+	if incident.ErrorCode(err) == incident.ECONFLICT {
+		existing, gerr := s.store.GetRollback(wctx, plan.Key)
 		if gerr != nil {
 			return nil, fmt.Errorf("request rollback: %w", gerr)
 		}
@@ -208,35 +241,6 @@ func (s *Rollbacks) RequestRollback(ctx context.Context, id int64, value, actor 
 			incident.User(existing.RequestedBy), incident.Since(existing.CreatedAt, now), rollbackState(existing))
 	} else if err != nil {
 		return nil, fmt.Errorf("request rollback: %w", err)
-	}
-	n := rollbackNotice(incident.NoticeRollbackRequested, inc, r, actor)
-	ev := s.rollbackEvent(r, 0, "requested", actor, s.noticeText(n), true)
-	if twoPerson {
-		n.Values["approval"] = "true"
-		ev.Text = s.noticeText(n)
-		// The approval request carries the line itself, with its button.
-		if _, err := s.recordRollbackStep(ctx, inc.ID, ev, nil); err != nil {
-			return r, err
-		}
-	} else if _, err := s.recordRollbackStep(ctx, inc.ID, ev, &n); err != nil {
-		return r, err
-	}
-	step, key := rollbackStepExecute, r.Key
-	if twoPerson {
-		step, key = rollbackStepApproval, r.Key+":approval"
-	}
-	if err := s.scheduleRollback(ctx, key, rollbackPayload{Key: r.Key, Step: step, Actor: actor}); err != nil {
-		if twoPerson {
-			// It keeps waiting for a second person: a failed one could
-			// be started by a single Retry.
-			return r, err
-		}
-		// Nothing will run it: mark it failed so Retry can start it.
-		_, _ = s.store.UpdateRollback(ctx, r.ID, func(cur *incident.Rollback) error {
-			cur.Status, cur.Detail = incident.RollbackFailed, "The rollback could not be scheduled."
-			return nil
-		})
-		return r, err
 	}
 	return r, nil
 }
