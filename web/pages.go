@@ -92,7 +92,12 @@ func (s *site) parseListQuery(v url.Values) (listQuery, incident.IncidentFilter,
 		if err != nil {
 			return q, f, incident.Errorf(incident.EINVALID, "The end date %q is not a date like 2026-03-31.", q.To)
 		}
-		f.DeclaredBefore = t.AddDate(0, 0, 1)
+		// The range ends before the next day; after 9999-12-31 there is
+		// none a store can compare (SQLite compares times as text, where
+		// year 10000 sorts first), and no incident is declared then.
+		if end := t.AddDate(0, 0, 1); end.Year() <= 9999 {
+			f.DeclaredBefore = end
+		}
 	}
 	return q, f, nil
 }
