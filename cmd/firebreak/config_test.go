@@ -77,6 +77,8 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 		{"no bot token", map[string]string{"SLACK_APP_TOKEN": "xapp-1"}, "SLACK_BOT_TOKEN: required"},
 		{"user token", map[string]string{"SLACK_BOT_TOKEN": "xoxp-1", "SLACK_APP_TOKEN": "xapp-1"}, "SLACK_BOT_TOKEN: must be a bot token"},
 		{"http without secret", map[string]string{"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET: required in HTTP mode"},
+		// Socket Mode is the README's default: the bot token alone says the app token is the other way.
+		{"bot token alone", map[string]string{"SLACK_BOT_TOKEN": "xoxb-1"}, "For Socket Mode instead (slack-manifest.yaml), set SLACK_APP_TOKEN"},
 		{"socket without app token", map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_MODE": "socket"}, "SLACK_APP_TOKEN: required in Socket Mode"},
 		{"bad mode", map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_MODE": "rtm"}, "SLACK_MODE"},
 		{"bad addr", map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "HTTP_ADDR": "8080"}, "HTTP_ADDR"},

@@ -67,6 +67,7 @@ func (p *problems) add(format string, args ...any) { *p = append(*p, fmt.Errorf(
 // validateSlack picks the Slack mode (socket when an app token is set) and
 // checks the credentials it needs.
 func (c *Config) validateSlack(p *problems, slack bool) {
+	chosen := c.Slack.Mode != ""
 	if c.Slack.Mode == "" {
 		c.Slack.Mode = "http"
 		if c.Slack.AppToken != "" {
@@ -90,8 +91,14 @@ func (c *Config) validateSlack(p *problems, slack bool) {
 			p.add("SLACK_APP_TOKEN: must be an app-level token starting with xapp-")
 		}
 	case "http":
-		if slack && c.Slack.SigningSecret == "" {
+		switch {
+		case !slack || c.Slack.SigningSecret != "":
+		case chosen:
 			p.add("SLACK_SIGNING_SECRET: required in HTTP mode; the signing secret from the Slack app's Basic Information page")
+		default:
+			// No app token picked HTTP mode; Socket Mode is the other way in.
+			p.add("SLACK_SIGNING_SECRET: required in HTTP mode; the signing secret from the Slack app's Basic Information page. " +
+				"For Socket Mode instead (slack-manifest.yaml), set SLACK_APP_TOKEN: an app-level token (xapp-...) with connections:write")
 		}
 	default:
 		p.add("SLACK_MODE: %q is not socket or http", c.Slack.Mode)
