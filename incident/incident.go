@@ -355,7 +355,9 @@ type ChangeEvent struct {
 	// Revision orders the reports of one change that moves through states
 	// under one id (a deployment's pending, in_progress, success): a
 	// report replaces the stored one when its Revision is higher, or equal
-	// with a later OccurredAt. Zero for changes that never move.
+	// with a later OccurredAt. Zero for changes that never move: a second
+	// report of one is a repeat, whatever its time (a generic webhook's
+	// retry without occurred_at is timed when it arrives).
 	Revision int64
 	// Data holds the provider's details (repo, workflow, deployment_id,
 	// state, project, started_at ...) and whatever a generic change webhook
@@ -364,8 +366,9 @@ type ChangeEvent struct {
 }
 
 // Newer reports whether c is a later report of the same change than old.
+// Of a change that never moves (Revision zero), no report is newer.
 func (c ChangeEvent) Newer(old ChangeEvent) bool {
-	return c.Revision > old.Revision || c.Revision == old.Revision && c.OccurredAt.After(old.OccurredAt)
+	return c.Revision > old.Revision || c.Revision == old.Revision && c.Revision != 0 && c.OccurredAt.After(old.OccurredAt)
 }
 
 // Delivery records an inbound delivery (a Slack event, a webhook) so that a

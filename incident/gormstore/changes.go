@@ -65,7 +65,7 @@ func (s *changeStore) AddChangeEvent(ctx context.Context, c *incident.ChangeEven
 func replaceChange(tx *gorm.DB, row *changeEventRow) (bool, error) {
 	res := tx.Model(&changeEventRow{}).
 		Where("source = ? AND external_id = ?", row.Source, row.ExternalID).
-		Where("revision < ? OR (revision = ? AND occurred_at < ?)", row.Revision, row.Revision, row.OccurredAt).
+		Where("revision < ? OR (revision = ? AND revision <> 0 AND occurred_at < ?)", row.Revision, row.Revision, row.OccurredAt).
 		Updates(map[string]any{
 			"kind": row.Kind, "summary": row.Summary, "actor": row.Actor, "url": row.URL,
 			"environment": row.Environment, "ref": row.Ref, "occurred_at": row.OccurredAt,

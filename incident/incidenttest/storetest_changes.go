@@ -245,13 +245,14 @@ func testChangeEventStates(t *testing.T, s Store) {
 	require.NoError(t, err)
 	require.Empty(t, got, "the change is listed at its latest time")
 
-	// Without revisions, the later report wins.
+	// Without revisions a change never moves: a later report of it, such
+	// as a generic webhook's retry timed when it arrived, is a repeat, and
+	// the first report holds, its time too.
 	run := NewChangeEvent("run-7", func(c *incident.ChangeEvent) { c.OccurredAt = at(1) })
 	require.NoError(t, s.AddChangeEvent(ctx, run))
-	done := NewChangeEvent("run-7", func(c *incident.ChangeEvent) { c.OccurredAt, c.Summary = at(3), "done" })
-	require.NoError(t, s.AddChangeEvent(ctx, done))
-	RequireCode(t, s.AddChangeEvent(ctx, NewChangeEvent("run-7", func(c *incident.ChangeEvent) { c.OccurredAt = at(2) })), incident.ECONFLICT)
-	got, err = s.ListChangeEvents(ctx, "", at(3), at(3))
+	RequireCode(t, s.AddChangeEvent(ctx, NewChangeEvent("run-7", func(c *incident.ChangeEvent) { c.OccurredAt, c.Summary = at(3), "retried" })), incident.ECONFLICT)
+	RequireCode(t, s.AddChangeEvent(ctx, NewChangeEvent("run-7", func(c *incident.ChangeEvent) { c.OccurredAt = at(0) })), incident.ECONFLICT)
+	got, err = s.ListChangeEvents(ctx, "", at(0), at(3))
 	require.NoError(t, err)
-	require.Equal(t, []incident.ChangeEvent{*done}, got)
+	require.Equal(t, []incident.ChangeEvent{*run}, got)
 }
