@@ -168,7 +168,7 @@ func listenAndServe(ctx context.Context, cfg Config, public, admin http.Handler,
 	if cfg.Slack.Mode == "socket" {
 		wg.Go(func() {
 			if err := handler.RunSocketMode(runCtx, slackAPI); err != nil {
-				errc <- err
+				errc <- socketModeError(err)
 			}
 		})
 	}
@@ -644,4 +644,18 @@ func webURL(cfg Config) string {
 		return ""
 	}
 	return cfg.PublicURL
+}
+
+// socketModeError names the setting to fix when Slack refuses the
+// app-level token that opens Socket Mode connections.
+func socketModeError(err error) error {
+	var se slack.SlackErrorResponse
+	if !errors.As(err, &se) {
+		return err
+	}
+	switch se.Err {
+	case "invalid_auth", "not_authed", "not_allowed_token_type", "token_revoked", "token_expired", "account_inactive", "missing_scope":
+		return fmt.Errorf("socket mode: Slack refused SLACK_APP_TOKEN (%s): it must be the app's app-level token (xapp-...) with the connections:write scope, from the app's Basic Information page", se.Err)
+	}
+	return err
 }
