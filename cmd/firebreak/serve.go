@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -226,7 +227,7 @@ func openStorage(ctx context.Context, cfg Config, clock incident.Clock, log *slo
 			return storage{}, fmt.Errorf("database pool metrics: %w", err)
 		}
 	}
-	jobOpts := jobs.Options{Workers: cfg.JobWorkers, UrgentWorkers: cfg.UrgentWorkers, InstanceID: cfg.InstanceID, Logger: log, Registerer: reg, RetryAfter: outbound.AsRetryAfter}
+	jobOpts := jobs.Options{Workers: cfg.JobWorkers, UrgentWorkers: cfg.UrgentWorkers, InstanceID: instanceID(cfg), Logger: log, Registerer: reg, RetryAfter: outbound.AsRetryAfter}
 	var engine *jobs.Engine
 	if db.Dialect() == migrations.Postgres {
 		jobOpts.BackgroundPool = db.BackgroundPool()
@@ -658,4 +659,22 @@ func socketModeError(err error) error {
 		return fmt.Errorf("socket mode: Slack refused SLACK_APP_TOKEN (%s): it must be the app's app-level token (xapp-...) with the connections:write scope, from the app's Basic Information page", se.Err)
 	}
 	return err
+}
+
+// instanceID names this replica to the others sharing the database:
+// INSTANCE_ID, else the host name and the port of HTTP_ADDR. A restart
+// keeps both, so it takes back its own interrupted jobs at once; two
+// processes on one host cannot listen on one port, so they never share it.
+func instanceID(cfg Config) string {
+	if cfg.InstanceID != "" {
+		return cfg.InstanceID
+	}
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "firebreak"
+	}
+	if _, port, err := net.SplitHostPort(cfg.HTTPAddr); err == nil && port != "" {
+		return host + "-" + port
+	}
+	return host
 }

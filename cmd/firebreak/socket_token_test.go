@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,4 +39,16 @@ func TestRefusedAppTokenNamesTheSetting(t *testing.T) {
 	require.Contains(t, err.Error(), "SLACK_APP_TOKEN")
 	require.Contains(t, err.Error(), "invalid_auth")
 	require.Contains(t, err.Error(), "connections:write")
+}
+
+// TestDefaultInstanceIDTellsProcessesOnOneHostApart: without INSTANCE_ID,
+// two processes on one host (which cannot share a port) get different
+// ids, and a restart on the same port keeps its own.
+func TestDefaultInstanceIDTellsProcessesOnOneHostApart(t *testing.T) {
+	t.Parallel()
+	a, b := instanceID(Config{HTTPAddr: ":8080"}), instanceID(Config{HTTPAddr: "127.0.0.1:8081"})
+	require.NotEqual(t, a, b)
+	require.Equal(t, a, instanceID(Config{HTTPAddr: ":8080"}), "a restart keeps its id")
+	require.True(t, strings.HasSuffix(a, "-8080"), a)
+	require.Equal(t, "replica-1", instanceID(Config{HTTPAddr: ":8080", InstanceID: "replica-1"}), "INSTANCE_ID wins")
 }

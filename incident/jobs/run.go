@@ -67,7 +67,11 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 	// Nothing of this process runs yet, so jobs still marked running under
 	// its instance id were interrupted by its previous life: take them back
-	// at once instead of waiting for the heartbeat to go stale.
+	// at once instead of waiting for the heartbeat to go stale; unless
+	// another running process beats under the same id.
+	if err := e.takeover.checkTwin(ctx); err != nil {
+		return fmt.Errorf("jobs: start: %w", err)
+	}
 	if err := e.takeover.beat(ctx); err != nil {
 		return fmt.Errorf("jobs: start: %w", err)
 	}
@@ -137,6 +141,12 @@ func (e *Engine) Stop(ctx context.Context) error {
 	defer e.endHeartbeat()
 	err := e.client.Stop(ctx)
 	if err == nil {
+		// Nothing runs any more: the next start of this instance id need
+		// not wait to tell its previous life from a twin.
+		e.endHeartbeat()
+		if serr := e.takeover.stopped(context.WithoutCancel(ctx)); serr != nil {
+			e.log.WarnContext(ctx, "job engine stopped, but its stop could not be recorded", "err", serr)
+		}
 		e.log.InfoContext(ctx, "job engine stopped")
 		return nil
 	}

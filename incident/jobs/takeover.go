@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -76,6 +77,70 @@ func (t *takeover) beat(ctx context.Context) error {
 	_, err = t.db.ExecContext(ctx, t.rebind("DELETE FROM job_instances WHERE seen_at_ms < ?"), now-instanceRetention.Milliseconds())
 	if err != nil {
 		return fmt.Errorf("jobs: forget old instances: %w", err)
+	}
+	return nil
+}
+
+// ErrInstanceInUse is Start's answer when another running process beats
+// under the same instance id: both would take back each other's jobs as
+// their own interrupted work, and run them twice.
+var ErrInstanceInUse = errors.New("jobs: another running process uses this instance id")
+
+// twinWatch is how long a starting engine watches a recent heartbeat of
+// its own instance id for another beat: longer than a beat's interval.
+func (t *takeover) twinWatch() time.Duration { return 2*t.interval + time.Second }
+
+// checkTwin is called before an engine's first heartbeat. A heartbeat of
+// its instance id within deadAfter is either its previous life's, cut
+// short by a crash, or another running process's with the same id. It
+// watches the row for twinWatch: another beat means a twin, ErrInstanceInUse;
+// none, a previous life, and the start goes on (taking back its jobs).
+func (t *takeover) checkTwin(ctx context.Context) error {
+	seen, ok, err := t.lastBeat(ctx)
+	if err != nil || !ok || t.now().Sub(time.UnixMilli(seen)) > t.deadAfter {
+		return err
+	}
+	deadline := time.Now().Add(t.twinWatch())
+	tick := time.NewTicker(max(t.interval/4, 10*time.Millisecond))
+	defer tick.Stop()
+	for time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+		now, ok, err := t.lastBeat(ctx)
+		if err != nil {
+			return err
+		}
+		if ok && now != seen {
+			return fmt.Errorf("%w: %q beat %s ago; give each replica its own INSTANCE_ID", ErrInstanceInUse, t.id,
+				t.now().Sub(time.UnixMilli(now)).Round(time.Millisecond))
+		}
+	}
+	return nil
+}
+
+// lastBeat reads this instance id's last heartbeat; ok is false when it has
+// none.
+func (t *takeover) lastBeat(ctx context.Context) (int64, bool, error) {
+	var seen int64
+	err := t.db.QueryRowContext(ctx, t.rebind("SELECT seen_at_ms FROM job_instances WHERE id = ?"), t.id).Scan(&seen)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("jobs: read the instance's heartbeat: %w", err)
+	}
+	return seen, true, nil
+}
+
+// stopped records that this instance stopped cleanly: its next start need
+// not watch for a twin, and nobody waits on its heartbeat.
+func (t *takeover) stopped(ctx context.Context) error {
+	_, err := t.db.ExecContext(ctx, t.rebind("UPDATE job_instances SET seen_at_ms = 0 WHERE id = ?"), t.id)
+	if err != nil {
+		return fmt.Errorf("jobs: record the stop: %w", err)
 	}
 	return nil
 }

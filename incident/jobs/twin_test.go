@@ -1,0 +1,82 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+
+	"github.com/firebreakhq/firebreak/incident"
+)
+
+// TestTwinInstanceIsRefused: two processes started with the same instance
+// id would each take the other's running jobs for their own interrupted
+// work and run them twice. The second to start sees the first beating under
+// its id and refuses to start, naming the setting; a job held by the first
+// stays with it.
+func TestTwinInstanceIsRefused(t *testing.T) {
+	t.Parallel()
+	eachHarness(t, func(t *testing.T, h *harness) {
+		opts := testOptions()
+		opts.InstanceID = "replica-a"
+		opts.HeartbeatInterval = 50 * time.Millisecond
+		first := h.newEngine(t, opts)
+		var rec recorder
+		first.Handle("work", rec.handle)
+		start(t, first)
+
+		opts.Registerer = prometheus.NewRegistry()
+		twin := h.newEngine(t, opts)
+		twin.Handle("work", rec.handle)
+		_, err := twin.Schedule(context.Background(), incident.Job{Kind: "work", Payload: []byte("held"), RunAt: time.Now().Add(time.Hour)})
+		require.NoError(t, err)
+		holdJobs(t, twin, "replica-a")
+		err = twin.Start(context.Background())
+		require.ErrorIs(t, err, ErrInstanceInUse)
+		require.Contains(t, err.Error(), "INSTANCE_ID")
+		require.Equal(t, 1, h.states(t)["running"], "the first process's job is not taken from it")
+	})
+}
+
+// TestRestartAfterACrashIsNotATwin: a process killed mid-run leaves a
+// recent heartbeat; its restart with the same id watches it, sees no other
+// beat, and takes back its interrupted job at once, well within the time
+// other replicas would wait. A clean stop leaves nothing to watch.
+func TestRestartAfterACrashIsNotATwin(t *testing.T) {
+	t.Parallel()
+	eachHarness(t, func(t *testing.T, h *harness) {
+		ctx := context.Background()
+		opts := testOptions()
+		opts.InstanceID = "replica-b"
+		opts.HeartbeatInterval = 50 * time.Millisecond
+		opts.JobTimeout = time.Hour
+		e := h.newEngine(t, opts)
+		var rec recorder
+		e.Handle("work", rec.handle)
+		_, err := e.Schedule(ctx, incident.Job{Kind: "work", Payload: []byte("interrupted"), Urgent: true})
+		require.NoError(t, err)
+		holdJobs(t, e, "replica-b")
+		// The killed life's last beat, a moment ago.
+		require.NoError(t, e.takeover.beat(ctx))
+
+		began := time.Now()
+		start(t, e)
+		require.Less(t, time.Since(began), e.takeover.twinWatch()+2*time.Second, "the start waits only to watch for a twin")
+		require.Eventually(t, func() bool { return rec.count("interrupted") == 1 }, waitFor, tick)
+
+		stopCtx, cancel := context.WithTimeout(ctx, waitFor)
+		defer cancel()
+		require.NoError(t, e.Stop(stopCtx))
+		seen, ok, err := e.takeover.lastBeat(ctx)
+		require.NoError(t, err)
+		require.True(t, ok)
+		require.Zero(t, seen, "a clean stop is recorded")
+		require.NoError(t, e.takeover.checkTwin(ctx), "and nothing is watched at the next start")
+		if err := e.takeover.checkTwin(ctx); errors.Is(err, ErrInstanceInUse) {
+			t.Fatal("a stopped instance is no twin")
+		}
+	})
+}
