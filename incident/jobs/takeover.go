@@ -86,21 +86,30 @@ func (t *takeover) beat(ctx context.Context) error {
 // their own interrupted work, and run them twice.
 var ErrInstanceInUse = errors.New("jobs: another running process uses this instance id")
 
-// twinWatch is how long a starting engine watches a recent heartbeat of
+// twinWatch is the longest a starting engine watches a recent heartbeat of
 // its own instance id for another beat: longer than a beat's interval.
 func (t *takeover) twinWatch() time.Duration { return 2*t.interval + time.Second }
+
+// twinDue is how long to watch for a twin whose last beat was at seen
+// (milliseconds): until a live one would have beaten again, with a second
+// to spare, within twinWatch.
+func (t *takeover) twinDue(seen int64) time.Duration {
+	due := time.UnixMilli(seen).Add(t.interval + time.Second).Sub(t.now())
+	return min(max(due, t.interval/2), t.twinWatch())
+}
 
 // checkTwin is called before an engine's first heartbeat. A heartbeat of
 // its instance id within deadAfter is either its previous life's, cut
 // short by a crash, or another running process's with the same id. It
-// watches the row for twinWatch: another beat means a twin, ErrInstanceInUse;
-// none, a previous life, and the start goes on (taking back its jobs).
+// watches the row until a live twin would have beaten again (twinDue):
+// another beat means a twin, ErrInstanceInUse; none, a previous life, and
+// the start goes on (taking back its jobs).
 func (t *takeover) checkTwin(ctx context.Context) error {
 	seen, ok, err := t.lastBeat(ctx)
 	if err != nil || !ok || t.now().Sub(time.UnixMilli(seen)) > t.deadAfter {
 		return err
 	}
-	deadline := time.Now().Add(t.twinWatch())
+	deadline := time.Now().Add(t.twinDue(seen))
 	tick := time.NewTicker(max(t.interval/4, 10*time.Millisecond))
 	defer tick.Stop()
 	for time.Now().Before(deadline) {
