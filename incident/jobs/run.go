@@ -70,17 +70,21 @@ func (e *Engine) Start(ctx context.Context) error {
 	// at once instead of waiting for the heartbeat to go stale; unless
 	// another running process beats under the same id.
 	if err := e.takeover.checkTwin(ctx); err != nil {
+		e.takeover.unlock()
 		return fmt.Errorf("jobs: start: %w", err)
 	}
 	if err := e.takeover.beat(ctx); err != nil {
+		e.takeover.unlock()
 		return fmt.Errorf("jobs: start: %w", err)
 	}
 	if n, err := e.takeover.reclaim(ctx, true); err != nil {
+		e.takeover.unlock()
 		return fmt.Errorf("jobs: start: %w", err)
 	} else if n > 0 {
 		e.log.WarnContext(ctx, "took back jobs interrupted by a crash", "jobs", n, "instance", e.opts.InstanceID)
 	}
 	if err := e.client.Start(ctx); err != nil {
+		e.takeover.unlock()
 		return fmt.Errorf("jobs: start: %w", err)
 	}
 	e.started = true
@@ -137,7 +141,9 @@ func (e *Engine) endHeartbeat() {
 // waits briefly for them to return, and returns ctx's error.
 func (e *Engine) Stop(ctx context.Context) error {
 	// The heartbeat goes on while running jobs finish, so that no other
-	// instance takes them over meanwhile.
+	// instance takes them over meanwhile; the instance id's lock is held
+	// until the engine has stopped.
+	defer e.takeover.unlock()
 	defer e.endHeartbeat()
 	err := e.client.Stop(ctx)
 	if err == nil {

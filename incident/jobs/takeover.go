@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"os"
@@ -44,6 +45,11 @@ type takeover struct {
 	interval  time.Duration
 	deadAfter time.Duration
 	now       func() time.Time
+	// lock is, on PostgreSQL, the session that holds this instance id's
+	// advisory lock for the engine's life. PostgreSQL ends a killed
+	// process's session with its connection, so a restart finds the lock
+	// free at once, while a running twin still holds it.
+	lock *sql.Conn
 }
 
 // rebind turns ? placeholders into $n for PostgreSQL.
@@ -100,13 +106,23 @@ func (t *takeover) twinDue(seen int64) time.Duration {
 
 // checkTwin is called before an engine's first heartbeat. A heartbeat of
 // its instance id within deadAfter is either its previous life's, cut
-// short by a crash, or another running process's with the same id. It
-// watches the row until a live twin would have beaten again (twinDue):
-// another beat means a twin, ErrInstanceInUse; none, a previous life, and
-// the start goes on (taking back its jobs).
+// short by a crash, or another running process's with the same id. On
+// PostgreSQL the instance id's advisory lock tells them apart at once: free,
+// the beat was a dead session's. Held (a twin, or a lost host's session
+// PostgreSQL has not closed yet), and on SQLite, it watches the row until a
+// live twin would have beaten again (twinDue): another beat means a twin,
+// ErrInstanceInUse; none, a previous life, and the start goes on (taking
+// back its jobs).
 func (t *takeover) checkTwin(ctx context.Context) error {
+	locked := false
+	if t.postgres {
+		var err error
+		if locked, err = t.tryLock(ctx); err != nil {
+			return err
+		}
+	}
 	seen, ok, err := t.lastBeat(ctx)
-	if err != nil || !ok || t.now().Sub(time.UnixMilli(seen)) > t.deadAfter {
+	if err != nil || !ok || t.now().Sub(time.UnixMilli(seen)) > t.deadAfter || locked {
 		return err
 	}
 	deadline := time.Now().Add(t.twinDue(seen))
@@ -128,6 +144,49 @@ func (t *takeover) checkTwin(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// lockKey names the instance id's advisory lock, as a 64-bit hash.
+const lockKey = "SELECT pg_try_advisory_lock(hashtextextended('firebreak.jobs.instance:' || $1, 0))"
+
+// tryLock takes the instance id's advisory lock on a session of its own,
+// kept until unlock; false when another session holds it.
+func (t *takeover) tryLock(ctx context.Context) (bool, error) {
+	if t.lock != nil {
+		return true, nil
+	}
+	conn, err := t.db.Conn(ctx)
+	if err != nil {
+		return false, fmt.Errorf("jobs: lock the instance id: %w", err)
+	}
+	var ok bool
+	if err := conn.QueryRowContext(ctx, lockKey, t.id).Scan(&ok); err != nil || !ok {
+		_ = conn.Close()
+		if err != nil {
+			return false, fmt.Errorf("jobs: lock the instance id: %w", err)
+		}
+		return false, nil
+	}
+	t.lock = conn
+	return true, nil
+}
+
+// unlock releases the instance id's advisory lock and its session.
+func (t *takeover) unlock() {
+	if t.lock == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	// Closing a database/sql Conn hands the session back to the pool,
+	// lock and all: the lock is released first, and a session that cannot
+	// release it is discarded, which ends it.
+	_, err := t.lock.ExecContext(ctx, "SELECT pg_advisory_unlock(hashtextextended('firebreak.jobs.instance:' || $1, 0))", t.id)
+	if err != nil {
+		_ = t.lock.Raw(func(any) error { return driver.ErrBadConn })
+	}
+	_ = t.lock.Close()
+	t.lock = nil
 }
 
 // lastBeat reads this instance id's last heartbeat; ok is false when it has

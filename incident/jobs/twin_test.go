@@ -80,3 +80,35 @@ func TestRestartAfterACrashIsNotATwin(t *testing.T) {
 		}
 	})
 }
+
+// TestRestartAfterACrashOnPostgresWatchesNothing: on PostgreSQL a killed
+// process's session ends with it, and its instance id's advisory lock with
+// the session: its restart finds the lock free and takes back its jobs at
+// once, however recent the last beat, without watching for a twin (here
+// with beats ten minutes apart, which a watch would wait out).
+func TestRestartAfterACrashOnPostgresWatchesNothing(t *testing.T) {
+	t.Parallel()
+	h := postgresHarness(t)
+	ctx := context.Background()
+	opts := testOptions()
+	opts.InstanceID = "replica-c"
+	opts.HeartbeatInterval = 10 * time.Minute
+	e := h.newEngine(t, opts)
+	require.NoError(t, e.takeover.beat(ctx), "the killed life's last beat, a moment ago")
+	checkCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	require.NoError(t, e.takeover.checkTwin(checkCtx), "the lock is free: nothing to watch")
+	t.Cleanup(e.takeover.unlock)
+
+	// While it runs, the lock is held: a twin would watch, and see it beat.
+	twin := *e.takeover
+	twin.lock = nil
+	locked, err := twin.tryLock(ctx)
+	require.NoError(t, err)
+	require.False(t, locked)
+	e.takeover.unlock()
+	locked, err = twin.tryLock(ctx)
+	require.NoError(t, err)
+	require.True(t, locked, "released on stop")
+	twin.unlock()
+}
