@@ -202,7 +202,7 @@ func apiError(w http.ResponseWriter, status int, code, message string) {
 // apiFail is the API's one error mapper.
 func (s *apiV1) apiFail(w http.ResponseWriter, r *http.Request, err error) {
 	status := httpStatus(err)
-	if errors.As(err, new(*tooLargeError)) {
+	if errors.Is(err, errBodyTooLarge) {
 		status = http.StatusRequestEntityTooLarge
 	}
 	code := incident.ErrorCode(err)
@@ -345,12 +345,7 @@ const maxBody = 64 << 10
 // errBodyTooLarge is a request body past maxBody. It is refused whole (413):
 // a body cut at the limit could still read as JSON and be taken for what
 // the caller sent.
-var errBodyTooLarge = &tooLargeError{incident.Errorf(incident.EINVALID, "The body is larger than 64 KiB; an incident's fields and an update are a few kilobytes at most.")}
-
-type tooLargeError struct{ err error }
-
-func (e *tooLargeError) Error() string { return e.err.Error() }
-func (e *tooLargeError) Unwrap() error { return e.err }
+var errBodyTooLarge = incident.Errorf(incident.EINVALID, "The body is larger than 64 KiB; an incident's fields and an update are a few kilobytes at most.")
 
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/json" {
@@ -403,6 +398,22 @@ type declareRequest struct {
 // past about 2.7 kB.
 const maxIdempotencyKey = 200
 
+// idempotencyKey is the store's key for a caller's idempotency_key: per
+// token, so two integrations never collide; "" for none. EINVALID for a key
+// too long, or with characters no store keeps.
+func idempotencyKey(v *viewer, raw string) (string, error) {
+	if raw == "" {
+		return "", nil
+	}
+	if n := utf8.RuneCountInString(raw); n > maxIdempotencyKey {
+		return "", incident.Errorf(incident.EINVALID, "idempotency_key is %d characters long; keep it within %d.", n, maxIdempotencyKey)
+	}
+	if err := incident.CheckText(`field "idempotency_key"`, raw, false); err != nil {
+		return "", err
+	}
+	return "api:" + strconv.FormatInt(v.Token.ID, 10) + ":" + raw, nil
+}
+
 func (s *apiV1) declare(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	v := viewerFrom(ctx)
@@ -420,14 +431,10 @@ func (s *apiV1) declare(w http.ResponseWriter, r *http.Request) {
 		s.apiFail(w, r, incident.Errorf(incident.EINVALID, "commander must be a Slack user id, such as U012ABCDEF."))
 		return
 	}
-	if n := utf8.RuneCountInString(req.IdempotencyKey); n > maxIdempotencyKey {
-		s.apiFail(w, r, incident.Errorf(incident.EINVALID, "idempotency_key is %d characters long; keep it within %d.", n, maxIdempotencyKey))
+	key, err := idempotencyKey(v, req.IdempotencyKey)
+	if err != nil {
+		s.apiFail(w, r, err)
 		return
-	}
-	key := ""
-	if req.IdempotencyKey != "" {
-		// Keys are per token, so two integrations never collide.
-		key = "api:" + strconv.FormatInt(v.Token.ID, 10) + ":" + req.IdempotencyKey
 	}
 	inc, existed, err := s.cfg.Incidents.Declare(ctx, incident.DeclareInput{Title: req.Title, Description: req.Description, Severity: sev,
 		ServiceKey: req.Service, Commander: req.Commander, DeclaredBy: v.UserID, Private: req.Private, Drill: req.Drill, Key: key,
@@ -619,12 +626,6 @@ func (req postUpdateRequest) input(author string) (incident.UpdateInput, error) 
 	if st != "" && st != incident.StatusInvestigating && st != incident.StatusMitigated {
 		return incident.UpdateInput{}, incident.Errorf(incident.EINVALID, `The field "status" must be investigating or mitigated; resolve an incident with PATCH.`)
 	}
-	if n := utf8.RuneCountInString(req.IdempotencyKey); n > maxIdempotencyKey {
-		return incident.UpdateInput{}, incident.Errorf(incident.EINVALID, "idempotency_key is %d characters long; keep it within %d.", n, maxIdempotencyKey)
-	}
-	if err := incident.CheckText(`field "idempotency_key"`, req.IdempotencyKey, false); err != nil {
-		return incident.UpdateInput{}, err
-	}
 	in := incident.UpdateInput{Author: author, Status: st, Known: known, Doing: doing}
 	if m := req.NextUpdateMinutes; m != nil {
 		if *m < 1 || *m > maxNextUpdateMinutes {
@@ -663,13 +664,12 @@ func (s *apiV1) postUpdate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in, err := req.input(v.UserID)
+	if err == nil {
+		in.Key, err = idempotencyKey(v, req.IdempotencyKey)
+	}
 	if err != nil {
 		s.apiFail(w, r, err)
 		return
-	}
-	if req.IdempotencyKey != "" {
-		// Keys are per token, so two integrations never collide.
-		in.Key = "api:" + strconv.FormatInt(v.Token.ID, 10) + ":" + req.IdempotencyKey
 	}
 	posted, err := s.cfg.Incidents.PostUpdate(ctx, inc.ID, in)
 	if errors.Is(err, incident.ErrUpdateRepeated) && posted != nil {
