@@ -75,10 +75,7 @@ func (s *Service) PostUpdate(ctx context.Context, id int64, in UpdateInput) (*In
 			return err
 		}
 		u = StatusUpdate{IncidentID: id, Author: in.Author, Status: inc.Status,
-			Text: updateBody(in), NextUpdateIn: in.NextIn, PostedAt: now}
-		if in.Key != "" {
-			u.SourceID = "update:" + in.Key
-		}
+			Text: in.Body(), NextUpdateIn: in.NextIn, PostedAt: now, SourceID: in.SourceID()}
 		if err := tx.AddStatusUpdate(ctx, &u); err != nil {
 			if in.Key != "" && ErrorCode(err) == ECONFLICT {
 				return ErrUpdateRepeated
@@ -130,7 +127,18 @@ func (s *Service) updateChange(in UpdateInput, now time.Time) func(*Incident) ([
 	}
 }
 
-func updateBody(in UpdateInput) string {
+// SourceID is the source id of the timeline event of an update with a
+// Key, which makes it once-only; "" without one.
+func (in UpdateInput) SourceID() string {
+	if in.Key == "" {
+		return ""
+	}
+	return "update:" + in.Key
+}
+
+// Body is the update's text as recorded: what we know, then what we are
+// doing.
+func (in UpdateInput) Body() string {
 	switch {
 	case in.Known != "" && in.Doing != "":
 		return "What we know: " + in.Known + "\nWhat we are doing: " + in.Doing

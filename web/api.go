@@ -715,7 +715,8 @@ func (s *apiV1) postedUpdate(inc *incident.Incident, in incident.UpdateInput) po
 
 // repeatedUpdate answers a retried update whose idempotency key was posted
 // before: 200 with the update as first posted (its time read from its
-// timeline event) and the incident as it stands. Nothing was posted again.
+// timeline event) and the incident as it stands; 409 when the key was used
+// for other words. Nothing was posted again.
 func (s *apiV1) repeatedUpdate(w http.ResponseWriter, r *http.Request, inc *incident.Incident, in incident.UpdateInput) {
 	ctx := r.Context()
 	events, err := s.cfg.Reader.ListTimeline(ctx, inc.ID)
@@ -725,7 +726,11 @@ func (s *apiV1) repeatedUpdate(w http.ResponseWriter, r *http.Request, inc *inci
 	}
 	out := s.postedUpdate(inc, in)
 	for _, ev := range events {
-		if ev.SourceID == "update:"+in.Key {
+		if ev.SourceID == in.SourceID() {
+			if ev.Text != in.Body() {
+				s.apiFail(w, r, incident.Errorf(incident.ECONFLICT, "That idempotency_key was used for a different update; use a new key for a new update."))
+				return
+			}
 			out.Update.Author, out.Update.PostedAt = ev.Actor, ev.At.UTC()
 			if d, ok := ev.Payload.(incident.UpdatePostedData); ok && d.Status != "" {
 				out.Update.Status = string(d.Status)

@@ -326,6 +326,10 @@ func TestAPIPostUpdateIdempotencyKey(t *testing.T) {
 	require.Empty(t, f.queue.Run(t, incident.JobSync))
 	require.Len(t, f.updateMessages(t, inc), 1, "the channel hears it once")
 
+	status, body = apiCall(t, f, write, http.MethodPost, path, `{"known":"p99 back to normal","idempotency_key":"upd-7f3a"}`)
+	require.Equal(t, http.StatusConflict, status, "the key of another update: %s", body)
+	require.Contains(t, refusalOf(t, body).Error.Message, "That idempotency_key was used for a different update")
+
 	status, body = apiCall(t, f, other, http.MethodPost, path, `{"known":"p99 falling after the rollback","idempotency_key":"upd-7f3a"}`)
 	require.Equal(t, http.StatusCreated, status, "another token's key is its own: %s", body)
 	updates, err = f.store.ListStatusUpdates(ctx, inc.ID)
