@@ -55,7 +55,7 @@ func (e *Engine) Running() bool {
 // Start begins fetching and running jobs in the background. Cancelling ctx
 // stops the engine abruptly, cancelling running handlers; use Stop for a
 // graceful shutdown. Starting a running engine is an error.
-func (e *Engine) Start(ctx context.Context) error {
+func (e *Engine) Start(ctx context.Context) (err error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.stopped != nil {
@@ -65,26 +65,27 @@ func (e *Engine) Start(ctx context.Context) error {
 			return errors.New("jobs: engine already started")
 		}
 	}
+	defer func() {
+		if err != nil {
+			e.takeover.unlock()
+		}
+	}()
 	// Nothing of this process runs yet, so jobs still marked running under
 	// its instance id were interrupted by its previous life: take them back
 	// at once instead of waiting for the heartbeat to go stale; unless
 	// another running process beats under the same id.
 	if err := e.takeover.checkTwin(ctx); err != nil {
-		e.takeover.unlock()
 		return fmt.Errorf("jobs: start: %w", err)
 	}
 	if err := e.takeover.beat(ctx); err != nil {
-		e.takeover.unlock()
 		return fmt.Errorf("jobs: start: %w", err)
 	}
 	if n, err := e.takeover.reclaim(ctx, true); err != nil {
-		e.takeover.unlock()
 		return fmt.Errorf("jobs: start: %w", err)
 	} else if n > 0 {
 		e.log.WarnContext(ctx, "took back jobs interrupted by a crash", "jobs", n, "instance", e.opts.InstanceID)
 	}
 	if err := e.client.Start(ctx); err != nil {
-		e.takeover.unlock()
 		return fmt.Errorf("jobs: start: %w", err)
 	}
 	e.started = true
@@ -111,6 +112,11 @@ func (e *Engine) heartbeat(ctx context.Context, done chan<- struct{}) {
 		}
 		callCtx, cancel := context.WithTimeout(ctx, e.opts.HeartbeatInterval)
 		err := e.takeover.beat(callCtx)
+		if err == nil {
+			// A start that found the lock held by a session that did
+			// not beat went on without it: take it once it is free.
+			err = e.takeover.relock(callCtx)
+		}
 		if err == nil {
 			var n int
 			if n, err = e.takeover.reclaim(callCtx, false); n > 0 {

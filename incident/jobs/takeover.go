@@ -171,6 +171,18 @@ func (t *takeover) tryLock(ctx context.Context) (bool, error) {
 	return true, nil
 }
 
+// relock takes the instance id's advisory lock, on PostgreSQL, if this
+// engine does not hold it yet: a start that found it held by a session that
+// did not beat (a lost host's, which PostgreSQL ends later) went on without
+// it, and a twin started meanwhile would find it free.
+func (t *takeover) relock(ctx context.Context) error {
+	if !t.postgres || t.lock != nil {
+		return nil
+	}
+	_, err := t.tryLock(ctx)
+	return err
+}
+
 // unlock releases the instance id's advisory lock and its session.
 func (t *takeover) unlock() {
 	if t.lock == nil {

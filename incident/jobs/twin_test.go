@@ -112,3 +112,39 @@ func TestRestartAfterACrashOnPostgresWatchesNothing(t *testing.T) {
 	require.True(t, locked, "released on stop")
 	twin.unlock()
 }
+
+// TestLockHeldByASilentSessionIsTakenLater: a start that finds the
+// instance id's lock held by a session that no longer beats (a lost host's,
+// not yet ended by PostgreSQL) goes on without the lock, and takes it once
+// the session ends, so that a twin started later is still seen.
+func TestLockHeldByASilentSessionIsTakenLater(t *testing.T) {
+	t.Parallel()
+	h := postgresHarness(t)
+	ctx := context.Background()
+	opts := testOptions()
+	opts.InstanceID = "replica-d"
+	opts.HeartbeatInterval = 50 * time.Millisecond
+	e := h.newEngine(t, opts)
+	lost := *e.takeover
+	require.NoError(t, lost.beat(ctx), "the lost host's last beat")
+	locked, err := lost.tryLock(ctx)
+	require.NoError(t, err)
+	require.True(t, locked, "its session still holds the lock")
+
+	start(t, e)
+	probe := *e.takeover
+	probe.lock = nil
+	locked, err = probe.tryLock(ctx)
+	require.NoError(t, err)
+	require.False(t, locked)
+
+	lost.unlock() // PostgreSQL ends the lost session
+	require.Eventually(t, func() bool {
+		locked, err := probe.tryLock(ctx)
+		require.NoError(t, err)
+		if locked {
+			probe.unlock()
+		}
+		return !locked
+	}, waitFor, tick, "the running engine takes the lock at a heartbeat")
+}
