@@ -26,6 +26,13 @@ func PlainText(s string, name func(id string) string) string {
 			b.WriteString(unescapeEntities(s))
 			break
 		}
+		if k := strings.LastIndexByte(s[i+1:i+j], '<'); k >= 0 {
+			// The first < is the person's ("p99 < 300ms"): markup can
+			// only start at the last one before the >.
+			b.WriteString(unescapeEntities(s[:i+1+k]))
+			s = s[i+1+k:]
+			continue
+		}
 		b.WriteString(unescapeEntities(s[:i]))
 		b.WriteString(unescapeEntities(markupToken(s[i+1:i+j], name)))
 		s = s[i+j+1:]
@@ -50,7 +57,7 @@ func markupToken(tok string, name func(string) string) string {
 		}
 		sub, _, _ := strings.Cut(target[1:], "^")
 		return "@" + sub
-	case !strings.Contains(target, "://") && !strings.HasPrefix(target, "mailto:"):
+	case !isLink(target):
 		return "<" + tok + ">"
 	case hasLabel && label != "" && label != target:
 		return label + " (" + strings.TrimPrefix(target, "mailto:") + ")"
@@ -65,4 +72,13 @@ func unescapeEntities(s string) string {
 	s = strings.ReplaceAll(s, "&lt;", "<")
 	s = strings.ReplaceAll(s, "&gt;", ">")
 	return strings.ReplaceAll(s, "&amp;", "&")
+}
+
+// isLink reports whether target is a link Slack marks up: a URL or a
+// mailto: address, with no space in it ("<see https://x>" is a person's).
+func isLink(target string) bool {
+	if strings.ContainsAny(target, " \t\n") {
+		return false
+	}
+	return strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:")
 }
