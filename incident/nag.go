@@ -373,7 +373,7 @@ func (s *Service) Snooze(ctx context.Context, id int64, actor string) (*Incident
 		return nil, err
 	}
 	now := s.clock.Now()
-	inc, err := s.change(ctx, id, func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
+	return s.changeReminding(ctx, id, false, func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
 		every := s.policy.Severity(i.Severity).UpdateEvery
 		due, ok := NextNagAt(i, s.policy)
 		switch {
@@ -392,10 +392,6 @@ func (s *Service) Snooze(ctx context.Context, id int64, actor string) (*Incident
 		n := Notice{Kind: NoticeSnoozed, Incident: i.Key(), Actor: actor, Values: map[string]string{"until": until.In(s.policy.Location).Format("15:04 MST")}}
 		return []TimelineEvent{{Kind: EventNote, Actor: actor, At: now, Text: s.noticeText(n)}}, &syncPayload{Notices: []Notice{n}}, nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return inc, s.reminders.planNag(ctx, s.sched, inc)
 }
 
 // snoozeFor is how long a snooze silences an incident of severity sev.

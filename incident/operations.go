@@ -68,6 +68,32 @@ func (s *Service) change(ctx context.Context, id int64, fn func(*Incident) ([]Ti
 	return inc, nil
 }
 
+// changeReminding is change, with the incident's next update reminder (and,
+// when ackCheck is set, its response-time check) scheduled on the same
+// transaction: a crash between the two cannot leave the reminders on the
+// plan from before the change. Timers are keyed by incident and due time,
+// so planning one already planned stores nothing more.
+func (s *Service) changeReminding(ctx context.Context, id int64, ackCheck bool, fn func(*Incident) ([]TimelineEvent, *syncPayload, error)) (*Incident, error) {
+	var inc *Incident
+	err := s.store.Atomic(ctx, func(tx Tx) error {
+		var err error
+		if inc, err = s.changeIn(ctx, tx, id, fn); err != nil {
+			return err
+		}
+		if err := s.reminders.planNag(ctx, tx, inc); err != nil {
+			return err
+		}
+		if ackCheck {
+			return s.reminders.planAckCheck(ctx, tx, inc)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return inc, nil
+}
+
 // changeIn is change on a transaction that the caller commits.
 func (s *Service) changeIn(ctx context.Context, tx Tx, id int64, fn func(*Incident) ([]TimelineEvent, *syncPayload, error)) (*Incident, error) {
 	var sync *syncPayload
@@ -158,23 +184,12 @@ func (s *Service) assignRole(ctx context.Context, id int64, role, user, actor st
 	c := roleChange{role: role, user: user, actor: actor, commander: cur.Commander, now: s.clock.Now(),
 		// A confirmed takeover replaces someone who did not hand over.
 		takeover: role == RoleCommander && confirmed && cur.Commander != "" && cur.Commander != actor}
-	var inc *Incident
-	err = s.store.Atomic(ctx, func(tx Tx) error {
-		var err error
-		inc, err = s.changeIn(ctx, tx, id, func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
-			return s.life.assignRole(i, c)
-		})
-		if err != nil || role != RoleCommander {
-			return err
-		}
-		// A new IC restarts the reminder ladder (restartNags): its timer
-		// commits with the change.
-		return s.reminders.planNag(ctx, tx, inc)
-	})
-	if err != nil {
-		return nil, err
+	assign := func(i *Incident) ([]TimelineEvent, *syncPayload, error) { return s.life.assignRole(i, c) }
+	if role != RoleCommander {
+		return s.change(ctx, id, assign)
 	}
-	return inc, nil
+	// A new IC restarts the reminder ladder (restartNags).
+	return s.changeReminding(ctx, id, false, assign)
 }
 
 // SetSeverity changes the severity. The new severity's invitees are invited.
@@ -187,19 +202,13 @@ func (s *Service) SetSeverity(ctx context.Context, id int64, sev Severity, actor
 	}
 	now := s.clock.Now()
 	var prevSev Severity
-	inc, err := s.change(ctx, id, func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
+	// A new severity has a new cadence and a new response target.
+	inc, err := s.changeReminding(ctx, id, true, func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
 		prevSev = i.Severity
 		return s.life.setSeverity(i, sev, actor, now)
 	})
 	if err != nil {
 		return nil, err
-	}
-	// A new severity has a new cadence and a new response target.
-	if err := s.reminders.planNag(ctx, s.sched, inc); err != nil {
-		return inc, err
-	}
-	if err := s.reminders.planAckCheck(ctx, s.sched, inc); err != nil {
-		return inc, err
 	}
 	return inc, s.after(ctx, Change{Kind: EventSeverityChanged, Incident: inc, From: prevSev.String(), To: sev.String(), Actor: actor})
 }
@@ -245,14 +254,10 @@ func (s *Service) setStatus(ctx context.Context, id int64, to Status, actor, sum
 		// draft start from it.
 		return inc, s.after(ctx, Change{Kind: EventStatusChanged, Incident: inc, From: string(from), To: string(to), Actor: actor})
 	}
-	inc, err := s.change(ctx, id, update)
+	// Reopening, or leaving mitigated, starts the reminders again.
+	inc, err := s.changeReminding(ctx, id, false, update)
 	if err != nil {
 		return nil, err
-	}
-	// Reopening, or leaving mitigated, starts the reminders again, before
-	// the hooks, whose failure leaves the change standing.
-	if err := s.reminders.planNag(ctx, s.sched, inc); err != nil {
-		return inc, err
 	}
 	return inc, s.after(ctx, Change{Kind: EventStatusChanged, Incident: inc, From: string(from), To: string(to), Actor: actor})
 }

@@ -66,41 +66,7 @@ func (s *Service) PostUpdate(ctx context.Context, id int64, in UpdateInput) (*In
 		return nil, err
 	}
 	now := s.clock.Now()
-	var inc *Incident
-	var u StatusUpdate
-	err := s.store.Atomic(ctx, func(tx Tx) error {
-		var err error
-		inc, err = s.changeIn(ctx, tx, id, s.updateChange(in, now))
-		if err != nil {
-			return err
-		}
-		u = StatusUpdate{IncidentID: id, Author: in.Author, Status: inc.Status,
-			Text: in.Body(), NextUpdateIn: in.NextIn, PostedAt: now, SourceID: in.SourceID()}
-		if err := tx.AddStatusUpdate(ctx, &u); err != nil {
-			if in.Key != "" && ErrorCode(err) == ECONFLICT {
-				return ErrUpdateRepeated
-			}
-			return fmt.Errorf("record update: %w", err)
-		}
-		return s.reminders.planNag(ctx, tx, inc)
-	})
-	if errors.Is(err, ErrUpdateRepeated) {
-		cur, gerr := s.store.GetIncident(ctx, id)
-		if gerr != nil {
-			return nil, gerr
-		}
-		return cur, ErrUpdateRepeated
-	}
-	if err != nil {
-		return nil, err
-	}
-	return inc, s.after(ctx, Change{Kind: EventUpdatePosted, Incident: inc, Update: &u, Actor: in.Author})
-}
-
-// updateChange is an update's change to its incident: the status it sets,
-// the promised time of the next one, and the update's message.
-func (s *Service) updateChange(in UpdateInput, now time.Time) func(*Incident) ([]TimelineEvent, *syncPayload, error) {
-	return func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
+	update := func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
 		if !i.Status.Open() {
 			return nil, nil, Errorf(ECONFLICT, "%s is %s; updates are for open incidents. Reopen it first.", i.Key(), strings.ToLower(i.Status.Label()))
 		}
@@ -125,6 +91,35 @@ func (s *Service) updateChange(in UpdateInput, now time.Time) func(*Incident) ([
 		promiseNext(i, s.policy, now, in.NextIn)
 		return events, &syncPayload{Notices: []Notice{UpdateNotice(i, s.policy, in, now)}}, nil
 	}
+	var inc *Incident
+	var u StatusUpdate
+	err := s.store.Atomic(ctx, func(tx Tx) error {
+		var err error
+		inc, err = s.changeIn(ctx, tx, id, update)
+		if err != nil {
+			return err
+		}
+		u = StatusUpdate{IncidentID: id, Author: in.Author, Status: inc.Status,
+			Text: in.Body(), NextUpdateIn: in.NextIn, PostedAt: now, SourceID: in.SourceID()}
+		if err := tx.AddStatusUpdate(ctx, &u); err != nil {
+			if in.Key != "" && ErrorCode(err) == ECONFLICT {
+				return ErrUpdateRepeated
+			}
+			return fmt.Errorf("record update: %w", err)
+		}
+		return s.reminders.planNag(ctx, tx, inc)
+	})
+	if errors.Is(err, ErrUpdateRepeated) {
+		cur, gerr := s.store.GetIncident(ctx, id)
+		if gerr != nil {
+			return nil, gerr
+		}
+		return cur, ErrUpdateRepeated
+	}
+	if err != nil {
+		return nil, err
+	}
+	return inc, s.after(ctx, Change{Kind: EventUpdatePosted, Incident: inc, Update: &u, Actor: in.Author})
 }
 
 // SourceID is the source id of the timeline event of an update with a
