@@ -191,6 +191,14 @@ func (s *signIn) serveAuthCallback(w http.ResponseWriter, r *http.Request) {
 		s.loginFailed(w, r, "workspace", "")
 		return
 	}
+	// The session the browser came with, if any, ends here: a sign-in
+	// always opens a new session under a new secret, so a cookie planted
+	// before it (session fixation) or left from an earlier sign-in is of
+	// no use after it.
+	if err := s.revokePresented(r); err != nil {
+		s.pageError(w, r, err)
+		return
+	}
 	secret := randomString(32)
 	now := s.cfg.Clock.Now()
 	sess := &incident.WebSession{ID: hashSecret(secret), UserID: info.UserID, TeamID: info.TeamID, Name: info.Name,
@@ -226,6 +234,22 @@ func idTokenNonce(idToken string) string {
 		return ""
 	}
 	return claims.Nonce
+}
+
+// revokePresented deletes, server-side, every session the request's
+// session cookies name: a browser may send more than one cookie of that
+// name (one set for a parent domain, say), and none of them may outlive a
+// new sign-in.
+func (s *signIn) revokePresented(r *http.Request) error {
+	for _, c := range r.CookiesNamed(s.cookie) {
+		if c.Value == "" {
+			continue
+		}
+		if err := s.cfg.Access.DeleteSession(r.Context(), hashSecret(c.Value)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *signIn) loginFailed(w http.ResponseWriter, r *http.Request, code, detail string) {
