@@ -429,15 +429,8 @@ func (s *incidentStore) UpdateIncident(ctx context.Context, id int64, fn func(*i
 		if res.RowsAffected != 1 {
 			return fmt.Errorf("updated %d rows for incident %d", res.RowsAffected, id)
 		}
-		for i := range events {
-			ev := events[i]
-			ev.ID, ev.IncidentID = 0, id
-			if ev.At.IsZero() {
-				ev.At = now
-			}
-			if err := insertEvent(tx, &ev); err != nil {
-				return err
-			}
+		if err := insertEvents(tx, events, id, now); err != nil {
+			return err
 		}
 		result, err = updated.toDomain()
 		return err

@@ -37,6 +37,31 @@ func insertEvent(tx *gorm.DB, ev *incident.TimelineEvent) error {
 	return nil
 }
 
+// insertEvents inserts evs, the events of incidentID's change, on tx in one
+// statement; a zero At becomes now. A SourceID already stored is ECONFLICT,
+// and the caller's transaction is to be rolled back: the statement does
+// nothing for that event rather than fail, so the others may be stored.
+func insertEvents(tx *gorm.DB, evs []incident.TimelineEvent, incidentID int64, now time.Time) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	for i := range evs {
+		evs[i].ID = 0
+	}
+	rows, err := eventRows(evs, incidentID, now)
+	if err != nil {
+		return err
+	}
+	res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&rows)
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected != int64(len(rows)) {
+		return storeError("add timeline event", incident.Errorf(incident.ECONFLICT, "%s", msgEventDuplicate), nil)
+	}
+	return nil
+}
+
 // AddTimelineEvent implements incident.Store. A zero At becomes the clock's now.
 func (s *timelineStore) AddTimelineEvent(ctx context.Context, ev *incident.TimelineEvent) error {
 	const op = "add timeline event"
