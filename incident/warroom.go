@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -195,30 +196,31 @@ func (w *warRoom) runSteps(ctx context.Context, inc *Incident, done map[string]b
 		steps = append(steps, setupStep{stepAnnounce, "Incident announced", func() error { return w.announce(ctx, inc, broadcast) }})
 	}
 	var (
-		mu   sync.Mutex
-		errs []error
-		wg   sync.WaitGroup
+		mu    sync.Mutex
+		errs  []error
+		marks = make([]TimelineEvent, len(steps))
+		wg    sync.WaitGroup
 	)
-	fail := func(step string, err error) {
-		mu.Lock()
-		defer mu.Unlock()
-		errs = append(errs, fmt.Errorf("%s: %w", stepLabels[step], err))
-	}
-	for _, st := range steps {
+	for i, st := range steps {
 		if done[st.step] {
 			continue
 		}
 		wg.Go(func() {
 			if err := st.run(); err != nil {
-				fail(st.step, err)
+				mu.Lock()
+				defer mu.Unlock()
+				errs = append(errs, fmt.Errorf("%s: %w", stepLabels[st.step], err))
 				return
 			}
-			if err := w.markStep(ctx, inc, st.step, st.text); err != nil {
-				fail(st.step, err)
-			}
+			marks[i] = TimelineEvent{IncidentID: inc.ID, Kind: EventSetup, Actor: "bot", At: w.clock.Now(),
+				Text: st.text, SourceID: stepSource(st.step)}
 		})
 	}
 	wg.Wait()
+	marks = slices.DeleteFunc(marks, func(ev TimelineEvent) bool { return ev.Kind == "" })
+	if err := w.markSteps(ctx, marks); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -340,11 +342,25 @@ func (w *warRoom) doneSteps(ctx context.Context, incidentID int64) (map[string]b
 	return done, nil
 }
 
-func (w *warRoom) markStep(ctx context.Context, inc *Incident, step, text string) error {
-	err := w.timeline.AddTimelineEvent(ctx, &TimelineEvent{IncidentID: inc.ID, Kind: EventSetup, Actor: "bot", At: w.clock.Now(),
-		Text: text, SourceID: stepSource(step)})
-	if err != nil && ErrorCode(err) != ECONFLICT {
-		return fmt.Errorf("record step %s: %w", step, err)
+// markSteps records the steps that ran, each as the event a retry skips it
+// by, in one write when the store offers it. An event that is already
+// stored (an attempt running at the same time recorded the step) fails the
+// batch: the events then go one by one, skipping those.
+func (w *warRoom) markSteps(ctx context.Context, marks []TimelineEvent) error {
+	if b, ok := w.timeline.(TimelineBatcher); ok && len(marks) > 1 {
+		err := b.AddTimelineEvents(ctx, slices.Clone(marks))
+		if ErrorCode(err) != ECONFLICT {
+			if err != nil {
+				return fmt.Errorf("record the setup steps: %w", err)
+			}
+			return nil
+		}
+	}
+	for i := range marks {
+		err := w.timeline.AddTimelineEvent(ctx, &marks[i])
+		if err != nil && ErrorCode(err) != ECONFLICT {
+			return fmt.Errorf("record step %s: %w", strings.TrimPrefix(marks[i].SourceID, "setup:"), err)
+		}
 	}
 	return nil
 }

@@ -28,15 +28,48 @@ func (c *countingStore) AddTimelineEvent(ctx context.Context, ev *incident.Timel
 	return c.MemStore.AddTimelineEvent(ctx, ev)
 }
 
+// batchingStore is a countingStore whose timeline stores several events in
+// one write, all or none, as a database's one INSERT does.
+type batchingStore struct {
+	*countingStore
+	batches, batched atomic.Int32
+	before           func() // runs before each batch is stored
+}
+
+func (b *batchingStore) AddTimelineEvents(ctx context.Context, evs []incident.TimelineEvent) error {
+	b.batches.Add(1)
+	if b.before != nil {
+		b.before()
+	}
+	stored, err := b.MemStore.ListTimeline(ctx, evs[0].IncidentID)
+	if err != nil {
+		return err
+	}
+	for _, ev := range stored {
+		for _, add := range evs {
+			if add.SourceID != "" && add.SourceID == ev.SourceID {
+				return incident.Errorf(incident.ECONFLICT, "event %s is already stored", ev.SourceID)
+			}
+		}
+	}
+	for i := range evs {
+		b.batched.Add(1)
+		if err := b.MemStore.AddTimelineEvent(ctx, &evs[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // TestWarRoomWrites pins what building a war room writes: the channel, its
 // step and the move to investigating are one write; the panel and the
-// announcement one each (their ts); and one step record for each of the
-// topic, bookmarks, invites, panel and announcement.
+// announcement one each (their ts); and one write records the steps that
+// ran: the topic, bookmarks, invites, panel and announcement.
 func TestWarRoomWrites(t *testing.T) {
 	t.Parallel()
-	var store *countingStore
+	var store *batchingStore
 	b := setupOn(t, func(s *incidenttest.MemStore) incident.Store {
-		store = &countingStore{MemStore: s}
+		store = &batchingStore{countingStore: &countingStore{MemStore: s}}
 		return store
 	})
 	ctx := context.Background()
@@ -51,8 +84,50 @@ func TestWarRoomWrites(t *testing.T) {
 	require.NotEmpty(t, inc.PanelTS)
 	require.NotEmpty(t, inc.BroadcastTS)
 	require.EqualValues(t, 3, store.updates.Load(), "incident writes: channel with its step and status, panel, announcement")
-	require.EqualValues(t, 5, store.events.Load(), "step records: topic, bookmarks, invites, panel, announcement")
+	require.EqualValues(t, 1, store.batches.Load(), "one write records the steps")
+	require.EqualValues(t, 5, store.batched.Load(), "step records: topic, bookmarks, invites, panel, announcement")
+	require.Zero(t, store.events.Load(), "no step recorded on its own")
 	requireChannelOpenedOnce(t, b.store, inc.ID)
+	requireStepsOnce(t, b.store, inc.ID)
+}
+
+// TestSetupStepRecordedMeanwhile: a step that another attempt recorded
+// while this one ran fails the one write; the steps are then recorded one
+// by one, that one skipped, and the setup succeeds with each step on the
+// timeline once.
+func TestSetupStepRecordedMeanwhile(t *testing.T) {
+	t.Parallel()
+	var store *batchingStore
+	b := setupOn(t, func(s *incidenttest.MemStore) incident.Store {
+		store = &batchingStore{countingStore: &countingStore{MemStore: s}}
+		return store
+	})
+	ctx := context.Background()
+	inc := declare(t, b, "checkout is down", incident.P1, "")
+	store.before = func() {
+		store.before = nil
+		require.NoError(t, store.MemStore.AddTimelineEvent(ctx, &incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventSetup,
+			Actor: "bot", Text: "Channel topic set", SourceID: "setup:topic"}))
+	}
+	require.Empty(t, b.queue.RunAll(t))
+	require.EqualValues(t, 1, store.batches.Load())
+	require.EqualValues(t, 5, store.events.Load(), "each step one by one after the failed write")
+	requireStepsOnce(t, b.store, inc.ID)
+}
+
+// requireStepsOnce checks the timeline records each setup step once.
+func requireStepsOnce(t *testing.T, store *incidenttest.MemStore, id int64) {
+	t.Helper()
+	events, err := store.ListTimeline(context.Background(), id)
+	require.NoError(t, err)
+	steps := map[string]int{}
+	for _, ev := range events {
+		if ev.Kind == incident.EventSetup {
+			steps[ev.SourceID]++
+		}
+	}
+	require.Equal(t, map[string]int{"setup:channel": 1, "setup:topic": 1, "setup:bookmarks": 1, "setup:invites": 1,
+		"setup:panel": 1, "setup:announce": 1}, steps)
 }
 
 // TestSetupAdoptsAStoredChannel: an attempt that stored the channel and died
