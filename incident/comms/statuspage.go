@@ -30,6 +30,10 @@ type PublicIncident struct {
 // PublicPost is one public post: the first one opens the public incident,
 // later ones add an update to it.
 type PublicPost struct {
+	// Key is the firebreak incident's key (INC-42). The provider marks the
+	// public incident it opens with it, and asked to recover adopts only an
+	// incident so marked.
+	Key string
 	// Name is the public incident's title (used when creating).
 	Name   string
 	Status incident.PublicStatus
@@ -83,12 +87,13 @@ type StatusPage interface {
 	Name() string
 	// Title names the provider to people: "Statuspage", "Instatus".
 	Title() string
-	// Create opens a public incident. With recover it returns, marked
-	// Adopted, an unresolved incident with the same name created since
-	// post.RecoverSince (Instatus: started at post.StartedAt), if any.
+	// Create opens a public incident, marked with post.Key. With recover
+	// it returns, marked Adopted, an unresolved incident carrying that mark
+	// created since post.RecoverSince, if any.
 	Create(ctx context.Context, post PublicPost, recover bool) (PublicIncident, error)
 	// Update adds an update to a public incident. With recover it returns
-	// without posting when the incident's latest update has the same body.
+	// without posting when an update made since post.RecoverSince has the
+	// same body and status, the latest or not.
 	Update(ctx context.Context, ref PublicIncident, post PublicPost, recover bool) (PublicIncident, error)
 	// SetComponents changes the incident's components' states without a
 	// new public message.
@@ -425,7 +430,7 @@ func (pub *Publisher) postIncident(ctx context.Context, j postJob) error {
 
 // publicPost is the post of kind about inc.
 func (pub *Publisher) publicPost(inc *incident.Incident, kind, body string, components map[string]incident.ComponentStatus) PublicPost {
-	post := PublicPost{Name: publicName(inc, pub.policy), Status: publicStatus(inc.Status), Body: body, Components: components,
+	post := PublicPost{Key: inc.Key(), Name: publicName(inc, pub.policy), Status: publicStatus(inc.Status), Body: body, Components: components,
 		Impact: publicImpact(inc.Severity), Notify: pub.policy.Comms.Notify, StartedAt: inc.DeclaredAt}
 	switch kind {
 	case incident.PostAcknowledge:
@@ -496,7 +501,7 @@ func (pub *Publisher) publish(ctx context.Context, j postJob, post PublicPost) (
 		got, err = j.sp.Create(ctx, post, recover)
 		if err == nil && got.Adopted && other {
 			// Another post's create, perhaps: post this one onto it,
-			// unless this post's words are its latest update already.
+			// unless this post's words are among its updates already.
 			got.Provider = j.sp.Name()
 			got, err = j.sp.Update(ctx, got, post, true)
 		}

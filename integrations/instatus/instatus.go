@@ -8,8 +8,15 @@
 // Instatus spells states in capitals without underscores (INVESTIGATING,
 // MAJOROUTAGE); the client translates. Like Statuspage it has no
 // idempotency key, so a retried post first looks for what an interrupted
-// attempt made: an unresolved incident with the same name and start, or an
-// update with the same message.
+// attempt made. Instatus keeps no metadata on an incident, so a create
+// marks the incident by its start instead: the second the incident was
+// declared, at the millisecond its number names (INC-42 at 14:05:12 starts
+// at 14:05:12.042, a shift no page shows). A retried create adopts only an
+// unresolved incident of the same name with that very start: not one
+// opened by hand, nor another firebreak incident's declared in the same
+// second. An update's retry looks through the incident's updates for one
+// with its own message and status made since the post was asked for,
+// whether or not a later post came after it.
 package instatus
 
 import (
@@ -23,6 +30,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -143,14 +151,14 @@ func (c *Client) Create(ctx context.Context, post comms.PublicPost, recover bool
 	if err := c.configured(); err != nil {
 		return comms.PublicIncident{}, err
 	}
-	started := post.StartedAt.UTC().Truncate(time.Second)
+	started := startedMark(post)
 	if recover {
 		var open []incidentJSON
 		if err := c.do(ctx, http.MethodGet, c.pagePath("/incidents?status=INVESTIGATING,IDENTIFIED,MONITORING"), nil, &open); err != nil {
 			return comms.PublicIncident{}, err
 		}
 		for _, in := range open {
-			if in.Name == post.Name && in.Started.Equal(started) {
+			if in.Name == post.Name && sameStart(in.Started, started) {
 				c.log.InfoContext(ctx, "instatus incident from an interrupted post adopted", "public_id", in.ID)
 				got := c.public(in)
 				got.Adopted = true
@@ -161,7 +169,7 @@ func (c *Client) Create(ctx context.Context, post comms.PublicPost, recover bool
 	ids, st := components(post.Components)
 	notify := post.Notify
 	in := postBody{Name: post.Name, Message: post.Body, Components: ids, Statuses: st, Status: State(post.Status),
-		Notify: &notify, Started: started.Format(time.RFC3339)}
+		Notify: &notify, Started: started.Format(timeFormat)}
 	var out incidentJSON
 	if err := c.do(ctx, http.MethodPost, c.pagePath("/incidents"), in, &out); err != nil {
 		return comms.PublicIncident{}, err
@@ -181,23 +189,14 @@ func (c *Client) Update(ctx context.Context, ref comms.PublicIncident, post comm
 		if err := c.do(ctx, http.MethodGet, path, nil, &cur); err != nil {
 			return comms.PublicIncident{}, err
 		}
-		var newest time.Time
-		msg := ""
-		for i, u := range cur.Updates {
-			if i == 0 || !u.Started.Before(newest) {
-				newest, msg = u.Started, u.Message
-			}
-		}
-		// The same words posted before this post was asked for are an
-		// earlier post (the last quiet spell's), not this one.
-		if strings.TrimSpace(msg) == strings.TrimSpace(post.Body) && msg != "" && !newest.Before(post.RecoverSince()) {
+		if posted(cur, post) {
 			return c.public(cur), nil
 		}
 	}
 	ids, st := components(post.Components)
 	notify := post.Notify
 	in := postBody{Message: post.Body, Components: ids, Statuses: st, Status: State(post.Status), Notify: &notify,
-		Started: c.now().UTC().Format(time.RFC3339)}
+		Started: c.now().UTC().Format(timeFormat)}
 	if err := c.do(ctx, http.MethodPost, path+"/incident-updates", in, nil); err != nil {
 		return comms.PublicIncident{}, err
 	}
@@ -217,6 +216,49 @@ func (c *Client) SetComponents(ctx context.Context, ref comms.PublicIncident, cs
 	}
 	ids, st := components(cs)
 	return c.do(ctx, http.MethodPut, c.pagePath("/incidents/"+url.PathEscape(ref.ID)), postBody{Components: ids, Statuses: st}, nil)
+}
+
+// timeFormat is ISO 8601 with milliseconds, as Instatus writes times.
+const timeFormat = "2006-01-02T15:04:05.000Z07:00"
+
+// startedMark is the start a create gives the public incident: the second
+// the incident was declared, at the millisecond its key's number names
+// (number mod 1000), so that two incidents of the same name declared in
+// the same second start apart, and one opened by hand (started at its own
+// moment) almost surely does not start there. Without a key it is the
+// second alone.
+func startedMark(post comms.PublicPost) time.Time {
+	t := post.StartedAt.UTC().Truncate(time.Second)
+	n, err := strconv.ParseInt(strings.TrimPrefix(post.Key, incident.KeyPrefix), 10, 64)
+	if err != nil || n < 0 {
+		return t
+	}
+	return t.Add(time.Duration(n%1000) * time.Millisecond)
+}
+
+// sameStart reports whether an incident's start is the mark. A start kept
+// to the whole second (were Instatus to drop the milliseconds) is compared
+// to the second.
+func sameStart(got, mark time.Time) bool {
+	if got.Equal(mark) {
+		return true
+	}
+	return got.Nanosecond() == 0 && got.Equal(mark.Truncate(time.Second))
+}
+
+// posted reports whether the incident has an update with the post's
+// message and status made since the post was asked for: an earlier attempt
+// of it whose answer was lost, even when a later post came after it. The
+// same words posted before the post was asked for are an earlier post (the
+// last quiet spell's), not this one.
+func posted(in incidentJSON, post comms.PublicPost) bool {
+	body, status, since := strings.TrimSpace(post.Body), State(post.Status), post.RecoverSince()
+	for _, u := range in.Updates {
+		if body != "" && strings.TrimSpace(u.Message) == body && u.Status == status && !u.Started.Before(since) {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *Client) public(in incidentJSON) comms.PublicIncident {

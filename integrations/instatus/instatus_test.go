@@ -33,7 +33,7 @@ func setup(t *testing.T) (*instatusfake.Fake, *instatus.Client) {
 }
 
 func post(status incident.PublicStatus, body string, cs incident.ComponentStatus) comms.PublicPost {
-	return comms.PublicPost{Name: "Issue affecting Checkout", Status: status, Body: body, Impact: "critical", Notify: true,
+	return comms.PublicPost{Key: "INC-7", Name: "Issue affecting Checkout", Status: status, Body: body, Impact: "critical", Notify: true,
 		Components: map[string]incident.ComponentStatus{api: cs, web: cs}, StartedAt: time.Now().Add(-3 * time.Minute)}
 }
 
@@ -185,7 +185,7 @@ func TestRecoverAdoptsOnlyWhatWasPostedSinceTheRequest(t *testing.T) {
 	ctx := context.Background()
 
 	first := post(incident.PublicInvestigating, "We are aware.", incident.ComponentMajorOutage)
-	first.StartedAt, first.RequestedAt = now.Add(-10*time.Minute), now
+	first.Key, first.StartedAt, first.RequestedAt = "INC-6", now.Add(-10*time.Minute), now
 	other, err := c.Create(ctx, first, false)
 	require.NoError(t, err)
 
@@ -231,4 +231,86 @@ func TestRecoverAdoptsOnlyWhatWasPostedSinceTheRequest(t *testing.T) {
 	require.Equal(t, got.ID, again.ID)
 	require.True(t, again.Adopted, "adopted, not made")
 	require.Len(t, fake.Incidents(), 2)
+}
+
+// TestRecoverAdoptsOnlyTheIncidentItStarted: a create whose answer was lost
+// (Instatus made the incident, then answered 500) is adopted by its retry,
+// not the incident of the same name another firebreak incident, declared
+// in the same second, opened just before it. Each starts at the
+// millisecond its number names.
+func TestRecoverAdoptsOnlyTheIncidentItStarted(t *testing.T) {
+	t.Parallel()
+	fake, c := setup(t)
+	now := time.Date(2026, 8, 7, 14, 0, 0, 0, time.UTC)
+	fake.SetClock(func() time.Time { return now })
+	ctx := context.Background()
+	declared := now.Add(-2*time.Minute + 300*time.Millisecond)
+
+	twin := post(incident.PublicInvestigating, "We are aware.", incident.ComponentMajorOutage)
+	twin.Key, twin.StartedAt, twin.RequestedAt = "INC-8", declared.Add(400*time.Millisecond), now
+	other, err := c.Create(ctx, twin, false)
+	require.NoError(t, err)
+
+	ours := post(incident.PublicInvestigating, "We are aware.", incident.ComponentMajorOutage)
+	ours.StartedAt, ours.RequestedAt = declared, now
+	fake.FailAfterActing(http.StatusInternalServerError)
+	_, err = c.Create(ctx, ours, false)
+	require.Equal(t, incident.EUNAVAILABLE, incident.ErrorCode(err), "the answer is lost")
+	require.Len(t, fake.Incidents(), 2, "the create took effect")
+	made := fake.Incidents()[1]
+	require.Equal(t, declared.Truncate(time.Second).Add(7*time.Millisecond), made.Started, "INC-7 starts at millisecond 7 of its second")
+	require.Equal(t, declared.Truncate(time.Second).Add(8*time.Millisecond), fake.Incidents()[0].Started)
+
+	now = now.Add(30 * time.Second)
+	got, err := c.Create(ctx, ours, true)
+	require.NoError(t, err)
+	require.True(t, got.Adopted)
+	require.Equal(t, made.ID, got.ID, "adopted its own, not %s (INC-8)", other.ID)
+	require.Len(t, fake.Incidents(), 2, "nothing more was opened")
+}
+
+// TestLostUpdateIsNotPostedAgain: an update Instatus carried out before its
+// answer was lost is found by its retry among the incident's updates, even
+// when another post went out in between, and is not posted twice.
+func TestLostUpdateIsNotPostedAgain(t *testing.T) {
+	t.Parallel()
+	fake, _ := setup(t)
+	now := time.Date(2026, 8, 7, 14, 0, 0, 0, time.UTC)
+	fake.SetClock(func() time.Time { return now })
+	c := instatus.New(instatus.Config{APIURL: fake.URL, APIKey: key, PageID: page, Clock: incident.ClockFunc(func() time.Time { return now })})
+	ctx := context.Background()
+	first := post(incident.PublicInvestigating, "We are aware.", incident.ComponentMajorOutage)
+	first.StartedAt, first.RequestedAt = now.Add(-5*time.Minute), now
+	ref, err := c.Create(ctx, first, false)
+	require.NoError(t, err)
+
+	now = now.Add(3 * time.Minute)
+	lost := post(incident.PublicIdentified, "We found the cause.", incident.ComponentMajorOutage)
+	lost.StartedAt, lost.RequestedAt = first.StartedAt, now
+	fake.FailAfterActing(http.StatusGatewayTimeout)
+	_, err = c.Update(ctx, ref, lost, false)
+	require.Equal(t, incident.EUNAVAILABLE, incident.ErrorCode(err), "the answer is lost")
+
+	// The next update goes out while the lost one waits for its retry.
+	now = now.Add(time.Minute)
+	next := post(incident.PublicMonitoring, "A fix is out.", incident.ComponentDegraded)
+	next.StartedAt, next.RequestedAt = first.StartedAt, now
+	_, err = c.Update(ctx, ref, next, false)
+	require.NoError(t, err)
+
+	now = now.Add(2 * time.Minute)
+	_, err = c.Update(ctx, ref, lost, true)
+	require.NoError(t, err)
+	var messages []string
+	for _, u := range fake.Incidents()[0].Updates {
+		messages = append(messages, u.Message)
+	}
+	require.Equal(t, []string{"We are aware.", "We found the cause.", "A fix is out."}, messages, "each once")
+
+	// The same words with another status are another post.
+	again := lost
+	again.Status = incident.PublicMonitoring
+	_, err = c.Update(ctx, ref, again, true)
+	require.NoError(t, err)
+	require.Len(t, fake.Incidents()[0].Updates, 4)
 }

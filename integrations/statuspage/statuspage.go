@@ -6,10 +6,14 @@
 // components alone.
 //
 // Statuspage has no idempotency key. A post interrupted after Statuspage
-// acted is recognised on the retry instead: a create looks for an
-// unresolved incident of the same name created since the incident began,
-// and an update compares the incident's latest message with its own; only
-// what was made since the post was asked for counts.
+// acted is recognised on the retry instead. A create stamps the incident's
+// metadata with the firebreak incident's key ({"firebreak": {"incident":
+// "INC-42"}}), and its retry adopts only an unresolved incident carrying
+// that key, created since the post was asked for: never an incident of the
+// same name someone opened by hand, nor another firebreak incident's. An
+// update's retry looks through the incident's updates for one with its own
+// words and status made since the post was asked for, whether or not a
+// later post came after it.
 package statuspage
 
 import (
@@ -101,6 +105,38 @@ type incidentJSON struct {
 	Shortlink string       `json:"shortlink"`
 	CreatedAt time.Time    `json:"created_at"`
 	Updates   []updateJSON `json:"incident_updates"`
+	// Metadata is read leniently (markOf): a page's other tools may put
+	// anything there.
+	Metadata json.RawMessage `json:"metadata"`
+}
+
+// metadataKey is the top-level metadata object firebreak writes; Statuspage
+// wants every top-level value of an incident's metadata to be an object.
+const metadataKey = "firebreak"
+
+// mark is the metadata a create stamps on the incident: the firebreak
+// incident's key.
+func mark(key string) map[string]map[string]string {
+	if key == "" {
+		return nil
+	}
+	return map[string]map[string]string{metadataKey: {"incident": key}}
+}
+
+// markOf reads the firebreak incident's key from an incident's metadata;
+// empty when it carries none.
+func markOf(raw json.RawMessage) string {
+	var md map[string]json.RawMessage
+	if json.Unmarshal(raw, &md) != nil {
+		return ""
+	}
+	var fb struct {
+		Incident string `json:"incident"`
+	}
+	if json.Unmarshal(md[metadataKey], &fb) != nil {
+		return ""
+	}
+	return fb.Incident
 }
 
 // updateJSON is one of an incident's incident_updates.
@@ -120,6 +156,8 @@ type incidentBody struct {
 	ComponentIDs         []string          `json:"component_ids,omitempty"`
 	Components           map[string]string `json:"components,omitempty"`
 	DeliverNotifications *bool             `json:"deliver_notifications,omitempty"`
+	// Metadata is sent with a create only.
+	Metadata map[string]map[string]string `json:"metadata,omitempty"`
 }
 
 func componentsBody(cs map[string]incident.ComponentStatus) ([]string, map[string]string) {
@@ -153,12 +191,16 @@ func (c *Client) Create(ctx context.Context, post comms.PublicPost, recover bool
 	ids, comps := componentsBody(post.Components)
 	notify := post.Notify
 	in := incidentBody{Name: post.Name, Status: string(post.Status), ImpactOverride: post.Impact, Body: post.Body,
-		ComponentIDs: ids, Components: comps, DeliverNotifications: &notify}
+		ComponentIDs: ids, Components: comps, DeliverNotifications: &notify, Metadata: mark(post.Key)}
 	var out incidentJSON
 	if err := c.do(ctx, http.MethodPost, c.pagePath("/incidents"), map[string]any{"incident": in}, &out); err != nil {
 		return comms.PublicIncident{}, err
 	}
 	c.log.InfoContext(ctx, "statuspage incident created", "public_id", out.ID)
+	if post.Key != "" && markOf(out.Metadata) != post.Key {
+		c.log.WarnContext(ctx, "statuspage did not keep the incident's metadata: a create whose answer is lost cannot be recognised, and its retry opens a second public incident",
+			"public_id", out.ID, "incident", post.Key)
+	}
 	return c.public(out), nil
 }
 
@@ -173,10 +215,7 @@ func (c *Client) Update(ctx context.Context, ref comms.PublicIncident, post comm
 		if err := c.do(ctx, http.MethodGet, path, nil, &cur); err != nil {
 			return comms.PublicIncident{}, err
 		}
-		// The same words posted before this post was asked for are an
-		// earlier post (the last quiet spell's), not this one.
-		if u := latest(cur); len(cur.Updates) > 0 && strings.TrimSpace(u.Body) == strings.TrimSpace(post.Body) &&
-			!u.CreatedAt.Before(post.RecoverSince()) {
+		if posted(cur, post) {
 			return c.public(cur), nil
 		}
 	}
@@ -202,30 +241,40 @@ func (c *Client) SetComponents(ctx context.Context, ref comms.PublicIncident, cs
 	return c.do(ctx, http.MethodPatch, c.pagePath("/incidents/"+url.PathEscape(ref.ID)), map[string]any{"incident": in}, nil)
 }
 
-// findCreated looks for the incident an interrupted create made.
+// findCreated looks for the incident an interrupted create made: one
+// carrying the firebreak incident's key. The public name proves nothing:
+// another incident of the same service, or one opened by hand, has the
+// same. A key carried by an incident made before this post was asked for
+// is another database's (a key number used again).
 func (c *Client) findCreated(ctx context.Context, post comms.PublicPost) (comms.PublicIncident, bool, error) {
+	if post.Key == "" {
+		return comms.PublicIncident{}, false, nil
+	}
 	var open []incidentJSON
 	if err := c.do(ctx, http.MethodGet, c.pagePath("/incidents/unresolved"), nil, &open); err != nil {
 		return comms.PublicIncident{}, false, err
 	}
-	// Another incident of the same service has the same public name: only
-	// one created since this post was asked for can be this post's.
 	for _, in := range open {
-		if in.Name == post.Name && !in.CreatedAt.Before(post.RecoverSince()) {
+		if markOf(in.Metadata) == post.Key && !in.CreatedAt.Before(post.RecoverSince()) {
 			return c.public(in), true, nil
 		}
 	}
 	return comms.PublicIncident{}, false, nil
 }
 
-// latest returns the incident's newest update.
-func latest(in incidentJSON) (u updateJSON) {
-	for i, x := range in.Updates {
-		if i == 0 || x.CreatedAt.After(u.CreatedAt) {
-			u = x
+// posted reports whether the incident has an update with the post's words
+// and status made since the post was asked for: an earlier attempt of it
+// whose answer was lost, even when a later post came after it. The same
+// words posted before the post was asked for are an earlier post (the last
+// quiet spell's), not this one.
+func posted(in incidentJSON, post comms.PublicPost) bool {
+	body, since := strings.TrimSpace(post.Body), post.RecoverSince()
+	for _, u := range in.Updates {
+		if strings.TrimSpace(u.Body) == body && u.Status == string(post.Status) && !u.CreatedAt.Before(since) {
+			return true
 		}
 	}
-	return u
+	return false
 }
 
 func (c *Client) public(in incidentJSON) comms.PublicIncident {

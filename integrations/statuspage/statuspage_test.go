@@ -33,7 +33,7 @@ func setup(t *testing.T) (*statuspagefake.Fake, *statuspage.Client) {
 }
 
 func post(status incident.PublicStatus, body string, cs incident.ComponentStatus) comms.PublicPost {
-	return comms.PublicPost{Name: "Issue affecting Checkout", Status: status, Body: body, Impact: "critical", Notify: true,
+	return comms.PublicPost{Key: "INC-7", Name: "Issue affecting Checkout", Status: status, Body: body, Impact: "critical", Notify: true,
 		Components: map[string]incident.ComponentStatus{api: cs, web: cs}, StartedAt: time.Now().Add(-3 * time.Minute)}
 }
 
@@ -184,7 +184,7 @@ func TestRecoverAdoptsOnlyWhatWasPostedSinceTheRequest(t *testing.T) {
 	ctx := context.Background()
 
 	first := post(incident.PublicInvestigating, "We are aware.", incident.ComponentMajorOutage)
-	first.StartedAt, first.RequestedAt = now.Add(-10*time.Minute), now
+	first.Key, first.StartedAt, first.RequestedAt = "INC-6", now.Add(-10*time.Minute), now
 	other, err := c.Create(ctx, first, false)
 	require.NoError(t, err)
 
@@ -230,4 +230,119 @@ func TestRecoverAdoptsOnlyWhatWasPostedSinceTheRequest(t *testing.T) {
 	require.Equal(t, got.ID, again.ID)
 	require.True(t, again.Adopted, "adopted, not made")
 	require.Len(t, fake.Incidents(), 2)
+}
+
+// TestRecoverAdoptsOnlyTheIncidentCarryingItsKey: a create whose answer was
+// lost (Statuspage made the incident, then answered 500) is adopted by its
+// retry, and nothing else is: not an incident of the same name someone
+// opened by hand in the same minute, nor another firebreak incident's.
+func TestRecoverAdoptsOnlyTheIncidentCarryingItsKey(t *testing.T) {
+	t.Parallel()
+	fake, c := setup(t)
+	now := time.Date(2026, 8, 7, 14, 0, 0, 0, time.UTC)
+	fake.SetClock(func() time.Time { return now })
+	ctx := context.Background()
+	ours := post(incident.PublicInvestigating, "We are aware.", incident.ComponentMajorOutage)
+	ours.StartedAt, ours.RequestedAt = now.Add(-2*time.Minute), now
+
+	// Someone opens one by hand, with the same name, half a minute before.
+	now = now.Add(-30 * time.Second)
+	byHand := ours
+	byHand.Key, byHand.Body = "", "Checkout is slow for some of you."
+	hand, err := c.Create(ctx, byHand, false)
+	require.NoError(t, err)
+
+	now = now.Add(30 * time.Second)
+	fake.FailAfterActing(http.StatusInternalServerError)
+	_, err = c.Create(ctx, ours, false)
+	require.Equal(t, incident.EUNAVAILABLE, incident.ErrorCode(err), "the answer is lost")
+	require.Len(t, fake.Incidents(), 2, "the create took effect")
+	made := fake.Incidents()[1]
+	require.Equal(t, map[string]any{"firebreak": map[string]any{"incident": "INC-7"}}, made.Metadata, "the incident carries its key")
+
+	// Another firebreak incident of the same service opens its own.
+	now = now.Add(10 * time.Second)
+	twin := ours
+	twin.Key = "INC-8"
+	other, err := c.Create(ctx, twin, false)
+	require.NoError(t, err)
+
+	now = now.Add(20 * time.Second)
+	got, err := c.Create(ctx, ours, true)
+	require.NoError(t, err)
+	require.True(t, got.Adopted)
+	require.Equal(t, made.ID, got.ID, "adopted its own, not %s (by hand) nor %s (INC-8)", hand.ID, other.ID)
+	require.Len(t, fake.Incidents(), 3, "nothing more was opened")
+
+	// A post without a key (none to recognise it by) adopts nothing.
+	keyless := ours
+	keyless.Key = ""
+	fresh, err := c.Create(ctx, keyless, true)
+	require.NoError(t, err)
+	require.False(t, fresh.Adopted)
+	require.Len(t, fake.Incidents(), 4)
+}
+
+// TestLostUpdateIsNotPostedAgain: an update Statuspage carried out before
+// its answer was lost is found by its retry among the incident's updates,
+// even when another post went out in between, and is not posted twice.
+func TestLostUpdateIsNotPostedAgain(t *testing.T) {
+	t.Parallel()
+	fake, c := setup(t)
+	now := time.Date(2026, 8, 7, 14, 0, 0, 0, time.UTC)
+	fake.SetClock(func() time.Time { return now })
+	ctx := context.Background()
+	first := post(incident.PublicInvestigating, "We are aware.", incident.ComponentMajorOutage)
+	first.StartedAt, first.RequestedAt = now.Add(-5*time.Minute), now
+	ref, err := c.Create(ctx, first, false)
+	require.NoError(t, err)
+
+	now = now.Add(3 * time.Minute)
+	lost := post(incident.PublicIdentified, "We found the cause.", incident.ComponentMajorOutage)
+	lost.StartedAt, lost.RequestedAt = first.StartedAt, now
+	fake.FailAfterActing(http.StatusInternalServerError)
+	_, err = c.Update(ctx, ref, lost, false)
+	require.Equal(t, incident.EUNAVAILABLE, incident.ErrorCode(err), "the answer is lost")
+
+	// The next update goes out while the lost one waits for its retry.
+	now = now.Add(time.Minute)
+	next := post(incident.PublicMonitoring, "A fix is out.", incident.ComponentDegraded)
+	next.StartedAt, next.RequestedAt = first.StartedAt, now
+	_, err = c.Update(ctx, ref, next, false)
+	require.NoError(t, err)
+
+	now = now.Add(2 * time.Minute)
+	_, err = c.Update(ctx, ref, lost, true)
+	require.NoError(t, err)
+	var bodies []string
+	for _, u := range fake.Incidents()[0].Updates {
+		bodies = append(bodies, u.Body)
+	}
+	require.Equal(t, []string{"A fix is out.", "We found the cause.", "We are aware."}, bodies, "newest first, each once")
+
+	// The same words with another status are another post.
+	again := lost
+	again.Status = incident.PublicMonitoring
+	_, err = c.Update(ctx, ref, again, true)
+	require.NoError(t, err)
+	require.Len(t, fake.Incidents()[0].Updates, 4)
+}
+
+// TestFakeRefusesMetadataThatIsNotAnObjectOfObjects: Statuspage wants every
+// top-level value of an incident's metadata to be an object.
+func TestFakeRefusesMetadataThatIsNotAnObjectOfObjects(t *testing.T) {
+	t.Parallel()
+	fake, _ := setup(t)
+	for _, md := range []string{`"INC-7"`, `{"firebreak": "INC-7"}`, `[{"incident": "INC-7"}]`} {
+		body := `{"incident": {"name": "Issue affecting Checkout", "status": "investigating", "metadata": ` + md + `}}`
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, fake.URL+"/pages/"+page+"/incidents", strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "OAuth "+key)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := fake.Client().Do(req)
+		require.NoError(t, err)
+		require.NoError(t, resp.Body.Close())
+		require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, md)
+	}
+	require.Empty(t, fake.Incidents())
 }

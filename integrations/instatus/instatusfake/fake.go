@@ -4,7 +4,9 @@
 // each request (name and status for an incident; status, components and
 // statuses for an update), the documented incident and component states in
 // Instatus' spelling, that each status names a listed component, and a rate
-// limit answered with 429 and Retry-After. Faults can be injected.
+// limit answered with 429 and Retry-After. Faults can be injected: a call
+// refused before Instatus acts (FailNext), or carried out with its answer
+// lost (FailAfterActing).
 package instatusfake
 
 import (
@@ -58,6 +60,7 @@ type Fake struct {
 	components map[string]string
 	requests   []string
 	faults     []int
+	lost       []int
 	limit      int
 	window     []time.Time
 }
@@ -68,8 +71,24 @@ func New(apiKey, pageID string, componentIDs ...string) *Fake {
 	for _, id := range componentIDs {
 		f.components[id] = "OPERATIONAL"
 	}
-	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { f.gate.Serve(w, r, f.serve) }))
+	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { f.gate.Serve(w, r, f.serveOrLose) }))
 	return f
+}
+
+// serveOrLose serves r, and answers a write a FailAfterActing status once
+// it is carried out.
+func (f *Fake) serveOrLose(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	status := 0
+	if r.Method != http.MethodGet && len(f.lost) > 0 {
+		status, f.lost = f.lost[0], f.lost[1:]
+	}
+	f.mu.Unlock()
+	if status == 0 {
+		f.serve(w, r)
+		return
+	}
+	gatefake.ServeThenFail(w, r, http.HandlerFunc(f.serve), func(w http.ResponseWriter) { fail(w, status, http.StatusText(status)) })
 }
 
 // SetClock makes the fake read time from now.
@@ -90,6 +109,16 @@ func (f *Fake) FailNext(statuses ...int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.faults = append(f.faults, statuses...)
+}
+
+// FailAfterActing makes the next writes (incidents, updates) take effect
+// and then answer with the given statuses, in order, as when Instatus acts
+// and its answer is lost (a 500 after the fact, a gateway timeout). A write
+// Instatus refuses is answered as it is, and uses up its status.
+func (f *Fake) FailAfterActing(statuses ...int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lost = append(f.lost, statuses...)
 }
 
 // LimitPerMinute allows n requests per rolling minute; more get 429.

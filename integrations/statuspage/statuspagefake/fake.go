@@ -2,8 +2,10 @@
 // tests and the demo. It enforces what the real API does to the calls the
 // bot makes: the "Authorization: OAuth <key>" header, the page id, JSON
 // bodies wrapped in "incident", the documented incident and component
-// states and impacts, known component ids, and its rate limit (answered
-// with 429 and Retry-After). Faults can be injected.
+// states and impacts, known component ids, metadata whose top-level values
+// are objects, and its rate limit (answered with 429 and Retry-After).
+// Faults can be injected: a call refused before Statuspage acts
+// (FailNext), or carried out with its answer lost (FailAfterActing).
 package statuspagefake
 
 import (
@@ -23,18 +25,21 @@ import (
 
 // Incident is a stored incident.
 type Incident struct {
-	ID             string            `json:"id"`
-	PageID         string            `json:"page_id"`
-	Name           string            `json:"name"`
-	Status         string            `json:"status"`
-	Impact         string            `json:"impact"`
-	ImpactOverride string            `json:"impact_override,omitempty"`
-	Shortlink      string            `json:"shortlink"`
-	CreatedAt      time.Time         `json:"created_at"`
-	UpdatedAt      time.Time         `json:"updated_at"`
-	ResolvedAt     *time.Time        `json:"resolved_at"`
-	Updates        []Update          `json:"incident_updates"`
-	Components     map[string]string `json:"-"`
+	ID             string     `json:"id"`
+	PageID         string     `json:"page_id"`
+	Name           string     `json:"name"`
+	Status         string     `json:"status"`
+	Impact         string     `json:"impact"`
+	ImpactOverride string     `json:"impact_override,omitempty"`
+	Shortlink      string     `json:"shortlink"`
+	CreatedAt      time.Time  `json:"created_at"`
+	UpdatedAt      time.Time  `json:"updated_at"`
+	ResolvedAt     *time.Time `json:"resolved_at"`
+	Updates        []Update   `json:"incident_updates"`
+	// Metadata is what the incident was created (or last updated) with;
+	// {} when none.
+	Metadata   map[string]any    `json:"metadata"`
+	Components map[string]string `json:"-"`
 	// Notified counts the posts that asked to notify subscribers.
 	Notified int `json:"-"`
 }
@@ -65,6 +70,9 @@ type Fake struct {
 	requests   []string
 	// faults: the next calls answer with these statuses.
 	faults []int
+	// lost: the next writes are carried out and answered with these
+	// statuses.
+	lost []int
 	// limit is the requests allowed per window; zero means none.
 	limit  int
 	window []time.Time
@@ -77,8 +85,24 @@ func New(apiKey, pageID string, componentIDs ...string) *Fake {
 	for _, id := range componentIDs {
 		f.components[id] = "operational"
 	}
-	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { f.gate.Serve(w, r, f.serve) }))
+	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { f.gate.Serve(w, r, f.serveOrLose) }))
 	return f
+}
+
+// serveOrLose serves r, and answers a write a FailAfterActing status once
+// it is carried out.
+func (f *Fake) serveOrLose(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	status := 0
+	if r.Method != http.MethodGet && len(f.lost) > 0 {
+		status, f.lost = f.lost[0], f.lost[1:]
+	}
+	f.mu.Unlock()
+	if status == 0 {
+		f.serve(w, r)
+		return
+	}
+	gatefake.ServeThenFail(w, r, http.HandlerFunc(f.serve), func(w http.ResponseWriter) { fail(w, status, http.StatusText(status)) })
 }
 
 // SetClock makes the fake read time from now (for created_at and the rate
@@ -104,6 +128,16 @@ func (f *Fake) FailNext(statuses ...int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.faults = append(f.faults, statuses...)
+}
+
+// FailAfterActing makes the next writes (creates and updates) take effect
+// and then answer with the given statuses, in order, as when Statuspage
+// acts and its answer is lost (a 500 after the fact, a gateway timeout). A
+// write Statuspage refuses is answered as it is, and uses up its status.
+func (f *Fake) FailAfterActing(statuses ...int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lost = append(f.lost, statuses...)
 }
 
 // LimitPerMinute enforces Statuspage's limit: n requests per rolling minute
@@ -156,6 +190,7 @@ type incidentBody struct {
 		ComponentIDs         []string          `json:"component_ids"`
 		Components           map[string]string `json:"components"`
 		DeliverNotifications *bool             `json:"deliver_notifications"`
+		Metadata             json.RawMessage   `json:"metadata"`
 	} `json:"incident"`
 }
 
@@ -290,7 +325,33 @@ func (f *Fake) decode(w http.ResponseWriter, r *http.Request) (*incidentBody, bo
 			return nil, false
 		}
 	}
+	if _, ok := metadata(in.Metadata); !ok {
+		fail(w, http.StatusUnprocessableEntity, "Metadata must be an object whose top-level values are objects")
+		return nil, false
+	}
 	return &b, true
+}
+
+// metadata reads an incident's metadata: absent or null is none; anything
+// but an object of objects is refused, as the API documents ("All
+// top-level values in the object must also be objects").
+func metadata(raw json.RawMessage) (map[string]any, bool) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, true
+	}
+	var md map[string]json.RawMessage
+	if json.Unmarshal(raw, &md) != nil {
+		return nil, false
+	}
+	out := make(map[string]any, len(md))
+	for k, v := range md {
+		var obj map[string]any
+		if json.Unmarshal(v, &obj) != nil || obj == nil {
+			return nil, false
+		}
+		out[k] = obj
+	}
+	return out, true
 }
 
 func (f *Fake) create(w http.ResponseWriter, r *http.Request, now time.Time) {
@@ -305,7 +366,7 @@ func (f *Fake) create(w http.ResponseWriter, r *http.Request, now time.Time) {
 	}
 	f.seq++
 	inc := &Incident{ID: fmt.Sprintf("sp%010d", f.seq), PageID: f.PageID, Name: *in.Name, Status: "investigating",
-		Impact: "none", CreatedAt: now, UpdatedAt: now, Components: map[string]string{}}
+		Impact: "none", CreatedAt: now, UpdatedAt: now, Metadata: map[string]any{}, Components: map[string]string{}}
 	inc.Shortlink = "https://stspg.io/" + inc.ID
 	if in.ImpactOverride != nil {
 		inc.ImpactOverride, inc.Impact = *in.ImpactOverride, *in.ImpactOverride
@@ -328,6 +389,9 @@ func (f *Fake) update(w http.ResponseWriter, r *http.Request, inc *Incident, now
 // incident update; components change the page's components.
 func (f *Fake) apply(inc *Incident, b *incidentBody, now time.Time) {
 	in := b.Incident
+	if md, _ := metadata(in.Metadata); md != nil {
+		inc.Metadata = md
+	}
 	for id, st := range in.Components {
 		f.components[id] = st
 		inc.Components[id] = st
