@@ -93,6 +93,40 @@ type slackMessage struct {
 	} `json:"edited"`
 	Message         *slackMessage `json:"message"`
 	PreviousMessage *slackMessage `json:"previous_message"`
+	// Files are the files the message shares (a "file_share" message, or
+	// any message with files); a file Slack no longer shows has only its
+	// id and a mode ("tombstone", "hidden_by_limit").
+	Files []slackFile `json:"files"`
+}
+
+// slackFile is the part of a file object capture reads
+// (https://docs.slack.dev/reference/objects/file-object).
+type slackFile struct {
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Title string `json:"title"`
+	Mode  string `json:"mode"`
+}
+
+// sharedFile is a file as the domain reads it: named by its title, else by
+// its file name.
+func sharedFile(title, name, mode string) incident.SharedFile {
+	if strings.TrimSpace(title) == "" {
+		title = name
+	}
+	return incident.SharedFile{Name: strings.TrimSpace(title), Mode: mode}
+}
+
+// files are the files m shares, nil for none.
+func (m *slackMessage) files() []incident.SharedFile {
+	if m == nil || len(m.Files) == 0 {
+		return nil
+	}
+	out := make([]incident.SharedFile, 0, len(m.Files))
+	for _, f := range m.Files {
+		out = append(out, sharedFile(f.Title, f.Name, f.Mode))
+	}
+	return out
 }
 
 // own reports whether the bot posted the message. The bot's lines are
@@ -166,7 +200,7 @@ func (c *captureHandlers) onMessage(ctx context.Context, _ string, raw []byte) e
 			return nil
 		}
 		cur := ev.Message
-		m.TS, m.ThreadTS, m.User, m.Text, m.App = cur.TS, cur.ThreadTS, cur.User, cur.Text, cur.app()
+		m.TS, m.ThreadTS, m.User, m.Text, m.App, m.Files = cur.TS, cur.ThreadTS, cur.User, cur.Text, cur.app(), cur.files()
 		// The message's own subtype tells a deleted thread parent's
 		// tombstone from an edit; the edit's ts orders edits Slack
 		// delivers out of order.
@@ -181,9 +215,10 @@ func (c *captureHandlers) onMessage(ctx context.Context, _ string, raw []byte) e
 				m.TS = prev.TS
 			}
 			m.ThreadTS, m.User, m.Text, m.App, m.MessageSubtype = prev.ThreadTS, prev.User, prev.Text, prev.app(), prev.Subtype
+			m.Files = prev.files()
 		}
 	default:
-		m.TS, m.ThreadTS, m.User, m.Text, m.Bot = ev.TS, ev.ThreadTS, ev.User, ev.Text, env.own(&ev)
+		m.TS, m.ThreadTS, m.User, m.Text, m.Bot, m.Files = ev.TS, ev.ThreadTS, ev.User, ev.Text, env.own(&ev), ev.files()
 		if !m.Bot {
 			m.App = ev.app()
 		}
@@ -225,7 +260,7 @@ func (c *captureHandlers) onPinAdded(ctx context.Context, _ string, raw []byte) 
 		channel = ev.Item.Channel
 	}
 	m := incident.CapturedMessage{ChannelID: channel, TS: msg.TS, ThreadTS: msg.ThreadTS, User: msg.User, Text: msg.Text,
-		Subtype: msg.Subtype, EventID: env.EventID, Edited: msg.Edited != nil, EditedTS: msg.editedTS(), App: msg.app()}
+		Subtype: msg.Subtype, EventID: env.EventID, Edited: msg.Edited != nil, EditedTS: msg.editedTS(), App: msg.app(), Files: msg.files()}
 	if err := c.capture.CaptureMessage(ctx, m); err != nil {
 		return fmt.Errorf("capture pinned message: %w", err)
 	}

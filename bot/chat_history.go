@@ -93,8 +93,8 @@ func (c *chatHistory) threadReplies(ctx context.Context, channelID, ts, self str
 // chatMessage is a message of the history as the domain reads it. The
 // subtype goes with it, so capture tells a person's words from the
 // channel's system messages (joins, topic changes, pins ...) by the rule
-// it applies live, and the last edit's ts, so a late edit event older
-// than what was read back changes nothing.
+// it applies live, the last edit's ts, so a late edit event older than
+// what was read back changes nothing, and the files it shares, as live.
 func chatMessage(m slack.Message) incident.ChatMessage {
 	cm := incident.ChatMessage{TS: m.Timestamp, ThreadTS: m.ThreadTimestamp, User: m.User, Text: m.Text, Subtype: m.SubType,
 		Edited: m.Edited != nil}
@@ -120,6 +120,9 @@ func chatMessage(m slack.Message) incident.ChatMessage {
 		cm.Reactions = append(cm.Reactions, r.Name)
 	}
 	cm.Pinned = len(m.PinnedTo) > 0
+	for _, f := range m.Files {
+		cm.Files = append(cm.Files, sharedFile(f.Title, f.Name, f.Mode))
+	}
 	return cm
 }
 

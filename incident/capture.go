@@ -66,6 +66,35 @@ type CapturedMessage struct {
 	// "bot_message" or as its bot user: such a message is captured and
 	// attributed to the app, not to a person.
 	App string
+	// Files are the files shared with the message, in Slack's order: a
+	// message that shares files may say nothing else.
+	Files []SharedFile
+}
+
+// SharedFile is a file shared with a message, as the message shows it.
+type SharedFile struct {
+	// Name is the file's title, else its file name, as the person gave
+	// it (not escaped); "" when Slack no longer describes the file.
+	Name string
+	// Mode is Slack's file mode: FileTombstone, FileHiddenByLimit, or
+	// another ("hosted", "snippet" ...) for a file shown as usual.
+	Mode string
+}
+
+// The file modes of a file Slack no longer shows in a message: it leaves
+// only the file's id and this mode.
+const (
+	// FileTombstone is a file deleted since it was shared.
+	FileTombstone = "tombstone"
+	// FileHiddenByLimit is a file a free workspace's plan no longer
+	// shows, being past its limit.
+	FileHiddenByLimit = "hidden_by_limit"
+)
+
+// Gone reports whether Slack no longer shows the file: deleted, hidden by
+// the plan's limit, or described without a name.
+func (f SharedFile) Gone() bool {
+	return strings.TrimSpace(f.Name) == "" || f.Mode == FileTombstone || f.Mode == FileHiddenByLimit
 }
 
 // SlackTime turns a Slack ts ("1700000000.000100") into a time; a malformed

@@ -202,6 +202,8 @@ type ChatMessage struct {
 	App string
 	// Reactions lists the reaction names on the message.
 	Reactions []string
+	// Files are the files shared with the message (CapturedMessage.Files).
+	Files []SharedFile
 }
 
 // ChatHistory reads a channel back, for filling gaps in the timeline.

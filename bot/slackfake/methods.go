@@ -108,6 +108,9 @@ func (s *world) messageJSON(m *Message) map[string]any {
 	if !isJSONNull(m.Metadata) {
 		out["metadata"] = json.RawMessage(m.Metadata)
 	}
+	if !isJSONNull(m.Files) {
+		out["files"] = json.RawMessage(m.Files)
+	}
 	if m.EditedTS != "" {
 		out["edited"] = map[string]any{"user": m.User, "ts": m.EditedTS}
 	}

@@ -90,6 +90,10 @@ type Message struct {
 	// Purpose (channel_purpose), OldName and Name (channel_name), BotLink
 	// (bot_add, with BotID the bot added).
 	Inviter, Topic, Purpose, OldName, Name, BotLink string
+	// Files is the message's files array as Slack gives it (file objects,
+	// or only id and mode for a file deleted or hidden since), for a
+	// message that shares files.
+	Files json.RawMessage
 }
 
 // IsReply reports whether the message is a thread reply.
@@ -369,6 +373,7 @@ func cloneMessage(m *Message) *Message {
 	cp.Blocks = slices.Clone(m.Blocks)
 	cp.Attachments = slices.Clone(m.Attachments)
 	cp.Metadata = slices.Clone(m.Metadata)
+	cp.Files = slices.Clone(m.Files)
 	cp.Reactions = make([]Reaction, len(m.Reactions))
 	for i, r := range m.Reactions {
 		cp.Reactions[i] = Reaction{Name: r.Name, Users: slices.Clone(r.Users)}

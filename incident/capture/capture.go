@@ -162,7 +162,8 @@ func (s *Service) messageEvent(incidentID int64, m incident.CapturedMessage) inc
 // was deleted."). Messages in other channels, the bot's own, those without a
 // user or an app, and the channel's system messages (joins, topic changes,
 // pins ...: see conversational) are ignored. Another app's message (App) is
-// captured like a person's and attributed to the app.
+// captured like a person's and attributed to the app. A message that shares
+// files reads as its comment and what it shared (withFiles).
 func (s *Service) CaptureMessage(ctx context.Context, m incident.CapturedMessage) error {
 	if m.TS == "" || m.Bot {
 		return nil
@@ -182,6 +183,7 @@ func (s *Service) CaptureMessage(ctx context.Context, m incident.CapturedMessage
 	}
 	if !tombstone {
 		m.App = appOf(m.User, m.App)
+		m.Text = withFiles(m.Text, m.Files)
 	}
 	if m.User == "" && m.App == "" && m.Subtype != incident.SubtypeDeleted && !tombstone {
 		return nil
@@ -238,7 +240,7 @@ func (s *Service) captureEdit(ctx context.Context, inc *incident.Incident, m inc
 			}
 			return true
 		}
-		return applyEdit(stored, d, m.Text, m.EditedTS)
+		return applyEdit(stored, d, m.Text, m.EditedTS, m.Files)
 	}
 	for range 2 {
 		err := s.updateMessage(ctx, inc.ID, m.TS, edit)
@@ -283,18 +285,27 @@ func (s *Service) captureDelete(ctx context.Context, inc *incident.Incident, m i
 }
 
 // applyEdit brings a stored message's text to text, the message as edited
-// at editedTS (Slack's edited.ts; "" for a message never edited), and
-// reports whether it changed anything. Slack delivers message_changed
-// events in no set order and retries late, so an edit older than the one
-// stored, or the message as it read before any edit (an unfurl delivered
-// late), changes nothing. Slack also sends message_changed for unfurls and
-// new thread replies: only a new text, or a newer edit back to the same
-// text, is an edit.
-func applyEdit(ev *incident.TimelineEvent, d *incident.MessageData, text, editedTS string) bool {
+// at editedTS (Slack's edited.ts; "" for a message never edited) sharing
+// files, and reports whether it changed anything. Slack delivers
+// message_changed events in no set order and retries late, so an edit
+// older than the one stored, or the message as it read before any edit
+// (an unfurl delivered late), changes nothing. Slack also sends
+// message_changed for unfurls and new thread replies: only a new text, or
+// a newer edit back to the same text, is an edit. Nor is a change in the
+// files alone, with no newer edit: a file deleted or hidden by the plan
+// since leaves what was shared on the record, and a file's new title
+// replaces the old without marking the words edited.
+func applyEdit(ev *incident.TimelineEvent, d *incident.MessageData, text, editedTS string, files []incident.SharedFile) bool {
 	newer := compareTS(editedTS, d.EditedTS)
 	switch {
 	case newer < 0:
 		return false
+	case newer == 0 && len(files) > 0 && ev.Text != text:
+		if ev.Text != "" && filesGone(files) {
+			return false
+		}
+		ev.Text = text
+		return true
 	case ev.Text != text:
 		ev.Text, d.Edited = text, true
 		if newer > 0 {
@@ -502,6 +513,7 @@ func (s *Service) Backfill(ctx context.Context, id int64) (added int, err error)
 		tombstone := isTombstone(m.Subtype, m.User, m.Text)
 		if !tombstone {
 			m.App = appOf(m.User, m.App)
+			m.Text = withFiles(m.Text, m.Files)
 		}
 		if !tombstone && (!conversational(m.Subtype, m.App) || (!personUser(m.User) && m.App == "")) {
 			continue // the channel's system messages, as live; anonymous bots
@@ -597,7 +609,7 @@ func refreshMessage(ev *incident.TimelineEvent, d *incident.MessageData, m incid
 			d.Edited, d.EditedTS = true, m.EditedTS
 		}
 		changed = true
-	case !d.Deleted && applyEdit(ev, d, m.Text, m.EditedTS):
+	case !d.Deleted && applyEdit(ev, d, m.Text, m.EditedTS, m.Files):
 		changed = true
 	}
 	if key && !ev.Key {
