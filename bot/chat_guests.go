@@ -64,6 +64,26 @@ func (g *guestList) lookup(id string, now time.Time) (guest, ok bool) {
 	return guest, ok
 }
 
+// known reports whether every replica already holds p, so that recording
+// it again would change nothing: a standing recorded in the store (any
+// replica's lookup follows it) the same as p, or, for an ordinary member,
+// no standing recorded and this replica's read of the workspace's people
+// saying member too (a profile edit, the common user_change). A guest or a
+// deactivation this replica's own read already shows is recorded still:
+// another replica's read may be older than the change.
+func (g *guestList) known(p incident.PersonStanding, now time.Time) bool {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	if cur, ok := g.reported[p.UserID]; ok {
+		return cur.Guest == p.Guest && cur.Deactivated == p.Deactivated && now.Sub(cur.ChangedAt) <= guestListMaxAge
+	}
+	if p.Guest || p.Deactivated || g.at.IsZero() || now.Sub(g.at) > guestListMaxAge {
+		return false
+	}
+	guest, ok := g.people[p.UserID]
+	return ok && !guest
+}
+
 func (g *guestList) set(people map[string]bool, started, at time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -201,7 +221,7 @@ func (c *chatDirectory) personChanged(ctx context.Context, p incident.PersonStan
 		return nil
 	}
 	now := c.clock.Now()
-	if guest, ok := c.guests.lookup(p.UserID, now); ok && guest == p.Guest && !p.Deactivated {
+	if c.guests.known(p, now) {
 		return nil
 	}
 	p.ChangedAt = now

@@ -200,3 +200,49 @@ func TestGuestStandingFollowsSlackEvents(t *testing.T) {
 	require.False(t, isGuest(replicaB, member), "a member again on both replicas")
 	require.Zero(t, len(srv.CallsTo("users.info")), "answered from memory throughout")
 }
+
+// TestGuestChangeRecordedWhenTheTakingReplicaAlreadySawIt: the replica that
+// takes a user_change making a member a guest may have read the workspace's
+// people after the change, so its own read already says guest; another
+// replica's read, from before, says member. The change is recorded all the
+// same, and the other replica follows it at its next read of the recorded
+// changes, not at its next read of the workspace's people 15 minutes on.
+func TestGuestChangeRecordedWhenTheTakingReplicaAlreadySawIt(t *testing.T) {
+	srv := slackfake.New()
+	t.Cleanup(srv.Close)
+	member := srv.AddUser(slackfake.User{Name: "dana", Email: "dana@example.com"})
+	clock := incidenttest.NewClock(time.Date(2026, 8, 7, 14, 0, 0, 0, time.UTC))
+	store := incidenttest.NewMemStore(clock)
+	api := slack.New(srv.BotToken(), slack.OptionAPIURL(srv.URL()))
+	replicaA := NewChat(api, incident.DefaultPolicy(), WithPeopleStore(store), WithChatClock(clock))
+	replicaB := NewChat(api, incident.DefaultPolicy(), WithPeopleStore(store), WithChatClock(clock))
+	ctx := context.Background()
+	since := clock.Now()
+	require.NoError(t, replicaB.chatDirectory.readGuests(ctx))
+
+	member.Guest = true
+	srv.AddUser(member)
+	clock.Advance(time.Second)
+	require.NoError(t, replicaA.chatDirectory.readGuests(ctx))
+	guest, err := replicaA.IsGuest(ctx, member.ID)
+	require.NoError(t, err)
+	require.True(t, guest, "replica A's read came after the change")
+
+	clock.Advance(time.Second)
+	require.NoError(t, replicaA.PersonChanged(ctx, incident.PersonStanding{UserID: member.ID, Guest: true}))
+	recorded, err := store.StandingsChangedSince(ctx, since)
+	require.NoError(t, err)
+	require.Len(t, recorded, 1, "recorded for the replicas whose read is older")
+	_, err = replicaB.chatDirectory.readStandings(ctx, since)
+	require.NoError(t, err)
+	guest, err = replicaB.IsGuest(ctx, member.ID)
+	require.NoError(t, err)
+	require.True(t, guest, "a guest on replica B after its next read of the recorded changes")
+
+	// The same standing reported again (another profile edit) writes nothing.
+	clock.Advance(time.Second)
+	require.NoError(t, replicaA.PersonChanged(ctx, incident.PersonStanding{UserID: member.ID, Guest: true}))
+	recorded, err = store.StandingsChangedSince(ctx, since)
+	require.NoError(t, err)
+	require.Len(t, recorded, 1)
+}
