@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/slack-go/slack"
@@ -248,4 +249,38 @@ func TestClipEscaped(t *testing.T) {
 	require.Equal(t, "a …", clipEscaped("a &amp; b", 6))
 	require.Equal(t, "a &amp;…", clipEscaped("a &amp; b", 8))
 	require.Equal(t, "abc…", clipEscaped("abcdef", 4))
+}
+
+// TestLongCommsReplyOverSocketMode: "/incident comms" with long drafts is a
+// reply of more than Socket Mode's 20 KB, which Slack drops from an
+// acknowledgement (and slack-go will not send). The command is acknowledged
+// empty and the whole reply reaches the user through its response_url.
+func TestLongCommsReplyOverSocketMode(t *testing.T) {
+	f := newChgFixture(t, incident.P1)
+	api := slack.New(f.srv.BotToken(), slack.OptionAPIURL(f.srv.URL()), slack.OptionAppLevelToken(f.srv.AppToken()))
+	cfg := withService(Config{Slack: api, Scheduler: f.queue, Replays: f.store, Clock: f.clock, SigningSecret: testSigningSecret}, f.svc, f.store, f.chat)
+	long := strings.Repeat("The checkout service answered errors to some customers; ", 100)
+	cfg.Comms = draftsStub{CommsService: cfg.Comms, drafts: []comms.Draft{
+		{Title: "Status page", Text: long}, {Title: "Customer e-mail", Text: long},
+		{Title: "Internal update", Text: long}, {Title: "Executive summary", Text: long},
+	}}
+	h := New(cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	done := make(chan error, 1)
+	go func() { done <- h.RunSocketMode(ctx, api) }()
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-done)
+	})
+
+	driver := slackfake.NewDriver(f.srv, testSigningSecret)
+	reply, err := driver.SocketSlashCommand(ctx, slack.SlashCommand{Command: "/incident", Text: "comms", UserID: f.ic.ID, ChannelID: f.inc.ChannelID})
+	require.NoError(t, err, "acknowledged")
+	require.Empty(t, reply.Body, "an empty acknowledgement")
+	posts, err := f.srv.WaitResponsePosts(ctx, reply.ResponseURL, 1)
+	require.NoError(t, err)
+	require.Empty(t, posts[0].Error)
+	require.Greater(t, len(posts[0].Body), 20*1024, "the whole reply")
+	require.Contains(t, string(posts[0].Blocks), "Executive summary", "the last draft too")
+	require.Equal(t, "ephemeral", posts[0].ResponseType)
 }

@@ -264,10 +264,15 @@ func (h *Handler) socketAnswer(ctx context.Context, evt socketmode.Event, req so
 		// again", must reach Slack within its 3 seconds.
 		actx, cancel := context.WithTimeoutCause(ctx, h.cfg.AckDeadline, errStoreSlow)
 		defer cancel()
-		if reply := h.Command(actx, cmd); !reply.empty() {
-			return reply, true
+		reply := h.Command(actx, cmd)
+		if reply.empty() {
+			return nil, true
 		}
-		return nil, true
+		if len(reply.encode()) > maxSocketAckPayload {
+			go h.replyThroughURL(context.WithoutCancel(ctx), cmd, reply)
+			return nil, true
+		}
+		return reply, true
 	case socketmode.EventTypeInteractive:
 		cb, ok := evt.Data.(slack.InteractionCallback)
 		if !ok {
@@ -285,6 +290,45 @@ func (h *Handler) socketAnswer(ctx context.Context, evt socketmode.Event, req so
 		return nil, true
 	}
 	return nil, false
+}
+
+// maxSocketAckPayload is the largest command reply sent in its
+// acknowledgement: Slack silently drops a Socket Mode message of 20 KB or
+// more (slack-go refuses to send one), and the envelope around the reply
+// takes some of it.
+const maxSocketAckPayload = 20*1024 - 512
+
+// replyLaterTimeout bounds sending a reply after its acknowledgement.
+const replyLaterTimeout = 10 * time.Second
+
+// replyThroughURL sends a command's reply too large for its Socket Mode
+// acknowledgement through the command's response_url, which takes a whole
+// message; the acknowledgement goes empty. When that fails the user is told
+// in the text-only way Reply falls back through, so the answer is never
+// lost without a word.
+func (h *Handler) replyThroughURL(ctx context.Context, cmd slack.SlashCommand, reply Reply) {
+	ctx, cancel := context.WithTimeout(ctx, replyLaterTimeout)
+	defer cancel()
+	kind := reply.ResponseType
+	if kind == "" {
+		kind = slack.ResponseTypeEphemeral
+	}
+	var err error
+	if cmd.ResponseURL != "" && h.kit.slack != nil {
+		_, _, err = h.kit.slack.PostMessageContext(ctx, "", slack.MsgOptionText(reply.Text, false),
+			slack.MsgOptionBlocks(reply.Blocks...), slack.MsgOptionResponseURL(cmd.ResponseURL, kind))
+		if err == nil {
+			return
+		}
+		h.log.WarnContext(ctx, "a long command reply could not be sent through its response_url", "err", redactURL(err), "user", cmd.UserID)
+	}
+	if h.replies == nil {
+		return
+	}
+	to := incident.ReplyTarget{ChannelID: cmd.ChannelID, UserID: cmd.UserID}
+	if err := h.replies.Reply(ctx, to, reply.Text); err != nil {
+		h.log.WarnContext(ctx, "a long command reply was lost", "err", err, "user", cmd.UserID)
+	}
 }
 
 // socketKind names a Socket Mode request as the HTTP routes do, or "" for
