@@ -34,6 +34,7 @@ import (
 	"github.com/firebreakhq/firebreak/incident/paging"
 	"github.com/firebreakhq/firebreak/incident/postmortem"
 	"github.com/firebreakhq/firebreak/integrations/outbound"
+	"github.com/firebreakhq/firebreak/integrations/webhook"
 	"github.com/firebreakhq/firebreak/migrations"
 	"github.com/firebreakhq/firebreak/templates"
 	"github.com/firebreakhq/firebreak/web"
@@ -100,7 +101,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	}
 
 	d := buildDomain(st, prov, slackAPI, policy, tmpl, clock, log, reg)
-	webhooks := webhookRoutes(cfg, d.core, d.alerts, d.followThrough, d.paging, d.changes, prov.github, st.store, clock, log)
+	webhooks := webhookRoutes(cfg, d.core, d.alerts, d.followThrough, d.paging, d.changes, prov.github, st.store, clock, log, webhook.NewIgnored(reg))
 	handler := buildSlackHandler(cfg, d, slackAPI, st, clock, log, reg)
 	st.engine.Handle(jobPurgeDeliveries, purgeDeliveries(st.store, st.engine, clock, log))
 	st.engine.Handle(jobSweep, sweepFollowThrough(d.followThrough, st.engine, policy.FollowUps.CheckEvery, log))

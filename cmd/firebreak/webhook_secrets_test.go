@@ -23,7 +23,7 @@ func TestSecretListTrimsAndDropsEmpty(t *testing.T) {
 // route returns the handler of a webhook path the configuration turns on.
 func route(t *testing.T, cfg Config, path string) http.Handler {
 	t.Helper()
-	for _, r := range webhookRoutes(cfg, nil, nil, nil, nil, nil, nil, nil, incident.SystemClock, nil) {
+	for _, r := range webhookRoutes(cfg, nil, nil, nil, nil, nil, nil, nil, incident.SystemClock, nil, nil) {
 		if r.path == path {
 			return r.handler
 		}

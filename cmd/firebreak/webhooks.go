@@ -16,19 +16,25 @@ import (
 	"github.com/firebreakhq/firebreak/integrations/launchdarkly"
 	"github.com/firebreakhq/firebreak/integrations/pagerduty"
 	"github.com/firebreakhq/firebreak/integrations/unleash"
+	"github.com/firebreakhq/firebreak/integrations/webhook"
 )
 
 // webhookRoutes lists the inbound webhooks the configuration turns on. Each
 // verifies its provider's signature on the raw body before parsing.
 // gh, the GitHub client, tells the bot's own action item issues from
-// others'; nil, none counts.
+// others'; nil, none counts. ignored counts the PagerDuty, LaunchDarkly and
+// Unleash deliveries of event types the bot drops; nil, each handler keeps
+// its own, unregistered.
 func webhookRoutes(cfg Config, svc *incident.Service, alrt *alerts.Service, ft *followthrough.Service, pg *paging.Service, chg *changes.Service,
-	gh *github.Client, deliveries alerting.Deliveries, clock incident.Clock, log *slog.Logger) []webhookRoute {
+	gh *github.Client, deliveries alerting.Deliveries, clock incident.Clock, log *slog.Logger, ignored *webhook.Ignored) []webhookRoute {
 	var routes []webhookRoute
 	if cfg.PagerDuty.WebhookSecret != "" {
 		// Several secrets, comma-separated, allow rotating the secret.
 		secrets := secretList(cfg.PagerDuty.WebhookSecret)
 		var opts []pagerduty.WebhookOption
+		if ignored != nil {
+			opts = append(opts, pagerduty.WithIgnored(ignored))
+		}
 		if cfg.Alerts.PagerDutyTriggered {
 			opts = append(opts, pagerduty.WithAlerts(alrt.HandleAlert))
 		}
@@ -52,10 +58,18 @@ func webhookRoutes(cfg Config, svc *incident.Service, alrt *alerts.Service, ft *
 		routes = append(routes, webhookRoute{"/webhooks/github", github.NewWebhookHandler(cfg.GitHub.WebhookSecret.Reveal(), sink, log, opts...)})
 	}
 	if cfg.LD.WebhookSecret != "" {
-		routes = append(routes, webhookRoute{"/webhooks/launchdarkly", launchdarkly.NewWebhookHandler(cfg.LD.WebhookSecret.Reveal(), chg.RecordChange, log, launchdarkly.WithSiteURL(cfg.LD.APIURL))})
+		opts := []launchdarkly.WebhookOption{launchdarkly.WithSiteURL(cfg.LD.APIURL)}
+		if ignored != nil {
+			opts = append(opts, launchdarkly.WithIgnored(ignored))
+		}
+		routes = append(routes, webhookRoute{"/webhooks/launchdarkly", launchdarkly.NewWebhookHandler(cfg.LD.WebhookSecret.Reveal(), chg.RecordChange, log, opts...)})
 	}
 	if cfg.Unleash.WebhookSecret != "" {
-		routes = append(routes, webhookRoute{"/webhooks/unleash", unleash.NewWebhookHandler(cfg.Unleash.WebhookSecret.Reveal(), chg.RecordChange, log, unleash.WithUIURL(cfg.Unleash.APIURL))})
+		opts := []unleash.WebhookOption{unleash.WithUIURL(cfg.Unleash.APIURL)}
+		if ignored != nil {
+			opts = append(opts, unleash.WithIgnored(ignored))
+		}
+		routes = append(routes, webhookRoute{"/webhooks/unleash", unleash.NewWebhookHandler(cfg.Unleash.WebhookSecret.Reveal(), chg.RecordChange, log, opts...)})
 	}
 	if cfg.ChangesWebhookSecret != "" {
 		routes = append(routes, webhookRoute{"/webhooks/changes", changehook.NewHandler(cfg.ChangesWebhookSecret.Reveal(), chg.RecordChange, log)})

@@ -32,8 +32,11 @@ func Sign(body []byte, secret string) string {
 // NewWebhookHandler returns the handler for POST /webhooks/launchdarkly.
 // It verifies X-LD-Signature over the raw body before reading it (401
 // otherwise; an empty secret rejects everything), turns a flag entry into a
-// ChangeEvent and hands it to sink. Other kinds of entry are acknowledged
-// and ignored. The event's Service is empty: the domain matches the flag
+// ChangeEvent and hands it to sink. Entries of other kinds (a segment, a
+// project, a member...) are acknowledged and dropped: each is counted by
+// the handler's Ignored (WithIgnored) and the first of its kind logged at
+// info. A flag entry that only describes the flag is dropped too, on
+// purpose, and not counted. The event's Service is empty: the domain matches the flag
 // (Ref, Environment, Data["project"]) to services. A sink ECONFLICT (a
 // redelivery) answers 200; any other sink error answers 500 so LaunchDarkly
 // retries once. Links in the change point at DefaultAPIURL's site unless
@@ -45,6 +48,9 @@ func NewWebhookHandler(secret string, sink func(ctx context.Context, c incident.
 	o := webhookOptions{site: DefaultAPIURL}
 	for _, opt := range opts {
 		opt(&o)
+	}
+	if o.ignored == nil {
+		o.ignored = webhook.NewIgnored(nil)
 	}
 	return &webhook.Handler{
 		Provider: Source,
@@ -65,6 +71,9 @@ func NewWebhookHandler(secret string, sink func(ctx context.Context, c incident.
 			// date, so order does not matter here.
 			ch, ok := e.change(o.site, incident.FlagRef{})
 			if !ok {
+				if e.Kind != "flag" {
+					o.ignored.Event(r.Context(), log, Source, e.Kind)
+				}
 				return map[string]any{"ignored": true}, nil
 			}
 			dup, err := webhook.Dedupe(sink(r.Context(), ch))
@@ -79,7 +88,17 @@ func NewWebhookHandler(secret string, sink func(ctx context.Context, c incident.
 // WebhookOption configures NewWebhookHandler.
 type WebhookOption func(*webhookOptions)
 
-type webhookOptions struct{ site string }
+type webhookOptions struct {
+	site    string
+	ignored *webhook.Ignored
+}
+
+// WithIgnored counts the entries of kinds the handler drops in ig, shared
+// with the other providers' handlers; without it the handler keeps its
+// own, unregistered.
+func WithIgnored(ig *webhook.Ignored) WebhookOption {
+	return func(o *webhookOptions) { o.ignored = ig }
+}
 
 // WithSiteURL resolves the entries' relative UI links against the
 // account's instance, such as https://app.eu.launchdarkly.com or

@@ -8,13 +8,22 @@ import (
 	"time"
 
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/integrations/webhook"
 )
 
 // WebhookOption configures NewWebhookHandler.
 type WebhookOption func(*webhookOptions)
 
 type webhookOptions struct {
-	alerts func(ctx context.Context, ev incident.AlertEvent) error
+	alerts  func(ctx context.Context, ev incident.AlertEvent) error
+	ignored *webhook.Ignored
+}
+
+// WithIgnored counts the deliveries of event types the handler drops in
+// ig, shared with the other providers' handlers; without it the handler
+// keeps its own, unregistered.
+func WithIgnored(ig *webhook.Ignored) WebhookOption {
+	return func(o *webhookOptions) { o.ignored = ig }
 }
 
 // WithAlerts hands PagerDuty incidents that the bot did not open to sink as

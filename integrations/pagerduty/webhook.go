@@ -74,8 +74,10 @@ type webhookIncident struct {
 // every secret (several during a rotation; each trimmed, empty ones
 // ignored) before reading the JSON, and
 // hands each incident acknowledged, unacknowledged, escalated, reassigned,
-// resolved or reopened event to sink; other event types are accepted and
-// ignored.
+// resolved or reopened event to sink. Other event types (a subscription
+// may send incident.priority_updated, service.updated and many more) are
+// answered 200 and dropped: each is counted by the handler's Ignored
+// (WithIgnored) and the first of its type logged at info.
 //
 // The PageEvent's DedupKey is the incident_key, which equals the page's
 // DedupKey for both REST and Events API v2 pages, so sinks should match
@@ -94,6 +96,9 @@ func NewWebhookHandler(secrets []string, sink func(ctx context.Context, ev incid
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if o.ignored == nil {
+		o.ignored = webhook.NewIgnored(nil)
+	}
 	var keys []string
 	for _, s := range secrets {
 		// A secret never starts or ends with a space: " new" from
@@ -110,22 +115,28 @@ func NewWebhookHandler(secrets []string, sink func(ctx context.Context, ev incid
 			return verifySignature(h, body, keys)
 		},
 		Handle: func(r *http.Request, body []byte) (any, error) {
+			isAlert := false
 			if o.alerts != nil {
-				alert, isAlert, err := parseAlert(body)
+				alert, ok, err := parseAlert(body)
 				if err != nil {
 					return nil, &webhook.Error{Status: http.StatusBadRequest, Message: "malformed webhook", Cause: err}
 				}
-				if isAlert {
+				if isAlert = ok; isAlert {
 					if err := o.alerts(r.Context(), alert); err != nil {
 						return nil, webhook.Failed("could not handle the event", fmt.Errorf("pagerduty incident %s as an alert: %w", alert.Fingerprint, err))
 					}
 				}
 			}
-			ev, ok, err := parseWebhook(body)
+			ev, eventType, ok, err := parseWebhook(body)
 			if err != nil {
 				return nil, &webhook.Error{Status: http.StatusBadRequest, Message: "malformed webhook", Cause: err}
 			}
 			if !ok {
+				// incident.triggered is the alerts' (the bot's own pages
+				// among them, dropped on purpose) when they are on.
+				if !isAlert && (o.alerts == nil || eventType != "incident.triggered") {
+					o.ignored.Event(r.Context(), log, incident.ProviderPagerDuty, eventType)
+				}
 				return nil, nil
 			}
 			if err := sink(r.Context(), ev); err != nil {
@@ -155,26 +166,27 @@ func verifySignature(h http.Header, body []byte, secrets []string) error {
 	return webhook.Errorf(http.StatusUnauthorized, "invalid signature")
 }
 
-// parseWebhook reads a verified delivery. ok is false for events we ignore.
-func parseWebhook(body []byte) (ev incident.PageEvent, ok bool, err error) {
+// parseWebhook reads a verified delivery and its event type. ok is false
+// for events we ignore.
+func parseWebhook(body []byte) (ev incident.PageEvent, eventType string, ok bool, err error) {
 	var env webhookEnvelope
 	if err := json.Unmarshal(body, &env); err != nil {
-		return ev, false, err
+		return ev, "", false, err
 	}
 	if env.Event == nil {
-		return ev, false, errors.New("no event object")
+		return ev, "", false, errors.New("no event object")
 	}
 	e := env.Event
 	kind, known := webhookKind(e.EventType)
 	if !known || e.ResourceType != "incident" {
-		return ev, false, nil
+		return ev, e.EventType, false, nil
 	}
 	var data webhookIncident
 	if err := json.Unmarshal(e.Data, &data); err != nil {
-		return ev, false, err
+		return ev, e.EventType, false, err
 	}
 	if e.ID == "" || data.ID == "" {
-		return ev, false, errors.New("event id or incident id missing")
+		return ev, e.EventType, false, errors.New("event id or incident id missing")
 	}
 	ev = incident.PageEvent{
 		DeliveryID: e.ID,
@@ -195,5 +207,5 @@ func parseWebhook(body []byte) (ev incident.PageEvent, ok bool, err error) {
 	if at, err := time.Parse(time.RFC3339Nano, e.OccurredAt); err == nil {
 		ev.At = at.UTC()
 	}
-	return ev, true, nil
+	return ev, e.EventType, true, nil
 }

@@ -20,7 +20,15 @@ const MaxWebhookBytes = 1 << 20
 type WebhookOption func(*webhookConfig)
 
 type webhookConfig struct {
-	uiBase string
+	uiBase  string
+	ignored *webhook.Ignored
+}
+
+// WithIgnored counts the events of types the handler drops in ig, shared
+// with the other providers' handlers; without it the handler keeps its
+// own, unregistered.
+func WithIgnored(ig *webhook.Ignored) WebhookOption {
+	return func(c *webhookConfig) { c.ignored = ig }
 }
 
 // WithUIURL roots the links of delivered changes at the Unleash UI, such as
@@ -33,8 +41,10 @@ func WithUIURL(base string) WebhookOption {
 // webhooks carry no signature, so the integration's Authorization header
 // must equal secret exactly (compared in constant time; 401 otherwise; an
 // empty secret rejects everything). The body is an Unleash event; flag
-// changes (see ChangeTypes) become a ChangeEvent for sink, other events are
-// acknowledged and ignored. The event's Service is empty: the domain
+// changes (see ChangeTypes) become a ChangeEvent for sink. Events of other
+// types (project-created, a tag, a favourite...) are acknowledged and
+// dropped: each is counted by the handler's Ignored (WithIgnored) and the
+// first of its type logged at info. The event's Service is empty: the domain
 // matches the flag (Ref, Environment, Data["project"]) to services. A sink
 // ECONFLICT (a redelivery) answers 200; any other sink error answers 500 so
 // Unleash retries once.
@@ -45,6 +55,9 @@ func NewWebhookHandler(secret string, sink func(ctx context.Context, c incident.
 	var cfg webhookConfig
 	for _, o := range opts {
 		o(&cfg)
+	}
+	if cfg.ignored == nil {
+		cfg.ignored = webhook.NewIgnored(nil)
 	}
 	return &webhook.Handler{
 		Provider: Source,
@@ -63,6 +76,9 @@ func NewWebhookHandler(secret string, sink func(ctx context.Context, c incident.
 			}
 			ch, ok := e.change(cfg.uiBase)
 			if !ok {
+				if _, known := changeTypes[e.Type]; !known {
+					cfg.ignored.Event(r.Context(), log, Source, e.Type)
+				}
 				return map[string]any{"ignored": true}, nil
 			}
 			dup, err := webhook.Dedupe(sink(r.Context(), ch))
