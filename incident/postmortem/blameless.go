@@ -85,10 +85,21 @@ func BlameLanguage() []BlameRule {
 	}
 }
 
-// BlamelessCheck looks in text for people's names (the given display names,
-// matched as whole words, case-insensitively), Slack user mentions (<@U…>)
-// and the blame language of BlameLanguage. It returns one finding per
-// distinct phrase, in the order they first appear, each with section set.
+// BlamelessCheck looks in text for people's names, Slack user mentions
+// (<@U…>) and the blame language of BlameLanguage. It returns one finding
+// per distinct phrase, in the order they first appear, each with section
+// set.
+//
+// names are the display names of the people the draft knows (its
+// participants). A name of several words is found anywhere, as whole
+// words, in any case. A first name alone ("Bob" for "Bob Martin", or a
+// one-word name) is found by firstName's rule, which an SRE team can live
+// with: a first name that is not an everyday English word is a name
+// wherever it is written, but not in capitals (SAM, ED read as acronyms);
+// one that is ("Will", "Mark", "Grant", "May": nameWords) counts only
+// written capitalised right before blame wording the check knows ("Will
+// forgot to", "Mark should have", "Grant's fault") or right after "blame",
+// "blamed" or "fault of", so "Will the deploy finish?" is not flagged.
 func BlamelessCheck(section, text string, names []string) []Finding {
 	norm := normalize(text)
 	type hit struct {
@@ -114,20 +125,32 @@ func BlamelessCheck(section, text string, names []string) []Finding {
 		}
 	}
 
-	lowNames := make([]string, 0, len(names))
+	var lowNames, full, given []string
 	for _, n := range names {
 		n = normalize(strings.TrimSpace(n))
 		if utf8.RuneCountInString(n) < 2 || strings.EqualFold(n, "firebreak") {
 			continue
 		}
 		lowNames = append(lowNames, n)
-		if first, _, ok := strings.Cut(n, " "); ok && utf8.RuneCountInString(first) >= 2 {
+		first, _, several := strings.Cut(n, " ")
+		if !several {
+			given = append(given, n)
+			continue
+		}
+		full = append(full, n)
+		if utf8.RuneCountInString(first) >= 2 {
 			// "Bob failed to" is said of a person even when only the full
 			// name "Bob Martin" is listed.
 			lowNames = append(lowNames, first)
+			given = append(given, first)
 		}
 		if pos := findWords(norm, n); pos >= 0 {
 			add(pos, strings.TrimSpace(original(text, norm, pos, n)), suggestName)
+		}
+	}
+	for _, g := range given {
+		if pos, phrase, ok := firstName(text, g, full); ok {
+			add(pos, phrase, suggestName)
 		}
 	}
 
@@ -247,6 +270,99 @@ func saidOfPerson(before string, subjects, names []string) bool {
 			if strings.HasSuffix(before, w) && boundaryBefore(before, len(before)-len(w), w) {
 				return true
 			}
+		}
+	}
+	return false
+}
+
+// firstName finds name, a first name (or a one-word name) in lower case,
+// in text as a person, and returns its offset in normalize(text) and the
+// word as written. An occurrence that starts one of the full names is the
+// full name's, found already. A name that is an everyday word (nameWords)
+// counts only written capitalised next to blame wording (blamedNext);
+// another counts anywhere but written in capitals, as an acronym is. A
+// name that is not a single word ("jean-luc") is found as the full names
+// are.
+func firstName(text, name string, full []string) (int, string, bool) {
+	if strings.IndexFunc(name, func(r rune) bool { return !wordRune(r) }) >= 0 {
+		norm := normalize(text)
+		if pos := findWords(norm, name); pos >= 0 {
+			return pos, strings.TrimSpace(original(text, norm, pos, name)), true
+		}
+		return 0, "", false
+	}
+	everyday := nameWords[name]
+	for start := 0; start < len(text); {
+		i := strings.IndexFunc(text[start:], wordRune)
+		if i < 0 {
+			break
+		}
+		i += start
+		end := i + strings.IndexFunc(text[i:], func(r rune) bool { return !wordRune(r) })
+		if end < i {
+			end = len(text)
+		}
+		start = end
+		word := text[i:end]
+		if !strings.EqualFold(word, name) || normalize(word) != name || allCaps(word) || startsFullName(normalize(text[i:]), full) {
+			continue
+		}
+		if everyday && (!capitalised(word) || !blamedNext(text[:i], text[end:])) {
+			continue
+		}
+		return len(normalize(text[:i])), word, true
+	}
+	return 0, "", false
+}
+
+// startsFullName reports whether s, normalized text, starts with one of the
+// full names as whole words.
+func startsFullName(s string, full []string) bool {
+	for _, f := range full {
+		if strings.HasPrefix(s, f) && boundaryAfter(s, len(f), f) {
+			return true
+		}
+	}
+	return false
+}
+
+// allCaps reports whether word is written in capitals ("SAM").
+func allCaps(word string) bool {
+	return strings.ToUpper(word) == word && strings.ToLower(word) != word
+}
+
+// capitalised reports whether word is written as a name: a capital, then
+// not all capitals.
+func capitalised(word string) bool {
+	r, _ := utf8.DecodeRuneInString(word)
+	return unicode.IsUpper(r) && !allCaps(word)
+}
+
+// blamedNext reports whether a word between before and after is next to
+// blame wording: right before a phrase of BlameLanguage ("Will forgot to",
+// "Will's fault") or right after "blame", "blamed" or "fault of" ("we
+// blamed Will").
+func blamedNext(before, after string) bool {
+	after = normalize(after)
+	for _, rule := range BlameLanguage() {
+		p, rest := normalize(rule.Phrase), after
+		if first, _ := utf8.DecodeRuneInString(p); wordRune(first) {
+			var ok bool
+			if rest, ok = strings.CutPrefix(rest, " "); !ok {
+				continue
+			}
+		}
+		if strings.HasPrefix(rest, p) && boundaryAfter(rest, len(p), p) {
+			return true
+		}
+	}
+	before, ok := strings.CutSuffix(normalize(before), " ")
+	if !ok {
+		return false
+	}
+	for _, p := range []string{"blame", "blamed", "fault of"} {
+		if strings.HasSuffix(before, p) && boundaryBefore(before, len(before)-len(p), p) {
+			return true
 		}
 	}
 	return false

@@ -11,7 +11,7 @@ import (
 
 func TestBlamelessCheck(t *testing.T) {
 	t.Parallel()
-	names := []string{"Bob Martin", "Cara Díaz", "Al"}
+	names := []string{"Bob Martin", "Cara Díaz", "Al", "Will Turner", "Mark Chen", "Priya Natarajan", "Sam Okafor", "Grant", "Dev Patel"}
 	tests := []struct {
 		name string
 		text string
@@ -33,13 +33,34 @@ func TestBlamelessCheck(t *testing.T) {
 		{"negligent", "negligent handling of the alert", []string{"negligent"}},
 		{"failed to after a person", "The on-call engineer failed to respond", []string{"failed to"}},
 		{"failed to after a pronoun", "he failed to check the dashboard", []string{"failed to"}},
-		{"failed to after a first name", "Bob failed to page the backup", []string{"failed to"}},
+		{"failed to after a first name", "Bob failed to page the backup", []string{"Bob", "failed to"}},
 		{"failed to after a mention", "<@U02BOB> failed to page the backup", []string{"<@U02BOB>", "failed to"}},
 		{"failed to of a system is fine", "The health check failed to detect the stuck pool", nil},
 		{"didn't bother", "Nobody didn't bother to look", []string{"didn't bother"}},
 		{"forgot to", "the author forgot to add an index", []string{"forgot to"}},
 		{"one finding per phrase", "should have, should have, should have", []string{"should have"}},
 		{"order of appearance", "Blame: Bob Martin should have known", []string{"Blame", "Bob Martin", "should have"}},
+		// A first name alone: one that is not an everyday word is a name
+		// wherever it is written, but not in capitals (an acronym).
+		{"first name, neutral", "Priya rolled back the deploy at 14:10", []string{"Priya"}},
+		{"first name, lower case", "then priya rolled back", []string{"priya"}},
+		{"first name in the full name is the full name's", "Priya Natarajan paged Priya's backup", []string{"Priya Natarajan", "Priya"}},
+		{"first name in capitals is an acronym", "Deployed with SAM at 14:02; the pool filled", nil},
+		{"first name with a capital", "Sam paged the DBA", []string{"Sam"}},
+		// One that is an everyday word ("Will", "Mark", "Grant") is a
+		// name only written capitalised next to blame wording.
+		{"will, the word", "Will the deploy finish? We will know at 14:30.", nil},
+		{"mark and grant, the words", "Mark the alert resolved once the queue drains, then Grant access to the replica.", nil},
+		{"everyday first name before blame wording", "Will forgot to rotate the certificate.", []string{"Will", "forgot to"}},
+		{"everyday first name before should have", "In hindsight Mark should have paged the DBA", []string{"Mark", "should have"}},
+		{"everyday first name's fault", "It was Mark’s fault", []string{"Mark", "'s fault"}},
+		{"everyday first name after blame", "They blamed Will for the outage", []string{"blamed", "Will"}},
+		{"everyday first name before failed to", "Will failed to page the backup", []string{"Will", "failed to"}},
+		{"everyday one-word name", "Grant failed to renew the certificate", []string{"Grant", "failed to"}},
+		{"everyday first name in lower case is the word", "the rollback will mark the release bad; someone forgot to tag it", []string{"forgot to"}},
+		{"everyday first name away from blame wording", "Will paged the DBA; the on-call engineer should have had an alert", []string{"should have"}},
+		{"everyday first name, full name", "Will Turner rolled back the deploy", []string{"Will Turner"}},
+		{"dev, the word", "Dev and staging were fine; the dev cluster too.", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
