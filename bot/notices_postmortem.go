@@ -14,7 +14,7 @@ const DefaultCommand = "/incident"
 
 const (
 	// maxDraftSummary keeps the postmortem summary inside one Block Kit
-	// section (3000 characters).
+	// section (3000 characters, escapes included), with room to spare.
 	maxDraftSummary = 2900
 	// maxDraftPart keeps each piece of the Markdown draft under Slack's
 	// 40,000-character limit on a message's text; draftPartOverhead is
@@ -44,14 +44,46 @@ func valueInt(n incident.Notice, k string) int {
 	return i
 }
 
+// Saying that the draft's summary was cut: the summary paragraph alone, or,
+// when the rest does not fit either, the notice from there on.
+const (
+	summaryCutNote = " _(cut; the full draft follows below)_"
+	draftCutNote   = "\n_…cut; the full draft follows below._"
+	// minSummaryKept is the least of the summary paragraph worth keeping
+	// before cutting the rest of the notice instead.
+	minSummaryKept = 200
+)
+
+// postmortemDraftText words the draft's summary notice within one section
+// (maxDraftSummary), counted as Slack counts it: escaped, so a summary
+// full of & < > takes up to five times its length. What does not fit is
+// cut where it cannot break an entity or markup, and the cut is said: the
+// summary paragraph first, keeping the metrics, facts and review notes
+// under it; the notice's end only when they do not fit either.
 func postmortemDraftText(n incident.Notice, w wording) string {
+	var head strings.Builder
+	fmt.Fprintf(&head, ":memo: *Postmortem draft for %s: %s*\n", n.Incident, w.esc(n.Values["title"]))
+	if n.Values["replaces"] == "true" {
+		head.WriteString("_This draft replaces the earlier one above, which was only partly posted._\n")
+	}
+	summary, rest := w.esc(n.Values["summary"]), draftDetails(n, w)
+	whole := head.String() + summary + rest
+	if utf8.RuneCountInString(whole) <= maxDraftSummary {
+		return whole
+	}
+	room := maxDraftSummary - utf8.RuneCountInString(head.String()+rest) - utf8.RuneCountInString(summaryCutNote)
+	if room >= minSummaryKept {
+		return head.String() + splitMrkdwn(summary, room)[0] + summaryCutNote + rest
+	}
+	summary = splitMrkdwn(summary, minSummaryKept)[0] + summaryCutNote
+	return splitMrkdwn(head.String()+summary+rest, maxDraftSummary-utf8.RuneCountInString(draftCutNote))[0] + draftCutNote
+}
+
+// draftDetails is the summary notice under its summary paragraph: the
+// metrics, the timeline, the facts, the action items and review notes.
+func draftDetails(n incident.Notice, w wording) string {
 	v, num := n.Values, func(k string) int { return valueInt(n, k) }
 	var b strings.Builder
-	fmt.Fprintf(&b, ":memo: *Postmortem draft for %s: %s*\n", n.Incident, w.esc(v["title"]))
-	if v["replaces"] == "true" {
-		b.WriteString("_This draft replaces the earlier one above, which was only partly posted._\n")
-	}
-	b.WriteString(w.esc(v["summary"]))
 	b.WriteString("\n\n")
 	fmt.Fprintf(&b, "*Key metrics:* %s\n", w.esc(v["metrics"]))
 	fmt.Fprintf(&b, "*Timeline (UTC):* %s", w.esc(v["timeline"]))
@@ -70,7 +102,7 @@ func postmortemDraftText(n incident.Notice, w wording) string {
 		b.WriteString(":warning: The channel history could not be read, so messages sent while the bot was away may be missing.\n")
 	}
 	fmt.Fprintf(&b, "_The full draft in Markdown follows in %d %s._", num("parts"), plural(num("parts"), "message", "messages"))
-	return clipRunes(b.String(), maxDraftSummary)
+	return b.String()
 }
 
 // draftItems are the draft's items of one kind.
