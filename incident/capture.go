@@ -6,6 +6,12 @@ import (
 	"time"
 )
 
+// Captured text (messages, and what people type into updates, the
+// description and the summary) is stored as the chat delivered it, in its
+// message markup: mentions, channels and links as <...> tokens and the
+// &amp; &lt; &gt; escapes. PlainText is its reader for what leaves the chat
+// (ADR 0033).
+
 // Message subtypes that CaptureMessage treats specially; the others it
 // stores ("", "thread_broadcast", "file_share", "me_message", another
 // app's "bot_message") or ignores (joins, topic changes and other channel
