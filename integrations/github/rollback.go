@@ -103,16 +103,12 @@ func (c *deployRollbacker) Plan(ctx context.Context, ch incident.ChangeEvent, sv
 	// The deploy must still be what runs: rolling back a deploy that a
 	// newer one replaced (a fix shipped during the incident) would undo
 	// the newer one too.
-	cur, err := c.liveDeploy(ctx, r, bad.env, func(d *gh.Deployment) bool { return !bad.after(d) })
+	cur, prev, err := c.liveAndPrevious(ctx, r, bad)
 	if err != nil {
 		return incident.RollbackPlan{}, err
 	}
 	if cur != nil && cur.GetSHA() != bad.sha {
 		return incident.RollbackPlan{}, replacedError(r, bad.env, bad.sha, cur, "")
-	}
-	prev, err := c.previousSuccess(ctx, r, bad)
-	if err != nil {
-		return incident.RollbackPlan{}, err
 	}
 	if prev == nil {
 		return incident.RollbackPlan{}, incident.Errorf(incident.EINVALID,
@@ -172,42 +168,113 @@ func (b badDeploy) after(d *gh.Deployment) bool {
 	return d.GetCreatedAt().After(b.at)
 }
 
-// liveDeploy walks the environment's deployments newest first, until stop
-// says so, and returns the first that runs or is on its way: its latest
-// status is success, or it is queued, pending or in progress. Deployments
-// that failed, or that nothing reported on, are passed over. nil when none
-// is found.
-func (c *deployRollbacker) liveDeploy(ctx context.Context, r repoRef, env string, stop func(*gh.Deployment) bool) (*gh.Deployment, error) {
+// eachDeployment calls fn with the environment's deployments newest first,
+// one page of a single listing at a time, until fn says to stop or they
+// run out (after maxPages pages).
+func (c *deployRollbacker) eachDeployment(ctx context.Context, r repoRef, env string, fn func(*gh.Deployment) (bool, error)) error {
 	opts := &gh.DeploymentsListOptions{Environment: env, ListOptions: gh.ListOptions{PerPage: perPage}}
-	checked := 0
 	for page := 0; page < maxPages; page++ {
 		ds, resp, err := c.gh.Repositories.ListDeployments(ctx, r.owner, r.name, opts)
 		if err != nil {
-			return nil, c.wrap(err, "list deployments", r)
+			return c.wrap(err, "list deployments", r)
 		}
 		for _, d := range ds {
-			if (stop != nil && stop(d)) || checked == maxDeployments {
-				return nil, nil
-			}
-			checked++
-			sts, err := c.statuses(ctx, r, d.GetID())
-			if err != nil {
-				return nil, err
-			}
-			if len(sts) == 0 {
-				continue
-			}
-			switch sts[0].GetState() {
-			case "success", "queued", "pending", "in_progress":
-				return d, nil
+			if stop, err := fn(d); err != nil || stop {
+				return err
 			}
 		}
 		if resp.NextPage == 0 {
-			break
+			return nil
 		}
 		opts.Page = resp.NextPage
 	}
-	return nil, nil
+	return nil
+}
+
+// live reports whether deployment d runs or is on its way: its latest
+// status is success, or it is queued, pending or in progress. A deployment
+// that failed, or that nothing reported on, is not.
+func (c *deployRollbacker) live(ctx context.Context, r repoRef, d *gh.Deployment) (bool, error) {
+	sts, err := c.statuses(ctx, r, d.GetID())
+	if err != nil || len(sts) == 0 {
+		return false, err
+	}
+	switch sts[0].GetState() {
+	case "success", "queued", "pending", "in_progress":
+		return true, nil
+	}
+	return false, nil
+}
+
+// liveDeploy walks the environment's deployments newest first and returns
+// the first that is live, looking at up to maxDeployments of them; nil
+// when none is.
+func (c *deployRollbacker) liveDeploy(ctx context.Context, r repoRef, env string) (*gh.Deployment, error) {
+	var found *gh.Deployment
+	checked := 0
+	err := c.eachDeployment(ctx, r, env, func(d *gh.Deployment) (bool, error) {
+		if checked == maxDeployments {
+			return true, nil
+		}
+		checked++
+		ok, err := c.live(ctx, r, d)
+		if ok {
+			found = d
+		}
+		return ok, err
+	})
+	return found, err
+}
+
+// liveAndPrevious walks the environment's deployments once, newest first,
+// for what a plan needs to know: cur, the first live deployment newer than
+// the bad one, and prev, the first deployment before it, of another
+// commit, that ever reported success. Any success counts for prev, not
+// only the latest status: GitHub marks superseded deployments inactive.
+// A live deployment of another commit ends the walk, since the plan is
+// refused then; a redeploy of the bad commit does not. Each search looks
+// at up to maxDeployments deployments; nil when it finds none.
+func (c *deployRollbacker) liveAndPrevious(ctx context.Context, r repoRef, bad badDeploy) (cur, prev *gh.Deployment, err error) {
+	newerDone := false
+	newer, older := 0, 0
+	err = c.eachDeployment(ctx, r, bad.env, func(d *gh.Deployment) (bool, error) {
+		if !newerDone && bad.after(d) {
+			if newer == maxDeployments {
+				newerDone = true
+				return false, nil
+			}
+			newer++
+			ok, err := c.live(ctx, r, d)
+			if ok {
+				cur, newerDone = d, true
+				return d.GetSHA() != bad.sha, nil
+			}
+			return false, err
+		}
+		newerDone = true
+		if !bad.before(d) || d.GetSHA() == bad.sha {
+			return false, nil
+		}
+		if older == maxDeployments {
+			return true, nil
+		}
+		older++
+		sts, err := c.statuses(ctx, r, d.GetID())
+		if err != nil {
+			return false, err
+		}
+		for _, st := range sts {
+			if st.GetState() == "success" {
+				prev = d
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return cur, prev, nil
 }
 
 // replacedError refuses to roll back from the commit from in env of r
@@ -250,44 +317,6 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// previousSuccess walks the environment's deployments newest first and
-// returns the first one before the bad deployment, of another commit, that
-// ever reported success. Any success counts, not only the latest status:
-// GitHub marks superseded deployments inactive.
-func (c *deployRollbacker) previousSuccess(ctx context.Context, r repoRef, bad badDeploy) (*gh.Deployment, error) {
-	opts := &gh.DeploymentsListOptions{Environment: bad.env, ListOptions: gh.ListOptions{PerPage: perPage}}
-	checked := 0
-	for page := 0; page < maxPages; page++ {
-		ds, resp, err := c.gh.Repositories.ListDeployments(ctx, r.owner, r.name, opts)
-		if err != nil {
-			return nil, c.wrap(err, "list deployments", r)
-		}
-		for _, d := range ds {
-			if !bad.before(d) || d.GetSHA() == bad.sha {
-				continue
-			}
-			if checked == maxDeployments {
-				return nil, nil
-			}
-			checked++
-			sts, err := c.statuses(ctx, r, d.GetID())
-			if err != nil {
-				return nil, err
-			}
-			for _, st := range sts {
-				if st.GetState() == "success" {
-					return d, nil
-				}
-			}
-		}
-		if resp.NextPage == 0 {
-			break
-		}
-		opts.Page = resp.NextPage
-	}
-	return nil, nil
 }
 
 // Execute carries out the plan once per plan.Key.
@@ -380,7 +409,7 @@ func (c *deployRollbacker) executeDeployment(ctx context.Context, info repoInfo,
 // rollback waited for its approval or its retry): rolling back would undo
 // it. EINVALID, which fails the round at once and says why.
 func (c *deployRollbacker) checkNotReplaced(ctx context.Context, r repoRef, plan incident.RollbackPlan) error {
-	cur, err := c.liveDeploy(ctx, r, plan.Environment, nil)
+	cur, err := c.liveDeploy(ctx, r, plan.Environment)
 	if err != nil {
 		return err
 	}
