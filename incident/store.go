@@ -173,6 +173,29 @@ type PageReader interface {
 	ListPages(ctx context.Context, incidentID int64) ([]Page, error)
 }
 
+// IncidentRecord is what was recorded about one incident besides the
+// incident itself, each list in the order of its own List method
+// (ListTimeline, ListStatusUpdates, ListActionItems, ListRollbacks); a
+// list with nothing in it is nil.
+type IncidentRecord struct {
+	Timeline    []TimelineEvent
+	Updates     []StatusUpdate
+	ActionItems []ActionItem
+	Rollbacks   []Rollback
+}
+
+// ReportReader reads the records of many incidents at once, for the
+// reports across incidents: a fixed number of queries however many
+// incidents there are. It is kept out of Store, which holds at most twelve
+// roles; gormstore.Store and incidenttest.MemStore, and their Tx, implement
+// it.
+type ReportReader interface {
+	// ListIncidentRecords returns the records of the incidents with these
+	// ids, keyed by id. An incident with nothing recorded, and an id no
+	// incident has, has no entry: its record is the zero IncidentRecord.
+	ListIncidentRecords(ctx context.Context, ids []int64) (map[int64]IncidentRecord, error)
+}
+
 // Pinger checks that the store is reachable.
 type Pinger interface {
 	Ping(ctx context.Context) error

@@ -20,6 +20,8 @@ type Store interface {
 	incident.IncidentOpener
 	// The chat's reports of people's standing, which the transport keeps.
 	incident.PeopleStore
+	// The records of many incidents at once, for the reports.
+	incident.ReportReader
 	// The changes and rollbacks of package changes (changes.Store).
 	AddChangeEvent(ctx context.Context, c *incident.ChangeEvent) error
 	ListChangeEvents(ctx context.Context, service string, from, to time.Time) ([]incident.ChangeEvent, error)
@@ -86,6 +88,7 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) Store) {
 	tests = append(tests, listPageTests...)
 	tests = append(tests, atomicTests...)
 	tests = append(tests, openerTests...)
+	tests = append(tests, reportTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
