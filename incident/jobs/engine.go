@@ -286,6 +286,14 @@ func NewPostgres(pool *pgxpool.Pool, opts Options) (*Engine, error) {
 // connection (db.SetMaxOpenConns(1)): River runs concurrent maintenance
 // queries that would otherwise fail with SQLITE_BUSY. River's tables must
 // already exist.
+//
+// From Start to Stop the engine of a database file holds a lock file of its
+// instance id next to it ("<file>.instance-<id>-<hash>.lock", flock(2)),
+// which the kernel releases when the process dies: a restart after a crash
+// takes back its jobs at once, and a second process under the same id is
+// refused at once. Start fails, naming the file, when it cannot be created.
+// An in-memory database has no such lock: its start watches a recent
+// heartbeat of its instance id for a twin instead.
 func NewSQLite(db *sql.DB, opts Options) (*Engine, error) {
 	if db == nil {
 		return nil, errors.New("jobs: nil sqlite database")

@@ -50,6 +50,10 @@ type takeover struct {
 	// process's session with its connection, so a restart finds the lock
 	// free at once, while a running twin still holds it.
 	lock *sql.Conn
+	// file is, on SQLite, the open lock file of this instance id next to
+	// the database (lockFile), which the kernel unlocks when the process
+	// dies.
+	file *os.File
 }
 
 // rebind turns ? placeholders into $n for PostgreSQL.
@@ -106,20 +110,26 @@ func (t *takeover) twinDue(seen int64) time.Duration {
 
 // checkTwin is called before an engine's first heartbeat. A heartbeat of
 // its instance id within deadAfter is either its previous life's, cut
-// short by a crash, or another running process's with the same id. On
-// PostgreSQL the instance id's advisory lock tells them apart at once: free,
-// the beat was a dead session's. Held (a twin, or a lost host's session
-// PostgreSQL has not closed yet), and on SQLite, it watches the row until a
-// live twin would have beaten again (twinDue): another beat means a twin,
-// ErrInstanceInUse; none, a previous life, and the start goes on (taking
-// back its jobs).
+// short by a crash, or another running process's with the same id. A lock
+// that the previous life held and lost with its process tells them apart at
+// once: on SQLite the instance id's lock file next to the database (held,
+// ErrInstanceInUse; free, a previous life), on PostgreSQL its advisory lock
+// (free, the beat was a dead session's). When the lock cannot tell (an
+// in-memory SQLite database, or on PostgreSQL a lock held by a twin or by a
+// lost host's session PostgreSQL has not closed yet) it watches the row
+// until a live twin would have beaten again (twinDue): another beat means a
+// twin, ErrInstanceInUse; none, a previous life, and the start goes on
+// (taking back its jobs).
 func (t *takeover) checkTwin(ctx context.Context) error {
-	locked := false
+	var locked bool
+	var err error
 	if t.postgres {
-		var err error
-		if locked, err = t.tryLock(ctx); err != nil {
-			return err
-		}
+		locked, err = t.tryLock(ctx)
+	} else {
+		locked, err = t.lockFile(ctx)
+	}
+	if err != nil {
+		return err
 	}
 	seen, ok, err := t.lastBeat(ctx)
 	if err != nil || !ok || t.now().Sub(time.UnixMilli(seen)) > t.deadAfter || locked {
@@ -183,8 +193,10 @@ func (t *takeover) relock(ctx context.Context) error {
 	return err
 }
 
-// unlock releases the instance id's advisory lock and its session.
+// unlock releases the instance id's lock: its lock file, or its advisory
+// lock and the session holding it.
 func (t *takeover) unlock() {
+	t.unlockFile()
 	if t.lock == nil {
 		return
 	}

@@ -14,9 +14,10 @@ import (
 
 // TestTwinInstanceIsRefused: two processes started with the same instance
 // id would each take the other's running jobs for their own interrupted
-// work and run them twice. The second to start sees the first beating under
-// its id and refuses to start, naming the setting; a job held by the first
-// stays with it.
+// work and run them twice. The second to start finds the instance id's lock
+// held (on SQLite at once; on PostgreSQL it then sees the first beating)
+// and refuses to start, naming the setting; a job held by the first stays
+// with it.
 func TestTwinInstanceIsRefused(t *testing.T) {
 	t.Parallel()
 	eachHarness(t, func(t *testing.T, h *harness) {
@@ -42,9 +43,9 @@ func TestTwinInstanceIsRefused(t *testing.T) {
 }
 
 // TestRestartAfterACrashIsNotATwin: a process killed mid-run leaves a
-// recent heartbeat; its restart with the same id watches it, sees no other
-// beat, and takes back its interrupted job at once, well within the time
-// other replicas would wait. A clean stop leaves nothing to watch.
+// recent heartbeat; its restart with the same id finds the instance id's
+// lock free and takes back its interrupted job at once, well within the
+// time other replicas would wait. A clean stop leaves nothing to watch.
 func TestRestartAfterACrashIsNotATwin(t *testing.T) {
 	t.Parallel()
 	eachHarness(t, func(t *testing.T, h *harness) {
@@ -64,7 +65,7 @@ func TestRestartAfterACrashIsNotATwin(t *testing.T) {
 
 		began := time.Now()
 		start(t, e)
-		require.Less(t, time.Since(began), e.takeover.twinWatch()+2*time.Second, "the start waits only to watch for a twin")
+		require.Less(t, time.Since(began), e.takeover.twinWatch()+2*time.Second, "the start does not wait for a twin")
 		require.Eventually(t, func() bool { return rec.count("interrupted") == 1 }, waitFor, tick)
 
 		stopCtx, cancel := context.WithTimeout(ctx, waitFor)
@@ -75,6 +76,7 @@ func TestRestartAfterACrashIsNotATwin(t *testing.T) {
 		require.True(t, ok)
 		require.Zero(t, seen, "a clean stop is recorded")
 		require.NoError(t, e.takeover.checkTwin(ctx), "and nothing is watched at the next start")
+		t.Cleanup(e.takeover.unlock)
 		if err := e.takeover.checkTwin(ctx); errors.Is(err, ErrInstanceInUse) {
 			t.Fatal("a stopped instance is no twin")
 		}

@@ -1,0 +1,14 @@
+//go:build !unix || aix
+
+package jobs
+
+import (
+	"errors"
+	"os"
+)
+
+// fileLocks reports whether this system has flock(2); without it a SQLite
+// engine watches its instance's heartbeat at start instead.
+const fileLocks = false
+
+func flock(*os.File) (bool, error) { return false, errors.New("jobs: no flock on this system") }
