@@ -316,9 +316,6 @@ func (c *api) wrap(err error, op string, repo repoRef) error {
 	if wait, ok := rateLimitWait(err, c.now()); ok {
 		return fmt.Errorf("github: %s: %w", op, &outbound.RateLimitedError{Provider: "github", Name: "GitHub", Wait: wait, Cause: err})
 	}
-	if wait, ok := outbound.RetryAfterAt(err, c.now()); ok {
-		return fmt.Errorf("github: %s: %w", op, &outbound.RateLimitedError{Provider: "github", Name: "GitHub", Wait: wait, Cause: err})
-	}
 	var er *gh.ErrorResponse
 	if errors.As(err, &er) && er.Response != nil {
 		return c.statusError(err, er, op, repo)

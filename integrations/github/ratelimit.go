@@ -37,43 +37,50 @@ func RetryAfter(h http.Header, now time.Time) (time.Duration, bool) {
 // how long to wait, as the rate-limit guide says: a 403 or 429 with
 // retry-after waits that long; one with x-ratelimit-remaining 0 waits
 // until x-ratelimit-reset; a secondary limit without either header, and
-// any other 429, waits at least a minute. go-github's own reading is not
-// used for a response: it answers a primary limit only on 403, and reads a
+// any other 429, waits at least a minute. GitHub's answer is read here,
+// not by go-github, which takes a primary limit only on 403 and reads a
 // secondary limit without retry-after as lasting until the primary
-// window's reset, which may be seconds away.
+// window's reset, which may be seconds away. When go-github refused to
+// send the call, remembering an exhausted window or an earlier
+// retry-after, there is no answer to read, and outbound.RetryAfterAt reads
+// what go-github remembered, as it does for every provider's SDK errors.
 func rateLimitWait(err error, now time.Time) (time.Duration, bool) {
 	var (
 		primary   *gh.RateLimitError
 		secondary *gh.AbuseRateLimitError
 		er        *gh.ErrorResponse
+		resp      *http.Response
+		named     bool // GitHub's message named a secondary limit
 	)
 	switch {
 	case errors.As(err, &primary):
-		if wait, ok := responseWait(primary.Response, false, now); ok {
-			return wait, true
-		}
-		// go-github refused to send, remembering an exhausted window.
-		return max(primary.Rate.Reset.Sub(now), 0), true
+		resp = primary.Response
 	case errors.As(err, &secondary):
-		if wait, ok := responseWait(secondary.Response, true, now); ok {
+		resp, named = secondary.Response, true
+	case errors.As(err, &er):
+		resp, named = er.Response, isSecondaryLimit(er)
+	}
+	if answered(resp) {
+		if wait, ok := responseWait(resp, named, now); ok {
 			return wait, true
 		}
-		// go-github refused to send, remembering an earlier Retry-After.
-		if secondary.RetryAfter != nil {
-			return max(*secondary.RetryAfter, 0), true
-		}
-		return outbound.DefaultSecondaryRateLimitWait, true
-	case errors.As(err, &er):
-		return responseWait(er.Response, isSecondaryLimit(er), now)
 	}
-	return 0, false
+	return outbound.RetryAfterAt(err, now)
+}
+
+// answered reports whether resp is GitHub's answer rather than the
+// stand-in go-github makes when it refuses to send a call: a 403 without
+// a single header.
+func answered(resp *http.Response) bool {
+	return resp != nil && len(resp.Header) > 0
 }
 
 // responseWait reads a 403 or 429 answer; secondary says GitHub's message
-// named a secondary limit. go-github's stand-in responses, made without a
-// request, carry no rate-limit headers and read as false.
+// named a secondary limit. Retry-After and the reset are GitHub's
+// (RetryAfter); a secondary limit or a 429 that names no time waits
+// outbound.DefaultSecondaryRateLimitWait.
 func responseWait(resp *http.Response, secondary bool, now time.Time) (time.Duration, bool) {
-	if resp == nil || (resp.StatusCode != http.StatusForbidden && resp.StatusCode != http.StatusTooManyRequests) {
+	if resp.StatusCode != http.StatusForbidden && resp.StatusCode != http.StatusTooManyRequests {
 		return 0, false
 	}
 	if wait, ok := RetryAfter(resp.Header, now); ok {

@@ -165,3 +165,27 @@ func TestRetryAfterKeepsTheHTTPPolicyFromHammering(t *testing.T) {
 		})
 	}
 }
+
+// After a secondary limit with retry-after, go-github refuses the next
+// call itself, without asking GitHub, until that time: the wait reported
+// is what remains of GitHub's, not the minute a secondary limit without
+// retry-after gets.
+func TestSecondaryLimitRememberedByTheSDKWaitsWhatRemains(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	seedProduction(b.fake)
+	b.fake.SecondaryRateLimitNextWith(1, http.StatusForbidden, 10*time.Minute)
+
+	_, err := b.client.Changes(t.Context(), checkoutService(), at(10, 0), now)
+	wait, ok := outbound.AsRetryAfter(err)
+	require.True(t, ok, "%v", err)
+	require.Equal(t, 10*time.Minute, wait)
+	calls := len(b.fake.Calls())
+
+	_, err = b.client.Changes(t.Context(), checkoutService(), at(10, 0), now)
+	requireCode(t, err, incident.EUNAVAILABLE)
+	require.Len(t, b.fake.Calls(), calls, "go-github did not send it")
+	wait, ok = outbound.AsRetryAfter(err)
+	require.True(t, ok, "%v", err)
+	require.InDelta(t, float64(10*time.Minute), float64(wait), float64(5*time.Second), "got %s", wait)
+}
