@@ -11,6 +11,8 @@ import (
 
 	"github.com/firebreakhq/firebreak/incident"
 	"github.com/firebreakhq/firebreak/incident/incidenttest"
+	"github.com/firebreakhq/firebreak/incident/metrics"
+	"github.com/firebreakhq/firebreak/web"
 )
 
 // seed adds n resolved incidents over the last 90 days, each with a few
@@ -60,3 +62,32 @@ func BenchmarkMetricsPage(b *testing.B) { benchPage(b, "/reports/metrics?period=
 
 // BenchmarkMetricsCSV is the CSV download for the same.
 func BenchmarkMetricsCSV(b *testing.B) { benchPage(b, "/reports/metrics.csv?period=90d", 1000) }
+
+// BenchmarkMetricsPageYear is the metrics page for a year of 2,000
+// incidents, each with its timeline, status updates, a follow-up and, for
+// some, a rollback, on every store; it reports the store calls per page.
+func BenchmarkMetricsPageYear(b *testing.B) {
+	for _, dialect := range reportStores {
+		b.Run(dialect, func(b *testing.B) {
+			clock := incidenttest.NewClock(t0)
+			st := openStore(b, dialect, clock)
+			seedReports(b, st, clock, 2000, 364*24*time.Hour, 1)
+			counting := newCallCounter(st)
+			f := setup(b, func(cfg *web.Config) {
+				cfg.Reader, cfg.Metrics = counting, metrics.NewService(counting, cfg.Policy, cfg.Clock)
+			})
+			br := f.browser()
+			br.signIn(f.alice)
+			counting.reset()
+			b.ResetTimer()
+			for b.Loop() {
+				resp, body := br.get("/reports/metrics?period=365d")
+				if resp.StatusCode != http.StatusOK {
+					b.Fatalf("%d: %s", resp.StatusCode, body)
+				}
+			}
+			calls, _ := counting.total()
+			b.ReportMetric(float64(calls)/float64(b.N), "store-calls/op")
+		})
+	}
+}

@@ -46,9 +46,10 @@ var templateFS embed.FS
 var staticFS embed.FS
 
 // Reader is what the pages and the API read: the incident store's read
-// methods.
+// methods, and the records of many incidents at once for the metrics.
 type Reader interface {
 	metrics.Source
+	incident.ReportReader
 	GetIncidentByNumber(ctx context.Context, number int64) (*incident.Incident, error)
 	ListPages(ctx context.Context, incidentID int64) ([]incident.Page, error)
 	ListChangeEvents(ctx context.Context, service string, from, to time.Time) ([]incident.ChangeEvent, error)
