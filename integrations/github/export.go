@@ -367,7 +367,7 @@ func (c *postmortemExporter) exportIssue(ctx context.Context, info repoInfo, doc
 // open or closed, whose body carries marker; 0 when there is none.
 func (c *postmortemExporter) findPostmortemIssue(ctx context.Context, r repoRef, marker string) (int, error) {
 	number := 0
-	err := c.eachOwnIssue(ctx, r, func(is *gh.Issue) bool {
+	err := c.eachOwnIssue(ctx, r, strings.TrimSuffix(strings.TrimPrefix(marker, "<!-- "), " -->"), func(is *gh.Issue) bool {
 		if strings.Contains(is.GetBody(), marker) {
 			number = is.GetNumber()
 			return true
@@ -384,7 +384,13 @@ func (c *postmortemExporter) findPostmortemIssue(ctx context.Context, r repoRef,
 // When GitHub will not say who the token is, every issue is looked at, and
 // only the hidden marker tells; when it cannot say for now, the error is
 // returned, so nothing is opened twice in the meantime.
-func (c *postmortemExporter) eachOwnIssue(ctx context.Context, r repoRef, fn func(*gh.Issue) bool) error {
+//
+// The listing stops after maxPages pages (1,000 issues). Past them, the
+// issues whose body holds text, the words of the marker fn looks for, are
+// asked of GitHub's search (see searchOwnIssues): the listing finds the
+// newest issues, which the search may not have indexed yet, and the search
+// finds the older ones the listing does not reach.
+func (c *postmortemExporter) eachOwnIssue(ctx context.Context, r repoRef, text string, fn func(*gh.Issue) bool) error {
 	opts := &gh.IssueListByRepoOptions{State: "all", ListOptions: gh.ListOptions{PerPage: perPage}}
 	login, err := c.selfLogin(ctx)
 	switch {
@@ -396,21 +402,61 @@ func (c *postmortemExporter) eachOwnIssue(ctx context.Context, r repoRef, fn fun
 		c.log.Warn("github: the token's login is unknown; looking for the bot's issues among every issue",
 			slog.String("repo", r.String()), slog.Any("err", err))
 	}
+	seen := map[int]bool{}
+	own := func(is *gh.Issue) bool {
+		return !is.IsPullRequest() && (login == "" || strings.EqualFold(is.GetUser().GetLogin(), login))
+	}
 	for page := 0; page < maxPages; page++ {
 		issues, resp, err := c.gh.Issues.ListByRepo(ctx, r.owner, r.name, opts)
 		if err != nil {
 			return c.wrap(err, "list issues", r)
 		}
 		for _, is := range issues {
-			if is.IsPullRequest() || (login != "" && !strings.EqualFold(is.GetUser().GetLogin(), login)) {
-				continue
+			seen[is.GetNumber()] = true
+			if own(is) && fn(is) {
+				return nil
 			}
+		}
+		if resp.NextPage == 0 {
+			return nil
+		}
+		opts.Page = resp.NextPage
+	}
+	return c.searchOwnIssues(ctx, r, text, func(is *gh.Issue) bool {
+		return !seen[is.GetNumber()] && own(is) && fn(is)
+	})
+}
+
+// searchOwnIssues calls fn with each issue, newest first, whose body holds
+// text as a phrase, as GitHub's issue search finds them (up to its 1,000
+// results), until fn returns true. fn still reads the body for the exact
+// marker: the search matches words, not characters. A GitHub whose search
+// does not index the words of HTML comments (some GitHub Enterprise
+// Server instances) finds nothing here, and a search GitHub refuses is
+// logged and taken as finding nothing; a search GitHub cannot serve for
+// now (down, rate limited) is an error, so nothing is opened twice
+// meanwhile.
+func (c *postmortemExporter) searchOwnIssues(ctx context.Context, r repoRef, text string, fn func(*gh.Issue) bool) error {
+	q := fmt.Sprintf(`repo:%s is:issue in:body "%s"`, r, strings.ReplaceAll(text, `"`, " "))
+	opts := &gh.SearchOptions{Sort: "created", Order: "desc", ListOptions: gh.ListOptions{PerPage: perPage}}
+	for page := 0; page < maxPages; page++ {
+		res, resp, err := c.gh.Search.Issues(ctx, q, opts)
+		if err != nil {
+			err = c.wrap(err, "search issues", r)
+			if incident.ErrorCode(err) == incident.EUNAVAILABLE || ctx.Err() != nil {
+				return err
+			}
+			c.log.Warn("github: searching the issues past the listing failed; taking it as finding none",
+				slog.String("repo", r.String()), slog.Any("err", err))
+			return nil
+		}
+		for _, is := range res.Issues {
 			if fn(is) {
 				return nil
 			}
 		}
 		if resp.NextPage == 0 {
-			break
+			return nil
 		}
 		opts.Page = resp.NextPage
 	}
@@ -442,7 +488,7 @@ func (c *postmortemExporter) exportActionItems(ctx context.Context, info repoInf
 	if len(todo) == 0 {
 		return nil
 	}
-	existing, err := c.followUpBodies(ctx, r)
+	existing, err := c.followUpBodies(ctx, r, doc.IncidentKey)
 	if err != nil {
 		return err
 	}
@@ -464,10 +510,11 @@ func (c *postmortemExporter) exportActionItems(ctx context.Context, info repoInf
 }
 
 // followUpBodies returns the bodies of the bot's issues in the
-// repository, open or closed.
-func (c *postmortemExporter) followUpBodies(ctx context.Context, r repoRef) (map[string]bool, error) {
+// repository, open or closed: all of those the listing reaches, and past
+// it those of the incident's action items.
+func (c *postmortemExporter) followUpBodies(ctx context.Context, r repoRef, key string) (map[string]bool, error) {
 	existing := map[string]bool{}
-	err := c.eachOwnIssue(ctx, r, func(is *gh.Issue) bool {
+	err := c.eachOwnIssue(ctx, r, "firebreak:action-item:"+key+":", func(is *gh.Issue) bool {
 		existing[is.GetBody()] = true
 		return false
 	})

@@ -47,6 +47,7 @@ func (s *Server) routes() http.Handler {
 	h("POST /repos/{owner}/{repo}/issues", c.createIssue)
 	h("GET /repos/{owner}/{repo}/issues/{number}", c.getIssue)
 	h("PATCH /repos/{owner}/{repo}/issues/{number}", c.editIssue)
+	mux.HandleFunc("GET /search/issues", s.searchIssues)
 	mux.HandleFunc("GET /user", s.getAuthenticatedUser)
 	mux.HandleFunc("POST /graphql", s.graphql)
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { writeError(w, http.StatusNotFound, "Not Found") })
