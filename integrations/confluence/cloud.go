@@ -127,3 +127,23 @@ func (cloudAPI) unauthorized() string {
 func (cloudAPI) notFoundHint() string {
 	return "that the URL is a Confluence Cloud wiki root such as https://SITE.atlassian.net/wiki (a Confluence Data Center site needs the datacenter flavor)."
 }
+
+// titleCQL leaves the space out: the client holds the space's v2 id, and
+// each result's space id is checked instead (inSpace).
+func (cloudAPI) titleCQL(_, phrase string) string {
+	return `type = page AND title ~ "\"` + phrase + `\""`
+}
+
+// searchPath is the CQL content search of the v1 API, which Confluence
+// Cloud keeps: v2 has no search.
+func (cloudAPI) searchPath(cql, from string) string {
+	q := url.Values{"cql": {cql}, "expand": {"body.storage,version,space"}, "limit": {strconv.Itoa(lookupLimit)}}
+	if from != "" {
+		q.Set("cursor", from)
+	}
+	return "/rest/api/content/search?" + q.Encode()
+}
+
+func (cloudAPI) searchNextParam() string { return "cursor" }
+
+func (cloudAPI) inSpace(p page, space string) bool { return p.Space.ID.String() == space }

@@ -15,8 +15,12 @@
 // postmortem's title is told apart: the client's own (a create that took
 // effect but whose answer was lost, or whose record was) is found and
 // updated; a page someone else made is left alone, and the postmortem is
-// published as "<title> (2)" (then 3, and so on) instead. Both flavors keep
-// these guarantees; only the requests differ (cloud.go, datacenter.go).
+// published as "<title> (2)" (then 3, and so on) instead. At the first
+// clash one CQL search reads every numbered title at once, so the bot's
+// own page under one is updated and titles others hold are skipped without
+// a call each; the create and the exact lookup still decide, since the
+// search trails the pages. Both flavors keep these guarantees; only the
+// requests differ (cloud.go, datacenter.go).
 package confluence
 
 import (
@@ -256,7 +260,15 @@ func (c *Client) Export(ctx context.Context, doc incident.PostmortemDoc, prev *i
 		c.logger.Warn("confluence page of an earlier export is gone; creating a new one",
 			slog.String("incident", doc.IncidentKey), slog.String("page_id", prev.ID))
 	}
+	// held are the numbers whose titles pages made by others hold, as far
+	// as the search of the numbered titles (done once, at the first
+	// clash) says; a create is still what decides a title is free.
+	held := map[int]bool{}
+	searched := false
 	for n := 1; n <= maxTitleTries; n++ {
+		if held[n] {
+			continue
+		}
 		t := numbered(title, n)
 		page, err := c.create(ctx, space, t, doc)
 		if err == nil {
@@ -279,6 +291,24 @@ func (c *Client) Export(ctx context.Context, doc incident.PostmortemDoc, prev *i
 		}
 		c.logger.Info("confluence page with the postmortem's title was made by someone else; trying the next title",
 			slog.String("incident", doc.IncidentKey), slog.Int("n", n))
+		if searched {
+			continue
+		}
+		searched = true
+		own, others, err := c.numberedTitles(ctx, space, title, doc.IncidentKey)
+		if err != nil {
+			return incident.ExportRef{}, err
+		}
+		if own.ID != "" {
+			ref, err := c.update(ctx, own.ID, own.Title, doc)
+			if incident.ErrorCode(err) != incident.ENOTFOUND {
+				c.logger.Info("confluence page of this postmortem exists under a numbered title; updated it",
+					slog.String("incident", doc.IncidentKey), slog.String("page_id", own.ID))
+				return ref, err
+			}
+			// The search had not yet seen it deleted: go on creating.
+		}
+		held = others
 	}
 	return incident.ExportRef{}, incident.Errorf(incident.ECONFLICT,
 		"Pages titled %q and %q through (%d) already exist in the Confluence space and were not made by this bot; rename or move one of them, then export again.",
@@ -328,6 +358,15 @@ type api interface {
 	findPath(space, title, from string) string
 	// nextParam names the parameter of a next link that findPath takes.
 	nextParam() string
+	// titleCQL is the CQL query for the pages of space whose titles hold
+	// phrase; searchPath asks for its results, bodies, versions and
+	// spaces included, from where an earlier answer's next link pointed,
+	// whose parameter searchNextParam names. inSpace says whether a
+	// result is in space.
+	titleCQL(space, phrase string) string
+	searchPath(cql, from string) string
+	searchNextParam() string
+	inSpace(p page, space string) bool
 	// unauthorized says what to fix after a 401, notFoundHint what to
 	// check after a 404.
 	unauthorized() string
@@ -343,6 +382,11 @@ type page struct {
 	ID      string `json:"id"`
 	Title   string `json:"title"`
 	SpaceID string `json:"spaceId"`
+	// Space is where the v1 API (and search) says the page is.
+	Space struct {
+		ID  json.Number `json:"id"`
+		Key string      `json:"key"`
+	} `json:"space"`
 	Version struct {
 		Number int `json:"number"`
 	} `json:"version"`
@@ -460,6 +504,69 @@ func (c *Client) findOwn(ctx context.Context, space, title, key string) (string,
 	c.logger.Warn("confluence title lookup stopped at its cap; taking the title as someone else's",
 		slog.String("incident", key), slog.Int("pages", maxLookupPages))
 	return "", nil
+}
+
+// numberedTitles searches the space once for the pages whose titles hold
+// the words of title, which its numbered variants all do, and sorts out
+// those titled exactly as one of them: own is the one carrying the
+// incident's marker, if any, and others the numbers of those someone else
+// made. It reads Confluence's search (CQL), which lags behind the pages by
+// moments: a page it misses is found by the create that clashes with it
+// and the exact lookup after it, as before. A search Confluence refuses
+// (an older Data Center without CQL) finds nothing, and the titles are
+// tried one by one; one it cannot serve for now is an error.
+func (c *Client) numberedTitles(ctx context.Context, space, title, key string) (own page, others map[int]bool, err error) {
+	want := map[string]int{}
+	for n := 2; n <= maxTitleTries; n++ {
+		want[numbered(title, n)] = n
+	}
+	others = map[int]bool{}
+	cql := c.api.titleCQL(space, titlePhrase(title))
+	from := ""
+	for range maxLookupPages {
+		var res struct {
+			Results []page `json:"results"`
+			Links   struct {
+				Next string `json:"next"`
+			} `json:"_links"`
+		}
+		status, msg, err := c.do(outbound.WithOperation(ctx, "pages.search"), http.MethodGet, c.api.searchPath(cql, from), nil, &res)
+		if err != nil {
+			return page{}, nil, fmt.Errorf("confluence search pages: %w", err)
+		}
+		if status != http.StatusOK {
+			c.logger.Warn("confluence refused the search for numbered titles; trying them one by one",
+				slog.String("incident", key), slog.Int("status", status), slog.String("message", clip(msg)))
+			return page{}, map[int]bool{}, nil
+		}
+		for _, p := range res.Results {
+			n, ok := want[p.Title]
+			if !ok || p.ID == "" || !c.api.inSpace(p, space) {
+				continue
+			}
+			if ours(p.Body.Storage.Value, key) {
+				return p, nil, nil
+			}
+			others[n] = true
+		}
+		from = nextParam(res.Links.Next, c.api.searchNextParam())
+		if from == "" {
+			break
+		}
+	}
+	return page{}, others, nil
+}
+
+// titlePhrase is the words of title that all its numbered variants hold,
+// as a CQL phrase: letters and digits only, so nothing needs escaping. A
+// variant cut to fit its number ends in a cut word, which is left out.
+func titlePhrase(title string) string {
+	words := strings.FieldsFunc(title, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	if numbered(title, maxTitleTries) != title+" ("+strconv.Itoa(maxTitleTries)+")" && len(words) > 0 {
+		short := strings.FieldsFunc(cut(title, MaxTitleLength-utf16Len(" (9)")), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+		words = short[:max(len(short)-1, 0)]
+	}
+	return strings.Join(words, " ")
 }
 
 // nextParam reads one query parameter of a next link. Cloud's link is

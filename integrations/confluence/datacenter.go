@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 )
 
 // dataCenterAPI speaks the REST API of Confluence Data Center and Server
@@ -94,3 +95,19 @@ func (dataCenterAPI) unauthorized() string {
 func (dataCenterAPI) notFoundHint() string {
 	return "that the URL is the Confluence base URL with its context path, such as https://confluence.example.com/confluence, and that the personal access token is valid."
 }
+
+func (dataCenterAPI) titleCQL(space, phrase string) string {
+	return `type = page AND space = "` + space + `" AND title ~ "\"` + phrase + `\""`
+}
+
+func (dataCenterAPI) searchPath(cql, from string) string {
+	q := url.Values{"cql": {cql}, "expand": {"body.storage,version,space"}, "limit": {strconv.Itoa(lookupLimit)}}
+	if from != "" {
+		q.Set("start", from)
+	}
+	return "/rest/api/content/search?" + q.Encode()
+}
+
+func (dataCenterAPI) searchNextParam() string { return "start" }
+
+func (dataCenterAPI) inSpace(p page, space string) bool { return strings.EqualFold(p.Space.Key, space) }

@@ -33,7 +33,12 @@ func (s *Server) bearer(r *http.Request) bool {
 //	GET  /rest/api/content/{id}?expand=
 //	POST /rest/api/content
 //	PUT  /rest/api/content/{id}
+//	GET  /rest/api/content/search?cql=&expand=&start=&limit= (search.go)
 func (s *Server) routeV1(w http.ResponseWriter, r *http.Request, body []byte, call *Call) {
+	if r.URL.Path == dataCenterPath+"/rest/api/content/search" && r.Method == http.MethodGet {
+		s.search(w, r.URL.Query(), false)
+		return
+	}
 	rest, ok := strings.CutPrefix(r.URL.Path, dataCenterPath+"/rest/api/content")
 	if !ok || (rest != "" && !strings.HasPrefix(rest, "/")) {
 		writeErrorV1(w, http.StatusNotFound, "null for uri: "+r.URL.String())
@@ -146,6 +151,7 @@ func (s *Server) createV1(w http.ResponseWriter, raw []byte) {
 		return
 	}
 	p := s.add(spaceID, parent, req.Title, shared.Body.Value)
+	s.touched(p.ID)
 	p.Status = shared.Status
 	httpjson.Write(w, http.StatusOK, s.viewV1(p, map[string]bool{"body.storage": true, "version": true}))
 }
@@ -188,6 +194,7 @@ func (s *Server) updateV1(w http.ResponseWriter, id string, raw []byte, call *Ca
 		return
 	}
 	p.Title, p.Status, p.Body, p.Version = req.Title, shared.Status, shared.Body.Value, req.Version.Number
+	s.touched(p.ID)
 	httpjson.Write(w, http.StatusOK, s.viewV1(p, map[string]bool{"body.storage": true, "version": true}))
 }
 

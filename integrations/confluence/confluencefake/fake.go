@@ -9,7 +9,10 @@
 // optimistic locking (a PUT carries exactly the current version plus one,
 // else 409). Bodies are returned only when asked for, and spaces can be
 // looked up by key (GET /spaces?keys=). Lists come a page at a time
-// (Config.PageSize) behind next links. It records every call and can
+// (Config.PageSize) behind next links. Both flavors' CQL content search
+// (GET /rest/api/content/search) reads type, space and title ~ clauses,
+// and can trail the pages as Confluence's index does (SetSearchLag; see
+// search.go). It records every call and can
 // inject faults, including a request carried out whose answer is lost
 // (Fault.AfterEffect). Tests and the demo use it.
 package confluencefake
@@ -104,6 +107,10 @@ type Server struct {
 	nextID int
 	calls  []Call
 	faults []*Fault
+	// searchLag and stale model the search index trailing the pages: the
+	// pages in stale are not seen by the search until Reindex.
+	searchLag bool
+	stale     map[string]bool
 }
 
 // New starts a fake. Close it when done.
@@ -248,6 +255,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte, call *Call) {
+	if r.URL.Path == "/wiki/rest/api/content/search" && r.Method == http.MethodGet {
+		s.search(w, r.URL.Query(), true)
+		return
+	}
 	if r.URL.Path == "/wiki/api/v2/spaces" && r.Method == http.MethodGet {
 		s.spaces(w, r.URL.Query())
 		return
@@ -350,6 +361,7 @@ func (s *Server) create(w http.ResponseWriter, raw []byte) {
 		return
 	}
 	p := s.add(req.SpaceID, req.ParentID, req.Title, req.Body.Value)
+	s.touched(p.ID)
 	p.Status = req.Status
 	httpjson.Write(w, http.StatusOK, s.view(p, true))
 }
@@ -507,6 +519,7 @@ func (s *Server) update(w http.ResponseWriter, id string, raw []byte, call *Call
 		return
 	}
 	p.Title, p.Status, p.Body, p.Version = req.Title, req.Status, req.Body.Value, req.Version.Number
+	s.touched(p.ID)
 	httpjson.Write(w, http.StatusOK, s.view(p, true))
 }
 
