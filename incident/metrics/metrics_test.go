@@ -2,6 +2,7 @@ package metrics_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -333,4 +334,72 @@ func BenchmarkCompute(b *testing.B) {
 	for b.Loop() {
 		metrics.Compute(facts, opt)
 	}
+}
+
+// perIncident is a store that reads an incident's records one call at a
+// time: it hides the store's ReportReader.
+type perIncident struct{ metrics.Source }
+
+// countingReader counts the calls that read records across incidents.
+type countingReader struct {
+	*incidenttest.MemStore
+	batches, single int
+}
+
+func (c *countingReader) ListIncidentRecords(ctx context.Context, ids []int64) (map[int64]incident.IncidentRecord, error) {
+	c.batches++
+	return c.MemStore.ListIncidentRecords(ctx, ids)
+}
+
+func (c *countingReader) ListTimeline(ctx context.Context, id int64) ([]incident.TimelineEvent, error) {
+	c.single++
+	return c.MemStore.ListTimeline(ctx, id)
+}
+
+// TestFactsReadAtOnce: on a store that reads the records of many incidents
+// at once, the facts of a period are read in one call however many
+// incidents it holds, and are the facts read incident by incident.
+func TestFactsReadAtOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clock := incident.ClockFunc(func() time.Time { return t0.Add(h(24 * 7)) })
+	mem := incidenttest.NewMemStore(clock)
+	for i := range 12 {
+		inc, err := mem.CreateIncident(ctx, incidenttest.NewIncident(func(inc *incident.Incident) {
+			inc.DeclaredAt = t0.Add(h(float64(i + 1)))
+		}))
+		require.NoError(t, err)
+		require.NoError(t, mem.AddActionItem(ctx, &incident.ActionItem{IncidentID: inc.ID, Text: fmt.Sprintf("item %d", i), CreatedAt: t0}))
+		require.NoError(t, mem.AddTimelineEvent(ctx, &incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventNote, Text: "note", At: t0.Add(h(float64(i + 1)))}))
+	}
+	q := metrics.Query{From: t0, To: t0.AddDate(0, 0, 7)}
+	store := &countingReader{MemStore: mem}
+	atOnce, err := metrics.NewService(store, incident.DefaultPolicy(), clock).Facts(ctx, q)
+	require.NoError(t, err)
+	require.Equal(t, 1, store.batches)
+	require.Zero(t, store.single, "no incident read on its own")
+	oneByOne, err := metrics.NewService(perIncident{mem}, incident.DefaultPolicy(), clock).Facts(ctx, q)
+	require.NoError(t, err)
+	require.Len(t, atOnce, 12)
+	require.Equal(t, emptyAsNil(oneByOne), emptyAsNil(atOnce))
+}
+
+// emptyAsNil makes a record read as empty and one read as none alike.
+func emptyAsNil(facts []metrics.Facts) []metrics.Facts {
+	for i := range facts {
+		f := &facts[i]
+		if len(f.Timeline) == 0 {
+			f.Timeline = nil
+		}
+		if len(f.Updates) == 0 {
+			f.Updates = nil
+		}
+		if len(f.ActionItems) == 0 {
+			f.ActionItems = nil
+		}
+		if len(f.Rollbacks) == 0 {
+			f.Rollbacks = nil
+		}
+	}
+	return facts
 }

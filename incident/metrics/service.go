@@ -73,6 +73,9 @@ func (s *Service) Facts(ctx context.Context, q Query) ([]Facts, error) {
 	if err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
+	if r, ok := s.src.(incident.ReportReader); ok {
+		return factsAtOnce(ctx, r, incs)
+	}
 	out := make([]Facts, 0, len(incs))
 	for _, inc := range incs {
 		f := Facts{Incident: inc}
@@ -89,6 +92,26 @@ func (s *Service) Facts(ctx context.Context, q Query) ([]Facts, error) {
 			return nil, fmt.Errorf("metrics: rollbacks of %s: %w", inc.Key(), err)
 		}
 		out = append(out, f)
+	}
+	return out, nil
+}
+
+// factsAtOnce reads the records of incs with one store call, on a store
+// that offers it: a fixed number of queries however many incidents the
+// period holds.
+func factsAtOnce(ctx context.Context, r incident.ReportReader, incs []*incident.Incident) ([]Facts, error) {
+	ids := make([]int64, len(incs))
+	for i, inc := range incs {
+		ids[i] = inc.ID
+	}
+	records, err := r.ListIncidentRecords(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	out := make([]Facts, len(incs))
+	for i, inc := range incs {
+		rec := records[inc.ID]
+		out[i] = Facts{Incident: inc, Timeline: rec.Timeline, Updates: rec.Updates, ActionItems: rec.ActionItems, Rollbacks: rec.Rollbacks}
 	}
 	return out, nil
 }
