@@ -8,34 +8,15 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
 	"github.com/firebreakhq/firebreak/integrations/launchdarkly"
 	"github.com/firebreakhq/firebreak/integrations/webhook"
+	"github.com/firebreakhq/firebreak/integrations/webhook/webhooktest"
 )
-
-// logBuffer collects the handler's log lines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestWebhookEntriesNotActedOnAreCountedAndLogged: an audit entry of a
 // kind the bot does not act on (a segment's targets changed) is answered
@@ -44,7 +25,7 @@ func (l *logBuffer) String() string {
 func TestWebhookEntriesNotActedOnAreCountedAndLogged(t *testing.T) {
 	t.Parallel()
 	reg := prometheus.NewRegistry()
-	var out logBuffer
+	var out webhooktest.LogBuffer
 	var rec recordingSink
 	h := launchdarkly.NewWebhookHandler(secret, rec.sink, slog.New(slog.NewTextHandler(&out, nil)), launchdarkly.WithIgnored(webhook.NewIgnored(reg)))
 	srv := httptest.NewServer(h)
@@ -67,12 +48,7 @@ func TestWebhookEntriesNotActedOnAreCountedAndLogged(t *testing.T) {
 	deliver("flag_turned_on_in_test.json")
 	require.Len(t, rec.events(), 1, "the flag entry is acted on")
 
-	want := `
-# HELP firebreak_webhook_events_ignored_total Verified webhook deliveries acknowledged and dropped because firebreak does not act on their event type, by provider and type.
-# TYPE firebreak_webhook_events_ignored_total counter
-firebreak_webhook_events_ignored_total{provider="launchdarkly",type="segment"} 2
-`
-	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(want)))
+	webhooktest.RequireIgnored(t, reg, map[[2]string]int{{"launchdarkly", "segment"}: 2})
 	logged := out.String()
 	require.Equal(t, 1, strings.Count(logged, "webhook event type not handled"), logged)
 	require.Contains(t, logged, "level=INFO")

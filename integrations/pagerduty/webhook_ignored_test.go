@@ -1,40 +1,20 @@
 package pagerduty_test
 
 import (
-	"bytes"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
 	"github.com/firebreakhq/firebreak/integrations/pagerduty"
 	"github.com/firebreakhq/firebreak/integrations/pagerduty/pdfake"
 	"github.com/firebreakhq/firebreak/integrations/webhook"
+	"github.com/firebreakhq/firebreak/integrations/webhook/webhooktest"
 )
-
-// logBuffer collects the handler's log lines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestWebhookEventsNotActedOnAreCountedAndLogged: PagerDuty's documented
 // payloads of types the bot does not act on (incident.priority_updated,
@@ -46,7 +26,7 @@ func TestWebhookEventsNotActedOnAreCountedAndLogged(t *testing.T) {
 	t.Parallel()
 	reg := prometheus.NewRegistry()
 	ig := webhook.NewIgnored(reg)
-	var out logBuffer
+	var out webhooktest.LogBuffer
 	log := slog.New(slog.NewTextHandler(&out, nil))
 	pages, alerts := &sink{}, &alertSink{}
 	h := pagerduty.NewWebhookHandler([]string{secret}, pages.handle, log, pagerduty.WithIgnored(ig), pagerduty.WithAlerts(alerts.take))
@@ -58,14 +38,7 @@ func TestWebhookEventsNotActedOnAreCountedAndLogged(t *testing.T) {
 	require.Equal(t, http.StatusOK, deliverFixture(t, h, "incident_escalated.json", sign), "an event acted on")
 	require.Len(t, pages.got(), 1)
 
-	want := `
-# HELP firebreak_webhook_events_ignored_total Verified webhook deliveries acknowledged and dropped because firebreak does not act on their event type, by provider and type.
-# TYPE firebreak_webhook_events_ignored_total counter
-firebreak_webhook_events_ignored_total{provider="pagerduty",type="incident.priority_updated"} 1
-firebreak_webhook_events_ignored_total{provider="pagerduty",type="pagey.ping"} 1
-firebreak_webhook_events_ignored_total{provider="pagerduty",type="service.updated"} 2
-`
-	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(want)))
+	webhooktest.RequireIgnored(t, reg, map[[2]string]int{{"pagerduty", "incident.priority_updated"}: 1, {"pagerduty", "pagey.ping"}: 1, {"pagerduty", "service.updated"}: 2})
 	logged := out.String()
 	require.Equal(t, 3, strings.Count(logged, "webhook event type not handled"), logged)
 	require.Equal(t, 1, strings.Count(logged, "event_type=service.updated"), "once per type")
@@ -85,10 +58,5 @@ func TestWebhookTriggeredIsIgnoredWithoutAlerts(t *testing.T) {
 	require.Equal(t, http.StatusOK, w.send(t, "incident.triggered", "Ann"))
 	require.Equal(t, http.StatusOK, w.send(t, "incident.acknowledged", "Ann"))
 	require.Len(t, w.sink.got(), 1)
-	want := `
-# HELP firebreak_webhook_events_ignored_total Verified webhook deliveries acknowledged and dropped because firebreak does not act on their event type, by provider and type.
-# TYPE firebreak_webhook_events_ignored_total counter
-firebreak_webhook_events_ignored_total{provider="pagerduty",type="incident.triggered"} 1
-`
-	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(want)))
+	webhooktest.RequireIgnored(t, reg, map[[2]string]int{{"pagerduty", "incident.triggered"}: 1})
 }

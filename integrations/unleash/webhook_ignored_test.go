@@ -8,35 +8,16 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
 	"github.com/firebreakhq/firebreak/integrations/unleash"
 	"github.com/firebreakhq/firebreak/integrations/unleash/unleashfake"
 	"github.com/firebreakhq/firebreak/integrations/webhook"
+	"github.com/firebreakhq/firebreak/integrations/webhook/webhooktest"
 )
-
-// logBuffer collects the handler's log lines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestWebhookEventsNotActedOnAreCountedAndLogged: Unleash events of types
 // the bot does not act on (a flag tagged, a project created) are answered
@@ -45,7 +26,7 @@ func (l *logBuffer) String() string {
 func TestWebhookEventsNotActedOnAreCountedAndLogged(t *testing.T) {
 	t.Parallel()
 	reg := prometheus.NewRegistry()
-	var out logBuffer
+	var out webhooktest.LogBuffer
 	var rec recordingSink
 	srv := httptest.NewServer(unleash.NewWebhookHandler(secret, rec.sink, slog.New(slog.NewTextHandler(&out, nil)), unleash.WithIgnored(webhook.NewIgnored(reg))))
 	t.Cleanup(srv.Close)
@@ -70,13 +51,7 @@ func TestWebhookEventsNotActedOnAreCountedAndLogged(t *testing.T) {
 	require.Equal(t, http.StatusOK, status)
 	require.Len(t, rec.events(), 1, "the flag change is acted on")
 
-	want := `
-# HELP firebreak_webhook_events_ignored_total Verified webhook deliveries acknowledged and dropped because firebreak does not act on their event type, by provider and type.
-# TYPE firebreak_webhook_events_ignored_total counter
-firebreak_webhook_events_ignored_total{provider="unleash",type="feature-tagged"} 1
-firebreak_webhook_events_ignored_total{provider="unleash",type="project-created"} 2
-`
-	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(want)))
+	webhooktest.RequireIgnored(t, reg, map[[2]string]int{{"unleash", "feature-tagged"}: 1, {"unleash", "project-created"}: 2})
 	logged := out.String()
 	require.Equal(t, 2, strings.Count(logged, "webhook event type not handled"), logged)
 	require.Contains(t, logged, "provider=unleash event_type=project-created")

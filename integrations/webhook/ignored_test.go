@@ -1,12 +1,10 @@
 package webhook_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -14,25 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/firebreakhq/firebreak/integrations/webhook"
+	"github.com/firebreakhq/firebreak/integrations/webhook/webhooktest"
 )
-
-// lockedBuffer collects log output written from handlers' goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestIgnoredCountsEachAndLogsTheFirstOfAType: every dropped delivery is
 // counted by provider and type; the log has one info line per type.
@@ -40,7 +21,7 @@ func TestIgnoredCountsEachAndLogsTheFirstOfAType(t *testing.T) {
 	t.Parallel()
 	reg := prometheus.NewRegistry()
 	ig := webhook.NewIgnored(reg)
-	var out lockedBuffer
+	var out webhooktest.LogBuffer
 	log := slog.New(slog.NewTextHandler(&out, nil))
 	ctx := context.Background()
 
@@ -54,15 +35,7 @@ func TestIgnoredCountsEachAndLogsTheFirstOfAType(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, c, 1)
 	require.Equal(t, "firebreak_webhook_events_ignored_total", c[0].GetName())
-	want := `
-# HELP firebreak_webhook_events_ignored_total Verified webhook deliveries acknowledged and dropped because firebreak does not act on their event type, by provider and type.
-# TYPE firebreak_webhook_events_ignored_total counter
-firebreak_webhook_events_ignored_total{provider="pagerduty",type="incident.priority_updated"} 1
-firebreak_webhook_events_ignored_total{provider="pagerduty",type="service.updated"} 2
-firebreak_webhook_events_ignored_total{provider="unleash",type="none"} 1
-firebreak_webhook_events_ignored_total{provider="unleash",type="service.updated"} 1
-`
-	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(want)))
+	webhooktest.RequireIgnored(t, reg, map[[2]string]int{{"pagerduty", "incident.priority_updated"}: 1, {"pagerduty", "service.updated"}: 2, {"unleash", "none"}: 1, {"unleash", "service.updated"}: 1})
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	require.Len(t, lines, 4, "one line per provider and type: %s", out.String())
 	require.Contains(t, lines[0], "level=INFO")
@@ -76,7 +49,7 @@ func TestIgnoredBoundsTheTypesItNames(t *testing.T) {
 	t.Parallel()
 	reg := prometheus.NewRegistry()
 	ig := webhook.NewIgnored(reg)
-	var out lockedBuffer
+	var out webhooktest.LogBuffer
 	log := slog.New(slog.NewTextHandler(&out, nil))
 	for i := range 150 {
 		ig.Event(context.Background(), log, "unleash", fmt.Sprintf("made-up-%03d", i))
