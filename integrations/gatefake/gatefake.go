@@ -95,3 +95,35 @@ func ServeThenFail(w http.ResponseWriter, r *http.Request, h http.Handler, fail 
 	w.WriteHeader(rec.Code)
 	_, _ = w.Write(rec.Body.Bytes())
 }
+
+// LostAnswers loses the answers of the next writes (any request but a GET):
+// each is carried out, then answered with the next status queued
+// (ServeThenFail). The zero LostAnswers loses nothing.
+type LostAnswers struct {
+	mu       sync.Mutex
+	statuses []int
+}
+
+// Queue makes the next writes, one each, answer with statuses once carried
+// out.
+func (l *LostAnswers) Queue(statuses ...int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.statuses = append(l.statuses, statuses...)
+}
+
+// Serve serves r with serve, losing its answer when a status is queued for
+// it: fail writes the answer given instead.
+func (l *LostAnswers) Serve(w http.ResponseWriter, r *http.Request, serve http.HandlerFunc, fail func(w http.ResponseWriter, status int)) {
+	l.mu.Lock()
+	status := 0
+	if r.Method != http.MethodGet && len(l.statuses) > 0 {
+		status, l.statuses = l.statuses[0], l.statuses[1:]
+	}
+	l.mu.Unlock()
+	if status == 0 {
+		serve(w, r)
+		return
+	}
+	ServeThenFail(w, r, serve, func(w http.ResponseWriter) { fail(w, status) })
+}

@@ -60,7 +60,7 @@ type Fake struct {
 	components map[string]string
 	requests   []string
 	faults     []int
-	lost       []int
+	lost       gatefake.LostAnswers
 	limit      int
 	window     []time.Time
 }
@@ -78,17 +78,7 @@ func New(apiKey, pageID string, componentIDs ...string) *Fake {
 // serveOrLose serves r, and answers a write a FailAfterActing status once
 // it is carried out.
 func (f *Fake) serveOrLose(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	status := 0
-	if r.Method != http.MethodGet && len(f.lost) > 0 {
-		status, f.lost = f.lost[0], f.lost[1:]
-	}
-	f.mu.Unlock()
-	if status == 0 {
-		f.serve(w, r)
-		return
-	}
-	gatefake.ServeThenFail(w, r, http.HandlerFunc(f.serve), func(w http.ResponseWriter) { fail(w, status, http.StatusText(status)) })
+	f.lost.Serve(w, r, f.serve, func(w http.ResponseWriter, status int) { fail(w, status, http.StatusText(status)) })
 }
 
 // SetClock makes the fake read time from now.
@@ -115,11 +105,7 @@ func (f *Fake) FailNext(statuses ...int) {
 // and then answer with the given statuses, in order, as when Instatus acts
 // and its answer is lost (a 500 after the fact, a gateway timeout). A write
 // Instatus refuses is answered as it is, and uses up its status.
-func (f *Fake) FailAfterActing(statuses ...int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.lost = append(f.lost, statuses...)
-}
+func (f *Fake) FailAfterActing(statuses ...int) { f.lost.Queue(statuses...) }
 
 // LimitPerMinute allows n requests per rolling minute; more get 429.
 func (f *Fake) LimitPerMinute(n int) { f.mu.Lock(); f.limit = n; f.mu.Unlock() }

@@ -70,9 +70,8 @@ type Fake struct {
 	requests   []string
 	// faults: the next calls answer with these statuses.
 	faults []int
-	// lost: the next writes are carried out and answered with these
-	// statuses.
-	lost []int
+	// lost loses the answers of the next writes (FailAfterActing).
+	lost gatefake.LostAnswers
 	// limit is the requests allowed per window; zero means none.
 	limit  int
 	window []time.Time
@@ -92,17 +91,7 @@ func New(apiKey, pageID string, componentIDs ...string) *Fake {
 // serveOrLose serves r, and answers a write a FailAfterActing status once
 // it is carried out.
 func (f *Fake) serveOrLose(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	status := 0
-	if r.Method != http.MethodGet && len(f.lost) > 0 {
-		status, f.lost = f.lost[0], f.lost[1:]
-	}
-	f.mu.Unlock()
-	if status == 0 {
-		f.serve(w, r)
-		return
-	}
-	gatefake.ServeThenFail(w, r, http.HandlerFunc(f.serve), func(w http.ResponseWriter) { fail(w, status, http.StatusText(status)) })
+	f.lost.Serve(w, r, f.serve, func(w http.ResponseWriter, status int) { fail(w, status, http.StatusText(status)) })
 }
 
 // SetClock makes the fake read time from now (for created_at and the rate
@@ -134,11 +123,7 @@ func (f *Fake) FailNext(statuses ...int) {
 // and then answer with the given statuses, in order, as when Statuspage
 // acts and its answer is lost (a 500 after the fact, a gateway timeout). A
 // write Statuspage refuses is answered as it is, and uses up its status.
-func (f *Fake) FailAfterActing(statuses ...int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.lost = append(f.lost, statuses...)
-}
+func (f *Fake) FailAfterActing(statuses ...int) { f.lost.Queue(statuses...) }
 
 // LimitPerMinute enforces Statuspage's limit: n requests per rolling minute
 // per key; more are answered 429 with Retry-After.
