@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 
@@ -84,11 +85,20 @@ func (c *commsHandlers) actionPublish(ctx context.Context, cb slack.InteractionC
 	return nil
 }
 
-// StatusPageModal lets a publisher edit a post before it goes out.
+// maxStatusPageInput is the most a plain-text input holds (Slack's
+// max_length for it).
+const maxStatusPageInput = 3000
+
+// StatusPageModal lets a publisher edit a post before it goes out. A draft
+// longer than the box is cut there, and the box's hint says so.
 func StatusPageModal(inc *incident.Incident, kind, ref, draft string) slack.ModalViewRequest {
 	input := slack.NewPlainTextInputBlockElement(plain("What customers read"), blockStatusPageBody)
-	input.Multiline, input.MaxLength, input.InitialValue = true, 3000, clip(draft, 3000)
-	block := slack.NewInputBlock(blockStatusPageBody, plain("Public message"), plain("Customers see this on the status page; keep internal details out."), input)
+	input.Multiline, input.MaxLength, input.InitialValue = true, maxStatusPageInput, clip(draft, maxStatusPageInput)
+	hint := "Customers see this on the status page; keep internal details out."
+	if n := utf8.RuneCountInString(draft); n > maxStatusPageInput {
+		hint = fmt.Sprintf("The draft has %d characters and this box holds %d, so its end is cut here: read the end before you publish. ", n, maxStatusPageInput) + hint
+	}
+	block := slack.NewInputBlock(blockStatusPageBody, plain("Public message"), plain(hint), input)
 	meta, _ := json.Marshal(statusPageMeta{IncidentID: inc.ID, Kind: kind, Ref: ref})
 	return slack.ModalViewRequest{Type: slack.VTModal, CallbackID: ViewStatusPage, Title: plain(clip("Status page · "+inc.Key(), 24)),
 		Submit: plain("Publish"), Close: plain("Cancel"), PrivateMetadata: string(meta),

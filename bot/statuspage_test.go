@@ -2,9 +2,11 @@ package bot_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/slack-go/slack"
 	"github.com/stretchr/testify/require"
 
 	"github.com/firebreakhq/firebreak/bot"
@@ -49,4 +51,26 @@ func TestStatusPageModal(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, string(raw), `"initial_value":"We are continuing to investigate."`)
 	require.Contains(t, string(raw), `"multiline":true`)
+}
+
+// TestStatusPageModalSaysALongDraftIsCut: a draft longer than the 3,000
+// characters a plain-text input holds is cut in the box, and the box's
+// hint says so, so nobody publishes a cut message unawares.
+func TestStatusPageModalSaysALongDraftIsCut(t *testing.T) {
+	t.Parallel()
+	inc := goldenIncident()
+	long := strings.Repeat("Checkout errors are falling. ", 120) // 3,480 characters
+	v := bot.StatusPageModal(inc, incident.PostUpdate, "17", long)
+	in, ok := v.Blocks.BlockSet[0].(*slack.InputBlock)
+	require.True(t, ok)
+	require.Contains(t, in.Hint.Text, "The draft has 3480 characters and this box holds 3000")
+	require.LessOrEqual(t, len([]rune(in.Hint.Text)), 2000, "Slack's hint limit")
+	el, ok := in.Element.(*slack.PlainTextInputBlockElement)
+	require.True(t, ok)
+	require.LessOrEqual(t, len([]rune(el.InitialValue)), 3000)
+
+	short := bot.StatusPageModal(inc, incident.PostUpdate, "17", "We are continuing to investigate.")
+	in, ok = short.Blocks.BlockSet[0].(*slack.InputBlock)
+	require.True(t, ok)
+	require.NotContains(t, in.Hint.Text, "cut")
 }
