@@ -347,6 +347,17 @@ type api interface {
 	// space returns how requests name the configured space.
 	space(ctx context.Context, c *Client) (string, error)
 	authorize(req *http.Request, cfg Config)
+	pageAPI
+	searchAPI
+	// unauthorized says what to fix after a 401, notFoundHint what to
+	// check after a 404.
+	unauthorized() string
+	notFoundHint() string
+}
+
+// pageAPI is how a flavour of Confluence creates, reads, updates and finds
+// pages.
+type pageAPI interface {
 	createPath() string
 	createBody(space, parent, title, body string) any
 	getPath(id string) string
@@ -358,6 +369,10 @@ type api interface {
 	findPath(space, title, from string) string
 	// nextParam names the parameter of a next link that findPath takes.
 	nextParam() string
+}
+
+// searchAPI is how a flavour of Confluence searches pages by title.
+type searchAPI interface {
 	// titleCQL is the CQL query for the pages of space whose titles hold
 	// phrase; searchPath asks for its results, bodies, versions and
 	// spaces included, from where an earlier answer's next link pointed,
@@ -367,10 +382,6 @@ type api interface {
 	searchPath(cql, from string) string
 	searchNextParam() string
 	inSpace(p page, space string) bool
-	// unauthorized says what to fix after a 401, notFoundHint what to
-	// check after a 404.
-	unauthorized() string
-	notFoundHint() string
 }
 
 // errTitleTaken marks a create refused because the title is in use.

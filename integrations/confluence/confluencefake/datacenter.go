@@ -92,8 +92,8 @@ type contentRequest struct {
 
 // spaceByKey returns the id of the space with key, as Confluence matches
 // keys: without regard to case.
-func (s *Server) spaceByKey(key string) (string, bool) {
-	for id, k := range s.cfg.Spaces {
+func (c Config) spaceByKey(key string) (string, bool) {
+	for id, k := range c.Spaces {
 		if strings.EqualFold(k, key) {
 			return id, true
 		}
@@ -128,7 +128,7 @@ func (s *Server) createV1(w http.ResponseWriter, raw []byte) {
 		writeErrorV1(w, http.StatusBadRequest, "Space key is required to create content")
 		return
 	}
-	spaceID, ok := s.spaceByKey(req.Space.Key)
+	spaceID, ok := s.cfg.spaceByKey(req.Space.Key)
 	if !ok {
 		writeErrorV1(w, http.StatusNotFound, "No space with key : "+req.Space.Key)
 		return
@@ -151,7 +151,7 @@ func (s *Server) createV1(w http.ResponseWriter, raw []byte) {
 		return
 	}
 	p := s.add(spaceID, parent, req.Title, shared.Body.Value)
-	s.touched(p.ID)
+	s.index.touched(p.ID)
 	p.Status = shared.Status
 	httpjson.Write(w, http.StatusOK, s.viewV1(p, map[string]bool{"body.storage": true, "version": true}))
 }
@@ -194,7 +194,7 @@ func (s *Server) updateV1(w http.ResponseWriter, id string, raw []byte, call *Ca
 		return
 	}
 	p.Title, p.Status, p.Body, p.Version = req.Title, shared.Status, shared.Body.Value, req.Version.Number
-	s.touched(p.ID)
+	s.index.touched(p.ID)
 	httpjson.Write(w, http.StatusOK, s.viewV1(p, map[string]bool{"body.storage": true, "version": true}))
 }
 
@@ -221,7 +221,7 @@ func (s *Server) listV1(w http.ResponseWriter, q url.Values, expand map[string]b
 	}
 	// An unknown space key simply matches nothing.
 	key := q.Get("spaceKey")
-	spaceID, known := s.spaceByKey(key)
+	spaceID, known := s.cfg.spaceByKey(key)
 	status := q.Get("status")
 	if status == "" {
 		status = "current"

@@ -107,10 +107,7 @@ type Server struct {
 	nextID int
 	calls  []Call
 	faults []*Fault
-	// searchLag and stale model the search index trailing the pages: the
-	// pages in stale are not seen by the search until Reindex.
-	searchLag bool
-	stale     map[string]bool
+	index  searchIndex
 }
 
 // New starts a fake. Close it when done.
@@ -361,7 +358,7 @@ func (s *Server) create(w http.ResponseWriter, raw []byte) {
 		return
 	}
 	p := s.add(req.SpaceID, req.ParentID, req.Title, req.Body.Value)
-	s.touched(p.ID)
+	s.index.touched(p.ID)
 	p.Status = req.Status
 	httpjson.Write(w, http.StatusOK, s.view(p, true))
 }
@@ -519,7 +516,7 @@ func (s *Server) update(w http.ResponseWriter, id string, raw []byte, call *Call
 		return
 	}
 	p.Title, p.Status, p.Body, p.Version = req.Title, req.Status, req.Body.Value, req.Version.Number
-	s.touched(p.ID)
+	s.index.touched(p.ID)
 	httpjson.Write(w, http.StatusOK, s.view(p, true))
 }
 

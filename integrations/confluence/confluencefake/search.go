@@ -17,26 +17,34 @@ import (
 func (s *Server) SetSearchLag(on bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.searchLag = on
+	s.index.lag = on
 }
 
 // Reindex brings the search up to date with every page.
 func (s *Server) Reindex() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.stale = nil
+	s.index.stale = nil
+}
+
+// searchIndex models the search index trailing the pages: when it lags,
+// the pages in stale are not seen by the search until Reindex. The
+// Server's mu guards it.
+type searchIndex struct {
+	lag   bool
+	stale map[string]bool
 }
 
 // touched notes that the search does not see page id's change yet, when
 // the search lags.
-func (s *Server) touched(id string) {
-	if !s.searchLag {
+func (x *searchIndex) touched(id string) {
+	if !x.lag {
 		return
 	}
-	if s.stale == nil {
-		s.stale = map[string]bool{}
+	if x.stale == nil {
+		x.stale = map[string]bool{}
 	}
-	s.stale[id] = true
+	x.stale[id] = true
 }
 
 // cqlQuery is the part of CQL the fake reads: clauses joined by AND, each
@@ -226,7 +234,7 @@ func (s *Server) search(w http.ResponseWriter, q url.Values, cloud bool) {
 	var matched []*Page
 	for _, id := range s.order {
 		p, ok := s.pages[id]
-		if ok && !s.stale[id] && query.matches(p, s.cfg.Spaces[p.SpaceID]) {
+		if ok && !s.index.stale[id] && query.matches(p, s.cfg.Spaces[p.SpaceID]) {
 			matched = append(matched, p)
 		}
 	}
