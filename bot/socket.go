@@ -269,7 +269,7 @@ func (h *Handler) socketAnswer(ctx context.Context, evt socketmode.Event, req so
 			return nil, true
 		}
 		if len(reply.encode()) > maxSocketAckPayload {
-			go h.replyThroughURL(context.WithoutCancel(ctx), cmd, reply)
+			go replyThroughURL(context.WithoutCancel(ctx), h.kit.slack, h.replies, h.log, cmd, reply)
 			return nil, true
 		}
 		return reply, true
@@ -306,28 +306,27 @@ const replyLaterTimeout = 10 * time.Second
 // message; the acknowledgement goes empty. When that fails the user is told
 // in the text-only way Reply falls back through, so the answer is never
 // lost without a word.
-func (h *Handler) replyThroughURL(ctx context.Context, cmd slack.SlashCommand, reply Reply) {
+func replyThroughURL(ctx context.Context, api *slack.Client, replies *Chat, log *slog.Logger, cmd slack.SlashCommand, reply Reply) {
 	ctx, cancel := context.WithTimeout(ctx, replyLaterTimeout)
 	defer cancel()
 	kind := reply.ResponseType
 	if kind == "" {
 		kind = slack.ResponseTypeEphemeral
 	}
-	var err error
-	if cmd.ResponseURL != "" && h.kit.slack != nil {
-		_, _, err = h.kit.slack.PostMessageContext(ctx, "", slack.MsgOptionText(reply.Text, false),
+	if cmd.ResponseURL != "" && api != nil {
+		_, _, err := api.PostMessageContext(ctx, "", slack.MsgOptionText(reply.Text, false),
 			slack.MsgOptionBlocks(reply.Blocks...), slack.MsgOptionResponseURL(cmd.ResponseURL, kind))
 		if err == nil {
 			return
 		}
-		h.log.WarnContext(ctx, "a long command reply could not be sent through its response_url", "err", redactURL(err), "user", cmd.UserID)
+		log.WarnContext(ctx, "a long command reply could not be sent through its response_url", "err", redactURL(err), "user", cmd.UserID)
 	}
-	if h.replies == nil {
+	if replies == nil {
 		return
 	}
 	to := incident.ReplyTarget{ChannelID: cmd.ChannelID, UserID: cmd.UserID}
-	if err := h.replies.Reply(ctx, to, reply.Text); err != nil {
-		h.log.WarnContext(ctx, "a long command reply was lost", "err", err, "user", cmd.UserID)
+	if err := replies.Reply(ctx, to, reply.Text); err != nil {
+		log.WarnContext(ctx, "a long command reply was lost", "err", err, "user", cmd.UserID)
 	}
 }
 
