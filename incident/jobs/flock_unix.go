@@ -12,6 +12,9 @@ import (
 // fileLocks reports whether this system has flock(2).
 const fileLocks = true
 
+// noFollow makes the lock file's open refuse a symbolic link.
+const noFollow = unix.O_NOFOLLOW
+
 // flock takes an exclusive lock of f without waiting; false when another
 // open file of it holds one.
 func flock(f *os.File) (bool, error) {

@@ -64,8 +64,14 @@ func (t *takeover) lockFile(ctx context.Context) (ok bool, err error) {
 	}
 	path := lockFileName(db, t.id)
 	// os.OpenFile sets O_CLOEXEC: a child process never inherits the lock.
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	// A symbolic link in the file's place is not followed (noFollow), as
+	// SQLite follows none for its journals: whoever can write the directory
+	// must not make this process truncate a file elsewhere.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|noFollow, 0o600)
 	if err != nil {
+		if fi, lerr := os.Lstat(path); lerr == nil && fi.Mode()&os.ModeSymlink != 0 {
+			return false, fmt.Errorf("jobs: open the instance lock file %s: it is a symbolic link, which is not followed; remove it: %w", path, err)
+		}
 		return false, fmt.Errorf("jobs: open the instance lock file %s (the SQLite database's directory must be writable by this process): %w", path, err)
 	}
 	locked, err := flock(f)

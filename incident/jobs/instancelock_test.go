@@ -300,3 +300,35 @@ func withRegistry(opts Options) Options {
 	opts.Registerer = testOptions().Registerer
 	return opts
 }
+
+// TestLockFileThatIsASymlinkIsRefused: a symbolic link in the lock file's
+// place (planted in a shared directory such as /tmp) is not followed, as
+// SQLite follows none for its journals: the start fails naming the file,
+// and the file the link points at is left as it was, not truncated and
+// written over with the holder's line.
+func TestLockFileThatIsASymlinkIsRefused(t *testing.T) {
+	if !fileLocks {
+		t.Skip("no flock(2) on this system")
+	}
+	t.Parallel()
+	path := migratedSQLite(t)
+	opts := testOptions()
+	opts.InstanceID = "replica-s"
+	e := newSQLiteEngine(t, path, opts)
+	file, err := e.takeover.databaseFile(context.Background())
+	require.NoError(t, err)
+	lock := lockFileName(file, "replica-s")
+	target := filepath.Join(t.TempDir(), "precious")
+	require.NoError(t, os.WriteFile(target, []byte("keep me\n"), 0o600))
+	require.NoError(t, os.Symlink(target, lock))
+
+	err = startUnwatched(t, e)
+	require.Error(t, err)
+	require.False(t, errors.Is(err, ErrInstanceInUse), "it is no twin: %v", err)
+	require.Contains(t, err.Error(), lock)
+	require.Contains(t, err.Error(), "symbolic link")
+	require.False(t, e.Running())
+	got, err := os.ReadFile(target)
+	require.NoError(t, err)
+	require.Equal(t, "keep me\n", string(got), "the link's target is untouched")
+}
