@@ -65,17 +65,25 @@ func (g *guestList) lookup(id string, now time.Time) (guest, ok bool) {
 }
 
 // known reports whether every replica already holds p, so that recording
-// it again would change nothing: a standing recorded in the store (any
-// replica's lookup follows it) the same as p, or, for an ordinary member,
-// no standing recorded and this replica's read of the workspace's people
-// saying member too (a profile edit, the common user_change). A guest or a
-// deactivation this replica's own read already shows is recorded still:
-// another replica's read may be older than the change.
+// it again would change nothing: a standing recorded in the store since
+// this replica's last read of the workspace's people began (lookup follows
+// it) the same as p, or, for an ordinary member, no other standing
+// recorded and this replica's read saying member too (a profile edit, the
+// common user_change). A recorded standing older than the read no longer
+// counts here (lookup answers from the read), even when it is p's: the
+// person may have changed in between without a word to the bot. A guest
+// or a deactivation this replica's own read already shows is recorded
+// still: another replica's read may be older than the change.
 func (g *guestList) known(p incident.PersonStanding, now time.Time) bool {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
-	if cur, ok := g.reported[p.UserID]; ok {
-		return cur.Guest == p.Guest && cur.Deactivated == p.Deactivated && now.Sub(cur.ChangedAt) <= guestListMaxAge
+	if cur, ok := g.reported[p.UserID]; ok && now.Sub(cur.ChangedAt) <= guestListMaxAge {
+		if cur.Guest != p.Guest || cur.Deactivated != p.Deactivated {
+			return false
+		}
+		if cur.ChangedAt.After(g.started) {
+			return true
+		}
 	}
 	if p.Guest || p.Deactivated || g.at.IsZero() || now.Sub(g.at) > guestListMaxAge {
 		return false

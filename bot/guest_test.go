@@ -246,3 +246,53 @@ func TestGuestChangeRecordedWhenTheTakingReplicaAlreadySawIt(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, recorded, 1)
 }
+
+// TestGuestAgainAfterAMissedChangeIsRecorded: a member made a guest
+// (recorded), then a member again in a user_change the bot never got, reads
+// as a member once the workspace's people are read after it. Made a guest
+// once more, the user_change is recorded and followed at once, although it
+// reports what the first, older record did: that record no longer counts
+// next to the newer read.
+func TestGuestAgainAfterAMissedChangeIsRecorded(t *testing.T) {
+	srv := slackfake.New()
+	t.Cleanup(srv.Close)
+	person := srv.AddUser(slackfake.User{Name: "erin", Email: "erin@example.com"})
+	clock := incidenttest.NewClock(time.Date(2026, 8, 7, 14, 0, 0, 0, time.UTC))
+	store := incidenttest.NewMemStore(clock)
+	api := slack.New(srv.BotToken(), slack.OptionAPIURL(srv.URL()))
+	replica := NewChat(api, incident.DefaultPolicy(), WithPeopleStore(store), WithChatClock(clock))
+	ctx := context.Background()
+	since := clock.Now()
+	require.NoError(t, replica.chatDirectory.readGuests(ctx))
+	isGuest := func() bool {
+		t.Helper()
+		guest, err := replica.IsGuest(ctx, person.ID)
+		require.NoError(t, err)
+		return guest
+	}
+
+	clock.Advance(time.Minute)
+	person.Guest = true
+	srv.AddUser(person)
+	require.NoError(t, replica.PersonChanged(ctx, incident.PersonStanding{UserID: person.ID, Guest: true}))
+	require.True(t, isGuest(), "made a guest")
+
+	// A member again; the user_change is lost. The next read says member.
+	clock.Advance(time.Minute)
+	person.Guest = false
+	srv.AddUser(person)
+	clock.Advance(time.Minute)
+	require.NoError(t, replica.chatDirectory.readGuests(ctx))
+	require.False(t, isGuest(), "the read after the lost change says member")
+
+	clock.Advance(time.Minute)
+	person.Guest = true
+	srv.AddUser(person)
+	require.NoError(t, replica.PersonChanged(ctx, incident.PersonStanding{UserID: person.ID, Guest: true}))
+	require.True(t, isGuest(), "a guest again at once, not at the next read of the workspace's people")
+	recorded, err := store.StandingsChangedSince(ctx, since)
+	require.NoError(t, err)
+	require.Len(t, recorded, 1)
+	require.True(t, recorded[0].Guest)
+	require.Equal(t, clock.Now(), recorded[0].ChangedAt, "recorded anew for the other replicas")
+}
