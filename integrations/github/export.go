@@ -434,8 +434,8 @@ func (c *postmortemExporter) eachOwnIssue(ctx context.Context, r repoRef, text s
 // does not index the words of HTML comments (some GitHub Enterprise
 // Server instances) finds nothing here, and a search GitHub refuses is
 // logged and taken as finding nothing; a search GitHub cannot serve for
-// now (down, rate limited) is an error, so nothing is opened twice
-// meanwhile.
+// now (down, rate limited, or timed out: "incomplete_results" without the
+// issue looked for) is an error, so nothing is opened twice meanwhile.
 func (c *postmortemExporter) searchOwnIssues(ctx context.Context, r repoRef, text string, fn func(*gh.Issue) bool) error {
 	q := fmt.Sprintf(`repo:%s is:issue in:body "%s"`, r, strings.ReplaceAll(text, `"`, " "))
 	opts := &gh.SearchOptions{Sort: "created", Order: "desc", ListOptions: gh.ListOptions{PerPage: perPage}}
@@ -455,6 +455,12 @@ func (c *postmortemExporter) searchOwnIssues(ctx context.Context, r repoRef, tex
 				return nil
 			}
 		}
+		if res.GetIncompleteResults() {
+			// GitHub's search ran out of time and answered what it had
+			// found: what it missed may be the issue looked for.
+			return &apiError{"search issues", incident.Errorf(incident.EUNAVAILABLE,
+				"GitHub's issue search timed out before it had searched every issue; trying again later."), errSearchIncomplete}
+		}
 		if resp.NextPage == 0 {
 			return nil
 		}
@@ -462,6 +468,9 @@ func (c *postmortemExporter) searchOwnIssues(ctx context.Context, r repoRef, tex
 	}
 	return nil
 }
+
+// errSearchIncomplete is a search answered with "incomplete_results": true.
+var errSearchIncomplete = errors.New("the search timed out: incomplete_results")
 
 // actionItemMarker identifies an action item's issue in its body, so a
 // re-export finds it: the domain does not learn the issue's URL from an

@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/firebreakhq/firebreak/incident"
 	"github.com/firebreakhq/firebreak/integrations/github"
 	"github.com/firebreakhq/firebreak/integrations/github/ghfake"
 )
@@ -78,4 +79,31 @@ func TestFakeSearchLimits(t *testing.T) {
 	require.Equal(t, http.StatusUnprocessableEntity, get("repo:"+docsRepo+" noise", 11).StatusCode)
 	require.Equal(t, http.StatusUnprocessableEntity, get("repo:"+docsRepo+" "+strings.Repeat("x", 250), 1).StatusCode)
 	require.Equal(t, http.StatusUnprocessableEntity, get("repo:acme/unknown noise", 1).StatusCode)
+}
+
+// GitHub's search that runs out of time answers 200 with
+// "incomplete_results": true and the matches found so far, which may miss
+// the postmortem's issue past the listing. The export is not taken as
+// finding none and opening it twice: it fails as GitHub being unavailable
+// for now, and its retry, once the search answers in full, updates the
+// issue.
+func TestReExportWaitsOutASearchThatTimedOut(t *testing.T) {
+	t.Parallel()
+	refuse := &identityRefused{status: http.StatusNotFound}
+	b := labelDroppingSetup(t, func(c *github.Config) { c.HTTPClient = &http.Client{Transport: refuse} })
+
+	first, err := b.client.Export(t.Context(), withActionItems(postmortem("First draft.")), nil)
+	require.NoError(t, err)
+	addNoise(b, 1050)
+
+	b.fake.SearchTimesOutNext(1)
+	_, err = b.client.Export(t.Context(), withActionItems(postmortem("Second draft.")), nil)
+	require.Error(t, err)
+	require.Equal(t, incident.EUNAVAILABLE, incident.ErrorCode(err), "%v", err)
+	require.Len(t, issueTitles(b.fake), 3+1050, "nothing opened twice")
+
+	again, err := b.client.Export(t.Context(), withActionItems(postmortem("Second draft.")), nil)
+	require.NoError(t, err)
+	require.Equal(t, first.ID, again.ID)
+	require.Len(t, issueTitles(b.fake), 3+1050)
 }

@@ -26,7 +26,8 @@ const (
 // indexes the whole body, the words in an HTML comment included. Results
 // come newest first with sort=created (the only order the fake keeps),
 // per_page up to 100, and only the first 1000 can be paged to (422 past
-// them). A q over 256 characters, a missing q or an unknown repository
+// them). A search made to time out (SearchTimesOutNext) answers
+// "incomplete_results": true. A q over 256 characters, a missing q or an unknown repository
 // is refused with 422, as GitHub refuses them.
 func (s *Server) searchIssues(w http.ResponseWriter, req *http.Request) {
 	q := req.URL.Query().Get("q")
@@ -45,6 +46,10 @@ func (s *Server) searchIssues(w http.ResponseWriter, req *http.Request) {
 	if !ok {
 		writeValidation(w, "Search", "q", "invalid",
 			"The listed users and repositories cannot be searched either because the resources do not exist or you do not have permission to view them.")
+		return
+	}
+	if s.searchTimesOut() {
+		writeJSON(w, http.StatusOK, map[string]any{"total_count": 0, "incomplete_results": true, "items": []map[string]any{}})
 		return
 	}
 	type hit struct {

@@ -88,6 +88,9 @@ type faults struct {
 	secondaryN      int
 	secondaryStatus int
 	secondaryFor    time.Duration
+	// searchTimeoutN searches run out of GitHub's time limit
+	// (SearchTimesOutNext).
+	searchTimeoutN int
 	// windowReset is the X-RateLimit-Reset of the current primary window;
 	// zero means an hour from now.
 	windowReset time.Time
@@ -268,6 +271,26 @@ func (s *faultInjector) SecondaryRateLimitNextWith(n, status int, retryAfter tim
 	s.fmu.Lock()
 	defer s.fmu.Unlock()
 	s.faults.secondaryN, s.faults.secondaryStatus, s.faults.secondaryFor = n, status, retryAfter
+}
+
+// SearchTimesOutNext makes the next n searches run out of GitHub's time
+// limit: as GitHub does, each is answered 200 with "incomplete_results":
+// true and only the matches found before the timeout, here none.
+func (s *faultInjector) SearchTimesOutNext(n int) {
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
+	s.faults.searchTimeoutN = n
+}
+
+// searchTimesOut uses up one of the searches SearchTimesOutNext set.
+func (s *faultInjector) searchTimesOut() bool {
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
+	if s.faults.searchTimeoutN == 0 {
+		return false
+	}
+	s.faults.searchTimeoutN--
+	return true
 }
 
 // SetRateLimitWindowReset sets the X-RateLimit-Reset every answer carries
