@@ -4,6 +4,7 @@ package jobs
 
 import (
 	"errors"
+	"fmt"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -33,8 +34,13 @@ func flock(f *os.File) (bool, error) {
 	}); err != nil {
 		return false, err
 	}
-	if errors.Is(ferr, unix.EWOULDBLOCK) {
+	switch {
+	case errors.Is(ferr, unix.EWOULDBLOCK):
 		return false, nil
+	case errors.Is(ferr, unix.EOPNOTSUPP), errors.Is(ferr, unix.ENOLCK), errors.Is(ferr, unix.ENOSYS):
+		// The file system takes no such locks (some network and FUSE
+		// file systems).
+		return false, fmt.Errorf("%w: %w", errNoFileLocks, ferr)
 	}
 	return ferr == nil, ferr
 }

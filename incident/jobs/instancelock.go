@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -33,6 +34,10 @@ func lockFileName(db, id string) string {
 	}
 	return fmt.Sprintf("%s.instance-%s-%x.lock", db, safe, sum[:4])
 }
+
+// errNoFileLocks is flock's error on a file system that takes no file
+// locks: the engine then watches the heartbeat for a twin instead.
+var errNoFileLocks = errors.New("file locks are not supported here")
 
 // databaseFile returns the file of the SQLite database's main schema, as
 // SQLite resolved it (absolute, symbolic links followed); empty for an
@@ -74,7 +79,16 @@ func (t *takeover) lockFile(ctx context.Context) (ok bool, err error) {
 		}
 		return false, fmt.Errorf("jobs: open the instance lock file %s (the SQLite database's directory must be writable by this process): %w", path, err)
 	}
-	locked, err := flock(f)
+	lockFn := t.lockFn
+	if lockFn == nil {
+		lockFn = flock
+	}
+	locked, err := lockFn(f)
+	if errors.Is(err, errNoFileLocks) {
+		_ = f.Close()
+		t.noLocks = fmt.Sprintf("the file system of %s takes no file locks (%v)", path, err)
+		return false, nil
+	}
 	if err != nil || !locked {
 		holder := readHolder(f)
 		_ = f.Close()

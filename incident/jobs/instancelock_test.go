@@ -332,3 +332,26 @@ func TestLockFileThatIsASymlinkIsRefused(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "keep me\n", string(got), "the link's target is untouched")
 }
+
+// TestFileSystemWithoutLocksWatchesTheHeartbeat: on a file system that
+// takes no file locks (flock answers EOPNOTSUPP or ENOLCK, as some network
+// and FUSE file systems do) the start does not fail: it watches the last
+// heartbeat for a twin, as for a database without a file, and says why.
+func TestFileSystemWithoutLocksWatchesTheHeartbeat(t *testing.T) {
+	t.Parallel()
+	path := migratedSQLite(t)
+	opts := testOptions()
+	opts.InstanceID = "replica-n"
+	opts.HeartbeatInterval = slowBeats
+	e := newSQLiteEngine(t, path, opts)
+	e.takeover.lockFn = func(*os.File) (bool, error) {
+		return false, fmt.Errorf("%w: operation not supported", errNoFileLocks)
+	}
+	ctx := context.Background()
+	require.NoError(t, e.takeover.beat(ctx), "a previous life's last beat, a moment ago")
+	watchCtx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	require.ErrorIs(t, e.takeover.checkTwin(watchCtx), context.DeadlineExceeded, "it watches the last beat")
+	require.Nil(t, e.takeover.file)
+	require.Contains(t, e.takeover.noLocks, "takes no file locks")
+}

@@ -77,6 +77,9 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 	if err := e.takeover.checkTwin(ctx); err != nil {
 		return fmt.Errorf("jobs: start: %w", err)
 	}
+	if why := e.takeover.noLocks; why != "" {
+		e.log.WarnContext(ctx, "jobs: the instance id is not locked, so a restart after a crash watches the last heartbeat for a few seconds before it takes back its jobs", "reason", why)
+	}
 	if err := e.takeover.beat(ctx); err != nil {
 		return fmt.Errorf("jobs: start: %w", err)
 	}

@@ -54,6 +54,13 @@ type takeover struct {
 	// the database (lockFile), which the kernel unlocks when the process
 	// dies.
 	file *os.File
+	// noLocks says why this instance id could not be locked on SQLite,
+	// when the file system takes no file locks: the start then watches
+	// the heartbeat for a twin, as without a database file.
+	noLocks string
+	// lockFn takes a file lock (flock); tests stand in a file system that
+	// takes none.
+	lockFn func(*os.File) (bool, error)
 }
 
 // rebind turns ? placeholders into $n for PostgreSQL.
