@@ -14,9 +14,11 @@ import (
 	reports "github.com/firebreakhq/firebreak/incident/metrics"
 )
 
-// MetricsService computes the numbers across incidents.
+// MetricsService computes the numbers across incidents: the incidents of
+// a period first, then what is recorded about those kept.
 type MetricsService interface {
-	Facts(ctx context.Context, q reports.Query) ([]reports.Facts, error)
+	Incidents(ctx context.Context, q reports.Query) ([]*incident.Incident, error)
+	FactsOf(ctx context.Context, incs []*incident.Incident) ([]reports.Facts, error)
 	Compute(facts []reports.Facts, q reports.Query) reports.Report
 }
 
@@ -65,15 +67,19 @@ func (m *metricsHandlers) metricsCommand(ctx context.Context, inv Invocation) (R
 	}
 	now := m.kit.clock.Now()
 	q := reports.Query{From: now.Add(-d), To: now, Service: service}
-	facts, err := m.metrics.Facts(ctx, q)
+	incs, err := m.metrics.Incidents(ctx, q)
 	if err != nil {
 		return Reply{}, err
 	}
-	kept, err := m.visible(ctx, inv.Cmd.UserID, facts)
+	kept, err := m.visible(ctx, inv.Cmd.UserID, incs)
 	if err != nil {
 		return Reply{}, err
 	}
-	r := m.metrics.Compute(kept, q)
+	facts, err := m.metrics.FactsOf(ctx, kept)
+	if err != nil {
+		return Reply{}, err
+	}
+	r := m.metrics.Compute(facts, q)
 	return Reply{ResponseType: slack.ResponseTypeEphemeral, Text: m.metricsText(r, period)}, nil
 }
 
@@ -92,16 +98,17 @@ func parseMetricsArgs(args string) (period, service string, err error) {
 	return period, service, nil
 }
 
-// visible keeps the facts of the incidents user may see.
-func (m *metricsHandlers) visible(ctx context.Context, user string, facts []reports.Facts) ([]reports.Facts, error) {
-	kept := facts[:0]
-	for _, f := range facts {
-		ok, err := m.kit.incidents.CanSee(ctx, user, f.Incident)
+// visible keeps the incidents user may see, before anything else of them
+// is read.
+func (m *metricsHandlers) visible(ctx context.Context, user string, incs []*incident.Incident) ([]*incident.Incident, error) {
+	kept := incs[:0]
+	for _, inc := range incs {
+		ok, err := m.kit.incidents.CanSee(ctx, user, inc)
 		if err != nil {
 			return nil, incident.Errorf(incident.EUNAVAILABLE, "Slack cannot say who is in the private incidents' channels right now; try again in a minute.")
 		}
 		if ok {
-			kept = append(kept, f)
+			kept = append(kept, inc)
 		}
 	}
 	return kept, nil

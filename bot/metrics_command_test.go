@@ -1,11 +1,14 @@
 package bot
 
 import (
+	"context"
 	"testing"
 	"time"
 
+	"github.com/slack-go/slack"
 	"github.com/stretchr/testify/require"
 
+	"github.com/firebreakhq/firebreak/incident"
 	reports "github.com/firebreakhq/firebreak/incident/metrics"
 )
 
@@ -45,4 +48,50 @@ func TestMetricsText(t *testing.T) {
 	require.Contains(t, got, "last 7d* (service checkout;")
 	require.NotContains(t, got, "By service", "one service needs no breakdown by service")
 	require.NotContains(t, got, "Charts and CSV", "no link without the web view")
+}
+
+// seeOnlyPublic is an IncidentService by which user sees only the public
+// incidents.
+type seeOnlyPublic struct{ IncidentService }
+
+func (seeOnlyPublic) Policy() incident.Policy { return incident.DefaultPolicy() }
+
+func (seeOnlyPublic) CanSee(_ context.Context, _ string, inc *incident.Incident) (bool, error) {
+	return !inc.Private, nil
+}
+
+// readsRecorded is a MetricsService that records whose records are read.
+type readsRecorded struct {
+	incs []*incident.Incident
+	read []int64
+}
+
+func (r *readsRecorded) Incidents(context.Context, reports.Query) ([]*incident.Incident, error) {
+	return r.incs, nil
+}
+
+func (r *readsRecorded) FactsOf(_ context.Context, incs []*incident.Incident) ([]reports.Facts, error) {
+	out := make([]reports.Facts, len(incs))
+	for i, inc := range incs {
+		r.read = append(r.read, inc.ID)
+		out[i] = reports.Facts{Incident: inc}
+	}
+	return out, nil
+}
+
+func (r *readsRecorded) Compute(facts []reports.Facts, q reports.Query) reports.Report {
+	return reports.Report{Overall: reports.Group{Key: "all", Incidents: len(facts)}}
+}
+
+// TestMetricsCommandReadsOnlyWhatTheAskerMaySee: the records of a private
+// incident the asker may not see are never read, not only left out of the
+// numbers, as on the web view's metrics page.
+func TestMetricsCommandReadsOnlyWhatTheAskerMaySee(t *testing.T) {
+	t.Parallel()
+	svc := &readsRecorded{incs: []*incident.Incident{{ID: 1}, {ID: 2, Private: true}, {ID: 3}}}
+	m := &metricsHandlers{kit: &kit{incidents: seeOnlyPublic{}, clock: incident.SystemClock}, metrics: svc}
+	reply, err := m.metricsCommand(context.Background(), Invocation{Sub: "metrics", Args: "30d", Cmd: slack.SlashCommand{UserID: "U0OUTSIDER"}})
+	require.NoError(t, err)
+	require.Equal(t, []int64{1, 3}, svc.read, "the private incident's records are not read")
+	require.Contains(t, reply.Text, "2 incidents")
 }

@@ -67,12 +67,7 @@ func (s *reports) report(ctx context.Context, userID string, q metrics.Query) (m
 	if err != nil {
 		return metrics.Report{}, fmt.Errorf("metrics: %w", err)
 	}
-	facts := make([]metrics.Facts, len(seen))
-	for i, inc := range seen {
-		rec := records[inc.ID]
-		facts[i] = metrics.Facts{Incident: inc, Timeline: rec.Timeline, Updates: rec.Updates, ActionItems: rec.ActionItems, Rollbacks: rec.Rollbacks}
-	}
-	return s.cfg.Metrics.Compute(facts, q), nil
+	return s.cfg.Metrics.Compute(metrics.FromRecords(seen, records), q), nil
 }
 
 func (s *reports) serveMetrics(w http.ResponseWriter, r *http.Request) {

@@ -64,6 +64,17 @@ func NewService(src Source, policy incident.Policy, clock incident.Clock) *Servi
 // Facts reads the incidents q selects and everything recorded about them,
 // oldest first. EINVALID when q is not a valid period.
 func (s *Service) Facts(ctx context.Context, q Query) ([]Facts, error) {
+	incs, err := s.Incidents(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return s.FactsOf(ctx, incs)
+}
+
+// Incidents returns the incidents q selects, as Facts reads them, so that
+// a caller may leave out those a person may not see before anything else
+// of them is read. EINVALID when q is not a valid period.
+func (s *Service) Incidents(ctx context.Context, q Query) ([]*incident.Incident, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
@@ -73,12 +84,30 @@ func (s *Service) Facts(ctx context.Context, q Query) ([]Facts, error) {
 	if err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
+	return incs, nil
+}
+
+// FactsOf reads everything recorded about incs: with one store call on a
+// store that reads the records of many incidents at once (a fixed number
+// of queries however many incidents there are), else incident by incident.
+func (s *Service) FactsOf(ctx context.Context, incs []*incident.Incident) ([]Facts, error) {
 	if r, ok := s.src.(incident.ReportReader); ok {
-		return factsAtOnce(ctx, r, incs)
+		ids := make([]int64, len(incs))
+		for i, inc := range incs {
+			ids[i] = inc.ID
+		}
+		records, err := r.ListIncidentRecords(ctx, ids)
+		if err != nil {
+			return nil, fmt.Errorf("metrics: %w", err)
+		}
+		return FromRecords(incs, records), nil
 	}
 	out := make([]Facts, 0, len(incs))
 	for _, inc := range incs {
-		f := Facts{Incident: inc}
+		var (
+			f   = Facts{Incident: inc}
+			err error
+		)
 		if f.Timeline, err = s.src.ListTimeline(ctx, inc.ID); err != nil {
 			return nil, fmt.Errorf("metrics: timeline of %s: %w", inc.Key(), err)
 		}
@@ -96,24 +125,15 @@ func (s *Service) Facts(ctx context.Context, q Query) ([]Facts, error) {
 	return out, nil
 }
 
-// factsAtOnce reads the records of incs with one store call, on a store
-// that offers it: a fixed number of queries however many incidents the
-// period holds.
-func factsAtOnce(ctx context.Context, r incident.ReportReader, incs []*incident.Incident) ([]Facts, error) {
-	ids := make([]int64, len(incs))
-	for i, inc := range incs {
-		ids[i] = inc.ID
-	}
-	records, err := r.ListIncidentRecords(ctx, ids)
-	if err != nil {
-		return nil, fmt.Errorf("metrics: %w", err)
-	}
+// FromRecords pairs each of incs with its record (incident.ReportReader's):
+// an incident with no record has none of its parts.
+func FromRecords(incs []*incident.Incident, records map[int64]incident.IncidentRecord) []Facts {
 	out := make([]Facts, len(incs))
 	for i, inc := range incs {
 		rec := records[inc.ID]
 		out[i] = Facts{Incident: inc, Timeline: rec.Timeline, Updates: rec.Updates, ActionItems: rec.ActionItems, Rollbacks: rec.Rollbacks}
 	}
-	return out, nil
+	return out
 }
 
 // Report computes the numbers for q. EINVALID when q is not a valid period.
