@@ -45,12 +45,12 @@ func insertEvents(tx *gorm.DB, evs []incident.TimelineEvent, incidentID int64, n
 	if len(evs) == 0 {
 		return nil
 	}
-	for i := range evs {
-		evs[i].ID = 0
-	}
 	rows, err := eventRows(evs, incidentID, now)
 	if err != nil {
 		return err
+	}
+	for i := range rows {
+		rows[i].ID = 0 // new events: the database numbers them
 	}
 	res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&rows)
 	if res.Error != nil {
