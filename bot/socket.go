@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -268,11 +269,13 @@ func (h *Handler) socketAnswer(ctx context.Context, evt socketmode.Event, req so
 		if reply.empty() {
 			return nil, true
 		}
-		if len(reply.encode()) > maxSocketAckPayload {
+		body := reply.encode()
+		if len(body) > maxSocketAckPayload {
 			go replyThroughURL(context.WithoutCancel(ctx), h.kit.slack, h.replies, h.log, cmd, reply)
 			return nil, true
 		}
-		return reply, true
+		// Encoded once: measured here, sent as is.
+		return json.RawMessage(bytes.TrimSpace(body)), true
 	case socketmode.EventTypeInteractive:
 		cb, ok := evt.Data.(slack.InteractionCallback)
 		if !ok {
