@@ -65,6 +65,19 @@ func markupToken(tok string, name func(string) string) string {
 	return strings.TrimPrefix(target, "mailto:")
 }
 
+// EscapeText writes s as the chat's message markup holds a person's text:
+// &, < and > as &amp; &lt; &gt;, so a name such as "R&D <draft>" reads as
+// written and never as markup. It is PlainText's inverse for text without
+// markup, for what the domain puts into captured text (ADR 0033).
+func EscapeText(s string) string {
+	if !strings.ContainsAny(s, "&<>") {
+		return s
+	}
+	return textEscaper.Replace(s)
+}
+
+var textEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
 func unescapeEntities(s string) string {
 	if !strings.Contains(s, "&") {
 		return s

@@ -1,6 +1,7 @@
 package incident_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -23,5 +24,16 @@ func TestPlainTextKeepsWhatPeopleTyped(t *testing.T) {
 		"p99 > 2s & <!here>":                        "p99 > 2s & @here",
 	} {
 		require.Equal(t, want, incident.PlainText(in, name), in)
+	}
+}
+
+// TestEscapeTextIsPlainTextsInverse: a name the domain puts into captured
+// text reads back as written, markup-looking characters and all.
+func TestEscapeTextIsPlainTextsInverse(t *testing.T) {
+	t.Parallel()
+	for _, s := range []string{"grafana-p99.png", "R&D <draft>.txt", "<@U123> &amp; <https://x|y>", ""} {
+		escaped := incident.EscapeText(s)
+		require.NotContains(t, strings.ReplaceAll(strings.ReplaceAll(strings.ReplaceAll(escaped, "&amp;", ""), "&lt;", ""), "&gt;", ""), "<")
+		require.Equal(t, s, incident.PlainText(escaped, func(id string) string { return "@" + id }))
 	}
 }

@@ -27,7 +27,7 @@ func withFiles(text string, files []incident.SharedFile) string {
 		case f.Mode == incident.FileHiddenByLimit:
 			hidden++
 		case !f.Gone():
-			names = append(names, slackEscape(strings.TrimSpace(f.Name)))
+			names = append(names, incident.EscapeText(strings.TrimSpace(f.Name)))
 		default:
 			unnamed++
 		}
@@ -72,13 +72,4 @@ func filesGone(files []incident.SharedFile) bool {
 		}
 	}
 	return false
-}
-
-// slackEscape escapes s as Slack escapes a message's text, so a file named
-// "R&D <draft>.txt" reads as named, not as markup.
-func slackEscape(s string) string {
-	if !strings.ContainsAny(s, "&<>") {
-		return s
-	}
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
 }

@@ -96,7 +96,7 @@ func redactDraft(d *Draft, title, shown string) {
 	if strings.TrimSpace(title) == "" {
 		return
 	}
-	escaped := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(title)
+	escaped := incident.EscapeText(title)
 	forms := []string{title, escaped, plainText(title, func(id string) string { return id }), plainText(escaped, func(id string) string { return id })}
 	// Longest first, so a form is never half replaced by a shorter one.
 	slices.SortStableFunc(forms, func(a, b string) int { return len(b) - len(a) })
