@@ -235,6 +235,10 @@ type pagePayload struct {
 	Actor      string `json:"actor"`
 	// Round makes a deliberate re-page a new page; 0 is the first.
 	Round int `json:"round"`
+	// Retry marks a click of Retry page: the same page (Round) tried
+	// again at once, in a job of its own beside the background retries.
+	// It keys that job and the report of its failure, never the page.
+	Retry int64 `json:"retry,omitempty"`
 }
 
 // canPage reports whether pager can page the service.
@@ -279,6 +283,9 @@ func (s *Service) schedulePage(ctx context.Context, sched incident.Scheduler, p 
 	key := dedupKey(p.IncidentID, p.Service, p.Round)
 	if p.Backup {
 		key += "-backup"
+	}
+	if p.Retry != 0 {
+		key += fmt.Sprintf("-retry%d", p.Retry)
 	}
 	if _, err := sched.Schedule(ctx, incident.Job{Kind: JobPage, Key: key, Payload: payload, MaxAttempts: pageAttempts, Urgent: true}); err != nil {
 		return fmt.Errorf("schedule page: %w", err)
@@ -538,13 +545,18 @@ func (s *Service) pageFailed(ctx context.Context, inc *incident.Incident, p page
 	code := incident.ErrorCode(cause)
 	final := code == incident.EINVALID || code == incident.EFORBIDDEN || code == incident.ENOTFOUND
 	if inc.ChannelID != "" {
+		source := "pagefail:" + dedupKey(p.IncidentID, p.Service, p.Round)
+		if p.Retry != 0 {
+			// A click of Retry page that fails too is said again.
+			source += fmt.Sprintf(":retry%d", p.Retry)
+		}
 		ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventProviderFailure, Actor: "pagerduty", At: s.clock.Now(),
-			Text: "Paging " + svc.Name + " failed: " + incident.ErrorMessage(cause), SourceID: "pagefail:" + dedupKey(p.IncidentID, p.Service, p.Round)}
+			Text: "Paging " + svc.Name + " failed: " + incident.ErrorMessage(cause), SourceID: source}
 		// Said once: the line is posted first (a keyed post, so a retry of
 		// this job finds it rather than posting it again) and then marked,
 		// so a failed post is retried instead of forgotten.
 		if !announced(ctx, s.store, inc.ID, ev.SourceID) {
-			value, _ := json.Marshal(pagePayload{IncidentID: p.IncidentID, Service: p.Service, Round: p.Round + 100, Backup: p.Backup})
+			value, _ := json.Marshal(pagePayload{IncidentID: p.IncidentID, Service: p.Service, Round: p.Round, Backup: p.Backup, Retry: 1})
 			n := incident.Notice{Kind: incident.NoticePageFailed, Incident: inc.Key(), Actor: "pagerduty", Drill: inc.Drill,
 				Values:  map[string]string{"service": svc.Name, "error": incident.ErrorMessage(cause), "final": fmt.Sprint(final)},
 				Buttons: []incident.Button{{Action: incident.ActionRetryPage, Text: "Retry page", Value: string(value), Style: "danger"}}}
@@ -578,7 +590,11 @@ func errorRetryAfter(err error) (time.Duration, bool) {
 	return 0, false
 }
 
-// RetryPage pages again after a failure, from the Retry button.
+// RetryPage tries a failed page again at once, from the Retry page
+// button. It is the same page, under the same dedup key, as the one the
+// background retries keep sending: however often people click while
+// PagerDuty is down, on-call is paged once, and a click after the page
+// went out changes nothing.
 func (s *Service) RetryPage(ctx context.Context, value, actor string) error {
 	p, err := retryPayload(value)
 	if err != nil {
@@ -594,8 +610,15 @@ func (s *Service) RetryPage(ctx context.Context, value, actor string) error {
 	if err := pageable(inc); err != nil {
 		return err
 	}
+	if p.Retry == 0 && p.Round >= 100 {
+		// A button posted by an earlier version names the failed round
+		// plus 100.
+		p.Round -= 100
+	}
 	p.Actor = actor
-	p.Round += int(s.clock.Now().Unix() % 1000) // a fresh job even if an earlier retry is pending
+	// A job of its own even while the failed page's job waits to retry;
+	// clicks in the same second are one.
+	p.Retry = s.clock.Now().Unix()
 	return s.schedulePage(ctx, s.sched, p)
 }
 
