@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -140,10 +141,20 @@ func (u *updateHandlers) submitUpdate(ctx context.Context, cb slack.InteractionC
 		Known:  stateValue(cb, blockUpdateKnown).Value,
 		Doing:  stateValue(cb, blockUpdateDoing).Value,
 	}
+	if cb.View.ID != "" {
+		// The form is one update: submitted again (its first answer
+		// reached Slack late, or not at all, and the person pressed
+		// Post once more), it posts nothing twice.
+		in.Key = "view:" + cb.View.ID
+	}
 	if m, err := strconv.Atoi(stateValue(cb, blockUpdateNext).SelectedOption.Value); err == nil {
 		in.NextIn = time.Duration(m) * time.Minute
 	}
 	if _, err := u.updates.PostUpdate(ctx, id, in); err != nil {
+		if errors.Is(err, incident.ErrUpdateRepeated) {
+			// Posted by the first submission: the form closes.
+			return nil, nil
+		}
 		if code := incident.ErrorCode(err); code == incident.EINVALID || code == incident.ECONFLICT {
 			return slack.NewErrorsViewSubmissionResponse(map[string]string{blockUpdateKnown: userMessage(err)}), nil
 		}
