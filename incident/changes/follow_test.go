@@ -40,9 +40,17 @@ type githubFollow struct {
 // the rollback's run is known only by its title.
 func newGitHubFollow(t *testing.T, wf ...ghfake.WorkflowOption) githubFollow {
 	t.Helper()
+	return newGitHubFollowOn(t, nil, []ghfake.Option{ghfake.WithLegacyDispatch(0)}, wf...)
+}
+
+// newGitHubFollowOn is newGitHubFollow with the fake's options, and with
+// the store that "what changed?" and rollbacks use wrapped by wrap when it
+// is set, so a test can make the database fail.
+func newGitHubFollowOn(t *testing.T, wrap func(*incidenttest.MemStore) changes.Store, opts []ghfake.Option, wf ...ghfake.WorkflowOption) githubFollow {
+	t.Helper()
 	start := time.Date(2026, 8, 7, 14, 23, 0, 0, time.UTC)
 	clock := incidenttest.NewClock(start)
-	fake := ghfake.New(ghfake.WithClock(clock.Now), ghfake.WithLegacyDispatch(0))
+	fake := ghfake.New(append([]ghfake.Option{ghfake.WithClock(clock.Now)}, opts...)...)
 	t.Cleanup(fake.Close)
 	fake.AddRepo(followRepo, "main", "")
 	fake.AddDeployment(followRepo, ghfake.Deployment{SHA: goodSHA, Environment: "production", CreatedAt: start.Add(-3 * time.Hour),
@@ -68,7 +76,11 @@ func newGitHubFollow(t *testing.T, wf ...ghfake.WorkflowOption) githubFollow {
 	store.SetScheduler(q)
 	core := incident.NewService(incident.ServiceConfig{Store: store, Scheduler: q, Chat: c.Roles(), Policy: policy, Clock: clock})
 	core.RegisterJobs(q)
-	chg := changes.New(changes.Config{Store: store, Core: core, Chat: c, Scheduler: q, Policy: policy, Clock: clock,
+	var chgStore changes.Store = store
+	if wrap != nil {
+		chgStore = wrap(store)
+	}
+	chg := changes.New(changes.Config{Store: chgStore, Core: core, Chat: c, Scheduler: q, Policy: policy, Clock: clock,
 		Sources: []incident.ChangeSource{gh}, Rollbackers: []incident.Rollbacker{gh}, Render: bot.TimelineText})
 	chg.RegisterJobs(q)
 	core.Use(chg.Feature())

@@ -201,8 +201,20 @@ func (s rollbackRun) startRound(ctx context.Context, inc *incident.Incident, r *
 	if rb == nil {
 		return s.failRollback(ctx, inc, r, round, "No configured integration can carry out this rollback any more.")
 	}
+	sent, unanswered, err := s.claimExecution(ctx, inc, r, round, actor)
+	if err != nil {
+		return err
+	}
+	if unanswered {
+		return s.resumeRound(ctx, inc, r, round, actor)
+	}
 	run, err := rb.Execute(ctx, execPlan(r, round), actor)
 	if err != nil {
+		if aerr := s.recordAnswer(ctx, inc, r, round, sent, err); aerr != nil {
+			// The next attempt finds the execution unanswered and
+			// follows it rather than sending it again.
+			return fmt.Errorf("execute rollback %s: %w; record the answer: %w", r.Key, err, aerr)
+		}
 		return s.executeFailed(ctx, inc, r, round, err)
 	}
 	r, err = s.recordRun(ctx, r, run)
@@ -219,6 +231,76 @@ func (s rollbackRun) startRound(ctx context.Context, inc *incident.Incident, r *
 	}
 	if r.Status != incident.RollbackRunning {
 		return nil
+	}
+	return s.scheduleProgress(ctx, r.Key, round, 1)
+}
+
+// Steps that keep track of a round's executions on the timeline: each
+// execution is recorded as sent before the integration is asked, and as
+// answered when the integration's answer was an error. An execution sent
+// and never answered may have been carried out, its answer lost with the
+// job (a database that refused to record the run, a crash): it is never
+// sent again.
+const (
+	stepSent     = "sent"
+	stepAnswered = "answered"
+)
+
+// claimExecution records that the round's next execution is sent, and
+// returns its number. unanswered reports that an earlier execution of the
+// round was sent and its answer never recorded, or that another worker
+// claimed this one at the same moment: nothing is sent then.
+func (s rollbackRun) claimExecution(ctx context.Context, inc *incident.Incident, r *incident.Rollback, round int, actor string) (n int, unanswered bool, err error) {
+	events, err := s.store.ListTimeline(ctx, inc.ID)
+	if err != nil {
+		return 0, false, fmt.Errorf("read the rollback's timeline: %w", err)
+	}
+	sent, answered := 0, 0
+	for _, ev := range events {
+		d, ok := ev.Payload.(incident.RollbackData)
+		if !ok || d.Key != r.Key || d.Round != round {
+			continue
+		}
+		switch d.Step {
+		case stepSent:
+			sent++
+		case stepAnswered:
+			answered++
+		}
+	}
+	if sent > answered {
+		return 0, true, nil
+	}
+	ev := s.rollbackEvent(r, round, stepSent, actor, "Rollback sent: "+r.Plan.Description, false)
+	ev.SourceID = rollbackSourceID(r.Key, round, fmt.Sprintf("%s.%d", stepSent, sent))
+	fresh, err := s.recordRollbackStep(ctx, inc.ID, ev, nil)
+	if err != nil {
+		return 0, false, err
+	}
+	return sent, !fresh, nil
+}
+
+// recordAnswer records that execution n of the round was answered with
+// err, so that the next attempt may send it again.
+func (s rollbackRun) recordAnswer(ctx context.Context, inc *incident.Incident, r *incident.Rollback, round, n int, err error) error {
+	ev := s.rollbackEvent(r, round, stepAnswered, r.Plan.Source, "Rollback answered: "+incident.ErrorMessage(err), false)
+	ev.SourceID = rollbackSourceID(r.Key, round, fmt.Sprintf("%s.%d", stepAnswered, n))
+	_, rerr := s.recordRollbackStep(ctx, inc.ID, ev, nil)
+	return rerr
+}
+
+// resumeRound takes over a round whose execution was sent and whose answer
+// was never recorded. The integration may have carried it out, so it is
+// not sent again: the round is said to have started and is followed, by
+// the run recorded if there is one, else by what the integration finds of
+// the plan's key; a round whose run never shows fails when the bot stops
+// looking, saying where to look, with Retry.
+func (s rollbackRun) resumeRound(ctx context.Context, inc *incident.Incident, r *incident.Rollback, round int, actor string) error {
+	s.log.WarnContext(ctx, "a rollback was sent and its answer not recorded; following it instead of sending it again",
+		"incident", inc.Key(), "key", r.Key, "round", round)
+	run := incident.RollbackRun{Plan: execPlan(r, round), ExternalID: r.ExternalID, URL: r.URL, Status: "queued", Detail: r.Detail}
+	if _, err := s.sayStarted(ctx, inc, r, round, actor, run); err != nil {
+		return err
 	}
 	return s.scheduleProgress(ctx, r.Key, round, 1)
 }

@@ -276,8 +276,13 @@ func (b changeBundle) rollbackSteps(t *testing.T, inc *incident.Incident) []stri
 	require.NoError(t, err)
 	var steps []string
 	for _, ev := range events {
-		if ev.Kind == incident.EventRollback {
-			steps = append(steps, ev.Payload.(incident.RollbackData).Step+":"+ev.Actor)
+		if ev.Kind != incident.EventRollback {
+			continue
+		}
+		// Executions sent and answered are bookkeeping; the tests of
+		// rollbacks whose answer was lost read them.
+		if step := ev.Payload.(incident.RollbackData).Step; step != "sent" && step != "answered" {
+			steps = append(steps, step+":"+ev.Actor)
 		}
 	}
 	return steps
@@ -959,7 +964,7 @@ func TestRollbackOfAFlagNamedChannelIsShownLiterally(t *testing.T) {
 			require.NotContains(t, ev.Text, "&lt;")
 		}
 	}
-	require.Equal(t, 3, steps)
+	require.Equal(t, 4, steps, "requested, sent, started, succeeded")
 }
 
 // A list that cannot be posted, attempt after attempt, is said privately to
