@@ -362,17 +362,14 @@ func (c *deployRollbacker) Execute(ctx context.Context, plan incident.RollbackPl
 
 func (c *deployRollbacker) executeDeployment(ctx context.Context, info repoInfo, plan incident.RollbackPlan, actor string) (incident.RollbackRun, error) {
 	r := info.ref
-	existing, _, err := c.listDeployments(ctx, r, gh.DeploymentsListOptions{SHA: plan.ToRef, Environment: plan.Environment}, time.Time{})
+	existing, err := c.keyedDeployment(ctx, r, plan)
 	if err != nil {
 		return incident.RollbackRun{}, err
 	}
-	for _, d := range existing {
-		var payload map[string]any
-		if json.Unmarshal(d.Payload, &payload) == nil && payload[rollbackKeyField] == plan.Key {
-			c.log.Info("github: rollback deployment already exists",
-				slog.String("repo", r.String()), slog.Int64("deployment_id", d.GetID()))
-			return c.Progress(ctx, deploymentRun(plan, info, d))
-		}
+	if existing != nil {
+		c.log.Info("github: rollback deployment already exists",
+			slog.String("repo", r.String()), slog.Int64("deployment_id", existing.GetID()))
+		return c.Progress(ctx, deploymentRun(plan, info, existing))
 	}
 	if err := c.checkNotReplaced(ctx, r, plan); err != nil {
 		return incident.RollbackRun{}, err
@@ -401,6 +398,23 @@ func (c *deployRollbacker) executeDeployment(ctx context.Context, info repoInfo,
 	run := deploymentRun(plan, info, d)
 	run.Detail = "Waiting for the deploy system to pick up the deployment."
 	return run, nil
+}
+
+// keyedDeployment finds the deployment of the plan's target commit to its
+// environment whose payload carries the plan's key: the one an earlier
+// Execute of the plan created. nil when there is none.
+func (c *deployRollbacker) keyedDeployment(ctx context.Context, r repoRef, plan incident.RollbackPlan) (*gh.Deployment, error) {
+	existing, _, err := c.listDeployments(ctx, r, gh.DeploymentsListOptions{SHA: plan.ToRef, Environment: plan.Environment}, time.Time{})
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range existing {
+		var payload map[string]any
+		if json.Unmarshal(d.Payload, &payload) == nil && payload[rollbackKeyField] == plan.Key {
+			return d, nil
+		}
+	}
+	return nil, nil
 }
 
 // checkNotReplaced refuses to carry out a plan when, since it was made, a
@@ -740,7 +754,9 @@ func workflowRun(plan incident.RollbackPlan, run *gh.WorkflowRun) incident.Rollb
 
 // Progress reads the workflow run's status and conclusion, or the rollback
 // deployment's statuses, into run.Status: queued, in_progress, succeeded or
-// failed.
+// failed. A run without an id (GitHub did not name it, or the bot lost its
+// answer) is found by the plan's key: the workflow run whose title names
+// it, the deployment whose payload carries it.
 func (c *deployRollbacker) Progress(ctx context.Context, run incident.RollbackRun) (incident.RollbackRun, error) {
 	plan := run.Plan
 	r, err := parseRepo(plan.Repo)
@@ -775,6 +791,9 @@ func (c *deployRollbacker) Progress(ctx context.Context, run incident.RollbackRu
 		}
 		return workflowRun(plan, wr), nil
 	case MethodDeployment:
+		if run.ExternalID == "" {
+			return c.keyedProgress(ctx, r, run)
+		}
 		id, err := strconv.ParseInt(run.ExternalID, 10, 64)
 		if err != nil {
 			return run, incident.Errorf(incident.EINVALID, "Deployment id %q is not a number.", run.ExternalID)
@@ -786,6 +805,27 @@ func (c *deployRollbacker) Progress(ctx context.Context, run incident.RollbackRu
 		return deploymentProgress(run, sts), nil
 	}
 	return run, incident.Errorf(incident.EINVALID, "Unknown rollback method %q: use workflow or deployment.", plan.Method)
+}
+
+// keyedProgress follows a rollback deployment whose id the bot does not
+// know (GitHub's answer to its creation was lost): the deployment carrying
+// the plan's key, else, while there is none, a run still waiting for it.
+func (c *deployRollbacker) keyedProgress(ctx context.Context, r repoRef, run incident.RollbackRun) (incident.RollbackRun, error) {
+	d, err := c.keyedDeployment(ctx, r, run.Plan)
+	if err != nil {
+		return run, err
+	}
+	if d == nil {
+		run.Status = "queued"
+		run.Detail = fmt.Sprintf("No deployment of %s to %s carries this rollback's key yet.", shortSHA(run.Plan.ToRef), run.Plan.Environment)
+		return run, nil
+	}
+	sts, err := c.statuses(ctx, r, d.GetID())
+	if err != nil {
+		return run, err
+	}
+	run.ExternalID = strconv.FormatInt(d.GetID(), 10)
+	return deploymentProgress(run, sts), nil
 }
 
 // deploymentProgress maps a deployment's statuses, newest first.
