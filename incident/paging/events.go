@@ -90,7 +90,10 @@ func (s *Service) runAckPage(ctx context.Context, payload []byte) error {
 // echo records only its dedupe marker. A genuine change always follows
 // another: PagerDuty acknowledges again only after incident.unacknowledged
 // (or reopened), which put the page back to triggered, and resolves again
-// only after incident.reopened.
+// only after incident.reopened. A resolved page stays resolved until
+// incident.reopened: a report from before the resolution, delivered after
+// it, is recorded and changes nothing, except that a late acknowledgement
+// still counts as the page's (and the incident's) first.
 //
 // An escalation or reassignment reported while the bot is escalating the
 // page (PagerDuty may report the bot's escalation before answering the
@@ -217,14 +220,21 @@ func (s *Service) applyAck(ctx context.Context, page *incident.Page, r ackReport
 	err := atomic(ctx, s.store, func(tx incident.Tx, pages Tx) error {
 		echo := false
 		if _, err := pages.UpdatePage(ctx, page.ID, func(p *incident.Page) error {
-			if echo = p.Status == "acknowledged" && !r.ackedBefore; echo {
+			// A page resolved after it was acknowledged has this
+			// acknowledgement, or a later report of it, on record.
+			if echo = p.Status == "acknowledged" && !r.ackedBefore || p.Status == "resolved" && p.AcknowledgedAt != nil; echo {
 				return nil
 			}
 			if p.AcknowledgedAt == nil {
 				t := at
 				p.AcknowledgedAt, p.AcknowledgedBy = &t, who
 			}
-			p.Status = "acknowledged"
+			if p.Status != "resolved" {
+				// Delivered after the resolution, the acknowledgement
+				// still counts, but only incident.reopened opens the
+				// page again.
+				p.Status = "acknowledged"
+			}
 			return nil
 		}); err != nil {
 			return fmt.Errorf("record acknowledgement: %w", err)
@@ -289,6 +299,25 @@ func isEcho(p *incident.Page, ev incident.PageEvent, status string, byBot bool) 
 		return byBot && p.Status == status && len(ev.Assignees) > 0 && sameNames(p.Assignees, ev.Assignees)
 	}
 	return false
+}
+
+// staleAfterResolved reports whether ev, about a page that is resolved,
+// comes from before its resolution: PagerDuty may deliver a report late
+// (a redelivery after a failed attempt), and a resolved incident opens
+// again only with incident.reopened, so an unacknowledgement, escalation
+// or reassignment delivered after the resolution changes nothing, nor
+// does a reopening that happened before it.
+func staleAfterResolved(p *incident.Page, ev incident.PageEvent) bool {
+	if p.Status != "resolved" {
+		return false
+	}
+	switch ev.Kind {
+	case incident.PageResolved:
+		return false // an echo, or a redelivery
+	case incident.PageReopened:
+		return p.ResolvedAt != nil && ev.At.Before(*p.ResolvedAt)
+	}
+	return true
 }
 
 // assignedByBot reports whether the page's people were last set by the
@@ -366,8 +395,11 @@ func (s *Service) applyPageEvent(ctx context.Context, page *incident.Page, ev in
 			}
 			over = !inc.Status.Open()
 		}
-		echo := false
+		echo, stale := false, false
 		if _, err := pages.UpdatePage(ctx, page.ID, func(p *incident.Page) error {
+			if stale = staleAfterResolved(p, ev); stale {
+				return nil
+			}
 			var status string
 			switch ev.Kind {
 			case incident.PageUnacknowledged, incident.PageEscalated, incident.PageReopened:
@@ -401,6 +433,9 @@ func (s *Service) applyPageEvent(ctx context.Context, page *incident.Page, ev in
 			return fmt.Errorf("record page event: %w", err)
 		}
 		switch {
+		case stale:
+			return s.recordEcho(ctx, tx, page, ev.Kind, at, "pd:"+ev.DeliveryID,
+				fmt.Sprintf("PagerDuty's report that the page for %s was %s by %s arrived after the page was resolved; it stays resolved.", page.Service, ev.Kind, agent))
 		case echo:
 			return s.recordEcho(ctx, tx, page, ev.Kind, at, "pd:"+ev.DeliveryID,
 				fmt.Sprintf("PagerDuty reported the page for %s %s by %s; that change was already recorded.", page.Service, ev.Kind, agent))
