@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -466,7 +467,14 @@ func (l *lifecycleHandlers) submitRoles(ctx context.Context, cb slack.Interactio
 	if err != nil {
 		return nil, err
 	}
+	// The IC role is given first when the person takes it, which lets
+	// them give the rest, and last when they hand it to someone else,
+	// which they may do only while they lead: handing over and naming the
+	// other leads in one form does both.
 	roles := append([]string{incident.RoleCommander}, l.kit.policy().Roles...)
+	if ic := stateValue(cb, roleBlockID(incident.RoleCommander)).SelectedUser; ic != "" && ic != cb.User.ID {
+		roles = append(slices.Clone(l.kit.policy().Roles), incident.RoleCommander)
+	}
 	for _, role := range roles {
 		user := stateValue(cb, roleBlockID(role)).SelectedUser
 		current := inc.Roles[role]
