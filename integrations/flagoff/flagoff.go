@@ -96,3 +96,21 @@ func Settled(run incident.RollbackRun) bool {
 func OffDetail(plan incident.RollbackPlan) string {
 	return fmt.Sprintf("Flag %s is off in %s.", plan.Flag, plan.Environment)
 }
+
+// Follow settles a run that is not settled from the flag's state in the
+// plan's environment (on, when known): off is a success, on a failure. A
+// provider's Execute answers only settled runs, so one that is not is a
+// turn-off whose answer was lost: a flag still on was not turned off (or
+// was turned on again), and a person decides whether to retry.
+func Follow(run incident.RollbackRun, on, known bool) incident.RollbackRun {
+	switch {
+	case !known:
+	case on:
+		run.Status = StatusFailed
+		run.Detail = fmt.Sprintf("Flag %s is still on in %s.", run.Plan.Flag, run.Plan.Environment)
+	default:
+		run.Status = StatusSucceeded
+		run.Detail = OffDetail(run.Plan)
+	}
+	return run
+}

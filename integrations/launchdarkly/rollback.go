@@ -95,7 +95,8 @@ func (c *Client) Execute(ctx context.Context, plan incident.RollbackPlan, actor 
 }
 
 // Progress reports a finished run as it is; Execute only returns finished
-// runs, so any other status reads the flag's state to settle it.
+// runs, so any other status (a turn-off whose answer was lost) reads the
+// flag's state to settle it: off succeeded, still on failed.
 func (c *Client) Progress(ctx context.Context, run incident.RollbackRun) (incident.RollbackRun, error) {
 	if flagoff.Settled(run) {
 		return run, nil
@@ -108,11 +109,8 @@ func (c *Client) Progress(ctx context.Context, run incident.RollbackRun) (incide
 	if err != nil {
 		return run, fmt.Errorf("launchdarkly: read flag %s: %w", plan.Flag, err)
 	}
-	if isOff(flag, plan.Environment) {
-		run.Status = flagoff.StatusSucceeded
-		run.Detail = flagoff.OffDetail(plan)
-	}
-	return run, nil
+	st, known := flag.Environments[plan.Environment]
+	return flagoff.Follow(run, st.On, known), nil
 }
 
 // readFlag reads the plan's flag in the plan's environment.

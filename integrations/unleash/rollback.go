@@ -65,16 +65,24 @@ type featureRep struct {
 
 // isOff reports whether the feature is known to be off in env.
 func (f featureRep) isOff(env string) bool {
+	on, known := f.enabled(env)
+	return known && !on
+}
+
+// enabled reports whether the feature is on in env, and whether env is
+// one of its environments.
+func (f featureRep) enabled(env string) (on, known bool) {
 	for _, e := range f.Environments {
 		if e.Name == env {
-			return !e.Enabled
+			return e.Enabled, true
 		}
 	}
-	return false
+	return false, false
 }
 
 // Progress reports a finished run as it is; Execute only returns finished
-// runs, so any other status reads the flag's state to settle it.
+// runs, so any other status (a turn-off whose answer was lost) reads the
+// flag's state to settle it: off succeeded, still on failed.
 func (c *Client) Progress(ctx context.Context, run incident.RollbackRun) (incident.RollbackRun, error) {
 	if flagoff.Settled(run) {
 		return run, nil
@@ -87,11 +95,8 @@ func (c *Client) Progress(ctx context.Context, run incident.RollbackRun) (incide
 	if err != nil {
 		return run, fmt.Errorf("unleash: read flag %s: %w", plan.Flag, err)
 	}
-	if f.isOff(plan.Environment) {
-		run.Status = flagoff.StatusSucceeded
-		run.Detail = flagoff.OffDetail(plan)
-	}
-	return run, nil
+	on, known := f.enabled(plan.Environment)
+	return flagoff.Follow(run, on, known), nil
 }
 
 // readFeature reads the plan's flag.
