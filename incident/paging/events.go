@@ -40,6 +40,11 @@ func (s *Service) AcknowledgePage(ctx context.Context, pageKey string, user stri
 	if err != nil {
 		return incident.Errorf(incident.ENOTFOUND, "That page no longer exists.")
 	}
+	if page.Status == "resolved" {
+		// PagerDuty would open a resolved incident again to acknowledge
+		// it, with nobody left to resolve it.
+		return incident.Errorf(incident.ECONFLICT, "The page for %s is resolved already, so there is nothing to acknowledge.", page.Service)
+	}
 	// A double click acknowledges once; a click after PagerDuty put the
 	// page back to triggered (the acknowledgement timed out) is a new
 	// acknowledgement. The page row counts those rounds, so the click is
@@ -48,6 +53,12 @@ func (s *Service) AcknowledgePage(ctx context.Context, pageKey string, user stri
 	payload, _ := json.Marshal(ackPagePayload{PageKey: pageKey, User: user, Reply: reply, Round: round})
 	_, err = s.sched.Schedule(ctx, incident.Job{Kind: JobAckPage, Key: "ack:" + ackKey(pageKey, round) + ":" + user, Payload: payload, MaxAttempts: 5, Urgent: true})
 	return err
+}
+
+// resolvedAlready says, after "PagerDuty did not accept the
+// acknowledgement:", that page cannot be acknowledged any more.
+func resolvedAlready(page *incident.Page) string {
+	return fmt.Sprintf("the page for %s is resolved already, so there is nothing to acknowledge", page.Service)
 }
 
 func (s *Service) runAckPage(ctx context.Context, payload []byte) error {
@@ -61,6 +72,11 @@ func (s *Service) runAckPage(ctx context.Context, payload []byte) error {
 	}
 	refused := func(reason string) incident.Notice {
 		return incident.Notice{Kind: incident.NoticePageAckRefused, User: p.User, Values: map[string]string{"error": reason}}
+	}
+	if page.Status == "resolved" {
+		// Resolved since the click: not sent, as AcknowledgePage.
+		_ = s.chat.Tell(ctx, p.Reply, refused(resolvedAlready(page)))
+		return nil
 	}
 	email, err := s.chat.UserEmail(ctx, p.User)
 	if err != nil || email == "" {

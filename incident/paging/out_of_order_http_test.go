@@ -129,3 +129,65 @@ func TestResolvedBeforeAcknowledgedStaysResolved(t *testing.T) {
 		require.NotEqual(t, http.MethodPut, c.Method, "the page is resolved already: %s %s", c.Method, c.Path)
 	}
 }
+
+// TestAcknowledgeButtonOfAResolvedPageIsRefused: the page's Acknowledge
+// button stays in the channel after on-call resolved the page in
+// PagerDuty. A click then is answered that the page is resolved, and
+// PagerDuty is not asked: acknowledging a resolved incident there would
+// open it again, with nobody left to resolve it.
+func TestAcknowledgeButtonOfAResolvedPageIsRefused(t *testing.T) {
+	t.Parallel()
+	b, fake, url, pdInc, inc, t0 := outOfOrderSetup(t)
+	ctx := context.Background()
+
+	advance(t, b, 4*time.Minute)
+	onPhone(t, fake, pdInc, "bob@example.com", "resolved")
+	deliver(t, fake, url, "incident.resolved", pdInc, "Bob Roe", "01RESOLVED", t0.Add(4*time.Minute))
+	require.Equal(t, "resolved", pageStatus(t, b))
+
+	calls := len(fake.Calls())
+	err := b.pg.AcknowledgePage(ctx, pageKey, "U0KIM", incident.ReplyTarget{ChannelID: inc.ChannelID, UserID: "U0KIM"})
+	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(err), "%v", err)
+	require.Contains(t, incident.ErrorMessage(err), "resolved")
+	require.Empty(t, b.queue.RunAll(t))
+	for _, c := range fake.Calls()[calls:] {
+		require.NotEqual(t, http.MethodPut, c.Method, "PagerDuty is not asked: %s %s", c.Method, c.Path)
+	}
+	got, ok := fake.Incident(pdInc)
+	require.True(t, ok)
+	require.Equal(t, "resolved", got.Status)
+	require.Equal(t, "resolved", pageStatus(t, b))
+	lines, _ := countAcks(t, b, inc)
+	require.Empty(t, lines)
+}
+
+// TestAcknowledgeClickedJustBeforeTheResolutionIsNotSent: the click is
+// taken while the page is open, and the resolution is recorded before the
+// acknowledgement reaches PagerDuty; the person is told, and PagerDuty is
+// not asked.
+func TestAcknowledgeClickedJustBeforeTheResolutionIsNotSent(t *testing.T) {
+	t.Parallel()
+	b, fake, url, pdInc, inc, t0 := outOfOrderSetup(t)
+	ctx := context.Background()
+
+	advance(t, b, 4*time.Minute)
+	require.NoError(t, b.pg.AcknowledgePage(ctx, pageKey, "U0KIM", incident.ReplyTarget{ChannelID: inc.ChannelID, UserID: "U0KIM"}))
+	onPhone(t, fake, pdInc, "bob@example.com", "resolved")
+	deliver(t, fake, url, "incident.resolved", pdInc, "Bob Roe", "01RESOLVED", t0.Add(4*time.Minute))
+
+	calls := len(fake.Calls())
+	require.Empty(t, b.queue.RunAll(t))
+	for _, c := range fake.Calls()[calls:] {
+		require.NotEqual(t, http.MethodPut, c.Method, "PagerDuty is not asked: %s %s", c.Method, c.Path)
+	}
+	got, ok := fake.Incident(pdInc)
+	require.True(t, ok)
+	require.Equal(t, "resolved", got.Status)
+	require.Equal(t, "resolved", pageStatus(t, b))
+	lines, _ := countAcks(t, b, inc)
+	require.Empty(t, lines)
+	b.chat.Mu.Lock()
+	replies := strings.Join(b.chat.Replies, "\n")
+	b.chat.Mu.Unlock()
+	require.Contains(t, replies, "resolved")
+}
