@@ -190,14 +190,55 @@ func (s *Rollbacks) PlanRollback(ctx context.Context, id int64, value, actor str
 // people, the rollback waits for ApproveRollback and a message with an
 // Approve button is posted; otherwise it starts at once in a job. A second
 // request of the same rollback (a double click) returns the first one and
-// ECONFLICT saying who requested it. Errors are PlanRollback's.
+// ECONFLICT saying who requested it. A rollback of the same change that
+// failed, or waits for an approval, in another incident that is closed
+// since (whose buttons start nothing any more) does not stand in for this
+// one: it is requested anew, under the plan's key numbered once more.
+// Errors are PlanRollback's.
 func (s *Rollbacks) RequestRollback(ctx context.Context, id int64, value, actor string) (*incident.Rollback, error) {
 	inc, plan, d, err := s.planRollback(ctx, id, value, actor)
 	if err != nil {
 		return nil, err
 	}
 	now := s.clock.Now()
-	twoPerson := d.SecondPerson
+	// The plan is made and the person confirmed: recording it is not cut
+	// short by the click's deadline, which a slow provider may have spent.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
+	base := plan.Key
+	for gen := 1; ; gen++ {
+		if gen > 1 {
+			plan.Key = fmt.Sprintf("%s#%d", base, gen)
+		}
+		r, err := s.recordRequest(wctx, inc, plan, d.SecondPerson, actor)
+		if incident.ErrorCode(err) != incident.ECONFLICT {
+			if err != nil {
+				return nil, fmt.Errorf("request rollback: %w", err)
+			}
+			return r, nil
+		}
+		existing, err := s.store.GetRollback(wctx, plan.Key)
+		if err != nil {
+			return nil, fmt.Errorf("request rollback: %w", err)
+		}
+		if ended, err := s.endedInClosedIncident(wctx, existing, inc); err != nil {
+			return nil, fmt.Errorf("request rollback: %w", err)
+		} else if ended && gen < maxRequestGenerations {
+			continue
+		}
+		return existing, incident.Errorf(incident.ECONFLICT, "This rollback was already requested by %s %s ago; it %s.",
+			incident.User(existing.RequestedBy), incident.Since(existing.CreatedAt, now), rollbackState(existing))
+	}
+}
+
+// maxRequestGenerations bounds how many times one change's rollback is
+// requested anew after ending unfinished in closed incidents.
+const maxRequestGenerations = 20
+
+// recordRequest records a requested rollback of plan in inc, with its
+// timeline line and the job that asks for its approval or runs it:
+// ECONFLICT when a rollback under the plan's key exists.
+func (s *Rollbacks) recordRequest(ctx context.Context, inc *incident.Incident, plan incident.RollbackPlan, twoPerson bool, actor string) (*incident.Rollback, error) {
 	r := &incident.Rollback{IncidentID: inc.ID, Key: plan.Key, Plan: plan, Status: incident.RollbackRunning, RequestedBy: actor}
 	if twoPerson {
 		r.Status = incident.RollbackAwaitingApproval
@@ -213,36 +254,40 @@ func (s *Rollbacks) RequestRollback(ctx context.Context, id int64, value, actor 
 		say = nil
 		step, key = rollbackStepApproval, r.Key+":approval"
 	}
-	// The plan is made and the person confirmed: recording it is not cut
-	// short by the click's deadline, which a slow provider may have spent.
 	// The rollback, its timeline line and the job that runs it are one
 	// fact, so none is left without the others.
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
-	defer cancel()
-	err = s.store.Atomic(wctx, func(tx incident.Tx) error {
+	err := s.store.Atomic(ctx, func(tx incident.Tx) error {
 		rtx, err := rollbacksIn(tx)
 		if err != nil {
 			return err
 		}
-		if err := rtx.AddRollback(wctx, r); err != nil {
+		if err := rtx.AddRollback(ctx, r); err != nil {
 			return err
 		}
-		if _, err := s.recordRollbackStepIn(wctx, tx, inc.ID, ev, say); err != nil {
+		if _, err := s.recordRollbackStepIn(ctx, tx, inc.ID, ev, say); err != nil {
 			return err
 		}
-		return s.scheduleRollbackOn(wctx, tx, key, rollbackPayload{Key: r.Key, Step: step, Actor: actor})
+		return s.scheduleRollbackOn(ctx, tx, key, rollbackPayload{Key: r.Key, Step: step, Actor: actor})
 	})
-	if incident.ErrorCode(err) == incident.ECONFLICT {
-		existing, gerr := s.store.GetRollback(wctx, plan.Key)
-		if gerr != nil {
-			return nil, fmt.Errorf("request rollback: %w", gerr)
-		}
-		return existing, incident.Errorf(incident.ECONFLICT, "This rollback was already requested by %s %s ago; it %s.",
-			incident.User(existing.RequestedBy), incident.Since(existing.CreatedAt, now), rollbackState(existing))
-	} else if err != nil {
-		return nil, fmt.Errorf("request rollback: %w", err)
+	if err != nil {
+		return nil, err
 	}
 	return r, nil
+}
+
+// endedInClosedIncident reports whether r, a rollback of another incident
+// than inc, failed or waits for an approval in an incident that is closed:
+// nothing can move it on any more, since a closed incident's Retry and
+// Approve buttons start nothing.
+func (s *Rollbacks) endedInClosedIncident(ctx context.Context, r *incident.Rollback, inc *incident.Incident) (bool, error) {
+	if r.IncidentID == inc.ID || (r.Status != incident.RollbackFailed && r.Status != incident.RollbackAwaitingApproval) {
+		return false, nil
+	}
+	other, err := s.store.GetIncident(ctx, r.IncidentID)
+	if err != nil {
+		return false, err
+	}
+	return other.Status == incident.StatusClosed, nil
 }
 
 // rollbackState describes a rollback's status after "it".
