@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -78,8 +79,9 @@ type ReplayRecords interface {
 // every replayPoll (share): a replay of a request another process accepted
 // is then refused here too, and one that came before its batch was read is
 // counted by each process that accepted it (onReplay). Reading the last
-// replayWindow at start, a restarted process refuses replays of requests
-// it accepted before.
+// two replayWindows at start, a restarted process refuses replays of
+// requests it accepted before. A signature is remembered until Slack's
+// check would refuse it anyway (seenKey.expired).
 type replayGuard struct {
 	records  ReplayRecords // nil: this process's memory only
 	instance string        // this process, in the records
@@ -99,9 +101,36 @@ type replayGuard struct {
 
 // seenKey is when a signature was accepted, or learnt of, and by whom.
 type seenKey struct {
-	at       time.Time
+	at time.Time
+	// signed is the request's timestamp, zero when the key has none.
+	signed   time.Time
 	here     bool // accepted by this process
 	replayed bool // another process accepted it too, and onReplay was told
+}
+
+// expired reports whether the signature can be forgotten at now: a
+// window after it was accepted, and once Slack's check refuses its
+// timestamp. That check accepts a timestamp up to five minutes either way
+// of the clock, so a request signed ahead of this process's clock (a
+// Slack clock ahead of it, or a timestamp in the future) stays valid
+// longer than a window after it was accepted, and a replay of it then
+// would pass.
+func (k seenKey) expired(now time.Time) bool {
+	return now.Sub(k.at) >= replayWindow && now.Sub(k.signed) > replayWindow
+}
+
+// signedAt is the timestamp a replay key starts with; zero when it has
+// none.
+func signedAt(key string) time.Time {
+	ts, _, ok := strings.Cut(key, ":")
+	if !ok {
+		return time.Time{}
+	}
+	n, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return time.Time{}
+	}
+	return time.Unix(n, 0)
 }
 
 // replayKey is what the replay check remembers of a verified request: its
@@ -120,26 +149,26 @@ func (g *replayGuard) firstSeen(sig string) bool {
 	if g.seen == nil {
 		g.seen = map[string]seenKey{}
 	}
-	if k, ok := g.seen[sig]; ok && now.Sub(k.at) < replayWindow {
+	if k, ok := g.seen[sig]; ok && !k.expired(now) {
 		g.mu.Unlock()
 		return false
 	}
-	g.seen[sig] = seenKey{at: now, here: true}
+	g.seen[sig] = seenKey{at: now, signed: signedAt(sig), here: true}
 	g.pruneLocked(now)
 	g.mu.Unlock()
 	g.record(sig)
 	return true
 }
 
-// pruneLocked sweeps the signatures older than the window, once there are
-// many, at most every replayPrune: a sweep reads every entry.
+// pruneLocked sweeps the signatures that expired, once there are many, at
+// most every replayPrune: a sweep reads every entry.
 func (g *replayGuard) pruneLocked(now time.Time) {
 	if len(g.seen) <= 100_000 || now.Sub(g.pruned) < replayPrune {
 		return
 	}
 	g.pruned = now
 	for k, v := range g.seen {
-		if now.Sub(v.at) >= replayWindow {
+		if v.expired(now) {
 			delete(g.seen, k)
 		}
 	}
@@ -208,14 +237,16 @@ func gather(q <-chan string, batch []string, size int, linger time.Duration) []s
 }
 
 // share reads the other processes' batches until ctx ends: first those of
-// the last replayWindow, then every replayPoll those recorded since the
-// last read, less replayOverlap (a batch committed late, or recorded on a
-// clock a little behind, is read again rather than missed).
+// the last two replayWindows (a signature accepted a window ago can stay
+// valid for one more, when it was signed ahead of the clock), then every
+// replayPoll those recorded since the last read, less replayOverlap (a
+// batch committed late, or recorded on a clock a little behind, is read
+// again rather than missed).
 func (g *replayGuard) share(ctx context.Context) {
 	if g.records == nil {
 		return
 	}
-	since := g.clock.Now().Add(-replayWindow)
+	since := g.clock.Now().Add(-2 * replayWindow)
 	tick := time.NewTicker(replayPoll)
 	defer tick.Stop()
 	failing := false
@@ -265,7 +296,7 @@ func (g *replayGuard) learn(batches []incident.ReplayBatch) {
 			k, ok := g.seen[sig]
 			switch {
 			case !ok:
-				g.seen[sig] = seenKey{at: now}
+				g.seen[sig] = seenKey{at: now, signed: signedAt(sig)}
 			case k.here && !k.replayed:
 				k.replayed = true
 				g.seen[sig] = k
