@@ -10,6 +10,8 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strconv"
 	"sync"
 )
 
@@ -126,4 +128,22 @@ func (l *LostAnswers) Serve(w http.ResponseWriter, r *http.Request, serve http.H
 		return
 	}
 	ServeThenFail(w, r, serve, func(w http.ResponseWriter) { fail(w, status) })
+}
+
+// Page cuts one page out of items as a listing's query asks, the way the
+// status page providers page theirs: page counts from 1 (1 when absent or
+// not a positive number), per_page is def when absent or not a positive
+// number, and at most max.
+func Page[T any](items []T, q url.Values, def, max int) []T {
+	page, err := strconv.Atoi(q.Get("page"))
+	if err != nil || page < 1 {
+		page = 1
+	}
+	per, err := strconv.Atoi(q.Get("per_page"))
+	if err != nil || per < 1 {
+		per = def
+	}
+	per = min(per, max)
+	from := min((page-1)*per, len(items))
+	return items[from:min(from+per, len(items))]
 }

@@ -153,17 +153,15 @@ func (c *Client) Create(ctx context.Context, post comms.PublicPost, recover bool
 	}
 	started := startedMark(post)
 	if recover {
-		var open []incidentJSON
-		if err := c.do(ctx, http.MethodGet, c.pagePath("/incidents?status=INVESTIGATING,IDENTIFIED,MONITORING"), nil, &open); err != nil {
+		in, found, err := c.findCreated(ctx, post.Name, started)
+		if err != nil {
 			return comms.PublicIncident{}, err
 		}
-		for _, in := range open {
-			if in.Name == post.Name && sameStart(in.Started, started) {
-				c.log.InfoContext(ctx, "instatus incident from an interrupted post adopted", "public_id", in.ID)
-				got := c.public(in)
-				got.Adopted = true
-				return got, nil
-			}
+		if found {
+			c.log.InfoContext(ctx, "instatus incident from an interrupted post adopted", "public_id", in.ID)
+			got := c.public(in)
+			got.Adopted = true
+			return got, nil
 		}
 	}
 	ids, st := components(post.Components)
@@ -177,6 +175,38 @@ func (c *Client) Create(ctx context.Context, post comms.PublicPost, recover bool
 	c.log.InfoContext(ctx, "instatus incident created", "public_id", out.ID)
 	return c.public(out), nil
 }
+
+// findCreated looks among the open incidents for the one an interrupted
+// create made: its name, started at the mark the create sent. Instatus
+// pages the listing (50 a page unless asked, 100 at most), newest first;
+// every page is read until a short one, up to listPages.
+func (c *Client) findCreated(ctx context.Context, name string, started time.Time) (incidentJSON, bool, error) {
+	for page := 1; page <= listPages; page++ {
+		var open []incidentJSON
+		path := c.pagePath(fmt.Sprintf("/incidents?status=INVESTIGATING,IDENTIFIED,MONITORING&page=%d&per_page=%d", page, perPage))
+		if err := c.do(ctx, http.MethodGet, path, nil, &open); err != nil {
+			return incidentJSON{}, false, err
+		}
+		for _, in := range open {
+			if in.Name == name && sameStart(in.Started, started) {
+				return in, true, nil
+			}
+		}
+		if len(open) < perPage {
+			return incidentJSON{}, false, nil
+		}
+	}
+	c.log.WarnContext(ctx, "instatus has more open incidents than a retried create reads; the interrupted create was not found among them",
+		"read", listPages*perPage)
+	return incidentJSON{}, false, nil
+}
+
+// perPage is the most incidents Instatus answers in one page; listPages
+// bounds the pages a retried create reads (1,000 open incidents).
+const (
+	perPage   = 100
+	listPages = 10
+)
 
 // Update implements comms.StatusPage.
 func (c *Client) Update(ctx context.Context, ref comms.PublicIncident, post comms.PublicPost, recover bool) (comms.PublicIncident, error) {

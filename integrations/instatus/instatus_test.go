@@ -2,6 +2,7 @@ package instatus_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -313,4 +314,36 @@ func TestLostUpdateIsNotPostedAgain(t *testing.T) {
 	_, err = c.Update(ctx, ref, again, true)
 	require.NoError(t, err)
 	require.Len(t, fake.Incidents()[0].Updates, 4)
+}
+
+// TestRecoverReadsPastTheFirstPage: Instatus lists open incidents newest
+// first, 50 a page unless asked for more. When many incidents opened after
+// an interrupted create (a wide outage, an alert storm), the one it made is
+// past the first 50; its retry still finds it rather than opening a
+// second public incident.
+func TestRecoverReadsPastTheFirstPage(t *testing.T) {
+	t.Parallel()
+	fake, c := setup(t)
+	now := time.Date(2026, 8, 7, 14, 0, 0, 0, time.UTC)
+	fake.SetClock(func() time.Time { return now })
+	ctx := context.Background()
+	ours := post(incident.PublicInvestigating, "We are aware.", incident.ComponentMajorOutage)
+	ours.StartedAt, ours.RequestedAt = now.Add(-2*time.Minute), now
+	fake.FailAfterActing(http.StatusGatewayTimeout)
+	_, err := c.Create(ctx, ours, false)
+	require.Equal(t, incident.EUNAVAILABLE, incident.ErrorCode(err), "the answer is lost")
+	made := fake.Incidents()[0]
+	for i := range 120 {
+		now = now.Add(time.Second)
+		open := post(incident.PublicInvestigating, "Degraded.", incident.ComponentDegraded)
+		open.Key, open.Name, open.StartedAt = fmt.Sprintf("INC-%d", 100+i), fmt.Sprintf("Issue affecting shard %d", i), now
+		_, err := c.Create(ctx, open, false)
+		require.NoError(t, err)
+	}
+
+	got, err := c.Create(ctx, ours, true)
+	require.NoError(t, err)
+	require.True(t, got.Adopted)
+	require.Equal(t, made.ID, got.ID)
+	require.Len(t, fake.Incidents(), 121, "nothing more was opened")
 }

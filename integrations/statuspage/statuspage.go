@@ -250,17 +250,35 @@ func (c *Client) findCreated(ctx context.Context, post comms.PublicPost) (comms.
 	if post.Key == "" {
 		return comms.PublicIncident{}, false, nil
 	}
-	var open []incidentJSON
-	if err := c.do(ctx, http.MethodGet, c.pagePath("/incidents/unresolved"), nil, &open); err != nil {
-		return comms.PublicIncident{}, false, err
-	}
-	for _, in := range open {
-		if markOf(in.Metadata) == post.Key && !in.CreatedAt.Before(post.RecoverSince()) {
-			return c.public(in), true, nil
+	// The listing is paged (per_page up to 100, page from 1), in an order
+	// the documentation does not give: every page is read until a short
+	// one, up to listPages.
+	for page := 1; page <= listPages; page++ {
+		var open []incidentJSON
+		path := c.pagePath(fmt.Sprintf("/incidents/unresolved?page=%d&per_page=%d", page, perPage))
+		if err := c.do(ctx, http.MethodGet, path, nil, &open); err != nil {
+			return comms.PublicIncident{}, false, err
+		}
+		for _, in := range open {
+			if markOf(in.Metadata) == post.Key && !in.CreatedAt.Before(post.RecoverSince()) {
+				return c.public(in), true, nil
+			}
+		}
+		if len(open) < perPage {
+			return comms.PublicIncident{}, false, nil
 		}
 	}
+	c.log.WarnContext(ctx, "statuspage has more unresolved incidents than a retried create reads; the interrupted create was not found among them",
+		"read", listPages*perPage)
 	return comms.PublicIncident{}, false, nil
 }
+
+// perPage is the most incidents Statuspage answers in one page; listPages
+// bounds the pages a retried create reads (1,000 unresolved incidents).
+const (
+	perPage   = 100
+	listPages = 10
+)
 
 // posted reports whether the incident has an update with the post's words
 // and status made since the post was asked for: an earlier attempt of it

@@ -2,6 +2,7 @@ package statuspage_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -345,4 +346,51 @@ func TestFakeRefusesMetadataThatIsNotAnObjectOfObjects(t *testing.T) {
 		require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, md)
 	}
 	require.Empty(t, fake.Incidents())
+}
+
+// TestRecoverReadsEveryPageOfUnresolvedIncidents: Statuspage pages its
+// unresolved incidents (100 at most a page, in an order it does not
+// document). With 150 open, the incident an interrupted create made is on
+// the second page of a listing oldest first; its retry still finds it
+// rather than opening a second public incident.
+func TestRecoverReadsEveryPageOfUnresolvedIncidents(t *testing.T) {
+	t.Parallel()
+	fake, c := setup(t)
+	now := time.Date(2026, 8, 7, 14, 0, 0, 0, time.UTC)
+	fake.SetClock(func() time.Time { return now })
+	ctx := context.Background()
+	for i := range 150 {
+		open := post(incident.PublicInvestigating, "Maintenance overrun.", incident.ComponentDegraded)
+		open.Key, open.Name = fmt.Sprintf("INC-%d", 100+i), fmt.Sprintf("Issue affecting shard %d", i)
+		_, err := c.Create(ctx, open, false)
+		require.NoError(t, err)
+	}
+	ours := post(incident.PublicInvestigating, "We are aware.", incident.ComponentMajorOutage)
+	ours.StartedAt, ours.RequestedAt = now.Add(-2*time.Minute), now
+	fake.FailAfterActing(http.StatusGatewayTimeout)
+	_, err := c.Create(ctx, ours, false)
+	require.Equal(t, incident.EUNAVAILABLE, incident.ErrorCode(err), "the answer is lost")
+	made := fake.Incidents()[150]
+
+	got, err := c.Create(ctx, ours, true)
+	require.NoError(t, err)
+	require.True(t, got.Adopted)
+	require.Equal(t, made.ID, got.ID)
+	require.Len(t, fake.Incidents(), 151, "nothing more was opened")
+	listings := 0
+	for _, r := range fake.Requests() {
+		if r == "GET /pages/"+page+"/incidents/unresolved" {
+			listings++
+		}
+	}
+	require.Equal(t, 2, listings, "two pages of 100 read, the second short")
+
+	// A retry whose create never arrived reads to the last, short page,
+	// finds nothing and opens the incident.
+	lost := post(incident.PublicInvestigating, "We are aware.", incident.ComponentMajorOutage)
+	lost.Key, lost.StartedAt, lost.RequestedAt = "INC-9", now.Add(-time.Minute), now
+	fresh, err := c.Create(ctx, lost, true)
+	require.NoError(t, err)
+	require.False(t, fresh.Adopted)
+	require.Len(t, fake.Incidents(), 152)
 }

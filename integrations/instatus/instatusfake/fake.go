@@ -216,15 +216,18 @@ func (f *Fake) admit(w http.ResponseWriter, now time.Time) bool {
 	return true
 }
 
+// listIncidents answers one page of the incidents, newest first, as
+// Instatus lists them: the status filter, page from 1, per_page 50 unless
+// asked, 100 at most.
 func (f *Fake) listIncidents(w http.ResponseWriter, r *http.Request) {
 	include := strings.Split(r.URL.Query().Get("status"), ",")
 	out := []*Incident{}
-	for _, in := range f.incidents {
+	for _, in := range slices.Backward(f.incidents) {
 		if r.URL.Query().Get("status") == "" || slices.Contains(include, in.Status) {
 			out = append(out, in)
 		}
 	}
-	httpjson.Write(w, http.StatusOK, out)
+	httpjson.Write(w, http.StatusOK, gatefake.Page(out, r.URL.Query(), 50, 100))
 }
 
 func (f *Fake) createIncident(w http.ResponseWriter, r *http.Request, now time.Time) {

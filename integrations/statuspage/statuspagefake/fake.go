@@ -204,7 +204,7 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 	case rest == "" && r.Method == http.MethodPost:
 		f.create(w, r, now)
 	case rest == "/unresolved" && r.Method == http.MethodGet:
-		f.listUnresolved(w)
+		f.listUnresolved(w, r)
 	case strings.HasPrefix(rest, "/") && !strings.Contains(rest[1:], "/"):
 		f.serveIncident(w, r, rest[1:], now)
 	default:
@@ -238,14 +238,18 @@ func (f *Fake) admit(w http.ResponseWriter, now time.Time) bool {
 	return true
 }
 
-func (f *Fake) listUnresolved(w http.ResponseWriter) {
+// listUnresolved answers one page of the unresolved incidents, as
+// Statuspage pages them: page from 1, per_page 100 unless asked for fewer.
+// The documentation gives no order; the fake answers oldest first, so a
+// client that reads only the first page misses the newest.
+func (f *Fake) listUnresolved(w http.ResponseWriter, r *http.Request) {
 	open := []*Incident{}
 	for _, in := range f.incidents {
 		if in.Status != "resolved" && in.Status != "postmortem" {
 			open = append(open, in)
 		}
 	}
-	httpjson.Write(w, http.StatusOK, open)
+	httpjson.Write(w, http.StatusOK, gatefake.Page(open, r.URL.Query(), 100, 100))
 }
 
 // serveIncident reads (GET) or updates (PATCH, PUT) one incident.
