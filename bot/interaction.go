@@ -64,6 +64,7 @@ func (h *Handler) blockAction(ctx context.Context, cb slack.InteractionCallback,
 	act, ok := h.actions[a.ActionID]
 	if !ok || act.run == nil {
 		h.log.WarnContext(ctx, "unknown action", "action_id", a.ActionID, "user", cb.User.ID)
+		h.tellUser(ctx, cb, unknownInteraction(h.cfg.Command, "button"))
 		return "unknown"
 	}
 	if act.find != nil {
@@ -85,6 +86,12 @@ func (h *Handler) viewSubmission(ctx context.Context, cb slack.InteractionCallba
 	v, ok := h.views[cb.View.CallbackID]
 	if !ok || v.run == nil {
 		h.log.WarnContext(ctx, "unknown view", "callback_id", cb.View.CallbackID)
+		// Said on the form, which stays open with what the person
+		// wrote, when it has a field to say it on.
+		if block := firstInput(cb.View); block != "" {
+			return slack.NewErrorsViewSubmissionResponse(map[string]string{block: userMessage(unknownInteraction(h.cfg.Command, "form"))}), "unknown"
+		}
+		h.tellUser(ctx, cb, unknownInteraction(h.cfg.Command, "form"))
 		return nil, "unknown"
 	}
 	if v.sealed {
@@ -113,6 +120,7 @@ func (h *Handler) shortcut(ctx context.Context, cb slack.InteractionCallback) st
 	fn, ok := h.shortcuts[cb.CallbackID]
 	if !ok {
 		h.log.WarnContext(ctx, "unknown shortcut", "callback_id", cb.CallbackID)
+		h.tellUser(ctx, cb, unknownInteraction(h.cfg.Command, "shortcut"))
 		return "unknown"
 	}
 	if err := fn(ctx, cb); err != nil {
@@ -120,6 +128,26 @@ func (h *Handler) shortcut(ctx context.Context, cb slack.InteractionCallback) st
 		return "error"
 	}
 	return "ok"
+}
+
+// unknownInteraction answers a button, form or shortcut the bot has no
+// handler for: one of an older version's messages or forms, or a shortcut
+// the app's settings name and the bot does not. Nothing was done, and the
+// person is told so rather than left waiting.
+func unknownInteraction(command, what string) error {
+	return incident.Errorf(incident.EINVALID, "This %s is not one this version of the bot knows (it may be from an older message or form), so nothing was done. Use the %s command instead; %s help lists what it does.",
+		what, command, command)
+}
+
+// firstInput is the block id of a view's first input block, "" when it
+// has none.
+func firstInput(v slack.View) string {
+	for _, b := range v.Blocks.BlockSet {
+		if in, ok := b.(*slack.InputBlock); ok && in.BlockID != "" {
+			return in.BlockID
+		}
+	}
+	return ""
 }
 
 // OnAction routes block_actions with the given action_id to fn. A button
