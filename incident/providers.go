@@ -90,6 +90,13 @@ type Page struct {
 	AcknowledgedAt *time.Time
 	AcknowledgedBy string
 	ResolvedAt     *time.Time
+	// StatusAt is when, by the provider's clock, the change it reported
+	// last happened (the occurred_at of the webhook that set Status, or of
+	// the latest one that reported it again); nil until the provider
+	// reported one. A report of an earlier change, delivered late, is
+	// older than the page's state and changes nothing. The bot's own
+	// changes, timed by its clock, leave it as it is.
+	StatusAt *time.Time
 	// Retriggers counts the times the provider put the page back to
 	// triggered after an acknowledgement or a resolution (the
 	// acknowledgement timed out, or the incident reopened). A Slack

@@ -137,6 +137,7 @@ type pageRow struct {
 	AcknowledgedAt *time.Time `gorm:"column:acknowledged_at"`
 	AcknowledgedBy string     `gorm:"column:acknowledged_by"`
 	ResolvedAt     *time.Time `gorm:"column:resolved_at"`
+	StatusAt       *time.Time `gorm:"column:status_at"`
 	Retriggers     int64      `gorm:"column:retriggers"`
 }
 
@@ -400,6 +401,7 @@ func toPageRow(p *incident.Page) (pageRow, error) {
 		AcknowledgedAt: dbTimePtr(p.AcknowledgedAt),
 		AcknowledgedBy: p.AcknowledgedBy,
 		ResolvedAt:     dbTimePtr(p.ResolvedAt),
+		StatusAt:       dbTimePtr(p.StatusAt),
 		Retriggers:     int64(p.Retriggers),
 	}, nil
 }
@@ -423,6 +425,7 @@ func (r *pageRow) toDomain() (incident.Page, error) {
 		AcknowledgedAt: domainTimePtr(r.AcknowledgedAt),
 		AcknowledgedBy: r.AcknowledgedBy,
 		ResolvedAt:     domainTimePtr(r.ResolvedAt),
+		StatusAt:       domainTimePtr(r.StatusAt),
 		Retriggers:     int(r.Retriggers),
 	}, nil
 }

@@ -156,12 +156,13 @@ func testUpdatePage(t *testing.T, s Store) {
 		p.AcknowledgedBy = "Grace Hopper"
 		p.Assignees = []string{"Grace Hopper"}
 		p.Retriggers = 2
+		p.StatusAt = ptr(at(3))
 		return nil
 	})
 	require.NoError(t, err)
 	want := *page
 	want.ExternalID, want.Status, want.AcknowledgedAt, want.AcknowledgedBy = "Q1ABCDEF", "acknowledged", ptr(at(4)), "Grace Hopper"
-	want.Assignees, want.Retriggers = []string{"Grace Hopper"}, 2
+	want.Assignees, want.Retriggers, want.StatusAt = []string{"Grace Hopper"}, 2, ptr(at(3))
 	require.Equal(t, &want, got)
 	found, err := pagesOf(t, s).FindPage(ctx, "pagerduty", "Q1ABCDEF")
 	require.NoError(t, err)

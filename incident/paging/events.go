@@ -172,12 +172,13 @@ func (s *Service) handlePageEvent(ctx context.Context, ev incident.PageEvent, he
 	if page == nil {
 		return nil // not a page of ours
 	}
-	if ev.At.IsZero() {
-		ev.At = s.clock.Now()
-	}
 	switch ev.Kind {
 	case incident.PageAcknowledged:
-		return s.applyAck(ctx, page, ackReport{agent: ev.Agent, at: ev.At, sourceID: "pd:" + ev.DeliveryID})
+		r := ackReport{agent: ev.Agent, at: ev.At, dated: !ev.At.IsZero(), sourceID: "pd:" + ev.DeliveryID}
+		if !r.dated {
+			r.at = s.clock.Now()
+		}
+		return s.applyAck(ctx, page, r)
 	default:
 		return s.applyPageEvent(ctx, page, ev, held)
 	}
@@ -210,7 +211,10 @@ var errRedelivered = errors.New("already applied")
 type ackReport struct {
 	slackUser, agent string
 	at               time.Time
-	sourceID         string
+	// dated is set when at is PagerDuty's time of the acknowledgement
+	// (its occurred_at), which orders it among the page's other reports.
+	dated    bool
+	sourceID string
 	// ackedBefore is set when the page was acknowledged already before
 	// this acknowledgement was made (someone acknowledges from Slack a page
 	// acknowledged in PagerDuty): it is then not the echo of one recorded.
@@ -234,16 +238,34 @@ func (s *Service) applyAck(ctx context.Context, page *incident.Page, r ackReport
 	// page is read and written first: its row lock orders this report
 	// after a concurrent one about the same page.
 	err := atomic(ctx, s.store, func(tx incident.Tx, pages Tx) error {
-		echo := false
+		echo, stale, first := false, false, false
+		fromProvider := slackUser == "" && r.dated
 		if _, err := pages.UpdatePage(ctx, page.ID, func(p *incident.Page) error {
 			// A page resolved after it was acknowledged has this
 			// acknowledgement, or a later report of it, on record.
 			if echo = p.Status == "acknowledged" && !r.ackedBefore || p.Status == "resolved" && p.AcknowledgedAt != nil; echo {
+				if fromProvider {
+					reported(p, at)
+				}
 				return nil
 			}
-			if p.AcknowledgedAt == nil {
+			first = p.AcknowledgedAt == nil
+			if first {
 				t := at
 				p.AcknowledgedAt, p.AcknowledgedBy = &t, who
+			}
+			if fromProvider && reportedBefore(p, at) {
+				// Acknowledged before a change PagerDuty reported
+				// already (an unacknowledgement, an escalation, the
+				// resolution): the page stays as that change left it.
+				// The first acknowledgement is still said and counts
+				// for the time to acknowledge; a later one is only
+				// recorded.
+				stale = !first
+				return nil
+			}
+			if fromProvider {
+				reported(p, at)
 			}
 			if p.Status != "resolved" {
 				// Delivered after the resolution, the acknowledgement
@@ -254,6 +276,11 @@ func (s *Service) applyAck(ctx context.Context, page *incident.Page, r ackReport
 			return nil
 		}); err != nil {
 			return fmt.Errorf("record acknowledgement: %w", err)
+		}
+		if stale {
+			return s.recordEcho(ctx, tx, page, incident.PageAcknowledged, at, r.sourceID,
+				fmt.Sprintf("PagerDuty reported the page for %s acknowledged by %s at %s, after it reported a later change; the page stays as that change left it.",
+					page.Service, cmp.Or(agent, "someone"), at.UTC().Format(time.RFC3339)))
 		}
 		if echo {
 			text := fmt.Sprintf("PagerDuty reported the page for %s acknowledged by %s; that acknowledgement was already recorded.", page.Service, cmp.Or(agent, "someone"))
@@ -285,6 +312,22 @@ func (s *Service) applyAck(ctx context.Context, page *incident.Page, r ackReport
 		return nil
 	}
 	return err
+}
+
+// reportedBefore reports whether a change PagerDuty dates at happened
+// before the one it last reported for p: delivered late, it is older than
+// the page's state.
+func reportedBefore(p *incident.Page, at time.Time) bool {
+	return p.StatusAt != nil && at.Before(*p.StatusAt)
+}
+
+// reported notes that PagerDuty reported a change of p dated at, keeping
+// the latest.
+func reported(p *incident.Page, at time.Time) {
+	if p.StatusAt == nil || at.After(*p.StatusAt) {
+		t := at
+		p.StatusAt = &t
+	}
 }
 
 // recordEcho records the dedupe marker of an event that reports what the
@@ -331,7 +374,7 @@ func staleAfterResolved(p *incident.Page, ev incident.PageEvent) bool {
 	case incident.PageResolved:
 		return false // an echo, or a redelivery
 	case incident.PageReopened:
-		return p.ResolvedAt != nil && ev.At.Before(*p.ResolvedAt)
+		return p.ResolvedAt != nil && !ev.At.IsZero() && ev.At.Before(*p.ResolvedAt)
 	}
 	return true
 }
@@ -377,7 +420,11 @@ func (s *Service) applyPageEvent(ctx context.Context, page *incident.Page, ev in
 	default:
 		return nil
 	}
-	at := ev.At
+	// Only a report PagerDuty dated is ordered among the page's others.
+	dated, at := !ev.At.IsZero(), ev.At
+	if !dated {
+		at = s.clock.Now()
+	}
 	agent := ev.Agent
 	if agent == "" {
 		agent = "PagerDuty"
@@ -411,9 +458,12 @@ func (s *Service) applyPageEvent(ctx context.Context, page *incident.Page, ev in
 			}
 			over = !inc.Status.Open()
 		}
-		echo, stale := false, false
+		echo, stale, late := false, false, false
 		if _, err := pages.UpdatePage(ctx, page.ID, func(p *incident.Page) error {
 			if stale = staleAfterResolved(p, ev); stale {
+				return nil
+			}
+			if late = dated && reportedBefore(p, at); late {
 				return nil
 			}
 			var status string
@@ -424,6 +474,9 @@ func (s *Service) applyPageEvent(ctx context.Context, page *incident.Page, ev in
 				status = p.Status
 			case incident.PageResolved:
 				status = "resolved"
+			}
+			if dated {
+				reported(p, at)
 			}
 			if echo = isEcho(p, ev, status, byBot); echo {
 				return nil
@@ -452,6 +505,10 @@ func (s *Service) applyPageEvent(ctx context.Context, page *incident.Page, ev in
 		case stale:
 			return s.recordEcho(ctx, tx, page, ev.Kind, at, "pd:"+ev.DeliveryID,
 				fmt.Sprintf("PagerDuty's report that the page for %s was %s by %s arrived after the page was resolved; it stays resolved.", page.Service, ev.Kind, agent))
+		case late:
+			return s.recordEcho(ctx, tx, page, ev.Kind, at, "pd:"+ev.DeliveryID,
+				fmt.Sprintf("PagerDuty reported the page for %s %s by %s at %s, after it reported a later change; the page stays as that change left it.",
+					page.Service, ev.Kind, agent, at.UTC().Format(time.RFC3339)))
 		case echo:
 			return s.recordEcho(ctx, tx, page, ev.Kind, at, "pd:"+ev.DeliveryID,
 				fmt.Sprintf("PagerDuty reported the page for %s %s by %s; that change was already recorded.", page.Service, ev.Kind, agent))
