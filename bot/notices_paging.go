@@ -64,6 +64,9 @@ func pageAcknowledgedText(n incident.Notice, w wording) string {
 }
 
 func pageAckRefusedText(n incident.Notice, w wording) string {
+	if n.Values["resolved"] == "true" {
+		return fmt.Sprintf("The page for *%s* is resolved already, so there is nothing to acknowledge; nothing was sent to PagerDuty.", w.esc(n.Values["service"]))
+	}
 	if e := n.Values["error"]; e != "" {
 		return "PagerDuty did not accept the acknowledgement: " + w.esc(e)
 	}

@@ -84,6 +84,7 @@ func noticeSamples() map[string]incident.Notice {
 		"page_acknowledged_nobody":  {Kind: incident.NoticePageAcknowledged, Incident: k, Actor: "bot", Values: map[string]string{"after": "1h02m"}},
 		"page_ack_refused":          {Kind: incident.NoticePageAckRefused, User: "U0KIM", Values: map[string]string{"error": "No PagerDuty user <kim@example.com>."}},
 		"page_ack_no_email":         {Kind: incident.NoticePageAckRefused, User: "U0KIM"},
+		"page_ack_resolved":         {Kind: incident.NoticePageAckRefused, User: "U0KIM", Values: map[string]string{"resolved": "true", "service": hostile}},
 		"page_event_unacknowledged": {Kind: incident.NoticePageEvent, Incident: k, Actor: "pagerduty", Values: map[string]string{"event": "unacknowledged", "service": "checkout", "agent": "PagerDuty"}},
 		"page_event_escalated": {Kind: incident.NoticePageEvent, Incident: k, Actor: "pagerduty", Values: map[string]string{"event": "escalated", "service": "checkout", "agent": "PagerDuty",
 			"assignees": hostile}},

@@ -55,10 +55,10 @@ func (s *Service) AcknowledgePage(ctx context.Context, pageKey string, user stri
 	return err
 }
 
-// resolvedAlready says, after "PagerDuty did not accept the
-// acknowledgement:", that page cannot be acknowledged any more.
-func resolvedAlready(page *incident.Page) string {
-	return fmt.Sprintf("the page for %s is resolved already, so there is nothing to acknowledge", page.Service)
+// resolvedAlready tells user that the page they clicked Acknowledge on is
+// resolved, so nothing was sent to PagerDuty.
+func resolvedAlready(page *incident.Page, user string) incident.Notice {
+	return incident.Notice{Kind: incident.NoticePageAckRefused, User: user, Values: map[string]string{"resolved": "true", "service": page.Service}}
 }
 
 func (s *Service) runAckPage(ctx context.Context, payload []byte) error {
@@ -75,7 +75,7 @@ func (s *Service) runAckPage(ctx context.Context, payload []byte) error {
 	}
 	if page.Status == "resolved" {
 		// Resolved since the click: not sent, as AcknowledgePage.
-		_ = s.chat.Tell(ctx, p.Reply, refused(resolvedAlready(page)))
+		_ = s.chat.Tell(ctx, p.Reply, resolvedAlready(page, p.User))
 		return nil
 	}
 	email, err := s.chat.UserEmail(ctx, p.User)
