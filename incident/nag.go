@@ -3,6 +3,7 @@ package incident
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -221,26 +222,44 @@ func (s *reminders) runNag(ctx context.Context, payload []byte) error {
 
 // claimNag claims the nag at level before it is posted, so two timers that
 // both find it due post it once: a nil incident with no error means
-// another timer claimed it. The next reminder comes a full gap (nagGap)
-// after this one, even when this one was late (the bot was down): one nag
-// per gap, never a burst to catch up.
+// another timer claimed it, or a change since the timer read the incident
+// (a resolution, a snooze, a lower severity, on this replica or another)
+// means it is no longer due; that change planned the next timer. The next
+// reminder comes a full gap (nagGap) after this one, even when this one
+// was late (the bot was down): one nag per gap, never a burst to catch up.
 func (s *reminders) claimNag(ctx context.Context, inc *Incident, level int, now time.Time) (*Incident, error) {
 	claimed, err := s.incidents.UpdateIncident(ctx, inc.ID, func(i *Incident) ([]TimelineEvent, error) {
 		if i.NagCount != inc.NagCount || !sameTime(i.LastUpdateAt, inc.LastUpdateAt) {
 			return nil, Errorf(ECONFLICT, "the nag was already posted")
+		}
+		if due, ok := NextNagAt(i, s.policy); !ok || due.After(now.Add(nagSlack)) {
+			return nil, errNagMoved
 		}
 		i.NagCount = level
 		next := now.Add(nagGap(s.policy.Severity(i.Severity).UpdateEvery, level))
 		i.SnoozedUntil = &next
 		return nil, nil
 	})
-	if ErrorCode(err) == ECONFLICT {
+	switch {
+	case errors.Is(err, errNagMoved):
+		// Planned again from what the incident says now; a plan the
+		// change made is the same timer.
+		cur, err := s.incidents.GetIncident(ctx, inc.ID)
+		if err != nil {
+			return nil, fmt.Errorf("nag: %w", err)
+		}
+		return nil, s.planNag(ctx, s.sched, cur)
+	case ErrorCode(err) == ECONFLICT:
 		return nil, nil
-	} else if err != nil {
+	case err != nil:
 		return nil, fmt.Errorf("nag: %w", err)
 	}
 	return claimed, nil
 }
+
+// errNagMoved aborts a nag's claim when a change since its timer read the
+// incident means it is no longer due.
+var errNagMoved = Errorf(ECONFLICT, "the nag is no longer due")
 
 // releaseNag gives a claim back when Slack failed, so the retry posts.
 func (s *reminders) releaseNag(ctx context.Context, inc *Incident, level int) {
