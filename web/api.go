@@ -451,9 +451,45 @@ func (s *apiV1) declare(w http.ResponseWriter, r *http.Request) {
 	status := http.StatusCreated
 	if existed {
 		status = http.StatusOK
+		if err := s.sameDeclare(ctx, inc, req, sev); err != nil {
+			s.apiFail(w, r, err)
+			return
+		}
 	}
 	w.Header().Set("Location", "/api/v1/incidents/"+strconv.FormatInt(inc.Number, 10))
 	httpjson.Write(w, status, s.toAPI(inc))
+}
+
+// sameDeclare checks that a declare whose idempotency key was used before
+// asks for the incident that key declared: the same title, description,
+// severity, service, and private and drill marks, as the domain stored
+// them. The key sent with another incident's fields is ECONFLICT, so that
+// the caller is not handed the first incident as the one it asked for.
+// The severity compared is the declared one, which a later change does not
+// alter; the other fields never change after a declare.
+func (s *apiV1) sameDeclare(ctx context.Context, inc *incident.Incident, req declareRequest, sev incident.Severity) error {
+	conflict := incident.Errorf(incident.ECONFLICT, "That idempotency_key was used for a different incident; use a new key for a new incident.")
+	if inc.Title != strings.Join(strings.Fields(req.Title), " ") || inc.Description != strings.TrimSpace(req.Description) ||
+		inc.Service != req.Service || inc.Private != req.Private || inc.Drill != req.Drill {
+		return conflict
+	}
+	declared := inc.Severity
+	if declared != sev {
+		events, err := s.cfg.Reader.ListTimeline(ctx, inc.ID)
+		if err != nil {
+			return err
+		}
+		for _, ev := range events {
+			if d, ok := ev.Payload.(incident.SeverityChangedData); ok {
+				declared = d.From
+				break
+			}
+		}
+	}
+	if declared != sev {
+		return conflict
+	}
+	return nil
 }
 
 type updateRequest struct {

@@ -125,6 +125,7 @@ func TestOpenAPIDescribesRealResponses(t *testing.T) {
 	check(read, http.MethodPost, "/api/v1/incidents", `{"title":"x","severity":"P3"}`, 403)
 	check(write, http.MethodPost, "/api/v1/incidents", `{"title":"queue backlog","severity":"P3","description":"jobs pile up","idempotency_key":"k1"}`, 201)
 	check(write, http.MethodPost, "/api/v1/incidents", `{"title":"queue backlog","severity":"P3","description":"jobs pile up","idempotency_key":"k1"}`, 200)
+	check(write, http.MethodPost, "/api/v1/incidents", `{"title":"queue stuck","severity":"P3","description":"jobs pile up","idempotency_key":"k1"}`, 409)
 	check(write, http.MethodPost, "/api/v1/incidents", `{"title":"","severity":"P3"}`, 400)
 	check(write, http.MethodPost, "/api/v1/incidents", `{"title":"game day","severity":"P2","drill":true}`, 201)
 	check(write, http.MethodPatch, "/api/v1/incidents/4", `{"status":"investigating"}`, 200)
