@@ -358,7 +358,7 @@ func (c *postmortemExporter) exportIssue(ctx context.Context, info repoInfo, doc
 	req.Labels = &[]string{postmortemLabel}
 	issue, _, err := c.gh.Issues.Create(ctx, r.owner, r.name, req)
 	if err != nil {
-		return incident.ExportRef{}, c.wrap(err, "open an issue", r)
+		return incident.ExportRef{}, c.issuesErr(err, "open an issue", r, postmortemIssues)
 	}
 	return incident.ExportRef{ID: strconv.Itoa(issue.GetNumber()), URL: issue.GetHTMLURL()}, nil
 }
@@ -374,7 +374,31 @@ func (c *postmortemExporter) findPostmortemIssue(ctx context.Context, r repoRef,
 		}
 		return false
 	})
+	if isStatus(err, http.StatusGone) {
+		return 0, c.issuesErr(err, "list issues", r, postmortemIssues)
+	}
 	return number, err
+}
+
+// What the export opens as issues, for issuesErr: the postmortem's or
+// the action items'.
+const (
+	postmortemIssues = "the postmortem cannot be opened as an issue there: turn Issues on in the repository's settings, or export postmortems as pull requests instead"
+	actionItemIssues = "the action items cannot be opened as issues there: turn Issues on in the repository's settings, or turn off the issues for action items"
+)
+
+// issuesErr translates an error of a call on the repository's issues. A
+// 410 Gone there means the repository has Issues turned off: GitHub
+// answers so to opening an issue ("If issues are disabled in the
+// repository, the API returns a 410 Gone status"), and older versions to
+// listing them too. Retrying cannot help, so it is EINVALID, saying what
+// to change (what: postmortemIssues or actionItemIssues). An edit's 410,
+// a deleted issue, is not read here. Any other error is wrap's.
+func (c *postmortemExporter) issuesErr(err error, op string, r repoRef, what string) error {
+	if isStatus(err, http.StatusGone) {
+		return &apiError{op, incident.Errorf(incident.EINVALID, "GitHub Issues are turned off in %s, so %s.", r, what), err}
+	}
+	return c.wrap(err, op, r)
 }
 
 // eachOwnIssue calls fn with each issue, open or closed and newest first,
@@ -509,7 +533,7 @@ func (c *postmortemExporter) exportActionItems(ctx context.Context, info repoInf
 		req := actionItemIssue(doc, item, marker)
 		issue, _, err := c.gh.Issues.Create(ctx, r.owner, r.name, req)
 		if err != nil {
-			return c.wrap(err, "open an issue", r)
+			return c.issuesErr(err, "open an issue", r, actionItemIssues)
 		}
 		existing[req.GetBody()] = true
 		c.log.Info("github: action item issue opened",
@@ -527,6 +551,9 @@ func (c *postmortemExporter) followUpBodies(ctx context.Context, r repoRef, key 
 		existing[is.GetBody()] = true
 		return false
 	})
+	if isStatus(err, http.StatusGone) {
+		return nil, c.issuesErr(err, "list issues", r, actionItemIssues)
+	}
 	if err != nil {
 		return nil, err
 	}
