@@ -11,6 +11,7 @@ package followthrough
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/firebreakhq/firebreak/incident"
@@ -93,6 +94,8 @@ type Config struct {
 	// zero means the default.
 	Policy incident.Policy
 	Clock  incident.Clock
+	// Logger says which notices could not reach someone; nil discards.
+	Logger *slog.Logger
 	// Render words a notice for the timeline as the chat would say it, as
 	// the core's ServiceConfig.Render; nil means Notice.String.
 	Render func(incident.Notice) string
@@ -106,6 +109,7 @@ type Service struct {
 	sched      incident.Scheduler
 	policy     incident.Policy
 	clock      incident.Clock
+	log        *slog.Logger
 	noticeText func(incident.Notice) string
 }
 
@@ -123,8 +127,11 @@ func New(cfg Config) *Service {
 	if cfg.Render == nil {
 		cfg.Render = incident.Notice.String
 	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
 	return &Service{store: cfg.Store, core: cfg.Core, chat: cfg.Chat, sched: cfg.Scheduler, policy: cfg.Policy,
-		clock: cfg.Clock, noticeText: cfg.Render}
+		clock: cfg.Clock, log: cfg.Logger, noticeText: cfg.Render}
 }
 
 // RegisterJobs registers the notice job.

@@ -3,6 +3,7 @@ package followthrough
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -202,21 +203,26 @@ func (s *Service) sendReviewNotice(ctx context.Context, n notice) error {
 	if n.Kind == noticeReviewOverdue {
 		say.Kind = incident.NoticeReviewOverdue
 	}
+	var errs []error
 	for _, u := range incident.Dedupe([]string{inc.Commander, r.Owner}) {
-		if u == "bot" {
+		if u == "bot" || u == "" {
 			continue
 		}
 		if err := s.tellOnce(ctx, n.Key, u, say); err != nil {
-			return err
+			errs = append(errs, err)
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // tellOnce tells user the notice with this key unless a record says they
 // were told. A notice for several people is sent to each in turn; when one
-// cannot be told, the job is retried and the next checks schedule it
-// again, and those told already are not told again.
+// cannot be told for now (the chat unavailable, rate limited), the job is
+// retried and the next checks schedule it again, and those told already
+// are not told again. A person the chat refuses for good (they left the
+// workspace: Slack will not open a direct message with a deactivated
+// account) is passed over, recorded as told, so that neither the others
+// nor the next checks wait on them.
 func (s *Service) tellOnce(ctx context.Context, key, user string, n incident.Notice) error {
 	key += ":" + user
 	sent, err := s.store.NoticeSent(ctx, key)
@@ -224,7 +230,11 @@ func (s *Service) tellOnce(ctx context.Context, key, user string, n incident.Not
 		return err
 	}
 	if err := s.chat.Tell(ctx, incident.ReplyTarget{UserID: user}, n); err != nil {
-		return err
+		if ctx.Err() != nil || incident.ErrorCode(err) == incident.EUNAVAILABLE {
+			return err
+		}
+		s.log.WarnContext(ctx, "a follow-through notice cannot reach this person; passed over",
+			"notice", key, "user", user, "err", err)
 	}
 	_, err = s.store.RecordNotice(ctx, key, s.clock.Now())
 	return err
@@ -247,20 +257,27 @@ func (s *Service) sendItemNotice(ctx context.Context, n notice) error {
 	say := incident.Notice{Kind: incident.NoticeFollowUpDue, Incident: inc.Key(), Actor: "bot", User: item.Owner, Drill: inc.Drill,
 		Values: map[string]string{"due": item.DueOn.Format("Mon 2 Jan"), "text": item.Text}}
 	if n.Kind == noticeItemDue {
-		return s.chat.Tell(ctx, incident.ReplyTarget{UserID: item.Owner}, say)
+		if item.Owner == "" {
+			return nil
+		}
+		return s.tellOnce(ctx, n.Key, item.Owner, say)
 	}
 	say.Kind = incident.NoticeFollowUpOverdue
+	var errs []error
 	if item.Owner != "" {
 		if err := s.tellOnce(ctx, n.Key, item.Owner, say); err != nil {
-			return err
+			errs = append(errs, err)
 		}
 	}
-	// The escalation: the IC hears of it, unless the IC is the owner.
+	// The escalation: the IC hears of it, unless the IC is the owner,
+	// whether or not the owner could be told.
 	if inc.Commander != "" && inc.Commander != item.Owner {
 		say.Kind = incident.NoticeFollowUpOverdueIC
-		return s.tellOnce(ctx, n.Key, inc.Commander, say)
+		if err := s.tellOnce(ctx, n.Key, inc.Commander, say); err != nil {
+			errs = append(errs, err)
+		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 func (s *Service) sendDigest(ctx context.Context, n notice) error {
