@@ -201,6 +201,7 @@ func apiError(w http.ResponseWriter, status int, code, message string) {
 
 // apiFail is the API's one error mapper.
 func (s *apiV1) apiFail(w http.ResponseWriter, r *http.Request, err error) {
+	err = s.outOfTime(r, err)
 	status := httpStatus(err)
 	if errors.Is(err, errBodyTooLarge) {
 		status = http.StatusRequestEntityTooLarge

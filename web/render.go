@@ -2,6 +2,8 @@ package web
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -136,6 +138,7 @@ func (s *site) render(w http.ResponseWriter, r *http.Request, status int, page s
 // kind picks the status, the message is the user-safe one, and unknown
 // errors are logged once.
 func (s *site) pageError(w http.ResponseWriter, r *http.Request, err error) {
+	err = s.outOfTime(r, err)
 	status := httpStatus(err)
 	msg := incident.ErrorMessage(err)
 	if status == http.StatusInternalServerError {
@@ -147,6 +150,18 @@ func (s *site) pageError(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	s.render(w, r, status, "error", map[string]any{"Status": status, "Message": msg})
+}
+
+// outOfTime is what a request that ran out of time (bounded) tells the
+// person: EUNAVAILABLE, as the database or Slack did not answer in time,
+// rather than an internal error. Any other error is returned as it is.
+func (s *site) outOfTime(r *http.Request, err error) error {
+	if incident.ErrorCode(err) != incident.EINTERNAL ||
+		!errors.Is(err, context.DeadlineExceeded) && !errors.Is(r.Context().Err(), context.DeadlineExceeded) {
+		return err
+	}
+	s.cfg.Logger.WarnContext(r.Context(), "request ran out of time", "path", r.URL.Path, "err", err)
+	return incident.Errorf(incident.EUNAVAILABLE, "The database or Slack did not answer in time; try again in a minute.")
 }
 
 func httpStatus(err error) int {

@@ -39,6 +39,12 @@ const DefaultAuthorizeURL = "https://slack.com/openid/connect/authorize"
 // DefaultSessionTTL is how long a sign-in lasts.
 const DefaultSessionTTL = 12 * time.Hour
 
+// DefaultRequestTimeout bounds a page or an API call, its database reads
+// and Slack calls included: within the public listener's 15-second write
+// timeout, so that a database or Slack that stops answering gets the person
+// a 503 saying so rather than a connection that hangs, then drops.
+const DefaultRequestTimeout = 10 * time.Second
+
 //go:embed templates/*.html
 var templateFS embed.FS
 
@@ -102,6 +108,10 @@ type Config struct {
 	// Admins are the Slack user ids that may create and revoke API tokens.
 	Admins     []string
 	SessionTTL time.Duration
+	// RequestTimeout bounds each page and API call
+	// (DefaultRequestTimeout by default); one whose database or Slack
+	// calls outlast it answers 503.
+	RequestTimeout time.Duration
 
 	// Postmortem renders an incident's postmortem draft as Markdown; nil
 	// leaves the draft off the incident page.
@@ -191,6 +201,9 @@ func (cfg Config) withDefaults() Config {
 	if cfg.SessionTTL <= 0 {
 		cfg.SessionTTL = DefaultSessionTTL
 	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = DefaultRequestTimeout
+	}
 	if cfg.Clock == nil {
 		cfg.Clock = incident.SystemClock
 	}
@@ -210,7 +223,7 @@ func (cfg Config) withDefaults() Config {
 // table: every page and endpoint is listed here.
 func (s *Server) Routes(r chi.Router) {
 	r.Group(func(r chi.Router) {
-		r.Use(securityHeaders, s.transportSecurity)
+		r.Use(s.bounded, securityHeaders, s.transportSecurity)
 		r.Use(http.NewCrossOriginProtection().Handler)
 		r.Method(http.MethodGet, "/static/*", s.static)
 		r.Get("/login", s.auth.serveLogin)
@@ -237,7 +250,7 @@ func (s *Server) Routes(r chi.Router) {
 	})
 
 	r.Route("/api/v1", func(r chi.Router) {
-		r.Use(middleware.NoCache, s.transportSecurity, noSniff)
+		r.Use(s.bounded, middleware.NoCache, s.transportSecurity, noSniff)
 		// The API answers in JSON even for a path or method it lacks.
 		r.NotFound(func(w http.ResponseWriter, _ *http.Request) {
 			apiError(w, http.StatusNotFound, "not_found", "There is no such API path; see /api/v1/openapi.json.")
@@ -270,6 +283,18 @@ func (s *Server) Handler() http.Handler {
 	r.Use(middleware.Recoverer)
 	s.Routes(r)
 	return r
+}
+
+// bounded gives the request RequestTimeout to answer in: the store and
+// Slack are asked on its context, so a dependency that stops answering
+// fails the call (outOfTime) instead of holding it open.
+func (s *Server) bounded(next http.Handler) http.Handler {
+	timeout := s.pages.cfg.RequestTimeout
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), timeout)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 // securityHeaders keeps pages out of frames, scripts to our own origin, and
