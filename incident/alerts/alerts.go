@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
 	"time"
 	"unicode"
@@ -152,6 +153,29 @@ func alertTitle(ev incident.AlertEvent) string {
 	return t
 }
 
+// webLink returns link when it is a web address the chat can show as it
+// is, and "" otherwise. The sender's link (generatorURL, dashboardURL,
+// html_url) is posted with the proposal unescaped, so that it stays a
+// link; one with characters a URL has only percent-encoded, among them
+// Slack's markup (<!channel>, <url|label>), or of another scheme
+// (javascript:), is left out rather than posted.
+func webLink(link string) string {
+	link = strings.TrimSpace(link)
+	if link == "" || len(link) > maxLink || strings.ContainsFunc(link, func(r rune) bool {
+		return r <= ' ' || r >= 0x7f || strings.ContainsRune(`<>|"{}\^`+"`", r)
+	}) {
+		return ""
+	}
+	u, err := url.Parse(link)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return ""
+	}
+	return link
+}
+
+// maxLink bounds an alert's link; a longer one is left out.
+const maxLink = 2000
+
 type alertPayload struct {
 	AlertID int64 `json:"alert_id"`
 }
@@ -172,6 +196,7 @@ func (s *Service) HandleAlert(ctx context.Context, ev incident.AlertEvent) error
 	if ev.Status != incident.AlertResolved {
 		ev.Status = incident.AlertFiring
 	}
+	ev.URL = webLink(ev.URL)
 	now := s.clock.Now()
 	existing, err := s.store.FindAlert(ctx, ev.Source, ev.Fingerprint)
 	if err != nil && incident.ErrorCode(err) != incident.ENOTFOUND {
