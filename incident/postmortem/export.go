@@ -68,7 +68,8 @@ func (s *Service) Export(ctx context.Context, incidentID int64, target, actor st
 
 // exportDoc composes the document that leaves Slack. A private incident's
 // title is replaced by "Private incident INC-42" everywhere in it unless the
-// policy's private_incidents.exports is full.
+// policy's private_incidents.exports is full, and so is the channel's name,
+// which is made of the title.
 func (s *Service) exportDoc(ctx context.Context, inc *incident.Incident) (incident.PostmortemDoc, error) {
 	shown := incident.DisclosedTitle(inc, s.policy.PrivateExports)
 	if shown == inc.Title {
@@ -77,11 +78,12 @@ func (s *Service) exportDoc(ctx context.Context, inc *incident.Incident) (incide
 	}
 	redacted := *inc
 	redacted.Title = shown
+	channel := s.redactedChannel(inc, shown)
 	// The timeline quotes the title too (the declaration, as the chat
 	// worded it). It is replaced in the compiled draft, where every text is
 	// still plain, so no escaping the documents apply (XML entities,
 	// Markdown table escapes) can let a form of it through.
-	_, doc, err := s.compose(ctx, &redacted, func(d *Draft) { redactDraft(d, inc.Title, shown) })
+	_, doc, err := s.compose(ctx, &redacted, func(d *Draft) { redactDraft(d, inc.Title, shown, channel) })
 	if err != nil {
 		return doc, err
 	}
@@ -89,24 +91,76 @@ func (s *Service) exportDoc(ctx context.Context, inc *incident.Incident) (incide
 	return doc, nil
 }
 
+// redactedChannel returns the replacements of the incident channel's name,
+// which the war room made of the title ("inc-2026-03-14-acme-orion" for
+// "Acme Orion"), so that a message linking the channel
+// (<#C123|inc-2026-03-14-acme-orion>) does not quote the title: the old
+// name, then the name the channel would have had with the shown title: the
+// part after the date is replaced (with the "-2" of a name that was taken);
+// a name of another shape, made under an earlier prefix, has the words of
+// the title replaced where they end it. Nil when there is nothing to
+// replace.
+func (s *Service) redactedChannel(inc *incident.Incident, shown string) []string {
+	name := inc.ChannelName
+	if name == "" {
+		return nil
+	}
+	prefix := s.policy.ChannelPrefix
+	if inc.Drill {
+		prefix += "-drill"
+	}
+	numbered := fmt.Sprintf("inc-%d", inc.Number)
+	head := strings.TrimSuffix(incident.ChannelName(prefix, inc.DeclaredAt, s.policy.Location, "", inc.Number, 1), numbered)
+	if strings.HasPrefix(name, head) && len(name) > len(head) {
+		return []string{name, head + incident.Slug(shown)}
+	}
+	// The channel name holds the title's slug, cut on a word boundary.
+	for slug := incident.Slug(inc.Title); slug != ""; {
+		if i := strings.LastIndex(name, "-"+slug); i >= 0 {
+			return []string{name, name[:i+1] + incident.Slug(shown) + name[i+1+len(slug):]}
+		}
+		cut := strings.LastIndexByte(slug, '-')
+		if cut < 0 {
+			break
+		}
+		slug = slug[:cut]
+	}
+	return nil
+}
+
 // redactDraft replaces title by shown in every text of d: the title as
 // typed, as the chat escapes it (&amp; &lt; &gt;) and as the draft turns
-// Slack markup into plain text.
-func redactDraft(d *Draft, title, shown string) {
+// Slack markup into plain text; channel holds pairs of further texts and
+// their replacements (the channel's name).
+func redactDraft(d *Draft, title, shown string, channel []string) {
 	if strings.TrimSpace(title) == "" {
 		return
 	}
 	escaped := incident.EscapeText(title)
 	forms := []string{title, escaped, plainText(title, func(id string) string { return id }), plainText(escaped, func(id string) string { return id })}
-	// Longest first, so a form is never half replaced by a shorter one.
-	slices.SortStableFunc(forms, func(a, b string) int { return len(b) - len(a) })
-	var pairs []string
-	for _, f := range slices.Compact(forms) {
+	type pair struct{ old, new string }
+	var pairs []pair
+	for _, f := range forms {
 		if strings.TrimSpace(f) != "" {
-			pairs = append(pairs, f, shown)
+			pairs = append(pairs, pair{f, shown})
 		}
 	}
-	replaceStrings(reflect.ValueOf(d).Elem(), strings.NewReplacer(pairs...))
+	for i := 0; i+1 < len(channel); i += 2 {
+		if channel[i] != "" {
+			pairs = append(pairs, pair{channel[i], channel[i+1]})
+		}
+	}
+	// Longest first, so a form is never half replaced by a shorter one.
+	slices.SortStableFunc(pairs, func(a, b pair) int { return len(b.old) - len(a.old) })
+	var args []string
+	seen := map[string]bool{}
+	for _, p := range pairs {
+		if !seen[p.old] {
+			seen[p.old] = true
+			args = append(args, p.old, p.new)
+		}
+	}
+	replaceStrings(reflect.ValueOf(d).Elem(), strings.NewReplacer(args...))
 }
 
 var stringType = reflect.TypeFor[string]()
