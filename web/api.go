@@ -753,7 +753,8 @@ func (s *apiV1) postedUpdate(inc *incident.Incident, in incident.UpdateInput) po
 // repeatedUpdate answers a retried update whose idempotency key was posted
 // before: 200 with the update as first posted (its time read from its
 // timeline event) and the incident as it stands; 409 when the key was used
-// for other words. Nothing was posted again.
+// for another update: other words, another status asked for, or another
+// promise of the next update. Nothing was posted again.
 func (s *apiV1) repeatedUpdate(w http.ResponseWriter, r *http.Request, inc *incident.Incident, in incident.UpdateInput) {
 	ctx := r.Context()
 	events, err := s.cfg.Reader.ListTimeline(ctx, inc.ID)
@@ -763,17 +764,47 @@ func (s *apiV1) repeatedUpdate(w http.ResponseWriter, r *http.Request, inc *inci
 	}
 	out := s.postedUpdate(inc, in)
 	for _, ev := range events {
-		if ev.SourceID == in.SourceID() {
-			if ev.Text != in.Body() {
-				s.apiFail(w, r, incident.Errorf(incident.ECONFLICT, "That idempotency_key was used for a different update; use a new key for a new update."))
-				return
-			}
-			out.Update.Author, out.Update.PostedAt = ev.Actor, ev.At.UTC()
-			if d, ok := ev.Payload.(incident.UpdatePostedData); ok && d.Status != "" {
-				out.Update.Status = string(d.Status)
-			}
-			break
+		if ev.SourceID != in.SourceID() {
+			continue
 		}
+		same, err := s.sameUpdate(ctx, inc.ID, ev, in)
+		if err != nil {
+			s.apiFail(w, r, err)
+			return
+		}
+		if !same {
+			s.apiFail(w, r, incident.Errorf(incident.ECONFLICT, "That idempotency_key was used for a different update; use a new key for a new update."))
+			return
+		}
+		out.Update.Author, out.Update.PostedAt = ev.Actor, ev.At.UTC()
+		if d, ok := ev.Payload.(incident.UpdatePostedData); ok && d.Status != "" {
+			out.Update.Status = string(d.Status)
+		}
+		break
 	}
 	httpjson.Write(w, http.StatusOK, out)
+}
+
+// sameUpdate reports whether in asks for the update the timeline event ev
+// of incident incidentID recorded under the same key: the same words; the status it asks for, if
+// it asks for one, is the one the update left the incident in; and the
+// same promise of the next update (none meaning the cadence) as the stored
+// update made.
+func (s *apiV1) sameUpdate(ctx context.Context, incidentID int64, ev incident.TimelineEvent, in incident.UpdateInput) (bool, error) {
+	if ev.Text != in.Body() {
+		return false, nil
+	}
+	if d, ok := ev.Payload.(incident.UpdatePostedData); ok && in.Status != "" && d.Status != "" && d.Status != in.Status {
+		return false, nil
+	}
+	updates, err := s.cfg.Reader.ListStatusUpdates(ctx, incidentID)
+	if err != nil {
+		return false, err
+	}
+	for _, u := range updates {
+		if u.PostedAt.Equal(ev.At) && u.Text == ev.Text && u.Author == ev.Actor {
+			return u.NextUpdateIn == in.NextIn, nil
+		}
+	}
+	return true, nil
 }

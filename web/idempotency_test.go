@@ -1,9 +1,11 @@
 package web_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -61,4 +63,52 @@ func TestAPIDeclareKeyReusedForAnotherIncidentIsRefused(t *testing.T) {
 	after, err := f.store.ListIncidents(t.Context(), incident.IncidentFilter{})
 	require.NoError(t, err)
 	require.Len(t, after, len(before), "nothing declared")
+}
+
+// TestAPIPostUpdateKeyReusedWithAnotherStatusOrPromiseIsRefused: an update
+// sent again under its idempotency key with the same words but another
+// status, or another promise of the next update, is not the update that
+// key posted: it is answered 409, not 200 with the first update as if the
+// incident had been moved or the promise made, and nothing changes.
+func TestAPIPostUpdateKeyReusedWithAnotherStatusOrPromiseIsRefused(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	admin := f.browser()
+	admin.signIn(f.alice)
+	write := createToken(t, admin, "statuspage-sync", "write", f.bob.ID)
+	inc := f.openIncident(t, "search is slow")
+	path := "/api/v1/incidents/" + itoa(inc.Number) + "/updates"
+
+	status, body := apiCall(t, f, write, http.MethodPost, path, `{"known":"p99 falling","next_update_minutes":30,"idempotency_key":"upd-1"}`)
+	require.Equal(t, http.StatusCreated, status, body)
+	f.clock.Advance(time.Minute)
+	status, body = apiCall(t, f, write, http.MethodPost, path, `{"known":"p99 falling","next_update_minutes":30,"idempotency_key":"upd-1"}`)
+	require.Equal(t, http.StatusOK, status, "a retry: %s", body)
+
+	for _, other := range []string{
+		`{"known":"p99 falling","status":"mitigated","next_update_minutes":30,"idempotency_key":"upd-1"}`,
+		`{"known":"p99 falling","next_update_minutes":60,"idempotency_key":"upd-1"}`,
+		`{"known":"p99 falling","idempotency_key":"upd-1"}`,
+	} {
+		status, body = apiCall(t, f, write, http.MethodPost, path, other)
+		require.Equal(t, http.StatusConflict, status, "%s: %s", other, body)
+		require.Contains(t, refusalOf(t, body).Error.Message, "That idempotency_key was used for a different update", other)
+	}
+	stored, err := f.store.GetIncident(ctx, inc.ID)
+	require.NoError(t, err)
+	require.Equal(t, incident.StatusInvestigating, stored.Status, "not mitigated")
+	updates, err := f.store.ListStatusUpdates(ctx, inc.ID)
+	require.NoError(t, err)
+	require.Len(t, updates, 1, "one update stored")
+	require.Equal(t, 30*time.Minute, updates[0].NextUpdateIn)
+
+	// An update that moved the incident, sent again once it has moved
+	// on, is still a retry.
+	status, body = apiCall(t, f, write, http.MethodPost, path, `{"doing":"failing over","status":"mitigated","idempotency_key":"upd-2"}`)
+	require.Equal(t, http.StatusCreated, status, body)
+	status, body = apiCall(t, f, write, http.MethodPost, path, `{"doing":"watching","status":"investigating"}`)
+	require.Equal(t, http.StatusCreated, status, body)
+	status, body = apiCall(t, f, write, http.MethodPost, path, `{"doing":"failing over","status":"mitigated","idempotency_key":"upd-2"}`)
+	require.Equal(t, http.StatusOK, status, "a retry: %s", body)
 }
