@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/yuin/goldmark"
@@ -178,7 +180,7 @@ func (s *incidentPages) serveIncident(w http.ResponseWriter, r *http.Request) {
 	roles := make([][2]string, 0, len(inc.Roles))
 	for _, role := range s.cfg.Policy.Roles {
 		if u := inc.Roles[role]; u != "" {
-			roles = append(roles, [2]string{role, names[u]})
+			roles = append(roles, [2]string{roleLabel(role), names[u]})
 		}
 	}
 	postmortem, postmortemErr := s.postmortemDraft(ctx, inc)
@@ -187,8 +189,28 @@ func (s *incidentPages) serveIncident(w http.ResponseWriter, r *http.Request) {
 		"Title": inc.Key() + " " + inc.Title, "Incident": inc, "Timeline": rows, "Updates": d.updates,
 		"Items": d.items, "Pages": d.pages, "Rollbacks": d.rollbacks, "Changes": d.changes, "Exports": d.exports,
 		"Names": names, "Roles": roles, "Postmortem": postmortem, "PostmortemError": postmortemErr,
-		"Today": today, "Label": s.cfg.Policy.Severity(inc.Severity).Label,
+		"Today": today, "Label": s.cfg.Policy.Severity(inc.Severity).Label, "ServiceName": s.serviceName(inc.Service),
 	})
+}
+
+// serviceName is a service as the incident's panel in Slack names it: by
+// the name the policy gives it, else by its key.
+func (s *site) serviceName(key string) string {
+	if svc, ok := s.cfg.Policy.Services[key]; ok && svc.Name != "" {
+		return svc.Name
+	}
+	return key
+}
+
+// roleLabel is a policy role as the incident's panel in Slack labels it:
+// "comms_lead" is "Comms lead".
+func roleLabel(role string) string {
+	label := strings.NewReplacer("_", " ", "-", " ").Replace(role)
+	r, size := utf8.DecodeRuneInString(label)
+	if r == utf8.RuneError {
+		return label
+	}
+	return string(unicode.ToUpper(r)) + label[size:]
 }
 
 // incidentData is what an incident's page shows besides the incident.
