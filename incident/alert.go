@@ -73,8 +73,13 @@ type Alert struct {
 	Service  string
 	Severity Severity
 	State    AlertState
-	// IncidentID is the incident the alert started, or 0.
+	// IncidentID is the incident the alert started or joined, or 0.
 	IncidentID int64
+	// GroupID is the alert whose proposal or incident this one joined
+	// when it fired (another alert of the same rule and service, firing
+	// then): one incident for an alert storm, not one per alert. 0 for an
+	// alert that leads its own.
+	GroupID int64
 	// ChannelID and MessageTS locate the proposal message.
 	ChannelID string
 	MessageTS string
@@ -111,6 +116,10 @@ type AlertStore interface {
 	UpdateAlert(ctx context.Context, id int64, fn func(*Alert) error) (*Alert, error)
 	// ListAlerts returns the alerts tied to an incident, oldest first.
 	ListAlerts(ctx context.Context, incidentID int64) ([]Alert, error)
+	// FindAlertGroup returns the newest alert of the rule and service that
+	// leads a group (GroupID 0), is firing, is proposed or declared, and
+	// was last delivered at or after since; ENOTFOUND when none is.
+	FindAlertGroup(ctx context.Context, rule, service string, since time.Time) (*Alert, error)
 }
 
 // AlertRule maps alerts to a service and severity. An alert matches when

@@ -218,6 +218,10 @@ func (s *Service) HandleAlert(ctx context.Context, ev incident.AlertEvent) error
 			Summary: truncate(strings.TrimSpace(ev.Summary), 1000), URL: ev.URL, Labels: ev.Labels, Rule: rule.Name,
 			Service: rule.Service, Severity: rule.Severity, State: incident.AlertProposed, Count: 1, StartsAt: ev.StartsAt,
 			FirstAt: now, LastAt: now}
+		inc, err := s.joinGroup(ctx, a, now)
+		if err != nil {
+			return fmt.Errorf("handle alert: %w", err)
+		}
 		stored, err := s.store.AddAlert(ctx, a)
 		switch {
 		case incident.ErrorCode(err) == incident.ECONFLICT && stored != nil:
@@ -226,9 +230,90 @@ func (s *Service) HandleAlert(ctx context.Context, ev incident.AlertEvent) error
 		case err != nil:
 			return fmt.Errorf("store alert: %w", err)
 		}
+		if stored.GroupID != 0 {
+			return s.joinedGroup(ctx, stored, inc, now)
+		}
 		return s.startAlert(ctx, stored, rule.Auto)
 	}
 	return s.alertRepeated(ctx, existing, ev, now)
+}
+
+// groupWindow is how recently an alert must have been delivered for
+// another of its rule and service to join it. Alertmanager delivers a
+// firing alert again at least every repeat_interval (4 hours by default).
+const groupWindow = 4 * time.Hour
+
+// joinGroup makes a, a new alert (or a new episode of one), join the group
+// of its rule and service when one is open: the newest alert of them that
+// fires and waits for a decision, or that started an incident still open.
+// A storm of alerts of one rule (a host or pod each) is then one proposal,
+// or one incident and one page, not one per alert. It returns the
+// incident a joins, nil when it joins a proposal or leads its own.
+func (s *Service) joinGroup(ctx context.Context, a *incident.Alert, now time.Time) (*incident.Incident, error) {
+	leader, err := s.store.FindAlertGroup(ctx, a.Rule, a.Service, now.Add(-groupWindow))
+	if incident.ErrorCode(err) == incident.ENOTFOUND {
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("find the alerts of rule %s: %w", a.Rule, err)
+	}
+	if leader.State == incident.AlertProposed {
+		a.GroupID = leader.ID
+		return nil, nil
+	}
+	if leader.IncidentID == 0 {
+		return nil, nil
+	}
+	inc, err := s.store.GetIncident(ctx, leader.IncidentID)
+	if err != nil {
+		return nil, fmt.Errorf("find the incident of alert %d: %w", leader.ID, err)
+	}
+	if !inc.Status.Open() {
+		return nil, nil // over: this alert leads a new group
+	}
+	a.GroupID, a.State, a.IncidentID, a.DecidedBy = leader.ID, incident.AlertDeclared, inc.ID, leader.DecidedBy
+	return inc, nil
+}
+
+// joinedGroup records an alert that joined its group: on the incident's
+// timeline when the group started one, without a word in the channel (a
+// storm would say it once per alert); a proposal already covers it.
+func (s *Service) joinedGroup(ctx context.Context, a *incident.Alert, inc *incident.Incident, now time.Time) error {
+	s.log.InfoContext(ctx, "alert joined the alerts of its rule", "alert", a.ID, "group", a.GroupID, "rule", a.Rule, "incident", a.IncidentID)
+	if inc == nil {
+		return nil
+	}
+	ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventAlert, Actor: a.Source, At: now,
+		Text:     fmt.Sprintf("%s (%s) is firing too; it joined this incident with the other alerts of rule %s.", a.Title, sourceLabel(a.Source), a.Rule),
+		SourceID: fmt.Sprintf("alert:%d:joined:%d", a.ID, a.FirstAt.UnixNano()),
+		Payload:  incident.AlertData{Alert: a.ID, Status: a.Status, URL: a.URL}}
+	if err := s.store.AddTimelineEvent(ctx, &ev); err != nil && incident.ErrorCode(err) != incident.ECONFLICT {
+		return fmt.Errorf("alert joined %s: %w", inc.Key(), err)
+	}
+	return nil
+}
+
+// followGroup brings an alert that joined a proposal up to what was
+// decided about it since: declared (the alert joins the incident) or
+// dismissed. It returns the alert as it is now.
+func (s *Service) followGroup(ctx context.Context, a *incident.Alert) (*incident.Alert, error) {
+	if a.GroupID == 0 || a.State != incident.AlertProposed || a.IncidentID != 0 {
+		return a, nil
+	}
+	leader, err := s.store.GetAlert(ctx, a.GroupID)
+	if incident.ErrorCode(err) == incident.ENOTFOUND {
+		return a, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("find the alert %d leads: %w", a.GroupID, err)
+	}
+	if leader.State == incident.AlertProposed {
+		return a, nil
+	}
+	return s.store.UpdateAlert(ctx, a.ID, func(x *incident.Alert) error {
+		if x.State == incident.AlertProposed && x.IncidentID == 0 {
+			x.State, x.IncidentID, x.DecidedBy = leader.State, leader.IncidentID, leader.DecidedBy
+		}
+		return nil
+	})
 }
 
 // startAlert declares or proposes a newly stored (or re-fired) alert.
@@ -252,6 +337,10 @@ var errEpisodeStarted = errors.New("the alert's new episode has started")
 
 // alertRepeated handles a firing delivery of a known alert.
 func (s *Service) alertRepeated(ctx context.Context, a *incident.Alert, ev incident.AlertEvent, now time.Time) error {
+	a, err := s.followGroup(ctx, a)
+	if err != nil {
+		return fmt.Errorf("alert repeat: %w", err)
+	}
 	var inc *incident.Incident
 	if a.IncidentID != 0 {
 		got, err := s.store.GetIncident(ctx, a.IncidentID)
@@ -268,14 +357,19 @@ func (s *Service) alertRepeated(ctx context.Context, a *incident.Alert, ev incid
 		if !ok {
 			return nil
 		}
+		group := incident.Alert{Rule: rule.Name, Service: rule.Service, State: incident.AlertProposed}
+		joined, err := s.joinGroup(ctx, &group, now)
+		if err != nil {
+			return fmt.Errorf("alert fired again: %w", err)
+		}
 		updated, err := s.store.UpdateAlert(ctx, a.ID, func(x *incident.Alert) error {
 			if x.Status != incident.AlertResolved || !x.FirstAt.Equal(a.FirstAt) {
 				// A concurrent delivery started the new episode after
 				// this one read the alert: this one is a repeat of it.
 				return errEpisodeStarted
 			}
-			x.Status, x.State, x.IncidentID, x.ResolvedAt = incident.AlertFiring, incident.AlertProposed, 0, nil
-			x.ChannelID, x.MessageTS, x.DecidedBy = "", "", ""
+			x.Status, x.State, x.IncidentID, x.ResolvedAt = incident.AlertFiring, group.State, group.IncidentID, nil
+			x.GroupID, x.ChannelID, x.MessageTS, x.DecidedBy = group.GroupID, "", "", group.DecidedBy
 			x.Title, x.Summary, x.URL, x.Labels = alertTitle(ev), truncate(strings.TrimSpace(ev.Summary), 1000), ev.URL, ev.Labels
 			x.Rule, x.Service, x.Severity = rule.Name, rule.Service, rule.Severity
 			x.Count, x.StartsAt, x.FirstAt, x.LastAt = 1, ev.StartsAt, now, now
@@ -290,6 +384,9 @@ func (s *Service) alertRepeated(ctx context.Context, a *incident.Alert, ev incid
 		}
 		if err != nil {
 			return fmt.Errorf("alert fired again: %w", err)
+		}
+		if updated.GroupID != 0 {
+			return s.joinedGroup(ctx, updated, joined, now)
 		}
 		return s.startAlert(ctx, updated, rule.Auto)
 	}
@@ -325,7 +422,11 @@ func (s *Service) alertRepeated(ctx context.Context, a *incident.Alert, ev incid
 	if updated.State == incident.AlertProposed && updated.IncidentID == 0 {
 		// Still undecided: the delivery that stored it may have failed to
 		// propose or declare it, and its sender delivers again. Both are
-		// keyed by the episode, so this does them once.
+		// keyed by the episode, so this does them once. An alert that
+		// joined another's proposal waits for that one's decision.
+		if updated.GroupID != 0 {
+			return nil
+		}
 		if rule, ok := ruleFor(s.policy, ev); ok && (rule.Auto || updated.MessageTS == "") {
 			return s.startAlert(ctx, updated, rule.Auto)
 		}
@@ -349,6 +450,9 @@ func (s *Service) alertRepeated(ctx context.Context, a *incident.Alert, ev incid
 		}
 		return fmt.Errorf("alert repeat: %w", err)
 	}
+	if updated.GroupID != 0 {
+		return nil // one of a storm: on the timeline only
+	}
 	return s.core.Notify(ctx, inc, n)
 }
 
@@ -371,6 +475,10 @@ func (s *Service) alertResolved(ctx context.Context, a *incident.Alert, now time
 		// A redelivery: the delivery that resolved it may have stopped
 		// before its note was scheduled.
 		return s.noteProposalResolved(ctx, a)
+	}
+	a, err := s.followGroup(ctx, a)
+	if err != nil {
+		return fmt.Errorf("alert resolved: %w", err)
 	}
 	updated, err := s.store.UpdateAlert(ctx, a.ID, func(x *incident.Alert) error {
 		if x.Status == incident.AlertResolved {
@@ -401,8 +509,16 @@ func (s *Service) alertResolved(ctx context.Context, a *incident.Alert, now time
 	ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventAlert, Actor: updated.Source, At: now, Key: true, Text: s.noticeText(n),
 		SourceID: fmt.Sprintf("alert:%d:resolved:%d", updated.ID, now.UnixNano()),
 		Payload:  incident.AlertData{Alert: updated.ID, Status: incident.AlertResolved}}
+	if updated.GroupID != 0 {
+		// One of a storm: on the timeline only, off the postmortem's
+		// key events.
+		ev.Key = false
+	}
 	if err := s.store.AddTimelineEvent(ctx, &ev); err != nil && incident.ErrorCode(err) != incident.ECONFLICT {
 		return fmt.Errorf("alert resolved: %w", err)
+	}
+	if updated.GroupID != 0 {
+		return nil
 	}
 	return s.core.Notify(ctx, inc, n)
 }

@@ -31,6 +31,7 @@ type alertRow struct {
 	Severity    int16      `gorm:"column:severity"`
 	State       string     `gorm:"column:state"`
 	IncidentID  *int64     `gorm:"column:incident_id"`
+	GroupID     int64      `gorm:"column:group_id"`
 	ChannelID   string     `gorm:"column:channel_id"`
 	MessageTS   string     `gorm:"column:message_ts"`
 	DecidedBy   string     `gorm:"column:decided_by"`
@@ -55,7 +56,7 @@ func toAlertRow(a *incident.Alert) (alertRow, error) {
 	}
 	return alertRow{ID: a.ID, Source: a.Source, Fingerprint: a.Fingerprint, Status: string(a.Status), Title: a.Title,
 		Summary: a.Summary, URL: a.URL, Labels: labels, Rule: a.Rule, Service: a.Service, Severity: int16(a.Severity),
-		State: string(a.State), IncidentID: incID, ChannelID: a.ChannelID, MessageTS: a.MessageTS, DecidedBy: a.DecidedBy,
+		State: string(a.State), IncidentID: incID, GroupID: a.GroupID, ChannelID: a.ChannelID, MessageTS: a.MessageTS, DecidedBy: a.DecidedBy,
 		Count: int64(a.Count), StartsAt: nullTime(a.StartsAt), FirstAt: dbTime(a.FirstAt), LastAt: dbTime(a.LastAt), ResolvedAt: dbTimePtr(a.ResolvedAt)}, nil
 }
 
@@ -70,7 +71,7 @@ func (r *alertRow) toDomain() (incident.Alert, error) {
 	}
 	return incident.Alert{ID: r.ID, Source: r.Source, Fingerprint: r.Fingerprint, Status: incident.AlertStatus(r.Status),
 		Title: r.Title, Summary: r.Summary, URL: r.URL, Labels: labels, Rule: r.Rule, Service: r.Service,
-		Severity: incident.Severity(r.Severity), State: incident.AlertState(r.State), IncidentID: incID, ChannelID: r.ChannelID,
+		Severity: incident.Severity(r.Severity), State: incident.AlertState(r.State), IncidentID: incID, GroupID: r.GroupID, ChannelID: r.ChannelID,
 		MessageTS: r.MessageTS, DecidedBy: r.DecidedBy, Count: int(r.Count), StartsAt: zeroTime(r.StartsAt), FirstAt: domainTime(r.FirstAt),
 		LastAt: domainTime(r.LastAt), ResolvedAt: domainTimePtr(r.ResolvedAt)}, nil
 }
@@ -162,6 +163,24 @@ func (s *alertStore) GetAlert(ctx context.Context, id int64) (*incident.Alert, e
 // FindAlert implements incident.Store.
 func (s *alertStore) FindAlert(ctx context.Context, source, fingerprint string) (*incident.Alert, error) {
 	return s.alertWhere(ctx, "find alert", "source = ? AND fingerprint = ?", source, fingerprint)
+}
+
+// FindAlertGroup implements incident.Store.
+func (s *alertStore) FindAlertGroup(ctx context.Context, rule, service string, since time.Time) (*incident.Alert, error) {
+	var row alertRow
+	err := s.one(ctx, func(tx *gorm.DB) error {
+		return tx.Where("rule = ? AND service = ? AND group_id = 0 AND status = ? AND state IN ? AND last_at >= ?",
+			rule, service, string(incident.AlertFiring), []string{string(incident.AlertProposed), string(incident.AlertDeclared)}, dbTime(since)).
+			Order("id DESC").Take(&row).Error
+	})
+	if err != nil {
+		return nil, translate("find alert group", err, map[string]string{incident.ENOTFOUND: msgAlertMissing})
+	}
+	a, err := row.toDomain()
+	if err != nil {
+		return nil, fmt.Errorf("find alert group: %w", err)
+	}
+	return &a, nil
 }
 
 // UpdateAlert implements incident.Store. The row is locked for the update,

@@ -2,7 +2,9 @@ package incidenttest
 
 import (
 	"context"
+	"slices"
 	"sort"
+	"time"
 
 	"github.com/firebreakhq/firebreak/incident"
 )
@@ -88,6 +90,20 @@ func (m *memAlerts) GetAlert(_ context.Context, id int64) (*incident.Alert, erro
 // FindAlert implements incident.Store.
 func (m *memAlerts) FindAlert(_ context.Context, source, fingerprint string) (*incident.Alert, error) {
 	return m.alertWhere("find alert", func(a incident.Alert) bool { return a.Source == source && a.Fingerprint == fingerprint })
+}
+
+// FindAlertGroup implements incident.Store.
+func (m *memAlerts) FindAlertGroup(_ context.Context, rule, service string, since time.Time) (*incident.Alert, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, a := range slices.Backward(m.alerts) {
+		if a.Rule == rule && a.Service == service && a.GroupID == 0 && a.Status == incident.AlertFiring &&
+			(a.State == incident.AlertProposed || a.State == incident.AlertDeclared) && !a.LastAt.Before(since) {
+			out := cloneAlert(a)
+			return &out, nil
+		}
+	}
+	return nil, errorf("find alert group", incident.ENOTFOUND, "That alert was not found.")
 }
 
 // UpdateAlert implements incident.Store.

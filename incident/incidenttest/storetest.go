@@ -79,6 +79,7 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) Store) {
 		{"ReturnsCopies", testReturnsCopies},
 		{"Ping", testPing},
 		{"Alerts", testAlerts},
+		{"AlertGroups", testAlertGroups},
 		{"ConcurrentAddAlert", testConcurrentAddAlert},
 		{"UpdateActionItem", testUpdateActionItem},
 		{"Reviews", testReviews},

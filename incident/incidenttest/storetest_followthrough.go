@@ -329,3 +329,61 @@ func testActionItems(t *testing.T, s Store) {
 	require.NoError(t, err)
 	require.Empty(t, got)
 }
+
+// testAlertGroups: FindAlertGroup finds the newest alert of a rule and
+// service that leads a group, fires, is proposed or declared, and was
+// heard of since the given time; a joined alert keeps its group.
+func testAlertGroups(t *testing.T, s Store) {
+	ctx := context.Background()
+	_, err := s.FindAlertGroup(ctx, "checkout-errors", "checkout", at(0))
+	RequireCode(t, err, incident.ENOTFOUND)
+
+	first, err := s.AddAlert(ctx, newAlert("g1"))
+	require.NoError(t, err)
+	leader, err := s.AddAlert(ctx, newAlert("g2"))
+	require.NoError(t, err)
+	joined := newAlert("g3")
+	joined.GroupID = leader.ID
+	member, err := s.AddAlert(ctx, joined)
+	require.NoError(t, err)
+	require.Equal(t, leader.ID, member.GroupID, "the group is kept")
+	got, err := s.GetAlert(ctx, member.ID)
+	require.NoError(t, err)
+	require.Equal(t, leader.ID, got.GroupID)
+
+	found, err := s.FindAlertGroup(ctx, "checkout-errors", "checkout", at(1))
+	require.NoError(t, err)
+	require.Equal(t, leader.ID, found.ID, "the newest leader, not %d nor the member %d", first.ID, member.ID)
+	_, err = s.FindAlertGroup(ctx, "checkout-errors", "payments", at(1))
+	RequireCode(t, err, incident.ENOTFOUND) // another service
+	_, err = s.FindAlertGroup(ctx, "checkout-latency", "checkout", at(1))
+	RequireCode(t, err, incident.ENOTFOUND) // another rule
+	_, err = s.FindAlertGroup(ctx, "checkout-errors", "checkout", at(2))
+	RequireCode(t, err, incident.ENOTFOUND) // none heard of since
+
+	for _, change := range []func(*incident.Alert){
+		func(a *incident.Alert) { a.Status = incident.AlertResolved },
+		func(a *incident.Alert) { a.State = incident.AlertDismissed },
+	} {
+		_, err = s.UpdateAlert(ctx, leader.ID, func(a *incident.Alert) error { change(a); return nil })
+		require.NoError(t, err)
+		found, err = s.FindAlertGroup(ctx, "checkout-errors", "checkout", at(1))
+		require.NoError(t, err)
+		require.Equal(t, first.ID, found.ID, "a resolved or dismissed alert leads no group")
+		_, err = s.UpdateAlert(ctx, leader.ID, func(a *incident.Alert) error {
+			a.Status, a.State = incident.AlertFiring, incident.AlertProposed
+			return nil
+		})
+		require.NoError(t, err)
+	}
+	inc := create(t, s)
+	_, err = s.UpdateAlert(ctx, leader.ID, func(a *incident.Alert) error {
+		a.State, a.IncidentID = incident.AlertDeclared, inc.ID
+		return nil
+	})
+	require.NoError(t, err)
+	found, err = s.FindAlertGroup(ctx, "checkout-errors", "checkout", at(1))
+	require.NoError(t, err)
+	require.Equal(t, leader.ID, found.ID, "a declared alert leads its incident's group")
+	require.Equal(t, inc.ID, found.IncidentID)
+}
