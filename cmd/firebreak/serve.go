@@ -298,7 +298,7 @@ func buildDomain(st storage, prov providers, slackAPI *slack.Client, policy inci
 	pm.RegisterJobs(engine)
 	// Closing an incident schedules its review, then drafts its postmortem.
 	ft := followthrough.New(followthrough.Config{Store: store, Core: svc, Chat: chat, Scheduler: engine, Policy: policy, Clock: clock,
-		Render: bot.TimelineText})
+		Logger: log, Render: bot.TimelineText})
 	ft.RegisterJobs(engine)
 	svc.Use(ft.Feature())
 	svc.Use(pm.Feature())
