@@ -554,7 +554,7 @@ func TestStatusPageNeverShowsTheInternalTitle(t *testing.T) {
 	_, posts := b.page.snapshot()
 	require.Len(t, posts, 2)
 	require.Equal(t, "Service disruption", posts[0].Name)
-	require.Equal(t, "Private incident "+private.Key(), posts[1].Name)
+	require.Equal(t, "Issue affecting Checkout", posts[1].Name, "named as any incident of its service")
 	require.NotContains(t, posts[0].Body, "tenant-42", "nor does the text customers read")
 	require.NotContains(t, posts[1].Body, "card numbers")
 }
@@ -579,7 +579,7 @@ func TestPublicPostOfPrivateIncidentKeepsItsTitleOut(t *testing.T) {
 	require.Empty(t, b.queue.RunDue(t, b.clock.Now()))
 	_, posts := b.page.snapshot()
 	require.Len(t, posts, 1)
-	require.Equal(t, "Private incident INC-1", posts[0].Name)
+	require.Equal(t, "Service disruption", posts[0].Name)
 	require.NotContains(t, posts[0].Body, "Acme", "the public text never carries a private incident's title")
 
 	drafts, err := b.svc.Comms(ctx, inc.ID)

@@ -94,7 +94,8 @@ func (b *base) commsData(inc *incident.Incident, updates []incident.StatusUpdate
 		NextUpdateMinutes: 30, Signature: "The team"}
 	if inc.Private {
 		// The drafts are written for customers: a private incident's title
-		// stays in the chat, as on the status page itself (publicName).
+		// stays in the chat, and the status page names it as any incident
+		// of its service (publicName).
 		d.Title = incident.DisclosedTitle(inc, incident.DiscloseRedacted)
 	}
 	if svc, ok := b.policy.Services[inc.Service]; ok && svc.Name != "" {

@@ -641,11 +641,11 @@ func lastComponents(events []incident.TimelineEvent) incident.ComponentStatus {
 }
 
 // publicName is the public incident's title: what customers use, never
-// the internal title; a private incident shows only its redacted name.
+// the internal title. A private incident is named as any incident of its
+// service: its redacted name ("Private incident INC-42") is for the
+// company's own tools, and would give customers the internal key and the
+// news that something is being kept from them.
 func publicName(inc *incident.Incident, p incident.Policy) string {
-	if inc.Private {
-		return incident.DisclosedTitle(inc, incident.DiscloseRedacted)
-	}
 	if svc, ok := p.Services[inc.Service]; ok && svc.Name != "" {
 		return "Issue affecting " + truncate(svc.Name, 180)
 	}
