@@ -75,10 +75,41 @@ func (w *warRoom) runSetup(ctx context.Context, payload []byte) error {
 	if err == nil || errors.Is(err, ErrJobCancel) {
 		return err
 	}
-	if attempt, max := JobAttempt(ctx); max > 0 && attempt >= max {
-		w.reportSetupFailure(ctx, p, err)
+	switch attempt, max := JobAttempt(ctx); {
+	case max > 0 && attempt >= max:
+		w.reportSetupFailure(ctx, p, err, false)
+	case attempt == 1 && max > 1 && refusal(err) != nil:
+		// Slack refused for a reason a retry does not change by itself
+		// (the bot is not in the broadcast channel, a missing scope, an
+		// archived channel): the declarer hears it now, not after the
+		// last attempt, while the retries wait for someone to fix it.
+		w.reportSetupFailure(ctx, p, err, true)
 	}
 	return err
+}
+
+// refusal returns the first error in err's tree that says the chat refused
+// the call for a reason that stays until someone acts (ENOTFOUND,
+// EFORBIDDEN, EINVALID, ECONFLICT), rather than a failure that may pass by
+// itself (EUNAVAILABLE, EINTERNAL); nil when there is none.
+func refusal(err error) *Error {
+	switch e := err.(type) {
+	case nil:
+		return nil
+	case *Error:
+		switch e.Code {
+		case ENOTFOUND, EFORBIDDEN, EINVALID, ECONFLICT:
+			return e
+		}
+	case interface{ Unwrap() []error }:
+		for _, inner := range e.Unwrap() {
+			if r := refusal(inner); r != nil {
+				return r
+			}
+		}
+		return nil
+	}
+	return refusal(errors.Unwrap(err))
 }
 
 // invitees is who joins the channel, resolved to user ids.
@@ -365,9 +396,10 @@ func (w *warRoom) markSteps(ctx context.Context, marks []TimelineEvent) error {
 	return nil
 }
 
-// reportSetupFailure tells the declarer, after the last attempt, exactly
-// which parts of the war room do not exist.
-func (w *warRoom) reportSetupFailure(ctx context.Context, p setupPayload, cause error) {
+// reportSetupFailure tells the declarer exactly which parts of the war
+// room do not exist: after the last attempt, or, when retrying says so,
+// after a first attempt the chat refused, with the refusal as the cause.
+func (w *warRoom) reportSetupFailure(ctx context.Context, p setupPayload, cause error, retrying bool) {
 	done, err := w.doneSteps(ctx, p.IncidentID)
 	if err != nil {
 		done = map[string]bool{}
@@ -385,9 +417,18 @@ func (w *warRoom) reportSetupFailure(ctx context.Context, p setupPayload, cause 
 			missing = append(missing, stepLabels[step])
 		}
 	}
+	why := ErrorMessage(cause)
+	if retrying {
+		why = ErrorMessage(refusal(cause))
+	}
 	text := fmt.Sprintf("%s was declared and is recorded, but I could not %s. Cause: %s",
-		inc.Key(), strings.Join(missing, ", "), ErrorMessage(cause))
-	w.log.ErrorContext(ctx, "setup failed for good", "incident", inc.Key(), "missing", missing, "err", cause)
+		inc.Key(), strings.Join(missing, ", "), why)
+	if retrying {
+		text += " I will keep trying for about an hour: once this is fixed, the rest is done."
+		w.log.WarnContext(ctx, "setup refused; retrying", "incident", inc.Key(), "missing", missing, "err", cause)
+	} else {
+		w.log.ErrorContext(ctx, "setup failed for good", "incident", inc.Key(), "missing", missing, "err", cause)
+	}
 	target := p.ReplyTo
 	if inc.ChannelID != "" && target.ResponseURL == "" && target.ChannelID == "" {
 		target.ChannelID = inc.ChannelID

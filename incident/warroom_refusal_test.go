@@ -1,0 +1,77 @@
+package incident_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/stretchr/testify/require"
+
+	"github.com/firebreakhq/firebreak/bot"
+	"github.com/firebreakhq/firebreak/bot/slackfake"
+	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/incidenttest"
+)
+
+// TestSetupRefusedBySlackTellsTheDeclarerAtOnce: Slack refuses a step of
+// the war room for a reason a retry does not change (the bot is not a
+// member of the broadcast channel, so chat.postMessage answers
+// not_in_channel). The declarer hears, after the first attempt, what is
+// missing and why, instead of nothing until the last attempt an hour
+// later; a later attempt refused the same way does not say it again, and
+// once the bot is invited the announcement goes out.
+func TestSetupRefusedBySlackTellsTheDeclarerAtOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	now := time.Date(2026, 8, 7, 14, 23, 0, 0, time.UTC)
+	srv := slackfake.New(slackfake.WithClock(func() time.Time { return now }))
+	t.Cleanup(srv.Close)
+	decl := srv.AddUser(slackfake.User{Name: "dana", Email: "dana@example.com"})
+	general := srv.AddChannel(slackfake.Channel{Name: "general", Members: []string{srv.BotUserID(), decl.ID}})
+	broadcast := srv.AddChannel(slackfake.Channel{Name: "incidents", Members: []string{decl.ID}})
+
+	clock := incidenttest.NewClock(now)
+	store := incidenttest.NewMemStore(clock)
+	q := incidenttest.NewQueue()
+	store.SetScheduler(q)
+	policy := incident.DefaultPolicy()
+	policy.BroadcastChannel = "#incidents"
+	chat := bot.NewChat(slack.New(srv.BotToken(), slack.OptionAPIURL(srv.URL())), policy, bot.WithChatClock(clock))
+	svc := incident.NewService(incident.ServiceConfig{Store: store, Scheduler: q, Chat: chat.Roles(), Policy: policy, Clock: clock})
+	svc.RegisterJobs(q)
+
+	inc, _, err := svc.Declare(ctx, incident.DeclareInput{Title: "checkout is down", Severity: incident.P1, DeclaredBy: decl.ID,
+		ReplyTo: incident.ReplyTarget{UserID: decl.ID, ChannelID: general.ID}})
+	require.NoError(t, err)
+	job, ok := q.Take(incident.JobSetup)
+	require.True(t, ok)
+	run := q.Handler(incident.JobSetup)
+	told := func() []string {
+		var out []string
+		for _, e := range srv.Ephemerals(general.ID) {
+			if e.User == decl.ID {
+				out = append(out, e.Text)
+			}
+		}
+		return out
+	}
+
+	require.Error(t, run(incident.WithJobAttempt(ctx, 1, job.MaxAttempts), job.Payload))
+	require.Len(t, told(), 1, "the declarer hears of the refusal after the first attempt")
+	said := told()[0]
+	require.Contains(t, said, inc.Key()+" was declared and is recorded, but I could not announce the incident in the broadcast channel")
+	require.Contains(t, said, "the bot is not a member of the channel")
+	require.Contains(t, said, "keep trying")
+	require.NotContains(t, said, "create the incident channel", "what was done is not listed as missing")
+
+	require.Error(t, run(incident.WithJobAttempt(ctx, 2, job.MaxAttempts), job.Payload))
+	require.Len(t, told(), 1, "a second refusal is not said again")
+
+	require.True(t, srv.AddMember(broadcast.ID, srv.BotUserID()))
+	require.NoError(t, run(incident.WithJobAttempt(ctx, 3, job.MaxAttempts), job.Payload))
+	require.Len(t, srv.Messages(broadcast.ID), 1, "announced once the bot is a member")
+	last := told()[len(told())-1]
+	require.True(t, strings.Contains(last, "is open") || strings.Contains(last, inc.Key()), "the declarer hears the incident is open: %q", last)
+}
