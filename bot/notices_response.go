@@ -54,8 +54,12 @@ func nagText(n incident.Notice, w wording) string {
 }
 
 func nagDirectText(n incident.Notice, w wording) string {
-	return fmt.Sprintf("%s needs a status update: none was posted for %s. Post one in <#%s>, even if it is only \"still investigating\".",
+	text := fmt.Sprintf("%s needs a status update: none was posted for %s. Post one in <#%s>, even if it is only \"still investigating\".",
 		n.Incident, w.esc(n.Values["silent"]), w.esc(n.Values["channel"]))
+	if why := n.Values["undelivered"]; why != "" {
+		text += " This reminder is here because the channel would not take it. " + w.esc(why)
+	}
+	return text
 }
 
 func ackMissedText(n incident.Notice, w wording) string {

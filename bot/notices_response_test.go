@@ -25,6 +25,8 @@ func responseSamples() map[string]incident.Notice {
 		"nag_no_ic":        {Kind: incident.NoticeNag, Incident: k, Actor: "bot", Values: map[string]string{"silent": "10 min", "level": "1"}},
 		"nag_drill":        {Kind: incident.NoticeNag, Incident: k, Actor: "bot", User: "U0JANE", Drill: true, Values: map[string]string{"silent": "10 min", "level": "1"}},
 		"nag_direct":       {Kind: incident.NoticeNagDirect, Incident: k, Actor: "bot", User: "U0JANE", Values: map[string]string{"silent": "20 min", "channel": "C0INC"}},
+		"nag_direct_undelivered": {Kind: incident.NoticeNagDirect, Incident: k, Actor: "bot", User: "U0JANE", Values: map[string]string{"silent": "20 min", "channel": "C0INC",
+			"undelivered": "Slack refused to post the reminder: the channel is archived <!channel>."}},
 		"ack_missed": {Kind: incident.NoticeAckMissed, Incident: k, Actor: "bot", User: "U0JANE",
 			Values:  map[string]string{"target": "5 minutes", "severity": "P1", "ago": "6 min", "group": "S0ICS", "unacknowledged": "1"},
 			Buttons: []incident.Button{{Action: incident.ActionRepage, Text: "Re-page checkout", Value: "7|checkout", Style: "danger"}}},

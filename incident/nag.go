@@ -205,13 +205,23 @@ func (s *reminders) runNag(ctx context.Context, payload []byte) error {
 	if claimed == nil {
 		return err
 	}
-	if _, err := s.notices.PostNag(ctx, claimed.ChannelID, claimed, NagNotice(claimed, s.policy, level, now)); err != nil {
+	_, err = s.notices.PostNag(ctx, claimed.ChannelID, claimed, NagNotice(claimed, s.policy, level, now))
+	switch {
+	case err != nil && !refusedForGood(err):
 		s.releaseNag(ctx, inc, level)
 		return fmt.Errorf("post nag for %s: %w", inc.Key(), err)
-	}
-	s.observer.NagSent(claimed, level)
-	if level == 2 && claimed.Commander != "" {
-		s.tellCommander(ctx, claimed, now)
+	case err != nil:
+		// The channel will not take it however often it is asked (it
+		// was archived, the bot removed from it): the ladder goes on,
+		// and each rung is said to the IC directly instead.
+		s.log.WarnContext(ctx, "the update reminder could not be posted in the incident's channel; telling the IC directly",
+			"incident", inc.Key(), "level", level, "err", err)
+		s.tellCommander(ctx, claimed, now, ErrorMessage(err))
+	default:
+		s.observer.NagSent(claimed, level)
+		if level == 2 {
+			s.tellCommander(ctx, claimed, now, "")
+		}
 	}
 	// The due time tells a restarted ladder's nags (a new IC) from the
 	// first ones at the same level since the same update.
@@ -257,6 +267,18 @@ func (s *reminders) claimNag(ctx context.Context, inc *Incident, level int, now 
 	return claimed, nil
 }
 
+// refusedForGood reports whether the chat refused a post in a way that
+// asking again will not change: the channel is gone, archived, or closed
+// to the bot, or the post itself is refused. Slack being down or limiting
+// the bot is not.
+func refusedForGood(err error) bool {
+	switch ErrorCode(err) {
+	case ENOTFOUND, EFORBIDDEN, ECONFLICT, EINVALID:
+		return true
+	}
+	return false
+}
+
 // errNagMoved aborts a nag's claim when a change since its timer read the
 // incident means it is no longer due.
 var errNagMoved = Errorf(ECONFLICT, "the nag is no longer due")
@@ -271,11 +293,24 @@ func (s *reminders) releaseNag(ctx context.Context, inc *Incident, level int) {
 	})
 }
 
-// tellCommander sends the second nag to the IC directly.
-func (s *reminders) tellCommander(ctx context.Context, inc *Incident, now time.Time) {
-	dm := Notice{Kind: NoticeNagDirect, Incident: inc.Key(), Actor: "bot", User: inc.Commander, Drill: inc.Drill,
+// tellCommander sends a nag to the IC directly: the second one, or any
+// that the channel refused, with why (undelivered), which goes to the
+// declarer while the role is empty.
+func (s *reminders) tellCommander(ctx context.Context, inc *Incident, now time.Time, undelivered string) {
+	to := inc.Commander
+	if to == "" && undelivered != "" && inc.DeclaredBy != "bot" {
+		// Nobody would hear of it otherwise.
+		to = inc.DeclaredBy
+	}
+	if to == "" {
+		return
+	}
+	dm := Notice{Kind: NoticeNagDirect, Incident: inc.Key(), Actor: "bot", User: to, Drill: inc.Drill,
 		Values: map[string]string{"silent": Since(lastUpdate(inc), now), "channel": inc.ChannelID}}
-	if err := s.notices.Tell(ctx, ReplyTarget{UserID: inc.Commander}, dm); err != nil {
+	if undelivered != "" {
+		dm.Values["undelivered"] = undelivered
+	}
+	if err := s.notices.Tell(ctx, ReplyTarget{UserID: to}, dm); err != nil {
 		s.log.WarnContext(ctx, "could not DM the IC about a missed update", "incident", inc.Key(), "err", err)
 	}
 }

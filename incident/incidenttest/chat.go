@@ -44,6 +44,9 @@ type Chat struct {
 	Calls       []string
 	// Fail makes the named method fail this many more times.
 	Fail map[string]int
+	// Refuse makes the named method fail with this error every time, as
+	// Slack refuses a post in an archived channel, until it is removed.
+	Refuse map[string]error
 	// CreatedButFailed makes CreateChannel create the channel and then
 	// report a failure, as a timeout after Slack acted does.
 	CreatedButFailed int
@@ -69,12 +72,15 @@ func (c *Chat) Roles() incident.Chat {
 // NewChat returns an empty Chat.
 func NewChat() *Chat {
 	return &Chat{Channels: map[string]string{}, Own: map[string]bool{}, Topics: map[string]string{}, Bookmarks: map[string][]string{},
-		Members: map[string][]string{}, Posts: map[string][]string{}, Panels: map[string]int{}, Fail: map[string]int{},
+		Members: map[string][]string{}, Posts: map[string][]string{}, Panels: map[string]int{}, Fail: map[string]int{}, Refuse: map[string]error{},
 		Users: map[string][]string{}, Messages: map[string][]incident.ChatMessage{}, Lookups: map[string]int{}}
 }
 
 func (c *Chat) failing(method string) error {
 	c.Calls = append(c.Calls, method)
+	if err := c.Refuse[method]; err != nil {
+		return err
+	}
 	if c.Fail[method] > 0 {
 		c.Fail[method]--
 		return incident.Errorf(incident.EUNAVAILABLE, "Slack is not responding (%s)", method)
