@@ -10,18 +10,24 @@ import (
 // MaxChannelName is Slack's limit on a channel name.
 const MaxChannelName = 80
 
+// maxChannelPrefix bounds the prefix of a channel name: with the date
+// ("-2006-01-02-") and the largest "-n" it leaves 25 characters of the
+// title, whatever the policy's channels.prefix.
+const maxChannelPrefix = 40
+
 // ChannelName returns the name of an incident's channel:
 // <prefix>-YYYY-MM-DD-<slug>, with the date in loc and the slug made from the
 // title (lowercase ASCII letters, digits and "-", accents folded, anything
 // else dropped). attempt 1 is the plain name; attempt n > 1 appends "-n" for
 // a name that was taken. The slug is cut on a word boundary so the whole name,
 // suffix included, fits Slack's 80 characters. A title with nothing usable
-// gets the incident number instead.
+// gets the incident number instead. A prefix longer than 40 characters is
+// cut on a word boundary too, keeping its last word (a drill's "-drill").
 func ChannelName(prefix string, declaredAt time.Time, loc *time.Location, title string, number int64, attempt int) string {
 	if loc == nil {
 		loc = time.UTC
 	}
-	if prefix = Slug(prefix); prefix == "" {
+	if prefix = cutPrefix(Slug(prefix), maxChannelPrefix); prefix == "" {
 		prefix = "inc"
 	}
 	head := prefix + "-" + declaredAt.In(loc).Format("2006-01-02") + "-"
@@ -62,6 +68,20 @@ func Slug(s string) string {
 		}
 	}
 	return strings.Trim(b.String(), "-")
+}
+
+// cutPrefix shortens a slugged prefix to at most n bytes as cutWords does,
+// but keeps its last word when that is short, so "...-drill" stays a drill.
+func cutPrefix(prefix string, n int) string {
+	if len(prefix) <= n {
+		return prefix
+	}
+	if i := strings.LastIndexByte(prefix, '-'); i > 0 && len(prefix)-i <= n/2 {
+		if head := cutWords(prefix[:i], n-(len(prefix)-i)); head != "" {
+			return head + prefix[i:]
+		}
+	}
+	return cutWords(prefix, n)
 }
 
 // cutWords shortens a slug to at most n bytes, dropping whole words from the
