@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"strings"
 
 	"github.com/slack-go/slack"
 
@@ -16,16 +17,48 @@ type chatMessages struct{ *slackConn }
 
 // Post posts a line of mrkdwn text and returns its ts.
 func (c *chatMessages) Post(ctx context.Context, channelID, text string) (string, error) {
-	channelID, err := c.named(ctx, channelID)
-	if err != nil {
-		return "", err
-	}
+	return c.toChannel(ctx, channelID, c.named, func(id string) (string, error) { return c.post(ctx, id, text) })
+}
+
+func (c *chatMessages) post(ctx context.Context, channelID, text string) (string, error) {
 	text = clipMessage(text, maxMessageText)
 	_, ts, _, err := c.postOnce(ctx, channelID, postKey(ctx, "line", channelID+"\n"+text), slack.MsgOptionText(text, false))
 	if err != nil {
 		return "", classify("chat.postMessage", "post a message", err)
 	}
 	return ts, nil
+}
+
+// toChannel sends to the id resolve gives for channel (a name from the
+// policy, or an id). A name's id is kept (channelID); when Slack says the
+// channel it names is gone (archived, deleted), the id is forgotten and the
+// message sent once more to the channel that has the name now, so a
+// channel archived and replaced under its name does not fail every post to
+// it for as long as the process runs.
+func (c *slackConn) toChannel(ctx context.Context, channel string, resolve func(context.Context, string) (string, error),
+	send func(id string) (string, error)) (string, error) {
+	id, err := resolve(ctx, channel)
+	if err != nil {
+		return "", err
+	}
+	ts, err := send(id)
+	switch slackCode(err) {
+	case "channel_not_found", "is_archived":
+	default:
+		return ts, err
+	}
+	if id == strings.TrimSpace(channel) {
+		return ts, err // an id, not a name: nothing to look up again
+	}
+	c.forgetChannel(channel, err)
+	fresh, ferr := resolve(ctx, channel)
+	if ferr != nil {
+		return "", ferr
+	}
+	if fresh == id {
+		return ts, err
+	}
+	return send(fresh)
 }
 
 // Reply answers privately: through the response URL when there is one, else
@@ -110,10 +143,10 @@ func ButtonBlocks(text string, buttons []incident.Button) []slack.Block {
 
 // PostButtons posts a line of text with buttons under it.
 func (c *chatMessages) PostButtons(ctx context.Context, channelID, text string, buttons []incident.Button) (string, error) {
-	channelID, err := c.named(ctx, channelID)
-	if err != nil {
-		return "", err
-	}
+	return c.toChannel(ctx, channelID, c.named, func(id string) (string, error) { return c.postButtons(ctx, id, text, buttons) })
+}
+
+func (c *chatMessages) postButtons(ctx context.Context, channelID, text string, buttons []incident.Button) (string, error) {
 	_, ts, _, err := c.postOnce(ctx, channelID, postKey(ctx, "buttons", channelID+"\n"+text), slack.MsgOptionText(clipMessage(text, maxMessageText), false),
 		slack.MsgOptionBlocks(ButtonBlocks(text, buttons)...))
 	if err != nil {
@@ -132,10 +165,7 @@ func (c *chatMessages) Notify(ctx context.Context, channelID string, n incident.
 	if len(n.Buttons) > 0 {
 		return c.PostButtons(ctx, channelID, c.noticeText(n), n.Buttons)
 	}
-	id, err := c.channelID(ctx, channelID)
-	if err != nil {
-		return "", err
-	}
 	// Posted once per job run like any line, however often it is retried.
-	return c.Post(ctx, id, c.noticeText(n))
+	text := c.noticeText(n)
+	return c.toChannel(ctx, channelID, c.channelID, func(id string) (string, error) { return c.post(ctx, id, text) })
 }
