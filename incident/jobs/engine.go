@@ -122,7 +122,9 @@ type Options struct {
 	// DefaultHeartbeatInterval.
 	HeartbeatInterval time.Duration
 	// DeadAfter is how long an instance may stay silent before its running
-	// jobs are handed to a live one. Defaults to DefaultDeadAfter.
+	// jobs are handed to a live one, which must itself have been beating
+	// for as long (so a database lost by every instance for a while makes
+	// none of them dead). Defaults to DefaultDeadAfter.
 	DeadAfter time.Duration
 	// StartSpacing is the least time between the starts of two jobs of
 	// Queue (urgent jobs are never held back). River hands a queue's jobs

@@ -37,6 +37,13 @@ func defaultInstanceID() string {
 // its own instance id, since no run of this process can hold it yet. River's
 // own rescuer (JobTimeout plus a minute) stays as a backstop for instances
 // that heartbeat but never finish a job.
+//
+// An instance is judged dead by an engine that has itself been beating for
+// deadAfter: then the other had deadAfter, with the database answering, to
+// beat and did not. A database that every instance lost for longer than
+// deadAfter (a failover, a network cut) leaves every last beat stale; an
+// engine that judged on its first beat after it came back would take the
+// jobs the others are still running, and run them a second time.
 type takeover struct {
 	db        *sql.DB
 	postgres  bool
@@ -61,6 +68,9 @@ type takeover struct {
 	// lockFn takes a file lock (flock); tests stand in a file system that
 	// takes none.
 	lockFn func(*os.File) (bool, error)
+	// beatingSince is when this engine's beats last resumed: its first
+	// beat, or its first after a failed one; zero after a failed beat.
+	beatingSince time.Time
 }
 
 // rebind turns ? placeholders into $n for PostgreSQL.
@@ -89,13 +99,23 @@ func (t *takeover) beat(ctx context.Context) error {
 		"INSERT INTO job_instances (id, seen_at_ms, started_at_ms) VALUES (?, ?, ?) "+
 			"ON CONFLICT (id) DO UPDATE SET seen_at_ms = excluded.seen_at_ms"), t.id, now, now)
 	if err != nil {
+		t.beatingSince = time.Time{}
 		return fmt.Errorf("jobs: heartbeat: %w", err)
+	}
+	if t.beatingSince.IsZero() {
+		t.beatingSince = t.now()
 	}
 	_, err = t.db.ExecContext(ctx, t.rebind("DELETE FROM job_instances WHERE seen_at_ms < ?"), now-instanceRetention.Milliseconds())
 	if err != nil {
 		return fmt.Errorf("jobs: forget old instances: %w", err)
 	}
 	return nil
+}
+
+// judging reports whether this engine has beaten for deadAfter without a
+// failure, and so may take a silent instance for a dead one.
+func (t *takeover) judging() bool {
+	return !t.beatingSince.IsZero() && t.now().Sub(t.beatingSince) >= t.deadAfter
 }
 
 // ErrInstanceInUse is Start's answer when another running process beats
@@ -253,21 +273,27 @@ type orphan struct {
 
 // reclaim makes available again the running jobs of dead instances, and
 // those of this instance when own is set (at start). It returns how many.
+// An instance that beat within deadAfter is alive; one that beat before is
+// dead only once this engine has been beating for deadAfter (judging); one
+// without a beat (it stopped, or was silent for a day) is dead.
 func (t *takeover) reclaim(ctx context.Context, own bool) (int, error) {
 	running, err := t.running(ctx)
 	if err != nil || len(running) == 0 {
 		return 0, err
 	}
-	alive, err := t.alive(ctx)
+	alive, silent, err := t.instances(ctx)
 	if err != nil {
 		return 0, err
 	}
+	judging := t.judging()
 	n := 0
 	for _, j := range running {
 		switch {
 		case j.owner == t.id && !own:
 			continue
 		case j.owner != t.id && alive[j.owner]:
+			continue
+		case j.owner != t.id && silent[j.owner] && !judging:
 			continue
 		}
 		ok, err := t.release(ctx, j)
@@ -314,23 +340,30 @@ func (t *takeover) running(ctx context.Context) ([]orphan, error) {
 	return out, nil
 }
 
-// alive returns the instances whose heartbeat is recent.
-func (t *takeover) alive(ctx context.Context) (map[string]bool, error) {
+// instances returns the instances whose heartbeat is recent (alive), and
+// those that beat before but not since (silent); an instance that stopped
+// cleanly is neither.
+func (t *takeover) instances(ctx context.Context) (alive, silent map[string]bool, err error) {
 	since := t.now().Add(-t.deadAfter).UnixMilli()
-	rows, err := t.db.QueryContext(ctx, t.rebind("SELECT id FROM job_instances WHERE seen_at_ms >= ?"), since)
+	rows, err := t.db.QueryContext(ctx, t.rebind("SELECT id, seen_at_ms >= ? FROM job_instances WHERE seen_at_ms > 0"), since)
 	if err != nil {
-		return nil, fmt.Errorf("jobs: read heartbeats: %w", err)
+		return nil, nil, fmt.Errorf("jobs: read heartbeats: %w", err)
 	}
 	defer rows.Close()
-	out := map[string]bool{}
+	alive, silent = map[string]bool{}, map[string]bool{}
 	for rows.Next() {
 		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("jobs: read heartbeats: %w", err)
+		var recent bool
+		if err := rows.Scan(&id, &recent); err != nil {
+			return nil, nil, fmt.Errorf("jobs: read heartbeats: %w", err)
 		}
-		out[id] = true
+		if recent {
+			alive[id] = true
+		} else {
+			silent[id] = true
+		}
 	}
-	return out, rows.Err()
+	return alive, silent, rows.Err()
 }
 
 // release makes one running job available, unless it moved on meanwhile

@@ -74,6 +74,11 @@ func TestTakeoverSparesLiveInstances(t *testing.T) {
 		holdJobs(t, e, "alive")
 		other.now = func() time.Time { return time.Now().Add(-time.Minute) }
 		require.NoError(t, other.beat(ctx)) // its last beat is a minute old
+		require.NoError(t, e.takeover.beat(ctx))
+		n, err = e.takeover.reclaim(ctx, false)
+		require.NoError(t, err)
+		require.Zero(t, n, "an engine that has just begun to beat (again) does not judge the silent")
+		e.takeover.beatingSince = time.Now().Add(-e.takeover.deadAfter)
 		n, err = e.takeover.reclaim(ctx, false)
 		require.NoError(t, err)
 		require.Equal(t, 1, n, "a silent instance's job is taken over")
