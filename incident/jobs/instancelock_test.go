@@ -214,7 +214,7 @@ func TestLockFileOfAKilledHolderIsFree(t *testing.T) {
 	var exit *exec.ExitError
 	require.ErrorAs(t, waitErr, &exit)
 	require.Equal(t, syscall.SIGKILL, exit.Sys().(syscall.WaitStatus).Signal(), "killed, not stopped")
-	seen, ok, err := e.takeover.lastBeat(context.Background())
+	seen, _, ok, err := e.takeover.lastBeat(context.Background())
 	require.NoError(t, err)
 	require.True(t, ok && seen > 0, "the killed holder left its heartbeat")
 

@@ -51,7 +51,10 @@ type takeover struct {
 	queues    []string
 	interval  time.Duration
 	deadAfter time.Duration
-	now       func() time.Time
+	// now is this process's clock, which times only how long its own
+	// beats have gone on (judging): heartbeats are the database's time
+	// (dbNow).
+	now func() time.Time
 	// lock is, on PostgreSQL, the session that holds this instance id's
 	// advisory lock for the engine's life. PostgreSQL ends a killed
 	// process's session with its connection, so a restart finds the lock
@@ -91,13 +94,25 @@ func (t *takeover) rebind(q string) string {
 	return b.String()
 }
 
+// dbNow is the database's clock in Unix milliseconds, as SQL. Heartbeats
+// are written and compared in it: replicas on several hosts share the
+// database but not a clock, and a host whose clock is ahead (or jumps, as
+// after an NTP step or a restored virtual machine) would otherwise read the
+// others' fresh beats as stale and take their running jobs, or have its
+// own read so.
+func (t *takeover) dbNow() string {
+	if t.postgres {
+		return "CAST(extract(epoch FROM clock_timestamp()) * 1000 AS bigint)"
+	}
+	return "CAST(unixepoch('subsec') * 1000 AS INTEGER)"
+}
+
 // beat records that this instance is alive, and forgets instances silent
 // for a day.
 func (t *takeover) beat(ctx context.Context) error {
-	now := t.now().UnixMilli()
 	_, err := t.db.ExecContext(ctx, t.rebind(
-		"INSERT INTO job_instances (id, seen_at_ms, started_at_ms) VALUES (?, ?, ?) "+
-			"ON CONFLICT (id) DO UPDATE SET seen_at_ms = excluded.seen_at_ms"), t.id, now, now)
+		"INSERT INTO job_instances (id, seen_at_ms, started_at_ms) VALUES (?, "+t.dbNow()+", "+t.dbNow()+") "+
+			"ON CONFLICT (id) DO UPDATE SET seen_at_ms = excluded.seen_at_ms"), t.id)
 	if err != nil {
 		t.beatingSince = time.Time{}
 		return fmt.Errorf("jobs: heartbeat: %w", err)
@@ -105,7 +120,7 @@ func (t *takeover) beat(ctx context.Context) error {
 	if t.beatingSince.IsZero() {
 		t.beatingSince = t.now()
 	}
-	_, err = t.db.ExecContext(ctx, t.rebind("DELETE FROM job_instances WHERE seen_at_ms < ?"), now-instanceRetention.Milliseconds())
+	_, err = t.db.ExecContext(ctx, t.rebind("DELETE FROM job_instances WHERE seen_at_ms < "+t.dbNow()+" - ?"), instanceRetention.Milliseconds())
 	if err != nil {
 		return fmt.Errorf("jobs: forget old instances: %w", err)
 	}
@@ -127,11 +142,11 @@ var ErrInstanceInUse = errors.New("jobs: another running process uses this insta
 // its own instance id for another beat: longer than a beat's interval.
 func (t *takeover) twinWatch() time.Duration { return 2*t.interval + time.Second }
 
-// twinDue is how long to watch for a twin whose last beat was at seen
-// (milliseconds): until a live one would have beaten again, with a second
-// to spare, within twinWatch.
-func (t *takeover) twinDue(seen int64) time.Duration {
-	due := time.UnixMilli(seen).Add(t.interval + time.Second).Sub(t.now())
+// twinDue is how long to watch for a twin whose last beat is age old:
+// until a live one would have beaten again, with a second to spare, within
+// twinWatch.
+func (t *takeover) twinDue(age time.Duration) time.Duration {
+	due := t.interval + time.Second - age
 	return min(max(due, t.interval/2), t.twinWatch())
 }
 
@@ -158,11 +173,11 @@ func (t *takeover) checkTwin(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	seen, ok, err := t.lastBeat(ctx)
-	if err != nil || !ok || t.now().Sub(time.UnixMilli(seen)) > t.deadAfter || locked {
+	seen, age, ok, err := t.lastBeat(ctx)
+	if err != nil || !ok || age > t.deadAfter || locked {
 		return err
 	}
-	deadline := time.Now().Add(t.twinDue(seen))
+	deadline := time.Now().Add(t.twinDue(age))
 	tick := time.NewTicker(max(t.interval/4, 10*time.Millisecond))
 	defer tick.Stop()
 	for time.Now().Before(deadline) {
@@ -171,13 +186,13 @@ func (t *takeover) checkTwin(ctx context.Context) error {
 			return ctx.Err()
 		case <-tick.C:
 		}
-		now, ok, err := t.lastBeat(ctx)
+		now, age, ok, err := t.lastBeat(ctx)
 		if err != nil {
 			return err
 		}
 		if ok && now != seen {
 			return fmt.Errorf("%w: %q beat %s ago; give each replica its own INSTANCE_ID", ErrInstanceInUse, t.id,
-				t.now().Sub(time.UnixMilli(now)).Round(time.Millisecond))
+				age.Round(time.Millisecond))
 		}
 	}
 	return nil
@@ -240,18 +255,19 @@ func (t *takeover) unlock() {
 	t.lock = nil
 }
 
-// lastBeat reads this instance id's last heartbeat; ok is false when it has
-// none.
-func (t *takeover) lastBeat(ctx context.Context) (int64, bool, error) {
-	var seen int64
-	err := t.db.QueryRowContext(ctx, t.rebind("SELECT seen_at_ms FROM job_instances WHERE id = ?"), t.id).Scan(&seen)
+// lastBeat reads this instance id's last heartbeat (the database's time,
+// in milliseconds) and its age; ok is false when it has none.
+func (t *takeover) lastBeat(ctx context.Context) (seen int64, age time.Duration, ok bool, err error) {
+	var ageMs int64
+	err = t.db.QueryRowContext(ctx, t.rebind("SELECT seen_at_ms, "+t.dbNow()+" - seen_at_ms FROM job_instances WHERE id = ?"), t.id).
+		Scan(&seen, &ageMs)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, false, nil
+		return 0, 0, false, nil
 	}
 	if err != nil {
-		return 0, false, fmt.Errorf("jobs: read the instance's heartbeat: %w", err)
+		return 0, 0, false, fmt.Errorf("jobs: read the instance's heartbeat: %w", err)
 	}
-	return seen, true, nil
+	return seen, time.Duration(ageMs) * time.Millisecond, true, nil
 }
 
 // stopped records that this instance stopped cleanly: its next start need
@@ -344,8 +360,8 @@ func (t *takeover) running(ctx context.Context) ([]orphan, error) {
 // those that beat before but not since (silent); an instance that stopped
 // cleanly is neither.
 func (t *takeover) instances(ctx context.Context) (alive, silent map[string]bool, err error) {
-	since := t.now().Add(-t.deadAfter).UnixMilli()
-	rows, err := t.db.QueryContext(ctx, t.rebind("SELECT id, seen_at_ms >= ? FROM job_instances WHERE seen_at_ms > 0"), since)
+	rows, err := t.db.QueryContext(ctx, t.rebind("SELECT id, seen_at_ms >= "+t.dbNow()+" - ? FROM job_instances WHERE seen_at_ms > 0"),
+		t.deadAfter.Milliseconds())
 	if err != nil {
 		return nil, nil, fmt.Errorf("jobs: read heartbeats: %w", err)
 	}

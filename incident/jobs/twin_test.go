@@ -71,7 +71,7 @@ func TestRestartAfterACrashIsNotATwin(t *testing.T) {
 		stopCtx, cancel := context.WithTimeout(ctx, waitFor)
 		defer cancel()
 		require.NoError(t, e.Stop(stopCtx))
-		seen, ok, err := e.takeover.lastBeat(ctx)
+		seen, _, ok, err := e.takeover.lastBeat(ctx)
 		require.NoError(t, err)
 		require.True(t, ok)
 		require.Zero(t, seen, "a clean stop is recorded")
