@@ -361,6 +361,26 @@ func TestOtherOrganisationRefusedByTheProgram(t *testing.T) {
 	require.Contains(t, send(slackfake.DefaultTeamID, "list"), "from inside")
 }
 
+// TestOtherOrganisationRefusedFromTheFirstRequest: Slack is slow to answer
+// the program's first auth.test, and a declare from another organisation
+// arrives as soon as the program listens. It is refused all the same: the
+// program learns its workspace before it takes Slack's requests.
+func TestOtherOrganisationRefusedFromTheFirstRequest(t *testing.T) {
+	t.Parallel()
+	fake := slackfake.New(slackfake.WithChatWritePublic())
+	t.Cleanup(fake.Close)
+	fake.SetLatency("auth.test", 700*time.Millisecond)
+	b := startBot(t, botOptions{mode: "http", slack: fake})
+	r, err := b.driver.SlashCommand(context.Background(), b.base+"/slack/commands", slack.SlashCommand{Command: "/incident",
+		Text: "declare P1 from outside", UserID: "U0OUTSIDE", ChannelID: "C0GENERAL", TeamID: "T0OTHERORG"})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, r.StatusCode)
+	require.Contains(t, string(r.Body), "Only members of the workspace this bot belongs to")
+	for _, c := range fake.Channels() {
+		require.NotContains(t, c.Name, "from-outside", "nothing was declared")
+	}
+}
+
 // TestGuestRefusedByTheProgram: the program reads the workspace's people
 // when it starts, and a guest's declare is refused without asking Slack
 // about them; a member's goes ahead.

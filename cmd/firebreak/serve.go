@@ -154,6 +154,16 @@ func listenAndServe(ctx context.Context, cfg Config, public, admin http.Handler,
 	defer cancel()
 	var wg sync.WaitGroup
 	errc := make(chan error, 4)
+	wg.Go(func() { slackAuth.watch(runCtx, slackAPI, log, handler.SetWorkspace) })
+	// The bot learns its own workspace before it takes Slack's requests, so
+	// that a command or click from another organisation is refused from
+	// the first one on; requests that arrive meanwhile wait on the
+	// listener. A Slack that has not answered within firstAuthWait leaves
+	// that check off until it does.
+	if !slackAuth.waitFirstTry(ctx, firstAuthWait) {
+		log.WarnContext(ctx, "Slack's auth.test has not answered yet: requests are taken without checking their organisation until it does",
+			"waited", firstAuthWait)
+	}
 	wg.Go(func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("http server: %w", err)
@@ -164,7 +174,6 @@ func listenAndServe(ctx context.Context, cfg Config, public, admin http.Handler,
 			errc <- fmt.Errorf("admin server: %w", err)
 		}
 	})
-	wg.Go(func() { slackAuth.watch(runCtx, slackAPI, log, handler.SetWorkspace) })
 	wg.Go(func() { handler.ShareReplayChecks(runCtx) })
 	wg.Go(func() { slackAuth.afterFirstPass(runCtx, chat.WatchGuests) })
 	if cfg.Slack.Mode == "socket" {
@@ -460,12 +469,36 @@ type authState struct {
 	ok    bool
 	state string
 	err   error
-	// passed is closed when auth.test first passes.
+	// passed is closed when auth.test first passes, tried when its first
+	// call ends, passed or not.
 	passed     chan struct{}
 	passedOnce sync.Once
+	tried      chan struct{}
+	triedOnce  sync.Once
 }
 
-func newAuthState() *authState { return &authState{passed: make(chan struct{})} }
+func newAuthState() *authState {
+	return &authState{passed: make(chan struct{}), tried: make(chan struct{})}
+}
+
+// firstAuthWait bounds how long the bot waits, at start, for its first
+// auth.test before it takes Slack's requests: within Slack's 3 seconds, so
+// that a request that waited for it can still be acknowledged.
+const firstAuthWait = 2 * time.Second
+
+// waitFirstTry waits, at most max, for the first auth.test call to end,
+// and reports whether it did.
+func (a *authState) waitFirstTry(ctx context.Context, max time.Duration) bool {
+	t := time.NewTimer(max)
+	defer t.Stop()
+	select {
+	case <-a.tried:
+		return true
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return false
+}
 
 // afterFirstPass runs fn once auth.test has passed, unless ctx ends first:
 // work that needs Slack waits for it rather than adding its failures to
@@ -532,6 +565,7 @@ func (a *authState) watch(ctx context.Context, api *slack.Client, log *slog.Logg
 			a.state = "failed"
 		}
 		a.mu.Unlock()
+		a.triedOnce.Do(func() { close(a.tried) })
 		switch {
 		case err != nil && ctx.Err() == nil:
 			log.ErrorContext(ctx, "Slack auth.test failed", "err", err)
