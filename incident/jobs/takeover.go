@@ -224,15 +224,33 @@ func (t *takeover) tryLock(ctx context.Context) (bool, error) {
 }
 
 // relock takes the instance id's advisory lock, on PostgreSQL, if this
-// engine does not hold it yet: a start that found it held by a session that
+// engine does not hold it: a start that found it held by a session that
 // did not beat (a lost host's, which PostgreSQL ends later) went on without
-// it, and a twin started meanwhile would find it free.
+// it, and the session holding it may have ended since (the server
+// restarted or failed over, the connection dropped), which releases it. A
+// twin started meanwhile would find it free.
 func (t *takeover) relock(ctx context.Context) error {
-	if !t.postgres || t.lock != nil {
+	if !t.postgres {
 		return nil
+	}
+	if t.lock != nil {
+		if err := t.lock.PingContext(ctx); err == nil {
+			return nil
+		}
+		// The session, and the lock with it, is gone.
+		t.dropLock()
 	}
 	_, err := t.tryLock(ctx)
 	return err
+}
+
+// dropLock discards the session of the instance id's advisory lock: the
+// pool closes it rather than reuse it, which ends the lock if it still
+// holds it.
+func (t *takeover) dropLock() {
+	_ = t.lock.Raw(func(any) error { return driver.ErrBadConn })
+	_ = t.lock.Close()
+	t.lock = nil
 }
 
 // unlock releases the instance id's lock: its lock file, or its advisory
@@ -249,7 +267,8 @@ func (t *takeover) unlock() {
 	// release it is discarded, which ends it.
 	_, err := t.lock.ExecContext(ctx, "SELECT pg_advisory_unlock(hashtextextended('firebreak.jobs.instance:' || $1, 0))", t.id)
 	if err != nil {
-		_ = t.lock.Raw(func(any) error { return driver.ErrBadConn })
+		t.dropLock()
+		return
 	}
 	_ = t.lock.Close()
 	t.lock = nil

@@ -150,3 +150,46 @@ func TestLockHeldByASilentSessionIsTakenLater(t *testing.T) {
 		return !locked
 	}, waitFor, tick, "the running engine takes the lock at a heartbeat")
 }
+
+// TestLockLostWithItsSessionIsTakenAgain: the instance id's advisory lock
+// lives as long as the session holding it. A session the database ends
+// (a restart or failover of the server, a dropped connection, an idle
+// session killed by a proxy) takes the lock with it while the engine runs
+// on: the engine takes it again at a heartbeat, so a twin started later
+// still finds it held and is refused, instead of taking the running
+// engine's jobs for its own interrupted ones.
+func TestLockLostWithItsSessionIsTakenAgain(t *testing.T) {
+	t.Parallel()
+	h := postgresHarness(t)
+	ctx := context.Background()
+	opts := testOptions()
+	opts.InstanceID = "replica-e"
+	opts.HeartbeatInterval = 50 * time.Millisecond
+	e := h.newEngine(t, opts)
+	start(t, e)
+
+	var pid int
+	require.NoError(t, e.takeover.lock.QueryRowContext(ctx, "SELECT pg_backend_pid()").Scan(&pid))
+	var ended bool
+	require.NoError(t, e.takeover.db.QueryRowContext(ctx, "SELECT pg_terminate_backend($1)", pid).Scan(&ended))
+	require.True(t, ended)
+
+	probe := *e.takeover
+	probe.lock = nil
+	require.Eventually(t, func() bool {
+		locked, err := probe.tryLock(ctx)
+		require.NoError(t, err)
+		if locked {
+			probe.unlock()
+		}
+		return !locked
+	}, waitFor, tick, "the running engine takes the lock again at a heartbeat")
+
+	opts = withRegistry(opts)
+	twin := h.newEngine(t, opts)
+	err := twin.Start(ctx)
+	if err == nil {
+		_ = twin.Stop(ctx)
+	}
+	require.ErrorIs(t, err, ErrInstanceInUse)
+}
