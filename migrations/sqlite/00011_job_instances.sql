@@ -2,7 +2,8 @@
 -- seconds. A job that River shows as running on an instance whose heartbeat
 -- stopped is handed to a live instance at once, instead of waiting for
 -- River's rescuer (job timeout plus its rescue window). seen_at_ms is the
--- writer's clock in Unix milliseconds.
+-- database's clock in Unix milliseconds (it was each writer's own before the
+-- engine stamped heartbeats in the database).
 
 -- +goose Up
 CREATE TABLE job_instances (
