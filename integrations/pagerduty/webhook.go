@@ -33,7 +33,9 @@ func webhookKind(eventType string) (incident.PageEventKind, bool) {
 		return incident.PageUnacknowledged, true
 	case "incident.escalated":
 		return incident.PageEscalated, true
-	case "incident.reassigned":
+	case "incident.reassigned", "incident.delegated":
+		// Delegated is reassigned to another escalation policy: its
+		// people are the incident's new assignees, as for a reassignment.
 		return incident.PageReassigned, true
 	case "incident.resolved":
 		return incident.PageResolved, true

@@ -90,6 +90,7 @@ func TestWebhookKinds(t *testing.T) {
 		{"incident.unacknowledged", incident.PageUnacknowledged, ""},
 		{"incident.escalated", incident.PageEscalated, ""},
 		{"incident.reassigned", incident.PageReassigned, "Alice Declarer"},
+		{"incident.delegated", incident.PageReassigned, "Alice Declarer"},
 		{"incident.resolved", incident.PageResolved, "Bob Primary"},
 		{"incident.reopened", incident.PageReopened, "Carol Backup"},
 	}
