@@ -104,3 +104,27 @@ func ErrorMessage(err error) string {
 	}
 	return "Something went wrong on our side; the details are in the bot's log."
 }
+
+// refusal returns the first error in err's tree that says the chat refused
+// the call for a reason that stays until someone acts (ENOTFOUND,
+// EFORBIDDEN, EINVALID, ECONFLICT), rather than a failure that may pass by
+// itself (EUNAVAILABLE, EINTERNAL); nil when there is none.
+func refusal(err error) *Error {
+	switch e := err.(type) {
+	case nil:
+		return nil
+	case *Error:
+		switch e.Code {
+		case ENOTFOUND, EFORBIDDEN, EINVALID, ECONFLICT:
+			return e
+		}
+	case interface{ Unwrap() []error }:
+		for _, inner := range e.Unwrap() {
+			if r := refusal(inner); r != nil {
+				return r
+			}
+		}
+		return nil
+	}
+	return refusal(errors.Unwrap(err))
+}

@@ -207,7 +207,7 @@ func (s *reminders) runNag(ctx context.Context, payload []byte) error {
 	}
 	_, err = s.notices.PostNag(ctx, claimed.ChannelID, claimed, NagNotice(claimed, s.policy, level, now))
 	switch {
-	case err != nil && !refusedForGood(err):
+	case err != nil && refusal(err) == nil:
 		s.releaseNag(ctx, inc, level)
 		return fmt.Errorf("post nag for %s: %w", inc.Key(), err)
 	case err != nil:
@@ -265,18 +265,6 @@ func (s *reminders) claimNag(ctx context.Context, inc *Incident, level int, now 
 		return nil, fmt.Errorf("nag: %w", err)
 	}
 	return claimed, nil
-}
-
-// refusedForGood reports whether the chat refused a post in a way that
-// asking again will not change: the channel is gone, archived, or closed
-// to the bot, or the post itself is refused. Slack being down or limiting
-// the bot is not.
-func refusedForGood(err error) bool {
-	switch ErrorCode(err) {
-	case ENOTFOUND, EFORBIDDEN, ECONFLICT, EINVALID:
-		return true
-	}
-	return false
 }
 
 // errNagMoved aborts a nag's claim when a change since its timer read the

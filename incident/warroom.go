@@ -88,30 +88,6 @@ func (w *warRoom) runSetup(ctx context.Context, payload []byte) error {
 	return err
 }
 
-// refusal returns the first error in err's tree that says the chat refused
-// the call for a reason that stays until someone acts (ENOTFOUND,
-// EFORBIDDEN, EINVALID, ECONFLICT), rather than a failure that may pass by
-// itself (EUNAVAILABLE, EINTERNAL); nil when there is none.
-func refusal(err error) *Error {
-	switch e := err.(type) {
-	case nil:
-		return nil
-	case *Error:
-		switch e.Code {
-		case ENOTFOUND, EFORBIDDEN, EINVALID, ECONFLICT:
-			return e
-		}
-	case interface{ Unwrap() []error }:
-		for _, inner := range e.Unwrap() {
-			if r := refusal(inner); r != nil {
-				return r
-			}
-		}
-		return nil
-	}
-	return refusal(errors.Unwrap(err))
-}
-
 // invitees is who joins the channel, resolved to user ids.
 type invitees struct {
 	ids, missing []string
