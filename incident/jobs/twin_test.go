@@ -173,6 +173,14 @@ func TestLockLostWithItsSessionIsTakenAgain(t *testing.T) {
 	var ended bool
 	require.NoError(t, e.takeover.db.QueryRowContext(ctx, "SELECT pg_terminate_backend($1)", pid).Scan(&ended))
 	require.True(t, ended)
+	// pg_terminate_backend only signals the session: until it has gone,
+	// it still holds the lock, and a probe then would find the lock held
+	// before the engine has taken it again.
+	require.Eventually(t, func() bool {
+		var n int
+		require.NoError(t, e.takeover.db.QueryRowContext(ctx, "SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid).Scan(&n))
+		return n == 0
+	}, waitFor, tick, "the lock's session ends")
 
 	probe := *e.takeover
 	probe.lock = nil
