@@ -65,6 +65,9 @@ type Policy struct {
 	KeyReaction string
 	// Comms configures the status page and customer e-mail clocks.
 	Comms CommsPolicy
+	// GitHubLogins maps a Slack user id to the person's GitHub login, so
+	// an action item's issue is assigned to its owner; optional.
+	GitHubLogins map[string]string
 
 	// AlertRules map monitoring alerts to a service and severity; the
 	// first matching rule wins, and an alert no rule matches is ignored.

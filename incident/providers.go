@@ -217,6 +217,12 @@ type PostmortemDoc struct {
 	Markdown    string
 	Confluence  string // Confluence storage-format XHTML
 	ActionItems []ActionItem
+	// OwnerNames maps an action item owner's Slack user id to the name the
+	// chat shows for them; an owner missing from it is named by the id.
+	OwnerNames map[string]string
+	// GitHubLogins maps an action item owner's Slack user id to their
+	// GitHub login, as the policy maps them (Policy.GitHubLogins).
+	GitHubLogins map[string]string
 }
 
 // ExportRef points at an exported postmortem, so a re-export updates it.

@@ -34,6 +34,9 @@ type policyFile struct {
 	Teams          map[string]policyTeam     `yaml:"teams"`
 	Drills         policyDrills              `yaml:"drills"`
 	Comms          policyComms               `yaml:"comms"`
+	// GitHubLogins maps Slack user ids to GitHub logins, so that an
+	// action item's issue is assigned to its owner.
+	GitHubLogins map[string]string `yaml:"github_logins"`
 }
 
 type policyComms struct {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"regexp"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -72,7 +73,25 @@ func applyPolicyAccess(f *policyFile, p *incident.Policy, lint *policyLint) {
 		}
 		*d.to = incident.Disclosure(d.v)
 	}
+	for user, login := range f.GitHubLogins {
+		path := "github_logins." + user
+		switch {
+		case !slackUserID.MatchString(user):
+			lint.add(path, "%q is not a Slack user id (U...)", user)
+		case !githubLogin.MatchString(login) || len(login) > 39:
+			lint.add(path, "%q is not a GitHub login (letters, digits and single hyphens, at most 39)", login)
+		default:
+			if p.GitHubLogins == nil {
+				p.GitHubLogins = map[string]string{}
+			}
+			p.GitHubLogins[user] = login
+		}
+	}
 }
+
+// githubLogin is a GitHub user name: letters, digits and hyphens, not
+// starting or ending with one nor holding two in a row, at most 39.
+var githubLogin = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9]|-[A-Za-z0-9]){0,38}$`)
 
 // applyPolicyNags reads the paging and nags sections, the commander group
 // and the roles.

@@ -18,7 +18,8 @@ type Renderer interface {
 }
 
 // Document renders the draft as Markdown and as Confluence storage format,
-// ready for the exporters. The Confluence output is XHTML in which every
+// ready for the exporters, with the names of the action items' owners. The
+// Confluence output is XHTML in which every
 // user text is escaped, so it is well-formed whatever people wrote.
 func Document(d Draft, r Renderer) (incident.PostmortemDoc, error) {
 	md, err := r.Render(MarkdownTemplate, d)
@@ -30,8 +31,12 @@ func Document(d Draft, r Renderer) (incident.PostmortemDoc, error) {
 		return incident.PostmortemDoc{}, fmt.Errorf("postmortem confluence: %w", err)
 	}
 	items := make([]incident.ActionItem, 0, len(d.ActionItems))
+	names := map[string]string{}
 	for _, a := range d.ActionItems {
 		items = append(items, a.Item)
+		if id := a.Item.Owner; id != "" && a.Owner != "" && a.Owner != id {
+			names[id] = a.Owner
+		}
 	}
 	return incident.PostmortemDoc{
 		IncidentKey: d.Key,
@@ -41,5 +46,6 @@ func Document(d Draft, r Renderer) (incident.PostmortemDoc, error) {
 		Markdown:    md,
 		Confluence:  conf,
 		ActionItems: items,
+		OwnerNames:  names,
 	}, nil
 }

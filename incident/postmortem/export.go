@@ -2,6 +2,7 @@ package postmortem
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -69,8 +70,26 @@ func (s *Service) Export(ctx context.Context, incidentID int64, target, actor st
 // exportDoc composes the document that leaves Slack. A private incident's
 // title is replaced by "Private incident INC-42" everywhere in it unless the
 // policy's private_incidents.exports is full, and so is the channel's name,
-// which is made of the title.
+// which is made of the title. The owners of its action items are named,
+// with their GitHub logins where the policy maps them.
 func (s *Service) exportDoc(ctx context.Context, inc *incident.Incident) (incident.PostmortemDoc, error) {
+	doc, err := s.disclosedDoc(ctx, inc)
+	if err != nil {
+		return doc, err
+	}
+	for _, a := range doc.ActionItems {
+		if login := s.policy.GitHubLogins[a.Owner]; a.Owner != "" && login != "" {
+			if doc.GitHubLogins == nil {
+				doc.GitHubLogins = map[string]string{}
+			}
+			doc.GitHubLogins[a.Owner] = login
+		}
+	}
+	return doc, nil
+}
+
+// disclosedDoc is the document with the title as the policy discloses it.
+func (s *Service) disclosedDoc(ctx context.Context, inc *incident.Incident) (incident.PostmortemDoc, error) {
 	shown := incident.DisclosedTitle(inc, s.policy.PrivateExports)
 	if shown == inc.Title {
 		_, doc, err := s.compose(ctx, inc)
@@ -210,12 +229,63 @@ func ParseExportValue(v string) (id int64, target string, err error) {
 	return id, target, nil
 }
 
-// runExport is the JobExport handler.
+// The lease of an incident's exports to one target (ADR 0038). An export
+// holds it from its look at where the postmortem was exported before,
+// through the exporter's look for what an earlier attempt made and its
+// writes, to the record of where it went: two exports of one postmortem to
+// one target (jobs scheduled in different minutes, a retry overlapping a
+// slow first attempt, two replicas) never run at once, so the second finds
+// the document the first made (by the record, or by the marker it left in
+// the document) instead of making another.
+const (
+	// exportLease is how long an export may hold the lease: an export
+	// killed mid-way keeps the others waiting this long at most.
+	exportLease = 5 * time.Minute
+	// exportWork bounds the work done under the lease; the rest of
+	// exportLease covers a write GitHub or Confluence still carries out
+	// after the call was given up, and replicas' clocks disagreeing.
+	exportWork = exportLease - 90*time.Second
+	// exportBusyWait is how long an export waits while another holds
+	// the lease.
+	exportBusyWait = 5 * time.Second
+)
+
+// holdExport takes the lease of the incident's exports to target and
+// returns its release. While another export holds it, the error asks the
+// job engine to run this one again a little later.
+func (s *Service) holdExport(ctx context.Context, id int64, target string) (release func(), err error) {
+	key, holder := fmt.Sprintf("export:%d:%s", id, target), rand.Text()
+	ok, err := s.store.AcquireLease(ctx, key, holder, exportLease)
+	if err != nil {
+		return nil, fmt.Errorf("postmortem export: %w", err)
+	}
+	if !ok {
+		return nil, incident.RetryLater(exportBusyWait, "another export of the postmortem of incident %d to %s is under way", id, target)
+	}
+	return func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := s.store.ReleaseLease(ctx, key, holder); err != nil {
+			s.log.WarnContext(ctx, "could not release the export lease; it ends by itself", "incident", id, "target", target, "err", err)
+		}
+	}, nil
+}
+
+// runExport is the JobExport handler. It reads where the postmortem was
+// exported before only once it holds the export lease, so it sees what an
+// export that held it before recorded.
 func (s *Service) runExport(ctx context.Context, payload []byte) error {
 	var p exportPayload
 	if err := json.Unmarshal(payload, &p); err != nil {
 		return fmt.Errorf("decode export payload: %w: %w", err, incident.ErrJobCancel)
 	}
+	release, err := s.holdExport(ctx, p.IncidentID, p.Target)
+	if err != nil {
+		return err
+	}
+	defer release()
+	ctx, cancel := context.WithTimeout(ctx, exportWork)
+	defer cancel()
 	inc, err := s.store.GetIncident(ctx, p.IncidentID)
 	if incident.ErrorCode(err) == incident.ENOTFOUND {
 		return fmt.Errorf("postmortem export: %w: %w", err, incident.ErrJobCancel)

@@ -44,6 +44,9 @@ type Store interface {
 	ListChangeEvents(ctx context.Context, service string, from, to time.Time) ([]incident.ChangeEvent, error)
 	ListRollbacks(ctx context.Context, incidentID int64) ([]incident.Rollback, error)
 	incident.ExportStore
+	// LeaseStore lets one export at a time run per incident and target,
+	// on any replica.
+	incident.LeaseStore
 }
 
 // Config holds the Service's dependencies.

@@ -530,8 +530,17 @@ func (c *postmortemExporter) exportActionItems(ctx context.Context, info repoInf
 		if hasMarker(existing, marker) {
 			continue
 		}
-		req := actionItemIssue(doc, item, marker)
+		req := actionItemIssue(doc, item, marker, "")
 		issue, _, err := c.gh.Issues.Create(ctx, r.owner, r.name, req)
+		if login := doc.GitHubLogins[item.Owner]; err != nil && login != "" && unassignable(err) {
+			// GitHub refuses the whole issue for an assignee it will not
+			// take (not a collaborator, no such user): open it without,
+			// saying so in it.
+			c.log.Warn("github: the action item's owner cannot be assigned; opening its issue unassigned",
+				slog.String("repo", r.String()), slog.String("login", login), slog.String("incident", doc.IncidentKey), slog.Any("err", err))
+			req = actionItemIssue(doc, item, marker, login)
+			issue, _, err = c.gh.Issues.Create(ctx, r.owner, r.name, req)
+		}
 		if err != nil {
 			return c.issuesErr(err, "open an issue", r, actionItemIssues)
 		}
@@ -540,6 +549,23 @@ func (c *postmortemExporter) exportActionItems(ctx context.Context, info repoInf
 			slog.String("repo", r.String()), slog.Int("number", issue.GetNumber()), slog.String("incident", doc.IncidentKey))
 	}
 	return nil
+}
+
+// unassignable reports whether GitHub refused an issue for its assignees:
+// 422 Validation Failed with an error on the field assignees (or the
+// older assignee), as it answers for a login that cannot be assigned in
+// the repository.
+func unassignable(err error) bool {
+	var er *gh.ErrorResponse
+	if !errors.As(err, &er) || er.Response == nil || er.Response.StatusCode != http.StatusUnprocessableEntity {
+		return false
+	}
+	for _, e := range er.Errors {
+		if e.Field == "assignees" || e.Field == "assignee" {
+			return true
+		}
+	}
+	return false
 }
 
 // followUpBodies returns the bodies of the bot's issues in the
@@ -562,23 +588,40 @@ func (c *postmortemExporter) followUpBodies(ctx context.Context, r repoRef, key 
 
 // actionItemIssue is the follow-up issue for an action item: its first
 // line as the title, the incident, owner and due date in the body, and the
-// marker that finds it again.
-func actionItemIssue(doc incident.PostmortemDoc, item incident.ActionItem, marker string) *gh.IssueRequest {
+// marker that finds it again. The owner is named as the chat names them,
+// with their GitHub login where the policy maps one, and the issue is
+// assigned to that login, unless refused names it as one GitHub would not
+// take: the body then says so, and nobody is assigned.
+func actionItemIssue(doc incident.PostmortemDoc, item incident.ActionItem, marker, refused string) *gh.IssueRequest {
 	owner := "nobody yet"
+	login := doc.GitHubLogins[item.Owner]
 	if item.Owner != "" {
-		owner = "Slack user " + item.Owner
+		owner = doc.OwnerNames[item.Owner]
+		if owner == "" {
+			owner = "Slack user " + item.Owner
+		}
+		if login != "" {
+			owner += " (@" + login + ")"
+		}
 	}
 	body := fmt.Sprintf("Follow-up from %s: %s.\n\nOwner: %s", doc.IncidentKey, doc.Title, owner)
 	if item.DueOn != nil {
 		body += "\nDue: " + item.DueOn.Format("2006-01-02")
 	}
+	if refused != "" {
+		body += fmt.Sprintf("\n\n_GitHub would not assign this issue to @%s (not a collaborator of this repository?); assign it by hand._", refused)
+	}
 	body += "\n\n" + marker
 	title, _, _ := strings.Cut(strings.TrimSpace(item.Text), "\n")
-	return &gh.IssueRequest{
+	req := &gh.IssueRequest{
 		Title:  gh.String(truncate(title, maxTitleLen)),
 		Body:   gh.String(body),
 		Labels: &[]string{followUpLabel},
 	}
+	if login != "" && refused == "" {
+		req.Assignees = &[]string{login}
+	}
+	return req
 }
 
 func hasMarker(bodies map[string]bool, marker string) bool {

@@ -1067,9 +1067,13 @@ func (s *contentsAPI) createIssue(w http.ResponseWriter, req *http.Request, r *r
 	if tooLong(w, "Issue", body.Title, body.Body) {
 		return
 	}
+	body = s.withoutPushOnly(body)
+	if !assignable(w, r, body) {
+		return
+	}
 	now := s.clock()
 	i := &Issue{Number: r.number(), Title: *body.Title, State: "open", User: s.login, CreatedAt: now, UpdatedAt: now}
-	s.applyIssue(i, s.withoutPushOnly(body))
+	s.applyIssue(i, body)
 	r.issues = append(r.issues, i)
 	writeJSON(w, http.StatusCreated, s.issueJSON(r, i))
 }
@@ -1082,6 +1086,27 @@ func (s *contentsAPI) withoutPushOnly(body issueBody) issueBody {
 		body.Labels, body.Assignees = nil, nil
 	}
 	return body
+}
+
+// assignable answers 422 when the request assigns the issue to a login
+// the repository does not let be assigned (SetAssignable), as GitHub
+// answers: Validation Failed, with an error whose value is the login,
+// resource Issue, field assignees and code invalid. Nothing is changed.
+func assignable(w http.ResponseWriter, r *repoState, body issueBody) bool {
+	if body.Assignees == nil || r.assignable == nil {
+		return true
+	}
+	for _, login := range *body.Assignees {
+		if !r.assignable[strings.ToLower(login)] {
+			writeJSON(w, http.StatusUnprocessableEntity, map[string]any{
+				"message":           "Validation Failed",
+				"errors":            []any{map[string]any{"value": login, "resource": "Issue", "field": "assignees", "code": "invalid"}},
+				"documentation_url": docsURL,
+			})
+			return false
+		}
+	}
+	return true
 }
 
 func (s *contentsAPI) applyIssue(i *Issue, body issueBody) {
@@ -1137,7 +1162,11 @@ func (s *contentsAPI) editIssue(w http.ResponseWriter, req *http.Request, r *rep
 		writeValidation(w, "Issue", "state", "invalid", "")
 		return
 	}
-	s.applyIssue(i, s.withoutPushOnly(body))
+	body = s.withoutPushOnly(body)
+	if !assignable(w, r, body) {
+		return
+	}
+	s.applyIssue(i, body)
 	i.UpdatedAt = s.clock()
 	writeJSON(w, http.StatusOK, s.issueJSON(r, i))
 }

@@ -162,6 +162,9 @@ type repoState struct {
 	workflows     map[string]*Workflow
 	runs          []*WorkflowRun
 	dispatches    []Dispatch
+	// assignable, when not nil, are the lower-cased logins that may be
+	// assigned to issues (SetAssignable).
+	assignable map[string]bool
 }
 
 func (r *repoState) fullName() string { return r.owner + "/" + r.name }

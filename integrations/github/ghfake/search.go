@@ -26,7 +26,8 @@ const (
 // indexes the whole body, the words in an HTML comment included. Results
 // come newest first with sort=created (the only order the fake keeps),
 // per_page up to 100, and only the first 1000 can be paged to (422 past
-// them). A search made to time out (SearchTimesOutNext) answers
+// them). An issue or pull request newer than the search lag (SetSearchLag)
+// is not found yet. A search made to time out (SearchTimesOutNext) answers
 // "incomplete_results": true. A q over 256 characters, a missing q or an unknown repository
 // is refused with 422, as GitHub refuses them.
 func (s *Server) searchIssues(w http.ResponseWriter, req *http.Request) {
@@ -57,16 +58,17 @@ func (s *Server) searchIssues(w http.ResponseWriter, req *http.Request) {
 		item map[string]any
 	}
 	var hits []hit
+	now := s.clock()
 	if query.kind != "pr" {
 		for _, i := range r.issues {
-			if query.matches(i.Title, i.Body, i.State, i.User) {
+			if s.searchIndexed(i.CreatedAt, now) && query.matches(i.Title, i.Body, i.State, i.User) {
 				hits = append(hits, hit{i.CreatedAt, s.issueJSON(r, i)})
 			}
 		}
 	}
 	if query.kind != "issue" {
 		for _, p := range r.pulls {
-			if query.matches(p.Title, p.Body, p.State, p.User) {
+			if s.searchIndexed(p.CreatedAt, now) && query.matches(p.Title, p.Body, p.State, p.User) {
 				item := s.pullJSON(r, p)
 				item["pull_request"] = map[string]any{"url": item["url"], "html_url": item["html_url"]}
 				hits = append(hits, hit{p.CreatedAt, item})

@@ -91,6 +91,9 @@ type faults struct {
 	// searchTimeoutN searches run out of GitHub's time limit
 	// (SearchTimesOutNext).
 	searchTimeoutN int
+	// searchLag is how long a new issue or pull request stays out of the
+	// search index (SetSearchLag).
+	searchLag time.Duration
 	// windowReset is the X-RateLimit-Reset of the current primary window;
 	// zero means an hour from now.
 	windowReset time.Time
@@ -291,6 +294,24 @@ func (s *faultInjector) searchTimesOut() bool {
 	}
 	s.faults.searchTimeoutN--
 	return true
+}
+
+// SetSearchLag makes the search index lag behind the issues as GitHub's
+// does: an issue or pull request created less than d ago is not found by
+// GET /search/issues, while the listings (GET /repos/{o}/{r}/issues) show
+// it at once. Zero, the default, indexes at once.
+func (s *faultInjector) SetSearchLag(d time.Duration) {
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
+	s.faults.searchLag = d
+}
+
+// searchIndexed reports whether something created at created is in the
+// search index at now.
+func (s *faultInjector) searchIndexed(created, now time.Time) bool {
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
+	return s.faults.searchLag <= 0 || !created.After(now.Add(-s.faults.searchLag))
 }
 
 // SetRateLimitWindowReset sets the X-RateLimit-Reset every answer carries
@@ -556,6 +577,22 @@ func (s *world) AddIssue(repo string, i Issue) int {
 	i.Assignees = slices.Clone(i.Assignees)
 	r.issues = append(r.issues, &i)
 	return i.Number
+}
+
+// SetAssignable limits who may be assigned to the repository's issues to
+// logins, as GitHub limits it to its collaborators (and a few others):
+// opening or editing an issue with anyone else among its assignees is
+// refused with 422 Validation Failed, the error naming the login (value),
+// resource Issue, field assignees and code invalid. Until it is called,
+// anyone may be assigned.
+func (s *world) SetAssignable(repo string, logins ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.mustRepo(repo)
+	r.assignable = map[string]bool{}
+	for _, l := range logins {
+		r.assignable[strings.ToLower(l)] = true
+	}
 }
 
 // AddMergedPR adds a pull request merged at pr.MergedAt (which must be set)
