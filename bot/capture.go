@@ -40,9 +40,11 @@ func (c *captureHandlers) table() table {
 			{name: "followup", usage: followUpUsage, summary: followUpSummary, run: c.followupCommand},
 		},
 		events: map[string]EventHandler{
-			"message":        c.onMessage,
-			"pin_added":      c.onPinAdded,
-			"reaction_added": c.onReactionAdded,
+			"message":          c.onMessage,
+			"pin_added":        c.onPin,
+			"pin_removed":      c.onPin,
+			"reaction_added":   c.onReaction,
+			"reaction_removed": c.onReaction,
 		},
 	}
 }
@@ -229,7 +231,11 @@ func (c *captureHandlers) onMessage(ctx context.Context, _ string, raw []byte) e
 	return nil
 }
 
-// pinEvent is a pin_added event.
+// pinEvent is a pin_added or pin_removed event
+// (https://docs.slack.dev/reference/events/pin_added,
+// https://docs.slack.dev/reference/events/pin_removed). A pin_removed's
+// has_pins says whether the channel has other pins left, not whether this
+// message does, so it is not read.
 type pinEvent struct {
 	User      string `json:"user"`
 	ChannelID string `json:"channel_id"`
@@ -238,11 +244,14 @@ type pinEvent struct {
 		Channel string        `json:"channel"`
 		Message *slackMessage `json:"message"`
 	} `json:"item"`
+	EventTS string `json:"event_ts"`
 }
 
-// onPinAdded marks a pinned message as a key event. The event carries the
-// message, so it is captured too, in case its own delivery was missed.
-func (c *captureHandlers) onPinAdded(ctx context.Context, _ string, raw []byte) error {
+// onPin marks a pinned message as a key event, or takes the pin's mark
+// back when it is unpinned (in the order of the events' event_ts). A pin
+// carries the message, so it is captured too, in case its own delivery was
+// missed. The bot's own pins (its control panel) mark nothing.
+func (c *captureHandlers) onPin(ctx context.Context, typ string, raw []byte) error {
 	var ev pinEvent
 	env, err := parseCapture(raw, &ev)
 	if err != nil {
@@ -259,18 +268,24 @@ func (c *captureHandlers) onPinAdded(ctx context.Context, _ string, raw []byte) 
 	if channel == "" {
 		channel = ev.Item.Channel
 	}
-	m := incident.CapturedMessage{ChannelID: channel, TS: msg.TS, ThreadTS: msg.ThreadTS, User: msg.User, Text: msg.Text,
-		Subtype: msg.Subtype, EventID: env.EventID, Edited: msg.Edited != nil, EditedTS: msg.editedTS(), App: msg.app(), Files: msg.files()}
-	if err := c.capture.CaptureMessage(ctx, m); err != nil {
-		return fmt.Errorf("capture pinned message: %w", err)
+	removed := typ == "pin_removed"
+	if !removed {
+		m := incident.CapturedMessage{ChannelID: channel, TS: msg.TS, ThreadTS: msg.ThreadTS, User: msg.User, Text: msg.Text,
+			Subtype: msg.Subtype, EventID: env.EventID, Edited: msg.Edited != nil, EditedTS: msg.editedTS(), App: msg.app(), Files: msg.files()}
+		if err := c.capture.CaptureMessage(ctx, m); err != nil {
+			return fmt.Errorf("capture pinned message: %w", err)
+		}
 	}
-	if err := c.capture.CapturePin(ctx, channel, msg.TS, ev.User); err != nil {
-		return fmt.Errorf("capture pin: %w", err)
+	km := incident.KeyMark{ChannelID: channel, TS: msg.TS, Pin: true, User: ev.User, Removed: removed, EventTS: ev.EventTS}
+	if err := c.capture.CaptureMark(ctx, km); err != nil {
+		return fmt.Errorf("capture %s: %w", typ, err)
 	}
 	return nil
 }
 
-// reactionEvent is a reaction_added event.
+// reactionEvent is a reaction_added or reaction_removed event
+// (https://docs.slack.dev/reference/events/reaction_added,
+// https://docs.slack.dev/reference/events/reaction_removed).
 type reactionEvent struct {
 	User     string `json:"user"`
 	Reaction string `json:"reaction"`
@@ -280,11 +295,13 @@ type reactionEvent struct {
 		Channel string `json:"channel"`
 		TS      string `json:"ts"`
 	} `json:"item"`
+	EventTS string `json:"event_ts"`
 }
 
-// onReactionAdded marks a message as a key event when the reaction is the
-// policy's key reaction; the domain ignores the others.
-func (c *captureHandlers) onReactionAdded(ctx context.Context, _ string, raw []byte) error {
+// onReaction marks a message as a key event when the reaction is the
+// policy's key reaction, and takes that person's mark back when they
+// remove it; the domain ignores other reactions.
+func (c *captureHandlers) onReaction(ctx context.Context, typ string, raw []byte) error {
 	var ev reactionEvent
 	env, err := parseCapture(raw, &ev)
 	if err != nil {
@@ -296,8 +313,10 @@ func (c *captureHandlers) onReactionAdded(ctx context.Context, _ string, raw []b
 	if bot := env.botUser(); bot != "" && (ev.ItemUser == bot || ev.User == bot) {
 		return nil // a reaction to one of the bot's lines, already on the timeline
 	}
-	if err := c.capture.CaptureReaction(ctx, ev.Item.Channel, ev.Item.TS, ev.Reaction, ev.User); err != nil {
-		return fmt.Errorf("capture reaction: %w", err)
+	km := incident.KeyMark{ChannelID: ev.Item.Channel, TS: ev.Item.TS, Reaction: ev.Reaction, User: ev.User,
+		Removed: typ == "reaction_removed", EventTS: ev.EventTS}
+	if err := c.capture.CaptureMark(ctx, km); err != nil {
+		return fmt.Errorf("capture %s: %w", typ, err)
 	}
 	return nil
 }

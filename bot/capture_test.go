@@ -187,13 +187,14 @@ func TestCaptureEvents(t *testing.T) {
 	require.Equal(t, "rolled back to 9f8e7d6", got[pinned].Text)
 	require.Equal(t, "U0DAVE", got[pinned].Actor)
 	require.True(t, got[pinned].Key)
-	require.Equal(t, incident.MessageData{User: "U0DAVE", TS: pinned, Marked: "pin", MarkedBy: "U0ALICE"}, got[pinned].Payload)
+	require.Equal(t, incident.MessageData{User: "U0DAVE", TS: pinned, Marked: "pin", MarkedBy: "U0ALICE",
+		Marks: "+pin/U0ALICE/@1773497230.000000"}, got[pinned].Payload)
 }
 
 func TestCaptureEventMalformed(t *testing.T) {
 	t.Parallel()
 	f := newCaptureFixture(t, false)
-	for _, fn := range []EventHandler{f.capture.onMessage, f.capture.onPinAdded, f.capture.onReactionAdded} {
+	for _, fn := range []EventHandler{f.capture.onMessage, f.capture.onPin, f.capture.onReaction} {
 		err := fn(context.Background(), "message", []byte(`{"event":"not an object"}`))
 		require.ErrorIs(t, err, incident.ErrJobCancel, "a malformed event is not retried")
 	}

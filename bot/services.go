@@ -82,8 +82,7 @@ type RollbackService interface {
 // notes and follow-ups on the timeline.
 type CaptureService interface {
 	CaptureMessage(ctx context.Context, m incident.CapturedMessage) error
-	CaptureReaction(ctx context.Context, channelID, ts, reaction, user string) error
-	CapturePin(ctx context.Context, channelID, ts, user string) error
+	CaptureMark(ctx context.Context, m incident.KeyMark) error
 	AddNote(ctx context.Context, id int64, actor, text string) error
 	AddFollowUp(ctx context.Context, id int64, actor, text, owner string, due *time.Time) (*incident.ActionItem, error)
 }

@@ -77,6 +77,29 @@ type CapturedMessage struct {
 	Files []SharedFile
 }
 
+// KeyMark is a pin, or a reaction, added to or removed from a message of
+// an incident channel (Slack's pin_added, pin_removed, reaction_added and
+// reaction_removed events). A pin or the policy's key reaction marks the
+// message a key event for the postmortem, for as long as one such mark
+// remains on it.
+type KeyMark struct {
+	ChannelID string
+	// TS is the ts of the message marked.
+	TS string
+	// Pin is set for a pin; otherwise the mark is the reaction named
+	// Reaction (without colons; a skin tone suffix is kept).
+	Pin      bool
+	Reaction string
+	// User is who pinned, unpinned, reacted or took the reaction back.
+	User string
+	// Removed is set for an unpin or a reaction taken back.
+	Removed bool
+	// EventTS is the event's own time (Slack's event_ts, "" when not
+	// known): marks are applied in its order, whatever order they are
+	// delivered in.
+	EventTS string
+}
+
 // SharedFile is a file shared with a message, as the message shows it.
 type SharedFile struct {
 	// Name is the file's title, else its file name, as the person gave

@@ -196,12 +196,12 @@ func TestCapturePin(t *testing.T) {
 	got := messages(t, b, inc.ID)
 	require.Len(t, got, 2)
 	require.True(t, got[ts(5)].Key)
-	require.Equal(t, incident.MessageData{User: "U0BOB", TS: ts(5), Marked: "pin", MarkedBy: "U0ALICE"}, got[ts(5)].Payload)
+	require.Equal(t, incident.MessageData{User: "U0BOB", TS: ts(5), Marked: "pin", MarkedBy: "U0ALICE", Marks: "+pin/U0ALICE/@"}, got[ts(5)].Payload)
 	filled := got[ts(9)]
 	require.True(t, filled.Key)
 	require.Equal(t, "rollback done", filled.Text)
 	require.Equal(t, "U0DAVE", filled.Actor)
-	require.Equal(t, incident.MessageData{User: "U0DAVE", TS: ts(9), Marked: "pin", MarkedBy: "U0ALICE"}, filled.Payload)
+	require.Equal(t, incident.MessageData{User: "U0DAVE", TS: ts(9), Marked: "pin", MarkedBy: "U0ALICE", Marks: "+pin/U0ALICE/@"}, filled.Payload)
 }
 
 // rateLimited is a chat error that asks the job to wait.

@@ -252,6 +252,13 @@ type MessageData struct {
 	// MarkedBy by whom.
 	Marked   string `json:"marked,omitempty"`
 	MarkedBy string `json:"marked_by,omitempty"`
+	// Marks records every pin and key reaction added to or removed from
+	// the message, each with the time Slack gave its latest add or
+	// removal, so that marks delivered out of order, or retried late,
+	// end in the state Slack shows: the message is a key event while one
+	// mark remains. Capture writes and reads it; "" for a message never
+	// marked, or marked before marks were recorded (Marked then tells).
+	Marks string `json:"marks,omitempty"`
 }
 
 // ProviderFailureData is EventProviderFailure's payload for a failed status

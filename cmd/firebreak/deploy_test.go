@@ -173,7 +173,7 @@ func TestSlackManifests(t *testing.T) {
 	}
 	socket, http := load("../../slack-manifest.yaml"), load("../../slack-manifest.http.yaml")
 
-	events := []string{"message.channels", "message.groups", "pin_added", "reaction_added"}
+	events := []string{"message.channels", "message.groups", "pin_added", "pin_removed", "reaction_added", "reaction_removed"}
 	for name, m := range map[string]manifest{"socket": socket, "http": http} {
 		require.ElementsMatch(t, []string{"openid", "profile", "email"}, m.OAuth.Scopes.User, "%s: Sign in with Slack for the web view", name)
 		require.Equal(t, []string{"https://firebreak.example.com/auth/callback"}, m.OAuth.RedirectURLs, "%s: the web view's callback", name)

@@ -111,8 +111,6 @@ func messageData(ev *incident.TimelineEvent) incident.MessageData {
 	return d
 }
 
-func isPlaceholder(ev *incident.TimelineEvent) bool { return messageData(ev).Placeholder }
-
 // fillMessage writes what a message says into its event and payload,
 // replacing a placeholder left by a pin or reaction that arrived first.
 func fillMessage(ev *incident.TimelineEvent, d *incident.MessageData, user, threadTS, text string, at time.Time) {
@@ -402,73 +400,25 @@ func (s *Service) captureTombstone(ctx context.Context, incidentID int64, ts str
 }
 
 // CapturePin marks a pinned message of an incident channel as a key event
-// for the postmortem and records who pinned it. A message the timeline does
-// not have yet is stored as a placeholder that its own delivery or Backfill
-// fills in. Pins elsewhere, and of the bot's control panel, are ignored.
+// for the postmortem and records who pinned it, as CaptureMark does for a
+// pin whose time is not known.
 func (s *Service) CapturePin(ctx context.Context, channelID, ts, user string) error {
-	return s.markKey(ctx, channelID, ts, user, "pin")
+	return s.CaptureMark(ctx, incident.KeyMark{ChannelID: channelID, TS: ts, Pin: true, User: user})
 }
 
 // CaptureReaction marks a message as a key event when the reaction is the
-// policy's KeyReaction (default :pushpin:), as CapturePin does. Other
-// reactions are ignored.
+// policy's KeyReaction (default :pushpin:), as CaptureMark does for a
+// reaction whose time is not known. Other reactions are ignored.
 func (s *Service) CaptureReaction(ctx context.Context, channelID, ts, reaction, user string) error {
-	if !s.isKeyReaction(reaction) {
-		return nil
-	}
-	return s.markKey(ctx, channelID, ts, user, "reaction")
+	return s.CaptureMark(ctx, incident.KeyMark{ChannelID: channelID, TS: ts, Reaction: reaction, User: user})
 }
 
 func (s *Service) isKeyReaction(name string) bool {
-	want := strings.Trim(s.policy.KeyReaction, ":")
-	if want == "" {
-		want = "pushpin"
-	}
 	name = strings.Trim(name, ":")
 	if base, _, ok := strings.Cut(name, "::skin-tone-"); ok {
 		name = base
 	}
-	return name == want
-}
-
-func (s *Service) markKey(ctx context.Context, channelID, ts, user, how string) error {
-	if ts == "" {
-		return nil
-	}
-	inc, err := s.incidentOf(ctx, channelID)
-	if err != nil || inc == nil {
-		return err
-	}
-	if ts == inc.PanelTS {
-		return nil
-	}
-	mark := func(ev *incident.TimelineEvent, d *incident.MessageData) bool {
-		if ev.Key {
-			return false
-		}
-		ev.Key = true
-		d.Marked, d.MarkedBy = how, user
-		return true
-	}
-	for range 2 {
-		err = s.updateMessage(ctx, inc.ID, ts, mark)
-		if incident.ErrorCode(err) != incident.ENOTFOUND {
-			break
-		}
-		at := incident.SlackTime(ts)
-		if at.IsZero() {
-			at = s.clock.Now()
-		}
-		ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventMessage, At: at, Key: true, SourceID: messageSource(ts),
-			Payload: incident.MessageData{TS: ts, Placeholder: true, Marked: how, MarkedBy: user}}
-		if err = s.store.AddTimelineEvent(ctx, &ev); incident.ErrorCode(err) != incident.ECONFLICT {
-			break
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("mark message %s in %s as key: %w", ts, inc.Key(), err)
-	}
-	return nil
+	return name == s.keyReactionName()
 }
 
 // Backfill reads the incident channel's history since the declaration (a
@@ -499,6 +449,9 @@ func (s *Service) Backfill(ctx context.Context, id int64) (added int, err error)
 		return 0, fmt.Errorf("backfill %s: %w", inc.Key(), err)
 	}
 	oldest := inc.DeclaredAt.Add(-backfillMargin)
+	// The pins and reactions read stand for the channel at this time: a
+	// pin or reaction added or taken back since is not undone by them.
+	stamp := historyTS(s.clock.Now())
 	msgs, err := s.chat.History(ctx, inc.ChannelID, oldest)
 	if err != nil {
 		return 0, fmt.Errorf("backfill %s: read the channel history: %w", inc.Key(), err)
@@ -528,7 +481,7 @@ func (s *Service) Backfill(ctx context.Context, id int64) (added int, err error)
 		case tombstone:
 			fresh, err = s.captureTombstone(ctx, inc.ID, m.TS, true)
 		default:
-			fresh, err = s.backfillMessage(ctx, inc.ID, m, stored, ok)
+			fresh, err = s.backfillMessage(ctx, inc.ID, m, stored, ok, stamp)
 		}
 		if fresh {
 			added++
@@ -558,24 +511,18 @@ func (s *Service) capturedMessages(ctx context.Context, incidentID int64) (map[s
 	return have, nil
 }
 
-// backfillMessage adds m, a message of the channel's history, to the
-// timeline if it lacks it (added is then true), or brings the stored one
-// (ok reports there is one) up to date.
-func (s *Service) backfillMessage(ctx context.Context, incidentID int64, m incident.ChatMessage, stored incident.TimelineEvent, ok bool) (added bool, err error) {
-	key := m.Pinned || s.keyReacted(m.Reactions)
-	how := "pin"
-	if !m.Pinned {
-		how = "reaction"
-	}
+// backfillMessage adds m, a message of the channel's history read at
+// stamp, to the timeline if it lacks it (added is then true), or brings
+// the stored one (ok reports there is one) up to date.
+func (s *Service) backfillMessage(ctx context.Context, incidentID int64, m incident.ChatMessage, stored incident.TimelineEvent, ok bool, stamp string) (added bool, err error) {
 	if !ok {
 		ev := s.messageEvent(incidentID, incident.CapturedMessage{TS: m.TS, ThreadTS: m.ThreadTS, User: m.User, Text: m.Text, Edited: m.Edited,
 			EditedTS: m.EditedTS, App: m.App})
-		ev.Key = key
 		d := messageData(&ev)
 		d.Backfilled = true
-		if key {
-			d.Marked = how
-		}
+		var ms marks
+		s.historyMarks(&ms, m.Pinned, m.Reactions, stamp)
+		setMarks(&ev, &d, ms)
 		ev.Payload = d
 		err := s.store.AddTimelineEvent(ctx, &ev)
 		switch {
@@ -586,21 +533,25 @@ func (s *Service) backfillMessage(ctx context.Context, incidentID int64, m incid
 		}
 		// Captured meanwhile by the live event: reconcile it below.
 	}
-	if ok && !isPlaceholder(&stored) && stored.Text == m.Text && (stored.Key || !key) &&
-		compareTS(m.EditedTS, messageData(&stored).EditedTS) <= 0 {
-		return false, nil // up to date: no write
+	if ok {
+		// stored is a copy: what would change, were it written?
+		d := messageData(&stored)
+		if !s.refreshMessage(&stored, &d, m, stamp) {
+			return false, nil // up to date: no write
+		}
 	}
 	return false, s.updateMessage(ctx, incidentID, m.TS, func(ev *incident.TimelineEvent, d *incident.MessageData) bool {
-		return refreshMessage(ev, d, m, key, how)
+		return s.refreshMessage(ev, d, m, stamp)
 	})
 }
 
 // refreshMessage brings a stored message up to date with m from the
-// history: a placeholder is filled, edited text replaces the old unless
-// what is stored is from a newer edit (the history was read before an edit
-// captured live), and a key message (marked by how) is marked key. It
+// history read at stamp: a placeholder is filled, edited text replaces the
+// old unless what is stored is from a newer edit (the history was read
+// before an edit captured live), and its pins and key reactions are as the
+// history shows them, unless marked or taken back since (historyMarks). It
 // reports whether it changed anything.
-func refreshMessage(ev *incident.TimelineEvent, d *incident.MessageData, m incident.ChatMessage, key bool, how string) bool {
+func (s *Service) refreshMessage(ev *incident.TimelineEvent, d *incident.MessageData, m incident.ChatMessage, stamp string) bool {
 	changed := false
 	switch {
 	case d.Placeholder:
@@ -612,9 +563,7 @@ func refreshMessage(ev *incident.TimelineEvent, d *incident.MessageData, m incid
 	case !d.Deleted && applyEdit(ev, d, m.Text, m.EditedTS, m.Files):
 		changed = true
 	}
-	if key && !ev.Key {
-		ev.Key = true
-		d.Marked = how
+	if s.applyMarks(ev, d, func(ms *marks) bool { return s.historyMarks(ms, m.Pinned, m.Reactions, stamp) }) {
 		changed = true
 	}
 	return changed
@@ -667,15 +616,6 @@ func appOf(user, app string) string {
 
 func personUser(user string) bool {
 	return user != "" && !strings.HasPrefix(user, "B")
-}
-
-func (s *Service) keyReacted(reactions []string) bool {
-	for _, r := range reactions {
-		if s.isKeyReaction(r) {
-			return true
-		}
-	}
-	return false
 }
 
 // AddNote records a note as a key event on the incident's timeline, for the
