@@ -469,7 +469,15 @@ func (s *Service) Backfill(ctx context.Context, id int64) (added int, err error)
 			m.Text = withFiles(m.Text, m.Files)
 		}
 		if !tombstone && (!conversational(m.Subtype, m.App) || (!personUser(m.User) && m.App == "")) {
-			continue // the channel's system messages, as live; anonymous bots
+			// The channel's system messages, as live; anonymous bots. A
+			// pin or reaction on one left a placeholder nothing fills: it
+			// is no key event.
+			if stored, ok := have[src]; ok && stored.Key && messageData(&stored).Placeholder {
+				if err := s.updateMessage(ctx, inc.ID, m.TS, unmarkPlaceholder); err != nil {
+					return added, fmt.Errorf("backfill %s: %w", inc.Key(), err)
+				}
+			}
+			continue
 		}
 		stored, ok := have[src]
 		var (
@@ -494,6 +502,17 @@ func (s *Service) Backfill(ctx context.Context, id int64) (added int, err error)
 		return added, fmt.Errorf("backfill %s: %w", inc.Key(), err)
 	}
 	return added, nil
+}
+
+// unmarkPlaceholder takes the key marks off a placeholder, one left by a pin
+// or reaction on a message the capture does not take (a system message): it
+// reports whether it changed anything.
+func unmarkPlaceholder(ev *incident.TimelineEvent, d *incident.MessageData) bool {
+	if !d.Placeholder || !ev.Key {
+		return false
+	}
+	setMarks(ev, d, marks{})
+	return true
 }
 
 // capturedMessages is the incident's captured messages by source id.

@@ -160,3 +160,39 @@ func TestBackfillReconcilesKeyMarks(t *testing.T) {
 		require.False(t, messages(t, b, inc.ID)[ts(20)].Key)
 	})
 }
+
+// A pin or :pushpin: on one of the channel's system messages (a join, a
+// topic change) leaves a placeholder that no message event fills, as the
+// capture takes no system messages: the catch-up, which sees the message
+// in the history as a system message, takes the marks off the
+// placeholder, so the postmortem lists no key event without text.
+func TestKeyMarkOnASystemMessageDropped(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, kind storeKind) {
+		b := setupOn(t, kind)
+		ctx := context.Background()
+		inc := openIncident(t, b)
+		ts := func(sec int) string { return slackTS(inc, sec) }
+		at := func(sec int) string { return fmt.Sprintf("%d.000100", inc.DeclaredAt.Unix()+int64(sec)) }
+		capture := captureIn(t, b, inc)
+		capture(incident.CapturedMessage{TS: ts(20), User: "U0BOB", Text: "rolled back"})
+		require.NoError(t, b.capt.CaptureMark(ctx, incident.KeyMark{ChannelID: inc.ChannelID, TS: ts(10), Reaction: "pushpin",
+			User: "U0ALICE", EventTS: at(11)}))
+		require.NoError(t, b.capt.CaptureMark(ctx, incident.KeyMark{ChannelID: inc.ChannelID, TS: ts(20), Pin: true,
+			User: "U0ALICE", EventTS: at(21)}))
+		b.chat.Messages[inc.ChannelID] = []incident.ChatMessage{
+			{TS: ts(10), User: "U0CAROL", Subtype: "channel_join", Text: "<@U0CAROL> has joined the channel", Reactions: []string{"pushpin"}},
+			{TS: ts(20), User: "U0BOB", Text: "rolled back", Pinned: true},
+		}
+		_, err := b.capt.Backfill(ctx, inc.ID)
+		require.NoError(t, err)
+		got := messages(t, b, inc.ID)
+		for src, ev := range got {
+			if ev.Key {
+				require.NotEmpty(t, ev.Text, "key event %s has no text", src)
+			}
+		}
+		require.False(t, msgData(got[ts(10)]).Deleted, "the join is still in the history")
+		require.True(t, got[ts(20)].Key)
+	})
+}
