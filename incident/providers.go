@@ -234,7 +234,10 @@ type ExportRef struct {
 }
 
 // Exporter publishes a postmortem draft. With prev set it updates that
-// document instead of creating another.
+// document instead of creating another. When the document was published
+// but a further step failed (such as opening the action items' issues),
+// Export returns the document's ref together with the error, so that the
+// export is recorded and its link said before the failure is.
 type Exporter interface {
 	Name() string
 	Export(ctx context.Context, doc PostmortemDoc, prev *ExportRef) (ExportRef, error)

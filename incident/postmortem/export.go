@@ -307,10 +307,13 @@ func (s *Service) runExport(ctx context.Context, payload []byte) error {
 	if err != nil {
 		return fmt.Errorf("postmortem export of %s: %w", inc.Key(), err)
 	}
-	ref, err := exp.Export(ctx, doc, prev)
-	if err != nil {
-		return s.exportFailed(ctx, inc, p, exp, err)
+	ref, exportErr := exp.Export(ctx, doc, prev)
+	if exportErr != nil && ref.ID == "" {
+		return s.exportFailed(ctx, inc, p, exp, exportErr)
 	}
+	// With an error, the document was published but a further step (the
+	// action items' issues) failed: record and announce the document,
+	// then report the failure.
 	if ref.Target == "" {
 		ref.Target = p.Target
 	}
@@ -318,6 +321,17 @@ func (s *Service) runExport(ctx context.Context, payload []byte) error {
 		// The retry finds the document (by title, by branch) and updates it.
 		return fmt.Errorf("record the postmortem export of %s: %w", inc.Key(), err)
 	}
+	s.announceExport(ctx, inc, p, exp, prev, ref)
+	if exportErr != nil {
+		return s.exportFailed(ctx, inc, p, exp, exportErr)
+	}
+	return nil
+}
+
+// announceExport says where the postmortem went: in the channel, with a
+// bookmark the first time, or to whoever asked when there is no channel;
+// and records it on the timeline.
+func (s *Service) announceExport(ctx context.Context, inc *incident.Incident, p exportPayload, exp incident.Exporter, prev *incident.ExportRef, ref incident.ExportRef) {
 	verb := "exported"
 	if prev != nil && prev.ID == ref.ID {
 		verb = "updated"
@@ -343,7 +357,6 @@ func (s *Service) runExport(ctx context.Context, payload []byte) error {
 	}
 	s.record(ctx, inc, fmt.Sprintf("postmortem:export:%s:%s:%d", p.Target, ref.ID, ref.Version),
 		fmt.Sprintf("Postmortem %s in %s: %s", verb, exp.Name(), ref.URL))
-	return nil
 }
 
 // exportFailed says in the channel why an export failed: at once with a

@@ -48,6 +48,8 @@ type postmortemExporter struct {
 // "postmortem", and a re-export edits it. With ActionItemIssues it also
 // opens one issue per action item that has no tracker link and is not
 // done, at most once per item. EINVALID when no repository is configured.
+// When the postmortem was published but an action item's issue could not
+// be opened, the postmortem's ref is returned with the error.
 func (c *postmortemExporter) Export(ctx context.Context, doc incident.PostmortemDoc, prev *incident.ExportRef) (incident.ExportRef, error) {
 	if c.exportRepo == "" {
 		return incident.ExportRef{}, incident.Errorf(incident.EINVALID, "No GitHub repository is set for postmortems; set the export repository in the bot's configuration.")
@@ -87,7 +89,9 @@ func (c *postmortemExporter) Export(ctx context.Context, doc incident.Postmortem
 	}
 	if c.actionItemIssues {
 		if err := c.exportActionItems(ctx, info, doc); err != nil {
-			return incident.ExportRef{}, err
+			// The postmortem is out: its ref goes back with the error,
+			// so it is recorded and its link said.
+			return ref, err
 		}
 	}
 	return ref, nil

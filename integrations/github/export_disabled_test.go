@@ -68,11 +68,14 @@ func TestExportToARepositoryWithIssuesDisabledSaysSo(t *testing.T) {
 func TestActionItemIssuesInARepositoryWithIssuesDisabledSaySo(t *testing.T) {
 	t.Parallel()
 	b := issuesDisabled(t, false, func(c *github.Config) { c.ExportRepo, c.ActionItemIssues = docsRepo, true })
-	_, err := b.client.Export(t.Context(), withActionItems(postmortem("Draft.")), nil)
+	ref, err := b.client.Export(t.Context(), withActionItems(postmortem("Draft.")), nil)
 	requireCode(t, err, incident.EINVALID)
 	msg := incident.ErrorMessage(err)
 	require.Contains(t, msg, "Issues are turned off in "+docsRepo)
 	require.Contains(t, msg, "action items")
 	require.Contains(t, msg, "turn off the issues for action items")
-	require.Len(t, b.fake.PullRequests(docsRepo), 1)
+	prs := b.fake.PullRequests(docsRepo)
+	require.Len(t, prs, 1)
+	require.Equal(t, incident.ExportRef{Target: "github", ID: "1", URL: ref.URL, Version: 1}, ref, "the pull request, returned with the error so that it is recorded")
+	require.Contains(t, ref.URL, "/pull/1")
 }

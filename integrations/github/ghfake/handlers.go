@@ -1056,6 +1056,10 @@ func tooLong(w http.ResponseWriter, resource string, title, body *string) bool {
 }
 
 func (s *contentsAPI) createIssue(w http.ResponseWriter, req *http.Request, r *repoState) {
+	if r.issuesOff {
+		writeError(w, http.StatusGone, "Issues are disabled for this repo")
+		return
+	}
 	var body issueBody
 	if !decode(w, req, &body) {
 		return

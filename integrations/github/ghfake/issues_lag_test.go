@@ -64,3 +64,13 @@ func client(t *testing.T, fake *ghfake.Server) *gh.Client {
 	c.BaseURL, c.UploadURL = base, base
 	return c
 }
+
+// A repository with Issues turned off answers 410 Gone to opening one.
+func TestIssuesDisabledAnswerGone(t *testing.T) {
+	t.Parallel()
+	fake, c := setup(t, ghfake.DefaultToken)
+	fake.DisableIssues(repo)
+	_, _, err := c.Issues.Create(t.Context(), "acme", "checkout", &gh.IssueRequest{Title: gh.String("Fix it")})
+	require.Equal(t, http.StatusGone, status(t, err))
+	require.ErrorContains(t, err, "Issues are disabled for this repo")
+}

@@ -165,6 +165,8 @@ type repoState struct {
 	// assignable, when not nil, are the lower-cased logins that may be
 	// assigned to issues (SetAssignable).
 	assignable map[string]bool
+	// issuesOff is Issues turned off in the settings (DisableIssues).
+	issuesOff bool
 }
 
 func (r *repoState) fullName() string { return r.owner + "/" + r.name }

@@ -595,6 +595,16 @@ func (s *world) SetAssignable(repo string, logins ...string) {
 	}
 }
 
+// DisableIssues turns Issues off in the repository's settings: opening an
+// issue is answered 410 Gone, as GitHub documents for "Create an issue"
+// ("If issues are disabled in the repository, the API returns a 410 Gone
+// status"). Pull requests are not affected.
+func (s *world) DisableIssues(repo string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mustRepo(repo).issuesOff = true
+}
+
 // AddMergedPR adds a pull request merged at pr.MergedAt (which must be set)
 // and returns its number. Zero CreatedAt and UpdatedAt default to MergedAt.
 func (s *world) AddMergedPR(repo string, pr PullRequest) int {
