@@ -18,7 +18,8 @@ type Renderer interface {
 }
 
 // Document renders the draft as Markdown and as Confluence storage format,
-// ready for the exporters, with the names of the action items' owners. The
+// ready for the exporters, with the action items worded as in the draft
+// and the names of their owners. The
 // Confluence output is XHTML in which every
 // user text is escaped, so it is well-formed whatever people wrote.
 func Document(d Draft, r Renderer) (incident.PostmortemDoc, error) {
@@ -33,7 +34,12 @@ func Document(d Draft, r Renderer) (incident.PostmortemDoc, error) {
 	items := make([]incident.ActionItem, 0, len(d.ActionItems))
 	names := map[string]string{}
 	for _, a := range d.ActionItems {
-		items = append(items, a.Item)
+		item := a.Item
+		if a.Text != "" {
+			// As the draft words it: people named, chat markup gone.
+			item.Text = a.Text
+		}
+		items = append(items, item)
 		if id := a.Item.Owner; id != "" && a.Owner != "" && a.Owner != id {
 			names[id] = a.Owner
 		}

@@ -2,7 +2,9 @@ package postmortem_test
 
 import (
 	"context"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -132,7 +134,8 @@ func mustAtoi(t *testing.T, s string) int {
 
 // The action items' issues name their owners as Slack does, and the owner
 // the policy maps to a GitHub login is assigned; Confluence's table of
-// action items names them too.
+// action items names them too. A person mentioned in an action item is
+// named in its issue's title, as in the draft, not by Slack's markup.
 func TestExportNamesActionItemOwners(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -152,6 +155,7 @@ func TestExportNamesActionItemOwners(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, r.store.AddActionItem(ctx, &incident.ActionItem{IncidentID: inc.ID, Text: "Add an index on orders.customer_id", Owner: dev, CreatedBy: alice, CreatedAt: declaredAt()}))
 	require.NoError(t, r.store.AddActionItem(ctx, &incident.ActionItem{IncidentID: inc.ID, Text: "Alert on pool use", Owner: bob, CreatedBy: alice, CreatedAt: declaredAt()}))
+	require.NoError(t, r.store.AddActionItem(ctx, &incident.ActionItem{IncidentID: inc.ID, Text: "Pair with <@" + dev + "> on the\nquery plan", Owner: bob, CreatedBy: alice, CreatedAt: declaredAt()}))
 	reply := incident.ReplyTarget{ChannelID: inc.ChannelID, UserID: alice}
 	require.NoError(t, r.pm.Export(ctx, inc.ID, "github", alice, reply))
 	require.NoError(t, r.pm.Export(ctx, inc.ID, "confluence", alice, reply))
@@ -167,6 +171,8 @@ func TestExportNamesActionItemOwners(t *testing.T) {
 	pool := issues["Alert on pool use"]
 	require.Contains(t, pool.Body, "Owner: Bob Martin")
 	require.Empty(t, pool.Assignees, "nobody is mapped to a GitHub login")
+	_, named := issues["Pair with Dev Patel on the query plan"]
+	require.True(t, named, "a mention in an action item is named, and its lines joined, in the issue's title: %v", slices.Collect(maps.Keys(issues)))
 
 	pages := conf.Pages()
 	require.Len(t, pages, 1)
