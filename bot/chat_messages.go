@@ -169,3 +169,16 @@ func (c *chatMessages) Notify(ctx context.Context, channelID string, n incident.
 	text := c.noticeText(n)
 	return c.toChannel(ctx, channelID, c.channelID, func(id string) (string, error) { return c.post(ctx, id, text) })
 }
+
+// UpdateNotice redraws a message the bot posted (a notice with its
+// buttons) as the notice says now, unless this process last wrote exactly
+// that to it.
+func (c *chatMessages) UpdateNotice(ctx context.Context, channelID, ts string, n incident.Notice) error {
+	id, err := c.named(ctx, channelID)
+	if err != nil {
+		return err
+	}
+	text := c.noticeText(n)
+	msg := message{text: clipMessage(text, maxMessageText), blocks: ButtonBlocks(text, n.Buttons)}
+	return classify("chat.update", "update a message", c.updateIfChanged(ctx, id, ts, msg))
+}

@@ -117,9 +117,25 @@ type AlertStore interface {
 	// ListAlerts returns the alerts tied to an incident, oldest first.
 	ListAlerts(ctx context.Context, incidentID int64) ([]Alert, error)
 	// FindAlertGroup returns the newest alert of the rule and service that
-	// leads a group (GroupID 0), is firing, is proposed or declared, and
-	// was last delivered at or after since; ENOTFOUND when none is.
+	// leads a group (GroupID 0) and is proposed or declared, of whose
+	// group (it and the alerts that joined it) one is firing and was last
+	// delivered at or after since; ENOTFOUND when none is. Called in a
+	// transaction (Transactor.Atomic), it claims the rule and service
+	// until the transaction ends: another transaction's FindAlertGroup of
+	// them waits, also from another process, so of two alerts of a storm
+	// stored at once only one starts a group and the other joins it.
 	FindAlertGroup(ctx context.Context, rule, service string, since time.Time) (*Alert, error)
+	// CountAlertGroup counts the alerts of the group the alert leader
+	// leads: leader itself and those that joined it. ENOTFOUND when no
+	// alert has the id.
+	CountAlertGroup(ctx context.Context, leader int64) (AlertGroupCount, error)
+}
+
+// AlertGroupCount is how many alerts a group has, and how many of them
+// fire.
+type AlertGroupCount struct {
+	Alerts int
+	Firing int
 }
 
 // AlertRule maps alerts to a service and severity. An alert matches when

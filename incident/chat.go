@@ -75,6 +75,10 @@ type NoticePoster interface {
 	// job it posts at most once per job and content: a retry after a
 	// failure that may have taken effect returns the earlier message.
 	Notify(ctx context.Context, channelID string, n Notice) (ts string, err error)
+	// UpdateNotice redraws the message at ts in a channel (an id, or a
+	// name as Notify takes) as the notice, with its buttons; it writes
+	// nothing when the message already says exactly that.
+	UpdateNotice(ctx context.Context, channelID, ts string, n Notice) error
 	// Tell says a notice to one person, privately.
 	Tell(ctx context.Context, to ReplyTarget, n Notice) error
 	// Post posts a line of text in a channel.

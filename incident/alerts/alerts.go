@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/url"
 	"strings"
 	"time"
@@ -15,11 +16,23 @@ import (
 	"github.com/firebreakhq/firebreak/incident"
 )
 
-// Store is what alerts need of the incident store.
+// Store is what alerts need of the incident store. An alert joins its
+// group in one transaction (Atomic), whose Tx keeps alerts too.
 type Store interface {
 	incident.AlertStore
 	GetIncident(ctx context.Context, id int64) (*incident.Incident, error)
 	AddTimelineEvent(ctx context.Context, ev *incident.TimelineEvent) error
+	incident.Transactor
+}
+
+// groupTx is the transaction an alert joins or starts its group in: the
+// group's claim, the alert, the line that says it joined an incident and
+// the jobs that propose it or redraw its group's proposal are one write.
+type groupTx interface {
+	incident.AlertStore
+	GetIncident(ctx context.Context, id int64) (*incident.Incident, error)
+	AddTimelineEvent(ctx context.Context, ev *incident.TimelineEvent) error
+	incident.Scheduler
 }
 
 // Core is what alerts need of the incident core (*incident.Service).
@@ -31,9 +44,11 @@ type Core interface {
 	Notify(ctx context.Context, inc *incident.Incident, notices ...incident.Notice) error
 }
 
-// Chat posts the proposal, with its buttons, in a channel.
+// Chat posts the proposal, with its buttons, in a channel, and redraws it
+// as its group grows and resolves.
 type Chat interface {
 	Notify(ctx context.Context, channelID string, n incident.Notice) (ts string, err error)
+	UpdateNotice(ctx context.Context, channelID, ts string, n incident.Notice) error
 }
 
 // Config holds the Service's dependencies.
@@ -88,6 +103,7 @@ func (s *Service) RegisterJobs(r interface {
 }) {
 	r.Handle(JobPropose, s.runAlertPropose)
 	r.Handle(JobProposalResolved, s.runProposalResolved)
+	r.Handle(JobProposalRefresh, s.runProposalRefresh)
 }
 
 func (s *Service) authorize(ctx context.Context, req incident.Request) error {
@@ -178,6 +194,8 @@ const maxLink = 2000
 
 type alertPayload struct {
 	AlertID int64 `json:"alert_id"`
+	// At is when the group's last alert resolved (JobProposalResolved).
+	At time.Time `json:"at,omitzero"`
 }
 
 // HandleAlert takes one alert from a monitoring webhook. A firing alert
@@ -218,24 +236,74 @@ func (s *Service) HandleAlert(ctx context.Context, ev incident.AlertEvent) error
 			Summary: truncate(strings.TrimSpace(ev.Summary), 1000), URL: ev.URL, Labels: ev.Labels, Rule: rule.Name,
 			Service: rule.Service, Severity: rule.Severity, State: incident.AlertProposed, Count: 1, StartsAt: ev.StartsAt,
 			FirstAt: now, LastAt: now}
-		inc, err := s.joinGroup(ctx, a, now)
-		if err != nil {
-			return fmt.Errorf("handle alert: %w", err)
-		}
-		stored, err := s.store.AddAlert(ctx, a)
-		switch {
-		case incident.ErrorCode(err) == incident.ECONFLICT && stored != nil:
+		stored, err := s.inGroup(ctx, a, rule.Auto, now, func(tx groupTx, g *incident.Alert) (*incident.Alert, error) {
+			a.GroupID, a.State, a.IncidentID, a.DecidedBy = g.GroupID, g.State, g.IncidentID, g.DecidedBy
+			stored, err := tx.AddAlert(ctx, a)
+			if incident.ErrorCode(err) == incident.ECONFLICT && stored != nil {
+				return nil, &storedFirst{stored}
+			}
+			return stored, err
+		})
+		var first *storedFirst
+		if errors.As(err, &first) {
 			// A concurrent delivery stored it first: this one is a repeat.
-			return s.alertRepeated(ctx, stored, ev, now)
-		case err != nil:
+			return s.alertRepeated(ctx, first.alert, ev, now)
+		} else if err != nil {
 			return fmt.Errorf("store alert: %w", err)
 		}
-		if stored.GroupID != 0 {
-			return s.joinedGroup(ctx, stored, inc, now)
+		if stored.GroupID == 0 && rule.Auto {
+			_, err := s.DeclareFromAlert(ctx, stored.ID, "bot", incident.ReplyTarget{})
+			return err
 		}
-		return s.startAlert(ctx, stored, rule.Auto)
+		return nil
 	}
 	return s.alertRepeated(ctx, existing, ev, now)
+}
+
+// storedFirst aborts storing an alert that a concurrent delivery stored
+// first.
+type storedFirst struct{ alert *incident.Alert }
+
+func (e *storedFirst) Error() string { return "the alert is already stored" }
+
+// inGroup stores an alert, new or of a new episode, in its group, in one
+// transaction: it claims the group of a's rule and service, finds it
+// (joinGroup), and has write store the alert with the group's fields set
+// in g. Then, in the same transaction, an alert that joined an incident
+// is said on its timeline; one that joined a proposal has the proposal
+// redrawn with its count; one that leads its own is proposed, unless auto
+// (its caller declares it once it is stored). Two alerts of a storm
+// stored at once make one group, and a process that dies between the
+// alert and its line leaves neither.
+func (s *Service) inGroup(ctx context.Context, a *incident.Alert, auto bool, now time.Time,
+	write func(tx groupTx, g *incident.Alert) (*incident.Alert, error)) (*incident.Alert, error) {
+	var stored *incident.Alert
+	err := s.store.Atomic(ctx, func(itx incident.Tx) error {
+		tx, ok := itx.(groupTx)
+		if !ok {
+			return fmt.Errorf("the store's transaction (%T) keeps no alerts", itx)
+		}
+		g := &incident.Alert{Rule: a.Rule, Service: a.Service, State: incident.AlertProposed}
+		inc, err := s.joinGroup(ctx, tx, g, now)
+		if err != nil {
+			return err
+		}
+		if stored, err = write(tx, g); err != nil {
+			return err
+		}
+		switch {
+		case stored.GroupID == 0 && auto:
+			return nil
+		case stored.GroupID == 0:
+			return s.propose(ctx, tx, stored)
+		case inc != nil:
+			return s.joinedGroup(ctx, tx, stored, inc, now)
+		default:
+			s.log.InfoContext(ctx, "alert joined the proposal of its rule", "alert", stored.ID, "group", stored.GroupID, "rule", stored.Rule)
+			return s.refreshProposal(ctx, tx, stored.GroupID, stored, now)
+		}
+	})
+	return stored, err
 }
 
 // groupWindow is how recently an alert must have been delivered for
@@ -249,8 +317,8 @@ const groupWindow = 4 * time.Hour
 // A storm of alerts of one rule (a host or pod each) is then one proposal,
 // or one incident and one page, not one per alert. It returns the
 // incident a joins, nil when it joins a proposal or leads its own.
-func (s *Service) joinGroup(ctx context.Context, a *incident.Alert, now time.Time) (*incident.Incident, error) {
-	leader, err := s.store.FindAlertGroup(ctx, a.Rule, a.Service, now.Add(-groupWindow))
+func (s *Service) joinGroup(ctx context.Context, tx groupTx, a *incident.Alert, now time.Time) (*incident.Incident, error) {
+	leader, err := tx.FindAlertGroup(ctx, a.Rule, a.Service, now.Add(-groupWindow))
 	if incident.ErrorCode(err) == incident.ENOTFOUND {
 		return nil, nil
 	} else if err != nil {
@@ -263,7 +331,7 @@ func (s *Service) joinGroup(ctx context.Context, a *incident.Alert, now time.Tim
 	if leader.IncidentID == 0 {
 		return nil, nil
 	}
-	inc, err := s.store.GetIncident(ctx, leader.IncidentID)
+	inc, err := tx.GetIncident(ctx, leader.IncidentID)
 	if err != nil {
 		return nil, fmt.Errorf("find the incident of alert %d: %w", leader.ID, err)
 	}
@@ -274,19 +342,16 @@ func (s *Service) joinGroup(ctx context.Context, a *incident.Alert, now time.Tim
 	return inc, nil
 }
 
-// joinedGroup records an alert that joined its group: on the incident's
-// timeline when the group started one, without a word in the channel (a
-// storm would say it once per alert); a proposal already covers it.
-func (s *Service) joinedGroup(ctx context.Context, a *incident.Alert, inc *incident.Incident, now time.Time) error {
+// joinedGroup records, in tx, an alert that joined the incident its group
+// started: on the incident's timeline, without a word in the channel (a
+// storm would say it once per alert).
+func (s *Service) joinedGroup(ctx context.Context, tx groupTx, a *incident.Alert, inc *incident.Incident, now time.Time) error {
 	s.log.InfoContext(ctx, "alert joined the alerts of its rule", "alert", a.ID, "group", a.GroupID, "rule", a.Rule, "incident", a.IncidentID)
-	if inc == nil {
-		return nil
-	}
 	ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventAlert, Actor: a.Source, At: now,
 		Text:     fmt.Sprintf("%s (%s) is firing too; it joined this incident with the other alerts of rule %s.", a.Title, sourceLabel(a.Source), a.Rule),
 		SourceID: fmt.Sprintf("alert:%d:joined:%d", a.ID, a.FirstAt.UnixNano()),
 		Payload:  incident.AlertData{Alert: a.ID, Status: a.Status, URL: a.URL}}
-	if err := s.store.AddTimelineEvent(ctx, &ev); err != nil && incident.ErrorCode(err) != incident.ECONFLICT {
+	if err := tx.AddTimelineEvent(ctx, &ev); err != nil && incident.ErrorCode(err) != incident.ECONFLICT {
 		return fmt.Errorf("alert joined %s: %w", inc.Key(), err)
 	}
 	return nil
@@ -316,14 +381,20 @@ func (s *Service) followGroup(ctx context.Context, a *incident.Alert) (*incident
 	})
 }
 
-// startAlert declares or proposes a newly stored (or re-fired) alert.
+// startAlert declares or proposes a stored alert that leads its group
+// and is still undecided (a redelivery after a failure to).
 func (s *Service) startAlert(ctx context.Context, a *incident.Alert, auto bool) error {
 	if auto {
 		_, err := s.DeclareFromAlert(ctx, a.ID, "bot", incident.ReplyTarget{})
 		return err
 	}
+	return s.propose(ctx, s.sched, a)
+}
+
+// propose schedules the proposal of a, keyed by its episode.
+func (s *Service) propose(ctx context.Context, sched incident.Scheduler, a *incident.Alert) error {
 	payload, _ := json.Marshal(alertPayload{AlertID: a.ID})
-	_, err := s.sched.Schedule(ctx, incident.Job{Kind: JobPropose, Key: fmt.Sprintf("alert_propose:%d:%d", a.ID, a.FirstAt.UnixNano()),
+	_, err := sched.Schedule(ctx, incident.Job{Kind: JobPropose, Key: fmt.Sprintf("alert_propose:%d:%d", a.ID, a.FirstAt.UnixNano()),
 		Payload: payload, MaxAttempts: 8})
 	if err != nil {
 		return fmt.Errorf("schedule the alert proposal: %w", err)
@@ -357,23 +428,21 @@ func (s *Service) alertRepeated(ctx context.Context, a *incident.Alert, ev incid
 		if !ok {
 			return nil
 		}
-		group := incident.Alert{Rule: rule.Name, Service: rule.Service, State: incident.AlertProposed}
-		joined, err := s.joinGroup(ctx, &group, now)
-		if err != nil {
-			return fmt.Errorf("alert fired again: %w", err)
-		}
-		updated, err := s.store.UpdateAlert(ctx, a.ID, func(x *incident.Alert) error {
-			if x.Status != incident.AlertResolved || !x.FirstAt.Equal(a.FirstAt) {
-				// A concurrent delivery started the new episode after
-				// this one read the alert: this one is a repeat of it.
-				return errEpisodeStarted
-			}
-			x.Status, x.State, x.IncidentID, x.ResolvedAt = incident.AlertFiring, group.State, group.IncidentID, nil
-			x.GroupID, x.ChannelID, x.MessageTS, x.DecidedBy = group.GroupID, "", "", group.DecidedBy
-			x.Title, x.Summary, x.URL, x.Labels = alertTitle(ev), truncate(strings.TrimSpace(ev.Summary), 1000), ev.URL, ev.Labels
-			x.Rule, x.Service, x.Severity = rule.Name, rule.Service, rule.Severity
-			x.Count, x.StartsAt, x.FirstAt, x.LastAt = 1, ev.StartsAt, now, now
-			return nil
+		template := &incident.Alert{Rule: rule.Name, Service: rule.Service}
+		updated, err := s.inGroup(ctx, template, rule.Auto, now, func(tx groupTx, group *incident.Alert) (*incident.Alert, error) {
+			return tx.UpdateAlert(ctx, a.ID, func(x *incident.Alert) error {
+				if x.Status != incident.AlertResolved || !x.FirstAt.Equal(a.FirstAt) {
+					// A concurrent delivery started the new episode after
+					// this one read the alert: this one is a repeat of it.
+					return errEpisodeStarted
+				}
+				x.Status, x.State, x.IncidentID, x.ResolvedAt = incident.AlertFiring, group.State, group.IncidentID, nil
+				x.GroupID, x.ChannelID, x.MessageTS, x.DecidedBy = group.GroupID, "", "", group.DecidedBy
+				x.Title, x.Summary, x.URL, x.Labels = alertTitle(ev), truncate(strings.TrimSpace(ev.Summary), 1000), ev.URL, ev.Labels
+				x.Rule, x.Service, x.Severity = rule.Name, rule.Service, rule.Severity
+				x.Count, x.StartsAt, x.FirstAt, x.LastAt = 1, ev.StartsAt, now, now
+				return nil
+			})
 		})
 		if errors.Is(err, errEpisodeStarted) {
 			cur, err := s.store.GetAlert(ctx, a.ID)
@@ -385,10 +454,11 @@ func (s *Service) alertRepeated(ctx context.Context, a *incident.Alert, ev incid
 		if err != nil {
 			return fmt.Errorf("alert fired again: %w", err)
 		}
-		if updated.GroupID != 0 {
-			return s.joinedGroup(ctx, updated, joined, now)
+		if updated.GroupID == 0 && rule.Auto {
+			_, err := s.DeclareFromAlert(ctx, updated.ID, "bot", incident.ReplyTarget{})
+			return err
 		}
-		return s.startAlert(ctx, updated, rule.Auto)
+		return nil
 	}
 	var resend bool
 	updated, err := s.store.UpdateAlert(ctx, a.ID, func(x *incident.Alert) error {
@@ -425,7 +495,16 @@ func (s *Service) alertRepeated(ctx context.Context, a *incident.Alert, ev incid
 		// keyed by the episode, so this does them once. An alert that
 		// joined another's proposal waits for that one's decision.
 		if updated.GroupID != 0 {
+			if wasResolved {
+				return s.refreshProposal(ctx, s.sched, updated.GroupID, updated, now)
+			}
 			return nil
+		}
+		if wasResolved && updated.MessageTS != "" {
+			// The leader of a posted proposal fires again.
+			if err := s.refreshProposal(ctx, s.sched, updated.ID, updated, now); err != nil {
+				return err
+			}
 		}
 		if rule, ok := ruleFor(s.policy, ev); ok && (rule.Auto || updated.MessageTS == "") {
 			return s.startAlert(ctx, updated, rule.Auto)
@@ -474,7 +553,7 @@ func (s *Service) alertResolved(ctx context.Context, a *incident.Alert, now time
 	if a.Status == incident.AlertResolved {
 		// A redelivery: the delivery that resolved it may have stopped
 		// before its note was scheduled.
-		return s.noteProposalResolved(ctx, a)
+		return s.noteProposalResolved(ctx, a, now)
 	}
 	a, err := s.followGroup(ctx, a)
 	if err != nil {
@@ -495,7 +574,7 @@ func (s *Service) alertResolved(ctx context.Context, a *incident.Alert, now time
 		return fmt.Errorf("alert resolved: %w", err)
 	}
 	if updated.IncidentID == 0 {
-		return s.noteProposalResolved(ctx, updated)
+		return s.noteProposalResolved(ctx, updated, now)
 	}
 	inc, err := s.store.GetIncident(ctx, updated.IncidentID)
 	if err != nil {
@@ -506,6 +585,14 @@ func (s *Service) alertResolved(ctx context.Context, a *incident.Alert, now time
 	}
 	n := incident.Notice{Kind: incident.NoticeAlertResolved, Incident: inc.Key(), Actor: updated.Source, Values: map[string]string{
 		"title": updated.Title, "source": sourceLabel(updated.Source), "after": incident.Since(updated.FirstAt, now), "open": fmt.Sprint(inc.Status.Open())}}
+	if updated.GroupID == 0 {
+		// The leader of a storm: the others of its group may fire on.
+		c, err := s.store.CountAlertGroup(ctx, updated.ID)
+		if err != nil {
+			return fmt.Errorf("alert resolved: %w", err)
+		}
+		groupValues(n.Values, c)
+	}
 	ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventAlert, Actor: updated.Source, At: now, Key: true, Text: s.noticeText(n),
 		SourceID: fmt.Sprintf("alert:%d:resolved:%d", updated.ID, now.UnixNano()),
 		Payload:  incident.AlertData{Alert: updated.ID, Status: incident.AlertResolved}}
@@ -627,8 +714,13 @@ func (s *Service) runAlertPropose(ctx context.Context, payload []byte) error {
 	if a.State != incident.AlertProposed || a.MessageTS != "" {
 		return nil
 	}
-	if a.Status == incident.AlertResolved {
-		// It resolved before its proposal went out: nothing to decide.
+	count, err := s.store.CountAlertGroup(ctx, a.ID)
+	if err != nil {
+		return fmt.Errorf("propose alert: %w", err)
+	}
+	if count.Firing == 0 {
+		// It resolved before its proposal went out, and every alert
+		// that joined it too: nothing to decide.
 		s.log.InfoContext(ctx, "alert resolved before its proposal was posted; not proposed", "alert", a.ID, "title", a.Title)
 		return nil
 	}
@@ -638,11 +730,8 @@ func (s *Service) runAlertPropose(ctx context.Context, payload []byte) error {
 			"alert", a.ID, "service", a.Service)
 		return nil
 	}
-	buttons := []incident.Button{
-		{Action: incident.ActionAlertDeclare, Text: "Declare " + a.Severity.String(), Value: fmt.Sprint(a.ID), Style: "danger"},
-		{Action: incident.ActionAlertDismiss, Text: "Not an incident", Value: fmt.Sprint(a.ID)},
-	}
-	ts, err := s.chat.Notify(ctx, channel, AlertProposal(a, s.policy, buttons))
+	posted := s.proposal(a, count)
+	ts, err := s.chat.Notify(ctx, channel, posted)
 	if err != nil {
 		return fmt.Errorf("propose alert %d: %w", a.ID, err)
 	}
@@ -651,23 +740,132 @@ func (s *Service) runAlertPropose(ctx context.Context, payload []byte) error {
 		return nil
 	}); err != nil {
 		s.log.WarnContext(ctx, "could not record the alert proposal", "alert", a.ID, "err", err)
+		return nil
+	}
+	// Alerts that joined or resolved while it was posted redrew nothing
+	// (it had no ts yet): bring it up to date.
+	a.ChannelID, a.MessageTS = channel, ts
+	return s.redraw(ctx, a, posted)
+}
+
+// proposal is the proposal of the alert a leads, with its buttons, saying
+// how many alerts its group has and how many of them fire.
+func (s *Service) proposal(a *incident.Alert, c incident.AlertGroupCount) incident.Notice {
+	buttons := []incident.Button{
+		{Action: incident.ActionAlertDeclare, Text: "Declare " + a.Severity.String(), Value: fmt.Sprint(a.ID), Style: "danger"},
+		{Action: incident.ActionAlertDismiss, Text: "Not an incident", Value: fmt.Sprint(a.ID)},
+	}
+	n := AlertProposal(a, s.policy, buttons)
+	groupValues(n.Values, c)
+	return n
+}
+
+// groupValues adds to a notice's values how many alerts a group has
+// (Values["alerts"]) and how many of them fire (Values["firing"]), unless
+// it is one alert that fires.
+func groupValues(v map[string]string, c incident.AlertGroupCount) {
+	if c.Alerts > 1 || c.Firing < c.Alerts {
+		v["alerts"], v["firing"] = fmt.Sprint(c.Alerts), fmt.Sprint(c.Firing)
+	}
+}
+
+// JobProposalRefresh redraws the proposal of an alert group, when alerts
+// joined it or resolved, with how many alerts it has and how many fire.
+const JobProposalRefresh = "alert.proposal_refresh"
+
+// refreshProposal schedules on sched the redraw of the proposal of the
+// group leader leads, for a change of its alert a: keyed by a's episode,
+// status and count, so a redelivery schedules it once.
+func (s *Service) refreshProposal(ctx context.Context, sched incident.Scheduler, leader int64, a *incident.Alert, now time.Time) error {
+	payload, _ := json.Marshal(alertPayload{AlertID: leader})
+	key := fmt.Sprintf("alert_proposal_refresh:%d:%d:%d:%s:%d", leader, a.ID, a.FirstAt.UnixNano(), a.Status, a.Count)
+	if _, err := sched.Schedule(ctx, incident.Job{Kind: JobProposalRefresh, Key: key, Payload: payload, MaxAttempts: 8}); err != nil {
+		return fmt.Errorf("schedule the redraw of the proposal of alert %d: %w", leader, err)
 	}
 	return nil
 }
 
-// noteProposalResolved schedules, for a resolved alert whose posted
-// proposal nobody decided, the note that it resolved, so that nobody
-// declares a P1 and pages for it unknowingly. It is keyed by the alert's
-// episode: a redelivery schedules it once; a failure to schedule is
-// returned, so the sender delivers again.
-func (s *Service) noteProposalResolved(ctx context.Context, a *incident.Alert) error {
-	if a.IncidentID != 0 || a.State != incident.AlertProposed || a.MessageTS == "" {
+// runProposalRefresh is the JobProposalRefresh handler: it redraws a
+// posted proposal nobody decided, as its group is now. The chat writes
+// nothing when the proposal already says it.
+func (s *Service) runProposalRefresh(ctx context.Context, payload []byte) error {
+	var p alertPayload
+	if err := json.Unmarshal(payload, &p); err != nil {
+		return fmt.Errorf("decode alert payload: %w: %w", err, incident.ErrJobCancel)
+	}
+	a, err := s.store.GetAlert(ctx, p.AlertID)
+	if incident.ErrorCode(err) == incident.ENOTFOUND {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("redraw alert proposal: %w", err)
+	}
+	return s.redraw(ctx, a, incident.Notice{})
+}
+
+// redraw redraws the posted proposal of the alert a leads as its group is
+// now, unless it says that already (was), or it was decided (the click
+// replaced it) or never posted.
+func (s *Service) redraw(ctx context.Context, a *incident.Alert, was incident.Notice) error {
+	if a.State != incident.AlertProposed || a.IncidentID != 0 || a.MessageTS == "" || a.ChannelID == "" {
 		return nil
 	}
-	payload, _ := json.Marshal(alertPayload{AlertID: a.ID})
+	count, err := s.store.CountAlertGroup(ctx, a.ID)
+	if err != nil {
+		return fmt.Errorf("redraw alert proposal: %w", err)
+	}
+	n := s.proposal(a, count)
+	if maps.Equal(n.Values, was.Values) {
+		return nil
+	}
+	if err := s.chat.UpdateNotice(ctx, a.ChannelID, a.MessageTS, n); err != nil {
+		return fmt.Errorf("redraw the proposal of alert %d: %w", a.ID, err)
+	}
+	return nil
+}
+
+// noteProposalResolved follows the resolution of an alert a whose group's
+// proposal nobody decided (a leads it, or joined it): the proposal is
+// redrawn with how many of the group's alerts still fire and, once none
+// does, the group is said to have resolved, so that nobody declares a P1
+// and pages for it unknowingly. While one of its alerts fires, the group
+// has not resolved. The note is keyed by the leader's episode: a
+// redelivery schedules it once; a failure to schedule is returned, so the
+// sender delivers again.
+func (s *Service) noteProposalResolved(ctx context.Context, a *incident.Alert, now time.Time) error {
+	if a.IncidentID != 0 || a.State != incident.AlertProposed {
+		return nil
+	}
+	leader := a
+	if a.GroupID != 0 {
+		got, err := s.store.GetAlert(ctx, a.GroupID)
+		if incident.ErrorCode(err) == incident.ENOTFOUND {
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("find the alert %d leads: %w", a.GroupID, err)
+		}
+		leader = got
+	}
+	if leader.IncidentID != 0 || leader.State != incident.AlertProposed || leader.MessageTS == "" {
+		return nil
+	}
+	if err := s.refreshProposal(ctx, s.sched, leader.ID, a, now); err != nil {
+		return err
+	}
+	count, err := s.store.CountAlertGroup(ctx, leader.ID)
+	if err != nil {
+		return fmt.Errorf("count the alerts of alert %d: %w", leader.ID, err)
+	}
+	if count.Firing > 0 {
+		return nil
+	}
+	at := now
+	if a.ResolvedAt != nil {
+		at = *a.ResolvedAt
+	}
+	payload, _ := json.Marshal(alertPayload{AlertID: leader.ID, At: at})
 	if _, err := s.sched.Schedule(ctx, incident.Job{Kind: JobProposalResolved, Payload: payload, MaxAttempts: 8,
-		Key: fmt.Sprintf("alert_proposal_resolved:%d:%d", a.ID, a.FirstAt.UnixNano())}); err != nil {
-		return fmt.Errorf("schedule the note that alert %d resolved: %w", a.ID, err)
+		Key: fmt.Sprintf("alert_proposal_resolved:%d:%d", leader.ID, leader.FirstAt.UnixNano())}); err != nil {
+		return fmt.Errorf("schedule the note that alert %d resolved: %w", leader.ID, err)
 	}
 	return nil
 }
@@ -692,8 +890,20 @@ func (s *Service) runProposalResolved(ctx context.Context, payload []byte) error
 	if a.Status != incident.AlertResolved || a.State != incident.AlertProposed || a.IncidentID != 0 || a.ChannelID == "" || a.ResolvedAt == nil {
 		return nil
 	}
+	count, err := s.store.CountAlertGroup(ctx, a.ID)
+	if err != nil {
+		return fmt.Errorf("proposed alert resolved: %w", err)
+	}
+	if count.Firing > 0 {
+		return nil // one of its group fires (again)
+	}
+	at := p.At
+	if at.IsZero() || at.Before(*a.ResolvedAt) {
+		at = *a.ResolvedAt
+	}
 	n := incident.Notice{Kind: incident.NoticeAlertProposalResolved, Actor: a.Source, Values: map[string]string{
-		"title": a.Title, "source": sourceLabel(a.Source), "after": incident.Since(a.FirstAt, *a.ResolvedAt), "severity": a.Severity.String()}}
+		"title": a.Title, "source": sourceLabel(a.Source), "after": incident.Since(a.FirstAt, at), "severity": a.Severity.String()}}
+	groupValues(n.Values, count)
 	if _, err := s.chat.Notify(ctx, a.ChannelID, n); err != nil {
 		return fmt.Errorf("say alert %d resolved: %w", a.ID, err)
 	}

@@ -31,19 +31,6 @@ func (f failingDeclares) Declare(ctx context.Context, in incident.DeclareInput) 
 	return f.Core.Declare(ctx, in)
 }
 
-// failingProposals fails the next proposals scheduled.
-type failingProposals struct {
-	incident.Scheduler
-	fail *atomic.Int32
-}
-
-func (f failingProposals) Schedule(ctx context.Context, job incident.Job) (bool, error) {
-	if job.Kind == alerts.JobPropose && f.fail.Add(-1) >= 0 {
-		return false, errDown
-	}
-	return f.Scheduler.Schedule(ctx, job)
-}
-
 // TestAlertFailedOnceIsDeclaredOnRedelivery: when the first delivery of an
 // auto rule's alert stored the alert but could not declare its incident,
 // Alertmanager is answered 500 and delivers again; that delivery declares
@@ -78,12 +65,11 @@ func TestAlertFailedOnceIsDeclaredOnRedelivery(t *testing.T) {
 func TestAlertFailedOnceIsProposedOnRedelivery(t *testing.T) {
 	t.Parallel()
 	forEachStore(t, func(t *testing.T, kind storeKind) {
-		fail := new(atomic.Int32)
-		b := setupOn(t, kind, options{sched: func(s incident.Scheduler) incident.Scheduler { return failingProposals{Scheduler: s, fail: fail} }})
+		b, f := setupFaults(t, kind)
 		h := alertmanager(b)
 		body := fixture(t, "high_error_rate_firing.json")
 
-		fail.Store(1)
+		f.proposals = 1 // in the transaction that stores the alert
 		require.Equal(t, http.StatusInternalServerError, deliver(t, h, body))
 		require.Empty(t, b.queue.RunAll(t))
 		require.Empty(t, postsContaining(b.chat, "#checkout", "from this alert?"))

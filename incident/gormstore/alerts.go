@@ -165,22 +165,58 @@ func (s *alertStore) FindAlert(ctx context.Context, source, fingerprint string) 
 	return s.alertWhere(ctx, "find alert", "source = ? AND fingerprint = ?", source, fingerprint)
 }
 
-// FindAlertGroup implements incident.Store.
+// FindAlertGroup implements incident.Store. In a transaction it first
+// writes the claim row of the rule and service (alert_group_claims): on
+// PostgreSQL the upsert locks the row until the transaction ends, and a
+// concurrent one, from any process, waits at its own upsert; on SQLite the
+// write takes the database's write lock for the rest of the transaction.
+// Either way the second transaction reads the groups after the first
+// committed the alert it stored.
 func (s *alertStore) FindAlertGroup(ctx context.Context, rule, service string, since time.Time) (*incident.Alert, error) {
+	const op = "find alert group"
 	var row alertRow
 	err := s.one(ctx, func(tx *gorm.DB) error {
-		return tx.Where("rule = ? AND service = ? AND group_id = 0 AND status = ? AND state IN ? AND last_at >= ?",
-			rule, service, string(incident.AlertFiring), []string{string(incident.AlertProposed), string(incident.AlertDeclared)}, dbTime(since)).
+		if s.sqlTx != nil {
+			if err := tx.Exec("INSERT INTO alert_group_claims (rule, service) VALUES (?, ?) "+
+				"ON CONFLICT (rule, service) DO UPDATE SET rule = excluded.rule", rule, service).Error; err != nil {
+				return err
+			}
+		}
+		firing, from := string(incident.AlertFiring), dbTime(since)
+		return tx.Where("rule = ? AND service = ? AND group_id = 0 AND state IN ?", rule, service,
+			[]string{string(incident.AlertProposed), string(incident.AlertDeclared)}).
+			Where(tx.Where("status = ? AND last_at >= ?", firing, from).
+				Or("EXISTS (SELECT 1 FROM alerts m WHERE m.group_id = alerts.id AND m.group_id <> 0 AND m.status = ? AND m.last_at >= ?)", firing, from)).
 			Order("id DESC").Take(&row).Error
 	})
 	if err != nil {
-		return nil, translate("find alert group", err, map[string]string{incident.ENOTFOUND: msgAlertMissing})
+		return nil, translate(op, err, map[string]string{incident.ENOTFOUND: msgAlertMissing})
 	}
 	a, err := row.toDomain()
 	if err != nil {
-		return nil, fmt.Errorf("find alert group: %w", err)
+		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	return &a, nil
+}
+
+// CountAlertGroup implements incident.Store.
+func (s *alertStore) CountAlertGroup(ctx context.Context, leader int64) (incident.AlertGroupCount, error) {
+	const op = "count alert group"
+	var counts struct {
+		Alerts int64
+		Firing int64
+	}
+	err := s.one(ctx, func(tx *gorm.DB) error {
+		return tx.Model(&alertRow{}).Select("COUNT(*) AS alerts, COALESCE(SUM(CASE WHEN status = ? THEN 1 ELSE 0 END), 0) AS firing",
+			string(incident.AlertFiring)).Where("id = ? OR (group_id = ? AND group_id <> 0)", leader, leader).Scan(&counts).Error
+	})
+	if err != nil {
+		return incident.AlertGroupCount{}, translate(op, err, nil)
+	}
+	if counts.Alerts == 0 {
+		return incident.AlertGroupCount{}, notFound(op, msgAlertMissing)
+	}
+	return incident.AlertGroupCount{Alerts: int(counts.Alerts), Firing: int(counts.Firing)}, nil
 }
 
 // UpdateAlert implements incident.Store. The row is locked for the update,

@@ -42,6 +42,8 @@ type Chat struct {
 	Messages    map[string][]incident.ChatMessage
 	ChangeLists []incident.ChangeList
 	Calls       []string
+	// Edits counts the posts UpdateNotice changed.
+	Edits int
 	// Fail makes the named method fail this many more times.
 	Fail map[string]int
 	// Refuse makes the named method fail with this error every time, as
@@ -343,6 +345,34 @@ func (c *Chat) Notify(ctx context.Context, ch string, n incident.Notice) (string
 		return c.PostButtons(ctx, ch, text, n.Buttons)
 	}
 	return c.Post(ctx, ch, text)
+}
+
+// UpdateNotice redraws the post at ts (its number in the channel) as the
+// notice, worded by Word, in place; an edit that changes nothing is not
+// made. Edits counts the edits made.
+func (c *Chat) UpdateNotice(_ context.Context, ch, ts string, n incident.Notice) error {
+	text := n.String()
+	if c.Word != nil {
+		text = c.Word(n)
+	}
+	for _, b := range n.Buttons {
+		text += " [" + b.Text + ":" + b.Action + "=" + b.Value + "]"
+	}
+	c.Mu.Lock()
+	defer c.Mu.Unlock()
+	if err := c.failing("update_notice"); err != nil {
+		return err
+	}
+	var i int
+	if _, err := fmt.Sscan(ts, &i); err != nil || i < 1 || i > len(c.Posts[ch]) {
+		return incident.Errorf(incident.ENOTFOUND, "No message %s in %s.", ts, ch)
+	}
+	if c.Posts[ch][i-1] == text {
+		return nil
+	}
+	c.Posts[ch][i-1] = text
+	c.Edits++
+	return nil
 }
 
 func (c *Chat) Reply(_ context.Context, to incident.ReplyTarget, text string) error {

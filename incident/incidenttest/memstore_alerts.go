@@ -92,18 +92,42 @@ func (m *memAlerts) FindAlert(_ context.Context, source, fingerprint string) (*i
 	return m.alertWhere("find alert", func(a incident.Alert) bool { return a.Source == source && a.Fingerprint == fingerprint })
 }
 
-// FindAlertGroup implements incident.Store.
+// FindAlertGroup implements incident.Store. The store is locked for the
+// whole of an Atomic, which claims every group as gormstore's claim row
+// does one.
 func (m *memAlerts) FindAlertGroup(_ context.Context, rule, service string, since time.Time) (*incident.Alert, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	live := func(a incident.Alert) bool { return a.Status == incident.AlertFiring && !a.LastAt.Before(since) }
 	for _, a := range slices.Backward(m.alerts) {
-		if a.Rule == rule && a.Service == service && a.GroupID == 0 && a.Status == incident.AlertFiring &&
-			(a.State == incident.AlertProposed || a.State == incident.AlertDeclared) && !a.LastAt.Before(since) {
+		if a.Rule != rule || a.Service != service || a.GroupID != 0 || (a.State != incident.AlertProposed && a.State != incident.AlertDeclared) {
+			continue
+		}
+		if live(a) || slices.ContainsFunc(m.alerts, func(x incident.Alert) bool { return x.GroupID == a.ID && live(x) }) {
 			out := cloneAlert(a)
 			return &out, nil
 		}
 	}
 	return nil, errorf("find alert group", incident.ENOTFOUND, "That alert was not found.")
+}
+
+// CountAlertGroup implements incident.Store.
+func (m *memAlerts) CountAlertGroup(_ context.Context, leader int64) (incident.AlertGroupCount, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var n incident.AlertGroupCount
+	for _, a := range m.alerts {
+		if a.ID == leader || (leader != 0 && a.GroupID == leader) {
+			n.Alerts++
+			if a.Status == incident.AlertFiring {
+				n.Firing++
+			}
+		}
+	}
+	if n.Alerts == 0 {
+		return n, errorf("count alert group", incident.ENOTFOUND, "That alert was not found.")
+	}
+	return n, nil
 }
 
 // UpdateAlert implements incident.Store.

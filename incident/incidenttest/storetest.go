@@ -88,6 +88,7 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) Store) {
 	}
 	tests = append(tests, listPageTests...)
 	tests = append(tests, atomicTests...)
+	tests = append(tests, alertGroupTests...)
 	tests = append(tests, openerTests...)
 	tests = append(tests, reportTests...)
 	for _, tc := range tests {

@@ -367,9 +367,13 @@ func testAlertGroups(t *testing.T, s Store) {
 	} {
 		_, err = s.UpdateAlert(ctx, leader.ID, func(a *incident.Alert) error { change(a); return nil })
 		require.NoError(t, err)
+		_, err = s.UpdateAlert(ctx, member.ID, func(a *incident.Alert) error { a.Status = incident.AlertResolved; return nil })
+		require.NoError(t, err)
 		found, err = s.FindAlertGroup(ctx, "checkout-errors", "checkout", at(1))
 		require.NoError(t, err)
 		require.Equal(t, first.ID, found.ID, "a resolved or dismissed alert leads no group")
+		_, err = s.UpdateAlert(ctx, member.ID, func(a *incident.Alert) error { a.Status = incident.AlertFiring; return nil })
+		require.NoError(t, err)
 		_, err = s.UpdateAlert(ctx, leader.ID, func(a *incident.Alert) error {
 			a.Status, a.State = incident.AlertFiring, incident.AlertProposed
 			return nil
