@@ -15,6 +15,7 @@ import (
 	"github.com/firebreakhq/firebreak/incident"
 	"github.com/firebreakhq/firebreak/incident/gormstore"
 	"github.com/firebreakhq/firebreak/incident/incidenttest"
+	"github.com/firebreakhq/firebreak/incident/pgtest"
 	"github.com/firebreakhq/firebreak/incident/postmortem"
 	"github.com/firebreakhq/firebreak/integrations/confluence"
 	"github.com/firebreakhq/firebreak/integrations/confluence/confluencefake"
@@ -30,10 +31,10 @@ type replica struct {
 	pm    *postmortem.Service
 }
 
-func newReplica(t *testing.T, dbPath string, clock incident.Clock, fake *ghfake.Server, more ...incident.Exporter) replica {
+func newReplica(t *testing.T, dbURL string, clock incident.Clock, fake *ghfake.Server, more ...incident.Exporter) replica {
 	t.Helper()
 	ctx := context.Background()
-	db, err := gormstore.Open(ctx, "sqlite:"+dbPath)
+	db, err := gormstore.Open(ctx, dbURL)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = db.Close() })
 	require.NoError(t, db.Migrate(ctx))
@@ -50,12 +51,26 @@ func newReplica(t *testing.T, dbPath string, clock incident.Clock, fake *ghfake.
 	return replica{store: store, queue: q, pm: pm}
 }
 
-// Two replicas export one postmortem to GitHub at the same moment, from
-// export jobs scheduled in different minutes (so the job engine does not
-// take them for one), while GitHub's search index lags: one postmortem
-// issue is opened, and one issue per action item.
+// Two replicas, on one SQLite or PostgreSQL database, export one
+// postmortem to GitHub at the same moment, from export jobs scheduled in
+// different minutes (so the job engine does not take them for one), while
+// GitHub's search index lags: one postmortem issue is opened, and one
+// issue per action item.
 func TestConcurrentExportsToGitHubOpenOneIssue(t *testing.T) {
 	t.Parallel()
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			dbURL := "sqlite:" + filepath.Join(t.TempDir(), "firebreak.db")
+			if dialect == "postgres" {
+				dbURL = pgtest.DSN(t)
+			}
+			concurrentExports(t, dbURL)
+		})
+	}
+}
+
+func concurrentExports(t *testing.T, dbURL string) {
 	ctx := context.Background()
 	clock := incidenttest.NewClock(declaredAt())
 	fake := ghfake.New(ghfake.WithClock(clock.Now))
@@ -66,9 +81,8 @@ func TestConcurrentExportsToGitHubOpenOneIssue(t *testing.T) {
 	// either opens it.
 	fake.SetLatency(30 * time.Millisecond)
 
-	dbPath := filepath.Join(t.TempDir(), "firebreak.db")
-	a := newReplica(t, dbPath, clock, fake)
-	b := newReplica(t, dbPath, clock, fake)
+	a := newReplica(t, dbURL, clock, fake)
+	b := newReplica(t, dbURL, clock, fake)
 
 	inc, err := a.store.CreateIncident(ctx, &incident.Incident{Title: "Checkout fails for card payments", Severity: incident.P1,
 		Status: incident.StatusClosed, Service: "checkout", DeclaredBy: alice, Commander: alice, ChannelID: "C0PM",
@@ -147,7 +161,7 @@ func TestExportNamesActionItemOwners(t *testing.T) {
 	conf := confluencefake.New(confluencefake.Config{Email: "bot@example.com", APIToken: "atl-token", Spaces: map[string]string{"42": "OPS"}})
 	t.Cleanup(conf.Close)
 	cc := confluence.New(confluence.Config{BaseURL: conf.URL(), Email: "bot@example.com", APIToken: "atl-token", SpaceID: "42"})
-	r := newReplica(t, filepath.Join(t.TempDir(), "firebreak.db"), clock, fake, cc)
+	r := newReplica(t, "sqlite:"+filepath.Join(t.TempDir(), "firebreak.db"), clock, fake, cc)
 
 	inc, err := r.store.CreateIncident(ctx, &incident.Incident{Title: "Checkout fails for card payments", Severity: incident.P1,
 		Status: incident.StatusClosed, Service: "checkout", DeclaredBy: alice, Commander: alice, ChannelID: "C0PM",
