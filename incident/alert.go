@@ -129,6 +129,10 @@ type AlertStore interface {
 	// leads: leader itself and those that joined it. ENOTFOUND when no
 	// alert has the id.
 	CountAlertGroup(ctx context.Context, leader int64) (AlertGroupCount, error)
+	// ListAlertGroup returns the alerts of the group the alert leader
+	// leads, leader first, then those that joined it in the order they
+	// were stored. ENOTFOUND when no alert has the id.
+	ListAlertGroup(ctx context.Context, leader int64) ([]Alert, error)
 }
 
 // AlertGroupCount is how many alerts a group has, and how many of them

@@ -642,6 +642,9 @@ func (s *Service) DeclareFromAlert(ctx context.Context, alertID int64, actor str
 	}); err != nil {
 		return inc, fmt.Errorf("link alert to %s: %w", inc.Key(), err)
 	}
+	if err := s.joinMembers(ctx, a, inc); err != nil {
+		return inc, err
+	}
 	if existed && inc.DeclaredBy != actor {
 		return inc, incident.Errorf(incident.ECONFLICT, "%s already declared %s from this alert.", incident.User(inc.DeclaredBy), inc.Key())
 	}
@@ -659,6 +662,54 @@ func (s *Service) DeclareFromAlert(ctx context.Context, alertID int64, actor str
 		}
 	}
 	return inc, nil
+}
+
+// errFollowed stops joining a member to an incident that a delivery of
+// its own joined it to, or decided about, first.
+var errFollowed = errors.New("the alert has followed its group")
+
+// joinMembers has the alerts that joined leader's proposal while it waited
+// for a decision join the incident it started, each linked and, if it
+// fires, said on the timeline in one transaction, as an alert that joins
+// later is. Otherwise they would join only at their next delivery, which
+// Alertmanager makes once per repeat_interval (4 hours by default) when
+// nothing changes. A repeated click, or a retried declare, completes what
+// a failure left.
+func (s *Service) joinMembers(ctx context.Context, leader *incident.Alert, inc *incident.Incident) error {
+	if leader.GroupID != 0 {
+		return nil
+	}
+	group, err := s.store.ListAlertGroup(ctx, leader.ID)
+	if err != nil {
+		return fmt.Errorf("the alerts of rule %s: %w", leader.Rule, err)
+	}
+	now := s.clock.Now()
+	for _, m := range group {
+		if m.ID == leader.ID || m.State != incident.AlertProposed || m.IncidentID != 0 {
+			continue
+		}
+		err := s.store.Atomic(ctx, func(itx incident.Tx) error {
+			tx, ok := itx.(groupTx)
+			if !ok {
+				return fmt.Errorf("the store's transaction (%T) keeps no alerts", itx)
+			}
+			joined, err := tx.UpdateAlert(ctx, m.ID, func(x *incident.Alert) error {
+				if x.State != incident.AlertProposed || x.IncidentID != 0 {
+					return errFollowed
+				}
+				x.State, x.IncidentID, x.DecidedBy = incident.AlertDeclared, inc.ID, inc.DeclaredBy
+				return nil
+			})
+			if err != nil || joined.Status != incident.AlertFiring {
+				return err
+			}
+			return s.joinedGroup(ctx, tx, joined, inc, now)
+		})
+		if err != nil && !errors.Is(err, errFollowed) {
+			return fmt.Errorf("alert %d joins %s: %w", m.ID, inc.Key(), err)
+		}
+	}
+	return nil
 }
 
 // DismissAlert records that an alert is not an incident, once: a double

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -129,5 +130,56 @@ func TestAlertStormIsOneProposal(t *testing.T) {
 		require.Equal(t, http.StatusOK, deliver(t, h, storm(t, "HighErrorRate", "firing", 22, started)))
 		require.Empty(t, b.queue.RunAll(t))
 		require.Len(t, postsContaining(b.chat, "#checkout", "HighErrorRate"), 2, "%q", b.chat.PostsIn("#checkout"))
+	})
+}
+
+// TestStormProposalMembersJoinTheDeclaredIncident: the alerts that joined a
+// proposal join the incident declared from it at once, each said on its
+// timeline if it still fires, not at their next delivery, which
+// Alertmanager makes only every repeat_interval (4 hours by default) when
+// nothing changes. A second click changes nothing more.
+func TestStormProposalMembersJoinTheDeclaredIncident(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, kind storeKind) {
+		b := setupOn(t, kind, options{})
+		ctx := context.Background()
+		h := alertmanager(b)
+		started := b.clock.Now().Add(-2 * time.Minute)
+
+		require.Equal(t, http.StatusOK, deliver(t, h, storm(t, "HighErrorRate", "firing", 5, started)))
+		require.Empty(t, b.queue.RunAll(t))
+		// One pod recovers before anyone decides.
+		gone, err := b.store.FindAlert(ctx, "alertmanager", fmt.Sprintf("f00d%012d", 4))
+		require.NoError(t, err)
+		_, err = b.store.UpdateAlert(ctx, gone.ID, func(a *incident.Alert) error { a.Status = incident.AlertResolved; return nil })
+		require.NoError(t, err)
+
+		leader, err := b.store.FindAlert(ctx, "alertmanager", fmt.Sprintf("f00d%012d", 0))
+		require.NoError(t, err)
+		inc, err := b.alrt.DeclareFromAlert(ctx, leader.ID, "U0ALICE", incident.ReplyTarget{})
+		require.NoError(t, err)
+		require.Empty(t, b.queue.RunAll(t))
+
+		joined, err := b.store.ListAlerts(ctx, inc.ID)
+		require.NoError(t, err)
+		require.Len(t, joined, 5, "every alert of the proposal is the incident's")
+		firingToo := func() int {
+			evs, err := b.store.ListTimeline(ctx, inc.ID)
+			require.NoError(t, err)
+			n := 0
+			for _, e := range evs {
+				if e.Kind == incident.EventAlert && strings.Contains(e.Text, "firing too") {
+					n++
+				}
+			}
+			return n
+		}
+		require.Equal(t, 3, firingToo(), "the three others that fire are on the timeline")
+
+		_, err = b.alrt.DeclareFromAlert(ctx, leader.ID, "U0ALICE", incident.ReplyTarget{})
+		require.NoError(t, err)
+		require.Empty(t, b.queue.RunAll(t))
+		require.Equal(t, 3, firingToo(), "a second click adds nothing")
+		require.Len(t, incidents(t, b), 1)
 	})
 }

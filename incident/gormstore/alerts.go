@@ -219,6 +219,22 @@ func (s *alertStore) CountAlertGroup(ctx context.Context, leader int64) (inciden
 	return incident.AlertGroupCount{Alerts: int(counts.Alerts), Firing: int(counts.Firing)}, nil
 }
 
+// ListAlertGroup implements incident.Store.
+func (s *alertStore) ListAlertGroup(ctx context.Context, leader int64) ([]incident.Alert, error) {
+	const op = "list alert group"
+	var rows []alertRow
+	err := s.one(ctx, func(tx *gorm.DB) error {
+		return tx.Where("id = ? OR (group_id = ? AND group_id <> 0)", leader, leader).Order("id ASC").Find(&rows).Error
+	})
+	if err != nil {
+		return nil, translate(op, err, nil)
+	}
+	if len(rows) == 0 || rows[0].ID != leader {
+		return nil, notFound(op, msgAlertMissing)
+	}
+	return domainRows(op, rows, (*alertRow).toDomain)
+}
+
 // UpdateAlert implements incident.Store. The row is locked for the update,
 // so concurrent deliveries of one alert apply one after the other.
 func (s *alertStore) UpdateAlert(ctx context.Context, id int64, fn func(*incident.Alert) error) (*incident.Alert, error) {

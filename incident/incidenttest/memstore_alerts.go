@@ -1,6 +1,7 @@
 package incidenttest
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"sort"
@@ -128,6 +129,23 @@ func (m *memAlerts) CountAlertGroup(_ context.Context, leader int64) (incident.A
 		return n, errorf("count alert group", incident.ENOTFOUND, "That alert was not found.")
 	}
 	return n, nil
+}
+
+// ListAlertGroup implements incident.Store.
+func (m *memAlerts) ListAlertGroup(_ context.Context, leader int64) ([]incident.Alert, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []incident.Alert
+	for _, a := range m.alerts {
+		if a.ID == leader || (leader != 0 && a.GroupID == leader) {
+			out = append(out, a)
+		}
+	}
+	slices.SortFunc(out, func(a, b incident.Alert) int { return cmp.Compare(a.ID, b.ID) })
+	if len(out) == 0 || out[0].ID != leader {
+		return nil, errorf("list alert group", incident.ENOTFOUND, "That alert was not found.")
+	}
+	return out, nil
 }
 
 // UpdateAlert implements incident.Store.

@@ -46,6 +46,21 @@ func testAlertGroupMembersFiring(t *testing.T, s Store) {
 	_, err = s.CountAlertGroup(ctx, other.ID+1000)
 	RequireCode(t, err, incident.ENOTFOUND)
 
+	group, err := s.ListAlertGroup(ctx, leader.ID)
+	require.NoError(t, err)
+	var ids []int64
+	for _, a := range group {
+		ids = append(ids, a.ID)
+	}
+	require.Equal(t, append([]int64{leader.ID}, members...), ids, "the leader, then its members as stored")
+	alone, err := s.ListAlertGroup(ctx, other.ID)
+	require.NoError(t, err)
+	require.Len(t, alone, 1)
+	_, err = s.ListAlertGroup(ctx, other.ID+1000)
+	RequireCode(t, err, incident.ENOTFOUND)
+	_, err = s.ListAlertGroup(ctx, members[0])
+	require.NoError(t, err, "a member leads no group but itself")
+
 	resolve := func(id int64) {
 		t.Helper()
 		_, err := s.UpdateAlert(ctx, id, func(a *incident.Alert) error { a.Status = incident.AlertResolved; return nil })
