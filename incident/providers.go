@@ -11,14 +11,18 @@ import (
 // Pager pages on-call responders (PagerDuty). Implementations are
 // idempotent on PageRequest.DedupKey: a retried Page never pages twice.
 type Pager interface {
-	// Page opens a page for the incident on the service and returns it. A
-	// page that already exists for the DedupKey is returned as is.
+	// Page opens a page for the incident on the service and returns it,
+	// with StatusAt when the provider times it. A page that already
+	// exists for the DedupKey is returned as is.
 	Page(ctx context.Context, req PageRequest) (*Page, error)
-	// Acknowledge acknowledges a page as the person with this e-mail.
+	// Acknowledge acknowledges a page as the person with this e-mail and
+	// returns when, by the provider's clock, the page's status last
+	// changed as the provider answered (zero when its answer says not).
 	// ENOTFOUND when no provider user has the e-mail.
-	Acknowledge(ctx context.Context, page Page, email string) error
-	// Resolve resolves a page.
-	Resolve(ctx context.Context, page Page) error
+	Acknowledge(ctx context.Context, page Page, email string) (time.Time, error)
+	// Resolve resolves a page and returns the provider's time of it, as
+	// Acknowledge.
+	Resolve(ctx context.Context, page Page) (time.Time, error)
 	// OnCall lists who is on call for the service now, first level first.
 	OnCall(ctx context.Context, svc ServicePolicy) ([]OnCall, error)
 }
@@ -36,8 +40,9 @@ type PageEscalator interface {
 	// in a way that cannot escalate, or nobody is on the next level).
 	NextEscalationLevel(ctx context.Context, page Page) (int, error)
 	// EscalateTo moves the page to that level of its escalation policy and
-	// returns it with its assignees, and whether it moved it: a page at
-	// that level or past it already is left as it is (escalated false).
+	// returns it with its assignees and the provider's StatusAt, and
+	// whether it moved it: a page at that level or past it already is
+	// left as it is (escalated false).
 	// EINVALID or ENOTFOUND when the page cannot be escalated (it was sent
 	// in a way that cannot escalate, or nobody is on call at the level).
 	EscalateTo(ctx context.Context, page Page, level int) (updated *Page, escalated bool, err error)
@@ -90,12 +95,14 @@ type Page struct {
 	AcknowledgedAt *time.Time
 	AcknowledgedBy string
 	ResolvedAt     *time.Time
-	// StatusAt is when, by the provider's clock, the change it reported
-	// last happened (the occurred_at of the webhook that set Status, or of
-	// the latest one that reported it again); nil until the provider
-	// reported one. A report of an earlier change, delivered late, is
-	// older than the page's state and changes nothing. The bot's own
-	// changes, timed by its clock, leave it as it is.
+	// StatusAt is when, by the provider's clock, the latest change known
+	// of the page happened: the occurred_at of a webhook, or the time the
+	// provider's answer gives the bot's own change (the page, an
+	// acknowledgement, an escalation, a resolution); nil until one is
+	// known. A report of an earlier change, delivered late, is older than
+	// the page's state and changes nothing. A change the provider gives no
+	// time for (PagerDuty's Events API) leaves it as it is: the bot's clock
+	// is never compared with the provider's.
 	StatusAt *time.Time
 	// Retriggers counts the times the provider put the page back to
 	// triggered after an acknowledgement or a resolution (the

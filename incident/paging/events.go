@@ -83,14 +83,17 @@ func (s *Service) runAckPage(ctx context.Context, payload []byte) error {
 		_ = s.chat.Tell(ctx, p.Reply, refused(""))
 		return nil
 	}
-	if err := s.pager.Acknowledge(ctx, *page, email); err != nil {
+	pdAt, err := s.pager.Acknowledge(ctx, *page, email)
+	if err != nil {
 		if c := incident.ErrorCode(err); c == incident.ENOTFOUND || c == incident.EINVALID || c == incident.EFORBIDDEN {
 			_ = s.chat.Tell(ctx, p.Reply, refused(incident.ErrorMessage(err)))
 			return nil
 		}
 		return fmt.Errorf("acknowledge page %s: %w", p.PageKey, err)
 	}
-	return s.applyAck(ctx, page, ackReport{slackUser: p.User, at: s.clock.Now(), sourceID: "slack-ack:" + ackKey(p.PageKey, p.Round),
+	// Said and counted at the bot's time of the click; ordered among
+	// PagerDuty's reports by PagerDuty's time of it, when it gave one.
+	return s.applyAck(ctx, page, ackReport{slackUser: p.User, at: s.clock.Now(), statusAt: pdAt, sourceID: "slack-ack:" + ackKey(p.PageKey, p.Round),
 		ackedBefore: page.Status == "acknowledged"})
 }
 
@@ -174,8 +177,8 @@ func (s *Service) handlePageEvent(ctx context.Context, ev incident.PageEvent, he
 	}
 	switch ev.Kind {
 	case incident.PageAcknowledged:
-		r := ackReport{agent: ev.Agent, at: ev.At, dated: !ev.At.IsZero(), sourceID: "pd:" + ev.DeliveryID}
-		if !r.dated {
+		r := ackReport{agent: ev.Agent, at: ev.At, statusAt: ev.At, sourceID: "pd:" + ev.DeliveryID}
+		if r.at.IsZero() {
 			r.at = s.clock.Now()
 		}
 		return s.applyAck(ctx, page, r)
@@ -210,10 +213,14 @@ var errRedelivered = errors.New("already applied")
 // from PagerDuty (agent).
 type ackReport struct {
 	slackUser, agent string
-	at               time.Time
-	// dated is set when at is PagerDuty's time of the acknowledgement
-	// (its occurred_at), which orders it among the page's other reports.
-	dated    bool
+	// at is when it is said to have happened: PagerDuty's occurred_at
+	// for its report, the bot's time of the click for Slack's.
+	at time.Time
+	// statusAt is PagerDuty's time of the acknowledgement (its
+	// occurred_at, or its answer's last_status_change_at for an
+	// acknowledgement from Slack), which orders it among the page's other
+	// changes; zero when PagerDuty gave none.
+	statusAt time.Time
 	sourceID string
 	// ackedBefore is set when the page was acknowledged already before
 	// this acknowledgement was made (someone acknowledges from Slack a page
@@ -231,21 +238,24 @@ func (s *Service) applyAck(ctx context.Context, page *incident.Page, r ackReport
 	if who == "" && slackUser == "" {
 		who = "someone"
 	}
+	// The page's CreatedAt is PagerDuty's time of it when PagerDuty gave
+	// one, and then so is statusAt.
+	after := incident.Since(page.CreatedAt, cmp.Or(r.statusAt, at))
 	n := incident.Notice{Kind: incident.NoticePageAcknowledged, Actor: orBot(slackUser), User: slackUser,
-		Values: map[string]string{"agent": agent, "after": incident.Since(page.CreatedAt, at)}}
+		Values: map[string]string{"agent": agent, "after": after}}
 	// The dedupe marker (the event's source id), the page and the incident
 	// change together, or not at all so that a redelivery applies them. The
 	// page is read and written first: its row lock orders this report
 	// after a concurrent one about the same page.
 	err := atomic(ctx, s.store, func(tx incident.Tx, pages Tx) error {
 		echo, stale, first := false, false, false
-		fromProvider := slackUser == "" && r.dated
+		dated := !r.statusAt.IsZero()
 		if _, err := pages.UpdatePage(ctx, page.ID, func(p *incident.Page) error {
 			// A page resolved after it was acknowledged has this
 			// acknowledgement, or a later report of it, on record.
 			if echo = p.Status == "acknowledged" && !r.ackedBefore || p.Status == "resolved" && p.AcknowledgedAt != nil; echo {
-				if fromProvider {
-					reported(p, at)
+				if dated {
+					reported(p, r.statusAt)
 				}
 				return nil
 			}
@@ -254,18 +264,19 @@ func (s *Service) applyAck(ctx context.Context, page *incident.Page, r ackReport
 				t := at
 				p.AcknowledgedAt, p.AcknowledgedBy = &t, who
 			}
-			if fromProvider && reportedBefore(p, at) {
+			if dated && reportedBefore(p, r.statusAt) {
 				// Acknowledged before a change PagerDuty reported
 				// already (an unacknowledgement, an escalation, the
 				// resolution): the page stays as that change left it.
 				// The first acknowledgement is still said and counts
-				// for the time to acknowledge; a later one is only
+				// for the time to acknowledge, and so is one made from
+				// Slack, whose person clicked; a later report is only
 				// recorded.
-				stale = !first
+				stale = !first && slackUser == ""
 				return nil
 			}
-			if fromProvider {
-				reported(p, at)
+			if dated {
+				reported(p, r.statusAt)
 			}
 			if p.Status != "resolved" {
 				// Delivered after the resolution, the acknowledgement
@@ -374,7 +385,15 @@ func staleAfterResolved(p *incident.Page, ev incident.PageEvent) bool {
 	case incident.PageResolved:
 		return false // an echo, or a redelivery
 	case incident.PageReopened:
-		return p.ResolvedAt != nil && !ev.At.IsZero() && ev.At.Before(*p.ResolvedAt)
+		// Ordered by PagerDuty's time of the resolution (StatusAt); a page
+		// from before StatusAt was kept has only ResolvedAt.
+		if ev.At.IsZero() {
+			return false
+		}
+		if p.StatusAt != nil {
+			return reportedBefore(p, ev.At)
+		}
+		return p.ResolvedAt != nil && ev.At.Before(*p.ResolvedAt)
 	}
 	return true
 }
@@ -556,13 +575,27 @@ func (s *Service) runResolvePages(ctx context.Context, payload []byte) error {
 		if page.Status == "resolved" {
 			continue
 		}
-		if err := s.pager.Resolve(ctx, page); err != nil {
+		pdAt, err := s.pager.Resolve(ctx, page)
+		if err != nil {
 			return fmt.Errorf("resolve page %s: %w", page.DedupKey, err)
 		}
 		if _, err := s.store.UpdatePage(ctx, page.ID, func(pg *incident.Page) error {
-			pg.Status = "resolved"
-			t := s.clock.Now()
-			pg.ResolvedAt = &t
+			if pdAt.IsZero() {
+				// PagerDuty gave no time (the Events API): resolved
+				// now by the bot's clock, and not ordered.
+				pg.Status = "resolved"
+				t := s.clock.Now()
+				pg.ResolvedAt = &t
+				return nil
+			}
+			if reportedBefore(pg, pdAt) {
+				// PagerDuty reported a later change already (the
+				// incident reopened after the bot resolved it): the
+				// page stays as that change left it.
+				return nil
+			}
+			reported(pg, pdAt)
+			pg.Status, pg.ResolvedAt = "resolved", &pdAt
 			return nil
 		}); err != nil {
 			return err

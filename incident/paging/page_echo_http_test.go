@@ -28,8 +28,15 @@ func pdEchoSetup(t *testing.T, when pdfake.WebhookTiming) (bundle, *pdfake.Serve
 // pdEchoSetupOn is pdEchoSetup over the named store.
 func pdEchoSetupOn(t *testing.T, kind storeKind, when pdfake.WebhookTiming) (bundle, *pdfake.Server) {
 	t.Helper()
+	return pdSkewedSetupOn(t, kind, when, 0)
+}
+
+// pdSkewedSetupOn is pdEchoSetupOn with PagerDuty's clock skew ahead of the
+// bot's (behind when negative).
+func pdSkewedSetupOn(t *testing.T, kind storeKind, when pdfake.WebhookTiming, skew time.Duration) (bundle, *pdfake.Server) {
+	t.Helper()
 	var b bundle
-	fake := pdfake.New(pdfake.WithClock(func() time.Time { return b.clock.Now() }))
+	fake := pdfake.New(pdfake.WithClock(func() time.Time { return b.clock.Now().Add(skew) }))
 	t.Cleanup(fake.Close)
 	fake.AddService(pdfake.Service{ID: "PSVC1", Name: "Checkout", EscalationPolicyID: "PEP1"})
 	fake.AddUser(pdfake.User{ID: "PUBOT", Name: "firebreak", Email: "bot@example.com"})

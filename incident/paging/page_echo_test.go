@@ -82,12 +82,12 @@ type echoingPager struct {
 	echo func(page incident.Page)
 }
 
-func (p *echoingPager) Acknowledge(ctx context.Context, page incident.Page, email string) error {
-	if err := p.pager.Acknowledge(ctx, page, email); err != nil {
-		return err
+func (p *echoingPager) Acknowledge(ctx context.Context, page incident.Page, email string) (time.Time, error) {
+	if _, err := p.pager.Acknowledge(ctx, page, email); err != nil {
+		return time.Time{}, err
 	}
 	p.echo(page)
-	return nil
+	return time.Time{}, nil
 }
 
 func TestPagerDutyEchoBeforeTheSlackAckIsRecordedIsAnnouncedOnce(t *testing.T) {
@@ -202,12 +202,12 @@ type resolvingPager struct {
 	echo func(page incident.Page)
 }
 
-func (p *resolvingPager) Resolve(ctx context.Context, page incident.Page) error {
-	if err := p.pager.Resolve(ctx, page); err != nil {
-		return err
+func (p *resolvingPager) Resolve(ctx context.Context, page incident.Page) (time.Time, error) {
+	if _, err := p.pager.Resolve(ctx, page); err != nil {
+		return time.Time{}, err
 	}
 	p.echo(page)
-	return nil
+	return time.Time{}, nil
 }
 
 func TestBotResolveEchoBeforeItIsRecordedIsNotAnnounced(t *testing.T) {

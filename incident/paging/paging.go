@@ -490,6 +490,14 @@ func (s *Service) sendPage(ctx context.Context, inc *incident.Incident, p pagePa
 		if err := pages.AddPage(ctx, page); incident.ErrorCode(err) == incident.ECONFLICT {
 			if before != nil && len(page.Assignees) > 0 {
 				if _, err := pages.UpdatePage(ctx, before.ID, func(p *incident.Page) error {
+					if page.StatusAt != nil {
+						if reportedBefore(p, *page.StatusAt) {
+							// PagerDuty reported a later change
+							// of the page's people already.
+							return nil
+						}
+						reported(p, *page.StatusAt)
+					}
 					p.Assignees = page.Assignees
 					return nil
 				}); err != nil {

@@ -85,18 +85,19 @@ func (p *pager) Page(_ context.Context, req incident.PageRequest) (*incident.Pag
 	return &cp, nil
 }
 
-func (p *pager) Acknowledge(_ context.Context, page incident.Page, email string) error {
+// Acknowledge and Resolve give no time, as PagerDuty's Events API.
+func (p *pager) Acknowledge(_ context.Context, page incident.Page, email string) (time.Time, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.acks = append(p.acks, page.DedupKey+" by "+email)
-	return nil
+	return time.Time{}, nil
 }
 
-func (p *pager) Resolve(_ context.Context, page incident.Page) error {
+func (p *pager) Resolve(_ context.Context, page incident.Page) (time.Time, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.resolved = append(p.resolved, page.DedupKey)
-	return nil
+	return time.Time{}, nil
 }
 
 func (p *pager) OnCall(context.Context, incident.ServicePolicy) ([]incident.OnCall, error) {

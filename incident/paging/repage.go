@@ -48,7 +48,9 @@ func (s repager) followPage(ctx context.Context, sched incident.Scheduler, inc *
 	if target <= 0 {
 		return nil
 	}
-	return s.scheduleRepage(ctx, sched, repagePayload{IncidentID: inc.ID, PageKey: page.DedupKey, Step: 1}, page.CreatedAt.Add(target))
+	// Due by the bot's clock, which runs the job: the page's CreatedAt
+	// may be PagerDuty's (its created_at), whatever the skew between them.
+	return s.scheduleRepage(ctx, sched, repagePayload{IncidentID: inc.ID, PageKey: page.DedupKey, Step: 1}, s.clock.Now().Add(target))
 }
 
 // scheduleRepage plans an escalation check on the urgent queue: it is
@@ -300,7 +302,20 @@ func (s repager) recordEscalation(ctx context.Context, page, updated *incident.P
 		var before []string
 		if _, err := pages.UpdatePage(ctx, page.ID, func(pg *incident.Page) error {
 			before = pg.Assignees
-			pg.Status, pg.Assignees = updated.Status, updated.Assignees
+			pg.Assignees = updated.Assignees
+			if updated.StatusAt == nil {
+				pg.Status = updated.Status // not ordered: PagerDuty gave no time
+				return nil
+			}
+			if reportedBefore(pg, *updated.StatusAt) {
+				// PagerDuty reported a later change already (the
+				// escalation acknowledged, the incident resolved): the
+				// status stays as that change left it, with the people
+				// the escalation assigned.
+				return nil
+			}
+			reported(pg, *updated.StatusAt)
+			pg.Status = updated.Status
 			return nil
 		}); err != nil {
 			return err

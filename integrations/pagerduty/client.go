@@ -127,11 +127,39 @@ func (c *Client) needToken() error {
 	return nil
 }
 
-func (c *Client) manage(ctx context.Context, from, id, status string) error {
-	return c.call(ctx, "incidents.manage", false, func(ctx context.Context) error {
-		_, err := c.pd.ManageIncidentsWithContext(ctx, from, []pagerduty.ManageIncidentsOptions{{ID: id, Status: status}})
+// manage sets the status of the incident with id (Manage incidents, as from)
+// and returns when, by PagerDuty's clock, the incident's status last
+// changed as its answer says (changedAt), zero when the answer omits it.
+func (c *Client) manage(ctx context.Context, from, id, status string) (time.Time, error) {
+	var res *pagerduty.ListIncidentsResponse
+	err := c.call(ctx, "incidents.manage", false, func(ctx context.Context) error {
+		var err error
+		res, err = c.pd.ManageIncidentsWithContext(ctx, from, []pagerduty.ManageIncidentsOptions{{ID: id, Status: status}})
 		return err
 	})
+	if err != nil || res == nil {
+		return time.Time{}, err
+	}
+	for i := range res.Incidents {
+		if res.Incidents[i].ID == id {
+			return changedAt(&res.Incidents[i]), nil
+		}
+	}
+	return time.Time{}, nil
+}
+
+// changedAt is when, by PagerDuty's clock, the incident's status last
+// changed: its last_status_change_at, which for an incident neither
+// acknowledged nor resolved is its updated_at (so an escalation or a
+// reassignment counts too); else its updated_at or created_at. Zero when
+// it gives none. PagerDuty gives these to the second.
+func changedAt(inc *pagerduty.Incident) time.Time {
+	for _, s := range []string{inc.LastStatusChangeAt, inc.UpdatedAt, inc.CreatedAt} {
+		if t, err := time.Parse(time.RFC3339, s); s != "" && err == nil {
+			return t.UTC()
+		}
+	}
+	return time.Time{}
 }
 
 // userByEmail finds the PagerDuty user with email. PagerDuty's query

@@ -30,6 +30,8 @@ type bundle struct {
 	// alice declares; bob is on call at level 1 and carol at level 2.
 	alice, bob, carol pdfake.User
 	policyID          string
+	// clock is PagerDuty's.
+	clock *incidenttest.Clock
 }
 
 type option func(*pagerduty.Config)
@@ -40,7 +42,7 @@ func setup(t *testing.T, opts ...option) *bundle {
 	fake := pdfake.New(pdfake.WithClock(clock.Now))
 	t.Cleanup(fake.Close)
 
-	b := &bundle{fake: fake, policyID: "PEP0001"}
+	b := &bundle{fake: fake, policyID: "PEP0001", clock: clock}
 	fake.AddEscalationPolicy(b.policyID, "Checkout on-call")
 	restSvc := fake.AddService(pdfake.Service{ID: "PSVC001", Name: "Checkout", EscalationPolicyID: b.policyID})
 	eventsSvc := fake.AddService(pdfake.Service{ID: "PSVC002", Name: "Search", EscalationPolicyID: b.policyID})
@@ -140,7 +142,7 @@ func TestPageREST(t *testing.T) {
 			require.Equal(t, &incident.Page{
 				IncidentID: 42, Provider: "pagerduty", ExternalID: inc.ID, DedupKey: req.DedupKey,
 				Service: "checkout", URL: b.fake.URL() + "/incidents/" + inc.ID, Status: "triggered",
-				Assignees: []string{"Bob Primary"}, CreatedAt: t0,
+				Assignees: []string{"Bob Primary"}, CreatedAt: t0, StatusAt: &t0,
 			}, page)
 		})
 	}
@@ -341,8 +343,11 @@ func TestAcknowledgeREST(t *testing.T) {
 			b := setup(t)
 			page, err := b.client.Page(t.Context(), b.request(b.rest))
 			require.NoError(t, err)
+			require.NotNil(t, page.StatusAt, "PagerDuty's time of the page")
+			require.Equal(t, t0, *page.StatusAt)
 
-			err = b.client.Acknowledge(t.Context(), *page, tt.email)
+			b.clock.Advance(90 * time.Second)
+			at, err := b.client.Acknowledge(t.Context(), *page, tt.email)
 			inc, ok := b.fake.Incident(page.ExternalID)
 			require.True(t, ok)
 			if tt.wantCode != "" {
@@ -355,6 +360,7 @@ func TestAcknowledgeREST(t *testing.T) {
 				return
 			}
 			require.NoError(t, err)
+			require.Equal(t, t0.Add(90*time.Second), at, "PagerDuty's last_status_change_at of the acknowledgement")
 			require.Equal(t, "acknowledged", inc.Status)
 			require.Equal(t, b.bob.ID, inc.AcknowledgedBy)
 			manages := callsTo(b.fake, http.MethodPut, "/incidents")
@@ -370,10 +376,16 @@ func TestAcknowledgeAndResolveEventsV2(t *testing.T) {
 	page, err := b.client.Page(t.Context(), b.request(b.events))
 	require.NoError(t, err)
 
-	require.NoError(t, b.client.Acknowledge(t.Context(), *page, "bob@example.com"))
+	// The Events API's answers carry no time.
+	at, err := b.client.Acknowledge(t.Context(), *page, "bob@example.com")
+	require.NoError(t, err)
+	require.True(t, at.IsZero(), "%v", at)
 	require.Equal(t, "acknowledged", b.fake.Incidents()[0].Status)
-	require.NoError(t, b.client.Resolve(t.Context(), *page))
+	at, err = b.client.Resolve(t.Context(), *page)
+	require.NoError(t, err)
+	require.True(t, at.IsZero(), "%v", at)
 	require.Equal(t, "resolved", b.fake.Incidents()[0].Status)
+	require.Nil(t, page.StatusAt)
 
 	evs := b.fake.Events()
 	require.Len(t, evs, 3)
@@ -391,7 +403,7 @@ func TestEventsV2FollowUpNeedsTheRoutingKey(t *testing.T) {
 	page, err := b.client.Page(t.Context(), b.request(b.events))
 	require.NoError(t, err)
 
-	err = b.client.Resolve(t.Context(), *page)
+	_, err = b.client.Resolve(t.Context(), *page)
 	require.Equal(t, incident.EINVALID, incident.ErrorCode(err))
 	require.Contains(t, incident.ErrorMessage(err), "routing_key")
 	require.Len(t, b.fake.Events(), 1, "nothing sent")
@@ -403,7 +415,10 @@ func TestResolveREST(t *testing.T) {
 	page, err := b.client.Page(t.Context(), b.request(b.rest))
 	require.NoError(t, err)
 
-	require.NoError(t, b.client.Resolve(t.Context(), *page))
+	b.clock.Advance(time.Minute)
+	at, err := b.client.Resolve(t.Context(), *page)
+	require.NoError(t, err)
+	require.Equal(t, t0.Add(time.Minute), at, "PagerDuty's time of the resolution")
 	inc, _ := b.fake.Incident(page.ExternalID)
 	require.Equal(t, "resolved", inc.Status)
 	manages := callsTo(b.fake, http.MethodPut, "/incidents")
@@ -421,7 +436,7 @@ func TestResolveRESTNeedsFromEmail(t *testing.T) {
 	b := setup(t, func(c *pagerduty.Config) { c.FromEmail = "" })
 	page, err := b.client.Page(t.Context(), b.request(b.rest))
 	require.NoError(t, err)
-	err = b.client.Resolve(t.Context(), *page)
+	_, err = b.client.Resolve(t.Context(), *page)
 	require.Equal(t, incident.EINVALID, incident.ErrorCode(err))
 	require.Contains(t, incident.ErrorMessage(err), "From e-mail")
 }
@@ -498,7 +513,8 @@ func TestPagerDutyFailures(t *testing.T) {
 			name:  "503 on a user look-up",
 			fault: func(f *pdfake.Server) { f.FailNext(10, http.StatusServiceUnavailable) },
 			call: func(b *bundle) error {
-				return b.client.Acknowledge(context.Background(), incident.Page{ExternalID: "Q1", DedupKey: "k"}, "bob@example.com")
+				_, err := b.client.Acknowledge(context.Background(), incident.Page{ExternalID: "Q1", DedupKey: "k"}, "bob@example.com")
+				return err
 			},
 			wantCode: incident.EUNAVAILABLE, wantMsg: "PagerDuty is not responding (HTTP 503)",
 			wantCalls: outbound.DefaultMaxAttempts,
@@ -595,7 +611,8 @@ func TestPagerDutyFailures(t *testing.T) {
 		{
 			name: "manage an incident PagerDuty does not know",
 			call: func(b *bundle) error {
-				return b.client.Resolve(context.Background(), incident.Page{ExternalID: "QGONE", DedupKey: "k"})
+				_, err := b.client.Resolve(context.Background(), incident.Page{ExternalID: "QGONE", DedupKey: "k"})
+				return err
 			},
 			wantCode: incident.ENOTFOUND, wantMsg: "PagerDuty could not find it: Not Found: Incident Not Found.",
 			wantCalls: 1,

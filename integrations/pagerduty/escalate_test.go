@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -47,10 +48,13 @@ func TestEscalateMovesThePageToTheNextLevel(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 2, level)
 	require.Empty(t, callsTo(b.fake, http.MethodPut, "/incidents"), "deciding the level changes nothing")
+	b.clock.Advance(2 * time.Minute)
 	up, escalated, err := b.client.EscalateTo(t.Context(), *page, level)
 	require.NoError(t, err)
 	require.True(t, escalated)
 	require.Equal(t, []string{"Carol Backup"}, up.Assignees)
+	require.NotNil(t, up.StatusAt, "PagerDuty's time of the escalation")
+	require.Equal(t, t0.Add(2*time.Minute), *up.StatusAt)
 	require.Equal(t, page.DedupKey, up.DedupKey)
 	inc, ok := b.fake.Incident(page.ExternalID)
 	require.True(t, ok)

@@ -165,10 +165,15 @@ func onCallAt(oncalls []pagerduty.OnCall, level uint) bool {
 	return slices.ContainsFunc(oncalls, func(oc pagerduty.OnCall) bool { return oc.EscalationLevel == level })
 }
 
-// escalatedPage is page with the status and assignees of its incident.
+// escalatedPage is page with the status and assignees of its incident, and
+// PagerDuty's time of its last change (none when the incident gives none).
 func escalatedPage(page incident.Page, inc *pagerduty.Incident) *incident.Page {
 	out := page
 	out.Status = cmp.Or(inc.Status, "triggered")
+	out.StatusAt = nil
+	if at := changedAt(inc); !at.IsZero() {
+		out.StatusAt = &at
+	}
 	out.Assignees = nil
 	for _, a := range inc.Assignments {
 		if name := cmp.Or(a.Assignee.Summary, a.Assignee.ID); name != "" && !slices.Contains(out.Assignees, name) {

@@ -192,6 +192,11 @@ func (c *Client) restPage(req incident.PageRequest, inc *pagerduty.Incident) *in
 		Status:     cmp.Or(inc.Status, "triggered"),
 		CreatedAt:  created.UTC(),
 	}
+	if at := changedAt(inc); !at.IsZero() {
+		// The page's (or the backup's reassignment's) time by PagerDuty's
+		// clock, which orders PagerDuty's reports of it.
+		page.StatusAt = &at
+	}
 	for _, a := range inc.Assignments {
 		if name := cmp.Or(a.Assignee.Summary, a.Assignee.ID); name != "" && !slices.Contains(page.Assignees, name) {
 			page.Assignees = append(page.Assignees, name)
@@ -203,46 +208,54 @@ func (c *Client) restPage(req incident.PageRequest, inc *pagerduty.Incident) *in
 // Acknowledge acknowledges page as the PagerDuty user with email. ENOTFOUND
 // when no PagerDuty user has the e-mail; EINVALID when the page was sent
 // with a routing key the client cannot look up.
-func (c *Client) Acknowledge(ctx context.Context, page incident.Page, email string) error {
+//
+// It returns PagerDuty's time of the acknowledgement: the incident's
+// last_status_change_at in its answer to the update. The Events API's
+// answer carries no time, so a page sent with a routing key gets zero.
+func (c *Client) Acknowledge(ctx context.Context, page incident.Page, email string) (time.Time, error) {
 	if isEventsPage(page) {
-		return c.followUp(ctx, page, "acknowledge")
+		return time.Time{}, c.followUp(ctx, page, "acknowledge")
 	}
 	if err := c.needToken(); err != nil {
-		return err
+		return time.Time{}, err
 	}
 	email = strings.TrimSpace(email)
 	if email == "" {
-		return incident.Errorf(incident.EINVALID, "We need your e-mail address to acknowledge in PagerDuty as you.")
+		return time.Time{}, incident.Errorf(incident.EINVALID, "We need your e-mail address to acknowledge in PagerDuty as you.")
 	}
 	user, err := c.userByEmail(ctx, email)
 	if err != nil {
-		return fmt.Errorf("acknowledge %s: %w", page.ExternalID, err)
+		return time.Time{}, fmt.Errorf("acknowledge %s: %w", page.ExternalID, err)
 	}
-	if err := c.manage(ctx, user.Email, page.ExternalID, "acknowledged"); err != nil {
-		return fmt.Errorf("acknowledge %s: %w", page.ExternalID, err)
+	at, err := c.manage(ctx, user.Email, page.ExternalID, "acknowledged")
+	if err != nil {
+		return time.Time{}, fmt.Errorf("acknowledge %s: %w", page.ExternalID, err)
 	}
-	return nil
+	return at, nil
 }
 
-// Resolve resolves page, as Config.FromEmail for a REST incident.
-func (c *Client) Resolve(ctx context.Context, page incident.Page) error {
+// Resolve resolves page, as Config.FromEmail for a REST incident, and
+// returns PagerDuty's time of it as Acknowledge does.
+func (c *Client) Resolve(ctx context.Context, page incident.Page) (time.Time, error) {
 	if isEventsPage(page) {
-		return c.followUp(ctx, page, "resolve")
+		return time.Time{}, c.followUp(ctx, page, "resolve")
 	}
 	if err := c.needToken(); err != nil {
-		return err
+		return time.Time{}, err
 	}
 	if c.from == "" {
-		return incident.Errorf(incident.EINVALID,
+		return time.Time{}, incident.Errorf(incident.EINVALID,
 			"PagerDuty needs the e-mail of a PagerDuty user to resolve as; set the bot's PagerDuty From e-mail.")
 	}
-	if err := c.manage(ctx, c.from, page.ExternalID, "resolved"); err != nil {
-		return fmt.Errorf("resolve %s: %w", page.ExternalID, err)
+	at, err := c.manage(ctx, c.from, page.ExternalID, "resolved")
+	if err != nil {
+		return time.Time{}, fmt.Errorf("resolve %s: %w", page.ExternalID, err)
 	}
-	return nil
+	return at, nil
 }
 
-// followUp sends an Events API v2 acknowledge or resolve for page.
+// followUp sends an Events API v2 acknowledge or resolve for page. Its
+// answer (status, message, dedup_key) says when nothing happened.
 func (c *Client) followUp(ctx context.Context, page incident.Page, action string) error {
 	key := cmp.Or(page.DedupKey, page.ExternalID)
 	var svc incident.ServicePolicy

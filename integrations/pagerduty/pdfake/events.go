@@ -150,12 +150,12 @@ func (s *eventsAPI) applyEvent(svc *Service, key string, ev Event) (*Incident, s
 		return inc, "incident.triggered"
 	case "acknowledge":
 		if open != nil && open.Status != "acknowledged" {
-			open.Status = "acknowledged"
+			open.setStatus("acknowledged", "", s.now().UTC())
 			return open, "incident.acknowledged"
 		}
 	case "resolve":
 		if open != nil {
-			open.Status = "resolved"
+			open.setStatus("resolved", "", s.now().UTC())
 			return open, "incident.resolved"
 		}
 	}

@@ -480,24 +480,28 @@ func (s *incidentsAPI) apply(inc *Incident, u incidentUpdate, by *User) {
 		}
 		inc.EscalationLevel = u.EscalationLevel
 	}
+	now := s.now().UTC()
 	if len(assignees) > 0 {
 		for _, id := range assignees {
 			if !slices.Contains(inc.Assignees, id) {
 				inc.Notified = append(inc.Notified, id)
 			}
 		}
+		if !slices.Equal(inc.Assignees, assignees) {
+			inc.AssignedAt, inc.UpdatedAt = now, now
+		}
 		inc.Assignees = assignees
 		if inc.Status == "acknowledged" {
-			inc.Status = "triggered"
+			inc.setStatus("triggered", by.ID, now)
 		}
 	}
 	switch u.Status {
 	case "acknowledged":
-		inc.Status = "acknowledged"
+		inc.setStatus("acknowledged", by.ID, now)
 		inc.AcknowledgedBy = by.ID
 		inc.ResolvedBy = ""
 	case "resolved":
-		inc.Status = "resolved"
+		inc.setStatus("resolved", by.ID, now)
 		inc.ResolvedBy = by.ID
 	}
 }
@@ -571,24 +575,43 @@ func (s *directoryAPI) getService(w http.ResponseWriter, r *http.Request) {
 func (s *incidentsAPI) incidentJSON(inc *Incident) map[string]any {
 	svc := s.service(inc.ServiceID)
 	p := s.policy(inc.EscalationPolicyID)
+	// PagerDuty lists no assignments for a resolved incident, and
+	// acknowledgements only for an acknowledged one.
 	assignments := []map[string]any{}
 	for _, id := range inc.Assignees {
-		if u := s.user(id); u != nil {
-			assignments = append(assignments, map[string]any{"at": inc.CreatedAt.Format(time.RFC3339), "assignee": s.userRef(u)})
+		if u := s.user(id); u != nil && inc.Status != "resolved" {
+			assignments = append(assignments, map[string]any{"at": inc.AssignedAt.Format(time.RFC3339), "assignee": s.userRef(u)})
 		}
 	}
 	acks := []map[string]any{}
 	if inc.Status == "acknowledged" && inc.AcknowledgedBy != "" {
 		if u := s.user(inc.AcknowledgedBy); u != nil {
-			acks = append(acks, map[string]any{"at": s.now().UTC().Format(time.RFC3339), "acknowledger": s.userRef(u)})
+			acks = append(acks, map[string]any{"at": inc.AcknowledgedAt.Format(time.RFC3339), "acknowledger": s.userRef(u)})
 		}
+	}
+	// last_status_change_at is the incident's updated_at while it is
+	// neither acknowledged nor resolved; times are to the second.
+	statusAt := inc.StatusChangedAt
+	if inc.Status == "triggered" {
+		statusAt = inc.UpdatedAt
 	}
 	out := map[string]any{
 		"id": inc.ID, "type": "incident", "summary": "[#" + strconv.Itoa(inc.Number) + "] " + inc.Title,
 		"self": s.base + "/incidents/" + inc.ID, "html_url": s.base + "/incidents/" + inc.ID,
 		"incident_number": inc.Number, "title": inc.Title, "created_at": inc.CreatedAt.Format(time.RFC3339),
-		"status": inc.Status, "incident_key": inc.IncidentKey, "urgency": inc.Urgency,
+		"updated_at": inc.UpdatedAt.Format(time.RFC3339), "last_status_change_at": statusAt.Format(time.RFC3339),
+		"resolved_at": nil,
+		"status":      inc.Status, "incident_key": inc.IncidentKey, "urgency": inc.Urgency,
 		"assignments": assignments, "acknowledgements": acks,
+	}
+	if inc.Status == "resolved" {
+		out["resolved_at"] = inc.ResolvedAt.Format(time.RFC3339)
+	}
+	if u := s.user(inc.StatusChangedBy); u != nil {
+		out["last_status_change_by"] = s.userRef(u)
+	} else if svc != nil {
+		out["last_status_change_by"] = map[string]any{"id": svc.ID, "type": "service_reference", "summary": svc.Name,
+			"self": s.base + "/services/" + svc.ID, "html_url": s.base + "/service-directory/" + svc.ID}
 	}
 	if svc != nil {
 		out["service"] = map[string]any{"id": svc.ID, "type": "service_reference", "summary": svc.Name}

@@ -96,6 +96,33 @@ type Incident struct {
 	// client tells it from the assignees and the on-calls.
 	EscalationLevel int
 	CreatedAt       time.Time
+	// UpdatedAt is when the incident last changed, StatusChangedAt when
+	// its status last changed and StatusChangedBy the user id that changed
+	// it (empty for an integration, or when it opened); AssignedAt is when
+	// its assignees were last set; AcknowledgedAt and ResolvedAt are when
+	// it was last acknowledged and resolved, zero while it is not. The
+	// REST API shows them as updated_at, last_status_change_at (updated_at
+	// while the incident is triggered), last_status_change_by,
+	// assignments[].at, acknowledgements[].at and resolved_at.
+	UpdatedAt, StatusChangedAt, AssignedAt, AcknowledgedAt, ResolvedAt time.Time
+	StatusChangedBy                                                    string
+}
+
+// setStatus changes the incident's status at now, as the user with id by
+// ("" for an integration), keeping PagerDuty's times of it.
+func (inc *Incident) setStatus(status, by string, now time.Time) {
+	if inc.Status == status {
+		return
+	}
+	inc.Status, inc.StatusChangedAt, inc.StatusChangedBy, inc.UpdatedAt = status, now, by, now
+	switch status {
+	case "acknowledged":
+		inc.AcknowledgedAt, inc.ResolvedAt = now, time.Time{}
+	case "resolved":
+		inc.ResolvedAt = now
+	default:
+		inc.AcknowledgedAt, inc.ResolvedAt = time.Time{}, time.Time{}
+	}
 }
 
 // Event is one accepted or refused Events API v2 request.
@@ -526,8 +553,12 @@ func (s *world) newIncident(inc *Incident) *Incident {
 	inc.ID = fmt.Sprintf("Q%013d", s.seq)
 	inc.Number = len(s.incidents) + 1
 	inc.CreatedAt = s.now().UTC()
+	inc.UpdatedAt, inc.StatusChangedAt, inc.AssignedAt = inc.CreatedAt, inc.CreatedAt, inc.CreatedAt
 	if inc.Status == "" {
 		inc.Status = "triggered"
+	}
+	if inc.Status == "acknowledged" {
+		inc.AcknowledgedAt = inc.CreatedAt
 	}
 	if inc.Urgency == "" {
 		inc.Urgency = "high"

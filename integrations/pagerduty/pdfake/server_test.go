@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -444,4 +445,79 @@ func newServer(t *testing.T, h http.Handler) string {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv.URL
+}
+
+// TestIncidentUpdatesAnswerPagerDutysTimes: PUT /incidents/{id} and PUT
+// /incidents answer the incident with PagerDuty's times of its changes, to
+// the second: last_status_change_at (the updated_at of an incident neither
+// acknowledged nor resolved), last_status_change_by, updated_at,
+// assignments[].at, acknowledgements[].at and resolved_at.
+func TestIncidentUpdatesAnswerPagerDutysTimes(t *testing.T) {
+	t.Parallel()
+	now := t0
+	var mu sync.Mutex
+	fake := pdfake.New(pdfake.WithClock(func() time.Time { mu.Lock(); defer mu.Unlock(); return now }))
+	t.Cleanup(fake.Close)
+	at := func(d time.Duration) string {
+		mu.Lock()
+		defer mu.Unlock()
+		now = t0.Add(d)
+		return now.Format(time.RFC3339)
+	}
+	svc := fake.AddService(pdfake.Service{Name: "API"})
+	ann := fake.AddUser(pdfake.User{Name: "Ann", Email: "ann@example.com"})
+	ben := fake.AddUser(pdfake.User{Name: "Ben", Email: "ben@example.com"})
+	fake.AddOnCall(pdfake.OnCall{EscalationPolicyID: svc.EscalationPolicyID, Level: 1, UserID: ben.ID})
+	fake.AddOnCall(pdfake.OnCall{EscalationPolicyID: svc.EscalationPolicyID, Level: 2, UserID: ann.ID})
+	hdr := func(from string) map[string]string {
+		return map[string]string{"Authorization": "Token token=" + fake.Token(), "Content-Type": "application/json", "From": from}
+	}
+	status, _, out := raw(t, http.MethodPost, fake.URL()+"/incidents", hdr(ann.Email),
+		`{"incident":{"type":"incident","title":"Down","service":{"id":"`+svc.ID+`","type":"service_reference"}}}`)
+	require.Equal(t, http.StatusCreated, status)
+	inc := out["incident"].(map[string]any)
+	id := inc["id"].(string)
+	created := t0.Format(time.RFC3339)
+	require.Equal(t, created, inc["created_at"])
+	require.Equal(t, created, inc["updated_at"])
+	require.Equal(t, created, inc["last_status_change_at"])
+	require.Nil(t, inc["resolved_at"])
+	require.Equal(t, "service_reference", inc["last_status_change_by"].(map[string]any)["type"])
+
+	ackedAt := at(90 * time.Second)
+	status, _, out = raw(t, http.MethodPut, fake.URL()+"/incidents/"+id, hdr(ben.Email), `{"incident":{"type":"incident_reference","status":"acknowledged"}}`)
+	require.Equal(t, http.StatusOK, status)
+	inc = out["incident"].(map[string]any)
+	require.Equal(t, ackedAt, inc["last_status_change_at"])
+	require.Equal(t, ackedAt, inc["updated_at"])
+	require.Equal(t, ben.ID, inc["last_status_change_by"].(map[string]any)["id"])
+	acks := inc["acknowledgements"].([]any)
+	require.Len(t, acks, 1)
+	require.Equal(t, ackedAt, acks[0].(map[string]any)["at"])
+	require.Equal(t, created, inc["assignments"].([]any)[0].(map[string]any)["at"])
+
+	// Read later, the acknowledgement keeps its time.
+	at(5 * time.Minute)
+	_, _, out = raw(t, http.MethodGet, fake.URL()+"/incidents/"+id, hdr(""), "")
+	require.Equal(t, ackedAt, out["incident"].(map[string]any)["acknowledgements"].([]any)[0].(map[string]any)["at"])
+
+	// An escalation re-triggers it: last_status_change_at is its updated_at.
+	escalatedAt := at(6 * time.Minute)
+	status, _, out = raw(t, http.MethodPut, fake.URL()+"/incidents", hdr(ann.Email),
+		`{"incidents":[{"id":"`+id+`","type":"incident_reference","escalation_level":2}]}`)
+	require.Equal(t, http.StatusOK, status)
+	inc = out["incidents"].([]any)[0].(map[string]any)
+	require.Equal(t, "triggered", inc["status"])
+	require.Equal(t, escalatedAt, inc["last_status_change_at"])
+	require.Equal(t, escalatedAt, inc["updated_at"])
+	require.Equal(t, escalatedAt, inc["assignments"].([]any)[0].(map[string]any)["at"])
+	require.Empty(t, inc["acknowledgements"])
+
+	resolvedAt := at(7 * time.Minute)
+	status, _, out = raw(t, http.MethodPut, fake.URL()+"/incidents/"+id, hdr(ann.Email), `{"incident":{"type":"incident_reference","status":"resolved"}}`)
+	require.Equal(t, http.StatusOK, status)
+	inc = out["incident"].(map[string]any)
+	require.Equal(t, resolvedAt, inc["last_status_change_at"])
+	require.Equal(t, resolvedAt, inc["resolved_at"])
+	require.Empty(t, inc["assignments"], "none for a resolved incident")
 }
