@@ -40,6 +40,9 @@ type exportPayload struct {
 	Target     string               `json:"target"`
 	Actor      string               `json:"actor"`
 	Reply      incident.ReplyTarget `json:"reply"`
+	// Request is the job's key: one per export asked for, the same in each
+	// of its attempts.
+	Request string `json:"request,omitempty"`
 }
 
 // Export schedules the export of an incident's current draft to a target
@@ -58,9 +61,9 @@ func (s *Service) Export(ctx context.Context, incidentID int64, target, actor st
 	if err != nil {
 		return fmt.Errorf("export postmortem: %w", err)
 	}
-	payload, _ := json.Marshal(exportPayload{IncidentID: inc.ID, Target: target, Actor: actor, Reply: reply})
 	// Keyed by the minute: a double click exports once.
 	key := fmt.Sprintf("export:%d:%s:%d", inc.ID, target, s.clock.Now().Unix()/60)
+	payload, _ := json.Marshal(exportPayload{IncidentID: inc.ID, Target: target, Actor: actor, Reply: reply, Request: key})
 	if _, err := s.sched.Schedule(ctx, incident.Job{Kind: JobExport, Key: key, Payload: payload, MaxAttempts: exportAttempts}); err != nil {
 		return fmt.Errorf("schedule the postmortem export of %s: %w", inc.Key(), err)
 	}
@@ -332,6 +335,16 @@ func (s *Service) runExport(ctx context.Context, payload []byte) error {
 // bookmark the first time, or to whoever asked when there is no channel;
 // and records it on the timeline.
 func (s *Service) announceExport(ctx context.Context, inc *incident.Incident, p exportPayload, exp incident.Exporter, prev *incident.ExportRef, ref incident.ExportRef) {
+	source := fmt.Sprintf("postmortem:export:%s:%s:%d", p.Target, ref.ID, ref.Version)
+	if p.Request != "" {
+		// Said once per export asked for: a retry of one that published
+		// the document but failed a further step (an action item's issue)
+		// publishes it again, and says nothing new.
+		source = "postmortem:export:" + p.Target + ":" + p.Request
+		if attempt, _ := incident.JobAttempt(ctx); attempt > 1 && s.recorded(ctx, inc.ID, source) {
+			return
+		}
+	}
 	verb := "exported"
 	if prev != nil && prev.ID == ref.ID {
 		verb = "updated"
@@ -355,8 +368,24 @@ func (s *Service) announceExport(ctx context.Context, inc *incident.Incident, p 
 			}
 		}
 	}
-	s.record(ctx, inc, fmt.Sprintf("postmortem:export:%s:%s:%d", p.Target, ref.ID, ref.Version),
-		fmt.Sprintf("Postmortem %s in %s: %s", verb, exp.Name(), ref.URL))
+	s.record(ctx, inc, source, fmt.Sprintf("Postmortem %s in %s: %s", verb, exp.Name(), ref.URL))
+}
+
+// recorded reports whether the incident's timeline holds the line of
+// source; when the timeline cannot be read it reports false, so the line
+// is said rather than lost.
+func (s *Service) recorded(ctx context.Context, id int64, source string) bool {
+	events, err := s.store.ListTimeline(ctx, id)
+	if err != nil {
+		s.log.WarnContext(ctx, "could not read the timeline", "incident", id, "err", err)
+		return false
+	}
+	for _, ev := range events {
+		if ev.SourceID == source {
+			return true
+		}
+	}
+	return false
 }
 
 // exportFailed says in the channel why an export failed: at once with a
