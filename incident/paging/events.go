@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -133,6 +134,10 @@ type pageEventPayload struct {
 	AgentEmail string                 `json:"agent_email,omitempty"`
 	Assignees  []string               `json:"assignees,omitempty"`
 	At         time.Time              `json:"at"`
+	// Since is when the bot first held back a report about a page of
+	// its own it had not recorded yet (zero for one held back while the
+	// bot escalated the page).
+	Since time.Time `json:"since,omitzero"`
 }
 
 // escalationPoll is how often a report held back checks whether the bot's
@@ -150,10 +155,53 @@ func (s *Service) runPageEvent(ctx context.Context, payload []byte) error {
 	ev := incident.PageEvent{DeliveryID: p.DeliveryID, Kind: p.Kind, ExternalID: p.ExternalID, DedupKey: p.DedupKey, Agent: p.Agent,
 		AgentEmail: p.AgentEmail, Assignees: p.Assignees, At: p.At}
 	err := s.handlePageEvent(ctx, ev, true)
-	if errors.Is(err, errEscalating) {
+	switch {
+	case errors.Is(err, errEscalating):
 		return incident.RetryLater(escalationPoll, "the bot is escalating the page %s", cmp.Or(p.DedupKey, p.ExternalID))
+	case errors.Is(err, errPageUnrecorded) && !p.Since.IsZero() && s.clock.Now().Sub(p.Since) < unrecordedPageWait:
+		return incident.RetryLater(unrecordedPagePoll, "the page %s is not recorded yet", p.DedupKey)
+	case errors.Is(err, errPageUnrecorded):
+		s.log.WarnContext(ctx, "a PagerDuty report about a page of the bot's that was never recorded is dropped",
+			"dedup_key", p.DedupKey, "kind", p.Kind, "delivery", p.DeliveryID, "held_since", p.Since)
+		return nil
 	}
 	return err
+}
+
+// errPageUnrecorded says a report is about a page the bot opened (its
+// dedup key names an incident of the bot's) that the bot has not recorded
+// yet: PagerDuty answered the page call late, or the bot died between the
+// call and the record and its job will record the page when retried.
+var errPageUnrecorded = errors.New("the page is not recorded yet")
+
+const (
+	// unrecordedPagePoll is how often a report held back checks whether
+	// its page is recorded.
+	unrecordedPagePoll = 2 * time.Second
+	// unrecordedPageWait bounds how long such a report is held back: the
+	// page job's retries after a crash (the takeover, then its backoff)
+	// record the page well within it.
+	unrecordedPageWait = 10 * time.Minute
+)
+
+// pageOfOurs reports whether a report's dedup key is one the bot pages
+// under (firebreak-<incident id>-<service>...) for an incident it holds.
+func (s *Service) pageOfOurs(ctx context.Context, dedupKey string) (bool, error) {
+	rest, ok := strings.CutPrefix(dedupKey, "firebreak-")
+	if !ok {
+		return false, nil
+	}
+	num, _, ok := strings.Cut(rest, "-")
+	id, err := strconv.ParseInt(num, 10, 64)
+	if !ok || err != nil || id <= 0 {
+		return false, nil
+	}
+	if _, err := s.store.GetIncident(ctx, id); incident.ErrorCode(err) == incident.ENOTFOUND {
+		return false, nil // another installation's, on the same account
+	} else if err != nil {
+		return false, fmt.Errorf("find the incident of page %s: %w", dedupKey, err)
+	}
+	return true, nil
 }
 
 // handlePageEvent is HandlePageEvent, and JobPageEvent's when held:
@@ -173,7 +221,19 @@ func (s *Service) handlePageEvent(ctx context.Context, ev incident.PageEvent, he
 		}
 	}
 	if page == nil {
-		return nil // not a page of ours
+		// A report about a page the bot opened but has not recorded
+		// (an acknowledgement from the phone while the page call was
+		// answered late) is held back until it is, not lost.
+		ours, err := s.pageOfOurs(ctx, ev.DedupKey)
+		switch {
+		case err != nil:
+			return err
+		case !ours:
+			return nil // not a page of ours
+		case held:
+			return errPageUnrecorded
+		}
+		return holdPageEvent(ctx, s.sched, ev, s.clock.Now())
 	}
 	switch ev.Kind {
 	case incident.PageAcknowledged:
@@ -192,9 +252,9 @@ var errEscalating = errors.New("the bot is escalating the page")
 
 // holdPageEvent schedules, on sched, the job that applies ev once the bot's
 // escalation of its page is recorded: one per delivery.
-func holdPageEvent(ctx context.Context, sched incident.Scheduler, ev incident.PageEvent) error {
+func holdPageEvent(ctx context.Context, sched incident.Scheduler, ev incident.PageEvent, since time.Time) error {
 	payload, _ := json.Marshal(pageEventPayload{DeliveryID: ev.DeliveryID, Kind: ev.Kind, ExternalID: ev.ExternalID, DedupKey: ev.DedupKey,
-		Agent: ev.Agent, AgentEmail: ev.AgentEmail, Assignees: ev.Assignees, At: ev.At})
+		Agent: ev.Agent, AgentEmail: ev.AgentEmail, Assignees: ev.Assignees, At: ev.At, Since: since})
 	job := incident.Job{Kind: JobPageEvent, Payload: payload, MaxAttempts: 10, Urgent: true}
 	if ev.DeliveryID != "" {
 		job.Key = "page-event:pd:" + ev.DeliveryID
@@ -464,7 +524,7 @@ func (s *Service) applyPageEvent(ctx context.Context, page *incident.Page, ev in
 				if held {
 					return errEscalating
 				}
-				return holdPageEvent(ctx, tx, ev)
+				return holdPageEvent(ctx, tx, ev, time.Time{})
 			}
 			byBot = assignedByBot(events, page.DedupKey)
 		case incident.PageResolved:
