@@ -124,7 +124,11 @@ type Options struct {
 	// DeadAfter is how long an instance may stay silent before its running
 	// jobs are handed to a live one, which must itself have been beating
 	// for as long (so a database lost by every instance for a while makes
-	// none of them dead). Defaults to DefaultDeadAfter.
+	// none of them dead). An engine whose own heartbeats have not been
+	// recorded for DeadAfter less a margin (a quarter of it, or one
+	// HeartbeatInterval if longer) stops its running jobs first: their
+	// contexts end with ErrHeartbeatLost. It should be at least twice
+	// HeartbeatInterval. Defaults to DefaultDeadAfter.
 	DeadAfter time.Duration
 	// StartSpacing is the least time between the starts of two jobs of
 	// Queue (urgent jobs are never held back). River hands a queue's jobs
@@ -222,6 +226,9 @@ type Engine struct {
 	// run on a background one (Options.BackgroundPool).
 	inserts  *sql.DB
 	takeover *takeover
+	// fence stops this engine's runs when its heartbeats go unrecorded,
+	// before another replica takes their jobs over.
+	fence *fence
 	// stopBeat ends the heartbeat loop of the current run; beatDone is
 	// closed when it has returned.
 	stopBeat context.CancelFunc
@@ -328,14 +335,26 @@ func waitingStates() []string {
 }
 
 func newEngine(driver riverdriver.Driver[*sql.Tx], opts Options, depth func(context.Context) (int, error), db *sql.DB, postgres bool) (*Engine, error) {
+	log := opts.Logger.With("component", "jobs")
+	bound, ok := fenceBound(opts.HeartbeatInterval, opts.DeadAfter)
+	if !ok {
+		log.Warn("DeadAfter leaves no margin over HeartbeatInterval: a replica cut off from the database may still run the jobs another has taken over; make DeadAfter at least twice HeartbeatInterval",
+			"dead_after", opts.DeadAfter, "heartbeat_interval", opts.HeartbeatInterval)
+	}
 	e := &Engine{
 		takeover: &takeover{db: db, postgres: postgres, id: opts.InstanceID, queues: []string{opts.Queue, opts.UrgentQueue},
 			interval: opts.HeartbeatInterval, deadAfter: opts.DeadAfter, now: time.Now},
+		fence:    newFence(bound, log),
 		depth:    depth,
-		log:      opts.Logger.With("component", "jobs"),
+		log:      log,
 		opts:     opts,
 		handlers: make(map[string]incident.JobHandler),
 	}
+	table := "river_job"
+	if postgres && opts.Schema != "" {
+		table = pgx.Identifier{opts.Schema, "river_job"}.Sanitize()
+	}
+	driver = guardedDriver{Driver: driver, guard: &guard{db: db, postgres: postgres, id: opts.InstanceID, table: table, fence: e.fence, log: log}}
 	m, err := newMetrics(opts.Registerer, opts.Queue, e.scrapeDepth)
 	if err != nil {
 		return nil, err

@@ -67,6 +67,7 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 	}
 	defer func() {
 		if err != nil {
+			e.fence.halt()
 			e.takeover.unlock()
 		}
 	}()
@@ -83,6 +84,8 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 	if err := e.takeover.beat(ctx); err != nil {
 		return fmt.Errorf("jobs: start: %w", err)
 	}
+	e.fence.reset()
+	e.fence.beaten(e.takeover.recorded)
 	if n, err := e.takeover.reclaim(ctx, true); err != nil {
 		return fmt.Errorf("jobs: start: %w", err)
 	} else if n > 0 {
@@ -102,7 +105,9 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 }
 
 // heartbeat records that the engine is alive and hands the running jobs of
-// dead instances to the queue, every HeartbeatInterval, until ctx ends.
+// dead instances to the queue, every HeartbeatInterval, until ctx ends. A
+// recorded beat holds off the fence, which stops this engine's jobs when
+// none has been recorded for its bound.
 func (e *Engine) heartbeat(ctx context.Context, done chan<- struct{}) {
 	defer close(done)
 	t := time.NewTicker(e.opts.HeartbeatInterval)
@@ -115,6 +120,8 @@ func (e *Engine) heartbeat(ctx context.Context, done chan<- struct{}) {
 		}
 		callCtx, cancel := context.WithTimeout(ctx, e.opts.HeartbeatInterval)
 		err := e.takeover.beat(callCtx)
+		// Also a beat whose clean-up failed after it was recorded.
+		e.fence.beaten(e.takeover.recorded)
 		if err == nil {
 			// A start that found the lock held by a session that did
 			// not beat went on without it: take it once it is free.
@@ -143,6 +150,7 @@ func (e *Engine) endHeartbeat() {
 		stop()
 		<-done
 	}
+	e.fence.halt()
 }
 
 // Stop stops fetching jobs and waits for running handlers to finish. If ctx

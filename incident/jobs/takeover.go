@@ -40,7 +40,8 @@ func defaultInstanceID() string {
 //
 // An instance is judged dead by an engine that has itself been beating for
 // deadAfter: then the other had deadAfter, with the database answering, to
-// beat and did not. A database that every instance lost for longer than
+// beat and did not. An engine cut off from the database on its own has
+// stopped its jobs by then (fence). A database that every instance lost for longer than
 // deadAfter (a failover, a network cut) leaves every last beat stale; an
 // engine that judged on its first beat after it came back would take the
 // jobs the others are still running, and run them a second time.
@@ -74,6 +75,10 @@ type takeover struct {
 	// beatingSince is when this engine's beats last resumed: its first
 	// beat, or its first after a failed one; zero after a failed beat.
 	beatingSince time.Time
+	// recorded is when the last recorded beat was sent, on this process's
+	// monotonic clock (not now, which tests skew): the database stamped
+	// it no earlier, so the others count DeadAfter from no earlier (fence).
+	recorded time.Time
 }
 
 // rebind turns ? placeholders into $n for PostgreSQL.
@@ -110,6 +115,7 @@ func (t *takeover) dbNow() string {
 // beat records that this instance is alive, and forgets instances silent
 // for a day.
 func (t *takeover) beat(ctx context.Context) error {
+	sent := time.Now()
 	_, err := t.db.ExecContext(ctx, t.rebind(
 		"INSERT INTO job_instances (id, seen_at_ms, started_at_ms) VALUES (?, "+t.dbNow()+", "+t.dbNow()+") "+
 			"ON CONFLICT (id) DO UPDATE SET seen_at_ms = excluded.seen_at_ms"), t.id)
@@ -117,6 +123,7 @@ func (t *takeover) beat(ctx context.Context) error {
 		t.beatingSince = time.Time{}
 		return fmt.Errorf("jobs: heartbeat: %w", err)
 	}
+	t.recorded = sent
 	if t.beatingSince.IsZero() {
 		t.beatingSince = t.now()
 	}

@@ -23,6 +23,9 @@ const (
 	outcomeDiscarded = "discarded"
 	outcomeRetried   = "retried"
 	outcomeSnoozed   = "snoozed"
+	// outcomeCutOff is a run stopped, or not started, because its engine's
+	// heartbeats were not recorded (ErrHeartbeatLost).
+	outcomeCutOff = "cut_off"
 )
 
 // unknownKindLabel replaces an unregistered kind in metric labels, so a
@@ -67,17 +70,33 @@ func (d *dispatcher) Work(ctx context.Context, job *river.Job[taskArgs]) error {
 		return river.JobCancel(fmt.Errorf("jobs: no handler for kind %q", kind))
 	}
 
+	// The run is registered until its result is recorded: cut off from
+	// the database, its context ends with ErrHeartbeatLost, and its result
+	// is recorded only if the job is still its own (guardedExecutor).
+	ctx = e.fence.begin(ctx, job.ID, job.Attempt)
 	if job.Queue == e.opts.Queue && e.starts != nil {
 		// Waits at most Workers turns, a fetch cooldown. A context that
 		// ends first (the engine stops) runs the handler at once, to end
 		// as any interrupted job does.
 		_ = e.starts.Wait(ctx)
 	}
+	if cause := context.Cause(ctx); errors.Is(cause, ErrHeartbeatLost) {
+		// Another replica may take the job over any moment: start no
+		// outbound work for it.
+		log.WarnContext(ctx, "job not started: this instance is cut off from the database", "error", cause)
+		e.metrics.observe(kind, outcomeCutOff, 0)
+		return cause
+	}
 	log.DebugContext(ctx, "job started", "payload_bytes", len(job.Args.Payload))
 	start := time.Now()
 	err := runHandler(incident.WithJobRun(ctx, job.ID, job.Attempt, job.MaxAttempts), h, job.Args.Payload)
 	elapsed := time.Since(start)
 
+	if cause := context.Cause(ctx); err != nil && errors.Is(cause, ErrHeartbeatLost) {
+		log.WarnContext(ctx, "job stopped: this instance is cut off from the database; it runs again here or on another replica", "error", err, "duration", elapsed)
+		e.metrics.observe(kind, outcomeCutOff, elapsed)
+		return err
+	}
 	outcome, riverErr := d.classify(job, err)
 	e.metrics.observe(kind, outcome, elapsed)
 	switch outcome {

@@ -1,0 +1,208 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// ErrHeartbeatLost is the cause (context.Cause) of a job's context that its
+// engine cancelled because the engine's heartbeats had not been recorded for
+// its fence bound: another replica takes the job over once they have not
+// been for DeadAfter, so the run stops before then, and an outbound call made
+// with the context stops with it. A handler may tell it from other
+// cancellations with errors.Is(context.Cause(ctx), ErrHeartbeatLost).
+var ErrHeartbeatLost = errors.New("jobs: this instance's heartbeats have not been recorded for too long, so another may take its jobs over")
+
+// fenceBound is how long an engine runs its jobs without a recorded
+// heartbeat: DeadAfter less a margin of a quarter of it, or of one
+// heartbeat interval if that is longer, for the cancelled handlers to
+// return before another replica can take their jobs. ok is false when
+// DeadAfter is too short for its interval to leave such a margin (shorter
+// than about two intervals, when every late beat would stop the jobs): the
+// bound is then two intervals, which another replica may not wait for.
+func fenceBound(interval, deadAfter time.Duration) (bound time.Duration, ok bool) {
+	bound = deadAfter - max(deadAfter/4, interval)
+	if bound < interval {
+		return 2 * interval, false
+	}
+	return bound, true
+}
+
+// fence stops the jobs of an engine cut off from the database on its own (a
+// network partition, hung connections) before the other replicas take them
+// over. It is measured on this process's monotonic clock from the time the
+// last recorded heartbeat was sent, which is no later than the time the
+// database stamped on it (seen_at_ms): another replica takes the jobs over
+// no sooner than DeadAfter after that stamp, while this one stops them
+// after bound.
+//
+// Every run of a job is registered from its start until its result has
+// been recorded (guardedExecutor): the runs of a cut-off engine have their
+// contexts cancelled with ErrHeartbeatLost, no new run starts its handler
+// until a heartbeat is recorded again, and the result of a stopped run is
+// recorded only if the job is still the run's, and then as an interrupted
+// run unless its handler completed the job anyway.
+type fence struct {
+	bound time.Duration
+	log   *slog.Logger
+
+	mu sync.Mutex
+	// last is when the last recorded heartbeat was sent; zero before the
+	// engine's first.
+	last time.Time
+	// cut says that no heartbeat has been recorded for bound.
+	cut   bool
+	timer *time.Timer
+	runs  map[int64]*run
+}
+
+// run is one run of a job on this engine, from its start until its result
+// is recorded.
+type run struct {
+	attempt int
+	cancel  context.CancelCauseFunc
+	// stopped says the engine was cut off during the run: its context was
+	// cancelled with ErrHeartbeatLost (guarded by fence.mu).
+	stopped bool
+}
+
+func newFence(bound time.Duration, log *slog.Logger) *fence {
+	return &fence{bound: bound, log: log, runs: map[int64]*run{}}
+}
+
+// reset forgets the runs and beats of a previous run of the engine.
+func (f *fence) reset() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.stopTimer()
+	f.last, f.cut = time.Time{}, false
+	f.runs = map[int64]*run{}
+}
+
+// halt stops watching the heartbeats, as the engine stops.
+func (f *fence) halt() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.stopTimer()
+}
+
+func (f *fence) stopTimer() {
+	if f.timer != nil {
+		f.timer.Stop()
+		f.timer = nil
+	}
+}
+
+// beaten records that the heartbeat sent at sent was recorded, and watches
+// for the next.
+func (f *fence) beaten(sent time.Time) {
+	if sent.IsZero() {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if sent.After(f.last) {
+		f.last = sent
+	}
+	left := f.bound - time.Since(f.last)
+	if left <= 0 {
+		// Recorded, but sent too long ago: the others may already count
+		// from it.
+		f.cutOff()
+		return
+	}
+	if f.cut {
+		f.cut = false
+		f.log.Info("job heartbeats are recorded again; jobs start again")
+	}
+	if f.timer == nil {
+		f.timer = time.AfterFunc(left, f.check)
+	} else {
+		f.timer.Reset(left)
+	}
+}
+
+// check cuts the engine off once no heartbeat has been recorded for bound.
+func (f *fence) check() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.timer == nil || f.last.IsZero() || time.Since(f.last) < f.bound {
+		return // stopped, or a beat was recorded meanwhile and reset the timer
+	}
+	f.cutOff()
+}
+
+// cutOff stops every registered run; fence.mu is held.
+func (f *fence) cutOff() {
+	if !f.cut {
+		f.cut = true
+		f.log.Warn("job heartbeats not recorded: stopping this instance's jobs before another replica takes them over",
+			"since", time.Since(f.last).Round(time.Millisecond), "bound", f.bound, "jobs", len(f.runs))
+	}
+	for _, r := range f.runs {
+		if !r.stopped {
+			r.stopped = true
+			r.cancel(ErrHeartbeatLost)
+		}
+	}
+}
+
+// begin registers a run of job id at attempt and returns its context, which
+// is cancelled with ErrHeartbeatLost if the engine is cut off, at once if it
+// already is.
+func (f *fence) begin(ctx context.Context, id int64, attempt int) context.Context {
+	runCtx, cancel := context.WithCancelCause(ctx)
+	r := &run{attempt: attempt, cancel: cancel}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.runs[id] = r
+	if f.cut || (!f.last.IsZero() && time.Since(f.last) >= f.bound) {
+		f.cutOff()
+	}
+	return runCtx
+}
+
+// runView is a registered run as lookup found it.
+type runView struct {
+	run     *run
+	attempt int
+	stopped bool
+}
+
+// lookup returns the registered runs of the jobs ids, as they are now.
+func (f *fence) lookup(ids []int64) map[int64]runView {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out map[int64]runView
+	for _, id := range ids {
+		if r, ok := f.runs[id]; ok {
+			if out == nil {
+				out = make(map[int64]runView, len(ids))
+			}
+			out[id] = runView{run: r, attempt: r.attempt, stopped: r.stopped}
+		}
+	}
+	return out
+}
+
+// settle forgets the runs whose results were recorded (or dropped), unless
+// a newer run of the job has registered since.
+func (f *fence) settle(runs map[int64]runView) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for id, v := range runs {
+		if f.runs[id] == v.run {
+			delete(f.runs, id)
+		}
+	}
+}
+
+// pending counts the runs whose results have not been recorded yet.
+func (f *fence) pending() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.runs)
+}

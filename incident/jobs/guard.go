@@ -1,0 +1,179 @@
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/rivertype"
+)
+
+// guardedDriver is River's driver with the results of this engine's runs
+// recorded only while the job is still the run's.
+//
+// River records a run's result with JobSetStateIfRunningMany, whose only
+// guard is state = 'running': it does not check that the running job is
+// still this run's attempt. A run whose job was taken over (its engine cut
+// off from the database for DeadAfter; or the result delivered late by a
+// connection that hung, after the takeover) would write its result over the
+// new holder's running attempt: a late "completed" ends the job under the
+// new run, a late error makes it retryable while the new run goes on, and
+// the new run's own result then finds it no longer running. River's batch
+// completer also keeps a result it could not write and retries it until the
+// database answers again, however long after.
+type guardedDriver struct {
+	riverdriver.Driver[*sql.Tx]
+	guard *guard
+}
+
+// GetExecutor is the executor River's completer records results through.
+func (d guardedDriver) GetExecutor() riverdriver.Executor {
+	return guardedExecutor{Executor: d.Driver.GetExecutor(), driver: d.Driver, guard: d.guard}
+}
+
+type guardedExecutor struct {
+	riverdriver.Executor
+	driver riverdriver.Driver[*sql.Tx]
+	guard  *guard
+}
+
+// guard records the results of this engine's runs (fence.runs) in a
+// transaction that first locks their jobs and keeps only those still
+// running the run's attempt under this instance (the last of attempted_by):
+// a job that moved on (taken over by another replica, or rescued) keeps its
+// new holder's state. The result of a run stopped by the fence
+// (ErrHeartbeatLost) is recorded as an interrupted run, available again at
+// once with its attempt given back, as River records a run interrupted by a
+// stop; unless the handler completed the job anyway.
+type guard struct {
+	db       *sql.DB
+	postgres bool
+	id       string
+	table    string
+	fence    *fence
+	log      *slog.Logger
+}
+
+// JobSetStateIfRunningMany records runs' results, guarded.
+func (x guardedExecutor) JobSetStateIfRunningMany(ctx context.Context, params *riverdriver.JobSetStateIfRunningManyParams) ([]*rivertype.JobRow, error) {
+	runs := x.guard.fence.lookup(params.ID)
+	if len(runs) == 0 {
+		return x.Executor.JobSetStateIfRunningMany(ctx, params)
+	}
+	tx, err := x.guard.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: record results: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	holders, err := x.guard.holders(ctx, tx, params.ID)
+	if err != nil {
+		return nil, err
+	}
+	kept, moved, interrupted := x.guard.filter(params, runs, holders)
+	var rows []*rivertype.JobRow
+	if len(kept.ID) > 0 {
+		rows, err = x.driver.UnwrapExecutor(tx).JobSetStateIfRunningMany(ctx, kept)
+		if err != nil {
+			return nil, err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("jobs: record results: %w", err)
+	}
+	x.guard.fence.settle(runs)
+	if len(moved) > 0 {
+		x.guard.log.WarnContext(ctx, "results of runs whose jobs moved on (taken over by another instance) were not recorded", "job_ids", moved)
+	}
+	if len(interrupted) > 0 {
+		x.guard.log.InfoContext(ctx, "jobs stopped while cut off from the database are available again", "job_ids", interrupted)
+	}
+	return rows, nil
+}
+
+// holder is the attempt of a running job and the instance running it.
+type holder struct {
+	attempt int
+	owner   string
+}
+
+// holders locks the running jobs among ids and returns who runs them.
+// SQLite takes its write lock with the first write of a transaction, so the
+// read is an update that changes nothing: a plain read would let another
+// connection commit between it and River's update.
+func (g *guard) holders(ctx context.Context, tx *sql.Tx, ids []int64) (map[int64]holder, error) {
+	var q string
+	var args []any
+	if g.postgres {
+		q = "SELECT id, attempt, coalesce(attempted_by[array_length(attempted_by, 1)], '') FROM " + g.table +
+			" WHERE id = ANY($1) AND state = 'running' FOR UPDATE"
+		args = []any{ids}
+	} else {
+		q = "UPDATE river_job SET state = state WHERE id IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ") +
+			") AND state = 'running' RETURNING id, attempt, coalesce(json_extract(attempted_by, '$[#-1]'), '')"
+		for _, id := range ids {
+			args = append(args, id)
+		}
+	}
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: record results: lock the jobs: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[int64]holder, len(ids))
+	for rows.Next() {
+		var id int64
+		var h holder
+		if err := rows.Scan(&id, &h.attempt, &h.owner); err != nil {
+			return nil, fmt.Errorf("jobs: record results: lock the jobs: %w", err)
+		}
+		out[id] = h
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("jobs: record results: lock the jobs: %w", err)
+	}
+	return out, nil
+}
+
+// filter keeps the results River may record: those of jobs that are not
+// this engine's runs (River's own failures before a run), and those of
+// runs whose jobs are still theirs, a stopped run's as interrupted. It
+// returns the ids of the results dropped and of those made interrupted.
+func (g *guard) filter(params *riverdriver.JobSetStateIfRunningManyParams, runs map[int64]runView, holders map[int64]holder) (kept *riverdriver.JobSetStateIfRunningManyParams, moved, interrupted []int64) {
+	kept = &riverdriver.JobSetStateIfRunningManyParams{Now: params.Now, Schema: params.Schema}
+	now := time.Now()
+	for i, id := range params.ID {
+		r, ours := runs[id]
+		if ours {
+			if h, ok := holders[id]; !ok || h.attempt != r.attempt || h.owner != g.id {
+				moved = append(moved, id)
+				continue
+			}
+		}
+		if ours && r.stopped && params.State[i] != rivertype.JobStateCompleted {
+			attempt := max(r.attempt-1, 0)
+			kept.ID = append(kept.ID, id)
+			kept.Attempt = append(kept.Attempt, &attempt)
+			kept.ErrData = append(kept.ErrData, nil)
+			kept.FinalizedAt = append(kept.FinalizedAt, nil)
+			kept.MetadataDoMerge = append(kept.MetadataDoMerge, false)
+			kept.MetadataUpdates = append(kept.MetadataUpdates, nil)
+			kept.ScheduledAt = append(kept.ScheduledAt, &now)
+			kept.State = append(kept.State, rivertype.JobStateAvailable)
+			interrupted = append(interrupted, id)
+			continue
+		}
+		kept.ID = append(kept.ID, id)
+		kept.Attempt = append(kept.Attempt, params.Attempt[i])
+		kept.ErrData = append(kept.ErrData, params.ErrData[i])
+		kept.FinalizedAt = append(kept.FinalizedAt, params.FinalizedAt[i])
+		kept.MetadataDoMerge = append(kept.MetadataDoMerge, params.MetadataDoMerge[i])
+		kept.MetadataUpdates = append(kept.MetadataUpdates, params.MetadataUpdates[i])
+		kept.ScheduledAt = append(kept.ScheduledAt, params.ScheduledAt[i])
+		kept.State = append(kept.State, params.State[i])
+	}
+	return kept, moved, interrupted
+}
