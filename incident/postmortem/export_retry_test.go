@@ -2,18 +2,13 @@ package postmortem_test
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/firebreakhq/firebreak/incident"
-	"github.com/firebreakhq/firebreak/incident/gormstore"
-	"github.com/firebreakhq/firebreak/incident/incidenttest"
-	"github.com/firebreakhq/firebreak/incident/postmortem"
-	"github.com/firebreakhq/firebreak/integrations/github"
-	"github.com/firebreakhq/firebreak/integrations/github/ghfake"
 )
 
 // flakyItems is the GitHub exporter whose action items' issues fail for a
@@ -40,29 +35,8 @@ func (f *flakyItems) Export(ctx context.Context, doc incident.PostmortemDoc, pre
 func TestExportRetriedSaysItsLinkOnce(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	clock := incidenttest.NewClock(declaredAt())
-	fake := ghfake.New(ghfake.WithClock(clock.Now))
-	t.Cleanup(fake.Close)
-	fake.AddRepo("acme/postmortems", "main", "")
-
-	db, err := gormstore.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "firebreak.db"))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = db.Close() })
-	require.NoError(t, db.Migrate(ctx))
-	store := gormstore.New(db, clock)
-	ghc, err := github.New(github.Config{APIURL: fake.URL(), Token: fake.Token(), ExportRepo: "acme/postmortems", ActionItemIssues: true, Clock: clock})
-	require.NoError(t, err)
-	q := incidenttest.NewQueue()
-	chat := newFakeChat()
-	pm := postmortem.New(postmortem.Config{Store: store, Chat: chat, Scheduler: q, Exporters: []incident.Exporter{&flakyItems{Exporter: ghc, fails: 2}},
-		Renderer: mustTemplates(t), Clock: clock})
-	pm.RegisterJobs(q)
-
-	inc, err := store.CreateIncident(ctx, &incident.Incident{Title: "Checkout fails for card payments", Severity: incident.P1,
-		Status: incident.StatusClosed, Service: "checkout", DeclaredBy: alice, Commander: alice, ChannelID: "C0PM",
-		Roles: map[string]string{}, DeclaredAt: declaredAt()})
-	require.NoError(t, err)
-	require.NoError(t, store.AddActionItem(ctx, &incident.ActionItem{IncidentID: inc.ID, Text: "Add an index", Owner: dev, CreatedBy: alice, CreatedAt: declaredAt()}))
+	g := githubExport(t, nil, func(e incident.Exporter) incident.Exporter { return &flakyItems{Exporter: e, fails: 2} })
+	fake, q, chat, pm, inc, clock := g.fake, g.q, g.chat, g.pm, g.inc, g.clock
 	require.NoError(t, pm.Export(ctx, inc.ID, "github", alice, incident.ReplyTarget{ChannelID: inc.ChannelID, UserID: alice}))
 	require.Empty(t, q.RunAll(t), "the third attempt goes through")
 
@@ -82,7 +56,7 @@ func TestExportRetriedSaysItsLinkOnce(t *testing.T) {
 	require.Len(t, chat.Bookmarks[inc.ChannelID], 1)
 
 	// A later export asked for anew is said again.
-	clock.Advance(2 * 60e9)
+	clock.Advance(2 * time.Minute)
 	require.NoError(t, pm.Export(ctx, inc.ID, "github", alice, incident.ReplyTarget{ChannelID: inc.ChannelID, UserID: alice}))
 	require.Empty(t, q.RunAll(t))
 	n := 0
