@@ -750,17 +750,28 @@ func AlertProposal(a *incident.Alert, p incident.Policy, buttons []incident.Butt
 		"label": sp.Label, "summary": truncate(a.Summary, 500), "url": a.URL}}
 }
 
-// runAlertPropose is the JobPropose handler.
-func (s *Service) runAlertPropose(ctx context.Context, payload []byte) error {
+// jobAlert decodes an alert job's payload and reads its alert: nil, and no
+// error, when the alert is gone; a payload that cannot be decoded cancels
+// the job.
+func (s *Service) jobAlert(ctx context.Context, payload []byte, op string) (alertPayload, *incident.Alert, error) {
 	var p alertPayload
 	if err := json.Unmarshal(payload, &p); err != nil {
-		return fmt.Errorf("decode alert payload: %w: %w", err, incident.ErrJobCancel)
+		return p, nil, fmt.Errorf("decode alert payload: %w: %w", err, incident.ErrJobCancel)
 	}
 	a, err := s.store.GetAlert(ctx, p.AlertID)
 	if incident.ErrorCode(err) == incident.ENOTFOUND {
-		return nil
+		return p, nil, nil
 	} else if err != nil {
-		return fmt.Errorf("propose alert: %w", err)
+		return p, nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return p, a, nil
+}
+
+// runAlertPropose is the JobPropose handler.
+func (s *Service) runAlertPropose(ctx context.Context, payload []byte) error {
+	_, a, err := s.jobAlert(ctx, payload, "propose alert")
+	if err != nil || a == nil {
+		return err
 	}
 	if a.State != incident.AlertProposed || a.MessageTS != "" {
 		return nil
@@ -840,15 +851,9 @@ func (s *Service) refreshProposal(ctx context.Context, sched incident.Scheduler,
 // posted proposal nobody decided, as its group is now. The chat writes
 // nothing when the proposal already says it.
 func (s *Service) runProposalRefresh(ctx context.Context, payload []byte) error {
-	var p alertPayload
-	if err := json.Unmarshal(payload, &p); err != nil {
-		return fmt.Errorf("decode alert payload: %w: %w", err, incident.ErrJobCancel)
-	}
-	a, err := s.store.GetAlert(ctx, p.AlertID)
-	if incident.ErrorCode(err) == incident.ENOTFOUND {
-		return nil
-	} else if err != nil {
-		return fmt.Errorf("redraw alert proposal: %w", err)
+	_, a, err := s.jobAlert(ctx, payload, "redraw alert proposal")
+	if err != nil || a == nil {
+		return err
 	}
 	return s.redraw(ctx, a, incident.Notice{})
 }
@@ -928,15 +933,9 @@ const JobProposalResolved = "alert.proposal_resolved"
 // runProposalResolved is the JobProposalResolved handler: it says so only
 // while the alert is still resolved and undecided.
 func (s *Service) runProposalResolved(ctx context.Context, payload []byte) error {
-	var p alertPayload
-	if err := json.Unmarshal(payload, &p); err != nil {
-		return fmt.Errorf("decode alert: %w: %w", err, incident.ErrJobCancel)
-	}
-	a, err := s.store.GetAlert(ctx, p.AlertID)
-	if incident.ErrorCode(err) == incident.ENOTFOUND {
-		return nil
-	} else if err != nil {
-		return fmt.Errorf("proposed alert resolved: %w", err)
+	p, a, err := s.jobAlert(ctx, payload, "proposed alert resolved")
+	if err != nil || a == nil {
+		return err
 	}
 	if a.Status != incident.AlertResolved || a.State != incident.AlertProposed || a.IncidentID != 0 || a.ChannelID == "" || a.ResolvedAt == nil {
 		return nil
