@@ -104,6 +104,7 @@ func (s *Service) RegisterJobs(r interface {
 	r.Handle(JobPropose, s.runAlertPropose)
 	r.Handle(JobProposalResolved, s.runProposalResolved)
 	r.Handle(JobProposalRefresh, s.runProposalRefresh)
+	r.Handle(JobGroupJoin, s.runGroupJoin)
 }
 
 func (s *Service) authorize(ctx context.Context, req incident.Request) error {
@@ -642,7 +643,7 @@ func (s *Service) DeclareFromAlert(ctx context.Context, alertID int64, actor str
 	}); err != nil {
 		return inc, fmt.Errorf("link alert to %s: %w", inc.Key(), err)
 	}
-	if err := s.joinMembers(ctx, a, inc); err != nil {
+	if err := s.planGroupJoin(ctx, a, inc); err != nil {
 		return inc, err
 	}
 	if existed && inc.DeclaredBy != actor {
@@ -668,6 +669,52 @@ func (s *Service) DeclareFromAlert(ctx context.Context, alertID int64, actor str
 // its own joined it to, or decided about, first.
 var errFollowed = errors.New("the alert has followed its group")
 
+// JobGroupJoin has the alerts that joined a proposal join the incident
+// declared from it (joinMembers): a storm's hundreds of alerts are a
+// transaction each, work for a job rather than for the click's answer.
+const JobGroupJoin = "alert.group_join"
+
+// groupJoinPayload names a group's leader and the incident it started.
+type groupJoinPayload struct {
+	AlertID    int64 `json:"alert_id"`
+	IncidentID int64 `json:"incident_id"`
+}
+
+// planGroupJoin schedules JobGroupJoin for an alert that leads its group,
+// once per incident: a repeated click schedules nothing new.
+func (s *Service) planGroupJoin(ctx context.Context, leader *incident.Alert, inc *incident.Incident) error {
+	if leader.GroupID != 0 {
+		return nil
+	}
+	payload, _ := json.Marshal(groupJoinPayload{AlertID: leader.ID, IncidentID: inc.ID})
+	if _, err := s.sched.Schedule(ctx, incident.Job{Kind: JobGroupJoin, Key: fmt.Sprintf("alert_group_join:%d:%d", leader.ID, inc.ID),
+		Payload: payload, MaxAttempts: 8}); err != nil {
+		return fmt.Errorf("schedule the alerts of rule %s to join %s: %w", leader.Rule, inc.Key(), err)
+	}
+	return nil
+}
+
+// runGroupJoin is the JobGroupJoin handler.
+func (s *Service) runGroupJoin(ctx context.Context, payload []byte) error {
+	var p groupJoinPayload
+	if err := json.Unmarshal(payload, &p); err != nil {
+		return fmt.Errorf("decode group join payload: %w: %w", err, incident.ErrJobCancel)
+	}
+	leader, err := s.store.GetAlert(ctx, p.AlertID)
+	if incident.ErrorCode(err) == incident.ENOTFOUND {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("join the alerts of alert %d: %w", p.AlertID, err)
+	}
+	inc, err := s.store.GetIncident(ctx, p.IncidentID)
+	if incident.ErrorCode(err) == incident.ENOTFOUND {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("join the alerts of alert %d: %w", p.AlertID, err)
+	}
+	return s.joinMembers(ctx, leader, inc)
+}
+
 // joinMembers has the alerts that joined leader's proposal while it waited
 // for a decision join the incident it started, each linked and, if it
 // fires, said on the timeline in one transaction, as an alert that joins
@@ -676,9 +723,6 @@ var errFollowed = errors.New("the alert has followed its group")
 // nothing changes. A repeated click, or a retried declare, completes what
 // a failure left.
 func (s *Service) joinMembers(ctx context.Context, leader *incident.Alert, inc *incident.Incident) error {
-	if leader.GroupID != 0 {
-		return nil
-	}
 	group, err := s.store.ListAlertGroup(ctx, leader.ID)
 	if err != nil {
 		return fmt.Errorf("the alerts of rule %s: %w", leader.Rule, err)
