@@ -636,14 +636,7 @@ func (s *Service) DeclareFromAlert(ctx context.Context, alertID int64, actor str
 	if err != nil {
 		return nil, err
 	}
-	// The incident says who declared it, whichever click links it first.
-	if _, err := s.store.UpdateAlert(ctx, a.ID, func(x *incident.Alert) error {
-		x.State, x.IncidentID, x.DecidedBy = incident.AlertDeclared, inc.ID, inc.DeclaredBy
-		return nil
-	}); err != nil {
-		return inc, fmt.Errorf("link alert to %s: %w", inc.Key(), err)
-	}
-	if err := s.planGroupJoin(ctx, a, inc); err != nil {
+	if err := s.link(ctx, a, inc); err != nil {
 		return inc, err
 	}
 	if existed && inc.DeclaredBy != actor {
@@ -665,6 +658,37 @@ func (s *Service) DeclareFromAlert(ctx context.Context, alertID int64, actor str
 	return inc, nil
 }
 
+// link ties the alert to the incident declared from it and, when it leads
+// a group, schedules the job that has the alerts of its proposal join the
+// incident: one write, under the group's claim (FindAlertGroup). An alert
+// joining the proposal in a transaction still open commits first, and the
+// job lists it; one that comes after finds the leader declared and joins
+// the incident itself. Without the claim, an alert that read the proposal
+// as undecided just before the link, and committed after the job listed
+// the group, would join only at its next delivery. The incident says who
+// declared it, whichever click links it first.
+func (s *Service) link(ctx context.Context, a *incident.Alert, inc *incident.Incident) error {
+	return s.store.Atomic(ctx, func(itx incident.Tx) error {
+		tx, ok := itx.(groupTx)
+		if !ok {
+			return fmt.Errorf("the store's transaction (%T) keeps no alerts", itx)
+		}
+		if a.GroupID == 0 {
+			_, err := tx.FindAlertGroup(ctx, a.Rule, a.Service, s.clock.Now().Add(-groupWindow))
+			if err != nil && incident.ErrorCode(err) != incident.ENOTFOUND {
+				return fmt.Errorf("claim the alerts of rule %s: %w", a.Rule, err)
+			}
+		}
+		if _, err := tx.UpdateAlert(ctx, a.ID, func(x *incident.Alert) error {
+			x.State, x.IncidentID, x.DecidedBy = incident.AlertDeclared, inc.ID, inc.DeclaredBy
+			return nil
+		}); err != nil {
+			return fmt.Errorf("link alert to %s: %w", inc.Key(), err)
+		}
+		return s.planGroupJoin(ctx, tx, a, inc)
+	})
+}
+
 // errFollowed stops joining a member to an incident that a delivery of
 // its own joined it to, or decided about, first.
 var errFollowed = errors.New("the alert has followed its group")
@@ -680,14 +704,14 @@ type groupJoinPayload struct {
 	IncidentID int64 `json:"incident_id"`
 }
 
-// planGroupJoin schedules JobGroupJoin for an alert that leads its group,
-// once per incident: a repeated click schedules nothing new.
-func (s *Service) planGroupJoin(ctx context.Context, leader *incident.Alert, inc *incident.Incident) error {
+// planGroupJoin schedules JobGroupJoin on sched for an alert that leads
+// its group, once per incident: a repeated click schedules nothing new.
+func (s *Service) planGroupJoin(ctx context.Context, sched incident.Scheduler, leader *incident.Alert, inc *incident.Incident) error {
 	if leader.GroupID != 0 {
 		return nil
 	}
 	payload, _ := json.Marshal(groupJoinPayload{AlertID: leader.ID, IncidentID: inc.ID})
-	if _, err := s.sched.Schedule(ctx, incident.Job{Kind: JobGroupJoin, Key: fmt.Sprintf("alert_group_join:%d:%d", leader.ID, inc.ID),
+	if _, err := sched.Schedule(ctx, incident.Job{Kind: JobGroupJoin, Key: fmt.Sprintf("alert_group_join:%d:%d", leader.ID, inc.ID),
 		Payload: payload, MaxAttempts: 8}); err != nil {
 		return fmt.Errorf("schedule the alerts of rule %s to join %s: %w", leader.Rule, inc.Key(), err)
 	}

@@ -314,3 +314,80 @@ func TestStormProposalCountsItsAlerts(t *testing.T) {
 		require.Len(t, b.chat.PostsIn("#checkout"), 2, "the proposal and the note that the group resolved")
 	})
 }
+
+// TestStormAlertJoiningAsItsProposalIsDeclaredJoinsTheIncident: an alert of
+// a storm joins the proposal in a transaction that has read the proposal
+// as undecided when someone clicks Declare on it. The click waits for that
+// transaction, so the alert is among those that join the declared incident
+// at once, not at its next delivery (Alertmanager's repeat_interval, 4
+// hours by default).
+func TestStormAlertJoiningAsItsProposalIsDeclaredJoinsTheIncident(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, kind storeKind) {
+		b, f := setupFaults(t, kind)
+		ctx := context.Background()
+		h := alertmanager(b)
+		started := b.clock.Now().Add(-2 * time.Minute)
+		require.Equal(t, http.StatusOK, deliver(t, h, pods(t, "HighErrorRate", "firing", started, 0)))
+		require.Empty(t, b.queue.RunAll(t))
+		leader, err := b.store.FindAlert(ctx, "alertmanager", fmt.Sprintf("f00d%012d", 0))
+		require.NoError(t, err)
+		require.Equal(t, incident.AlertProposed, leader.State)
+
+		var (
+			once    sync.Once
+			looked  = make(chan struct{})
+			release = make(chan struct{})
+		)
+		f.mu.Lock()
+		f.found = func() {
+			first := false
+			once.Do(func() { first = true })
+			if first {
+				close(looked)
+				<-release
+			}
+		}
+		f.mu.Unlock()
+		delivered := make(chan int, 1)
+		go func() { delivered <- deliver(t, h, pods(t, "HighErrorRate", "firing", started, 1)) }()
+		<-looked // the second alert's transaction has found the proposal undecided
+
+		clicked := make(chan error, 1)
+		go func() {
+			_, err := b.alrt.DeclareFromAlert(ctx, leader.ID, "U0ALICE", incident.ReplyTarget{})
+			clicked <- err
+		}()
+		select {
+		case err := <-clicked:
+			// The click did not wait: its jobs run before the alert's
+			// transaction commits.
+			require.NoError(t, err)
+			require.Empty(t, b.queue.RunAll(t))
+			close(release)
+		case <-time.After(500 * time.Millisecond):
+			close(release)
+			require.NoError(t, <-clicked)
+		}
+		require.Equal(t, http.StatusOK, <-delivered)
+		require.Empty(t, b.queue.RunAll(t))
+
+		leader, err = b.store.GetAlert(ctx, leader.ID)
+		require.NoError(t, err)
+		require.Equal(t, incident.AlertDeclared, leader.State)
+		member, err := b.store.FindAlert(ctx, "alertmanager", fmt.Sprintf("f00d%012d", 1))
+		require.NoError(t, err)
+		require.Equal(t, leader.ID, member.GroupID)
+		require.Equal(t, incident.AlertDeclared, member.State, "the alert that joined the proposal joins its incident")
+		require.Equal(t, leader.IncidentID, member.IncidentID)
+		lines := 0
+		evs, err := b.store.ListTimeline(ctx, leader.IncidentID)
+		require.NoError(t, err)
+		for _, ev := range evs {
+			if strings.Contains(ev.Text, "is firing too") {
+				lines++
+			}
+		}
+		require.Equal(t, 1, lines, "one line says the alert joined")
+	})
+}
