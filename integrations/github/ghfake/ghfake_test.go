@@ -196,3 +196,31 @@ func TestFaults(t *testing.T) {
 	require.Equal(t, reset, rl.Rate.Reset.Time)
 	require.Len(t, fake.Calls(), 4)
 }
+
+// The fake records the text of every write as it arrived, refused ones
+// included, so a test can read everything a client sent GitHub.
+func TestTextsRecordsWhatWritesSent(t *testing.T) {
+	t.Parallel()
+	fake, c := setup(t, ghfake.DefaultToken)
+	ctx := t.Context()
+	is, _, err := c.Issues.Create(ctx, "acme", "checkout", &gh.IssueRequest{Title: gh.String("Fix it"), Body: gh.String("cc @octocat")})
+	require.NoError(t, err)
+	_, _, err = c.Issues.Edit(ctx, "acme", "checkout", is.GetNumber(), &gh.IssueRequest{Body: gh.String("edited")})
+	require.NoError(t, err)
+	_, _, err = c.Issues.Create(ctx, "acme", "checkout", &gh.IssueRequest{Title: gh.String(""), Body: gh.String("refused")})
+	require.Error(t, err)
+	_, _, err = c.Repositories.CreateFile(ctx, "acme", "checkout", "docs/a.md", &gh.RepositoryContentFileOptions{
+		Message: gh.String("Add a"), Content: []byte("# A\n"), Branch: gh.String("main")})
+	require.NoError(t, err)
+
+	issues, file := "POST /repos/acme/checkout/issues", "PUT /repos/acme/checkout/contents/docs/a.md"
+	require.Equal(t, []ghfake.Text{
+		{Call: issues, Field: "title", Text: "Fix it"},
+		{Call: issues, Field: "body", Text: "cc @octocat"},
+		{Call: "PATCH /repos/acme/checkout/issues/1", Field: "body", Text: "edited"},
+		{Call: issues, Field: "title", Text: ""},
+		{Call: issues, Field: "body", Text: "refused"},
+		{Call: file, Field: "content", Text: "# A\n"},
+		{Call: file, Field: "message", Text: "Add a"},
+	}, fake.Texts())
+}

@@ -534,6 +534,7 @@ func (s *contentsAPI) createPull(w http.ResponseWriter, req *http.Request, r *re
 	if !decode(w, req, &body) {
 		return
 	}
+	s.record(req, map[string]*string{"title": &body.Title, "body": &body.Body})
 	head := body.Head
 	if owner, branch, ok := strings.Cut(head, ":"); ok && strings.EqualFold(owner, r.owner) {
 		head = branch
@@ -907,6 +908,8 @@ func (s *contentsAPI) putContents(w http.ResponseWriter, req *http.Request, r *r
 		writeError(w, http.StatusUnprocessableEntity, "content is not valid Base64")
 		return
 	}
+	content := string(raw)
+	s.record(req, map[string]*string{"content": &content, "message": body.Message})
 	branch := body.Branch
 	if branch == "" {
 		branch = r.defaultBranch
@@ -1064,6 +1067,7 @@ func (s *contentsAPI) createIssue(w http.ResponseWriter, req *http.Request, r *r
 	if !decode(w, req, &body) {
 		return
 	}
+	s.record(req, map[string]*string{"title": body.Title, "body": body.Body})
 	if body.Title == nil || *body.Title == "" {
 		writeValidation(w, "Issue", "title", "missing_field", "")
 		return
@@ -1155,6 +1159,7 @@ func (s *contentsAPI) editIssue(w http.ResponseWriter, req *http.Request, r *rep
 	if !decode(w, req, &body) {
 		return
 	}
+	s.record(req, map[string]*string{"title": body.Title, "body": body.Body})
 	if body.Title != nil && *body.Title == "" {
 		writeValidation(w, "Issue", "title", "missing_field", "")
 		return

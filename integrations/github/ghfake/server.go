@@ -33,6 +33,7 @@ type Server struct {
 	world
 	faultInjector
 	shapes
+	textLog
 
 	srv      *httptest.Server
 	token    string
@@ -343,6 +344,43 @@ func (s *faultInjector) take(method string) (f faults, fail, failWrite, rate, se
 		secondary = true
 	}
 	return f, fail, failWrite, rate, secondary
+}
+
+// Text is one piece of text a write sent the fake: an issue's or a pull
+// request's title or body, a file's content or a commit's message, as it
+// arrived, whether or not the write was then refused.
+type Text struct {
+	Call  string // "METHOD /path"
+	Field string // title, body, content or message
+	Text  string
+}
+
+// textLog records the text of every write received. tmu guards it; a
+// handler takes it inside world.mu.
+type textLog struct {
+	tmu   sync.Mutex
+	texts []Text
+}
+
+// Texts returns the text of every write received so far, oldest first:
+// what GitHub would render, notify from and store.
+func (l *textLog) Texts() []Text {
+	l.tmu.Lock()
+	defer l.tmu.Unlock()
+	return slices.Clone(l.texts)
+}
+
+// record notes the fields of a write that carry text, skipping those the
+// request left out.
+func (l *textLog) record(req *http.Request, fields map[string]*string) {
+	l.tmu.Lock()
+	defer l.tmu.Unlock()
+	call := req.Method + " " + req.URL.Path
+	for _, name := range []string{"title", "body", "content", "message"} {
+		if v := fields[name]; v != nil {
+			l.texts = append(l.texts, Text{Call: call, Field: name, Text: *v})
+		}
+	}
 }
 
 // Calls returns every request received so far as "METHOD /path".
