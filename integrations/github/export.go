@@ -73,6 +73,9 @@ func (c *postmortemExporter) Export(ctx context.Context, doc incident.Postmortem
 	if prev != nil && prev.Target != Source {
 		prev = nil // exported elsewhere before: nothing here to update
 	}
+	// The draft quotes the channel: it goes out mentioning nobody, as
+	// committed, compared and posted alike.
+	doc.Markdown = unmentionMarkdown(doc.Markdown)
 	var ref incident.ExportRef
 	if c.exportMode == ExportIssue {
 		ref, err = c.exportIssue(ctx, info, doc, prev)
@@ -98,7 +101,7 @@ func (c *postmortemExporter) Export(ctx context.Context, doc incident.Postmortem
 }
 
 func postmortemTitle(doc incident.PostmortemDoc) string {
-	return truncate("Postmortem: "+doc.IncidentKey+" "+doc.Title, maxTitleLen)
+	return fitUnmentioned("Postmortem: "+doc.IncidentKey+" "+doc.Title, maxTitleLen, unmentionTitle, truncate)
 }
 
 // postmortemPath is postmortems/<YYYY-MM-DD>-<slug>.md; it depends only on
@@ -161,11 +164,14 @@ func postmortemMarker(doc incident.PostmortemDoc) string {
 	return fmt.Sprintf("<!-- firebreak:postmortem:%s -->", doc.IncidentKey)
 }
 
-// postmortemIssueBody is the draft, cut to GitHub's limit, followed by the
-// marker.
+// postmortemIssueBody is the draft, cut to GitHub's limit and mentioning
+// nobody, followed by the marker.
 func postmortemIssueBody(doc incident.PostmortemDoc) string {
 	marker := "\n\n" + postmortemMarker(doc)
-	return truncateBody(doc.Markdown, utf8.RuneCountInString(marker)) + marker
+	room := utf8.RuneCountInString(marker)
+	return fitUnmentioned(doc.Markdown, maxBodyLen-room, unmentionMarkdown, func(s string, n int) string {
+		return truncateBody(s, maxBodyLen-n)
+	}) + marker
 }
 
 func isStatus(err error, status int) bool {
@@ -274,8 +280,8 @@ func (c *postmortemExporter) postmortemPR(ctx context.Context, info repoInfo, br
 		Title: gh.String(postmortemTitle(doc)),
 		Head:  gh.String(branch),
 		Base:  gh.String(info.defaultBranch),
-		Body: gh.String(fmt.Sprintf("Postmortem draft for %s: %s.\n\nThe document is `%s`; review it here, edit it on the branch, and merge when the review is done.",
-			doc.IncidentKey, doc.Title, p)),
+		Body: gh.String(unmentionMarkdown(fmt.Sprintf("Postmortem draft for %s: %s.\n\nThe document is `%s`; review it here, edit it on the branch, and merge when the review is done.",
+			doc.IncidentKey, doc.Title, p))),
 	})
 	if err != nil {
 		return c.recoverPR(ctx, info, branch, prevPR, err)
@@ -595,7 +601,8 @@ func (c *postmortemExporter) followUpBodies(ctx context.Context, r repoRef, key 
 // marker that finds it again. The owner is named as the chat names them,
 // with their GitHub login where the policy maps one, and the issue is
 // assigned to that login, unless refused names it as one GitHub would not
-// take: the body then says so, and nobody is assigned.
+// take: the body then says so, and nobody is assigned. Title and body
+// mention nobody, the login included: being assigned notifies its owner.
 func actionItemIssue(doc incident.PostmortemDoc, item incident.ActionItem, marker, refused string) *gh.IssueRequest {
 	owner := "nobody yet"
 	login := doc.GitHubLogins[item.Owner]
@@ -615,10 +622,10 @@ func actionItemIssue(doc incident.PostmortemDoc, item incident.ActionItem, marke
 	if refused != "" {
 		body += fmt.Sprintf("\n\n_GitHub would not assign this issue to @%s (not a collaborator of this repository?); assign it by hand._", refused)
 	}
-	body += "\n\n" + marker
+	body = unmentionMarkdown(body) + "\n\n" + marker
 	title, _, _ := strings.Cut(strings.TrimSpace(item.Text), "\n")
 	req := &gh.IssueRequest{
-		Title:  gh.String(truncate(title, maxTitleLen)),
+		Title:  gh.String(fitUnmentioned(title, maxTitleLen, unmentionTitle, truncate)),
 		Body:   gh.String(body),
 		Labels: &[]string{followUpLabel},
 	}

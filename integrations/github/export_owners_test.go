@@ -13,7 +13,8 @@ import (
 // An action item's issue names its owner as the chat does, not by a Slack
 // id, and is assigned to the owner's GitHub login where the policy maps
 // one. A login GitHub will not assign (422 on the field assignees) opens
-// the issue unassigned, saying so, rather than not at all.
+// the issue unassigned, saying so, rather than not at all. The login is
+// named, not mentioned: being assigned notifies its owner.
 func TestExportActionItemIssuesNameAndAssignOwners(t *testing.T) {
 	t.Parallel()
 	b := exportSetup(t, "issue", true)
@@ -41,12 +42,12 @@ func TestExportActionItemIssuesNameAndAssignOwners(t *testing.T) {
 	require.Len(t, byTitle, 4)
 
 	canary := byTitle["Add a canary for checkout"]
-	require.Contains(t, canary.Body, "Owner: Ada Lovelace (@ada-l)")
+	require.Contains(t, canary.Body, "Owner: Ada Lovelace (@"+zwsp+"ada-l)")
 	require.Equal(t, []string{"ada-l"}, canary.Assignees)
 
 	page := byTitle["Page on 5xx rate"]
-	require.Contains(t, page.Body, "Owner: Bob Martin (@bobby)")
-	require.Contains(t, page.Body, "GitHub would not assign this issue to @bobby")
+	require.Contains(t, page.Body, "Owner: Bob Martin (@"+zwsp+"bobby)")
+	require.Contains(t, page.Body, "GitHub would not assign this issue to @"+zwsp+"bobby")
 	require.Empty(t, page.Assignees)
 	require.Contains(t, b.logs.String(), "cannot be assigned")
 
