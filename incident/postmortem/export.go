@@ -390,9 +390,10 @@ func (s *Service) recorded(ctx context.Context, id int64, source string) bool {
 
 // exportFailed says in the channel why an export failed: at once with a
 // Retry button when retrying cannot help (bad credentials, a missing space,
-// a rejected page), else on the first failure (retrying) and after the last
-// attempt (with Retry). A rate limit is left to the job engine, which waits
-// as long as the exporter asked.
+// a rejected page, or an error the exporter marked with ErrJobCancel, such
+// as a page people edited since the last export), else on the first failure
+// (retrying) and after the last attempt (with Retry). A rate limit is left
+// to the job engine, which waits as long as the exporter asked.
 func (s *Service) exportFailed(ctx context.Context, inc *incident.Incident, p exportPayload, exp incident.Exporter, cause error) error {
 	var limited interface{ RetryAfter() time.Duration }
 	if errors.As(cause, &limited) && limited.RetryAfter() > 0 {
@@ -400,7 +401,8 @@ func (s *Service) exportFailed(ctx context.Context, inc *incident.Incident, p ex
 	}
 	attempt, max := incident.JobAttempt(ctx)
 	code := incident.ErrorCode(cause)
-	refused := code == incident.EINVALID || code == incident.EFORBIDDEN || code == incident.ENOTFOUND
+	refused := code == incident.EINVALID || code == incident.EFORBIDDEN || code == incident.ENOTFOUND ||
+		errors.Is(cause, incident.ErrJobCancel)
 	final := refused || (max > 0 && attempt >= max)
 	if final || attempt <= 1 {
 		n := incident.Notice{Kind: incident.NoticePostmortemExportFailed, Incident: inc.Key(), Actor: "bot",

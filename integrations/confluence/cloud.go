@@ -1,8 +1,10 @@
 package confluence
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -147,3 +149,33 @@ func (cloudAPI) searchPath(cql, from string) string {
 func (cloudAPI) searchNextParam() string { return "cursor" }
 
 func (cloudAPI) inSpace(p page, space string) bool { return p.Space.ID.String() == space }
+
+// editor looks the version's author up by account id (POST /users-bulk):
+// the v2 page names no one else. A refused or empty lookup (the profile
+// hidden, a missing scope) leaves the editor unnamed; it never fails the
+// export.
+func (cloudAPI) editor(ctx context.Context, c *Client, v pageVersion) string {
+	if v.AuthorID == "" {
+		return ""
+	}
+	var res struct {
+		Results []struct {
+			AccountID   string `json:"accountId"`
+			DisplayName string `json:"displayName"`
+			PublicName  string `json:"publicName"`
+		} `json:"results"`
+	}
+	in := map[string][]string{"accountIds": {v.AuthorID}}
+	status, msg, err := c.do(outbound.WithOperation(ctx, "users.lookup"), http.MethodPost, "/api/v2/users-bulk", in, &res)
+	if err != nil || status != http.StatusOK {
+		c.logger.Warn("confluence did not name the page's editor", slog.Int("status", status), slog.String("message", clip(msg)),
+			slog.Any("err", err))
+		return ""
+	}
+	for _, u := range res.Results {
+		if u.AccountID == v.AuthorID {
+			return clip(cmp.Or(u.DisplayName, u.PublicName))
+		}
+	}
+	return ""
+}

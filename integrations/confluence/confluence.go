@@ -10,6 +10,14 @@
 // update, and when someone saves the page in between (409 Conflict) it reads
 // again and retries once.
 //
+// A page people edited in Confluence since the bot last wrote it is never
+// overwritten (ADR 0036): when the current version is newer than the one
+// the export recorded and was not written by the bot, whose every update
+// carries its version message, the export leaves the page alone and says
+// who edited it, in an error that retrying cannot help. A version the bot
+// wrote whose answer was lost carries that message, so it is not taken for
+// an edit.
+//
 // Titles are unique within a space. Every page the client writes carries an
 // invisible anchor macro naming the incident, so a page with the
 // postmortem's title is told apart: the client's own (a create that took
@@ -25,6 +33,7 @@ package confluence
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -236,11 +245,14 @@ func ours(body, key string) bool {
 
 // Export publishes doc.Confluence. Without prev it creates a page, or
 // updates the page of the same title when one exists in the space; with prev
-// it updates that page (and creates a new one if it was deleted). Errors
-// carry incident error codes: EFORBIDDEN for refused credentials, ENOTFOUND
-// for a missing space or parent, ECONFLICT when the page keeps changing under
-// us, EINVALID for a page Confluence rejects, EUNAVAILABLE (with a
-// RetryAfter for 429) when Confluence is down or limiting us.
+// it updates that page (and creates a new one if it was deleted), unless
+// people edited it in Confluence since prev.Version. Errors carry incident
+// error codes: EFORBIDDEN for refused credentials, ENOTFOUND for a missing
+// space or parent, ECONFLICT when the page keeps changing under us, and
+// ECONFLICT wrapping incident.ErrJobCancel when the page was edited in
+// Confluence and is left alone, EINVALID for a page Confluence rejects,
+// EUNAVAILABLE (with a RetryAfter for 429) when Confluence is down or
+// limiting us.
 func (c *Client) Export(ctx context.Context, doc incident.PostmortemDoc, prev *incident.ExportRef) (incident.ExportRef, error) {
 	if c.base == "" || c.cfg.SpaceID == "" {
 		return incident.ExportRef{}, incident.Errorf(incident.EINVALID, "Confluence is not configured: set the base URL and the space id.")
@@ -252,7 +264,7 @@ func (c *Client) Export(ctx context.Context, doc incident.PostmortemDoc, prev *i
 	doc.Confluence = marker(doc.IncidentKey) + doc.Confluence
 	title := Title(doc)
 	if prev != nil && prev.ID != "" && (prev.Target == "" || prev.Target == Target) {
-		ref, err := c.update(ctx, prev.ID, title, doc)
+		ref, err := c.update(ctx, prev.ID, title, doc, prev.Version)
 		if incident.ErrorCode(err) != incident.ENOTFOUND {
 			return ref, err
 		}
@@ -287,7 +299,7 @@ func (c *Client) Export(ctx context.Context, doc incident.PostmortemDoc, prev *i
 			// record was lost.
 			c.logger.Info("confluence page of this postmortem exists; updating it",
 				slog.String("incident", doc.IncidentKey), slog.String("page_id", id))
-			return c.update(ctx, id, t, doc)
+			return c.update(ctx, id, t, doc, 0)
 		}
 		c.logger.Info("confluence page with the postmortem's title was made by someone else; trying the next title",
 			slog.String("incident", doc.IncidentKey), slog.Int("n", n))
@@ -300,7 +312,7 @@ func (c *Client) Export(ctx context.Context, doc incident.PostmortemDoc, prev *i
 			return incident.ExportRef{}, err
 		}
 		if own.ID != "" {
-			ref, err := c.update(ctx, own.ID, own.Title, doc)
+			ref, err := c.update(ctx, own.ID, own.Title, doc, 0)
 			if incident.ErrorCode(err) != incident.ENOTFOUND {
 				c.logger.Info("confluence page of this postmortem exists under a numbered title; updated it",
 					slog.String("incident", doc.IncidentKey), slog.String("page_id", own.ID))
@@ -353,6 +365,9 @@ type api interface {
 	// check after a 404.
 	unauthorized() string
 	notFoundHint() string
+	// editor names the person who saved version v, or "" when Confluence
+	// does not say.
+	editor(ctx context.Context, c *Client, v pageVersion) string
 }
 
 // pageAPI is how a flavour of Confluence creates, reads, updates and finds
@@ -398,10 +413,8 @@ type page struct {
 		ID  json.Number `json:"id"`
 		Key string      `json:"key"`
 	} `json:"space"`
-	Version struct {
-		Number int `json:"number"`
-	} `json:"version"`
-	Body struct {
+	Version pageVersion `json:"version"`
+	Body    struct {
 		Storage struct {
 			Value string `json:"value"`
 		} `json:"storage"`
@@ -409,6 +422,38 @@ type page struct {
 	Links struct {
 		WebUI string `json:"webui"`
 	} `json:"_links"`
+}
+
+// pageVersion is what Confluence says of a page's current version. Cloud's
+// v2 API names its author by account id (authorId) and its time createdAt;
+// the v1 API (Data Center's, and Cloud's search) gives the author in by
+// and the time in when.
+type pageVersion struct {
+	Number    int    `json:"number"`
+	Message   string `json:"message"`
+	AuthorID  string `json:"authorId"`
+	CreatedAt string `json:"createdAt"`
+	By        struct {
+		AccountID   string `json:"accountId"`
+		Username    string `json:"username"`
+		DisplayName string `json:"displayName"`
+	} `json:"by"`
+	When string `json:"when"`
+}
+
+// byBot reports whether the client wrote this version: every update it
+// sends carries versionMessage, which a save in the editor does not (its
+// change note is empty or the person's own). The author would not tell:
+// people may share the bot's account in the browser.
+func (v pageVersion) byBot() bool { return v.Message == versionMessage }
+
+// editedSince reports whether people saved the page after the version the
+// client last wrote (last; 0 when unknown, as for a page found by its
+// marker, whose version 1 the client created): the current version is newer
+// and not the client's. The client never writes over a version it did not
+// write, so when the current one is its own, so are all since last.
+func editedSince(cur pageVersion, last int) bool {
+	return cur.Number > max(last, 1) && !cur.byBot()
 }
 
 func (c *Client) create(ctx context.Context, space, title string, doc incident.PostmortemDoc) (page, error) {
@@ -446,15 +491,20 @@ func titleTaken(status int, msg string) bool {
 }
 
 // update writes the draft as the next version of page id, reading the
-// current version first and once more after a conflict. When the title is
-// held by another page (ours was numbered, or the incident was renamed to a
-// title in use) the page keeps the title it has.
-func (c *Client) update(ctx context.Context, id, title string, doc incident.PostmortemDoc) (incident.ExportRef, error) {
+// current version first and once more after a conflict. last is the
+// version the client last wrote, 0 when unknown; a page edited in
+// Confluence since is left alone (editedError). When the title is held by
+// another page (ours was numbered, or the incident was renamed to a title
+// in use) the page keeps the title it has.
+func (c *Client) update(ctx context.Context, id, title string, doc incident.PostmortemDoc, last int) (incident.ExportRef, error) {
 	conflicts := 0
 	for {
 		cur, err := c.get(ctx, id)
 		if err != nil {
 			return incident.ExportRef{}, err
+		}
+		if editedSince(cur.Version, last) {
+			return incident.ExportRef{}, c.editedError(ctx, doc.IncidentKey, cur, last)
 		}
 		req := c.api.updateBody(id, title, doc.Confluence, cur.Version.Number+1)
 		var p page
@@ -480,6 +530,29 @@ func (c *Client) update(ctx context.Context, id, title string, doc incident.Post
 		}
 		return incident.ExportRef{}, fmt.Errorf("confluence update page %s: %w", id, c.statusError(status, msg, nil))
 	}
+}
+
+// editedError says that page p was edited in Confluence since the version
+// the client last wrote, and that the client left it alone. Retrying cannot
+// help, the edits stay until someone acts, so the error wraps
+// incident.ErrJobCancel; its kind is a conflict, not an outage.
+func (c *Client) editedError(ctx context.Context, key string, p page, last int) error {
+	by := c.api.editor(ctx, c, p.Version)
+	c.logger.Warn("confluence page was edited since the bot last wrote it; leaving it alone",
+		slog.String("incident", key), slog.String("page_id", p.ID), slog.Int("version", p.Version.Number),
+		slog.Int("last_written", last), slog.String("author", cmp.Or(p.Version.AuthorID, p.Version.By.Username)),
+		slog.String("saved_at", cmp.Or(p.Version.CreatedAt, p.Version.When)))
+	if by != "" {
+		by = " by " + by
+	}
+	link := "."
+	if u := c.ref(p).URL; u != "" {
+		link = ": " + u
+	}
+	return fmt.Errorf("confluence update page %s: %w: %w", p.ID, incident.Errorf(incident.ECONFLICT,
+		"The Confluence page was edited in Confluence%s since the last export (version %d); firebreak did not overwrite it. "+
+			"Copy what the new draft adds into the page by hand, or delete the page in Confluence and export again to publish the draft as a new page%s",
+		by, p.Version.Number, link), incident.ErrJobCancel)
 }
 
 // findOwn returns the id of the current page with this title in the space

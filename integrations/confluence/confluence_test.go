@@ -131,21 +131,6 @@ func TestReExportUpdatesTheSamePage(t *testing.T) {
 		"GET /pages/" + first.ID + " OK", "PUT /pages/" + first.ID + " OK"}, calls(b))
 }
 
-func TestExportAfterAHandEditUsesTheCurrentVersion(t *testing.T) {
-	t.Parallel()
-	b := setup(t)
-	ctx := context.Background()
-	first, err := b.client.Export(ctx, doc("<p>v1</p>"), nil)
-	require.NoError(t, err)
-	// The team edited the page twice in the browser: our record says 1, the page is at 3.
-	require.NoError(t, b.fake.Edit(first.ID, "<p>team notes</p>"))
-	require.NoError(t, b.fake.Edit(first.ID, "<p>more team notes</p>"))
-
-	ref, err := b.client.Export(ctx, doc("<p>again</p>"), &first)
-	require.NoError(t, err)
-	require.Equal(t, 4, ref.Version)
-}
-
 func TestVersionConflictIsRetriedOnce(t *testing.T) {
 	t.Parallel()
 	b := setup(t)

@@ -1,6 +1,7 @@
 package confluence
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 	"net/url"
@@ -111,3 +112,8 @@ func (dataCenterAPI) searchPath(cql, from string) string {
 func (dataCenterAPI) searchNextParam() string { return "start" }
 
 func (dataCenterAPI) inSpace(p page, space string) bool { return strings.EqualFold(p.Space.Key, space) }
+
+// editor is the display name the version's by gives, with the page.
+func (dataCenterAPI) editor(_ context.Context, _ *Client, v pageVersion) string {
+	return clip(cmp.Or(v.By.DisplayName, v.By.Username))
+}

@@ -8,17 +8,28 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/firebreakhq/firebreak/integrations/confluence"
 	"github.com/firebreakhq/firebreak/integrations/confluence/confluencefake"
 )
 
+// flavor is one kind of Confluence the client speaks, with its fake and
+// how its calls read.
+type flavor struct {
+	name   string
+	setup  func(t *testing.T) bundle
+	config func(b bundle) confluence.Config
+	calls  func(b bundle) []string
+	// page is the path of a page in calls, before its id.
+	page string
+}
+
 // flavors runs a test against both APIs, with their calls named alike.
-var flavors = []struct {
-	name  string
-	setup func(t *testing.T) bundle
-	calls func(b bundle) []string
-}{
-	{"cloud", setup, calls},
-	{"datacenter", func(t *testing.T) bundle { return setupDC(t, 0) }, dcCalls},
+var flavors = []flavor{
+	{name: "cloud", setup: setup, calls: calls, page: "/pages/",
+		config: func(b bundle) confluence.Config {
+			return confluence.Config{BaseURL: b.fake.URL(), Email: email, APIToken: token, SpaceID: spaceID, ParentID: b.parent}
+		}},
+	{name: "datacenter", setup: func(t *testing.T) bundle { return setupDC(t, 0) }, calls: dcCalls, page: "/content/", config: dcConfig},
 }
 
 // When others' pages hold the postmortem's title and its first numbered

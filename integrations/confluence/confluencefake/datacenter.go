@@ -86,7 +86,8 @@ type contentRequest struct {
 		Storage *pageBody `json:"storage"`
 	} `json:"body"`
 	Version *struct {
-		Number int `json:"number"`
+		Number  int    `json:"number"`
+		Message string `json:"message"`
 	} `json:"version"`
 }
 
@@ -194,6 +195,7 @@ func (s *Server) updateV1(w http.ResponseWriter, id string, raw []byte, call *Ca
 		return
 	}
 	p.Title, p.Status, p.Body, p.Version = req.Title, shared.Status, shared.Body.Value, req.Version.Number
+	p.saved(s.cfg.account(), req.Version.Message)
 	s.index.touched(p.ID)
 	httpjson.Write(w, http.StatusOK, s.viewV1(p, map[string]bool{"body.storage": true, "version": true}))
 }
@@ -278,7 +280,7 @@ func (s *Server) viewV1(p *Page, expand map[string]bool) map[string]any {
 		"_expandable": map[string]any{"body": "", "version": "", "ancestors": ""},
 	}
 	if expand["version"] {
-		v["version"] = map[string]any{"number": p.Version, "message": "", "minorEdit": false}
+		v["version"] = versionV1(p, s.DataCenterURL(), false)
 	}
 	if expand["body.storage"] {
 		v["body"] = map[string]any{"storage": map[string]any{"value": p.Body, "representation": "storage"}}

@@ -12,9 +12,14 @@
 // (Config.PageSize) behind next links. Both flavors' CQL content search
 // (GET /rest/api/content/search) reads type, space and title ~ clauses,
 // and can trail the pages as Confluence's index does (SetSearchLag; see
-// search.go). It records every call and can
-// inject faults, including a request carried out whose answer is lost
-// (Fault.AfterEffect). Tests and the demo use it.
+// search.go). Every version says who saved it, when and with which note,
+// in each API's documented shape (v2: authorId, createdAt, message; v1:
+// by, when, message): a write through the API is saved as the
+// credentials' account (Config.Account) with the message it carried, and
+// Edit saves a new version as a person in the browser does; Cloud's user
+// lookup (POST /api/v2/users-bulk) names the accounts (versions.go). It
+// records every call and can inject faults, including a request carried
+// out whose answer is lost (Fault.AfterEffect). Tests and the demo use it.
 package confluencefake
 
 import (
@@ -31,6 +36,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf16"
 
 	"github.com/firebreakhq/firebreak/httpjson"
@@ -53,6 +59,14 @@ type Config struct {
 	// most a request may ask for is 250). Tests set it small so a client
 	// must follow the next links.
 	PageSize int
+	// Account is the account the credentials (both flavors') belong to:
+	// every version written through the API is saved as its. Zero means
+	// DefaultAccount.
+	Account User
+	// Users are the other accounts the site knows, which Cloud's user
+	// lookup (POST /api/v2/users-bulk) finds; whoever Edit saves as is
+	// known too.
+	Users []User
 }
 
 // Page is a page stored in the fake.
@@ -65,6 +79,12 @@ type Page struct {
 	// Body is the storage-format value.
 	Body    string
 	Version int
+	// VersionMessage, VersionBy and VersionWhen describe the current
+	// version: the note it was saved with (the message an API update
+	// carried; none for a save in the browser), who saved it, and when.
+	VersionMessage string
+	VersionBy      User
+	VersionWhen    time.Time
 }
 
 // Call is one request the fake received.
@@ -108,6 +128,7 @@ type Server struct {
 	calls  []Call
 	faults []*Fault
 	index  searchIndex
+	people directory
 }
 
 // New starts a fake. Close it when done.
@@ -115,7 +136,12 @@ func New(cfg Config) *Server {
 	if cfg.Spaces == nil {
 		cfg.Spaces = map[string]string{}
 	}
-	s := &Server{cfg: cfg, pages: map[string]*Page{}, nextID: 65536}
+	s := &Server{cfg: cfg, pages: map[string]*Page{}, nextID: 65536, people: directory{}}
+	s.people.add(cfg.account())
+	s.people.add(someone)
+	for _, u := range cfg.Users {
+		s.people.add(u)
+	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -151,11 +177,15 @@ func (s *Server) Calls() []Call {
 func (s *Server) AddPage(spaceID, parentID, title, body string) Page {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return *s.add(spaceID, parentID, title, body)
+	p := s.add(spaceID, parentID, title, body)
+	p.saved(someone, "")
+	return *p
 }
 
-// Edit saves a page as someone in the browser would, bumping its version.
-func (s *Server) Edit(id, body string) error {
+// Edit saves a page as person by does in the browser's editor: a new
+// version, saved as theirs, with no version message (the editor's change
+// note left empty, as it usually is).
+func (s *Server) Edit(id, body string, by User) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p, ok := s.pages[id]
@@ -164,6 +194,8 @@ func (s *Server) Edit(id, body string) error {
 	}
 	p.Body = body
 	p.Version++
+	p.saved(by, "")
+	s.people.add(by)
 	return nil
 }
 
@@ -187,6 +219,7 @@ func (s *Server) Fail(f Fault) {
 func (s *Server) add(spaceID, parentID, title, body string) *Page {
 	s.nextID++
 	p := &Page{ID: strconv.Itoa(s.nextID), SpaceID: spaceID, ParentID: parentID, Title: title, Status: "current", Body: body, Version: 1}
+	p.saved(s.cfg.account(), "")
 	s.pages[p.ID] = p
 	s.order = append(s.order, p.ID)
 	return p
@@ -258,6 +291,10 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte, call
 	}
 	if r.URL.Path == "/wiki/api/v2/spaces" && r.Method == http.MethodGet {
 		s.spaces(w, r.URL.Query())
+		return
+	}
+	if r.URL.Path == "/wiki/api/v2/users-bulk" && r.Method == http.MethodPost {
+		s.people.bulk(w, body)
 		return
 	}
 	rest, ok := strings.CutPrefix(r.URL.Path, "/wiki/api/v2/pages")
@@ -333,7 +370,8 @@ type pageRequest struct {
 	ParentID string   `json:"parentId"`
 	Body     pageBody `json:"body"`
 	Version  *struct {
-		Number int `json:"number"`
+		Number  int    `json:"number"`
+		Message string `json:"message"`
 	} `json:"version"`
 }
 
@@ -516,6 +554,7 @@ func (s *Server) update(w http.ResponseWriter, id string, raw []byte, call *Call
 		return
 	}
 	p.Title, p.Status, p.Body, p.Version = req.Title, req.Status, req.Body.Value, req.Version.Number
+	p.saved(s.cfg.account(), req.Version.Message)
 	s.index.touched(p.ID)
 	httpjson.Write(w, http.StatusOK, s.view(p, true))
 }
@@ -530,7 +569,7 @@ func (s *Server) view(p *Page, withBody bool) map[string]any {
 	}
 	return map[string]any{
 		"id": p.ID, "status": p.Status, "title": p.Title, "spaceId": p.SpaceID, "parentId": p.ParentID,
-		"version": map[string]any{"number": p.Version, "message": ""},
+		"version": versionV2(p),
 		"body":    body,
 		"_links": map[string]any{
 			"webui":  fmt.Sprintf("/spaces/%s/pages/%s/%s", key, p.ID, url.PathEscape(strings.ReplaceAll(p.Title, " ", "+"))),

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -41,7 +42,7 @@ func TestFakeEnforcesConfluenceRules(t *testing.T) {
 		{"html entity", "a@example.com", "t", page("1", "A", "storage", "<p>&nbsp;</p>"), http.StatusBadRequest, "Error parsing xhtml"},
 		{"empty title", "a@example.com", "t", page("1", " ", "storage", "<p/>"), http.StatusBadRequest, "must have a title"},
 		{"title taken in the space", "a@example.com", "t", page("1", "Taken", "storage", "<p/>"), http.StatusBadRequest, "A page with this title already exists"},
-		{"same title in another space", "a@example.com", "t", page("2", "Taken", "storage", "<p/>"), http.StatusOK, `"version":{"message":"","number":1}`},
+		{"same title in another space", "a@example.com", "t", page("2", "Taken", "storage", "<p/>"), http.StatusOK, `"message":"","minorEdit":false,"number":1}`},
 	}
 	for _, tt := range tests {
 		status, body := send(tt.user, tt.pass, http.MethodPost, "/api/v2/pages", tt.body)
@@ -245,4 +246,103 @@ func TestFakeDataCenterEnforcesItsRules(t *testing.T) {
 	require.Equal(t, "B", list.Results[0].Title)
 	require.Empty(t, list.Links.Next)
 	require.Len(t, fake.Pages(), 2)
+}
+
+// Each version says who saved it, when and with which note, in the shape
+// of each API: v2's authorId and createdAt, v1's by and when. A write
+// through the API is the credentials' account's, with the message it
+// carried; Edit is a person's save in the browser, with none. Cloud's user
+// lookup names the accounts.
+func TestFakeVersionsSayWhoSavedThem(t *testing.T) {
+	t.Parallel()
+	jane := confluencefake.User{AccountID: "5d2f0a1b9c8e7d0012345678", Username: "jdoe", UserKey: "8a7f808a1", DisplayName: "Jane Doe"}
+	fake := confluencefake.New(confluencefake.Config{Email: "a@example.com", APIToken: "t", PersonalAccessToken: "pat",
+		Spaces: map[string]string{"1": "ENG"}})
+	t.Cleanup(fake.Close)
+	send := func(method, path, body string) (int, string) {
+		t.Helper()
+		return call(t, fake, "a@example.com", "t", method, path, body)
+	}
+	type versionV2 struct {
+		Number    int     `json:"number"`
+		Message   *string `json:"message"`
+		AuthorID  string  `json:"authorId"`
+		CreatedAt string  `json:"createdAt"`
+		MinorEdit *bool   `json:"minorEdit"`
+	}
+	var p struct {
+		ID      string    `json:"id"`
+		Version versionV2 `json:"version"`
+	}
+	status, body := send(http.MethodPost, "/api/v2/pages", `{"spaceId":"1","status":"current","title":"A","body":{"representation":"storage","value":"<p>v1</p>"}}`)
+	require.Equal(t, http.StatusOK, status, body)
+	require.NoError(t, json.Unmarshal([]byte(body), &p))
+	require.Equal(t, confluencefake.DefaultAccount.AccountID, p.Version.AuthorID, "saved as the credentials' account")
+	created, err := time.Parse(time.RFC3339, p.Version.CreatedAt)
+	require.NoError(t, err, p.Version.CreatedAt)
+	require.WithinDuration(t, time.Now(), created, time.Minute)
+	require.NotNil(t, p.Version.MinorEdit)
+
+	status, body = send(http.MethodPut, "/api/v2/pages/"+p.ID, `{"id":"`+p.ID+`","status":"current","title":"A","body":{"representation":"storage","value":"<p>v2</p>"},"version":{"number":2,"message":"Updated by a bot"}}`)
+	require.Equal(t, http.StatusOK, status, body)
+	require.NoError(t, json.Unmarshal([]byte(body), &p))
+	require.Equal(t, 2, p.Version.Number)
+	require.Equal(t, "Updated by a bot", *p.Version.Message, "the update's message is kept")
+	require.Equal(t, confluencefake.DefaultAccount.AccountID, p.Version.AuthorID)
+
+	require.NoError(t, fake.Edit(p.ID, "<p>the team's root cause</p>", jane))
+	_, body = send(http.MethodGet, "/api/v2/pages/"+p.ID, "")
+	require.NoError(t, json.Unmarshal([]byte(body), &p))
+	require.Equal(t, versionV2{Number: 3, Message: p.Version.Message, AuthorID: jane.AccountID, CreatedAt: p.Version.CreatedAt, MinorEdit: p.Version.MinorEdit}, p.Version)
+	require.Empty(t, *p.Version.Message, "a save in the browser carries no message")
+	stored := fake.Pages()[0]
+	require.Equal(t, jane, stored.VersionBy)
+	require.Equal(t, "<p>the team's root cause</p>", stored.Body)
+
+	// Cloud's user lookup names the account; an unknown id is absent.
+	status, body = send(http.MethodPost, "/api/v2/users-bulk", `{"accountIds":["`+jane.AccountID+`","nobody"]}`)
+	require.Equal(t, http.StatusOK, status)
+	var users struct {
+		Results []struct {
+			AccountID   string `json:"accountId"`
+			DisplayName string `json:"displayName"`
+			PublicName  string `json:"publicName"`
+		} `json:"results"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(body), &users))
+	require.Len(t, users.Results, 1)
+	require.Equal(t, jane.AccountID, users.Results[0].AccountID)
+	require.Equal(t, "Jane Doe", users.Results[0].DisplayName)
+	status, _ = send(http.MethodPost, "/api/v2/users-bulk", `{}`)
+	require.Equal(t, http.StatusBadRequest, status)
+
+	// Data Center's content API says who in by, and when in when.
+	req, err := http.NewRequest(http.MethodGet, fake.DataCenterURL()+"/rest/api/content/"+p.ID+"?expand=version", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer pat")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var dc struct {
+		Version struct {
+			By struct {
+				Type        string `json:"type"`
+				Username    string `json:"username"`
+				UserKey     string `json:"userKey"`
+				DisplayName string `json:"displayName"`
+			} `json:"by"`
+			When    string  `json:"when"`
+			Message *string `json:"message"`
+			Number  int     `json:"number"`
+		} `json:"version"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&dc))
+	require.Equal(t, 3, dc.Version.Number)
+	require.Equal(t, "known", dc.Version.By.Type)
+	require.Equal(t, "jdoe", dc.Version.By.Username)
+	require.Equal(t, "8a7f808a1", dc.Version.By.UserKey)
+	require.Equal(t, "Jane Doe", dc.Version.By.DisplayName)
+	require.NotNil(t, dc.Version.Message)
+	_, err = time.Parse(time.RFC3339, dc.Version.When)
+	require.NoError(t, err, dc.Version.When)
 }

@@ -243,6 +243,9 @@ func (s *Server) search(w http.ResponseWriter, q url.Values, cloud bool) {
 		v := s.viewV1(matched[i], expand)
 		if cloud {
 			v["space"].(map[string]any)["id"] = json64(matched[i].SpaceID)
+			if _, ok := v["version"]; ok {
+				v["version"] = versionV1(matched[i], s.URL(), true)
+			}
 		}
 		results = append(results, v)
 	}
