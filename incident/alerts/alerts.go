@@ -860,7 +860,12 @@ func (s *Service) runAlertPropose(ctx context.Context, payload []byte) error {
 			"alert", a.ID, "service", a.Service)
 		return nil
 	}
-	posted := s.proposal(a, count)
+	// Posted as its leader alone, whatever the group counts now: every
+	// attempt of the job posts the same message, so a retry after a post
+	// that may have landed (a 500, a record that failed) finds it in the
+	// channel instead of posting another while the storm grows. The redraw
+	// below adds the count.
+	posted := s.proposal(a, incident.AlertGroupCount{})
 	ts, err := s.chat.Notify(ctx, channel, posted)
 	if err != nil {
 		return fmt.Errorf("propose alert %d: %w", a.ID, err)
@@ -869,8 +874,10 @@ func (s *Service) runAlertPropose(ctx context.Context, payload []byte) error {
 		x.ChannelID, x.MessageTS = channel, ts
 		return nil
 	}); err != nil {
-		s.log.WarnContext(ctx, "could not record the alert proposal", "alert", a.ID, "err", err)
-		return nil
+		// Retried: the retry finds the proposal posted and records it.
+		// Unrecorded, it would never be redrawn, and a delivery of the
+		// alert after the job is forgotten would propose it again.
+		return fmt.Errorf("record the proposal of alert %d: %w", a.ID, err)
 	}
 	// Alerts that joined or resolved while it was posted redrew nothing
 	// (it had no ts yet): bring it up to date.
