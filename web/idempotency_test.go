@@ -76,7 +76,7 @@ func TestAPIPostUpdateKeyReusedWithAnotherStatusOrPromiseIsRefused(t *testing.T)
 	ctx := context.Background()
 	admin := f.browser()
 	admin.signIn(f.alice)
-	write := createToken(t, admin, "statuspage-sync", "write", f.bob.ID)
+	write := createToken(t, admin, "statuspage-sync", "write", f.alice.ID)
 	inc := f.openIncident(t, "search is slow")
 	path := "/api/v1/incidents/" + itoa(inc.Number) + "/updates"
 

@@ -291,8 +291,8 @@ func TestAPIPostUpdateIdempotencyKey(t *testing.T) {
 	ctx := context.Background()
 	admin := f.browser()
 	admin.signIn(f.alice)
-	write := createToken(t, admin, "statuspage-sync", "write", f.bob.ID)
-	other := createToken(t, admin, "runbook-bot", "write", f.bob.ID)
+	write := createToken(t, admin, "statuspage-sync", "write", f.alice.ID)
+	other := createToken(t, admin, "runbook-bot", "write", f.alice.ID)
 	inc := f.openIncident(t, "search is slow")
 	path := "/api/v1/incidents/" + itoa(inc.Number) + "/updates"
 	req := `{"known":"p99 falling after the rollback","status":"mitigated","idempotency_key":"upd-7f3a"}`
@@ -313,7 +313,7 @@ func TestAPIPostUpdateIdempotencyKey(t *testing.T) {
 		require.NoError(t, json.Unmarshal([]byte(body), &again))
 		require.True(t, first.Equal(again.Update.PostedAt), "the first update's time: %s", again.Update.PostedAt)
 		require.Equal(t, "mitigated", again.Update.Status)
-		require.Equal(t, f.bob.ID, again.Update.Author)
+		require.Equal(t, f.alice.ID, again.Update.Author)
 		require.Equal(t, "p99 falling after the rollback", again.Update.Known)
 		require.Equal(t, "mitigated", again.Incident.Status)
 	}
