@@ -122,7 +122,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = incident.SystemClock
 	}
-	client := gh.NewClient(cfg.HTTPClient).WithAuthToken(cfg.Token)
+	client := gh.NewClient(withCustomPropertiesFilter(cfg.HTTPClient)).WithAuthToken(cfg.Token)
 	// Setting the URLs directly, as go-github's own tests do, avoids
 	// WithEnterpriseURLs appending api/v3/ to a URL that already has it or
 	// to a fake's URL.

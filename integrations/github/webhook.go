@@ -203,37 +203,6 @@ func webhookChange(event string, payload []byte) (change incident.ChangeEvent, o
 	return change, false, nil
 }
 
-// withoutCustomProperties drops the repository's custom_properties from a
-// payload. GitHub sends a multi_select property's value as an array of
-// strings and an unset one as null, but go-github v60 reads every value as
-// a string, so the whole payload would fail to decode. The bot reads no
-// custom property. A payload that is not a JSON object is returned as it
-// is, for its decoder to refuse.
-func withoutCustomProperties(payload []byte) []byte {
-	var top map[string]json.RawMessage
-	if json.Unmarshal(payload, &top) != nil {
-		return payload
-	}
-	var repo map[string]json.RawMessage
-	if json.Unmarshal(top["repository"], &repo) != nil {
-		return payload
-	}
-	if _, ok := repo["custom_properties"]; !ok {
-		return payload
-	}
-	delete(repo, "custom_properties")
-	b, err := json.Marshal(repo)
-	if err != nil {
-		return payload
-	}
-	top["repository"] = b
-	out, err := json.Marshal(top)
-	if err != nil {
-		return payload
-	}
-	return out
-}
-
 // jsonPayload returns the event JSON from a body GitHub sent as JSON or as
 // a form with a payload field, the two content types a webhook can choose.
 func jsonPayload(contentType string, body []byte) ([]byte, error) {

@@ -231,11 +231,15 @@ func (s shapes) apiURL(r *repoState) string  { return s.base + "/repos/" + r.ful
 func (s shapes) htmlURL(r *repoState) string { return s.base + "/" + r.fullName() }
 
 func (s shapes) repoJSON(r *repoState) map[string]any {
-	return map[string]any{
+	out := map[string]any{
 		"id": r.id, "name": r.name, "full_name": r.fullName(), "private": false,
 		"owner": user(r.owner), "default_branch": r.defaultBranch, "archived": r.archived,
 		"html_url": s.htmlURL(r), "url": s.apiURL(r),
 	}
+	if r.customProperties != nil {
+		out["custom_properties"] = r.customProperties
+	}
+	return out
 }
 
 func (s *deploysAPI) getRepo(w http.ResponseWriter, _ *http.Request, r *repoState) {

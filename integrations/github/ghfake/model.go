@@ -167,6 +167,9 @@ type repoState struct {
 	assignable map[string]bool
 	// issuesOff is Issues turned off in the settings (DisableIssues).
 	issuesOff bool
+	// customProperties are the organization's custom properties set on
+	// the repository (SetCustomProperties), nil when none are.
+	customProperties map[string]any
 }
 
 func (r *repoState) fullName() string { return r.owner + "/" + r.name }

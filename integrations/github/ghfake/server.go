@@ -633,6 +633,18 @@ func (s *world) SetAssignable(repo string, logins ...string) {
 	}
 }
 
+// SetCustomProperties sets the organization's custom properties on the
+// repository, as GitHub gives them wherever it gives the repository (GET
+// /repos/{owner}/{repo}, the repository of a workflow run, every webhook
+// payload): a string, true_false or single_select property's value is a
+// string, a multi_select one's an array of strings, and an unset one is
+// null.
+func (s *world) SetCustomProperties(repo string, props map[string]any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mustRepo(repo).customProperties = props
+}
+
 // DisableIssues turns Issues off in the repository's settings: opening an
 // issue is answered 410 Gone, as GitHub documents for "Create an issue"
 // ("If issues are disabled in the repository, the API returns a 410 Gone
