@@ -43,6 +43,26 @@ type exportPayload struct {
 	// Request is the job's key: one per export asked for, the same in each
 	// of its attempts.
 	Request string `json:"request,omitempty"`
+	// Announce, when set, makes the job say where the postmortem went,
+	// as the export that scheduled it worded it.
+	Announce *announcement `json:"announce,omitempty"`
+}
+
+// announcement is what an export says once it is recorded, pinned in the
+// job that says it: every attempt posts the same words, so one whose
+// earlier attempt's post may have landed (a 500, a record that failed)
+// finds it in the channel rather than posting it again; worded anew, a
+// retry would say "updated" where the first said "exported".
+type announcement struct {
+	// Source is the SourceID of its line on the timeline.
+	Source string          `json:"source"`
+	Notice incident.Notice `json:"notice"`
+	// Bookmark is the link to bookmark in the channel, "" for none;
+	// Title is the bookmark's title.
+	Bookmark string `json:"bookmark,omitempty"`
+	Title    string `json:"title,omitempty"`
+	// Line is the timeline's line.
+	Line string `json:"line"`
 }
 
 // Export schedules the export of an incident's current draft to a target
@@ -282,6 +302,9 @@ func (s *Service) runExport(ctx context.Context, payload []byte) error {
 	if err := json.Unmarshal(payload, &p); err != nil {
 		return fmt.Errorf("decode export payload: %w: %w", err, incident.ErrJobCancel)
 	}
+	if p.Announce != nil {
+		return s.announce(ctx, p)
+	}
 	release, err := s.holdExport(ctx, p.IncidentID, p.Target)
 	if err != nil {
 		return err
@@ -324,26 +347,26 @@ func (s *Service) runExport(ctx context.Context, payload []byte) error {
 		// The retry finds the document (by title, by branch) and updates it.
 		return fmt.Errorf("record the postmortem export of %s: %w", inc.Key(), err)
 	}
-	s.announceExport(ctx, inc, p, exp, prev, ref)
+	if err := s.announceExport(ctx, inc, p, exp, prev, ref); err != nil {
+		return err
+	}
 	if exportErr != nil {
 		return s.exportFailed(ctx, inc, p, exp, exportErr)
 	}
 	return nil
 }
 
-// announceExport says where the postmortem went: in the channel, with a
-// bookmark the first time, or to whoever asked when there is no channel;
-// and records it on the timeline.
-func (s *Service) announceExport(ctx context.Context, inc *incident.Incident, p exportPayload, exp incident.Exporter, prev *incident.ExportRef, ref incident.ExportRef) {
+// announceExport schedules the job that says where the postmortem went:
+// in the channel, with a bookmark the first time, or to whoever asked when
+// there is no channel; and records it on the timeline. The job is keyed by
+// the export asked for: a retry of one that published the document but
+// failed a further step (an action item's issue) publishes it again, and
+// schedules nothing new, so the words its first attempt pinned are said,
+// once.
+func (s *Service) announceExport(ctx context.Context, inc *incident.Incident, p exportPayload, exp incident.Exporter, prev *incident.ExportRef, ref incident.ExportRef) error {
 	source := fmt.Sprintf("postmortem:export:%s:%s:%d", p.Target, ref.ID, ref.Version)
 	if p.Request != "" {
-		// Said once per export asked for: a retry of one that published
-		// the document but failed a further step (an action item's issue)
-		// publishes it again, and says nothing new.
 		source = "postmortem:export:" + p.Target + ":" + p.Request
-		if attempt, _ := incident.JobAttempt(ctx); attempt > 1 && s.recorded(ctx, inc.ID, source) {
-			return
-		}
 	}
 	verb := "exported"
 	if prev != nil && prev.ID == ref.ID {
@@ -354,21 +377,50 @@ func (s *Service) announceExport(ctx context.Context, inc *incident.Incident, p 
 	if ref.Version > 1 {
 		done.Values["version"] = strconv.Itoa(ref.Version)
 	}
+	a := &announcement{Source: source, Notice: done, Line: fmt.Sprintf("Postmortem %s in %s: %s", verb, exp.Name(), ref.URL)}
+	if ref.URL != "" && (prev == nil || prev.URL != ref.URL) {
+		a.Bookmark, a.Title = ref.URL, "Postmortem ("+exp.Name()+")"
+	}
+	payload, _ := json.Marshal(exportPayload{IncidentID: inc.ID, Target: p.Target, Actor: p.Actor, Reply: p.Reply, Request: p.Request, Announce: a})
+	if _, err := s.sched.Schedule(ctx, incident.Job{Kind: JobExport, Key: "announce:" + source, Payload: payload, MaxAttempts: exportAttempts}); err != nil {
+		return fmt.Errorf("schedule the postmortem link of %s: %w", inc.Key(), err)
+	}
+	return nil
+}
+
+// announce is the JobExport handler of an announcement: it says the
+// pinned words, bookmarks the link and records the line. A failure is
+// retried; the retry finds the post that may have landed.
+func (s *Service) announce(ctx context.Context, p exportPayload) error {
+	a := p.Announce
+	inc, err := s.store.GetIncident(ctx, p.IncidentID)
+	if incident.ErrorCode(err) == incident.ENOTFOUND {
+		return fmt.Errorf("postmortem link: %w: %w", err, incident.ErrJobCancel)
+	} else if err != nil {
+		return fmt.Errorf("postmortem link: %w", err)
+	}
+	if attempt, _ := incident.JobAttempt(ctx); attempt > 1 && s.recorded(ctx, inc.ID, a.Source) {
+		return nil
+	}
 	if inc.ChannelID == "" {
-		if err := s.chat.Tell(ctx, p.Reply, done); err != nil {
-			s.log.WarnContext(ctx, "could not tell the exporter where the postmortem is", "incident", inc.Key(), "err", err)
+		if err := s.chat.Tell(ctx, p.Reply, a.Notice); err != nil {
+			return fmt.Errorf("tell the exporter where the postmortem of %s is: %w", inc.Key(), err)
 		}
 	} else {
-		if _, err := s.chat.Notify(ctx, inc.ChannelID, done); err != nil {
-			s.log.WarnContext(ctx, "could not post the postmortem link", "incident", inc.Key(), "err", err)
+		if _, err := s.chat.Notify(ctx, inc.ChannelID, a.Notice); err != nil {
+			return fmt.Errorf("post the postmortem link of %s: %w", inc.Key(), err)
 		}
-		if ref.URL != "" && (prev == nil || prev.URL != ref.URL) {
-			if err := s.chat.AddBookmark(ctx, inc.ChannelID, "Postmortem ("+exp.Name()+")", ref.URL); err != nil {
+		if a.Bookmark != "" {
+			if err := s.chat.AddBookmark(ctx, inc.ChannelID, a.Title, a.Bookmark); err != nil {
 				s.log.WarnContext(ctx, "could not bookmark the postmortem", "incident", inc.Key(), "err", err)
 			}
 		}
 	}
-	s.record(ctx, inc, source, fmt.Sprintf("Postmortem %s in %s: %s", verb, exp.Name(), ref.URL))
+	if err := s.store.AddTimelineEvent(ctx, &incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventPostmortem, Actor: "bot",
+		At: s.clock.Now(), Text: a.Line, SourceID: a.Source}); err != nil && incident.ErrorCode(err) != incident.ECONFLICT {
+		return fmt.Errorf("record the postmortem link of %s: %w", inc.Key(), err)
+	}
+	return nil
 }
 
 // recorded reports whether the incident's timeline holds the line of
