@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/slack-go/slack"
 
@@ -32,9 +33,47 @@ func alertID(a *slack.BlockAction) (int64, error) {
 	return id, nil
 }
 
+// errAlertElsewhere refuses an alert's button clicked outside the channel
+// its proposal was posted in.
+var errAlertElsewhere = incident.Errorf(incident.EFORBIDDEN,
+	"You can't act on that alert here because its proposal was posted in another channel; use the buttons on the proposal itself.")
+
+// proposedHere reads the alert a button names and refuses the click when
+// it comes from another channel than the one the alert's proposal was
+// posted in: the value names an alert by id, and a click carrying it from
+// elsewhere would decide, and be told the title of, an alert proposed in a
+// channel the person may not be in. The channel is compared by id, or by
+// name when the policy names it and the click says its channel's name.
+// An alert not proposed yet, or one of a group (whose proposal is its
+// leader's), names no channel.
+func (ah *alertHandlers) proposedHere(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) (int64, error) {
+	id, err := alertID(a)
+	if err != nil {
+		return 0, err
+	}
+	al, err := ah.alerts.GetAlert(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	where := al.ChannelID
+	elsewhere := false
+	switch {
+	case where == "":
+	case isSlackID(where, "CGD"):
+		elsewhere = cb.Channel.ID != where
+	case cb.Channel.Name != "" && cb.Channel.Name != "privategroup":
+		elsewhere = cb.Channel.Name != strings.TrimPrefix(where, "#")
+	}
+	if elsewhere {
+		ah.kit.log.WarnContext(ctx, "alert button from another channel refused", "user", cb.User.ID, "channel", cb.Channel.ID, "alert", id)
+		return 0, errAlertElsewhere
+	}
+	return id, nil
+}
+
 // actionAlertDeclare is the Declare button of an alert proposal.
 func (ah *alertHandlers) actionAlertDeclare(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
-	id, err := alertID(a)
+	id, err := ah.proposedHere(ctx, cb, a)
 	if err != nil {
 		return err
 	}
@@ -53,7 +92,7 @@ func (ah *alertHandlers) actionAlertDeclare(ctx context.Context, cb slack.Intera
 
 // actionAlertDismiss is the Not an incident button.
 func (ah *alertHandlers) actionAlertDismiss(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
-	id, err := alertID(a)
+	id, err := ah.proposedHere(ctx, cb, a)
 	if err != nil {
 		return err
 	}
