@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"slices"
 	"sync"
 	"time"
@@ -57,14 +58,22 @@ func (w *writes) init() {
 // for things there is one of (the panel of an incident), else the job and
 // the content, since a job's retry posts the same text again. Outside a job
 // (an interactive reply) there is no key and no search.
+//
+// A retry says it seconds later, so the times it counts have moved on ("no
+// update for 15m02s", then "15m07s": incident.Since): they are left out of
+// the key, and the retry finds the copy its first attempt posted.
 func postKey(ctx context.Context, kind, content string) string {
 	id := incident.JobID(ctx)
 	if id == 0 {
 		return ""
 	}
-	sum := sha256.Sum256([]byte(content))
+	sum := sha256.Sum256([]byte(elapsed.ReplaceAllLiteralString(content, "…")))
 	return fmt.Sprintf("job:%d:%s:%s", id, kind, hex.EncodeToString(sum[:6]))
 }
+
+// elapsed matches a time counted to the moment of saying it, as
+// incident.Since renders one: "12s", "4m12s", "1h05m", "2d3h".
+var elapsed = regexp.MustCompile(`\b\d+(?:s|m\d{2}s|h\d{2}m|d\d{1,2}h)\b`)
 
 // mayHaveLanded reports whether an earlier call for key may have posted
 // although it did not report success: a retried job, or a failure in this
