@@ -42,6 +42,9 @@ type Core interface {
 	// Notify says notices in the incident's channel through the durable
 	// sync job.
 	Notify(ctx context.Context, inc *incident.Incident, notices ...incident.Notice) error
+	// NotifyOn is Notify on sched, such as a Store.Atomic's Tx: the
+	// notices are said only if the transaction commits.
+	NotifyOn(ctx context.Context, sched incident.Scheduler, inc *incident.Incident, notices ...incident.Notice) error
 }
 
 // Chat posts the proposal, with its buttons, in a channel, and redraws it
@@ -642,25 +645,27 @@ func (s *Service) DeclareFromAlert(ctx context.Context, alertID int64, actor str
 	if existed && inc.DeclaredBy != actor {
 		return inc, incident.Errorf(incident.ECONFLICT, "%s already declared %s from this alert.", incident.User(inc.DeclaredBy), inc.Key())
 	}
-	if !existed {
-		n := incident.Notice{Kind: incident.NoticeAlertStarted, Incident: inc.Key(), Actor: actor,
-			Values: map[string]string{"title": a.Title, "source": sourceLabel(a.Source), "rule": a.Rule, "url": a.URL}}
-		ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventAlert, Actor: a.Source, At: s.clock.Now(), Key: true, Text: s.noticeText(n),
-			SourceID: fmt.Sprintf("alert:%d:declared", a.ID),
-			Payload:  incident.AlertData{Alert: a.ID, Status: a.Status, URL: a.URL}}
-		if err := s.store.AddTimelineEvent(ctx, &ev); err != nil && incident.ErrorCode(err) != incident.ECONFLICT {
-			return inc, fmt.Errorf("declare from alert: %w", err)
-		}
-		if err := s.core.Notify(ctx, inc, n); err != nil {
-			return inc, err
-		}
-	}
 	return inc, nil
+}
+
+// started is the timeline event and the notice that say an incident was
+// started by the alert a, declared by whoever declared it.
+func (s *Service) started(a *incident.Alert, inc *incident.Incident) (incident.TimelineEvent, incident.Notice) {
+	n := incident.Notice{Kind: incident.NoticeAlertStarted, Incident: inc.Key(), Actor: inc.DeclaredBy,
+		Values: map[string]string{"title": a.Title, "source": sourceLabel(a.Source), "rule": a.Rule, "url": a.URL}}
+	ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventAlert, Actor: a.Source, At: s.clock.Now(), Key: true, Text: s.noticeText(n),
+		SourceID: fmt.Sprintf("alert:%d:declared", a.ID),
+		Payload:  incident.AlertData{Alert: a.ID, Status: a.Status, URL: a.URL}}
+	return ev, n
 }
 
 // link ties the alert to the incident declared from it and, when it leads
 // a group, schedules the job that has the alerts of its proposal join the
-// incident: one write, under the group's claim (FindAlertGroup). An alert
+// incident; the link that ties them first says on the incident's timeline
+// and in its channel that the alert started it. One write, so a failure
+// leaves the alert to be linked, and the incident to be told, by the
+// sender's retry (which finds the incident declared), under the group's
+// claim (FindAlertGroup). An alert
 // joining the proposal in a transaction still open commits first, and the
 // job lists it; one that comes after finds the leader declared and joins
 // the incident itself. Without the claim, an alert that read the proposal
@@ -679,11 +684,22 @@ func (s *Service) link(ctx context.Context, a *incident.Alert, inc *incident.Inc
 				return fmt.Errorf("claim the alerts of rule %s: %w", a.Rule, err)
 			}
 		}
+		first := false
 		if _, err := tx.UpdateAlert(ctx, a.ID, func(x *incident.Alert) error {
+			first = x.State != incident.AlertDeclared || x.IncidentID != inc.ID
 			x.State, x.IncidentID, x.DecidedBy = incident.AlertDeclared, inc.ID, inc.DeclaredBy
 			return nil
 		}); err != nil {
 			return fmt.Errorf("link alert to %s: %w", inc.Key(), err)
+		}
+		if first {
+			ev, n := s.started(a, inc)
+			if err := tx.AddTimelineEvent(ctx, &ev); err != nil && incident.ErrorCode(err) != incident.ECONFLICT {
+				return fmt.Errorf("say alert %d started %s: %w", a.ID, inc.Key(), err)
+			}
+			if err := s.core.NotifyOn(ctx, tx, inc, n); err != nil {
+				return fmt.Errorf("say alert %d started %s: %w", a.ID, inc.Key(), err)
+			}
 		}
 		return s.planGroupJoin(ctx, tx, a, inc)
 	})

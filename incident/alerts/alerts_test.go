@@ -171,3 +171,48 @@ func TestProposedAlertResolvedIsSaidAfterAFailedDelivery(t *testing.T) {
 		require.Len(t, postsContaining(b.chat, "#checkout", "before anyone decided"), 1, "said once")
 	})
 }
+
+// failingNotices fails the core's next notices, as when the database blips
+// right after the alert's incident was declared.
+type failingNotices struct {
+	alerts.Core
+	fail *atomic.Int32
+}
+
+func (f failingNotices) Notify(ctx context.Context, inc *incident.Incident, notices ...incident.Notice) error {
+	if f.fail.Add(-1) >= 0 {
+		return errDown
+	}
+	return f.Core.Notify(ctx, inc, notices...)
+}
+
+func (f failingNotices) NotifyOn(ctx context.Context, sched incident.Scheduler, inc *incident.Incident, notices ...incident.Notice) error {
+	if f.fail.Add(-1) >= 0 {
+		return errDown
+	}
+	return f.Core.NotifyOn(ctx, sched, inc, notices...)
+}
+
+// TestAlertDeclaredButNotSaidIsSaidOnRedelivery: the first delivery of an
+// auto rule's alert declared its incident, but saying so failed. Alertmanager
+// is answered 500 and delivers again; that delivery finds the incident
+// declared and says "Started by the alert" in its channel, once.
+func TestAlertDeclaredButNotSaidIsSaidOnRedelivery(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, kind storeKind) {
+		fail := new(atomic.Int32)
+		b := setupOn(t, kind, options{core: func(c alerts.Core) alerts.Core { return failingNotices{Core: c, fail: fail} }})
+		h := alertmanager(b)
+		body := fixture(t, "checkout_down_firing.json")
+
+		fail.Store(1)
+		require.Equal(t, http.StatusInternalServerError, deliver(t, h, body), "Alertmanager is asked to deliver again")
+		require.Equal(t, http.StatusOK, deliver(t, h, body), "Alertmanager's retry")
+		require.Equal(t, http.StatusOK, deliver(t, h, body), "and its repeat")
+		require.Empty(t, b.queue.RunAll(t))
+		list := incidents(t, b)
+		require.Len(t, list, 1, "the alert declares its incident, once")
+		require.Len(t, postsContaining(b.chat, list[0].ChannelID, "Started by the alert"), 1, "the incident says what started it, once")
+		require.Equal(t, 1, alertEvents(t, b, list[0].ID), "one timeline event says so")
+	})
+}
