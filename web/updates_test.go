@@ -70,7 +70,8 @@ func (f *fixture) updateMessages(t *testing.T, inc *incident.Incident) []slackfa
 		if strings.Contains(m.Text, "*Status update — "+inc.Key()+"*") {
 			m.Text = strings.ReplaceAll(m.Text, inc.Key(), "INC-N")
 			m.Blocks = json.RawMessage(strings.ReplaceAll(string(m.Blocks), inc.Key(), "INC-N"))
-			m.Channel, m.TS = "", ""
+			// The metadata names the job that posted it, one of each.
+			m.Channel, m.TS, m.Metadata = "", "", nil
 			out = append(out, m)
 		}
 	}

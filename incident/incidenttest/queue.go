@@ -17,13 +17,20 @@ import (
 // MaxAttempts (3 when zero), stops retrying on incident.ErrJobCancel, goes
 // back in the queue without spending an attempt when its error has a
 // RetryAfter() time.Duration method; and the key of a job that failed for
-// good is freed, so that it can be scheduled again.
+// good is freed, so that it can be scheduled again. As the engine does, it
+// runs a job with its id and attempt on the context (incident.WithJobRun),
+// the id the same on every attempt, so a handler's outbound writes carry
+// the keys by which a retry finds what an earlier attempt did.
 type Queue struct {
 	mu       sync.Mutex
 	handlers map[string]incident.JobHandler
 	jobs     []incident.Job
 	keys     map[string]bool
 	snoozes  int
+	lastID   int64
+	// ids are the ids of the keyed jobs run, by Kind and Key, so a job
+	// postponed and run again keeps its id, as in the engine.
+	ids map[string]int64
 }
 
 // maxSnoozes bounds how often a job may postpone itself, so that a handler
@@ -32,7 +39,7 @@ const maxSnoozes = 200
 
 // NewQueue returns an empty queue.
 func NewQueue() *Queue {
-	return &Queue{handlers: map[string]incident.JobHandler{}, keys: map[string]bool{}}
+	return &Queue{handlers: map[string]incident.JobHandler{}, keys: map[string]bool{}, ids: map[string]int64{}}
 }
 
 // Handle registers the handler of a job kind, replacing any before it.
@@ -185,9 +192,11 @@ func (q *Queue) run(t testing.TB, now time.Time, kinds []string) []error {
 		if attempts <= 0 {
 			attempts = 3
 		}
+		id := q.id(job)
+		snoozed := false
 		var err error
 		for attempt := 1; attempt <= attempts; attempt++ {
-			if err = h(incident.WithJobAttempt(context.Background(), attempt, attempts), job.Payload); err == nil {
+			if err = h(incident.WithJobRun(context.Background(), id, attempt, attempts), job.Payload); err == nil {
 				break
 			}
 			// A postponement goes back in the queue, as the engine's
@@ -201,12 +210,17 @@ func (q *Queue) run(t testing.TB, now time.Time, kinds []string) []error {
 				q.mu.Lock()
 				q.jobs = append(q.jobs, job)
 				q.mu.Unlock()
-				err = nil
+				err, snoozed = nil, true
 				break
 			}
 			if errors.Is(err, incident.ErrJobCancel) {
 				break
 			}
+		}
+		if !snoozed {
+			q.mu.Lock()
+			delete(q.ids, job.Kind+"/"+job.Key) // a job scheduled again is a new job
+			q.mu.Unlock()
 		}
 		if err != nil {
 			failed = append(failed, err)
@@ -215,6 +229,23 @@ func (q *Queue) run(t testing.TB, now time.Time, kinds []string) []error {
 			q.mu.Unlock()
 		}
 	}
+}
+
+// id returns the id a job runs with: a keyed job postponed and run again
+// keeps its id, as the engine keeps its row; any other run of a job gets a
+// new one.
+func (q *Queue) id(job incident.Job) int64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	k := job.Kind + "/" + job.Key
+	if id, ok := q.ids[k]; ok && job.Key != "" {
+		return id
+	}
+	q.lastID++
+	if job.Key != "" {
+		q.ids[k] = q.lastID
+	}
+	return q.lastID
 }
 
 func (q *Queue) snooze() bool {
