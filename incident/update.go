@@ -62,8 +62,28 @@ func (s *Service) PostUpdate(ctx context.Context, id int64, in UpdateInput) (*In
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
-	if err := s.authz.authorizeOn(ctx, id, in.Author, ActPostUpdate); err != nil {
+	cur, err := s.store.GetIncident(ctx, id)
+	if err != nil {
 		return nil, err
+	}
+	if err := s.authz.authorize(ctx, Request{Subject: Subject{User: in.Author}, Action: ActPostUpdate, Incident: cur}); err != nil {
+		return nil, err
+	}
+	// Posting an update is anyone's the policy lets post one; moving the
+	// status with it is the IC's or the commander group's (ActSetStatus),
+	// as /incident status is. Decided before the transaction (a group's
+	// members may be read from Slack), and applied in it to the status the
+	// incident has then: someone else's update that would move it is
+	// refused, one that leaves it as it is posts.
+	var moveStatus error
+	if in.Status != "" {
+		d, err := s.authz.Authorize(ctx, Request{Subject: Subject{User: in.Author}, Action: ActSetStatus, Incident: cur})
+		if err != nil {
+			return nil, err
+		}
+		if !d.Allowed {
+			moveStatus = d.Err()
+		}
 	}
 	now := s.clock.Now()
 	update := func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
@@ -72,6 +92,9 @@ func (s *Service) PostUpdate(ctx context.Context, id int64, in UpdateInput) (*In
 		}
 		var events []TimelineEvent
 		if in.Status != "" && in.Status != i.Status {
+			if moveStatus != nil {
+				return nil, nil, moveStatus
+			}
 			if err := CheckTransition(i.Status, in.Status); err != nil {
 				return nil, nil, err
 			}
@@ -93,7 +116,7 @@ func (s *Service) PostUpdate(ctx context.Context, id int64, in UpdateInput) (*In
 	}
 	var inc *Incident
 	var u StatusUpdate
-	err := s.store.Atomic(ctx, func(tx Tx) error {
+	err = s.store.Atomic(ctx, func(tx Tx) error {
 		var err error
 		inc, err = s.changeIn(ctx, tx, id, update)
 		if err != nil {
