@@ -9,9 +9,11 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -52,6 +54,9 @@ type botInstance struct {
 	logs   *syncBuffer
 	cancel context.CancelFunc
 	done   chan error
+	// pid is the program's process when it runs as a child process
+	// (botOptions.process), else 0.
+	pid int
 }
 
 // handedOut remembers the addresses freeAddr gave, so two listeners of
@@ -91,6 +96,11 @@ type botOptions struct {
 	env         map[string]string
 	// clock, when set, is the program's clock (withClock).
 	clock incident.Clock
+	// process runs the program as a process of its own (this test binary
+	// run as main, see TestMain), as it runs in production: its heap and
+	// its garbage collector hold only the bot, not the fake Slack and the
+	// load generator of the test. It cannot take a clock.
+	process bool
 }
 
 // startBot runs the program and waits until /healthz answers.
@@ -129,13 +139,17 @@ func startBot(t testing.TB, o botOptions) *botInstance {
 	ctx, cancel := context.WithCancel(context.Background())
 	b := &botInstance{t: t, base: "http://" + addr, admin: "http://" + adminAddr, slack: o.slack, logs: &syncBuffer{}, cancel: cancel, done: make(chan error, 1),
 		driver: slackfake.NewDriver(o.slack, testSigningSecret)}
-	go func() {
-		var opts []runOption
-		if o.clock != nil {
-			opts = append(opts, withClock(o.clock))
-		}
-		b.done <- run(ctx, []string{"serve"}, func(k string) string { return env[k] }, io.Discard, b.logs, opts...)
-	}()
+	if o.process {
+		b.startProcess(env, o.clock)
+	} else {
+		go func() {
+			var opts []runOption
+			if o.clock != nil {
+				opts = append(opts, withClock(o.clock))
+			}
+			b.done <- run(ctx, []string{"serve"}, func(k string) string { return env[k] }, io.Discard, b.logs, opts...)
+		}()
+	}
 	t.Cleanup(func() { b.stop() })
 	require.Eventually(t, func() bool {
 		select {
@@ -157,6 +171,25 @@ func startBot(t testing.TB, o botOptions) *botInstance {
 		require.NoError(t, o.slack.WaitSocketConnected(wctx))
 	}
 	return b
+}
+
+// startProcess runs the program with env as a child process; stop sends
+// it SIGTERM.
+func (b *botInstance) startProcess(env map[string]string, clock incident.Clock) {
+	b.t.Helper()
+	if clock != nil {
+		b.t.Fatal("a bot in a process of its own cannot take the test's clock")
+	}
+	cmd := exec.Command(os.Args[0], "serve")
+	cmd.Env = append(os.Environ(), "FIREBREAK_RUN_MAIN=1")
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.Stdout, cmd.Stderr = io.Discard, b.logs
+	require.NoError(b.t, cmd.Start())
+	b.pid = cmd.Process.Pid
+	b.cancel = func() { _ = cmd.Process.Signal(syscall.SIGTERM) }
+	go func() { b.done <- cmd.Wait() }()
 }
 
 // stop shuts the program down as SIGTERM does and requires a clean exit.
