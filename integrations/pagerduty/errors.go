@@ -33,6 +33,11 @@ const (
 	// duplicateIncidentKey is how PagerDuty words the 400 for a second open
 	// incident with the same incident_key on a service.
 	duplicateIncidentKey = "matching dedup key already exists"
+
+	// codeAlreadyResolved is PagerDuty's error code for an update that
+	// would resolve an incident resolved already ("Incident Already
+	// Resolved", developer-docs REST-API/14-Errors.md).
+	codeAlreadyResolved = 1001
 )
 
 // exchange is what the last HTTP exchange of one SDK call looked like. The
@@ -81,6 +86,8 @@ type apiError struct {
 	message string
 	// status is PagerDuty's HTTP status, or 0.
 	status int
+	// pdCode is PagerDuty's error code ("error.code"), or 0.
+	pdCode int
 	// details are PagerDuty's error details ("errors").
 	details []string
 	cause   error
@@ -117,6 +124,23 @@ func (e *apiError) duplicate() bool {
 	return false
 }
 
+// alreadyResolved reports whether PagerDuty refused an update because the
+// incident is resolved already.
+func (e *apiError) alreadyResolved() bool {
+	if e.status != http.StatusBadRequest {
+		return false
+	}
+	if e.pdCode == codeAlreadyResolved {
+		return true
+	}
+	for _, d := range append([]string{e.message}, e.details...) {
+		if strings.Contains(strings.ToLower(d), "already resolved") {
+			return true
+		}
+	}
+	return false
+}
+
 // errorBody holds both shapes PagerDuty answers errors with: the REST API's
 // {"error":{...}} and the Events API's flat {"status","message","errors"}.
 type errorBody struct {
@@ -130,16 +154,17 @@ type errorBody struct {
 	Errors  json.RawMessage `json:"errors"`
 }
 
-// parseErrorBody returns PagerDuty's message and details from an error body.
-func parseErrorBody(body []byte) (message string, details []string) {
+// parseErrorBody returns PagerDuty's message, details and error code (0
+// for the Events API, which has none) from an error body.
+func parseErrorBody(body []byte) (message string, details []string, code int) {
 	var eb errorBody
 	if len(body) == 0 || json.Unmarshal(body, &eb) != nil {
-		return "", nil
+		return "", nil, 0
 	}
 	if eb.Error != nil {
-		return eb.Error.Message, stringList(eb.Error.Errors)
+		return eb.Error.Message, stringList(eb.Error.Errors), eb.Error.Code
 	}
-	return eb.Message, stringList(eb.Errors)
+	return eb.Message, stringList(eb.Errors), 0
 }
 
 // stringList reads "errors", which PagerDuty sends as a list of strings and
@@ -185,11 +210,13 @@ func (c *Client) translate(op string, x *exchange, err error) error {
 			Provider: providerID, Name: providerName, Status: status, Cause: err,
 		})
 	}
-	msg, details := parseErrorBody(x.body)
+	msg, details, code := parseErrorBody(x.body)
 	if msg == "" && sdkErr.APIError.Valid {
-		msg, details = sdkErr.APIError.ErrorObject.Message, sdkErr.APIError.ErrorObject.Errors
+		msg, details, code = sdkErr.APIError.ErrorObject.Message, sdkErr.APIError.ErrorObject.Errors, sdkErr.APIError.ErrorObject.Code
 	}
-	return fmt.Errorf("pagerduty %s: %w", op, rejection(status, msg, details, err))
+	e := rejection(status, msg, details, err)
+	e.pdCode = code
+	return fmt.Errorf("pagerduty %s: %w", op, e)
 }
 
 // transportError is the domain error for an exchange that got no answer:

@@ -248,10 +248,30 @@ func (c *Client) Resolve(ctx context.Context, page incident.Page) (time.Time, er
 			"PagerDuty needs the e-mail of a PagerDuty user to resolve as; set the bot's PagerDuty From e-mail.")
 	}
 	at, err := c.manage(ctx, c.from, page.ExternalID, "resolved")
+	if ae := asAPIError(err); ae != nil && ae.alreadyResolved() {
+		// Somebody resolved it in PagerDuty first, which refuses to
+		// resolve it again: the page is resolved, at PagerDuty's time.
+		at, err = c.resolvedAt(ctx, page.ExternalID)
+	}
 	if err != nil {
 		return time.Time{}, fmt.Errorf("resolve %s: %w", page.ExternalID, err)
 	}
 	return at, nil
+}
+
+// resolvedAt is when, by PagerDuty's clock, the incident with id was
+// resolved: its last status change while it is resolved. Zero when it
+// gives no time; ECONFLICT when it is open again by now.
+func (c *Client) resolvedAt(ctx context.Context, id string) (time.Time, error) {
+	inc, err := c.getIncident(ctx, id)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if inc.Status != "" && inc.Status != "resolved" {
+		return time.Time{}, incident.Errorf(incident.ECONFLICT,
+			"PagerDuty called the incident resolved already, then reported it %s; try again.", inc.Status)
+	}
+	return changedAt(inc), nil
 }
 
 // followUp sends an Events API v2 acknowledge or resolve for page. Its

@@ -24,6 +24,7 @@ const (
 	msgRequester    = "Requester User Not Found"
 	msgAssignee     = "Assigned To User Not Found"
 	msgBadStatus    = "Invalid Status Provided"
+	msgResolved     = "Incident Already Resolved"
 	msgDuplicateKey = "Open incident with matching dedup key already exists on this service"
 	msgInternal     = "An internal error has occurred. PagerDuty team has been notified."
 	msgRateLimited  = "Rate Limit Exceeded"
@@ -35,6 +36,7 @@ const (
 	codeRequester    = 1008
 	codeAssignee     = 1007
 	codeBadStatus    = 1003
+	codeResolved     = 1001
 	codeInternal     = 2000
 	codeRateLimited  = 2020
 )
@@ -449,6 +451,11 @@ func (s *incidentsAPI) validUpdate(w http.ResponseWriter, u incidentUpdate) bool
 	case "", "acknowledged", "resolved":
 	default:
 		writeError(w, http.StatusBadRequest, codeBadStatus, msgBadStatus)
+		return false
+	}
+	if u.Status == "resolved" && s.incident(u.ID).Status == "resolved" {
+		// PagerDuty's error code 1001 (developer-docs REST-API/14-Errors.md).
+		writeError(w, http.StatusBadRequest, codeResolved, msgResolved)
 		return false
 	}
 	for _, a := range u.Assignments {
