@@ -57,6 +57,13 @@ func (c *Client) OnCall(ctx context.Context, svc incident.ServicePolicy) ([]inci
 	return out, nil
 }
 
+// onCallPageSize is the most on-calls PagerDuty answers a page; the bot
+// reads at most maxOnCallPages of them for one policy.
+const (
+	onCallPageSize = 100
+	maxOnCallPages = 10
+)
+
 // listOnCalls lists the current on-calls of policy, looked up from the
 // service when empty, sorted by level.
 func (c *Client) listOnCalls(ctx context.Context, svc incident.ServicePolicy, policy string) ([]pagerduty.OnCall, error) {
@@ -75,21 +82,30 @@ func (c *Client) listOnCalls(ctx context.Context, svc incident.ServicePolicy, po
 			return nil, incident.Errorf(incident.EINVALID, "PagerDuty service %s has no escalation policy.", svc.PagerDuty.ServiceID)
 		}
 	}
-	var list *pagerduty.ListOnCallsResponse
-	err := c.call(ctx, "oncalls.list", false, func(ctx context.Context) error {
-		var err error
-		list, err = c.pd.ListOnCallsWithContext(ctx, pagerduty.ListOnCallOptions{
-			EscalationPolicyIDs: []string{policy},
-			// Users come as references without an e-mail unless included.
-			Includes: []string{"users"},
-			Limit:    100,
+	// PagerDuty answers at most 100 on-calls a page and says "more" when
+	// there are others; the pages read are bounded.
+	var oncalls []pagerduty.OnCall
+	for page := 0; page < maxOnCallPages; page++ {
+		var list *pagerduty.ListOnCallsResponse
+		err := c.call(ctx, "oncalls.list", false, func(ctx context.Context) error {
+			var err error
+			list, err = c.pd.ListOnCallsWithContext(ctx, pagerduty.ListOnCallOptions{
+				EscalationPolicyIDs: []string{policy},
+				// Users come as references without an e-mail unless included.
+				Includes: []string{"users"},
+				Limit:    onCallPageSize,
+				Offset:   uint(len(oncalls)),
+			})
+			return err
 		})
-		return err
-	})
-	if err != nil {
-		return nil, err
+		if err != nil {
+			return nil, err
+		}
+		oncalls = append(oncalls, list.OnCalls...)
+		if !list.More || len(list.OnCalls) == 0 {
+			break
+		}
 	}
-	oncalls := list.OnCalls
 	slices.SortStableFunc(oncalls, func(a, b pagerduty.OnCall) int { return cmp.Compare(a.EscalationLevel, b.EscalationLevel) })
 	return oncalls, nil
 }

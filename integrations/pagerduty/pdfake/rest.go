@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -560,7 +561,22 @@ func (s *directoryAPI) listOnCalls(w http.ResponseWriter, r *http.Request) {
 			list = append(list, entry)
 		}
 	}
-	httpjson.Write(w, http.StatusOK, map[string]any{"oncalls": list, "limit": 25, "offset": 0, "more": false, "total": nil})
+	limit, offset := pageBounds(q)
+	page := list[min(offset, len(list)):min(offset+limit, len(list))]
+	httpjson.Write(w, http.StatusOK, map[string]any{"oncalls": page, "limit": limit, "offset": offset, "more": offset+limit < len(list), "total": nil})
+}
+
+// pageBounds reads classic pagination (developer-docs REST-API/09-Pagination.md):
+// limit defaults to 25 and is at most 100; offset defaults to 0.
+func pageBounds(q url.Values) (limit, offset int) {
+	limit, offset = 25, 0
+	if n, err := strconv.Atoi(q.Get("limit")); err == nil && n > 0 {
+		limit = min(n, 100)
+	}
+	if n, err := strconv.Atoi(q.Get("offset")); err == nil && n > 0 {
+		offset = n
+	}
+	return limit, offset
 }
 
 func (s *directoryAPI) getService(w http.ResponseWriter, r *http.Request) {
