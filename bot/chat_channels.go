@@ -148,13 +148,10 @@ func (c *chatChannels) inviteBatch(ctx context.Context, channelID string, batch 
 	if err == nil {
 		return nil
 	}
-	code := slackCode(err)
-	if !perUserInviteError(code) {
-		return classify("conversations.invite", "invite the responders", err)
-	}
 	// With force, Slack fails the call only when it invited nobody; its
-	// "errors" list says why for each user. When the list does not cover
-	// the batch, asking user by user finds out.
+	// "errors" list says why for each user. An error whose list names
+	// users is about them, whatever its code. When the list does not
+	// cover the batch, asking user by user finds out.
 	rejected := map[string]string{}
 	var se slack.SlackErrorResponse
 	if errors.As(err, &se) {
@@ -163,6 +160,10 @@ func (c *chatChannels) inviteBatch(ctx context.Context, channelID string, batch 
 				rejected[ci.User] = ci.Error
 			}
 		}
+	}
+	code := slackCode(err)
+	if !perUserInviteError(code) && len(rejected) == 0 {
+		return classify("conversations.invite", "invite the responders", err)
 	}
 	if len(batch) == 1 && len(rejected) == 0 {
 		rejected[batch[0]] = code
@@ -187,11 +188,16 @@ func (c *chatChannels) inviteBatch(ctx context.Context, channelID string, batch 
 }
 
 // perUserInviteError reports whether a conversations.invite error is about
-// the users rather than the channel or the bot's rights.
+// the users rather than the channel or the bot's rights: the per-user
+// codes of docs.slack.dev/reference/methods/conversations.invite (a person
+// of another workspace of an Enterprise organisation, or outside a Slack
+// Connect channel's teams, among them) and older ones Slack has answered.
 func perUserInviteError(code string) bool {
 	switch code {
 	case "already_in_channel", "cant_invite_self", "user_not_found", "cant_invite", "user_is_restricted",
-		"user_is_ultra_restricted", "ura_max_channels", "user_team_not_in_channel", "invalid_user", "user_disabled":
+		"user_is_ultra_restricted", "ura_max_channels", "user_team_not_in_channel", "invalid_user", "user_disabled",
+		"org_user_not_in_team", "invitee_cant_see_channel", "no_external_invite_permission",
+		"app_cannot_join_channel", "user_is_bot":
 		return true
 	}
 	return false

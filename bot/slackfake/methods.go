@@ -500,7 +500,12 @@ func userIDs(list string) []string {
 }
 
 // sortInvitees splits the ids into those that can be invited to ch and the
-// per-user errors of the rest, in conversations.invite's shape.
+// per-user errors of the rest, in conversations.invite's shape. Besides
+// unknown and deactivated people, Slack refuses a person of another
+// workspace of the organisation (org_user_not_in_team), a single-channel
+// guest already in their one channel (ura_max_channels) and any other
+// guest, whom only an admin adds to channels and the bot is none
+// (user_is_restricted).
 func (s *conversationsAPI) sortInvitees(ch *Channel, ids []string) (valid []string, errs []map[string]any) {
 	for _, id := range ids {
 		code := ""
@@ -510,8 +515,14 @@ func (s *conversationsAPI) sortInvitees(ch *Channel, ids []string) (valid []stri
 			code = "cant_invite_self"
 		case u == nil || u.Deleted:
 			code = "user_not_found"
+		case u.TeamID != "" && u.TeamID != s.cfg.teamID:
+			code = "org_user_not_in_team"
 		case slices.Contains(ch.Members, id) || slices.Contains(valid, id):
 			code = "already_in_channel"
+		case u.SingleChannelGuest && s.inAnyChannel(id):
+			code = "ura_max_channels"
+		case u.Guest || u.SingleChannelGuest:
+			code = "user_is_restricted"
 		}
 		if code != "" {
 			errs = append(errs, map[string]any{"user": id, "ok": false, "error": code})
@@ -520,6 +531,17 @@ func (s *conversationsAPI) sortInvitees(ch *Channel, ids []string) (valid []stri
 		valid = append(valid, id)
 	}
 	return valid, errs
+}
+
+// inAnyChannel reports whether a user is a member of a channel other than
+// a direct message.
+func (s *conversationsAPI) inAnyChannel(userID string) bool {
+	for _, ch := range s.channels {
+		if !ch.IM && slices.Contains(ch.Members, userID) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *conversationsAPI) conversationsKick(r *apiRequest) result {
