@@ -103,6 +103,12 @@ func (h *Handler) viewSubmission(ctx context.Context, cb slack.InteractionCallba
 	}
 	resp, err := v.run(ctx, cb)
 	if err != nil {
+		// With the database down, the form stays open with what the
+		// person wrote and says so, to be submitted again: closed, it
+		// would look saved.
+		if block := firstInput(cb.View); block != "" && storeUnavailable(ctx, err) {
+			return slack.NewErrorsViewSubmissionResponse(map[string]string{block: h.errorReply(ctx, err, "").Text}), "error"
+		}
 		h.tellUser(ctx, cb, err)
 		return nil, "error"
 	}
@@ -180,9 +186,34 @@ func (h *Handler) tellUser(ctx context.Context, cb slack.InteractionCallback, er
 		return
 	}
 	to := incident.ReplyTarget{ResponseURL: cb.ResponseURL, ChannelID: cb.Channel.ID, UserID: cb.User.ID}
-	if perr := h.replies.Reply(ctx, to, reply.Text); perr != nil {
-		h.log.WarnContext(ctx, "could not tell the user about a failed interaction", "err", perr, "user", cb.User.ID)
+	tell := func(ctx context.Context) {
+		if perr := h.replies.Reply(ctx, to, reply.Text); perr != nil {
+			h.log.WarnContext(ctx, "could not tell the user about a failed interaction", "err", perr, "user", cb.User.ID)
+		}
 	}
+	if ctx.Err() == nil {
+		tell(ctx)
+		return
+	}
+	// The acknowledgement deadline passed (a database that hangs): a
+	// reply on that context would never leave, and the person would be
+	// told nothing. It goes after the acknowledgement, on its own bounded
+	// context; the response_url stays valid for 30 minutes.
+	go func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lateReplyTimeout)
+		defer cancel()
+		tell(ctx)
+	}()
+}
+
+// lateReplyTimeout bounds telling someone of an interaction's failure once
+// its acknowledgement deadline has passed.
+const lateReplyTimeout = 5 * time.Second
+
+// storeUnavailable reports whether err, met on ctx, is the database not
+// answering or refusing, rather than something the person can fix.
+func storeUnavailable(ctx context.Context, err error) bool {
+	return context.Cause(ctx) == errStoreSlow || incident.ErrorCode(err) == incident.EUNAVAILABLE
 }
 
 // maxFieldError bounds a field error's message. Slack's documentation of
