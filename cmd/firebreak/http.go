@@ -35,8 +35,9 @@ func routes(slackHandler *bot.Handler, slackHTTP bool, metrics func(http.Handler
 		slackHandler.Routes(r) // POST /slack/commands, /slack/interactions, /slack/events
 	}
 	for _, wh := range webhooks {
+		h := withDeadline(wh.handler, webhookDeadline)
 		for _, m := range webhook.AcceptedMethods(wh.handler) {
-			r.Method(m, wh.path, wh.handler)
+			r.Method(m, wh.path, h)
 		}
 	}
 	if webServer != nil {
@@ -72,6 +73,24 @@ func adminRoutes(ready *readiness, reg *prometheus.Registry, metrics func(http.H
 func foreground(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		next.ServeHTTP(w, r.WithContext(incident.Foreground(r.Context())))
+	})
+}
+
+// webhookDeadline bounds the handling of one inbound webhook delivery, its
+// database writes included. A database that hangs would otherwise hold the
+// delivery until the sender gives up, and a sender that times out may count
+// it as a failure of the endpoint (PagerDuty, the tightest, expects an answer
+// within 5 seconds and disables a subscription after three drops); a 5xx in
+// time is delivered again.
+const webhookDeadline = 3 * time.Second
+
+// withDeadline bounds each request's work to d: the handler's context ends
+// then, and its store calls with it.
+func withDeadline(next http.Handler, d time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
