@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -424,23 +425,46 @@ type answer struct {
 	toldIn time.Duration
 }
 
-// run sends every probe in turn and returns what each got.
+// run sends every probe and returns what each got: those whose answer is
+// all there is to see at once, as senders send them, then the buttons and
+// forms in turn, each watched for the person being told.
 func (w *downWorld) run(probes []probe) map[string]answer {
 	out := map[string]answer{}
+	var (
+		mu sync.Mutex
+		wg sync.WaitGroup
+	)
 	for _, p := range probes {
+		if p.family == "block_actions" || p.family == "view_submission" {
+			continue
+		}
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			start := time.Now()
+			status, body, err := p.send(ctx)
+			a := answer{status: status, body: body, err: err, took: time.Since(start)}
+			mu.Lock()
+			out[p.family+" "+p.name] = a
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	for _, p := range probes {
+		if p.family != "block_actions" && p.family != "view_submission" {
+			continue
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		before := w.told()
 		start := time.Now()
 		status, body, err := p.send(ctx)
 		cancel()
 		a := answer{status: status, body: body, err: err, took: time.Since(start)}
-		if p.family == "block_actions" || p.family == "view_submission" {
-			for time.Since(start) < 3*time.Second && a.toldIn == 0 {
-				if w.told() > before {
-					a.toldIn = time.Since(start)
-				}
-				time.Sleep(5 * time.Millisecond)
+		for time.Since(start) < 3*time.Second && a.toldIn == 0 {
+			if w.told() > before {
+				a.toldIn = time.Since(start)
 			}
+			time.Sleep(5 * time.Millisecond)
 		}
 		out[p.family+" "+p.name] = a
 	}
