@@ -21,9 +21,11 @@ import (
 // Defaults of the acknowledgement path.
 const (
 	// DefaultAckDeadline bounds the work done before a slash command or an
-	// interaction is answered: Slack gives up after 3 seconds, and the
-	// answer (even "try again") must reach it first.
-	DefaultAckDeadline = 2500 * time.Millisecond
+	// interaction is answered: Slack gives up 3 seconds after it sent the
+	// request, and the answer (even "try again") must reach it first,
+	// across the network both ways and past a slow TLS handshake, so half
+	// of Slack's time is kept for the trip.
+	DefaultAckDeadline = 1500 * time.Millisecond
 	// DefaultMaxInFlight bounds the Slack requests handled at once; more
 	// are refused at once rather than answered late.
 	DefaultMaxInFlight = 256
