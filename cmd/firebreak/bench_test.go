@@ -85,7 +85,7 @@ func BenchmarkSlashCommandOpenLoop(b *testing.B) {
 	for _, db := range []string{"sqlite", "postgres"} {
 		b.Run(db, func(b *testing.B) {
 			o := botOptions{mode: "http", slack: loadWorkspace(b), env: map[string]string{"LOG_LEVEL": "error"},
-				process: os.Getenv("BENCH_IN_PROCESS") == ""}
+				process: os.Getenv("BENCH_BOT_PROCESS") == "1"}
 			if db == "postgres" {
 				o.databaseURL = pgtest.MigratedDSN(b)
 			}
