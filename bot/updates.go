@@ -150,16 +150,15 @@ func (u *updateHandlers) submitUpdate(ctx context.Context, cb slack.InteractionC
 	if m, err := strconv.Atoi(stateValue(cb, blockUpdateNext).SelectedOption.Value); err == nil {
 		in.NextIn = time.Duration(m) * time.Minute
 	}
-	if err := u.kit.updateStatus(ctx, id, &in); err != nil {
-		if incident.ErrorCode(err) == incident.EFORBIDDEN {
-			return slack.NewErrorsViewSubmissionResponse(map[string]string{blockUpdateStatus: userMessage(err)}), nil
-		}
-		return nil, err
-	}
 	if _, err := u.updates.PostUpdate(ctx, id, in); err != nil {
 		if errors.Is(err, incident.ErrUpdateRepeated) {
 			// Posted by the first submission: the form closes.
 			return nil, nil
+		}
+		if r := (*incident.Refusal)(nil); errors.As(err, &r) && r.Action == incident.ActSetStatus {
+			// Moving the status is the IC's or the commander group's
+			// (PostUpdate decides): said under the status.
+			return slack.NewErrorsViewSubmissionResponse(map[string]string{blockUpdateStatus: userMessage(err)}), nil
 		}
 		if code := incident.ErrorCode(err); code == incident.EINVALID || code == incident.ECONFLICT {
 			return slack.NewErrorsViewSubmissionResponse(map[string]string{blockUpdateKnown: userMessage(err)}), nil
@@ -167,33 +166,6 @@ func (u *updateHandlers) submitUpdate(ctx context.Context, cb slack.InteractionC
 		return nil, err
 	}
 	return nil, nil
-}
-
-// updateStatus keeps the status an update carries to who may change the
-// status (ActSetStatus: the IC or the commander group), as the status
-// command does; posting an update is anyone's. Someone else's update that
-// would move the incident is refused; one that leaves the status as it is
-// posts without it, so it cannot move an incident whose status changed
-// meanwhile.
-func (k *kit) updateStatus(ctx context.Context, id int64, in *incident.UpdateInput) error {
-	if in.Status == "" {
-		return nil
-	}
-	inc, err := k.incidents.Get(ctx, id)
-	if err != nil {
-		return err
-	}
-	d, err := k.incidents.Authorize(ctx, incident.Request{Subject: incident.Subject{User: in.Author}, Action: incident.ActSetStatus, Incident: inc})
-	switch {
-	case err != nil:
-		return err
-	case d.Allowed:
-		return nil
-	case in.Status == inc.Status:
-		in.Status = ""
-		return nil
-	}
-	return d.Err()
 }
 
 func (u *updateHandlers) actionStillInvestigating(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {

@@ -704,9 +704,6 @@ func (s *apiV1) postUpdate(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		in.Key, err = idempotencyKey(v, req.IdempotencyKey)
 	}
-	if err == nil {
-		err = s.updateStatusAllowed(ctx, inc, &in)
-	}
 	if err != nil {
 		s.apiFail(w, r, err)
 		return
@@ -733,29 +730,6 @@ func (s *apiV1) postUpdate(w http.ResponseWriter, r *http.Request) {
 		out.Update.PostedAt = s.cfg.Clock.Now().UTC()
 	}
 	httpjson.Write(w, http.StatusCreated, out)
-}
-
-// updateStatusAllowed keeps the status an update carries to who may
-// change the status (ActSetStatus: the IC or the commander group), as
-// PATCH's status is; posting an update is anyone's. Someone else's update
-// that would move the incident is refused (EFORBIDDEN); one that leaves the
-// status as it is posts without it, so it cannot move an incident whose
-// status changed meanwhile.
-func (s *apiV1) updateStatusAllowed(ctx context.Context, inc *incident.Incident, in *incident.UpdateInput) error {
-	if in.Status == "" {
-		return nil
-	}
-	d, err := s.cfg.Incidents.Authorize(ctx, incident.Request{Subject: incident.Subject{User: in.Author}, Action: incident.ActSetStatus, Incident: inc})
-	switch {
-	case err != nil:
-		return err
-	case d.Allowed:
-		return nil
-	case in.Status == inc.Status:
-		in.Status = ""
-		return nil
-	}
-	return d.Err()
 }
 
 // postedUpdateAnswer is the answer to a posted update.

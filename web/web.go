@@ -78,9 +78,6 @@ type Incidents interface {
 	// Visible keeps the incidents user may see, reading what it needs of
 	// Slack once for the lot (a guest's channels).
 	Visible(ctx context.Context, user string, incs []*incident.Incident) ([]*incident.Incident, error)
-	// Authorize is the permission model's answer to whether someone may
-	// do something, such as change the status an update carries.
-	Authorize(ctx context.Context, req incident.Request) (incident.Decision, error)
 }
 
 // Config holds the web view's dependencies and settings.
