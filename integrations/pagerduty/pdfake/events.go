@@ -1,7 +1,10 @@
 package pdfake
 
 import (
+	"cmp"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -40,6 +43,13 @@ func (body enqueueBody) event() Event {
 	return ev
 }
 
+// MaxEventBytes is the largest Events API v2 request body the server
+// accepts. PagerDuty documents "Events API payloads are limited to 512 KB"
+// (developer-docs events-API-v2/01-Overview.md, "Size Limits") without
+// saying which kilobyte; 512,000 bytes is the stricter reading, the one
+// PagerDuty's own change to Alertmanager enforces (maxEventSize, 2020).
+const MaxEventBytes = 512_000
+
 // eventsAPI serves the Events API v2: triggers open or merge into incidents
 // by dedup key, acknowledges and resolves move them.
 type eventsAPI struct{ *Server }
@@ -48,9 +58,16 @@ type eventsAPI struct{ *Server }
 // the routing key in the body selects the service.
 func (s *eventsAPI) enqueue(w http.ResponseWriter, r *http.Request) {
 	var body enqueueBody
+	raw, readErr := io.ReadAll(io.LimitReader(r.Body, MaxEventBytes+1))
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+	oversize := len(raw) > MaxEventBytes
+	if oversize {
+		// Read the rest so that the event is recorded as sent.
+		rest, err := io.ReadAll(r.Body)
+		raw, readErr = append(raw, rest...), err
+	}
+	if err := cmp.Or(readErr, json.Unmarshal(raw, &body)); err != nil {
 		httpjson.Write(w, http.StatusBadRequest, map[string]any{"status": "invalid event", "message": "Event object is invalid", "errors": []string{"Malformed JSON"}})
 		return
 	}
@@ -58,7 +75,13 @@ func (s *eventsAPI) enqueue(w http.ResponseWriter, r *http.Request) {
 	refuse := func(problems ...string) {
 		ev.Status = http.StatusBadRequest
 		s.events = append(s.events, ev)
+		// The Events API's error shape for a 400 (api-schema
+		// reference/events-v2/openapiv3.json, components.responses.Error).
 		httpjson.Write(w, http.StatusBadRequest, map[string]any{"status": "invalid event", "message": "Event object is invalid", "errors": problems})
+	}
+	if oversize {
+		refuse(fmt.Sprintf("Event is too large (%d bytes; the maximum is %d)", len(raw), MaxEventBytes))
+		return
 	}
 	if problems := eventProblems(body, ev); len(problems) > 0 {
 		refuse(problems...)

@@ -26,6 +26,7 @@ const (
 	msgAssignee     = "Assigned To User Not Found"
 	msgBadStatus    = "Invalid Status Provided"
 	msgResolved     = "Incident Already Resolved"
+	msgAcknowledged = "Incident Already Acknowledged"
 	msgDuplicateKey = "Open incident with matching dedup key already exists on this service"
 	msgInternal     = "An internal error has occurred. PagerDuty team has been notified."
 	msgRateLimited  = "Rate Limit Exceeded"
@@ -38,6 +39,7 @@ const (
 	codeAssignee     = 1007
 	codeBadStatus    = 1003
 	codeResolved     = 1001
+	codeAcknowledged = 1002
 	codeInternal     = 2000
 	codeRateLimited  = 2020
 )
@@ -454,9 +456,15 @@ func (s *incidentsAPI) validUpdate(w http.ResponseWriter, u incidentUpdate) bool
 		writeError(w, http.StatusBadRequest, codeBadStatus, msgBadStatus)
 		return false
 	}
+	// PagerDuty's error codes 1001 and 1002 (developer-docs
+	// REST-API/14-Errors.md) refuse to put an incident in the status it is
+	// in already; acknowledging a resolved incident reopens it instead.
 	if u.Status == "resolved" && s.incident(u.ID).Status == "resolved" {
-		// PagerDuty's error code 1001 (developer-docs REST-API/14-Errors.md).
 		writeError(w, http.StatusBadRequest, codeResolved, msgResolved)
+		return false
+	}
+	if u.Status == "acknowledged" && s.incident(u.ID).Status == "acknowledged" {
+		writeError(w, http.StatusBadRequest, codeAcknowledged, msgAcknowledged)
 		return false
 	}
 	for _, a := range u.Assignments {

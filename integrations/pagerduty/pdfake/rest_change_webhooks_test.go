@@ -105,7 +105,8 @@ func TestRESTChangesSendSignedWebhooks(t *testing.T) {
 		require.NoError(t, err)
 	}
 	manage(f.ben.Email, pagerduty.ManageIncidentsOptions{Status: "acknowledged"})
-	manage(f.ben.Email, pagerduty.ManageIncidentsOptions{Status: "acknowledged"}) // no change, no webhook
+	_, err = f.pd.ManageIncidentsWithContext(ctx, f.ben.Email, []pagerduty.ManageIncidentsOptions{{ID: inc.ID, Status: "acknowledged"}})
+	require.Error(t, err, "acknowledged already (1002): no change, no webhook")
 	manage(f.ann.Email, pagerduty.ManageIncidentsOptions{EscalationLevel: 2})
 	manage(f.ann.Email, pagerduty.ManageIncidentsOptions{Assignments: []pagerduty.Assignee{{Assignee: pagerduty.APIObject{ID: f.ann.ID, Type: "user_reference"}}}})
 	manage(f.ann.Email, pagerduty.ManageIncidentsOptions{Status: "resolved"})
