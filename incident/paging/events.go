@@ -86,7 +86,10 @@ func (s *Service) runAckPage(ctx context.Context, payload []byte) error {
 	}
 	pdAt, err := s.pager.Acknowledge(ctx, *page, email)
 	if err != nil {
-		if c := incident.ErrorCode(err); c == incident.ENOTFOUND || c == incident.EINVALID || c == incident.EFORBIDDEN {
+		// ECONFLICT: PagerDuty has the page acknowledged already, by
+		// somebody else, or no longer open; asking again would get the
+		// same answer, and the webhook says what happened in the channel.
+		if c := incident.ErrorCode(err); c == incident.ENOTFOUND || c == incident.EINVALID || c == incident.EFORBIDDEN || c == incident.ECONFLICT {
 			_ = s.chat.Tell(ctx, p.Reply, refused(incident.ErrorMessage(err)))
 			return nil
 		}

@@ -34,10 +34,12 @@ const (
 	// incident with the same incident_key on a service.
 	duplicateIncidentKey = "matching dedup key already exists"
 
-	// codeAlreadyResolved is PagerDuty's error code for an update that
-	// would resolve an incident resolved already ("Incident Already
-	// Resolved", developer-docs REST-API/14-Errors.md).
-	codeAlreadyResolved = 1001
+	// codeAlreadyResolved and codeAlreadyAcknowledged are PagerDuty's
+	// error codes for an update that would put an incident in the status
+	// it is in already ("Incident Already Resolved", "Incident Already
+	// Acknowledged", developer-docs REST-API/14-Errors.md).
+	codeAlreadyResolved     = 1001
+	codeAlreadyAcknowledged = 1002
 )
 
 // exchange is what the last HTTP exchange of one SDK call looked like. The
@@ -127,14 +129,27 @@ func (e *apiError) duplicate() bool {
 // alreadyResolved reports whether PagerDuty refused an update because the
 // incident is resolved already.
 func (e *apiError) alreadyResolved() bool {
+	return e.already(codeAlreadyResolved, "already resolved")
+}
+
+// alreadyAcknowledged reports whether PagerDuty refused an update because
+// the incident is acknowledged already.
+func (e *apiError) alreadyAcknowledged() bool {
+	return e.already(codeAlreadyAcknowledged, "already acknowledged")
+}
+
+// already reports whether PagerDuty refused an update with its error code
+// code, or, from a proxy or an answer without the code, with words in its
+// message or details.
+func (e *apiError) already(code int, words string) bool {
 	if e.status != http.StatusBadRequest {
 		return false
 	}
-	if e.pdCode == codeAlreadyResolved {
+	if e.pdCode == code {
 		return true
 	}
 	for _, d := range append([]string{e.message}, e.details...) {
-		if strings.Contains(strings.ToLower(d), "already resolved") {
+		if strings.Contains(strings.ToLower(d), words) {
 			return true
 		}
 	}

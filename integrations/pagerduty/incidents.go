@@ -207,7 +207,9 @@ func (c *Client) restPage(req incident.PageRequest, inc *pagerduty.Incident) *in
 
 // Acknowledge acknowledges page as the PagerDuty user with email. ENOTFOUND
 // when no PagerDuty user has the e-mail; EINVALID when the page was sent
-// with a routing key the client cannot look up.
+// with a routing key the client cannot look up; ECONFLICT, naming who,
+// when PagerDuty has it acknowledged already by somebody else (acknowledged
+// by the same user, it is a success at the time they did).
 //
 // It returns PagerDuty's time of the acknowledgement: the incident's
 // last_status_change_at in its answer to the update. The Events API's
@@ -228,10 +230,46 @@ func (c *Client) Acknowledge(ctx context.Context, page incident.Page, email stri
 		return time.Time{}, fmt.Errorf("acknowledge %s: %w", page.ExternalID, err)
 	}
 	at, err := c.manage(ctx, user.Email, page.ExternalID, "acknowledged")
+	if ae := asAPIError(err); ae != nil && ae.alreadyAcknowledged() {
+		// Acknowledged in PagerDuty before the click reached it, which
+		// refuses to acknowledge it again.
+		at, err = c.acknowledgedAt(ctx, page.ExternalID, user)
+	}
 	if err != nil {
 		return time.Time{}, fmt.Errorf("acknowledge %s: %w", page.ExternalID, err)
 	}
 	return at, nil
+}
+
+// acknowledgedAt is when, by PagerDuty's clock, user acknowledged the
+// incident with id, which PagerDuty called acknowledged already: the
+// acknowledgement stands as theirs when they are among its
+// acknowledgers. ECONFLICT, naming who did, when somebody else
+// acknowledged it or it is no longer acknowledged.
+func (c *Client) acknowledgedAt(ctx context.Context, id string, user *pagerduty.User) (time.Time, error) {
+	inc, err := c.getIncident(ctx, id)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if inc.Status != "" && inc.Status != "acknowledged" {
+		return time.Time{}, incident.Errorf(incident.ECONFLICT,
+			"PagerDuty called it acknowledged already, then reported it %s; nothing was acknowledged.", inc.Status)
+	}
+	var others []string
+	for _, a := range inc.Acknowledgements {
+		if a.Acknowledger.ID == user.ID {
+			return changedAt(inc), nil
+		}
+		if name := cmp.Or(a.Acknowledger.Summary, a.Acknowledger.ID); name != "" && !slices.Contains(others, name) {
+			others = append(others, name)
+		}
+	}
+	if len(others) == 0 {
+		// Acknowledged by an integration, which PagerDuty lists as no
+		// acknowledger.
+		return time.Time{}, incident.Errorf(incident.ECONFLICT, "It is acknowledged already in PagerDuty.")
+	}
+	return time.Time{}, incident.Errorf(incident.ECONFLICT, "It is acknowledged already in PagerDuty, by %s.", strings.Join(others, ", "))
 }
 
 // Resolve resolves page, as Config.FromEmail for a REST incident, and
