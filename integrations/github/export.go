@@ -101,7 +101,7 @@ func (c *postmortemExporter) Export(ctx context.Context, doc incident.Postmortem
 }
 
 func postmortemTitle(doc incident.PostmortemDoc) string {
-	return fitUnmentioned("Postmortem: "+doc.IncidentKey+" "+doc.Title, maxTitleLen, unmentionTitle, truncate)
+	return fitUnmentioned("Postmortem: "+doc.IncidentKey+" "+doc.Title, maxTitleLen, quietTitle, truncate)
 }
 
 // postmortemPath is postmortems/<YYYY-MM-DD>-<slug>.md; it depends only on
@@ -164,12 +164,12 @@ func postmortemMarker(doc incident.PostmortemDoc) string {
 	return fmt.Sprintf("<!-- firebreak:postmortem:%s -->", doc.IncidentKey)
 }
 
-// postmortemIssueBody is the draft, cut to GitHub's limit and mentioning
-// nobody, followed by the marker.
+// postmortemIssueBody is the draft, cut to GitHub's limit, mentioning
+// nobody and referencing nothing, followed by the marker.
 func postmortemIssueBody(doc incident.PostmortemDoc) string {
 	marker := "\n\n" + postmortemMarker(doc)
 	room := utf8.RuneCountInString(marker)
-	return fitUnmentioned(doc.Markdown, maxBodyLen-room, unmentionMarkdown, func(s string, n int) string {
+	return fitUnmentioned(doc.Markdown, maxBodyLen-room, quietMarkdown, func(s string, n int) string {
 		return truncateBody(s, maxBodyLen-n)
 	}) + marker
 }
@@ -280,7 +280,7 @@ func (c *postmortemExporter) postmortemPR(ctx context.Context, info repoInfo, br
 		Title: gh.String(postmortemTitle(doc)),
 		Head:  gh.String(branch),
 		Base:  gh.String(info.defaultBranch),
-		Body: gh.String(unmentionMarkdown(fmt.Sprintf("Postmortem draft for %s: %s.\n\nThe document is `%s`; review it here, edit it on the branch, and merge when the review is done.",
+		Body: gh.String(quietMarkdown(fmt.Sprintf("Postmortem draft for %s: %s.\n\nThe document is `%s`; review it here, edit it on the branch, and merge when the review is done.",
 			doc.IncidentKey, doc.Title, p))),
 	})
 	if err != nil {
@@ -602,7 +602,8 @@ func (c *postmortemExporter) followUpBodies(ctx context.Context, r repoRef, key 
 // with their GitHub login where the policy maps one, and the issue is
 // assigned to that login, unless refused names it as one GitHub would not
 // take: the body then says so, and nobody is assigned. Title and body
-// mention nobody, the login included: being assigned notifies its owner.
+// mention nobody, the login included: being assigned notifies its owner;
+// and they reference nothing.
 func actionItemIssue(doc incident.PostmortemDoc, item incident.ActionItem, marker, refused string) *gh.IssueRequest {
 	owner := "nobody yet"
 	login := doc.GitHubLogins[item.Owner]
@@ -622,10 +623,10 @@ func actionItemIssue(doc incident.PostmortemDoc, item incident.ActionItem, marke
 	if refused != "" {
 		body += fmt.Sprintf("\n\n_GitHub would not assign this issue to @%s (not a collaborator of this repository?); assign it by hand._", refused)
 	}
-	body = unmentionMarkdown(body) + "\n\n" + marker
+	body = quietMarkdown(body) + "\n\n" + marker
 	title, _, _ := strings.Cut(strings.TrimSpace(item.Text), "\n")
 	req := &gh.IssueRequest{
-		Title:  gh.String(fitUnmentioned(title, maxTitleLen, unmentionTitle, truncate)),
+		Title:  gh.String(fitUnmentioned(title, maxTitleLen, quietTitle, truncate)),
 		Body:   gh.String(body),
 		Labels: &[]string{followUpLabel},
 	}

@@ -115,10 +115,11 @@ func unmentionTitle(title string) string {
 	return string(insertBreaks(src, at))[2:]
 }
 
-// fitUnmentioned returns s with no mention, cut by cut to at most n runes.
+// fitUnmentioned returns s with no mention (nor, with quietMarkdown or
+// quietTitle as unmention, any reference), cut by cut to at most n runes.
 // Cutting may end a code span before its closing backticks and so bare an
-// "@" in it, which is then broken too, cutting further where that went
-// over n.
+// "@" or a "#3" in it, which is then broken too, cutting further where
+// that went over n.
 func fitUnmentioned(s string, n int, unmention func(string) string, cut func(string, int) string) string {
 	s = unmention(s)
 	for m := n; ; {
