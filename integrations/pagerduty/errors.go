@@ -40,6 +40,9 @@ const (
 	// Acknowledged", developer-docs REST-API/14-Errors.md).
 	codeAlreadyResolved     = 1001
 	codeAlreadyAcknowledged = 1002
+	// codeAlreadyMerged refuses an update of an incident merged into
+	// another ("Incident Already Merged"); merging resolves it.
+	codeAlreadyMerged = 1019
 )
 
 // exchange is what the last HTTP exchange of one SDK call looked like. The
@@ -130,6 +133,12 @@ func (e *apiError) duplicate() bool {
 // incident is resolved already.
 func (e *apiError) alreadyResolved() bool {
 	return e.already(codeAlreadyResolved, "already resolved")
+}
+
+// alreadyMerged reports whether PagerDuty refused an update because the
+// incident was merged into another.
+func (e *apiError) alreadyMerged() bool {
+	return e.already(codeAlreadyMerged, "already merged")
 }
 
 // alreadyAcknowledged reports whether PagerDuty refused an update because

@@ -286,8 +286,9 @@ func (c *Client) Resolve(ctx context.Context, page incident.Page) (time.Time, er
 			"PagerDuty needs the e-mail of a PagerDuty user to resolve as; set the bot's PagerDuty From e-mail.")
 	}
 	at, err := c.manage(ctx, c.from, page.ExternalID, "resolved")
-	if ae := asAPIError(err); ae != nil && ae.alreadyResolved() {
-		// Somebody resolved it in PagerDuty first, which refuses to
+	if ae := asAPIError(err); ae != nil && (ae.alreadyResolved() || ae.alreadyMerged()) {
+		// Somebody resolved it in PagerDuty first, or merged it into
+		// another incident, which resolves it, and PagerDuty refuses to
 		// resolve it again: the page is resolved, at PagerDuty's time.
 		at, err = c.resolvedAt(ctx, page.ExternalID)
 	}
