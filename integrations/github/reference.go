@@ -193,7 +193,11 @@ func charRef(b []byte) (byte, int) {
 //     comes before it;
 //   - after every sixth digit of a run of seven or more hex digits with no
 //     letter or digit on either side, alone or after "user@" or
-//     "owner/repo@", so no run of seven is left for a SHA.
+//     "owner/repo@", so no run of seven is left for a SHA; only a run with
+//     both a decimal digit and a letter a-f, as nearly every SHA has: numbers
+//     ("1523456 errors", "20261205") and words ("defaced") keep their text
+//     whole for search and copying, and a commit a number happens to name
+//     is linked, which notifies nobody and lists nothing on an issue.
 //
 // "_" joins no words here, though GitHub counts it in one: "_1a2b3c4_" is
 // emphasis around a SHA.
@@ -218,7 +222,7 @@ func referenceAts(text []char, at []int) []int {
 		for end < len(text) && hexDigit(text[end].c) {
 			end++
 		}
-		if end-k > shaPiece && !word(end) {
+		if end-k > shaPiece && !word(end) && mixedHex(text[k:end]) {
 			for p := k + shaPiece; p < end; p += shaPiece {
 				at = append(at, text[p].start)
 			}
@@ -265,6 +269,19 @@ func titleCodeSpans(src []byte) [][2]int {
 		return ast.WalkContinue, nil
 	})
 	return code
+}
+
+// mixedHex reports whether run holds both a decimal digit and a letter.
+func mixedHex(run []char) bool {
+	var digit, letter bool
+	for _, c := range run {
+		if c.c >= '0' && c.c <= '9' {
+			digit = true
+		} else {
+			letter = true
+		}
+	}
+	return digit && letter
 }
 
 func hexDigit(c byte) bool {
