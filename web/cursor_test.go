@@ -24,7 +24,7 @@ import (
 // A cursor altered by hand is refused.
 func TestListCursorTellsNothingOfHiddenIncidents(t *testing.T) {
 	t.Parallel()
-	f := setup(t)
+	f := setup(t, withAdmin("U0BOB"))
 	ctx := context.Background()
 	// The hidden incidents as a cursor in the clear would name them: the
 	// declared time in microseconds and the ID.
@@ -50,7 +50,7 @@ func TestListCursorTellsNothingOfHiddenIncidents(t *testing.T) {
 
 	admin := f.browser()
 	admin.signIn(f.alice)
-	bob := createToken(t, admin, "bob's", "read", f.bob.ID)
+	bob := tokenOf(t, f, f.bob, "bob's", "read")
 	page1 := listAPI(t, f, bob, "limit=5")
 	require.Empty(t, page1.Incidents)
 	require.NotNil(t, page1.NextCursor)

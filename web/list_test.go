@@ -50,7 +50,7 @@ func (c *countingReader) take() (rows, reads int) {
 func setupCounting(t *testing.T) (*fixture, *countingReader) {
 	t.Helper()
 	var counter *countingReader
-	f := setup(t, func(cfg *web.Config) {
+	f := setup(t, withAdmin("U0BOB"), func(cfg *web.Config) {
 		counter = &countingReader{Reader: cfg.Reader}
 		cfg.Reader = counter
 	})
@@ -145,7 +145,7 @@ func TestAPIListPagesPastPrivateIncidents(t *testing.T) {
 
 	admin := f.browser()
 	admin.signIn(f.alice)
-	tokens := map[string]string{"alice": createToken(t, admin, "alice's", "read", ""), "bob": createToken(t, admin, "bob's", "read", f.bob.ID)}
+	tokens := map[string]string{"alice": createToken(t, admin, "alice's", "read", ""), "bob": tokenOf(t, f, f.bob, "bob's", "read")}
 	for who, token := range tokens {
 		counter.take()
 		var got []int64
@@ -189,7 +189,7 @@ func TestListReadsABoundedNumberOfRows(t *testing.T) {
 	admin := f.browser()
 	admin.signIn(f.alice)
 	alice := createToken(t, admin, "alice's", "read", "")
-	bob := createToken(t, admin, "bob's", "read", f.bob.ID)
+	bob := tokenOf(t, f, f.bob, "bob's", "read")
 
 	counter.take()
 	first := listAPI(t, f, alice, "limit=10")

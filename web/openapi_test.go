@@ -18,6 +18,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/firebreakhq/firebreak/incident"
 	"github.com/firebreakhq/firebreak/web"
 )
 
@@ -140,6 +141,16 @@ func TestOpenAPIDescribesRealResponses(t *testing.T) {
 	check(write, http.MethodPost, "/api/v1/incidents/99/updates", `{"known":"drained the queue"}`, 404)
 	check(read, http.MethodPost, "/api/v1/incidents/3/updates", `{"known":"drained the queue"}`, 403)
 	check("", http.MethodGet, "/api/v1/openapi.json", "", 200)
+
+	// A token made before tokens acted only as their creator, acting as
+	// someone else, answers 403 on every call.
+	secret := "fbk_" + strings.Repeat("b", 43)
+	require.NoError(t, f.access.CreateAPIToken(context.Background(), &incident.APIToken{Name: "legacy", Hash: sha256Hex(secret),
+		Prefix: secret[:10], Scope: incident.ScopeWrite, ActAs: f.bob.ID, CreatedBy: f.alice.ID, CreatedAt: t0}))
+	for _, path := range []string{"/api/v1/incidents", "/api/v1/incidents/1", "/api/v1/incidents/1/timeline", "/api/v1/incidents/1/follow-ups", "/api/v1/metrics"} {
+		check(secret, http.MethodGet, path, "", 403)
+	}
+	check(secret, http.MethodPatch, "/api/v1/incidents/1", `{"severity":"P2"}`, 403)
 
 	// While Slack cannot say who is in a private incident's channel, the
 	// API answers 503, as documented.

@@ -22,7 +22,7 @@ import (
 // on the pages and in the API, so the answer cannot tell that it exists.
 func TestHiddenIncidentAnswersLikeAMissingOne(t *testing.T) {
 	t.Parallel()
-	f := setup(t)
+	f := setup(t, withAdmin("U0BOB"))
 	alice, bob := f.browser(), f.browser()
 	alice.signIn(f.alice)
 	bob.signIn(f.bob)
@@ -42,7 +42,7 @@ func TestHiddenIncidentAnswersLikeAMissingOne(t *testing.T) {
 		require.Equal(t, "Incident INC-"+missing+" was not found.", gotMissing[1], "a missing incident says the same: %s", suffix)
 	}
 
-	token := createToken(t, alice, "bob's dashboards", "write", f.bob.ID)
+	token := tokenOf(t, f, f.bob, "bob's dashboards", "write")
 	var refusal struct {
 		Error struct{ Code, Message string } `json:"error"`
 	}
@@ -184,12 +184,12 @@ func TestAPIUpdateWithBadInputChangesNothing(t *testing.T) {
 }
 
 // TestTokenActsOnlyForAnActivePerson: a token acts for a person of the
-// workspace; an id that is no Slack user, a deactivated person or a bot is
-// refused when the token is made, and a token whose person is deactivated
-// later stops working.
+// workspace; asking for one acting as an id that is no Slack user, a
+// deactivated person or a bot is refused (as acting as anyone but its
+// creator is), and a token whose person is deactivated later stops working.
 func TestTokenActsOnlyForAnActivePerson(t *testing.T) {
 	t.Parallel()
-	f := setup(t)
+	f := setup(t, withAdmin("U0BOB"))
 	gone := f.slack.AddUser(slackfake.User{ID: "U0GONE", Name: "gone", RealName: "Gone Person", Deleted: true})
 	robot := f.slack.AddUser(slackfake.User{ID: "U0ROBOT", Name: "robot", IsBot: true})
 	admin := f.browser()
@@ -205,7 +205,7 @@ func TestTokenActsOnlyForAnActivePerson(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, tokens, "no token was made")
 
-	asBob := createToken(t, admin, "bob's dashboards", "read", f.bob.ID)
+	asBob := tokenOf(t, f, f.bob, "bob's dashboards", "read")
 	status, body := apiCall(t, f, asBob, http.MethodGet, "/api/v1/incidents", "")
 	require.Equal(t, http.StatusOK, status, body)
 

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/firebreakhq/firebreak/incident"
 )
@@ -44,9 +46,15 @@ func (s *tokenAdmin) serveCreateToken(w http.ResponseWriter, r *http.Request) {
 	v := viewerFrom(ctx)
 	name := strings.TrimSpace(r.PostFormValue("name"))
 	scope := incident.TokenScope(r.PostFormValue("scope"))
-	actAs := strings.TrimSpace(r.PostFormValue("act_as"))
-	if actAs == "" {
-		actAs = v.UserID
+	// A token acts as the person who creates it, and nobody else: one
+	// acting as another person would let an admin see and do what only that
+	// person may, recorded as theirs. An act_as naming the creator is
+	// accepted, so a script that sends it keeps working.
+	actAs := v.UserID
+	if other := strings.TrimSpace(r.PostFormValue("act_as")); other != "" && other != actAs {
+		s.renderTokens(w, r, http.StatusBadRequest, "", "A token acts only as the person who creates it, so it cannot act as "+other+
+			"; a token with "+other+"'s access must be created by "+other+", signed in as themselves.")
+		return
 	}
 	switch {
 	case name == "" || utf8.RuneCountInString(name) > 100:
@@ -55,12 +63,9 @@ func (s *tokenAdmin) serveCreateToken(w http.ResponseWriter, r *http.Request) {
 	case !scope.Valid():
 		s.renderTokens(w, r, http.StatusBadRequest, "", "Choose the read or the write scope.")
 		return
-	case !slackUserID(actAs):
-		s.renderTokens(w, r, http.StatusBadRequest, "", "A token acts for a Slack user id, such as U012ABCDEF.")
-		return
 	}
-	// A token acts for a person of this workspace: not an id Slack does not
-	// know, a deactivated person or a bot.
+	// A token acts for a person of this workspace: not a deactivated
+	// person or a bot.
 	if ok, err := s.names.active(ctx, actAs); err != nil {
 		s.cfg.Logger.WarnContext(ctx, "could not check the user a new API token acts as", "user", actAs, "err", err)
 		s.renderTokens(w, r, http.StatusServiceUnavailable, "", "Slack cannot say who "+actAs+" is right now; try again in a minute.")
@@ -93,6 +98,15 @@ func (s *tokenAdmin) serveRevokeToken(w http.ResponseWriter, r *http.Request) {
 	}
 	s.cfg.Logger.InfoContext(ctx, "API token revoked", "token", id, "by", viewerFrom(ctx).UserID)
 	http.Redirect(w, r, "/admin/tokens", http.StatusSeeOther)
+}
+
+// orUnknown is id, or "someone unknown" for a token that does not record
+// its creator.
+func orUnknown(id string) string {
+	if id == "" {
+		return "someone unknown"
+	}
+	return id
 }
 
 // tokenPrefix starts every API token, so a leaked one is recognisable by
@@ -135,6 +149,18 @@ func (s *apiV1) requireToken(want incident.TokenScope) func(http.Handler) http.H
 				s.apiFail(w, r, err)
 				return
 			}
+			// A token made before tokens acted only as their creator, acting
+			// as someone else, no longer works: it would let its holder see
+			// and do what only that person may, recorded as theirs.
+			if tok.ActAs != tok.CreatedBy {
+				s.cfg.Logger.WarnContext(ctx, "API token refused: it acts as someone other than its creator",
+					"token", tok.ID, "token_name", tok.Name, "act_as", tok.ActAs, "created_by", tok.CreatedBy, "method", r.Method, "path", r.URL.Path)
+				apiError(w, http.StatusForbidden, "token_acts_as_someone_else", fmt.Sprintf("The API token %q acts as %s, but %s created it, "+
+					"and a token now acts only as the person who created it, so it no longer works. "+
+					"Create a new token on the API tokens page while signed in as the person it should act as, and revoke this one.",
+					tok.Name, tok.ActAs, orUnknown(tok.CreatedBy)))
+				return
+			}
 			// A token stops working once the person it acts as is
 			// deactivated (or was never a person); while Slack cannot say,
 			// the check at creation stands.
@@ -158,7 +184,22 @@ func (s *apiV1) requireToken(want incident.TokenScope) func(http.Handler) http.H
 				}
 			}
 			v := &viewer{UserID: tok.ActAs, Name: tok.Name, Token: tok}
-			next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, viewerKey{}, v)))
+			r = r.WithContext(context.WithValue(ctx, viewerKey{}, v))
+			if r.Method == http.MethodGet || r.Method == http.MethodHead {
+				next.ServeHTTP(w, r)
+				return
+			}
+			// What a token changes is recorded by the domain as its
+			// person's; this line names the token too, so a change made
+			// through an integration can be told from the person's own.
+			ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+			next.ServeHTTP(ww, r)
+			status := ww.Status()
+			if status == 0 {
+				status = http.StatusOK
+			}
+			s.cfg.Logger.InfoContext(ctx, "API change", "method", r.Method, "path", r.URL.Path, "status", status,
+				"user", tok.ActAs, "token", tok.ID, "token_name", tok.Name)
 		})
 	}
 }

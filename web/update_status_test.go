@@ -18,11 +18,11 @@ import (
 // is posts; the IC's token moves it.
 func TestAPIUpdateMovesTheStatusOnlyForWhoMaySetIt(t *testing.T) {
 	t.Parallel()
-	f := setup(t)
+	f := setup(t, withAdmin("U0BOB"))
 	ctx := context.Background()
 	admin := f.browser()
 	admin.signIn(f.alice)
-	bystander := createToken(t, admin, "runbook-bot", "write", f.bob.ID)
+	bystander := tokenOf(t, f, f.bob, "runbook-bot", "write")
 	ic := createToken(t, admin, "statuspage-sync", "write", f.alice.ID)
 	inc := f.openIncident(t, "search is slow")
 	path := "/api/v1/incidents/" + itoa(inc.Number)

@@ -84,11 +84,11 @@ func (f *fixture) updateMessages(t *testing.T, inc *incident.Incident) []slackfa
 // is one cadence away; and the channel gets the same message.
 func TestAPIPostUpdateResetsTheReminders(t *testing.T) {
 	t.Parallel()
-	f := setup(t)
+	f := setup(t, withAdmin("U0BOB"))
 	ctx := context.Background()
 	admin := f.browser()
 	admin.signIn(f.alice)
-	write := createToken(t, admin, "statuspage-sync", "write", f.bob.ID)
+	write := tokenOf(t, f, f.bob, "statuspage-sync", "write")
 	viaAPI := f.openIncident(t, "search is slow")
 	viaSlack := f.openIncident(t, "search is slower")
 	policy := incident.DefaultPolicy()
@@ -197,12 +197,12 @@ func TestAPIPostUpdateWithStatusAndPromise(t *testing.T) {
 // or moves the reminders.
 func TestAPIPostUpdateRefusals(t *testing.T) {
 	t.Parallel()
-	f := setup(t)
+	f := setup(t, withAdmin("U0BOB"))
 	ctx := context.Background()
 	admin := f.browser()
 	admin.signIn(f.alice)
 	read := createToken(t, admin, "dashboards", "read", "")
-	write := createToken(t, admin, "statuspage-sync", "write", f.bob.ID)
+	write := tokenOf(t, f, f.bob, "statuspage-sync", "write")
 	inc := f.openIncident(t, "search is slow")
 	closed, err := f.store.CreateIncident(ctx, incidenttest.NewIncident(func(i *incident.Incident) {
 		i.Title, i.Severity, i.Status, i.DeclaredAt = "old outage", incident.P2, incident.StatusClosed, t0.Add(-72*time.Hour)

@@ -403,7 +403,7 @@ func TestOpenRedirectRefused(t *testing.T) {
 
 func TestPrivateIncidentHiddenFromNonMembers(t *testing.T) {
 	t.Parallel()
-	f := setup(t)
+	f := setup(t, withAdmin("U0BOB"))
 	alice, bob := f.browser(), f.browser()
 	alice.signIn(f.alice)
 	bob.signIn(f.bob)
@@ -429,7 +429,7 @@ func TestPrivateIncidentHiddenFromNonMembers(t *testing.T) {
 	require.Contains(t, csv, "overall,all,incidents,1")
 
 	// And in the API, through a token acting as bob.
-	token := createToken(t, alice, "bob's dashboards", "read", f.bob.ID)
+	token := tokenOf(t, f, f.bob, "bob's dashboards", "read")
 	status, body := apiCall(t, f, token, http.MethodGet, "/api/v1/incidents/"+itoa(f.private.Number), "")
 	require.Equal(t, http.StatusNotFound, status)
 	require.NotContains(t, body, "payroll")
@@ -596,11 +596,11 @@ func TestTokenScopes(t *testing.T) {
 // while nobody holds the role: only the commander group may.
 func TestAPIDeclareNamesICByThePermissionModel(t *testing.T) {
 	t.Parallel()
-	f := setup(t)
+	f := setup(t, withAdmin("U0BOB"))
 	admin := f.browser()
 	admin.signIn(f.alice)
 	asAlice := createToken(t, admin, "alice-bot", "write", "")
-	asBob := createToken(t, admin, "bob-bot", "write", f.bob.ID)
+	asBob := tokenOf(t, f, f.bob, "bob-bot", "write")
 
 	var inc struct {
 		Number     int64  `json:"number"`
@@ -650,10 +650,10 @@ func TestAPIDeclareNamesICByThePermissionModel(t *testing.T) {
 // permission checks of the token's user, as the same change in Slack does.
 func TestAPIUpdateAuthorizedAsInSlack(t *testing.T) {
 	t.Parallel()
-	f := setup(t)
+	f := setup(t, withAdmin("U0BOB"))
 	admin := f.browser()
 	admin.signIn(f.alice)
-	asBob := createToken(t, admin, "bob-bot", "write", f.bob.ID)
+	asBob := tokenOf(t, f, f.bob, "bob-bot", "write")
 	path := "/api/v1/incidents/" + itoa(f.public.Number)
 
 	for _, tc := range []struct{ body, want string }{
