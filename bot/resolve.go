@@ -35,7 +35,7 @@ const (
 
 // ResolveModal asks for the data that confirms a resolution.
 func ResolveModal(p incident.Policy, inc *incident.Incident) slack.ModalViewRequest {
-	required := p.ResolutionRequired(inc.Severity)
+	required := p.ResolutionRequired(inc.MostSevere())
 	checks := slack.NewCheckboxGroupsBlockElement(blockChecks,
 		slack.NewOptionBlockObject(checkMonitors, plain("Monitors are green"), nil),
 		slack.NewOptionBlockObject(checkBaseline, plain("Error rate and latency are back at baseline"), nil),
@@ -48,7 +48,7 @@ func ResolveModal(p incident.Policy, inc *incident.Incident) slack.ModalViewRequ
 
 	intro := "Resolution is confirmed with data. Tick what you have checked; the answers go in the postmortem."
 	if required {
-		intro = fmt.Sprintf("The policy asks %s incidents to confirm the resolution with data: all three checks, and who ran the smoke test.", inc.Severity)
+		intro = fmt.Sprintf("The policy asks %s incidents to confirm the resolution with data: all three checks, and who ran the smoke test.", inc.MostSevere())
 	}
 	checksIn := slack.NewInputBlock(blockChecks, plain("Confirmed with data"), nil, checks)
 	testerIn := slack.NewInputBlock(blockSmokeTester, plain("Smoke test by"), nil, tester)

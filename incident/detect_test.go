@@ -208,6 +208,38 @@ func TestResolutionConfirmedWithData(t *testing.T) {
 	require.NoError(t, err)
 }
 
+// A P1 lowered to P3 still needs the P1's checklist to be resolved; the
+// panel's Resolve form asks for it.
+func TestResolutionChecklistKeptAfterLoweringTheSeverity(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(p *incident.Policy) { p.ConfirmResolution = map[incident.Severity]bool{incident.P1: true} })
+	ctx := context.Background()
+	inc := declare(t, b, "checkout is down", incident.P1, "")
+	require.Empty(t, b.queue.RunAll(t))
+	lowered, err := b.svc.SetSeverity(ctx, inc.ID, incident.P3, "U0DECL")
+	require.NoError(t, err)
+	require.Equal(t, incident.P3, lowered.Severity)
+	stored, err := b.store.GetIncident(ctx, inc.ID)
+	require.NoError(t, err)
+	require.Equal(t, incident.P1, stored.MostSevere(), "the store keeps the most severe it has been")
+
+	_, err = b.svc.SetStatus(ctx, inc.ID, incident.StatusResolved, "U0DECL", "")
+	require.Equal(t, incident.EINVALID, incident.ErrorCode(err))
+	require.Equal(t, "The policy asks P1 incidents to confirm the resolution with data ("+inc.Key()+" was P1 before it was lowered): use the Resolve button on the control panel and answer the checklist.", incident.ErrorMessage(err))
+
+	// Raised to P2 and lowered again: still P1's bar.
+	_, err = b.svc.SetSeverity(ctx, inc.ID, incident.P2, "U0DECL")
+	require.NoError(t, err)
+	_, err = b.svc.SetSeverity(ctx, inc.ID, incident.P4, "U0DECL")
+	require.NoError(t, err)
+	_, err = b.svc.SetStatus(ctx, inc.ID, incident.StatusResolved, "U0DECL", "")
+	require.Equal(t, incident.EINVALID, incident.ErrorCode(err))
+
+	_, err = b.svc.Resolve(ctx, inc.ID, "U0DECL", "rolled back the deploy",
+		incident.ResolutionCheck{MonitorsGreen: true, ErrorRateBaseline: true, SmokeTested: true, SmokeTester: "U0BOB"})
+	require.NoError(t, err)
+}
+
 func TestPagerDutyAlertOnAMappedService(t *testing.T) {
 	t.Parallel()
 	b := setup(t, func(p *incident.Policy) {

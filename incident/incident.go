@@ -30,7 +30,12 @@ type Incident struct {
 	Title       string
 	Description string
 	Severity    Severity
-	Status      Status
+	// PeakSeverity is the most severe the incident has been (zero: as
+	// Severity). Lowering the severity does not lower the bar of the checks
+	// that go by severity (the resolution checklist, two-person rollbacks):
+	// see MostSevere.
+	PeakSeverity Severity
+	Status       Status
 	// Service is the affected service's key from the policy file, if any.
 	Service string
 	Private bool
@@ -86,6 +91,15 @@ type Incident struct {
 
 // Key returns the human identifier, such as "INC-42".
 func (i *Incident) Key() string { return KeyPrefix + strconv.FormatInt(i.Number, 10) }
+
+// MostSevere is the most severe the incident has been: P1 for a P1 lowered
+// to P3 since.
+func (i *Incident) MostSevere() Severity {
+	if i.PeakSeverity.Valid() && i.PeakSeverity < i.Severity {
+		return i.PeakSeverity
+	}
+	return i.Severity
+}
 
 // KeyPrefix starts every incident's key; the number follows it.
 const KeyPrefix = "INC-"

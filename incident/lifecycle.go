@@ -147,7 +147,9 @@ func (l *lifecycle) setSeverity(i *Incident, sev Severity, actor string, now tim
 		return nil, nil, Errorf(ECONFLICT, "%s is already %s.", i.Key(), sev)
 	}
 	prev := i.Severity
+	peak := i.MostSevere()
 	i.Severity = sev
+	i.PeakSeverity = min(peak, sev)
 	retimeNags(i, prev, l.policy, now)
 	sp := l.policy.Severity(sev)
 	n := Notice{Kind: NoticeSeverityChanged, Incident: i.Key(), Actor: actor, Mirror: true,

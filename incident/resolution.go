@@ -1,6 +1,7 @@
 package incident
 
 import (
+	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -41,10 +42,17 @@ func (p Policy) ResolutionRequired(sev Severity) bool { return p.ConfirmResoluti
 // the timeline event that keeps its answers and the notice that says them,
 // or nils without a checklist.
 func (l *lifecycle) checkResolution(inc *Incident, actor string, c *ResolutionCheck, now time.Time) (*TimelineEvent, *Notice, error) {
-	required := l.policy.ResolutionRequired(inc.Severity)
+	// The incident's most severe: lowering a P1 to P3 before resolving
+	// does not skip the checklist a P1 needs.
+	sev := inc.MostSevere()
+	required := l.policy.ResolutionRequired(sev)
 	if c == nil {
 		if required {
-			return nil, nil, Errorf(EINVALID, "The policy asks %s incidents to confirm the resolution with data: use the Resolve button on the control panel and answer the checklist.", inc.Severity)
+			was := ""
+			if sev != inc.Severity {
+				was = fmt.Sprintf(" (%s was %s before it was lowered)", inc.Key(), sev)
+			}
+			return nil, nil, Errorf(EINVALID, "The policy asks %s incidents to confirm the resolution with data%s: use the Resolve button on the control panel and answer the checklist.", sev, was)
 		}
 		return nil, nil, nil
 	}

@@ -222,7 +222,7 @@ func (s *Service) Declare(ctx context.Context, in DeclareInput) (*Incident, bool
 // jobs.
 func (s *Service) declareIn(ctx context.Context, tx Tx, in DeclareInput, now time.Time) (*Incident, bool, error) {
 	inc, err := createIncident(ctx, tx, &Incident{
-		Title: in.Title, Description: in.Description, Severity: in.Severity, Status: StatusDeclared,
+		Title: in.Title, Description: in.Description, Severity: in.Severity, PeakSeverity: in.Severity, Status: StatusDeclared,
 		Service: in.ServiceKey, Private: in.Private, Drill: in.Drill, DeclareKey: in.Key, DeclaredBy: in.DeclaredBy,
 		Commander: in.Commander, Roles: map[string]string{}, DeclaredAt: now,
 	}, func(inc *Incident) []TimelineEvent { return s.life.declared(inc, in, now) })

@@ -472,19 +472,24 @@ func principals(refs []string) []incident.Principal {
 }
 
 // rollbackSeverity is the highest severity involved in rolling back c
-// from inc: inc's own, and that of every open incident of c's service.
+// from inc: the most severe inc has been, and that of every open incident
+// the change may be behind — those of c's service and those that name no
+// service (a plain "/incident declare P1 checkout is down" may be about any
+// of them); every open incident when c names no service. A rollback group
+// member cannot go around the two-person rule from a side incident of a
+// lower severity, nor by lowering the severity for the click.
 func (s *Rollbacks) rollbackSeverity(ctx context.Context, inc *incident.Incident, c incident.ChangeEvent) (incident.Severity, error) {
-	sev := inc.Severity
-	if c.Service == "" {
-		return sev, nil
-	}
+	sev := inc.MostSevere()
 	open, err := s.store.ListIncidents(ctx, incident.IncidentFilter{OpenOnly: true})
 	if err != nil {
-		return sev, fmt.Errorf("read the open incidents of %s: %w", c.Service, err)
+		return sev, fmt.Errorf("read the open incidents: %w", err)
 	}
 	for _, o := range open {
-		if o.Service == c.Service && o.Severity.Valid() && o.Severity < sev {
-			sev = o.Severity
+		if o.Drill != inc.Drill || c.Service != "" && o.Service != "" && o.Service != c.Service {
+			continue
+		}
+		if m := o.MostSevere(); m.Valid() && m < sev {
+			sev = m
 		}
 	}
 	return sev, nil

@@ -18,6 +18,7 @@ type incidentRow struct {
 	Title          string     `gorm:"column:title"`
 	Description    string     `gorm:"column:description"`
 	Severity       int16      `gorm:"column:severity"`
+	PeakSeverity   int16      `gorm:"column:peak_severity"`
 	Status         string     `gorm:"column:status"`
 	Service        string     `gorm:"column:service"`
 	Private        bool       `gorm:"column:private"`
@@ -182,6 +183,7 @@ func toIncidentRow(inc *incident.Incident) (incidentRow, error) {
 		Title:          inc.Title,
 		Description:    inc.Description,
 		Severity:       int16(inc.Severity),
+		PeakSeverity:   int16(inc.PeakSeverity),
 		Status:         string(inc.Status),
 		Service:        inc.Service,
 		Private:        inc.Private,
@@ -222,6 +224,7 @@ func (r *incidentRow) toDomain() (*incident.Incident, error) {
 		Title:            r.Title,
 		Description:      r.Description,
 		Severity:         incident.Severity(r.Severity),
+		PeakSeverity:     incident.Severity(r.PeakSeverity),
 		Status:           incident.Status(r.Status),
 		Service:          r.Service,
 		Private:          r.Private,

@@ -27,6 +27,7 @@ func testUpdateIncident(t *testing.T, s Store) {
 		i.ID, i.Number = 999999, 999999 // ignored
 		i.Status = incident.StatusMitigated
 		i.Severity = incident.P1
+		i.PeakSeverity = incident.P1
 		i.MitigatedAt = ptr(at(30))
 		i.AcknowledgedAt = nil
 		i.Commander = ""
@@ -47,6 +48,7 @@ func testUpdateIncident(t *testing.T, s Store) {
 	require.Equal(t, orig.Number, updated.Number)
 	require.Equal(t, incident.StatusMitigated, updated.Status)
 	require.Equal(t, incident.P1, updated.Severity)
+	require.Equal(t, incident.P1, updated.PeakSeverity)
 	require.Equal(t, ptr(at(30)), updated.MitigatedAt)
 	require.Nil(t, updated.AcknowledgedAt)
 	require.Empty(t, updated.Commander)

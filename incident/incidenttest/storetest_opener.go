@@ -44,6 +44,7 @@ func testCreateIncidentWith(t *testing.T, s Store) {
 		// A key typed into the title is the person's words: never replaced.
 		i.Title = "INC-12 again: checkout is down"
 		i.DeclareKey = "T1:U1:first-events"
+		i.PeakSeverity = incident.P1 // kept as given, as every field
 	})
 	before := *in
 	got, err := s.CreateIncidentWith(ctx, in, func(inc *incident.Incident) []incident.TimelineEvent {
@@ -60,6 +61,7 @@ func testCreateIncidentWith(t *testing.T, s Store) {
 	stored, err := s.GetIncident(ctx, got.ID)
 	require.NoError(t, err)
 	require.Equal(t, got, stored)
+	require.Equal(t, incident.P1, stored.PeakSeverity)
 
 	events, err := s.ListTimeline(ctx, got.ID)
 	require.NoError(t, err)
