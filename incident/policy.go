@@ -35,6 +35,11 @@ type Policy struct {
 	// ResolvePagesOnResolve resolves the incident's pages when it is
 	// resolved (default true).
 	ResolvePagesOnResolve bool
+	// RepageCooldown is how long after a service's last page for an
+	// incident someone without a role in it must wait to page the service
+	// again (default DefaultRepageCooldown; zero means the default). The
+	// IC, the role holders and the commander group page again at once.
+	RepageCooldown time.Duration
 	// ChangeWindow is how far before the start "what changed?" looks
 	// (default 60m).
 	ChangeWindow time.Duration
@@ -161,6 +166,11 @@ type FlagRef struct {
 	Environment string
 }
 
+// DefaultRepageCooldown is the default RepageCooldown: every re-page is a
+// new incident at the provider that wakes on-call (and the backup for a
+// P1), so a bystander's repeated clicks must not page every few seconds.
+const DefaultRepageCooldown = 5 * time.Minute
+
 // DefaultPolicy returns the defaults: the four severities of the incident
 // practice, the comms, ops and scribe roles, and no services.
 func DefaultPolicy() Policy {
@@ -174,6 +184,7 @@ func DefaultPolicy() Policy {
 		PauseNagsWhenMitigated: true,
 		Snooze:                 30 * time.Minute,
 		ResolvePagesOnResolve:  true,
+		RepageCooldown:         DefaultRepageCooldown,
 		ChangeWindow:           DefaultChangeWindow,
 		TwoPersonRollback:      map[string]map[Severity]bool{},
 		Environments:           map[string]EnvironmentPolicy{},

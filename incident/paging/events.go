@@ -34,7 +34,8 @@ func ackKey(pageKey string, round int) string {
 }
 
 // AcknowledgePage acknowledges a page in PagerDuty as the person who
-// clicked, mapped by their Slack e-mail. It runs as a job: the click is
+// clicked, mapped by their Slack e-mail, when they may (guard's
+// mayAcknowledge: EFORBIDDEN otherwise). It runs as a job: the click is
 // answered at once, and PagerDuty's webhook confirms it in the channel.
 func (s *Service) AcknowledgePage(ctx context.Context, pageKey string, user string, reply incident.ReplyTarget) error {
 	page, err := s.store.FindPage(ctx, "pagerduty", pageKey)
@@ -45,6 +46,13 @@ func (s *Service) AcknowledgePage(ctx context.Context, pageKey string, user stri
 		// PagerDuty would open a resolved incident again to acknowledge
 		// it, with nobody left to resolve it.
 		return incident.Errorf(incident.ECONFLICT, "The page for %s is resolved already, so there is nothing to acknowledge.", page.Service)
+	}
+	inc, err := s.store.GetIncident(ctx, page.IncidentID)
+	if err != nil {
+		return err
+	}
+	if err := (guard{s}).mayAcknowledge(ctx, inc, page, user); err != nil {
+		return err
 	}
 	// A double click acknowledges once; a click after PagerDuty put the
 	// page back to triggered (the acknowledgement timed out) is a new

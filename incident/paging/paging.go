@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -82,6 +83,9 @@ type Chat interface {
 	// Tell says a notice to one person, privately.
 	Tell(ctx context.Context, to incident.ReplyTarget, n incident.Notice) error
 	UserEmail(ctx context.Context, user string) (string, error)
+	// IsGuest reports whether a user is a guest of the workspace, who
+	// never acknowledges a page.
+	IsGuest(ctx context.Context, user string) (bool, error)
 	ResolveUsers(ctx context.Context, refs []string) (ids, missing []string, err error)
 	Invite(ctx context.Context, channelID string, users []string) error
 }
@@ -345,6 +349,9 @@ func (s *Service) Page(ctx context.Context, id int64, service, actor string) (*i
 	if err != nil {
 		return nil, err
 	}
+	if err := (guard{s}).mayPageAgain(ctx, inc, service, svc.Name, actor, pages); err != nil {
+		return nil, err
+	}
 	round := 0
 	for _, p := range pages {
 		if p.Service == service {
@@ -353,6 +360,176 @@ func (s *Service) Page(ctx context.Context, id int64, service, actor string) (*i
 	}
 	return inc, s.schedulePage(ctx, s.sched, pagePayload{IncidentID: id, Service: service, Actor: actor, Round: round,
 		Backup: s.policy.Severity(inc.Severity).Paging == incident.PageOnCallAndBackup})
+}
+
+// guard decides who may page again and who may acknowledge a page.
+type guard struct{ *Service }
+
+// mayPageAgain limits pages asked for by hand. Every one after the first
+// is a new incident at the provider that wakes on-call again (and the
+// backup on a P1), so someone without a role in the incident pages the
+// incident's own service only once the policy's RepageCooldown has passed
+// since its last page, and pages no other service. The IC, the holders of
+// the incident's roles and the commander group page at once, whatever the
+// service: they lead the response.
+func (s guard) mayPageAgain(ctx context.Context, inc *incident.Incident, service, name, actor string, pages []incident.Page) error {
+	lead, err := s.isLead(ctx, inc, actor)
+	if err != nil || lead {
+		return err
+	}
+	if service != inc.Service {
+		reason := fmt.Sprintf("paging a service other than %s's own (%s) is for the people who lead it", inc.Key(), serviceName(s.policy, inc.Service))
+		if inc.Service == "" {
+			reason = fmt.Sprintf("%s names no affected service, so choosing one to page is for the people who lead it", inc.Key())
+		}
+		return &incident.Refusal{Action: incident.ActPage, Reason: reason, WhoCan: s.leads(inc)}
+	}
+	var last time.Time
+	for _, p := range pages {
+		if p.Service == service && p.CreatedAt.After(last) {
+			last = p.CreatedAt
+		}
+	}
+	cooldown := s.policy.RepageCooldown
+	if cooldown <= 0 {
+		cooldown = incident.DefaultRepageCooldown
+	}
+	now := s.clock.Now()
+	if last.IsZero() || !now.Before(last.Add(cooldown)) {
+		return nil
+	}
+	at := func(t time.Time) string { return t.In(s.policy.Location).Format("15:04 MST") }
+	return &incident.Refusal{Action: incident.ActPage, WhoCan: s.leads(inc),
+		Reason: fmt.Sprintf("%s was last paged for %s at %s, %s ago, and people without a role in the incident may page it again from %s; those who lead it may page again now",
+			name, inc.Key(), at(last), max(now.Sub(last), 0).Round(time.Second), at(last.Add(cooldown)))}
+}
+
+// isLead reports whether user leads inc: its IC, the holder of one of its
+// roles, or a member of the commander group. The group's membership is the
+// core's to read: assigning roles is the IC's and the commander group's.
+func (s guard) isLead(ctx context.Context, inc *incident.Incident, user string) (bool, error) {
+	if user == "" {
+		return false, nil
+	}
+	if user == inc.Commander {
+		return true, nil
+	}
+	for _, holder := range inc.Roles {
+		if holder == user {
+			return true, nil
+		}
+	}
+	if s.policy.CommanderGroup == "" {
+		return false, nil
+	}
+	d, err := s.core.Authorize(ctx, incident.Request{Subject: incident.Subject{User: user}, Action: incident.ActAssignRole, Incident: inc})
+	if err != nil {
+		return false, fmt.Errorf("check permission: %w", err)
+	}
+	return d.Allowed, nil
+}
+
+// leads names who leads inc, for a refusal: the IC, the holders of its
+// roles in the policy's order, and the commander group.
+func (s guard) leads(inc *incident.Incident) []incident.Principal {
+	who := []incident.Principal{{Kind: incident.PrincipalRole, ID: incident.RoleCommander, Holder: inc.Commander}}
+	roles := slices.Clone(s.policy.Roles)
+	for role := range inc.Roles {
+		if !slices.Contains(roles, role) {
+			roles = append(roles, role)
+		}
+	}
+	slices.Sort(roles[len(s.policy.Roles):])
+	for _, role := range roles {
+		if holder := inc.Roles[role]; holder != "" && role != incident.RoleCommander {
+			who = append(who, incident.Principal{Kind: incident.PrincipalRole, ID: role, Holder: holder})
+		}
+	}
+	if s.policy.CommanderGroup != "" {
+		who = append(who, incident.Principal{Kind: incident.PrincipalRef, ID: s.policy.CommanderGroup})
+	}
+	return who
+}
+
+// serviceName is a service's name from the policy, or its key.
+func serviceName(p incident.Policy, key string) string {
+	if svc, ok := p.Services[key]; ok && svc.Name != "" {
+		return svc.Name
+	}
+	return key
+}
+
+// respondersTimeout bounds asking the provider whom a page went to, on the
+// path of an Acknowledge click that Slack wants answered within 3 seconds.
+const respondersTimeout = 2 * time.Second
+
+// mayAcknowledge checks that user may acknowledge page from the chat, as
+// themselves at the provider. An acknowledgement tells the provider and the
+// bot that someone has the page, which stops the escalation to the backup,
+// so it is for the people the page went to (when the provider can say who
+// they are), the IC, the holders of the incident's roles and the commander
+// group; never for a guest of the workspace, whatever they hold. Anyone
+// paged can still acknowledge in the provider's own app.
+func (s guard) mayAcknowledge(ctx context.Context, inc *incident.Incident, page *incident.Page, user string) error {
+	guest, err := s.chat.IsGuest(ctx, user)
+	if err != nil {
+		s.log.WarnContext(ctx, "could not tell whether the person acknowledging is a guest of the workspace", "incident", inc.Key(), "user", user, "err", err)
+		return incident.Errorf(incident.EUNAVAILABLE, "Slack did not say who you are in the workspace, so the page was not acknowledged; try again in a moment, or acknowledge it in PagerDuty.")
+	}
+	if guest {
+		return incident.Errorf(incident.EFORBIDDEN, "Guests of the workspace do not acknowledge pages from Slack: an acknowledgement stops PagerDuty calling the backup. The people the page went to and the incident's leads can.")
+	}
+	lead, err := s.isLead(ctx, inc, user)
+	if err != nil || lead {
+		return err
+	}
+	paged, known, err := s.pagedTo(ctx, inc, page, user)
+	if err != nil || paged {
+		return err
+	}
+	ic := "the Incident Commander"
+	var args []any
+	if inc.Commander != "" {
+		ic += " (%s)"
+		args = append(args, incident.User(inc.Commander))
+	}
+	who := "Only the people the page went to, " + ic + ", the incident's role holders and the commander group may acknowledge the page for %s here"
+	if !known {
+		who = "PagerDuty does not say whom this page went to, so only " + ic + ", the incident's role holders and the commander group may acknowledge the page for %s here"
+	}
+	args = append(args, serviceName(s.policy, page.Service))
+	return incident.Errorf(incident.EFORBIDDEN, who+"; if you were paged, acknowledge it in PagerDuty.", args...)
+}
+
+// pagedTo reports whether page went to user, matched by e-mail, and
+// whether the provider could say whom it went to.
+func (s guard) pagedTo(ctx context.Context, inc *incident.Incident, page *incident.Page, user string) (paged, known bool, err error) {
+	r, ok := s.pager.(incident.PageResponders)
+	if !ok {
+		return false, false, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, respondersTimeout)
+	defer cancel()
+	emails, err := r.Responders(ctx, *page)
+	switch incident.ErrorCode(err) {
+	case "":
+	case incident.EINVALID, incident.ENOTFOUND, incident.EFORBIDDEN:
+		s.log.InfoContext(ctx, "cannot tell whom the page went to", "incident", inc.Key(), "page", page.DedupKey, "reason", incident.ErrorMessage(err))
+		return false, false, nil
+	default:
+		s.log.WarnContext(ctx, "could not ask whom the page went to", "incident", inc.Key(), "page", page.DedupKey, "err", err)
+		return false, false, incident.Errorf(incident.EUNAVAILABLE, "PagerDuty did not say whom the page went to, so it was not acknowledged; try again in a moment, or acknowledge it in PagerDuty.")
+	}
+	email, err := s.chat.UserEmail(ctx, user)
+	if err != nil || email == "" {
+		return false, true, nil
+	}
+	for _, e := range emails {
+		if strings.EqualFold(e, email) {
+			return true, true, nil
+		}
+	}
+	return false, true, nil
 }
 
 // runPage is the JobPage handler. Nothing waits on it: the channel is told

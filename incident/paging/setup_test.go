@@ -48,6 +48,9 @@ func setupOn(t *testing.T, kind storeKind, pager incident.Pager, mutate ...func(
 	policy.BroadcastChannel = "#incidents"
 	policy.Services = map[string]incident.ServicePolicy{"checkout": {Key: "checkout", Name: "Checkout",
 		Responders: []string{"U0ALICE", "S0TEAM", "bob@example.com"}, Runbook: "https://runbooks/checkout"}}
+	// Kim, who acknowledges pages from Slack in these tests, is one of the
+	// commander group, whom an acknowledgement is open to.
+	policy.CommanderGroup = "S0ICS"
 	for _, m := range mutate {
 		m(&policy)
 	}
@@ -55,6 +58,7 @@ func setupOn(t *testing.T, kind storeKind, pager incident.Pager, mutate ...func(
 	c.Word = bot.NoticeText
 	c.Users["S0TEAM"] = []string{"U0CAROL", "U0DAVE"}
 	c.Users["bob@example.com"] = []string{"U0BOB"}
+	c.Users["S0ICS"] = []string{"U0KIM"}
 	svc := incident.NewService(incident.ServiceConfig{Store: store, Scheduler: q, Chat: c.Roles(), Policy: policy, Clock: clock})
 	svc.RegisterJobs(q)
 	pg := paging.New(paging.Config{Store: store, Core: svc, Chat: incident.MarkDrills(c.Roles(), store), Pager: pager, Scheduler: q, Policy: policy, Clock: clock})
