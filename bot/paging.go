@@ -93,6 +93,9 @@ func (p *pagingHandlers) pageCommand(ctx context.Context, inv Invocation) (Reply
 
 // oncallCommand is "/incident oncall [service]"; the answer comes from a job.
 func (p *pagingHandlers) oncallCommand(ctx context.Context, inv Invocation) (Reply, error) {
+	if err := p.refuseGuest(ctx, inv.Cmd.UserID); err != nil {
+		return Reply{}, err
+	}
 	service := strings.ToLower(strings.TrimSpace(inv.Args))
 	if service == "" {
 		inc, err := p.kit.incidents.ByChannel(ctx, inv.Cmd.ChannelID)
@@ -106,4 +109,21 @@ func (p *pagingHandlers) oncallCommand(ctx context.Context, inv Invocation) (Rep
 		return Reply{}, err
 	}
 	return ephemeral("Asking PagerDuty who is on call for %s…", service), nil
+}
+
+// refuseGuest refuses who is on call to a guest of the workspace: the names
+// and schedules of every service's on-call are the workspace's own, not its
+// contractors' or partners'. The permission model recognises guests (from
+// Slack's is_restricted and is_ultra_restricted): it lets everyone see a
+// public incident they have no part in, except a guest, and except someone
+// Slack cannot say about, who is taken for a guest to see.
+func (p *pagingHandlers) refuseGuest(ctx context.Context, user string) error {
+	d, err := p.kit.incidents.Authorize(ctx, incident.Request{Subject: incident.Subject{User: user}, Action: incident.ActView, Incident: &incident.Incident{}})
+	if err != nil {
+		return err
+	}
+	if !d.Allowed {
+		return incident.Errorf(incident.EFORBIDDEN, "Who is on call is not shown to guests of the workspace. Ask the Incident Commander or a member of the workspace in the incident's channel.")
+	}
+	return nil
 }
