@@ -303,8 +303,9 @@ func TestFormsAndButtonsOverHTTP(t *testing.T) {
 	})
 
 	t.Run("claim the commander role", func(t *testing.T) {
+		// The IC has been quiet for 15 minutes: taking over asks first.
+		tr.clock.Advance(16 * time.Minute)
 		tr.click(t, tr.other.ID, ActionClaimIC)
-		// The incident has a commander: taking over asks first.
 		require.Equal(t, tr.ic.ID, tr.incident(t).Commander)
 		tr.click(t, tr.other.ID, ActionConfirmTakeIC)
 		require.Equal(t, tr.other.ID, tr.incident(t).Commander)

@@ -173,8 +173,22 @@ func (u *updateHandlers) actionStillInvestigating(ctx context.Context, cb slack.
 	if err != nil {
 		return err
 	}
-	_, err = u.updates.PostUpdate(ctx, inc.ID, incident.UpdateInput{Author: cb.User.ID, Known: incident.StillInvestigating})
-	return err
+	after, err := u.updates.PostUpdate(ctx, inc.ID, incident.UpdateInput{Author: cb.User.ID, Known: incident.StillInvestigating})
+	if err != nil {
+		return err
+	}
+	if !incident.UpdateReset(inc, after) {
+		text := updateKept(inc)
+		u.kit.replyToClick(ctx, cb, text, []slack.Block{slack.NewSectionBlock(mrkdwnText(text), nil, nil)})
+	}
+	return nil
+}
+
+// updateKept answers someone whose update was posted but, as they are
+// neither the IC nor a role holder nor in the commander group, left the
+// reminders escalating.
+func updateKept(inc *incident.Incident) string {
+	return "Update posted for " + inc.Key() + ". The reminders to the Incident Commander keep escalating: only an update by the IC, a role holder or the commander group starts them over."
 }
 
 func (u *updateHandlers) actionSnooze(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
@@ -201,8 +215,12 @@ func (u *updateHandlers) updateCommand(ctx context.Context, inv Invocation) (Rep
 		}
 		return Reply{}, incident.Errorf(incident.EINVALID, "Say what we know, such as `update error rate back to normal, watching`.")
 	}
-	if _, err := u.updates.PostUpdate(ctx, inc.ID, incident.UpdateInput{Author: inv.Cmd.UserID, Known: inv.Args}); err != nil {
+	after, err := u.updates.PostUpdate(ctx, inc.ID, incident.UpdateInput{Author: inv.Cmd.UserID, Known: inv.Args})
+	if err != nil {
 		return Reply{}, err
+	}
+	if !incident.UpdateReset(inc, after) {
+		return ephemeral("%s", updateKept(inc)), nil
 	}
 	return ephemeral("Update posted for %s; the reminder clock starts again.", inc.Key()), nil
 }

@@ -237,6 +237,7 @@ func TestResponseTargetEscalates(t *testing.T) {
 	// Claiming the IC role acknowledges; then nothing is said.
 	b2 := setup(t)
 	inc2 := readyAt(t, b2, incident.P2)
+	advance(t, b2, 16*time.Minute) // the declaring IC went quiet
 	_, err := b2.svc.ConfirmTakeIC(ctx, inc2.ID, "U0JANE")
 	require.NoError(t, err)
 	advance(t, b2, 2*time.Hour)

@@ -178,7 +178,11 @@ func (s *Service) assignRole(ctx context.Context, id int64, role, user, actor st
 	if role == RoleCommander {
 		act = ActTakeIC
 	}
-	if err := s.authz.authorize(ctx, Request{Subject: Subject{User: actor}, Action: act, Incident: cur, Target: user, Confirmed: confirmed}); err != nil {
+	req, err := withICActivity(ctx, s.reminders.timeline, s.clock.Now(), Request{Subject: Subject{User: actor}, Action: act, Incident: cur, Target: user, Confirmed: confirmed})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.authz.authorize(ctx, req); err != nil {
 		return nil, err
 	}
 	c := roleChange{role: role, user: user, actor: actor, commander: cur.Commander, now: s.clock.Now(),

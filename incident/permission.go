@@ -1,8 +1,10 @@
 package incident
 
 import (
+	"context"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Action is something a person may or may not do. Every check of who may do
@@ -43,6 +45,13 @@ const (
 	// ActReview moves the postmortem review on (draft, in review,
 	// published); Request.Target is the review's owner.
 	ActReview Action = "review"
+	// ActExport sends the postmortem, with the incident's whole timeline,
+	// out of the chat (Confluence, a repository); Request.Target is the
+	// review's owner.
+	ActExport Action = "export"
+	// ActResetReminders is what a status update does besides being posted:
+	// it starts the update reminders and their escalation over.
+	ActResetReminders Action = "reset_reminders"
 )
 
 // actionLabel is how a refusal names the action: "You may not <label>".
@@ -60,6 +69,8 @@ var actionLabel = map[Action]string{
 	ActRollback:       "roll back this change",
 	ActPublish:        "post this incident to the public status page",
 	ActReview:         "move the postmortem review on",
+	ActExport:         "export the postmortem",
+	ActResetReminders: "start the update reminders over",
 }
 
 // PrincipalKind says what a Principal names.
@@ -131,6 +142,13 @@ type Request struct {
 	// Confirmed is set when the subject confirmed, in the incident's
 	// channel, that they take the IC role over from someone else.
 	Confirmed bool
+	// At is when the request is made and ICActiveAt the last time the
+	// current IC did something in the incident (ICActiveAt): taking the
+	// role from an IC who has been quiet for the policy's TakeoverAfter
+	// needs only a confirmation (ActTakeIC). Zero At: the IC counts as
+	// active.
+	At         time.Time
+	ICActiveAt time.Time
 	// Change is the change rolled back (ActRollback).
 	Change *ChangeEvent
 	// Severity is the highest severity involved in a rollback: the
@@ -279,6 +297,9 @@ func (p Policy) RefsFor(req Request) []string {
 	case ActPublish:
 		out = append(out, p.CommanderGroup)
 		out = append(out, p.Comms.Publishers...)
+	case ActExport:
+		out = append(out, p.CommanderGroup)
+		out = append(out, p.Exporters...)
 	default:
 		out = append(out, p.CommanderGroup)
 	}
@@ -327,14 +348,22 @@ func (p Policy) TwoPersonFor(env string, sev Severity) bool {
 //   - view: anyone for a public incident; for a private one, its members
 //     (the people in its channel) only.
 //   - take IC: anyone who can see the incident while nobody holds the
-//     role; from someone else, the current IC or a member of the
-//     commander group, or the person taking over after confirming it in
-//     the incident's channel (a line on the timeline says so). Handing the
-//     role to a third person needs the current IC or the commander group.
+//     role; from someone else, the current IC (a handover) or a member of
+//     the commander group, or, once the IC has been quiet in the incident
+//     for the policy's TakeoverAfter (no message, update or action), the
+//     person taking over after confirming it in the incident's channel (a
+//     line on the timeline says so). Handing the role to a third person
+//     needs the current IC or the commander group.
 //   - assign roles, change the severity, change the status, snooze: the IC
 //     or a member of the commander group.
 //   - post an update, page on-call: anyone who can see the incident, as
 //     anyone may declare one.
+//   - start the update reminders over with an update: the IC, the holders
+//     of the incident's roles and the commander group; anyone else's
+//     update is posted and leaves the reminders' escalation where it is.
+//   - export the postmortem (the whole timeline leaves the chat): the IC,
+//     the holders of the incident's roles, the review's owner, the
+//     commander group and the policy's exporters.
 //   - post to the public status page (or mark the incident not
 //     customer-facing): the IC, the comms lead, the commander group and
 //     the policy's comms publishers; customers read what is posted.
@@ -404,6 +433,14 @@ func (p Policy) decide(req Request) Decision {
 		return r.publish()
 	case ActReview:
 		return r.review()
+	case ActExport:
+		return r.export()
+	case ActResetReminders:
+		if r.holdsRole() || r.isCommander {
+			return Decision{Allowed: true}
+		}
+		return Decision{Reason: "only an update by the Incident Commander, a role holder or the commander group starts them over",
+			WhoCan: append([]Principal{r.ic}, r.commanders...)}
 	case ActRollback:
 		return p.decideRollback(req)
 	}
@@ -477,13 +514,91 @@ func (l incidentRequest) takeIC() Decision {
 	case target != sub.User:
 		return Decision{Reason: "only the current Incident Commander or the commander group may hand the role to someone else",
 			WhoCan: append([]Principal{l.ic}, l.commanders...)}
-	case req.Confirmed:
-		return Decision{Allowed: true}
-	default:
-		return Decision{Confirm: true,
-			Reason: "someone else is the Incident Commander; taking over needs their handover, the commander group, or your confirmation in the incident's channel",
+	}
+	quietFor := takeoverAfter(l.p)
+	if req.At.IsZero() || req.At.Sub(req.ICActiveAt) < quietFor {
+		how := "ask them to hand it to you (" + commandOf(l.p) + " ic @you)"
+		if l.p.CommanderGroup != "" {
+			how += " or ask the commander group"
+		}
+		return Decision{Reason: fmt.Sprintf("someone else is the Incident Commander and has been active in the incident within the last %s; %s, or take over once they have been quiet for %s",
+			DurationWords(quietFor), how, DurationWords(quietFor)),
 			WhoCan: append([]Principal{l.ic}, l.commanders...)}
 	}
+	if req.Confirmed {
+		return Decision{Allowed: true}
+	}
+	return Decision{Confirm: true,
+		Reason: fmt.Sprintf("someone else is the Incident Commander, quiet in the incident for %s; taking over without their handover or the commander group needs your confirmation in the incident's channel",
+			DurationWords(quietFor)),
+		WhoCan: append([]Principal{l.ic}, l.commanders...)}
+}
+
+// DefaultTakeoverAfter is how long an Incident Commander must have been
+// quiet in the incident before someone else may take the role over
+// without their handover: one P1 response target, and about one and a
+// half update cadences.
+const DefaultTakeoverAfter = 15 * time.Minute
+
+// takeoverAfter is the policy's TakeoverAfter, or the default.
+func takeoverAfter(p Policy) time.Duration {
+	if p.TakeoverAfter > 0 {
+		return p.TakeoverAfter
+	}
+	return DefaultTakeoverAfter
+}
+
+// commandOf is the chat command for text that says what to run.
+func commandOf(p Policy) string {
+	if p.Command != "" {
+		return p.Command
+	}
+	return "/incident"
+}
+
+// ICActiveAt is the last time the Incident Commander of inc did something
+// in it, read from events, its timeline: a message in its channel, an
+// update, any action of theirs, or being given the role; the declaration
+// when they declared it. Zero when nobody is IC.
+func ICActiveAt(inc *Incident, events []TimelineEvent) time.Time {
+	ic := inc.Commander
+	if ic == "" {
+		return time.Time{}
+	}
+	var last time.Time
+	if inc.DeclaredBy == ic {
+		last = inc.DeclaredAt
+	}
+	for _, ev := range events {
+		given := false
+		if ra, ok := ev.Payload.(RoleAssignedData); ok && ra.Role == RoleCommander && ra.User == ic {
+			given = true
+		}
+		if (ev.Actor == ic || given) && ev.At.After(last) {
+			last = ev.At
+		}
+	}
+	return last
+}
+
+// withICActivity fills in when the current IC was last active, for a
+// request to take the role over from them; other requests are returned
+// as they are, without reading the timeline.
+func withICActivity(ctx context.Context, timeline TimelineStore, now time.Time, req Request) (Request, error) {
+	inc := req.Incident
+	target := req.Target
+	if target == "" {
+		target = req.Subject.User
+	}
+	if req.Action != ActTakeIC || inc == nil || inc.Commander == "" || inc.Commander == req.Subject.User || target != req.Subject.User {
+		return req, nil
+	}
+	events, err := timeline.ListTimeline(ctx, inc.ID)
+	if err != nil {
+		return req, fmt.Errorf("read the Incident Commander's activity: %w", err)
+	}
+	req.At, req.ICActiveAt = now, ICActiveAt(inc, events)
+	return req, nil
 }
 
 // holdsRole reports whether the subject is the IC or holds another of the
@@ -529,6 +644,36 @@ func (l incidentRequest) review() Decision {
 		who = append(who, Principal{Kind: PrincipalUser, ID: req.Target})
 	}
 	return Decision{Reason: "the review is run by the Incident Commander, the commander group and its owner", WhoCan: who}
+}
+
+// export is who may send the postmortem out of the chat: it carries the
+// whole timeline, so the incident's leads, its review's owner, the
+// commander group and the policy's exporters.
+func (l incidentRequest) export() Decision {
+	p, req := l.p, l.Request
+	if l.holdsRole() || l.isCommander || (req.Target != "" && req.Subject.User == req.Target) || req.Subject.in(p.Exporters...) {
+		return Decision{Allowed: true}
+	}
+	who := append([]Principal{l.ic}, l.commanders...)
+	if req.Target != "" && req.Target != l.Incident.Commander {
+		who = append(who, Principal{Kind: PrincipalUser, ID: req.Target})
+	}
+	who = append(who, refs(p.Exporters...)...)
+	return Decision{Reason: "the postmortem carries the incident's whole timeline out of Slack, so only the Incident Commander, the incident's role holders, the review's owner and the commander group export it",
+		WhoCan: who}
+}
+
+// Warnings lists what in the policy works but weakens the response, for
+// the startup check to say: no commander group means nobody but the IC can
+// hand the IC role over while they are active, and unanswered update
+// reminders escalate to the comms lead only.
+func (p Policy) Warnings() []string {
+	var out []string
+	if p.CommanderGroup == "" {
+		out = append(out, fmt.Sprintf("commander_group: no commander group is set, so only the Incident Commander's handover moves the IC role while they are active (others may take it after %s of their silence), and unanswered update reminders escalate to the comms lead only",
+			DurationWords(takeoverAfter(p))))
+	}
+	return out
 }
 
 // noIC adds a hint to take the IC role when nobody holds it.

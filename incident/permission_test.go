@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -112,7 +113,9 @@ func TestPermissionTable(t *testing.T) {
 			case inc.Commander == "", isIC, isCmdr:
 				return allow
 			default:
-				return confirm
+				// The IC's activity is not given: they count as
+				// active, and nobody takes the role from them.
+				return deny
 			}
 		case incident.ActAssignRole, incident.ActChangeSeverity, incident.ActSetStatus, incident.ActSnooze:
 			if isIC || isCmdr {
@@ -173,6 +176,7 @@ func TestPermissionTakeICRules(t *testing.T) {
 	t.Parallel()
 	p := permPolicy()
 	inc := incidentIn("has-ic", incident.P2)
+	quietNow := time.Date(2026, 8, 7, 15, 0, 0, 0, time.UTC)
 	cases := []struct {
 		name      string
 		actor     string
@@ -184,13 +188,15 @@ func TestPermissionTakeICRules(t *testing.T) {
 		{"the IC hands over to anyone", uIC, uMember, false, true, false},
 		{"the commander group takes over", uCommander, uCommander, false, true, false},
 		{"the commander group hands to a third person", uCommander, uMember, false, true, false},
-		{"a member taking over must confirm", uMember, uMember, false, false, true},
-		{"a member who confirmed takes over", uMember, uMember, true, true, false},
+		{"a member taking over from a quiet IC must confirm", uMember, uMember, false, false, true},
+		{"a member who confirmed takes over from a quiet IC", uMember, uMember, true, true, false},
 		{"a member may not hand the role to a third person", uMember, uStranger, false, false, false},
 		{"nor after confirming", uMember, uStranger, true, false, false},
 	}
 	for _, c := range cases {
-		d := p.Decide(incident.Request{Subject: subject(c.actor, inc), Action: incident.ActTakeIC, Incident: inc, Target: c.target, Confirmed: c.confirmed})
+		// The IC has been quiet in the incident for 20 minutes.
+		d := p.Decide(incident.Request{Subject: subject(c.actor, inc), Action: incident.ActTakeIC, Incident: inc, Target: c.target, Confirmed: c.confirmed,
+			At: quietNow, ICActiveAt: quietNow.Add(-20 * time.Minute)})
 		require.Equal(t, c.allowed, d.Allowed, c.name)
 		require.Equal(t, c.confirm, d.Confirm, c.name)
 		if !d.Allowed {

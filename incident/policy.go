@@ -20,6 +20,15 @@ type Policy struct {
 	// CommanderGroup is a Slack user group of people who can take the IC
 	// role; it is the escalation backup for unanswered nags.
 	CommanderGroup string
+	// TakeoverAfter is how long the Incident Commander must have been
+	// quiet in the incident (no message, update or action) before someone
+	// else may take the role without their handover, by confirming it in
+	// the channel (default DefaultTakeoverAfter, 15 minutes).
+	TakeoverAfter time.Duration
+	// Exporters may export the postmortem of any incident they can see,
+	// besides the IC, the role holders, the review's owner and the
+	// commander group: user ids, group ids or e-mails.
+	Exporters []string
 	// ChannelPrefix starts every incident channel name (default "inc").
 	ChannelPrefix string
 	// Location is the time zone for channel dates (default UTC).
@@ -183,6 +192,7 @@ func DefaultPolicy() Policy {
 
 		PauseNagsWhenMitigated: true,
 		Snooze:                 30 * time.Minute,
+		TakeoverAfter:          DefaultTakeoverAfter,
 		ResolvePagesOnResolve:  true,
 		RepageCooldown:         DefaultRepageCooldown,
 		ChangeWindow:           DefaultChangeWindow,
@@ -255,6 +265,9 @@ func (p Policy) validateSeverities() error {
 		if err := sp.validate(s); err != nil {
 			return err
 		}
+	}
+	if p.TakeoverAfter < 0 {
+		return fmt.Errorf("permissions.takeover_after: %s is negative", p.TakeoverAfter)
 	}
 	if p.Comms.StaleAfter < 0 {
 		return fmt.Errorf("comms.stale_after: %s is negative", p.Comms.StaleAfter)

@@ -52,8 +52,10 @@ func (in UpdateInput) Validate() error {
 }
 
 // PostUpdate records a status update, posts it in the channel in the fixed
-// format, mirrors it to the broadcast channel, and resets the nag clock and
-// its escalation. The change to the incident, the update and its timeline
+// format, mirrors it to the broadcast channel, and, when the IC, a role
+// holder or the commander group posts it (ActResetReminders), resets the
+// nag clock and its escalation; anyone else's update leaves both as they
+// are (UpdateReset tells which). The change to the incident, the update and its timeline
 // event, the message's job and the next reminder commit together. An
 // update whose Key was posted before returns the incident and
 // ErrUpdateRepeated.
@@ -85,6 +87,14 @@ func (s *Service) PostUpdate(ctx context.Context, id int64, in UpdateInput) (*In
 			moveStatus = d.Err()
 		}
 	}
+	// Only an update by the IC, a role holder or the commander group
+	// starts the reminders over: anyone else's is posted, and the ladder
+	// that calls the IC and then the backup climbs on, so a bystander's
+	// "still investigating" cannot keep an incident from escalating.
+	reset, err := s.authz.Authorize(ctx, Request{Subject: Subject{User: in.Author}, Action: ActResetReminders, Incident: cur})
+	if err != nil {
+		return nil, err
+	}
 	now := s.clock.Now()
 	update := func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
 		if !i.Status.Open() {
@@ -111,7 +121,9 @@ func (s *Service) PostUpdate(ctx context.Context, id int64, in UpdateInput) (*In
 		}
 		// A promised time shorter or longer than the cadence moves the
 		// next reminder with it.
-		promiseNext(i, s.policy, now, in.NextIn)
+		if reset.Allowed {
+			promiseNext(i, s.policy, now, in.NextIn)
+		}
 		return events, &syncPayload{Notices: []Notice{UpdateNotice(i, s.policy, in, now)}}, nil
 	}
 	var inc *Incident
@@ -143,6 +155,13 @@ func (s *Service) PostUpdate(ctx context.Context, id int64, in UpdateInput) (*In
 		return nil, err
 	}
 	return inc, s.after(ctx, Change{Kind: EventUpdatePosted, Incident: inc, Update: &u, Actor: in.Author})
+}
+
+// UpdateReset reports whether an update started the reminders over, from
+// the incident before it (before) and as PostUpdate returned it (after):
+// an update that does moves the time of the last update.
+func UpdateReset(before, after *Incident) bool {
+	return before != nil && after != nil && !sameTime(before.LastUpdateAt, after.LastUpdateAt)
 }
 
 // SourceID is the source id of the timeline event of an update with a

@@ -68,7 +68,9 @@ type announcement struct {
 // Export schedules the export of an incident's current draft to a target
 // ("confluence", "github"). A re-export updates the document exported
 // before. EINVALID for an unknown target (the message lists the configured
-// ones); ENOTFOUND for an unknown incident.
+// ones); ENOTFOUND for an unknown incident; EFORBIDDEN (a
+// *incident.Refusal) unless the permission model lets actor export
+// (incident.ActExport).
 func (s *Service) Export(ctx context.Context, incidentID int64, target, actor string, reply incident.ReplyTarget) error {
 	target = strings.ToLower(strings.TrimSpace(target))
 	if len(s.exporters) == 0 {
@@ -81,6 +83,9 @@ func (s *Service) Export(ctx context.Context, incidentID int64, target, actor st
 	if err != nil {
 		return fmt.Errorf("export postmortem: %w", err)
 	}
+	if err := s.mayExport(ctx, inc, actor); err != nil {
+		return err
+	}
 	// Keyed by the minute: a double click exports once.
 	key := fmt.Sprintf("export:%d:%s:%d", inc.ID, target, s.clock.Now().Unix()/60)
 	payload, _ := json.Marshal(exportPayload{IncidentID: inc.ID, Target: target, Actor: actor, Reply: reply, Request: key})
@@ -88,6 +93,41 @@ func (s *Service) Export(ctx context.Context, incidentID int64, target, actor st
 		return fmt.Errorf("schedule the postmortem export of %s: %w", inc.Key(), err)
 	}
 	return nil
+}
+
+// reviewReader is the part of a store that knows the postmortem review,
+// whose owner may export.
+type reviewReader interface {
+	GetReview(ctx context.Context, incidentID int64) (*incident.Review, error)
+}
+
+// mayExport asks the permission model whether actor may export inc's
+// postmortem, with the review's owner when the review is scheduled.
+func (s *Service) mayExport(ctx context.Context, inc *incident.Incident, actor string) error {
+	req := incident.Request{Subject: incident.Subject{User: actor}, Action: incident.ActExport, Incident: inc}
+	if rr, ok := s.store.(reviewReader); ok {
+		r, err := rr.GetReview(ctx, inc.ID)
+		switch {
+		case err == nil:
+			req.Target = r.Owner
+		case incident.ErrorCode(err) != incident.ENOTFOUND:
+			return fmt.Errorf("export postmortem: read the review's owner: %w", err)
+		}
+	}
+	if s.core == nil {
+		// Without the chat to ask, the incident's named people are its
+		// members, and the policy's groups are nobody's.
+		req.Subject.Member = actor == inc.Commander || actor == inc.DeclaredBy || actor == req.Target
+		for _, holder := range inc.Roles {
+			req.Subject.Member = req.Subject.Member || actor == holder
+		}
+		return s.policy.Decide(req).Err()
+	}
+	d, err := s.core.Authorize(ctx, req)
+	if err != nil {
+		return fmt.Errorf("export postmortem: %w", err)
+	}
+	return d.Err()
 }
 
 // exportDoc composes the document that leaves Slack. A private incident's

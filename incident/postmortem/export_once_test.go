@@ -45,6 +45,7 @@ func newReplica(t *testing.T, dbURL string, clock incident.Clock, fake *ghfake.S
 	q := incidenttest.NewQueue()
 	policy := incident.DefaultPolicy()
 	policy.GitHubLogins = map[string]string{dev: "dpatel"}
+	policy.Exporters = []string{bob} // bob has no role in the incident
 	pm := postmortem.New(postmortem.Config{Store: store, Chat: newFakeChat(), Scheduler: q, Exporters: append([]incident.Exporter{ghc}, more...),
 		Renderer: mustTemplates(t), Clock: clock, Policy: policy})
 	pm.RegisterJobs(q)

@@ -49,9 +49,20 @@ type Store interface {
 	incident.LeaseStore
 }
 
+// Authorizer is the permission model with the memberships it needs
+// resolved (*incident.Service).
+type Authorizer interface {
+	Authorize(ctx context.Context, req incident.Request) (incident.Decision, error)
+}
+
 // Config holds the Service's dependencies.
 type Config struct {
 	Store Store
+	// Core decides who may export (incident.ActExport), resolving the
+	// policy's user groups; nil decides on the policy alone, so only
+	// people it names directly, the incident's role holders and the
+	// review's owner export.
+	Core Authorizer
 	// Backfill fills the timeline from the channel before a draft
 	// (*capture.Service); nil skips the backfill.
 	Backfill  Backfiller
@@ -92,6 +103,7 @@ type Backfiller interface {
 // command, and a retry resumes without posting anything twice.
 type Service struct {
 	store     Store
+	core      Authorizer
 	backfill  Backfiller
 	chat      Chat
 	sched     incident.Scheduler
@@ -117,7 +129,7 @@ func New(cfg Config) *Service {
 	if cfg.Split == nil {
 		cfg.Split = func(md string) []string { return []string{md} }
 	}
-	return &Service{split: cfg.Split, store: cfg.Store, backfill: cfg.Backfill, chat: cfg.Chat, sched: cfg.Scheduler,
+	return &Service{split: cfg.Split, store: cfg.Store, core: cfg.Core, backfill: cfg.Backfill, chat: cfg.Chat, sched: cfg.Scheduler,
 		exporters: cfg.Exporters, renderer: cfg.Renderer, policy: cfg.Policy, clock: cfg.Clock, log: cfg.Logger}
 }
 

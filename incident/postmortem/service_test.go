@@ -85,6 +85,9 @@ func newFixture(t *testing.T, withExporters bool) *fixture {
 	store := incidenttest.NewMemStore(clock)
 	policy := incident.DefaultPolicy()
 	policy.Services = map[string]incident.ServicePolicy{"checkout": {Key: "checkout", Name: "Checkout"}}
+	// Bob has no role in the fixture's incidents; the policy lets him
+	// export postmortems.
+	policy.Exporters = []string{bob}
 	ch := newFakeChat()
 	q := incidenttest.NewQueue()
 	store.SetScheduler(q)
@@ -98,7 +101,7 @@ func newFixture(t *testing.T, withExporters bool) *fixture {
 		list = f.exp.list
 	}
 	f.capt = capture.New(capture.Config{Store: store, Chat: ch, Notifier: f.svc, Policy: policy, Clock: clock})
-	f.pm = postmortem.New(postmortem.Config{Split: bot.MarkdownParts, Store: store, Backfill: f.capt, Policy: policy, Chat: ch, Scheduler: q, Exporters: list,
+	f.pm = postmortem.New(postmortem.Config{Split: bot.MarkdownParts, Store: store, Core: f.svc, Backfill: f.capt, Policy: policy, Chat: ch, Scheduler: q, Exporters: list,
 		Renderer: renderer, Clock: clock})
 	f.svc.Use(f.pm.Feature())
 	f.svc.RegisterJobs(q)
