@@ -65,6 +65,11 @@ func checkCommand(args []string, getenv func(string) string, stdout io.Writer) e
 		what = "policy " + policyFile
 	}
 	report(what, err)
+	if err == nil {
+		for _, w := range policy.Warnings() {
+			fmt.Fprintf(stdout, "warn  %s\n", w)
+		}
+	}
 	dir := strings.TrimSpace(env("TEMPLATES_DIR"))
 	what = "templates (embedded)"
 	if dir != "" {

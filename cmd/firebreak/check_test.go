@@ -85,6 +85,13 @@ func TestCheckCommand(t *testing.T) {
 	require.Contains(t, out.String(), "ok    environment")
 	require.Contains(t, out.String(), "ok    policy ../../docs/policy.example.yaml")
 	require.Contains(t, out.String(), "ok    templates (embedded)")
+	require.NotContains(t, out.String(), "warn", "the example sets a commander group")
+
+	// The defaults work, with a warning that says what is weak about them.
+	out.Reset()
+	require.NoError(t, run(context.Background(), []string{"check"}, env, &out, &out), out.String())
+	require.Contains(t, out.String(), "ok    policy (defaults; POLICY_FILE is not set)")
+	require.Contains(t, out.String(), "warn  commander_group: no commander group is set")
 
 	dir := t.TempDir()
 	require.NoError(t, writeFile(filepath.Join(dir, "comms_resolution.tmpl"), "Fixed: {{ .NoSuchField }}\n"))

@@ -187,6 +187,9 @@ services:
 		{"private_incidents: {pages: everything}\n", "private_incidents.pages"},
 		{"channels: {broadcast: C1, private_broadcast: C1}\n", "channels.private_broadcast"},
 		{"permissions: {rollback: [S1]}\n", "line 1"},
+		{"permissions: {takeover_after: 10s}\n", "permissions.takeover_after"},
+		{"permissions: {export: [not-an-id]}\n", "permissions.export"},
+		{"paging: {repage_cooldown: soon}\n", "paging.repage_cooldown"},
 	}
 	for _, b := range bad {
 		path := filepath.Join(dir, "bad.yaml")
@@ -206,6 +209,10 @@ channels: {broadcast: "#incidents", private_broadcast: "#incidents-private"}
 commander_group: S0ICS
 permissions:
   declare: [S0ONCALL, lead@example.com]
+  export: [S0POSTMORTEMS, U0WRITER]
+  takeover_after: 20m
+paging:
+  repage_cooldown: 10m
 services:
   checkout:
     owners: [S0CHECKOUT]
@@ -222,6 +229,10 @@ private_incidents: {pages: full}
 	p, err := LoadPolicy(path)
 	require.NoError(t, err)
 	require.Equal(t, []string{"S0ONCALL", "lead@example.com"}, p.Declarers)
+	require.Equal(t, []string{"S0POSTMORTEMS", "U0WRITER"}, p.Exporters)
+	require.Equal(t, 20*time.Minute, p.TakeoverAfter)
+	require.Equal(t, 10*time.Minute, p.RepageCooldown)
+	require.Empty(t, p.Warnings(), "a commander group is set")
 	require.Equal(t, []string{"S0CHECKOUT"}, p.Services["checkout"].Owners)
 	require.Equal(t, []string{"S0SRE"}, p.Environments["production"].Owners)
 	require.True(t, p.TwoPersonFor("production", incident.P4))
@@ -258,6 +269,10 @@ func TestExamplePolicyLoads(t *testing.T) {
 	require.Equal(t, 30*time.Minute, p.Comms.StaleAfter)
 	require.Equal(t, []string{"S0SUPPORTLEADS"}, p.Comms.Publishers)
 	require.True(t, p.Comms.Notify)
+	require.Equal(t, []string{"S0POSTMORTEMS"}, p.Exporters)
+	require.Equal(t, 15*time.Minute, p.TakeoverAfter)
+	require.Equal(t, 5*time.Minute, p.RepageCooldown)
+	require.Empty(t, p.Warnings())
 }
 
 func TestStatusPagePolicyAndConfig(t *testing.T) {

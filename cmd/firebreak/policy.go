@@ -51,6 +51,12 @@ type policyEnv struct {
 
 type policyPermissions struct {
 	Declare []string `yaml:"declare" id:"user,group,email"`
+	// Export names who may export any postmortem they can see, besides the
+	// incident's leads, the review's owner and the commander group.
+	Export []string `yaml:"export" id:"user,group,email"`
+	// TakeoverAfter is how long an active IC must have been quiet before
+	// someone else may take the role without their handover.
+	TakeoverAfter string `yaml:"takeover_after"`
 }
 
 type policyPrivate struct {
@@ -100,6 +106,9 @@ type policyRollback struct {
 
 type policyPaging struct {
 	ResolveOnResolve *bool `yaml:"resolve_on_resolve"`
+	// RepageCooldown is how long after a service's last page someone
+	// without a role in the incident must wait to page it again.
+	RepageCooldown string `yaml:"repage_cooldown"`
 }
 
 type policyNags struct {

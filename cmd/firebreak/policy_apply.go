@@ -58,6 +58,14 @@ func applyPolicyChanges(f *policyFile, p *incident.Policy, lint *policyLint) {
 // disclose.
 func applyPolicyAccess(f *policyFile, p *incident.Policy, lint *policyLint) {
 	p.Declarers = f.Permissions.Declare
+	p.Exporters = f.Permissions.Export
+	if f.Permissions.TakeoverAfter != "" {
+		if d, err := durationWithin("permissions.takeover_after", f.Permissions.TakeoverAfter, time.Minute, 24*time.Hour, "from 1m to 24h"); err != nil {
+			lint.addErr(err)
+		} else {
+			p.TakeoverAfter = d
+		}
+	}
 	p.PrivateBroadcastChannel = f.Channels.PrivateBroadcast
 	for _, d := range []struct {
 		key string
@@ -98,6 +106,13 @@ var githubLogin = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9]|-[A-Za-z0-9]){0
 func applyPolicyNags(f *policyFile, p *incident.Policy, lint *policyLint) {
 	if f.Paging.ResolveOnResolve != nil {
 		p.ResolvePagesOnResolve = *f.Paging.ResolveOnResolve
+	}
+	if f.Paging.RepageCooldown != "" {
+		if d, err := durationWithin("paging.repage_cooldown", f.Paging.RepageCooldown, time.Minute, 24*time.Hour, "from 1m to 24h"); err != nil {
+			lint.addErr(err)
+		} else {
+			p.RepageCooldown = d
+		}
 	}
 	if f.Nags.PauseWhenMitigated != nil {
 		p.PauseNagsWhenMitigated = *f.Nags.PauseWhenMitigated

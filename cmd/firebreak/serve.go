@@ -64,6 +64,9 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	for _, w := range policy.Warnings() {
+		log.Warn("policy: " + w)
+	}
 	// What the domain tells people to type names the configured command.
 	policy.Command = cfg.Slack.Command
 	clock := cfg.Clock
@@ -302,7 +305,7 @@ func buildDomain(st storage, prov providers, slackAPI *slack.Client, policy inci
 	svc.Use(cm.Feature())
 	// The channel's messages, pins, notes and follow-ups on the timeline.
 	capt := capture.New(capture.Config{Store: store, Chat: chat, Notifier: svc, Policy: policy, Clock: clock})
-	pm := postmortem.New(postmortem.Config{Split: bot.MarkdownParts, Store: store, Backfill: capt, Chat: chat, Scheduler: engine, Exporters: prov.exporters,
+	pm := postmortem.New(postmortem.Config{Split: bot.MarkdownParts, Store: store, Core: svc, Backfill: capt, Chat: chat, Scheduler: engine, Exporters: prov.exporters,
 		Renderer: tmpl, Policy: policy, Clock: clock, Logger: log})
 	pm.RegisterJobs(engine)
 	// Closing an incident schedules its review, then drafts its postmortem.
