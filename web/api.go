@@ -724,10 +724,12 @@ func (s *apiV1) postUpdate(w http.ResponseWriter, r *http.Request) {
 		s.cfg.Logger.ErrorContext(ctx, "status update posted through the API, but a later step failed", "incident", posted.Key(), "err", err)
 	}
 	out := s.postedUpdate(posted, in)
-	if posted.LastUpdateAt != nil {
+	// An update that restarted the reminders is their new starting time;
+	// one that did not (its author leads nothing in the incident) leaves
+	// that time as it was, and was posted now.
+	out.Update.PostedAt = s.cfg.Clock.Now().UTC()
+	if incident.UpdateReset(inc, posted) {
 		out.Update.PostedAt = posted.LastUpdateAt.UTC()
-	} else {
-		out.Update.PostedAt = s.cfg.Clock.Now().UTC()
 	}
 	httpjson.Write(w, http.StatusCreated, out)
 }

@@ -91,6 +91,15 @@ func TestAPIPostUpdateResetsTheReminders(t *testing.T) {
 	write := tokenOf(t, f, f.bob, "statuspage-sync", "write")
 	viaAPI := f.openIncident(t, "search is slow")
 	viaSlack := f.openIncident(t, "search is slower")
+	// Bob is the comms lead of both: a role holder's update restarts the
+	// reminders.
+	for _, inc := range []*incident.Incident{viaAPI, viaSlack} {
+		_, err := f.store.UpdateIncident(ctx, inc.ID, func(i *incident.Incident) ([]incident.TimelineEvent, error) {
+			i.Roles = map[string]string{incident.RoleComms: f.bob.ID}
+			return nil, nil
+		})
+		require.NoError(t, err)
+	}
 	policy := incident.DefaultPolicy()
 	every := policy.Severity(incident.P1).UpdateEvery
 	require.Positive(t, every)
@@ -145,6 +154,44 @@ func TestAPIPostUpdateResetsTheReminders(t *testing.T) {
 	require.Len(t, apiMsgs, 1, "the update is said once in the incident's channel")
 	require.Equal(t, slackMsgs, apiMsgs, "posted as a Slack-typed update is")
 	require.Contains(t, apiMsgs[0].Text, "&lt;!channel&gt; p99 &gt; 2s &amp; rising", "user text is escaped, notifying nobody")
+}
+
+// TestAPIPostUpdateByABystanderKeepsTheReminders: an update posted through
+// the API by someone who leads nothing in the incident is posted, at the
+// time it is posted, but the reminders keep escalating, as in Slack.
+func TestAPIPostUpdateByABystanderKeepsTheReminders(t *testing.T) {
+	t.Parallel()
+	f := setup(t, withAdmin("U0BOB"))
+	ctx := context.Background()
+	write := tokenOf(t, f, f.bob, "statuspage-sync", "write")
+	inc := f.openIncident(t, "search is slow")
+	last := f.clock.Now().Add(-12 * time.Minute) // the IC's last update
+	inc, err := f.store.UpdateIncident(ctx, inc.ID, func(i *incident.Incident) ([]incident.TimelineEvent, error) {
+		i.LastUpdateAt, i.NagCount = &last, 1
+		return nil, nil
+	})
+	require.NoError(t, err)
+	policy := incident.DefaultPolicy()
+	due, ok := incident.NextNagAt(inc, policy)
+	require.True(t, ok)
+
+	f.clock.Advance(2 * time.Minute)
+	now := f.clock.Now()
+	status, body := apiCall(t, f, write, http.MethodPost, "/api/v1/incidents/"+itoa(inc.Number)+"/updates", `{"known":"still slow"}`)
+	require.Equal(t, http.StatusCreated, status, body)
+	var got postedUpdate
+	require.NoError(t, json.Unmarshal([]byte(body), &got))
+	require.True(t, now.Equal(got.Update.PostedAt), "posted now, not at the last update: %s", got.Update.PostedAt)
+	require.NotNil(t, got.Update.NextUpdateDueAt)
+	require.True(t, due.Equal(*got.Update.NextUpdateDueAt), "the next reminder is where it was: %s", got.Update.NextUpdateDueAt)
+
+	stored, err := f.store.GetIncident(ctx, inc.ID)
+	require.NoError(t, err)
+	require.True(t, last.Equal(*stored.LastUpdateAt))
+	require.Equal(t, 1, stored.NagCount, "the unanswered nag still counts")
+	updates, err := f.store.ListStatusUpdates(ctx, inc.ID)
+	require.NoError(t, err)
+	require.Len(t, updates, 1, "the update is stored")
 }
 
 // TestAPIPostUpdateWithStatusAndPromise: the update may promise the next

@@ -659,7 +659,7 @@ func TestAPIUpdateAuthorizedAsInSlack(t *testing.T) {
 	for _, tc := range []struct{ body, want string }{
 		{`{"severity":"P2"}`, "You may not change the severity: only the Incident Commander or the commander group may. Who can: the Incident Commander (" + f.alice.ID + ") or members of " + commanderGroup + "."},
 		{`{"status":"closed"}`, "You may not change the status"},
-		{`{"commander":"` + f.bob.ID + `"}`, "taking over needs their handover, the commander group, or your confirmation in the incident's channel"},
+		{`{"commander":"` + f.bob.ID + `"}`, "taking over without their handover or the commander group needs your confirmation in the incident's channel"},
 	} {
 		status, body := apiCall(t, f, asBob, http.MethodPatch, path, tc.body)
 		require.Equal(t, http.StatusForbidden, status, body)
