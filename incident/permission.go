@@ -52,6 +52,9 @@ const (
 	// ActResetReminders is what a status update does besides being posted:
 	// it starts the update reminders and their escalation over.
 	ActResetReminders Action = "reset_reminders"
+	// ActDismissAlert judges an alert's proposal not an incident;
+	// Request.Severity and Request.Service are the alert's.
+	ActDismissAlert Action = "dismiss_alert"
 )
 
 // actionLabel is how a refusal names the action: "You may not <label>".
@@ -71,6 +74,7 @@ var actionLabel = map[Action]string{
 	ActReview:         "move the postmortem review on",
 	ActExport:         "export the postmortem",
 	ActResetReminders: "start the update reminders over",
+	ActDismissAlert:   "judge this alert not an incident",
 }
 
 // PrincipalKind says what a Principal names.
@@ -152,8 +156,11 @@ type Request struct {
 	// Change is the change rolled back (ActRollback).
 	Change *ChangeEvent
 	// Severity is the highest severity involved in a rollback: the
-	// incident's and that of every open incident of the change's service.
+	// incident's and that of every open incident of the change's service;
+	// for ActDismissAlert, the alert's.
 	Severity Severity
+	// Service is the policy key of the alert's service (ActDismissAlert).
+	Service string
 }
 
 // Decision is the answer of the permission model.
@@ -300,6 +307,9 @@ func (p Policy) RefsFor(req Request) []string {
 	case ActExport:
 		out = append(out, p.CommanderGroup)
 		out = append(out, p.Exporters...)
+	case ActDismissAlert:
+		out = append(out, p.Declarers...)
+		out = append(out, p.alertJudges(req.Service)...)
 	default:
 		out = append(out, p.CommanderGroup)
 	}
@@ -398,6 +408,8 @@ func (p Policy) decide(req Request) Decision {
 		return p.decideDeclare(sub)
 	case ActNameIC:
 		return p.decideNameIC(req)
+	case ActDismissAlert:
+		return p.decideDismissAlert(req)
 	}
 	if inc == nil {
 		return Decision{Reason: "no incident is named"}
@@ -445,6 +457,36 @@ func (p Policy) decide(req Request) Decision {
 		return p.decideRollback(req)
 	}
 	return Decision{Reason: "the action is unknown"}
+}
+
+// alertJudges are who may judge a severe alert of service not an
+// incident: the commander group and the service's owners and responders.
+func (p Policy) alertJudges(service string) []string {
+	out := []string{p.CommanderGroup}
+	if svc, ok := p.Services[service]; ok {
+		out = append(out, svc.Owners...)
+		out = append(out, svc.Responders...)
+	}
+	return Dedupe(out)
+}
+
+// decideDismissAlert: judging an alert not an incident silences its
+// proposal until the alert resolves and fires again, so for a P1 or P2
+// it is the call of the people who answer for the service (its owners and
+// responders) and of the commander group, when the policy names any; a
+// lesser alert, or one nobody is named for, is the call of anyone who may
+// declare.
+func (p Policy) decideDismissAlert(req Request) Decision {
+	d := p.decideDeclare(req.Subject)
+	if !d.Allowed || !req.Severity.Valid() || req.Severity > P2 {
+		return d
+	}
+	judges := p.alertJudges(req.Service)
+	if len(judges) == 0 || req.Subject.in(judges...) {
+		return d
+	}
+	return Decision{Reason: fmt.Sprintf("a %s alert is judged not an incident only by the people who answer for its service and the commander group", req.Severity),
+		WhoCan: refs(judges...)}
 }
 
 func (p Policy) decideDeclare(sub Subject) Decision {

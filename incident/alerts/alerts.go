@@ -798,11 +798,17 @@ func (s *Service) joinMembers(ctx context.Context, leader *incident.Alert, inc *
 
 // DismissAlert records that an alert is not an incident, once: a double
 // click changes nothing. EFORBIDDEN for someone the policy does not let
-// declare; ECONFLICT when it already started one, or when someone else
+// judge it (incident.ActDismissAlert); ECONFLICT when it already started one, or when someone else
 // already judged it not one.
 func (s *Service) DismissAlert(ctx context.Context, alertID int64, actor string) (*incident.Alert, error) {
-	// Judging an alert not an incident is the declarers' call.
-	if err := s.authorize(ctx, incident.Request{Subject: incident.Subject{User: actor}, Action: incident.ActDeclare}); err != nil {
+	a, err := s.store.GetAlert(ctx, alertID)
+	if err != nil {
+		return nil, err
+	}
+	// Judging an alert not an incident is the declarers' call; a P1's or
+	// a P2's, its service's people's (incident.ActDismissAlert).
+	if err := s.authorize(ctx, incident.Request{Subject: incident.Subject{User: actor}, Action: incident.ActDismissAlert,
+		Severity: a.Severity, Service: a.Service}); err != nil {
 		return nil, err
 	}
 	return s.store.UpdateAlert(ctx, alertID, func(a *incident.Alert) error {

@@ -1,0 +1,48 @@
+package incident_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/firebreakhq/firebreak/incident"
+)
+
+// Judging a P1 alert not an incident silences its proposal until it
+// resolves and fires again: it is for the people who answer for the
+// service and the commander group, not for anyone who may declare. A P3's
+// is anyone's who may declare.
+func TestDismissingASevereAlertIsForItsServicesPeople(t *testing.T) {
+	t.Parallel()
+	b := setup(t, alertPolicy, func(p *incident.Policy) {
+		p.AlertRules = append(p.AlertRules, incident.AlertRule{Name: "checkout-slow",
+			Match: map[string]string{"alertname": "SlowPages"}, Service: "checkout", Severity: incident.P3})
+	})
+	ctx := context.Background()
+	require.NoError(t, b.alrt.HandleAlert(ctx, firing("fp1", "HighErrorRate")))
+	require.NoError(t, b.alrt.HandleAlert(ctx, firing("fp2", "SlowPages")))
+	require.Empty(t, b.queue.RunAll(t))
+	p1, err := b.store.FindAlert(ctx, "alertmanager", "fp1")
+	require.NoError(t, err)
+	p3, err := b.store.FindAlert(ctx, "alertmanager", "fp2")
+	require.NoError(t, err)
+
+	_, err = b.alrt.DismissAlert(ctx, p1.ID, "U0ERIN")
+	require.Equal(t, incident.EFORBIDDEN, incident.ErrorCode(err))
+	var r *incident.Refusal
+	require.ErrorAs(t, err, &r)
+	require.Equal(t, incident.ActDismissAlert, r.Action)
+	require.Equal(t, "a P1 alert is judged not an incident only by the people who answer for its service and the commander group", r.Reason)
+	stored, err := b.store.GetAlert(ctx, p1.ID)
+	require.NoError(t, err)
+	require.Equal(t, incident.AlertProposed, stored.State, "the proposal stays open")
+
+	dismissed, err := b.alrt.DismissAlert(ctx, p1.ID, "U0ALICE") // a responder of checkout
+	require.NoError(t, err)
+	require.Equal(t, incident.AlertDismissed, dismissed.State)
+
+	dismissed, err = b.alrt.DismissAlert(ctx, p3.ID, "U0ERIN")
+	require.NoError(t, err, "a P3 is anyone's call who may declare")
+	require.Equal(t, incident.AlertDismissed, dismissed.State)
+}
