@@ -59,9 +59,10 @@ func (w *writes) init() {
 // the content, since a job's retry posts the same text again. Outside a job
 // (an interactive reply) there is no key and no search.
 //
-// A retry says it seconds later, so the times it counts have moved on ("no
-// update for 15m02s", then "15m07s": incident.Since): they are left out of
-// the key, and the retry finds the copy its first attempt posted.
+// A retry says it seconds or minutes later, so the times it counts have
+// moved on ("no update for 15m02s", then "15m07s": incident.Since; "12
+// minutes left", then "11 minutes"): they are left out of the key, and the
+// retry finds the copy its first attempt posted.
 func postKey(ctx context.Context, kind, content string) string {
 	id := incident.JobID(ctx)
 	if id == 0 {
@@ -72,8 +73,12 @@ func postKey(ctx context.Context, kind, content string) string {
 }
 
 // elapsed matches a time counted to the moment of saying it, as
-// incident.Since renders one: "12s", "4m12s", "1h05m", "2d3h".
-var elapsed = regexp.MustCompile(`\b\d+(?:s|m\d{2}s|h\d{2}m|d\d{1,2}h)\b`)
+// incident.Since renders one ("12s", "4m12s", "1h05m", "2d3h") and as
+// words count one ("12 minutes", "1 hour 5 minutes", "2 days"): a retry a
+// minute later says "11 minutes left". A fixed duration in the text
+// ("within 10 minutes") is left out too, which costs nothing: it is the
+// same in every attempt.
+var elapsed = regexp.MustCompile(`\b\d+(?:s|m\d{2}s|h\d{2}m|d\d{1,2}h)\b|\b\d+ (?:second|minute|hour|day)s?(?: \d+ (?:second|minute|hour|day)s?)*\b`)
 
 // mayHaveLanded reports whether an earlier call for key may have posted
 // although it did not report success: a retried job, or a failure in this

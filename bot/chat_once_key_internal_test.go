@@ -20,10 +20,15 @@ func TestPostKeyLeavesOutElapsedTimes(t *testing.T) {
 		require.Equal(t, "…", elapsed.ReplaceAllLiteralString(s, "…"), "Since(%s) = %q", d, s)
 		require.Equal(t, "(declared …)", elapsed.ReplaceAllLiteralString("(declared "+s+")", "…"))
 	}
-	for _, kept := range []string{"INC-12", "within 5 minutes", "2026-03-01 09:00", "P1", "v2s", "abc12s", "12sx", "#inc-2026-03-01-db"} {
+	for _, d := range []time.Duration{12 * time.Second, time.Minute, 12 * time.Minute, time.Hour + 5*time.Minute, 50 * time.Hour} {
+		s := incident.DurationWords(d)
+		require.Equal(t, "left: ….", elapsed.ReplaceAllLiteralString("left: "+s+".", "…"), "DurationWords(%s) = %q", d, s)
+	}
+	for _, kept := range []string{"INC-12", "2026-03-01 09:00", "P1", "v2s", "abc12s", "12sx", "#inc-2026-03-01-db", "3 open, 2 overdue", "12 minutesx"} {
 		require.Equal(t, kept, elapsed.ReplaceAllLiteralString(kept, "…"))
 	}
 	ctx := incident.WithJobRun(t.Context(), 9, 2, 5)
 	require.Equal(t, postKey(ctx, "nag", "C1\nnone for 15m02s."), postKey(ctx, "nag", "C1\nnone for 15m07s."))
 	require.NotEqual(t, postKey(ctx, "nag", "C1\nnone for 15m02s."), postKey(ctx, "nag", "C1\nnone at all."))
+	require.Equal(t, postKey(ctx, "notice", "C1\n12 minutes left"), postKey(ctx, "notice", "C1\n11 minutes left"))
 }
