@@ -19,7 +19,7 @@ func TestStatusPageNudgeRetriedAMinuteLaterIsPostedOnce(t *testing.T) {
 	ch := f.botChannel(t, "inc-20260301-comms", f.alice.ID).ID
 	nudge := func(left string) incident.Notice {
 		return incident.Notice{Kind: incident.NoticeStatusPageNudge, Incident: "INC-7", Actor: "bot", User: f.alice.ID,
-			Values: map[string]string{"left": left, "within": "30 minutes"},
+			Values:  map[string]string{"left": left, "within": "30 minutes"},
 			Buttons: []incident.Button{{Action: incident.ActionStatusPagePublish, Text: "Publish", Value: "7|ack|"}}}
 	}
 	f.srv.OnCall(func(c slackfake.Call) *slackfake.Fault {
