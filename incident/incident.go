@@ -114,7 +114,7 @@ func (i *Incident) Validate() error {
 		return err
 	}
 	switch {
-	case title == "":
+	case !visible(title):
 		return Errorf(EINVALID, "The incident needs a title, such as \"checkout is down\".")
 	case utf8.RuneCountInString(title) > MaxTitleLength:
 		return Errorf(EINVALID, "The title is %d characters long; keep it within %d.", utf8.RuneCountInString(title), MaxTitleLength)
@@ -142,9 +142,32 @@ func CheckText(what, s string, lines bool) error {
 		case lines && (r == '\n' || r == '\r' || r == '\t'):
 		case unicode.IsControl(r):
 			return Errorf(EINVALID, "The %s holds a control character (U+%04X); remove it.", what, r)
+		case !lines && bidiControl(r):
+			return Errorf(EINVALID, "The %s holds a character that changes the direction of the text after it (U+%04X); remove it.", what, r)
 		}
 	}
 	return nil
+}
+
+// bidiControl reports whether r is one of Unicode's explicit direction
+// embeddings, overrides or isolates (U+202A-U+202E, U+2066-U+2069): in a
+// one-line field (a title, shown in the channel's topic and name, the
+// announcement, the list) one makes the rest of the line read other than
+// it is stored. Right-to-left text needs none of them.
+func bidiControl(r rune) bool {
+	return r >= 0x202A && r <= 0x202E || r >= 0x2066 && r <= 0x2069
+}
+
+// visible reports whether s holds something a person sees: a character that
+// is neither white space nor an invisible format character (a zero-width
+// space, a word joiner, a byte order mark).
+func visible(s string) bool {
+	for _, r := range s {
+		if !unicode.IsSpace(r) && !unicode.Is(unicode.Cf, r) {
+			return true
+		}
+	}
+	return false
 }
 
 // IncidentFilter selects incidents for ListIncidents. The zero value selects

@@ -82,4 +82,15 @@ func TestIncidentValidate(t *testing.T) {
 		require.Error(t, err, name)
 		require.Equal(t, incident.EINVALID, incident.ErrorCode(err), name)
 	}
+	// A title of invisible characters only is no title; one that turns the
+	// text's direction around is refused, naming the character.
+	for _, title := range []string{"\u200b", " \u2060\ufeff ", "\u00a0\u200b\u3000"} {
+		err := (&incident.Incident{Title: title, Severity: incident.P2}).Validate()
+		require.Equal(t, `The incident needs a title, such as "checkout is down".`, incident.ErrorMessage(err), "%q", title)
+	}
+	err := (&incident.Incident{Title: "checkout \u202edown", Severity: incident.P2}).Validate()
+	require.Equal(t, "The title holds a character that changes the direction of the text after it (U+202E); remove it.", incident.ErrorMessage(err))
+	for _, title := range []string{"الدفع متوقف", "checkout\u200bis down", "בדיקה 2"} {
+		require.NoError(t, (&incident.Incident{Title: title, Severity: incident.P2}).Validate(), "%q", title)
+	}
 }
