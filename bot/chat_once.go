@@ -103,13 +103,19 @@ func (c *slackConn) postOnce(ctx context.Context, channelID, key string, opts ..
 	}
 	if c.mayHaveLanded(ctx, key) {
 		found, ferr := c.findPosted(ctx, channelID, key)
+		if slackCode(ferr) == "not_in_channel" && c.joined(ctx, channelID) {
+			// A public channel the bot posts to without being in it
+			// (chat:write.public: the broadcast channel, a team's
+			// channel): joined, it reads the channel's history.
+			found, ferr = c.findPosted(ctx, channelID, key)
+		}
 		switch code := slackCode(ferr); {
 		case ferr == nil:
 		case unreadable(code):
 			// The bot may post where it cannot read: a public channel it
-			// has not joined (chat:write.public), a direct message without
-			// im:history. The earlier copy cannot be looked for; post
-			// once more rather than never.
+			// could not join (an install without channels:join), a
+			// direct message without im:history. The earlier copy cannot
+			// be looked for; post once more rather than never.
 			c.log.WarnContext(ctx, "cannot look for an earlier copy of a message; posting it again",
 				"channel", channelID, "reason", code)
 		default:
@@ -135,6 +141,21 @@ func (c *slackConn) postOnce(ctx context.Context, channelID, key string, opts ..
 	}
 	c.settle(key)
 	return respChannel, ts, false, nil
+}
+
+// joined joins a public channel the bot is not in, so that it can read the
+// channel's history, and reports whether it is in it now. A private
+// channel cannot be joined (the bot is invited to those it posts in), nor
+// an archived one; an install without channels:join cannot join at all.
+func (c *slackConn) joined(ctx context.Context, channelID string) bool {
+	_, _, _, err := c.api.JoinConversationContext(ctx, channelID)
+	if err != nil {
+		c.log.WarnContext(ctx, "could not join the channel to look for an earlier copy of a message",
+			"channel", channelID, "err", classify("conversations.join", "join the channel", err))
+		return false
+	}
+	c.log.InfoContext(ctx, "joined a channel the bot posts to, to read its history", "channel", channelID)
+	return true
 }
 
 // unreadable reports whether a conversations.history error code says the

@@ -435,6 +435,8 @@ func (s *conversationsAPI) conversationsJoin(r *apiRequest) result {
 	defer s.mu.Unlock()
 	ch := s.visibleChannel(r.str("channel"))
 	switch {
+	case s.cfg.withoutScope["channels:join"]:
+		return fail("missing_scope")
 	case ch == nil:
 		return fail("channel_not_found")
 	case ch.Private:

@@ -123,9 +123,10 @@ func WithAddr(addr string) Option { return func(c *config) { c.addr = addr } }
 // returns not_in_channel.
 func WithChatWritePublic() Option { return func(c *config) { c.publicWrite = true } }
 
-// WithoutScope takes a scope from the bot token. The fake enforces im:history:
-// without it conversations.history and conversations.replies of a direct
-// message (a D… channel) answer missing_scope, as Slack does.
+// WithoutScope takes a scope from the bot token. The fake enforces im:history
+// (without it conversations.history and conversations.replies of a direct
+// message, a D… channel, answer missing_scope, as Slack does) and
+// channels:join (conversations.join answers missing_scope).
 func WithoutScope(scope string) Option {
 	return func(c *config) {
 		if c.withoutScope == nil {
