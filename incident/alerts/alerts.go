@@ -209,8 +209,14 @@ type alertPayload struct {
 // tied to an incident is announced in its channel. Alerts are deduplicated
 // by source and fingerprint, so redeliveries and repeats change nothing
 // twice, and a resend of a firing alert (the same StartsAt, as Alertmanager
-// repeats every group_interval and from each HA peer) says nothing. EINVALID
-// for an alert without source or fingerprint.
+// repeats every group_interval and from each HA peer) says nothing.
+// Deliveries may come late and out of order (Alertmanager and Grafana
+// deliver at least once, from each HA peer), so StartsAt tells which firing
+// a delivery is of: a firing of a resolved alert that started no later
+// than the resolved one is a late copy of it and changes nothing, and a
+// resolution of a firing that started before the stored one (the alert
+// fired again since) is ignored. EINVALID for an alert without source or
+// fingerprint.
 func (s *Service) HandleAlert(ctx context.Context, ev incident.AlertEvent) error {
 	if ev.Source == "" || ev.Fingerprint == "" {
 		return incident.Errorf(incident.EINVALID, "An alert needs a source and a fingerprint.")
@@ -228,7 +234,12 @@ func (s *Service) HandleAlert(ctx context.Context, ev incident.AlertEvent) error
 		if existing == nil {
 			return nil
 		}
-		return s.alertResolved(ctx, existing, now)
+		if startedBefore(ev.StartsAt, existing.StartsAt) {
+			s.log.InfoContext(ctx, "resolution of an earlier firing of the alert ignored", "alert", existing.ID,
+				"starts_at", ev.StartsAt, "firing_since", existing.StartsAt)
+			return nil
+		}
+		return s.alertResolved(ctx, existing, ev, now)
 	}
 	if existing == nil {
 		rule, ok := ruleFor(s.policy, ev)
@@ -425,8 +436,13 @@ func (s *Service) alertRepeated(ctx context.Context, a *incident.Alert, ev incid
 		inc = got
 	}
 	wasResolved := a.Status == incident.AlertResolved
+	if wasResolved && isResend(a.StartsAt, ev.StartsAt) {
+		s.log.InfoContext(ctx, "late firing of a resolved alert ignored", "alert", a.ID, "starts_at", ev.StartsAt)
+		return nil
+	}
 	// A new episode: the alert resolved, and its incident is over or it was
-	// dismissed; it fires again, so responders decide again.
+	// dismissed; it fires again (a later StartsAt, or none), so responders
+	// decide again.
 	if wasResolved && (a.State == incident.AlertDismissed || (inc != nil && !inc.Status.Open())) {
 		rule, ok := ruleFor(s.policy, ev)
 		if !ok {
@@ -464,33 +480,59 @@ func (s *Service) alertRepeated(ctx context.Context, a *incident.Alert, ev incid
 		}
 		return nil
 	}
-	var resend bool
-	updated, err := s.store.UpdateAlert(ctx, a.ID, func(x *incident.Alert) error {
-		// Read under the lock: of two deliveries of a firing that follows
-		// a resolution, or of one new StartsAt, only the first says it
-		// fires again.
-		wasResolved = x.Status == incident.AlertResolved
-		resend = !wasResolved && isResend(x.StartsAt, ev.StartsAt)
-		if !wasResolved && x.StartsAt.IsZero() && !ev.StartsAt.IsZero() && !ev.StartsAt.After(x.LastAt) {
-			// Stored without a start time (before start times were
-			// kept, or from a sender that gave none until now): a
-			// firing that began before the alert was last heard of is
-			// the one already known, so it is adopted, not said again.
-			resend = true
-			x.StartsAt = ev.StartsAt
+	var (
+		resend  bool
+		updated *incident.Alert
+	)
+	// The change of the alert, its line on the timeline and the notice
+	// that says it are one write: a delivery that fails after the alert
+	// changed leaves nothing, and the sender's retry says it, once.
+	err = s.store.Atomic(ctx, func(itx incident.Tx) error {
+		tx, ok := itx.(groupTx)
+		if !ok {
+			return fmt.Errorf("the store's transaction (%T) keeps no alerts", itx)
 		}
-		x.LastAt = now
-		if resend {
+		u, err := tx.UpdateAlert(ctx, a.ID, func(x *incident.Alert) error {
+			// Read under the lock: of two deliveries of a firing that
+			// follows a resolution, or of one new StartsAt, only the first
+			// says it fires again.
+			wasResolved = x.Status == incident.AlertResolved
+			if wasResolved && isResend(x.StartsAt, ev.StartsAt) {
+				return errLateFiring
+			}
+			resend = !wasResolved && isResend(x.StartsAt, ev.StartsAt)
+			if !wasResolved && x.StartsAt.IsZero() && !ev.StartsAt.IsZero() && !ev.StartsAt.After(x.LastAt) {
+				// Stored without a start time (before start times were
+				// kept, or from a sender that gave none until now): a
+				// firing that began before the alert was last heard of
+				// is the one already known, so it is adopted, not said
+				// again.
+				resend = true
+				x.StartsAt = ev.StartsAt
+			}
+			x.LastAt = now
+			if resend {
+				return nil
+			}
+			x.Status, x.ResolvedAt = incident.AlertFiring, nil
+			x.Count++
+			if ev.StartsAt.After(x.StartsAt) {
+				x.StartsAt = ev.StartsAt
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		updated = u
+		if resend || (updated.State == incident.AlertProposed && updated.IncidentID == 0) || inc == nil || !inc.Status.Open() {
 			return nil
 		}
-		x.Status, x.ResolvedAt = incident.AlertFiring, nil
-		x.Count++
-		if ev.StartsAt.After(x.StartsAt) {
-			x.StartsAt = ev.StartsAt
-		}
-		return nil
+		return s.sayRepeated(ctx, tx, updated, inc, wasResolved, now)
 	})
-	if err != nil {
+	if errors.Is(err, errLateFiring) {
+		return nil
+	} else if err != nil {
 		return fmt.Errorf("alert repeat: %w", err)
 	}
 	if updated.State == incident.AlertProposed && updated.IncidentID == 0 {
@@ -513,30 +555,37 @@ func (s *Service) alertRepeated(ctx context.Context, a *incident.Alert, ev incid
 		if rule, ok := ruleFor(s.policy, ev); ok && (rule.Auto || updated.MessageTS == "") {
 			return s.startAlert(ctx, updated, rule.Auto)
 		}
-		return nil
 	}
-	if resend || inc == nil || !inc.Status.Open() {
-		return nil
-	}
-	n := incident.Notice{Kind: incident.NoticeAlertRepeat, Incident: inc.Key(), Actor: updated.Source,
-		Values: map[string]string{"title": updated.Title, "source": sourceLabel(updated.Source), "count": fmt.Sprint(updated.Count)}}
-	if wasResolved {
+	return nil
+}
+
+// errLateFiring aborts counting a firing of an alert that resolved since:
+// a late copy of the firing that resolved.
+var errLateFiring = errors.New("the firing has resolved since")
+
+// sayRepeated says, in tx, on the timeline of the open incident inc and,
+// unless a joined it with a storm, in its channel, that its alert a fired
+// again: refiring when it had resolved, a repeat otherwise.
+func (s *Service) sayRepeated(ctx context.Context, tx groupTx, a *incident.Alert, inc *incident.Incident, refiring bool, now time.Time) error {
+	n := incident.Notice{Kind: incident.NoticeAlertRepeat, Incident: inc.Key(), Actor: a.Source,
+		Values: map[string]string{"title": a.Title, "source": sourceLabel(a.Source), "count": fmt.Sprint(a.Count)}}
+	if refiring {
 		n.Kind = incident.NoticeAlertRefiring
 		delete(n.Values, "count")
 	}
-	ev2 := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventAlert, Actor: updated.Source, At: now, Key: wasResolved, Text: s.noticeText(n),
-		SourceID: fmt.Sprintf("alert:%d:%d", updated.ID, updated.Count),
-		Payload:  incident.AlertData{Alert: updated.ID, Status: incident.AlertFiring, Count: updated.Count}}
-	if err := s.store.AddTimelineEvent(ctx, &ev2); err != nil {
+	ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventAlert, Actor: a.Source, At: now, Key: refiring, Text: s.noticeText(n),
+		SourceID: fmt.Sprintf("alert:%d:%d", a.ID, a.Count),
+		Payload:  incident.AlertData{Alert: a.ID, Status: incident.AlertFiring, Count: a.Count}}
+	if err := tx.AddTimelineEvent(ctx, &ev); err != nil {
 		if incident.ErrorCode(err) == incident.ECONFLICT {
 			return nil
 		}
-		return fmt.Errorf("alert repeat: %w", err)
+		return err
 	}
-	if updated.GroupID != 0 {
+	if a.GroupID != 0 {
 		return nil // one of a storm: on the timeline only
 	}
-	return s.core.Notify(ctx, inc, n)
+	return s.core.NotifyOn(ctx, tx, inc, n)
 }
 
 // isResend reports whether a firing delivery starting at startsAt repeats
@@ -551,9 +600,31 @@ func isResend(stored, startsAt time.Time) bool {
 	return !startsAt.Truncate(time.Microsecond).After(stored.Truncate(time.Microsecond))
 }
 
-// alertResolved records the resolution of a known alert and, when it
-// started an incident still running, says so in the incident channel.
-func (s *Service) alertResolved(ctx context.Context, a *incident.Alert, now time.Time) error {
+// startedBefore reports whether a delivery of a firing that started at
+// startsAt tells of one before the firing stored as starting at stored:
+// both are known, and the delivery's is earlier. Compared to the
+// microsecond, as the stores keep times.
+func startedBefore(startsAt, stored time.Time) bool {
+	if stored.IsZero() || startsAt.IsZero() {
+		return false
+	}
+	return startsAt.Truncate(time.Microsecond).Before(stored.Truncate(time.Microsecond))
+}
+
+// errLateResolution aborts resolving an alert whose delivery tells of the
+// end of an earlier firing than the one stored.
+var errLateResolution = errors.New("the resolution is of an earlier firing")
+
+// errAlreadyResolved aborts resolving an alert a concurrent delivery
+// resolved first.
+var errAlreadyResolved = errors.New("the alert has resolved")
+
+// alertResolved records the resolution ev of a known alert and, when it
+// started an incident still running, says so in the incident channel: the
+// resolution, its line on the timeline and the notice are one write, so a
+// delivery that fails leaves the alert firing, and the sender's retry
+// resolves it and says so, once.
+func (s *Service) alertResolved(ctx context.Context, a *incident.Alert, ev incident.AlertEvent, now time.Time) error {
 	if a.Status == incident.AlertResolved {
 		// A redelivery: the delivery that resolved it may have stopped
 		// before its note was scheduled.
@@ -563,16 +634,35 @@ func (s *Service) alertResolved(ctx context.Context, a *incident.Alert, now time
 	if err != nil {
 		return fmt.Errorf("alert resolved: %w", err)
 	}
-	updated, err := s.store.UpdateAlert(ctx, a.ID, func(x *incident.Alert) error {
-		if x.Status == incident.AlertResolved {
-			return incident.Errorf(incident.ECONFLICT, "already resolved")
+	var updated *incident.Alert
+	err = s.store.Atomic(ctx, func(itx incident.Tx) error {
+		tx, ok := itx.(groupTx)
+		if !ok {
+			return fmt.Errorf("the store's transaction (%T) keeps no alerts", itx)
 		}
-		x.Status = incident.AlertResolved
-		t := now
-		x.ResolvedAt = &t
-		return nil
+		u, err := tx.UpdateAlert(ctx, a.ID, func(x *incident.Alert) error {
+			if x.Status == incident.AlertResolved {
+				return errAlreadyResolved
+			}
+			if startedBefore(ev.StartsAt, x.StartsAt) {
+				// It fired again since this delivery's firing began.
+				return errLateResolution
+			}
+			x.Status = incident.AlertResolved
+			t := now
+			x.ResolvedAt = &t
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		updated = u
+		if updated.IncidentID == 0 {
+			return nil
+		}
+		return s.sayResolved(ctx, tx, updated, now)
 	})
-	if incident.ErrorCode(err) == incident.ECONFLICT {
+	if errors.Is(err, errAlreadyResolved) || errors.Is(err, errLateResolution) {
 		return nil
 	} else if err != nil {
 		return fmt.Errorf("alert resolved: %w", err)
@@ -580,38 +670,45 @@ func (s *Service) alertResolved(ctx context.Context, a *incident.Alert, now time
 	if updated.IncidentID == 0 {
 		return s.noteProposalResolved(ctx, updated, now)
 	}
-	inc, err := s.store.GetIncident(ctx, updated.IncidentID)
+	return nil
+}
+
+// sayResolved says, in tx, on the timeline of the incident the alert a
+// started or joined and, when a started it, in its channel, that a
+// resolved; nothing once the incident is closed.
+func (s *Service) sayResolved(ctx context.Context, tx groupTx, a *incident.Alert, now time.Time) error {
+	inc, err := tx.GetIncident(ctx, a.IncidentID)
 	if err != nil {
-		return fmt.Errorf("alert resolved: %w", err)
+		return err
 	}
 	if inc.Status == incident.StatusClosed {
 		return nil
 	}
-	n := incident.Notice{Kind: incident.NoticeAlertResolved, Incident: inc.Key(), Actor: updated.Source, Values: map[string]string{
-		"title": updated.Title, "source": sourceLabel(updated.Source), "after": incident.Since(updated.FirstAt, now), "open": fmt.Sprint(inc.Status.Open())}}
-	if updated.GroupID == 0 {
+	n := incident.Notice{Kind: incident.NoticeAlertResolved, Incident: inc.Key(), Actor: a.Source, Values: map[string]string{
+		"title": a.Title, "source": sourceLabel(a.Source), "after": incident.Since(a.FirstAt, now), "open": fmt.Sprint(inc.Status.Open())}}
+	if a.GroupID == 0 {
 		// The leader of a storm: the others of its group may fire on.
-		c, err := s.store.CountAlertGroup(ctx, updated.ID)
+		c, err := tx.CountAlertGroup(ctx, a.ID)
 		if err != nil {
-			return fmt.Errorf("alert resolved: %w", err)
+			return err
 		}
 		groupValues(n.Values, c)
 	}
-	ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventAlert, Actor: updated.Source, At: now, Key: true, Text: s.noticeText(n),
-		SourceID: fmt.Sprintf("alert:%d:resolved:%d", updated.ID, now.UnixNano()),
-		Payload:  incident.AlertData{Alert: updated.ID, Status: incident.AlertResolved}}
-	if updated.GroupID != 0 {
+	ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventAlert, Actor: a.Source, At: now, Key: true, Text: s.noticeText(n),
+		SourceID: fmt.Sprintf("alert:%d:resolved:%d", a.ID, now.UnixNano()),
+		Payload:  incident.AlertData{Alert: a.ID, Status: incident.AlertResolved}}
+	if a.GroupID != 0 {
 		// One of a storm: on the timeline only, off the postmortem's
 		// key events.
 		ev.Key = false
 	}
-	if err := s.store.AddTimelineEvent(ctx, &ev); err != nil && incident.ErrorCode(err) != incident.ECONFLICT {
-		return fmt.Errorf("alert resolved: %w", err)
+	if err := tx.AddTimelineEvent(ctx, &ev); err != nil && incident.ErrorCode(err) != incident.ECONFLICT {
+		return err
 	}
-	if updated.GroupID != 0 {
+	if a.GroupID != 0 {
 		return nil
 	}
-	return s.core.Notify(ctx, inc, n)
+	return s.core.NotifyOn(ctx, tx, inc, n)
 }
 
 // DeclareFromAlert declares the incident an alert proposes, once however
