@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -352,7 +353,18 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/json" {
 		return incident.Errorf(incident.EINVALID, "Send the body as application/json.")
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		var big *http.MaxBytesError
+		if errors.As(err, &big) {
+			return errBodyTooLarge
+		}
+		return incident.Errorf(incident.EINVALID, "The body could not be read.")
+	}
+	if key, ok := duplicateKey(body); ok {
+		return incident.Errorf(incident.EINVALID, "The field %q is sent twice; send each field once.", key)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var syn *json.SyntaxError
@@ -373,13 +385,53 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	// One JSON value, nothing after it: a second object or stray text is
 	// a client's mistake, not something to ignore.
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		var big *http.MaxBytesError
-		if errors.As(err, &big) {
-			return errBodyTooLarge
-		}
 		return incident.Errorf(incident.EINVALID, "The body holds more than one JSON value.")
 	}
 	return nil
+}
+
+// duplicateKey finds a key that an object of body names twice, at any
+// depth: encoding/json would keep the last silently, and the caller who
+// sent both meant one of them. ok is false when there is none, or when
+// body is not JSON (which decoding then reports).
+func duplicateKey(body []byte) (key string, ok bool) {
+	key, err := firstDuplicate(json.NewDecoder(bytes.NewReader(body)))
+	return key, err == nil && key != ""
+}
+
+// firstDuplicate reads one JSON value from dec and returns the first key
+// an object in it names twice, or "".
+func firstDuplicate(dec *json.Decoder) (string, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return "", err
+	}
+	delim, ok := tok.(json.Delim)
+	if !ok || (delim != '{' && delim != '[') {
+		return "", nil
+	}
+	var seen map[string]bool
+	if delim == '{' {
+		seen = map[string]bool{}
+	}
+	for dec.More() {
+		if seen != nil {
+			tok, err := dec.Token()
+			if err != nil {
+				return "", err
+			}
+			k, _ := tok.(string)
+			if seen[k] {
+				return k, nil
+			}
+			seen[k] = true
+		}
+		if k, err := firstDuplicate(dec); err != nil || k != "" {
+			return k, err
+		}
+	}
+	_, err = dec.Token()
+	return "", err
 }
 
 type declareRequest struct {
@@ -500,6 +552,10 @@ type updateRequest struct {
 	Commander *string `json:"commander"`
 }
 
+// update applies a PATCH whole or not at all: every field is checked for
+// its validity, the permission model and the lifecycle against the
+// incident as it stands (updatePlan) before the first change is made, so
+// that a refused part leaves the others unmade.
 func (s *apiV1) update(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	v := viewerFrom(ctx)
@@ -517,12 +573,13 @@ func (s *apiV1) update(w http.ResponseWriter, r *http.Request) {
 		s.apiFail(w, r, err)
 		return
 	}
-	// Each change is applied in turn; a later one that the permission
-	// model or the lifecycle refuses leaves the earlier ones made.
-	for _, apply := range []func(context.Context, *incident.Incident, updateRequest, string) (*incident.Incident, error){
-		s.updateSeverity, s.updateCommander, s.updateStatus,
-	} {
-		if inc, err = apply(ctx, inc, req, v.UserID); err != nil {
+	plan, err := s.planUpdate(ctx, inc, req, v.UserID)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	for _, apply := range plan.steps(s) {
+		if inc, err = apply(ctx, inc); err != nil {
 			s.apiFail(w, r, err)
 			return
 		}
@@ -553,51 +610,159 @@ func (req updateRequest) validate() error {
 	if utf8.RuneCountInString(req.Summary) > maxSummary {
 		return incident.Errorf(incident.EINVALID, "The summary is too long; keep it within %d characters.", maxSummary)
 	}
+	if err := incident.CheckText(`field "summary"`, strings.TrimSpace(req.Summary), true); err != nil {
+		return err
+	}
+	if strings.TrimSpace(req.Summary) != "" && (req.Status == nil || incident.Status(*req.Status) != incident.StatusResolved) {
+		return incident.Errorf(incident.EINVALID, `The field "summary" is kept only when the incident is resolved: send it with "status":"resolved", or leave it out.`)
+	}
 	return nil
 }
 
-// updateSeverity applies the update's severity, if it sends one that
-// differs.
-func (s *apiV1) updateSeverity(ctx context.Context, inc *incident.Incident, req updateRequest, actor string) (*incident.Incident, error) {
-	if req.Severity == nil {
-		return inc, nil
+// updatePlan is a checked PATCH: the changes it makes (nil where the field
+// is absent or already so), and whether the commander change goes first
+// (someone claiming the role, who then leads) or last (the IC handing it
+// over, who leads until then).
+type updatePlan struct {
+	severity       *incident.Severity
+	status         *incident.Status
+	summary        string
+	commander      *string
+	commanderFirst bool
+	actor          string
+}
+
+// authorizer is the permission model's answer ahead of a change, which the
+// incident core (incident.Service) gives. Without it a PATCH is still
+// checked for its validity and the lifecycle, and the core checks the
+// permissions as it applies each change.
+type authorizer interface {
+	Authorize(ctx context.Context, req incident.Request) (incident.Decision, error)
+}
+
+// planUpdate checks req against inc as it stands, for actor: the lifecycle
+// (CheckTransition, a closed incident, the resolution checklist the policy
+// asks of the incident's most severe), the fields the other fields leave
+// without effect, and the permission model for each change in the order
+// the plan makes them. EINVALID names the field at fault; ECONFLICT is a
+// move the lifecycle refuses; a *incident.Refusal is the permission
+// model's.
+func (s *apiV1) planUpdate(ctx context.Context, inc *incident.Incident, req updateRequest, actor string) (updatePlan, error) {
+	p := updatePlan{summary: req.Summary, actor: actor}
+	if req.Severity != nil {
+		if sev, _ := parseSeverity(*req.Severity); sev != inc.Severity {
+			p.severity = &sev
+		}
 	}
-	sev, ok := parseSeverity(*req.Severity)
+	if req.Status != nil {
+		if st := incident.Status(*req.Status); st != inc.Status {
+			p.status = &st
+		} else if strings.TrimSpace(req.Summary) != "" {
+			return p, incident.Errorf(incident.EINVALID, `The field "summary" is kept only when the incident is resolved, and %s already is: leave it out.`, inc.Key())
+		}
+	}
+	if req.Commander != nil && *req.Commander != inc.Commander {
+		p.commander = req.Commander
+	}
+	if p.severity == nil && p.status == nil && p.commander == nil {
+		return p, nil
+	}
+	if inc.Status == incident.StatusClosed {
+		return p, incident.Errorf(incident.ECONFLICT, "%s is closed; a closed incident cannot change.", inc.Key())
+	}
+	if p.status != nil {
+		if err := incident.CheckTransition(inc.Status, *p.status); err != nil {
+			return p, err
+		}
+		if *p.status == incident.StatusClosed && p.commander != nil {
+			return p, incident.Errorf(incident.EINVALID, `The field "commander" cannot be applied with "status":"closed": a closed incident changes no more. Hand the incident over first, then close it.`)
+		}
+		if *p.status == incident.StatusResolved {
+			most := inc.MostSevere()
+			if p.severity != nil && *p.severity < most {
+				most = *p.severity
+			}
+			if s.cfg.Policy.ResolutionRequired(most) {
+				return p, incident.Errorf(incident.EINVALID, "The policy asks %s incidents to confirm the resolution with data: use the Resolve button on the control panel and answer the checklist.", most)
+			}
+		}
+	}
+	return p, s.authorizeUpdate(ctx, inc, &p)
+}
+
+// authorizeUpdate asks the permission model about each change of p, on the
+// incident as it will be when the change is made: after a claim of the IC
+// role the claimant leads. It orders the commander change.
+func (s *apiV1) authorizeUpdate(ctx context.Context, inc *incident.Incident, p *updatePlan) error {
+	az, ok := s.cfg.Incidents.(authorizer)
 	if !ok {
-		return nil, incident.Errorf(incident.EINVALID, "Unknown severity %q: use P1, P2, P3 or P4.", *req.Severity)
+		return nil
 	}
-	if sev == inc.Severity {
-		return inc, nil
+	ask := func(req incident.Request) error {
+		req.Subject = incident.Subject{User: p.actor}
+		d, err := az.Authorize(ctx, req)
+		if err != nil {
+			return err
+		}
+		return d.Err()
 	}
-	return s.cfg.Incidents.SetSeverity(ctx, inc.ID, sev, actor)
+	leading := inc
+	if p.commander != nil {
+		req := incident.Request{Action: incident.ActTakeIC, Incident: inc, Target: *p.commander}
+		if inc.Commander != "" && *p.commander == p.actor {
+			// Taking the role from another IC: how long they have been
+			// quiet decides, as it does in the core.
+			events, err := s.cfg.Reader.ListTimeline(ctx, inc.ID)
+			if err != nil {
+				return err
+			}
+			req.At, req.ICActiveAt = s.cfg.Clock.Now(), incident.ICActiveAt(inc, events)
+		}
+		if err := ask(req); err != nil {
+			return err
+		}
+		if *p.commander == p.actor {
+			claimed := *inc
+			claimed.Commander = p.actor
+			leading, p.commanderFirst = &claimed, true
+		}
+	}
+	if p.severity != nil {
+		if err := ask(incident.Request{Action: incident.ActChangeSeverity, Incident: leading}); err != nil {
+			return err
+		}
+	}
+	if p.status != nil {
+		if err := ask(incident.Request{Action: incident.ActSetStatus, Incident: leading}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// updateCommander hands the incident to the update's commander, if it
-// names one.
-func (s *apiV1) updateCommander(ctx context.Context, inc *incident.Incident, req updateRequest, actor string) (*incident.Incident, error) {
-	if req.Commander == nil {
-		return inc, nil
+// steps are p's changes in the order they are made.
+func (p updatePlan) steps(s *apiV1) []func(context.Context, *incident.Incident) (*incident.Incident, error) {
+	var out []func(context.Context, *incident.Incident) (*incident.Incident, error)
+	commander := func(ctx context.Context, inc *incident.Incident) (*incident.Incident, error) {
+		return s.cfg.Incidents.AssignRole(ctx, inc.ID, incident.RoleCommander, *p.commander, p.actor)
 	}
-	if !slackUserID(*req.Commander) {
-		return nil, incident.Errorf(incident.EINVALID, "commander must be a Slack user id, such as U012ABCDEF.")
+	if p.commander != nil && p.commanderFirst {
+		out = append(out, commander)
 	}
-	return s.cfg.Incidents.AssignRole(ctx, inc.ID, incident.RoleCommander, *req.Commander, actor)
-}
-
-// updateStatus moves the incident to the update's status, if it sends one
-// that differs, with the update's summary.
-func (s *apiV1) updateStatus(ctx context.Context, inc *incident.Incident, req updateRequest, actor string) (*incident.Incident, error) {
-	if req.Status == nil {
-		return inc, nil
+	if p.severity != nil {
+		out = append(out, func(ctx context.Context, inc *incident.Incident) (*incident.Incident, error) {
+			return s.cfg.Incidents.SetSeverity(ctx, inc.ID, *p.severity, p.actor)
+		})
 	}
-	st := incident.Status(*req.Status)
-	if !st.Valid() {
-		return nil, incident.Errorf(incident.EINVALID, "Unknown status %q.", *req.Status)
+	if p.status != nil {
+		out = append(out, func(ctx context.Context, inc *incident.Incident) (*incident.Incident, error) {
+			return s.cfg.Incidents.SetStatus(ctx, inc.ID, *p.status, p.actor, p.summary)
+		})
 	}
-	if st == inc.Status {
-		return inc, nil
+	if p.commander != nil && !p.commanderFirst {
+		out = append(out, commander)
 	}
-	return s.cfg.Incidents.SetStatus(ctx, inc.ID, st, actor, req.Summary)
+	return out
 }
 
 // slackUserID reports whether id looks like a Slack user id (U… or W…),

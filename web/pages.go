@@ -104,13 +104,12 @@ func (s *site) parseListQuery(v url.Values) (listQuery, incident.IncidentFilter,
 	return q, f, nil
 }
 
+// parseSeverity reads a severity as /incident does in Slack
+// (incident.ParseSeverity): P1 to P4 in any case, SEV1, or a bare 1, with
+// spaces around.
 func parseSeverity(text string) (incident.Severity, bool) {
-	for sev := incident.P1; sev <= incident.P4; sev++ {
-		if strings.EqualFold(text, sev.String()) {
-			return sev, true
-		}
-	}
-	return 0, false
+	sev, err := incident.ParseSeverity(text)
+	return sev, err == nil
 }
 
 // incidentPages is the incident list, an incident's page, and its
