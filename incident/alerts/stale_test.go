@@ -197,3 +197,36 @@ func TestAlertFiringAgainIsSaidOnceWhenSayingItFailed(t *testing.T) {
 		require.Equal(t, 3, alertEvents(t, b, inc.ID), "started, resolved and firing again, on the timeline")
 	})
 }
+
+// TestStaleFiringOfADismissedAlertProposesNothing: a proposal judged not
+// an incident resolves; a late copy of its firing (the same startsAt)
+// proposes nothing again, and the alert stays dismissed and resolved.
+func TestStaleFiringOfADismissedAlertProposesNothing(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, kind storeKind) {
+		b := setupOn(t, kind, options{})
+		ctx := context.Background()
+		h := alertmanager(b)
+		firing := fixture(t, "high_error_rate_firing.json")
+		resolved := strings.ReplaceAll(string(firing), `"status": "firing"`, `"status": "resolved"`)
+		require.Equal(t, http.StatusOK, deliver(t, h, firing))
+		require.Empty(t, b.queue.RunAll(t))
+		require.Len(t, postsContaining(b.chat, "#checkout", "Declare P1 from this alert?"), 1)
+		a, err := b.store.FindAlert(ctx, "alertmanager", "5f1b4ac8e2a3d9c1")
+		require.NoError(t, err)
+		_, err = b.alrt.DismissAlert(ctx, a.ID, "U0ALICE")
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, deliver(t, h, []byte(resolved)))
+		require.Empty(t, b.queue.RunAll(t))
+
+		b.clock.Advance(5 * time.Minute)
+		require.Equal(t, http.StatusOK, deliver(t, h, firing), "the dismissed firing, late")
+		require.Empty(t, b.queue.RunAll(t))
+
+		require.Len(t, postsContaining(b.chat, "#checkout", "Declare P1 from this alert?"), 1, "not proposed again")
+		after, err := b.store.GetAlert(ctx, a.ID)
+		require.NoError(t, err)
+		require.Equal(t, incident.AlertDismissed, after.State)
+		require.Equal(t, incident.AlertResolved, after.Status)
+	})
+}
