@@ -24,6 +24,7 @@ import (
 	"net/url"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -176,13 +177,15 @@ func checkIdentity(id, summary, source string) error {
 	case id == "":
 		return fieldErr("id", "id is required: a unique id for the change at the sender, such as a run or commit id")
 	case tooLong(id, maxID) || hasControl(id):
-		return fieldErr("id", "id must be at most %d characters, without control characters", maxID)
+		return fieldErr("id", "id must be at most %d characters, without control characters or text-direction overrides", maxID)
 	case summary == "":
 		return fieldErr("summary", "summary is required: one line saying what changed")
 	case tooLong(summary, maxSummary):
 		return fieldErr("summary", "summary must be at most %d characters", maxSummary)
-	case hasNUL(summary):
-		return fieldErr("summary", "summary must not contain NUL characters")
+	case incident.CheckText("summary", summary, false) != nil:
+		// One line, as documented: a line break, a terminal escape or
+		// a direction override would show other than it reads.
+		return fieldErr("summary", "summary must be one line: %s", incident.ErrorMessage(incident.CheckText("summary", summary, false)))
 	case source != "" && !sourcePattern.MatchString(source):
 		return fieldErr("source", "source must be 1-50 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit")
 	}
@@ -201,7 +204,7 @@ func (p Payload) checkDetails() error {
 		{"ref", p.Ref, maxActorRef},
 	} {
 		if tooLong(f.value, f.max) || hasControl(f.value) {
-			return fieldErr(f.name, "%s must be at most %d characters, without control characters", f.name, f.max)
+			return fieldErr(f.name, "%s must be at most %d characters, without control characters or text-direction overrides", f.name, f.max)
 		}
 	}
 	if p.URL != "" {
@@ -252,7 +255,14 @@ func (p Payload) data() (map[string]string, error) {
 
 func tooLong(s string, n int) bool { return utf8.RuneCountInString(s) > n }
 
-func hasControl(s string) bool { return strings.IndexFunc(s, unicode.IsControl) >= 0 }
+// hasControl reports a control character, or one of Unicode's direction
+// embeddings, overrides and isolates, which make the rest of a one-line
+// field read other than it is stored.
+func hasControl(s string) bool {
+	return strings.IndexFunc(s, func(r rune) bool {
+		return unicode.IsControl(r) || r >= 0x202A && r <= 0x202E || r >= 0x2066 && r <= 0x2069
+	}) >= 0
+}
 
 // hasNUL reports a NUL character, which the store cannot keep (PostgreSQL
 // refuses it in text and in jsonb): refused up front, it is a 400 the
@@ -284,12 +294,24 @@ func WithMaxBodyBytes(n int64) Option {
 	return func(h *handler) { h.maxBody = n }
 }
 
+// WithServices names the policy's service keys: a change's service must
+// be one of them (400 naming "service" and the keys otherwise), since a
+// change stored under another key is shown with no incident. Without it
+// the service is taken as sent.
+func WithServices(keys []string) Option {
+	return func(h *handler) {
+		h.services = slices.Clone(keys)
+		slices.Sort(h.services)
+	}
+}
+
 type handler struct {
-	secret  string
-	sink    func(context.Context, incident.ChangeEvent) error
-	log     *slog.Logger
-	clock   incident.Clock
-	maxBody int64
+	services []string
+	secret   string
+	sink     func(context.Context, incident.ChangeEvent) error
+	log      *slog.Logger
+	clock    incident.Clock
+	maxBody  int64
 }
 
 // NewHandler returns the handler for POST /webhooks/changes. It answers:
@@ -330,6 +352,9 @@ func (h *handler) handle(r *http.Request, body []byte) (any, error) {
 		errors.As(err, &fe)
 		return nil, &webhook.Error{Status: http.StatusBadRequest, Message: fe.Message, Field: fe.Field}
 	}
+	if err := h.checkService(ch.Service); err != nil {
+		return nil, &webhook.Error{Status: http.StatusBadRequest, Message: err.Message, Field: err.Field}
+	}
 	dup, err := webhook.Dedupe(h.sink(r.Context(), ch))
 	switch {
 	case err == nil:
@@ -338,6 +363,18 @@ func (h *handler) handle(r *http.Request, body []byte) (any, error) {
 		return nil, webhook.Errorf(http.StatusBadRequest, "%s", incident.ErrorMessage(err))
 	}
 	return nil, webhook.Failed("could not record the change; retry later", fmt.Errorf("change %s: %w", ch.ExternalID, err))
+}
+
+// checkService refuses a service that is not one of the policy's keys,
+// when WithServices named them; no service is a change of no service.
+func (h *handler) checkService(service string) *FieldError {
+	if service == "" || h.services == nil || slices.Contains(h.services, service) {
+		return nil
+	}
+	if len(h.services) == 0 {
+		return fieldErr("service", "service %q is not a service of the policy file, which names none; leave service out", service)
+	}
+	return fieldErr("service", "service %q is not a service key of the policy file; use one of: %s (keys are case-sensitive)", service, strings.Join(h.services, ", "))
 }
 
 // verify returns why the delivery is not authentic, or "" when it is. The
@@ -386,10 +423,58 @@ func decode(body []byte) (Payload, *FieldError) {
 		}
 		return p, fieldErr("", "the body is not valid JSON")
 	}
-	if dec.More() {
-		return p, fieldErr("", "the body must hold a single JSON object")
+	// Nothing but white space may follow the object: dec.More does not
+	// see a stray "}" or "]".
+	if rest := bytes.TrimSpace(body[dec.InputOffset():]); len(rest) > 0 {
+		return p, fieldErr("", "the body must hold a single JSON object, with nothing after it")
+	}
+	if key := duplicateKey(body); key != "" {
+		return p, fieldErr(key, "field %q is sent twice; send each field once", key)
 	}
 	return p, nil
+}
+
+// duplicateKey returns the first key an object of body (a valid JSON
+// value) names twice, at any depth, or "": encoding/json keeps the last
+// silently, and the sender meant one of them.
+func duplicateKey(body []byte) string {
+	key, _ := firstDuplicate(json.NewDecoder(bytes.NewReader(body)))
+	return key
+}
+
+// firstDuplicate reads one JSON value from dec and returns the first key
+// an object in it names twice, or "".
+func firstDuplicate(dec *json.Decoder) (string, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return "", err
+	}
+	delim, ok := tok.(json.Delim)
+	if !ok || (delim != '{' && delim != '[') {
+		return "", nil
+	}
+	var seen map[string]bool
+	if delim == '{' {
+		seen = map[string]bool{}
+	}
+	for dec.More() {
+		if seen != nil {
+			tok, err := dec.Token()
+			if err != nil {
+				return "", err
+			}
+			k, _ := tok.(string)
+			if seen[k] {
+				return k, nil
+			}
+			seen[k] = true
+		}
+		if k, err := firstDuplicate(dec); err != nil || k != "" {
+			return k, err
+		}
+	}
+	_, err = dec.Token()
+	return "", err
 }
 
 // jsonType names the JSON type a field needs.

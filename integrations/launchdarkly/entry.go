@@ -158,6 +158,26 @@ func (e *auditEntry) describesOnly() bool {
 	return true
 }
 
+// missing names what a flag entry that is more than a description lacks
+// to be recorded as a change: its _id, its date, or the flag it is about.
+// It is empty for other entries.
+func (e *auditEntry) missing() []string {
+	if e.Kind != "flag" || e.describesOnly() {
+		return nil
+	}
+	var out []string
+	if e.ID == "" {
+		out = append(out, "_id")
+	}
+	if e.Date <= 0 {
+		out = append(out, "date")
+	}
+	if e.flagResource().Flag == "" {
+		out = append(out, "the flag (accesses, target.resources or _links.canonical)")
+	}
+	return out
+}
+
 // change maps a flag entry to a ChangeEvent; ok is false for entries that
 // are not about a flag, or only about how it is described (describesOnly).
 // siteBase resolves relative UI links. ref fills in the project and

@@ -36,7 +36,10 @@ func Sign(body []byte, secret string) string {
 // project, a member...) are acknowledged and dropped: each is counted by
 // the handler's Ignored (WithIgnored) and the first of its kind logged at
 // info. A flag entry that only describes the flag is dropped too, on
-// purpose, and not counted. The event's Service is empty: the domain matches the flag
+// purpose, and not counted. A flag entry without its _id, its date or the
+// flag it is about is answered 400 saying what it lacks, logged at warn and
+// counted as "incomplete:flag". A NUL, which no store keeps, is dropped from
+// the change's words and refused (400) in the names it is matched by. The event's Service is empty: the domain matches the flag
 // (Ref, Environment, Data["project"]) to services. A sink ECONFLICT (a
 // redelivery) answers 200; any other sink error answers 500 so LaunchDarkly
 // retries once. Links in the change point at DefaultAPIURL's site unless
@@ -73,8 +76,20 @@ func NewWebhookHandler(secret string, sink func(ctx context.Context, c incident.
 			if !ok {
 				if e.Kind != "flag" {
 					o.ignored.Event(r.Context(), log, Source, e.Kind)
+					return map[string]any{"ignored": true}, nil
+				}
+				if missing := e.missing(); len(missing) > 0 {
+					// A flag change the bot cannot record: said, counted
+					// and answered 400 (logged at warn by
+					// webhook.Handler). LaunchDarkly retries a non-2xx
+					// once, not for ever.
+					o.ignored.Event(r.Context(), nil, Source, "incomplete:flag")
+					return nil, webhook.Errorf(http.StatusBadRequest, "the flag entry lacks %s", strings.Join(missing, ", "))
 				}
 				return map[string]any{"ignored": true}, nil
+			}
+			if err := scrubNUL(&ch); err != nil {
+				return nil, err
 			}
 			dup, err := webhook.Dedupe(sink(r.Context(), ch))
 			if err != nil {
@@ -110,6 +125,26 @@ func WithSiteURL(u string) WebhookOption {
 			o.site = strings.TrimRight(u, "/")
 		}
 	}
+}
+
+// scrubNUL drops NUL characters, which PostgreSQL cannot store, from ch's
+// words (who, what, the comment), and refuses one in the names the change
+// is known and matched by (400): LaunchDarkly keys hold none, so such an
+// entry is not one to record under a name it does not have.
+func scrubNUL(ch *incident.ChangeEvent) error {
+	for _, f := range []struct{ name, value string }{
+		{"_id", ch.ExternalID}, {"the flag key", ch.Ref}, {"the environment", ch.Environment}, {"the project", ch.Data["project"]},
+	} {
+		if strings.ContainsRune(f.value, 0) {
+			return webhook.Errorf(http.StatusBadRequest, "%s holds a NUL character", f.name)
+		}
+	}
+	strip := func(s string) string { return strings.ReplaceAll(s, "\x00", "") }
+	ch.Summary, ch.Actor, ch.URL = strip(ch.Summary), strip(ch.Actor), strip(ch.URL)
+	for k, v := range ch.Data {
+		ch.Data[k] = strip(v)
+	}
+	return nil
 }
 
 // validSignature compares in constant time; an empty secret or signature

@@ -2,6 +2,7 @@ package unleash
 
 import (
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/integrations/webhook"
 )
 
 // event is an Unleash event, as the event search returns it and as the
@@ -89,6 +91,36 @@ func (e *event) change(uiBase string) (incident.ChangeEvent, bool) {
 		OccurredAt:  e.CreatedAt.UTC(),
 		Data:        data,
 	}, true
+}
+
+// missing names the fields every Unleash event carries that e, a flag
+// change, lacks.
+func (e *event) missing() []string {
+	var out []string
+	if e.ID == 0 {
+		out = append(out, "id")
+	}
+	if e.FeatureName == "" {
+		out = append(out, "featureName")
+	}
+	if e.CreatedAt.IsZero() {
+		out = append(out, "createdAt")
+	}
+	return out
+}
+
+// scrubNUL drops NUL characters, which PostgreSQL cannot store, from who
+// made the change, and refuses one in the names the change is matched to
+// a service by (EINVALID, a 400): Unleash allows none in them, so such an
+// event is not one to record under a name it does not have.
+func (e *event) scrubNUL() error {
+	e.CreatedBy = strings.ReplaceAll(e.CreatedBy, "\x00", "")
+	for _, f := range []struct{ name, value string }{{"featureName", e.FeatureName}, {"project", e.Project}, {"environment", e.Environment}} {
+		if strings.ContainsRune(f.value, 0) {
+			return webhook.Errorf(http.StatusBadRequest, "%s holds a NUL character", f.name)
+		}
+	}
+	return nil
 }
 
 func sortNewestFirst(cs []incident.ChangeEvent) {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/firebreakhq/firebreak/incident"
 	"github.com/firebreakhq/firebreak/integrations/webhook"
@@ -44,7 +45,11 @@ func WithUIURL(base string) WebhookOption {
 // changes (see ChangeTypes) become a ChangeEvent for sink. Events of other
 // types (project-created, a tag, a favourite...) are acknowledged and
 // dropped: each is counted by the handler's Ignored (WithIgnored) and the
-// first of its type logged at info. The event's Service is empty: the domain
+// first of its type logged at info. A flag change without the id,
+// createdAt or featureName every event carries is answered 400 saying what
+// it lacks, logged at warn and counted as "incomplete:<type>"; a NUL,
+// which no store keeps, is dropped from who made the change and refused
+// (400) in the names the change is matched by. The event's Service is empty: the domain
 // matches the flag (Ref, Environment, Data["project"]) to services. A sink
 // ECONFLICT (a redelivery) answers 200; any other sink error answers 500 so
 // Unleash retries once.
@@ -74,13 +79,21 @@ func NewWebhookHandler(secret string, sink func(ctx context.Context, c incident.
 			if err := json.Unmarshal(body, &e); err != nil {
 				return nil, webhook.Errorf(http.StatusBadRequest, "body is not an Unleash event")
 			}
-			ch, ok := e.change(cfg.uiBase)
-			if !ok {
-				if _, known := changeTypes[e.Type]; !known {
-					cfg.ignored.Event(r.Context(), log, Source, e.Type)
-				}
+			if _, known := changeTypes[e.Type]; !known {
+				cfg.ignored.Event(r.Context(), log, Source, e.Type)
 				return map[string]any{"ignored": true}, nil
 			}
+			if missing := e.missing(); len(missing) > 0 {
+				// A flag change the bot cannot record: said, counted and
+				// answered 400 (logged at warn by webhook.Handler).
+				// Unleash retries a failed delivery once, not for ever.
+				cfg.ignored.Event(r.Context(), nil, Source, "incomplete:"+e.Type)
+				return nil, webhook.Errorf(http.StatusBadRequest, "the %s event lacks %s", e.Type, strings.Join(missing, ", "))
+			}
+			if err := e.scrubNUL(); err != nil {
+				return nil, err
+			}
+			ch, _ := e.change(cfg.uiBase)
 			dup, err := webhook.Dedupe(sink(r.Context(), ch))
 			if err != nil {
 				return nil, webhook.Failed("could not record the change", fmt.Errorf("change %s of flag %s: %w", ch.ExternalID, ch.Ref, err))
