@@ -67,6 +67,9 @@ type run struct {
 	// stopped says the engine was cut off during the run: its context was
 	// cancelled with ErrHeartbeatLost (guarded by fence.mu).
 	stopped bool
+	// started says the run's handler was started: it may have acted on
+	// the outside world (guarded by fence.mu).
+	started bool
 }
 
 func newFence(bound time.Duration, log *slog.Logger) *fence {
@@ -165,11 +168,25 @@ func (f *fence) begin(ctx context.Context, id int64, attempt int) context.Contex
 	return runCtx
 }
 
+// start marks the registered run of job id as started, unless the engine
+// has stopped it already: it reports whether the handler may run.
+func (f *fence) start(id int64) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r, ok := f.runs[id]
+	if !ok || r.stopped {
+		return false
+	}
+	r.started = true
+	return true
+}
+
 // runView is a registered run as lookup found it.
 type runView struct {
 	run     *run
 	attempt int
 	stopped bool
+	started bool
 }
 
 // lookup returns the registered runs of the jobs ids, as they are now.
@@ -182,7 +199,7 @@ func (f *fence) lookup(ids []int64) map[int64]runView {
 			if out == nil {
 				out = make(map[int64]runView, len(ids))
 			}
-			out[id] = runView{run: r, attempt: r.attempt, stopped: r.stopped}
+			out[id] = runView{run: r, attempt: r.attempt, stopped: r.stopped, started: r.started}
 		}
 	}
 	return out

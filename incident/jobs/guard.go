@@ -47,8 +47,12 @@ type guardedExecutor struct {
 // a job that moved on (taken over by another replica, or rescued) keeps its
 // new holder's state. The result of a run stopped by the fence
 // (ErrHeartbeatLost) is recorded as an interrupted run, available again at
-// once with its attempt given back, as River records a run interrupted by a
-// stop; unless the handler completed the job anyway.
+// once; unless the handler completed the job anyway. An interruption is not
+// the job's failure, so it is not charged against the job's maximum: a run
+// stopped before its handler started gives its attempt back, as it did
+// nothing; one stopped after keeps it, so that the rerun, the next attempt,
+// knows an earlier one may have acted (a handler's "attempt > 1" check
+// looks for what it did), and the job's maximum grows by one instead.
 type guard struct {
 	db       *sql.DB
 	postgres bool
@@ -73,7 +77,10 @@ func (x guardedExecutor) JobSetStateIfRunningMany(ctx context.Context, params *r
 	if err != nil {
 		return nil, err
 	}
-	kept, moved, interrupted := x.guard.filter(params, runs, holders)
+	kept, moved, interrupted, extended := x.guard.filter(params, runs, holders)
+	if err := x.guard.extend(ctx, tx, extended); err != nil {
+		return nil, err
+	}
 	var rows []*rivertype.JobRow
 	if len(kept.ID) > 0 {
 		rows, err = x.driver.UnwrapExecutor(tx).JobSetStateIfRunningMany(ctx, kept)
@@ -138,11 +145,36 @@ func (g *guard) holders(ctx context.Context, tx *sql.Tx, ids []int64) (map[int64
 	return out, nil
 }
 
+// extend gives the jobs ids one more attempt, in the transaction that
+// records their interrupted runs.
+func (g *guard) extend(ctx context.Context, tx *sql.Tx, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	var q string
+	var args []any
+	if g.postgres {
+		q = "UPDATE " + g.table + " SET max_attempts = max_attempts + 1 WHERE id = ANY($1)"
+		args = []any{ids}
+	} else {
+		q = "UPDATE river_job SET max_attempts = max_attempts + 1 WHERE id IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ") + ")"
+		for _, id := range ids {
+			args = append(args, id)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+		return fmt.Errorf("jobs: record results: extend interrupted jobs: %w", err)
+	}
+	return nil
+}
+
 // filter keeps the results River may record: those of jobs that are not
 // this engine's runs (River's own failures before a run), and those of
 // runs whose jobs are still theirs, a stopped run's as interrupted. It
-// returns the ids of the results dropped and of those made interrupted.
-func (g *guard) filter(params *riverdriver.JobSetStateIfRunningManyParams, runs map[int64]runView, holders map[int64]holder) (kept *riverdriver.JobSetStateIfRunningManyParams, moved, interrupted []int64) {
+// returns the ids of the results dropped, of those made interrupted, and of
+// the interrupted jobs whose handler had started, which keep the attempt
+// and get one more (extend).
+func (g *guard) filter(params *riverdriver.JobSetStateIfRunningManyParams, runs map[int64]runView, holders map[int64]holder) (kept *riverdriver.JobSetStateIfRunningManyParams, moved, interrupted, extended []int64) {
 	kept = &riverdriver.JobSetStateIfRunningManyParams{Now: params.Now, Schema: params.Schema}
 	now := time.Now()
 	for i, id := range params.ID {
@@ -154,7 +186,12 @@ func (g *guard) filter(params *riverdriver.JobSetStateIfRunningManyParams, runs 
 			}
 		}
 		if ours && r.stopped && params.State[i] != rivertype.JobStateCompleted {
-			attempt := max(r.attempt-1, 0)
+			attempt := r.attempt
+			if r.started {
+				extended = append(extended, id)
+			} else {
+				attempt = max(r.attempt-1, 0)
+			}
 			kept.ID = append(kept.ID, id)
 			kept.Attempt = append(kept.Attempt, &attempt)
 			kept.ErrData = append(kept.ErrData, nil)
@@ -175,5 +212,5 @@ func (g *guard) filter(params *riverdriver.JobSetStateIfRunningManyParams, runs 
 		kept.ScheduledAt = append(kept.ScheduledAt, params.ScheduledAt[i])
 		kept.State = append(kept.State, params.State[i])
 	}
-	return kept, moved, interrupted
+	return kept, moved, interrupted, extended
 }

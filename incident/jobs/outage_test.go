@@ -160,10 +160,10 @@ func (p *cutProxy) through(t *testing.T, dsn string) string {
 // replica cut off on its own must. None may take the others' jobs for a
 // dead replica's either: a replica judges another dead only when it has
 // itself been beating for DeadAfter, which the other had to beat too. Each
-// replica, beating again, gives its stopped jobs back as interrupted (their
-// attempts given back, where a takeover would count one more), and every
-// job then runs once more, never on two replicas at once, and completes
-// once.
+// replica, beating again, gives its stopped jobs back as interrupted (the
+// rerun is the next attempt, and the job's maximum grows by one with it,
+// where a takeover leaves the maximum as it was), and every job then runs
+// once more, never on two replicas at once, and completes once.
 func TestDatabaseOutageTakesNoLiveJob(t *testing.T) {
 	t.Parallel()
 	dsn := pgtest.DSN(t)
@@ -267,9 +267,10 @@ func TestDatabaseOutageTakesNoLiveJob(t *testing.T) {
 	close(release)
 	require.Eventually(t, func() bool {
 		var done int
-		err := direct.QueryRow(context.Background(), "SELECT count(*) FROM river_job WHERE state = 'completed' AND attempt = 1").Scan(&done)
+		err := direct.QueryRow(context.Background(), "SELECT count(*) FROM river_job WHERE state = 'completed' AND attempt = 2 AND max_attempts = $1",
+			DefaultMaxAttempts+1).Scan(&done)
 		return err == nil && done == len(engines)*perEngine
-	}, waitFor, tick, "every job completes at its first attempt: none was taken over")
+	}, waitFor, tick, "every job completes at the attempt after its interrupted one: none was taken over")
 	mu.Lock()
 	defer mu.Unlock()
 	for i := range engines {

@@ -80,9 +80,11 @@ func (d *dispatcher) Work(ctx context.Context, job *river.Job[taskArgs]) error {
 		// as any interrupted job does.
 		_ = e.starts.Wait(ctx)
 	}
-	if cause := context.Cause(ctx); errors.Is(cause, ErrHeartbeatLost) {
+	if !e.fence.start(job.ID) {
 		// Another replica may take the job over any moment: start no
-		// outbound work for it.
+		// outbound work for it. The run did nothing, so it gives its
+		// attempt back (guard.filter).
+		cause := context.Cause(ctx)
 		log.WarnContext(ctx, "job not started: this instance is cut off from the database", "error", cause)
 		e.metrics.observe(kind, outcomeCutOff, 0)
 		return cause
