@@ -287,8 +287,19 @@ const (
 // holdPosts takes the lease of the incident's status page posts and
 // returns its release. While another post holds it, the error asks the job
 // engine to run this one again a little later.
+//
+// A job's post holds the lease as the job: the job's next run, after a run
+// killed mid-post or stopped cut off from the database, takes it back at
+// once and looks for what that run posted, while other posts wait. A
+// stopped run leaves its lease to that rerun: a release sent as the run
+// stops could reach the database late, after the rerun took the lease
+// back, and end the rerun's.
 func (pub *Publisher) holdPosts(ctx context.Context, id int64) (release func(), err error) {
 	key, holder := "statuspage:"+strconv.FormatInt(id, 10), rand.Text()
+	job := incident.JobID(ctx)
+	if job != 0 {
+		holder = "job:" + strconv.FormatInt(job, 10)
+	}
 	ok, err := pub.store.AcquireLease(ctx, key, holder, postLease)
 	if err != nil {
 		return nil, fmt.Errorf("status page post: %w", err)
@@ -297,6 +308,9 @@ func (pub *Publisher) holdPosts(ctx context.Context, id int64) (release func(), 
 		return nil, incident.RetryLater(postBusyWait, "another status page post of incident %d is under way", id)
 	}
 	return func() {
+		if job != 0 && ctx.Err() != nil {
+			return
+		}
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		if err := pub.store.ReleaseLease(ctx, key, holder); err != nil {

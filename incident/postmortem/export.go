@@ -316,8 +316,19 @@ const (
 // holdExport takes the lease of the incident's exports to target and
 // returns its release. While another export holds it, the error asks the
 // job engine to run this one again a little later.
+//
+// An export job holds the lease as the job: the job's next run, after a
+// run killed mid-export or stopped cut off from the database, takes it
+// back at once and looks for what that run made, while other exports wait.
+// A stopped run leaves its lease to that rerun: a release sent as the run
+// stops could reach the database late, after the rerun took the lease
+// back, and end the rerun's.
 func (s *Service) holdExport(ctx context.Context, id int64, target string) (release func(), err error) {
 	key, holder := fmt.Sprintf("export:%d:%s", id, target), rand.Text()
+	job := incident.JobID(ctx)
+	if job != 0 {
+		holder = fmt.Sprintf("job:%d", job)
+	}
 	ok, err := s.store.AcquireLease(ctx, key, holder, exportLease)
 	if err != nil {
 		return nil, fmt.Errorf("postmortem export: %w", err)
@@ -326,6 +337,9 @@ func (s *Service) holdExport(ctx context.Context, id int64, target string) (rele
 		return nil, incident.RetryLater(exportBusyWait, "another export of the postmortem of incident %d to %s is under way", id, target)
 	}
 	return func() {
+		if job != 0 && ctx.Err() != nil {
+			return
+		}
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		if err := s.store.ReleaseLease(ctx, key, holder); err != nil {
