@@ -189,6 +189,11 @@ func (s *reminders) runNag(ctx context.Context, payload []byte) error {
 		return err
 	}
 	now := s.clock.Now()
+	if level, ok, err := s.claimedByThisJob(ctx, inc); err != nil {
+		return err
+	} else if ok {
+		return s.sayNag(ctx, inc, level, now)
+	}
 	due, ok := NextNagAt(inc, s.policy)
 	if !ok {
 		return nil // resolved, paused, or no cadence: the timer dies here
@@ -205,29 +210,95 @@ func (s *reminders) runNag(ctx context.Context, payload []byte) error {
 	if claimed == nil {
 		return err
 	}
+	return s.sayNag(ctx, claimed, level, now)
+}
+
+// sayNag posts the claimed nag at level in the incident channel (and the
+// second one, or one the channel refused, to the IC directly), then plans
+// the next. Within a job the posts are keyed by the job: a failure keeps
+// the claim and fails the job, and its retry (claimedByThisJob) says the
+// same nag again, finding what the failed attempt posted instead of
+// posting it twice. After the last attempt the next nag is planned all the
+// same, so that one nag lost to Slack does not end the ladder.
+func (s *reminders) sayNag(ctx context.Context, claimed *Incident, level int, now time.Time) error {
+	posted, err := s.postNag(ctx, claimed, level, now)
+	if err != nil {
+		if attempt, max := JobAttempt(ctx); max > 0 && attempt >= max {
+			if perr := s.planNag(ctx, s.sched, claimed); perr != nil {
+				return errors.Join(err, perr)
+			}
+		}
+		return err
+	}
+	if posted {
+		s.observer.NagSent(claimed, level)
+	}
+	return s.planNag(ctx, s.sched, claimed)
+}
+
+// postNag says the nag; posted reports whether the channel took it.
+func (s *reminders) postNag(ctx context.Context, claimed *Incident, level int, now time.Time) (posted bool, err error) {
 	_, err = s.notices.PostNag(ctx, claimed.ChannelID, claimed, NagNotice(claimed, s.policy, level, now))
 	switch {
 	case err != nil && refusal(err) == nil:
-		s.releaseNag(ctx, inc, level)
-		return fmt.Errorf("post nag for %s: %w", inc.Key(), err)
+		return false, fmt.Errorf("post nag for %s: %w", claimed.Key(), err)
 	case err != nil:
 		// The channel will not take it however often it is asked (it
 		// was archived, the bot removed from it): the ladder goes on,
 		// and each rung is said to the IC directly instead.
 		s.log.WarnContext(ctx, "the update reminder could not be posted in the incident's channel; telling the IC directly",
-			"incident", inc.Key(), "level", level, "err", err)
-		s.tellCommander(ctx, claimed, now, ErrorMessage(err))
-	default:
-		s.observer.NagSent(claimed, level)
-		if level == 2 {
-			s.tellCommander(ctx, claimed, now, "")
+			"incident", claimed.Key(), "level", level, "err", err)
+		return false, s.tellCommander(ctx, claimed, now, ErrorMessage(err))
+	case level == 2:
+		return true, s.tellCommander(ctx, claimed, now, "")
+	}
+	return true, nil
+}
+
+// nagSource is the source id of the timeline event of the nag at level:
+// the last update and the due time tell a restarted ladder's nags (a new
+// IC) from the first ones at the same level since the same update, and the
+// job that claimed it lets that job's retry find its claim.
+func nagSource(ctx context.Context, level int, last, due time.Time) string {
+	src := fmt.Sprintf("nag:%d:%d:%d", level, last.Unix(), due.Unix())
+	if id := JobID(ctx); id != 0 {
+		src += fmt.Sprintf("|job=%d", id)
+	}
+	return src
+}
+
+// claimedByThisJob returns the level of the nag an earlier attempt of this
+// job claimed, when that nag is still the incident's latest and nothing
+// has answered it since (no update, no new ladder): the attempt may have
+// stopped before posting it (a Slack failure, the process killed), so the
+// retry posts it under the job's key, which finds a copy that landed.
+func (s *reminders) claimedByThisJob(ctx context.Context, inc *Incident) (int, bool, error) {
+	id := JobID(ctx)
+	if attempt, _ := JobAttempt(ctx); id == 0 || attempt <= 1 || inc.NagCount == 0 {
+		return 0, false, nil
+	}
+	if _, ok := NextNagAt(inc, s.policy); !ok || inc.ChannelID == "" {
+		return 0, false, nil // resolved, paused or no cadence since
+	}
+	events, err := s.timeline.ListTimeline(ctx, inc.ID)
+	if err != nil {
+		return 0, false, fmt.Errorf("nag: %w", err)
+	}
+	suffix := fmt.Sprintf("|job=%d", id)
+	for _, ev := range events {
+		if ev.Kind != EventNag || !strings.HasSuffix(ev.SourceID, suffix) {
+			continue
+		}
+		var level int
+		var last int64
+		if _, err := fmt.Sscanf(ev.SourceID, "nag:%d:%d:", &level, &last); err != nil {
+			continue
+		}
+		if level == inc.NagCount && last == lastUpdate(inc).Unix() {
+			return level, true, nil
 		}
 	}
-	// The due time tells a restarted ladder's nags (a new IC) from the
-	// first ones at the same level since the same update.
-	_ = s.timeline.AddTimelineEvent(ctx, &TimelineEvent{IncidentID: inc.ID, Kind: EventNag, Actor: "bot", At: now,
-		Text: fmt.Sprintf("Update nag #%d", level), SourceID: fmt.Sprintf("nag:%d:%d:%d", level, lastUpdate(claimed).Unix(), due.Unix())})
-	return s.planNag(ctx, s.sched, claimed)
+	return 0, false, nil
 }
 
 // claimNag claims the nag at level before it is posted, so two timers that
@@ -237,18 +308,23 @@ func (s *reminders) runNag(ctx context.Context, payload []byte) error {
 // means it is no longer due; that change planned the next timer. The next
 // reminder comes a full gap (nagGap) after this one, even when this one
 // was late (the bot was down): one nag per gap, never a burst to catch up.
+// The nag's timeline event is written with the claim, naming the job, so
+// that the job's retry finds a claim it did not get to post.
 func (s *reminders) claimNag(ctx context.Context, inc *Incident, level int, now time.Time) (*Incident, error) {
 	claimed, err := s.incidents.UpdateIncident(ctx, inc.ID, func(i *Incident) ([]TimelineEvent, error) {
 		if i.NagCount != inc.NagCount || !sameTime(i.LastUpdateAt, inc.LastUpdateAt) {
 			return nil, Errorf(ECONFLICT, "the nag was already posted")
 		}
-		if due, ok := NextNagAt(i, s.policy); !ok || due.After(now.Add(nagSlack)) {
+		due, ok := NextNagAt(i, s.policy)
+		if !ok || due.After(now.Add(nagSlack)) {
 			return nil, errNagMoved
 		}
+		ev := TimelineEvent{IncidentID: i.ID, Kind: EventNag, Actor: "bot", At: now,
+			Text: fmt.Sprintf("Update nag #%d", level), SourceID: nagSource(ctx, level, lastUpdate(i), due)}
 		i.NagCount = level
 		next := now.Add(nagGap(s.policy.Severity(i.Severity).UpdateEvery, level))
 		i.SnoozedUntil = &next
-		return nil, nil
+		return []TimelineEvent{ev}, nil
 	})
 	switch {
 	case errors.Is(err, errNagMoved):
@@ -271,27 +347,17 @@ func (s *reminders) claimNag(ctx context.Context, inc *Incident, level int, now 
 // incident means it is no longer due.
 var errNagMoved = Errorf(ECONFLICT, "the nag is no longer due")
 
-// releaseNag gives a claim back when Slack failed, so the retry posts.
-func (s *reminders) releaseNag(ctx context.Context, inc *Incident, level int) {
-	_, _ = s.incidents.UpdateIncident(ctx, inc.ID, func(i *Incident) ([]TimelineEvent, error) {
-		if i.NagCount == level {
-			i.NagCount, i.SnoozedUntil = level-1, inc.SnoozedUntil
-		}
-		return nil, nil
-	})
-}
-
 // tellCommander sends a nag to the IC directly: the second one, or any
 // that the channel refused, with why (undelivered), which goes to the
 // declarer while the role is empty.
-func (s *reminders) tellCommander(ctx context.Context, inc *Incident, now time.Time, undelivered string) {
+func (s *reminders) tellCommander(ctx context.Context, inc *Incident, now time.Time, undelivered string) error {
 	to := inc.Commander
 	if to == "" && undelivered != "" && inc.DeclaredBy != "bot" {
 		// Nobody would hear of it otherwise.
 		to = inc.DeclaredBy
 	}
 	if to == "" {
-		return
+		return nil
 	}
 	dm := Notice{Kind: NoticeNagDirect, Incident: inc.Key(), Actor: "bot", User: to, Drill: inc.Drill,
 		Values: map[string]string{"silent": Since(lastUpdate(inc), now), "channel": inc.ChannelID}}
@@ -299,8 +365,9 @@ func (s *reminders) tellCommander(ctx context.Context, inc *Incident, now time.T
 		dm.Values["undelivered"] = undelivered
 	}
 	if err := s.notices.Tell(ctx, ReplyTarget{UserID: to}, dm); err != nil {
-		s.log.WarnContext(ctx, "could not DM the IC about a missed update", "incident", inc.Key(), "err", err)
+		return fmt.Errorf("message the IC of %s about a missed update: %w", inc.Key(), err)
 	}
+	return nil
 }
 
 func sameTime(a, b *time.Time) bool {

@@ -46,8 +46,9 @@ func (c *channelSync) schedule(ctx context.Context, sched Scheduler, inc *Incide
 }
 
 // runSync is the JobSync handler. The overwrites (invites, panel, topic,
-// announcement) come first and the new lines last, so a retry after a
-// failure repeats only idempotent calls, never a line already posted.
+// announcement) come first and the new lines last; the lines are keyed
+// posts, so a retry after a failure repeats only idempotent calls and
+// finds the lines already posted instead of posting them again.
 func (c *channelSync) runSync(ctx context.Context, payload []byte) error {
 	var p syncPayload
 	if err := json.Unmarshal(payload, &p); err != nil {
@@ -73,8 +74,7 @@ func (c *channelSync) runSync(ctx context.Context, payload []byte) error {
 	if err := c.say(ctx, inc, p); err != nil {
 		return err
 	}
-	c.mirror(ctx, inc, p.Notices)
-	return nil
+	return c.mirror(ctx, inc, p.Notices)
 }
 
 // invite adds the people a change named to the channel.
@@ -93,31 +93,31 @@ func (c *channelSync) invite(ctx context.Context, inc *Incident, refs []string) 
 }
 
 // say posts the notices, then the lines, in the incident's channel.
-// Notices are keyed posts: a retry finds the ones already in the channel
-// and posts only the rest, so any failure retries the job.
+// Within a job every post is keyed (NoticePoster): a retry finds the ones
+// already in the channel and posts only the rest, so any failure, a rate
+// limit included, retries the job.
 func (c *channelSync) say(ctx context.Context, inc *Incident, p syncPayload) error {
 	for _, n := range p.Notices {
 		if _, err := c.notices.Notify(ctx, inc.ChannelID, n); err != nil {
 			return fmt.Errorf("sync %s: post: %w", inc.Key(), err)
 		}
 	}
-	for i, line := range p.Lines {
+	for _, line := range p.Lines {
 		if _, err := c.notices.Post(ctx, inc.ChannelID, line); err != nil {
-			if i == 0 && len(p.Notices) == 0 {
-				return fmt.Errorf("sync %s: post: %w", inc.Key(), err)
-			}
-			// Earlier lines are out; retrying would repeat them.
-			c.log.ErrorContext(ctx, "could not post a line in the incident channel", "incident", inc.Key(), "err", err)
+			return fmt.Errorf("sync %s: post: %w", inc.Key(), err)
 		}
 	}
 	return nil
 }
 
 // mirror says the Mirror notices in the broadcast channel, under the
-// announcement; a failure there is logged, never retried.
-func (c *channelSync) mirror(ctx context.Context, inc *Incident, notices []Notice) {
+// announcement. The broadcast channel is shared by every incident, so
+// Slack's limit of about a message a second per channel is met there
+// first: a failure retries the job (after Slack's Retry-After), whose
+// keyed posts find what the earlier attempt said in both channels.
+func (c *channelSync) mirror(ctx context.Context, inc *Incident, notices []Notice) error {
 	if inc.BroadcastTS == "" {
-		return
+		return nil
 	}
 	for _, n := range notices {
 		if !n.Mirror {
@@ -125,9 +125,10 @@ func (c *channelSync) mirror(ctx context.Context, inc *Incident, notices []Notic
 		}
 		n.Broadcast, n.Drill = true, inc.Drill
 		if _, err := c.notices.Notify(ctx, inc.BroadcastChannel, n); err != nil {
-			c.log.WarnContext(ctx, "could not mirror to the broadcast channel", "incident", inc.Key(), "err", err)
+			return fmt.Errorf("sync %s: mirror to the broadcast channel: %w", inc.Key(), err)
 		}
 	}
+	return nil
 }
 
 // render brings the panel, topic and announcement in line with the stored
