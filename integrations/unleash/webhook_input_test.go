@@ -7,10 +7,15 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
+	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/changes"
+	"github.com/firebreakhq/firebreak/incident/incidenttest"
+	"github.com/firebreakhq/firebreak/incident/storetest"
 	"github.com/firebreakhq/firebreak/integrations/unleash"
 	"github.com/firebreakhq/firebreak/integrations/webhook"
 	"github.com/firebreakhq/firebreak/integrations/webhook/webhooktest"
@@ -80,4 +85,27 @@ func TestWebhookNULInAChangeNeverReachesTheStore(t *testing.T) {
 		require.Equal(t, http.StatusBadRequest, status, "%s: %s", field, body)
 	}
 	require.Len(t, rec.events(), 1)
+}
+
+// TestWebhookNULCreatedByIsRecordedOnEveryStore: the event with a NUL in
+// createdBy is recorded, through the domain, on every store (PostgreSQL
+// refuses a NUL in text, which used to be a 500 Unleash delivered again).
+func TestWebhookNULCreatedByIsRecordedOnEveryStore(t *testing.T) {
+	t.Parallel()
+	for _, kind := range storetest.Every {
+		t.Run(string(kind), func(t *testing.T) {
+			t.Parallel()
+			clock := incidenttest.NewClock(t0)
+			store := storetest.Open[changes.Store](t, kind, clock, incidenttest.NewQueue())
+			svc := changes.New(changes.Config{Store: store, Policy: incident.DefaultPolicy(), Clock: clock})
+			srv := httptest.NewServer(unleash.NewWebhookHandler(secret, svc.RecordChange, nil))
+			t.Cleanup(srv.Close)
+			status, body := postRaw(t, srv.URL, `{"id":42,"type":"feature-environment-disabled","featureName":"new-checkout","environment":"production","createdAt":"2026-03-01T12:00:00Z","createdBy":"a\u0000b"}`)
+			require.Equal(t, http.StatusOK, status, body)
+			got, err := store.ListChangeEvents(t.Context(), "", time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC))
+			require.NoError(t, err)
+			require.Len(t, got, 1)
+			require.Equal(t, "ab", got[0].Actor)
+		})
+	}
 }
