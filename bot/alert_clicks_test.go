@@ -65,7 +65,9 @@ func TestAlertDeclaredTwiceKeepsWhoDeclared(t *testing.T) {
 // judged it, and the alert keeps the first.
 func TestAlertDismissedTwiceKeepsWhoDismissed(t *testing.T) {
 	tr := newTransportWith(t, nil, func(p *incident.Policy) {
-		p.AlertRules = []incident.AlertRule{{Name: "payments", Match: map[string]string{"alertname": "PaymentsSlow"}, Service: "checkout", Severity: incident.P2}}
+		// A P3: anyone who may declare judges it (a P1's or P2's is its
+		// service's people's, incident.ActDismissAlert).
+		p.AlertRules = []incident.AlertRule{{Name: "payments", Match: map[string]string{"alertname": "PaymentsSlow"}, Service: "checkout", Severity: incident.P3}}
 	})
 	ctx := context.Background()
 	require.NoError(t, tr.h.cfg.Alerts.(*alerts.Service).HandleAlert(ctx, incident.AlertEvent{Source: "grafana", Fingerprint: "fp-slow",

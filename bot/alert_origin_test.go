@@ -30,7 +30,9 @@ func TestAlertButtonsActOnlyWhereTheAlertWasProposed(t *testing.T) {
 func testAlertButtonsWhereProposed(t *testing.T, ref string) {
 	const sreAlerts = "C0SREALERTS"
 	tr := newTransportWith(t, nil, func(p *incident.Policy) {
-		p.AlertRules = []incident.AlertRule{{Name: "payments", Match: map[string]string{"alertname": "PaymentsSlow"}, Service: "checkout", Severity: incident.P2}}
+		// A P3: anyone who may declare judges it (a P1's or P2's is its
+		// service's people's, incident.ActDismissAlert).
+		p.AlertRules = []incident.AlertRule{{Name: "payments", Match: map[string]string{"alertname": "PaymentsSlow"}, Service: "checkout", Severity: incident.P3}}
 		svc := p.Services["checkout"]
 		svc.Channel = ref
 		p.Services["checkout"] = svc
