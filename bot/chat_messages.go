@@ -3,8 +3,12 @@ package bot
 import (
 	"context"
 	"errors"
+	"net"
+	"net/http"
 	"net/url"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/slack-go/slack"
 
@@ -63,9 +67,18 @@ func (c *slackConn) toChannel(ctx context.Context, channel string, resolve func(
 
 // Reply answers privately: through the response URL when there is one, else
 // as an ephemeral message in the channel, else in a direct message. Each
-// way falls back to the next when it fails for a reason the next can avoid:
-// an expired response URL, a channel the bot or the user is not in. A target
-// with only a channel gets an ordinary message there.
+// way falls back to the next only when it certainly did not deliver the
+// reply (undelivered) for a reason the next can avoid: an expired or used
+// response URL, a rate limit, a connection refused before anything was
+// sent, a channel the bot or the user is not in. A target with only a
+// channel gets an ordinary message there.
+//
+// After an answer that leaves delivery open (a 5xx, a timeout, a dropped
+// connection: Slack may have shown the reply before failing) the reply is
+// not said again, another way or by a retried job: a response URL post is
+// logged and Reply returns nil, and so is an ephemeral message in a job,
+// since neither can be looked for afterwards. Outside a job, such an
+// ephemeral message's error is returned for the caller to log.
 func (c *chatMessages) Reply(ctx context.Context, to incident.ReplyTarget, text string) error {
 	text = clipMessage(text, maxMessageText)
 	if to.ResponseURL != "" {
@@ -75,6 +88,10 @@ func (c *chatMessages) Reply(ctx context.Context, to incident.ReplyTarget, text 
 			return nil
 		}
 		err = redactURL(err)
+		if !undelivered(err) {
+			c.log.WarnContext(ctx, "a reply through response_url may not have been shown; not sent again", "user", to.UserID, "err", err)
+			return nil
+		}
 		if to.UserID == "" || ctx.Err() != nil {
 			return classify("response_url", "reply", err)
 		}
@@ -87,6 +104,10 @@ func (c *chatMessages) Reply(ctx context.Context, to incident.ReplyTarget, text 
 		case "not_in_channel", "channel_not_found", "user_not_in_channel", "is_archived":
 			return c.directMessage(ctx, to.UserID, text)
 		}
+		if err != nil && incident.JobID(ctx) != 0 && !undelivered(err) {
+			c.log.WarnContext(ctx, "an ephemeral reply may not have been shown; not sent again", "user", to.UserID, "channel", to.ChannelID, "err", err)
+			return nil
+		}
 		return classify("chat.postEphemeral", "reply", err)
 	case to.UserID != "":
 		return c.directMessage(ctx, to.UserID, text)
@@ -95,6 +116,49 @@ func (c *chatMessages) Reply(ctx context.Context, to incident.ReplyTarget, text 
 		return err
 	}
 	return incident.Errorf(incident.EINVALID, "There is nobody to reply to.")
+}
+
+// undelivered reports whether a failed send certainly did not reach anyone:
+// Slack refused it with an error of its own (expired_url, invalid_auth,
+// channel_not_found ...), answered a 4xx other than 408 or a 429, or the
+// request never left (the connection was refused, the name did not
+// resolve). A 5xx, a timeout, a dropped connection or Slack's own
+// internal_error leave it open: Slack may have acted before failing.
+func undelivered(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var rl *slack.RateLimitedError
+	var wait interface{ RetryAfter() time.Duration }
+	if errors.As(err, &rl) || errors.As(err, &wait) {
+		return true
+	}
+	if code := slackCode(err); code != "" {
+		switch code {
+		case "internal_error", "fatal_error", "service_unavailable", "request_timeout":
+			return false
+		}
+		return true
+	}
+	var sc slack.StatusCodeError
+	if errors.As(err, &sc) {
+		return sc.Code >= 400 && sc.Code < 500 && sc.Code != http.StatusRequestTimeout
+	}
+	return notSent(err)
+}
+
+// notSent reports whether err shows the request never left: the dial
+// failed (refused, unresolvable, timed out).
+func notSent(err error) bool {
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return true
+	}
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return true
+	}
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
 }
 
 // redactURL hides the URL of a transport error: a response URL lets anyone
@@ -155,7 +219,13 @@ func (c *chatMessages) postButtons(ctx context.Context, channelID, text string, 
 	return ts, nil
 }
 
-// Tell says a notice to one person, privately.
+// Tell says a notice to one person, privately, as Reply does. In a job
+// (incident.WithJobRun) it returns an error only when the notice certainly
+// was not shown: a rate limit (the error carries Slack's RetryAfter), a
+// refusal (4xx, an error code), a connection refused before anything was
+// sent. After a 5xx or a timeout the notice may have been shown, and an
+// ephemeral message cannot be found in history to check, so Tell logs it
+// and returns nil: the job is not retried into a second copy.
 func (c *chatMessages) Tell(ctx context.Context, to incident.ReplyTarget, n incident.Notice) error {
 	return c.Reply(ctx, to, c.noticeText(n))
 }

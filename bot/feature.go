@@ -194,11 +194,19 @@ func (k *kit) openModal(ctx context.Context, triggerID, user string, v slack.Mod
 	return nil
 }
 
-// replyToClick answers the person who clicked, only to them.
+// replyToClick answers the person who clicked, only to them: through the
+// interaction's response_url, and as an ephemeral message only when that
+// certainly did not deliver it (undelivered), never after a failure that
+// leaves it open, which would show the answer twice.
 func (k *kit) replyToClick(ctx context.Context, cb slack.InteractionCallback, text string, blocks []slack.Block) {
 	opts := []slack.MsgOption{slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...)}
 	if cb.ResponseURL != "" {
-		if _, _, err := k.slack.PostMessageContext(ctx, "", append(opts, slack.MsgOptionResponseURL(cb.ResponseURL, slack.ResponseTypeEphemeral))...); err == nil {
+		_, _, err := k.slack.PostMessageContext(ctx, "", append(opts, slack.MsgOptionResponseURL(cb.ResponseURL, slack.ResponseTypeEphemeral))...)
+		if err == nil {
+			return
+		}
+		if !undelivered(err) {
+			k.log.WarnContext(ctx, "an answer to a click may not have been shown; not sent again", "user", cb.User.ID, "err", redactURL(err))
 			return
 		}
 	}

@@ -306,9 +306,10 @@ const replyLaterTimeout = 10 * time.Second
 
 // replyThroughURL sends a command's reply too large for its Socket Mode
 // acknowledgement through the command's response_url, which takes a whole
-// message; the acknowledgement goes empty. When that fails the user is told
-// in the text-only way Reply falls back through, so the answer is never
-// lost without a word.
+// message; the acknowledgement goes empty. When that certainly fails
+// (undelivered) the user is told in the text-only way Reply falls back
+// through, so the answer is never lost without a word; when it may have been
+// shown (a 5xx, a timeout), it is not said again.
 func replyThroughURL(ctx context.Context, api *slack.Client, replies *Chat, log *slog.Logger, cmd slack.SlashCommand, reply Reply) {
 	ctx, cancel := context.WithTimeout(ctx, replyLaterTimeout)
 	defer cancel()
@@ -320,6 +321,11 @@ func replyThroughURL(ctx context.Context, api *slack.Client, replies *Chat, log 
 		_, _, err := api.PostMessageContext(ctx, "", slack.MsgOptionText(reply.Text, false),
 			slack.MsgOptionBlocks(reply.Blocks...), slack.MsgOptionResponseURL(cmd.ResponseURL, kind))
 		if err == nil {
+			return
+		}
+		if !undelivered(err) {
+			// Slack may have shown it: said again, it would be there twice.
+			log.WarnContext(ctx, "a long command reply may not have been shown through its response_url; not sent again", "err", redactURL(err), "user", cmd.UserID)
 			return
 		}
 		log.WarnContext(ctx, "a long command reply could not be sent through its response_url", "err", redactURL(err), "user", cmd.UserID)

@@ -18,6 +18,13 @@ const (
 	ResponseURLLifetime = 30 * time.Minute
 )
 
+// ResponseURLMethod is the name response_url posts go by in fault injection:
+// FailNext, RateLimitNext, ErrorNext, FailFraction, TookEffectFraction and
+// SetLatency under this name, and OnCall hooks (which see a Call with this
+// Method and the post's Body), apply to them. Faults for every method ("")
+// do not: a response_url is not a Web API method.
+const ResponseURLMethod = "response_url"
+
 type trigger struct {
 	id      string
 	userID  string
@@ -159,6 +166,34 @@ func (s *responder) serveResponseURL(w http.ResponseWriter, r *http.Request) {
 		reply(http.StatusMethodNotAllowed, "invalid_method", nil)
 		return
 	}
+	fault := s.injected.pickFrom(Call{Method: ResponseURLMethod, Body: body, Time: now}, ResponseURLMethod)
+	if fault.Delay > 0 && !sleep(r.Context(), fault.Delay) {
+		return
+	}
+	// failed answers a 5xx as Slack's front end does, with an HTML body.
+	failed := func(status int) {
+		post.Status = status
+		s.mu.Lock()
+		s.responses = append(s.responses, post)
+		close(s.changed)
+		s.changed = make(chan struct{})
+		s.mu.Unlock()
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(status)
+		_, _ = fmt.Fprintf(w, "<html><body>%d fake server error</body></html>", status)
+	}
+	switch {
+	case fault.Status == http.StatusTooManyRequests:
+		w.Header().Set("Retry-After", fmt.Sprint(retryAfterSecs(fault.RetryAfter)))
+		reply(http.StatusTooManyRequests, "ratelimited", nil)
+		return
+	case fault.Status != 0 && fault.Status != http.StatusOK && !fault.AfterEffect:
+		failed(fault.Status)
+		return
+	case fault.Status == 0 && fault.Error != "":
+		reply(http.StatusNotFound, fault.Error, nil)
+		return
+	}
 
 	s.mu.Lock()
 	ru, found := s.responseURLs[id]
@@ -202,6 +237,12 @@ func (s *responder) serveResponseURL(w http.ResponseWriter, r *http.Request) {
 	ru.uses++
 	s.applyResponsePost(ru, rb)
 	s.mu.Unlock()
+	if fault.AfterEffect && fault.Status != 0 && fault.Status != http.StatusOK {
+		// Carried out, then answered with the fault's status: the
+		// ambiguous failure a client cannot tell from one that did nothing.
+		failed(fault.Status)
+		return
+	}
 	reply(http.StatusOK, "", nil)
 }
 

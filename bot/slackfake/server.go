@@ -211,6 +211,9 @@ type modals struct{ *world }
 type responder struct {
 	*world
 	base string
+	// injected are the failures injected; response_url posts take those
+	// queued for ResponseURLMethod, and the OnCall hook.
+	injected *faults
 }
 
 // signIn is Sign in with Slack (OpenID Connect): the consent page, codes,
@@ -283,7 +286,7 @@ func New(opts ...Option) *Server {
 		s.http.Listener = l
 	}
 	// The address httptest.Server.Start reports as its URL.
-	s.responder = responder{world: w, base: "http://" + s.http.Listener.Addr().String()}
+	s.responder = responder{world: w, base: "http://" + s.http.Listener.Addr().String(), injected: &s.faultInjector.faults}
 	s.http.Start()
 	return s
 }
@@ -743,12 +746,19 @@ func (f *faults) init(seed uint64) {
 }
 
 // pick decides the fault for one call. Latency adds up with a fault's own delay.
-func (f *faults) pick(c Call) Fault {
+func (f *faults) pick(c Call) Fault { return f.pickFrom(c, c.Method, "") }
+
+// pickFrom decides the fault for one call from the faults queued under keys,
+// in order, and the hook.
+func (f *faults) pickFrom(c Call, keys ...string) Fault {
 	f.mu.Lock()
 	hook := f.hook
-	delay := f.latency[""] + f.latency[c.Method]
+	var delay time.Duration
+	for _, key := range keys {
+		delay += f.latency[key]
+	}
 	var chosen *Fault
-	for _, key := range []string{c.Method, ""} {
+	for _, key := range keys {
 		if chosen != nil {
 			break
 		}
@@ -763,7 +773,7 @@ func (f *faults) pick(c Call) Fault {
 			chosen = &fc
 		}
 	}
-	for _, key := range []string{c.Method, ""} {
+	for _, key := range keys {
 		if chosen != nil {
 			break
 		}

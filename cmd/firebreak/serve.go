@@ -454,8 +454,14 @@ func shutdown(timeout time.Duration, srv, adminSrv *http.Server, engine *jobs.En
 // slackRetryable says which Slack methods may be sent again after a 5xx or
 // timeout: those whose repetition cannot duplicate anything visible.
 // Posting and creating are left to the durable job, which checks first.
+// A request that names no Web API method is a post to a response_url: Slack
+// may have shown it before failing, and nothing can look for it afterwards,
+// so it is never sent again (a 429, or a connection refused before it was
+// sent, still is: nothing was shown then).
 func slackRetryable(req *http.Request) bool {
 	switch outbound.SlackOperation(req) {
+	case "":
+		return req.Method == http.MethodGet || req.Method == http.MethodHead
 	case "chat.postMessage", "chat.postEphemeral", "conversations.create", "bookmarks.add", "views.open", "views.push",
 		// Each change of topic posts a line; the job's retry reads the
 		// topic before setting it again.
