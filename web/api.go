@@ -632,14 +632,6 @@ type updatePlan struct {
 	actor          string
 }
 
-// authorizer is the permission model's answer ahead of a change, which the
-// incident core (incident.Service) gives. Without it a PATCH is still
-// checked for its validity and the lifecycle, and the core checks the
-// permissions as it applies each change.
-type authorizer interface {
-	Authorize(ctx context.Context, req incident.Request) (incident.Decision, error)
-}
-
 // planUpdate checks req against inc as it stands, for actor: the lifecycle
 // (CheckTransition, a closed incident, the resolution checklist the policy
 // asks of the incident's most severe), the fields the other fields leave
@@ -694,13 +686,9 @@ func (s *apiV1) planUpdate(ctx context.Context, inc *incident.Incident, req upda
 // incident as it will be when the change is made: after a claim of the IC
 // role the claimant leads. It orders the commander change.
 func (s *apiV1) authorizeUpdate(ctx context.Context, inc *incident.Incident, p *updatePlan) error {
-	az, ok := s.cfg.Incidents.(authorizer)
-	if !ok {
-		return nil
-	}
 	ask := func(req incident.Request) error {
 		req.Subject = incident.Subject{User: p.actor}
-		d, err := az.Authorize(ctx, req)
+		d, err := s.cfg.Incidents.Authorize(ctx, req)
 		if err != nil {
 			return err
 		}

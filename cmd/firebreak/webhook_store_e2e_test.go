@@ -22,7 +22,13 @@ const changesSecret = "changes-webhook-secret"
 // status.
 func postChange(t *testing.T, b *botInstance, id string) int {
 	t.Helper()
-	body, err := json.Marshal(map[string]any{"id": id, "kind": "deploy", "service": "checkout",
+	return postChangeOf(t, b, id, "checkout")
+}
+
+// postChangeOf delivers a signed change of service and returns the status.
+func postChangeOf(t *testing.T, b *botInstance, id, service string) int {
+	t.Helper()
+	body, err := json.Marshal(map[string]any{"id": id, "kind": "deploy", "service": service,
 		"summary": "Deploy checkout " + id, "actor": "ci", "environment": "production"})
 	require.NoError(t, err)
 	ts := time.Now().Unix()
@@ -72,4 +78,7 @@ alerts:
 	require.Eventually(t, func() bool { return postChange(t, b, "deploy-1") == http.StatusOK }, 20*time.Second, 200*time.Millisecond, "the redelivered change is accepted once the database is back")
 	require.Eventually(t, func() bool { return postAlert(t, b, amToken, firing) == http.StatusOK },
 		20*time.Second, 200*time.Millisecond, "the redelivered alert is accepted once the database is back")
+	// A service the policy does not know would be stored where no incident
+	// shows it: refused, as the service's key is case for case.
+	require.Equal(t, http.StatusBadRequest, postChangeOf(t, b, "deploy-2", "Checkout"))
 }

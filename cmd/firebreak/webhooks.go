@@ -72,7 +72,8 @@ func webhookRoutes(cfg Config, svc *incident.Service, alrt *alerts.Service, ft *
 		routes = append(routes, webhookRoute{"/webhooks/unleash", unleash.NewWebhookHandler(cfg.Unleash.WebhookSecret.Reveal(), chg.RecordChange, log, opts...)})
 	}
 	if cfg.ChangesWebhookSecret != "" {
-		routes = append(routes, webhookRoute{"/webhooks/changes", changehook.NewHandler(cfg.ChangesWebhookSecret.Reveal(), chg.RecordChange, log)})
+		routes = append(routes, webhookRoute{"/webhooks/changes", changehook.NewHandler(cfg.ChangesWebhookSecret.Reveal(), chg.RecordChange, log,
+			changehook.WithServices(svc.Policy().ServiceKeys()))})
 	}
 	if cfg.Alerts.AlertmanagerToken != "" {
 		auth := alerting.Auth{Tokens: secretList(cfg.Alerts.AlertmanagerToken)}
