@@ -84,13 +84,11 @@ func (s *Service) runAckPage(ctx context.Context, payload []byte) error {
 	}
 	if page.Status == "resolved" {
 		// Resolved since the click: not sent, as AcknowledgePage.
-		_ = s.chat.Tell(ctx, p.Reply, resolvedAlready(page, p.User))
-		return nil
+		return tellFromJob(ctx, s.chat, p.Reply, resolvedAlready(page, p.User))
 	}
 	email, err := s.chat.UserEmail(ctx, p.User)
 	if err != nil || email == "" {
-		_ = s.chat.Tell(ctx, p.Reply, refused(""))
-		return nil
+		return tellFromJob(ctx, s.chat, p.Reply, refused(""))
 	}
 	pdAt, err := s.pager.Acknowledge(ctx, *page, email)
 	if err != nil {
@@ -98,8 +96,9 @@ func (s *Service) runAckPage(ctx context.Context, payload []byte) error {
 		// somebody else, or no longer open; asking again would get the
 		// same answer, and the webhook says what happened in the channel.
 		if c := incident.ErrorCode(err); c == incident.ENOTFOUND || c == incident.EINVALID || c == incident.EFORBIDDEN || c == incident.ECONFLICT {
-			_ = s.chat.Tell(ctx, p.Reply, refused(incident.ErrorMessage(err)))
-			return nil
+			// Asked again, PagerDuty gives the same answer: a retry
+			// only says it.
+			return tellFromJob(ctx, s.chat, p.Reply, refused(incident.ErrorMessage(err)))
 		}
 		return fmt.Errorf("acknowledge page %s: %w", p.PageKey, err)
 	}
@@ -703,8 +702,7 @@ func (s *Service) runOnCall(ctx context.Context, payload []byte) error {
 	people, err := s.pager.OnCall(ctx, svc)
 	if err != nil {
 		if attempt, max := incident.JobAttempt(ctx); attempt >= max {
-			_ = s.chat.Tell(ctx, p.Reply, incident.Notice{Kind: incident.NoticeOnCall, Values: map[string]string{"service": svc.Name, "error": incident.ErrorMessage(err)}})
-			return nil
+			return tellFromJob(ctx, s.chat, p.Reply, incident.Notice{Kind: incident.NoticeOnCall, Values: map[string]string{"service": svc.Name, "error": incident.ErrorMessage(err)}})
 		}
 		return err
 	}
@@ -717,5 +715,18 @@ func (s *Service) runOnCall(ctx context.Context, payload []byte) error {
 		n.Items = append(n.Items, incident.Notice{Kind: incident.NoticeOnCallLevel,
 			Values: map[string]string{"level": fmt.Sprint(o.Level), "name": o.Name, "schedule": o.Schedule, "until": until}})
 	}
-	return s.chat.Tell(ctx, p.Reply, n)
+	return tellFromJob(ctx, s.chat, p.Reply, n)
+}
+
+// tellFromJob tells the person who asked, from a job. Within a job Tell
+// fails only when the message was not delivered (a rate limit, a refusal),
+// so its failure fails the job, whose retry tells them (after Slack's
+// Retry-After, for a rate limit).
+func tellFromJob(ctx context.Context, chat interface {
+	Tell(context.Context, incident.ReplyTarget, incident.Notice) error
+}, to incident.ReplyTarget, n incident.Notice) error {
+	if err := chat.Tell(ctx, to, n); err != nil {
+		return fmt.Errorf("tell %s: %w", to.UserID, err)
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -110,24 +111,49 @@ func (s repager) runRepage(ctx context.Context, payload []byte) error {
 		return incident.RetryLater(5*time.Second, "%s has no channel yet", inc.Key())
 	}
 	source := fmt.Sprintf("repage:%s:%d", page.DedupKey, p.Step)
-	if announced(ctx, s.store, inc.ID, source) {
-		return nil // a redelivered job
-	}
 	svc, ok := s.policy.Services[page.Service]
 	if !ok {
 		return nil
 	}
 	n := repageNotice(inc, page, svc, sp)
+	if done, err := s.repaged(ctx, inc, page, source, n); err != nil || done {
+		return err
+	}
 	escalated, err := s.escalate(ctx, inc, page, p, source, sp.RespondWithin, n)
 	if err != nil || escalated {
 		return err
 	}
-	if paged, err := s.pageAgain(ctx, inc, page); err != nil || !paged {
-		return err
+	return s.pageAgain(ctx, inc, page, p.Step, source, n)
+}
+
+// repaged reports whether this step of the re-page was carried out and
+// recorded already. A retry of the job that recorded it (an attempt after
+// the first) says it in the channel again: the attempt may have stopped
+// before saying it (Slack failed, the process died), and the post, keyed
+// by the job, finds a copy that landed rather than posting a second one.
+// A record that is only a note (the channel heard PagerDuty report it) is
+// not said.
+func (s repager) repaged(ctx context.Context, inc *incident.Incident, page *incident.Page, source string, n incident.Notice) (bool, error) {
+	events, err := s.store.ListTimeline(ctx, inc.ID)
+	if err != nil {
+		return false, fmt.Errorf("re-page: %w", err)
+	}
+	i := slices.IndexFunc(events, func(ev incident.TimelineEvent) bool { return ev.SourceID == source })
+	if i < 0 {
+		return false, nil
+	}
+	ev := events[i]
+	if attempt, _ := incident.JobAttempt(ctx); attempt <= 1 || !ev.Key {
+		return true, nil // a redelivered job
 	}
 	n.Values["action"] = "paged_again"
-	s.sayRepage(ctx, inc, page, p.Step, source, n)
-	return nil
+	if d, _ := ev.Payload.(incident.PagedData); d.Level > 0 {
+		n.Values["action"], n.Values["assignees"] = "escalated", strings.Join(page.Assignees, ", ")
+	}
+	if _, err := s.chat.Notify(ctx, inc.ChannelID, n); err != nil {
+		return true, fmt.Errorf("say the re-page of %s: %w", page.DedupKey, err)
+	}
+	return true, nil
 }
 
 // awaitsAck reports whether page still waits for an acknowledgement that
@@ -148,12 +174,15 @@ func repageNotice(inc *incident.Incident, page *incident.Page, svc incident.Serv
 		Buttons: []incident.Button{{Action: incident.ActionRepage, Text: "Re-page " + page.Service, Value: fmt.Sprintf("%d|%s", inc.ID, page.Service), Style: "danger"}}}
 }
 
-// pageAgain plans a new page of the page's service, with the backup. It
-// returns false when the service was paged again as often as it may be.
-func (s repager) pageAgain(ctx context.Context, inc *incident.Incident, page *incident.Page) (bool, error) {
+// pageAgain pages the page's service again, with the backup, and says so
+// in the channel, unless the service was paged again as often as it may
+// be. The new page is planned in the transaction that records this step
+// of the re-page (source), so a retry of the job, which finds the step
+// recorded, never counts the new page as one more reason to page again.
+func (s repager) pageAgain(ctx context.Context, inc *incident.Incident, page *incident.Page, step int, source string, n incident.Notice) error {
 	pages, err := s.store.ListPages(ctx, inc.ID)
 	if err != nil {
-		return false, fmt.Errorf("re-page: %w", err)
+		return fmt.Errorf("re-page: %w", err)
 	}
 	round := 0
 	for _, pg := range pages {
@@ -162,28 +191,28 @@ func (s repager) pageAgain(ctx context.Context, inc *incident.Incident, page *in
 		}
 	}
 	if round > maxAutoRepages {
-		return false, nil // the button remains; PagerDuty keeps escalating
+		return nil // the button remains; PagerDuty keeps escalating
 	}
-	if err := s.schedulePage(ctx, s.sched, pagePayload{IncidentID: inc.ID, Service: page.Service, Actor: "bot", Round: round, Backup: true}); err != nil {
-		return false, fmt.Errorf("re-page: %w", err)
-	}
-	return true, nil
-}
-
-// sayRepage records the re-page on the timeline and says it in the channel,
-// once.
-func (s repager) sayRepage(ctx context.Context, inc *incident.Incident, page *incident.Page, step int, source string, n incident.Notice) {
+	n.Values["action"] = "paged_again"
 	ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventPaged, Actor: "bot", At: s.clock.Now(), Key: true, Text: s.noticeText(n),
 		SourceID: source, Payload: incident.PagedData{Service: page.Service, Page: page.DedupKey, Repage: step}}
-	if err := s.store.AddTimelineEvent(ctx, &ev); incident.ErrorCode(err) == incident.ECONFLICT {
-		return
+	err = s.store.Atomic(ctx, func(tx incident.Tx) error {
+		if err := tx.AddTimelineEvent(ctx, &ev); err != nil {
+			return err
+		}
+		return s.schedulePage(ctx, tx, pagePayload{IncidentID: inc.ID, Service: page.Service, Actor: "bot", Round: round, Backup: true})
+	})
+	if incident.ErrorCode(err) == incident.ECONFLICT {
+		return nil // another run of the step did it
 	} else if err != nil {
-		s.log.ErrorContext(ctx, "could not record the re-page", "incident", inc.Key(), "err", err)
+		return fmt.Errorf("re-page: %w", err)
 	}
+	// A failure retries the job, which finds the step recorded and says
+	// it again (repaged).
 	if _, err := s.chat.Notify(ctx, inc.ChannelID, n); err != nil {
-		// PagerDuty has acted; a retry would escalate again.
-		s.log.WarnContext(ctx, "could not say the re-page in the channel", "incident", inc.Key(), "err", err)
+		return fmt.Errorf("say the re-page of %s: %w", page.DedupKey, err)
 	}
+	return nil
 }
 
 // escalate asks the provider to move an unacknowledged page on to the next
@@ -256,8 +285,9 @@ func (s repager) escalate(ctx context.Context, inc *incident.Incident, page *inc
 		return true, nil
 	}
 	if _, err := s.chat.Notify(ctx, inc.ChannelID, n); err != nil {
-		// PagerDuty has acted; a retry would ask it again.
-		s.log.WarnContext(ctx, "could not say the re-page in the channel", "incident", inc.Key(), "err", err)
+		// PagerDuty has acted and the escalation is recorded: the retry
+		// finds it recorded and only says it (repaged).
+		return true, fmt.Errorf("say the escalation of %s: %w", page.DedupKey, err)
 	}
 	return true, nil
 }

@@ -1,0 +1,271 @@
+package paging_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/stretchr/testify/require"
+
+	"github.com/firebreakhq/firebreak/bot"
+	"github.com/firebreakhq/firebreak/bot/slackfake"
+	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/incidenttest"
+	"github.com/firebreakhq/firebreak/incident/paging"
+	"github.com/firebreakhq/firebreak/integrations/pagerduty"
+	"github.com/firebreakhq/firebreak/integrations/pagerduty/pdfake"
+)
+
+// errKilled stands for the process being killed (SIGKILL, a crash): the
+// job stops where it is, and its next attempt starts from what is stored.
+var errKilled = errors.New("process killed")
+
+// killingQueue is the test queue with the process killed right after a
+// job that kill picks was handed to it (committed).
+type killingQueue struct {
+	*incidenttest.Queue
+	mu   sync.Mutex
+	kill func(incident.Job) bool
+}
+
+func (q *killingQueue) Schedule(ctx context.Context, job incident.Job) (bool, error) {
+	ok, err := q.Queue.Schedule(ctx, job)
+	q.mu.Lock()
+	kill := q.kill
+	if err == nil && kill != nil && kill(job) {
+		q.kill = nil
+		q.mu.Unlock()
+		panic(errKilled)
+	}
+	q.mu.Unlock()
+	return ok, err
+}
+
+// httpBundle pages through pdfake (PagerDuty's REST API) and talks to
+// slackfake (Slack's Web API), both through the production clients.
+type httpBundle struct {
+	svc   *incident.Service
+	pg    *paging.Service
+	queue *killingQueue
+	clock *incidenttest.Clock
+	slack *slackfake.Server
+	pd    *pdfake.Server
+	decl  slackfake.User
+}
+
+// httpSetup has levels people on call in Checkout's escalation policy
+// (one: a page cannot be escalated, so it is sent again with the backup).
+func httpSetup(t *testing.T, levels int) httpBundle {
+	t.Helper()
+	clock := incidenttest.NewClock(time.Date(2026, 8, 7, 14, 23, 0, 0, time.UTC))
+	srv := slackfake.New(slackfake.WithClock(clock.Now))
+	t.Cleanup(srv.Close)
+	decl := srv.AddUser(slackfake.User{Name: "dana", Email: "dana@example.com"})
+	srv.AddChannel(slackfake.Channel{Name: "incidents", Members: []string{srv.BotUserID(), decl.ID}})
+	pd := pdfake.New(pdfake.WithClock(clock.Now))
+	t.Cleanup(pd.Close)
+	pd.AddService(pdfake.Service{ID: "PSVC1", Name: "Checkout", EscalationPolicyID: "PEP1"})
+	pd.AddUser(pdfake.User{ID: "PUBOT", Name: "firebreak", Email: "bot@example.com"})
+	pd.AddUser(pdfake.User{ID: "PUBOB", Name: "Bob Roe", Email: "bob@example.com"})
+	pd.AddUser(pdfake.User{ID: "PUCAROL", Name: "Carol Poe", Email: "carol@example.com"})
+	pd.AddOnCall(pdfake.OnCall{EscalationPolicyID: "PEP1", Level: 1, UserID: "PUBOB", Schedule: "Primary"})
+	if levels > 1 {
+		pd.AddOnCall(pdfake.OnCall{EscalationPolicyID: "PEP1", Level: 2, UserID: "PUCAROL", Schedule: "Secondary"})
+	}
+	q := &killingQueue{Queue: incidenttest.NewQueue()}
+	store := incidenttest.NewMemStore(clock)
+	store.SetScheduler(q)
+	policy := incident.DefaultPolicy()
+	policy.BroadcastChannel = "#incidents"
+	policy.Services = map[string]incident.ServicePolicy{"checkout": {Key: "checkout", Name: "Checkout",
+		PagerDuty: incident.PagerDutyService{ServiceID: "PSVC1"}}}
+	chat := bot.NewChat(slack.New(srv.BotToken(), slack.OptionAPIURL(srv.URL())), policy, bot.WithChatClock(clock))
+	svc := incident.NewService(incident.ServiceConfig{Store: store, Scheduler: q, Chat: chat.Roles(), Policy: policy, Clock: clock})
+	svc.RegisterJobs(q)
+	client := pagerduty.New(pagerduty.Config{APIURL: pd.URL(), EventsURL: pd.EventsURL(), Token: pd.Token(), FromEmail: "bot@example.com"})
+	pg := paging.New(paging.Config{Store: store, Core: svc, Chat: incident.MarkDrills(chat.Roles(), store), Pager: client, Scheduler: q,
+		Policy: policy, Clock: clock, Render: bot.NoticeText})
+	pg.RegisterJobs(q)
+	svc.Use(pg.Feature())
+	return httpBundle{svc: svc, pg: pg, queue: q, clock: clock, slack: srv, pd: pd, decl: decl}
+}
+
+// declareP2 declares a P2 of Checkout and runs what follows, up to the
+// page.
+func (b httpBundle) declareP2(t *testing.T) *incident.Incident {
+	t.Helper()
+	ctx := context.Background()
+	inc, _, err := b.svc.Declare(ctx, incident.DeclareInput{Title: "checkout is down", Severity: incident.P2, ServiceKey: "checkout", DeclaredBy: b.decl.ID})
+	require.NoError(t, err)
+	b.queue.RunDue(t, b.clock.Now())
+	inc, err = b.svc.Get(ctx, inc.ID)
+	require.NoError(t, err)
+	require.NotEmpty(t, inc.ChannelID)
+	require.Len(t, b.pd.Incidents(), 1, "on-call is paged")
+	return inc
+}
+
+// attempt runs one attempt of job as the job engine does, with the job's
+// id and the attempt's number on the context; a kill is errKilled.
+func (b httpBundle) attempt(job incident.Job, id int64, n int) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if r != errKilled {
+				panic(r)
+			}
+			err = errKilled
+		}
+	}()
+	return b.queue.Handler(job.Kind)(incident.WithJobRun(context.Background(), id, n, 5), job.Payload)
+}
+
+func (b httpBundle) said(channel, sub string) []string {
+	var out []string
+	for _, m := range b.slack.Messages(channel) {
+		if strings.Contains(m.Text, sub) {
+			out = append(out, m.Text)
+		}
+	}
+	return out
+}
+
+// rateLimitOnce answers the first chat.postMessage whose text holds sub
+// with Slack's 429 and a Retry-After of a second.
+func rateLimitOnce(srv *slackfake.Server, sub string) *int {
+	var mu sync.Mutex
+	limited := new(int)
+	srv.OnCall(func(c slackfake.Call) *slackfake.Fault {
+		mu.Lock()
+		defer mu.Unlock()
+		if c.Method == "chat.postMessage" && *limited == 0 && strings.Contains(c.Args.Get("text"), sub) {
+			*limited++
+			return slackfake.RateLimited(time.Second)
+		}
+		return nil
+	})
+	return limited
+}
+
+// TestRepageKilledAfterPagingAgainPagesOnce: nobody acknowledged the page
+// within the target, and PagerDuty cannot escalate it, so the bot pages
+// again with the backup; the process dies right after that page is
+// planned, and the page goes out. The re-page job's retry does not count
+// that page as one more reason to page, and pages nobody again: on-call
+// gets one new PagerDuty incident, and the channel hears it once.
+func TestRepageKilledAfterPagingAgainPagesOnce(t *testing.T) {
+	t.Parallel()
+	b := httpSetup(t, 1)
+	inc := b.declareP2(t)
+	b.clock.Advance(61 * time.Minute)
+	job, ok := b.queue.Take(paging.JobRepage)
+	require.True(t, ok)
+	b.queue.mu.Lock()
+	b.queue.kill = func(j incident.Job) bool { return j.Kind == paging.JobPage && strings.Contains(j.Key, "backup") }
+	b.queue.mu.Unlock()
+
+	require.ErrorIs(t, b.attempt(job, 801, 1), errKilled)
+	b.queue.RunDue(t, b.clock.Now())
+	require.Len(t, b.pd.Incidents(), 2, "the page with the backup went out")
+
+	b.clock.Advance(20 * time.Second)
+	require.NoError(t, b.attempt(job, 801, 2))
+	b.queue.RunDue(t, b.clock.Now())
+	require.Len(t, b.pd.Incidents(), 2, "the retry pages nobody again")
+	require.Len(t, b.said(inc.ChannelID, "so I am paging again"), 1, "%q", b.said(inc.ChannelID, ""))
+}
+
+// TestRepageNoticeRateLimitedIsRetried: Slack rate limits the channel's
+// notice that the bot is paging again. The job fails and its retry says
+// it, once, without paging again.
+func TestRepageNoticeRateLimitedIsRetried(t *testing.T) {
+	t.Parallel()
+	b := httpSetup(t, 1)
+	inc := b.declareP2(t)
+	b.clock.Advance(61 * time.Minute)
+	job, ok := b.queue.Take(paging.JobRepage)
+	require.True(t, ok)
+	limited := rateLimitOnce(b.slack, "so I am paging again")
+
+	err := b.attempt(job, 802, 1)
+	require.Equal(t, 1, *limited)
+	require.Error(t, err, "the re-page job fails, so that it is retried")
+	b.queue.RunDue(t, b.clock.Now())
+	require.Len(t, b.pd.Incidents(), 2)
+
+	require.NoError(t, b.attempt(job, 802, 2))
+	b.queue.RunDue(t, b.clock.Now())
+	require.Len(t, b.pd.Incidents(), 2, "paged again once")
+	require.Len(t, b.said(inc.ChannelID, "so I am paging again"), 1, "%q", b.said(inc.ChannelID, ""))
+}
+
+// TestEscalationNoticeRateLimitedIsRetried: the bot escalated the page in
+// PagerDuty and Slack rate limits the channel's notice of it. The job
+// fails and its retry says it once, without escalating again.
+func TestEscalationNoticeRateLimitedIsRetried(t *testing.T) {
+	t.Parallel()
+	b := httpSetup(t, 2)
+	inc := b.declareP2(t)
+	b.clock.Advance(61 * time.Minute)
+	job, ok := b.queue.Take(paging.JobRepage)
+	require.True(t, ok)
+	limited := rateLimitOnce(b.slack, "so I escalated it")
+
+	err := b.attempt(job, 803, 1)
+	require.Equal(t, 1, *limited)
+	require.Error(t, err, "the re-page job fails, so that it is retried")
+	require.NoError(t, b.attempt(job, 803, 2))
+	require.Len(t, b.pd.Incidents(), 1, "nobody paged again")
+	require.Len(t, b.said(inc.ChannelID, "so I escalated it"), 1, "%q", b.said(inc.ChannelID, ""))
+	levels := 0
+	for _, c := range b.pd.Calls() {
+		if c.Method == "PUT" && strings.HasPrefix(c.Path, "/incidents") {
+			levels++
+		}
+	}
+	require.Equal(t, 1, levels, "PagerDuty was asked to escalate once")
+}
+
+// TestAckRefusalRateLimitedIsRetried: someone without an e-mail address in
+// Slack clicks Acknowledge, so the page cannot be acknowledged as them;
+// Slack rate limits the private answer saying so. The job fails and its
+// retry gives the answer, once.
+func TestAckRefusalRateLimitedIsRetried(t *testing.T) {
+	t.Parallel()
+	b := httpSetup(t, 1)
+	ctx := context.Background()
+	erin := b.slack.AddUser(slackfake.User{Name: "erin"})
+	inc, _, err := b.svc.Declare(ctx, incident.DeclareInput{Title: "checkout is down", Severity: incident.P2, ServiceKey: "checkout", DeclaredBy: erin.ID})
+	require.NoError(t, err)
+	b.queue.RunDue(t, b.clock.Now())
+	inc, err = b.svc.Get(ctx, inc.ID)
+	require.NoError(t, err)
+	require.Len(t, b.pd.Incidents(), 1)
+	pg := b.pd.Incidents()[0]
+
+	reply := incident.ReplyTarget{ChannelID: inc.ChannelID, UserID: erin.ID}
+	require.NoError(t, b.pg.AcknowledgePage(ctx, pg.IncidentKey, erin.ID, reply))
+	job, ok := b.queue.Take(paging.JobAckPage)
+	require.True(t, ok)
+	b.slack.RateLimitNext("chat.postEphemeral", 1, time.Second)
+	told := func() int {
+		n := 0
+		for _, e := range b.slack.Ephemerals(inc.ChannelID) {
+			if e.User == erin.ID {
+				n++
+			}
+		}
+		return n
+	}
+
+	require.Error(t, b.attempt(job, 804, 1), "the answer was not delivered: the job is retried")
+	require.Zero(t, told())
+	require.NoError(t, b.attempt(job, 804, 2))
+	require.Equal(t, 1, told(), "the person who clicked hears why, once")
+	got, ok := b.pd.Incident(pg.ID)
+	require.True(t, ok)
+	require.Equal(t, "triggered", got.Status, "nothing was acknowledged as anybody else")
+}
