@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/slack-go/slack"
@@ -54,8 +55,13 @@ func ParseInvocation(cmd slack.SlashCommand) (Invocation, error) {
 	// Slack escapes &, < and > in the text; the domain keeps what the
 	// person typed, and every reply escapes it again, once.
 	text = strings.TrimSpace(unescapeSlack(text))
-	sub, args, _ := strings.Cut(text, " ")
-	sub = strings.ToLower(strings.TrimSpace(sub))
+	// Any white space ends the subcommand: a tab, a new line or a
+	// no-break space typed or pasted after it is a separator too.
+	sub, args := text, ""
+	if i := strings.IndexFunc(text, unicode.IsSpace); i >= 0 {
+		sub, args = text[:i], text[i:]
+	}
+	sub = strings.ToLower(sub)
 	if sub == "" {
 		sub = "help"
 	}

@@ -27,7 +27,8 @@ type ShortcutHandler func(ctx context.Context, cb slack.InteractionCallback) err
 // acknowledgement body: nil for an empty 200, or a view_submission response.
 func (h *Handler) Interaction(ctx context.Context, cb slack.InteractionCallback) any {
 	switch cb.Type {
-	case slack.InteractionTypeBlockActions, slack.InteractionTypeViewSubmission, slack.InteractionTypeMessageAction:
+	case slack.InteractionTypeBlockActions, slack.InteractionTypeViewSubmission, slack.InteractionTypeMessageAction,
+		slack.InteractionTypeShortcut:
 		if h.homes.interaction(ctx, cb) {
 			h.tellUser(ctx, cb, errOutsider)
 			h.counted("outsider")
@@ -46,6 +47,15 @@ func (h *Handler) Interaction(ctx context.Context, cb slack.InteractionCallback)
 		return resp
 	case slack.InteractionTypeMessageAction:
 		h.counted(h.shortcut(ctx, cb))
+		return nil
+	case slack.InteractionTypeShortcut:
+		// The app offers no global shortcut (slack-manifest.yaml lists
+		// only the message shortcut); one configured in the app's
+		// settings is answered, not met with silence. It comes from no
+		// channel, so the answer is a direct message.
+		h.log.WarnContext(ctx, "unknown global shortcut", "callback_id", cb.CallbackID, "user", cb.User.ID)
+		h.tellUser(ctx, cb, unknownInteraction(h.cfg.Command, "shortcut"))
+		h.counted("unknown")
 		return nil
 	default:
 		h.counted("ignored")

@@ -286,6 +286,13 @@ func (h *Handler) socketAnswer(ctx context.Context, evt socketmode.Event, req so
 		return h.Interaction(actx, cb), true
 	case socketmode.EventTypeEventsAPI:
 		if _, _, err := h.Event(ctx, json.RawMessage(req.Payload)); err != nil {
+			if incident.ErrorCode(err) == incident.EINVALID {
+				// Delivered again it is as malformed: acknowledged and
+				// dropped, as over HTTP it is refused with
+				// X-Slack-No-Retry.
+				h.log.WarnContext(ctx, "malformed event dropped", "envelope_id", req.EnvelopeID, "err", err)
+				return nil, true
+			}
 			h.log.ErrorContext(ctx, "accept event", "err", err)
 			// Not acknowledging makes Slack redeliver it later.
 			return nil, false
