@@ -194,6 +194,14 @@ func (s *Service) clockStep(ctx context.Context, inc *incident.Incident, p comms
 	if _, err := s.chat.Notify(ctx, inc.ChannelID, n); err != nil {
 		return fmt.Errorf("comms %s for %s: %w", p.Step, inc.Key(), err)
 	}
+	// The step is recorded once it is said in the channel and to the
+	// person it calls on: until then a retry says it again, and the keyed
+	// posts find what an earlier attempt said.
+	if p.Step != stepDraft {
+		if err := s.tellCalledOn(ctx, inc, p.Step, start, now); err != nil {
+			return err
+		}
+	}
 	ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventComms, Actor: "bot", At: now, Key: p.Step == stepEscalate, SourceID: source,
 		Text: map[string]string{
 			stepDraft:    "Status page draft proposed",
@@ -202,9 +210,6 @@ func (s *Service) clockStep(ctx context.Context, inc *incident.Incident, p comms
 		}[p.Step]}
 	if err := s.store.AddTimelineEvent(ctx, &ev); err != nil && incident.ErrorCode(err) != incident.ECONFLICT {
 		return fmt.Errorf("comms: %w", err)
-	}
-	if p.Step != stepDraft {
-		s.tellCalledOn(ctx, inc, p.Step, start, now)
 	}
 	return nil
 }
@@ -259,19 +264,20 @@ func (s *Service) clockNotice(ctx context.Context, inc *incident.Incident, step 
 
 // tellCalledOn messages the person a reminder calls on directly: the comms
 // lead for a nudge, the commander for an escalation.
-func (s *Service) tellCalledOn(ctx context.Context, inc *incident.Incident, step string, start, now time.Time) {
+func (s *Service) tellCalledOn(ctx context.Context, inc *incident.Incident, step string, start, now time.Time) error {
 	dmTo := commsLead(inc)
 	if step == stepEscalate {
 		dmTo = inc.Commander
 	}
 	if dmTo == "" {
-		return
+		return nil
 	}
 	dm := incident.Notice{Kind: incident.NoticeStatusPageReminder, Incident: inc.Key(), Actor: "bot", User: dmTo, Drill: inc.Drill,
 		Values: map[string]string{"after": incident.Since(start, now), "channel": inc.ChannelID}}
 	if err := s.chat.Tell(ctx, incident.ReplyTarget{UserID: dmTo}, dm); err != nil {
-		s.log.WarnContext(ctx, "could not message about the status page", "incident", inc.Key(), "err", err)
+		return fmt.Errorf("message %s about the status page of %s: %w", dmTo, inc.Key(), err)
 	}
+	return nil
 }
 
 // staleStep proposes the "still investigating" update when nothing was
@@ -356,17 +362,19 @@ func (s *Service) emailStep(ctx context.Context, inc *incident.Incident, p comms
 	if _, err := s.chat.Notify(ctx, inc.ChannelID, n); err != nil {
 		return fmt.Errorf("propose the customer e-mail for %s: %w", inc.Key(), err)
 	}
-	ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventComms, Actor: "bot", At: now, SourceID: srcEmailProposed,
-		Text: "Customer e-mail proposed: " + why}
-	if err := s.store.AddTimelineEvent(ctx, &ev); err != nil && incident.ErrorCode(err) != incident.ECONFLICT {
-		return fmt.Errorf("comms: %w", err)
-	}
+	// Recorded once the comms lead is told too: until then a retry says
+	// it again, and the keyed posts find what an earlier attempt said.
 	if lead != "" {
 		dm := incident.Notice{Kind: incident.NoticeCustomerEmailReminder, Incident: inc.Key(), Actor: "bot", User: lead, Drill: inc.Drill,
 			Values: map[string]string{"channel": inc.ChannelID}}
 		if err := s.chat.Tell(ctx, incident.ReplyTarget{UserID: lead}, dm); err != nil {
-			s.log.WarnContext(ctx, "could not message about the customer e-mail", "incident", inc.Key(), "err", err)
+			return fmt.Errorf("message %s about the customer e-mail of %s: %w", lead, inc.Key(), err)
 		}
+	}
+	ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventComms, Actor: "bot", At: now, SourceID: srcEmailProposed,
+		Text: "Customer e-mail proposed: " + why}
+	if err := s.store.AddTimelineEvent(ctx, &ev); err != nil && incident.ErrorCode(err) != incident.ECONFLICT {
+		return fmt.Errorf("comms: %w", err)
 	}
 	return nil
 }
