@@ -72,18 +72,21 @@ func (w *warRoom) runSetup(ctx context.Context, payload []byte) error {
 		return fmt.Errorf("decode setup payload: %w: %w", err, ErrJobCancel)
 	}
 	err := w.setup(ctx, p)
-	if err == nil || errors.Is(err, ErrJobCancel) {
+	var notTold *declarerNotTold
+	if err == nil || errors.Is(err, ErrJobCancel) || errors.As(err, &notTold) {
 		return err
 	}
+	// A report that was not delivered fails the job with its cause, so
+	// that Slack's Retry-After is waited for and the report made again.
 	switch attempt, max := JobAttempt(ctx); {
 	case max > 0 && attempt >= max:
-		w.reportSetupFailure(ctx, p, err, false)
+		return errors.Join(err, w.reportSetupFailure(ctx, p, err, false))
 	case attempt == 1 && max > 1 && refusal(err) != nil:
 		// Slack refused for a reason a retry does not change by itself
 		// (the bot is not in the broadcast channel, a missing scope, an
 		// archived channel): the declarer hears it now, not after the
 		// last attempt, while the retries wait for someone to fix it.
-		w.reportSetupFailure(ctx, p, err, true)
+		return errors.Join(err, w.reportSetupFailure(ctx, p, err, true))
 	}
 	return err
 }
@@ -121,11 +124,21 @@ func (w *warRoom) setup(ctx context.Context, p setupPayload) error {
 	if p.ReplyTo != (ReplyTarget{}) {
 		open := Notice{Kind: NoticeIncidentOpen, Incident: inc.Key(), Actor: "bot", Drill: inc.Drill, Values: map[string]string{"channel": inc.ChannelID}}
 		if err := w.notices.Tell(ctx, p.ReplyTo, open); err != nil {
-			w.log.WarnContext(ctx, "could not tell the declarer", "incident", inc.Key(), "err", err)
+			// The war room is up; the retry finds every step done and
+			// only tells the declarer.
+			return &declarerNotTold{fmt.Errorf("tell the declarer where %s is: %w", inc.Key(), err)}
 		}
 	}
 	return nil
 }
+
+// declarerNotTold fails a setup that is complete but whose declarer was not
+// told of it: the job is retried, and the failure is no setup failure to
+// report.
+type declarerNotTold struct{ err error }
+
+func (e *declarerNotTold) Error() string { return e.err.Error() }
+func (e *declarerNotTold) Unwrap() error { return e.err }
 
 // resolveInvitees resolves who joins the channel in the background; done
 // means an earlier attempt invited them.
@@ -375,14 +388,14 @@ func (w *warRoom) markSteps(ctx context.Context, marks []TimelineEvent) error {
 // reportSetupFailure tells the declarer exactly which parts of the war
 // room do not exist: after the last attempt, or, when retrying says so,
 // after a first attempt the chat refused, with the refusal as the cause.
-func (w *warRoom) reportSetupFailure(ctx context.Context, p setupPayload, cause error, retrying bool) {
+func (w *warRoom) reportSetupFailure(ctx context.Context, p setupPayload, cause error, retrying bool) error {
 	done, err := w.doneSteps(ctx, p.IncidentID)
 	if err != nil {
 		done = map[string]bool{}
 	}
 	inc, err := w.incidents.GetIncident(ctx, p.IncidentID)
 	if err != nil {
-		return
+		return nil
 	}
 	var missing []string
 	for _, step := range []string{stepChannel, stepTopic, stepBookmarks, stepInvites, stepPanel, stepAnnounce} {
@@ -410,8 +423,9 @@ func (w *warRoom) reportSetupFailure(ctx context.Context, p setupPayload, cause 
 		target.ChannelID = inc.ChannelID
 	}
 	if err := w.notices.Tell(ctx, target, drillText(inc, text)); err != nil {
-		w.log.ErrorContext(ctx, "could not tell the declarer about the failed setup", "incident", inc.Key(), "err", err)
+		return fmt.Errorf("tell the declarer about the setup of %s: %w", inc.Key(), err)
 	}
+	return nil
 }
 
 // inviteRefs lists who joins the channel: the declarer, the IC, the other
