@@ -524,7 +524,12 @@ func (s *Service) exportFailed(ctx context.Context, inc *incident.Incident, p ex
 			err = s.chat.Tell(ctx, p.Reply, n)
 		}
 		if err != nil {
-			s.log.WarnContext(ctx, "could not report the failed export", "incident", inc.Key(), "err", err)
+			// Not said: the job is retried, not cancelled, so that it is
+			// (the keyed post finds a copy that landed), and recorded
+			// once said. The cause is kept as text: a refusal's
+			// ErrJobCancel would cancel the retry.
+			return fmt.Errorf("export the postmortem of %s to %s failed (%s), and saying so failed: %w",
+				inc.Key(), exp.Name(), incident.ErrorMessage(cause), err)
 		}
 		s.record(ctx, inc, fmt.Sprintf("postmortem:exportfail:%s:%d:%d", p.Target, s.clock.Now().Unix(), attempt),
 			fmt.Sprintf("Postmortem export to %s failed: %s", exp.Name(), incident.ErrorMessage(cause)))
