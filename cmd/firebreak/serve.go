@@ -85,11 +85,14 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	}
 	defer st.db.Close()
 
-	// Outbound calls: one resilient client per provider.
+	// Outbound calls: one resilient client per provider, honouring the
+	// rate limits every replica received.
 	outMetrics := outbound.NewMetrics(reg)
 	breakers := outbound.NewRegistry()
+	sharedLimits, stopSharing := shareRateLimits(ctx, st.db, log)
+	defer stopSharing()
 	newOut := func(p outbound.Policy) *outbound.Client {
-		return outbound.New(p, outbound.WithLogger(log), outbound.WithMetrics(outMetrics), outbound.WithRegistry(breakers))
+		return outbound.New(p, outbound.WithLogger(log), outbound.WithMetrics(outMetrics), outbound.WithRegistry(breakers), sharedLimits)
 	}
 	slackOut := newOut(outbound.Policy{Provider: "slack", Operation: outbound.SlackOperation, Retryable: slackRetryable,
 		RateKey: outbound.SlackRateKey})

@@ -65,6 +65,8 @@ type Client struct {
 	jitter   func(time.Duration) time.Duration
 	breaker  *gobreaker.TwoStepCircuitBreaker[struct{}]
 	gate     gate
+	// shared, if set, shares the gate with the other processes.
+	shared *SharedLimits
 	// lastFailure is the latest failed attempt's cause ("connect:
 	// connection refused", "no such host", a TLS error, "HTTP 503"), so a
 	// request the open breaker rejects is logged with why it opened.
@@ -145,6 +147,9 @@ func New(p Policy, opts ...Option) *Client {
 	}
 	if c.registry != nil {
 		c.registry.add(c)
+	}
+	if c.shared != nil {
+		c.shared.add(c)
 	}
 	return c
 }

@@ -15,7 +15,8 @@ import (
 )
 
 // gate holds, per rate-limit key, when the provider allows the next call:
-// a 429's Retry-After is shared by every caller in the process, so no
+// a 429's Retry-After is shared by every caller in the process (and, with
+// WithSharedLimits, by the other replicas), so no
 // worker calls again before it elapses.
 type gate struct {
 	mu    sync.Mutex

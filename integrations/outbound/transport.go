@@ -202,7 +202,9 @@ func (c *Client) retryWait(rt *roundTrip, attempt int, res attemptResult) (wait 
 		wait, hinted = c.p.RetryAfter(res.resp.Header, c.now())
 	}
 	if res.outcome == OutcomeRateLimited && hinted {
-		c.gate.close(rt.key, c.now().Add(wait))
+		until := c.now().Add(wait)
+		c.gate.close(rt.key, until)
+		c.shared.publish(c.p.Provider, rt.key, until)
 		if inJob(rt.ctx) {
 			c.logger.Debug("outbound request rate limited in a job; handing the 429 back",
 				append(c.attrs(rt.req, rt.op, attempt, res.outcome), slog.Duration("retry_after", wait))...)
