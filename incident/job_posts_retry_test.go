@@ -268,3 +268,29 @@ func TestSecondNagDirectMessageRateLimitedIsRetried(t *testing.T) {
 	require.Len(t, b.texts(inc.ChannelID, "needs a status update"), 2, "each reminder once in the channel: %q", b.texts(inc.ChannelID, ""))
 	require.Len(t, b.dms(b.decl.ID, inc.Key()), 1, "the IC hears it directly once")
 }
+
+// TestSecondNagDirectMessageAfterASnoozeIsSent: the job engine postpones a
+// job whose error carries Slack's Retry-After (a snooze), and runs it again
+// under the same attempt number. That run still finds the nag its job
+// claimed, and messages the IC.
+func TestSecondNagDirectMessageAfterASnoozeIsSent(t *testing.T) {
+	t.Parallel()
+	b := slackSetup(t)
+	inc := b.declare(t)
+	b.clock.Advance(10*time.Minute + time.Second)
+	require.Empty(t, b.queue.RunDue(t, b.clock.Now()))
+	b.clock.Advance(10 * time.Minute)
+	job, ok := b.queue.Take(incident.JobNag)
+	require.True(t, ok)
+	rateLimitOnce(b.srv, func(c slackfake.Call) bool {
+		ch, ok := b.srv.Channel(c.Args.Get("channel"))
+		return ok && ch.IM
+	})
+
+	err := b.attempt(job, 604, 1)
+	var ra interface{ RetryAfter() time.Duration }
+	require.ErrorAs(t, err, &ra, "postponed for as long as Slack asked")
+	b.clock.Advance(time.Second)
+	require.NoError(t, b.attempt(job, 604, 1))
+	require.Len(t, b.dms(b.decl.ID, inc.Key()), 1, "the IC hears it directly")
+}

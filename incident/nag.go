@@ -273,8 +273,10 @@ func nagSource(ctx context.Context, level int, last, due time.Time) string {
 // stopped before posting it (a Slack failure, the process killed), so the
 // retry posts it under the job's key, which finds a copy that landed.
 func (s *reminders) claimedByThisJob(ctx context.Context, inc *Incident) (int, bool, error) {
+	// Not only from the second attempt on: a run postponed by a rate
+	// limit runs again under the same attempt number.
 	id := JobID(ctx)
-	if attempt, _ := JobAttempt(ctx); id == 0 || attempt <= 1 || inc.NagCount == 0 {
+	if id == 0 || inc.NagCount == 0 {
 		return 0, false, nil
 	}
 	if _, ok := NextNagAt(inc, s.policy); !ok || inc.ChannelID == "" {

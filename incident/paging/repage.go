@@ -127,12 +127,13 @@ func (s repager) runRepage(ctx context.Context, payload []byte) error {
 }
 
 // repaged reports whether this step of the re-page was carried out and
-// recorded already. A retry of the job that recorded it (an attempt after
-// the first) says it in the channel again: the attempt may have stopped
-// before saying it (Slack failed, the process died), and the post, keyed
-// by the job, finds a copy that landed rather than posting a second one.
-// A record that is only a note (the channel heard PagerDuty report it) is
-// not said.
+// recorded already. A job that finds it recorded says it in the channel
+// again: the run that recorded it may have stopped before saying it (Slack
+// failed or rate limited it, the process died), and the post, keyed by
+// the job, finds a copy that landed rather than posting a second one. The
+// attempt number cannot tell: a run postponed by a rate limit runs again
+// under the same one. A record that is only a note (the channel heard
+// PagerDuty report it) is not said.
 func (s repager) repaged(ctx context.Context, inc *incident.Incident, page *incident.Page, source string, n incident.Notice) (bool, error) {
 	events, err := s.store.ListTimeline(ctx, inc.ID)
 	if err != nil {
@@ -143,8 +144,8 @@ func (s repager) repaged(ctx context.Context, inc *incident.Incident, page *inci
 		return false, nil
 	}
 	ev := events[i]
-	if attempt, _ := incident.JobAttempt(ctx); attempt <= 1 || !ev.Key {
-		return true, nil // a redelivered job
+	if incident.JobID(ctx) == 0 || !ev.Key {
+		return true, nil
 	}
 	n.Values["action"] = "paged_again"
 	if d, _ := ev.Payload.(incident.PagedData); d.Level > 0 {
