@@ -417,6 +417,7 @@ func TestNotesAndFollowUpsAfterClose(t *testing.T) {
 	ctx := context.Background()
 	inc := openIncident(t, b)
 	svc := incident.NewService(incident.ServiceConfig{Store: b.store, Scheduler: b.queue, Chat: b.chat.Roles(), Policy: b.svc.Policy(), Clock: b.clock})
+	svc.RegisterJobs(b.queue)
 	svc.Use(incident.Feature{Name: "close", Hook: func(_ context.Context, c incident.Change) error {
 		if incident.Status(c.To) == incident.StatusClosed {
 			closed = append(closed, c.Incident.ID)
@@ -427,6 +428,7 @@ func TestNotesAndFollowUpsAfterClose(t *testing.T) {
 		_, err := svc.SetStatus(ctx, inc.ID, to, inc.Commander, "")
 		require.NoError(t, err)
 	}
+	require.Empty(t, b.queue.Run(t, incident.JobHooks))
 	require.Equal(t, []int64{inc.ID}, closed)
 	capt := capture.New(capture.Config{Store: b.store, Chat: b.chat, Notifier: svc, Policy: b.svc.Policy(), Clock: b.clock})
 	require.NoError(t, capt.AddNote(ctx, inc.ID, "U0ALICE", "reviewed with the team"))

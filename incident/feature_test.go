@@ -56,5 +56,7 @@ func TestFeaturePlannerRunsInTheDeclaresTransaction(t *testing.T) {
 
 	_, err = b.svc.SetSeverity(ctx, inc.ID, incident.P1, "U0DECL")
 	require.NoError(t, err)
+	require.Equal(t, 1, b.queue.Pending(incident.JobHooks), "the change stores the work of its hooks")
+	require.Empty(t, b.queue.Run(t, incident.JobHooks))
 	require.Equal(t, []incident.EventKind{incident.EventDeclared, incident.EventSeverityChanged}, hooked)
 }

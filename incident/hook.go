@@ -1,6 +1,10 @@
 package incident
 
-import "context"
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+)
 
 // Change is a lifecycle change the store has committed: a declare, a status
 // update, a severity or status change.
@@ -18,9 +22,26 @@ type Change struct {
 	Actor  string
 }
 
-// Hook reacts to a committed change, usually by scheduling jobs. Its error
-// is returned to whoever made the change; the change itself stays.
+// Hook reacts to a committed change, usually by scheduling jobs.
+//
+// A severity change, a status change (the close included) and a status
+// update store, in their own transaction, one durable job (JobHooks) that
+// runs every hook with the change as it was committed: the hooks are never
+// lost to a crash or a database error between the commit and their work,
+// and a hook's error retries the job, so each hook must be safe to run
+// again (its jobs keyed, as a page's or a review's are). A declare's work
+// is its Planners'; its hooks are told after the commit, once, for what
+// may be lost, such as a counter.
 type Hook func(ctx context.Context, c Change) error
+
+// JobHooks runs the hooks of a committed change, on the urgent queue: a
+// raise to P1 pages on-call from a hook.
+const JobHooks = "incident.hooks"
+
+// hookAttempts bounds the retries of JobHooks; the engine's backoff spreads
+// them over days, so a database outage of any usual length does not lose
+// the work a change set off.
+const hookAttempts = 25
 
 // Planner stores, on a declare's transaction, what a feature needs for a
 // new incident, usually its jobs (the page, the changes list, the status
@@ -45,7 +66,7 @@ func (s *Service) Use(f Feature) {
 		s.planners = append(s.planners, namedPlanner{name: f.Name, plan: f.Planner})
 	}
 	if f.Hook != nil {
-		s.hooks = append(s.hooks, f.Hook)
+		s.hooks.list = append(s.hooks.list, f.Hook)
 	}
 }
 
@@ -54,10 +75,50 @@ type namedPlanner struct {
 	plan Planner
 }
 
+// changeHooks are the features' hooks, told of the changes the service
+// commits.
+type changeHooks struct {
+	list []Hook
+}
+
+// plan stores, on sched (the change's transaction), the job that runs the
+// hooks for c once the transaction commits.
+func (h *changeHooks) plan(ctx context.Context, sched Scheduler, c Change) error {
+	if len(h.list) == 0 {
+		return nil
+	}
+	payload, err := json.Marshal(c)
+	if err != nil {
+		return fmt.Errorf("plan the work of the change: %w", err)
+	}
+	// No key: each committed change stores its own job, once, and a
+	// repeated command that changes nothing stores none.
+	if _, err := sched.Schedule(ctx, Job{Kind: JobHooks, Payload: payload, MaxAttempts: hookAttempts, Urgent: true}); err != nil {
+		return fmt.Errorf("plan the work of the change: %w", err)
+	}
+	return nil
+}
+
+// run is JobHooks' handler: the hooks hear of the change as it was
+// committed, however much later the job runs.
+func (h *changeHooks) run(ctx context.Context, payload []byte) error {
+	var c Change
+	if err := json.Unmarshal(payload, &c); err != nil {
+		return fmt.Errorf("read the change of the hooks' job: %v: %w", err, ErrJobCancel)
+	}
+	if c.Incident == nil {
+		return fmt.Errorf("the hooks' job names no incident: %w", ErrJobCancel)
+	}
+	if err := h.after(ctx, c); err != nil {
+		return fmt.Errorf("the work of %s's %s: %w", c.Incident.Key(), c.Kind, err)
+	}
+	return nil
+}
+
 // after runs the hooks for a committed change, stopping at the first error.
-func (s *Service) after(ctx context.Context, c Change) error {
-	for _, h := range s.hooks {
-		if err := h(ctx, c); err != nil {
+func (h *changeHooks) after(ctx context.Context, c Change) error {
+	for _, hook := range h.list {
+		if err := hook(ctx, c); err != nil {
 			return err
 		}
 	}

@@ -74,6 +74,14 @@ func (s *Service) change(ctx context.Context, id int64, fn func(*Incident) ([]Ti
 // plan from before the change. Timers are keyed by incident and due time,
 // so planning one already planned stores nothing more.
 func (s *Service) changeReminding(ctx context.Context, id int64, ackCheck bool, fn func(*Incident) ([]TimelineEvent, *syncPayload, error)) (*Incident, error) {
+	return s.changeTelling(ctx, id, ackCheck, fn, nil)
+}
+
+// changeTelling is changeReminding that, when told is set, also stores on
+// the change's transaction the job that runs the hooks for the Change told
+// returns: the change and the work its hooks must do (a page, resolving
+// the pages, the status page clock) commit together.
+func (s *Service) changeTelling(ctx context.Context, id int64, ackCheck bool, fn func(*Incident) ([]TimelineEvent, *syncPayload, error), told func(*Incident) Change) (*Incident, error) {
 	var inc *Incident
 	err := s.store.Atomic(ctx, func(tx Tx) error {
 		var err error
@@ -84,7 +92,12 @@ func (s *Service) changeReminding(ctx context.Context, id int64, ackCheck bool, 
 			return err
 		}
 		if ackCheck {
-			return s.reminders.planAckCheck(ctx, tx, inc)
+			if err := s.reminders.planAckCheck(ctx, tx, inc); err != nil {
+				return err
+			}
+		}
+		if told != nil {
+			return s.hooks.plan(ctx, tx, told(inc))
 		}
 		return nil
 	})
@@ -207,14 +220,18 @@ func (s *Service) SetSeverity(ctx context.Context, id int64, sev Severity, actor
 	now := s.clock.Now()
 	var prevSev Severity
 	// A new severity has a new cadence and a new response target.
-	inc, err := s.changeReminding(ctx, id, true, func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
+	// The hooks' job commits with the change: a raise to P1 pages even
+	// if the process dies right after the commit.
+	inc, err := s.changeTelling(ctx, id, true, func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
 		prevSev = i.Severity
 		return s.life.setSeverity(i, sev, actor, now)
+	}, func(inc *Incident) Change {
+		return Change{Kind: EventSeverityChanged, Incident: inc, From: prevSev.String(), To: sev.String(), Actor: actor}
 	})
 	if err != nil {
 		return nil, err
 	}
-	return inc, s.after(ctx, Change{Kind: EventSeverityChanged, Incident: inc, From: prevSev.String(), To: sev.String(), Actor: actor})
+	return inc, nil
 }
 
 // SetStatus moves the incident through its lifecycle. summary is kept for
@@ -248,35 +265,47 @@ func (s *Service) setStatus(ctx context.Context, id int64, to Status, actor, sum
 		from = i.Status
 		return s.life.setStatus(i, m)
 	}
+	told := func(inc *Incident) Change {
+		return Change{Kind: EventStatusChanged, Incident: inc, From: string(from), To: string(to), Actor: actor}
+	}
 	if to == StatusClosed {
-		// change refuses closed incidents; closing is the one move into it.
-		inc, err := s.close(ctx, id, update)
-		if err != nil {
-			return inc, err
-		}
-		// The hooks hear of the close too: the review and the postmortem
-		// draft start from it.
-		return inc, s.after(ctx, Change{Kind: EventStatusChanged, Incident: inc, From: string(from), To: string(to), Actor: actor})
+		// change refuses closed incidents; closing is the one move into
+		// it. The hooks hear of the close too: the review and the
+		// postmortem draft start from it.
+		return s.close(ctx, id, update, told)
 	}
-	// Reopening, or leaving mitigated, starts the reminders again.
-	inc, err := s.changeReminding(ctx, id, false, update)
-	if err != nil {
-		return nil, err
-	}
-	return inc, s.after(ctx, Change{Kind: EventStatusChanged, Incident: inc, From: string(from), To: string(to), Actor: actor})
+	// Reopening, or leaving mitigated, starts the reminders again; the
+	// hooks' job (resolving the pages, the status page's resolution)
+	// commits with the change.
+	return s.changeTelling(ctx, id, false, update, told)
 }
 
-// close is change for the one move into closed, which change refuses.
-func (s *Service) close(ctx context.Context, id int64, fn func(*Incident) ([]TimelineEvent, *syncPayload, error)) (*Incident, error) {
-	var sync *syncPayload
-	inc, err := s.store.UpdateIncident(ctx, id, func(i *Incident) ([]TimelineEvent, error) {
-		events, sp, err := fn(i)
-		sync = sp
-		return events, err
+// close is change for the one move into closed, which change refuses: the
+// close, its sync and the job that runs the hooks commit together.
+func (s *Service) close(ctx context.Context, id int64, fn func(*Incident) ([]TimelineEvent, *syncPayload, error), told func(*Incident) Change) (*Incident, error) {
+	var inc *Incident
+	err := s.store.Atomic(ctx, func(tx Tx) error {
+		var sync *syncPayload
+		var err error
+		inc, err = tx.UpdateIncident(ctx, id, func(i *Incident) ([]TimelineEvent, error) {
+			events, sp, err := fn(i)
+			sync = sp
+			return events, err
+		})
+		if err != nil {
+			return err
+		}
+		if sync == nil {
+			sync = &syncPayload{}
+		}
+		sync.IncidentID = inc.ID
+		if err := s.sync.schedule(ctx, tx, inc, *sync); err != nil {
+			return err
+		}
+		return s.hooks.plan(ctx, tx, told(inc))
 	})
 	if err != nil {
 		return nil, err
 	}
-	sync.IncidentID = inc.ID
-	return inc, s.sync.schedule(ctx, s.sched, inc, *sync)
+	return inc, nil
 }

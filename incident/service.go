@@ -65,7 +65,7 @@ type Service struct {
 	sched  Scheduler
 	policy Policy
 
-	hooks      []Hook
+	hooks      *changeHooks
 	planners   []namedPlanner
 	clock      Clock
 	noticeText func(Notice) string
@@ -107,7 +107,7 @@ func NewService(cfg ServiceConfig) *Service {
 	}
 	chat := MarkDrills(cfg.Chat, cfg.Store)
 	return &Service{noticeText: cfg.Render, store: cfg.Store, sched: cfg.Scheduler, policy: cfg.Policy,
-		clock: cfg.Clock, hooks: append([]Hook(nil), cfg.Hooks...),
+		clock: cfg.Clock, hooks: &changeHooks{list: append([]Hook(nil), cfg.Hooks...)},
 		life:  &lifecycle{policy: cfg.Policy, text: cfg.Render},
 		authz: &authz{policy: cfg.Policy, rooms: chat.ChannelSetup, people: chat.Directory, incidents: cfg.Store, clock: cfg.Clock, log: cfg.Logger},
 		warRoom: &warRoom{policy: cfg.Policy, incidents: cfg.Store, timeline: cfg.Store, rooms: chat.ChannelSetup, people: chat.Directory,
@@ -128,6 +128,7 @@ func (s *Service) RegisterJobs(r interface {
 }) {
 	r.Handle(JobSetup, s.warRoom.runSetup)
 	r.Handle(JobSync, s.sync.runSync)
+	r.Handle(JobHooks, s.hooks.run)
 	r.Handle(JobNag, s.reminders.runNag)
 	r.Handle(JobAckCheck, s.reminders.runAckCheck)
 }
@@ -211,7 +212,7 @@ func (s *Service) Declare(ctx context.Context, in DeclareInput) (*Incident, bool
 	if err != nil {
 		return nil, false, fmt.Errorf("declare: %w", err)
 	}
-	if err := s.after(ctx, Change{Kind: EventDeclared, Incident: inc, Actor: in.DeclaredBy}); err != nil {
+	if err := s.hooks.after(ctx, Change{Kind: EventDeclared, Incident: inc, Actor: in.DeclaredBy}); err != nil {
 		return inc, existed, err
 	}
 	return inc, existed, nil

@@ -142,7 +142,12 @@ func (s *Service) PostUpdate(ctx context.Context, id int64, in UpdateInput) (*In
 			}
 			return fmt.Errorf("record update: %w", err)
 		}
-		return s.reminders.planNag(ctx, tx, inc)
+		if err := s.reminders.planNag(ctx, tx, inc); err != nil {
+			return err
+		}
+		// The hooks' job (the status page offer, its components) commits
+		// with the update.
+		return s.hooks.plan(ctx, tx, Change{Kind: EventUpdatePosted, Incident: inc, Update: &u, Actor: in.Author})
 	})
 	if errors.Is(err, ErrUpdateRepeated) {
 		cur, gerr := s.store.GetIncident(ctx, id)
@@ -154,7 +159,7 @@ func (s *Service) PostUpdate(ctx context.Context, id int64, in UpdateInput) (*In
 	if err != nil {
 		return nil, err
 	}
-	return inc, s.after(ctx, Change{Kind: EventUpdatePosted, Incident: inc, Update: &u, Actor: in.Author})
+	return inc, nil
 }
 
 // UpdateReset reports whether an update started the reminders over, from

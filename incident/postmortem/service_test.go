@@ -206,6 +206,7 @@ func (f *fixture) replay(t *testing.T) (*incident.Incident, map[string]string) {
 	f.clock.Advance(5 * time.Minute)
 	_, err = f.svc.SetStatus(ctx, inc.ID, incident.StatusClosed, alice, "")
 	require.NoError(t, err)
+	require.Empty(t, f.queue.Run(t, incident.JobHooks), "closing stores the work of the hooks")
 	require.Equal(t, 1, f.queue.Pending(postmortem.JobDraft), "closing schedules the draft")
 	require.Empty(t, f.queue.RunAll(t))
 	inc, err = f.store.GetIncident(ctx, inc.ID)
