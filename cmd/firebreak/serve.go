@@ -669,13 +669,20 @@ func sweepJob(now time.Time, every time.Duration) incident.Job {
 	return incident.Job{Kind: jobSweep, Key: next.UTC().Format(time.RFC3339Nano), RunAt: next, MaxAttempts: 3}
 }
 
-// sweepFollowThrough runs the check and schedules the next slot.
+// sweepFollowThrough schedules the next slot, then runs the check. The
+// chain of slots is the only thing that keeps the check going (the first
+// is scheduled at start), so a slot that could not schedule the next one
+// does not report success: it runs again soon, without spending an
+// attempt, and sweeps only once the next slot is stored. The slot's key
+// makes scheduling it again harmless, and a retried check says nothing
+// twice (ADR 0017).
 func sweepFollowThrough(ft *followthrough.Service, sched incident.Scheduler, every time.Duration, log *slog.Logger) incident.JobHandler {
 	return func(ctx context.Context, _ []byte) error {
-		n, err := ft.Sweep(ctx)
-		if _, serr := sched.Schedule(ctx, sweepJob(time.Now(), every)); serr != nil {
-			log.ErrorContext(ctx, "could not schedule the next follow-through check", "err", serr)
+		if _, err := sched.Schedule(ctx, sweepJob(time.Now(), every)); err != nil {
+			log.ErrorContext(ctx, "could not schedule the next follow-through check; trying again", "err", err)
+			return incident.RetryLater(max(min(every, time.Minute), time.Second), "The next follow-through check could not be scheduled: %v", err)
 		}
+		n, err := ft.Sweep(ctx)
 		if err != nil {
 			return fmt.Errorf("follow-through check: %w", err)
 		}
