@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime/debug"
@@ -91,7 +92,13 @@ func (d *dispatcher) Work(ctx context.Context, job *river.Job[taskArgs]) error {
 	}
 	log.DebugContext(ctx, "job started", "payload_bytes", len(job.Args.Payload))
 	start := time.Now()
-	err := runHandler(incident.WithJobRun(ctx, job.ID, job.Attempt, job.MaxAttempts), h, job.Args.Payload)
+	// The engine gives a postponed (snoozed) job its attempt back, but the
+	// postponed run may have acted before it was postponed (a post landed,
+	// then a later call was rate limited): its rerun is told it is the
+	// next attempt, and the maximum grows as much, so the last attempt is
+	// still the last.
+	snoozes := snoozesOf(job.Metadata)
+	err := runHandler(incident.WithJobRun(ctx, job.ID, job.Attempt+snoozes, job.MaxAttempts+snoozes), h, job.Args.Payload)
 	elapsed := time.Since(start)
 
 	if cause := context.Cause(ctx); err != nil && errors.Is(cause, ErrHeartbeatLost) {
@@ -163,4 +170,16 @@ func runHandler(ctx context.Context, h func(context.Context, []byte) error, payl
 		}
 	}()
 	return h(ctx, payload)
+}
+
+// snoozesOf is how often the engine has postponed a job, from its row's
+// metadata ("snoozes", which River counts up at each snooze).
+func snoozesOf(metadata []byte) int {
+	var m struct {
+		Snoozes int `json:"snoozes"`
+	}
+	if len(metadata) == 0 || json.Unmarshal(metadata, &m) != nil || m.Snoozes < 0 {
+		return 0
+	}
+	return m.Snoozes
 }
