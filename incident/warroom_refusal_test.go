@@ -26,7 +26,10 @@ func TestSetupRefusedBySlackTellsTheDeclarerAtOnce(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	now := time.Date(2026, 8, 7, 14, 23, 0, 0, time.UTC)
-	srv := slackfake.New(slackfake.WithClock(func() time.Time { return now }))
+	// An install without channels:join: the bot cannot join the broadcast
+	// channel itself (with it, a retry joins the public channel and
+	// announces there).
+	srv := slackfake.New(slackfake.WithClock(func() time.Time { return now }), slackfake.WithoutScope("channels:join"))
 	t.Cleanup(srv.Close)
 	decl := srv.AddUser(slackfake.User{Name: "dana", Email: "dana@example.com"})
 	general := srv.AddChannel(slackfake.Channel{Name: "general", Members: []string{srv.BotUserID(), decl.ID}})
