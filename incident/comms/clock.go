@@ -55,7 +55,14 @@ func (s *Service) commsHook(ctx context.Context, c incident.Change) error {
 	inc := c.Incident
 	switch c.Kind {
 	case incident.EventSeverityChanged:
-		if err := s.planComms(ctx, s.sched, inc, s.clock.Now()); err != nil {
+		// The clock starts at the raise, as committed (the incident as
+		// the change left it), not when its hooks run: a retried hooks
+		// job plans the same steps.
+		start := inc.UpdatedAt
+		if start.IsZero() {
+			start = s.clock.Now()
+		}
+		if err := s.planComms(ctx, s.sched, inc, start); err != nil {
 			return err
 		}
 		return s.pub.planComponents(ctx, inc)

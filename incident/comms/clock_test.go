@@ -618,3 +618,30 @@ func TestRetriedPostsRecoverOnlyWhatWasPostedSinceTheClick(t *testing.T) {
 	require.Len(t, posts, 1)
 	require.Equal(t, clicked, posts[0].RequestedAt, "a provider recovers only what was posted since the post was asked for")
 }
+
+// A raise to a severity with a status page clock starts the clock at the
+// raise as committed, not when the change's hooks happen to run (a retry of
+// incident.JobHooks minutes later): the nudge is due half the target after
+// the raise.
+func TestRaiseStartsTheClockAtTheRaise(t *testing.T) {
+	t.Parallel()
+	b := setupComms(t)
+	inc := readyAt(t, b, incident.P3)
+	raisedAt := b.clock.Now()
+	raised := *inc
+	raised.Severity, raised.UpdatedAt = incident.P1, raisedAt
+	b.clock.Advance(4 * time.Minute) // the hooks run late
+	change := incident.Change{Kind: incident.EventSeverityChanged, Incident: &raised, From: "P3", To: "P1"}
+	require.NoError(t, b.svc.Feature().Hook(context.Background(), change))
+	b.clock.Advance(2 * time.Minute) // and run again
+	require.NoError(t, b.svc.Feature().Hook(context.Background(), change))
+	within := incident.DefaultPolicy().Severity(incident.P1).StatusPageWithin
+	require.Positive(t, within)
+	var nudgeAt []time.Time
+	for _, j := range b.queue.Jobs() {
+		if strings.HasPrefix(j.Key, fmt.Sprintf("comms:%d:nudge:", inc.ID)) {
+			nudgeAt = append(nudgeAt, j.RunAt)
+		}
+	}
+	require.Equal(t, []time.Time{raisedAt.Add(within / 2)}, nudgeAt, "one nudge, half the target after the raise")
+}

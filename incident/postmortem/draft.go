@@ -39,16 +39,27 @@ type pinnedDraft struct {
 	Parts   []string        `json:"parts"`
 }
 
-// ScheduleDraft schedules the draft of an incident's postmortem. It is the
-// close's hook (Feature) and the on-demand command: a draft is keyed by the
-// incident's last change and the minute, so a double close or a repeated
-// command drafts once, while a re-close, or a request a minute later after
-// more notes, drafts again.
+// ScheduleDraft schedules the draft of an incident's postmortem on demand
+// (the command): a draft is keyed by the incident's last change and the
+// minute, so a repeated command drafts once, while a request a minute later
+// after more notes drafts again. The close's hook (Feature) drafts once per
+// close (draftOnClose).
 func (s *Service) ScheduleDraft(ctx context.Context, inc *incident.Incident) error {
 	if inc == nil {
 		return incident.Errorf(incident.EINVALID, "No incident to draft a postmortem for.")
 	}
-	run := fmt.Sprintf("%d:%d:%d", inc.ID, inc.UpdatedAt.UnixNano(), s.clock.Now().Unix()/60)
+	return s.scheduleDraft(ctx, inc, fmt.Sprintf("%d:%d:%d", inc.ID, inc.UpdatedAt.UnixNano(), s.clock.Now().Unix()/60))
+}
+
+// draftOnClose schedules the draft of a close: keyed by the close alone (the
+// incident as the close left it), so the close's hooks run again (a retry
+// of incident.JobHooks, a minute later) draft it once.
+func (s *Service) draftOnClose(ctx context.Context, inc *incident.Incident) error {
+	return s.scheduleDraft(ctx, inc, fmt.Sprintf("%d:%d:close", inc.ID, inc.UpdatedAt.UnixNano()))
+}
+
+// scheduleDraft schedules the draft job of run, once per run.
+func (s *Service) scheduleDraft(ctx context.Context, inc *incident.Incident, run string) error {
 	payload, _ := json.Marshal(draftPayload{IncidentID: inc.ID, Run: run})
 	if _, err := s.sched.Schedule(ctx, incident.Job{Kind: JobDraft, Key: "draft:" + run, Payload: payload, MaxAttempts: draftAttempts}); err != nil {
 		return fmt.Errorf("schedule the postmortem draft of %s: %w", inc.Key(), err)

@@ -148,6 +148,6 @@ func (s *Service) Feature() incident.Feature {
 		if c.Kind != incident.EventStatusChanged || incident.Status(c.To) != incident.StatusClosed {
 			return nil
 		}
-		return s.ScheduleDraft(ctx, c.Incident)
+		return s.draftOnClose(ctx, c.Incident)
 	}}
 }
