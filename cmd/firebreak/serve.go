@@ -131,6 +131,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		return fmt.Errorf("start job engine: %w", err)
 	}
 	scheduleMaintenance(ctx, st.engine, policy, clock, webServer != nil, log)
+	go keepMaintenance(ctx, st.engine, policy, clock, webServer != nil, maintenanceEvery, log)
 
 	metrics := requestMetrics(reg)
 	public := routes(handler, cfg.Slack.Mode == "http", metrics, webhooks, webServer)
@@ -410,16 +411,44 @@ func readinessChecks(st storage, slackAuth *authState, breakers *outbound.Regist
 }
 
 // scheduleMaintenance starts the periodic jobs; each keeps itself going.
-func scheduleMaintenance(ctx context.Context, engine *jobs.Engine, policy incident.Policy, clock incident.Clock, web bool, log *slog.Logger) {
+func scheduleMaintenance(ctx context.Context, engine incident.Scheduler, policy incident.Policy, clock incident.Clock, web bool, log *slog.Logger) bool {
+	ok := true
 	if _, err := engine.Schedule(ctx, sweepJob(time.Now(), policy.FollowUps.CheckEvery)); err != nil {
+		ok = false
 		log.WarnContext(ctx, "could not schedule the follow-through check", "err", err)
 	}
 	if _, err := engine.Schedule(ctx, purgeJob(clock.Now())); err != nil {
+		ok = false
 		log.WarnContext(ctx, "could not schedule the delivery purge", "err", err)
 	}
 	if web {
 		if _, err := engine.Schedule(ctx, purgeSessionsJob(clock.Now())); err != nil {
+			ok = false
 			log.WarnContext(ctx, "could not schedule the session purge", "err", err)
+		}
+	}
+	return ok
+}
+
+// maintenanceEvery is how often each replica makes sure the periodic jobs
+// are scheduled.
+const maintenanceEvery = 10 * time.Minute
+
+// keepMaintenance schedules the periodic jobs again every interval until
+// ctx ends. Each chain keeps itself going (a slot schedules the next), but a
+// chain can still end: the database down at start, or down longer than a
+// slot's retries. Their keys (the slot, the day) make the repeats no-ops
+// while the chains are alive; when one has ended, this starts it again
+// within an interval, on any replica, without a restart.
+func keepMaintenance(ctx context.Context, sched incident.Scheduler, policy incident.Policy, clock incident.Clock, web bool, interval time.Duration, log *slog.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			scheduleMaintenance(ctx, sched, policy, clock, web, log)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -53,4 +54,53 @@ func TestSweepChainOutlivesAFailedScheduleOfTheNextSlot(t *testing.T) {
 	require.Len(t, sched.jobs, 1, "the run after the blip schedules the next slot")
 	require.Equal(t, jobSweep, sched.jobs[0].Kind)
 	require.True(t, sched.jobs[0].RunAt.After(time.Now()))
+}
+
+// signalSched fails while down is set and reports each job it stores.
+type signalSched struct {
+	mu     sync.Mutex
+	down   bool
+	stored chan incident.Job
+}
+
+func (s *signalSched) Schedule(_ context.Context, j incident.Job) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down {
+		return false, errors.New("connection refused")
+	}
+	select {
+	case s.stored <- j:
+	default: // the test has what it needs
+	}
+	return true, nil
+}
+
+// The periodic jobs are scheduled again on every replica every interval:
+// a follow-through chain that ended (the database down at start, or down
+// longer than a slot's retries) starts again without a restart.
+func TestMaintenanceIsScheduledAgainAfterTheDatabaseWasDown(t *testing.T) {
+	t.Parallel()
+	sched := &signalSched{down: true, stored: make(chan incident.Job, 16)}
+	policy := incident.DefaultPolicy()
+	log := slog.New(slog.DiscardHandler)
+	require.False(t, scheduleMaintenance(context.Background(), sched, policy, incident.SystemClock, true, log), "the start's scheduling fails")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go keepMaintenance(ctx, sched, policy, incident.SystemClock, true, 20*time.Millisecond, log)
+	sched.mu.Lock()
+	sched.down = false // the database is back
+	sched.mu.Unlock()
+	deadline := time.After(5 * time.Second)
+	for {
+		select {
+		case j := <-sched.stored:
+			if j.Kind == jobSweep {
+				return // the follow-through check is scheduled again
+			}
+		case <-deadline:
+			t.Fatal("the follow-through check was never scheduled again")
+		}
+	}
 }
