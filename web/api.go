@@ -361,7 +361,7 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 		}
 		return incident.Errorf(incident.EINVALID, "The body could not be read.")
 	}
-	if key, ok := duplicateKey(body); ok {
+	if key, ok := httpjson.DuplicateKey(body); ok {
 		return incident.Errorf(incident.EINVALID, "The field %q is sent twice; send each field once.", key)
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -388,50 +388,6 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 		return incident.Errorf(incident.EINVALID, "The body holds more than one JSON value.")
 	}
 	return nil
-}
-
-// duplicateKey finds a key that an object of body names twice, at any
-// depth: encoding/json would keep the last silently, and the caller who
-// sent both meant one of them. ok is false when there is none, or when
-// body is not JSON (which decoding then reports).
-func duplicateKey(body []byte) (key string, ok bool) {
-	key, err := firstDuplicate(json.NewDecoder(bytes.NewReader(body)))
-	return key, err == nil && key != ""
-}
-
-// firstDuplicate reads one JSON value from dec and returns the first key
-// an object in it names twice, or "".
-func firstDuplicate(dec *json.Decoder) (string, error) {
-	tok, err := dec.Token()
-	if err != nil {
-		return "", err
-	}
-	delim, ok := tok.(json.Delim)
-	if !ok || (delim != '{' && delim != '[') {
-		return "", nil
-	}
-	var seen map[string]bool
-	if delim == '{' {
-		seen = map[string]bool{}
-	}
-	for dec.More() {
-		if seen != nil {
-			tok, err := dec.Token()
-			if err != nil {
-				return "", err
-			}
-			k, _ := tok.(string)
-			if seen[k] {
-				return k, nil
-			}
-			seen[k] = true
-		}
-		if k, err := firstDuplicate(dec); err != nil || k != "" {
-			return k, err
-		}
-	}
-	_, err = dec.Token()
-	return "", err
 }
 
 type declareRequest struct {

@@ -31,6 +31,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/firebreakhq/firebreak/httpjson"
 	"github.com/firebreakhq/firebreak/incident"
 	"github.com/firebreakhq/firebreak/integrations/webhook"
 )
@@ -428,53 +429,10 @@ func decode(body []byte) (Payload, *FieldError) {
 	if rest := bytes.TrimSpace(body[dec.InputOffset():]); len(rest) > 0 {
 		return p, fieldErr("", "the body must hold a single JSON object, with nothing after it")
 	}
-	if key := duplicateKey(body); key != "" {
+	if key, ok := httpjson.DuplicateKey(body); ok {
 		return p, fieldErr(key, "field %q is sent twice; send each field once", key)
 	}
 	return p, nil
-}
-
-// duplicateKey returns the first key an object of body (a valid JSON
-// value) names twice, at any depth, or "": encoding/json keeps the last
-// silently, and the sender meant one of them.
-func duplicateKey(body []byte) string {
-	key, _ := firstDuplicate(json.NewDecoder(bytes.NewReader(body)))
-	return key
-}
-
-// firstDuplicate reads one JSON value from dec and returns the first key
-// an object in it names twice, or "".
-func firstDuplicate(dec *json.Decoder) (string, error) {
-	tok, err := dec.Token()
-	if err != nil {
-		return "", err
-	}
-	delim, ok := tok.(json.Delim)
-	if !ok || (delim != '{' && delim != '[') {
-		return "", nil
-	}
-	var seen map[string]bool
-	if delim == '{' {
-		seen = map[string]bool{}
-	}
-	for dec.More() {
-		if seen != nil {
-			tok, err := dec.Token()
-			if err != nil {
-				return "", err
-			}
-			k, _ := tok.(string)
-			if seen[k] {
-				return k, nil
-			}
-			seen[k] = true
-		}
-		if k, err := firstDuplicate(dec); err != nil || k != "" {
-			return k, err
-		}
-	}
-	_, err = dec.Token()
-	return "", err
 }
 
 // jsonType names the JSON type a field needs.
