@@ -25,7 +25,7 @@ func TestOnCallIsNotForGuests(t *testing.T) {
 		for _, ch := range []string{tr.inc.ChannelID, general} {
 			for _, text := range []string{"oncall checkout", "oncall"} {
 				body := string(tr.command(t, who.ID, ch, text).Body)
-				require.Contains(t, body, "Who is on call is not shown to guests of the workspace", "%s in %s: %s", who.Name, ch, text)
+				require.Contains(t, body, "You may not see who is on call: it is not shown to guests of the workspace", "%s in %s: %s", who.Name, ch, text)
 				require.NotContains(t, body, "PagerDuty", "%s in %s: %s", who.Name, ch, text)
 			}
 		}

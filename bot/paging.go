@@ -111,19 +111,15 @@ func (p *pagingHandlers) oncallCommand(ctx context.Context, inv Invocation) (Rep
 	return ephemeral("Asking PagerDuty who is on call for %s…", service), nil
 }
 
-// refuseGuest refuses who is on call to a guest of the workspace: the names
-// and schedules of every service's on-call are the workspace's own, not its
-// contractors' or partners'. The permission model recognises guests (from
-// Slack's is_restricted and is_ultra_restricted): it lets everyone see a
-// public incident they have no part in, except a guest, and except someone
-// Slack cannot say about, who is taken for a guest to see.
+// refuseGuest refuses who is on call to a guest of the workspace
+// (incident.ActSeeOnCall): the names and schedules of every service's
+// on-call are the workspace's own, not its contractors' or partners'.
+// Someone Slack cannot say about in time is taken for a member, as for any
+// other action.
 func (p *pagingHandlers) refuseGuest(ctx context.Context, user string) error {
-	d, err := p.kit.incidents.Authorize(ctx, incident.Request{Subject: incident.Subject{User: user}, Action: incident.ActView, Incident: &incident.Incident{}})
+	d, err := p.kit.incidents.Authorize(ctx, incident.Request{Subject: incident.Subject{User: user}, Action: incident.ActSeeOnCall})
 	if err != nil {
 		return err
 	}
-	if !d.Allowed {
-		return incident.Errorf(incident.EFORBIDDEN, "Who is on call is not shown to guests of the workspace. Ask the Incident Commander or a member of the workspace in the incident's channel.")
-	}
-	return nil
+	return d.Err()
 }

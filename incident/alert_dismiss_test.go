@@ -46,3 +46,14 @@ func TestDismissingASevereAlertIsForItsServicesPeople(t *testing.T) {
 	require.NoError(t, err, "a P3 is anyone's call who may declare")
 	require.Equal(t, incident.AlertDismissed, dismissed.State)
 }
+
+// Who is on call is the workspace's own: a guest is refused, a member is
+// not, whatever incident they are in.
+func TestSeeingWhoIsOnCallIsNotForGuests(t *testing.T) {
+	t.Parallel()
+	p := incident.DefaultPolicy()
+	guest := p.Decide(incident.Request{Subject: incident.Subject{User: "U0GUEST", Guest: true}, Action: incident.ActSeeOnCall})
+	require.False(t, guest.Allowed)
+	require.Equal(t, "it is not shown to guests of the workspace; ask the Incident Commander or a member of the workspace in the incident's channel", guest.Reason)
+	require.True(t, p.Decide(incident.Request{Subject: incident.Subject{User: "U0MEMBER"}, Action: incident.ActSeeOnCall}).Allowed)
+}

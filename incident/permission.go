@@ -55,6 +55,9 @@ const (
 	// ActDismissAlert judges an alert's proposal not an incident;
 	// Request.Severity and Request.Service are the alert's.
 	ActDismissAlert Action = "dismiss_alert"
+	// ActSeeOnCall asks who is on call for a service (/incident oncall):
+	// the names and schedules are the workspace's own, not its guests'.
+	ActSeeOnCall Action = "see_on_call"
 )
 
 // actionLabel is how a refusal names the action: "You may not <label>".
@@ -75,6 +78,7 @@ var actionLabel = map[Action]string{
 	ActExport:         "export the postmortem",
 	ActResetReminders: "start the update reminders over",
 	ActDismissAlert:   "judge this alert not an incident",
+	ActSeeOnCall:      "see who is on call",
 }
 
 // PrincipalKind says what a Principal names.
@@ -410,6 +414,12 @@ func (p Policy) decide(req Request) Decision {
 		return p.decideNameIC(req)
 	case ActDismissAlert:
 		return p.decideDismissAlert(req)
+	case ActSeeOnCall:
+		if sub.Guest {
+			return Decision{Reason: "it is not shown to guests of the workspace; ask the Incident Commander or a member of the workspace in the incident's channel",
+				WhoCan: []Principal{{Kind: PrincipalStaff}}}
+		}
+		return Decision{Allowed: true}
 	}
 	if inc == nil {
 		return Decision{Reason: "no incident is named"}
