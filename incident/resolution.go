@@ -38,6 +38,20 @@ func yesNo(b bool) string {
 // the complete checklist.
 func (p Policy) ResolutionRequired(sev Severity) bool { return p.ConfirmResolution[sev] }
 
+// ResolveUnchecked is the answer to resolving inc without the checklist,
+// when the most severe it has been (or is about to be) is most: nil, or
+// EINVALID saying the checklist is needed.
+func (p Policy) ResolveUnchecked(inc *Incident, most Severity) error {
+	if !p.ResolutionRequired(most) {
+		return nil
+	}
+	was := ""
+	if most != inc.Severity {
+		was = fmt.Sprintf(" (%s was %s before it was lowered)", inc.Key(), most)
+	}
+	return Errorf(EINVALID, "The policy asks %s incidents to confirm the resolution with data%s: use the Resolve button on the control panel and answer the checklist.", most, was)
+}
+
 // checkResolution validates the checklist against the policy and returns
 // the timeline event that keeps its answers and the notice that says them,
 // or nils without a checklist.
@@ -47,14 +61,7 @@ func (l *lifecycle) checkResolution(inc *Incident, actor string, c *ResolutionCh
 	sev := inc.MostSevere()
 	required := l.policy.ResolutionRequired(sev)
 	if c == nil {
-		if required {
-			was := ""
-			if sev != inc.Severity {
-				was = fmt.Sprintf(" (%s was %s before it was lowered)", inc.Key(), sev)
-			}
-			return nil, nil, Errorf(EINVALID, "The policy asks %s incidents to confirm the resolution with data%s: use the Resolve button on the control panel and answer the checklist.", sev, was)
-		}
-		return nil, nil, nil
+		return nil, nil, l.policy.ResolveUnchecked(inc, sev)
 	}
 	c.Notes = strings.TrimSpace(c.Notes)
 	if err := CheckText("notes", c.Notes, true); err != nil {

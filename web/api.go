@@ -626,12 +626,14 @@ func (s *apiV1) planUpdate(ctx context.Context, inc *incident.Incident, req upda
 			return p, incident.Errorf(incident.EINVALID, `The field "commander" cannot be applied with "status":"closed": a closed incident changes no more. Hand the incident over first, then close it.`)
 		}
 		if *p.status == incident.StatusResolved {
-			most := inc.MostSevere()
-			if p.severity != nil && *p.severity < most {
-				most = *p.severity
+			// As the incident will be when it is resolved: the request's
+			// severity applied first.
+			planned := *inc
+			if p.severity != nil {
+				planned.Severity, planned.PeakSeverity = *p.severity, min(inc.MostSevere(), *p.severity)
 			}
-			if s.cfg.Policy.ResolutionRequired(most) {
-				return p, incident.Errorf(incident.EINVALID, "The policy asks %s incidents to confirm the resolution with data: use the Resolve button on the control panel and answer the checklist.", most)
+			if err := s.cfg.Policy.ResolveUnchecked(&planned, planned.MostSevere()); err != nil {
+				return p, err
 			}
 		}
 	}
