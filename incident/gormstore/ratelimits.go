@@ -35,27 +35,32 @@ func NewRateLimits(db *DB) *RateLimits {
 	return &RateLimits{pool: pool}
 }
 
-// recordRateLimit keeps the later of the two waits, prunes the limits that
-// lapsed long ago (never the row it writes: a statement may not change a
-// row twice) and announces the row as it now stands; the notification is
-// sent when the statement commits, so a listener that reads the table
-// afterwards finds the row.
+// recordRateLimit keeps the later of the two waits and announces the row
+// as it now stands; the notification is sent when the statement commits,
+// so a listener that reads the table afterwards finds the row.
 const recordRateLimit = `WITH up AS (
 	INSERT INTO outbound_rate_limits (provider, rate_key, until_ms) VALUES ($1, $2, $3)
 	ON CONFLICT (provider, rate_key) DO UPDATE SET until_ms = GREATEST(outbound_rate_limits.until_ms, excluded.until_ms)
 	RETURNING provider, rate_key, until_ms
-), pruned AS (
-	DELETE FROM outbound_rate_limits WHERE until_ms < $4 AND NOT (provider = $1 AND rate_key = $2)
 )
-SELECT pg_notify($5, json_build_object('schema', current_schema(), 'provider', provider, 'key', rate_key, 'until_ms', until_ms)::text) FROM up`
+SELECT pg_notify($4, json_build_object('schema', current_schema(), 'provider', provider, 'key', rate_key, 'until_ms', until_ms)::text) FROM up`
+
+// pruneRateLimits deletes the limits that lapsed long ago, in a statement of
+// its own that waits for no lock (SKIP LOCKED): pruning inside the upsert,
+// two replicas recording two keys at once each locked its own row and
+// waited for the other's, a deadlock that lost one replica's limit.
+const pruneRateLimits = `DELETE FROM outbound_rate_limits WHERE (provider, rate_key) IN (
+	SELECT provider, rate_key FROM outbound_rate_limits WHERE until_ms < $1 FOR UPDATE SKIP LOCKED)`
 
 // RecordRateLimit keeps provider's key closed until until and tells every
-// replica listening.
+// replica listening, then prunes the limits that lapsed long ago (a
+// failure there loses nothing: the next record prunes them).
 func (r *RateLimits) RecordRateLimit(ctx context.Context, provider, key string, until time.Time) error {
-	_, err := r.pool.Exec(ctx, recordRateLimit, provider, key, until.UnixMilli(),
-		time.Now().Add(-rateLimitKeep).UnixMilli(), RateLimitChannel)
-	if err != nil {
+	if _, err := r.pool.Exec(ctx, recordRateLimit, provider, key, until.UnixMilli(), RateLimitChannel); err != nil {
 		return fmt.Errorf("record rate limit: %w", err)
+	}
+	if _, err := r.pool.Exec(ctx, pruneRateLimits, time.Now().Add(-rateLimitKeep).UnixMilli()); err != nil {
+		return fmt.Errorf("prune lapsed rate limits: %w", err)
 	}
 	return nil
 }

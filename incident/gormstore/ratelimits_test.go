@@ -98,3 +98,32 @@ func TestRateLimitsNilOnSQLite(t *testing.T) {
 	t.Cleanup(func() { _ = db.Close() })
 	require.Nil(t, gormstore.NewRateLimits(db), "one process has nothing to share")
 }
+
+// Replicas record limits at the same moment, after a quiet hour left every
+// row long lapsed: pruning those rows waits for no lock, so neither
+// replica's limit is lost to a deadlock.
+func TestRateLimitsRecordedAtOnceAfterAQuietHour(t *testing.T) {
+	t.Parallel()
+	dsn := pgtest.MigratedDSN(t)
+	ctx := context.Background()
+	db, err := gormstore.Open(ctx, dsn)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	limits := gormstore.NewRateLimits(db)
+	long := time.Now().Add(-2 * time.Hour)
+	keys := []string{"chat.postMessage/C1", "chat.postMessage/C2", "conversations.info", "users.info"}
+	for round := range 30 {
+		for _, k := range keys { // lapsed long ago, each replica's key
+			_, err := db.SQL().ExecContext(ctx, `INSERT INTO outbound_rate_limits (provider, rate_key, until_ms) VALUES ('slack', $1, $2)
+				ON CONFLICT (provider, rate_key) DO UPDATE SET until_ms = excluded.until_ms`, k, long.UnixMilli())
+			require.NoError(t, err)
+		}
+		errs := make(chan error, len(keys))
+		for _, k := range keys {
+			go func() { errs <- limits.RecordRateLimit(ctx, "slack", k, time.Now().Add(time.Minute)) }()
+		}
+		for range keys {
+			require.NoError(t, <-errs, "round %d", round)
+		}
+	}
+}
