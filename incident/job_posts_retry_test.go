@@ -271,8 +271,8 @@ func TestSecondNagDirectMessageRateLimitedIsRetried(t *testing.T) {
 
 // TestSecondNagDirectMessageAfterASnoozeIsSent: the job engine postpones a
 // job whose error carries Slack's Retry-After (a snooze), and runs it again
-// under the same attempt number. That run still finds the nag its job
-// claimed, and messages the IC.
+// as the next attempt (incident/jobs counts the snooze). That run still
+// finds the nag its job claimed, and messages the IC.
 func TestSecondNagDirectMessageAfterASnoozeIsSent(t *testing.T) {
 	t.Parallel()
 	b := slackSetup(t)
@@ -291,6 +291,31 @@ func TestSecondNagDirectMessageAfterASnoozeIsSent(t *testing.T) {
 	var ra interface{ RetryAfter() time.Duration }
 	require.ErrorAs(t, err, &ra, "postponed for as long as Slack asked")
 	b.clock.Advance(time.Second)
-	require.NoError(t, b.attempt(job, 604, 1))
+	require.NoError(t, b.attempt(job, 604, 2))
 	require.Len(t, b.dms(b.decl.ID, inc.Key()), 1, "the IC hears it directly")
+}
+
+// TestSecondNagDirectMessageRefusedForGoodLetsTheRemindersGoOn: Slack
+// refuses the direct message to the IC for good (the account is gone:
+// user_not_found). Retrying it would only hold the next reminders back for hours:
+// the refusal is logged, the job succeeds, and the next reminder is planned.
+func TestSecondNagDirectMessageRefusedForGoodLetsTheRemindersGoOn(t *testing.T) {
+	t.Parallel()
+	b := slackSetup(t)
+	inc := b.declare(t)
+	b.clock.Advance(10*time.Minute + time.Second)
+	require.Empty(t, b.queue.RunDue(t, b.clock.Now()))
+	b.clock.Advance(10 * time.Minute)
+	job, ok := b.queue.Take(incident.JobNag)
+	require.True(t, ok)
+	b.srv.OnCall(func(c slackfake.Call) *slackfake.Fault {
+		if ch, ok := b.srv.Channel(c.Args.Get("channel")); ok && ch.IM && c.Method == "chat.postMessage" {
+			return slackfake.SlackError("user_not_found")
+		}
+		return nil
+	})
+
+	require.NoError(t, b.attempt(job, 605, 1), "a refusal for good does not fail the job")
+	require.Len(t, b.texts(inc.ChannelID, "needs a status update"), 2, "the reminder is in the channel")
+	require.Equal(t, 1, b.queue.Pending(incident.JobNag), "the next reminder is planned")
 }

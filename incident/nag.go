@@ -248,11 +248,25 @@ func (s *reminders) postNag(ctx context.Context, claimed *Incident, level int, n
 		// and each rung is said to the IC directly instead.
 		s.log.WarnContext(ctx, "the update reminder could not be posted in the incident's channel; telling the IC directly",
 			"incident", claimed.Key(), "level", level, "err", err)
-		return false, s.tellCommander(ctx, claimed, now, ErrorMessage(err))
+		return false, s.tellCommanderOnce(ctx, claimed, level, now, ErrorMessage(err))
 	case level == 2:
-		return true, s.tellCommander(ctx, claimed, now, "")
+		return true, s.tellCommanderOnce(ctx, claimed, level, now, "")
 	}
 	return true, nil
+}
+
+// tellCommanderOnce tells the IC of the nag. A rate limit or a failure
+// that may pass fails the job, which says it again; Slack's refusal for
+// good (the IC deactivated, a bot) is logged, and the ladder goes on:
+// retrying it would only hold the next reminders back for hours.
+func (s *reminders) tellCommanderOnce(ctx context.Context, claimed *Incident, level int, now time.Time, why string) error {
+	err := s.tellCommander(ctx, claimed, now, why)
+	if err != nil && refusal(err) != nil {
+		s.log.WarnContext(ctx, "the IC could not be told of the update reminder; the reminders go on",
+			"incident", claimed.Key(), "level", level, "err", err)
+		return nil
+	}
+	return err
 }
 
 // nagSource is the source id of the timeline event of the nag at level:
@@ -273,10 +287,10 @@ func nagSource(ctx context.Context, level int, last, due time.Time) string {
 // stopped before posting it (a Slack failure, the process killed), so the
 // retry posts it under the job's key, which finds a copy that landed.
 func (s *reminders) claimedByThisJob(ctx context.Context, inc *Incident) (int, bool, error) {
-	// Not only from the second attempt on: a run postponed by a rate
-	// limit runs again under the same attempt number.
+	// Only a rerun can find its own claim: the engine counts a run that
+	// was postponed (a rate limit) or stopped as an attempt too.
 	id := JobID(ctx)
-	if id == 0 || inc.NagCount == 0 {
+	if attempt, _ := JobAttempt(ctx); id == 0 || attempt <= 1 || inc.NagCount == 0 {
 		return 0, false, nil
 	}
 	if _, ok := NextNagAt(inc, s.policy); !ok || inc.ChannelID == "" {

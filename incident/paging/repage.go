@@ -130,10 +130,9 @@ func (s repager) runRepage(ctx context.Context, payload []byte) error {
 // recorded already. A job that finds it recorded says it in the channel
 // again: the run that recorded it may have stopped before saying it (Slack
 // failed or rate limited it, the process died), and the post, keyed by
-// the job, finds a copy that landed rather than posting a second one. The
-// attempt number cannot tell: a run postponed by a rate limit runs again
-// under the same one. A record that is only a note (the channel heard
-// PagerDuty report it) is not said.
+// the job, finds a copy that landed rather than posting a second one. A
+// record that is only a note (the channel heard PagerDuty report it) is
+// not said.
 func (s repager) repaged(ctx context.Context, inc *incident.Incident, page *incident.Page, source string, n incident.Notice) (bool, error) {
 	events, err := s.store.ListTimeline(ctx, inc.ID)
 	if err != nil {
