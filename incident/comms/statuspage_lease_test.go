@@ -45,8 +45,10 @@ func TestRerunOfAStoppedPostTakesItsLeaseBack(t *testing.T) {
 					t.Fatal("the post never reached the status page")
 				}
 				stop() // the engine stops the run: the incident is made, not recorded
-				release()
+				// The answer is let through only once the run has ended, so
+				// that it cannot record the incident first.
 				require.Error(t, <-stopped)
+				release()
 				require.Equal(t, 1, b.page.incidents())
 
 				click := b.click(t)
