@@ -498,7 +498,7 @@ func (s *Service) Snooze(ctx context.Context, id int64, actor string) (*Incident
 		return nil, err
 	}
 	now := s.clock.Now()
-	return s.changeReminding(ctx, id, false, func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
+	return s.changeTelling(ctx, id, false, func(i *Incident) ([]TimelineEvent, *syncPayload, error) {
 		every := s.policy.Severity(i.Severity).UpdateEvery
 		due, ok := NextNagAt(i, s.policy)
 		switch {
@@ -516,7 +516,7 @@ func (s *Service) Snooze(ctx context.Context, id int64, actor string) (*Incident
 		i.SnoozedUntil = &until
 		n := Notice{Kind: NoticeSnoozed, Incident: i.Key(), Actor: actor, Values: map[string]string{"until": until.In(s.policy.Location).Format("15:04 MST")}}
 		return []TimelineEvent{{Kind: EventNote, Actor: actor, At: now, Text: s.noticeText(n)}}, &syncPayload{Notices: []Notice{n}}, nil
-	})
+	}, nil)
 }
 
 // snoozeFor is how long a snooze silences an incident of severity sev.

@@ -68,19 +68,14 @@ func (s *Service) change(ctx context.Context, id int64, fn func(*Incident) ([]Ti
 	return inc, nil
 }
 
-// changeReminding is change, with the incident's next update reminder (and,
+// changeTelling is change, with the incident's next update reminder (and,
 // when ackCheck is set, its response-time check) scheduled on the same
 // transaction: a crash between the two cannot leave the reminders on the
 // plan from before the change. Timers are keyed by incident and due time,
-// so planning one already planned stores nothing more.
-func (s *Service) changeReminding(ctx context.Context, id int64, ackCheck bool, fn func(*Incident) ([]TimelineEvent, *syncPayload, error)) (*Incident, error) {
-	return s.changeTelling(ctx, id, ackCheck, fn, nil)
-}
-
-// changeTelling is changeReminding that, when told is set, also stores on
-// the change's transaction the job that runs the hooks for the Change told
-// returns: the change and the work its hooks must do (a page, resolving
-// the pages, the status page clock) commit together.
+// so planning one already planned stores nothing more. When told is set it
+// also stores on the change's transaction the job that runs the hooks for
+// the Change told returns: the change and the work its hooks must do (a
+// page, resolving the pages, the status page clock) commit together.
 func (s *Service) changeTelling(ctx context.Context, id int64, ackCheck bool, fn func(*Incident) ([]TimelineEvent, *syncPayload, error), told func(*Incident) Change) (*Incident, error) {
 	var inc *Incident
 	err := s.store.Atomic(ctx, func(tx Tx) error {
@@ -206,7 +201,7 @@ func (s *Service) assignRole(ctx context.Context, id int64, role, user, actor st
 		return s.change(ctx, id, assign)
 	}
 	// A new IC restarts the reminder ladder (restartNags).
-	return s.changeReminding(ctx, id, false, assign)
+	return s.changeTelling(ctx, id, false, assign, nil)
 }
 
 // SetSeverity changes the severity. The new severity's invitees are invited.

@@ -509,9 +509,10 @@ type updateRequest struct {
 }
 
 // update applies a PATCH whole or not at all: every field is checked for
-// its validity, the permission model and the lifecycle against the
-// incident as it stands (updatePlan) before the first change is made, so
-// that a refused part leaves the others unmade.
+// its validity here, so that a refusal names the field, and the core's Edit
+// checks the lifecycle and the permission model for every change and makes
+// them in one transaction: a refused part leaves the others unmade, even
+// when someone else changes the incident meanwhile.
 func (s *apiV1) update(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	v := viewerFrom(ctx)
@@ -525,20 +526,13 @@ func (s *apiV1) update(w http.ResponseWriter, r *http.Request) {
 		s.apiFail(w, r, err)
 		return
 	}
-	if err := req.validate(); err != nil {
+	if err := req.validate(inc); err != nil {
 		s.apiFail(w, r, err)
 		return
 	}
-	plan, err := s.planUpdate(ctx, inc, req, v.UserID)
-	if err != nil {
+	if inc, err = s.cfg.Incidents.Edit(ctx, inc.ID, req.edit(), v.UserID); err != nil {
 		s.apiFail(w, r, err)
 		return
-	}
-	for _, apply := range plan.steps(s) {
-		if inc, err = apply(ctx, inc); err != nil {
-			s.apiFail(w, r, err)
-			return
-		}
 	}
 	httpjson.Write(w, http.StatusOK, s.toAPI(inc))
 }
@@ -547,8 +541,9 @@ func (s *apiV1) update(w http.ResponseWriter, r *http.Request) {
 const maxSummary = 3000
 
 // validate refuses an update with nothing to change or a field that is not
-// valid, before any change is made.
-func (req updateRequest) validate() error {
+// valid or cannot go with the others on inc, naming the field, before any
+// change is made. The core checks the whole again when it makes it.
+func (req updateRequest) validate(inc *incident.Incident) error {
 	if req.Status == nil && req.Severity == nil && req.Commander == nil {
 		return incident.Errorf(incident.EINVALID, "Send at least one of status, severity and commander.")
 	}
@@ -572,143 +567,26 @@ func (req updateRequest) validate() error {
 	if strings.TrimSpace(req.Summary) != "" && (req.Status == nil || incident.Status(*req.Status) != incident.StatusResolved) {
 		return incident.Errorf(incident.EINVALID, `The field "summary" is kept only when the incident is resolved: send it with "status":"resolved", or leave it out.`)
 	}
+	if req.Status != nil && incident.Status(*req.Status) == incident.StatusClosed && req.Commander != nil && *req.Commander != inc.Commander &&
+		incident.CheckTransition(inc.Status, incident.StatusClosed) == nil {
+		return incident.Errorf(incident.EINVALID, `The field "commander" cannot be applied with "status":"closed": a closed incident changes no more. Hand the incident over first, then close it.`)
+	}
 	return nil
 }
 
-// updatePlan is a checked PATCH: the changes it makes (nil where the field
-// is absent or already so), and whether the commander change goes first
-// (someone claiming the role, who then leads) or last (the IC handing it
-// over, who leads until then).
-type updatePlan struct {
-	severity       *incident.Severity
-	status         *incident.Status
-	summary        string
-	commander      *string
-	commanderFirst bool
-	actor          string
-}
-
-// planUpdate checks req against inc as it stands, for actor: the lifecycle
-// (CheckTransition, a closed incident, the resolution checklist the policy
-// asks of the incident's most severe), the fields the other fields leave
-// without effect, and the permission model for each change in the order
-// the plan makes them. EINVALID names the field at fault; ECONFLICT is a
-// move the lifecycle refuses; a *incident.Refusal is the permission
-// model's.
-func (s *apiV1) planUpdate(ctx context.Context, inc *incident.Incident, req updateRequest, actor string) (updatePlan, error) {
-	p := updatePlan{summary: req.Summary, actor: actor}
+// edit is the request as the core's Edit, which checks it whole and makes
+// all of it or none.
+func (req updateRequest) edit() incident.Edit {
+	e := incident.Edit{Summary: req.Summary, Commander: req.Commander}
 	if req.Severity != nil {
-		if sev, _ := parseSeverity(*req.Severity); sev != inc.Severity {
-			p.severity = &sev
-		}
+		sev, _ := parseSeverity(*req.Severity)
+		e.Severity = &sev
 	}
 	if req.Status != nil {
-		if st := incident.Status(*req.Status); st != inc.Status {
-			p.status = &st
-		} else if strings.TrimSpace(req.Summary) != "" {
-			return p, incident.Errorf(incident.EINVALID, `The field "summary" is kept only when the incident is resolved, and %s already is: leave it out.`, inc.Key())
-		}
+		st := incident.Status(*req.Status)
+		e.Status = &st
 	}
-	if req.Commander != nil && *req.Commander != inc.Commander {
-		p.commander = req.Commander
-	}
-	if p.severity == nil && p.status == nil && p.commander == nil {
-		return p, nil
-	}
-	if inc.Status == incident.StatusClosed {
-		return p, incident.Errorf(incident.ECONFLICT, "%s is closed; a closed incident cannot change.", inc.Key())
-	}
-	if p.status != nil {
-		if err := incident.CheckTransition(inc.Status, *p.status); err != nil {
-			return p, err
-		}
-		if *p.status == incident.StatusClosed && p.commander != nil {
-			return p, incident.Errorf(incident.EINVALID, `The field "commander" cannot be applied with "status":"closed": a closed incident changes no more. Hand the incident over first, then close it.`)
-		}
-		if *p.status == incident.StatusResolved {
-			// As the incident will be when it is resolved: the request's
-			// severity applied first.
-			planned := *inc
-			if p.severity != nil {
-				planned.Severity, planned.PeakSeverity = *p.severity, min(inc.MostSevere(), *p.severity)
-			}
-			if err := s.cfg.Policy.ResolveUnchecked(&planned, planned.MostSevere()); err != nil {
-				return p, err
-			}
-		}
-	}
-	return p, s.authorizeUpdate(ctx, inc, &p)
-}
-
-// authorizeUpdate asks the permission model about each change of p, on the
-// incident as it will be when the change is made: after a claim of the IC
-// role the claimant leads. It orders the commander change.
-func (s *apiV1) authorizeUpdate(ctx context.Context, inc *incident.Incident, p *updatePlan) error {
-	ask := func(req incident.Request) error {
-		req.Subject = incident.Subject{User: p.actor}
-		d, err := s.cfg.Incidents.Authorize(ctx, req)
-		if err != nil {
-			return err
-		}
-		return d.Err()
-	}
-	leading := inc
-	if p.commander != nil {
-		req := incident.Request{Action: incident.ActTakeIC, Incident: inc, Target: *p.commander}
-		if inc.Commander != "" && *p.commander == p.actor {
-			// Taking the role from another IC: how long they have been
-			// quiet decides, as it does in the core.
-			events, err := s.cfg.Reader.ListTimeline(ctx, inc.ID)
-			if err != nil {
-				return err
-			}
-			req.At, req.ICActiveAt = s.cfg.Clock.Now(), incident.ICActiveAt(inc, events)
-		}
-		if err := ask(req); err != nil {
-			return err
-		}
-		if *p.commander == p.actor {
-			claimed := *inc
-			claimed.Commander = p.actor
-			leading, p.commanderFirst = &claimed, true
-		}
-	}
-	if p.severity != nil {
-		if err := ask(incident.Request{Action: incident.ActChangeSeverity, Incident: leading}); err != nil {
-			return err
-		}
-	}
-	if p.status != nil {
-		if err := ask(incident.Request{Action: incident.ActSetStatus, Incident: leading}); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// steps are p's changes in the order they are made.
-func (p updatePlan) steps(s *apiV1) []func(context.Context, *incident.Incident) (*incident.Incident, error) {
-	var out []func(context.Context, *incident.Incident) (*incident.Incident, error)
-	commander := func(ctx context.Context, inc *incident.Incident) (*incident.Incident, error) {
-		return s.cfg.Incidents.AssignRole(ctx, inc.ID, incident.RoleCommander, *p.commander, p.actor)
-	}
-	if p.commander != nil && p.commanderFirst {
-		out = append(out, commander)
-	}
-	if p.severity != nil {
-		out = append(out, func(ctx context.Context, inc *incident.Incident) (*incident.Incident, error) {
-			return s.cfg.Incidents.SetSeverity(ctx, inc.ID, *p.severity, p.actor)
-		})
-	}
-	if p.status != nil {
-		out = append(out, func(ctx context.Context, inc *incident.Incident) (*incident.Incident, error) {
-			return s.cfg.Incidents.SetStatus(ctx, inc.ID, *p.status, p.actor, p.summary)
-		})
-	}
-	if p.commander != nil && !p.commanderFirst {
-		out = append(out, commander)
-	}
-	return out
+	return e
 }
 
 // slackUserID reports whether id looks like a Slack user id (U… or W…),

@@ -78,9 +78,8 @@ type Incidents interface {
 	// Visible keeps the incidents user may see, reading what it needs of
 	// Slack once for the lot (a guest's channels).
 	Visible(ctx context.Context, user string, incs []*incident.Incident) ([]*incident.Incident, error)
-	// Authorize is the permission model's answer ahead of a change: a
-	// PATCH asks it about every change before it makes the first.
-	Authorize(ctx context.Context, req incident.Request) (incident.Decision, error)
+	// Edit makes several changes at once, all or none: a PATCH.
+	Edit(ctx context.Context, id int64, e incident.Edit, actor string) (*incident.Incident, error)
 }
 
 // Config holds the web view's dependencies and settings.
