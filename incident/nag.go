@@ -230,10 +230,15 @@ func (s *reminders) sayNag(ctx context.Context, claimed *Incident, level int, no
 		}
 		return err
 	}
+	if err := s.planNag(ctx, s.sched, claimed); err != nil {
+		return err
+	}
+	// Counted once the run's last step is done: a run that fails after
+	// its post retries, finds the post and counts it then, not twice.
 	if posted {
 		s.observer.NagSent(claimed, level)
 	}
-	return s.planNag(ctx, s.sched, claimed)
+	return nil
 }
 
 // postNag says the nag; posted reports whether the channel took it.
