@@ -85,9 +85,14 @@ func (h *webhookHandler) handleIssues(r *http.Request, payload []byte, log *slog
 	if ev.GetAction() != "closed" || h.issueClosed == nil || m == nil {
 		return nil, nil
 	}
-	if ev.Issue.GetStateReason() == "not_planned" {
-		// Closed as not planned: the follow-up was dropped, not done.
-		log.Info("github: action item issue closed as not planned", slog.String("url", ev.Issue.GetHTMLURL()))
+	if reason := ev.Issue.GetStateReason(); reason != "completed" && reason != "" {
+		// Only "completed" says the work was done. GitHub also closes as
+		// not_planned (dropped) and duplicate (the work goes on in the
+		// issue it duplicates), and may add reasons; an empty reason comes
+		// from a GitHub Enterprise Server that predates close reasons,
+		// where closing meant done.
+		log.Info("github: action item issue closed without being completed; the action item stays open",
+			slog.String("state_reason", reason), slog.String("url", ev.Issue.GetHTMLURL()))
 		return nil, nil
 	}
 	repo, author := ev.GetRepo().GetFullName(), ev.Issue.GetUser().GetLogin()

@@ -70,7 +70,8 @@ type Issue struct {
 	Title  string
 	Body   string
 	State  string // open or closed
-	// StateReason is completed or not_planned once closed.
+	// StateReason is completed, not_planned or duplicate once closed
+	// ("" when closed by a GitHub without close reasons).
 	StateReason string
 	ClosedAt    time.Time
 	Labels      []string

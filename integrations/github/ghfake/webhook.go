@@ -195,10 +195,17 @@ func (s *Server) WorkflowRunPayload(repo string, runID int64) (map[string]any, e
 }
 
 // CloseIssue closes an issue as someone does in GitHub, with reason
-// "completed" or "not_planned", and returns the issues webhook payload
-// (action "closed") GitHub then delivers, shaped like its documented
-// example.
+// "completed", "not_planned" or "duplicate" (GitHub's close reasons), or
+// "" as a GitHub Enterprise Server older than close reasons does (the
+// payload's state_reason is then null), and returns the issues webhook
+// payload (action "closed") GitHub then delivers, shaped like its
+// documented example.
 func (s *Server) CloseIssue(repo string, number int, reason, by string) (map[string]any, error) {
+	switch reason {
+	case "", "completed", "not_planned", "duplicate":
+	default:
+		return nil, fmt.Errorf("ghfake: %q is not a reason GitHub closes an issue for", reason)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := s.mustRepo(repo)
