@@ -52,6 +52,11 @@ const (
 	stepInvites   = "invites"
 	stepPanel     = "panel"
 	stepAnnounce  = "announce"
+	// stepRefusalTold is not a step of the war room: it records that the
+	// declarer was told, while the retries go on, that Slack refused a
+	// step, so that the report is made once, on the first attempt that
+	// can deliver it.
+	stepRefusalTold = "refusal-told"
 )
 
 var stepLabels = map[string]string{
@@ -81,14 +86,30 @@ func (w *warRoom) runSetup(ctx context.Context, payload []byte) error {
 	switch attempt, max := JobAttempt(ctx); {
 	case max > 0 && attempt >= max:
 		return errors.Join(err, w.reportSetupFailure(ctx, p, err, false))
-	case attempt == 1 && max > 1 && refusal(err) != nil:
+	case max > 1 && refusal(err) != nil:
 		// Slack refused for a reason a retry does not change by itself
 		// (the bot is not in the broadcast channel, a missing scope, an
 		// archived channel): the declarer hears it now, not after the
 		// last attempt, while the retries wait for someone to fix it.
-		return errors.Join(err, w.reportSetupFailure(ctx, p, err, true))
+		// Once: a report that Slack did not take (rate limited) is made
+		// by the next attempt, whatever its number.
+		return errors.Join(err, w.reportRefusalOnce(ctx, p, err))
 	}
 	return err
+}
+
+// reportRefusalOnce tells the declarer of Slack's refusal unless an earlier
+// attempt did, and records that it was told.
+func (w *warRoom) reportRefusalOnce(ctx context.Context, p setupPayload, cause error) error {
+	done, err := w.doneSteps(ctx, p.IncidentID)
+	if err != nil || done[stepRefusalTold] {
+		return err
+	}
+	if err := w.reportSetupFailure(ctx, p, cause, true); err != nil {
+		return err
+	}
+	return w.markSteps(ctx, []TimelineEvent{{IncidentID: p.IncidentID, Kind: EventSetup, Actor: "bot", At: w.clock.Now(),
+		Text: "The declarer was told that Slack refused part of the setup: " + ErrorMessage(refusal(cause)), SourceID: stepSource(stepRefusalTold)}})
 }
 
 // invitees is who joins the channel, resolved to user ids.

@@ -78,3 +78,59 @@ func TestSetupRefusedBySlackTellsTheDeclarerAtOnce(t *testing.T) {
 	last := told()[len(told())-1]
 	require.True(t, strings.Contains(last, "is open") || strings.Contains(last, inc.Key()), "the declarer hears the incident is open: %q", last)
 }
+
+// TestSetupRefusalReportRateLimitedIsMadeByTheNextAttempt: Slack refuses a
+// step for good and then rate-limits the report of it, so the first attempt
+// cannot tell the declarer. The engine counts the postponed run as the
+// next attempt; that attempt makes the report, and later ones do not make
+// it again.
+func TestSetupRefusalReportRateLimitedIsMadeByTheNextAttempt(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	now := time.Date(2026, 8, 7, 14, 23, 0, 0, time.UTC)
+	srv := slackfake.New(slackfake.WithClock(func() time.Time { return now }), slackfake.WithoutScope("channels:join"))
+	t.Cleanup(srv.Close)
+	decl := srv.AddUser(slackfake.User{Name: "dana", Email: "dana@example.com"})
+	general := srv.AddChannel(slackfake.Channel{Name: "general", Members: []string{srv.BotUserID(), decl.ID}})
+	srv.AddChannel(slackfake.Channel{Name: "incidents", Members: []string{decl.ID}})
+
+	clock := incidenttest.NewClock(now)
+	store := incidenttest.NewMemStore(clock)
+	q := incidenttest.NewQueue()
+	store.SetScheduler(q)
+	policy := incident.DefaultPolicy()
+	policy.BroadcastChannel = "#incidents"
+	chat := bot.NewChat(slack.New(srv.BotToken(), slack.OptionAPIURL(srv.URL())), policy, bot.WithChatClock(clock))
+	svc := incident.NewService(incident.ServiceConfig{Store: store, Scheduler: q, Chat: chat.Roles(), Policy: policy, Clock: clock})
+	svc.RegisterJobs(q)
+
+	inc, _, err := svc.Declare(ctx, incident.DeclareInput{Title: "checkout is down", Severity: incident.P1, DeclaredBy: decl.ID,
+		ReplyTo: incident.ReplyTarget{UserID: decl.ID, ChannelID: general.ID}})
+	require.NoError(t, err)
+	job, ok := q.Take(incident.JobSetup)
+	require.True(t, ok)
+	run := q.Handler(incident.JobSetup)
+	told := func() []string {
+		var out []string
+		for _, e := range srv.Ephemerals(general.ID) {
+			if e.User == decl.ID && strings.Contains(e.Text, "keep trying") {
+				out = append(out, e.Text)
+			}
+		}
+		return out
+	}
+
+	srv.RateLimitNext("chat.postEphemeral", 1, 30*time.Second)
+	err = run(incident.WithJobAttempt(ctx, 1, job.MaxAttempts), job.Payload)
+	require.Error(t, err)
+	var ra interface{ RetryAfter() time.Duration }
+	require.ErrorAs(t, err, &ra, "the job waits out Slack's limit")
+	require.Empty(t, told(), "Slack did not take the report")
+
+	require.Error(t, run(incident.WithJobAttempt(ctx, 2, job.MaxAttempts), job.Payload))
+	require.Len(t, told(), 1, "the next attempt makes the report")
+	require.Contains(t, told()[0], inc.Key()+" was declared and is recorded, but I could not announce the incident in the broadcast channel")
+
+	require.Error(t, run(incident.WithJobAttempt(ctx, 3, job.MaxAttempts), job.Payload))
+	require.Len(t, told(), 1, "and no later one makes it again")
+}
