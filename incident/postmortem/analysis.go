@@ -41,7 +41,13 @@ func (c *compiler) summary(d Draft) string {
 	}
 	b.WriteString(".")
 	if c.inc.ResolvedAt != nil {
-		fmt.Fprintf(&b, " It lasted %s and was resolved at %s.", fmtDuration(d.Duration), clock(*c.inc.ResolvedAt))
+		resolved := clock(*c.inc.ResolvedAt)
+		if r := c.inc.ResolvedAt.UTC(); r.Format("20060102") != c.start.UTC().Format("20060102") {
+			// The paragraph opened with the start's day: a resolution on
+			// another day says its own.
+			resolved += r.Format(" on Monday 2 January")
+		}
+		fmt.Fprintf(&b, " It lasted %s and was resolved at %s.", fmtDuration(d.Duration), resolved)
 		if s := strings.TrimSpace(plainText(c.inc.Summary, anon)); s != "" {
 			fmt.Fprintf(&b, " Resolution: %s", punctuate(truncate(oneLine(s), maxSummaryImpact)))
 		}

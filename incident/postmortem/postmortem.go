@@ -69,11 +69,18 @@ type Draft struct {
 	SeverityLabel string // critical
 	Status        string // Resolved
 	Service       string // the service's name, or its key
-	// Date is when the incident was declared, in the policy's time zone.
+	// Date is when the incident was declared, in UTC.
 	Date time.Time
-	// Day is Date as YYYY-MM-DD, the date in the postmortem's file name.
-	Day  string
-	Slug string
+	// Day is Date's UTC day as YYYY-MM-DD: the Date row, and the date in
+	// the postmortem's file name. Every time in the draft is UTC, so the
+	// day it is shown with is the UTC day too; a time on another day
+	// carries its date (MultiDay).
+	Day string
+	// LocalDay is the declaration's date and time in the policy's time
+	// zone ("2026-03-13 18:30 America/Los_Angeles"), set only when that
+	// day is not Day, so a team far from UTC sees the day it lived.
+	LocalDay string
+	Slug     string
 	// GeneratedAt is when the draft was compiled.
 	GeneratedAt time.Time
 	// MultiDay reports that the incident spans more than one UTC day, so
@@ -274,7 +281,11 @@ func (c *compiler) compile() Draft {
 	if loc == nil {
 		loc = time.UTC
 	}
-	date := c.inc.DeclaredAt.In(loc)
+	date := c.inc.DeclaredAt.UTC()
+	localDay := ""
+	if local := c.inc.DeclaredAt.In(loc); !c.inc.DeclaredAt.IsZero() && local.Format("2006-01-02") != date.Format("2006-01-02") {
+		localDay = local.Format("2006-01-02 15:04 ") + zoneName(local)
+	}
 	slug := incident.Slug(c.inc.Title)
 	if slug == "" {
 		slug = fmt.Sprintf("inc-%d", c.inc.Number)
@@ -288,6 +299,7 @@ func (c *compiler) compile() Draft {
 		Service:       c.serviceName(),
 		Date:          date,
 		Day:           date.Format("2006-01-02"),
+		LocalDay:      localDay,
 		Slug:          slug,
 		GeneratedAt:   c.in.Now,
 		Started:       c.start,
@@ -342,4 +354,15 @@ func (c *compiler) serviceName() string {
 		return svc.Name
 	}
 	return c.inc.Service
+}
+
+// zoneName names t's time zone for a reader: the IANA name
+// (America/Los_Angeles) when the location has one, else the abbreviation
+// or offset the zone gives.
+func zoneName(t time.Time) string {
+	if name := t.Location().String(); name != "" && name != "Local" {
+		return name
+	}
+	abbr, _ := t.Zone()
+	return abbr
 }

@@ -312,11 +312,13 @@ func TestCompileEdgeCases(t *testing.T) {
 		require.Equal(t, "inc-5", postmortem.Compile(in).Slug)
 	})
 
-	t.Run("date in the policy's time zone", func(t *testing.T) {
+	t.Run("the UTC date, and the policy's time zone's when it differs", func(t *testing.T) {
 		in := base()
 		in.Incident.DeclaredAt = time.Date(2026, 3, 14, 23, 30, 0, 0, time.UTC)
 		in.Policy.Location = time.FixedZone("UTC+2", 2*60*60)
-		require.Equal(t, "2026-03-15", postmortem.Compile(in).Day)
+		d := postmortem.Compile(in)
+		require.Equal(t, "2026-03-14", d.Day, "the day of the draft's UTC times")
+		require.Equal(t, "2026-03-15 01:30 UTC+2", d.LocalDay)
 	})
 }
 
