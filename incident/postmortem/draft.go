@@ -407,13 +407,13 @@ func DraftNotice(d Draft, parts int, backfillFailed bool) incident.Notice {
 		metrics += fmt.Sprintf(" · status page never posted (target %s)", fmtDuration(m.PublicTarget))
 	}
 	if !m.CustomersEmailed.IsZero() {
-		metrics += fmt.Sprintf(" · customers told by e-mail at %s", clockShort(m.CustomersEmailed))
+		metrics += fmt.Sprintf(" · customers told by e-mail at %s", d.stamp(m.CustomersEmailed))
 	}
 
 	var recorded, missing []string
 	for _, ms := range d.Timeline {
 		if ms.Recorded {
-			recorded = append(recorded, clockShort(ms.At)+" "+ms.Name)
+			recorded = append(recorded, d.stamp(ms.At)+" "+ms.Name)
 		} else {
 			missing = append(missing, ms.Name)
 		}
@@ -460,4 +460,12 @@ func metric(d time.Duration) string {
 	return "in " + fmtDuration(d)
 }
 
-func clockShort(t time.Time) string { return t.UTC().Format("15:04") }
+// stamp is t as the notice's "Timeline (UTC)" shows it: the clock time,
+// with the date when the draft's times fall on more than one day, as in
+// the draft itself.
+func (d Draft) stamp(t time.Time) string {
+	if d.MultiDay {
+		return t.UTC().Format("2006-01-02 15:04")
+	}
+	return t.UTC().Format("15:04")
+}

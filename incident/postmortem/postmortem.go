@@ -83,8 +83,10 @@ type Draft struct {
 	Slug     string
 	// GeneratedAt is when the draft was compiled.
 	GeneratedAt time.Time
-	// MultiDay reports that the incident spans more than one UTC day, so
-	// times need their dates.
+	// MultiDay reports that the times the draft shows (the start, the
+	// milestones, the key events, the resolution and its check, the
+	// customer e-mail) fall on more than one UTC day, so each needs its
+	// date.
 	MultiDay bool
 
 	// Summary is one paragraph for a non-technical reader, without names.
@@ -308,7 +310,6 @@ func (c *compiler) compile() Draft {
 		MessageCount:  c.messages,
 		HistoryUnread: c.unread,
 	}
-	d.MultiDay = c.start.UTC().Format("20060102") != c.end.UTC().Format("20060102")
 	d.Metrics = c.metrics()
 	d.Timeline = c.milestones()
 	d.KeyEvents = c.keyEvents()
@@ -323,6 +324,7 @@ func (c *compiler) compile() Draft {
 		d.Drill = true
 		d.DrillSteps = c.drillSteps(d.Resolution)
 	}
+	d.MultiDay = c.multiDay(d)
 	names := make([]string, 0, len(d.Participants))
 	for _, p := range d.Participants {
 		names = append(names, p.Name)
@@ -354,6 +356,37 @@ func (c *compiler) serviceName() string {
 		return svc.Name
 	}
 	return c.inc.Service
+}
+
+// multiDay reports whether the times d shows fall on more than one UTC
+// day: the span from the start to the resolution (or now), and every time
+// printed on its own, such as a key event pinned the morning after.
+func (c *compiler) multiDay(d Draft) bool {
+	times := []time.Time{c.start, c.end, d.Metrics.CustomersEmailed}
+	for _, m := range d.Timeline {
+		if m.Recorded {
+			times = append(times, m.At)
+		}
+	}
+	for _, ev := range d.KeyEvents {
+		times = append(times, ev.At)
+	}
+	if d.Resolution != nil {
+		times = append(times, d.Resolution.At)
+	}
+	day := ""
+	for _, t := range times {
+		if t.IsZero() {
+			continue
+		}
+		switch s := t.UTC().Format("20060102"); {
+		case day == "":
+			day = s
+		case s != day:
+			return true
+		}
+	}
+	return false
 }
 
 // zoneName names t's time zone for a reader: the IANA name
