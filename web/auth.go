@@ -275,8 +275,9 @@ func (s *signIn) sessionViewer(r *http.Request) (*viewer, error) {
 		return nil, nil
 	}
 	// Someone deactivated in Slack is signed out within the name cache's
-	// time; while Slack cannot be asked, the session stands.
-	if ok, err := s.names.active(r.Context(), sess.UserID); err == nil && !ok {
+	// time; while Slack cannot be asked, or does not answer within
+	// sessionCheckBudget, the session stands.
+	if ok, err := s.active(r.Context(), sess.UserID); err == nil && !ok {
 		s.cfg.Logger.InfoContext(r.Context(), "signed out a person deactivated in Slack", "user", sess.UserID)
 		if err := s.cfg.Access.DeleteSession(r.Context(), sess.ID); err != nil {
 			return nil, err
@@ -375,4 +376,18 @@ func (t *teamCache) get(ctx context.Context) (string, error) {
 	t.id = resp.TeamID
 	t.mu.Unlock()
 	return resp.TeamID, nil
+}
+
+// sessionCheckBudget is what the session's check of its person gives
+// Slack: one users.info call, answered in a fraction of it when Slack is
+// well.
+const sessionCheckBudget = time.Second
+
+// active is the session's check that its person is still active in
+// Slack, bounded so that a Slack slow to answer does not hold every page
+// back: unanswered, the session stands.
+func (s *signIn) active(ctx context.Context, userID string) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, sessionCheckBudget)
+	defer cancel()
+	return s.names.active(ctx, userID)
 }

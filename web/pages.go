@@ -167,6 +167,14 @@ func (s *incidentPages) serveIncident(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, err)
 		return
 	}
+	// The draft is read while the people are named: it has its own
+	// time, not what the names leave of the request's.
+	draft := make(chan postmortemResult, 1)
+	go func() {
+		var r postmortemResult
+		r.html, r.err = s.postmortemDraft(ctx, inc)
+		draft <- r
+	}()
 	names := s.names.names(ctx, d.people(inc)...)
 	rows := make([]timelineRow, 0, len(d.timeline))
 	for _, ev := range d.timeline {
@@ -182,7 +190,8 @@ func (s *incidentPages) serveIncident(w http.ResponseWriter, r *http.Request) {
 			roles = append(roles, [2]string{roleLabel(role), names[u]})
 		}
 	}
-	postmortem, postmortemErr := s.postmortemDraft(ctx, inc)
+	pm := <-draft
+	postmortem, postmortemErr := pm.html, pm.err
 	today := s.cfg.Clock.Now()
 	s.render(w, r, http.StatusOK, "incident", map[string]any{
 		"Title": inc.Key() + " " + inc.Title, "Incident": inc, "Timeline": rows, "Updates": d.updates,
@@ -307,12 +316,26 @@ func (d incidentData) people(inc *incident.Incident) []string {
 	return people
 }
 
+// postmortemResult is the incident page's postmortem draft, or why it is
+// not shown.
+type postmortemResult struct {
+	html template.HTML
+	err  string
+}
+
+// draftBudget is what the incident page gives the postmortem draft: within
+// DefaultRequestTimeout, with time left to render the page when the draft
+// is slow.
+const draftBudget = 6 * time.Second
+
 // postmortemDraft renders the incident's postmortem draft, or says why the
 // page goes without it.
 func (s *incidentPages) postmortemDraft(ctx context.Context, inc *incident.Incident) (template.HTML, string) {
 	if s.cfg.Postmortem == nil {
 		return "", ""
 	}
+	ctx, cancel := context.WithTimeout(ctx, draftBudget)
+	defer cancel()
 	md, err := s.cfg.Postmortem(ctx, inc.ID)
 	if err != nil {
 		s.cfg.Logger.WarnContext(ctx, "postmortem draft unavailable", "incident", inc.Key(), "err", err)
@@ -349,6 +372,8 @@ func (s *incidentPages) servePostmortemMarkdown(w http.ResponseWriter, r *http.R
 		s.pageError(w, r, incident.Errorf(incident.ENOTFOUND, "Postmortems are not set up."))
 		return
 	}
+	ctx, cancel := context.WithTimeout(ctx, draftBudget)
+	defer cancel()
 	md, err := s.cfg.Postmortem(ctx, inc.ID)
 	if err != nil {
 		s.pageError(w, r, err)

@@ -11,16 +11,37 @@ import (
 	"github.com/firebreakhq/firebreak/incident"
 )
 
+const (
+	// nameTTL is how long Slack's answer about a person is kept.
+	nameTTL = 10 * time.Minute
+	// refusalTTL is how long a users.info call Slack refused or failed
+	// (a 429, a 5xx, no answer) is kept before that person is asked
+	// about again: long enough that busy pages do not spend the method's
+	// Tier 4 budget (about 100 calls a minute) asking again and again,
+	// short enough that a name shows soon after Slack is back.
+	refusalTTL = 30 * time.Second
+	// nameLookups bounds the users.info calls one page makes at once.
+	nameLookups = 8
+	// nameBudget is what a page gives Slack to name its people, well
+	// inside DefaultRequestTimeout: a person not named by then is shown
+	// by id, and the rest of the page is not held back for names.
+	nameBudget = 2 * time.Second
+)
+
 // nameCache turns Slack user ids into display names for the pages, and
 // tells whether an id is an active person of the workspace (for whom an API
 // token may act).
 type nameCache struct {
-	api   *slack.Client
-	clock incident.Clock
-	ttl   time.Duration
+	api    *slack.Client
+	clock  incident.Clock
+	ttl    time.Duration
+	budget time.Duration
 
 	mu      sync.Mutex
 	entries map[string]nameEntry
+	// quietUntil is when Slack's last 429 for users.info ends: no call is
+	// made before then, as Slack's Retry-After asks.
+	quietUntil time.Time
 }
 
 type nameEntry struct {
@@ -28,57 +49,100 @@ type nameEntry struct {
 	// inactive: Slack does not know the id, or the person is deactivated
 	// or a bot.
 	inactive bool
-	at       time.Time
+	// err is Slack's refusal or failure, kept until until as the answer.
+	err   error
+	until time.Time
 }
 
 func newNameCache(api *slack.Client, clock incident.Clock, ttl time.Duration) *nameCache {
-	return &nameCache{api: api, clock: clock, ttl: ttl, entries: map[string]nameEntry{}}
+	return &nameCache{api: api, clock: clock, ttl: ttl, budget: nameBudget, entries: map[string]nameEntry{}}
+}
+
+// errNamesRateLimited stands for Slack's 429 to users.info while its
+// Retry-After lasts.
+var errNamesRateLimited = errors.New("slack users.info is rate limited")
+
+// cached returns the kept answer about userID while it lasts.
+func (c *nameCache) cached(userID string, now time.Time) (nameEntry, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.entries[userID]; ok && now.Before(e.until) {
+		return e, true
+	}
+	if now.Before(c.quietUntil) {
+		return nameEntry{name: userID, err: errNamesRateLimited, until: c.quietUntil}, true
+	}
+	return nameEntry{}, false
 }
 
 // lookup returns what Slack says of userID, from the cache when it is
-// recent. The error is Slack's when it could not be asked.
+// recent. The error is Slack's when it could not be asked, or its recent
+// refusal; a call cut short by ctx is not kept.
 func (c *nameCache) lookup(ctx context.Context, userID string) (nameEntry, error) {
 	now := c.clock.Now()
-	c.mu.Lock()
-	e, ok := c.entries[userID]
-	c.mu.Unlock()
-	if ok && now.Sub(e.at) < c.ttl {
-		return e, nil
+	if e, ok := c.cached(userID, now); ok {
+		return e, e.err
+	}
+	if err := ctx.Err(); err != nil {
+		return nameEntry{name: userID}, err
 	}
 	u, err := c.api.GetUserInfoContext(ctx, userID)
 	var se slack.SlackErrorResponse
+	var e nameEntry
 	switch {
 	case errors.As(err, &se) && se.Err == "user_not_found":
-		e = nameEntry{name: userID, inactive: true, at: now}
-	case err != nil:
+		e = nameEntry{name: userID, inactive: true, until: now.Add(c.ttl)}
+	case err != nil && ctx.Err() != nil:
+		// The caller's time ran out: nothing is learnt of Slack.
 		return nameEntry{name: userID}, err
+	case err != nil:
+		e = nameEntry{name: userID, err: err, until: now.Add(refusalTTL)}
+		if wait, ok := retryAfter(err); ok {
+			c.mu.Lock()
+			if q := now.Add(wait); q.After(c.quietUntil) {
+				c.quietUntil = q
+			}
+			c.mu.Unlock()
+			e.until = now.Add(max(wait, refusalTTL))
+		}
 	default:
-		e = nameEntry{name: u.RealName, inactive: u.Deleted || u.IsBot, at: now}
-		if e.name == "" {
-			e.name = u.Profile.DisplayName
-		}
-		if e.name == "" {
-			e.name = u.Name
-		}
-		if e.name == "" {
-			e.name = userID
-		}
+		e = nameEntry{name: displayName(u, userID), inactive: u.Deleted || u.IsBot, until: now.Add(c.ttl)}
 	}
 	c.mu.Lock()
 	c.entries[userID] = e
 	c.mu.Unlock()
-	return e, nil
+	return e, e.err
 }
 
-// name returns the person's real or display name, or the id itself when
-// Slack does not know it or cannot be reached: a page never fails over a
-// name.
-func (c *nameCache) name(ctx context.Context, userID string) string {
-	if userID == "" || userID == "bot" || (userID[0] != 'U' && userID[0] != 'W') {
-		return userID
+// displayName is the person's real name, else display name, else handle,
+// else id.
+func displayName(u *slack.User, userID string) string {
+	for _, n := range []string{u.RealName, u.Profile.DisplayName, u.Name} {
+		if n != "" {
+			return n
+		}
 	}
-	e, _ := c.lookup(ctx, userID)
-	return e.name
+	return userID
+}
+
+// retryAfter reads the wait a rate-limited call was told: slack-go's
+// RateLimitedError, or any error that says it (the outbound client's).
+func retryAfter(err error) (time.Duration, bool) {
+	var rl *slack.RateLimitedError
+	if errors.As(err, &rl) {
+		return rl.RetryAfter, true
+	}
+	var ra interface{ RetryAfter() time.Duration }
+	if errors.As(err, &ra) {
+		return ra.RetryAfter(), true
+	}
+	return 0, false
+}
+
+// person reports whether userID is one Slack can name: a user id, not a
+// bot's mark or an empty actor.
+func person(userID string) bool {
+	return userID != "" && userID != "bot" && (userID[0] == 'U' || userID[0] == 'W')
 }
 
 // active reports whether userID is a person of the workspace who is not
@@ -95,13 +159,56 @@ func (c *nameCache) active(ctx context.Context, userID string) (bool, error) {
 	return !e.inactive, nil
 }
 
-// names resolves several ids, for a page's people.
+// names resolves several ids, for a page's people: those not cached are
+// asked of Slack nameLookups at a time, within the cache's budget (and
+// ctx). Whoever is not named by then, or whom Slack refused, is shown by
+// id; a later view names them.
 func (c *nameCache) names(ctx context.Context, ids ...string) map[string]string {
 	out := make(map[string]string, len(ids))
+	now := c.clock.Now()
+	var todo []string
 	for _, id := range ids {
-		if _, ok := out[id]; !ok {
-			out[id] = c.name(ctx, id)
+		if _, ok := out[id]; ok {
+			continue
+		}
+		out[id] = id
+		if !person(id) {
+			continue
+		}
+		if e, ok := c.cached(id, now); ok {
+			out[id] = e.name
+			continue
+		}
+		todo = append(todo, id)
+	}
+	if len(todo) == 0 {
+		return out
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.budget)
+	defer cancel()
+	var mu sync.Mutex
+	work := make(chan string)
+	var wg sync.WaitGroup
+	for range min(nameLookups, len(todo)) {
+		wg.Go(func() {
+			for id := range work {
+				if e, err := c.lookup(ctx, id); err == nil {
+					mu.Lock()
+					out[id] = e.name
+					mu.Unlock()
+				}
+			}
+		})
+	}
+feed:
+	for _, id := range todo {
+		select {
+		case work <- id:
+		case <-ctx.Done():
+			break feed
 		}
 	}
+	close(work)
+	wg.Wait()
 	return out
 }

@@ -161,7 +161,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	sub, _ := fs.Sub(staticFS, "static")
-	st := &site{cfg: cfg, tmpl: tmpl, names: newNameCache(cfg.Slack, cfg.Clock, 10*time.Minute), cursors: newCursorSealer(cfg.ClientSecret)}
+	st := &site{cfg: cfg, tmpl: tmpl, names: newNameCache(cfg.Slack, cfg.Clock, nameTTL), cursors: newCursorSealer(cfg.ClientSecret)}
 	rep := &reports{st}
 	return &Server{
 		static:  http.StripPrefix("/static/", http.FileServerFS(sub)),
