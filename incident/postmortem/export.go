@@ -499,17 +499,24 @@ func (s *Service) recorded(ctx context.Context, id int64, source string) bool {
 // a rejected page, or an error the exporter marked with ErrJobCancel, such
 // as a page people edited since the last export), else on the first failure
 // (retrying) and after the last attempt (with Retry). A rate limit is left
-// to the job engine, which waits as long as the exporter asked.
+// to the job engine, which waits as long as the exporter asked, except on
+// the last attempt: the engine would then drop the job, so the channel is
+// told with its Retry button and the job ends there.
 func (s *Service) exportFailed(ctx context.Context, inc *incident.Incident, p exportPayload, exp incident.Exporter, cause error) error {
+	attempt, max := incident.JobAttempt(ctx)
+	last := max > 0 && attempt >= max
 	var limited interface{ RetryAfter() time.Duration }
-	if errors.As(cause, &limited) && limited.RetryAfter() > 0 {
+	rateLimited := errors.As(cause, &limited) && limited.RetryAfter() > 0
+	if rateLimited && !last {
 		return fmt.Errorf("export the postmortem of %s to %s: %w", inc.Key(), exp.Name(), cause)
 	}
-	attempt, max := incident.JobAttempt(ctx)
 	code := incident.ErrorCode(cause)
+	// A rate limit on the last attempt ends the job as a refusal does: the
+	// channel has its Retry button, and a postponement the engine might
+	// still grant would only run the export after the failure was said.
 	refused := code == incident.EINVALID || code == incident.EFORBIDDEN || code == incident.ENOTFOUND ||
-		errors.Is(cause, incident.ErrJobCancel)
-	final := refused || (max > 0 && attempt >= max)
+		errors.Is(cause, incident.ErrJobCancel) || rateLimited
+	final := refused || last
 	if final || attempt <= 1 {
 		n := incident.Notice{Kind: incident.NoticePostmortemExportFailed, Incident: inc.Key(), Actor: "bot",
 			Values: map[string]string{"target": exp.Name(), "error": incident.ErrorMessage(cause), "retry": "background"}}
@@ -535,6 +542,11 @@ func (s *Service) exportFailed(ctx context.Context, inc *incident.Incident, p ex
 			fmt.Sprintf("Postmortem export to %s failed: %s", exp.Name(), incident.ErrorMessage(cause)))
 	}
 	err := fmt.Errorf("export the postmortem of %s to %s: %w", inc.Key(), exp.Name(), cause)
+	if rateLimited {
+		// Kept as text: its Retry-After would have the job postponed
+		// after the channel was told it failed.
+		err = fmt.Errorf("export the postmortem of %s to %s: %s", inc.Key(), exp.Name(), cause.Error())
+	}
 	if refused {
 		return fmt.Errorf("%w: %w", err, incident.ErrJobCancel)
 	}
