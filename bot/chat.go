@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/slack-go/slack"
 
@@ -19,6 +20,8 @@ const (
 	inviteBatchSize = 100
 	// channelListPage is conversations.list's largest page.
 	channelListPage = 1000
+	// memberListPage is users.conversations' largest page.
+	memberListPage = 999
 	// defaultLookupConcurrency bounds the user and user-group lookups of one
 	// ResolveUsers call: enough to resolve a large responder list quickly,
 	// few enough to stay clear of Tier 2 and 3 rate limits.
@@ -71,6 +74,13 @@ type slackConn struct {
 	botUserID string
 	// channelIDs caches broadcast channel names resolved to ids.
 	channelIDs map[string]string
+	// walkStale says a channel was found gone since the channel walk
+	// read it: the next lookup reads again.
+	walkStale bool
+
+	// walking is held by the one lookup that reads or goes on with walk.
+	walking chan struct{}
+	walk    channelWalk
 
 	writes writes
 	// lookupCache keeps user-group members and e-mail lookups briefly:
@@ -122,6 +132,7 @@ func NewChat(api *slack.Client, policy incident.Policy, opts ...ChatOption) *Cha
 		log:        slog.New(slog.DiscardHandler),
 		lookups:    defaultLookupConcurrency,
 		channelIDs: map[string]string{},
+		walking:    make(chan struct{}, 1),
 	}
 	for _, o := range opts {
 		o(c)
@@ -132,14 +143,15 @@ func NewChat(api *slack.Client, policy incident.Policy, opts ...ChatOption) *Cha
 		chatMessages: &chatMessages{c}, chatHistory: &chatHistory{c}, chatChanges: &chatChanges{c}}
 }
 
-// lookupChannel pages through conversations.list for an unarchived channel
-// of the given types named name; nil means there is none the bot can see.
-func (c *slackConn) lookupChannel(ctx context.Context, name string, types ...string) (*slack.Channel, error) {
-	params := &slack.GetConversationsParameters{Types: types, ExcludeArchived: true, Limit: channelListPage}
+// memberChannel pages through users.conversations, the channels the bot
+// is in, for an unarchived channel of the given types named name; nil means
+// the bot is in none.
+func (c *slackConn) memberChannel(ctx context.Context, name string, types ...string) (*slack.Channel, error) {
+	params := &slack.GetConversationsForUserParameters{Types: types, ExcludeArchived: true, Limit: memberListPage}
 	for {
-		channels, next, err := c.api.GetConversationsContext(ctx, params)
+		channels, next, err := c.api.GetConversationsForUserContext(ctx, params)
 		if err != nil {
-			return nil, classify("conversations.list", "look up the channel #"+name, err)
+			return nil, classify("users.conversations", "look up the channel #"+name, err)
 		}
 		for i := range channels {
 			if channels[i].Name == name {
@@ -153,6 +165,70 @@ func (c *slackConn) lookupChannel(ctx context.Context, name string, types ...str
 	}
 }
 
+// channelWalk is a read of every public channel of the workspace through
+// conversations.list (Tier 2), for a "#name" the bot is not in. In a
+// workspace of tens of thousands of channels the read takes more pages than
+// Slack allows in a minute; a rate-limited lookup keeps where it stopped
+// and what it read, and the next one goes on from there instead of reading
+// the first pages again and being stopped at the same place.
+type channelWalk struct {
+	started time.Time
+	cursor  string
+	done    bool
+	// names is every unarchived public channel read so far, name to id.
+	names map[string]string
+}
+
+// channelWalkTTL is how long what a walk read stands for: long enough for
+// a walk held up by rate limits to finish, short enough that a channel
+// created or renamed since is seen on a later lookup.
+const channelWalkTTL = 10 * time.Minute
+
+// listedChannel finds the unarchived public channel named name by the
+// channel walk; "" means there is none.
+func (c *slackConn) listedChannel(ctx context.Context, name string) (string, error) {
+	select {
+	case c.walking <- struct{}{}:
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+	defer func() { <-c.walking }()
+	now := c.clock.Now()
+	c.mu.Lock()
+	stale := c.walkStale
+	c.walkStale = false
+	c.mu.Unlock()
+	w := &c.walk
+	if stale || w.names == nil || now.Sub(w.started) > channelWalkTTL {
+		*w = channelWalk{started: now, names: map[string]string{}}
+	}
+	if id, ok := w.names[name]; ok || w.done {
+		return id, nil
+	}
+	restarted := false
+	for {
+		params := &slack.GetConversationsParameters{Types: []string{"public_channel"}, ExcludeArchived: true,
+			Limit: channelListPage, Cursor: w.cursor}
+		channels, next, err := c.api.GetConversationsContext(ctx, params)
+		if slackCode(err) == "invalid_cursor" && !restarted {
+			// Slack no longer knows where the walk was: read again.
+			*w = channelWalk{started: now, names: map[string]string{}}
+			restarted = true
+			continue
+		}
+		if err != nil {
+			return "", classify("conversations.list", "look up the channel #"+name, err)
+		}
+		for _, ch := range channels {
+			w.names[ch.Name] = ch.ID
+		}
+		w.cursor, w.done = next, next == ""
+		if id, ok := w.names[name]; ok || w.done {
+			return id, nil
+		}
+	}
+}
+
 // named resolves a "#name" from the policy (a digest or alert channel) to
 // its id; anything else is passed on as it is.
 func (c *slackConn) named(ctx context.Context, channel string) (string, error) {
@@ -163,7 +239,8 @@ func (c *slackConn) named(ctx context.Context, channel string) (string, error) {
 }
 
 // channelID returns channel itself when it is an id, and otherwise looks the
-// name up among the channels the bot can see, once.
+// name up among the channels the bot can see, once: among those it is in,
+// then among the workspace's public channels.
 func (c *slackConn) channelID(ctx context.Context, channel string) (string, error) {
 	channel = strings.TrimSpace(channel)
 	if strings.TrimPrefix(channel, "#") == "" {
@@ -179,18 +256,25 @@ func (c *slackConn) channelID(ctx context.Context, channel string) (string, erro
 	if ok {
 		return id, nil
 	}
-	ch, err := c.lookupChannel(ctx, name, "public_channel", "private_channel")
+	// The channels the bot is in first: a private channel can only be one
+	// of them, and they are few. Then every public channel.
+	ch, err := c.memberChannel(ctx, name, "public_channel", "private_channel")
 	if err != nil {
 		return "", err
 	}
-	if ch == nil {
+	if ch != nil {
+		id = ch.ID
+	} else if id, err = c.listedChannel(ctx, name); err != nil {
+		return "", err
+	}
+	if id == "" {
 		return "", incident.Errorf(incident.ENOTFOUND,
 			"The channel #%s does not exist, or it is private and the bot is not a member.", name)
 	}
 	c.mu.Lock()
-	c.channelIDs[name] = ch.ID
+	c.channelIDs[name] = id
 	c.mu.Unlock()
-	return ch.ID, nil
+	return id, nil
 }
 
 // forgetChannel drops a cached name when Slack says its channel is gone
@@ -200,6 +284,7 @@ func (c *slackConn) forgetChannel(channel string, err error) {
 	case "channel_not_found", "is_archived":
 		c.mu.Lock()
 		delete(c.channelIDs, strings.TrimPrefix(strings.TrimSpace(channel), "#"))
+		c.walkStale = true
 		c.mu.Unlock()
 	}
 }

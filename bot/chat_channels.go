@@ -30,7 +30,14 @@ func (c *chatChannels) CreateChannel(ctx context.Context, name string, private b
 
 // FindChannel returns the id of the unarchived channel with this name if
 // the bot created it, and ENOTFOUND otherwise, so a retried declare adopts
-// only its own channel and never someone's #inc-... look-alike.
+// only its own channel and never someone's #inc-... look-alike. It looks
+// only among the channels the bot is in (users.conversations, Tier 3): the
+// bot is in every channel it created and still runs, so a few pages answer
+// in any workspace, where conversations.list would read every channel of
+// the workspace at Tier 2 and, in a large one, be rate-limited before it
+// got there, attempt after attempt. A channel the bot created but was
+// removed from is not adopted: the bot could not run it, and the declare
+// moves on to the next name.
 func (c *chatChannels) FindChannel(ctx context.Context, name string, private bool) (string, error) {
 	botID, err := c.botID(ctx)
 	if err != nil {
@@ -40,7 +47,7 @@ func (c *chatChannels) FindChannel(ctx context.Context, name string, private boo
 	if private {
 		kind = "private_channel"
 	}
-	ch, err := c.lookupChannel(ctx, name, kind)
+	ch, err := c.memberChannel(ctx, name, kind)
 	if err != nil {
 		return "", err
 	}

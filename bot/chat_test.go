@@ -182,9 +182,14 @@ func TestChatFindChannel(t *testing.T) {
 	t.Parallel()
 	f := newChatFixture(t)
 	ctx := context.Background()
-	// More channels than one conversations.list page, so the lookup pages.
+	// More channels the bot is in than one users.conversations page, so
+	// the lookup pages; the many it is not in are not read.
 	for i := range 1100 {
-		f.srv.AddChannel(slackfake.Channel{Name: fmt.Sprintf("general-%04d", i), Creator: f.alice.ID})
+		f.srv.AddChannel(slackfake.Channel{Name: fmt.Sprintf("general-%04d", i), Creator: f.alice.ID,
+			Members: []string{f.alice.ID, f.srv.BotUserID()}})
+	}
+	for i := range 3000 {
+		f.srv.AddChannel(slackfake.Channel{Name: fmt.Sprintf("team-%04d", i), Creator: f.alice.ID})
 	}
 	mine := f.botChannel(t, "inc-mine")
 	private := f.srv.AddChannel(slackfake.Channel{Name: "inc-private", Private: true, Creator: f.srv.BotUserID(),
@@ -195,12 +200,14 @@ func TestChatFindChannel(t *testing.T) {
 	id, err := f.chat.FindChannel(ctx, "inc-mine", false)
 	require.NoError(t, err)
 	require.Equal(t, mine.ID, id)
-	list := f.srv.CallsTo("conversations.list")
+	require.Empty(t, f.srv.CallsTo("conversations.list"), "the workspace's channels are not read")
+	list := f.srv.CallsTo("users.conversations")
 	require.Len(t, list, 2, "the channel is on the second page")
 	for _, c := range list {
-		require.Equal(t, "1000", c.Args.Get("limit"))
+		require.Equal(t, "999", c.Args.Get("limit"))
 		require.Equal(t, "public_channel", c.Args.Get("types"))
 		require.Equal(t, "true", c.Args.Get("exclude_archived"))
+		require.Empty(t, c.Args.Get("user"), "the bot's own channels")
 	}
 	require.NotEmpty(t, list[1].Args.Get("cursor"))
 
@@ -580,7 +587,8 @@ func TestChatAnnounce(t *testing.T) {
 			second.Number = 43
 			_, _, err = f.chat.Announce(ctx, channel, second)
 			require.NoError(t, err)
-			require.Len(t, f.srv.CallsTo("conversations.list"), 1)
+			require.Len(t, f.srv.CallsTo("users.conversations"), 1, "found among the bot's channels, once")
+			require.Empty(t, f.srv.CallsTo("conversations.list"))
 
 			inc.Status = incident.StatusResolved
 			resolvedAt := chatNow
@@ -607,7 +615,7 @@ func TestChatAnnounce(t *testing.T) {
 		chID, _, err := f.chat.Announce(ctx, "#incidents", testIncident("C0INC42"))
 		require.NoError(t, err)
 		require.Equal(t, replacement.ID, chID)
-		require.Len(t, f.srv.CallsTo("conversations.list"), 2)
+		require.Len(t, f.srv.CallsTo("users.conversations"), 2)
 	})
 
 	t.Run("by id", func(t *testing.T) {
