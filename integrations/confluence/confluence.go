@@ -72,8 +72,17 @@ const (
 	maxLookupPages = 10
 )
 
-// maxBody bounds how much of a response the client reads.
-const maxBody = 4 << 20
+// maxBody bounds how much of a response the client reads. An answer to a
+// create or an update carries the page's body back, which may be as large
+// as the request Confluence took (RequestLimit) and escaped further, so
+// the bound leaves room for it: a cut answer would not decode, and the
+// page written would be taken for a failure.
+const maxBody = 16 << 20
+
+// RequestLimit is the largest request body Confluence accepts, in bytes:
+// 5 MiB, on Cloud and by default on Data Center
+// (atlassian.rest.request.maxsize). A larger one is refused with 413.
+const RequestLimit = 5 << 20
 
 // defaultRetryAfter is the wait reported for a 429 without Retry-After.
 const defaultRetryAfter = time.Minute
@@ -684,11 +693,16 @@ func (c *Client) ref(p page) incident.ExportRef {
 func (c *Client) do(ctx context.Context, method, path string, in, out any) (int, string, error) {
 	var body io.Reader
 	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
+		// Storage format is XHTML full of "<" and "&": the encoder's
+		// HTML escaping (\u003c, \u0026) would send each as six bytes
+		// and bring a page twice as close to RequestLimit, for nothing.
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(in); err != nil {
 			return 0, "", fmt.Errorf("encode request: %w", err)
 		}
-		body = bytes.NewReader(b)
+		body = &b
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
 	if err != nil {
@@ -749,6 +763,9 @@ func (c *Client) statusError(status int, msg string, h http.Header) error {
 		return &outbound.UnavailableError{Provider: Target, Name: "Confluence", Status: status, Attempts: 1}
 	case status == http.StatusConflict:
 		return incident.Errorf(incident.ECONFLICT, "Confluence refused the change as conflicting: %s", clip(msg))
+	case status == http.StatusRequestEntityTooLarge:
+		return incident.Errorf(incident.EINVALID,
+			"The postmortem page is larger than Confluence accepts in one request (HTTP 413: %s). Unpin the longest pasted messages in the channel, then export again.", clip(msg))
 	}
 	if msg == "" {
 		msg = http.StatusText(status)

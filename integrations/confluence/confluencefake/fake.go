@@ -17,9 +17,12 @@
 // by, when, message): a write through the API is saved as the
 // credentials' account (Config.Account) with the message it carried, and
 // Edit saves a new version as a person in the browser does; Cloud's user
-// lookup (POST /api/v2/users-bulk) names the accounts (versions.go). It
-// records every call and can inject faults, including a request carried
-// out whose answer is lost (Fault.AfterEffect). Tests and the demo use it.
+// lookup (POST /api/v2/users-bulk) names the accounts (versions.go). A
+// request body over Confluence's limit (5,242,880 bytes, Config.RequestLimit)
+// is refused with 413 and Confluence's message, before anything else is
+// looked at. It records every call and can inject faults, including a
+// request carried out whose answer is lost (Fault.AfterEffect). Tests and
+// the demo use it.
 package confluencefake
 
 import (
@@ -67,6 +70,22 @@ type Config struct {
 	// lookup (POST /api/v2/users-bulk) finds; whoever Edit saves as is
 	// known too.
 	Users []User
+	// RequestLimit is the largest request body accepted, in bytes; 0
+	// means DefaultRequestLimit. Data Center's administrators can change
+	// theirs (atlassian.rest.request.maxsize); Cloud's is fixed.
+	RequestLimit int
+}
+
+// DefaultRequestLimit is Confluence's limit on a REST request's body:
+// 5 MiB, hard-coded on Cloud (CONFCLOUD-73881) and the default on Data
+// Center. A larger request is answered 413.
+const DefaultRequestLimit = 5 << 20
+
+func (c Config) requestLimit() int {
+	if c.RequestLimit > 0 {
+		return c.RequestLimit
+	}
+	return DefaultRequestLimit
 }
 
 // Page is a page stored in the fake.
@@ -238,7 +257,9 @@ func (r *recorder) WriteHeader(code int) {
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
-	body, _ := io.ReadAll(io.LimitReader(r.Body, 16<<20))
+	limit := s.cfg.requestLimit()
+	body, _ := io.ReadAll(io.LimitReader(r.Body, int64(limit)+1))
+	_, _ = io.Copy(io.Discard, r.Body) // so the client reads the answer, not a reset
 	call := Call{Method: r.Method, Path: r.URL.RequestURI()}
 	s.mu.Lock()
 	defer func() {
@@ -246,6 +267,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.calls = append(s.calls, call)
 		s.mu.Unlock()
 	}()
+	if len(body) > limit {
+		// Confluence's REST layer refuses the request before it reads
+		// it, on either flavor, with this body.
+		httpjson.Write(rec, http.StatusRequestEntityTooLarge, map[string]any{"statusCode": http.StatusRequestEntityTooLarge,
+			"message": fmt.Sprintf("com.atlassian.plugins.rest.common.limitrequest.RequestEntityTooLargeException: Request too large. Requests for this resource can be at most %d bytes", limit)})
+		return
+	}
 
 	route, writeErr := s.route, writeError
 	if !strings.HasPrefix(r.URL.Path, "/wiki/") && !strings.HasPrefix(r.URL.Path, dataCenterPath+"/rest/") {
