@@ -361,7 +361,7 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 		}
 		return incident.Errorf(incident.EINVALID, "The body could not be read.")
 	}
-	if key, ok := httpjson.DuplicateKey(body); ok {
+	if key, ok := httpjson.DuplicateField(body, v); ok {
 		return incident.Errorf(incident.EINVALID, "The field %q is sent twice; send each field once.", key)
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
