@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/firebreakhq/firebreak/web"
 )
 
 // ConfigError lists every configuration problem found.
@@ -183,6 +185,10 @@ func (w WebConfig) validate(p *problems, publicURL string) {
 	}
 	if publicURL == "" {
 		p.add("PUBLIC_URL: required with SLACK_CLIENT_ID; the web view's address, whose /auth/callback is the app's redirect URL")
+	} else if u, err := url.Parse(publicURL); err == nil && u.Host != "" {
+		if err := web.RootURL(u); err != nil {
+			p.add("PUBLIC_URL: %q %v", publicURL, err)
+		}
 	}
 	for _, a := range w.Admins {
 		if !strings.HasPrefix(a, "U") && !strings.HasPrefix(a, "W") {
