@@ -103,7 +103,10 @@ type Draft struct {
 	// KeyEvents are the events marked for the postmortem (pins, :pushpin:
 	// reactions, notes, the bot's key events), oldest first.
 	KeyEvents []Event
-	Metrics   Metrics
+	// KeyEventsOmitted counts the last key events left out of the
+	// Confluence page to keep it within ConfluenceBudget; zero elsewhere.
+	KeyEventsOmitted int
+	Metrics          Metrics
 
 	RootCause           Analysis
 	ContributingFactors Analysis
@@ -155,6 +158,11 @@ type Event struct {
 	Text     string
 	InThread bool
 	Edited   bool
+	// Link is a captured message's permalink in Slack, "" when unknown.
+	Link string
+	// Cut reports that Text was shortened to keep the Confluence page
+	// within ConfluenceBudget; the whole text is in the channel.
+	Cut bool
 }
 
 // Metrics are the response times, each measured from the declaration and

@@ -238,6 +238,7 @@ func (c *compiler) keyEvents() []Event {
 			Text:     stripLeadingEmoji(plainText(ev.Text, c.name)),
 			InThread: message(ev).ThreadTS != "" && message(ev).ThreadTS != message(ev).TS,
 			Edited:   message(ev).Edited,
+			Link:     message(ev).Permalink,
 		})
 	}
 	return out
