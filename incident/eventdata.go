@@ -183,6 +183,10 @@ type PagedData struct {
 	// page to: decided once, before the provider is asked, and kept on the
 	// record of that escalation so that a retry asks for the same level.
 	Level int `json:"level,omitempty,string"`
+	// Assignees names the people a step of the re-page escalated the page
+	// to, as PagerDuty answered, comma separated: a retry that says the
+	// escalation again says it as it was, whoever holds the page by then.
+	Assignees string `json:"assignees,omitempty"`
 }
 
 // AcknowledgedData is EventAcknowledged's payload.

@@ -1,6 +1,7 @@
 package paging
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -148,7 +149,9 @@ func (s repager) repaged(ctx context.Context, inc *incident.Incident, page *inci
 	}
 	n.Values["action"] = "paged_again"
 	if d, _ := ev.Payload.(incident.PagedData); d.Level > 0 {
-		n.Values["action"], n.Values["assignees"] = "escalated", strings.Join(page.Assignees, ", ")
+		// As it was said: the page may have been reassigned since.
+		// (A record made before it kept them: the page's.)
+		n.Values["action"], n.Values["assignees"] = "escalated", cmp.Or(d.Assignees, strings.Join(page.Assignees, ", "))
 	}
 	if _, err := s.chat.Notify(ctx, inc.ChannelID, n); err != nil {
 		return true, fmt.Errorf("say the re-page of %s: %w", page.DedupKey, err)
@@ -263,7 +266,7 @@ func (s repager) escalate(ctx context.Context, inc *incident.Incident, page *inc
 	}
 	n.Values["action"], n.Values["assignees"] = "escalated", strings.Join(updated.Assignees, ", ")
 	ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventPaged, Actor: "bot", At: s.clock.Now(), Key: true, Text: s.noticeText(n),
-		SourceID: source, Payload: incident.PagedData{Service: page.Service, Page: page.DedupKey, Repage: p.Step, Level: level}}
+		SourceID: source, Payload: incident.PagedData{Service: page.Service, Page: page.DedupKey, Repage: p.Step, Level: level, Assignees: strings.Join(updated.Assignees, ", ")}}
 	var next *repagePayload
 	if p.Step < maxAutoRepages {
 		next = &repagePayload{IncidentID: inc.ID, PageKey: page.DedupKey, Step: p.Step + 1}

@@ -3,6 +3,7 @@ package paging_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -55,6 +56,7 @@ type httpBundle struct {
 	slack *slackfake.Server
 	pd    *pdfake.Server
 	decl  slackfake.User
+	store *incidenttest.MemStore
 }
 
 // httpSetup has levels people on call in Checkout's escalation policy
@@ -91,7 +93,7 @@ func httpSetup(t *testing.T, levels int) httpBundle {
 		Policy: policy, Clock: clock, Render: bot.NoticeText})
 	pg.RegisterJobs(q)
 	svc.Use(pg.Feature())
-	return httpBundle{svc: svc, pg: pg, queue: q, clock: clock, slack: srv, pd: pd, decl: decl}
+	return httpBundle{svc: svc, pg: pg, queue: q, clock: clock, slack: srv, pd: pd, decl: decl, store: store}
 }
 
 // declareP2 declares a P2 of Checkout and runs what follows, up to the
@@ -227,6 +229,48 @@ func TestEscalationNoticeRateLimitedIsRetried(t *testing.T) {
 		}
 	}
 	require.Equal(t, 1, levels, "PagerDuty was asked to escalate once")
+}
+
+// TestEscalationNoticeLostThenReassignedIsSaidOnce: the bot escalated the
+// page and Slack posted the channel's notice of it, then answered 500. Before
+// the retry, the page is reassigned to someone else. The retry says the
+// escalation as it was recorded (to whom the bot escalated), so that it
+// finds the copy that landed instead of posting a second one naming the
+// new assignee.
+func TestEscalationNoticeLostThenReassignedIsSaidOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := httpSetup(t, 2)
+	inc := b.declareP2(t)
+	b.clock.Advance(61 * time.Minute)
+	job, ok := b.queue.Take(paging.JobRepage)
+	require.True(t, ok)
+	var mu sync.Mutex
+	failed := 0
+	b.slack.OnCall(func(c slackfake.Call) *slackfake.Fault {
+		mu.Lock()
+		defer mu.Unlock()
+		if c.Method == "chat.postMessage" && failed == 0 && strings.Contains(c.Args.Get("text"), "so I escalated it") {
+			failed++
+			return slackfake.TookEffectThen(http.StatusInternalServerError)
+		}
+		return nil
+	})
+
+	require.Error(t, b.attempt(job, 804, 1), "the notice's answer was lost")
+	require.Len(t, b.said(inc.ChannelID, "so I escalated it"), 1)
+	page, err := b.store.FindPage(ctx, "pagerduty", b.pd.Incidents()[0].IncidentKey)
+	require.NoError(t, err)
+	_, err = b.store.UpdatePage(ctx, page.ID, func(p *incident.Page) error {
+		p.Assignees = []string{"Dan Moe"}
+		return nil
+	})
+	require.NoError(t, err)
+
+	require.NoError(t, b.attempt(job, 804, 2))
+	said := b.said(inc.ChannelID, "so I escalated it")
+	require.Len(t, said, 1, "said once: %q", said)
+	require.Contains(t, said[0], "Carol Poe")
 }
 
 // TestAckRefusalRateLimitedIsRetried: someone without an e-mail address in
