@@ -13,7 +13,7 @@ import (
 // Callback ids of the message shortcut and the resolve modal.
 const (
 	// ShortcutDeclareFromMessage is the callback_id of the "Declare
-	// incident from this message" message shortcut in the app manifest.
+	// incident" message shortcut in the app manifest.
 	ShortcutDeclareFromMessage = "declare_from_message"
 	ViewResolve                = "resolve"
 )

@@ -97,7 +97,7 @@ func (l *lifecycle) checkResolution(inc *Incident, actor string, c *ResolutionCh
 }
 
 // SourceMessage is the Slack message an incident was declared from, with
-// the "Declare incident from this message" shortcut.
+// the "Declare incident" message shortcut.
 type SourceMessage struct {
 	ChannelID string
 	TS        string

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
@@ -128,6 +129,80 @@ func TestDockerComposeTakesEverySettingFromDotEnv(t *testing.T) {
 	require.Contains(t, cfg.DatabaseURL, "@postgres:5432/firebreak", "the compose file's database is kept")
 }
 
+// TestSlackManifestsFitSlacksSchema checks both shipped manifests against
+// the lengths Slack's manifest schema allows (slackapi/manifest-schema,
+// manifest.schema.1.0.0.json): Slack refuses a manifest past one of them
+// when the app is created from it.
+func TestSlackManifestsFitSlacksSchema(t *testing.T) {
+	t.Parallel()
+	type text struct {
+		what     string
+		value    string
+		min, max int
+	}
+	for _, path := range []string{"../../slack-manifest.yaml", "../../slack-manifest.http.yaml"} {
+		b, err := os.ReadFile(path)
+		require.NoError(t, err)
+		var m struct {
+			Display struct {
+				Name            string `yaml:"name"`
+				Description     string `yaml:"description"`
+				LongDescription string `yaml:"long_description"`
+				Color           string `yaml:"background_color"`
+			} `yaml:"display_information"`
+			Features struct {
+				BotUser struct {
+					DisplayName string `yaml:"display_name"`
+				} `yaml:"bot_user"`
+				SlashCommands []struct {
+					Command     string `yaml:"command"`
+					Description string `yaml:"description"`
+					UsageHint   string `yaml:"usage_hint"`
+				} `yaml:"slash_commands"`
+				Shortcuts []struct {
+					Name        string `yaml:"name"`
+					CallbackID  string `yaml:"callback_id"`
+					Description string `yaml:"description"`
+				} `yaml:"shortcuts"`
+			} `yaml:"features"`
+			OAuth struct {
+				Scopes struct {
+					Bot  []string `yaml:"bot"`
+					User []string `yaml:"user"`
+				} `yaml:"scopes"`
+			} `yaml:"oauth_config"`
+		}
+		require.NoError(t, yaml.Unmarshal(b, &m))
+		texts := []text{
+			{"display_information.name", m.Display.Name, 1, 35},
+			{"display_information.description", m.Display.Description, 1, 140},
+			{"features.bot_user.display_name", m.Features.BotUser.DisplayName, 1, 80},
+		}
+		if m.Display.LongDescription != "" {
+			texts = append(texts, text{"display_information.long_description", m.Display.LongDescription, 175, 4000})
+		}
+		if m.Display.Color != "" {
+			require.Regexp(t, `^#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?$`, m.Display.Color, path)
+		}
+		for _, c := range m.Features.SlashCommands {
+			texts = append(texts, text{"slash_commands[].command", c.Command, 2, 32}, text{"slash_commands[].description", c.Description, 1, 2000},
+				text{"slash_commands[].usage_hint", c.UsageHint, 1, 1000})
+		}
+		require.LessOrEqual(t, len(m.Features.Shortcuts), 10, path)
+		for _, s := range m.Features.Shortcuts {
+			texts = append(texts, text{"shortcuts[].name", s.Name, 1, 24}, text{"shortcuts[].callback_id", s.CallbackID, 1, 255},
+				text{"shortcuts[].description", s.Description, 1, 150})
+		}
+		for _, scope := range append(m.OAuth.Scopes.Bot, m.OAuth.Scopes.User...) {
+			texts = append(texts, text{"oauth_config.scopes", scope, 1, 50})
+		}
+		for _, tx := range texts {
+			n := utf8.RuneCountInString(tx.value)
+			require.True(t, n >= tx.min && n <= tx.max, "%s: %s is %d characters (%q); Slack takes %d to %d", path, tx.what, n, tx.value, tx.min, tx.max)
+		}
+	}
+}
+
 // TestSlackManifests checks that both shipped manifests ask for every scope
 // and event the bot uses, and differ only in the transport.
 func TestSlackManifests(t *testing.T) {
@@ -188,7 +263,7 @@ func TestSlackManifests(t *testing.T) {
 		require.Len(t, m.Features.Shortcuts, 1, name)
 		require.Equal(t, "message", m.Features.Shortcuts[0].Type, name)
 		require.Equal(t, bot.ShortcutDeclareFromMessage, m.Features.Shortcuts[0].CallbackID, "%s: the shortcut the bot answers", name)
-		require.Equal(t, "Declare incident from this message", m.Features.Shortcuts[0].Name, name)
+		require.Equal(t, "Declare incident", m.Features.Shortcuts[0].Name, name)
 	}
 	require.True(t, socket.Settings.SocketMode)
 	require.Empty(t, socket.Settings.Events.RequestURL)
