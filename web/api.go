@@ -630,6 +630,12 @@ const maxNextUpdateMinutes = 24 * 60
 // input checks the request field by field, so that a refusal names the
 // field to fix, and returns it as the domain's update by author. The
 // domain checks the update again as it does any other.
+//
+// The words are plain text, and are stored as Slack stores what a person
+// types (ADR 0033, 0056): &, < and > as &amp;, &lt; and &gt;, so that the
+// page, the postmortem and the status page, which read stored text as
+// Slack's markup, show them as written, as Slack does, and never as a
+// mention or a link. The limit counts them so written, as Slack does.
 func (req postUpdateRequest) input(author string) (incident.UpdateInput, error) {
 	known, doing := strings.TrimSpace(req.Known), strings.TrimSpace(req.Doing)
 	for _, f := range []struct{ name, text string }{{"known", known}, {"doing", doing}} {
@@ -637,16 +643,21 @@ func (req postUpdateRequest) input(author string) (incident.UpdateInput, error) 
 			return incident.UpdateInput{}, err
 		}
 	}
+	known, doing = incident.EscapeText(known), incident.EscapeText(doing)
 	nk, nd := utf8.RuneCountInString(known), utf8.RuneCountInString(doing)
+	note := ""
+	if strings.ContainsAny(req.Known+req.Doing, "&<>") {
+		note = " (& < > count as &amp; &lt; &gt;, as Slack writes them)"
+	}
 	switch {
 	case known == "" && doing == "":
 		return incident.UpdateInput{}, incident.Errorf(incident.EINVALID, `Send "known" (what we know) or "doing" (what we are doing), or both.`)
 	case nk+nd > maxUpdate && nd == 0:
-		return incident.UpdateInput{}, incident.Errorf(incident.EINVALID, `The field "known" is %d characters long; keep the update within %d.`, nk, maxUpdate)
+		return incident.UpdateInput{}, incident.Errorf(incident.EINVALID, `The field "known" is %d characters long%s; keep the update within %d.`, nk, note, maxUpdate)
 	case nk+nd > maxUpdate && nk == 0:
-		return incident.UpdateInput{}, incident.Errorf(incident.EINVALID, `The field "doing" is %d characters long; keep the update within %d.`, nd, maxUpdate)
+		return incident.UpdateInput{}, incident.Errorf(incident.EINVALID, `The field "doing" is %d characters long%s; keep the update within %d.`, nd, note, maxUpdate)
 	case nk+nd > maxUpdate:
-		return incident.UpdateInput{}, incident.Errorf(incident.EINVALID, `The fields "known" and "doing" are %d characters long together; keep the update within %d.`, nk+nd, maxUpdate)
+		return incident.UpdateInput{}, incident.Errorf(incident.EINVALID, `The fields "known" and "doing" are %d characters long together%s; keep the update within %d.`, nk+nd, note, maxUpdate)
 	}
 	st := incident.Status(req.Status)
 	if st != "" && st != incident.StatusInvestigating && st != incident.StatusMitigated {
@@ -729,10 +740,14 @@ type postedUpdateAnswer struct {
 	Incident apiIncident `json:"incident"`
 }
 
+// slackUnescaper reads back text input stored escaped.
+var slackUnescaper = strings.NewReplacer("&amp;", "&", "&lt;", "<", "&gt;", ">")
+
 // postedUpdate is the answer for the update in posted on inc, its time
-// left for the caller to set.
+// left for the caller to set: its words as the caller wrote them.
 func (s *apiV1) postedUpdate(inc *incident.Incident, in incident.UpdateInput) postedUpdateAnswer {
-	out := postedUpdateAnswer{Update: apiUpdate{Author: in.Author, Status: string(inc.Status), Known: in.Known, Doing: in.Doing},
+	known, doing := slackUnescaper.Replace(in.Known), slackUnescaper.Replace(in.Doing)
+	out := postedUpdateAnswer{Update: apiUpdate{Author: in.Author, Status: string(inc.Status), Known: known, Doing: doing},
 		Incident: s.toAPI(inc)}
 	if due, ok := incident.NextNagAt(inc, s.cfg.Policy); ok {
 		due = due.UTC()

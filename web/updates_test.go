@@ -135,7 +135,7 @@ func TestAPIPostUpdateResetsTheReminders(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, updates, 1)
 	require.Equal(t, f.bob.ID, updates[0].Author)
-	require.Equal(t, text, updates[0].Text)
+	require.Equal(t, incident.EscapeText(text), updates[0].Text, "kept as Slack keeps typed text (ADR 0056)")
 	var nagAt []time.Time
 	for _, j := range f.queue.Jobs() {
 		if j.Kind == incident.JobNag {
