@@ -38,7 +38,12 @@ func errorKind(err error) string {
 			return incident.EINVALID
 		case unstorableText, "22P05": // a NUL or invalid UTF-8 in text; \u0000 in JSON
 			return incident.EINVALID
-		case "40001", "40P01", "57P01", "57P03", "53300": // serialization, deadlock, shutdown, starting, too many connections
+		}
+		if databaseState(pgErr.Code) {
+			return incident.EUNAVAILABLE
+		}
+		// A refusal at connect time is wrapped in a ConnectError.
+		if connectionLost(err) {
 			return incident.EUNAVAILABLE
 		}
 		return ""
@@ -51,6 +56,31 @@ func errorKind(err error) string {
 		return incident.EUNAVAILABLE
 	}
 	return ""
+}
+
+// databaseState reports whether a PostgreSQL error code is the database
+// refusing work because of its own state, not because of the statement:
+// trying again once it has recovered (or been repaired) is the answer, and
+// the person is told the database is unavailable.
+func databaseState(code string) bool {
+	switch code {
+	case "40001", "40P01", // serialization failure, deadlock: try again
+		"25006",          // read-only transaction: a standby, or a primary demoted by a failover
+		"28000", "28P01", // the server refuses our credentials: the password rotated, pg_hba changed
+		"55000", // object not in prerequisite state: the database is not accepting connections
+		"55P03", // lock not available within lock_timeout
+		"57014": // statement cancelled: statement_timeout
+		return true
+	}
+	switch code[:min(2, len(code))] {
+	case "08", // connection exception
+		"53", // insufficient resources: too many connections, disk full, out of memory
+		"58": // system error: the server's I/O failing
+		return true
+	case "57": // operator intervention: shutdown, crash shutdown, starting up, database dropped
+		return strings.HasPrefix(code, "57P")
+	}
+	return false
 }
 
 // connectionLost reports whether err is the connection to the database
