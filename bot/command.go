@@ -98,7 +98,10 @@ func (h *Handler) Command(ctx context.Context, cmd slack.SlashCommand) Reply {
 // errorReply is the one place a domain error becomes a Slack reply.
 // Unexpected errors are logged once and the user sees a plain sentence.
 func (h *Handler) errorReply(ctx context.Context, err error, usage string) Reply {
-	if context.Cause(ctx) == errStoreSlow || incident.ErrorCode(err) == incident.EUNAVAILABLE && storeDown(err) {
+	// The deadline passing is the database's doing only when the error
+	// says so: a chat call that outlasted it (Slack slow to open a form)
+	// ends in the domain's own sentence, which says what to do instead.
+	if (context.Cause(ctx) == errStoreSlow || incident.ErrorCode(err) == incident.EUNAVAILABLE) && storeDown(err) {
 		h.log.WarnContext(ctx, "command not run: the database did not answer in time", "err", err)
 		return ephemeral("%s", msgStoreDown)
 	}
