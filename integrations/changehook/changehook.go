@@ -429,7 +429,9 @@ func decode(body []byte) (Payload, *FieldError) {
 	if rest := bytes.TrimSpace(body[dec.InputOffset():]); len(rest) > 0 {
 		return p, fieldErr("", "the body must hold a single JSON object, with nothing after it")
 	}
-	if key, ok := httpjson.DuplicateKey(body); ok {
+	// Keys are matched to fields as encoding/json matches them, without
+	// regard to case: "service" and "Service" fill the same field.
+	if key, ok := httpjson.DuplicateField(body, &p); ok {
 		return p, fieldErr(key, "field %q is sent twice; send each field once", key)
 	}
 	return p, nil

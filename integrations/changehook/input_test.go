@@ -49,7 +49,8 @@ func TestServiceMustBeAPolicyKey(t *testing.T) {
 }
 
 // TestBodyIsOneJSONObjectAndNothingAfter: text after the object, even a
-// stray closing bracket, is a malformed body; a field named twice is too.
+// stray closing bracket, is a malformed body; a field named twice is too,
+// in the same case or not.
 func TestBodyIsOneJSONObjectAndNothingAfter(t *testing.T) {
 	t.Parallel()
 	var rec recordingSink
@@ -60,6 +61,8 @@ func TestBodyIsOneJSONObjectAndNothingAfter(t *testing.T) {
 		`{"id":"a3","summary":"ok"} {"id":"x"}`,
 		`{"id":"a4","summary":"ok"} garbage`,
 		`{"id":"a5","summary":"ok","id":"a9"}`,
+		// encoding/json fills the same field from both spellings.
+		`{"id":"a10","summary":"ok","service":"checkout","Service":"payments"}`,
 	} {
 		w := deliver(t, h, body, now, secret)
 		refused(t, w.Code, w.Body.Bytes())
