@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -67,15 +70,38 @@ func printMigrations(stdout io.Writer, st []migrations.VersionStatus) error {
 }
 
 // openDatabase opens the configured database: PostgreSQL when DATABASE_URL
-// is set, else the embedded SQLite file.
+// is set, else the embedded SQLite file. A failure names the setting that
+// chose the database, and for SQLITE_PATH the file, so the operator knows
+// what to fix (DATABASE_URL is a secret: its text is never repeated).
 func openDatabase(ctx context.Context, cfg Config) (*gormstore.DB, error) {
-	dbURL := cfg.DatabaseURL
-	if dbURL == "" {
-		dbURL = "sqlite:" + cfg.SQLitePath
+	if cfg.DatabaseURL != "" {
+		db, err := gormstore.Open(ctx, cfg.DatabaseURL)
+		if err != nil {
+			return nil, fmt.Errorf("DATABASE_URL: open database: %w", err)
+		}
+		return db, nil
 	}
-	db, err := gormstore.Open(ctx, dbURL)
+	db, err := gormstore.Open(ctx, "sqlite:"+cfg.SQLitePath)
 	if err != nil {
-		return nil, fmt.Errorf("open database: %w", err)
+		return nil, fmt.Errorf("SQLITE_PATH: open the SQLite database %s: %w%s", cfg.SQLitePath, err, sqliteDirHint(cfg.SQLitePath, err))
 	}
 	return db, nil
+}
+
+// sqliteDirHint says what to check when the SQLite file could not be
+// opened: SQLite creates the file, and its write-ahead log beside it, but
+// not the directory, which must be writable (a release image's working
+// directory is not).
+func sqliteDirHint(path string, err error) string {
+	if fi, serr := os.Stat(path); serr == nil && fi.IsDir() {
+		return " (that is a directory: SQLITE_PATH names the database file, such as /data/firebreak.db)"
+	}
+	dir := filepath.Dir(path)
+	if fi, serr := os.Stat(dir); serr != nil || !fi.IsDir() {
+		return fmt.Sprintf(" (the directory %s does not exist: create it, or set SQLITE_PATH to a file in a writable directory such as a mounted volume)", dir)
+	}
+	if strings.Contains(err.Error(), "unable to open database file") {
+		return fmt.Sprintf(" (the directory %s must be writable by this process, for the file and its -wal and -shm files beside it)", dir)
+	}
+	return ""
 }
