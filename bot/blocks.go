@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -90,7 +91,8 @@ func PanelBlocks(inc *incident.Incident, policy incident.Policy, now time.Time) 
 	}
 
 	blocks := []slack.Block{header}
-	blocks = append(blocks, fieldSections(fields, maxMessageBlocks-1-len(tail))...)
+	budget := maxBlocksText - blocksText(header) - blocksText(tail...)
+	blocks = append(blocks, fieldSections(fields, maxMessageBlocks-1-len(tail), budget)...)
 	return append(blocks, tail...)
 }
 
@@ -152,13 +154,30 @@ func panelActions(inc *incident.Incident) slack.Block {
 }
 
 // fieldSections packs fields into sections of at most ten, using no more
-// than maxSections blocks; fields that do not fit are summed up in a last
-// field rather than breaking the message.
-func fieldSections(fields []string, maxSections int) []slack.Block {
-	maxSections = max(maxSections, 1)
-	if capacity := maxSections * maxSectionFields; len(fields) > capacity {
-		dropped := len(fields) - capacity + 1
-		fields = append(fields[:capacity-1:capacity-1], fmt.Sprintf("_…and %d more_", dropped))
+// than maxSections blocks and budget characters of text; fields that do
+// not fit are summed up in a last field rather than breaking the message.
+func fieldSections(fields []string, maxSections, budget int) []slack.Block {
+	capacity := max(maxSections, 1) * maxSectionFields
+	more := func(n int) string { return fmt.Sprintf("_…and %d more_", n) }
+	// fits reports whether the first k fields, and one saying how many
+	// are left out, fit in the sections and in the budget of text.
+	fits := func(k int) bool {
+		count, n := k, 0
+		for _, f := range fields[:k] {
+			n += utf8.RuneCountInString(f)
+		}
+		if k < len(fields) {
+			count++
+			n += utf8.RuneCountInString(more(len(fields) - k))
+		}
+		return count <= capacity && n <= budget
+	}
+	k := len(fields)
+	for k > 0 && !fits(k) {
+		k--
+	}
+	if k < len(fields) {
+		fields = append(fields[:k:k], more(len(fields)-k))
 	}
 	var out []slack.Block
 	for start := 0; start < len(fields); start += maxSectionFields {
@@ -358,6 +377,39 @@ func lastRune(r []rune, c rune) int {
 // refuses more with msg_blocks_too_long, a limit it does not document but
 // has put at about 12,000 characters (slackapi/bolt-js#2509).
 const maxBlocksText = 11000
+
+// blocksText counts the characters of every "text" string in blocks, as
+// Slack counts them toward maxBlocksText.
+func blocksText(blocks ...slack.Block) int {
+	raw, err := json.Marshal(blocks)
+	if err != nil {
+		return 0
+	}
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return 0
+	}
+	var count func(any) int
+	count = func(v any) int {
+		n := 0
+		switch x := v.(type) {
+		case map[string]any:
+			for k, e := range x {
+				if s, ok := e.(string); ok && k == "text" {
+					n += utf8.RuneCountInString(s)
+				} else {
+					n += count(e)
+				}
+			}
+		case []any:
+			for _, e := range x {
+				n += count(e)
+			}
+		}
+		return n
+	}
+	return count(v)
+}
 
 // textSections renders mrkdwn text as sections, as many as it needs up to
 // limit blocks and budget characters in all; text past them is said to be

@@ -43,6 +43,12 @@ const (
 	MaxCallbackID         = 255
 	MaxExternalID         = 255
 	MaxViewBytes          = 250 * 1024
+	// MaxBlocksText bounds the text of a message's blocks together: every
+	// "text" string in them, counted in characters. Slack refuses more with
+	// msg_blocks_too_long; it documents the figure only for markdown blocks
+	// (12,000) and has refused section, header and divider messages near
+	// it (slackapi/bolt-js#2509, #2867).
+	MaxBlocksText = 12000
 )
 
 // validator collects Slack-style error messages: "[ERROR] <what> [json-pointer:<where>]".
@@ -118,6 +124,41 @@ func validateMessage(text string, blocks, attachments json.RawMessage) (string, 
 		return "invalid_blocks", v.msgs
 	}
 	return "", nil
+}
+
+// validatePostedMessage checks a message as chat.postMessage,
+// chat.postEphemeral and chat.update do: validateMessage's rules, and then
+// the text of the blocks together (msg_blocks_too_long).
+func validatePostedMessage(text string, blocks, attachments json.RawMessage) (string, []string) {
+	if code, msgs := validateMessage(text, blocks, attachments); code != "" {
+		return code, msgs
+	}
+	var list []any
+	if !isJSONNull(blocks) && json.Unmarshal(blocks, &list) == nil && BlocksText(list) > MaxBlocksText {
+		return "msg_blocks_too_long", nil
+	}
+	return "", nil
+}
+
+// BlocksText counts the characters of every "text" string in decoded
+// blocks, as Slack counts them toward msg_blocks_too_long.
+func BlocksText(v any) int {
+	n := 0
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if s, ok := e.(string); ok && k == "text" {
+				n += utf8.RuneCountInString(s)
+				continue
+			}
+			n += BlocksText(e)
+		}
+	case []any:
+		for _, e := range x {
+			n += BlocksText(e)
+		}
+	}
+	return n
 }
 
 // validateView checks a modal view object as views.open/push/update do. Slack answers

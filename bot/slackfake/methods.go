@@ -821,7 +821,7 @@ func (s *chatAPI) chatPostMessage(r *apiRequest) result {
 	if code != "" {
 		return fail(code)
 	}
-	if code, msgs := validateMessage(text, blocks, attachments); code != "" {
+	if code, msgs := validatePostedMessage(text, blocks, attachments); code != "" {
 		return failWithMessages(code, msgs)
 	}
 	m := &Message{
@@ -847,7 +847,7 @@ func (s *chatAPI) chatPostEphemeral(r *apiRequest) result {
 	case !slices.Contains(ch.Members, user):
 		return fail("user_not_in_channel")
 	}
-	if code, msgs := validateMessage(text, blocks, attachments); code != "" {
+	if code, msgs := validatePostedMessage(text, blocks, attachments); code != "" {
 		return failWithMessages(code, msgs)
 	}
 	ts := s.nextTS()
@@ -880,7 +880,7 @@ func (s *chatAPI) chatUpdate(r *apiRequest) result {
 	if text == "" && blocks == nil && attachments == nil {
 		return fail("no_text")
 	}
-	if code, msgs := validateMessage(text, blocks, attachments); code != "" {
+	if code, msgs := validatePostedMessage(text, blocks, attachments); code != "" {
 		return failWithMessages(code, msgs)
 	}
 	if r.has("text") {
