@@ -238,6 +238,11 @@ type ExportRef struct {
 	ID      string // page id, pull request number, issue number
 	URL     string
 	Version int
+	// Digest names what the exporter last wrote, where the target keeps
+	// no history that says who wrote what (GitHub: a file's blob sha, a
+	// hash of an issue's body), so a re-export tells an edit people made
+	// since from its own write. Empty when the exporter keeps none.
+	Digest string
 }
 
 // Exporter publishes a postmortem draft. With prev set it updates that

@@ -167,6 +167,7 @@ type exportRow struct {
 	ExternalID string    `gorm:"column:external_id"`
 	URL        string    `gorm:"column:url"`
 	Version    int64     `gorm:"column:version"`
+	Digest     string    `gorm:"column:digest"`
 	ExportedAt time.Time `gorm:"column:exported_at"`
 }
 
@@ -481,5 +482,6 @@ func (r *exportRow) toDomain() *incident.ExportRef {
 		ID:      r.ExternalID,
 		URL:     r.URL,
 		Version: int(r.Version),
+		Digest:  r.Digest,
 	}
 }

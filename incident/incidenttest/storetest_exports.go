@@ -22,7 +22,8 @@ func testExports(t *testing.T, s Store) {
 	require.NoError(t, err)
 	require.Equal(t, &first, got)
 
-	pr := incident.ExportRef{Target: "github", ID: "42", URL: "https://github.com/acme/postmortems/pull/42"}
+	pr := incident.ExportRef{Target: "github", ID: "42", URL: "https://github.com/acme/postmortems/pull/42",
+		Version: 1, Digest: "3b18e512dba79e4c8300dd08aeb37f8e728b8dad"}
 	require.NoError(t, s.SaveExport(ctx, a.ID, pr))
 	second := first
 	second.Version = 2
@@ -33,6 +34,11 @@ func testExports(t *testing.T, s Store) {
 	got, err = s.GetExport(ctx, a.ID, "github")
 	require.NoError(t, err)
 	require.Equal(t, &pr, got, "each target has its own record")
+	pr.Version, pr.Digest = 2, "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+	require.NoError(t, s.SaveExport(ctx, a.ID, pr))
+	got, err = s.GetExport(ctx, a.ID, "github")
+	require.NoError(t, err)
+	require.Equal(t, &pr, got, "a re-export replaces what the exporter last wrote")
 
 	_, err = s.GetExport(ctx, b.ID, "confluence")
 	RequireCode(t, err, incident.ENOTFOUND)

@@ -180,30 +180,35 @@ func isStatus(err error, status int) bool {
 }
 
 func (c *postmortemExporter) exportPR(ctx context.Context, info repoInfo, doc incident.PostmortemDoc, prev *incident.ExportRef) (incident.ExportRef, error) {
-	r := info.ref
 	branch := "postmortem/" + strings.ToLower(doc.IncidentKey)
-	if err := c.ensureBranch(ctx, info, branch); err != nil {
-		return incident.ExportRef{}, err
-	}
 	p := c.postmortemPath(doc)
-	if err := c.putFile(ctx, r, branch, p, doc); err != nil {
+	blob, err := c.putFile(ctx, info, branch, p, doc, prev)
+	if err != nil {
 		return incident.ExportRef{}, err
 	}
 	pr, err := c.postmortemPR(ctx, info, branch, p, doc, prev)
 	if err != nil {
 		return incident.ExportRef{}, err
 	}
-	return incident.ExportRef{ID: strconv.Itoa(pr.GetNumber()), URL: pr.GetHTMLURL()}, nil
+	return incident.ExportRef{ID: strconv.Itoa(pr.GetNumber()), URL: pr.GetHTMLURL(), Digest: blob}, nil
+}
+
+// branchExists reports whether the repository has the branch.
+func (c *postmortemExporter) branchExists(ctx context.Context, r repoRef, branch string) (bool, error) {
+	_, _, err := c.gh.Git.GetRef(ctx, r.owner, r.name, "heads/"+branch)
+	switch {
+	case err == nil:
+		return true, nil
+	case isStatus(err, http.StatusNotFound):
+		return false, nil
+	}
+	return false, c.wrap(err, "read branch "+branch, r)
 }
 
 func (c *postmortemExporter) ensureBranch(ctx context.Context, info repoInfo, branch string) error {
 	r := info.ref
-	_, _, err := c.gh.Git.GetRef(ctx, r.owner, r.name, "heads/"+branch)
-	if err == nil {
-		return nil
-	}
-	if !isStatus(err, http.StatusNotFound) {
-		return c.wrap(err, "read branch "+branch, r)
+	if ok, err := c.branchExists(ctx, r, branch); err != nil || ok {
+		return err
 	}
 	base, _, err := c.gh.Git.GetRef(ctx, r.owner, r.name, "heads/"+info.defaultBranch)
 	if err != nil {
@@ -220,49 +225,159 @@ func (c *postmortemExporter) ensureBranch(ctx context.Context, info repoInfo, br
 	return nil
 }
 
-func (c *postmortemExporter) putFile(ctx context.Context, r repoRef, branch, p string, doc incident.PostmortemDoc) error {
+// putFile commits the draft to p on the branch, creating the branch from
+// the default branch's head when there is none, and returns the file's
+// blob sha, which the export records. It writes over the file only when
+// the file is what the bot last wrote there (prev.Digest, its blob sha)
+// or already holds the draft: the pull request asks the team to edit the
+// document on the branch, and their edits are not written over. Without
+// the branch (merged and deleted, or never made), the file is read on the
+// default branch, which the new branch starts from: a merged document that
+// is still the bot's gets a new pull request with the new draft, and one
+// changed in review or since is left alone. Either refusal is ECONFLICT
+// wrapping incident.ErrJobCancel. A write GitHub refuses because the file
+// changed between the read and the write (409 for a stale sha, 422 for
+// none when the file appeared) is read again and decided anew.
+func (c *postmortemExporter) putFile(ctx context.Context, info repoInfo, branch, p string, doc incident.PostmortemDoc, prev *incident.ExportRef) (string, error) {
+	r := info.ref
+	for attempt := 0; ; attempt++ {
+		exists, err := c.branchExists(ctx, r, branch)
+		if err != nil {
+			return "", err
+		}
+		at := branch
+		if !exists {
+			at = info.defaultBranch
+		}
+		cur, err := c.readFile(ctx, r, at, p)
+		if err != nil {
+			return "", err
+		}
+		if cur != nil {
+			text, err := cur.GetContent()
+			if err != nil {
+				return "", c.wrap(err, "read "+p, r)
+			}
+			switch {
+			case text == doc.Markdown:
+				// Unchanged, or written by an attempt whose answer was
+				// lost: an empty commit would only add noise. Without the
+				// branch, the default branch holds the draft, and so does
+				// the branch made from it.
+				if !exists {
+					err = c.ensureBranch(ctx, info, branch)
+				}
+				return cur.GetSHA(), err
+			case !lastWritten(prev, cur.GetSHA()) && !(prev == nil && exists):
+				// Without a record, a file on the export's own branch is
+				// from an attempt whose answer was lost; one on the
+				// default branch may be anybody's.
+				return "", c.editedError(r, at, exists, p, cur, prev)
+			}
+		}
+		if !exists {
+			if err := c.ensureBranch(ctx, info, branch); err != nil {
+				return "", err
+			}
+		}
+		blob, err := c.writeFile(ctx, r, branch, p, doc, cur)
+		if err == nil {
+			return blob, nil
+		}
+		if !isStatus(err, http.StatusConflict) && !isStatus(err, http.StatusUnprocessableEntity) {
+			return "", c.wrap(err, "write "+p, r)
+		}
+		if attempt > 0 {
+			return "", &apiError{"write " + p, incident.Errorf(incident.ECONFLICT,
+				"The postmortem %s keeps changing on GitHub while firebreak writes it; trying again later.", p), err}
+		}
+		// The file changed since the read (or the write was a resend of
+		// one that took effect): read it again and decide again.
+	}
+}
+
+// readFile returns the file at p on the branch; nil when there is none.
+func (c *postmortemExporter) readFile(ctx context.Context, r repoRef, branch, p string) (*gh.RepositoryContent, error) {
+	cur, _, _, err := c.gh.Repositories.GetContents(ctx, r.owner, r.name, p, &gh.RepositoryContentGetOptions{Ref: branch})
+	switch {
+	case isStatus(err, http.StatusNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, c.wrap(err, "read "+p, r)
+	}
+	return cur, nil
+}
+
+// writeFile creates p on the branch, or updates it from cur, GitHub then
+// checking that the file is still at cur's sha; it returns the blob sha
+// of the file written.
+func (c *postmortemExporter) writeFile(ctx context.Context, r repoRef, branch, p string, doc incident.PostmortemDoc, cur *gh.RepositoryContent) (string, error) {
 	opts := &gh.RepositoryContentFileOptions{
 		Message: gh.String(fmt.Sprintf("Add postmortem for %s", doc.IncidentKey)),
 		// go-github base64-encodes Content itself.
 		Content: []byte(doc.Markdown),
 		Branch:  gh.String(branch),
 	}
-	cur, _, _, err := c.gh.Repositories.GetContents(ctx, r.owner, r.name, p, &gh.RepositoryContentGetOptions{Ref: branch})
-	switch {
-	case isStatus(err, http.StatusNotFound):
-		if _, _, err := c.gh.Repositories.CreateFile(ctx, r.owner, r.name, p, opts); err != nil && !c.written(ctx, r, branch, p, doc, err) {
-			return c.wrap(err, "write "+p, r)
-		}
-		return nil
-	case err != nil:
-		return c.wrap(err, "read "+p, r)
+	var res *gh.RepositoryContentResponse
+	var err error
+	if cur == nil {
+		res, _, err = c.gh.Repositories.CreateFile(ctx, r.owner, r.name, p, opts)
+	} else {
+		opts.Message = gh.String(fmt.Sprintf("Update postmortem for %s", doc.IncidentKey))
+		opts.SHA = cur.SHA
+		res, _, err = c.gh.Repositories.UpdateFile(ctx, r.owner, r.name, p, opts)
 	}
-	if text, err := cur.GetContent(); err == nil && text == doc.Markdown {
-		return nil // unchanged: an empty commit would only add noise
+	if err != nil {
+		return "", err
 	}
-	opts.Message = gh.String(fmt.Sprintf("Update postmortem for %s", doc.IncidentKey))
-	opts.SHA = cur.SHA
-	if _, _, err := c.gh.Repositories.UpdateFile(ctx, r.owner, r.name, p, opts); err != nil && !c.written(ctx, r, branch, p, doc, err) {
-		return c.wrap(err, "update "+p, r)
-	}
-	return nil
+	return res.GetContent().GetSHA(), nil
 }
 
-// written reports whether a write of the document that GitHub refused as
-// conflicting (422: the file exists and no sha was given; 409: the sha
-// moved on) finds the file already holding the document: an earlier
-// attempt whose answer was lost wrote it, and the refused one was its
-// resend.
-func (c *postmortemExporter) written(ctx context.Context, r repoRef, branch, p string, doc incident.PostmortemDoc, err error) bool {
-	if !isStatus(err, http.StatusUnprocessableEntity) && !isStatus(err, http.StatusConflict) {
-		return false
+// lastWritten reports whether digest names what the export recorded in
+// prev as last written. A record made before exports kept a digest names
+// nothing.
+func lastWritten(prev *incident.ExportRef, digest string) bool {
+	return prev != nil && prev.Digest != "" && prev.Digest == digest
+}
+
+// changedSince says why what is on GitHub is not taken for the bot's:
+// changed since the last export, or, for a record without a digest (made
+// before firebreak kept one) or none, not known to be the bot's.
+func changedSince(prev *incident.ExportRef, what string) string {
+	if prev != nil && prev.Digest != "" {
+		return what + " was edited on GitHub since the last export"
 	}
-	cur, _, _, gerr := c.gh.Repositories.GetContents(ctx, r.owner, r.name, p, &gh.RepositoryContentGetOptions{Ref: branch})
-	if gerr != nil {
-		return false
+	return what + " may have been edited on GitHub: firebreak has no record of what it last wrote there"
+}
+
+// editedError says that the postmortem file cur, at p on branch at, is not
+// what the bot last wrote there (prev.Digest, a blob sha) and was left
+// alone. Retrying cannot help: the edits stay until someone acts. So the
+// error wraps incident.ErrJobCancel, and its kind is a conflict. onBranch
+// tells the export's branch from the default branch, where a merged pull
+// request put the document.
+func (c *postmortemExporter) editedError(r repoRef, at string, onBranch bool, p string, cur *gh.RepositoryContent, prev *incident.ExportRef) error {
+	last := ""
+	if prev != nil {
+		last = prev.Digest
 	}
-	text, gerr := cur.GetContent()
-	return gerr == nil && text == doc.Markdown
+	c.log.Warn("github: the postmortem file is not what the bot last wrote there; leaving it alone",
+		slog.String("repo", r.String()), slog.String("branch", at), slog.String("path", p),
+		slog.String("sha", cur.GetSHA()), slog.String("last_written", last))
+	link := "."
+	if u := cur.GetHTMLURL(); u != "" {
+		link = ": " + u
+	}
+	var msg string
+	if onBranch {
+		msg = fmt.Sprintf("%s; firebreak did not overwrite it. "+
+			"Copy what the new draft adds into the file by hand, or delete the branch %s on GitHub (closing its pull request) and export again "+
+			"to publish the draft in a new pull request%s", changedSince(prev, fmt.Sprintf("The postmortem %s on the branch %s", p, at)), at, link)
+	} else {
+		msg = fmt.Sprintf("%s; firebreak did not overwrite it. "+
+			"Copy what the new draft adds into the file by hand, in a pull request of your own%s", changedSince(prev, fmt.Sprintf("The postmortem %s on %s", p, at)), link)
+	}
+	return fmt.Errorf("github: update %s: %w: %w", p, incident.Errorf(incident.ECONFLICT, "%s", msg), incident.ErrJobCancel)
 }
 
 // postmortemPR returns the open pull request for the branch: the one the

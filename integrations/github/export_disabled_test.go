@@ -76,6 +76,6 @@ func TestActionItemIssuesInARepositoryWithIssuesDisabledSaySo(t *testing.T) {
 	require.Contains(t, msg, "turn off the issues for action items")
 	prs := b.fake.PullRequests(docsRepo)
 	require.Len(t, prs, 1)
-	require.Equal(t, incident.ExportRef{Target: "github", ID: "1", URL: ref.URL, Version: 1}, ref, "the pull request, returned with the error so that it is recorded")
+	require.Equal(t, incident.ExportRef{Target: "github", ID: "1", URL: ref.URL, Version: 1, Digest: blobSHA("Draft.")}, ref, "the pull request, returned with the error so that it is recorded")
 	require.Contains(t, ref.URL, "/pull/1")
 }

@@ -57,7 +57,8 @@ func TestExportAsPullRequest(t *testing.T) {
 	require.Equal(t, "open", pr.State)
 	require.Equal(t, incident.ExportRef{
 		Target: "github", ID: fmt.Sprint(pr.Number), URL: fmt.Sprintf("%s%s/pull/%d", b.fake.URL(), docsRepo, pr.Number), Version: 1,
-	}, ref)
+		Digest: blobSHA("# INC-42\n\nFirst draft.\n"),
+	}, ref, "the export records the blob sha of the file it wrote")
 	require.Equal(t, map[string]string{mdPath: "# INC-42\n\nFirst draft.\n"}, b.fake.Files(docsRepo, "postmortem/inc-42"))
 	require.Empty(t, b.fake.Files(docsRepo, "main"), "the default branch is untouched until the PR merges")
 

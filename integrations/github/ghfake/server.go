@@ -805,6 +805,42 @@ func (s *world) PutFile(repo, branch, path, content string) {
 	r.branches[branch] = s.newCommit(r)
 }
 
+// DeleteBranch deletes a branch, as a person does after merging its pull
+// request (or GitHub does, with "Automatically delete head branches"): its
+// files go with it, and GitHub closes a pull request from it that is still
+// open, unmerged.
+func (s *world) DeleteBranch(repo, branch string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.mustRepo(repo)
+	if _, ok := r.branches[branch]; !ok || branch == r.defaultBranch {
+		return fmt.Errorf("ghfake: no branch %s to delete in %s", branch, repo)
+	}
+	delete(r.branches, branch)
+	delete(r.files, branch)
+	for _, p := range r.pulls {
+		if p.Head == branch && p.State == "open" {
+			p.State, p.UpdatedAt = "closed", s.clock()
+		}
+	}
+	return nil
+}
+
+// EditIssueBody saves an issue's body as a person does in GitHub's editor.
+// The browser sends the text with "\r\n" line endings, as a form does, and
+// GitHub keeps them: the REST API then reads the body with "\r\n".
+func (s *world) EditIssueBody(repo string, number int, body string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := s.mustRepo(repo).issue(number)
+	if i == nil {
+		return fmt.Errorf("ghfake: no issue %d in %s", number, repo)
+	}
+	i.Body = strings.ReplaceAll(strings.ReplaceAll(body, "\r\n", "\n"), "\n", "\r\n")
+	i.UpdatedAt = s.clock()
+	return nil
+}
+
 // State.
 
 // Files returns the files on a branch, path to content.
