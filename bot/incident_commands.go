@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 
@@ -132,6 +133,11 @@ func (l *lifecycleHandlers) declare(ctx context.Context, inv Invocation) (Reply,
 	d, err := parseDeclare(inv.Args)
 	if err != nil {
 		return Reply{}, err
+	}
+	if n := utf8.RuneCountInString(d.title); n > incident.MaxTitleLength {
+		// Said now, as with a severity, rather than in a form whose title
+		// box holds more than it lets the person submit.
+		return Reply{}, incident.Errorf(incident.EINVALID, "The title is %d characters long; keep it within %d.", n, incident.MaxTitleLength)
 	}
 	if d.title == "" || !d.severity.Valid() {
 		// Missing pieces: ask in a modal. trigger_id lives three seconds,

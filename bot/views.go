@@ -110,7 +110,8 @@ func severityOptions(p incident.Policy) []*slack.OptionBlockObject {
 // DeclareModal builds the declare modal, pre-filled with what the command said.
 func DeclareModal(p incident.Policy, declarer, channelID string, d declareArgs) slack.ModalViewRequest {
 	title := slack.NewPlainTextInputBlockElement(plain("checkout is down"), blockTitle)
-	title.InitialValue = d.title
+	// Never more than the box lets the person submit.
+	title.InitialValue = clipWords(d.title, incident.MaxTitleLength)
 	title.MaxLength = incident.MaxTitleLength
 
 	sev := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plain("Choose a severity"), blockSeverity, severityOptions(p)...)

@@ -38,6 +38,7 @@ const (
 	MaxOverflowOptions    = 5
 	MaxCheckboxOptions    = 10
 	MaxTextInputMinLength = 3000
+	MaxTextInputMaxLength = 3000
 	MaxModalTitle         = 24
 	MaxPrivateMetadata    = 3000
 	MaxCallbackID         = 255
@@ -369,8 +370,14 @@ func (v *validator) element(ptr string, e map[string]any) {
 	case "checkboxes", "radio_buttons":
 		v.options(ptr+"/options", arr(e, "options"), MaxCheckboxOptions)
 	case "plain_text_input":
+		// Slack takes an initial_value longer than max_length (it puts no
+		// limit on initial_value); the person then cannot submit the form
+		// until they shorten it.
 		if n, ok := e["min_length"].(float64); ok && n > MaxTextInputMinLength {
 			v.errf(ptr+"/min_length", "must be less than %d", MaxTextInputMinLength+1)
+		}
+		if n, ok := e["max_length"].(float64); ok && (n < 1 || n > MaxTextInputMaxLength) {
+			v.errf(ptr+"/max_length", "must be between 1 and %d", MaxTextInputMaxLength)
 		}
 	}
 }
