@@ -455,6 +455,13 @@ func (c *postmortemExporter) openPR(ctx context.Context, info repoInfo, branch s
 	return prs[0], nil
 }
 
+// exportIssue opens the postmortem's issue, or edits the one an earlier
+// export opened: only while its body is what the bot last wrote there
+// (prev.Digest, see bodyDigest) or already the draft, so people's edits to
+// the issue on GitHub are not written over. An edited issue is left alone
+// with ECONFLICT wrapping incident.ErrJobCancel. GitHub keeps no history
+// of an issue body that the REST API reads, and takes no condition on an
+// edit, so the bot reads the body just before it writes.
 func (c *postmortemExporter) exportIssue(ctx context.Context, info repoInfo, doc incident.PostmortemDoc, prev *incident.ExportRef) (incident.ExportRef, error) {
 	r := info.ref
 	req := &gh.IssueRequest{Title: gh.String(postmortemTitle(doc)), Body: gh.String(postmortemIssueBody(doc))}
@@ -471,21 +478,64 @@ func (c *postmortemExporter) exportIssue(ctx context.Context, info repoInfo, doc
 		}
 	}
 	if number != 0 {
-		issue, _, err := c.gh.Issues.Edit(ctx, r.owner, r.name, number, req)
-		if err == nil {
-			return incident.ExportRef{ID: strconv.Itoa(issue.GetNumber()), URL: issue.GetHTMLURL()}, nil
+		cur, _, err := c.gh.Issues.Get(ctx, r.owner, r.name, number)
+		switch {
+		case err == nil && cur.IsPullRequest():
+			// The record is of a pull request (the export mode changed):
+			// no issue of the bot's to edit.
+		case err == nil:
+			// Without a record, the issue found by its marker was opened
+			// by an attempt whose answer was lost.
+			d := bodyDigest(cur.GetBody())
+			if d != bodyDigest(req.GetBody()) && prev != nil && !lastWritten(prev, d) {
+				return incident.ExportRef{}, c.issueEditedError(r, cur, prev)
+			}
+			issue, _, err := c.gh.Issues.Edit(ctx, r.owner, r.name, number, req)
+			if err == nil {
+				return incident.ExportRef{ID: strconv.Itoa(issue.GetNumber()), URL: issue.GetHTMLURL(), Digest: bodyDigest(issue.GetBody())}, nil
+			}
+			if !isStatus(err, http.StatusNotFound) && !isStatus(err, http.StatusGone) {
+				return incident.ExportRef{}, c.wrap(err, "edit issue", r)
+			}
+		case !isStatus(err, http.StatusNotFound) && !isStatus(err, http.StatusGone):
+			return incident.ExportRef{}, c.wrap(err, "read issue", r)
 		}
 		// A deleted or transferred issue is replaced below.
-		if !isStatus(err, http.StatusNotFound) && !isStatus(err, http.StatusGone) {
-			return incident.ExportRef{}, c.wrap(err, "edit issue", r)
-		}
 	}
 	req.Labels = &[]string{postmortemLabel}
 	issue, _, err := c.gh.Issues.Create(ctx, r.owner, r.name, req)
 	if err != nil {
 		return incident.ExportRef{}, c.issuesErr(err, "open an issue", r, postmortemIssues)
 	}
-	return incident.ExportRef{ID: strconv.Itoa(issue.GetNumber()), URL: issue.GetHTMLURL()}, nil
+	return incident.ExportRef{ID: strconv.Itoa(issue.GetNumber()), URL: issue.GetHTMLURL(), Digest: bodyDigest(issue.GetBody())}, nil
+}
+
+// bodyDigest names an issue body by its SHA-256, taken over the body with
+// its line endings made "\n" and without surrounding blank space: GitHub's
+// editor saves "\r\n", so a body opened and saved unchanged in the browser
+// is still the bot's.
+func bodyDigest(body string) string {
+	body = strings.TrimSpace(strings.ReplaceAll(body, "\r\n", "\n"))
+	sum := sha256.Sum256([]byte(body))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// issueEditedError says that the postmortem issue cur is not what the bot
+// last wrote there (prev.Digest, a bodyDigest) and was left alone.
+// Retrying cannot help, so the error wraps incident.ErrJobCancel; its kind
+// is a conflict.
+func (c *postmortemExporter) issueEditedError(r repoRef, cur *gh.Issue, prev *incident.ExportRef) error {
+	c.log.Warn("github: the postmortem issue is not what the bot last wrote there; leaving it alone",
+		slog.String("repo", r.String()), slog.Int("number", cur.GetNumber()),
+		slog.String("digest", bodyDigest(cur.GetBody())), slog.String("last_written", prev.Digest))
+	link := "."
+	if u := cur.GetHTMLURL(); u != "" {
+		link = ": " + u
+	}
+	return fmt.Errorf("github: edit issue %d: %w: %w", cur.GetNumber(), incident.Errorf(incident.ECONFLICT,
+		"%s; firebreak did not overwrite it. "+
+			"Copy what the new draft adds into the issue by hand, or delete the issue on GitHub (repository admins can) "+
+			"and export again to publish the draft as a new issue%s", changedSince(prev, fmt.Sprintf("The postmortem issue #%d", cur.GetNumber())), link), incident.ErrJobCancel)
 }
 
 // findPostmortemIssue returns the number of the bot's postmortem issue,

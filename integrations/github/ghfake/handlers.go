@@ -1010,9 +1010,7 @@ func (s *contentsAPI) listIssues(w http.ResponseWriter, req *http.Request, r *re
 	}
 	for _, p := range r.pulls {
 		if (state == "all" || p.State == state) && len(want) == 0 && byCreator(p.User) {
-			item := s.pullJSON(r, p)
-			item["pull_request"] = map[string]any{"url": item["url"], "html_url": item["html_url"]}
-			out = append(out, entry{p.CreatedAt, item})
+			out = append(out, entry{p.CreatedAt, s.pullAsIssue(r, p)})
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].at.After(out[j].at) })
@@ -1148,13 +1146,47 @@ func (s *contentsAPI) findIssue(w http.ResponseWriter, req *http.Request, r *rep
 	return nil
 }
 
+// pullAsIssue answers a pull request read through the issues API, as
+// GitHub does: every pull request is an issue, marked with pull_request.
+func (s *contentsAPI) pullAsIssue(r *repoState, p *PullRequest) map[string]any {
+	item := s.pullJSON(r, p)
+	item["pull_request"] = map[string]any{"url": item["url"], "html_url": item["html_url"]}
+	return item
+}
+
 func (s *contentsAPI) getIssue(w http.ResponseWriter, req *http.Request, r *repoState) {
+	n, _ := strconv.Atoi(req.PathValue("number"))
+	if p := r.pull(n); p != nil {
+		writeJSON(w, http.StatusOK, s.pullAsIssue(r, p))
+		return
+	}
 	if i := s.findIssue(w, req, r); i != nil {
 		writeJSON(w, http.StatusOK, s.issueJSON(r, i))
 	}
 }
 
 func (s *contentsAPI) editIssue(w http.ResponseWriter, req *http.Request, r *repoState) {
+	n, _ := strconv.Atoi(req.PathValue("number"))
+	if p := r.pull(n); p != nil {
+		// The issues API edits a pull request's title and description
+		// as it edits an issue's.
+		var body issueBody
+		if !decode(w, req, &body) {
+			return
+		}
+		if tooLong(w, "Issue", body.Title, body.Body) {
+			return
+		}
+		if body.Title != nil {
+			p.Title = *body.Title
+		}
+		if body.Body != nil {
+			p.Body = *body.Body
+		}
+		p.UpdatedAt = s.clock()
+		writeJSON(w, http.StatusOK, s.pullAsIssue(r, p))
+		return
+	}
 	i := s.findIssue(w, req, r)
 	if i == nil {
 		return
