@@ -15,15 +15,21 @@ import (
 	"github.com/firebreakhq/firebreak/incident/incidenttest"
 )
 
-// TestSetupRefusedBySlackTellsTheDeclarerAtOnce: Slack refuses a step of
-// the war room for a reason a retry does not change (the bot is not a
-// member of the broadcast channel, so chat.postMessage answers
-// not_in_channel). The declarer hears, after the first attempt, what is
-// missing and why, instead of nothing until the last attempt an hour
-// later; a later attempt refused the same way does not say it again, and
-// once the bot is invited the announcement goes out.
-func TestSetupRefusedBySlackTellsTheDeclarerAtOnce(t *testing.T) {
-	t.Parallel()
+// refusedSetup is a declare whose war room Slack refuses to announce: an
+// install without channels:join, whose bot is not a member of the broadcast
+// channel. It returns the setup job, its handler, and what the declarer was
+// told in the channel they declared from.
+type refusedSetup struct {
+	srv       *slackfake.Server
+	inc       *incident.Incident
+	job       incident.Job
+	run       incident.JobHandler
+	broadcast slackfake.Channel
+	told      func() []string
+}
+
+func newRefusedSetup(t *testing.T) refusedSetup {
+	t.Helper()
 	ctx := context.Background()
 	now := time.Date(2026, 8, 7, 14, 23, 0, 0, time.UTC)
 	// An install without channels:join: the bot cannot join the broadcast
@@ -50,7 +56,6 @@ func TestSetupRefusedBySlackTellsTheDeclarerAtOnce(t *testing.T) {
 	require.NoError(t, err)
 	job, ok := q.Take(incident.JobSetup)
 	require.True(t, ok)
-	run := q.Handler(incident.JobSetup)
 	told := func() []string {
 		var out []string
 		for _, e := range srv.Ephemerals(general.ID) {
@@ -60,6 +65,21 @@ func TestSetupRefusedBySlackTellsTheDeclarerAtOnce(t *testing.T) {
 		}
 		return out
 	}
+	return refusedSetup{srv: srv, inc: inc, job: job, run: q.Handler(incident.JobSetup), broadcast: broadcast, told: told}
+}
+
+// TestSetupRefusedBySlackTellsTheDeclarerAtOnce: Slack refuses a step of
+// the war room for a reason a retry does not change (the bot is not a
+// member of the broadcast channel, so chat.postMessage answers
+// not_in_channel). The declarer hears, after the first attempt, what is
+// missing and why, instead of nothing until the last attempt an hour
+// later; a later attempt refused the same way does not say it again, and
+// once the bot is invited the announcement goes out.
+func TestSetupRefusedBySlackTellsTheDeclarerAtOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newRefusedSetup(t)
+	srv, inc, job, run, broadcast, told := f.srv, f.inc, f.job, f.run, f.broadcast, f.told
 
 	require.Error(t, run(incident.WithJobAttempt(ctx, 1, job.MaxAttempts), job.Payload))
 	require.Len(t, told(), 1, "the declarer hears of the refusal after the first attempt")
@@ -87,41 +107,20 @@ func TestSetupRefusedBySlackTellsTheDeclarerAtOnce(t *testing.T) {
 func TestSetupRefusalReportRateLimitedIsMadeByTheNextAttempt(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	now := time.Date(2026, 8, 7, 14, 23, 0, 0, time.UTC)
-	srv := slackfake.New(slackfake.WithClock(func() time.Time { return now }), slackfake.WithoutScope("channels:join"))
-	t.Cleanup(srv.Close)
-	decl := srv.AddUser(slackfake.User{Name: "dana", Email: "dana@example.com"})
-	general := srv.AddChannel(slackfake.Channel{Name: "general", Members: []string{srv.BotUserID(), decl.ID}})
-	srv.AddChannel(slackfake.Channel{Name: "incidents", Members: []string{decl.ID}})
-
-	clock := incidenttest.NewClock(now)
-	store := incidenttest.NewMemStore(clock)
-	q := incidenttest.NewQueue()
-	store.SetScheduler(q)
-	policy := incident.DefaultPolicy()
-	policy.BroadcastChannel = "#incidents"
-	chat := bot.NewChat(slack.New(srv.BotToken(), slack.OptionAPIURL(srv.URL())), policy, bot.WithChatClock(clock))
-	svc := incident.NewService(incident.ServiceConfig{Store: store, Scheduler: q, Chat: chat.Roles(), Policy: policy, Clock: clock})
-	svc.RegisterJobs(q)
-
-	inc, _, err := svc.Declare(ctx, incident.DeclareInput{Title: "checkout is down", Severity: incident.P1, DeclaredBy: decl.ID,
-		ReplyTo: incident.ReplyTarget{UserID: decl.ID, ChannelID: general.ID}})
-	require.NoError(t, err)
-	job, ok := q.Take(incident.JobSetup)
-	require.True(t, ok)
-	run := q.Handler(incident.JobSetup)
+	f := newRefusedSetup(t)
+	srv, inc, job, run := f.srv, f.inc, f.job, f.run
 	told := func() []string {
 		var out []string
-		for _, e := range srv.Ephemerals(general.ID) {
-			if e.User == decl.ID && strings.Contains(e.Text, "keep trying") {
-				out = append(out, e.Text)
+		for _, text := range f.told() {
+			if strings.Contains(text, "keep trying") {
+				out = append(out, text)
 			}
 		}
 		return out
 	}
 
 	srv.RateLimitNext("chat.postEphemeral", 1, 30*time.Second)
-	err = run(incident.WithJobAttempt(ctx, 1, job.MaxAttempts), job.Payload)
+	err := run(incident.WithJobAttempt(ctx, 1, job.MaxAttempts), job.Payload)
 	require.Error(t, err)
 	var ra interface{ RetryAfter() time.Duration }
 	require.ErrorAs(t, err, &ra, "the job waits out Slack's limit")
