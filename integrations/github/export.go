@@ -249,11 +249,11 @@ func (c *postmortemExporter) putFile(ctx context.Context, info repoInfo, branch,
 		if !exists {
 			at = info.defaultBranch
 		}
-		cur, err := c.readFile(ctx, r, at, p)
+		cur, found, err := c.readFile(ctx, r, at, p)
 		if err != nil {
 			return "", err
 		}
-		if cur != nil {
+		if found {
 			text, err := cur.GetContent()
 			if err != nil {
 				return "", c.wrap(err, "read "+p, r)
@@ -296,21 +296,21 @@ func (c *postmortemExporter) putFile(ctx context.Context, info repoInfo, branch,
 	}
 }
 
-// readFile returns the file at p on the branch; nil when there is none.
-func (c *postmortemExporter) readFile(ctx context.Context, r repoRef, branch, p string) (*gh.RepositoryContent, error) {
+// readFile returns the file at p on the branch, and whether there is one.
+func (c *postmortemExporter) readFile(ctx context.Context, r repoRef, branch, p string) (*gh.RepositoryContent, bool, error) {
 	cur, _, _, err := c.gh.Repositories.GetContents(ctx, r.owner, r.name, p, &gh.RepositoryContentGetOptions{Ref: branch})
 	switch {
 	case isStatus(err, http.StatusNotFound):
-		return nil, nil
+		return nil, false, nil
 	case err != nil:
-		return nil, c.wrap(err, "read "+p, r)
+		return nil, false, c.wrap(err, "read "+p, r)
 	}
-	return cur, nil
+	return cur, true, nil
 }
 
-// writeFile creates p on the branch, or updates it from cur, GitHub then
-// checking that the file is still at cur's sha; it returns the blob sha
-// of the file written.
+// writeFile creates p on the branch when cur is nil, else updates it from
+// cur, GitHub then checking that the file is still at cur's sha; it
+// returns the blob sha of the file written.
 func (c *postmortemExporter) writeFile(ctx context.Context, r repoRef, branch, p string, doc incident.PostmortemDoc, cur *gh.RepositoryContent) (string, error) {
 	opts := &gh.RepositoryContentFileOptions{
 		Message: gh.String(fmt.Sprintf("Add postmortem for %s", doc.IncidentKey)),
