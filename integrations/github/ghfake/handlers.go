@@ -776,7 +776,7 @@ func (s *deploysAPI) dispatch(w http.ResponseWriter, req *http.Request, r *repoS
 	run := &WorkflowRun{
 		ID: s.id(), Workflow: wf.File, Name: wf.Name, DisplayTitle: wf.Name, Event: "workflow_dispatch",
 		Status: "queued", HeadBranch: branch, HeadSHA: sha, Actor: s.login, Inputs: maps.Clone(body.Inputs),
-		CreatedAt: now, UpdatedAt: now, RunNumber: s.runNumber(r, wf.File),
+		CreatedAt: now, UpdatedAt: now, RunNumber: r.runNumber(wf.File),
 	}
 	if v, ok := body.Inputs[wf.RunNameInput].(string); ok && wf.RunNameInput != "" && v != "" {
 		run.DisplayTitle = v

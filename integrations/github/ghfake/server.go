@@ -736,13 +736,13 @@ func (s *world) AddWorkflowRun(repo string, run WorkflowRun) int64 {
 	if run.UpdatedAt.IsZero() {
 		run.UpdatedAt = run.CreatedAt
 	}
-	run.RunNumber = s.runNumber(r, run.Workflow)
+	run.RunNumber = r.runNumber(run.Workflow)
 	r.commits[run.HeadSHA] = true
 	r.runs = append(r.runs, &run)
 	return run.ID
 }
 
-func (s *world) runNumber(r *repoState, workflow string) int {
+func (r *repoState) runNumber(workflow string) int {
 	n := 0
 	for _, run := range r.runs {
 		if run.Workflow == workflow {
