@@ -111,7 +111,7 @@ func (s *Service) changeIn(ctx context.Context, tx Tx, id int64, fn func(*Incide
 		}
 		events, sp, err := fn(i)
 		sync = sp
-		return events, err
+		return markVia(ctx, events), err
 	})
 	if err != nil {
 		return nil, err
@@ -285,7 +285,7 @@ func (s *Service) close(ctx context.Context, id int64, fn func(*Incident) ([]Tim
 		inc, err = tx.UpdateIncident(ctx, id, func(i *Incident) ([]TimelineEvent, error) {
 			events, sp, err := fn(i)
 			sync = sp
-			return events, err
+			return markVia(ctx, events), err
 		})
 		if err != nil {
 			return err

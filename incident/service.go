@@ -226,7 +226,7 @@ func (s *Service) declareIn(ctx context.Context, tx Tx, in DeclareInput, now tim
 		Title: in.Title, Description: in.Description, Severity: in.Severity, PeakSeverity: in.Severity, Status: StatusDeclared,
 		Service: in.ServiceKey, Private: in.Private, Drill: in.Drill, DeclareKey: in.Key, DeclaredBy: in.DeclaredBy,
 		Commander: in.Commander, Roles: map[string]string{}, DeclaredAt: now,
-	}, func(inc *Incident) []TimelineEvent { return s.life.declared(inc, in, now) })
+	}, func(inc *Incident) []TimelineEvent { return markVia(ctx, s.life.declared(inc, in, now)) })
 	if ErrorCode(err) == ECONFLICT && inc != nil {
 		// The first declare stored its jobs with it.
 		return inc, true, nil

@@ -184,6 +184,8 @@ func (s *apiV1) requireToken(want incident.TokenScope) func(http.Handler) http.H
 				}
 			}
 			v := &viewer{UserID: tok.ActAs, Name: tok.Name, Token: tok}
+			// The timeline names the token beside its person.
+			ctx = incident.WithVia(ctx, "the API token “"+tok.Name+"”")
 			r = r.WithContext(context.WithValue(ctx, viewerKey{}, v))
 			if r.Method == http.MethodGet || r.Method == http.MethodHead {
 				next.ServeHTTP(w, r)
