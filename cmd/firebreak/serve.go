@@ -126,7 +126,9 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		ready.add(check{name: "slack_socket_mode", fn: handler.SocketModeState})
 	}
 
-	// Start: jobs, then listeners.
+	// Start: jobs, then listeners. The engine runs until shutdown stops
+	// it: the signal ends its start only, so the running jobs get
+	// SHUTDOWN_TIMEOUT to finish.
 	if err := st.engine.Start(ctx); err != nil {
 		return fmt.Errorf("start job engine: %w", err)
 	}

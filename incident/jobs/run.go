@@ -52,9 +52,11 @@ func (e *Engine) Running() bool {
 	}
 }
 
-// Start begins fetching and running jobs in the background. Cancelling ctx
-// stops the engine abruptly, cancelling running handlers; use Stop for a
-// graceful shutdown. Starting a running engine is an error.
+// Start begins fetching and running jobs in the background. ctx bounds the
+// start only (cancelling it abandons a start in progress): once started, the
+// engine runs until Stop, so the signal that ends a process does not cancel
+// the jobs its shutdown lets finish. The handlers' contexts carry ctx's
+// values. Starting a running engine is an error.
 func (e *Engine) Start(ctx context.Context) (err error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -91,12 +93,15 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 	} else if n > 0 {
 		e.log.WarnContext(ctx, "took back jobs interrupted by a crash", "jobs", n, "instance", e.opts.InstanceID)
 	}
-	if err := e.client.Start(ctx); err != nil {
+	// River stops abruptly, cancelling the running handlers, when the
+	// context it started with ends: only Stop ends this one.
+	runCtx := context.WithoutCancel(ctx)
+	if err := e.client.Start(runCtx); err != nil {
 		return fmt.Errorf("jobs: start: %w", err)
 	}
 	e.started = true
 	e.stopped = e.client.Stopped()
-	beatCtx, cancel := context.WithCancel(ctx)
+	beatCtx, cancel := context.WithCancel(runCtx)
 	e.stopBeat, e.beatDone = cancel, make(chan struct{})
 	go e.heartbeat(beatCtx, e.beatDone)
 	e.log.InfoContext(ctx, "job engine started", "workers", e.opts.Workers, "urgent_workers", e.opts.UrgentWorkers,
