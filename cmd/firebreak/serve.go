@@ -83,7 +83,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer st.db.Close()
+	defer closeDatabase(st.db, log)
 
 	// Outbound calls: one resilient client per provider, honouring the
 	// rate limits every replica received.
@@ -145,15 +145,20 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 // ends or a server fails, then shuts down gracefully.
 func listenAndServe(ctx context.Context, cfg Config, public, admin http.Handler, st storage,
 	slackAPI *slack.Client, slackAuth *authState, handler *bot.Handler, chat *bot.Chat, log *slog.Logger, build buildInfo) error {
+	stopJobs := func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer cancel()
+		_ = st.engine.Stop(stopCtx)
+	}
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
-		_ = st.engine.Stop(context.Background())
+		stopJobs()
 		return fmt.Errorf("HTTP_ADDR: listen on %s: %w", cfg.HTTPAddr, err)
 	}
 	adminLn, err := net.Listen("tcp", cfg.AdminAddr)
 	if err != nil {
 		_ = ln.Close()
-		_ = st.engine.Stop(context.Background())
+		stopJobs()
 		return fmt.Errorf("ADMIN_ADDR: listen on %s: %w", cfg.AdminAddr, err)
 	}
 	srv := newHTTPServer(public, 15*time.Second, log)
@@ -246,7 +251,8 @@ func openStorage(ctx context.Context, cfg Config, clock incident.Clock, log *slo
 			return storage{}, fmt.Errorf("database pool metrics: %w", err)
 		}
 	}
-	jobOpts := jobs.Options{Workers: cfg.JobWorkers, UrgentWorkers: cfg.UrgentWorkers, InstanceID: instanceID(cfg), Logger: log, Registerer: reg, RetryAfter: outbound.AsRetryAfter}
+	jobOpts := jobs.Options{Workers: cfg.JobWorkers, UrgentWorkers: cfg.UrgentWorkers, InstanceID: instanceID(cfg), Logger: log, Registerer: reg, RetryAfter: outbound.AsRetryAfter,
+		StopGrace: closeGrace / 3}
 	var engine *jobs.Engine
 	if db.Dialect() == migrations.Postgres {
 		jobOpts.BackgroundPool = db.BackgroundPool()
@@ -466,22 +472,43 @@ func newHTTPServer(h http.Handler, writeTimeout time.Duration, log *slog.Logger)
 	}
 }
 
+// closeGrace is how long past SHUTDOWN_TIMEOUT the program may take, at
+// most, whatever the database does: to cancel the jobs still running and
+// let them record their retries, release its instance id, and close the
+// database pools (a third each). The Helm chart's grace period leaves 5
+// seconds past SHUTDOWN_TIMEOUT before the kill.
+const closeGrace = 1500 * time.Millisecond
+
 // shutdown stops taking requests, lets in-flight ones finish, then lets
-// running jobs finish. The admin listener stays up until the work is done,
-// so probes and scrapes see the drain.
+// running jobs finish, all within timeout; past it, the requests'
+// connections are closed and the jobs still running are cancelled (each is
+// retried). The admin listener stays up until the work is done, so probes
+// and scrapes see the drain.
 func shutdown(timeout time.Duration, srv, adminSrv *http.Server, engine *jobs.Engine, cancel context.CancelFunc, log *slog.Logger) {
 	shutdownCtx, stop := context.WithTimeout(context.Background(), timeout)
 	defer stop()
-	log.InfoContext(shutdownCtx, "shutting down")
+	log.InfoContext(shutdownCtx, "shutting down", "timeout", timeout)
 	if err := srv.Shutdown(shutdownCtx); err != nil {
-		log.WarnContext(shutdownCtx, "http shutdown", "err", err)
+		log.WarnContext(shutdownCtx, "http shutdown: closing the connections of requests still in flight", "err", err)
+		_ = srv.Close()
 	}
 	cancel()
 	if err := engine.Stop(shutdownCtx); err != nil {
 		log.WarnContext(shutdownCtx, "job engine shutdown", "err", err)
 	}
 	if err := adminSrv.Shutdown(shutdownCtx); err != nil {
-		log.WarnContext(shutdownCtx, "admin shutdown", "err", err)
+		_ = adminSrv.Close()
+	}
+}
+
+// closeDatabase closes the database pools, waiting at most a third of
+// closeGrace for statements still in use (a database that does not answer
+// holds them): the process is ending, and they end with it.
+func closeDatabase(db *gormstore.DB, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), closeGrace/3)
+	defer cancel()
+	if err := db.Shutdown(ctx); err != nil {
+		log.Warn("database not closed cleanly", "err", err)
 	}
 }
 

@@ -289,8 +289,39 @@ func (db *DB) Migrate(ctx context.Context) error {
 	return migrations.Up(ctx, db.sql, db.dialect)
 }
 
-// Close closes the pool.
+// Close closes the pools, waiting for the connections in use to be
+// returned.
 func (db *DB) Close() error {
+	return db.close()
+}
+
+// Shutdown closes the pools like Close, but waits for the connections in
+// use only until ctx ends: a statement stuck on a database that does not
+// answer (a network partition holds its packets) would otherwise hold the
+// process open. It then returns an error saying how many were still in
+// use, and leaves them to be closed when returned, or to end with the
+// process.
+func (db *DB) Shutdown(ctx context.Context) error {
+	done := make(chan error, 1)
+	go func() { done <- db.close() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	inUse := 0
+	for _, p := range []*pgxpool.Pool{db.Pool(), db.BackgroundPool()} {
+		if p != nil {
+			inUse += int(p.Stat().AcquiredConns())
+		}
+	}
+	if db.pool == nil {
+		inUse = db.sql.Stats().InUse
+	}
+	return fmt.Errorf("close %s: %d connections still in use: %w", db.dialect, inUse, context.Cause(ctx))
+}
+
+func (db *DB) close() error {
 	if db.checkpoints != nil {
 		db.checkpoints.stop()
 	}

@@ -61,3 +61,34 @@ func TestStartContextEndingDoesNotStopTheEngine(t *testing.T) {
 		require.Equal(t, map[string]int{"completed": 1}, h.states(t))
 	})
 }
+
+// TestStopEndsWithinItsGrace: past Stop's context, a handler that ignores
+// its own is given StopGrace, and the stop returns within about twice
+// StopGrace after the context, not whenever the handler returns.
+func TestStopEndsWithinItsGrace(t *testing.T) {
+	t.Parallel()
+	h := sqliteHarness(t)
+	started := make(chan struct{})
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	opts := testOptions()
+	opts.StopGrace = 200 * time.Millisecond
+	e := h.newEngine(t, opts)
+	e.Handle("deaf", func(context.Context, []byte) error {
+		close(started)
+		<-release
+		return nil
+	})
+	require.NoError(t, e.Start(context.Background()))
+	_, err := e.Schedule(context.Background(), incident.Job{Kind: "deaf"})
+	require.NoError(t, err)
+	<-started
+
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	begun := time.Now()
+	err = e.Stop(ctx)
+	took := time.Since(begun)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.Less(t, took, 300*time.Millisecond+2*opts.StopGrace+500*time.Millisecond, "Stop returned %s after it was called", took)
+}

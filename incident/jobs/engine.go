@@ -58,10 +58,11 @@ const (
 // for due jobs: how late, at most, an idle engine starts an urgent timer.
 const urgentPollInterval = 250 * time.Millisecond
 
-// hardStopGrace bounds how long Stop waits for handlers to return once their
-// contexts are cancelled; a handler that ignores its context must not hang
-// the shutdown of the whole process.
-const hardStopGrace = 5 * time.Second
+// DefaultStopGrace bounds how long Stop waits, once its context has ended,
+// for the handlers it cancelled to return and for the engine to record its
+// stop; a handler that ignores its context, or a database that does not
+// answer, must not hang the shutdown of the whole process.
+const DefaultStopGrace = 5 * time.Second
 
 // Options configures an Engine. The zero value of every field selects a
 // default.
@@ -111,6 +112,11 @@ type Options struct {
 	// Schema is the PostgreSQL schema holding River's tables. Empty uses the
 	// connection's search_path. Ignored for SQLite.
 	Schema string
+	// StopGrace is how long Stop goes on once its context has ended: the
+	// running handlers are cancelled and have that long to return and have
+	// their retries recorded, and the engine to release its instance id.
+	// Defaults to DefaultStopGrace.
+	StopGrace time.Duration
 	// InstanceID names this engine among the replicas sharing the database;
 	// it must be unique among running replicas and should survive a restart
 	// (a restarted engine takes back its own interrupted jobs at once).
@@ -202,6 +208,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxSnooze <= 0 {
 		o.MaxSnooze = DefaultMaxSnooze
+	}
+	if o.StopGrace <= 0 {
+		o.StopGrace = DefaultStopGrace
 	}
 	if o.InstanceID == "" {
 		o.InstanceID = nextInstanceID()

@@ -160,29 +160,40 @@ func (e *Engine) endHeartbeat() {
 
 // Stop stops fetching jobs and waits for running handlers to finish. If ctx
 // ends first, it cancels the handlers' contexts (their jobs will be retried),
-// waits briefly for them to return, and returns ctx's error.
+// waits at most Options.StopGrace for them to return, and returns ctx's
+// error. Recording the stop and releasing the instance id take at most
+// StopGrace too: past ctx, Stop returns within about twice StopGrace
+// whatever the database does.
 func (e *Engine) Stop(ctx context.Context) error {
 	// The heartbeat goes on while running jobs finish, so that no other
 	// instance takes them over meanwhile; the instance id's lock is held
 	// until the engine has stopped.
-	defer e.takeover.unlock()
-	defer e.endHeartbeat()
 	err := e.client.Stop(ctx)
 	if err == nil {
 		// Nothing runs any more: the next start of this instance id need
-		// not wait to tell its previous life from a twin.
+		// not wait to tell its previous life from a twin. A database that
+		// does not answer in time leaves the heartbeat to go stale instead.
 		e.endHeartbeat()
-		if serr := e.takeover.stopped(context.WithoutCancel(ctx)); serr != nil {
+		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.opts.StopGrace)
+		defer cancel()
+		if serr := e.takeover.stopped(closeCtx); serr != nil {
 			e.log.WarnContext(ctx, "job engine stopped, but its stop could not be recorded", "err", serr)
 		}
+		e.takeover.unlockContext(closeCtx)
 		e.log.InfoContext(ctx, "job engine stopped")
 		return nil
 	}
+	defer func() {
+		e.endHeartbeat()
+		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.opts.StopGrace)
+		defer cancel()
+		e.takeover.unlockContext(closeCtx)
+	}()
 	if ctx.Err() == nil {
 		return fmt.Errorf("jobs: stop: %w", err)
 	}
-	e.log.WarnContext(ctx, "job engine stop timed out; cancelling running jobs")
-	hardCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), hardStopGrace)
+	e.log.WarnContext(ctx, "job engine stop timed out; cancelling running jobs", "grace", e.opts.StopGrace)
+	hardCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.opts.StopGrace)
 	defer cancel()
 	if hardErr := e.client.StopAndCancel(hardCtx); hardErr != nil {
 		return fmt.Errorf("jobs: stop: %w", errors.Join(err, hardErr))

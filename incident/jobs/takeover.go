@@ -263,12 +263,18 @@ func (t *takeover) dropLock() {
 // unlock releases the instance id's lock: its lock file, or its advisory
 // lock and the session holding it.
 func (t *takeover) unlock() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	t.unlockContext(ctx)
+}
+
+// unlockContext is unlock within ctx: a database that does not answer in
+// time has the session discarded, which ends the lock with it.
+func (t *takeover) unlockContext(ctx context.Context) {
 	t.unlockFile()
 	if t.lock == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
 	// Closing a database/sql Conn hands the session back to the pool,
 	// lock and all: the lock is released first, and a session that cannot
 	// release it is discarded, which ends it.
