@@ -38,8 +38,13 @@ func ephemeral(format string, args ...any) Reply {
 // Invocation is a parsed slash command.
 type Invocation struct {
 	Sub  string // lower-cased first word, "help" when empty
-	Args string // the rest, trimmed
-	Cmd  slack.SlashCommand
+	Args string // the rest, trimmed, as the person typed it
+	// Markup is the rest as Slack sent it: & < > as &amp; &lt; &gt;, and
+	// the people, channels and links the person named in Slack's markup
+	// (<@U…|name>, <#C…|name>, <https://…>), for words stored as Slack
+	// stores a message (a status update's, ADR 0056).
+	Markup string
+	Cmd    slack.SlashCommand
 }
 
 // ParseInvocation splits "/incident declare P1 checkout is down" into the
@@ -52,20 +57,23 @@ func ParseInvocation(cmd slack.SlashCommand) (Invocation, error) {
 	if len(text) > maxCommandText {
 		return Invocation{}, incident.Errorf(incident.EINVALID, "The command text is %d bytes; the limit is %d.", len(text), maxCommandText)
 	}
-	// Slack escapes &, < and > in the text; the domain keeps what the
-	// person typed, and every reply escapes it again, once.
-	text = strings.TrimSpace(unescapeSlack(text))
 	// Any white space ends the subcommand: a tab, a new line or a
-	// no-break space typed or pasted after it is a separator too.
-	sub, args := text, ""
+	// no-break space typed or pasted after it is a separator too. Slack's
+	// entities hold none, so the text splits the same before and after
+	// they are decoded.
+	text = strings.TrimSpace(text)
+	sub, markup := text, ""
 	if i := strings.IndexFunc(text, unicode.IsSpace); i >= 0 {
-		sub, args = text[:i], text[i:]
+		sub, markup = text[:i], strings.TrimSpace(text[i:])
 	}
-	sub = strings.ToLower(sub)
+	// Slack escapes &, < and > in the text; a plain field (a title, a
+	// role, a severity) keeps what the person typed, and every reply
+	// escapes it again, once. Words stored as Slack's markup take Markup.
+	sub = strings.ToLower(unescapeSlack(sub))
 	if sub == "" {
 		sub = "help"
 	}
-	return Invocation{Sub: sub, Args: strings.TrimSpace(args), Cmd: cmd}, nil
+	return Invocation{Sub: sub, Args: unescapeSlack(markup), Markup: markup, Cmd: cmd}, nil
 }
 
 // Command answers a slash command. It must return well inside Slack's three

@@ -69,6 +69,117 @@ func unescapeSlack(s string) string {
 	return strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(s)
 }
 
+// slackMarkup renders text stored in Slack's message markup (update words,
+// ADR 0033 and 0056) for a message the bot posts: people, channels and
+// links show as Slack shows them, and nothing else the markup can do is
+// done again by the bot. A user mention <@U…> and a channel <#C…|name>
+// stay markup; a link <https://…|label> stays a link, its label escaped.
+// A broadcast or a group ping (<!here>, <!channel>, <!everyone>,
+// <!subteam^…>) becomes plain words ("@here", "@oncall"): the person's
+// ping notified when they sent it, and the bot, which repeats the words in
+// the channel and mirrors them to the broadcast channel, pings nobody
+// again. Slack no longer turns a bare "@here" in an app's text into a
+// ping. A date shows its fallback text; any other <…> is shown as written.
+//
+// Text outside markup is escaped with Escape, which keeps Slack's own
+// entities: stored words show as written, and so do words stored as typed
+// before the rule, such as "p99 < 300ms & rising".
+func slackMarkup(s string) string {
+	if !strings.ContainsAny(s, "&<>") {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 16)
+	for {
+		i := strings.IndexByte(s, '<')
+		if i < 0 {
+			break
+		}
+		j := strings.IndexByte(s[i+1:], '>')
+		if j < 0 {
+			break
+		}
+		inner := s[i+1 : i+1+j]
+		if k := strings.LastIndexByte(inner, '<'); k >= 0 {
+			// The first < is a person's ("p99 < 300ms <@U1>"):
+			// markup can only start at the last one before the >.
+			b.WriteString(Escape(s[:i+1+k]))
+			s = s[i+1+k:]
+			continue
+		}
+		b.WriteString(Escape(s[:i]))
+		b.WriteString(markupToken(inner))
+		s = s[i+1+j+1:]
+	}
+	b.WriteString(Escape(s))
+	return b.String()
+}
+
+// markupToken renders the inside of one <…> of stored markup for
+// slackMarkup.
+func markupToken(inner string) string {
+	target, label, labelled := strings.Cut(inner, "|")
+	labelled = labelled && strings.TrimSpace(label) != ""
+	switch {
+	case strings.HasPrefix(target, "@") && isSlackID(target[1:], "UW"):
+		// Slack shows the person's current name, whatever the label.
+		return "<" + target + ">"
+	case strings.HasPrefix(target, "#") && isSlackID(target[1:], "CG"):
+		if labelled {
+			return "<" + target + "|" + Escape(label) + ">"
+		}
+		return "<" + target + ">"
+	case strings.HasPrefix(target, "!"):
+		return Escape(pingWords(target[1:], label, labelled, inner))
+	case isMarkupLink(target):
+		if labelled {
+			return "<" + Escape(target) + "|" + Escape(label) + ">"
+		}
+		return "<" + Escape(target) + ">"
+	}
+	return Escape("<" + inner + ">")
+}
+
+// pingWords says a special mention (<!here>, <!subteam^S1|@oncall>,
+// <!date^…|fallback>) in plain words, which ping nobody.
+func pingWords(command, label string, labelled bool, inner string) string {
+	name, arg, _ := strings.Cut(command, "^")
+	switch name {
+	case "here", "channel", "everyone", "group":
+		return "@" + name
+	case "subteam":
+		if labelled {
+			return "@" + strings.TrimPrefix(label, "@")
+		}
+		if arg != "" {
+			return "@" + arg
+		}
+		return "@subteam"
+	case "date":
+		if labelled {
+			return label
+		}
+	}
+	// Unknown to this version: shown as written.
+	return "<" + inner + ">"
+}
+
+// isMarkupLink reports whether target is a link Slack marks up: an http,
+// https or mailto address with no white space or control character.
+func isMarkupLink(target string) bool {
+	rest, ok := strings.CutPrefix(target, "https://")
+	if !ok {
+		rest, ok = strings.CutPrefix(target, "http://")
+	}
+	if !ok {
+		rest, ok = strings.CutPrefix(target, "mailto:")
+	}
+	if !ok || rest == "" {
+		return false
+	}
+	return !strings.ContainsFunc(target, func(r rune) bool { return r <= ' ' || r == 0x7f })
+}
+
 // slackGroup mentions a user group.
 func slackGroup(id string) string { return "<!subteam^" + id + ">" }
 

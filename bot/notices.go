@@ -18,7 +18,7 @@ func NoticeText(n incident.Notice) string { return NoticeTextFor(n, DefaultComma
 
 // NoticeTextFor is NoticeText naming the slash command as command.
 func NoticeTextFor(n incident.Notice, command string) string {
-	text := noticeWords(n, Escape, command)
+	text := noticeWords(n, wording{esc: Escape, markup: slackMarkup, command: command})
 	if n.Broadcast {
 		text = "*" + n.Incident + "* " + text
 	}
@@ -29,21 +29,25 @@ func NoticeTextFor(n incident.Notice, command string) string {
 }
 
 // TimelineText words a notice for the timeline: as said in the channel,
-// with user text as typed, which the postmortem quotes.
+// with user text as typed and words stored in Slack's markup as stored,
+// which the postmortem quotes.
 func TimelineText(n incident.Notice) string {
-	return noticeWords(n, func(s string) string { return s }, DefaultCommand)
+	same := func(s string) string { return s }
+	return noticeWords(n, wording{esc: same, markup: same, command: DefaultCommand})
 }
 
 // wording is what a notice's words depend on besides the notice: how user
-// text is escaped (once for Slack, not at all for the timeline) and the
-// slash command's name.
+// text is escaped (once for Slack, not at all for the timeline), how
+// words stored in Slack's markup are rendered (slackMarkup for Slack, as
+// stored for the timeline), and the slash command's name.
 type wording struct {
 	esc     func(string) string
+	markup  func(string) string
 	command string
 }
 
 // word words a notice of any kind the same way, for the entries of a list.
-func (w wording) word(n incident.Notice) string { return noticeWords(n, w.esc, w.command) }
+func (w wording) word(n incident.Notice) string { return noticeWords(n, w) }
 
 // wordFunc words one kind of notice.
 type wordFunc func(n incident.Notice, w wording) string
@@ -66,13 +70,12 @@ func init() {
 	}
 }
 
-// noticeWords words a notice of any kind, naming the slash command as
-// command.
-func noticeWords(n incident.Notice, esc func(string) string, command string) string {
+// noticeWords words a notice of any kind as w says.
+func noticeWords(n incident.Notice, w wording) string {
 	if f, ok := noticeWordings[n.Kind]; ok {
-		return f(n, wording{esc: esc, command: command})
+		return f(n, w)
 	}
-	return unknownNoticeText(n, esc)
+	return unknownNoticeText(n, w.esc)
 }
 
 // unknownNoticeText says the facts of a notice this version cannot word,

@@ -81,11 +81,14 @@ func updateText(n incident.Notice, w wording) string {
 	v := n.Values
 	var b strings.Builder
 	fmt.Fprintf(&b, ":memo: *Status update — %s* (%s · %s · %s) from %s\n", n.Incident, v["severity"], w.esc(v["label"]), w.esc(v["status"]), slackUser(n.Actor))
+	// The words are stored in Slack's markup (ADR 0056): mentions,
+	// channels and links show as Slack shows them, and no ping is made
+	// again.
 	if s := v["known"]; s != "" {
-		fmt.Fprintf(&b, "*What we know:* %s\n", w.esc(s))
+		fmt.Fprintf(&b, "*What we know:* %s\n", w.markup(s))
 	}
 	if s := v["doing"]; s != "" {
-		fmt.Fprintf(&b, "*What we are doing:* %s\n", w.esc(s))
+		fmt.Fprintf(&b, "*What we are doing:* %s\n", w.markup(s))
 	}
 	if v["next"] != "" {
 		fmt.Fprintf(&b, "*Next update:* in %s (by %s)", v["next"], v["next_at"])

@@ -15,6 +15,10 @@ import (
 // hostile is user text that would ping, link or break mrkdwn if posted raw.
 const hostile = "<!channel> p99 > 2s & <@U0EVIL> <https://evil.example|click>"
 
+// hostileTyped is hostile typed in a form or sent to the API: update words
+// are stored as Slack stores typed text (ADR 0056).
+var hostileTyped = incident.EscapeText(hostile)
+
 // noticeSamples is one notice of every kind, with user text that must show
 // literally.
 func noticeSamples() map[string]incident.Notice {
@@ -32,11 +36,11 @@ func noticeSamples() map[string]incident.Notice {
 		"reopened":         {Kind: incident.NoticeReopened, Incident: k, Actor: "U0JANE"},
 		"status_set":       {Kind: incident.NoticeStatusSet, Incident: k, Actor: "U0JANE", Values: map[string]string{"status": "Investigating"}},
 		"update": {Kind: incident.NoticeUpdate, Incident: k, Actor: "U0JANE", Values: map[string]string{"severity": "P1", "label": "critical",
-			"status": "Investigating", "known": hostile, "doing": "rolling back the 14:02 deploy", "next": "10 min", "next_at": "14:42:00 UTC"}},
+			"status": "Investigating", "known": hostileTyped, "doing": "rolling back the 14:02 deploy", "next": "10 min", "next_at": "14:42:00 UTC"}},
 		"update_no_cadence": {Kind: incident.NoticeUpdate, Incident: k, Actor: "U0JANE", Values: map[string]string{"severity": "P3", "label": "medium",
 			"status": "Mitigated", "known": "fixed"}},
 		"update_broadcast": {Kind: incident.NoticeUpdate, Incident: k, Actor: "U0JANE", Broadcast: true, Values: map[string]string{"severity": "P1", "label": "critical",
-			"status": "Investigating", "known": hostile, "next": "10 min", "next_at": "14:42:00 UTC"}},
+			"status": "Investigating", "known": hostileTyped, "next": "10 min", "next_at": "14:42:00 UTC"}},
 		"update_drill_broadcast": {Kind: incident.NoticeUpdate, Incident: k, Actor: "U0JANE", Broadcast: true, Drill: true, Values: map[string]string{"severity": "P1",
 			"label": "critical", "status": "Investigating", "known": "practice"}},
 		"note":                  {Kind: incident.NoticeNote, Incident: k, Actor: "U0JANE", Values: map[string]string{"text": hostile}},
@@ -163,7 +167,7 @@ func TestNoticeGolden(t *testing.T) {
 		require.NotContains(t, got, "<@U0EVIL>", name)
 		require.NotContains(t, got, "<https://evil", name)
 		require.NotContains(t, got, "&amp;gt;", name)
-		if strings.Contains(bot.TimelineText(n), hostile) {
+		if strings.Contains(bot.TimelineText(n), hostile) || strings.Contains(bot.TimelineText(n), hostileTyped) {
 			require.Contains(t, got, "&lt;!channel&gt; p99 &gt; 2s &amp; &lt;@U0EVIL&gt;", name)
 		}
 	}

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 
@@ -135,11 +137,20 @@ func (u *updateHandlers) submitUpdate(ctx context.Context, cb slack.InteractionC
 	if errs := overLength(cb, map[string]int{blockUpdateKnown: maxUpdateInput, blockUpdateDoing: maxUpdateInput}); len(errs) > 0 {
 		return slack.NewErrorsViewSubmissionResponse(errs), nil
 	}
+	// A plain-text box holds what the person typed. It is stored as Slack
+	// stores typed text (ADR 0056): & < > as &amp; &lt; &gt;, so a typed
+	// "<@U123>" or "<!here>" reads as written everywhere and is never a
+	// mention or a ping.
+	known := incident.EscapeText(strings.TrimSpace(stateValue(cb, blockUpdateKnown).Value))
+	doing := incident.EscapeText(strings.TrimSpace(stateValue(cb, blockUpdateDoing).Value))
+	if errs := overUpdateWords(known, doing); errs != nil {
+		return slack.NewErrorsViewSubmissionResponse(errs), nil
+	}
 	in := incident.UpdateInput{
 		Author: cb.User.ID,
 		Status: incident.Status(stateValue(cb, blockUpdateStatus).SelectedOption.Value),
-		Known:  stateValue(cb, blockUpdateKnown).Value,
-		Doing:  stateValue(cb, blockUpdateDoing).Value,
+		Known:  known,
+		Doing:  doing,
 	}
 	if cb.View.ID != "" {
 		// The form is one update: submitted again (its first answer
@@ -166,6 +177,29 @@ func (u *updateHandlers) submitUpdate(ctx context.Context, cb slack.InteractionC
 		return nil, err
 	}
 	return nil, nil
+}
+
+// maxUpdateWords is the most characters what we know and what we are
+// doing hold together as stored, the domain's limit
+// (incident.UpdateInput.Validate).
+const maxUpdateWords = 2800
+
+// overUpdateWords answers, on the longer of the two boxes, words that fit
+// the form's boxes as typed but not the domain's limit as stored: each of
+// & < > is stored as &amp; &lt; &gt;, as Slack stores typed text, and two
+// full boxes with one of them are past it. The sentence says so, as the
+// limit would otherwise look wrong to the person counting what they
+// typed. Nil when the words fit.
+func overUpdateWords(known, doing string) map[string]string {
+	nk, nd := utf8.RuneCountInString(known), utf8.RuneCountInString(doing)
+	if nk+nd <= maxUpdateWords {
+		return nil
+	}
+	block := blockUpdateKnown
+	if nd > nk {
+		block = blockUpdateDoing
+	}
+	return map[string]string{block: fmt.Sprintf("The update is %d characters long as stored: Slack stores each & as 5 characters and each < or > as 4. Keep both boxes together within %d.", nk+nd, maxUpdateWords)}
 }
 
 func (u *updateHandlers) actionStillInvestigating(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
@@ -215,7 +249,9 @@ func (u *updateHandlers) updateCommand(ctx context.Context, inv Invocation) (Rep
 		}
 		return Reply{}, incident.Errorf(incident.EINVALID, "Say what we know, such as `update error rate back to normal, watching`.")
 	}
-	after, err := u.updates.PostUpdate(ctx, inc.ID, incident.UpdateInput{Author: inv.Cmd.UserID, Known: inv.Args})
+	// The words are stored as Slack sent them (ADR 0056): a person
+	// mentioned stays a mention, a typed "<" stays "&lt;".
+	after, err := u.updates.PostUpdate(ctx, inc.ID, incident.UpdateInput{Author: inv.Cmd.UserID, Known: inv.Markup})
 	if err != nil {
 		return Reply{}, err
 	}
