@@ -117,6 +117,12 @@ type Options struct {
 	// their retries recorded, and the engine to release its instance id.
 	// Defaults to DefaultStopGrace.
 	StopGrace time.Duration
+	// LogRepeatEvery is how often, at most, one of River's messages is
+	// logged again while it repeats (as its failed fetches do, every poll,
+	// while the database is down), with how many were left out; the first
+	// is always logged. The engine's heartbeat failures are limited alike.
+	// Defaults to DefaultLogRepeatEvery.
+	LogRepeatEvery time.Duration
 	// InstanceID names this engine among the replicas sharing the database;
 	// it must be unique among running replicas and should survive a restart
 	// (a restarted engine takes back its own interrupted jobs at once).
@@ -209,6 +215,9 @@ func (o Options) withDefaults() Options {
 	if o.MaxSnooze <= 0 {
 		o.MaxSnooze = DefaultMaxSnooze
 	}
+	if o.LogRepeatEvery <= 0 {
+		o.LogRepeatEvery = DefaultLogRepeatEvery
+	}
 	if o.StopGrace <= 0 {
 		o.StopGrace = DefaultStopGrace
 	}
@@ -244,8 +253,11 @@ type Engine struct {
 	beatDone chan struct{}
 	depth    func(ctx context.Context) (int, error)
 	log      *slog.Logger
-	metrics  *metrics
-	opts     Options
+	// repeating logs what repeats while the database is down (a failed
+	// heartbeat), once a LogRepeatEvery.
+	repeating *slog.Logger
+	metrics   *metrics
+	opts      Options
 	// starts spaces the starts of Queue's jobs (Options.StartSpacing);
 	// nil starts them as soon as River hands them over.
 	starts *rate.Limiter
@@ -353,11 +365,12 @@ func newEngine(driver riverdriver.Driver[*sql.Tx], opts Options, depth func(cont
 	e := &Engine{
 		takeover: &takeover{db: db, postgres: postgres, id: opts.InstanceID, queues: []string{opts.Queue, opts.UrgentQueue},
 			interval: opts.HeartbeatInterval, deadAfter: opts.DeadAfter, now: time.Now},
-		fence:    newFence(bound, log),
-		depth:    depth,
-		log:      log,
-		opts:     opts,
-		handlers: make(map[string]incident.JobHandler),
+		fence:     newFence(bound, log),
+		repeating: repeatsLimited(log, opts.LogRepeatEvery),
+		depth:     depth,
+		log:       log,
+		opts:      opts,
+		handlers:  make(map[string]incident.JobHandler),
 	}
 	table := "river_job"
 	if postgres && opts.Schema != "" {
@@ -394,7 +407,7 @@ func newEngine(driver riverdriver.Driver[*sql.Tx], opts Options, depth func(cont
 		// stuck: it retries jobs running this long, not after its
 		// default hour, because a half-opened war room cannot wait.
 		RescueStuckJobsAfter: opts.JobTimeout + time.Minute,
-		Logger:               opts.Logger,
+		Logger:               repeatsLimited(opts.Logger, opts.LogRepeatEvery),
 		MaxAttempts:          opts.DefaultMaxAttempts,
 		RetryPolicy:          retryPolicy{},
 		Queues: map[string]river.QueueConfig{

@@ -140,7 +140,7 @@ func (e *Engine) heartbeat(ctx context.Context, done chan<- struct{}) {
 		}
 		cancel()
 		if err != nil && ctx.Err() == nil {
-			e.log.WarnContext(ctx, "job heartbeat failed", "error", err)
+			e.repeating.WarnContext(ctx, "job heartbeat failed", "error", err)
 		}
 	}
 }
