@@ -8,6 +8,7 @@ import (
 	"net/http/pprof"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -56,6 +57,7 @@ func adminRoutes(ready *readiness, reg *prometheus.Registry, metrics func(http.H
 
 	r.Get("/healthz", serveHealthz)
 	r.Get("/readyz", ready.serve)
+	r.Get("/serving", ready.serveServing)
 	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	if withPprof {
 		r.HandleFunc("/debug/pprof/", pprof.Index)
@@ -155,10 +157,43 @@ type check struct {
 	fn       func(ctx context.Context) (state string, err error)
 }
 
-// readiness runs the checks for /readyz.
+// readiness runs the checks for /readyz, and answers /serving.
 type readiness struct {
 	mu     sync.Mutex
 	checks []check
+	// draining is set when the shutdown begins.
+	draining atomic.Bool
+	// working reports whether this process's job engine runs.
+	working func() bool
+}
+
+// drain makes /serving answer 503 from now on: the process is shutting
+// down, finishing what it has and taking nothing new.
+func (rd *readiness) drain() { rd.draining.Store(true) }
+
+// serveServing answers /serving, the readiness probe: whether this process
+// takes requests, 200, or not, 503: it is shutting down, or its job engine
+// is not running. It checks nothing shared with the other replicas (the
+// database, Slack): a shared dependency failing would take every replica
+// out of service at once, and the requests would then get a load
+// balancer's error instead of the bot's own answer (that the database is
+// not answering; a 5xx a webhook's sender retries). /readyz reports those
+// (ADR 0057).
+func (rd *readiness) serveServing(w http.ResponseWriter, _ *http.Request) {
+	status, state := http.StatusOK, "serving"
+	switch {
+	case rd.draining.Load():
+		status, state = http.StatusServiceUnavailable, "draining"
+	case rd.working != nil && !rd.working():
+		status, state = http.StatusServiceUnavailable, "job engine stopped"
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(struct {
+		Serving bool   `json:"serving"`
+		Status  string `json:"status"`
+	}{status == http.StatusOK, state})
 }
 
 func (rd *readiness) add(c check) {

@@ -57,7 +57,7 @@ var commandHelp = map[string]string{
 
 Runs the bot: checks the configuration, the policy file and the templates,
 applies pending migrations, then serves Slack (Socket Mode or HTTP) and the
-webhooks on HTTP_ADDR, and /metrics, /readyz and /healthz on ADMIN_ADDR,
+webhooks on HTTP_ADDR, and /metrics, /readyz, /serving and /healthz on ADMIN_ADDR,
 until SIGTERM or SIGINT. Socket Mode needs SLACK_BOT_TOKEN and
 SLACK_APP_TOKEN; HTTP mode needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET.
 See the README.`,

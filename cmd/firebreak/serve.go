@@ -138,12 +138,12 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	metrics := requestMetrics(reg)
 	public := routes(handler, cfg.Slack.Mode == "http", metrics, webhooks, webServer)
 	admin := adminRoutes(ready, reg, metrics, cfg.AdminPprof)
-	return listenAndServe(ctx, cfg, public, admin, st, slackAPI, slackAuth, handler, d.slack, log, build)
+	return listenAndServe(ctx, cfg, public, admin, ready, st, slackAPI, slackAuth, handler, d.slack, log, build)
 }
 
 // listenAndServe opens the public and the admin listener, serves until ctx
 // ends or a server fails, then shuts down gracefully.
-func listenAndServe(ctx context.Context, cfg Config, public, admin http.Handler, st storage,
+func listenAndServe(ctx context.Context, cfg Config, public, admin http.Handler, ready *readiness, st storage,
 	slackAPI *slack.Client, slackAuth *authState, handler *bot.Handler, chat *bot.Chat, log *slog.Logger, build buildInfo) error {
 	stopJobs := func() {
 		stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
@@ -206,6 +206,7 @@ func listenAndServe(ctx context.Context, cfg Config, public, admin http.Handler,
 	case runErr = <-errc:
 		log.ErrorContext(ctx, "shutting down after a fatal error", "err", runErr)
 	}
+	ready.drain()
 	shutdown(cfg.ShutdownTimeout, srv, adminSrv, st.engine, cancel, log)
 	wg.Wait()
 	log.Info("stopped")
@@ -393,7 +394,7 @@ func buildWeb(cfg Config, d domain, slackAPI *slack.Client, st storage, policy i
 // are critical; an open circuit breaker is reported as degraded only, so
 // webhooks keep landing while one provider is down.
 func readinessChecks(st storage, slackAuth *authState, breakers *outbound.Registry) *readiness {
-	ready := &readiness{}
+	ready := &readiness{working: st.engine.Running}
 	ready.add(check{name: "database", critical: true, fn: func(ctx context.Context) (string, error) {
 		return st.db.Dialect().String(), st.store.Ping(ctx)
 	}})
