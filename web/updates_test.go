@@ -145,9 +145,9 @@ func TestAPIPostUpdateResetsTheReminders(t *testing.T) {
 	require.Contains(t, nagAt, now.Add(every), "the next reminder is scheduled")
 
 	// The same words typed in Slack (/incident update, which calls
-	// PostUpdate with the typed text as what we know) on the other
-	// incident give the same message in its channel.
-	_, err = f.svc.PostUpdate(ctx, viaSlack.ID, incident.UpdateInput{Author: f.bob.ID, Known: text})
+	// PostUpdate with the words as Slack sends them: typed & < > escaped)
+	// on the other incident give the same message in its channel.
+	_, err = f.svc.PostUpdate(ctx, viaSlack.ID, incident.UpdateInput{Author: f.bob.ID, Known: incident.EscapeText(text)})
 	require.NoError(t, err)
 	require.Empty(t, f.queue.Run(t, incident.JobSync))
 	apiMsgs, slackMsgs := f.updateMessages(t, viaAPI), f.updateMessages(t, viaSlack)
