@@ -440,6 +440,12 @@ func (s *apiV1) declare(w http.ResponseWriter, r *http.Request) {
 		s.apiFail(w, r, incident.Errorf(incident.EINVALID, "commander must be a Slack user id, such as U012ABCDEF."))
 		return
 	}
+	if req.Commander != "" {
+		if err := s.activePerson(ctx, req.Commander, v.UserID); err != nil {
+			s.apiFail(w, r, err)
+			return
+		}
+	}
 	key, err := idempotencyKey(v, req.IdempotencyKey)
 	if err != nil {
 		s.apiFail(w, r, err)
@@ -530,11 +536,35 @@ func (s *apiV1) update(w http.ResponseWriter, r *http.Request) {
 		s.apiFail(w, r, err)
 		return
 	}
+	if req.Commander != nil && *req.Commander != inc.Commander {
+		if err := s.activePerson(ctx, *req.Commander, v.UserID); err != nil {
+			s.apiFail(w, r, err)
+			return
+		}
+	}
 	if inc, err = s.cfg.Incidents.Edit(ctx, inc.ID, req.edit(), v.UserID); err != nil {
 		s.apiFail(w, r, err)
 		return
 	}
 	httpjson.Write(w, http.StatusOK, s.toAPI(inc))
+}
+
+// activePerson refuses a commander who is not an active person of the
+// caller's workspace (a typo, a bot, Slackbot, a deactivated account, a
+// person of another organisation): the IC role
+// handed to nobody would leave the incident without a lead, its reminders
+// unanswered and its IC's changes refused until a takeover. In Slack a
+// mention always names a person; through the API only this check does.
+func (s *apiV1) activePerson(ctx context.Context, userID, caller string) error {
+	ok, err := s.names.colleague(ctx, userID, caller)
+	if err != nil {
+		s.cfg.Logger.WarnContext(ctx, "could not check the commander named through the API", "user", userID, "err", err)
+		return incident.Errorf(incident.EUNAVAILABLE, "Slack cannot say who %s is right now; nothing was changed. Try again in a minute.", userID)
+	}
+	if !ok {
+		return incident.Errorf(incident.EINVALID, `The field "commander" must name an active person of this Slack workspace; %s is not one (a bot, a deactivated account, someone of another workspace, or no one). Nothing was changed.`, userID)
+	}
+	return nil
 }
 
 // maxSummary is the longest resolution summary the lifecycle takes.

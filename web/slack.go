@@ -46,6 +46,8 @@ type nameCache struct {
 
 type nameEntry struct {
 	name string
+	// team is the person's workspace, as Slack said.
+	team string
 	// inactive: Slack does not know the id, or the person is deactivated
 	// or a bot.
 	inactive bool
@@ -106,7 +108,8 @@ func (c *nameCache) lookup(ctx context.Context, userID string) (nameEntry, error
 			e.until = now.Add(max(wait, refusalTTL))
 		}
 	default:
-		e = nameEntry{name: displayName(u, userID), inactive: u.Deleted || u.IsBot, until: now.Add(c.ttl)}
+		// Slackbot is no bot to Slack (is_bot false), and no person.
+		e = nameEntry{name: displayName(u, userID), team: u.TeamID, inactive: u.Deleted || u.IsBot || userID == "USLACKBOT", until: now.Add(c.ttl)}
 	}
 	c.mu.Lock()
 	c.entries[userID] = e
@@ -157,6 +160,24 @@ func (c *nameCache) active(ctx context.Context, userID string) (bool, error) {
 		return false, err
 	}
 	return !e.inactive, nil
+}
+
+// colleague reports whether userID is an active person of the workspace of
+// the person whose id is of: not of another workspace (a shared channel's
+// guest from another organisation), as Slack said within the cache's time.
+func (c *nameCache) colleague(ctx context.Context, userID, of string) (bool, error) {
+	if ok, err := c.active(ctx, userID); err != nil || !ok {
+		return false, err
+	}
+	them, err := c.lookup(ctx, userID)
+	if err != nil {
+		return false, err
+	}
+	us, err := c.lookup(ctx, of)
+	if err != nil {
+		return false, err
+	}
+	return them.team == "" || us.team == "" || them.team == us.team, nil
 }
 
 // names resolves several ids, for a page's people: those not cached are

@@ -56,6 +56,12 @@ func (s *tokenAdmin) serveCreateToken(w http.ResponseWriter, r *http.Request) {
 			"; a token with "+other+"'s access must be created by "+other+", signed in as themselves.")
 		return
 	}
+	// The name is said on the timeline lines the token writes: one line
+	// of plain text, without control or direction-changing characters.
+	if err := incident.CheckText("token name", name, false); err != nil {
+		s.renderTokens(w, r, http.StatusBadRequest, "", incident.ErrorMessage(err))
+		return
+	}
 	switch {
 	case name == "" || utf8.RuneCountInString(name) > 100:
 		s.renderTokens(w, r, http.StatusBadRequest, "", "Give the token a name of up to 100 characters, such as \"grafana\".")

@@ -169,9 +169,15 @@ func (s *directoryAPI) userJSON(u *User) map[string]any {
 	if display == "" {
 		display = u.Name
 	}
+	// A person of another workspace (a shared channel's) carries their
+	// own workspace's id, as Slack answers for them.
+	team := s.cfg.teamID
+	if u.TeamID != "" {
+		team = u.TeamID
+	}
 	return map[string]any{
 		"id":        u.ID,
-		"team_id":   s.cfg.teamID,
+		"team_id":   team,
 		"name":      u.Name,
 		"real_name": u.RealName,
 		"deleted":   u.Deleted,
