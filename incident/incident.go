@@ -341,7 +341,15 @@ type StatusUpdate struct {
 	// update with the same SourceID on the incident is refused (ECONFLICT)
 	// and nothing of it is stored.
 	SourceID string
+	// Via is what posted the update on its author's behalf (an API
+	// token), said at the end of its timeline line; it is not part of the
+	// update's words, nor stored with them.
+	Via string
 }
+
+// EventText is the text of the update's timeline line: its words, and
+// what posted it on its author's behalf, if anything did.
+func (u StatusUpdate) EventText() string { return u.Text + viaNote(u.Via) }
 
 // ActionItem is a follow-up recorded during or after an incident.
 type ActionItem struct {

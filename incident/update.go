@@ -135,7 +135,7 @@ func (s *Service) PostUpdate(ctx context.Context, id int64, in UpdateInput) (*In
 			return err
 		}
 		u = StatusUpdate{IncidentID: id, Author: in.Author, Status: inc.Status,
-			Text: in.Body(), NextUpdateIn: in.NextIn, PostedAt: now, SourceID: in.SourceID()}
+			Text: in.Body(), NextUpdateIn: in.NextIn, PostedAt: now, SourceID: in.SourceID(), Via: viaOf(ctx)}
 		if err := tx.AddStatusUpdate(ctx, &u); err != nil {
 			if in.Key != "" && ErrorCode(err) == ECONFLICT {
 				return ErrUpdateRepeated

@@ -827,7 +827,10 @@ func (s *apiV1) repeatedUpdate(w http.ResponseWriter, r *http.Request, inc *inci
 // same promise of the next update (none meaning the cadence) as the stored
 // update made.
 func (s *apiV1) sameUpdate(ctx context.Context, incidentID int64, ev incident.TimelineEvent, in incident.UpdateInput) (bool, error) {
-	if ev.Text != in.Body() {
+	// The timeline line names the token that posted it (ViaNote), as
+	// the retry's own line would.
+	note := incident.ViaNote(ctx)
+	if ev.Text != in.Body()+note {
 		return false, nil
 	}
 	if d, ok := ev.Payload.(incident.UpdatePostedData); ok && in.Status != "" && d.Status != "" && d.Status != in.Status {
@@ -838,7 +841,7 @@ func (s *apiV1) sameUpdate(ctx context.Context, incidentID int64, ev incident.Ti
 		return false, err
 	}
 	for _, u := range updates {
-		if u.PostedAt.Equal(ev.At) && u.Text == ev.Text && u.Author == ev.Actor {
+		if u.PostedAt.Equal(ev.At) && u.Text+note == ev.Text && u.Author == ev.Actor {
 			return u.NextUpdateIn == in.NextIn, nil
 		}
 	}

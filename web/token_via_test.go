@@ -28,20 +28,29 @@ func TestTimelineNamesTheAPIToken(t *testing.T) {
 	require.Equal(t, http.StatusOK, status, body)
 	status, body = apiCall(t, f, tok, http.MethodPost, "/api/v1/incidents", `{"title":"db down","severity":"P3"}`)
 	require.Equal(t, http.StatusCreated, status, body)
+	update := `{"known":"deploy 1234 rolled back","idempotency_key":"roll-1234"}`
+	status, body = apiCall(t, f, tok, http.MethodPost, "/api/v1/incidents/"+itoa(inc.Number)+"/updates", update)
+	require.Equal(t, http.StatusCreated, status, body)
+	status, body = apiCall(t, f, tok, http.MethodPost, "/api/v1/incidents/"+itoa(inc.Number)+"/updates", update)
+	require.Equal(t, http.StatusOK, status, "a retry with the same key is the same update: %s", body)
+	updates, err := f.store.ListStatusUpdates(ctx, inc.ID)
+	require.NoError(t, err)
+	require.Len(t, updates, 1)
+	require.Equal(t, "deploy 1234 rolled back", updates[0].Text, "the words are the update's, the token is not")
 
 	events, err := f.store.ListTimeline(ctx, inc.ID)
 	require.NoError(t, err)
 	var made []string
 	for _, ev := range events {
 		switch ev.Kind {
-		case incident.EventSeverityChanged, incident.EventStatusChanged:
+		case incident.EventSeverityChanged, incident.EventStatusChanged, incident.EventUpdatePosted:
 			made = append(made, ev.Text)
 			require.Equal(t, f.alice.ID, ev.Actor, "the change is the token's person's")
 		case incident.EventDeclared:
 			require.NotContains(t, ev.Text, "API token", "declared in Slack by hand: %q", ev.Text)
 		}
 	}
-	require.Len(t, made, 2, "%q", made)
+	require.Len(t, made, 3, "a severity, a status and an update line: %q", made)
 	for _, text := range made {
 		require.True(t, strings.HasSuffix(text, " (through the API token “deploy &lt;sync&gt; &amp; co”)"), "%q", text)
 	}

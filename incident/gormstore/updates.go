@@ -42,7 +42,7 @@ func (s *updateStore) AddStatusUpdate(ctx context.Context, u *incident.StatusUpd
 			Kind:       incident.EventUpdatePosted,
 			Actor:      row.Author,
 			At:         row.PostedAt,
-			Text:       row.Text,
+			Text:       in.EventText(),
 			SourceID:   u.SourceID,
 			Payload:    incident.UpdatePostedData{Status: incident.Status(row.Status)},
 		})

@@ -39,7 +39,7 @@ func (m *memUpdates) AddStatusUpdate(_ context.Context, u *incident.StatusUpdate
 		Kind:       incident.EventUpdatePosted,
 		Actor:      in.Author,
 		At:         in.PostedAt,
-		Text:       in.Text,
+		Text:       in.EventText(),
 		SourceID:   in.SourceID,
 		Payload:    incident.UpdatePostedData{Status: in.Status},
 	})

@@ -48,4 +48,22 @@ func testStatusUpdates(t *testing.T, s Store) {
 	got, err = s.ListStatusUpdates(ctx, a.ID+1000)
 	require.NoError(t, err)
 	require.Empty(t, got)
+
+	// Posted through an API token: the line names it, the words do not.
+	tokened := &incident.StatusUpdate{IncidentID: a.ID, Author: "U0IC", Status: incident.StatusMitigated, Text: "rolled back", PostedAt: at(30), Via: "the API token “sync”"}
+	require.NoError(t, s.AddStatusUpdate(ctx, tokened))
+	events, err = s.ListTimeline(ctx, a.ID)
+	require.NoError(t, err)
+	var lines, words []string
+	for _, ev := range events {
+		lines = append(lines, ev.Text)
+	}
+	require.Contains(t, lines, "rolled back (through the API token “sync”)")
+	got, err = s.ListStatusUpdates(ctx, a.ID)
+	require.NoError(t, err)
+	for _, u := range got {
+		words = append(words, u.Text)
+	}
+	require.Contains(t, words, "rolled back")
+	require.NotContains(t, lines, "rolled back")
 }
