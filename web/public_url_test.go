@@ -12,12 +12,13 @@ import (
 
 // Every route, redirect, link and cookie of the web view is at the root of
 // its host, so a public URL with a path (the callback Slack is sent to
-// would not be served) is refused by New, naming PUBLIC_URL; a trailing
+// would not be served), a query or a fragment (even an empty one), or a
+// user name and password is refused by New, naming PUBLIC_URL; a trailing
 // slash is the root, and the callback is then at /auth/callback.
 func TestPublicURLWithAPathIsRefused(t *testing.T) {
 	var base web.Config
 	setup(t, func(cfg *web.Config) { base = *cfg })
-	for _, suffix := range []string{"/firebreak", "/firebreak/", "/?next=/incidents", "/#top"} {
+	for _, suffix := range []string{"/firebreak", "/firebreak/", "/?next=/incidents", "/#top", "#", "/#", "?"} {
 		cfg := base
 		cfg.PublicURL += suffix
 		_, err := web.New(cfg)
@@ -25,6 +26,12 @@ func TestPublicURLWithAPathIsRefused(t *testing.T) {
 		require.Contains(t, err.Error(), "PUBLIC_URL")
 		require.Contains(t, err.Error(), cfg.PublicURL)
 	}
+
+	// A user name and password would go out in every link.
+	cfg := base
+	cfg.PublicURL = strings.Replace(cfg.PublicURL, "://", "://admin:secret@", 1)
+	_, err := web.New(cfg)
+	require.ErrorContains(t, err, "holds a user name or password")
 
 	f := setup(t, func(cfg *web.Config) { cfg.PublicURL += "/" })
 	resp, _ := f.browser().get("/auth/start")

@@ -188,7 +188,7 @@ func (cfg Config) check() (*url.URL, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("web: the public URL %q is not an http(s) URL", cfg.PublicURL)
 	}
-	if err := RootURL(u); err != nil {
+	if err := RootURL(cfg.PublicURL); err != nil {
 		return nil, fmt.Errorf("web: the public URL (PUBLIC_URL) %q %w", cfg.PublicURL, err)
 	}
 	return u, nil
@@ -199,12 +199,19 @@ func (cfg Config) check() (*url.URL, error) {
 // address with a path (https://tools.example.com/firebreak), a query or a
 // fragment would send Sign in with Slack's callback where nothing answers.
 // The error completes a sentence naming the URL.
-func RootURL(u *url.URL) error {
+func RootURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("is not a URL: %w", err)
+	}
 	switch {
 	case u.Path != "" && u.Path != "/":
 		return fmt.Errorf("has a path (%s), but the web view is served at the root of its host: give the address without it, such as %s://%s, on a host (or subdomain) of its own", u.Path, u.Scheme, u.Host)
-	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+	case u.RawQuery != "" || u.ForceQuery || strings.Contains(raw, "#"): // an empty fragment too
 		return fmt.Errorf("has a query or a fragment: give the address alone, such as %s://%s", u.Scheme, u.Host)
+	case u.User != nil:
+		// It would be in every link the bot gives, password and all.
+		return fmt.Errorf("holds a user name or password: give the address alone, such as %s://%s", u.Scheme, u.Host)
 	}
 	return nil
 }

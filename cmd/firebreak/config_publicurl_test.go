@@ -20,7 +20,8 @@ func TestPublicURLWithAPathIsRefused(t *testing.T) {
 		}
 		return env
 	}
-	for _, public := range []string{"https://tools.example.com/firebreak", "https://tools.example.com/firebreak/", "https://fb.example.com/?team=x"} {
+	for _, public := range []string{"https://tools.example.com/firebreak", "https://tools.example.com/firebreak/", "https://fb.example.com/?team=x",
+		"https://fb.example.com#", "https://fb.example.com/#", "https://admin:secret@fb.example.com"} {
 		_, err := LoadConfig(envOf(with(public)))
 		require.Error(t, err, public)
 		require.Contains(t, err.Error(), `PUBLIC_URL: "`+public+`"`)

@@ -186,7 +186,7 @@ func (w WebConfig) validate(p *problems, publicURL string) {
 	if publicURL == "" {
 		p.add("PUBLIC_URL: required with SLACK_CLIENT_ID; the web view's address, whose /auth/callback is the app's redirect URL")
 	} else if u, err := url.Parse(publicURL); err == nil && u.Host != "" {
-		if err := web.RootURL(u); err != nil {
+		if err := web.RootURL(publicURL); err != nil {
 			p.add("PUBLIC_URL: %q %v", publicURL, err)
 		}
 	}
