@@ -39,7 +39,7 @@ func errorKind(err error) string {
 		case unstorableText, "22P05": // a NUL or invalid UTF-8 in text; \u0000 in JSON
 			return incident.EINVALID
 		}
-		if databaseState(pgErr.Code) {
+		if databaseState(pgErr.Code, pgErr.Message) {
 			return incident.EUNAVAILABLE
 		}
 		// A refusal at connect time is wrapped in a ConnectError.
@@ -62,12 +62,17 @@ func errorKind(err error) string {
 // refusing work because of its own state, not because of the statement:
 // trying again once it has recovered (or been repaired) is the answer, and
 // the person is told the database is unavailable.
-func databaseState(code string) bool {
+func databaseState(code, message string) bool {
+	if code == "55000" {
+		// Object not in prerequisite state: also a statement's own
+		// fault ("lastval is not yet defined in this session"), which
+		// is a bug to report, not an outage.
+		return strings.Contains(message, "not currently accepting connections")
+	}
 	switch code {
 	case "40001", "40P01", // serialization failure, deadlock: try again
 		"25006",          // read-only transaction: a standby, or a primary demoted by a failover
 		"28000", "28P01", // the server refuses our credentials: the password rotated, pg_hba changed
-		"55000", // object not in prerequisite state: the database is not accepting connections
 		"55P03", // lock not available within lock_timeout
 		"57014": // statement cancelled: statement_timeout
 		return true

@@ -20,7 +20,7 @@ import (
 func TestDatabaseStatesAreUnavailable(t *testing.T) {
 	t.Parallel()
 	for code, what := range map[string]string{
-		"55000": "database is not currently accepting connections",
+		"55000": `database "firebreak" is not currently accepting connections`,
 		"55P03": "lock not available (lock_timeout)",
 		"28P01": "password authentication failed (rotated)",
 		"28000": "no pg_hba.conf entry",
@@ -48,6 +48,8 @@ func TestDatabaseStatesAreUnavailable(t *testing.T) {
 	// A statement that is itself wrong stays a bug, logged as such.
 	require.Equal(t, "", errorKind(&pgconn.PgError{Code: "42P01"}))
 	require.Equal(t, "", errorKind(&pgconn.PgError{Code: "42601"}))
+	// 55000 is also a statement's own fault.
+	require.Equal(t, "", errorKind(&pgconn.PgError{Code: "55000", Message: "lastval is not yet defined in this session"}))
 }
 
 // joinConnect is a ConnectError caused by err, as pgconn returns when the
