@@ -3,6 +3,7 @@ package github
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"mime"
 	"net/http"
@@ -126,5 +127,28 @@ func withCustomPropertiesFilter(c *http.Client) *http.Client {
 		next = http.DefaultTransport
 	}
 	out.Transport = customPropertiesFilter{next: next}
+	out.CheckRedirect = keepWrites(out.CheckRedirect)
 	return out
+}
+
+// keepWrites refuses to follow a redirect that would turn a write into a
+// read: Go follows a 301, 302 or 303 after a PATCH, POST, PUT or DELETE with
+// a GET, whose answer (the moved issue, unchanged) would pass for the
+// write's. GitHub answers 301 for an issue transferred to another
+// repository; the write then fails with that status instead of seeming
+// done. Redirects that keep the method (307, 308) and those of reads are
+// followed as before.
+func keepWrites(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if orig := via[0].Method; orig != http.MethodGet && orig != http.MethodHead && req.Method != orig {
+			return http.ErrUseLastResponse
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
 }

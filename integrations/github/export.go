@@ -494,13 +494,14 @@ func (c *postmortemExporter) exportIssue(ctx context.Context, info repoInfo, doc
 			if err == nil {
 				return incident.ExportRef{ID: strconv.Itoa(issue.GetNumber()), URL: issue.GetHTMLURL(), Digest: bodyDigest(issue.GetBody())}, nil
 			}
-			if !isStatus(err, http.StatusNotFound) && !isStatus(err, http.StatusGone) {
+			if !isStatus(err, http.StatusNotFound) && !isStatus(err, http.StatusGone) && !isStatus(err, http.StatusMovedPermanently) {
 				return incident.ExportRef{}, c.wrap(err, "edit issue", r)
 			}
 		case !isStatus(err, http.StatusNotFound) && !isStatus(err, http.StatusGone):
 			return incident.ExportRef{}, c.wrap(err, "read issue", r)
 		}
-		// A deleted or transferred issue is replaced below.
+		// A deleted or transferred issue (GitHub answers 301 for one moved
+		// to another repository) is replaced below.
 	}
 	req.Labels = &[]string{postmortemLabel}
 	issue, _, err := c.gh.Issues.Create(ctx, r.owner, r.name, req)
