@@ -254,8 +254,10 @@ type Engine struct {
 	depth    func(ctx context.Context) (int, error)
 	log      *slog.Logger
 	// repeating logs what repeats while the database is down (a failed
-	// heartbeat), once a LogRepeatEvery.
+	// heartbeat), once a LogRepeatEvery; riverLog is River's, limited the
+	// same way.
 	repeating *slog.Logger
+	riverLog  *slog.Logger
 	metrics   *metrics
 	opts      Options
 	// starts spaces the starts of Queue's jobs (Options.StartSpacing);
@@ -367,6 +369,7 @@ func newEngine(driver riverdriver.Driver[*sql.Tx], opts Options, depth func(cont
 			interval: opts.HeartbeatInterval, deadAfter: opts.DeadAfter, now: time.Now},
 		fence:     newFence(bound, log),
 		repeating: repeatsLimited(log, opts.LogRepeatEvery),
+		riverLog:  repeatsLimited(opts.Logger, opts.LogRepeatEvery),
 		depth:     depth,
 		log:       log,
 		opts:      opts,
@@ -407,7 +410,7 @@ func newEngine(driver riverdriver.Driver[*sql.Tx], opts Options, depth func(cont
 		// stuck: it retries jobs running this long, not after its
 		// default hour, because a half-opened war room cannot wait.
 		RescueStuckJobsAfter: opts.JobTimeout + time.Minute,
-		Logger:               repeatsLimited(opts.Logger, opts.LogRepeatEvery),
+		Logger:               e.riverLog,
 		MaxAttempts:          opts.DefaultMaxAttempts,
 		RetryPolicy:          retryPolicy{},
 		Queues: map[string]river.QueueConfig{

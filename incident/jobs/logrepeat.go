@@ -39,6 +39,10 @@ type repeatKey struct {
 type repeatCount struct {
 	logged  time.Time
 	skipped int
+	// last is the latest record left out, and next the handler it was
+	// for: what reports the count when nothing of the kind comes again.
+	last slog.Record
+	next slog.Handler
 }
 
 // repeatsLimited returns log with its repeating messages at Info and above
@@ -56,7 +60,11 @@ func (h *repeatHandler) Handle(ctx context.Context, r slog.Record) error {
 	if r.Level < h.minLevel {
 		return h.next.Handle(ctx, r)
 	}
-	skipped, ok := h.state.admit(repeatKey{r.Level, r.Message})
+	key := repeatKey{r.Level, r.Message}
+	skipped, ok := h.state.admit(key, r, h.next)
+	// The counts of other messages that stopped repeating are said now,
+	// not only if they come back.
+	h.state.flush(ctx, false, key)
 	if !ok {
 		return nil
 	}
@@ -67,9 +75,44 @@ func (h *repeatHandler) Handle(ctx context.Context, r slog.Record) error {
 	return h.next.Handle(ctx, r)
 }
 
-// admit reports whether a record of key is logged now, and how many of it
-// were left out since the last one logged.
-func (s *repeatState) admit(key repeatKey) (int, bool) {
+// flush logs, for each message left out since it was last logged, its
+// latest record with how many were left out: all of them, or those whose
+// period is over, but for the message except.
+func (s *repeatState) flush(ctx context.Context, all bool, except repeatKey) {
+	type due struct {
+		rec  slog.Record
+		next slog.Handler
+	}
+	var out []due
+	s.mu.Lock()
+	now := s.now()
+	for k, c := range s.seen {
+		if c.skipped == 0 || k == except || (!all && now.Sub(c.logged) < s.every) {
+			continue
+		}
+		rec := c.last.Clone()
+		rec.AddAttrs(slog.Int("repeated", c.skipped))
+		out = append(out, due{rec, c.next})
+		c.logged, c.skipped, c.last, c.next = now, 0, slog.Record{}, nil
+	}
+	s.mu.Unlock()
+	for _, d := range out {
+		_ = d.next.Handle(ctx, d.rec)
+	}
+}
+
+// flushRepeats logs what log, from repeatsLimited, left out and has not yet
+// said: at the engine's stop, so an outage's last minute is counted too.
+func flushRepeats(ctx context.Context, log *slog.Logger) {
+	if h, ok := log.Handler().(*repeatHandler); ok {
+		h.state.flush(ctx, true, repeatKey{})
+	}
+}
+
+// admit reports whether r, a record of key, is logged now, and how many of
+// it were left out since the last one logged; one left out is kept, with
+// next, its handler, for flush.
+func (s *repeatState) admit(key repeatKey, r slog.Record, next slog.Handler) (int, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
@@ -86,10 +129,11 @@ func (s *repeatState) admit(key repeatKey) (int, bool) {
 	}
 	if now.Sub(c.logged) < s.every {
 		c.skipped++
+		c.last, c.next = r.Clone(), next
 		return 0, false
 	}
 	skipped := c.skipped
-	c.logged, c.skipped = now, 0
+	c.logged, c.skipped, c.last, c.next = now, 0, slog.Record{}, nil
 	return skipped, true
 }
 

@@ -97,3 +97,40 @@ func TestDatabaseOutageLogsFewLines(t *testing.T) {
 	time.Sleep(time.Second) // fifty polls of each queue
 	require.LessOrEqual(t, len(buf.lines(t, "Error fetching jobs")), 1, "one line for the failing fetches, not one a poll")
 }
+
+// TestRepeatsLeftOutAreCountedWhenTheyStop: a message repeats, then stops
+// (the database is back). What was left out since its last line is still
+// counted: by the next line of another message once the period is over,
+// or when the engine stops, whichever comes first.
+func TestRepeatsLeftOutAreCountedWhenTheyStop(t *testing.T) {
+	t.Parallel()
+	var buf lockedBuffer
+	log := repeatsLimited(slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo})), time.Minute)
+	now := time.Unix(1_700_000_000, 0)
+	log.Handler().(*repeatHandler).state.now = func() time.Time { return now }
+
+	for range 5 {
+		log.Error("producer: Error fetching jobs", "queue", "urgent")
+		now = now.Add(time.Second)
+	}
+	require.Len(t, buf.lines(t, "Error fetching jobs"), 1)
+	log.Info("job engine took back jobs")
+	require.Len(t, buf.lines(t, "Error fetching jobs"), 1, "within the period, the count waits")
+
+	now = now.Add(time.Minute)
+	log.Info("job engine took back jobs")
+	fetches := buf.lines(t, "Error fetching jobs")
+	require.Len(t, fetches, 2, "the period over, another line says the count")
+	require.EqualValues(t, 4, fetches[1]["repeated"])
+
+	for range 3 {
+		log.With("job_id", 7).Warn("jobexecutor.JobExecutor: Job errored; retrying")
+	}
+	flushRepeats(t.Context(), log)
+	errored := buf.lines(t, "Job errored")
+	require.Len(t, errored, 2, "the stop says what is still left out")
+	require.EqualValues(t, 2, errored[1]["repeated"])
+	require.EqualValues(t, 7, errored[1]["job_id"], "as the line it stands for")
+	flushRepeats(t.Context(), log)
+	require.Len(t, buf.lines(t, "Job errored"), 2, "once")
+}

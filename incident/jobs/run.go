@@ -165,6 +165,9 @@ func (e *Engine) endHeartbeat() {
 // StopGrace too: past ctx, Stop returns within about twice StopGrace
 // whatever the database does.
 func (e *Engine) Stop(ctx context.Context) error {
+	// What the logs left out while repeating is counted before the end.
+	defer flushRepeats(context.WithoutCancel(ctx), e.riverLog)
+	defer flushRepeats(context.WithoutCancel(ctx), e.repeating)
 	// The heartbeat goes on while running jobs finish, so that no other
 	// instance takes them over meanwhile; the instance id's lock is held
 	// until the engine has stopped.
