@@ -2,9 +2,7 @@ package incident
 
 import (
 	"context"
-	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // Edit is several changes to one incident asked for together, as the HTTP
@@ -104,12 +102,9 @@ type editStep struct {
 // permission requests are made by editPlan.authorize, which may read the
 // timeline and the chat's user groups.
 func planEdit(cur *Incident, e Edit, actor string, now time.Time, life *lifecycle) (*editPlan, error) {
-	summary := strings.TrimSpace(e.Summary)
-	if err := CheckText("summary", summary, true); err != nil {
+	summary, err := resolutionSummary(e.Summary)
+	if err != nil {
 		return nil, err
-	}
-	if utf8.RuneCountInString(summary) > 3000 {
-		return nil, Errorf(EINVALID, "The summary is too long; keep it within 3000 characters.")
 	}
 	if e.Severity != nil && !e.Severity.Valid() {
 		return nil, Errorf(EINVALID, "Unknown severity: use P1, P2, P3 or P4.")

@@ -244,12 +244,9 @@ func (s *Service) Resolve(ctx context.Context, id int64, actor, summary string, 
 }
 
 func (s *Service) setStatus(ctx context.Context, id int64, to Status, actor, summary string, check *ResolutionCheck) (*Incident, error) {
-	summary = strings.TrimSpace(summary)
-	if err := CheckText("summary", summary, true); err != nil {
+	summary, err := resolutionSummary(summary)
+	if err != nil {
 		return nil, err
-	}
-	if utf8.RuneCountInString(summary) > 3000 {
-		return nil, Errorf(EINVALID, "The summary is too long; keep it within 3000 characters.")
 	}
 	if err := s.authz.authorizeOn(ctx, id, actor, ActSetStatus); err != nil {
 		return nil, err
@@ -303,4 +300,17 @@ func (s *Service) close(ctx context.Context, id int64, fn func(*Incident) ([]Tim
 		return nil, err
 	}
 	return inc, nil
+}
+
+// resolutionSummary is a resolve's summary, trimmed, or EINVALID when it is
+// not text a timeline keeps or is longer than 3000 characters.
+func resolutionSummary(summary string) (string, error) {
+	summary = strings.TrimSpace(summary)
+	if err := CheckText("summary", summary, true); err != nil {
+		return "", err
+	}
+	if utf8.RuneCountInString(summary) > 3000 {
+		return "", Errorf(EINVALID, "The summary is too long; keep it within 3000 characters.")
+	}
+	return summary, nil
 }
