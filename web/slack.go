@@ -166,11 +166,11 @@ func (c *nameCache) active(ctx context.Context, userID string) (bool, error) {
 // the person whose id is of: not of another workspace (a shared channel's
 // guest from another organisation), as Slack said within the cache's time.
 func (c *nameCache) colleague(ctx context.Context, userID, of string) (bool, error) {
-	if ok, err := c.active(ctx, userID); err != nil || !ok {
-		return false, err
+	if !slackUserID(userID) {
+		return false, nil
 	}
 	them, err := c.lookup(ctx, userID)
-	if err != nil {
+	if err != nil || them.inactive {
 		return false, err
 	}
 	us, err := c.lookup(ctx, of)

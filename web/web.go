@@ -65,9 +65,6 @@ type Reader interface {
 // Incidents is what the write API asks of the domain.
 type Incidents interface {
 	Declare(ctx context.Context, in incident.DeclareInput) (*incident.Incident, bool, error)
-	SetStatus(ctx context.Context, id int64, to incident.Status, actor, summary string) (*incident.Incident, error)
-	SetSeverity(ctx context.Context, id int64, sev incident.Severity, actor string) (*incident.Incident, error)
-	AssignRole(ctx context.Context, id int64, role, user, actor string) (*incident.Incident, error)
 	// PostUpdate posts a status update, as /incident update does in
 	// Slack: said in the incident's channel, and the update reminders
 	// start again.
