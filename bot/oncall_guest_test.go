@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"net/http"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -34,4 +35,16 @@ func TestOnCallIsNotForGuests(t *testing.T) {
 	body := string(tr.command(t, tr.other.ID, general, "oncall checkout").Body)
 	require.Contains(t, body, "PagerDuty is not configured", "a member's question reaches PagerDuty")
 	require.NotContains(t, body, "guests")
+}
+
+// TestOnCallIsNotForSomeoneSlackCannotName: Slack does not answer whether
+// the asker is a guest; who is on call, like a private incident, is shown
+// only to those it says are members, so the question is refused.
+func TestOnCallIsNotForSomeoneSlackCannotName(t *testing.T) {
+	tr := newTransport(t)
+	unknown := tr.srv.AddUser(slackfake.User{Name: "contractor", Email: "contractor@partner.example", Guest: true})
+	tr.srv.FailNext("users.info", 20, http.StatusInternalServerError)
+	body := string(tr.command(t, unknown.ID, "C0GENERAL", "oncall checkout").Body)
+	require.Contains(t, body, "You may not see who is on call", body)
+	require.NotContains(t, body, "PagerDuty", body)
 }

@@ -56,7 +56,9 @@ func (s *authz) Authorize(ctx context.Context, req Request) (Decision, error) {
 	}
 	if !req.Subject.Guest {
 		guest, known := s.guestStatus(ctx, req.Subject.User)
-		req.Subject.Guest = guest || (!known && req.Action == ActView)
+		// Seeing (an incident, who is on call) is for those the chat
+		// says are members; acting is for anyone it cannot say about.
+		req.Subject.Guest = guest || (!known && (req.Action == ActView || req.Action == ActSeeOnCall))
 	}
 	if req.Incident != nil && (req.Incident.Private || req.Subject.Guest) && !req.Subject.Member {
 		member, err := s.isMember(ctx, req.Incident, req.Subject.User)
