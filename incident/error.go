@@ -105,6 +105,12 @@ func ErrorMessage(err error) string {
 	return "Something went wrong on our side; the details are in the bot's log."
 }
 
+// Refused reports whether err says the chat (or a provider) refused the
+// call for a reason that stays until someone acts (the person deactivated,
+// a bot, the channel archived), so that a job retrying the call would only
+// repeat the work before it: such a failure is logged and the job goes on.
+func Refused(err error) bool { return refusal(err) != nil }
+
 // refusal returns the first error in err's tree that says the chat refused
 // the call for a reason that stays until someone acts (ENOTFOUND,
 // EFORBIDDEN, EINVALID, ECONFLICT), rather than a failure that may pass by

@@ -282,6 +282,12 @@ func (s *Service) tellCalledOn(ctx context.Context, inc *incident.Incident, step
 	dm := incident.Notice{Kind: incident.NoticeStatusPageReminder, Incident: inc.Key(), Actor: "bot", User: dmTo, Drill: inc.Drill,
 		Values: map[string]string{"after": incident.Since(start, now), "channel": inc.ChannelID}}
 	if err := s.chat.Tell(ctx, incident.ReplyTarget{UserID: dmTo}, dm); err != nil {
+		if incident.Refused(err) {
+			// Deactivated, a bot: the channel heard it, and the step
+			// is recorded rather than failing on every attempt.
+			s.log.WarnContext(ctx, "the status page reminder could not be sent directly; Slack refused it", "incident", inc.Key(), "user", dmTo, "err", err)
+			return nil
+		}
 		return fmt.Errorf("message %s about the status page of %s: %w", dmTo, inc.Key(), err)
 	}
 	return nil
@@ -374,7 +380,11 @@ func (s *Service) emailStep(ctx context.Context, inc *incident.Incident, p comms
 	if lead != "" {
 		dm := incident.Notice{Kind: incident.NoticeCustomerEmailReminder, Incident: inc.Key(), Actor: "bot", User: lead, Drill: inc.Drill,
 			Values: map[string]string{"channel": inc.ChannelID}}
-		if err := s.chat.Tell(ctx, incident.ReplyTarget{UserID: lead}, dm); err != nil {
+		if err := s.chat.Tell(ctx, incident.ReplyTarget{UserID: lead}, dm); err != nil && incident.Refused(err) {
+			// The channel heard it: the proposal is recorded, not made
+			// again by every attempt and by later e-mail jobs.
+			s.log.WarnContext(ctx, "the customer e-mail reminder could not be sent directly; Slack refused it", "incident", inc.Key(), "user", lead, "err", err)
+		} else if err != nil {
 			return fmt.Errorf("message %s about the customer e-mail of %s: %w", lead, inc.Key(), err)
 		}
 	}

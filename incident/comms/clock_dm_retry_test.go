@@ -19,13 +19,19 @@ import (
 	"github.com/firebreakhq/firebreak/templates"
 )
 
-// TestStatusPageEscalationDirectMessageRateLimitedIsRetried: nobody posted
-// to the status page within a P1's target, so the channel is told and the
-// IC messaged directly; Slack rate limits the direct message. The job
-// fails and its retry messages the IC, once, and says it in the channel
-// once.
-func TestStatusPageEscalationDirectMessageRateLimitedIsRetried(t *testing.T) {
-	t.Parallel()
+// escalationSetup is a P1 of a service with a status page, nobody having
+// posted to it: the comms job that escalates to the IC is planned, not run.
+type escalationSetup struct {
+	srv      *slackfake.Server
+	store    *incidenttest.MemStore
+	q        *incidenttest.Queue
+	inc      *incident.Incident
+	decl     slackfake.User
+	escalate incident.Job
+}
+
+func newEscalationSetup(t *testing.T) escalationSetup {
+	t.Helper()
 	ctx := context.Background()
 	clock := incidenttest.NewClock(time.Date(2026, 8, 7, 14, 23, 0, 0, time.UTC))
 	srv := slackfake.New(slackfake.WithClock(clock.Now))
@@ -69,6 +75,18 @@ func TestStatusPageEscalationDirectMessageRateLimitedIsRetried(t *testing.T) {
 		}
 	}
 	require.NotEmpty(t, escalate.Payload, "the escalation is planned")
+	return escalationSetup{srv: srv, store: store, q: q, inc: inc, decl: decl, escalate: escalate}
+}
+
+// TestStatusPageEscalationDirectMessageRateLimitedIsRetried: nobody posted
+// to the status page within a P1's target, so the channel is told and the
+// IC messaged directly; Slack rate limits the direct message. The job
+// fails and its retry messages the IC, once, and says it in the channel
+// once.
+func TestStatusPageEscalationDirectMessageRateLimitedIsRetried(t *testing.T) {
+	t.Parallel()
+	f := newEscalationSetup(t)
+	ctx, srv, q, inc, decl, escalate := context.Background(), f.srv, f.q, f.inc, f.decl, f.escalate
 	var mu sync.Mutex
 	limited := 0
 	srv.OnCall(func(c slackfake.Call) *slackfake.Fault {
@@ -109,4 +127,31 @@ func TestStatusPageEscalationDirectMessageRateLimitedIsRetried(t *testing.T) {
 	require.NoError(t, run(2))
 	require.Equal(t, before+1, dms(), "the IC is messaged once")
 	require.Equal(t, 1, said(inc.ChannelID, "without a status page post"), "said once in the channel: %q", srv.Messages(inc.ChannelID))
+}
+
+// TestStatusPageEscalationDirectMessageRefusedIsRecorded: the IC's account
+// was deactivated, so Slack refuses the direct message for good. The
+// escalation is said in the channel and recorded once, instead of the job
+// failing on every attempt and the postmortem losing the milestone.
+func TestStatusPageEscalationDirectMessageRefusedIsRecorded(t *testing.T) {
+	t.Parallel()
+	f := newEscalationSetup(t)
+	ctx := context.Background()
+	f.srv.OnCall(func(c slackfake.Call) *slackfake.Fault {
+		if ch, ok := f.srv.Channel(c.Args.Get("channel")); ok && ch.IM && c.Method == "chat.postMessage" {
+			return &slackfake.Fault{Error: "user_not_found"}
+		}
+		return nil
+	})
+	require.NoError(t, f.q.Handler(comms.JobComms)(incident.WithJobRun(ctx, 902, 1, 8), f.escalate.Payload),
+		"a direct message refused for good does not fail the step")
+	events, err := f.store.ListTimeline(ctx, f.inc.ID)
+	require.NoError(t, err)
+	recorded := 0
+	for _, ev := range events {
+		if ev.Kind == incident.EventComms && strings.Contains(ev.SourceID, "escalate") {
+			recorded++
+		}
+	}
+	require.Equal(t, 1, recorded, "the escalation is on the timeline")
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -84,11 +85,11 @@ func (s *Service) runAckPage(ctx context.Context, payload []byte) error {
 	}
 	if page.Status == "resolved" {
 		// Resolved since the click: not sent, as AcknowledgePage.
-		return tellFromJob(ctx, s.chat, p.Reply, resolvedAlready(page, p.User))
+		return tellFromJob(ctx, s.log, s.chat, p.Reply, resolvedAlready(page, p.User))
 	}
 	email, err := s.chat.UserEmail(ctx, p.User)
 	if err != nil || email == "" {
-		return tellFromJob(ctx, s.chat, p.Reply, refused(""))
+		return tellFromJob(ctx, s.log, s.chat, p.Reply, refused(""))
 	}
 	pdAt, err := s.pager.Acknowledge(ctx, *page, email)
 	if err != nil {
@@ -98,7 +99,7 @@ func (s *Service) runAckPage(ctx context.Context, payload []byte) error {
 		if c := incident.ErrorCode(err); c == incident.ENOTFOUND || c == incident.EINVALID || c == incident.EFORBIDDEN || c == incident.ECONFLICT {
 			// Asked again, PagerDuty gives the same answer: a retry
 			// only says it.
-			return tellFromJob(ctx, s.chat, p.Reply, refused(incident.ErrorMessage(err)))
+			return tellFromJob(ctx, s.log, s.chat, p.Reply, refused(incident.ErrorMessage(err)))
 		}
 		return fmt.Errorf("acknowledge page %s: %w", p.PageKey, err)
 	}
@@ -702,7 +703,7 @@ func (s *Service) runOnCall(ctx context.Context, payload []byte) error {
 	people, err := s.pager.OnCall(ctx, svc)
 	if err != nil {
 		if attempt, max := incident.JobAttempt(ctx); attempt >= max {
-			return tellFromJob(ctx, s.chat, p.Reply, incident.Notice{Kind: incident.NoticeOnCall, Values: map[string]string{"service": svc.Name, "error": incident.ErrorMessage(err)}})
+			return tellFromJob(ctx, s.log, s.chat, p.Reply, incident.Notice{Kind: incident.NoticeOnCall, Values: map[string]string{"service": svc.Name, "error": incident.ErrorMessage(err)}})
 		}
 		return err
 	}
@@ -715,17 +716,24 @@ func (s *Service) runOnCall(ctx context.Context, payload []byte) error {
 		n.Items = append(n.Items, incident.Notice{Kind: incident.NoticeOnCallLevel,
 			Values: map[string]string{"level": fmt.Sprint(o.Level), "name": o.Name, "schedule": o.Schedule, "until": until}})
 	}
-	return tellFromJob(ctx, s.chat, p.Reply, n)
+	return tellFromJob(ctx, s.log, s.chat, p.Reply, n)
 }
 
 // tellFromJob tells the person who asked, from a job. Within a job Tell
-// fails only when the message was not delivered (a rate limit, a refusal),
-// so its failure fails the job, whose retry tells them (after Slack's
-// Retry-After, for a rate limit).
-func tellFromJob(ctx context.Context, chat interface {
+// fails only when the message was not delivered: a rate limit or a failure
+// that may pass fails the job, whose retry tells them (after Slack's
+// Retry-After, for a rate limit); Slack's refusal for good (the person
+// deactivated) is logged and ends there, since a retry would repeat the
+// job's work (asking PagerDuty again) for a message that cannot arrive.
+func tellFromJob(ctx context.Context, log *slog.Logger, chat interface {
 	Tell(context.Context, incident.ReplyTarget, incident.Notice) error
 }, to incident.ReplyTarget, n incident.Notice) error {
-	if err := chat.Tell(ctx, to, n); err != nil {
+	err := chat.Tell(ctx, to, n)
+	if err != nil && incident.Refused(err) {
+		log.WarnContext(ctx, "the answer could not be given: Slack refused it", "user", to.UserID, "err", err)
+		return nil
+	}
+	if err != nil {
 		return fmt.Errorf("tell %s: %w", to.UserID, err)
 	}
 	return nil

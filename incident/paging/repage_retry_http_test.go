@@ -313,3 +313,31 @@ func TestAckRefusalRateLimitedIsRetried(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, "triggered", got.Status, "nothing was acknowledged as anybody else")
 }
+
+// TestAckAnswerRefusedForGoodEndsTheJob: the answer to an Acknowledge click
+// cannot be delivered however often it is tried (Slack refuses the
+// ephemeral and the direct message: the person was deactivated). The job
+// logs it and ends, instead of failing each attempt and repeating its work.
+func TestAckAnswerRefusedForGoodEndsTheJob(t *testing.T) {
+	t.Parallel()
+	b := httpSetup(t, 1)
+	ctx := context.Background()
+	erin := b.slack.AddUser(slackfake.User{Name: "erin"})
+	inc, _, err := b.svc.Declare(ctx, incident.DeclareInput{Title: "checkout is down", Severity: incident.P2, ServiceKey: "checkout", DeclaredBy: erin.ID})
+	require.NoError(t, err)
+	b.queue.RunDue(t, b.clock.Now())
+	inc, err = b.svc.Get(ctx, inc.ID)
+	require.NoError(t, err)
+	pg := b.pd.Incidents()[0]
+	require.NoError(t, b.pg.AcknowledgePage(ctx, pg.IncidentKey, erin.ID, incident.ReplyTarget{ChannelID: inc.ChannelID, UserID: erin.ID}))
+	job, ok := b.queue.Take(paging.JobAckPage)
+	require.True(t, ok)
+	b.slack.OnCall(func(c slackfake.Call) *slackfake.Fault {
+		switch c.Method {
+		case "chat.postEphemeral", "chat.postMessage", "conversations.open":
+			return &slackfake.Fault{Error: "user_not_found"}
+		}
+		return nil
+	})
+	require.NoError(t, b.attempt(job, 805, 1), "an answer refused for good is not retried")
+}
