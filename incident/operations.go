@@ -260,46 +260,11 @@ func (s *Service) setStatus(ctx context.Context, id int64, to Status, actor, sum
 	told := func(inc *Incident) Change {
 		return Change{Kind: EventStatusChanged, Incident: inc, From: string(from), To: string(to), Actor: actor}
 	}
-	if to == StatusClosed {
-		// change refuses closed incidents; closing is the one move into
-		// it. The hooks hear of the close too: the review and the
-		// postmortem draft start from it.
-		return s.close(ctx, id, update, told)
-	}
-	// Reopening, or leaving mitigated, starts the reminders again; the
-	// hooks' job (resolving the pages, the status page's resolution)
-	// commits with the change.
+	// Reopening, or leaving mitigated, starts the reminders again (a
+	// closed incident has none to plan); the hooks' job (resolving the
+	// pages, the status page's resolution, and for a close the review and
+	// the postmortem draft) commits with the change.
 	return s.changeTelling(ctx, id, false, update, told)
-}
-
-// close is change for the one move into closed, which change refuses: the
-// close, its sync and the job that runs the hooks commit together.
-func (s *Service) close(ctx context.Context, id int64, fn func(*Incident) ([]TimelineEvent, *syncPayload, error), told func(*Incident) Change) (*Incident, error) {
-	var inc *Incident
-	err := s.store.Atomic(ctx, func(tx Tx) error {
-		var sync *syncPayload
-		var err error
-		inc, err = tx.UpdateIncident(ctx, id, func(i *Incident) ([]TimelineEvent, error) {
-			events, sp, err := fn(i)
-			sync = sp
-			return markVia(ctx, events), err
-		})
-		if err != nil {
-			return err
-		}
-		if sync == nil {
-			sync = &syncPayload{}
-		}
-		sync.IncidentID = inc.ID
-		if err := s.sync.schedule(ctx, tx, inc, *sync); err != nil {
-			return err
-		}
-		return s.hooks.plan(ctx, tx, told(inc))
-	})
-	if err != nil {
-		return nil, err
-	}
-	return inc, nil
 }
 
 // resolutionSummary is a resolve's summary, trimmed, or EINVALID when it is

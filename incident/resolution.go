@@ -38,10 +38,10 @@ func yesNo(b bool) string {
 // the complete checklist.
 func (p Policy) ResolutionRequired(sev Severity) bool { return p.ConfirmResolution[sev] }
 
-// ResolveUnchecked is the answer to resolving inc without the checklist,
-// when the most severe it has been (or is about to be) is most: nil, or
+// resolveUnchecked is the answer to resolving inc without the checklist,
+// when the most severe it has been is most: nil, or
 // EINVALID saying the checklist is needed.
-func (p Policy) ResolveUnchecked(inc *Incident, most Severity) error {
+func (p Policy) resolveUnchecked(inc *Incident, most Severity) error {
 	if !p.ResolutionRequired(most) {
 		return nil
 	}
@@ -61,7 +61,7 @@ func (l *lifecycle) checkResolution(inc *Incident, actor string, c *ResolutionCh
 	sev := inc.MostSevere()
 	required := l.policy.ResolutionRequired(sev)
 	if c == nil {
-		return nil, nil, l.policy.ResolveUnchecked(inc, sev)
+		return nil, nil, l.policy.resolveUnchecked(inc, sev)
 	}
 	c.Notes = strings.TrimSpace(c.Notes)
 	if err := CheckText("notes", c.Notes, true); err != nil {
