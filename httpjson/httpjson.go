@@ -20,23 +20,15 @@ func Write(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// DuplicateKey finds a key that an object of body names twice, at any
-// depth, comparing keys exactly, as a map keeps them: encoding/json keeps
-// the last silently, and whoever sent both meant one of them. ok is false
-// when there is none, or when body is not JSON (which decoding reports).
-//
-// A body decoded into a struct should be checked with DuplicateField
-// instead: encoding/json matches a struct's field names regardless of case,
-// so "Severity" after "severity" sets the same field twice.
-func DuplicateKey(body []byte) (key string, ok bool) {
-	return DuplicateField(body, nil)
-}
-
-// DuplicateField is DuplicateKey for a body decoded into into (a pointer to
-// the value json.Unmarshal fills): the keys of an object that fills a
-// struct are compared as encoding/json matches them to its fields, equal
-// under Unicode case folding (an exact match to a field's name first), and
-// the keys of one that fills a map, or anything but a struct, exactly.
+// DuplicateField finds a key that an object of body names twice, at any
+// depth: encoding/json keeps the last silently, and whoever sent both meant
+// one of them. into is a pointer to the value json.Unmarshal fills: the keys
+// of an object that fills a struct are compared as encoding/json matches
+// them to its fields, equal under Unicode case folding (an exact match to a
+// field's name first), so "Severity" after "severity" sets the same field
+// twice; the keys of one that fills a map, or anything but a struct (or
+// everything, with a nil into), exactly. ok is false when there is none, or
+// when body is not JSON (which decoding reports).
 func DuplicateField(body []byte, into any) (key string, ok bool) {
 	var t reflect.Type
 	if into != nil {

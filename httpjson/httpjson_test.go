@@ -7,7 +7,7 @@ import (
 	"github.com/firebreakhq/firebreak/httpjson"
 )
 
-func TestDuplicateKey(t *testing.T) {
+func TestDuplicateKeyCompareExactly(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		body, key string
@@ -21,9 +21,9 @@ func TestDuplicateKey(t *testing.T) {
 		{`{"a":1`, "", false}, // not JSON: decoding reports it
 		{`"text"`, "", false},
 	} {
-		key, ok := httpjson.DuplicateKey([]byte(tc.body))
+		key, ok := httpjson.DuplicateField([]byte(tc.body), nil)
 		if key != tc.key || ok != tc.ok {
-			t.Errorf("DuplicateKey(%s) = %q, %v; want %q, %v", tc.body, key, ok, tc.key, tc.ok)
+			t.Errorf("DuplicateField(%s, nil) = %q, %v; want %q, %v", tc.body, key, ok, tc.key, tc.ok)
 		}
 	}
 }
