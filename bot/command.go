@@ -69,11 +69,11 @@ func ParseInvocation(cmd slack.SlashCommand) (Invocation, error) {
 	// Slack escapes &, < and > in the text; a plain field (a title, a
 	// role, a severity) keeps what the person typed, and every reply
 	// escapes it again, once. Words stored as Slack's markup take Markup.
-	sub = strings.ToLower(unescapeSlack(sub))
+	sub = strings.ToLower(incident.UnescapeText(sub))
 	if sub == "" {
 		sub = "help"
 	}
-	return Invocation{Sub: sub, Args: unescapeSlack(markup), Markup: markup, Cmd: cmd}, nil
+	return Invocation{Sub: sub, Args: incident.UnescapeText(markup), Markup: markup, Cmd: cmd}, nil
 }
 
 // Command answers a slash command. It must return well inside Slack's three

@@ -59,16 +59,6 @@ func clipEscaped(s string, n int) string {
 	return kept + "…"
 }
 
-// unescapeSlack turns the entities Slack puts in a slash command's text
-// (&lt;, &gt;, &amp;) back into the characters the person typed, so the
-// domain stores what they wrote and Escape renders it once.
-func unescapeSlack(s string) string {
-	if !strings.Contains(s, "&") {
-		return s
-	}
-	return strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(s)
-}
-
 // slackMarkup renders text stored in Slack's message markup (update words,
 // ADR 0033 and 0056) for a message the bot posts: people, channels and
 // links show as Slack shows them, and nothing else the markup can do is

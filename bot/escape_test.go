@@ -29,8 +29,8 @@ func TestEscape(t *testing.T) {
 		require.NotContains(t, got, "<", c.in)
 		require.NotContains(t, got, ">", c.in)
 	}
-	require.Equal(t, "<!channel> p99 > 2s & more", unescapeSlack("&lt;!channel&gt; p99 &gt; 2s &amp; more"))
-	require.Equal(t, "&lt;", unescapeSlack("&amp;lt;"), "what the person typed literally stays literal")
+	require.Equal(t, "<!channel> p99 > 2s & more", incident.UnescapeText("&lt;!channel&gt; p99 &gt; 2s &amp; more"))
+	require.Equal(t, "&lt;", incident.UnescapeText("&amp;lt;"), "what the person typed literally stays literal")
 }
 
 // A domain error names people by id; the person reading it in Slack sees

@@ -268,7 +268,7 @@ func (n *namer) plain(ctx context.Context, text string) string {
 		if end < 0 {
 			break
 		}
-		b.WriteString(unescapeSlack(text[:open]))
+		b.WriteString(incident.UnescapeText(text[:open]))
 		s, ok := n.markup(ctx, text[open+1:open+end])
 		if !ok {
 			// Not Slack markup: a "<" of the text, shown as is.
@@ -279,7 +279,7 @@ func (n *namer) plain(ctx context.Context, text string) string {
 		b.WriteString(s)
 		text = text[open+end+1:]
 	}
-	b.WriteString(unescapeSlack(text))
+	b.WriteString(incident.UnescapeText(text))
 	return b.String()
 }
 
@@ -287,7 +287,7 @@ func (n *namer) plain(ctx context.Context, text string) string {
 // ok is false when it is none.
 func (n *namer) markup(ctx context.Context, inner string) (string, bool) {
 	target, label, labelled := strings.Cut(inner, "|")
-	label = unescapeSlack(label)
+	label = incident.UnescapeText(label)
 	switch {
 	case strings.HasPrefix(target, "@") && isSlackID(target[1:], "UW"):
 		return "@" + n.user(ctx, target[1:], label), true
@@ -306,13 +306,13 @@ func (n *namer) markup(ctx context.Context, inner string) (string, bool) {
 	case strings.HasPrefix(target, "!date^") && labelled:
 		return label, true
 	case strings.HasPrefix(target, "mailto:"):
-		addr := unescapeSlack(strings.TrimPrefix(target, "mailto:"))
+		addr := incident.UnescapeText(strings.TrimPrefix(target, "mailto:"))
 		if label == "" || label == addr {
 			return addr, true
 		}
 		return label + " (" + addr + ")", true
 	case strings.HasPrefix(target, "http://") || strings.HasPrefix(target, "https://"):
-		u := unescapeSlack(target)
+		u := incident.UnescapeText(target)
 		if label == "" || label == u {
 			return u, true
 		}

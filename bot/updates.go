@@ -179,11 +179,6 @@ func (u *updateHandlers) submitUpdate(ctx context.Context, cb slack.InteractionC
 	return nil, nil
 }
 
-// maxUpdateWords is the most characters what we know and what we are
-// doing hold together as stored, the domain's limit
-// (incident.UpdateInput.Validate).
-const maxUpdateWords = 2800
-
 // overUpdateWords answers, on the longer of the two boxes, words that fit
 // the form's boxes as typed but not the domain's limit as stored: each of
 // & < > is stored as &amp; &lt; &gt;, as Slack stores typed text, and two
@@ -192,14 +187,14 @@ const maxUpdateWords = 2800
 // typed. Nil when the words fit.
 func overUpdateWords(known, doing string) map[string]string {
 	nk, nd := utf8.RuneCountInString(known), utf8.RuneCountInString(doing)
-	if nk+nd <= maxUpdateWords {
+	if nk+nd <= incident.MaxUpdateChars {
 		return nil
 	}
 	block := blockUpdateKnown
 	if nd > nk {
 		block = blockUpdateDoing
 	}
-	return map[string]string{block: fmt.Sprintf("The update is %d characters long as stored: Slack stores each & as 5 characters and each < or > as 4. Keep both boxes together within %d.", nk+nd, maxUpdateWords)}
+	return map[string]string{block: fmt.Sprintf("The update is %d characters long as stored: Slack stores each & as 5 characters and each < or > as 4. Keep both boxes together within %d.", nk+nd, incident.MaxUpdateChars)}
 }
 
 func (u *updateHandlers) actionStillInvestigating(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {

@@ -18,23 +18,23 @@ func PlainText(s string, name func(id string) string) string {
 	for {
 		i := strings.IndexByte(s, '<')
 		if i < 0 {
-			b.WriteString(unescapeEntities(s))
+			b.WriteString(UnescapeText(s))
 			break
 		}
 		j := strings.IndexByte(s[i:], '>')
 		if j < 0 {
-			b.WriteString(unescapeEntities(s))
+			b.WriteString(UnescapeText(s))
 			break
 		}
 		if k := strings.LastIndexByte(s[i+1:i+j], '<'); k >= 0 {
 			// The first < is the person's ("p99 < 300ms"): markup can
 			// only start at the last one before the >.
-			b.WriteString(unescapeEntities(s[:i+1+k]))
+			b.WriteString(UnescapeText(s[:i+1+k]))
 			s = s[i+1+k:]
 			continue
 		}
-		b.WriteString(unescapeEntities(s[:i]))
-		b.WriteString(unescapeEntities(markupToken(s[i+1:i+j], name)))
+		b.WriteString(UnescapeText(s[:i]))
+		b.WriteString(UnescapeText(markupToken(s[i+1:i+j], name)))
 		s = s[i+j+1:]
 	}
 	return b.String()
@@ -78,14 +78,18 @@ func EscapeText(s string) string {
 
 var textEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
-func unescapeEntities(s string) string {
+// UnescapeText is EscapeText's inverse: &amp;, &lt; and &gt; become the
+// characters they stand for, in one pass, so "&amp;lt;" (a person who typed
+// "&lt;") reads back as "&lt;". Text Slack delivers (a command's words, a
+// message) holds these three entities and no others.
+func UnescapeText(s string) string {
 	if !strings.Contains(s, "&") {
 		return s
 	}
-	s = strings.ReplaceAll(s, "&lt;", "<")
-	s = strings.ReplaceAll(s, "&gt;", ">")
-	return strings.ReplaceAll(s, "&amp;", "&")
+	return textUnescaper.Replace(s)
 }
+
+var textUnescaper = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&")
 
 // isLink reports whether target is a link Slack marks up: a URL or a
 // mailto: address, with no space in it ("<see https://x>" is a person's).

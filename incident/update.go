@@ -32,6 +32,10 @@ type UpdateInput struct {
 // the incident returned with it is as it stands.
 var ErrUpdateRepeated = Errorf(ECONFLICT, "That update was already posted.")
 
+// MaxUpdateChars is the most characters (code points) what we know and
+// what we are doing hold together, as stored.
+const MaxUpdateChars = 2800
+
 // Validate checks an update before anything is stored.
 func (in UpdateInput) Validate() error {
 	known, doing := strings.TrimSpace(in.Known), strings.TrimSpace(in.Doing)
@@ -41,8 +45,8 @@ func (in UpdateInput) Validate() error {
 	switch {
 	case known == "" && doing == "":
 		return Errorf(EINVALID, "Say what we know or what we are doing, such as `update rolled back the 14:02 deploy, error rate falling`.")
-	case utf8.RuneCountInString(known)+utf8.RuneCountInString(doing) > 2800:
-		return Errorf(EINVALID, "The update is too long; keep it within 2800 characters.")
+	case utf8.RuneCountInString(known)+utf8.RuneCountInString(doing) > MaxUpdateChars:
+		return Errorf(EINVALID, "The update is too long; keep it within %d characters.", MaxUpdateChars)
 	case in.Status != "" && in.Status != StatusInvestigating && in.Status != StatusMitigated:
 		return Errorf(EINVALID, "An update can set the status to investigating or mitigated only.")
 	case in.NextIn < 0 || in.NextIn > 24*time.Hour:

@@ -653,11 +653,6 @@ type postUpdateRequest struct {
 	IdempotencyKey string `json:"idempotency_key"`
 }
 
-// maxUpdate is the most characters what we know and what we are doing hold
-// together, the domain's limit (incident.UpdateInput.Validate), checked
-// here first so that the refusal names the fields.
-const maxUpdate = 2800
-
 // maxNextUpdateMinutes is the furthest a next update may be promised: the
 // domain takes a day at most.
 const maxNextUpdateMinutes = 24 * 60
@@ -687,12 +682,12 @@ func (req postUpdateRequest) input(author string) (incident.UpdateInput, error) 
 	switch {
 	case known == "" && doing == "":
 		return incident.UpdateInput{}, incident.Errorf(incident.EINVALID, `Send "known" (what we know) or "doing" (what we are doing), or both.`)
-	case nk+nd > maxUpdate && nd == 0:
-		return incident.UpdateInput{}, incident.Errorf(incident.EINVALID, `The field "known" is %d characters long%s; keep the update within %d.`, nk, note, maxUpdate)
-	case nk+nd > maxUpdate && nk == 0:
-		return incident.UpdateInput{}, incident.Errorf(incident.EINVALID, `The field "doing" is %d characters long%s; keep the update within %d.`, nd, note, maxUpdate)
-	case nk+nd > maxUpdate:
-		return incident.UpdateInput{}, incident.Errorf(incident.EINVALID, `The fields "known" and "doing" are %d characters long together%s; keep the update within %d.`, nk+nd, note, maxUpdate)
+	case nk+nd > incident.MaxUpdateChars && nd == 0:
+		return incident.UpdateInput{}, incident.Errorf(incident.EINVALID, `The field "known" is %d characters long%s; keep the update within %d.`, nk, note, incident.MaxUpdateChars)
+	case nk+nd > incident.MaxUpdateChars && nk == 0:
+		return incident.UpdateInput{}, incident.Errorf(incident.EINVALID, `The field "doing" is %d characters long%s; keep the update within %d.`, nd, note, incident.MaxUpdateChars)
+	case nk+nd > incident.MaxUpdateChars:
+		return incident.UpdateInput{}, incident.Errorf(incident.EINVALID, `The fields "known" and "doing" are %d characters long together%s; keep the update within %d.`, nk+nd, note, incident.MaxUpdateChars)
 	}
 	st := incident.Status(req.Status)
 	if st != "" && st != incident.StatusInvestigating && st != incident.StatusMitigated {
@@ -775,13 +770,10 @@ type postedUpdateAnswer struct {
 	Incident apiIncident `json:"incident"`
 }
 
-// slackUnescaper reads back text input stored escaped.
-var slackUnescaper = strings.NewReplacer("&amp;", "&", "&lt;", "<", "&gt;", ">")
-
 // postedUpdate is the answer for the update in posted on inc, its time
 // left for the caller to set: its words as the caller wrote them.
 func (s *apiV1) postedUpdate(inc *incident.Incident, in incident.UpdateInput) postedUpdateAnswer {
-	known, doing := slackUnescaper.Replace(in.Known), slackUnescaper.Replace(in.Doing)
+	known, doing := incident.UnescapeText(in.Known), incident.UnescapeText(in.Doing)
 	out := postedUpdateAnswer{Update: apiUpdate{Author: in.Author, Status: string(inc.Status), Known: known, Doing: doing},
 		Incident: s.toAPI(inc)}
 	if due, ok := incident.NextNagAt(inc, s.cfg.Policy); ok {
