@@ -3,6 +3,8 @@ package changes
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -96,17 +98,55 @@ func change(p incident.RollbackPlan) incident.ChangeEvent {
 
 // checkMayRollback decides whether actor may roll back c from inc; the
 // decision says whether a second person must approve. EFORBIDDEN (a
-// *Refusal) when not.
+// *Refusal) when not. c is the planned change (change of a plan): its
+// environment is where the rollback runs.
 func (s *Rollbacks) checkMayRollback(ctx context.Context, inc *incident.Incident, c incident.ChangeEvent, actor string) (incident.Decision, error) {
 	sev, err := s.rollbackSeverity(ctx, inc, c)
 	if err != nil {
 		return incident.Decision{}, err
 	}
+	return s.authorizeRollback(ctx, inc, c, sev, actor)
+}
+
+// authorizeRollback asks the permission model whether actor may roll back
+// c from inc, with sev the highest severity involved.
+func (s *Rollbacks) authorizeRollback(ctx context.Context, inc *incident.Incident, c incident.ChangeEvent, sev incident.Severity, actor string) (incident.Decision, error) {
 	d, err := s.core.Authorize(ctx, incident.Request{Subject: incident.Subject{User: actor}, Action: incident.ActRollback, Incident: inc, Change: &c, Severity: sev})
 	if err != nil {
 		return incident.Decision{}, fmt.Errorf("check permission: %w", err)
 	}
 	return d, d.Err()
+}
+
+// checkMayPlan refuses, before the provider is asked to plan, someone who
+// may roll back the listed change c in no environment its plan can run in:
+// c's own, or, when c names none (a workflow run, an Unleash flag update,
+// whose plan finds the environment), any environment of the policy. It
+// decides nothing else: the decision that counts is made on the plan
+// (checkMayRollback), so an owner of staging asking to roll back a run
+// that redeploys production is refused once the plan says so.
+func (s *Rollbacks) checkMayPlan(ctx context.Context, inc *incident.Incident, c incident.ChangeEvent, actor string) error {
+	sev, err := s.rollbackSeverity(ctx, inc, c)
+	if err != nil {
+		return err
+	}
+	_, refused := s.authorizeRollback(ctx, inc, c, sev, actor)
+	if c.Environment != "" || incident.ErrorCode(refused) != incident.EFORBIDDEN {
+		return refused
+	}
+	for _, env := range slices.Sorted(maps.Keys(s.policy.Environments)) {
+		if len(s.policy.Environments[env].Owners) == 0 {
+			continue
+		}
+		c.Environment = env
+		switch _, err := s.authorizeRollback(ctx, inc, c, sev, actor); {
+		case err == nil:
+			return nil
+		case incident.ErrorCode(err) != incident.EFORBIDDEN:
+			return err
+		}
+	}
+	return refused
 }
 
 // servicePolicyOf is the policy of the change's service, else of the
@@ -151,9 +191,9 @@ func (s *Rollbacks) planRollback(ctx context.Context, id int64, value, actor str
 	if c.Service == "" {
 		c.Service = serviceOfChange(s.policy, c)
 	}
-	// Permission first: a refused person causes no call to the provider.
-	d, err := s.checkMayRollback(ctx, inc, c, actor)
-	if err != nil {
+	// Permission first: someone who may roll back nothing the plan can
+	// touch causes no call to the provider.
+	if err := s.checkMayPlan(ctx, inc, c, actor); err != nil {
 		return nil, incident.RollbackPlan{}, incident.Decision{}, err
 	}
 	plan, err := rb.Plan(ctx, c, s.servicePolicyOf(inc, c))
@@ -166,20 +206,28 @@ func (s *Rollbacks) planRollback(ctx context.Context, id int64, value, actor str
 	if plan.ChangeID == "" {
 		plan.ChangeID = c.Source + ":" + c.ExternalID
 	}
-	// The permission model decided on the change's service and
-	// environment; the plan carries them so an approval is decided alike.
 	plan.Service = c.Service
 	if plan.Environment == "" {
 		plan.Environment = c.Environment
+	}
+	// The decision is the plan's: the service and environment the
+	// rollback runs in, which a listed change may not name (a workflow run
+	// redeploys where its commit went). The confirmation form
+	// (RollbackRule), an approval and a retry decide on the same plan.
+	d, err := s.checkMayRollback(ctx, inc, change(plan), actor)
+	if err != nil {
+		return nil, incident.RollbackPlan{}, incident.Decision{}, err
 	}
 	return inc, plan, d, nil
 }
 
 // PlanRollback says exactly what rolling back a listed change would do,
 // for the confirmation form; value is the change's button value. It does
-// not change anything. EFORBIDDEN unless actor is the IC or in the
-// rollback group, ENOTFOUND for a change no longer recorded, EINVALID when
-// the change cannot be rolled back, ECONFLICT for a closed incident.
+// not change anything. EFORBIDDEN unless actor may roll back the planned
+// change (an owner of its service or of the environment the plan runs
+// in, or a member of the rollback group), ENOTFOUND for a change no
+// longer recorded, EINVALID when the change cannot be rolled back,
+// ECONFLICT for a closed incident.
 func (s *Rollbacks) PlanRollback(ctx context.Context, id int64, value, actor string) (incident.RollbackPlan, error) {
 	_, plan, _, err := s.planRollback(ctx, id, value, actor)
 	return plan, err
