@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -67,6 +66,14 @@ type modalMeta struct {
 	Drill bool `json:"d,omitempty"`
 	// Source is the message a shortcut declares from.
 	Source *incident.SourceMessage `json:"s,omitempty"`
+	// Holders is, on the roles form, who held each role the form shows
+	// when it opened, in the form's order (the IC first; trailing
+	// vacancies left out): what Slack submits again for every field the
+	// person did not touch. RoleSet is the digest of the roles the form
+	// shows (rolesDigest), so that positions are read against the same
+	// roles.
+	Holders []string `json:"h,omitempty"`
+	RoleSet string   `json:"r,omitempty"`
 }
 
 func plain(s string) *slack.TextBlockObject {
@@ -399,35 +406,68 @@ const maxModalBlocks = 100
 
 // RolesModal lets the IC hand out every role at once. Each role is labelled
 // as the panel names it; roles past what a modal holds are said to be left
-// out, to be assigned with the role command.
+// out, to be assigned with the role command. Who holds each role as the
+// form opens is kept in its (sealed) private_metadata: Slack submits every
+// field, the untouched ones with what the form showed, and only the fields
+// the person changed are applied (submitRoles).
 func RolesModal(p incident.Policy, inc *incident.Incident) slack.ModalViewRequest {
 	blocks := []slack.Block{}
-	add := func(role, label, current string) {
+	roles, left := formRoles(p)
+	holders := make([]string, len(roles))
+	for i, role := range roles {
+		label := "Incident Commander"
+		if role != incident.RoleCommander {
+			label = clip(policyRoleLabel(role)+" lead", 2000)
+		}
 		id := roleBlockID(role)
+		holders[i] = roleHolder(inc, role)
 		sel := slack.NewOptionsSelectBlockElement(slack.OptTypeUser, plain("Choose someone"), id)
-		sel.InitialUser = current
+		sel.InitialUser = holders[i]
 		in := slack.NewInputBlock(id, plain(label), nil, sel)
 		in.Optional = true
 		blocks = append(blocks, in)
 	}
-	add(incident.RoleCommander, "Incident Commander", inc.Commander)
-	roles := p.Roles
-	if len(roles) > maxModalBlocks-1 {
-		roles = roles[:maxModalBlocks-2]
-	}
-	for _, r := range roles {
-		add(r, clip(policyRoleLabel(r)+" lead", 2000), inc.Roles[r])
-	}
-	if left := len(p.Roles) - len(roles); left > 0 {
+	if left > 0 {
 		command := p.Command
 		if command == "" {
 			command = DefaultCommand
 		}
 		blocks = append(blocks, slack.NewContextBlock("", mrkdwnText(fmt.Sprintf("%d more roles than this form holds: assign them with `%s role &lt;role&gt; @someone`.", left, Escape(command)))))
 	}
-	meta, _ := json.Marshal(modalMeta{IncidentID: inc.ID})
+	for len(holders) > 0 && holders[len(holders)-1] == "" {
+		holders = holders[:len(holders)-1]
+	}
+	meta, _ := json.Marshal(modalMeta{IncidentID: inc.ID, Holders: holders, RoleSet: rolesDigest(roles)})
 	return slack.ModalViewRequest{Type: slack.VTModal, CallbackID: ViewRoles, Title: plain(clip("Roles · "+inc.Key(), 24)),
 		Submit: plain("Save"), Close: plain("Cancel"), Blocks: slack.Blocks{BlockSet: blocks}, PrivateMetadata: string(meta)}
+}
+
+// formRoles is the roles the roles form shows, the IC first, and how many
+// of the policy's it leaves out: a modal holds 100 blocks, one of which
+// then says so.
+func formRoles(p incident.Policy) (roles []string, left int) {
+	roles = p.Roles
+	if len(roles) > maxModalBlocks-1 {
+		roles = roles[:maxModalBlocks-2]
+	}
+	return append([]string{incident.RoleCommander}, roles...), len(p.Roles) - len(roles)
+}
+
+// rolesDigest names a list of roles in a few characters.
+func rolesDigest(roles []string) string {
+	h := sha256.New()
+	for _, r := range roles {
+		h.Write([]byte(strconv.Itoa(len(r)) + ":" + r))
+	}
+	return hex.EncodeToString(h.Sum(nil)[:8])
+}
+
+// roleHolder is who holds role in inc, "" for nobody.
+func roleHolder(inc *incident.Incident, role string) string {
+	if role == incident.RoleCommander {
+		return inc.Commander
+	}
+	return inc.Roles[role]
 }
 
 // roleBlockID is the block and action id of a role's input: the role, or
@@ -459,37 +499,71 @@ func metaIncident(cb slack.InteractionCallback) (int64, error) {
 	return meta.IncidentID, nil
 }
 
+// submitRoles applies the fields of the roles form the person changed
+// from what it showed when it opened (modalMeta.Holders); a field left as
+// it was changes nothing, so a form left open does not put back a holder
+// someone replaced since. A field changed where the role's holder changed
+// too since the form opened is answered on that field, naming who holds it
+// now, and nothing is applied.
 func (l *lifecycleHandlers) submitRoles(ctx context.Context, cb slack.InteractionCallback) (*slack.ViewSubmissionResponse, error) {
-	id, err := metaIncident(cb)
+	var meta modalMeta
+	if err := json.Unmarshal([]byte(cb.View.PrivateMetadata), &meta); err != nil || meta.IncidentID == 0 {
+		return nil, incident.Errorf(incident.EINVALID, "The form does not name an incident.")
+	}
+	roles, _ := formRoles(l.kit.policy())
+	if meta.RoleSet != rolesDigest(roles) {
+		// Opened by an older version of the bot, or under other roles:
+		// what it showed cannot be told apart from what was chosen.
+		return slack.NewErrorsViewSubmissionResponse(map[string]string{roleBlockID(incident.RoleCommander): "This form is out of date (the bot's roles changed since it opened); close it and open it again."}), nil
+	}
+	inc, err := l.kit.incidents.Get(ctx, meta.IncidentID)
 	if err != nil {
 		return nil, err
 	}
-	inc, err := l.kit.incidents.Get(ctx, id)
-	if err != nil {
-		return nil, err
+	type change struct{ role, user string }
+	var changes []change
+	conflicts := map[string]string{}
+	for i, role := range roles {
+		user := stateValue(cb, roleBlockID(role)).SelectedUser
+		shown := ""
+		if i < len(meta.Holders) {
+			shown = meta.Holders[i]
+		}
+		now := roleHolder(inc, role)
+		if user == "" || user == shown || user == now {
+			continue
+		}
+		if now != shown {
+			conflicts[roleBlockID(role)] = roleChangedMessage(now)
+			continue
+		}
+		changes = append(changes, change{role, user})
+	}
+	if len(conflicts) > 0 {
+		return slack.NewErrorsViewSubmissionResponse(conflicts), nil
 	}
 	// The IC role is given first when the person takes it, which lets
 	// them give the rest, and last when they hand it to someone else,
 	// which they may do only while they lead: handing over and naming the
 	// other leads in one form does both.
-	roles := append([]string{incident.RoleCommander}, l.kit.policy().Roles...)
-	if ic := stateValue(cb, roleBlockID(incident.RoleCommander)).SelectedUser; ic != "" && ic != cb.User.ID {
-		roles = append(slices.Clone(l.kit.policy().Roles), incident.RoleCommander)
+	if len(changes) > 0 && changes[0].role == incident.RoleCommander && changes[0].user != cb.User.ID {
+		changes = append(changes[1:], changes[0])
 	}
-	for _, role := range roles {
-		user := stateValue(cb, roleBlockID(role)).SelectedUser
-		current := inc.Roles[role]
-		if role == incident.RoleCommander {
-			current = inc.Commander
-		}
-		if user == "" || user == current {
-			continue
-		}
-		if _, err := l.kit.incidents.AssignRole(ctx, id, role, user, cb.User.ID); err != nil {
-			return slack.NewErrorsViewSubmissionResponse(map[string]string{roleBlockID(role): userMessage(err)}), nil
+	for _, c := range changes {
+		if _, err := l.kit.incidents.AssignRole(ctx, inc.ID, c.role, c.user, cb.User.ID); err != nil {
+			return slack.NewErrorsViewSubmissionResponse(map[string]string{roleBlockID(c.role): userMessage(err)}), nil
 		}
 	}
 	return nil, nil
+}
+
+// roleChangedMessage answers a field of the roles form whose role changed
+// hands since the form opened: now holds it (nobody, when "").
+func roleChangedMessage(now string) string {
+	if now == "" {
+		return "Nobody holds this role any more: it changed since you opened this form. Close it and open it again to name someone."
+	}
+	return userMessage(incident.Errorf(incident.ECONFLICT, "%s holds this role now: it changed since you opened this form. Close it and open it again to change it.", incident.User(now)))
 }
 
 func (l *lifecycleHandlers) submitSeverity(ctx context.Context, cb slack.InteractionCallback) (*slack.ViewSubmissionResponse, error) {
