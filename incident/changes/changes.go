@@ -47,6 +47,11 @@ const (
 	changesAttempts = 5
 	// maxButtonValue is the platform's limit on a button's value.
 	maxButtonValue = 2000
+	// doubleClick is how long after a list is asked for another request
+	// of the same list is taken for the same click: Slack sends each click
+	// of a double click with its own action_ts and trigger_id, so nothing
+	// in the request tells them apart from two requests.
+	doubleClick = 3 * time.Second
 )
 
 // Store is what changes and rollbacks need of the incident store. Its

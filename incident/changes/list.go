@@ -48,9 +48,10 @@ func (s *Service) changeWindow(w time.Duration) (time.Duration, error) {
 // WhatChanged lists the changes in the window before the incident started
 // in its channel, from a job: the sources are asked off the request path.
 // A zero window is the policy's. reply reaches the person who asked if the
-// list cannot be posted. A double click within a few seconds posts once.
-// EINVALID for a window outside 1 minute to 48 hours, ENOTFOUND for an
-// unknown incident.
+// list cannot be posted. A double click posts once: a request less than
+// doubleClick after the last list asked for of the same incident and
+// window, on any replica, is that list's. EINVALID for a window outside 1
+// minute to 48 hours, ENOTFOUND for an unknown incident.
 func (s *Service) WhatChanged(ctx context.Context, id int64, window time.Duration, actor string, reply incident.ReplyTarget) error {
 	window, err := s.changeWindow(window)
 	if err != nil {
@@ -60,8 +61,30 @@ func (s *Service) WhatChanged(ctx context.Context, id int64, window time.Duratio
 	if err != nil {
 		return err
 	}
-	tag := fmt.Sprintf("%dm:%d", int(window.Minutes()), s.clock.Now().Unix()/3)
-	return s.scheduleChanges(ctx, s.sched, changesPayload{IncidentID: inc.ID, Window: window, Actor: actor, Reply: reply, Tag: tag})
+	minutes := int(window.Minutes())
+	// The tag names this list alone: lists of one window are at least
+	// doubleClick apart.
+	tag := fmt.Sprintf("%dm:%d", minutes, s.clock.Now().UnixMilli())
+	p := changesPayload{IncidentID: inc.ID, Window: window, Actor: actor, Reply: reply, Tag: tag}
+	// The list is claimed for doubleClick from now with a lease in the
+	// transaction that schedules its job: of clicks that race on two
+	// replicas, one takes the lease and the others wait for its commit
+	// and find it held. A failed schedule leaves no claim behind. A
+	// lease whose time is up is deleted by the next release of any lease.
+	return s.store.Atomic(ctx, func(tx incident.Tx) error {
+		leases, ok := tx.(incident.LeaseStore)
+		if !ok {
+			return fmt.Errorf("the store's transaction (%T) hands out no leases", tx)
+		}
+		claimed, err := leases.AcquireLease(ctx, fmt.Sprintf("changes:%d:%dm", inc.ID, minutes), tag, doubleClick)
+		if err != nil {
+			return fmt.Errorf("claim the list of changes: %w", err)
+		}
+		if !claimed {
+			return nil // a list asked for a moment ago is on its way
+		}
+		return s.scheduleChanges(ctx, tx, p)
+	})
 }
 
 // planChanges schedules the list posted at declare. It runs beside the
