@@ -9,7 +9,9 @@
 //   - GET /api/v2/auditlog takes after and before in Unix milliseconds,
 //     spec (a resource specifier), and limit (1-20), and pages with
 //     _links.next. Both bounds are exclusive, so the client widens the
-//     window by a millisecond and filters to [from, to] itself.
+//     window by a millisecond and filters to [from, to] itself; nothing
+//     promises that the next link keeps the spec, so the client keeps only
+//     the asked flag's entries itself too.
 //   - Authorization carries the raw API access token, with no Bearer, and
 //     LD-API-Version pins the API version (20220603).
 //   - A 429 of the global and route limits carries X-Ratelimit-Reset, the
@@ -179,7 +181,14 @@ func (c *Client) ChangesCut(ctx context.Context, svc incident.ServicePolicy, fro
 		}
 		for _, e := range entries {
 			ch, ok := e.change(c.base, f)
-			if !ok || seen[ch.ExternalID] || ch.OccurredAt.Before(from) || ch.OccurredAt.After(to) {
+			// The spec asks for f's entries, but the pages after the
+			// first come from _links.next, which LaunchDarkly does not
+			// promise keeps it: only f's entries, in its project, are
+			// its changes.
+			if !ok || ch.Ref != f.Key || ch.Data["project"] != projectOf(f.Project) {
+				continue
+			}
+			if seen[ch.ExternalID] || ch.OccurredAt.Before(from) || ch.OccurredAt.After(to) {
 				continue
 			}
 			if f.Environment != "" && ch.Environment != "" && ch.Environment != f.Environment {
