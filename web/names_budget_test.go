@@ -165,3 +165,62 @@ func TestIncidentPageKeepsSlackRefusalsOfNames(t *testing.T) {
 	t.Logf("a minute later: %d of %d named", namesShown(page), posters)
 	require.Equal(t, posters, namesShown(page))
 }
+
+// A Slack that stops answering users.info costs one page its wait, not
+// every page: once a call has run out of time unanswered, the next views
+// and API calls do not wait for Slack. They show people by id and ask
+// about them in the background, and once Slack answers again the people
+// are named. (Whether someone is a guest is answered from the workspace's
+// list, read before Slack stopped answering, as a running bot has it.)
+func TestSlackThatHangsCostsOnlyOnePageItsWait(t *testing.T) {
+	f := setup(t, func(cfg *web.Config) { cfg.Postmortem = draftAsTheStoreReads })
+	addPosters(t, f, 20, f.slack)
+	admin := f.browser()
+	admin.signIn(f.alice)
+	token := createToken(t, admin, "grafana", "read", "")
+	b := f.browser()
+	b.signIn(f.bob)
+
+	f.slack.SetLatency("users.info", time.Minute)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go f.chat.WatchGuests(ctx)
+	require.Eventually(t, func() bool {
+		ctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		defer cancel()
+		_, err := f.chat.IsGuest(ctx, f.bob.ID)
+		return err == nil
+	}, 10*time.Second, 20*time.Millisecond, "the workspace's people are read")
+
+	start := time.Now()
+	resp, page := b.get("/incidents/1")
+	first := time.Since(start)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Zero(t, namesShown(page))
+
+	var later []time.Duration
+	for range 3 {
+		start = time.Now()
+		resp, page = b.get("/incidents/1")
+		later = append(later, time.Since(start).Round(time.Millisecond))
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		require.Contains(t, page, "The pool was exhausted")
+		start = time.Now()
+		status, _ := apiCall(t, f, token, http.MethodGet, "/api/v1/incidents", "")
+		later = append(later, time.Since(start).Round(time.Millisecond))
+		require.Equal(t, http.StatusOK, status)
+	}
+	t.Logf("Slack silent: first view %s, then views and API calls %v", first.Round(time.Millisecond), later)
+	require.GreaterOrEqual(t, first, time.Second, "the first view gives Slack its time")
+	for _, d := range later {
+		require.Less(t, d, 500*time.Millisecond, "nobody waits again for a Slack that did not answer")
+	}
+
+	// Slack answers again: the people asked about in the background are
+	// named, and then everyone.
+	f.slack.SetLatency("users.info", 0)
+	require.Eventually(t, func() bool {
+		_, page := b.get("/incidents/1")
+		return namesShown(page) == 20
+	}, 10*time.Second, 50*time.Millisecond)
+}

@@ -26,6 +26,14 @@ const (
 	// inside DefaultRequestTimeout: a person not named by then is shown
 	// by id, and the rest of the page is not held back for names.
 	nameBudget = 2 * time.Second
+	// checkBudget is what a check of one person (a session's, an API
+	// token's, a commander named through the API) gives Slack: one
+	// users.info call, answered in a fraction of it when Slack is well.
+	checkBudget = time.Second
+	// askLaterBudget bounds a users.info call made in the background while
+	// Slack is not answering, and askLaterMax how many run at once.
+	askLaterBudget = 5 * time.Second
+	askLaterMax    = nameLookups
 )
 
 // nameCache turns Slack user ids into display names for the pages, and
@@ -42,6 +50,13 @@ type nameCache struct {
 	// quietUntil is when Slack's last 429 for users.info ends: no call is
 	// made before then, as Slack's Retry-After asks.
 	quietUntil time.Time
+	// silentUntil is set when a users.info call ran out of time without
+	// an answer: until then, or until Slack answers again, nobody waits
+	// for Slack. A person not known is asked about in the background
+	// (asking, at most askLaterMax at once) and shown by id meanwhile, so
+	// a Slack that hangs costs one page its budget, not every page.
+	silentUntil time.Time
+	asking      map[string]bool
 }
 
 type nameEntry struct {
@@ -57,12 +72,16 @@ type nameEntry struct {
 }
 
 func newNameCache(api *slack.Client, clock incident.Clock, ttl time.Duration) *nameCache {
-	return &nameCache{api: api, clock: clock, ttl: ttl, budget: nameBudget, entries: map[string]nameEntry{}}
+	return &nameCache{api: api, clock: clock, ttl: ttl, budget: nameBudget, entries: map[string]nameEntry{}, asking: map[string]bool{}}
 }
 
 // errNamesRateLimited stands for Slack's 429 to users.info while its
 // Retry-After lasts.
 var errNamesRateLimited = errors.New("slack users.info is rate limited")
+
+// errSlackSilent stands for a Slack whose last users.info call ran out of
+// time unanswered, while nobody waits for it.
+var errSlackSilent = errors.New("slack users.info did not answer a recent call; not waiting for it")
 
 // cached returns the kept answer about userID while it lasts.
 func (c *nameCache) cached(userID string, now time.Time) (nameEntry, bool) {
@@ -79,7 +98,7 @@ func (c *nameCache) cached(userID string, now time.Time) (nameEntry, bool) {
 
 // lookup returns what Slack says of userID, from the cache when it is
 // recent. The error is Slack's when it could not be asked, or its recent
-// refusal; a call cut short by ctx is not kept.
+// refusal, or errSlackSilent; a call cut short by ctx is not kept.
 func (c *nameCache) lookup(ctx context.Context, userID string) (nameEntry, error) {
 	now := c.clock.Now()
 	if e, ok := c.cached(userID, now); ok {
@@ -88,6 +107,46 @@ func (c *nameCache) lookup(ctx context.Context, userID string) (nameEntry, error
 	if err := ctx.Err(); err != nil {
 		return nameEntry{name: userID}, err
 	}
+	if c.silent(now) {
+		c.askLater(userID)
+		return nameEntry{name: userID}, errSlackSilent
+	}
+	return c.ask(ctx, userID, now)
+}
+
+// silent reports whether Slack let a recent users.info call run out of
+// time and has not answered one since.
+func (c *nameCache) silent(now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return now.Before(c.silentUntil)
+}
+
+// askLater asks Slack about userID in the background, within
+// askLaterBudget, unless it is being asked about already or askLaterMax
+// calls are in flight: the answer is kept for the next view.
+func (c *nameCache) askLater(userID string) {
+	c.mu.Lock()
+	if c.asking[userID] || len(c.asking) >= askLaterMax {
+		c.mu.Unlock()
+		return
+	}
+	c.asking[userID] = true
+	c.mu.Unlock()
+	go func() {
+		defer func() {
+			c.mu.Lock()
+			delete(c.asking, userID)
+			c.mu.Unlock()
+		}()
+		ctx, cancel := context.WithTimeout(context.Background(), askLaterBudget)
+		defer cancel()
+		_, _ = c.ask(ctx, userID, c.clock.Now())
+	}()
+}
+
+// ask calls users.info and keeps what Slack said (or refused).
+func (c *nameCache) ask(ctx context.Context, userID string, now time.Time) (nameEntry, error) {
 	u, err := c.api.GetUserInfoContext(ctx, userID)
 	var se slack.SlackErrorResponse
 	var e nameEntry
@@ -95,7 +154,16 @@ func (c *nameCache) lookup(ctx context.Context, userID string) (nameEntry, error
 	case errors.As(err, &se) && se.Err == "user_not_found":
 		e = nameEntry{name: userID, inactive: true, until: now.Add(c.ttl)}
 	case err != nil && ctx.Err() != nil:
-		// The caller's time ran out: nothing is learnt of Slack.
+		// The time ran out: nothing is learnt of the person, and when it
+		// was the time Slack was given (not a caller that left), Slack is
+		// not waited for again for a while.
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			c.mu.Lock()
+			if q := now.Add(refusalTTL); q.After(c.silentUntil) {
+				c.silentUntil = q
+			}
+			c.mu.Unlock()
+		}
 		return nameEntry{name: userID}, err
 	case err != nil:
 		e = nameEntry{name: userID, err: err, until: now.Add(refusalTTL)}
@@ -111,8 +179,12 @@ func (c *nameCache) lookup(ctx context.Context, userID string) (nameEntry, error
 		// Slackbot is no bot to Slack (is_bot false), and no person.
 		e = nameEntry{name: displayName(u, userID), team: u.TeamID, inactive: u.Deleted || u.IsBot || userID == "USLACKBOT", until: now.Add(c.ttl)}
 	}
+	_, limited := retryAfter(err)
 	c.mu.Lock()
 	c.entries[userID] = e
+	if err == nil || limited || errors.As(err, &se) {
+		c.silentUntil = time.Time{} // Slack answers again
+	}
 	c.mu.Unlock()
 	return e, e.err
 }
@@ -155,6 +227,8 @@ func (c *nameCache) active(ctx context.Context, userID string) (bool, error) {
 	if !slackUserID(userID) {
 		return false, nil
 	}
+	ctx, cancel := context.WithTimeout(ctx, checkBudget)
+	defer cancel()
 	e, err := c.lookup(ctx, userID)
 	if err != nil {
 		return false, err
@@ -169,6 +243,8 @@ func (c *nameCache) colleague(ctx context.Context, userID, of string) (bool, err
 	if !slackUserID(userID) {
 		return false, nil
 	}
+	ctx, cancel := context.WithTimeout(ctx, checkBudget)
+	defer cancel()
 	them, err := c.lookup(ctx, userID)
 	if err != nil || them.inactive {
 		return false, err

@@ -40,6 +40,7 @@ type fixture struct {
 	web    *web.Server
 	svc    *incident.Service
 	queue  *incidenttest.Queue // the service's jobs; a test runs them
+	chat   *bot.Chat
 
 	alice, bob, eve slackfake.User // alice is an admin and in the private channel; eve is from another workspace
 	private         *incident.Incident
@@ -97,7 +98,8 @@ func setup(t testing.TB, opts ...func(*web.Config)) *fixture {
 	api := slack.New(f.slack.BotToken(), slack.OptionAPIURL(f.slack.URL()))
 	q := incidenttest.NewQueue()
 	f.store.SetScheduler(q)
-	svc := incident.NewService(incident.ServiceConfig{Store: f.store, Scheduler: q, Chat: bot.NewChat(api, policy, bot.WithChatClock(f.clock)).Roles(), Policy: policy, Clock: f.clock})
+	f.chat = bot.NewChat(api, policy, bot.WithChatClock(f.clock))
+	svc := incident.NewService(incident.ServiceConfig{Store: f.store, Scheduler: q, Chat: f.chat.Roles(), Policy: policy, Clock: f.clock})
 	svc.RegisterJobs(q)
 	f.svc, f.queue = svc, q
 
