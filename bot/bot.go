@@ -154,6 +154,7 @@ func New(cfg Config) *Handler {
 	if cfg.Slack != nil {
 		// Replies to interactions take Chat.Reply's fallback chain.
 		h.replies = NewChat(cfg.Slack, incident.Policy{}, WithChatClock(cfg.Clock), WithChatLogger(cfg.Logger))
+		h.kit.people = h.replies
 	}
 	h.mount(table{commands: []command{{name: "help", usage: "help", summary: "Show this help.", run: h.help}}})
 	h.mount((&metricsHandlers{kit: h.kit, metrics: cfg.Metrics, webURL: cfg.WebURL}).table())

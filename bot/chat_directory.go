@@ -250,17 +250,56 @@ func (c *chatDirectory) userInfo(ctx context.Context, userID string) ([]string, 
 }
 
 // userFacts is a user's e-mail address, then the names UserName tries in
-// turn, then whether they are a guest (factGuest).
+// turn, then whether they are a guest (factGuest), deactivated
+// (factDeactivated) and an app (factApp).
 func userFacts(u *slack.User) []string {
-	guest := ""
-	if u.IsRestricted || u.IsUltraRestricted {
-		guest = "guest"
+	flag := func(set bool, name string) string {
+		if set {
+			return name
+		}
+		return ""
 	}
-	return []string{u.Profile.Email, u.Profile.DisplayName, u.RealName, u.Profile.RealName, u.Name, guest}
+	return []string{u.Profile.Email, u.Profile.DisplayName, u.RealName, u.Profile.RealName, u.Name,
+		flag(u.IsRestricted || u.IsUltraRestricted, "guest"), flag(u.Deleted, "deactivated"),
+		flag(u.IsBot || u.ID == "USLACKBOT", "app")}
 }
 
-// factGuest is where userFacts says whether the user is a guest.
-const factGuest = 5
+// Where userFacts says whether the user is a guest, deactivated, an app.
+const (
+	factGuest       = 5
+	factDeactivated = 6
+	factApp         = 7
+)
+
+// personState is what Slack's directory says of a user id.
+type personState int
+
+const (
+	personActive personState = iota
+	personUnknown
+	personDeactivated
+	personApp
+)
+
+// personState says whether userID is a person Slack knows, active and not
+// an app, from users.info (cached as userInfo is). An error means Slack
+// could not say.
+func (c *chatDirectory) personState(ctx context.Context, userID string) (personState, error) {
+	u, err := c.userInfo(ctx, userID)
+	switch slackCode(err) {
+	case "user_not_found", "user_not_visible":
+		return personUnknown, nil
+	}
+	switch {
+	case err != nil:
+		return personUnknown, err
+	case u[factDeactivated] != "":
+		return personDeactivated, nil
+	case u[factApp] != "":
+		return personApp, nil
+	}
+	return personActive, nil
+}
 
 // userChannelsPage is how many channels one users.conversations call asks
 // for: Slack's recommended page (its limit is 999).

@@ -125,6 +125,9 @@ type kit struct {
 	clock     incident.Clock
 	// command is the slash command, named in replies.
 	command string
+	// people confirms a user id named in a command (person); nil when
+	// there is no Slack client.
+	people *Chat
 }
 
 // policy is the incident policy.

@@ -23,15 +23,54 @@ var mentionRE = regexp.MustCompile(`^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$`)
 // second.
 var severityLikeRE = regexp.MustCompile(`(?i)^(p|sev)\d+$`)
 
-// parseUser reads a mention, or a bare user id.
+// parseUser reads a mention as Slack sends it in a command's text
+// (<@U123|jane>, or <@U123>): the app's command escapes what people type
+// (should_escape), so a person named with @ arrives so. Anything else is
+// refused here; a bare user id is for kit.person to confirm.
 func parseUser(tok string) (string, error) {
 	if m := mentionRE.FindStringSubmatch(tok); m != nil {
 		return m[1], nil
 	}
-	if regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`).MatchString(tok) {
-		return tok, nil
-	}
 	return "", incident.Errorf(incident.EINVALID, "%q is not a Slack user: mention them with @ so Slack links the name.", tok)
+}
+
+// personLookup bounds the users.info call that confirms a bare user id
+// named in a command, on the way to Slack's 3 seconds.
+const personLookup = time.Second
+
+// person reads who a command names: a mention (parseUser), or a bare user
+// id that Slack's directory confirms is a person, one it knows who is
+// neither deactivated nor an app. A typed name ("WENDY") is no id, however
+// it is spelt: the person is asked to name someone with @, as example
+// shows. When Slack cannot say, a bare id is refused; a mention is Slack's
+// own word and needs no lookup.
+func (k *kit) person(ctx context.Context, tok, example string) (string, error) {
+	if id, err := parseUser(tok); err == nil {
+		return id, nil
+	}
+	withAt := func(format string, args ...any) error {
+		return incident.Errorf(incident.EINVALID, format+" Name the person with @, such as `%s`.", append(args, example)...)
+	}
+	if !isSlackID(tok, "UW") || k.people == nil {
+		return "", withAt("%q is not a Slack user.", tok)
+	}
+	ctx, cancel := context.WithTimeout(ctx, personLookup)
+	defer cancel()
+	state, err := k.people.personState(ctx, tok)
+	if err != nil {
+		k.log.WarnContext(ctx, "could not confirm a user id named in a command", "user", tok, "err", err)
+		// Not wrapped: the reply is Slack's failure, never the database's.
+		return "", incident.Errorf(incident.EUNAVAILABLE, "Slack could not confirm who %s is just now, so nobody was named. Name the person with @, such as `%s`, or try again in a minute.", tok, example)
+	}
+	switch state {
+	case personUnknown:
+		return "", withAt("Slack knows no one with the id %s.", tok)
+	case personDeactivated:
+		return "", withAt("%s is deactivated in Slack.", tok)
+	case personApp:
+		return "", withAt("%s is an app, not a person.", tok)
+	}
+	return tok, nil
 }
 
 // lifecycleHandlers answer the core of an incident: declaring it (by
@@ -187,7 +226,7 @@ func (l *lifecycleHandlers) assignIC(ctx context.Context, inv Invocation) (Reply
 	}
 	user := inv.Cmd.UserID
 	if inv.Args != "" {
-		if user, err = parseUser(inv.Args); err != nil {
+		if user, err = l.kit.person(ctx, inv.Args, l.kit.command+" ic @jane"); err != nil {
 			return Reply{}, err
 		}
 	}
@@ -207,11 +246,11 @@ func (l *lifecycleHandlers) assignRole(ctx context.Context, inv Invocation) (Rep
 	if len(fields) != 2 {
 		return Reply{}, incident.Errorf(incident.EINVALID, "Say which role and who, such as `comms @jane`.")
 	}
-	user, err := parseUser(fields[1])
+	inc, err := l.kit.incidentHere(ctx, inv)
 	if err != nil {
 		return Reply{}, err
 	}
-	inc, err := l.kit.incidentHere(ctx, inv)
+	user, err := l.kit.person(ctx, fields[1], l.kit.command+" role "+strings.ToLower(fields[0])+" @jane")
 	if err != nil {
 		return Reply{}, err
 	}
