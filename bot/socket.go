@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -53,15 +54,61 @@ func (h *Handler) RunSocketMode(ctx context.Context, api *slack.Client, opts ...
 			<-errc
 			return nil
 		case err := <-errc:
+			// slack-go gives up by itself on an invalid, revoked or
+			// deactivated token.
+			h.socket.failed(err, h.cfg.Clock.Now())
 			s.inFlight.Wait()
 			return fmt.Errorf("socket mode: %w", err)
 		case evt, ok := <-s.sm.Events:
 			if !ok {
 				return nil
 			}
+			if err := refusedForGood(evt); err != nil {
+				// slack-go retries every refusal but four for ever: one
+				// that no retry can fix stops here, so that the person
+				// running the bot is told which setting to fix.
+				s.connection(ctx, evt)
+				closeConn()
+				<-errc
+				s.inFlight.Wait()
+				return fmt.Errorf("socket mode: %w", err)
+			}
 			s.serve(ctx, evt, false)
 		}
 	}
+}
+
+// AppTokenRefusal returns Slack's error code when err is Slack refusing the
+// app-level token that opens Socket Mode connections (apps.connections.open)
+// in a way that trying again cannot fix: a token that is not an app-level
+// one, lacks the connections:write scope, is wrong, revoked or expired, or
+// belongs to a workspace or organisation that refuses it. It returns ""
+// for anything else (Slack unreachable or failing, a rate limit).
+func AppTokenRefusal(err error) string {
+	var se slack.SlackErrorResponse
+	if !errors.As(err, &se) {
+		return ""
+	}
+	switch se.Err {
+	case "invalid_auth", "not_authed", "missing_args", "not_allowed_token_type", "missing_scope", "no_permission",
+		"token_revoked", "token_expired", "account_inactive", "forbidden_team", "team_access_not_granted",
+		"org_login_required", "ekm_access_denied", "access_denied":
+		return se.Err
+	}
+	return ""
+}
+
+// refusedForGood returns the error of a failed connection attempt that
+// AppTokenRefusal says no retry can fix, or nil.
+func refusedForGood(evt socketmode.Event) error {
+	if evt.Type != socketmode.EventTypeConnectionError {
+		return nil
+	}
+	ce, ok := evt.Data.(*slack.ConnectionErrorEvent)
+	if !ok || AppTokenRefusal(ce.ErrorObj) == "" {
+		return nil
+	}
+	return ce.ErrorObj
 }
 
 // msgRestarting answers a slash command that reached a process as it stops.
@@ -163,7 +210,7 @@ func (s *socketServer) serve(ctx context.Context, evt socketmode.Event, draining
 		s.settle()
 		return
 	}
-	if logConnection(ctx, h.log, evt) {
+	if s.connection(ctx, evt) {
 		return
 	}
 	if evt.Type == socketmode.EventTypeErrorBadMessage {
@@ -228,23 +275,32 @@ func undecoded(ctx context.Context, log *slog.Logger, evt socketmode.Event) sock
 	return socketmode.Event{Type: socketmode.EventTypeEventsAPI, Request: &req}
 }
 
-// logConnection logs the state of the connection an event reports, and
-// reports whether it was one.
-func logConnection(ctx context.Context, log *slog.Logger, evt socketmode.Event) bool {
+// connection logs the state of the connection an event reports, and
+// remembers it for SocketModeState; it reports whether the event was one.
+func (s *socketServer) connection(ctx context.Context, evt socketmode.Event) bool {
+	log, now := s.h.log, s.h.cfg.Clock.Now()
 	switch evt.Type {
+	case socketmode.EventTypeConnecting:
+		s.h.socket.connecting(now)
+		return true
 	case socketmode.EventTypeConnected:
+		s.h.socket.connected()
 		log.InfoContext(ctx, "socket mode connected")
 		return true
 	case socketmode.EventTypeConnectionError:
 		// The cause (connection refused, DNS, TLS, a refused app token) is
 		// logged on every attempt, before the retries blur it.
 		attrs := []any{"type", string(evt.Type)}
+		var cause error
 		if ce, ok := evt.Data.(*slack.ConnectionErrorEvent); ok {
+			cause = ce.ErrorObj
 			attrs = append(attrs, "attempt", ce.Attempt, "retry_in", ce.Backoff, "err", ce.ErrorObj)
 		}
+		s.h.socket.failed(cause, now)
 		log.ErrorContext(ctx, "socket mode connection problem", attrs...)
 		return true
 	case socketmode.EventTypeInvalidAuth:
+		s.h.socket.failed(errors.New("the app-level token was refused"), now)
 		log.ErrorContext(ctx, "socket mode connection refused: the app-level token (SLACK_APP_TOKEN) is invalid or revoked", "type", string(evt.Type))
 		return true
 	}
@@ -392,14 +448,29 @@ func disconnectLabel(reason string) string {
 	return "other"
 }
 
-// socketHealth remembers whether Slack keeps turning the Socket Mode
-// connection away because Socket Mode is disabled for the app: slack-go
-// reconnects, Slack lets it, then closes it again, so the process looks
-// busy but nothing arrives.
+// socketHealth remembers whether the process holds a Socket Mode
+// connection, and whether Slack keeps turning it away because Socket Mode is
+// disabled for the app: slack-go reconnects, Slack lets it, then closes it
+// again, so the process looks busy but nothing arrives.
 type socketHealth struct {
 	mu           sync.Mutex
 	linkDisabled int       // link_disabled disconnects in a row
 	since        time.Time // the first of them
+
+	// up is set from a connection's opening until an attempt to open the
+	// next one fails; everUp once the first has opened. A connection
+	// Slack replaces (every few hours, and on request) is followed at
+	// once by the next, and is not reported.
+	up, everUp bool
+	// attempting is the start of the first attempt to connect since the
+	// last connection opened: when that connection was lost.
+	attempting time.Time
+	// down is when the process lost its connection (or started without
+	// one); failures counts the attempts failed since, lastErr is the
+	// last one's cause.
+	down     time.Time
+	failures int
+	lastErr  string
 }
 
 // disconnected records a disconnect; another reason ends a run of
@@ -417,6 +488,41 @@ func (sh *socketHealth) disconnected(reason string, now time.Time) {
 	sh.linkDisabled++
 }
 
+// connecting records an attempt to open a connection.
+func (sh *socketHealth) connecting(now time.Time) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if sh.attempting.IsZero() {
+		sh.attempting = now
+	}
+}
+
+// connected records a connection opened.
+func (sh *socketHealth) connected() {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	sh.up, sh.everUp = true, true
+	sh.attempting, sh.down, sh.failures, sh.lastErr = time.Time{}, time.Time{}, 0, ""
+}
+
+// failed records an attempt to connect that failed.
+func (sh *socketHealth) failed(cause error, now time.Time) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if sh.failures == 0 {
+		sh.down = sh.attempting
+		if sh.down.IsZero() {
+			sh.down = now
+		}
+	}
+	sh.up = false
+	sh.failures++
+	sh.lastErr = "unknown"
+	if cause != nil {
+		sh.lastErr = cause.Error()
+	}
+}
+
 // served records that a request arrived, which proves Socket Mode is on.
 func (sh *socketHealth) served() {
 	sh.mu.Lock()
@@ -424,17 +530,32 @@ func (sh *socketHealth) served() {
 	sh.linkDisabled = 0
 }
 
-// SocketModeState reports, for a readiness check, whether Slack is turning
-// the Socket Mode connection away because Socket Mode is disabled for the
-// app in its Slack settings; it fails from the first such disconnect until
-// a request arrives or Slack disconnects for another reason. A restart does
-// not fix it: someone must turn Socket Mode on.
+// SocketModeState reports, for a readiness check, whether this process
+// holds a Socket Mode connection: it fails before the first one opens
+// ("never connected"), and from a failed attempt to open the next one until
+// one opens ("disconnected since ..."), with the number of attempts failed
+// and the last one's cause. It also fails while Slack is turning the
+// connection away because Socket Mode is disabled for the app in its Slack
+// settings, from the first such disconnect until a request arrives or Slack
+// disconnects for another reason: a restart does not fix it, someone must
+// turn Socket Mode on. A connection Slack replaces, as it does every few
+// hours, is not reported.
 func (h *Handler) SocketModeState(context.Context) (string, error) {
-	h.socket.mu.Lock()
-	defer h.socket.mu.Unlock()
-	if h.socket.linkDisabled == 0 {
+	sh := &h.socket
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	switch {
+	case sh.linkDisabled > 0:
+		return "link_disabled", fmt.Errorf("link_disabled: Socket Mode is disabled for this app in its Slack settings (Slack closed the connection %d times since %s)",
+			sh.linkDisabled, sh.since.UTC().Format(time.RFC3339))
+	case sh.up:
 		return "ok", nil
+	case !sh.everUp && sh.failures == 0:
+		return "connecting", errors.New("never connected: the first Socket Mode connection is being opened")
+	case !sh.everUp:
+		return "never connected", fmt.Errorf("never connected: %d attempts to open a Socket Mode connection failed since %s, the last with: %s",
+			sh.failures, sh.down.UTC().Format(time.RFC3339), sh.lastErr)
 	}
-	return "link_disabled", fmt.Errorf("link_disabled: Socket Mode is disabled for this app in its Slack settings (Slack closed the connection %d times since %s)",
-		h.socket.linkDisabled, h.socket.since.UTC().Format(time.RFC3339))
+	return "disconnected", fmt.Errorf("disconnected since %s: %d attempts to open a Socket Mode connection failed, the last with: %s",
+		sh.down.UTC().Format(time.RFC3339), sh.failures, sh.lastErr)
 }

@@ -204,6 +204,11 @@ func listenAndServe(ctx context.Context, cfg Config, public, admin http.Handler,
 	select {
 	case <-ctx.Done():
 	case runErr = <-errc:
+		// Both tokens wrong: the one that stopped the bot is not the only
+		// one to fix.
+		if refused := slackAuth.refusal(); refused != nil {
+			runErr = errors.Join(runErr, refused)
+		}
 		log.ErrorContext(ctx, "shutting down after a fatal error", "err", runErr)
 	}
 	ready.drain()
@@ -601,6 +606,27 @@ func (a *authState) check(context.Context) (string, error) {
 	}
 }
 
+// botTokenError names the setting to fix, and where its right value is,
+// when Slack refuses the bot token; other errors are returned as they are.
+func botTokenError(err error) error {
+	if !slackAuthRefused(err) {
+		return err
+	}
+	return fmt.Errorf("SLACK_BOT_TOKEN was refused by Slack (%w): it must be the app's Bot User OAuth Token (xoxb-...), "+
+		"from OAuth & Permissions of the app installed from the manifest (install it to the workspace again if the token was revoked)", err)
+}
+
+// refusal returns the last auth.test's error when Slack refused the bot
+// token, else nil.
+func (a *authState) refusal() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if slackAuthRefused(a.err) {
+		return a.err
+	}
+	return nil
+}
+
 // slackAuthRefused reports Slack answering that the token is not valid
 // (wrong, revoked, expired, or its workspace or user deactivated), as
 // opposed to Slack being unreachable or failing.
@@ -625,6 +651,7 @@ func (a *authState) watch(ctx context.Context, api *slack.Client, log *slog.Logg
 		callCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		resp, err := api.AuthTestContext(callCtx)
 		cancel()
+		err = botTokenError(err)
 		a.mu.Lock()
 		wasOK := a.ok
 		a.ok, a.err = err == nil, err
@@ -638,6 +665,8 @@ func (a *authState) watch(ctx context.Context, api *slack.Client, log *slog.Logg
 		a.mu.Unlock()
 		a.triedOnce.Do(func() { close(a.tried) })
 		switch {
+		case err != nil && ctx.Err() == nil && slackAuthRefused(err):
+			log.ErrorContext(ctx, "Slack auth.test failed: "+err.Error())
 		case err != nil && ctx.Err() == nil:
 			log.ErrorContext(ctx, "Slack auth.test failed", "err", err)
 		case err == nil && !wasOK:
@@ -763,15 +792,12 @@ func webURL(cfg Config) string {
 // socketModeError names the setting to fix when Slack refuses the
 // app-level token that opens Socket Mode connections.
 func socketModeError(err error) error {
-	var se slack.SlackErrorResponse
-	if !errors.As(err, &se) {
+	code := bot.AppTokenRefusal(err)
+	if code == "" {
 		return err
 	}
-	switch se.Err {
-	case "invalid_auth", "not_authed", "not_allowed_token_type", "token_revoked", "token_expired", "account_inactive", "missing_scope":
-		return fmt.Errorf("socket mode: Slack refused SLACK_APP_TOKEN (%s): it must be the app's app-level token (xapp-...) with the connections:write scope, from the app's Basic Information page", se.Err)
-	}
-	return err
+	return fmt.Errorf("socket mode: Slack refused SLACK_APP_TOKEN (%s): it must be the app's app-level token (xapp-...) with the connections:write scope, "+
+		"generated under Basic Information → App-Level Tokens of the app created from the manifest", code)
 }
 
 // instanceID names this replica to the others sharing the database:
