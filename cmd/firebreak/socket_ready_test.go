@@ -56,7 +56,9 @@ func TestReadinessShowsSocketModeNeverConnected(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"serve"}, func(k string) string { return env[k] }, io.Discard, &syncBuffer{}) }()
+	go func() {
+		done <- run(ctx, []string{"serve"}, func(k string) string { return env[k] }, io.Discard, &syncBuffer{})
+	}()
 	t.Cleanup(func() { cancel(); require.NoError(t, <-done) })
 
 	b := &botInstance{t: t, admin: "http://" + env["ADMIN_ADDR"], base: "http://" + env["HTTP_ADDR"]}
