@@ -271,7 +271,21 @@ func serviceFromOption(p incident.Policy, v string) (string, bool) {
 	return "", false
 }
 
+// mayDeclare refuses, before the declare form opens, someone the policy
+// does not let declare (permissions.declare, a guest), saying who can:
+// nobody fills in a form to be told no.
+func (l *lifecycleHandlers) mayDeclare(ctx context.Context, user string) error {
+	d, err := l.kit.incidents.Authorize(ctx, incident.Request{Subject: incident.Subject{User: user}, Action: incident.ActDeclare})
+	if err != nil {
+		return err
+	}
+	return d.Err()
+}
+
 func (l *lifecycleHandlers) openDeclareModal(ctx context.Context, triggerID, user, channel string, d declareArgs) error {
+	if err := l.mayDeclare(ctx, user); err != nil {
+		return err
+	}
 	if triggerID == "" {
 		return incident.Errorf(incident.EINVALID, "Say the severity and a title, such as `declare P1 checkout is down`.")
 	}
@@ -307,6 +321,9 @@ func (l *lifecycleHandlers) shortcutDeclareFromMessage(ctx context.Context, cb s
 	}
 	src := &incident.SourceMessage{ChannelID: cb.Channel.ID, TS: ts, Author: cb.Message.User,
 		Permalink: permalink(cb.Team.Domain, cb.Channel.ID, ts)}
+	if err := l.mayDeclare(ctx, cb.User.ID); err != nil {
+		return err
+	}
 	if cb.TriggerID == "" {
 		return incident.Errorf(incident.EINVALID, "Slack sent no trigger to open the declare form.")
 	}
@@ -377,12 +394,16 @@ func (l *lifecycleHandlers) submitDeclare(ctx context.Context, cb slack.Interact
 	}
 	if _, _, err := l.kit.incidents.Declare(ctx, in); err != nil {
 		// Naming someone else as IC is refused on the field, so the
-		// person can pick again without retyping the form. The people the
-		// refusal names are mentions here and names on the field
-		// (namer.plainFieldErrors).
+		// person can pick again without retyping the form; a declare
+		// refused (the policy changed since the form opened) on the
+		// title, the form's first field. The people the refusal names are
+		// mentions here and names on the field (namer.plainFieldErrors).
 		var r *incident.Refusal
 		if errors.As(err, &r) && r.Action == incident.ActNameIC {
 			return slack.NewErrorsViewSubmissionResponse(map[string]string{blockCommander: userMessage(err)}), nil
+		}
+		if errors.As(err, &r) && r.Action == incident.ActDeclare {
+			return slack.NewErrorsViewSubmissionResponse(map[string]string{blockTitle: userMessage(err)}), nil
 		}
 		return nil, err
 	}
