@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -31,8 +33,9 @@ import (
 // once (admit): a client without the signing secret, sending bodies slowly,
 // holds no place a real Slack request needs.
 func (h *Handler) Routes(r chi.Router) {
+	rejections := &rejectionLog{log: h.log, clock: h.cfg.Clock}
 	r.Group(func(r chi.Router) {
-		r.Use(h.verify, h.admit)
+		r.Use(func(next http.Handler) http.Handler { return h.verify(next, rejections) }, h.admit)
 		r.Post("/slack/commands", h.serveCommand)
 		r.Post("/slack/interactions", h.serveInteraction)
 		r.Post("/slack/events", h.serveEvent)
@@ -41,8 +44,9 @@ func (h *Handler) Routes(r chi.Router) {
 
 // verify rejects, with 401 and before any parsing or storage, a request whose
 // signature is missing or wrong, whose timestamp is more than five minutes
-// off, or whose exact signature was already accepted (a replay).
-func (h *Handler) verify(next http.Handler) http.Handler {
+// off, or whose exact signature was already accepted (a replay). Rejections
+// are logged through rejections.
+func (h *Handler) verify(next http.Handler, rejections *rejectionLog) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		buf := bodies.Get().(*bytes.Buffer)
 		defer putBody(buf)
@@ -82,10 +86,11 @@ func (h *Handler) verify(next http.Handler) http.Handler {
 			if errors.Is(err, slack.ErrExpiredTimestamp) {
 				reason = "stale timestamp"
 			}
-			h.log.WarnContext(r.Context(), "rejected Slack request", "route", r.URL.Path, "reason", reason)
+			rejections.rejected(r, reason, errors.Is(err, slack.ErrInvalidSignature))
 			http.Error(w, reason, http.StatusUnauthorized)
 			return
 		}
+		rejections.verified()
 		// Events are deduplicated on their event_id, which also absorbs a
 		// replay; commands and interactions carry no id, so their exact
 		// signature is remembered for the five minutes it stays valid: in
@@ -93,7 +98,7 @@ func (h *Handler) verify(next http.Handler) http.Handler {
 		if r.URL.Path != "/slack/events" {
 			if !h.replay.firstSeen(replayKey(r.Header)) {
 				h.metrics.requests.WithLabelValues(kindOf(r), "replayed").Inc()
-				h.log.WarnContext(r.Context(), "rejected Slack request", "route", r.URL.Path, "reason", "replayed")
+				rejections.rejected(r, "replayed", false)
 				http.Error(w, "replayed request", http.StatusUnauthorized)
 				return
 			}
@@ -110,6 +115,68 @@ func (h *Handler) verify(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// rejectionLog logs the Slack requests refused by the signature check, in a
+// bounded number of lines: anyone can send them, and each is counted
+// (firebreak_slack_requests_total) whether it is logged or not. While no
+// request has passed the check since the start, a request carrying Slack's
+// signature headers whose signature does not match is most likely Slack
+// signing with another secret than SLACK_SIGNING_SECRET, and that is said
+// once, as an error naming the setting and where its value is.
+type rejectionLog struct {
+	log   *slog.Logger
+	clock incident.Clock
+
+	// passed is set once a request has passed the check; told once the
+	// mismatch has been said.
+	passed, told atomic.Bool
+
+	mu       sync.Mutex
+	lastLine time.Time // when a rejection was last logged
+	unlogged int       // the rejections since, not logged
+}
+
+// rejectionLogEvery is the least time between two lines about rejected
+// requests; those in between are counted in the next line.
+const rejectionLogEvery = 10 * time.Second
+
+// verified records a request that passed the signature check.
+func (l *rejectionLog) verified() {
+	if !l.passed.Load() {
+		l.passed.Store(true)
+	}
+}
+
+// rejected logs a refused request; mismatch says it carried Slack's headers
+// and a fresh timestamp, and its signature did not match.
+func (l *rejectionLog) rejected(r *http.Request, reason string, mismatch bool) {
+	ctx := r.Context()
+	if mismatch && !l.passed.Load() && l.told.CompareAndSwap(false, true) {
+		l.log.ErrorContext(ctx, "rejected Slack request: its signature does not match SLACK_SIGNING_SECRET, and no request has passed the check since the bot started, "+
+			"so SLACK_SIGNING_SECRET is most likely not this Slack app's: copy the Signing Secret from the app's Basic Information → App Credentials "+
+			"(not its Client Secret or Verification Token) and restart the bot; until then every command, button and event from Slack is refused "+
+			"(and Slack's check of the request URLs fails)", "route", r.URL.Path, "reason", reason)
+		l.mu.Lock()
+		l.lastLine = l.clock.Now()
+		l.mu.Unlock()
+		return
+	}
+	l.mu.Lock()
+	now := l.clock.Now()
+	if !l.lastLine.IsZero() && now.Sub(l.lastLine) < rejectionLogEvery {
+		l.unlogged++
+		l.mu.Unlock()
+		return
+	}
+	unlogged := l.unlogged
+	l.lastLine, l.unlogged = now, 0
+	l.mu.Unlock()
+	attrs := []any{"route", r.URL.Path, "reason", reason}
+	if unlogged > 0 {
+		attrs = append(attrs, "not_logged_since_the_last", unlogged)
+	}
+	l.log.WarnContext(ctx, "rejected Slack request", attrs...)
 }
 
 // bodyReadTimeout bounds the reading of a request's body.

@@ -178,6 +178,12 @@ func (c *Config) validateProviders(p *problems) {
 // publicURL is the web view's address.
 func (w WebConfig) validate(p *problems, publicURL string) {
 	if !w.Enabled() {
+		// Half of the pair would otherwise leave the web view off
+		// without a word.
+		if w.ClientSecret != "" {
+			p.add("SLACK_CLIENT_ID: required with SLACK_CLIENT_SECRET for the web view's Sign in with Slack; the client id from the Slack app's Basic Information page " +
+				"(or leave SLACK_CLIENT_SECRET unset to run without the web view)")
+		}
 		return
 	}
 	if w.ClientSecret == "" {
