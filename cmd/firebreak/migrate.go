@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +20,17 @@ import (
 func migrateCommand(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
 	if len(args) == 0 {
 		return fmt.Errorf("migrate needs up, down or status\n%s", commandHelp["migrate"])
+	}
+	// Opening a SQLite file creates it: only up may, the others report
+	// that there is none.
+	if cfg.DatabaseURL == "" && args[0] != "up" {
+		if _, err := os.Stat(cfg.SQLitePath); errors.Is(err, fs.ErrNotExist) {
+			if args[0] == "status" && len(args) == 1 {
+				_, err := fmt.Fprintf(stdout, "no database: the SQLite file %s (SQLITE_PATH) does not exist; firebreak migrate up, or serve, creates it\n", cfg.SQLitePath)
+				return err
+			}
+			return fmt.Errorf("SQLITE_PATH: the SQLite file %s does not exist: there is no schema to %s", cfg.SQLitePath, strings.Join(args, " "))
+		}
 	}
 	db, err := openDatabase(ctx, cfg)
 	if err != nil {

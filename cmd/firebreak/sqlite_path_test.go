@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"os"
@@ -52,7 +53,7 @@ func TestReadOnlySQLiteDirectoryNamesTheSetting(t *testing.T) {
 	t.Cleanup(func() { _ = os.Chmod(dir, 0o700) })
 	path := filepath.Join(dir, "firebreak.db")
 	env := map[string]string{"SQLITE_PATH": path}
-	err := run(context.Background(), []string{"migrate", "status"}, func(k string) string { return env[k] }, io.Discard, io.Discard)
+	err := run(context.Background(), []string{"migrate", "up"}, func(k string) string { return env[k] }, io.Discard, io.Discard)
 	require.Error(t, err)
 	require.True(t, strings.HasPrefix(err.Error(), "SQLITE_PATH: "), "%v", err)
 	require.Contains(t, err.Error(), path)
@@ -81,4 +82,28 @@ func TestUnreachableDatabaseURLNamesTheSetting(t *testing.T) {
 	require.Error(t, err)
 	require.True(t, strings.HasPrefix(err.Error(), "DATABASE_URL: "), "%v", err)
 	require.NotContains(t, err.Error(), "s3cret-pw")
+}
+
+// TestMigrateStatusDoesNotCreateTheDatabase: "firebreak migrate status"
+// where no SQLite file exists (a typo in SQLITE_PATH, the wrong directory)
+// says there is no database instead of creating an empty one; down refuses.
+// up creates it, as serve does.
+func TestMigrateStatusDoesNotCreateTheDatabase(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "firebreak.db")
+	env := map[string]string{"SQLITE_PATH": path}
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"migrate", "status"}, func(k string) string { return env[k] }, &out, io.Discard))
+	require.Contains(t, out.String(), "no database: the SQLite file "+path+" (SQLITE_PATH) does not exist")
+	require.NoFileExists(t, path)
+	err := run(context.Background(), []string{"migrate", "down"}, func(k string) string { return env[k] }, io.Discard, io.Discard)
+	require.ErrorContains(t, err, "SQLITE_PATH: the SQLite file "+path+" does not exist")
+	require.NoFileExists(t, path)
+
+	require.NoError(t, run(context.Background(), []string{"migrate", "up"}, func(k string) string { return env[k] }, io.Discard, io.Discard))
+	require.FileExists(t, path)
+	out.Reset()
+	require.NoError(t, run(context.Background(), []string{"migrate", "status"}, func(k string) string { return env[k] }, &out, io.Discard))
+	require.Contains(t, out.String(), "applied")
+	require.NotContains(t, out.String(), "no database")
 }
