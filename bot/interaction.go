@@ -30,9 +30,8 @@ func (h *Handler) Interaction(ctx context.Context, cb slack.InteractionCallback)
 	case slack.InteractionTypeBlockActions, slack.InteractionTypeViewSubmission, slack.InteractionTypeMessageAction,
 		slack.InteractionTypeShortcut:
 		if h.homes.interaction(ctx, cb) {
-			h.tellUser(ctx, cb, errOutsider)
 			h.counted("outsider")
-			return nil
+			return h.refuseInteraction(ctx, cb, errOutsider)
 		}
 	}
 	switch cb.Type {
@@ -107,8 +106,7 @@ func (h *Handler) viewSubmission(ctx context.Context, cb slack.InteractionCallba
 	if v.sealed {
 		if err := h.kit.seals.unseal(&cb); err != nil {
 			h.log.WarnContext(ctx, "form with a broken seal refused", "callback_id", cb.View.CallbackID, "user", cb.User.ID)
-			h.tellUser(ctx, cb, err)
-			return nil, "refused"
+			return h.refuseInteraction(ctx, cb, err), "refused"
 		}
 	}
 	resp, err := v.run(ctx, cb)
@@ -119,8 +117,7 @@ func (h *Handler) viewSubmission(ctx context.Context, cb slack.InteractionCallba
 		if block := firstInput(cb.View); block != "" && storeUnavailable(ctx, err) {
 			return slack.NewErrorsViewSubmissionResponse(map[string]string{block: h.errorReply(ctx, err, "").Text}), "error"
 		}
-		h.tellUser(ctx, cb, err)
-		return nil, "error"
+		return h.refuseInteraction(ctx, cb, err), "error"
 	}
 	if resp == nil {
 		return nil, "ok"
@@ -129,6 +126,27 @@ func (h *Handler) viewSubmission(ctx context.Context, cb slack.InteractionCallba
 		(&namer{chat: h.replies, log: h.log}).plainFieldErrors(ctx, resp.Errors)
 	}
 	return resp, "ok"
+}
+
+// refuseInteraction answers an interaction the bot does not act on: for a
+// submitted form with a field to say it on, a refusal (EFORBIDDEN), a
+// conflict (ECONFLICT) or a mistake (EINVALID) goes back on the form's
+// first field, and the form stays open with what the person wrote, where
+// they are looking; anything else, and any other interaction, is told to
+// the person (tellUser). It returns the acknowledgement body.
+func (h *Handler) refuseInteraction(ctx context.Context, cb slack.InteractionCallback, err error) any {
+	if cb.Type == slack.InteractionTypeViewSubmission {
+		switch incident.ErrorCode(err) {
+		case incident.EFORBIDDEN, incident.ECONFLICT, incident.EINVALID:
+			if block := firstInput(cb.View); block != "" {
+				errs := map[string]string{block: userMessage(err)}
+				(&namer{chat: h.replies, log: h.log}).plainFieldErrors(ctx, errs)
+				return slack.NewErrorsViewSubmissionResponse(errs)
+			}
+		}
+	}
+	h.tellUser(ctx, cb, err)
+	return nil
 }
 
 // shortcut runs a message shortcut's handler; it returns the outcome.

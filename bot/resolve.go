@@ -89,12 +89,18 @@ func (l *lifecycleHandlers) submitResolve(ctx context.Context, cb slack.Interact
 	check.Notes = stateValue(cb, blockNotes).Value
 	summary := stateValue(cb, blockSummary).Value
 	if _, err := l.kit.incidents.Resolve(ctx, id, cb.User.ID, summary, check); err != nil {
-		if incident.ErrorCode(err) == incident.EINVALID {
+		switch incident.ErrorCode(err) {
+		case incident.EINVALID:
 			block := blockChecks
 			if check.SmokeTested && (check.SmokeTester == "" || check.SmokeTester == cb.User.ID) {
 				block = blockSmokeTester
 			}
 			return slack.NewErrorsViewSubmissionResponse(map[string]string{block: userMessage(err)}), nil
+		case incident.EFORBIDDEN, incident.ECONFLICT:
+			// Refused (the IC role changed hands since the form
+			// opened) or in conflict (resolved meanwhile): said on the
+			// form, which stays open, rather than after it closed.
+			return slack.NewErrorsViewSubmissionResponse(map[string]string{blockChecks: userMessage(err)}), nil
 		}
 		return nil, err
 	}

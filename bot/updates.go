@@ -171,7 +171,9 @@ func (u *updateHandlers) submitUpdate(ctx context.Context, cb slack.InteractionC
 			// (PostUpdate decides): said under the status.
 			return slack.NewErrorsViewSubmissionResponse(map[string]string{blockUpdateStatus: userMessage(err)}), nil
 		}
-		if code := incident.ErrorCode(err); code == incident.EINVALID || code == incident.ECONFLICT {
+		switch incident.ErrorCode(err) {
+		case incident.EINVALID, incident.ECONFLICT, incident.EFORBIDDEN:
+			// Said on the form, which stays open with the words typed.
 			return slack.NewErrorsViewSubmissionResponse(map[string]string{blockUpdateKnown: userMessage(err)}), nil
 		}
 		return nil, err

@@ -597,7 +597,10 @@ func (l *lifecycleHandlers) submitSeverity(ctx context.Context, cb slack.Interac
 		return slack.NewErrorsViewSubmissionResponse(map[string]string{blockSeverity: "Choose a severity."}), nil
 	}
 	if _, err := l.kit.incidents.SetSeverity(ctx, id, sev, cb.User.ID); err != nil {
-		if incident.ErrorCode(err) == incident.ECONFLICT || incident.ErrorCode(err) == incident.EINVALID {
+		// Refused (the IC role changed hands since the form opened), in
+		// conflict or invalid: said under the severity, the form open.
+		switch incident.ErrorCode(err) {
+		case incident.EFORBIDDEN, incident.ECONFLICT, incident.EINVALID:
 			return slack.NewErrorsViewSubmissionResponse(map[string]string{blockSeverity: userMessage(err)}), nil
 		}
 		return nil, err
