@@ -79,30 +79,59 @@ func (s DrillSchedule) validateDay(where string) error {
 	return nil
 }
 
-// Occurrence returns the period now falls in ("2026-12", "2026-W49",
-// "2026-Q4") and whether this period's drill time has come.
-func (d DrillSchedule) Occurrence(now time.Time, loc *time.Location) (string, bool) {
+// DrillCatchUp is how long after its slot a scheduled drill is still
+// declared when it was not at the slot: the bot was not running, or its
+// check could not run. Later, that period's drill is skipped: declared hours
+// or days after its time, it would surprise the people it calls, and a
+// first start would declare a drill at once.
+const DrillCatchUp = time.Hour
+
+// DrillOccurrence is where a time stands in a drill schedule.
+type DrillOccurrence struct {
+	// Period names the period of the latest slot at or before the time:
+	// "2026-12", "2026-W49", "2026-Q4".
+	Period string
+	// Slot is that slot, Next the one after it.
+	Slot, Next time.Time
+	// Due reports the time within the catch-up window after Slot: the
+	// period's drill is declared (once); past it, the period's drill is
+	// skipped.
+	Due bool
+}
+
+// Occurrence returns where now stands in the schedule: the latest slot at
+// or before now (which may be the previous period's), the next one, and
+// whether the drill of the latest is due, which it is from its slot until
+// catchUp after it.
+func (d DrillSchedule) Occurrence(now time.Time, loc *time.Location, catchUp time.Duration) DrillOccurrence {
 	local := now.In(loc)
+	shift := 0
+	period, slot := d.slot(local, shift, loc)
+	if now.Before(slot) {
+		shift = -1
+		period, slot = d.slot(local, shift, loc)
+	}
+	_, next := d.slot(local, shift+1, loc)
+	return DrillOccurrence{Period: period, Slot: slot, Next: next, Due: now.Sub(slot) < catchUp}
+}
+
+// slot returns the period shift periods from the one local falls in, and
+// its drill time.
+func (d DrillSchedule) slot(local time.Time, shift int, loc *time.Location) (string, time.Time) {
 	y, m, _ := local.Date()
-	var period string
-	var at time.Time
 	switch d.Every {
 	case "weekly":
-		iy, w := local.ISOWeek()
-		period = fmt.Sprintf("%d-W%02d", iy, w)
-		monday := local.AddDate(0, 0, -((int(local.Weekday()) + 6) % 7))
-		offset := (d.Day + 6) % 7 // days after Monday
-		day := monday.AddDate(0, 0, offset)
-		at = time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, loc).Add(d.At)
+		monday := local.AddDate(0, 0, -((int(local.Weekday())+6)%7)+7*shift)
+		day := monday.AddDate(0, 0, (d.Day+6)%7) // days after Monday
+		iy, w := day.ISOWeek()
+		return fmt.Sprintf("%d-W%02d", iy, w), time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, loc).Add(d.At)
 	case "quarterly":
-		q := (int(m)-1)/3 + 1
-		period = fmt.Sprintf("%d-Q%d", y, q)
-		at = time.Date(y, time.Month((q-1)*3+1), d.Day, 0, 0, 0, 0, loc).Add(d.At)
+		first := time.Date(y, time.Month((int(m)-1)/3*3+1+3*shift), 1, 0, 0, 0, 0, loc)
+		return fmt.Sprintf("%d-Q%d", first.Year(), (int(first.Month())-1)/3+1), time.Date(first.Year(), first.Month(), d.Day, 0, 0, 0, 0, loc).Add(d.At)
 	default:
-		period = fmt.Sprintf("%d-%02d", y, m)
-		at = time.Date(y, m, d.Day, 0, 0, 0, 0, loc).Add(d.At)
+		first := time.Date(y, m+time.Month(shift), 1, 0, 0, 0, 0, loc)
+		return fmt.Sprintf("%d-%02d", first.Year(), first.Month()), time.Date(first.Year(), first.Month(), d.Day, 0, 0, 0, 0, loc).Add(d.At)
 	}
-	return period, !now.Before(at)
 }
 
 // MarkDrills wraps the roles of c that post so that everything they post

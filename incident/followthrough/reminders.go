@@ -28,6 +28,25 @@ func (s *Service) runDrill(ctx context.Context, n notice) error {
 	return err
 }
 
+// skipDrill logs that the drill of a schedule for a period is skipped: its
+// slot passed longer ago than the catch-up window while the bot was not
+// running (or could not check), and a drill declared at a time nobody
+// planned for would surprise the people it calls.
+func (s *Service) skipDrill(ctx context.Context, n notice) {
+	if n.Drill < 0 || n.Drill >= len(s.policy.Drills.Schedule) {
+		return
+	}
+	d := s.policy.Drills.Schedule[n.Drill]
+	o := d.Occurrence(s.clock.Now(), s.policy.Location, incident.DrillCatchUp+s.policy.FollowUps.CheckEvery)
+	attrs := []any{"drill", d.Name, "period", n.Period}
+	if o.Period == n.Period {
+		attrs = append(attrs, "slot", o.Slot.Format(time.RFC3339))
+	}
+	attrs = append(attrs, "next", o.Next.Format(time.RFC3339), "catch_up", incident.DrillCatchUp+s.policy.FollowUps.CheckEvery)
+	s.log.WarnContext(ctx, fmt.Sprintf("scheduled drill %s skipped for %s: its time passed while the bot was not running or could not check, and a drill is declared only within %s of its time; the next is at %s",
+		d.Name, n.Period, incident.DrillCatchUp+s.policy.FollowUps.CheckEvery, o.Next.Format("2006-01-02 15:04 MST")), attrs...)
+}
+
 // notice is one message the follow-through sends once.
 type notice struct {
 	Key  string `json:"key"`
@@ -48,6 +67,7 @@ const (
 	noticeItemOverdue    = "item_overdue"
 	noticeDigest         = "digest"
 	noticeDrill          = "drill"
+	noticeDrillSkipped   = "drill_skipped"
 )
 
 // Sweep finds the reminders, escalations, digests and
@@ -101,12 +121,17 @@ func (s *Service) Sweep(ctx context.Context) (scheduled int, err error) {
 			}
 		}
 	}
+	// A drill is declared from its slot until the catch-up window (and the
+	// check that declares it, which can be that late) has passed; later,
+	// the period's drill is skipped under the same key, so it is said once
+	// and never declared late.
 	for i, d := range s.policy.Drills.Schedule {
-		period, due := d.Occurrence(now, loc)
-		if !due {
-			continue
+		o := d.Occurrence(now, loc, incident.DrillCatchUp+fp.CheckEvery)
+		kind := noticeDrill
+		if !o.Due {
+			kind = noticeDrillSkipped
 		}
-		notices = append(notices, notice{Key: fmt.Sprintf("drill:%s:%s", d.Name, period), Kind: noticeDrill, Drill: i, Period: period})
+		notices = append(notices, notice{Key: fmt.Sprintf("drill:%s:%s", d.Name, o.Period), Kind: kind, Drill: i, Period: o.Period})
 	}
 
 	keys := make([]string, len(notices))
@@ -182,6 +207,9 @@ func (s *Service) sendNotice(ctx context.Context, n notice) error {
 		return s.sendDigest(ctx, n)
 	case noticeDrill:
 		return s.runDrill(ctx, n)
+	case noticeDrillSkipped:
+		s.skipDrill(ctx, n)
+		return nil
 	}
 	return fmt.Errorf("unknown notice kind %q: %w", n.Kind, incident.ErrJobCancel)
 }
