@@ -90,6 +90,25 @@ func (r *retryLater) Error() string             { return r.err.Error() }
 func (r *retryLater) Unwrap() error             { return r.err }
 func (r *retryLater) RetryAfter() time.Duration { return r.wait }
 
+// notDue is a timer's postponement when it runs before its time by this
+// process's clock.
+type notDue struct {
+	retryLater
+	due time.Time
+}
+
+// Due is when the timer is due by this process's clock.
+func (n *notDue) Due() time.Time { return n.due }
+
+// NotDue is a timer's answer when the job engine runs it before due by this
+// process's clock (the engine starts timers by the database's, which may be
+// ahead): the same job runs again once due, without counting an attempt.
+// Scheduling the timer again would not do: its key is this job's own, and
+// the engine keeps it while the job runs.
+func NotDue(due, now time.Time, format string, args ...any) error {
+	return &notDue{retryLater: retryLater{err: Errorf(EUNAVAILABLE, format, args...), wait: due.Sub(now)}, due: due}
+}
+
 // RetryLater returns an EUNAVAILABLE error that asks the job engine to run
 // the job again after d, without counting the attempt as failed: for work
 // that waits on another job, such as a sync waiting for the channel.

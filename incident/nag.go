@@ -166,6 +166,13 @@ func (s *reminders) planAckCheck(ctx context.Context, sched Scheduler, inc *Inci
 	return nil
 }
 
+// early is a timer's answer when it runs before its time by this
+// process's clock.
+func early(inc *Incident, what string, due, now time.Time) error {
+	return NotDue(due, now, "%s's %s is due at %s; this process's clock says %s", inc.Key(), what,
+		due.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+}
+
 // loadTimer decodes a timer's payload and reads its incident; a nil
 // incident with no error means the incident is gone and the timer dies.
 func (s *reminders) loadTimer(ctx context.Context, payload []byte, decoding, what string) (nagPayload, *Incident, error) {
@@ -184,7 +191,7 @@ func (s *reminders) loadTimer(ctx context.Context, payload []byte, decoding, wha
 
 // runNag is the JobNag handler.
 func (s *reminders) runNag(ctx context.Context, payload []byte) error {
-	_, inc, err := s.loadTimer(ctx, payload, "nag payload", "nag")
+	p, inc, err := s.loadTimer(ctx, payload, "nag payload", "nag")
 	if inc == nil {
 		return err
 	}
@@ -199,6 +206,9 @@ func (s *reminders) runNag(ctx context.Context, payload []byte) error {
 		return nil // resolved, paused, or no cadence: the timer dies here
 	}
 	if due.After(now.Add(nagSlack)) {
+		if due.Unix() == p.Due {
+			return early(inc, "update reminder", due, now)
+		}
 		// An update, snooze or severity change moved the clock on.
 		return s.planNag(ctx, s.sched, inc)
 	}
@@ -431,16 +441,21 @@ func NagNotice(inc *Incident, p Policy, level int, now time.Time) Notice {
 // says so once per incident: a severity change that moves the target
 // after it was missed does not say it again.
 func (s *reminders) runAckCheck(ctx context.Context, payload []byte) error {
-	_, inc, err := s.loadTimer(ctx, payload, "ack check", "ack check")
+	p, inc, err := s.loadTimer(ctx, payload, "ack check", "ack check")
 	if inc == nil {
 		return err
 	}
 	sp := s.policy.Severity(inc.Severity)
-	if inc.AcknowledgedAt != nil || !inc.Status.Open() || sp.RespondWithin <= 0 {
+	// Mitigated, the incident has had its response: nobody is called on
+	// for an acknowledgement it no longer needs.
+	if inc.AcknowledgedAt != nil || !inc.Status.Open() || inc.Status == StatusMitigated || sp.RespondWithin <= 0 {
 		return nil
 	}
 	now := s.clock.Now()
 	if deadline := inc.DeclaredAt.Add(sp.RespondWithin); deadline.After(now.Add(nagSlack)) {
+		if deadline.Unix() == p.Due {
+			return early(inc, "response-time check", deadline, now)
+		}
 		return s.planAckCheck(ctx, s.sched, inc) // the severity changed to a longer target
 	}
 	if inc.ChannelID == "" {

@@ -180,6 +180,12 @@ func (q *Queue) next(now time.Time, kinds []string) (incident.Job, incident.JobH
 func (q *Queue) run(t testing.TB, now time.Time, kinds []string) []error {
 	t.Helper()
 	var failed []error
+	var aside []incident.Job // timers run early, back in the queue at the end
+	defer func() {
+		q.mu.Lock()
+		q.jobs = append(q.jobs, aside...)
+		q.mu.Unlock()
+	}()
 	for {
 		job, h, ok := q.next(now, kinds)
 		if !ok {
@@ -201,6 +207,16 @@ func (q *Queue) run(t testing.TB, now time.Time, kinds []string) []error {
 			}
 			// A postponement goes back in the queue, as the engine's
 			// snooze does, without spending an attempt.
+			// A timer run before its time (Run runs jobs whatever
+			// their time) waits for it, as in the engine, instead of
+			// running again at once.
+			var nd interface{ Due() time.Time }
+			if errors.As(err, &nd) && now.IsZero() {
+				job.RunAt = nd.Due()
+				aside = append(aside, job)
+				err, snoozed = nil, true
+				break
+			}
 			var ra interface{ RetryAfter() time.Duration }
 			if errors.As(err, &ra) && q.snooze() {
 				job.RunAt = time.Time{}
