@@ -140,7 +140,16 @@ func New(cfg Config) *Handler {
 		views:     map[string]view{},
 		shortcuts: map[string]ShortcutHandler{},
 		inFlight:  make(chan struct{}, cfg.MaxInFlight),
-		homes:     &homeGuard{log: cfg.Logger},
+		homes:     &homeGuard{log: cfg.Logger, clock: cfg.Clock},
+	}
+	if api := cfg.Slack; api != nil {
+		h.homes.learn = func(ctx context.Context) (workspace, error) {
+			resp, err := api.AuthTestContext(ctx)
+			if err != nil {
+				return workspace{}, err
+			}
+			return workspace{team: resp.TeamID, enterprise: resp.EnterpriseID}, nil
+		}
 	}
 	h.replay = &replayGuard{records: cfg.Replays, instance: newInstanceName(), clock: cfg.Clock, log: cfg.Logger, onReplay: func(string) {
 		h.metrics.requests.WithLabelValues("command", "replayed_elsewhere").Inc()

@@ -80,6 +80,8 @@ func newCaptureFixture(t *testing.T, withPostmortems bool) *captureFixture {
 		cfg.Postmortems = pm
 	}
 	h := New(cfg)
+	// No Slack to ask: the bot's workspace is told, as the program does.
+	h.SetWorkspace("T0", "")
 	h.RegisterJobs(q)
 	return &captureFixture{h: h, store: store, queue: q, chat: ch, pm: pm, inc: inc, clock: clock,
 		capture: &captureHandlers{kit: h.kit, capture: cfg.Capture}, postmortem: &postmortemHandlers{kit: h.kit, postmortems: cfg.Postmortems}}

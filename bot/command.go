@@ -79,6 +79,10 @@ func ParseInvocation(cmd slack.SlashCommand) (Invocation, error) {
 // Command answers a slash command. It must return well inside Slack's three
 // seconds, so anything slow is scheduled as a job and the reply says so.
 func (h *Handler) Command(ctx context.Context, cmd slack.SlashCommand) Reply {
+	if !h.homes.known(ctx) {
+		h.metrics.requests.WithLabelValues("command", "not_ready").Inc()
+		return ephemeral("%s", msgNotReady)
+	}
 	if h.homes.command(ctx, cmd) {
 		h.metrics.requests.WithLabelValues("command", "outsider").Inc()
 		return ephemeral("%s", msgOutsider)

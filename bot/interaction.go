@@ -2,7 +2,9 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,6 +31,10 @@ func (h *Handler) Interaction(ctx context.Context, cb slack.InteractionCallback)
 	switch cb.Type {
 	case slack.InteractionTypeBlockActions, slack.InteractionTypeViewSubmission, slack.InteractionTypeMessageAction,
 		slack.InteractionTypeShortcut:
+		if !h.homes.known(ctx) {
+			h.counted("not_ready")
+			return h.refuseInteraction(ctx, cb, errNotReady)
+		}
 		if h.homes.interaction(ctx, cb) {
 			h.counted("outsider")
 			return h.refuseInteraction(ctx, cb, errOutsider)
@@ -130,14 +136,15 @@ func (h *Handler) viewSubmission(ctx context.Context, cb slack.InteractionCallba
 
 // refuseInteraction answers an interaction the bot does not act on: for a
 // submitted form with a field to say it on, a refusal (EFORBIDDEN), a
-// conflict (ECONFLICT) or a mistake (EINVALID) goes back on the form's
-// first field, and the form stays open with what the person wrote, where
-// they are looking; anything else, and any other interaction, is told to
-// the person (tellUser). It returns the acknowledgement body.
+// conflict (ECONFLICT), a mistake (EINVALID) or the bot not knowing its
+// workspace yet (errNotReady) goes back on the form's first field, and the
+// form stays open with what the person wrote, where they are looking;
+// anything else, and any other interaction, is told to the person
+// (tellUser). It returns the acknowledgement body.
 func (h *Handler) refuseInteraction(ctx context.Context, cb slack.InteractionCallback, err error) any {
 	if cb.Type == slack.InteractionTypeViewSubmission {
-		switch incident.ErrorCode(err) {
-		case incident.EFORBIDDEN, incident.ECONFLICT, incident.EINVALID:
+		switch {
+		case errors.Is(err, errNotReady), slices.Contains([]string{incident.EFORBIDDEN, incident.ECONFLICT, incident.EINVALID}, incident.ErrorCode(err)):
 			if block := firstInput(cb.View); block != "" {
 				errs := map[string]string{block: userMessage(err)}
 				(&namer{chat: h.replies, log: h.log}).plainFieldErrors(ctx, errs)

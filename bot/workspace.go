@@ -3,7 +3,9 @@ package bot
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/slack-go/slack"
 
@@ -23,26 +25,94 @@ import (
 // another one is refused, and logged. What they write in the channel still
 // becomes the timeline.
 
+//
+// Until the bot knows its own workspace it cannot tell its people from
+// another organisation's, so it acts for nobody: a command or a click is
+// answered that the bot is starting or cannot reach Slack yet. The
+// program tells it (SetWorkspace) as soon as its auth.test passes; a
+// request that comes first asks auth.test itself (at most every
+// homeRetry, within homeLookup), so the bot does not wait on the
+// program's next try once Slack answers (ADR 0058).
+
 // workspace is the Slack workspace and organisation the bot's token belongs
 // to.
 type workspace struct{ team, enterprise string }
 
 // homeGuard refuses requests from other organisations once it knows the
-// bot's own.
+// bot's own, and every request until it does.
 type homeGuard struct {
 	home atomic.Pointer[workspace]
 	log  *slog.Logger
+	// learn asks Slack the bot's workspace (auth.test); nil when there
+	// is no Slack client.
+	learn func(ctx context.Context) (workspace, error)
+	clock incident.Clock
+
+	mu sync.Mutex // held by the one request asking auth.test
+	// tried is when auth.test was last asked for a request.
+	tried time.Time
 }
+
+const (
+	// homeLookup bounds the auth.test a request asks while the bot does
+	// not know its workspace: the answer must still reach Slack in time.
+	homeLookup = 500 * time.Millisecond
+	// homeRetry is how soon after a failed auth.test a request asks
+	// again; the ones in between are refused at once.
+	homeRetry = 5 * time.Second
+)
 
 // SetWorkspace tells the handler the bot's own workspace (team id) and, on
 // Enterprise Grid, its organisation (enterprise id), from auth.test. Until
-// it is told, no request is refused for its origin.
+// it is told, or learns it itself, every command and click is refused
+// (errNotReady).
 func (h *Handler) SetWorkspace(team, enterprise string) {
-	if team == "" && enterprise == "" {
+	h.homes.set(workspace{team: team, enterprise: enterprise})
+}
+
+func (h *homeGuard) set(w workspace) {
+	if w.team == "" && w.enterprise == "" {
 		return
 	}
-	h.homes.home.Store(&workspace{team: team, enterprise: enterprise})
+	h.home.Store(&w)
 }
+
+// known reports whether the bot knows its own workspace, asking Slack's
+// auth.test when it does not and has not asked within homeRetry.
+func (h *homeGuard) known(ctx context.Context) bool {
+	if h.home.Load() != nil {
+		return true
+	}
+	if h.learn == nil {
+		return false
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.home.Load() != nil {
+		return true
+	}
+	now := h.clock.Now()
+	if !h.tried.IsZero() && now.Sub(h.tried) < homeRetry && !now.Before(h.tried) {
+		return false
+	}
+	h.tried = now
+	ctx, cancel := context.WithTimeout(ctx, homeLookup)
+	defer cancel()
+	w, err := h.learn(ctx)
+	if err != nil {
+		h.log.WarnContext(ctx, "request refused: the bot does not know its Slack workspace yet, and auth.test failed", "err", err)
+		return false
+	}
+	h.set(w)
+	return h.home.Load() != nil
+}
+
+// msgNotReady is what everyone is told while the bot does not know its
+// workspace.
+const msgNotReady = "The bot is still starting and cannot reach Slack yet, so it cannot tell who you are; nothing was done. Try again in a minute."
+
+// errNotReady refuses a request while the bot does not know its workspace.
+var errNotReady = incident.Errorf(incident.EUNAVAILABLE, msgNotReady)
 
 // outsider reports whether a request's user belongs to another
 // organisation. An interaction names the user's own team (user.team_id;
@@ -55,6 +125,7 @@ func (h *Handler) SetWorkspace(team, enterprise string) {
 func (h *homeGuard) outsider(userTeam, team, enterprise string) bool {
 	home := h.home.Load()
 	if home == nil {
+		// Said by known, which comes first.
 		return false
 	}
 	if userTeam != "" {
