@@ -36,6 +36,21 @@ func (s *deliveryStore) RecordDelivery(ctx context.Context, d incident.Delivery)
 	return res.RowsAffected == 1, nil
 }
 
+// ForgetDelivery removes the record of the delivery with this source and
+// id, so that the same delivery is taken again, by any replica: one that
+// was recorded but could not be handled, whose sender retries it. A
+// delivery never recorded is no error.
+func (s *deliveryStore) ForgetDelivery(ctx context.Context, source, id string) error {
+	const op = "forget delivery"
+	if source == "" || id == "" {
+		return invalid(op, "A delivery needs a source and an id.")
+	}
+	err := s.one(ctx, func(db *gorm.DB) error {
+		return db.Where("source = ? AND id = ?", source, id).Delete(&deliveryRow{}).Error
+	})
+	return translate(op, err, nil)
+}
+
 // PurgeDeliveries implements incident.Store.
 func (s *deliveryStore) PurgeDeliveries(ctx context.Context, before time.Time) (int64, error) {
 	const op = "purge deliveries"

@@ -53,9 +53,13 @@ const maxSkew = 5 * time.Minute
 const deliverySource = "grafana-signature"
 
 // Deliveries records the signatures accepted, so each signed delivery is
-// taken once, across replicas; incident.Store implements it.
+// taken once, across replicas; the database store implements it.
 type Deliveries interface {
 	RecordDelivery(ctx context.Context, d incident.Delivery) (first bool, err error)
+	// ForgetDelivery removes a delivery's record, so that the same
+	// delivery is taken again, by any replica: one that could not be
+	// handled, which the sender retries.
+	ForgetDelivery(ctx context.Context, source, id string) error
 }
 
 // Auth says how a delivery proves where it comes from: a bearer token in
@@ -197,6 +201,11 @@ func (s *seen) RecordDelivery(_ context.Context, d incident.Delivery) (bool, err
 	}
 	s.at[d.ID] = now
 	return true, nil
+}
+
+func (s *seen) ForgetDelivery(_ context.Context, _, id string) error {
+	s.forget(id)
+	return nil
 }
 
 // forget removes id and reports whether it was there.
@@ -394,9 +403,12 @@ func newHandler(source string, auth Auth, sink Sink, log *slog.Logger) *webhook.
 	if auth.Deliveries != nil {
 		deliveries = auth.Deliveries
 	}
-	// failed remembers the signatures this process took but could not
-	// handle: Grafana retries within the second, with the same timestamp
-	// and so the same signature, and that retry must be taken.
+	// A delivery taken but not handled is given back: Grafana retries
+	// within the second, with the same timestamp and so the same
+	// signature, maybe to another replica, and that retry must be taken.
+	// Its shared record is removed, or, when that fails too (the database
+	// that failed the delivery failing again), failed remembers it in
+	// this process, which then takes the retry once.
 	failed := &seen{at: map[string]time.Time{}, now: auth.now}
 	return &webhook.Handler{
 		Provider: source,
@@ -422,7 +434,9 @@ func newHandler(source string, auth Auth, sink Sink, log *slog.Logger) *webhook.
 				if err != nil {
 					return nil, webhook.Failed("could not record the delivery", err)
 				}
-				if !first && failed.forget(sig) {
+				// Given back here but still on record (the record
+				// could not be removed): taken, once.
+				if failed.forget(sig) {
 					first = true
 				}
 				if !first {
@@ -452,7 +466,11 @@ func newHandler(source string, auth Auth, sink Sink, log *slog.Logger) *webhook.
 			}
 			if err := errors.Join(errs...); err != nil {
 				if sig != "" {
-					_, _ = failed.RecordDelivery(r.Context(), incident.Delivery{ID: sig})
+					if ferr := deliveries.ForgetDelivery(context.WithoutCancel(r.Context()), deliverySource, sig); ferr != nil {
+						log.WarnContext(r.Context(), "could not give back a delivery that failed; its retry is taken by this replica only",
+							slog.String("provider", source), slog.Any("err", ferr))
+						_, _ = failed.RecordDelivery(r.Context(), incident.Delivery{ID: sig})
+					}
 				}
 				return nil, webhook.Failed("could not handle every alert", err)
 			}

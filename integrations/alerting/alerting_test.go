@@ -226,6 +226,13 @@ func (d *deliveries) RecordDelivery(_ context.Context, del incident.Delivery) (b
 	return true, nil
 }
 
+func (d *deliveries) ForgetDelivery(_ context.Context, source, id string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.ids, source+"/"+id)
+	return nil
+}
+
 func TestParseRejectsUnknownStatus(t *testing.T) {
 	t.Parallel()
 	_, err := alerting.Parse("grafana", []byte(`{"alerts":[{"status":"pending","fingerprint":"x"}]}`))
