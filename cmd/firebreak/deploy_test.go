@@ -65,10 +65,30 @@ func TestDockerCompose(t *testing.T) {
 	require.Equal(t, uint32(8080), bot.Ports[0].Target)
 	require.Equal(t, "8080-8081", bot.Ports[0].Published)
 	require.Equal(t, ":9090", cfg.AdminAddr)
-	// The mounted example policy is what POLICY_FILE names, and it loads.
+	// No policy unless POLICY_PATH names one: the example's placeholder services, responders and drills
+	// would act in a real workspace.
+	require.Empty(t, cfg.PolicyFile, "the built-in defaults")
 	require.Len(t, bot.Volumes, 1)
-	require.Equal(t, cfg.PolicyFile, bot.Volumes[0].Target)
 	require.True(t, bot.Volumes[0].ReadOnly)
+	// PostgreSQL takes the connections of more replicas than the file runs (40 each).
+	require.Contains(t, strings.Join(pg.Command, " "), "max_connections=200")
+	require.GreaterOrEqual(t, 200, 40*(*bot.Deploy.Replicas+2))
+
+	// With POLICY_PATH, that file is mounted where POLICY_FILE names, and loads.
+	opts, err = cli.NewProjectOptions([]string{"../../docker-compose.yml"},
+		cli.WithWorkingDirectory("../.."),
+		cli.WithEnv([]string{"SLACK_BOT_TOKEN=xoxb-test", "SLACK_APP_TOKEN=xapp-test", "POLICY_PATH=./docs/policy.example.yaml"}),
+		cli.WithName("firebreak"),
+	)
+	require.NoError(t, err)
+	withPolicy, err := opts.LoadProject(context.Background())
+	require.NoError(t, err)
+	bot, err = withPolicy.GetService("firebreak")
+	require.NoError(t, err)
+	require.Equal(t, "/etc/firebreak/policy.yaml", *bot.Environment["POLICY_FILE"])
+	require.Len(t, bot.Volumes, 1)
+	require.Equal(t, "/etc/firebreak/policy.yaml", bot.Volumes[0].Target)
+	require.Equal(t, "policy.example.yaml", filepath.Base(bot.Volumes[0].Source))
 	_, err = LoadPolicy(bot.Volumes[0].Source)
 	require.NoError(t, err)
 

@@ -74,6 +74,21 @@ app.kubernetes.io/component: bot
 {{- printf "%s-postgresql" (include "firebreak.fullname" .) | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
+{{/* A string escaped for a part of a URL (user, password, path): urlquery, with a space as %20. */}}
+{{- define "firebreak.urlPart" -}}
+{{- . | urlquery | replace "+" "%20" }}
+{{- end }}
+
+{{/* The bundled PostgreSQL's max_connections: the value given, else 40 for each bot replica (its two pools
+of 20) plus 20 for the rest, and at least PostgreSQL's default, 100. */}}
+{{- define "firebreak.postgresql.maxConnections" -}}
+{{- if .Values.postgresql.maxConnections }}
+{{- .Values.postgresql.maxConnections }}
+{{- else }}
+{{- max 100 (add (mul 40 (int .Values.replicaCount)) 20) }}
+{{- end }}
+{{- end }}
+
 {{/* True when the bot uses PostgreSQL (bundled or external) rather than SQLite. */}}
 {{- define "firebreak.usesPostgres" -}}
 {{- if or .Values.postgresql.enabled .Values.database.existingSecret }}true{{- end }}
@@ -118,6 +133,17 @@ app.kubernetes.io/component: bot
 {{- fail (printf "slack.mode=%s needs %s from secret.existingSecret: list the Secret's keys in secret.existingSecretKeys, such as [%s]" $.Values.slack.mode . (join ", " $need)) }}
 {{- end }}
 {{- end }}
+{{- end }}
+{{- $clientSecret := ternary (has "SLACK_CLIENT_SECRET" .Values.secret.existingSecretKeys) .Values.secret.values.SLACK_CLIENT_SECRET (not (empty .Values.secret.existingSecret)) }}
+{{- $clientID := index .Values.env "SLACK_CLIENT_ID" }}
+{{- if and $clientSecret (not $clientID) }}
+{{- fail "the web view needs both the Slack app's client id and secret: set env.SLACK_CLIENT_ID (Basic Information → App Credentials → Client ID) with SLACK_CLIENT_SECRET, or leave SLACK_CLIENT_SECRET out" }}
+{{- end }}
+{{- if and $clientID (not $clientSecret) }}
+{{- fail "env.SLACK_CLIENT_ID turns on the web view, which needs SLACK_CLIENT_SECRET too: set secret.values.SLACK_CLIENT_SECRET, or list it in secret.existingSecretKeys" }}
+{{- end }}
+{{- if and $clientID (not .Values.publicURL) }}
+{{- fail "env.SLACK_CLIENT_ID turns on the web view, which needs publicURL: its address, whose /auth/callback is the Slack app's redirect URL" }}
 {{- end }}
 {{- if and (eq .Values.slack.mode "socket") (not .Values.secret.existingSecret) .Values.secret.values.SLACK_BOT_TOKEN (not .Values.secret.values.SLACK_APP_TOKEN) }}
 {{- fail "slack.mode=socket needs secret.values.SLACK_APP_TOKEN (xapp-...)" }}
