@@ -74,10 +74,17 @@ func (s *Service) commsHook(ctx context.Context, c incident.Change) error {
 		}
 		return s.pub.planComponents(ctx, inc)
 	case incident.EventStatusChanged:
-		if incident.Status(c.To) == incident.StatusResolved && inc.PublicID != "" {
-			return scheduleComms(ctx, s.sched, commsPayload{IncidentID: inc.ID, Step: stepOfferResolution, Ref: strconv.FormatInt(inc.UpdatedAt.UnixNano(), 10)}, time.Time{})
-		}
-		if incident.Status(c.To) == incident.StatusInvestigating || incident.Status(c.To) == incident.StatusMitigated {
+		switch incident.Status(c.To) {
+		case incident.StatusResolved:
+			// The components are operational once resolved, whether or not
+			// anyone posts the resolution notice.
+			if err := s.pub.planComponents(ctx, inc); err != nil {
+				return err
+			}
+			if inc.PublicID != "" {
+				return scheduleComms(ctx, s.sched, commsPayload{IncidentID: inc.ID, Step: stepOfferResolution, Ref: strconv.FormatInt(inc.UpdatedAt.UnixNano(), 10)}, time.Time{})
+			}
+		case incident.StatusInvestigating, incident.StatusMitigated:
 			return s.pub.planComponents(ctx, inc)
 		}
 	}

@@ -150,9 +150,11 @@ func (pub *Publisher) StatusPageFor(inc *incident.Incident) (StatusPage, inciden
 }
 
 // planComponents brings the public components in line with the incident's
-// severity and status, when it is public and open.
+// severity and status, when it is public: open, or just resolved
+// (operational). The post's key is the state and the change's time, so a
+// retried hook plans it once, and each change its own.
 func (pub *Publisher) planComponents(ctx context.Context, inc *incident.Incident) error {
-	if inc.PublicID == "" || !inc.Status.Open() {
+	if inc.PublicID == "" || inc.Status == incident.StatusClosed {
 		return nil
 	}
 	cs := componentStatus(inc, pub.policy)

@@ -29,6 +29,9 @@ type publicPage struct {
 	// onPage lists the public incidents, oldest first, each with the
 	// bodies of its updates in the order they were posted.
 	onPage func() []pageIncident
+	// component is a component's state on the page, in firebreak's
+	// spelling; empty when it was never set.
+	component func(id string) incident.ComponentStatus
 }
 
 // pageIncident is a public incident as the fake holds it.
@@ -58,7 +61,8 @@ var publicPages = []struct {
 					out = append(out, p)
 				}
 				return out
-			}}
+			},
+			component: func(id string) incident.ComponentStatus { return incident.ComponentStatus(f.Component(id)) }}
 	}},
 	{"instatus", func(t *testing.T, clock incident.Clock) publicPage {
 		f := instatusfake.New("is-key", "pgrace", "cmp-api", "cmp-web")
@@ -75,6 +79,16 @@ var publicPages = []struct {
 					out = append(out, p)
 				}
 				return out
+			},
+			component: func(id string) incident.ComponentStatus {
+				got := f.Component(id)
+				for _, cs := range []incident.ComponentStatus{incident.ComponentOperational, incident.ComponentDegraded,
+					incident.ComponentPartialOutage, incident.ComponentMajorOutage} {
+					if instatus.State(cs) == got {
+						return cs
+					}
+				}
+				return incident.ComponentStatus(got)
 			}}
 	}},
 }
