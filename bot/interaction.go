@@ -33,11 +33,11 @@ func (h *Handler) Interaction(ctx context.Context, cb slack.InteractionCallback)
 		slack.InteractionTypeShortcut:
 		if !h.homes.known(ctx) {
 			h.counted("not_ready")
-			return h.refuseInteraction(ctx, cb, errNotReady)
+			return h.tellUser(ctx, cb, errNotReady)
 		}
 		if h.homes.interaction(ctx, cb) {
 			h.counted("outsider")
-			return h.refuseInteraction(ctx, cb, errOutsider)
+			return h.tellUser(ctx, cb, errOutsider)
 		}
 	}
 	switch cb.Type {
@@ -103,16 +103,12 @@ func (h *Handler) viewSubmission(ctx context.Context, cb slack.InteractionCallba
 		h.log.WarnContext(ctx, "unknown view", "callback_id", cb.View.CallbackID)
 		// Said on the form, which stays open with what the person
 		// wrote, when it has a field to say it on.
-		if block := firstInput(cb.View); block != "" {
-			return slack.NewErrorsViewSubmissionResponse(map[string]string{block: userMessage(unknownInteraction(h.cfg.Command, "form"))}), "unknown"
-		}
-		h.tellUser(ctx, cb, unknownInteraction(h.cfg.Command, "form"))
-		return nil, "unknown"
+		return h.tellUser(ctx, cb, unknownInteraction(h.cfg.Command, "form")), "unknown"
 	}
 	if v.sealed {
 		if err := h.kit.seals.unseal(&cb); err != nil {
 			h.log.WarnContext(ctx, "form with a broken seal refused", "callback_id", cb.View.CallbackID, "user", cb.User.ID)
-			return h.refuseInteraction(ctx, cb, err), "refused"
+			return h.tellUser(ctx, cb, err), "refused"
 		}
 	}
 	resp, err := v.run(ctx, cb)
@@ -123,7 +119,7 @@ func (h *Handler) viewSubmission(ctx context.Context, cb slack.InteractionCallba
 		if block := firstInput(cb.View); block != "" && storeUnavailable(ctx, err) {
 			return slack.NewErrorsViewSubmissionResponse(map[string]string{block: h.errorReply(ctx, err, "").Text}), "error"
 		}
-		return h.refuseInteraction(ctx, cb, err), "error"
+		return h.tellUser(ctx, cb, err), "error"
 	}
 	if resp == nil {
 		return nil, "ok"
@@ -132,28 +128,6 @@ func (h *Handler) viewSubmission(ctx context.Context, cb slack.InteractionCallba
 		(&namer{chat: h.replies, log: h.log}).plainFieldErrors(ctx, resp.Errors)
 	}
 	return resp, "ok"
-}
-
-// refuseInteraction answers an interaction the bot does not act on: for a
-// submitted form with a field to say it on, a refusal (EFORBIDDEN), a
-// conflict (ECONFLICT), a mistake (EINVALID) or the bot not knowing its
-// workspace yet (errNotReady) goes back on the form's first field, and the
-// form stays open with what the person wrote, where they are looking;
-// anything else, and any other interaction, is told to the person
-// (tellUser). It returns the acknowledgement body.
-func (h *Handler) refuseInteraction(ctx context.Context, cb slack.InteractionCallback, err error) any {
-	if cb.Type == slack.InteractionTypeViewSubmission {
-		switch {
-		case errors.Is(err, errNotReady), slices.Contains([]string{incident.EFORBIDDEN, incident.ECONFLICT, incident.EINVALID}, incident.ErrorCode(err)):
-			if block := firstInput(cb.View); block != "" {
-				errs := map[string]string{block: userMessage(err)}
-				(&namer{chat: h.replies, log: h.log}).plainFieldErrors(ctx, errs)
-				return slack.NewErrorsViewSubmissionResponse(errs)
-			}
-		}
-	}
-	h.tellUser(ctx, cb, err)
-	return nil
 }
 
 // shortcut runs a message shortcut's handler; it returns the outcome.
@@ -210,15 +184,27 @@ func (h *Handler) OnView(callbackID string, fn ViewHandler) {
 // OnShortcut routes message_action payloads with the callback_id to fn.
 func (h *Handler) OnShortcut(callbackID string, fn ShortcutHandler) { h.shortcuts[callbackID] = fn }
 
-// tellUser shows an interaction's failure to the person who clicked, only
-// to them, along the same chain as Chat.Reply: the interaction's
-// response_url, which works in any channel, else an ephemeral message where
-// they clicked, else a DM. It is best effort; the failure is logged either
-// way.
-func (h *Handler) tellUser(ctx context.Context, cb slack.InteractionCallback, err error) {
+// tellUser shows an interaction's failure to the person who clicked or
+// submitted, only to them, and returns the acknowledgement body. A
+// submitted form with a field to say it on is answered there when it was
+// refused (EFORBIDDEN), met a conflict (ECONFLICT) or a mistake (EINVALID),
+// or the bot does not know its workspace yet (errNotReady): the form stays
+// open with what the person wrote, where they are looking. Anything else
+// goes along the same chain as Chat.Reply: the interaction's response_url,
+// which works in any channel, else an ephemeral message where they
+// clicked, else a DM; that is best effort, and the failure is logged
+// either way.
+func (h *Handler) tellUser(ctx context.Context, cb slack.InteractionCallback, err error) any {
+	saidOnForm := errors.Is(err, errNotReady) ||
+		slices.Contains([]string{incident.EFORBIDDEN, incident.ECONFLICT, incident.EINVALID}, incident.ErrorCode(err))
+	if block := firstInput(cb.View); cb.Type == slack.InteractionTypeViewSubmission && saidOnForm && block != "" {
+		errs := map[string]string{block: userMessage(err)}
+		(&namer{chat: h.replies, log: h.log}).plainFieldErrors(ctx, errs)
+		return slack.NewErrorsViewSubmissionResponse(errs)
+	}
 	reply := h.errorReply(ctx, err, "")
 	if h.replies == nil {
-		return
+		return nil
 	}
 	to := incident.ReplyTarget{ResponseURL: cb.ResponseURL, ChannelID: cb.Channel.ID, UserID: cb.User.ID}
 	tell := func(ctx context.Context) {
@@ -228,7 +214,7 @@ func (h *Handler) tellUser(ctx context.Context, cb slack.InteractionCallback, er
 	}
 	if ctx.Err() == nil {
 		tell(ctx)
-		return
+		return nil
 	}
 	// The acknowledgement deadline passed (a database that hangs): a
 	// reply on that context would never leave, and the person would be
@@ -239,6 +225,7 @@ func (h *Handler) tellUser(ctx context.Context, cb slack.InteractionCallback, er
 		defer cancel()
 		tell(ctx)
 	}()
+	return nil
 }
 
 // lateReplyTimeout bounds telling someone of an interaction's failure once

@@ -71,6 +71,13 @@ type PageRequest struct {
 	Backup bool
 	// DedupKey identifies the page: the same key never pages twice.
 	DedupKey string
+	// NotBefore, when set, is when the incident was declared: an open page
+	// the provider has under DedupKey already is this request's only when
+	// it was opened since, give or take the clocks' skew; an older one is
+	// someone else's (another installation's, or an incident this database
+	// no longer has), and the page is refused with ECONFLICT rather than
+	// taken for this incident's.
+	NotBefore time.Time
 	// Link is a web link to the incident channel.
 	Link string
 	// Runbook is the service's runbook link, shown first so the person

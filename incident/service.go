@@ -146,6 +146,10 @@ type DeclareInput struct {
 	Private    bool
 	// Page overrides the severity's paging policy: nil follows it.
 	Page *bool
+	// Paged is a page the provider has open already for the incident's
+	// service (the PagerDuty incident an alert is): recorded as the
+	// incident's page instead of paging the service a second time.
+	Paged *Page
 	// Key makes the declare idempotent (a trigger id, a view id).
 	Key string
 	// Drill declares a practice incident: marked DRILL everywhere, paging

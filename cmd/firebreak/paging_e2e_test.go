@@ -108,7 +108,7 @@ func TestPagingEndToEnd(t *testing.T) {
 	require.Eventually(t, func() bool {
 		for _, m := range fake.Messages(ch.ID) {
 			if strings.Contains(string(m.Blocks), "page_ack") && strings.Contains(string(m.Blocks), "-r1") {
-				key = "firebreak-1-checkout-r1"
+				key = second.IncidentKey // firebreak-<installation>-1-checkout-r1
 				return true
 			}
 		}

@@ -731,7 +731,8 @@ func (s *Service) DeclareFromAlert(ctx context.Context, alertID int64, actor str
 		desc = strings.TrimSpace(desc + "\n" + a.URL)
 	}
 	in := incident.DeclareInput{Title: a.Title, Description: truncate(desc, 3000), Severity: a.Severity, ServiceKey: a.Service,
-		DeclaredBy: actor, Key: fmt.Sprintf("alert:%d:%d", a.ID, a.FirstAt.UnixNano()), ReplyTo: reply}
+		DeclaredBy: actor, Key: fmt.Sprintf("alert:%d:%d", a.ID, a.FirstAt.UnixNano()), ReplyTo: reply,
+		Paged: pagerDutyPage(s.policy, a)}
 	inc, existed, err := s.core.Declare(ctx, in)
 	if err != nil {
 		return nil, err
@@ -743,6 +744,39 @@ func (s *Service) DeclareFromAlert(ctx context.Context, alertID int64, actor str
 		return inc, incident.Errorf(incident.ECONFLICT, "%s already declared %s from this alert.", incident.User(inc.DeclaredBy), inc.Key())
 	}
 	return inc, nil
+}
+
+// pagerDutyPage is the PagerDuty incident a firing PagerDuty alert is, as
+// the page of the incident declared from it: PagerDuty is paging the
+// service's on-call for it already, so the incident takes it for its page
+// (its acknowledgement, escalation and resolution are the page's, and
+// resolving the incident resolves it) rather than paging the same service
+// a second time. Only when the incident's service is the PagerDuty service
+// of the alert (services.<key>.pagerduty.service_id); nil otherwise, and
+// the incident's service is paged as usual. The page is known by the
+// PagerDuty incident's id and its incident_key, which PagerDuty's reports
+// of it carry.
+func pagerDutyPage(p incident.Policy, a *incident.Alert) *incident.Page {
+	if a.Source != "pagerduty" || a.Status != incident.AlertFiring || a.Service == "" {
+		return nil
+	}
+	svc, ok := p.Services[a.Service]
+	if !ok || svc.PagerDuty.ServiceID == "" || svc.PagerDuty.ServiceID != a.Labels["pagerduty_service"] {
+		return nil
+	}
+	key := a.Labels["pagerduty_incident_key"]
+	if key == "" || key == a.Fingerprint {
+		// An alert stored before the key was kept: a key of its own,
+		// never the incident's id, which would read as an Events API
+		// page's.
+		key = "pagerduty-incident-" + a.Fingerprint
+	}
+	created := a.StartsAt
+	if created.IsZero() {
+		created = a.FirstAt
+	}
+	return &incident.Page{Provider: "pagerduty", ExternalID: a.Fingerprint, DedupKey: key, Service: a.Service, URL: a.URL,
+		Status: "triggered", CreatedAt: created}
 }
 
 // started is the timeline event and the notice that say an incident was

@@ -19,7 +19,8 @@ import (
 // follow-ups, reviews and sent notices (followthrough.go), pages (pages.go),
 // changes and rollbacks (changes.go, rollbacks.go), alerts (alerts.go), web
 // sessions and API tokens (access.go), webhook deliveries (deliveries.go),
-// postmortem exports (exports.go) and leases (leases.go). Atomic
+// postmortem exports (exports.go), leases (leases.go) and the
+// installation's id (installation.go). Atomic
 // (atomic.go) composes the same parts on the handle of one transaction.
 //
 // Beyond the interface's contract: CreateIncident defaults an empty Status to
@@ -48,6 +49,7 @@ type Store struct {
 	exportStore
 	leaseStore
 	peopleStore
+	installationStore
 }
 
 var _ incident.Store = (*Store)(nil)
@@ -89,19 +91,20 @@ func New(db *DB, clock incident.Clock, opts ...Option) *Store {
 // newStore composes the parts of a Store on h.
 func newStore(h *handle) *Store {
 	return &Store{
-		handle:        h,
-		incidentStore: incidentStore{h},
-		timelineStore: timelineStore{h},
-		updateStore:   updateStore{h},
-		followUpStore: followUpStore{h},
-		pageStore:     pageStore{h},
-		changeStore:   changeStore{h},
-		alertStore:    alertStore{h},
-		accessStore:   accessStore{h},
-		deliveryStore: deliveryStore{h},
-		exportStore:   exportStore{h},
-		leaseStore:    leaseStore{h},
-		peopleStore:   peopleStore{h},
+		handle:            h,
+		incidentStore:     incidentStore{h},
+		timelineStore:     timelineStore{h},
+		updateStore:       updateStore{h},
+		followUpStore:     followUpStore{h},
+		pageStore:         pageStore{h},
+		changeStore:       changeStore{h},
+		alertStore:        alertStore{h},
+		accessStore:       accessStore{h},
+		deliveryStore:     deliveryStore{h},
+		exportStore:       exportStore{h},
+		leaseStore:        leaseStore{h},
+		peopleStore:       peopleStore{h},
+		installationStore: installationStore{h},
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -195,17 +194,14 @@ const (
 	unrecordedPageWait = 10 * time.Minute
 )
 
-// pageOfOurs reports whether a report's dedup key is one the bot pages
-// under (firebreak-<incident id>-<service>...) for an incident it holds.
+// pageOfOurs reports whether a report's dedup key is one this installation
+// pages under (firebreak-<installation>-<incident id>-<service>..., or
+// firebreak-<incident id>-<service>... from before installations were
+// named in keys) for an incident it holds.
 func (s *Service) pageOfOurs(ctx context.Context, dedupKey string) (bool, error) {
-	rest, ok := strings.CutPrefix(dedupKey, "firebreak-")
-	if !ok {
-		return false, nil
-	}
-	num, _, ok := strings.Cut(rest, "-")
-	id, err := strconv.ParseInt(num, 10, 64)
-	if !ok || err != nil || id <= 0 {
-		return false, nil
+	id, ok, err := s.keys.incident(ctx, dedupKey)
+	if err != nil || !ok {
+		return false, err
 	}
 	if _, err := s.store.GetIncident(ctx, id); incident.ErrorCode(err) == incident.ENOTFOUND {
 		return false, nil // another installation's, on the same account
@@ -230,6 +226,14 @@ func (s *Service) handlePageEvent(ctx context.Context, ev incident.PageEvent, he
 			// The store failed: the sender must deliver the event again.
 			return fmt.Errorf("find the page of %s: %w", ref, err)
 		}
+	}
+	if page != nil && otherIncident(page, ev) {
+		// Under the page's key, PagerDuty opened another incident since
+		// (the page was sent again after it was resolved there): a late
+		// report about the one before changes nothing.
+		s.log.InfoContext(ctx, "a PagerDuty report about an earlier incident under the page's key is dropped", "page", page.DedupKey,
+			"pagerduty_incident", ev.ExternalID, "page_incident", page.ExternalID, "kind", ev.Kind, "delivery", ev.DeliveryID)
+		return nil
 	}
 	if page == nil {
 		// A report about a page the bot opened but has not recorded
@@ -256,6 +260,14 @@ func (s *Service) handlePageEvent(ctx context.Context, ev incident.PageEvent, he
 	default:
 		return s.applyPageEvent(ctx, page, ev, held)
 	}
+}
+
+// otherIncident reports whether ev is about another provider incident than
+// page, a REST page (whose ExternalID is the provider's incident id, not
+// its dedup key) found by its dedup key.
+func otherIncident(page *incident.Page, ev incident.PageEvent) bool {
+	return ev.ExternalID != "" && page.ExternalID != "" && page.ExternalID != page.DedupKey && ev.ExternalID != page.ExternalID &&
+		ev.ExternalID != page.DedupKey
 }
 
 // errEscalating says a report about a page waits: the bot is escalating it.
@@ -633,6 +645,12 @@ func (s *Service) applyPageEvent(ctx context.Context, page *incident.Page, ev in
 }
 
 // runResolvePages resolves an incident's open pages when it is resolved.
+// Every page is tried, whatever became of the others. A page the provider
+// refuses to resolve for good (EINVALID, EFORBIDDEN, ENOTFOUND: no token,
+// a routing key no longer configured, the incident deleted there) is not
+// tried again, and the channel is told at once that it stays open there; a
+// failure that may pass retries the job for the pages still open, and is
+// told in the channel at the last attempt.
 func (s *Service) runResolvePages(ctx context.Context, payload []byte) error {
 	var p pagePayload
 	if err := json.Unmarshal(payload, &p); err != nil {
@@ -642,35 +660,95 @@ func (s *Service) runResolvePages(ctx context.Context, payload []byte) error {
 	if err != nil {
 		return err
 	}
+	events, err := s.store.ListTimeline(ctx, p.IncidentID)
+	if err != nil {
+		return err
+	}
+	attempt, attempts := incident.JobAttempt(ctx)
+	last := attempts > 0 && attempt >= attempts
+	var retry []error
 	for _, page := range pages {
 		if page.Status == "resolved" {
 			continue
 		}
-		pdAt, err := s.pager.Resolve(ctx, page)
-		if err != nil {
-			return fmt.Errorf("resolve page %s: %w", page.DedupKey, err)
+		source := fmt.Sprintf("resolvefail:%s:%d", page.DedupKey, p.Resolution)
+		if slices.ContainsFunc(events, func(ev incident.TimelineEvent) bool { return ev.SourceID == source }) {
+			continue // refused for good, and said
 		}
-		if _, err := s.store.UpdatePage(ctx, page.ID, func(pg *incident.Page) error {
-			if pdAt.IsZero() {
-				// PagerDuty gave no time (the Events API): resolved
-				// now by the bot's clock, and not ordered.
-				pg.Status = "resolved"
-				t := s.clock.Now()
-				pg.ResolvedAt = &t
-				return nil
+		err := (resolver{s}).resolve(ctx, page)
+		if err == nil {
+			continue
+		}
+		if permanent(err) || last {
+			s.log.WarnContext(ctx, "could not resolve the page", "page", page.DedupKey, "err", err)
+			if err := (resolver{s}).failed(ctx, page, source, err); err != nil {
+				retry = append(retry, err)
 			}
-			if reportedBefore(pg, pdAt) {
-				// PagerDuty reported a later change already (the
-				// incident reopened after the bot resolved it): the
-				// page stays as that change left it.
-				return nil
-			}
-			reported(pg, pdAt)
-			pg.Status, pg.ResolvedAt = "resolved", &pdAt
+			continue
+		}
+		retry = append(retry, fmt.Errorf("resolve page %s: %w", page.DedupKey, err))
+	}
+	return errors.Join(retry...)
+}
+
+// permanent reports whether the provider refused for good: asked again, it
+// gives the same answer.
+func permanent(err error) bool {
+	code := incident.ErrorCode(err)
+	return code == incident.EINVALID || code == incident.EFORBIDDEN || code == incident.ENOTFOUND
+}
+
+// resolver resolves an incident's pages when it is resolved.
+type resolver struct{ *Service }
+
+// resolve resolves one page at the provider and records it resolved.
+func (s resolver) resolve(ctx context.Context, page incident.Page) error {
+	pdAt, err := s.pager.Resolve(ctx, page)
+	if err != nil {
+		return err
+	}
+	_, err = s.store.UpdatePage(ctx, page.ID, func(pg *incident.Page) error {
+		if pdAt.IsZero() {
+			// PagerDuty gave no time (the Events API): resolved
+			// now by the bot's clock, and not ordered.
+			pg.Status = "resolved"
+			t := s.clock.Now()
+			pg.ResolvedAt = &t
 			return nil
-		}); err != nil {
-			return err
 		}
+		if reportedBefore(pg, pdAt) {
+			// PagerDuty reported a later change already (the
+			// incident reopened after the bot resolved it): the
+			// page stays as that change left it.
+			return nil
+		}
+		reported(pg, pdAt)
+		pg.Status, pg.ResolvedAt = "resolved", &pdAt
+		return nil
+	})
+	return err
+}
+
+// failed says in the incident's channel, once (source marks it on the
+// timeline), that a page could not be resolved and why: it stays open at
+// the provider, for someone to resolve there.
+func (s resolver) failed(ctx context.Context, page incident.Page, source string, cause error) error {
+	inc, err := s.store.GetIncident(ctx, page.IncidentID)
+	if err != nil {
+		return err
+	}
+	text := fmt.Sprintf("Resolving the page for %s in PagerDuty failed: %s The page stays open there; resolve it in PagerDuty.",
+		serviceName(s.policy, page.Service), strings.TrimSpace(incident.ErrorMessage(cause)))
+	if inc.ChannelID != "" {
+		n := incident.Notice{Kind: incident.NoticeMessage, Incident: inc.Key(), Drill: inc.Drill,
+			Values: map[string]string{"message": incident.EscapeText(text)}}
+		if _, err := s.chat.Notify(ctx, inc.ChannelID, n); err != nil {
+			return fmt.Errorf("say the page of %s was not resolved: %w", page.Service, err)
+		}
+	}
+	ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventProviderFailure, Actor: "pagerduty", At: s.clock.Now(), Text: text, SourceID: source}
+	if err := s.store.AddTimelineEvent(ctx, &ev); err != nil && incident.ErrorCode(err) != incident.ECONFLICT {
+		return fmt.Errorf("record the page of %s was not resolved: %w", page.Service, err)
 	}
 	return nil
 }

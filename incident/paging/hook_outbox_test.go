@@ -47,7 +47,8 @@ func outboxRun(t *testing.T, kind storeKind, blips int32) (pages []string, resol
 	svc := incident.NewService(incident.ServiceConfig{Store: store, Scheduler: q, Chat: c.Roles(), Policy: policy, Clock: clock})
 	svc.RegisterJobs(q)
 	blip := &blipScheduler{Scheduler: q, kinds: map[string]bool{paging.JobPage: true, paging.JobResolvePages: true}}
-	p := paging.New(paging.Config{Store: store, Core: svc, Chat: incident.MarkDrills(c.Roles(), store), Pager: pg, Scheduler: blip, Policy: policy, Clock: clock})
+	p := paging.New(paging.Config{Store: store, Core: svc, Chat: incident.MarkDrills(c.Roles(), store), Pager: pg, Scheduler: blip, Policy: policy, Clock: clock,
+		Installation: testInstallation})
 	p.RegisterJobs(q)
 	svc.Use(p.Feature())
 	b := bundle{svc: svc, pg: p, store: store, chat: c, queue: q, clock: clock}

@@ -14,7 +14,7 @@ import (
 // PagerDuty sends its v3 webhook for every change, the bot's own too: these
 // tests feed the bot the echo of what it did and check it is said once.
 
-const pageKey = "firebreak-1-checkout"
+const pageKey = "firebreak-inst-1-checkout"
 
 // countAcks returns the channel lines about an acknowledgement and the
 // acknowledged events on the timeline.

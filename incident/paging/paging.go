@@ -66,6 +66,7 @@ type Store interface {
 type Tx interface {
 	AddPage(ctx context.Context, p *incident.Page) error
 	UpdatePage(ctx context.Context, id int64, fn func(*incident.Page) error) (*incident.Page, error)
+	FindPage(ctx context.Context, provider, ref string) (*incident.Page, error)
 }
 
 // Core is what paging needs of the incident core (*incident.Service).
@@ -113,6 +114,10 @@ type Config struct {
 	// Render words a notice for the timeline as the chat would say it, as
 	// the core's ServiceConfig.Render; nil means Notice.String.
 	Render func(incident.Notice) string
+	// Installation is this installation's id in its page keys; empty
+	// means the one the Store keeps (made once, the same for every
+	// replica), or, for a store that keeps none, one made for the process.
+	Installation string
 }
 
 // Service pages on-call and follows each page until someone answers.
@@ -127,6 +132,7 @@ type Service struct {
 	clock      incident.Clock
 	log        *slog.Logger
 	noticeText func(incident.Notice) string
+	keys       *keys
 }
 
 // New returns a Service.
@@ -150,7 +156,7 @@ func New(cfg Config) *Service {
 		cfg.Observer = noObserver{}
 	}
 	return &Service{store: cfg.Store, core: cfg.Core, chat: cfg.Chat, pager: cfg.Pager, sched: cfg.Scheduler, observer: cfg.Observer,
-		policy: cfg.Policy, clock: cfg.Clock, log: cfg.Logger, noticeText: cfg.Render}
+		policy: cfg.Policy, clock: cfg.Clock, log: cfg.Logger, noticeText: cfg.Render, keys: &keys{store: cfg.Store, id: cfg.Installation}}
 }
 
 type noObserver struct{}
@@ -180,12 +186,20 @@ func (s *Service) Feature() incident.Feature {
 // planDeclared schedules a new incident's page on the declare's
 // transaction. Paging does not wait for the channel: on-call hears at
 // once, on the urgent queue, and the channel learns of the page when it
-// exists.
+// exists. An incident declared with a page of its service open at the
+// provider already (in.Paged: the PagerDuty incident an alert was) takes
+// that page for its own instead of paging the service again.
 func (s *Service) planDeclared(ctx context.Context, tx incident.Tx, inc *incident.Incident, in incident.DeclareInput) error {
-	if svc, ok := s.policy.Services[inc.Service]; ok && (canPage(s.pager, svc) || inc.Drill) {
-		return s.planPage(ctx, tx, inc, in.Page, in.DeclaredBy)
+	svc, ok := s.policy.Services[inc.Service]
+	if !ok || !canPage(s.pager, svc) && !inc.Drill {
+		return nil
 	}
-	return nil
+	if in.Paged != nil && !inc.Drill {
+		if taken, err := (planner{s}).adopt(ctx, tx, inc, *in.Paged, in.DeclaredBy); err != nil || taken {
+			return err
+		}
+	}
+	return s.planPage(ctx, tx, inc, in.Page, in.DeclaredBy)
 }
 
 // afterChange pages on a severity raise, per the new severity's policy (a
@@ -202,13 +216,13 @@ func (s *Service) afterChange(ctx context.Context, c incident.Change) error {
 			return nil
 		}
 		if svc, ok := s.policy.Services[inc.Service]; ok && canPage(s.pager, svc) {
-			return s.planPage(ctx, s.sched, inc, nil, c.Actor)
+			return (planner{s}).raise(ctx, inc, c.Actor)
 		}
 	case incident.EventStatusChanged:
 		if c.To != string(incident.StatusResolved) || s.pager == nil || !s.policy.ResolvePagesOnResolve {
 			return nil
 		}
-		payload, _ := json.Marshal(pagePayload{IncidentID: inc.ID})
+		payload, _ := json.Marshal(pagePayload{IncidentID: inc.ID, Resolution: inc.UpdatedAt.UnixNano()})
 		if _, err := s.sched.Schedule(ctx, incident.Job{Kind: JobResolvePages, Key: fmt.Sprintf("resolve_pages:%d:%d", inc.ID, inc.UpdatedAt.UnixNano()),
 			Payload: payload, MaxAttempts: 8}); err != nil {
 			return fmt.Errorf("schedule resolving the pages: %w", err)
@@ -243,6 +257,29 @@ type pagePayload struct {
 	// again at once, in a job of its own beside the background retries.
 	// It keys that job and the report of its failure, never the page.
 	Retry int64 `json:"retry,omitempty"`
+	// Key names the page when it is one the incident has whose key its
+	// round does not give: a page taken from the provider (the PagerDuty
+	// incident an alert was), or one sent under a round's key before
+	// installations were named in keys. Empty for a round's page.
+	Key string `json:"key,omitempty"`
+	// New, on a Retry page button, asks for the page under a new key (a
+	// new round): the provider has another's open incident under the
+	// failed page's key.
+	New bool `json:"new,omitempty"`
+	// Resolution is, for JobResolvePages, the resolution's time (the
+	// incident's UpdatedAt, in Unix nanoseconds), which keys the reports
+	// of the pages it could not resolve.
+	Resolution int64 `json:"resolution,omitempty"`
+}
+
+// name names the page p asks for in this database: its jobs and the
+// records of its failures. It is not the page's dedup key at the provider
+// (keys.of), which names the installation too.
+func (p pagePayload) name() string {
+	if p.Key != "" {
+		return p.Key
+	}
+	return legacyKey(p.IncidentID, p.Service, p.Round)
 }
 
 // canPage reports whether pager can page the service.
@@ -256,16 +293,6 @@ func canPage(pager incident.Pager, svc incident.ServicePolicy) bool {
 		return e.Enabled(svc)
 	}
 	return true
-}
-
-// dedupKey names a page at the provider: one per incident, service and
-// round, so a retried job never pages twice and a re-page is a new page.
-func dedupKey(incidentID int64, service string, round int) string {
-	k := fmt.Sprintf("firebreak-%d-%s", incidentID, service)
-	if round > 0 {
-		k += fmt.Sprintf("-r%d", round)
-	}
-	return k
 }
 
 // planPage schedules the page of a declare or a severity raise, per the
@@ -282,9 +309,11 @@ func (s *Service) planPage(ctx context.Context, sched incident.Scheduler, inc *i
 	return s.schedulePage(ctx, sched, pagePayload{IncidentID: inc.ID, Service: inc.Service, Backup: sp.Paging == incident.PageOnCallAndBackup, Actor: actor})
 }
 
+// schedulePage schedules the page p asks for, once per page (and once
+// more to add the backup).
 func (s *Service) schedulePage(ctx context.Context, sched incident.Scheduler, p pagePayload) error {
 	payload, _ := json.Marshal(p)
-	key := dedupKey(p.IncidentID, p.Service, p.Round)
+	key := p.name()
 	if p.Backup {
 		key += "-backup"
 	}
@@ -352,11 +381,9 @@ func (s *Service) Page(ctx context.Context, id int64, service, actor string) (*i
 	if err := (guard{s}).mayPageAgain(ctx, inc, service, svc.Name, actor, pages); err != nil {
 		return nil, err
 	}
-	round := 0
-	for _, p := range pages {
-		if p.Service == service {
-			round++
-		}
+	round, err := s.keys.nextRound(ctx, id, service, pages, 0)
+	if err != nil {
+		return nil, err
 	}
 	return inc, s.schedulePage(ctx, s.sched, pagePayload{IncidentID: id, Service: service, Actor: actor, Round: round,
 		Backup: s.policy.Severity(inc.Severity).Paging == incident.PageOnCallAndBackup})
@@ -547,7 +574,10 @@ func (s *Service) runPage(ctx context.Context, payload []byte) error {
 	if !ok || (!canPage(s.pager, svc) && !inc.Drill) {
 		return nil
 	}
-	key := dedupKey(inc.ID, p.Service, p.Round)
+	key, err := s.keys.of(ctx, inc.ID, p)
+	if err != nil {
+		return fmt.Errorf("page: %w", err)
+	}
 	source := "page:" + key
 	if p.Backup {
 		source += ":backup"
@@ -639,10 +669,24 @@ func (s *Service) sendPage(ctx context.Context, inc *incident.Incident, p pagePa
 	req := incident.PageRequest{IncidentID: inc.ID, IncidentKey: inc.Key(), Title: title,
 		Details: details, Severity: inc.Severity, Service: svc, Urgency: urgency(inc.Severity), FromEmail: email,
 		Backup: p.Backup, DedupKey: key, Link: channelLink(inc), Runbook: svc.Runbook}
+	// Paged before, this adds the backup (a raise to P1): the page's
+	// people are then those the provider names, so its report of the
+	// reassignment is the bot's own change.
+	before, err := s.store.FindPage(ctx, "pagerduty", key)
+	if err != nil && incident.ErrorCode(err) != incident.ENOTFOUND {
+		return nil, fmt.Errorf("page: %w", err)
+	}
+	if before == nil {
+		// Not sent before as far as this database knows: an open page
+		// under the key is this incident's only when it was opened
+		// since the declaration (an earlier attempt's answer was lost).
+		req.NotBefore = inc.DeclaredAt
+	}
 	page, err := s.pager.Page(ctx, req)
-	if code := incident.ErrorCode(err); email != "" && (code == incident.EINVALID || code == incident.ENOTFOUND) {
-		// The declarer may have no account at the provider: page as
-		// the bot rather than not at all.
+	if code := incident.ErrorCode(err); email != "" && (code == incident.EINVALID || code == incident.ENOTFOUND || code == incident.EFORBIDDEN) {
+		// The declarer may have no account at the provider, or one
+		// that may not open incidents (a read-only role): page as the
+		// bot rather than not at all.
 		s.log.WarnContext(ctx, "paging as the declarer was refused; paging as the bot", "incident", inc.Key(), "err", err)
 		req.FromEmail = ""
 		page, err = s.pager.Page(ctx, req)
@@ -656,26 +700,11 @@ func (s *Service) sendPage(ctx context.Context, inc *incident.Incident, p pagePa
 	}
 	// The page and what follows it (inviting its people, escalating it
 	// if nobody acknowledges) are recorded together.
-	// Paged before, this added the backup (a raise to P1): the page's
-	// people are now those the provider names, so its report of the
-	// reassignment is the bot's own change.
-	before, err := s.store.FindPage(ctx, "pagerduty", key)
-	if err != nil && incident.ErrorCode(err) != incident.ENOTFOUND {
-		return nil, fmt.Errorf("record page: %w", err)
-	}
 	if err := atomic(ctx, s.store, func(tx incident.Tx, pages Tx) error {
 		if err := pages.AddPage(ctx, page); incident.ErrorCode(err) == incident.ECONFLICT {
-			if before != nil && len(page.Assignees) > 0 {
+			if before != nil {
 				if _, err := pages.UpdatePage(ctx, before.ID, func(p *incident.Page) error {
-					if page.StatusAt != nil {
-						if reportedBefore(p, *page.StatusAt) {
-							// PagerDuty reported a later change
-							// of the page's people already.
-							return nil
-						}
-						reported(p, *page.StatusAt)
-					}
-					p.Assignees = page.Assignees
+					recordResent(p, page)
 					return nil
 				}); err != nil {
 					return err
@@ -690,6 +719,37 @@ func (s *Service) sendPage(ctx context.Context, inc *incident.Incident, p pagePa
 	}
 	s.observer.Paged(inc, p.Service)
 	return page, nil
+}
+
+// recordResent records in p, a page the bot had already, what the provider
+// answered when the page was sent again under its key (to add the backup).
+// Its people are those the provider names, unless it reported a later
+// change of them already. A page the provider answered with another
+// incident (the one recorded was resolved there, and the key opened a new
+// one) is that incident now: the one the channel's Acknowledge button and
+// the incident's resolution act on, open, and not acknowledged yet.
+func recordResent(p, sent *incident.Page) {
+	if sent.ExternalID != "" && sent.ExternalID != p.ExternalID {
+		p.ExternalID, p.URL, p.Status, p.CreatedAt = sent.ExternalID, sent.URL, sent.Status, sent.CreatedAt
+		p.Assignees, p.StatusAt = sent.Assignees, sent.StatusAt
+		p.AcknowledgedAt, p.AcknowledgedBy, p.ResolvedAt = nil, "", nil
+		// A new round of the page: an acknowledgement from Slack in it
+		// is a new one.
+		p.Retriggers++
+		return
+	}
+	if len(sent.Assignees) == 0 {
+		return
+	}
+	if sent.StatusAt != nil {
+		if reportedBefore(p, *sent.StatusAt) {
+			// PagerDuty reported a later change of the page's
+			// people already.
+			return
+		}
+		reported(p, *sent.StatusAt)
+	}
+	p.Assignees = sent.Assignees
 }
 
 // atomic runs fn in one transaction of the store, with its page writes.
@@ -728,9 +788,11 @@ const pageRetryEvery = 15 * time.Second
 // (bad configuration, unknown user) is final and said as such.
 func (s *Service) pageFailed(ctx context.Context, inc *incident.Incident, p pagePayload, svc incident.ServicePolicy, cause error) error {
 	code := incident.ErrorCode(cause)
-	final := code == incident.EINVALID || code == incident.EFORBIDDEN || code == incident.ENOTFOUND
+	// ECONFLICT: the provider has someone else's open incident under the
+	// page's key; sent again, the same key meets it again.
+	final := code == incident.EINVALID || code == incident.EFORBIDDEN || code == incident.ENOTFOUND || code == incident.ECONFLICT
 	if inc.ChannelID != "" {
-		source := "pagefail:" + dedupKey(p.IncidentID, p.Service, p.Round)
+		source := "pagefail:" + p.name()
 		if p.Retry != 0 {
 			// A click of Retry page that fails too is said again.
 			source += fmt.Sprintf(":retry%d", p.Retry)
@@ -741,7 +803,8 @@ func (s *Service) pageFailed(ctx context.Context, inc *incident.Incident, p page
 		// this job finds it rather than posting it again) and then marked,
 		// so a failed post is retried instead of forgotten.
 		if !announced(ctx, s.store, inc.ID, ev.SourceID) {
-			value, _ := json.Marshal(pagePayload{IncidentID: p.IncidentID, Service: p.Service, Round: p.Round, Backup: p.Backup, Retry: 1})
+			value, _ := json.Marshal(pagePayload{IncidentID: p.IncidentID, Service: p.Service, Round: p.Round, Backup: p.Backup, Retry: 1,
+				Key: p.Key, New: code == incident.ECONFLICT})
 			n := incident.Notice{Kind: incident.NoticePageFailed, Incident: inc.Key(), Actor: "pagerduty", Drill: inc.Drill,
 				Values:  map[string]string{"service": svc.Name, "error": incident.ErrorMessage(cause), "final": fmt.Sprint(final)},
 				Buttons: []incident.Button{{Action: incident.ActionRetryPage, Text: "Retry page", Value: string(value), Style: "danger"}}}
@@ -799,6 +862,18 @@ func (s *Service) RetryPage(ctx context.Context, value, actor string) error {
 		// A button posted by an earlier version names the failed round
 		// plus 100.
 		p.Round -= 100
+	}
+	if p.New {
+		// Another's incident holds the failed page's key at the
+		// provider: the page goes out under a new one.
+		pages, err := s.store.ListPages(ctx, inc.ID)
+		if err != nil {
+			return err
+		}
+		if p.Round, err = s.keys.nextRound(ctx, inc.ID, p.Service, pages, p.Round+1); err != nil {
+			return err
+		}
+		p.Key, p.New = "", false
 	}
 	p.Actor = actor
 	// A job of its own even while the failed page's job waits to retry;

@@ -124,12 +124,12 @@ func TestPagingPerSeverity(t *testing.T) {
 			require.Len(t, pg.requests, 1, sev)
 			req := pg.requests[0]
 			require.Equal(t, want == "backup", req.Backup, sev)
-			require.Equal(t, "firebreak-1-checkout", req.DedupKey)
+			require.Equal(t, "firebreak-inst-1-checkout", req.DedupKey)
 			require.Equal(t, "decl@example.com", req.FromEmail, "attributed to the declarer")
 			require.Equal(t, "high", req.Urgency)
 			posts := strings.Join(b.chat.Posts[inc.ChannelID], "\n")
 			require.Contains(t, posts, "Paged *Checkout* in PagerDuty: Bob Roe")
-			require.Contains(t, posts, "[Acknowledge:page_ack=firebreak-1-checkout]")
+			require.Contains(t, posts, "[Acknowledge:page_ack=firebreak-inst-1-checkout]")
 		}
 	}
 }
@@ -164,7 +164,7 @@ func TestAcknowledgementFromWebhookAndSlack(t *testing.T) {
 	require.Empty(t, b.queue.RunAll(t))
 	b.clock.Advance(3*time.Minute + 12*time.Second)
 
-	ev := incident.PageEvent{DeliveryID: "EV1", Kind: incident.PageAcknowledged, DedupKey: "firebreak-1-checkout", Agent: "Jane Doe", At: b.clock.Now()}
+	ev := incident.PageEvent{DeliveryID: "EV1", Kind: incident.PageAcknowledged, DedupKey: "firebreak-inst-1-checkout", Agent: "Jane Doe", At: b.clock.Now()}
 	require.NoError(t, b.pg.HandlePageEvent(ctx, ev))
 	require.NoError(t, b.pg.HandlePageEvent(ctx, ev), "a redelivery")
 	require.Empty(t, b.queue.RunAll(t))
@@ -177,7 +177,7 @@ func TestAcknowledgementFromWebhookAndSlack(t *testing.T) {
 
 	// Other events become lines too; unknown pages are ignored.
 	for _, k := range []incident.PageEventKind{incident.PageUnacknowledged, incident.PageEscalated, incident.PageReassigned, incident.PageReopened, incident.PageResolved} {
-		require.NoError(t, b.pg.HandlePageEvent(ctx, incident.PageEvent{DeliveryID: "EV-" + string(k), Kind: k, DedupKey: "firebreak-1-checkout", Agent: "Jane Doe", Assignees: []string{"Carol"}}))
+		require.NoError(t, b.pg.HandlePageEvent(ctx, incident.PageEvent{DeliveryID: "EV-" + string(k), Kind: k, DedupKey: "firebreak-inst-1-checkout", Agent: "Jane Doe", Assignees: []string{"Carol"}}))
 	}
 	require.NoError(t, b.pg.HandlePageEvent(ctx, incident.PageEvent{DeliveryID: "EV-X", Kind: incident.PageAcknowledged, DedupKey: "someone-elses"}))
 	require.Empty(t, b.queue.RunAll(t))
@@ -185,19 +185,19 @@ func TestAcknowledgementFromWebhookAndSlack(t *testing.T) {
 	for _, want := range []string{"unacknowledged again", "escalated the page for checkout to Carol", "reassigned the page", "reopened in PagerDuty", "resolved in PagerDuty by Jane Doe"} {
 		require.Contains(t, posts, want)
 	}
-	page, err := b.store.FindPage(ctx, "pagerduty", "firebreak-1-checkout")
+	page, err := b.store.FindPage(ctx, "pagerduty", "firebreak-inst-1-checkout")
 	require.NoError(t, err)
 	require.NotNil(t, page.ResolvedAt)
-	require.NoError(t, b.pg.HandlePageEvent(ctx, incident.PageEvent{DeliveryID: "EV-reopen-2", Kind: incident.PageReopened, DedupKey: "firebreak-1-checkout", Agent: "Jane Doe"}))
-	page, err = b.store.FindPage(ctx, "pagerduty", "firebreak-1-checkout")
+	require.NoError(t, b.pg.HandlePageEvent(ctx, incident.PageEvent{DeliveryID: "EV-reopen-2", Kind: incident.PageReopened, DedupKey: "firebreak-inst-1-checkout", Agent: "Jane Doe"}))
+	page, err = b.store.FindPage(ctx, "pagerduty", "firebreak-inst-1-checkout")
 	require.NoError(t, err)
 	require.Nil(t, page.ResolvedAt, "a reopened page is not resolved")
 	require.Equal(t, "triggered", page.Status)
 
 	// Acknowledge from Slack: as the clicking user's e-mail.
-	require.NoError(t, b.pg.AcknowledgePage(ctx, "firebreak-1-checkout", "U0KIM", incident.ReplyTarget{UserID: "U0KIM"}))
+	require.NoError(t, b.pg.AcknowledgePage(ctx, "firebreak-inst-1-checkout", "U0KIM", incident.ReplyTarget{UserID: "U0KIM"}))
 	require.Empty(t, b.queue.RunAll(t))
-	require.Equal(t, []string{"firebreak-1-checkout by kim@example.com"}, pg.acks)
+	require.Equal(t, []string{"firebreak-inst-1-checkout by kim@example.com"}, pg.acks)
 }
 
 func TestPageFailureIsSaidOnceAndRetried(t *testing.T) {
@@ -240,7 +240,7 @@ func TestRaiseToP1PagesTheBackupAndResolveResolvesPages(t *testing.T) {
 	_, err = b.svc.SetStatus(ctx, inc.ID, incident.StatusResolved, "U0DECL", "")
 	require.NoError(t, err)
 	require.Empty(t, b.queue.RunAll(t))
-	require.Equal(t, []string{"firebreak-1-checkout"}, pg.resolved)
+	require.Equal(t, []string{"firebreak-inst-1-checkout"}, pg.resolved)
 }
 
 func TestPrivateIncidentPageIsRedacted(t *testing.T) {

@@ -187,14 +187,18 @@ func (s repager) pageAgain(ctx context.Context, inc *incident.Incident, page *in
 	if err != nil {
 		return fmt.Errorf("re-page: %w", err)
 	}
-	round := 0
+	sent := 0
 	for _, pg := range pages {
 		if pg.Service == page.Service {
-			round++
+			sent++
 		}
 	}
-	if round > maxAutoRepages {
+	if sent > maxAutoRepages {
 		return nil // the button remains; PagerDuty keeps escalating
+	}
+	round, err := s.keys.nextRound(ctx, inc.ID, page.Service, pages, 0)
+	if err != nil {
+		return fmt.Errorf("re-page: %w", err)
 	}
 	n.Values["action"] = "paged_again"
 	ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventPaged, Actor: "bot", At: s.clock.Now(), Key: true, Text: s.noticeText(n),

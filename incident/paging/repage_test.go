@@ -23,12 +23,12 @@ func TestUnacknowledgedPageEscalatesAtTheResponseTarget(t *testing.T) {
 	advance(t, b, 14*time.Minute)
 	require.Empty(t, pg.escalated, "not before the 15-minute target")
 	advance(t, b, 2*time.Minute)
-	require.Equal(t, []string{"firebreak-1-checkout"}, pg.escalated)
+	require.Equal(t, []string{"firebreak-inst-1-checkout"}, pg.escalated)
 	posts := strings.Join(b.chat.Posts[inc.ChannelID], "\n")
 	require.Contains(t, posts, ":rotating_light: Nobody acknowledged the page for *Checkout* within 15 minutes, so I escalated it in PagerDuty to the next level, now paging Carol Backup."+
 		" [Re-page checkout:page_repage=1|checkout]", "said in the channel, with the button for doing it again")
 	require.Contains(t, b.chat.Members[inc.ChannelID], "U0CAROLB", "the next level is invited too")
-	page, err := b.store.FindPage(context.Background(), "pagerduty", "firebreak-1-checkout")
+	page, err := b.store.FindPage(context.Background(), "pagerduty", "firebreak-inst-1-checkout")
 	require.NoError(t, err)
 	require.Equal(t, []string{"Carol Backup"}, page.Assignees)
 
@@ -46,7 +46,7 @@ func TestAcknowledgedPageIsNotEscalated(t *testing.T) {
 	inc := readyAt(t, b, incident.P1)
 	advance(t, b, 5*time.Minute)
 	require.NoError(t, b.pg.HandlePageEvent(ctx, incident.PageEvent{DeliveryID: "EV1", Kind: incident.PageAcknowledged,
-		DedupKey: "firebreak-1-checkout", Agent: "Bob Roe", At: b.clock.Now()}))
+		DedupKey: "firebreak-inst-1-checkout", Agent: "Bob Roe", At: b.clock.Now()}))
 	advance(t, b, time.Hour)
 	require.Empty(t, pg.escalated)
 	require.NotContains(t, strings.Join(b.chat.Posts[inc.ChannelID], "\n"), "Nobody acknowledged the page")
@@ -63,7 +63,7 @@ func TestPageThatCannotEscalateIsSentAgainWithTheBackup(t *testing.T) {
 	require.Contains(t, posts, "Nobody acknowledged the page for *Checkout* within 1 hour, so I am paging again, with the backup.")
 	require.Len(t, pg.requests, 2)
 	again := pg.requests[1]
-	require.Equal(t, "firebreak-1-checkout-r1", again.DedupKey, "a new page")
+	require.Equal(t, "firebreak-inst-1-checkout-r1", again.DedupKey, "a new page")
 	require.True(t, again.Backup)
 	require.Equal(t, "https://runbooks/checkout", again.Runbook)
 	require.Equal(t, "https://slack.com/app_redirect?channel="+inc.ChannelID, again.Link)
@@ -80,10 +80,10 @@ func TestEscalationReportedByPagerDutyInvitesTheNewPeople(t *testing.T) {
 
 	// PagerDuty's own policy escalated the page to Erin.
 	pg.mu.Lock()
-	pg.emails["firebreak-1-checkout"] = []string{"erin@example.com"}
+	pg.emails["firebreak-inst-1-checkout"] = []string{"erin@example.com"}
 	pg.mu.Unlock()
 	require.NoError(t, b.pg.HandlePageEvent(ctx, incident.PageEvent{DeliveryID: "EV-ESC", Kind: incident.PageEscalated,
-		DedupKey: "firebreak-1-checkout", Assignees: []string{"Erin Doe"}, At: b.clock.Now()}))
+		DedupKey: "firebreak-inst-1-checkout", Assignees: []string{"Erin Doe"}, At: b.clock.Now()}))
 	require.Empty(t, b.queue.RunAll(t))
 	require.Contains(t, b.chat.Members[inc.ChannelID], "U0ERIN", "the person PagerDuty escalated to is invited")
 	require.Contains(t, strings.Join(b.chat.Posts[inc.ChannelID], "\n"), "escalated the page for checkout to Erin Doe")

@@ -38,8 +38,19 @@ func setup(t *testing.T, pager incident.Pager, mutate ...func(*incident.Policy))
 	return setupOn(t, storeMemory, pager, mutate...)
 }
 
+// testInstallation names the installation in the tests' page keys.
+const testInstallation = "inst"
+
 // setupOn is setup over the named store.
 func setupOn(t *testing.T, kind storeKind, pager incident.Pager, mutate ...func(*incident.Policy)) bundle {
+	t.Helper()
+	return setupInstalled(t, kind, pager, testInstallation, mutate...)
+}
+
+// setupInstalled is setupOn naming the installation in page keys as
+// installation; empty leaves it to the store (or, for the in-memory store,
+// to paging).
+func setupInstalled(t *testing.T, kind storeKind, pager incident.Pager, installation string, mutate ...func(*incident.Policy)) bundle {
 	t.Helper()
 	clock := incidenttest.NewClock(time.Date(2026, 8, 7, 14, 23, 0, 0, time.UTC))
 	q := incidenttest.NewQueue()
@@ -61,7 +72,8 @@ func setupOn(t *testing.T, kind storeKind, pager incident.Pager, mutate ...func(
 	c.Users["S0ICS"] = []string{"U0KIM"}
 	svc := incident.NewService(incident.ServiceConfig{Store: store, Scheduler: q, Chat: c.Roles(), Policy: policy, Clock: clock})
 	svc.RegisterJobs(q)
-	pg := paging.New(paging.Config{Store: store, Core: svc, Chat: incident.MarkDrills(c.Roles(), store), Pager: pager, Scheduler: q, Policy: policy, Clock: clock})
+	pg := paging.New(paging.Config{Store: store, Core: svc, Chat: incident.MarkDrills(c.Roles(), store), Pager: pager, Scheduler: q, Policy: policy, Clock: clock,
+		Installation: installation})
 	pg.RegisterJobs(q)
 	svc.Use(pg.Feature())
 	return bundle{svc: svc, pg: pg, store: store, chat: c, queue: q, clock: clock}

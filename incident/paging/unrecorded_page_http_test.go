@@ -66,7 +66,7 @@ func TestAcknowledgementOfAPageNotYetRecordedIsApplied(t *testing.T) {
 		// installation on the account) is dropped as before.
 		deliver(t, fake, url, "incident.acknowledged", id, "Bob Roe", "01FOREIGN", ackedAt,
 			pdfake.WithBody([]byte(`{"event":{"id":"01FOREIGN","event_type":"incident.acknowledged","resource_type":"incident","occurred_at":"`+
-				ackedAt.Format(time.RFC3339Nano)+`","agent":null,"client":null,"data":{"id":"PFOREIGN","type":"incident","status":"acknowledged","incident_key":"firebreak-9999-checkout"}}}`)))
+				ackedAt.Format(time.RFC3339Nano)+`","agent":null,"client":null,"data":{"id":"PFOREIGN","type":"incident","status":"acknowledged","incident_key":"firebreak-inst-9999-checkout"}}}`)))
 	}
 
 	inc := readyAt(t, b, incident.P2)

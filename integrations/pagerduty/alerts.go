@@ -30,9 +30,12 @@ func WithIgnored(ig *webhook.Ignored) WebhookOption {
 // alerts: incident.triggered as a firing alert and incident.resolved as its
 // resolution, fingerprinted by the PagerDuty incident id and labelled with
 // the service (pagerduty_service, pagerduty_service_name), urgency and
-// priority, so policy rules can map them to a service and severity.
-// Incidents the bot paged itself (incident_key "firebreak-...") are not
-// alerts.
+// priority, so policy rules can map them to a service and severity, and
+// with its incident_key (pagerduty_incident_key), by which PagerDuty's
+// reports of it are known once it is an incident's page. Incidents the bot
+// paged itself (incident_key "firebreak-...", of this installation or of
+// another, in the key's form of today or of before installations were
+// named in it) are not alerts.
 func WithAlerts(sink func(ctx context.Context, ev incident.AlertEvent) error) WebhookOption {
 	return func(o *webhookOptions) { o.alerts = sink }
 }
@@ -85,6 +88,9 @@ func parseAlert(body []byte) (ev incident.AlertEvent, ok bool, err error) {
 		return ev, false, nil
 	}
 	labels := map[string]string{"urgency": data.Urgency}
+	if data.IncidentKey != "" {
+		labels["pagerduty_incident_key"] = data.IncidentKey
+	}
 	if data.Service != nil {
 		labels["pagerduty_service"] = data.Service.ID
 		labels["pagerduty_service_name"] = data.Service.Summary

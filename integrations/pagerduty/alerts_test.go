@@ -77,3 +77,36 @@ func TestWebhookTriggeredIsAnAlert(t *testing.T) {
 	require.Equal(t, http.StatusUnauthorized, forged.StatusCode)
 	require.Len(t, alerts.got, 2)
 }
+
+// TestAlertCarriesThePagerDutyIncidentKey: a PagerDuty incident opened by
+// a monitoring tool (through the Events API, with its own dedup_key) is an
+// alert labelled with its incident_key, by which PagerDuty's reports of it
+// are known once an incident declared from it takes it for its page; a
+// page of another installation of the bot, whose key names that
+// installation, is no alert either.
+func TestAlertCarriesThePagerDutyIncidentKey(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	monitor := b.request(b.events)
+	monitor.DedupKey = "d3640fbd41094207a1c11e58e46b1662"
+	_, err := b.client.Page(t.Context(), monitor)
+	require.NoError(t, err)
+	other := b.request(b.rest)
+	other.DedupKey = "firebreak-qwertyuiopas-7-checkout"
+	_, err = b.client.Page(t.Context(), other)
+	require.NoError(t, err)
+	alerts := &alertSink{}
+	srv := httptest.NewServer(pagerduty.NewWebhookHandler([]string{secret}, (&sink{}).handle, nil, pagerduty.WithAlerts(alerts.take)))
+	t.Cleanup(srv.Close)
+	pd := b.fake.Incidents()
+	require.Len(t, pd, 2)
+	for _, id := range []string{pd[0].ID, pd[1].ID} {
+		resp, err := b.fake.SendWebhook(t.Context(), srv.URL, secret, "incident.triggered", id, "")
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+	}
+	require.Len(t, alerts.got, 1, "the other installation's page is no alert")
+	require.Equal(t, pd[0].ID, alerts.got[0].Fingerprint)
+	require.Equal(t, "d3640fbd41094207a1c11e58e46b1662", alerts.got[0].Labels["pagerduty_incident_key"])
+}

@@ -17,10 +17,14 @@ import (
 // Page opens a page for req. With a REST API token and the service's
 // ServiceID it creates an incident attributed to req.FromEmail (or
 // Config.FromEmail); otherwise it sends an Events API v2 trigger with the
-// service's RoutingKey. The same DedupKey returns the same page.
-// EINVALID when the service has neither, or no From e-mail is known;
-// EUNAVAILABLE when PagerDuty does not answer; an error with RetryAfter when
-// it rate limits us.
+// service's RoutingKey. The same DedupKey returns the same page: with the
+// REST API, the incident PagerDuty has open under the key, when it was
+// opened no earlier than req.NotBefore (a minute allowed for the clocks'
+// skew). EINVALID when the service has neither, or no From e-mail is
+// known; EFORBIDDEN when PagerDuty refuses the From user (403) or the
+// token; ECONFLICT when PagerDuty has an older open incident under the
+// key, someone else's; EUNAVAILABLE when PagerDuty does not answer; an
+// error with RetryAfter when it rate limits us.
 func (c *Client) Page(ctx context.Context, req incident.PageRequest) (*incident.Page, error) {
 	switch {
 	case c.useREST(req.Service):
@@ -66,6 +70,9 @@ func (c *Client) pageREST(ctx context.Context, req incident.PageRequest) (*incid
 	})
 	if ae := asAPIError(err); ae != nil && ae.duplicate() {
 		inc, err = c.findOpen(ctx, svc.ServiceID, req.DedupKey)
+		if err == nil {
+			err = c.ours(ctx, inc, req)
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("page %s: %w", serviceName(req.Service), err)
@@ -105,8 +112,35 @@ func (c *Client) findOpen(ctx context.Context, serviceID, incidentKey string) (*
 	}
 	// It was resolved between PagerDuty's refusal and our look-up; the
 	// next attempt will open a new one.
-	return nil, incident.Errorf(incident.ECONFLICT,
+	return nil, incident.Errorf(incident.EUNAVAILABLE,
 		"PagerDuty reported an open incident for this page but no longer lists it; try again.")
+}
+
+// adoptSkew is how much earlier than the request's NotBefore an open
+// incident found under its key may have been opened and still be its own:
+// PagerDuty's clock and the bot's differ a little, and PagerDuty gives its
+// times to the second.
+const adoptSkew = time.Minute
+
+// ours checks that inc, the open incident PagerDuty has under the request's
+// key, is the request's own page (opened by an earlier attempt whose answer
+// was lost) rather than someone else's: it must have been opened no earlier
+// than the request's NotBefore. ECONFLICT, saying whose it may be, when it
+// is older: paging under another key is what pages on-call then.
+func (c *Client) ours(ctx context.Context, inc *pagerduty.Incident, req incident.PageRequest) error {
+	if req.NotBefore.IsZero() {
+		return nil
+	}
+	created, err := time.Parse(time.RFC3339, inc.CreatedAt)
+	if err != nil || !created.Before(req.NotBefore.Add(-adoptSkew)) {
+		return nil
+	}
+	c.log.WarnContext(ctx, "pagerduty has an older open incident under the page's key; not taking it for this page",
+		slog.String("incident", req.IncidentKey), slog.String("service", req.Service.Key),
+		slog.String("pagerduty_incident", inc.ID), slog.Time("created_at", created), slog.Time("declared_at", req.NotBefore))
+	return incident.Errorf(incident.ECONFLICT,
+		"PagerDuty already has an open incident under this page's key, #%d, opened %s, before %s was declared: it is not this incident's page (another installation of the bot on the same PagerDuty account, or an incident this database no longer has), so it was left alone and nobody was paged for %s. Retry pages under a new key.",
+		inc.IncidentNumber, created.UTC().Format("2006-01-02 15:04 MST"), req.IncidentKey, req.IncidentKey)
 }
 
 // addBackup pages the escalation policy's level 2 at once, besides level 1.

@@ -23,6 +23,7 @@ const (
 	msgInvalidInput = "Invalid Input Provided"
 	msgNotFound     = "Not Found"
 	msgRequester    = "Requester User Not Found"
+	msgNotPermitted = "Requester not authorized to perform action"
 	msgAssignee     = "Assigned To User Not Found"
 	msgBadStatus    = "Invalid Status Provided"
 	msgResolved     = "Incident Already Resolved"
@@ -36,6 +37,7 @@ const (
 	codeNeedFrom     = 2011
 	codeNotFound     = 2100
 	codeRequester    = 1008
+	codeNotPermitted = 1018
 	codeAssignee     = 1007
 	codeBadStatus    = 1003
 	codeResolved     = 1001
@@ -194,8 +196,9 @@ func (s *Server) auth(h http.HandlerFunc) http.Handler {
 	})
 }
 
-// requester returns the user named by the From header, answering the error
-// itself when there is none.
+// requester returns the user named by the From header, who may change
+// incidents, answering the error itself when there is none (400) or they
+// may not (403).
 func (s *incidentsAPI) requester(w http.ResponseWriter, r *http.Request) (*User, bool) {
 	from := strings.TrimSpace(r.Header.Get("From"))
 	if from == "" {
@@ -205,6 +208,10 @@ func (s *incidentsAPI) requester(w http.ResponseWriter, r *http.Request) (*User,
 	u := s.userByEmail(from)
 	if u == nil {
 		writeError(w, http.StatusBadRequest, codeRequester, msgRequester)
+		return nil, false
+	}
+	if u.ReadOnly {
+		writeError(w, http.StatusForbidden, codeNotPermitted, msgNotPermitted)
 		return nil, false
 	}
 	return u, true

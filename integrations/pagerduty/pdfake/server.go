@@ -48,6 +48,11 @@ type User struct {
 	ID    string
 	Name  string
 	Email string
+	// ReadOnly users (PagerDuty's read-only and observer roles) may not
+	// change incidents: a create or update naming one in From is refused
+	// with 403, PagerDuty's code 1018 "Requester not authorized to perform
+	// action".
+	ReadOnly bool
 }
 
 // OnCall puts a user on call at a level of an escalation policy.

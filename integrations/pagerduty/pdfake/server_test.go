@@ -140,6 +140,32 @@ func TestCreateIncidentRules(t *testing.T) {
 	require.Len(t, f.fake.Incidents(), 1)
 }
 
+// TestReadOnlyUserMayNotChangeIncidents: PagerDuty refuses a read-only
+// user's create or update with 403 and its code 1018.
+func TestReadOnlyUserMayNotChangeIncidents(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	f.fake.AddUser(pdfake.User{Name: "Rita", Email: "rita@example.com", ReadOnly: true})
+	header := map[string]string{"Authorization": "Token token=" + f.fake.Token(), "From": "rita@example.com", "Content-Type": "application/json"}
+	status, _, out := raw(t, http.MethodPost, f.fake.URL()+"/incidents", header,
+		`{"incident":{"type":"incident","title":"Down","service":{"id":"`+f.svc.ID+`","type":"service_reference"}}}`)
+	require.Equal(t, http.StatusForbidden, status)
+	msg, code, _ := restError(t, out)
+	require.Equal(t, "Requester not authorized to perform action", msg)
+	require.EqualValues(t, 1018, code)
+	require.Empty(t, f.fake.Incidents())
+
+	inc, err := f.pd.CreateIncidentWithContext(t.Context(), f.ann.Email, &pagerduty.CreateIncidentOptions{
+		Title: "Down", Service: &pagerduty.APIReference{ID: f.svc.ID, Type: "service_reference"}})
+	require.NoError(t, err)
+	status, _, out = raw(t, http.MethodPut, f.fake.URL()+"/incidents/"+inc.ID, header, `{"incident":{"type":"incident_reference","status":"acknowledged"}}`)
+	require.Equal(t, http.StatusForbidden, status)
+	_, code, _ = restError(t, out)
+	require.EqualValues(t, 1018, code)
+	got, _ := f.fake.Incident(inc.ID)
+	require.Equal(t, "triggered", got.Status)
+}
+
 func TestSelfAssignedIncidentIsAcknowledgedWithoutNotifying(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
