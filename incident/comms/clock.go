@@ -42,6 +42,10 @@ type commsPayload struct {
 	Step       string `json:"step"`
 	Due        int64  `json:"due,omitempty"` // unix seconds
 	Ref        string `json:"ref,omitempty"`
+	// Start is when the status page clock of a draft, nudge or escalation
+	// started (unix seconds): the declaration, or the raise to a severity
+	// with a clock. Jobs planned before it was added lack it.
+	Start int64 `json:"start,omitempty"`
 }
 
 // clockOn reports whether the incident's severity runs the status page clock.
@@ -103,7 +107,11 @@ func (s *Service) planComms(ctx context.Context, sched incident.Scheduler, inc *
 			at   time.Time
 		}{{stepDraft, time.Time{}}, {stepNudge, start.Add(within / 2)}, {stepEscalate, start.Add(within)}}
 		for _, st := range steps {
-			if err := scheduleComms(ctx, sched, commsPayload{IncidentID: inc.ID, Step: st.step, Due: st.at.Unix()}, st.at); err != nil {
+			p := commsPayload{IncidentID: inc.ID, Step: st.step, Start: start.Unix()}
+			if !st.at.IsZero() {
+				p.Due = st.at.Unix()
+			}
+			if err := scheduleComms(ctx, sched, p, st.at); err != nil {
 				return err
 			}
 		}
@@ -229,9 +237,13 @@ func (s *Service) clockStep(ctx context.Context, inc *incident.Incident, p comms
 }
 
 // clockStart is when the status page clock of step started: the
-// declaration, or for a reminder of a clock restarted at p.Due, that much
-// before it.
+// declaration, or the raise to a severity with a clock, as planned. A job
+// planned before the payload carried it tells it by its due time, or for
+// a draft not at all (the declaration).
 func clockStart(inc *incident.Incident, p commsPayload, within time.Duration) time.Time {
+	if p.Start != 0 {
+		return time.Unix(p.Start, 0)
+	}
 	if p.Step == stepDraft || p.Due == 0 {
 		return inc.DeclaredAt
 	}
