@@ -52,8 +52,12 @@ const unassignedText = "_unassigned_"
 // (severity, status, roles, declared time, service), the channel and
 // response target, and the buttons that drive the incident. A resolved
 // incident has no Resolve button and a closed one has no buttons at all.
-// now only feeds the fallback text of the live "time since" token.
-func PanelBlocks(inc *incident.Incident, policy incident.Policy, now time.Time) []slack.Block {
+//
+// The panel says nothing that depends on when it is drawn (Slack's clients
+// count the time since the declare themselves), so an incident that has
+// not changed renders the same and its panel is never edited again; the
+// time argument is not used.
+func PanelBlocks(inc *incident.Incident, policy incident.Policy, _ time.Time) []slack.Block {
 	loc := policy.Location
 	if loc == nil {
 		loc = time.UTC
@@ -67,8 +71,7 @@ func PanelBlocks(inc *incident.Incident, policy incident.Policy, now time.Time) 
 	for _, role := range policy.Roles {
 		fields = append(fields, panelField(policyRoleLabel(role), slackUserRef(inc.Roles[role])))
 	}
-	declared := slackDateToken(inc.DeclaredAt, loc) + " · " + slackAgoToken(inc.DeclaredAt, now)
-	fields = append(fields, panelField("Declared", declared))
+	fields = append(fields, panelField("Declared", slackDateAgoToken(inc.DeclaredAt, loc)))
 	if svc := incidentServiceName(inc, policy); svc != "" {
 		fields = append(fields, panelField("Service", svc))
 	}
@@ -288,10 +291,14 @@ func slackDateToken(t time.Time, loc *time.Location) string {
 	return fmt.Sprintf("<!date^%d^{date_short_pretty} {time}|%s>", t.Unix(), t.In(loc).Format("2006-01-02 15:04 MST"))
 }
 
-// slackAgoToken renders the time since t with Slack's {ago} token, which clients
-// keep current, so the panel needs no edit to stay right.
-func slackAgoToken(t, now time.Time) string {
-	return fmt.Sprintf("<!date^%d^{ago}|%s ago>", t.Unix(), incident.Since(t, now))
+// slackDateAgoToken renders t as slackDateToken does followed by the time
+// since t with Slack's {ago} token, which clients keep current, so the panel
+// needs no edit to stay right. The fallback, for a client that cannot
+// render the token, is the date alone: a time since counted when the
+// message was written would be wrong a minute later, and would make every
+// redraw differ from the last.
+func slackDateAgoToken(t time.Time, loc *time.Location) string {
+	return fmt.Sprintf("<!date^%d^{date_short_pretty} {time} · {ago}|%s>", t.Unix(), t.In(loc).Format("2006-01-02 15:04 MST"))
 }
 
 // clipRunes shortens s to at most n characters, ending with "…" when cut.

@@ -193,7 +193,7 @@ func TestPanelFields(t *testing.T) {
 		"*Comms*\n<@U0BOB>",
 		"*Ops*\n<@U0CAROL>",
 		"*Scribe*\n_unassigned_",
-		"*Declared*\n<!date^1772365680^{date_short_pretty} {time}|2026-03-01 11:48 UTC> · <!date^1772365680^{ago}|4m12s ago>",
+		"*Declared*\n<!date^1772365680^{date_short_pretty} {time} · {ago}|2026-03-01 11:48 UTC>",
 		"*Service*\nCheckout API",
 	}, fields)
 	require.Equal(t, "context", blocks[2].Type)
