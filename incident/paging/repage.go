@@ -105,8 +105,10 @@ func (s repager) runRepage(ctx context.Context, payload []byte) error {
 	if !awaitsAck(inc, page, sp) {
 		return nil
 	}
-	if due := time.Unix(p.Due, 0); due.After(s.clock.Now().Add(timerSlack)) {
-		return s.scheduleRepage(ctx, s.sched, p, due) // a timer that fired early
+	if now, due := s.clock.Now(), time.Unix(p.Due, 0); due.After(now.Add(timerSlack)) {
+		// Run before its time by this process's clock (the job engine
+		// goes by the database's): the same job waits for it.
+		return incident.NotDue(due, now, "the re-page of %s is due at %s", p.PageKey, due.UTC().Format(time.RFC3339))
 	}
 	if inc.ChannelID == "" {
 		return incident.RetryLater(5*time.Second, "%s has no channel yet", inc.Key())
@@ -160,9 +162,10 @@ func (s repager) repaged(ctx context.Context, inc *incident.Incident, page *inci
 }
 
 // awaitsAck reports whether page still waits for an acknowledgement that
-// the severity's response target expects.
+// the severity's response target expects. A mitigated incident has had its
+// response: nobody is woken for it.
 func awaitsAck(inc *incident.Incident, page *incident.Page, sp incident.SeverityPolicy) bool {
-	return inc.Status.Open() && sp.RespondWithin > 0 && page.AcknowledgedAt == nil &&
+	return inc.Status.Open() && inc.Status != incident.StatusMitigated && sp.RespondWithin > 0 && page.AcknowledgedAt == nil &&
 		page.Status != "acknowledged" && page.Status != "resolved"
 }
 
