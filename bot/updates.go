@@ -82,12 +82,24 @@ func (c *chatMessages) PostNag(ctx context.Context, channelID string, inc *incid
 	return ts, nil
 }
 
-// UpdateModal asks for a status update in the fixed format.
+// updateMeta is the update form's private_metadata (sealed): the incident,
+// and its status when the form opened, so that the status the form shows
+// is applied only when the person changed it (updateStatus).
+type updateMeta struct {
+	modalMeta
+	Status incident.Status `json:"st,omitempty"`
+}
+
+// UpdateModal asks for a status update in the fixed format. The status
+// select shows the incident's status as the form opens, which Slack
+// submits again if the person does not touch it; that status is kept in
+// the form's private_metadata, so that a form left open does not put back
+// a status someone changed since.
 func UpdateModal(p incident.Policy, inc *incident.Incident) slack.ModalViewRequest {
 	status := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plain("Status"), blockUpdateStatus,
 		slack.NewOptionBlockObject(string(incident.StatusInvestigating), plain("Investigating"), nil),
 		slack.NewOptionBlockObject(string(incident.StatusMitigated), plain("Mitigated"), nil))
-	if inc.Status == incident.StatusMitigated {
+	if updateFormShows(inc.Status) == incident.StatusMitigated {
 		status.InitialOption = status.Options[1]
 	} else {
 		status.InitialOption = status.Options[0]
@@ -112,7 +124,7 @@ func UpdateModal(p incident.Policy, inc *incident.Incident) slack.ModalViewReque
 	doingBlock.Optional = true
 	nextBlock := slack.NewInputBlock(blockUpdateNext, plain("Next update"), nil, next)
 	nextBlock.Optional = true
-	meta, _ := json.Marshal(modalMeta{IncidentID: inc.ID})
+	meta, _ := json.Marshal(updateMeta{modalMeta: modalMeta{IncidentID: inc.ID}, Status: inc.Status})
 	return slack.ModalViewRequest{Type: slack.VTModal, CallbackID: ViewUpdate, Title: plain(clip("Update · "+inc.Key(), 24)),
 		Submit: plain("Post"), Close: plain("Cancel"), PrivateMetadata: string(meta),
 		Blocks: slack.Blocks{BlockSet: []slack.Block{slack.NewInputBlock(blockUpdateStatus, plain("Status"), nil, status), knownBlock, doingBlock, nextBlock}}}
@@ -129,11 +141,67 @@ func (u *updateHandlers) actionPostUpdate(ctx context.Context, cb slack.Interact
 	return u.kit.openModal(ctx, cb.TriggerID, cb.User.ID, UpdateModal(u.kit.policy(), inc))
 }
 
-func (u *updateHandlers) submitUpdate(ctx context.Context, cb slack.InteractionCallback) (*slack.ViewSubmissionResponse, error) {
-	id, err := metaIncident(cb)
-	if err != nil {
-		return nil, err
+// updateFormShows is the status the update form's select shows for an
+// incident whose status is s: it offers investigating and mitigated.
+func updateFormShows(s incident.Status) incident.Status {
+	if s == incident.StatusMitigated {
+		return incident.StatusMitigated
 	}
+	return incident.StatusInvestigating
+}
+
+// updateStatus is the status an update form's submission moves the
+// incident to, "" for none, given the status the incident had when the
+// form opened (opened) and the one selected. The selection is applied
+// when the status has not changed since the form opened. When it has, a
+// selection the person left as the form showed it changes nothing (the
+// later change stands), and one they changed to something else than the
+// status now is a conflict, answered on the status field (conflict). A
+// form that does not say the status it opened with cannot tell the two
+// apart: one that would move the status is answered on the field too.
+func (u *updateHandlers) updateStatus(ctx context.Context, id int64, opened, selected incident.Status) (status incident.Status, conflict string, err error) {
+	if selected == "" {
+		return "", "", nil
+	}
+	inc, err := u.kit.incidents.Get(ctx, id)
+	if err != nil {
+		return "", "", err
+	}
+	now := inc.Status
+	if selected == now {
+		return "", "", nil
+	}
+	if opened == "" {
+		return "", "This form is out of date (opened by an earlier version of the bot, it does not say the status it showed): close it and open it again to change the status.", nil
+	}
+	// A declared incident is shown as investigating, and becomes so when
+	// its channel is ready: not a change a choice here could undo.
+	settled := func(s incident.Status) incident.Status {
+		if s == incident.StatusDeclared {
+			return incident.StatusInvestigating
+		}
+		return s
+	}
+	if settled(now) == settled(opened) {
+		return selected, "", nil
+	}
+	shown := updateFormShows(opened)
+	switch {
+	case selected == shown:
+		return "", "", nil
+	case !now.Open():
+		return "", fmt.Sprintf("The status changed to %s since you opened this form, and updates are for open incidents: reopen %s first.", now.Label(), inc.Key()), nil
+	}
+	return "", fmt.Sprintf("The status changed to %s since you opened this form, so %s was not set. Put it back to %s to post the update with the status as it is now, or close this form and open it again.",
+		now.Label(), selected.Label(), shown.Label()), nil
+}
+
+func (u *updateHandlers) submitUpdate(ctx context.Context, cb slack.InteractionCallback) (*slack.ViewSubmissionResponse, error) {
+	var meta updateMeta
+	if err := json.Unmarshal([]byte(cb.View.PrivateMetadata), &meta); err != nil || meta.IncidentID == 0 {
+		return nil, incident.Errorf(incident.EINVALID, "The form does not name an incident.")
+	}
+	id := meta.IncidentID
 	if errs := overLength(cb, map[string]int{blockUpdateKnown: maxUpdateInput, blockUpdateDoing: maxUpdateInput}); len(errs) > 0 {
 		return slack.NewErrorsViewSubmissionResponse(errs), nil
 	}
@@ -146,12 +214,15 @@ func (u *updateHandlers) submitUpdate(ctx context.Context, cb slack.InteractionC
 	if errs := overUpdateWords(known, doing); errs != nil {
 		return slack.NewErrorsViewSubmissionResponse(errs), nil
 	}
-	in := incident.UpdateInput{
-		Author: cb.User.ID,
-		Status: incident.Status(stateValue(cb, blockUpdateStatus).SelectedOption.Value),
-		Known:  known,
-		Doing:  doing,
+	status, conflict, err := u.updateStatus(ctx, id, meta.Status, incident.Status(stateValue(cb, blockUpdateStatus).SelectedOption.Value))
+	if err != nil {
+		return nil, err
 	}
+	if conflict != "" {
+		// Said on the form, which stays open with the words typed.
+		return slack.NewErrorsViewSubmissionResponse(map[string]string{blockUpdateStatus: conflict}), nil
+	}
+	in := incident.UpdateInput{Author: cb.User.ID, Status: status, Known: known, Doing: doing}
 	if cb.View.ID != "" {
 		// The form is one update: submitted again (its first answer
 		// reached Slack late, or not at all, and the person pressed
