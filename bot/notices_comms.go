@@ -47,8 +47,13 @@ func statusPageEscalateText(n incident.Notice, _ wording) string {
 	return text + ", please publish now or mark the incident not customer-facing."
 }
 
+// statusPageReminderText is the reminder sent directly to the person a
+// step of the status page clock calls on. The clock starts at the
+// declaration or at a raise to a severity that has one, and the notice
+// counts from whichever it was ("after") without saying which: so does
+// the sentence.
 func statusPageReminderText(n incident.Notice, _ wording) string {
-	return fmt.Sprintf("%s is not on the status page yet (%s since it was declared). Publish the draft in <#%s> or mark it not customer-facing.",
+	return fmt.Sprintf("%s is not on the status page yet (%s since its status page clock started). Publish the draft in <#%s> or mark it not customer-facing.",
 		n.Incident, n.Values["after"], n.Values["channel"])
 }
 
