@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/changes"
 	"github.com/firebreakhq/firebreak/integrations/github/ghfake"
 )
 
@@ -30,7 +31,7 @@ func TestRollbackWhoseRunNeverShowsFailsWithRetryWhenTheBotStopsLooking(t *testi
 	}
 	r = g.rollback(t, r.Key)
 	require.Equal(t, incident.RollbackFailed, r.Status)
-	require.Zero(t, g.queue.Pending(), "nothing follows it any more")
+	require.Zero(t, g.queue.Pending(changes.JobRollback, changes.JobRollbackProgress), "nothing follows it any more")
 	posts := g.posts(inc)
 	require.Contains(t, posts, "Rollback of acme/checkout in production to 1111111 failed")
 	require.Contains(t, posts, "No run of it was found in 10m00s")
