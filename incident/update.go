@@ -72,6 +72,21 @@ func (s *Service) PostUpdate(ctx context.Context, id int64, in UpdateInput) (*In
 	if err != nil {
 		return nil, err
 	}
+	// A retry of an update that was posted (its answer lost) is answered
+	// with it before anything else is checked: the incident may have been
+	// resolved, or its IC changed, since. Only its author's retry, and
+	// only while they may see the incident.
+	if in.Key != "" {
+		again, err := postedBefore(ctx, s.store, id, in)
+		if err != nil {
+			return nil, err
+		}
+		if again {
+			if ok, err := s.authz.CanSee(ctx, in.Author, cur); ok && err == nil {
+				return cur, ErrUpdateRepeated
+			}
+		}
+	}
 	if err := s.authz.authorize(ctx, Request{Subject: Subject{User: in.Author}, Action: ActPostUpdate, Incident: cur}); err != nil {
 		return nil, err
 	}
@@ -164,6 +179,29 @@ func (s *Service) PostUpdate(ctx context.Context, id int64, in UpdateInput) (*In
 		return nil, err
 	}
 	return inc, nil
+}
+
+// postedBefore reports whether in's author posted an update with in's Key
+// on the incident id: its timeline event carries the key (SourceID).
+func postedBefore(ctx context.Context, st Transactor, id int64, in UpdateInput) (bool, error) {
+	again := false
+	err := st.Atomic(ctx, func(tx Tx) error {
+		events, err := tx.ListTimeline(ctx, id)
+		if err != nil {
+			return err
+		}
+		for _, ev := range events {
+			if ev.SourceID == in.SourceID() {
+				again = ev.Actor == in.Author
+				break
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("read the timeline of the update's incident: %w", err)
+	}
+	return again, nil
 }
 
 // UpdateReset reports whether an update started the reminders over, from
