@@ -147,12 +147,21 @@ func (s *authz) mayDeclare(ctx context.Context, in DeclareInput) error {
 
 // CanSee reports whether user may see inc: every public incident, and a
 // private one only for its members; a guest of the workspace sees only the
-// incidents they are a member of.
+// incidents they are a member of. Whether they are in the incident's
+// channel is read from their channels (UserChannels, which the chat keeps
+// for a minute), as the lists read it: a list and an incident's page
+// agree, and asking about incident after incident costs the chat one
+// question a minute, not one each. An error means the chat could not say,
+// and the person is not one of the incident's named people.
 func (s *authz) CanSee(ctx context.Context, user string, inc *Incident) (bool, error) {
-	if !inc.Private && !s.mayBeGuest(ctx, user) {
+	kept, unknown, err := s.visible(ctx, user, []*Incident{inc})
+	switch {
+	case err != nil:
+		return false, err
+	case len(kept) == 1:
 		return true, nil
 	}
-	return s.isMember(ctx, inc, user)
+	return false, unknown
 }
 
 // isMember reports whether user is a member of inc: one of its named
@@ -205,22 +214,65 @@ func (s *authz) refContains(ctx context.Context, ref, user string) (bool, error)
 // guest sees. The person's channels are read once for the lot
 // (UserChannels), and only when an incident needs it, rather than each
 // incident's members.
+//
+// When the chat cannot say which channels a member of the workspace is in,
+// Visible returns what needs no channel to decide (the public incidents and
+// the private ones the person is named in) together with a
+// *ChannelsUnknown error; any other error (a guest's, or someone's who may
+// be one) comes with no incidents.
 func (s *authz) Visible(ctx context.Context, user string, incs []*Incident) ([]*Incident, error) {
+	kept, unknown, err := s.visible(ctx, user, incs)
+	switch {
+	case err != nil:
+		return nil, err
+	case unknown != nil:
+		return kept, unknown
+	}
+	return kept, nil
+}
+
+// ChannelsUnknown is Visible's error when the chat could not say which
+// channels a member of the workspace is in. The incidents Visible returns
+// with it leave out every private incident the person is not named in,
+// whether or not they are in its channel.
+type ChannelsUnknown struct {
+	User string
+	Err  error
+}
+
+// Error implements the error interface.
+func (e *ChannelsUnknown) Error() string {
+	return fmt.Sprintf("read the channels of %s: %v", e.User, e.Err)
+}
+
+// Unwrap returns why the chat could not say.
+func (e *ChannelsUnknown) Unwrap() error { return e.Err }
+
+// visible keeps the incidents user may see, reading the person's channels
+// once, when an incident needs them. When the chat cannot say, a guest (or
+// someone who may be one) gets err, since a guest sees nothing the
+// channels do not show; a member of the workspace gets what needs no
+// channel, and unknown (a *ChannelsUnknown) says why the rest is left out.
+func (s *authz) visible(ctx context.Context, user string, incs []*Incident) (kept []*Incident, unknown, err error) {
 	guest := s.mayBeGuest(ctx, user)
 	var in map[string]bool
-	out := make([]*Incident, 0, len(incs))
+	kept = make([]*Incident, 0, len(incs))
 	for _, inc := range incs {
 		switch {
 		case !inc.Private && !guest, named(inc, user):
-			out = append(out, inc)
+			kept = append(kept, inc)
 			continue
-		case inc.ChannelID == "" || user == "":
+		case inc.ChannelID == "" || user == "" || unknown != nil:
 			continue
 		}
 		if in == nil {
 			channels, err := s.people.UserChannels(ctx, user)
+			if err != nil && guest {
+				return nil, nil, fmt.Errorf("read the channels of %s: %w", user, err)
+			}
 			if err != nil {
-				return nil, fmt.Errorf("read the channels of %s: %w", user, err)
+				unknown = &ChannelsUnknown{User: user, Err: err}
+				continue
 			}
 			in = make(map[string]bool, len(channels))
 			for _, c := range channels {
@@ -228,10 +280,10 @@ func (s *authz) Visible(ctx context.Context, user string, incs []*Incident) ([]*
 			}
 		}
 		if in[inc.ChannelID] {
-			out = append(out, inc)
+			kept = append(kept, inc)
 		}
 	}
-	return out, nil
+	return kept, unknown, nil
 }
 
 // named reports whether user is one of inc's named people: its declarer,
@@ -267,7 +319,9 @@ func (s *Service) Authorize(ctx context.Context, req Request) (Decision, error) 
 }
 
 // CanSee reports whether user may see inc: every public incident, and a
-// private one only for its members.
+// private one only for its members (named in it, or in its channel as the
+// person's channels, cached briefly, say). An error means the chat could
+// not say.
 func (s *Service) CanSee(ctx context.Context, user string, inc *Incident) (bool, error) {
 	return s.authz.CanSee(ctx, user, inc)
 }

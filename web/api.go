@@ -146,6 +146,10 @@ type apiReport struct {
 		Open    int `json:"open"`
 		Overdue int `json:"overdue"`
 	} `json:"follow_ups"`
+	// MembershipUnknown says Slack could not say which channels the
+	// token's person is in: the private incidents they are not named in
+	// are left out of the numbers, whether or not they are in the channel.
+	MembershipUnknown bool `json:"membership_unknown"`
 }
 
 func toAPIStat(st metrics.Stat) apiStat {
@@ -228,6 +232,10 @@ const (
 type apiIncidentList struct {
 	Incidents  []apiIncident `json:"incidents"`
 	NextCursor *string       `json:"next_cursor"`
+	// MembershipUnknown says Slack could not say which channels the
+	// token's person is in: the private incidents they are not named in
+	// are left out of the page, whether or not they are in the channel.
+	MembershipUnknown bool `json:"membership_unknown"`
 }
 
 func (s *apiV1) listIncidents(w http.ResponseWriter, r *http.Request) {
@@ -252,7 +260,7 @@ func (s *apiV1) listIncidents(w http.ResponseWriter, r *http.Request) {
 		s.apiFail(w, r, err)
 		return
 	}
-	out := apiIncidentList{Incidents: make([]apiIncident, 0, len(page.Incidents))}
+	out := apiIncidentList{Incidents: make([]apiIncident, 0, len(page.Incidents)), MembershipUnknown: page.Partial}
 	for _, inc := range page.Incidents {
 		out.Incidents = append(out.Incidents, s.toAPI(inc))
 	}
@@ -332,12 +340,14 @@ func (s *apiV1) metrics(w http.ResponseWriter, r *http.Request) {
 		s.apiFail(w, r, err)
 		return
 	}
-	rep, err := s.reports.report(ctx, viewerFrom(ctx).UserID, q)
+	rep, partial, err := s.reports.report(ctx, viewerFrom(ctx).UserID, q)
 	if err != nil {
 		s.apiFail(w, r, err)
 		return
 	}
-	httpjson.Write(w, http.StatusOK, toAPIReport(rep))
+	out := toAPIReport(rep)
+	out.MembershipUnknown = partial
+	httpjson.Write(w, http.StatusOK, out)
 }
 
 // maxBody bounds a request body; a declare or an update is a few

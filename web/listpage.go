@@ -29,6 +29,10 @@ type listPage struct {
 	// Next is where the following page starts; nil when this page is the
 	// last. A page shorter than asked with a Next stopped at maxListScan.
 	Next *incident.ListCursor
+	// Partial says Slack could not say which channels the viewer is in:
+	// the private incidents they are not named in were left out, whether
+	// or not they are in the channel.
+	Partial bool
 }
 
 // readPage reads the page of f that userID may see: up to limit incidents
@@ -39,7 +43,10 @@ type listPage struct {
 // has no more, or it has read maxListScan rows.
 func (s *site) readPage(ctx context.Context, userID string, f incident.IncidentFilter, limit int) (listPage, error) {
 	f.Order = incident.OrderNewest
-	var shown []*incident.Incident
+	var (
+		shown   []*incident.Incident
+		partial bool
+	)
 	read, batch := 0, limit+1 // the first batch reads just enough when every incident shows
 	for {
 		f.Limit = min(batch, maxListScan-read)
@@ -48,20 +55,20 @@ func (s *site) readPage(ctx context.Context, userID string, f incident.IncidentF
 			return listPage{}, err
 		}
 		read += len(rows)
-		vis, err := s.visible(ctx, userID, rows)
+		vis, unsure, err := s.visible(ctx, userID, rows)
 		if err != nil {
 			return listPage{}, err
 		}
-		shown = append(shown, vis...)
+		shown, partial = append(shown, vis...), partial || unsure
 		switch {
 		case len(shown) > limit:
-			return listPage{Incidents: shown[:limit], Next: incident.CursorOf(shown[limit-1])}, nil
+			return listPage{Incidents: shown[:limit], Next: incident.CursorOf(shown[limit-1]), Partial: partial}, nil
 		case len(rows) < f.Limit:
-			return listPage{Incidents: shown}, nil
+			return listPage{Incidents: shown, Partial: partial}, nil
 		case read >= maxListScan:
 			// Every row read is shown or hidden: the next page starts
 			// after the last of them.
-			return listPage{Incidents: shown, Next: incident.CursorOf(rows[len(rows)-1])}, nil
+			return listPage{Incidents: shown, Next: incident.CursorOf(rows[len(rows)-1]), Partial: partial}, nil
 		}
 		f.After = incident.CursorOf(rows[len(rows)-1])
 		// Few rows show: read more at a time, so a viewer who sees

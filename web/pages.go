@@ -142,7 +142,7 @@ func (s *incidentPages) serveList(w http.ResponseWriter, r *http.Request) {
 		"Title": "Incidents", "Incidents": incs, "Query": q, "Older": older, "Newest": "/incidents?" + q.values("").Encode(),
 		"Statuses":   []string{"open", "declared", "investigating", "mitigated", "resolved", "closed"},
 		"Severities": []string{"P1", "P2", "P3", "P4"}, "Services": s.serviceKeys(),
-		"Names": s.names.names(ctx, ids...),
+		"Names": s.names.names(ctx, ids...), "MembershipUnknown": page.Partial,
 	})
 }
 

@@ -44,20 +44,23 @@ func (s *reports) parseMetricsQuery(v url.Values) (metricsQuery, metrics.Query, 
 // is asked once for the lot, as for the list, before anything else of the
 // incidents is read; then the records of those kept are read at once. So
 // the store is read twice however many incidents the period holds.
-func (s *reports) report(ctx context.Context, userID string, q metrics.Query) (metrics.Report, error) {
+// partial says Slack could not say which channels the viewer is in, so the
+// private incidents they are not named in were left out (as the list
+// leaves them out).
+func (s *reports) report(ctx context.Context, userID string, q metrics.Query) (rep metrics.Report, partial bool, err error) {
 	if err := q.Validate(); err != nil {
-		return metrics.Report{}, err
+		return metrics.Report{}, false, err
 	}
 	// The incidents metrics.Service.Facts reads for q.
 	incs, err := s.cfg.Reader.ListIncidents(ctx, incident.IncidentFilter{
 		Service: q.Service, DeclaredFrom: q.From, DeclaredBefore: q.To, ExcludeDrills: !q.IncludeDrills,
 	})
 	if err != nil {
-		return metrics.Report{}, fmt.Errorf("metrics: %w", err)
+		return metrics.Report{}, false, fmt.Errorf("metrics: %w", err)
 	}
-	seen, err := s.visible(ctx, userID, incs)
+	seen, partial, err := s.visible(ctx, userID, incs)
 	if err != nil {
-		return metrics.Report{}, err
+		return metrics.Report{}, false, err
 	}
 	ids := make([]int64, len(seen))
 	for i, inc := range seen {
@@ -65,9 +68,9 @@ func (s *reports) report(ctx context.Context, userID string, q metrics.Query) (m
 	}
 	records, err := s.cfg.Reader.ListIncidentRecords(ctx, ids)
 	if err != nil {
-		return metrics.Report{}, fmt.Errorf("metrics: %w", err)
+		return metrics.Report{}, false, fmt.Errorf("metrics: %w", err)
 	}
-	return s.cfg.Metrics.Compute(metrics.FromRecords(seen, records), q), nil
+	return s.cfg.Metrics.Compute(metrics.FromRecords(seen, records), q), partial, nil
 }
 
 func (s *reports) serveMetrics(w http.ResponseWriter, r *http.Request) {
@@ -77,13 +80,13 @@ func (s *reports) serveMetrics(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, err)
 		return
 	}
-	rep, err := s.report(ctx, viewerFrom(ctx).UserID, q)
+	rep, partial, err := s.report(ctx, viewerFrom(ctx).UserID, q)
 	if err != nil {
 		s.pageError(w, r, err)
 		return
 	}
 	s.render(w, r, http.StatusOK, "metrics", map[string]any{
-		"Title": "Metrics", "Report": rep, "Query": fq, "Services": s.serviceKeys(),
+		"Title": "Metrics", "Report": rep, "Query": fq, "Services": s.serviceKeys(), "MembershipUnknown": partial,
 		"Periods":     []string{"7d", "30d", "90d", "180d", "365d"},
 		"WeeklyChart": weeklyChart(rep.Weekly),
 		"MTTRChart":   durationChart("Mean time to resolve by severity", rep.BySeverity, func(g metrics.Group) metrics.Stat { return g.MTTR }),
@@ -99,15 +102,24 @@ func (s *reports) serveMetricsCSV(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, err)
 		return
 	}
-	rep, err := s.report(ctx, viewerFrom(ctx).UserID, q)
+	rep, partial, err := s.report(ctx, viewerFrom(ctx).UserID, q)
 	if err != nil {
 		s.pageError(w, r, err)
 		return
 	}
+	out := ReportCSV(rep)
+	if partial {
+		out = append(out, membershipUnknownCSV...)
+	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="firebreak-metrics-%s.csv"`, rep.To.UTC().Format("2006-01-02")))
-	_, _ = w.Write(ReportCSV(rep))
+	_, _ = w.Write(out)
 }
+
+// membershipUnknownCSV is the row that ends the CSV of a report from which
+// Slack's failure to say which channels the viewer is in left out the
+// private incidents they are not named in.
+const membershipUnknownCSV = "visibility,private_incidents,membership_unknown,1\n"
 
 // ReportCSV writes a report in long form, one number per row: section,
 // key, measure, value. Durations are in seconds. A spreadsheet pivots it

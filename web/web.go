@@ -4,7 +4,9 @@
 //
 // Like bot, it is a transport: it decodes, asks the domain (incident,
 // incident/metrics) through interfaces, and renders. Private incidents are
-// shown only to members of their Slack channel, on the pages and in the API.
+// shown only to their members (named in them, or in their Slack channel),
+// on the pages and in the API; to anyone else, and while Slack cannot say,
+// they are not found (ADR 0065).
 //
 // Server holds one route table (Routes); the handlers behind it are split
 // by part over a shared site (config, templates, names, who may see what):
@@ -22,6 +24,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -70,10 +73,14 @@ type Incidents interface {
 	// start again.
 	PostUpdate(ctx context.Context, id int64, in incident.UpdateInput) (*incident.Incident, error)
 	// CanSee is the permission model's answer to who sees an incident:
-	// everybody a public one, only its members a private one.
+	// everybody a public one, only its members a private one (named in
+	// it, or in its channel as the person's channels, read from Slack
+	// and kept a minute, say). An error means Slack could not say.
 	CanSee(ctx context.Context, user string, inc *incident.Incident) (bool, error)
-	// Visible keeps the incidents user may see, reading what it needs of
-	// Slack once for the lot (a guest's channels).
+	// Visible keeps the incidents user may see, reading their channels
+	// from Slack once for the lot. When Slack cannot say which channels a
+	// member of the workspace is in, it returns the incidents that need
+	// no channel to decide with an *incident.ChannelsUnknown error.
 	Visible(ctx context.Context, user string, incs []*incident.Incident) ([]*incident.Incident, error)
 	// Edit makes several changes at once, all or none: a PATCH.
 	Edit(ctx context.Context, id int64, e incident.Edit, actor string) (*incident.Incident, error)
@@ -371,29 +378,41 @@ func (s *signIn) isAdmin(userID string) bool {
 	return false
 }
 
-// canSee asks the permission model whether a person may see an incident.
-// Unknown membership (Slack unreachable) is never taken as membership.
-func (s *site) canSee(ctx context.Context, userID string, inc *incident.Incident) (bool, error) {
-	ok, err := s.cfg.Incidents.CanSee(ctx, userID, inc)
-	if err != nil {
-		s.cfg.Logger.WarnContext(ctx, "could not tell who may see a private incident", "incident", inc.Key(), "err", err)
-		return false, incident.Errorf(incident.EUNAVAILABLE, "Slack cannot say who is in the incident's channel right now; try again in a minute.")
-	}
-	return ok, nil
-}
+// channelCheck stands for a private incident in a channel nobody is in.
+// Asked about with every batch of incidents the list and the metrics read,
+// it makes Visible read the viewer's channels whatever those incidents
+// are, so whether Slack could say (which the list and the report tell)
+// says nothing of whether private incidents were among them. It is never
+// shown: nobody is named in it or in its channel.
+var channelCheck = &incident.Incident{Private: true, ChannelID: "firebreak:no-channel", DeclaredBy: "firebreak:nobody"}
 
-// visible keeps the incidents userID may see, in order.
-func (s *site) visible(ctx context.Context, userID string, incs []*incident.Incident) ([]*incident.Incident, error) {
-	out, err := s.cfg.Incidents.Visible(ctx, userID, incs)
-	if err != nil {
+// visible keeps the incidents userID may see, in order. When Slack cannot
+// say which channels a member of the workspace is in, it keeps the public
+// incidents and the private ones they are named in, and partial says the
+// others were left out; for a guest (or someone who may be one) it is
+// EUNAVAILABLE, as a guest sees only what their channels show.
+func (s *site) visible(ctx context.Context, userID string, incs []*incident.Incident) (kept []*incident.Incident, partial bool, err error) {
+	out, err := s.cfg.Incidents.Visible(ctx, userID, append(slices.Clip(incs), channelCheck))
+	var unknown *incident.ChannelsUnknown
+	switch {
+	case errors.As(err, &unknown):
+		s.cfg.Logger.WarnContext(ctx, "could not tell which private incidents the person may see; they are left out", "user", userID, "err", err)
+		partial = true
+	case err != nil:
 		s.cfg.Logger.WarnContext(ctx, "could not tell which incidents the person may see", "user", userID, "err", err)
-		return nil, incident.Errorf(incident.EUNAVAILABLE, "Slack cannot say who is in the incidents' channels right now; try again in a minute.")
+		return nil, false, incident.Errorf(incident.EUNAVAILABLE, "Slack cannot say who is in the incidents' channels right now; try again in a minute.")
 	}
-	return out, nil
+	kept = slices.DeleteFunc(out, func(inc *incident.Incident) bool { return inc == channelCheck })
+	return kept, partial, nil
 }
 
 // incidentFor loads an incident by its number, as ENOTFOUND when userID
-// may not see it, so a private incident's existence does not leak.
+// may not see it, so a private incident's existence does not leak. When
+// Slack cannot say whether they are in a private incident's channel (and
+// they are not named in it), the answer is that same ENOTFOUND, logged: a
+// hidden incident must not answer otherwise than a missing one, and a
+// member of its channel answered "not found" for a minute is the price.
+// The incident's named people never need Slack to see it.
 func (s *site) incidentFor(ctx context.Context, userID, number string) (*incident.Incident, error) {
 	n, err := parseNumber(number)
 	if err != nil {
@@ -408,9 +427,10 @@ func (s *site) incidentFor(ctx context.Context, userID, number string) (*inciden
 	if err != nil {
 		return nil, err
 	}
-	ok, err := s.canSee(ctx, userID, inc)
+	ok, err := s.cfg.Incidents.CanSee(ctx, userID, inc)
 	if err != nil {
-		return nil, err
+		s.cfg.Logger.WarnContext(ctx, "could not tell whether the person may see the incident; answered as not found", "incident", inc.Key(), "user", userID, "err", err)
+		return nil, notFound
 	}
 	if !ok {
 		return nil, notFound
