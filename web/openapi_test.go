@@ -39,13 +39,29 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 
 	r := chi.NewRouter()
 	f.web.Routes(r)
-	var served []string
+	// HEAD is GET without the body (RFC 9110 §9.3.2): every GET answers
+	// it, and the document lists the GET alone.
+	var served, heads []string
 	require.NoError(t, chi.Walk(r, func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
 		if rest, ok := strings.CutPrefix(route, "/api/v1"); ok {
-			served = append(served, method+" "+strings.TrimSuffix(rest, "/"))
+			route := strings.TrimSuffix(rest, "/")
+			if method == http.MethodHead {
+				heads = append(heads, route)
+				return nil
+			}
+			served = append(served, method+" "+route)
 		}
 		return nil
 	}))
+	var gets []string
+	for _, s := range served {
+		if route, ok := strings.CutPrefix(s, "GET "); ok {
+			gets = append(gets, route)
+		}
+	}
+	sort.Strings(gets)
+	sort.Strings(heads)
+	require.Equal(t, gets, heads, "every GET answers HEAD, and only they")
 	var documented []string
 	for path, item := range doc.Paths.Map() {
 		for method := range item.Operations() {

@@ -251,29 +251,31 @@ func (cfg Config) withDefaults() Config {
 }
 
 // Routes mounts the whole web and API surface on r. This is the one route
-// table: every page and endpoint is listed here.
+// table: every page and endpoint is listed here. Every page and read that
+// answers GET answers HEAD too, as GET without the body (RFC 9110 §9.3.2);
+// the sign-in steps, which act, answer GET only.
 func (s *Server) Routes(r chi.Router) {
 	r.Group(func(r chi.Router) {
 		r.Use(s.bounded, securityHeaders, s.transportSecurity)
 		r.Use(http.NewCrossOriginProtection().Handler)
-		r.Method(http.MethodGet, "/static/*", s.static)
-		r.Get("/login", s.auth.serveLogin)
+		read(r, "/static/*", s.static.ServeHTTP)
+		read(r, "/login", s.auth.serveLogin)
 		r.Get("/auth/start", s.auth.serveAuthStart)
 		r.Get("/auth/callback", s.auth.serveAuthCallback)
 
 		r.Group(func(r chi.Router) {
 			r.Use(s.auth.requireSession)
-			r.Get("/", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/incidents", http.StatusFound) })
+			read(r, "/", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/incidents", http.StatusFound) })
 			r.Post("/logout", s.auth.serveLogout)
-			r.Get("/incidents", s.pages.serveList)
-			r.Get("/incidents/{number}", s.pages.serveIncident)
-			r.Get("/incidents/{number}/postmortem.md", s.pages.servePostmortemMarkdown)
-			r.Get("/incidents/{number}/timeline.csv", s.pages.serveTimelineCSV)
-			r.Get("/reports/metrics", s.reports.serveMetrics)
-			r.Get("/reports/metrics.csv", s.reports.serveMetricsCSV)
+			read(r, "/incidents", s.pages.serveList)
+			read(r, "/incidents/{number}", s.pages.serveIncident)
+			read(r, "/incidents/{number}/postmortem.md", s.pages.servePostmortemMarkdown)
+			read(r, "/incidents/{number}/timeline.csv", s.pages.serveTimelineCSV)
+			read(r, "/reports/metrics", s.reports.serveMetrics)
+			read(r, "/reports/metrics.csv", s.reports.serveMetricsCSV)
 			r.Group(func(r chi.Router) {
 				r.Use(s.auth.requireAdmin)
-				r.Get("/admin/tokens", s.tokens.serveTokens)
+				read(r, "/admin/tokens", s.tokens.serveTokens)
 				r.Post("/admin/tokens", s.tokens.serveCreateToken)
 				r.Post("/admin/tokens/{id}/revoke", s.tokens.serveRevokeToken)
 			})
@@ -286,17 +288,20 @@ func (s *Server) Routes(r chi.Router) {
 		r.NotFound(func(w http.ResponseWriter, _ *http.Request) {
 			apiError(w, http.StatusNotFound, "not_found", "There is no such API path; see /api/v1/openapi.json.")
 		})
-		r.MethodNotAllowed(func(w http.ResponseWriter, _ *http.Request) {
+		r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+			if allow := allowed(r); allow != "" {
+				w.Header().Set("Allow", allow)
+			}
 			apiError(w, http.StatusMethodNotAllowed, "method_not_allowed", "The path does not take that method; see /api/v1/openapi.json.")
 		})
-		r.Get("/openapi.json", serveOpenAPI)
+		read(r, "/openapi.json", serveOpenAPI)
 		r.Group(func(r chi.Router) {
 			r.Use(s.api.requireToken(incident.ScopeRead))
-			r.Get("/incidents", s.api.listIncidents)
-			r.Get("/incidents/{number}", s.api.getIncident)
-			r.Get("/incidents/{number}/timeline", s.api.timeline)
-			r.Get("/incidents/{number}/follow-ups", s.api.followUps)
-			r.Get("/metrics", s.api.metrics)
+			read(r, "/incidents", s.api.listIncidents)
+			read(r, "/incidents/{number}", s.api.getIncident)
+			read(r, "/incidents/{number}/timeline", s.api.timeline)
+			read(r, "/incidents/{number}/follow-ups", s.api.followUps)
+			read(r, "/metrics", s.api.metrics)
 		})
 		r.Group(func(r chi.Router) {
 			r.Use(s.api.requireToken(incident.ScopeWrite))
@@ -305,6 +310,29 @@ func (s *Server) Routes(r chi.Router) {
 			r.Post("/incidents/{number}/updates", s.api.postUpdate)
 		})
 	})
+}
+
+// read routes GET and HEAD of pattern to h; the server leaves out the body
+// of a HEAD.
+func read(r chi.Router, pattern string, h http.HandlerFunc) {
+	r.Get(pattern, h)
+	r.Head(pattern, h)
+}
+
+// allowed lists the methods the request's path answers, for a 405's Allow
+// header (RFC 9110 §15.5.6), as chi's own 405 does.
+func allowed(r *http.Request) string {
+	rctx := chi.RouteContext(r.Context())
+	if rctx == nil || rctx.Routes == nil {
+		return ""
+	}
+	var out []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if rctx.Routes.Match(chi.NewRouteContext(), m, r.URL.EscapedPath()) {
+			out = append(out, m)
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 // Handler returns the routes on their own router, for tests and for
