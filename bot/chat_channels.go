@@ -60,7 +60,9 @@ func (c *chatChannels) FindChannel(ctx context.Context, name string, private boo
 // SetTopic sets the channel topic a NoticeTopic says, shortened to Slack's
 // 250 characters. A topic that is already set is not set again, since each
 // change posts a line in the channel: this process remembers what it set,
-// and a retried job reads the channel's topic first.
+// and before setting a topic it reads the channel's (another replica, or
+// this one before a restart or in an attempt that failed after Slack took
+// it, may have set it already).
 func (c *chatChannels) SetTopic(ctx context.Context, channelID string, n incident.Notice) error {
 	topic := clipRunes(c.noticeText(n), maxTopic)
 	c.writes.mu.Lock()
@@ -69,15 +71,13 @@ func (c *chatChannels) SetTopic(ctx context.Context, channelID string, n inciden
 	if same {
 		return nil
 	}
-	if attempt, _ := incident.JobAttempt(ctx); attempt > 1 {
-		info, err := c.api.GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: channelID})
-		if err != nil {
-			return classify("conversations.info", "read the channel topic", err)
-		}
-		if info.Topic.Value == topic {
-			c.rememberTopic(channelID, topic)
-			return nil
-		}
+	info, err := c.api.GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: channelID})
+	if err != nil {
+		return classify("conversations.info", "read the channel topic", err)
+	}
+	if info.Topic.Value == topic {
+		c.rememberTopic(channelID, topic)
+		return nil
 	}
 	if _, err := c.api.SetTopicOfConversationContext(ctx, channelID, topic); err != nil {
 		return classify("conversations.setTopic", "set the channel topic", err)
