@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 )
 
 // warRoom opens a declared incident's war room: the channel, its topic and
@@ -57,7 +58,18 @@ const (
 	// step, so that the report is made once, on the first attempt that
 	// can deliver it.
 	stepRefusalTold = "refusal-told"
+	// stepDelayTold records likewise that the declarer was told the war
+	// room is late: its setup has failed for over setupPatience on
+	// something that may pass (Slack failing or not answering), and the
+	// retries go on.
+	stepDelayTold = "delay-told"
 )
+
+// setupPatience is how long after the declare a war room that its setup
+// keeps failing to open is said to be late: past a blip, the declarer hears
+// why there is no channel yet and that the bot keeps trying, rather than
+// nothing until the last attempt an hour later.
+const setupPatience = time.Minute
 
 var stepLabels = map[string]string{
 	stepChannel:   "create the incident channel",
@@ -85,7 +97,7 @@ func (w *warRoom) runSetup(ctx context.Context, payload []byte) error {
 	// that Slack's Retry-After is waited for and the report made again.
 	switch attempt, max := JobAttempt(ctx); {
 	case max > 0 && attempt >= max:
-		return errors.Join(err, w.reportSetupFailure(ctx, p, err, false))
+		return errors.Join(err, w.reportSetupFailure(ctx, p, err, setupFailed))
 	case max > 1 && refusal(err) != nil:
 		// Slack refused for a reason a retry does not change by itself
 		// (the bot is not in the broadcast channel, a missing scope, an
@@ -94,6 +106,8 @@ func (w *warRoom) runSetup(ctx context.Context, payload []byte) error {
 		// Once: a report that Slack did not take (rate limited) is made
 		// by the next attempt, whatever its number.
 		return errors.Join(err, w.reportRefusalOnce(ctx, p, err))
+	case max > 1:
+		return errors.Join(err, w.reportDelayOnce(ctx, p, err))
 	}
 	return err
 }
@@ -105,12 +119,47 @@ func (w *warRoom) reportRefusalOnce(ctx context.Context, p setupPayload, cause e
 	if err != nil || done[stepRefusalTold] {
 		return err
 	}
-	if err := w.reportSetupFailure(ctx, p, cause, true); err != nil {
+	if err := w.reportSetupFailure(ctx, p, cause, setupRefused); err != nil {
 		return err
 	}
 	return w.markSteps(ctx, []TimelineEvent{{IncidentID: p.IncidentID, Kind: EventSetup, Actor: "bot", At: w.clock.Now(),
 		Text: "The declarer was told that Slack refused part of the setup: " + ErrorMessage(refusal(cause)), SourceID: stepSource(stepRefusalTold)}})
 }
+
+// reportDelayOnce tells the declarer, once the setup has failed for over
+// setupPatience since the declare, that the war room is late and why, and
+// records that they were told; unless an earlier attempt told them so, or
+// of a refusal. A report Slack did not take is made by a later attempt.
+func (w *warRoom) reportDelayOnce(ctx context.Context, p setupPayload, cause error) error {
+	done, err := w.doneSteps(ctx, p.IncidentID)
+	if err != nil || done[stepDelayTold] || done[stepRefusalTold] {
+		return err
+	}
+	inc, err := w.incidents.GetIncident(ctx, p.IncidentID)
+	if err != nil || w.clock.Now().Sub(inc.DeclaredAt) < setupPatience {
+		// The store failing is the cause already joined to the job's.
+		return nil
+	}
+	if err := w.reportSetupFailure(ctx, p, cause, setupDelayed); err != nil {
+		return err
+	}
+	return w.markSteps(ctx, []TimelineEvent{{IncidentID: p.IncidentID, Kind: EventSetup, Actor: "bot", At: w.clock.Now(),
+		Text: "The declarer was told that the setup is late and still being tried: " + ErrorMessage(cause), SourceID: stepSource(stepDelayTold)}})
+}
+
+// setupReport is which report of the setup's failure to make.
+type setupReport int
+
+const (
+	// setupFailed is the report after the last attempt.
+	setupFailed setupReport = iota
+	// setupRefused is the report, while the retries go on, of a step
+	// Slack refused for a reason that stays until someone acts.
+	setupRefused
+	// setupDelayed is the report, while the retries go on, of a setup
+	// that has failed past setupPatience on something that may pass.
+	setupDelayed
+)
 
 // invitees is who joins the channel, resolved to user ids.
 type invitees struct {
@@ -407,9 +456,10 @@ func (w *warRoom) markSteps(ctx context.Context, marks []TimelineEvent) error {
 }
 
 // reportSetupFailure tells the declarer exactly which parts of the war
-// room do not exist: after the last attempt, or, when retrying says so,
-// after a first attempt the chat refused, with the refusal as the cause.
-func (w *warRoom) reportSetupFailure(ctx context.Context, p setupPayload, cause error, retrying bool) error {
+// room do not exist: after the last attempt; or, while the retries go on,
+// after an attempt the chat refused (with the refusal as the cause), or
+// once the setup is late (setupDelayed).
+func (w *warRoom) reportSetupFailure(ctx context.Context, p setupPayload, cause error, report setupReport) error {
 	done, err := w.doneSteps(ctx, p.IncidentID)
 	if err != nil {
 		done = map[string]bool{}
@@ -427,21 +477,33 @@ func (w *warRoom) reportSetupFailure(ctx context.Context, p setupPayload, cause 
 			missing = append(missing, stepLabels[step])
 		}
 	}
-	why := ErrorMessage(cause)
-	if retrying {
-		why = ErrorMessage(refusal(cause))
-	}
-	text := fmt.Sprintf("%s was declared and is recorded, but I could not %s. Cause: %s",
-		inc.Key(), strings.Join(missing, ", "), why)
-	if retrying {
-		text += " I will keep trying for about an hour: once this is fixed, the rest is done."
+	var text string
+	switch report {
+	case setupRefused:
+		text = fmt.Sprintf("%s was declared and is recorded, but I could not %s. Cause: %s"+
+			" I will keep trying for about an hour: once this is fixed, the rest is done.",
+			inc.Key(), strings.Join(missing, ", "), ErrorMessage(refusal(cause)))
 		w.log.WarnContext(ctx, "setup refused; retrying", "incident", inc.Key(), "missing", missing, "err", cause)
-	} else {
+	case setupDelayed:
+		text = fmt.Sprintf("%s was declared and is recorded, but I could not %s yet. Cause: %s I keep trying for about an hour.",
+			inc.Key(), strings.Join(missing, ", "), ErrorMessage(cause))
+		if p.ReplyTo != (ReplyTarget{}) {
+			text += " I will tell you when the war room is ready."
+		}
+		w.log.WarnContext(ctx, "setup late; retrying", "incident", inc.Key(), "missing", missing, "err", cause)
+	default:
+		text = fmt.Sprintf("%s was declared and is recorded, but I could not %s. Cause: %s",
+			inc.Key(), strings.Join(missing, ", "), ErrorMessage(cause))
 		w.log.ErrorContext(ctx, "setup failed for good", "incident", inc.Key(), "missing", missing, "err", cause)
 	}
 	target := p.ReplyTo
 	if inc.ChannelID != "" && target.ResponseURL == "" && target.ChannelID == "" {
 		target.ChannelID = inc.ChannelID
+	}
+	if report == setupDelayed && target == (ReplyTarget{}) {
+		// Declared by the bot (an alert), with no channel yet: nobody
+		// waits to be told.
+		return nil
 	}
 	if err := w.notices.Tell(ctx, target, drillText(inc, text)); err != nil {
 		return fmt.Errorf("tell the declarer about the setup of %s: %w", inc.Key(), err)

@@ -54,6 +54,11 @@ const (
 	DefaultMaxSnooze         = time.Hour
 )
 
+// DefaultRetryCapKinds are the kinds whose retries Options.RetryCap caps
+// by default besides the urgent queue's: the war-room setup, which the
+// declarer waits on but which makes too many calls for the urgent queue.
+var DefaultRetryCapKinds = []string{incident.JobSetup}
+
 // urgentPollInterval is the longest the urgent queue waits between polls
 // for due jobs: how late, at most, an idle engine starts an urgent timer.
 const urgentPollInterval = 250 * time.Millisecond
@@ -96,6 +101,20 @@ type Options struct {
 	// JobTimeout cancels a handler's context after this long. Defaults to
 	// DefaultJobTimeout.
 	JobTimeout time.Duration
+	// RetryCap is the longest wait between two attempts of an urgent job
+	// or of a kind in RetryCapKinds: work a person is waiting on, which
+	// must be tried again soon after a short outage of a provider rather
+	// than twenty minutes later. Such a job is given the attempts that keep
+	// it trying for as long as its MaxAttempts would on the usual backoff
+	// (at most about four hours), and its handler sees their count. It is
+	// fixed when the job is scheduled. Defaults to DefaultRetryCap; at
+	// least a second; negative caps nothing.
+	RetryCap time.Duration
+	// RetryCapKinds lists the kinds, besides every urgent job, whose
+	// retries RetryCap caps: work a person waits on that is too long for
+	// the urgent queue. Nil selects DefaultRetryCapKinds; an empty list
+	// caps urgent jobs only.
+	RetryCapKinds []string
 	// MaxSnoozes is how many times a job may be postponed by a RetryAfter
 	// error before further RetryAfter errors count as ordinary failures. A
 	// snooze does not consume an attempt, so without this bound a dependency
@@ -208,6 +227,14 @@ func (o Options) withDefaults() Options {
 	}
 	if o.JobTimeout <= 0 {
 		o.JobTimeout = DefaultJobTimeout
+	}
+	if o.RetryCap == 0 {
+		o.RetryCap = DefaultRetryCap
+	} else if o.RetryCap > 0 {
+		o.RetryCap = max(o.RetryCap, time.Second)
+	}
+	if o.RetryCapKinds == nil {
+		o.RetryCapKinds = DefaultRetryCapKinds
 	}
 	if o.MaxSnoozes <= 0 {
 		o.MaxSnoozes = DefaultMaxSnoozes

@@ -43,6 +43,9 @@ const (
 type harness struct {
 	newEngine func(t *testing.T, opts Options) *Engine
 	states    func(t *testing.T) map[string]int
+	// db reads the database directly.
+	db       *sql.DB
+	postgres bool
 }
 
 func sqliteHarness(t *testing.T) *harness {
@@ -61,6 +64,7 @@ func sqliteHarness(t *testing.T) *harness {
 			t.Helper()
 			return countStates(t, func(ctx context.Context, q string) (rowScanner, error) { return db.QueryContext(ctx, q) })
 		},
+		db: db,
 	}
 }
 
@@ -94,6 +98,8 @@ func postgresHarness(t *testing.T) *harness {
 				return pgxRows{rows}, err
 			})
 		},
+		db:       stdlib.OpenDBFromPool(pool),
+		postgres: true,
 	}
 }
 

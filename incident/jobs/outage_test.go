@@ -268,7 +268,7 @@ func TestDatabaseOutageTakesNoLiveJob(t *testing.T) {
 	require.Eventually(t, func() bool {
 		var done int
 		err := direct.QueryRow(context.Background(), "SELECT count(*) FROM river_job WHERE state = 'completed' AND attempt = 2 AND max_attempts = $1",
-			DefaultMaxAttempts+1).Scan(&done)
+			cappedAttempts(DefaultMaxAttempts, DefaultRetryCap)+1).Scan(&done)
 		return err == nil && done == len(engines)*perEngine
 	}, waitFor, tick, "every job completes at the attempt after its interrupted one: none was taken over")
 	mu.Lock()

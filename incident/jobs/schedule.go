@@ -1,10 +1,13 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
@@ -97,6 +100,13 @@ func (e *Engine) insertArgs(job incident.Job) (taskArgs, *river.InsertOpts, erro
 		Queue:       queue,
 		ScheduledAt: job.RunAt,
 	}
+	if limit := e.retryCap(job); limit > 0 {
+		// Someone is waiting on this job: retried at most limit apart,
+		// with the attempts that keep the span its maximum asked for.
+		attempts := cmp.Or(job.MaxAttempts, e.opts.DefaultMaxAttempts)
+		opts.MaxAttempts = cappedAttempts(attempts, limit)
+		opts.Metadata = fmt.Appendf(nil, `{%q:%d}`, retryCapKey, limit.Milliseconds())
+	}
 	if job.Key != "" {
 		opts.UniqueOpts = river.UniqueOpts{
 			ByArgs: true,
@@ -115,6 +125,16 @@ func (e *Engine) insertArgs(job incident.Job) (taskArgs, *river.InsertOpts, erro
 		}
 	}
 	return args, opts, nil
+}
+
+// retryCap is the longest wait between two attempts of job, or zero for
+// the engine's usual backoff: urgent jobs and the kinds of
+// Options.RetryCapKinds are capped at Options.RetryCap.
+func (e *Engine) retryCap(job incident.Job) time.Duration {
+	if e.opts.RetryCap <= 0 || !job.Urgent && !slices.Contains(e.opts.RetryCapKinds, job.Kind) {
+		return 0
+	}
+	return e.opts.RetryCap
 }
 
 func (e *Engine) inserted(ctx context.Context, job incident.Job, res *rivertype.JobInsertResult, err error) (bool, error) {

@@ -89,7 +89,7 @@ func TestTakeoverSparesLiveInstances(t *testing.T) {
 func TestRetryDelay(t *testing.T) {
 	t.Parallel()
 	for attempt, want := range map[int]time.Duration{1: time.Second, 2: 2 * time.Second, 5: 16 * time.Second, 6: 1296 * time.Second, 10: 10000 * time.Second} {
-		require.Equal(t, want, retryDelay(attempt, 0.5), "attempt %d", attempt)
-		require.InDelta(t, float64(want)*0.9, float64(retryDelay(attempt, 0)), float64(time.Millisecond))
+		require.Equal(t, want, retryDelay(attempt, 0, 0.5), "attempt %d", attempt)
+		require.InDelta(t, float64(want)*0.9, float64(retryDelay(attempt, 0, 0)), float64(time.Millisecond))
 	}
 }
