@@ -187,6 +187,9 @@ type IncidentFilter struct {
 	DeclaredBefore time.Time
 	// ExcludeDrills leaves practice incidents out.
 	ExcludeDrills bool
+	// DeclareKey, when set, keeps the incident declared with this
+	// idempotency key (DeclareInput.Key).
+	DeclareKey string
 	// Limit, when above zero, keeps the first Limit incidents in Order.
 	Limit int
 	// Order is the order incidents come in: OrderSeverity (the zero value)
@@ -263,6 +266,9 @@ func (f IncidentFilter) Match(inc *Incident) bool {
 		return false
 	}
 	if f.Service != "" && inc.Service != f.Service {
+		return false
+	}
+	if f.DeclareKey != "" && inc.DeclareKey != f.DeclareKey {
 		return false
 	}
 	return f.declaredWithin(inc) && !(f.ExcludeDrills && inc.Drill)

@@ -2,7 +2,6 @@ package incident
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -200,7 +199,7 @@ func (s *Service) Declare(ctx context.Context, in DeclareInput) (*Incident, bool
 		// A retry of a declare that was stored (its answer lost) is
 		// answered with its incident, though the declarer may no longer
 		// declare, or Slack cannot say right now whether they may.
-		if first, ferr := declaredBefore(ctx, s.store, in, s.clock.Now()); ferr == nil {
+		if first, ferr := declaredBefore(ctx, s.store, in); ferr == nil {
 			return first, true, nil
 		}
 		return nil, false, err
@@ -233,37 +232,21 @@ func (s *Service) Declare(ctx context.Context, in DeclareInput) (*Incident, bool
 	return inc, false, nil
 }
 
-// errLookOnly undoes the transaction declaredBefore looks in.
-var errLookOnly = errors.New("incident: look only")
-
 // declaredBefore returns the incident a declare with in's Key stored for
-// the same declarer; ENOTFOUND when there is none. A store finds an incident
-// by its key as it refuses a second one (CreateIncident), so it is asked
-// to store one on a transaction that is then undone: nothing is stored (on
-// PostgreSQL the number the attempt drew stays unused, as that of any
-// declare that repeats a key does).
-func declaredBefore(ctx context.Context, st Transactor, in DeclareInput, now time.Time) (*Incident, error) {
+// the same declarer; ENOTFOUND when there is none.
+func declaredBefore(ctx context.Context, st serviceStore, in DeclareInput) (*Incident, error) {
 	none := Errorf(ENOTFOUND, "No incident was declared with that key.")
 	if in.Key == "" {
 		return nil, none
 	}
-	var first *Incident
-	err := st.Atomic(ctx, func(tx Tx) error {
-		inc, err := tx.CreateIncident(ctx, &Incident{Title: in.Title, Description: in.Description, Severity: in.Severity,
-			PeakSeverity: in.Severity, Status: StatusDeclared, Service: in.ServiceKey, Private: in.Private, Drill: in.Drill,
-			DeclareKey: in.Key, DeclaredBy: in.DeclaredBy, Roles: map[string]string{}, DeclaredAt: now})
-		if ErrorCode(err) == ECONFLICT && inc != nil && inc.DeclaredBy == in.DeclaredBy {
-			first = inc
-		}
-		return errLookOnly
-	})
+	found, err := st.ListIncidents(ctx, IncidentFilter{DeclareKey: in.Key, Limit: 1})
 	switch {
-	case !errors.Is(err, errLookOnly):
+	case err != nil:
 		return nil, err
-	case first == nil:
+	case len(found) == 0 || found[0].DeclaredBy != in.DeclaredBy:
 		return nil, none
 	}
-	return first, nil
+	return found[0], nil
 }
 
 // declareIn stores the incident, its first timeline events and its jobs on

@@ -271,6 +271,7 @@ func filterKey(f incident.IncidentFilter) string {
 	b = appendTime(append(b, " from="...), f.DeclaredFrom)
 	b = appendTime(append(b, " before="...), f.DeclaredBefore)
 	b = strconv.AppendBool(append(b, " nodrills="...), f.ExcludeDrills)
+	b = strconv.AppendQuote(append(b, " key="...), f.DeclareKey)
 	b = strconv.AppendInt(append(b, " limit="...), int64(max(f.Limit, 0)), 10)
 	b = strconv.AppendInt(append(b, " order="...), int64(f.Order), 10)
 	if f.After != nil {
@@ -376,6 +377,9 @@ func listQuery(q *gorm.DB, filter incident.IncidentFilter) *gorm.DB {
 	}
 	if filter.ExcludeDrills {
 		q = q.Where("drill = ?", false)
+	}
+	if filter.DeclareKey != "" {
+		q = q.Where("declare_key = ?", filter.DeclareKey)
 	}
 	if filter.Limit > 0 {
 		q = q.Limit(filter.Limit)

@@ -321,4 +321,8 @@ func testListIncidentsFilters(t *testing.T, s Store) {
 	require.Equal(t, []int64{drill, webP1}, ids(incident.IncidentFilter{DeclaredFrom: at(20)}))
 	require.Equal(t, []int64{apiP1}, ids(incident.IncidentFilter{DeclaredBefore: at(10)}))
 	require.Empty(t, ids(incident.IncidentFilter{Service: "nope"}))
+
+	keyed := create(t, s, func(i *incident.Incident) { i.DeclareKey, i.DeclaredAt = "alert-123", at(40) }).ID
+	require.Equal(t, []int64{keyed}, ids(incident.IncidentFilter{DeclareKey: "alert-123"}))
+	require.Empty(t, ids(incident.IncidentFilter{DeclareKey: "alert-124"}))
 }
