@@ -58,8 +58,16 @@ const (
 const msgStoreDown = "The incident database is not answering right now, so nothing was changed. Please try again in a moment."
 
 // storeDown reports whether err is the database refusing or timing out,
-// rather than a provider being unavailable.
+// rather than a provider being unavailable. A failed Slack call (an
+// apiError, whatever its cause: Slack slow to answer within the deadline,
+// rate limiting, down) is Slack's, and says so; the store's errors carry no
+// Slack call, and are either its own sentence about the database
+// (EUNAVAILABLE, from gormstore) or the deadline passing while it worked.
 func storeDown(err error) bool {
+	var slackCall *apiError
+	if errors.As(err, &slackCall) {
+		return false
+	}
 	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, errStoreSlow) ||
 		strings.Contains(incident.ErrorMessage(err), "database")
 }

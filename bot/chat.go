@@ -151,7 +151,7 @@ func (c *slackConn) memberChannel(ctx context.Context, name string, types ...str
 	for {
 		channels, next, err := c.api.GetConversationsForUserContext(ctx, params)
 		if err != nil {
-			return nil, classify("users.conversations", "look up the channel #"+name, err)
+			return nil, classifyIn(ctx, "users.conversations", "look up the channel #"+name, err)
 		}
 		for i := range channels {
 			if channels[i].Name == name {
@@ -217,7 +217,7 @@ func (c *slackConn) listedChannel(ctx context.Context, name string) (string, err
 			continue
 		}
 		if err != nil {
-			return "", classify("conversations.list", "look up the channel #"+name, err)
+			return "", classifyIn(ctx, "conversations.list", "look up the channel #"+name, err)
 		}
 		for _, ch := range channels {
 			w.names[ch.Name] = ch.ID
@@ -304,7 +304,7 @@ func (c *slackConn) botID(ctx context.Context) (string, error) {
 	}
 	resp, err := c.api.AuthTestContext(ctx)
 	if err != nil {
-		return "", classify("auth.test", "identify the bot", err)
+		return "", classifyIn(ctx, "auth.test", "identify the bot", err)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -142,7 +142,7 @@ func (c *chatChanges) PostChanges(ctx context.Context, channelID string, inc *in
 	}
 	_, ts, _, err := c.postOnce(ctx, channelID, postKey(ctx, "changes", channelID+"\n"+fallback), slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...))
 	if err != nil {
-		return "", classify("chat.postMessage", "post the list of changes", err)
+		return "", classifyIn(ctx, "chat.postMessage", "post the list of changes", err)
 	}
 	return ts, nil
 }

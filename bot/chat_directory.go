@@ -201,7 +201,7 @@ func (c *chatDirectory) lookupRefUncached(ctx context.Context, kind refKind, v s
 			return nil, nil
 		}
 		if err != nil {
-			return nil, classify("usergroups.users.list", "list the members of user group "+v, err)
+			return nil, classifyIn(ctx, "usergroups.users.list", "list the members of user group "+v, err)
 		}
 		return ids, nil
 	}
@@ -211,7 +211,7 @@ func (c *chatDirectory) lookupRefUncached(ctx context.Context, kind refKind, v s
 	}
 	if err != nil {
 		// The address stays out of the message: it is personal data.
-		return nil, classify("users.lookupByEmail", "look up a responder by e-mail", err)
+		return nil, classifyIn(ctx, "users.lookupByEmail", "look up a responder by e-mail", err)
 	}
 	if u.Deleted {
 		return nil, nil
@@ -242,7 +242,7 @@ func (c *chatDirectory) userInfo(ctx context.Context, userID string) ([]string, 
 	}
 	u, err := c.api.GetUserInfoContext(ctx, userID)
 	if err != nil {
-		return nil, classify("users.info", "look up the user", err)
+		return nil, classifyIn(ctx, "users.info", "look up the user", err)
 	}
 	v := userFacts(u)
 	c.lookupCache.put(key, v, c.clock.Now())
@@ -319,7 +319,7 @@ func (c *chatDirectory) UserChannels(ctx context.Context, userID string) ([]stri
 		chans, next, err := c.api.GetConversationsForUserContext(ctx, &slack.GetConversationsForUserParameters{
 			UserID: userID, Cursor: cursor, Types: []string{"public_channel", "private_channel"}, Limit: userChannelsPage, ExcludeArchived: true})
 		if err != nil {
-			return nil, classify("users.conversations", "list the channels of "+userID, err)
+			return nil, classifyIn(ctx, "users.conversations", "list the channels of "+userID, err)
 		}
 		for _, ch := range chans {
 			out = append(out, ch.ID)

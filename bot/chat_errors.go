@@ -59,33 +59,67 @@ func slackCode(err error) string {
 	return ""
 }
 
-// classify wraps a failed call to method; what says, for people, what the
-// bot was trying to do ("set the channel topic"). nil stays nil.
+// classify is classifyIn for a call whose context is not at hand: its
+// words say what failed and promise nothing of what happens next.
 func classify(method, what string, err error) error {
+	return classifyFor(unsaidNext, method, what, err)
+}
+
+// classifyIn wraps a failed call to method made on ctx; what says, for
+// people, what the bot was trying to do ("set the channel topic"). nil
+// stays nil. A failure that may pass (Slack rate limiting, answering 5xx,
+// not answering in time, unreachable) is worded for who meets it: in a job
+// (incident.JobID), which the engine retries, "it will try again"; for a
+// person who asked (a command, a click, an API call), which nothing
+// retries, that nothing was changed and when to try again.
+func classifyIn(ctx context.Context, method, what string, err error) error {
+	return classifyFor(nextStep(ctx), method, what, err)
+}
+
+// classifyFor is classifyIn with next, what follows the failure, known.
+func classifyFor(next afterFailure, method, what string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, context.Canceled) {
 		return &apiError{method: method, err: err}
+	}
+	// An HTTP call whose deadline passes ends with the deadline's cause:
+	// the acknowledgement path's is errStoreSlow.
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, errStoreSlow) {
+		return &apiError{method: method, err: err, kind: incident.Errorf(incident.EUNAVAILABLE,
+			"Slack did not answer in time, so the bot could not %s%s", what, next.after(0))}
 	}
 	var rl *slack.RateLimitedError
 	if errors.As(err, &rl) {
 		return &rateLimitedError{wait: rl.RetryAfter, apiError: &apiError{method: method, err: err,
-			kind: incident.Errorf(incident.EUNAVAILABLE, "Slack is rate limiting the bot, so it could not %s yet; it will try again in %s.",
-				what, max(rl.RetryAfter, time.Second).Round(time.Second))}}
+			kind: incident.Errorf(incident.EUNAVAILABLE, "Slack is rate limiting the bot, so it could not %s yet%s",
+				what, next.after(max(rl.RetryAfter, time.Second)))}}
 	}
 	var ie *incident.Error
 	if errors.As(err, &ie) {
-		return &apiError{method: method, err: err}
+		// The outbound client's own words ("Slack is not responding
+		// (HTTP 503 after 4 attempts); retrying in the background.") hold
+		// for a job; a person who asked is told what to do instead.
+		if ie.Code != incident.EUNAVAILABLE || next == retriedJob || next == unsaidNext {
+			return &apiError{method: method, err: err}
+		}
+		var wait interface{ RetryAfter() time.Duration }
+		if errors.As(err, &wait) {
+			return &apiError{method: method, err: err, kind: incident.Errorf(incident.EUNAVAILABLE,
+				"Slack is rate limiting the bot, so it could not %s yet%s", what, next.after(max(wait.RetryAfter(), time.Second)))}
+		}
+		return &apiError{method: method, err: err, kind: incident.Errorf(incident.EUNAVAILABLE,
+			"Slack is not responding, so the bot could not %s%s", what, next.after(0))}
 	}
 	if code := slackCode(err); code != "" {
-		return &apiError{method: method, err: err, kind: slackErrorKind(code, what, err)}
+		return &apiError{method: method, err: err, kind: slackErrorKind(code, what, next, err)}
 	}
 	var sc slack.StatusCodeError
 	if errors.As(err, &sc) {
 		if sc.Code >= 500 {
 			return &apiError{method: method, err: err, kind: incident.Errorf(incident.EUNAVAILABLE,
-				"Slack is not responding (HTTP %d), so the bot could not %s; it will try again.", sc.Code, what)}
+				"Slack is not responding (HTTP %d), so the bot could not %s%s", sc.Code, what, next.after(0))}
 		}
 		return &apiError{method: method, err: err, kind: incident.Errorf(incident.EINTERNAL,
 			"Slack answered HTTP %d when the bot tried to %s.", sc.Code, what)}
@@ -94,9 +128,62 @@ func classify(method, what string, err error) error {
 	var ue *url.Error
 	if errors.As(err, &ne) || errors.As(err, &ue) {
 		return &apiError{method: method, err: err, kind: incident.Errorf(incident.EUNAVAILABLE,
-			"The bot could not reach Slack to %s; it will try again.", what)}
+			"The bot could not reach Slack to %s%s", what, next.after(0))}
 	}
 	return &apiError{method: method, err: err}
+}
+
+// afterFailure is what happens after a failure that may pass, as the words
+// for it end.
+type afterFailure int
+
+const (
+	// unsaidNext: the caller's context is not known; the sentence ends.
+	unsaidNext afterFailure = iota
+	// retriedJob: the job engine retries the job.
+	retriedJob
+	// askedNow: a person asked and waits for the answer; nothing retries.
+	askedNow
+)
+
+// nextStep is what follows a failure met on ctx.
+func nextStep(ctx context.Context) afterFailure {
+	if incident.JobID(ctx) != 0 {
+		return retriedJob
+	}
+	return askedNow
+}
+
+// after ends the sentence of a failure that may pass: "; it will try
+// again" in a job, "; nothing was changed. Try again in 30 seconds." for a
+// person, with wait as the time to wait when known.
+func (f afterFailure) after(wait time.Duration) string {
+	switch f {
+	case retriedJob:
+		if wait > 0 {
+			return "; it will try again in " + waitWords(wait) + "."
+		}
+		return "; it will try again."
+	case askedNow:
+		if wait > 0 {
+			return "; nothing was changed. Try again in " + waitWords(wait) + "."
+		}
+		return "; nothing was changed. Try again in a moment."
+	}
+	return "."
+}
+
+// waitWords says a wait, rounded up to the second, or to the minute past
+// the first: "30 seconds", "2 minutes"; trying again at the time said is
+// never too early.
+func waitWords(d time.Duration) string {
+	if d < time.Minute {
+		return incident.DurationWords(max(d.Round(time.Second), time.Second))
+	}
+	if r := d % time.Minute; r > 0 {
+		d += time.Minute - r
+	}
+	return incident.DurationWords(d)
 }
 
 // slackRefusal is what a Slack error code means: the kind of incident
@@ -131,8 +218,8 @@ var slackRefusals = func() map[string]slackRefusal {
 }()
 
 // slackErrorKind maps a Slack error code to an incident error whose message
-// says what failed and why.
-func slackErrorKind(code, what string, err error) *incident.Error {
+// says what failed and why; next ends the words of a failure that may pass.
+func slackErrorKind(code, what string, next afterFailure, err error) *incident.Error {
 	refused := func(kind, why string) *incident.Error {
 		return incident.Errorf(kind, "Slack refused to %s: %s.", what, why)
 	}
@@ -144,7 +231,14 @@ func slackErrorKind(code, what string, err error) *incident.Error {
 		}
 		return refused(incident.EFORBIDDEN, "the Slack app lacks a permission it needs; reinstall it with the scopes in the manifest")
 	case "ratelimited", "rate_limited", "internal_error", "fatal_error", "service_unavailable", "request_timeout":
-		return incident.Errorf(incident.EUNAVAILABLE, "Slack could not %s right now (%s); the bot will try again.", what, code)
+		return incident.Errorf(incident.EUNAVAILABLE, "Slack could not %s right now (%s)%s", what, code, next.after(0))
+	case "message_limit_exceeded":
+		// Slack's free plan stops a workspace that sends too many
+		// messages in a short time ("High-volume message limit",
+		// slack.com/help/articles/115002422943): it passes, so a job
+		// tries again.
+		return refused(incident.EUNAVAILABLE, "this free Slack workspace has sent too many messages in a short time "+
+			"(message_limit_exceeded); Slack takes messages again after a while, and paid plans have no such limit")
 	}
 	if r, ok := slackRefusals[code]; ok {
 		why := r.why

@@ -27,14 +27,19 @@ func TestSlackErrorKind(t *testing.T) {
 		{"invalid_name_specials", incident.EINVALID, "Slack refused to pin the message: the channel name is not allowed (invalid_name_specials)."},
 		{"invalid_blocks", incident.EINVALID, "Slack refused to pin the message: the request was malformed (invalid_blocks); this is a bug in the bot."},
 		{"too_many_bookmarks", incident.EINVALID, "Slack refused to pin the message: the channel has as many bookmarks as Slack allows."},
-		{"fatal_error", incident.EUNAVAILABLE, "Slack could not pin the message right now (fatal_error); the bot will try again."},
+		{"fatal_error", incident.EUNAVAILABLE, "Slack could not pin the message right now (fatal_error); it will try again."},
+		{"message_limit_exceeded", incident.EUNAVAILABLE, "Slack refused to pin the message: this free Slack workspace has sent too many messages in a short time " +
+			"(message_limit_exceeded); Slack takes messages again after a while, and paid plans have no such limit."},
 		{"something_new", incident.EINTERNAL, "Slack refused to pin the message: Slack said something_new."},
 	}
 	for _, c := range cases {
-		e := slackErrorKind(c.code, "pin the message", errors.New(c.code))
+		e := slackErrorKind(c.code, "pin the message", retriedJob, errors.New(c.code))
 		require.Equal(t, c.kind, e.Code, c.code)
 		require.Equal(t, c.msg, e.Message, c.code)
 	}
-	e := slackErrorKind("missing_scope", "pin the message", slack.SlackErrorResponse{Err: "missing_scope", ResponseMetadata: slack.ResponseMetadata{}, Needed: "pins:write"})
+	e := slackErrorKind("missing_scope", "pin the message", retriedJob, slack.SlackErrorResponse{Err: "missing_scope", ResponseMetadata: slack.ResponseMetadata{}, Needed: "pins:write"})
 	require.Equal(t, "Slack refused to pin the message: the Slack app lacks the pins:write permission; reinstall it with that scope.", e.Message)
+	e = slackErrorKind("fatal_error", "pin the message", askedNow, errors.New("fatal_error"))
+	require.Equal(t, "Slack could not pin the message right now (fatal_error); nothing was changed. Try again in a moment.", e.Message,
+		"a person who asked is not promised a retry")
 }

@@ -64,7 +64,7 @@ func (c *chatHistory) channelMessages(ctx context.Context, channelID string, old
 	for {
 		resp, err := c.api.GetConversationHistoryContext(ctx, params)
 		if err != nil {
-			return nil, nil, classify("conversations.history", "read the channel history", err)
+			return nil, nil, classifyIn(ctx, "conversations.history", "read the channel history", err)
 		}
 		for _, m := range resp.Messages {
 			if m.ReplyCount > 0 {
@@ -88,7 +88,7 @@ func (c *chatHistory) threadReplies(ctx context.Context, channelID, ts, self str
 	for {
 		msgs, hasMore, cursor, err := c.api.GetConversationRepliesContext(ctx, rp)
 		if err != nil {
-			return nil, classify("conversations.replies", "read a thread", err)
+			return nil, classifyIn(ctx, "conversations.replies", "read a thread", err)
 		}
 		for _, m := range msgs {
 			if m.Timestamp == ts || m.User == self {

@@ -28,7 +28,7 @@ func (c *chatMessages) post(ctx context.Context, channelID, text string) (string
 	text = clipMessage(text, maxMessageText)
 	_, ts, _, err := c.postOnce(ctx, channelID, postKey(ctx, "line", channelID+"\n"+text), slack.MsgOptionText(text, false))
 	if err != nil {
-		return "", classify("chat.postMessage", "post a message", err)
+		return "", classifyIn(ctx, "chat.postMessage", "post a message", err)
 	}
 	return ts, nil
 }
@@ -93,7 +93,7 @@ func (c *chatMessages) Reply(ctx context.Context, to incident.ReplyTarget, text 
 			return nil
 		}
 		if to.UserID == "" || ctx.Err() != nil {
-			return classify("response_url", "reply", err)
+			return classifyIn(ctx, "response_url", "reply", err)
 		}
 		c.log.DebugContext(ctx, "response_url failed; replying another way", "user", to.UserID, "err", err)
 	}
@@ -108,7 +108,7 @@ func (c *chatMessages) Reply(ctx context.Context, to incident.ReplyTarget, text 
 			c.log.WarnContext(ctx, "an ephemeral reply may not have been shown; not sent again", "user", to.UserID, "channel", to.ChannelID, "err", err)
 			return nil
 		}
-		return classify("chat.postEphemeral", "reply", err)
+		return classifyIn(ctx, "chat.postEphemeral", "reply", err)
 	case to.UserID != "":
 		return c.directMessage(ctx, to.UserID, text)
 	case to.ChannelID != "":
@@ -174,13 +174,13 @@ func redactURL(err error) error {
 func (c *chatMessages) directMessage(ctx context.Context, userID, text string) error {
 	ch, _, _, err := c.api.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{userID}, ReturnIM: true})
 	if err != nil {
-		return classify("conversations.open", "open a direct message", err)
+		return classifyIn(ctx, "conversations.open", "open a direct message", err)
 	}
 	if ch == nil || ch.ID == "" {
 		return incident.Errorf(incident.EINTERNAL, "Slack opened no direct message channel.")
 	}
 	if _, _, _, err := c.postOnce(ctx, ch.ID, postKey(ctx, "dm", ch.ID+"\n"+text), slack.MsgOptionText(text, false)); err != nil {
-		return classify("chat.postMessage", "send a direct message", err)
+		return classifyIn(ctx, "chat.postMessage", "send a direct message", err)
 	}
 	return nil
 }
@@ -214,7 +214,7 @@ func (c *chatMessages) postButtons(ctx context.Context, channelID, text string, 
 	_, ts, _, err := c.postOnce(ctx, channelID, postKey(ctx, "buttons", channelID+"\n"+text), slack.MsgOptionText(clipMessage(text, maxMessageText), false),
 		slack.MsgOptionBlocks(ButtonBlocks(text, buttons)...))
 	if err != nil {
-		return "", classify("chat.postMessage", "post a message", err)
+		return "", classifyIn(ctx, "chat.postMessage", "post a message", err)
 	}
 	return ts, nil
 }
@@ -250,5 +250,5 @@ func (c *chatMessages) UpdateNotice(ctx context.Context, channelID, ts string, n
 	}
 	text := c.noticeText(n)
 	msg := message{text: clipMessage(text, maxMessageText), blocks: ButtonBlocks(text, n.Buttons)}
-	return classify("chat.update", "update a message", c.updateIfChanged(ctx, id, ts, msg))
+	return classifyIn(ctx, "chat.update", "update a message", c.updateIfChanged(ctx, id, ts, msg))
 }

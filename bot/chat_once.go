@@ -119,7 +119,7 @@ func (c *slackConn) postOnce(ctx context.Context, channelID, key string, opts ..
 			c.log.WarnContext(ctx, "cannot look for an earlier copy of a message; posting it again",
 				"channel", channelID, "reason", code)
 		default:
-			return "", "", false, classify("conversations.history", "check for an earlier copy of the message", ferr)
+			return "", "", false, classifyIn(ctx, "conversations.history", "check for an earlier copy of the message", ferr)
 		}
 		if found != "" {
 			c.settle(key)
@@ -151,7 +151,7 @@ func (c *slackConn) joined(ctx context.Context, channelID string) bool {
 	_, _, _, err := c.api.JoinConversationContext(ctx, channelID)
 	if err != nil {
 		c.log.WarnContext(ctx, "could not join the channel to look for an earlier copy of a message",
-			"channel", channelID, "err", classify("conversations.join", "join the channel", err))
+			"channel", channelID, "err", classifyIn(ctx, "conversations.join", "join the channel", err))
 		return false
 	}
 	c.log.InfoContext(ctx, "joined a channel the bot posts to, to read its history", "channel", channelID)

@@ -22,12 +22,12 @@ func (c *chatPanels) PostPanel(ctx context.Context, inc *incident.Incident) (str
 	opts := msg.options()
 	_, ts, adopted, err := c.postOnce(ctx, inc.ChannelID, fmt.Sprintf("panel:%d", inc.ID), opts...)
 	if err != nil {
-		return "", classify("chat.postMessage", "post the control panel of "+inc.Key(), err)
+		return "", classifyIn(ctx, "chat.postMessage", "post the control panel of "+inc.Key(), err)
 	}
 	if adopted {
 		// An earlier attempt posted it: bring it up to date instead.
 		if err := c.updateIfChanged(ctx, inc.ChannelID, ts, msg); err != nil {
-			return "", classify("chat.update", "update the control panel of "+inc.Key(), err)
+			return "", classifyIn(ctx, "chat.update", "update the control panel of "+inc.Key(), err)
 		}
 		return ts, nil
 	}
@@ -42,7 +42,7 @@ func (c *chatPanels) UpdatePanel(ctx context.Context, inc *incident.Incident) er
 		return incident.Errorf(incident.ENOTFOUND, "%s has no control panel yet.", inc.Key())
 	}
 	err := c.updateIfChanged(ctx, inc.ChannelID, inc.PanelTS, c.panelMessage(inc))
-	return classify("chat.update", "update the control panel of "+inc.Key(), err)
+	return classifyIn(ctx, "chat.update", "update the control panel of "+inc.Key(), err)
 }
 
 func (c *chatPanels) panelMessage(inc *incident.Incident) message {
@@ -63,7 +63,7 @@ func (c *chatPanels) Announce(ctx context.Context, channel string, inc *incident
 	if inc.Private {
 		info, err := c.api.GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: channelID})
 		if err != nil {
-			return "", "", classify("conversations.info", "check that "+channelLabel(channel)+" is private", err)
+			return "", "", classifyIn(ctx, "conversations.info", "check that "+channelLabel(channel)+" is private", err)
 		}
 		if !info.IsPrivate {
 			return "", "", incident.Errorf(incident.EFORBIDDEN, "%s is private, and %s is a public channel: set channels.private_broadcast to a private channel.", inc.Key(), channelLabel(channel))
@@ -74,14 +74,14 @@ func (c *chatPanels) Announce(ctx context.Context, channel string, inc *incident
 	respChannel, ts, adopted, err := c.postOnce(ctx, channelID, fmt.Sprintf("announce:%d", inc.ID), opts...)
 	if err != nil {
 		c.forgetChannel(channel, err)
-		return "", "", classify("chat.postMessage", "announce "+inc.Key()+" in "+channelLabel(channel), err)
+		return "", "", classifyIn(ctx, "chat.postMessage", "announce "+inc.Key()+" in "+channelLabel(channel), err)
 	}
 	if respChannel == "" {
 		respChannel = channelID
 	}
 	if adopted {
 		if err := c.updateIfChanged(ctx, respChannel, ts, msg); err != nil {
-			return "", "", classify("chat.update", "update the announcement of "+inc.Key(), err)
+			return "", "", classifyIn(ctx, "chat.update", "update the announcement of "+inc.Key(), err)
 		}
 		return respChannel, ts, nil
 	}
@@ -96,7 +96,7 @@ func (c *chatPanels) UpdateAnnouncement(ctx context.Context, channelID, ts strin
 		return err
 	}
 	err = c.updateIfChanged(ctx, id, ts, c.announcementMessage(inc))
-	return classify("chat.update", "update the announcement of "+inc.Key(), err)
+	return classifyIn(ctx, "chat.update", "update the announcement of "+inc.Key(), err)
 }
 
 func (c *chatPanels) announcementMessage(inc *incident.Incident) message {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/slack-go/slack"
 
@@ -192,9 +193,22 @@ func (k *kit) openModal(ctx context.Context, triggerID, user string, v slack.Mod
 	defer cancel()
 	if _, err := k.slack.OpenViewContext(ctx, triggerID, k.seals.seal(v, user)); err != nil {
 		k.log.WarnContext(ctx, "could not open a modal", "callback_id", v.CallbackID, "err", err)
-		return incident.Errorf(incident.EUNAVAILABLE, "Slack did not open the form; try the slash command instead (`%s help`).", k.command)
+		return formNotOpened(err, "the form", fmt.Sprintf("try the slash command instead (`%s help`)", k.command))
 	}
 	return nil
+}
+
+// formNotOpened words a views.open that failed: form is the form ("the
+// declare form"), instead what to do without it. When Slack refused the
+// call (an error code, a 4xx, a rate limit) or it never left, the form
+// certainly did not open; after a 5xx or a timeout Slack may have opened
+// it before failing, and the person, who may be looking at it, is told so,
+// rather than to go and do by hand what the open form would do again.
+func formNotOpened(err error, form, instead string) error {
+	if undelivered(err) {
+		return incident.Errorf(incident.EUNAVAILABLE, "Slack did not open %s. %s.", form, strings.ToUpper(instead[:1])+instead[1:])
+	}
+	return incident.Errorf(incident.EUNAVAILABLE, "Slack may not have opened %s; if it did not appear, %s.", form, instead)
 }
 
 // replyToClick answers the person who clicked, only to them: through the

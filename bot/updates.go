@@ -77,7 +77,7 @@ func (c *chatMessages) PostNag(ctx context.Context, channelID string, inc *incid
 	_, ts, _, err := c.postOnce(ctx, channelID, postKey(ctx, "nag", channelID+"\n"+text),
 		slack.MsgOptionText(clipMessage(text, maxMessageText), false), slack.MsgOptionBlocks(NagBlocks(inc, text, n.Values["snooze"])...))
 	if err != nil {
-		return "", classify("chat.postMessage", "post the update reminder", err)
+		return "", classifyIn(ctx, "chat.postMessage", "post the update reminder", err)
 	}
 	return ts, nil
 }

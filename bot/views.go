@@ -293,7 +293,7 @@ func (l *lifecycleHandlers) openDeclareModal(ctx context.Context, triggerID, use
 	defer cancel()
 	if _, err := l.kit.slack.OpenViewContext(ctx, triggerID, l.kit.seals.seal(DeclareModal(l.kit.policy(), user, channel, d), user)); err != nil {
 		l.kit.log.WarnContext(ctx, "could not open the declare modal", "err", err)
-		return incident.Errorf(incident.EUNAVAILABLE, "Slack did not open the declare form. Declare directly instead: `%s declare P1 checkout is down`.", l.kit.command)
+		return formNotOpened(err, "the declare form", fmt.Sprintf("declare directly instead: `%s declare P1 checkout is down`", l.kit.command))
 	}
 	return nil
 }
@@ -334,7 +334,7 @@ func (l *lifecycleHandlers) shortcutDeclareFromMessage(ctx context.Context, cb s
 	view.PrivateMetadata = string(meta)
 	if _, err := l.kit.slack.OpenViewContext(ctx, cb.TriggerID, l.kit.seals.seal(view, cb.User.ID)); err != nil {
 		l.kit.log.WarnContext(ctx, "could not open the declare modal from a message", "err", err)
-		return incident.Errorf(incident.EUNAVAILABLE, "Slack did not open the declare form. Declare with `%s declare P1 <title>` instead.", l.kit.command)
+		return formNotOpened(err, "the declare form", fmt.Sprintf("declare with `%s declare P1 <title>` instead", l.kit.command))
 	}
 	return nil
 }
