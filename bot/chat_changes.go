@@ -140,7 +140,7 @@ func (c *chatChanges) PostChanges(ctx context.Context, channelID string, inc *in
 	if len(list.Cuts) > 0 {
 		fallback += " Older ones are not all listed."
 	}
-	_, ts, _, err := c.postOnce(ctx, channelID, postKey(ctx, "changes", channelID+"\n"+fallback), slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...))
+	_, ts, _, err := c.postOnce(ctx, channelID, postKey(ctx, "changes", channelID+"\n"+fallback), time.Time{}, slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...))
 	if err != nil {
 		return "", classifyIn(ctx, "chat.postMessage", "post the list of changes", err)
 	}

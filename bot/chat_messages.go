@@ -26,7 +26,7 @@ func (c *chatMessages) Post(ctx context.Context, channelID, text string) (string
 
 func (c *chatMessages) post(ctx context.Context, channelID, text string) (string, error) {
 	text = clipMessage(text, maxMessageText)
-	_, ts, _, err := c.postOnce(ctx, channelID, postKey(ctx, "line", channelID+"\n"+text), slack.MsgOptionText(text, false))
+	_, ts, _, err := c.postOnce(ctx, channelID, postKey(ctx, "line", channelID+"\n"+text), time.Time{}, slack.MsgOptionText(text, false))
 	if err != nil {
 		return "", classifyIn(ctx, "chat.postMessage", "post a message", err)
 	}
@@ -179,7 +179,7 @@ func (c *chatMessages) directMessage(ctx context.Context, userID, text string) e
 	if ch == nil || ch.ID == "" {
 		return incident.Errorf(incident.EINTERNAL, "Slack opened no direct message channel.")
 	}
-	if _, _, _, err := c.postOnce(ctx, ch.ID, postKey(ctx, "dm", ch.ID+"\n"+text), slack.MsgOptionText(text, false)); err != nil {
+	if _, _, _, err := c.postOnce(ctx, ch.ID, postKey(ctx, "dm", ch.ID+"\n"+text), time.Time{}, slack.MsgOptionText(text, false)); err != nil {
 		return classifyIn(ctx, "chat.postMessage", "send a direct message", err)
 	}
 	return nil
@@ -211,7 +211,7 @@ func (c *chatMessages) PostButtons(ctx context.Context, channelID, text string, 
 }
 
 func (c *chatMessages) postButtons(ctx context.Context, channelID, text string, buttons []incident.Button) (string, error) {
-	_, ts, _, err := c.postOnce(ctx, channelID, postKey(ctx, "buttons", channelID+"\n"+text), slack.MsgOptionText(clipMessage(text, maxMessageText), false),
+	_, ts, _, err := c.postOnce(ctx, channelID, postKey(ctx, "buttons", channelID+"\n"+text), time.Time{}, slack.MsgOptionText(clipMessage(text, maxMessageText), false),
 		slack.MsgOptionBlocks(ButtonBlocks(text, buttons)...))
 	if err != nil {
 		return "", classifyIn(ctx, "chat.postMessage", "post a message", err)

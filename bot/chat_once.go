@@ -20,9 +20,20 @@ import (
 // posts with a key; the key is in its payload.
 const postEventType = "firebreak_post"
 
-// historyScan is how many recent messages are searched for an earlier
-// attempt's post.
-const historyScan = 200
+// Bounds of the search for an earlier attempt's post (findPosted).
+const (
+	// historyScan is how many recent messages are searched when nothing
+	// says since when the post may be there.
+	historyScan = 200
+	// findLimit bounds the messages read since the post could first have
+	// been made: ten pages. A war room's history starts with the people
+	// its setup invited (a channel_join each) and its topic, which can
+	// push the panel past the newest few hundred messages.
+	findLimit = 2000
+	// clockSkew is the margin for Slack's clock, by which message ts are
+	// given, running behind this process's.
+	clockSkew = 2 * time.Minute
+)
 
 // writes remembers what the bot last wrote where, so that an unchanged
 // topic or message is not written again, and which keyed posts may have
@@ -95,19 +106,21 @@ func (c *slackConn) mayHaveLanded(ctx context.Context, key string) bool {
 // postOnce posts a message carrying key in its metadata. When an earlier
 // attempt may have posted it already, it looks for that message first and
 // returns it instead (adopted reports so): a 500 after the post took effect
-// never makes a second copy.
-func (c *slackConn) postOnce(ctx context.Context, channelID, key string, opts ...slack.MsgOption) (respChannel, ts string, adopted bool, err error) {
+// never makes a second copy. since, when known, is the earliest the post
+// can have been made (the incident's declare for its panel): the search
+// reads every message from then on, where without it only the newest are.
+func (c *slackConn) postOnce(ctx context.Context, channelID, key string, since time.Time, opts ...slack.MsgOption) (respChannel, ts string, adopted bool, err error) {
 	if key == "" {
 		respChannel, ts, err = c.api.PostMessageContext(ctx, channelID, opts...)
 		return respChannel, ts, false, err
 	}
 	if c.mayHaveLanded(ctx, key) {
-		found, ferr := c.findPosted(ctx, channelID, key)
+		found, ferr := c.findPosted(ctx, channelID, key, since)
 		if slackCode(ferr) == "not_in_channel" && c.joined(ctx, channelID) {
 			// A public channel the bot posts to without being in it
 			// (chat:write.public: the broadcast channel, a team's
 			// channel): joined, it reads the channel's history.
-			found, ferr = c.findPosted(ctx, channelID, key)
+			found, ferr = c.findPosted(ctx, channelID, key, since)
 		}
 		switch code := slackCode(ferr); {
 		case ferr == nil:
@@ -174,10 +187,17 @@ func (c *slackConn) settle(key string) {
 	c.writes.mu.Unlock()
 }
 
-// findPosted returns the ts of the bot's recent message in channelID whose
-// metadata carries key, or "".
-func (c *slackConn) findPosted(ctx context.Context, channelID, key string) (string, error) {
-	params := &slack.GetConversationHistoryParameters{ChannelID: channelID, Limit: 100, IncludeAllMetadata: true}
+// findPosted returns the ts of the bot's message in channelID whose
+// metadata carries key, or "". With since, it reads the channel's history
+// from then (less clockSkew) to the newest message, up to findLimit
+// messages; without, the historyScan newest.
+func (c *slackConn) findPosted(ctx context.Context, channelID, key string, since time.Time) (string, error) {
+	params := &slack.GetConversationHistoryParameters{ChannelID: channelID, Limit: historyPage, IncludeAllMetadata: true}
+	limit := historyScan
+	if !since.IsZero() {
+		params.Oldest, params.Inclusive = fmt.Sprintf("%d.000000", since.Add(-clockSkew).Unix()), true
+		limit = findLimit
+	}
 	seen := 0
 	for {
 		resp, err := c.api.GetConversationHistoryContext(ctx, params)
@@ -190,7 +210,15 @@ func (c *slackConn) findPosted(ctx context.Context, channelID, key string) (stri
 			}
 		}
 		seen += len(resp.Messages)
-		if !resp.HasMore || resp.ResponseMetaData.NextCursor == "" || seen >= historyScan {
+		if !resp.HasMore || resp.ResponseMetaData.NextCursor == "" {
+			return "", nil
+		}
+		if seen >= limit {
+			if since.IsZero() {
+				return "", nil
+			}
+			c.log.WarnContext(ctx, "stopped looking for an earlier copy of a message; posting it again",
+				"channel", channelID, "key", key, "messages_read", seen)
 			return "", nil
 		}
 		params.Cursor = resp.ResponseMetaData.NextCursor

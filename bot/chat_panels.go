@@ -20,7 +20,7 @@ func (c *chatPanels) PostPanel(ctx context.Context, inc *incident.Incident) (str
 	}
 	msg := c.panelMessage(inc)
 	opts := msg.options()
-	_, ts, adopted, err := c.postOnce(ctx, inc.ChannelID, fmt.Sprintf("panel:%d", inc.ID), opts...)
+	_, ts, adopted, err := c.postOnce(ctx, inc.ChannelID, fmt.Sprintf("panel:%d", inc.ID), inc.DeclaredAt, opts...)
 	if err != nil {
 		return "", classifyIn(ctx, "chat.postMessage", "post the control panel of "+inc.Key(), err)
 	}
@@ -71,7 +71,7 @@ func (c *chatPanels) Announce(ctx context.Context, channel string, inc *incident
 	}
 	msg := c.announcementMessage(inc)
 	opts := msg.options()
-	respChannel, ts, adopted, err := c.postOnce(ctx, channelID, fmt.Sprintf("announce:%d", inc.ID), opts...)
+	respChannel, ts, adopted, err := c.postOnce(ctx, channelID, fmt.Sprintf("announce:%d", inc.ID), inc.DeclaredAt, opts...)
 	if err != nil {
 		c.forgetChannel(channel, err)
 		return "", "", classifyIn(ctx, "chat.postMessage", "announce "+inc.Key()+" in "+channelLabel(channel), err)

@@ -74,7 +74,7 @@ func (c *chatMessages) PostNag(ctx context.Context, channelID string, inc *incid
 		n.Drill = true
 	}
 	text := c.noticeText(n)
-	_, ts, _, err := c.postOnce(ctx, channelID, postKey(ctx, "nag", channelID+"\n"+text),
+	_, ts, _, err := c.postOnce(ctx, channelID, postKey(ctx, "nag", channelID+"\n"+text), time.Time{},
 		slack.MsgOptionText(clipMessage(text, maxMessageText), false), slack.MsgOptionBlocks(NagBlocks(inc, text, n.Values["snooze"])...))
 	if err != nil {
 		return "", classifyIn(ctx, "chat.postMessage", "post the update reminder", err)

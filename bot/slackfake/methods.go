@@ -489,6 +489,12 @@ func (s *conversationsAPI) conversationsInvite(r *apiRequest) result {
 		return res
 	}
 	ch.Members = append(ch.Members, valid...)
+	// Each person invited leaves a channel_join message in the history,
+	// naming who invited them, as Slack does.
+	for _, id := range valid {
+		s.insertMessage(&Message{Channel: ch.ID, TS: s.nextTS(), User: id, Subtype: "channel_join", Inviter: s.cfg.botUserID,
+			Text: "<@" + id + "> has joined the channel"})
+	}
 	res := ok(result{"channel": s.channelJSON(ch)})
 	if len(errs) > 0 {
 		res["errors"] = errs
@@ -573,7 +579,11 @@ func (s *conversationsAPI) conversationsKick(r *apiRequest) result {
 	return ok(nil)
 }
 
-func (s *conversationsAPI) setChannelText(r *apiRequest, arg string, limit int, set func(*Channel, string)) result {
+// setChannelText sets a channel's topic or purpose (arg) with set, and
+// leaves the system message Slack posts for it (subtype, with say filling
+// in its fields).
+func (s *conversationsAPI) setChannelText(r *apiRequest, arg string, limit int, set func(*Channel, string), subtype string,
+	say func(*Message, string)) result {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ch := s.visibleChannel(r.str("channel"))
@@ -589,15 +599,23 @@ func (s *conversationsAPI) setChannelText(r *apiRequest, arg string, limit int, 
 		return fail("too_long")
 	}
 	set(ch, value)
+	if subtype != "" {
+		m := &Message{Channel: ch.ID, TS: s.nextTS(), User: s.cfg.botUserID, Subtype: subtype}
+		say(m, value)
+		s.insertMessage(m)
+	}
 	return ok(result{"channel": s.channelJSON(ch)})
 }
 
+// conversationsSetTopic sets the topic, which leaves a channel_topic
+// message ("set the channel topic: …") in the history, as in Slack.
 func (s *conversationsAPI) conversationsSetTopic(r *apiRequest) result {
-	return s.setChannelText(r, "topic", MaxTopic, func(c *Channel, v string) { c.Topic = v })
+	return s.setChannelText(r, "topic", MaxTopic, func(c *Channel, v string) { c.Topic = v }, "channel_topic",
+		func(m *Message, v string) { m.Topic, m.Text = v, "<@"+m.User+"> set the channel topic: "+v })
 }
 
 func (s *conversationsAPI) conversationsSetPurpose(r *apiRequest) result {
-	return s.setChannelText(r, "purpose", MaxPurpose, func(c *Channel, v string) { c.Purpose = v })
+	return s.setChannelText(r, "purpose", MaxPurpose, func(c *Channel, v string) { c.Purpose = v }, "", nil)
 }
 
 func (s *conversationsAPI) conversationsArchive(r *apiRequest) result {
@@ -817,6 +835,30 @@ func messageArgs(r *apiRequest) (text string, blocks, attachments, metadata json
 	return r.str("text"), blocks, attachments, metadata
 }
 
+// validateMetadata checks a message's metadata as Slack documents it
+// (https://docs.slack.dev/messaging/message-metadata): a JSON object whose
+// event_type is a non-empty string and whose event_payload is an object.
+// Anything but an object is invalid_metadata_format; an object of another
+// shape is invalid_metadata_schema.
+func validateMetadata(metadata json.RawMessage) string {
+	if metadata == nil {
+		return ""
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(metadata, &m) != nil || m == nil {
+		return "invalid_metadata_format"
+	}
+	var eventType string
+	if json.Unmarshal(m["event_type"], &eventType) != nil || strings.TrimSpace(eventType) == "" {
+		return "invalid_metadata_schema"
+	}
+	var payload map[string]json.RawMessage
+	if json.Unmarshal(m["event_payload"], &payload) != nil || payload == nil {
+		return "invalid_metadata_schema"
+	}
+	return ""
+}
+
 // chatPostMessage posts as the bot. A thread_ts that names no message is accepted
 // and kept, as Slack does not document an error for it.
 func (s *chatAPI) chatPostMessage(r *apiRequest) result {
@@ -829,6 +871,9 @@ func (s *chatAPI) chatPostMessage(r *apiRequest) result {
 	}
 	if code, msgs := validatePostedMessage(text, blocks, attachments); code != "" {
 		return failWithMessages(code, msgs)
+	}
+	if code := validateMetadata(metadata); code != "" {
+		return fail(code)
 	}
 	m := &Message{
 		Channel: ch.ID, TS: s.nextTS(), ThreadTS: r.str("thread_ts"), User: s.cfg.botUserID, BotID: s.cfg.botID,
