@@ -118,7 +118,7 @@ func (c *chatChannels) IsMember(ctx context.Context, channelID, userID string) (
 			return false, nil
 		}
 		if err != nil {
-			return false, classify("conversations.members", "read the members of the incident channel", err)
+			return false, classifyIn(ctx, "conversations.members", "read the members of the incident channel", err)
 		}
 		if slices.Contains(ids, userID) {
 			return true, nil
