@@ -42,7 +42,8 @@ const drainLimit = 64 << 10
 
 // RoundTrip sends req under c's policy. It retries 5xx, 408, timeouts and
 // connection errors when the request is retryable, and 429 (waiting for
-// Retry-After up to Policy.MaxRetryAfter) always. After the last attempt it
+// Retry-After up to Policy.MaxRetryAfter, and only when the caller's
+// deadline leaves time to call again after it) always. After the last attempt it
 // hands back the last response as is, so each SDK builds its own error
 // from it; with no response (timeouts, connection errors, an open breaker)
 // it returns an *UnavailableError. A cancelled ctx stops it at once with
@@ -154,10 +155,10 @@ func (c *Client) rejected(rt *roundTrip, attempt int) error {
 }
 
 // waitAtGate waits out another caller's rate limit, or hands it back as a
-// *RateLimitedError in a durable job or when it is longer than
-// Policy.MaxRetryAfter.
+// *RateLimitedError in a durable job, when it is longer than
+// Policy.MaxRetryAfter, or when it outlasts the caller's deadline.
 func (c *Client) waitAtGate(rt *roundTrip, wait time.Duration) error {
-	if inJob(rt.ctx) || wait > c.p.MaxRetryAfter {
+	if inJob(rt.ctx) || wait > c.p.MaxRetryAfter || pastDeadline(rt.ctx, wait) {
 		c.metrics.request(c.p.Provider, rt.op, OutcomeRateLimited)
 		return &RateLimitedError{Provider: c.p.Provider, Name: c.p.Name, Wait: wait}
 	}
@@ -193,8 +194,8 @@ func (c *Client) noteFailure(res attemptResult) {
 // retryWait decides how long to wait before another attempt: the
 // response's Retry-After when it has one within Policy.MaxRetryAfter, else
 // the jittered backoff. A hinted 429 also closes the gate for other
-// callers, and is handed back (handBack) in a durable job or when its wait
-// is beyond the cap.
+// callers, and is handed back (handBack) in a durable job, when its wait
+// is beyond the cap, or when it outlasts the caller's deadline.
 func (c *Client) retryWait(rt *roundTrip, attempt int, res attemptResult) (wait time.Duration, handBack bool) {
 	var hinted bool
 	if res.resp != nil {
@@ -215,11 +216,27 @@ func (c *Client) retryWait(rt *roundTrip, attempt int, res attemptResult) (wait 
 				append(c.attrs(rt.req, rt.op, attempt, res.outcome), slog.Duration("retry_after", wait))...)
 			return wait, true
 		}
+		if pastDeadline(rt.ctx, wait) {
+			// A person waits for the answer (a command or click has
+			// Slack's 3 seconds): sleeping until the deadline would only
+			// turn "try again in 30 seconds" into "Slack did not answer".
+			c.logger.Info("outbound request rate limited beyond the caller's deadline; handing the 429 back",
+				append(c.attrs(rt.req, rt.op, attempt, res.outcome), slog.Duration("retry_after", wait))...)
+			return wait, true
+		}
 	}
 	if !hinted || wait > c.p.MaxRetryAfter {
 		wait = c.jitter(rt.bo.NextBackOff())
 	}
 	return wait, false
+}
+
+// pastDeadline reports whether waiting wait would reach ctx's deadline, so
+// that the call could not be made again in time. A context without a
+// deadline has all the time there is.
+func pastDeadline(ctx context.Context, wait time.Duration) bool {
+	deadline, ok := ctx.Deadline()
+	return ok && wait >= time.Until(deadline)
 }
 
 // mayRetry reports whether the failed attempt may be repeated: a
