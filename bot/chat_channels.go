@@ -131,9 +131,11 @@ func (c *chatChannels) IsMember(ctx context.Context, channelID, userID string) (
 }
 
 // Invite adds users to a channel, at most 100 per call. It uses Slack's
-// force flag, so one bad id does not keep the others out; users already in
-// the channel, the bot itself and users Slack will not invite (unknown,
-// deactivated, guests) are not errors, the latter are logged.
+// force flag, so one bad id does not keep the others out. Users already in
+// the channel and the bot itself are not errors; users Slack will not
+// invite (unknown, deactivated, guests, people of another workspace) are
+// logged and returned, with Slack's reason, as an
+// *incident.InviteRefusedError once everyone else is invited.
 func (c *chatChannels) Invite(ctx context.Context, channelID string, userIDs []string) error {
 	botID, _ := c.cachedBotID()
 	var ids []string
@@ -142,18 +144,30 @@ func (c *chatChannels) Invite(ctx context.Context, channelID string, userIDs []s
 			ids = append(ids, id)
 		}
 	}
+	var refused []incident.InviteRefusal
 	for start := 0; start < len(ids); start += inviteBatchSize {
-		if err := c.inviteBatch(ctx, channelID, ids[start:min(start+inviteBatchSize, len(ids))]); err != nil {
+		r, err := c.inviteBatch(ctx, channelID, ids[start:min(start+inviteBatchSize, len(ids))])
+		if err != nil {
 			return err
 		}
+		refused = append(refused, r...)
+	}
+	if len(refused) > 0 {
+		return &incident.InviteRefusedError{Refused: refused}
 	}
 	return nil
 }
 
-func (c *chatChannels) inviteBatch(ctx context.Context, channelID string, batch []string) error {
+func (c *chatChannels) inviteBatch(ctx context.Context, channelID string, batch []string) ([]incident.InviteRefusal, error) {
 	_, err := c.api.ForceInviteUsersToConversationContext(ctx, channelID, batch...)
 	if err == nil {
-		return nil
+		if len(batch) == 1 {
+			return nil, nil
+		}
+		// Slack answers ok when it invited anyone, listing whom it
+		// refused in "errors", which slack-go drops: who is not in the
+		// channel now is asked again alone, which says why.
+		return c.inviteAbsent(ctx, channelID, batch)
 	}
 	// With force, Slack fails the call only when it invited nobody; its
 	// "errors" list says why for each user. An error whose list names
@@ -170,28 +184,59 @@ func (c *chatChannels) inviteBatch(ctx context.Context, channelID string, batch 
 	}
 	code := slackCode(err)
 	if !perUserInviteError(code) && len(rejected) == 0 {
-		return classify("conversations.invite", "invite the responders", err)
+		return nil, classify("conversations.invite", "invite the responders", err)
 	}
 	if len(batch) == 1 && len(rejected) == 0 {
 		rejected[batch[0]] = code
 	}
 	unexplained := slices.ContainsFunc(batch, func(id string) bool { _, ok := rejected[id]; return !ok })
 	if unexplained {
-		for _, id := range batch {
-			if err := c.inviteBatch(ctx, channelID, []string{id}); err != nil {
-				return err
-			}
-		}
-		return nil
+		return c.inviteEach(ctx, channelID, batch)
 	}
+	var refused []incident.InviteRefusal
 	for _, id := range batch {
 		switch reason := rejected[id]; reason {
 		case "already_in_channel", "cant_invite_self":
 		default:
 			c.log.WarnContext(ctx, "slack refused to invite a responder", "channel", channelID, "user", id, "reason", reason)
+			refused = append(refused, incident.InviteRefusal{User: id, Code: reason})
 		}
 	}
-	return nil
+	return refused, nil
+}
+
+// inviteAbsent invites, one by one, those of batch who are not members of
+// the channel.
+func (c *chatChannels) inviteAbsent(ctx context.Context, channelID string, batch []string) ([]incident.InviteRefusal, error) {
+	in := map[string]bool{}
+	cursor := ""
+	for {
+		ids, next, err := c.api.GetUsersInConversationContext(ctx, &slack.GetUsersInConversationParameters{ChannelID: channelID, Cursor: cursor, Limit: channelListPage})
+		if err != nil {
+			return nil, classify("conversations.members", "read who the responders invited are", err)
+		}
+		for _, id := range ids {
+			in[id] = true
+		}
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	return c.inviteEach(ctx, channelID, slices.DeleteFunc(slices.Clone(batch), func(id string) bool { return in[id] }))
+}
+
+// inviteEach invites the users one by one.
+func (c *chatChannels) inviteEach(ctx context.Context, channelID string, ids []string) ([]incident.InviteRefusal, error) {
+	var refused []incident.InviteRefusal
+	for _, id := range ids {
+		r, err := c.inviteBatch(ctx, channelID, []string{id})
+		if err != nil {
+			return nil, err
+		}
+		refused = append(refused, r...)
+	}
+	return refused, nil
 }
 
 // perUserInviteError reports whether a conversations.invite error is about

@@ -13,13 +13,16 @@ import (
 
 	"github.com/firebreakhq/firebreak/bot"
 	"github.com/firebreakhq/firebreak/bot/slackfake"
+	"github.com/firebreakhq/firebreak/incident"
 )
 
 // TestChatInviteSkipsWhomSlackRefuses: responders Slack will not add to the
 // channel (a guest, a single-channel guest already in their channel, a
 // person of another workspace of the organisation, a deactivated person)
-// neither fail the invite step nor keep the others out, whichever of them
-// Slack names in its error; each is logged with Slack's reason.
+// do not keep the others out, whichever of them Slack names in its error
+// or in the "errors" of an ok answer (which slack-go drops); each is
+// logged and returned with Slack's reason, as an
+// incident.InviteRefusedError, for the war room to say.
 func TestChatInviteSkipsWhomSlackRefuses(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -34,18 +37,33 @@ func TestChatInviteSkipsWhomSlackRefuses(t *testing.T) {
 	gone := f.srv.AddUser(slackfake.User{Name: "gone", Deleted: true})
 	ch := f.botChannel(t, "inc-refused")
 
-	require.NoError(t, f.chat.Invite(ctx, ch.ID, []string{elsewhere.ID}))
-	require.NoError(t, f.chat.Invite(ctx, ch.ID, []string{elsewhere.ID, guest.ID, single.ID, gone.ID}))
-	require.NoError(t, f.chat.Invite(ctx, ch.ID, []string{elsewhere.ID, guest.ID, f.alice.ID, single.ID, gone.ID, f.bob.ID}))
+	want := map[string]string{
+		elsewhere.ID: "org_user_not_in_team", guest.ID: "user_is_restricted",
+		single.ID: "ura_max_channels", gone.ID: "user_not_found",
+	}
+	refusals := func(err error) map[string]string {
+		t.Helper()
+		refused, err := incident.InviteRefusals(err)
+		require.NoError(t, err)
+		got := map[string]string{}
+		for _, r := range refused {
+			got[r.User] = r.Code
+		}
+		return got
+	}
+
+	require.Equal(t, map[string]string{elsewhere.ID: "org_user_not_in_team"}, refusals(f.chat.Invite(ctx, ch.ID, []string{elsewhere.ID})))
+	require.Equal(t, want, refusals(f.chat.Invite(ctx, ch.ID, []string{elsewhere.ID, guest.ID, single.ID, gone.ID})))
+	// Slack invites Alice and Bob and answers ok, naming the others in
+	// "errors": they are found refused all the same.
+	require.Equal(t, want, refusals(f.chat.Invite(ctx, ch.ID, []string{elsewhere.ID, guest.ID, f.alice.ID, single.ID, gone.ID, f.bob.ID})))
 
 	got, _ := f.srv.Channel(ch.ID)
 	require.ElementsMatch(t, []string{f.srv.BotUserID(), f.alice.ID, f.bob.ID}, got.Members)
-	for user, reason := range map[string]string{
-		elsewhere.ID: "org_user_not_in_team", guest.ID: "user_is_restricted",
-		single.ID: "ura_max_channels", gone.ID: "user_not_found",
-	} {
+	for user, reason := range want {
 		require.Contains(t, logs.String(), "user="+user+" reason="+reason)
 	}
+	require.NoError(t, f.chat.Invite(ctx, ch.ID, []string{f.alice.ID, f.bob.ID, f.carol.ID}), "nobody refused")
 }
 
 // cannedInvite answers conversations.invite with body, as a Slack whose
@@ -61,7 +79,7 @@ func (c cannedInvite) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // TestChatInviteUnknownPerUserCode: an error whose "errors" list names the
-// users is about them, whatever its code, so the step goes on.
+// users is about them, whatever its code: they are refused, not a failure.
 func TestChatInviteUnknownPerUserCode(t *testing.T) {
 	t.Parallel()
 	var logs bytes.Buffer
@@ -71,6 +89,8 @@ func TestChatInviteUnknownPerUserCode(t *testing.T) {
 		c.opts = append(c.opts, bot.WithChatLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	})
 	ch := f.botChannel(t, "inc-leave")
-	require.NoError(t, f.chat.Invite(context.Background(), ch.ID, []string{"U0LEAVE1", "U0LEAVE2"}))
+	refused, err := incident.InviteRefusals(f.chat.Invite(context.Background(), ch.ID, []string{"U0LEAVE1", "U0LEAVE2"}))
+	require.NoError(t, err)
+	require.Equal(t, []incident.InviteRefusal{{User: "U0LEAVE1", Code: "user_is_on_leave"}, {User: "U0LEAVE2", Code: "user_is_on_leave"}}, refused)
 	require.Contains(t, logs.String(), "user=U0LEAVE2 reason=user_is_on_leave")
 }

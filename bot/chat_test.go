@@ -428,16 +428,21 @@ func TestChatInvite(t *testing.T) {
 		require.ElementsMatch(t, []string{f.srv.BotUserID(), f.alice.ID, f.bob.ID, f.carol.ID}, got.Members)
 	})
 
-	t.Run("unknown user is skipped and logged", func(t *testing.T) {
+	t.Run("unknown user is skipped, logged and returned", func(t *testing.T) {
 		t.Parallel()
 		var logs bytes.Buffer
 		f := newChatFixture(t, func(c *chatFixtureConfig) {
 			c.opts = append(c.opts, bot.WithChatLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 		})
 		ch := f.botChannel(t, "inc-unknown")
-		require.NoError(t, f.chat.Invite(ctx, ch.ID, []string{"U0NOBODY"}))
+		nobody := []incident.InviteRefusal{{User: "U0NOBODY", Code: "user_not_found"}}
+		refused, err := incident.InviteRefusals(f.chat.Invite(ctx, ch.ID, []string{"U0NOBODY"}))
+		require.NoError(t, err)
+		require.Equal(t, nobody, refused)
 		require.Contains(t, logs.String(), "user=U0NOBODY reason=user_not_found")
-		require.NoError(t, f.chat.Invite(ctx, ch.ID, []string{"U0NOBODY", f.alice.ID}))
+		refused, err = incident.InviteRefusals(f.chat.Invite(ctx, ch.ID, []string{"U0NOBODY", f.alice.ID}))
+		require.NoError(t, err)
+		require.Equal(t, nobody, refused)
 		got, _ := f.srv.Channel(ch.ID)
 		require.ElementsMatch(t, []string{f.srv.BotUserID(), f.alice.ID}, got.Members)
 	})

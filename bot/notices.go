@@ -60,7 +60,7 @@ var noticeWordings map[incident.NoticeKind]wordFunc
 func init() {
 	noticeWordings = map[incident.NoticeKind]wordFunc{}
 	for _, table := range []map[incident.NoticeKind]wordFunc{lifecycleWordings, alertWordings, commsWordings, pagingWordings,
-		followThroughWordings, rollbackWordings, postmortemWordings, responseWordings} {
+		followThroughWordings, rollbackWordings, postmortemWordings, responseWordings, inviteWordings} {
 		for kind, f := range table {
 			if _, dup := noticeWordings[kind]; dup {
 				panic("bot: two wordings for the notice kind " + string(kind))

@@ -148,7 +148,12 @@ func noticeSamples() map[string]incident.Notice {
 			Values: map[string]string{"plan": "Redeploy.", "repo": "acme/checkout", "environment": "production", "to": "0ld5afe", "after": "10m0s", "url": "https://example.com/runs/1"}},
 		"rollback_rule": {Kind: incident.NoticeRollbackRule, Incident: k,
 			Values: map[string]string{"who": "S0CHECKOUT,S0ROLL", "environment": "production", "severity": "P1", "approval": "true"}},
-		"changes_failed":       {Kind: incident.NoticeChangesFailed, Incident: k, Actor: "bot", Values: map[string]string{"error": "Slack said " + hostile}},
+		"changes_failed": {Kind: incident.NoticeChangesFailed, Incident: k, Actor: "bot", Values: map[string]string{"error": "Slack said " + hostile}},
+		"not_invited": {Kind: incident.NoticeNotInvited, Incident: k, Actor: "bot", Values: map[string]string{"missing": "gone@example.com\n" + hostile},
+			Items: []incident.Notice{
+				{Kind: incident.NoticeNotInvited, Incident: k, User: "U0GUEST", Values: map[string]string{"code": "user_is_restricted"}},
+				{Kind: incident.NoticeNotInvited, Incident: k, User: "U0OTHER", Values: map[string]string{"code": hostile}},
+			}},
 		"rollback_rule_nobody": {Kind: incident.NoticeRollbackRule, Incident: k, Values: map[string]string{"who": "", "environment": "", "severity": "P3"}},
 	}
 }

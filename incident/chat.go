@@ -29,7 +29,8 @@ type ChannelSetup interface {
 	// AddBookmark adds a link to the channel's bookmarks.
 	AddBookmark(ctx context.Context, channelID, title, link string) error
 	// Invite adds users to a channel, in batches the platform accepts;
-	// users already in the channel are not an error.
+	// users already in the channel are not an error. Users the platform
+	// refused while inviting the others are an *InviteRefusedError.
 	Invite(ctx context.Context, channelID string, userIDs []string) error
 	// IsMember reports whether a user is in a channel.
 	IsMember(ctx context.Context, channelID, userID string) (bool, error)

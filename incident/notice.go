@@ -164,6 +164,12 @@ const (
 	// NoticeOnCallLevel: Values["name"] is on call at level
 	// Values["level"] of Values["schedule"], until Values["until"] if set.
 	NoticeOnCallLevel NoticeKind = "oncall_level"
+	// NoticeNotInvited: not every responder is in the war room. Items
+	// name, each as User, those the chat refused to invite, with its
+	// reason in Values["code"] ("user_is_restricted"); Values["missing"]
+	// lists, one a line, the references that matched nobody (an e-mail
+	// address without an account, an empty user group).
+	NoticeNotInvited NoticeKind = "not_invited"
 	// NoticeMessage: Values["message"] is a message already worded for the
 	// chat, said as it is (with the DRILL marker when Drill is set).
 	NoticeMessage NoticeKind = "message"

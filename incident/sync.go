@@ -86,7 +86,8 @@ func (c *channelSync) invite(ctx context.Context, inc *Incident, refs []string) 
 	if err != nil {
 		return fmt.Errorf("sync %s: resolve invitees: %w", inc.Key(), err)
 	}
-	if err := c.rooms.Invite(ctx, inc.ChannelID, ids); err != nil {
+	// Whom the chat refused it logs; the others are in.
+	if _, err := InviteRefusals(c.rooms.Invite(ctx, inc.ChannelID, ids)); err != nil {
 		return fmt.Errorf("sync %s: invite: %w", inc.Key(), err)
 	}
 	return nil

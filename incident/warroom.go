@@ -325,14 +325,72 @@ func (w *warRoom) addBookmarks(ctx context.Context, inc *Incident) error {
 	return errors.Join(errs...)
 }
 
+// invite invites the responders, and says in the channel who is not in it
+// (NoticeNotInvited): those the chat refused to invite and the references
+// that matched nobody, so that the IC does not take on-call for present.
+// The notice is part of the step, which is recorded once it is said: a
+// retried setup does not say it again, and the chat posts a job's notice
+// once however often the job is retried.
 func (w *warRoom) invite(ctx context.Context, inc *Incident, r invitees) error {
 	if r.err != nil {
 		return r.err
 	}
-	if len(r.missing) > 0 {
-		w.log.WarnContext(ctx, "responders not found", "incident", inc.Key(), "missing", r.missing)
+	refused, err := InviteRefusals(w.rooms.Invite(ctx, inc.ChannelID, r.ids))
+	if err != nil {
+		return err
 	}
-	return w.rooms.Invite(ctx, inc.ChannelID, r.ids)
+	if len(refused) == 0 && len(r.missing) == 0 {
+		return nil
+	}
+	w.log.WarnContext(ctx, "responders not invited", "incident", inc.Key(), "refused", refused, "missing", r.missing)
+	n := Notice{Kind: NoticeNotInvited, Incident: inc.Key(), Actor: "bot", Drill: inc.Drill}
+	slices.SortFunc(refused, func(a, b InviteRefusal) int { return strings.Compare(a.User, b.User) })
+	for _, r := range refused {
+		n.Items = append(n.Items, Notice{Kind: NoticeNotInvited, Incident: inc.Key(), User: r.User, Values: map[string]string{"code": r.Code}})
+	}
+	if len(r.missing) > 0 {
+		n.Values = map[string]string{"missing": strings.Join(r.missing, "\n")}
+	}
+	if _, err := w.notices.Notify(ctx, inc.ChannelID, n); err != nil {
+		return fmt.Errorf("say who was not invited: %w", err)
+	}
+	return nil
+}
+
+// InviteRefusal is one user the chat refused to add to a channel.
+type InviteRefusal struct {
+	// User is the user's id.
+	User string
+	// Code is the platform's reason ("user_is_restricted").
+	Code string
+}
+
+// InviteRefusedError is ChannelSetup.Invite's error when the chat refused
+// to add some of the users (a guest, a deactivated account, a person of
+// another workspace) for a reason that a retry does not change; every
+// other user was invited. InviteRefusals separates it from a failure.
+type InviteRefusedError struct {
+	Refused []InviteRefusal
+}
+
+// Error implements the error interface.
+func (e *InviteRefusedError) Error() string {
+	who := make([]string, len(e.Refused))
+	for i, r := range e.Refused {
+		who[i] = r.User + ": " + r.Code
+	}
+	return "refused to invite " + strings.Join(who, "; ")
+}
+
+// InviteRefusals splits what ChannelSetup.Invite returned into the users
+// the chat refused and the error of a failed invite (nil when everyone
+// else was invited).
+func InviteRefusals(err error) ([]InviteRefusal, error) {
+	var refused *InviteRefusedError
+	if errors.As(err, &refused) {
+		return refused.Refused, nil
+	}
+	return nil, err
 }
 
 func (w *warRoom) pinPanel(ctx context.Context, inc *Incident) error {

@@ -57,6 +57,10 @@ type Chat struct {
 	// Lookups counts the UserName calls per user.
 	Names   map[string]string
 	Lookups map[string]int
+	// RefuseInvite makes Invite refuse these users, with the reason
+	// given (user id -> code), inviting the others, as Slack refuses a
+	// guest.
+	RefuseInvite map[string]string
 	// AllMembers makes everyone a member of every channel.
 	AllMembers bool
 	// Guests are the users who are guests of the workspace.
@@ -165,10 +169,18 @@ func (c *Chat) Invite(_ context.Context, ch string, users []string) error {
 	if err := c.failing("invite"); err != nil {
 		return err
 	}
+	var refused []incident.InviteRefusal
 	for _, u := range users {
+		if code, ok := c.RefuseInvite[u]; ok {
+			refused = append(refused, incident.InviteRefusal{User: u, Code: code})
+			continue
+		}
 		if !slices.Contains(c.Members[ch], u) {
 			c.Members[ch] = append(c.Members[ch], u)
 		}
+	}
+	if len(refused) > 0 {
+		return &incident.InviteRefusedError{Refused: refused}
 	}
 	return nil
 }

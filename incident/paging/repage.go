@@ -556,7 +556,8 @@ func (s repager) inviteByEmail(ctx context.Context, inc *incident.Incident, emai
 	if len(ids) == 0 {
 		return nil
 	}
-	if err := s.chat.Invite(ctx, inc.ChannelID, ids); err != nil {
+	// Whom Slack refused the chat logs; the others are in.
+	if _, err := incident.InviteRefusals(s.chat.Invite(ctx, inc.ChannelID, ids)); err != nil {
 		return fmt.Errorf("invite the people paged: %w", err)
 	}
 	return nil
