@@ -131,10 +131,13 @@ func (m *slackMessage) files() []incident.SharedFile {
 	return out
 }
 
-// own reports whether the bot posted the message. The bot's lines are
-// already on the timeline as its own events. A message from an app that
-// cannot be told apart from ours is left out too, rather than risk the bot
-// quoting itself in the postmortem.
+// own reports whether the bot posted the message: its user is the bot's
+// user, or its app is the app the event was sent to. The bot's lines are
+// already on the timeline as its own events. A bot_id without an app id is
+// not ours: it is a classic integration's bot_message (Slack's documented
+// shape, https://docs.slack.dev/reference/events/message/bot_message), which
+// is captured and attributed to the app as backfill does, while everything
+// the bot posts carries its user and its app id.
 func (e captureEnvelope) own(m *slackMessage) bool {
 	if m == nil {
 		return false
@@ -142,14 +145,11 @@ func (e captureEnvelope) own(m *slackMessage) bool {
 	if bot := e.botUser(); bot != "" && m.User == bot {
 		return true
 	}
-	if m.BotID == "" {
-		return false
-	}
 	app := m.AppID
 	if app == "" && m.BotProfile != nil {
 		app = m.BotProfile.AppID
 	}
-	return app == "" || app == e.APIAppID
+	return app != "" && app == e.APIAppID
 }
 
 // app names the other app that posted m, or "" for a person's message:

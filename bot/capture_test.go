@@ -151,7 +151,7 @@ func TestCaptureEvents(t *testing.T) {
 	f.deliver(t, "Ev06", msg("1773497220.000001", captureBot, ":memo: Note from <@U0ALICE>", `,"bot_id":"B0BOT","app_id":"A0BOT"`))
 	// Other apps' messages, classic and modern, are captured and
 	// attributed to the app.
-	f.deliver(t, "Ev07", fmt.Sprintf(`{"type":"message","subtype":"bot_message","channel":%q,"bot_id":"B0PD","app_id":"A0PD","username":"PagerDuty","text":"Incident triggered","ts":"1773497221.000001"}`, captureChannel))
+	f.deliver(t, "Ev07", fmt.Sprintf(`{"type":"message","subtype":"bot_message","channel":%q,"ts":"1773497221.000001","text":"Incident triggered","bot_id":"B0PD","username":"PagerDuty","icons":{}}`, captureChannel))
 	f.deliver(t, "Ev07b", fmt.Sprintf(`{"type":"message","channel":%q,"user":"U0GRAFANA","bot_id":"B0GRAF","app_id":"A0GRAF","bot_profile":{"id":"B0GRAF","app_id":"A0GRAF","name":"Grafana","deleted":false},"text":"p99 latency above 2s","ts":"1773497222.000001"}`, captureChannel))
 	f.deliver(t, "Ev08", fmt.Sprintf(`{"type":"message","subtype":"channel_join","channel":%q,"user":"U0EVE","text":"<@U0EVE> has joined the channel","ts":"1773497222.000001"}`, captureChannel))
 	f.deliver(t, "Ev09", `{"type":"message","channel":"CGENERAL","user":"U0ALICE","text":"lunch?","ts":"1773497223.000001"}`)
