@@ -152,9 +152,9 @@ func (s *Service) messageEvent(incidentID int64, m incident.CapturedMessage) inc
 // CaptureMessage records a message of an incident channel on the incident's
 // timeline, once per message ts: a redelivery or a message already read back
 // by Backfill changes nothing. An edit replaces the stored text and marks it
-// edited (or stores the message when its first delivery was missed), unless
-// the text stored is from a newer edit (EditedTS): Slack delivers edits in
-// no set order. A deletion marks it deleted, keeping the text for the
+// edited (or stores the message when its first delivery was missed, edited
+// only if Slack marked it so), unless the text stored is from a newer edit
+// (EditedTS): Slack delivers edits in no set order. A deletion marks it deleted, keeping the text for the
 // record, and so does the tombstone Slack puts in place of a deleted thread
 // parent, known by its subtype (or, without one, by Slackbot's "This message
 // was deleted."). Messages in other channels, the bot's own, those without a
@@ -246,8 +246,10 @@ func (s *Service) captureEdit(ctx context.Context, inc *incident.Incident, m inc
 			return err
 		}
 		// The original was missed (the bot was down, or the edit overtook
-		// it): store the message as it reads now.
-		m.Edited = true
+		// it): store the message as it reads now, edited only if the
+		// changed message says so. Slack's message_changed for an unfurl
+		// or a new thread reply has no "edited", and its job may run
+		// before the original's.
 		ev := s.messageEvent(inc.ID, m)
 		if err := s.store.AddTimelineEvent(ctx, &ev); incident.ErrorCode(err) != incident.ECONFLICT {
 			return err
