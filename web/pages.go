@@ -148,10 +148,25 @@ func (s *incidentPages) serveList(w http.ResponseWriter, r *http.Request) {
 
 func (s *site) serviceKeys() []string { return s.cfg.Policy.ServiceKeys() }
 
-// timelineRow is a timeline event as the incident page shows it.
+// timelineRow is a timeline event as the incident page shows it. A
+// message deleted in the channel is kept on the timeline for the record,
+// but its words are left out, as the postmortem leaves them out: its Text
+// is empty and Deleted says why.
 type timelineRow struct {
 	incident.TimelineEvent
 	ActorName string
+	Deleted   bool
+	Edited    bool
+}
+
+// messageFlags reports whether ev is a captured message deleted, or
+// edited, in the channel.
+func messageFlags(ev incident.TimelineEvent) (deleted, edited bool) {
+	if ev.Kind != incident.EventMessage {
+		return false, false
+	}
+	d, _ := ev.Payload.(incident.MessageData)
+	return d.Deleted, d.Edited
 }
 
 func (s *incidentPages) serveIncident(w http.ResponseWriter, r *http.Request) {
@@ -178,8 +193,13 @@ func (s *incidentPages) serveIncident(w http.ResponseWriter, r *http.Request) {
 	names := s.names.names(ctx, d.people(inc)...)
 	rows := make([]timelineRow, 0, len(d.timeline))
 	for _, ev := range d.timeline {
-		ev.Text = plainSlack(ev.Text, names)
-		rows = append(rows, timelineRow{TimelineEvent: ev, ActorName: names[ev.Actor]})
+		deleted, edited := messageFlags(ev)
+		if deleted {
+			ev.Text = ""
+		} else {
+			ev.Text = plainSlack(ev.Text, names)
+		}
+		rows = append(rows, timelineRow{TimelineEvent: ev, ActorName: names[ev.Actor], Deleted: deleted, Edited: edited})
 	}
 	for i := range d.updates {
 		d.updates[i].Text = plainSlack(d.updates[i].Text, names)
@@ -398,10 +418,18 @@ func (s *incidentPages) serveTimelineCSV(w http.ResponseWriter, r *http.Request)
 	}
 	var buf bytes.Buffer
 	cw := csv.NewWriter(&buf)
-	_ = cw.Write([]string{"at", "kind", "actor", "key", "text"})
+	_ = cw.Write([]string{"at", "kind", "actor", "key", "text", "deleted"})
 	for _, ev := range events {
-		// Another app's message has the app's own name as its actor.
-		_ = cw.Write([]string{ev.At.UTC().Format(time.RFC3339), string(ev.Kind), csvSafe(ev.Actor), strconv.FormatBool(ev.Key), csvSafe(ev.Text)})
+		// Another app's message has the app's own name as its actor. A
+		// message deleted in the channel keeps its row, marked deleted,
+		// without its words.
+		deleted, _ := messageFlags(ev)
+		text := ev.Text
+		if deleted {
+			text = ""
+		}
+		_ = cw.Write([]string{ev.At.UTC().Format(time.RFC3339), string(ev.Kind), csvSafe(ev.Actor), strconv.FormatBool(ev.Key), csvSafe(text),
+			strconv.FormatBool(deleted)})
 	}
 	cw.Flush()
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
