@@ -17,7 +17,8 @@ import (
 // incident's channel is kept on the timeline for the record, but the
 // incident page and the timeline CSV leave its words out, as the
 // postmortem does: the page says "message deleted" in its place and the
-// CSV marks the row deleted. An edited message says so on the page.
+// CSV marks the row deleted, and the API's timeline leaves its text empty.
+// An edited message says so on the page.
 func TestDeletedMessagesLeftOutOfPageAndCSV(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
@@ -61,4 +62,12 @@ func TestDeletedMessagesLeftOutOfPageAndCSV(t *testing.T) {
 	require.Equal(t, [][]string{{f.public.DeclaredAt.Add(10 * time.Second).UTC().Format(time.RFC3339), "message", f.bob.ID, "false", "", "true"}}, deleted, "%q", rows)
 	require.Equal(t, "false", byText["pool exhausted on db-3"][5])
 	require.Equal(t, "false", byText["rolling back 4812"][5])
+
+	// The API's timeline keeps the event, marked deleted, without its words.
+	token := createToken(t, b, "grafana", "read", "")
+	status, js := apiCall(t, f, token, http.MethodGet, "/api/v1/incidents/"+itoa(f.public.Number)+"/timeline", "")
+	require.Equal(t, http.StatusOK, status, js)
+	require.NotContains(t, js, "secret.example")
+	require.Contains(t, js, `"deleted":"true"`)
+	require.Contains(t, js, "pool exhausted on db-3")
 }
