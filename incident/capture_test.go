@@ -94,8 +94,10 @@ func TestCaptureMessage(t *testing.T) {
 	capture(incident.CapturedMessage{TS: ts(40), Subtype: incident.SubtypeDeleted})
 	capture(incident.CapturedMessage{TS: ts(50), User: "U0DAVE", Text: "oops", Subtype: incident.SubtypeDeleted})
 	capture(incident.CapturedMessage{TS: ts(50), User: "U0DAVE", Text: "oops"})
-	// An edit whose original was missed.
-	capture(incident.CapturedMessage{TS: ts(60), User: "U0DAVE", Text: "error rate is dropping", Subtype: incident.SubtypeChanged})
+	// An edit whose original was missed (Slack marks an edit's message
+	// edited; an unfurl's it does not).
+	capture(incident.CapturedMessage{TS: ts(60), User: "U0DAVE", Text: "error rate is dropping", Subtype: incident.SubtypeChanged,
+		Edited: true, EditedTS: ts(61)})
 	// Ignored: the bot's own, no user, channel noise, the panel, another channel.
 	capture(incident.CapturedMessage{TS: ts(70), User: "U0BOT", Text: "Severity raised", Bot: true})
 	capture(incident.CapturedMessage{TS: ts(71), Text: "an integration says hi"})
