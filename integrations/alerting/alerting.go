@@ -52,6 +52,10 @@ const maxSkew = 5 * time.Minute
 // deliverySource names the signatures taken in the delivery records.
 const deliverySource = "grafana-signature"
 
+// forgetBudget bounds giving back a delivery that could not be handled, so
+// the sender hears 5xx promptly even when the database hangs.
+const forgetBudget = time.Second
+
 // Deliveries records the signatures accepted, so each signed delivery is
 // taken once, across replicas; the database store implements it.
 type Deliveries interface {
@@ -466,7 +470,12 @@ func newHandler(source string, auth Auth, sink Sink, log *slog.Logger) *webhook.
 			}
 			if err := errors.Join(errs...); err != nil {
 				if sig != "" {
-					if ferr := deliveries.ForgetDelivery(context.WithoutCancel(r.Context()), deliverySource, sig); ferr != nil {
+					// Past the request's own deadline (a hung database is the
+					// usual reason the alerts failed), with a second of its own.
+					fctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), forgetBudget)
+					ferr := deliveries.ForgetDelivery(fctx, deliverySource, sig)
+					cancel()
+					if ferr != nil {
 						log.WarnContext(r.Context(), "could not give back a delivery that failed; its retry is taken by this replica only",
 							slog.String("provider", source), slog.Any("err", ferr))
 						_, _ = failed.RecordDelivery(r.Context(), incident.Delivery{ID: sig})

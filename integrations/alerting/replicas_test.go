@@ -2,6 +2,7 @@ package alerting_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -73,4 +74,29 @@ func send(t *testing.T, url string, body []byte, header map[string]string) int {
 	require.NoError(t, err)
 	require.NoError(t, resp.Body.Close())
 	return resp.StatusCode
+}
+
+// hangingForget is a store whose ForgetDelivery waits until its context
+// ends, as on a database that stopped answering.
+type hangingForget struct{ alerting.Deliveries }
+
+func (h hangingForget) ForgetDelivery(ctx context.Context, _, _ string) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// A delivery that could not be handled because the database hangs is
+// answered 500 promptly: giving it back has a second of its own, not
+// however long the database hangs.
+func TestFailedDeliveryIsAnsweredWhileTheDatabaseHangs(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 8, 7, 14, 21, 0, 0, time.UTC)
+	store := storetest.Open[alerting.Deliveries](t, storetest.SQLite, incidenttest.NewClock(now), incidenttest.NewQueue())
+	auth := alerting.Auth{HMACSecrets: []string{"gf-secret"}, Deliveries: hangingForget{store}, Now: func() time.Time { return now }}
+	a := &sink{fail: errors.New("database down")}
+	srv := httptest.NewServer(alerting.NewGrafanaHandler(auth, a.take, nil))
+	t.Cleanup(srv.Close)
+	body := fixture(t, "grafana.json")
+	// Before, this call waited as long as the database hung: for ever.
+	require.Equal(t, http.StatusInternalServerError, send(t, srv.URL, body, signedAt("gf-secret", now, body)))
 }
