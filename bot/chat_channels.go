@@ -23,7 +23,7 @@ func (c *chatChannels) CreateChannel(ctx context.Context, name string, private b
 			kind: incident.Errorf(incident.ECONFLICT, "A channel named #%s already exists.", name)}
 	}
 	if err != nil {
-		return "", classify("conversations.create", "create the channel #"+name, err)
+		return "", classifyIn(ctx, "conversations.create", "create the channel #"+name, err)
 	}
 	return ch.ID, nil
 }
@@ -73,14 +73,14 @@ func (c *chatChannels) SetTopic(ctx context.Context, channelID string, n inciden
 	}
 	info, err := c.api.GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: channelID})
 	if err != nil {
-		return classify("conversations.info", "read the channel topic", err)
+		return classifyIn(ctx, "conversations.info", "read the channel topic", err)
 	}
 	if info.Topic.Value == topic {
 		c.rememberTopic(channelID, topic)
 		return nil
 	}
 	if _, err := c.api.SetTopicOfConversationContext(ctx, channelID, topic); err != nil {
-		return classify("conversations.setTopic", "set the channel topic", err)
+		return classifyIn(ctx, "conversations.setTopic", "set the channel topic", err)
 	}
 	c.rememberTopic(channelID, topic)
 	return nil
@@ -97,7 +97,7 @@ func (c *chatChannels) rememberTopic(channelID, topic string) {
 func (c *chatChannels) AddBookmark(ctx context.Context, channelID, title, link string) error {
 	existing, err := c.api.ListBookmarksContext(ctx, channelID)
 	if err != nil {
-		return classify("bookmarks.list", "list the channel bookmarks", err)
+		return classifyIn(ctx, "bookmarks.list", "list the channel bookmarks", err)
 	}
 	for _, b := range existing {
 		if b.Title == title && b.Link == link {
@@ -105,7 +105,7 @@ func (c *chatChannels) AddBookmark(ctx context.Context, channelID, title, link s
 		}
 	}
 	_, err = c.api.AddBookmarkContext(ctx, channelID, slack.AddBookmarkParameters{Title: title, Type: "link", Link: link})
-	return classify("bookmarks.add", "add the bookmark "+title, err)
+	return classifyIn(ctx, "bookmarks.add", "add the bookmark "+title, err)
 }
 
 // IsMember reports whether a user is in a channel, paging through
@@ -184,7 +184,7 @@ func (c *chatChannels) inviteBatch(ctx context.Context, channelID string, batch 
 	}
 	code := slackCode(err)
 	if !perUserInviteError(code) && len(rejected) == 0 {
-		return nil, classify("conversations.invite", "invite the responders", err)
+		return nil, classifyIn(ctx, "conversations.invite", "invite the responders", err)
 	}
 	if len(batch) == 1 && len(rejected) == 0 {
 		rejected[batch[0]] = code
@@ -213,7 +213,7 @@ func (c *chatChannels) inviteAbsent(ctx context.Context, channelID string, batch
 	for {
 		ids, next, err := c.api.GetUsersInConversationContext(ctx, &slack.GetUsersInConversationParameters{ChannelID: channelID, Cursor: cursor, Limit: channelListPage})
 		if err != nil {
-			return nil, classify("conversations.members", "read who the responders invited are", err)
+			return nil, classifyIn(ctx, "conversations.members", "read who the responders invited are", err)
 		}
 		for _, id := range ids {
 			in[id] = true
@@ -261,5 +261,5 @@ func (c *chatChannels) Pin(ctx context.Context, channelID, ts string) error {
 	if slackCode(err) == "already_pinned" {
 		return nil
 	}
-	return classify("pins.add", "pin the message", err)
+	return classifyIn(ctx, "pins.add", "pin the message", err)
 }

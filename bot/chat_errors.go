@@ -59,12 +59,6 @@ func slackCode(err error) string {
 	return ""
 }
 
-// classify is classifyIn for a call whose context is not at hand: its
-// words say what failed and promise nothing of what happens next.
-func classify(method, what string, err error) error {
-	return classifyFor(unsaidNext, method, what, err)
-}
-
 // classifyIn wraps a failed call to method made on ctx; what says, for
 // people, what the bot was trying to do ("set the channel topic"). nil
 // stays nil. A failure that may pass (Slack rate limiting, answering 5xx,

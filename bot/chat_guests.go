@@ -192,7 +192,7 @@ func (c *chatDirectory) readGuests(ctx context.Context) error {
 			continue
 		}
 		if err != nil {
-			return classify("users.list", "read the workspace's people", err)
+			return classifyIn(ctx, "users.list", "read the workspace's people", err)
 		}
 		for _, u := range next.Users {
 			if !u.Deleted {

@@ -78,3 +78,17 @@ func TestMessageLimitExceededIsSaidPlainly(t *testing.T) {
 	require.Contains(t, incident.ErrorMessage(err), "this free Slack workspace has sent too many messages in a short time")
 	require.Empty(t, srv.Messages(ch.ID))
 }
+
+// A war room's setup steps are jobs: a step Slack fails says the bot will
+// try again, as a post does.
+func TestSetupStepFailureInAJobSaysItIsRetried(t *testing.T) {
+	t.Parallel()
+	srv := slackfake.New()
+	t.Cleanup(srv.Close)
+	ch := srv.AddChannel(slackfake.Channel{Name: "inc-setup-words", Members: []string{srv.BotUserID()}})
+	chat := NewChat(slack.New(srv.BotToken(), slack.OptionAPIURL(srv.URL())), incident.DefaultPolicy())
+
+	srv.RateLimitNext("bookmarks.list", 1, 90*time.Second)
+	err := chat.AddBookmark(incident.WithJobRun(context.Background(), 9, 1, 8), ch.ID, "Runbook", "https://runbooks.example.com/checkout")
+	require.Contains(t, incident.ErrorMessage(err), "it will try again in 2 minutes.")
+}
