@@ -96,12 +96,9 @@ func (l *lifecycleHandlers) submitResolve(ctx context.Context, cb slack.Interact
 				block = blockSmokeTester
 			}
 			return slack.NewErrorsViewSubmissionResponse(map[string]string{block: userMessage(err)}), nil
-		case incident.EFORBIDDEN, incident.ECONFLICT:
-			// Refused (the IC role changed hands since the form
-			// opened) or in conflict (resolved meanwhile): said on the
-			// form, which stays open, rather than after it closed.
-			return slack.NewErrorsViewSubmissionResponse(map[string]string{blockChecks: userMessage(err)}), nil
 		}
+		// A refusal or a conflict is said on the form's first field, the
+		// form open, as for every form (tellUser).
 		return nil, err
 	}
 	return nil, nil

@@ -394,16 +394,14 @@ func (l *lifecycleHandlers) submitDeclare(ctx context.Context, cb slack.Interact
 	}
 	if _, _, err := l.kit.incidents.Declare(ctx, in); err != nil {
 		// Naming someone else as IC is refused on the field, so the
-		// person can pick again without retyping the form; a declare
-		// refused (the policy changed since the form opened) on the
-		// title, the form's first field. The people the refusal names are
-		// mentions here and names on the field (namer.plainFieldErrors).
+		// person can pick again without retyping the form; any other
+		// refusal (a declare the policy no longer allows) goes on the
+		// form's first field, the title, as for every form (tellUser).
+		// The people the refusal names are mentions here and names on
+		// the field (namer.plainFieldErrors).
 		var r *incident.Refusal
 		if errors.As(err, &r) && r.Action == incident.ActNameIC {
 			return slack.NewErrorsViewSubmissionResponse(map[string]string{blockCommander: userMessage(err)}), nil
-		}
-		if errors.As(err, &r) && r.Action == incident.ActDeclare {
-			return slack.NewErrorsViewSubmissionResponse(map[string]string{blockTitle: userMessage(err)}), nil
 		}
 		return nil, err
 	}
@@ -596,16 +594,11 @@ func (l *lifecycleHandlers) submitSeverity(ctx context.Context, cb slack.Interac
 	if err != nil {
 		return slack.NewErrorsViewSubmissionResponse(map[string]string{blockSeverity: "Choose a severity."}), nil
 	}
-	if _, err := l.kit.incidents.SetSeverity(ctx, id, sev, cb.User.ID); err != nil {
-		// Refused (the IC role changed hands since the form opened), in
-		// conflict or invalid: said under the severity, the form open.
-		switch incident.ErrorCode(err) {
-		case incident.EFORBIDDEN, incident.ECONFLICT, incident.EINVALID:
-			return slack.NewErrorsViewSubmissionResponse(map[string]string{blockSeverity: userMessage(err)}), nil
-		}
-		return nil, err
-	}
-	return nil, nil
+	// Refused (the IC role changed hands since the form opened), in
+	// conflict or invalid: said under the severity, the form's only field,
+	// the form open, as for every form (tellUser).
+	_, err = l.kit.incidents.SetSeverity(ctx, id, sev, cb.User.ID)
+	return nil, err
 }
 
 // Button handlers of the control panel.
