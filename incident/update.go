@@ -73,22 +73,25 @@ func (s *Service) PostUpdate(ctx context.Context, id int64, in UpdateInput) (*In
 		return nil, err
 	}
 	// A retry of an update that was posted (its answer lost) is answered
-	// with it before anything else is checked: the incident may have been
+	// with it though it would now be refused: the incident may have been
 	// resolved, or its IC changed, since. Only its author's retry, and
-	// only while they may see the incident.
-	if in.Key != "" {
-		again, err := postedBefore(ctx, s.store, id, in)
-		if err != nil {
+	// only while they may see the incident. An update that is not refused
+	// finds its repeat in its own transaction (AddStatusUpdate), so the
+	// timeline is read for this only on a refusal.
+	refused := func(err error) (*Incident, error) {
+		if in.Key == "" || errors.Is(err, ErrUpdateRepeated) || (ErrorCode(err) != EFORBIDDEN && ErrorCode(err) != ECONFLICT) {
 			return nil, err
 		}
-		if again {
-			if ok, err := s.authz.CanSee(ctx, in.Author, cur); ok && err == nil {
-				return cur, ErrUpdateRepeated
-			}
+		if again, perr := postedBefore(ctx, s.reminders.timeline, id, in); perr != nil || !again {
+			return nil, err
 		}
+		if ok, cerr := s.authz.CanSee(ctx, in.Author, cur); !ok || cerr != nil {
+			return nil, err
+		}
+		return cur, ErrUpdateRepeated
 	}
 	if err := s.authz.authorize(ctx, Request{Subject: Subject{User: in.Author}, Action: ActPostUpdate, Incident: cur}); err != nil {
-		return nil, err
+		return refused(err)
 	}
 	// Posting an update is anyone's the policy lets post one; moving the
 	// status with it is the IC's or the commander group's (ActSetStatus),
@@ -176,32 +179,24 @@ func (s *Service) PostUpdate(ctx context.Context, id int64, in UpdateInput) (*In
 		return cur, ErrUpdateRepeated
 	}
 	if err != nil {
-		return nil, err
+		return refused(err)
 	}
 	return inc, nil
 }
 
 // postedBefore reports whether in's author posted an update with in's Key
 // on the incident id: its timeline event carries the key (SourceID).
-func postedBefore(ctx context.Context, st Transactor, id int64, in UpdateInput) (bool, error) {
-	again := false
-	err := st.Atomic(ctx, func(tx Tx) error {
-		events, err := tx.ListTimeline(ctx, id)
-		if err != nil {
-			return err
-		}
-		for _, ev := range events {
-			if ev.SourceID == in.SourceID() {
-				again = ev.Actor == in.Author
-				break
-			}
-		}
-		return nil
-	})
+func postedBefore(ctx context.Context, st TimelineStore, id int64, in UpdateInput) (bool, error) {
+	events, err := st.ListTimeline(ctx, id)
 	if err != nil {
 		return false, fmt.Errorf("read the timeline of the update's incident: %w", err)
 	}
-	return again, nil
+	for _, ev := range events {
+		if ev.SourceID == in.SourceID() {
+			return ev.Actor == in.Author, nil
+		}
+	}
+	return false, nil
 }
 
 // UpdateReset reports whether an update started the reminders over, from
