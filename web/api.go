@@ -303,12 +303,8 @@ func (s *apiV1) timeline(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		// A message deleted in the channel keeps its event, marked
-		// deleted in its data, without its words: as on the page, in the
-		// CSV and in the postmortem.
-		text := ev.Text
-		if deleted, _ := messageFlags(ev); deleted {
-			text = ""
-		}
+		// deleted in its data, without its words.
+		text, _, _ := shownText(ev)
 		out.Events = append(out.Events, apiEvent{Kind: string(ev.Kind), Actor: ev.Actor, At: ev.At.UTC(), Text: text, Key: ev.Key, Data: json.RawMessage(data)})
 	}
 	httpjson.Write(w, http.StatusOK, out)

@@ -30,7 +30,7 @@ func TestDeletedMessagesLeftOutOfPageAndCSV(t *testing.T) {
 			Actor: f.bob.ID, At: f.public.DeclaredAt.Add(time.Duration(sec) * time.Second), Text: text,
 			SourceID: "msg:" + d.TS, Payload: d}))
 	}
-	add(10, "the customer list is at https://secret.example/dump", incident.MessageData{Deleted: true})
+	add(10, "<@U0LEAKED> the customer list is at https://secret.example/dump", incident.MessageData{Deleted: true})
 	add(20, "pool exhausted on db-3", incident.MessageData{Edited: true, EditedTS: "1711800025.000000"})
 	add(30, "rolling back 4812", incident.MessageData{})
 
@@ -39,6 +39,9 @@ func TestDeletedMessagesLeftOutOfPageAndCSV(t *testing.T) {
 	resp, page := b.get("/incidents/" + itoa(f.public.Number))
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.NotContains(t, page, "secret.example", "a deleted message's words are not shown")
+	for _, c := range f.slack.CallsTo("users.info") {
+		require.NotEqual(t, "U0LEAKED", c.Args.Get("user"), "nobody a deleted message mentions is looked up")
+	}
 	require.Contains(t, page, "message deleted")
 	require.Contains(t, page, `pool exhausted on db-3 <span class="muted">(edited)</span>`)
 	require.Contains(t, page, "rolling back 4812")

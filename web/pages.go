@@ -159,14 +159,19 @@ type timelineRow struct {
 	Edited    bool
 }
 
-// messageFlags reports whether ev is a captured message deleted, or
-// edited, in the channel.
-func messageFlags(ev incident.TimelineEvent) (deleted, edited bool) {
+// shownText is ev's words as the page, the CSV and the API give them, and
+// whether it is a captured message deleted, or edited, in the channel: a
+// deleted message keeps its event without its words, as the postmortem
+// leaves them out.
+func shownText(ev incident.TimelineEvent) (text string, deleted, edited bool) {
 	if ev.Kind != incident.EventMessage {
-		return false, false
+		return ev.Text, false, false
 	}
 	d, _ := ev.Payload.(incident.MessageData)
-	return d.Deleted, d.Edited
+	if d.Deleted {
+		return "", true, d.Edited
+	}
+	return ev.Text, false, d.Edited
 }
 
 func (s *incidentPages) serveIncident(w http.ResponseWriter, r *http.Request) {
@@ -193,12 +198,8 @@ func (s *incidentPages) serveIncident(w http.ResponseWriter, r *http.Request) {
 	names := s.names.names(ctx, d.people(inc)...)
 	rows := make([]timelineRow, 0, len(d.timeline))
 	for _, ev := range d.timeline {
-		deleted, edited := messageFlags(ev)
-		if deleted {
-			ev.Text = ""
-		} else {
-			ev.Text = plainSlack(ev.Text, names)
-		}
+		text, deleted, edited := shownText(ev)
+		ev.Text = plainSlack(text, names)
 		rows = append(rows, timelineRow{TimelineEvent: ev, ActorName: names[ev.Actor], Deleted: deleted, Edited: edited})
 	}
 	for i := range d.updates {
@@ -323,8 +324,9 @@ func (d incidentData) people(inc *incident.Incident) []string {
 		people = append(people, u)
 	}
 	for _, ev := range d.timeline {
+		text, _, _ := shownText(ev) // a deleted message's mentions are not shown
 		people = append(people, ev.Actor)
-		people = append(people, mentionedUsers(ev.Text)...)
+		people = append(people, mentionedUsers(text)...)
 	}
 	for _, u := range d.updates {
 		people = append(people, u.Author)
@@ -423,11 +425,7 @@ func (s *incidentPages) serveTimelineCSV(w http.ResponseWriter, r *http.Request)
 		// Another app's message has the app's own name as its actor. A
 		// message deleted in the channel keeps its row, marked deleted,
 		// without its words.
-		deleted, _ := messageFlags(ev)
-		text := ev.Text
-		if deleted {
-			text = ""
-		}
+		text, deleted, _ := shownText(ev)
 		_ = cw.Write([]string{ev.At.UTC().Format(time.RFC3339), string(ev.Kind), csvSafe(ev.Actor), strconv.FormatBool(ev.Key), csvSafe(text),
 			strconv.FormatBool(deleted)})
 	}
