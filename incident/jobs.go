@@ -104,9 +104,12 @@ func (n *notDue) Due() time.Time { return n.due }
 // process's clock (the engine starts timers by the database's, which may be
 // ahead): the same job runs again once due, without counting an attempt.
 // Scheduling the timer again would not do: its key is this job's own, and
-// the engine keeps it while the job runs.
-func NotDue(due, now time.Time, format string, args ...any) error {
-	return &notDue{retryLater: retryLater{err: Errorf(EUNAVAILABLE, format, args...), wait: due.Sub(now)}, due: due}
+// the engine keeps it while the job runs. what names the timer, such as
+// "INC-7's update reminder".
+func NotDue(what string, due, now time.Time) error {
+	err := Errorf(EUNAVAILABLE, "%s is due at %s; this process's clock says %s", what,
+		due.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+	return &notDue{retryLater: retryLater{err: err, wait: due.Sub(now)}, due: due}
 }
 
 // RetryLater returns an EUNAVAILABLE error that asks the job engine to run

@@ -166,13 +166,6 @@ func (s *reminders) planAckCheck(ctx context.Context, sched Scheduler, inc *Inci
 	return nil
 }
 
-// early is a timer's answer when it runs before its time by this
-// process's clock.
-func early(inc *Incident, what string, due, now time.Time) error {
-	return NotDue(due, now, "%s's %s is due at %s; this process's clock says %s", inc.Key(), what,
-		due.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
-}
-
 // loadTimer decodes a timer's payload and reads its incident; a nil
 // incident with no error means the incident is gone and the timer dies.
 func (s *reminders) loadTimer(ctx context.Context, payload []byte, decoding, what string) (nagPayload, *Incident, error) {
@@ -207,7 +200,7 @@ func (s *reminders) runNag(ctx context.Context, payload []byte) error {
 	}
 	if due.After(now.Add(nagSlack)) {
 		if due.Unix() == p.Due {
-			return early(inc, "update reminder", due, now)
+			return NotDue(inc.Key()+"'s update reminder", due, now)
 		}
 		// An update, snooze or severity change moved the clock on.
 		return s.planNag(ctx, s.sched, inc)
@@ -454,7 +447,7 @@ func (s *reminders) runAckCheck(ctx context.Context, payload []byte) error {
 	now := s.clock.Now()
 	if deadline := inc.DeclaredAt.Add(sp.RespondWithin); deadline.After(now.Add(nagSlack)) {
 		if deadline.Unix() == p.Due {
-			return early(inc, "response-time check", deadline, now)
+			return NotDue(inc.Key()+"'s response-time check", deadline, now)
 		}
 		return s.planAckCheck(ctx, s.sched, inc) // the severity changed to a longer target
 	}

@@ -321,7 +321,7 @@ func (s *Service) staleStep(ctx context.Context, inc *incident.Incident, p comms
 	}
 	now := s.clock.Now()
 	if at := time.Unix(p.Due, 0); at.After(now.Add(leeway)) {
-		return early(inc, "quiet-spell check", at, now)
+		return incident.NotDue(inc.Key()+"'s quiet-spell check", at, now)
 	}
 	last, _ := lastPublicPost(events)
 	// To the second, as the timers' keys: a later due is another timer's.
@@ -357,15 +357,6 @@ func (s *Service) staleStep(ctx context.Context, inc *incident.Incident, p comms
 	return scheduleComms(ctx, s.sched, commsPayload{IncidentID: inc.ID, Step: stepStale, Due: now.Add(every).Unix()}, now.Add(every))
 }
 
-// early is a timer's answer when it runs before its time by this
-// process's clock: the job engine starts timers by the database's clock,
-// which may be ahead. The same job waits out the difference; planning the
-// timer again would not do, as its key is this job's own, still held.
-func early(inc *incident.Incident, what string, due, now time.Time) error {
-	return incident.NotDue(due, now, "%s's %s is due at %s; this process's clock says %s", inc.Key(), what,
-		due.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
-}
-
 // emailStep proposes the customer e-mail once: to a severity's incident
 // still open after CustomerEmailAfter, or at once for a data concern.
 func (s *Service) emailStep(ctx context.Context, inc *incident.Incident, p commsPayload, src map[string]incident.TimelineEvent) error {
@@ -382,7 +373,7 @@ func (s *Service) emailStep(ctx context.Context, inc *incident.Incident, p comms
 			return nil // fixed in time, or no longer a severity that e-mails
 		}
 		if at := time.Unix(p.Due, 0); at.After(now.Add(leeway)) {
-			return early(inc, "customer e-mail check", at, now)
+			return incident.NotDue(inc.Key()+"'s customer e-mail check", at, now)
 		}
 		// To the second, as the timers' keys: a later due is another timer's.
 		if due := inc.DeclaredAt.Add(sp.CustomerEmailAfter).Truncate(time.Second); due.After(now.Add(leeway)) {

@@ -108,7 +108,7 @@ func (s repager) runRepage(ctx context.Context, payload []byte) error {
 	if now, due := s.clock.Now(), time.Unix(p.Due, 0); due.After(now.Add(timerSlack)) {
 		// Run before its time by this process's clock (the job engine
 		// goes by the database's): the same job waits for it.
-		return incident.NotDue(due, now, "the re-page of %s is due at %s", p.PageKey, due.UTC().Format(time.RFC3339))
+		return incident.NotDue("the re-page of "+p.PageKey, due, now)
 	}
 	if inc.ChannelID == "" {
 		return incident.RetryLater(5*time.Second, "%s has no channel yet", inc.Key())
