@@ -21,7 +21,7 @@ type IncidentService interface {
 	CanSee(ctx context.Context, user string, inc *incident.Incident) (bool, error)
 	Authorize(ctx context.Context, req incident.Request) (incident.Decision, error)
 	Policy() incident.Policy
-	AssignRole(ctx context.Context, id int64, role, user, actor string) (*incident.Incident, error)
+	AssignRole(ctx context.Context, id int64, role, user, actor string, opts ...incident.AssignOption) (*incident.Incident, error)
 	ConfirmTakeIC(ctx context.Context, id int64, actor string) (*incident.Incident, error)
 	SetSeverity(ctx context.Context, id int64, sev incident.Severity, actor string) (*incident.Incident, error)
 	SetStatus(ctx context.Context, id int64, to incident.Status, actor, summary string) (*incident.Incident, error)

@@ -176,13 +176,7 @@ func (u *updateHandlers) updateStatus(ctx context.Context, id int64, opened, sel
 	}
 	// A declared incident is shown as investigating, and becomes so when
 	// its channel is ready: not a change a choice here could undo.
-	settled := func(s incident.Status) incident.Status {
-		if s == incident.StatusDeclared {
-			return incident.StatusInvestigating
-		}
-		return s
-	}
-	if settled(now) == settled(opened) {
+	if now.Settled() == opened.Settled() {
 		return selected, "", nil
 	}
 	shown := updateFormShows(opened)
@@ -223,6 +217,11 @@ func (u *updateHandlers) submitUpdate(ctx context.Context, cb slack.InteractionC
 		return slack.NewErrorsViewSubmissionResponse(map[string]string{blockUpdateStatus: conflict}), nil
 	}
 	in := incident.UpdateInput{Author: cb.User.ID, Status: status, Known: known, Doing: doing}
+	if status != "" {
+		// Compared again in the update's own transaction: the status may
+		// move between the read above and it.
+		in.StatusWas = meta.Status
+	}
 	if cb.View.ID != "" {
 		// The form is one update: submitted again (its first answer
 		// reached Slack late, or not at all, and the person pressed
@@ -237,7 +236,7 @@ func (u *updateHandlers) submitUpdate(ctx context.Context, cb slack.InteractionC
 			// Posted by the first submission: the form closes.
 			return nil, nil
 		}
-		if r := (*incident.Refusal)(nil); errors.As(err, &r) && r.Action == incident.ActSetStatus {
+		if r := (*incident.Refusal)(nil); errors.Is(err, incident.ErrStatusMoved) || errors.As(err, &r) && r.Action == incident.ActSetStatus {
 			// Moving the status is the IC's or the commander group's
 			// (PostUpdate decides): said under the status.
 			return slack.NewErrorsViewSubmissionResponse(map[string]string{blockUpdateStatus: userMessage(err)}), nil

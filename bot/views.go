@@ -539,7 +539,7 @@ func (l *lifecycleHandlers) submitRoles(ctx context.Context, cb slack.Interactio
 	if err != nil {
 		return nil, err
 	}
-	type change struct{ role, user string }
+	type change struct{ role, user, shown string }
 	var changes []change
 	conflicts := map[string]string{}
 	for i, role := range roles {
@@ -556,7 +556,7 @@ func (l *lifecycleHandlers) submitRoles(ctx context.Context, cb slack.Interactio
 			conflicts[roleBlockID(role)] = roleChangedMessage(now)
 			continue
 		}
-		changes = append(changes, change{role, user})
+		changes = append(changes, change{role, user, shown})
 	}
 	if len(conflicts) > 0 {
 		return slack.NewErrorsViewSubmissionResponse(conflicts), nil
@@ -569,7 +569,9 @@ func (l *lifecycleHandlers) submitRoles(ctx context.Context, cb slack.Interactio
 		changes = append(changes[1:], changes[0])
 	}
 	for _, c := range changes {
-		if _, err := l.kit.incidents.AssignRole(ctx, inc.ID, c.role, c.user, cb.User.ID); err != nil {
+		// Compared again in the change's own transaction: someone may
+		// give the role to another person between the read above and it.
+		if _, err := l.kit.incidents.AssignRole(ctx, inc.ID, c.role, c.user, cb.User.ID, incident.IfHeldBy(c.shown)); err != nil {
 			return slack.NewErrorsViewSubmissionResponse(map[string]string{roleBlockID(c.role): userMessage(err)}), nil
 		}
 	}

@@ -67,11 +67,39 @@ type roleChange struct {
 	// takeover is a confirmed takeover from someone who did not hand over.
 	takeover bool
 	now      time.Time
+	// heldBy, when set, is who must still hold the role ("" for nobody):
+	// checked in the change's own transaction (IfHeldBy).
+	heldBy *string
+}
+
+// AssignOption qualifies a role assignment.
+type AssignOption func(*roleChange)
+
+// IfHeldBy makes AssignRole give the role only while holder ("" for
+// nobody) still holds it, compared in the change's own transaction: a form
+// that showed holder, submitted after someone else gave the role to
+// another person, is refused (ECONFLICT) instead of undoing that change.
+func IfHeldBy(holder string) AssignOption {
+	return func(c *roleChange) { c.heldBy = &holder }
+}
+
+// holderOf is who holds role in i, "" for nobody.
+func holderOf(i *Incident, role string) string {
+	if role == RoleCommander {
+		return i.Commander
+	}
+	return i.Roles[role]
 }
 
 // assignRole gives c's role to c.user.
 func (l *lifecycle) assignRole(i *Incident, c roleChange) ([]TimelineEvent, *syncPayload, error) {
 	n := Notice{Incident: i.Key(), Actor: c.actor, User: c.user}
+	if now := holderOf(i, c.role); c.heldBy != nil && now != *c.heldBy && now != c.user {
+		if now == "" {
+			return nil, nil, Errorf(ECONFLICT, "Nobody holds this role any more: it changed meanwhile. Look again and retry.")
+		}
+		return nil, nil, Errorf(ECONFLICT, "%s holds this role now: it changed meanwhile. Look again and retry.", User(now))
+	}
 	var err error
 	if c.role == RoleCommander {
 		err = assignCommander(i, c, &n)

@@ -158,8 +158,8 @@ func (s *Service) NotifyOn(ctx context.Context, sched Scheduler, inc *Incident, 
 // someone else without their handover or the commander group is refused
 // with Refusal.Confirm set, and ConfirmTakeIC does it after the taker
 // confirms in the channel.
-func (s *Service) AssignRole(ctx context.Context, id int64, role, user, actor string) (*Incident, error) {
-	return s.assignRole(ctx, id, role, user, actor, false)
+func (s *Service) AssignRole(ctx context.Context, id int64, role, user, actor string, opts ...AssignOption) (*Incident, error) {
+	return s.assignRole(ctx, id, role, user, actor, false, opts...)
 }
 
 // ConfirmTakeIC makes actor the Incident Commander in place of the current
@@ -170,7 +170,7 @@ func (s *Service) ConfirmTakeIC(ctx context.Context, id int64, actor string) (*I
 	return s.assignRole(ctx, id, RoleCommander, actor, actor, true)
 }
 
-func (s *Service) assignRole(ctx context.Context, id int64, role, user, actor string, confirmed bool) (*Incident, error) {
+func (s *Service) assignRole(ctx context.Context, id int64, role, user, actor string, confirmed bool, opts ...AssignOption) (*Incident, error) {
 	role, err := s.life.role(role, user)
 	if err != nil {
 		return nil, err
@@ -196,6 +196,9 @@ func (s *Service) assignRole(ctx context.Context, id int64, role, user, actor st
 	c := roleChange{role: role, user: user, actor: actor, commander: cur.Commander, now: s.clock.Now(),
 		// A confirmed takeover replaces someone who did not hand over.
 		takeover: role == RoleCommander && confirmed && cur.Commander != "" && cur.Commander != actor}
+	for _, o := range opts {
+		o(&c)
+	}
 	assign := func(i *Incident) ([]TimelineEvent, *syncPayload, error) { return s.life.assignRole(i, c) }
 	if role != RoleCommander {
 		return s.change(ctx, id, assign)

@@ -17,6 +17,11 @@ type UpdateInput struct {
 	Author string
 	// Status optionally moves the incident (investigating or mitigated).
 	Status Status
+	// StatusWas, when set with Status, is the status the author saw: if the
+	// incident has moved from it since (declared and investigating count
+	// as one), the update is refused with ErrStatusMoved instead of moving
+	// the status back; compared in the update's own transaction.
+	StatusWas Status
 	// Known is what we know; Doing is what we are doing next.
 	Known string
 	Doing string
@@ -31,6 +36,10 @@ type UpdateInput struct {
 // already posted on the incident: nothing was stored or posted again, and
 // the incident returned with it is as it stands.
 var ErrUpdateRepeated = Errorf(ECONFLICT, "That update was already posted.")
+
+// ErrStatusMoved is in the chain of PostUpdate's ECONFLICT for an update
+// whose StatusWas is no longer the incident's status.
+var ErrStatusMoved = errors.New("the status moved since the author saw it")
 
 // MaxUpdateChars is the most characters (code points) what we know and
 // what we are doing hold together, as stored.
@@ -123,6 +132,9 @@ func (s *Service) PostUpdate(ctx context.Context, id int64, in UpdateInput) (*In
 			return nil, nil, Errorf(ECONFLICT, "%s is %s; updates are for open incidents. Reopen it first.", i.Key(), strings.ToLower(i.Status.Label()))
 		}
 		var events []TimelineEvent
+		if in.Status != "" && in.Status != i.Status && in.StatusWas != "" && i.Status.Settled() != in.StatusWas.Settled() {
+			return nil, nil, errors.Join(ErrStatusMoved, Errorf(ECONFLICT, "The status changed to %s meanwhile, so %s was not set. Look again and retry.", i.Status.Label(), in.Status.Label()))
+		}
 		if in.Status != "" && in.Status != i.Status {
 			if moveStatus != nil {
 				return nil, nil, moveStatus
@@ -246,4 +258,14 @@ func UpdateNotice(inc *Incident, p Policy, in UpdateInput, now time.Time) Notice
 		n.Values["next_at"] = now.Add(next).In(p.Location).Format("15:04:05 MST")
 	}
 	return n
+}
+
+// Settled is s, with declared counted as investigating: a declared
+// incident becomes investigating when its channel is ready, not a change
+// anyone chose.
+func (s Status) Settled() Status {
+	if s == StatusDeclared {
+		return StatusInvestigating
+	}
+	return s
 }
