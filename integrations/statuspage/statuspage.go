@@ -355,7 +355,10 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	return c.statusError(resp.StatusCode, errorMessage(raw), resp.Header)
 }
 
+// operation names a request in metrics. The path's query (the listing's
+// page and per_page) is no part of the name.
 func operation(method, path string) string {
+	path, _, _ = strings.Cut(path, "?")
 	switch {
 	case strings.HasSuffix(path, "/unresolved"):
 		return "incidents.unresolved"
