@@ -80,28 +80,8 @@ func slackMarkup(s string) string {
 	}
 	var b strings.Builder
 	b.Grow(len(s) + 16)
-	for {
-		i := strings.IndexByte(s, '<')
-		if i < 0 {
-			break
-		}
-		j := strings.IndexByte(s[i+1:], '>')
-		if j < 0 {
-			break
-		}
-		inner := s[i+1 : i+1+j]
-		if k := strings.LastIndexByte(inner, '<'); k >= 0 {
-			// The first < is a person's ("p99 < 300ms <@U1>"):
-			// markup can only start at the last one before the >.
-			b.WriteString(Escape(s[:i+1+k]))
-			s = s[i+1+k:]
-			continue
-		}
-		b.WriteString(Escape(s[:i]))
-		b.WriteString(markupToken(inner))
-		s = s[i+1+j+1:]
-	}
-	b.WriteString(Escape(s))
+	incident.ScanMarkup(s, func(text string) { b.WriteString(Escape(text)) },
+		func(inner string) { b.WriteString(markupToken(inner)) })
 	return b.String()
 }
 
@@ -121,7 +101,7 @@ func markupToken(inner string) string {
 		return "<" + target + ">"
 	case strings.HasPrefix(target, "!"):
 		return Escape(pingWords(target[1:], label, labelled, inner))
-	case isMarkupLink(target):
+	case incident.IsLink(target):
 		if labelled {
 			return "<" + Escape(target) + "|" + Escape(label) + ">"
 		}
@@ -152,22 +132,6 @@ func pingWords(command, label string, labelled bool, inner string) string {
 	}
 	// Unknown to this version: shown as written.
 	return "<" + inner + ">"
-}
-
-// isMarkupLink reports whether target is a link Slack marks up: an http,
-// https or mailto address with no white space or control character.
-func isMarkupLink(target string) bool {
-	rest, ok := strings.CutPrefix(target, "https://")
-	if !ok {
-		rest, ok = strings.CutPrefix(target, "http://")
-	}
-	if !ok {
-		rest, ok = strings.CutPrefix(target, "mailto:")
-	}
-	if !ok || rest == "" {
-		return false
-	}
-	return !strings.ContainsFunc(target, func(r rune) bool { return r <= ' ' || r == 0x7f })
 }
 
 // slackGroup mentions a user group.

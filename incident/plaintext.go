@@ -15,29 +15,40 @@ func PlainText(s string, name func(id string) string) string {
 	}
 	var b strings.Builder
 	b.Grow(len(s))
+	ScanMarkup(s, func(text string) { b.WriteString(UnescapeText(text)) },
+		func(inner string) { b.WriteString(UnescapeText(markupToken(inner, name))) })
+	return b.String()
+}
+
+// ScanMarkup walks s, text in the chat's message markup, in order: text
+// is called with each run outside markup as stored (its entities kept) and
+// token with the inside of each <…>. A < with another < before its > is a
+// person's ("p99 < 300ms <@U1>"): markup can only start at the last one
+// before the >, and an unclosed < is text.
+func ScanMarkup(s string, text, token func(string)) {
 	for {
 		i := strings.IndexByte(s, '<')
 		if i < 0 {
-			b.WriteString(UnescapeText(s))
 			break
 		}
 		j := strings.IndexByte(s[i:], '>')
 		if j < 0 {
-			b.WriteString(UnescapeText(s))
 			break
 		}
 		if k := strings.LastIndexByte(s[i+1:i+j], '<'); k >= 0 {
-			// The first < is the person's ("p99 < 300ms"): markup can
-			// only start at the last one before the >.
-			b.WriteString(UnescapeText(s[:i+1+k]))
+			text(s[:i+1+k])
 			s = s[i+1+k:]
 			continue
 		}
-		b.WriteString(UnescapeText(s[:i]))
-		b.WriteString(UnescapeText(markupToken(s[i+1:i+j], name)))
+		if i > 0 {
+			text(s[:i])
+		}
+		token(s[i+1 : i+j])
 		s = s[i+j+1:]
 	}
-	return b.String()
+	if s != "" {
+		text(s)
+	}
 }
 
 // markupToken renders the inside of one <...> token.
@@ -57,7 +68,7 @@ func markupToken(tok string, name func(string) string) string {
 		}
 		sub, _, _ := strings.Cut(target[1:], "^")
 		return "@" + sub
-	case !isLink(target):
+	case !IsLink(target):
 		return "<" + tok + ">"
 	case hasLabel && label != "" && label != target:
 		return label + " (" + strings.TrimPrefix(target, "mailto:") + ")"
@@ -91,11 +102,20 @@ func UnescapeText(s string) string {
 
 var textUnescaper = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&")
 
-// isLink reports whether target is a link Slack marks up: a URL or a
-// mailto: address, with no space in it ("<see https://x>" is a person's).
-func isLink(target string) bool {
-	if strings.ContainsAny(target, " \t\n") {
+// IsLink reports whether target is a link the chat marks up: an http,
+// https or mailto address with no white space or control character
+// ("<see https://x>" is a person's words; "<ftp://x>" and
+// "<javascript:…>" are not links).
+func IsLink(target string) bool {
+	rest, ok := strings.CutPrefix(target, "https://")
+	if !ok {
+		rest, ok = strings.CutPrefix(target, "http://")
+	}
+	if !ok {
+		rest, ok = strings.CutPrefix(target, "mailto:")
+	}
+	if !ok || rest == "" {
 		return false
 	}
-	return strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:")
+	return !strings.ContainsFunc(target, func(r rune) bool { return r <= ' ' || r == 0x7f })
 }

@@ -37,3 +37,22 @@ func TestEscapeTextIsPlainTextsInverse(t *testing.T) {
 		require.Equal(t, s, incident.PlainText(escaped, func(id string) string { return "@" + id }))
 	}
 }
+
+// TestPlainTextLinksAreTheChatsLinks: only what the chat marks up as a
+// link (http, https, mailto; no white space) is a link in plain text; any
+// other scheme between < and > stays as written, as a chat message shows it.
+func TestPlainTextLinksAreTheChatsLinks(t *testing.T) {
+	t.Parallel()
+	name := func(string) string { return "a responder" }
+	for in, want := range map[string]string{
+		"<ftp://x.example/f|the file>":       "<ftp://x.example/f|the file>",
+		"<javascript:alert(1)|click>":        "<javascript:alert(1)|click>",
+		"<https://|empty>":                   "<https://|empty>",
+		"<mailto:oncall@x.example|on-call>":  "on-call (oncall@x.example)",
+		"<http://x.example/a\tb|tab inside>": "<http://x.example/a\tb|tab inside>",
+		"<https://x.example/d>":              "https://x.example/d",
+	} {
+		require.Equal(t, want, incident.PlainText(in, name), "%q", in)
+		require.Equal(t, want != in, incident.IsLink(strings.SplitN(in[1:len(in)-1], "|", 2)[0]), "%q", in)
+	}
+}
