@@ -2,20 +2,16 @@ package gormstore
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 
 	"gorm.io/gorm"
+
+	"github.com/firebreakhq/firebreak/incident"
 )
 
 // installationStore keeps the id of this installation of the bot (table
 // installation, one row).
 type installationStore struct{ *handle }
-
-// installationIDLength is how many lowercase letters an installation id
-// has: 26^12 ids, and never a number, so a page key's installation is never
-// read as an incident id (ADR 0059).
-const installationIDLength = 12
 
 // InstallationID returns the id of this installation of the bot: a random
 // id made the first time it is asked for and kept in the database, the
@@ -36,7 +32,7 @@ func (s *installationStore) InstallationID(ctx context.Context) (string, error) 
 	}
 	// Made once: the first writer's id stays, and every other reads it.
 	err := s.one(ctx, func(db *gorm.DB) error {
-		if err := db.Exec("INSERT INTO installation (singleton, id) VALUES (1, ?) ON CONFLICT (singleton) DO NOTHING", newInstallationID()).Error; err != nil {
+		if err := db.Exec("INSERT INTO installation (singleton, id) VALUES (1, ?) ON CONFLICT (singleton) DO NOTHING", incident.NewInstallationID()).Error; err != nil {
 			return err
 		}
 		return read(db)
@@ -50,21 +46,3 @@ func (s *installationStore) InstallationID(ctx context.Context) (string, error) 
 	return ids[0], nil
 }
 
-// newInstallationID is installationIDLength random lowercase letters.
-func newInstallationID() string {
-	const letters = "abcdefghijklmnopqrstuvwxyz"
-	b := make([]byte, installationIDLength)
-	for i := range b {
-		// 256 = 9*26 + 22: a byte at or past 234 would favour the first
-		// letters, so it is drawn again.
-		var one [1]byte
-		for {
-			_, _ = rand.Read(one[:]) // never fails: Go's crypto/rand panics instead
-			if one[0] < 234 {
-				break
-			}
-		}
-		b[i] = letters[one[0]%26]
-	}
-	return string(b)
-}

@@ -79,6 +79,8 @@ type memData struct {
 	notices    map[string]time.Time
 	leases     map[string]memLease
 	standings  map[string]incident.PersonStanding
+	// installation is the store's installation id, made when first asked.
+	installation string
 }
 
 // NewMemStore returns an empty store that tells the time with clock

@@ -11,6 +11,18 @@ import (
 // memPages keeps the pages sent for incidents.
 type memPages struct{ *memShared }
 
+// InstallationID implements paging.Store: an id made the first time it is
+// asked for and the same for the store's life, as the database store keeps
+// one per database.
+func (m *memPages) InstallationID(context.Context) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.installation == "" {
+		m.installation = incident.NewInstallationID()
+	}
+	return m.installation, nil
+}
+
 // pageTaken reports whether a page other than id has the provider and
 // non-empty dedup key.
 func (m *memPages) pageTaken(provider, dedupKey string, id int64) bool {

@@ -68,6 +68,7 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) Store) {
 		{"UpdateTimelineEvent", testUpdateTimelineEvent},
 		{"UpdateTimelineEventErrors", testUpdateTimelineEventErrors},
 		{"Pages", testPages},
+		{"InstallationID", testInstallationID},
 		{"PageErrors", testPageErrors},
 		{"UpdatePage", testUpdatePage},
 		{"ConcurrentPageUpdatesSerialise", testConcurrentPageUpdates},

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/firebreakhq/firebreak/incident"
@@ -237,4 +238,31 @@ func testConcurrentPageUpdates(t *testing.T, s Store) {
 	got, err := pagesOf(t, s).FindPage(ctx, "pagerduty", "INC-1")
 	require.NoError(t, err)
 	require.Len(t, got.Assignees, n)
+}
+
+// testInstallationID: a store names its installation with an id made once
+// (incident.NewInstallationID), the same on every call and for callers
+// asking at once.
+func testInstallationID(t *testing.T, s Store) {
+	ctx := context.Background()
+	st, ok := s.(interface {
+		InstallationID(ctx context.Context) (string, error)
+	})
+	require.True(t, ok, "%T keeps no installation id (incident/paging's Store)", s)
+	ids := make([]string, 8)
+	var wg sync.WaitGroup
+	for i := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id, err := st.InstallationID(ctx)
+			assert.NoError(t, err)
+			ids[i] = id
+		}()
+	}
+	wg.Wait()
+	require.Regexp(t, fmt.Sprintf("^[a-z]{%d}$", incident.InstallationIDLength), ids[0])
+	for _, id := range ids {
+		require.Equal(t, ids[0], id, "one installation, one id")
+	}
 }

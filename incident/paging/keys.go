@@ -2,7 +2,6 @@ package paging
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"strconv"
 	"strings"
@@ -26,48 +25,19 @@ type keys struct {
 	id string // the installation's id, once read
 }
 
-// installationStore is a Store that keeps this installation's id.
-type installationStore interface {
-	// InstallationID returns the installation's id, made once.
-	InstallationID(ctx context.Context) (string, error)
-}
-
-// installation returns this installation's id: the store's, read once, or,
-// from a store that keeps none (the in-memory one, a new database each
-// time the process starts), one made for this process.
+// installation returns this installation's id, read from the store once.
 func (k *keys) installation(ctx context.Context) (string, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.id != "" {
 		return k.id, nil
 	}
-	if st, ok := k.store.(installationStore); ok {
-		id, err := st.InstallationID(ctx)
-		if err != nil {
-			return "", fmt.Errorf("name the page: %w", err)
-		}
-		k.id = id
-		return id, nil
+	id, err := k.store.InstallationID(ctx)
+	if err != nil {
+		return "", fmt.Errorf("name the page: %w", err)
 	}
-	k.id = newInstallationID()
-	return k.id, nil
-}
-
-// newInstallationID is twelve random lowercase letters, never a number.
-func newInstallationID() string {
-	const letters = "abcdefghijklmnopqrstuvwxyz"
-	b := make([]byte, 12)
-	var one [1]byte
-	for i := range b {
-		for {
-			_, _ = rand.Read(one[:]) // never fails: Go's crypto/rand panics instead
-			if one[0] < 234 {        // 9*26: the letters drawn evenly
-				break
-			}
-		}
-		b[i] = letters[one[0]%26]
-	}
-	return string(b)
+	k.id = id
+	return id, nil
 }
 
 // page is the dedup key of an incident's page of a service in a round.

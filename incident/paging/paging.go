@@ -59,6 +59,10 @@ type Store interface {
 	ListPages(ctx context.Context, incidentID int64) ([]incident.Page, error)
 	// Atomic is incident.Store's; the transaction it passes must be a Tx.
 	Atomic(ctx context.Context, fn func(tx incident.Tx) error) error
+	// InstallationID is this installation's id (incident.NewInstallationID),
+	// made once and the same for every replica on the store: page keys
+	// carry it (ADR 0059).
+	InstallationID(ctx context.Context) (string, error)
 }
 
 // Tx is what paging writes on a transaction of the Store besides the
