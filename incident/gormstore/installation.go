@@ -45,4 +45,3 @@ func (s *installationStore) InstallationID(ctx context.Context) (string, error) 
 	}
 	return ids[0], nil
 }
-
