@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/comms"
 )
 
 // commsWordings word the customer communication: the status page clock,
@@ -18,6 +19,7 @@ var commsWordings = map[incident.NoticeKind]wordFunc{
 	incident.NoticeStatusPagePosted:       statusPagePostedText,
 	incident.NoticeStatusPageComponents:   statusPageComponentsText,
 	incident.NoticeStatusPageFailed:       statusPageFailedText,
+	comms.NoticeStatusPageDropped:         statusPageDroppedText,
 	incident.NoticeNotCustomerFacing:      notCustomerFacingText,
 	incident.NoticeCustomerEmail:          customerEmailText,
 	incident.NoticeCustomerEmailReminder:  customerEmailReminderText,
@@ -107,6 +109,45 @@ func statusPageFailedText(n incident.Notice, w wording) string {
 		return text + " I gave up retrying; use Retry when the status page is back."
 	}
 	return text + " Retrying in the background; nothing will be posted twice."
+}
+
+// publicPostName names a status page post kind in a sentence.
+func publicPostName(kind string) string {
+	switch kind {
+	case incident.PostAcknowledge:
+		return "the first post"
+	case incident.PostResolution:
+		return "the resolution notice"
+	}
+	return "the update"
+}
+
+// statusPageDroppedText says why a post asked for earlier was not made
+// when its turn came (a retry after a Statuspage outage).
+func statusPageDroppedText(n incident.Notice, _ wording) string {
+	v := n.Values
+	var why string
+	switch v["why"] {
+	case "declined":
+		why = fmt.Sprintf("%s was marked not customer-facing after it was asked for", n.Incident)
+	case "reopened":
+		why = fmt.Sprintf("%s was reopened; post the resolution notice once it is resolved again", n.Incident)
+	case "resolution_posted":
+		why = "the resolution notice went out after it was asked for, and an update would reopen the public incident"
+	default:
+		why = fmt.Sprintf("%s is %s", n.Incident, v["status"])
+		switch v["post"] {
+		case incident.PostAcknowledge, incident.PostResolution:
+			why += ", and no public incident is opened for an incident that is over"
+		default:
+			why += "; only the resolution notice can still be posted"
+		}
+	}
+	text := fmt.Sprintf(":no_entry_sign: *Nothing was posted on the status page for %s* (%s): %s was dropped because %s.", n.Incident, v["provider"], publicPostName(v["post"]), why)
+	if v["maybe_opened"] == "true" {
+		text += fmt.Sprintf(" An earlier attempt may have reached %s before it failed: if %s is open there, resolve it there.", v["provider"], n.Incident)
+	}
+	return text
 }
 
 func notCustomerFacingText(n incident.Notice, _ wording) string {

@@ -223,8 +223,8 @@ func (pub *Publisher) Publish(ctx context.Context, id int64, in PublishInput) (b
 // no. EFORBIDDEN when in.Actor may not publish; EINVALID for an unknown
 // kind of post, a text that is too long, a drill, or no status page
 // configured for the incident; ECONFLICT for a first post of an incident
-// already public, or a post other than the resolution notice once it is
-// resolved.
+// already public, a post other than the resolution notice once it is
+// resolved, or a resolution notice of an incident never public.
 func (pub *Publisher) CheckPublish(ctx context.Context, id int64, in PublishInput) error {
 	switch in.Kind {
 	case incident.PostAcknowledge, incident.PostUpdate, incident.PostStillInvestigating, incident.PostResolution:
@@ -255,6 +255,8 @@ func (pub *Publisher) CheckPublish(ctx context.Context, id int64, in PublishInpu
 		return incident.Errorf(incident.ECONFLICT, "%s is %s; only the resolution notice can still be posted.", inc.Key(), strings.ToLower(inc.Status.Label()))
 	case in.Kind == incident.PostResolution && inc.Status.Open():
 		return incident.Errorf(incident.ECONFLICT, "%s is not resolved yet; resolve it first, then post the resolution notice.", inc.Key())
+	case in.Kind == incident.PostResolution && inc.PublicID == "":
+		return incident.Errorf(incident.ECONFLICT, "%s was never on the status page: there is no public incident to resolve.", inc.Key())
 	}
 	return nil
 }
@@ -359,6 +361,9 @@ func (pub *Publisher) runPost(ctx context.Context, payload []byte) error {
 		// has nothing left to say.
 		return nil
 	}
+	if why := dropReason(inc, p, src, events); why != "" {
+		return pub.dropPost(ctx, inc, sp, p, why, events)
+	}
 	j := postJob{p: p, inc: inc, sp: sp, cs: componentStatus(inc, pub.policy), components: map[string]incident.ComponentStatus{}, now: pub.clock.Now(),
 		events: events}
 	j.attempt, j.maxAttempts = incident.JobAttempt(ctx)
@@ -375,6 +380,107 @@ func (pub *Publisher) runPost(ctx context.Context, payload []byte) error {
 		return pub.postComponents(ctx, j)
 	}
 	return pub.postIncident(ctx, j)
+}
+
+// Why a post asked for earlier is not made (NoticeStatusPageDropped's
+// Values["why"]).
+const (
+	// dropDeclined: the incident was marked not customer-facing since.
+	dropDeclined = "declined"
+	// dropNotOpen: the incident is resolved or closed, and the post is not
+	// the resolution notice, or would open the public incident.
+	dropNotOpen = "not_open"
+	// dropReopened: a resolution notice, the incident open again.
+	dropReopened = "reopened"
+	// dropResolutionPosted: the resolution notice went out since.
+	dropResolutionPosted = "resolution_posted"
+)
+
+// NoticeStatusPageDropped: the status page post Values["post"] on
+// Values["provider"] was not made and will not be: Values["why"] is
+// "declined" (marked not customer-facing since it was asked for),
+// "not_open" (the incident is Values["status"], "resolved" or "closed"),
+// "reopened" (a resolution notice of an incident open again) or
+// "resolution_posted" (the resolution notice went out since it was asked
+// for). Values["maybe_opened"] is "true" when an interrupted attempt may
+// have opened a public incident all the same.
+const NoticeStatusPageDropped incident.NoticeKind = "statuspage_dropped"
+
+// requestedAt is when the post was asked for, to the second; zero for
+// payloads queued before it was recorded.
+func (p postPayload) requestedAt() time.Time {
+	if p.At <= 0 {
+		return time.Time{}
+	}
+	return time.Unix(p.At, 0).UTC()
+}
+
+// dropReason says why post p must not go out as the incident now stands,
+// or "" when it may. It is asked when the post runs, which may be long
+// after the click (a Statuspage outage, the engine's backoff): what
+// happened since decides. What happened in the second of the request, or
+// at any time for a post queued before requests were timed, counts as
+// since.
+func dropReason(inc *incident.Incident, p postPayload, src map[string]incident.TimelineEvent, events []incident.TimelineEvent) string {
+	if p.Kind == incident.PostComponents {
+		return ""
+	}
+	asked := p.requestedAt()
+	if ev, ok := src[srcDeclined]; ok && !ev.At.Before(asked) {
+		return dropDeclined
+	}
+	open := inc.Status.Open()
+	switch {
+	case p.Kind == incident.PostResolution && open:
+		return dropReopened
+	case p.Kind != incident.PostResolution && !open, inc.PublicID == "" && !open:
+		// Never an "investigating" incident on the page for one that is
+		// over, nor a public incident opened once it is.
+		return dropNotOpen
+	}
+	if p.Kind != incident.PostResolution {
+		for _, ev := range events {
+			if ev.Kind == incident.EventStatusPage && statusPagePost(ev).Kind == incident.PostResolution && !ev.At.Before(asked) {
+				return dropResolutionPosted
+			}
+		}
+	}
+	return ""
+}
+
+// dropMessage says why nothing was posted, to the person who asked again.
+func dropMessage(inc *incident.Incident, why string) string {
+	switch why {
+	case dropDeclined:
+		return fmt.Sprintf("Nothing was posted: %s was marked not customer-facing after this post was asked for.", inc.Key())
+	case dropReopened:
+		return fmt.Sprintf("Nothing was posted: %s was reopened; post the resolution notice once it is resolved again.", inc.Key())
+	case dropResolutionPosted:
+		return fmt.Sprintf("Nothing was posted: the resolution notice of %s went out after this post was asked for.", inc.Key())
+	}
+	return fmt.Sprintf("Nothing was posted: %s is %s; only the resolution notice of a public incident can still be posted.", inc.Key(), strings.ToLower(inc.Status.Label()))
+}
+
+// dropPost ends a post that must not go out: the channel hears once why
+// nothing was posted, and the job engine does not retry it.
+func (pub *Publisher) dropPost(ctx context.Context, inc *incident.Incident, sp StatusPage, p postPayload, why string, events []incident.TimelineEvent) error {
+	n := incident.Notice{Kind: NoticeStatusPageDropped, Incident: inc.Key(), Actor: "bot", Values: map[string]string{
+		"post": p.Kind, "why": why, "status": strings.ToLower(inc.Status.Label()), "provider": sp.Title()}}
+	if first, _ := createAttempts(events, p.source()); inc.PublicID == "" && !first.IsZero() {
+		n.Values["maybe_opened"] = "true"
+	}
+	ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventComms, Actor: "bot", At: pub.clock.Now(), Text: pub.noticeText(n),
+		SourceID: fmt.Sprintf("statuspage:dropped:%s:%s:%d:%d", p.Kind, p.Ref, p.Round, p.At)}
+	switch err := pub.store.AddTimelineEvent(ctx, &ev); {
+	case err == nil:
+		if err := pub.core.Notify(ctx, inc, n); err != nil {
+			return fmt.Errorf("status page post: say why nothing was posted: %w", err)
+		}
+	case incident.ErrorCode(err) != incident.ECONFLICT: // ECONFLICT: said by an earlier run
+		return fmt.Errorf("status page post: %w", err)
+	}
+	pub.log.InfoContext(ctx, "status page post not made", "incident", inc.Key(), "kind", p.Kind, "why", why)
+	return fmt.Errorf("status page %s post for %s: %s: %w", p.Kind, inc.Key(), dropMessage(inc, why), incident.ErrJobCancel)
 }
 
 // postJob is one status page post to make.
@@ -448,14 +554,14 @@ func (pub *Publisher) postIncident(ctx context.Context, j postJob) error {
 func (pub *Publisher) publicPost(inc *incident.Incident, kind, body string, components map[string]incident.ComponentStatus) PublicPost {
 	post := PublicPost{Key: inc.Key(), Name: publicName(inc, pub.policy), Status: publicStatus(inc.Status), Body: body, Components: components,
 		Impact: publicImpact(inc.Severity), Notify: pub.policy.Comms.Notify, StartedAt: inc.DeclaredAt}
-	switch kind {
-	case incident.PostAcknowledge:
-		post.Status = incident.PublicInvestigating
-	case incident.PostResolution:
+	switch {
+	case kind == incident.PostResolution:
 		post.Status = incident.PublicResolved
-	}
-	if inc.Status == incident.StatusResolved && kind != incident.PostResolution {
-		post.Status = incident.PublicMonitoring
+	case kind == incident.PostAcknowledge && inc.Status.Open():
+		// The first words: investigating, even when already mitigated.
+		// A resolved or closed incident stays resolved (runPost posts
+		// nothing for it).
+		post.Status = incident.PublicInvestigating
 	}
 	return post
 }
@@ -629,12 +735,15 @@ func (pub *Publisher) RetryStatusPage(ctx context.Context, value, actor string) 
 		return err
 	}
 	p := postPayload{IncidentID: id, Kind: parts[1], Ref: parts[2], Actor: actor, Round: round, At: at}
-	src, _, err := pub.timelineBySource(ctx, id)
+	src, events, err := pub.timelineBySource(ctx, id)
 	if err != nil {
 		return err
 	}
 	if _, done := src[p.source()]; done {
 		return incident.Errorf(incident.ECONFLICT, "That post is already on the status page.")
+	}
+	if why := dropReason(inc, p, src, events); why != "" {
+		return incident.Errorf(incident.ECONFLICT, "%s", dropMessage(inc, why))
 	}
 	for k, ev := range src {
 		if strings.HasPrefix(k, fmt.Sprintf("statuspage:fail:%s:%s:%d", p.Kind, p.Ref, round-1)) {

@@ -2,7 +2,10 @@ package comms_test
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -73,4 +76,317 @@ func TestStillInvestigatingQuotesTheUpdateAsASentence(t *testing.T) {
 			require.Contains(t, bodies[1], tc.want)
 		})
 	}
+}
+
+// runTaken runs a status page post job taken out of the queue, as the
+// engine runs the given attempt of it.
+func runTaken(b httpBundle, job incident.Job, attempt int) error {
+	h := b.q.Handler(comms.JobStatusPagePost)
+	return h(incident.WithJobRun(context.Background(), 4242, attempt, 12), job.Payload)
+}
+
+// failFirstPost asks for the first post while Statuspage is down: its
+// first attempt fails, and the job waits for the engine's retry.
+func failFirstPost(t *testing.T, b httpBundle, fake *statuspagefake.Fake, inc *incident.Incident, status int, afterActing bool) incident.Job {
+	t.Helper()
+	ok, err := b.pub.Publish(context.Background(), inc.ID, comms.PublishInput{Kind: incident.PostAcknowledge, Actor: b.ic.ID})
+	require.NoError(t, err)
+	require.True(t, ok)
+	job, ok := b.q.Take(comms.JobStatusPagePost)
+	require.True(t, ok)
+	if afterActing {
+		fake.FailAfterActing(status)
+	} else {
+		fake.FailNext(status)
+	}
+	require.Error(t, runTaken(b, job, 1), "Statuspage is down: the engine will retry")
+	b.run(t)
+	return job
+}
+
+// TestQueuedFirstPostOutlivesDeclineAndClose: a first post whose first
+// attempt met a Statuspage outage is retried by the engine after the team
+// declared the incident not customer-facing, resolved it and closed it.
+// The retry opens nothing on the public page: the job ends there, and the
+// channel hears why nothing was posted.
+func TestQueuedFirstPostOutlivesDeclineAndClose(t *testing.T) {
+	t.Parallel()
+	b, fake := reviewSetup(t)
+	ctx := context.Background()
+	inc := b.declare(t, incident.P1)
+	job := failFirstPost(t, b, fake, inc, http.StatusServiceUnavailable, false)
+
+	_, err := b.svc.Decline(ctx, inc.ID, b.ic.ID)
+	require.NoError(t, err, "declined: not customer-facing")
+	_, err = b.core.SetStatus(ctx, inc.ID, incident.StatusResolved, b.ic.ID, "fixed")
+	require.NoError(t, err)
+	_, err = b.core.SetStatus(ctx, inc.ID, incident.StatusClosed, b.ic.ID, "")
+	require.NoError(t, err)
+	b.run(t)
+
+	err = runTaken(b, job, 2)
+	require.ErrorIs(t, err, incident.ErrJobCancel, "the engine's retry ends the job")
+	b.run(t)
+	require.Empty(t, fake.Incidents(), "a declined, closed incident is not opened on the public page")
+	require.Equal(t, 1, b.said(inc, "Nothing was posted on the status page for INC-1"), "%q", b.srv.Messages(inc.ChannelID))
+	require.Contains(t, b.message(t, inc, "Nothing was posted"), "marked not customer-facing after it was asked for")
+
+	require.ErrorIs(t, runTaken(b, job, 3), incident.ErrJobCancel)
+	b.run(t)
+	require.Equal(t, 1, b.said(inc, "Nothing was posted on the status page for INC-1"), "said once")
+}
+
+// TestQueuedFirstPostIsDroppedOnceDeclined: declining an incident while its
+// first post waits for Statuspage to come back stops the post, although
+// the incident is still open.
+func TestQueuedFirstPostIsDroppedOnceDeclined(t *testing.T) {
+	t.Parallel()
+	b, fake := reviewSetup(t)
+	ctx := context.Background()
+	inc := b.declare(t, incident.P1)
+	job := failFirstPost(t, b, fake, inc, http.StatusServiceUnavailable, false)
+	_, err := b.svc.Decline(ctx, inc.ID, b.ic.ID)
+	require.NoError(t, err)
+	b.run(t)
+
+	require.ErrorIs(t, runTaken(b, job, 2), incident.ErrJobCancel)
+	b.run(t)
+	require.Empty(t, fake.Incidents())
+	require.Contains(t, b.message(t, inc, "Nothing was posted"), "marked not customer-facing after it was asked for")
+
+	// The Retry button of the failure says the same and posts nothing.
+	retry := retryValue(t, b, inc)
+	err = b.pub.RetryStatusPage(ctx, retry, b.ic.ID)
+	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(err))
+	require.Contains(t, incident.ErrorMessage(err), "not customer-facing")
+	b.run(t)
+	require.Empty(t, fake.Incidents())
+}
+
+// TestQueuedFirstPostIsDroppedOnceResolved: a first post still waiting for
+// Statuspage when the incident is resolved does not open a public incident
+// in "investigating" for an incident that is over.
+func TestQueuedFirstPostIsDroppedOnceResolved(t *testing.T) {
+	t.Parallel()
+	b, fake := reviewSetup(t)
+	ctx := context.Background()
+	inc := b.declare(t, incident.P1)
+	job := failFirstPost(t, b, fake, inc, http.StatusServiceUnavailable, false)
+	_, err := b.core.SetStatus(ctx, inc.ID, incident.StatusResolved, b.ic.ID, "fixed")
+	require.NoError(t, err)
+	b.run(t)
+
+	// A Retry click is refused as well.
+	err = b.pub.RetryStatusPage(ctx, retryValue(t, b, inc), b.ic.ID)
+	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(err))
+	require.Contains(t, incident.ErrorMessage(err), "resolved")
+	b.run(t)
+	require.Empty(t, fake.Incidents())
+
+	require.ErrorIs(t, runTaken(b, job, 2), incident.ErrJobCancel)
+	b.run(t)
+	require.Empty(t, fake.Incidents(), "nothing opened for a resolved incident")
+	msg := b.message(t, inc, "Nothing was posted")
+	require.Contains(t, msg, "the first post was dropped because INC-1 is resolved")
+}
+
+// TestFirstPostLostAfterActingThenResolvedSaysWhereToLook: the first
+// attempt of the first post opened the public incident but its answer was
+// lost; the incident is resolved before the retry. The retry posts nothing
+// more, and the channel is told that the public page may hold an incident
+// to resolve by hand.
+func TestFirstPostLostAfterActingThenResolvedSaysWhereToLook(t *testing.T) {
+	t.Parallel()
+	b, fake := reviewSetup(t)
+	ctx := context.Background()
+	inc := b.declare(t, incident.P1)
+	job := failFirstPost(t, b, fake, inc, http.StatusInternalServerError, true)
+	require.Len(t, fake.Incidents(), 1, "Statuspage acted")
+	_, err := b.core.SetStatus(ctx, inc.ID, incident.StatusResolved, b.ic.ID, "fixed")
+	require.NoError(t, err)
+	b.run(t)
+
+	require.ErrorIs(t, runTaken(b, job, 2), incident.ErrJobCancel)
+	b.run(t)
+	require.Len(t, fake.Incidents(), 1)
+	require.Len(t, fake.Incidents()[0].Updates, 1, "nothing more posted")
+	require.Contains(t, b.message(t, inc, "Nothing was posted"), "An earlier attempt may have reached Statuspage before it failed: if INC-1 is open there, resolve it there.")
+}
+
+// TestPublishAfterDeclineStillPosts: "not customer-facing" stops the
+// posts asked for before it; someone who publishes afterwards changed
+// their mind, and the post goes out.
+func TestPublishAfterDeclineStillPosts(t *testing.T) {
+	t.Parallel()
+	b, fake := reviewSetup(t)
+	ctx := context.Background()
+	inc := b.declare(t, incident.P1)
+	_, err := b.svc.Decline(ctx, inc.ID, b.ic.ID)
+	require.NoError(t, err)
+	b.run(t)
+	b.clock.Advance(time.Minute)
+	_, err = b.pub.Publish(ctx, inc.ID, comms.PublishInput{Kind: incident.PostAcknowledge, Actor: b.ic.ID})
+	require.NoError(t, err)
+	b.run(t)
+	require.Len(t, fake.Incidents(), 1)
+	require.Equal(t, "investigating", fake.Incidents()[0].Status)
+}
+
+// retryValue is the value of the Retry button of the incident's last
+// failed status page post.
+func retryValue(t *testing.T, b httpBundle, inc *incident.Incident) string {
+	t.Helper()
+	var value string
+	for _, m := range b.srv.Messages(inc.ChannelID) {
+		var blocks []struct {
+			Elements []struct {
+				ActionID string `json:"action_id"`
+				Value    string `json:"value"`
+			} `json:"elements"`
+		}
+		_ = json.Unmarshal(m.Blocks, &blocks)
+		for _, bl := range blocks {
+			for _, el := range bl.Elements {
+				if el.ActionID == incident.ActionStatusPageRetry {
+					value = el.Value
+				}
+			}
+		}
+	}
+	require.NotEmpty(t, value, "a failure was said with a Retry button")
+	return value
+}
+
+// publishFirst puts the incident on the public page.
+func publishFirst(t *testing.T, b httpBundle, fake *statuspagefake.Fake, inc *incident.Incident) {
+	t.Helper()
+	_, err := b.pub.Publish(context.Background(), inc.ID, comms.PublishInput{Kind: incident.PostAcknowledge, Actor: b.ic.ID})
+	require.NoError(t, err)
+	b.run(t)
+	require.Len(t, fake.Incidents(), 1)
+}
+
+// failPost asks for a post while Statuspage is down: its first attempt
+// fails, and the job waits for the engine's retry.
+func failPost(t *testing.T, b httpBundle, fake *statuspagefake.Fake, inc *incident.Incident, in comms.PublishInput) incident.Job {
+	t.Helper()
+	in.Actor = b.ic.ID
+	ok, err := b.pub.Publish(context.Background(), inc.ID, in)
+	require.NoError(t, err)
+	require.True(t, ok)
+	job, ok := b.q.Take(comms.JobStatusPagePost)
+	require.True(t, ok)
+	fake.FailNext(http.StatusServiceUnavailable)
+	require.Error(t, runTaken(b, job, 1))
+	b.run(t)
+	return job
+}
+
+// resolveAndNotify resolves the incident and posts its resolution notice.
+func resolveAndNotify(t *testing.T, b httpBundle, fake *statuspagefake.Fake, inc *incident.Incident) {
+	t.Helper()
+	ctx := context.Background()
+	_, err := b.core.SetStatus(ctx, inc.ID, incident.StatusResolved, b.ic.ID, "fixed")
+	require.NoError(t, err)
+	b.run(t)
+	_, err = b.pub.Publish(ctx, inc.ID, comms.PublishInput{Kind: incident.PostResolution, Body: "Resolved.", Actor: b.ic.ID})
+	require.NoError(t, err)
+	b.run(t)
+	require.Equal(t, "resolved", fake.Incidents()[0].Status)
+}
+
+// TestQueuedUpdateDoesNotReopenAResolvedPublicIncident: an update whose
+// first attempt met an outage is retried after the resolution notice went
+// out. The retry posts nothing: the public incident stays resolved, and
+// the channel hears why the update was dropped.
+func TestQueuedUpdateDoesNotReopenAResolvedPublicIncident(t *testing.T) {
+	t.Parallel()
+	b, fake := reviewSetup(t)
+	inc := b.declare(t, incident.P1)
+	publishFirst(t, b, fake, inc)
+	job := failPost(t, b, fake, inc, comms.PublishInput{Kind: incident.PostUpdate, Ref: "u1", Body: "We rolled back."})
+	resolveAndNotify(t, b, fake, inc)
+
+	require.ErrorIs(t, runTaken(b, job, 2), incident.ErrJobCancel, "the engine's retry of the update ends the job")
+	b.run(t)
+	in := fake.Incidents()[0]
+	require.Equal(t, "resolved", in.Status, "the public incident stays resolved")
+	require.Equal(t, "Resolved.", in.Updates[0].Body, "the resolution notice is the last word")
+	require.Contains(t, b.message(t, inc, "Nothing was posted"), "the update was dropped because INC-1 is resolved; only the resolution notice can still be posted")
+}
+
+// TestUpdateAskedBeforeTheResolutionNoticeStaysDroppedAfterAReopen: the
+// incident is reopened after the resolution notice, and an update asked
+// for before the notice is retried only then. It is not posted: it speaks
+// of the incident before its resolution. An update asked for after the
+// reopen goes out, and opens the public incident again.
+func TestUpdateAskedBeforeTheResolutionNoticeStaysDroppedAfterAReopen(t *testing.T) {
+	t.Parallel()
+	b, fake := reviewSetup(t)
+	ctx := context.Background()
+	inc := b.declare(t, incident.P1)
+	publishFirst(t, b, fake, inc)
+	job := failPost(t, b, fake, inc, comms.PublishInput{Kind: incident.PostUpdate, Ref: "u1", Body: "We rolled back."})
+	b.clock.Advance(time.Minute)
+	resolveAndNotify(t, b, fake, inc)
+	b.advance(t, 2*time.Minute, 30*time.Second, 0)
+	_, err := b.core.SetStatus(ctx, inc.ID, incident.StatusInvestigating, b.ic.ID, "")
+	require.NoError(t, err)
+	b.run(t)
+
+	require.ErrorIs(t, runTaken(b, job, 2), incident.ErrJobCancel)
+	b.run(t)
+	require.Equal(t, "resolved", fake.Incidents()[0].Status)
+	require.Contains(t, b.message(t, inc, "Nothing was posted"), "the resolution notice went out after it was asked for")
+	err = b.pub.RetryStatusPage(ctx, retryValue(t, b, inc), b.ic.ID)
+	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(err), "nor does its Retry button post it")
+
+	_, err = b.pub.Publish(ctx, inc.ID, comms.PublishInput{Kind: incident.PostUpdate, Ref: "u2", Body: "The errors are back; we are on it.", Actor: b.ic.ID})
+	require.NoError(t, err)
+	b.run(t)
+	in := fake.Incidents()[0]
+	require.Equal(t, "investigating", in.Status)
+	require.Equal(t, "The errors are back; we are on it.", in.Updates[0].Body)
+}
+
+// TestQueuedResolutionNoticeIsDroppedAfterAReopen: a resolution notice
+// still waiting for Statuspage when the incident is reopened does not mark
+// the public incident resolved.
+func TestQueuedResolutionNoticeIsDroppedAfterAReopen(t *testing.T) {
+	t.Parallel()
+	b, fake := reviewSetup(t)
+	ctx := context.Background()
+	inc := b.declare(t, incident.P1)
+	publishFirst(t, b, fake, inc)
+	_, err := b.core.SetStatus(ctx, inc.ID, incident.StatusResolved, b.ic.ID, "fixed")
+	require.NoError(t, err)
+	b.run(t)
+	job := failPost(t, b, fake, inc, comms.PublishInput{Kind: incident.PostResolution, Body: "Resolved."})
+	b.advance(t, 2*time.Minute, 30*time.Second, 0)
+	_, err = b.core.SetStatus(ctx, inc.ID, incident.StatusInvestigating, b.ic.ID, "")
+	require.NoError(t, err)
+	b.run(t)
+
+	require.ErrorIs(t, runTaken(b, job, 2), incident.ErrJobCancel)
+	b.run(t)
+	require.Equal(t, "investigating", fake.Incidents()[0].Status)
+	require.Contains(t, b.message(t, inc, "Nothing was posted"), "the resolution notice was dropped because INC-1 was reopened")
+}
+
+// TestResolutionNoticeNeedsAPublicIncident: the resolution notice of an
+// incident that was never on the status page is refused when asked for:
+// it would open a public incident for one that is over.
+func TestResolutionNoticeNeedsAPublicIncident(t *testing.T) {
+	t.Parallel()
+	b, fake := reviewSetup(t)
+	ctx := context.Background()
+	inc := b.declare(t, incident.P1)
+	_, err := b.core.SetStatus(ctx, inc.ID, incident.StatusResolved, b.ic.ID, "fixed")
+	require.NoError(t, err)
+	b.run(t)
+	_, err = b.pub.Publish(ctx, inc.ID, comms.PublishInput{Kind: incident.PostResolution, Body: "Resolved.", Actor: b.ic.ID})
+	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(err))
+	require.Contains(t, incident.ErrorMessage(err), "never on the status page")
+	b.run(t)
+	require.Empty(t, fake.Incidents())
 }
