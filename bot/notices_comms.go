@@ -34,19 +34,28 @@ func statusPageDraftText(n incident.Notice, w wording) string {
 		n.Incident, v["provider"], v["within"], v["by"], blockQuote(w.esc(v["body"])))
 }
 
-func statusPageNudgeText(n incident.Notice, _ wording) string {
-	return fmt.Sprintf(":hourglass_flowing_sand: %s, *%s is not on the status page yet*: %s left of the %s target. Publish the draft, edit it, or mark the incident not customer-facing.",
-		slackUser(n.User), n.Incident, n.Values["left"], n.Values["within"])
+// quotedDraft is the draft a reminder's Publish button posts, quoted under
+// it, when the notice carries it.
+func quotedDraft(n incident.Notice, w wording) string {
+	if b := n.Values["body"]; b != "" {
+		return "\n" + blockQuote(w.esc(b))
+	}
+	return ""
 }
 
-func statusPageEscalateText(n incident.Notice, _ wording) string {
+func statusPageNudgeText(n incident.Notice, w wording) string {
+	return fmt.Sprintf(":hourglass_flowing_sand: %s, *%s is not on the status page yet*: %s left of the %s target. Publish the draft, edit it, or mark the incident not customer-facing.",
+		slackUser(n.User), n.Incident, n.Values["left"], n.Values["within"]) + quotedDraft(n, w)
+}
+
+func statusPageEscalateText(n incident.Notice, w wording) string {
 	text := fmt.Sprintf(":rotating_light: *%s: %s without a status page post.* Customers have heard nothing from us. %s", n.Incident, n.Values["after"], slackUser(n.User))
 	if g := n.Values["group"]; g != "" {
 		text += ", " + slackGroup(g)
 	} else if n.Prev != "" {
 		text += ", " + slackUser(n.Prev)
 	}
-	return text + ", please publish now or mark the incident not customer-facing."
+	return text + ", please publish now or mark the incident not customer-facing." + quotedDraft(n, w)
 }
 
 // statusPageReminderText is the reminder sent directly to the person a

@@ -75,7 +75,8 @@ func (c *commsHandlers) actionPublish(ctx context.Context, cb slack.InteractionC
 	if err != nil {
 		return err
 	}
-	scheduled, err := c.statusPage.Publish(ctx, id, comms.PublishInput{Kind: kind, Ref: ref, Actor: cb.User.ID})
+	// The button carries the text its proposal showed: that is what goes out.
+	scheduled, err := c.statusPage.Publish(ctx, id, comms.PublishInput{Kind: kind, Ref: ref, Shown: comms.PublishShown(a.Value), Actor: cb.User.ID})
 	if err != nil {
 		return err
 	}
@@ -114,19 +115,24 @@ func (c *commsHandlers) actionEditPublic(ctx context.Context, cb slack.Interacti
 	if err != nil {
 		return err
 	}
-	return c.openStatusPageForm(ctx, inc, kind, ref, cb.TriggerID, cb.User.ID)
+	shown, _ := comms.ShownText(a.Value)
+	return c.openStatusPageForm(ctx, inc, kind, ref, shown, cb.TriggerID, cb.User.ID)
 }
 
 // openStatusPageForm opens the edit form of a post for user, once the
 // post could be published by them: nobody writes a public message to be
-// told no on submit.
-func (c *commsHandlers) openStatusPageForm(ctx context.Context, inc *incident.Incident, kind, ref, triggerID, user string) error {
+// told no on submit. The form starts from shown, the text the button's
+// proposal showed, else from the draft as it reads now.
+func (c *commsHandlers) openStatusPageForm(ctx context.Context, inc *incident.Incident, kind, ref, shown, triggerID, user string) error {
 	if err := c.statusPage.CheckPublish(ctx, inc.ID, comms.PublishInput{Kind: kind, Ref: ref, Actor: user}); err != nil {
 		return err
 	}
-	draft, err := c.statusPage.Draft(ctx, inc.ID, kind, ref)
-	if err != nil {
-		return err
+	draft := shown
+	if draft == "" {
+		var err error
+		if draft, err = c.statusPage.Draft(ctx, inc.ID, kind, ref); err != nil {
+			return err
+		}
 	}
 	return c.kit.openModal(ctx, triggerID, user, StatusPageModal(inc, kind, ref, draft))
 }
@@ -195,7 +201,7 @@ func (c *commsHandlers) statuspageCommand(ctx context.Context, inv Invocation) (
 		}
 	}
 	if inv.Args == "" && inv.Cmd.TriggerID != "" {
-		return Reply{}, c.openStatusPageForm(ctx, inc, kind, ref, inv.Cmd.TriggerID, inv.Cmd.UserID)
+		return Reply{}, c.openStatusPageForm(ctx, inc, kind, ref, "", inv.Cmd.TriggerID, inv.Cmd.UserID)
 	}
 	scheduled, err := c.statusPage.Publish(ctx, inc.ID, comms.PublishInput{Kind: kind, Ref: ref, Body: inv.Args, Actor: inv.Cmd.UserID})
 	if err != nil {

@@ -257,22 +257,23 @@ func clockStart(inc *incident.Incident, p commsPayload, within time.Duration) ti
 // publish, edit or decline the draft.
 func (s *Service) clockNotice(ctx context.Context, inc *incident.Incident, step string, start time.Time, within time.Duration, now time.Time) (incident.Notice, error) {
 	deadline := start.Add(within)
-	value := fmt.Sprintf("%d|%s|", inc.ID, incident.PostAcknowledge)
+	// Each step shows the draft its Publish button posts.
+	body, err := s.draftBody(ctx, inc, incident.PostAcknowledge, "")
+	if err != nil {
+		return incident.Notice{}, err
+	}
+	value := publishValue(inc.ID, incident.PostAcknowledge, "", body)
 	buttons := []incident.Button{
 		{Action: incident.ActionStatusPagePublish, Text: "Publish", Value: value, Style: "primary"},
 		{Action: incident.ActionStatusPageEdit, Text: "Edit", Value: value},
 		{Action: incident.ActionStatusPageDecline, Text: "Not customer-facing", Value: strconv.FormatInt(inc.ID, 10)},
 	}
-	n := incident.Notice{Incident: inc.Key(), Actor: "bot", Buttons: buttons, Values: map[string]string{"within": minutes(within)}}
+	n := incident.Notice{Incident: inc.Key(), Actor: "bot", Buttons: buttons, Values: map[string]string{"within": minutes(within), "body": body}}
 	switch step {
 	case stepDraft:
-		body, err := s.draftBody(ctx, inc, incident.PostAcknowledge, "")
-		if err != nil {
-			return n, err
-		}
 		provider, _, _ := s.pub.StatusPageFor(inc)
 		n.Kind = incident.NoticeStatusPageDraft
-		n.Values["provider"], n.Values["by"], n.Values["body"] = provider.Title(), deadline.In(s.policy.Location).Format("15:04 MST"), body
+		n.Values["provider"], n.Values["by"] = provider.Title(), deadline.In(s.policy.Location).Format("15:04 MST")
 	case stepNudge:
 		n.Kind, n.User = incident.NoticeStatusPageNudge, commsLead(inc)
 		n.Values["left"] = minutes(max(deadline.Sub(now), 0))
@@ -339,7 +340,7 @@ func (s *Service) staleStep(ctx context.Context, inc *incident.Incident, p comms
 	if err != nil {
 		return err
 	}
-	value := fmt.Sprintf("%d|%s|%d", inc.ID, incident.PostStillInvestigating, p.Due)
+	value := publishValue(inc.ID, incident.PostStillInvestigating, strconv.FormatInt(p.Due, 10), body)
 	n := incident.Notice{Kind: incident.NoticeStatusPageStale, Incident: inc.Key(), Actor: "bot", User: commsLead(inc),
 		Values: map[string]string{"quiet": minutes(now.Sub(last)), "body": body}, Buttons: []incident.Button{
 			{Action: incident.ActionStatusPagePublish, Text: "Post to status page", Value: value, Style: "primary"},
@@ -452,7 +453,7 @@ func (s *Service) offerStep(ctx context.Context, inc *incident.Incident, p comms
 	if err != nil {
 		return err
 	}
-	value := fmt.Sprintf("%d|%s|%s", inc.ID, kind, p.Ref)
+	value := publishValue(inc.ID, kind, p.Ref, body)
 	n := incident.Notice{Kind: incident.NoticeStatusPageOffer, Incident: inc.Key(), Actor: "bot", Values: map[string]string{"post": kind, "body": body},
 		Buttons: []incident.Button{
 			{Action: incident.ActionStatusPagePublish, Text: "Post to status page", Value: value, Style: "primary"},

@@ -220,8 +220,8 @@ func TestCommsClockDraftNudgeEscalation(t *testing.T) {
 	draft := b.channel()[b.indexOf("Status page draft")]
 	require.Contains(t, draft, "within 10 minutes, by 14:33 UTC")
 	require.Contains(t, draft, "We are aware of an issue affecting Checkout")
-	require.Contains(t, draft, "[Publish:statuspage_publish=1|ack|]")
-	require.Contains(t, draft, "[Edit:statuspage_edit=1|ack|]")
+	require.Contains(t, draft, "[Publish:statuspage_publish=1|ack||t:We are aware of an issue affecting Checkout.", "the button carries the text shown")
+	require.Contains(t, draft, "[Edit:statuspage_edit=1|ack||t:We are aware of an issue affecting Checkout.")
 	require.Contains(t, draft, "[Not customer-facing:statuspage_decline=1]")
 
 	advance(t, b, 4*time.Minute)

@@ -3,6 +3,8 @@ package comms
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -176,15 +178,46 @@ type PublishInput struct {
 	// PostResolution; Ref is its argument (the update's id).
 	Kind string
 	Ref  string
-	// Body is the public text; empty posts the template's draft.
-	Body  string
+	// Body is the public text. Empty posts the text the proposal showed
+	// (Shown), else the template's draft as it reads when the post is
+	// asked for.
+	Body string
+	// Shown is what the proposal of a Publish button showed, as the
+	// button carries it (PublishShown).
+	Shown string
 	Actor string
 }
 
-// ParsePublishValue reads a Publish or Edit button's value: "id|kind|ref".
+// maxButtonValue is the most a button's value holds (Slack's limit, 2000
+// characters; counted here in bytes, which is never fewer).
+const maxButtonValue = 2000
+
+// publishValue is the value of a Publish or Edit button: "id|kind|ref",
+// then what its proposal shows, so that a click posts that text and the
+// edit form starts from it: "t:" and the text, or, for a text too long
+// for a button, "h:" and its fingerprint.
+func publishValue(id int64, kind, ref, shown string) string {
+	v := fmt.Sprintf("%d|%s|%s", id, kind, ref)
+	if shown == "" {
+		return v
+	}
+	if t := v + "|t:" + shown; len(t) <= maxButtonValue {
+		return t
+	}
+	return v + "|h:" + fingerprint(shown)
+}
+
+// fingerprint identifies a text too long to carry.
+func fingerprint(text string) string {
+	sum := sha256.Sum256([]byte(text))
+	return hex.EncodeToString(sum[:12])
+}
+
+// ParsePublishValue reads a Publish or Edit button's value: "id|kind|ref",
+// and what its proposal showed after it (PublishShown), when it carries it.
 func ParsePublishValue(v string) (id int64, kind, ref string, err error) {
-	parts := strings.SplitN(v, "|", 3)
-	if len(parts) != 3 {
+	parts := strings.SplitN(v, "|", 4)
+	if len(parts) < 3 {
 		return 0, "", "", incident.Errorf(incident.EINVALID, "The button does not name a status page post.")
 	}
 	id, perr := strconv.ParseInt(parts[0], 10, 64)
@@ -194,16 +227,49 @@ func ParsePublishValue(v string) (id int64, kind, ref string, err error) {
 	return id, parts[1], parts[2], nil
 }
 
+// PublishShown returns what the proposal of a Publish or Edit button
+// showed, as its value carries it, for PublishInput.Shown; "" for a button
+// that carries nothing (posted before buttons carried it).
+func PublishShown(v string) string {
+	parts := strings.SplitN(v, "|", 4)
+	if len(parts) < 4 {
+		return ""
+	}
+	return parts[3]
+}
+
+// ShownText returns the text the proposal of a Publish or Edit button
+// showed, for the edit form to start from, and false when the value does
+// not carry it (too long for a button, or an older button).
+func ShownText(v string) (string, bool) {
+	text, ok := strings.CutPrefix(PublishShown(v), "t:")
+	if !ok || strings.TrimSpace(text) == "" {
+		return "", false
+	}
+	return text, true
+}
+
 // Publish posts to the status page, from a button or the edit modal. The
 // post runs as a durable job: the channel hears when it is up, or why it
 // failed. It returns false when the same post was already requested, so a
 // double click posts once. The text is posted as customers may read it:
-// the chat's mentions, channels and links in it are written out. Errors
-// are CheckPublish's.
+// the chat's mentions, channels and links in it are written out. A post
+// without a text of its own posts what its proposal showed, else the
+// draft as it reads now; either way the text is fixed when the post is
+// asked for, and every attempt sends that text. Errors are CheckPublish's,
+// and ECONFLICT when a proposal too long to carry its text no longer
+// matches the draft.
 func (pub *Publisher) Publish(ctx context.Context, id int64, in PublishInput) (bool, error) {
 	in.Body = strings.TrimSpace(publicText(in.Body))
 	if err := pub.CheckPublish(ctx, id, in); err != nil {
 		return false, err
+	}
+	if in.Body == "" {
+		body, err := pub.shownDraft(ctx, id, in)
+		if err != nil {
+			return false, err
+		}
+		in.Body = body
 	}
 	p := postPayload{IncidentID: id, Kind: in.Kind, Ref: in.Ref, Body: in.Body, Actor: in.Actor, At: pub.clock.Now().Unix()}
 	payload, _ := json.Marshal(p)
@@ -259,6 +325,27 @@ func (pub *Publisher) CheckPublish(ctx context.Context, id int64, in PublishInpu
 		return incident.Errorf(incident.ECONFLICT, "%s was never on the status page: there is no public incident to resolve.", inc.Key())
 	}
 	return nil
+}
+
+// shownDraft is the text of a post asked for without words of its own:
+// what its proposal showed, as the button carries it, else the draft
+// rendered now. A proposal too long for its button carries the text's
+// fingerprint, and the draft rendered now must still be that text.
+func (pub *Publisher) shownDraft(ctx context.Context, id int64, in PublishInput) (string, error) {
+	if text, ok := strings.CutPrefix(in.Shown, "t:"); ok && strings.TrimSpace(text) != "" {
+		return strings.TrimSpace(text), nil
+	}
+	body, err := pub.Draft(ctx, id, in.Kind, in.Ref)
+	if err != nil {
+		return "", err
+	}
+	if fp, ok := strings.CutPrefix(in.Shown, "h:"); ok && fp != fingerprint(body) {
+		return "", incident.Errorf(incident.ECONFLICT, "The draft changed since it was shown, so it was not posted: use Edit to read the new one and publish it.")
+	}
+	if n := utf8.RuneCountInString(body); n > maxPublicBody {
+		return "", incident.Errorf(incident.EINVALID, "The draft is too long for the status page (%d characters; %d at most): use Edit to shorten it.", n, maxPublicBody)
+	}
+	return body, nil
 }
 
 // Draft returns the pre-filled text of a status page post, for the edit
@@ -517,6 +604,7 @@ func (pub *Publisher) postIncident(ctx context.Context, j postJob) error {
 	inc, p := j.inc, j.p
 	body := p.Body
 	if body == "" {
+		// Queued before posts carried their text.
 		var err error
 		if body, err = pub.draftBody(ctx, inc, p.Kind, p.Ref); err != nil {
 			return err

@@ -3,7 +3,9 @@ package comms_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -389,4 +391,192 @@ func TestResolutionNoticeNeedsAPublicIncident(t *testing.T) {
 	require.Contains(t, incident.ErrorMessage(err), "never on the status page")
 	b.run(t)
 	require.Empty(t, fake.Incidents())
+}
+
+// buttonValue is the value of the button with the action id in the first
+// message of the incident's channel that contains sub.
+func buttonValue(t *testing.T, b httpBundle, inc *incident.Incident, sub, action string) string {
+	t.Helper()
+	for _, m := range b.srv.Messages(inc.ChannelID) {
+		if !strings.Contains(m.Text, sub) {
+			continue
+		}
+		var blocks []struct {
+			Elements []struct {
+				ActionID string `json:"action_id"`
+				Value    string `json:"value"`
+			} `json:"elements"`
+		}
+		require.NoError(t, json.Unmarshal(m.Blocks, &blocks))
+		for _, bl := range blocks {
+			for _, el := range bl.Elements {
+				if el.ActionID == action {
+					return el.Value
+				}
+			}
+		}
+	}
+	t.Fatalf("no %s button on a message with %q", action, sub)
+	return ""
+}
+
+// click asks for the post a Publish button names, as the bot does.
+func click(t *testing.T, b httpBundle, value string) (bool, error) {
+	t.Helper()
+	id, kind, ref, err := comms.ParsePublishValue(value)
+	require.NoError(t, err)
+	return b.pub.Publish(context.Background(), id, comms.PublishInput{Kind: kind, Ref: ref, Shown: comms.PublishShown(value), Actor: b.ic.ID})
+}
+
+// TestPublishedTextIsTheProposedDraft: "Post to status page" posts the
+// text its proposal showed. A status update posted between the proposal
+// (the text the comms lead read and approved) and the click does not slip
+// into the public post unseen.
+func TestPublishedTextIsTheProposedDraft(t *testing.T) {
+	t.Parallel()
+	b, fake := reviewSetup(t)
+	ctx := context.Background()
+	inc := b.declare(t, incident.P1)
+	publishFirst(t, b, fake, inc)
+	b.advance(t, 30*time.Minute, 30*time.Second, 0)
+	require.Equal(t, 1, b.said(inc, "nothing was posted on the status page for 30 minutes"), "the quiet spell proposes an update")
+	value := buttonValue(t, b, inc, "nothing was posted on the status page for", incident.ActionStatusPagePublish)
+	_, _, ref, err := comms.ParsePublishValue(value)
+	require.NoError(t, err)
+	shown, err := b.pub.Draft(ctx, inc.ID, incident.PostStillInvestigating, ref)
+	require.NoError(t, err)
+	require.Contains(t, b.message(t, inc, "nothing was posted on the status page for"), shown, "the proposal shows the draft")
+
+	_, err = b.core.PostUpdate(ctx, inc.ID, incident.UpdateInput{Author: b.ic.ID, Known: "db-3 primary lost its disk; customer card tokens table being restored"})
+	require.NoError(t, err)
+	b.run(t)
+	ok, err := click(t, b, value)
+	require.NoError(t, err)
+	require.True(t, ok)
+	b.run(t)
+	bodies := publicBodies(fake)
+	require.Len(t, bodies, 2)
+	require.Equal(t, shown, bodies[1], "what goes public is what was shown")
+	require.NotContains(t, bodies[1], "db-3")
+}
+
+// TestEditOpensOnTheProposedDraft: the proposal's Edit button carries the
+// text it showed, for the form to start from.
+func TestEditOpensOnTheProposedDraft(t *testing.T) {
+	t.Parallel()
+	b, fake := reviewSetup(t)
+	ctx := context.Background()
+	inc := b.declare(t, incident.P1)
+	publishFirst(t, b, fake, inc)
+	_, err := b.core.PostUpdate(ctx, inc.ID, incident.UpdateInput{Author: b.ic.ID, Known: "rolling back"})
+	require.NoError(t, err)
+	b.run(t)
+	value := buttonValue(t, b, inc, "Also post this update to the status page?", incident.ActionStatusPageEdit)
+	_, kind, ref, err := comms.ParsePublishValue(value)
+	require.NoError(t, err)
+	draft, err := b.pub.Draft(ctx, inc.ID, kind, ref)
+	require.NoError(t, err)
+	text, ok := comms.ShownText(value)
+	require.True(t, ok)
+	require.Equal(t, draft, text)
+	require.Contains(t, text, "rolling back.")
+}
+
+// TestLongProposalIsPostedOnlyAsShown: a proposal too long for a button
+// carries its fingerprint. The click posts the draft if it is still the
+// text shown; once it changed (a severity change promises another update
+// time), the click is refused and points at Edit, and nothing is posted.
+func TestLongProposalIsPostedOnlyAsShown(t *testing.T) {
+	t.Parallel()
+	long := strings.TrimSpace(strings.Repeat("The card tokens table is being restored from the 14:00 snapshot. ", 35))
+	for _, changed := range []bool{false, true} {
+		t.Run(fmt.Sprint("changed=", changed), func(t *testing.T) {
+			t.Parallel()
+			b, fake := reviewSetup(t)
+			ctx := context.Background()
+			inc := b.declare(t, incident.P1)
+			publishFirst(t, b, fake, inc)
+			_, err := b.core.PostUpdate(ctx, inc.ID, incident.UpdateInput{Author: b.ic.ID, Known: long})
+			require.NoError(t, err)
+			b.run(t)
+			value := buttonValue(t, b, inc, "Also post this update to the status page?", incident.ActionStatusPagePublish)
+			require.LessOrEqual(t, len(value), 2000, "a button holds 2000 characters")
+			_, kind, ref, err := comms.ParsePublishValue(value)
+			require.NoError(t, err)
+			shown, err := b.pub.Draft(ctx, inc.ID, kind, ref)
+			require.NoError(t, err)
+			require.Greater(t, len(shown), 2000)
+			_, ok := comms.ShownText(value)
+			require.False(t, ok, "too long to carry")
+
+			if changed {
+				_, err = b.core.SetSeverity(ctx, inc.ID, incident.P3, b.ic.ID)
+				require.NoError(t, err)
+				b.run(t)
+				_, err = click(t, b, value)
+				require.Equal(t, incident.ECONFLICT, incident.ErrorCode(err))
+				require.Contains(t, incident.ErrorMessage(err), "Edit")
+				b.run(t)
+				require.Len(t, publicBodies(fake), 1, "nothing posted")
+				return
+			}
+			_, err = click(t, b, value)
+			require.NoError(t, err)
+			b.run(t)
+			bodies := publicBodies(fake)
+			require.Len(t, bodies, 2)
+			require.Equal(t, shown, bodies[1])
+		})
+	}
+}
+
+// TestRetriedPostKeepsItsTextAndIsNotPostedTwice: a "still investigating"
+// post whose PATCH took effect but whose answer was lost (500) is retried
+// after a new status update. The retry sends the text rendered when the
+// post was asked for, recognises its first attempt, and posts nothing new.
+func TestRetriedPostKeepsItsTextAndIsNotPostedTwice(t *testing.T) {
+	t.Parallel()
+	b, fake := reviewSetup(t)
+	ctx := context.Background()
+	inc := b.declare(t, incident.P1)
+	publishFirst(t, b, fake, inc)
+	_, err := b.core.PostUpdate(ctx, inc.ID, incident.UpdateInput{Author: b.ic.ID, Known: "rolling back"})
+	require.NoError(t, err)
+	b.run(t)
+
+	ok, err := b.pub.Publish(ctx, inc.ID, comms.PublishInput{Kind: incident.PostStillInvestigating, Ref: "1786114380", Actor: b.ic.ID})
+	require.NoError(t, err)
+	require.True(t, ok)
+	job, ok := b.q.Take(comms.JobStatusPagePost)
+	require.True(t, ok)
+	fake.FailAfterActing(http.StatusInternalServerError)
+	require.Error(t, runTaken(b, job, 1), "Statuspage acted, the answer was lost")
+	b.run(t)
+	before := publicBodies(fake)
+	require.Len(t, before, 2)
+	require.Contains(t, before[1], "rolling back.")
+
+	_, err = b.core.PostUpdate(ctx, inc.ID, incident.UpdateInput{Author: b.ic.ID, Known: "rollback finished, watching"})
+	require.NoError(t, err)
+	b.run(t)
+	require.NoError(t, runTaken(b, job, 2))
+	b.run(t)
+	require.Equal(t, before, publicBodies(fake), "the retry recognises what its first attempt posted")
+	require.Equal(t, 1, fake.Incidents()[0].Notified-1, "subscribers heard the update once")
+	require.Equal(t, 1, b.said(inc, "Posted an update on the status page"))
+}
+
+// TestQueuedPostWithoutTextStillPosts: a post queued before posts carried
+// their text (a payload without a body) renders the draft when it runs.
+func TestQueuedPostWithoutTextStillPosts(t *testing.T) {
+	t.Parallel()
+	b, fake := reviewSetup(t)
+	inc := b.declare(t, incident.P1)
+	payload, err := json.Marshal(map[string]any{"incident_id": inc.ID, "kind": incident.PostAcknowledge, "actor": b.ic.ID, "at": b.clock.Now().Unix()})
+	require.NoError(t, err)
+	require.NoError(t, runTaken(b, incident.Job{Kind: comms.JobStatusPagePost, Payload: payload}, 1))
+	b.run(t)
+	bodies := publicBodies(fake)
+	require.Len(t, bodies, 1)
+	require.True(t, strings.HasPrefix(bodies[0], "We are aware of an issue affecting Checkout."), bodies[0])
 }
