@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -290,6 +291,9 @@ type Engine struct {
 	// starts spaces the starts of Queue's jobs (Options.StartSpacing);
 	// nil starts them as soon as River hands them over.
 	starts *rate.Limiter
+	// cancelling says that Stop's context ended and it cancelled the
+	// running handlers.
+	cancelling atomic.Bool
 
 	mu       sync.RWMutex
 	handlers map[string]incident.JobHandler

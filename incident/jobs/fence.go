@@ -70,6 +70,10 @@ type run struct {
 	// started says the run's handler was started: it may have acted on
 	// the outside world (guarded by fence.mu).
 	started bool
+	// snoozed says the run's result postpones the job (a RetryAfter
+	// error): River gives its attempt back, and the rerun counts the
+	// snooze instead (guarded by fence.mu).
+	snoozed bool
 }
 
 func newFence(bound time.Duration, log *slog.Logger) *fence {
@@ -153,10 +157,10 @@ func (f *fence) cutOff() {
 	}
 }
 
-// begin registers a run of job id at attempt and returns its context, which
-// is cancelled with ErrHeartbeatLost if the engine is cut off, at once if it
-// already is.
-func (f *fence) begin(ctx context.Context, id int64, attempt int) context.Context {
+// begin registers a run of job id at attempt and returns it and its
+// context, which is cancelled with ErrHeartbeatLost if the engine is cut
+// off, at once if it already is.
+func (f *fence) begin(ctx context.Context, id int64, attempt int) (context.Context, *run) {
 	runCtx, cancel := context.WithCancelCause(ctx)
 	r := &run{attempt: attempt, cancel: cancel}
 	f.mu.Lock()
@@ -165,20 +169,26 @@ func (f *fence) begin(ctx context.Context, id int64, attempt int) context.Contex
 	if f.cut || (!f.last.IsZero() && time.Since(f.last) >= f.bound) {
 		f.cutOff()
 	}
-	return runCtx
+	return runCtx, r
 }
 
-// start marks the registered run of job id as started, unless the engine
-// has stopped it already: it reports whether the handler may run.
-func (f *fence) start(id int64) bool {
+// start marks the run as started, unless the engine has stopped it
+// already: it reports whether the handler may run.
+func (f *fence) start(r *run) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	r, ok := f.runs[id]
-	if !ok || r.stopped {
+	if r.stopped {
 		return false
 	}
 	r.started = true
 	return true
+}
+
+// snooze records that the run's result postpones its job.
+func (f *fence) snooze(r *run) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r.snoozed = true
 }
 
 // runView is a registered run as lookup found it.
@@ -187,6 +197,7 @@ type runView struct {
 	attempt int
 	stopped bool
 	started bool
+	snoozed bool
 }
 
 // lookup returns the registered runs of the jobs ids, as they are now.
@@ -199,7 +210,7 @@ func (f *fence) lookup(ids []int64) map[int64]runView {
 			if out == nil {
 				out = make(map[int64]runView, len(ids))
 			}
-			out[id] = runView{run: r, attempt: r.attempt, stopped: r.stopped, started: r.started}
+			out[id] = runView{run: r, attempt: r.attempt, stopped: r.stopped, started: r.started, snoozed: r.snoozed}
 		}
 	}
 	return out

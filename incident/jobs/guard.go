@@ -46,13 +46,17 @@ type guardedExecutor struct {
 // running the run's attempt under this instance (the last of attempted_by):
 // a job that moved on (taken over by another replica, or rescued) keeps its
 // new holder's state. The result of a run stopped by the fence
-// (ErrHeartbeatLost) is recorded as an interrupted run, available again at
-// once; unless the handler completed the job anyway. An interruption is not
-// the job's failure, so it is not charged against the job's maximum: a run
-// stopped before its handler started gives its attempt back, as it did
-// nothing; one stopped after keeps it, so that the rerun, the next attempt,
-// knows an earlier one may have acted (a handler's "attempt > 1" check
-// looks for what it did), and the job's maximum grows by one instead.
+// (ErrHeartbeatLost), or cancelled by the engine's stop past its deadline
+// (which River records as an interruption), is recorded as an interrupted
+// run, available again at once; unless the handler completed the job
+// anyway. An interruption is not the job's failure, so it is not charged
+// against the job's maximum: a run stopped before its handler started
+// gives its attempt back, as it did nothing; one stopped after keeps it, so
+// that the rerun, the next attempt, knows an earlier one may have acted (a
+// handler's "attempt > 1" check looks for what it did), and the job's
+// maximum grows by one instead. River's own shutdown path gives the
+// attempt back whether or not the handler started: the rerun of a
+// cancelled announcement would take itself for the first and post again.
 type guard struct {
 	db       *sql.DB
 	postgres bool
@@ -96,7 +100,7 @@ func (x guardedExecutor) JobSetStateIfRunningMany(ctx context.Context, params *r
 		x.guard.log.WarnContext(ctx, "results of runs whose jobs moved on (taken over by another instance) were not recorded", "job_ids", moved)
 	}
 	if len(interrupted) > 0 {
-		x.guard.log.InfoContext(ctx, "jobs stopped while cut off from the database are available again", "job_ids", interrupted)
+		x.guard.log.InfoContext(ctx, "interrupted jobs (cut off from the database, or stopped by a shutdown) are available again", "job_ids", interrupted)
 	}
 	return rows, nil
 }
@@ -168,6 +172,14 @@ func (g *guard) extend(ctx context.Context, tx *sql.Tx, ids []int64) error {
 	return nil
 }
 
+// givesAttemptBack reports whether River records result i of the run r as
+// an interruption, which gives the attempt back: the run was cancelled by
+// the engine's stop (River's shutdown path), not postponed by its handler
+// (a snooze, which gives it back too and is counted apart).
+func givesAttemptBack(params *riverdriver.JobSetStateIfRunningManyParams, i int, r runView) bool {
+	return !r.snoozed && params.Attempt[i] != nil && *params.Attempt[i] < r.attempt
+}
+
 // filter keeps the results River may record: those of jobs that are not
 // this engine's runs (River's own failures before a run), and those of
 // runs whose jobs are still theirs, a stopped run's as interrupted. It
@@ -185,7 +197,7 @@ func (g *guard) filter(params *riverdriver.JobSetStateIfRunningManyParams, runs 
 				continue
 			}
 		}
-		if ours && r.stopped && params.State[i] != rivertype.JobStateCompleted {
+		if ours && params.State[i] != rivertype.JobStateCompleted && (r.stopped || r.started && givesAttemptBack(params, i, r)) {
 			attempt := r.attempt
 			if r.started {
 				extended = append(extended, id)

@@ -87,6 +87,7 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("jobs: start: %w", err)
 	}
 	e.fence.reset()
+	e.cancelling.Store(false)
 	e.fence.beaten(e.takeover.recorded)
 	if n, err := e.takeover.reclaim(ctx, true); err != nil {
 		return fmt.Errorf("jobs: start: %w", err)
@@ -196,6 +197,7 @@ func (e *Engine) Stop(ctx context.Context) error {
 		return fmt.Errorf("jobs: stop: %w", err)
 	}
 	e.log.WarnContext(ctx, "job engine stop timed out; cancelling running jobs", "grace", e.opts.StopGrace)
+	e.cancelling.Store(true)
 	hardCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.opts.StopGrace)
 	defer cancel()
 	if hardErr := e.client.StopAndCancel(hardCtx); hardErr != nil {

@@ -27,6 +27,9 @@ const (
 	// outcomeCutOff is a run stopped, or not started, because its engine's
 	// heartbeats were not recorded (ErrHeartbeatLost).
 	outcomeCutOff = "cut_off"
+	// outcomeInterrupted is a run cancelled by the engine's stop, once
+	// the stop's deadline had passed.
+	outcomeInterrupted = "interrupted"
 )
 
 // unknownKindLabel replaces an unregistered kind in metric labels, so a
@@ -74,14 +77,19 @@ func (d *dispatcher) Work(ctx context.Context, job *river.Job[taskArgs]) error {
 	// The run is registered until its result is recorded: cut off from
 	// the database, its context ends with ErrHeartbeatLost, and its result
 	// is recorded only if the job is still its own (guardedExecutor).
-	ctx = e.fence.begin(ctx, job.ID, job.Attempt)
+	ctx, r := e.fence.begin(ctx, job.ID, job.Attempt)
 	if job.Queue == e.opts.Queue && e.starts != nil {
-		// Waits at most Workers turns, a fetch cooldown. A context that
-		// ends first (the engine stops) runs the handler at once, to end
-		// as any interrupted job does.
+		// Waits at most Workers turns, a fetch cooldown.
 		_ = e.starts.Wait(ctx)
 	}
-	if !e.fence.start(job.ID) {
+	if cause := context.Cause(ctx); ctx.Err() != nil && !errors.Is(cause, ErrHeartbeatLost) {
+		// The engine stopped before the handler's turn came: the run did
+		// nothing, so it gives its attempt back, as River records a run
+		// interrupted by a stop.
+		log.InfoContext(ctx, "job not started: the engine is stopping; it runs again here or on another replica", "error", cause)
+		return ctx.Err()
+	}
+	if !e.fence.start(r) {
 		// Another replica may take the job over any moment: start no
 		// outbound work for it. The run did nothing, so it gives its
 		// attempt back (guard.filter).
@@ -106,8 +114,21 @@ func (d *dispatcher) Work(ctx context.Context, job *river.Job[taskArgs]) error {
 		e.metrics.observe(kind, outcomeCutOff, elapsed)
 		return err
 	}
+	if cause := context.Cause(ctx); err != nil && e.cancelling.Load() && errors.Is(ctx.Err(), context.Canceled) &&
+		(errors.Is(err, context.Canceled) || errors.Is(err, cause)) {
+		// Stop cancelled the run past its deadline (SHUTDOWN_TIMEOUT). It
+		// is no failure of the job: the job is available again at once,
+		// and since the handler may have acted, its rerun is the next
+		// attempt, with one more allowed (guard.filter).
+		log.InfoContext(ctx, "job stopped by the shutdown; it runs again here or on another replica as its next attempt", "error", err, "duration", elapsed)
+		e.metrics.observe(kind, outcomeInterrupted, elapsed)
+		return err
+	}
 	outcome, riverErr := d.classify(job, err)
 	e.metrics.observe(kind, outcome, elapsed)
+	if outcome == outcomeSnoozed {
+		e.fence.snooze(r)
+	}
 	switch outcome {
 	case outcomeCompleted:
 		log.InfoContext(ctx, "job completed", "duration", elapsed)
