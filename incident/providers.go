@@ -250,6 +250,12 @@ type ExportRef struct {
 	// hash of an issue's body), so a re-export tells an edit people made
 	// since from its own write. Empty when the exporter keeps none.
 	Digest string
+	// Pending names, as Digest does, what the exporter was about to write
+	// when it last recorded: it is recorded before the write, so a write
+	// that took effect but whose answer was lost (a 502, a process that
+	// stopped) is still known for the exporter's own on the retry, not
+	// taken for an edit. Empty once an export is recorded whole.
+	Pending string
 }
 
 // Exporter publishes a postmortem draft. With prev set it updates that
@@ -260,6 +266,17 @@ type ExportRef struct {
 type Exporter interface {
 	Name() string
 	Export(ctx context.Context, doc PostmortemDoc, prev *ExportRef) (ExportRef, error)
+}
+
+// RecordingExporter is an Exporter that has what it is about to write
+// recorded before each write (ExportRef.Pending), where the target keeps
+// no history that tells its own writes from people's edits (GitHub).
+type RecordingExporter interface {
+	Exporter
+	// ExportRecorded is Export, calling record before each write with the
+	// reference to keep meanwhile: prev's, with Pending set. An error from
+	// record stops the export before that write.
+	ExportRecorded(ctx context.Context, doc PostmortemDoc, prev *ExportRef, record func(context.Context, ExportRef) error) (ExportRef, error)
 }
 
 // NamesKey reports whether text names a rollback plan's key as a whole

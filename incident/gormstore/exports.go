@@ -28,12 +28,13 @@ func (s *exportStore) SaveExport(ctx context.Context, incidentID int64, ref inci
 		URL:        ref.URL,
 		Version:    int64(ref.Version),
 		Digest:     ref.Digest,
+		Pending:    ref.Pending,
 		ExportedAt: s.now(),
 	}
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		return tx.Clauses(clause.OnConflict{
 			Columns:   []clause.Column{{Name: "incident_id"}, {Name: "target"}},
-			DoUpdates: clause.AssignmentColumns([]string{"external_id", "url", "version", "digest", "exported_at"}),
+			DoUpdates: clause.AssignmentColumns([]string{"external_id", "url", "version", "digest", "pending", "exported_at"}),
 		}).Create(&row).Error
 	})
 	if err != nil {

@@ -168,6 +168,7 @@ type exportRow struct {
 	URL        string    `gorm:"column:url"`
 	Version    int64     `gorm:"column:version"`
 	Digest     string    `gorm:"column:digest"`
+	Pending    string    `gorm:"column:pending"`
 	ExportedAt time.Time `gorm:"column:exported_at"`
 }
 
@@ -483,5 +484,6 @@ func (r *exportRow) toDomain() *incident.ExportRef {
 		URL:     r.URL,
 		Version: int(r.Version),
 		Digest:  r.Digest,
+		Pending: r.Pending,
 	}
 }

@@ -39,6 +39,16 @@ func testExports(t *testing.T, s Store) {
 	got, err = s.GetExport(ctx, a.ID, "github")
 	require.NoError(t, err)
 	require.Equal(t, &pr, got, "a re-export replaces what the exporter last wrote")
+	pr.Pending = "9daeafb9864cf43055ae93beb0afd6c7d144bfa4"
+	require.NoError(t, s.SaveExport(ctx, a.ID, pr))
+	got, err = s.GetExport(ctx, a.ID, "github")
+	require.NoError(t, err)
+	require.Equal(t, &pr, got, "what the exporter is about to write is kept")
+	pr.Version, pr.Digest, pr.Pending = 3, pr.Pending, ""
+	require.NoError(t, s.SaveExport(ctx, a.ID, pr))
+	got, err = s.GetExport(ctx, a.ID, "github")
+	require.NoError(t, err)
+	require.Equal(t, &pr, got, "a finished export leaves nothing pending")
 
 	_, err = s.GetExport(ctx, b.ID, "confluence")
 	RequireCode(t, err, incident.ENOTFOUND)

@@ -387,7 +387,7 @@ func (s *Service) runExport(ctx context.Context, payload []byte) error {
 	if err != nil {
 		return fmt.Errorf("postmortem export of %s: %w", inc.Key(), err)
 	}
-	ref, exportErr := exp.Export(ctx, doc, prev)
+	ref, exportErr := s.exportTo(ctx, exp, inc, p.Target, doc, prev)
 	if exportErr != nil && ref.ID == "" {
 		return s.exportFailed(ctx, inc, p, exp, exportErr)
 	}
@@ -408,6 +408,27 @@ func (s *Service) runExport(ctx context.Context, payload []byte) error {
 		return s.exportFailed(ctx, inc, p, exp, exportErr)
 	}
 	return nil
+}
+
+// exportTo publishes doc through exp. An exporter that has its writes
+// recorded before it makes them (incident.RecordingExporter) records them
+// in the export's record, where the job's next attempt, in this process or
+// another, reads them: a write that took effect but whose answer was lost
+// is then the export's own, not an edit people made.
+func (s *Service) exportTo(ctx context.Context, exp incident.Exporter, inc *incident.Incident, target string, doc incident.PostmortemDoc, prev *incident.ExportRef) (incident.ExportRef, error) {
+	rec, ok := exp.(incident.RecordingExporter)
+	if !ok {
+		return exp.Export(ctx, doc, prev)
+	}
+	return rec.ExportRecorded(ctx, doc, prev, func(ctx context.Context, pending incident.ExportRef) error {
+		if pending.Target == "" {
+			pending.Target = target
+		}
+		if err := s.store.SaveExport(ctx, inc.ID, pending); err != nil {
+			return fmt.Errorf("record the postmortem export of %s before writing it: %w", inc.Key(), err)
+		}
+		return nil
+	})
 }
 
 // announceExport schedules the job that says where the postmortem went:

@@ -2,6 +2,7 @@ package github
 
 import (
 	"context"
+	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -51,6 +52,25 @@ type postmortemExporter struct {
 // When the postmortem was published but an action item's issue could not
 // be opened, the postmortem's ref is returned with the error.
 func (c *postmortemExporter) Export(ctx context.Context, doc incident.PostmortemDoc, prev *incident.ExportRef) (incident.ExportRef, error) {
+	return c.ExportRecorded(ctx, doc, prev, nil)
+}
+
+// ExportRecorded is Export, calling record before each write over what an
+// earlier export made (the file on the branch, the issue body) with prev,
+// its Pending naming what is about to be written (the file's blob sha, the
+// body's bodyDigest) and its Digest what is there now when that is the
+// bot's own. A re-export then takes either for the bot's: a write GitHub
+// carried out but whose answer was lost (a 502 to the PATCH or the PUT, a
+// failed call after it, the process stopped before its record) is not
+// taken for a person's edit on the retry, which compiles the draft anew.
+// A nil record records nothing, and so does a first export (prev nil),
+// whose retry finds what it made by the marker or on its own branch.
+func (c *Client) ExportRecorded(ctx context.Context, doc incident.PostmortemDoc, prev *incident.ExportRef, record func(context.Context, incident.ExportRef) error) (incident.ExportRef, error) {
+	return c.export.ExportRecorded(ctx, doc, prev, record)
+}
+
+// ExportRecorded is Client.ExportRecorded.
+func (c *postmortemExporter) ExportRecorded(ctx context.Context, doc incident.PostmortemDoc, prev *incident.ExportRef, record func(context.Context, incident.ExportRef) error) (incident.ExportRef, error) {
 	if c.exportRepo == "" {
 		return incident.ExportRef{}, incident.Errorf(incident.EINVALID, "No GitHub repository is set for postmortems; set the export repository in the bot's configuration.")
 	}
@@ -77,10 +97,11 @@ func (c *postmortemExporter) Export(ctx context.Context, doc incident.Postmortem
 	// committed, compared and posted alike.
 	doc.Markdown = unmentionMarkdown(doc.Markdown)
 	var ref incident.ExportRef
+	w := writer{prev: prev, record: record}
 	if c.exportMode == ExportIssue {
-		ref, err = c.exportIssue(ctx, info, doc, prev)
+		ref, err = c.exportIssue(ctx, info, doc, w)
 	} else {
-		ref, err = c.exportPR(ctx, info, doc, prev)
+		ref, err = c.exportPR(ctx, info, doc, w)
 	}
 	if err != nil {
 		return incident.ExportRef{}, err
@@ -179,14 +200,14 @@ func isStatus(err error, status int) bool {
 	return errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == status
 }
 
-func (c *postmortemExporter) exportPR(ctx context.Context, info repoInfo, doc incident.PostmortemDoc, prev *incident.ExportRef) (incident.ExportRef, error) {
+func (c *postmortemExporter) exportPR(ctx context.Context, info repoInfo, doc incident.PostmortemDoc, w writer) (incident.ExportRef, error) {
 	branch := "postmortem/" + strings.ToLower(doc.IncidentKey)
 	p := c.postmortemPath(doc)
-	blob, err := c.putFile(ctx, info, branch, p, doc, prev)
+	blob, err := c.putFile(ctx, info, branch, p, doc, w)
 	if err != nil {
 		return incident.ExportRef{}, err
 	}
-	pr, err := c.postmortemPR(ctx, info, branch, p, doc, prev)
+	pr, err := c.postmortemPR(ctx, info, branch, p, doc, w.prev)
 	if err != nil {
 		return incident.ExportRef{}, err
 	}
@@ -228,18 +249,21 @@ func (c *postmortemExporter) ensureBranch(ctx context.Context, info repoInfo, br
 // putFile commits the draft to p on the branch, creating the branch from
 // the default branch's head when there is none, and returns the file's
 // blob sha, which the export records. It writes over the file only when
-// the file is what the bot last wrote there (prev.Digest, its blob sha)
-// or already holds the draft: the pull request asks the team to edit the
-// document on the branch, and their edits are not written over. Without
-// the branch (merged and deleted, or never made), the file is read on the
-// default branch, which the new branch starts from: a merged document that
-// is still the bot's gets a new pull request with the new draft, and one
-// changed in review or since is left alone. Either refusal is ECONFLICT
+// the file is what the bot last wrote there (prev.Digest, its blob sha),
+// or what it was about to write when an earlier attempt's answer was lost
+// (prev.Pending, recorded before that write), or already holds the draft:
+// the pull request asks the team to edit the document on the branch, and
+// their edits are not written over. Before it writes, it records what it
+// is about to write (see writer.before). Without the branch (merged and
+// deleted, or never made), the file is read on the default branch, which
+// the new branch starts from: a merged document that is still the bot's
+// gets a new pull request with the new draft, and one changed in review or
+// since is left alone. Either refusal is ECONFLICT
 // wrapping incident.ErrJobCancel. A write GitHub refuses because the file
 // changed between the read and the write (409 for a stale sha, 422 for
 // none when the file appeared) is read again and decided anew.
-func (c *postmortemExporter) putFile(ctx context.Context, info repoInfo, branch, p string, doc incident.PostmortemDoc, prev *incident.ExportRef) (string, error) {
-	r := info.ref
+func (c *postmortemExporter) putFile(ctx context.Context, info repoInfo, branch, p string, doc incident.PostmortemDoc, w writer) (string, error) {
+	r, prev := info.ref, w.prev
 	for attempt := 0; ; attempt++ {
 		exists, err := c.branchExists(ctx, r, branch)
 		if err != nil {
@@ -268,7 +292,7 @@ func (c *postmortemExporter) putFile(ctx context.Context, info repoInfo, branch,
 					err = c.ensureBranch(ctx, info, branch)
 				}
 				return cur.GetSHA(), err
-			case !lastWritten(prev, cur.GetSHA()) && !(prev == nil && exists):
+			case !ownWrite(prev, cur.GetSHA()) && !(prev == nil && exists):
 				// Without a record, a file on the export's own branch is
 				// from an attempt whose answer was lost; one on the
 				// default branch may be anybody's.
@@ -279,6 +303,9 @@ func (c *postmortemExporter) putFile(ctx context.Context, info repoInfo, branch,
 			if err := c.ensureBranch(ctx, info, branch); err != nil {
 				return "", err
 			}
+		}
+		if err := w.before(ctx, cur.GetSHA(), gitBlobSHA(doc.Markdown)); err != nil {
+			return "", err
 		}
 		blob, err := c.writeFile(ctx, r, branch, p, doc, cur)
 		if err == nil {
@@ -333,11 +360,51 @@ func (c *postmortemExporter) writeFile(ctx context.Context, r repoRef, branch, p
 	return res.GetContent().GetSHA(), nil
 }
 
-// lastWritten reports whether digest names what the export recorded in
-// prev as last written. A record made before exports kept a digest names
-// nothing.
-func lastWritten(prev *incident.ExportRef, digest string) bool {
-	return prev != nil && prev.Digest != "" && prev.Digest == digest
+// ownWrite reports whether digest names what the export recorded in prev
+// as last written (Digest), or as about to be written by an attempt whose
+// answer may have been lost (Pending). A record made before exports kept a
+// digest names nothing.
+func ownWrite(prev *incident.ExportRef, digest string) bool {
+	return prev != nil && digest != "" && (prev.Digest == digest || prev.Pending == digest)
+}
+
+// writer is one export's way to its writes: the record of the export
+// before it (nil for a first export) and how to keep it ahead of a write.
+type writer struct {
+	prev   *incident.ExportRef
+	record func(context.Context, incident.ExportRef) error
+}
+
+// before records, ahead of a write, that next is about to be written over
+// what is there now, cur: the bot's own, or nothing (""), as the caller
+// has checked. cur becomes the last written, so that the record names
+// both what may be there after the write and what is there if the write
+// never took effect. It records nothing for a first export, or without a
+// record function. An error stops the write: unrecorded, it could be
+// taken for an edit.
+func (w writer) before(ctx context.Context, cur, next string) error {
+	if w.prev == nil || w.record == nil {
+		return nil
+	}
+	ref := *w.prev
+	if cur != "" {
+		ref.Digest = cur
+	}
+	ref.Pending = next
+	if err := w.record(ctx, ref); err != nil {
+		return fmt.Errorf("github: record the postmortem write about to be made: %w", err)
+	}
+	return nil
+}
+
+// gitBlobSHA is git's object id of a file holding content, which GitHub's
+// contents API answers as the file's sha: what the file will be named by
+// once content is written.
+func gitBlobSHA(content string) string {
+	h := sha1.New()
+	fmt.Fprintf(h, "blob %d\x00", len(content))
+	h.Write([]byte(content))
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // changedSince says why what is on GitHub is not taken for the bot's:
@@ -457,13 +524,15 @@ func (c *postmortemExporter) openPR(ctx context.Context, info repoInfo, branch s
 
 // exportIssue opens the postmortem's issue, or edits the one an earlier
 // export opened: only while its body is what the bot last wrote there
-// (prev.Digest, see bodyDigest) or already the draft, so people's edits to
-// the issue on GitHub are not written over. An edited issue is left alone
+// (prev.Digest, see bodyDigest), what it was about to write when an
+// earlier attempt's answer was lost (prev.Pending, recorded before that
+// edit, see writer.before), or already the draft, so people's edits to the
+// issue on GitHub are not written over. An edited issue is left alone
 // with ECONFLICT wrapping incident.ErrJobCancel. GitHub keeps no history
 // of an issue body that the REST API reads, and takes no condition on an
 // edit, so the bot reads the body just before it writes.
-func (c *postmortemExporter) exportIssue(ctx context.Context, info repoInfo, doc incident.PostmortemDoc, prev *incident.ExportRef) (incident.ExportRef, error) {
-	r := info.ref
+func (c *postmortemExporter) exportIssue(ctx context.Context, info repoInfo, doc incident.PostmortemDoc, w writer) (incident.ExportRef, error) {
+	r, prev := info.ref, w.prev
 	req := &gh.IssueRequest{Title: gh.String(postmortemTitle(doc)), Body: gh.String(postmortemIssueBody(doc))}
 	number := 0
 	if prev != nil && prev.ID != "" {
@@ -486,9 +555,12 @@ func (c *postmortemExporter) exportIssue(ctx context.Context, info repoInfo, doc
 		case err == nil:
 			// Without a record, the issue found by its marker was opened
 			// by an attempt whose answer was lost.
-			d := bodyDigest(cur.GetBody())
-			if d != bodyDigest(req.GetBody()) && prev != nil && !lastWritten(prev, d) {
+			d, next := bodyDigest(cur.GetBody()), bodyDigest(req.GetBody())
+			if d != next && prev != nil && !ownWrite(prev, d) {
 				return incident.ExportRef{}, c.issueEditedError(r, cur, prev)
+			}
+			if err := w.before(ctx, d, next); err != nil {
+				return incident.ExportRef{}, err
 			}
 			issue, _, err := c.gh.Issues.Edit(ctx, r.owner, r.name, number, req)
 			if err == nil {
