@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"unicode"
@@ -113,6 +114,13 @@ func (h *Handler) errorReply(ctx context.Context, err error, usage string) Reply
 	// The deadline passing is the database's doing only when the error
 	// says so: a chat call that outlasted it (Slack slow to open a form)
 	// ends in the domain's own sentence, which says what to do instead.
+	if errors.Is(err, incident.ErrMaybeSaved) {
+		// The database was sent the change and did not say whether it
+		// took it: "nothing was changed" could be false, and a second
+		// try a second incident. The domain's sentence says to look.
+		h.log.WarnContext(ctx, "command's change not confirmed by the database", "err", err)
+		return ephemeral("%s", userMrkdwn(err))
+	}
 	if (context.Cause(ctx) == errStoreSlow || incident.ErrorCode(err) == incident.EUNAVAILABLE) && storeDown(err) {
 		h.log.WarnContext(ctx, "command not run: the database did not answer in time", "err", err)
 		return ephemeral("%s", msgStoreDown)

@@ -16,6 +16,13 @@ const (
 	EUNAVAILABLE = "unavailable" // a dependency is down; retrying later may work
 )
 
+// ErrMaybeSaved is in the chain of a store's error when the database was
+// sent a change's commit and did not answer whether it took it (the
+// connection broke, or the deadline passed, while it committed): the change
+// may have been stored, and its jobs with it. Its *Error (EUNAVAILABLE)
+// says so; a caller must not tell the person that nothing was changed.
+var ErrMaybeSaved = errors.New("the database did not confirm the commit")
+
 // Error is a domain error: a code for programs and a message that is safe to
 // show to the person who caused it.
 type Error struct {

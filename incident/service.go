@@ -2,6 +2,7 @@ package incident
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -219,6 +220,9 @@ func (s *Service) Declare(ctx context.Context, in DeclareInput) (*Incident, bool
 		inc, existed, err = s.declareIn(ctx, tx, in, now)
 		return err
 	})
+	if errors.Is(err, ErrMaybeSaved) {
+		inc, existed, err = s.declareUnconfirmed(ctx, in, err)
+	}
 	if err != nil {
 		return nil, false, fmt.Errorf("declare: %w", err)
 	}
@@ -230,6 +234,27 @@ func (s *Service) Declare(ctx context.Context, in DeclareInput) (*Incident, bool
 		return inc, false, err
 	}
 	return inc, false, nil
+}
+
+// confirmWithin bounds looking for a declare whose commit the database did
+// not confirm; it runs past the caller's deadline, which has often passed,
+// and keeps a slash command's answer within Slack's three seconds.
+const confirmWithin = 700 * time.Millisecond
+
+// declareUnconfirmed answers a declare whose commit the database did not
+// confirm (unconfirmed, an ErrMaybeSaved): the incident, when a look by
+// the declare's key finds it stored; otherwise an error saying it may have
+// been declared, so nobody declares it a second time on the bot's word.
+func (s *Service) declareUnconfirmed(ctx context.Context, in DeclareInput, unconfirmed error) (*Incident, bool, error) {
+	if in.Key != "" {
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), confirmWithin)
+		defer cancel()
+		if inc, err := declaredBefore(lctx, s.store, in); err == nil {
+			return inc, false, nil
+		}
+	}
+	return nil, false, errors.Join(ErrMaybeSaved, Errorf(EUNAVAILABLE,
+		"The database did not confirm the declare, so the incident may have been declared: look at the open incidents before you declare it again."), unconfirmed)
 }
 
 // declaredBefore returns the incident a declare with in's Key stored for

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
 
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/migrations"
 )
 
 // JobInserter stores jobs inside a transaction of the store's database.
@@ -81,12 +83,17 @@ func (t txStore) Schedule(ctx context.Context, job incident.Job) (bool, error) {
 func (s *Store) Atomic(ctx context.Context, fn func(tx incident.Tx) error) error {
 	const op = "atomic"
 	var fnErr error
-	err := s.admitted(ctx, func() error { return s.atomic(ctx, fn, &fnErr) })
+	var committing bool
+	err := s.admitted(ctx, func() error { return s.atomic(ctx, fn, &fnErr, &committing) })
 	if err == nil && s.sqlTx == nil {
 		s.shared.wrote()
 	}
 	if fnErr != nil {
 		return fnErr
+	}
+	if err != nil && committing && s.commitUnanswered(err) {
+		return errors.Join(incident.ErrMaybeSaved, storeError(op, incident.Errorf(incident.EUNAVAILABLE,
+			"The database did not confirm the change, so it may have been saved; look before you try again."), err))
 	}
 	if err != nil {
 		return storeError(op, incident.Errorf(incident.EUNAVAILABLE, "The change could not be saved; try again."), err)
@@ -94,10 +101,22 @@ func (s *Store) Atomic(ctx context.Context, fn func(tx incident.Tx) error) error
 	return nil
 }
 
+// commitUnanswered reports whether err, met while committing, leaves the
+// commit's outcome unknown: PostgreSQL's own refusal (a *pgconn.PgError)
+// means it was not taken, while a broken connection or a deadline passing
+// after COMMIT was sent may come after PostgreSQL took it. SQLite commits
+// in the process: its error is its answer.
+func (s *Store) commitUnanswered(err error) bool {
+	var pgErr *pgconn.PgError
+	return s.dialect == migrations.Postgres && !errors.As(err, &pgErr)
+}
+
 // atomic runs fn in a transaction, or a savepoint of the one in progress,
 // and stores the jobs fn scheduled at the end of the outermost. fn's own
-// error is set in fnErr.
-func (s *Store) atomic(ctx context.Context, fn func(tx incident.Tx) error, fnErr *error) error {
+// error is set in fnErr; committing is set when everything but the
+// outermost transaction's commit succeeded with ctx still live, so the
+// commit was sent.
+func (s *Store) atomic(ctx context.Context, fn func(tx incident.Tx) error, fnErr *error, committing *bool) error {
 	return s.session(ctx).Transaction(func(tx *gorm.DB) error {
 		sqlTx, pending := s.sqlTx, s.pending
 		outer := sqlTx == nil
@@ -114,13 +133,18 @@ func (s *Store) atomic(ctx context.Context, fn func(tx incident.Tx) error, fnErr
 			pending.truncate(mark)
 			return *fnErr
 		}
-		if !outer || len(pending.jobs) == 0 {
+		if !outer {
 			return nil
 		}
-		if err := s.jobs.ScheduleManyTx(ctx, sqlTx, pending.jobs); err != nil {
-			*fnErr = storeError("schedule jobs", incident.Errorf(incident.EUNAVAILABLE, "The jobs of the change could not be stored."), err)
-			return *fnErr
+		if len(pending.jobs) > 0 {
+			if err := s.jobs.ScheduleManyTx(ctx, sqlTx, pending.jobs); err != nil {
+				*fnErr = storeError("schedule jobs", incident.Errorf(incident.EUNAVAILABLE, "The jobs of the change could not be stored."), err)
+				return *fnErr
+			}
 		}
+		// A context already done is not committed: database/sql rolls
+		// back instead of sending COMMIT.
+		*committing = ctx.Err() == nil
 		return nil
 	})
 }
