@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 
@@ -40,6 +41,9 @@ func (p *postmortemHandlers) exportIncident(ctx context.Context, _ slack.Interac
 }
 
 // actionExport answers an Export (or Retry) button: "<incident id>:<target>".
+// A click while an export asked for a moment ago has not started (a double
+// click) schedules nothing, and the person is told that export is under way
+// (postmortem.ErrExportUnderWay, a conflict).
 func (p *postmortemHandlers) actionExport(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) error {
 	if p.postmortems == nil {
 		return incident.Errorf(incident.EINVALID, "Postmortem export is not configured.")
@@ -83,7 +87,13 @@ func (p *postmortemHandlers) postmortemCommand(ctx context.Context, inv Invocati
 		return ephemeral("Drafting the %s postmortem; it will appear in this channel shortly.", inc.Key()), nil
 	}
 	reply := incident.ReplyTarget{ResponseURL: inv.Cmd.ResponseURL, ChannelID: inv.Cmd.ChannelID, UserID: inv.Cmd.UserID}
-	if err := p.postmortems.Export(ctx, inc.ID, target, inv.Cmd.UserID, reply); err != nil {
+	err = p.postmortems.Export(ctx, inc.ID, target, inv.Cmd.UserID, reply)
+	switch {
+	case errors.Is(err, postmortem.ErrExportUnderWay):
+		// Nothing was scheduled: the export asked for a moment ago, not
+		// started yet, publishes the draft and posts the link.
+		return ephemeral("%s", userMrkdwn(err)), nil
+	case err != nil:
 		return Reply{}, err
 	}
 	return ephemeral("Exporting the %s postmortem to %s; the link will be posted in this channel.", inc.Key(), target), nil

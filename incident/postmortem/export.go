@@ -65,12 +65,27 @@ type announcement struct {
 	Line string `json:"line"`
 }
 
+// ErrExportUnderWay is wrapped in Export's ECONFLICT error when nothing was
+// scheduled because an export of the same postmortem to the same target,
+// asked for a moment ago, has not started yet: that export publishes the
+// draft as it is when it starts, and says where.
+var ErrExportUnderWay = errors.New("an export of the postmortem to the target is already under way")
+
+// exportClick is how long a requested export that has not started holds
+// off another request of it (a double click, the command and a button, two
+// replicas). Its job ends the hold when it starts, so from then on a
+// request, for a draft that may have changed since, is an export of its own.
+const exportClick = time.Minute
+
 // Export schedules the export of an incident's current draft to a target
 // ("confluence", "github"). A re-export updates the document exported
-// before. EINVALID for an unknown target (the message lists the configured
-// ones); ENOTFOUND for an unknown incident; EFORBIDDEN (a
-// *incident.Refusal) unless the permission model lets actor export
-// (incident.ActExport).
+// before. Each request exports, unless an export of the same postmortem to
+// the same target was asked for and has not started yet: that one will
+// publish the draft as it is then, and the request is ECONFLICT wrapping
+// ErrExportUnderWay, saying so. EINVALID for an unknown target (the message
+// lists the configured ones); ENOTFOUND for an unknown incident;
+// EFORBIDDEN (a *incident.Refusal) unless the permission model lets actor
+// export (incident.ActExport).
 func (s *Service) Export(ctx context.Context, incidentID int64, target, actor string, reply incident.ReplyTarget) error {
 	target = strings.ToLower(strings.TrimSpace(target))
 	if len(s.exporters) == 0 {
@@ -86,13 +101,59 @@ func (s *Service) Export(ctx context.Context, incidentID int64, target, actor st
 	if err := s.mayExport(ctx, inc, actor); err != nil {
 		return err
 	}
-	// Keyed by the minute: a double click exports once.
-	key := fmt.Sprintf("export:%d:%s:%d", inc.ID, target, s.clock.Now().Unix()/60)
+	// Each request is its own job, claimed until it starts (see
+	// exportClick): a request meanwhile is the claimed one's, on any
+	// replica. The job engine keeps a finished job's key, so the key
+	// names this request alone, not a minute or a draft.
+	key := fmt.Sprintf("export:%d:%s:%d:%s", inc.ID, target, s.clock.Now().UnixMilli(), rand.Text()[:8])
+	claimed, err := s.store.AcquireLease(ctx, requestLease(inc.ID, target), key, exportClick)
+	if err != nil {
+		return fmt.Errorf("export postmortem of %s: %w", inc.Key(), err)
+	}
+	if !claimed {
+		return exportUnderWay(inc, target)
+	}
 	payload, _ := json.Marshal(exportPayload{IncidentID: inc.ID, Target: target, Actor: actor, Reply: reply, Request: key})
-	if _, err := s.sched.Schedule(ctx, incident.Job{Kind: JobExport, Key: key, Payload: payload, MaxAttempts: exportAttempts}); err != nil {
+	scheduled, err := s.sched.Schedule(ctx, incident.Job{Kind: JobExport, Key: key, Payload: payload, MaxAttempts: exportAttempts})
+	if err != nil || !scheduled {
+		// Nothing new will start to end the claim.
+		s.releaseRequest(ctx, inc.ID, target, key)
+	}
+	if err != nil {
 		return fmt.Errorf("schedule the postmortem export of %s: %w", inc.Key(), err)
 	}
+	if !scheduled {
+		return exportUnderWay(inc, target)
+	}
 	return nil
+}
+
+// requestLease names the claim of a requested export that has not started.
+func requestLease(id int64, target string) string {
+	return fmt.Sprintf("export-request:%d:%s", id, target)
+}
+
+// releaseRequest ends the claim of the requested export key, if it still
+// holds it; a claim not ended ends by itself after exportClick.
+func (s *Service) releaseRequest(ctx context.Context, id int64, target, key string) {
+	if key == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := s.store.ReleaseLease(ctx, requestLease(id, target), key); err != nil {
+		s.log.WarnContext(ctx, "could not end the claim of a requested export; it ends by itself", "incident", id, "target", target, "err", err)
+	}
+}
+
+// exportUnderWay is Export's answer to a request that an export asked for
+// before and not started yet stands for.
+func exportUnderWay(inc *incident.Incident, target string) error {
+	where := "its link will be posted here"
+	if inc.ChannelID == "" {
+		where = "its link will be sent to whoever asked for it"
+	}
+	return fmt.Errorf("%w: %w", incident.Errorf(incident.ECONFLICT, "An export of %s's postmortem to %s is already under way; %s.", inc.Key(), target, where), ErrExportUnderWay)
 }
 
 // reviewReader is the part of a store that knows the postmortem review,
@@ -364,6 +425,9 @@ func (s *Service) runExport(ctx context.Context, payload []byte) error {
 		return err
 	}
 	defer release()
+	// The draft is composed from here on: a request made now is for a
+	// draft this export may not hold, and is an export of its own.
+	s.releaseRequest(ctx, p.IncidentID, p.Target, p.Request)
 	ctx, cancel := context.WithTimeout(ctx, exportWork)
 	defer cancel()
 	inc, err := s.store.GetIncident(ctx, p.IncidentID)

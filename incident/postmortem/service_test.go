@@ -462,7 +462,8 @@ func TestExportCreatesThenUpdates(t *testing.T) {
 	f.clock.Advance(time.Minute)
 	for _, target := range []string{"confluence", "github"} {
 		require.NoError(t, f.pm.Export(ctx, inc.ID, target, bob, reply))
-		require.NoError(t, f.pm.Export(ctx, inc.ID, target, bob, reply), "a double click exports once")
+		err := f.pm.Export(ctx, inc.ID, target, bob, reply)
+		require.ErrorIs(t, err, postmortem.ErrExportUnderWay, "a double click exports once")
 	}
 	require.Equal(t, 2, f.queue.Pending(postmortem.JobExport))
 	require.Empty(t, f.queue.RunAll(t))
