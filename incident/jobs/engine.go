@@ -294,6 +294,11 @@ type Engine struct {
 	// cancelling says that Stop's context ended and it cancelled the
 	// running handlers.
 	cancelling atomic.Bool
+	// unknownKindWait is how long a job of a kind this engine has no
+	// handler for is put back for, at most unknownKindDeferrals times
+	// (defaultUnknownKindWait, defaultUnknownKindDeferrals).
+	unknownKindWait      time.Duration
+	unknownKindDeferrals int
 
 	mu       sync.RWMutex
 	handlers map[string]incident.JobHandler
@@ -405,6 +410,9 @@ func newEngine(driver riverdriver.Driver[*sql.Tx], opts Options, depth func(cont
 		log:       log,
 		opts:      opts,
 		handlers:  make(map[string]incident.JobHandler),
+
+		unknownKindWait:      defaultUnknownKindWait,
+		unknownKindDeferrals: defaultUnknownKindDeferrals,
 	}
 	table := "river_job"
 	if postgres && opts.Schema != "" {

@@ -482,25 +482,6 @@ func TestEngineHandlerResults(t *testing.T) {
 	}
 }
 
-func TestEngineUnknownKindIsCancelled(t *testing.T) {
-	t.Parallel()
-	h := sqliteHarness(t)
-	ctx := context.Background()
-
-	// An older build without the handler picks up a job a newer build scheduled.
-	newer := h.newEngine(t, testOptions())
-	newer.Handle("ghost", func(context.Context, []byte) error { return nil })
-	ok, err := newer.Schedule(ctx, incident.Job{Kind: "ghost"})
-	require.NoError(t, err)
-	require.True(t, ok)
-
-	older := h.newEngine(t, testOptions())
-	older.Handle("known", func(context.Context, []byte) error { return nil })
-	start(t, older)
-	require.Eventually(t, func() bool { return h.states(t)["cancelled"] == 1 }, waitFor, tick)
-	require.Equal(t, 1.0, testutil.ToFloat64(older.metrics.total.WithLabelValues(unknownKindLabel, outcomeCancelled)))
-}
-
 func TestEngineQueueDepth(t *testing.T) {
 	t.Parallel()
 	eachHarness(t, func(t *testing.T, h *harness) {

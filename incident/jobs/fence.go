@@ -74,6 +74,10 @@ type run struct {
 	// error): River gives its attempt back, and the rerun counts the
 	// snooze instead (guarded by fence.mu).
 	snoozed bool
+	// deferral, when positive, says the run put back a job of a kind
+	// this engine has no handler for, for the deferral-th time (guarded
+	// by fence.mu).
+	deferral int
 }
 
 func newFence(bound time.Duration, log *slog.Logger) *fence {
@@ -184,6 +188,14 @@ func (f *fence) start(r *run) bool {
 	return true
 }
 
+// deferRun records that the run puts back its job, of a kind this engine
+// has no handler for, for the nth time.
+func (f *fence) deferRun(r *run, n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r.deferral = n
+}
+
 // snooze records that the run's result postpones its job.
 func (f *fence) snooze(r *run) {
 	f.mu.Lock()
@@ -193,11 +205,12 @@ func (f *fence) snooze(r *run) {
 
 // runView is a registered run as lookup found it.
 type runView struct {
-	run     *run
-	attempt int
-	stopped bool
-	started bool
-	snoozed bool
+	run      *run
+	attempt  int
+	stopped  bool
+	started  bool
+	snoozed  bool
+	deferral int
 }
 
 // lookup returns the registered runs of the jobs ids, as they are now.
@@ -210,7 +223,7 @@ func (f *fence) lookup(ids []int64) map[int64]runView {
 			if out == nil {
 				out = make(map[int64]runView, len(ids))
 			}
-			out[id] = runView{run: r, attempt: r.attempt, stopped: r.stopped, started: r.started, snoozed: r.snoozed}
+			out[id] = runView{run: r, attempt: r.attempt, stopped: r.stopped, started: r.started, snoozed: r.snoozed, deferral: r.deferral}
 		}
 	}
 	return out

@@ -215,12 +215,19 @@ func (g *guard) filter(params *riverdriver.JobSetStateIfRunningManyParams, runs 
 			interrupted = append(interrupted, id)
 			continue
 		}
+		doMerge, updates := params.MetadataDoMerge[i], params.MetadataUpdates[i]
+		if ours && r.deferral > 0 {
+			// A job put back for a replica that has its kind's handler:
+			// counted as a deferral, not as one of River's snoozes, which
+			// the handler would take for earlier attempts.
+			doMerge, updates = true, fmt.Appendf(nil, `{%q:%d}`, deferralsKey, r.deferral)
+		}
 		kept.ID = append(kept.ID, id)
 		kept.Attempt = append(kept.Attempt, params.Attempt[i])
 		kept.ErrData = append(kept.ErrData, params.ErrData[i])
 		kept.FinalizedAt = append(kept.FinalizedAt, params.FinalizedAt[i])
-		kept.MetadataDoMerge = append(kept.MetadataDoMerge, params.MetadataDoMerge[i])
-		kept.MetadataUpdates = append(kept.MetadataUpdates, params.MetadataUpdates[i])
+		kept.MetadataDoMerge = append(kept.MetadataDoMerge, doMerge)
+		kept.MetadataUpdates = append(kept.MetadataUpdates, updates)
 		kept.ScheduledAt = append(kept.ScheduledAt, params.ScheduledAt[i])
 		kept.State = append(kept.State, params.State[i])
 	}

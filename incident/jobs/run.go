@@ -10,7 +10,8 @@ import (
 )
 
 // Handle registers the handler for a job kind. It must be called before
-// Start, since a job fetched before its handler exists would be cancelled.
+// Start, since a job fetched before its handler exists would be put back
+// for another replica (and cancelled after an hour of that).
 // It panics on an empty kind, a nil handler, a duplicate kind, or a call after
 // Start: all are wiring bugs, best found at boot.
 func (e *Engine) Handle(kind string, h incident.JobHandler) {

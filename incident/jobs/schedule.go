@@ -19,7 +19,8 @@ import (
 // and Key is still pending, scheduled, available, running or retryable, it
 // stores nothing and reports false. It returns an EINVALID error for an
 // empty kind or a kind without a registered handler, which is almost always
-// a typo that would otherwise surface only when the job is cancelled.
+// a typo that would otherwise surface only an hour later, when the job is
+// cancelled.
 func (e *Engine) Schedule(ctx context.Context, job incident.Job) (bool, error) {
 	args, opts, err := e.insertArgs(job)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime/debug"
 	"time"
 
@@ -30,6 +31,16 @@ const (
 	// outcomeInterrupted is a run cancelled by the engine's stop, once
 	// the stop's deadline had passed.
 	outcomeInterrupted = "interrupted"
+)
+
+// A job of a kind this engine has no handler for (scheduled by a newer
+// version, during a rolling deploy) is put back for defaultUnknownKindWait
+// so that a replica that has the handler takes it, up to
+// defaultUnknownKindDeferrals times (an hour of waits); then it is
+// cancelled.
+const (
+	defaultUnknownKindWait      = 30 * time.Second
+	defaultUnknownKindDeferrals = 120
 )
 
 // unknownKindLabel replaces an unregistered kind in metric labels, so a
@@ -67,17 +78,14 @@ func (d *dispatcher) Work(ctx context.Context, job *river.Job[taskArgs]) error {
 	kind := job.Args.JobKind
 	log := e.log.With("kind", kind, "job_id", job.ID, "attempt", job.Attempt, "queue", job.Queue)
 
-	h, ok := e.handler(kind)
-	if !ok {
-		log.ErrorContext(ctx, "no handler for job kind; cancelling job")
-		e.metrics.observe(unknownKindLabel, outcomeCancelled, 0)
-		return river.JobCancel(fmt.Errorf("jobs: no handler for kind %q", kind))
-	}
-
 	// The run is registered until its result is recorded: cut off from
 	// the database, its context ends with ErrHeartbeatLost, and its result
 	// is recorded only if the job is still its own (guardedExecutor).
 	ctx, r := e.fence.begin(ctx, job.ID, job.Attempt)
+	h, ok := e.handler(kind)
+	if !ok {
+		return d.unknownKind(ctx, log, job, r)
+	}
 	if job.Queue == e.opts.Queue && e.starts != nil {
 		// Waits at most Workers turns, a fetch cooldown.
 		_ = e.starts.Wait(ctx)
@@ -142,6 +150,40 @@ func (d *dispatcher) Work(ctx context.Context, job *river.Job[taskArgs]) error {
 		log.ErrorContext(ctx, "job cancelled by its handler", "error", err)
 	}
 	return riverErr
+}
+
+// unknownKind answers a job of a kind this engine has no handler for:
+// most likely scheduled by a newer version during a rolling deploy, which a
+// replica of that version can run. The job is put back for a while, its
+// attempt given back and the deferral not counted as a snooze
+// (guard.filter), so the replica that runs it sees its first attempt. After
+// unknownKindDeferrals deferrals (an hour of waits, whichever replicas
+// made them) no replica has taken it: it is cancelled.
+func (d *dispatcher) unknownKind(ctx context.Context, log *slog.Logger, job *river.Job[taskArgs], r *run) error {
+	e := d.engine
+	n := deferralsOf(job.Metadata)
+	if n >= e.unknownKindDeferrals {
+		log.ErrorContext(ctx, "no replica has a handler for this job kind: cancelling the job", "deferrals", n,
+			"waited", time.Duration(n)*e.unknownKindWait)
+		e.metrics.observe(unknownKindLabel, outcomeCancelled, 0)
+		return river.JobCancel(fmt.Errorf("jobs: no handler for kind %q after %d deferrals", job.Args.JobKind, n))
+	}
+	e.fence.deferRun(r, n+1)
+	log.WarnContext(ctx, "no handler for job kind on this replica (an older version, during a rolling deploy?): leaving it to one that has it",
+		"wait", e.unknownKindWait, "deferrals", n+1, "max_deferrals", e.unknownKindDeferrals)
+	e.metrics.observe(unknownKindLabel, outcomeSnoozed, 0)
+	return river.JobSnooze(e.unknownKindWait)
+}
+
+// deferralsKey is the job metadata key counting how often replicas
+// without a handler for the job's kind put it back.
+const deferralsKey = "firebreak_unknown_kind_deferrals"
+
+func deferralsOf(metadata []byte) int {
+	if len(metadata) == 0 {
+		return 0
+	}
+	return int(gjson.GetBytes(metadata, deferralsKey).Int())
 }
 
 // classify maps a handler's result to an outcome and to the error River
