@@ -55,9 +55,8 @@ const unassignedText = "_unassigned_"
 //
 // The panel says nothing that depends on when it is drawn (Slack's clients
 // count the time since the declare themselves), so an incident that has
-// not changed renders the same and its panel is never edited again; the
-// time argument is not used.
-func PanelBlocks(inc *incident.Incident, policy incident.Policy, _ time.Time) []slack.Block {
+// not changed renders the same and its panel is never edited again.
+func PanelBlocks(inc *incident.Incident, policy incident.Policy) []slack.Block {
 	loc := policy.Location
 	if loc == nil {
 		loc = time.UTC

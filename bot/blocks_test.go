@@ -57,14 +57,13 @@ func closedIncident() *incident.Incident {
 
 func TestBlocksGolden(t *testing.T) {
 	t.Parallel()
-	now := goldenDeclared.Add(12*time.Minute + 12*time.Second)
 	tests := []struct {
 		file   string
 		blocks []slack.Block
 	}{
-		{"panel_investigating.golden", bot.PanelBlocks(goldenIncident(), goldenPolicy(), now)},
-		{"panel_resolved.golden", bot.PanelBlocks(resolvedIncident(), goldenPolicy(), now)},
-		{"panel_closed.golden", bot.PanelBlocks(closedIncident(), goldenPolicy(), now)},
+		{"panel_investigating.golden", bot.PanelBlocks(goldenIncident(), goldenPolicy())},
+		{"panel_resolved.golden", bot.PanelBlocks(resolvedIncident(), goldenPolicy())},
+		{"panel_closed.golden", bot.PanelBlocks(closedIncident(), goldenPolicy())},
 		{"announcement.golden", bot.AnnouncementBlocks(goldenIncident(), goldenPolicy())},
 	}
 	for _, tt := range tests {
@@ -153,7 +152,7 @@ func TestPanelButtons(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			actions := actionsOf(render(t, bot.PanelBlocks(tt.inc, goldenPolicy(), goldenDeclared)))
+			actions := actionsOf(render(t, bot.PanelBlocks(tt.inc, goldenPolicy())))
 			if tt.want == nil {
 				require.Nil(t, actions)
 				return
@@ -179,7 +178,7 @@ func TestPanelFields(t *testing.T) {
 	t.Parallel()
 	inc := goldenIncident()
 	inc.Commander = ""
-	blocks := render(t, bot.PanelBlocks(inc, goldenPolicy(), goldenDeclared.Add(4*time.Minute+12*time.Second)))
+	blocks := render(t, bot.PanelBlocks(inc, goldenPolicy()))
 	require.Equal(t, "header", blocks[0].Type)
 	require.Equal(t, "🚨 INC-42: Checkout is down: p99 > 2s & rising", blocks[0].Text.Text, "plain text is not escaped")
 	var fields []string
@@ -216,7 +215,7 @@ func TestPanelContextByTarget(t *testing.T) {
 	for _, tt := range tests {
 		inc := goldenIncident()
 		inc.Severity = tt.severity
-		blocks := render(t, bot.PanelBlocks(inc, goldenPolicy(), goldenDeclared))
+		blocks := render(t, bot.PanelBlocks(inc, goldenPolicy()))
 		require.Equal(t, tt.want, blocks[2].Elements[0].text())
 	}
 }
@@ -251,7 +250,7 @@ func extremeIncident() *incident.Incident {
 func TestPanelRespectsBlockKitLimits(t *testing.T) {
 	t.Parallel()
 	inc := extremeIncident()
-	blocks := render(t, bot.PanelBlocks(inc, extremePolicy(), goldenDeclared))
+	blocks := render(t, bot.PanelBlocks(inc, extremePolicy()))
 	require.LessOrEqual(t, len(blocks), 50)
 	header := blocks[0].Text.Text
 	require.Equal(t, 150, utf8.RuneCountInString(header))
@@ -280,7 +279,7 @@ func TestFieldsBeyondBlockLimitAreSummed(t *testing.T) {
 	for i := range 600 {
 		p.Roles = append(p.Roles, fmt.Sprintf("role%d", i))
 	}
-	blocks := render(t, bot.PanelBlocks(goldenIncident(), p, goldenDeclared))
+	blocks := render(t, bot.PanelBlocks(goldenIncident(), p))
 	require.Len(t, blocks, 50)
 	last := blocks[len(blocks)-3] // before the context and the buttons
 	require.Equal(t, "section", last.Type)

@@ -46,7 +46,7 @@ func (c *chatPanels) UpdatePanel(ctx context.Context, inc *incident.Incident) er
 }
 
 func (c *chatPanels) panelMessage(inc *incident.Incident) message {
-	return message{text: panelFallback(inc, c.policy), blocks: PanelBlocks(inc, c.policy, c.clock.Now())}
+	return message{text: panelFallback(inc, c.policy), blocks: PanelBlocks(inc, c.policy)}
 }
 
 // Announce posts the incident in the broadcast channel, given as an id or

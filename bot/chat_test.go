@@ -553,7 +553,7 @@ func TestChatPanel(t *testing.T) {
 	msg, _ = f.srv.Message(ch.ID, ts)
 	require.NotEmpty(t, msg.EditedTS)
 	require.Contains(t, blockTexts(t, msg.Blocks), "Mitigated")
-	require.Len(t, blocksOf(t, msg.Blocks), len(bot.PanelBlocks(inc, incident.DefaultPolicy(), chatNow)))
+	require.Len(t, blocksOf(t, msg.Blocks), len(bot.PanelBlocks(inc, incident.DefaultPolicy())))
 
 	requireCode(t, f.chat.UpdatePanel(ctx, testIncident(ch.ID)), incident.ENOTFOUND)
 	missing := testIncident(ch.ID)

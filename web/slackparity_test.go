@@ -37,7 +37,7 @@ func TestIncidentPageFactsMatchTheSlackPanel(t *testing.T) {
 	names := map[string]string{f.alice.ID: f.alice.RealName, f.bob.ID: f.bob.RealName}
 	mention := regexp.MustCompile(`<@([A-Z0-9]+)>`)
 	panel := map[string]string{}
-	for _, b := range bot.PanelBlocks(inc, policy, t0) {
+	for _, b := range bot.PanelBlocks(inc, policy) {
 		s, ok := b.(*slack.SectionBlock)
 		if !ok {
 			continue
