@@ -2,6 +2,7 @@ package bot
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/firebreakhq/firebreak/incident"
 	"github.com/firebreakhq/firebreak/incident/comms"
@@ -109,15 +110,27 @@ func statusPageComponentsText(n incident.Notice, _ wording) string {
 	return fmt.Sprintf(":globe_with_meridians: Status page components for %s set to %s.", n.Incident, n.Values["components"])
 }
 
+// statusPageFailedText says why a post failed and what the buttons do:
+// Retry sends the same words again; Edit (on a refusal) changes them.
 func statusPageFailedText(n incident.Notice, w wording) string {
-	text := fmt.Sprintf(":warning: *The status page post for %s failed* (%s): %s", n.Incident, n.Values["provider"], w.esc(n.Values["error"]))
+	text := fmt.Sprintf(":warning: *The status page post for %s failed* (%s): %s", n.Incident, n.Values["provider"], w.esc(endSentence(n.Values["error"])))
 	switch n.Values["retry"] {
 	case "final":
-		return text + " Retrying cannot fix this; correct it and use Retry."
+		return text + " Sending it again as it is cannot help: fix what the error names and use Retry, which sends the same words again, or use Edit to change the words."
 	case "gave_up":
 		return text + " I gave up retrying; use Retry when the status page is back."
 	}
 	return text + " Retrying in the background; nothing will be posted twice."
+}
+
+// endSentence ends s with a full stop unless it ends a sentence already.
+func endSentence(s string) string {
+	s = strings.TrimSpace(s)
+	body := strings.TrimRight(s, "\"')]”’")
+	if s == "" || strings.HasSuffix(body, ".") || strings.HasSuffix(body, "!") || strings.HasSuffix(body, "?") || strings.HasSuffix(body, "…") {
+		return s
+	}
+	return s + "."
 }
 
 // publicPostName names a status page post kind in a sentence.

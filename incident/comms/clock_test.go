@@ -491,7 +491,7 @@ func TestStatusPageDownRetriesAndNeverPostsTwice(t *testing.T) {
 	_, err = b2.pub.Publish(ctx, inc2.ID, comms.PublishInput{Kind: incident.PostAcknowledge, Body: "Custom words.", Actor: "U0DECL"})
 	require.NoError(t, err)
 	require.Len(t, b2.queue.RunDue(t, b2.clock.Now()), 1)
-	require.Equal(t, 1, b2.count("Retrying cannot fix this"))
+	require.Equal(t, 1, b2.count("Sending it again as it is cannot help"))
 	require.Len(t, b2.page.fail, 2, "no retry after a refusal")
 	b2.page.fail = nil
 	require.NoError(t, b2.pub.RetryStatusPage(ctx, "1|ack||1", "U0DECL"))

@@ -764,7 +764,7 @@ func (pub *Publisher) statusPageFailed(ctx context.Context, inc *incident.Incide
 	last := final || (maxAttempts > 0 && attempt >= maxAttempts)
 	pub.log.WarnContext(ctx, "status page post failed", "incident", inc.Key(), "kind", p.Kind, "attempt", attempt, "err", cause)
 	if inc.ChannelID != "" && (attempt <= 1 || last) {
-		source := fmt.Sprintf("statuspage:fail:%s:%s:%d", p.Kind, p.Ref, p.Round)
+		source := failSource(p)
 		if last && !final {
 			source += ":last"
 		}
@@ -785,6 +785,11 @@ func (pub *Publisher) statusPageFailed(ctx context.Context, inc *incident.Incide
 			n := incident.Notice{Kind: incident.NoticeStatusPageFailed, Incident: inc.Key(), Actor: sp.Name(),
 				Values:  map[string]string{"provider": sp.Title(), "error": incident.ErrorMessage(cause), "retry": retry},
 				Buttons: []incident.Button{{Action: incident.ActionStatusPageRetry, Text: "Retry", Value: value, Style: "danger"}}}
+			if final && p.Kind != incident.PostComponents {
+				// Retry sends the same words; Edit starts from them, and
+				// what is submitted is a post of its own.
+				n.Buttons = append(n.Buttons, incident.Button{Action: incident.ActionStatusPageEdit, Text: "Edit", Value: publishValue(inc.ID, p.Kind, p.Ref, p.Body)})
+			}
 			if err := pub.notify(ctx, inc, n); err != nil {
 				pub.log.WarnContext(ctx, "could not report the failed status page post", "incident", inc.Key(), "err", err)
 			}
@@ -833,13 +838,42 @@ func (pub *Publisher) RetryStatusPage(ctx context.Context, value, actor string) 
 	if why := dropReason(inc, p, src, events); why != "" {
 		return incident.Errorf(incident.ECONFLICT, "%s", dropMessage(inc, why))
 	}
-	for k, ev := range src {
-		if strings.HasPrefix(k, fmt.Sprintf("statuspage:fail:%s:%s:%d", p.Kind, p.Ref, round-1)) {
-			d, _ := ev.Payload.(incident.ProviderFailureData)
-			p.Body = d.Body
-		}
-	}
+	prev := p
+	prev.Round--
+	p.Body = failedBody(events, prev)
 	return pub.schedulePost(ctx, p)
+}
+
+// failedBody returns the words a failed post sent, from the record of its
+// failure (failSource): the latest, for a button that does not say when
+// the post was asked for; any record made before records carried it.
+func failedBody(events []incident.TimelineEvent, p postPayload) string {
+	base := fmt.Sprintf("statuspage:fail:%s:%s:%d", p.Kind, p.Ref, p.Round)
+	var body string
+	for _, ev := range events {
+		rest, ok := strings.CutPrefix(ev.SourceID, base)
+		if !ok {
+			continue
+		}
+		rest = strings.TrimSuffix(rest, ":last")
+		if rest != "" && (!strings.HasPrefix(rest, ":") || p.At > 0 && rest != ":"+strconv.FormatInt(p.At, 10)) {
+			continue // another round (":10" for ":1"), or another request's
+		}
+		d, _ := ev.Payload.(incident.ProviderFailureData)
+		body = d.Body
+	}
+	return body
+}
+
+// failSource is the source id of the record of a post's failure: once per
+// post (asked for at p.At) and round, whichever attempt failed, so a post
+// asked for again (corrected with Edit) has its own.
+func failSource(p postPayload) string {
+	s := fmt.Sprintf("statuspage:fail:%s:%s:%d", p.Kind, p.Ref, p.Round)
+	if p.At > 0 {
+		s += ":" + strconv.FormatInt(p.At, 10)
+	}
+	return s
 }
 
 // lastComponents returns the component state last posted.

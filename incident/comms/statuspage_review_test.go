@@ -393,11 +393,13 @@ func TestResolutionNoticeNeedsAPublicIncident(t *testing.T) {
 	require.Empty(t, fake.Incidents())
 }
 
-// buttonValue is the value of the button with the action id in the first
+// buttonValue is the value of the button with the action id in the last
 // message of the incident's channel that contains sub.
 func buttonValue(t *testing.T, b httpBundle, inc *incident.Incident, sub, action string) string {
 	t.Helper()
-	for _, m := range b.srv.Messages(inc.ChannelID) {
+	msgs := b.srv.Messages(inc.ChannelID)
+	for i := len(msgs) - 1; i >= 0; i-- {
+		m := msgs[i]
 		if !strings.Contains(m.Text, sub) {
 			continue
 		}
@@ -579,4 +581,49 @@ func TestQueuedPostWithoutTextStillPosts(t *testing.T) {
 	bodies := publicBodies(fake)
 	require.Len(t, bodies, 1)
 	require.True(t, strings.HasPrefix(bodies[0], "We are aware of an issue affecting Checkout."), bodies[0])
+}
+
+// TestRejectedPostIsCorrectedWithEdit: a post Statuspage rejects is not
+// retried as it is. Its failure notice has Edit, which starts from the
+// words that were rejected; the corrected words are a new post, whose own
+// failure the channel hears too, and which goes out once accepted.
+func TestRejectedPostIsCorrectedWithEdit(t *testing.T) {
+	t.Parallel()
+	b, fake := reviewSetup(t)
+	ctx := context.Background()
+	inc := b.declare(t, incident.P1)
+	fake.FailNext(http.StatusUnprocessableEntity)
+	_, err := b.pub.Publish(ctx, inc.ID, comms.PublishInput{Kind: incident.PostAcknowledge, Body: "Checkout is down.", Actor: b.ic.ID})
+	require.NoError(t, err)
+	require.Len(t, b.q.RunDue(t, b.clock.Now()), 1, "a rejected post is not retried")
+	failed := b.message(t, inc, "The status page post for INC-1 failed")
+	require.Contains(t, failed, "Statuspage rejected the post")
+	require.Contains(t, failed, "Edit")
+	require.NotContains(t, failed, "correct it and use Retry")
+
+	edit := buttonValue(t, b, inc, "The status page post for INC-1 failed", incident.ActionStatusPageEdit)
+	text, ok := comms.ShownText(edit)
+	require.True(t, ok)
+	require.Equal(t, "Checkout is down.", text, "Edit starts from the rejected words")
+	_, kind, ref, err := comms.ParsePublishValue(edit)
+	require.NoError(t, err)
+
+	b.clock.Advance(time.Minute)
+	fake.FailNext(http.StatusUnprocessableEntity)
+	ok, err = b.pub.Publish(ctx, inc.ID, comms.PublishInput{Kind: kind, Ref: ref, Body: "Checkout fails for some customers.", Actor: b.ic.ID})
+	require.NoError(t, err)
+	require.True(t, ok, "the corrected words are a new post")
+	require.Len(t, b.q.RunDue(t, b.clock.Now()), 1)
+	require.Equal(t, 2, b.said(inc, "The status page post for INC-1 failed"), "each post's failure is said")
+	edit = buttonValue(t, b, inc, "The status page post for INC-1 failed", incident.ActionStatusPageEdit)
+	require.Contains(t, edit, "|t:Checkout fails for some customers.", "the second failure's Edit starts from its own words")
+
+	b.clock.Advance(time.Minute)
+	_, err = b.pub.Publish(ctx, inc.ID, comms.PublishInput{Kind: kind, Ref: ref, Body: "Checkout fails for some customers; we are on it.", Actor: b.ic.ID})
+	require.NoError(t, err)
+	b.run(t)
+	require.Equal(t, []string{"Checkout fails for some customers; we are on it."}, publicBodies(fake))
+
+	// The Retry of the second failure sends the words it failed with.
+	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(b.pub.RetryStatusPage(ctx, retryValue(t, b, inc), b.ic.ID)), "already posted")
 }
