@@ -21,6 +21,7 @@ var commsWordings = map[incident.NoticeKind]wordFunc{
 	incident.NoticeStatusPageComponents:   statusPageComponentsText,
 	incident.NoticeStatusPageFailed:       statusPageFailedText,
 	comms.NoticeStatusPageDropped:         statusPageDroppedText,
+	comms.NoticeStatusPageReopenOffer:     statusPageReopenOfferText,
 	incident.NoticeNotCustomerFacing:      notCustomerFacingText,
 	incident.NoticeCustomerEmail:          customerEmailText,
 	incident.NoticeCustomerEmailReminder:  customerEmailReminderText,
@@ -80,6 +81,13 @@ func statusPageOfferText(n incident.Notice, w wording) string {
 		lead = fmt.Sprintf(":white_check_mark: *%s is resolved: post the resolution notice on the status page?*", n.Incident)
 	}
 	return lead + "\n" + blockQuote(w.esc(n.Values["body"]))
+}
+
+// statusPageReopenOfferText offers the update that reopens a public
+// incident its resolution notice left resolved.
+func statusPageReopenOfferText(n incident.Notice, w wording) string {
+	return fmt.Sprintf(":rotating_light: *%s was reopened after its resolution notice*, and %s still shows it resolved while its components are back in outage. Post this update to reopen it there?\n%s",
+		n.Incident, n.Values["provider"], blockQuote(w.esc(n.Values["body"])))
 }
 
 func statusPagePostedText(n incident.Notice, w wording) string {

@@ -20,7 +20,20 @@ const (
 	stepEmail           = "email"
 	stepOfferUpdate     = "offer_update"
 	stepOfferResolution = "offer_resolution"
+	// stepOfferReopen offers, after a reopen, the update that reopens a
+	// public incident left resolved by its resolution notice.
+	stepOfferReopen = "offer_reopen"
 )
+
+// NoticeStatusPageReopenOffer: the incident was reopened after its
+// resolution notice, and the status page still shows it resolved; offers
+// to post Values["body"] (user text), an update that reopens the public
+// incident on Values["provider"]. Buttons post it or edit it.
+const NoticeStatusPageReopenOffer incident.NoticeKind = "statuspage_reopen_offer"
+
+// refReopen starts the ref of the update a reopen offers; the reopen's
+// time follows.
+const refReopen = "reopen-"
 
 // Timeline source ids of the clock, so each step is said once.
 const (
@@ -89,7 +102,15 @@ func (s *Service) commsHook(ctx context.Context, c incident.Change) error {
 				return scheduleComms(ctx, s.sched, commsPayload{IncidentID: inc.ID, Step: stepOfferResolution, Ref: strconv.FormatInt(inc.UpdatedAt.UnixNano(), 10)}, time.Time{})
 			}
 		case incident.StatusInvestigating, incident.StatusMitigated:
-			return s.pub.planComponents(ctx, inc)
+			if err := s.pub.planComponents(ctx, inc); err != nil {
+				return err
+			}
+			if inc.PublicID != "" && incident.Status(c.From) == incident.StatusResolved {
+				// A reopen: the components show the outage at once; the
+				// public incident, if its resolution notice went out, is
+				// reopened by an update someone approves.
+				return scheduleComms(ctx, s.sched, commsPayload{IncidentID: inc.ID, Step: stepOfferReopen, Ref: strconv.FormatInt(inc.UpdatedAt.UnixNano(), 10)}, time.Time{})
+			}
 		}
 	}
 	return nil
@@ -132,7 +153,7 @@ func scheduleComms(ctx context.Context, sched incident.Scheduler, p commsPayload
 	key := fmt.Sprintf("comms:%d:%s", p.IncidentID, p.Step)
 	switch p.Step {
 	case stepDraft:
-	case stepOfferUpdate, stepOfferResolution:
+	case stepOfferUpdate, stepOfferResolution, stepOfferReopen:
 		key += ":" + p.Ref
 	default:
 		key += ":" + strconv.FormatInt(p.Due, 10) + p.Ref
@@ -189,6 +210,8 @@ func (s *Service) runComms(ctx context.Context, payload []byte) error {
 		return s.emailStep(ctx, inc, p, src)
 	case stepOfferUpdate, stepOfferResolution:
 		return s.offerStep(ctx, inc, p, src)
+	case stepOfferReopen:
+		return s.reopenStep(ctx, inc, p, src, events)
 	}
 	return nil
 }
@@ -468,6 +491,61 @@ func (s *Service) offerStep(ctx context.Context, inc *incident.Incident, p comms
 		return fmt.Errorf("comms: %w", err)
 	}
 	return nil
+}
+
+// reopenStep offers, after a reopen, the update that reopens the public
+// incident, when the resolution notice left it resolved on the status page:
+// the components already show the outage again.
+func (s *Service) reopenStep(ctx context.Context, inc *incident.Incident, p commsPayload, src map[string]incident.TimelineEvent, events []incident.TimelineEvent) error {
+	if inc.PublicID == "" || !inc.Status.Open() || lastPublicStatus(events) != incident.PublicResolved {
+		return nil // resolved again meanwhile, or the public incident is open
+	}
+	ref := refReopen + p.Ref
+	source := "comms:offer:" + incident.PostUpdate + ":" + ref
+	if _, done := src[source]; done {
+		return nil
+	}
+	if inc.ChannelID == "" {
+		return incident.RetryLater(2*time.Second, "%s has no channel yet", inc.Key())
+	}
+	body, err := s.draftBody(ctx, inc, incident.PostUpdate, ref)
+	if err != nil {
+		return err
+	}
+	value := publishValue(inc.ID, incident.PostUpdate, ref, body)
+	provider, _, _ := s.pub.StatusPageFor(inc)
+	title := "the status page"
+	if provider != nil {
+		title = provider.Title()
+	}
+	n := incident.Notice{Kind: NoticeStatusPageReopenOffer, Incident: inc.Key(), Actor: "bot", Values: map[string]string{"body": body, "provider": title},
+		Buttons: []incident.Button{
+			{Action: incident.ActionStatusPagePublish, Text: "Post to status page", Value: value, Style: "primary"},
+			{Action: incident.ActionStatusPageEdit, Text: "Edit", Value: value},
+		}}
+	if _, err := s.chat.Notify(ctx, inc.ChannelID, n); err != nil {
+		return fmt.Errorf("offer the status page update of the reopen of %s: %w", inc.Key(), err)
+	}
+	ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventComms, Actor: "bot", At: s.clock.Now(), SourceID: source,
+		Text: "Status page update offered: reopened after the resolution notice"}
+	if err := s.store.AddTimelineEvent(ctx, &ev); err != nil && incident.ErrorCode(err) != incident.ECONFLICT {
+		return fmt.Errorf("comms: %w", err)
+	}
+	return nil
+}
+
+// lastPublicStatus returns the status the public incident was last posted
+// with, "" when none was.
+func lastPublicStatus(events []incident.TimelineEvent) incident.PublicStatus {
+	var st incident.PublicStatus
+	for _, ev := range events {
+		if ev.Kind == incident.EventStatusPage {
+			if d := statusPagePost(ev); d.Status != "" {
+				st = d.Status
+			}
+		}
+	}
+	return st
 }
 
 // Decline records that the incident is not customer-facing: the status page

@@ -144,13 +144,15 @@ func publicText(s string) string {
 	return incident.PlainText(s, func(string) string { return publicMention })
 }
 
-// templateFor names the comms template of a post kind.
-func templateFor(kind string) string {
-	switch kind {
-	case incident.PostAcknowledge:
+// templateFor names the comms template of a post kind and its ref.
+func templateFor(kind, ref string) string {
+	switch {
+	case kind == incident.PostAcknowledge:
 		return "comms_statuspage_ack.tmpl"
-	case incident.PostResolution:
+	case kind == incident.PostResolution:
 		return "comms_resolution.tmpl"
+	case kind == incident.PostUpdate && strings.HasPrefix(ref, refReopen):
+		return "comms_statuspage_reopen.tmpl"
 	}
 	return "comms_statuspage_update.tmpl"
 }
@@ -161,7 +163,7 @@ var leadingStatus = regexp.MustCompile(`^(?i)(investigating|identified|monitorin
 
 // draftBody renders the public text of a post kind.
 func (b *base) draftBody(ctx context.Context, inc *incident.Incident, kind, ref string) (string, error) {
-	text, err := b.renderComms(ctx, inc, templateFor(kind), ref)
+	text, err := b.renderComms(ctx, inc, templateFor(kind, ref), ref)
 	if err != nil {
 		return "", err
 	}
@@ -207,6 +209,8 @@ func fallbackComms(name string, d Data) string {
 		return fmt.Sprintf("We are aware of an issue affecting %s and are investigating. We will post an update within %d minutes.", d.Affected, d.NextUpdateMinutes)
 	case "comms_resolution.tmpl":
 		return fmt.Sprintf("The issue affecting %s has been resolved.", d.Affected)
+	case "comms_statuspage_reopen.tmpl":
+		return fmt.Sprintf("The issue affecting %s has returned, and our team is investigating again. We will post an update within %d minutes.", d.Affected, d.NextUpdateMinutes)
 	case "comms_customer_email.tmpl":
 		return fmt.Sprintf("Subject: %s disruption\n\nWe are writing about a problem that affected %s.", d.Affected, d.Affected)
 	}

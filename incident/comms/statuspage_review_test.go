@@ -284,15 +284,20 @@ func failPost(t *testing.T, b httpBundle, fake *statuspagefake.Fake, inc *incide
 	return job
 }
 
-// resolveAndNotify resolves the incident and posts its resolution notice.
+// resolveAndNotify resolves the incident and posts its resolution notice
+// from the offer the resolve makes.
 func resolveAndNotify(t *testing.T, b httpBundle, fake *statuspagefake.Fake, inc *incident.Incident) {
 	t.Helper()
 	ctx := context.Background()
 	_, err := b.core.SetStatus(ctx, inc.ID, incident.StatusResolved, b.ic.ID, "fixed")
 	require.NoError(t, err)
 	b.run(t)
-	_, err = b.pub.Publish(ctx, inc.ID, comms.PublishInput{Kind: incident.PostResolution, Body: "Resolved.", Actor: b.ic.ID})
+	_, kind, ref, err := comms.ParsePublishValue(buttonValue(t, b, inc, "post the resolution notice on the status page?", incident.ActionStatusPagePublish))
 	require.NoError(t, err)
+	require.Equal(t, incident.PostResolution, kind)
+	ok, err := b.pub.Publish(ctx, inc.ID, comms.PublishInput{Kind: kind, Ref: ref, Body: "Resolved.", Actor: b.ic.ID})
+	require.NoError(t, err)
+	require.True(t, ok)
 	b.run(t)
 	require.Equal(t, "resolved", fake.Incidents()[0].Status)
 }
@@ -626,4 +631,68 @@ func TestRejectedPostIsCorrectedWithEdit(t *testing.T) {
 
 	// The Retry of the second failure sends the words it failed with.
 	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(b.pub.RetryStatusPage(ctx, retryValue(t, b, inc), b.ic.ID)), "already posted")
+}
+
+// TestReopenAfterTheResolutionNoticeOffersToReopenThePublicIncident: after
+// the resolution notice, a reopen puts the components back in outage at
+// once, and offers (one click, as every public message) an update that
+// reopens the public incident; posted, the page no longer reads
+// "resolved" over components in outage.
+func TestReopenAfterTheResolutionNoticeOffersToReopenThePublicIncident(t *testing.T) {
+	t.Parallel()
+	b, fake := reviewSetup(t)
+	ctx := context.Background()
+	inc := b.declare(t, incident.P1)
+	publishFirst(t, b, fake, inc)
+	resolveAndNotify(t, b, fake, inc)
+	b.advance(t, 2*time.Minute, 30*time.Second, 0)
+	_, err := b.core.SetStatus(ctx, inc.ID, incident.StatusInvestigating, b.ic.ID, "")
+	require.NoError(t, err)
+	b.run(t)
+	require.Equal(t, "major_outage", fake.Component("cmp-api"), "the components follow the reopen at once")
+	require.Equal(t, "resolved", fake.Incidents()[0].Status, "no public words without a click")
+
+	offer := b.message(t, inc, "was reopened after its resolution notice")
+	require.Contains(t, offer, "The issue affecting Checkout has returned")
+	value := buttonValue(t, b, inc, "was reopened after its resolution notice", incident.ActionStatusPagePublish)
+	shown, ok := comms.ShownText(value)
+	require.True(t, ok)
+	ok, err = click(t, b, value)
+	require.NoError(t, err)
+	require.True(t, ok)
+	b.run(t)
+	in := fake.Incidents()[0]
+	require.Equal(t, "investigating", in.Status, "a reopened incident is not shown resolved while its components are in outage")
+	require.Equal(t, shown, in.Updates[0].Body)
+	require.Equal(t, "major_outage", fake.Component("cmp-api"))
+	require.Equal(t, 1, b.said(inc, "was reopened after its resolution notice"), "offered once")
+
+	// Resolved and reopened again: offered again, for the new reopen.
+	resolveAndNotify(t, b, fake, inc)
+	b.advance(t, 2*time.Minute, 30*time.Second, 0)
+	_, err = b.core.SetStatus(ctx, inc.ID, incident.StatusInvestigating, b.ic.ID, "")
+	require.NoError(t, err)
+	b.run(t)
+	require.Equal(t, 2, b.said(inc, "was reopened after its resolution notice"))
+}
+
+// TestReopenWithoutAResolutionNoticeOffersNothing: a public incident whose
+// resolution notice was never posted still reads as open on the page; a
+// reopen sets the components and offers nothing more.
+func TestReopenWithoutAResolutionNoticeOffersNothing(t *testing.T) {
+	t.Parallel()
+	b, fake := reviewSetup(t)
+	ctx := context.Background()
+	inc := b.declare(t, incident.P1)
+	publishFirst(t, b, fake, inc)
+	_, err := b.core.SetStatus(ctx, inc.ID, incident.StatusResolved, b.ic.ID, "fixed")
+	require.NoError(t, err)
+	b.run(t)
+	b.advance(t, 2*time.Minute, 30*time.Second, 0)
+	_, err = b.core.SetStatus(ctx, inc.ID, incident.StatusInvestigating, b.ic.ID, "")
+	require.NoError(t, err)
+	b.run(t)
+	require.Equal(t, "investigating", fake.Incidents()[0].Status)
+	require.Equal(t, "major_outage", fake.Component("cmp-api"))
+	require.Zero(t, b.said(inc, "was reopened after its resolution notice"))
 }
