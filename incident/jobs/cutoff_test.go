@@ -173,7 +173,7 @@ func cutOffOptions(id string) Options {
 	opts.InstanceID = id
 	opts.HeartbeatInterval = 100 * time.Millisecond
 	opts.DeadAfter = 1500 * time.Millisecond
-	opts.JobTimeout = time.Hour // River's rescuer stays out of it
+	opts.JobTimeout = time.Hour // no run is taken for stuck
 	opts.UrgentWorkers = 1
 	return opts
 }

@@ -64,6 +64,11 @@ var DefaultRetryCapKinds = []string{incident.JobSetup}
 // for due jobs: how late, at most, an idle engine starts an urgent timer.
 const urgentPollInterval = 250 * time.Millisecond
 
+// riverRescueAfter is River's RescueStuckJobsAfter: so long that its
+// rescuer, which compares the leader's clock with the database's, never
+// takes a job; the engine rescues stuck jobs itself.
+const riverRescueAfter = 365 * 24 * time.Hour
+
 // DefaultStopGrace bounds how long Stop waits, once its context has ended,
 // for the handlers it cancelled to return and for the engine to record its
 // stop; a handler that ignores its context, or a database that does not
@@ -99,7 +104,9 @@ type Options struct {
 	// DefaultMaxAttempts bounds the attempts of a job whose MaxAttempts is
 	// zero. Defaults to DefaultMaxAttempts.
 	DefaultMaxAttempts int
-	// JobTimeout cancels a handler's context after this long. Defaults to
+	// JobTimeout cancels a handler's context after this long. A handler
+	// that goes on a minute past it has its job taken from it: the job is
+	// charged a failed attempt and runs again. Defaults to
 	// DefaultJobTimeout.
 	JobTimeout time.Duration
 	// RetryCap is the longest wait between two attempts of an urgent job
@@ -182,6 +189,11 @@ type Options struct {
 	// after any crash mid-job. Nil runs everything on the pool. Ignored
 	// for SQLite.
 	BackgroundPool *pgxpool.Pool
+
+	// clock, in tests, is this host's clock for River and for the times
+	// the engine gives River (a host whose clock is off the database's).
+	// Nil is time.Now.
+	clock func() time.Time
 }
 
 // instances numbers the engines of this process, so that two of them never
@@ -275,6 +287,9 @@ type Engine struct {
 	// fence stops this engine's runs when its heartbeats go unrecorded,
 	// before another replica takes their jobs over.
 	fence *fence
+	// guard records the results of this engine's runs, and takes a job
+	// from a run stuck past JobTimeout.
+	guard *guard
 	// stopBeat ends the heartbeat loop of the current run; beatDone is
 	// closed when it has returned.
 	stopBeat context.CancelFunc
@@ -299,6 +314,9 @@ type Engine struct {
 	// (defaultUnknownKindWait, defaultUnknownKindDeferrals).
 	unknownKindWait      time.Duration
 	unknownKindDeferrals int
+	// stuckGrace is how long past JobTimeout a run may go on before its
+	// job is taken from it (defaultStuckGrace).
+	stuckGrace time.Duration
 
 	mu       sync.RWMutex
 	handlers map[string]incident.JobHandler
@@ -413,12 +431,14 @@ func newEngine(driver riverdriver.Driver[*sql.Tx], opts Options, depth func(cont
 
 		unknownKindWait:      defaultUnknownKindWait,
 		unknownKindDeferrals: defaultUnknownKindDeferrals,
+		stuckGrace:           defaultStuckGrace,
 	}
 	table := "river_job"
 	if postgres && opts.Schema != "" {
 		table = pgx.Identifier{opts.Schema, "river_job"}.Sanitize()
 	}
-	driver = guardedDriver{Driver: driver, guard: &guard{db: db, postgres: postgres, id: opts.InstanceID, table: table, fence: e.fence, log: log}}
+	e.guard = &guard{db: db, driver: driver, postgres: postgres, id: opts.InstanceID, schema: opts.Schema, table: table, fence: e.fence, log: log}
+	driver = guardedDriver{Driver: driver, guard: e.guard}
 	m, err := newMetrics(opts.Registerer, opts.Queue, e.scrapeDepth)
 	if err != nil {
 		return nil, err
@@ -444,11 +464,13 @@ func newEngine(driver riverdriver.Driver[*sql.Tx], opts Options, depth func(cont
 		FetchPollInterval: opts.FetchPollInterval,
 		JobTimeout:        opts.JobTimeout,
 		// A replica that dies mid-job leaves the job running; the
-		// heartbeat takeover hands it to a live replica within DeadAfter.
-		// River's rescuer is the backstop for a replica that is alive but
-		// stuck: it retries jobs running this long, not after its
-		// default hour, because a half-opened war room cannot wait.
-		RescueStuckJobsAfter: opts.JobTimeout + time.Minute,
+		// heartbeat takeover hands it to a live replica within DeadAfter,
+		// and a live replica takes its own jobs from runs stuck past
+		// JobTimeout (rescueStuck). River's rescuer compares the
+		// database's attempted_at with the leader's own clock: a leader
+		// whose clock is ahead would take live jobs for stuck ones and
+		// run them twice. It is left a year, so it never acts.
+		RescueStuckJobsAfter: max(riverRescueAfter, opts.JobTimeout+time.Hour),
 		Logger:               e.riverLog,
 		MaxAttempts:          opts.DefaultMaxAttempts,
 		RetryPolicy:          retryPolicy{},
@@ -459,6 +481,7 @@ func newEngine(driver riverdriver.Driver[*sql.Tx], opts Options, depth func(cont
 			opts.UrgentQueue: {MaxWorkers: opts.UrgentWorkers, FetchPollInterval: min(opts.FetchPollInterval, urgentPollInterval)},
 		},
 		Schema:  opts.Schema,
+		Test:    river.TestConfig{Time: riverClock(opts.clock)},
 		Workers: workers,
 		Hooks:   []rivertype.Hook{river.HookInsertBeginFunc(urgentTimers(opts.UrgentQueue))},
 	})
@@ -468,6 +491,21 @@ func newEngine(driver riverdriver.Driver[*sql.Tx], opts Options, depth func(cont
 	e.client = client
 	return e, nil
 }
+
+// riverClock is River's time generator on clock, or River's own for nil.
+func riverClock(clock func() time.Time) rivertype.TimeGenerator {
+	if clock == nil {
+		return nil
+	}
+	return hostClock(clock)
+}
+
+// hostClock is a River time generator on a given clock, with the database's
+// clock wherever River lets the database choose (NowOrNil).
+type hostClock func() time.Time
+
+func (c hostClock) Now() time.Time       { return c() }
+func (c hostClock) NowOrNil() *time.Time { return nil }
 
 // urgentTimers returns an insert hook that stores an urgent job due later
 // (an update nag, a response-time check, a comms deadline) as available

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 )
@@ -74,6 +75,14 @@ type run struct {
 	// error): River gives its attempt back, and the rerun counts the
 	// snooze instead (guarded by fence.mu).
 	snoozed bool
+	// startedAt is when the handler was started, on this process's
+	// monotonic clock (guarded by fence.mu).
+	startedAt time.Time
+	// abandoned says the run's handler went on past JobTimeout and a
+	// grace, and its job was taken from it: it runs again, here or
+	// elsewhere, and this run's result is never recorded (guarded by
+	// fence.mu).
+	abandoned bool
 	// deferral, when positive, says the run put back a job of a kind
 	// this engine has no handler for, for the deferral-th time (guarded
 	// by fence.mu).
@@ -185,7 +194,54 @@ func (f *fence) start(r *run) bool {
 		return false
 	}
 	r.started = true
+	r.startedAt = time.Now()
 	return true
+}
+
+// stuckRun is a run whose handler has gone on for too long.
+type stuckRun struct {
+	id  int64
+	run *run
+	// attempt is the run's attempt.
+	attempt int
+	// ran is how long the handler has run.
+	ran time.Duration
+}
+
+// stuck returns the runs whose handlers started more than limit ago and
+// have not returned, unless they were abandoned already.
+func (f *fence) stuck(limit time.Duration) []stuckRun {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []stuckRun
+	for id, r := range f.runs {
+		if r.started && !r.abandoned && time.Since(r.startedAt) > limit {
+			out = append(out, stuckRun{id: id, run: r, attempt: r.attempt, ran: time.Since(r.startedAt)})
+		}
+	}
+	return out
+}
+
+// abandon records that the run's job was taken from it.
+func (f *fence) abandon(r *run) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r.abandoned = true
+}
+
+// holds reports whether a run of job id at attempt is registered.
+func (f *fence) holds(id int64, attempt int) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r, ok := f.runs[id]
+	return ok && r.attempt == attempt
+}
+
+// abandonedRun reports whether the run's job was taken from it.
+func (f *fence) abandonedRun(r *run) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return r.abandoned
 }
 
 // deferRun records that the run puts back its job, of a kind this engine
@@ -230,12 +286,14 @@ func (f *fence) lookup(ids []int64) map[int64]runView {
 }
 
 // settle forgets the runs whose results were recorded (or dropped), unless
-// a newer run of the job has registered since.
-func (f *fence) settle(runs map[int64]runView) {
+// a newer run of the job has registered since. The results of older runs
+// (stale: an abandoned run's, that came while a rerun of its job runs here)
+// settle nothing.
+func (f *fence) settle(runs map[int64]runView, stale []int64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for id, v := range runs {
-		if f.runs[id] == v.run {
+		if f.runs[id] == v.run && !slices.Contains(stale, id) {
 			delete(f.runs, id)
 		}
 	}

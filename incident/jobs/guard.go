@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -59,11 +60,15 @@ type guardedExecutor struct {
 // cancelled announcement would take itself for the first and post again.
 type guard struct {
 	db       *sql.DB
+	driver   riverdriver.Driver[*sql.Tx]
 	postgres bool
 	id       string
-	table    string
-	fence    *fence
-	log      *slog.Logger
+	// schema holds River's tables on PostgreSQL (Options.Schema), and
+	// table is river_job in it.
+	schema string
+	table  string
+	fence  *fence
+	log    *slog.Logger
 }
 
 // JobSetStateIfRunningMany records runs' results, guarded.
@@ -81,7 +86,7 @@ func (x guardedExecutor) JobSetStateIfRunningMany(ctx context.Context, params *r
 	if err != nil {
 		return nil, err
 	}
-	kept, moved, interrupted, extended := x.guard.filter(params, runs, holders)
+	kept, moved, interrupted, extended, stale := x.guard.filter(params, runs, holders)
 	if err := x.guard.extend(ctx, tx, extended); err != nil {
 		return nil, err
 	}
@@ -95,7 +100,10 @@ func (x guardedExecutor) JobSetStateIfRunningMany(ctx context.Context, params *r
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("jobs: record results: %w", err)
 	}
-	x.guard.fence.settle(runs)
+	x.guard.fence.settle(runs, stale)
+	if len(stale) > 0 {
+		x.guard.log.WarnContext(ctx, "late results of abandoned runs (handlers that ignored JobTimeout) were not recorded", "job_ids", stale)
+	}
 	if len(moved) > 0 {
 		x.guard.log.WarnContext(ctx, "results of runs whose jobs moved on (taken over by another instance) were not recorded", "job_ids", moved)
 	}
@@ -107,8 +115,9 @@ func (x guardedExecutor) JobSetStateIfRunningMany(ctx context.Context, params *r
 
 // holder is the attempt of a running job and the instance running it.
 type holder struct {
-	attempt int
-	owner   string
+	attempt     int
+	maxAttempts int
+	owner       string
 }
 
 // holders locks the running jobs among ids and returns who runs them.
@@ -119,12 +128,12 @@ func (g *guard) holders(ctx context.Context, tx *sql.Tx, ids []int64) (map[int64
 	var q string
 	var args []any
 	if g.postgres {
-		q = "SELECT id, attempt, coalesce(attempted_by[array_length(attempted_by, 1)], '') FROM " + g.table +
+		q = "SELECT id, attempt, max_attempts, coalesce(attempted_by[array_length(attempted_by, 1)], '') FROM " + g.table +
 			" WHERE id = ANY($1) AND state = 'running' FOR UPDATE"
 		args = []any{ids}
 	} else {
 		q = "UPDATE river_job SET state = state WHERE id IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ") +
-			") AND state = 'running' RETURNING id, attempt, coalesce(json_extract(attempted_by, '$[#-1]'), '')"
+			") AND state = 'running' RETURNING id, attempt, max_attempts, coalesce(json_extract(attempted_by, '$[#-1]'), '')"
 		for _, id := range ids {
 			args = append(args, id)
 		}
@@ -138,7 +147,7 @@ func (g *guard) holders(ctx context.Context, tx *sql.Tx, ids []int64) (map[int64
 	for rows.Next() {
 		var id int64
 		var h holder
-		if err := rows.Scan(&id, &h.attempt, &h.owner); err != nil {
+		if err := rows.Scan(&id, &h.attempt, &h.maxAttempts, &h.owner); err != nil {
 			return nil, fmt.Errorf("jobs: record results: lock the jobs: %w", err)
 		}
 		out[id] = h
@@ -186,11 +195,19 @@ func givesAttemptBack(params *riverdriver.JobSetStateIfRunningManyParams, i int,
 // returns the ids of the results dropped, of those made interrupted, and of
 // the interrupted jobs whose handler had started, which keep the attempt
 // and get one more (extend).
-func (g *guard) filter(params *riverdriver.JobSetStateIfRunningManyParams, runs map[int64]runView, holders map[int64]holder) (kept *riverdriver.JobSetStateIfRunningManyParams, moved, interrupted, extended []int64) {
+func (g *guard) filter(params *riverdriver.JobSetStateIfRunningManyParams, runs map[int64]runView, holders map[int64]holder) (kept *riverdriver.JobSetStateIfRunningManyParams, moved, interrupted, extended, stale []int64) {
 	kept = &riverdriver.JobSetStateIfRunningManyParams{Now: params.Now, Schema: params.Schema}
 	now := time.Now()
 	for i, id := range params.ID {
 		r, ours := runs[id]
+		if ours && params.Attempt[i] != nil && *params.Attempt[i] < r.attempt-1 {
+			// The result of an earlier run than the registered one: an
+			// abandoned run, which ends with a snooze (River gives back
+			// its attempt, older than the rerun's), whose job runs again
+			// here.
+			stale = append(stale, id)
+			continue
+		}
 		if ours {
 			if h, ok := holders[id]; !ok || h.attempt != r.attempt || h.owner != g.id {
 				moved = append(moved, id)
@@ -231,5 +248,69 @@ func (g *guard) filter(params *riverdriver.JobSetStateIfRunningManyParams, runs 
 		kept.ScheduledAt = append(kept.ScheduledAt, params.ScheduledAt[i])
 		kept.State = append(kept.State, params.State[i])
 	}
-	return kept, moved, interrupted, extended
+	return kept, moved, interrupted, extended, stale
+}
+
+// abandon takes the job id from this engine's run at attempt, whose handler
+// has gone on past JobTimeout (why says how long): the run is charged as a
+// failed attempt, with why as its error, and the job is available again at
+// once, or discarded on its last attempt, as River's rescuer did with a
+// job stuck so long. It reports false when the job is no longer the run's
+// (it moved on, or finished meanwhile).
+func (g *guard) abandon(ctx context.Context, id int64, attempt int, why string) (state rivertype.JobState, ok bool, err error) {
+	tx, err := g.db.BeginTx(ctx, nil)
+	if err != nil {
+		return "", false, fmt.Errorf("jobs: abandon a stuck run: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	holders, err := g.holders(ctx, tx, []int64{id})
+	if err != nil {
+		return "", false, err
+	}
+	h, held := holders[id]
+	if !held || h.attempt != attempt || h.owner != g.id {
+		return "", false, nil
+	}
+	now, err := g.dbNow(ctx, tx)
+	if err != nil {
+		return "", false, err
+	}
+	errData, err := json.Marshal(rivertype.AttemptError{At: now, Attempt: attempt, Error: why})
+	if err != nil {
+		return "", false, fmt.Errorf("jobs: abandon a stuck run: %w", err)
+	}
+	params := &riverdriver.JobSetStateIfRunningManyParams{
+		ID:              []int64{id},
+		Attempt:         []*int{nil},
+		ErrData:         [][]byte{errData},
+		FinalizedAt:     []*time.Time{nil},
+		MetadataDoMerge: []bool{false},
+		MetadataUpdates: [][]byte{nil},
+		ScheduledAt:     []*time.Time{&now},
+		State:           []rivertype.JobState{rivertype.JobStateAvailable},
+		Schema:          g.schema,
+	}
+	if attempt >= h.maxAttempts {
+		params.FinalizedAt[0], params.ScheduledAt[0] = &now, nil
+		params.State[0] = rivertype.JobStateDiscarded
+	}
+	if _, err := g.driver.UnwrapExecutor(tx).JobSetStateIfRunningMany(ctx, params); err != nil {
+		return "", false, fmt.Errorf("jobs: abandon a stuck run: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return "", false, fmt.Errorf("jobs: abandon a stuck run: %w", err)
+	}
+	return params.State[0], true, nil
+}
+
+// dbNow reads the database's clock in tx. SQLite's is this host's.
+func (g *guard) dbNow(ctx context.Context, tx *sql.Tx) (time.Time, error) {
+	if !g.postgres {
+		return time.Now(), nil
+	}
+	var now time.Time
+	if err := tx.QueryRowContext(ctx, "SELECT clock_timestamp()").Scan(&now); err != nil {
+		return time.Time{}, fmt.Errorf("jobs: read the database's clock: %w", err)
+	}
+	return now, nil
 }

@@ -26,7 +26,7 @@ func newMetrics(reg prometheus.Registerer, queue string, depth func() float64) (
 		}, []string{"kind", "outcome"}),
 		total: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name:        "firebreak_jobs_total",
-			Help:        "Job runs, by job kind and outcome (completed, retried, snoozed, cancelled, discarded, cut_off, interrupted).",
+			Help:        "Job runs, by job kind and outcome (completed, retried, snoozed, cancelled, discarded, cut_off, interrupted, abandoned).",
 			ConstLabels: labels,
 		}, []string{"kind", "outcome"}),
 	}

@@ -140,11 +140,54 @@ func (e *Engine) heartbeat(ctx context.Context, done chan<- struct{}) {
 				e.log.WarnContext(ctx, "took over jobs of a dead instance", "jobs", n)
 			}
 		}
+		if err == nil {
+			err = e.rescueStuck(callCtx)
+		}
 		cancel()
 		if err != nil && ctx.Err() == nil {
 			e.repeating.WarnContext(ctx, "job heartbeat failed", "error", err)
 		}
 	}
+}
+
+// rescueStuck does for this engine's own jobs what River's rescuer did,
+// without comparing two hosts' clocks: it takes the job from a run whose
+// handler has gone on past JobTimeout and a grace, timed on this process's
+// clock from the handler's start (the job is charged a failed attempt and
+// runs again, or is discarded on its last attempt), and makes available
+// again a job River shows running here that no run of this engine holds,
+// once it has been running that long by the database's clock. The jobs of
+// dead replicas are taken over by reclaim.
+func (e *Engine) rescueStuck(ctx context.Context) error {
+	limit := e.opts.JobTimeout + e.stuckGrace
+	for _, s := range e.fence.stuck(limit) {
+		why := fmt.Sprintf("jobs: the handler ran for %s, past JobTimeout (%s) and a grace of %s, ignoring its cancelled context: the job was taken from it",
+			s.ran.Round(time.Millisecond), e.opts.JobTimeout, e.stuckGrace)
+		state, ok, err := e.guard.abandon(ctx, s.id, s.attempt, why)
+		if err != nil {
+			return err
+		}
+		e.fence.abandon(s.run)
+		if ok {
+			e.log.ErrorContext(ctx, "job handler stuck past JobTimeout, ignoring its cancelled context: the job was taken from it", "job_id", s.id,
+				"attempt", s.attempt, "ran", s.ran.Round(time.Millisecond), "job_timeout", e.opts.JobTimeout, "state", string(state))
+		}
+	}
+	lost, err := e.takeover.lost(ctx, limit)
+	if err != nil {
+		return err
+	}
+	for _, j := range lost {
+		if e.fence.holds(j.id, j.attempt) {
+			continue // timed on this process's clock, above
+		}
+		if ok, err := e.takeover.release(ctx, j); err != nil {
+			return err
+		} else if ok {
+			e.log.WarnContext(ctx, "job shown running on this instance, which does not run it: made available again", "job_id", j.id, "attempt", j.attempt)
+		}
+	}
+	return nil
 }
 
 // endHeartbeat stops the heartbeat loop of the current run, if any.

@@ -34,9 +34,10 @@ func defaultInstanceID() string {
 // engine records a heartbeat in job_instances; a job River shows as running
 // on an instance whose heartbeat is older than deadAfter (or missing) is made
 // available again, and so is, when an engine starts, every job running under
-// its own instance id, since no run of this process can hold it yet. River's
-// own rescuer (JobTimeout plus a minute) stays as a backstop for instances
-// that heartbeat but never finish a job.
+// its own instance id, since no run of this process can hold it yet. A live
+// instance takes its own jobs from runs stuck past JobTimeout
+// (Engine.rescueStuck); River's rescuer, which compares two hosts' clocks,
+// never acts.
 //
 // An instance is judged dead by an engine that has itself been beating for
 // deadAfter: then the other had deadAfter, with the database answering, to
@@ -384,6 +385,44 @@ func (t *takeover) running(ctx context.Context) ([]orphan, error) {
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("jobs: list running jobs: %w", err)
+	}
+	return out, nil
+}
+
+// lost returns the jobs River shows running under this instance that have
+// been running for longer than age, by the database's clock.
+func (t *takeover) lost(ctx context.Context, age time.Duration) ([]orphan, error) {
+	var q string
+	var args []any
+	if t.postgres {
+		q = "SELECT id, attempt, attempted_by[array_length(attempted_by, 1)] FROM river_job " +
+			"WHERE state = 'running' AND queue = ANY($1) AND attempted_by[array_length(attempted_by, 1)] = $2 " +
+			"AND attempted_at < now() - $3 * interval '1 millisecond'"
+		args = []any{t.queues, t.id, age.Milliseconds()}
+	} else {
+		q = "SELECT id, attempt, json_extract(attempted_by, '$[#-1]') FROM river_job " +
+			"WHERE state = 'running' AND queue IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(t.queues)), ", ") + ") " +
+			"AND json_extract(attempted_by, '$[#-1]') = ? AND julianday(attempted_at) < julianday('now') - ? / 86400000.0"
+		for _, name := range t.queues {
+			args = append(args, name)
+		}
+		args = append(args, t.id, age.Milliseconds())
+	}
+	rows, err := t.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: list this instance's long-running jobs: %w", err)
+	}
+	defer rows.Close()
+	var out []orphan
+	for rows.Next() {
+		var o orphan
+		if err := rows.Scan(&o.id, &o.attempt, &o.owner); err != nil {
+			return nil, fmt.Errorf("jobs: list this instance's long-running jobs: %w", err)
+		}
+		out = append(out, o)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("jobs: list this instance's long-running jobs: %w", err)
 	}
 	return out, nil
 }

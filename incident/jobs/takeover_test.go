@@ -23,14 +23,14 @@ func holdJobs(t *testing.T, e *Engine, owner string) {
 }
 
 // TestTakeoverOfDeadInstance: a job left running by an instance that no
-// longer beats runs on a live engine without waiting for River's rescuer.
+// longer beats runs on a live engine without waiting for JobTimeout.
 func TestTakeoverOfDeadInstance(t *testing.T) {
 	t.Parallel()
 	eachHarness(t, func(t *testing.T, h *harness) {
 		opts := testOptions()
 		opts.InstanceID = "live"
 		opts.HeartbeatInterval = 50 * time.Millisecond
-		opts.JobTimeout = time.Hour // River's rescuer would wait an hour
+		opts.JobTimeout = time.Hour // a stuck run is taken only past it
 		e := h.newEngine(t, opts)
 		var rec recorder
 		e.Handle("work", rec.handle)

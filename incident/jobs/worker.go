@@ -31,6 +31,9 @@ const (
 	// outcomeInterrupted is a run cancelled by the engine's stop, once
 	// the stop's deadline had passed.
 	outcomeInterrupted = "interrupted"
+	// outcomeAbandoned is a run whose handler went on past JobTimeout
+	// and a grace: its job was taken from it, and its result dropped.
+	outcomeAbandoned = "abandoned"
 )
 
 // A job of a kind this engine has no handler for (scheduled by a newer
@@ -42,6 +45,10 @@ const (
 	defaultUnknownKindWait      = 30 * time.Second
 	defaultUnknownKindDeferrals = 120
 )
+
+// defaultStuckGrace is how long past JobTimeout a handler that ignores its
+// cancelled context may hold its job before it is run again.
+const defaultStuckGrace = time.Minute
 
 // unknownKindLabel replaces an unregistered kind in metric labels, so a
 // stray job cannot create unbounded label values.
@@ -117,6 +124,15 @@ func (d *dispatcher) Work(ctx context.Context, job *river.Job[taskArgs]) error {
 	err := runHandler(incident.WithJobRun(ctx, job.ID, job.Attempt+snoozes, job.MaxAttempts+snoozes), h, job.Args.Payload)
 	elapsed := time.Since(start)
 
+	if e.fence.abandonedRun(r) {
+		// Its job was taken from it (rescueStuck) and may run again here
+		// meanwhile: the result ends as a snooze, which gives back an
+		// attempt older than the rerun's, so the guard tells it from the
+		// rerun's own and drops it.
+		log.WarnContext(ctx, "the handler of a job taken from it past JobTimeout returned; its result is dropped", "error", err, "duration", elapsed)
+		e.metrics.observe(kind, outcomeAbandoned, elapsed)
+		return river.JobSnooze(e.opts.JobTimeout)
+	}
 	if cause := context.Cause(ctx); err != nil && errors.Is(cause, ErrHeartbeatLost) {
 		log.WarnContext(ctx, "job stopped: this instance is cut off from the database; it runs again here or on another replica", "error", err, "duration", elapsed)
 		e.metrics.observe(kind, outcomeCutOff, elapsed)
