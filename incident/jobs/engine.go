@@ -437,7 +437,11 @@ func newEngine(driver riverdriver.Driver[*sql.Tx], opts Options, depth func(cont
 	if postgres && opts.Schema != "" {
 		table = pgx.Identifier{opts.Schema, "river_job"}.Sanitize()
 	}
-	e.guard = &guard{db: db, driver: driver, postgres: postgres, id: opts.InstanceID, schema: opts.Schema, table: table, fence: e.fence, log: log}
+	hostNow := opts.clock
+	if hostNow == nil {
+		hostNow = time.Now
+	}
+	e.guard = &guard{db: db, driver: driver, postgres: postgres, id: opts.InstanceID, schema: opts.Schema, table: table, fence: e.fence, log: log, now: hostNow}
 	driver = guardedDriver{Driver: driver, guard: e.guard}
 	m, err := newMetrics(opts.Registerer, opts.Queue, e.scrapeDepth)
 	if err != nil {
@@ -473,17 +477,17 @@ func newEngine(driver riverdriver.Driver[*sql.Tx], opts Options, depth func(cont
 		RescueStuckJobsAfter: max(riverRescueAfter, opts.JobTimeout+time.Hour),
 		Logger:               e.riverLog,
 		MaxAttempts:          opts.DefaultMaxAttempts,
-		RetryPolicy:          retryPolicy{},
+		RetryPolicy:          retryPolicy{now: opts.clock},
 		Queues: map[string]river.QueueConfig{
 			opts.Queue: {MaxWorkers: opts.Workers},
-			// Urgent timers fire when a poll finds them due (urgentTimers),
+			// Timers fire when a poll finds them due (dueByTheDatabase),
 			// so this queue polls more often.
 			opts.UrgentQueue: {MaxWorkers: opts.UrgentWorkers, FetchPollInterval: min(opts.FetchPollInterval, urgentPollInterval)},
 		},
 		Schema:  opts.Schema,
 		Test:    river.TestConfig{Time: riverClock(opts.clock)},
 		Workers: workers,
-		Hooks:   []rivertype.Hook{river.HookInsertBeginFunc(urgentTimers(opts.UrgentQueue))},
+		Hooks:   []rivertype.Hook{river.HookInsertBeginFunc(dueByTheDatabase)},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("jobs: new river client: %w", err)
@@ -507,19 +511,19 @@ type hostClock func() time.Time
 func (c hostClock) Now() time.Time       { return c() }
 func (c hostClock) NowOrNil() *time.Time { return nil }
 
-// urgentTimers returns an insert hook that stores an urgent job due later
-// (an update nag, a response-time check, a comms deadline) as available
-// with its due time, rather than scheduled. River moves scheduled jobs to
-// available only every 5 seconds, on the leader, so a timer would fire up to
-// 5 seconds late; an available job is fetched once its scheduled_at has
-// passed, within one fetch poll of its due time. River does the same for
-// its own short snoozes and retries. Uniqueness is unchanged: both states
-// count for a keyed job (insertArgs).
-func urgentTimers(queue string) func(context.Context, *rivertype.JobInsertParams) error {
-	return func(_ context.Context, params *rivertype.JobInsertParams) error {
-		if params.Queue == queue && params.State == rivertype.JobStateScheduled {
-			params.State = rivertype.JobStateAvailable
-		}
-		return nil
+// dueByTheDatabase returns an insert hook that stores a job due later (an
+// update nag, a response-time check, a comms deadline, a digest) as
+// available with its due time, rather than scheduled. River's leader moves
+// scheduled jobs to available only every 5 seconds, and by its own clock:
+// a timer would fire up to 5 seconds late, and as late again as the
+// leader's clock is behind the database's. An available job is fetched once
+// its scheduled_at has passed by the database's clock, within one fetch
+// poll of its due time. River does the same for its own short snoozes and
+// retries, and the engine for the longer ones (guard.onDatabaseClock).
+// Uniqueness is unchanged: both states count for a keyed job (insertArgs).
+func dueByTheDatabase(_ context.Context, params *rivertype.JobInsertParams) error {
+	if params.State == rivertype.JobStateScheduled {
+		params.State = rivertype.JobStateAvailable
 	}
+	return nil
 }

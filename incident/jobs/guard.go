@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -69,6 +70,8 @@ type guard struct {
 	table  string
 	fence  *fence
 	log    *slog.Logger
+	// now is this host's clock, River's (Options.clock, time.Now).
+	now func() time.Time
 }
 
 // JobSetStateIfRunningMany records runs' results, guarded.
@@ -88,6 +91,9 @@ func (x guardedExecutor) JobSetStateIfRunningMany(ctx context.Context, params *r
 	}
 	kept, moved, interrupted, extended, stale := x.guard.filter(params, runs, holders)
 	if err := x.guard.extend(ctx, tx, extended); err != nil {
+		return nil, err
+	}
+	if err := x.guard.onDatabaseClock(ctx, tx, kept); err != nil {
 		return nil, err
 	}
 	var rows []*rivertype.JobRow
@@ -197,7 +203,7 @@ func givesAttemptBack(params *riverdriver.JobSetStateIfRunningManyParams, i int,
 // and get one more (extend).
 func (g *guard) filter(params *riverdriver.JobSetStateIfRunningManyParams, runs map[int64]runView, holders map[int64]holder) (kept *riverdriver.JobSetStateIfRunningManyParams, moved, interrupted, extended, stale []int64) {
 	kept = &riverdriver.JobSetStateIfRunningManyParams{Now: params.Now, Schema: params.Schema}
-	now := time.Now()
+	now := g.now()
 	for i, id := range params.ID {
 		r, ours := runs[id]
 		if ours && params.Attempt[i] != nil && *params.Attempt[i] < r.attempt-1 {
@@ -249,6 +255,38 @@ func (g *guard) filter(params *riverdriver.JobSetStateIfRunningManyParams, runs 
 		kept.State = append(kept.State, params.State[i])
 	}
 	return kept, moved, interrupted, extended, stale
+}
+
+// onDatabaseClock moves the times River gave results on this host's clock
+// (when a retry or a snoozed job is due, when an interrupted one is
+// available again) to the database's, which decides when the job is
+// fetched again: a host whose clock is behind had its snoozed timers due at
+// once by the database's, fetched again and again until its own clock
+// caught up, each time a snooze (and past MaxSnoozes an attempt) spent,
+// and its retries came without their backoff. A result due later is made
+// available rather than scheduled or retryable, as urgentTimers does for
+// inserts: River's leader makes those available by its own clock, late by
+// as much as that clock is behind, while its fetch goes by the database's.
+func (g *guard) onDatabaseClock(ctx context.Context, tx *sql.Tx, kept *riverdriver.JobSetStateIfRunningManyParams) error {
+	if !slices.ContainsFunc(kept.ScheduledAt, func(at *time.Time) bool { return at != nil }) {
+		return nil
+	}
+	dbNow, err := g.dbNow(ctx, tx)
+	if err != nil {
+		return err
+	}
+	shift := dbNow.Sub(g.now())
+	for i, at := range kept.ScheduledAt {
+		if at == nil {
+			continue
+		}
+		due := at.Add(shift)
+		kept.ScheduledAt[i] = &due
+		if s := kept.State[i]; s == rivertype.JobStateScheduled || s == rivertype.JobStateRetryable {
+			kept.State[i] = rivertype.JobStateAvailable
+		}
+	}
+	return nil
 }
 
 // abandon takes the job id from this engine's run at attempt, whose handler

@@ -38,11 +38,18 @@ const retryCapKey = "firebreak_retry_cap_ms"
 // waiting on (urgent, or of a kind in Options.RetryCapKinds) waits at most
 // its cap between attempts, and was given as many more attempts as keep
 // the span its MaxAttempts asked for (cappedAttempts).
-type retryPolicy struct{}
+type retryPolicy struct {
+	// now is this host's clock, River's (Options.clock); nil is time.Now.
+	now func() time.Time
+}
 
 // NextRetry implements river.ClientRetryPolicy.
-func (retryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
-	return time.Now().Add(retryDelay(job.Attempt, retryCapOf(job.Metadata), rand.Float64()))
+func (p retryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
+	now := time.Now
+	if p.now != nil {
+		now = p.now
+	}
+	return now().Add(retryDelay(job.Attempt, retryCapOf(job.Metadata), rand.Float64()))
 }
 
 // retryCapOf reads a job's cap from its metadata; zero means none.
