@@ -106,30 +106,99 @@ func (s *incidentStore) insertIncidentOn(tx *gorm.DB, row *incidentRow) (*incide
 		if existing, err := incidentByKey(tx, row.DeclareKey); err != nil || existing != nil {
 			return existing, err
 		}
-		number, err := s.nextNumber(tx)
-		if err != nil {
-			return nil, err
+	}
+	for draw := 1; ; draw++ {
+		if s.dialect != migrations.Postgres {
+			number, err := s.nextNumber(tx)
+			if err != nil {
+				return nil, err
+			}
+			row.Number = number
 		}
-		row.Number = number
+		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(row)
+		if res.Error != nil || res.RowsAffected == 1 {
+			return nil, res.Error
+		}
+		existing, again, err := s.notInserted(tx, row, draw)
+		if !again {
+			return existing, err
+		}
 	}
-	res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(row)
-	if res.Error != nil || res.RowsAffected == 1 {
-		return nil, res.Error
-	}
-	return s.notInserted(tx, row)
 }
 
-// notInserted explains an incident INSERT that did nothing: a declare with
-// the same key was stored (or committed while the INSERT waited for it),
-// and that incident is returned; or the channel belongs to an incident.
-func (s *incidentStore) notInserted(tx *gorm.DB, row *incidentRow) (*incidentRow, error) {
-	if err := s.returnNumber(tx); err != nil {
-		return nil, err
-	}
+// numberDraws bounds the numbers a declare draws when the one it drew is
+// taken (see notInserted).
+const numberDraws = 5
+
+// notInserted explains an incident INSERT that did nothing, the draw-th
+// of the declare: a declare with the same key was stored (or committed
+// while the INSERT waited for it), and that incident is returned; or the
+// channel belongs to an incident; or the number is taken, and the declare
+// is to draw another (again) while it has draws left.
+//
+// A number is taken while replicas of a release that numbered incidents
+// from incident_counters (0.1.0) still run beside this one's, which number
+// them from the sequence that started where the counter stood: each hands
+// out numbers the other already gave. The sequence is then moved past the
+// highest number stored, so the next draw lands on a free one. None of this
+// costs a declare that was stored a statement.
+func (s *incidentStore) notInserted(tx *gorm.DB, row *incidentRow, draw int) (existing *incidentRow, again bool, err error) {
 	if existing, err := incidentByKey(tx, row.DeclareKey); err != nil || existing != nil {
-		return existing, err
+		return existing, false, errors.Join(err, s.returnNumber(tx))
 	}
-	return nil, storeError("create incident", incident.Errorf(incident.ECONFLICT, "%s", msgChannelTaken), nil)
+	channelTaken, number, err := s.clash(tx, row)
+	switch {
+	case err != nil:
+		return nil, false, err
+	case channelTaken:
+		if err := s.returnNumber(tx); err != nil {
+			return nil, false, err
+		}
+		return nil, false, storeError("create incident", incident.Errorf(incident.ECONFLICT, "%s", msgChannelTaken), nil)
+	case draw < numberDraws:
+		// The number is taken (or the row that held the INSERT back is
+		// gone already): draw again, past the numbers in use.
+		return nil, true, s.skipTakenNumbers(tx)
+	case number > 0:
+		return nil, false, storeError("create incident", incident.Errorf(incident.ECONFLICT,
+			"INC-%d is already taken: replicas of an older firebreak, still running during an upgrade, number incidents their own way. Try again.", number), nil)
+	}
+	return nil, false, storeError("create incident", incident.Errorf(incident.ECONFLICT,
+		"The incident could not be stored: another one took its place %d times in a row. Try again.", draw), nil)
+}
+
+// clash tells which unique rule other than the declare key held back the
+// INSERT of row: its channel, which belongs to an incident, or its number
+// (returned when taken; on PostgreSQL the one the INSERT drew last).
+func (s *incidentStore) clash(tx *gorm.DB, row *incidentRow) (channelTaken bool, number int64, err error) {
+	drawn := "?"
+	args := []any{row.ChannelID, row.Number}
+	if s.dialect == migrations.Postgres {
+		drawn = "currval('incident_number_seq')"
+		args = args[:1]
+	}
+	var found struct {
+		Channel bool
+		Number  *int64
+	}
+	err = tx.Raw("SELECT EXISTS (SELECT 1 FROM incidents WHERE channel_id = ?) AS channel, "+
+		"(SELECT number FROM incidents WHERE number = "+drawn+") AS number", args...).Scan(&found).Error
+	if err != nil || found.Number == nil {
+		return found.Channel, 0, err
+	}
+	return found.Channel, *found.Number, nil
+}
+
+// skipTakenNumbers moves PostgreSQL's sequence past the highest incident
+// number stored, when it is behind it: the next draw is then free (unless
+// another old replica takes it meanwhile). SQLite's counter moves on with
+// the next draw itself.
+func (s *incidentStore) skipTakenNumbers(tx *gorm.DB) error {
+	if s.dialect != migrations.Postgres {
+		return nil
+	}
+	return tx.Exec(`SELECT setval('incident_number_seq', x.m) FROM (SELECT max(number) AS m FROM incidents) x
+		WHERE x.m > (SELECT last_value FROM incident_number_seq)`).Error
 }
 
 // incidentByKey reads the incident stored with the declare key, or nil when

@@ -98,7 +98,9 @@ SELECT inc.number, inc.id FROM inc`
 
 // insertOpenedPostgres stores the incident and its first events in one
 // statement on tx. first is given the incident numbered with a random
-// stand-in of 19 digits, whose key nobody types by chance.
+// stand-in of 19 digits, whose key nobody types by chance. A statement
+// whose number was taken stored nothing, and runs again with another
+// (notInserted).
 func (s *incidentStore) insertOpenedPostgres(ctx context.Context, tx *gorm.DB, row *incidentRow, first func(*incident.Incident) []incident.TimelineEvent) (*incidentRow, error) {
 	inc, err := row.toDomain()
 	if err != nil {
@@ -134,11 +136,16 @@ func (s *incidentStore) insertOpenedPostgres(ctx context.Context, tx *gorm.DB, r
 	fmt.Fprintf(&q, openedEvents, param(standIn), param(incident.KeyPrefix),
 		param(kinds), param(actors), param(ats), param(texts), param(keys), param(sources), param(data))
 
-	found, err := queryNumberID(ctx, tx.Statement.ConnPool, q.String(), args, &row.Number, &row.ID)
-	if err != nil || found {
-		return nil, err
+	for draw := 1; ; draw++ {
+		found, err := queryNumberID(ctx, tx.Statement.ConnPool, q.String(), args, &row.Number, &row.ID)
+		if err != nil || found {
+			return nil, err
+		}
+		existing, again, err := s.notInserted(tx, row, draw)
+		if !again {
+			return existing, err
+		}
 	}
-	return s.notInserted(tx, row)
 }
 
 // queryNumberID runs q, which returns at most one row of a number and an
