@@ -38,7 +38,14 @@ func migrateCommand(ctx context.Context, cfg Config, args []string, stdout io.Wr
 	}
 	defer db.Close()
 
-	if err := migrate(ctx, db, args); err != nil {
+	// A schema a newer release migrated is not this command's failure:
+	// it applied what it has, and says what it found.
+	var newer *migrations.NewerSchemaError
+	if err := migrate(ctx, db, args); errors.As(err, &newer) {
+		if _, err := fmt.Fprintf(stdout, "warning: %s\n", newer); err != nil {
+			return err
+		}
+	} else if err != nil {
 		return err
 	}
 	st, err := migrations.Status(ctx, db.SQL(), db.Dialect())
@@ -65,19 +72,23 @@ func migrate(ctx context.Context, db *gormstore.DB, args []string) error {
 }
 
 // printMigrations writes the migrations as a table: version, name and
-// whether (and when) each is applied.
+// whether (and when) each is applied; a version a newer release applied
+// reads "applied (unknown to this release)".
 func printMigrations(stdout io.Writer, st []migrations.VersionStatus) error {
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "VERSION\tNAME\tAPPLIED")
 	for _, s := range st {
-		applied := "pending"
+		applied, name := "pending", s.Name
 		if s.Applied {
 			applied = "applied"
+			if s.Unknown {
+				applied, name = "applied (unknown to this release)", "?"
+			}
 			if !s.AppliedAt.IsZero() {
 				applied += " " + s.AppliedAt.UTC().Format(time.RFC3339)
 			}
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\n", s.Version, s.Name, applied)
+		fmt.Fprintf(tw, "%d\t%s\t%s\n", s.Version, name, applied)
 	}
 	return tw.Flush()
 }

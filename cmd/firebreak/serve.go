@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,12 +14,14 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/IBM/pgxpoolprometheus"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/slack-go/slack"
 
 	"github.com/firebreakhq/firebreak/bot"
@@ -79,11 +82,21 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	build.register(reg)
 
-	st, err := openStorage(ctx, cfg, clock, log, reg)
+	// The admin listener opens before the database: /healthz answers
+	// while the schema is migrated (which may wait for other sessions'
+	// locks), so the probes do not kill a replica that is waiting, and
+	// /serving says why it takes no requests yet.
+	admin, err := startAdmin(cfg, reg, log)
+	if err != nil {
+		return err
+	}
+	defer admin.close()
+	st, err := openStorageSaying(ctx, cfg, clock, log, reg, admin.starting)
 	if err != nil {
 		return err
 	}
 	defer closeDatabase(st.db, log)
+	admin.starting("starting")
 
 	// Outbound calls: one resilient client per provider, honouring the
 	// rate limits every replica received.
@@ -137,13 +150,13 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 
 	metrics := requestMetrics(reg)
 	public := routes(handler, cfg.Slack.Mode == "http", metrics, webhooks, webServer)
-	admin := adminRoutes(ready, reg, metrics, cfg.AdminPprof)
+	admin.handOver(adminRoutes(ready, reg, metrics, cfg.AdminPprof))
 	return listenAndServe(ctx, cfg, public, admin, ready, st, slackAPI, slackAuth, handler, d.slack, log, build)
 }
 
-// listenAndServe opens the public and the admin listener, serves until ctx
-// ends or a server fails, then shuts down gracefully.
-func listenAndServe(ctx context.Context, cfg Config, public, admin http.Handler, ready *readiness, st storage,
+// listenAndServe opens the public listener, serves it and the admin
+// listener until ctx ends or a server fails, then shuts down gracefully.
+func listenAndServe(ctx context.Context, cfg Config, public http.Handler, admin *adminServer, ready *readiness, st storage,
 	slackAPI *slack.Client, slackAuth *authState, handler *bot.Handler, chat *bot.Chat, log *slog.Logger, build buildInfo) error {
 	stopJobs := func() {
 		stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
@@ -155,19 +168,19 @@ func listenAndServe(ctx context.Context, cfg Config, public, admin http.Handler,
 		stopJobs()
 		return fmt.Errorf("HTTP_ADDR: listen on %s: %w", cfg.HTTPAddr, err)
 	}
-	adminLn, err := net.Listen("tcp", cfg.AdminAddr)
-	if err != nil {
-		_ = ln.Close()
-		stopJobs()
-		return fmt.Errorf("ADMIN_ADDR: listen on %s: %w", cfg.AdminAddr, err)
-	}
 	srv := newHTTPServer(public, 15*time.Second, log)
-	// A CPU profile or trace takes as long as asked (30s by default).
-	adminSrv := newHTTPServer(admin, 2*time.Minute, log)
+	adminSrv := admin.srv
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
 	errc := make(chan error, 4)
+	wg.Go(func() {
+		select {
+		case err := <-admin.errc:
+			errc <- err
+		case <-runCtx.Done():
+		}
+	})
 	wg.Go(func() { slackAuth.watch(runCtx, slackAPI, log, handler.SetWorkspace) })
 	// The bot learns its own workspace before it takes Slack's requests, so
 	// that a command or click from another organisation is refused from
@@ -183,11 +196,6 @@ func listenAndServe(ctx context.Context, cfg Config, public, admin http.Handler,
 			errc <- fmt.Errorf("http server: %w", err)
 		}
 	})
-	wg.Go(func() {
-		if err := adminSrv.Serve(adminLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			errc <- fmt.Errorf("admin server: %w", err)
-		}
-	})
 	wg.Go(func() { handler.ShareReplayChecks(runCtx) })
 	wg.Go(func() { slackAuth.afterFirstPass(runCtx, chat.WatchGuests) })
 	if cfg.Slack.Mode == "socket" {
@@ -198,7 +206,7 @@ func listenAndServe(ctx context.Context, cfg Config, public, admin http.Handler,
 		})
 	}
 	log.InfoContext(ctx, "firebreak started", "version", build.Version, "commit", build.Commit, "addr", ln.Addr().String(),
-		"admin_addr", adminLn.Addr().String(), "pprof", cfg.AdminPprof, "slack_mode", cfg.Slack.Mode, "database", st.db.Dialect().String())
+		"admin_addr", admin.addr, "pprof", cfg.AdminPprof, "slack_mode", cfg.Slack.Mode, "database", st.db.Dialect().String())
 
 	var runErr error
 	select {
@@ -218,6 +226,82 @@ func listenAndServe(ctx context.Context, cfg Config, public, admin http.Handler,
 	return runErr
 }
 
+// adminServer is the admin listener, opened before the database: until
+// handOver gives it the admin routes, it answers /healthz (the process is
+// alive), /serving and /readyz 503 with what the start is doing, and
+// /metrics.
+type adminServer struct {
+	srv     *http.Server
+	addr    string
+	handler atomic.Pointer[http.Handler]
+	phase   atomic.Pointer[string]
+	log     *slog.Logger
+	// errc receives the error of a server that stopped by itself.
+	errc chan error
+}
+
+// startAdmin listens on ADMIN_ADDR and serves the start's routes.
+func startAdmin(cfg Config, reg *prometheus.Registry, log *slog.Logger) (*adminServer, error) {
+	ln, err := net.Listen("tcp", cfg.AdminAddr)
+	if err != nil {
+		return nil, fmt.Errorf("ADMIN_ADDR: listen on %s: %w", cfg.AdminAddr, err)
+	}
+	a := &adminServer{addr: ln.Addr().String(), log: log, errc: make(chan error, 1)}
+	a.starting("opening the database")
+	var starting http.Handler = startingRoutes(a, reg)
+	a.handler.Store(&starting)
+	// A CPU profile or trace takes as long as asked (30s by default).
+	a.srv = newHTTPServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		(*a.handler.Load()).ServeHTTP(w, r)
+	}), 2*time.Minute, log)
+	go func() {
+		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.errc <- fmt.Errorf("admin server: %w", err)
+		}
+	}()
+	return a, nil
+}
+
+// starting records what the start is doing, which /serving tells.
+func (a *adminServer) starting(phase string) {
+	a.phase.Store(&phase)
+	a.log.Info("starting: " + phase)
+}
+
+// handOver makes the admin listener serve h from now on.
+func (a *adminServer) handOver(h http.Handler) { a.handler.Store(&h) }
+
+// close stops the admin listener at once, if shutdown has not already.
+func (a *adminServer) close() { _ = a.srv.Close() }
+
+// startingRoutes is the admin listener before the bot takes requests: the
+// process is alive (liveness), not serving (readiness), and says why.
+func startingRoutes(a *adminServer, reg *prometheus.Registry) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", serveHealthz)
+	notYet := func(w http.ResponseWriter, body any) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_ = json.NewEncoder(w).Encode(body)
+	}
+	mux.HandleFunc("GET /serving", func(w http.ResponseWriter, _ *http.Request) {
+		notYet(w, struct {
+			Serving bool   `json:"serving"`
+			Status  string `json:"status"`
+		}{false, *a.phase.Load()})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		notYet(w, struct {
+			Ready  bool                   `json:"ready"`
+			Status string                 `json:"status"`
+			Checks map[string]checkResult `json:"checks"`
+		}{false, "unavailable", map[string]checkResult{"start": {State: *a.phase.Load(), Error: "the bot is starting", Critical: true}}})
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	return mux
+}
+
 // storage is the database, migrated, and the job engine on the same database.
 type storage struct {
 	db     *gormstore.DB
@@ -229,15 +313,30 @@ type storage struct {
 // and puts the durable jobs on the same database as the store, so a step's
 // rows and jobs commit in one transaction. On PostgreSQL the job engine's own
 // writes go through the store's background pool (ADR 0025).
+//
+// A database a newer release migrated is used as it is, with a warning: an
+// older replica keeps serving during a rolling deploy or after a rollback.
 func openStorage(ctx context.Context, cfg Config, clock incident.Clock, log *slog.Logger, reg prometheus.Registerer) (storage, error) {
+	return openStorageSaying(ctx, cfg, clock, log, reg, func(string) {})
+}
+
+// openStorageSaying is openStorage, telling phase what it is doing.
+func openStorageSaying(ctx context.Context, cfg Config, clock incident.Clock, log *slog.Logger, reg prometheus.Registerer, phase func(string)) (storage, error) {
 	db, err := openDatabase(ctx, cfg)
 	if err != nil {
 		return storage{}, err
 	}
-	if err := migrations.Up(ctx, db.SQL(), db.Dialect(), migrations.WithLogger(log)); err != nil {
+	phase("migrating the database")
+	var newer *migrations.NewerSchemaError
+	switch err := migrations.Up(ctx, db.SQL(), db.Dialect(), migrations.WithLogger(log)); {
+	case errors.As(err, &newer):
+		log.WarnContext(ctx, "the database was migrated by a newer release of firebreak: "+newer.Error(),
+			"database_version", newer.Database, "release_version", newer.Release, "unknown_versions", newer.Unknown)
+	case err != nil:
 		_ = db.Close()
 		return storage{}, fmt.Errorf("migrate database: %w", err)
 	}
+	phase("starting the job engine")
 	// The pool's figures (connections in use, waits for one and their
 	// time) tell an operator whether the database is the bottleneck. On
 	// PostgreSQL database/sql borrows from pgx's pool without a limit of

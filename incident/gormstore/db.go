@@ -60,6 +60,19 @@ type DB struct {
 // and its listener) has as many again.
 const postgresMaxConns = 20
 
+// idleTransactionTimeout ends, on the server, a transaction of the bot's
+// that has sat idle that long: its replica was cut off from the network
+// halfway, or is stuck. The bot's transactions take milliseconds; one left
+// open would hold its locks, and every session queued behind them (the
+// other replicas' declares, a migration), for as long as the connection
+// lives. A connection parameter, sent when the connection opens: it costs
+// a transaction nothing. A URL that sets idleTransactionParam keeps its
+// own.
+const (
+	idleTransactionParam   = "idle_in_transaction_session_timeout"
+	idleTransactionTimeout = "60000" // milliseconds
+)
+
 // background is the second PostgreSQL pool: its connections set
 // synchronous_commit to off, so a commit returns once its record is in
 // PostgreSQL's log buffer, and the log writer makes it durable within three
@@ -181,6 +194,9 @@ func openPostgres(ctx context.Context, databaseURL string, tune ...func(*pgxpool
 		pcfg.MaxConns = postgresMaxConns
 	}
 	pcfg.MaxConnIdleTime = 5 * time.Minute
+	if _, set := pcfg.ConnConfig.RuntimeParams[idleTransactionParam]; !set {
+		pcfg.ConnConfig.RuntimeParams[idleTransactionParam] = idleTransactionTimeout
+	}
 	bcfg := pcfg.Copy()
 	bcfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
 	name := "firebreak"
