@@ -37,8 +37,8 @@ func socketSecrets(extra map[string]any) map[string]any {
 
 // TestChartBundledPostgreSQLURLTakesAnyPassword: the bundled PostgreSQL's
 // DATABASE_URL carries the password escaped, so one with @ : / + % ? # or a
-// space reaches the bot as it is; max_connections allows 40 connections for
-// each bot replica.
+// space reaches the bot as it is; max_connections allows 41 connections for
+// each bot pod (TestChartPostgreSQLConnectionsCountTheRollingUpdate).
 func TestChartBundledPostgreSQLURLTakesAnyPassword(t *testing.T) {
 	password := "p@ss w:rd/+%?#&="
 	out, err := renderChart(t, map[string]any{
@@ -61,8 +61,65 @@ func TestChartBundledPostgreSQLURLTakesAnyPassword(t *testing.T) {
 	if got, _ := u.User.Password(); got != password || u.User.Username() != "firebreak" || u.Host != "fb-firebreak-postgresql:5432" || u.Path != "/firebreak" {
 		t.Errorf("DATABASE_URL %q reads as user %q password %q host %q path %q", m[1], u.User.Username(), got, u.Host, u.Path)
 	}
-	if !strings.Contains(pg, `"max_connections=140"`) {
-		t.Errorf("three replicas need 3 x 40 connections and some to spare:\n%s", pg)
+	if !strings.Contains(pg, `"max_connections=184"`) {
+		t.Errorf("three replicas and the one a rolling update adds need 4 x 41 connections and some to spare:\n%s", pg)
+	}
+}
+
+// TestChartPostgreSQLConnectionsCountTheRollingUpdate: each bot pod may hold
+// 41 PostgreSQL connections (two pools of 20, and the job engine's listener,
+// which holds one more of its own), and during a rolling update the pods
+// maxSurge adds hold theirs beside the old ones: the bundled PostgreSQL's
+// max_connections counts them all, so a new pod is not refused connections
+// halfway through an update.
+func TestChartPostgreSQLConnectionsCountTheRollingUpdate(t *testing.T) {
+	maxConnections := regexp.MustCompile(`"max_connections=(\d+)"`)
+	for _, tc := range []struct {
+		name     string
+		replicas int
+		update   map[string]any
+		want     string // max_connections
+		strategy string // the Deployment's, as rendered
+	}{
+		{"one replica", 1, nil, "102", "type: RollingUpdate\n    rollingUpdate:\n      maxSurge: 1\n      maxUnavailable: 0"},
+		{"three replicas", 3, nil, "184", "maxSurge: 1\n"},
+		{"ten replicas, a quarter at a time", 10, map[string]any{"maxSurge": "25%", "maxUnavailable": "25%"}, "553", "maxSurge: 25%\n"},
+		{"no surge", 2, map[string]any{"maxSurge": 0, "maxUnavailable": 1}, "102", "maxSurge: 0\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			values := map[string]any{
+				"replicaCount": tc.replicas,
+				"secret":       map[string]any{"values": socketSecrets(nil)},
+				"postgresql":   map[string]any{"enabled": true, "password": "p"},
+			}
+			if tc.update != nil {
+				values["rollingUpdate"] = tc.update
+			}
+			out, err := renderChart(t, values)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := maxConnections.FindStringSubmatch(out["firebreak/templates/postgresql.yaml"])
+			if m == nil || m[1] != tc.want {
+				t.Errorf("max_connections %v, want %s", m, tc.want)
+			}
+			if d := out["firebreak/templates/deployment.yaml"]; !strings.Contains(d, tc.strategy) {
+				t.Errorf("the Deployment's strategy lacks %q:\n%s", tc.strategy, d)
+			}
+		})
+	}
+	// SQLite: one pod, recreated.
+	out, err := renderChart(t, map[string]any{"secret": map[string]any{"values": socketSecrets(nil)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := out["firebreak/templates/deployment.yaml"]; !strings.Contains(d, "type: Recreate") || strings.Contains(d, "maxSurge") {
+		t.Errorf("on SQLite the pod is recreated:\n%s", d)
+	}
+	_, err = renderChart(t, map[string]any{"secret": map[string]any{"values": socketSecrets(nil)}, "postgresql": map[string]any{"enabled": true},
+		"rollingUpdate": map[string]any{"maxSurge": 0, "maxUnavailable": 0}})
+	if err == nil || !strings.Contains(err.Error(), "cannot both be 0") {
+		t.Errorf("maxSurge and maxUnavailable both 0 rendered (err %v)", err)
 	}
 }
 

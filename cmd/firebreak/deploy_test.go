@@ -70,9 +70,10 @@ func TestDockerCompose(t *testing.T) {
 	require.Empty(t, cfg.PolicyFile, "the built-in defaults")
 	require.Len(t, bot.Volumes, 1)
 	require.True(t, bot.Volumes[0].ReadOnly)
-	// PostgreSQL takes the connections of more replicas than the file runs (40 each).
+	// PostgreSQL takes the connections of more replicas than the file runs (41 each: two pools of 20 and
+	// the job engine's listener).
 	require.Contains(t, strings.Join(pg.Command, " "), "max_connections=200")
-	require.GreaterOrEqual(t, 200, 40*(*bot.Deploy.Replicas+2))
+	require.GreaterOrEqual(t, 200, 41*(*bot.Deploy.Replicas+2))
 
 	// With POLICY_PATH, that file is mounted where POLICY_FILE names, and loads.
 	opts, err = cli.NewProjectOptions([]string{"../../docker-compose.yml"},

@@ -79,13 +79,25 @@ app.kubernetes.io/component: bot
 {{- . | urlquery | replace "+" "%20" }}
 {{- end }}
 
-{{/* The bundled PostgreSQL's max_connections: the value given, else 40 for each bot replica (its two pools
-of 20) plus 20 for the rest, and at least PostgreSQL's default, 100. */}}
+{{/* The pods a rolling update adds beside replicaCount: rollingUpdate.maxSurge, a number or a percentage of
+replicaCount rounded up, as Kubernetes reads it. */}}
+{{- define "firebreak.surgePods" -}}
+{{- $surge := toString .Values.rollingUpdate.maxSurge }}
+{{- if hasSuffix "%" $surge }}
+{{- div (add (mul (int .Values.replicaCount) (int (trimSuffix "%" $surge))) 99) 100 }}
+{{- else }}
+{{- int $surge }}
+{{- end }}
+{{- end }}
+
+{{/* The bundled PostgreSQL's max_connections: the value given, else 41 for each bot pod (its two pools of 20,
+and the job engine's listener, which holds one more of its own), for replicaCount and the pods a rolling
+update adds, plus 20 for the rest, and at least PostgreSQL's default, 100. */}}
 {{- define "firebreak.postgresql.maxConnections" -}}
 {{- if .Values.postgresql.maxConnections }}
 {{- .Values.postgresql.maxConnections }}
 {{- else }}
-{{- max 100 (add (mul 40 (int .Values.replicaCount)) 20) }}
+{{- max 100 (add (mul 41 (add (int .Values.replicaCount) (int (include "firebreak.surgePods" .)))) 20) }}
 {{- end }}
 {{- end }}
 
@@ -115,6 +127,9 @@ of 20) plus 20 for the rest, and at least PostgreSQL's default, 100. */}}
 {{- end }}
 {{- if and (gt (int .Values.replicaCount) 1) (not (include "firebreak.usesPostgres" .)) }}
 {{- fail "replicaCount > 1 needs PostgreSQL: set postgresql.enabled=true or database.existingSecret; replicas cannot share the embedded SQLite file" }}
+{{- end }}
+{{- if and (eq (toString .Values.rollingUpdate.maxSurge) "0") (eq (toString .Values.rollingUpdate.maxUnavailable) "0") }}
+{{- fail "rollingUpdate: maxSurge and maxUnavailable cannot both be 0: an update could then replace no pod" }}
 {{- end }}
 {{- if and .Values.postgresql.enabled .Values.database.existingSecret }}
 {{- fail "set either postgresql.enabled or database.existingSecret, not both" }}
