@@ -37,6 +37,9 @@ func routes(slackHandler *bot.Handler, slackHTTP bool, metrics func(http.Handler
 	}
 	for _, wh := range webhooks {
 		h := withDeadline(wh.handler, webhookDeadline)
+		if alertWebhooks[wh.path] {
+			h = withConnDeadline(withDeadline(wh.handler, alertWebhookDeadline), alertWebhookDeadline)
+		}
 		for _, m := range webhook.AcceptedMethods(wh.handler) {
 			r.Method(m, wh.path, h)
 		}
@@ -85,6 +88,35 @@ func foreground(next http.Handler) http.Handler {
 // within 5 seconds and disables a subscription after three drops); a 5xx in
 // time is delivered again.
 const webhookDeadline = 3 * time.Second
+
+// alertWebhookDeadline bounds the handling of a delivery of Alertmanager or
+// Grafana (alertWebhooks), which carries a group's every alert: thousands
+// in a storm, stored in a few transactions of some hundreds each, a second
+// or so per thousand on PostgreSQL. Their senders wait longer than
+// PagerDuty: Alertmanager until the group's next flush (group_interval, 5
+// minutes by default), Grafana 30 seconds. A delivery cut short keeps what
+// it stored, and the sender's retry goes on from there.
+const alertWebhookDeadline = 25 * time.Second
+
+// alertWebhooks are the routes that take alert groups (alertWebhookDeadline).
+var alertWebhooks = map[string]bool{"/webhooks/alertmanager": true, "/webhooks/grafana": true}
+
+// answerGrace is the time past its deadline a request has to be answered.
+const answerGrace = 2 * time.Second
+
+// withConnDeadline lets a request read its body and be answered within d
+// (and answerGrace), past the server's read and write timeouts, which
+// suit every other request: an alert storm's delivery is megabytes, and
+// handled in longer than a Slack request may take.
+func withConnDeadline(next http.Handler, d time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
+		// Not every ResponseWriter (a test's recorder) has a connection.
+		_ = rc.SetReadDeadline(time.Now().Add(d))
+		_ = rc.SetWriteDeadline(time.Now().Add(d + answerGrace))
+		next.ServeHTTP(w, r)
+	})
+}
 
 // withDeadline bounds each request's work to d: the handler's context ends
 // then, and its store calls with it.

@@ -77,7 +77,7 @@ func webhookRoutes(cfg Config, svc *incident.Service, alrt *alerts.Service, ft *
 	}
 	if cfg.Alerts.AlertmanagerToken != "" {
 		auth := alerting.Auth{Tokens: secretList(cfg.Alerts.AlertmanagerToken)}
-		routes = append(routes, webhookRoute{"/webhooks/alertmanager", alerting.NewAlertmanagerHandler(auth, alrt.HandleAlert, log)})
+		routes = append(routes, webhookRoute{"/webhooks/alertmanager", alerting.NewAlertmanagerHandler(auth, alrt.HandleAlerts, log)})
 	}
 	if cfg.Alerts.GrafanaToken != "" || cfg.Alerts.GrafanaHMACSecret != "" {
 		// A signed delivery is taken once across replicas: the delivery
@@ -86,7 +86,7 @@ func webhookRoutes(cfg Config, svc *incident.Service, alrt *alerts.Service, ft *
 			HMACSecrets:     secretList(cfg.Alerts.GrafanaHMACSecret),
 			SignatureHeader: cfg.Alerts.GrafanaSignatureHeader, TimestampHeader: cfg.Alerts.GrafanaTimestampHeader,
 			Deliveries: deliveries, Now: clock.Now}
-		routes = append(routes, webhookRoute{"/webhooks/grafana", alerting.NewGrafanaHandler(auth, alrt.HandleAlert, log)})
+		routes = append(routes, webhookRoute{"/webhooks/grafana", alerting.NewGrafanaHandler(auth, alrt.HandleAlerts, log)})
 	}
 	return routes
 }

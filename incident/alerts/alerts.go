@@ -202,77 +202,23 @@ type alertPayload struct {
 	At time.Time `json:"at,omitzero"`
 }
 
-// HandleAlert takes one alert from a monitoring webhook. A firing alert
-// that matches a policy rule is proposed in its service's channel, or
-// declared at once when the rule says auto; one already tied to an open
-// incident is added to its timeline when it fires again. A resolved alert
-// tied to an incident is announced in its channel. Alerts are deduplicated
-// by source and fingerprint, so redeliveries and repeats change nothing
-// twice, and a resend of a firing alert (the same StartsAt, as Alertmanager
-// repeats every group_interval and from each HA peer) says nothing.
-// Deliveries may come late and out of order (Alertmanager and Grafana
-// deliver at least once, from each HA peer), so StartsAt tells which firing
-// a delivery is of: a firing of a resolved alert that started no later
-// than the resolved one is a late copy of it and changes nothing, and a
-// resolution of a firing that started before the stored one (the alert
-// fired again since) is ignored. EINVALID for an alert without source or
-// fingerprint.
+// HandleAlert takes one alert from a monitoring webhook (HandleAlerts takes
+// a delivery of several). A firing alert that matches a policy rule is
+// proposed in its service's channel, or declared at once when the rule
+// says auto; one already tied to an open incident is added to its timeline
+// when it fires again. A resolved alert tied to an incident is announced
+// in its channel. Alerts are deduplicated by source and fingerprint, so
+// redeliveries and repeats change nothing twice, and a resend of a firing
+// alert (the same StartsAt, as Alertmanager repeats every group_interval
+// and from each HA peer) says nothing. Deliveries may come late and out of
+// order (Alertmanager and Grafana deliver at least once, from each HA
+// peer), so StartsAt tells which firing a delivery is of: a firing of a
+// resolved alert that started no later than the resolved one is a late
+// copy of it and changes nothing, and a resolution of a firing that
+// started before the stored one (the alert fired again since) is ignored.
+// EINVALID for an alert without source or fingerprint.
 func (s *Service) HandleAlert(ctx context.Context, ev incident.AlertEvent) error {
-	if ev.Source == "" || ev.Fingerprint == "" {
-		return incident.Errorf(incident.EINVALID, "An alert needs a source and a fingerprint.")
-	}
-	if ev.Status != incident.AlertResolved {
-		ev.Status = incident.AlertFiring
-	}
-	ev.URL = webLink(ev.URL)
-	now := s.clock.Now()
-	existing, err := s.store.FindAlert(ctx, ev.Source, ev.Fingerprint)
-	if err != nil && incident.ErrorCode(err) != incident.ENOTFOUND {
-		return fmt.Errorf("handle alert: %w", err)
-	}
-	if ev.Status == incident.AlertResolved {
-		if existing == nil {
-			return nil
-		}
-		if startedBefore(ev.StartsAt, existing.StartsAt) {
-			s.log.InfoContext(ctx, "resolution of an earlier firing of the alert ignored", "alert", existing.ID,
-				"starts_at", ev.StartsAt, "firing_since", existing.StartsAt)
-			return nil
-		}
-		return s.alertResolved(ctx, existing, ev, now)
-	}
-	if existing == nil {
-		rule, ok := ruleFor(s.policy, ev)
-		if !ok {
-			s.log.InfoContext(ctx, "alert matches no rule", "source", ev.Source, "fingerprint", ev.Fingerprint, "title", ev.Title)
-			return nil
-		}
-		a := &incident.Alert{Source: ev.Source, Fingerprint: ev.Fingerprint, Status: incident.AlertFiring, Title: alertTitle(ev),
-			Summary: truncate(strings.TrimSpace(ev.Summary), 1000), URL: ev.URL, Labels: ev.Labels, Rule: rule.Name,
-			Service: rule.Service, Severity: rule.Severity, State: incident.AlertProposed, Count: 1, StartsAt: ev.StartsAt,
-			FirstAt: now, LastAt: now}
-		stored, err := s.inGroup(ctx, a, rule.Auto, now, func(tx groupTx, g *incident.Alert) (*incident.Alert, error) {
-			a.GroupID, a.State, a.IncidentID, a.DecidedBy = g.GroupID, g.State, g.IncidentID, g.DecidedBy
-			stored, err := tx.AddAlert(ctx, a)
-			if incident.ErrorCode(err) == incident.ECONFLICT && stored != nil {
-				return nil, &storedFirst{stored}
-			}
-			return stored, err
-		})
-		var first *storedFirst
-		if errors.As(err, &first) {
-			// A concurrent delivery stored it first: this one is a repeat.
-			return s.alertRepeated(ctx, first.alert, ev, now)
-		} else if err != nil {
-			return fmt.Errorf("store alert: %w", err)
-		}
-		if stored.GroupID == 0 && rule.Auto {
-			_, err := s.DeclareFromAlert(ctx, stored.ID, "bot", incident.ReplyTarget{})
-			return err
-		}
-		return nil
-	}
-	return s.alertRepeated(ctx, existing, ev, now)
+	return s.HandleAlerts(ctx, []incident.AlertEvent{ev})
 }
 
 // storedFirst aborts storing an alert that a concurrent delivery stored
@@ -362,14 +308,19 @@ func (s *Service) joinGroup(ctx context.Context, tx groupTx, a *incident.Alert, 
 // storm would say it once per alert).
 func (s *Service) joinedGroup(ctx context.Context, tx groupTx, a *incident.Alert, inc *incident.Incident, now time.Time) error {
 	s.log.InfoContext(ctx, "alert joined the alerts of its rule", "alert", a.ID, "group", a.GroupID, "rule", a.Rule, "incident", a.IncidentID)
-	ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventAlert, Actor: a.Source, At: now,
-		Text:     fmt.Sprintf("%s (%s) is firing too; it joined this incident with the other alerts of rule %s.", a.Title, sourceLabel(a.Source), a.Rule),
-		SourceID: fmt.Sprintf("alert:%d:joined:%d", a.ID, a.FirstAt.UnixNano()),
-		Payload:  incident.AlertData{Alert: a.ID, Status: a.Status, URL: a.URL}}
+	ev := joinedLine(a, inc, now)
 	if err := tx.AddTimelineEvent(ctx, &ev); err != nil && incident.ErrorCode(err) != incident.ECONFLICT {
 		return fmt.Errorf("alert joined %s: %w", inc.Key(), err)
 	}
 	return nil
+}
+
+// joinedLine is the timeline line that says the alert a joined inc.
+func joinedLine(a *incident.Alert, inc *incident.Incident, now time.Time) incident.TimelineEvent {
+	return incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventAlert, Actor: a.Source, At: now,
+		Text:     fmt.Sprintf("%s (%s) is firing too; it joined this incident with the other alerts of rule %s.", a.Title, sourceLabel(a.Source), a.Rule),
+		SourceID: fmt.Sprintf("alert:%d:joined:%d", a.ID, a.FirstAt.UnixNano()),
+		Payload:  incident.AlertData{Alert: a.ID, Status: a.Status, URL: a.URL}}
 }
 
 // followGroup brings an alert that joined a proposal up to what was

@@ -107,7 +107,7 @@ const token = "am-token"
 // alertmanager is the Alertmanager webhook receiver of the bot, handing
 // alerts to b's alerts service.
 func alertmanager(b bundle) http.Handler {
-	return alerting.NewAlertmanagerHandler(alerting.Auth{Tokens: []string{token}}, b.alrt.HandleAlert, nil)
+	return alerting.NewAlertmanagerHandler(alerting.Auth{Tokens: []string{token}}, b.alrt.HandleAlerts, nil)
 }
 
 // fixture reads a payload from testdata.

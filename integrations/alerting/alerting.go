@@ -374,8 +374,10 @@ func parse(source string, body []byte) (_ []incident.AlertEvent, tests int, _ er
 	return out, tests, nil
 }
 
-// Sink takes one alert; the domain's HandleAlert.
-type Sink func(ctx context.Context, ev incident.AlertEvent) error
+// Sink takes the alerts of one delivery; the domain's HandleAlerts. It
+// returns an error when any of them could not be handled (stored, or
+// acted on), so that the sender delivers again.
+type Sink func(ctx context.Context, evs []incident.AlertEvent) error
 
 // NewAlertmanagerHandler returns the handler of POST /webhooks/alertmanager.
 func NewAlertmanagerHandler(auth Auth, sink Sink, log *slog.Logger) http.Handler {
@@ -462,13 +464,7 @@ func newHandler(source string, auth Auth, sink Sink, log *slog.Logger) *webhook.
 				log.WarnContext(r.Context(), "the sender left alerts out of the delivery; raise the receiver's max_alerts to see them",
 					slog.String("provider", source), slog.Int("truncated_alerts", n), slog.Int("alerts", len(events)))
 			}
-			var errs []error
-			for _, ev := range events {
-				if err := sink(r.Context(), ev); err != nil {
-					errs = append(errs, fmt.Errorf("alert %s: %w", ev.Fingerprint, err))
-				}
-			}
-			if err := errors.Join(errs...); err != nil {
+			if err := sink(r.Context(), events); err != nil {
 				if sig != "" {
 					// Past the request's own deadline (a hung database is the
 					// usual reason the alerts failed), with a second of its own.

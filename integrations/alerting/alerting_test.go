@@ -29,13 +29,13 @@ type sink struct {
 	fail error
 }
 
-func (s *sink) take(_ context.Context, ev incident.AlertEvent) error {
+func (s *sink) take(_ context.Context, evs []incident.AlertEvent) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.fail != nil {
 		return s.fail
 	}
-	s.got = append(s.got, ev)
+	s.got = append(s.got, evs...)
 	return nil
 }
 
