@@ -214,11 +214,18 @@ type alertPayload struct {
 // order (Alertmanager and Grafana deliver at least once, from each HA
 // peer), so StartsAt tells which firing a delivery is of: a firing of a
 // resolved alert that started no later than the resolved one is a late
-// copy of it and changes nothing, and a resolution of a firing that
-// started before the stored one (the alert fired again since) is ignored.
-// EINVALID for an alert without source or fingerprint.
+// copy of it and changes nothing (also when the resolution came first: it
+// is kept, proposing nothing), and a resolution of a firing that started
+// before the stored one (the alert fired again since) is ignored. EINVALID
+// for an alert without source or fingerprint.
 func (s *Service) HandleAlert(ctx context.Context, ev incident.AlertEvent) error {
 	return s.HandleAlerts(ctx, []incident.AlertEvent{ev})
+}
+
+// neverFired reports whether a was kept from a resolution that came
+// before any firing of it (resolvedFirst).
+func neverFired(a *incident.Alert) bool {
+	return a.Status == incident.AlertResolved && a.Count == 0
 }
 
 // storedFirst aborts storing an alert that a concurrent delivery stored
@@ -392,9 +399,10 @@ func (s *Service) alertRepeated(ctx context.Context, a *incident.Alert, ev incid
 		return nil
 	}
 	// A new episode: the alert resolved, and its incident is over or it was
-	// dismissed; it fires again (a later StartsAt, or none), so responders
-	// decide again.
-	if wasResolved && (a.State == incident.AlertDismissed || (inc != nil && !inc.Status.Open())) {
+	// dismissed, or it was never heard firing (its resolution came first);
+	// it fires again (a later StartsAt, or none), so responders decide
+	// again.
+	if wasResolved && (a.State == incident.AlertDismissed || (inc != nil && !inc.Status.Open()) || neverFired(a)) {
 		rule, ok := ruleFor(s.policy, ev)
 		if !ok {
 			return nil
@@ -576,6 +584,24 @@ var errAlreadyResolved = errors.New("the alert has resolved")
 // delivery that fails leaves the alert firing, and the sender's retry
 // resolves it and says so, once.
 func (s *Service) alertResolved(ctx context.Context, a *incident.Alert, ev incident.AlertEvent, now time.Time) error {
+	if neverFired(a) {
+		// Resolved again before any firing was delivered: a later
+		// episode's end, whose late firing is as stale.
+		if !startedBefore(a.StartsAt, ev.StartsAt) {
+			return nil
+		}
+		_, err := s.store.UpdateAlert(ctx, a.ID, func(x *incident.Alert) error {
+			if !neverFired(x) || !startedBefore(x.StartsAt, ev.StartsAt) {
+				return errAlreadyResolved
+			}
+			x.StartsAt = ev.StartsAt
+			return nil
+		})
+		if err != nil && !errors.Is(err, errAlreadyResolved) {
+			return fmt.Errorf("alert resolved: %w", err)
+		}
+		return nil
+	}
 	if a.Status == incident.AlertResolved {
 		// A redelivery: the delivery that resolved it may have stopped
 		// before its note was scheduled.

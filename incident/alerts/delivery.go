@@ -44,7 +44,8 @@ const maxSplits = 16
 // The alerts are read a window at a time and the new ones of each window
 // stored first, a rule's in chunks of a transaction each (the first leads
 // the group, the others join it); then the resolutions of firing alerts,
-// in chunks too; then the other changes (a firing again) one by one; last the resends of a firing (the same
+// in chunks too; then the other changes (a firing again, a resolution
+// before any firing) one by one; last the resends of a firing (the same
 // StartsAt), which move LastAt in a few transactions, or write nothing
 // within a minute of their last delivery. A chunk that fails is halved
 // and tried again, so that an alert the store refuses does not keep the
@@ -83,6 +84,7 @@ func sorted(ks []knownAlert) []knownAlert {
 func (s *delivery) handle(ctx context.Context, evs []incident.AlertEvent) error {
 	var (
 		fails    failures
+		early    []incident.AlertEvent
 		resolved []knownAlert
 		changed  []knownAlert
 		repeated []knownAlert
@@ -129,7 +131,7 @@ func (s *delivery) handle(ctx context.Context, evs []incident.AlertEvent) error 
 			firing, resend := ev.Status == incident.AlertFiring, a != nil && isResend(a.StartsAt, ev.StartsAt)
 			switch {
 			case a == nil && !firing:
-				// The resolution of an alert never heard of.
+				early = append(early, ev)
 			case a == nil:
 				rule, ok := ruleFor(s.policy, ev)
 				if !ok {
@@ -151,7 +153,7 @@ func (s *delivery) handle(ctx context.Context, evs []incident.AlertEvent) error 
 				if s.now.Sub(a.LastAt) >= resendQuiet {
 					touch = append(touch, knownAlert{a, ev})
 				}
-			case !firing && a.Status == incident.AlertResolved:
+			case !firing && a.Status == incident.AlertResolved && !neverFired(a):
 				// A resolution again: the delivery that resolved it may
 				// have stopped before its group's proposal was noted,
 				// which one alert of the group notes.
@@ -162,6 +164,8 @@ func (s *delivery) handle(ctx context.Context, evs []incident.AlertEvent) error 
 					}
 					noted[g] = a
 				}
+			case !firing && a.Status == incident.AlertResolved:
+				repeated = append(repeated, knownAlert{a, ev})
 			case !firing && !startedBefore(ev.StartsAt, a.StartsAt):
 				resolved = append(resolved, knownAlert{a, ev})
 			default:
@@ -180,6 +184,9 @@ func (s *delivery) handle(ctx context.Context, evs []incident.AlertEvent) error 
 		s.log.InfoContext(ctx, "late firings of resolved alerts ignored", "alerts", ignored.late)
 	}
 	fails.add(s.resolveAll(ctx, sorted(resolved)))
+	for _, ev := range early {
+		fails.addAlert(ctx, ev.Fingerprint, func() error { return s.resolvedFirst(ctx, ev) })
+	}
 	for _, k := range slices.Concat(changed, repeated) {
 		fails.addAlert(ctx, k.ev.Fingerprint, func() error { return s.handleKnown(ctx, k.a, k.ev) })
 	}
@@ -223,7 +230,7 @@ func (s *delivery) handleOne(ctx context.Context, ev incident.AlertEvent) error 
 		return s.handleKnown(ctx, existing, ev)
 	}
 	if ev.Status == incident.AlertResolved {
-		return nil
+		return s.resolvedFirst(ctx, ev)
 	}
 	rule, ok := ruleFor(s.policy, ev)
 	if !ok {
@@ -264,6 +271,33 @@ func (s *delivery) handleKnown(ctx context.Context, a *incident.Alert, ev incide
 		return nil
 	}
 	return s.alertResolved(ctx, a, ev, s.now)
+}
+
+// resolvedFirst keeps the resolution of an alert never heard firing: a
+// delivery out of order (an HA peer, a retry) brought it before its
+// firing. Kept resolved, with the sender's StartsAt and a Count of 0, it
+// proposes nothing and joins no group, and the late firing of the same
+// episode (StartsAt no later) is known for what it is; a firing that
+// started later is a new episode (alertRepeated). An alert no rule matches
+// is not kept, as its firing would not be.
+func (s *delivery) resolvedFirst(ctx context.Context, ev incident.AlertEvent) error {
+	rule, ok := ruleFor(s.policy, ev)
+	if !ok {
+		return nil
+	}
+	now := s.now
+	a := newAlert(ev, rule, now)
+	a.Status, a.Count, a.ResolvedAt = incident.AlertResolved, 0, &now
+	stored, err := s.store.AddAlert(ctx, a)
+	if incident.ErrorCode(err) == incident.ECONFLICT && stored != nil {
+		// A concurrent delivery stored it first.
+		return s.handleKnown(ctx, stored, ev)
+	} else if err != nil {
+		return fmt.Errorf("keep the resolution of alert %s: %w", ev.Fingerprint, err)
+	}
+	s.log.InfoContext(ctx, "alert resolved before its firing was delivered; kept, proposing nothing", "alert", stored.ID,
+		"rule", rule.Name, "starts_at", ev.StartsAt)
+	return nil
 }
 
 // undecidedLeader reports whether a leads its group undecided and its
