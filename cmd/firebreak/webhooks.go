@@ -23,8 +23,9 @@ import (
 // verifies its provider's signature on the raw body before parsing.
 // gh, the GitHub client, tells the bot's own action item issues from
 // others'; nil, none counts. ignored counts the PagerDuty, LaunchDarkly and
-// Unleash deliveries of event types the bot drops; nil, each handler keeps
-// its own, unregistered.
+// Unleash deliveries of event types the bot drops, and the Alertmanager and
+// Grafana alerts left out as invalid; nil, each handler keeps its own,
+// unregistered.
 func webhookRoutes(cfg Config, svc *incident.Service, alrt *alerts.Service, ft *followthrough.Service, pg *paging.Service, chg *changes.Service,
 	gh *github.Client, deliveries alerting.Deliveries, clock incident.Clock, log *slog.Logger, ignored *webhook.Ignored) []webhookRoute {
 	var routes []webhookRoute
@@ -77,7 +78,7 @@ func webhookRoutes(cfg Config, svc *incident.Service, alrt *alerts.Service, ft *
 	}
 	if cfg.Alerts.AlertmanagerToken != "" {
 		auth := alerting.Auth{Tokens: secretList(cfg.Alerts.AlertmanagerToken)}
-		routes = append(routes, webhookRoute{"/webhooks/alertmanager", alerting.NewAlertmanagerHandler(auth, alrt.HandleAlerts, log)})
+		routes = append(routes, webhookRoute{"/webhooks/alertmanager", alerting.NewAlertmanagerHandler(auth, alrt.HandleAlerts, log, alerting.WithIgnored(ignored))})
 	}
 	if cfg.Alerts.GrafanaToken != "" || cfg.Alerts.GrafanaHMACSecret != "" {
 		// A signed delivery is taken once across replicas: the delivery
@@ -86,7 +87,7 @@ func webhookRoutes(cfg Config, svc *incident.Service, alrt *alerts.Service, ft *
 			HMACSecrets:     secretList(cfg.Alerts.GrafanaHMACSecret),
 			SignatureHeader: cfg.Alerts.GrafanaSignatureHeader, TimestampHeader: cfg.Alerts.GrafanaTimestampHeader,
 			Deliveries: deliveries, Now: clock.Now}
-		routes = append(routes, webhookRoute{"/webhooks/grafana", alerting.NewGrafanaHandler(auth, alrt.HandleAlerts, log)})
+		routes = append(routes, webhookRoute{"/webhooks/grafana", alerting.NewGrafanaHandler(auth, alrt.HandleAlerts, log, alerting.WithIgnored(ignored))})
 	}
 	return routes
 }

@@ -24,9 +24,12 @@ import (
 	"github.com/firebreakhq/firebreak/integrations/webhook"
 )
 
-// MaxBody bounds a delivery. Alertmanager caps a group at max_alerts; a few
-// hundred alerts with labels fit well within this.
-const MaxBody = 4 << 20
+// MaxBody bounds a delivery: 32 MiB, some 30,000 alerts of a storm with
+// the usual labels and annotations (Alertmanager's webhook sends a group's
+// every alert unless the receiver sets max_alerts). A larger delivery is
+// answered 413, which Alertmanager does not retry: its alerts reach the
+// bot only in a later, smaller delivery of their group.
+const MaxBody = 32 << 20
 
 // Grafana's HMAC headers, as the contact point's HMAC signature settings
 // name them: the signature (Grafana's default header), and the timestamp
@@ -275,8 +278,8 @@ const maxFingerprint = 256
 
 // storable reports what the store could not keep, on any delivery: a
 // fingerprint over maxFingerprint, or a NUL character, which PostgreSQL
-// refuses in text and in jsonb. Refused as malformed, the delivery is a
-// 400 that Alertmanager does not retry, rather than a 500 retried for ever.
+// refuses in text and in jsonb. Such an alert is left out of its delivery
+// (parse), rather than fail it with a 500 retried for ever.
 func (a alert) storable() error {
 	if len(a.Fingerprint) > maxFingerprint {
 		return fmt.Errorf("has a fingerprint longer than %d bytes", maxFingerprint)
@@ -295,83 +298,141 @@ func (a alert) storable() error {
 	return nil
 }
 
-// truncatedAlerts is how many alerts the sender left out of a delivery
-// (Alertmanager's truncatedAlerts, under the receiver's max_alerts).
-func truncatedAlerts(body []byte) int {
-	var p struct {
-		TruncatedAlerts int `json:"truncatedAlerts"`
-	}
-	if json.Unmarshal(body, &p) != nil {
-		return 0
-	}
-	return p.TruncatedAlerts
-}
-
 // Parse reads a verified delivery into alert events. source is
 // "alertmanager" or "grafana". The alert Grafana sends when a contact
-// point is tested is left out: it is no alert.
+// point is tested is left out: it is no alert. So is an alert that cannot
+// be handled (see Skipped); its group-mates are read. An error means the
+// delivery itself cannot be read.
 func Parse(source string, body []byte) ([]incident.AlertEvent, error) {
-	events, _, err := parse(source, body)
-	return events, err
+	d, err := parse(source, body)
+	return d.events, err
 }
 
-// parse is Parse, also counting the test alerts it left out.
-func parse(source string, body []byte) (_ []incident.AlertEvent, tests int, _ error) {
-	var p payload
+// Skipped is an alert of a delivery left out because it cannot be handled:
+// it has no fingerprint, or one over 256 bytes, a NUL character (which
+// PostgreSQL keeps in no text), a status neither firing nor resolved, or
+// fields of the wrong type. Sent again it would fail again, so the
+// delivery's other alerts are handled without it, and it is logged and
+// counted.
+type Skipped struct {
+	// Index is its place in the delivery's alerts.
+	Index int
+	// Fingerprint is its fingerprint, cut to 64 bytes, if it has one.
+	Fingerprint string
+	// Reason says what is wrong with it.
+	Reason string
+}
+
+// delivery is a delivery as parse reads it.
+type delivery struct {
+	events []incident.AlertEvent
+	// tests counts the Grafana test alerts left out.
+	tests   int
+	skipped []Skipped
+	// truncated is how many alerts the sender left out (Alertmanager's
+	// truncatedAlerts, under the receiver's max_alerts).
+	truncated int
+}
+
+// parse is Parse, also telling the test alerts and the alerts it left out.
+func parse(source string, body []byte) (delivery, error) {
+	var d delivery
+	var p struct {
+		payload
+		Alerts []json.RawMessage `json:"alerts"`
+	}
 	if err := json.Unmarshal(body, &p); err != nil {
-		return nil, 0, err
+		return d, err
 	}
 	if source == "alertmanager" && p.Version != "4" {
-		return nil, 0, fmt.Errorf("webhook payload version %q is not 4", p.Version)
+		return d, fmt.Errorf("webhook payload version %q is not 4", p.Version)
 	}
-	out := make([]incident.AlertEvent, 0, len(p.Alerts))
-	for i, a := range p.Alerts {
-		if source == "grafana" && a.grafanaTest() {
-			tests++
+	d.truncated = p.TruncatedAlerts
+	d.events = make([]incident.AlertEvent, 0, len(p.Alerts))
+	for i, raw := range p.Alerts {
+		var a alert
+		if err := json.Unmarshal(raw, &a); err != nil {
+			var fp struct {
+				Fingerprint any `json:"fingerprint"`
+			}
+			_ = json.Unmarshal(raw, &fp)
+			s, _ := fp.Fingerprint.(string)
+			d.skipped = append(d.skipped, skip(i, s, "cannot be read: "+err.Error()))
 			continue
 		}
-		if a.Fingerprint == "" {
-			return nil, 0, fmt.Errorf("alerts[%d] has no fingerprint", i)
+		if source == "grafana" && a.grafanaTest() {
+			d.tests++
+			continue
 		}
-		if err := a.storable(); err != nil {
-			return nil, 0, fmt.Errorf("alerts[%d] %w", i, err)
+		ev, err := a.event(source)
+		if err != nil {
+			d.skipped = append(d.skipped, skip(i, a.Fingerprint, err.Error()))
+			continue
 		}
-		status := incident.AlertFiring
-		switch a.Status {
-		case "firing":
-		case "resolved":
-			status = incident.AlertResolved
-		default:
-			return nil, 0, fmt.Errorf("alerts[%d] has status %q, not firing or resolved", i, a.Status)
-		}
-		labels := map[string]string{}
-		for k, v := range a.Labels {
-			labels[k] = v
-		}
-		title := a.Annotations["summary"]
-		if name := labels["alertname"]; name != "" {
-			if title == "" {
-				title = name
-			} else {
-				title = name + ": " + title
-			}
-		}
-		summary := a.Annotations["description"]
-		if rb := a.Annotations["runbook_url"]; rb != "" {
-			summary = strings.TrimSpace(summary + "\nRunbook: " + rb)
-		}
-		link := a.GeneratorURL
-		if link == "" {
-			link = a.DashboardURL
-		}
-		ev := incident.AlertEvent{Source: source, Fingerprint: a.Fingerprint, Status: status, Title: title, Summary: summary,
-			URL: link, Labels: labels, StartsAt: a.StartsAt}
-		if a.EndsAt.After(a.StartsAt) {
-			ev.EndsAt = a.EndsAt
-		}
-		out = append(out, ev)
+		d.events = append(d.events, ev)
 	}
-	return out, tests, nil
+	return d, nil
+}
+
+// skip is the alert at index i, with fingerprint fp, left out for reason.
+func skip(i int, fp, reason string) Skipped {
+	fp = strings.ToValidUTF8(strings.ReplaceAll(fp, "\x00", ""), "?")
+	if len(fp) > 64 {
+		fp = strings.ToValidUTF8(fp[:64], "") + "..."
+	}
+	return Skipped{Index: i, Fingerprint: fp, Reason: reason}
+}
+
+// event is the alert as the domain takes it, or why it cannot be taken.
+func (a alert) event(source string) (incident.AlertEvent, error) {
+	if a.Fingerprint == "" {
+		return incident.AlertEvent{}, errors.New("has no fingerprint")
+	}
+	if err := a.storable(); err != nil {
+		return incident.AlertEvent{}, err
+	}
+	status := incident.AlertFiring
+	switch a.Status {
+	case "firing":
+	case "resolved":
+		status = incident.AlertResolved
+	default:
+		return incident.AlertEvent{}, fmt.Errorf("has status %q, not firing or resolved", truncated(a.Status, 32))
+	}
+	labels := map[string]string{}
+	for k, v := range a.Labels {
+		labels[k] = v
+	}
+	title := a.Annotations["summary"]
+	if name := labels["alertname"]; name != "" {
+		if title == "" {
+			title = name
+		} else {
+			title = name + ": " + title
+		}
+	}
+	summary := a.Annotations["description"]
+	if rb := a.Annotations["runbook_url"]; rb != "" {
+		summary = strings.TrimSpace(summary + "\nRunbook: " + rb)
+	}
+	link := a.GeneratorURL
+	if link == "" {
+		link = a.DashboardURL
+	}
+	ev := incident.AlertEvent{Source: source, Fingerprint: a.Fingerprint, Status: status, Title: title, Summary: summary,
+		URL: link, Labels: labels, StartsAt: a.StartsAt}
+	if a.EndsAt.After(a.StartsAt) {
+		ev.EndsAt = a.EndsAt
+	}
+	return ev, nil
+}
+
+// truncated is s cut to n bytes, for a log line.
+func truncated(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "") + "..."
 }
 
 // Sink takes the alerts of one delivery; the domain's HandleAlerts. It
@@ -379,9 +440,24 @@ func parse(source string, body []byte) (_ []incident.AlertEvent, tests int, _ er
 // acted on), so that the sender delivers again.
 type Sink func(ctx context.Context, evs []incident.AlertEvent) error
 
+// Option changes a handler.
+type Option func(*options)
+
+type options struct {
+	ignored *webhook.Ignored
+}
+
+// WithIgnored counts the alerts left out of deliveries (Skipped) in ig,
+// under firebreak_webhook_events_ignored_total{provider, type="invalid_alert"};
+// without it each handler counts them in a counter of its own, registered
+// nowhere.
+func WithIgnored(ig *webhook.Ignored) Option {
+	return func(o *options) { o.ignored = ig }
+}
+
 // NewAlertmanagerHandler returns the handler of POST /webhooks/alertmanager.
-func NewAlertmanagerHandler(auth Auth, sink Sink, log *slog.Logger) http.Handler {
-	return newHandler("alertmanager", auth, sink, log)
+func NewAlertmanagerHandler(auth Auth, sink Sink, log *slog.Logger, opts ...Option) http.Handler {
+	return newHandler("alertmanager", auth, sink, log, opts)
 }
 
 // NewGrafanaHandler returns the handler of POST /webhooks/grafana.
@@ -389,21 +465,37 @@ func NewAlertmanagerHandler(auth Auth, sink Sink, log *slog.Logger) http.Handler
 // Grafana's webhook contact point sends with POST or PUT, as configured
 // (grafana/alerting http/client.go: "webhook only supports HTTP methods
 // PUT or POST"); both are taken.
-func NewGrafanaHandler(auth Auth, sink Sink, log *slog.Logger) http.Handler {
-	h := newHandler("grafana", auth, sink, log)
+func NewGrafanaHandler(auth Auth, sink Sink, log *slog.Logger, opts ...Option) http.Handler {
+	h := newHandler("grafana", auth, sink, log, opts)
 	h.Methods = []string{http.MethodPost, http.MethodPut}
 	return h
 }
 
+// invalidAlert is the event type under which Ignored counts the alerts
+// left out of deliveries.
+const invalidAlert = "invalid_alert"
+
+// maxSkipLogs bounds the alerts left out that a delivery logs one by one;
+// the others are counted in one line.
+const maxSkipLogs = 10
+
 // newHandler verifies the delivery on the raw body before parsing it, and
-// hands every alert to sink. It answers 401 for a failed verification, 413
-// for a body over MaxBody, 400 for a malformed payload, and 500 when an
-// alert could not be handled, so the sender retries (Alertmanager retries
-// a failed notification; the domain deduplicates the alerts it already
-// took).
-func newHandler(source string, auth Auth, sink Sink, log *slog.Logger) *webhook.Handler {
+// hands its alerts to sink, but for those it cannot handle (Skipped),
+// which are logged and counted. It answers 401 for a failed verification,
+// 413 for a body over MaxBody, 400 for a payload that cannot be read, and
+// 500 when an alert could not be handled, so the sender retries
+// (Alertmanager retries a notification answered 5xx, and only that; the
+// domain deduplicates the alerts it already took).
+func newHandler(source string, auth Auth, sink Sink, log *slog.Logger, opts []Option) *webhook.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.ignored == nil {
+		o.ignored = webhook.NewIgnored(nil)
 	}
 	var deliveries Deliveries = &seen{at: map[string]time.Time{}, now: auth.now}
 	if auth.Deliveries != nil {
@@ -450,19 +542,35 @@ func newHandler(source string, auth Auth, sink Sink, log *slog.Logger) *webhook.
 					return nil, webhook.Errorf(http.StatusUnauthorized, "replayed delivery: this signature was taken before")
 				}
 			}
-			events, tests, err := parse(source, body)
+			d, err := parse(source, body)
 			if err != nil {
 				return nil, webhook.Errorf(http.StatusBadRequest, "malformed webhook: %s", err.Error())
 			}
-			if tests > 0 {
+			events := d.events
+			if d.tests > 0 {
 				log.InfoContext(r.Context(), "contact point test notification received; it changes nothing",
-					slog.String("provider", source), slog.Int("test_alerts", tests), slog.Int("alerts", len(events)))
+					slog.String("provider", source), slog.Int("test_alerts", d.tests), slog.Int("alerts", len(events)))
 			}
-			if n := truncatedAlerts(body); n > 0 {
+			for i, sk := range d.skipped {
+				o.ignored.Event(r.Context(), nil, source, invalidAlert)
+				if i < maxSkipLogs {
+					log.WarnContext(r.Context(), "alert left out of the delivery: it cannot be handled, and sending it again would not change that",
+						slog.String("provider", source), slog.Int("index", sk.Index), slog.String("fingerprint", sk.Fingerprint),
+						slog.String("reason", sk.Reason))
+				}
+			}
+			if n := len(d.skipped); n > maxSkipLogs {
+				log.WarnContext(r.Context(), "more alerts left out of the delivery",
+					slog.String("provider", source), slog.Int("skipped", n), slog.Int("not_logged", n-maxSkipLogs))
+			}
+			if d.truncated > 0 {
 				// Alertmanager's max_alerts cut the group: the alerts left
 				// out reach the bot only in a later delivery.
-				log.WarnContext(r.Context(), "the sender left alerts out of the delivery; raise the receiver's max_alerts to see them",
-					slog.String("provider", source), slog.Int("truncated_alerts", n), slog.Int("alerts", len(events)))
+				log.WarnContext(r.Context(), "the sender left alerts out of the delivery (the receiver's max_alerts); they reach the bot in a later delivery of their group",
+					slog.String("provider", source), slog.Int("truncated_alerts", d.truncated), slog.Int("alerts", len(events)))
+			}
+			if len(events) == 0 {
+				return nil, nil
 			}
 			if err := sink(r.Context(), events); err != nil {
 				if sig != "" {
