@@ -89,13 +89,17 @@ type Alert struct {
 	// (a delivery with the stored StartsAt, as Alertmanager repeats every
 	// group_interval and from each HA peer) does not count; a delivery
 	// without StartsAt always does, as nothing tells it from a new firing.
+	// Zero for an alert stored from a resolution delivered before its
+	// firing: it proposes nothing, and a late firing of the same episode
+	// is known as stale by its StartsAt.
 	Count int
 	// StartsAt is when the sender says the alert's latest firing began,
 	// kept to the microsecond as the stores keep times; zero when the
 	// sender gave none.
 	StartsAt time.Time
 	// FirstAt is when this episode was first delivered, LastAt when a
-	// firing of it was last delivered, resends included.
+	// firing of it was last delivered, resends included, to within a
+	// minute (a resend within a minute of the last writes nothing).
 	FirstAt    time.Time
 	LastAt     time.Time
 	ResolvedAt *time.Time
