@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -146,6 +147,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	// so the path needs no URI escaping.
 	file := !inMemory(path)
 	if file {
+		createPrivate(path)
 		// Commits seldom copy the log into the database file: the
 		// checkpointer does, on a connection of its own.
 		q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", autocheckpointPages))
@@ -173,6 +175,24 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+// createPrivate creates the SQLite file at path, empty (an empty file is
+// an empty database), readable and writable by this process's user alone,
+// unless it exists: it holds every incident, private ones included, and
+// SQLite would create it readable by every user of the host (0644 under
+// the usual umask). SQLite gives the write-ahead log and shared-memory
+// files it creates beside it the database file's mode. A file that exists
+// keeps the mode its owner gave it. A path that cannot be created is left
+// to SQLite, whose error the caller explains.
+func createPrivate(path string) {
+	if strings.HasPrefix(path, "file:") {
+		return // a URI, which SQLite reads
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err == nil {
+		_ = f.Close()
+	}
 }
 
 // inMemory reports whether a SQLite path names a private in-memory database.
