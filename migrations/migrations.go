@@ -112,7 +112,7 @@ type config struct {
 
 // The defaults of WithLockWait.
 const (
-	DefaultLockTimeout = 3 * time.Second
+	DefaultLockTimeout = time.Second
 	DefaultLockRetry   = 10 * time.Minute
 )
 

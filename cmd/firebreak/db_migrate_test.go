@@ -144,7 +144,7 @@ func TestProbesWhileTheMigrationWaitsForALock(t *testing.T) {
 			return resp.StatusCode, s.Status
 		}
 		var seen []probe
-		// Past the migration's first lock timeout (3 s), then the old
+		// Past several of the migration's lock timeouts (1 s), then the old
 		// transaction ends.
 		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 			var p probe
