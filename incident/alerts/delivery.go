@@ -52,10 +52,33 @@ const maxSplits = 16
 // others out. It returns an error when any alert could not be handled, so
 // that the sender delivers again; EINVALID for an alert without source or
 // fingerprint.
+//
+// A delivery waits at most stallLimit for any one answer of the database:
+// one that hangs is answered as quickly as any webhook, while a storm that
+// gets answers has the delivery's whole deadline.
 func (s *Service) HandleAlerts(ctx context.Context, evs []incident.AlertEvent) error {
-	d := &delivery{Service: s, now: s.clock.Now(), splits: maxSplits, leaders: map[int64]*incident.Alert{}}
-	return d.handle(ctx, evs)
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	stall := time.AfterFunc(stallLimit, func() { cancel(errStalled) })
+	defer stall.Stop()
+	d := &delivery{Service: s, now: s.clock.Now(), splits: maxSplits, leaders: map[int64]*incident.Alert{},
+		progress: func() { stall.Reset(stallLimit) }}
+	if err := d.handle(ctx, evs); err != nil {
+		if context.Cause(ctx) == errStalled {
+			return fmt.Errorf("%w: %w", errStalled, err)
+		}
+		return err
+	}
+	return nil
 }
+
+// stallLimit is the longest a delivery waits for one answer of the
+// database (HandleAlerts): a webhook's usual deadline.
+const stallLimit = 3 * time.Second
+
+// errStalled ends a delivery whose database did not answer within
+// stallLimit.
+var errStalled = errors.New("the database did not answer within 3 seconds")
 
 // delivery handles the alerts of one delivery (HandleAlerts).
 type delivery struct {
@@ -66,6 +89,8 @@ type delivery struct {
 	splits int
 	// leaders keeps the groups' leaders read, by id.
 	leaders map[int64]*incident.Alert
+	// progress says the database answered (HandleAlerts' stall limit).
+	progress func()
 }
 
 // knownAlert is a delivery ev of the stored alert a.
@@ -83,7 +108,7 @@ func sorted(ks []knownAlert) []knownAlert {
 
 func (s *delivery) handle(ctx context.Context, evs []incident.AlertEvent) error {
 	var (
-		fails    failures
+		fails    = failures{progress: s.progress}
 		early    []incident.AlertEvent
 		resolved []knownAlert
 		changed  []knownAlert
@@ -124,6 +149,9 @@ func (s *delivery) handle(ctx context.Context, evs []incident.AlertEvent) error 
 			}
 			seen[key] = true
 			a, err := s.store.FindAlert(ctx, ev.Source, ev.Fingerprint)
+			if err == nil || incident.ErrorCode(err) == incident.ENOTFOUND {
+				s.progress()
+			}
 			if err != nil && incident.ErrorCode(err) != incident.ENOTFOUND {
 				fails.add(fmt.Errorf("alert %s: %w", ev.Fingerprint, err))
 				continue
@@ -316,7 +344,7 @@ func (s *delivery) undecidedLeader(a *incident.Alert, ev incident.AlertEvent) bo
 // that an alert the store refuses fails alone and the others are kept, as
 // long as the delivery's splits last.
 func inChunks[T any](ctx context.Context, s *delivery, items []T, name func(T) string, do func([]T) error) error {
-	var fails failures
+	fails := failures{progress: s.progress}
 	for len(items) > 0 {
 		part := items[:min(chunkSize, len(items))]
 		items = items[len(part):]
@@ -430,7 +458,7 @@ func (s *delivery) storeChunk(ctx context.Context, rule incident.AlertRule, evs 
 // once it is stored, and handles as repeats the alerts a concurrent
 // delivery stored first.
 func (s *delivery) afterStore(ctx context.Context, rule incident.AlertRule, leader *incident.Alert, conflicts []knownAlert) error {
-	var fails failures
+	fails := failures{progress: s.progress}
 	if leader != nil && rule.Auto {
 		fails.addAlert(ctx, leader.Fingerprint, func() error {
 			_, err := s.DeclareFromAlert(ctx, leader.ID, "bot", incident.ReplyTarget{})
@@ -558,7 +586,7 @@ var errNotResent = errors.New("the alert changed since it was read")
 // touchSize alerts a transaction. An alert that changed since it was read
 // (resolved, or fired again) is left as it is.
 func (s *delivery) touch(ctx context.Context, resends []knownAlert) error {
-	var fails failures
+	fails := failures{progress: s.progress}
 	for len(resends) > 0 {
 		part := resends[:min(touchSize, len(resends))]
 		resends = resends[len(part):]
@@ -595,6 +623,8 @@ func (s *delivery) touch(ctx context.Context, resends []knownAlert) error {
 type failures struct {
 	n     int
 	first []error
+	// progress, when set, is told of each step that succeeded.
+	progress func()
 }
 
 // maxReported bounds the errors failures keeps.
@@ -602,6 +632,9 @@ const maxReported = 3
 
 func (f *failures) add(err error) {
 	if err == nil {
+		if f.progress != nil {
+			f.progress()
+		}
 		return
 	}
 	f.n++
@@ -618,7 +651,9 @@ func (f *failures) addAlert(ctx context.Context, fingerprint string, fn func() e
 	}
 	if err := fn(); err != nil {
 		f.add(fmt.Errorf("alert %s: %w", fingerprint, err))
+		return
 	}
+	f.add(nil)
 }
 
 func (f *failures) err() error {
