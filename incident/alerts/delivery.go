@@ -53,9 +53,11 @@ const maxSplits = 16
 // that the sender delivers again; EINVALID for an alert without source or
 // fingerprint.
 //
-// A delivery waits at most stallLimit for any one answer of the database:
-// one that hangs is answered as quickly as any webhook, while a storm that
-// gets answers has the delivery's whole deadline.
+// A delivery waits at most stallLimit for any one step to be answered by
+// the database (a lookup, or the transaction of a chunk of up to chunkSize
+// alerts, some 0.1 s on PostgreSQL): one that hangs is answered as quickly
+// as any webhook, while a storm that gets answers has the delivery's
+// whole deadline.
 func (s *Service) HandleAlerts(ctx context.Context, evs []incident.AlertEvent) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -72,8 +74,8 @@ func (s *Service) HandleAlerts(ctx context.Context, evs []incident.AlertEvent) e
 	return nil
 }
 
-// stallLimit is the longest a delivery waits for one answer of the
-// database (HandleAlerts): a webhook's usual deadline.
+// stallLimit is the longest a delivery waits for one step to be answered
+// by the database (HandleAlerts): a webhook's usual deadline.
 const stallLimit = 3 * time.Second
 
 // errStalled ends a delivery whose database did not answer within
@@ -360,6 +362,9 @@ func inChunks[T any](ctx context.Context, s *delivery, items []T, name func(T) s
 // split runs do on items, or, when that fails, on each half of them.
 func split[T any](ctx context.Context, s *delivery, items []T, name func(T) string, do func([]T) error) error {
 	err := do(items)
+	if ctx.Err() == nil {
+		s.progress() // answered, stored or refused
+	}
 	if err == nil || len(items) == 1 || s.splits <= 0 || ctx.Err() != nil {
 		if err != nil && len(items) > 1 {
 			return fmt.Errorf("%d alerts from %s: %w", len(items), name(items[0]), err)
@@ -631,10 +636,11 @@ type failures struct {
 const maxReported = 3
 
 func (f *failures) add(err error) {
+	if f.progress != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		// The database answered, or refused: either way it is there.
+		f.progress()
+	}
 	if err == nil {
-		if f.progress != nil {
-			f.progress()
-		}
 		return
 	}
 	f.n++

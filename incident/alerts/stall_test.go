@@ -78,3 +78,29 @@ func TestSlowDatabaseKeepsTheWholeDeadline(t *testing.T) {
 	require.Greater(t, took, 4*time.Second, "the delivery took longer than one wait may")
 	require.Equal(t, 30, stormStored(t, b, 30), "every alert stored")
 }
+
+// slowTxStore takes delay before each transaction.
+type slowTxStore struct {
+	alerts.Store
+	delay time.Duration
+}
+
+func (s slowTxStore) Atomic(ctx context.Context, fn func(tx incident.Tx) error) error {
+	select {
+	case <-time.After(s.delay):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return s.Store.Atomic(ctx, fn)
+}
+
+// Transactions that each take a while, together longer than one step may,
+// keep a storm going: the limit is on each step.
+func TestSlowTransactionsKeepTheWholeDeadline(t *testing.T) {
+	t.Parallel()
+	b := setupOn(t, storetest.Memory, options{store: func(s alerts.Store) alerts.Store { return slowTxStore{Store: s, delay: 1200 * time.Millisecond} }})
+	code, took := deliverWithin(t, alertmanager(b), storm(t, "HighErrorRate", "firing", 600, b.clock.Now().Add(-time.Minute)), 25*time.Second)
+	require.Equal(t, http.StatusOK, code)
+	require.Greater(t, took, 3*time.Second, "the delivery took longer than one step may")
+	require.Equal(t, 600, stormStored(t, b, 600), "every alert stored")
+}
