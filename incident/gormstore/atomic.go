@@ -92,6 +92,8 @@ func (s *Store) Atomic(ctx context.Context, fn func(tx incident.Tx) error) error
 		return fnErr
 	}
 	if err != nil && committing && s.commitUnanswered(err) {
+		// It may have been written: reads cached before it are stale.
+		s.shared.wrote()
 		return errors.Join(incident.ErrMaybeSaved, storeError(op, incident.Errorf(incident.EUNAVAILABLE,
 			"The database did not confirm the change, so it may have been saved; look before you try again."), err))
 	}
@@ -103,12 +105,20 @@ func (s *Store) Atomic(ctx context.Context, fn func(tx incident.Tx) error) error
 
 // commitUnanswered reports whether err, met while committing, leaves the
 // commit's outcome unknown: PostgreSQL's own refusal (a *pgconn.PgError)
-// means it was not taken, while a broken connection or a deadline passing
-// after COMMIT was sent may come after PostgreSQL took it. SQLite commits
-// in the process: its error is its answer.
+// means it was not taken, and so does a COMMIT never sent (the context
+// ended first: database/sql then answers the context's own error or
+// ErrTxDone and rolls back, and pgx says it sent nothing, SafeToRetry),
+// while a broken connection or a deadline passing after COMMIT was sent
+// may come after PostgreSQL took it. SQLite commits in the process: its
+// error is its answer.
 func (s *Store) commitUnanswered(err error) bool {
 	var pgErr *pgconn.PgError
-	return s.dialect == migrations.Postgres && !errors.As(err, &pgErr)
+	switch {
+	case s.dialect != migrations.Postgres, errors.As(err, &pgErr), pgconn.SafeToRetry(err),
+		err == context.Canceled, err == context.DeadlineExceeded, errors.Is(err, sql.ErrTxDone): //nolint:errorlint // database/sql's own answer is the bare error
+		return false
+	}
+	return true
 }
 
 // atomic runs fn in a transaction, or a savepoint of the one in progress,

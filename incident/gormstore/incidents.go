@@ -120,7 +120,7 @@ func (s *incidentStore) insertIncidentOn(tx *gorm.DB, row *incidentRow) (*incide
 			return nil, res.Error
 		}
 		existing, again, err := s.notInserted(tx, row, draw)
-		if !again {
+		if !again || err != nil {
 			return existing, err
 		}
 	}
@@ -191,14 +191,16 @@ func (s *incidentStore) clash(tx *gorm.DB, row *incidentRow) (channelTaken bool,
 
 // skipTakenNumbers moves PostgreSQL's sequence past the highest incident
 // number stored, when it is behind it: the next draw is then free (unless
-// another old replica takes it meanwhile). SQLite's counter moves on with
-// the next draw itself.
+// another old replica takes it meanwhile). It draws the numbers in between
+// rather than setting the sequence, which another replica may have moved
+// past the highest meanwhile: a sequence only ever moves forward. SQLite's
+// counter moves on with the next draw itself.
 func (s *incidentStore) skipTakenNumbers(tx *gorm.DB) error {
 	if s.dialect != migrations.Postgres {
 		return nil
 	}
-	return tx.Exec(`SELECT setval('incident_number_seq', x.m) FROM (SELECT max(number) AS m FROM incidents) x
-		WHERE x.m > (SELECT last_value FROM incident_number_seq)`).Error
+	return tx.Exec(`SELECT count(nextval('incident_number_seq')) FROM generate_series(1,
+		(SELECT GREATEST(0, max(number) - (SELECT last_value FROM incident_number_seq)) FROM incidents))`).Error
 }
 
 // incidentByKey reads the incident stored with the declare key, or nil when
