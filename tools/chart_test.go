@@ -61,17 +61,19 @@ func TestChartBundledPostgreSQLURLTakesAnyPassword(t *testing.T) {
 	if got, _ := u.User.Password(); got != password || u.User.Username() != "firebreak" || u.Host != "fb-firebreak-postgresql:5432" || u.Path != "/firebreak" {
 		t.Errorf("DATABASE_URL %q reads as user %q password %q host %q path %q", m[1], u.User.Username(), got, u.Host, u.Path)
 	}
-	if !strings.Contains(pg, `"max_connections=184"`) {
-		t.Errorf("three replicas and the one a rolling update adds need 4 x 41 connections and some to spare:\n%s", pg)
+	if !strings.Contains(pg, `"max_connections=225"`) {
+		t.Errorf("three replicas, the one a rolling update adds and the old one still shutting down need 5 x 41 connections and some to spare:\n%s", pg)
 	}
 }
 
 // TestChartPostgreSQLConnectionsCountTheRollingUpdate: each bot pod may hold
 // 41 PostgreSQL connections (two pools of 20, and the job engine's listener,
 // which holds one more of its own), and during a rolling update the pods
-// maxSurge adds hold theirs beside the old ones: the bundled PostgreSQL's
-// max_connections counts them all, so a new pod is not refused connections
-// halfway through an update.
+// maxSurge adds hold theirs beside the old ones, and the old pods still
+// shutting down (which Kubernetes counts neither in the surge nor as
+// unavailable) keep theirs for their grace period: the bundled
+// PostgreSQL's max_connections counts them all, so a new pod is not refused
+// connections halfway through an update.
 func TestChartPostgreSQLConnectionsCountTheRollingUpdate(t *testing.T) {
 	maxConnections := regexp.MustCompile(`"max_connections=(\d+)"`)
 	for _, tc := range []struct {
@@ -81,10 +83,10 @@ func TestChartPostgreSQLConnectionsCountTheRollingUpdate(t *testing.T) {
 		want     string // max_connections
 		strategy string // the Deployment's, as rendered
 	}{
-		{"one replica", 1, nil, "102", "type: RollingUpdate\n    rollingUpdate:\n      maxSurge: 1\n      maxUnavailable: 0"},
-		{"three replicas", 3, nil, "184", "maxSurge: 1\n"},
-		{"ten replicas, a quarter at a time", 10, map[string]any{"maxSurge": "25%", "maxUnavailable": "25%"}, "553", "maxSurge: 25%\n"},
-		{"no surge", 2, map[string]any{"maxSurge": 0, "maxUnavailable": 1}, "102", "maxSurge: 0\n"},
+		{"one replica", 1, nil, "143", "type: RollingUpdate\n    rollingUpdate:\n      maxSurge: 1\n      maxUnavailable: 0"},
+		{"three replicas", 3, nil, "225", "maxSurge: 1\n"},
+		{"ten replicas, a quarter at a time", 10, map[string]any{"maxSurge": "25%", "maxUnavailable": "25%"}, "758", "maxSurge: 25%\n"},
+		{"no surge", 2, map[string]any{"maxSurge": 0, "maxUnavailable": 1}, "143", "maxSurge: 0\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			values := map[string]any{

@@ -90,14 +90,29 @@ replicaCount rounded up, as Kubernetes reads it. */}}
 {{- end }}
 {{- end }}
 
+{{/* The old pods a rolling update stops at once: rollingUpdate.maxUnavailable, a number or a percentage of
+replicaCount rounded down, as Kubernetes reads it. */}}
+{{- define "firebreak.unavailablePods" -}}
+{{- $unavailable := toString .Values.rollingUpdate.maxUnavailable }}
+{{- if hasSuffix "%" $unavailable }}
+{{- div (mul (int .Values.replicaCount) (int (trimSuffix "%" $unavailable))) 100 }}
+{{- else }}
+{{- int $unavailable }}
+{{- end }}
+{{- end }}
+
 {{/* The bundled PostgreSQL's max_connections: the value given, else 41 for each bot pod (its two pools of 20,
-and the job engine's listener, which holds one more of its own), for replicaCount and the pods a rolling
-update adds, plus 20 for the rest, and at least PostgreSQL's default, 100. */}}
+and the job engine's listener, which holds one more of its own) that a rolling update may run at once, plus
+20 for the rest, and at least PostgreSQL's default, 100. Those pods are replicaCount, the pods the update
+adds (maxSurge), and the old pods still shutting down, which Kubernetes counts in neither: up to a surge's
+and maxUnavailable's worth, holding their connections for their grace period. */}}
 {{- define "firebreak.postgresql.maxConnections" -}}
 {{- if .Values.postgresql.maxConnections }}
 {{- .Values.postgresql.maxConnections }}
 {{- else }}
-{{- max 100 (add (mul 41 (add (int .Values.replicaCount) (int (include "firebreak.surgePods" .)))) 20) }}
+{{- $surge := int (include "firebreak.surgePods" .) }}
+{{- $pods := add (int .Values.replicaCount) (mul 2 $surge) (int (include "firebreak.unavailablePods" .)) }}
+{{- max 100 (add (mul 41 $pods) 20) }}
 {{- end }}
 {{- end }}
 
