@@ -60,13 +60,13 @@ func TestExportCommandAgainSaysWhatHappens(t *testing.T) {
 	reply, err = f.postmortem.postmortemCommand(ctx, invocation(captureChannel, "export confluence"))
 	require.NoError(t, err, "a double click is not a failure")
 	require.Equal(t, slack.ResponseTypeEphemeral, reply.ResponseType)
-	require.Equal(t, "An export of INC-1's postmortem to confluence is already under way; its link will be posted here.", reply.Text)
+	require.Equal(t, "An export of INC-1's postmortem to confluence is already under way; its link will be posted here. If no link comes within a minute, ask again.", reply.Text)
 
 	cb := slack.InteractionCallback{Type: slack.InteractionTypeBlockActions, User: slack.User{ID: "U0ALICE"}}
 	cb.Channel.ID = captureChannel
 	err = f.postmortem.actionExport(ctx, cb, &slack.BlockAction{ActionID: incident.ActionExport, Value: fmt.Sprintf("%d:confluence", f.inc.ID)})
 	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(err))
-	require.Equal(t, "An export of INC-1's postmortem to confluence is already under way; its link will be posted here.", incident.ErrorMessage(err))
+	require.Equal(t, "An export of INC-1's postmortem to confluence is already under way; its link will be posted here. If no link comes within a minute, ask again.", incident.ErrorMessage(err))
 
 	require.Empty(t, f.queue.RunAll(t))
 	require.Equal(t, 1, conf.count(), "one export")

@@ -74,8 +74,13 @@ var ErrExportUnderWay = errors.New("an export of the postmortem to the target is
 // exportClick is how long a requested export that has not started holds
 // off another request of it (a double click, the command and a button, two
 // replicas). Its job ends the hold when it starts, so from then on a
-// request, for a draft that may have changed since, is an export of its own.
-const exportClick = time.Minute
+// request, for a draft that may have changed since, is an export of its own;
+// and again whenever it ends, started or not (done, refused, out of
+// attempts), in case the first release failed. The hold is short because
+// nothing else ends it: a job cancelled before it ran, or a release that
+// failed twice, holds requests off this long, and the refused request is
+// told to ask again if no link comes.
+const exportClick = 20 * time.Second
 
 // Export schedules the export of an incident's current draft to a target
 // ("confluence", "github"). A re-export updates the document exported
@@ -153,7 +158,7 @@ func exportUnderWay(inc *incident.Incident, target string) error {
 	if inc.ChannelID == "" {
 		where = "its link will be sent to whoever asked for it"
 	}
-	return fmt.Errorf("%w: %w", incident.Errorf(incident.ECONFLICT, "An export of %s's postmortem to %s is already under way; %s.", inc.Key(), target, where), ErrExportUnderWay)
+	return fmt.Errorf("%w: %w", incident.Errorf(incident.ECONFLICT, "An export of %s's postmortem to %s is already under way; %s. If no link comes within a minute, ask again.", inc.Key(), target, where), ErrExportUnderWay)
 }
 
 // reviewReader is the part of a store that knows the postmortem review,
@@ -412,7 +417,7 @@ func (s *Service) holdExport(ctx context.Context, id int64, target string) (rele
 // runExport is the JobExport handler. It reads where the postmortem was
 // exported before only once it holds the export lease, so it sees what an
 // export that held it before recorded.
-func (s *Service) runExport(ctx context.Context, payload []byte) error {
+func (s *Service) runExport(ctx context.Context, payload []byte) (err error) {
 	var p exportPayload
 	if err := json.Unmarshal(payload, &p); err != nil {
 		return fmt.Errorf("decode export payload: %w: %w", err, incident.ErrJobCancel)
@@ -420,6 +425,14 @@ func (s *Service) runExport(ctx context.Context, payload []byte) error {
 	if p.Announce != nil {
 		return s.announce(ctx, p)
 	}
+	defer func() {
+		if jobEnds(ctx, err) {
+			// Started or not, this request's export is over: a request
+			// from now on must schedule its own, even if the release
+			// at the start failed or never came.
+			s.releaseRequest(ctx, p.IncidentID, p.Target, p.Request)
+		}
+	}()
 	release, err := s.holdExport(ctx, p.IncidentID, p.Target)
 	if err != nil {
 		return err
@@ -472,6 +485,18 @@ func (s *Service) runExport(ctx context.Context, payload []byte) error {
 		return s.exportFailed(ctx, inc, p, exp, exportErr)
 	}
 	return nil
+}
+
+// jobEnds reports whether a handler's result err ends its job: success, a
+// cancellation, or a failure on what may be its last attempt (a
+// postponement on the last attempt counts, as the engine may discard the job
+// once it has postponed it often enough).
+func jobEnds(ctx context.Context, err error) bool {
+	if err == nil || errors.Is(err, incident.ErrJobCancel) {
+		return true
+	}
+	attempt, max := incident.JobAttempt(ctx)
+	return max > 0 && attempt >= max
 }
 
 // exportTo publishes doc through exp. An exporter that has its writes

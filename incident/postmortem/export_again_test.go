@@ -81,7 +81,7 @@ func TestDoubleClickExportsOnceAndSaysSo(t *testing.T) {
 	err := g.pm.Export(ctx, g.inc.ID, "github", alice, reply)
 	require.ErrorIs(t, err, postmortem.ErrExportUnderWay)
 	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(err))
-	require.Equal(t, "An export of INC-1's postmortem to github is already under way; its link will be posted here.", incident.ErrorMessage(err))
+	require.Equal(t, "An export of INC-1's postmortem to github is already under way; its link will be posted here. If no link comes within a minute, ask again.", incident.ErrorMessage(err))
 	require.Equal(t, 1, g.q.Pending(postmortem.JobExport), "one export")
 
 	note(t, g, "Rolled back at 14:40.")
@@ -135,15 +135,15 @@ func TestExportAskedForWhileTheFirstRunsExportsAfterIt(t *testing.T) {
 	require.Contains(t, said[1], "updated the INC-1 postmortem in GitHub")
 }
 
-// A requested export that has not started holds off others for a minute
+// A requested export that has not started holds off others for 20 seconds
 // at most: a request after that schedules its own.
-func TestExportNotStartedHoldsOffOthersForAMinute(t *testing.T) {
+func TestExportNotStartedHoldsOffOthersForTwentySeconds(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	g := githubExport(t, nil, nil)
 	reply := incident.ReplyTarget{ChannelID: g.inc.ChannelID, UserID: alice}
 	require.NoError(t, g.pm.Export(ctx, g.inc.ID, "github", alice, reply))
-	g.clock.Advance(59 * time.Second)
+	g.clock.Advance(19 * time.Second)
 	require.ErrorIs(t, g.pm.Export(ctx, g.inc.ID, "github", alice, reply), postmortem.ErrExportUnderWay)
 	g.clock.Advance(time.Second)
 	require.NoError(t, g.pm.Export(ctx, g.inc.ID, "github", alice, reply))
