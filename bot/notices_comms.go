@@ -2,7 +2,6 @@ package bot
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/firebreakhq/firebreak/incident"
 	"github.com/firebreakhq/firebreak/incident/comms"
@@ -121,7 +120,7 @@ func statusPageComponentsText(n incident.Notice, _ wording) string {
 // statusPageFailedText says why a post failed and what the buttons do:
 // Retry sends the same words again; Edit (on a refusal) changes them.
 func statusPageFailedText(n incident.Notice, w wording) string {
-	text := fmt.Sprintf(":warning: *The status page post for %s failed* (%s): %s", n.Incident, n.Values["provider"], w.esc(endSentence(n.Values["error"])))
+	text := fmt.Sprintf(":warning: *The status page post for %s failed* (%s): %s", n.Incident, n.Values["provider"], w.esc(incident.EndSentence(n.Values["error"])))
 	switch n.Values["retry"] {
 	case "final":
 		return text + " Sending it again as it is cannot help: fix what the error names and use Retry, which sends the same words again, or use Edit to change the words."
@@ -129,16 +128,6 @@ func statusPageFailedText(n incident.Notice, w wording) string {
 		return text + " I gave up retrying; use Retry when the status page is back."
 	}
 	return text + " Retrying in the background; nothing will be posted twice."
-}
-
-// endSentence ends s with a full stop unless it ends a sentence already.
-func endSentence(s string) string {
-	s = strings.TrimSpace(s)
-	body := strings.TrimRight(s, "\"')]”’")
-	if s == "" || strings.HasSuffix(body, ".") || strings.HasSuffix(body, "!") || strings.HasSuffix(body, "?") || strings.HasSuffix(body, "…") {
-		return s
-	}
-	return s + "."
 }
 
 // publicPostName names a status page post kind in a sentence.

@@ -119,3 +119,20 @@ func IsLink(target string) bool {
 	}
 	return !strings.ContainsFunc(target, func(r rune) bool { return r <= ' ' || r == 0x7f })
 }
+
+// EndSentence returns s ending as a sentence does, for text that another
+// sentence follows: a full stop is added when s ends without closing
+// punctuation (. ! ? …, perhaps inside a closing quote or bracket, « »
+// spaced as French writes it), in place of a trailing comma, semicolon or
+// colon. Blank s is "".
+func EndSentence(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return s
+	}
+	body := strings.TrimRight(s, "\"'’”)]» \u00a0\u202f")
+	if strings.HasSuffix(body, ".") || strings.HasSuffix(body, "!") || strings.HasSuffix(body, "?") || strings.HasSuffix(body, "…") {
+		return s
+	}
+	return strings.TrimRight(s, ",;: ") + "."
+}

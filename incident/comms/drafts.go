@@ -47,20 +47,8 @@ type Data struct {
 }
 
 // Sentence returns s ending as a sentence does, for a template that writes
-// another sentence after it: a full stop is added when s ends without
-// closing punctuation (. ! ? …, perhaps inside a closing quote or
-// bracket), in place of a trailing comma, semicolon or colon.
-func (Data) Sentence(s string) string {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return s
-	}
-	body := strings.TrimRight(s, "\"'’”)]»")
-	if strings.HasSuffix(body, ".") || strings.HasSuffix(body, "!") || strings.HasSuffix(body, "?") || strings.HasSuffix(body, "…") {
-		return s
-	}
-	return strings.TrimRight(s, ",;: ") + "."
-}
+// another sentence after it (incident.EndSentence).
+func (Data) Sentence(s string) string { return incident.EndSentence(s) }
 
 // unnamedAffected names what is affected in the drafts when the service
 // has no public name: the internal title is not written for customers,
