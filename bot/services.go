@@ -37,6 +37,9 @@ type UpdateService interface {
 // StatusPageService drafts and publishes the public status page.
 type StatusPageService interface {
 	Draft(ctx context.Context, id int64, kind, ref string) (string, error)
+	// EditText is the text an edit form starts from (comms.PublishShown of
+	// its button, or "" for the draft).
+	EditText(ctx context.Context, id int64, kind, ref, shown string) (string, error)
 	Publish(ctx context.Context, id int64, in comms.PublishInput) (bool, error)
 	// CheckPublish refuses, before the edit form opens, what Publish would.
 	CheckPublish(ctx context.Context, id int64, in comms.PublishInput) error

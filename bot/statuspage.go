@@ -115,24 +115,22 @@ func (c *commsHandlers) actionEditPublic(ctx context.Context, cb slack.Interacti
 	if err != nil {
 		return err
 	}
-	shown, _ := comms.ShownText(a.Value)
-	return c.openStatusPageForm(ctx, inc, kind, ref, shown, cb.TriggerID, cb.User.ID)
+	return c.openStatusPageForm(ctx, inc, kind, ref, comms.PublishShown(a.Value), cb.TriggerID, cb.User.ID)
 }
 
 // openStatusPageForm opens the edit form of a post for user, once the
 // post could be published by them: nobody writes a public message to be
-// told no on submit. The form starts from shown, the text the button's
-// proposal showed, else from the draft as it reads now.
+// told no on submit. The form starts from what the button's proposal
+// showed (shown, as its value carries it: the text, or the fingerprint of
+// a failed post's words too long for it), else from the draft as it reads
+// now.
 func (c *commsHandlers) openStatusPageForm(ctx context.Context, inc *incident.Incident, kind, ref, shown, triggerID, user string) error {
 	if err := c.statusPage.CheckPublish(ctx, inc.ID, comms.PublishInput{Kind: kind, Ref: ref, Actor: user}); err != nil {
 		return err
 	}
-	draft := shown
-	if draft == "" {
-		var err error
-		if draft, err = c.statusPage.Draft(ctx, inc.ID, kind, ref); err != nil {
-			return err
-		}
+	draft, err := c.statusPage.EditText(ctx, inc.ID, kind, ref, shown)
+	if err != nil {
+		return err
 	}
 	return c.kit.openModal(ctx, triggerID, user, StatusPageModal(inc, kind, ref, draft))
 }

@@ -348,6 +348,30 @@ func (pub *Publisher) shownDraft(ctx context.Context, id int64, in PublishInput)
 	return body, nil
 }
 
+// EditText returns the text the edit form of a post starts from, as the
+// Edit button's value (shown, PublishShown) names it: the text it carries;
+// for a text too long for a button, the words of the post whose failure
+// offered the button (a refused post's words, found by their fingerprint
+// in the record of its failure); else the draft as it reads now.
+func (pub *Publisher) EditText(ctx context.Context, id int64, kind, ref, shown string) (string, error) {
+	if text, ok := strings.CutPrefix(shown, "t:"); ok && strings.TrimSpace(text) != "" {
+		return text, nil
+	}
+	if fp, ok := strings.CutPrefix(shown, "h:"); ok && fp != "" {
+		_, events, err := pub.timelineBySource(ctx, id)
+		if err != nil {
+			return "", err
+		}
+		for i := len(events) - 1; i >= 0; i-- {
+			d, ok := events[i].Payload.(incident.ProviderFailureData)
+			if ok && events[i].Kind == incident.EventProviderFailure && d.Kind == kind && d.Ref == ref && d.Body != "" && fingerprint(d.Body) == fp {
+				return d.Body, nil
+			}
+		}
+	}
+	return pub.Draft(ctx, id, kind, ref)
+}
+
 // Draft returns the pre-filled text of a status page post, for the edit
 // modal.
 func (pub *Publisher) Draft(ctx context.Context, id int64, kind, ref string) (string, error) {
