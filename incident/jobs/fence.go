@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"slices"
 	"sync"
 	"time"
 )
@@ -58,6 +57,12 @@ type fence struct {
 	cut   bool
 	timer *time.Timer
 	runs  map[int64]*run
+	// handed is, per job, the run whose result Work has handed to River
+	// and that is not recorded (or dropped) yet. River keeps the results
+	// it has to write keyed by job id, so a second result of the same job
+	// would replace the first in its batch: a run of a job waits to hand
+	// its result until the one handed before is settled (hand).
+	handed map[int64]*run
 }
 
 // run is one run of a job on this engine, from its start until its result
@@ -87,10 +92,19 @@ type run struct {
 	// this engine has no handler for, for the deferral-th time (guarded
 	// by fence.mu).
 	deferral int
+	// returned says the run's handler has returned (or was never
+	// started and Work is returning): however long its result then takes
+	// to be recorded, the run is not stuck (guarded by fence.mu).
+	returned bool
+	// settled is closed once the run's result was recorded or dropped,
+	// or the engine stopped or restarted.
+	settled chan struct{}
+	// closed says settled is closed (guarded by fence.mu).
+	closed bool
 }
 
 func newFence(bound time.Duration, log *slog.Logger) *fence {
-	return &fence{bound: bound, log: log, runs: map[int64]*run{}}
+	return &fence{bound: bound, log: log, runs: map[int64]*run{}, handed: map[int64]*run{}}
 }
 
 // reset forgets the runs and beats of a previous run of the engine.
@@ -99,14 +113,36 @@ func (f *fence) reset() {
 	defer f.mu.Unlock()
 	f.stopTimer()
 	f.last, f.cut = time.Time{}, false
+	f.releaseAll()
 	f.runs = map[int64]*run{}
+	f.handed = map[int64]*run{}
 }
 
-// halt stops watching the heartbeats, as the engine stops.
+// halt stops watching the heartbeats, as the engine stops: nothing is
+// recorded any more, so no run waits for another's result.
 func (f *fence) halt() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.stopTimer()
+	f.releaseAll()
+}
+
+// releaseAll settles every run; fence.mu is held.
+func (f *fence) releaseAll() {
+	for _, r := range f.runs {
+		r.release()
+	}
+	for _, r := range f.handed {
+		r.release()
+	}
+}
+
+// release closes settled once; fence.mu is held.
+func (r *run) release() {
+	if !r.closed {
+		r.closed = true
+		close(r.settled)
+	}
 }
 
 func (f *fence) stopTimer() {
@@ -175,7 +211,7 @@ func (f *fence) cutOff() {
 // off, at once if it already is.
 func (f *fence) begin(ctx context.Context, id int64, attempt int) (context.Context, *run) {
 	runCtx, cancel := context.WithCancelCause(ctx)
-	r := &run{attempt: attempt, cancel: cancel}
+	r := &run{attempt: attempt, cancel: cancel, settled: make(chan struct{})}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.runs[id] = r
@@ -209,24 +245,87 @@ type stuckRun struct {
 }
 
 // stuck returns the runs whose handlers started more than limit ago and
-// have not returned, unless they were abandoned already.
+// have not returned, unless they were abandoned already. A run whose
+// handler has returned is not stuck, however long its result takes to be
+// recorded (a slow database).
 func (f *fence) stuck(limit time.Duration) []stuckRun {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []stuckRun
 	for id, r := range f.runs {
-		if r.started && !r.abandoned && time.Since(r.startedAt) > limit {
+		if r.started && !r.returned && !r.abandoned && time.Since(r.startedAt) > limit {
 			out = append(out, stuckRun{id: id, run: r, attempt: r.attempt, ran: time.Since(r.startedAt)})
 		}
 	}
 	return out
 }
 
-// abandon records that the run's job was taken from it.
-func (f *fence) abandon(r *run) {
+// abandon records that the run's job is being taken from it, unless its
+// handler has returned meanwhile (then it reports false, and the run's
+// result is recorded as usual).
+func (f *fence) abandon(r *run) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if r.returned || r.abandoned {
+		return false
+	}
 	r.abandoned = true
+	return true
+}
+
+// unabandon undoes abandon, when the job could not be taken from the run.
+func (f *fence) unabandon(r *run) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r.abandoned = false
+}
+
+// returnedRun records that the run's handler returned, and reports whether
+// its job was taken from it before.
+func (f *fence) returnedRun(r *run) (abandoned bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r.returned = true
+	return r.abandoned
+}
+
+// awaitRerun waits while a newer run of job id, registered here since the
+// run r's job was taken from it, runs or has its result to be recorded:
+// River keys its running jobs by id too, and the return of r would end
+// the rerun's entry.
+func (f *fence) awaitRerun(id int64, r *run) {
+	for {
+		f.mu.Lock()
+		n := f.runs[id]
+		if n == nil || n == r || n.closed {
+			f.mu.Unlock()
+			return
+		}
+		ch := n.settled
+		f.mu.Unlock()
+		<-ch
+	}
+}
+
+// hand records that the run of job id hands its result to River, once the
+// result another run of the job handed before is settled: River would keep
+// only one of two results of a job in one batch.
+func (f *fence) hand(id int64, r *run) {
+	for {
+		f.mu.Lock()
+		h := f.handed[id]
+		if h == nil || h == r || h.closed {
+			r.returned = true
+			if !r.closed {
+				f.handed[id] = r
+			}
+			f.mu.Unlock()
+			return
+		}
+		ch := h.settled
+		f.mu.Unlock()
+		<-ch
+	}
 }
 
 // holds reports whether a run of job id at attempt is registered.
@@ -235,13 +334,6 @@ func (f *fence) holds(id int64, attempt int) bool {
 	defer f.mu.Unlock()
 	r, ok := f.runs[id]
 	return ok && r.attempt == attempt
-}
-
-// abandonedRun reports whether the run's job was taken from it.
-func (f *fence) abandonedRun(r *run) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return r.abandoned
 }
 
 // deferRun records that the run puts back its job, of a kind this engine
@@ -261,40 +353,52 @@ func (f *fence) snooze(r *run) {
 
 // runView is a registered run as lookup found it.
 type runView struct {
-	run      *run
-	attempt  int
-	stopped  bool
-	started  bool
-	snoozed  bool
-	deferral int
+	run       *run
+	attempt   int
+	stopped   bool
+	started   bool
+	snoozed   bool
+	abandoned bool
+	deferral  int
 }
 
-// lookup returns the registered runs of the jobs ids, as they are now.
+// lookup returns the runs whose results for the jobs ids River records:
+// the run that handed its result (hand), else the registered one.
 func (f *fence) lookup(ids []int64) map[int64]runView {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out map[int64]runView
 	for _, id := range ids {
-		if r, ok := f.runs[id]; ok {
+		r, ok := f.handed[id]
+		if !ok {
+			r, ok = f.runs[id]
+		}
+		if ok {
 			if out == nil {
 				out = make(map[int64]runView, len(ids))
 			}
-			out[id] = runView{run: r, attempt: r.attempt, stopped: r.stopped, started: r.started, snoozed: r.snoozed, deferral: r.deferral}
+			out[id] = runView{run: r, attempt: r.attempt, stopped: r.stopped, started: r.started, snoozed: r.snoozed,
+				abandoned: r.abandoned, deferral: r.deferral}
 		}
 	}
 	return out
 }
 
-// settle forgets the runs whose results were recorded (or dropped), unless
-// a newer run of the job has registered since. The results of older runs
-// (stale: an abandoned run's, that came while a rerun of its job runs here)
-// settle nothing.
-func (f *fence) settle(runs map[int64]runView, stale []int64) {
+// settle forgets the runs whose results were recorded (or dropped), and
+// lets the next run of each job hand its own; a newer run of the job
+// registered since stays registered.
+func (f *fence) settle(runs map[int64]runView) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for id, v := range runs {
-		if f.runs[id] == v.run && !slices.Contains(stale, id) {
+		if f.handed[id] == v.run {
+			delete(f.handed, id)
+		}
+		if f.runs[id] == v.run {
 			delete(f.runs, id)
+		}
+		if v.run.returned {
+			v.run.release()
 		}
 	}
 }

@@ -106,7 +106,7 @@ func (x guardedExecutor) JobSetStateIfRunningMany(ctx context.Context, params *r
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("jobs: record results: %w", err)
 	}
-	x.guard.fence.settle(runs, stale)
+	x.guard.fence.settle(runs)
 	if len(stale) > 0 {
 		x.guard.log.WarnContext(ctx, "late results of abandoned runs (handlers that ignored JobTimeout) were not recorded", "job_ids", stale)
 	}
@@ -206,17 +206,15 @@ func (g *guard) filter(params *riverdriver.JobSetStateIfRunningManyParams, runs 
 	now := g.now()
 	for i, id := range params.ID {
 		r, ours := runs[id]
-		if ours && params.Attempt[i] != nil && *params.Attempt[i] < r.attempt-1 {
-			// The result of an earlier run than the registered one: an
-			// abandoned run, which ends with a snooze (River gives back
-			// its attempt, older than the rerun's), whose job runs again
-			// here.
-			stale = append(stale, id)
-			continue
-		}
 		if ours {
 			if h, ok := holders[id]; !ok || h.attempt != r.attempt || h.owner != g.id {
-				moved = append(moved, id)
+				if r.abandoned {
+					// The late result of a run whose job was taken
+					// from it (rescueStuck), which may have run again.
+					stale = append(stale, id)
+				} else {
+					moved = append(moved, id)
+				}
 				continue
 			}
 		}

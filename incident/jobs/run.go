@@ -161,13 +161,18 @@ func (e *Engine) heartbeat(ctx context.Context, done chan<- struct{}) {
 func (e *Engine) rescueStuck(ctx context.Context) error {
 	limit := e.opts.JobTimeout + e.stuckGrace
 	for _, s := range e.fence.stuck(limit) {
+		// Marked first, so that a handler returning meanwhile has its
+		// result judged by the guard after the job was taken, or not.
+		if !e.fence.abandon(s.run) {
+			continue // its handler returned meanwhile
+		}
 		why := fmt.Sprintf("jobs: the handler ran for %s, past JobTimeout (%s) and a grace of %s, ignoring its cancelled context: the job was taken from it",
 			s.ran.Round(time.Millisecond), e.opts.JobTimeout, e.stuckGrace)
 		state, ok, err := e.guard.abandon(ctx, s.id, s.attempt, why)
 		if err != nil {
+			e.fence.unabandon(s.run)
 			return err
 		}
-		e.fence.abandon(s.run)
 		if ok {
 			e.log.ErrorContext(ctx, "job handler stuck past JobTimeout, ignoring its cancelled context: the job was taken from it", "job_id", s.id,
 				"attempt", s.attempt, "ran", s.ran.Round(time.Millisecond), "job_timeout", e.opts.JobTimeout, "state", string(state))

@@ -89,6 +89,10 @@ func (d *dispatcher) Work(ctx context.Context, job *river.Job[taskArgs]) error {
 	// the database, its context ends with ErrHeartbeatLost, and its result
 	// is recorded only if the job is still its own (guardedExecutor).
 	ctx, r := e.fence.begin(ctx, job.ID, job.Attempt)
+	// River keeps one result per job id waiting to be written: the result
+	// of a run is handed over only once another run's of the same job is
+	// recorded, so neither replaces the other.
+	defer e.fence.hand(job.ID, r)
 	h, ok := e.handler(kind)
 	if !ok {
 		return d.unknownKind(ctx, log, job, r)
@@ -124,14 +128,21 @@ func (d *dispatcher) Work(ctx context.Context, job *river.Job[taskArgs]) error {
 	err := runHandler(incident.WithJobRun(ctx, job.ID, job.Attempt+snoozes, job.MaxAttempts+snoozes), h, job.Args.Payload)
 	elapsed := time.Since(start)
 
-	if e.fence.abandonedRun(r) {
+	if e.fence.returnedRun(r) {
 		// Its job was taken from it (rescueStuck) and may run again here
-		// meanwhile: the result ends as a snooze, which gives back an
-		// attempt older than the rerun's, so the guard tells it from the
-		// rerun's own and drops it.
+		// meanwhile. The rerun's result is recorded first: River keys its
+		// running jobs, and the results it has to write, by job id, so
+		// this run's return would end the rerun's entry, and its result
+		// replace the rerun's. The guard then drops this one, the job
+		// being no longer its run's.
+		e.fence.awaitRerun(job.ID, r)
 		log.WarnContext(ctx, "the handler of a job taken from it past JobTimeout returned; its result is dropped", "error", err, "duration", elapsed)
 		e.metrics.observe(kind, outcomeAbandoned, elapsed)
-		return river.JobSnooze(e.opts.JobTimeout)
+		outcome, riverErr := d.classify(job, err)
+		if outcome == outcomeSnoozed {
+			e.fence.snooze(r)
+		}
+		return riverErr
 	}
 	if cause := context.Cause(ctx); err != nil && errors.Is(cause, ErrHeartbeatLost) {
 		log.WarnContext(ctx, "job stopped: this instance is cut off from the database; it runs again here or on another replica", "error", err, "duration", elapsed)
