@@ -85,8 +85,12 @@ func statusPageOfferText(n incident.Notice, w wording) string {
 // statusPageReopenOfferText offers the update that reopens a public
 // incident its resolution notice left resolved.
 func statusPageReopenOfferText(n incident.Notice, w wording) string {
-	return fmt.Sprintf(":rotating_light: *%s was reopened after its resolution notice*, and %s still shows it resolved while its components are back in outage. Post this update to reopen it there?\n%s",
-		n.Incident, n.Values["provider"], blockQuote(w.esc(n.Values["body"])))
+	shows := "still shows it resolved"
+	if n.Values["maybe"] == "true" {
+		shows = "may show it resolved (an attempt at the notice failed, perhaps after it got there)"
+	}
+	return fmt.Sprintf(":rotating_light: *%s was reopened after its resolution notice*, and %s %s while its components are back in outage. Post this update to reopen it there?\n%s",
+		n.Incident, n.Values["provider"], shows, blockQuote(w.esc(n.Values["body"])))
 }
 
 func statusPagePostedText(n incident.Notice, w wording) string {
@@ -151,6 +155,9 @@ func statusPageDroppedText(n incident.Notice, _ wording) string {
 		why = fmt.Sprintf("%s was marked not customer-facing after it was asked for", n.Incident)
 	case "reopened":
 		why = fmt.Sprintf("%s was reopened; post the resolution notice once it is resolved again", n.Incident)
+		if v["maybe_resolved"] == "true" {
+			why = fmt.Sprintf("%s was reopened", n.Incident)
+		}
 	case "resolution_posted":
 		why = "the resolution notice went out after it was asked for, and an update would reopen the public incident"
 	default:
@@ -163,6 +170,9 @@ func statusPageDroppedText(n incident.Notice, _ wording) string {
 		}
 	}
 	text := fmt.Sprintf(":no_entry_sign: *Nothing was posted on the status page for %s* (%s): %s was dropped because %s.", n.Incident, v["provider"], publicPostName(v["post"]), why)
+	if v["maybe_resolved"] == "true" {
+		text += fmt.Sprintf(" An earlier attempt may have reached %s before it failed, so the public incident may read resolved: post the update that reopens it, offered here.", v["provider"])
+	}
 	if v["maybe_opened"] == "true" {
 		text += fmt.Sprintf(" An earlier attempt may have reached %s before it failed: if %s is open there, resolve it there.", v["provider"], n.Incident)
 	}

@@ -59,6 +59,10 @@ type commsPayload struct {
 	// started (unix seconds): the declaration, or the raise to a severity
 	// with a clock. Jobs planned before it was added lack it.
 	Start int64 `json:"start,omitempty"`
+	// Late marks a reopen offer planned by a resolution notice rather than
+	// by the reopen: one that landed after the reopen, or was dropped by it
+	// after an attempt that may have reached the provider.
+	Late bool `json:"late,omitempty"`
 }
 
 // clockOn reports whether the incident's severity runs the status page clock.
@@ -497,13 +501,17 @@ func (s *Service) offerStep(ctx context.Context, inc *incident.Incident, p comms
 // incident, when the resolution notice left it resolved on the status page:
 // the components already show the outage again.
 func (s *Service) reopenStep(ctx context.Context, inc *incident.Incident, p commsPayload, src map[string]incident.TimelineEvent, events []incident.TimelineEvent) error {
-	if inc.PublicID == "" || !inc.Status.Open() || lastPublicStatus(events) != incident.PublicResolved {
+	resolved, since := lastPublicStatus(events) == incident.PublicResolved, resolutionTried(events)
+	if inc.PublicID == "" || !inc.Status.Open() || !resolved && since.IsZero() {
 		return nil // resolved again meanwhile, or the public incident is open
 	}
 	ref := refReopen + p.Ref
 	source := "comms:offer:" + incident.PostUpdate + ":" + ref
 	if _, done := src[source]; done {
 		return nil
+	}
+	if p.Late && reopenOffered(events, since) {
+		return nil // the reopen offered it, knowing what the notice did
 	}
 	if inc.ChannelID == "" {
 		return incident.RetryLater(2*time.Second, "%s has no channel yet", inc.Key())
@@ -523,6 +531,9 @@ func (s *Service) reopenStep(ctx context.Context, inc *incident.Incident, p comm
 			{Action: incident.ActionStatusPagePublish, Text: "Post to status page", Value: value, Style: "primary"},
 			{Action: incident.ActionStatusPageEdit, Text: "Edit", Value: value},
 		}}
+	if !resolved {
+		n.Values["maybe"] = "true"
+	}
 	if _, err := s.chat.Notify(ctx, inc.ChannelID, n); err != nil {
 		return fmt.Errorf("offer the status page update of the reopen of %s: %w", inc.Key(), err)
 	}
@@ -532,6 +543,37 @@ func (s *Service) reopenStep(ctx context.Context, inc *incident.Incident, p comm
 		return fmt.Errorf("comms: %w", err)
 	}
 	return nil
+}
+
+// resolutionTried returns when a resolution notice last failed after the
+// last post recorded, zero when none did: an attempt whose answer was lost
+// may have left the public incident resolved all the same.
+func resolutionTried(events []incident.TimelineEvent) time.Time {
+	var at time.Time
+	for _, ev := range events {
+		switch d := ev.Payload.(type) {
+		case incident.StatusPageData:
+			if ev.Kind == incident.EventStatusPage && d.Kind != incident.PostComponents {
+				at = time.Time{}
+			}
+		case incident.ProviderFailureData:
+			if ev.Kind == incident.EventProviderFailure && d.Kind == incident.PostResolution {
+				at = ev.At
+			}
+		}
+	}
+	return at
+}
+
+// reopenOffered reports whether the update that reopens the public
+// incident was offered at or after since (and at all, for zero since).
+func reopenOffered(events []incident.TimelineEvent, since time.Time) bool {
+	for _, ev := range events {
+		if strings.HasPrefix(ev.SourceID, "comms:offer:"+incident.PostUpdate+":"+refReopen) && !ev.At.Before(since) {
+			return true
+		}
+	}
+	return false
 }
 
 // lastPublicStatus returns the status the public incident was last posted

@@ -472,12 +472,12 @@ func (pub *Publisher) runPost(ctx context.Context, payload []byte) error {
 		// has nothing left to say.
 		return nil
 	}
+	attempt, maxAttempts := incident.JobAttempt(ctx)
 	if why := dropReason(inc, p, src, events); why != "" {
-		return pub.dropPost(ctx, inc, sp, p, why, events)
+		return pub.dropPost(ctx, inc, sp, p, why, events, attempt)
 	}
 	j := postJob{p: p, inc: inc, sp: sp, cs: componentStatus(inc, pub.policy), components: map[string]incident.ComponentStatus{}, now: pub.clock.Now(),
-		events: events}
-	j.attempt, j.maxAttempts = incident.JobAttempt(ctx)
+		events: events, attempt: attempt, maxAttempts: maxAttempts}
 	if p.Kind == incident.PostResolution {
 		j.cs = incident.ComponentOperational
 	}
@@ -514,7 +514,9 @@ const (
 // "reopened" (a resolution notice of an incident open again) or
 // "resolution_posted" (the resolution notice went out since it was asked
 // for). Values["maybe_opened"] is "true" when an interrupted attempt may
-// have opened a public incident all the same.
+// have opened a public incident all the same; Values["maybe_resolved"],
+// for a resolution notice dropped as "reopened", when one may have left
+// the public incident resolved (the reopen offer follows).
 const NoticeStatusPageDropped incident.NoticeKind = "statuspage_dropped"
 
 // requestedAt is when the post was asked for, to the second; zero for
@@ -565,7 +567,7 @@ func dropMessage(inc *incident.Incident, why string) string {
 	case dropDeclined:
 		return fmt.Sprintf("Nothing was posted: %s was marked not customer-facing after this post was asked for.", inc.Key())
 	case dropReopened:
-		return fmt.Sprintf("Nothing was posted: %s was reopened; post the resolution notice once it is resolved again.", inc.Key())
+		return fmt.Sprintf("Nothing was posted: %s was reopened; post the resolution notice once it is resolved again (if an earlier attempt reached the status page, the channel offers the update that reopens it there).", inc.Key())
 	case dropResolutionPosted:
 		return fmt.Sprintf("Nothing was posted: the resolution notice of %s went out after this post was asked for.", inc.Key())
 	}
@@ -574,11 +576,23 @@ func dropMessage(inc *incident.Incident, why string) string {
 
 // dropPost ends a post that must not go out: the channel hears once why
 // nothing was posted, and the job engine does not retry it.
-func (pub *Publisher) dropPost(ctx context.Context, inc *incident.Incident, sp StatusPage, p postPayload, why string, events []incident.TimelineEvent) error {
+//
+// A resolution notice dropped because the incident was reopened, after an
+// attempt that may have reached the provider (its failure is recorded, or
+// this is a retry), may have left the public incident resolved over
+// components back in outage: the channel hears so, and is offered the
+// update that reopens it.
+func (pub *Publisher) dropPost(ctx context.Context, inc *incident.Incident, sp StatusPage, p postPayload, why string, events []incident.TimelineEvent, attempt int) error {
 	n := incident.Notice{Kind: NoticeStatusPageDropped, Incident: inc.Key(), Actor: "bot", Values: map[string]string{
 		"post": p.Kind, "why": why, "status": strings.ToLower(inc.Status.Label()), "provider": sp.Title()}}
 	if first, _ := createAttempts(events, p.source()); inc.PublicID == "" && !first.IsZero() {
 		n.Values["maybe_opened"] = "true"
+	}
+	if why == dropReopened && inc.PublicID != "" && (attempt > 1 || postFailed(events, p)) {
+		n.Values["maybe_resolved"] = "true"
+		if err := scheduleComms(ctx, pub.sched, commsPayload{IncidentID: inc.ID, Step: stepOfferReopen, Ref: lateRef(p), Late: true}, time.Time{}); err != nil {
+			return err
+		}
 	}
 	ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventComms, Actor: "bot", At: pub.clock.Now(), Text: pub.noticeText(n),
 		SourceID: fmt.Sprintf("statuspage:dropped:%s:%s:%d:%d", p.Kind, p.Ref, p.Round, p.At)}
@@ -592,6 +606,22 @@ func (pub *Publisher) dropPost(ctx context.Context, inc *incident.Incident, sp S
 	}
 	pub.log.InfoContext(ctx, "status page post not made", "incident", inc.Key(), "kind", p.Kind, "why", why)
 	return fmt.Errorf("status page %s post for %s: %s: %w", p.Kind, inc.Key(), dropMessage(inc, why), incident.ErrJobCancel)
+}
+
+// postFailed reports whether a failure of post p (any round) is recorded.
+func postFailed(events []incident.TimelineEvent, p postPayload) bool {
+	for _, ev := range events {
+		if d, ok := ev.Payload.(incident.ProviderFailureData); ok && ev.Kind == incident.EventProviderFailure && d.Kind == p.Kind && d.Ref == p.Ref {
+			return true
+		}
+	}
+	return false
+}
+
+// lateRef is the ref of the reopen offer a resolution notice plans (Late):
+// one per notice asked for.
+func lateRef(p postPayload) string {
+	return "n" + strconv.FormatInt(p.At, 10) + "-" + strconv.Itoa(p.Round)
 }
 
 // postJob is one status page post to make.
@@ -775,6 +805,13 @@ func (pub *Publisher) recordPublic(ctx context.Context, inc *incident.Incident, 
 		return nil // recorded by a run that raced this one
 	} else if err != nil {
 		return fmt.Errorf("record the status page post: %w", err)
+	}
+	if p.Kind == incident.PostResolution && updated.Status.Open() {
+		// Reopened while the notice was on its way: the reopen found the
+		// public incident open, and it now reads resolved.
+		if err := scheduleComms(ctx, pub.sched, commsPayload{IncidentID: inc.ID, Step: stepOfferReopen, Ref: lateRef(p), Late: true}, time.Time{}); err != nil {
+			return err
+		}
 	}
 	return pub.core.Notify(ctx, updated, n)
 }
