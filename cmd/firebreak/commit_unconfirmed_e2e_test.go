@@ -16,10 +16,12 @@ import (
 	"github.com/firebreakhq/firebreak/incident/pgtest"
 )
 
-// commitHold forwards PostgreSQL traffic; once armed, a COMMIT reaches the
-// server and takes effect, and the server's answers are then held back for
-// hold: on the connection that sent it, or (everywhere) on every
-// connection, as with a database that stalls right then.
+// commitHold forwards PostgreSQL traffic; once armed, the COMMIT of a
+// transaction that inserted an incident (a declare's) reaches the server
+// and takes effect, and the server's answers are then held back for hold:
+// on the connection that sent it, or (everywhere) on every connection, as
+// with a database that stalls right then. Other transactions' commits (the
+// job engine's, the replay records') hold nothing.
 type commitHold struct {
 	ln         net.Listener
 	hold       time.Duration
@@ -50,8 +52,14 @@ func newCommitHold(t *testing.T, target string, hold time.Duration, everywhere b
 			if p.everywhere {
 				own = &p.until
 			}
+			declaring := false // this connection's transaction inserted an incident
 			go p.pipe(up, c, func(b []byte) {
-				if p.armed.Load() && bytes.Contains(bytes.ToLower(b), []byte("commit")) {
+				lower := bytes.ToLower(b)
+				if p.armed.Load() && bytes.Contains(lower, []byte(`into "incidents"`)) {
+					declaring = true
+				}
+				if p.armed.Load() && declaring && bytes.Contains(lower, []byte("commit")) {
+					declaring = false
 					own.Store(time.Now().Add(p.hold).UnixNano())
 					p.fired.Add(1)
 				}
