@@ -34,9 +34,8 @@ type UpdateService interface {
 	Snooze(ctx context.Context, id int64, actor string) (*incident.Incident, error)
 }
 
-// StatusPageService drafts and publishes the public status page.
+// StatusPageService publishes to the public status page.
 type StatusPageService interface {
-	Draft(ctx context.Context, id int64, kind, ref string) (string, error)
 	// EditText is the text an edit form starts from (comms.PublishShown of
 	// its button, or "" for the draft).
 	EditText(ctx context.Context, id int64, kind, ref, shown string) (string, error)
