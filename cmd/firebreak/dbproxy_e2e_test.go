@@ -64,6 +64,15 @@ func (p *dbProxy) serve() {
 			continue
 		}
 		p.mu.Lock()
+		if p.mode.Load() == proxyCut {
+			// Cut while this one was being dialled: set stores the mode
+			// under mu before closing what is listed, so a connection
+			// listed after that is seen here.
+			p.mu.Unlock()
+			_ = c.Close()
+			_ = up.Close()
+			continue
+		}
 		p.conns = append(p.conns, c, up)
 		p.mu.Unlock()
 		go p.pipe(c, up)
