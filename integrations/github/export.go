@@ -538,42 +538,32 @@ func (c *postmortemExporter) exportIssue(ctx context.Context, info repoInfo, doc
 	if prev != nil && prev.ID != "" {
 		number, _ = strconv.Atoi(prev.ID)
 	}
-	if number == 0 {
-		// No record of an earlier export: one whose answer was lost may
-		// still have opened the issue.
-		var err error
-		if number, err = c.findPostmortemIssue(ctx, r, postmortemMarker(doc)); err != nil {
-			return incident.ExportRef{}, err
+	for searched := false; number != 0 || !searched; number = 0 {
+		if number == 0 {
+			// No issue of an earlier export to edit: one whose answer
+			// was lost may still have opened it (the first, or the
+			// replacement of a deleted one).
+			searched = true
+			var err error
+			if number, err = c.findPostmortemIssue(ctx, r, postmortemMarker(doc)); err != nil || number == 0 {
+				if err != nil {
+					return incident.ExportRef{}, err
+				}
+				break
+			}
+		}
+		ref, gone, err := c.editPostmortemIssue(ctx, r, number, req, w)
+		if !gone {
+			return ref, err
+		}
+		if searched {
+			break
 		}
 	}
-	if number != 0 {
-		cur, _, err := c.gh.Issues.Get(ctx, r.owner, r.name, number)
-		switch {
-		case err == nil && cur.IsPullRequest():
-			// The record is of a pull request (the export mode changed):
-			// no issue of the bot's to edit.
-		case err == nil:
-			// Without a record, the issue found by its marker was opened
-			// by an attempt whose answer was lost.
-			d, next := bodyDigest(cur.GetBody()), bodyDigest(req.GetBody())
-			if d != next && prev != nil && !ownWrite(prev, d) {
-				return incident.ExportRef{}, c.issueEditedError(r, cur, prev)
-			}
-			if err := w.before(ctx, d, next); err != nil {
-				return incident.ExportRef{}, err
-			}
-			issue, _, err := c.gh.Issues.Edit(ctx, r.owner, r.name, number, req)
-			if err == nil {
-				return incident.ExportRef{ID: strconv.Itoa(issue.GetNumber()), URL: issue.GetHTMLURL(), Digest: bodyDigest(issue.GetBody())}, nil
-			}
-			if !isStatus(err, http.StatusNotFound) && !isStatus(err, http.StatusGone) && !isStatus(err, http.StatusMovedPermanently) {
-				return incident.ExportRef{}, c.wrap(err, "edit issue", r)
-			}
-		case !isStatus(err, http.StatusNotFound) && !isStatus(err, http.StatusGone):
-			return incident.ExportRef{}, c.wrap(err, "read issue", r)
-		}
-		// A deleted or transferred issue (GitHub answers 301 for one moved
-		// to another repository) is replaced below.
+	// Recorded first, as an edit is: a retry after a lost answer takes
+	// the issue this opened for the bot's own.
+	if err := w.before(ctx, "", bodyDigest(req.GetBody())); err != nil {
+		return incident.ExportRef{}, err
 	}
 	req.Labels = &[]string{postmortemLabel}
 	issue, _, err := c.gh.Issues.Create(ctx, r.owner, r.name, req)
@@ -581,6 +571,40 @@ func (c *postmortemExporter) exportIssue(ctx context.Context, info repoInfo, doc
 		return incident.ExportRef{}, c.issuesErr(err, "open an issue", r, postmortemIssues)
 	}
 	return incident.ExportRef{ID: strconv.Itoa(issue.GetNumber()), URL: issue.GetHTMLURL(), Digest: bodyDigest(issue.GetBody())}, nil
+}
+
+// editPostmortemIssue writes req over issue number, the bot's postmortem
+// issue (by the export's record, or found by its marker), as exportIssue
+// says. gone reports an issue deleted or transferred (GitHub answers 404,
+// 410 or, for one moved to another repository, 301), or a pull request
+// (the export mode changed): there is no issue of the bot's to edit.
+func (c *postmortemExporter) editPostmortemIssue(ctx context.Context, r repoRef, number int, req *gh.IssueRequest, w writer) (ref incident.ExportRef, gone bool, err error) {
+	cur, _, err := c.gh.Issues.Get(ctx, r.owner, r.name, number)
+	switch {
+	case err == nil && cur.IsPullRequest():
+		return incident.ExportRef{}, true, nil
+	case isStatus(err, http.StatusNotFound), isStatus(err, http.StatusGone):
+		return incident.ExportRef{}, true, nil
+	case err != nil:
+		return incident.ExportRef{}, false, c.wrap(err, "read issue", r)
+	}
+	// Without a record, the issue found by its marker was opened by an
+	// attempt whose answer was lost.
+	d, next := bodyDigest(cur.GetBody()), bodyDigest(req.GetBody())
+	if d != next && w.prev != nil && !ownWrite(w.prev, d) {
+		return incident.ExportRef{}, false, c.issueEditedError(r, cur, w.prev)
+	}
+	if err := w.before(ctx, d, next); err != nil {
+		return incident.ExportRef{}, false, err
+	}
+	issue, _, err := c.gh.Issues.Edit(ctx, r.owner, r.name, number, req)
+	switch {
+	case err == nil:
+		return incident.ExportRef{ID: strconv.Itoa(issue.GetNumber()), URL: issue.GetHTMLURL(), Digest: bodyDigest(issue.GetBody())}, false, nil
+	case isStatus(err, http.StatusNotFound), isStatus(err, http.StatusGone), isStatus(err, http.StatusMovedPermanently):
+		return incident.ExportRef{}, true, nil
+	}
+	return incident.ExportRef{}, false, c.wrap(err, "edit issue", r)
 }
 
 // bodyDigest names an issue body by its SHA-256, taken over the body with

@@ -1142,6 +1142,10 @@ func (s *contentsAPI) findIssue(w http.ResponseWriter, req *http.Request, r *rep
 	if i := r.issue(n); i != nil {
 		return i
 	}
+	if r.deletedIssues[n] {
+		writeError(w, http.StatusGone, "This issue was deleted")
+		return nil
+	}
 	writeError(w, http.StatusNotFound, "Not Found")
 	return nil
 }

@@ -168,6 +168,8 @@ type repoState struct {
 	assignable map[string]bool
 	// issuesOff is Issues turned off in the settings (DisableIssues).
 	issuesOff bool
+	// deletedIssues are the numbers of issues deleted (DeleteIssue).
+	deletedIssues map[int]bool
 	// customProperties are the organization's custom properties set on
 	// the repository (SetCustomProperties), nil when none are.
 	customProperties map[string]any
