@@ -48,6 +48,13 @@ func newGitHubFollow(t *testing.T, wf ...ghfake.WorkflowOption) githubFollow {
 // is set, so a test can make the database fail.
 func newGitHubFollowOn(t *testing.T, wrap func(*incidenttest.MemStore) changes.Store, opts []ghfake.Option, wf ...ghfake.WorkflowOption) githubFollow {
 	t.Helper()
+	return newGitHubFollowWith(t, nil, wrap, opts, wf...)
+}
+
+// newGitHubFollowWith is newGitHubFollowOn with the policy changed by
+// mutate when it is set.
+func newGitHubFollowWith(t *testing.T, mutate func(*incident.Policy), wrap func(*incidenttest.MemStore) changes.Store, opts []ghfake.Option, wf ...ghfake.WorkflowOption) githubFollow {
+	t.Helper()
 	start := time.Date(2026, 8, 7, 14, 23, 0, 0, time.UTC)
 	clock := incidenttest.NewClock(start)
 	fake := ghfake.New(append([]ghfake.Option{ghfake.WithClock(clock.Now)}, opts...)...)
@@ -68,6 +75,9 @@ func newGitHubFollowOn(t *testing.T, wrap func(*incidenttest.MemStore) changes.S
 			GitHub: incident.GitHubService{Repos: []string{followRepo}, Environments: []string{"production"}, DeployWorkflow: "deploy.yml"}},
 	}
 	policy.RollbackGroup = "S0ROLL"
+	if mutate != nil {
+		mutate(&policy)
+	}
 	c := incidenttest.NewChat()
 	c.Word = bot.NoticeText
 	c.Users["S0ROLL"] = []string{"U0ROLL1", "U0ROLL2"}

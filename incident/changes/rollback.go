@@ -238,11 +238,12 @@ func (s *Rollbacks) PlanRollback(ctx context.Context, id int64, value, actor str
 // people, the rollback waits for ApproveRollback and a message with an
 // Approve button is posted; otherwise it starts at once in a job. A second
 // request of the same rollback (a double click) returns the first one and
-// ECONFLICT saying who requested it. A rollback of the same change that
-// failed, or waits for an approval, in another incident that is closed
-// since (whose buttons start nothing any more) does not stand in for this
-// one: it is requested anew, under the plan's key numbered once more.
-// Errors are PlanRollback's.
+// ECONFLICT saying who requested it. A rollback of the same change in
+// another incident does not stand in for this one when it failed, or waits
+// for an approval, in an incident that is closed since (whose buttons
+// start nothing any more), nor when it is a drill's dry run, done or to
+// come, which changes nothing: this one is requested anew, under the
+// plan's key numbered once more. Errors are PlanRollback's.
 func (s *Rollbacks) RequestRollback(ctx context.Context, id int64, value, actor string) (*incident.Rollback, error) {
 	inc, plan, d, err := s.planRollback(ctx, id, value, actor)
 	if err != nil {
@@ -269,9 +270,9 @@ func (s *Rollbacks) RequestRollback(ctx context.Context, id int64, value, actor 
 		if err != nil {
 			return nil, fmt.Errorf("request rollback: %w", err)
 		}
-		if ended, err := s.endedInClosedIncident(wctx, existing, inc); err != nil {
+		if stale, err := s.standsInForNothing(wctx, existing, inc); err != nil {
 			return nil, fmt.Errorf("request rollback: %w", err)
-		} else if ended && gen < maxRequestGenerations {
+		} else if stale && gen < maxRequestGenerations {
 			continue
 		}
 		return existing, incident.Errorf(incident.ECONFLICT, "This rollback was already requested by %s %s ago; it %s.",
@@ -323,19 +324,38 @@ func (s *Rollbacks) recordRequest(ctx context.Context, inc *incident.Incident, p
 	return r, nil
 }
 
-// endedInClosedIncident reports whether r, a rollback of another incident
-// than inc, failed or waits for an approval in an incident that is closed:
-// nothing can move it on any more, since a closed incident's Retry and
-// Approve buttons start nothing.
-func (s *Rollbacks) endedInClosedIncident(ctx context.Context, r *incident.Rollback, inc *incident.Incident) (bool, error) {
-	if r.IncidentID == inc.ID || (r.Status != incident.RollbackFailed && r.Status != incident.RollbackAwaitingApproval) {
+// standsInForNothing reports whether r, a rollback of the same plan in
+// another incident than inc, leaves inc's rollback still to do: it failed
+// or waits for an approval in an incident that is closed (nothing can move
+// it on any more, since a closed incident's Retry and Approve buttons
+// start nothing), or it is a drill's dry run.
+func (s *Rollbacks) standsInForNothing(ctx context.Context, r *incident.Rollback, inc *incident.Incident) (bool, error) {
+	if r.IncidentID == inc.ID {
 		return false, nil
 	}
 	other, err := s.store.GetIncident(ctx, r.IncidentID)
 	if err != nil {
 		return false, err
 	}
-	return other.Status == incident.StatusClosed, nil
+	if s.dryRun(r, other) {
+		return true, nil
+	}
+	ended := r.Status == incident.RollbackFailed || r.Status == incident.RollbackAwaitingApproval
+	return ended && other.Status == incident.StatusClosed, nil
+}
+
+// dryRun reports whether r, a rollback of inc, changes nothing: inc is a
+// drill and r was dry-run, or has not been carried out and will be dry-run
+// since the policy keeps drills' rollbacks dry runs. A drill's rollback
+// that drills.allow_rollback let run for real is a real one.
+func (s *Rollbacks) dryRun(r *incident.Rollback, inc *incident.Incident) bool {
+	if !inc.Drill {
+		return false
+	}
+	if r.Status == incident.RollbackSucceeded {
+		return r.Detail == dryRunDetail
+	}
+	return !s.policy.Drills.AllowRollback && r.ExternalID == ""
 }
 
 // rollbackState describes a rollback's status after "it".

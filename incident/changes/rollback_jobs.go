@@ -535,12 +535,16 @@ func shortRef(ref string) string {
 	return ref
 }
 
+// dryRunDetail is the detail of a drill's rollback that was dry-run.
+const dryRunDetail = "dry run: a drill changes nothing unless drills.allow_rollback is set"
+
 // dryRunRollback stands in for a drill's rollback: it says exactly what
 // would have run, changes nothing, and counts as done, so the drill goes on.
+// It is done for the drill only: a rollback of the same change requested
+// from another incident is a rollback of its own.
 func (s rollbackRun) dryRunRollback(ctx context.Context, inc *incident.Incident, r *incident.Rollback, round int, actor string) error {
-	const detail = "dry run: a drill changes nothing unless drills.allow_rollback is set"
 	r, err := s.store.UpdateRollback(ctx, r.ID, func(cur *incident.Rollback) error {
-		cur.Status, cur.Detail = incident.RollbackSucceeded, detail
+		cur.Status, cur.Detail = incident.RollbackSucceeded, dryRunDetail
 		return nil
 	})
 	if err != nil {
