@@ -617,27 +617,6 @@ func (s *world) AddIssue(repo string, i Issue) int {
 	return i.Number
 }
 
-// DeleteIssue deletes the issue, as a repository admin can on GitHub (by
-// the web or GraphQL's deleteIssue; REST has no call for it): it is no
-// longer listed or found by search, and reading or editing it is answered
-// 410 Gone, "This issue was deleted". Its number is not given again.
-func (s *world) DeleteIssue(repo string, number int) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r := s.mustRepo(repo)
-	for k, i := range r.issues {
-		if i.Number == number {
-			r.issues = slices.Delete(r.issues, k, k+1)
-			if r.deletedIssues == nil {
-				r.deletedIssues = map[int]bool{}
-			}
-			r.deletedIssues[number] = true
-			return nil
-		}
-	}
-	return fmt.Errorf("ghfake: %s has no issue #%d", repo, number)
-}
-
 // SetAssignable limits who may be assigned to the repository's issues to
 // logins, as GitHub limits it to its collaborators (and a few others):
 // opening or editing an issue with anyone else among its assignees is

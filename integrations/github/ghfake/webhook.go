@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 )
 
 // WebhookOption changes how SendWebhook delivers, mostly to forge a bad
@@ -192,6 +193,27 @@ func (s *Server) WorkflowRunPayload(repo string, runID int64) (map[string]any, e
 		"organization": user(r.owner),
 		"sender":       user(run.Actor),
 	}, nil
+}
+
+// DeleteIssue deletes the issue, as a repository admin can on GitHub (by
+// the web or GraphQL's deleteIssue; REST has no call for it): it is no
+// longer listed or found by search, and reading or editing it is answered
+// 410 Gone, "This issue was deleted". Its number is not given again.
+func (s *Server) DeleteIssue(repo string, number int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.mustRepo(repo)
+	for k, i := range r.issues {
+		if i.Number == number {
+			r.issues = slices.Delete(r.issues, k, k+1)
+			if r.deletedIssues == nil {
+				r.deletedIssues = map[int]bool{}
+			}
+			r.deletedIssues[number] = true
+			return nil
+		}
+	}
+	return fmt.Errorf("ghfake: %s has no issue #%d", repo, number)
 }
 
 // CloseIssue closes an issue as someone does in GitHub, with reason
