@@ -8,10 +8,12 @@
 // /work/shared/reference/platform-facts.md section 4.1):
 //   - GET /api/v2/auditlog takes after and before in Unix milliseconds,
 //     spec (a resource specifier), and limit (1-20), and pages with
-//     _links.next. Both bounds are exclusive, so the client widens the
-//     window by a millisecond and filters to [from, to] itself; nothing
-//     promises that the next link keeps the spec, so the client keeps only
-//     the asked flag's entries itself too.
+//     _links.next; nothing promises a next link, so after a full page
+//     without one the client pages on with before. Both bounds are
+//     exclusive, so the client widens the window by a millisecond and
+//     filters to [from, to] itself; nothing promises that the next link
+//     keeps the spec, so the client keeps only the asked flag's entries
+//     itself too.
 //   - Authorization carries the raw API access token, with no Bearer, and
 //     LD-API-Version pins the API version (20220603).
 //   - A 429 of the global and route limits carries X-Ratelimit-Reset, the
@@ -204,20 +206,27 @@ func (c *Client) ChangesCut(ctx context.Context, svc incident.ServicePolicy, fro
 }
 
 // auditLog lists the audit log entries of one flag around [from, to],
-// newest first, following _links.next; more reports that it stopped at
-// maxAuditLogPages with older entries left.
+// newest first, each once. It follows _links.next; a full page without
+// one (LaunchDarkly documents the _links map, not that it holds a next
+// link) is not taken as the end: the next page is asked for with before
+// just after the page's oldest entry, so that entries of that millisecond
+// not read yet come back, and those read already are skipped by _id. more
+// reports that older entries may be left: it stopped at maxAuditLogPages,
+// or a millisecond held more entries than a page.
 func (c *Client) auditLog(ctx context.Context, f incident.FlagRef, from, to time.Time) (_ []auditEntry, more bool, _ error) {
 	q := url.Values{}
 	// after and before are exclusive: widen by a millisecond so entries on
 	// the bounds come back.
+	before := to.UnixMilli() + 1
 	q.Set("after", strconv.FormatInt(from.UnixMilli()-1, 10))
-	q.Set("before", strconv.FormatInt(to.UnixMilli()+1, 10))
+	q.Set("before", strconv.FormatInt(before, 10))
 	q.Set("limit", strconv.Itoa(auditLogPageSize))
 	q.Set("spec", flagSpec(f))
 	next := auditLogPath + "?" + q.Encode()
 
 	ctx = outbound.WithOperation(ctx, "auditlog.list")
 	var all []auditEntry
+	seen := map[string]bool{}
 	for page := 0; next != ""; page++ {
 		if page == maxAuditLogPages {
 			c.log.Warn("launchdarkly audit log has more pages than read; older changes are left out",
@@ -228,16 +237,48 @@ func (c *Client) auditLog(ctx context.Context, f incident.FlagRef, from, to time
 		if err := c.do(ctx, http.MethodGet, next, "", nil, &coll, ""); err != nil {
 			return nil, false, err
 		}
-		all = append(all, coll.Items...)
 		if len(coll.Items) == 0 {
 			break
+		}
+		fresh, oldest := 0, coll.Items[0].Date
+		for _, e := range coll.Items {
+			oldest = min(oldest, e.Date)
+			if e.ID != "" && seen[e.ID] {
+				continue
+			}
+			seen[e.ID] = true
+			fresh++
+			all = append(all, e)
 		}
 		var err error
 		if next, err = sameOriginPath(coll.Links.Next.Href); err != nil {
 			return nil, false, err
 		}
+		if next != "" {
+			continue
+		}
+		if len(coll.Items) < auditLogPageSize {
+			break
+		}
+		// A full page without a next link: page on before its oldest
+		// entry, that entry's millisecond included. A page with nothing
+		// new holds only that millisecond's entries, more than a page:
+		// step past it, leaving out those not read.
+		b := oldest + 1
+		if fresh == 0 {
+			b, more = oldest, true
+		}
+		if b >= before {
+			// The audit log does not go back in time.
+			c.log.Warn("launchdarkly audit log does not page back; older changes are left out",
+				slog.String("flag", f.Key), slog.Int("pages", page+1))
+			return all, true, nil
+		}
+		before = b
+		q.Set("before", strconv.FormatInt(before, 10))
+		next = auditLogPath + "?" + q.Encode()
 	}
-	return all, false, nil
+	return all, more, nil
 }
 
 // sameOriginPath returns the path and query of a _links href. The host is

@@ -131,6 +131,8 @@ type Server struct {
 	// nextWithout are the query parameters the audit log's _links.next
 	// leaves out (WithNextLinkWithout).
 	nextWithout []string
+	// noNextLink leaves _links.next out of every page (WithoutNextLink).
+	noNextLink bool
 }
 
 // Option configures a Server.
@@ -155,6 +157,14 @@ func WithReaderToken(token string) Option {
 // that follows one that does not reads other resources' entries.
 func WithNextLinkWithout(params ...string) Option {
 	return func(s *Server) { s.nextWithout = append(s.nextWithout, params...) }
+}
+
+// WithoutNextLink makes the audit log answer without _links.next, even
+// when more entries match than the page holds: LaunchDarkly documents the
+// _links map, not that it holds a next link, so a client pages on with
+// before when a full page has none.
+func WithoutNextLink() Option {
+	return func(s *Server) { s.noNextLink = true }
 }
 
 // New returns an empty fake that accepts token as the API key.
@@ -365,7 +375,7 @@ func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) {
 		items = append(items, listingJSON(e))
 	}
 	links := map[string]any{"self": map[string]string{"href": r.URL.RequestURI()}}
-	if end < total {
+	if end < total && !s.noNextLink {
 		nq := r.URL.Query()
 		nq.Set("offset", strconv.Itoa(end))
 		for _, p := range s.nextWithout {
