@@ -26,11 +26,13 @@ type Edit struct {
 // theirs to do; a handover to someone else comes last, the handing-over IC
 // leading until then; the severity comes before the status.
 //
-// A field that already holds the value sent changes nothing. An incident
+// A field that already holds the value sent changes nothing, and so does a
+// resolve with the summary the resolved incident has (a retry). An incident
 // changed by someone else between the check and the transaction is
 // ECONFLICT, and nothing of e is made. EINVALID for a summary without a
 // resolve, a handover with a close, or a resolve the checklist covers;
-// ECONFLICT for a move the lifecycle refuses or a closed incident; a
+// ECONFLICT for a move the lifecycle refuses, a closed incident, or a
+// resolve with another summary of an incident already resolved; a
 // *Refusal for the permission model's no.
 func (s *Service) Edit(ctx context.Context, id int64, e Edit, actor string) (*Incident, error) {
 	cur, err := s.store.GetIncident(ctx, id)
@@ -122,7 +124,17 @@ func planEdit(cur *Incident, e Edit, actor string, now time.Time, life *lifecycl
 	if commander != nil && *commander == cur.Commander {
 		commander = nil
 	}
-	if summary != "" && (status == nil || *status != StatusResolved) {
+	switch {
+	case summary == "" || status != nil && *status == StatusResolved:
+	case e.Status != nil && *e.Status == StatusResolved && cur.Status == StatusResolved:
+		// The resolve was made already: by this request, whose answer
+		// was lost, when its summary is the one kept; by someone else
+		// otherwise.
+		if summary != cur.Summary {
+			return nil, Errorf(ECONFLICT, "%s is already resolved, with another summary; reopen it to resolve it again with this one.", cur.Key())
+		}
+		summary = ""
+	default:
 		return nil, Errorf(EINVALID, "A summary is kept only when %s is resolved by the same change.", cur.Key())
 	}
 	p := &editPlan{life: life, actor: actor, now: now}
