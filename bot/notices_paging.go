@@ -42,6 +42,9 @@ func pagedText(n incident.Notice, w wording) string {
 	if u := v["url"]; u != "" {
 		text += fmt.Sprintf(" <%s|Open in PagerDuty>", u)
 	}
+	if why := v["backup_missed"]; why != "" {
+		text += fmt.Sprintf(" :warning: *The backup was not paged*: %s. Please call the backup yourself.", w.esc(why))
+	}
 	return text
 }
 

@@ -606,7 +606,7 @@ func (s *Service) runPage(ctx context.Context, payload []byte) error {
 		}
 		svc = test
 	}
-	page, err := s.pageOnce(ctx, inc, p, svc, key, source)
+	page, missed, err := s.pageOnce(ctx, inc, p, svc, key, source)
 	if err != nil {
 		return err
 	}
@@ -617,17 +617,20 @@ func (s *Service) runPage(ctx context.Context, payload []byte) error {
 		// Paged already; the announcement waits for the channel.
 		return incident.RetryLater(2*time.Second, "%s has no channel yet", inc.Key())
 	}
-	return s.announcePage(ctx, inc, p, svc, page, key, source)
+	return s.announcePage(ctx, inc, p, svc, page, missed, key, source)
 }
 
 // pageOnce returns the page of key, sent unless it was sent already (or
-// sent again to add the backup).
-func (s *Service) pageOnce(ctx context.Context, inc *incident.Incident, p pagePayload, svc incident.ServicePolicy, key, source string) (*incident.Page, error) {
+// sent again to add the backup), and why the backup it asked for was not
+// paged (see sendPage). A page that asks for the backup is sent until it
+// is announced, so the run that announces it knows whether it reached
+// the backup.
+func (s *Service) pageOnce(ctx context.Context, inc *incident.Incident, p pagePayload, svc incident.ServicePolicy, key, source string) (*incident.Page, string, error) {
 	page, err := s.store.FindPage(ctx, "pagerduty", key)
 	if err != nil && inc.ChannelID == "" && s.clock.Now().Sub(inc.DeclaredAt) < pageChannelWait {
 		// The page carries the channel's link; the channel is normally
 		// there within a second or two of the declaration.
-		return nil, incident.RetryLater(250*time.Millisecond, "%s has no channel yet", inc.Key())
+		return nil, "", incident.RetryLater(250*time.Millisecond, "%s has no channel yet", inc.Key())
 	}
 	if err != nil || p.Backup && !announced(ctx, s.store, inc.ID, source) {
 		// Not paged yet, or a raise to a severity that also pages the
@@ -635,14 +638,19 @@ func (s *Service) pageOnce(ctx context.Context, inc *incident.Incident, p pagePa
 		// open page without paging on-call twice.
 		return s.sendPage(ctx, inc, p, svc, key, source)
 	}
-	return page, nil
+	return page, "", nil
 }
 
 // announcePage says the page in the channel, with an Acknowledge button,
-// and records it on the timeline.
-func (s *Service) announcePage(ctx context.Context, inc *incident.Incident, p pagePayload, svc incident.ServicePolicy, page *incident.Page, key, source string) error {
-	n := incident.Notice{Kind: incident.NoticePaged, Incident: inc.Key(), Actor: orBot(p.Actor), Drill: inc.Drill,
-		Values:  map[string]string{"service": svc.Name, "who": strings.Join(page.Assignees, ", "), "backup": fmt.Sprint(p.Backup), "url": page.URL},
+// and records it on the timeline. A page that asked for the backup says
+// whether it reached them: when it did not (missed says why), the people
+// in the channel must call the backup themselves.
+func (s *Service) announcePage(ctx context.Context, inc *incident.Incident, p pagePayload, svc incident.ServicePolicy, page *incident.Page, missed, key, source string) error {
+	values := map[string]string{"service": svc.Name, "who": strings.Join(page.Assignees, ", "), "backup": fmt.Sprint(p.Backup && missed == ""), "url": page.URL}
+	if p.Backup && missed != "" {
+		values["backup_missed"] = missed
+	}
+	n := incident.Notice{Kind: incident.NoticePaged, Incident: inc.Key(), Actor: orBot(p.Actor), Drill: inc.Drill, Values: values,
 		Buttons: []incident.Button{{Action: incident.ActionAckPage, Text: "Acknowledge", Value: key, Style: "primary"}}}
 	if _, err := s.chat.Notify(ctx, inc.ChannelID, n); err != nil {
 		return fmt.Errorf("announce the page: %w", err)
@@ -655,9 +663,29 @@ func (s *Service) announcePage(ctx context.Context, inc *incident.Incident, p pa
 	return nil
 }
 
+// backupPager is a Pager that says whether a page reached the backup it
+// asked for.
+type backupPager interface {
+	// PageWithBackup is Page, and says why the backup was not paged:
+	// empty when it was, or when the request did not ask for it.
+	PageWithBackup(ctx context.Context, req incident.PageRequest) (*incident.Page, string, error)
+}
+
+// send pages at the provider, and says why the backup was not paged when
+// the provider tells; a provider that does not is taken to have paged it.
+func (s *Service) send(ctx context.Context, req incident.PageRequest) (*incident.Page, string, error) {
+	if bp, ok := s.pager.(backupPager); ok {
+		return bp.PageWithBackup(ctx, req)
+	}
+	page, err := s.pager.Page(ctx, req)
+	return page, "", err
+}
+
 // sendPage pages svc at the provider, as the person who asked when they
-// have an account there, and records the page with what follows it.
-func (s *Service) sendPage(ctx context.Context, inc *incident.Incident, p pagePayload, svc incident.ServicePolicy, key, source string) (*incident.Page, error) {
+// have an account there, and records the page with what follows it. It
+// also returns why the backup the page asked for was not paged, if it was
+// not.
+func (s *Service) sendPage(ctx context.Context, inc *incident.Incident, p pagePayload, svc incident.ServicePolicy, key, source string) (*incident.Page, string, error) {
 	email := ""
 	if p.Actor != "" && p.Actor != "bot" {
 		email, _ = s.chat.UserEmail(ctx, p.Actor)
@@ -678,7 +706,7 @@ func (s *Service) sendPage(ctx context.Context, inc *incident.Incident, p pagePa
 	// reassignment is the bot's own change.
 	before, err := s.store.FindPage(ctx, "pagerduty", key)
 	if err != nil && incident.ErrorCode(err) != incident.ENOTFOUND {
-		return nil, fmt.Errorf("page: %w", err)
+		return nil, "", fmt.Errorf("page: %w", err)
 	}
 	if before == nil {
 		// Not sent before as far as this database knows: an open page
@@ -686,17 +714,17 @@ func (s *Service) sendPage(ctx context.Context, inc *incident.Incident, p pagePa
 		// since the declaration (an earlier attempt's answer was lost).
 		req.NotBefore = inc.DeclaredAt
 	}
-	page, err := s.pager.Page(ctx, req)
+	page, missed, err := s.send(ctx, req)
 	if code := incident.ErrorCode(err); email != "" && (code == incident.EINVALID || code == incident.ENOTFOUND || code == incident.EFORBIDDEN) {
 		// The declarer may have no account at the provider, or one
 		// that may not open incidents (a read-only role): page as the
 		// bot rather than not at all.
 		s.log.WarnContext(ctx, "paging as the declarer was refused; paging as the bot", "incident", inc.Key(), "err", err)
 		req.FromEmail = ""
-		page, err = s.pager.Page(ctx, req)
+		page, missed, err = s.send(ctx, req)
 	}
 	if err != nil {
-		return nil, s.pageFailed(ctx, inc, p, svc, err)
+		return nil, "", s.pageFailed(ctx, inc, p, svc, err)
 	}
 	page.IncidentID, page.Service, page.DedupKey = inc.ID, p.Service, key
 	if page.CreatedAt.IsZero() {
@@ -719,10 +747,10 @@ func (s *Service) sendPage(ctx context.Context, inc *incident.Incident, p pagePa
 		}
 		return repager{s}.followPage(ctx, tx, inc, page, source)
 	}); err != nil {
-		return nil, fmt.Errorf("record page: %w", err)
+		return nil, "", fmt.Errorf("record page: %w", err)
 	}
 	s.observer.Paged(inc, p.Service)
-	return page, nil
+	return page, missed, nil
 }
 
 // recordResent records in p, a page the bot had already, what the provider

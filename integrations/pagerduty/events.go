@@ -19,7 +19,7 @@ func (c *Client) pageEvents(ctx context.Context, req incident.PageRequest) (*inc
 	if req.Backup {
 		// An Events API v2 integration key can only trigger the service's
 		// escalation policy from level 1; reaching level 2 at once needs the
-		// REST API.
+		// REST API. The caller is told (PageWithBackup).
 		c.log.WarnContext(ctx, "pagerduty backup page not possible with a routing key; paging level 1 only",
 			slog.String("incident", req.IncidentKey), slog.String("service", req.Service.Key))
 	}

@@ -26,25 +26,45 @@ import (
 // key, someone else's; EUNAVAILABLE when PagerDuty does not answer; an
 // error with RetryAfter when it rate limits us.
 func (c *Client) Page(ctx context.Context, req incident.PageRequest) (*incident.Page, error) {
+	page, _, err := c.PageWithBackup(ctx, req)
+	return page, err
+}
+
+// Backup-page outcomes: why a page asked to reach the backup (the
+// escalation policy's level 2) did not.
+const (
+	backupByRoutingKey = "it is paged with a routing key (PagerDuty's Events API), which reaches only the first level of its escalation policy"
+	backupNobodyOnCall = "nobody is on call at level 2 of its escalation policy"
+)
+
+// PageWithBackup is Page, and says why the backup was not paged when req
+// asked for it: empty when it was, or when req did not ask. A routing key
+// reaches only the escalation policy's first level; the REST API pages
+// level 2 as well when somebody is on call there.
+func (c *Client) PageWithBackup(ctx context.Context, req incident.PageRequest) (*incident.Page, string, error) {
 	switch {
 	case c.useREST(req.Service):
 		return c.pageREST(ctx, req)
 	case req.Service.PagerDuty.RoutingKey != "":
-		return c.pageEvents(ctx, req)
+		page, err := c.pageEvents(ctx, req)
+		if err != nil || !req.Backup {
+			return page, "", err
+		}
+		return page, backupByRoutingKey, nil
 	case req.Service.PagerDuty.ServiceID != "":
-		return nil, incident.Errorf(incident.EINVALID,
+		return nil, "", incident.Errorf(incident.EINVALID,
 			"Service %q has a PagerDuty service_id but the bot has no PagerDuty REST API token; set the token, or give the service a routing_key.",
 			serviceName(req.Service))
 	}
-	return nil, incident.Errorf(incident.EINVALID,
+	return nil, "", incident.Errorf(incident.EINVALID,
 		"Service %q is not linked to PagerDuty; add a pagerduty service_id (with a REST API token) or a routing_key to it in the policy file.",
 		serviceName(req.Service))
 }
 
-func (c *Client) pageREST(ctx context.Context, req incident.PageRequest) (*incident.Page, error) {
+func (c *Client) pageREST(ctx context.Context, req incident.PageRequest) (*incident.Page, string, error) {
 	from := cmp.Or(req.FromEmail, c.from)
 	if from == "" {
-		return nil, incident.Errorf(incident.EINVALID,
+		return nil, "", incident.Errorf(incident.EINVALID,
 			"PagerDuty needs the e-mail of a PagerDuty user to page as; set the bot's PagerDuty From e-mail.")
 	}
 	svc := req.Service.PagerDuty
@@ -75,18 +95,19 @@ func (c *Client) pageREST(ctx context.Context, req incident.PageRequest) (*incid
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("page %s: %w", serviceName(req.Service), err)
+		return nil, "", fmt.Errorf("page %s: %w", serviceName(req.Service), err)
 	}
+	missed := ""
 	if req.Backup {
-		if inc, err = c.addBackup(ctx, from, req.Service, inc); err != nil {
-			return nil, fmt.Errorf("page %s backup: %w", serviceName(req.Service), err)
+		if inc, missed, err = c.addBackup(ctx, from, req.Service, inc); err != nil {
+			return nil, "", fmt.Errorf("page %s backup: %w", serviceName(req.Service), err)
 		}
 	}
-	page := c.restPage(req, inc)
+	page := restPage(c.clock.Now(), req, inc)
 	c.log.InfoContext(ctx, "pagerduty incident open",
 		slog.String("incident", req.IncidentKey), slog.String("service", req.Service.Key),
 		slog.String("pagerduty_incident", inc.ID), slog.Int("assignees", len(page.Assignees)))
-	return page, nil
+	return page, missed, nil
 }
 
 // findOpen returns the open incident with incidentKey on the service, the
@@ -152,12 +173,13 @@ func (c *Client) ours(ctx context.Context, inc *pagerduty.Incident, req incident
 // documented way that notifies every newly assigned user at once and keeps
 // level 1 on the incident; the escalation policy stays attached, so the
 // incident still escalates if nobody acknowledges. Retried, it does nothing
-// when everyone is already assigned.
-func (c *Client) addBackup(ctx context.Context, from string, svc incident.ServicePolicy, inc *pagerduty.Incident) (*pagerduty.Incident, error) {
+// when everyone is already assigned. It says why the backup was not paged
+// (nobody is on call at level 2), or nothing when it was.
+func (c *Client) addBackup(ctx context.Context, from string, svc incident.ServicePolicy, inc *pagerduty.Incident) (*pagerduty.Incident, string, error) {
 	policy := cmp.Or(svc.PagerDuty.EscalationPolicy, inc.EscalationPolicy.ID)
 	oncalls, err := c.listOnCalls(ctx, svc, policy)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	assigned := map[string]bool{}
 	for _, a := range inc.Assignments {
@@ -178,10 +200,10 @@ func (c *Client) addBackup(ctx context.Context, from string, svc incident.Servic
 	if !level2 {
 		c.log.WarnContext(ctx, "pagerduty backup page skipped: nobody on call at level 2",
 			slog.String("service", svc.Key), slog.String("escalation_policy", policy))
-		return inc, nil
+		return inc, backupNobodyOnCall, nil
 	}
 	if !missing {
-		return inc, nil
+		return inc, "", nil
 	}
 	var res *pagerduty.ListIncidentsResponse
 	err = c.call(ctx, "incidents.manage", false, func(ctx context.Context) error {
@@ -192,11 +214,11 @@ func (c *Client) addBackup(ctx context.Context, from string, svc incident.Servic
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	for i := range res.Incidents {
 		if res.Incidents[i].ID == inc.ID {
-			return &res.Incidents[i], nil
+			return &res.Incidents[i], "", nil
 		}
 	}
 	// PagerDuty accepted the reassignment without echoing the incident;
@@ -208,13 +230,15 @@ func (c *Client) addBackup(ctx context.Context, from string, svc incident.Servic
 			Assignee: pagerduty.APIObject{ID: a.Assignee.ID, Summary: names[a.Assignee.ID]},
 		})
 	}
-	return &updated, nil
+	return &updated, "", nil
 }
 
-func (c *Client) restPage(req incident.PageRequest, inc *pagerduty.Incident) *incident.Page {
+// restPage is the page of req that inc, its PagerDuty incident, is; now
+// dates it when PagerDuty does not.
+func restPage(now time.Time, req incident.PageRequest, inc *pagerduty.Incident) *incident.Page {
 	created, err := time.Parse(time.RFC3339, inc.CreatedAt)
 	if err != nil {
-		created = c.clock.Now()
+		created = now
 	}
 	page := &incident.Page{
 		IncidentID: req.IncidentID,
