@@ -52,17 +52,17 @@ func TestDeletedMessagesLeftOutOfPageAndCSV(t *testing.T) {
 	require.NotContains(t, body, "secret.example")
 	rows, err := csv.NewReader(strings.NewReader(body)).ReadAll()
 	require.NoError(t, err)
-	require.Equal(t, []string{"at", "kind", "actor", "key", "text", "deleted"}, rows[0])
+	require.Equal(t, []string{"at", "kind", "actor", "key", "text", "deleted", "actor_name"}, rows[0])
 	byText := map[string][]string{}
 	var deleted [][]string
 	for _, row := range rows[1:] {
-		require.Len(t, row, 6)
+		require.Len(t, row, 7)
 		if row[5] == "true" {
 			deleted = append(deleted, row)
 		}
 		byText[row[4]] = row
 	}
-	require.Equal(t, [][]string{{f.public.DeclaredAt.Add(10 * time.Second).UTC().Format(time.RFC3339), "message", f.bob.ID, "false", "", "true"}}, deleted, "%q", rows)
+	require.Equal(t, [][]string{{f.public.DeclaredAt.Add(10 * time.Second).UTC().Format(time.RFC3339), "message", f.bob.ID, "false", "", "true", "Bob Bystander"}}, deleted, "%q", rows)
 	require.Equal(t, "false", byText["pool exhausted on db-3"][5])
 	require.Equal(t, "false", byText["rolling back 4812"][5])
 

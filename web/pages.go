@@ -418,16 +418,25 @@ func (s *incidentPages) serveTimelineCSV(w http.ResponseWriter, r *http.Request)
 		s.pageError(w, r, err)
 		return
 	}
+	// The words as the page shows them: mentions by name, links by their
+	// label, no Slack escapes; actor_name (last, so that columns read by
+	// position keep their place) names the actor.
+	people := make([]string, 0, 2*len(events))
+	for _, ev := range events {
+		text, _, _ := shownText(ev)
+		people = append(append(people, ev.Actor), mentionedUsers(text)...)
+	}
+	names := s.names.names(ctx, people...)
 	var buf bytes.Buffer
 	cw := csv.NewWriter(&buf)
-	_ = cw.Write([]string{"at", "kind", "actor", "key", "text", "deleted"})
+	_ = cw.Write([]string{"at", "kind", "actor", "key", "text", "deleted", "actor_name"})
 	for _, ev := range events {
 		// Another app's message has the app's own name as its actor. A
 		// message deleted in the channel keeps its row, marked deleted,
 		// without its words.
 		text, deleted, _ := shownText(ev)
-		_ = cw.Write([]string{ev.At.UTC().Format(time.RFC3339), string(ev.Kind), csvSafe(ev.Actor), strconv.FormatBool(ev.Key), csvSafe(text),
-			strconv.FormatBool(deleted)})
+		_ = cw.Write([]string{ev.At.UTC().Format(time.RFC3339), string(ev.Kind), csvSafe(ev.Actor), strconv.FormatBool(ev.Key),
+			csvSafe(plainSlack(text, names)), strconv.FormatBool(deleted), csvSafe(names[ev.Actor])})
 	}
 	cw.Flush()
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
