@@ -379,7 +379,7 @@ func (d *Driver) fillInteraction(m map[string]any, in *interaction) {
 	user := obj(m, "user")
 	userID := str(user, "id")
 	if u := s.users[userID]; u != nil && str(user, "username") == "" {
-		user["username"], user["name"], user["team_id"] = u.Name, u.Name, s.cfg.teamID
+		user["username"], user["name"], user["team_id"] = u.Name, u.Name, firstNonEmpty(u.TeamID, s.cfg.teamID)
 	}
 	container := obj(m, "container")
 	in.viewID = firstNonEmpty(str(obj(m, "view"), "id"), str(container, "view_id"))

@@ -175,7 +175,7 @@ func (s *directoryAPI) userJSON(u *User) map[string]any {
 	if u.TeamID != "" {
 		team = u.TeamID
 	}
-	return map[string]any{
+	out := map[string]any{
 		"id":        u.ID,
 		"team_id":   team,
 		"name":      u.Name,
@@ -198,6 +198,14 @@ func (s *directoryAPI) userJSON(u *User) map[string]any {
 			"team":                    s.cfg.teamID,
 		},
 	}
+	if u.EnterpriseID != "" {
+		out["enterprise_user"] = map[string]any{"id": u.ID, "enterprise_id": u.EnterpriseID,
+			"enterprise_name": u.EnterpriseID, "is_admin": false, "is_owner": false, "teams": []string{team}}
+	}
+	if u.Stranger {
+		out["is_stranger"] = true
+	}
+	return out
 }
 
 // visibleChannel returns the channel the bot can see: any public channel, and private

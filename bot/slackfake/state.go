@@ -25,9 +25,18 @@ type User struct {
 	SingleChannelGuest bool
 	TZ                 string // IANA zone, e.g. "Europe/Paris"; empty means UTC
 	// TeamID is the workspace the person signs in from with Sign in with
-	// Slack; empty means the fake's own workspace. Another workspace's
-	// people exist only for signing in.
+	// Slack, and the one their clicks carry as user.team_id; empty means
+	// the fake's own workspace. Another workspace's people are not members
+	// of the fake's own (conversations.invite refuses them).
 	TeamID string
+	// EnterpriseID is the Enterprise Grid organisation the person is a
+	// member of: users.info gives it as enterprise_user.enterprise_id
+	// (with TeamID, or the fake's own workspace, as their one team). Empty
+	// means no organisation, and no enterprise_user.
+	EnterpriseID string
+	// Stranger marks a person of another organisation seen in a Slack
+	// Connect channel: users.info answers is_stranger true.
+	Stranger bool
 }
 
 // UserGroup is a user group (a "subteam", @handle).
