@@ -24,6 +24,16 @@ import (
 // auth.test (SetWorkspace); a command or an interaction from a user of
 // another one is refused, and logged. What they write in the channel still
 // becomes the timeline.
+//
+// On Enterprise Grid, a click names the clicker's own workspace
+// (user.team_id), which for a member of the organisation may be another of
+// its workspaces than the bot's: the payload alone cannot tell them from a
+// Slack Connect guest organisation's user. Slack's directory can: users.info
+// gives a member of the organisation enterprise_user.enterprise_id, the
+// organisation's id, and a person of another organisation another id, none,
+// or is_stranger. The bot asks it (cached like other lookups) and acts for
+// the organisation's people; when Slack cannot say, nothing is done and the
+// person is asked to try again.
 
 //
 // Until the bot knows its own workspace it cannot tell its people from
@@ -48,6 +58,11 @@ type homeGuard struct {
 	learn func(ctx context.Context) (workspace, error)
 	clock incident.Clock
 
+	// people asks Slack's directory who a person of another workspace
+	// is; nil while the handler has no Slack client or has not been told
+	// its workspace (SetWorkspace).
+	people atomic.Pointer[chatDirectory]
+
 	mu sync.Mutex // held by the one request asking auth.test
 	// tried is when auth.test was last asked for a request.
 	tried time.Time
@@ -60,13 +75,21 @@ const (
 	// homeRetry is how soon after a failed auth.test a request asks
 	// again; the ones in between are refused at once.
 	homeRetry = 5 * time.Second
+	// memberLookup bounds the users.info call that tells a member of the
+	// bot's Enterprise Grid organisation from another organisation's
+	// person, on the way to the acknowledgement deadline.
+	memberLookup = 750 * time.Millisecond
 )
 
 // SetWorkspace tells the handler the bot's own workspace (team id) and, on
 // Enterprise Grid, its organisation (enterprise id), from auth.test. Until
 // it is told, or learns it itself, every command and click is refused
-// (errNotReady).
+// (errNotReady). From then on, a click from another workspace of the
+// organisation is settled with Slack's directory (users.info).
 func (h *Handler) SetWorkspace(team, enterprise string) {
+	if h.replies != nil {
+		h.homes.people.Store(h.replies.chatDirectory)
+	}
 	h.homes.set(workspace{team: team, enterprise: enterprise})
 }
 
@@ -114,28 +137,127 @@ const msgNotReady = "The bot is still starting and cannot reach Slack yet, so it
 // errNotReady refuses a request while the bot does not know its workspace.
 var errNotReady = incident.Errorf(incident.EUNAVAILABLE, msgNotReady)
 
-// outsider reports whether a request's user belongs to another
-// organisation. An interaction names the user's own team (user.team_id;
-// on Enterprise Grid, Slack reports the organisation's id there): it is
-// theirs that decides, for the payload's team and enterprise are where the
-// app is installed, which in a Slack Connect channel is this organisation
-// whoever clicks. A slash command names no user team: its team (or, on
-// Enterprise Grid, its enterprise) is the user's, as Slack runs a command
-// only for people of an organisation the app is installed in.
-func (h *homeGuard) outsider(userTeam, team, enterprise string) bool {
+// refusal says why a request's user may not act for the bot's
+// organisation: nil when they may, errOutsider when they are of another
+// organisation, errMemberUnknown when Slack cannot say which.
+//
+// An interaction names the user's own team (user.team_id): it is theirs
+// that decides, for the payload's team and enterprise are where the app is
+// installed, which in a Slack Connect channel is this organisation whoever
+// clicks. On Enterprise Grid, Slack reports there the organisation's id, or
+// the user's own workspace, which may be another workspace of the
+// organisation: then Slack's directory says whose the user is (member). A
+// slash command names no user team: its team (or, on Enterprise Grid, its
+// enterprise) is the user's, as Slack runs a command only for people of an
+// organisation the app is installed in.
+func (h *homeGuard) refusal(ctx context.Context, user, userTeam, team, enterprise string) error {
 	home := h.home.Load()
-	if home == nil {
+	switch {
+	case home == nil:
 		// Said by known, which comes first.
-		return false
+		return nil
+	case userTeam != "":
+		switch {
+		case userTeam == home.team, home.enterprise != "" && userTeam == home.enterprise:
+			return nil
+		case home.enterprise == "", isSlackID(userTeam, "E"):
+			// Not on Grid, or another organisation by its own id.
+			return errOutsider
+		}
+		return h.member(ctx, *home, user)
+	case home.enterprise != "" && enterprise == home.enterprise:
+		return nil
+	case team != "" && team != home.team:
+		return errOutsider
 	}
-	if userTeam != "" {
-		return userTeam != home.team && (home.enterprise == "" || userTeam != home.enterprise)
-	}
-	if home.enterprise != "" && enterprise == home.enterprise {
-		return false
-	}
-	return team != "" && team != home.team
+	return nil
 }
+
+// member says whether a user, clicking from another workspace than the
+// bot's, is one of its people, from Slack's directory: a member of its
+// Enterprise Grid organisation, or of its own workspace. It returns nil
+// when they are, errOutsider when Slack knows them as another
+// organisation's person or not at all, errMemberUnknown when it cannot be
+// asked.
+func (h *homeGuard) member(ctx context.Context, home workspace, user string) error {
+	people := h.people.Load()
+	if people == nil {
+		h.log.WarnContext(ctx, "request refused: the bot cannot ask Slack's directory whether a user of another workspace is of its organisation", "user", user)
+		return errMemberUnknown
+	}
+	ctx, cancel := context.WithTimeout(ctx, memberLookup)
+	defer cancel()
+	in, err := people.userOrganisation(ctx, user)
+	switch {
+	case permanentLookupError(err):
+		return errOutsider
+	case err != nil:
+		h.log.WarnContext(ctx, "request refused: Slack could not say whether a user of another workspace is of the bot's organisation", "user", user, "err", err)
+		return errMemberUnknown
+	case !home.includes(in):
+		return errOutsider
+	}
+	return nil
+}
+
+// includes reports whether a person of workspace (and organisation) in,
+// as Slack's directory shows them, is one of home's people.
+func (home workspace) includes(in workspace) bool {
+	return in.enterprise != "" && in.enterprise == home.enterprise || in.team != "" && in.team == home.team
+}
+
+// organisationMemory is how long what users.info said of a person's
+// organisation is still used when Slack cannot be asked again: people
+// rarely change organisation.
+const organisationMemory = 24 * time.Hour
+
+// userOrganisation returns the workspace (team_id) and Enterprise Grid
+// organisation (enterprise_user.enterprise_id) a user belongs to, from
+// users.info, cached for userInfoTTL and, while Slack cannot be asked, up
+// to organisationMemory. A person Slack shows as a stranger (is_stranger),
+// another organisation's person seen in a Slack Connect channel, belongs
+// to none the bot can act for: both are "".
+func (c *chatDirectory) userOrganisation(ctx context.Context, userID string) (workspace, error) {
+	key := "users.info-organisation:" + userID
+	if v, ok := c.lookupCache.getWithin(key, c.clock.Now(), userInfoTTL); ok {
+		return workspace{team: v[0], enterprise: v[1]}, nil
+	}
+	u, err := c.api.GetUserInfoContext(ctx, userID)
+	if err != nil {
+		err = classifyIn(ctx, "users.info", "look up the user", err)
+		if v, ok := c.lookupCache.getWithin(key, c.clock.Now(), organisationMemory); ok && !permanentLookupError(err) {
+			return workspace{team: v[0], enterprise: v[1]}, nil
+		}
+		return workspace{}, err
+	}
+	var in workspace
+	if !u.IsStranger {
+		in = workspace{team: u.TeamID, enterprise: u.Enterprise.EnterpriseID}
+	}
+	now := c.clock.Now()
+	c.lookupCache.put(key, []string{in.team, in.enterprise}, now)
+	c.lookupCache.put("users.info:"+userID, userFacts(u), now)
+	return in, nil
+}
+
+// permanentLookupError reports whether a users.info error is Slack's
+// answer about the user rather than a failure to answer.
+func permanentLookupError(err error) bool {
+	switch slackCode(err) {
+	case "user_not_found", "user_not_visible":
+		return true
+	}
+	return false
+}
+
+// msgMemberUnknown says why nothing was done for a person of another
+// workspace while Slack cannot say whether they are of the bot's
+// organisation.
+const msgMemberUnknown = "Slack could not confirm just now that you are a member of the organisation this bot belongs to, so nothing was done. Try again in a minute."
+
+// errMemberUnknown refuses a request while Slack cannot say whether its
+// user is of the bot's organisation.
+var errMemberUnknown = incident.Errorf(incident.EUNAVAILABLE, msgMemberUnknown)
 
 // msgOutsider is what a person of another organisation is told.
 const msgOutsider = "Only members of the workspace this bot belongs to can run incident commands or use its buttons; you can follow along in the channel."
@@ -143,22 +265,24 @@ const msgOutsider = "Only members of the workspace this bot belongs to can run i
 // errOutsider refuses a request from another organisation.
 var errOutsider = incident.Errorf(incident.EFORBIDDEN, msgOutsider)
 
-// commandOutsider refuses, and logs, a slash command from another
-// organisation.
+// command refuses, and logs, a slash command from another organisation.
 func (h *homeGuard) command(ctx context.Context, cmd slack.SlashCommand) bool {
-	if !h.outsider("", cmd.TeamID, cmd.EnterpriseID) {
+	if h.refusal(ctx, cmd.UserID, "", cmd.TeamID, cmd.EnterpriseID) == nil {
 		return false
 	}
 	h.log.WarnContext(ctx, "command from another organisation refused", "user", cmd.UserID, "team", cmd.TeamID, "enterprise", cmd.EnterpriseID)
 	return true
 }
 
-// interactionOutsider refuses, and logs, an interaction from another
-// organisation.
+// interaction refuses, and logs, an interaction from another organisation,
+// or one from another workspace whose user Slack cannot place.
 func (h *homeGuard) interaction(ctx context.Context, cb slack.InteractionCallback) bool {
-	if !h.outsider(cb.User.TeamID, cb.Team.ID, cb.Enterprise.ID) {
+	err := h.refusal(ctx, cb.User.ID, cb.User.TeamID, cb.Team.ID, cb.Enterprise.ID)
+	if err == nil {
 		return false
 	}
-	h.log.WarnContext(ctx, "interaction from another organisation refused", "user", cb.User.ID, "user_team", cb.User.TeamID, "team", cb.Team.ID, "enterprise", cb.Enterprise.ID)
+	if err == errOutsider {
+		h.log.WarnContext(ctx, "interaction from another organisation refused", "user", cb.User.ID, "user_team", cb.User.TeamID, "team", cb.Team.ID, "enterprise", cb.Enterprise.ID)
+	}
 	return true
 }
