@@ -277,12 +277,15 @@ func (h *homeGuard) command(ctx context.Context, cmd slack.SlashCommand) bool {
 // interaction refuses, and logs, an interaction from another organisation,
 // or one from another workspace whose user Slack cannot place.
 func (h *homeGuard) interaction(ctx context.Context, cb slack.InteractionCallback) bool {
+	return h.interactionRefusal(ctx, cb) != nil
+}
+
+// interactionRefusal says why an interaction's user may not act (refusal),
+// and logs a refusal of another organisation's person.
+func (h *homeGuard) interactionRefusal(ctx context.Context, cb slack.InteractionCallback) error {
 	err := h.refusal(ctx, cb.User.ID, cb.User.TeamID, cb.Team.ID, cb.Enterprise.ID)
-	if err == nil {
-		return false
-	}
 	if err == errOutsider {
 		h.log.WarnContext(ctx, "interaction from another organisation refused", "user", cb.User.ID, "user_team", cb.User.TeamID, "team", cb.Team.ID, "enterprise", cb.Enterprise.ID)
 	}
-	return true
+	return err
 }
