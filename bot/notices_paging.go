@@ -49,6 +49,13 @@ func pagedText(n incident.Notice, w wording) string {
 }
 
 func pageFailedText(n incident.Notice, w wording) string {
+	if n.Values["gave_up"] == "true" {
+		text := fmt.Sprintf(":x: *Paging %s gave up*", w.esc(n.Values["service"]))
+		if after := n.Values["after"]; after != "" {
+			text += " after " + w.esc(after) + " of retrying"
+		}
+		return text + fmt.Sprintf(": %s Nobody was paged: page on-call by phone, or press Retry page.", w.esc(n.Values["error"]))
+	}
 	text := fmt.Sprintf(":warning: *Paging %s failed*: %s", w.esc(n.Values["service"]), w.esc(n.Values["error"]))
 	if n.Values["final"] == "true" {
 		return text + " Retrying cannot fix this; correct it and use Retry, or page by phone."

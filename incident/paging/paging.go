@@ -817,7 +817,10 @@ const pageRetryEvery = 15 * time.Second
 
 // pageFailed says in the channel, once, that the page did not go out and
 // why, with a Retry button, and keeps retrying in the background; a refusal
-// (bad configuration, unknown user) is final and said as such.
+// (bad configuration, unknown user) is final and said as such. When the
+// job's last attempt fails, the retries are over, and the channel is told
+// once more, with how long the page was tried: nobody was paged, so
+// on-call must be paged by phone or with Retry page.
 func (s *Service) pageFailed(ctx context.Context, inc *incident.Incident, p pagePayload, svc incident.ServicePolicy, cause error) error {
 	code := incident.ErrorCode(cause)
 	// ECONFLICT: the provider has someone else's open incident under the
@@ -829,23 +832,18 @@ func (s *Service) pageFailed(ctx context.Context, inc *incident.Incident, p page
 			// A click of Retry page that fails too is said again.
 			source += fmt.Sprintf(":retry%d", p.Retry)
 		}
-		ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventProviderFailure, Actor: "pagerduty", At: s.clock.Now(),
-			Text: "Paging " + svc.Name + " failed: " + incident.ErrorMessage(cause), SourceID: source}
-		// Said once: the line is posted first (a keyed post, so a retry of
-		// this job finds it rather than posting it again) and then marked,
-		// so a failed post is retried instead of forgotten.
-		if !announced(ctx, s.store, inc.ID, ev.SourceID) {
-			value, _ := json.Marshal(pagePayload{IncidentID: p.IncidentID, Service: p.Service, Round: p.Round, Backup: p.Backup, Retry: 1,
-				Key: p.Key, New: code == incident.ECONFLICT})
-			n := incident.Notice{Kind: incident.NoticePageFailed, Incident: inc.Key(), Actor: "pagerduty", Drill: inc.Drill,
-				Values:  map[string]string{"service": svc.Name, "error": incident.ErrorMessage(cause), "final": fmt.Sprint(final)},
-				Buttons: []incident.Button{{Action: incident.ActionRetryPage, Text: "Retry page", Value: string(value), Style: "danger"}}}
-			if _, err := s.chat.Notify(ctx, inc.ChannelID, n); err != nil {
-				s.log.WarnContext(ctx, "could not report the failed page yet", "incident", inc.Key(), "err", err)
-				return fmt.Errorf("report the failed page of %s: %w", inc.Key(), err)
-			}
-			if err := s.store.AddTimelineEvent(ctx, &ev); err != nil && incident.ErrorCode(err) != incident.ECONFLICT {
-				return fmt.Errorf("record the failed page of %s: %w", inc.Key(), err)
+		value, _ := json.Marshal(pagePayload{IncidentID: p.IncidentID, Service: p.Service, Round: p.Round, Backup: p.Backup, Retry: 1,
+			Key: p.Key, New: code == incident.ECONFLICT})
+		retry := []incident.Button{{Action: incident.ActionRetryPage, Text: "Retry page", Value: string(value), Style: "danger"}}
+		n := incident.Notice{Kind: incident.NoticePageFailed, Incident: inc.Key(), Actor: "pagerduty", Drill: inc.Drill,
+			Values:  map[string]string{"service": svc.Name, "error": failureText(cause), "final": fmt.Sprint(final)},
+			Buttons: retry}
+		if err := s.sayOnce(ctx, inc, source, "Paging "+svc.Name+" failed: "+failureText(cause), n); err != nil {
+			return fmt.Errorf("report the failed page of %s: %w", inc.Key(), err)
+		}
+		if attempt, max := incident.JobAttempt(ctx); !final && max > 0 && attempt >= max {
+			if err := s.sayGaveUp(ctx, inc, svc, source, cause, n); err != nil {
+				s.log.WarnContext(ctx, "could not say that paging gave up", "incident", inc.Key(), "service", p.Service, "err", err)
 			}
 		}
 	}
@@ -859,6 +857,61 @@ func (s *Service) pageFailed(ctx context.Context, inc *incident.Incident, p page
 		return incident.RetryLater(pageRetryNoChannel, "paging %s failed: %s", svc.Name, incident.ErrorMessage(cause))
 	}
 	return incident.RetryLater(pageRetryEvery, "paging %s failed: %s", svc.Name, incident.ErrorMessage(cause))
+}
+
+// sayGaveUp says, once, that the page's retries are over (the last
+// attempt of its job failed with cause): how long since its first failure
+// was said (failSource), and that nobody was paged. n is the failure's
+// notice, with its Retry page button.
+func (s *Service) sayGaveUp(ctx context.Context, inc *incident.Incident, svc incident.ServicePolicy, failSource string, cause error, n incident.Notice) error {
+	after := ""
+	if events, err := s.store.ListTimeline(ctx, inc.ID); err == nil {
+		for _, ev := range events {
+			if ev.SourceID == failSource {
+				after = incident.DurationWords(max(s.clock.Now().Sub(ev.At), 0).Round(time.Second))
+			}
+		}
+	}
+	n.Values = map[string]string{"service": svc.Name, "error": failureText(cause), "gave_up": "true", "after": after}
+	text := "Paging " + svc.Name + " gave up"
+	if after != "" {
+		text += " after " + after
+	}
+	text += ": " + failureText(cause) + " Nobody was paged."
+	return s.sayOnce(ctx, inc, "pagegaveup:"+strings.TrimPrefix(failSource, "pagefail:"), text, n)
+}
+
+// sayOnce says n in the incident channel and records it on the timeline
+// under source, unless it is recorded there already. The line is posted
+// first (a keyed post, so a retry of the job finds it rather than posting
+// it again) and then recorded, so a failed post is retried instead of
+// forgotten.
+func (s *Service) sayOnce(ctx context.Context, inc *incident.Incident, source, text string, n incident.Notice) error {
+	if announced(ctx, s.store, inc.ID, source) {
+		return nil
+	}
+	if _, err := s.chat.Notify(ctx, inc.ChannelID, n); err != nil {
+		s.log.WarnContext(ctx, "could not report the failed page yet", "incident", inc.Key(), "err", err)
+		return err
+	}
+	ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventProviderFailure, Actor: "pagerduty", At: s.clock.Now(),
+		Text: text, SourceID: source}
+	if err := s.store.AddTimelineEvent(ctx, &ev); err != nil && incident.ErrorCode(err) != incident.ECONFLICT {
+		return fmt.Errorf("record: %w", err)
+	}
+	return nil
+}
+
+// failureText is the user-safe sentence of a failed page, without the
+// outbound client's "retrying in the background": whether the page is
+// retried is said by the notice, which knows.
+func failureText(cause error) string {
+	msg := incident.ErrorMessage(cause)
+	const retrying = "; retrying in the background."
+	if strings.HasSuffix(strings.ToLower(msg), retrying) {
+		msg = msg[:len(msg)-len(retrying)] + "."
+	}
+	return msg
 }
 
 // errorRetryAfter finds a Retry-After in an error chain.
