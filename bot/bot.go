@@ -164,6 +164,9 @@ func New(cfg Config) *Handler {
 		// Replies to interactions take Chat.Reply's fallback chain.
 		h.replies = NewChat(cfg.Slack, incident.Policy{}, WithChatClock(cfg.Clock), WithChatLogger(cfg.Logger))
 		h.kit.people = h.replies
+		// A click from another workspace of the organisation is settled
+		// with Slack's directory, however the workspace became known.
+		h.homes.people.Store(h.replies.chatDirectory)
 	}
 	h.mount(table{commands: []command{{name: "help", usage: "help", summary: "Show this help.", run: h.help}}})
 	h.mount((&metricsHandlers{kit: h.kit, metrics: cfg.Metrics, webURL: cfg.WebURL}).table())

@@ -126,7 +126,9 @@ func TestGridMemberRefusedWhileSlackCannotSay(t *testing.T) {
 	got, err := tr.store.GetIncident(context.Background(), inc.ID)
 	require.NoError(t, err)
 	require.Empty(t, got.Commander)
-	require.NotEmpty(t, toldTo(tr, inc, sister.ID), "the person is told")
+	told := toldTo(tr, inc, sister.ID)
+	require.Contains(t, told, msgMemberUnknown, "the person is told Slack could not confirm them")
+	require.NotContains(t, told, msgOutsider, "not that they belong to another organisation")
 
 	// Once Slack answers, they act.
 	tr.srv.ClearFaults()

@@ -35,9 +35,9 @@ func (h *Handler) Interaction(ctx context.Context, cb slack.InteractionCallback)
 			h.counted("not_ready")
 			return h.tellUser(ctx, cb, errNotReady)
 		}
-		if h.homes.interaction(ctx, cb) {
+		if err := h.homes.interactionRefusal(ctx, cb); err != nil {
 			h.counted("outsider")
-			return h.tellUser(ctx, cb, errOutsider)
+			return h.tellUser(ctx, cb, err)
 		}
 	}
 	switch cb.Type {

@@ -87,9 +87,6 @@ const (
 // (errNotReady). From then on, a click from another workspace of the
 // organisation is settled with Slack's directory (users.info).
 func (h *Handler) SetWorkspace(team, enterprise string) {
-	if h.replies != nil {
-		h.homes.people.Store(h.replies.chatDirectory)
-	}
 	h.homes.set(workspace{team: team, enterprise: enterprise})
 }
 
@@ -272,12 +269,6 @@ func (h *homeGuard) command(ctx context.Context, cmd slack.SlashCommand) bool {
 	}
 	h.log.WarnContext(ctx, "command from another organisation refused", "user", cmd.UserID, "team", cmd.TeamID, "enterprise", cmd.EnterpriseID)
 	return true
-}
-
-// interaction refuses, and logs, an interaction from another organisation,
-// or one from another workspace whose user Slack cannot place.
-func (h *homeGuard) interaction(ctx context.Context, cb slack.InteractionCallback) bool {
-	return h.interactionRefusal(ctx, cb) != nil
 }
 
 // interactionRefusal says why an interaction's user may not act (refusal),
