@@ -271,6 +271,11 @@ func (s repager) escalate(ctx context.Context, inc *incident.Incident, page *inc
 		// Maybe done all the same: the retry asks for the same level.
 		return false, fmt.Errorf("escalate page %s: %w", page.DedupKey, err)
 	}
+	if !changed && (updated.Status == "acknowledged" || updated.Status == "resolved") {
+		// Answered in PagerDuty, and the bot has not heard (no webhook,
+		// or a delivery PagerDuty retries later): nobody is woken.
+		return true, s.answeredAlready(ctx, page, updated, p.Step)
+	}
 	n.Values["action"], n.Values["assignees"] = "escalated", strings.Join(updated.Assignees, ", ")
 	ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventPaged, Actor: "bot", At: s.clock.Now(), Key: true, Text: s.noticeText(n),
 		SourceID: source, Payload: incident.PagedData{Service: page.Service, Page: page.DedupKey, Repage: p.Step, Level: level, Assignees: strings.Join(updated.Assignees, ", ")}}
@@ -300,6 +305,45 @@ func (s repager) escalate(ctx context.Context, inc *incident.Incident, page *inc
 		return true, fmt.Errorf("say the escalation of %s: %w", page.DedupKey, err)
 	}
 	return true, nil
+}
+
+// answeredAlready records what the re-page found: the provider has the
+// page acknowledged (or resolved) already, so it was not escalated. The
+// escalation in flight ends with a note saying so, and the provider's
+// acknowledgement (who, when) or resolution is recorded as its webhook
+// would have recorded it: said once in the channel, the first
+// acknowledgement counting for the time to acknowledge, and the webhook's
+// own report of it, delivered later, an echo.
+func (s repager) answeredAlready(ctx context.Context, page, found *incident.Page, step int) error {
+	rec, cancel := recordContext(ctx)
+	defer cancel()
+	_, err := s.store.UpdateTimelineEvent(rec, page.IncidentID, escalatingSource(page.DedupKey, step), func(e *incident.TimelineEvent) error {
+		d, _ := e.Payload.(incident.PagedData)
+		d.Event = ""
+		e.Payload = d
+		e.Text = fmt.Sprintf("The page for %s was not escalated: PagerDuty has it %s already.", page.Service, found.Status)
+		if found.AcknowledgedBy != "" {
+			e.Text = fmt.Sprintf("The page for %s was not escalated: PagerDuty has it %s already, by %s.", page.Service, found.Status, found.AcknowledgedBy)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("record the end of the escalation of %s: %w", page.DedupKey, err)
+	}
+	statusAt := s.clock.Now()
+	if found.StatusAt != nil {
+		statusAt = *found.StatusAt
+	}
+	source := fmt.Sprintf("state:%s:%d:%s", page.DedupKey, page.Retriggers, found.Status)
+	if found.Status == "resolved" {
+		ev := incident.PageEvent{DeliveryID: source, Kind: incident.PageResolved, ExternalID: page.ExternalID, DedupKey: page.DedupKey, At: statusAt}
+		return s.applyPageEvent(rec, page, ev, false)
+	}
+	r := ackReport{agent: found.AcknowledgedBy, at: statusAt, statusAt: statusAt, sourceID: "pd:" + source}
+	if found.AcknowledgedAt != nil {
+		r.at, r.statusAt = *found.AcknowledgedAt, *found.AcknowledgedAt
+	}
+	return s.applyAck(rec, page, r)
 }
 
 // cannotEscalate reports whether err says the provider cannot escalate the

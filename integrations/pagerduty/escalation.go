@@ -111,7 +111,9 @@ func (c *Client) listOnCalls(ctx context.Context, svc incident.ServicePolicy, po
 }
 
 // NextEscalationLevel returns the level of its escalation policy the page
-// would escalate to now: the one after the level it is at. EINVALID for a
+// would escalate to now: the one after the level it is at. A page whose
+// incident is acknowledged or resolved in PagerDuty escalates no further:
+// it is the level it is at, which EscalateTo leaves alone. EINVALID for a
 // page sent with a routing key (Events API v2 cannot escalate) or without
 // a REST token or From e-mail; ENOTFOUND when nobody is on call at that
 // level.
@@ -119,6 +121,9 @@ func (c *Client) NextEscalationLevel(ctx context.Context, page incident.Page) (i
 	inc, oncalls, err := c.escalationState(ctx, page)
 	if err != nil {
 		return 0, err
+	}
+	if answered(inc) {
+		return int(escalationLevel(inc, oncalls)), nil
 	}
 	next := escalationLevel(inc, oncalls) + 1
 	if !onCallAt(oncalls, next) {
@@ -133,8 +138,11 @@ func (c *Client) NextEscalationLevel(ctx context.Context, page incident.Page) (i
 // assignees. A page at that level or past it already is left alone
 // (escalated false): PagerDuty may carry an escalation out and still fail
 // to answer it, and a caller that tries again with the same level must not
-// have it escalated again. Errors as NextEscalationLevel's, ENOTFOUND when
-// nobody is on call at the level.
+// have it escalated again. An incident acknowledged or resolved in
+// PagerDuty (on-call answered from the phone, and the bot has not heard
+// yet) is left alone too (escalated false), and returned with its status
+// and, when acknowledged, who acknowledged it and when. Errors as
+// NextEscalationLevel's, ENOTFOUND when nobody is on call at the level.
 func (c *Client) EscalateTo(ctx context.Context, page incident.Page, level int) (*incident.Page, bool, error) {
 	if level < 1 {
 		return nil, false, incident.Errorf(incident.EINVALID, "Escalation level %d is not a level of an escalation policy.", level)
@@ -142,6 +150,10 @@ func (c *Client) EscalateTo(ctx context.Context, page incident.Page, level int) 
 	inc, oncalls, err := c.escalationState(ctx, page)
 	if err != nil {
 		return nil, false, err
+	}
+	if answered(inc) {
+		c.log.InfoContext(ctx, "pagerduty incident not escalated: it is "+inc.Status, slog.String("pagerduty_incident", inc.ID))
+		return escalatedPage(page, inc), false, nil
 	}
 	to := uint(level)
 	if at := escalationLevel(inc, oncalls); at >= to {
@@ -181,14 +193,46 @@ func onCallAt(oncalls []pagerduty.OnCall, level uint) bool {
 	return slices.ContainsFunc(oncalls, func(oc pagerduty.OnCall) bool { return oc.EscalationLevel == level })
 }
 
+// answered reports whether PagerDuty has the incident acknowledged or
+// resolved: somebody answered the page, and escalating it would wake the
+// next level for nothing.
+func answered(inc *pagerduty.Incident) bool {
+	return inc.Status == "acknowledged" || inc.Status == "resolved"
+}
+
 // escalatedPage is page with the status and assignees of its incident, and
 // PagerDuty's time of its last change (none when the incident gives none).
+// An acknowledged incident's page has its acknowledgement: by the
+// incident's acknowledgers, at the first one's time (else its last status
+// change's).
 func escalatedPage(page incident.Page, inc *pagerduty.Incident) *incident.Page {
 	out := page
 	out.Status = cmp.Or(inc.Status, "triggered")
 	out.StatusAt = nil
 	if at := changedAt(inc); !at.IsZero() {
 		out.StatusAt = &at
+	}
+	if inc.Status == "acknowledged" {
+		var by []string
+		var first time.Time
+		for _, a := range inc.Acknowledgements {
+			if name := cmp.Or(a.Acknowledger.Summary, a.Acknowledger.ID); name != "" && !slices.Contains(by, name) {
+				by = append(by, name)
+			}
+			if at, err := time.Parse(time.RFC3339, a.At); err == nil && (first.IsZero() || at.Before(first)) {
+				first = at.UTC()
+			}
+		}
+		if first.IsZero() && out.StatusAt != nil {
+			first = *out.StatusAt
+		}
+		if !first.IsZero() {
+			out.AcknowledgedAt = &first
+		}
+		out.AcknowledgedBy = strings.Join(by, ", ")
+		if out.AcknowledgedBy == "" && inc.LastStatusChangeBy.Type != "" && !strings.HasPrefix(inc.LastStatusChangeBy.Type, "service") {
+			out.AcknowledgedBy = cmp.Or(inc.LastStatusChangeBy.Summary, inc.LastStatusChangeBy.ID)
+		}
 	}
 	out.Assignees = nil
 	for _, a := range inc.Assignments {
