@@ -20,6 +20,44 @@ func drillPagerService(p incident.Policy, svc incident.ServicePolicy) (incident.
 	return svc, true
 }
 
+// servicePager is a Pager that follows up pages of a service (acknowledges,
+// resolves, escalates them, says whom they reached) with a PagerDuty
+// configuration other than the one the policy gives the service.
+type servicePager interface {
+	WithService(svc incident.ServicePolicy) incident.Pager
+}
+
+// followUpPager is the pager that follows up inc's pages of service,
+// pager itself but for a drill under policy p. A drill's
+// pages went to the drills' test service (runPage), so they are followed
+// up there: acknowledging or resolving a drill's page, escalating it and
+// inviting whom it reached never reach the production service's
+// PagerDuty, its routing key or its on-call.
+func followUpPager(pager incident.Pager, p incident.Policy, inc *incident.Incident, service string) incident.Pager {
+	if !inc.Drill {
+		return pager
+	}
+	svc, ok := p.Services[service]
+	if !ok {
+		return pager
+	}
+	test, real := drillPagerService(p, svc)
+	sp, ok := pager.(servicePager)
+	if !real || !ok {
+		return pager
+	}
+	return sp.WithService(test)
+}
+
+// pagerOf is the followUpPager of page, whose incident it reads.
+func (s *Service) pagerOf(ctx context.Context, page *incident.Page) (incident.Pager, error) {
+	inc, err := s.store.GetIncident(ctx, page.IncidentID)
+	if err != nil {
+		return nil, fmt.Errorf("the incident of page %s: %w", page.DedupKey, err)
+	}
+	return followUpPager(s.pager, s.policy, inc, page.Service), nil
+}
+
 // simulatePage records the page a drill would have sent, without paging.
 func (s *Service) simulatePage(ctx context.Context, inc *incident.Incident, p pagePayload, svc incident.ServicePolicy, source string) error {
 	if announced(ctx, s.store, inc.ID, source) {

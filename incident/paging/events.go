@@ -90,7 +90,11 @@ func (s *Service) runAckPage(ctx context.Context, payload []byte) error {
 	if err != nil || email == "" {
 		return tellFromJob(ctx, s.log, s.chat, p.Reply, refused(""))
 	}
-	pdAt, err := s.pager.Acknowledge(ctx, *page, email)
+	pager, err := s.pagerOf(ctx, page)
+	if err != nil {
+		return fmt.Errorf("acknowledge: %w", err)
+	}
+	pdAt, err := pager.Acknowledge(ctx, *page, email)
 	if err != nil {
 		// ECONFLICT: PagerDuty has the page acknowledged already, by
 		// somebody else, or no longer open; asking again would get the
@@ -703,7 +707,11 @@ type resolver struct{ *Service }
 
 // resolve resolves one page at the provider and records it resolved.
 func (s resolver) resolve(ctx context.Context, page incident.Page) error {
-	pdAt, err := s.pager.Resolve(ctx, page)
+	pager, err := s.pagerOf(ctx, &page)
+	if err != nil {
+		return err
+	}
+	pdAt, err := pager.Resolve(ctx, page)
 	if err != nil {
 		return err
 	}

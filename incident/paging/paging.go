@@ -535,7 +535,7 @@ func (s guard) mayAcknowledge(ctx context.Context, inc *incident.Incident, page 
 // pagedTo reports whether page went to user, matched by e-mail, and
 // whether the provider could say whom it went to.
 func (s guard) pagedTo(ctx context.Context, inc *incident.Incident, page *incident.Page, user string) (paged, known bool, err error) {
-	r, ok := s.pager.(incident.PageResponders)
+	r, ok := followUpPager(s.pager, s.policy, inc, page.Service).(incident.PageResponders)
 	if !ok {
 		return false, false, nil
 	}
@@ -673,11 +673,11 @@ type backupPager interface {
 
 // send pages at the provider, and says why the backup was not paged when
 // the provider tells; a provider that does not is taken to have paged it.
-func (s *Service) send(ctx context.Context, req incident.PageRequest) (*incident.Page, string, error) {
-	if bp, ok := s.pager.(backupPager); ok {
+func send(ctx context.Context, pager incident.Pager, req incident.PageRequest) (*incident.Page, string, error) {
+	if bp, ok := pager.(backupPager); ok {
 		return bp.PageWithBackup(ctx, req)
 	}
-	page, err := s.pager.Page(ctx, req)
+	page, err := pager.Page(ctx, req)
 	return page, "", err
 }
 
@@ -714,14 +714,14 @@ func (s *Service) sendPage(ctx context.Context, inc *incident.Incident, p pagePa
 		// since the declaration (an earlier attempt's answer was lost).
 		req.NotBefore = inc.DeclaredAt
 	}
-	page, missed, err := s.send(ctx, req)
+	page, missed, err := send(ctx, s.pager, req)
 	if code := incident.ErrorCode(err); email != "" && (code == incident.EINVALID || code == incident.ENOTFOUND || code == incident.EFORBIDDEN) {
 		// The declarer may have no account at the provider, or one
 		// that may not open incidents (a read-only role): page as the
 		// bot rather than not at all.
 		s.log.WarnContext(ctx, "paging as the declarer was refused; paging as the bot", "incident", inc.Key(), "err", err)
 		req.FromEmail = ""
-		page, missed, err = s.send(ctx, req)
+		page, missed, err = send(ctx, s.pager, req)
 	}
 	if err != nil {
 		return nil, "", s.pageFailed(ctx, inc, p, svc, err)
@@ -838,11 +838,11 @@ func (s *Service) pageFailed(ctx context.Context, inc *incident.Incident, p page
 		n := incident.Notice{Kind: incident.NoticePageFailed, Incident: inc.Key(), Actor: "pagerduty", Drill: inc.Drill,
 			Values:  map[string]string{"service": svc.Name, "error": failureText(cause), "final": fmt.Sprint(final)},
 			Buttons: retry}
-		if err := s.sayOnce(ctx, inc, source, "Paging "+svc.Name+" failed: "+failureText(cause), n); err != nil {
+		if err := (failureReport{s}).sayOnce(ctx, inc, source, "Paging "+svc.Name+" failed: "+failureText(cause), n); err != nil {
 			return fmt.Errorf("report the failed page of %s: %w", inc.Key(), err)
 		}
 		if attempt, max := incident.JobAttempt(ctx); !final && max > 0 && attempt >= max {
-			if err := s.sayGaveUp(ctx, inc, svc, source, cause, n); err != nil {
+			if err := (failureReport{s}).sayGaveUp(ctx, inc, svc, source, cause, n); err != nil {
 				s.log.WarnContext(ctx, "could not say that paging gave up", "incident", inc.Key(), "service", p.Service, "err", err)
 			}
 		}
@@ -859,11 +859,14 @@ func (s *Service) pageFailed(ctx context.Context, inc *incident.Incident, p page
 	return incident.RetryLater(pageRetryEvery, "paging %s failed: %s", svc.Name, incident.ErrorMessage(cause))
 }
 
+// failureReport says in the channel that a page failed.
+type failureReport struct{ *Service }
+
 // sayGaveUp says, once, that the page's retries are over (the last
 // attempt of its job failed with cause): how long since its first failure
 // was said (failSource), and that nobody was paged. n is the failure's
 // notice, with its Retry page button.
-func (s *Service) sayGaveUp(ctx context.Context, inc *incident.Incident, svc incident.ServicePolicy, failSource string, cause error, n incident.Notice) error {
+func (s failureReport) sayGaveUp(ctx context.Context, inc *incident.Incident, svc incident.ServicePolicy, failSource string, cause error, n incident.Notice) error {
 	after := ""
 	if events, err := s.store.ListTimeline(ctx, inc.ID); err == nil {
 		for _, ev := range events {
@@ -886,7 +889,7 @@ func (s *Service) sayGaveUp(ctx context.Context, inc *incident.Incident, svc inc
 // first (a keyed post, so a retry of the job finds it rather than posting
 // it again) and then recorded, so a failed post is retried instead of
 // forgotten.
-func (s *Service) sayOnce(ctx context.Context, inc *incident.Incident, source, text string, n incident.Notice) error {
+func (s failureReport) sayOnce(ctx context.Context, inc *incident.Incident, source, text string, n incident.Notice) error {
 	if announced(ctx, s.store, inc.ID, source) {
 		return nil
 	}

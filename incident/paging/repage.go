@@ -247,7 +247,7 @@ func (s repager) pageAgain(ctx context.Context, inc *incident.Incident, page *in
 // recorded, the report of it is the echo of what the store shows, and a
 // report of anything else is news.
 func (s repager) escalate(ctx context.Context, inc *incident.Incident, page *incident.Page, p repagePayload, source string, every time.Duration, n incident.Notice) (bool, error) {
-	esc, ok := s.pager.(incident.PageEscalator)
+	esc, ok := followUpPager(s.pager, s.policy, inc, page.Service).(incident.PageEscalator)
 	if !ok {
 		return false, nil
 	}
@@ -554,8 +554,7 @@ func (s repager) runInvitePaged(ctx context.Context, payload []byte) error {
 	if err := json.Unmarshal(payload, &p); err != nil {
 		return fmt.Errorf("decode invite: %w: %w", err, incident.ErrJobCancel)
 	}
-	r, ok := s.pager.(incident.PageResponders)
-	if !ok {
+	if _, ok := s.pager.(incident.PageResponders); !ok {
 		return nil
 	}
 	inc, err := s.store.GetIncident(ctx, p.IncidentID)
@@ -573,6 +572,10 @@ func (s repager) runInvitePaged(ctx context.Context, payload []byte) error {
 	page, err := s.store.FindPage(ctx, "pagerduty", p.PageKey)
 	if err != nil {
 		return fmt.Errorf("invite the people paged: %w: %w", err, incident.ErrJobCancel)
+	}
+	r, ok := followUpPager(s.pager, s.policy, inc, page.Service).(incident.PageResponders)
+	if !ok {
+		return nil
 	}
 	emails, err := r.Responders(ctx, *page)
 	if c := incident.ErrorCode(err); c == incident.EINVALID || c == incident.ENOTFOUND || c == incident.EFORBIDDEN {

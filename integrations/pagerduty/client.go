@@ -96,6 +96,26 @@ func New(cfg Config) *Client {
 	return c
 }
 
+// WithService returns a Client that follows up the pages of svc's key
+// (acknowledges, resolves and escalates them, and says whom they reached)
+// with svc's PagerDuty configuration instead of the one Config.Services
+// gives for the key: the pages of a drill, sent to the drills' test
+// service, are followed up there.
+func (c *Client) WithService(svc incident.ServicePolicy) incident.Pager {
+	out := *c
+	lookup := c.services
+	out.services = func(key string) (incident.ServicePolicy, bool) {
+		if key == svc.Key {
+			return svc, true
+		}
+		if lookup == nil {
+			return incident.ServicePolicy{}, false
+		}
+		return lookup(key)
+	}
+	return &out
+}
+
 // Enabled reports whether svc can be paged: with the REST API (a token and
 // the service's ServiceID) or with Events API v2 (a RoutingKey).
 func (c *Client) Enabled(svc incident.ServicePolicy) bool {
