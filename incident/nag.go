@@ -133,6 +133,21 @@ func retimeNags(i *Incident, prev Severity, p Policy, now time.Time) {
 	}
 }
 
+// timerAt is when a timer due at due runs, and the due time its key and
+// payload carry: due itself while it is ahead, else now. A due time
+// already past (a reminder overdue when a raise brings the cadence back)
+// may be the key of a timer that ran and ended then, which the engine
+// keeps for a day and would take the new timer for; now is a key no timer
+// has had. Two plans of one overdue timer a few seconds apart get two
+// timers: the reminder's claim (claimNag) and the response-time check's
+// "said once" let only one of them speak.
+func timerAt(due, now time.Time) time.Time {
+	if due.After(now) {
+		return due
+	}
+	return now
+}
+
 // planNag schedules the nag timer for the incident's next due time. Timers
 // are keyed by incident and due time, so planning the same due time twice
 // (from two replicas, or two changes) stores one timer; a timer left over
@@ -142,6 +157,7 @@ func (s *reminders) planNag(ctx context.Context, sched Scheduler, inc *Incident)
 	if !ok {
 		return nil
 	}
+	due = timerAt(due, s.clock.Now())
 	payload, _ := json.Marshal(nagPayload{IncidentID: inc.ID, Due: due.Unix()})
 	_, err := sched.Schedule(ctx, Job{Kind: JobNag, Key: fmt.Sprintf("nag:%d:%d", inc.ID, due.Unix()), Payload: payload, RunAt: due, Urgent: true})
 	if err != nil {
@@ -157,7 +173,7 @@ func (s *reminders) planAckCheck(ctx context.Context, sched Scheduler, inc *Inci
 	if target <= 0 || inc.AcknowledgedAt != nil {
 		return nil
 	}
-	at := inc.DeclaredAt.Add(target)
+	at := timerAt(inc.DeclaredAt.Add(target), s.clock.Now())
 	payload, _ := json.Marshal(nagPayload{IncidentID: inc.ID, Due: at.Unix()})
 	_, err := sched.Schedule(ctx, Job{Kind: JobAckCheck, Key: fmt.Sprintf("ack:%d:%d", inc.ID, at.Unix()), Payload: payload, RunAt: at, Urgent: true})
 	if err != nil {
