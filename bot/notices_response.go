@@ -66,6 +66,11 @@ func ackMissedText(n incident.Notice, w wording) string {
 	v := n.Values
 	text := fmt.Sprintf(":alarm_clock: *%s has not been acknowledged* within its %s target for %s (declared %s ago).",
 		n.Incident, w.esc(v["target"]), w.esc(v["severity"]), w.esc(v["ago"]))
+	if v["raised"] == "true" {
+		// The target counts from the raise, not the declare.
+		text = fmt.Sprintf(":alarm_clock: *%s has not been acknowledged* within %s of the raise to %s (raised %s ago).",
+			n.Incident, w.esc(v["target"]), w.esc(v["severity"]), w.esc(v["ago"]))
+	}
 	if n.User == "" {
 		text += " Nobody has claimed the IC role or acknowledged the page."
 	} else {

@@ -166,20 +166,58 @@ func (s *reminders) planNag(ctx context.Context, sched Scheduler, inc *Incident)
 	return nil
 }
 
+// timerPlanner is where a response-time check is planned: a change's
+// transaction, which also reads the timeline the change is writing.
+type timerPlanner interface {
+	Scheduler
+	TimelineStore
+}
+
 // planAckCheck schedules the response-time check of a severity with a
-// target, at DeclaredAt + target.
-func (s *reminders) planAckCheck(ctx context.Context, sched Scheduler, inc *Incident) error {
+// target, at its deadline (ackDeadline).
+func (s *reminders) planAckCheck(ctx context.Context, tx timerPlanner, inc *Incident) error {
 	target := s.policy.Severity(inc.Severity).RespondWithin
 	if target <= 0 || inc.AcknowledgedAt != nil {
 		return nil
 	}
-	at := timerAt(inc.DeclaredAt.Add(target), s.clock.Now())
+	events, err := tx.ListTimeline(ctx, inc.ID)
+	if err != nil {
+		return fmt.Errorf("schedule the response-time check of %s: %w", inc.Key(), err)
+	}
+	since, _ := severitySince(inc, events)
+	at := timerAt(since.Add(target), s.clock.Now())
 	payload, _ := json.Marshal(nagPayload{IncidentID: inc.ID, Due: at.Unix()})
-	_, err := sched.Schedule(ctx, Job{Kind: JobAckCheck, Key: fmt.Sprintf("ack:%d:%d", inc.ID, at.Unix()), Payload: payload, RunAt: at, Urgent: true})
+	_, err = tx.Schedule(ctx, Job{Kind: JobAckCheck, Key: fmt.Sprintf("ack:%d:%d", inc.ID, at.Unix()), Payload: payload, RunAt: at, Urgent: true})
 	if err != nil {
 		return fmt.Errorf("schedule the response-time check of %s: %w", inc.Key(), err)
 	}
 	return nil
+}
+
+// severitySince is when the incident reached its severity or a more
+// severe one, for the last time, from the severity changes on its
+// timeline: the response-time target counts from there, so a P3 raised to
+// P1 after two hours has P1's target from the raise, and a P1 lowered to P2
+// keeps the P2 target it had from the declare. raised reports that it
+// counts from a raise rather than the declare.
+func severitySince(inc *Incident, events []TimelineEvent) (at time.Time, raised bool) {
+	at = inc.DeclaredAt
+	for _, ev := range events {
+		d, ok := ev.Payload.(SeverityChangedData)
+		if ev.Kind != EventSeverityChanged || !ok {
+			continue
+		}
+		if d.From > inc.Severity && d.To <= inc.Severity && ev.At.After(at) {
+			at, raised = ev.At, true
+		}
+	}
+	return at, raised
+}
+
+// ackTimers is the planner of the checks re-planned by a check that ran.
+type ackTimers struct {
+	Scheduler
+	TimelineStore
 }
 
 // loadTimer decodes a timer's payload and reads its incident; a nil
@@ -461,16 +499,22 @@ func (s *reminders) runAckCheck(ctx context.Context, payload []byte) error {
 		return nil
 	}
 	now := s.clock.Now()
-	if deadline := inc.DeclaredAt.Add(sp.RespondWithin); deadline.After(now.Add(nagSlack)) {
+	events, err := s.timeline.ListTimeline(ctx, inc.ID)
+	if err != nil {
+		return fmt.Errorf("ack check: %w", err)
+	}
+	since, raised := severitySince(inc, events)
+	if deadline := since.Add(sp.RespondWithin); deadline.After(now.Add(nagSlack)) {
 		if deadline.Unix() == p.Due {
 			return NotDue(inc.Key()+"'s response-time check", deadline, now)
 		}
-		return s.planAckCheck(ctx, s.sched, inc) // the severity changed to a longer target
+		// The severity changed to a later target.
+		return s.planAckCheck(ctx, ackTimers{s.sched, s.timeline}, inc)
 	}
 	if inc.ChannelID == "" {
 		return RetryLater(5*time.Second, "%s has no channel yet", inc.Key())
 	}
-	n := ackMissedNotice(inc, s.policy, now)
+	n := ackMissedNotice(inc, s.policy, since, raised, now)
 	ev := TimelineEvent{IncidentID: inc.ID, Kind: EventAckMissed, Actor: "bot", At: now, Key: true, Text: s.noticeText(n),
 		SourceID: "ack_missed"}
 	if err := s.timeline.AddTimelineEvent(ctx, &ev); ErrorCode(err) == ECONFLICT {
@@ -487,17 +531,22 @@ func (s *reminders) runAckCheck(ctx context.Context, payload []byte) error {
 	return nil
 }
 
-// ackMissedNotice says the severity's response-time target was missed and
-// calls on the backup.
-func ackMissedNotice(inc *Incident, p Policy, now time.Time) Notice {
+// ackMissedNotice says the severity's response-time target, counted
+// from since (a raise to the severity when raised), was missed and calls
+// on the backup.
+func ackMissedNotice(inc *Incident, p Policy, since time.Time, raised bool, now time.Time) Notice {
 	sp := p.Severity(inc.Severity)
 	target := sp.TargetText
 	if target == "" {
 		target = DurationWords(sp.RespondWithin)
 	}
 	group, user := backupOf(inc, p)
-	return Notice{Kind: NoticeAckMissed, Incident: inc.Key(), Actor: "bot", User: inc.Commander,
-		Values: map[string]string{"target": target, "severity": inc.Severity.String(), "ago": Since(inc.DeclaredAt, now), "group": group, "backup": user}}
+	n := Notice{Kind: NoticeAckMissed, Incident: inc.Key(), Actor: "bot", User: inc.Commander,
+		Values: map[string]string{"target": target, "severity": inc.Severity.String(), "ago": Since(since, now), "group": group, "backup": user}}
+	if raised {
+		n.Values["raised"] = "true"
+	}
+	return n
 }
 
 // addRepageButtons gives each page nobody acknowledged a Re-page button.
