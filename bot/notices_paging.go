@@ -110,7 +110,7 @@ func repageText(n incident.Notice, w wording) string {
 	v := n.Values
 	text := fmt.Sprintf(":rotating_light: Nobody acknowledged the page for *%s* within %s", w.esc(v["service"]), w.esc(v["target"]))
 	if v["action"] != "escalated" {
-		return text + ", so I am paging again, with the backup."
+		return text + ", so I am paging again: on-call, and the backup where PagerDuty can reach them (the new page says which)."
 	}
 	text += ", so I escalated it in PagerDuty to the next level"
 	if a := v["assignees"]; a != "" {

@@ -60,7 +60,7 @@ func TestPageThatCannotEscalateIsSentAgainWithTheBackup(t *testing.T) {
 	require.Len(t, pg.requests, 1)
 	advance(t, b, 61*time.Minute)
 	posts := strings.Join(b.chat.Posts[inc.ChannelID], "\n")
-	require.Contains(t, posts, "Nobody acknowledged the page for *Checkout* within 1 hour, so I am paging again, with the backup.")
+	require.Contains(t, posts, "Nobody acknowledged the page for *Checkout* within 1 hour, so I am paging again: on-call, and the backup where PagerDuty can reach them (the new page says which).")
 	require.Len(t, pg.requests, 2)
 	again := pg.requests[1]
 	require.Equal(t, "firebreak-inst-1-checkout-r1", again.DedupKey, "a new page")
