@@ -514,18 +514,25 @@ func (s *reminders) runAckCheck(ctx context.Context, payload []byte) error {
 	if inc.ChannelID == "" {
 		return RetryLater(5*time.Second, "%s has no channel yet", inc.Key())
 	}
-	n := ackMissedNotice(inc, s.policy, since, raised, now)
-	ev := TimelineEvent{IncidentID: inc.ID, Kind: EventAckMissed, Actor: "bot", At: now, Key: true, Text: s.noticeText(n),
-		SourceID: "ack_missed"}
-	if err := s.timeline.AddTimelineEvent(ctx, &ev); ErrorCode(err) == ECONFLICT {
-		return nil // already said, at this target or an earlier severity's
-	} else if err != nil {
-		return fmt.Errorf("ack check: %w", err)
+	for _, ev := range events {
+		if ev.Kind == EventAckMissed {
+			return nil // already said, at this target or an earlier severity's
+		}
 	}
+	// Said first, then recorded: a post Slack failed leaves no record
+	// claiming it was said, and the job's retry posts it again (the post
+	// is keyed by the job, so one that landed although its call failed is
+	// found, not posted twice).
+	n := ackMissedNotice(inc, s.policy, since, raised, now)
 	if err := s.addRepageButtons(ctx, inc, &n); err != nil {
 		return fmt.Errorf("ack check: %w", err)
 	}
 	if _, err := s.notices.Notify(ctx, inc.ChannelID, n); err != nil {
+		return fmt.Errorf("ack check: %w", err)
+	}
+	ev := TimelineEvent{IncidentID: inc.ID, Kind: EventAckMissed, Actor: "bot", At: now, Key: true, Text: s.noticeText(n),
+		SourceID: "ack_missed"}
+	if err := s.timeline.AddTimelineEvent(ctx, &ev); err != nil && ErrorCode(err) != ECONFLICT {
 		return fmt.Errorf("ack check: %w", err)
 	}
 	return nil
