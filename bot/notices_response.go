@@ -47,7 +47,14 @@ func nagText(n incident.Notice, w wording) string {
 		} else {
 			text += fmt.Sprintf("\n:rotating_light: %d updates missed.", level)
 		}
-	case level == 2:
+		if n.Values["direct"] == "again" {
+			text += " The IC has been messaged directly again."
+		}
+	}
+	if n.Values["unbacked"] == "true" {
+		text += " No commander group is configured, so nobody else is called; set `commander_group` in the policy file to call one."
+	}
+	if level == 2 && n.User != "" {
 		text += "\n:warning: Second reminder; the IC has been messaged directly."
 	}
 	return text

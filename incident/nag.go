@@ -300,7 +300,8 @@ func (s *reminders) sayNag(ctx context.Context, claimed *Incident, level int, no
 
 // postNag says the nag; posted reports whether the channel took it.
 func (s *reminders) postNag(ctx context.Context, claimed *Incident, level int, now time.Time) (posted bool, err error) {
-	_, err = s.notices.PostNag(ctx, claimed.ChannelID, claimed, NagNotice(claimed, s.policy, level, now))
+	n := NagNotice(claimed, s.policy, level, now)
+	_, err = s.notices.PostNag(ctx, claimed.ChannelID, claimed, n)
 	switch {
 	case err != nil && refusal(err) == nil:
 		return false, fmt.Errorf("post nag for %s: %w", claimed.Key(), err)
@@ -311,7 +312,7 @@ func (s *reminders) postNag(ctx context.Context, claimed *Incident, level int, n
 		s.log.WarnContext(ctx, "the update reminder could not be posted in the incident's channel; telling the IC directly",
 			"incident", claimed.Key(), "level", level, "err", err)
 		return false, s.tellCommanderOnce(ctx, claimed, level, now, ErrorMessage(err))
-	case level == 2:
+	case directRung(n, level):
 		return true, s.tellCommanderOnce(ctx, claimed, level, now, "")
 	}
 	return true, nil
@@ -474,13 +475,34 @@ func backupOf(inc *Incident, p Policy) (group, user string) {
 // NagNotice is the update reminder: level 1 calls on the IC; level 2 is
 // also sent to the IC directly; level 3 and later also call on the backup.
 // An incident without an IC is asked to choose one first, and calls on the
-// backup from level 2, as there is nobody to message directly. "snooze"
-// says how long the nag's Snooze button silences.
+// backup from level 2, as there is nobody to message directly. With
+// nobody to back the IC up (no commander group, no comms lead), level 3
+// and later are sent to the IC directly again ("direct" is "again"), and
+// the first rung that would call the backup says nobody else is called
+// ("unbacked"). "snooze" says how long the nag's Snooze button silences.
 func NagNotice(inc *Incident, p Policy, level int, now time.Time) Notice {
 	group, user := backupOf(inc, p)
-	return Notice{Kind: NoticeNag, Incident: inc.Key(), Actor: "bot", User: inc.Commander, Drill: inc.Drill,
+	n := Notice{Kind: NoticeNag, Incident: inc.Key(), Actor: "bot", User: inc.Commander, Drill: inc.Drill,
 		Values: map[string]string{"silent": Since(lastUpdate(inc), now), "level": strconv.Itoa(level), "group": group, "backup": user,
 			"snooze": DurationWords(snoozeFor(p, inc.Severity))}}
+	if group != "" || user != "" {
+		return n
+	}
+	firstBackupRung := 3
+	if inc.Commander == "" {
+		firstBackupRung = 2
+	} else if level >= 3 {
+		n.Values["direct"] = "again"
+	}
+	if level == firstBackupRung {
+		n.Values["unbacked"] = "true"
+	}
+	return n
+}
+
+// directRung reports whether the nag n is also sent to the IC directly.
+func directRung(n Notice, level int) bool {
+	return n.User != "" && (level == 2 || n.Values["direct"] == "again")
 }
 
 // runAckCheck is the JobAckCheck handler: it says so in the channel, and
