@@ -47,14 +47,18 @@ func nagText(n incident.Notice, w wording) string {
 		} else {
 			text += fmt.Sprintf("\n:rotating_light: %d updates missed.", level)
 		}
-		if n.Values["direct"] == "again" {
+		if why := n.Values["dm_failed"]; n.Values["direct"] == "again" && why != "" {
+			text += " The IC could not be messaged directly: " + w.esc(incident.EndSentence(why))
+		} else if n.Values["direct"] == "again" {
 			text += " The IC has been messaged directly again."
 		}
 	}
 	if n.Values["unbacked"] == "true" {
 		text += " No commander group is configured, so nobody else is called; set `commander_group` in the policy file to call one."
 	}
-	if level == 2 && n.User != "" {
+	if why := n.Values["dm_failed"]; level == 2 && n.User != "" && why != "" {
+		text += "\n:warning: Second reminder; the IC could not be messaged directly: " + w.esc(incident.EndSentence(why))
+	} else if level == 2 && n.User != "" {
 		text += "\n:warning: Second reminder; the IC has been messaged directly."
 	}
 	return text

@@ -298,38 +298,56 @@ func (s *reminders) sayNag(ctx context.Context, claimed *Incident, level int, no
 	return nil
 }
 
-// postNag says the nag; posted reports whether the channel took it.
+// postNag says the nag; posted reports whether the channel took it. At a
+// rung that also messages the IC directly, the message goes first, so that
+// the channel says whether it reached them.
 func (s *reminders) postNag(ctx context.Context, claimed *Incident, level int, now time.Time) (posted bool, err error) {
 	n := NagNotice(claimed, s.policy, level, now)
+	direct := directRung(n, level)
+	if direct {
+		why, err := s.tellCommanderOnce(ctx, claimed, level, now, "")
+		if err != nil {
+			return false, err
+		}
+		if why != "" {
+			n.Values["dm_failed"] = why
+		}
+	}
 	_, err = s.notices.PostNag(ctx, claimed.ChannelID, claimed, n)
 	switch {
 	case err != nil && refusal(err) == nil:
 		return false, fmt.Errorf("post nag for %s: %w", claimed.Key(), err)
+	case err != nil && direct:
+		// The IC was messaged at this rung already (or Slack would
+		// not take it): a second message would say the same.
+		s.log.WarnContext(ctx, "the update reminder could not be posted in the incident's channel; the IC was messaged directly",
+			"incident", claimed.Key(), "level", level, "err", err)
+		return false, nil
 	case err != nil:
 		// The channel will not take it however often it is asked (it
 		// was archived, the bot removed from it): the ladder goes on,
 		// and each rung is said to the IC directly instead.
 		s.log.WarnContext(ctx, "the update reminder could not be posted in the incident's channel; telling the IC directly",
 			"incident", claimed.Key(), "level", level, "err", err)
-		return false, s.tellCommanderOnce(ctx, claimed, level, now, ErrorMessage(err))
-	case directRung(n, level):
-		return true, s.tellCommanderOnce(ctx, claimed, level, now, "")
+		_, err := s.tellCommanderOnce(ctx, claimed, level, now, ErrorMessage(err))
+		return false, err
 	}
 	return true, nil
 }
 
 // tellCommanderOnce tells the IC of the nag. A rate limit or a failure
 // that may pass fails the job, which says it again; Slack's refusal for
-// good (the IC deactivated, a bot) is logged, and the ladder goes on:
-// retrying it would only hold the next reminders back for hours.
-func (s *reminders) tellCommanderOnce(ctx context.Context, claimed *Incident, level int, now time.Time, why string) error {
-	err := s.tellCommander(ctx, claimed, now, why)
-	if err != nil && refusal(err) != nil {
+// good (the IC deactivated, a bot) is logged and returned as why, a
+// sentence for the channel, and the ladder goes on: retrying it would only
+// hold the next reminders back for hours.
+func (s *reminders) tellCommanderOnce(ctx context.Context, claimed *Incident, level int, now time.Time, undelivered string) (why string, err error) {
+	err = s.tellCommander(ctx, claimed, now, undelivered)
+	if r := refusal(err); err != nil && r != nil {
 		s.log.WarnContext(ctx, "the IC could not be told of the update reminder; the reminders go on",
 			"incident", claimed.Key(), "level", level, "err", err)
-		return nil
+		return ErrorMessage(r), nil
 	}
-	return err
+	return "", err
 }
 
 // nagSource is the source id of the timeline event of the nag at level:
