@@ -185,10 +185,11 @@ func listenAndServe(ctx context.Context, cfg Config, public http.Handler, admin 
 	// The bot learns its own workspace before it takes Slack's requests, so
 	// that a command or click from another organisation is refused from
 	// the first one on; requests that arrive meanwhile wait on the
-	// listener. A Slack that has not answered within firstAuthWait leaves
-	// that check off until it does.
+	// listener. Until Slack answers, the bot cannot tell its organisation's
+	// people from another's, so it acts for nobody (ADR 0058).
 	if !slackAuth.waitFirstTry(ctx, firstAuthWait) {
-		log.WarnContext(ctx, "Slack's auth.test has not answered yet: requests are taken without checking their organisation until it does",
+		log.WarnContext(ctx, "Slack's auth.test has not answered yet: every command, click and form is refused until it does, "+
+			"and people are told the bot cannot reach Slack yet",
 			"waited", firstAuthWait)
 	}
 	wg.Go(func() {
