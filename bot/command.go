@@ -82,7 +82,7 @@ func ParseInvocation(cmd slack.SlashCommand) (Invocation, error) {
 func (h *Handler) Command(ctx context.Context, cmd slack.SlashCommand) Reply {
 	if !h.homes.known(ctx) {
 		h.metrics.requests.WithLabelValues("command", "not_ready").Inc()
-		return ephemeral("%s", msgNotReady)
+		return ephemeral("%s", h.homes.notReady())
 	}
 	if h.homes.command(ctx, cmd) {
 		h.metrics.requests.WithLabelValues("command", "outsider").Inc()

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -38,7 +39,9 @@ import (
 //
 // Until the bot knows its own workspace it cannot tell its people from
 // another organisation's, so it acts for nobody: a command or a click is
-// answered that the bot is starting or cannot reach Slack yet. The
+// answered that the bot is starting or cannot reach Slack yet (a command
+// whose auth.test Slack refused the token of is told an admin must fix
+// SLACK_BOT_TOKEN: waiting will not help). The
 // program tells it (SetWorkspace) as soon as its auth.test passes; a
 // request that comes first asks auth.test itself (at most every
 // homeRetry, within homeLookup), so the bot does not wait on the
@@ -66,6 +69,9 @@ type homeGuard struct {
 	mu sync.Mutex // held by the one request asking auth.test
 	// tried is when auth.test was last asked for a request.
 	tried time.Time
+	// refused is whether that auth.test was Slack refusing the bot's
+	// token.
+	refused atomic.Bool
 }
 
 const (
@@ -119,6 +125,7 @@ func (h *homeGuard) known(ctx context.Context) bool {
 	ctx, cancel := context.WithTimeout(ctx, homeLookup)
 	defer cancel()
 	w, err := h.learn(ctx)
+	h.refused.Store(botTokenRefused(err))
 	if err != nil {
 		h.log.WarnContext(ctx, "request refused: the bot does not know its Slack workspace yet, and auth.test failed", "err", err)
 		return false
@@ -133,6 +140,37 @@ const msgNotReady = "The bot is still starting and cannot reach Slack yet, so it
 
 // errNotReady refuses a request while the bot does not know its workspace.
 var errNotReady = incident.Errorf(incident.EUNAVAILABLE, msgNotReady)
+
+// msgTokenRefused is what everyone is told while the bot does not know its
+// workspace because Slack refuses its token: trying again cannot help.
+const msgTokenRefused = "Slack refused the bot's token (SLACK_BOT_TOKEN); nothing was done, and trying again will not help: " +
+	"an admin of the bot must replace the token."
+
+// notReady is what a request refused by known is told: that Slack refused
+// the bot's token when the last auth.test said so, else that the bot
+// cannot reach Slack yet.
+func (h *homeGuard) notReady() string {
+	if h.refused.Load() {
+		return msgTokenRefused
+	}
+	return msgNotReady
+}
+
+// botTokenRefused reports Slack answering that the bot's token is not
+// valid (wrong, revoked, expired, or its workspace or user deactivated),
+// as opposed to Slack being unreachable or failing.
+func botTokenRefused(err error) bool {
+	var se slack.SlackErrorResponse
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Err {
+	case "invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive", "no_permission",
+		"org_login_required", "team_access_not_granted", "ekm_access_denied", "not_allowed_token_type":
+		return true
+	}
+	return false
+}
 
 // refusal says why a request's user may not act for the bot's
 // organisation: nil when they may, errOutsider when they are of another
