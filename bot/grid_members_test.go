@@ -153,3 +153,33 @@ func TestNotOnGridOtherWorkspaceRefused(t *testing.T) {
 	require.Contains(t, toldTo(tr, inc, other.ID), msgOutsider)
 	require.Len(t, tr.srv.CallsTo("users.info"), before)
 }
+
+// TestGridFormKeptOpenWhileSlackCannotSay: a form submitted by a person
+// of another workspace of the organisation while Slack's directory cannot
+// say who they are stays open with what they wrote, the reason on it, so
+// they can submit it again; nothing is declared.
+func TestGridFormKeptOpenWhileSlackCannotSay(t *testing.T) {
+	tr := newTransport(t)
+	gridIncident(t, tr, "E0HOME")
+	sister := tr.srv.AddUser(slackfake.User{Name: "sam", TeamID: "T0SISTER", EnterpriseID: "E0HOME"})
+	tr.command(t, sister.ID, "C0GENERAL", "declare")
+	v := tr.openedView(t, ViewDeclare)
+	tr.srv.FailFraction("users.info", 1, 503)
+	cb, err := slackfake.ViewSubmission(sister.ID, v, map[string]map[string]slack.BlockAction{
+		blockTitle:    {blockTitle: {Value: "search is slow"}},
+		blockSeverity: {blockSeverity: {SelectedOption: slack.OptionBlockObject{Value: "P3"}}},
+		blockService:  {blockService: {SelectedOption: slack.OptionBlockObject{Value: "checkout"}}},
+	})
+	require.NoError(t, err)
+	cb.User.TeamID = sister.TeamID
+	cb.Team = slack.Team{ID: slackfake.DefaultTeamID, Domain: "home", EnterpriseID: "E0HOME"}
+	cb.Enterprise = slack.Enterprise{ID: "E0HOME"}
+	r := tr.interact(t, cb)
+	require.Contains(t, string(r.Body), `"response_action":"errors"`)
+	require.Contains(t, string(r.Body), "Slack could not confirm just now")
+	list, err := tr.svc.List(context.Background())
+	require.NoError(t, err)
+	for _, inc := range list {
+		require.NotEqual(t, "search is slow", inc.Title)
+	}
+}

@@ -36,7 +36,11 @@ func (h *Handler) Interaction(ctx context.Context, cb slack.InteractionCallback)
 			return h.tellUser(ctx, cb, errNotReady)
 		}
 		if err := h.homes.interactionRefusal(ctx, cb); err != nil {
-			h.counted("outsider")
+			if errors.Is(err, errMemberUnknown) {
+				h.counted("member_unknown")
+			} else {
+				h.counted("outsider")
+			}
 			return h.tellUser(ctx, cb, err)
 		}
 	}
@@ -188,14 +192,15 @@ func (h *Handler) OnShortcut(callbackID string, fn ShortcutHandler) { h.shortcut
 // submitted, only to them, and returns the acknowledgement body. A
 // submitted form with a field to say it on is answered there when it was
 // refused (EFORBIDDEN), met a conflict (ECONFLICT) or a mistake (EINVALID),
-// or the bot does not know its workspace yet (errNotReady): the form stays
+// or the bot does not know its workspace yet (errNotReady) or who the
+// person is (errMemberUnknown): the form stays
 // open with what the person wrote, where they are looking. Anything else
 // goes along the same chain as Chat.Reply: the interaction's response_url,
 // which works in any channel, else an ephemeral message where they
 // clicked, else a DM; that is best effort, and the failure is logged
 // either way.
 func (h *Handler) tellUser(ctx context.Context, cb slack.InteractionCallback, err error) any {
-	saidOnForm := errors.Is(err, errNotReady) ||
+	saidOnForm := errors.Is(err, errNotReady) || errors.Is(err, errMemberUnknown) ||
 		slices.Contains([]string{incident.EFORBIDDEN, incident.ECONFLICT, incident.EINVALID}, incident.ErrorCode(err))
 	if block := firstInput(cb.View); cb.Type == slack.InteractionTypeViewSubmission && saidOnForm && block != "" {
 		errs := map[string]string{block: userMessage(err)}
