@@ -262,10 +262,11 @@ func (c *Client) auditLog(ctx context.Context, f incident.FlagRef, from, to time
 		}
 		// A full page without a next link: page on before its oldest
 		// entry, that entry's millisecond included. A page with nothing
-		// new holds only that millisecond's entries, more than a page:
-		// step past it, leaving out those not read.
+		// new, or one that lay wholly in the millisecond just before the
+		// bound it was asked with, holds only that millisecond's entries,
+		// more than a page: step past it, leaving out those not read.
 		b := oldest + 1
-		if fresh == 0 {
+		if fresh == 0 || b == before {
 			b, more = oldest, true
 		}
 		if b >= before {

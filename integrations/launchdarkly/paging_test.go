@@ -109,3 +109,27 @@ func TestChangesWithoutNextLinkSaysAMillisecondFullerThanAPage(t *testing.T) {
 	require.Contains(t, externalIDs(got), "older", "paging goes on past the crowded millisecond")
 	require.Len(t, got, 21)
 }
+
+// A millisecond holding more entries than a page, reached in the middle of
+// a page (15 newer entries, 25 in that millisecond, one a minute older):
+// the entries past it are still read, and the cut (those of the crowded
+// millisecond that no page could reach) is said.
+func TestChangesWithoutNextLinkStepsPastACrowdedMillisecondMidPage(t *testing.T) {
+	t.Parallel()
+	b := setupWithoutNextLink(t)
+	for i := range 15 {
+		b.addCartEntry(fmt.Sprintf("new%02d", i), t0.Add(-time.Duration(i+1)*time.Second))
+	}
+	crowded := t0.Add(-10 * time.Minute)
+	for i := range 25 {
+		b.addCartEntry(fmt.Sprintf("ms%02d", i), crowded)
+	}
+	b.addCartEntry("older", crowded.Add(-time.Minute))
+	got, cuts, err := b.client.ChangesCut(context.Background(), checkout(), t0.Add(-time.Hour), t0)
+	require.NoError(t, err)
+	require.NotEmpty(t, cuts, "some entries of the crowded millisecond could not be read")
+	ids := externalIDs(got)
+	require.Contains(t, ids, "older", "the change before the crowded millisecond is listed")
+	require.Contains(t, ids, "new00")
+	require.Contains(t, ids, "new14")
+}
