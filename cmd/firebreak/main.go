@@ -156,6 +156,9 @@ var subcommands = map[string]subcommand{
 		return checkCommand(in.args, in.getenv, in.stdout)
 	}},
 	"migrate": {run: func(ctx context.Context, in invocation) error {
+		if _, err := migrateMove(in.args); err != nil {
+			return err
+		}
 		cfg, err := loadConfig(in.getenv, false)
 		if err != nil {
 			return err

@@ -18,18 +18,21 @@ import (
 
 // migrateCommand runs "firebreak migrate up|down [all]|status".
 func migrateCommand(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
-	if len(args) == 0 {
-		return fmt.Errorf("migrate needs up, down or status\n%s", commandHelp["migrate"])
+	// The arguments are checked before the database is looked at: a
+	// mistyped command creates no SQLite file.
+	move, err := migrateMove(args)
+	if err != nil {
+		return err
 	}
 	// Opening a SQLite file creates it: only up may, the others report
 	// that there is none.
-	if cfg.DatabaseURL == "" && args[0] != "up" {
+	if cfg.DatabaseURL == "" && move != "up" {
 		if _, err := os.Stat(cfg.SQLitePath); errors.Is(err, fs.ErrNotExist) {
-			if args[0] == "status" && len(args) == 1 {
+			if move == "status" {
 				_, err := fmt.Fprintf(stdout, "no database: the SQLite file %s (SQLITE_PATH) does not exist; firebreak migrate up, or serve, creates it\n", cfg.SQLitePath)
 				return err
 			}
-			return fmt.Errorf("SQLITE_PATH: the SQLite file %s does not exist: there is no schema to %s", cfg.SQLitePath, strings.Join(args, " "))
+			return fmt.Errorf("SQLITE_PATH: the SQLite file %s does not exist: there is no schema to %s", cfg.SQLitePath, move)
 		}
 	}
 	db, err := openDatabase(ctx, cfg)
@@ -41,7 +44,7 @@ func migrateCommand(ctx context.Context, cfg Config, args []string, stdout io.Wr
 	// A schema a newer release migrated is not this command's failure:
 	// it applied what it has, and says what it found.
 	var newer *migrations.NewerSchemaError
-	if err := migrate(ctx, db, args); errors.As(err, &newer) {
+	if err := migrate(ctx, db, move); errors.As(err, &newer) {
 		if _, err := fmt.Fprintf(stdout, "warning: %s\n", newer); err != nil {
 			return err
 		}
@@ -55,20 +58,33 @@ func migrateCommand(ctx context.Context, cfg Config, args []string, stdout io.Wr
 	return printMigrations(stdout, st)
 }
 
-// migrate moves the schema as args say: up, down (one step), down all, or
-// status (no move).
-func migrate(ctx context.Context, db *gormstore.DB, args []string) error {
-	switch {
-	case args[0] == "up" && len(args) == 1:
+// migrateMove returns the move migrate's arguments name: "up", "down",
+// "down all" or "status"; anything else is an error carrying the usage.
+func migrateMove(args []string) (string, error) {
+	if len(args) == 0 {
+		return "", fmt.Errorf("migrate needs up, down or status\n%s", commandHelp["migrate"])
+	}
+	switch move := strings.Join(args, " "); move {
+	case "up", "down", "down all", "status":
+		return move, nil
+	}
+	return "", fmt.Errorf("unknown migrate arguments %q\n%s", args, commandHelp["migrate"])
+}
+
+// migrate moves the schema as migrateMove's move says: up, down (one
+// step), down all, or status (no move).
+func migrate(ctx context.Context, db *gormstore.DB, move string) error {
+	switch move {
+	case "up":
 		return migrations.Up(ctx, db.SQL(), db.Dialect())
-	case args[0] == "down" && len(args) == 1:
+	case "down":
 		return migrations.Down(ctx, db.SQL(), db.Dialect())
-	case args[0] == "down" && len(args) == 2 && args[1] == "all":
+	case "down all":
 		return migrations.DownTo(ctx, db.SQL(), db.Dialect(), 0)
-	case args[0] == "status" && len(args) == 1:
+	case "status":
 		return nil
 	}
-	return fmt.Errorf("unknown migrate arguments %q\n%s", args, commandHelp["migrate"])
+	return fmt.Errorf("unknown migrate move %q\n%s", move, commandHelp["migrate"])
 }
 
 // printMigrations writes the migrations as a table: version, name and
