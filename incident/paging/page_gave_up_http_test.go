@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/paging"
 	"github.com/firebreakhq/firebreak/integrations/pagerduty/pdfake"
 )
 
@@ -48,4 +49,25 @@ func TestPageThatGivesUpSaysSoInTheChannel(t *testing.T) {
 		}
 	}
 	require.Equal(t, 1, gaveUp, "on the timeline once")
+}
+
+// TestPageThatGaveUpEnds: the page job's last attempt fails while it still
+// has snoozes left (its attempts went on other failures): once the channel
+// is told paging gave up and nobody was paged, the job ends, and nobody is
+// paged later when PagerDuty is back.
+func TestPageThatGaveUpEnds(t *testing.T) {
+	t.Parallel()
+	b, fake := pdEchoSetup(t, pdfake.WebhooksAfterAnswer)
+	fake.SetDown(true)
+	inc := readyAt(t, b, incident.P2)
+	job, ok := b.queue.Take(paging.JobPage)
+	require.True(t, ok, "the page waits for its retry")
+
+	err := b.queue.Handler(job.Kind)(incident.WithJobRun(t.Context(), 901, job.MaxAttempts, job.MaxAttempts), job.Payload)
+	require.ErrorIs(t, err, incident.ErrJobCancel, "the job ends as the channel was told")
+	require.Len(t, postsContaining(b.chat, inc.ChannelID, "gave up"), 1)
+
+	fake.SetDown(false)
+	advance(t, b, time.Hour)
+	require.Empty(t, fake.Incidents(), "nobody is paged after the channel was told nobody was")
 }

@@ -845,6 +845,10 @@ func (s *Service) pageFailed(ctx context.Context, inc *incident.Incident, p page
 			if err := (failureReport{s}).sayGaveUp(ctx, inc, svc, source, cause, n); err != nil {
 				s.log.WarnContext(ctx, "could not say that paging gave up", "incident", inc.Key(), "service", p.Service, "err", err)
 			}
+			// Ended as said: a snooze would keep the job alive (its
+			// attempts may have gone on other failures) and page after
+			// the channel was told nobody was paged.
+			final = true
 		}
 	}
 	if final {
