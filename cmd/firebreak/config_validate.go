@@ -169,14 +169,29 @@ func (c *Config) validateProviders(p *problems) {
 	if c.GitHub.PostmortemRepo != "" && (!strings.Contains(c.GitHub.PostmortemRepo, "/") || c.GitHub.Token == "") {
 		p.add("GITHUB_POSTMORTEM_REPO: needs owner/name and GITHUB_TOKEN")
 	}
-	if c.Unleash.APIURL != "" && c.Unleash.Token == "" {
-		p.add("UNLEASH_TOKEN: required when UNLEASH_API_URL is set")
+	if (c.Unleash.APIURL == "") != (c.Unleash.Token == "") {
+		p.add("UNLEASH_TOKEN and UNLEASH_API_URL: set both to roll back Unleash flags, or neither")
+	}
+	if c.PagerDuty.FromEmail != "" && !emailAddress(c.PagerDuty.FromEmail) {
+		p.add("PAGERDUTY_FROM_EMAIL: %q is not an e-mail address; it must be the bare address of a PagerDuty user, such as oncall-bot@example.com",
+			c.PagerDuty.FromEmail)
 	}
 }
 
 // validate checks Sign in with Slack's settings when it is enabled;
 // publicURL is the web view's address.
 func (w WebConfig) validate(p *problems, publicURL string) {
+	// Ids of the wrong shape never match anyone, whether the web view
+	// is on yet or not.
+	for _, a := range w.Admins {
+		if !slackUserID.MatchString(a) {
+			p.add("WEB_ADMINS: %q is not a Slack user id such as U012ABCDEF (the member id from the profile's ⋮ menu)", a)
+		}
+	}
+	if w.TeamID != "" && !slackTeamID.MatchString(w.TeamID) {
+		p.add("SLACK_TEAM_ID: %q is not a Slack workspace id such as T012ABCDEF (an Enterprise Grid organisation's E... id is not one: "+
+			"sign-in is checked against the workspace)", w.TeamID)
+	}
 	if !w.Enabled() {
 		// Half of the pair would otherwise leave the web view off
 		// without a word.
@@ -194,11 +209,6 @@ func (w WebConfig) validate(p *problems, publicURL string) {
 	} else if u, err := url.Parse(publicURL); err == nil && u.Host != "" {
 		if err := web.RootURL(publicURL); err != nil {
 			p.add("PUBLIC_URL: %q %v", publicURL, err)
-		}
-	}
-	for _, a := range w.Admins {
-		if !strings.HasPrefix(a, "U") && !strings.HasPrefix(a, "W") {
-			p.add("WEB_ADMINS: %q is not a Slack user id such as U012ABCDEF", a)
 		}
 	}
 	if w.SessionTTL < 5*time.Minute || w.SessionTTL > 30*24*time.Hour {

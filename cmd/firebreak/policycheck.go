@@ -206,6 +206,7 @@ var (
 	slackUserID    = regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`)
 	slackGroupID   = regexp.MustCompile(`^S[A-Z0-9]{2,}$`)
 	slackChannelID = regexp.MustCompile(`^[CG][A-Z0-9]{2,}$`)
+	slackTeamID    = regexp.MustCompile(`^T[A-Z0-9]{2,}$`)
 	// Slack channel names: lower case letters, digits, hyphens and
 	// underscores, at most 80 characters.
 	slackChannelName = regexp.MustCompile(`^#[a-z0-9_][a-z0-9_-]{0,79}$`)
@@ -217,6 +218,13 @@ var idKinds = map[string]string{
 	"group":   "a user-group id (S...)",
 	"email":   "an e-mail address",
 	"channel": "a channel id (C...) or #name",
+}
+
+// emailAddress reports whether v is a bare e-mail address (no display
+// name, no angle brackets).
+func emailAddress(v string) bool {
+	a, err := mail.ParseAddress(v)
+	return err == nil && a.Address == v
 }
 
 // checkID checks one Slack reference against the kinds a field accepts.
@@ -233,8 +241,7 @@ func (l *policyLint) checkID(n *yaml.Node, path, kinds string) {
 		case "channel":
 			ok = slackChannelID.MatchString(v) || slackChannelName.MatchString(v)
 		case "email":
-			a, err := mail.ParseAddress(v)
-			ok = err == nil && a.Address == v
+			ok = emailAddress(v)
 		}
 		if ok {
 			return
