@@ -323,7 +323,7 @@ func openStorage(ctx context.Context, cfg Config, clock incident.Clock, log *slo
 
 // openStorageSaying is openStorage, telling phase what it is doing.
 func openStorageSaying(ctx context.Context, cfg Config, clock incident.Clock, log *slog.Logger, reg prometheus.Registerer, phase func(string)) (storage, error) {
-	db, err := openDatabase(ctx, cfg)
+	db, err := openDatabaseWaiting(ctx, cfg, log, phase)
 	if err != nil {
 		return storage{}, err
 	}
