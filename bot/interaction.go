@@ -33,7 +33,7 @@ func (h *Handler) Interaction(ctx context.Context, cb slack.InteractionCallback)
 		slack.InteractionTypeShortcut:
 		if !h.homes.known(ctx) {
 			h.counted("not_ready")
-			return h.tellUser(ctx, cb, errNotReady)
+			return h.tellUser(ctx, cb, h.homes.notReadyErr())
 		}
 		if err := h.homes.interactionRefusal(ctx, cb); err != nil {
 			if errors.Is(err, errMemberUnknown) {
@@ -192,7 +192,7 @@ func (h *Handler) OnShortcut(callbackID string, fn ShortcutHandler) { h.shortcut
 // submitted, only to them, and returns the acknowledgement body. A
 // submitted form with a field to say it on is answered there when it was
 // refused (EFORBIDDEN), met a conflict (ECONFLICT) or a mistake (EINVALID),
-// or the bot does not know its workspace yet (errNotReady) or who the
+// or the bot does not know its workspace yet (errNotReady, errTokenRefused) or who the
 // person is (errMemberUnknown): the form stays
 // open with what the person wrote, where they are looking. Anything else
 // goes along the same chain as Chat.Reply: the interaction's response_url,
@@ -200,7 +200,7 @@ func (h *Handler) OnShortcut(callbackID string, fn ShortcutHandler) { h.shortcut
 // clicked, else a DM; that is best effort, and the failure is logged
 // either way.
 func (h *Handler) tellUser(ctx context.Context, cb slack.InteractionCallback, err error) any {
-	saidOnForm := errors.Is(err, errNotReady) || errors.Is(err, errMemberUnknown) ||
+	saidOnForm := errors.Is(err, errNotReady) || errors.Is(err, errTokenRefused) || errors.Is(err, errMemberUnknown) ||
 		slices.Contains([]string{incident.EFORBIDDEN, incident.ECONFLICT, incident.EINVALID}, incident.ErrorCode(err))
 	if block := firstInput(cb.View); cb.Type == slack.InteractionTypeViewSubmission && saidOnForm && block != "" {
 		errs := map[string]string{block: userMessage(err)}

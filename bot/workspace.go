@@ -146,6 +146,17 @@ var errNotReady = incident.Errorf(incident.EUNAVAILABLE, msgNotReady)
 const msgTokenRefused = "Slack refused the bot's token (SLACK_BOT_TOKEN); nothing was done, and trying again will not help: " +
 	"an admin of the bot must replace the token."
 
+// errTokenRefused refuses a request while Slack refuses the bot's token.
+var errTokenRefused = incident.Errorf(incident.EUNAVAILABLE, msgTokenRefused)
+
+// notReadyErr is notReady as the error an interaction is refused with.
+func (h *homeGuard) notReadyErr() error {
+	if h.refused.Load() {
+		return errTokenRefused
+	}
+	return errNotReady
+}
+
 // notReady is what a request refused by known is told: that Slack refused
 // the bot's token when the last auth.test said so, else that the bot
 // cannot reach Slack yet.

@@ -3,10 +3,14 @@ package bot
 import (
 	"context"
 	"net/http"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/slack-go/slack"
 	"github.com/stretchr/testify/require"
+
+	"github.com/firebreakhq/firebreak/bot/slackfake"
 )
 
 // Slack refuses the bot's token (auth.test answers invalid_auth): waiting
@@ -38,6 +42,20 @@ func TestCommandToldWhenSlackRefusesTheBotToken(t *testing.T) {
 	list, err := tr.svc.List(ctx)
 	require.NoError(t, err)
 	require.Len(t, list, 1, "nothing was declared")
+
+	// A click is told the same, where the person clicked.
+	cb := slackfake.BlockActions(tr.other.ID, tr.inc.ChannelID, "", &slack.BlockAction{ActionID: ActionClaimIC, Value: strconv.FormatInt(tr.inc.ID, 10)})
+	r, err := tr.driver.Interaction(ctx, base+"/slack/interactions", cb)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, r.StatusCode)
+	var told []string
+	for _, e := range tr.srv.Ephemerals(tr.inc.ChannelID) {
+		if e.User == tr.other.ID {
+			told = append(told, e.Text)
+		}
+	}
+	require.Contains(t, strings.Join(told, "\n"), "Slack refused the bot's token (SLACK_BOT_TOKEN)")
+	tr.clock.Advance(homeRetry)
 
 	tr.srv.ClearFaults()
 	tr.srv.FailNext("auth.test", 1000, http.StatusServiceUnavailable)
