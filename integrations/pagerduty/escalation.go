@@ -203,8 +203,9 @@ func answered(inc *pagerduty.Incident) bool {
 // escalatedPage is page with the status and assignees of its incident, and
 // PagerDuty's time of its last change (none when the incident gives none).
 // An acknowledged incident's page has its acknowledgement: by the
-// incident's acknowledgers, at the first one's time (else its last status
-// change's).
+// incident's acknowledgers that are users (else the user who last changed
+// its status; nobody when a service or an integration acknowledged it), at
+// the first one's time (else its last status change's).
 func escalatedPage(page incident.Page, inc *pagerduty.Incident) *incident.Page {
 	out := page
 	out.Status = cmp.Or(inc.Status, "triggered")
@@ -216,7 +217,7 @@ func escalatedPage(page incident.Page, inc *pagerduty.Incident) *incident.Page {
 		var by []string
 		var first time.Time
 		for _, a := range inc.Acknowledgements {
-			if name := cmp.Or(a.Acknowledger.Summary, a.Acknowledger.ID); name != "" && !slices.Contains(by, name) {
+			if name := personName(a.Acknowledger); name != "" && !slices.Contains(by, name) {
 				by = append(by, name)
 			}
 			if at, err := time.Parse(time.RFC3339, a.At); err == nil && (first.IsZero() || at.Before(first)) {
@@ -229,10 +230,7 @@ func escalatedPage(page incident.Page, inc *pagerduty.Incident) *incident.Page {
 		if !first.IsZero() {
 			out.AcknowledgedAt = &first
 		}
-		out.AcknowledgedBy = strings.Join(by, ", ")
-		if out.AcknowledgedBy == "" && inc.LastStatusChangeBy.Type != "" && !strings.HasPrefix(inc.LastStatusChangeBy.Type, "service") {
-			out.AcknowledgedBy = cmp.Or(inc.LastStatusChangeBy.Summary, inc.LastStatusChangeBy.ID)
-		}
+		out.AcknowledgedBy = cmp.Or(strings.Join(by, ", "), personName(inc.LastStatusChangeBy))
 	}
 	out.Assignees = nil
 	for _, a := range inc.Assignments {
@@ -241,6 +239,23 @@ func escalatedPage(page incident.Page, inc *pagerduty.Incident) *incident.Page {
 		}
 	}
 	return &out
+}
+
+// personName is the name of the person an API object reference names,
+// and empty when it names no user: PagerDuty's acknowledger, status
+// changer or webhook agent may be a service or an integration (an
+// acknowledgement sent through the Events API, an automation), which is
+// nobody to name as having acknowledged a page.
+func personName(ref pagerduty.APIObject) string {
+	if !isUserReference(ref.Type) {
+		return ""
+	}
+	return cmp.Or(ref.Summary, ref.ID)
+}
+
+// isUserReference reports whether a reference's type names a user.
+func isUserReference(typ string) bool {
+	return typ == "user_reference" || typ == "user"
 }
 
 // canEscalate says why the page cannot be escalated through the REST API,

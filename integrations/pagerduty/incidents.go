@@ -314,17 +314,23 @@ func (c *Client) acknowledgedAt(ctx context.Context, id string, user *pagerduty.
 			"PagerDuty called it acknowledged already, then reported it %s; nothing was acknowledged.", inc.Status)
 	}
 	var others []string
+	integration := false
 	for _, a := range inc.Acknowledgements {
-		if a.Acknowledger.ID == user.ID {
+		if a.Acknowledger.ID == user.ID && isUserReference(a.Acknowledger.Type) {
 			return changedAt(inc), nil
 		}
-		if name := cmp.Or(a.Acknowledger.Summary, a.Acknowledger.ID); name != "" && !slices.Contains(others, name) {
+		if name := personName(a.Acknowledger); name != "" && !slices.Contains(others, name) {
 			others = append(others, name)
+		} else if name == "" && a.Acknowledger.Type != "" {
+			// A service or an integration (through the Events API):
+			// nobody to name.
+			integration = true
 		}
 	}
 	if len(others) == 0 {
-		// Acknowledged by an integration, which PagerDuty lists as no
-		// acknowledger.
+		if integration {
+			return time.Time{}, incident.Errorf(incident.ECONFLICT, "It is acknowledged already in PagerDuty, by an integration.")
+		}
 		return time.Time{}, incident.Errorf(incident.ECONFLICT, "It is acknowledged already in PagerDuty.")
 	}
 	return time.Time{}, incident.Errorf(incident.ECONFLICT, "It is acknowledged already in PagerDuty, by %s.", strings.Join(others, ", "))

@@ -83,7 +83,9 @@ type webhookIncident struct {
 //
 // The PageEvent's DedupKey is the incident_key, which equals the page's
 // DedupKey for both REST and Events API v2 pages, so sinks should match
-// pages by it; ExternalID is PagerDuty's incident id. AgentEmail stays empty,
+// pages by it; ExternalID is PagerDuty's incident id. Agent is the agent's
+// name when the agent is a user, and empty when it is a service or an
+// integration, or there is none. AgentEmail stays empty,
 // since PagerDuty's agent reference carries no e-mail. At is zero when the
 // event has no readable occurred_at.
 //
@@ -196,7 +198,10 @@ func parseWebhook(body []byte) (ev incident.PageEvent, eventType string, ok bool
 		ExternalID: data.ID,
 		DedupKey:   data.IncidentKey,
 	}
-	if e.Agent != nil {
+	if e.Agent != nil && isUserReference(e.Agent.Type) {
+		// A service or an integration (an acknowledgement through the
+		// Events API, an automation) is nobody to name: the event reads
+		// as one without an agent.
 		ev.Agent = e.Agent.Summary
 	}
 	for _, a := range data.Assignees {

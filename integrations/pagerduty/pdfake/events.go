@@ -174,6 +174,7 @@ func (s *eventsAPI) applyEvent(svc *Service, key string, ev Event) (*Incident, s
 	case "acknowledge":
 		if open != nil && open.Status != "acknowledged" {
 			open.setStatus("acknowledged", "", s.now().UTC())
+			open.AcknowledgedBy = "" // the integration's, not a user's
 			return open, "incident.acknowledged"
 		}
 	case "resolve":

@@ -621,10 +621,17 @@ func (s *incidentsAPI) incidentJSON(inc *Incident) map[string]any {
 			assignments = append(assignments, map[string]any{"at": inc.AssignedAt.Format(time.RFC3339), "assignee": s.userRef(u)})
 		}
 	}
+	// An acknowledgement by an integration (an Events API acknowledge)
+	// names the service as its acknowledger, a service_reference, where a
+	// person's names the user.
 	acks := []map[string]any{}
-	if inc.Status == "acknowledged" && inc.AcknowledgedBy != "" {
+	if inc.Status == "acknowledged" {
 		if u := s.user(inc.AcknowledgedBy); u != nil {
 			acks = append(acks, map[string]any{"at": inc.AcknowledgedAt.Format(time.RFC3339), "acknowledger": s.userRef(u)})
+		} else if inc.AcknowledgedBy == "" && svc != nil {
+			acks = append(acks, map[string]any{"at": inc.AcknowledgedAt.Format(time.RFC3339), "acknowledger": map[string]any{
+				"id": svc.ID, "type": "service_reference", "summary": svc.Name,
+				"self": s.base + "/services/" + svc.ID, "html_url": s.base + "/service-directory/" + svc.ID}})
 		}
 	}
 	// last_status_change_at is the incident's updated_at while it is
