@@ -57,3 +57,32 @@ func TestSeeingWhoIsOnCallIsNotForGuests(t *testing.T) {
 	require.Equal(t, "it is not shown to guests of the workspace; ask the Incident Commander or a member of the workspace in the incident's channel", guest.Reason)
 	require.True(t, p.Decide(incident.Request{Subject: incident.Subject{User: "U0MEMBER"}, Action: incident.ActSeeOnCall}).Allowed)
 }
+
+// With declaring limited to named people and a service's owners,
+// responders and the commander group named apart from them, a P1 alert
+// is theirs to judge not an incident, whether or not they may declare; a
+// declarer who is none of them is refused, as is anyone else. A P3 stays
+// the declarers' call.
+func TestDismissingASevereAlertNeedsNotDeclaring(t *testing.T) {
+	t.Parallel()
+	p := incident.Policy{
+		Declarers:      []string{"USRE"},
+		CommanderGroup: "UIC",
+		Services: map[string]incident.ServicePolicy{
+			"checkout": {Name: "Checkout", Owners: []string{"UOWNER"}, Responders: []string{"URESP"}},
+		},
+	}
+	decide := func(who string, sev incident.Severity) incident.Decision {
+		return p.Decide(incident.Request{Subject: incident.Subject{User: who}, Action: incident.ActDismissAlert, Severity: sev, Service: "checkout"})
+	}
+	for _, who := range []string{"UOWNER", "URESP", "UIC"} {
+		require.True(t, decide(who, incident.P1).Allowed, who)
+	}
+	for _, who := range []string{"USRE", "USOMEONE"} {
+		d := decide(who, incident.P1)
+		require.False(t, d.Allowed, who)
+		require.Equal(t, "a P1 alert is judged not an incident only by the people who answer for its service and the commander group", d.Reason)
+	}
+	require.True(t, decide("USRE", incident.P3).Allowed, "a P3 is the declarers' call")
+	require.False(t, decide("UOWNER", incident.P3).Allowed, "who may not declare does not judge a P3")
+}

@@ -259,6 +259,11 @@ func TestPagerDutyAlertOnAMappedService(t *testing.T) {
 	require.Equal(t, incident.ENOTFOUND, incident.ErrorCode(err), "a service the policy does not map is not an alert")
 }
 
+// TestOnlyDeclarersDecideAboutAlerts: with declaring limited to named
+// people, only they declare from an alert; judging a P1 alert not an
+// incident is its service's people's and the commander group's call (Bob,
+// a responder of checkout, may though he may not declare), and nobody
+// else's.
 func TestOnlyDeclarersDecideAboutAlerts(t *testing.T) {
 	t.Parallel()
 	b := setup(t, alertPolicy, func(p *incident.Policy) { p.Declarers = []string{"U0ALICE"} })
@@ -270,14 +275,14 @@ func TestOnlyDeclarersDecideAboutAlerts(t *testing.T) {
 
 	_, err = b.alrt.DeclareFromAlert(ctx, a.ID, "U0BOB", incident.ReplyTarget{})
 	require.Equal(t, incident.EFORBIDDEN, incident.ErrorCode(err))
-	_, err = b.alrt.DismissAlert(ctx, a.ID, "U0BOB")
+	_, err = b.alrt.DismissAlert(ctx, a.ID, "U0ERIN")
 	require.Equal(t, incident.EFORBIDDEN, incident.ErrorCode(err))
 	a, err = b.store.GetAlert(ctx, a.ID)
 	require.NoError(t, err)
 	require.Equal(t, incident.AlertProposed, a.State, "nothing changed")
 
-	_, err = b.alrt.DismissAlert(ctx, a.ID, "U0ALICE")
-	require.NoError(t, err)
+	_, err = b.alrt.DismissAlert(ctx, a.ID, "U0BOB")
+	require.NoError(t, err, "a responder of checkout judges its P1 alert")
 
 	// The policy's auto rules declare as the bot, whoever may declare.
 	require.NoError(t, b.alrt.HandleAlert(ctx, firing("fp2", "CheckoutDown")))

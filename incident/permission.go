@@ -483,17 +483,21 @@ func (p Policy) alertJudges(service string) []string {
 // decideDismissAlert: judging an alert not an incident silences its
 // proposal until the alert resolves and fires again, so for a P1 or P2
 // it is the call of the people who answer for the service (its owners and
-// responders) and of the commander group, when the policy names any; a
+// responders) and of the commander group, when the policy names any,
+// whether or not they may declare; a
 // lesser alert, or one nobody is named for, is the call of anyone who may
 // declare.
 func (p Policy) decideDismissAlert(req Request) Decision {
-	d := p.decideDeclare(req.Subject)
-	if !d.Allowed || !req.Severity.Valid() || req.Severity > P2 {
-		return d
+	if !req.Severity.Valid() || req.Severity > P2 {
+		return p.decideDeclare(req.Subject)
 	}
 	judges := p.alertJudges(req.Service)
-	if len(judges) == 0 || req.Subject.in(judges...) {
-		return d
+	switch {
+	case len(judges) == 0:
+		return p.decideDeclare(req.Subject)
+	case req.Subject.in(judges...):
+		// Named for it, whether or not they may declare.
+		return Decision{Allowed: true}
 	}
 	return Decision{Reason: fmt.Sprintf("a %s alert is judged not an incident only by the people who answer for its service and the commander group", req.Severity),
 		WhoCan: refs(judges...)}
