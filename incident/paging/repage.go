@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -231,6 +232,10 @@ func (s repager) pageAgain(ctx context.Context, inc *incident.Incident, page *in
 // false when the provider cannot escalate this page (it is paged again
 // instead).
 //
+// A page the provider has acknowledged or resolved already has no level
+// to escalate to (answeredPage): its answer is recorded, and no level is
+// kept for the step.
+//
 // The level is decided once per step and kept on the record of the
 // escalation (markEscalating) before the provider is asked: the provider
 // may carry the escalation out and fail to answer (a 5xx, a timeout), and
@@ -252,6 +257,14 @@ func (s repager) escalate(ctx context.Context, inc *incident.Incident, page *inc
 		return false, nil
 	}
 	level, err := s.escalationLevel(ctx, esc, page, p.Step)
+	if found := answeredPage(err); found != nil {
+		// Answered in PagerDuty, and the bot has not heard: nobody is
+		// woken, and the step keeps no level. A retry (recording the
+		// answer failed) asks PagerDuty again, which may have the page
+		// triggered again by then (its acknowledgement timed out), and
+		// then escalates it for real.
+		return true, s.answeredAlready(ctx, page, found, p.Step, false)
+	}
 	if cannotEscalate(err) {
 		s.log.InfoContext(ctx, "the page cannot escalate; paging again", "incident", inc.Key(), "page", page.DedupKey, "reason", incident.ErrorMessage(err))
 		return false, nil
@@ -274,7 +287,7 @@ func (s repager) escalate(ctx context.Context, inc *incident.Incident, page *inc
 	if !changed && (updated.Status == "acknowledged" || updated.Status == "resolved") {
 		// Answered in PagerDuty, and the bot has not heard (no webhook,
 		// or a delivery PagerDuty retries later): nobody is woken.
-		return true, s.answeredAlready(ctx, page, updated, p.Step)
+		return true, s.answeredAlready(ctx, page, updated, p.Step, true)
 	}
 	n.Values["action"], n.Values["assignees"] = "escalated", strings.Join(updated.Assignees, ", ")
 	ev := incident.TimelineEvent{IncidentID: inc.ID, Kind: incident.EventPaged, Actor: "bot", At: s.clock.Now(), Key: true, Text: s.noticeText(n),
@@ -309,26 +322,29 @@ func (s repager) escalate(ctx context.Context, inc *incident.Incident, page *inc
 
 // answeredAlready records what the re-page found: the provider has the
 // page acknowledged (or resolved) already, so it was not escalated. The
-// escalation in flight ends with a note saying so, and the provider's
+// escalation in flight (marked, when the provider was asked to escalate)
+// ends with a note saying so, and the provider's
 // acknowledgement (who, when) or resolution is recorded as its webhook
 // would have recorded it: said once in the channel, the first
 // acknowledgement counting for the time to acknowledge, and the webhook's
 // own report of it, delivered later, an echo.
-func (s repager) answeredAlready(ctx context.Context, page, found *incident.Page, step int) error {
+func (s repager) answeredAlready(ctx context.Context, page, found *incident.Page, step int, marked bool) error {
 	rec, cancel := recordContext(ctx)
 	defer cancel()
-	_, err := s.store.UpdateTimelineEvent(rec, page.IncidentID, escalatingSource(page.DedupKey, step), func(e *incident.TimelineEvent) error {
-		d, _ := e.Payload.(incident.PagedData)
-		d.Event = ""
-		e.Payload = d
-		e.Text = fmt.Sprintf("The page for %s was not escalated: PagerDuty has it %s already.", page.Service, found.Status)
-		if found.AcknowledgedBy != "" {
-			e.Text = fmt.Sprintf("The page for %s was not escalated: PagerDuty has it %s already, by %s.", page.Service, found.Status, found.AcknowledgedBy)
+	if marked {
+		_, err := s.store.UpdateTimelineEvent(rec, page.IncidentID, escalatingSource(page.DedupKey, step), func(e *incident.TimelineEvent) error {
+			d, _ := e.Payload.(incident.PagedData)
+			d.Event = ""
+			e.Payload = d
+			e.Text = fmt.Sprintf("The page for %s was not escalated: PagerDuty has it %s already.", page.Service, found.Status)
+			if found.AcknowledgedBy != "" {
+				e.Text = fmt.Sprintf("The page for %s was not escalated: PagerDuty has it %s already, by %s.", page.Service, found.Status, found.AcknowledgedBy)
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("record the end of the escalation of %s: %w", page.DedupKey, err)
 		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("record the end of the escalation of %s: %w", page.DedupKey, err)
 	}
 	statusAt := s.clock.Now()
 	if found.StatusAt != nil {
@@ -346,6 +362,25 @@ func (s repager) answeredAlready(ctx context.Context, page, found *incident.Page
 	return s.applyAck(rec, page, r)
 }
 
+// answered is the error of a PageEscalator's NextEscalationLevel when the
+// provider has the page acknowledged or resolved already: the page has no
+// level to escalate to, and Answered returns it as the provider has it
+// (its status and, when acknowledged, who acknowledged it and when).
+type answered interface {
+	error
+	Answered() *incident.Page
+}
+
+// answeredPage is the page as the provider has it when err says the
+// provider has it answered already (answered), else nil.
+func answeredPage(err error) *incident.Page {
+	var a answered
+	if errors.As(err, &a) {
+		return a.Answered()
+	}
+	return nil
+}
+
 // cannotEscalate reports whether err says the provider cannot escalate the
 // page (it is paged again instead).
 func cannotEscalate(err error) bool {
@@ -356,7 +391,8 @@ func cannotEscalate(err error) bool {
 // escalationLevel is the level a step of the re-page escalates the page
 // to: the one the record of its escalation keeps, decided by an attempt of
 // the step before this one; else the one after the level the page is at
-// now, as the provider says.
+// now, as the provider says (an answered error when the provider has the
+// page answered: there is none).
 func (s repager) escalationLevel(ctx context.Context, esc incident.PageEscalator, page *incident.Page, step int) (int, error) {
 	events, err := s.store.ListTimeline(ctx, page.IncidentID)
 	if err != nil {

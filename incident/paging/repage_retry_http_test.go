@@ -63,6 +63,20 @@ type httpBundle struct {
 // (one: a page cannot be escalated, so it is sent again with the backup).
 func httpSetup(t *testing.T, levels int) httpBundle {
 	t.Helper()
+	return httpSetupStore(t, levels, nil)
+}
+
+// bothStores is what the core and paging both take: a store wrapped by a
+// test.
+type bothStores interface {
+	incident.Store
+	paging.Store
+}
+
+// httpSetupStore is httpSetup over the in-memory store as wrap wraps it
+// (nil: as it is).
+func httpSetupStore(t *testing.T, levels int, wrap func(*incidenttest.MemStore) bothStores) httpBundle {
+	t.Helper()
 	clock := incidenttest.NewClock(time.Date(2026, 8, 7, 14, 23, 0, 0, time.UTC))
 	srv := slackfake.New(slackfake.WithClock(clock.Now))
 	t.Cleanup(srv.Close)
@@ -81,15 +95,19 @@ func httpSetup(t *testing.T, levels int) httpBundle {
 	q := &killingQueue{Queue: incidenttest.NewQueue()}
 	store := incidenttest.NewMemStore(clock)
 	store.SetScheduler(q)
+	var stores bothStores = store
+	if wrap != nil {
+		stores = wrap(store)
+	}
 	policy := incident.DefaultPolicy()
 	policy.BroadcastChannel = "#incidents"
 	policy.Services = map[string]incident.ServicePolicy{"checkout": {Key: "checkout", Name: "Checkout",
 		PagerDuty: incident.PagerDutyService{ServiceID: "PSVC1"}}}
 	chat := bot.NewChat(slack.New(srv.BotToken(), slack.OptionAPIURL(srv.URL())), policy, bot.WithChatClock(clock))
-	svc := incident.NewService(incident.ServiceConfig{Store: store, Scheduler: q, Chat: chat.Roles(), Policy: policy, Clock: clock})
+	svc := incident.NewService(incident.ServiceConfig{Store: stores, Scheduler: q, Chat: chat.Roles(), Policy: policy, Clock: clock})
 	svc.RegisterJobs(q)
 	client := pagerduty.New(pagerduty.Config{APIURL: pd.URL(), EventsURL: pd.EventsURL(), Token: pd.Token(), FromEmail: "bot@example.com"})
-	pg := paging.New(paging.Config{Store: store, Core: svc, Chat: incident.MarkDrills(chat.Roles(), store), Pager: client, Scheduler: q,
+	pg := paging.New(paging.Config{Store: stores, Core: svc, Chat: incident.MarkDrills(chat.Roles(), store), Pager: client, Scheduler: q,
 		Policy: policy, Clock: clock, Render: bot.NoticeText})
 	pg.RegisterJobs(q)
 	svc.Use(pg.Feature())

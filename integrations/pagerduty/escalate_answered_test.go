@@ -6,11 +6,14 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/firebreakhq/firebreak/incident"
 )
 
-// An incident acknowledged in PagerDuty is not escalated: the level to
-// escalate to is the one it is at, and EscalateTo leaves it alone and
-// says who acknowledged it and when, by PagerDuty's clock.
+// An incident acknowledged in PagerDuty is not escalated: it has no level
+// to escalate to (ECONFLICT, with the page as PagerDuty has it), and
+// EscalateTo leaves it alone and says who acknowledged it and when, by
+// PagerDuty's clock.
 func TestEscalateLeavesAnAcknowledgedIncidentAlone(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -23,8 +26,15 @@ func TestEscalateLeavesAnAcknowledgedIncidentAlone(t *testing.T) {
 	puts := len(callsTo(b.fake, http.MethodPut, "/incidents"))
 
 	level, err := b.client.NextEscalationLevel(t.Context(), *page)
-	require.NoError(t, err)
-	require.Equal(t, 1, level, "an acknowledged incident stays at its level")
+	require.Equal(t, incident.ECONFLICT, incident.ErrorCode(err), "%v", err)
+	require.Zero(t, level, "no level to escalate an acknowledged incident to")
+	var answered interface{ Answered() *incident.Page }
+	require.ErrorAs(t, err, &answered)
+	found := answered.Answered()
+	require.Equal(t, "acknowledged", found.Status)
+	require.Equal(t, "Bob Primary", found.AcknowledgedBy)
+	require.NotNil(t, found.AcknowledgedAt)
+	require.True(t, found.AcknowledgedAt.Equal(ackedAt))
 	up, escalated, err := b.client.EscalateTo(t.Context(), *page, 2)
 	require.NoError(t, err)
 	require.False(t, escalated)

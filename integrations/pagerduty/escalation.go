@@ -112,18 +112,21 @@ func (c *Client) listOnCalls(ctx context.Context, svc incident.ServicePolicy, po
 
 // NextEscalationLevel returns the level of its escalation policy the page
 // would escalate to now: the one after the level it is at. A page whose
-// incident is acknowledged or resolved in PagerDuty escalates no further:
-// it is the level it is at, which EscalateTo leaves alone. EINVALID for a
-// page sent with a routing key (Events API v2 cannot escalate) or without
-// a REST token or From e-mail; ENOTFOUND when nobody is on call at that
-// level.
+// incident is acknowledged or resolved in PagerDuty escalates no further,
+// and has no level to escalate to: the error is then ECONFLICT, and has an
+// Answered method that returns the page as PagerDuty has it (its status
+// and, when acknowledged, who acknowledged it and when), as EscalateTo
+// returns it. EINVALID for a page sent with a routing key (Events API v2
+// cannot escalate) or without a REST token or From e-mail; ENOTFOUND when
+// nobody is on call at that level.
 func (c *Client) NextEscalationLevel(ctx context.Context, page incident.Page) (int, error) {
 	inc, oncalls, err := c.escalationState(ctx, page)
 	if err != nil {
 		return 0, err
 	}
 	if answered(inc) {
-		return int(escalationLevel(inc, oncalls)), nil
+		return 0, &answeredError{page: escalatedPage(page, inc),
+			err: incident.Errorf(incident.ECONFLICT, "PagerDuty has the page %s already; it is not escalated.", inc.Status)}
 	}
 	next := escalationLevel(inc, oncalls) + 1
 	if !onCallAt(oncalls, next) {
@@ -186,6 +189,28 @@ func (c *Client) escalationState(ctx context.Context, page incident.Page) (*page
 		return nil, nil, fmt.Errorf("escalate %s: %w", page.ExternalID, err)
 	}
 	return inc, oncalls, nil
+}
+
+// answeredError is NextEscalationLevel's error for a page PagerDuty has
+// acknowledged or resolved: there is no level to escalate it to, and a
+// caller records the answer it had not heard of from page rather than
+// keeping a level for a later attempt (by then PagerDuty may have the page
+// triggered again, when its acknowledgement times out, and the level it
+// was at is no escalation).
+type answeredError struct {
+	page *incident.Page
+	err  *incident.Error
+}
+
+func (e *answeredError) Error() string { return e.err.Error() }
+
+func (e *answeredError) Unwrap() error { return e.err }
+
+// Answered returns the page as PagerDuty has it: its status, and its
+// acknowledgement when acknowledged.
+func (e *answeredError) Answered() *incident.Page {
+	p := *e.page
+	return &p
 }
 
 // onCallAt reports whether somebody is on call at the level.

@@ -355,6 +355,22 @@ func (s *world) Incident(id string) (Incident, bool) {
 	return Incident{}, false
 }
 
+// Unacknowledge returns an acknowledged incident to triggered, as
+// PagerDuty does when the acknowledgement times out (the service's
+// acknowledgement timeout): nobody did it, and its acknowledgement is gone.
+// It sends no webhook. It reports whether the incident was acknowledged.
+func (s *world) Unacknowledge(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	inc := s.incident(id)
+	if inc == nil || inc.Status != "acknowledged" {
+		return false
+	}
+	inc.setStatus("triggered", "", s.now().UTC())
+	inc.AcknowledgedBy = ""
+	return true
+}
+
 // Events returns every Events API v2 request received, in order.
 func (s *world) Events() []Event {
 	s.mu.Lock()
