@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"net/url"
@@ -859,6 +860,25 @@ func (s shapes) contentJSON(r *repoState, branch, p string, f file) map[string]a
 	}
 }
 
+// maxInlineContent is the largest file, in bytes, whose content Get
+// repository content answers base64-encoded in its JSON; a larger one (up
+// to 100 MB) comes with "encoding": "none" and empty content, and only the
+// raw media type gets it (GitHub changelog, 2022-05-03).
+const maxInlineContent = 1 << 20
+
+// rawMediaType reports whether accept asks for a file's raw content:
+// application/vnd.github.raw, its v3 spelling, or raw+json.
+func rawMediaType(accept string) bool {
+	for _, t := range strings.Split(accept, ",") {
+		t, _, _ = strings.Cut(strings.TrimSpace(t), ";")
+		switch t {
+		case "application/vnd.github.raw", "application/vnd.github.v3.raw", "application/vnd.github.raw+json":
+			return true
+		}
+	}
+	return false
+}
+
 func (s *contentsAPI) getContents(w http.ResponseWriter, req *http.Request, r *repoState) {
 	branch := req.URL.Query().Get("ref")
 	if branch == "" {
@@ -875,7 +895,19 @@ func (s *contentsAPI) getContents(w http.ResponseWriter, req *http.Request, r *r
 		writeError(w, http.StatusNotFound, "Not Found")
 		return
 	}
+	if rawMediaType(req.Header.Get("Accept")) {
+		w.Header().Set("Content-Type", "application/vnd.github.raw; charset=utf-8")
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(w, f.content)
+		return
+	}
 	out := s.contentJSON(r, branch, p, f)
+	if len(f.content) > maxInlineContent {
+		// GitHub gives such a file's sha and size, not its content.
+		out["encoding"], out["content"] = "none", ""
+		writeJSON(w, http.StatusOK, out)
+		return
+	}
 	out["encoding"] = "base64"
 	// GitHub wraps the base64 at 60 characters; clients must cope.
 	enc := base64.StdEncoding.EncodeToString([]byte(f.content))
