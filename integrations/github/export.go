@@ -261,9 +261,12 @@ func (c *postmortemExporter) ensureBranch(ctx context.Context, info repoInfo, br
 // since is left alone. Either refusal is ECONFLICT
 // wrapping incident.ErrJobCancel. A write GitHub refuses because the file
 // changed between the read and the write (409 for a stale sha, 422 for
-// none when the file appeared) is read again and decided anew.
+// none when the file appeared) is read again and decided anew. Every one
+// of these decisions is made from the file's blob sha, so a postmortem of
+// any size GitHub takes (up to 100 MB) can be exported again.
 func (c *postmortemExporter) putFile(ctx context.Context, info repoInfo, branch, p string, doc incident.PostmortemDoc, w writer) (string, error) {
 	r, prev := info.ref, w.prev
+	next := gitBlobSHA(doc.Markdown)
 	for attempt := 0; ; attempt++ {
 		exists, err := c.branchExists(ctx, r, branch)
 		if err != nil {
@@ -278,12 +281,10 @@ func (c *postmortemExporter) putFile(ctx context.Context, info repoInfo, branch,
 			return "", err
 		}
 		if found {
-			text, err := cur.GetContent()
-			if err != nil {
-				return "", c.wrap(err, "read "+p, r)
-			}
+			// Decided by the file's blob sha, never its content: GitHub
+			// answers a file over 1 MB without it ("encoding": "none").
 			switch {
-			case text == doc.Markdown:
+			case cur.GetSHA() == next:
 				// Unchanged, or written by an attempt whose answer was
 				// lost: an empty commit would only add noise. Without the
 				// branch, the default branch holds the draft, and so does
@@ -304,7 +305,7 @@ func (c *postmortemExporter) putFile(ctx context.Context, info repoInfo, branch,
 				return "", err
 			}
 		}
-		if err := w.before(ctx, cur.GetSHA(), gitBlobSHA(doc.Markdown)); err != nil {
+		if err := w.before(ctx, cur.GetSHA(), next); err != nil {
 			return "", err
 		}
 		blob, err := c.writeFile(ctx, r, branch, p, doc, cur)
