@@ -3,6 +3,7 @@ package paging
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/firebreakhq/firebreak/incident"
@@ -33,29 +34,49 @@ type servicePager interface {
 // up there: acknowledging or resolving a drill's page, escalating it and
 // inviting whom it reached never reach the production service's
 // PagerDuty, its routing key or its on-call.
-func followUpPager(pager incident.Pager, p incident.Policy, inc *incident.Incident, service string) incident.Pager {
+//
+// ok is false for a drill whose follow-ups have no drill PagerDuty setup
+// now: drills.pagerduty was removed from the policy (or the service
+// dropped) while the drill's page is open, or pager cannot follow up with
+// another setup. The follow-up is then skipped, never sent with the
+// production service's setup.
+func followUpPager(pager incident.Pager, p incident.Policy, inc *incident.Incident, service string) (incident.Pager, bool) {
 	if !inc.Drill {
-		return pager
+		return pager, true
 	}
 	svc, ok := p.Services[service]
 	if !ok {
-		return pager
+		return nil, false
 	}
 	test, real := drillPagerService(p, svc)
 	sp, ok := pager.(servicePager)
 	if !real || !ok {
-		return pager
+		return nil, false
 	}
-	return sp.WithService(test)
+	return sp.WithService(test), true
 }
 
-// pagerOf is the followUpPager of page, whose incident it reads.
-func (s *Service) pagerOf(ctx context.Context, page *incident.Page) (incident.Pager, error) {
+// skipDrillFollowUp logs on log that what follows a drill's page (what) is
+// skipped: the drill has no PagerDuty setup to follow it up with now
+// (followUpPager). The channel is not told: nothing went wrong in the
+// drill.
+func skipDrillFollowUp(ctx context.Context, log *slog.Logger, inc *incident.Incident, page *incident.Page, what string) {
+	log.InfoContext(ctx, "drill page not followed up: drills.pagerduty names no PagerDuty service now, and a drill's page is never followed up on the production service",
+		"incident", inc.Key(), "page", page.DedupKey, "follow_up", what)
+}
+
+// pagerOf is the followUpPager of page, whose incident it reads. ok is
+// false when the follow-up (what) is skipped, which it logs.
+func (s *Service) pagerOf(ctx context.Context, page *incident.Page, what string) (pager incident.Pager, ok bool, err error) {
 	inc, err := s.store.GetIncident(ctx, page.IncidentID)
 	if err != nil {
-		return nil, fmt.Errorf("the incident of page %s: %w", page.DedupKey, err)
+		return nil, false, fmt.Errorf("the incident of page %s: %w", page.DedupKey, err)
 	}
-	return followUpPager(s.pager, s.policy, inc, page.Service), nil
+	pager, ok = followUpPager(s.pager, s.policy, inc, page.Service)
+	if !ok {
+		skipDrillFollowUp(ctx, s.log, inc, page, what)
+	}
+	return pager, ok, nil
 }
 
 // simulatePage records the page a drill would have sent, without paging.

@@ -90,9 +90,11 @@ func (s *Service) runAckPage(ctx context.Context, payload []byte) error {
 	if err != nil || email == "" {
 		return tellFromJob(ctx, s.log, s.chat, p.Reply, refused(""))
 	}
-	pager, err := s.pagerOf(ctx, page)
+	pager, ok, err := s.pagerOf(ctx, page, "acknowledge")
 	if err != nil {
 		return fmt.Errorf("acknowledge: %w", err)
+	} else if !ok {
+		return nil
 	}
 	pdAt, err := pager.Acknowledge(ctx, *page, email)
 	if err != nil {
@@ -707,9 +709,11 @@ type resolver struct{ *Service }
 
 // resolve resolves one page at the provider and records it resolved.
 func (s resolver) resolve(ctx context.Context, page incident.Page) error {
-	pager, err := s.pagerOf(ctx, &page)
+	pager, ok, err := s.pagerOf(ctx, &page, "resolve")
 	if err != nil {
 		return err
+	} else if !ok {
+		return nil // the page stays open, as the drill's PagerDuty has it
 	}
 	pdAt, err := pager.Resolve(ctx, page)
 	if err != nil {

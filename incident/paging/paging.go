@@ -535,7 +535,12 @@ func (s guard) mayAcknowledge(ctx context.Context, inc *incident.Incident, page 
 // pagedTo reports whether page went to user, matched by e-mail, and
 // whether the provider could say whom it went to.
 func (s guard) pagedTo(ctx context.Context, inc *incident.Incident, page *incident.Page, user string) (paged, known bool, err error) {
-	r, ok := followUpPager(s.pager, s.policy, inc, page.Service).(incident.PageResponders)
+	pager, ok := followUpPager(s.pager, s.policy, inc, page.Service)
+	if !ok {
+		skipDrillFollowUp(ctx, s.log, inc, page, "whom the page went to")
+		return false, false, nil
+	}
+	r, ok := pager.(incident.PageResponders)
 	if !ok {
 		return false, false, nil
 	}

@@ -119,6 +119,10 @@ func (s repager) runRepage(ctx context.Context, payload []byte) error {
 	if !ok {
 		return nil
 	}
+	if _, ok := followUpPager(s.pager, s.policy, inc, page.Service); !ok {
+		skipDrillFollowUp(ctx, s.log, inc, page, "escalate")
+		return nil
+	}
 	n := repageNotice(inc, page, svc, sp)
 	if done, err := s.repaged(ctx, inc, page, source, n); err != nil || done {
 		return err
@@ -252,7 +256,8 @@ func (s repager) pageAgain(ctx context.Context, inc *incident.Incident, page *in
 // recorded, the report of it is the echo of what the store shows, and a
 // report of anything else is news.
 func (s repager) escalate(ctx context.Context, inc *incident.Incident, page *incident.Page, p repagePayload, source string, every time.Duration, n incident.Notice) (bool, error) {
-	esc, ok := followUpPager(s.pager, s.policy, inc, page.Service).(incident.PageEscalator)
+	pager, _ := followUpPager(s.pager, s.policy, inc, page.Service)
+	esc, ok := pager.(incident.PageEscalator)
 	if !ok {
 		return false, nil
 	}
@@ -609,7 +614,12 @@ func (s repager) runInvitePaged(ctx context.Context, payload []byte) error {
 	if err != nil {
 		return fmt.Errorf("invite the people paged: %w: %w", err, incident.ErrJobCancel)
 	}
-	r, ok := followUpPager(s.pager, s.policy, inc, page.Service).(incident.PageResponders)
+	pager, ok := followUpPager(s.pager, s.policy, inc, page.Service)
+	if !ok {
+		skipDrillFollowUp(ctx, s.log, inc, page, "invite whom the page reached")
+		return nil
+	}
+	r, ok := pager.(incident.PageResponders)
 	if !ok {
 		return nil
 	}
