@@ -38,6 +38,10 @@ type PageEscalator interface {
 	// now: the one after the level it is at (the first level is 1).
 	// EINVALID or ENOTFOUND when the page cannot be escalated (it was sent
 	// in a way that cannot escalate, or nobody is on the next level).
+	// ECONFLICT when the provider has the page acknowledged or resolved
+	// already: the error then has an Answered() *Page method giving the
+	// page as the provider has it (its status, and who acknowledged it and
+	// when), which the caller records instead of escalating.
 	NextEscalationLevel(ctx context.Context, page Page) (int, error)
 	// EscalateTo moves the page to that level of its escalation policy and
 	// returns it with its assignees and the provider's StatusAt, and
