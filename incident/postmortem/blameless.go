@@ -12,7 +12,9 @@ type Finding struct {
 	// Section names the part of the postmortem, such as "Root cause".
 	Section string
 	// Phrase is what was found: a blame phrase from BlameLanguage, a
-	// person's name or a Slack mention, as it appears in the text.
+	// person's name or a Slack mention, as it appears in the text; or
+	// wording in a script other than Latin, which the English blame
+	// phrases cannot read.
 	Phrase string
 	// Suggestion says how to rewrite it.
 	Suggestion string
@@ -34,7 +36,57 @@ type BlameRule struct {
 const (
 	suggestSystem = "Describe what in the system or process allowed this (a missing check, alert or guard rail), not what a person did wrong."
 	suggestName   = "Name the role or the system instead of the person, such as \"the on-call engineer\" or \"the deploy pipeline\"."
+	// suggestEnglishOnly is the note on a section with wording in a
+	// script other than Latin.
+	suggestEnglishOnly = "The check looks for blame wording in English only: the participants' names were looked for here, but read this wording for blame by hand."
 )
+
+// otherScript returns the first run of words in norm, normalized text,
+// written in a script other than Latin that holds more than the names
+// (normalized, as written there) of the people the draft knows: wording
+// the English blame phrases cannot read. The run is quoted up to the next
+// Latin letter, at most 30 characters. ok is false when there is none
+// ("Rolled back by 李雷" is English).
+func otherScript(norm string, names []string) (quote string, ok bool) {
+	named := make([]bool, len(norm))
+	for _, n := range names {
+		for from := 0; n != "" && from < len(norm); {
+			i := strings.Index(norm[from:], n)
+			if i < 0 {
+				break
+			}
+			i += from
+			for k := i; k < i+len(n); k++ {
+				named[k] = true
+			}
+			from = i + len(n)
+		}
+	}
+	foreign := func(r rune) bool { return unicode.IsLetter(r) && !unicode.Is(unicode.Latin, r) }
+	for i, r := range norm {
+		if named[i] || !foreign(r) {
+			continue
+		}
+		start := i
+		for start > 0 {
+			p, size := utf8.DecodeLastRuneInString(norm[:start])
+			if !foreign(p) {
+				break
+			}
+			start -= size
+		}
+		quote = norm[start:]
+		if end := strings.IndexFunc(quote, func(r rune) bool { return unicode.Is(unicode.Latin, r) }); end >= 0 {
+			quote = quote[:end]
+		}
+		quote = strings.TrimRight(strings.TrimSpace(quote), " .,:;")
+		if utf8.RuneCountInString(quote) > 30 {
+			quote = string([]rune(quote)[:29]) + "…"
+		}
+		return quote, true
+	}
+	return "", false
+}
 
 // personSubjects are the words that make "failed to" and similar phrases
 // about a person rather than a system.
@@ -100,6 +152,13 @@ func BlameLanguage() []BlameRule {
 // written capitalised right before blame wording the check knows ("Will
 // forgot to", "Mark should have", "Grant's fault") or right after "blame",
 // "blamed" or "fault of", so "Will the deploy finish?" is not flagged.
+//
+// A name written in Han, Hiragana, Katakana or Hangul is found inside the
+// text's words, as those scripts run a name into the particle or honorific
+// after it ("田中さんの", "김철수가"), and a full name of several words in
+// them also written without its spaces ("田中太郎" for "田中 太郎"). The
+// blame language is English: text with other wording in a script other
+// than Latin gets a finding saying its wording was not checked.
 func BlamelessCheck(section, text string, names []string) []Finding {
 	norm := normalize(text)
 	type hit struct {
@@ -144,8 +203,17 @@ func BlamelessCheck(section, text string, names []string) []Finding {
 			lowNames = append(lowNames, first)
 			given = append(given, first)
 		}
-		if pos := findWords(norm, n); pos >= 0 {
-			add(pos, strings.TrimSpace(original(text, norm, pos, n)), suggestName)
+		joined := spaceless(n)
+		if joined != n {
+			// Written in these scripts, a name's parts run together.
+			full = append(full, joined)
+		}
+		pos, found := findWords(norm, n), n
+		if p := findWords(norm, joined); joined != n && p >= 0 && (pos < 0 || p < pos) {
+			pos, found = p, joined
+		}
+		if pos >= 0 {
+			add(pos, strings.TrimSpace(original(text, norm, pos, found)), suggestName)
 		}
 	}
 	for _, g := range given {
@@ -168,6 +236,12 @@ func BlamelessCheck(section, text string, names []string) []Finding {
 			}
 			from = pos + len(phrase)
 		}
+	}
+
+	if quote, ok := otherScript(norm, append(lowNames, full...)); ok {
+		// The blame wording is English: say so rather than let wording
+		// in another language pass as checked.
+		add(len(norm), quote, suggestEnglishOnly)
 	}
 
 	sort.SliceStable(hits, func(i, j int) bool { return hits[i].pos < hits[j].pos })
@@ -234,12 +308,31 @@ func findWords(s, phrase string) int {
 
 func wordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_' }
 
+// cjkRune reports whether r is written in Han, Hiragana, Katakana or
+// Hangul (the prolonged sound mark included), scripts that put no space
+// or other mark between a name and the particle or honorific after it
+// ("田中さんの", "김철수가"): a name that starts or ends in them needs no
+// word boundary on that side.
+func cjkRune(r rune) bool {
+	return unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul) || r == '\u30fc' || r == '\uff70'
+}
+
+// spaceless is name without its spaces when it is written in Han,
+// Hiragana, Katakana or Hangul ("田中 太郎" is written "田中太郎"), and name
+// otherwise.
+func spaceless(name string) string {
+	if strings.IndexFunc(name, cjkRune) < 0 {
+		return name
+	}
+	return strings.ReplaceAll(name, " ", "")
+}
+
 func boundaryBefore(s string, i int, phrase string) bool {
 	if i == 0 {
 		return true
 	}
 	first, _ := utf8.DecodeRuneInString(phrase)
-	if !wordRune(first) {
+	if !wordRune(first) || cjkRune(first) {
 		return true // a phrase such as "'s fault" attaches to the word before
 	}
 	r, _ := utf8.DecodeLastRuneInString(s[:i])
@@ -251,7 +344,7 @@ func boundaryAfter(s string, i int, phrase string) bool {
 		return true
 	}
 	last, _ := utf8.DecodeLastRuneInString(phrase)
-	if !wordRune(last) {
+	if !wordRune(last) || cjkRune(last) {
 		return true
 	}
 	r, _ := utf8.DecodeRuneInString(s[i:])
@@ -284,6 +377,23 @@ func saidOfPerson(before string, subjects, names []string) bool {
 // name that is not a single word ("jean-luc") is found as the full names
 // are.
 func firstName(text, name string, full []string) (int, string, bool) {
+	if strings.IndexFunc(name, cjkRune) >= 0 {
+		// Found inside the words of these scripts, but not where it
+		// starts a full name, found already.
+		norm := normalize(text)
+		for from := 0; from < len(norm); {
+			pos := findWords(norm[from:], name)
+			if pos < 0 {
+				break
+			}
+			pos += from
+			if !startsFullName(norm[pos:], full) {
+				return pos, strings.TrimSpace(original(text, norm, pos, name)), true
+			}
+			from = pos + len(name)
+		}
+		return 0, "", false
+	}
 	if strings.IndexFunc(name, func(r rune) bool { return !wordRune(r) }) >= 0 {
 		norm := normalize(text)
 		if pos := findWords(norm, name); pos >= 0 {
