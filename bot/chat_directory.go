@@ -89,7 +89,9 @@ func isEmail(s string) bool {
 // duplicates and without the bot itself. Group and e-mail lookups run
 // concurrently, at most WithLookupConcurrency at a time. References that
 // match nobody (an unknown e-mail, a missing or empty group, a malformed
-// reference) come back in missing; a failed lookup is an error.
+// reference) come back in missing. Each lookup stands on its own: when some
+// fail, the others' ids and missing references are returned with an
+// *incident.UnresolvedError naming the references that failed and why.
 func (c *chatDirectory) ResolveUsers(ctx context.Context, refs []string) (userIDs, missing []string, err error) {
 	botID, err := c.botID(ctx)
 	if err != nil {
@@ -107,13 +109,19 @@ func (c *chatDirectory) ResolveUsers(ctx context.Context, refs []string) (userID
 			lookups[keys[i]] = &refLookup{kind: kind, value: v}
 		}
 	}
-	if err := c.lookupAll(ctx, lookups); err != nil {
-		return nil, nil, fmt.Errorf("resolve responders: %w", err)
-	}
+	c.lookupAll(ctx, lookups)
 
+	var unresolved incident.UnresolvedError
 	seen := map[string]bool{botID: true}
 	for i, ref := range refs {
 		l := lookups[keys[i]]
+		if l.err != nil {
+			if !l.told {
+				l.told = true
+				unresolved.Failed = append(unresolved.Failed, incident.LookupFailure{Ref: ref, Err: l.err})
+			}
+			continue
+		}
 		if len(l.ids) == 0 {
 			missing = append(missing, ref)
 			continue
@@ -125,27 +133,29 @@ func (c *chatDirectory) ResolveUsers(ctx context.Context, refs []string) (userID
 			}
 		}
 	}
+	if len(unresolved.Failed) > 0 {
+		return userIDs, missing, &unresolved
+	}
 	return userIDs, missing, nil
 }
 
-// refLookup is one reference to resolve and the user ids it names.
+// refLookup is one reference to resolve, the user ids it names, and why
+// its lookup failed.
 type refLookup struct {
 	kind  refKind
 	value string
 	ids   []string
+	err   error
+	// told: the failure is already among those returned.
+	told bool
 }
 
-// lookupAll fills in the ids of every lookup: a user id names itself, and
-// groups and e-mail addresses are looked up concurrently, at most
-// c.lookups at a time. The first failure stops the others.
-func (c *chatDirectory) lookupAll(ctx context.Context, lookups map[string]*refLookup) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		wg       sync.WaitGroup
-		errMu    sync.Mutex
-		firstErr error
-	)
+// lookupAll fills in the ids, or the failure, of every lookup: a user id
+// names itself, and groups and e-mail addresses are looked up
+// concurrently, at most c.lookups at a time. A failure stops only its own
+// lookup.
+func (c *chatDirectory) lookupAll(ctx context.Context, lookups map[string]*refLookup) {
+	var wg sync.WaitGroup
 	sem := make(chan struct{}, c.lookups)
 	for _, l := range lookups {
 		switch l.kind {
@@ -160,23 +170,13 @@ func (c *chatDirectory) lookupAll(ctx context.Context, lookups map[string]*refLo
 			case sem <- struct{}{}:
 				defer func() { <-sem }()
 			case <-ctx.Done():
+				l.err = classifyIn(ctx, "usergroups.users.list", "look up the responders", ctx.Err())
 				return
 			}
-			ids, lerr := c.lookupRef(ctx, l.kind, l.value)
-			if lerr != nil {
-				errMu.Lock()
-				if firstErr == nil {
-					firstErr = lerr
-					cancel()
-				}
-				errMu.Unlock()
-				return
-			}
-			l.ids = ids
+			l.ids, l.err = c.lookupRef(ctx, l.kind, l.value)
 		})
 	}
 	wg.Wait()
-	return firstErr
 }
 
 // lookupRef resolves a user group or an e-mail address; no ids and no error

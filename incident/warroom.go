@@ -161,10 +161,11 @@ const (
 	setupDelayed
 )
 
-// invitees is who joins the channel, resolved to user ids.
+// invitees is who joins the channel, resolved to user ids: leads, the
+// declarer and the IC, need no lookup and are invited first.
 type invitees struct {
-	ids, missing []string
-	err          error
+	leads, ids, missing []string
+	err                 error
 }
 
 func (w *warRoom) setup(ctx context.Context, p setupPayload) error {
@@ -180,7 +181,7 @@ func (w *warRoom) setup(ctx context.Context, p setupPayload) error {
 	}
 	// Who to invite does not depend on the channel: resolve it while the
 	// channel is being created, off the critical path.
-	people := w.resolveInvitees(ctx, inc, done[stepInvites])
+	people := w.resolveInvitees(ctx, inc, done)
 	if inc.ChannelID == "" {
 		if inc, err = w.createChannel(ctx, inc, done[stepChannel]); err != nil {
 			return err
@@ -210,20 +211,59 @@ type declarerNotTold struct{ err error }
 func (e *declarerNotTold) Error() string { return e.err.Error() }
 func (e *declarerNotTold) Unwrap() error { return e.err }
 
-// resolveInvitees resolves who joins the channel in the background; done
-// means an earlier attempt invited them.
-func (w *warRoom) resolveInvitees(ctx context.Context, inc *Incident, done bool) <-chan invitees {
+// resolveInvitees resolves who joins the channel in the background: no one
+// when an earlier attempt invited them all, only the references whose
+// lookup failed when an earlier attempt invited the others.
+func (w *warRoom) resolveInvitees(ctx context.Context, inc *Incident, done map[string]bool) <-chan invitees {
 	out := make(chan invitees, 1)
-	if done {
+	if done[stepInvites] {
 		out <- invitees{}
 		return out
 	}
-	refs := w.inviteRefs(inc)
+	refs, leads := pendingInvites(done), []string(nil)
+	if refs == nil {
+		refs, leads = w.inviteRefs(inc), w.leads(inc)
+	}
 	go func() {
 		ids, missing, err := w.people.ResolveUsers(ctx, refs)
-		out <- invitees{ids, missing, err}
+		out <- invitees{leads, ids, missing, err}
 	}()
 	return out
+}
+
+// leads are the declarer and the IC, by user id.
+func (w *warRoom) leads(inc *Incident) []string {
+	var ids []string
+	for _, id := range []string{inc.DeclaredBy, inc.Commander} {
+		if id != "" && id != "bot" {
+			ids = append(ids, id)
+		}
+	}
+	return Dedupe(ids)
+}
+
+// stepInvitesPending prefixes the step recorded when everyone resolved was
+// invited but some lookups failed; the references left follow it.
+const stepInvitesPending = "invites-pending:"
+
+// maxPendingRefs bounds the references a pending step records; past it, a
+// retry resolves and invites everyone again (those in the channel already
+// are no error).
+const maxPendingRefs = 1000
+
+// pendingInvites returns the references left to invite by the last attempt
+// that invited the others, or nil. Each attempt resolves only what the one
+// before left, so the shortest list is the latest.
+func pendingInvites(done map[string]bool) []string {
+	var refs []string
+	for step := range done {
+		if rest, ok := strings.CutPrefix(step, stepInvitesPending); ok {
+			if r := strings.Split(rest, "\n"); refs == nil || len(r) < len(refs) {
+				refs = r
+			}
+		}
+	}
+	return refs
 }
 
 // channelOpened stores the channel (when id is set), records the channel
@@ -331,30 +371,127 @@ func (w *warRoom) addBookmarks(ctx context.Context, inc *Incident) error {
 // The notice is part of the step, which is recorded once it is said: a
 // retried setup does not say it again, and the chat posts a job's notice
 // once however often the job is retried.
+//
+// A failed lookup (Slack rate limiting, a missing permission, a plan
+// without user groups) keeps out only the people of that reference: the
+// others are invited, the declarer and the IC first, and the step then
+// fails with the lookups that failed, so that the declarer hears which and
+// why, and the retry resolves and invites only those.
 func (w *warRoom) invite(ctx context.Context, inc *Incident, r invitees) error {
-	if r.err != nil {
+	var unresolved *UnresolvedError
+	if r.err != nil && !errors.As(r.err, &unresolved) && len(r.leads) == 0 {
 		return r.err
 	}
-	refused, err := InviteRefusals(w.rooms.Invite(ctx, inc.ChannelID, r.ids))
+	refused, err := InviteRefusals(w.rooms.Invite(ctx, inc.ChannelID, Dedupe(append(r.leads, r.ids...))))
 	if err != nil {
 		return err
 	}
-	if len(refused) == 0 && len(r.missing) == 0 {
+	if err := w.sayNotInvited(ctx, inc, refused, r.missing); err != nil {
+		return err
+	}
+	if r.err == nil {
 		return nil
 	}
-	w.log.WarnContext(ctx, "responders not invited", "incident", inc.Key(), "refused", refused, "missing", r.missing)
+	if unresolved != nil {
+		w.log.WarnContext(ctx, "responder lookups failed; the others are invited", "incident", inc.Key(), "err", r.err)
+		if err := w.markPending(ctx, inc, unresolved); err != nil {
+			return errors.Join(lookupsFailed(r.err), err)
+		}
+	}
+	return lookupsFailed(r.err)
+}
+
+// markPending records that everyone but the people of the references whose
+// lookup failed is invited, so that a retry resolves only those.
+func (w *warRoom) markPending(ctx context.Context, inc *Incident, u *UnresolvedError) error {
+	refs := make([]string, len(u.Failed))
+	for i, f := range u.Failed {
+		refs[i] = f.Ref
+	}
+	slices.Sort(refs)
+	key := stepInvitesPending + strings.Join(refs, "\n")
+	if len(key) > maxPendingRefs {
+		return nil
+	}
+	return w.markSteps(ctx, []TimelineEvent{{IncidentID: inc.ID, Kind: EventSetup, Actor: "bot", At: w.clock.Now(),
+		Text: "Responders invited, but for " + strings.Join(refs, ", ") + ", whose lookup failed: " + ErrorMessage(u), SourceID: stepSource(key)}})
+}
+
+// lookupsFailed is the invite step's error when lookups failed: what each
+// failure says, then that the others are in the channel. Its code is the
+// first refusal's, so that the declarer hears of it at once, or
+// EUNAVAILABLE.
+func lookupsFailed(err error) error {
+	var u *UnresolvedError
+	if !errors.As(err, &u) {
+		return errors.Join(Errorf(ErrorCode(err), "%s The declarer and the IC are invited; the other responders will be once they can be looked up.",
+			ErrorMessage(err)), err)
+	}
+	code := EUNAVAILABLE
+	if r := refusal(err); r != nil {
+		code = r.Code
+	}
+	msgs := make([]string, len(u.Failed))
+	for i, f := range u.Failed {
+		msgs[i] = ErrorMessage(f.Err)
+	}
+	return errors.Join(Errorf(code, "%s Every other responder is invited.", strings.Join(msgs, " ")), err)
+}
+
+// sayNotInvited says in the channel who is not in it: those the chat
+// refused to invite and the references that matched nobody.
+func (w *warRoom) sayNotInvited(ctx context.Context, inc *Incident, refused []InviteRefusal, missing []string) error {
+	if len(refused) == 0 && len(missing) == 0 {
+		return nil
+	}
+	w.log.WarnContext(ctx, "responders not invited", "incident", inc.Key(), "refused", refused, "missing", missing)
 	n := Notice{Kind: NoticeNotInvited, Incident: inc.Key(), Actor: "bot", Drill: inc.Drill}
 	slices.SortFunc(refused, func(a, b InviteRefusal) int { return strings.Compare(a.User, b.User) })
 	for _, r := range refused {
 		n.Items = append(n.Items, Notice{Kind: NoticeNotInvited, Incident: inc.Key(), User: r.User, Values: map[string]string{"code": r.Code}})
 	}
-	if len(r.missing) > 0 {
-		n.Values = map[string]string{"missing": strings.Join(r.missing, "\n")}
+	if len(missing) > 0 {
+		n.Values = map[string]string{"missing": strings.Join(missing, "\n")}
 	}
 	if _, err := w.notices.Notify(ctx, inc.ChannelID, n); err != nil {
 		return fmt.Errorf("say who was not invited: %w", err)
 	}
 	return nil
+}
+
+// LookupFailure is a reference to people (a user group, an e-mail
+// address) whose lookup failed, and why.
+type LookupFailure struct {
+	Ref string
+	Err error
+}
+
+// UnresolvedError is Directory.ResolveUsers's error when the lookup of some
+// references failed (the chat rate limiting or failing, a missing
+// permission, a plan without user groups): every other reference was
+// resolved, and the user ids and missing references returned with it are
+// theirs.
+type UnresolvedError struct {
+	Failed []LookupFailure
+}
+
+// Error implements the error interface.
+func (e *UnresolvedError) Error() string {
+	msgs := make([]string, len(e.Failed))
+	for i, f := range e.Failed {
+		msgs[i] = "look up " + f.Ref + ": " + f.Err.Error()
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// Unwrap returns the failures, so that errors.As finds their kinds and a
+// rate limit's wait.
+func (e *UnresolvedError) Unwrap() []error {
+	errs := make([]error, len(e.Failed))
+	for i, f := range e.Failed {
+		errs[i] = f.Err
+	}
+	return errs
 }
 
 // InviteRefusal is one user the chat refused to add to a channel.

@@ -1,0 +1,144 @@
+package incident_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/stretchr/testify/require"
+
+	"github.com/firebreakhq/firebreak/bot"
+	"github.com/firebreakhq/firebreak/bot/slackfake"
+	"github.com/firebreakhq/firebreak/incident"
+	"github.com/firebreakhq/firebreak/incident/incidenttest"
+)
+
+// setupRun is a declare from #general against the fake Slack, its setup
+// job taken from the queue so that a test runs each attempt itself.
+type setupRun struct {
+	srv     *slackfake.Server
+	store   *incidenttest.MemStore
+	clock   *incidenttest.Clock
+	inc     *incident.Incident
+	job     incident.Job
+	run     incident.JobHandler
+	decl    slackfake.User
+	general slackfake.Channel
+}
+
+// newSetupRun declares a P1 titled "checkout is down" by dana, after
+// arrange has shaped the policy and Slack.
+func newSetupRun(t *testing.T, private bool, arrange func(*incident.Policy, *slackfake.Server)) setupRun {
+	t.Helper()
+	now := time.Date(2026, 8, 7, 14, 23, 0, 0, time.UTC)
+	clock := incidenttest.NewClock(now)
+	srv := slackfake.New(slackfake.WithClock(clock.Now))
+	t.Cleanup(srv.Close)
+	decl := srv.AddUser(slackfake.User{Name: "dana", Email: "dana@example.com"})
+	general := srv.AddChannel(slackfake.Channel{Name: "general", Members: []string{srv.BotUserID(), decl.ID}})
+	store := incidenttest.NewMemStore(clock)
+	q := incidenttest.NewQueue()
+	store.SetScheduler(q)
+	policy := incident.DefaultPolicy()
+	if arrange != nil {
+		arrange(&policy, srv)
+	}
+	chat := bot.NewChat(slack.New(srv.BotToken(), slack.OptionAPIURL(srv.URL())), policy, bot.WithChatClock(clock))
+	svc := incident.NewService(incident.ServiceConfig{Store: store, Scheduler: q, Chat: chat.Roles(), Policy: policy, Clock: clock})
+	svc.RegisterJobs(q)
+	inc, _, err := svc.Declare(context.Background(), incident.DeclareInput{Title: "checkout is down", Severity: incident.P1,
+		DeclaredBy: decl.ID, Commander: decl.ID, Private: private, ServiceKey: "checkout",
+		ReplyTo: incident.ReplyTarget{UserID: decl.ID, ChannelID: general.ID}})
+	require.NoError(t, err)
+	job, ok := q.Take(incident.JobSetup)
+	require.True(t, ok)
+	return setupRun{srv: srv, store: store, clock: clock, inc: inc, job: job, run: q.Handler(incident.JobSetup), decl: decl, general: general}
+}
+
+// attempt runs attempt n of the setup job.
+func (s setupRun) attempt(n int) error {
+	return s.run(incident.WithJobAttempt(context.Background(), n, s.job.MaxAttempts), s.job.Payload)
+}
+
+// told is what the declarer was told in the channel they declared from.
+func (s setupRun) told() []string {
+	var out []string
+	for _, e := range s.srv.Ephemerals(s.general.ID) {
+		if e.User == s.decl.ID {
+			out = append(out, e.Text)
+		}
+	}
+	return out
+}
+
+// incident reads the incident as stored now.
+func (s setupRun) incident(t *testing.T) *incident.Incident {
+	t.Helper()
+	inc, err := s.store.GetIncident(context.Background(), s.inc.ID)
+	require.NoError(t, err)
+	return inc
+}
+
+// TestWarRoomInvitesEveryoneResolvedWhenAGroupLookupFails: the P1 severity
+// invites a user group whose members Slack will not list (missing_scope).
+// One failed lookup dropped the whole list: the private channel held only
+// the bot, not the declarer and IC, for an hour of retries. Now everyone
+// resolved is invited at once (the declarer first), the declarer hears which
+// lookup failed and why, and once the lookup works the retry brings in the
+// group's members without a second round of invitations for the others.
+func TestWarRoomInvitesEveryoneResolvedWhenAGroupLookupFails(t *testing.T) {
+	t.Parallel()
+	var head, pat, sam slackfake.User
+	var group slackfake.UserGroup
+	s := newSetupRun(t, true, func(p *incident.Policy, srv *slackfake.Server) {
+		head = srv.AddUser(slackfake.User{Name: "head", Email: "head@example.com"})
+		pat = srv.AddUser(slackfake.User{Name: "pat", Email: "pat@example.com"})
+		sam = srv.AddUser(slackfake.User{Name: "sam", Email: "sam@example.com"})
+		group = srv.AddUserGroup(slackfake.UserGroup{Handle: "sre", Name: "SRE", Users: []string{head.ID}})
+		p.Services = map[string]incident.ServicePolicy{"checkout": {Key: "checkout", Name: "Checkout",
+			Responders: []string{pat.ID, "sam@example.com"}}}
+		sp := p.Severities[incident.P1]
+		sp.Invite = []string{group.ID}
+		p.Severities[incident.P1] = sp
+	})
+	scopeMissing := true
+	s.srv.OnCall(func(c slackfake.Call) *slackfake.Fault {
+		if c.Method == "usergroups.users.list" && scopeMissing {
+			return slackfake.SlackError("missing_scope")
+		}
+		return nil
+	})
+
+	require.Error(t, s.attempt(1), "the step is retried for the group")
+	inc := s.incident(t)
+	ch, ok := s.srv.Channel(inc.ChannelID)
+	require.True(t, ok)
+	require.Subset(t, ch.Members, []string{s.decl.ID, pat.ID, sam.ID}, "everyone resolved is in the war room")
+	require.NotContains(t, ch.Members, head.ID)
+	invites := s.srv.CallsTo("conversations.invite")
+	require.NotEmpty(t, invites)
+	require.True(t, strings.HasPrefix(invites[0].Args.Get("users"), s.decl.ID), "the declarer and IC come first: %q", invites[0].Args.Get("users"))
+
+	told := s.told()
+	require.Len(t, told, 1)
+	require.Contains(t, told[0], "user group "+group.ID, "the declarer hears which lookup failed")
+	require.Contains(t, told[0], "lacks a permission", "and why")
+	require.Contains(t, told[0], "keep trying")
+
+	require.Error(t, s.attempt(2))
+	require.Len(t, s.told(), 1, "the refusal is said once")
+
+	scopeMissing = false
+	before := len(s.srv.CallsTo("conversations.invite"))
+	require.NoError(t, s.attempt(3))
+	ch, _ = s.srv.Channel(inc.ChannelID)
+	require.Contains(t, ch.Members, head.ID, "the group's members join once the lookup works")
+	retried := s.srv.CallsTo("conversations.invite")[before:]
+	require.Len(t, retried, 1, "one call invites the rest")
+	require.Equal(t, head.ID, retried[0].Args.Get("users"), "those invited before are not invited again")
+	for _, m := range s.srv.Messages(inc.ChannelID) {
+		require.NotContains(t, m.Text, "Not every responder", "nobody is missing")
+	}
+}
