@@ -90,6 +90,14 @@ func (w *warRoom) runSetup(ctx context.Context, payload []byte) error {
 	}
 	err := w.setup(ctx, p)
 	var notTold *declarerNotTold
+	if errors.Is(err, errNoChannelName) {
+		// No retry frees a name: the declarer hears it now, and a report
+		// Slack did not take is made by the next attempt.
+		if rerr := w.reportSetupFailure(ctx, p, err, setupFailed); rerr != nil {
+			return rerr
+		}
+		return err
+	}
 	if err == nil || errors.Is(err, ErrJobCancel) || errors.As(err, &notTold) {
 		return err
 	}
@@ -609,8 +617,20 @@ func (w *warRoom) createChannel(ctx context.Context, inc *Incident, recorded boo
 		}
 		return w.channelOpened(ctx, inc, id, name, recorded)
 	}
-	return inc, fmt.Errorf("no free channel name for %s after %d attempts: %w", inc.Key(), maxChannelAttempts, ErrJobCancel)
+	prefix := w.policy.ChannelPrefix
+	if inc.Drill {
+		prefix += "-drill"
+	}
+	first := ChannelName(prefix, inc.DeclaredAt, w.policy.Location, inc.Title, inc.Number, 1)
+	return inc, fmt.Errorf("no free channel name for %s after %d attempts: %w: %w", inc.Key(), maxChannelAttempts,
+		Errorf(ECONFLICT, "Every channel name it may take, #%s and #%s-2 to -%d, is taken by another channel. "+
+			"Archive or rename those look-alike channels, then declare again with another title.", first, first, maxChannelAttempts),
+		errNoChannelName)
 }
+
+// errNoChannelName ends a setup whose every channel name is taken: no
+// retry frees one.
+var errNoChannelName = fmt.Errorf("no free channel name: %w", ErrJobCancel)
 
 // doneSteps reads which setup steps earlier attempts completed.
 func (w *warRoom) doneSteps(ctx context.Context, incidentID int64) (map[string]bool, error) {

@@ -42,6 +42,7 @@ func newSetupRun(t *testing.T, private bool, arrange func(*incident.Policy, *sla
 	q := incidenttest.NewQueue()
 	store.SetScheduler(q)
 	policy := incident.DefaultPolicy()
+	policy.Services = map[string]incident.ServicePolicy{"checkout": {Key: "checkout", Name: "Checkout"}}
 	if arrange != nil {
 		arrange(&policy, srv)
 	}
@@ -141,4 +142,27 @@ func TestWarRoomInvitesEveryoneResolvedWhenAGroupLookupFails(t *testing.T) {
 	for _, m := range s.srv.Messages(inc.ChannelID) {
 		require.NotContains(t, m.Text, "Not every responder", "nobody is missing")
 	}
+}
+
+// TestSetupWithNoFreeChannelNameTellsTheDeclarer: every name the incident's
+// channel may take is taken. The setup gave up without a word: the
+// declarer saw "opening the incident channel" and then nothing. Now they
+// hear that no channel name was free and what to do.
+func TestSetupWithNoFreeChannelNameTellsTheDeclarer(t *testing.T) {
+	t.Parallel()
+	s := newSetupRun(t, false, nil)
+	s.srv.OnCall(func(c slackfake.Call) *slackfake.Fault {
+		if c.Method == "conversations.create" {
+			return slackfake.SlackError("name_taken")
+		}
+		return nil
+	})
+	err := s.attempt(1)
+	require.ErrorIs(t, err, incident.ErrJobCancel, "no retry finds a free name")
+	told := s.told()
+	require.Len(t, told, 1, "the declarer hears it")
+	require.Contains(t, told[0], s.inc.Key()+" was declared and is recorded, but I could not create the incident channel")
+	require.Contains(t, told[0], "#inc-2026-08-07-checkout-is-down")
+	require.Contains(t, told[0], "Archive or rename")
+	require.Contains(t, told[0], "another title")
 }
