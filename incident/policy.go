@@ -3,6 +3,7 @@ package incident
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -248,6 +249,7 @@ func (p Policy) Validate() error {
 		p.validateRollbackAndPrivacy,
 		p.validateRoles,
 		p.validateServices,
+		func() error { return validateLink("channels.dashboard", p.DashboardURL) },
 		p.validateAlertRules,
 		p.FollowUps.validate,
 		p.validateTeams,
@@ -348,6 +350,12 @@ func (p Policy) validateServices() error {
 // validate checks the service under key k: its rollback kind, status
 // page provider and flags.
 func (svc ServicePolicy) validate(k string) error {
+	if err := validateLink("services."+k+".runbook", svc.Runbook); err != nil {
+		return err
+	}
+	if err := validateLink("services."+k+".dashboard", svc.Dashboard); err != nil {
+		return err
+	}
 	switch svc.GitHub.Rollback {
 	case "", "workflow", "deployment":
 	default:
@@ -367,6 +375,22 @@ func (svc ServicePolicy) validate(k string) error {
 		}
 	}
 	return nil
+}
+
+// validateLink checks a link bookmarked in incident channels: Slack takes
+// only web links (http:// or https://), and refuses any other in every
+// incident of the service.
+func validateLink(setting, link string) error {
+	if link == "" {
+		return nil
+	}
+	lower := strings.ToLower(link)
+	for _, scheme := range []string{"https://", "http://"} {
+		if rest, ok := strings.CutPrefix(lower, scheme); ok && rest != "" && !strings.ContainsAny(link, " \t\n") {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s: %q is not a web link; begin it with https:// (or http://)", setting, link)
 }
 
 func (p Policy) validateAlertRules() error {
