@@ -105,6 +105,12 @@ func (c *chatChannels) AddBookmark(ctx context.Context, channelID, title, link s
 		}
 	}
 	_, err = c.api.AddBookmarkContext(ctx, channelID, slack.AddBookmarkParameters{Title: title, Type: "link", Link: link})
+	if slackCode(err) == "invalid_link" {
+		// A link from the policy: the operator fixes it there.
+		return &apiError{method: "bookmarks.add", err: err, kind: incident.Errorf(incident.EINVALID,
+			"Slack refused to add the bookmark %s: its link %q does not begin with http:// or https://. "+
+				"Fix the runbook or dashboard link in the policy file (POLICY_FILE).", title, link)}
+	}
 	return classifyIn(ctx, "bookmarks.add", "add the bookmark "+title, err)
 }
 

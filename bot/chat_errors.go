@@ -205,9 +205,10 @@ var slackRefusals = func() map[string]slackRefusal {
 	add(incident.EINVALID, "the channel name is not allowed (%[1]s)", "invalid_name", "invalid_name_maxlength", "invalid_name_punctuation",
 		"invalid_name_required", "invalid_name_specials")
 	add(incident.EINVALID, "the request was malformed (%[1]s); this is a bug in the bot", "too_long", "msg_too_long", "msg_blocks_too_long",
-		"invalid_blocks", "invalid_blocks_format", "no_text", "invalid_link", "invalid_arguments", "invalid_bookmark_type", "too_many_users",
+		"invalid_blocks", "invalid_blocks_format", "no_text", "invalid_arguments", "invalid_bookmark_type", "too_many_users",
 		"invalid_cursor", "invalid_ts_latest", "invalid_ts_oldest", "no_item_specified")
 	add(incident.EINVALID, "the channel has as many bookmarks as Slack allows", "too_many_bookmarks")
+	add(incident.EINVALID, "the link does not begin with http:// or https://; fix the runbook or dashboard link in the policy", "invalid_link")
 	return m
 }()
 
@@ -224,7 +225,7 @@ func slackErrorKind(code, what string, next afterFailure, err error) *incident.E
 			return refused(incident.EFORBIDDEN, "the Slack app lacks the "+se.Needed+" permission; reinstall it with that scope")
 		}
 		return refused(incident.EFORBIDDEN, "the Slack app lacks a permission it needs; reinstall it with the scopes in the manifest")
-	case "ratelimited", "rate_limited", "internal_error", "fatal_error", "service_unavailable", "request_timeout":
+	case "ratelimited", "rate_limited", "too_many_requests", "internal_error", "fatal_error", "service_unavailable", "request_timeout":
 		return incident.Errorf(incident.EUNAVAILABLE, "Slack could not %s right now (%s)%s", what, code, next.after(0))
 	case "message_limit_exceeded":
 		// Slack's free plan stops a workspace that sends too many

@@ -63,6 +63,9 @@ const (
 	// something that may pass (Slack failing or not answering), and the
 	// retries go on.
 	stepDelayTold = "delay-told"
+	// stepOpenTold records that the declarer was told where the channel
+	// is: once they are in it, whether or not the other steps are done.
+	stepOpenTold = "open-told"
 )
 
 // setupPatience is how long after the declare a war room that its setup
@@ -197,18 +200,36 @@ func (w *warRoom) setup(ctx context.Context, p setupPayload) error {
 	} else if inc, err = w.channelOpened(ctx, inc, "", "", done[stepChannel]); err != nil {
 		return fmt.Errorf("setup: %w", err)
 	}
-	if err := w.runSteps(ctx, inc, done, people); err != nil {
-		return fmt.Errorf("setup of %s: %w", inc.Key(), err)
+	stepsErr := w.runSteps(ctx, inc, done, people)
+	if stepsErr != nil {
+		stepsErr = fmt.Errorf("setup of %s: %w", inc.Key(), stepsErr)
 	}
-	if p.ReplyTo != (ReplyTarget{}) {
-		open := Notice{Kind: NoticeIncidentOpen, Incident: inc.Key(), Actor: "bot", Drill: inc.Drill, Values: map[string]string{"channel": inc.ChannelID}}
-		if err := w.notices.Tell(ctx, p.ReplyTo, open); err != nil {
-			// The war room is up; the retry finds every step done and
-			// only tells the declarer.
-			return &declarerNotTold{fmt.Errorf("tell the declarer where %s is: %w", inc.Key(), err)}
+	if p.ReplyTo == (ReplyTarget{}) || done[stepOpenTold] {
+		return stepsErr
+	}
+	if stepsErr != nil {
+		// The declarer goes to the channel as soon as they are in it,
+		// while the rest is retried.
+		if now, err := w.doneSteps(ctx, inc.ID); err != nil || (!now[stepInvites] && pendingInvites(now) == nil) {
+			return stepsErr
 		}
 	}
-	return nil
+	open := Notice{Kind: NoticeIncidentOpen, Incident: inc.Key(), Actor: "bot", Drill: inc.Drill, Values: map[string]string{"channel": inc.ChannelID}}
+	err = w.notices.Tell(ctx, p.ReplyTo, open)
+	if err == nil && stepsErr != nil {
+		// Recorded only for the retries; a setup done ends here.
+		err = w.markSteps(ctx, []TimelineEvent{{IncidentID: inc.ID, Kind: EventSetup, Actor: "bot", At: w.clock.Now(),
+			Text: "The declarer was told where the channel is", SourceID: stepSource(stepOpenTold)}})
+	}
+	switch {
+	case err == nil:
+		return stepsErr
+	case stepsErr != nil:
+		return errors.Join(stepsErr, fmt.Errorf("tell the declarer where %s is: %w", inc.Key(), err))
+	}
+	// The war room is up; the retry finds every step done and only tells
+	// the declarer.
+	return &declarerNotTold{fmt.Errorf("tell the declarer where %s is: %w", inc.Key(), err)}
 }
 
 // declarerNotTold fails a setup that is complete but whose declarer was not
@@ -702,7 +723,7 @@ func (w *warRoom) reportSetupFailure(ctx context.Context, p setupPayload, cause 
 	case setupDelayed:
 		text = fmt.Sprintf("%s was declared and is recorded, but I could not %s yet. Cause: %s I keep trying for about an hour.",
 			inc.Key(), strings.Join(missing, ", "), ErrorMessage(cause))
-		if p.ReplyTo != (ReplyTarget{}) {
+		if p.ReplyTo != (ReplyTarget{}) && !done[stepOpenTold] {
 			text += " I will tell you when the war room is ready."
 		}
 		w.log.WarnContext(ctx, "setup late; retrying", "incident", inc.Key(), "missing", missing, "err", cause)

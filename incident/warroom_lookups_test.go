@@ -123,13 +123,14 @@ func TestWarRoomInvitesEveryoneResolvedWhenAGroupLookupFails(t *testing.T) {
 	require.True(t, strings.HasPrefix(invites[0].Args.Get("users"), s.decl.ID), "the declarer and IC come first: %q", invites[0].Args.Get("users"))
 
 	told := s.told()
-	require.Len(t, told, 1)
-	require.Contains(t, told[0], "user group "+group.ID, "the declarer hears which lookup failed")
-	require.Contains(t, told[0], "lacks a permission", "and why")
-	require.Contains(t, told[0], "keep trying")
+	require.Len(t, told, 2)
+	require.Equal(t, inc.Key()+" is open: <#"+inc.ChannelID+">", told[0], "the declarer, in the channel, is told where it is")
+	require.Contains(t, told[1], "user group "+group.ID, "the declarer hears which lookup failed")
+	require.Contains(t, told[1], "lacks a permission", "and why")
+	require.Contains(t, told[1], "keep trying")
 
 	require.Error(t, s.attempt(2))
-	require.Len(t, s.told(), 1, "the refusal is said once")
+	require.Len(t, s.told(), 2, "the refusal is said once")
 
 	scopeMissing = false
 	before := len(s.srv.CallsTo("conversations.invite"))
@@ -139,6 +140,7 @@ func TestWarRoomInvitesEveryoneResolvedWhenAGroupLookupFails(t *testing.T) {
 	retried := s.srv.CallsTo("conversations.invite")[before:]
 	require.Len(t, retried, 1, "one call invites the rest")
 	require.Equal(t, head.ID, retried[0].Args.Get("users"), "those invited before are not invited again")
+	require.Len(t, s.told(), 2, "the declarer was told where the channel is once")
 	for _, m := range s.srv.Messages(inc.ChannelID) {
 		require.NotContains(t, m.Text, "Not every responder", "nobody is missing")
 	}
@@ -165,4 +167,28 @@ func TestSetupWithNoFreeChannelNameTellsTheDeclarer(t *testing.T) {
 	require.Contains(t, told[0], "#inc-2026-08-07-checkout-is-down")
 	require.Contains(t, told[0], "Archive or rename")
 	require.Contains(t, told[0], "another title")
+}
+
+// TestBookmarkWithoutSchemeIsSaidAsAConfigurationProblem: a runbook link
+// without http:// made Slack answer invalid_link, which the declarer heard
+// as "a bug in the bot", and without a link to the channel, which was open
+// all along. Now they hear which link to fix, and where the channel is.
+func TestBookmarkWithoutSchemeIsSaidAsAConfigurationProblem(t *testing.T) {
+	t.Parallel()
+	s := newSetupRun(t, false, func(p *incident.Policy, _ *slackfake.Server) {
+		p.Services = map[string]incident.ServicePolicy{"checkout": {Key: "checkout", Name: "Checkout", Runbook: "wiki.acme.com/checkout"}}
+	})
+	require.Error(t, s.attempt(1))
+	inc := s.incident(t)
+	require.NotEmpty(t, inc.ChannelID)
+	told := s.told()
+	require.Len(t, told, 2)
+	require.Equal(t, inc.Key()+" is open: <#"+inc.ChannelID+">", told[0], "the declarer can go to the open channel")
+	require.Contains(t, told[1], "wiki.acme.com/checkout", "the link to fix is named")
+	require.Contains(t, told[1], "http://")
+	require.Contains(t, told[1], "policy")
+	require.NotContains(t, told[1], "bug in the bot")
+
+	require.Error(t, s.attempt(2))
+	require.Len(t, s.told(), 2, "neither is said again")
 }

@@ -26,6 +26,7 @@ type refusedSetup struct {
 	run       incident.JobHandler
 	broadcast slackfake.Channel
 	told      func() []string
+	channel   func() string
 }
 
 func newRefusedSetup(t *testing.T) refusedSetup {
@@ -65,7 +66,12 @@ func newRefusedSetup(t *testing.T) refusedSetup {
 		}
 		return out
 	}
-	return refusedSetup{srv: srv, inc: inc, job: job, run: q.Handler(incident.JobSetup), broadcast: broadcast, told: told}
+	channel := func() string {
+		now, err := store.GetIncident(ctx, inc.ID)
+		require.NoError(t, err)
+		return now.ChannelID
+	}
+	return refusedSetup{srv: srv, inc: inc, job: job, run: q.Handler(incident.JobSetup), broadcast: broadcast, told: told, channel: channel}
 }
 
 // TestSetupRefusedBySlackTellsTheDeclarerAtOnce: Slack refuses a step of
@@ -82,15 +88,16 @@ func TestSetupRefusedBySlackTellsTheDeclarerAtOnce(t *testing.T) {
 	srv, inc, job, run, broadcast, told := f.srv, f.inc, f.job, f.run, f.broadcast, f.told
 
 	require.Error(t, run(incident.WithJobAttempt(ctx, 1, job.MaxAttempts), job.Payload))
-	require.Len(t, told(), 1, "the declarer hears of the refusal after the first attempt")
-	said := told()[0]
+	require.Len(t, told(), 2, "the declarer hears where the channel is, and of the refusal, after the first attempt")
+	require.Equal(t, inc.Key()+" is open: <#"+f.channel()+">", told()[0])
+	said := told()[1]
 	require.Contains(t, said, inc.Key()+" was declared and is recorded, but I could not announce the incident in the broadcast channel")
 	require.Contains(t, said, "the bot is not a member of the channel")
 	require.Contains(t, said, "keep trying")
 	require.NotContains(t, said, "create the incident channel", "what was done is not listed as missing")
 
 	require.Error(t, run(incident.WithJobAttempt(ctx, 2, job.MaxAttempts), job.Payload))
-	require.Len(t, told(), 1, "a second refusal is not said again")
+	require.Len(t, told(), 2, "a second refusal is not said again")
 
 	require.True(t, srv.AddMember(broadcast.ID, srv.BotUserID()))
 	require.NoError(t, run(incident.WithJobAttempt(ctx, 3, job.MaxAttempts), job.Payload))
@@ -119,7 +126,8 @@ func TestSetupRefusalReportRateLimitedIsMadeByTheNextAttempt(t *testing.T) {
 		return out
 	}
 
-	srv.RateLimitNext("chat.postEphemeral", 1, 30*time.Second)
+	// Slack takes neither where the channel is nor the refusal.
+	srv.RateLimitNext("chat.postEphemeral", 2, 30*time.Second)
 	err := run(incident.WithJobAttempt(ctx, 1, job.MaxAttempts), job.Payload)
 	require.Error(t, err)
 	var ra interface{ RetryAfter() time.Duration }
