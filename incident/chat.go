@@ -41,7 +41,9 @@ type ChannelSetup interface {
 // Directory finds people on the chat platform.
 type Directory interface {
 	// ResolveUsers turns user ids, user-group ids and e-mail addresses into
-	// user ids. References that match nobody are returned in missing.
+	// user ids. References that match nobody are returned in missing. When
+	// some lookups fail, the error is an *UnresolvedError naming them, and
+	// userIDs and missing hold what the other references resolved to.
 	ResolveUsers(ctx context.Context, refs []string) (userIDs, missing []string, err error)
 	// UserEmail returns a user's e-mail address, for mapping to other tools.
 	UserEmail(ctx context.Context, userID string) (string, error)

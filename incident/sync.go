@@ -3,6 +3,7 @@ package incident
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -83,12 +84,21 @@ func (c *channelSync) invite(ctx context.Context, inc *Incident, refs []string) 
 		return nil
 	}
 	ids, _, err := c.people.ResolveUsers(ctx, refs)
-	if err != nil {
+	var unresolved *UnresolvedError
+	if err != nil && !errors.As(err, &unresolved) {
 		return fmt.Errorf("sync %s: resolve invitees: %w", inc.Key(), err)
 	}
-	// Whom the chat refused it logs; the others are in.
-	if _, err := InviteRefusals(c.rooms.Invite(ctx, inc.ChannelID, ids)); err != nil {
-		return fmt.Errorf("sync %s: invite: %w", inc.Key(), err)
+	// A lookup that failed keeps out only its own people: the others are
+	// invited now, and the retry looks again (inviting someone already in
+	// the channel is no error).
+	if len(ids) > 0 {
+		// Whom the chat refused it logs; the others are in.
+		if _, err := InviteRefusals(c.rooms.Invite(ctx, inc.ChannelID, ids)); err != nil {
+			return fmt.Errorf("sync %s: invite: %w", inc.Key(), err)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("sync %s: resolve invitees: %w", inc.Key(), err)
 	}
 	return nil
 }

@@ -26,6 +26,8 @@ type setupRun struct {
 	run     incident.JobHandler
 	decl    slackfake.User
 	general slackfake.Channel
+	svc     *incident.Service
+	queue   *incidenttest.Queue
 }
 
 // newSetupRun declares a P1 titled "checkout is down" by dana, after
@@ -55,7 +57,8 @@ func newSetupRun(t *testing.T, private bool, arrange func(*incident.Policy, *sla
 	require.NoError(t, err)
 	job, ok := q.Take(incident.JobSetup)
 	require.True(t, ok)
-	return setupRun{srv: srv, store: store, clock: clock, inc: inc, job: job, run: q.Handler(incident.JobSetup), decl: decl, general: general}
+	return setupRun{srv: srv, store: store, clock: clock, inc: inc, job: job, run: q.Handler(incident.JobSetup), decl: decl, general: general,
+		svc: svc, queue: q}
 }
 
 // attempt runs attempt n of the setup job.
@@ -191,4 +194,38 @@ func TestBookmarkWithoutSchemeIsSaidAsAConfigurationProblem(t *testing.T) {
 
 	require.Error(t, s.attempt(2))
 	require.Len(t, s.told(), 2, "neither is said again")
+}
+
+// TestSeverityChangeInvitesEveryoneResolvedWhenAGroupLookupFails: the
+// people a severity change invites are looked up one by one as the war
+// room's are: a user group Slack will not list keeps out only its members,
+// the others join at once, and the step fails so that it is retried.
+func TestSeverityChangeInvitesEveryoneResolvedWhenAGroupLookupFails(t *testing.T) {
+	t.Parallel()
+	var head, pat slackfake.User
+	var group slackfake.UserGroup
+	s := newSetupRun(t, false, func(p *incident.Policy, srv *slackfake.Server) {
+		head = srv.AddUser(slackfake.User{Name: "head", Email: "head@example.com"})
+		pat = srv.AddUser(slackfake.User{Name: "pat", Email: "pat@example.com"})
+		group = srv.AddUserGroup(slackfake.UserGroup{Handle: "sre", Name: "SRE", Users: []string{head.ID}})
+		sp := p.Severities[incident.P2]
+		sp.Invite = []string{group.ID, pat.ID}
+		p.Severities[incident.P2] = sp
+	})
+	require.NoError(t, s.attempt(1))
+	scopeMissing := true
+	s.srv.OnCall(func(c slackfake.Call) *slackfake.Fault {
+		if c.Method == "usergroups.users.list" && scopeMissing {
+			return slackfake.SlackError("missing_scope")
+		}
+		return nil
+	})
+	_, err := s.svc.SetSeverity(context.Background(), s.inc.ID, incident.P2, s.decl.ID)
+	require.NoError(t, err)
+	require.NotEmpty(t, s.queue.RunDue(t, s.clock.Now()), "the change's sync fails, so the job engine retries it for the group")
+	inc := s.incident(t)
+	ch, ok := s.srv.Channel(inc.ChannelID)
+	require.True(t, ok)
+	require.Contains(t, ch.Members, pat.ID, "the people resolved join though the group's lookup failed")
+	require.NotContains(t, ch.Members, head.ID)
 }

@@ -640,18 +640,23 @@ func (s repager) inviteByEmail(ctx context.Context, inc *incident.Incident, emai
 		return nil
 	}
 	ids, missing, err := s.chat.ResolveUsers(ctx, emails)
-	if err != nil {
+	var unresolved *incident.UnresolvedError
+	if err != nil && !errors.As(err, &unresolved) {
 		return fmt.Errorf("find the people paged in Slack: %w", err)
 	}
 	if len(missing) > 0 {
 		s.log.InfoContext(ctx, "people paged without a Slack account by that e-mail", "incident", inc.Key(), "emails", strings.Join(missing, ", "))
 	}
-	if len(ids) == 0 {
-		return nil
+	// A lookup that failed keeps out only its own person: the others are
+	// invited now, and the retry looks again.
+	if len(ids) > 0 {
+		// Whom Slack refused the chat logs; the others are in.
+		if _, err := incident.InviteRefusals(s.chat.Invite(ctx, inc.ChannelID, ids)); err != nil {
+			return fmt.Errorf("invite the people paged: %w", err)
+		}
 	}
-	// Whom Slack refused the chat logs; the others are in.
-	if _, err := incident.InviteRefusals(s.chat.Invite(ctx, inc.ChannelID, ids)); err != nil {
-		return fmt.Errorf("invite the people paged: %w", err)
+	if err != nil {
+		return fmt.Errorf("find the people paged in Slack: %w", err)
 	}
 	return nil
 }
