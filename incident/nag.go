@@ -300,7 +300,8 @@ func (s *reminders) sayNag(ctx context.Context, claimed *Incident, level int, no
 
 // postNag says the nag; posted reports whether the channel took it. At a
 // rung that also messages the IC directly, the message goes first, so that
-// the channel says whether it reached them.
+// the channel says whether it reached them; a channel that then refuses
+// the nag is said to the IC in a second message.
 func (s *reminders) postNag(ctx context.Context, claimed *Incident, level int, now time.Time) (posted bool, err error) {
 	n := NagNotice(claimed, s.policy, level, now)
 	direct := directRung(n, level)
@@ -317,12 +318,19 @@ func (s *reminders) postNag(ctx context.Context, claimed *Incident, level int, n
 	switch {
 	case err != nil && refusal(err) == nil:
 		return false, fmt.Errorf("post nag for %s: %w", claimed.Key(), err)
-	case err != nil && direct:
-		// The IC was messaged at this rung already (or Slack would
-		// not take it): a second message would say the same.
-		s.log.WarnContext(ctx, "the update reminder could not be posted in the incident's channel; the IC was messaged directly",
+	case err != nil && direct && n.Values["dm_failed"] != "":
+		// Slack would not take the IC's message at this rung either.
+		s.log.WarnContext(ctx, "the update reminder could not be posted in the incident's channel, nor sent to the IC",
 			"incident", claimed.Key(), "level", level, "err", err)
 		return false, nil
+	case err != nil && direct:
+		// The IC was messaged at this rung already, pointed at the
+		// channel: they are told that it would not take the reminder,
+		// and why, in a second message (its own text, its own key).
+		s.log.WarnContext(ctx, "the update reminder could not be posted in the incident's channel; telling the IC directly",
+			"incident", claimed.Key(), "level", level, "err", err)
+		_, err := s.tellCommanderOnce(ctx, claimed, level, now, ErrorMessage(err))
+		return false, err
 	case err != nil:
 		// The channel will not take it however often it is asked (it
 		// was archived, the bot removed from it): the ladder goes on,
