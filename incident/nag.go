@@ -243,10 +243,10 @@ func (s *reminders) runNag(ctx context.Context, payload []byte) error {
 		return err
 	}
 	now := s.clock.Now()
-	if level, ok, err := s.claimedByThisJob(ctx, inc); err != nil {
+	if level, unbacked, ok, err := s.claimedByThisJob(ctx, inc); err != nil {
 		return err
 	} else if ok {
-		return s.sayNag(ctx, inc, level, now)
+		return s.sayNag(ctx, inc, level, unbacked, now)
 	}
 	due, ok := NextNagAt(inc, s.policy)
 	if !ok {
@@ -263,11 +263,35 @@ func (s *reminders) runNag(ctx context.Context, payload []byte) error {
 		return RetryLater(5*time.Second, "%s has no channel yet", inc.Key())
 	}
 	level := inc.NagCount + 1
-	claimed, err := s.claimNag(ctx, inc, level, now)
+	unbacked, err := s.firstUnbacked(ctx, inc, level, now)
+	if err != nil {
+		return err
+	}
+	claimed, err := s.claimNag(ctx, inc, level, unbacked, now)
 	if claimed == nil {
 		return err
 	}
-	return s.sayNag(ctx, claimed, level, now)
+	return s.sayNag(ctx, claimed, level, unbacked, now)
+}
+
+// firstUnbacked reports whether the nag at level is the one to say that
+// nobody backs the IC up: the first rung that would call the backup, the
+// first time the incident's reminders reach it. An update or a new IC
+// starts the ladder over, and its next climb does not say it again.
+func (s *reminders) firstUnbacked(ctx context.Context, inc *Incident, level int, now time.Time) (bool, error) {
+	if NagNotice(inc, s.policy, level, now).Values["unbacked"] != "true" {
+		return false, nil
+	}
+	events, err := s.timeline.ListTimeline(ctx, inc.ID)
+	if err != nil {
+		return false, fmt.Errorf("nag: %w", err)
+	}
+	for _, ev := range events {
+		if ev.Kind == EventNag && strings.Contains(ev.SourceID, unbackedMark) {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // sayNag posts the claimed nag at level in the incident channel (and the
@@ -277,8 +301,8 @@ func (s *reminders) runNag(ctx context.Context, payload []byte) error {
 // same nag again, finding what the failed attempt posted instead of
 // posting it twice. After the last attempt the next nag is planned all the
 // same, so that one nag lost to Slack does not end the ladder.
-func (s *reminders) sayNag(ctx context.Context, claimed *Incident, level int, now time.Time) error {
-	posted, err := s.postNag(ctx, claimed, level, now)
+func (s *reminders) sayNag(ctx context.Context, claimed *Incident, level int, unbacked bool, now time.Time) error {
+	posted, err := s.postNag(ctx, claimed, level, unbacked, now)
 	if err != nil {
 		if attempt, max := JobAttempt(ctx); max > 0 && attempt >= max {
 			if perr := s.planNag(ctx, s.sched, claimed); perr != nil {
@@ -298,12 +322,16 @@ func (s *reminders) sayNag(ctx context.Context, claimed *Incident, level int, no
 	return nil
 }
 
-// postNag says the nag; posted reports whether the channel took it. At a
+// postNag says the nag; posted reports whether the channel took it. It
+// says that nobody backs the IC up only when unbacked (firstUnbacked). At a
 // rung that also messages the IC directly, the message goes first, so that
 // the channel says whether it reached them; a channel that then refuses
 // the nag is said to the IC in a second message.
-func (s *reminders) postNag(ctx context.Context, claimed *Incident, level int, now time.Time) (posted bool, err error) {
+func (s *reminders) postNag(ctx context.Context, claimed *Incident, level int, unbacked bool, now time.Time) (posted bool, err error) {
 	n := NagNotice(claimed, s.policy, level, now)
+	if !unbacked {
+		delete(n.Values, "unbacked")
+	}
 	direct := directRung(n, level)
 	if direct {
 		why, err := s.tellCommanderOnce(ctx, claimed, level, now, "")
@@ -360,50 +388,58 @@ func (s *reminders) tellCommanderOnce(ctx context.Context, claimed *Incident, le
 
 // nagSource is the source id of the timeline event of the nag at level:
 // the last update and the due time tell a restarted ladder's nags (a new
-// IC) from the first ones at the same level since the same update, and the
-// job that claimed it lets that job's retry find its claim.
-func nagSource(ctx context.Context, level int, last, due time.Time) string {
+// IC) from the first ones at the same level since the same update, the
+// mark of the one nag that says nobody backs the IC up (unbacked) keeps
+// it to once per incident, and the job that claimed it lets that job's
+// retry find its claim.
+func nagSource(ctx context.Context, level int, last, due time.Time, unbacked bool) string {
 	src := fmt.Sprintf("nag:%d:%d:%d", level, last.Unix(), due.Unix())
+	if unbacked {
+		src += unbackedMark
+	}
 	if id := JobID(ctx); id != 0 {
 		src += fmt.Sprintf("|job=%d", id)
 	}
 	return src
 }
 
+// unbackedMark marks the source id of the nag that says nobody backs the
+// IC up.
+const unbackedMark = "|unbacked"
+
 // claimedByThisJob returns the level of the nag an earlier attempt of this
-// job claimed, when that nag is still the incident's latest and nothing
+// job claimed, and whether it is the one to say nobody backs the IC up, when that nag is still the incident's latest and nothing
 // has answered it since (no update, no new ladder): the attempt may have
 // stopped before posting it (a Slack failure, the process killed), so the
 // retry posts it under the job's key, which finds a copy that landed.
-func (s *reminders) claimedByThisJob(ctx context.Context, inc *Incident) (int, bool, error) {
+func (s *reminders) claimedByThisJob(ctx context.Context, inc *Incident) (level int, unbacked, ok bool, err error) {
 	// Only a rerun can find its own claim: the engine counts a run that
 	// was postponed (a rate limit) or stopped as an attempt too.
 	id := JobID(ctx)
 	if attempt, _ := JobAttempt(ctx); id == 0 || attempt <= 1 || inc.NagCount == 0 {
-		return 0, false, nil
+		return 0, false, false, nil
 	}
 	if _, ok := NextNagAt(inc, s.policy); !ok || inc.ChannelID == "" {
-		return 0, false, nil // resolved, paused or no cadence since
+		return 0, false, false, nil // resolved, paused or no cadence since
 	}
 	events, err := s.timeline.ListTimeline(ctx, inc.ID)
 	if err != nil {
-		return 0, false, fmt.Errorf("nag: %w", err)
+		return 0, false, false, fmt.Errorf("nag: %w", err)
 	}
 	suffix := fmt.Sprintf("|job=%d", id)
 	for _, ev := range events {
 		if ev.Kind != EventNag || !strings.HasSuffix(ev.SourceID, suffix) {
 			continue
 		}
-		var level int
 		var last int64
 		if _, err := fmt.Sscanf(ev.SourceID, "nag:%d:%d:", &level, &last); err != nil {
 			continue
 		}
 		if level == inc.NagCount && last == lastUpdate(inc).Unix() {
-			return level, true, nil
+			return level, strings.Contains(ev.SourceID, unbackedMark), true, nil
 		}
 	}
-	return 0, false, nil
+	return 0, false, false, nil
 }
 
 // claimNag claims the nag at level before it is posted, so two timers that
@@ -415,7 +451,7 @@ func (s *reminders) claimedByThisJob(ctx context.Context, inc *Incident) (int, b
 // was late (the bot was down): one nag per gap, never a burst to catch up.
 // The nag's timeline event is written with the claim, naming the job, so
 // that the job's retry finds a claim it did not get to post.
-func (s *reminders) claimNag(ctx context.Context, inc *Incident, level int, now time.Time) (*Incident, error) {
+func (s *reminders) claimNag(ctx context.Context, inc *Incident, level int, unbacked bool, now time.Time) (*Incident, error) {
 	claimed, err := s.incidents.UpdateIncident(ctx, inc.ID, func(i *Incident) ([]TimelineEvent, error) {
 		if i.NagCount != inc.NagCount || !sameTime(i.LastUpdateAt, inc.LastUpdateAt) {
 			return nil, Errorf(ECONFLICT, "the nag was already posted")
@@ -425,7 +461,7 @@ func (s *reminders) claimNag(ctx context.Context, inc *Incident, level int, now 
 			return nil, errNagMoved
 		}
 		ev := TimelineEvent{IncidentID: i.ID, Kind: EventNag, Actor: "bot", At: now,
-			Text: fmt.Sprintf("Update nag #%d", level), SourceID: nagSource(ctx, level, lastUpdate(i), due)}
+			Text: fmt.Sprintf("Update nag #%d", level), SourceID: nagSource(ctx, level, lastUpdate(i), due, unbacked)}
 		i.NagCount = level
 		next := now.Add(nagGap(s.policy.Severity(i.Severity).UpdateEvery, level))
 		i.SnoozedUntil = &next
@@ -505,7 +541,9 @@ func backupOf(inc *Incident, p Policy) (group, user string) {
 // nobody to back the IC up (no commander group, no comms lead), level 3
 // and later are sent to the IC directly again ("direct" is "again"), and
 // the first rung that would call the backup says nobody else is called
-// ("unbacked"). "snooze" says how long the nag's Snooze button silences.
+// ("unbacked"; the reminders say it only the first time an incident
+// reaches that rung, firstUnbacked). "snooze" says how long the nag's
+// Snooze button silences.
 func NagNotice(inc *Incident, p Policy, level int, now time.Time) Notice {
 	group, user := backupOf(inc, p)
 	n := Notice{Kind: NoticeNag, Incident: inc.Key(), Actor: "bot", User: inc.Commander, Drill: inc.Drill,

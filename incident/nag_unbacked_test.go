@@ -42,3 +42,32 @@ func TestNagWithABackupDoesNotMessageTheICAgain(t *testing.T) {
 	require.Equal(t, 1, dmsTo(b, "U0DECL", replies))
 	require.NotContains(t, strings.Join(b.chat.Nags, "\n"), "commander_group")
 }
+
+// TestNagSaysNobodyElseIsCalledOncePerIncident: with nobody to back the
+// IC up, the ladder climbs to its third rung, which says that nobody else
+// is called; an update starts the reminders over, and when they climb to
+// the third rung again it is not said a second time.
+func TestNagSaysNobodyElseIsCalledOncePerIncident(t *testing.T) {
+	t.Parallel()
+	b := slackSetup(t)
+	inc := b.declare(t)
+	run := func(d time.Duration) {
+		for end := b.clock.Now().Add(d); b.clock.Now().Before(end); {
+			b.clock.Advance(30 * time.Second)
+			b.queue.RunDue(t, b.clock.Now())
+		}
+	}
+	run(30*time.Minute + time.Minute)
+	nags := b.texts(inc.ChannelID, "needs a status update")
+	require.Len(t, nags, 3)
+	require.Contains(t, nags[2], "No commander group is configured, so nobody else is called")
+
+	_, err := b.svc.PostUpdate(t.Context(), inc.ID, incident.UpdateInput{Author: b.decl.ID, Known: "still looking"})
+	require.NoError(t, err)
+	run(30*time.Minute + time.Minute)
+	nags = b.texts(inc.ChannelID, "needs a status update")
+	require.Len(t, nags, 6)
+	require.Contains(t, nags[5], "The IC has been messaged directly again.", "the third rung again")
+	all := strings.Join(nags, "\n")
+	require.Equal(t, 1, strings.Count(all, "commander_group"), "said once for the incident: %s", all)
+}
