@@ -93,6 +93,12 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	defer admin.close()
 	st, err := openStorageSaying(ctx, cfg, clock, log, reg, admin.starting)
 	if err != nil {
+		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			// SIGTERM while the database is opened, such as while
+			// waiting for it: a normal shutdown, as at any later point.
+			log.Info("stopped during start")
+			return nil
+		}
 		return err
 	}
 	defer closeDatabase(st.db, log)
