@@ -44,9 +44,12 @@ const (
 // otherScript returns the first run of words in norm, normalized text,
 // written in a script other than Latin that holds more than the names
 // (normalized, as written there) of the people the draft knows: wording
-// the English blame phrases cannot read. The run is quoted up to the next
-// Latin letter, at most 30 characters. ok is false when there is none
-// ("Rolled back by 李雷" is English).
+// the English blame phrases cannot read. Wording is a run of at least two
+// letters of such scripts (with their marks, such as Devanagari's vowel
+// signs) outside the names: a single letter is a unit or a symbol ("300µs",
+// "Δ latency", "3σ"), and the micro sign is never one. The run is quoted
+// up to the next Latin letter, at most 30 characters. ok is false when
+// there is none ("Rolled back by 李雷" is English).
 func otherScript(norm string, names []string) (quote string, ok bool) {
 	named := make([]bool, len(norm))
 	for _, n := range names {
@@ -62,9 +65,24 @@ func otherScript(norm string, names []string) (quote string, ok bool) {
 			from = i + len(n)
 		}
 	}
-	foreign := func(r rune) bool { return unicode.IsLetter(r) && !unicode.Is(unicode.Latin, r) }
+	foreign := func(r rune) bool { return unicode.IsLetter(r) && !unicode.Is(unicode.Latin, r) && r != '\u00b5' }
+	// wording reports whether the run of letters of other scripts that
+	// starts at i, outside the names, has two letters or more.
+	wording := func(i int) bool {
+		letters := 0
+		for i < len(norm) && !named[i] {
+			r, size := utf8.DecodeRuneInString(norm[i:])
+			if foreign(r) {
+				letters++
+			} else if !unicode.IsMark(r) {
+				break
+			}
+			i += size
+		}
+		return letters >= 2
+	}
 	for i, r := range norm {
-		if named[i] || !foreign(r) {
+		if named[i] || !foreign(r) || !wording(i) {
 			continue
 		}
 		start := i
@@ -158,7 +176,9 @@ func BlameLanguage() []BlameRule {
 // after it ("田中さんの", "김철수가"), and a full name of several words in
 // them also written without its spaces ("田中太郎" for "田中 太郎"). The
 // blame language is English: text with other wording in a script other
-// than Latin gets a finding saying its wording was not checked.
+// than Latin (two of its letters or more together, not a unit or a symbol
+// such as "300µs" or "Δ latency") gets a finding saying its wording was
+// not checked.
 func BlamelessCheck(section, text string, names []string) []Finding {
 	norm := normalize(text)
 	type hit struct {
