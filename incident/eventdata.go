@@ -8,8 +8,8 @@ import (
 // EventData is a timeline event's payload: one struct per event kind that
 // carries details (StatusChangedData for EventStatusChanged, MessageData for
 // EventMessage ...), set in TimelineEvent.Payload. A kind without details
-// (EventDeclared, EventSetup, EventNag, EventAckMissed, EventPostmortem) has
-// a nil payload. eventKinds below is the table of every kind and its payload.
+// (EventDeclared, EventSetup, EventNag, EventPostmortem) has a nil payload.
+// eventKinds below is the table of every kind and its payload.
 //
 // A store keeps the payload as one JSON object (EncodeEventData,
 // DecodeEventData). Each field is a JSON string under the key the event has
@@ -46,7 +46,7 @@ var eventKinds = map[EventKind]func([]byte) (EventData, error){
 	EventProviderFailure: decodeAs[ProviderFailureData],
 	EventSetup:           nil,
 	EventNag:             nil,
-	EventAckMissed:       nil,
+	EventAckMissed:       decodeAs[AckMissedData],
 	EventStatusPage:      decodeAs[StatusPageData],
 	EventComms:           decodeAs[CommsStepData],
 	EventAlert:           decodeAs[AlertData],
@@ -339,6 +339,13 @@ type ReviewData struct {
 	Due   string      `json:"due,omitempty"`
 }
 
+// AckMissedData is EventAckMissed's payload: the response-time check job
+// that claimed the warning, so that its retry, and only its retry, says a
+// warning it claimed and did not get to post.
+type AckMissedData struct {
+	Job int64 `json:"job,omitempty,string"`
+}
+
 func (StatusChangedData) eventKind() EventKind   { return EventStatusChanged }
 func (SeverityChangedData) eventKind() EventKind { return EventSeverityChanged }
 func (RoleAssignedData) eventKind() EventKind    { return EventRoleAssigned }
@@ -355,3 +362,4 @@ func (CommsStepData) eventKind() EventKind       { return EventComms }
 func (AlertData) eventKind() EventKind           { return EventAlert }
 func (ResolutionCheckData) eventKind() EventKind { return EventResolutionCheck }
 func (ReviewData) eventKind() EventKind          { return EventReview }
+func (AckMissedData) eventKind() EventKind       { return EventAckMissed }

@@ -140,7 +140,7 @@ func retimeNags(i *Incident, prev Severity, p Policy, now time.Time) {
 // keeps for a day and would take the new timer for; now is a key no timer
 // has had. Two plans of one overdue timer a few seconds apart get two
 // timers: the reminder's claim (claimNag) and the response-time check's
-// "said once" let only one of them speak.
+// claim (claimAckMissed) let only one of them speak.
 func timerAt(due, now time.Time) time.Time {
 	if due.After(now) {
 		return due
@@ -600,28 +600,66 @@ func (s *reminders) runAckCheck(ctx context.Context, payload []byte) error {
 	if inc.ChannelID == "" {
 		return RetryLater(5*time.Second, "%s has no channel yet", inc.Key())
 	}
-	for _, ev := range events {
-		if ev.Kind == EventAckMissed {
-			return nil // already said, at this target or an earlier severity's
-		}
+	claimed, mine := ackClaim(ctx, events)
+	if claimed && !mine {
+		return nil // already said, at this target or an earlier severity's
 	}
-	// Said first, then recorded: a post Slack failed leaves no record
-	// claiming it was said, and the job's retry posts it again (the post
-	// is keyed by the job, so one that landed although its call failed is
-	// found, not posted twice).
 	n := ackMissedNotice(inc, s.policy, since, raised, now)
 	if err := s.addRepageButtons(ctx, inc, &n); err != nil {
 		return fmt.Errorf("ack check: %w", err)
 	}
+	if !claimed {
+		if mine, err := s.claimAckMissed(ctx, inc, s.noticeText(n), now); !mine {
+			return err
+		}
+	}
+	// Claimed, then said: a post Slack failed fails the job, and its retry
+	// finds its own claim and posts again (the post is keyed by the job, so
+	// one that landed although its call failed is found, not posted twice).
 	if _, err := s.notices.Notify(ctx, inc.ChannelID, n); err != nil {
 		return fmt.Errorf("ack check: %w", err)
 	}
-	ev := TimelineEvent{IncidentID: inc.ID, Kind: EventAckMissed, Actor: "bot", At: now, Key: true, Text: s.noticeText(n),
-		SourceID: "ack_missed"}
-	if err := s.timeline.AddTimelineEvent(ctx, &ev); err != nil && ErrorCode(err) != ECONFLICT {
-		return fmt.Errorf("ack check: %w", err)
-	}
 	return nil
+}
+
+// claimAckMissed records the "not acknowledged" warning before it is
+// said, naming the job, so that of two checks running at once (two timers
+// of an overdue incident, two replicas) only the one whose record landed
+// says it: mine is false when another check's did.
+func (s *reminders) claimAckMissed(ctx context.Context, inc *Incident, text string, now time.Time) (mine bool, err error) {
+	ev := TimelineEvent{IncidentID: inc.ID, Kind: EventAckMissed, Actor: "bot", At: now, Key: true, Text: text,
+		SourceID: "ack_missed", Payload: AckMissedData{Job: JobID(ctx)}}
+	err = s.timeline.AddTimelineEvent(ctx, &ev)
+	switch {
+	case err == nil:
+		return true, nil
+	case ErrorCode(err) != ECONFLICT:
+		return false, fmt.Errorf("ack check: %w", err)
+	}
+	events, err := s.timeline.ListTimeline(ctx, inc.ID)
+	if err != nil {
+		return false, fmt.Errorf("ack check: %w", err)
+	}
+	_, mine = ackClaim(ctx, events)
+	return mine, nil
+}
+
+// ackClaim reports whether the timeline records the "not acknowledged"
+// warning (claimed), and whether this job claimed it (mine): an earlier
+// attempt of the job that did not get to post it, which the retry says.
+func ackClaim(ctx context.Context, events []TimelineEvent) (claimed, mine bool) {
+	job := JobID(ctx)
+	for _, ev := range events {
+		if ev.Kind != EventAckMissed {
+			continue
+		}
+		d, _ := ev.Payload.(AckMissedData)
+		if job != 0 && d.Job == job {
+			return true, true
+		}
+		claimed = true
+	}
+	return claimed, false
 }
 
 // ackMissedNotice says the severity's response-time target, counted

@@ -68,5 +68,6 @@ func LegacyEventData() []StoredEventData {
 			incident.ReviewData{State: incident.ReviewDraft, Due: "2026-03-21"}},
 		{incident.EventReview, map[string]string{"from": "draft", "state": "in_review"},
 			incident.ReviewData{From: incident.ReviewDraft, State: incident.ReviewInReview}},
+		{incident.EventAckMissed, map[string]string{"job": "812"}, incident.AckMissedData{Job: 812}},
 	}
 }
