@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -113,6 +114,34 @@ func startBot(t testing.TB, o botOptions) *botInstance {
 	if o.sqlitePath == "" {
 		o.sqlitePath = filepath.Join(t.TempDir(), "firebreak.db")
 	}
+	// A port freeAddr found free can be taken by another test's connection
+	// before the program binds it: the program then exits at once, and is
+	// started again on other ports.
+	var b *botInstance
+	for try := 1; ; try++ {
+		var exited error
+		b, exited = launchBot(t, o)
+		if exited == nil {
+			break
+		}
+		if try < 3 && o.env["HTTP_ADDR"] == "" && strings.Contains(exited.Error()+b.logs.String(), "address already in use") {
+			continue
+		}
+		t.Fatalf("the bot exited at start: %v\n%s", exited, b.logs.String())
+	}
+	if o.mode == "socket" {
+		wctx, wcancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer wcancel()
+		require.NoError(t, o.slack.WaitSocketConnected(wctx))
+	}
+	return b
+}
+
+// launchBot runs the program on free ports and waits until /healthz
+// answers; it returns the program's error if it exited first, and then has
+// registered nothing to stop.
+func launchBot(t testing.TB, o botOptions) (*botInstance, error) {
+	t.Helper()
 	addr, adminAddr := freeAddr(t), freeAddr(t)
 	if a := o.env["HTTP_ADDR"]; a != "" {
 		addr = a // a test that needs the address up front, such as for PUBLIC_URL
@@ -150,27 +179,31 @@ func startBot(t testing.TB, o botOptions) *botInstance {
 			b.done <- run(ctx, []string{"serve"}, func(k string) string { return env[k] }, io.Discard, b.logs, opts...)
 		}()
 	}
-	t.Cleanup(func() { b.stop() })
-	require.Eventually(t, func() bool {
+	// Whatever holds a taken port may never answer: each look is bounded.
+	probe := &http.Client{Timeout: time.Second}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		select {
 		case err := <-b.done:
-			b.done <- err
-			t.Fatalf("the bot exited at start: %v\n%s", err, b.logs.String())
+			cancel()
+			if err == nil {
+				err = errors.New("exited without an error")
+			}
+			return b, err
 		default:
 		}
-		resp, err := http.Get(b.base + "/healthz")
-		if err != nil {
-			return false
+		if resp, err := probe.Get(b.base + "/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
 		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}, 20*time.Second, 20*time.Millisecond)
-	if o.mode == "socket" {
-		wctx, wcancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer wcancel()
-		require.NoError(t, o.slack.WaitSocketConnected(wctx))
+		if time.Now().After(deadline) {
+			t.Cleanup(func() { b.stop() })
+			t.Fatalf("the bot did not answer /healthz within 20 s\n%s", b.logs.String())
+		}
 	}
-	return b
+	t.Cleanup(func() { b.stop() })
+	return b, nil
 }
 
 // startProcess runs the program with env as a child process; stop sends
@@ -331,4 +364,20 @@ func await(t testing.TB, ch <-chan struct{}, d time.Duration, what string) {
 	case <-time.After(d):
 		t.Fatalf("timed out after %s waiting for %s", d, what)
 	}
+}
+
+// TestLaunchOnATakenPortSaysSo: a port taken between freeAddr and the
+// program's bind makes the program exit at once saying the address is in
+// use, which startBot takes as its cue to start it again on other ports.
+func TestLaunchOnATakenPortSaysSo(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = ln.Close() })
+	o := botOptions{mode: "http", slack: slackfake.New(), sqlitePath: filepath.Join(t.TempDir(), "firebreak.db"),
+		env: map[string]string{"HTTP_ADDR": ln.Addr().String()}}
+	t.Cleanup(o.slack.Close)
+	b, exited := launchBot(t, o)
+	require.Error(t, exited)
+	require.Contains(t, exited.Error()+b.logs.String(), "address already in use")
 }
