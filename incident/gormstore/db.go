@@ -280,6 +280,9 @@ func gormConfig() *gorm.Config {
 		SkipDefaultTransaction: true,
 		// Errors are returned, translated, to callers, who log them once.
 		Logger: logger.Discard,
+		// Open pings with the caller's context (ping), which a stop or a
+		// deadline ends; gorm's own ping takes none and waits out TCP.
+		DisableAutomaticPing: true,
 	}
 }
 
