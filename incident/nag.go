@@ -174,10 +174,10 @@ type timerPlanner interface {
 }
 
 // planAckCheck schedules the response-time check of a severity with a
-// target, at its deadline (ackDeadline).
+// target, at its deadline (ackDeadline), which counts from when the
+// incident reached its severity (severitySince, read from the timeline).
 func (s *reminders) planAckCheck(ctx context.Context, tx timerPlanner, inc *Incident) error {
-	target := s.policy.Severity(inc.Severity).RespondWithin
-	if target <= 0 || inc.AcknowledgedAt != nil {
+	if !s.needsAckCheck(inc) {
 		return nil
 	}
 	events, err := tx.ListTimeline(ctx, inc.ID)
@@ -185,9 +185,26 @@ func (s *reminders) planAckCheck(ctx context.Context, tx timerPlanner, inc *Inci
 		return fmt.Errorf("schedule the response-time check of %s: %w", inc.Key(), err)
 	}
 	since, _ := severitySince(inc, events)
+	return s.planAckCheckFrom(ctx, tx, inc, since)
+}
+
+// needsAckCheck reports whether the incident's severity has a response
+// target not met yet.
+func (s *reminders) needsAckCheck(inc *Incident) bool {
+	return s.policy.Severity(inc.Severity).RespondWithin > 0 && inc.AcknowledgedAt == nil
+}
+
+// planAckCheckFrom is planAckCheck with the target counting from since. A
+// declare passes its own time: a new incident has no severity change to
+// read, and its transaction, on the acknowledgement's path, no read to spare.
+func (s *reminders) planAckCheckFrom(ctx context.Context, sched Scheduler, inc *Incident, since time.Time) error {
+	if !s.needsAckCheck(inc) {
+		return nil
+	}
+	target := s.policy.Severity(inc.Severity).RespondWithin
 	at := timerAt(since.Add(target), s.clock.Now())
 	payload, _ := json.Marshal(nagPayload{IncidentID: inc.ID, Due: at.Unix()})
-	_, err = tx.Schedule(ctx, Job{Kind: JobAckCheck, Key: fmt.Sprintf("ack:%d:%d", inc.ID, at.Unix()), Payload: payload, RunAt: at, Urgent: true})
+	_, err := sched.Schedule(ctx, Job{Kind: JobAckCheck, Key: fmt.Sprintf("ack:%d:%d", inc.ID, at.Unix()), Payload: payload, RunAt: at, Urgent: true})
 	if err != nil {
 		return fmt.Errorf("schedule the response-time check of %s: %w", inc.Key(), err)
 	}

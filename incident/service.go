@@ -302,7 +302,7 @@ func (s *Service) planDeclared(ctx context.Context, tx Tx, inc *Incident, in Dec
 	if err := s.reminders.planNag(ctx, tx, inc); err != nil {
 		return err
 	}
-	if err := s.reminders.planAckCheck(ctx, tx, inc); err != nil {
+	if err := s.reminders.planAckCheckFrom(ctx, tx, inc, inc.DeclaredAt); err != nil {
 		return err
 	}
 	for _, p := range s.planners {
