@@ -21,30 +21,7 @@ import (
 // it.
 func TestDrillPageIsFollowedUpOnTheTestService(t *testing.T) {
 	t.Parallel()
-	var b bundle
-	fake := pdfake.New(pdfake.WithClock(func() time.Time { return b.clock.Now() }))
-	t.Cleanup(fake.Close)
-	fake.AddService(pdfake.Service{ID: "PPROD", Name: "Checkout", EscalationPolicyID: "PEPPROD", RoutingKey: pdfake.RoutingKey("prod")})
-	fake.AddService(pdfake.Service{ID: "PTEST", Name: "Drill test", EscalationPolicyID: "PEPTEST", RoutingKey: pdfake.RoutingKey("test")})
-	fake.AddUser(pdfake.User{ID: "PUBOT", Name: "firebreak", Email: "bot@example.com"})
-	fake.AddUser(pdfake.User{ID: "PURITA", Name: "Rita", Email: "rita@example.com"})
-	fake.AddUser(pdfake.User{ID: "PUTESS", Name: "Tess", Email: "tess@example.com"})
-	fake.AddOnCall(pdfake.OnCall{EscalationPolicyID: "PEPPROD", Level: 1, UserID: "PURITA", Schedule: "Primary"})
-	fake.AddOnCall(pdfake.OnCall{EscalationPolicyID: "PEPTEST", Level: 1, UserID: "PUTESS", Schedule: "Drill"})
-	client := pagerduty.New(pagerduty.Config{APIURL: fake.URL(), EventsURL: fake.EventsURL(), Token: fake.Token(), FromEmail: "bot@example.com",
-		Clock: incident.ClockFunc(func() time.Time { return b.clock.Now() }),
-		Services: func(key string) (incident.ServicePolicy, bool) {
-			s, ok := b.svc.Policy().Services[key]
-			return s, ok
-		}})
-	b = setupOn(t, storeMemory, client, func(p *incident.Policy) {
-		svc := p.Services["checkout"]
-		svc.PagerDuty = incident.PagerDutyService{RoutingKey: pdfake.RoutingKey("prod"), EscalationPolicy: "PEPPROD"}
-		p.Services["checkout"] = svc
-		p.Drills.PagerDuty = incident.PagerDutyService{RoutingKey: pdfake.RoutingKey("test"), EscalationPolicy: "PEPTEST"}
-	})
-	b.chat.Users["tess@example.com"] = []string{"U0TESS"}
-	b.chat.Users["rita@example.com"] = []string{"U0RITA"}
+	b, fake, _ := drillPagerDuty(t)
 	ctx := context.Background()
 	inc, _, err := b.svc.Declare(ctx, incident.DeclareInput{Title: "drill", Severity: incident.P2, ServiceKey: "checkout",
 		DeclaredBy: "U0DECL", Drill: true, ReplyTo: incident.ReplyTarget{UserID: "U0DECL"}})
@@ -75,4 +52,38 @@ func TestDrillPageIsFollowedUpOnTheTestService(t *testing.T) {
 	}
 	require.True(t, slices.Contains(sent, "resolve"), "sent: %v", sent)
 	require.Equal(t, "resolved", fake.Incidents()[0].Status, "the drill's PagerDuty incident is resolved")
+}
+
+// drillPagerDuty is a bundle whose PagerDuty has production's Checkout
+// service (on call: Rita) and the drills' test service (on call: Tess),
+// checkout paged with production's routing key and drills with the test
+// one. b stays the bundle the client reads its policy from, also after a
+// restart stores another bundle in it.
+func drillPagerDuty(t *testing.T) (*bundle, *pdfake.Server, *pagerduty.Client) {
+	t.Helper()
+	b := &bundle{}
+	fake := pdfake.New(pdfake.WithClock(func() time.Time { return b.clock.Now() }))
+	t.Cleanup(fake.Close)
+	fake.AddService(pdfake.Service{ID: "PPROD", Name: "Checkout", EscalationPolicyID: "PEPPROD", RoutingKey: pdfake.RoutingKey("prod")})
+	fake.AddService(pdfake.Service{ID: "PTEST", Name: "Drill test", EscalationPolicyID: "PEPTEST", RoutingKey: pdfake.RoutingKey("test")})
+	fake.AddUser(pdfake.User{ID: "PUBOT", Name: "firebreak", Email: "bot@example.com"})
+	fake.AddUser(pdfake.User{ID: "PURITA", Name: "Rita", Email: "rita@example.com"})
+	fake.AddUser(pdfake.User{ID: "PUTESS", Name: "Tess", Email: "tess@example.com"})
+	fake.AddOnCall(pdfake.OnCall{EscalationPolicyID: "PEPPROD", Level: 1, UserID: "PURITA", Schedule: "Primary"})
+	fake.AddOnCall(pdfake.OnCall{EscalationPolicyID: "PEPTEST", Level: 1, UserID: "PUTESS", Schedule: "Drill"})
+	client := pagerduty.New(pagerduty.Config{APIURL: fake.URL(), EventsURL: fake.EventsURL(), Token: fake.Token(), FromEmail: "bot@example.com",
+		Clock: incident.ClockFunc(func() time.Time { return b.clock.Now() }),
+		Services: func(key string) (incident.ServicePolicy, bool) {
+			s, ok := b.svc.Policy().Services[key]
+			return s, ok
+		}})
+	*b = setupOn(t, storeMemory, client, func(p *incident.Policy) {
+		svc := p.Services["checkout"]
+		svc.PagerDuty = incident.PagerDutyService{RoutingKey: pdfake.RoutingKey("prod"), EscalationPolicy: "PEPPROD"}
+		p.Services["checkout"] = svc
+		p.Drills.PagerDuty = incident.PagerDutyService{RoutingKey: pdfake.RoutingKey("test"), EscalationPolicy: "PEPTEST"}
+	})
+	b.chat.Users["tess@example.com"] = []string{"U0TESS"}
+	b.chat.Users["rita@example.com"] = []string{"U0RITA"}
+	return b, fake, client
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/firebreakhq/firebreak/incident"
 	"github.com/firebreakhq/firebreak/incident/paging"
-	"github.com/firebreakhq/firebreak/integrations/pagerduty"
 	"github.com/firebreakhq/firebreak/integrations/pagerduty/pdfake"
 )
 
@@ -41,30 +40,7 @@ func restartWith(t *testing.T, b bundle, pager incident.Pager, mutate func(*inci
 // channel is not told that anything failed.
 func TestDrillFollowUpsWithoutDrillPagerDutyAreSkipped(t *testing.T) {
 	t.Parallel()
-	var b bundle
-	fake := pdfake.New(pdfake.WithClock(func() time.Time { return b.clock.Now() }))
-	t.Cleanup(fake.Close)
-	fake.AddService(pdfake.Service{ID: "PPROD", Name: "Checkout", EscalationPolicyID: "PEPPROD", RoutingKey: pdfake.RoutingKey("prod")})
-	fake.AddService(pdfake.Service{ID: "PTEST", Name: "Drill test", EscalationPolicyID: "PEPTEST", RoutingKey: pdfake.RoutingKey("test")})
-	fake.AddUser(pdfake.User{ID: "PUBOT", Name: "firebreak", Email: "bot@example.com"})
-	fake.AddUser(pdfake.User{ID: "PURITA", Name: "Rita", Email: "rita@example.com"})
-	fake.AddUser(pdfake.User{ID: "PUTESS", Name: "Tess", Email: "tess@example.com"})
-	fake.AddOnCall(pdfake.OnCall{EscalationPolicyID: "PEPPROD", Level: 1, UserID: "PURITA", Schedule: "Primary"})
-	fake.AddOnCall(pdfake.OnCall{EscalationPolicyID: "PEPTEST", Level: 1, UserID: "PUTESS", Schedule: "Drill"})
-	client := pagerduty.New(pagerduty.Config{APIURL: fake.URL(), EventsURL: fake.EventsURL(), Token: fake.Token(), FromEmail: "bot@example.com",
-		Clock: incident.ClockFunc(func() time.Time { return b.clock.Now() }),
-		Services: func(key string) (incident.ServicePolicy, bool) {
-			s, ok := b.svc.Policy().Services[key]
-			return s, ok
-		}})
-	b = setupOn(t, storeMemory, client, func(p *incident.Policy) {
-		svc := p.Services["checkout"]
-		svc.PagerDuty = incident.PagerDutyService{RoutingKey: pdfake.RoutingKey("prod"), EscalationPolicy: "PEPPROD"}
-		p.Services["checkout"] = svc
-		p.Drills.PagerDuty = incident.PagerDutyService{RoutingKey: pdfake.RoutingKey("test"), EscalationPolicy: "PEPTEST"}
-	})
-	b.chat.Users["tess@example.com"] = []string{"U0TESS"}
-	b.chat.Users["rita@example.com"] = []string{"U0RITA"}
+	b, fake, client := drillPagerDuty(t)
 	ctx := context.Background()
 	inc, _, err := b.svc.Declare(ctx, incident.DeclareInput{Title: "drill", Severity: incident.P2, ServiceKey: "checkout",
 		DeclaredBy: "U0DECL", Drill: true, ReplyTo: incident.ReplyTarget{UserID: "U0DECL"}})
@@ -78,7 +54,7 @@ func TestDrillFollowUpsWithoutDrillPagerDutyAreSkipped(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, pages, 1)
 
-	b = restartWith(t, b, client, func(p *incident.Policy) { p.Drills.PagerDuty = incident.PagerDutyService{} })
+	*b = restartWith(t, *b, client, func(p *incident.Policy) { p.Drills.PagerDuty = incident.PagerDutyService{} })
 	posts := len(b.chat.Posts[inc.ChannelID])
 
 	// Whom the page reached, asked again (PagerDuty reported it
@@ -94,7 +70,7 @@ func TestDrillFollowUpsWithoutDrillPagerDutyAreSkipped(t *testing.T) {
 	require.Empty(t, b.queue.RunDue(t, b.clock.Now()))
 
 	// Nobody acknowledged in PagerDuty by the response target.
-	advance(t, b, 2*time.Hour)
+	advance(t, *b, 2*time.Hour)
 
 	_, err = b.svc.SetStatus(ctx, inc.ID, incident.StatusResolved, "U0DECL", "")
 	require.NoError(t, err)
