@@ -41,51 +41,49 @@ func backupSetup(t *testing.T, routingKey bool, levels int) (bundle, *pdfake.Ser
 	return b, fake
 }
 
+// p1Paged declares a P1 on backupSetup's Checkout and returns whom
+// PagerDuty notified and the channel's one line about the page.
+func p1Paged(t *testing.T, routingKey bool, levels int) (notified []string, line string) {
+	t.Helper()
+	b, fake := backupSetup(t, routingKey, levels)
+	inc := readyAt(t, b, incident.P1)
+	b.queue.RunAll(t)
+	require.Len(t, fake.Incidents(), 1)
+	paged := postsContaining(b.chat, inc.ChannelID, "Paged *Checkout*")
+	require.Len(t, paged, 1)
+	return fake.Incidents()[0].Notified, paged[0]
+}
+
 // A P1 pages on-call and the backup at once; a routing key reaches only
 // the escalation policy's first level, and the channel says so, and why,
 // instead of claiming the backup was paged.
 func TestP1ByRoutingKeySaysTheBackupWasNotPaged(t *testing.T) {
 	t.Parallel()
-	b, fake := backupSetup(t, true, 2)
-	inc := readyAt(t, b, incident.P1)
-	b.queue.RunAll(t)
-	require.Len(t, fake.Incidents(), 1)
-	require.Equal(t, []string{"PUL1"}, fake.Incidents()[0].Notified, "the Events API pages level 1 only")
-	paged := postsContaining(b.chat, inc.ChannelID, "Paged *Checkout*")
-	require.Len(t, paged, 1)
-	require.NotContains(t, paged[0], "and the backup)")
-	require.Contains(t, paged[0], "The backup was not paged")
-	require.Contains(t, paged[0], "routing key")
-	require.Contains(t, paged[0], "call the backup")
+	notified, line := p1Paged(t, true, 2)
+	require.Equal(t, []string{"PUL1"}, notified, "the Events API pages level 1 only")
+	require.NotContains(t, line, "and the backup)")
+	require.Contains(t, line, "The backup was not paged")
+	require.Contains(t, line, "routing key")
+	require.Contains(t, line, "call the backup")
 }
 
 // With the REST API and nobody on call at level 2, the channel says the
 // backup was not paged because nobody is on call there.
 func TestP1WithNobodyAtLevelTwoSaysTheBackupWasNotPaged(t *testing.T) {
 	t.Parallel()
-	b, fake := backupSetup(t, false, 1)
-	inc := readyAt(t, b, incident.P1)
-	b.queue.RunAll(t)
-	require.Len(t, fake.Incidents(), 1)
-	require.Equal(t, []string{"PUL1"}, fake.Incidents()[0].Notified)
-	paged := postsContaining(b.chat, inc.ChannelID, "Paged *Checkout*")
-	require.Len(t, paged, 1)
-	require.NotContains(t, paged[0], "and the backup)")
-	require.Contains(t, paged[0], "The backup was not paged")
-	require.Contains(t, paged[0], "nobody is on call at level 2")
+	notified, line := p1Paged(t, false, 1)
+	require.Equal(t, []string{"PUL1"}, notified)
+	require.NotContains(t, line, "and the backup)")
+	require.Contains(t, line, "The backup was not paged")
+	require.Contains(t, line, "nobody is on call at level 2")
 }
 
 // With the REST API and somebody at level 2, the backup is paged, and the
 // channel says so.
 func TestP1WithABackupOnCallSaysTheBackupWasPaged(t *testing.T) {
 	t.Parallel()
-	b, fake := backupSetup(t, false, 2)
-	inc := readyAt(t, b, incident.P1)
-	b.queue.RunAll(t)
-	require.Len(t, fake.Incidents(), 1)
-	require.ElementsMatch(t, []string{"PUL1", "PUL2"}, fake.Incidents()[0].Notified)
-	paged := postsContaining(b.chat, inc.ChannelID, "Paged *Checkout*")
-	require.Len(t, paged, 1)
-	require.Contains(t, paged[0], "(and the backup)")
-	require.NotContains(t, paged[0], "not paged")
+	notified, line := p1Paged(t, false, 2)
+	require.ElementsMatch(t, []string{"PUL1", "PUL2"}, notified)
+	require.Contains(t, line, "(and the backup)")
+	require.NotContains(t, line, "not paged")
 }
